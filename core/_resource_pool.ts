@@ -1,0 +1,86 @@
+/**
+ * Opens each resource of a run on first use and disposes them at the end, in
+ * reverse order of opening.
+ *
+ * @module
+ */
+
+import { ResourceError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { isResourceFactory } from "./resource.ts";
+
+/** Resources of one run. */
+export class ResourcePool {
+  #sources: Readonly<Record<string, unknown>>;
+  #opened = new Map<string, Promise<unknown>>();
+  #owned: unknown[] = [];
+  #signal: AbortSignal;
+  #log: Logger;
+
+  constructor(sources: Readonly<Record<string, unknown>>, signal: AbortSignal, log: Logger) {
+    this.#sources = sources;
+    this.#signal = signal;
+    this.#log = log;
+  }
+
+  /** The resources named by `keys`, opening those not yet open. */
+  async pick(keys: readonly string[], user: string): Promise<Record<string, unknown>> {
+    const values = await Promise.all(keys.map((key) => this.#get(key, user)));
+    return Object.fromEntries(keys.map((key, i) => [key, values[i]]));
+  }
+
+  #get(key: string, user: string): Promise<unknown> {
+    let opened = this.#opened.get(key);
+    if (!opened) {
+      opened = this.#open(key, user);
+      this.#opened.set(key, opened);
+      // A failed open is retried by the next user rather than cached.
+      opened.catch(() => this.#opened.delete(key));
+    }
+    return opened;
+  }
+
+  async #open(key: string, user: string): Promise<unknown> {
+    if (!(key in this.#sources)) {
+      throw new ResourceError("resource.missing", `Resource '${key}' used by ${user} is not provided`, {
+        resourceKey: key,
+      });
+    }
+    const source = this.#sources[key];
+    if (!isResourceFactory(source)) return source;
+    try {
+      const value = await source.open({ signal: this.#signal, log: this.#log });
+      this.#owned.push(value);
+      return value;
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new ResourceError("resource.open_failed", `Cannot open resource '${key}' for ${user}: ${why}`, {
+        resourceKey: key,
+        cause: error,
+      });
+    }
+  }
+
+  /** Disposes every resource this pool opened; returns the errors met. */
+  async close(): Promise<Error[]> {
+    const errors: Error[] = [];
+    for (const value of this.#owned.reverse()) {
+      try {
+        await dispose(value);
+      } catch (error) {
+        errors.push(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    this.#owned = [];
+    this.#opened.clear();
+    return errors;
+  }
+}
+
+async function dispose(value: unknown): Promise<void> {
+  if (typeof value !== "object" || value === null) return;
+  const asyncDispose = (value as { [Symbol.asyncDispose]?: () => Promise<void> })[Symbol.asyncDispose];
+  if (typeof asyncDispose === "function") return await asyncDispose.call(value);
+  const syncDispose = (value as { [Symbol.dispose]?: () => void })[Symbol.dispose];
+  if (typeof syncDispose === "function") syncDispose.call(value);
+}

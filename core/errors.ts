@@ -1,0 +1,101 @@
+/**
+ * Typed errors shared by the whole platform.
+ *
+ * Every error the platform raises on purpose is a {@linkcode PlatformError}
+ * with a stable machine-readable `code` and structured fields that name the
+ * input (asset key, resource key, path...). Messages say what could not be done
+ * and why, so a person can act on them without reading the source.
+ *
+ * @module
+ */
+
+/** Structured fields carried by every {@linkcode PlatformError}. */
+export interface ErrorFields {
+  /** The asset involved, if any. */
+  assetKey?: string;
+  /** The resource involved, if any. */
+  resourceKey?: string;
+  /** The file, object key or environment variable involved, if any. */
+  input?: string;
+  /** The underlying error, kept for its stack. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every deliberate platform error.
+ *
+ * @example Catch by code rather than by class
+ * ```ts
+ * import { PlatformError } from "./errors.ts";
+ * try {
+ *   throw new PlatformError("graph.cycle", "Cannot load the graph: a -> b -> a is a cycle");
+ * } catch (error) {
+ *   if (error instanceof PlatformError && error.code === "graph.cycle") {
+ *     console.error(error.message);
+ *   }
+ * }
+ * ```
+ */
+export class PlatformError extends Error {
+  /** Stable identifier of the kind of failure, e.g. `graph.cycle`. */
+  readonly code: string;
+  /** The asset involved, if any. */
+  readonly assetKey: string | undefined;
+  /** The resource involved, if any. */
+  readonly resourceKey: string | undefined;
+  /** The file, object key or variable involved, if any. */
+  readonly input: string | undefined;
+
+  /** Creates an error with a stable `code` and a message a person can act on. */
+  constructor(code: string, message: string, fields: ErrorFields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.assetKey = fields.assetKey;
+    this.resourceKey = fields.resourceKey;
+    this.input = fields.input;
+  }
+}
+
+/**
+ * A definition (asset, check, sensor, graph) is invalid. Raised while the graph
+ * is built, before anything runs.
+ */
+export class InvalidDefinitionError extends PlatformError {}
+
+/** A selection string or partition argument names something that does not exist. */
+export class SelectionError extends PlatformError {
+  /** The nearest valid name, when one is close enough to suggest. */
+  readonly suggestion: string | undefined;
+
+  /** Creates a selection error, optionally suggesting the nearest valid name. */
+  constructor(code: string, message: string, suggestion?: string) {
+    super(code, suggestion ? `${message} (did you mean '${suggestion}'?)` : message);
+    this.suggestion = suggestion;
+  }
+}
+
+/** User code inside an asset or check threw; the original error is the `cause`. */
+export class AssetExecutionError extends PlatformError {}
+
+/** Work was canceled by a signal (Ctrl-C, SIGTERM or an AbortSignal). */
+export class CanceledError extends PlatformError {
+  /** Creates a cancellation error naming what was canceled. */
+  constructor(message = "The run was canceled", fields: ErrorFields = {}) {
+    super("run.canceled", message, fields);
+  }
+}
+
+/** Configuration from the environment is missing or malformed. */
+export class ConfigError extends PlatformError {}
+
+/** An outside system could not be reached or refused the request. */
+export class ResourceError extends PlatformError {}
+
+/** Turns anything thrown into an `Error`, keeping the original as `cause`. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === "string" ? thrown : JSON.stringify(thrown), {
+    cause: thrown,
+  });
+}

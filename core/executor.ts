@@ -1,0 +1,419 @@
+/**
+ * The executor: runs a plan in topological order with bounded concurrency,
+ * retries, checks, failure propagation and cancellation, and records it all in
+ * a run store. A run never throws for a failing asset: it returns a result per
+ * step.
+ *
+ * @module
+ */
+
+import type { Materialization } from "./asset.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Graph } from "./definitions.ts";
+import { ResourceError } from "./errors.ts";
+import { createLogger } from "./logger.ts";
+import type { PartitionEnvironment } from "./partitions.ts";
+import { buildPlan, type PartitionSelection, type Plan, type Step } from "./plan.ts";
+import { ResourcePool } from "./_resource_pool.ts";
+import type { ResourceSources } from "./resource.ts";
+import { MemoryRunStore } from "./run_store/memory.ts";
+import type { RunEvent, RunStatus, RunStore, StepRecord } from "./run_store/types.ts";
+import { resolveSelection } from "./selection.ts";
+import { type CheckOutcome, runStep, type StepOutcome } from "./_step.ts";
+
+export type { CheckOutcome };
+
+/** Options of {@linkcode materialize}. */
+export interface MaterializeOptions<R> {
+  /**
+   * Which assets, e.g. `+fct_weather_daily,group:activity`.
+   * @default {"" (every asset)}
+   */
+  readonly selection?: string;
+  /** Assets to leave out, same syntax as `selection`. */
+  readonly exclude?: string;
+  /** Partitions to run (keys or a range). */
+  readonly partitions?: PartitionSelection;
+  /** Resources replacing the graph's for this run (test twins, fakes). */
+  readonly resources?: Partial<ResourceSources<R>>;
+  /**
+   * Where the run is recorded.
+   * @default {a new MemoryRunStore}
+   */
+  readonly runStore?: RunStore;
+  /**
+   * Steps running at once.
+   * @default {navigator.hardwareConcurrency}
+   */
+  readonly concurrency?: number;
+  /**
+   * Time source; tests pass a fake one so retries do not sleep.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
+  /**
+   * Random source for retry jitter.
+   * @default {Math.random}
+   */
+  readonly random?: () => number;
+  /** Cancels the run when aborted. */
+  readonly signal?: AbortSignal;
+  /**
+   * Id of the run.
+   * @default {crypto.randomUUID()}
+   */
+  readonly runId?: string;
+  /** Tags recorded with the run. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Called with every event as it happens (progress views, JSON logs). */
+  readonly onEvent?: (event: RunEvent) => void;
+}
+
+/** Outcome of one step. */
+export interface StepResult {
+  /** Asset key. */
+  readonly assetKey: string;
+  /** Partition, or `null`. */
+  readonly partition: string | null;
+  /** Final status. */
+  readonly status: "success" | "failed" | "skipped" | "canceled";
+  /** Attempts made (0 when skipped). */
+  readonly attempts: number;
+  /** Wall time in milliseconds. */
+  readonly durationMs: number;
+  /** Why it failed, was skipped or canceled; `null` on success. */
+  readonly reason: string | null;
+  /** The error of the last attempt, when it failed. */
+  readonly error: Error | null;
+  /** The materialization, when it succeeded. */
+  readonly materialization: Materialization | null;
+  /** Checks run after it. */
+  readonly checks: readonly CheckOutcome[];
+}
+
+/** Outcome of a run. */
+export interface RunResult {
+  /** Run id. */
+  readonly runId: string;
+  /** `success`, `failed` (a step or an error check failed) or `canceled`. */
+  readonly status: Exclude<RunStatus, "running">;
+  /** One result per step, in plan order. */
+  readonly steps: readonly StepResult[];
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  /** Wall time in milliseconds. */
+  readonly durationMs: number;
+  /** Short summary of failures, or `null`. */
+  readonly errorSummary: string | null;
+}
+
+/**
+ * Materializes the selected assets of `graph`.
+ *
+ * Throws only before the run starts, for a bad selection or partition
+ * ({@linkcode SelectionError}); every failure after that is in the result.
+ *
+ * @example
+ * ```ts
+ * import { defineAsset, defineGraph, materialize } from "./mod.ts";
+ * const graph = defineGraph({ assets: [defineAsset({ key: "a", materialize: () => ({ rows: 1 }) })] });
+ * const result = await materialize(graph);
+ * result.status; // "success"
+ * ```
+ */
+export async function materialize<R>(graph: Graph<R>, options: MaterializeOptions<R> = {}): Promise<RunResult> {
+  const store = options.runStore ?? new MemoryRunStore();
+  const clock = options.clock ?? systemClock;
+  const keys = resolveSelection(graph as Graph<unknown>, options.selection, options.exclude);
+  const env = await partitionEnvironment(graph, keys, store, clock);
+  const plan = buildPlan(graph as Graph<unknown>, keys, options.partitions ?? {}, env);
+  return await new Run(graph, plan, store, clock, options).execute();
+}
+
+async function partitionEnvironment<R>(
+  graph: Graph<R>,
+  keys: readonly string[],
+  store: RunStore,
+  clock: Clock,
+): Promise<PartitionEnvironment> {
+  const names = new Set<string>();
+  for (const key of keys) {
+    const partitions = graph.assets.get(key)?.partitions;
+    if (partitions?.kind === "dynamic") names.add(partitions.name);
+  }
+  const dynamic = new Map<string, string[]>();
+  for (const name of names) dynamic.set(name, await store.dynamicPartitions(name));
+  return { now: clock.now(), dynamicKeys: (name) => dynamic.get(name) ?? [] };
+}
+
+/** Describes the partition arguments of a run for the run record. */
+function describePartitionArgs(p: PartitionSelection | undefined): string | null {
+  if (!p) return null;
+  if (p.keys) return p.keys.join(",");
+  if (p.from !== undefined || p.to !== undefined) return `${p.from ?? ""}..${p.to ?? ""}`;
+  return null;
+}
+
+class Run<R> {
+  readonly #graph: Graph<R>;
+  readonly #plan: Plan;
+  readonly #store: RunStore;
+  readonly #clock: Clock;
+  readonly #options: MaterializeOptions<R>;
+  readonly #runId: string;
+  readonly #abort = new AbortController();
+  readonly #results: (StepResult | undefined)[];
+  readonly #pending: number[];
+  readonly #dependents: number[][];
+  readonly #materialized = new Map<string, Materialization>();
+  readonly #pool: ResourcePool;
+  readonly #log;
+  readonly #writes = new Set<Promise<void>>();
+  readonly #writeErrors: unknown[] = [];
+
+  constructor(graph: Graph<R>, plan: Plan, store: RunStore, clock: Clock, options: MaterializeOptions<R>) {
+    this.#graph = graph;
+    this.#plan = plan;
+    this.#store = store;
+    this.#clock = clock;
+    this.#options = options;
+    this.#runId = options.runId ?? crypto.randomUUID();
+    this.#results = plan.steps.map(() => undefined);
+    this.#pending = plan.steps.map((step) => step.waitsFor.length);
+    this.#dependents = plan.steps.map(() => []);
+    for (const step of plan.steps) for (const i of step.waitsFor) this.#dependents[i]?.push(step.index);
+    this.#log = createLogger((record) =>
+      this.#emit({
+        type: "log",
+        assetKey: null,
+        partition: null,
+        data: { level: record.level, message: record.message, fields: record.fields },
+      }), clock.now);
+    const sources = { ...graph.resources, ...options.resources } as Record<string, unknown>;
+    this.#pool = new ResourcePool(sources, this.#abort.signal, this.#log);
+  }
+
+  async execute(): Promise<RunResult> {
+    const startedAt = this.#clock.now();
+    const outer = this.#options.signal;
+    const onAbort = () => this.#abort.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    outer?.addEventListener("abort", onAbort, { once: true });
+    await this.#start(startedAt);
+    try {
+      await this.#loop();
+    } finally {
+      outer?.removeEventListener("abort", onAbort);
+      for (const error of await this.#pool.close()) {
+        this.#log.error(`Resource cleanup failed: ${error.message}`);
+      }
+    }
+    return await this.#finish(startedAt);
+  }
+
+  async #start(startedAt: number): Promise<void> {
+    await this.#store.createRun({
+      runId: this.#runId,
+      status: "running",
+      selection: [this.#options.selection ?? "", this.#options.exclude ? `--exclude ${this.#options.exclude}` : ""]
+        .filter(Boolean).join(" "),
+      partitions: describePartitionArgs(this.#options.partitions),
+      tags: { ...this.#options.tags },
+      startedAt,
+      finishedAt: null,
+      errorSummary: null,
+    });
+    for (const step of this.#plan.steps) await this.#store.putStep(this.#stepRecord(step, "pending", 0, null));
+    this.#emit({ type: "run_started", assetKey: null, partition: null, data: { steps: this.#plan.steps.length } });
+  }
+
+  /** Launches ready steps up to the concurrency bound until every step has a result. */
+  async #loop(): Promise<void> {
+    const limit = Math.max(1, this.#options.concurrency ?? navigator.hardwareConcurrency ?? 1);
+    const ready = this.#plan.steps.filter((step) => step.waitsFor.length === 0).map((s) => s.index);
+    const running = new Map<number, Promise<number>>();
+    while (ready.length > 0 || running.size > 0) {
+      while (ready.length > 0 && running.size < limit && !this.#abort.signal.aborted) {
+        const index = ready.shift() as number;
+        running.set(index, this.#launch(index));
+      }
+      if (running.size === 0) break;
+      const done = await Promise.race(running.values());
+      running.delete(done);
+      this.#release(done, ready);
+    }
+    for (const step of this.#plan.steps) {
+      if (!this.#results[step.index]) await this.#settle(step, { status: "canceled", reason: "the run was canceled" });
+    }
+  }
+
+  async #launch(index: number): Promise<number> {
+    const step = this.#plan.steps[index] as Step;
+    const outcome = await runStep(step, {
+      runId: this.#runId,
+      graph: this.#graph as Graph<unknown>,
+      pool: this.#pool,
+      store: this.#store,
+      clock: this.#clock,
+      random: this.#options.random ?? Math.random,
+      signal: this.#abort.signal,
+      materialized: this.#materialized,
+      emit: (event) => this.#emit(event),
+      putStep: (status, attempts, startedAt) =>
+        this.#store.putStep(this.#stepRecord(step, status, attempts, null, startedAt)),
+    });
+    if (outcome.materialization) this.#remember(outcome.materialization);
+    await this.#settle(step, outcome);
+    return index;
+  }
+
+  /** Queues dependents whose waits are over, or skips them when this step did not succeed. */
+  #release(index: number, ready: number[]): void {
+    const result = this.#results[index] as StepResult;
+    const blocked = result.status !== "success" ||
+      result.checks.some((check) => !check.passed && check.blocking);
+    if (!blocked) {
+      for (const next of this.#dependents[index] ?? []) {
+        this.#pending[next] = (this.#pending[next] ?? 1) - 1;
+        if (this.#pending[next] === 0 && !this.#results[next]) ready.push(next);
+      }
+      return;
+    }
+    const why = result.status === "success"
+      ? `blocking check failed on upstream '${this.#plan.steps[index]?.id}'`
+      : `upstream '${this.#plan.steps[index]?.id}' ${result.status === "skipped" ? "was skipped" : result.status}`;
+    this.#skipDownstream(index, result.reason && result.status === "skipped" ? result.reason : why);
+  }
+
+  #skipDownstream(index: number, reason: string): void {
+    const stack = [...(this.#dependents[index] ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop() as number;
+      if (this.#results[next]) continue;
+      const step = this.#plan.steps[next] as Step;
+      // Settled in memory at once; the store write is awaited with the others.
+      this.#track(this.#settle(step, { status: "skipped", reason }));
+      stack.push(...(this.#dependents[next] ?? []));
+    }
+  }
+
+  async #settle(step: Step, outcome: StepOutcome): Promise<void> {
+    const result: StepResult = {
+      assetKey: step.asset.key,
+      partition: step.partition ?? null,
+      status: outcome.status,
+      attempts: outcome.attempts ?? 0,
+      durationMs: outcome.durationMs ?? 0,
+      reason: outcome.reason ?? null,
+      error: outcome.error ?? null,
+      materialization: outcome.materialization ?? null,
+      checks: outcome.checks ?? [],
+    };
+    this.#results[step.index] = result;
+    if (outcome.status === "skipped" || outcome.status === "canceled") {
+      this.#emit({
+        type: outcome.status === "skipped" ? "step_skipped" : "step_canceled",
+        assetKey: step.asset.key,
+        partition: step.partition ?? null,
+        data: { reason: result.reason },
+      });
+    }
+    const startedAt = outcome.startedAt ?? null;
+    await this.#store.putStep({
+      ...this.#stepRecord(step, result.status, result.attempts, result.reason, startedAt),
+      finishedAt: this.#clock.now(),
+    });
+  }
+
+  #remember(m: Materialization): void {
+    this.#materialized.set(`${m.assetKey}\0${m.partition ?? ""}`, m);
+    this.#materialized.set(m.assetKey, m);
+  }
+
+  async #finish(startedAt: number): Promise<RunResult> {
+    const steps = this.#results as StepResult[];
+    const status = this.#abort.signal.aborted
+      ? "canceled"
+      : steps.some((s) => s.status !== "success" || s.checks.some((c) => !c.passed && c.severity === "error"))
+      ? "failed"
+      : "success";
+    const finishedAt = this.#clock.now();
+    const errorSummary = summarize(steps);
+    this.#emit({
+      type: "run_finished",
+      assetKey: null,
+      partition: null,
+      data: { status, duration_ms: finishedAt - startedAt, ...counts(steps) },
+    });
+    await Promise.all(this.#writes);
+    await this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary });
+    await this.#store.flush();
+    if (this.#writeErrors.length > 0) {
+      throw new ResourceError(
+        "run_store.write_failed",
+        `Run '${this.#runId}' finished ${status}, but ${this.#writeErrors.length} write(s) to the run store ` +
+          `(${this.#store.description}) failed; its record of the run is incomplete`,
+        { cause: this.#writeErrors[0] },
+      );
+    }
+    return { runId: this.#runId, status, steps, startedAt, durationMs: finishedAt - startedAt, errorSummary };
+  }
+
+  #emit(partial: Omit<RunEvent, "runId" | "time">): void {
+    const event: RunEvent = { ...partial, runId: this.#runId, time: this.#clock.now() };
+    this.#options.onEvent?.(event);
+    this.#track(this.#store.appendEvents([event]));
+  }
+
+  /** Keeps a store write so `#finish` can wait for it and report its failure. */
+  #track(write: Promise<void>): void {
+    const tracked = write.catch((error) => void this.#writeErrors.push(error)).finally(() =>
+      this.#writes.delete(tracked)
+    );
+    this.#writes.add(tracked);
+  }
+
+  #stepRecord(
+    step: Step,
+    status: StepRecord["status"],
+    attempts: number,
+    reason: string | null,
+    startedAt: number | null = null,
+  ): StepRecord {
+    return {
+      runId: this.#runId,
+      assetKey: step.asset.key,
+      partition: step.partition ?? null,
+      status,
+      attempts,
+      startedAt,
+      finishedAt: null,
+      reason,
+    };
+  }
+}
+
+/** Counts of step results by status. */
+export function counts(steps: readonly StepResult[]): Record<StepResult["status"], number> {
+  const tally = { success: 0, failed: 0, skipped: 0, canceled: 0 };
+  for (const step of steps) tally[step.status]++;
+  return tally;
+}
+
+function summarize(steps: readonly StepResult[]): string | null {
+  const failed = steps.filter((s) => s.status === "failed");
+  const checks = steps.flatMap((s) =>
+    s.checks.filter((c) => !c.passed && c.severity === "error").map((c) => `${s.assetKey}:${c.name}`)
+  );
+  const skipped = steps.filter((s) => s.status === "skipped").length;
+  const parts: string[] = [];
+  if (failed.length > 0) {
+    const names = failed.slice(0, 5).map((s) =>
+      `${s.partition === null ? s.assetKey : `${s.assetKey}[${s.partition}]`} (${s.reason ?? "failed"})`
+    );
+    parts.push(`${failed.length} failed: ${names.join("; ")}${failed.length > 5 ? "; ..." : ""}`);
+  }
+  if (checks.length > 0) parts.push(`${checks.length} check(s) failed: ${checks.slice(0, 5).join(", ")}`);
+  if (skipped > 0) parts.push(`${skipped} skipped`);
+  return parts.length > 0 ? parts.join("; ") : null;
+}

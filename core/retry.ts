@@ -1,0 +1,80 @@
+/**
+ * Retry policies for assets: how many attempts and how long between them.
+ *
+ * @module
+ */
+
+/** How an asset is retried after a failure. */
+export interface RetryPolicy {
+  /**
+   * Total attempts including the first one.
+   * @default {1}
+   */
+  readonly maxAttempts: number;
+  /**
+   * Delay before the second attempt, in milliseconds.
+   * @default {1000}
+   */
+  readonly delayMs: number;
+  /**
+   * How the delay grows: `linear` waits delay × n, `exponential` delay × 2^(n-1).
+   * @default {"exponential"}
+   */
+  readonly backoff: "linear" | "exponential" | "constant";
+  /**
+   * Random spread as a fraction of the delay (0.2 = ±20 %), so retries of many
+   * assets do not hit a server at the same instant.
+   * @default {0}
+   */
+  readonly jitter: number;
+  /**
+   * Upper bound of one delay, in milliseconds.
+   * @default {300000}
+   */
+  readonly maxDelayMs: number;
+}
+
+/** The policy of an asset that declares none: one attempt. */
+export const NO_RETRY: RetryPolicy = Object.freeze({
+  maxAttempts: 1,
+  delayMs: 1000,
+  backoff: "exponential",
+  jitter: 0,
+  maxDelayMs: 300_000,
+});
+
+/** Fills defaults and validates a partial policy. */
+export function retryPolicy(partial: Partial<RetryPolicy> = {}): RetryPolicy {
+  const policy = { ...NO_RETRY, ...partial };
+  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
+    throw new RangeError(`retry.maxAttempts must be an integer >= 1, got ${policy.maxAttempts}`);
+  }
+  if (!(policy.delayMs >= 0)) throw new RangeError(`retry.delayMs must be >= 0, got ${policy.delayMs}`);
+  if (!(policy.jitter >= 0 && policy.jitter <= 1)) {
+    throw new RangeError(`retry.jitter must be between 0 and 1, got ${policy.jitter}`);
+  }
+  if (!(policy.maxDelayMs >= 0)) {
+    throw new RangeError(`retry.maxDelayMs must be >= 0, got ${policy.maxDelayMs}`);
+  }
+  return Object.freeze(policy);
+}
+
+/**
+ * Milliseconds to wait after failed attempt number `attempt` (1-based).
+ *
+ * @example
+ * ```ts
+ * import { retryDelay, retryPolicy } from "./retry.ts";
+ * const policy = retryPolicy({ maxAttempts: 3, delayMs: 100, backoff: "exponential" });
+ * retryDelay(policy, 2, () => 0.5); // 200
+ * ```
+ */
+export function retryDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+  const base = policy.backoff === "constant"
+    ? policy.delayMs
+    : policy.backoff === "linear"
+    ? policy.delayMs * attempt
+    : policy.delayMs * 2 ** (attempt - 1);
+  const spread = base * policy.jitter * (random() * 2 - 1);
+  return Math.max(0, Math.min(policy.maxDelayMs, Math.round(base + spread)));
+}

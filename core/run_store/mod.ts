@@ -1,0 +1,9 @@
+/**
+ * Run store interface and its in-memory twin.
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export { MemoryRunStore } from "./memory.ts";
+export * from "./materialization.ts";

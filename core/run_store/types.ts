@@ -1,0 +1,174 @@
+/**
+ * The run store: where runs, steps, events, sensor cursors and dynamic
+ * partitions are recorded. Implementations live in `resources/run_store/`;
+ * this interface carries nothing specific to SQLite or Postgres.
+ *
+ * @module
+ */
+
+import type { Materialization } from "../asset.ts";
+import type { Metadata } from "../metadata.ts";
+
+/** Status of a whole run. */
+export type RunStatus = "running" | "success" | "failed" | "canceled";
+
+/** Status of one asset (or asset partition) in a run. */
+export type StepStatus = "pending" | "running" | "success" | "failed" | "skipped" | "canceled";
+
+/** A run as recorded. */
+export interface RunRecord {
+  /** Unique id. */
+  readonly runId: string;
+  /** Current status. */
+  readonly status: RunStatus;
+  /** Selection string the run was asked for (empty means all). */
+  readonly selection: string;
+  /** Partition arguments, as text (e.g. `2024-01-01..2024-01-31`), or `null`. */
+  readonly partitions: string | null;
+  /** Free tags, e.g. `{ sensor: "manifests", run_key: "b1:etag" }`. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  /** Milliseconds since the epoch, or `null` while running. */
+  readonly finishedAt: number | null;
+  /** Short summary of what failed, or `null`. */
+  readonly errorSummary: string | null;
+}
+
+/** One step (an asset, or one partition of it) of a run. */
+export interface StepRecord {
+  /** Run id. */
+  readonly runId: string;
+  /** Asset key. */
+  readonly assetKey: string;
+  /** Partition key, or `null`. */
+  readonly partition: string | null;
+  /** Current status. */
+  readonly status: StepStatus;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  /** Milliseconds since the epoch, or `null` if it never started. */
+  readonly startedAt: number | null;
+  /** Milliseconds since the epoch, or `null`. */
+  readonly finishedAt: number | null;
+  /** Why it was skipped or failed, or `null`. */
+  readonly reason: string | null;
+}
+
+/** Kinds of run events. */
+export type RunEventType =
+  | "run_started"
+  | "run_finished"
+  | "step_started"
+  | "step_retry"
+  | "step_success"
+  | "step_failed"
+  | "step_skipped"
+  | "step_canceled"
+  | "materialization"
+  | "check"
+  | "log";
+
+/** One event of a run. Failures carry `message` and `stack` in `data`. */
+export interface RunEvent {
+  /** Run id. */
+  readonly runId: string;
+  /** Kind of event. */
+  readonly type: RunEventType;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  /** Asset key, or `null` for run-level events. */
+  readonly assetKey: string | null;
+  /** Partition key, or `null`. */
+  readonly partition: string | null;
+  /** Event payload: metadata, check result, log line, error. */
+  readonly data: Metadata;
+}
+
+/** A stored event with its sequence number. */
+export interface StoredRunEvent extends RunEvent {
+  /** Increasing id, unique per store. */
+  readonly id: number;
+}
+
+/** Options of {@linkcode RunStore.listRuns}. */
+export interface ListRunsOptions {
+  /**
+   * Most recent first, at most this many.
+   * @default {20}
+   */
+  readonly limit?: number;
+  /** Only runs with this status. */
+  readonly status?: RunStatus;
+}
+
+/** Options of {@linkcode RunStore.listEvents}. */
+export interface ListEventsOptions {
+  /** Only these kinds. */
+  readonly types?: readonly RunEventType[];
+  /** Only events after this id, for tailing. */
+  readonly afterId?: number;
+}
+
+/** A run key claimed by a sensor, so it never runs twice. */
+export interface RunKeyClaim {
+  /** Whether this call claimed it (false: it was claimed before). */
+  readonly claimed: boolean;
+  /** Run id recorded with the key. */
+  readonly runId: string;
+}
+
+/** Changes to a run once it ends. */
+export interface RunUpdate {
+  /** New status. */
+  readonly status: RunStatus;
+  /** Milliseconds since the epoch. */
+  readonly finishedAt?: number | null;
+  /** Short failure summary. */
+  readonly errorSummary?: string | null;
+}
+
+/**
+ * Persistence of runs. Writes may be buffered; reads see every write made
+ * before them through the same store, and `flush()` makes them durable and
+ * visible to other processes.
+ */
+export interface RunStore extends AsyncDisposable {
+  /** Human-readable name of the backend, e.g. `sqlite .state/runs.db`. */
+  readonly description: string;
+  /** Records a new run. */
+  createRun(run: RunRecord): Promise<void>;
+  /** Updates status, end time and error summary of a run. */
+  updateRun(runId: string, update: RunUpdate): Promise<void>;
+  /** A run by id (or unique id prefix), or `undefined`. */
+  getRun(runIdOrPrefix: string): Promise<RunRecord | undefined>;
+  /** Runs, most recent first. */
+  listRuns(options?: ListRunsOptions): Promise<RunRecord[]>;
+  /** Inserts or replaces the step of (run, asset, partition). */
+  putStep(step: StepRecord): Promise<void>;
+  /** Steps of a run, in the order they were first recorded. */
+  listSteps(runId: string): Promise<StepRecord[]>;
+  /** Appends events; `materialization` events also update the latest materialization. */
+  appendEvents(events: readonly RunEvent[]): Promise<void>;
+  /** Events of a run, in order. */
+  listEvents(runId: string, options?: ListEventsOptions): Promise<StoredRunEvent[]>;
+  /**
+   * Latest materialization of `assetKey`: of `partition` when given (a string
+   * or `null` for unpartitioned), otherwise of any partition.
+   */
+  lastMaterialization(assetKey: string, partition?: string | null): Promise<Materialization | undefined>;
+  /** Cursor of a sensor, or `undefined`. */
+  getCursor(sensor: string): Promise<string | undefined>;
+  /** Stores the cursor of a sensor. */
+  setCursor(sensor: string, cursor: string): Promise<void>;
+  /** Claims `runKey` for `sensor` atomically, across processes. */
+  claimRunKey(sensor: string, runKey: string, runId: string): Promise<RunKeyClaim>;
+  /** Adds keys to a dynamic partitioning; returns those that were new. */
+  addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  /** Keys of a dynamic partitioning, in the order added. */
+  dynamicPartitions(name: string): Promise<string[]>;
+  /** Removes a key from a dynamic partitioning. */
+  deleteDynamicPartition(name: string, key: string): Promise<void>;
+  /** Writes anything buffered. */
+  flush(): Promise<void>;
+}
