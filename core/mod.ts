@@ -29,3 +29,4 @@ export * from "./resource.ts";
 export * from "./retry.ts";
 export * from "./run_store/mod.ts";
 export * from "./selection.ts";
+export * from "./cli/mod.ts";

@@ -1,0 +1,20 @@
+/**
+ * Every benchmark, one after the other: `deno task bench`. Figures only; never
+ * part of `deno task test`.
+ *
+ * @module
+ */
+
+const BENCHES = ["core.ts", "object_store.ts", "warehouse.ts"];
+
+for (const file of BENCHES) {
+  const url = new URL(file, import.meta.url);
+  try {
+    await Deno.stat(url);
+  } catch {
+    continue;
+  }
+  console.log(`\n=== bench/${file} ===`);
+  const { main } = await import(url.href) as { main: () => Promise<void> };
+  await main();
+}

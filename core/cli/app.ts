@@ -1,0 +1,42 @@
+/**
+ * What a project hands the CLI: its graph, its run store, and commands of its
+ * own (doctor, sensor, ui) that the framework does not know.
+ *
+ * @module
+ */
+
+import type { Graph } from "../definitions.ts";
+import { PlatformError } from "../errors.ts";
+import type { RunStore } from "../run_store/types.ts";
+import type { CliIo } from "./io.ts";
+
+/** A command a project adds to the CLI. */
+export interface CliCommand {
+  /** One line shown in `--help`. */
+  readonly summary: string;
+  /** Runs the command; returns the exit code. */
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+/** The project as the CLI sees it. */
+export interface CliApp<R> {
+  /** Program name used in usage lines, e.g. `deno task cli`. */
+  readonly name: string;
+  /** Loads the graph; called only by commands that need it, so `--help` stays fast. */
+  loadGraph(): Promise<Graph<R>>;
+  /** Opens the configured run store. */
+  openRunStore(): Promise<RunStore>;
+  /** Extra commands by name. */
+  readonly commands?: Readonly<Record<string, CliCommand>>;
+}
+
+/** A bad command line: exit code 2. */
+export class UsageError extends PlatformError {
+  /** Creates a usage error with a message that says what to type instead. */
+  constructor(message: string) {
+    super("cli.usage", message);
+  }
+}
+
+/** Exit codes of the CLI. */
+export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, canceled: 130 });

@@ -1,0 +1,137 @@
+/**
+ * `list`, `runs` and `show RUN_ID`: what the graph holds and what ran.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { describePartitions } from "../partitions.ts";
+import type { RunStatus } from "../run_store/types.ts";
+import { type CliApp, EXIT, UsageError } from "./app.ts";
+import type { CliIo } from "./io.ts";
+import { eventToRecord } from "./json_lines.ts";
+import { formatDuration, formatTime, table } from "./table.ts";
+
+/** Runs a `parseArgs` call, turning its complaints into usage errors. */
+function guard<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const JSON_FLAG = { json: { type: "boolean" } } as const;
+
+/** `list`: every asset with its group, deps, partitions and last materialization. */
+export async function listCommand<R>(app: CliApp<R>, args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = guard(() => parseArgs({ args: [...args], options: JSON_FLAG }));
+  const graph = await app.loadGraph();
+  await using store = await app.openRunStore();
+  const rows = [];
+  for (const key of graph.order) {
+    const asset = graph.assets.get(key);
+    if (!asset) continue;
+    const last = await store.lastMaterialization(key);
+    rows.push({
+      asset: key,
+      group: asset.group,
+      deps: [...asset.deps],
+      partitions: asset.partitions ? describePartitions(asset.partitions) : null,
+      checks: graph.checksFor(key).map((c) => c.name),
+      last_materialization: last ? { run_id: last.runId, partition: last.partition, time: new Date(last.time).toISOString() } : null,
+      description: asset.description,
+    });
+  }
+  if (values.json) {
+    for (const row of rows) io.out(JSON.stringify(row) + "\n");
+    return EXIT.ok;
+  }
+  io.out(table(
+    ["asset", "group", "deps", "partitions", "checks", "last materialization"],
+    rows.map((r) => [
+      r.asset,
+      r.group,
+      r.deps.join(",") || "-",
+      r.partitions ?? "-",
+      String(r.checks.length),
+      r.last_materialization
+        ? `${formatTime(Date.parse(r.last_materialization.time))} ${r.last_materialization.run_id.slice(0, 8)}`
+        : "never",
+    ]),
+  ));
+  return EXIT.ok;
+}
+
+const STATUSES: readonly RunStatus[] = ["running", "success", "failed", "canceled"];
+
+/** `runs`: recent runs, newest first. */
+export async function runsCommand<R>(app: CliApp<R>, args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = guard(() =>
+    parseArgs({
+      args: [...args],
+      options: { ...JSON_FLAG, limit: { type: "string" }, status: { type: "string" } },
+    })
+  );
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
+  const status = values.status as RunStatus | undefined;
+  if (status !== undefined && !STATUSES.includes(status)) {
+    throw new UsageError(`--status must be one of ${STATUSES.join(", ")}, got '${values.status}'`);
+  }
+  await using store = await app.openRunStore();
+  const runs = await store.listRuns({ limit, ...(status ? { status } : {}) });
+  if (values.json) {
+    for (const run of runs) io.out(JSON.stringify(run) + "\n");
+    return EXIT.ok;
+  }
+  io.out(table(
+    ["run", "status", "started", "duration", "selection", "errors"],
+    runs.map((run) => [
+      run.runId,
+      run.status,
+      formatTime(run.startedAt),
+      run.finishedAt === null ? "-" : formatDuration(run.finishedAt - run.startedAt),
+      run.selection || "*",
+      run.errorSummary ?? "",
+    ]),
+  ));
+  return EXIT.ok;
+}
+
+/** `show RUN_ID`: a run, its steps and its failures (id prefixes are accepted). */
+export async function showCommand<R>(app: CliApp<R>, args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = guard(() => parseArgs({ args: [...args], allowPositionals: true, options: JSON_FLAG }));
+  const [id, extra] = positionals;
+  if (id === undefined || extra !== undefined) throw new UsageError(`Usage: ${app.name} show RUN_ID`);
+  await using store = await app.openRunStore();
+  const run = await store.getRun(id);
+  if (!run) throw new UsageError(`No run matches '${id}'; '${app.name} runs' lists recent runs`);
+  const steps = await store.listSteps(run.runId);
+  const events = await store.listEvents(run.runId);
+  if (values.json) {
+    io.out(JSON.stringify({ run, steps, events: events.map(eventToRecord) }) + "\n");
+    return EXIT.ok;
+  }
+  io.out(`Run ${run.runId}  ${run.status}\n`);
+  io.out(`  started ${formatTime(run.startedAt)}, finished ${formatTime(run.finishedAt)}\n`);
+  io.out(`  selection ${run.selection || "*"}${run.partitions ? `, partitions ${run.partitions}` : ""}\n`);
+  if (run.errorSummary) io.out(`  ${run.errorSummary}\n`);
+  io.out("\n" + table(
+    ["asset", "partition", "status", "attempts", "duration", "reason"],
+    steps.map((s) => [
+      s.assetKey,
+      s.partition ?? "-",
+      s.status,
+      String(s.attempts),
+      s.startedAt !== null && s.finishedAt !== null ? formatDuration(s.finishedAt - s.startedAt) : "-",
+      s.reason ?? "",
+    ]),
+  ));
+  for (const event of events.filter((e) => e.type === "step_failed" || e.type === "step_retry")) {
+    const where = event.partition === null ? event.assetKey : `${event.assetKey}[${event.partition}]`;
+    io.out(`\n${event.type === "step_failed" ? "failed" : "retried"}: ${where}: ${String(event.data.error)}\n`);
+    if (event.type === "step_failed" && typeof event.data.stack === "string") io.out(`${event.data.stack}\n`);
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,163 @@
+/**
+ * `materialize [SELECTION]`: runs assets now, with live progress on a terminal
+ * and JSON lines otherwise.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { materialize, type RunResult } from "../executor.ts";
+import type { PartitionSelection } from "../plan.ts";
+import type { RunEvent } from "../run_store/types.ts";
+import { type CliApp, EXIT, UsageError } from "./app.ts";
+import type { CliIo } from "./io.ts";
+import { eventToJsonLine } from "./json_lines.ts";
+import { ProgressView, summaryTable } from "./progress.ts";
+import { formatDuration } from "./table.ts";
+
+/** Usage of `materialize`. */
+export const MATERIALIZE_USAGE = `Usage: materialize [SELECTION] [options]
+
+Runs the selected assets now (every asset when no selection is given).
+
+Selection (comma for union):
+  key            one asset             group:NAME   assets of a group
+  +key           with its upstream     tag:NAME     assets with a tag
+  key+           with its downstream   marts/*      keys matching a glob
+  +key+          both
+
+Options:
+  --exclude SELECTION   leave these assets out
+  --partition KEY       run this partition (repeat, or comma-separated)
+  --from KEY --to KEY   run a range of partitions (a backfill)
+  --concurrency N       steps at once (default: number of cores)
+  --tag KEY=VALUE       tag the run (repeatable)
+  --json                JSON lines on stdout, even on a terminal
+  -h, --help            show this help
+
+Exit status: 0 success, 1 a step or check failed, 2 usage error, 130 canceled.
+`;
+
+interface MaterializeArgs {
+  selection: string;
+  exclude: string;
+  partitions: PartitionSelection;
+  concurrency: number | undefined;
+  tags: Record<string, string>;
+  json: boolean;
+}
+
+/** Parses `materialize` arguments; throws {@linkcode UsageError}. */
+export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs | "help" {
+  const { values, positionals } = parse(args);
+  if (values.help) return "help";
+  const keys = (values.partition ?? []).flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
+  if (keys.length > 0 && (values.from !== undefined || values.to !== undefined)) {
+    throw new UsageError("Use either --partition or --from/--to, not both");
+  }
+  let concurrency: number | undefined;
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new UsageError(`--concurrency must be a whole number >= 1, got '${values.concurrency}'`);
+    }
+  }
+  const tags: Record<string, string> = {};
+  for (const tag of values.tag ?? []) {
+    const at = tag.indexOf("=");
+    if (at < 1) throw new UsageError(`--tag must be KEY=VALUE, got '${tag}'`);
+    tags[tag.slice(0, at)] = tag.slice(at + 1);
+  }
+  return {
+    selection: positionals.join(","),
+    exclude: values.exclude ?? "",
+    partitions: {
+      ...(keys.length > 0 ? { keys } : {}),
+      ...(values.from !== undefined ? { from: values.from } : {}),
+      ...(values.to !== undefined ? { to: values.to } : {}),
+    },
+    concurrency,
+    tags,
+    json: values.json ?? false,
+  };
+}
+
+function parse(args: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        exclude: { type: "string" },
+        partition: { type: "string", multiple: true },
+        from: { type: "string" },
+        to: { type: "string" },
+        concurrency: { type: "string" },
+        tag: { type: "string", multiple: true },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Runs `materialize`; returns the exit code. */
+export async function materializeCommand<R>(
+  app: CliApp<R>,
+  args: readonly string[],
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
+  const parsed = parseMaterializeArgs(args);
+  if (parsed === "help") {
+    io.out(MATERIALIZE_USAGE);
+    return EXIT.ok;
+  }
+  const graph = await app.loadGraph();
+  await using store = await app.openRunStore();
+  const live = io.isTerminal && !parsed.json;
+  const view = live ? new ProgressView(io) : undefined;
+  const onEvent = live ? (event: RunEvent) => view?.onEvent(event) : (event: RunEvent) => {
+    const line = eventToJsonLine(event);
+    if (line) io.out(line);
+  };
+  view?.start();
+  let result: RunResult;
+  try {
+    result = await materialize(graph, {
+      selection: parsed.selection,
+      exclude: parsed.exclude,
+      partitions: parsed.partitions,
+      runStore: store,
+      tags: parsed.tags,
+      onEvent,
+      ...(parsed.concurrency ? { concurrency: parsed.concurrency } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  } finally {
+    view?.stop();
+  }
+  if (live) io.out(summaryTable(result) + `\nRun ${result.runId} ${result.status} in ${formatDuration(result.durationMs)}\n`);
+  if (result.status !== "success") io.err(failureReport(app, result));
+  return result.status === "success" ? EXIT.ok : result.status === "canceled" ? EXIT.canceled : EXIT.failed;
+}
+
+/** The short report printed on stderr when a run did not succeed. */
+export function failureReport(app: CliApp<unknown>, result: RunResult): string {
+  const lines = [`Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`];
+  for (const step of result.steps) {
+    const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
+    if (step.status === "failed" && step.error) {
+      lines.push(`  ✗ ${id}: ${step.error.name}: ${step.error.message}`);
+      const cause = step.error.cause instanceof Error ? step.error.cause.message : undefined;
+      if (cause) lines.push(`      caused by: ${cause}`);
+    }
+    for (const check of step.checks) {
+      if (!check.passed && check.severity === "error") lines.push(`  ✗ check '${check.name}' on ${id}: ${check.description}`);
+    }
+  }
+  lines.push(`Details: ${app.name} show ${result.runId}`);
+  return lines.join("\n") + "\n";
+}

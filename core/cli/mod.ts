@@ -1,0 +1,94 @@
+/**
+ * The command line: `materialize`, `list`, `runs`, `show`, plus the commands a
+ * project adds. Exit status: 0 success, 1 failure, 2 usage error, 130 canceled.
+ *
+ * @example
+ * ```ts ignore
+ * import { processIo, runCli } from "./mod.ts";
+ * Deno.exit(await runCli(Deno.args, app, processIo()));
+ * ```
+ *
+ * @module
+ */
+
+import { PlatformError, SelectionError } from "../errors.ts";
+import { type CliApp, EXIT, UsageError } from "./app.ts";
+import { listCommand, runsCommand, showCommand } from "./inspect_commands.ts";
+import type { CliIo } from "./io.ts";
+import { materializeCommand } from "./materialize_command.ts";
+
+export * from "./app.ts";
+export * from "./io.ts";
+export { eventToJsonLine, eventToRecord } from "./json_lines.ts";
+export { MATERIALIZE_USAGE, parseMaterializeArgs } from "./materialize_command.ts";
+
+/** Options of {@linkcode runCli}. */
+export interface RunCliOptions {
+  /** Cancels a running `materialize` when aborted (the CLI wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
+}
+
+/** The top-level usage text. */
+export function usage(app: CliApp<unknown>): string {
+  const extra = Object.entries(app.commands ?? {}).map(([name, c]) => `  ${name.padEnd(22)}${c.summary}`);
+  return [
+    `Usage: ${app.name} COMMAND [options]`,
+    "",
+    "Commands:",
+    "  materialize [SELECTION]  run assets now (all by default); --help for options",
+    "  list                     assets, their deps and last materialization",
+    "  runs                     recent runs (--limit N, --status S)",
+    "  show RUN_ID              a run: steps, failures and stack traces",
+    ...extra,
+    "",
+    "Every command takes --json for machine-readable output.",
+    "",
+  ].join("\n");
+}
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function runCli<R>(
+  args: readonly string[],
+  app: CliApp<R>,
+  io: CliIo,
+  options: RunCliOptions = {},
+): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        io.out(usage(app as CliApp<unknown>));
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      case "materialize":
+        return await materializeCommand(app, rest, io, options.signal);
+      case "list":
+        return await listCommand(app, rest, io);
+      case "runs":
+        return await runsCommand(app, rest, io);
+      case "show":
+        return await showCommand(app, rest, io);
+    }
+    const extra = app.commands?.[command];
+    if (extra) return await extra.run(rest, io);
+    throw new UsageError(`Unknown command '${command}'; '${app.name} --help' lists the commands`);
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function report(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError || error instanceof SelectionError) {
+    io.err(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof PlatformError) {
+    io.err(`error [${error.code}]: ${error.message}\n`);
+    if (error.cause instanceof Error) io.err(`  caused by: ${error.cause.message}\n`);
+    return EXIT.failed;
+  }
+  io.err(`error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  return EXIT.failed;
+}

@@ -1,0 +1,92 @@
+/**
+ * Helpers for testing assets and the framework without sleeping or servers:
+ * a fake clock and a context builder.
+ *
+ * @module
+ */
+
+import type { AssetContext, Materialization } from "./asset.ts";
+import type { Clock } from "./clock.ts";
+import { CanceledError } from "./errors.ts";
+import { createLogger, type LogRecord } from "./logger.ts";
+
+/**
+ * A clock that never waits: `sleep` moves time forward at once and records the
+ * delay, so retry tests assert delays without taking them.
+ *
+ * @example
+ * ```ts
+ * import { FakeClock } from "./testing.ts";
+ * const clock = new FakeClock(Date.parse("2024-05-01T00:00:00Z"));
+ * await clock.sleep(1000);
+ * clock.sleeps; // [1000]
+ * ```
+ */
+export class FakeClock implements Clock {
+  #now: number;
+  /** Every delay asked of `sleep`, in order. */
+  readonly sleeps: number[] = [];
+
+  /** Starts at `start` milliseconds since the epoch. */
+  constructor(start = Date.parse("2024-01-01T00:00:00Z")) {
+    this.#now = start;
+  }
+
+  /** Current fake time. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Moves time forward by `ms`. */
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+
+  /** Records `ms`, moves time forward and yields to other tasks. */
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new CanceledError();
+    this.sleeps.push(ms);
+    this.#now += ms;
+    await Promise.resolve();
+    if (signal?.aborted) throw new CanceledError();
+  }
+}
+
+/** Options of {@linkcode buildAssetContext}. */
+export interface BuildAssetContextOptions<R> {
+  /** Resources the asset declared. */
+  resources?: R;
+  /** Partition key. */
+  partitionKey?: string;
+  /** Upstream materializations. */
+  upstream?: Record<string, Materialization | undefined>;
+  /** Clock. */
+  clock?: Clock;
+  /** Abort signal. */
+  signal?: AbortSignal;
+  /** Asset key. */
+  assetKey?: string;
+}
+
+/**
+ * A context for calling an asset's `materialize` directly in a unit test; log
+ * lines are collected in `logs`.
+ */
+export function buildAssetContext<R = Record<string, never>>(
+  options: BuildAssetContextOptions<R> = {},
+): AssetContext<R> & { logs: LogRecord[] } {
+  const logs: LogRecord[] = [];
+  const clock = options.clock ?? new FakeClock();
+  return {
+    runId: "test-run",
+    assetKey: options.assetKey ?? "test_asset",
+    partitionKey: options.partitionKey,
+    resources: (options.resources ?? {}) as R,
+    log: createLogger((record) => logs.push(record), () => clock.now()),
+    signal: options.signal ?? new AbortController().signal,
+    attempt: 1,
+    clock,
+    upstream: options.upstream ?? {},
+    logs,
+  };
+}

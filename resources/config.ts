@@ -1,0 +1,115 @@
+/**
+ * Configuration, parsed once with zod from the environment and an optional
+ * `.env` file. Each resource is chosen by the scheme of one URL variable; a bad
+ * value fails at start naming the variable and what was expected. Secrets are
+ * redacted wherever a URL is shown.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { ConfigError } from "../core/mod.ts";
+
+const urlWithScheme = (name: string, schemes: readonly string[], fallback: string) =>
+  z.string().trim().min(1).default(fallback).refine(
+    (value) => schemes.some((scheme) => value.startsWith(scheme)),
+    { message: `${name} must start with ${schemes.map((s) => `'${s}'`).join(" or ")}` },
+  );
+
+/** The zod schema of the configuration: the single source of its shape and defaults. */
+export const ConfigSchema = z.object({
+  STATE_DIR: z.string().trim().min(1).default(".state"),
+  LAKE_URL: urlWithScheme("LAKE_URL", ["file:", "s3:", "http:", "https:", "memory:"], "file://./data_lake"),
+  S3_REGION: z.string().trim().min(1).default("us-east-1"),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  LEDGER_URL: urlWithScheme("LEDGER_URL", ["sqlite:", "mongodb:", "mongodb+srv:", "memory:"], "sqlite:.state/ledger.db"),
+  WAREHOUSE_URL: urlWithScheme("WAREHOUSE_URL", ["pglite:", "postgres:", "postgresql:"], "pglite:.state/warehouse"),
+  RUNS_URL: urlWithScheme("RUNS_URL", ["sqlite:", "postgres:", "postgresql:", "memory:"], "sqlite:.state/runs.db"),
+  LANDING_BUCKET: z.string().trim().min(3).default("landing-zone"),
+  LAKE_BUCKET: z.string().trim().min(3).default("data-lake"),
+});
+
+/** The parsed configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Variables whose values are secrets in full. */
+const SECRET_VARIABLES = new Set(["S3_SECRET_ACCESS_KEY"]);
+
+/**
+ * Parses the configuration from `env` (the process environment by default)
+ * over the values of a `.env` file when one exists; the environment wins.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = loadConfig({ env: { RUNS_URL: "memory:" }, dotenvPath: null });
+ * config.RUNS_URL; // "memory:"
+ * ```
+ */
+export function loadConfig(
+  options: { env?: Record<string, string | undefined>; dotenvPath?: string | null } = {},
+): Config {
+  const dotenv = options.dotenvPath === null ? {} : readDotenv(options.dotenvPath ?? ".env");
+  const env = options.env ?? Deno.env.toObject();
+  const parsed = ConfigSchema.safeParse({ ...dotenv, ...pickDefined(env) });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "?");
+    const given = env[name] ?? dotenv[name];
+    const shown = given === undefined ? "unset" : `'${SECRET_VARIABLES.has(name) ? "***" : redactUrl(given)}'`;
+    return `${name} (${shown}): ${issue.message}`;
+  });
+  throw new ConfigError("config.invalid", `Invalid configuration: ${problems.join("; ")}`, {
+    input: String(parsed.error.issues[0]?.path[0] ?? ""),
+  });
+}
+
+function pickDefined(env: Record<string, string | undefined>): Record<string, string> {
+  const keys = Object.keys(ConfigSchema.shape);
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => keys.includes(entry[0]) && entry[1] !== undefined && entry[1] !== ""),
+  );
+}
+
+/** Reads `KEY=VALUE` lines; a missing file is no error. Quotes are stripped. */
+export function readDotenv(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw new ConfigError("config.dotenv", `Cannot read ${path}: ${(error as Error).message}`, { input: path, cause: error });
+  }
+  return parseDotenv(text);
+}
+
+/** Parses the text of a `.env` file. */
+export function parseDotenv(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const [, key = "", value = ""] = match;
+    values[key] = /^(['"]).*\1$/.test(value) ? value.slice(1, -1) : value.replace(/\s+#.*$/, "");
+  }
+  return values;
+}
+
+/**
+ * A URL with its password (and any `secret`/`password`/`key` query values)
+ * replaced by `***`, safe for logs and errors.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./config.ts";
+ * redactUrl("postgres://app:hunter2@db:5432/x"); // "postgres://app:***@db:5432/x"
+ * ```
+ */
+export function redactUrl(value: string): string {
+  return value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, "$1:***@")
+    .replace(/([?&](?:password|secret|secretAccessKey|key|token)=)[^&#]*/gi, "$1***");
+}

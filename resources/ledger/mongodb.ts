@@ -1,0 +1,373 @@
+/**
+ * The server ledger: MongoDB through `npm:mongodb`, with the collection
+ * validated by a `$jsonSchema` generated from the zod schema.
+ *
+ * @module
+ */
+
+import {
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  Long,
+  MongoClient,
+  MongoNetworkError,
+  MongoServerError,
+  MongoServerSelectionError,
+} from "mongodb";
+import { ConfigError, PlatformError, ResourceError } from "../../core/errors.ts";
+import { type LedgerDocument, type LedgerDocumentInput, ledgerMongoValidator } from "./schema.ts";
+import type { FindByAssetOptions, Ledger, LedgerClock } from "./types.ts";
+import {
+  closedError,
+  notFound,
+  parseStored,
+  planUpsert,
+  requirePartition,
+  requireSha256,
+  requireString,
+  systemClock,
+  validateInput,
+} from "./_shared.ts";
+import { passwordsOf, redactUrl, scrub } from "./_redact.ts";
+
+/** Options of {@linkcode openMongoLedger}. */
+export interface MongoLedgerOptions {
+  /**
+   * Database holding the collection.
+   * @default the database in the URI path, else `platform`
+   */
+  readonly database?: string;
+  /**
+   * Collection holding the documents.
+   * @default "ledger"
+   */
+  readonly collection?: string;
+  /**
+   * How long to look for a server before failing with `ledger.unreachable`,
+   * in milliseconds. A `serverSelectionTimeoutMS` in the URI wins.
+   * @default 3000
+   */
+  readonly serverSelectionTimeoutMS?: number;
+  /**
+   * Source of `created_at` / `updated_at`.
+   * @default the system clock
+   */
+  readonly clock?: LedgerClock;
+}
+
+const DUPLICATE_KEY = 11000;
+const NAMESPACE_EXISTS = 48;
+const INDEXES = [
+  { key: { bucket: 1, key: 1, sha256: 1 }, name: "bucket_key_sha256", unique: true },
+  { key: { bucket: 1, key: 1, updated_at: -1, _id: -1 }, name: "bucket_key_latest" },
+  { key: { sha256: 1 }, name: "sha256" },
+  { key: { run_id: 1 }, name: "run_id" },
+  { key: { batch_id: 1 }, name: "batch_id" },
+  { key: { asset_key: 1, partition: 1 }, name: "asset_partition" },
+];
+/** A document as MongoDB holds it: `_id` is the ledger id; the rest is checked by zod. */
+type Stored = { _id: string; [field: string]: unknown };
+
+const LIST_ORDER = { created_at: 1, _id: 1 } as const;
+const LATEST_ORDER = { updated_at: -1, _id: -1 } as const;
+
+/**
+ * Connects to MongoDB and returns a ledger over one collection, creating the
+ * collection with the generated validator (or updating the validator with
+ * `collMod` when it exists) and its indexes.
+ *
+ * @throws {ConfigError} `ledger.invalid_url` when the URI cannot be parsed.
+ * @throws {ResourceError} `ledger.unreachable` when no server answers in time.
+ *
+ * @example
+ * ```ts ignore
+ * import { openMongoLedger } from "./mongodb.ts";
+ * await using ledger = await openMongoLedger("mongodb://localhost:27017/platform");
+ * await ledger.ping();
+ * ```
+ */
+export async function openMongoLedger(
+  uri: string,
+  options: MongoLedgerOptions = {},
+): Promise<MongoLedger> {
+  requireString("open", "uri", uri);
+  const client = createClient(uri, options);
+  const where = redactUrl(uri);
+  try {
+    await client.connect();
+    const db = client.db(options.database ?? databaseOf(uri) ?? "platform");
+    const collection = await prepareCollection(db, options.collection ?? "ledger");
+    return new MongoLedger(client, collection, where, options.clock ?? systemClock, uri);
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw translate(error, `open the ledger at ${where}`, uri);
+  }
+}
+
+/**
+ * A {@linkcode Ledger} in a MongoDB collection. Each document is stored with
+ * `_id` equal to its `id`, and `size` as a 64-bit integer. Open it with
+ * {@linkcode openMongoLedger}.
+ *
+ * Without transactions (a standalone server has none), two processes
+ * upserting the same triple at once still store one document (the unique
+ * index decides), but which of two versions of a key written in the same
+ * millisecond is "latest" is decided by id order.
+ */
+export class MongoLedger implements Ledger {
+  /** The URI without its password. */
+  readonly description: string;
+  readonly #client: MongoClient;
+  readonly #collection: Collection<Stored>;
+  readonly #clock: LedgerClock;
+  readonly #uri: string;
+  #closed = false;
+
+  /** Wraps a connected collection; use {@linkcode openMongoLedger} instead. */
+  constructor(
+    client: MongoClient,
+    collection: Collection<Stored>,
+    description: string,
+    clock: LedgerClock,
+    uri: string,
+  ) {
+    this.#client = client;
+    this.#collection = collection;
+    this.description = description;
+    this.#clock = clock;
+    this.#uri = uri;
+  }
+
+  /** See {@linkcode Ledger.upsert}. */
+  upsert(input: LedgerDocumentInput): Promise<LedgerDocument> {
+    return this.#do("record a document", async () => {
+      const valid = validateInput(input);
+      const { bucket, key, sha256 } = valid;
+      // A concurrent writer can insert the same triple between our read and our
+      // insert; the unique index refuses ours, and the next round returns theirs.
+      for (let round = 0; round < 3; round++) {
+        const existing = await this.#one({ bucket, key, sha256 });
+        const latest = await this.#one({ bucket, key }, LATEST_ORDER);
+        const plan = planUpsert(valid, existing, latest, this.#clock.now());
+        if (plan.action === "keep") return plan.doc;
+        if (plan.action === "touch") {
+          await this.#collection.updateOne({ _id: plan.doc.id }, {
+            $set: { updated_at: plan.doc.updated_at },
+          });
+          return plan.doc;
+        }
+        if (await this.#insert(plan.doc)) return plan.doc;
+      }
+      throw new ResourceError(
+        "ledger.conflict",
+        `Cannot record '${bucket}/${key}' in ${this.description}: other writers kept changing ` +
+          "it; retry the run",
+        { resourceKey: "ledger", input: `${bucket}/${key}` },
+      );
+    });
+  }
+
+  /** See {@linkcode Ledger.get}. */
+  get(id: string): Promise<LedgerDocument> {
+    return this.#do("read a document", async () => {
+      const doc = await this.#one({ _id: requireString("get", "id", id) });
+      if (doc === undefined) throw notFound(id, this.description);
+      return doc;
+    });
+  }
+
+  /** See {@linkcode Ledger.findByKey}. */
+  findByKey(bucket: string, key: string): Promise<LedgerDocument | undefined> {
+    return this.#do("find a document by key", () => {
+      requireString("findByKey", "bucket", bucket);
+      requireString("findByKey", "key", key);
+      return this.#one({ bucket, key }, LATEST_ORDER);
+    });
+  }
+
+  /** See {@linkcode Ledger.findByHash}. */
+  findByHash(sha256: string): Promise<LedgerDocument[]> {
+    return this.#do("find documents by hash", () => {
+      return this.#all({ sha256: requireSha256(sha256) });
+    });
+  }
+
+  /** See {@linkcode Ledger.findByRun}. */
+  findByRun(runId: string): Promise<LedgerDocument[]> {
+    return this.#do("find documents by run", () => {
+      return this.#all({ run_id: requireString("findByRun", "runId", runId) });
+    });
+  }
+
+  /** See {@linkcode Ledger.findByBatch}. */
+  findByBatch(batchId: string): Promise<LedgerDocument[]> {
+    return this.#do("find documents by batch", () => {
+      return this.#all({ batch_id: requireString("findByBatch", "batchId", batchId) });
+    });
+  }
+
+  /** See {@linkcode Ledger.findByAsset}. */
+  findByAsset(assetKey: string, options?: FindByAssetOptions): Promise<LedgerDocument[]> {
+    return this.#do("find documents by asset", () => {
+      requireString("findByAsset", "assetKey", assetKey);
+      const partition = requirePartition(options);
+      const filter: Filter<Stored> = { asset_key: assetKey };
+      if (partition !== undefined) filter.partition = partition;
+      return this.#all(filter);
+    });
+  }
+
+  /** See {@linkcode Ledger.delete}. */
+  delete(id: string): Promise<boolean> {
+    return this.#do("delete a document", async () => {
+      const result = await this.#collection.deleteOne({ _id: requireString("delete", "id", id) });
+      return result.deletedCount > 0;
+    });
+  }
+
+  /** See {@linkcode Ledger.ping}. */
+  ping(): Promise<void> {
+    return this.#do("ping", async () => {
+      await this.#collection.db.command({ ping: 1 });
+    });
+  }
+
+  /** Closes the client; later calls fail with `ledger.closed`. Safe to repeat. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#client.close();
+  }
+
+  async #do<T>(action: string, work: () => Promise<T> | T): Promise<T> {
+    if (this.#closed) throw closedError(this.description);
+    try {
+      return await work();
+    } catch (error) {
+      throw translate(error, `${action} in ${this.description}`, this.#uri);
+    }
+  }
+
+  async #one(
+    filter: Filter<Stored>,
+    sort: Record<string, 1 | -1> = {},
+  ): Promise<LedgerDocument | undefined> {
+    const raw = await this.#collection.findOne(filter, { sort });
+    return raw === null ? undefined : this.#parse(raw);
+  }
+
+  async #all(filter: Filter<Stored>): Promise<LedgerDocument[]> {
+    const raws = await this.#collection.find(filter, { sort: LIST_ORDER }).toArray();
+    return raws.map((raw) => this.#parse(raw));
+  }
+
+  /** Inserts a new document; `false` when the triple was inserted meanwhile. */
+  async #insert(doc: LedgerDocument): Promise<boolean> {
+    try {
+      await this.#collection.insertOne({ _id: doc.id, ...doc, size: Long.fromNumber(doc.size) });
+      return true;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      throw error;
+    }
+  }
+
+  #parse(raw: Stored): LedgerDocument {
+    const { _id, ...rest } = raw;
+    const id = typeof rest.id === "string" ? rest.id : String(_id);
+    return parseStored(rest, id, this.description);
+  }
+}
+
+function createClient(uri: string, options: MongoLedgerOptions): MongoClient {
+  const timeout = options.serverSelectionTimeoutMS ?? 3000;
+  // Options given here would override the URI's; the URI should win.
+  const fromUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
+  try {
+    return new MongoClient(uri, {
+      appName: "platform-ledger",
+      ...(fromUri ? {} : { serverSelectionTimeoutMS: timeout }),
+      // Long sizes come back as JS numbers (exact below 2^53).
+      promoteLongs: true,
+    });
+  } catch (error) {
+    // The constructor only parses (the URI through more than one parser, so
+    // not always a MongoParseError): anything it throws is a bad URI.
+    const secrets = passwordsOf(uri);
+    const reason = scrub(error instanceof Error ? error.message : String(error), secrets);
+    throw new ConfigError(
+      "ledger.invalid_url",
+      `Cannot open the ledger at ${redactUrl(uri)}: the MongoDB URI is malformed (${reason}); ` +
+        "expected mongodb://[user:password@]host[:port]/database",
+      { resourceKey: "ledger", cause: safeCause(error, secrets) },
+    );
+  }
+}
+
+/** The database in a MongoDB URI path (`mongodb://host/<db>?...`), if any. */
+function databaseOf(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]+)/i.exec(uri);
+  return match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+}
+
+async function prepareCollection(db: Db, name: string): Promise<Collection<Stored>> {
+  const rules = {
+    validator: ledgerMongoValidator(),
+    validationLevel: "strict",
+    validationAction: "error",
+  } as const;
+  const exists = (await db.listCollections({ name }, { nameOnly: true }).toArray()).length > 0;
+  // collMod brings an existing collection's validator up to the current schema.
+  if (exists || !(await createIfAbsent(db, name, rules))) {
+    await db.command({ collMod: name, ...rules });
+  }
+  const collection = db.collection<Stored>(name);
+  await collection.createIndexes(INDEXES);
+  return collection;
+}
+
+/** Creates the collection; `false` when another process created it first. */
+async function createIfAbsent(db: Db, name: string, rules: Document): Promise<boolean> {
+  try {
+    await db.createCollection(name, rules);
+    return true;
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return false;
+    throw error;
+  }
+}
+
+/** Turns a driver failure into a typed error whose text never holds the password. */
+function translate(error: unknown, action: string, uri: string): unknown {
+  if (error instanceof PlatformError || error instanceof TypeError) return error;
+  if (error instanceof RangeError) return error;
+  const secrets = passwordsOf(uri);
+  const reason = scrub(error instanceof Error ? error.message : String(error), secrets);
+  const cause = safeCause(error, secrets);
+  if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) {
+    return new ResourceError(
+      "ledger.unreachable",
+      `Cannot ${action}: no MongoDB server answered (${reason}); check that the server runs ` +
+        "and that the ledger URL (LEDGER_URL) points at it",
+      { resourceKey: "ledger", cause },
+    );
+  }
+  return new ResourceError("ledger.storage_failed", `Cannot ${action}: ${reason}`, {
+    resourceKey: "ledger",
+    cause,
+  });
+}
+
+// A driver error's text could quote the connection string; keep the original
+// only when it does not contain the password.
+function safeCause(error: unknown, secrets: readonly string[]): unknown {
+  if (!(error instanceof Error) || secrets.length === 0) return error;
+  const text = `${error.message}\n${error.stack ?? ""}`;
+  if (scrub(text, secrets) === text) return error;
+  const copy = new Error(scrub(error.message, secrets));
+  copy.name = error.name;
+  copy.stack = scrub(error.stack ?? "", secrets);
+  return copy;
+}

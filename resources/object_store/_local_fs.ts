@@ -1,0 +1,168 @@
+// File-system mechanics of the local backend: temporary files renamed into
+// place, sidecar metadata tied to the data file by inode, sorted directory
+// walks, and a per-key lock so two writers in this process commit in turn.
+
+import { dirname, join } from "node:path";
+import { compareKeys, RESERVED_SEGMENT_PREFIX } from "./_keys.ts";
+import type { Cursor } from "./_paging.ts";
+
+/** What the sidecar JSON records next to each object. */
+export interface Sidecar {
+  /** Inode of the data file it describes; a mismatch means it is stale. */
+  ino: number | null;
+  size: number;
+  etag: string;
+  sha256: string;
+  contentType: string;
+  metadata: Record<string, string>;
+}
+
+const TEMP_SUFFIX = ".partial";
+
+/** A fresh temporary file name; reserved, so never a key and never listed. */
+export function tempName(): string {
+  return `${RESERVED_SEGMENT_PREFIX}${crypto.randomUUID().slice(0, 18)}${TEMP_SUFFIX}`;
+}
+
+/** True for names the backend creates for itself (temporary files). */
+export function isReservedName(name: string): boolean {
+  return name.startsWith(RESERVED_SEGMENT_PREFIX);
+}
+
+/** Writes all of `chunk`, since `write` may write less than asked. */
+export async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < chunk.byteLength) written += await file.write(chunk.subarray(written));
+}
+
+/** Writes the sidecar to a temporary file next to its final path and returns that path. */
+export async function writeSidecarTemp(path: string, sidecar: Sidecar): Promise<string> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const temp = join(dirname(path), tempName());
+  await Deno.writeTextFile(temp, JSON.stringify(sidecar), { createNew: true });
+  return temp;
+}
+
+/** Reads a sidecar; `undefined` when missing or unreadable (objects dropped in by hand). */
+export async function readSidecar(path: string): Promise<Sidecar | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(await Deno.readTextFile(path));
+    return isSidecar(parsed) ? parsed : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return undefined;
+    if (error instanceof Deno.errors.NotADirectory) return undefined;
+    throw error;
+  }
+}
+
+function isSidecar(value: unknown): value is Sidecar {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.etag === "string" && typeof record.sha256 === "string" &&
+    typeof record.contentType === "string" && typeof record.metadata === "object" &&
+    record.metadata !== null && typeof record.size === "number";
+}
+
+/** Removes a file, ignoring a missing one. */
+export async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Removes empty folders from `dir` up to (not including) `stop`, so deleted prefixes vanish. */
+export async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
+  for (let current = dir; current.startsWith(`${stop}/`); current = dirname(current)) {
+    try {
+      await Deno.remove(current);
+    } catch {
+      return; // Not empty, already gone, or in use by a concurrent put: stop pruning.
+    }
+  }
+}
+
+/** Serializes async sections per key within this process. */
+export class KeyedLock {
+  #tails = new Map<string, Promise<void>>();
+
+  /** Runs `fn` once every earlier section on the same keys has finished. */
+  async run<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const previous = sorted.map((key) => this.#tails.get(key) ?? Promise.resolve());
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    for (const key of sorted) this.#tails.set(key, done);
+    try {
+      await Promise.all(previous);
+      return await fn();
+    } finally {
+      resolve();
+      for (const key of sorted) if (this.#tails.get(key) === done) this.#tails.delete(key);
+    }
+  }
+}
+
+interface Entry {
+  name: string;
+  isDirectory: boolean;
+  sortName: string;
+}
+
+async function sortedEntries(dir: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      // Symlinks are skipped so a listing never reaches outside the bucket folder.
+      if (isReservedName(entry.name) || entry.isSymlink) continue;
+      if (!entry.isFile && !entry.isDirectory) continue;
+      const sortName = entry.isDirectory ? `${entry.name}/` : entry.name;
+      entries.push({ name: entry.name, isDirectory: entry.isDirectory, sortName });
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return [];
+    }
+    throw error;
+  }
+  // A folder sorts as "name/", which places its keys exactly where S3 would.
+  return entries.sort((a, b) => compareKeys(a.sortName, b.sortName));
+}
+
+/** Walks keys under `bucketDir` in UTF-8 order from the cursor, skipping done subtrees. */
+export function walkKeys(
+  bucketDir: string,
+  prefix: string,
+  cursor: Cursor,
+): AsyncGenerator<string> {
+  const start = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+  return walkDir(bucketDir, start, prefix, cursor);
+}
+
+async function* walkDir(
+  bucketDir: string,
+  rel: string,
+  prefix: string,
+  cursor: Cursor,
+): AsyncGenerator<string> {
+  for (const entry of await sortedEntries(join(bucketDir, rel))) {
+    const key = rel + entry.sortName;
+    if (entry.isDirectory) {
+      if (wantsSubtree(key, prefix, cursor)) yield* walkDir(bucketDir, key, prefix, cursor);
+    } else if (wantsKey(key, prefix, cursor)) {
+      yield key;
+    }
+  }
+}
+
+function wantsKey(key: string, prefix: string, cursor: Cursor): boolean {
+  if (!key.startsWith(prefix) || compareKeys(key, cursor.after) <= 0) return false;
+  return cursor.skip === undefined || !key.startsWith(cursor.skip);
+}
+
+// `dirKey` ends with "/"; every key below it starts with it and sorts after it.
+function wantsSubtree(dirKey: string, prefix: string, cursor: Cursor): boolean {
+  if (!dirKey.startsWith(prefix) && !prefix.startsWith(dirKey)) return false;
+  if (cursor.skip !== undefined && dirKey.startsWith(cursor.skip)) return false;
+  return compareKeys(dirKey, cursor.after) > 0 || cursor.after.startsWith(dirKey);
+}

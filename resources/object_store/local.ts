@@ -1,0 +1,438 @@
+/**
+ * `LocalObjectStore`: the embedded default of the object store, one folder per
+ * bucket under a root folder (`data_lake/` by default).
+ *
+ * Layout, for bucket `b` and key `x/y.json`:
+ *
+ *     <root>/b/x/y.json          the bytes
+ *     <root>/.meta/b/x/y.json    sidecar JSON: sha256, etag, content type, user metadata
+ *
+ * The sidecar tree mirrors the data tree exactly (no suffix), so two keys can
+ * never fight over a sidecar path, and it sits under `.meta`, which no bucket
+ * can be named (bucket names start with a letter or digit), so listings never
+ * show it. Writes go to a temporary file in the target folder that is renamed
+ * into place, so a reader sees the old object or the new one, never a part.
+ *
+ * Limitations of a file system compared to S3: a key cannot be both an object
+ * and a folder (`a` and `a/b`), which fails with `object_store.key_conflict`;
+ * each `/`-separated name is limited to 255 bytes by the file system.
+ *
+ * @module
+ */
+
+import { dirname, join, resolve } from "node:path";
+import { assertLocations, getBytesVia, listAllVia, sameLocation } from "./_base.ts";
+import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
+import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";
+import {
+  KeyedLock,
+  pruneEmptyDirs,
+  readSidecar,
+  removeIfPresent,
+  type Sidecar,
+  tempName,
+  walkKeys,
+  writeAll,
+  writeSidecarTemp,
+} from "./_local_fs.ts";
+import { fileStream, mapLimited, toStoreError } from "./_local_io.ts";
+import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
+import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from "./_metadata.ts";
+import { buildKeyPage } from "./_paging.ts";
+import { assertRange, resolveRange } from "./_range.ts";
+import type {
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  ObjectBody,
+  ObjectHead,
+  ObjectLocation,
+  ObjectStore,
+  ObjectSummary,
+  PutOptions,
+  PutResult,
+} from "./types.ts";
+
+/** Options of {@linkcode LocalObjectStore}. */
+export interface LocalObjectStoreOptions {
+  /**
+   * Folder holding one folder per bucket; relative paths resolve against the
+   * current directory.
+   *
+   * @default {"data_lake"}
+   */
+  root?: string;
+  /**
+   * Flush each object's bytes to disk before it becomes visible, so a power
+   * cut cannot leave an empty file at the key. Turn off only for scratch data.
+   *
+   * @default {true}
+   */
+  durable?: boolean;
+}
+
+/** Folder of the sidecar tree under the root; a name no bucket can have. */
+const META_DIR = ".meta";
+
+/**
+ * Object store in local folders, with sidecar metadata.
+ *
+ * @example
+ * ```ts
+ * import { LocalObjectStore } from "./local.ts";
+ * await using store = new LocalObjectStore({ root: await Deno.makeTempDir() });
+ * await store.ensureBucket("data-lake");
+ * await store.put("data-lake", "raw/a.txt", new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode(await store.getBytes("data-lake", "raw/a.txt")));
+ * ```
+ */
+export class LocalObjectStore implements ObjectStore {
+  /** Always `"local"`. */
+  readonly backend = "local" as const;
+  /** Absolute path of the root folder. */
+  readonly root: string;
+  #durable: boolean;
+  #lock = new KeyedLock();
+  #realBucketDirs = new Map<string, string>();
+
+  /** Opens (lazily) a store rooted at `options.root`. */
+  constructor(options: LocalObjectStoreOptions = {}) {
+    this.root = resolve(options.root ?? "data_lake");
+    this.#durable = options.durable ?? true;
+  }
+
+  /** Creates the bucket folder if it does not exist. */
+  async ensureBucket(bucket: string): Promise<void> {
+    validateBucket(bucket);
+    await Deno.mkdir(join(this.root, bucket), { recursive: true });
+  }
+
+  /** Streams the body into a temporary file, then renames it over the key. */
+  async put(
+    bucket: string,
+    key: string,
+    body: ObjectBody,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
+    assertBody(body, location(bucket, key));
+    await this.#requireBucket(bucket, "write", key);
+    const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
+    const { temp, sidecar } = await this.#writeTemp(bucket, key, body, { contentType, metadata });
+    await this.#commit(bucket, key, temp, sidecar);
+    return { etag: sidecar.etag, size: sidecar.size, sha256: sidecar.sha256 };
+  }
+
+  /** Opens the object; the stream reads the version that existed when `get` was called. */
+  async get(bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    assertRange(options.range);
+    const path = this.#dataPath(bucket, key);
+    const { file, head } = await this.#lock.run(
+      [location(bucket, key)],
+      () => this.#open(bucket, key),
+    );
+    try {
+      if (options.range === undefined) return { ...head, body: fileStream(file, head.size) };
+      const range = resolveRange(bucket, key, options.range, head.size);
+      await file.seek(range.start, Deno.SeekMode.Start);
+      return { ...head, body: fileStream(file, range.end - range.start + 1), range };
+    } catch (error) {
+      file.close();
+      throw toStoreError(error, location(bucket, key), path);
+    }
+  }
+
+  /** Describes the object from its file and sidecar. */
+  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    return await this.#lock.run([location(bucket, key)], () => this.#headUnlocked(bucket, key));
+  }
+
+  /** Lists one page, walking folders in S3 key order. */
+  async list(bucket: string, options: ListOptions = {}): Promise<ListPage> {
+    validateBucket(bucket);
+    validatePrefix(bucket, options.prefix ?? "");
+    await this.#requireBucket(bucket, "list");
+    const bucketDir = join(this.root, bucket);
+    const page = await buildKeyPage(bucket, (p, c) => walkKeys(bucketDir, p, c), options);
+    const summaries = await mapLimited(page.keys, 32, (key) => this.#summary(bucket, key));
+    const result: ListPage = {
+      objects: summaries.filter((s): s is ObjectSummary => s !== undefined),
+      prefixes: page.prefixes,
+    };
+    if (page.nextContinuationToken !== undefined) {
+      result.nextContinuationToken = page.nextContinuationToken;
+    }
+    return result;
+  }
+
+  /** Copies bytes (re-hashed on the way) and metadata into a new object. */
+  async copy(from: ObjectLocation, to: ObjectLocation): Promise<void> {
+    assertLocations(from, to);
+    await this.#requireBucket(to.bucket, "copy to", to.key);
+    const source = await this.#lock.run(
+      [location(from.bucket, from.key)],
+      () => this.#open(from.bucket, from.key),
+    );
+    if (sameLocation(from, to)) return source.file.close();
+    const body = fileStream(source.file, source.head.size);
+    const contentType = source.head.contentType ?? DEFAULT_CONTENT_TYPE;
+    const written = await this.#writeTemp(to.bucket, to.key, body, {
+      contentType,
+      metadata: source.head.metadata,
+    });
+    await this.#commit(to.bucket, to.key, written.temp, written.sidecar);
+  }
+
+  /** Renames the file and its sidecar; no copy of the bytes. */
+  async move(from: ObjectLocation, to: ObjectLocation): Promise<void> {
+    assertLocations(from, to);
+    await this.#requireBucket(to.bucket, "move to", to.key);
+    const ids = [location(from.bucket, from.key), location(to.bucket, to.key)];
+    await this.#lock.run(ids, async () => {
+      const info = await this.#statObject(from.bucket, from.key);
+      if (info === undefined) throw await this.#missing(from.bucket, from.key);
+      if (sameLocation(from, to)) return;
+      await this.#moveUnlocked(from, to, info);
+    });
+  }
+
+  /** Reads a whole object (or a range) into memory; for small objects. */
+  getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {
+    return getBytesVia(this, bucket, key, options);
+  }
+
+  /** Iterates every object matching the options, across pages. */
+  listAll(
+    bucket: string,
+    options?: Omit<ListOptions, "continuationToken">,
+  ): AsyncGenerator<ObjectSummary> {
+    return listAllVia(this, bucket, options);
+  }
+
+  /** Removes the file and its sidecar, then any folders left empty. */
+  async delete(bucket: string, key: string): Promise<void> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    await this.#lock.run([location(bucket, key)], async () => {
+      const info = await this.#statObject(bucket, key);
+      if (info === undefined) return;
+      await this.#removeObject(bucket, key);
+    });
+  }
+
+  /** Nothing to release: files are opened and closed per call. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async #moveUnlocked(from: ObjectLocation, to: ObjectLocation, info: Deno.FileInfo) {
+    const sidecar = await this.#matchingSidecar(from.bucket, from.key, info);
+    const target = this.#dataPath(to.bucket, to.key);
+    try {
+      await this.#mkdirInside(to.bucket, dirname(target));
+      const sidecarTemp = sidecar &&
+        (await writeSidecarTemp(this.#metaPath(to.bucket, to.key), sidecar));
+      await Deno.rename(this.#dataPath(from.bucket, from.key), target);
+      await this.#placeSidecar(to.bucket, to.key, sidecarTemp);
+      await this.#removeObject(from.bucket, from.key);
+    } catch (error) {
+      throw toStoreError(error, location(to.bucket, to.key), target);
+    }
+  }
+
+  async #writeTemp(
+    bucket: string,
+    key: string,
+    body: ObjectBody,
+    described: Pick<Sidecar, "contentType" | "metadata">,
+  ): Promise<{ temp: string; sidecar: Sidecar }> {
+    const dir = dirname(this.#dataPath(bucket, key));
+    const temp = join(dir, tempName());
+    try {
+      await this.#mkdirInside(bucket, dir);
+      using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+      const hasher = new ContentHasher();
+      for await (const chunk of hashedChunks(body, hasher)) await writeAll(file, chunk);
+      if (this.#durable) await file.syncData();
+      const { ino } = await file.stat();
+      const sha256 = hasher.digest();
+      return {
+        temp,
+        sidecar: { ino, size: hasher.size, etag: etagFromSha256(sha256), sha256, ...described },
+      };
+    } catch (error) {
+      await discardBody(body);
+      await removeIfPresent(temp).catch(() => {});
+      throw toStoreError(error, location(bucket, key), dir);
+    }
+  }
+
+  // The sidecar is written first (to a temporary name), then both renames
+  // happen under the key's lock, so readers in this process see matching pairs.
+  async #commit(bucket: string, key: string, temp: string, sidecar: Sidecar): Promise<void> {
+    const path = this.#dataPath(bucket, key);
+    let sidecarTemp: string | undefined;
+    try {
+      sidecarTemp = await writeSidecarTemp(this.#metaPath(bucket, key), sidecar);
+      await this.#lock.run([location(bucket, key)], async () => {
+        await Deno.rename(temp, path);
+        await this.#placeSidecar(bucket, key, sidecarTemp);
+      });
+    } catch (error) {
+      await removeIfPresent(temp).catch(() => {});
+      if (sidecarTemp !== undefined) await removeIfPresent(sidecarTemp).catch(() => {});
+      throw toStoreError(error, location(bucket, key), path);
+    }
+  }
+
+  // Renames the sidecar into place, clearing a stale sidecar folder left by a crash.
+  async #placeSidecar(bucket: string, key: string, sidecarTemp: string | undefined) {
+    const metaPath = this.#metaPath(bucket, key);
+    if (sidecarTemp === undefined) return await removeIfPresent(metaPath);
+    try {
+      await Deno.rename(sidecarTemp, metaPath);
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.IsADirectory || error instanceof Deno.errors.AlreadyExists)
+      ) {
+        throw error;
+      }
+      await Deno.remove(metaPath, { recursive: true });
+      await Deno.rename(sidecarTemp, metaPath);
+    }
+  }
+
+  async #open(bucket: string, key: string): Promise<{ file: Deno.FsFile; head: ObjectHead }> {
+    const path = this.#dataPath(bucket, key);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (error) {
+      if (isMissing(error)) throw await this.#missing(bucket, key);
+      throw toStoreError(error, location(bucket, key), path);
+    }
+    try {
+      const info = await file.stat();
+      if (!info.isFile) throw notFound(bucket, key);
+      await this.#assertInside(bucket, path);
+      return { file, head: await this.#headFor(bucket, key, info) };
+    } catch (error) {
+      file.close();
+      throw toStoreError(error, location(bucket, key), path);
+    }
+  }
+
+  async #headUnlocked(bucket: string, key: string): Promise<ObjectHead | undefined> {
+    const info = await this.#statObject(bucket, key);
+    return info === undefined ? undefined : await this.#headFor(bucket, key, info);
+  }
+
+  async #headFor(bucket: string, key: string, info: Deno.FileInfo): Promise<ObjectHead> {
+    const lastModified = info.mtime ?? new Date(0);
+    const sidecar = await this.#matchingSidecar(bucket, key, info);
+    if (sidecar === undefined) {
+      // Dropped in by hand or by another process mid-write: describe the file alone.
+      const etag = `${info.size.toString(16)}-${lastModified.getTime().toString(16)}`;
+      return { size: info.size, etag, lastModified, metadata: {} };
+    }
+    const { etag, sha256, contentType, metadata } = sidecar;
+    return { size: info.size, etag, sha256, lastModified, contentType, metadata: { ...metadata } };
+  }
+
+  async #matchingSidecar(bucket: string, key: string, info: Deno.FileInfo) {
+    const sidecar = await readSidecar(this.#metaPath(bucket, key));
+    if (sidecar === undefined || sidecar.size !== info.size) return undefined;
+    return sidecar.ino === info.ino ? sidecar : undefined;
+  }
+
+  async #summary(bucket: string, key: string): Promise<ObjectSummary | undefined> {
+    const info = await this.#statObject(bucket, key);
+    if (info === undefined) return undefined; // Deleted since the walk.
+    const { size, etag, lastModified } = await this.#headFor(bucket, key, info);
+    return { key, size, etag, lastModified };
+  }
+
+  // Also refuses paths that leave the bucket, so move and delete cannot reach outside it.
+  async #statObject(bucket: string, key: string): Promise<Deno.FileInfo | undefined> {
+    const path = this.#dataPath(bucket, key);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw toStoreError(error, location(bucket, key), path);
+    }
+    if (!info.isFile) return undefined;
+    await this.#assertInside(bucket, path);
+    return info;
+  }
+
+  async #removeObject(bucket: string, key: string): Promise<void> {
+    const path = this.#dataPath(bucket, key);
+    const metaPath = this.#metaPath(bucket, key);
+    await removeIfPresent(path);
+    await removeIfPresent(metaPath);
+    await pruneEmptyDirs(dirname(path), join(this.root, bucket));
+    await pruneEmptyDirs(dirname(metaPath), join(this.root, META_DIR, bucket));
+  }
+
+  async #missing(bucket: string, key: string) {
+    const bucketInfo = await Deno.stat(join(this.root, bucket)).catch(() => undefined);
+    return bucketInfo?.isDirectory ? notFound(bucket, key) : bucketNotFound(bucket, "read", key);
+  }
+
+  async #requireBucket(bucket: string, action: string, key?: string): Promise<void> {
+    const info = await Deno.stat(join(this.root, bucket)).catch(() => undefined);
+    if (!info?.isDirectory) throw bucketNotFound(bucket, action, key);
+  }
+
+  async #mkdirInside(bucket: string, dir: string): Promise<void> {
+    await Deno.mkdir(dir, { recursive: true });
+    await this.#assertInside(bucket, dir);
+  }
+
+  // Keys cannot contain `..`, but a symlink placed inside a bucket folder could
+  // still lead out of it: resolve the real path and refuse anything outside.
+  async #assertInside(bucket: string, path: string): Promise<void> {
+    const bucketDir = await this.#realBucketDir(bucket);
+    const real = await Deno.realPath(path);
+    if (real === bucketDir || real.startsWith(`${bucketDir}/`)) return;
+    throw storeError(
+      "invalid_key",
+      `Refusing '${location(bucket, relative(bucketDir, real))}': its path resolves outside the ` +
+        `bucket folder through a symbolic link. Remove the link from '${join(this.root, bucket)}'.`,
+      location(bucket),
+    );
+  }
+
+  async #realBucketDir(bucket: string): Promise<string> {
+    const known = this.#realBucketDirs.get(bucket);
+    if (known !== undefined) return known;
+    const real = await Deno.realPath(join(this.root, bucket));
+    this.#realBucketDirs.set(bucket, real);
+    return real;
+  }
+
+  #dataPath(bucket: string, key: string): string {
+    return join(this.root, bucket, key);
+  }
+
+  #metaPath(bucket: string, key: string): string {
+    return join(this.root, META_DIR, bucket, key);
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory;
+}
+
+function relative(base: string, path: string): string {
+  return path.startsWith(`${base}/`) ? path.slice(base.length + 1) : path;
+}

@@ -1,0 +1,77 @@
+/**
+ * Mapping between run store rows and records, shared by the SQL backends so
+ * they agree on every field.
+ *
+ * @module
+ */
+
+import type { Materialization, Metadata, RunRecord, RunStatus, StepRecord, StepStatus, StoredRunEvent } from "../../core/mod.ts";
+import type { RunEventType } from "../../core/mod.ts";
+
+/** A row as a driver returns it. */
+export type Row = Record<string, unknown>;
+
+const text = (value: unknown): string => String(value);
+const nullableText = (value: unknown): string | null => value === null || value === undefined ? null : String(value);
+const num = (value: unknown): number => Number(value);
+const nullableNum = (value: unknown): number | null => value === null || value === undefined ? null : Number(value);
+/** `""` is how "no partition" is stored. */
+const partition = (value: unknown): string | null => value === null || value === undefined || value === "" ? null : String(value);
+
+/** Stored form of a partition key. */
+export function partitionColumn(partitionKey: string | null): string {
+  return partitionKey ?? "";
+}
+
+/** A `pipeline_runs` row as a record. */
+export function toRun(row: Row): RunRecord {
+  return {
+    runId: text(row.run_id),
+    status: text(row.status) as RunStatus,
+    selection: text(row.selection),
+    partitions: nullableText(row.partitions),
+    tags: JSON.parse(text(row.tags)) as Record<string, string>,
+    startedAt: num(row.started_at),
+    finishedAt: nullableNum(row.finished_at),
+    errorSummary: nullableText(row.error_summary),
+  };
+}
+
+/** A `run_steps` row as a record. */
+export function toStep(row: Row): StepRecord {
+  return {
+    runId: text(row.run_id),
+    assetKey: text(row.asset_key),
+    partition: partition(row.partition_key),
+    status: text(row.status) as StepStatus,
+    attempts: num(row.attempts),
+    startedAt: nullableNum(row.started_at),
+    finishedAt: nullableNum(row.finished_at),
+    reason: nullableText(row.reason),
+  };
+}
+
+/** A `run_events` row as a record. */
+export function toEvent(row: Row): StoredRunEvent {
+  return {
+    id: num(row.id),
+    runId: text(row.run_id),
+    type: text(row.type) as RunEventType,
+    time: num(row.time),
+    assetKey: nullableText(row.asset_key),
+    partition: partition(row.partition_key),
+    data: JSON.parse(text(row.data)) as Metadata,
+  };
+}
+
+/** A `materializations` row as a record. */
+export function toMaterialization(row: Row): Materialization {
+  return {
+    runId: text(row.run_id),
+    assetKey: text(row.asset_key),
+    partition: partition(row.partition_key),
+    time: num(row.time),
+    metadata: JSON.parse(text(row.metadata)) as Metadata,
+    codeVersion: nullableText(row.code_version),
+  };
+}

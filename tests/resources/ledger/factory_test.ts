@@ -1,0 +1,109 @@
+/** Choosing a ledger backend from a URL. */
+
+import { ConfigError, ResourceError } from "../../../core/errors.ts";
+import {
+  MemoryLedger,
+  openLedger,
+  parseLedgerUrl,
+  SqliteLedger,
+} from "../../../resources/ledger/mod.ts";
+import { assert, assertEquals, rejects } from "./_assert.ts";
+
+Deno.test("parseLedgerUrl: each scheme selects its backend", () => {
+  const cases: [string, unknown][] = [
+    ["sqlite:.state/ledger.db", { kind: "sqlite", path: ".state/ledger.db" }],
+    ["sqlite::memory:", { kind: "sqlite", path: ":memory:" }],
+    ["sqlite:///var/lib/ledger.db", { kind: "sqlite", path: "/var/lib/ledger.db" }],
+    ["SQLITE:x.db", { kind: "sqlite", path: "x.db" }],
+    ["mongodb://localhost:27017/platform", {
+      kind: "mongodb",
+      uri: "mongodb://localhost:27017/platform",
+    }],
+    ["mongodb+srv://u:p@cluster.example/db", {
+      kind: "mongodb",
+      uri: "mongodb+srv://u:p@cluster.example/db",
+    }],
+    ["memory:", { kind: "memory" }],
+  ];
+  for (const [url, expected] of cases) assertEquals(parseLedgerUrl(url), expected, url);
+});
+
+Deno.test("parseLedgerUrl: an unknown scheme is a ConfigError naming it, not the password", async () => {
+  const error = await rejects(
+    () => parseLedgerUrl("postgres://admin:hunter2@db:5432/ledger"),
+    ConfigError,
+  );
+  assertEquals(error.code, "ledger.unknown_scheme");
+  assertEquals(error.input, "LEDGER_URL");
+  assert(error.message.includes("'postgres:'"), error.message);
+  assert(error.message.includes("LEDGER_URL"), error.message);
+  assert(!error.message.includes("hunter2"), error.message);
+  assert(!error.message.includes("admin"), error.message);
+});
+
+Deno.test("parseLedgerUrl: malformed URLs are ConfigErrors naming the variable", async () => {
+  for (const url of ["", ".state/ledger.db", "sqlite:", "sqlite://", "mongodb:localhost"]) {
+    const error = await rejects(() => parseLedgerUrl(url, "MY_LEDGER"), ConfigError);
+    assertEquals(error.code, "ledger.invalid_url", url);
+    assert(error.message.includes("MY_LEDGER"), error.message);
+  }
+  await rejects(() => parseLedgerUrl(42 as unknown as string), TypeError);
+});
+
+Deno.test("openLedger: memory: and sqlite: open their backends", async () => {
+  await using memory = await openLedger("memory:");
+  assert(memory instanceof MemoryLedger, "memory: opens a MemoryLedger");
+  await using sqlite = await openLedger("sqlite::memory:");
+  assert(sqlite instanceof SqliteLedger, "sqlite: opens a SqliteLedger");
+  assertEquals(sqlite.description, "sqlite :memory:");
+  await sqlite.ping();
+});
+
+Deno.test("openLedger: sqlite: creates the database and its folder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ledger_test_" });
+  try {
+    {
+      await using ledger = await openLedger(`sqlite:${dir}/state/ledger.db`);
+      await ledger.ping();
+    }
+    assert((await Deno.stat(`${dir}/state/ledger.db`)).isFile, "the file exists");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openLedger: an unwritable sqlite path is ledger.unreachable naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ledger_test_" });
+  try {
+    await Deno.writeTextFile(`${dir}/file`, "not a folder");
+    const error = await rejects(() => openLedger(`sqlite:${dir}/file/ledger.db`), ResourceError);
+    assertEquals(error.code, "ledger.unreachable");
+    assert(error.message.includes(`${dir}/file/ledger.db`), error.message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openLedger: mongodb:// fails fast and keeps the password out", async () => {
+  const error = await rejects(
+    () =>
+      openLedger("mongodb://svc:p%40ss-w0rd@127.0.0.1:1/platform", {
+        serverSelectionTimeoutMS: 300,
+      }),
+    ResourceError,
+  );
+  assertEquals(error.code, "ledger.unreachable");
+  assert(error.message.includes("mongodb://svc:***@127.0.0.1:1/platform"), error.message);
+  for (const secret of ["p%40ss-w0rd", "p@ss-w0rd"]) {
+    assert(!error.message.includes(secret), error.message);
+  }
+});
+
+Deno.test("openLedger: a malformed mongodb URI is a ConfigError", async () => {
+  const error = await rejects(
+    () => openLedger("mongodb://u:secret@host:notaport/db"),
+    ConfigError,
+  );
+  assertEquals(error.code, "ledger.invalid_url");
+  assert(!error.message.includes("secret"), error.message);
+});

@@ -1,0 +1,153 @@
+/**
+ * The PGlite data dir lock: one process at a time, a waiting process goes on
+ * when the holder closes, a dead holder's lock is taken over.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { PgliteWarehouse, WarehouseLockedError } from "../../../resources/warehouse/mod.ts";
+
+const CHILD = fileURLToPath(new URL("./_open_pglite.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../../deno.json", import.meta.url));
+
+Deno.test("pglite lock: a second process waits for the holder, then proceeds", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/warehouse`;
+  const first = await PgliteWarehouse.open(dataDir);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--config=${CONFIG}`, CHILD, dataDir, "60000"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = collect(child.stderr);
+  const stdout = collect(child.stdout);
+  try {
+    const waiting = await stderr.waitFor(/waiting for the warehouse \(held by pid (\d+) at (.+)\)/);
+    assert.equal(Number(waiting[1]), Deno.pid);
+    assert.equal(waiting[2], `${dataDir}.lock`);
+    assert.equal(await exitedWithin(child, 300), false, "the child must still be waiting");
+  } finally {
+    await first.close();
+  }
+  const status = await child.status;
+  assert.equal((await stdout.all).trim(), "opened", await stderr.all);
+  assert.equal(status.code, 0);
+  assert.equal(countMatches(await stderr.all, /waiting for the warehouse/g), 1);
+  await assert.rejects(Deno.stat(`${dataDir}.lock`), Deno.errors.NotFound);
+});
+
+Deno.test("pglite lock: a live holder makes open fail after the timeout; a dead one is taken over", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/warehouse`;
+  const lockPath = `${dataDir}.lock`;
+  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    await writeLock(lockPath, holder.pid);
+    const told: string[] = [];
+    const started = performance.now();
+    const error = await PgliteWarehouse.open(dataDir, {
+      lockTimeoutMs: 400,
+      lockPollMs: 50,
+      onLockWait: (message) => told.push(message),
+    }).then(() => undefined, (error: unknown) => error);
+    assert.ok(error instanceof WarehouseLockedError, String(error));
+    assert.equal(error.code, "warehouse.locked");
+    assert.equal(error.holderPid, holder.pid);
+    assert.equal(error.lockPath, lockPath);
+    assert.match(error.message, new RegExp(`pid ${holder.pid}`));
+    assert.ok(performance.now() - started >= 400);
+    assert.deepStrictEqual(told, [
+      `waiting for the warehouse (held by pid ${holder.pid} at ${lockPath})`,
+    ]);
+  } finally {
+    holder.kill("SIGKILL");
+    await holder.status;
+  }
+  // The holder is dead now and its lock file is still there: take it over.
+  const told: string[] = [];
+  const warehouse = await PgliteWarehouse.open(dataDir, { onLockWait: (m) => told.push(m) });
+  try {
+    assert.deepStrictEqual(told, []);
+    assert.equal(JSON.parse(await Deno.readTextFile(lockPath)).pid, Deno.pid);
+  } finally {
+    await warehouse.close();
+  }
+  await assert.rejects(Deno.stat(lockPath), Deno.errors.NotFound);
+});
+
+Deno.test("pglite lock: a garbled lock file left long ago is taken over", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/warehouse`;
+  await Deno.writeTextFile(`${dataDir}.lock`, "");
+  const longAgo = new Date(Date.now() - 60_000);
+  await Deno.utime(`${dataDir}.lock`, longAgo, longAgo);
+  const warehouse = await PgliteWarehouse.open(dataDir, { lockTimeoutMs: 1_000 });
+  await warehouse.close();
+});
+
+Deno.test("pglite lock: opening the same data dir twice in one process fails at once", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/warehouse`;
+  await using _first = await PgliteWarehouse.open(dataDir);
+  const started = performance.now();
+  await assert.rejects(
+    PgliteWarehouse.open(dataDir, { lockTimeoutMs: 10_000, onLockWait: () => {} }),
+    (error) =>
+      error instanceof WarehouseLockedError && /already open in this process/.test(error.message),
+  );
+  assert.ok(performance.now() - started < 1_000);
+});
+
+async function writeLock(path: string, pid: number): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ pid, hostname: Deno.hostname(), token: crypto.randomUUID() }),
+  );
+}
+
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "warehouse-lock-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+/** Reads a child's stream to the end, letting a test wait for a line as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  let ended = false;
+  const waiters: Array<() => void> = [];
+  const wakeAll = () => waiters.splice(0).forEach((wake) => wake());
+  const all = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      wakeAll();
+    }
+    ended = true;
+    wakeAll();
+    return text;
+  })();
+  return {
+    all,
+    async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+      while (true) {
+        const match = text.match(pattern);
+        if (match) return match;
+        if (ended) throw new Error(`stream ended without ${pattern}: ${text}`);
+        await new Promise<void>((wake) => waiters.push(wake));
+      }
+    },
+  };
+}
+
+async function exitedWithin(child: Deno.ChildProcess, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([child.status.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function countMatches(text: string, pattern: RegExp): number {
+  return [...text.matchAll(pattern)].length;
+}
