@@ -28,5 +28,6 @@ export * from "./plan.ts";
 export * from "./resource.ts";
 export * from "./retry.ts";
 export * from "./run_store/mod.ts";
+export * from "./schedule.ts";
 export * from "./selection.ts";
 export * from "./cli/mod.ts";

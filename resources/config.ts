@@ -19,15 +19,59 @@ const urlWithScheme = (name: string, schemes: readonly string[], fallback: strin
 /** The zod schema of the configuration: the single source of its shape and defaults. */
 export const ConfigSchema = z.object({
   STATE_DIR: z.string().trim().min(1).default(".state"),
-  LAKE_URL: urlWithScheme("LAKE_URL", ["file:", "s3:", "http:", "https:", "memory:"], "file://./data_lake"),
+  LAKE_URL: urlWithScheme(
+    "LAKE_URL",
+    ["file:", "s3:", "http:", "https:", "memory:"],
+    "file://./data_lake",
+  ),
   S3_REGION: z.string().trim().min(1).default("us-east-1"),
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
-  LEDGER_URL: urlWithScheme("LEDGER_URL", ["sqlite:", "mongodb:", "mongodb+srv:", "memory:"], "sqlite:.state/ledger.db"),
-  WAREHOUSE_URL: urlWithScheme("WAREHOUSE_URL", ["pglite:", "postgres:", "postgresql:"], "pglite:.state/warehouse"),
-  RUNS_URL: urlWithScheme("RUNS_URL", ["sqlite:", "postgres:", "postgresql:", "memory:"], "sqlite:.state/runs.db"),
+  LEDGER_URL: urlWithScheme(
+    "LEDGER_URL",
+    ["sqlite:", "mongodb:", "mongodb+srv:", "memory:"],
+    "sqlite:.state/ledger.db",
+  ),
+  WAREHOUSE_URL: urlWithScheme(
+    "WAREHOUSE_URL",
+    ["pglite:", "postgres:", "postgresql:"],
+    "pglite:.state/warehouse",
+  ),
+  RUNS_URL: urlWithScheme(
+    "RUNS_URL",
+    ["sqlite:", "postgres:", "postgresql:", "memory:"],
+    "sqlite:.state/runs.db",
+  ),
   LANDING_BUCKET: z.string().trim().min(3).default("landing-zone"),
   LAKE_BUCKET: z.string().trim().min(3).default("data-lake"),
+  SPATIAL_URL: urlWithScheme(
+    "SPATIAL_URL",
+    ["spatialite:", "postgres:", "postgresql:"],
+    "spatialite:",
+  ),
+  TARGET_CRS: z.string().trim().regex(/^EPSG:\d+$/, "TARGET_CRS must look like EPSG:4326").default(
+    "EPSG:4326",
+  ),
+  WEATHER_START_DATE: z.string().trim().regex(
+    /^\d{4}-\d{2}-\d{2}$/,
+    "WEATHER_START_DATE must be YYYY-MM-DD",
+  )
+    .default("2026-11-01"),
+  WEATHER_PLACES_FILE: z.string().trim().min(1).default("config/places.json"),
+  OPEN_METEO_ARCHIVE_URL: urlWithScheme(
+    "OPEN_METEO_ARCHIVE_URL",
+    ["http:", "https:"],
+    "https://archive-api.open-meteo.com/v1/archive",
+  ),
+  OPEN_METEO_FORECAST_URL: urlWithScheme(
+    "OPEN_METEO_FORECAST_URL",
+    ["http:", "https:"],
+    "https://api.open-meteo.com/v1/forecast",
+  ),
+  HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  ACTIVITY_BAD_ROW_TOLERANCE: z.coerce.number().min(0).max(1).default(0.02),
+  SAMPLE_DATA: z.stringbool().default(true),
+  SENSOR_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
 });
 
 /** The parsed configuration. */
@@ -57,7 +101,9 @@ export function loadConfig(
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
     const given = env[name] ?? dotenv[name];
-    const shown = given === undefined ? "unset" : `'${SECRET_VARIABLES.has(name) ? "***" : redactUrl(given)}'`;
+    const shown = given === undefined
+      ? "unset"
+      : `'${SECRET_VARIABLES.has(name) ? "***" : redactUrl(given)}'`;
     return `${name} (${shown}): ${issue.message}`;
   });
   throw new ConfigError("config.invalid", `Invalid configuration: ${problems.join("; ")}`, {
@@ -68,7 +114,9 @@ export function loadConfig(
 function pickDefined(env: Record<string, string | undefined>): Record<string, string> {
   const keys = Object.keys(ConfigSchema.shape);
   return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => keys.includes(entry[0]) && entry[1] !== undefined && entry[1] !== ""),
+    Object.entries(env).filter((entry): entry is [string, string] =>
+      keys.includes(entry[0]) && entry[1] !== undefined && entry[1] !== ""
+    ),
   );
 }
 
@@ -79,7 +127,10 @@ export function readDotenv(path: string): Record<string, string> {
     text = Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return {};
-    throw new ConfigError("config.dotenv", `Cannot read ${path}: ${(error as Error).message}`, { input: path, cause: error });
+    throw new ConfigError("config.dotenv", `Cannot read ${path}: ${(error as Error).message}`, {
+      input: path,
+      cause: error,
+    });
   }
   return parseDotenv(text);
 }

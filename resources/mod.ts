@@ -2,30 +2,59 @@
  * The application's resources: their types, and factories that open the
  * implementation each configured URL names.
  *
+ * @example
+ * ```ts
+ * import { appResources, loadConfig } from "./resources/mod.ts";
+ * const resources = appResources(loadConfig());
+ * ```
+ *
  * @module
  */
 
 import { defineResource, type ResourceSources } from "../core/mod.ts";
 import { type Config, redactUrl } from "./config.ts";
+import { type Ledger, openLedger } from "./ledger/mod.ts";
 import { openObjectStore } from "./object_store/mod.ts";
 import type { ObjectStore } from "./object_store/types.ts";
+import { openWarehouse, type Warehouse } from "./warehouse/mod.ts";
 
 /** Every resource an asset of this project may declare. */
 export interface AppResources {
+  /** The parsed configuration (pipeline settings such as the weather start date). */
+  readonly config: Config;
   /** The object store holding the landing zone and the data lake buckets. */
   readonly lake: ObjectStore;
+  /** The lineage registry: one document per object written to the lake. */
+  readonly ledger: Ledger;
+  /** The SQL warehouse holding `raw.*` tables and the dbt marts. */
+  readonly warehouse: Warehouse;
 }
 
-/** Resource factories for `config`; each opens on first use in a run. */
+/** Resource factories for `config`; each opens on first use in a run and closes at its end. */
 export function appResources(config: Config): ResourceSources<AppResources> {
   return {
-    lake: defineResource(`object store ${redactUrl(config.LAKE_URL)}`, () =>
-      openObjectStore(config.LAKE_URL, {
-        region: config.S3_REGION,
-        ...(config.S3_ACCESS_KEY_ID ? { accessKeyId: config.S3_ACCESS_KEY_ID } : {}),
-        ...(config.S3_SECRET_ACCESS_KEY ? { secretAccessKey: config.S3_SECRET_ACCESS_KEY } : {}),
-      })),
+    config,
+    lake: defineResource(
+      `object store ${redactUrl(config.LAKE_URL)}`,
+      () =>
+        openObjectStore(config.LAKE_URL, {
+          region: config.S3_REGION,
+          ...(config.S3_ACCESS_KEY_ID ? { accessKeyId: config.S3_ACCESS_KEY_ID } : {}),
+          ...(config.S3_SECRET_ACCESS_KEY ? { secretAccessKey: config.S3_SECRET_ACCESS_KEY } : {}),
+        }),
+    ),
+    ledger: defineResource(
+      `ledger ${redactUrl(config.LEDGER_URL)}`,
+      () => openLedger(config.LEDGER_URL),
+    ),
+    warehouse: defineResource(
+      `warehouse ${redactUrl(config.WAREHOUSE_URL)}`,
+      (ctx) =>
+        openWarehouse(config.WAREHOUSE_URL, {
+          onLockWait: (message) => ctx.log.warn(message),
+        }),
+    ),
   };
 }
 
-export { type Config, loadConfig, redactUrl } from "./config.ts";
+export { type Config, ConfigSchema, loadConfig, redactUrl } from "./config.ts";
