@@ -42,9 +42,13 @@ export class ResourcePool {
 
   async #open(key: string, user: string): Promise<unknown> {
     if (!(key in this.#sources)) {
-      throw new ResourceError("resource.missing", `Resource '${key}' used by ${user} is not provided`, {
-        resourceKey: key,
-      });
+      throw new ResourceError(
+        "resource.missing",
+        `Resource '${key}' used by ${user} is not provided`,
+        {
+          resourceKey: key,
+        },
+      );
     }
     const source = this.#sources[key];
     if (!isResourceFactory(source)) return source;
@@ -54,10 +58,14 @@ export class ResourcePool {
       return value;
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      throw new ResourceError("resource.open_failed", `Cannot open resource '${key}' for ${user}: ${why}`, {
-        resourceKey: key,
-        cause: error,
-      });
+      throw new ResourceError(
+        "resource.open_failed",
+        `Cannot open resource '${key}' for ${user}: ${why}`,
+        {
+          resourceKey: key,
+          cause: error,
+        },
+      );
     }
   }
 
@@ -79,7 +87,8 @@ export class ResourcePool {
 
 async function dispose(value: unknown): Promise<void> {
   if (typeof value !== "object" || value === null) return;
-  const asyncDispose = (value as { [Symbol.asyncDispose]?: () => Promise<void> })[Symbol.asyncDispose];
+  const asyncDispose =
+    (value as { [Symbol.asyncDispose]?: () => Promise<void> })[Symbol.asyncDispose];
   if (typeof asyncDispose === "function") return await asyncDispose.call(value);
   const syncDispose = (value as { [Symbol.dispose]?: () => void })[Symbol.dispose];
   if (typeof syncDispose === "function") syncDispose.call(value);

@@ -75,9 +75,15 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
   while (attempt < policy.maxAttempts) {
     attempt++;
     last = await tryOnce(step, env, attempt);
-    if (last.ok || env.signal.aborted || !retryable(last.error) || attempt >= policy.maxAttempts) break;
+    if (last.ok || env.signal.aborted || !retryable(last.error) || attempt >= policy.maxAttempts) {
+      break;
+    }
     const delay = retryDelay(policy, attempt, env.random);
-    env.emit({ type: "step_retry", ...where, data: { attempt, delay_ms: delay, ...errorData(last.error) } });
+    env.emit({
+      type: "step_retry",
+      ...where,
+      data: { attempt, delay_ms: delay, ...errorData(last.error) },
+    });
     try {
       await env.clock.sleep(delay, env.signal);
     } catch {
@@ -94,7 +100,14 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
       ...where,
       data: { attempt, duration_ms: elapsed(), ...errorData(last.error) },
     });
-    return { status, attempts: attempt, startedAt, durationMs: elapsed(), reason, error: last.error };
+    return {
+      status,
+      attempts: attempt,
+      startedAt,
+      durationMs: elapsed(),
+      reason,
+      error: last.error,
+    };
   }
   const materialization: Materialization = {
     runId: env.runId,
@@ -105,10 +118,19 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
     codeVersion: step.asset.codeVersion,
   };
   const event = materializationEvent(materialization);
-  env.emit({ type: event.type, assetKey: event.assetKey, partition: event.partition, data: event.data });
+  env.emit({
+    type: event.type,
+    assetKey: event.assetKey,
+    partition: event.partition,
+    data: event.data,
+  });
   const checks = await runChecks(step, env, materialization, attempt);
   const blocking = checks.find((c) => !c.passed && c.blocking);
-  env.emit({ type: "step_success", ...where, data: { attempt, duration_ms: elapsed(), metadata: last.metadata } });
+  env.emit({
+    type: "step_success",
+    ...where,
+    data: { attempt, duration_ms: elapsed(), metadata: last.metadata },
+  });
   return {
     status: "success",
     attempts: attempt,
@@ -128,7 +150,9 @@ async function tryOnce(step: Step, env: StepEnvironment, attempt: number): Promi
     assertMetadata(metadata, `Asset '${step.asset.key}'`);
     return { ok: true, metadata };
   } catch (thrown) {
-    if (env.signal.aborted) return { ok: false, error: new CanceledError(`Asset '${step.asset.key}' was canceled`) };
+    if (env.signal.aborted) {
+      return { ok: false, error: new CanceledError(`Asset '${step.asset.key}' was canceled`) };
+    }
     return { ok: false, error: wrap(step, thrown) };
   }
 }
@@ -136,10 +160,14 @@ async function tryOnce(step: Step, env: StepEnvironment, attempt: number): Promi
 /** User errors keep their class and message (the event names the asset); non-errors are wrapped. */
 function wrap(step: Step, thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
-  return new AssetExecutionError("asset.failed", `Asset '${step.asset.key}' threw ${String(thrown)}`, {
-    assetKey: step.asset.key,
-    cause: thrown,
-  });
+  return new AssetExecutionError(
+    "asset.failed",
+    `Asset '${step.asset.key}' threw ${String(thrown)}`,
+    {
+      assetKey: step.asset.key,
+      cause: thrown,
+    },
+  );
 }
 
 /** An error may opt out of retries with `retryable: false`; cancellations never retry. */
@@ -160,7 +188,7 @@ async function buildContext(
       type: "log",
       ...where,
       data: { level: record.level, message: record.message, fields: record.fields },
-    }), env.clock.now);
+    }), () => env.clock.now());
   return {
     runId: env.runId,
     assetKey: step.asset.key,
@@ -224,11 +252,18 @@ async function runCheck(
     const result: CheckResult = typeof raw === "boolean" ? { passed: raw } : raw;
     const metadata = result.metadata ?? {};
     assertMetadata(metadata, `Check '${check.name}' on '${step.asset.key}'`);
-    const description = result.passed ? null : result.description ?? (check.description || "the check failed");
+    const description = result.passed
+      ? null
+      : result.description ?? (check.description || "the check failed");
     return { ...base, passed: result.passed, description, metadata };
   } catch (thrown) {
     const error = toError(thrown);
-    return { ...base, passed: false, description: `the check threw: ${error.message}`, metadata: errorData(error) };
+    return {
+      ...base,
+      passed: false,
+      description: `the check threw: ${error.message}`,
+      metadata: errorData(error),
+    };
   }
 }
 

@@ -108,7 +108,9 @@ export interface CheckDefinition {
   /** Resource keys the check uses. */
   readonly resources: readonly string[];
   /** Evaluates the check. */
-  readonly run: (ctx: CheckContext<Record<string, unknown>>) => Promise<CheckResult | boolean> | CheckResult | boolean;
+  readonly run: (
+    ctx: CheckContext<Record<string, unknown>>,
+  ) => Promise<CheckResult | boolean> | CheckResult | boolean;
 }
 
 /** What `materialize` may return: metadata, or nothing. */
@@ -178,7 +180,9 @@ export interface AssetDefinition {
   /** Static metadata. */
   readonly metadata: Metadata;
   /** Builds the asset. */
-  readonly materialize: (ctx: AssetContext<Record<string, unknown>>) => Promise<MaterializeOutput> | MaterializeOutput;
+  readonly materialize: (
+    ctx: AssetContext<Record<string, unknown>>,
+  ) => Promise<MaterializeOutput> | MaterializeOutput;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -228,11 +232,15 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
   const deps = spec.deps ?? [];
   deps.forEach((dep) => validateAssetKey(dep, `dependency of '${key}'`));
   if (new Set(deps).size !== deps.length) fail("a dependency is listed twice");
-  if (deps.includes(key)) fail("it depends on itself; use dependsOnPast for its own past partitions");
+  if (deps.includes(key)) {
+    fail("it depends on itself; use dependsOnPast for its own past partitions");
+  }
   if (spec.dependsOnPast && !spec.partitions) fail("dependsOnPast needs partitions");
   const group = spec.group ?? "default";
   if (!NAME.test(group)) fail(`group '${group}' must be a simple name`);
-  for (const tag of spec.tags ?? []) if (!NAME.test(tag)) fail(`tag '${tag}' must be a simple name`);
+  for (const tag of spec.tags ?? []) {
+    if (!NAME.test(tag)) fail(`tag '${tag}' must be a simple name`);
+  }
   let retry: RetryPolicy;
   try {
     retry = retryPolicy(spec.retry);

@@ -7,6 +7,7 @@
 import { type AssetDefinition, buildCheck, type CheckDefinition } from "./asset.ts";
 import { InvalidDefinitionError } from "./errors.ts";
 import type { ResourceSources } from "./resource.ts";
+import { MinHeap } from "./_min_heap.ts";
 
 /** What {@linkcode defineGraph} takes. */
 export interface GraphSpec<R> {
@@ -41,7 +42,9 @@ export class GraphDefinitionError extends InvalidDefinitionError {
 
   /** Creates the error from its problems; `code` is the kind of the first. */
   constructor(code: string, problems: readonly string[]) {
-    const head = problems.length === 1 ? problems[0] : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`;
+    const head = problems.length === 1
+      ? problems[0]
+      : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`;
     super(code, `Cannot load the asset graph: ${head}`);
     this.problems = problems;
   }
@@ -66,10 +69,13 @@ export function defineGraph<R>(spec: GraphSpec<R>): Graph<R> {
   const assets = indexAssets(spec.assets);
   const resources = spec.resources ?? ({} as ResourceSources<R>);
   checkDependencies(assets);
+  checkCheckTargets(assets, spec.checks ?? []);
   checkResources(assets, spec.checks ?? [], Object.keys(resources));
   const order = topologicalOrder(assets);
   const downstream = new Map<string, string[]>([...assets.keys()].map((key) => [key, []]));
-  for (const asset of assets.values()) for (const dep of asset.deps) downstream.get(dep)?.push(asset.key);
+  for (const asset of assets.values()) {
+    for (const dep of asset.deps) downstream.get(dep)?.push(asset.key);
+  }
   const checks = indexChecks(assets, spec.checks ?? []);
   return Object.freeze({
     assets,
@@ -102,7 +108,11 @@ function checkDependencies(assets: ReadonlyMap<string, AssetDefinition>): void {
   for (const asset of assets.values()) {
     for (const dep of asset.deps) {
       if (!assets.has(dep)) {
-        problems.push(`asset '${asset.key}' depends on '${dep}', which is not defined${nearest(dep, assets.keys())}`);
+        problems.push(
+          `asset '${asset.key}' depends on '${dep}', which is not defined${
+            nearest(dep, assets.keys())
+          }`,
+        );
       }
     }
   }
@@ -119,24 +129,36 @@ function checkResources(
   const users = [
     ...[...assets.values()].flatMap((asset) => [
       { who: `asset '${asset.key}'`, resources: asset.resources },
-      ...asset.checks.map((c) => ({ who: `check '${c.name}' on '${asset.key}'`, resources: c.resources })),
+      ...asset.checks.map((c) => ({
+        who: `check '${c.name}' on '${asset.key}'`,
+        resources: c.resources,
+      })),
     ]),
     ...checks.map((c) => ({ who: `check '${c.name}' on '${c.assetKey}'`, resources: c.resources })),
   ];
   for (const { who, resources } of users) {
     for (const key of resources) {
       if (!available.has(key)) {
-        const given = provided.length ? `the graph gives ${provided.map((k) => `'${k}'`).join(", ")}` : "the graph gives none";
+        const given = provided.length
+          ? `the graph gives ${provided.map((k) => `'${k}'`).join(", ")}`
+          : "the graph gives none";
         problems.push(`${who} uses resource '${key}', but ${given}`);
       }
     }
   }
-  for (const check of checks) {
-    if (!assets.has(check.assetKey)) {
-      problems.push(`check '${check.name}' is on asset '${check.assetKey}', which is not defined`);
-    }
-  }
   if (problems.length > 0) throw new GraphDefinitionError("graph.undeclared_resource", problems);
+}
+
+function checkCheckTargets(
+  assets: ReadonlyMap<string, AssetDefinition>,
+  checks: readonly CheckDefinition[],
+): void {
+  const problems = checks.filter((check) => !assets.has(check.assetKey)).map((check) =>
+    `check '${check.name}' is on asset '${check.assetKey}', which is not defined${
+      nearest(check.assetKey, assets.keys())
+    }`
+  );
+  if (problems.length > 0) throw new GraphDefinitionError("graph.unknown_asset", problems);
 }
 
 function indexChecks(
@@ -157,23 +179,27 @@ function indexChecks(
   return byAsset;
 }
 
-/** Kahn's algorithm; on a cycle, finds one and prints it. */
+/**
+ * Kahn's algorithm with a priority queue: among assets ready at once, the one
+ * declared first comes first, so the order reads like the graph file. On a
+ * cycle, finds one and prints it.
+ */
 function topologicalOrder(assets: ReadonlyMap<string, AssetDefinition>): string[] {
-  const pending = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const asset of assets.values()) {
-    pending.set(asset.key, asset.deps.length);
-    for (const dep of asset.deps) dependents.set(dep, [...(dependents.get(dep) ?? []), asset.key]);
-  }
-  const ready = [...assets.keys()].filter((key) => pending.get(key) === 0);
+  const keys = [...assets.keys()];
+  const index = new Map(keys.map((key, i) => [key, i]));
+  const pending = keys.map((key) => assets.get(key)?.deps.length ?? 0);
+  const dependents: number[][] = keys.map(() => []);
+  keys.forEach((key, i) => {
+    for (const dep of assets.get(key)?.deps ?? []) dependents[index.get(dep) as number]?.push(i);
+  });
+  const ready = new MinHeap();
+  pending.forEach((count, i) => count === 0 && ready.push(i));
   const order: string[] = [];
-  for (let i = 0; i < ready.length; i++) {
-    const key = ready[i] as string;
-    order.push(key);
-    for (const next of dependents.get(key) ?? []) {
-      const left = (pending.get(next) ?? 0) - 1;
-      pending.set(next, left);
-      if (left === 0) ready.push(next);
+  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
+    order.push(keys[i] as string);
+    for (const next of dependents[i] ?? []) {
+      pending[next] = (pending[next] ?? 0) - 1;
+      if (pending[next] === 0) ready.push(next);
     }
   }
   if (order.length === assets.size) return order;
@@ -181,7 +207,10 @@ function topologicalOrder(assets: ReadonlyMap<string, AssetDefinition>): string[
   throw new GraphDefinitionError("graph.cycle", [`the assets form a cycle: ${cycle.join(" -> ")}`]);
 }
 
-function findCycle(assets: ReadonlyMap<string, AssetDefinition>, done: ReadonlySet<string>): string[] {
+function findCycle(
+  assets: ReadonlyMap<string, AssetDefinition>,
+  done: ReadonlySet<string>,
+): string[] {
   const state = new Map<string, "visiting" | "visited">();
   const path: string[] = [];
   const visit = (key: string): string[] | undefined => {
@@ -218,7 +247,9 @@ export function closest(name: string, known: Iterable<string>): string | undefin
     const d = editDistance(name, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
+    ? best
+    : undefined;
 }
 
 function editDistance(a: string, b: string): number {
@@ -227,7 +258,9 @@ function editDistance(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
+      current.push(
+        Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost),
+      );
     }
     previous = current;
   }

@@ -121,13 +121,26 @@ export interface RunResult {
  * result.status; // "success"
  * ```
  */
-export async function materialize<R>(graph: Graph<R>, options: MaterializeOptions<R> = {}): Promise<RunResult> {
+export async function materialize<R>(
+  graph: Graph<R>,
+  options: MaterializeOptions<R> = {},
+): Promise<RunResult> {
+  assertConcurrency(options.concurrency);
   const store = options.runStore ?? new MemoryRunStore();
   const clock = options.clock ?? systemClock;
   const keys = resolveSelection(graph as Graph<unknown>, options.selection, options.exclude);
   const env = await partitionEnvironment(graph, keys, store, clock);
   const plan = buildPlan(graph as Graph<unknown>, keys, options.partitions ?? {}, env);
   return await new Run(graph, plan, store, clock, options).execute();
+}
+
+function assertConcurrency(concurrency: number | undefined): void {
+  if (concurrency === undefined) return;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(
+      `Cannot run with concurrency ${concurrency}: expected a whole number of at least 1`,
+    );
+  }
 }
 
 async function partitionEnvironment<R>(
@@ -171,7 +184,13 @@ class Run<R> {
   readonly #writes = new Set<Promise<void>>();
   readonly #writeErrors: unknown[] = [];
 
-  constructor(graph: Graph<R>, plan: Plan, store: RunStore, clock: Clock, options: MaterializeOptions<R>) {
+  constructor(
+    graph: Graph<R>,
+    plan: Plan,
+    store: RunStore,
+    clock: Clock,
+    options: MaterializeOptions<R>,
+  ) {
     this.#graph = graph;
     this.#plan = plan;
     this.#store = store;
@@ -181,14 +200,16 @@ class Run<R> {
     this.#results = plan.steps.map(() => undefined);
     this.#pending = plan.steps.map((step) => step.waitsFor.length);
     this.#dependents = plan.steps.map(() => []);
-    for (const step of plan.steps) for (const i of step.waitsFor) this.#dependents[i]?.push(step.index);
+    for (const step of plan.steps) {
+      for (const i of step.waitsFor) this.#dependents[i]?.push(step.index);
+    }
     this.#log = createLogger((record) =>
       this.#emit({
         type: "log",
         assetKey: null,
         partition: null,
         data: { level: record.level, message: record.message, fields: record.fields },
-      }), clock.now);
+      }), () => clock.now());
     const sources = { ...graph.resources, ...options.resources } as Record<string, unknown>;
     this.#pool = new ResourcePool(sources, this.#abort.signal, this.#log);
   }
@@ -215,7 +236,10 @@ class Run<R> {
     await this.#store.createRun({
       runId: this.#runId,
       status: "running",
-      selection: [this.#options.selection ?? "", this.#options.exclude ? `--exclude ${this.#options.exclude}` : ""]
+      selection: [
+        this.#options.selection ?? "",
+        this.#options.exclude ? `--exclude ${this.#options.exclude}` : "",
+      ]
         .filter(Boolean).join(" "),
       partitions: describePartitionArgs(this.#options.partitions),
       tags: { ...this.#options.tags },
@@ -223,8 +247,15 @@ class Run<R> {
       finishedAt: null,
       errorSummary: null,
     });
-    for (const step of this.#plan.steps) await this.#store.putStep(this.#stepRecord(step, "pending", 0, null));
-    this.#emit({ type: "run_started", assetKey: null, partition: null, data: { steps: this.#plan.steps.length } });
+    for (const step of this.#plan.steps) {
+      await this.#store.putStep(this.#stepRecord(step, "pending", 0, null));
+    }
+    this.#emit({
+      type: "run_started",
+      assetKey: null,
+      partition: null,
+      data: { steps: this.#plan.steps.length },
+    });
   }
 
   /** Launches ready steps up to the concurrency bound until every step has a result. */
@@ -243,7 +274,9 @@ class Run<R> {
       this.#release(done, ready);
     }
     for (const step of this.#plan.steps) {
-      if (!this.#results[step.index]) await this.#settle(step, { status: "canceled", reason: "the run was canceled" });
+      if (!this.#results[step.index]) {
+        await this.#settle(step, { status: "canceled", reason: "the run was canceled" });
+      }
     }
   }
 
@@ -263,7 +296,8 @@ class Run<R> {
         this.#store.putStep(this.#stepRecord(step, status, attempts, null, startedAt)),
     });
     if (outcome.materialization) this.#remember(outcome.materialization);
-    await this.#settle(step, outcome);
+    // runStep has already announced its own failure or cancellation.
+    await this.#settle(step, outcome, false);
     return index;
   }
 
@@ -279,9 +313,13 @@ class Run<R> {
       }
       return;
     }
+    if (result.status === "canceled") return; // its dependents are settled as canceled when the loop ends
+    const failedCheck = result.checks.find((check) => !check.passed && check.blocking);
     const why = result.status === "success"
-      ? `blocking check failed on upstream '${this.#plan.steps[index]?.id}'`
-      : `upstream '${this.#plan.steps[index]?.id}' ${result.status === "skipped" ? "was skipped" : result.status}`;
+      ? `blocking check '${failedCheck?.name}' failed on upstream '${this.#plan.steps[index]?.id}'`
+      : `upstream '${this.#plan.steps[index]?.id}' ${
+        result.status === "skipped" ? "was skipped" : result.status
+      }`;
     this.#skipDownstream(index, result.reason && result.status === "skipped" ? result.reason : why);
   }
 
@@ -297,7 +335,7 @@ class Run<R> {
     }
   }
 
-  async #settle(step: Step, outcome: StepOutcome): Promise<void> {
+  async #settle(step: Step, outcome: StepOutcome, announce = true): Promise<void> {
     const result: StepResult = {
       assetKey: step.asset.key,
       partition: step.partition ?? null,
@@ -310,7 +348,7 @@ class Run<R> {
       checks: outcome.checks ?? [],
     };
     this.#results[step.index] = result;
-    if (outcome.status === "skipped" || outcome.status === "canceled") {
+    if (announce && (outcome.status === "skipped" || outcome.status === "canceled")) {
       this.#emit({
         type: outcome.status === "skipped" ? "step_skipped" : "step_canceled",
         assetKey: step.asset.key,
@@ -334,7 +372,9 @@ class Run<R> {
     const steps = this.#results as StepResult[];
     const status = this.#abort.signal.aborted
       ? "canceled"
-      : steps.some((s) => s.status !== "success" || s.checks.some((c) => !c.passed && c.severity === "error"))
+      : steps.some((s) =>
+          s.status !== "success" || s.checks.some((c) => !c.passed && c.severity === "error")
+        )
       ? "failed"
       : "success";
     const finishedAt = this.#clock.now();
@@ -356,7 +396,14 @@ class Run<R> {
         { cause: this.#writeErrors[0] },
       );
     }
-    return { runId: this.#runId, status, steps, startedAt, durationMs: finishedAt - startedAt, errorSummary };
+    return {
+      runId: this.#runId,
+      status,
+      steps,
+      startedAt,
+      durationMs: finishedAt - startedAt,
+      errorSummary,
+    };
   }
 
   #emit(partial: Omit<RunEvent, "runId" | "time">): void {
@@ -403,17 +450,23 @@ export function counts(steps: readonly StepResult[]): Record<StepResult["status"
 function summarize(steps: readonly StepResult[]): string | null {
   const failed = steps.filter((s) => s.status === "failed");
   const checks = steps.flatMap((s) =>
-    s.checks.filter((c) => !c.passed && c.severity === "error").map((c) => `${s.assetKey}:${c.name}`)
+    s.checks.filter((c) => !c.passed && c.severity === "error").map((c) =>
+      `${s.assetKey}:${c.name}`
+    )
   );
   const skipped = steps.filter((s) => s.status === "skipped").length;
   const parts: string[] = [];
   if (failed.length > 0) {
     const names = failed.slice(0, 5).map((s) =>
-      `${s.partition === null ? s.assetKey : `${s.assetKey}[${s.partition}]`} (${s.reason ?? "failed"})`
+      `${s.partition === null ? s.assetKey : `${s.assetKey}[${s.partition}]`} (${
+        s.reason ?? "failed"
+      })`
     );
     parts.push(`${failed.length} failed: ${names.join("; ")}${failed.length > 5 ? "; ..." : ""}`);
   }
-  if (checks.length > 0) parts.push(`${checks.length} check(s) failed: ${checks.slice(0, 5).join(", ")}`);
+  if (checks.length > 0) {
+    parts.push(`${checks.length} check(s) failed: ${checks.slice(0, 5).join(", ")}`);
+  }
   if (skipped > 0) parts.push(`${skipped} skipped`);
   return parts.length > 0 ? parts.join("; ") : null;
 }

@@ -21,7 +21,9 @@ export function assertMetadata(value: unknown, where: string): asserts value is 
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError(`${where} must return an object of metadata, got ${describe(value)}`);
   }
-  for (const [key, entry] of Object.entries(value)) assertValue(entry, `${where}: metadata '${key}'`);
+  for (const [key, entry] of Object.entries(value)) {
+    assertValue(entry, `${where}: metadata '${key}'`);
+  }
 }
 
 function assertValue(value: unknown, where: string): void {

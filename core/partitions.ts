@@ -54,13 +54,19 @@ const PARTITION_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.:=-]*$/;
  */
 export function staticPartitions(keys: readonly string[]): StaticPartitions {
   if (keys.length === 0) {
-    throw new InvalidDefinitionError("definition.partitions", "Static partitions need at least one key");
+    throw new InvalidDefinitionError(
+      "definition.partitions",
+      "Static partitions need at least one key",
+    );
   }
   const seen = new Set<string>();
   for (const key of keys) {
     checkPartitionKey(key);
     if (seen.has(key)) {
-      throw new InvalidDefinitionError("definition.partitions", `Static partition key '${key}' is listed twice`);
+      throw new InvalidDefinitionError(
+        "definition.partitions",
+        `Static partition key '${key}' is listed twice`,
+      );
     }
     seen.add(key);
   }
@@ -85,7 +91,10 @@ export interface DailyPartitionsOptions {
  * const days = dailyPartitions("2024-01-01", { endOffset: 1 }); // up to today
  * ```
  */
-export function dailyPartitions(start: string, options: DailyPartitionsOptions = {}): DailyPartitions {
+export function dailyPartitions(
+  start: string,
+  options: DailyPartitionsOptions = {},
+): DailyPartitions {
   if (!isDay(start)) {
     throw new InvalidDefinitionError(
       "definition.partitions",
@@ -93,7 +102,9 @@ export function dailyPartitions(start: string, options: DailyPartitionsOptions =
     );
   }
   const endOffset = options.endOffset ?? 0;
-  if (!Number.isInteger(endOffset)) throw new RangeError(`endOffset must be an integer, got ${endOffset}`);
+  if (!Number.isInteger(endOffset)) {
+    throw new RangeError(`endOffset must be an integer, got ${endOffset}`);
+  }
   return Object.freeze({ kind: "daily", start, endOffset });
 }
 
@@ -177,11 +188,17 @@ export function selectPartitions(
     }
     return at;
   };
-  if (wanted.keys) return wanted.keys.map((key) => all[position(key)] as string);
+  if (wanted.keys) {
+    const positions = [...new Set(wanted.keys.map(position))].sort((a, b) => a - b);
+    return positions.map((at) => all[at] as string);
+  }
   const from = wanted.from === undefined ? 0 : position(wanted.from);
   const to = wanted.to === undefined ? all.length - 1 : position(wanted.to);
   if (from > to) {
-    throw new SelectionError("selection.bad_range", `--from '${wanted.from}' comes after --to '${wanted.to}'`);
+    throw new SelectionError(
+      "selection.bad_range",
+      `--from '${wanted.from}' comes after --to '${wanted.to}'`,
+    );
   }
   return all.slice(from, to + 1);
 }
@@ -197,7 +214,8 @@ function lastDay(def: DailyPartitions, now: number): number {
 }
 
 function isDay(value: string): boolean {
-  return DAY.test(value) && formatDay(Date.parse(value)) === value;
+  const ms = Date.parse(value);
+  return DAY.test(value) && Number.isFinite(ms) && formatDay(ms) === value;
 }
 
 function formatDay(ms: number): string {

@@ -8,7 +8,12 @@
 import type { AssetDefinition } from "./asset.ts";
 import type { Graph } from "./definitions.ts";
 import { SelectionError } from "./errors.ts";
-import { type PartitionEnvironment, partitionKeys, samePartitioning, selectPartitions } from "./partitions.ts";
+import {
+  type PartitionEnvironment,
+  partitionKeys,
+  samePartitioning,
+  selectPartitions,
+} from "./partitions.ts";
 
 /** Partition arguments of a run: explicit keys, or a range. */
 export interface PartitionSelection {
@@ -61,7 +66,8 @@ export function buildPlan(
   wanted: PartitionSelection,
   env: PartitionEnvironment,
 ): Plan {
-  const explicit = wanted.keys !== undefined || wanted.from !== undefined || wanted.to !== undefined;
+  const explicit = wanted.keys !== undefined || wanted.from !== undefined ||
+    wanted.to !== undefined;
   const stepsOf = new Map<string, Step[]>();
   const steps: Step[] = [];
   for (const key of keys) {
@@ -71,7 +77,13 @@ export function buildPlan(
     partitions.forEach((partition, i) => {
       const waitsFor = upstreamSteps(asset, partition, stepsOf);
       if (asset.dependsOnPast && i > 0) waitsFor.push((own[i - 1] as Step).index);
-      const step: Step = { id: stepId(key, partition), index: steps.length, asset, partition, waitsFor };
+      const step: Step = {
+        id: stepId(key, partition),
+        index: steps.length,
+        asset,
+        partition,
+        waitsFor,
+      };
       steps.push(step);
       own.push(step);
     });
@@ -109,7 +121,8 @@ function upstreamSteps(
     const upstream = stepsOf.get(dep);
     if (!upstream) continue;
     const first = upstream[0];
-    const aligned = partition !== undefined && first !== undefined && first.asset.partitions !== undefined &&
+    const aligned = partition !== undefined && first !== undefined &&
+      first.asset.partitions !== undefined &&
       asset.partitions !== undefined && samePartitioning(first.asset.partitions, asset.partitions);
     for (const step of upstream) {
       if (!aligned || step.partition === partition) waits.push(step.index);

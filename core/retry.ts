@@ -49,7 +49,14 @@ export function retryPolicy(partial: Partial<RetryPolicy> = {}): RetryPolicy {
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
     throw new RangeError(`retry.maxAttempts must be an integer >= 1, got ${policy.maxAttempts}`);
   }
-  if (!(policy.delayMs >= 0)) throw new RangeError(`retry.delayMs must be >= 0, got ${policy.delayMs}`);
+  if (!["linear", "exponential", "constant"].includes(policy.backoff)) {
+    throw new RangeError(
+      `retry.backoff must be 'linear', 'exponential' or 'constant', got '${policy.backoff}'`,
+    );
+  }
+  if (!(policy.delayMs >= 0)) {
+    throw new RangeError(`retry.delayMs must be >= 0, got ${policy.delayMs}`);
+  }
   if (!(policy.jitter >= 0 && policy.jitter <= 1)) {
     throw new RangeError(`retry.jitter must be between 0 and 1, got ${policy.jitter}`);
   }

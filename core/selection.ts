@@ -14,7 +14,12 @@ export type SelectionTerm =
   | { readonly kind: "all" }
   | { readonly kind: "group"; readonly name: string }
   | { readonly kind: "tag"; readonly name: string }
-  | { readonly kind: "key"; readonly pattern: string; readonly upstream: boolean; readonly downstream: boolean };
+  | {
+    readonly kind: "key";
+    readonly pattern: string;
+    readonly upstream: boolean;
+    readonly downstream: boolean;
+  };
 
 /**
  * Parses a selection string. An empty or `*` selection means every asset.
@@ -29,7 +34,12 @@ export function parseSelection(text: string): SelectionTerm[] {
   const parts = text.split(",").map((part) => part.trim());
   if (parts.every((part) => part === "")) return [{ kind: "all" }];
   return parts.map((part) => {
-    if (part === "") throw new SelectionError("selection.syntax", `Selection '${text}' has an empty term between commas`);
+    if (part === "") {
+      throw new SelectionError(
+        "selection.syntax",
+        `Selection '${text}' has an empty term between commas`,
+      );
+    }
     return parseTerm(part);
   });
 }
@@ -39,7 +49,10 @@ function parseTerm(part: string): SelectionTerm {
   if (prefixed) {
     const [, kind, name = ""] = prefixed;
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new SelectionError("selection.syntax", `Selection term '${part}' needs a name after '${kind}:'`);
+      throw new SelectionError(
+        "selection.syntax",
+        `Selection term '${part}' needs a name after '${kind}:'`,
+      );
     }
     return { kind: kind as "group" | "tag", name };
   }
@@ -61,7 +74,9 @@ function parseTerm(part: string): SelectionTerm {
  */
 export function resolveSelection(graph: Graph<unknown>, selection = "", exclude = ""): string[] {
   const chosen = pick(graph, parseSelection(selection));
-  if (exclude.trim() !== "") for (const key of pick(graph, parseSelection(exclude))) chosen.delete(key);
+  if (exclude.trim() !== "") {
+    for (const key of pick(graph, parseSelection(exclude))) chosen.delete(key);
+  }
   return graph.order.filter((key) => chosen.has(key));
 }
 
@@ -77,9 +92,19 @@ function pickTerm(graph: Graph<unknown>, term: SelectionTerm): Iterable<string> 
     case "all":
       return graph.order;
     case "group":
-      return byName(assets.filter((a) => a.group === term.name).map((a) => a.key), "group", term.name, assets.map((a) => a.group));
+      return byName(
+        assets.filter((a) => a.group === term.name).map((a) => a.key),
+        "group",
+        term.name,
+        assets.map((a) => a.group),
+      );
     case "tag":
-      return byName(assets.filter((a) => a.tags.includes(term.name)).map((a) => a.key), "tag", term.name, assets.flatMap((a) => a.tags));
+      return byName(
+        assets.filter((a) => a.tags.includes(term.name)).map((a) => a.key),
+        "tag",
+        term.name,
+        assets.flatMap((a) => a.tags),
+      );
     case "key":
       return expand(graph, matchKeys(graph, term.pattern), term);
   }
@@ -87,28 +112,46 @@ function pickTerm(graph: Graph<unknown>, term: SelectionTerm): Iterable<string> 
 
 function byName(keys: string[], kind: string, name: string, known: string[]): string[] {
   if (keys.length > 0) return keys;
-  throw new SelectionError(`selection.unknown_${kind}`, `No asset has ${kind} '${name}'`, closest(name, new Set(known)));
+  throw new SelectionError(
+    `selection.unknown_${kind}`,
+    `No asset has ${kind} '${name}'`,
+    closest(name, new Set(known)),
+  );
 }
 
 function matchKeys(graph: Graph<unknown>, pattern: string): string[] {
   if (!pattern.includes("*")) {
     if (graph.assets.has(pattern)) return [pattern];
-    throw new SelectionError("selection.unknown_asset", `Unknown asset '${pattern}'`, closest(pattern, graph.assets.keys()));
+    throw new SelectionError(
+      "selection.unknown_asset",
+      `Unknown asset '${pattern}'`,
+      closest(pattern, graph.assets.keys()),
+    );
   }
   const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
   const keys = graph.order.filter((key) => regex.test(key));
-  if (keys.length === 0) throw new SelectionError("selection.unknown_asset", `No asset matches '${pattern}'`);
+  if (keys.length === 0) {
+    throw new SelectionError("selection.unknown_asset", `No asset matches '${pattern}'`);
+  }
   return keys;
 }
 
-function expand(graph: Graph<unknown>, keys: string[], term: { upstream: boolean; downstream: boolean }): Set<string> {
+function expand(
+  graph: Graph<unknown>,
+  keys: string[],
+  term: { upstream: boolean; downstream: boolean },
+): Set<string> {
   const result = new Set(keys);
   if (term.upstream) walk(keys, graph.upstream, result);
   if (term.downstream) walk(keys, graph.downstream, result);
   return result;
 }
 
-function walk(start: readonly string[], next: (key: string) => readonly string[], into: Set<string>): void {
+function walk(
+  start: readonly string[],
+  next: (key: string) => readonly string[],
+  into: Set<string>,
+): void {
   const stack = [...start];
   const seen = new Set(start);
   while (stack.length > 0) {

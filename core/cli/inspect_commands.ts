@@ -24,7 +24,11 @@ function guard<T>(parse: () => T): T {
 const JSON_FLAG = { json: { type: "boolean" } } as const;
 
 /** `list`: every asset with its group, deps, partitions and last materialization. */
-export async function listCommand<R>(app: CliApp<R>, args: readonly string[], io: CliIo): Promise<number> {
+export async function listCommand<R>(
+  app: CliApp<R>,
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
   const { values } = guard(() => parseArgs({ args: [...args], options: JSON_FLAG }));
   const graph = await app.loadGraph();
   await using store = await app.openRunStore();
@@ -39,7 +43,9 @@ export async function listCommand<R>(app: CliApp<R>, args: readonly string[], io
       deps: [...asset.deps],
       partitions: asset.partitions ? describePartitions(asset.partitions) : null,
       checks: graph.checksFor(key).map((c) => c.name),
-      last_materialization: last ? { run_id: last.runId, partition: last.partition, time: new Date(last.time).toISOString() } : null,
+      last_materialization: last
+        ? { run_id: last.runId, partition: last.partition, time: new Date(last.time).toISOString() }
+        : null,
       description: asset.description,
     });
   }
@@ -56,7 +62,9 @@ export async function listCommand<R>(app: CliApp<R>, args: readonly string[], io
       r.partitions ?? "-",
       String(r.checks.length),
       r.last_materialization
-        ? `${formatTime(Date.parse(r.last_materialization.time))} ${r.last_materialization.run_id.slice(0, 8)}`
+        ? `${formatTime(Date.parse(r.last_materialization.time))} ${
+          r.last_materialization.run_id.slice(0, 8)
+        }`
         : "never",
     ]),
   ));
@@ -66,7 +74,11 @@ export async function listCommand<R>(app: CliApp<R>, args: readonly string[], io
 const STATUSES: readonly RunStatus[] = ["running", "success", "failed", "canceled"];
 
 /** `runs`: recent runs, newest first. */
-export async function runsCommand<R>(app: CliApp<R>, args: readonly string[], io: CliIo): Promise<number> {
+export async function runsCommand<R>(
+  app: CliApp<R>,
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
   const { values } = guard(() =>
     parseArgs({
       args: [...args],
@@ -74,7 +86,9 @@ export async function runsCommand<R>(app: CliApp<R>, args: readonly string[], io
     })
   );
   const limit = values.limit === undefined ? 20 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
+  }
   const status = values.status as RunStatus | undefined;
   if (status !== undefined && !STATUSES.includes(status)) {
     throw new UsageError(`--status must be one of ${STATUSES.join(", ")}, got '${values.status}'`);
@@ -100,10 +114,18 @@ export async function runsCommand<R>(app: CliApp<R>, args: readonly string[], io
 }
 
 /** `show RUN_ID`: a run, its steps and its failures (id prefixes are accepted). */
-export async function showCommand<R>(app: CliApp<R>, args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = guard(() => parseArgs({ args: [...args], allowPositionals: true, options: JSON_FLAG }));
+export async function showCommand<R>(
+  app: CliApp<R>,
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const { values, positionals } = guard(() =>
+    parseArgs({ args: [...args], allowPositionals: true, options: JSON_FLAG })
+  );
   const [id, extra] = positionals;
-  if (id === undefined || extra !== undefined) throw new UsageError(`Usage: ${app.name} show RUN_ID`);
+  if (id === undefined || extra !== undefined) {
+    throw new UsageError(`Usage: ${app.name} show RUN_ID`);
+  }
   await using store = await app.openRunStore();
   const run = await store.getRun(id);
   if (!run) throw new UsageError(`No run matches '${id}'; '${app.name} runs' lists recent runs`);
@@ -115,23 +137,39 @@ export async function showCommand<R>(app: CliApp<R>, args: readonly string[], io
   }
   io.out(`Run ${run.runId}  ${run.status}\n`);
   io.out(`  started ${formatTime(run.startedAt)}, finished ${formatTime(run.finishedAt)}\n`);
-  io.out(`  selection ${run.selection || "*"}${run.partitions ? `, partitions ${run.partitions}` : ""}\n`);
+  io.out(
+    `  selection ${run.selection || "*"}${
+      run.partitions ? `, partitions ${run.partitions}` : ""
+    }\n`,
+  );
   if (run.errorSummary) io.out(`  ${run.errorSummary}\n`);
-  io.out("\n" + table(
-    ["asset", "partition", "status", "attempts", "duration", "reason"],
-    steps.map((s) => [
-      s.assetKey,
-      s.partition ?? "-",
-      s.status,
-      String(s.attempts),
-      s.startedAt !== null && s.finishedAt !== null ? formatDuration(s.finishedAt - s.startedAt) : "-",
-      s.reason ?? "",
-    ]),
-  ));
+  io.out(
+    "\n" + table(
+      ["asset", "partition", "status", "attempts", "duration", "reason"],
+      steps.map((s) => [
+        s.assetKey,
+        s.partition ?? "-",
+        s.status,
+        String(s.attempts),
+        s.startedAt !== null && s.finishedAt !== null
+          ? formatDuration(s.finishedAt - s.startedAt)
+          : "-",
+        s.reason ?? "",
+      ]),
+    ),
+  );
   for (const event of events.filter((e) => e.type === "step_failed" || e.type === "step_retry")) {
-    const where = event.partition === null ? event.assetKey : `${event.assetKey}[${event.partition}]`;
-    io.out(`\n${event.type === "step_failed" ? "failed" : "retried"}: ${where}: ${String(event.data.error)}\n`);
-    if (event.type === "step_failed" && typeof event.data.stack === "string") io.out(`${event.data.stack}\n`);
+    const where = event.partition === null
+      ? event.assetKey
+      : `${event.assetKey}[${event.partition}]`;
+    io.out(
+      `\n${event.type === "step_failed" ? "failed" : "retried"}: ${where}: ${
+        String(event.data.error)
+      }\n`,
+    );
+    if (event.type === "step_failed" && typeof event.data.stack === "string") {
+      io.out(`${event.data.stack}\n`);
+    }
   }
   return EXIT.ok;
 }

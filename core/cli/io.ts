@@ -37,7 +37,9 @@ export function processIo(): CliIo {
 }
 
 /** Streams that collect text, for tests. */
-export function memoryIo(options: { isTerminal?: boolean } = {}): CliIo & { stdout: string; stderr: string } {
+export function memoryIo(
+  options: { isTerminal?: boolean } = {},
+): CliIo & { stdout: string; stderr: string } {
   const io = {
     stdout: "",
     stderr: "",

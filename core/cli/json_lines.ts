@@ -35,11 +35,19 @@ export function eventToRecord(event: RunEvent): Record<string, MetadataValue> | 
     partition: event.partition,
   };
   const data = event.data as Record<string, MetadataValue | undefined>;
-  if (event.type === "run_started") return { ...base, step: "run", status: "running", steps: data.steps ?? null };
+  if (event.type === "run_started") {
+    return { ...base, step: "run", status: "running", steps: data.steps ?? null };
+  }
   if (event.type === "run_finished") return { ...base, step: "run", ...defined(data) };
   if (event.type === "check") {
     const { passed, name, ...rest } = data;
-    return { ...base, step: "check", check: name ?? null, status: passed ? "passed" : "failed", ...defined(rest) };
+    return {
+      ...base,
+      step: "check",
+      check: name ?? null,
+      status: passed ? "passed" : "failed",
+      ...defined(rest),
+    };
   }
   if (event.type === "log") return { ...base, step: "log", status: "log", ...defined(data) };
   const status = ASSET_STATUS[event.type];

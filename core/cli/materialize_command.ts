@@ -51,7 +51,9 @@ interface MaterializeArgs {
 export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs | "help" {
   const { values, positionals } = parse(args);
   if (values.help) return "help";
-  const keys = (values.partition ?? []).flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
+  const keys = (values.partition ?? []).flatMap((p) => p.split(",")).map((p) => p.trim()).filter(
+    Boolean,
+  );
   if (keys.length > 0 && (values.from !== undefined || values.to !== undefined)) {
     throw new UsageError("Use either --partition or --from/--to, not both");
   }
@@ -59,7 +61,9 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new UsageError(`--concurrency must be a whole number >= 1, got '${values.concurrency}'`);
+      throw new UsageError(
+        `--concurrency must be a whole number >= 1, got '${values.concurrency}'`,
+      );
     }
   }
   const tags: Record<string, string> = {};
@@ -139,14 +143,25 @@ export async function materializeCommand<R>(
   } finally {
     view?.stop();
   }
-  if (live) io.out(summaryTable(result) + `\nRun ${result.runId} ${result.status} in ${formatDuration(result.durationMs)}\n`);
+  if (live) {
+    io.out(
+      summaryTable(result) +
+        `\nRun ${result.runId} ${result.status} in ${formatDuration(result.durationMs)}\n`,
+    );
+  }
   if (result.status !== "success") io.err(failureReport(app, result));
-  return result.status === "success" ? EXIT.ok : result.status === "canceled" ? EXIT.canceled : EXIT.failed;
+  return result.status === "success"
+    ? EXIT.ok
+    : result.status === "canceled"
+    ? EXIT.canceled
+    : EXIT.failed;
 }
 
 /** The short report printed on stderr when a run did not succeed. */
 export function failureReport(app: CliApp<unknown>, result: RunResult): string {
-  const lines = [`Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`];
+  const lines = [
+    `Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`,
+  ];
   for (const step of result.steps) {
     const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
     if (step.status === "failed" && step.error) {
@@ -155,7 +170,9 @@ export function failureReport(app: CliApp<unknown>, result: RunResult): string {
       if (cause) lines.push(`      caused by: ${cause}`);
     }
     for (const check of step.checks) {
-      if (!check.passed && check.severity === "error") lines.push(`  ✗ check '${check.name}' on ${id}: ${check.description}`);
+      if (!check.passed && check.severity === "error") {
+        lines.push(`  ✗ check '${check.name}' on ${id}: ${check.description}`);
+      }
     }
   }
   lines.push(`Details: ${app.name} show ${result.runId}`);

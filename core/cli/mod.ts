@@ -30,7 +30,9 @@ export interface RunCliOptions {
 
 /** The top-level usage text. */
 export function usage(app: CliApp<unknown>): string {
-  const extra = Object.entries(app.commands ?? {}).map(([name, c]) => `  ${name.padEnd(22)}${c.summary}`);
+  const extra = Object.entries(app.commands ?? {}).map(([name, c]) =>
+    `  ${name.padEnd(22)}${c.summary}`
+  );
   return [
     `Usage: ${app.name} COMMAND [options]`,
     "",

@@ -35,7 +35,9 @@ export class ProgressView {
 
   /** Updates the view with one event. */
   onEvent(event: RunEvent): void {
-    const id = event.partition === null ? String(event.assetKey) : `${event.assetKey}[${event.partition}]`;
+    const id = event.partition === null
+      ? String(event.assetKey)
+      : `${event.assetKey}[${event.partition}]`;
     switch (event.type) {
       case "run_started":
         this.#total = Number(event.data.steps ?? 0);
@@ -52,7 +54,11 @@ export class ProgressView {
         break;
       case "log":
         if (event.data.level === "warn" || event.data.level === "error") {
-          this.#print(`${String(event.data.level)}  ${id === "null" ? "" : `${id}: `}${String(event.data.message)}\n`);
+          this.#print(
+            `${String(event.data.level)}  ${id === "null" ? "" : `${id}: `}${
+              String(event.data.message)
+            }\n`,
+          );
         }
         break;
     }
@@ -83,10 +89,16 @@ export class ProgressView {
     const now = Date.now();
     const lines = [
       `${finished}/${this.#total} · ${pending} pending · ${this.#running.size} running · ${success} done · ` +
-      `${failed} failed · ${skipped} skipped${canceled ? ` · ${canceled} canceled` : ""} · ${formatDuration(now - this.#started)}`,
-      ...[...this.#running].slice(0, SHOWN_RUNNING).map(([id, since]) => `  ▸ ${id}  ${formatDuration(now - since)}`),
+      `${failed} failed · ${skipped} skipped${canceled ? ` · ${canceled} canceled` : ""} · ${
+        formatDuration(now - this.#started)
+      }`,
+      ...[...this.#running].slice(0, SHOWN_RUNNING).map(([id, since]) =>
+        `  ▸ ${id}  ${formatDuration(now - since)}`
+      ),
     ];
-    if (this.#running.size > SHOWN_RUNNING) lines.push(`  … and ${this.#running.size - SHOWN_RUNNING} more`);
+    if (this.#running.size > SHOWN_RUNNING) {
+      lines.push(`  … and ${this.#running.size - SHOWN_RUNNING} more`);
+    }
     this.#clear();
     this.#io.out(lines.map((line) => line.slice(0, this.#io.columns - 1)).join("\n") + "\n");
     this.#lines = lines.length;
@@ -105,9 +117,15 @@ export function summaryTable(result: RunResult): string {
 }
 
 function summaryRow(step: StepResult): string[] {
-  const failedChecks = step.checks.filter((c) => !c.passed).map((c) => `check ${c.name} ${c.severity === "warn" ? "warned" : "failed"}`);
-  const checks = step.checks.length > 0 ? `${step.checks.filter((c) => c.passed).length}/${step.checks.length} checks` : "";
-  const note = [step.reason ?? "", ...failedChecks, failedChecks.length ? "" : checks].filter(Boolean).join("; ");
+  const failedChecks = step.checks.filter((c) => !c.passed).map((c) =>
+    `check ${c.name} ${c.severity === "warn" ? "warned" : "failed"}`
+  );
+  const checks = step.checks.length > 0
+    ? `${step.checks.filter((c) => c.passed).length}/${step.checks.length} checks`
+    : "";
+  const note = [step.reason ?? "", ...failedChecks, failedChecks.length ? "" : checks].filter(
+    Boolean,
+  ).join("; ");
   return [
     step.assetKey,
     step.partition ?? "-",

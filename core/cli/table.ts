@@ -5,12 +5,20 @@
  */
 
 /** Renders rows under a header, columns padded to their widest cell. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], maxWidth = 60): string {
-  const clip = (cell: string) => (cell.length > maxWidth ? `${cell.slice(0, maxWidth - 1)}…` : cell);
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  maxWidth = 60,
+): string {
+  const clip = (
+    cell: string,
+  ) => (cell.length > maxWidth ? `${cell.slice(0, maxWidth - 1)}…` : cell);
   const all = [header, ...rows].map((row) => row.map(clip));
   const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
-  const line = (row: readonly string[]) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  return [line(all[0] ?? []), line(widths.map((w) => "-".repeat(w))), ...all.slice(1).map(line)].join("\n") + "\n";
+  const line = (row: readonly string[]) =>
+    row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(all[0] ?? []), line(widths.map((w) => "-".repeat(w))), ...all.slice(1).map(line)]
+    .join("\n") + "\n";
 }
 
 /** `1.2s`, `350ms`, `2m05s`. */

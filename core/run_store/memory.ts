@@ -33,7 +33,9 @@ export class MemoryRunStore implements RunStore {
 
   /** Records a new run. */
   createRun(run: RunRecord): Promise<void> {
-    if (this.#runs.has(run.runId)) return Promise.reject(new Error(`Run '${run.runId}' already exists`));
+    if (this.#runs.has(run.runId)) {
+      return Promise.reject(new Error(`Run '${run.runId}' already exists`));
+    }
     this.#runs.set(run.runId, run);
     return Promise.resolve();
   }
@@ -86,15 +88,22 @@ export class MemoryRunStore implements RunStore {
 
   /** Events of a run. */
   listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
-    return Promise.resolve(this.#events.filter((event) =>
-      event.runId === runId && event.id > (options.afterId ?? 0) &&
-      (!options.types || options.types.includes(event.type))
-    ));
+    return Promise.resolve(
+      this.#events.filter((event) =>
+        event.runId === runId && event.id > (options.afterId ?? 0) &&
+        (!options.types || options.types.includes(event.type))
+      ),
+    );
   }
 
   /** Latest materialization of an asset (or partition). */
-  lastMaterialization(assetKey: string, partition?: string | null): Promise<Materialization | undefined> {
-    return Promise.resolve(this.#latest.get(partition === undefined ? assetKey : `${assetKey}\0${partition ?? ""}`));
+  lastMaterialization(
+    assetKey: string,
+    partition?: string | null,
+  ): Promise<Materialization | undefined> {
+    return Promise.resolve(
+      this.#latest.get(partition === undefined ? assetKey : `${assetKey}\0${partition ?? ""}`),
+    );
   }
 
   /** Cursor of a sensor. */

@@ -156,7 +156,10 @@ export interface RunStore extends AsyncDisposable {
    * Latest materialization of `assetKey`: of `partition` when given (a string
    * or `null` for unpartitioned), otherwise of any partition.
    */
-  lastMaterialization(assetKey: string, partition?: string | null): Promise<Materialization | undefined>;
+  lastMaterialization(
+    assetKey: string,
+    partition?: string | null,
+  ): Promise<Materialization | undefined>;
   /** Cursor of a sensor, or `undefined`. */
   getCursor(sensor: string): Promise<string | undefined>;
   /** Stores the cursor of a sensor. */

@@ -64,7 +64,6 @@ Deno.test("topological order is the same for the same declaration, every time", 
 
 // Declaration order already is a topological order here, so a stable order
 // ("declaration order breaks ties") must be exactly the declaration order.
-// FAILS against core/definitions.ts (FIFO Kahn queue): gives ["a", "b", "c"].
 Deno.test("topological order equals declaration order when that order is already valid", () => {
   const graph = defineGraph({ assets: [asset("a"), asset("c", ["a"]), asset("b")] });
   assert.deepEqual(graph.order, ["a", "c", "b"]);
@@ -167,11 +166,11 @@ Deno.test("a check on an unknown asset is rejected, naming check and asset", () 
       }),
     GraphDefinitionError,
   );
-  assert.deepEqual(error.problems, ["check 'rows' is on asset 'b', which is not defined"]);
+  assert.deepEqual(error.problems, [
+    "check 'rows' is on asset 'b', which is not defined (did you mean 'a'?)",
+  ]);
 });
 
-// FAILS against core/definitions.ts: the problem is filed under the code
-// `graph.undeclared_resource`, though no resource is involved.
 Deno.test("a check on an unknown asset has its own error code", () => {
   const error = catchError(
     () =>
@@ -228,20 +227,20 @@ Deno.test("several problems of one kind are reported together", () => {
   );
 });
 
-Deno.test("resource and check problems are reported together", () => {
+Deno.test("resource problems of assets and checks are reported together", () => {
   const a = typedAsset({ key: "a", resources: ["db", "lake"], materialize: noop });
   const error = graphError(
     () =>
       defineGraph({
         assets: [a],
         resources: { db: "x" },
-        checks: [check({ asset: "ghost", name: "n", run: () => true })],
+        checks: [check({ asset: "a", name: "n", resources: ["lake"], run: () => true })],
       }),
     "graph.undeclared_resource",
   );
   assert.deepEqual(error.problems, [
     "asset 'a' uses resource 'lake', but the graph gives 'db'",
-    "check 'n' is on asset 'ghost', which is not defined",
+    "check 'n' on 'a' uses resource 'lake', but the graph gives 'db'",
   ]);
   assert.match(error.message, /^Cannot load the asset graph: 2 problems:\n {2}- /);
 });

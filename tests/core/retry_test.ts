@@ -111,8 +111,6 @@ Deno.test("retryPolicy rejects out-of-range fields with RangeError naming the fi
   assert.equal(retryPolicy({ delayMs: 0, maxDelayMs: 0 }).maxDelayMs, 0);
 });
 
-// FAILS against core/retry.ts: `backoff` is not validated, so a typo coming
-// from config or JavaScript silently behaves as exponential.
 Deno.test("retryPolicy rejects an unknown backoff with RangeError", () => {
   const backoff = "quadratic" as unknown as "linear";
   assert.throws(() => retryPolicy({ backoff }), RangeError);
