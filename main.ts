@@ -12,12 +12,14 @@ import { type CliApp, processIo, runCli } from "./core/mod.ts";
 import type { AppResources } from "./resources/mod.ts";
 import { loadConfig } from "./resources/config.ts";
 import { openRunStore } from "./resources/run_store/mod.ts";
+import { doctorCommand } from "./resources/doctor/mod.ts";
 
 /** The project as the CLI sees it. */
 export const app: CliApp<AppResources> = {
   name: "deno task cli",
   loadGraph: async () => (await import("./graph.ts")).graph,
   openRunStore: () => openRunStore(loadConfig().RUNS_URL),
+  commands: { doctor: doctorCommand(() => loadConfig()) },
 };
 
 /** Wires SIGINT/SIGTERM to cancellation: the first cancels cleanly, the second exits at once. */

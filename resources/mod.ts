@@ -13,6 +13,7 @@
 
 import { defineResource, type ResourceSources } from "../core/mod.ts";
 import { type Config, redactUrl } from "./config.ts";
+import { FetchHttpClient, type HttpClient } from "./http/mod.ts";
 import { type Ledger, openLedger } from "./ledger/mod.ts";
 import { openObjectStore } from "./object_store/mod.ts";
 import type { ObjectStore } from "./object_store/types.ts";
@@ -28,20 +29,26 @@ export interface AppResources {
   readonly ledger: Ledger;
   /** The SQL warehouse holding `raw.*` tables and the dbt marts. */
   readonly warehouse: Warehouse;
+  /** The HTTP client for public APIs (Open-Meteo): timeouts, retries, typed errors. */
+  readonly http: HttpClient;
 }
 
 /** Resource factories for `config`; each opens on first use in a run and closes at its end. */
 export function appResources(config: Config): ResourceSources<AppResources> {
   return {
     config,
+    http: defineResource(
+      `http client (timeout ${config.HTTP_TIMEOUT_MS} ms)`,
+      (ctx) =>
+        new FetchHttpClient({
+          timeoutMs: config.HTTP_TIMEOUT_MS,
+          onRetry: (retry) =>
+            ctx.log.warn(`retrying GET ${retry.url} in ${retry.delayMs} ms: ${retry.reason}`),
+        }),
+    ),
     lake: defineResource(
       `object store ${redactUrl(config.LAKE_URL)}`,
-      () =>
-        openObjectStore(config.LAKE_URL, {
-          region: config.S3_REGION,
-          ...(config.S3_ACCESS_KEY_ID ? { accessKeyId: config.S3_ACCESS_KEY_ID } : {}),
-          ...(config.S3_SECRET_ACCESS_KEY ? { secretAccessKey: config.S3_SECRET_ACCESS_KEY } : {}),
-        }),
+      () => openLake(config),
     ),
     ledger: defineResource(
       `ledger ${redactUrl(config.LEDGER_URL)}`,
@@ -55,6 +62,31 @@ export function appResources(config: Config): ResourceSources<AppResources> {
         }),
     ),
   };
+}
+
+/**
+ * Opens the object store; embedded buckets are folders (or maps) created on
+ * first use, while a server's buckets must already exist (compose creates them).
+ */
+async function openLake(config: Config): Promise<ObjectStore> {
+  const store = openObjectStore(config.LAKE_URL, {
+    source: "LAKE_URL",
+    region: config.S3_REGION,
+    ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+      ? {
+        credentials: {
+          accessKeyId: config.S3_ACCESS_KEY_ID,
+          secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+        },
+      }
+      : {}),
+  });
+  if (store.backend !== "s3") {
+    for (const bucket of [config.LANDING_BUCKET, config.LAKE_BUCKET]) {
+      await store.ensureBucket(bucket);
+    }
+  }
+  return store;
 }
 
 export { type Config, ConfigSchema, loadConfig, redactUrl } from "./config.ts";

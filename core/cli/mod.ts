@@ -20,6 +20,7 @@ import { materializeCommand } from "./materialize_command.ts";
 export * from "./app.ts";
 export * from "./io.ts";
 export { eventToJsonLine, eventToRecord } from "./json_lines.ts";
+export { formatDuration, formatTime, table } from "./table.ts";
 export { MATERIALIZE_USAGE, parseMaterializeArgs } from "./materialize_command.ts";
 
 /** Options of {@linkcode runCli}. */

@@ -1,0 +1,64 @@
+/**
+ * The `doctor` CLI command: prints each resource's implementation, whether it
+ * answers and its latency; exits 1 if any does not.
+ *
+ * @module
+ */
+
+import { type CliCommand, type CliIo, EXIT, table, UsageError } from "../../core/mod.ts";
+import type { Config } from "../config.ts";
+import { diagnose, type Diagnosis } from "./diagnose.ts";
+
+const USAGE = "usage: doctor [--json] [--timeout MS]";
+
+/** The `doctor` command for the configuration `loadConfig` returns. */
+export function doctorCommand(loadConfig: () => Config): CliCommand {
+  return {
+    summary: "check that every configured resource answers (implementation, latency)",
+    async run(args: readonly string[], io: CliIo): Promise<number> {
+      const { json, timeoutMs } = parseArgs(args);
+      const report = await diagnose(loadConfig(), { timeoutMs });
+      io.out(json ? report.map((d) => JSON.stringify(d)).join("\n") + "\n" : render(report));
+      const down = report.filter((d) => !d.ok);
+      if (down.length > 0) {
+        io.err(
+          `${down.length} resource(s) did not answer: ${down.map((d) => d.resource).join(", ")}\n`,
+        );
+        return EXIT.failed;
+      }
+      return EXIT.ok;
+    },
+  };
+}
+
+function parseArgs(args: readonly string[]): { json: boolean; timeoutMs: number } {
+  let json = false;
+  let timeoutMs = 10_000;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--json") json = true;
+    else if (arg === "--timeout") {
+      timeoutMs = Number(args[++i]);
+      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+        throw new UsageError(`--timeout needs a positive whole number of milliseconds\n${USAGE}`);
+      }
+    } else if (arg === "--help" || arg === "-h") throw new UsageError(USAGE);
+    else throw new UsageError(`Unknown argument '${arg}'\n${USAGE}`);
+  }
+  return { json, timeoutMs };
+}
+
+function render(report: readonly Diagnosis[]): string {
+  return table(
+    ["resource", "implementation", "url", "status", "latency", "error"],
+    report.map((d) => [
+      d.resource,
+      d.implementation,
+      d.url,
+      d.ok ? "ok" : "DOWN",
+      `${d.latencyMs} ms`,
+      d.error ?? "",
+    ]),
+    80,
+  );
+}

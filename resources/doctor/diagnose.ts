@@ -1,0 +1,184 @@
+/**
+ * `doctor`: for each resource, which implementation the configuration picks
+ * and whether it answers, with the latency of one round trip. Each probe is
+ * bounded in time so a server that does not answer is reported, never waited
+ * for.
+ *
+ * @module
+ */
+
+import type { Config } from "../config.ts";
+import { redactUrl } from "../config.ts";
+import { openLedger } from "../ledger/mod.ts";
+import { openObjectStore } from "../object_store/mod.ts";
+import { openRunStore } from "../run_store/mod.ts";
+import { openWarehouse } from "../warehouse/mod.ts";
+
+/** The outcome of probing one resource. */
+export interface Diagnosis {
+  /** Resource key, e.g. `lake`. */
+  readonly resource: string;
+  /** Implementation picked by the URL's scheme, e.g. `sqlite`. */
+  readonly implementation: string;
+  /** The configured URL, password redacted. */
+  readonly url: string;
+  /** Whether it answered. */
+  readonly ok: boolean;
+  /** Milliseconds from opening to the answer (or the failure). */
+  readonly latencyMs: number;
+  /** Why it did not answer, or `null`. */
+  readonly error: string | null;
+}
+
+/** Options of {@linkcode diagnose}. */
+export interface DiagnoseOptions {
+  /**
+   * Longest time one probe may take, in milliseconds.
+   * @default 10000
+   */
+  readonly timeoutMs?: number;
+}
+
+/** One resource's probe: opens it, makes one round trip, closes it. */
+interface Probe {
+  readonly resource: string;
+  readonly url: string;
+  run(): Promise<void>;
+}
+
+/**
+ * Probes every resource `config` names, all at once, and returns one
+ * diagnosis per resource in a fixed order.
+ *
+ * @example
+ * ```ts
+ * import { diagnose } from "./diagnose.ts";
+ * import { loadConfig } from "../config.ts";
+ * const report = await diagnose(loadConfig());
+ * const allUp = report.every((d) => d.ok);
+ * ```
+ */
+export async function diagnose(
+  config: Config,
+  options: DiagnoseOptions = {},
+): Promise<Diagnosis[]> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return await Promise.all(probes(config, timeoutMs).map((probe) => measure(probe, timeoutMs)));
+}
+
+function probes(config: Config, timeoutMs: number): Probe[] {
+  return [
+    {
+      resource: "lake",
+      url: config.LAKE_URL,
+      run: async () => {
+        await using store = openObjectStore(config.LAKE_URL, {
+          source: "LAKE_URL",
+          region: config.S3_REGION,
+          ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+            ? {
+              credentials: {
+                accessKeyId: config.S3_ACCESS_KEY_ID,
+                secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+              },
+            }
+            : {}),
+        });
+        for (const bucket of [config.LANDING_BUCKET, config.LAKE_BUCKET]) {
+          // An embedded bucket is a folder the app creates on first use; a server's must exist.
+          if (store.backend !== "s3") await store.ensureBucket(bucket);
+          await store.list(bucket, { pageSize: 1 });
+        }
+      },
+    },
+    {
+      resource: "ledger",
+      url: config.LEDGER_URL,
+      run: async () => {
+        const ledger = await openLedger(config.LEDGER_URL, {
+          serverSelectionTimeoutMS: Math.max(500, timeoutMs - 500),
+        });
+        try {
+          await ledger.ping();
+        } finally {
+          await closeResource(ledger);
+        }
+      },
+    },
+    {
+      resource: "warehouse",
+      url: config.WAREHOUSE_URL,
+      run: async () => {
+        await using warehouse = await openWarehouse(config.WAREHOUSE_URL, {
+          lockTimeoutMs: Math.min(timeoutMs, 2000),
+          connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+          onLockWait: () => {},
+        });
+        await warehouse.ping();
+      },
+    },
+    {
+      resource: "runs",
+      url: config.RUNS_URL,
+      run: async () => {
+        const store = await openRunStore(config.RUNS_URL);
+        try {
+          await store.listRuns({ limit: 1 });
+        } finally {
+          await closeResource(store);
+        }
+      },
+    },
+  ];
+}
+
+async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  let error: string | null = null;
+  try {
+    await Promise.race([probe.run(), timeout]);
+  } catch (cause) {
+    error = cause instanceof Error ? cause.message : String(cause);
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    resource: probe.resource,
+    implementation: implementationOf(probe.url),
+    url: redactUrl(probe.url),
+    ok: error === null,
+    latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    error,
+  };
+}
+
+/** The implementation a URL's scheme selects, as `doctor` names it. */
+export function implementationOf(url: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? "?";
+  const names: Record<string, string> = {
+    file: "local folder",
+    http: "s3 (endpoint)",
+    https: "s3 (endpoint)",
+    s3: "s3",
+    memory: "in-memory",
+    sqlite: "sqlite",
+    pglite: "pglite",
+    postgres: "postgres",
+    postgresql: "postgres",
+    mongodb: "mongodb",
+    "mongodb+srv": "mongodb",
+  };
+  return names[scheme] ?? scheme;
+}
+
+/** Closes what a probe opened, by whichever of the two protocols it has. */
+async function closeResource(resource: object): Promise<void> {
+  const dispose = (resource as Partial<AsyncDisposable>)[Symbol.asyncDispose];
+  const close = (resource as { close?: () => Promise<void> | void }).close;
+  if (dispose) await dispose.call(resource);
+  else if (close) await close.call(resource);
+}

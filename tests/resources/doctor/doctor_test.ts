@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { memoryIo, UsageError } from "../../../core/mod.ts";
+import { loadConfig } from "../../../resources/config.ts";
+import { diagnose, doctorCommand, implementationOf } from "../../../resources/doctor/mod.ts";
+
+async function embeddedConfig() {
+  const dir = await Deno.makeTempDir({ prefix: "doctor_" });
+  const config = loadConfig({
+    dotenvPath: null,
+    env: {
+      LAKE_URL: `file://${dir}/lake`,
+      LEDGER_URL: `sqlite:${dir}/ledger.db`,
+      WAREHOUSE_URL: "pglite:memory:",
+      RUNS_URL: `sqlite:${dir}/runs.db`,
+    },
+  });
+  return { dir, config };
+}
+
+/** A loopback port nothing listens on. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+Deno.test("doctor reports every embedded default as answering, with its implementation", async () => {
+  const { dir, config } = await embeddedConfig();
+  try {
+    const report = await diagnose(config);
+    assert.deepEqual(
+      report.map((d) => [d.resource, d.implementation, d.ok, d.error]),
+      [
+        ["lake", "local folder", true, null],
+        ["ledger", "sqlite", true, null],
+        ["warehouse", "pglite", true, null],
+        ["runs", "sqlite", true, null],
+      ],
+    );
+    assert.ok(report.every((d) => d.latencyMs >= 0 && Number.isFinite(d.latencyMs)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("doctor command exits 0 when all answer and prints a table", async () => {
+  const { dir, config } = await embeddedConfig();
+  try {
+    const io = memoryIo();
+    assert.equal(await doctorCommand(() => config).run([], io), 0);
+    assert.match(io.stdout, /^resource\s+implementation\s+url\s+status\s+latency/);
+    assert.equal(io.stdout.match(/\bok\b/g)?.length, 4);
+    assert.equal(io.stderr, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("doctor reports unreachable servers within the timeout, exits 1, never shows a password", async () => {
+  const { dir, config } = await embeddedConfig();
+  try {
+    const port = closedPort();
+    const down = {
+      ...config,
+      WAREHOUSE_URL: `postgres://app:hunter2@127.0.0.1:${port}/db`,
+      RUNS_URL: `postgres://app:hunter2@127.0.0.1:${port}/db`,
+      LEDGER_URL: `mongodb://app:hunter2@127.0.0.1:${port}/ledger`,
+    };
+    const io = memoryIo();
+    const started = performance.now();
+    const code = await doctorCommand(() => down).run(["--json", "--timeout", "3000"], io);
+    const elapsed = performance.now() - started;
+    assert.equal(code, 1);
+    assert.ok(elapsed < 6000, `took ${elapsed} ms`);
+    const lines = io.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((d) => [d.resource, d.ok]), [
+      ["lake", true],
+      ["ledger", false],
+      ["warehouse", false],
+      ["runs", false],
+    ]);
+    for (const line of lines.filter((d) => !d.ok)) assert.ok(line.error.length > 0, line.resource);
+    assert.match(io.stderr, /3 resource\(s\) did not answer: ledger, warehouse, runs/);
+    assert.doesNotMatch(io.stdout + io.stderr, /hunter2/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("doctor rejects bad arguments as usage errors", async () => {
+  const command = doctorCommand(() => loadConfig({ dotenvPath: null, env: {} }));
+  await assert.rejects(() => command.run(["--timeout", "soon"], memoryIo()), UsageError);
+  await assert.rejects(() => command.run(["--verbose"], memoryIo()), UsageError);
+});
+
+Deno.test("implementationOf names the backend each scheme selects", () => {
+  assert.equal(implementationOf("file://./data_lake"), "local folder");
+  assert.equal(implementationOf("http://minio:9000"), "s3 (endpoint)");
+  assert.equal(implementationOf("postgresql://x/y"), "postgres");
+  assert.equal(implementationOf("mongodb+srv://x/y"), "mongodb");
+  assert.equal(implementationOf("pglite:memory:"), "pglite");
+});
