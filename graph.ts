@@ -1,16 +1,23 @@
 /**
- * THE definitions of this project: which assets, checks and resources make up
- * the graph. Resources come from the configuration (environment and `.env`).
+ * THE definitions of this project: which assets, checks, sensors, schedules
+ * and resources make up the graph. Resources and pipeline settings come from
+ * the configuration (environment and `.env`).
  *
  * @module
  */
 
 import { defineGraph } from "./core/mod.ts";
 import { demoAssets } from "./assets/demo.ts";
+import { weatherAssets } from "./assets/weather/mod.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
+import { schedules, sensors } from "./sensors/mod.ts";
 
-/** The asset graph `deno task materialize` runs. */
+const config = loadConfig();
+
+/** The asset graph `deno task materialize` runs and `deno task sensor` watches. */
 export const graph = defineGraph<AppResources>({
-  assets: [...demoAssets],
-  resources: appResources(loadConfig()),
+  assets: [...demoAssets, ...weatherAssets({ startDate: config.WEATHER_START_DATE })],
+  sensors,
+  schedules,
+  resources: appResources(config),
 });

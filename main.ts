@@ -2,32 +2,100 @@
  * Entry point of the command line: `deno task cli COMMAND`, or through the
  * `materialize`, `sensor`, `ui` and `doctor` tasks.
  *
- * The graph is imported lazily so `--help` starts fast and a broken graph is
- * reported as an error, not a stack trace.
+ * The graph and the heavier commands are imported lazily, so `--help` starts
+ * fast and a broken graph is reported as an error, not a stack trace.
+ *
+ * Environment read here (besides the configuration of resources/config.ts):
+ *
+ * - `PLATFORM_GRAPH`: path of a module exporting `graph` to use instead of
+ *   `graph.ts` (relative to the working directory), e.g. a small graph for a
+ *   test or a demo. Unset means `graph.ts`.
  *
  * @module
  */
 
-import { type CliApp, processIo, runCli } from "./core/mod.ts";
+import {
+  type CliApp,
+  type CliCommand,
+  ConfigError,
+  type Graph,
+  processIo,
+  runCli,
+} from "./core/mod.ts";
+import { pathToFileURL } from "node:url";
 import type { AppResources } from "./resources/mod.ts";
-import { loadConfig } from "./resources/config.ts";
-import { openRunStore } from "./resources/run_store/mod.ts";
-import { doctorCommand } from "./resources/doctor/mod.ts";
+import type { Config } from "./resources/config.ts";
 
 /** The project as the CLI sees it. */
 export const app: CliApp<AppResources> = {
   name: "deno task cli",
-  loadGraph: async () => (await import("./graph.ts")).graph,
-  openRunStore: () => openRunStore(loadConfig().RUNS_URL),
-  commands: { doctor: doctorCommand(() => loadConfig()) },
+  loadGraph,
+  openRunStore: async () => {
+    const config = await loadConfig();
+    return await (await import("./resources/run_store/mod.ts")).openRunStore(config.RUNS_URL);
+  },
+  // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
+  sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
+  commands: {
+    doctor: lazyCommand(
+      "check that every configured resource answers (implementation, latency)",
+      async () => {
+        const config = await loadConfig();
+        return (await import("./resources/doctor/mod.ts")).doctorCommand(() => config);
+      },
+    ),
+  },
 };
+
+let loadedConfig: Config | undefined;
+
+/** The configuration; its module is imported on first use, as zod takes a while to load. */
+async function loadConfig(): Promise<Config> {
+  loadedConfig ??= (await import("./resources/config.ts")).loadConfig();
+  return loadedConfig;
+}
+
+/** Loads `graph.ts`, or the module `PLATFORM_GRAPH` names. */
+async function loadGraph(): Promise<Graph<AppResources>> {
+  const path = Deno.env.get("PLATFORM_GRAPH");
+  // A literal specifier, so `deno compile` bundles the project's graph.
+  if (!path) return (await import("./graph.ts")).graph;
+  const url = pathToFileURL(path).href;
+  let module: { graph?: Graph<AppResources> };
+  try {
+    module = await import(url);
+  } catch (error) {
+    throw new ConfigError(
+      "config.platform_graph",
+      `Cannot load PLATFORM_GRAPH '${path}': ${error instanceof Error ? error.message : error}`,
+      { input: "PLATFORM_GRAPH", cause: error },
+    );
+  }
+  if (!module.graph) {
+    throw new ConfigError(
+      "config.platform_graph",
+      `PLATFORM_GRAPH '${path}' does not export 'graph'; export the result of defineGraph(...) as 'graph'`,
+      { input: "PLATFORM_GRAPH" },
+    );
+  }
+  return module.graph;
+}
+
+/** A command whose module is imported only when it runs (keeps `--help` fast). */
+function lazyCommand(summary: string, load: () => Promise<CliCommand>): CliCommand {
+  return { summary, run: async (args, io) => await (await load()).run(args, io) };
+}
 
 /** Wires SIGINT/SIGTERM to cancellation: the first cancels cleanly, the second exits at once. */
 function cancelOnSignals(): AbortController {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) Deno.exit(130);
-    Deno.stderr.writeSync(new TextEncoder().encode("\nCanceling: running assets are told to stop; press Ctrl-C again to exit at once\n"));
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        "\nCanceling: running assets are told to stop; press Ctrl-C again to exit at once\n",
+      ),
+    );
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onSignal);

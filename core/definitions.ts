@@ -8,6 +8,9 @@ import { type AssetDefinition, buildCheck, type CheckDefinition } from "./asset.
 import { InvalidDefinitionError } from "./errors.ts";
 import type { ResourceSources } from "./resource.ts";
 import { MinHeap } from "./_min_heap.ts";
+import { automationProblems } from "./_check_automation.ts";
+import type { ScheduleDefinition } from "./schedule.ts";
+import type { SensorDefinition } from "./sensor.ts";
 
 /** What {@linkcode defineGraph} takes. */
 export interface GraphSpec<R> {
@@ -17,6 +20,10 @@ export interface GraphSpec<R> {
   readonly checks?: readonly CheckDefinition[];
   /** Resources by key: values or factories. */
   readonly resources?: ResourceSources<R>;
+  /** Sensors the daemon evaluates (`deno task sensor`). */
+  readonly sensors?: readonly SensorDefinition[];
+  /** Schedules the daemon evaluates. */
+  readonly schedules?: readonly ScheduleDefinition[];
 }
 
 /** A validated graph of assets. */
@@ -33,6 +40,10 @@ export interface Graph<R = Record<string, unknown>> {
   downstream(key: string): readonly string[];
   /** Checks on `key`, the asset's own first. */
   checksFor(key: string): readonly CheckDefinition[];
+  /** Sensors, in declaration order. */
+  readonly sensors: readonly SensorDefinition[];
+  /** Schedules, in declaration order. */
+  readonly schedules: readonly ScheduleDefinition[];
 }
 
 /** Raised when a graph cannot be built; `problems` lists every issue found. */
@@ -77,14 +88,21 @@ export function defineGraph<R>(spec: GraphSpec<R>): Graph<R> {
     for (const dep of asset.deps) downstream.get(dep)?.push(asset.key);
   }
   const checks = indexChecks(assets, spec.checks ?? []);
-  return Object.freeze({
+  const graph: Graph<R> = Object.freeze({
     assets,
     order,
     resources,
     upstream: (key: string) => assets.get(key)?.deps ?? [],
     downstream: (key: string) => downstream.get(key) ?? [],
     checksFor: (key: string) => checks.get(key) ?? [],
+    sensors: Object.freeze([...(spec.sensors ?? [])]),
+    schedules: Object.freeze([...(spec.schedules ?? [])]),
   });
+  const problems = automationProblems(graph as Graph<unknown>, graph.sensors, graph.schedules);
+  if (problems[0]) {
+    throw new GraphDefinitionError(problems[0].code, problems.map((p) => p.message));
+  }
+  return graph;
 }
 
 function indexAssets(list: readonly AssetDefinition[]): Map<string, AssetDefinition> {

@@ -18,6 +18,7 @@
 export * from "./asset.ts";
 export * from "./asset_key.ts";
 export * from "./clock.ts";
+export * from "./daemon.ts";
 export * from "./definitions.ts";
 export * from "./errors.ts";
 export * from "./executor.ts";
@@ -30,4 +31,5 @@ export * from "./retry.ts";
 export * from "./run_store/mod.ts";
 export * from "./schedule.ts";
 export * from "./selection.ts";
+export * from "./sensor.ts";
 export * from "./cli/mod.ts";

@@ -9,6 +9,7 @@ import type { AssetContext, Materialization } from "./asset.ts";
 import type { Clock } from "./clock.ts";
 import { CanceledError } from "./errors.ts";
 import { createLogger, type LogRecord } from "./logger.ts";
+import type { SensorContext } from "./sensor.ts";
 
 /**
  * A clock that never waits: `sleep` moves time forward at once and records the
@@ -87,6 +88,48 @@ export function buildAssetContext<R = Record<string, never>>(
     attempt: 1,
     clock,
     upstream: options.upstream ?? {},
+    logs,
+  };
+}
+
+/** Options of {@linkcode buildSensorContext}. */
+export interface BuildSensorContextOptions<R> {
+  /** The stored cursor; none when omitted. */
+  cursor?: string;
+  /** Resources the sensor declared. */
+  resources?: R;
+  /** Clock. */
+  clock?: Clock;
+  /** Abort signal. */
+  signal?: AbortSignal;
+  /**
+   * Sensor name.
+   * @default {"test_sensor"}
+   */
+  sensorName?: string;
+}
+
+/**
+ * A context for calling a sensor's `evaluate` directly in a unit test; log
+ * lines are collected in `logs`.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await mySensor.evaluate(buildSensorContext({ cursor: "3", resources }));
+ * ```
+ */
+export function buildSensorContext<R = Record<string, never>>(
+  options: BuildSensorContextOptions<R> = {},
+): SensorContext<R> & { logs: LogRecord[] } {
+  const logs: LogRecord[] = [];
+  const clock = options.clock ?? new FakeClock();
+  return {
+    sensorName: options.sensorName ?? "test_sensor",
+    cursor: options.cursor,
+    resources: (options.resources ?? {}) as R,
+    log: createLogger((record) => logs.push(record), () => clock.now()),
+    signal: options.signal ?? new AbortController().signal,
+    clock,
     logs,
   };
 }

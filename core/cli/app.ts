@@ -26,6 +26,8 @@ export interface CliApp<R> {
   loadGraph(): Promise<Graph<R>>;
   /** Opens the configured run store. */
   openRunStore(): Promise<RunStore>;
+  /** Default tick interval of the `sensor` command in milliseconds (SENSOR_INTERVAL_MS); 1000 when absent. */
+  sensorIntervalMs?(): number;
   /** Extra commands by name. */
   readonly commands?: Readonly<Record<string, CliCommand>>;
 }

@@ -4,24 +4,41 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { describePartitions } from "../partitions.ts";
-import type { RunStatus } from "../run_store/types.ts";
+import type { RunRecord, RunStatus, StepRecord } from "../run_store/types.ts";
+import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { eventToRecord } from "./json_lines.ts";
 import { formatDuration, formatTime, table } from "./table.ts";
 
-/** Runs a `parseArgs` call, turning its complaints into usage errors. */
-function guard<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
+const JSON_FLAG = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
-const JSON_FLAG = { json: { type: "boolean" } } as const;
+/** Usage of `list`. */
+export const LIST_USAGE = `Usage: list [--json]
+
+Every asset with its group, deps, partitions, checks and last materialization.
+`;
+
+/** Usage of `runs`. */
+export const RUNS_USAGE = `Usage: runs [--limit N] [--status STATUS] [--json]
+
+Recent runs, newest first.
+
+Options:
+  --limit N         at most N runs (default: 20)
+  --status STATUS   only runs that are running, success, failed or canceled
+  --json            one JSON object per run
+`;
+
+/** Usage of `show`. */
+export const SHOW_USAGE = `Usage: show RUN_ID [--json]
+
+A run: its steps, failures and stack traces. A unique prefix of the id is enough.
+`;
 
 /** `list`: every asset with its group, deps, partitions and last materialization. */
 export async function listCommand<R>(
@@ -29,7 +46,8 @@ export async function listCommand<R>(
   args: readonly string[],
   io: CliIo,
 ): Promise<number> {
-  const { values } = guard(() => parseArgs({ args: [...args], options: JSON_FLAG }));
+  const { values } = parseCommandArgs("list", { args: [...args], options: JSON_FLAG });
+  if (values.help) return help(io, LIST_USAGE);
   const graph = await app.loadGraph();
   await using store = await app.openRunStore();
   const rows = [];
@@ -79,12 +97,11 @@ export async function runsCommand<R>(
   args: readonly string[],
   io: CliIo,
 ): Promise<number> {
-  const { values } = guard(() =>
-    parseArgs({
-      args: [...args],
-      options: { ...JSON_FLAG, limit: { type: "string" }, status: { type: "string" } },
-    })
-  );
+  const { values } = parseCommandArgs("runs", {
+    args: [...args],
+    options: { ...JSON_FLAG, limit: { type: "string" }, status: { type: "string" } },
+  });
+  if (values.help) return help(io, RUNS_USAGE);
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) {
     throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
@@ -96,7 +113,7 @@ export async function runsCommand<R>(
   await using store = await app.openRunStore();
   const runs = await store.listRuns({ limit, ...(status ? { status } : {}) });
   if (values.json) {
-    for (const run of runs) io.out(JSON.stringify(run) + "\n");
+    for (const run of runs) io.out(JSON.stringify(runToRecord(run)) + "\n");
     return EXIT.ok;
   }
   io.out(table(
@@ -119,20 +136,33 @@ export async function showCommand<R>(
   args: readonly string[],
   io: CliIo,
 ): Promise<number> {
-  const { values, positionals } = guard(() =>
-    parseArgs({ args: [...args], allowPositionals: true, options: JSON_FLAG })
-  );
+  const { values, positionals } = parseCommandArgs("show", {
+    args: [...args],
+    allowPositionals: true,
+    options: JSON_FLAG,
+  });
+  if (values.help) return help(io, SHOW_USAGE);
   const [id, extra] = positionals;
   if (id === undefined || extra !== undefined) {
     throw new UsageError(`Usage: ${app.name} show RUN_ID`);
   }
   await using store = await app.openRunStore();
   const run = await store.getRun(id);
-  if (!run) throw new UsageError(`No run matches '${id}'; '${app.name} runs' lists recent runs`);
+  if (!run) {
+    throw new UsageError(
+      `No run matches '${id}' (or the prefix matches more than one run); '${app.name} runs' lists recent runs`,
+    );
+  }
   const steps = await store.listSteps(run.runId);
   const events = await store.listEvents(run.runId);
   if (values.json) {
-    io.out(JSON.stringify({ run, steps, events: events.map(eventToRecord) }) + "\n");
+    io.out(
+      JSON.stringify({
+        run: runToRecord(run),
+        steps: steps.map(stepToRecord),
+        events: events.map(eventToRecord).filter((e) => e !== undefined),
+      }) + "\n",
+    );
     return EXIT.ok;
   }
   io.out(`Run ${run.runId}  ${run.status}\n`);
@@ -172,4 +202,44 @@ export async function showCommand<R>(
     }
   }
   return EXIT.ok;
+}
+
+function help(io: CliIo, text: string): number {
+  io.out(text);
+  return EXIT.ok;
+}
+
+/** A run as `--json` prints it: snake_case keys and ISO times, like the JSON lines of a run. */
+function runToRecord(run: RunRecord) {
+  return {
+    run_id: run.runId,
+    status: run.status,
+    selection: run.selection,
+    partitions: run.partitions,
+    tags: run.tags,
+    started_at: isoTime(run.startedAt),
+    finished_at: isoTime(run.finishedAt),
+    duration_ms: run.finishedAt === null ? null : run.finishedAt - run.startedAt,
+    error_summary: run.errorSummary,
+  };
+}
+
+/** A step as `show --json` prints it. */
+function stepToRecord(step: StepRecord) {
+  return {
+    asset: step.assetKey,
+    partition: step.partition,
+    status: step.status,
+    attempts: step.attempts,
+    started_at: isoTime(step.startedAt),
+    finished_at: isoTime(step.finishedAt),
+    duration_ms: step.startedAt !== null && step.finishedAt !== null
+      ? step.finishedAt - step.startedAt
+      : null,
+    reason: step.reason,
+  };
+}
+
+function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

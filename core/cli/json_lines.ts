@@ -1,9 +1,11 @@
 /**
  * Run events as JSON lines, one object per line, for logs and other programs.
  *
- * Every line has `run_id`, `step` (`run`, `asset`, `check` or `log`),
- * `asset`, `partition` and `status`; asset lines add `attempt`, `duration_ms`,
- * and `error`, `reason` or `metadata` where they apply.
+ * Every line has `time`, `run_id`, `asset`, `partition`, `step` (`run`,
+ * `asset`, `check` or `log`), `status` and `duration_ms` (`null` where no time
+ * was measured, e.g. when a step starts or is skipped), so a consumer can rely
+ * on the shape of every line; asset lines add `attempt`, and `error`, `reason`
+ * or `metadata` where they apply.
  *
  * @module
  */
@@ -28,32 +30,39 @@ export function eventToJsonLine(event: RunEvent): string | undefined {
 
 /** The JSON-lines record for `event`. */
 export function eventToRecord(event: RunEvent): Record<string, MetadataValue> | undefined {
-  const base = {
+  const data = event.data as Record<string, MetadataValue | undefined>;
+  // Every line carries the same leading keys, in the same order.
+  const base = (step: string, status: string) => ({
     time: new Date(event.time).toISOString(),
     run_id: event.runId,
     asset: event.assetKey,
     partition: event.partition,
-  };
-  const data = event.data as Record<string, MetadataValue | undefined>;
+    step,
+    status,
+    duration_ms: typeof data.duration_ms === "number" ? data.duration_ms : null,
+  });
+  const { duration_ms: _duration, ...fields } = data;
   if (event.type === "run_started") {
-    return { ...base, step: "run", status: "running", steps: data.steps ?? null };
+    return { ...base("run", "running"), steps: data.steps ?? null };
   }
-  if (event.type === "run_finished") return { ...base, step: "run", ...defined(data) };
+  if (event.type === "run_finished") {
+    const { status, ...rest } = fields;
+    return { ...base("run", String(status)), ...defined(rest) };
+  }
   if (event.type === "check") {
-    const { passed, name, ...rest } = data;
+    const { passed, name, ...rest } = fields;
     return {
-      ...base,
-      step: "check",
+      ...base("check", passed ? "passed" : "failed"),
       check: name ?? null,
-      status: passed ? "passed" : "failed",
       ...defined(rest),
     };
   }
-  if (event.type === "log") return { ...base, step: "log", status: "log", ...defined(data) };
+  if (event.type === "log") return { ...base("log", "log"), ...defined(fields) };
   const status = ASSET_STATUS[event.type];
   if (!status) return undefined;
-  const { stack: _stack, ...rest } = data;
-  return { ...base, step: "asset", status, ...defined(rest) };
+  // Stack traces stay in the run store (`show RUN_ID`); a log line keeps to one line of facts.
+  const { stack: _stack, ...rest } = fields;
+  return { ...base("asset", status), ...defined(rest) };
 }
 
 function defined(data: Record<string, MetadataValue | undefined>): Metadata {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { materialize, type RunResult } from "../executor.ts";
 import type { PartitionSelection } from "../plan.ts";
 import type { RunEvent } from "../run_store/types.ts";
+import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { eventToJsonLine } from "./json_lines.ts";
@@ -87,24 +87,20 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
 }
 
 function parse(args: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        exclude: { type: "string" },
-        partition: { type: "string", multiple: true },
-        from: { type: "string" },
-        to: { type: "string" },
-        concurrency: { type: "string" },
-        tag: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseCommandArgs("materialize", {
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      exclude: { type: "string" },
+      partition: { type: "string", multiple: true },
+      from: { type: "string" },
+      to: { type: "string" },
+      concurrency: { type: "string" },
+      tag: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 }
 
 /** Runs `materialize`; returns the exit code. */
@@ -159,9 +155,12 @@ export async function materializeCommand<R>(
 
 /** The short report printed on stderr when a run did not succeed. */
 export function failureReport(app: CliApp<unknown>, result: RunResult): string {
-  const lines = [
-    `Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`,
-  ];
+  const unfinished = result.steps.filter((s) => s.status === "canceled").length;
+  const summary = [
+    result.errorSummary,
+    unfinished > 0 ? `${unfinished} of ${result.steps.length} steps canceled` : null,
+  ].filter(Boolean).join("; ");
+  const lines = [`Run ${result.runId} ${result.status}: ${summary || "no step failed"}`];
   for (const step of result.steps) {
     const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
     if (step.status === "failed" && step.error) {

@@ -16,23 +16,25 @@ import { type CliApp, EXIT, UsageError } from "./app.ts";
 import { listCommand, runsCommand, showCommand } from "./inspect_commands.ts";
 import type { CliIo } from "./io.ts";
 import { materializeCommand } from "./materialize_command.ts";
+import { sensorCommand } from "./sensor_command.ts";
 
 export * from "./app.ts";
 export * from "./io.ts";
 export { eventToJsonLine, eventToRecord } from "./json_lines.ts";
 export { formatDuration, formatTime, table } from "./table.ts";
 export { MATERIALIZE_USAGE, parseMaterializeArgs } from "./materialize_command.ts";
+export { parseSensorArgs, SENSOR_USAGE } from "./sensor_command.ts";
 
 /** Options of {@linkcode runCli}. */
 export interface RunCliOptions {
-  /** Cancels a running `materialize` when aborted (the CLI wires SIGINT/SIGTERM to it). */
+  /** Cancels a running `materialize` and stops `sensor` when aborted (the CLI wires SIGINT/SIGTERM to it). */
   signal?: AbortSignal;
 }
 
 /** The top-level usage text. */
 export function usage(app: CliApp<unknown>): string {
   const extra = Object.entries(app.commands ?? {}).map(([name, c]) =>
-    `  ${name.padEnd(22)}${c.summary}`
+    `  ${name.padEnd(23)}  ${c.summary}`
   );
   return [
     `Usage: ${app.name} COMMAND [options]`,
@@ -42,6 +44,7 @@ export function usage(app: CliApp<unknown>): string {
     "  list                     assets, their deps and last materialization",
     "  runs                     recent runs (--limit N, --status S)",
     "  show RUN_ID              a run: steps, failures and stack traces",
+    "  sensor                   daemon: sensors and schedules launch runs; --help for options",
     ...extra,
     "",
     "Every command takes --json for machine-readable output.",
@@ -73,6 +76,8 @@ export async function runCli<R>(
         return await runsCommand(app, rest, io);
       case "show":
         return await showCommand(app, rest, io);
+      case "sensor":
+        return await sensorCommand(app, rest, io, options.signal);
     }
     const extra = app.commands?.[command];
     if (extra) return await extra.run(rest, io);

@@ -1,0 +1,52 @@
+/**
+ * `node:util` `parseArgs` with its complaints turned into usage errors that
+ * name the command and suggest the nearest option.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { closest } from "../definitions.ts";
+import { UsageError } from "./app.ts";
+
+/**
+ * Parses `config.args` for `command` (strict, as `parseArgs` is by default);
+ * throws {@linkcode UsageError} on anything unknown.
+ */
+export function parseCommandArgs<T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(explain(command, Object.keys(config.options ?? {}), error));
+  }
+}
+
+function explain(command: string, options: readonly string[], error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const help = `'${command} --help' lists the options`;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    // Node's own text ends with advice about `--` that only confuses here.
+    const option = /'(-{1,2}[^']*)'/.exec(message)?.[1] ?? message;
+    const near = closest(option.replace(/^-+/, ""), options);
+    return `Unknown option '${option}' for ${command}${
+      near ? ` (did you mean '--${near}'?)` : ""
+    }; ${help}`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const value = /'([^']*)'/.exec(message)?.[1] ?? message;
+    return `${command} takes no argument '${value}'; ${help}`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    // e.g. `--concurrency -1`: Node reads `-1` as an option and explains over three lines.
+    const option = /'(-{1,2}[^' ]*)/.exec(message)?.[1] ?? "the option";
+    const first = message.split("\n")[0]?.replace(/\.$/, "") ?? message;
+    return /ambiguous/.test(first)
+      ? `${option} needs a value; write ${option}=VALUE for a value starting with '-'`
+      : `${first} (${command}); ${help}`;
+  }
+  return `${message.split("\n")[0]?.replace(/\.$/, "")} (${command}); ${help}`;
+}

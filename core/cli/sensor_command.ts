@@ -1,0 +1,150 @@
+/**
+ * `sensor`: the long-running daemon that evaluates the graph's sensors and
+ * schedules and launches the runs they request (`deno task sensor`).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { SensorDaemon, type TickReport } from "../daemon.ts";
+import { createLogger, type LogRecord } from "../logger.ts";
+import { type CliApp, EXIT, UsageError } from "./app.ts";
+import type { CliIo } from "./io.ts";
+
+/** Usage of `sensor`. */
+export const SENSOR_USAGE = `Usage: sensor [options]
+
+Evaluates every sensor and schedule of the graph on an interval and launches
+the runs they request; each run key runs once, also with several daemons on one
+run store. Stops cleanly on SIGTERM or Ctrl-C: runs in flight finish within
+--grace or are recorded as canceled.
+
+Options:
+  --once           evaluate everything once, wait for the runs launched, exit
+  --interval MS    time between ticks (default: SENSOR_INTERVAL_MS, 1000)
+  --grace MS       on shutdown, let runs in flight go on this long (default: 0)
+  --json           log lines as JSON
+  -h, --help       show this help
+
+Exit status: 0 stopped cleanly (or, with --once, everything succeeded),
+1 with --once a sensor or a run failed, 2 usage error.
+`;
+
+interface SensorArgs {
+  once: boolean;
+  intervalMs: number | undefined;
+  graceMs: number;
+  json: boolean;
+}
+
+/** Parses `sensor` arguments; throws {@linkcode UsageError}. */
+export function parseSensorArgs(args: readonly string[]): SensorArgs | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      allowPositionals: false,
+      options: {
+        once: { type: "boolean" },
+        interval: { type: "string" },
+        grace: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return "help";
+  return {
+    once: values.once ?? false,
+    intervalMs: values.interval === undefined
+      ? undefined
+      : millis("--interval", values.interval, 1),
+    graceMs: values.grace === undefined ? 0 : millis("--grace", values.grace, 0),
+    json: values.json ?? false,
+  };
+}
+
+function millis(option: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(
+      `${option} must be a whole number of milliseconds >= ${min}, got '${text}'`,
+    );
+  }
+  return value;
+}
+
+/** Runs `sensor`; returns the exit code. */
+export async function sensorCommand<R>(
+  app: CliApp<R>,
+  args: readonly string[],
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
+  const parsed = parseSensorArgs(args);
+  if (parsed === "help") {
+    io.out(SENSOR_USAGE);
+    return EXIT.ok;
+  }
+  const graph = await app.loadGraph();
+  await using store = await app.openRunStore();
+  const log = createLogger((record) => io.out(formatLine(record, parsed.json)));
+  const daemon = new SensorDaemon(graph, {
+    runStore: store,
+    intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
+    shutdownGraceMs: parsed.graceMs,
+    log,
+    ...(signal ? { signal } : {}),
+  });
+  if (!parsed.once) {
+    await daemon.run();
+    return EXIT.ok;
+  }
+  let reports: TickReport[];
+  try {
+    reports = await daemon.tick();
+    await untilAborted(daemon.drain(), signal);
+  } finally {
+    await daemon.close();
+  }
+  let failed = reports.some((report) => report.status === "failed");
+  for (const runId of reports.flatMap((report) => report.launched)) {
+    if ((await store.getRun(runId))?.status !== "success") failed = true;
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** One log line: `TIME LEVEL message`, or a JSON object. */
+function formatLine(record: LogRecord, json: boolean): string {
+  const time = new Date(record.time).toISOString();
+  if (json) {
+    return JSON.stringify({
+      time,
+      level: record.level,
+      message: record.message,
+      ...record.fields,
+    }) +
+      "\n";
+  }
+  const fields = Object.keys(record.fields).length ? ` ${JSON.stringify(record.fields)}` : "";
+  return `${time} ${record.level.toUpperCase().padEnd(5)} ${record.message}${fields}\n`;
+}
+
+/** Waits for `work`, or until `signal` aborts, whichever comes first. */
+async function untilAborted(
+  work: Promise<unknown>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (!signal) return void await work;
+  if (signal.aborted) return;
+  let onAbort!: () => void;
+  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,610 @@
+/**
+ * The sensor daemon: evaluates a graph's sensors and schedules on an
+ * interval and launches the runs they request, each exactly once.
+ *
+ * How "exactly once" holds, also with two daemons on one run store and after
+ * a crash at any point:
+ *
+ * 1. **Claim.** Each request's run key is claimed in the run store
+ *    (`claimRunKey`, an atomic insert) with a fresh run id. A key claimed
+ *    before returns the run id recorded then, so every daemon agrees on one
+ *    run id per key.
+ * 2. **Launch claim.** Before starting that run id, a daemon claims the right
+ *    to launch it (a second atomic claim, keyed by the run id, holding the
+ *    daemon id and the time). One daemon wins; the others leave it.
+ * 3. **Start.** The winner starts `materialize()` with that run id and waits
+ *    until the run is recorded (its `run_started` event).
+ * 4. **Cursor.** Only when every request of the evaluation has gone through
+ *    1-3 is the sensor's new cursor stored.
+ *
+ * A crash between 1 and 2 leaves the key claimed and the cursor where it was:
+ * the next evaluation requests the same key again, gets the recorded run id,
+ * wins its launch claim and starts it. A crash between 2 and 3 leaves a launch
+ * claim with no run record: once it is older than
+ * {@linkcode DaemonOptions.staleLaunchMs}, the next daemon takes over with a
+ * new launch claim (attempt 2, 3...), which again only one daemon can win.
+ *
+ * @example
+ * ```ts ignore
+ * import { runDaemon } from "./daemon.ts";
+ * const controller = new AbortController();
+ * Deno.addSignalListener("SIGTERM", () => controller.abort());
+ * await runDaemon(graph, { runStore, signal: controller.signal, log });
+ * ```
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import type { Graph } from "./definitions.ts";
+import { CanceledError, PlatformError, toError } from "./errors.ts";
+import { materialize, type RunResult } from "./executor.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { checkPartitionKey } from "./partitions.ts";
+import type { ResourceSources } from "./resource.ts";
+import type { RunStore } from "./run_store/types.ts";
+import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
+import { type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
+import { checkSensorResult } from "./_sensor_result.ts";
+import { ResourcePool } from "./_resource_pool.ts";
+
+/** Owner name under which launch claims are recorded; sensor names cannot contain ':'. */
+export const LAUNCH_CLAIMS = "daemon:launch";
+
+/** Options of {@linkcode SensorDaemon} and {@linkcode runDaemon}. */
+export interface DaemonOptions<R> {
+  /** Where cursors, run keys and runs are recorded. */
+  readonly runStore: RunStore;
+  /**
+   * Time between two ticks, and the interval of sensors that set none.
+   * @default {1000}
+   */
+  readonly intervalMs?: number;
+  /** Stops the daemon when aborted (wire SIGTERM/SIGINT to it). */
+  readonly signal?: AbortSignal;
+  /**
+   * Time source; tests pass a fake one.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
+  /** Resources replacing the graph's, for sensors and runs. */
+  readonly resources?: Partial<ResourceSources<R>>;
+  /**
+   * Where the daemon's lines go: one per tick that did something, one per
+   * finished run.
+   * @default {silentLogger}
+   */
+  readonly log?: Logger;
+  /**
+   * Steps running at once in each run.
+   * @default {navigator.hardwareConcurrency}
+   */
+  readonly concurrency?: number;
+  /**
+   * Sensors are not evaluated while this many runs are in flight.
+   * @default {16}
+   */
+  readonly maxRunsInFlight?: number;
+  /**
+   * A launch claim older than this with no run recorded is taken to belong to
+   * a daemon that died before starting the run, and is taken over. Keep it
+   * far above the time between claiming and recording a run (milliseconds).
+   * @default {60000}
+   */
+  readonly staleLaunchMs?: number;
+  /**
+   * On shutdown, how long runs in flight may go on before they are canceled.
+   * @default {0}
+   */
+  readonly shutdownGraceMs?: number;
+  /**
+   * Identifies this daemon in launch claims.
+   * @default {`pid<PID>-<random>`}
+   */
+  readonly daemonId?: string;
+  /** Called when a run this daemon launched ends (tests, progress). */
+  readonly onRunFinished?: (result: RunResult, launch: Launch) => void;
+}
+
+/** A run the daemon launched. */
+export interface Launch {
+  /** Run id. */
+  readonly runId: string;
+  /** Sensor or schedule that asked for it. */
+  readonly owner: string;
+  /** Whether a sensor or a schedule asked for it. */
+  readonly kind: "sensor" | "schedule";
+  /** The request. */
+  readonly request: RunRequest;
+}
+
+/** What one sensor or schedule did in a tick. */
+export interface TickReport {
+  /** Sensor or schedule name. */
+  readonly name: string;
+  /** Which of the two it is. */
+  readonly kind: "sensor" | "schedule";
+  /**
+   * `requested`: it asked for runs (maybe all claimed before); `skipped`: it
+   * said why not; `idle`: nothing due; `deferred`: shutdown began before its
+   * runs were launched (the cursor stays); `failed`: see `error`.
+   */
+  readonly status: "requested" | "skipped" | "idle" | "deferred" | "failed";
+  /** Run ids this daemon launched in the tick. */
+  readonly launched: readonly string[];
+  /** Run keys claimed before (by an earlier tick or another daemon): not launched again. */
+  readonly duplicates: readonly string[];
+  /** Why it skipped. */
+  readonly skipReason?: string;
+  /** What went wrong. */
+  readonly error?: Error;
+  /** The cursor stored in this tick, if it changed. */
+  readonly cursor?: string;
+}
+
+type Submitted = { state: "launched" | "duplicate" | "deferred"; runId: string };
+
+/**
+ * Evaluates sensors and schedules and launches their runs. Use
+ * {@linkcode SensorDaemon.run} for the long-running loop, or
+ * {@linkcode SensorDaemon.tick} to evaluate once (tests, `--once`).
+ */
+export class SensorDaemon<R> implements AsyncDisposable {
+  readonly #graph: Graph<R>;
+  readonly #store: RunStore;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #options: DaemonOptions<R>;
+  readonly #intervalMs: number;
+  readonly #id: string;
+  readonly #stop = new AbortController();
+  readonly #cancelRuns = new AbortController();
+  readonly #pool: ResourcePool;
+  readonly #inFlight = new Map<string, Promise<RunResult | undefined>>();
+  readonly #lastEvaluated = new Map<string, number>();
+  readonly #lastSkip = new Map<string, string>();
+  #closed = false;
+
+  /** Prepares a daemon for `graph`; nothing runs until `tick` or `run`. */
+  constructor(graph: Graph<R>, options: DaemonOptions<R>) {
+    const interval = options.intervalMs ?? 1000;
+    if (!Number.isInteger(interval) || interval < 1) {
+      throw new RangeError(
+        `Cannot start the sensor daemon with interval ${interval}: expected whole milliseconds >= 1`,
+      );
+    }
+    this.#graph = graph;
+    this.#store = options.runStore;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log ?? silentLogger;
+    this.#options = options;
+    this.#intervalMs = interval;
+    this.#id = options.daemonId ?? `pid${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    const outer = options.signal;
+    if (outer?.aborted) this.#stop.abort(outer.reason);
+    outer?.addEventListener("abort", () => this.#stop.abort(outer.reason), { once: true });
+    const sources = { ...graph.resources, ...options.resources } as Record<string, unknown>;
+    this.#pool = new ResourcePool(sources, this.#stop.signal, this.#log);
+  }
+
+  /** Id written into this daemon's launch claims. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Run ids launched by this daemon that have not ended yet. */
+  get runsInFlight(): string[] {
+    return [...this.#inFlight.keys()];
+  }
+
+  /**
+   * Evaluates every sensor and schedule once, launching what they request.
+   * Never throws for a failing sensor: its report says what failed.
+   */
+  tick(): Promise<TickReport[]> {
+    return this.#tick(false);
+  }
+
+  /**
+   * Ticks every `intervalMs` until the signal aborts, then shuts down: runs
+   * in flight finish within `shutdownGraceMs` or are canceled (and recorded
+   * so), and resources are closed.
+   */
+  async run(): Promise<void> {
+    const names = [...this.#graph.sensors, ...this.#graph.schedules].map((s) => s.name);
+    this.#log.info(
+      `sensor daemon ${this.#id} started: ${
+        names.length ? names.join(", ") : "no sensors or schedules"
+      }` +
+        `, every ${this.#intervalMs} ms, run store ${this.#store.description}`,
+    );
+    try {
+      while (!this.#stop.signal.aborted) {
+        await this.#tick(true);
+        try {
+          await this.#clock.sleep(this.#sleepMs(), this.#stop.signal);
+        } catch (error) {
+          if (!(error instanceof CanceledError)) throw error;
+        }
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Resolves when every run launched so far has ended; returns their results. */
+  async drain(): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    while (this.#inFlight.size > 0) {
+      for (const result of await Promise.all(this.#inFlight.values())) {
+        if (result) results.push(result);
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Stops ticking, lets runs in flight go on for `shutdownGraceMs`, cancels
+   * the rest, waits for them to be recorded and closes the sensors' resources.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stop.abort();
+    const running = this.#inFlight.size;
+    if (running > 0) {
+      const grace = this.#options.shutdownGraceMs ?? 0;
+      if (grace > 0) {
+        this.#log.info(`shutting down: waiting up to ${grace} ms for ${running} run(s)`);
+        await withTimeout(this.drain(), grace);
+      }
+      if (this.#inFlight.size > 0) {
+        this.#log.info(`shutting down: canceling ${this.#inFlight.size} run(s) in flight`);
+      }
+      this.#cancelRuns.abort();
+      await this.drain();
+    }
+    for (const error of await this.#pool.close()) {
+      this.#log.error(`sensor resource cleanup failed: ${error.message}`);
+    }
+    await this.#store.flush();
+    this.#log.info(`sensor daemon ${this.#id} stopped`);
+  }
+
+  /** Same as {@linkcode SensorDaemon.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #tick(dueOnly: boolean): Promise<TickReport[]> {
+    const reports: TickReport[] = [];
+    const now = this.#clock.now();
+    const busy = this.#inFlight.size >= (this.#options.maxRunsInFlight ?? 16);
+    for (const sensor of this.#graph.sensors) {
+      if (this.#stop.signal.aborted) break;
+      const every = sensor.intervalMs ?? this.#intervalMs;
+      const last = this.#lastEvaluated.get(sensor.name);
+      if (busy || (dueOnly && last !== undefined && now - last < every)) continue;
+      this.#lastEvaluated.set(sensor.name, now);
+      reports.push(await this.#guard(sensor.name, "sensor", () => this.#evaluateSensor(sensor)));
+    }
+    for (const schedule of this.#graph.schedules) {
+      if (this.#stop.signal.aborted) break;
+      reports.push(
+        await this.#guard(schedule.name, "schedule", () => this.#evaluateSchedule(schedule)),
+      );
+    }
+    for (const report of reports) this.#report(report);
+    return reports;
+  }
+
+  async #guard(
+    name: string,
+    kind: "sensor" | "schedule",
+    work: () => Promise<TickReport>,
+  ): Promise<TickReport> {
+    try {
+      return await work();
+    } catch (error) {
+      return { name, kind, status: "failed", launched: [], duplicates: [], error: toError(error) };
+    }
+  }
+
+  async #evaluateSensor(sensor: SensorDefinition): Promise<TickReport> {
+    const base = { name: sensor.name, kind: "sensor" as const };
+    const cursor = await this.#store.getCursor(sensor.name);
+    const resources = await this.#pool.pick(sensor.resources, `sensor '${sensor.name}'`);
+    let raw: unknown;
+    try {
+      raw = await sensor.evaluate({
+        sensorName: sensor.name,
+        cursor,
+        resources,
+        log: prefixed(this.#log, `sensor ${sensor.name}: `),
+        signal: this.#stop.signal,
+        clock: this.#clock,
+      });
+    } catch (error) {
+      if (this.#stop.signal.aborted) {
+        return { ...base, status: "deferred", launched: [], duplicates: [] };
+      }
+      throw new SensorError(
+        "sensor.evaluation_failed",
+        `Sensor '${sensor.name}' failed: ${toError(error).message}`,
+        { cause: error },
+      );
+    }
+    const result = checkSensorResult(sensor.name, raw);
+    if ("skipReason" in result) {
+      return {
+        ...base,
+        status: "skipped",
+        launched: [],
+        duplicates: [],
+        skipReason: result.skipReason,
+      };
+    }
+    for (const { name, keys } of result.dynamicPartitions ?? []) {
+      keys.forEach(checkPartitionKey);
+      await this.#store.addDynamicPartitions(name, keys);
+    }
+    const launched: string[] = [];
+    const duplicates: string[] = [];
+    for (const request of result.runRequests) {
+      const submitted = await this.#submit(sensor.name, "sensor", request);
+      if (submitted.state === "deferred") {
+        return { ...base, status: "deferred", launched, duplicates };
+      }
+      (submitted.state === "launched" ? launched : duplicates).push(
+        submitted.state === "launched" ? submitted.runId : request.runKey,
+      );
+    }
+    const next = result.cursor;
+    if (next !== undefined && next !== cursor) await this.#store.setCursor(sensor.name, next);
+    return {
+      ...base,
+      status: "requested",
+      launched,
+      duplicates,
+      ...(next !== undefined && next !== cursor ? { cursor: next } : {}),
+    };
+  }
+
+  async #evaluateSchedule(schedule: ScheduleDefinition): Promise<TickReport> {
+    const base = { name: schedule.name, kind: "schedule" as const, launched: [], duplicates: [] };
+    const now = this.#clock.now();
+    const cursor = await this.#store.getCursor(schedule.name);
+    const last = cursor === undefined ? Number.NaN : Date.parse(cursor);
+    if (!Number.isFinite(last)) {
+      // First start (or an unreadable cursor): ticks count from now, the past is not replayed.
+      const start = new Date(now).toISOString();
+      await this.#store.setCursor(schedule.name, start);
+      const next = schedule.nextTick(new Date(now));
+      this.#log.info(
+        `schedule ${schedule.name}: starts now (${start}); next tick ${
+          next?.toISOString() ?? "never"
+        }`,
+      );
+      return { ...base, status: "idle", cursor: start };
+    }
+    const due = latestTick(schedule, last, now);
+    if (!due) return { ...base, status: "idle" };
+    const request: RunRequest = {
+      runKey: scheduleRunKey(schedule, due.tick),
+      selection: schedule.selection,
+      ...(schedule.partition ? { partitions: [schedule.partition(due.tick)] } : {}),
+      tags: { ...schedule.tags, tick: due.tick.toISOString() },
+    };
+    if (due.skipped) {
+      this.#log.warn(
+        `schedule ${schedule.name}: ticks between ${cursor} and ${due.tick.toISOString()} were missed; ` +
+          "only the latest runs",
+      );
+    }
+    const submitted = await this.#submit(schedule.name, "schedule", request);
+    if (submitted.state === "deferred") return { ...base, status: "deferred" };
+    const next = due.tick.toISOString();
+    await this.#store.setCursor(schedule.name, next);
+    return {
+      ...base,
+      status: "requested",
+      launched: submitted.state === "launched" ? [submitted.runId] : [],
+      duplicates: submitted.state === "duplicate" ? [request.runKey] : [],
+      cursor: next,
+    };
+  }
+
+  /** Claims the run key, wins the launch claim or leaves it, and starts the run. */
+  async #submit(owner: string, kind: Launch["kind"], request: RunRequest): Promise<Submitted> {
+    const claim = await this.#store.claimRunKey(owner, request.runKey, crypto.randomUUID());
+    const runId = claim.runId;
+    if (this.#stop.signal.aborted) return { state: "deferred", runId };
+    if (!(await this.#claimLaunch(runId))) return { state: "duplicate", runId };
+    await this.#start({ runId, owner, kind, request });
+    return { state: "launched", runId };
+  }
+
+  /** Whether this daemon won the right to start `runId` (see the module doc). */
+  async #claimLaunch(runId: string): Promise<boolean> {
+    const staleMs = this.#options.staleLaunchMs ?? 60_000;
+    for (let attempt = 1; attempt <= 1000; attempt++) {
+      const now = this.#clock.now();
+      const key = attempt === 1 ? runId : `${runId}#${attempt}`;
+      const holder = await this.#store.claimRunKey(LAUNCH_CLAIMS, key, `${this.#id}@${now}`);
+      if (holder.claimed) return true;
+      if (await this.#store.getRun(runId)) return false;
+      const since = Number(holder.runId.slice(holder.runId.lastIndexOf("@") + 1));
+      if (Number.isFinite(since) && now - since < staleMs) return false;
+      this.#log.warn(
+        `run ${runId}: launch claimed by ${holder.runId} but never recorded; taking it over`,
+      );
+    }
+    return false;
+  }
+
+  /** Starts the run and resolves once it is recorded (or recorded as failed to start). */
+  async #start(launch: Launch): Promise<void> {
+    const { runId, owner, kind, request } = launch;
+    let recorded!: () => void;
+    const started = new Promise<void>((resolve) => (recorded = resolve));
+    const tags = { ...request.tags, [kind]: owner, run_key: request.runKey };
+    const run = materialize(this.#graph, {
+      runId,
+      selection: request.selection,
+      ...(request.partitions ? { partitions: { keys: request.partitions } } : {}),
+      tags,
+      runStore: this.#store,
+      clock: this.#clock,
+      signal: this.#cancelRuns.signal,
+      ...(this.#options.resources ? { resources: this.#options.resources } : {}),
+      ...(this.#options.concurrency ? { concurrency: this.#options.concurrency } : {}),
+      onEvent: (event) => event.type === "run_started" && recorded(),
+    });
+    const tracked = run.then(
+      (result) => {
+        this.#log[result.status === "success" ? "info" : "warn"](
+          `run ${runId} (${kind} ${owner}, key ${request.runKey}) ${result.status} in ` +
+            `${result.durationMs} ms${result.errorSummary ? `: ${result.errorSummary}` : ""}`,
+        );
+        this.#options.onRunFinished?.(result, launch);
+        return result;
+      },
+      async (error) => {
+        await this.#recordFailedStart(launch, tags, toError(error));
+        return undefined;
+      },
+    ).finally(() => this.#inFlight.delete(runId));
+    this.#inFlight.set(runId, tracked);
+    await Promise.race([started, tracked]);
+  }
+
+  /** A run that failed before it was recorded (bad selection...) is recorded failed, so it is not retried. */
+  async #recordFailedStart(launch: Launch, tags: Record<string, string>, error: Error) {
+    const { runId, owner, kind, request } = launch;
+    this.#log.error(
+      `run ${runId} (${kind} ${owner}, key ${request.runKey}) could not start: ${error.message}`,
+    );
+    try {
+      if (await this.#store.getRun(runId)) return;
+      const now = this.#clock.now();
+      await this.#store.createRun({
+        runId,
+        status: "failed",
+        selection: request.selection,
+        partitions: request.partitions ? request.partitions.join(",") : null,
+        tags,
+        startedAt: now,
+        finishedAt: now,
+        errorSummary: `could not start: ${error.message}`,
+      });
+      await this.#store.flush();
+    } catch (recordError) {
+      this.#log.error(
+        `run ${runId}: cannot record the failed start: ${toError(recordError).message}`,
+      );
+    }
+  }
+
+  #report(report: TickReport): void {
+    const who = `${report.kind} ${report.name}`;
+    if (report.status === "failed") {
+      this.#lastSkip.delete(report.name);
+      const error = report.error;
+      const code = error instanceof PlatformError ? ` [${error.code}]` : "";
+      this.#log.error(`${who}: failed${code}: ${error?.message}`);
+      return;
+    }
+    if (report.status === "skipped") {
+      // A sensor that keeps skipping for the same reason is logged once.
+      if (this.#lastSkip.get(report.name) !== report.skipReason) {
+        this.#log.info(`${who}: skipped: ${report.skipReason}`);
+      }
+      this.#lastSkip.set(report.name, report.skipReason ?? "");
+      return;
+    }
+    this.#lastSkip.delete(report.name);
+    if (report.status === "deferred") {
+      this.#log.info(`${who}: shutdown began; its requests wait for the next start`);
+      return;
+    }
+    if (report.status !== "requested") return;
+    if (report.launched.length === 0 && report.duplicates.length === 0 && !report.cursor) return;
+    const parts = [
+      `launched ${report.launched.length}` +
+      (report.launched.length ? ` (${report.launched.join(", ")})` : ""),
+    ];
+    if (report.duplicates.length) {
+      parts.push(`${report.duplicates.length} already claimed (${report.duplicates.join(", ")})`);
+    }
+    if (report.cursor !== undefined) parts.push(`cursor ${abbreviate(report.cursor)}`);
+    this.#log.info(`${who}: ${parts.join("; ")}`);
+  }
+
+  #sleepMs(): number {
+    const intervals = this.#graph.sensors.map((s) => s.intervalMs ?? this.#intervalMs);
+    return Math.min(this.#intervalMs, ...intervals);
+  }
+}
+
+/**
+ * Runs a {@linkcode SensorDaemon} until `options.signal` aborts, then shuts it
+ * down cleanly.
+ */
+export async function runDaemon<R>(graph: Graph<R>, options: DaemonOptions<R>): Promise<void> {
+  await new SensorDaemon(graph, options).run();
+}
+
+/**
+ * The latest tick of `schedule` in `(after, now]`, and whether earlier ticks
+ * in that span were passed over; `undefined` when none is due.
+ */
+export function latestTick(
+  schedule: ScheduleDefinition,
+  after: number,
+  now: number,
+): { tick: Date; skipped: boolean } | undefined {
+  const first = schedule.nextTick(new Date(after));
+  if (!first || first.getTime() > now) return undefined;
+  // After a long outage, start near `now` so a per-minute cron does not walk every missed minute.
+  let from = after;
+  for (const window of [60_000, 3_600_000, 86_400_000, 32 * 86_400_000, 367 * 86_400_000]) {
+    if (now - window <= after) break;
+    const tick = schedule.nextTick(new Date(now - window));
+    if (tick && tick.getTime() <= now) {
+      from = now - window;
+      break;
+    }
+  }
+  let tick = from === after ? first : schedule.nextTick(new Date(from)) as Date;
+  for (
+    let next = schedule.nextTick(tick);
+    next && next.getTime() <= now;
+    next = schedule.nextTick(tick)
+  ) {
+    tick = next;
+  }
+  return { tick, skipped: tick.getTime() !== first.getTime() };
+}
+
+function prefixed(log: Logger, prefix: string): Logger {
+  return {
+    debug: (message, fields) => log.debug(prefix + message, fields),
+    info: (message, fields) => log.info(prefix + message, fields),
+    warn: (message, fields) => log.warn(prefix + message, fields),
+    error: (message, fields) => log.error(prefix + message, fields),
+  };
+}
+
+function abbreviate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Waits for `work` at most `ms` milliseconds, leaving no timer behind. */
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Sensors: functions of (cursor, resources) that return run requests, each
+ * with a `runKey`, or a reason to skip. The sensor daemon
+ * (`core/daemon.ts`) evaluates them, claims each run key in the run store so
+ * it never runs twice, launches the runs and only then stores the new cursor.
+ *
+ * @example
+ * ```ts
+ * import { defineSensor } from "./sensor.ts";
+ * export const hourly = defineSensor({
+ *   name: "every_hour",
+ *   intervalMs: 60_000,
+ *   evaluate(ctx) {
+ *     const hour = new Date(ctx.clock.now()).toISOString().slice(0, 13);
+ *     if (ctx.cursor === hour) return { skipReason: `hour ${hour} already requested` };
+ *     return { runRequests: [{ runKey: hour, selection: "group:reports" }], cursor: hour };
+ *   },
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import type { Clock } from "./clock.ts";
+import { InvalidDefinitionError, PlatformError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** One run a sensor asks for. */
+export interface RunRequest {
+  /**
+   * Identifies the run: a key ever claimed never runs again, across restarts
+   * and daemons (e.g. `batch_id:etag`).
+   */
+  readonly runKey: string;
+  /** Asset selection, in the CLI's syntax (e.g. `group:spatial`). */
+  readonly selection: string;
+  /** Partition keys to run; the assets' default partitions when omitted. */
+  readonly partitions?: readonly string[];
+  /** Tags recorded with the run. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Keys to add to a dynamic partitioning before the requested runs launch. */
+export interface DynamicPartitionsRequest {
+  /** Name of the dynamic partitioning, e.g. `spatial_batches`. */
+  readonly name: string;
+  /** Keys to add; keys already there are ignored. */
+  readonly keys: readonly string[];
+}
+
+/** What an evaluation found: runs to launch (possibly none) and the next cursor. */
+export interface SensorRunRequests {
+  /** Runs to launch; those whose key was claimed before are not launched again. */
+  readonly runRequests: readonly RunRequest[];
+  /** The cursor to store once every request is recorded; unchanged when omitted. */
+  readonly cursor?: string;
+  /** Dynamic partition keys the requests need, added before any launch. */
+  readonly dynamicPartitions?: readonly DynamicPartitionsRequest[];
+}
+
+/** Nothing to do this time, and why (shown in the daemon's log). */
+export interface SensorSkip {
+  /** A sentence saying why nothing was requested. */
+  readonly skipReason: string;
+}
+
+/** What `evaluate` returns. */
+export type SensorResult = SensorRunRequests | SensorSkip;
+
+/** Everything a sensor's `evaluate` receives. */
+export interface SensorContext<R = Record<string, never>> {
+  /** Name of the sensor. */
+  readonly sensorName: string;
+  /** The cursor stored after the last evaluation whose runs were recorded, if any. */
+  readonly cursor: string | undefined;
+  /** The resources this sensor declared, and only those. */
+  readonly resources: R;
+  /** Structured logger; lines go to the daemon's log. */
+  readonly log: Logger;
+  /** Aborts when the daemon shuts down; pass it to fetch and listings. */
+  readonly signal: AbortSignal;
+  /** Clock of the daemon (faked in tests). */
+  readonly clock: Clock;
+}
+
+/** The spec of a sensor, as written by users. */
+export interface SensorSpec<R, K extends keyof R> {
+  /** Unique name, `[a-z][a-z0-9_]*`; also its cursor's name in the run store. */
+  readonly name: string;
+  /**
+   * Least time between two evaluations, in milliseconds.
+   * @default {the daemon's interval (SENSOR_INTERVAL_MS)}
+   */
+  readonly intervalMs?: number;
+  /** What the sensor watches; shown by listings and the UI. */
+  readonly description?: string;
+  /** Resource keys the sensor uses; `ctx.resources` holds exactly these. */
+  readonly resources?: readonly K[];
+  /** Looks at the world and says which runs to launch. */
+  evaluate(ctx: SensorContext<Pick<R, K>>): Promise<SensorResult> | SensorResult;
+}
+
+/** A validated, frozen sensor. */
+export interface SensorDefinition {
+  /** Discriminates sensors from schedules. */
+  readonly kind: "sensor";
+  /** Unique name. */
+  readonly name: string;
+  /** Least time between evaluations, or `undefined` for the daemon's interval. */
+  readonly intervalMs: number | undefined;
+  /** Description, empty if none. */
+  readonly description: string;
+  /** Declared resource keys. */
+  readonly resources: readonly string[];
+  /** Evaluates the sensor. */
+  readonly evaluate: (
+    ctx: SensorContext<Record<string, unknown>>,
+  ) => Promise<SensorResult> | SensorResult;
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Returns a `sensor()` function typed by the resources the application
+ * provides, so `ctx.resources` only shows what a sensor declared.
+ *
+ * @example
+ * ```ts
+ * import { sensorFactory } from "./sensor.ts";
+ * interface Resources { inbox: string[] }
+ * const sensor = sensorFactory<Resources>();
+ * const inbox = sensor({
+ *   name: "inbox",
+ *   resources: ["inbox"],
+ *   evaluate: (ctx) => ({
+ *     runRequests: ctx.resources.inbox.map((item) => ({ runKey: item, selection: "mail" })),
+ *   }),
+ * });
+ * ```
+ */
+export function sensorFactory<R extends object>() {
+  return <const K extends keyof R & string = never>(spec: SensorSpec<R, K>): SensorDefinition =>
+    buildSensor(spec as unknown as SensorSpec<Record<string, unknown>, string>);
+}
+
+/**
+ * Declares a sensor that uses no resources.
+ *
+ * @example
+ * ```ts
+ * import { defineSensor } from "./sensor.ts";
+ * const never = defineSensor({ name: "never", evaluate: () => ({ skipReason: "nothing to watch" }) });
+ * ```
+ */
+export const defineSensor: <const K extends never = never>(
+  spec: SensorSpec<Record<string, never>, K>,
+) => SensorDefinition = sensorFactory<Record<string, never>>();
+
+function buildSensor(spec: SensorSpec<Record<string, unknown>, string>): SensorDefinition {
+  const name = String(spec.name);
+  const fail = (message: string): never => {
+    throw new InvalidDefinitionError("definition.invalid_sensor", `Sensor '${name}': ${message}`);
+  };
+  if (!NAME.test(name)) {
+    fail("names are lower-case letters, digits and '_', starting with a letter");
+  }
+  if (typeof spec.evaluate !== "function") fail("evaluate must be a function");
+  const interval = spec.intervalMs;
+  if (interval !== undefined && (!Number.isInteger(interval) || interval < 1)) {
+    fail(`intervalMs must be a whole number of milliseconds >= 1, got ${interval}`);
+  }
+  const resources = [...(spec.resources ?? [])];
+  if (new Set(resources).size !== resources.length) fail("a resource is listed twice");
+  return Object.freeze({
+    kind: "sensor" as const,
+    name,
+    intervalMs: interval,
+    description: spec.description ?? "",
+    resources: Object.freeze(resources),
+    evaluate: spec.evaluate.bind(spec),
+  });
+}
+
+/** Whether an evaluation asked for nothing, with a reason. */
+export function isSensorSkip(result: SensorResult): result is SensorSkip {
+  return "skipReason" in result;
+}
+
+/** A sensor failed to evaluate, or returned something that is not a {@linkcode SensorResult}. */
+export class SensorError extends PlatformError {}

@@ -1,0 +1,153 @@
+// The weather pipeline end to end through core materialize(): a loopback
+// Open-Meteo, MemoryObjectStore + MemoryLedger, and PGlite in memory or a
+// throwaway PostgreSQL; then a run without network.
+
+import assert from "node:assert/strict";
+import { weatherAssets } from "../../../assets/weather/mod.ts";
+import { asset } from "../../../assets/_define.ts";
+import { defineGraph } from "../../../core/definitions.ts";
+import { materialize, type RunResult } from "../../../core/executor.ts";
+import { defineResource, type ResourceSource } from "../../../core/resource.ts";
+import { MemoryRunStore } from "../../../core/run_store/memory.ts";
+import { FakeClock } from "../../../core/testing.ts";
+import { FetchHttpClient, HttpUnreachableError } from "../../../resources/http/mod.ts";
+import type { AppResources } from "../../../resources/mod.ts";
+import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
+import { closedPort } from "../../_helpers/open_meteo.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+import { type WeatherHarness, weatherHarness } from "./_harness.ts";
+
+const DAYS = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"];
+
+/** An asset that shares nothing with the weather pipeline. */
+const independent = asset({
+  key: "independent",
+  group: "other",
+  materialize: () => ({ ok: true }),
+});
+
+function graphFor(
+  h: WeatherHarness,
+  warehouse: ResourceSource<Warehouse>,
+  overrides: Partial<AppResources> = {},
+) {
+  return defineGraph<AppResources>({
+    assets: [...weatherAssets({ startDate: "2026-11-01" }), independent],
+    resources: {
+      config: h.config,
+      http: h.http,
+      lake: h.lake,
+      ledger: h.ledger,
+      warehouse,
+      ...overrides,
+    },
+  });
+}
+
+function summary(result: RunResult) {
+  return result.steps.map((s) => [s.assetKey, s.partition, s.status, s.attempts]);
+}
+
+async function endToEnd(warehouse: Warehouse): Promise<void> {
+  await using h = await weatherHarness({ now: "2026-11-23T13:00:00Z" });
+  const graph = graphFor(h, warehouse);
+  const store = new MemoryRunStore();
+  const run = (runId: string) =>
+    materialize(graph, {
+      clock: h.clock,
+      runStore: store,
+      runId,
+      concurrency: 2,
+      partitions: { keys: DAYS },
+    });
+
+  const first = await run("run-1");
+  assert.equal(first.status, "success", first.errorSummary ?? "");
+  assert.deepEqual(
+    summary(first).sort(),
+    [
+      ...DAYS.flatMap((
+        day,
+      ) => [["bronze_weather", day, "success", 1], ["raw_weather", day, "success", 1]]),
+      ["independent", null, "success", 1],
+    ].sort(),
+  );
+  const today = first.steps.find((s) =>
+    s.assetKey === "raw_weather" && s.partition === "2026-11-23"
+  );
+  assert.equal(today?.materialization?.metadata.endpoint, "forecast");
+  for (const step of first.steps.filter((s) => s.assetKey === "bronze_weather")) {
+    assert.deepEqual(step.checks.map((c) => [c.name, c.passed]), [[
+      "one_row_per_place_and_hour",
+      true,
+    ]]);
+    assert.equal(step.materialization?.metadata.rows, 48);
+  }
+  const count = async () =>
+    (await warehouse.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.raw_weather"))[0]?.n;
+  assert.equal(await count(), DAYS.length * 48);
+  const docs = (await h.ledger.findByAsset("raw_weather")).length;
+  assert.equal(docs, DAYS.length * 2);
+
+  const second = await run("run-2");
+  assert.equal(second.status, "success", second.errorSummary ?? "");
+  for (const step of second.steps.filter((s) => s.assetKey === "raw_weather")) {
+    assert.equal(step.materialization?.metadata.objects_unchanged, 2);
+    assert.equal(step.materialization?.metadata.objects_written, 0);
+  }
+  assert.equal(await count(), DAYS.length * 48, "no duplicates");
+  assert.equal((await h.ledger.findByAsset("raw_weather")).length, docs);
+  assert.equal((await h.ledger.findByRun("run-2")).length, 0);
+}
+
+Deno.test("weather pipeline end to end on PGlite", async () => {
+  await using warehouse = await openWarehouse("pglite:memory:");
+  await endToEnd(warehouse);
+});
+
+Deno.test("weather pipeline end to end on PostgreSQL", async () => {
+  await using server = await startPostgres();
+  await using warehouse = await openWarehouse(server.url);
+  await endToEnd(warehouse);
+});
+
+Deno.test("without network raw_weather fails quickly and the rest of the graph goes on", async () => {
+  await using h = await weatherHarness({ now: "2026-11-23T13:00:00Z" });
+  // bronze_weather is skipped, so the warehouse must never be opened.
+  const warehouse = defineResource<Warehouse>("unused warehouse", () => {
+    throw new Error("the warehouse was opened although bronze_weather was skipped");
+  });
+  const dead = `http://127.0.0.1:${closedPort()}`;
+  // The real clock inside the HTTP client (as in production); only the
+  // executor's clock is fake, so a 5-minute asset retry would show as a
+  // recorded sleep rather than a hang.
+  const graph = graphFor(h, warehouse, {
+    config: {
+      ...h.config,
+      OPEN_METEO_ARCHIVE_URL: `${dead}/v1/archive`,
+      OPEN_METEO_FORECAST_URL: `${dead}/v1/forecast`,
+    },
+    http: new FetchHttpClient({ timeoutMs: h.config.HTTP_TIMEOUT_MS }),
+  });
+  const clock = new FakeClock(h.clock.now());
+  const started = performance.now();
+  const result = await materialize(graph, {
+    clock,
+    runStore: new MemoryRunStore(),
+    concurrency: 2,
+    partitions: { keys: ["2026-11-22"] },
+  });
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
+  assert.deepEqual(clock.sleeps, [], "no asset-level retry wait");
+  assert.equal(result.status, "failed");
+  assert.deepEqual(summary(result), [
+    ["raw_weather", "2026-11-22", "failed", 1],
+    ["bronze_weather", "2026-11-22", "skipped", 0],
+    ["independent", null, "success", 1],
+  ]);
+  const failed = result.steps[0]!;
+  assert.ok(failed.error instanceof HttpUnreachableError);
+  assert.match(failed.reason ?? "", /^Cannot reach 127\.0\.0\.1: no network\?/);
+  assert.match(result.steps[1]?.reason ?? "", /raw_weather/);
+});

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../../core/errors.ts";
+import { loadPlaces, parsePlaces } from "../../../assets/weather/mod.ts";
+
+function failure(text: string): ConfigError {
+  try {
+    parsePlaces(text, "config/places.json");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error;
+  }
+  assert.fail("expected the places file to be rejected");
+}
+
+const place = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    places: [{
+      name: "billings",
+      label: "Billings, Montana",
+      latitude: 45.7833,
+      longitude: -108.5007,
+      ...fields,
+    }],
+  });
+
+Deno.test("the shipped places file: Billings first, then trail towns", async () => {
+  const places = await loadPlaces(new URL("../../../config/places.json", import.meta.url).pathname);
+  assert.deepEqual(places[0], {
+    name: "billings",
+    label: "Billings, Montana",
+    latitude: 45.7833,
+    longitude: -108.5007,
+  });
+  assert.deepEqual(places.map((p) => p.name), [
+    "billings",
+    "bozeman",
+    "red-lodge",
+    "livingston",
+    "missoula",
+  ]);
+});
+
+Deno.test("a bad places file names the file and the field", () => {
+  assert.equal(
+    failure(place({ latitude: 91 })).message,
+    "Cannot load places file 'config/places.json': places[0].latitude: must be <= 90",
+  );
+  assert.match(
+    failure(place({ longitude: "east" })).message,
+    /places\[0\]\.longitude: must be a number/,
+  );
+  assert.match(failure(place({ name: "Red Lodge" })).message, /places\[0\]\.name: must be a slug/);
+  assert.match(
+    failure(place({ elevation: 1 })).message,
+    /places\[0\]: Unrecognized key: "elevation"/,
+  );
+  assert.match(failure('{"places":[]}').message, /places: must list at least one place/);
+  assert.match(failure("{places:").message, /'config\/places.json': it is not JSON/);
+  const twice = JSON.stringify({
+    places: [
+      { name: "billings", label: "A", latitude: 1, longitude: 1 },
+      { name: "billings", label: "B", latitude: 2, longitude: 2 },
+    ],
+  });
+  assert.match(failure(twice).message, /places\[1\]\.name: 'billings' is listed twice/);
+  assert.equal(failure(twice).code, "weather.invalid_places");
+  assert.equal(failure(twice).input, "config/places.json");
+});
+
+Deno.test("a missing places file says which variable to set", async () => {
+  await assert.rejects(loadPlaces("/nonexistent/places.json"), (error: Error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(
+      error.message,
+      /Cannot load places file '\/nonexistent\/places.json': the file does not exist; set WEATHER_PLACES_FILE/,
+    );
+    return true;
+  });
+});

@@ -1,0 +1,516 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { defineAsset } from "../../core/asset.ts";
+import { DaemonOptions, latestTick, LAUNCH_CLAIMS, SensorDaemon } from "../../core/daemon.ts";
+import { defineGraph, type Graph } from "../../core/definitions.ts";
+import { createLogger, type LogRecord } from "../../core/logger.ts";
+import { dynamicPartitions, staticPartitions } from "../../core/partitions.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
+import type { RunStore } from "../../core/run_store/types.ts";
+import { defineSchedule } from "../../core/schedule.ts";
+import { defineSensor, type SensorDefinition } from "../../core/sensor.ts";
+import { FakeClock } from "../../core/testing.ts";
+import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
+import { deferred } from "./_helpers.ts";
+
+const T0 = Date.parse("2024-03-10T10:30:00Z");
+
+/**
+ * An inbox the `inbox` sensor drains: each item is a run key and a partition
+ * of the `work` asset, which records what it ran in `executed`.
+ */
+function inboxWorld(options: { sensorName?: string; selection?: string } = {}) {
+  const inbox: string[] = [];
+  const executed: string[] = [];
+  const sensor = defineSensor({
+    name: options.sensorName ?? "inbox",
+    evaluate(ctx) {
+      const items = inbox.slice(Number(ctx.cursor ?? 0));
+      return {
+        runRequests: items.map((item) => ({
+          runKey: item,
+          selection: options.selection ?? "work",
+          partitions: [item],
+          tags: { item },
+        })),
+        cursor: String(inbox.length),
+        dynamicPartitions: [{ name: "items", keys: items }],
+      };
+    },
+  });
+  const work = defineAsset({
+    key: "work",
+    partitions: dynamicPartitions("items"),
+    materialize: (ctx) => void executed.push(ctx.partitionKey ?? "?"),
+  });
+  return { inbox, executed, sensor, graph: defineGraph({ assets: [work], sensors: [sensor] }) };
+}
+
+/** A store that logs each call and can fail a call on purpose. */
+function instrumented(
+  store: RunStore,
+  fail: (method: string, args: unknown[]) => boolean = () => false,
+): RunStore & { calls: string[] } {
+  const calls: string[] = [];
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "calls") return calls;
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const name = String(prop);
+        calls.push(
+          `${name}:${
+            typeof args[0] === "object" ? (args[0] as { runId?: string }).runId : args[0]
+          }`,
+        );
+        if (fail(name, args)) return Promise.reject(new Error(`injected failure in ${name}`));
+        return value.apply(target, args);
+      };
+    },
+  }) as RunStore & { calls: string[] };
+}
+
+function daemon<R>(graph: Graph<R>, options: Partial<DaemonOptions<R>> & { runStore: RunStore }) {
+  const logs: LogRecord[] = [];
+  const d = new SensorDaemon(graph, {
+    clock: new FakeClock(T0),
+    log: createLogger((record) => logs.push(record)),
+    ...options,
+  });
+  return Object.assign(d, { logs });
+}
+
+Deno.test("sensor daemon: launches each request once, and stores the cursor only after the runs are recorded", async (t) => {
+  const world = inboxWorld();
+  const store = instrumented(new MemoryRunStore());
+  await using d = daemon(world.graph, { runStore: store });
+
+  await t.step(
+    "a tick launches one run per request, tagged with the sensor and run key",
+    async () => {
+      world.inbox.push("a", "b");
+      const [report] = await d.tick();
+      assert.equal(report?.status, "requested");
+      assert.equal(report?.launched.length, 2);
+      await d.drain();
+      assert.deepEqual(world.executed.sort(), ["a", "b"]);
+      for (const runId of report?.launched ?? []) {
+        const run = await store.getRun(runId);
+        assert.equal(run?.status, "success");
+        assert.equal(run?.tags.sensor, "inbox");
+        assert.match(run?.tags.run_key ?? "", /^[ab]$/);
+      }
+      assert.equal(await store.getCursor("inbox"), "2");
+    },
+  );
+
+  await t.step("the cursor is written after every run of the tick was created", () => {
+    const cursorAt = store.calls.indexOf("setCursor:inbox");
+    assert.ok(cursorAt > 0, store.calls.join("\n"));
+    const created = store.calls.flatMap((call, i) => call.startsWith("createRun:") ? [i] : []);
+    assert.equal(created.length, 2);
+    assert.ok(created.every((i) => i < cursorAt), store.calls.join("\n"));
+  });
+
+  await t.step("a tick with nothing new launches nothing and logs nothing", async () => {
+    const before = d.logs.length;
+    const [report] = await d.tick();
+    assert.deepEqual(report?.launched, []);
+    await d.drain();
+    assert.equal(world.executed.length, 2);
+    assert.equal(d.logs.length, before);
+  });
+
+  await t.step("the tick that launched runs logged one line naming them", () => {
+    const lines = d.logs.filter((l) => l.message.startsWith("sensor inbox: launched"));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]?.message ?? "", /launched 2 .*cursor 2/);
+  });
+});
+
+Deno.test("sensor daemon: a failed claim leaves the cursor unchanged and the next tick retries", async () => {
+  const world = inboxWorld();
+  let failures = 1;
+  const store = instrumented(
+    new MemoryRunStore(),
+    (method) => method === "claimRunKey" && failures-- > 0,
+  );
+  await using d = daemon(world.graph, { runStore: store });
+  world.inbox.push("a", "b");
+  const [failed] = await d.tick();
+  assert.equal(failed?.status, "failed");
+  assert.match(failed?.error?.message ?? "", /injected failure in claimRunKey/);
+  assert.equal(await store.getCursor("inbox"), undefined);
+  assert.ok(
+    d.logs.some((l) => l.level === "error" && l.message.startsWith("sensor inbox: failed")),
+  );
+
+  const [retried] = await d.tick();
+  assert.equal(retried?.launched.length, 2);
+  await d.drain();
+  assert.deepEqual(world.executed.sort(), ["a", "b"]);
+  assert.equal(await store.getCursor("inbox"), "2");
+});
+
+Deno.test("sensor daemon: a run key claimed before never runs again, even if the cursor goes back", async () => {
+  const world = inboxWorld();
+  const store = new MemoryRunStore();
+  await using d = daemon(world.graph, { runStore: store });
+  world.inbox.push("a", "b");
+  await d.tick();
+  await d.drain();
+  await store.setCursor("inbox", "0");
+  const [again] = await d.tick();
+  assert.deepEqual(again?.launched, []);
+  assert.deepEqual(again?.duplicates, ["a", "b"]);
+  await d.drain();
+  assert.deepEqual(world.executed.sort(), ["a", "b"]);
+  assert.ok(d.logs.some((l) => /2 already claimed \(a, b\)/.test(l.message)));
+});
+
+Deno.test("sensor daemon: a crash between claiming and launching is recovered once on restart", async () => {
+  const world = inboxWorld();
+  const store = new MemoryRunStore();
+  world.inbox.push("a");
+  // The first daemon "dies" right after claiming the run key: its launch claim never happens.
+  const dying = instrumented(
+    store,
+    (method, args) => method === "claimRunKey" && args[0] === LAUNCH_CLAIMS,
+  );
+  await using first = daemon(world.graph, { runStore: dying });
+  const [crashed] = await first.tick();
+  assert.equal(crashed?.status, "failed");
+  const claim = await store.claimRunKey("inbox", "a", "someone-else");
+  assert.equal(claim.claimed, false);
+  assert.equal(await store.getRun(claim.runId), undefined);
+  assert.equal(await store.getCursor("inbox"), undefined);
+
+  await using restarted = daemon(world.graph, { runStore: store });
+  const [report] = await restarted.tick();
+  assert.deepEqual(
+    report?.launched,
+    [claim.runId],
+    "the run id claimed before the crash is the one launched",
+  );
+  await restarted.drain();
+  assert.equal((await store.getRun(claim.runId))?.status, "success");
+  assert.deepEqual(world.executed, ["a"]);
+
+  await using third = daemon(world.graph, { runStore: store });
+  await store.setCursor("inbox", "0");
+  const [later] = await third.tick();
+  assert.deepEqual(later?.launched, []);
+  await third.drain();
+  assert.deepEqual(world.executed, ["a"]);
+});
+
+Deno.test("sensor daemon: a launch claimed by a daemon that died is taken over by exactly one daemon once stale", async () => {
+  const world = inboxWorld();
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  world.inbox.push("a");
+  await store.addDynamicPartitions("items", ["a"]);
+  await store.claimRunKey("inbox", "a", "run-1");
+  await store.claimRunKey(LAUNCH_CLAIMS, "run-1", `dead-daemon@${clock.now()}`);
+  await using a = daemon(world.graph, { runStore: store, clock, staleLaunchMs: 60_000 });
+  await using b = daemon(world.graph, { runStore: store, clock, staleLaunchMs: 60_000 });
+
+  const fresh = await Promise.all([a.tick(), b.tick()]);
+  assert.deepEqual(
+    fresh.flat().flatMap((r) => r.launched),
+    [],
+    "a fresh launch claim is left alone",
+  );
+  assert.equal(await store.getCursor("inbox"), "1");
+
+  await store.setCursor("inbox", "0");
+  clock.advance(60_001);
+  const stale = await Promise.all([a.tick(), b.tick()]);
+  assert.deepEqual(stale.flat().flatMap((r) => r.launched), ["run-1"]);
+  await Promise.all([a.drain(), b.drain()]);
+  assert.deepEqual(world.executed, ["a"]);
+  assert.ok(
+    [...a.logs, ...b.logs].some((l) =>
+      /launch claimed by dead-daemon@.* taking it over/.test(l.message)
+    ),
+  );
+});
+
+Deno.test("sensor daemon: two daemons on one SQLite run store file run each key exactly once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "runs.db");
+    const world = inboxWorld();
+    await using storeA = SqliteRunStore.open(path);
+    await using storeB = SqliteRunStore.open(path);
+    await using a = daemon(world.graph, { runStore: storeA, clock: new FakeClock(T0) });
+    await using b = daemon(world.graph, { runStore: storeB, clock: new FakeClock(T0) });
+    const launched: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 5; i++) world.inbox.push(`k${round}-${i}`);
+      const reports = await Promise.all([a.tick(), b.tick(), a.tick(), b.tick()]);
+      launched.push(...reports.flat().flatMap((report) => report.launched));
+    }
+    assert.equal(launched.length, 20, "each run id is launched by one daemon");
+    await Promise.all([a.drain(), b.drain()]);
+    assert.equal(world.executed.length, 20);
+    assert.equal(new Set(world.executed).size, 20);
+    const runs = await storeA.listRuns({ limit: 100 });
+    assert.equal(runs.length, 20);
+    assert.ok(runs.every((run) => run.status === "success"));
+    assert.equal(new Set(runs.map((run) => run.tags.run_key)).size, 20);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sensor daemon: a run that cannot start is recorded failed and not retried", async () => {
+  const world = inboxWorld({ selection: "no_such_asset" });
+  const store = new MemoryRunStore();
+  await using d = daemon(world.graph, { runStore: store });
+  world.inbox.push("a");
+  const [report] = await d.tick();
+  const runId = report?.launched[0] ?? "";
+  await d.drain();
+  const run = await store.getRun(runId);
+  assert.equal(run?.status, "failed");
+  assert.match(run?.errorSummary ?? "", /could not start: Unknown asset 'no_such_asset'/);
+  assert.equal(run?.tags.run_key, "a");
+  await store.setCursor("inbox", "0");
+  const [again] = await d.tick();
+  assert.deepEqual(again?.launched, []);
+});
+
+Deno.test("sensor daemon: a failing or malformed sensor is reported and the others go on", async () => {
+  const world = inboxWorld();
+  const broken = defineSensor({
+    name: "broken",
+    evaluate: () => {
+      throw new Error("listing refused");
+    },
+  });
+  const malformed = defineSensor({
+    name: "malformed",
+    // deno-lint-ignore no-explicit-any
+    evaluate: () => ({ runRequests: [{ selection: "work" }] }) as any,
+  });
+  const skipping = defineSensor({
+    name: "skipping",
+    evaluate: () => ({ skipReason: "nothing yet" }),
+  });
+  const work = world.graph.assets.get("work");
+  assert.ok(work);
+  const graph = defineGraph({
+    assets: [work],
+    sensors: [broken, malformed, skipping, world.sensor],
+  });
+  const store = new MemoryRunStore();
+  await using d = daemon(graph, { runStore: store });
+  world.inbox.push("a");
+  const reports = await d.tick();
+  assert.deepEqual(reports.map((r) => [r.name, r.status]), [
+    ["broken", "failed"],
+    ["malformed", "failed"],
+    ["skipping", "skipped"],
+    ["inbox", "requested"],
+  ]);
+  assert.match(reports[0]?.error?.message ?? "", /Sensor 'broken' failed: listing refused/);
+  assert.match(
+    reports[1]?.error?.message ?? "",
+    /runRequests\[0\]\.runKey must be a non-empty string/,
+  );
+  await d.drain();
+  assert.deepEqual(world.executed, ["a"]);
+  await d.tick();
+  const skips = d.logs.filter((l) => l.message === "sensor skipping: skipped: nothing yet");
+  assert.equal(skips.length, 1, "the same skip reason is logged once");
+});
+
+Deno.test("sensor daemon: schedules fire at the cron time, once, and catch up only the latest missed tick", async (t) => {
+  const clock = new FakeClock(T0); // 10:30 UTC
+  const hours: string[] = [];
+  const hourly = defineSchedule({
+    name: "hourly",
+    cron: "0 * * * *",
+    selection: "report",
+    partition: (tick) => tick.toISOString().slice(0, 13),
+    tags: { team: "ops" },
+  });
+  const report = defineAsset({
+    key: "report",
+    partitions: staticPartitions(["2024-03-10T11", "2024-03-10T14"]),
+    materialize: (ctx) => void hours.push(ctx.partitionKey ?? "?"),
+  });
+  const graph = defineGraph({ assets: [report], schedules: [hourly] });
+  const store = new MemoryRunStore();
+  await using d = daemon(graph, { runStore: store, clock });
+
+  await t.step("the first start counts from now and replays nothing", async () => {
+    const [first] = await d.tick();
+    assert.equal(first?.status, "idle");
+    assert.equal(await store.getCursor("hourly"), "2024-03-10T10:30:00.000Z");
+    clock.advance(29 * 60_000 + 59_000); // 10:59:59
+    assert.deepEqual((await d.tick())[0]?.launched, []);
+  });
+
+  await t.step("it fires once at 11:00, with the tick's partition and tags", async () => {
+    clock.advance(1_000);
+    const [fired] = await d.tick();
+    assert.equal(fired?.launched.length, 1);
+    assert.deepEqual((await d.tick())[0]?.launched, []);
+    clock.advance(30 * 60_000);
+    assert.deepEqual((await d.tick())[0]?.launched, []);
+    await d.drain();
+    assert.deepEqual(hours, ["2024-03-10T11"]);
+    const run = await store.getRun(fired?.launched[0] ?? "");
+    assert.equal(run?.tags.run_key, "hourly:2024-03-10T11:00:00.000Z");
+    assert.equal(run?.tags.schedule, "hourly");
+    assert.equal(run?.tags.team, "ops");
+    assert.equal(run?.partitions, "2024-03-10T11");
+  });
+
+  await t.step("after an outage only the latest missed tick runs", async () => {
+    clock.advance(3 * 3_600_000); // 14:30
+    const [caught] = await d.tick();
+    assert.equal(caught?.launched.length, 1);
+    await d.drain();
+    assert.deepEqual(hours, ["2024-03-10T11", "2024-03-10T14"]);
+    assert.equal(await store.getCursor("hourly"), "2024-03-10T14:00:00.000Z");
+    assert.ok(
+      d.logs.some((l) => l.level === "warn" && /were missed; only the latest runs/.test(l.message)),
+    );
+  });
+
+  await t.step("two daemons racing on a tick launch it once", async () => {
+    clock.advance(30 * 60_000); // 15:00
+    await using other = daemon(graph, { runStore: store, clock });
+    const reports = await Promise.all([d.tick(), other.tick()]);
+    const launched = reports.flat().flatMap((r) => r.launched);
+    assert.equal(launched.length, 1);
+    await Promise.all([d.drain(), other.drain()]);
+    const run = await store.getRun(launched[0] ?? "");
+    // Partition 15 is not a key of `report`: the run is recorded failed, still only once.
+    assert.equal(run?.tags.run_key, "hourly:2024-03-10T15:00:00.000Z");
+    assert.equal(run?.status, "failed");
+  });
+});
+
+Deno.test("latestTick finds the latest tick of a per-minute cron after a year away, quickly", () => {
+  const schedule = defineSchedule({ name: "minutely", cron: "* * * * *", selection: "" });
+  const after = Date.parse("2023-03-10T10:30:00Z");
+  const started = performance.now();
+  const due = latestTick(schedule, after, T0 + 30_500);
+  assert.ok(performance.now() - started < 500);
+  assert.equal(due?.tick.toISOString(), "2024-03-10T10:30:00.000Z");
+  assert.equal(due?.skipped, true);
+  assert.equal(latestTick(schedule, T0, T0 + 59_999), undefined);
+  assert.deepEqual(latestTick(schedule, T0, T0 + 60_000), {
+    tick: new Date(T0 + 60_000),
+    skipped: false,
+  });
+});
+
+/** A graph whose one run waits for `release` (or for cancellation). */
+function slowWorld(release: Promise<void>) {
+  const started = deferred();
+  const slow = defineAsset({
+    key: "slow",
+    async materialize(ctx) {
+      started.resolve();
+      await new Promise<void>((resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+        release.then(resolve);
+      });
+    },
+  });
+  let requested = false;
+  const once: SensorDefinition = defineSensor({
+    name: "once",
+    evaluate: () => {
+      if (requested) return { skipReason: "already requested" };
+      requested = true;
+      return { runRequests: [{ runKey: "only", selection: "slow" }], cursor: "done" };
+    },
+  });
+  return { started, graph: defineGraph({ assets: [slow], sensors: [once] }) };
+}
+
+Deno.test("sensor daemon: on shutdown, a run in flight is canceled and recorded so", async () => {
+  const never = deferred();
+  const world = slowWorld(never.promise);
+  const store = new MemoryRunStore();
+  const controller = new AbortController();
+  const logs: LogRecord[] = [];
+  const running = new SensorDaemon(world.graph, {
+    runStore: store,
+    intervalMs: 5,
+    signal: controller.signal,
+    log: createLogger((record) => logs.push(record)),
+  }).run();
+  await world.started.promise;
+  controller.abort();
+  await running;
+  const [run] = await store.listRuns();
+  assert.equal(run?.status, "canceled");
+  assert.equal((await store.listSteps(run?.runId ?? ""))[0]?.status, "canceled");
+  assert.ok(logs.some((l) => l.message === "shutting down: canceling 1 run(s) in flight"));
+  assert.match(logs.at(-1)?.message ?? "", /sensor daemon .* stopped/);
+  never.resolve();
+});
+
+Deno.test("sensor daemon: on shutdown, a run that ends within the grace period succeeds", async () => {
+  const release = deferred();
+  const world = slowWorld(release.promise);
+  const store = new MemoryRunStore();
+  const controller = new AbortController();
+  const running = new SensorDaemon(world.graph, {
+    runStore: store,
+    intervalMs: 5,
+    signal: controller.signal,
+    shutdownGraceMs: 10_000,
+  }).run();
+  await world.started.promise;
+  controller.abort();
+  setTimeout(() => release.resolve(), 20);
+  await running;
+  const [run] = await store.listRuns();
+  assert.equal(run?.status, "success");
+});
+
+Deno.test("sensor daemon: rejects a bad interval", () => {
+  assert.throws(
+    () =>
+      new SensorDaemon(defineGraph({ assets: [] }), {
+        runStore: new MemoryRunStore(),
+        intervalMs: 0,
+      }),
+    RangeError,
+  );
+});
+
+Deno.test("sensor daemon: the loop evaluates each sensor at its own interval", async () => {
+  const counts = { fast: 0, slow: 0 };
+  const counting = (name: "fast" | "slow", intervalMs?: number) =>
+    defineSensor({
+      name,
+      ...(intervalMs ? { intervalMs } : {}),
+      evaluate: () => {
+        counts[name]++;
+        return { skipReason: "counting" };
+      },
+    });
+  const graph = defineGraph({ assets: [], sensors: [counting("fast"), counting("slow", 60_000)] });
+  const controller = new AbortController();
+  const running = new SensorDaemon(graph, {
+    runStore: new MemoryRunStore(),
+    intervalMs: 5,
+    signal: controller.signal,
+  })
+    .run();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  controller.abort();
+  await running;
+  assert.equal(counts.slow, 1);
+  assert.ok(counts.fast >= 3, `fast ran ${counts.fast} times`);
+});

@@ -1,0 +1,137 @@
+// `deno run -A main.ts sensor` as a real process: two daemons on one landing
+// zone folder and one SQLite run store, and shutdown on SIGTERM.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openObjectStore } from "../../resources/object_store/mod.ts";
+import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
+import type { RunRecord } from "../../core/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const LANDING = "landing-zone";
+
+interface World {
+  dir: string;
+  marker: string;
+  spawn(env?: Record<string, string>): Deno.ChildProcess;
+  commit(batchId: string, extra?: Record<string, unknown>): Promise<void>;
+  lines(): Promise<string[]>;
+  runs(): Promise<RunRecord[]>;
+}
+
+async function world(): Promise<World & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "daemon_process_" });
+  const marker = join(dir, "marker.txt");
+  await Deno.writeTextFile(marker, "");
+  const lake = openObjectStore(`file://${dir}/lake`);
+  await lake.ensureBucket(LANDING);
+  return {
+    dir,
+    marker,
+    spawn: (env = {}) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "main.ts", "sensor", "--interval", "50"],
+        cwd: ROOT,
+        env: {
+          PLATFORM_GRAPH: "tests/sensors/_daemon_graph.ts",
+          RUNS_URL: `sqlite:${dir}/runs.db`,
+          LAKE_URL: `file://${dir}/lake`,
+          LEDGER_URL: "memory:",
+          FIXTURE_MARKER_FILE: marker,
+          NO_COLOR: "1",
+          ...env,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+    async commit(batchId, extra = {}) {
+      const body = { batch_id: batchId, uploader: "ana", intent: "load", ...extra };
+      await lake.put(
+        LANDING,
+        `manifests/${batchId}.json`,
+        new TextEncoder().encode(JSON.stringify(body)),
+      );
+    },
+    lines: async () => (await Deno.readTextFile(marker)).split("\n").filter(Boolean),
+    async runs() {
+      await using store = SqliteRunStore.open(join(dir, "runs.db"));
+      return await store.listRuns({ limit: 1000 });
+    },
+    async [Symbol.asyncDispose]() {
+      await lake[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stop(
+  child: Deno.ChildProcess,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("two sensor daemon processes on one landing zone run each manifest exactly once", async () => {
+  await using w = await world();
+  for (let i = 0; i < 6; i++) await w.commit(`b${i}`);
+  const a = w.spawn();
+  const b = w.spawn();
+  let outputs: { code: number; stdout: string; stderr: string }[] = [];
+  try {
+    const finished = async (n: number) => {
+      const runs = await w.runs().catch(() => []);
+      return runs.length >= n && runs.every((run) => run.status !== "running");
+    };
+    await until("the first six batches ran", () => finished(6));
+    // More commits while both run: three new batches, one re-commit with the same
+    // content (no new run) and one with changed content (a new run).
+    for (let i = 6; i < 9; i++) await w.commit(`b${i}`);
+    await w.commit("b1");
+    await w.commit("b0", { metadata: { project: "again" } });
+    await until("the new batches ran", () => finished(10));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // several more ticks of both
+  } finally {
+    outputs = await Promise.all([stop(a), stop(b)]);
+  }
+  for (const out of outputs) assert.equal(out.code, 0, out.stderr + out.stdout);
+  const lines = await w.lines();
+  const batches = lines.map((line) => line.split(" ")[0]).sort();
+  assert.deepEqual(batches, ["b0", "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"]);
+  const runs = await w.runs();
+  assert.equal(runs.length, 10);
+  assert.ok(runs.every((run) => run.status === "success"), JSON.stringify(runs));
+  assert.equal(new Set(runs.map((run) => run.tags.run_key)).size, 10);
+  const pids = new Set(lines.map((line) => line.split(" ")[2]));
+  assert.ok(pids.size >= 1);
+  for (const out of outputs) assert.match(out.stdout, /sensor daemon .* stopped/);
+});
+
+Deno.test("SIGTERM stops `deno run -A main.ts sensor` cleanly and records the run in flight as canceled", async () => {
+  await using w = await world();
+  await w.commit("slow");
+  const child = w.spawn({ FIXTURE_HOLD: "1" });
+  let out: { code: number; stdout: string; stderr: string } | undefined;
+  try {
+    await until("the run started", async () => (await w.lines()).length === 1);
+  } finally {
+    out = await stop(child);
+  }
+  assert.equal(out.code, 0, out.stderr + out.stdout);
+  assert.match(out.stdout, /sensor spatial_manifests: launched 1/);
+  assert.match(out.stdout, /shutting down: canceling 1 run\(s\) in flight/);
+  assert.match(out.stdout, /run .* canceled in/);
+  const runs = await w.runs();
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]?.status, "canceled");
+  assert.equal(runs[0]?.tags.run_key?.startsWith("slow:"), true);
+});

@@ -1,0 +1,308 @@
+import assert from "node:assert/strict";
+import type { Manifest, ManifestProblem } from "../../assets/spatial/manifest.ts";
+import { defineAsset } from "../../core/asset.ts";
+import { SensorDaemon } from "../../core/daemon.ts";
+import { defineGraph } from "../../core/definitions.ts";
+import { dynamicPartitions } from "../../core/partitions.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
+import { isSensorSkip, type SensorResult, type SensorRunRequests } from "../../core/sensor.ts";
+import { buildSensorContext, FakeClock } from "../../core/testing.ts";
+import { type Config, loadConfig } from "../../resources/config.ts";
+import {
+  MemoryObjectStore,
+  type ObjectStore,
+  type ObjectSummary,
+} from "../../resources/object_store/mod.ts";
+import {
+  type ManifestCursor,
+  manifestSensor,
+  type ManifestSensorOptions,
+  SPATIAL_BATCHES,
+  type ValidateManifest,
+} from "../../sensors/manifest_sensor.ts";
+
+const BUCKET = "landing-zone";
+const config: Config = loadConfig({ env: {}, dotenvPath: null });
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/** Accepts a manifest unless it has `bad: true`; the real checks are tested in tests/assets/spatial. */
+const stubValidate: ValidateManifest = async (store, bucket, key) => {
+  const json = JSON.parse(new TextDecoder().decode(await store.getBytes(bucket, key)));
+  if (json.bad) {
+    return {
+      ok: false,
+      batchId: json.batch_id,
+      problems: [{ code: "missing_file", message: "roads.shp is missing", file: "b/roads.shp" }],
+    };
+  }
+  const head = await store.head(bucket, key);
+  return { ok: true, manifest: json as Manifest, etag: head?.etag ?? "" };
+};
+
+/** A sensor with the stub validator and a quarantine that records its calls. */
+function stubbed(options: ManifestSensorOptions = {}) {
+  const quarantined: { key: string; problems: readonly ManifestProblem[] }[] = [];
+  const sensor = manifestSensor({
+    validate: stubValidate,
+    quarantine: async (store, bucket, key, problems) => {
+      quarantined.push({ key, problems });
+      await store.delete(bucket, key);
+    },
+    ...options,
+  });
+  return { sensor, quarantined };
+}
+
+async function landing(): Promise<MemoryObjectStore> {
+  const store = new MemoryObjectStore();
+  await store.ensureBucket(BUCKET);
+  return store;
+}
+
+function commit(store: ObjectStore, batchId: string, extra: Record<string, unknown> = {}) {
+  return store.put(
+    BUCKET,
+    `manifests/${batchId}.json`,
+    encode({ batch_id: batchId, uploader: "ana", intent: "load", ...extra }),
+  );
+}
+
+async function evaluate(
+  sensor: ReturnType<typeof manifestSensor>,
+  store: ObjectStore,
+  cursor?: string,
+): Promise<SensorResult & { logs: string[] }> {
+  const ctx = buildSensorContext({
+    resources: { lake: store, config },
+    ...(cursor === undefined ? {} : { cursor }),
+  });
+  const result = await sensor.evaluate(ctx);
+  return { ...result, logs: ctx.logs.map((l) => `${l.level} ${l.message}`) };
+}
+
+function requests<T extends SensorResult>(result: T): Extract<T, SensorRunRequests> {
+  assert.ok(!isSensorSkip(result), `expected run requests, got ${JSON.stringify(result)}`);
+  return result as Extract<T, SensorRunRequests>;
+}
+
+Deno.test("manifest sensor: skips, saying why, when there is nothing to do", async (t) => {
+  const { sensor } = stubbed();
+  await t.step("no landing bucket yet", async () => {
+    const result = await evaluate(sensor, new MemoryObjectStore());
+    assert.equal(
+      "skipReason" in result && result.skipReason,
+      "bucket 'landing-zone' does not exist yet",
+    );
+  });
+  await t.step("no manifest committed", async () => {
+    const store = await landing();
+    await store.put(BUCKET, "b1/roads.geojson", encode({}));
+    await store.put(BUCKET, "manifests/readme.txt", encode("not a manifest"));
+    await store.put(BUCKET, "manifests/nested/b1.json", encode({}));
+    const result = await evaluate(sensor, store);
+    assert.equal(
+      "skipReason" in result && result.skipReason,
+      "no new manifests in landing-zone/manifests/",
+    );
+  });
+});
+
+Deno.test("manifest sensor: requests the spatial assets for each new batch, keyed by batch id and etag", async (t) => {
+  const { sensor } = stubbed();
+  const store = await landing();
+  const b1 = await commit(store, "b1");
+  const b2 = await commit(store, "b2");
+  const first = requests(await evaluate(sensor, store));
+
+  await t.step("one request per manifest, for its batch's partition", () => {
+    assert.deepEqual(first.runRequests, [
+      {
+        runKey: `b1:${b1.etag}`,
+        selection: "group:spatial",
+        partitions: ["b1"],
+        tags: {
+          batch_id: "b1",
+          manifest_key: "manifests/b1.json",
+          uploader: "ana",
+          intent: "load",
+        },
+      },
+      {
+        runKey: `b2:${b2.etag}`,
+        selection: "group:spatial",
+        partitions: ["b2"],
+        tags: {
+          batch_id: "b2",
+          manifest_key: "manifests/b2.json",
+          uploader: "ana",
+          intent: "load",
+        },
+      },
+    ]);
+    assert.deepEqual(first.dynamicPartitions, [{ name: SPATIAL_BATCHES, keys: ["b1", "b2"] }]);
+  });
+
+  await t.step("the cursor remembers what was handled", async () => {
+    const cursor = JSON.parse(first.cursor ?? "") as ManifestCursor;
+    assert.deepEqual(Object.keys(cursor.seen).sort(), ["manifests/b1.json", "manifests/b2.json"]);
+    const again = await evaluate(sensor, store, first.cursor);
+    assert.ok("skipReason" in again);
+  });
+
+  await t.step("the same manifest committed again is not new", async () => {
+    await commit(store, "b1");
+    assert.ok("skipReason" in await evaluate(sensor, store, first.cursor));
+  });
+
+  await t.step(
+    "a manifest re-committed with new content is requested again, with its new etag",
+    async () => {
+      const changed = await commit(store, "b1", { uploader: "bob" });
+      assert.notEqual(changed.etag, b1.etag);
+      const result = requests(await evaluate(sensor, store, first.cursor));
+      assert.deepEqual(result.runRequests.map((r) => r.runKey), [`b1:${changed.etag}`]);
+    },
+  );
+
+  await t.step("a new selection can be configured", async () => {
+    const other = stubbed({ selection: "spatial/vector_geoparquet" }).sensor;
+    const result = requests(await evaluate(other, store));
+    assert.ok(result.runRequests.every((r) => r.selection === "spatial/vector_geoparquet"));
+  });
+});
+
+Deno.test("manifest sensor: a bad manifest is quarantined and the other batches go on", async () => {
+  const { sensor, quarantined } = stubbed();
+  const store = await landing();
+  await commit(store, "good");
+  await commit(store, "broken", { bad: true });
+  const result = requests(await evaluate(sensor, store));
+  assert.deepEqual(result.runRequests.map((r) => r.partitions), [["good"]]);
+  assert.deepEqual(quarantined, [{
+    key: "manifests/broken.json",
+    problems: [{ code: "missing_file", message: "roads.shp is missing", file: "b/roads.shp" }],
+  }]);
+  assert.ok(
+    result.logs.includes(
+      "warn quarantined manifest 'manifests/broken.json' (batch broken): missing_file (b/roads.shp)",
+    ),
+  );
+  assert.deepEqual(result.dynamicPartitions, [{ name: SPATIAL_BATCHES, keys: ["good"] }]);
+});
+
+Deno.test("manifest sensor: by default validates and quarantines with assets/spatial/manifest.ts", async () => {
+  const store = await landing();
+  await store.put(BUCKET, "manifests/b9.json", new TextEncoder().encode("{ not json"));
+  const result = requests(await evaluate(manifestSensor(), store));
+  assert.deepEqual(result.runRequests, []);
+  assert.equal(await store.head(BUCKET, "manifests/b9.json"), undefined);
+  assert.ok(await store.head(BUCKET, "quarantine/b9.json"));
+  const report = JSON.parse(
+    new TextDecoder().decode(await store.getBytes(BUCKET, "quarantine/b9.error.json")),
+  );
+  assert.equal(report.problems[0].code, "malformed_json");
+  assert.ok(result.cursor, "the cursor moves past the quarantined manifest");
+});
+
+Deno.test("manifest sensor: sees a manifest listed late with an older timestamp, within the lookback", async () => {
+  const objects: ObjectSummary[] = [];
+  const listing = {
+    async *listAll() {
+      yield* objects;
+    },
+  } as unknown as ObjectStore;
+  const validate: ValidateManifest = (_store, _bucket, key) => {
+    const batchId = key.slice("manifests/".length, -".json".length);
+    return Promise.resolve({
+      ok: true,
+      manifest: { batch_id: batchId } as Manifest,
+      etag: `e-${batchId}`,
+    });
+  };
+  const sensor = manifestSensor({ validate, lookbackMs: 60_000 });
+  const at = (iso: string) => new Date(iso);
+  objects.push({
+    key: "manifests/b1.json",
+    size: 1,
+    etag: "e-b1",
+    lastModified: at("2024-01-01T10:00:00Z"),
+  });
+  const first = requests(await evaluate(sensor, listing));
+  objects.push(
+    {
+      key: "manifests/late.json",
+      size: 1,
+      etag: "e-late",
+      lastModified: at("2024-01-01T09:59:30Z"),
+    },
+    {
+      key: "manifests/ancient.json",
+      size: 1,
+      etag: "e-ancient",
+      lastModified: at("2024-01-01T09:58:00Z"),
+    },
+  );
+  const second = requests(await evaluate(sensor, listing, first.cursor));
+  assert.deepEqual(second.runRequests.map((r) => r.partitions?.[0]), ["late"]);
+  const third = await evaluate(sensor, listing, second.cursor);
+  assert.ok("skipReason" in third);
+});
+
+Deno.test("manifest sensor: handles at most maxPerTick manifests per evaluation, oldest first", async () => {
+  const { sensor } = stubbed({ maxPerTick: 2 });
+  const store = await landing();
+  for (const id of ["b1", "b2", "b3"]) await commit(store, id);
+  const first = requests(await evaluate(sensor, store));
+  assert.deepEqual(first.runRequests.map((r) => r.partitions?.[0]), ["b1", "b2"]);
+  const second = requests(await evaluate(sensor, store, first.cursor));
+  assert.deepEqual(second.runRequests.map((r) => r.partitions?.[0]), ["b3"]);
+});
+
+Deno.test("manifest sensor: an unreadable cursor starts over, with a warning", async () => {
+  const { sensor } = stubbed();
+  const store = await landing();
+  await commit(store, "b1");
+  const result = requests(await evaluate(sensor, store, "{garbage"));
+  assert.equal(result.runRequests.length, 1);
+  assert.ok(result.logs.some((line) => line.startsWith("warn cursor is unreadable")));
+});
+
+Deno.test("manifest sensor in the daemon: each committed content runs once", async () => {
+  const processed: string[] = [];
+  const spatial = defineAsset({
+    key: "spatial/fake",
+    group: "spatial",
+    partitions: dynamicPartitions(SPATIAL_BATCHES),
+    materialize: (ctx) => void processed.push(ctx.partitionKey ?? "?"),
+  });
+  const { sensor, quarantined } = stubbed();
+  const store = await landing();
+  const graph = defineGraph({
+    assets: [spatial],
+    resources: { lake: store, config },
+    sensors: [sensor],
+  });
+  const runs = new MemoryRunStore();
+  await using daemon = new SensorDaemon(graph, { runStore: runs, clock: new FakeClock() });
+  const tickAndWait = async () => {
+    const reports = await daemon.tick();
+    await daemon.drain();
+    return reports.flatMap((r) => r.launched);
+  };
+
+  await commit(store, "b1");
+  assert.equal((await tickAndWait()).length, 1);
+  await commit(store, "b1");
+  assert.deepEqual(await tickAndWait(), [], "the same manifest committed twice runs once");
+  await commit(store, "b1", { metadata: { project: "p" } });
+  assert.equal((await tickAndWait()).length, 1, "changed content runs again");
+  await commit(store, "b2", { bad: true });
+  assert.deepEqual(await tickAndWait(), []);
+  assert.deepEqual(processed, ["b1", "b1"]);
+  assert.deepEqual(quarantined.map((q) => q.key), ["manifests/b2.json"]);
+  assert.deepEqual(await runs.dynamicPartitions(SPATIAL_BATCHES), ["b1"]);
+  const recorded = await runs.listRuns();
+  assert.ok(
+    recorded.every((run) => run.status === "success" && run.tags.sensor === "spatial_manifests"),
+  );
+});
