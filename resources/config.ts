@@ -56,6 +56,10 @@ export const ConfigSchema = z.object({
     /^\d{4}-\d{2}-\d{2}$/,
     "WEATHER_START_DATE must be YYYY-MM-DD",
   )
+    .refine(
+      (day) => !Number.isNaN(Date.parse(day)) && new Date(day).toISOString().startsWith(day),
+      "WEATHER_START_DATE must be a real date, e.g. 2026-11-01",
+    )
     .default("2026-11-01"),
   WEATHER_PLACES_FILE: z.string().trim().min(1).default("config/places.json"),
   OPEN_METEO_ARCHIVE_URL: urlWithScheme(
@@ -68,6 +72,7 @@ export const ConfigSchema = z.object({
     ["http:", "https:"],
     "https://api.open-meteo.com/v1/forecast",
   ),
+  WEATHER_ARCHIVE_LAG_DAYS: z.coerce.number().int().min(0).max(92).default(5),
   HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   ACTIVITY_BAD_ROW_TOLERANCE: z.coerce.number().min(0).max(1).default(0.02),
   SAMPLE_DATA: z.stringbool().default(true),
@@ -96,11 +101,13 @@ export function loadConfig(
 ): Config {
   const dotenv = options.dotenvPath === null ? {} : readDotenv(options.dotenvPath ?? ".env");
   const env = options.env ?? Deno.env.toObject();
-  const parsed = ConfigSchema.safeParse({ ...dotenv, ...pickDefined(env) });
+  // An empty value means unset, in the environment and in `.env` alike.
+  const input: Record<string, string> = { ...pickDefined(dotenv), ...pickDefined(env) };
+  const parsed = ConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
-    const given = env[name] ?? dotenv[name];
+    const given = input[name];
     const shown = given === undefined
       ? "unset"
       : `'${SECRET_VARIABLES.has(name) ? "***" : redactUrl(given)}'`;
@@ -120,7 +127,7 @@ function pickDefined(env: Record<string, string | undefined>): Record<string, st
   );
 }
 
-/** Reads `KEY=VALUE` lines; a missing file is no error. Quotes are stripped. */
+/** Reads `KEY=VALUE` lines (see {@linkcode parseDotenv}); a missing file is no error. */
 export function readDotenv(path: string): Record<string, string> {
   let text: string;
   try {
@@ -132,26 +139,54 @@ export function readDotenv(path: string): Record<string, string> {
       cause: error,
     });
   }
-  return parseDotenv(text);
+  try {
+    return parseDotenv(text);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError("config.dotenv", `Cannot read ${path}: ${error.message}`, {
+      input: path,
+    });
+  }
 }
 
-/** Parses the text of a `.env` file. */
+/**
+ * Parses the text of a `.env` file: `KEY=VALUE` or `export KEY=VALUE` lines,
+ * blank lines and `#` comments. A value in single quotes is taken as written;
+ * in double quotes `\n` becomes a newline; either may be followed by a
+ * comment. Unquoted, ` #` starts a comment. A line of another shape throws a
+ * {@linkcode ConfigError} naming its number (the value is not shown: it may be
+ * a secret).
+ */
 export function parseDotenv(text: string): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
+  text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
+    if (line === "" || line.startsWith("#")) return;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!match) continue;
-    const [, key = "", value = ""] = match;
-    values[key] = /^(['"]).*\1$/.test(value) ? value.slice(1, -1) : value.replace(/\s+#.*$/, "");
-  }
+    const [, key = "", value = ""] = match ?? [];
+    const quoted = /^(['"])(.*?)\1\s*(?:#.*)?$/.exec(value);
+    if (!match || (/^['"]/.test(value) && !quoted)) {
+      throw new ConfigError(
+        "config.dotenv",
+        `line ${index + 1} is not KEY=VALUE (with matching quotes, if quoted)`,
+      );
+    }
+    if (!quoted) {
+      values[key] = value.replace(/\s+#.*$/, "");
+    } else {
+      const inner = quoted[2] ?? "";
+      values[key] = quoted[1] === '"' ? inner.replaceAll("\\n", "\n") : inner;
+    }
+  });
   return values;
 }
 
 /**
- * A URL with its password (and any `secret`/`password`/`key` query values)
- * replaced by `***`, safe for logs and errors.
+ * A URL with its password (and the values of query parameters whose names
+ * mention a password, secret, token, key or signature) replaced by `***`, safe
+ * for logs and errors. The password runs to the last `@`, so one holding an
+ * unencoded `@`, `/`, `?` or `#` is hidden whole; when an `@` appears later in
+ * the URL the host is hidden too, which errs on the safe side.
  *
  * @example
  * ```ts
@@ -161,6 +196,7 @@ export function parseDotenv(text: string): Record<string, string> {
  */
 export function redactUrl(value: string): string {
   return value
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, "$1:***@")
-    .replace(/([?&](?:password|secret|secretAccessKey|key|token)=)[^&#]*/gi, "$1***");
+    // Up to the last `@`: a password may hold an unencoded `@`, `/`, `?` or `#`.
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):.*@/i, "$1:***@")
+    .replace(/([?&][^=&#]*(?:pass|pwd|secret|token|key|signature)[^=&#]*=)[^&#]*/gi, "$1***");
 }

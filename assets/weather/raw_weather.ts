@@ -65,12 +65,25 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** The endpoint serving `day` when today (UTC) is `today`; throws for a future day. */
-export function endpointFor(day: string, today: string): WeatherEndpoint {
+/**
+ * The endpoint serving `day` when today (UTC) is `today`; throws for a future
+ * day. The archive lags real time by a few days (its recent hours are `null`),
+ * so days less than `archiveLagDays` old come from the forecast API, which
+ * also serves the recent past.
+ *
+ * @example
+ * ```ts
+ * import { endpointFor } from "./raw_weather.ts";
+ * endpointFor("2026-11-20", "2026-11-23", 0); // "archive"
+ * endpointFor("2026-11-20", "2026-11-23", 5); // "forecast"
+ * ```
+ */
+export function endpointFor(day: string, today: string, archiveLagDays = 0): WeatherEndpoint {
   if (day > today) {
     throw new RangeError(`Cannot fetch weather for ${day}: it is after today (${today} UTC)`);
   }
-  return day === today ? "forecast" : "archive";
+  const age = (Date.parse(today) - Date.parse(day)) / 86_400_000;
+  return day === today || age < archiveLagDays ? "forecast" : "archive";
 }
 
 /**
@@ -93,7 +106,7 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
       if (day === undefined) throw new TypeError("raw_weather needs a partition (a UTC day)");
       const { config, http, lake, ledger } = ctx.resources;
       const places = await loadPlaces(config.WEATHER_PLACES_FILE);
-      const endpoint = endpointFor(day, utcDay(ctx.clock.now()));
+      const endpoint = endpointFor(day, utcDay(ctx.clock.now()), config.WEATHER_ARCHIVE_LAG_DAYS);
       const base = endpoint === "forecast"
         ? config.OPEN_METEO_FORECAST_URL
         : config.OPEN_METEO_ARCHIVE_URL;

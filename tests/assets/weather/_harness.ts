@@ -82,6 +82,8 @@ export async function weatherHarness(options: WeatherHarnessOptions = {}): Promi
       OPEN_METEO_ARCHIVE_URL: api.archiveUrl,
       OPEN_METEO_FORECAST_URL: api.forecastUrl,
       WEATHER_START_DATE: "2026-11-01",
+      // Tests of the archive path use recent days; the lag has its own test.
+      WEATHER_ARCHIVE_LAG_DAYS: "0",
       ...options.env,
     },
   });

@@ -2,7 +2,7 @@
 // day, idempotency, repair, and the errors a person reads.
 
 import assert from "node:assert/strict";
-import { rawWeatherAsset, WeatherResponseError } from "../../../assets/weather/mod.ts";
+import { endpointFor, rawWeatherAsset, WeatherResponseError } from "../../../assets/weather/mod.ts";
 import { buildAssetContext } from "../../../core/testing.ts";
 import { HttpStatusError } from "../../../resources/http/mod.ts";
 import { fixtureBytes, RECORDED } from "../../_helpers/open_meteo.ts";
@@ -206,4 +206,25 @@ Deno.test("raw_weather's definition: daily from the start date, group weather, 2
   assert.equal(asset.retry.delayMs, 300_000);
   assert.equal(asset.retry.backoff, "constant");
   assert.deepEqual([...asset.resources].sort(), ["config", "http", "lake", "ledger"]);
+});
+
+Deno.test("raw_weather serves days younger than the archive lag from the forecast API", async () => {
+  await using h = await weatherHarness({
+    now: "2026-11-23T00:30:00Z",
+    env: { WEATHER_ARCHIVE_LAG_DAYS: "5" },
+  });
+  assert.equal((await h.run(raw, "2026-11-21")).endpoint, "forecast");
+  assert.equal((await h.run(raw, "2026-11-18")).endpoint, "archive");
+  assert.deepEqual(
+    [...new Set(h.api.requests.map((r) => r.endpoint))],
+    ["forecast", "archive"],
+  );
+});
+
+Deno.test("endpointFor refuses a future day and applies the lag in whole days", () => {
+  assert.throws(() => endpointFor("2026-11-24", "2026-11-23"), RangeError);
+  assert.equal(endpointFor("2026-11-23", "2026-11-23", 0), "forecast");
+  assert.equal(endpointFor("2026-11-22", "2026-11-23", 0), "archive");
+  assert.equal(endpointFor("2026-11-19", "2026-11-23", 5), "forecast");
+  assert.equal(endpointFor("2026-11-18", "2026-11-23", 5), "archive");
 });
