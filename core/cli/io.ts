@@ -19,7 +19,13 @@ export interface CliIo {
 
 const encoder = new TextEncoder();
 
-/** The process's real streams. */
+/**
+ * The process's real streams.
+ *
+ * When the reader of standard output goes away (`... | head -1`), output stops
+ * with a note on standard error, but the command goes on: a run half done must
+ * still finish and be recorded, rather than die and stay "running" forever.
+ */
 export function processIo(): CliIo {
   const isTerminal = Deno.stdout.isTerminal();
   let columns = 100;
@@ -28,12 +34,28 @@ export function processIo(): CliIo {
   } catch {
     // No console size (e.g. piped): keep the default width.
   }
+  let stdoutOpen = true;
   return {
-    out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
-    err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+    out: (text) => {
+      if (!stdoutOpen) return;
+      try {
+        writeAll(Deno.stdout, text);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+        stdoutOpen = false;
+        writeAll(Deno.stderr, "note: standard output was closed; the command goes on without it\n");
+      }
+    },
+    err: (text) => writeAll(Deno.stderr, text),
     isTerminal,
     columns,
   };
+}
+
+/** Writes all of `text`: `writeSync` may write only part of it to a pipe. */
+function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
 }
 
 /** Streams that collect text, for tests. */

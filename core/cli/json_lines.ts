@@ -31,38 +31,35 @@ export function eventToJsonLine(event: RunEvent): string | undefined {
 /** The JSON-lines record for `event`. */
 export function eventToRecord(event: RunEvent): Record<string, MetadataValue> | undefined {
   const data = event.data as Record<string, MetadataValue | undefined>;
-  // Every line carries the same leading keys, in the same order.
-  const base = (step: string, status: string) => ({
-    time: new Date(event.time).toISOString(),
-    run_id: event.runId,
-    asset: event.assetKey,
-    partition: event.partition,
-    step,
-    status,
-    duration_ms: typeof data.duration_ms === "number" ? data.duration_ms : null,
-  });
   const { duration_ms: _duration, ...fields } = data;
-  if (event.type === "run_started") {
-    return { ...base("run", "running"), steps: data.steps ?? null };
-  }
+  // Every line carries the same leading keys, in the same order, and event data never overrides them.
+  const line = (step: string, status: string, extra: Record<string, MetadataValue | undefined>) => {
+    const head = {
+      time: new Date(event.time).toISOString(),
+      run_id: event.runId,
+      asset: event.assetKey,
+      partition: event.partition,
+      step,
+      status,
+      duration_ms: typeof data.duration_ms === "number" ? data.duration_ms : null,
+    };
+    return { ...head, ...defined(extra), ...head };
+  };
+  if (event.type === "run_started") return line("run", "running", { steps: data.steps ?? null });
   if (event.type === "run_finished") {
     const { status, ...rest } = fields;
-    return { ...base("run", String(status)), ...defined(rest) };
+    return line("run", String(status), rest);
   }
   if (event.type === "check") {
     const { passed, name, ...rest } = fields;
-    return {
-      ...base("check", passed ? "passed" : "failed"),
-      check: name ?? null,
-      ...defined(rest),
-    };
+    return line("check", passed ? "passed" : "failed", { check: name ?? null, ...rest });
   }
-  if (event.type === "log") return { ...base("log", "log"), ...defined(fields) };
+  if (event.type === "log") return line("log", "log", fields);
   const status = ASSET_STATUS[event.type];
   if (!status) return undefined;
   // Stack traces stay in the run store (`show RUN_ID`); a log line keeps to one line of facts.
   const { stack: _stack, ...rest } = fields;
-  return { ...base("asset", status), ...defined(rest) };
+  return line("asset", status, rest);
 }
 
 function defined(data: Record<string, MetadataValue | undefined>): Metadata {

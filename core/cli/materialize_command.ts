@@ -38,12 +38,19 @@ Options:
 Exit status: 0 success, 1 a step or check failed, 2 usage error, 130 canceled.
 `;
 
-interface MaterializeArgs {
+/** The `materialize` command line, parsed and checked. */
+export interface MaterializeArgs {
+  /** Positional selections joined by commas; empty means every asset. */
   selection: string;
+  /** `--exclude`, same syntax; empty when absent. */
   exclude: string;
+  /** `--partition` keys, or the `--from`/`--to` range. */
   partitions: PartitionSelection;
+  /** `--concurrency`, or `undefined` for the executor's default. */
   concurrency: number | undefined;
+  /** `--tag KEY=VALUE` pairs. */
   tags: Record<string, string>;
+  /** `--json`: JSON lines even on a terminal. */
   json: boolean;
 }
 

@@ -22,7 +22,11 @@ export * from "./app.ts";
 export * from "./io.ts";
 export { eventToJsonLine, eventToRecord } from "./json_lines.ts";
 export { formatDuration, formatTime, table } from "./table.ts";
-export { MATERIALIZE_USAGE, parseMaterializeArgs } from "./materialize_command.ts";
+export {
+  MATERIALIZE_USAGE,
+  type MaterializeArgs,
+  parseMaterializeArgs,
+} from "./materialize_command.ts";
 export { parseSensorArgs, SENSOR_USAGE } from "./sensor_command.ts";
 
 /** Options of {@linkcode runCli}. */

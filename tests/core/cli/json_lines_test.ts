@@ -155,3 +155,27 @@ Deno.test("eventToJsonLine: one line per event; materialization events are not l
     assert.ok(line?.endsWith("\n") && !line.slice(0, -1).includes("\n"), "exactly one line");
   }
 });
+
+Deno.test("JSON lines: a retried asset logs each retry, then its outcome with the attempt", async () => {
+  let calls = 0;
+  const { app } = testApp([
+    defineAsset({
+      key: "flaky",
+      retry: { maxAttempts: 3, delayMs: 1, jitter: 0 },
+      materialize: () => {
+        if (++calls < 3) throw new Error(`timeout #${calls}`);
+        return { rows: 1 };
+      },
+    }),
+  ]);
+  const outcome = await cli(app, ["materialize", "--json"]);
+  assertExit(outcome, EXIT.ok);
+  const steps = jsonLines(outcome.stdout).filter((l) => l.step === "asset");
+  assert.deepStrictEqual(steps.map((l) => [l.status, l.attempt, l.error ?? null]), [
+    ["running", 1, null],
+    ["retrying", 1, "timeout #1"],
+    ["retrying", 2, "timeout #2"],
+    ["success", 3, null],
+  ]);
+  assert.equal(typeof steps.at(-1)?.duration_ms, "number");
+});

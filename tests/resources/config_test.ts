@@ -1,0 +1,398 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../core/errors.ts";
+import {
+  ConfigSchema,
+  loadConfig,
+  parseDotenv,
+  readDotenv,
+  redactUrl,
+} from "../../resources/config.ts";
+
+/** Loads from `env` alone: no `.env` file. */
+const load = (env: Record<string, string | undefined>) => loadConfig({ env, dotenvPath: null });
+
+/** The ConfigError `load(env)` throws. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    load(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error;
+  }
+  assert.fail(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "config_test_" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("config: every variable has its documented default", async (t) => {
+  const defaults = {
+    STATE_DIR: ".state",
+    LAKE_URL: "file://./data_lake",
+    S3_REGION: "us-east-1",
+    LEDGER_URL: "sqlite:.state/ledger.db",
+    WAREHOUSE_URL: "pglite:.state/warehouse",
+    RUNS_URL: "sqlite:.state/runs.db",
+    LANDING_BUCKET: "landing-zone",
+    LAKE_BUCKET: "data-lake",
+    SPATIAL_URL: "spatialite:",
+    TARGET_CRS: "EPSG:4326",
+    WEATHER_START_DATE: "2026-11-01",
+    WEATHER_PLACES_FILE: "config/places.json",
+    OPEN_METEO_ARCHIVE_URL: "https://archive-api.open-meteo.com/v1/archive",
+    OPEN_METEO_FORECAST_URL: "https://api.open-meteo.com/v1/forecast",
+    WEATHER_ARCHIVE_LAG_DAYS: 5,
+    HTTP_TIMEOUT_MS: 10_000,
+    ACTIVITY_BAD_ROW_TOLERANCE: 0.02,
+    SAMPLE_DATA: true,
+    SENSOR_INTERVAL_MS: 1_000,
+  };
+
+  await t.step("an empty environment gives the embedded defaults", () => {
+    const config = load({});
+    assert.deepStrictEqual({ ...config }, defaults);
+    assert.equal(config.S3_ACCESS_KEY_ID, undefined);
+    assert.equal(config.S3_SECRET_ACCESS_KEY, undefined);
+  });
+
+  await t.step("every variable of the schema is covered here (update this test with it)", () => {
+    assert.deepStrictEqual(
+      Object.keys(ConfigSchema.shape).sort(),
+      [...Object.keys(defaults), "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"].sort(),
+    );
+  });
+
+  await t.step("an empty value means unset", () => {
+    assert.equal(load({ RUNS_URL: "", HTTP_TIMEOUT_MS: "" }).RUNS_URL, defaults.RUNS_URL);
+    assert.equal(load({ HTTP_TIMEOUT_MS: "" }).HTTP_TIMEOUT_MS, 10_000);
+  });
+
+  await t.step("unrelated variables are ignored", () => {
+    assert.equal("PATH" in load({ PATH: "/usr/bin", POSTGRES_PASSWORD: "x" }), false);
+  });
+
+  await t.step(".env.example documents every variable", async () => {
+    const example = await Deno.readTextFile(new URL("../../.env.example", import.meta.url));
+    const documented = Object.keys(parseDotenv(example));
+    for (const name of Object.keys(ConfigSchema.shape)) {
+      assert.ok(documented.includes(name), `${name} is missing from .env.example`);
+    }
+  });
+});
+
+Deno.test("config: values are parsed and typed", () => {
+  const config = load({
+    HTTP_TIMEOUT_MS: "2500",
+    SENSOR_INTERVAL_MS: " 50 ",
+    ACTIVITY_BAD_ROW_TOLERANCE: "0.5",
+    SAMPLE_DATA: "false",
+    TARGET_CRS: "EPSG:3857",
+    WEATHER_START_DATE: "2024-02-29",
+    STATE_DIR: "  /var/lib/platform  ",
+  });
+  assert.equal(config.HTTP_TIMEOUT_MS, 2500);
+  assert.equal(config.SENSOR_INTERVAL_MS, 50);
+  assert.equal(config.ACTIVITY_BAD_ROW_TOLERANCE, 0.5);
+  assert.equal(config.SAMPLE_DATA, false);
+  assert.equal(load({ SAMPLE_DATA: "0" }).SAMPLE_DATA, false);
+  assert.equal(load({ SAMPLE_DATA: "yes" }).SAMPLE_DATA, true);
+  assert.equal(config.TARGET_CRS, "EPSG:3857");
+  assert.equal(config.WEATHER_START_DATE, "2024-02-29");
+  assert.equal(config.STATE_DIR, "/var/lib/platform");
+});
+
+Deno.test("config: each URL variable accepts its schemes and rejects others, naming itself", async (t) => {
+  const cases: Record<string, { ok: string[]; bad: string[] }> = {
+    LAKE_URL: {
+      ok: [
+        "file://./data_lake",
+        "file:///srv/lake",
+        "s3://",
+        "http://localhost:9000",
+        "https://s3.example.com",
+        "memory:",
+      ],
+      bad: ["./data_lake", "ftp://host", "sqlite:lake.db", "postgres://db/x"],
+    },
+    LEDGER_URL: {
+      ok: [
+        "sqlite:.state/ledger.db",
+        "mongodb://host:27017/db",
+        "mongodb+srv://cluster.example/db",
+        "memory:",
+      ],
+      bad: ["mongo://host", "postgres://db/x", "ledger.db"],
+    },
+    WAREHOUSE_URL: {
+      ok: ["pglite:.state/warehouse", "postgres://u@db:5432/x", "postgresql://u@db/x"],
+      bad: ["sqlite:w.db", "mysql://db/x", "pg://db"],
+    },
+    RUNS_URL: {
+      ok: ["sqlite:.state/runs.db", "postgres://db/x", "postgresql://db/x", "memory:"],
+      bad: ["mongodb://host", "runs.db", "pglite:x"],
+    },
+    SPATIAL_URL: {
+      ok: ["spatialite:", "postgres://db/gis", "postgresql://db/gis"],
+      bad: ["gdal:", "sqlite:x"],
+    },
+    OPEN_METEO_ARCHIVE_URL: {
+      ok: ["http://127.0.0.1:8080/archive", "https://archive-api.open-meteo.com/v1/archive"],
+      bad: ["file:///tmp/x", "archive-api.open-meteo.com"],
+    },
+    OPEN_METEO_FORECAST_URL: {
+      ok: ["http://127.0.0.1:8080/forecast"],
+      bad: ["ws://host"],
+    },
+  };
+  for (const [name, { ok, bad }] of Object.entries(cases)) {
+    await t.step(name, () => {
+      for (const value of ok) {
+        assert.equal(load({ [name]: value })[name as keyof ReturnType<typeof load>], value);
+      }
+      for (const value of bad) {
+        const error = configError({ [name]: value });
+        assert.equal(error.code, "config.invalid");
+        assert.equal(error.input, name);
+        assert.match(error.message, new RegExp(`${name} \\('[^']*'\\): ${name} must start with '`));
+      }
+    });
+  }
+});
+
+Deno.test("config: other bad values fail with the variable's name and what was expected", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ HTTP_TIMEOUT_MS: "soon" }, /HTTP_TIMEOUT_MS \('soon'\): .*expected number/],
+    [{ HTTP_TIMEOUT_MS: "0" }, /HTTP_TIMEOUT_MS \('0'\): .*>0/],
+    [{ HTTP_TIMEOUT_MS: "1.5" }, /HTTP_TIMEOUT_MS \('1.5'\): .*int/],
+    [{ SENSOR_INTERVAL_MS: "-5" }, /SENSOR_INTERVAL_MS \('-5'\)/],
+    [{ ACTIVITY_BAD_ROW_TOLERANCE: "2" }, /ACTIVITY_BAD_ROW_TOLERANCE \('2'\): .*<=1/],
+    [{ SAMPLE_DATA: "maybe" }, /SAMPLE_DATA \('maybe'\): .*"true"/],
+    [{ TARGET_CRS: "4326" }, /TARGET_CRS \('4326'\): TARGET_CRS must look like EPSG:4326/],
+    [{ WEATHER_START_DATE: "01/11/2026" }, /WEATHER_START_DATE \('01\/11\/2026'\): .*YYYY-MM-DD/],
+    [{ WEATHER_START_DATE: "2026-02-30" }, /WEATHER_START_DATE \('2026-02-30'\): .*real date/],
+    [{ LANDING_BUCKET: "x" }, /LANDING_BUCKET \('x'\)/],
+    [{ WEATHER_ARCHIVE_LAG_DAYS: "-1" }, /WEATHER_ARCHIVE_LAG_DAYS \('-1'\): .*>=0/],
+  ];
+  for (const [env, pattern] of cases) {
+    const error = configError(env);
+    assert.match(error.message, /^Invalid configuration: /);
+    assert.match(error.message, pattern);
+    assert.equal(error.input, Object.keys(env)[0]);
+  }
+});
+
+Deno.test("config: every bad variable is reported at once", () => {
+  const error = configError({ RUNS_URL: "mysql://x", HTTP_TIMEOUT_MS: "never" });
+  assert.match(error.message, /RUNS_URL \('mysql:\/\/x'\)/);
+  assert.match(error.message, /HTTP_TIMEOUT_MS \('never'\)/);
+});
+
+Deno.test("config: secrets never appear in an error message", async (t) => {
+  await t.step("passwords in URLs", () => {
+    const secrets = ["hunter2", "p@ss/w?rd#1", "s3cr3t"];
+    for (
+      const [name, value] of [
+        ["RUNS_URL", "mysql://admin:hunter2@db:3306/runs"],
+        ["LEDGER_URL", "couchdb://admin:p@ss/w?rd#1@db/ledger"],
+        ["WAREHOUSE_URL", "mssql://sa:s3cr3t@db/x?password=s3cr3t"],
+      ] as const
+    ) {
+      const error = configError({ [name]: value });
+      for (const secret of secrets) assert.ok(!error.message.includes(secret), error.message);
+      assert.match(error.message, new RegExp(`${name} \\('[a-z]+://[a-z]+:\\*\\*\\*@`));
+    }
+  });
+
+  await t.step("S3_SECRET_ACCESS_KEY never shows, even next to a bad value", () => {
+    const error = configError({
+      S3_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG",
+      LAKE_URL: "ftp://AKIA:wJalrXUtnFEMI/K7MDENG@host",
+    });
+    assert.ok(!error.message.includes("wJalrXUtnFEMI"), error.message);
+    assert.ok(!String(error.stack).includes("wJalrXUtnFEMI"));
+  });
+
+  await t.step("a bad .env line is reported by number, not by value", async () => {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/.env`;
+      await Deno.writeTextFile(
+        path,
+        `RUNS_URL=memory:\nS3_SECRET_ACCESS_KEY="unterminated-s3cret\n`,
+      );
+      const error = (() => {
+        try {
+          readDotenv(path);
+        } catch (e) {
+          return e;
+        }
+      })();
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.code, "config.dotenv");
+      assert.equal(error.input, path);
+      assert.match(error.message, new RegExp(`Cannot read ${path}: line 2 is not KEY=VALUE`));
+      assert.ok(!error.message.includes("s3cret"));
+    });
+  });
+});
+
+Deno.test("redactUrl: hides passwords and secret query values, keeps the rest", () => {
+  const cases: [string, string][] = [
+    ["postgres://app:hunter2@db:5432/x", "postgres://app:***@db:5432/x"],
+    ["postgres://app:p@ss@db:5432/x", "postgres://app:***@db:5432/x"],
+    ["postgres://app:a/b?c#d@db/x", "postgres://app:***@db/x"],
+    [
+      "mongodb+srv://u:pw@c.example/db?authSource=admin",
+      "mongodb+srv://u:***@c.example/db?authSource=admin",
+    ],
+    ["mongodb://u:pw@h1:27017,h2:27017/db", "mongodb://u:***@h1:27017,h2:27017/db"],
+    [
+      "postgres://db/x?user=a&password=pw&sslmode=require",
+      "postgres://db/x?user=a&password=***&sslmode=require",
+    ],
+    ["s3://bucket?secretAccessKey=abc&region=eu", "s3://bucket?secretAccessKey=***&region=eu"],
+    [
+      "https://h/x?access_token=t0k&X-Amz-Signature=f00",
+      "https://h/x?access_token=***&X-Amz-Signature=***",
+    ],
+    ["http://localhost:9000", "http://localhost:9000"],
+    ["postgres://app@db/x", "postgres://app@db/x"],
+    ["file://./data_lake", "file://./data_lake"],
+    ["sqlite:.state/runs.db", "sqlite:.state/runs.db"],
+  ];
+  for (const [url, expected] of cases) assert.equal(redactUrl(url), expected, url);
+});
+
+Deno.test(".env: parsing", async (t) => {
+  await t.step("KEY=VALUE, export, spaces, comments, quotes", () => {
+    assert.deepStrictEqual(
+      parseDotenv(
+        [
+          "# a comment",
+          "",
+          "   ",
+          "PLAIN=value",
+          "export EXPORTED=yes",
+          "  SPACED  =  padded  ",
+          "TRAILING=value # a comment",
+          "HASH=a#b",
+          'DOUBLE="two words"',
+          "SINGLE='it # is not a comment'",
+          'QUOTED_COMMENT="quoted" # and a comment',
+          'NEWLINE="line1\\nline2"',
+          "LITERAL='line1\\nline2'",
+          "EQUALS=postgres://u:p@h/db?a=b",
+          "EMPTY=",
+          'EMPTY_QUOTED=""',
+          "WINDOWS=crlf\r",
+          "LATER=first",
+          "LATER=second",
+        ].join("\n"),
+      ),
+      {
+        PLAIN: "value",
+        EXPORTED: "yes",
+        SPACED: "padded",
+        TRAILING: "value",
+        HASH: "a#b",
+        DOUBLE: "two words",
+        SINGLE: "it # is not a comment",
+        QUOTED_COMMENT: "quoted",
+        NEWLINE: "line1\nline2",
+        LITERAL: "line1\\nline2",
+        EQUALS: "postgres://u:p@h/db?a=b",
+        EMPTY: "",
+        EMPTY_QUOTED: "",
+        WINDOWS: "crlf",
+        LATER: "second",
+      },
+    );
+  });
+
+  await t.step("a line of another shape is an error naming its number", () => {
+    for (
+      const [text, line] of [
+        ["OK=1\nnot a setting", 2],
+        ["1BAD=x", 1],
+        ["A=1\n\nB='unterminated", 3],
+        ["C=\"mismatched'", 1],
+      ] as const
+    ) {
+      assert.throws(() => parseDotenv(text), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(`^line ${line} is not KEY=VALUE`));
+        return true;
+      });
+    }
+  });
+
+  await t.step("a missing .env is no error", async () => {
+    await withTempDir((dir) => assert.deepStrictEqual(readDotenv(`${dir}/.env`), {}));
+  });
+
+  await t.step("the environment wins over .env; .env wins over the defaults", async () => {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/.env`;
+      await Deno.writeTextFile(
+        path,
+        "RUNS_URL=memory:\nHTTP_TIMEOUT_MS=1234\nLAKE_URL=s3://\nSTATE_DIR=\n",
+      );
+      const config = loadConfig({ env: { LAKE_URL: "memory:", STATE_DIR: "" }, dotenvPath: path });
+      assert.equal(config.LAKE_URL, "memory:", "environment over .env");
+      assert.equal(config.RUNS_URL, "memory:", ".env over default");
+      assert.equal(config.HTTP_TIMEOUT_MS, 1234);
+      assert.equal(config.STATE_DIR, ".state", "empty in both: the default");
+    });
+  });
+
+  await t.step("a bad value from .env is named like one from the environment", async () => {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/.env`;
+      await Deno.writeTextFile(
+        path,
+        "RUNS_URL=postgres://u:topsecret@db/x?x=1\nWAREHOUSE_URL=mysql://u:topsecret@db/x\n",
+      );
+      const error = (() => {
+        try {
+          loadConfig({ env: {}, dotenvPath: path });
+        } catch (e) {
+          return e;
+        }
+      })();
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.match(
+        error.message,
+        /WAREHOUSE_URL \('mysql:\/\/u:\*\*\*@db\/x'\): WAREHOUSE_URL must start with/,
+      );
+      assert.ok(!error.message.includes("topsecret"));
+    });
+  });
+
+  await t.step("the default .env path is in the working directory", async () => {
+    await withTempDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/.env`, "SENSOR_INTERVAL_MS=77\n");
+      // A subprocess, so this test's own working directory never changes.
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `--config=${new URL("../../deno.json", import.meta.url).pathname}`,
+          `import { loadConfig } from ${
+            JSON.stringify(new URL("../../resources/config.ts", import.meta.url).href)
+          };
+           console.log(loadConfig({ env: {} }).SENSOR_INTERVAL_MS);`,
+        ],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(child.stderr);
+      assert.equal(child.code, 0, stderr);
+      assert.equal(new TextDecoder().decode(child.stdout).trim(), "77");
+    });
+  });
+});
