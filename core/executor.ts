@@ -10,7 +10,7 @@
 import type { Materialization } from "./asset.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Graph } from "./definitions.ts";
-import { ResourceError } from "./errors.ts";
+import { AssetExecutionError, ResourceError, toError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import type { PartitionEnvironment } from "./partitions.ts";
 import { buildPlan, type PartitionSelection, type Plan, type Step } from "./plan.ts";
@@ -183,6 +183,7 @@ class Run<R> {
   readonly #log;
   readonly #writes = new Set<Promise<void>>();
   readonly #writeErrors: unknown[] = [];
+  readonly #listenerErrors: unknown[] = [];
 
   constructor(
     graph: Graph<R>,
@@ -396,6 +397,14 @@ class Run<R> {
         { cause: this.#writeErrors[0] },
       );
     }
+    if (this.#listenerErrors.length > 0) {
+      throw new AssetExecutionError(
+        "run.listener_failed",
+        `Run '${this.#runId}' finished ${status}, but its onEvent listener threw ` +
+          `${this.#listenerErrors.length} time(s): ${toError(this.#listenerErrors[0]).message}`,
+        { cause: this.#listenerErrors[0] },
+      );
+    }
     return {
       runId: this.#runId,
       status,
@@ -408,7 +417,13 @@ class Run<R> {
 
   #emit(partial: Omit<RunEvent, "runId" | "time">): void {
     const event: RunEvent = { ...partial, runId: this.#runId, time: this.#clock.now() };
-    this.#options.onEvent?.(event);
+    try {
+      this.#options.onEvent?.(event);
+    } catch (error) {
+      // A broken listener must not leave the run half-recorded: the run goes on
+      // and `#finish` reports the listener's error once the record is complete.
+      this.#listenerErrors.push(error);
+    }
     this.#track(this.#store.appendEvents([event]));
   }
 
@@ -455,6 +470,7 @@ function summarize(steps: readonly StepResult[]): string | null {
     )
   );
   const skipped = steps.filter((s) => s.status === "skipped").length;
+  const canceled = steps.filter((s) => s.status === "canceled").length;
   const parts: string[] = [];
   if (failed.length > 0) {
     const names = failed.slice(0, 5).map((s) =>
@@ -468,5 +484,6 @@ function summarize(steps: readonly StepResult[]): string | null {
     parts.push(`${checks.length} check(s) failed: ${checks.slice(0, 5).join(", ")}`);
   }
   if (skipped > 0) parts.push(`${skipped} skipped`);
+  if (canceled > 0) parts.push(`${canceled} of ${steps.length} steps canceled`);
   return parts.length > 0 ? parts.join("; ") : null;
 }

@@ -68,6 +68,13 @@ export function buildPlan(
 ): Plan {
   const explicit = wanted.keys !== undefined || wanted.from !== undefined ||
     wanted.to !== undefined;
+  if (explicit && keys.length > 0 && !keys.some((key) => graph.assets.get(key)?.partitions)) {
+    throw new SelectionError(
+      "selection.not_partitioned",
+      `Partition arguments were given, but none of the ${keys.length} selected asset(s) is ` +
+        "partitioned; drop --partition/--from/--to or select a partitioned asset",
+    );
+  }
   const stepsOf = new Map<string, Step[]>();
   const steps: Step[] = [];
   for (const key of keys) {

@@ -162,12 +162,7 @@ export async function materializeCommand<R>(
 
 /** The short report printed on stderr when a run did not succeed. */
 export function failureReport(app: CliApp<unknown>, result: RunResult): string {
-  const unfinished = result.steps.filter((s) => s.status === "canceled").length;
-  const summary = [
-    result.errorSummary,
-    unfinished > 0 ? `${unfinished} of ${result.steps.length} steps canceled` : null,
-  ].filter(Boolean).join("; ");
-  const lines = [`Run ${result.runId} ${result.status}: ${summary || "no step failed"}`];
+  const lines = [`Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`];
   for (const step of result.steps) {
     const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
     if (step.status === "failed" && step.error) {

@@ -1391,3 +1391,33 @@ Deno.test("without options materialize uses a memory store and runs everything",
   assert.equal(result.status, "success");
   assert.match(result.runId, /^[0-9a-f-]{36}$/);
 });
+
+Deno.test("a throwing onEvent listener does not stop the run; the run is recorded, then the error reported", async () => {
+  const { run, store } = harness();
+  const graph = defineGraph({
+    assets: [
+      defineAsset({ key: "a", materialize: noop }),
+      defineAsset({ key: "b", deps: ["a"], materialize: noop }),
+    ],
+  });
+  let calls = 0;
+  const error = await catchErrorAsync(
+    () =>
+      run(graph, {
+        onEvent: () => {
+          calls++;
+          throw new Error("listener broke");
+        },
+      }),
+    AssetExecutionError,
+  );
+  assert.equal(error.code, "run.listener_failed");
+  assert.match(error.message, /listener threw \d+ time\(s\): listener broke/);
+  assert.ok(calls > 3, "the listener keeps being called");
+  const [record] = await store.listRuns();
+  assert.equal(record?.status, "success");
+  assert.deepEqual((await store.listSteps(record!.runId)).map((s) => s.status), [
+    "success",
+    "success",
+  ]);
+});

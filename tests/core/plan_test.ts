@@ -180,3 +180,17 @@ Deno.test("an explicit partition missing from an asset's partitioning fails nami
   assert.equal(range.code, "selection.bad_range");
   assert.match(range.message, /^Asset 'd': /);
 });
+
+Deno.test("partition arguments with no partitioned asset selected are a selection error", () => {
+  const error = catchError(
+    () => plan([asset("a"), asset("b", ["a"])], { keys: ["2024-01-01"] }),
+    SelectionError,
+  );
+  assert.equal(error.code, "selection.not_partitioned");
+  assert.match(error.message, /none of the 2 selected asset\(s\) is partitioned/);
+  // One partitioned asset in the selection is enough; the others run once.
+  assert.deepEqual(
+    shape(plan([asset("a"), asset("d", [], daily)], { keys: ["2024-01-02"] })),
+    ["a", "d[2024-01-02]"],
+  );
+});
