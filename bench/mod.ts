@@ -5,7 +5,7 @@
  * @module
  */
 
-const BENCHES = ["core.ts", "object_store.ts", "warehouse.ts"];
+const BENCHES = ["core.ts", "object_store.ts", "warehouse.ts", "run_store.ts", "spatial.ts"];
 
 for (const file of BENCHES) {
   const url = new URL(file, import.meta.url);

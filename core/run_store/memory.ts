@@ -37,10 +37,17 @@ export interface SerializedEvent {
  * Serializes and checks events before anything is stored, so a bad event
  * fails its own `appendEvents` call instead of a later buffered batch.
  *
- * @throws {TypeError} when a payload is not JSON or a `materialization` event has no asset key.
+ * @throws {TypeError} when a time is not one a `Date` can hold, a payload is not a JSON object, or a
+ * `materialization` event has no asset key.
  */
 export function checkEvents(events: readonly RunEvent[]): SerializedEvent[] {
   return events.map((event) => {
+    if (!isTime(event.time)) {
+      throw new TypeError(
+        `Cannot append event '${event.type}' of run '${event.runId}': time must be milliseconds ` +
+          `since the epoch, got ${event.time}`,
+      );
+    }
     let data: string | undefined;
     try {
       data = JSON.stringify(event.data);
@@ -67,6 +74,60 @@ export function checkEvents(events: readonly RunEvent[]): SerializedEvent[] {
       materialization: event.type === "materialization" ? toMaterialization(event) : undefined,
     };
   });
+}
+
+/** Largest distance from the epoch a `Date` can hold, in milliseconds. */
+const MAX_TIME = 8.64e15;
+const isTime = (value: unknown): boolean =>
+  typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= MAX_TIME;
+const isOptionalTime = (value: unknown): boolean => value === null || isTime(value);
+
+/**
+ * Checks the numbers of a run before it is stored.
+ *
+ * @throws {TypeError} when `startedAt` is not a time a `Date` can hold or `finishedAt` is neither that nor `null`.
+ */
+export function checkRun(run: RunRecord): void {
+  if (!isTime(run.startedAt) || !isOptionalTime(run.finishedAt)) {
+    throw new TypeError(
+      `Cannot record run '${run.runId}': startedAt and finishedAt must be milliseconds since ` +
+        `the epoch, got ${run.startedAt} and ${run.finishedAt}`,
+    );
+  }
+}
+
+/**
+ * Checks the numbers of an update before it is applied.
+ *
+ * @throws {TypeError} when `finishedAt` is given and is neither a time a `Date` can hold nor `null`.
+ */
+export function checkUpdate(runId: string, update: RunUpdate): void {
+  if (update.finishedAt !== undefined && !isOptionalTime(update.finishedAt)) {
+    throw new TypeError(
+      `Cannot update run '${runId}': finishedAt must be milliseconds since the epoch or null, ` +
+        `got ${update.finishedAt}`,
+    );
+  }
+}
+
+/**
+ * Checks the numbers of a step before it is stored (or buffered).
+ *
+ * @throws {TypeError} when `attempts` is not a whole number >= 0 or a time is not one a `Date` can hold.
+ */
+export function checkStep(step: StepRecord): void {
+  if (!Number.isSafeInteger(step.attempts) || step.attempts < 0) {
+    throw new TypeError(
+      `Cannot record step '${step.assetKey}' of run '${step.runId}': attempts must be a whole ` +
+        `number >= 0, got ${step.attempts}`,
+    );
+  }
+  if (!isOptionalTime(step.startedAt) || !isOptionalTime(step.finishedAt)) {
+    throw new TypeError(
+      `Cannot record step '${step.assetKey}' of run '${step.runId}': startedAt and finishedAt ` +
+        `must be milliseconds since the epoch or null, got ${step.startedAt} and ${step.finishedAt}`,
+    );
+  }
 }
 
 /**
@@ -132,6 +193,11 @@ export class MemoryRunStore implements RunStore {
 
   /** Records a new run; fails with `run_store.duplicate_run` when the id exists. */
   createRun(run: RunRecord): Promise<void> {
+    try {
+      checkRun(run);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#runs.has(run.runId)) {
       return Promise.reject(duplicateRunError(run.runId, this.description));
     }
@@ -144,6 +210,11 @@ export class MemoryRunStore implements RunStore {
    * clears them. Fails with `run_store.unknown_run` when the id was never recorded.
    */
   updateRun(runId: string, update: RunUpdate): Promise<void> {
+    try {
+      checkUpdate(runId, update);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const run = this.#runs.get(runId);
     if (!run) return Promise.reject(unknownRunError(runId, this.description));
     this.#runs.set(runId, {
@@ -180,6 +251,11 @@ export class MemoryRunStore implements RunStore {
 
   /** Inserts or replaces a step (keeping a known start time, see {@linkcode mergeStep}). */
   putStep(step: StepRecord): Promise<void> {
+    try {
+      checkStep(step);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const steps = this.#steps.get(step.runId) ?? new Map<string, StepRecord>();
     const key = `${step.assetKey}\0${step.partition ?? ""}`;
     steps.set(key, mergeStep(steps.get(key), step));

@@ -5,18 +5,29 @@
  * @module
  */
 
-import type { Materialization, Metadata, RunRecord, RunStatus, StepRecord, StepStatus, StoredRunEvent } from "../../core/mod.ts";
+import type {
+  Materialization,
+  Metadata,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  StepStatus,
+  StoredRunEvent,
+} from "../../core/mod.ts";
 import type { RunEventType } from "../../core/mod.ts";
 
 /** A row as a driver returns it. */
 export type Row = Record<string, unknown>;
 
 const text = (value: unknown): string => String(value);
-const nullableText = (value: unknown): string | null => value === null || value === undefined ? null : String(value);
+const nullableText = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
 const num = (value: unknown): number => Number(value);
-const nullableNum = (value: unknown): number | null => value === null || value === undefined ? null : Number(value);
+const nullableNum = (value: unknown): number | null =>
+  value === null || value === undefined ? null : Number(value);
 /** `""` is how "no partition" is stored. */
-const partition = (value: unknown): string | null => value === null || value === undefined || value === "" ? null : String(value);
+const partition = (value: unknown): string | null =>
+  value === null || value === undefined || value === "" ? null : String(value);
 
 /** Stored form of a partition key. */
 export function partitionColumn(partitionKey: string | null): string {

@@ -1,11 +1,27 @@
 /**
  * Tables of the run store, in the SQL both SQLite and Postgres accept. The
  * empty string stands for "no partition" so it can sit in primary keys.
+ * Times are milliseconds since the epoch (`BIGINT`), as in the records, so
+ * both backends store exactly what the interface carries.
  *
  * @module
  */
 
-/** DDL of the run store; `{{bigint}}` and `{{serial}}` are filled per dialect. */
+/** Schema holding the run store tables on Postgres. */
+export const POSTGRES_RUN_STORE_SCHEMA = "ops";
+
+/** Names of the run store tables. */
+export const RUN_STORE_TABLE_NAMES: readonly string[] = [
+  "pipeline_runs",
+  "run_steps",
+  "run_events",
+  "materializations",
+  "sensor_cursors",
+  "run_keys",
+  "dynamic_partitions",
+];
+
+/** DDL of the run store; `{{bigint}}`, `{{serial}}` and `{{schema}}` are filled per dialect. */
 export const RUN_STORE_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS {{schema}}pipeline_runs (
     run_id TEXT PRIMARY KEY,
@@ -69,14 +85,36 @@ export const RUN_STORE_TABLES: readonly string[] = [
   )`,
 ];
 
-/** The run store DDL for a dialect. */
-export function runStoreDdl(dialect: "sqlite" | "postgres", schema?: string): string[] {
-  const types = dialect === "sqlite"
-    ? { bigint: "INTEGER", serial: "INTEGER PRIMARY KEY" }
-    : { bigint: "BIGINT", serial: "BIGSERIAL PRIMARY KEY" };
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The run store DDL for a dialect. On Postgres the tables live in `schema`
+ * (created first when missing); SQLite has no schemas and ignores it.
+ *
+ * @param dialect SQL dialect.
+ * @param schema Postgres schema; a lower-case identifier. @default {"ops"}
+ * @throws {RangeError} when `schema` is not a plain lower-case identifier.
+ */
+export function runStoreDdl(
+  dialect: "sqlite" | "postgres",
+  schema: string = POSTGRES_RUN_STORE_SCHEMA,
+): string[] {
+  if (dialect === "sqlite") return fill({ bigint: "INTEGER", serial: "INTEGER PRIMARY KEY" }, "");
+  if (!IDENTIFIER.test(schema)) {
+    throw new RangeError(
+      `Cannot create the run store in schema '${schema}': use a lower-case SQL identifier`,
+    );
+  }
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+    ...fill({ bigint: "BIGINT", serial: "BIGSERIAL PRIMARY KEY" }, `${schema}.`),
+  ];
+}
+
+function fill(types: { bigint: string; serial: string }, prefix: string): string[] {
   return RUN_STORE_TABLES.map((sql) =>
     sql.replaceAll("{{bigint}}", types.bigint)
       .replaceAll("{{serial}}", types.serial)
-      .replaceAll("{{schema}}", schema ? `${schema}.` : "")
+      .replaceAll("{{schema}}", prefix)
   );
 }

@@ -5,11 +5,18 @@
  */
 
 import { ConfigError, MemoryRunStore, type RunStore } from "../../core/mod.ts";
-import { SqliteRunStore } from "./sqlite.ts";
+import { PostgresRunStore, type PostgresRunStoreOptions } from "./postgres.ts";
+import { SqliteRunStore, type SqliteRunStoreOptions } from "./sqlite.ts";
+import { redactUrl } from "./_url.ts";
+
+/** Options of {@linkcode openRunStore}, passed to the backend the URL selects. */
+export type OpenRunStoreOptions = SqliteRunStoreOptions & PostgresRunStoreOptions;
 
 /**
- * Opens the run store named by `url`: `sqlite:PATH` (embedded default) or
- * `memory:`.
+ * Opens the run store named by `url`: `sqlite:PATH` (embedded default),
+ * `postgres://...` / `postgresql://...` (tables in schema `ops`) or `memory:`.
+ * Any other URL fails with a `ConfigError` (code `config.runs_url`) naming
+ * `RUNS_URL`.
  *
  * @example
  * ```ts
@@ -17,17 +24,33 @@ import { SqliteRunStore } from "./sqlite.ts";
  * await using store = await openRunStore("memory:");
  * ```
  */
-export function openRunStore(url: string): Promise<RunStore> {
+export function openRunStore(url: string, options: OpenRunStoreOptions = {}): Promise<RunStore> {
   if (url === "memory:") return Promise.resolve(new MemoryRunStore());
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length).replace(/^\/\/(?=\.|\/)/, "");
-    if (path === "") return Promise.reject(new ConfigError("config.runs_url", "RUNS_URL 'sqlite:' needs a path, e.g. sqlite:.state/runs.db", { input: "RUNS_URL" }));
-    return Promise.resolve(SqliteRunStore.open(path));
+    if (path === "") {
+      return Promise.reject(
+        new ConfigError(
+          "config.runs_url",
+          "RUNS_URL 'sqlite:' needs a path, e.g. sqlite:.state/runs.db",
+          { input: "RUNS_URL" },
+        ),
+      );
+    }
+    try {
+      return Promise.resolve(SqliteRunStore.open(path, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
-  const scheme = url.split(":")[0];
+  if (/^postgres(ql)?:\/\//i.test(url)) return PostgresRunStore.open(url, options);
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
   return Promise.reject(
-    new ConfigError("config.runs_url", `RUNS_URL scheme '${scheme}:' is not supported; use sqlite:PATH or memory:`, {
-      input: "RUNS_URL",
-    }),
+    new ConfigError(
+      "config.runs_url",
+      `RUNS_URL ${scheme ? `scheme '${scheme}'` : `'${redactUrl(url)}'`} is not supported; ` +
+        "use sqlite:PATH, postgres://USER@HOST:PORT/DB or memory:",
+      { input: "RUNS_URL" },
+    ),
   );
 }

@@ -23,8 +23,16 @@ import {
   type RunUpdate,
   type StepRecord,
   type StoredRunEvent,
-  toMaterialization as eventToMaterialization,
 } from "../../core/mod.ts";
+import {
+  checkEvents,
+  checkListRuns,
+  checkRun,
+  checkStep,
+  checkUpdate,
+  duplicateRunError,
+  unknownRunError,
+} from "../../core/run_store/memory.ts";
 import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
 import { runStoreDdl } from "./_schema.ts";
 
@@ -43,6 +51,15 @@ export interface SqliteRunStoreOptions {
 }
 
 type Write = () => void;
+
+/** Buffered writes that trigger a commit at once. */
+const MAX_BUFFERED = 5_000;
+
+/** Stored form of a materialization's metadata, from its event's serialized data. */
+function metadataOf(data: string): string {
+  const parsed = JSON.parse(data) as { metadata?: unknown };
+  return JSON.stringify(parsed.metadata ?? {});
+}
 
 /**
  * Run store in a SQLite file (or `:memory:`).
@@ -73,7 +90,7 @@ export class SqliteRunStore implements RunStore {
   /** Opens (and creates when missing) the store at `path`. */
   static open(path: string, options: SqliteRunStoreOptions = {}): SqliteRunStore {
     if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
-    let db: DatabaseSync;
+    let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(path);
       db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
@@ -81,20 +98,35 @@ export class SqliteRunStore implements RunStore {
       db.exec("PRAGMA synchronous = NORMAL");
       for (const sql of runStoreDdl("sqlite")) db.exec(sql);
     } catch (error) {
-      throw new ResourceError("run_store.unavailable", `Cannot open the run store at '${path}': ${message(error)}`, {
-        input: path,
-        cause: error,
-      });
+      if (db?.isOpen) db.close(); // e.g. the file is not a database: release it
+      throw new ResourceError(
+        "run_store.unavailable",
+        `Cannot open the run store at '${path}': ${message(error)}`,
+        {
+          input: path,
+          cause: error,
+        },
+      );
     }
     return new SqliteRunStore(db, path, options);
   }
 
-  /** Records a new run. */
+  /**
+   * Records a new run, at once (not buffered) so that a duplicate id fails
+   * this call with `run_store.duplicate_run` rather than a later batch.
+   */
   createRun(run: RunRecord): Promise<void> {
-    return this.#write(() =>
-      this.#run(
-        `INSERT INTO pipeline_runs (run_id, status, selection, partitions, tags, started_at, finished_at, error_summary)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    try {
+      checkRun(run);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#now(() => {
+      const inserted = this.#prepare(
+        `INSERT INTO pipeline_runs (run_id, status, selection, partitions, tags, started_at,
+           finished_at, error_summary)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+      ).run(
         run.runId,
         run.status,
         run.selection,
@@ -103,26 +135,42 @@ export class SqliteRunStore implements RunStore {
         run.startedAt,
         run.finishedAt,
         run.errorSummary,
-      )
-    );
+      );
+      if (Number(inserted.changes) !== 1) throw duplicateRunError(run.runId, this.description);
+    });
   }
 
-  /** Updates a run. */
+  /**
+   * Updates a run, at once: fields absent from `update` keep their value,
+   * `null` clears them; an unknown id fails with `run_store.unknown_run`.
+   */
   updateRun(runId: string, update: RunUpdate): Promise<void> {
-    return this.#write(() =>
-      this.#run(
-        `UPDATE pipeline_runs SET status = ?, finished_at = COALESCE(?, finished_at),
-         error_summary = COALESCE(?, error_summary) WHERE run_id = ?`,
+    try {
+      checkUpdate(runId, update);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#now(() => {
+      const updated = this.#prepare(
+        `UPDATE pipeline_runs SET status = ?,
+           finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
+           error_summary = CASE WHEN ? THEN ? ELSE error_summary END
+         WHERE run_id = ?`,
+      ).run(
         update.status,
+        update.finishedAt === undefined ? 0 : 1,
         update.finishedAt ?? null,
+        update.errorSummary === undefined ? 0 : 1,
         update.errorSummary ?? null,
         runId,
-      )
-    );
+      );
+      if (Number(updated.changes) !== 1) throw unknownRunError(runId, this.description);
+    });
   }
 
   /** A run by id or unique prefix. */
   getRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
+    if (runIdOrPrefix === "") return Promise.resolve(undefined);
     return this.#read(() => {
       const rows = this.#all(
         "SELECT * FROM pipeline_runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' LIMIT 2",
@@ -138,16 +186,28 @@ export class SqliteRunStore implements RunStore {
   /** Runs, most recent first. */
   listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
     return this.#read(() => {
-      const limit = options.limit ?? 20;
+      const limit = checkListRuns(options);
       const rows = options.status
-        ? this.#all("SELECT * FROM pipeline_runs WHERE status = ? ORDER BY started_at DESC LIMIT ?", options.status, limit)
-        : this.#all("SELECT * FROM pipeline_runs ORDER BY started_at DESC LIMIT ?", limit);
+        ? this.#all(
+          "SELECT * FROM pipeline_runs WHERE status = ? ORDER BY started_at DESC, run_id DESC LIMIT ?",
+          options.status,
+          limit,
+        )
+        : this.#all(
+          "SELECT * FROM pipeline_runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
+          limit,
+        );
       return rows.map(toRun);
     });
   }
 
   /** Inserts or replaces a step. */
   putStep(step: StepRecord): Promise<void> {
+    try {
+      checkStep(step);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#write(() =>
       this.#run(
         `INSERT INTO run_steps (run_id, asset_key, partition_key, status, attempts, started_at, finished_at, reason)
@@ -169,23 +229,39 @@ export class SqliteRunStore implements RunStore {
 
   /** Steps of a run. */
   listSteps(runId: string): Promise<StepRecord[]> {
-    return this.#read(() => this.#all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", runId).map(toStep));
+    return this.#read(() =>
+      this.#all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", runId).map(toStep)
+    );
   }
 
-  /** Appends events. */
+  /** Appends events; a bad event (`TypeError`) fails this call and stores none of them. */
   appendEvents(events: readonly RunEvent[]): Promise<void> {
+    let checked: ReturnType<typeof checkEvents>;
+    try {
+      checked = checkEvents(events);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Serialized now: later changes to the caller's objects never reach the batch.
+    const rows = checked.map(({ event, data, materialization }) => ({
+      event,
+      data,
+      materialization,
+      metadata: materialization ? metadataOf(data) : "",
+    }));
     return this.#write(() => {
-      for (const event of events) {
+      for (const { event, data, materialization, metadata } of rows) {
         this.#run(
-          "INSERT INTO run_events (run_id, type, time, asset_key, partition_key, data) VALUES (?, ?, ?, ?, ?, ?)",
+          `INSERT INTO run_events (run_id, type, time, asset_key, partition_key, data)
+           VALUES (?, ?, ?, ?, ?, ?)`,
           event.runId,
           event.type,
           event.time,
           event.assetKey,
           event.partition,
-          JSON.stringify(event.data),
+          data,
         );
-        if (event.type === "materialization") this.#remember(eventToMaterialization(event));
+        if (materialization) this.#remember(materialization, metadata);
       }
     });
   }
@@ -193,17 +269,27 @@ export class SqliteRunStore implements RunStore {
   /** Events of a run. */
   listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
     return this.#read(() => {
-      const rows = this.#all("SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id", runId, options.afterId ?? 0);
+      const rows = this.#all(
+        "SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id",
+        runId,
+        options.afterId ?? 0,
+      );
       const events = rows.map(toEvent);
       return options.types ? events.filter((event) => options.types?.includes(event.type)) : events;
     });
   }
 
   /** Latest materialization of an asset or partition. */
-  lastMaterialization(assetKey: string, partition?: string | null): Promise<Materialization | undefined> {
+  lastMaterialization(
+    assetKey: string,
+    partition?: string | null,
+  ): Promise<Materialization | undefined> {
     return this.#read(() => {
       const rows = partition === undefined
-        ? this.#all("SELECT * FROM materializations WHERE asset_key = ? ORDER BY time DESC LIMIT 1", assetKey)
+        ? this.#all(
+          "SELECT * FROM materializations WHERE asset_key = ? ORDER BY time DESC LIMIT 1",
+          assetKey,
+        )
         : this.#all(
           "SELECT * FROM materializations WHERE asset_key = ? AND partition_key = ?",
           assetKey,
@@ -241,7 +327,11 @@ export class SqliteRunStore implements RunStore {
         "INSERT INTO run_keys (sensor, run_key, run_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
       ).run(sensor, runKey, runId, Date.now());
       if (Number(inserted.changes) === 1) return { claimed: true, runId };
-      const row = this.#all("SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?", sensor, runKey)[0];
+      const row = this.#all(
+        "SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?",
+        sensor,
+        runKey,
+      )[0];
       return { claimed: false, runId: String(row?.run_id) };
     });
   }
@@ -266,11 +356,18 @@ export class SqliteRunStore implements RunStore {
 
   /** Removes a dynamic partition key. */
   deleteDynamicPartition(name: string, key: string): Promise<void> {
-    return this.#now(() => this.#run("DELETE FROM dynamic_partitions WHERE name = ? AND partition_key = ?", name, key));
+    return this.#now(() =>
+      this.#run("DELETE FROM dynamic_partitions WHERE name = ? AND partition_key = ?", name, key)
+    );
   }
 
-  /** Commits everything buffered. */
+  /**
+   * Commits everything buffered. When the commit fails the writes stay
+   * buffered (a later flush retries them) and this call rejects with
+   * `run_store.write_failed`.
+   */
   flush(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
     try {
       this.#flushNow();
       return Promise.resolve();
@@ -279,30 +376,33 @@ export class SqliteRunStore implements RunStore {
     }
   }
 
-  /** Commits the buffer and closes the database. */
+  /** Commits the buffer and closes the database; rejects (after closing) when the commit fails. */
   [Symbol.asyncDispose](): Promise<void> {
     if (this.#closed) return Promise.resolve();
     try {
       this.#flushNow();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
     } finally {
       this.#closed = true;
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#db.close();
     }
-    return Promise.resolve();
   }
 
-  #remember(m: Materialization): void {
+  #remember(m: Materialization, metadata: string): void {
     this.#run(
       `INSERT INTO materializations (asset_key, partition_key, run_id, time, metadata, code_version)
        VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id, time = excluded.time,
-         metadata = excluded.metadata, code_version = excluded.code_version
+       ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
+         time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version
        WHERE excluded.time >= materializations.time`,
       m.assetKey,
       partitionColumn(m.partition),
       m.runId,
       m.time,
-      JSON.stringify(m.metadata),
+      metadata,
       m.codeVersion,
     );
   }
@@ -310,13 +410,14 @@ export class SqliteRunStore implements RunStore {
   #write(write: Write): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#buffer.push(write);
-    if (this.#buffer.length >= 5_000) return this.flush();
+    if (this.#buffer.length >= MAX_BUFFERED) return this.flush();
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       try {
         this.#flushNow();
       } catch {
-        // The error is raised again by the next flush, read or dispose, which own the failure.
+        // The writes stay buffered: the next flush, read or dispose retries
+        // them and, if the commit still fails, rejects with the error.
       }
     }, this.#flushIntervalMs);
     return Promise.resolve();
@@ -346,6 +447,8 @@ export class SqliteRunStore implements RunStore {
     try {
       this.#transaction(() => writes.forEach((write) => write()));
     } catch (error) {
+      // Nothing of the batch was committed: keep it, ahead of newer writes.
+      this.#buffer = [...writes, ...this.#buffer];
       throw this.#wrap(error);
     }
   }
@@ -357,7 +460,8 @@ export class SqliteRunStore implements RunStore {
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // SQLite may already have rolled back (e.g. on SQLITE_FULL); the original error matters.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }
@@ -380,10 +484,19 @@ export class SqliteRunStore implements RunStore {
   }
 
   #wrap(error: unknown): Error {
-    if (error instanceof ResourceError) return error;
-    return new ResourceError("run_store.write_failed", `Run store ${this.description}: ${message(error)}`, {
-      cause: error,
-    });
+    // Typed errors and bad-argument errors already say what is wrong.
+    if (
+      error instanceof ResourceError || error instanceof TypeError || error instanceof RangeError
+    ) {
+      return error;
+    }
+    return new ResourceError(
+      "run_store.write_failed",
+      `Run store ${this.description}: ${message(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   #closedError(): Error {

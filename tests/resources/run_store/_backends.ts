@@ -1,0 +1,68 @@
+/**
+ * The run store backends the tests reach: memory and SQLite always,
+ * Postgres on a throwaway cluster (or a database on `DATABASE_URL`) when
+ * PostgreSQL is installed or that variable is set.
+ *
+ * @module
+ */
+
+import { MemoryRunStore, type RunStore } from "../../../core/mod.ts";
+import { PostgresRunStore, SqliteRunStore } from "../../../resources/run_store/mod.ts";
+import { findPostgresBinDir } from "../../_helpers/postgres.ts";
+
+/** Whether a Postgres backend can be reached in this environment. */
+export const POSTGRES_AVAILABLE = Boolean(Deno.env.get("DATABASE_URL")) ||
+  (await findPostgresBinDir()) !== undefined;
+
+/** Fresh, empty stores of one backend; `reopen` gives a second handle on the same data. */
+export interface Target extends AsyncDisposable {
+  /** A new empty store. */
+  open(): Promise<Place>;
+}
+
+/** One empty store and a way to open it again (another connection or file handle). */
+export interface Place {
+  /** The store under test. */
+  readonly store: RunStore;
+  /** Another store on the same data, or `undefined` when the backend has no shared data. */
+  readonly reopen: (() => Promise<RunStore>) | undefined;
+}
+
+/** Memory: nothing shared between stores. */
+export function memoryTarget(): Target {
+  return {
+    open: () => Promise.resolve({ store: new MemoryRunStore(), reopen: undefined }),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}
+
+/** SQLite: a new file in a temp dir per store. */
+export async function sqliteTarget(): Promise<Target> {
+  const dir = await Deno.makeTempDir({ prefix: "run_store_test_" });
+  let n = 0;
+  return {
+    open: () => {
+      const path = `${dir}/runs_${n++}.db`;
+      return Promise.resolve({
+        store: SqliteRunStore.open(path),
+        reopen: () => Promise.resolve(SqliteRunStore.open(path)),
+      });
+    },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Postgres: one database for the file, a new schema per store. */
+export function postgresTarget(url: string): Target {
+  let n = 0;
+  return {
+    open: async () => {
+      const schema = `t${n++}_${crypto.randomUUID().slice(0, 8)}`;
+      return {
+        store: await PostgresRunStore.open(url, { schema }),
+        reopen: () => PostgresRunStore.open(url, { schema }),
+      };
+    },
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * What only the SQLite run store does: buffered writes that survive a failed
+ * commit (another process holding the lock), and an open that fails clearly.
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { ResourceError } from "../../../core/mod.ts";
+import { SqliteRunStore } from "../../../resources/run_store/mod.ts";
+import { rejects } from "./_assert.ts";
+
+Deno.test("SqliteRunStore: a commit that fails keeps the writes for the next flush", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
+  try {
+    const path = `${dir}/runs.db`;
+    await using store = SqliteRunStore.open(path, { busyTimeoutMs: 20, flushIntervalMs: 5 });
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE"); // another writer holds the lock
+    await store.putStep({
+      runId: "r1",
+      assetKey: "a",
+      partition: "p",
+      status: "success",
+      attempts: 2,
+      startedAt: 1,
+      finishedAt: 3,
+      reason: null,
+    });
+    await store.appendEvents([{
+      runId: "r1",
+      type: "log",
+      time: 1,
+      assetKey: "a",
+      partition: "p",
+      data: { message: "kept" },
+    }]);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the timed commit fails meanwhile
+    const error = await rejects(() => store.flush(), ResourceError);
+    assertEquals(error.code, "run_store.write_failed");
+    assert(error.message.includes(path), error.message);
+    other.exec("COMMIT");
+    other.close();
+    await store.flush();
+    assertEquals((await store.listSteps("r1")).map((s) => s.attempts), [2]);
+    assertEquals((await store.listEvents("r1")).map((e) => e.data), [{ message: "kept" }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteRunStore: a path it cannot open (a folder, not a database) fails naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
+  try {
+    await Deno.mkdir(`${dir}/runs.db`); // a directory where the file should be
+    await Deno.writeTextFile(`${dir}/notes.db`, "not a database, just text ".repeat(100));
+    for (const path of [`${dir}/runs.db`, `${dir}/notes.db`]) {
+      let thrown: unknown;
+      try {
+        SqliteRunStore.open(path);
+      } catch (error) {
+        thrown = error;
+      }
+      assert(thrown instanceof ResourceError, String(thrown));
+      assertEquals(thrown.code, "run_store.unavailable");
+      assert(thrown.message.includes(path), thrown.message);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
