@@ -136,25 +136,42 @@ export interface RunUpdate {
 export interface RunStore extends AsyncDisposable {
   /** Human-readable name of the backend, e.g. `sqlite .state/runs.db`. */
   readonly description: string;
-  /** Records a new run. */
+  /**
+   * Records a new run, at once (not buffered).
+   * @throws {PlatformError} `run_store.duplicate_run` when the id is taken.
+   */
   createRun(run: RunRecord): Promise<void>;
-  /** Updates status, end time and error summary of a run. */
+  /**
+   * Updates status, end time and error summary of a run, at once: a field left
+   * out keeps its value, `null` clears it.
+   * @throws {PlatformError} `run_store.unknown_run` when no run has that id.
+   */
   updateRun(runId: string, update: RunUpdate): Promise<void>;
   /** A run by id (or unique id prefix), or `undefined`. */
   getRun(runIdOrPrefix: string): Promise<RunRecord | undefined>;
-  /** Runs, most recent first. */
+  /**
+   * Runs, most recent first (ties by run id).
+   * @throws {RangeError} when `limit` is below 1.
+   */
   listRuns(options?: ListRunsOptions): Promise<RunRecord[]>;
-  /** Inserts or replaces the step of (run, asset, partition). */
+  /**
+   * Inserts or replaces the step of (run, asset, partition); a replacement
+   * without a start time keeps the known one.
+   * @throws {TypeError} on a non-finite time or attempt count.
+   */
   putStep(step: StepRecord): Promise<void>;
   /** Steps of a run, in the order they were first recorded. */
   listSteps(runId: string): Promise<StepRecord[]>;
-  /** Appends events; `materialization` events also update the latest materialization. */
+  /**
+   * Appends events; `materialization` events also update the latest materialization.
+   * @throws {TypeError} when an event's data is not JSON.
+   */
   appendEvents(events: readonly RunEvent[]): Promise<void>;
   /** Events of a run, in order. */
   listEvents(runId: string, options?: ListEventsOptions): Promise<StoredRunEvent[]>;
   /**
-   * Latest materialization of `assetKey`: of `partition` when given (a string
-   * or `null` for unpartitioned), otherwise of any partition.
+   * Latest materialization (newest by time) of `assetKey`: of `partition` when
+   * given (a string or `null` for unpartitioned), otherwise of any partition.
    */
   lastMaterialization(
     assetKey: string,
