@@ -16,8 +16,12 @@ export function layeredGraph(size: number, width = 100) {
   const assets: AssetDefinition[] = [];
   for (let i = 0; i < size; i++) {
     const layer = Math.floor(i / width);
-    const deps = layer === 0 ? [] : [...new Set([(layer - 1) * width + (i % width), (layer - 1) * width + ((i + 1) % width)])];
-    assets.push(defineAsset({ key: `a${i}`, deps: deps.map((d) => `a${d}`), materialize: () => {} }));
+    const deps = layer === 0
+      ? []
+      : [...new Set([(layer - 1) * width + (i % width), (layer - 1) * width + ((i + 1) % width)])];
+    assets.push(
+      defineAsset({ key: `a${i}`, deps: deps.map((d) => `a${d}`), materialize: () => {} }),
+    );
   }
   return defineGraph({ assets });
 }
@@ -41,9 +45,13 @@ async function benchGraph(size: number): Promise<string[]> {
     const graph = layeredGraph(size);
     await using store = SqliteRunStore.open(`${dir}/runs.db`);
     const started = performance.now();
-    const { value: result, peakRss } = await withPeakRss(() => materialize(graph, { runStore: store, concurrency: 8 }));
+    const { value: result, peakRss } = await withPeakRss(() =>
+      materialize(graph, { runStore: store, concurrency: 8 })
+    );
     const wall = performance.now() - started;
-    if (result.status !== "success") throw new Error(`bench run ${result.status}: ${result.errorSummary}`);
+    if (result.status !== "success") {
+      throw new Error(`bench run ${result.status}: ${result.errorSummary}`);
+    }
     const steps = (await store.listSteps(result.runId)).length;
     return [
       `${size.toLocaleString("en")} assets`,
@@ -61,7 +69,11 @@ async function timeCommand(args: string[], runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const { success } = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" }).output();
+    const { success } = await new Deno.Command(Deno.execPath(), {
+      args,
+      stdout: "null",
+      stderr: "null",
+    }).output();
     if (!success) throw new Error(`deno ${args.join(" ")} failed`);
     times.push(performance.now() - started);
   }
@@ -77,8 +89,10 @@ export async function main(): Promise<void> {
   for (const row of rows) console.log(row.map((cell) => cell.padEnd(14)).join(""));
   const cli = await timeCommand(["task", "-q", "materialize", "--help"], 5);
   const bare = await timeCommand(["eval", "0"], 5);
-  console.log(`\nCold start, median of 5: 'deno task materialize --help' ${cli.toFixed(0)} ms; ` +
-    `bare 'deno eval 0' ${bare.toFixed(0)} ms; ratio ${(cli / bare).toFixed(2)}`);
+  console.log(
+    `\nCold start, median of 5: 'deno task materialize --help' ${cli.toFixed(0)} ms; ` +
+      `bare 'deno eval 0' ${bare.toFixed(0)} ms; ratio ${(cli / bare).toFixed(2)}`,
+  );
 }
 
 if (import.meta.main) await main();

@@ -5,7 +5,14 @@
  * @module
  */
 
-const BENCHES = ["core.ts", "object_store.ts", "warehouse.ts", "run_store.ts", "spatial.ts"];
+const BENCHES = [
+  "core.ts",
+  "object_store.ts",
+  "warehouse.ts",
+  "run_store.ts",
+  "spatial.ts",
+  "dbt.ts",
+];
 
 for (const file of BENCHES) {
   const url = new URL(file, import.meta.url);

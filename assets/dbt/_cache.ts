@@ -1,0 +1,98 @@
+/**
+ * The parse cache in `target/partial_parse.json` (dbt's partial parsing, in
+ * spirit): compiled Jinja and parsed YAML (values plus the line of every
+ * node) keyed by a digest of each file's path and text, so an unchanged
+ * project loads without running the Jinja compiler or the YAML parser.
+ * Only entries used by the last load are kept.
+ *
+ * @module
+ */
+
+import { writeJsonAtomic } from "./artifacts.ts";
+
+/** Identifies the format of cached entries; a change invalidates the whole cache. */
+export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat;yaml@2.9.1;v1";
+
+/** The file name under the target path. */
+export const CACHE_FILE = "partial_parse.json";
+
+/** A YAML file as cached: its plain value and the 1-based line of each node by path. */
+export interface CachedYaml {
+  /** `doc.toJS()`. */
+  readonly value: unknown;
+  /** Line of the node at each path, the path joined with `\u0001`. */
+  readonly lines: Readonly<Record<string, number>>;
+}
+
+/** Entries read at the start of a load and the ones it used. */
+export class ParseCache {
+  readonly #templates = new Map<string, string>();
+  readonly #yaml = new Map<string, CachedYaml>();
+  readonly #usedTemplates = new Map<string, string>();
+  readonly #usedYaml = new Map<string, CachedYaml>();
+  #misses = 0;
+
+  /** An empty cache (nothing is read or written unless {@linkcode read} and {@linkcode write} are called). */
+  static empty(): ParseCache {
+    return new ParseCache();
+  }
+
+  /** Reads the cache file; a missing, foreign or corrupt one gives an empty cache. */
+  static async read(path: string): Promise<ParseCache> {
+    const cache = new ParseCache();
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await Deno.readTextFile(path));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return cache;
+      throw error;
+    }
+    const file = raw as { engine?: unknown; templates?: unknown; yaml?: unknown };
+    if (file.engine !== CACHE_ENGINE) return cache;
+    if (typeof file.templates === "object" && file.templates !== null) {
+      for (const [key, code] of Object.entries(file.templates)) {
+        if (typeof code === "string") cache.#templates.set(key, code);
+      }
+    }
+    if (typeof file.yaml === "object" && file.yaml !== null) {
+      for (const [key, entry] of Object.entries(file.yaml)) {
+        if (typeof entry === "object" && entry !== null && "lines" in entry) {
+          cache.#yaml.set(key, entry as CachedYaml);
+        }
+      }
+    }
+    return cache;
+  }
+
+  /** Compiled code of a template, compiling (and counting a miss) when not cached. */
+  template(key: string, compile: () => string): string {
+    let code = this.#templates.get(key);
+    if (code === undefined) {
+      code = compile();
+      this.#misses++;
+    }
+    this.#usedTemplates.set(key, code);
+    return code;
+  }
+
+  /** A parsed YAML file, parsing (and counting a miss) when not cached. */
+  yaml(key: string, parse: () => CachedYaml): CachedYaml {
+    let entry = this.#yaml.get(key);
+    if (entry === undefined) {
+      entry = parse();
+      this.#misses++;
+    }
+    this.#usedYaml.set(key, entry);
+    return entry;
+  }
+
+  /** Writes the entries this load used, when anything was not cached. */
+  async write(dir: string): Promise<void> {
+    if (this.#misses === 0) return;
+    await writeJsonAtomic(dir, CACHE_FILE, {
+      engine: CACHE_ENGINE,
+      templates: Object.fromEntries(this.#usedTemplates),
+      yaml: Object.fromEntries(this.#usedYaml),
+    });
+  }
+}

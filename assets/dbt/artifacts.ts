@@ -1,0 +1,496 @@
+/**
+ * dbt artifacts in the project's `target/`: `manifest.json` (schema v12) and
+ * `run_results.json` (schema v6), with the fields dbt-aware tools read
+ * (nodes, sources, macros, parent_map, child_map; status, timing,
+ * execution_time, compiled_code). Files are replaced atomically.
+ *
+ * @module
+ */
+
+import type { DbtProject, ModelNode, SourceNode, TestNode } from "./compile.ts";
+import { digest } from "./_files.ts";
+
+/** `metadata.dbt_schema_version` of the manifest written. */
+export const MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json";
+/** `metadata.dbt_schema_version` of the run results written. */
+export const RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json";
+/** The dbt-core release whose artifact schemas these follow. */
+export const DBT_VERSION = "1.9.0";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Options of {@linkcode buildManifest}. */
+export interface ManifestOptions {
+  /** Id of the invocation (the run id). */
+  readonly invocationId: string;
+  /**
+   * When it was generated.
+   * @default {new Date()}
+   */
+  readonly generatedAt?: Date;
+}
+
+/** The manifest of `project` as a JSON value following dbt's manifest v12 schema. */
+export function buildManifest(project: DbtProject, options: ManifestOptions): Record<string, Json> {
+  const createdAt = (options.generatedAt ?? new Date()).getTime() / 1000;
+  const nodes: Record<string, Json> = {};
+  for (const model of project.models.values()) {
+    nodes[model.uniqueId] = modelJson(project, model, createdAt);
+  }
+  for (const test of project.tests) nodes[test.uniqueId] = testJson(project, test, createdAt);
+  const sources: Record<string, Json> = {};
+  for (const source of project.sources.values()) {
+    sources[source.uniqueId] = sourceJson(project, source, createdAt);
+  }
+  const macros: Record<string, Json> = {};
+  for (const [file, names] of project.macros) {
+    for (const name of names) {
+      const uniqueId = `macro.${project.name}.${name}`;
+      macros[uniqueId] = {
+        name,
+        resource_type: "macro",
+        package_name: project.name,
+        path: file.slice(file.indexOf("/") + 1),
+        original_file_path: file,
+        unique_id: uniqueId,
+        macro_sql: "",
+        depends_on: { macros: [] },
+        description: "",
+        meta: {},
+        docs: { show: true, node_color: null },
+        patch_path: null,
+        arguments: [],
+        created_at: createdAt,
+        supported_languages: null,
+      };
+    }
+  }
+  const parents: Record<string, string[]> = {};
+  for (const source of project.sources.values()) parents[source.uniqueId] = [];
+  for (const model of project.models.values()) parents[model.uniqueId] = [...model.dependsOn];
+  for (const test of project.tests) parents[test.uniqueId] = [...test.dependsOn];
+  const children: Record<string, string[]> = {};
+  for (const id of Object.keys(parents)) children[id] = [];
+  for (const [id, list] of Object.entries(parents)) {
+    for (const parent of list) (children[parent] ??= []).push(id);
+  }
+  for (const list of Object.values(children)) list.sort();
+  return {
+    metadata: {
+      dbt_schema_version: MANIFEST_SCHEMA,
+      dbt_version: DBT_VERSION,
+      generated_at: (options.generatedAt ?? new Date()).toISOString(),
+      invocation_id: options.invocationId,
+      env: {},
+      project_name: project.name,
+      project_id: digest(project.name, "md5"),
+      user_id: null,
+      send_anonymous_usage_stats: false,
+      adapter_type: project.target.type,
+    },
+    nodes,
+    sources,
+    macros,
+    docs: {},
+    exposures: {},
+    metrics: {},
+    groups: {},
+    selectors: {},
+    disabled: {},
+    parent_map: parents,
+    child_map: children,
+    group_map: {},
+    saved_queries: {},
+    semantic_models: {},
+    unit_tests: {},
+  };
+}
+
+function columnsJson(columns: ModelNode["columns"]): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const column of Object.values(columns)) {
+    out[column.name] = {
+      name: column.name,
+      description: column.description,
+      meta: column.meta as Json,
+      data_type: column.data_type,
+      constraints: [],
+      quote: null,
+      tags: [],
+      granularity: null,
+    };
+  }
+  return out;
+}
+
+function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Json {
+  const ephemeral = model.config.materialized === "ephemeral";
+  const config = model.config;
+  return {
+    database: model.relation.database,
+    schema: model.relation.schema,
+    name: model.name,
+    resource_type: "model",
+    package_name: project.name,
+    path: model.path,
+    original_file_path: model.file,
+    unique_id: model.uniqueId,
+    fqn: [...model.fqn],
+    alias: model.relation.identifier,
+    checksum: { name: "sha256", checksum: model.checksum },
+    config: {
+      enabled: true,
+      alias: config.alias ?? null,
+      schema: config.schema ?? null,
+      database: null,
+      tags: [...config.tags],
+      meta: (config.all.meta ?? {}) as Json,
+      group: null,
+      materialized: config.materialized,
+      incremental_strategy: config.incremental_strategy ?? null,
+      persist_docs: {},
+      "post-hook": [],
+      "pre-hook": [],
+      quoting: {},
+      column_types: {},
+      full_refresh: null,
+      unique_key: config.unique_key === undefined
+        ? null
+        : [config.unique_key].flat().length === 1
+        ? String(config.unique_key)
+        : [...[config.unique_key].flat()],
+      on_schema_change: "ignore",
+      on_configuration_change: "apply",
+      grants: {},
+      packages: [],
+      docs: { show: true, node_color: null },
+      contract: { enforced: false, alias_types: true },
+      access: "protected",
+    },
+    tags: [...config.tags],
+    description: model.description,
+    columns: columnsJson(model.columns),
+    meta: model.meta as Json,
+    group: null,
+    docs: { show: true, node_color: null },
+    patch_path: model.patchPath,
+    build_path: null,
+    unrendered_config: {},
+    created_at: createdAt,
+    relation_name: ephemeral ? null : model.relation.toString(),
+    raw_code: model.rawCode,
+    language: "sql",
+    refs: model.refs.map((name) => ({ name, package: null, version: null })),
+    sources: model.sources.map((id) => {
+      const source = project.sources.get(id);
+      return [source?.sourceName ?? "", source?.name ?? ""];
+    }),
+    metrics: [],
+    depends_on: {
+      macros: model.macros.map((m) => `macro.${project.name}.${m}`),
+      nodes: [...model.dependsOn],
+    },
+    compiled_path: `target/compiled/${project.name}/${model.file}`,
+    compiled: true,
+    compiled_code: model.compiledCode,
+    extra_ctes_injected: true,
+    extra_ctes: [],
+    contract: { enforced: false, alias_types: true, checksum: null },
+    access: "protected",
+    constraints: [],
+    version: null,
+    latest_version: null,
+    deprecation_date: null,
+  };
+}
+
+function testJson(project: DbtProject, test: TestNode, createdAt: number): Json {
+  const generic = test.kind === "generic";
+  return {
+    database: project.target.database,
+    schema: `${project.target.schema}_dbt_test__audit`,
+    name: test.name,
+    resource_type: "test",
+    package_name: project.name,
+    path: generic ? `${test.name}.sql` : test.file.slice(test.file.indexOf("/") + 1),
+    original_file_path: test.file,
+    unique_id: test.uniqueId,
+    fqn: [project.name, test.name],
+    alias: test.name,
+    checksum: generic
+      ? { name: "none", checksum: "" }
+      : { name: "sha256", checksum: digest(test.rawCode) },
+    config: {
+      enabled: true,
+      alias: null,
+      schema: "dbt_test__audit",
+      database: null,
+      tags: [],
+      meta: {},
+      group: null,
+      materialized: "test",
+      severity: test.severity.toUpperCase(),
+      store_failures: null,
+      store_failures_as: null,
+      where: null,
+      limit: null,
+      fail_calc: "count(*)",
+      warn_if: "!= 0",
+      error_if: "!= 0",
+    },
+    tags: [],
+    description: test.description,
+    columns: {},
+    meta: {},
+    group: null,
+    docs: { show: true, node_color: null },
+    patch_path: null,
+    build_path: null,
+    unrendered_config: {},
+    created_at: createdAt,
+    relation_name: null,
+    raw_code: test.rawCode,
+    language: "sql",
+    refs: test.dependsOn.filter((id) => id.startsWith("model.")).map((id) => ({
+      name: id.slice(id.lastIndexOf(".") + 1),
+      package: null,
+      version: null,
+    })),
+    sources: [],
+    metrics: [],
+    depends_on: { macros: [], nodes: [...test.dependsOn] },
+    compiled_path: null,
+    compiled: true,
+    compiled_code: test.compiledCode,
+    extra_ctes_injected: true,
+    extra_ctes: [],
+    contract: { enforced: false, alias_types: true, checksum: null },
+    ...(generic
+      ? {
+        column_name: test.columnName ?? null,
+        file_key_name: test.attachedTo?.startsWith("source.")
+          ? `sources.${test.attachedTo.split(".")[2]}`
+          : `models.${test.attachedTo?.split(".").at(-1) ?? ""}`,
+        attached_node: test.attachedTo?.startsWith("model.") ? test.attachedTo : null,
+        test_metadata: {
+          name: test.testName ?? "",
+          kwargs: JSON.parse(JSON.stringify(test.kwargs)) as Json,
+          namespace: null,
+        },
+      }
+      : {}),
+  };
+}
+
+function sourceJson(project: DbtProject, source: SourceNode, createdAt: number): Json {
+  return {
+    database: source.relation.database,
+    schema: source.relation.schema,
+    name: source.name,
+    resource_type: "source",
+    package_name: project.name,
+    path: source.file,
+    original_file_path: source.file,
+    unique_id: source.uniqueId,
+    fqn: [project.name, source.sourceName, source.name],
+    source_name: source.sourceName,
+    source_description: source.sourceDescription,
+    loader: source.loader,
+    identifier: source.relation.identifier,
+    quoting: {},
+    loaded_at_field: null,
+    freshness: {
+      warn_after: { count: null, period: null },
+      error_after: { count: null, period: null },
+      filter: null,
+    },
+    external: null,
+    description: source.description,
+    columns: columnsJson(source.columns),
+    meta: source.meta as Json,
+    source_meta: {},
+    tags: [],
+    config: { enabled: true },
+    patch_path: null,
+    unrendered_config: {},
+    relation_name: source.relation.toString(),
+    created_at: createdAt,
+  };
+}
+
+/** One entry of `run_results.json` (dbt's RunResultOutput). */
+export interface RunResultEntry {
+  /** `success`/`error`/`skipped` for models; `pass`/`fail`/`warn`/`error`/`skipped` for tests. */
+  readonly status: "success" | "error" | "skipped" | "pass" | "fail" | "warn";
+  /** Compile and execute phases. */
+  readonly timing: readonly {
+    name: string;
+    started_at: string | null;
+    completed_at: string | null;
+  }[];
+  /** Which worker ran it. */
+  readonly thread_id: string;
+  /** Seconds. */
+  readonly execution_time: number;
+  /** What the warehouse said (`rows_affected`, `_message`). */
+  readonly adapter_response: Readonly<Record<string, Json>>;
+  /** Error or status message. */
+  readonly message: string | null;
+  /** Failing rows of a test, else null. */
+  readonly failures: number | null;
+  /** Node id. */
+  readonly unique_id: string;
+  /** Whether it compiled. */
+  readonly compiled: boolean | null;
+  /** The SQL run. */
+  readonly compiled_code: string | null;
+  /** Relation built, or null. */
+  readonly relation_name: string | null;
+}
+
+/** Builds a {@linkcode RunResultEntry} from times in ms since the epoch. */
+export function runResultEntry(fields: {
+  readonly uniqueId: string;
+  readonly status: RunResultEntry["status"];
+  readonly startedAt: number;
+  readonly compiledAt?: number;
+  readonly completedAt: number;
+  readonly message: string | null;
+  readonly failures?: number | null;
+  readonly compiledCode: string | null;
+  readonly relationName: string | null;
+  readonly rowsAffected?: number | null;
+  readonly threadId?: string;
+}): RunResultEntry {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const compiledAt = fields.compiledAt ?? fields.startedAt;
+  const skipped = fields.status === "skipped";
+  return {
+    status: fields.status,
+    timing: skipped ? [] : [
+      { name: "compile", started_at: iso(fields.startedAt), completed_at: iso(compiledAt) },
+      { name: "execute", started_at: iso(compiledAt), completed_at: iso(fields.completedAt) },
+    ],
+    thread_id: fields.threadId ?? "Thread-1",
+    execution_time: (fields.completedAt - fields.startedAt) / 1000,
+    adapter_response: skipped ? {} : {
+      _message: fields.message ?? "OK",
+      code: fields.status,
+      rows_affected: fields.rowsAffected ?? -1,
+    },
+    message: fields.message,
+    failures: fields.failures ?? null,
+    unique_id: fields.uniqueId,
+    compiled: fields.compiledCode !== null,
+    compiled_code: fields.compiledCode,
+    relation_name: fields.relationName,
+  };
+}
+
+/** `run_results.json` as a JSON value following dbt's run-results v6 schema. */
+export function buildRunResults(
+  results: readonly RunResultEntry[],
+  options: {
+    readonly invocationId: string;
+    readonly elapsedSeconds: number;
+    readonly args?: Record<string, Json>;
+  },
+): Record<string, Json> {
+  return {
+    metadata: {
+      dbt_schema_version: RUN_RESULTS_SCHEMA,
+      dbt_version: DBT_VERSION,
+      generated_at: new Date().toISOString(),
+      invocation_id: options.invocationId,
+      env: {},
+    },
+    results: results.map((r) => ({ ...r, timing: [...r.timing] }) as unknown as Json),
+    elapsed_time: options.elapsedSeconds,
+    args: options.args ?? { which: "build" },
+  };
+}
+
+/** Writes `value` as JSON to `dir/name` atomically (temp file, then rename). */
+export async function writeJsonAtomic(dir: string, name: string, value: unknown): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir}/${name}`;
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
+  await Deno.rename(tmp, path);
+  return path;
+}
+
+/** Where the artifacts of `project` go: `<project>/<target-path>`. */
+export function targetDir(project: DbtProject): string {
+  return `${project.dir}/${project.projectFile["target-path"]}`;
+}
+
+/**
+ * Collects the results of one invocation and rewrites `run_results.json`
+ * after each (serialised, so concurrent assets never interleave writes).
+ */
+export class RunResultsWriter {
+  readonly #project: DbtProject;
+  readonly #invocationId: string;
+  readonly #started = performance.now();
+  readonly #results = new Map<string, RunResultEntry>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #manifestWritten = false;
+  #pending: Promise<unknown> | undefined;
+
+  /** Starts collecting for `invocationId` (the run id). */
+  constructor(project: DbtProject, invocationId: string) {
+    this.#project = project;
+    this.#invocationId = invocationId;
+  }
+
+  /** Every result so far, in the order recorded. */
+  get results(): readonly RunResultEntry[] {
+    return [...this.#results.values()];
+  }
+
+  /** Writes manifest.json once per invocation. */
+  writeManifest(): Promise<unknown> {
+    if (this.#manifestWritten) return this.#queue;
+    this.#manifestWritten = true;
+    return this.#enqueue(() =>
+      writeJsonAtomic(
+        targetDir(this.#project),
+        "manifest.json",
+        buildManifest(this.#project, { invocationId: this.#invocationId }),
+      )
+    );
+  }
+
+  /**
+   * Records a result (replacing an earlier one of the same node) and rewrites
+   * run_results.json, unless `defer` (then {@linkcode flush} writes it).
+   * Records arriving while a write is pending share the next write.
+   */
+  record(entry: RunResultEntry, options: { readonly defer?: boolean } = {}): Promise<unknown> {
+    this.#results.set(entry.unique_id, entry);
+    return options.defer ? Promise.resolve() : this.flush();
+  }
+
+  /** Writes run_results.json with every result recorded so far. */
+  flush(): Promise<unknown> {
+    this.#pending ??= this.#enqueue(() => {
+      this.#pending = undefined; // later records need a later write
+      return writeJsonAtomic(
+        targetDir(this.#project),
+        "run_results.json",
+        buildRunResults(this.results, {
+          invocationId: this.#invocationId,
+          elapsedSeconds: (performance.now() - this.#started) / 1000,
+        }),
+      );
+    });
+    return this.#pending;
+  }
+
+  #enqueue(write: () => Promise<unknown>): Promise<unknown> {
+    const next = this.#queue.then(write);
+    this.#queue = next.catch(() => {}); // the caller sees the error; the queue goes on
+    return next;
+  }
+}

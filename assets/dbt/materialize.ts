@@ -1,0 +1,316 @@
+/**
+ * Materialisations on the warehouse: view, table (built beside the old one,
+ * swapped in one transaction), incremental (append, or delete+insert on
+ * `unique_key`; `fullRefresh` rebuilds) and ephemeral (nothing to build: it
+ * is inlined as a CTE where it is used).
+ *
+ * @module
+ */
+
+import type { Warehouse, WarehouseSession } from "../../resources/warehouse/mod.ts";
+import type { DbtProject, ModelNode } from "./compile.ts";
+import { DbtError, DbtErrorCode } from "./errors.ts";
+import { quote, type Relation } from "./jinja.ts";
+
+/** Options of {@linkcode buildModel}. */
+export interface BuildModelOptions {
+  /**
+   * Rebuild incremental models from scratch (`dbt run --full-refresh`).
+   * @default {false}
+   */
+  readonly fullRefresh?: boolean;
+}
+
+/** What building one model did. */
+export interface BuildModelResult {
+  /** Model name. */
+  readonly name: string;
+  /** How it was built. */
+  readonly materialized: ModelNode["config"]["materialized"];
+  /** `"schema"."name"`, or the CTE name for an ephemeral model. */
+  readonly relation: string;
+  /** The SQL that ran (for incremental runs, the incremental branch). */
+  readonly compiledCode: string;
+  /** Rows written (table, incremental), or null (view, ephemeral). */
+  readonly rowsAffected: number | null;
+  /** Whether an incremental model was built incrementally (not from scratch). */
+  readonly incremental: boolean;
+  /** A short status like dbt's: `SELECT 42`, `CREATE VIEW`, `INSERT 3`. */
+  readonly message: string;
+  /** Wall time of the SQL, in milliseconds. */
+  readonly durationMs: number;
+}
+
+const TMP_SUFFIX = "__dbt_tmp";
+const BACKUP_SUFFIX = "__dbt_backup";
+
+/**
+ * Builds model `name` of `project` in `warehouse`. Throws `dbt.model_failed`
+ * naming the model file when the warehouse rejects its SQL; the previous
+ * relation is then left as it was.
+ */
+export async function buildModel(
+  warehouse: Warehouse,
+  project: DbtProject,
+  name: string,
+  options: BuildModelOptions = {},
+): Promise<BuildModelResult> {
+  const model = project.models.get(name);
+  if (!model) throw new RangeError(`Cannot build '${name}': the project has no such model`);
+  const started = performance.now();
+  const done = (
+    fields: Omit<BuildModelResult, "name" | "materialized" | "relation" | "durationMs">,
+  ): BuildModelResult => ({
+    name,
+    materialized: model.config.materialized,
+    relation: model.relation.toString(),
+    durationMs: performance.now() - started,
+    ...fields,
+  });
+  const relation = model.relation;
+  let sql = model.compiledCode;
+  try {
+    switch (model.config.materialized) {
+      case "ephemeral":
+        return done({
+          compiledCode: sql,
+          rowsAffected: null,
+          incremental: false,
+          message: "EPHEMERAL (inlined as a CTE)",
+        });
+      case "view":
+        await warehouse.ensureSchema(relation.schema);
+        await replaceRelation(warehouse, relation, "view", sql);
+        return done({
+          compiledCode: sql,
+          rowsAffected: null,
+          incremental: false,
+          message: "CREATE VIEW",
+        });
+      case "table": {
+        await warehouse.ensureSchema(relation.schema);
+        const rows = await replaceRelation(warehouse, relation, "table", sql);
+        return done({
+          compiledCode: sql,
+          rowsAffected: rows,
+          incremental: false,
+          message: `SELECT ${rows}`,
+        });
+      }
+      case "incremental": {
+        await warehouse.ensureSchema(relation.schema);
+        const kind = await relationKind(warehouse, relation);
+        if (options.fullRefresh || kind !== "table") {
+          const rows = await replaceRelation(warehouse, relation, "table", sql);
+          return done({
+            compiledCode: sql,
+            rowsAffected: rows,
+            incremental: false,
+            message: `SELECT ${rows}`,
+          });
+        }
+        sql = project.compileModel(name, { isIncremental: true });
+        const rows = await mergeIncremental(warehouse, model, sql);
+        return done({
+          compiledCode: sql,
+          rowsAffected: rows,
+          incremental: true,
+          message: `INSERT ${rows}`,
+        });
+      }
+    }
+  } catch (thrown) {
+    if (thrown instanceof DbtError) throw thrown;
+    const error = thrown instanceof CompiledSqlError ? thrown.cause : thrown;
+    const where = thrown instanceof CompiledSqlError
+      ? await locate(project, model, thrown)
+      : { line: undefined, note: "" };
+    throw new DbtError(
+      DbtErrorCode.modelFailed,
+      `model '${name}' failed on the warehouse (${warehouse.location}): ${
+        error instanceof Error ? error.message : String(error)
+      }${where.note}. Fix its SQL; models that depend on it are skipped`,
+      { file: model.file, line: where.line },
+      error,
+    );
+  }
+}
+
+/** A failure of the statement that runs a model's compiled SQL, and where that SQL starts in it. */
+class CompiledSqlError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly sql: string,
+    readonly prefixLength: number,
+  ) {
+    super("compiled SQL failed", { cause });
+  }
+}
+
+/** Runs `prefix + sql + suffix`, marking a failure with where the compiled SQL starts. */
+async function runCompiled(
+  session: WarehouseSession,
+  prefix: string,
+  sql: string,
+  suffix: string,
+): Promise<number> {
+  try {
+    return await session.execute(`${prefix}${sql}${suffix}`);
+  } catch (error) {
+    throw new CompiledSqlError(error, sql, prefix.length);
+  }
+}
+
+/** The server's 1-based character position of the error, from the error or its causes. */
+function positionOf(error: unknown): number | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const position = Number((current as { position?: unknown }).position);
+    if (Number.isInteger(position) && position > 0) return position;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Where a SQL error is: the line of the compiled SQL (written to
+ * target/compiled/ so a person can open it) and, when that line's text occurs
+ * once in the model file, the model file's line.
+ */
+async function locate(
+  project: DbtProject,
+  model: ModelNode,
+  failure: CompiledSqlError,
+): Promise<{ line: number | undefined; note: string }> {
+  const position = positionOf(failure.cause);
+  const offset = position === undefined ? -1 : position - 1 - failure.prefixLength;
+  if (offset < 0 || offset > failure.sql.length) return { line: undefined, note: "" };
+  const compiledLine = failure.sql.slice(0, offset).split("\n").length;
+  const text = failure.sql.split("\n")[compiledLine - 1]?.trim() ?? "";
+  const sourceLines = model.rawCode.split("\n").map((l) => l.trim());
+  const matches = text.length > 0 ? sourceLines.filter((l) => l === text).length : 0;
+  const line = matches === 1 ? sourceLines.indexOf(text) + 1 : undefined;
+  const compiledFile = `${
+    project.projectFile["target-path"]
+  }/compiled/${project.name}/${model.file}`;
+  try {
+    const path = `${project.dir}/${compiledFile}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, failure.sql);
+  } catch {
+    // Best effort: the message still gives the line, and the manifest has the SQL.
+  }
+  return { line, note: ` (line ${compiledLine} of the compiled SQL, ${compiledFile})` };
+}
+
+type Kind = "table" | "view" | "other" | undefined;
+
+/** Whether `relation` exists and as what. */
+export function relationKind(session: WarehouseSession, relation: Relation): Promise<Kind> {
+  return kindOf(session, relation.schema, relation.identifier);
+}
+
+async function kindOf(session: WarehouseSession, schema: string, name: string): Promise<Kind> {
+  const [row] = await session.query<{ relkind: string }>(
+    `select c.relkind::text as relkind from pg_catalog.pg_class c
+     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relname = $2`,
+    [schema, name],
+  );
+  return row ? toKind(row.relkind) : undefined;
+}
+
+/** `name` + `suffix`, shortened to Postgres' 63-byte identifier limit. */
+function withSuffix(name: string, suffix: string): string {
+  return `${name.slice(0, 63 - suffix.length)}${suffix}`;
+}
+
+/**
+ * Builds `sql` as `<name>__dbt_tmp` beside the live relation, then in the same
+ * transaction renames the live one to a backup, the new one to its name, and
+ * drops the backup: readers see the old relation or the new one, never none,
+ * and a failed build leaves the old one untouched. Returns the rows of a table.
+ */
+async function replaceRelation(
+  warehouse: Warehouse,
+  relation: Relation,
+  kind: "table" | "view",
+  sql: string,
+): Promise<number | null> {
+  const schema = relation.schema;
+  const name = relation.identifier;
+  const tmp = withSuffix(name, TMP_SUFFIX);
+  const backup = withSuffix(name, BACKUP_SUFFIX);
+  const q = (n: string) => `${quote(schema)}.${quote(n)}`;
+  return await warehouse.transaction(async (tx) => {
+    // One catalog query for the three names keeps a rebuild to a handful of statements.
+    const kinds = await kindsOf(tx, schema, [name, tmp, backup]);
+    const dropIfThere = async (n: string) => {
+      const found = kinds.get(n);
+      if (found === undefined) return;
+      await tx.execute(`drop ${found === "view" ? "view" : "table"} ${q(n)} cascade`);
+    };
+    await dropIfThere(tmp); // left by a crash between statements of another engine
+    await dropIfThere(backup);
+    const rows = await runCompiled(tx, `create ${kind} ${q(tmp)} as (\n`, sql, "\n)");
+    const existing = kinds.get(name);
+    if (existing !== undefined) {
+      const what = existing === "view" ? "view" : "table";
+      await tx.execute(`alter ${what} ${q(name)} rename to ${quote(backup)}`);
+    }
+    await tx.execute(`alter ${kind} ${q(tmp)} rename to ${quote(name)}`);
+    if (existing !== undefined) {
+      await tx.execute(`drop ${existing === "view" ? "view" : "table"} ${q(backup)} cascade`);
+    }
+    return kind === "table" ? rows : null;
+  });
+}
+
+async function kindsOf(
+  session: WarehouseSession,
+  schema: string,
+  names: readonly [string, string, string],
+): Promise<Map<string, Kind>> {
+  const rows = await session.query<{ relname: string; relkind: string }>(
+    `select c.relname::text as relname, c.relkind::text as relkind from pg_catalog.pg_class c
+     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relname in ($2, $3, $4)`,
+    [schema, ...names],
+  );
+  return new Map(rows.map((r) => [r.relname, toKind(r.relkind)]));
+}
+
+function toKind(relkind: string): Kind {
+  if (relkind === "r" || relkind === "p") return "table";
+  if (relkind === "v") return "view";
+  return "other";
+}
+
+/**
+ * Adds the rows of the incremental branch to the live table in one
+ * transaction: with a `unique_key` (strategy delete+insert or merge), rows
+ * with those keys are deleted first; with `append` (or no key) rows are added.
+ */
+async function mergeIncremental(
+  warehouse: Warehouse,
+  model: ModelNode,
+  sql: string,
+): Promise<number> {
+  const target = model.relation.toString();
+  const tmp = quote(withSuffix(model.relation.identifier, TMP_SUFFIX));
+  const keys = model.config.unique_key === undefined ? [] : [model.config.unique_key].flat();
+  const strategy = model.config.incremental_strategy ??
+    (keys.length > 0 ? "delete+insert" : "append");
+  return await warehouse.transaction(async (tx) => {
+    await runCompiled(tx, `create temporary table ${tmp} on commit drop as (\n`, sql, "\n)");
+    const columns = await tx.columns(model.relation.schema, model.relation.identifier);
+    const list = columns.map((c) => quote(c.name)).join(", ");
+    if (strategy !== "append" && keys.length > 0) {
+      const tuple = keys.map((k) => quote(k)).join(", ");
+      await tx.execute(
+        `delete from ${target} where (${tuple}) in (select ${tuple} from ${tmp})`,
+      );
+    }
+    return await tx.execute(`insert into ${target} (${list}) select ${list} from ${tmp}`);
+  });
+}

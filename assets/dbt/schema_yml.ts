@@ -1,0 +1,171 @@
+/**
+ * The shapes of dbt property files (schema.yml, sources.yml) as zod schemas,
+ * and the generic tests they declare, turned into plain test specs.
+ *
+ * Both `data_tests:` (dbt 1.8+) and `tests:` are read; a generic test's
+ * arguments may sit beside its config or under `arguments:` (dbt 1.10+).
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** `severity`, `where` and friends of a test's `config:`. */
+export const TestConfigSchema = z.looseObject({
+  severity: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(["warn", "error"]))
+    .optional(),
+  where: z.string().optional(),
+  enabled: z.boolean().optional(),
+  tags: z.union([z.string(), z.array(z.string())]).optional(),
+});
+
+/** A test as written in YAML: `unique`, or `{ accepted_values: { values: [...] } }`. */
+export const TestEntrySchema = z.union([
+  z.string().min(1),
+  z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.null()])).refine(
+    (entry) => Object.keys(entry).length === 1,
+    { message: "a test entry must have exactly one key, the test name" },
+  ),
+]);
+
+const tests = z.array(TestEntrySchema).optional();
+
+/** A column of a model or source table. */
+export const ColumnSchema = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  data_type: z.string().optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  data_tests: tests,
+  tests,
+});
+
+/** A model entry in a schema.yml. */
+export const ModelPropertiesSchema = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  columns: z.array(ColumnSchema).optional(),
+  data_tests: tests,
+  tests,
+});
+
+/** A table of a source. */
+export const SourceTableSchema = z.looseObject({
+  name: z.string().min(1),
+  identifier: z.string().optional(),
+  description: z.string().optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  columns: z.array(ColumnSchema).optional(),
+  data_tests: tests,
+  tests,
+});
+
+/** A source: a schema of tables loaded outside dbt. */
+export const SourceSchema = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  schema: z.string().optional(),
+  database: z.string().optional(),
+  loader: z.string().optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  tables: z.array(SourceTableSchema).default([]),
+});
+
+/** A singular test's properties (under `data_tests:` in a file in the test paths). */
+export const SingularTestPropertiesSchema = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  config: TestConfigSchema.optional(),
+});
+
+/** A whole property file. */
+export const PropertiesFileSchema = z.looseObject({
+  version: z.union([z.number(), z.string()]).optional(),
+  models: z.array(ModelPropertiesSchema).optional(),
+  sources: z.array(SourceSchema).optional(),
+  data_tests: z.array(SingularTestPropertiesSchema).optional(),
+  tests: z.array(SingularTestPropertiesSchema).optional(),
+});
+
+/** A parsed property file. */
+export type PropertiesFile = z.output<typeof PropertiesFileSchema>;
+/** A model entry of a property file. */
+export type ModelProperties = z.output<typeof ModelPropertiesSchema>;
+/** A source entry of a property file. */
+export type SourceProperties = z.output<typeof SourceSchema>;
+/** A column entry of a property file. */
+export type ColumnProperties = z.output<typeof ColumnSchema>;
+/** A test entry as written. */
+export type TestEntry = z.output<typeof TestEntrySchema>;
+
+/** A generic test declared on a model (or one of its columns). */
+export interface GenericTestSpec {
+  /** `not_null`, `unique`, `accepted_values`, `relationships`. */
+  readonly testName: string;
+  /** Column tested, when the test is on a column or names `column_name`. */
+  readonly columnName: string | undefined;
+  /** Arguments (`values`, `to`, `field`, `quote`...). */
+  readonly kwargs: Readonly<Record<string, unknown>>;
+  /** `severity`, `where`... */
+  readonly config: z.output<typeof TestConfigSchema>;
+  /** Path of the entry inside the YAML file, for line numbers. */
+  readonly yamlPath: readonly (string | number)[];
+}
+
+/**
+ * The generic tests of one model entry: its own `data_tests` and those of its
+ * columns, in file order. `basePath` is the entry's path in the YAML file.
+ */
+export function genericTestsOf(
+  entry: ModelProperties,
+  basePath: readonly (string | number)[],
+): GenericTestSpec[] {
+  const out: GenericTestSpec[] = [];
+  const add = (
+    list: readonly TestEntry[] | undefined,
+    key: string,
+    column: string | undefined,
+    path: readonly (string | number)[],
+  ) => {
+    (list ?? []).forEach((item, i) => out.push(toSpec(item, column, [...path, key, i])));
+  };
+  add(entry.data_tests, "data_tests", undefined, basePath);
+  add(entry.tests, "tests", undefined, basePath);
+  (entry.columns ?? []).forEach((column, c) => {
+    const path = [...basePath, "columns", c];
+    add(column.data_tests, "data_tests", column.name, path);
+    add(column.tests, "tests", column.name, path);
+  });
+  return out;
+}
+
+function toSpec(
+  item: TestEntry,
+  column: string | undefined,
+  yamlPath: readonly (string | number)[],
+): GenericTestSpec {
+  if (typeof item === "string") {
+    return { testName: item, columnName: column, kwargs: {}, config: {}, yamlPath };
+  }
+  const [testName = "", body] = Object.entries(item)[0] ?? [];
+  const { config, arguments: args, column_name: columnName, ...rest } = body ?? {};
+  const kwargs: Record<string, unknown> = {
+    ...rest,
+    ...(typeof args === "object" && args !== null ? args as Record<string, unknown> : {}),
+  };
+  const parsedConfig = TestConfigSchema.parse(config ?? {});
+  // dbt also accepts `severity:` beside the arguments (older style).
+  const severity = kwargs.severity;
+  delete kwargs.severity;
+  return {
+    testName,
+    columnName: typeof columnName === "string" ? columnName : column,
+    kwargs,
+    config: typeof severity === "string" && parsedConfig.severity === undefined
+      ? TestConfigSchema.parse({ ...parsedConfig, severity })
+      : parsedConfig,
+    yamlPath,
+  };
+}

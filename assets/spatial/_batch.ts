@@ -1,0 +1,305 @@
+// What both spatial assets do with a batch: find its manifest (committed or
+// already archived), stage its files into a gdal3.js scratch folder with their
+// SHA-256, check each file's content against its declared type, and archive
+// the landing files once every output of the batch exists.
+
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { PlatformError } from "../../core/errors.ts";
+import type { ObjectStore } from "../../resources/object_store/types.ts";
+import type { GdalScratch } from "../../resources/spatial/gdal.ts";
+import {
+  ARCHIVE_PREFIX,
+  Manifest,
+  type ManifestFile,
+  manifestKeyOf,
+  type ManifestProblem,
+  quarantineManifest,
+  validateManifest,
+} from "./manifest.ts";
+
+/** A batch cannot be processed; the message says where its report is. */
+export class SpatialBatchError extends PlatformError {}
+
+/** A landing file as staged for processing. */
+export interface StagedSource {
+  /** Landing-zone key the manifest names. */
+  key: string;
+  /** Lowercase hex SHA-256 of its bytes. */
+  sha256: string;
+  /** Size in bytes. */
+  size: number;
+}
+
+/** A batch's manifest, where it was read from, and its etag. */
+export interface LoadedBatch {
+  manifest: Manifest;
+  manifestKey: string;
+  etag: string;
+  archived: boolean;
+}
+
+/** Key of the archived copy of a landing key (`archive/<batch>/...`). */
+export function archiveKeyOf(landingKey: string): string {
+  return `${ARCHIVE_PREFIX}${landingKey}`;
+}
+
+function archivedManifestKey(batchId: string): string {
+  return `${ARCHIVE_PREFIX}${batchId}/manifest.json`;
+}
+
+/**
+ * Loads and validates the manifest of `batchId`: the committed one, or the
+ * archived one when the batch was already processed (re-runs are safe). A
+ * committed manifest that is invalid is quarantined here too.
+ */
+export async function loadBatch(
+  store: ObjectStore,
+  bucket: string,
+  batchId: string,
+  runId: string,
+): Promise<LoadedBatch> {
+  const committed = manifestKeyOf(batchId);
+  if (await store.head(bucket, committed) !== undefined) {
+    const result = await validateManifest(store, bucket, committed, {
+      alternateKey: archiveKeyOf,
+    });
+    if (result.ok) {
+      return {
+        manifest: result.manifest,
+        manifestKey: committed,
+        etag: result.etag,
+        archived: false,
+      };
+    }
+    await quarantineManifest(store, bucket, committed, result.problems, { runId });
+    throw new SpatialBatchError(
+      "spatial.manifest_invalid",
+      `Cannot process batch '${batchId}': ${result.problems[0]?.message ?? "invalid manifest"} ` +
+        `(${result.problems.length} problem(s); see ${bucket}/quarantine/${batchId}.error.json).`,
+      { input: `${bucket}/${committed}` },
+    );
+  }
+  const archived = archivedManifestKey(batchId);
+  const head = await store.head(bucket, archived);
+  if (head === undefined) {
+    throw new SpatialBatchError(
+      "spatial.manifest_missing",
+      `Cannot process batch '${batchId}': no manifest at '${bucket}/${committed}' nor in the ` +
+        `archive; if it was rejected, read '${bucket}/quarantine/${batchId}.error.json'.`,
+      { input: `${bucket}/${committed}` },
+    );
+  }
+  const manifest = JSON.parse(new TextDecoder().decode(await store.getBytes(bucket, archived)));
+  return {
+    manifest: Manifest.parse(manifest),
+    manifestKey: archived,
+    etag: head.etag,
+    archived: true,
+  };
+}
+
+/** Where a landing file is now: its key, or its archived key after a successful run. */
+async function locate(store: ObjectStore, bucket: string, key: string): Promise<string> {
+  if (await store.head(bucket, key) !== undefined) return key;
+  const archived = archiveKeyOf(key);
+  if (await store.head(bucket, archived) !== undefined) return archived;
+  throw new SpatialBatchError(
+    "spatial.source_missing",
+    `Cannot read '${bucket}/${key}': it is neither in the landing zone nor archived.`,
+    { input: `${bucket}/${key}` },
+  );
+}
+
+/** Shapefile sidecars copied beside a `.shp` when present. */
+const SIDECARS = [".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx"];
+
+/** Landing keys a manifest file brings along: itself, plus a Shapefile's sidecars. */
+export async function keysOf(
+  store: ObjectStore,
+  bucket: string,
+  file: ManifestFile,
+): Promise<string[]> {
+  const keys = [file.path];
+  if (file.format === "shapefile" && /\.shp$/i.test(file.path)) {
+    const stem = file.path.slice(0, -4);
+    for (const ext of SIDECARS) {
+      for (const candidate of [`${stem}${ext}`, `${stem}${ext.toUpperCase()}`]) {
+        const found = await store.head(bucket, candidate) ??
+          await store.head(bucket, archiveKeyOf(candidate));
+        if (found !== undefined) {
+          keys.push(candidate);
+          break;
+        }
+      }
+    }
+  }
+  return keys;
+}
+
+/**
+ * Copies a manifest file (and its sidecars) into `scratch`, hashing while
+ * copying. Returns the gdal3.js path of the main file and the sources.
+ */
+export async function stageFile(
+  store: ObjectStore,
+  bucket: string,
+  file: ManifestFile,
+  scratch: GdalScratch,
+  folder: string,
+): Promise<{ gdalPath: string; sources: StagedSource[] }> {
+  const sources: StagedSource[] = [];
+  await Deno.mkdir(scratch.hostPath(folder), { recursive: true });
+  for (const key of await keysOf(store, bucket, file)) {
+    const at = await locate(store, bucket, key);
+    const got = await store.get(bucket, at);
+    const hash = createHash("sha256");
+    let size = 0;
+    const target = await Deno.open(scratch.hostPath(`${folder}/${path.posix.basename(key)}`), {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    await got.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hash.update(chunk);
+          size += chunk.length;
+          controller.enqueue(chunk);
+        },
+      }),
+    ).pipeTo(target.writable);
+    sources.push({ key, sha256: hash.digest("hex"), size });
+  }
+  return { gdalPath: scratch.gdalPath(`${folder}/${path.posix.basename(file.path)}`), sources };
+}
+
+/** GDAL driver each declared vector format must be read by. */
+const DRIVERS: Record<string, string> = {
+  shapefile: "ESRI Shapefile",
+  geojson: "GeoJSON",
+  geopackage: "GPKG",
+  flatgeobuf: "FlatGeobuf",
+};
+
+/** VFS handlers needed to open a manifest file (a zipped Shapefile is read through /vsizip/). */
+export function vfsOf(file: ManifestFile): string[] {
+  return /\.zip$/i.test(file.path) ? ["vsizip"] : [];
+}
+
+/**
+ * Opens a staged file as its declared type; returns a problem when GDAL
+ * cannot, or when another driver than the declared format's reads it.
+ */
+export async function contentProblem(
+  scratch: GdalScratch,
+  file: ManifestFile,
+  gdalPath: string,
+): Promise<ManifestProblem | undefined> {
+  const mismatch = (why: string): ManifestProblem => ({
+    code: "content_mismatch",
+    message: `File '${file.path}' is declared ${file.type}/${file.format} but ${why}.`,
+    file: file.path,
+  });
+  try {
+    if (file.type === "vector") {
+      const info = await scratch.gdal.vectorInfo(gdalPath, vfsOf(file));
+      const expected = DRIVERS[file.format];
+      if (info.driverShortName !== expected) {
+        return mismatch(`GDAL reads it as ${info.driverShortName || "an unknown format"}`);
+      }
+      if (!info.layers.some((layer) => layer.geometryFields.length > 0)) {
+        return mismatch("it has no layer with geometries");
+      }
+      return undefined;
+    }
+    const info = await scratch.gdal.rasterInfo(gdalPath);
+    if (info.driverShortName !== "GTiff") {
+      return mismatch(`GDAL reads it as ${String(info.driverShortName)}`);
+    }
+    return undefined;
+  } catch (error) {
+    return mismatch(
+      `GDAL cannot open it as such (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
+/**
+ * Checks every file of the batch against its declared type before anything
+ * is written, so a bad file quarantines the batch with no partial output.
+ */
+export async function checkBatchContent(
+  store: ObjectStore,
+  bucket: string,
+  batch: LoadedBatch,
+  scratch: GdalScratch,
+  runId: string,
+): Promise<Map<string, { gdalPath: string; sources: StagedSource[] }>> {
+  const staged = new Map<string, { gdalPath: string; sources: StagedSource[] }>();
+  const problems: ManifestProblem[] = [];
+  let index = 0;
+  for (const file of batch.manifest.files) {
+    const folder = `in${index++}`;
+    const stagedFile = await stageFile(store, bucket, file, scratch, folder);
+    staged.set(file.path, stagedFile);
+    const problem = await contentProblem(scratch, file, stagedFile.gdalPath);
+    if (problem) problems.push(problem);
+  }
+  if (problems.length > 0) {
+    const id = batch.manifest.batch_id;
+    if (!batch.archived) {
+      await quarantineManifest(store, bucket, batch.manifestKey, problems, { runId });
+    }
+    throw new SpatialBatchError(
+      "spatial.content_mismatch",
+      `Cannot process batch '${id}': ${problems.map((p) => p.message).join(" ")} ` +
+        `The batch was quarantined; see '${bucket}/quarantine/${id}.error.json'.`,
+      { input: `${bucket}/${batch.manifestKey}` },
+    );
+  }
+  return staged;
+}
+
+/**
+ * Moves the landing files of `files` to `archive/`, and the manifest too once
+ * no file of the batch is left in the landing zone. Safe when another asset
+ * of the same batch archives at the same time.
+ */
+export async function archiveFiles(
+  store: ObjectStore,
+  bucket: string,
+  batch: LoadedBatch,
+  files: readonly ManifestFile[],
+): Promise<string[]> {
+  const moved: string[] = [];
+  for (const file of files) {
+    for (const key of await keysOf(store, bucket, file)) {
+      if (await moveIfPresent(store, bucket, key, archiveKeyOf(key))) moved.push(key);
+    }
+  }
+  if (batch.archived) return moved;
+  for (const file of batch.manifest.files) {
+    if (await store.head(bucket, file.path) !== undefined) return moved;
+  }
+  const target = archivedManifestKey(batch.manifest.batch_id);
+  if (await moveIfPresent(store, bucket, batch.manifestKey, target)) moved.push(batch.manifestKey);
+  return moved;
+}
+
+async function moveIfPresent(
+  store: ObjectStore,
+  bucket: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  if (await store.head(bucket, from) === undefined) return false;
+  try {
+    await store.move({ bucket, key: from }, { bucket, key: to });
+    return true;
+  } catch (error) {
+    // Another asset of the batch moved it first.
+    if (error instanceof PlatformError && error.code === "object_store.not_found") return false;
+    throw error;
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * The ingestion contract of spatial batches.
+ *
+ * Users upload files to `landing-zone/<batch_id>/...` and then commit
+ * `landing-zone/manifests/<batch_id>.json`. The zod {@linkcode Manifest} schema
+ * below is the contract; {@linkcode validateManifest} checks a committed
+ * manifest against it and against the landing zone (paths stay in the batch
+ * folder, every file exists), and {@linkcode quarantineManifest} sets a bad one
+ * aside in `quarantine/` beside an error report a person can read.
+ *
+ * @example Validate, then quarantine a bad manifest
+ * ```ts
+ * import { MemoryObjectStore } from "../../resources/object_store/mod.ts";
+ * import { quarantineManifest, validateManifest } from "./manifest.ts";
+ * await using store = new MemoryObjectStore();
+ * await store.ensureBucket("landing-zone");
+ * await store.put("landing-zone", "manifests/b1.json", new TextEncoder().encode("{"));
+ * const result = await validateManifest(store, "landing-zone", "manifests/b1.json");
+ * if (!result.ok) await quarantineManifest(store, "landing-zone", "manifests/b1.json", result.problems);
+ * ```
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
+import { PlatformError } from "../../core/errors.ts";
+import { Intent, INTENT_NAMES } from "./intents.ts";
+
+/** Prefix of committed manifests in the landing zone. */
+export const MANIFESTS_PREFIX = "manifests/";
+/** Prefix where bad manifests and their error reports are set aside. */
+export const QUARANTINE_PREFIX = "quarantine/";
+/** Prefix where the files of processed batches are archived. */
+export const ARCHIVE_PREFIX = "archive/";
+/** Largest manifest read, so a stray huge object cannot exhaust memory. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/** Top-level landing-zone folders that can never be a batch id. */
+const RESERVED_BATCH_IDS = new Set(["manifests", "quarantine", "archive"]);
+
+/**
+ * A batch id: lowercase letters, digits, `_` and `-`, 1 to 64 characters,
+ * starting and ending with a letter or digit. It becomes a folder, a
+ * partition key and part of SQL schema names, so it is kept this narrow.
+ */
+export const BATCH_ID_PATTERN = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
+
+/** A project slug, used as the first folder of the batch's outputs in the lake. */
+const PROJECT_PATTERN = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
+
+/** A CRS given as `AUTHORITY:CODE`, e.g. `EPSG:4326` or `ESRI:102003`. */
+const CRS_PATTERN = /^[A-Z][A-Z0-9]*:\d+$/;
+
+/** Vector formats the platform reads (a Shapefile may also be given as a `.zip`). */
+export const VECTOR_FORMATS = ["shapefile", "geojson", "geopackage", "flatgeobuf"] as const;
+/** Raster formats the platform reads. */
+export const RASTER_FORMATS = ["geotiff"] as const;
+
+/** A batch id (see {@linkcode BATCH_ID_PATTERN}). */
+export const BatchId = z.string().regex(BATCH_ID_PATTERN, {
+  error:
+    "must be 1-64 lowercase letters, digits, '_' or '-', starting and ending with a letter or digit",
+}).refine((id) => !RESERVED_BATCH_IDS.has(id), {
+  error: `must not be one of the reserved folder names ${[...RESERVED_BATCH_IDS].join(", ")}`,
+});
+
+const nonEmpty = () => z.string().trim().min(1, { error: "must be a non-empty string" });
+const crs = () =>
+  z.string().regex(CRS_PATTERN, { error: "must be AUTHORITY:CODE, e.g. EPSG:4326" });
+
+/** One vector file of a batch. */
+export const VectorFile = z.strictObject({
+  path: nonEmpty().describe("Landing-zone key, inside the batch folder"),
+  type: z.literal("vector"),
+  format: z.enum(VECTOR_FORMATS),
+  crs: crs().describe("CRS of the file as uploaded; reprojected to TARGET_CRS"),
+  layer: nonEmpty().optional().describe("Layer to read from a multi-layer file (GeoPackage)"),
+});
+
+/** One raster file of a batch. */
+export const RasterFile = z.strictObject({
+  path: nonEmpty().describe("Landing-zone key, inside the batch folder"),
+  type: z.literal("raster"),
+  format: z.enum(RASTER_FORMATS),
+  crs: crs().describe("CRS of the raster as uploaded"),
+});
+
+/** One file of a batch, vector or raster (told apart by `type`). */
+export const ManifestFile = z.discriminatedUnion("type", [VectorFile, RasterFile]);
+
+/** One file of a batch. */
+export type ManifestFile = z.output<typeof ManifestFile>;
+
+/** Metadata of a batch: its project, a description, and any further fields. */
+export const ManifestMetadata = z.looseObject({
+  project: z.string().regex(PROJECT_PATTERN, {
+    error: "must be a slug: 1-64 lowercase letters, digits, '_' or '-'",
+  }),
+  description: nonEmpty(),
+  title: nonEmpty().optional(),
+  licence: nonEmpty().optional(),
+});
+
+/**
+ * The manifest of a spatial batch: the single source of its shape. The
+ * ledger's spatial metadata and any MongoDB `$jsonSchema` derive from it.
+ */
+export const Manifest = z.strictObject({
+  batch_id: BatchId,
+  uploader: nonEmpty().describe("Who uploaded the batch (name or e-mail)"),
+  intent: Intent,
+  files: z.array(ManifestFile).min(1, { error: "must list at least one file" }).max(1000),
+  metadata: ManifestMetadata,
+});
+
+/** A validated manifest. */
+export type Manifest = z.output<typeof Manifest>;
+
+/** Stable codes of the problems a manifest can have. */
+export const MANIFEST_PROBLEM_CODES = [
+  "manifest_missing",
+  "manifest_too_large",
+  "malformed_json",
+  "invalid_schema",
+  "unknown_intent",
+  "batch_id_mismatch",
+  "path_outside_landing_zone",
+  "path_outside_batch",
+  "duplicate_path",
+  "missing_file",
+  "missing_sidecar",
+  "content_mismatch",
+  "processing_failed",
+] as const;
+
+/** One thing wrong with a manifest or with one of its files. */
+export const ManifestProblem = z.strictObject({
+  code: z.enum(MANIFEST_PROBLEM_CODES),
+  message: z.string(),
+  /** The manifest's `files[].path` concerned, when the problem is about one file. */
+  file: z.string().optional(),
+});
+
+/** One thing wrong with a manifest or with one of its files. */
+export type ManifestProblem = z.output<typeof ManifestProblem>;
+
+/** The outcome of {@linkcode validateManifest}. */
+export type ManifestValidation =
+  | { ok: true; manifest: Manifest; etag: string }
+  | { ok: false; batchId: string | undefined; problems: ManifestProblem[] };
+
+/** A manifest could not be read or set aside for a reason other than its content. */
+export class ManifestError extends PlatformError {}
+
+/**
+ * The batch id a manifest key names (`manifests/<batch_id>.json`), or
+ * `undefined` when the key is not a manifest key.
+ */
+export function batchIdFromManifestKey(manifestKey: string): string | undefined {
+  if (!manifestKey.startsWith(MANIFESTS_PREFIX) || !manifestKey.endsWith(".json")) {
+    return undefined;
+  }
+  const stem = manifestKey.slice(MANIFESTS_PREFIX.length, -".json".length);
+  return BatchId.safeParse(stem).success ? stem : undefined;
+}
+
+/** The landing-zone key of a batch's manifest. */
+export function manifestKeyOf(batchId: string): string {
+  return `${MANIFESTS_PREFIX}${batchId}.json`;
+}
+
+/**
+ * Checks a committed manifest: JSON, schema (problems name the field path,
+ * e.g. `files[2].crs`), intent, that its `batch_id` matches its key, that
+ * every path stays in `<batch_id>/` inside the landing zone, and that every
+ * file (and a Shapefile's `.shx`/`.dbf` sidecars) exists.
+ *
+ * Never throws for a bad manifest: every problem found is returned, so the
+ * error report lists them all at once. Throws only when the store fails.
+ */
+export async function validateManifest(
+  store: ObjectStore,
+  bucket: string,
+  manifestKey: string,
+  options: ValidateManifestOptions = {},
+): Promise<ManifestValidation> {
+  const keyBatchId = batchIdFromManifestKey(manifestKey);
+  const read = await readManifest(store, bucket, manifestKey);
+  if ("problem" in read) return { ok: false, batchId: keyBatchId, problems: [read.problem] };
+
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(read.bytes));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      batchId: keyBatchId,
+      problems: [{
+        code: "malformed_json",
+        message: `Cannot parse manifest '${manifestKey}': ${reason}. Commit valid UTF-8 JSON.`,
+      }],
+    };
+  }
+
+  const declaredId = readDeclaredBatchId(json);
+  const batchId = declaredId ?? keyBatchId;
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      batchId,
+      problems: parsed.error.issues.map((issue) => schemaProblem(manifestKey, issue)),
+    };
+  }
+  const manifest = parsed.data;
+  const problems: ManifestProblem[] = [];
+  if (manifest.batch_id !== keyBatchId) {
+    problems.push({
+      code: "batch_id_mismatch",
+      message: `Manifest '${manifestKey}' declares batch_id '${manifest.batch_id}'; ` +
+        `commit it as '${manifestKeyOf(manifest.batch_id)}' or fix batch_id.`,
+    });
+  }
+  problems.push(...pathProblems(manifestKey, manifest));
+  if (problems.length === 0) {
+    problems.push(...await fileProblems(store, bucket, manifest, options.alternateKey));
+  }
+  if (problems.length > 0) return { ok: false, batchId: manifest.batch_id, problems };
+  return { ok: true, manifest, etag: read.etag };
+}
+
+/** Options of {@linkcode validateManifest}. */
+export interface ValidateManifestOptions {
+  /**
+   * Where a listed file may also be found: the spatial assets pass the
+   * archive, so a batch half archived by one asset still validates for the
+   * other.
+   *
+   * @default {undefined, only the landing key itself}
+   */
+  alternateKey?: (key: string) => string;
+}
+
+/** Options of {@linkcode quarantineManifest}. */
+export interface QuarantineOptions {
+  /**
+   * Clock of the report's `quarantined_at`.
+   *
+   * @default {() => new Date()}
+   */
+  now?: () => Date;
+  /** Run that found the problems, recorded in the report. */
+  runId?: string;
+}
+
+/**
+ * Sets a bad manifest aside: writes `quarantine/<batch_id>.error.json` (the
+ * problems, for which file) and then moves the manifest to
+ * `quarantine/<batch_id>.json`, in that order so a manifest never vanishes
+ * without its reason. The batch's uploaded files are left where they are.
+ * When the batch id is unknown (an unreadable manifest under an odd name),
+ * the manifest's file name stands in for it.
+ *
+ * Safe to repeat: a manifest already moved away only gets its report rewritten.
+ */
+export async function quarantineManifest(
+  store: ObjectStore,
+  bucket: string,
+  manifestKey: string,
+  problems: readonly ManifestProblem[],
+  options: QuarantineOptions = {},
+): Promise<{ manifestKey: string; reportKey: string }> {
+  const name = quarantineName(manifestKey, problems);
+  const target = `${QUARANTINE_PREFIX}${name}.json`;
+  const reportKey = `${QUARANTINE_PREFIX}${name}.error.json`;
+  const report = {
+    batch_id: name,
+    manifest_key: manifestKey,
+    quarantined_key: target,
+    quarantined_at: (options.now ?? (() => new Date()))().toISOString(),
+    ...(options.runId === undefined ? {} : { run_id: options.runId }),
+    problems,
+  };
+  await store.put(
+    bucket,
+    reportKey,
+    new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`),
+    { contentType: "application/json" },
+  );
+  if (await store.head(bucket, manifestKey) !== undefined) {
+    await store.move({ bucket, key: manifestKey }, { bucket, key: target });
+  }
+  return { manifestKey: target, reportKey };
+}
+
+// A name for the quarantined files: the batch id the manifest's key gives,
+// else a sanitised file name, so a hostile key never shapes the target key.
+function quarantineName(manifestKey: string, problems: readonly ManifestProblem[]): string {
+  const fromKey = batchIdFromManifestKey(manifestKey);
+  if (fromKey !== undefined) return fromKey;
+  const base = manifestKey.split("/").pop() ?? "manifest";
+  const cleaned = base.replace(/\.json$/i, "").toLowerCase().replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^-+|-+$/g, "").slice(0, 64);
+  // Keep the report traceable even when the name was mangled.
+  return cleaned === "" ? `unnamed-${problems.length}` : cleaned;
+}
+
+async function readManifest(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+): Promise<{ bytes: Uint8Array; etag: string } | { problem: ManifestProblem }> {
+  const head = await store.head(bucket, key);
+  if (head === undefined) {
+    return {
+      problem: {
+        code: "manifest_missing",
+        message: `Cannot load manifest '${key}': it is no longer in bucket '${bucket}'.`,
+      },
+    };
+  }
+  if (head.size > MAX_MANIFEST_BYTES) {
+    return {
+      problem: {
+        code: "manifest_too_large",
+        message: `Cannot load manifest '${key}': it is ${head.size} bytes, over the ` +
+          `${MAX_MANIFEST_BYTES} byte limit. List fewer files per batch.`,
+      },
+    };
+  }
+  const got = await store.get(bucket, key);
+  const bytes = new Uint8Array(await new Response(got.body).arrayBuffer());
+  return { bytes, etag: got.etag };
+}
+
+function readDeclaredBatchId(json: unknown): string | undefined {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  const id = (json as Record<string, unknown>).batch_id;
+  return typeof id === "string" && BatchId.safeParse(id).success ? id : undefined;
+}
+
+/** `files[2].crs` from a zod issue path. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+function schemaProblem(manifestKey: string, issue: z.core.$ZodIssue): ManifestProblem {
+  const where = formatIssuePath(issue.path);
+  if (issue.path.length === 1 && issue.path[0] === "intent") {
+    return {
+      code: "unknown_intent",
+      message: `Cannot load manifest '${manifestKey}': intent is not known; use one of ` +
+        `${INTENT_NAMES.join(", ")}.`,
+    };
+  }
+  return {
+    code: "invalid_schema",
+    message: `Cannot load manifest '${manifestKey}': ${where} ${issue.message}`,
+  };
+}
+
+function pathProblems(manifestKey: string, manifest: Manifest): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  const seen = new Set<string>();
+  manifest.files.forEach((file, index) => {
+    const escape = landingPathProblem(file.path);
+    const field = `files[${index}].path`;
+    if (escape !== undefined) {
+      problems.push({
+        code: "path_outside_landing_zone",
+        message: `Cannot load manifest '${manifestKey}': ${field} ${escape}`,
+        file: file.path,
+      });
+    } else if (!file.path.startsWith(`${manifest.batch_id}/`)) {
+      problems.push({
+        code: "path_outside_batch",
+        message: `Cannot load manifest '${manifestKey}': ${field} leaves the batch folder; ` +
+          `upload it under '${manifest.batch_id}/'.`,
+        file: file.path,
+      });
+    } else if (seen.has(file.path)) {
+      problems.push({
+        code: "duplicate_path",
+        message: `Cannot load manifest '${manifestKey}': ${field} lists '${file.path}' twice.`,
+        file: file.path,
+      });
+    }
+    seen.add(file.path);
+  });
+  return problems;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Why a manifest path could reach outside the landing zone, or `undefined` if it cannot. */
+function landingPathProblem(path: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return "is a URL or drive path, not a landing-zone key";
+  if (path.startsWith("/")) return "is an absolute path";
+  if (path.includes("\\")) return "contains a backslash";
+  if (CONTROL.test(path)) return "contains a control character";
+  for (const segment of path.split("/")) {
+    if (segment === "..") return "climbs out with '..'";
+    if (segment === "." || segment === "") return "contains an empty or '.' folder name";
+  }
+  return undefined;
+}
+
+/** Sidecars a Shapefile cannot be read without. */
+const SHAPEFILE_SIDECARS = [".shx", ".dbf"] as const;
+
+async function fileProblems(
+  store: ObjectStore,
+  bucket: string,
+  manifest: Manifest,
+  alternateKey: ((key: string) => string) | undefined,
+): Promise<ManifestProblem[]> {
+  const problems: ManifestProblem[] = [];
+  const exists = async (key: string) =>
+    await store.head(bucket, key) !== undefined ||
+    (alternateKey !== undefined && await store.head(bucket, alternateKey(key)) !== undefined);
+  for (const file of manifest.files) {
+    let head = await headOrInvalid(store, bucket, file.path);
+    if (head === undefined && alternateKey !== undefined) {
+      head = await store.head(bucket, alternateKey(file.path));
+    }
+    if (head === "invalid") {
+      problems.push({
+        code: "path_outside_landing_zone",
+        message: `File '${file.path}' of batch '${manifest.batch_id}' is not a valid ` +
+          `landing-zone key; rename it with plain '/'-separated names.`,
+        file: file.path,
+      });
+      continue;
+    }
+    if (head === undefined) {
+      problems.push({
+        code: "missing_file",
+        message: `File '${file.path}' of batch '${manifest.batch_id}' is not in the landing ` +
+          `zone; upload it before committing the manifest.`,
+        file: file.path,
+      });
+      continue;
+    }
+    if (file.format === "shapefile" && /\.shp$/i.test(file.path)) {
+      for (const sidecar of SHAPEFILE_SIDECARS) {
+        const key = file.path.replace(/\.shp$/i, sidecar);
+        if (await hasSidecar(exists, key)) continue;
+        problems.push({
+          code: "missing_sidecar",
+          message: `Shapefile '${file.path}' of batch '${manifest.batch_id}' has no '${sidecar}' ` +
+            `beside it; upload '${key}' (or a .zip of the whole Shapefile).`,
+          file: file.path,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+// A key the store itself rejects (too long, reserved name) is a path problem, not a crash.
+async function headOrInvalid(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+): Promise<ObjectHead | undefined | "invalid"> {
+  try {
+    return await store.head(bucket, key);
+  } catch (error) {
+    if (error instanceof PlatformError && error.code === "object_store.invalid_key") {
+      return "invalid";
+    }
+    throw error;
+  }
+}
+
+// Sidecar extensions come in either case from desktop GIS tools.
+async function hasSidecar(
+  exists: (key: string) => Promise<boolean>,
+  key: string,
+): Promise<boolean> {
+  if (await exists(key)) return true;
+  const dot = key.lastIndexOf(".");
+  const upper = key.slice(0, dot) + key.slice(dot).toUpperCase();
+  return upper !== key && await exists(upper);
+}

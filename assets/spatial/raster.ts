@@ -1,0 +1,230 @@
+/**
+ * `spatial/raster_cog`: each GeoTIFF of a batch as a Cloud Optimized GeoTIFF
+ * (tiled 512x512, overviews, deflate) made by gdal3.js, written to
+ * `data-lake/<project>/<batch>/<name>.tif` with its footprint, CRS, size,
+ * bands and statistics in the ledger.
+ *
+ * @module
+ */
+
+import path from "node:path";
+import type { Metadata } from "../../core/mod.ts";
+import type { Ledger } from "../../resources/ledger/mod.ts";
+import type { ObjectStore } from "../../resources/object_store/types.ts";
+import { createScratch } from "../../resources/spatial/gdal.ts";
+import { asset } from "../_define.ts";
+import { archiveFiles, checkBatchContent, loadBatch } from "./_batch.ts";
+import { iso19115, publishOutput } from "./lineage.ts";
+import type { ManifestFile } from "./manifest.ts";
+import { type SpatialAssetOptions, spatialBatches } from "./vector.ts";
+
+/** Creation options of the COG driver: what makes the output cloud-optimised. */
+export const COG_OPTIONS = [
+  "-of",
+  "COG",
+  "-co",
+  "COMPRESS=DEFLATE",
+  "-co",
+  "PREDICTOR=YES",
+  "-co",
+  "BLOCKSIZE=512",
+  "-co",
+  "OVERVIEWS=AUTO",
+  "-co",
+  "OVERVIEW_RESAMPLING=AVERAGE",
+  // Band statistics computed while writing and stored in the COG, so readers
+  // (and the ledger) get them without another pass over the pixels.
+  "-co",
+  "STATISTICS=YES",
+];
+
+/** Everything {@linkcode processRasterBatch} needs. */
+export interface RasterBatchOptions {
+  lake: ObjectStore;
+  ledger: Ledger;
+  landingBucket: string;
+  lakeBucket: string;
+  batchId: string;
+  runId: string;
+  assetKey?: string;
+  /** @default {() => new Date()} */
+  now?: () => Date;
+  /** Archive the landing files after success. @default {true} */
+  archive?: boolean;
+}
+
+/** One COG written by {@linkcode processRasterBatch}. */
+export interface RasterOutput {
+  key: string;
+  docId: string;
+  source: string;
+  width: number;
+  height: number;
+  bands: number;
+  crs: string;
+}
+
+interface GdalInfoBand {
+  band: number;
+  type: string;
+  minimum?: number;
+  maximum?: number;
+  mean?: number;
+  stdDev?: number;
+  noDataValue?: number;
+  overviews?: unknown[];
+}
+
+/** Summarises `gdalinfo -json -stats` output for the ledger. */
+export function rasterSummary(info: Record<string, unknown>, declaredCrs: string) {
+  const size = (info.size as number[] | undefined) ?? [0, 0];
+  const bands = (info.bands as GdalInfoBand[] | undefined) ?? [];
+  const footprint = info.wgs84Extent as { coordinates?: number[][][] } | undefined;
+  const ring = footprint?.coordinates?.[0] ?? [];
+  const xs = ring.map((p) => p[0]!);
+  const ys = ring.map((p) => p[1]!);
+  const bbox: [number, number, number, number] | null = ring.length > 0
+    ? [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]
+    : null;
+  const srs = info.coordinateSystem as { wkt?: string } | undefined;
+  const epsg = srs?.wkt?.match(/ID\["EPSG",(\d+)\]\]\s*$/)?.[1];
+  return {
+    width: size[0] ?? 0,
+    height: size[1] ?? 0,
+    crs: epsg ? `EPSG:${epsg}` : declaredCrs,
+    bbox,
+    footprint: footprint ?? null,
+    geo_transform: (info.geoTransform as number[] | undefined) ?? null,
+    bands: bands.map((b) => ({
+      band: b.band,
+      type: b.type,
+      min: b.minimum ?? null,
+      max: b.maximum ?? null,
+      mean: b.mean ?? null,
+      std_dev: b.stdDev ?? null,
+      nodata: b.noDataValue ?? null,
+      overviews: b.overviews?.length ?? 0,
+    })),
+  };
+}
+
+/** Converts every raster of a batch to a COG and publishes it with lineage. */
+export async function processRasterBatch(options: RasterBatchOptions): Promise<RasterOutput[]> {
+  const { lake, landingBucket, batchId, runId } = options;
+  const batch = await loadBatch(lake, landingBucket, batchId, runId);
+  await using scratch = await createScratch();
+  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, runId);
+  const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "raster" } =>
+    f.type === "raster"
+  );
+  const processedAt = (options.now ?? (() => new Date()))().toISOString();
+  const outputs: RasterOutput[] = [];
+  const taken = new Set<string>();
+  for (const file of files) {
+    const { gdalPath, sources } = staged.get(file.path)!;
+    let name = path.posix.basename(file.path).replace(/\.[^.]+$/, "").toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, "_");
+    if (taken.has(name)) name = `${name}_${taken.size}`;
+    taken.add(name);
+    const cog = await scratch.gdal.translate(gdalPath, COG_OPTIONS, `${scratch.name}/${name}_cog`);
+    const info = await scratch.gdal.rasterInfo(cog);
+    const summary = rasterSummary(info, file.crs);
+    const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
+    const m = batch.manifest;
+    const doc = await publishOutput({
+      lake,
+      ledger: options.ledger,
+      bucket: options.lakeBucket,
+      key,
+      file: scratch.toHost(cog),
+      contentType: "image/tiff; application=geotiff; profile=cloud-optimized",
+      format: "cog",
+      runId,
+      assetKey: options.assetKey ?? "spatial/raster_cog",
+      batchId,
+      metadata: {
+        uploader: m.uploader,
+        intent: m.intent,
+        project: m.metadata.project,
+        source_files: sources,
+        crs: summary.crs,
+        bbox: summary.bbox,
+        column_schema: summary.bands.map((b) => ({ name: `band_${b.band}`, type: b.type })),
+        raster: JSON.parse(JSON.stringify(summary)),
+        manifest_etag: batch.etag,
+        iso19115: iso19115({
+          title: `${m.metadata.title ?? m.metadata.project}: ${path.posix.basename(file.path)}`,
+          abstract: m.metadata.description,
+          bbox: summary.bbox,
+          crs: summary.crs,
+          sources: sources.map((s) => s.key),
+          steps: [
+            "read GeoTIFF with gdal3.js",
+            `gdal_translate ${COG_OPTIONS.join(" ")}`,
+            "band statistics computed while writing (COG STATISTICS=YES)",
+          ],
+          format: "Cloud Optimized GeoTIFF",
+          uploader: m.uploader,
+          processedAt,
+        }),
+      },
+    });
+    outputs.push({
+      key,
+      docId: doc.id,
+      source: file.path,
+      width: summary.width,
+      height: summary.height,
+      bands: summary.bands.length,
+      crs: summary.crs,
+    });
+  }
+  if (options.archive ?? true) await archiveFiles(lake, landingBucket, batch, files);
+  return outputs;
+}
+
+/** Builds `spatial/raster_cog`: a COG of every raster of a batch, with lineage. */
+export function rasterCogAsset(options: SpatialAssetOptions = {}) {
+  return asset({
+    key: "spatial/raster_cog",
+    deps: options.deps ?? [],
+    group: "spatial",
+    partitions: spatialBatches,
+    description: "Rasters of a batch as Cloud Optimized GeoTIFF in data-lake/<project>/<batch>/",
+    resources: ["config", "lake", "ledger"],
+    codeVersion: "1",
+    materialize: async (ctx): Promise<Metadata> => {
+      const { config, lake, ledger } = ctx.resources;
+      if (ctx.partitionKey === undefined) {
+        throw new RangeError("spatial/raster_cog needs a batch partition");
+      }
+      const outputs = await processRasterBatch({
+        lake,
+        ledger,
+        landingBucket: config.LANDING_BUCKET,
+        lakeBucket: config.LAKE_BUCKET,
+        batchId: ctx.partitionKey,
+        runId: ctx.runId,
+        now: () => new Date(ctx.clock.now()),
+      });
+      for (const o of outputs) {
+        ctx.log.info(`wrote ${o.key} (${o.width}x${o.height}, ${o.bands} bands)`);
+      }
+      return {
+        batch_id: ctx.partitionKey,
+        outputs: outputs.map((o) => ({
+          key: o.key,
+          ledger_id: o.docId,
+          width: o.width,
+          height: o.height,
+          bands: o.bands,
+          crs: o.crs,
+        })),
+        files: outputs.length,
+      };
+    },
+  });
+}
+
+/** `spatial/raster_cog` without upstream assets. */
+export const rasterCog = rasterCogAsset();

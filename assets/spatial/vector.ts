@@ -1,0 +1,320 @@
+/**
+ * `spatial/vector_geoparquet`: each vector file of a batch (Shapefile, zipped
+ * Shapefile, GeoJSON, GeoPackage, FlatGeobuf) read with gdal3.js, reprojected
+ * to `TARGET_CRS`, made valid, passed through the intent's SQL in the spatial
+ * engine, and written to `data-lake/<project>/<batch>/<name>.parquet` as
+ * GeoParquet 1.1 with its ledger document.
+ *
+ * @module
+ */
+
+import path from "node:path";
+import { dynamicPartitions, type Metadata } from "../../core/mod.ts";
+import type { Ledger } from "../../resources/ledger/mod.ts";
+import type { ObjectStore } from "../../resources/object_store/types.ts";
+import { createScratch, type GdalScratch } from "../../resources/spatial/gdal.ts";
+import { sqliteToGeoParquet } from "../../resources/spatial/geoparquet.ts";
+import { type SpatialEngine, withWorkspace } from "../../resources/spatial/engine.ts";
+import { openSpatialEngine } from "../../resources/spatial/open.ts";
+import { isIdentityRecipe, recipeSql } from "../../resources/spatial/recipes.ts";
+import { asset } from "../_define.ts";
+import {
+  archiveFiles,
+  checkBatchContent,
+  loadBatch,
+  type LoadedBatch,
+  SpatialBatchError,
+  type StagedSource,
+  vfsOf,
+} from "./_batch.ts";
+import type { ManifestFile } from "./manifest.ts";
+import { iso19115, publishOutput } from "./lineage.ts";
+
+/** The dynamic partitions of spatial batches, one per batch id. */
+export const spatialBatches = dynamicPartitions("spatial_batches");
+
+/** Everything {@linkcode processVectorBatch} needs. */
+export interface VectorBatchOptions {
+  lake: ObjectStore;
+  ledger: Ledger;
+  engine: SpatialEngine;
+  landingBucket: string;
+  lakeBucket: string;
+  targetCrs: string;
+  batchId: string;
+  runId: string;
+  assetKey?: string;
+  /** Clock of the ISO 19115 `processed_at`. @default {() => new Date()} */
+  now?: () => Date;
+  /** Archive the landing files after success. @default {true} */
+  archive?: boolean;
+}
+
+/** One GeoParquet written by {@linkcode processVectorBatch}. */
+export interface VectorOutput {
+  key: string;
+  docId: string;
+  source: string;
+  layer: string;
+  rows: number;
+  bbox: [number, number, number, number] | null;
+  geometryTypes: string[];
+}
+
+/** Whether an OGR layer geometry type (`Point`, `Multi Point`, `3D Point`...) holds only points. */
+export function isPointType(type: string): boolean {
+  return /point/i.test(type) && !/polygon|line|curve|surface|collection|unknown/i.test(type);
+}
+
+function uniqueName(file: ManifestFile, taken: Set<string>, layer?: string): string {
+  const stem = path.posix.basename(file.path).replace(/\.(shp\.zip|[^.]+)$/i, "")
+    .toLowerCase().replace(/[^a-z0-9_-]+/g, "_");
+  let name = layer === undefined
+    ? stem
+    : `${stem}__${layer.toLowerCase().replace(/[^a-z0-9_-]+/g, "_")}`;
+  if (taken.has(name)) name = `${name}_${file.format}`;
+  taken.add(name);
+  return name;
+}
+
+async function convertLayer(
+  scratch: GdalScratch,
+  options: VectorBatchOptions,
+  batch: LoadedBatch,
+  file: ManifestFile & { type: "vector" },
+  gdalPath: string,
+  layer: { name: string; hasCrs: boolean; epsg: number | undefined; geometryType: string },
+  name: string,
+) {
+  const reprojected = await scratch.gdal.ogr2ogr(
+    gdalPath,
+    [
+      "-f",
+      "GPKG",
+      "-lco",
+      "GEOMETRY_NAME=geom",
+      "-lco",
+      "SPATIAL_INDEX=NO",
+      "-nln",
+      "input",
+      // Reprojecting onto the same CRS would still transform every vertex.
+      ...(layer.hasCrs && `EPSG:${layer.epsg}` === options.targetCrs
+        ? []
+        : ["-t_srs", options.targetCrs]),
+      ...(layer.hasCrs ? [] : ["-s_srs", file.crs]),
+      // Points are valid by construction; making them valid only costs time.
+      ...(isPointType(layer.geometryType) ? [] : ["-makevalid"]),
+      layer.name,
+    ],
+    `${scratch.name}/${name}_input`,
+    vfsOf(file),
+  );
+  const info = await scratch.gdal.vectorInfo(reprojected);
+  const projjson = info.layers[0]?.geometryFields[0]?.coordinateSystem?.projjson;
+  if (projjson === undefined) {
+    throw new SpatialBatchError(
+      "spatial.no_crs",
+      `Cannot write '${file.path}': the reprojected layer '${layer.name}' has no CRS.`,
+      { input: file.path },
+    );
+  }
+  const srid = Number(options.targetCrs.split(":")[1]);
+  const outDir = scratch.hostPath(`${name}_out`);
+  await Deno.mkdir(outDir);
+  const dumped = isIdentityRecipe(batch.manifest.intent)
+    ? { path: scratch.toHost(reprojected), table: "input", geometryColumn: "geom" }
+    : await withWorkspace(options.engine, `${options.runId}_${name}`, async (ws) => {
+      await ws.load("input", {
+        path: scratch.toHost(reprojected),
+        table: "input",
+        geometryColumn: "geom",
+      }, srid);
+      await ws.run(recipeSql(batch.manifest.intent, await ws.columns("input")), "result");
+      return await ws.dump("result", outDir);
+    });
+  const parquetPath = scratch.hostPath(`${name}.parquet`);
+  const result = await sqliteToGeoParquet(dumped.path, dumped.table, parquetPath, {
+    crs: projjson,
+    geometryColumn: dumped.geometryColumn,
+  });
+  return { parquetPath, result };
+}
+
+/**
+ * Converts every vector file of a batch and publishes the GeoParquet files
+ * with their lineage; returns what was written. A batch with a bad file is
+ * quarantined before anything is written.
+ */
+export async function processVectorBatch(options: VectorBatchOptions): Promise<VectorOutput[]> {
+  const { lake, landingBucket, batchId, runId } = options;
+  const batch = await loadBatch(lake, landingBucket, batchId, runId);
+  await using scratch = await createScratch();
+  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, runId);
+  const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "vector" } =>
+    f.type === "vector"
+  );
+  const outputs: VectorOutput[] = [];
+  const taken = new Set<string>();
+  const processedAt = (options.now ?? (() => new Date()))().toISOString();
+  for (const file of files) {
+    const { gdalPath, sources } = staged.get(file.path)!;
+    const info = await scratch.gdal.vectorInfo(gdalPath, vfsOf(file));
+    const layers = info.layers.filter((l) =>
+      l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
+    );
+    if (layers.length === 0) {
+      throw new SpatialBatchError(
+        "spatial.no_layer",
+        `Cannot process '${file.path}': it has no geometry layer named '${file.layer}'.`,
+        { input: file.path },
+      );
+    }
+    for (const layer of layers) {
+      const name = uniqueName(file, taken, layers.length > 1 ? layer.name : undefined);
+      const crs = layer.geometryFields[0]?.coordinateSystem;
+      const hasCrs = crs?.wkt !== undefined;
+      const id = crs?.projjson?.id as { authority?: string; code?: number } | undefined;
+      const epsg = id?.authority === "EPSG" ? id.code : undefined;
+      const { parquetPath, result } = await convertLayer(
+        scratch,
+        options,
+        batch,
+        file,
+        gdalPath,
+        { name: layer.name, hasCrs, epsg, geometryType: layer.geometryFields[0]?.type ?? "" },
+        name,
+      );
+      const key = `${batch.manifest.metadata.project}/${batchId}/${name}.parquet`;
+      const doc = await publishOutput({
+        lake,
+        ledger: options.ledger,
+        bucket: options.lakeBucket,
+        key,
+        file: parquetPath,
+        contentType: "application/vnd.apache.parquet",
+        format: "geoparquet",
+        runId,
+        assetKey: options.assetKey ?? "spatial/vector_geoparquet",
+        batchId,
+        metadata: vectorMetadata(batch, file, sources, options, result, processedAt, layer.name),
+      });
+      outputs.push({
+        key,
+        docId: doc.id,
+        source: file.path,
+        layer: layer.name,
+        rows: result.rows,
+        bbox: result.bbox,
+        geometryTypes: result.geometryTypes,
+      });
+    }
+  }
+  if (options.archive ?? true) await archiveFiles(lake, landingBucket, batch, files);
+  return outputs;
+}
+
+function vectorMetadata(
+  batch: LoadedBatch,
+  file: ManifestFile,
+  sources: StagedSource[],
+  options: VectorBatchOptions,
+  result: Awaited<ReturnType<typeof sqliteToGeoParquet>>,
+  processedAt: string,
+  layer: string,
+) {
+  const m = batch.manifest;
+  return {
+    uploader: m.uploader,
+    intent: m.intent,
+    project: m.metadata.project,
+    source_files: sources,
+    crs: options.targetCrs,
+    bbox: result.bbox,
+    feature_count: result.rows,
+    geometry_types: result.geometryTypes,
+    column_schema: [
+      ...result.columns,
+      { name: "geometry", type: "binary (WKB)" },
+      { name: "bbox", type: "struct<xmin,ymin,xmax,ymax: double>" },
+    ],
+    engine: options.engine.kind,
+    manifest_etag: batch.etag,
+    iso19115: iso19115({
+      title: `${m.metadata.title ?? m.metadata.project}: ${
+        path.posix.basename(file.path)
+      } (${layer})`,
+      abstract: m.metadata.description,
+      bbox: result.bbox,
+      crs: options.targetCrs,
+      sources: sources.map((s) => s.key),
+      steps: [
+        `read ${file.format} layer '${layer}' with gdal3.js (declared CRS ${file.crs})`,
+        `reprojected to ${options.targetCrs} (when not already in it); ` +
+        "non-point geometries made valid (ogr2ogr -makevalid)",
+        `intent '${m.intent}' SQL run on ${options.engine.kind}`,
+        "written as GeoParquet 1.1 (WKB, bbox covering, zstd)",
+      ],
+      format: "GeoParquet 1.1.0",
+      uploader: m.uploader,
+      processedAt,
+    }),
+  };
+}
+
+/** Options of {@linkcode vectorGeoparquetAsset} and `rasterCogAsset`. */
+export interface SpatialAssetOptions {
+  /**
+   * Upstream asset keys, e.g. `spatial/sample_batch` so the quick start seeds
+   * the landing zone first.
+   *
+   * @default {[]}
+   */
+  deps?: readonly string[];
+}
+
+/** Builds `spatial/vector_geoparquet`: GeoParquet of every vector file of a batch, with lineage. */
+export function vectorGeoparquetAsset(options: SpatialAssetOptions = {}) {
+  return asset({
+    key: "spatial/vector_geoparquet",
+    deps: options.deps ?? [],
+    group: "spatial",
+    partitions: spatialBatches,
+    description: "Vector files of a batch as GeoParquet 1.1 in data-lake/<project>/<batch>/",
+    resources: ["config", "lake", "ledger"],
+    codeVersion: "1",
+    materialize: async (ctx): Promise<Metadata> => {
+      const { config, lake, ledger } = ctx.resources;
+      if (ctx.partitionKey === undefined) {
+        throw new RangeError("spatial/vector_geoparquet needs a batch partition");
+      }
+      await using engine = await openSpatialEngine(config.SPATIAL_URL);
+      const outputs = await processVectorBatch({
+        lake,
+        ledger,
+        engine,
+        landingBucket: config.LANDING_BUCKET,
+        lakeBucket: config.LAKE_BUCKET,
+        targetCrs: config.TARGET_CRS,
+        batchId: ctx.partitionKey,
+        runId: ctx.runId,
+        now: () => new Date(ctx.clock.now()),
+      });
+      for (const o of outputs) ctx.log.info(`wrote ${o.key} (${o.rows} features)`);
+      return {
+        batch_id: ctx.partitionKey,
+        outputs: outputs.map((o) => ({
+          key: o.key,
+          ledger_id: o.docId,
+          rows: o.rows,
+          bbox: o.bbox,
+          geometry_types: o.geometryTypes,
+        })),
+        files: outputs.length,
+        features: outputs.reduce((n, o) => n + o.rows, 0),
+      };
+    },
+  });
+}
+
+/** `spatial/vector_geoparquet` without upstream assets. */
+export const vectorGeoparquet = vectorGeoparquetAsset();

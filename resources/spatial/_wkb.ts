@@ -1,0 +1,185 @@
+// Just enough WKB reading for GeoParquet: the geometry type name and the
+// bounding box of each geometry, and unwrapping GeoPackage geometry blobs
+// (a small header, then standard WKB).
+
+/** GeoParquet names of WKB base types 1-7. */
+const TYPE_NAMES = [
+  "Unknown",
+  "Point",
+  "LineString",
+  "Polygon",
+  "MultiPoint",
+  "MultiLineString",
+  "MultiPolygon",
+  "GeometryCollection",
+] as const;
+
+/** Mutable bounding box accumulator: [xmin, ymin, xmax, ymax]. */
+export type Box = [number, number, number, number];
+
+/** An empty box, which {@linkcode extendBox} grows. */
+export function emptyBox(): Box {
+  return [Infinity, Infinity, -Infinity, -Infinity];
+}
+
+/** Grows `box` to cover `other`. */
+export function extendBox(box: Box, other: Box): void {
+  if (other[0] < box[0]) box[0] = other[0];
+  if (other[1] < box[1]) box[1] = other[1];
+  if (other[2] > box[2]) box[2] = other[2];
+  if (other[3] > box[3]) box[3] = other[3];
+}
+
+/**
+ * The WKB inside a GeoPackage geometry blob, or the blob itself when it is
+ * already plain WKB (starts with a byte-order byte, not "GP").
+ */
+export function gpkgToWkb(blob: Uint8Array): Uint8Array {
+  if (blob.length < 8 || blob[0] !== 0x47 || blob[1] !== 0x50) return blob;
+  const flags = blob[3]!;
+  const envelope = (flags >> 1) & 0x07;
+  const envelopeBytes = [0, 32, 48, 48, 64][envelope] ?? 0;
+  return blob.subarray(8 + envelopeBytes);
+}
+
+// One scratch buffer to read doubles from unaligned bytes without a DataView per row.
+const scratchBytes = new Uint8Array(8);
+const scratchDouble = new Float64Array(scratchBytes.buffer);
+
+function littleDouble(bytes: Uint8Array, offset: number): number {
+  for (let i = 0; i < 8; i++) scratchBytes[i] = bytes[offset + i]!;
+  return scratchDouble[0]!;
+}
+
+const POINT_TYPE = "Point";
+
+/**
+ * Type name and bbox of a geometry blob (GeoPackage or plain WKB), reading
+ * as little as possible: a GeoPackage envelope when there is one, the two
+ * coordinates of a little-endian 2D point, and only otherwise every vertex.
+ */
+export function inspectBlob(blob: Uint8Array): { type: string; box: Box } {
+  let wkb = blob;
+  let envelope: Box | undefined;
+  if (blob.length >= 8 && blob[0] === 0x47 && blob[1] === 0x50) {
+    const flags = blob[3]!;
+    const kind = (flags >> 1) & 0x07;
+    const size = [0, 32, 48, 48, 64][kind] ?? 0;
+    if (kind !== 0 && (flags & 1) === 1 && (flags & 0x10) === 0) {
+      // Envelope order is minx, maxx, miny, maxy.
+      envelope = [
+        littleDouble(blob, 8),
+        littleDouble(blob, 24),
+        littleDouble(blob, 16),
+        littleDouble(blob, 32),
+      ];
+    }
+    wkb = blob.subarray(8 + size);
+  }
+  if (
+    wkb.length === 21 && wkb[0] === 1 && wkb[1] === 1 && wkb[2] === 0 && wkb[3] === 0 &&
+    wkb[4] === 0
+  ) {
+    const x = littleDouble(wkb, 5);
+    const y = littleDouble(wkb, 13);
+    if (!Number.isNaN(x) && !Number.isNaN(y)) return { type: POINT_TYPE, box: [x, y, x, y] };
+  }
+  if (envelope !== undefined && wkb[0] === 1) {
+    const code = wkb[1]! | (wkb[2]! << 8) | (wkb[3]! << 16);
+    const base = code % 1000;
+    const thousands = Math.floor(code / 1000);
+    const hasZ = thousands === 1 || thousands === 3;
+    return { type: `${TYPE_NAMES[base] ?? "Unknown"}${hasZ ? " Z" : ""}`, box: envelope };
+  }
+  return inspectWkb(wkb);
+}
+
+/** Type name of a WKB geometry from its first five bytes (byte order and type code). */
+export function inspectHeaderType(header: Uint8Array): string {
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const { type, hasZ } = readHeader(view, { offset: 0 });
+  return `${TYPE_NAMES[type] ?? "Unknown"}${hasZ ? " Z" : ""}`;
+}
+
+/** Type name (`Point`, `MultiPolygon Z`...) and bbox of one WKB geometry; bbox is empty for EMPTY. */
+export function inspectWkb(wkb: Uint8Array): { type: string; box: Box } {
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const box = emptyBox();
+  const reader = { offset: 0 };
+  const { type, hasZ } = readGeometry(view, reader, box);
+  return { type: `${TYPE_NAMES[type] ?? "Unknown"}${hasZ ? " Z" : ""}`, box };
+}
+
+function readHeader(view: DataView, reader: { offset: number }) {
+  const little = view.getUint8(reader.offset) === 1;
+  let code = view.getUint32(reader.offset + 1, little);
+  reader.offset += 5;
+  // EWKB flags (PostGIS): Z, M, SRID.
+  let hasZ = (code & 0x80000000) !== 0;
+  let hasM = (code & 0x40000000) !== 0;
+  if (code & 0x20000000) reader.offset += 4;
+  code &= 0x0fffffff;
+  // ISO WKB: 1000s are Z, 2000s M, 3000s ZM.
+  const thousands = Math.floor(code / 1000);
+  if (thousands === 1 || thousands === 3) hasZ = true;
+  if (thousands === 2 || thousands === 3) hasM = true;
+  return { little, type: code % 1000, hasZ, dims: 2 + (hasZ ? 1 : 0) + (hasM ? 1 : 0) };
+}
+
+function readPoints(
+  view: DataView,
+  reader: { offset: number },
+  little: boolean,
+  dims: number,
+  count: number,
+  box: Box,
+): void {
+  for (let i = 0; i < count; i++) {
+    const x = view.getFloat64(reader.offset, little);
+    const y = view.getFloat64(reader.offset + 8, little);
+    reader.offset += 8 * dims;
+    // NaN coordinates encode POINT EMPTY.
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    if (x < box[0]) box[0] = x;
+    if (y < box[1]) box[1] = y;
+    if (x > box[2]) box[2] = x;
+    if (y > box[3]) box[3] = y;
+  }
+}
+
+function readGeometry(
+  view: DataView,
+  reader: { offset: number },
+  box: Box,
+): { type: number; hasZ: boolean } {
+  const { little, type, hasZ, dims } = readHeader(view, reader);
+  const count = () => {
+    const n = view.getUint32(reader.offset, little);
+    reader.offset += 4;
+    return n;
+  };
+  switch (type) {
+    case 1:
+      readPoints(view, reader, little, dims, 1, box);
+      break;
+    case 2:
+      readPoints(view, reader, little, dims, count(), box);
+      break;
+    case 3: {
+      const rings = count();
+      for (let r = 0; r < rings; r++) readPoints(view, reader, little, dims, count(), box);
+      break;
+    }
+    case 4:
+    case 5:
+    case 6:
+    case 7: {
+      const parts = count();
+      for (let p = 0; p < parts; p++) readGeometry(view, reader, box);
+      break;
+    }
+    default:
+      throw new RangeError(`Unsupported WKB geometry type ${type}`);
+  }
+  return { type, hasZ };
+}

@@ -1,0 +1,136 @@
+/**
+ * The embedded {@linkcode SpatialEngine}: SpatiaLite inside gdal3.js. A
+ * workspace is a temporary GeoPackage in a gdal3.js scratch folder; SQL runs
+ * through OGR's SQLite dialect (SpatiaLite functions), and each result is
+ * kept as a GeoPackage of its own.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import path from "node:path";
+import { createScratch, type GdalScratch } from "./gdal.ts";
+import {
+  assertTableName,
+  type FeatureTable,
+  type SpatialEngine,
+  SpatialEngineError,
+  type Workspace,
+  workspaceName,
+} from "./engine.ts";
+
+const GPKG_OPTIONS = ["-f", "GPKG", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=NO"];
+
+/** Reads the attribute column names of a GeoPackage layer. */
+function gpkgColumns(file: string, table: string): string[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const rows = db.prepare(`PRAGMA table_info("${table}")`).all() as {
+      name: string;
+      type: string;
+      pk: number;
+    }[];
+    return rows.filter((c) => c.name !== "geom" && !(c.pk === 1 && /INT/i.test(c.type)))
+      .map((c) => c.name);
+  } finally {
+    db.close();
+  }
+}
+
+class SpatialiteWorkspace implements Workspace {
+  readonly name: string;
+  readonly #scratch: GdalScratch & AsyncDisposable;
+  /** Table name to the GeoPackage (relative to the scratch folder) holding it. */
+  readonly #tables = new Map<string, string>();
+  #dropped = false;
+
+  constructor(name: string, scratch: GdalScratch & AsyncDisposable) {
+    this.name = name;
+    this.#scratch = scratch;
+  }
+
+  async load(table: string, source: FeatureTable, srid: number): Promise<void> {
+    assertTableName(table);
+    const staged = `src_${table}${path.extname(source.path) || ".gpkg"}`;
+    await Deno.copyFile(source.path, this.#scratch.hostPath(staged));
+    await this.#scratch.gdal.ogr2ogr(
+      this.#scratch.gdalPath(staged),
+      [...GPKG_OPTIONS, "-nln", table, "-a_srs", `EPSG:${srid}`, source.table],
+      `${this.#scratch.name}/${table}`,
+    );
+    await Deno.remove(this.#scratch.hostPath(staged));
+    this.#tables.set(table, `${table}.gpkg`);
+  }
+
+  columns(table: string): Promise<string[]> {
+    return Promise.resolve(gpkgColumns(this.#scratch.hostPath(this.#file(table)), table));
+  }
+
+  async run(sql: string, into: string): Promise<void> {
+    assertTableName(into);
+    // OGR's SQLite dialect sees the layers of one dataset: the first loaded
+    // table's file, into which every other loaded table is attached by name.
+    const [first] = this.#tables.keys();
+    if (first === undefined) {
+      throw new SpatialEngineError(
+        "spatial.workspace_empty",
+        `Cannot run SQL in workspace '${this.name}': load a table first.`,
+      );
+    }
+    try {
+      await this.#scratch.gdal.ogr2ogr(
+        this.#scratch.gdalPath(this.#file(first)),
+        [...GPKG_OPTIONS, "-dialect", "SQLite", "-sql", sql, "-nln", into],
+        `${this.#scratch.name}/${into}`,
+      );
+    } catch (error) {
+      throw new SpatialEngineError(
+        "spatial.sql_failed",
+        `Cannot run SQL into '${into}' in workspace '${this.name}': ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+    this.#tables.set(into, `${into}.gpkg`);
+  }
+
+  async dump(table: string, dir: string): Promise<FeatureTable> {
+    const target = path.join(dir, `${table}.gpkg`);
+    await Deno.copyFile(this.#scratch.hostPath(this.#file(table)), target);
+    return { path: target, table, geometryColumn: "geom" };
+  }
+
+  async drop(): Promise<void> {
+    if (this.#dropped) return;
+    this.#dropped = true;
+    await this.#scratch[Symbol.asyncDispose]();
+  }
+
+  #file(table: string): string {
+    const file = this.#tables.get(table);
+    if (file === undefined) {
+      throw new SpatialEngineError(
+        "spatial.unknown_table",
+        `Workspace '${this.name}' has no table '${table}'; load or compute it first.`,
+      );
+    }
+    return file;
+  }
+}
+
+/** SpatiaLite (inside gdal3.js) as a {@linkcode SpatialEngine}; holds no connection. */
+export class SpatialiteEngine implements SpatialEngine {
+  /** Always `spatialite`. */
+  readonly kind = "spatialite" as const;
+
+  /** Creates a workspace: a scratch folder inside gdal3.js. */
+  async createWorkspace(runId: string): Promise<Workspace> {
+    return new SpatialiteWorkspace(workspaceName(runId), await createScratch());
+  }
+
+  /** Nothing to close: workspaces are dropped by their runs. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * manifest.json and run_results.json carry the fields dbt's published
+ * schemas require (manifest v12, run-results v6; the `required` lists and,
+ * for run results, `additionalProperties: false`), written here as zod
+ * schemas, and their parent/child maps agree.
+ */
+
+import assert from "node:assert/strict";
+import { z } from "zod";
+import {
+  buildManifest,
+  loadProject,
+  MANIFEST_SCHEMA,
+  RUN_RESULTS_SCHEMA,
+  runProject,
+} from "../../../assets/dbt/mod.ts";
+import { openWarehouse } from "../../../resources/warehouse/mod.ts";
+import { copyRepoProject, RAW_TABLES_SQL } from "./_fixture.ts";
+
+const str = z.string();
+const nullableStr = z.string().nullable();
+
+/** Fields of ModelNode / GenericTestNode / SingularTestNode that manifest v12 requires, plus what tools read. */
+const NodeSchema = z.looseObject({
+  database: str,
+  schema: str,
+  name: str,
+  resource_type: z.enum(["model", "test"]),
+  package_name: str,
+  path: str,
+  original_file_path: str,
+  unique_id: str,
+  fqn: z.array(str),
+  alias: str,
+  checksum: z.object({ name: str, checksum: z.string() }),
+  config: z.looseObject({ materialized: str, unique_key: z.unknown().optional() }),
+  depends_on: z.object({ macros: z.array(str), nodes: z.array(str) }),
+  compiled_code: str,
+  raw_code: str,
+  relation_name: nullableStr,
+  description: z.string(),
+  columns: z.record(str, z.looseObject({ name: str, description: z.string() })),
+  test_metadata: z.object({ name: str, kwargs: z.record(str, z.unknown()), namespace: z.null() })
+    .optional(),
+  attached_node: nullableStr.optional(),
+});
+
+/** Fields of SourceDefinition that manifest v12 requires. */
+const SourceSchema = z.looseObject({
+  database: str,
+  schema: str,
+  name: str,
+  resource_type: z.literal("source"),
+  package_name: str,
+  path: str,
+  original_file_path: str,
+  unique_id: str,
+  fqn: z.array(str),
+  source_name: str,
+  source_description: z.string(),
+  loader: z.string(),
+  identifier: str,
+  meta: z.record(str, z.unknown()),
+});
+
+const idMap = z.record(str, z.array(str));
+
+/** The manifest v12 top level: every required key. */
+const ManifestSchema = z.looseObject({
+  metadata: z.looseObject({ dbt_schema_version: str, dbt_version: str, invocation_id: str }),
+  nodes: z.record(str, NodeSchema),
+  sources: z.record(str, SourceSchema),
+  macros: z.record(str, z.unknown()),
+  docs: z.record(str, z.unknown()),
+  exposures: z.record(str, z.unknown()),
+  metrics: z.record(str, z.unknown()),
+  groups: z.record(str, z.unknown()),
+  selectors: z.record(str, z.unknown()),
+  disabled: z.record(str, z.unknown()),
+  parent_map: idMap,
+  child_map: idMap,
+  group_map: z.record(str, z.unknown()),
+  saved_queries: z.record(str, z.unknown()),
+  semantic_models: z.record(str, z.unknown()),
+  unit_tests: z.record(str, z.unknown()),
+});
+
+const iso = z.string().refine((v) => !Number.isNaN(Date.parse(v)), "an ISO timestamp");
+
+/** A run-results v6 result: exactly its keys (the schema says additionalProperties: false). */
+const ResultSchema = z.strictObject({
+  status: z.enum(["success", "error", "skipped", "pass", "fail", "warn"]),
+  timing: z.array(
+    z.strictObject({ name: str, started_at: iso.nullable(), completed_at: iso.nullable() }),
+  ),
+  thread_id: str,
+  execution_time: z.number().nonnegative(),
+  adapter_response: z.record(str, z.unknown()),
+  message: nullableStr,
+  failures: z.number().int().nullable(),
+  unique_id: str,
+  compiled: z.boolean().nullable(),
+  compiled_code: nullableStr,
+  relation_name: nullableStr,
+});
+
+/** The run-results v6 top level (additionalProperties: false). */
+const RunResultsSchema = z.strictObject({
+  metadata: z.strictObject({
+    dbt_schema_version: str,
+    dbt_version: str,
+    generated_at: iso,
+    invocation_id: nullableStr,
+    env: z.record(str, str),
+  }),
+  results: z.array(ResultSchema),
+  elapsed_time: z.number(),
+  args: z.record(str, z.unknown()),
+});
+
+Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
+  await using project = await copyRepoProject();
+  const p = await loadProject(project.dir);
+
+  await t.step("manifest v12: required fields, nodes, sources, maps", () => {
+    const manifest = ManifestSchema.parse(buildManifest(p, { invocationId: "inv-1" }));
+    assert.equal(manifest.metadata.dbt_schema_version, MANIFEST_SCHEMA);
+    assert.equal(manifest.metadata.invocation_id, "inv-1");
+    const nodes = Object.values(manifest.nodes);
+    assert.equal(nodes.filter((n) => n.resource_type === "model").length, 8);
+    assert.equal(nodes.filter((n) => n.resource_type === "test").length, p.tests.length);
+    for (const [id, node] of Object.entries(manifest.nodes)) assert.equal(node.unique_id, id);
+    assert.equal(Object.keys(manifest.sources).length, 3);
+    const fct = manifest.nodes["model.platform_marts.fct_weather_daily"] ?? assert.fail("fct");
+    assert.equal(fct.config.materialized, "incremental");
+    assert.equal(fct.config.unique_key, "weather_day_id");
+    assert.equal(fct.relation_name, `"analytics_marts"."fct_weather_daily"`);
+    assert.deepEqual(fct.depends_on.nodes, ["model.platform_marts.stg_weather_data"]);
+    assert.equal(manifest.nodes["model.platform_marts.int_user_days"]?.relation_name, null);
+    assert.deepEqual(manifest.parent_map["model.platform_marts.stg_weather_data"], [
+      "source.platform_marts.raw.raw_weather",
+    ]);
+    assert.ok(
+      manifest.child_map["model.platform_marts.stg_weather_data"]?.includes(
+        "model.platform_marts.fct_weather_daily",
+      ),
+    );
+    // Every id in either map is a node or a source, and the maps mirror each other.
+    const ids = new Set([...Object.keys(manifest.nodes), ...Object.keys(manifest.sources)]);
+    for (const [child, parents] of Object.entries(manifest.parent_map)) {
+      assert.ok(ids.has(child), child);
+      for (const parent of parents) assert.ok(manifest.child_map[parent]?.includes(child));
+    }
+    const test = nodes.find((n) => n.test_metadata?.name === "accepted_values");
+    assert.deepEqual(test?.test_metadata?.kwargs.values, ["good", "fair", "poor"]);
+    assert.equal(test?.attached_node, "model.platform_marts.outdoor_conditions_daily");
+  });
+
+  await t.step("run_results v6: exactly the schema's keys, with timing", async () => {
+    await using warehouse = await openWarehouse("pglite:memory:");
+    await warehouse.exec(RAW_TABLES_SQL);
+    const run = await runProject(p, warehouse, { invocationId: "inv-2" });
+    assert.equal(run.success, true);
+    const file = RunResultsSchema.parse(
+      JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`)),
+    );
+    assert.equal(file.metadata.dbt_schema_version, RUN_RESULTS_SCHEMA);
+    assert.equal(file.metadata.invocation_id, "inv-2");
+    assert.equal(typeof file.elapsed_time, "number");
+    // Source tests check the loaders' assets, not a model: runProject leaves them out.
+    const modelTests = p.tests.filter((x) => x.attachedTo?.startsWith("model."));
+    assert.equal(file.results.length, 8 + modelTests.length);
+    for (const result of file.results) {
+      assert.deepEqual(result.timing.map((x) => x.name), ["compile", "execute"]);
+      assert.ok(["success", "pass"].includes(result.status), result.unique_id);
+    }
+    const manifest = ManifestSchema.parse(
+      JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`)),
+    );
+    assert.equal(manifest.metadata.invocation_id, "inv-2");
+  });
+});

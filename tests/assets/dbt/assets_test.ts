@@ -1,0 +1,236 @@
+/**
+ * dbt models as assets in the core graph: keys, groups, deps (sources mapped
+ * to the assets that load them), tests as checks, and end to end from seeded
+ * raw tables to the marts with core `materialize()`.
+ */
+
+import assert from "node:assert/strict";
+import { assetFactory, defineGraph, materialize } from "../../../core/mod.ts";
+import { dbtAssets, type DbtResources } from "../../../assets/dbt/mod.ts";
+import { openWarehouse } from "../../../resources/warehouse/mod.ts";
+import {
+  activitySql,
+  copyRepoProject,
+  RAW_TABLES_SQL,
+  weatherSql,
+  writeProject,
+} from "./_fixture.ts";
+
+const asset = assetFactory<DbtResources>();
+
+/** Stand-ins for the pipelines' loaders: they create and fill the raw tables. */
+function bronzeStubs() {
+  return [
+    asset({
+      key: "bronze_weather",
+      group: "weather",
+      resources: ["warehouse"],
+      materialize: async (ctx) => {
+        const wh = ctx.resources.warehouse;
+        if (!(await wh.tableExists("raw", "raw_weather"))) await wh.exec(RAW_TABLES_SQL);
+        await wh.execute(weatherSql("Billings MT", "2024-06-01", 3));
+        await wh.execute(weatherSql("Bozeman MT", "2024-06-01", 2));
+        return { rows: 120 };
+      },
+    }),
+    asset({
+      key: "bronze_activity",
+      deps: ["bronze_weather"], // the raw tables are created once, by the weather stub
+      group: "activity",
+      resources: ["warehouse"],
+      materialize: async (ctx) => {
+        await ctx.resources.warehouse.exec(`${activitySql("u1", "2024-05-01", 40)};
+          ${activitySql("u2", "2024-05-20", 10)}`);
+        return { rows: 100 };
+      },
+    }),
+  ];
+}
+
+Deno.test("dbt assets: definitions from the repo project", async () => {
+  await using project = await copyRepoProject();
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  const byKey = new Map(dbt.assets.map((a) => [a.key, a]));
+  assert.deepEqual([...byKey.keys()].sort(), [
+    "fct_weather_daily",
+    "int_user_days",
+    "outdoor_conditions_daily",
+    "stg_daily_activity",
+    "stg_sleep",
+    "stg_weather_data",
+    "user_baselines",
+    "user_deviations",
+  ]);
+  for (const a of dbt.assets) {
+    assert.equal(a.group, "marts");
+    assert.deepEqual(a.resources, ["warehouse"]);
+    assert.ok(a.description.length > 0, a.key);
+  }
+  assert.deepEqual(byKey.get("stg_weather_data")?.deps, ["bronze_weather"]);
+  assert.deepEqual(byKey.get("stg_daily_activity")?.deps, ["bronze_activity"]);
+  assert.deepEqual(byKey.get("stg_sleep")?.deps, ["bronze_activity"]);
+  assert.deepEqual(byKey.get("fct_weather_daily")?.deps, ["stg_weather_data"]);
+  assert.deepEqual(byKey.get("user_deviations")?.deps, ["int_user_days", "user_baselines"]);
+  const outdoor = byKey.get("outdoor_conditions_daily")?.checks ?? [];
+  assert.ok(outdoor.some((c) => c.name === "assert_trail_hours_within_observed" && c.blocking));
+  const warn = outdoor.find((c) => c.name.startsWith("relationships_"));
+  assert.equal(warn?.severity, "warn");
+  assert.equal(warn?.blocking, false);
+  assert.ok(outdoor.filter((c) => c.name.startsWith("not_null_")).every((c) => c.blocking));
+  assert.ok(dbt.assets.every((a) => a.checks.length > 0 || a.key === "int_user_days"));
+  assert.deepEqual(dbt.checks, []);
+  const withSources = await dbtAssets(project.dir, { writeArtifacts: false, sourceChecks: true });
+  assert.deepEqual(
+    [...new Set(withSources.checks.map((c) => c.assetKey))].sort(),
+    ["bronze_activity", "bronze_weather"],
+  );
+});
+
+Deno.test("dbt assets: end to end from raw tables to marts with materialize()", async (t) => {
+  await using project = await copyRepoProject();
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir);
+  const graph = defineGraph<DbtResources>({
+    assets: [...bronzeStubs(), ...dbt.assets],
+    resources: { warehouse },
+  });
+
+  await t.step("+fct_weather_daily builds exactly what it needs, in order", async () => {
+    const run = await materialize(graph, { selection: "+fct_weather_daily", concurrency: 2 });
+    assert.equal(run.status, "success", run.errorSummary ?? "");
+    assert.deepEqual(run.steps.map((s) => s.assetKey), [
+      "bronze_weather",
+      "stg_weather_data",
+      "fct_weather_daily",
+    ]);
+    const rows = await warehouse.query<{ place: string; hours: number }>(
+      `select place, hours_observed as hours from analytics_marts.fct_weather_daily order by place, weather_date`,
+    );
+    assert.equal(rows.length, 5);
+    assert.ok(rows.every((r) => Number(r.hours) === 24));
+    await warehouse.exec("drop schema raw cascade"); // the full run below loads again
+  });
+
+  await t.step("a full run builds every mart and every check passes", async () => {
+    const run = await materialize(graph, { concurrency: 2 });
+    assert.equal(run.status, "success", run.errorSummary ?? "");
+    assert.ok(run.steps.every((s) => s.status === "success"), JSON.stringify(run.steps));
+    const checks = run.steps.flatMap((s) => s.checks);
+    assert.ok(checks.length >= 40, `${checks.length} checks`);
+    const failed = checks.filter((c) => !c.passed);
+    assert.deepEqual(failed, []);
+    const [outdoor] = await warehouse.query<{ friendly: number; rating: string }>(
+      `select trail_friendly_hours as friendly, conditions_rating as rating
+       from analytics_marts.outdoor_conditions_daily
+       where place = 'Billings MT' and weather_date = '2024-06-01'`,
+    );
+    // 10 + hour °C: hours 0..20 within 5..30 °C, minus the rainy noon hour.
+    assert.equal(Number(outdoor?.friendly), 20);
+    assert.equal(outdoor?.rating, "good");
+    const deviations = await warehouse.query<{ status: string; n: bigint }>(
+      `select steps_status as status, count(*) as n from analytics_marts.user_deviations
+       group by 1 order by 1`,
+    );
+    const byStatus = Object.fromEntries(deviations.map((d) => [d.status, Number(d.n)]));
+    assert.equal((byStatus.no_baseline ?? 0) > 0, true); // each user's first days
+    assert.equal(Object.values(byStatus).reduce((a, b) => a + b, 0), 50);
+    const [baseline] = await warehouse.query<{ days: bigint }>(
+      `select baseline_days as days from analytics_marts.user_baselines
+       where user_id = 'u1' and activity_date = '2024-06-09'`,
+    );
+    assert.equal(Number(baseline?.days), 28);
+  });
+
+  await t.step(
+    "a second run is incremental for fct_weather_daily and adds no duplicates",
+    async () => {
+      await warehouse.execute(weatherSql("Billings MT", "2024-06-04", 1));
+      const run = await materialize(graph, { selection: "fct_weather_daily" });
+      assert.equal(run.status, "success", run.errorSummary ?? "");
+      const metadata = run.steps[0]?.materialization?.metadata;
+      assert.equal(metadata?.incremental, true);
+      const [count] = await warehouse.query<{ n: bigint; distinct_ids: bigint }>(
+        `select count(*) as n, count(distinct weather_day_id) as distinct_ids
+       from analytics_marts.fct_weather_daily`,
+      );
+      assert.equal(Number(count?.n), 6);
+      assert.equal(Number(count?.distinct_ids), 6);
+    },
+  );
+
+  await t.step("artifacts are written to the project's target/", async () => {
+    const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+    assert.ok(manifest.nodes["model.platform_marts.fct_weather_daily"]);
+    const results = JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`));
+    assert.deepEqual(
+      results.results.map((r: { unique_id: string }) => r.unique_id).filter((id: string) =>
+        id.startsWith("model.")
+      ),
+      ["model.platform_marts.fct_weather_daily"],
+    );
+  });
+});
+
+Deno.test("dbt assets: failing tests and SQL errors in the asset graph", async () => {
+  await using project = await writeProject({
+    "models/schema.yml": `version: 2
+models:
+  - name: dupes
+    description: Has a duplicate id.
+    columns:
+      - name: id
+        data_tests: [unique]
+  - name: after_dupes
+    description: Downstream of a blocking failure.
+  - name: warned
+    description: Fails a warn-severity test only.
+    columns:
+      - name: id
+        data_tests:
+          - not_null:
+              config:
+                severity: warn
+  - name: after_warned
+    description: Downstream of a warning.
+  - name: broken
+    description: Bad SQL.
+  - name: after_broken
+    description: Downstream of bad SQL.
+`,
+    "models/dupes.sql": "select 1 as id union all select 1",
+    "models/after_dupes.sql": "select * from {{ ref('dupes') }}",
+    "models/warned.sql": "select null::int as id",
+    "models/after_warned.sql": "select * from {{ ref('warned') }}",
+    "models/broken.sql": "select from_nowhere",
+    "models/after_broken.sql": "select * from {{ ref('broken') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir);
+  const graph = defineGraph<DbtResources>({ assets: dbt.assets, resources: { warehouse } });
+  const run = await materialize(graph, { concurrency: 1 });
+  const status = Object.fromEntries(run.steps.map((s) => [s.assetKey, s.status]));
+  assert.deepEqual(status, {
+    dupes: "success",
+    after_dupes: "skipped",
+    warned: "success",
+    after_warned: "success",
+    broken: "failed",
+    after_broken: "skipped",
+  });
+  assert.equal(run.status, "failed");
+  const broken = run.steps.find((s) => s.assetKey === "broken");
+  assert.match(broken?.error?.message ?? "", /^models\/broken\.sql:1: model 'broken' failed/);
+  const dupes = run.steps.find((s) => s.assetKey === "dupes");
+  assert.equal(dupes?.checks[0]?.passed, false);
+  assert.equal(dupes?.checks[0]?.metadata.failures, 1);
+  const results = JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`));
+  const byId = Object.fromEntries(
+    results.results.map((r: { unique_id: string; status: string }) => [r.unique_id, r.status]),
+  );
+  assert.equal(byId["model.demo.broken"], "error");
+  assert.equal(byId["model.demo.dupes"], "success");
+  const warnedTest = Object.entries(byId).find(([id]) =>
+    id.startsWith("test.demo.not_null_warned")
+  );
+  assert.equal(warnedTest?.[1], "warn");
+});

@@ -1,0 +1,441 @@
+/**
+ * Loading and compiling: each Jinja feature's compiled SQL, hierarchical
+ * config, profiles, ephemeral CTEs, and the errors that name file and line.
+ */
+
+import assert from "node:assert/strict";
+import { DbtError, DbtErrorCode, injectCtes, loadProject } from "../../../assets/dbt/mod.ts";
+import { CACHE_ENGINE } from "../../../assets/dbt/_cache.ts";
+import { writeProject } from "./_fixture.ts";
+
+const SOURCES = `version: 2
+sources:
+  - name: raw
+    schema: raw
+    meta: { asset: bronze_things }
+    tables:
+      - name: things
+`;
+
+const doc = (...names: string[]) =>
+  `version: 2\nmodels:\n${
+    names.map((n) => `  - name: ${n}\n    description: The ${n} model.\n`).join("")
+  }`;
+
+function env(values: Record<string, string>) {
+  return (name: string) => values[name];
+}
+
+async function expectDbtError(
+  promise: Promise<unknown>,
+  code: string,
+  file: string,
+  line?: number,
+): Promise<DbtError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof DbtError, `expected DbtError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    assert.equal(error.file, file, error.message);
+    if (line !== undefined) assert.equal(error.line, line, error.message);
+    assert.ok(error.message.startsWith(line ? `${file}:${line}: ` : file), error.message);
+    return error;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+Deno.test("compile: Jinja features", async (t) => {
+  await using project = await writeProject({
+    "models/sources.yml": SOURCES,
+    "models/schema.yml": doc("base", "features", "inc", "eph", "uses_eph", "with_eph"),
+    "macros/util.sql":
+      `{% macro cents(col, scale=2) -%}round({{ col }} * 100, {{ scale }}){%- endmacro %}
+{% macro rel_of(name) %}{{ ref(name) }}{% endmacro %}`,
+    "models/base.sql": "select 1 as id, 'a' as kind from {{ source('raw', 'things') }}",
+    "models/features.sql": `{{ config(materialized='table', tags=['daily']) }}
+{%- set cols = ['id', 'kind'] -%}
+select {% for c in cols %}{{ c }}{% if not loop.last %}, {% endif %}{% endfor %},
+  {{ var('threshold') }} as threshold, {{ var('missing', 7) }} as fallback,
+  '{{ env_var('DEMO_COLOR', 'blue') }}' as color, '{{ target.name }}' as tgt,
+  '{{ target.schema }}' as tgt_schema, {{ cents('id') }} as c, {{ cents('id', scale=0) }} as c0,
+  {% if var('threshold') > 1 %}'big'{% else %}'small'{% endif %} as size
+from {{ rel_of('base') }}`,
+    "models/inc.sql": `{{ config(materialized='incremental', unique_key='id') }}
+select * from {{ ref('base') }}
+{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}`,
+    "models/eph.sql": "{{ config(materialized='ephemeral') }}select id from {{ ref('base') }}",
+    "models/uses_eph.sql": "select * from {{ ref('eph') }}",
+    "models/with_eph.sql":
+      "-- leading comment\nwith x as (select * from {{ ref('eph') }}) select * from x",
+  });
+  const p = await loadProject(project.dir, { env: env({ DEMO_COLOR: "green" }) });
+  const sql = (name: string) => p.models.get(name)?.compiledCode ?? assert.fail(name);
+
+  await t.step("source() and ref() print quoted relations", () => {
+    assert.equal(sql("base"), `select 1 as id, 'a' as kind from "raw"."things"`);
+    assert.match(sql("features"), /from "analytics"\."base"$/); // ref inside a macro
+  });
+  await t.step("set/for/if, var with and without default, env_var, target, macros", () => {
+    const text = sql("features");
+    assert.match(text, /^select id, kind,/);
+    assert.match(text, /2 as threshold, 7 as fallback/);
+    assert.match(text, /'green' as color, 'embedded' as tgt/);
+    assert.match(text, /'analytics' as tgt_schema/);
+    assert.match(text, /round\(id \* 100, 2\) as c, round\(id \* 100, 0\) as c0/);
+    assert.match(text, /'big' as size/);
+  });
+  await t.step("config() sets materialized and tags over the project default", () => {
+    const features = p.models.get("features");
+    assert.equal(features?.config.materialized, "table");
+    assert.deepEqual(features?.config.tags, ["daily"]);
+    assert.equal(p.models.get("base")?.config.materialized, "view");
+  });
+  await t.step("is_incremental() and this: only in the incremental compile", () => {
+    assert.doesNotMatch(sql("inc"), /where id/);
+    assert.match(
+      p.compileModel("inc", { isIncremental: true }),
+      /where id > \(select max\(id\) from "analytics"\."inc"\)/,
+    );
+    assert.equal(p.models.get("inc")?.config.unique_key, "id");
+  });
+  await t.step("ephemeral models are inlined as __dbt__cte__ CTEs", () => {
+    assert.equal(
+      sql("uses_eph"),
+      `with __dbt__cte__eph as (\nselect id from "analytics"."base"\n)\nselect * from __dbt__cte__eph`,
+    );
+    assert.equal(
+      sql("with_eph"),
+      `-- leading comment\nwith __dbt__cte__eph as (\nselect id from "analytics"."base"\n),\n` +
+        `x as (select * from __dbt__cte__eph) select * from x`,
+    );
+    assert.deepEqual(p.models.get("uses_eph")?.dependsOn, ["model.demo.eph"]);
+  });
+  await t.step("vars given by the caller override dbt_project.yml", async () => {
+    const q = await loadProject(project.dir, { vars: { threshold: 0 } });
+    assert.match(
+      q.models.get("features")?.compiledCode ?? "",
+      /0 as threshold[\s\S]*'small' as size/,
+    );
+  });
+  await t.step("dependencies come from ref and source", () => {
+    assert.deepEqual(p.models.get("base")?.dependsOn, ["source.demo.raw.things"]);
+    assert.deepEqual(p.models.get("inc")?.dependsOn, ["model.demo.base"]);
+    assert.equal(p.sources.get("source.demo.raw.things")?.meta.asset, "bronze_things");
+  });
+  await t.step(
+    "Python-flavoured Jinja: True/None, dict.items(), str methods, dbt filters",
+    async () => {
+      await Deno.writeTextFile(
+        `${project.dir}/models/py.sql`,
+        `{%- set cols = {'id': 'int', 'kind': 'text'} -%}
+select {% for name, type in cols.items() %}cast({{ name }} as {{ type.upper() }}) as {{ name }}{{ ', ' if not loop.last }}{% endfor %},
+  {{ 'yes' if True else 'no' }} as t, {{ 'none' if var('unset', None) is none else 'set' }} as n,
+  {{ '5' | as_number + 1 }} as six, '{{ '  Mixed  '.strip().lower() }}' as s,
+  {{ ['a', 'b'] | length }} as two
+from {{ ref('base') }}`,
+      );
+      await Deno.writeTextFile(
+        `${project.dir}/models/schema_py.yml`,
+        "version: 2\nmodels:\n  - name: py\n    description: Python-style Jinja.\n",
+      );
+      const q = await loadProject(project.dir);
+      assert.equal(
+        q.models.get("py")?.compiledCode,
+        `select cast(id as INT) as id, cast(kind as TEXT) as kind,\n  yes as t, none as n,\n` +
+          `  6 as six, 'mixed' as s,\n  2 as two\nfrom "analytics"."base"`,
+      );
+      await Deno.remove(`${project.dir}/models/py.sql`);
+      await Deno.remove(`${project.dir}/models/schema_py.yml`);
+    },
+  );
+  await t.step("injectCtes leaves SQL without CTEs alone", () => {
+    assert.equal(injectCtes("select 1", []), "select 1");
+  });
+});
+
+Deno.test("compile: project config and profiles", async (t) => {
+  await using project = await writeProject({
+    "models/schema.yml": doc("a", "b"),
+    "models/a.sql": "select 1 as id",
+    "models/marts/b.sql": "select * from {{ ref('a') }}",
+  });
+  await t.step("+materialized and +schema apply by folder (generate_schema_name)", async () => {
+    const p = await loadProject(project.dir);
+    const b = p.models.get("b");
+    assert.equal(b?.config.materialized, "table");
+    assert.equal(b?.relation.toString(), `"analytics_marts"."b"`);
+    assert.deepEqual(b?.fqn, ["demo", "marts", "b"]);
+    assert.equal(p.models.get("a")?.relation.toString(), `"analytics"."a"`);
+  });
+  await t.step("the profile's target and env_var defaults", async () => {
+    const p = await loadProject(project.dir, { env: env({ DEMO_SCHEMA: "dev_x" }) });
+    assert.equal(p.target.name, "embedded");
+    assert.equal(p.models.get("b")?.relation.schema, "dev_x_marts");
+    const other = await loadProject(project.dir, { env: env({ DEMO_TARGET: "other" }) });
+    assert.equal(other.target.schema, "other");
+  });
+  await t.step("an unknown target is refused, naming the outputs", async () => {
+    const error = await expectDbtError(
+      loadProject(project.dir, { target: "prod" }),
+      DbtErrorCode.invalidProject,
+      "profiles.yml",
+    );
+    assert.match(error.message, /target 'prod'.*outputs: embedded, other/);
+  });
+  await t.step("enabled: false removes a model; a ref to it is an error", async () => {
+    await Deno.writeTextFile(
+      `${project.dir}/models/off.sql`,
+      "{{ config(enabled=false) }}\nselect 1",
+    );
+    const p = await loadProject(project.dir);
+    assert.equal(p.models.has("off"), false); // and no schema.yml entry was needed
+    await Deno.writeTextFile(
+      `${project.dir}/models/uses_off.sql`,
+      "select *\nfrom {{ ref('off') }}",
+    );
+    await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.unknownRef,
+      "models/uses_off.sql",
+      2,
+    );
+    await Deno.remove(`${project.dir}/models/uses_off.sql`);
+    await Deno.remove(`${project.dir}/models/off.sql`);
+  });
+  await t.step("a generate_schema_name macro overrides the default", async () => {
+    await Deno.mkdir(`${project.dir}/macros`, { recursive: true });
+    await Deno.writeTextFile(
+      `${project.dir}/macros/schema.sql`,
+      "{% macro generate_schema_name(custom, node) %}{{ custom or target.schema }}{% endmacro %}",
+    );
+    const p = await loadProject(project.dir);
+    assert.equal(p.models.get("b")?.relation.schema, "marts");
+    await Deno.remove(`${project.dir}/macros/schema.sql`);
+  });
+});
+
+Deno.test("compile: errors name file and line", async (t) => {
+  await t.step("unknown ref, with a suggestion", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("orders", "report"),
+      "models/orders.sql": "select 1 as id",
+      "models/report.sql": "select *\nfrom\n  {{ ref('order') }}",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.unknownRef,
+      "models/report.sql",
+      3,
+    );
+    assert.match(error.message, /ref\('order'\).*did you mean 'orders'/);
+  });
+  await t.step("unknown source", async () => {
+    await using project = await writeProject({
+      "models/sources.yml": SOURCES,
+      "models/schema.yml": doc("a"),
+      "models/a.sql": "select 1\nfrom {{ source('raw', 'thing') }}",
+    });
+    await expectDbtError(loadProject(project.dir), DbtErrorCode.unknownSource, "models/a.sql", 2);
+  });
+  await t.step("Jinja syntax error", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("a"),
+      "models/a.sql": "select 1\n{% if %}\nfrom x",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.jinjaSyntax,
+      "models/a.sql",
+      2,
+    );
+    assert.match(error.message, /Jinja syntax error/);
+  });
+  await t.step("undefined var without default", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("a"),
+      "models/a.sql": "select\n{{ var('nope') }} as x",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.renderFailed,
+      "models/a.sql",
+      2,
+    );
+    assert.match(error.message, /var\('nope'\) is not defined/);
+  });
+  await t.step("env_var without value or default", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("a"),
+      "models/a.sql": "select '{{ env_var('DBT_TEST_SURELY_UNSET') }}' as x",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir, { env: env({}) }),
+      DbtErrorCode.renderFailed,
+      "models/a.sql",
+      1,
+    );
+    assert.match(error.message, /DBT_TEST_SURELY_UNSET/);
+  });
+  await t.step("governance: a model without a schema.yml entry is refused", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("a"),
+      "models/a.sql": "select 1 as id",
+      "models/marts/undocumented.sql": "select * from {{ ref('a') }}",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.missingSchemaEntry,
+      "models/marts/undocumented.sql",
+      1,
+    );
+    assert.match(error.message, /'undocumented' has no schema\.yml entry/);
+  });
+  await t.step("governance: an entry without description is refused at its line", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n",
+      "models/a.sql": "select 1 as id",
+    });
+    await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.missingSchemaEntry,
+      "models/schema.yml",
+      3,
+    );
+  });
+  await t.step("invalid YAML and bad shapes name the line", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    description: [unclosed\n",
+      "models/a.sql": "select 1",
+    });
+    await expectDbtError(loadProject(project.dir), DbtErrorCode.invalidYaml, "models/schema.yml");
+    await Deno.writeTextFile(
+      `${project.dir}/models/schema.yml`,
+      "version: 2\nmodels:\n  - name: a\n    description: ok\n    columns:\n      - description: no name\n",
+    );
+    await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.invalidYaml,
+      "models/schema.yml",
+      6,
+    );
+  });
+  await t.step("an unknown generic test or a missing argument names the YAML line", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": `version: 2
+models:
+  - name: a
+    description: A.
+    columns:
+      - name: id
+        data_tests:
+          - not_null
+          - accepted_values:
+              quote: true
+`,
+      "models/a.sql": "select 1 as id",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.invalidYaml,
+      "models/schema.yml",
+      9,
+    );
+    assert.match(error.message, /needs 'values:'/);
+    await Deno.writeTextFile(
+      `${project.dir}/models/schema.yml`,
+      "version: 2\nmodels:\n  - name: a\n    description: A.\n    columns:\n      - name: id\n        data_tests: [is_even]\n",
+    );
+    await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.invalidYaml,
+      "models/schema.yml",
+      7,
+    );
+  });
+  await t.step("a cycle names the models", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("a", "b"),
+      "models/a.sql": "select * from {{ ref('b') }}",
+      "models/b.sql": "select * from {{ ref('a') }}",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.invalidGraph,
+      "models/a.sql",
+    );
+    assert.match(error.message, /a -> b -> a/);
+  });
+});
+
+Deno.test("compile: the parse cache never serves stale SQL or YAML", async (t) => {
+  await using project = await writeProject({
+    "models/schema.yml": doc("a"),
+    "models/a.sql": "select {{ var('threshold') }} as x",
+  });
+  const cache = `${project.dir}/target/partial_parse.json`;
+  await t.step("a load writes the cache; cache: false writes none", async () => {
+    await loadProject(project.dir, { cache: false });
+    await assert.rejects(() => Deno.stat(cache), Deno.errors.NotFound);
+    await loadProject(project.dir);
+    const written = JSON.parse(await Deno.readTextFile(cache));
+    assert.equal(written.engine, CACHE_ENGINE);
+    assert.equal(Object.keys(written.templates).length, 1);
+    assert.equal(Object.keys(written.yaml).length, 1);
+  });
+  await t.step("a changed file is compiled again", async () => {
+    await Deno.writeTextFile(
+      `${project.dir}/models/a.sql`,
+      "select {{ var('threshold') }} + 1 as x",
+    );
+    const p = await loadProject(project.dir);
+    assert.equal(p.models.get("a")?.compiledCode, "select 2 + 1 as x");
+  });
+  await t.step("a changed schema.yml is parsed again", async () => {
+    await Deno.writeTextFile(
+      `${project.dir}/models/schema.yml`,
+      "version: 2\nmodels:\n  - name: a\n    description: Changed.\n",
+    );
+    assert.equal((await loadProject(project.dir)).models.get("a")?.description, "Changed.");
+  });
+  await t.step("errors found with cached YAML still name the line", async () => {
+    await Deno.writeTextFile(`${project.dir}/models/b.sql`, "select 1 as id");
+    await Deno.writeTextFile(
+      `${project.dir}/models/schema.yml`,
+      `version: 2
+models:
+  - name: b
+    description: B.
+  - name: a
+    description: A.
+    columns:
+      - name: x
+        data_tests:
+          - relationships:
+              to: ref('b')
+              field: id
+`,
+    );
+    await loadProject(project.dir); // caches the YAML
+    await Deno.remove(`${project.dir}/models/b.sql`); // the YAML itself is unchanged
+    await Deno.writeTextFile(
+      `${project.dir}/models/schema_b.yml`,
+      "version: 2\nmodels:\n  - name: c\n    description: C.\n",
+    );
+    await Deno.writeTextFile(`${project.dir}/models/c.sql`, "select 1 as id");
+    await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.unknownRef,
+      "models/schema.yml",
+      10,
+    );
+  });
+  await t.step("a corrupt cache is ignored and rewritten", async () => {
+    await Deno.writeTextFile(`${project.dir}/models/schema.yml`, doc("a", "c"));
+    await Deno.remove(`${project.dir}/models/schema_b.yml`);
+    await Deno.writeTextFile(cache, "{ half");
+    const p = await loadProject(project.dir);
+    assert.equal(p.models.get("a")?.compiledCode, "select 2 + 1 as x");
+    assert.equal(JSON.parse(await Deno.readTextFile(cache)).engine, CACHE_ENGINE);
+  });
+});

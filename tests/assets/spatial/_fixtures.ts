@@ -1,0 +1,71 @@
+// Shared fixtures of the spatial tests: a landing zone holding the shipped
+// sample batch (or a variant of it), and readers of what the pipeline wrote.
+
+import { DuckDBInstance } from "@duckdb/node-api";
+import { MemoryLedger } from "../../../resources/ledger/mod.ts";
+import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
+
+/** The shipped sample batch. */
+export const SAMPLE_DIR = new URL("../../../sample_data/spatial/", import.meta.url);
+export const LANDING = "landing-zone";
+export const LAKE = "data-lake";
+
+/** The sample manifest, parsed, for variants. */
+export async function sampleManifest(): Promise<Record<string, unknown>> {
+  return JSON.parse(
+    await Deno.readTextFile(new URL("manifests/montana-sample.json", SAMPLE_DIR)),
+  );
+}
+
+/**
+ * A memory store with the sample batch uploaded under `batchId` (paths
+ * rewritten), its manifest transformed by `edit`, and a memory ledger.
+ */
+export async function sampleLanding(
+  batchId = "montana-sample",
+  edit: (manifest: Record<string, unknown>) => Record<string, unknown> = (m) => m,
+) {
+  const store = new MemoryObjectStore();
+  await store.ensureBucket(LANDING);
+  const dir = new URL("montana-sample/", SAMPLE_DIR);
+  for await (const entry of Deno.readDir(dir)) {
+    await store.put(
+      LANDING,
+      `${batchId}/${entry.name}`,
+      await Deno.readFile(new URL(entry.name, dir)),
+    );
+  }
+  const manifest = await sampleManifest();
+  manifest.batch_id = batchId;
+  manifest.files = (manifest.files as { path: string }[]).map((f) => ({
+    ...f,
+    path: f.path.replace("montana-sample/", `${batchId}/`),
+  }));
+  await store.put(
+    LANDING,
+    `manifests/${batchId}.json`,
+    new TextEncoder().encode(JSON.stringify(edit(manifest))),
+  );
+  return { store, ledger: new MemoryLedger() };
+}
+
+/** Writes an object of the store to a temp file and returns its path. */
+export async function download(store: MemoryObjectStore, bucket: string, key: string) {
+  const dir = await Deno.makeTempDir({ prefix: "spatial-test-" });
+  const file = `${dir}/${key.split("/").pop()}`;
+  await Deno.writeFile(file, await store.getBytes(bucket, key));
+  return { file, dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** Runs SQL in an in-memory DuckDB and returns the rows as objects. */
+export async function duckdb(sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const conn = await instance.connect();
+  try {
+    const reader = await conn.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The spatial assets end to end through the executor: the sample batch is
+ * seeded into the landing zone, then both assets materialise its partition on
+ * embedded twins (memory store and ledger, SpatiaLite).
+ */
+
+import assert from "node:assert/strict";
+import { defineGraph, materialize, MemoryRunStore } from "../../../core/mod.ts";
+import { ConfigSchema } from "../../../resources/mod.ts";
+import { MemoryLedger } from "../../../resources/ledger/mod.ts";
+import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
+import { toMongoJsonSchema } from "../../../resources/ledger/schema.ts";
+import {
+  SAMPLE_BATCH_ID,
+  spatialAssets,
+  SpatialLedgerMetadata,
+} from "../../../assets/spatial/mod.ts";
+import { LAKE, LANDING } from "./_fixtures.ts";
+
+Deno.test({
+  name: "spatial assets: the sample batch is seeded, then turned into GeoParquet and COG",
+  // gdal3.js keeps its runtime (and a temp folder) for the whole process.
+  sanitizeResources: false,
+  fn: async (t) => {
+    await using lake = new MemoryObjectStore();
+    await using ledger = new MemoryLedger();
+    const config = ConfigSchema.parse({});
+    const resources = { config, lake, ledger };
+    const graph = defineGraph({ assets: spatialAssets({ samples: true }), resources });
+    const runStore = new MemoryRunStore();
+
+    await t.step("spatial/sample_batch copies files, then the manifest", async () => {
+      const result = await materialize(graph, {
+        selection: "spatial/sample_batch",
+        resources,
+        runStore,
+      });
+      assert.equal(result.status, "success");
+      const keys = (await Array.fromAsync(lake.listAll(LANDING))).map((o) => o.key).sort();
+      assert.deepEqual(keys, [
+        "manifests/montana-sample.json",
+        "montana-sample/counties.dbf",
+        "montana-sample/counties.prj",
+        "montana-sample/counties.shp",
+        "montana-sample/counties.shx",
+        "montana-sample/dem.tif",
+        "montana-sample/trailheads.geojson",
+        "montana-sample/trails.gpkg",
+      ]);
+    });
+
+    await t.step("both assets materialise the batch partition after the seeding", async () => {
+      await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
+      const result = await materialize(graph, {
+        selection: "group:spatial",
+        partitions: { keys: [SAMPLE_BATCH_ID] },
+        resources,
+        runStore,
+        concurrency: 2,
+      });
+      assert.deepEqual(
+        result.steps.map((s) => [s.assetKey, s.partition, s.status, s.reason]).sort(),
+        [
+          ["spatial/raster_cog", SAMPLE_BATCH_ID, "success", null],
+          ["spatial/sample_batch", null, "success", null],
+          ["spatial/vector_geoparquet", SAMPLE_BATCH_ID, "success", null],
+        ],
+      );
+      const lakeKeys = (await Array.fromAsync(lake.listAll(LAKE))).map((o) => o.key).sort();
+      assert.deepEqual(lakeKeys, [
+        "montana/montana-sample/counties.parquet",
+        "montana/montana-sample/dem.tif",
+        "montana/montana-sample/trailheads.parquet",
+        "montana/montana-sample/trails.parquet",
+      ]);
+      const docs = await ledger.findByBatch(SAMPLE_BATCH_ID);
+      assert.equal(docs.length, 4);
+      for (const doc of docs) SpatialLedgerMetadata.parse(doc.metadata);
+      // Everything uploaded is archived, manifest included.
+      const landing = (await Array.fromAsync(lake.listAll(LANDING))).map((o) => o.key);
+      assert.ok(landing.every((k) => k.startsWith("archive/montana-sample/")), landing.join());
+      assert.ok(landing.includes("archive/montana-sample/manifest.json"));
+    });
+
+    await t.step("seeding again does nothing once the batch is archived", async () => {
+      const result = await materialize(graph, {
+        selection: "spatial/sample_batch",
+        resources,
+        runStore,
+      });
+      assert.equal(result.status, "success");
+      assert.equal(await lake.head(LANDING, "manifests/montana-sample.json"), undefined);
+    });
+  },
+});
+
+Deno.test("the spatial ledger metadata converts to a MongoDB $jsonSchema", () => {
+  const schema = toMongoJsonSchema(SpatialLedgerMetadata);
+  assert.equal(schema.bsonType, "object");
+  const required = schema.required as string[];
+  for (const field of ["uploader", "intent", "source_files", "crs", "bbox", "iso19115"]) {
+    assert.ok(required.includes(field), field);
+  }
+});

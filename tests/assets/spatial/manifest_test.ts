@@ -1,0 +1,182 @@
+/** The spatial ingestion contract: manifest validation and quarantine. */
+
+import assert from "node:assert/strict";
+import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
+import {
+  batchIdFromManifestKey,
+  type ManifestProblem,
+  quarantineManifest,
+  validateManifest,
+} from "../../../assets/spatial/manifest.ts";
+
+const BUCKET = "landing-zone";
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+function manifest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    batch_id: "b1",
+    uploader: "ana@example.org",
+    intent: "publish",
+    files: [
+      { path: "b1/trailheads.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" },
+      { path: "b1/dem.tif", type: "raster", format: "geotiff", crs: "EPSG:32612" },
+    ],
+    metadata: { project: "montana", description: "Trailheads and a DEM", extra: { a: 1 } },
+    ...overrides,
+  };
+}
+
+async function landing(files: string[] = ["b1/trailheads.geojson", "b1/dem.tif"]) {
+  const store = new MemoryObjectStore();
+  await store.ensureBucket(BUCKET);
+  for (const key of files) await store.put(BUCKET, key, bytes("x"));
+  return store;
+}
+
+async function commit(store: MemoryObjectStore, body: unknown, key = "manifests/b1.json") {
+  await store.put(BUCKET, key, bytes(typeof body === "string" ? body : JSON.stringify(body)));
+}
+
+async function problemsOf(body: unknown, files?: string[]): Promise<ManifestProblem[]> {
+  await using store = await landing(files);
+  await commit(store, body);
+  const result = await validateManifest(store, BUCKET, "manifests/b1.json");
+  assert.equal(result.ok, false, "the manifest should have been rejected");
+  return result.ok ? [] : result.problems;
+}
+
+Deno.test("validateManifest accepts a good manifest and returns its etag", async () => {
+  await using store = await landing();
+  await commit(store, manifest());
+  const result = await validateManifest(store, BUCKET, "manifests/b1.json");
+  assert.ok(result.ok);
+  const head = await store.head(BUCKET, "manifests/b1.json");
+  assert.equal(result.etag, head?.etag);
+  assert.equal(result.manifest.metadata.project, "montana");
+  // Extra metadata fields are kept, not dropped.
+  assert.deepEqual(result.manifest.metadata.extra, { a: 1 });
+});
+
+Deno.test("validateManifest reports each kind of problem", async (t) => {
+  await t.step("malformed JSON", async () => {
+    const problems = await problemsOf("{ not json");
+    assert.deepEqual(problems.map((p) => p.code), ["malformed_json"]);
+    assert.match(problems[0]!.message, /manifests\/b1\.json/);
+  });
+
+  await t.step("schema errors name the field path", async () => {
+    const bad = manifest({
+      uploader: "",
+      files: [{ path: "b1/dem.tif", type: "raster", format: "geotiff", crs: "4326" }],
+    });
+    const problems = await problemsOf(bad);
+    assert.ok(problems.every((p) => p.code === "invalid_schema"));
+    const text = problems.map((p) => p.message).join("\n");
+    assert.match(text, /uploader/);
+    assert.match(text, /files\[0\]\.crs/);
+  });
+
+  await t.step("a vector format on a raster file is a schema error", async () => {
+    const bad = manifest({
+      files: [{ path: "b1/dem.tif", type: "raster", format: "geojson", crs: "EPSG:4326" }],
+    });
+    const problems = await problemsOf(bad);
+    assert.match(problems[0]!.message, /files\[0\]\.format/);
+  });
+
+  await t.step("unknown intent", async () => {
+    const problems = await problemsOf(manifest({ intent: "teleport" }));
+    assert.deepEqual(problems.map((p) => p.code), ["unknown_intent"]);
+    assert.match(problems[0]!.message, /publish/);
+  });
+
+  await t.step("batch id differing from the manifest's name", async () => {
+    await using store = await landing(["b2/trailheads.geojson"]);
+    const body = manifest({
+      batch_id: "b2",
+      files: [{
+        path: "b2/trailheads.geojson",
+        type: "vector",
+        format: "geojson",
+        crs: "EPSG:4326",
+      }],
+    });
+    await commit(store, body);
+    const result = await validateManifest(store, BUCKET, "manifests/b1.json");
+    assert.ok(!result.ok);
+    assert.deepEqual(result.problems.map((p) => p.code), ["batch_id_mismatch"]);
+    assert.equal(result.batchId, "b2");
+  });
+
+  await t.step("missing file and missing Shapefile sidecar", async () => {
+    const body = manifest({
+      files: [
+        { path: "b1/gone.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" },
+        { path: "b1/counties.shp", type: "vector", format: "shapefile", crs: "EPSG:4326" },
+      ],
+    });
+    const problems = await problemsOf(body, ["b1/counties.shp", "b1/counties.SHX"]);
+    assert.deepEqual(problems.map((p) => [p.code, p.file]), [
+      ["missing_file", "b1/gone.geojson"],
+      ["missing_sidecar", "b1/counties.shp"],
+    ]);
+    assert.match(problems[1]!.message, /\.dbf/);
+  });
+});
+
+Deno.test("validateManifest keeps paths inside the batch and the landing zone", async (t) => {
+  const cases: [string, string][] = [
+    ["b1/../b2/x.geojson", "path_outside_landing_zone"],
+    ["../outside.geojson", "path_outside_landing_zone"],
+    ["/etc/passwd", "path_outside_landing_zone"],
+    ["b1\\..\\x.geojson", "path_outside_landing_zone"],
+    ["s3://other-bucket/x.geojson", "path_outside_landing_zone"],
+    ["b1//x.geojson", "path_outside_landing_zone"],
+    ["b2/x.geojson", "path_outside_batch"],
+    ["x.geojson", "path_outside_batch"],
+    ["b10/x.geojson", "path_outside_batch"],
+  ];
+  for (const [path, code] of cases) {
+    await t.step(`${path} -> ${code}`, async () => {
+      const body = manifest({
+        files: [{ path, type: "vector", format: "geojson", crs: "EPSG:4326" }],
+      });
+      const problems = await problemsOf(body);
+      assert.deepEqual(problems.map((p) => [p.code, p.file]), [[code, path]]);
+      assert.match(problems[0]!.message, /files\[0\]\.path/);
+    });
+  }
+});
+
+Deno.test("quarantineManifest moves the manifest beside its error report", async () => {
+  await using store = await landing();
+  await commit(store, manifest({ intent: "teleport" }));
+  const result = await validateManifest(store, BUCKET, "manifests/b1.json");
+  assert.ok(!result.ok);
+  const moved = await quarantineManifest(store, BUCKET, "manifests/b1.json", result.problems, {
+    now: () => new Date("2026-01-02T03:04:05Z"),
+  });
+  assert.deepEqual(moved, {
+    manifestKey: "quarantine/b1.json",
+    reportKey: "quarantine/b1.error.json",
+  });
+  assert.equal(await store.head(BUCKET, "manifests/b1.json"), undefined);
+  assert.ok(await store.head(BUCKET, "quarantine/b1.json"));
+  const report = JSON.parse(
+    new TextDecoder().decode(await store.getBytes(BUCKET, "quarantine/b1.error.json")),
+  );
+  assert.equal(report.quarantined_at, "2026-01-02T03:04:05.000Z");
+  assert.equal(report.problems[0].code, "unknown_intent");
+  // The uploaded files stay where they are.
+  assert.ok(await store.head(BUCKET, "b1/trailheads.geojson"));
+  // Repeating is safe.
+  await quarantineManifest(store, BUCKET, "manifests/b1.json", result.problems);
+});
+
+Deno.test("batchIdFromManifestKey only accepts manifests/<batch_id>.json", () => {
+  assert.equal(batchIdFromManifestKey("manifests/b1.json"), "b1");
+  assert.equal(batchIdFromManifestKey("manifests/B1.json"), undefined);
+  assert.equal(batchIdFromManifestKey("manifests/sub/b1.json"), undefined);
+  assert.equal(batchIdFromManifestKey("manifests/archive.json"), undefined);
+  assert.equal(batchIdFromManifestKey("b1/x.json"), undefined);
+});

@@ -1,0 +1,228 @@
+/** Vector batches to GeoParquet, read back by DuckDB (an independent Parquet reader). */
+
+import assert from "node:assert/strict";
+import { processVectorBatch } from "../../../assets/spatial/vector.ts";
+import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
+import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
+import { download, duckdb, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+
+const engine = new SpatialiteEngine();
+
+function options(store: Awaited<ReturnType<typeof sampleLanding>>, batchId: string) {
+  return {
+    lake: store.store,
+    ledger: store.ledger,
+    engine,
+    landingBucket: LANDING,
+    lakeBucket: LAKE,
+    targetCrs: "EPSG:4326",
+    batchId,
+    runId: `run-${batchId}`,
+    now: () => new Date("2026-11-01T00:00:00Z"),
+  };
+}
+
+Deno.test("vector batch: GeoJSON, Shapefile and GeoPackage to GeoParquet with lineage", async (t) => {
+  const landing = await sampleLanding("vec1");
+  await using _store = landing.store;
+  const outputs = await processVectorBatch(options(landing, "vec1"));
+
+  await t.step("one GeoParquet per vector file under <project>/<batch>/", () => {
+    assert.deepEqual(outputs.map((o) => [o.key, o.rows]).sort(), [
+      ["montana/vec1/counties.parquet", 4],
+      ["montana/vec1/trailheads.parquet", 6],
+      ["montana/vec1/trails.parquet", 3],
+    ]);
+  });
+
+  await t.step("each object carries its ledger document id, and the document its key", async () => {
+    for (const output of outputs) {
+      const head = await landing.store.head(LAKE, output.key);
+      assert.equal(head?.metadata.mongodb_doc_id, output.docId);
+      const doc = await landing.ledger.get(output.docId);
+      assert.equal(doc.key, output.key);
+      assert.equal(doc.sha256, head?.sha256);
+      assert.equal(doc.batch_id, "vec1");
+      assert.equal(doc.format, "geoparquet");
+      const meta = SpatialLedgerMetadata.parse(doc.metadata);
+      assert.equal(meta.crs, "EPSG:4326");
+      assert.equal(meta.intent, "measure");
+      assert.equal(meta.uploader, "sample-data@example.org");
+      assert.equal(meta.feature_count, output.rows);
+      assert.ok(meta.source_files.every((s) => /^[0-9a-f]{64}$/.test(s.sha256)));
+      assert.equal(meta.iso19115.reference_system, "EPSG:4326");
+      assert.ok(meta.iso19115.lineage.process_steps.length > 0);
+    }
+    const counties = outputs.find((o) => o.key.endsWith("counties.parquet"))!;
+    const meta = SpatialLedgerMetadata.parse((await landing.ledger.get(counties.docId)).metadata);
+    // The Shapefile's sidecars are sources too.
+    assert.deepEqual(meta.source_files.map((s) => s.key.split("/").pop()).sort(), [
+      "counties.dbf",
+      "counties.prj",
+      "counties.shp",
+      "counties.shx",
+    ]);
+  });
+
+  await t.step("DuckDB reads rows, WKB geometry, bbox covering and the geo metadata", async () => {
+    await using file = await download(landing.store, LAKE, "montana/vec1/counties.parquet");
+    const rows = await duckdb(
+      `SELECT name, ST_AsText(geometry) AS wkt, bbox.xmin AS xmin, area_m2
+       FROM read_parquet('${file.file}') ORDER BY name`,
+    );
+    assert.equal(rows.length, 4);
+    // Reprojected from EPSG:32100 (metres) back to longitude/latitude.
+    for (const row of rows) {
+      assert.ok(Number(row.xmin) > -116 && Number(row.xmin) < -104, `xmin ${row.xmin}`);
+      assert.ok(Number(row.area_m2) > 1e9, `area ${row.area_m2}`);
+    }
+    // The bowtie was made valid: split into two triangles.
+    const bowtie = rows.find((r) => String(r.name).startsWith("Bowtie"))!;
+    assert.match(String(bowtie.wkt), /^MULTIPOLYGON/);
+
+    const [kv] = await duckdb(
+      `SELECT decode(value) AS geo FROM parquet_kv_metadata('${file.file}') WHERE decode(key) = 'geo'`,
+    );
+    const geo = JSON.parse(String(kv?.geo));
+    assert.equal(geo.version, "1.1.0");
+    assert.equal(geo.primary_column, "geometry");
+    const column = geo.columns.geometry;
+    assert.equal(column.encoding, "WKB");
+    assert.deepEqual(column.geometry_types, ["MultiPolygon", "Polygon"]);
+    assert.equal(column.crs.id.code, 4326);
+    assert.equal(column.bbox.length, 4);
+    assert.deepEqual(column.covering.bbox.xmin, ["bbox", "xmin"]);
+
+    const codecs = await duckdb(
+      `SELECT DISTINCT compression FROM parquet_metadata('${file.file}')`,
+    );
+    assert.deepEqual(codecs.map((c) => c.compression), ["ZSTD"]);
+  });
+
+  await t.step("landing files are archived, not deleted", async () => {
+    assert.equal(await landing.store.head(LANDING, "vec1/counties.shp"), undefined);
+    assert.ok(await landing.store.head(LANDING, "archive/vec1/counties.shp"));
+    assert.ok(await landing.store.head(LANDING, "archive/vec1/counties.dbf"));
+    // The raster is not processed by this asset, so the manifest stays committed.
+    assert.ok(await landing.store.head(LANDING, "vec1/dem.tif"));
+    assert.ok(await landing.store.head(LANDING, "manifests/vec1.json"));
+  });
+
+  await t.step("running the batch again is safe: same objects, same ledger documents", async () => {
+    const again = await processVectorBatch(options(landing, "vec1"));
+    assert.deepEqual(
+      again.map((o) => [o.key, o.docId]).sort(),
+      outputs.map((o) => [o.key, o.docId]).sort(),
+    );
+  });
+});
+
+Deno.test("vector batch: zipped Shapefile and FlatGeobuf are read too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sample = new URL("../../../sample_data/spatial/montana-sample/", import.meta.url);
+    const run = async (cmd: string, args: string[]) => {
+      const out = await new Deno.Command(cmd, { args, cwd: dir }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    };
+    await run("ogr2ogr", [
+      "-f",
+      "FlatGeobuf",
+      `${dir}/trails.fgb`,
+      new URL("trails.gpkg", sample).pathname,
+    ]);
+    for (const ext of ["shp", "shx", "dbf", "prj"]) {
+      await Deno.copyFile(new URL(`counties.${ext}`, sample), `${dir}/counties.${ext}`);
+    }
+    await run("python3", [
+      "-c",
+      "import zipfile,glob\nz=zipfile.ZipFile('counties.zip','w')\n[z.write(f) for f in glob.glob('counties.*') if not f.endswith('.zip')]",
+    ]);
+    const landing = await sampleLanding("vec2", (m) => ({
+      ...m,
+      intent: "centroids",
+      files: [
+        { path: "vec2/trails.fgb", type: "vector", format: "flatgeobuf", crs: "EPSG:4326" },
+        { path: "vec2/counties.zip", type: "vector", format: "shapefile", crs: "EPSG:32100" },
+      ],
+    }));
+    await using _store = landing.store;
+    await landing.store.put(LANDING, "vec2/trails.fgb", await Deno.readFile(`${dir}/trails.fgb`));
+    await landing.store.put(
+      LANDING,
+      "vec2/counties.zip",
+      await Deno.readFile(`${dir}/counties.zip`),
+    );
+    const outputs = await processVectorBatch(options(landing, "vec2"));
+    assert.deepEqual(outputs.map((o) => [o.key, o.rows, o.geometryTypes]).sort(), [
+      ["montana/vec2/counties.parquet", 4, ["Point"]],
+      ["montana/vec2/trails.parquet", 3, ["Point"]],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vector batch: a file whose content is not its declared type quarantines the batch", async () => {
+  const landing = await sampleLanding("bad1", (m) => ({
+    ...m,
+    files: [
+      { path: "bad1/trailheads.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" },
+      // A GeoTIFF declared as a GeoJSON vector.
+      { path: "bad1/dem.tif", type: "vector", format: "geojson", crs: "EPSG:4326" },
+    ],
+  }));
+  await using _store = landing.store;
+  await assert.rejects(processVectorBatch(options(landing, "bad1")), (error: Error) => {
+    assert.match(error.message, /bad1\/dem\.tif/);
+    assert.match(error.message, /quarantine\/bad1\.error\.json/);
+    return true;
+  });
+  const report = JSON.parse(
+    new TextDecoder().decode(await landing.store.getBytes(LANDING, "quarantine/bad1.error.json")),
+  );
+  assert.deepEqual(report.problems.map((p: { code: string; file: string }) => [p.code, p.file]), [
+    ["content_mismatch", "bad1/dem.tif"],
+  ]);
+  assert.ok(await landing.store.head(LANDING, "quarantine/bad1.json"));
+  // Nothing reached the lake, and the uploads are untouched.
+  assert.deepEqual(await Array.fromAsync(landing.store.listAll(LAKE)).catch(() => []), []);
+  assert.ok(await landing.store.head(LANDING, "bad1/trailheads.geojson"));
+});
+
+Deno.test({
+  name: "vector batch: the PostGIS engine gives the same GeoParquet as SpatiaLite",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { ensurePostgis, startPostgres } = await import("../../_helpers/postgres.ts");
+    const { PostgisEngine } = await import("../../../resources/spatial/postgis.ts");
+    let pg;
+    try {
+      pg = await startPostgres();
+      await ensurePostgis(pg.url);
+    } catch (error) {
+      await pg?.stop();
+      console.warn(`skipped: no PostgreSQL with PostGIS here (${String(error).slice(0, 200)})`);
+      return;
+    }
+    await using _pg = pg;
+    await using postgis = await PostgisEngine.open(pg.url);
+    const results: Record<string, unknown>[][] = [];
+    for (const [batchId, chosen] of [["pg1", engine], ["pg2", postgis]] as const) {
+      const landing = await sampleLanding(batchId);
+      await using _store = landing.store;
+      await processVectorBatch({ ...options(landing, batchId), engine: chosen });
+      await using file = await download(landing.store, LAKE, `montana/${batchId}/counties.parquet`);
+      results.push(
+        await duckdb(
+          `SELECT name, fips, round(area_m2) AS area, ST_AsText(geometry) LIKE 'MULTI%' AS multi,
+                  round(bbox.xmin, 9) AS xmin, round(bbox.ymax, 9) AS ymax
+           FROM read_parquet('${file.file}') ORDER BY name`,
+        ),
+      );
+    }
+    assert.equal(results[0]!.length, 4);
+    assert.deepEqual(results[1], results[0]);
+  },
+});

@@ -1,0 +1,139 @@
+/** The GeoParquet writer on awkward input: plain WKB, nulls, Z, every column type. */
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { GeoParquetError, sqliteToGeoParquet } from "../../../resources/spatial/geoparquet.ts";
+import { inspectBlob, inspectWkb } from "../../../resources/spatial/_wkb.ts";
+
+/** Little-endian ISO WKB of a point, optionally with Z. */
+function point(x: number, y: number, z?: number): Uint8Array {
+  const bytes = new Uint8Array(z === undefined ? 21 : 29);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, 1);
+  view.setUint32(1, z === undefined ? 1 : 1001, true);
+  view.setFloat64(5, x, true);
+  view.setFloat64(13, y, true);
+  if (z !== undefined) view.setFloat64(21, z, true);
+  return bytes;
+}
+
+/** Big-endian WKB of a two-point line. */
+function bigEndianLine(a: [number, number], b: [number, number]): Uint8Array {
+  const bytes = new Uint8Array(9 + 32);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, 0);
+  view.setUint32(1, 2, false);
+  view.setUint32(5, 2, false);
+  [a[0], a[1], b[0], b[1]].forEach((v, i) => view.setFloat64(9 + i * 8, v, false));
+  return bytes;
+}
+
+async function duck(sql: string) {
+  const instance = await DuckDBInstance.create(":memory:");
+  const conn = await instance.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRowObjectsJson();
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+Deno.test("WKB inspection: types, Z, big-endian, empty", () => {
+  assert.deepEqual(inspectWkb(point(1, 2)), { type: "Point", box: [1, 2, 1, 2] });
+  assert.deepEqual(inspectWkb(point(1, 2, 3)), { type: "Point Z", box: [1, 2, 1, 2] });
+  assert.deepEqual(inspectBlob(bigEndianLine([3, 4], [-1, 9])), {
+    type: "LineString",
+    box: [-1, 4, 3, 9],
+  });
+  const empty = inspectWkb(point(NaN, NaN));
+  assert.equal(empty.type, "Point");
+  assert.equal(empty.box[0], Infinity);
+  assert.throws(() => inspectWkb(new Uint8Array([1, 99, 0, 0, 0])), RangeError);
+});
+
+Deno.test("sqliteToGeoParquet writes every column type, null geometries and a bbox", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new DatabaseSync(`${dir}/in.sqlite`);
+    db.exec(`CREATE TABLE t (fid INTEGER PRIMARY KEY, name TEXT, n INTEGER, v REAL,
+      ok BOOLEAN, geometry TEXT, geom BLOB)`);
+    const insert = db.prepare(
+      "INSERT INTO t (name, n, v, ok, geometry, geom) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    insert.run("a", 1, 1.5, 1, "clash", point(-110, 45));
+    insert.run("ü\u00e9", null, null, 0, null, bigEndianLine([-111, 44], [-109, 46]));
+    insert.run(null, 3n, 2.25, null, null, null);
+    db.close();
+
+    const out = `${dir}/out.parquet`;
+    const result = await sqliteToGeoParquet(`${dir}/in.sqlite`, "t", out, {
+      crs: { id: { authority: "EPSG", code: 4326 } },
+      rowGroupSize: 2,
+      batchSize: 2,
+    });
+    assert.equal(result.rows, 3);
+    assert.deepEqual(result.bbox, [-111, 44, -109, 46]);
+    assert.deepEqual(result.geometryTypes, ["LineString", "Point"]);
+    // The feature id is dropped; an attribute named like the geometry column is renamed.
+    assert.deepEqual(result.columns, [
+      { name: "name", type: "string" },
+      { name: "n", type: "int64" },
+      { name: "v", type: "float64" },
+      { name: "ok", type: "boolean" },
+      { name: "geometry_attr", type: "string" },
+    ]);
+    const rows = await duck(
+      `SELECT name, n, v, ok, geometry_attr, ST_AsText(geometry) AS wkt, bbox.xmin AS xmin
+       FROM read_parquet('${out}')`,
+    );
+    assert.deepEqual(rows, [
+      {
+        name: "a",
+        n: "1",
+        v: 1.5,
+        ok: true,
+        geometry_attr: "clash",
+        wkt: "POINT (-110 45)",
+        xmin: -110,
+      },
+      {
+        name: "üé",
+        n: null,
+        v: null,
+        ok: false,
+        geometry_attr: null,
+        wkt: "LINESTRING (-111 44, -109 46)",
+        xmin: -111,
+      },
+      { name: null, n: "3", v: 2.25, ok: null, geometry_attr: null, wkt: null, xmin: null },
+    ]);
+    // Row groups of two rows, as asked.
+    const groups = await duck(`SELECT DISTINCT row_group_id FROM parquet_metadata('${out}')`);
+    assert.equal(groups.length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteToGeoParquet names a missing table or geometry column", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new DatabaseSync(`${dir}/in.sqlite`);
+    db.exec("CREATE TABLE t (name TEXT)");
+    db.close();
+    const write = (table: string) =>
+      sqliteToGeoParquet(`${dir}/in.sqlite`, table, `${dir}/o.parquet`, { crs: {} });
+    await assert.rejects(
+      write("nope"),
+      (e: GeoParquetError) => e.code === "spatial.geoparquet_no_table",
+    );
+    await assert.rejects(
+      write("t"),
+      (e: GeoParquetError) => e.code === "spatial.geoparquet_no_geometry",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
