@@ -8,6 +8,7 @@
 
 import { defineGraph } from "./core/mod.ts";
 import { demoAssets } from "./assets/demo.ts";
+import { spatialAssets } from "./assets/spatial/mod.ts";
 import { weatherAssets } from "./assets/weather/mod.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
 import { schedules, sensors } from "./sensors/mod.ts";
@@ -16,7 +17,11 @@ const config = loadConfig();
 
 /** The asset graph `deno task materialize` runs and `deno task sensor` watches. */
 export const graph = defineGraph<AppResources>({
-  assets: [...demoAssets, ...weatherAssets({ startDate: config.WEATHER_START_DATE })],
+  assets: [
+    ...demoAssets,
+    ...weatherAssets({ startDate: config.WEATHER_START_DATE }),
+    ...spatialAssets({ samples: config.SAMPLE_DATA }),
+  ],
   sensors,
   schedules,
   resources: appResources(config),

@@ -149,13 +149,19 @@ async function partitionEnvironment<R>(
   store: RunStore,
   clock: Clock,
 ): Promise<PartitionEnvironment> {
-  const names = new Set<string>();
+  const initial = new Map<string, Set<string>>();
   for (const key of keys) {
     const partitions = graph.assets.get(key)?.partitions;
-    if (partitions?.kind === "dynamic") names.add(partitions.name);
+    if (partitions?.kind !== "dynamic") continue;
+    const known = initial.get(partitions.name) ?? new Set();
+    for (const k of partitions.initialKeys) known.add(k);
+    initial.set(partitions.name, known);
   }
   const dynamic = new Map<string, string[]>();
-  for (const name of names) dynamic.set(name, await store.dynamicPartitions(name));
+  for (const [name, keys] of initial) {
+    if (keys.size > 0) await store.addDynamicPartitions(name, [...keys]);
+    dynamic.set(name, await store.dynamicPartitions(name));
+  }
   return { now: clock.now(), dynamicKeys: (name) => dynamic.get(name) ?? [] };
 }
 

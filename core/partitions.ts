@@ -34,6 +34,18 @@ export interface DynamicPartitions {
   readonly kind: "dynamic";
   /** Name under which the run store keeps the keys. */
   readonly name: string;
+  /** Keys that exist from the start, registered before each run that needs them. */
+  readonly initialKeys: readonly string[];
+}
+
+/** Options of {@linkcode dynamicPartitions}. */
+export interface DynamicPartitionsOptions {
+  /**
+   * Keys that exist before any sensor adds one (e.g. a shipped sample batch);
+   * a run that selects the partitioning registers them first.
+   * @default []
+   */
+  readonly initialKeys?: readonly string[];
 }
 
 /** Any partitioning. */
@@ -110,16 +122,29 @@ export function dailyPartitions(
 
 /**
  * A dynamic partitioning named `name`; keys are added at run time with the
- * run store's `addDynamicPartitions`.
+ * run store's `addDynamicPartitions` (usually by a sensor), plus any
+ * `initialKeys` known when the graph is defined.
+ *
+ * @example
+ * ```ts
+ * import { dynamicPartitions } from "./partitions.ts";
+ * const batches = dynamicPartitions("spatial_batches", { initialKeys: ["sample"] });
+ * ```
  */
-export function dynamicPartitions(name: string): DynamicPartitions {
+export function dynamicPartitions(
+  name: string,
+  options: DynamicPartitionsOptions = {},
+): DynamicPartitions {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) {
     throw new InvalidDefinitionError(
       "definition.partitions",
       `Dynamic partitions name '${name}' must be snake_case`,
     );
   }
-  return Object.freeze({ kind: "dynamic", name });
+  const initialKeys = Object.freeze([
+    ...new Set((options.initialKeys ?? []).map(checkPartitionKey)),
+  ]);
+  return Object.freeze({ kind: "dynamic", name, initialKeys });
 }
 
 /** Throws unless `key` can name a partition (also used for dynamic keys). */

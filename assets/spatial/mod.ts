@@ -14,7 +14,7 @@
 
 import type { AssetDefinition } from "../../core/mod.ts";
 import { rasterCog, rasterCogAsset } from "./raster.ts";
-import { SAMPLE_BATCH_KEY, sampleBatchAsset } from "./sample_batch.ts";
+import { SAMPLE_BATCH_ID, SAMPLE_BATCH_KEY, sampleBatchAsset } from "./sample_batch.ts";
 import { vectorGeoparquet, vectorGeoparquetAsset } from "./vector.ts";
 
 export * from "./manifest.ts";
@@ -49,6 +49,6 @@ export interface SpatialAssetsOptions {
  */
 export function spatialAssets(options: SpatialAssetsOptions = {}): AssetDefinition[] {
   if (!options.samples) return [vectorGeoparquet, rasterCog];
-  const deps = [SAMPLE_BATCH_KEY];
-  return [sampleBatchAsset(), vectorGeoparquetAsset({ deps }), rasterCogAsset({ deps })];
+  const sampled = { deps: [SAMPLE_BATCH_KEY], initialBatches: [SAMPLE_BATCH_ID] };
+  return [sampleBatchAsset(), vectorGeoparquetAsset(sampled), rasterCogAsset(sampled)];
 }

@@ -16,7 +16,7 @@ import { asset } from "../_define.ts";
 import { archiveFiles, checkBatchContent, loadBatch } from "./_batch.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile } from "./manifest.ts";
-import { type SpatialAssetOptions, spatialBatches } from "./vector.ts";
+import { batchPartitions, type SpatialAssetOptions } from "./vector.ts";
 
 /** Creation options of the COG driver: what makes the output cloud-optimised. */
 export const COG_OPTIONS = [
@@ -189,7 +189,7 @@ export function rasterCogAsset(options: SpatialAssetOptions = {}) {
     key: "spatial/raster_cog",
     deps: options.deps ?? [],
     group: "spatial",
-    partitions: spatialBatches,
+    partitions: batchPartitions(options),
     description: "Rasters of a batch as Cloud Optimized GeoTIFF in data-lake/<project>/<batch>/",
     resources: ["config", "lake", "ledger"],
     codeVersion: "1",

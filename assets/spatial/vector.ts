@@ -270,6 +270,20 @@ export interface SpatialAssetOptions {
    * @default {[]}
    */
   deps?: readonly string[];
+  /**
+   * Batches known before any manifest is committed, e.g. the shipped sample
+   * batch of the quick start; each run of the asset registers them first.
+   *
+   * @default {[]}
+   */
+  initialBatches?: readonly string[];
+}
+
+/** The `spatial_batches` partitioning with `initialBatches` registered up front. */
+export function batchPartitions(options: SpatialAssetOptions): typeof spatialBatches {
+  return options.initialBatches?.length
+    ? dynamicPartitions(spatialBatches.name, { initialKeys: options.initialBatches })
+    : spatialBatches;
 }
 
 /** Builds `spatial/vector_geoparquet`: GeoParquet of every vector file of a batch, with lineage. */
@@ -278,7 +292,7 @@ export function vectorGeoparquetAsset(options: SpatialAssetOptions = {}) {
     key: "spatial/vector_geoparquet",
     deps: options.deps ?? [],
     group: "spatial",
-    partitions: spatialBatches,
+    partitions: batchPartitions(options),
     description: "Vector files of a batch as GeoParquet 1.1 in data-lake/<project>/<batch>/",
     resources: ["config", "lake", "ledger"],
     codeVersion: "1",

@@ -162,7 +162,9 @@ export async function materializeCommand<R>(
 
 /** The short report printed on stderr when a run did not succeed. */
 export function failureReport(app: CliApp<unknown>, result: RunResult): string {
-  const lines = [`Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`];
+  const lines = [
+    `Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`,
+  ];
   for (const step of result.steps) {
     const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
     if (step.status === "failed" && step.error) {

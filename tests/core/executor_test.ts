@@ -7,7 +7,12 @@ import {
   type Materialization,
 } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
-import { AssetExecutionError, ResourceError, SelectionError } from "../../core/errors.ts";
+import {
+  AssetExecutionError,
+  InvalidDefinitionError,
+  ResourceError,
+  SelectionError,
+} from "../../core/errors.ts";
 import { materialize, type MaterializeOptions, type RunResult } from "../../core/executor.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { dailyPartitions, dynamicPartitions, staticPartitions } from "../../core/partitions.ts";
@@ -1420,4 +1425,28 @@ Deno.test("a throwing onEvent listener does not stop the run; the run is recorde
     "success",
     "success",
   ]);
+});
+
+Deno.test("initial keys of a dynamic partitioning are registered before the run and run like added ones", async () => {
+  const { run, store } = harness();
+  await store.addDynamicPartitions("batches", ["b0"]);
+  const graph = defineGraph({
+    assets: [
+      defineAsset({
+        key: "batch",
+        partitions: dynamicPartitions("batches", { initialKeys: ["sample", "b0", "sample"] }),
+        materialize: noop,
+      }),
+    ],
+  });
+  const result = await run(graph);
+  assert.deepEqual(result.steps.map((s) => [s.partition, s.status]), [["b0", "success"], [
+    "sample",
+    "success",
+  ]]);
+  assert.deepEqual(await store.dynamicPartitions("batches"), ["b0", "sample"]);
+  assert.throws(
+    () => dynamicPartitions("batches", { initialKeys: ["../x"] }),
+    InvalidDefinitionError,
+  );
 });

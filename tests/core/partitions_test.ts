@@ -131,7 +131,7 @@ Deno.test("dailyPartitions rejects a non-integer endOffset with RangeError", () 
 
 Deno.test("dynamic partitions read their keys from the environment", () => {
   const def = dynamicPartitions("spatial_batches");
-  assert.deepEqual(def, { kind: "dynamic", name: "spatial_batches" });
+  assert.deepEqual(def, { kind: "dynamic", name: "spatial_batches", initialKeys: [] });
   const e = env(NOW, { spatial_batches: ["b2", "b1"], other: ["x"] });
   assert.deepEqual(partitionKeys(def, e), ["b2", "b1"]);
   assert.deepEqual(partitionKeys(dynamicPartitions("empty_one"), e), []);
