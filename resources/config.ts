@@ -75,6 +75,7 @@ export const ConfigSchema = z.object({
   WEATHER_ARCHIVE_LAG_DAYS: z.coerce.number().int().min(0).max(92).default(5),
   HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   ACTIVITY_BAD_ROW_TOLERANCE: z.coerce.number().min(0).max(1).default(0.02),
+  DBT_FULL_REFRESH: z.stringbool().default(false),
   SAMPLE_DATA: z.stringbool().default(true),
   SENSOR_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
 });

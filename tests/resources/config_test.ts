@@ -50,6 +50,7 @@ Deno.test("config: every variable has its documented default", async (t) => {
     WEATHER_ARCHIVE_LAG_DAYS: 5,
     HTTP_TIMEOUT_MS: 10_000,
     ACTIVITY_BAD_ROW_TOLERANCE: 0.02,
+    DBT_FULL_REFRESH: false,
     SAMPLE_DATA: true,
     SENSOR_INTERVAL_MS: 1_000,
   };
