@@ -7,7 +7,8 @@
  */
 
 import { defineGraph } from "./core/mod.ts";
-import { demoAssets } from "./assets/demo.ts";
+import { activityAssets } from "./assets/activity/mod.ts";
+import { dbtAssets } from "./assets/dbt/mod.ts";
 import { spatialAssets } from "./assets/spatial/mod.ts";
 import { weatherAssets } from "./assets/weather/mod.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
@@ -15,13 +16,20 @@ import { schedules, sensors } from "./sensors/mod.ts";
 
 const config = loadConfig();
 
+/** The dbt project in `dbt/`: one asset per model, one check per test. */
+const marts = await dbtAssets(new URL("./dbt", import.meta.url).pathname, {
+  fullRefresh: config.DBT_FULL_REFRESH,
+});
+
 /** The asset graph `deno task materialize` runs and `deno task sensor` watches. */
 export const graph = defineGraph<AppResources>({
   assets: [
-    ...demoAssets,
     ...weatherAssets({ startDate: config.WEATHER_START_DATE }),
+    ...activityAssets({ samples: config.SAMPLE_DATA }),
     ...spatialAssets({ samples: config.SAMPLE_DATA }),
+    ...marts.assets,
   ],
+  checks: [...marts.checks],
   sensors,
   schedules,
   resources: appResources(config),

@@ -11,6 +11,7 @@ const BENCHES = [
   "warehouse.ts",
   "run_store.ts",
   "spatial.ts",
+  "activity.ts",
   "dbt.ts",
 ];
 

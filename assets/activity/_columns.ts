@@ -1,0 +1,314 @@
+/**
+ * The two kinds of activity drop, their CSV columns, the `raw.*` columns they
+ * load into, and the typed parser of one CSV row.
+ *
+ * Rows are parsed by hand, not with zod: a drop can hold millions of rows and
+ * a per-row schema parse would cost more than the load itself. The shapes
+ * people read (the rejection report, the manifest row) are zod schemas
+ * (`report.ts`).
+ *
+ * @module
+ */
+
+import type { SqlValue, TableRef } from "../../resources/warehouse/types.ts";
+import type { CsvRecord } from "./_csv.ts";
+
+/** How a CSV value is read. */
+export type ValueKind = "id" | "date" | "count" | "minutes" | "km";
+
+/** One CSV column and the warehouse column it loads into. */
+export interface ColumnSpec {
+  /** Header in the CSV (matched case-insensitively, surrounding spaces ignored). */
+  readonly csv: string;
+  /** Column of the `raw.*` table. */
+  readonly column: string;
+  /** How the value is parsed. */
+  readonly kind: ValueKind;
+}
+
+/** A kind of drop: which files, which table, which columns. */
+export interface DropKind {
+  /** `daily_activity` or `sleep`. */
+  readonly name: "daily_activity" | "sleep";
+  /** File names of this kind, directly under `activity/` in the landing zone. */
+  readonly pattern: RegExp;
+  /** The table it loads into. */
+  readonly table: TableRef;
+  /** Columns in load order; `source_file` follows (`loaded_at` is the table's default). */
+  readonly columns: readonly ColumnSpec[];
+}
+
+/** Daily activity drops (`daily_activity*.csv`) into `raw.daily_activity`. */
+export const DAILY_ACTIVITY: DropKind = {
+  name: "daily_activity",
+  pattern: /^daily_activity[^/]*\.csv$/i,
+  table: { schema: "raw", name: "daily_activity" },
+  columns: [
+    { csv: "Id", column: "user_id", kind: "id" },
+    { csv: "ActivityDate", column: "activity_date", kind: "date" },
+    { csv: "TotalSteps", column: "total_steps", kind: "count" },
+    { csv: "TotalDistance", column: "total_distance_km", kind: "km" },
+    { csv: "VeryActiveMinutes", column: "very_active_minutes", kind: "minutes" },
+    { csv: "FairlyActiveMinutes", column: "fairly_active_minutes", kind: "minutes" },
+    { csv: "LightlyActiveMinutes", column: "lightly_active_minutes", kind: "minutes" },
+    { csv: "SedentaryMinutes", column: "sedentary_minutes", kind: "minutes" },
+    { csv: "Calories", column: "calories", kind: "count" },
+  ],
+};
+
+/** Sleep drops (`sleep*.csv`) into `raw.sleep`. */
+export const SLEEP: DropKind = {
+  name: "sleep",
+  pattern: /^sleep[^/]*\.csv$/i,
+  table: { schema: "raw", name: "sleep" },
+  columns: [
+    { csv: "Id", column: "user_id", kind: "id" },
+    { csv: "SleepDay", column: "sleep_date", kind: "date" },
+    { csv: "TotalSleepRecords", column: "sleep_records", kind: "count" },
+    { csv: "TotalMinutesAsleep", column: "minutes_asleep", kind: "minutes" },
+    { csv: "TotalTimeInBed", column: "minutes_in_bed", kind: "minutes" },
+  ],
+};
+
+/** Every kind of drop. */
+export const DROP_KINDS: readonly DropKind[] = [DAILY_ACTIVITY, SLEEP];
+
+/** The kind a file name belongs to, or `undefined` for files to leave alone. */
+export function dropKindOf(fileName: string): DropKind | undefined {
+  return DROP_KINDS.find((kind) => kind.pattern.test(fileName));
+}
+
+/** Warehouse columns loaded for a kind, in order. */
+export function loadColumns(kind: DropKind): string[] {
+  return [...kind.columns.map((c) => c.column), "source_file"];
+}
+
+/** One value that could not be used. */
+export interface BadValue {
+  /** Data row (1 = first row after the header). */
+  readonly row: number;
+  /** File line where the row starts. */
+  readonly line: number;
+  /** CSV column, or `null` when the whole row is wrong (field count, quoting). */
+  readonly column: string | null;
+  /** The value as written, cut to 100 characters; `null` for a whole-row problem. */
+  readonly value: string | null;
+  /** What is wrong with it. */
+  readonly problem: string;
+}
+
+/** Counts kept while a file is read: what the tolerance and the report are computed from. */
+export class FileStats {
+  /** Data rows read (bad ones included). */
+  dataRows = 0;
+  /** Rows with at least one bad value (not loaded). */
+  badRows = 0;
+  /** Bad values in all (a row may have several). */
+  badValues = 0;
+  /** Blank optional values, loaded as NULL. */
+  nullValues = 0;
+  /** The first bad values, up to `limit`. */
+  readonly issues: BadValue[] = [];
+
+  /** Creates counters keeping at most `limit` bad values in `issues`. */
+  constructor(readonly limit: number) {}
+
+  /** Records a bad value (kept only while under the limit). */
+  add(issue: BadValue): void {
+    this.badValues++;
+    if (this.issues.length < this.limit) this.issues.push(issue);
+  }
+}
+
+/** The header lacks required columns. */
+export class MissingColumnsError extends Error {
+  /** Creates the error listing the missing CSV columns and the header found. */
+  constructor(readonly missing: readonly string[], readonly header: readonly string[]) {
+    super(`missing column(s) ${missing.join(", ")} (header: ${header.join(",")})`);
+  }
+}
+
+const PROBLEMS: Readonly<Record<ValueKind, string>> = {
+  id: "is not a user id (1 to 64 characters)",
+  date: "is not a date (expected M/D/YYYY, optionally with a time, or YYYY-MM-DD)",
+  count: "is not a whole number between 0 and 2147483647",
+  minutes: "is not a whole number of minutes between 0 and 1440",
+  km: "is not a distance in km (a number >= 0)",
+};
+
+/**
+ * Parses the rows of one file after its header: each row becomes the values
+ * to load (dates as `YYYY-MM-DD`, numbers as validated text the server casts
+ * once) or, when a value is bad, `undefined` with the problems in `stats`.
+ */
+export class RowParser {
+  readonly #indexes: readonly number[];
+  readonly #width: number;
+  readonly #dates = new Map<string, string | undefined>();
+  #lastDate = "";
+  #lastParsed: string | undefined;
+
+  private constructor(
+    private readonly kind: DropKind,
+    header: readonly string[],
+    indexes: readonly number[],
+    private readonly sourceFile: string,
+    private readonly stats: FileStats,
+  ) {
+    this.#indexes = indexes;
+    this.#width = header.length;
+  }
+
+  /**
+   * Reads the header record; throws {@linkcode MissingColumnsError} naming
+   * every required column that is absent. Extra columns are ignored.
+   */
+  static fromHeader(
+    kind: DropKind,
+    header: CsvRecord,
+    sourceFile: string,
+    stats: FileStats,
+  ): RowParser {
+    const names = header.fields.map((name) => name.trim().toLowerCase());
+    const indexes = kind.columns.map((c) => names.indexOf(c.csv.toLowerCase()));
+    const missing = kind.columns.filter((_, i) => indexes[i] === -1).map((c) => c.csv);
+    if (missing.length > 0) throw new MissingColumnsError(missing, header.fields);
+    return new RowParser(kind, header.fields, indexes, sourceFile, stats);
+  }
+
+  /** The values to load for `record`, or `undefined` when it is bad (recorded in the stats). */
+  parse(record: CsvRecord): SqlValue[] | undefined {
+    const stats = this.stats;
+    const row = ++stats.dataRows;
+    const fields = record.fields;
+    if (record.malformed || fields.length !== this.#width) {
+      stats.badRows++;
+      stats.add({
+        row,
+        line: record.line,
+        column: null,
+        value: null,
+        problem: record.malformed ??
+          `has ${fields.length} field(s), the header has ${this.#width}`,
+      });
+      return undefined;
+    }
+    const columns = this.kind.columns;
+    const out: SqlValue[] = new Array(columns.length + 1);
+    let bad = false;
+    for (let c = 0; c < columns.length; c++) {
+      const spec = columns[c] as ColumnSpec;
+      const raw = fields[this.#indexes[c] as number] as string;
+      const value = this.#value(spec.kind, raw);
+      if (value === undefined) {
+        bad = true;
+        stats.add({
+          row,
+          line: record.line,
+          column: spec.csv,
+          value: raw.length > 100 ? `${raw.slice(0, 100)}...` : raw,
+          problem: raw.trim() === "" ? "is blank (required)" : PROBLEMS[spec.kind],
+        });
+      } else {
+        if (value === null) stats.nullValues++;
+        out[c] = value;
+      }
+    }
+    if (bad) {
+      stats.badRows++;
+      return undefined;
+    }
+    out[columns.length] = this.sourceFile;
+    return out;
+  }
+
+  /** The value to load, `null` for a blank optional value, `undefined` when bad. */
+  #value(kind: ValueKind, raw: string): string | null | undefined {
+    const text = raw.trim();
+    if (text.length === 0) return kind === "id" || kind === "date" ? undefined : null;
+    switch (kind) {
+      case "id":
+        return text.length <= 64 ? text : undefined;
+      case "date":
+        return this.#date(text);
+      case "count":
+        return isWhole(text, 2147483647, 10) ? text : undefined;
+      case "minutes":
+        return isWhole(text, 1440, 4) ? text : undefined;
+      case "km":
+        return isDecimal(text) ? text : undefined;
+    }
+  }
+
+  /**
+   * Dates repeat on every row of a day: parse each spelling once (the cache
+   * stays small), and files are mostly in date order, so the last one is
+   * checked first.
+   */
+  #date(text: string): string | undefined {
+    if (text === this.#lastDate) return this.#lastParsed;
+    let parsed = this.#dates.get(text);
+    if (parsed === undefined && !this.#dates.has(text)) {
+      parsed = parseDate(text);
+      if (this.#dates.size >= 4096) this.#dates.clear();
+      this.#dates.set(text, parsed);
+    }
+    this.#lastDate = text;
+    this.#lastParsed = parsed;
+    return parsed;
+  }
+}
+
+/**
+ * Digits only, no sign, at most `max`. The number is only built when the text
+ * has as many digits as `max` (profiled: converting every value cost more
+ * than the digit scan).
+ */
+function isWhole(text: string, max: number, maxDigits: number): boolean {
+  if (text.length > maxDigits) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return text.length < maxDigits || Number(text) <= max;
+}
+
+/** `12`, `12.5`, `.5`, `12.`: digits with at most one dot, no sign or exponent. */
+function isDecimal(text: string): boolean {
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46) dots++;
+    else return false;
+  }
+  return digits > 0 && dots <= 1 && digits <= 15;
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const US_DATE =
+  /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?)?$/;
+
+/**
+ * A calendar date as `YYYY-MM-DD`, from `YYYY-MM-DD` (optionally with a
+ * time) or Fitbit's `M/D/YYYY` (optionally with `h:mm:ss AM`); `undefined`
+ * when it is neither or names no real day.
+ */
+export function parseDate(text: string): string | undefined {
+  let year: number, month: number, day: number;
+  const iso = ISO_DATE.exec(text);
+  if (iso) {
+    [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  } else {
+    const us = US_DATE.exec(text);
+    if (!us) return undefined;
+    [month, day, year] = [Number(us[1]), Number(us[2]), Number(us[3])];
+    if (us[4] !== undefined && (Number(us[4]) > (us[7] ? 12 : 23) || Number(us[5]) > 59)) {
+      return undefined;
+    }
+  }
+  if (year < 1900 || year > 2999 || month < 1 || month > 12 || day < 1) return undefined;
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined;
+  return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}

@@ -1,0 +1,317 @@
+/**
+ * A streaming RFC 4180 CSV reader for activity drops: bytes in, records out,
+ * never more than one chunk plus one partial record in memory.
+ *
+ * Hand-written rather than npm `csv-parse`: the common line has no quote, and
+ * `indexOf` + `split` on it is several times faster than a general state
+ * machine; only lines with a quote take the careful path. It also knows the
+ * file line of every record, which the rejection report needs.
+ *
+ * @module
+ */
+
+/** One record of the file. */
+export interface CsvRecord {
+  /** Field values as written (quotes removed, `""` unescaped); never null. */
+  readonly fields: string[];
+  /** File line (1-based) where the record starts. */
+  readonly line: number;
+  /** Why the record is malformed (bad quoting), when it is. */
+  readonly malformed?: string;
+}
+
+/** The bytes are not valid UTF-8. */
+export class InvalidUtf8Error extends Error {
+  /** Creates the error for the first invalid byte found. */
+  constructor(
+    /** Offset of the first invalid byte in the file. */
+    readonly byteOffset: number,
+    /** File line (1-based) holding that byte. */
+    readonly line: number,
+  ) {
+    super(`byte ${byteOffset} (line ${line}) is not valid UTF-8`);
+  }
+}
+
+/** A record grew past the length limit (a missing newline or an unclosed quote). */
+export class RecordTooLongError extends Error {
+  /** Creates the error for the record starting at `line`. */
+  constructor(readonly line: number, readonly limit: number) {
+    super(`the record starting at line ${line} is longer than ${limit} characters`);
+  }
+}
+
+/** Options of {@linkcode readCsv}. */
+export interface ReadCsvOptions {
+  /**
+   * Longest record, in characters, before the file is refused; keeps memory
+   * bounded when a file has no newline or an unclosed quote.
+   * @default {1048576}
+   */
+  maxRecordChars?: number;
+  /** Stops reading (the stream is canceled) when aborted. */
+  signal?: AbortSignal;
+}
+
+const QUOTE = 34, COMMA = 44, LF = 10, CR = 13;
+/** Bytes decoded and parsed at once: a store may hand over a whole object as one chunk. */
+const SLICE_BYTES = 64 * 1024;
+
+/**
+ * Reads CSV records from a byte stream, one array of records per chunk
+ * (batches keep the per-record cost of async iteration away). Decodes strict
+ * UTF-8 (a BOM is dropped) and throws {@linkcode InvalidUtf8Error} at the
+ * first invalid byte. Blank lines are skipped. The stream is canceled when
+ * the caller stops early.
+ */
+export async function* readCsv(
+  body: ReadableStream<Uint8Array>,
+  options: ReadCsvOptions = {},
+): AsyncGenerator<CsvRecord[]> {
+  const parser = new CsvParser(options.maxRecordChars ?? 1 << 20);
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const reader = body.getReader();
+  let offset = 0;
+  let done = false;
+  try {
+    while (true) {
+      options.signal?.throwIfAborted();
+      const next = await reader.read();
+      if (next.done) break;
+      for (let start = 0; start < next.value.length; start += SLICE_BYTES) {
+        const chunk = next.value.subarray(start, start + SLICE_BYTES);
+        let text: string;
+        try {
+          text = decoder.decode(chunk, { stream: true });
+        } catch {
+          const at = firstInvalidByte(chunk);
+          throw new InvalidUtf8Error(offset + at, parser.nextLine + countLf(chunk, at));
+        }
+        offset += chunk.length;
+        const records = parser.push(text);
+        if (records.length > 0) yield records;
+      }
+    }
+    let tail: string;
+    try {
+      tail = decoder.decode();
+    } catch {
+      throw new InvalidUtf8Error(offset, parser.nextLine);
+    }
+    const records = parser.push(tail);
+    parser.end(records);
+    if (records.length > 0) yield records;
+    done = true;
+  } finally {
+    if (!done) await reader.cancel().catch(() => {}); // already failed: the first error wins
+    reader.releaseLock();
+  }
+}
+
+/** Incremental parser: feed text with `push`, finish with `end`. */
+export class CsvParser {
+  #pending = "";
+  #line = 1;
+
+  /** Creates a parser refusing records longer than `maxRecordChars`. */
+  constructor(private readonly maxRecordChars: number) {}
+
+  /** Line (1-based) where the next record starts. */
+  get nextLine(): number {
+    return this.#line;
+  }
+
+  /** Parses every complete record in the text seen so far. */
+  push(text: string): CsvRecord[] {
+    const out: CsvRecord[] = [];
+    const buf = this.#pending.length === 0 ? text : this.#pending + text;
+    let i = 0;
+    let quoteAt = buf.indexOf('"');
+    while (i < buf.length) {
+      const nl = buf.indexOf("\n", i);
+      if (nl === -1) break;
+      if (quoteAt !== -1 && quoteAt < i) quoteAt = buf.indexOf('"', i);
+      if (quoteAt === -1 || quoteAt > nl) {
+        const end = nl > i && buf.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+        if (end > i) out.push({ fields: buf.slice(i, end).split(","), line: this.#line });
+        this.#line++;
+        i = nl + 1;
+        continue;
+      }
+      const parsed = quotedRecord(buf, i, false);
+      if (!parsed) break;
+      out.push(this.#record(parsed));
+      i = parsed.next;
+    }
+    this.#pending = i === 0 ? buf : buf.slice(i);
+    if (this.#pending.length > this.maxRecordChars) {
+      throw new RecordTooLongError(this.#line, this.maxRecordChars);
+    }
+    return out;
+  }
+
+  /** Parses what is left at the end of the input into `out`. */
+  end(out: CsvRecord[]): void {
+    const buf = this.#pending;
+    this.#pending = "";
+    let i = 0;
+    while (i < buf.length) {
+      const parsed = quotedRecord(buf, i, true);
+      if (!parsed) break; // unreachable at eof: quotedRecord always completes
+      if (parsed.fields.length > 1 || parsed.fields[0] !== "" || parsed.malformed) {
+        out.push(this.#record(parsed));
+      } else {
+        this.#line += parsed.lines;
+      }
+      i = parsed.next;
+    }
+  }
+
+  #record(parsed: Parsed): CsvRecord {
+    const record: CsvRecord = parsed.malformed
+      ? { fields: parsed.fields, line: this.#line, malformed: parsed.malformed }
+      : { fields: parsed.fields, line: this.#line };
+    this.#line += parsed.lines;
+    return record;
+  }
+}
+
+interface Parsed {
+  fields: string[];
+  next: number;
+  lines: number;
+  malformed?: string;
+}
+
+/**
+ * One record from `start`, field by field, or `undefined` when the text ends
+ * inside it and more may come (`eof` false).
+ */
+function quotedRecord(text: string, start: number, eof: boolean): Parsed | undefined {
+  const fields: string[] = [];
+  let lines = 0;
+  let malformed: string | undefined;
+  let i = start;
+  while (true) {
+    let value: string;
+    if (text.charCodeAt(i) === QUOTE) {
+      value = "";
+      let from = i + 1;
+      while (true) {
+        const quote = text.indexOf('"', from);
+        if (quote === -1 || (quote + 1 >= text.length && !eof)) {
+          if (!eof) return undefined;
+          if (quote === -1) {
+            lines += countNewlines(text, from, text.length);
+            const result: Parsed = {
+              fields: [...fields, value + text.slice(from)],
+              next: text.length,
+              lines: lines + 1,
+              malformed: "a quoted field is never closed",
+            };
+            return result;
+          }
+        }
+        lines += countNewlines(text, from, quote);
+        if (text.charCodeAt(quote + 1) === QUOTE) {
+          value += text.slice(from, quote + 1);
+          from = quote + 2;
+          continue;
+        }
+        value += text.slice(from, quote);
+        i = quote + 1;
+        break;
+      }
+      // Text after a closing quote is invalid: keep it, flag the record.
+      const stop = nextDelimiter(text, i);
+      if (stop > i) {
+        malformed ??= "text follows a closing quote";
+        value += text.slice(i, stop);
+        i = stop;
+      }
+    } else {
+      const stop = nextDelimiter(text, i);
+      value = text.slice(i, stop);
+      i = stop;
+    }
+    if (i >= text.length && !eof) return undefined;
+    const c = text.charCodeAt(i);
+    if (c === COMMA) {
+      fields.push(value);
+      i++;
+      continue;
+    }
+    if (c === CR && i + 1 >= text.length && !eof) return undefined;
+    if (c === CR && text.charCodeAt(i + 1) === LF) i++;
+    fields.push(value);
+    const next = i >= text.length ? i : i + 1;
+    return malformed
+      ? { fields, next, lines: lines + 1, malformed }
+      : { fields, next, lines: lines + 1 };
+  }
+}
+
+/** Index of the next `,`, LF or CRLF at or after `from` (the text's length if none). */
+function nextDelimiter(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === COMMA || c === LF) return i;
+    if (c === CR && (i + 1 >= text.length || text.charCodeAt(i + 1) === LF)) return i;
+    i++;
+  }
+  return i;
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf("\n", from); i !== -1 && i < to; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+function countLf(bytes: Uint8Array, to: number): number {
+  let n = 0;
+  for (let i = 0; i < to; i++) if (bytes[i] === LF) n++;
+  return n;
+}
+
+/**
+ * Offset in `bytes` of the first byte that breaks UTF-8 (overlong forms and
+ * surrogates included). Leading continuation bytes may finish a sequence begun
+ * in the previous chunk, so up to three are let through; a sequence cut by the
+ * end of the chunk is not an error.
+ */
+export function firstInvalidByte(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < 3 && i < bytes.length && ((bytes[i] ?? 0) & 0xc0) === 0x80) i++;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const need = b >= 0xc2 && b <= 0xdf
+      ? 1
+      : b >= 0xe0 && b <= 0xef
+      ? 2
+      : b >= 0xf0 && b <= 0xf4
+      ? 3
+      : 0;
+    if (need === 0) return i;
+    const [low, high] = b === 0xe0
+      ? [0xa0, 0xbf]
+      : b === 0xed
+      ? [0x80, 0x9f]
+      : b === 0xf0
+      ? [0x90, 0xbf]
+      : b === 0xf4
+      ? [0x80, 0x8f]
+      : [0x80, 0xbf];
+    for (let k = 1; k <= need && i + k < bytes.length; k++) {
+      const c = bytes[i + k] ?? 0;
+      if (k === 1 ? c < low || c > high : (c & 0xc0) !== 0x80) return i;
+    }
+    i += need + 1;
+  }
+  return Math.max(0, bytes.length - 1);
+}

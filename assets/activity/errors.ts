@@ -1,0 +1,32 @@
+/**
+ * Typed errors of the activity pipeline.
+ *
+ * @module
+ */
+
+import { PlatformError } from "../../core/errors.ts";
+import type { RejectionReason } from "./report.ts";
+
+/**
+ * A drop was rejected whole: nothing of it was loaded and it was moved to the
+ * quarantine. `code` is `activity.<reason>`, e.g. `activity.missing_columns`.
+ *
+ * @example
+ * ```ts ignore
+ * if (error instanceof FileRejectedError && error.reason === "too_many_bad_rows") { ... }
+ * ```
+ */
+export class FileRejectedError extends PlatformError {
+  /** Why the file was rejected. */
+  readonly reason: RejectionReason;
+
+  /** Creates the error; `file` is the file name, `why` says what is wrong and what to do. */
+  constructor(reason: RejectionReason, file: string, why: string, cause?: unknown) {
+    super(`activity.${reason}`, `Cannot load '${file}': ${why}`, {
+      assetKey: "bronze_activity",
+      input: file,
+      ...(cause === undefined ? {} : { cause }),
+    });
+    this.reason = reason;
+  }
+}
