@@ -12,6 +12,7 @@ import { redactUrl } from "../config.ts";
 import { openLedger } from "../ledger/mod.ts";
 import { openObjectStore } from "../object_store/mod.ts";
 import { openRunStore } from "../run_store/mod.ts";
+import { openSpatialEngine } from "../spatial/mod.ts";
 import { openWarehouse } from "../warehouse/mod.ts";
 
 /** The outcome of probing one resource. */
@@ -118,6 +119,16 @@ function probes(config: Config, timeoutMs: number): Probe[] {
       },
     },
     {
+      resource: "spatial",
+      url: config.SPATIAL_URL,
+      run: async () => {
+        // A workspace round trip proves what a batch needs: PostGIS (or gdal3.js) and CREATE rights.
+        await using engine = await openSpatialEngine(config.SPATIAL_URL, { janitor: false });
+        const workspace = await engine.createWorkspace(`doctor_${crypto.randomUUID().slice(0, 8)}`);
+        await workspace.drop();
+      },
+    },
+    {
       resource: "runs",
       url: config.RUNS_URL,
       run: async () => {
@@ -166,6 +177,7 @@ export function implementationOf(url: string): string {
     s3: "s3",
     memory: "in-memory",
     sqlite: "sqlite",
+    spatialite: "spatialite (gdal3.js)",
     pglite: "pglite",
     postgres: "postgres",
     postgresql: "postgres",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { memoryIo, UsageError } from "../../../core/mod.ts";
 import { loadConfig } from "../../../resources/config.ts";
 import { diagnose, doctorCommand, implementationOf } from "../../../resources/doctor/mod.ts";
+import { ensurePostgis, startPostgres } from "../../_helpers/postgres.ts";
 
 async function embeddedConfig() {
   const dir = await Deno.makeTempDir({ prefix: "doctor_" });
@@ -35,6 +36,7 @@ Deno.test("doctor reports every embedded default as answering, with its implemen
         ["lake", "local folder", true, null],
         ["ledger", "sqlite", true, null],
         ["warehouse", "pglite", true, null],
+        ["spatial", "spatialite (gdal3.js)", true, null],
         ["runs", "sqlite", true, null],
       ],
     );
@@ -50,7 +52,7 @@ Deno.test("doctor command exits 0 when all answer and prints a table", async () 
     const io = memoryIo();
     assert.equal(await doctorCommand(() => config).run([], io), 0);
     assert.match(io.stdout, /^resource\s+implementation\s+url\s+status\s+latency/);
-    assert.equal(io.stdout.match(/\bok\b/g)?.length, 4);
+    assert.equal(io.stdout.match(/\bok\b/g)?.length, 5);
     assert.equal(io.stderr, "");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -65,6 +67,7 @@ Deno.test("doctor reports unreachable servers within the timeout, exits 1, never
       ...config,
       WAREHOUSE_URL: `postgres://app:hunter2@127.0.0.1:${port}/db`,
       RUNS_URL: `postgres://app:hunter2@127.0.0.1:${port}/db`,
+      SPATIAL_URL: `postgres://app:hunter2@127.0.0.1:${port}/db`,
       LEDGER_URL: `mongodb://app:hunter2@127.0.0.1:${port}/ledger`,
     };
     const io = memoryIo();
@@ -78,10 +81,11 @@ Deno.test("doctor reports unreachable servers within the timeout, exits 1, never
       ["lake", true],
       ["ledger", false],
       ["warehouse", false],
+      ["spatial", false],
       ["runs", false],
     ]);
     for (const line of lines.filter((d) => !d.ok)) assert.ok(line.error.length > 0, line.resource);
-    assert.match(io.stderr, /3 resource\(s\) did not answer: ledger, warehouse, runs/);
+    assert.match(io.stderr, /4 resource\(s\) did not answer: ledger, warehouse, spatial, runs/);
     assert.doesNotMatch(io.stdout + io.stderr, /hunter2/);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -100,4 +104,35 @@ Deno.test("implementationOf names the backend each scheme selects", () => {
   assert.equal(implementationOf("postgresql://x/y"), "postgres");
   assert.equal(implementationOf("mongodb+srv://x/y"), "mongodb");
   assert.equal(implementationOf("pglite:memory:"), "pglite");
+});
+
+Deno.test({
+  name: "doctor reports Postgres as warehouse, run store and PostGIS engine when they answer",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using pg = await startPostgres();
+    await ensurePostgis(pg.url);
+    const { dir, config } = await embeddedConfig();
+    try {
+      const report = await diagnose({
+        ...config,
+        WAREHOUSE_URL: pg.url,
+        RUNS_URL: pg.url,
+        SPATIAL_URL: pg.url,
+      });
+      assert.deepEqual(
+        report.map((d) => [d.resource, d.implementation, d.ok, d.error]),
+        [
+          ["lake", "local folder", true, null],
+          ["ledger", "sqlite", true, null],
+          ["warehouse", "postgres", true, null],
+          ["spatial", "postgres", true, null],
+          ["runs", "postgres", true, null],
+        ],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
