@@ -14,8 +14,8 @@
 import { defineResource, type ResourceSources } from "../core/mod.ts";
 import { type Config, redactUrl } from "./config.ts";
 import { FetchHttpClient, type HttpClient } from "./http/mod.ts";
+import { openLake } from "./lake.ts";
 import { type Ledger, openLedger } from "./ledger/mod.ts";
-import { openObjectStore } from "./object_store/mod.ts";
 import type { ObjectStore } from "./object_store/types.ts";
 import { openWarehouse, type Warehouse } from "./warehouse/mod.ts";
 
@@ -64,29 +64,5 @@ export function appResources(config: Config): ResourceSources<AppResources> {
   };
 }
 
-/**
- * Opens the object store; embedded buckets are folders (or maps) created on
- * first use, while a server's buckets must already exist (compose creates them).
- */
-async function openLake(config: Config): Promise<ObjectStore> {
-  const store = openObjectStore(config.LAKE_URL, {
-    source: "LAKE_URL",
-    region: config.S3_REGION,
-    ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-      ? {
-        credentials: {
-          accessKeyId: config.S3_ACCESS_KEY_ID,
-          secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-        },
-      }
-      : {}),
-  });
-  if (store.backend !== "s3") {
-    for (const bucket of [config.LANDING_BUCKET, config.LAKE_BUCKET]) {
-      await store.ensureBucket(bucket);
-    }
-  }
-  return store;
-}
-
+export { openLake } from "./lake.ts";
 export { type Config, ConfigSchema, loadConfig, redactUrl } from "./config.ts";

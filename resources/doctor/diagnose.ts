@@ -10,7 +10,7 @@
 import type { Config } from "../config.ts";
 import { redactUrl } from "../config.ts";
 import { openLedger } from "../ledger/mod.ts";
-import { openObjectStore } from "../object_store/mod.ts";
+import { openLake } from "../lake.ts";
 import { openRunStore } from "../run_store/mod.ts";
 import { openSpatialEngine } from "../spatial/mod.ts";
 import { openWarehouse } from "../warehouse/mod.ts";
@@ -73,21 +73,8 @@ function probes(config: Config, timeoutMs: number): Probe[] {
       resource: "lake",
       url: config.LAKE_URL,
       run: async () => {
-        await using store = openObjectStore(config.LAKE_URL, {
-          source: "LAKE_URL",
-          region: config.S3_REGION,
-          ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-            ? {
-              credentials: {
-                accessKeyId: config.S3_ACCESS_KEY_ID,
-                secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-              },
-            }
-            : {}),
-        });
+        await using store = await openLake(config);
         for (const bucket of [config.LANDING_BUCKET, config.LAKE_BUCKET]) {
-          // An embedded bucket is a folder the app creates on first use; a server's must exist.
-          if (store.backend !== "s3") await store.ensureBucket(bucket);
           await store.list(bucket, { pageSize: 1 });
         }
       },
