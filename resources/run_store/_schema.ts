@@ -1,8 +1,9 @@
 /**
  * Tables of the run store, in the SQL both SQLite and Postgres accept. The
  * empty string stands for "no partition" so it can sit in primary keys.
- * Times are milliseconds since the epoch (`BIGINT`), as in the records, so
- * both backends store exactly what the interface carries.
+ * Times are `timestamptz` on Postgres, so SQL users querying `ops.*` get
+ * real timestamps (the store converts from and to the records' epoch
+ * milliseconds at the boundary); SQLite keeps epoch milliseconds (`INTEGER`).
  *
  * @module
  */
@@ -21,7 +22,7 @@ export const RUN_STORE_TABLE_NAMES: readonly string[] = [
   "dynamic_partitions",
 ];
 
-/** DDL of the run store; `{{bigint}}`, `{{serial}}` and `{{schema}}` are filled per dialect. */
+/** DDL of the run store; `{{time}}`, `{{serial}}` and `{{schema}}` are filled per dialect. */
 export const RUN_STORE_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS {{schema}}pipeline_runs (
     run_id TEXT PRIMARY KEY,
@@ -29,8 +30,8 @@ export const RUN_STORE_TABLES: readonly string[] = [
     selection TEXT NOT NULL,
     partitions TEXT,
     tags TEXT NOT NULL,
-    started_at {{bigint}} NOT NULL,
-    finished_at {{bigint}},
+    started_at {{time}} NOT NULL,
+    finished_at {{time}},
     error_summary TEXT
   )`,
   `CREATE INDEX IF NOT EXISTS pipeline_runs_started ON {{schema}}pipeline_runs (started_at DESC)`,
@@ -41,8 +42,8 @@ export const RUN_STORE_TABLES: readonly string[] = [
     partition_key TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL,
-    started_at {{bigint}},
-    finished_at {{bigint}},
+    started_at {{time}},
+    finished_at {{time}},
     reason TEXT,
     UNIQUE (run_id, asset_key, partition_key)
   )`,
@@ -50,7 +51,7 @@ export const RUN_STORE_TABLES: readonly string[] = [
     id {{serial}},
     run_id TEXT NOT NULL,
     type TEXT NOT NULL,
-    time {{bigint}} NOT NULL,
+    time {{time}} NOT NULL,
     asset_key TEXT,
     partition_key TEXT,
     data TEXT NOT NULL
@@ -60,7 +61,7 @@ export const RUN_STORE_TABLES: readonly string[] = [
     asset_key TEXT NOT NULL,
     partition_key TEXT NOT NULL,
     run_id TEXT NOT NULL,
-    time {{bigint}} NOT NULL,
+    time {{time}} NOT NULL,
     metadata TEXT NOT NULL,
     code_version TEXT,
     PRIMARY KEY (asset_key, partition_key)
@@ -68,13 +69,13 @@ export const RUN_STORE_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS {{schema}}sensor_cursors (
     sensor TEXT PRIMARY KEY,
     cursor TEXT NOT NULL,
-    updated_at {{bigint}} NOT NULL
+    updated_at {{time}} NOT NULL
   )`,
   `CREATE TABLE IF NOT EXISTS {{schema}}run_keys (
     sensor TEXT NOT NULL,
     run_key TEXT NOT NULL,
     run_id TEXT NOT NULL,
-    created_at {{bigint}} NOT NULL,
+    created_at {{time}} NOT NULL,
     PRIMARY KEY (sensor, run_key)
   )`,
   `CREATE TABLE IF NOT EXISTS {{schema}}dynamic_partitions (
@@ -84,6 +85,19 @@ export const RUN_STORE_TABLES: readonly string[] = [
     UNIQUE (name, partition_key)
   )`,
 ];
+
+/**
+ * Time columns of each table: `timestamptz` on Postgres. Schemas made before
+ * they were (as epoch milliseconds in `BIGINT`) are migrated at open.
+ */
+export const RUN_STORE_TIME_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  pipeline_runs: ["started_at", "finished_at"],
+  run_steps: ["started_at", "finished_at"],
+  run_events: ["time"],
+  materializations: ["time"],
+  sensor_cursors: ["updated_at"],
+  run_keys: ["created_at"],
+};
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -99,7 +113,7 @@ export function runStoreDdl(
   dialect: "sqlite" | "postgres",
   schema: string = POSTGRES_RUN_STORE_SCHEMA,
 ): string[] {
-  if (dialect === "sqlite") return fill({ bigint: "INTEGER", serial: "INTEGER PRIMARY KEY" }, "");
+  if (dialect === "sqlite") return fill({ time: "INTEGER", serial: "INTEGER PRIMARY KEY" }, "");
   if (!IDENTIFIER.test(schema)) {
     throw new RangeError(
       `Cannot create the run store in schema '${schema}': use a lower-case SQL identifier`,
@@ -107,13 +121,13 @@ export function runStoreDdl(
   }
   return [
     `CREATE SCHEMA IF NOT EXISTS ${schema}`,
-    ...fill({ bigint: "BIGINT", serial: "BIGSERIAL PRIMARY KEY" }, `${schema}.`),
+    ...fill({ time: "TIMESTAMPTZ", serial: "BIGSERIAL PRIMARY KEY" }, `${schema}.`),
   ];
 }
 
-function fill(types: { bigint: string; serial: string }, prefix: string): string[] {
+function fill(types: { time: string; serial: string }, prefix: string): string[] {
   return RUN_STORE_TABLES.map((sql) =>
-    sql.replaceAll("{{bigint}}", types.bigint)
+    sql.replaceAll("{{time}}", types.time)
       .replaceAll("{{serial}}", types.serial)
       .replaceAll("{{schema}}", prefix)
   );

@@ -8,6 +8,11 @@
  * (runs, cursors, run keys, dynamic partitions) is written at once, after the
  * buffer, and reads commit the buffer first.
  *
+ * Time columns are `timestamptz`, for SQL users of `ops.*`; the records carry
+ * epoch milliseconds, converted at the boundary (`to_timestamp(ms / 1000)`
+ * on the way in, `extract(epoch ...) * 1000` on the way out). Tables made by
+ * an older version, with `BIGINT` milliseconds, are migrated at open.
+ *
  * @module
  */
 
@@ -36,7 +41,12 @@ import {
   unknownRunError,
 } from "../../core/run_store/memory.ts";
 import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
-import { POSTGRES_RUN_STORE_SCHEMA, RUN_STORE_TABLE_NAMES, runStoreDdl } from "./_schema.ts";
+import {
+  POSTGRES_RUN_STORE_SCHEMA,
+  RUN_STORE_TABLE_NAMES,
+  RUN_STORE_TIME_COLUMNS,
+  runStoreDdl,
+} from "./_schema.ts";
 import { redactUrl, scrub, scrubbedCause, secretsOf } from "./_url.ts";
 
 /** Options of {@linkcode PostgresRunStore.open}. */
@@ -226,18 +236,19 @@ export class PostgresRunStore implements RunStore {
       // Tables made beforehand (e.g. by a DBA for a role that may not create
       // schemas) are used as they are: CREATE SCHEMA IF NOT EXISTS checks the
       // privilege before it checks whether the schema exists.
-      const [found] = await sql.unsafe(
-        "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])",
-        [schema, RUN_STORE_TABLE_NAMES],
-      );
-      if (Number(found?.n) !== RUN_STORE_TABLE_NAMES.length) {
+      const found = await inspect(sql, schema);
+      if (found.tables !== RUN_STORE_TABLE_NAMES.length) {
         await sql.begin(async (tx) => {
           await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
           for (const statement of ddl) await tx.unsafe(statement);
         });
       }
+      if (found.millisecondColumns.length > 0) {
+        await migrate(sql, schema, found.millisecondColumns, location, secrets);
+      }
     } catch (error) {
       await sql.end({ timeout: 1 }).catch(() => {}); // the open failure is what the caller needs
+      if (error instanceof ResourceError) throw error;
       throw isConnectionFailure(error)
         ? unreachable(location, secrets, error, timeout)
         : new ResourceError(
@@ -264,7 +275,8 @@ export class PostgresRunStore implements RunStore {
       const inserted = await sql.unsafe(
         `INSERT INTO ${this.#t.pipeline_runs} (run_id, status, selection, partitions, tags,
            started_at, finished_at, error_summary)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, ${toTime("$6")}, ${toTime("$7")}, $8)
+         ON CONFLICT (run_id) DO NOTHING`,
         [
           run.runId,
           run.status,
@@ -293,7 +305,7 @@ export class PostgresRunStore implements RunStore {
     return this.#now(async (sql) => {
       const updated = await sql.unsafe(
         `UPDATE ${this.#t.pipeline_runs} SET status = $1,
-           finished_at = CASE WHEN $2::boolean THEN $3::bigint ELSE finished_at END,
+           finished_at = CASE WHEN $2::boolean THEN ${toTime("$3")} ELSE finished_at END,
            error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END
          WHERE run_id = $6`,
         [
@@ -314,7 +326,7 @@ export class PostgresRunStore implements RunStore {
     if (runIdOrPrefix === "") return Promise.resolve(undefined);
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
-        `SELECT * FROM ${this.#t.pipeline_runs}
+        `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
          WHERE run_id = $1 OR starts_with(run_id, $1) ORDER BY run_id = $1 DESC LIMIT 2`,
         [runIdOrPrefix],
       );
@@ -334,8 +346,9 @@ export class PostgresRunStore implements RunStore {
     }
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
-        `SELECT * FROM ${this.#t.pipeline_runs} WHERE ($1::text IS NULL OR status = $1)
-         ORDER BY started_at DESC, run_id DESC LIMIT $2`,
+        `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
+         WHERE ($1::text IS NULL OR status = $1)
+         ORDER BY r.started_at DESC, r.run_id DESC LIMIT $2`,
         [options.status ?? null, limit],
       );
       return rows.map(toRun);
@@ -358,7 +371,7 @@ export class PostgresRunStore implements RunStore {
   listSteps(runId: string): Promise<StepRecord[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
-        `SELECT * FROM ${this.#t.run_steps} WHERE run_id = $1 ORDER BY seq`,
+        `SELECT ${STEP_COLUMNS} FROM ${this.#t.run_steps} AS s WHERE run_id = $1 ORDER BY seq`,
         [runId],
       );
       return rows.map(toStep);
@@ -396,7 +409,7 @@ export class PostgresRunStore implements RunStore {
   listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
-        `SELECT * FROM ${this.#t.run_events} WHERE run_id = $1 AND id > $2
+        `SELECT ${EVENT_COLUMNS} FROM ${this.#t.run_events} AS e WHERE run_id = $1 AND id > $2
            AND ($3::text IS NULL OR type IN (SELECT json_array_elements_text($3::text::json)))
          ORDER BY id`,
         [runId, options.afterId ?? 0, options.types ? JSON.stringify(options.types) : null],
@@ -413,12 +426,13 @@ export class PostgresRunStore implements RunStore {
     return this.#now(async (sql) => {
       const rows = partition === undefined
         ? await sql.unsafe(
-          `SELECT * FROM ${this.#t.materializations} WHERE asset_key = $1
-           ORDER BY time DESC LIMIT 1`,
+          `SELECT ${MATERIALIZATION_COLUMNS} FROM ${this.#t.materializations} AS m
+           WHERE asset_key = $1 ORDER BY m.time DESC LIMIT 1`,
           [assetKey],
         )
         : await sql.unsafe(
-          `SELECT * FROM ${this.#t.materializations} WHERE asset_key = $1 AND partition_key = $2`,
+          `SELECT ${MATERIALIZATION_COLUMNS} FROM ${this.#t.materializations} AS m
+           WHERE asset_key = $1 AND partition_key = $2`,
           [assetKey, partitionColumn(partition)],
         );
       return rows[0] ? toMaterialization(rows[0]) : undefined;
@@ -440,7 +454,8 @@ export class PostgresRunStore implements RunStore {
   setCursor(sensor: string, cursor: string): Promise<void> {
     return this.#now(async (sql) => {
       await sql.unsafe(
-        `INSERT INTO ${this.#t.sensor_cursors} (sensor, cursor, updated_at) VALUES ($1, $2, $3)
+        `INSERT INTO ${this.#t.sensor_cursors} (sensor, cursor, updated_at)
+         VALUES ($1, $2, ${toTime("$3")})
          ON CONFLICT (sensor) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
         [sensor, cursor, Date.now()],
       );
@@ -452,7 +467,7 @@ export class PostgresRunStore implements RunStore {
     return this.#now(async (sql) => {
       const inserted = await sql.unsafe(
         `INSERT INTO ${this.#t.run_keys} (sensor, run_key, run_id, created_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+         VALUES ($1, $2, $3, ${toTime("$4")}) ON CONFLICT DO NOTHING`,
         [sensor, runKey, runId, Date.now()],
       );
       if (inserted.count === 1) return { claimed: true, runId };
@@ -585,9 +600,10 @@ export class PostgresRunStore implements RunStore {
     return tx.unsafe(
       `INSERT INTO ${this.#t.run_steps} (run_id, asset_key, partition_key, status, attempts,
          started_at, finished_at, reason)
-       SELECT run_id, asset_key, partition_key, status, attempts, started_at, finished_at, reason
+       SELECT run_id, asset_key, partition_key, status, attempts, ${toTime("started_at")},
+         ${toTime("finished_at")}, reason
        FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, asset_key text,
-         partition_key text, status text, attempts integer, started_at bigint, finished_at bigint,
+         partition_key text, status text, attempts integer, started_at float8, finished_at float8,
          reason text)) WITH ORDINALITY AS t(run_id, asset_key, partition_key, status, attempts,
          started_at, finished_at, reason, ord)
        ORDER BY ord
@@ -602,8 +618,8 @@ export class PostgresRunStore implements RunStore {
   #insertEvents(tx: postgres.TransactionSql, rows: EventRow[]) {
     return tx.unsafe(
       `INSERT INTO ${this.#t.run_events} (run_id, type, time, asset_key, partition_key, data)
-       SELECT run_id, type, time, asset_key, partition_key, data
-       FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, type text, time bigint,
+       SELECT run_id, type, ${toTime("time")}, asset_key, partition_key, data
+       FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, type text, time float8,
          asset_key text, partition_key text, data text))
          WITH ORDINALITY AS t(run_id, type, time, asset_key, partition_key, data, ord)
        ORDER BY ord`,
@@ -615,9 +631,9 @@ export class PostgresRunStore implements RunStore {
     return tx.unsafe(
       `INSERT INTO ${this.#t.materializations} AS m (asset_key, partition_key, run_id, time,
          metadata, code_version)
-       SELECT asset_key, partition_key, run_id, time, metadata, code_version
+       SELECT asset_key, partition_key, run_id, ${toTime("time")}, metadata, code_version
        FROM json_to_recordset($1::text::json) AS t(asset_key text, partition_key text, run_id text,
-         time bigint, metadata text, code_version text)
+         time float8, metadata text, code_version text)
        ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
          time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version
        WHERE excluded.time >= m.time`,
@@ -657,11 +673,125 @@ export class PostgresRunStore implements RunStore {
 }
 
 /**
- * Milliseconds as the `BIGINT` columns take them: a fake clock advanced by a
- * jittered delay may give fractions, which are rounded rather than refused.
+ * Milliseconds as the store keeps them: whole, so every time read back is
+ * exactly the one written. A fake clock advanced by a jittered delay may give
+ * fractions, which are rounded rather than refused (as when the columns were
+ * `BIGINT`; `timestamptz` would keep microseconds, but then a time such as
+ * `performance.now()` gives would not read back equal either).
  */
 function ms<T extends number | null>(value: T): T {
   return (value === null ? null : Math.round(value)) as T;
+}
+
+/** SQL turning epoch milliseconds (`param`, a parameter or column) into `timestamptz`. */
+function toTime(param: string): string {
+  // float8 division then to_timestamp's rounding to microseconds is exact
+  // for whole milliseconds across the timestamptz range.
+  return `to_timestamp(${param}::float8 / 1000)`;
+}
+
+/** SQL reading `timestamptz` column `column` of `alias` as epoch milliseconds, named `column`. */
+function fromTime(alias: string, column: string): string {
+  // extract(epoch) is numeric (exact), so * 1000 gives the whole milliseconds back.
+  return `(extract(epoch FROM ${alias}.${column}) * 1000)::float8 AS ${column}`;
+}
+
+const RUN_COLUMNS = `r.run_id, r.status, r.selection, r.partitions, r.tags, ${
+  fromTime("r", "started_at")
+}, ${fromTime("r", "finished_at")}, r.error_summary`;
+const STEP_COLUMNS = `s.run_id, s.asset_key, s.partition_key, s.status, s.attempts, ${
+  fromTime("s", "started_at")
+}, ${fromTime("s", "finished_at")}, s.reason`;
+const EVENT_COLUMNS = `e.id, e.run_id, e.type, ${
+  fromTime("e", "time")
+}, e.asset_key, e.partition_key, e.data`;
+const MATERIALIZATION_COLUMNS = `m.asset_key, m.partition_key, m.run_id, ${
+  fromTime("m", "time")
+}, m.metadata, m.code_version`;
+
+/** What {@linkcode inspect} found of the run store tables in a schema. */
+interface Found {
+  /** How many of the run store tables exist. */
+  tables: number;
+  /** `table.column` time columns still holding `BIGINT` milliseconds. */
+  millisecondColumns: string[];
+}
+
+/** Which run store tables exist in `schema`, and which time columns are still `BIGINT`. */
+async function inspect(
+  sql: postgres.Sql | postgres.TransactionSql,
+  schema: string,
+): Promise<Found> {
+  const rows = await sql.unsafe(
+    `SELECT c.relname AS table_name, a.attname AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS type
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2::text[])`,
+    [schema, RUN_STORE_TABLE_NAMES],
+  );
+  return {
+    tables: new Set(rows.map((row) => String(row.table_name))).size,
+    millisecondColumns: rows
+      .filter((row) =>
+        row.type === "bigint" &&
+        (RUN_STORE_TIME_COLUMNS[String(row.table_name)] ?? []).includes(String(row.column_name))
+      )
+      .map((row) => `${row.table_name}.${row.column_name}`),
+  };
+}
+
+/**
+ * The statements turning the `BIGINT` millisecond columns of `schema` into
+ * `timestamptz`, one per table that has any.
+ */
+function migrationStatements(schema: string, columns: readonly string[]): string[] {
+  const byTable = new Map<string, string[]>();
+  for (const qualified of columns) {
+    const [table = "", column = ""] = qualified.split(".");
+    byTable.set(table, [...(byTable.get(table) ?? []), column]);
+  }
+  return [...byTable].map(([table, cols]) =>
+    `ALTER TABLE ${schema}.${table} ` +
+    cols.map((col) => `ALTER COLUMN ${col} TYPE timestamptz USING ${toTime(col)}`).join(", ")
+  );
+}
+
+/**
+ * Migrates time columns made as `BIGINT` milliseconds (before they were
+ * `timestamptz`) in one transaction, under the DDL lock so processes opening
+ * at once migrate once. A role that may not alter the tables gets
+ * `run_store.schema_outdated` with the statements to run as their owner.
+ */
+async function migrate(
+  sql: postgres.Sql,
+  schema: string,
+  columns: readonly string[],
+  location: string,
+  secrets: readonly string[],
+): Promise<void> {
+  let statements = migrationStatements(schema, columns);
+  try {
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
+      // Another process may have migrated while this one waited for the lock.
+      const { millisecondColumns } = await inspect(tx, schema);
+      statements = migrationStatements(schema, millisecondColumns);
+      for (const statement of statements) await tx.unsafe(statement);
+    });
+  } catch (error) {
+    if (isConnectionFailure(error)) throw error;
+    throw new ResourceError(
+      "run_store.schema_outdated",
+      scrub(
+        `Cannot migrate the run store at ${location} in schema '${schema}': its time columns ` +
+          `are BIGINT milliseconds (made by an older version) and must become timestamptz, ` +
+          `but ${describe(error)}. Run as the owner of the tables: ${statements.join("; ")}`,
+        secrets,
+      ),
+      { input: location, cause: scrubbedCause(error, secrets) },
+    );
+  }
 }
 
 /** Connection-level failures: the statement never reached a working server. */

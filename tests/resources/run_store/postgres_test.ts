@@ -48,8 +48,10 @@ Deno.test("runStoreDdl: Postgres tables live in schema ops, SQLite has none", ()
   for (const sql of tables) assert(/CREATE TABLE IF NOT EXISTS ops\.\w+ \(/.test(sql), sql);
   assert(pg.every((s) => !s.includes("{{")), "every placeholder is filled");
   assert(pg.some((s) => s.includes("BIGSERIAL PRIMARY KEY")));
+  assert(pg.every((s) => !s.includes("BIGINT")), "no time column is epoch milliseconds");
   const lite = runStoreDdl("sqlite");
   assert(lite.every((s) => !s.includes("ops.") && !s.includes("{{")));
+  assert(lite.every((s) => !s.includes("TIMESTAMPTZ")), "SQLite keeps epoch milliseconds");
   assert(lite.some((s) => s.includes("INTEGER PRIMARY KEY")));
   assertEquals(runStoreDdl("postgres", "runs_2")[0], "CREATE SCHEMA IF NOT EXISTS runs_2");
   for (const schema of ["Ops", "ops; DROP TABLE x", "", "1ops", 'a"b']) {
@@ -122,10 +124,29 @@ Deno.test({
           "selection text",
           "partitions text",
           "tags text",
-          "started_at bigint",
-          "finished_at bigint",
+          "started_at timestamp with time zone",
+          "finished_at timestamp with time zone",
           "error_summary text",
         ]);
+        const timeColumns = rows
+          .filter((r) => r.data_type === "timestamp with time zone")
+          .map((r) => `${r.table_name}.${r.column_name}`)
+          .sort();
+        assertEquals(timeColumns, [
+          "materializations.time",
+          "pipeline_runs.finished_at",
+          "pipeline_runs.started_at",
+          "run_events.time",
+          "run_keys.created_at",
+          "run_steps.finished_at",
+          "run_steps.started_at",
+          "sensor_cursors.updated_at",
+        ]);
+        assertEquals(rows.filter((r) => r.data_type === "bigint").map((r) => r.column_name), [
+          "seq",
+          "id",
+          "seq",
+        ], "only serial ids stay bigint");
         assertEquals(
           [...new Set(rows.map((r) => r.table_name))].sort(),
           [
