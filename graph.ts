@@ -9,6 +9,7 @@
 import { defineGraph } from "./core/mod.ts";
 import { activityAssets } from "./assets/activity/mod.ts";
 import { dbtAssets } from "./assets/dbt/mod.ts";
+import { opsAssets } from "./assets/ops/mod.ts";
 import { spatialAssets } from "./assets/spatial/mod.ts";
 import { weatherAssets } from "./assets/weather/mod.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
@@ -28,6 +29,7 @@ export const graph = defineGraph<AppResources>({
     ...activityAssets({ samples: config.SAMPLE_DATA }),
     ...spatialAssets({ samples: config.SAMPLE_DATA }),
     ...marts.assets,
+    ...opsAssets(),
   ],
   checks: [...marts.checks],
   sensors,

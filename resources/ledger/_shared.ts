@@ -9,7 +9,12 @@ import type { z } from "zod";
 import { ResourceError } from "../../core/errors.ts";
 import { LedgerDocumentError, type LedgerFieldIssue } from "./errors.ts";
 import { LedgerDocument, LedgerDocumentInput, type ValidLedgerDocumentInput } from "./schema.ts";
-import type { FindByAssetOptions, LedgerClock } from "./types.ts";
+import {
+  type FindByAssetOptions,
+  type LedgerClock,
+  MAX_SCAN_LIMIT,
+  type ScanOptions,
+} from "./types.ts";
 import { uuidv7 } from "./_id.ts";
 
 /** The real clock. */
@@ -156,6 +161,35 @@ export function requirePartition(
   const { partition } = options;
   if (partition === undefined || partition === null) return partition;
   return requireString("findByAsset", "options.partition", partition);
+}
+
+/** {@linkcode ScanOptions} checked, with the default limit applied. */
+export interface ValidScan {
+  /** Only this bucket, or every bucket. */
+  readonly bucket: string | undefined;
+  /** Ids greater than this; `""` (below every id) from the start. */
+  readonly after: string;
+  /** Page size. */
+  readonly limit: number;
+}
+
+/** Checks the options of `scan`. */
+export function requireScan(options: ScanOptions | undefined): ValidScan {
+  if (options === undefined) return { bucket: undefined, after: "", limit: 1000 };
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`Ledger.scan: options must be an object, got ${kind(options)}`);
+  }
+  const { bucket, after, limit = 1000 } = options;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) {
+    throw new RangeError(
+      `Ledger.scan: limit must be an integer from 1 to ${MAX_SCAN_LIMIT}, got ${limit}`,
+    );
+  }
+  return {
+    bucket: bucket === undefined ? undefined : requireString("scan", "options.bucket", bucket),
+    after: after === undefined ? "" : requireString("scan", "options.after", after),
+    limit,
+  };
 }
 
 /** The error for an id that is not in the ledger. */

@@ -5,7 +5,7 @@
  */
 
 import type { LedgerDocument, LedgerDocumentInput } from "./schema.ts";
-import type { FindByAssetOptions, Ledger, LedgerClock } from "./types.ts";
+import type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
 import {
   byCreation,
   closedError,
@@ -14,6 +14,7 @@ import {
   parseStored,
   planUpsert,
   requirePartition,
+  requireScan,
   requireSha256,
   requireString,
   settle,
@@ -126,6 +127,20 @@ export class MemoryLedger implements Ledger {
       const partition = requirePartition(options);
       return (row) =>
         row.asset_key === assetKey && (partition === undefined || row.partition === partition);
+    });
+  }
+
+  /** See {@linkcode Ledger.scan}. */
+  scan(options?: ScanOptions): Promise<LedgerDocument[]> {
+    return settle(() => {
+      this.#assertOpen();
+      const { bucket, after, limit } = requireScan(options);
+      // Ids are picked and sorted first, so only the page is validated.
+      const ids = [...this.#store].filter(([id, value]) => {
+        const row: Row = typeof value === "object" && value !== null ? value as Row : {};
+        return id > after && (bucket === undefined || row.bucket === bucket);
+      }).map(([id]) => id).sort().slice(0, limit);
+      return ids.map((id) => this.#parse(id, this.#store.get(id)));
     });
   }
 

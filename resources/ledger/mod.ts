@@ -27,7 +27,8 @@
  * @module
  */
 
-export type { FindByAssetOptions, Ledger, LedgerClock } from "./types.ts";
+export type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
+export { MAX_SCAN_LIMIT } from "./types.ts";
 export {
   LedgerDocument,
   LedgerDocumentInput,

@@ -18,13 +18,14 @@ import {
 } from "mongodb";
 import { ConfigError, PlatformError, ResourceError } from "../../core/errors.ts";
 import { type LedgerDocument, type LedgerDocumentInput, ledgerMongoValidator } from "./schema.ts";
-import type { FindByAssetOptions, Ledger, LedgerClock } from "./types.ts";
+import type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
 import {
   closedError,
   notFound,
   parseStored,
   planUpsert,
   requirePartition,
+  requireScan,
   requireSha256,
   requireString,
   systemClock,
@@ -216,6 +217,18 @@ export class MongoLedger implements Ledger {
       const filter: Filter<Stored> = { asset_key: assetKey };
       if (partition !== undefined) filter.partition = partition;
       return this.#all(filter);
+    });
+  }
+
+  /** See {@linkcode Ledger.scan}. */
+  scan(options?: ScanOptions): Promise<LedgerDocument[]> {
+    return this.#do("scan documents", async () => {
+      const { bucket, after, limit } = requireScan(options);
+      // `_id` is the ledger id and always indexed: keyset paging over it.
+      const filter: Filter<Stored> = { _id: { $gt: after } };
+      if (bucket !== undefined) filter.bucket = bucket;
+      const raws = await this.#collection.find(filter, { sort: { _id: 1 }, limit }).toArray();
+      return raws.map((raw) => this.#parse(raw));
     });
   }
 

@@ -9,7 +9,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { dirname } from "node:path";
 import { PlatformError, ResourceError } from "../../core/errors.ts";
 import type { LedgerDocument, LedgerDocumentInput } from "./schema.ts";
-import type { FindByAssetOptions, Ledger, LedgerClock } from "./types.ts";
+import type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
 import {
   closedError,
   corruptDocument,
@@ -17,6 +17,7 @@ import {
   parseStored,
   planUpsert,
   requirePartition,
+  requireScan,
   requireSha256,
   requireString,
   settle,
@@ -82,6 +83,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS ledger_documents_triple
   ON ledger_documents ("bucket", "key", "sha256");
 CREATE INDEX IF NOT EXISTS ledger_documents_key
   ON ledger_documents ("bucket", "key", "updated_at", "id");
+CREATE INDEX IF NOT EXISTS ledger_documents_bucket_id ON ledger_documents ("bucket", "id");
 CREATE INDEX IF NOT EXISTS ledger_documents_sha256 ON ledger_documents ("sha256");
 CREATE INDEX IF NOT EXISTS ledger_documents_run_id ON ledger_documents ("run_id");
 CREATE INDEX IF NOT EXISTS ledger_documents_batch_id ON ledger_documents ("batch_id");
@@ -106,6 +108,8 @@ const QUERIES = {
   byBatch: `${SELECT} WHERE "batch_id" = ? ${ORDER}`,
   byAsset: `${SELECT} WHERE "asset_key" = ? ${ORDER}`,
   byAssetPartition: `${SELECT} WHERE "asset_key" = ? AND "partition" IS ? ${ORDER}`,
+  scan: `${SELECT} WHERE "id" > ? ORDER BY "id" LIMIT ?`,
+  scanBucket: `${SELECT} WHERE "bucket" = ? AND "id" > ? ORDER BY "id" LIMIT ?`,
 } as const;
 
 type Statements = { readonly [name in keyof typeof QUERIES]: StatementSync };
@@ -209,6 +213,15 @@ export class SqliteLedger implements Ledger {
       const partition = requirePartition(options);
       if (partition === undefined) return this.#all(this.#statements.byAsset, assetKey);
       return this.#all(this.#statements.byAssetPartition, assetKey, partition);
+    });
+  }
+
+  /** See {@linkcode Ledger.scan}. */
+  scan(options?: ScanOptions): Promise<LedgerDocument[]> {
+    return this.#do("scan documents", () => {
+      const { bucket, after, limit } = requireScan(options);
+      if (bucket === undefined) return this.#all(this.#statements.scan, after, limit);
+      return this.#all(this.#statements.scanBucket, bucket, after, limit);
     });
   }
 

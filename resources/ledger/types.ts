@@ -16,6 +16,30 @@ export interface FindByAssetOptions {
   readonly partition?: string | null;
 }
 
+/** Options of {@linkcode Ledger.scan}. */
+export interface ScanOptions {
+  /**
+   * Only documents of this bucket.
+   * @default undefined (every bucket)
+   */
+  readonly bucket?: string;
+  /**
+   * Only documents whose id sorts after this one: pass the last id of the
+   * previous page. Paging by id (keyset) stays correct while documents are
+   * deleted between pages.
+   * @default undefined (from the first document)
+   */
+  readonly after?: string;
+  /**
+   * Most documents in one page, 1 to {@linkcode MAX_SCAN_LIMIT}.
+   * @default 1000
+   */
+  readonly limit?: number;
+}
+
+/** Largest page {@linkcode Ledger.scan} returns. */
+export const MAX_SCAN_LIMIT = 10_000;
+
 /** Where a ledger reads the time, structurally compatible with `core/clock.ts`. */
 export interface LedgerClock {
   /** Milliseconds since the epoch. */
@@ -91,6 +115,27 @@ export interface Ledger extends AsyncDisposable {
 
   /** Every document of an asset, optionally of one partition. */
   findByAsset(assetKey: string, options?: FindByAssetOptions): Promise<LedgerDocument[]>;
+
+  /**
+   * One page of every document (optionally of one bucket), in ascending `id`
+   * order (UUIDv7, so roughly creation order). An empty page, or one shorter
+   * than `limit`, is the last.
+   *
+   * @example Walk the whole ledger a page at a time
+   * ```ts ignore
+   * let after: string | undefined;
+   * for (;;) {
+   *   const page = await ledger.scan({ limit: 500, ...(after ? { after } : {}) });
+   *   for (const doc of page) console.log(doc.key);
+   *   if (page.length < 500) break;
+   *   after = page.at(-1)?.id;
+   * }
+   * ```
+   *
+   * @throws {TypeError} when `bucket` or `after` is not a non-empty string.
+   * @throws {RangeError} when `limit` is not an integer from 1 to {@linkcode MAX_SCAN_LIMIT}.
+   */
+  scan(options?: ScanOptions): Promise<LedgerDocument[]>;
 
   /** Removes a document; `false` when there was none (so it is safe to repeat). */
   delete(id: string): Promise<boolean>;

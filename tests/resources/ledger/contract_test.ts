@@ -160,6 +160,45 @@ const CONTRACT: Record<string, Check> = {
     await rejects(() => ledger.get(doc.id), ResourceError);
   },
 
+  "scan pages through every document by id, optionally of one bucket": async ({ ledger }) => {
+    assertEquals(await ledger.scan(), []);
+    const docs = [];
+    for (let n = 1; n <= 7; n++) {
+      docs.push(await ledger.upsert(sampleInput(n, n % 3 === 0 ? { bucket: "landing-zone" } : {})));
+    }
+    const all = ids(docs).sort();
+    assertEquals(ids(await ledger.scan()), all);
+    const walked: string[] = [];
+    let page = await ledger.scan({ limit: 3 });
+    while (page.length > 0) {
+      assert(page.length <= 3, `page of ${page.length}`);
+      walked.push(...ids(page));
+      page = await ledger.scan({ limit: 3, after: page.at(-1)?.id ?? "" });
+    }
+    assertEquals(walked, all);
+    const zone = docs.filter((doc) => doc.bucket === "landing-zone");
+    assertEquals(ids(await ledger.scan({ bucket: "landing-zone" })), ids(zone).sort());
+    assertEquals(await ledger.scan({ bucket: "no-such-bucket" }), []);
+    const first = all[0] ?? "";
+    assertEquals(await ledger.delete(first), true);
+    assertEquals(
+      ids(await ledger.scan({ after: first })),
+      all.slice(1),
+      "a deleted cursor still works",
+    );
+    assertEquals((await ledger.scan({ limit: 1 }))[0], docs.find((doc) => doc.id === all[1]));
+  },
+
+  "scan rejects bad options": async ({ ledger }) => {
+    for (const limit of [0, -1, 1.5, 10_001, Number.NaN]) {
+      const error = await rejects(() => ledger.scan({ limit }), RangeError);
+      assert(error.message.includes("limit"), error.message);
+    }
+    await rejects(() => ledger.scan({ bucket: "" }), TypeError);
+    await rejects(() => ledger.scan({ after: 7 as unknown as string }), TypeError);
+    await rejects(() => ledger.scan(null as unknown as undefined), TypeError);
+  },
+
   "metadata and large sizes round-trip": async ({ ledger }) => {
     const metadata = {
       crs: "EPSG:4326",
