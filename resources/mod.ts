@@ -66,3 +66,7 @@ export function appResources(config: Config): ResourceSources<AppResources> {
 
 export { openLake } from "./lake.ts";
 export { type Config, ConfigSchema, loadConfig, redactUrl } from "./config.ts";
+export type { HttpClient } from "./http/mod.ts";
+export type { Ledger } from "./ledger/mod.ts";
+export type { ObjectStore } from "./object_store/types.ts";
+export type { Warehouse } from "./warehouse/mod.ts";
