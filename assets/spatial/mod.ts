@@ -29,6 +29,14 @@ export {
 export { COG_OPTIONS, processRasterBatch, rasterCog, type RasterOutput } from "./raster.ts";
 export { SAMPLE_BATCH_ID, SAMPLE_BATCH_KEY, sampleBatchAsset } from "./sample_batch.ts";
 export { SpatialBatchError } from "./_batch.ts";
+export {
+  cogValid,
+  geoparquetValid,
+  lineageComplete,
+  rasterChecks,
+  SpatialCheckError,
+  vectorChecks,
+} from "./checks.ts";
 
 /** Keys of the spatial assets requested for each batch. */
 export const SPATIAL_ASSET_KEYS = ["spatial/vector_geoparquet", "spatial/raster_cog"] as const;

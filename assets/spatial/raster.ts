@@ -14,6 +14,7 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { createScratch } from "../../resources/spatial/gdal.ts";
 import { asset } from "../_define.ts";
 import { archiveFiles, checkBatchContent, loadBatch } from "./_batch.ts";
+import { rasterChecks } from "./checks.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile } from "./manifest.ts";
 import { batchPartitions, type SpatialAssetOptions } from "./vector.ts";
@@ -192,6 +193,7 @@ export function rasterCogAsset(options: SpatialAssetOptions = {}) {
     partitions: batchPartitions(options),
     description: "Rasters of a batch as Cloud Optimized GeoTIFF in data-lake/<project>/<batch>/",
     resources: ["config", "lake", "ledger"],
+    checks: rasterChecks,
     codeVersion: "1",
     materialize: async (ctx): Promise<Metadata> => {
       const { config, lake, ledger } = ctx.resources;

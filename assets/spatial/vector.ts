@@ -29,6 +29,8 @@ import {
 } from "./_batch.ts";
 import type { ManifestFile } from "./manifest.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
+import { mayNeedMakeValid } from "./_make_valid.ts";
+import { vectorChecks } from "./checks.ts";
 
 /** The dynamic partitions of spatial batches, one per batch id. */
 export const spatialBatches = dynamicPartitions("spatial_batches");
@@ -86,29 +88,46 @@ async function convertLayer(
   layer: { name: string; hasCrs: boolean; epsg: number | undefined; geometryType: string },
   name: string,
 ) {
-  const reprojected = await scratch.gdal.ogr2ogr(
-    gdalPath,
-    [
-      "-f",
-      "GPKG",
-      "-lco",
-      "GEOMETRY_NAME=geom",
-      "-lco",
-      "SPATIAL_INDEX=NO",
-      "-nln",
-      "input",
-      // Reprojecting onto the same CRS would still transform every vertex.
-      ...(layer.hasCrs && `EPSG:${layer.epsg}` === options.targetCrs
-        ? []
-        : ["-t_srs", options.targetCrs]),
-      ...(layer.hasCrs ? [] : ["-s_srs", file.crs]),
-      // Points are valid by construction; making them valid only costs time.
-      ...(isPointType(layer.geometryType) ? [] : ["-makevalid"]),
-      layer.name,
-    ],
-    `${scratch.name}/${name}_input`,
-    vfsOf(file),
-  );
+  const sameCrs = layer.hasCrs && `EPSG:${layer.epsg}` === options.targetCrs;
+  const convert = (makeValid: boolean, suffix: string) =>
+    scratch.gdal.ogr2ogr(
+      gdalPath,
+      [
+        "-f",
+        "GPKG",
+        "-lco",
+        "GEOMETRY_NAME=geom",
+        "-lco",
+        "SPATIAL_INDEX=NO",
+        "-nln",
+        "input",
+        // Reprojecting onto the same CRS would still transform every vertex.
+        ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
+        ...(layer.hasCrs ? [] : ["-s_srs", file.crs]),
+        ...(makeValid ? ["-makevalid"] : []),
+        layer.name,
+      ],
+      `${scratch.name}/${name}_${suffix}`,
+      vfsOf(file),
+    );
+  // Points are valid by construction; making them valid only costs time.
+  const makeValid = !isPointType(layer.geometryType);
+  let reprojected: string;
+  if (makeValid && sameCrs) {
+    // Without reprojection the converted geometries are the source's, so a
+    // scan of them tells whether -makevalid would change anything; it is
+    // asked for only then (see _make_valid.ts). With reprojection, whether
+    // GDAL makes valid before or after transforming would matter: keep it.
+    reprojected = await convert(false, "input");
+    if (
+      await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${scratch.name}/${name}_scan`)
+    ) {
+      await Deno.remove(scratch.toHost(reprojected));
+      reprojected = await convert(true, "valid");
+    }
+  } else {
+    reprojected = await convert(makeValid, "input");
+  }
   const info = await scratch.gdal.vectorInfo(reprojected);
   const projjson = info.layers[0]?.geometryFields[0]?.coordinateSystem?.projjson;
   if (projjson === undefined) {
@@ -157,8 +176,9 @@ export async function processVectorBatch(options: VectorBatchOptions): Promise<V
   const taken = new Set<string>();
   const processedAt = (options.now ?? (() => new Date()))().toISOString();
   for (const file of files) {
-    const { gdalPath, sources } = staged.get(file.path)!;
-    const info = await scratch.gdal.vectorInfo(gdalPath, vfsOf(file));
+    const { gdalPath, sources, vectorInfo } = staged.get(file.path)!;
+    // The content check already opened it; a GeoJSON is parsed at each open.
+    const info = vectorInfo ?? await scratch.gdal.vectorInfo(gdalPath, vfsOf(file));
     const layers = info.layers.filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
@@ -295,6 +315,7 @@ export function vectorGeoparquetAsset(options: SpatialAssetOptions = {}) {
     partitions: batchPartitions(options),
     description: "Vector files of a batch as GeoParquet 1.1 in data-lake/<project>/<batch>/",
     resources: ["config", "lake", "ledger"],
+    checks: vectorChecks,
     codeVersion: "1",
     materialize: async (ctx): Promise<Metadata> => {
       const { config, lake, ledger } = ctx.resources;
