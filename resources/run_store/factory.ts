@@ -7,7 +7,7 @@
 import { ConfigError, MemoryRunStore, type RunStore } from "../../core/mod.ts";
 import { PostgresRunStore, type PostgresRunStoreOptions } from "./postgres.ts";
 import { SqliteRunStore, type SqliteRunStoreOptions } from "./sqlite.ts";
-import { redactUrl } from "./_url.ts";
+import { redactUrl } from "../_url_secrets.ts";
 
 /** Options of {@linkcode openRunStore}, passed to the backend the URL selects. */
 export type OpenRunStoreOptions = SqliteRunStoreOptions & PostgresRunStoreOptions;

@@ -47,7 +47,7 @@ import {
   RUN_STORE_TIME_COLUMNS,
   runStoreDdl,
 } from "./_schema.ts";
-import { redactUrl, scrub, scrubbedCause, secretsOf } from "./_url.ts";
+import { redactUrl, scrub, scrubbedCause, secretsOf } from "../_url_secrets.ts";
 
 /** Options of {@linkcode PostgresRunStore.open}. */
 export interface PostgresRunStoreOptions {

@@ -11,6 +11,7 @@ import { closedError, type FailureContext, queryFailure, scrub } from "./_errors
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
 import type { BulkRows, Row, SqlValue, TableRef, Warehouse, WarehouseSession } from "./types.ts";
+import { secretsOf } from "../_url_secrets.ts";
 
 /** Options of {@linkcode PostgresWarehouse.open}. */
 export interface PostgresWarehouseOptions {
@@ -280,24 +281,6 @@ export class PostgresWarehouse extends PostgresSession implements Warehouse {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The password in the URL and in `PGPASSWORD`, which postgres.js also reads. */
-function secretsOf(url: string): string[] {
-  const secrets: string[] = [];
-  try {
-    const password = new URL(url).password;
-    if (password) secrets.push(password, decodeURIComponent(password));
-  } catch {
-    // An unparsable URL fails in postgres.js; `redactUrl` still masks user:pass@.
-  }
-  try {
-    const fromEnv = Deno.env.get("PGPASSWORD");
-    if (fromEnv) secrets.push(fromEnv);
-  } catch {
-    // No env permission: postgres.js cannot read it either.
-  }
-  return secrets;
 }
 
 /** The URL with no password, and no query parameter whose name mentions one. */

@@ -1,5 +1,6 @@
 /**
- * Keeping passwords of `RUNS_URL` out of descriptions, messages and causes.
+ * Keeping the passwords of database URLs (`RUNS_URL`, `WAREHOUSE_URL`) out of
+ * descriptions, messages and causes.
  *
  * @module
  */
