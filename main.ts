@@ -1,6 +1,6 @@
 /**
  * Entry point of the command line: `deno task cli COMMAND`, or through the
- * `materialize`, `sensor`, `ui` and `doctor` tasks.
+ * `materialize`, `sensor` and `doctor` tasks.
  *
  * The graph and the heavier commands are imported lazily, so `--help` starts
  * fast and a broken graph is reported as an error, not a stack trace.
