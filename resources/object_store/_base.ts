@@ -5,7 +5,9 @@ import { readAll } from "./_body.ts";
 import { validateBucket, validateKey } from "./_keys.ts";
 import type {
   GetOptions,
+  GetResult,
   ListOptions,
+  ListPage,
   ObjectLocation,
   ObjectStore,
   ObjectSummary,
@@ -13,7 +15,7 @@ import type {
 
 /** `getBytes` in terms of `get`. */
 export async function getBytesVia(
-  store: ObjectStore,
+  store: Pick<ObjectStore, "get">,
   bucket: string,
   key: string,
   options?: GetOptions,
@@ -24,7 +26,7 @@ export async function getBytesVia(
 
 /** `listAll` in terms of `list`: follows continuation tokens to the last page. */
 export async function* listAllVia(
-  store: ObjectStore,
+  store: Pick<ObjectStore, "list">,
   bucket: string,
   options: Omit<ListOptions, "continuationToken"> = {},
 ): AsyncGenerator<ObjectSummary> {
@@ -37,6 +39,31 @@ export async function* listAllVia(
     yield* page.objects;
     token = page.nextContinuationToken;
   } while (token !== undefined);
+}
+
+/**
+ * The operations every backend derives from `get` and `list`; backends extend
+ * it so they cannot drift apart on them.
+ */
+export abstract class DerivedOperations {
+  /** Reads an object (or a range) as a stream. */
+  abstract get(bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
+
+  /** Lists one page. */
+  abstract list(bucket: string, options?: ListOptions): Promise<ListPage>;
+
+  /** Reads a whole object (or a range) into memory; for small objects. */
+  getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {
+    return getBytesVia(this, bucket, key, options);
+  }
+
+  /** Iterates every object matching the options, across pages. */
+  listAll(
+    bucket: string,
+    options?: Omit<ListOptions, "continuationToken">,
+  ): AsyncGenerator<ObjectSummary> {
+    return listAllVia(this, bucket, options);
+  }
 }
 
 /** Validates both ends of a copy or move before any I/O. */

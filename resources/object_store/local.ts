@@ -21,7 +21,7 @@
  */
 
 import { dirname, join, resolve } from "node:path";
-import { assertLocations, getBytesVia, listAllVia, sameLocation } from "./_base.ts";
+import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
 import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
 import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";
 import {
@@ -87,7 +87,7 @@ const META_DIR = ".meta";
  * console.log(new TextDecoder().decode(await store.getBytes("data-lake", "raw/a.txt")));
  * ```
  */
-export class LocalObjectStore implements ObjectStore {
+export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   /** Always `"local"`. */
   readonly backend = "local" as const;
   /** Absolute path of the root folder. */
@@ -98,6 +98,7 @@ export class LocalObjectStore implements ObjectStore {
 
   /** Opens (lazily) a store rooted at `options.root`. */
   constructor(options: LocalObjectStoreOptions = {}) {
+    super();
     this.root = resolve(options.root ?? "data_lake");
     this.#durable = options.durable ?? true;
   }
@@ -201,19 +202,6 @@ export class LocalObjectStore implements ObjectStore {
       if (sameLocation(from, to)) return;
       await this.#moveUnlocked(from, to, info);
     });
-  }
-
-  /** Reads a whole object (or a range) into memory; for small objects. */
-  getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {
-    return getBytesVia(this, bucket, key, options);
-  }
-
-  /** Iterates every object matching the options, across pages. */
-  listAll(
-    bucket: string,
-    options?: Omit<ListOptions, "continuationToken">,
-  ): AsyncGenerator<ObjectSummary> {
-    return listAllVia(this, bucket, options);
   }
 
   /** Removes the file and its sidecar, then any folders left empty. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assertLocations, getBytesVia, listAllVia, sameLocation } from "./_base.ts";
+import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
 import {
   assertBody,
   concat,
@@ -29,7 +29,6 @@ import type {
   ObjectHead,
   ObjectLocation,
   ObjectStore,
-  ObjectSummary,
   PutOptions,
   PutResult,
 } from "./types.ts";
@@ -51,7 +50,7 @@ interface StoredObject {
  * console.log((await store.head("landing-zone", "b1/a.csv"))?.size); // 4
  * ```
  */
-export class MemoryObjectStore implements ObjectStore {
+export class MemoryObjectStore extends DerivedOperations implements ObjectStore {
   /** Always `"memory"`. */
   readonly backend = "memory" as const;
   #buckets = new Map<string, Map<string, StoredObject>>();
@@ -164,19 +163,6 @@ export class MemoryObjectStore implements ObjectStore {
       target.set(to.key, stored);
       this.#buckets.get(from.bucket)?.delete(from.key);
     });
-  }
-
-  /** Reads a whole object (or a range) into memory; for small objects. */
-  getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {
-    return getBytesVia(this, bucket, key, options);
-  }
-
-  /** Iterates every object matching the options, across pages. */
-  listAll(
-    bucket: string,
-    options?: Omit<ListOptions, "continuationToken">,
-  ): AsyncGenerator<ObjectSummary> {
-    return listAllVia(this, bucket, options);
   }
 
   /** Deletes the object if present. */

@@ -31,7 +31,7 @@ import {
   type ListObjectsV2CommandOutput,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { assertLocations, getBytesVia, listAllVia, sameLocation } from "./_base.ts";
+import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
 import { assertBody, discardBody } from "./_body.ts";
 import { bucketNotFound, location, notFound } from "./_errors.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
@@ -50,7 +50,6 @@ import type {
   ObjectHead,
   ObjectLocation,
   ObjectStore,
-  ObjectSummary,
   PutOptions,
   PutResult,
 } from "./types.ts";
@@ -137,7 +136,7 @@ const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
  * await store.ensureBucket("data-lake");
  * ```
  */
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   /** Always `"s3"`. */
   readonly backend = "s3" as const;
   /** The endpoint as shown in messages: the URL without credentials, or AWS and the region. */
@@ -149,6 +148,7 @@ export class S3ObjectStore implements ObjectStore {
 
   /** Creates the client; nothing is contacted until the first call. */
   constructor(options: S3ObjectStoreOptions = {}) {
+    super();
     this.region = options.region ?? "us-east-1";
     this.endpoint = options.endpoint === undefined
       ? `AWS S3 (${this.region})`
@@ -278,19 +278,6 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       throw await this.#copyError(error, from, to);
     }
-  }
-
-  /** Reads a whole object (or a range) into memory; for small objects. */
-  getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {
-    return getBytesVia(this, bucket, key, options);
-  }
-
-  /** Iterates every object matching the options, across pages. */
-  listAll(
-    bucket: string,
-    options?: Omit<ListOptions, "continuationToken">,
-  ): AsyncGenerator<ObjectSummary> {
-    return listAllVia(this, bucket, options);
   }
 
   /** S3 has no rename: copies, then deletes the source (not atomic). */
