@@ -40,7 +40,9 @@ export function redactUrl(url: string, secrets: readonly string[] = []): string 
 /** `text` with every secret (and any `user:password@` of a URL) replaced by `***`. */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text.replace(/(\/\/[^:/@\s]*):[^@\s]*@/g, "$1:***@");
-  for (const secret of secrets) out = out.replaceAll(secret, "***");
+  for (const secret of secrets) {
+    if (secret.length > 0) out = out.replaceAll(secret, "***");
+  }
   return out;
 }
 

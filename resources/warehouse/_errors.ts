@@ -8,6 +8,7 @@
 import { ResourceError } from "../../core/errors.ts";
 import { WarehouseErrorCode, WarehouseQueryError } from "./errors.ts";
 import { RowSourceError } from "./_values.ts";
+import { scrub } from "../_url_secrets.ts";
 
 /** The fields postgres.js and PGlite errors share; sockets only set `code`. */
 interface DriverErrorShape {
@@ -70,15 +71,6 @@ export function isConnectionFailure(error: unknown): boolean {
 export function firstLine(sql: string): string {
   const line = sql.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
-}
-
-/** Replaces every occurrence of each secret (and any `user:password@` in a URL) with `***`. */
-export function scrub(message: string, secrets: readonly string[]): string {
-  let out = message.replace(/(\/\/[^:/@\s]*):[^@\s]*@/g, "$1:***@");
-  for (const secret of secrets) {
-    if (secret.length > 0) out = out.replaceAll(secret, "***");
-  }
-  return out;
 }
 
 /** The driver's message with the server's detail and context appended. */
@@ -177,4 +169,29 @@ function mentionsAny(cause: unknown, secrets: readonly string[]): boolean {
 
 function bigintAsText(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? `${value}` : value;
+}
+
+/**
+ * Runs `body` through a driver's `begin`: an error `body` threw passes through
+ * unchanged, any other failure is the COMMIT's and is reported as such.
+ */
+export async function inTransaction<Tx, T>(
+  context: FailureContext,
+  begin: (run: (tx: Tx) => Promise<T>) => Promise<T>,
+  body: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  let thrownByBody: { error: unknown } | undefined;
+  try {
+    return await begin(async (tx) => {
+      try {
+        return await body(tx);
+      } catch (error) {
+        thrownByBody = { error };
+        throw error;
+      }
+    });
+  } catch (error) {
+    if (thrownByBody && thrownByBody.error === error) throw error;
+    throw queryFailure(context, "COMMIT", error);
+  }
 }

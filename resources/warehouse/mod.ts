@@ -14,7 +14,8 @@
 
 import { ConfigError } from "../../core/errors.ts";
 import { MEMORY, PgliteWarehouse, type PgliteWarehouseOptions } from "./pglite.ts";
-import { PostgresWarehouse, type PostgresWarehouseOptions, redactUrl } from "./postgres.ts";
+import { redactUrl } from "../_url_secrets.ts";
+import { PostgresWarehouse, type PostgresWarehouseOptions } from "./postgres.ts";
 import type { Warehouse } from "./types.ts";
 
 export type * from "./types.ts";

@@ -7,7 +7,13 @@
 
 import { dirname, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import { closedError, type FailureContext, queryFailure, unreachable } from "./_errors.ts";
+import {
+  closedError,
+  type FailureContext,
+  inTransaction,
+  queryFailure,
+  unreachable,
+} from "./_errors.ts";
 import { acquireLock, type FileLock } from "./_lock.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
@@ -178,21 +184,11 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
   /** See {@linkcode Warehouse.transaction}. */
   async transaction<T>(fn: (tx: WarehouseSession) => Promise<T>): Promise<T> {
     if (this.#state.closed) throw closedError(this.location);
-    let thrownByFn: { error: unknown } | undefined;
-    try {
-      return await this.#db.transaction(async (tx) => {
-        const session = new PgliteSession(tx, this.context, () => {}, (run) => run(tx));
-        try {
-          return await fn(session);
-        } catch (error) {
-          thrownByFn = { error };
-          throw error;
-        }
-      });
-    } catch (error) {
-      if (thrownByFn && thrownByFn.error === error) throw error;
-      throw queryFailure(this.context, "COMMIT", error);
-    }
+    return await inTransaction(
+      this.context,
+      (run) => this.#db.transaction(run),
+      (tx: Transaction) => fn(new PgliteSession(tx, this.context, () => {}, (run) => run(tx))),
+    );
   }
 
   /** See {@linkcode Warehouse.ping}. */

@@ -7,11 +7,11 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import postgres from "postgres";
-import { closedError, type FailureContext, queryFailure, scrub } from "./_errors.ts";
+import { closedError, type FailureContext, inTransaction, queryFailure } from "./_errors.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
 import type { BulkRows, Row, SqlValue, TableRef, Warehouse, WarehouseSession } from "./types.ts";
-import { secretsOf } from "../_url_secrets.ts";
+import { redactUrl, secretsOf } from "../_url_secrets.ts";
 
 /** Options of {@linkcode PostgresWarehouse.open}. */
 export interface PostgresWarehouseOptions {
@@ -247,20 +247,11 @@ export class PostgresWarehouse extends PostgresSession implements Warehouse {
   /** See {@linkcode Warehouse.transaction}. */
   async transaction<T>(fn: (tx: WarehouseSession) => Promise<T>): Promise<T> {
     if (this.#state.closed) throw closedError(this.location);
-    let thrownByFn: { error: unknown } | undefined;
-    try {
-      return await this.#pool.begin(async (tx) => {
-        try {
-          return await fn(new PostgresSession(tx, this.context, () => {}));
-        } catch (error) {
-          thrownByFn = { error };
-          throw error;
-        }
-      }) as T;
-    } catch (error) {
-      if (thrownByFn && thrownByFn.error === error) throw error;
-      throw queryFailure(this.context, "COMMIT", error);
-    }
+    return await inTransaction(
+      this.context,
+      (run) => this.#pool.begin(run) as Promise<T>,
+      (tx: SqlHandle) => fn(new PostgresSession(tx, this.context, () => {})),
+    );
   }
 
   /** See {@linkcode Warehouse.ping}. */
@@ -280,19 +271,5 @@ export class PostgresWarehouse extends PostgresSession implements Warehouse {
   /** Same as {@linkcode close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/** The URL with no password, and no query parameter whose name mentions one. */
-export function redactUrl(url: string, secrets: readonly string[] = []): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = "";
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (/pass/i.test(key)) parsed.searchParams.delete(key);
-    }
-    return parsed.href;
-  } catch {
-    return scrub(url, secrets);
   }
 }
