@@ -30,6 +30,7 @@ import { ConfigSchema } from "../resources/config.ts";
 import { LocalObjectStore } from "../resources/object_store/mod.ts";
 import { openWarehouse, type Warehouse } from "../resources/warehouse/mod.ts";
 import { findPostgresBinDir, startPostgres } from "../tests/_helpers/postgres.ts";
+import { best, list, median, seconds, timed, type Timing } from "./_timing.ts";
 
 const FILE = "daily_activity_bench.csv";
 const HEADER = "Id,ActivityDate,TotalSteps,TotalDistance,VeryActiveMinutes,FairlyActiveMinutes," +
@@ -51,10 +52,6 @@ const USERS = 5_000;
 const ROUNDS = 3;
 
 /** One timed load. */
-interface Timing {
-  readonly rows: number;
-  readonly ms: number;
-}
 
 /** Runs the benchmark and prints its figures. */
 export async function main(args: string[] = Deno.args): Promise<void> {
@@ -259,31 +256,8 @@ async function writeCsv(path: string, maxRows: number, maxBytes: number): Promis
   return i;
 }
 
-async function timed(work: () => Promise<number>): Promise<Timing> {
-  const started = performance.now();
-  const rows = await work();
-  return { rows, ms: performance.now() - started };
-}
-
-function best(timings: Timing[]): number {
-  return Math.min(...timings.map((t) => t.ms));
-}
-
-function median(timings: Timing[]): number {
-  const sorted = timings.map((t) => t.ms).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
-function list(timings: Timing[]): string {
-  return timings.map((t) => `${t.rows} rows in ${seconds(t.ms)} s`).join(", ");
-}
-
 function rate(rows: number, ms: number): string {
   return Math.round(rows / (ms / 1000)).toLocaleString("en-US");
-}
-
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(2);
 }
 
 function mb(bytes: number): string {

@@ -17,6 +17,7 @@
 
 import { openWarehouse, type Warehouse } from "../resources/warehouse/mod.ts";
 import { findPostgresBinDir, startPostgres } from "../tests/_helpers/postgres.ts";
+import { best, list, median, seconds, timed, type Timing } from "./_timing.ts";
 
 const COLUMNS = ["id", "name", "amount", "at", "flag", "score"];
 const TABLE_COLUMNS =
@@ -25,10 +26,6 @@ const TABLE_COLUMNS =
 const ROUNDS = 3;
 
 /** One timed load. */
-interface Timing {
-  readonly rows: number;
-  readonly ms: number;
-}
 
 /** Runs the benchmark and prints its figures. */
 export async function main(rows = Number(Deno.args[0] ?? 1_000_000)): Promise<void> {
@@ -295,29 +292,6 @@ function quotedField(text: string, start: number, eof: boolean) {
     value += text.slice(from, quote + 1);
     from = quote + 2;
   }
-}
-
-async function timed(work: () => Promise<number>): Promise<Timing> {
-  const started = performance.now();
-  const rows = await work();
-  return { rows, ms: performance.now() - started };
-}
-
-function best(timings: Timing[]): number {
-  return Math.min(...timings.map((t) => t.ms));
-}
-
-function median(timings: Timing[]): number {
-  const sorted = timings.map((t) => t.ms).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
-function list(timings: Timing[]): string {
-  return timings.map((t) => `${t.rows} rows in ${seconds(t.ms)} s`).join(", ");
-}
-
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(2);
 }
 
 function mb(bytes: number): string {
