@@ -125,22 +125,9 @@ async function createPsqlTable(warehouse: Warehouse): Promise<void> {
   await ensureActivityTables(warehouse); // raw.daily_activity exactly as the asset makes it
   await warehouse.exec(`
     CREATE SCHEMA IF NOT EXISTS bench;
-    CREATE TABLE IF NOT EXISTS bench.daily_activity (
-      user_id text NOT NULL,
-      activity_date date NOT NULL,
-      total_steps integer,
-      total_distance_km double precision,
-      very_active_minutes integer,
-      fairly_active_minutes integer,
-      lightly_active_minutes integer,
-      sedentary_minutes integer,
-      calories integer,
-      source_file text NOT NULL DEFAULT '${FILE}',
-      loaded_at timestamptz NOT NULL DEFAULT now(),
-      UNIQUE (user_id, activity_date, source_file)
-    );
-    CREATE INDEX IF NOT EXISTS bench_daily_activity_source_file_idx
-      ON bench.daily_activity (source_file);`);
+    -- Same columns, defaults, constraints and indexes as the asset's table.
+    CREATE TABLE IF NOT EXISTS bench.daily_activity (LIKE raw.daily_activity INCLUDING ALL);
+    ALTER TABLE bench.daily_activity ALTER COLUMN source_file SET DEFAULT '${FILE}';`);
 }
 
 async function assetLoad(lake: LocalObjectStore, warehouse: Warehouse): Promise<number> {
