@@ -397,6 +397,7 @@ function pathProblems(manifestKey: string, manifest: Manifest): ManifestProblem[
   return problems;
 }
 
+// Control characters are exactly what this must find in a path.
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 

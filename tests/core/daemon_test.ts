@@ -8,7 +8,7 @@ import { dynamicPartitions, staticPartitions } from "../../core/partitions.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import type { RunStore } from "../../core/run_store/types.ts";
 import { defineSchedule } from "../../core/schedule.ts";
-import { defineSensor, type SensorDefinition } from "../../core/sensor.ts";
+import { defineSensor, type SensorDefinition, type SensorResult } from "../../core/sensor.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
 import { deferred } from "./_helpers.ts";
@@ -292,8 +292,8 @@ Deno.test("sensor daemon: a failing or malformed sensor is reported and the othe
   });
   const malformed = defineSensor({
     name: "malformed",
-    // deno-lint-ignore no-explicit-any
-    evaluate: () => ({ runRequests: [{ selection: "work" }] }) as any,
+    // A request without its runKey, as plain JavaScript could return it.
+    evaluate: () => ({ runRequests: [{ selection: "work" }] }) as unknown as SensorResult,
   });
   const skipping = defineSensor({
     name: "skipping",

@@ -60,8 +60,11 @@ Deno.test("defineSensor rejects a bad definition, naming the sensor", async (t) 
       () => defineSensor({ name: "s", intervalMs: 1.5, evaluate: () => ({ runRequests: [] }) }),
       /intervalMs/,
     ],
-    // deno-lint-ignore no-explicit-any
-    ["no evaluate", () => defineSensor({ name: "s" } as any), /evaluate must be a function/],
+    [
+      "no evaluate",
+      () => defineSensor({ name: "s" } as unknown as Parameters<typeof defineSensor>[0]),
+      /evaluate must be a function/,
+    ],
     [
       "a resource twice",
       () =>
