@@ -1,6 +1,6 @@
 /**
  * Entry point of the command line: `deno task cli COMMAND`, or through the
- * `materialize`, `sensor` and `doctor` tasks.
+ * `materialize`, `sensor`, `ui`, `dev` and `doctor` tasks.
  *
  * The graph and the heavier commands are imported lazily, so `--help` starts
  * fast and a broken graph is reported as an error, not a stack trace.
@@ -37,6 +37,14 @@ export const app: CliApp<AppResources> = {
   // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
   sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
   commands: {
+    ui: lazyCommand(
+      "web UI on http://127.0.0.1:3000 (--host, --port); --help for options",
+      async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).ui,
+    ),
+    dev: lazyCommand(
+      "web UI and the sensor daemon in one process (like dagster dev)",
+      async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).dev,
+    ),
     doctor: lazyCommand(
       "check that every configured resource answers (implementation, latency)",
       async () => {
@@ -83,7 +91,10 @@ async function loadGraph(): Promise<Graph<AppResources>> {
 
 /** A command whose module is imported only when it runs (keeps `--help` fast). */
 function lazyCommand(summary: string, load: () => Promise<CliCommand>): CliCommand {
-  return { summary, run: async (args, io) => await (await load()).run(args, io) };
+  return {
+    summary,
+    run: async (args, io, signal) => await (await load()).run(args, io, signal),
+  };
 }
 
 /** Wires SIGINT/SIGTERM to cancellation: the first cancels cleanly, the second exits at once. */

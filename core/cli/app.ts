@@ -14,8 +14,11 @@ import type { CliIo } from "./io.ts";
 export interface CliCommand {
   /** One line shown in `--help`. */
   readonly summary: string;
-  /** Runs the command; returns the exit code. */
-  run(args: readonly string[], io: CliIo): Promise<number>;
+  /**
+   * Runs the command; returns the exit code. `signal` aborts on Ctrl-C or
+   * SIGTERM (long-running commands such as `ui` stop on it).
+   */
+  run(args: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number>;
 }
 
 /** The project as the CLI sees it. */

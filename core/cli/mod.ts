@@ -84,7 +84,7 @@ export async function runCli<R>(
         return await sensorCommand(app, rest, io, options.signal);
     }
     const extra = app.commands?.[command];
-    if (extra) return await extra.run(rest, io);
+    if (extra) return await extra.run(rest, io, options.signal);
     throw new UsageError(`Unknown command '${command}'; '${app.name} --help' lists the commands`);
   } catch (error) {
     return report(error, io);

@@ -1,0 +1,188 @@
+/**
+ * The state of each asset as the UI colours it: never materialized,
+ * materialized, running, failed, stale (an upstream is newer, or the code
+ * version changed) or check failing; plus partition health for partitioned
+ * assets.
+ *
+ * @module
+ */
+
+import type { AssetDefinition, Materialization } from "../core/asset.ts";
+import type { Graph } from "../core/definitions.ts";
+import { partitionKeys, type PartitionsDefinition } from "../core/partitions.ts";
+import type { RunStore } from "../core/run_store/types.ts";
+import type { CheckEvaluation, LatestStep, RunIndex } from "./run_index.ts";
+
+/** The state an asset is coloured by. */
+export type AssetState =
+  | "never"
+  | "materialized"
+  | "running"
+  | "failed"
+  | "stale"
+  | "check_failing";
+
+/** Every state, in the order a legend lists them. */
+export const ASSET_STATES: readonly AssetState[] = [
+  "materialized",
+  "stale",
+  "check_failing",
+  "failed",
+  "running",
+  "never",
+];
+
+/** Counts of partitions by health. */
+export interface PartitionHealth {
+  /** Partitions that exist now. */
+  readonly total: number;
+  /** Latest step succeeded. */
+  readonly materialized: number;
+  /** Latest step failed or was canceled. */
+  readonly failed: number;
+  /** Running now. */
+  readonly running: number;
+  /** Never materialized (or skipped). */
+  readonly missing: number;
+}
+
+/** What the UI shows about one asset's state. */
+export interface AssetStatus {
+  /** Asset key. */
+  readonly key: string;
+  /** Colour state. */
+  readonly state: AssetState;
+  /** Why it is in that state, one sentence. */
+  readonly why: string;
+  /** Latest materialization, if any. */
+  readonly lastMaterialization: Materialization | undefined;
+  /** Latest step of any partition, if any. */
+  readonly latestStep: LatestStep | undefined;
+  /** Latest evaluation of each check, by name. */
+  readonly checks: ReadonlyMap<string, CheckEvaluation>;
+  /** Partition health, for partitioned assets. */
+  readonly partitions: PartitionHealth | undefined;
+}
+
+/** Options of {@linkcode assetStatuses}. */
+export interface StatusOptions {
+  /** Time for daily partitions (ms since the epoch). */
+  readonly now: number;
+}
+
+/**
+ * The status of every asset of `graph`, from the run index (refreshed by the
+ * caller) and, for assets whose last run is older than the index, the store.
+ */
+export async function assetStatuses(
+  graph: Graph<unknown>,
+  index: RunIndex,
+  store: RunStore,
+  options: StatusOptions,
+): Promise<Map<string, AssetStatus>> {
+  const lastMaterialized = new Map<string, Materialization | undefined>();
+  for (const key of graph.order) {
+    const view = index.asset(key);
+    lastMaterialized.set(
+      key,
+      view.materializations[0] ?? (view.latest ? undefined : await store.lastMaterialization(key)),
+    );
+  }
+  const dynamic = new Map<string, readonly string[]>();
+  const keysOf = async (def: PartitionsDefinition): Promise<string[]> => {
+    if (def.kind === "dynamic" && !dynamic.has(def.name)) {
+      dynamic.set(def.name, await store.dynamicPartitions(def.name));
+    }
+    return partitionKeys(def, {
+      now: options.now,
+      dynamicKeys: (name) => dynamic.get(name) ?? [],
+    });
+  };
+  const result = new Map<string, AssetStatus>();
+  for (const key of graph.order) {
+    const asset = graph.assets.get(key) as AssetDefinition;
+    const view = index.asset(key);
+    const checks = new Map<string, CheckEvaluation>();
+    for (const evaluation of view.checks) {
+      if (!checks.has(evaluation.name)) checks.set(evaluation.name, evaluation);
+    }
+    const partitions = asset.partitions
+      ? health(await keysOf(asset.partitions), view.latestByPartition)
+      : undefined;
+    const last = lastMaterialized.get(key);
+    const { state, why } = stateOf(graph, asset, view.latest, last, checks, lastMaterialized);
+    result.set(key, {
+      key,
+      state,
+      why,
+      lastMaterialization: last,
+      latestStep: view.latest,
+      checks,
+      partitions,
+    });
+  }
+  return result;
+}
+
+function health(keys: readonly string[], latest: ReadonlyMap<string, LatestStep>): PartitionHealth {
+  let materialized = 0, failed = 0, running = 0;
+  for (const key of keys) {
+    const status = latest.get(key)?.status;
+    if (status === "success") materialized++;
+    else if (status === "failed" || status === "canceled") failed++;
+    else if (status === "running") running++;
+  }
+  return {
+    total: keys.length,
+    materialized,
+    failed,
+    running,
+    missing: keys.length - materialized - failed - running,
+  };
+}
+
+function stateOf(
+  graph: Graph<unknown>,
+  asset: AssetDefinition,
+  latest: LatestStep | undefined,
+  last: Materialization | undefined,
+  checks: ReadonlyMap<string, CheckEvaluation>,
+  lastMaterialized: ReadonlyMap<string, Materialization | undefined>,
+): { state: AssetState; why: string } {
+  if (latest?.status === "running") return { state: "running", why: `running in ${latest.runId}` };
+  if (latest && (latest.status === "failed" || latest.status === "canceled")) {
+    return {
+      state: "failed",
+      why: `latest step ${latest.status}${latest.reason ? `: ${latest.reason}` : ""}`,
+    };
+  }
+  const failing = [...checks.values()].filter((c) => !c.passed);
+  if (failing.length > 0) {
+    return {
+      state: "check_failing",
+      why: `check(s) failing: ${failing.map((c) => c.name).join(", ")}`,
+    };
+  }
+  if (!last) {
+    return {
+      state: "never",
+      why: latest?.status === "skipped"
+        ? `never materialized (skipped: ${latest.reason ?? "upstream did not succeed"})`
+        : "never materialized",
+    };
+  }
+  if (asset.codeVersion !== null && last.codeVersion !== asset.codeVersion) {
+    return {
+      state: "stale",
+      why: `code version changed (${last.codeVersion ?? "none"} → ${asset.codeVersion})`,
+    };
+  }
+  const newer = graph.upstream(asset.key).filter((dep) => {
+    const up = lastMaterialized.get(dep);
+    return up !== undefined && up.time > last.time;
+  });
+  if (newer.length > 0) {
+    return { state: "stale", why: `upstream newer: ${newer.join(", ")}` };
+  }
+  return { state: "materialized", why: `materialized in ${last.runId}` };
+}

@@ -1,0 +1,139 @@
+/**
+ * What every page and API route of the UI reads from: the graph, the run
+ * store (through the run index), the launcher, and the lake, ledger and
+ * warehouse, each opened on first use.
+ *
+ * @module
+ */
+
+import type { Clock } from "../core/clock.ts";
+import type { Graph } from "../core/definitions.ts";
+import type { RunStore } from "../core/run_store/types.ts";
+import type { Ledger } from "../resources/ledger/types.ts";
+import type { ObjectStore } from "../resources/object_store/types.ts";
+import type { Warehouse } from "../resources/warehouse/types.ts";
+import { type AssetStatus, assetStatuses } from "./asset_status.ts";
+import type { Launcher } from "./launcher.ts";
+import { RunIndex } from "./run_index.ts";
+
+/** How the UI reaches the data systems; any may be absent (its pages then say so). */
+export interface UiSources {
+  /** Opens the object store of the lake (kept open). */
+  readonly openLake?: () => Promise<ObjectStore>;
+  /** Opens the ledger (kept open). */
+  readonly openLedger?: () => Promise<Ledger>;
+  /**
+   * Opens the warehouse for one read; closed right after, since the embedded
+   * warehouse admits one process at a time.
+   */
+  readonly openWarehouse?: () => Promise<Warehouse>;
+  /** The landing-zone bucket. @default {"landing-zone"} */
+  readonly landingBucket?: string;
+  /** The data-lake bucket. @default {"data-lake"} */
+  readonly lakeBucket?: string;
+  /** Which backend each resource uses, secrets removed (shown on the API page). */
+  readonly descriptions?: Readonly<Record<string, string>>;
+}
+
+/** Everything the UI's routes need. */
+export class UiContext {
+  /** The definitions. */
+  readonly graph: Graph<unknown>;
+  /** The run store. */
+  readonly store: RunStore;
+  /** Recent runs by asset. */
+  readonly index: RunIndex;
+  /** Starts and cancels runs. */
+  readonly launcher: Launcher<unknown>;
+  /** Data systems. */
+  readonly sources: UiSources;
+  /** Time source. */
+  readonly clock: Clock;
+  /** Whether changes need the token. */
+  readonly tokenRequired: boolean;
+  #lake: Promise<ObjectStore> | undefined;
+  #ledger: Promise<Ledger> | undefined;
+  #statuses: { version: number; at: number; value: Map<string, AssetStatus> } | undefined;
+
+  /** Wires the parts together. */
+  constructor(parts: {
+    graph: Graph<unknown>;
+    store: RunStore;
+    launcher: Launcher<unknown>;
+    sources: UiSources;
+    clock: Clock;
+    tokenRequired: boolean;
+  }) {
+    this.graph = parts.graph;
+    this.store = parts.store;
+    this.index = new RunIndex(parts.store);
+    this.launcher = parts.launcher;
+    this.sources = parts.sources;
+    this.clock = parts.clock;
+    this.tokenRequired = parts.tokenRequired;
+  }
+
+  /** The landing bucket's name. */
+  get landingBucket(): string {
+    return this.sources.landingBucket ?? "landing-zone";
+  }
+
+  /** The lake bucket's name. */
+  get lakeBucket(): string {
+    return this.sources.lakeBucket ?? "data-lake";
+  }
+
+  /** The lake, or `undefined` when the UI has none. */
+  lake(): Promise<ObjectStore> | undefined {
+    if (!this.sources.openLake) return undefined;
+    this.#lake ??= this.sources.openLake().catch((error) => {
+      this.#lake = undefined;
+      throw error;
+    });
+    return this.#lake;
+  }
+
+  /** The ledger, or `undefined` when the UI has none. */
+  ledger(): Promise<Ledger> | undefined {
+    if (!this.sources.openLedger) return undefined;
+    this.#ledger ??= this.sources.openLedger().catch((error) => {
+      this.#ledger = undefined;
+      throw error;
+    });
+    return this.#ledger;
+  }
+
+  /** Runs `work` with the warehouse open, closing it afterwards. */
+  async withWarehouse<T>(work: (warehouse: Warehouse) => Promise<T>): Promise<T> {
+    if (!this.sources.openWarehouse) throw new Error("this UI was started without a warehouse");
+    const warehouse = await this.sources.openWarehouse();
+    try {
+      return await work(warehouse);
+    } finally {
+      await warehouse[Symbol.asyncDispose]();
+    }
+  }
+
+  /** Status of every asset, after refreshing the run index. */
+  async statuses(): Promise<Map<string, AssetStatus>> {
+    await this.index.refresh();
+    const now = this.clock.now();
+    const cached = this.#statuses;
+    // Daily partitions move with the clock: recompute at least once a minute.
+    if (cached && cached.version === this.index.version && now - cached.at < 60_000) {
+      return cached.value;
+    }
+    const value = await assetStatuses(this.graph, this.index, this.store, { now });
+    this.#statuses = { version: this.index.version, at: now, value };
+    return value;
+  }
+
+  /** Closes what the UI opened and cancels its runs. */
+  async close(): Promise<void> {
+    await this.launcher.close();
+    const lake = await this.#lake?.catch(() => undefined);
+    const ledger = await this.#ledger?.catch(() => undefined);
+    await lake?.[Symbol.asyncDispose]?.();
+    await ledger?.[Symbol.asyncDispose]();
+  }
+}

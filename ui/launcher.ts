@@ -1,0 +1,170 @@
+/**
+ * Launching runs from the UI: the same `materialize()` the CLI calls, on the
+ * same run store, so a run launched here is recorded, evented and ends with
+ * the same statuses as `deno task materialize` — it only runs in the UI's
+ * process. Cancel reaches runs launched by this process (the abort signal the
+ * executor honours, as Ctrl-C does for the CLI).
+ *
+ * @module
+ */
+
+import type { Clock } from "../core/clock.ts";
+import type { Graph } from "../core/definitions.ts";
+import { toError } from "../core/errors.ts";
+import { materialize, type RunResult } from "../core/executor.ts";
+import type { Logger } from "../core/logger.ts";
+import type { PartitionSelection } from "../core/plan.ts";
+import type { ResourceSources } from "../core/resource.ts";
+import type { RunRecord, RunStore } from "../core/run_store/types.ts";
+
+/** What to launch. */
+export interface LaunchRequest {
+  /** Selection in the CLI's syntax; empty means every asset. */
+  readonly selection: string;
+  /** Assets to leave out. */
+  readonly exclude?: string;
+  /** Partition keys or a range. */
+  readonly partitions?: PartitionSelection;
+  /** Tags recorded with the run. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Options of {@linkcode Launcher}. */
+export interface LauncherOptions<R> {
+  /** Resources replacing the graph's (tests). */
+  readonly resources?: Partial<ResourceSources<R>>;
+  /** Time source. */
+  readonly clock?: Clock;
+  /** Steps at once per run. */
+  readonly concurrency?: number;
+  /** Where a run's end is told. */
+  readonly log?: Logger;
+}
+
+/** Whether cancel reached the run. */
+export type CancelOutcome = "canceling" | "not_running" | "not_here";
+
+/** Starts runs in this process and cancels them. */
+export class Launcher<R = unknown> {
+  readonly #graph: Graph<R>;
+  readonly #store: RunStore;
+  readonly #options: LauncherOptions<R>;
+  readonly #running = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+
+  /** A launcher for `graph`, recording into `store`. */
+  constructor(graph: Graph<R>, store: RunStore, options: LauncherOptions<R> = {}) {
+    this.#graph = graph;
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** Ids of runs launched here that have not ended. */
+  get running(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /**
+   * Starts a run and resolves with its id once it is recorded. A bad
+   * selection or partition rejects with the executor's `SelectionError`
+   * before anything is recorded.
+   */
+  async launch(request: LaunchRequest): Promise<string> {
+    const runId = crypto.randomUUID();
+    const abort = new AbortController();
+    const started = Promise.withResolvers<void>();
+    const done = materialize(this.#graph, {
+      runId,
+      selection: request.selection,
+      ...(request.exclude ? { exclude: request.exclude } : {}),
+      ...(request.partitions ? { partitions: request.partitions } : {}),
+      tags: { launched_by: "ui", ...request.tags },
+      runStore: this.#store,
+      signal: abort.signal,
+      ...(this.#options.resources ? { resources: this.#options.resources } : {}),
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      ...(this.#options.concurrency ? { concurrency: this.#options.concurrency } : {}),
+      onEvent: (event) => {
+        if (event.type === "run_started") started.resolve();
+      },
+    });
+    const tracked = done.then(
+      (result: RunResult) => {
+        this.#options.log?.info(`run ${runId} ${result.status}`);
+        started.resolve();
+      },
+      (error: unknown) => {
+        started.reject(error);
+        this.#options.log?.error(`run ${runId} could not run: ${toError(error).message}`);
+      },
+    ).finally(() => this.#running.delete(runId));
+    this.#running.set(runId, { abort, done: tracked });
+    await started.promise;
+    return runId;
+  }
+
+  /** Cancels a run launched by this process. */
+  cancel(runId: string): CancelOutcome {
+    const run = this.#running.get(runId);
+    if (!run) return "not_here";
+    if (run.abort.signal.aborted) return "canceling";
+    run.abort.abort();
+    return "canceling";
+  }
+
+  /**
+   * Launches `run` again: the same selection and partitions, or with
+   * `fromFailure` only its steps that failed, were skipped or canceled.
+   * @throws {RangeError} when `fromFailure` finds no such step.
+   */
+  async reexecute(run: RunRecord, fromFailure: boolean): Promise<string> {
+    const [selection = "", exclude] = run.selection.split(" --exclude ");
+    const root = run.tags.root_run_id ?? run.runId;
+    const tags = { parent_run_id: run.runId, root_run_id: root };
+    if (!fromFailure) {
+      return await this.launch({
+        selection,
+        ...(exclude ? { exclude } : {}),
+        ...(run.partitions ? { partitions: parsePartitions(run.partitions) } : {}),
+        tags: { ...tags, reexecution: "all" },
+      });
+    }
+    const steps = (await this.#store.listSteps(run.runId)).filter((step) =>
+      step.status === "failed" || step.status === "skipped" || step.status === "canceled"
+    );
+    if (steps.length === 0) {
+      throw new RangeError(`Run '${run.runId}' has no failed, skipped or canceled step to retry`);
+    }
+    const keys = [...new Set(steps.map((step) => step.assetKey))];
+    const partitions = [
+      ...new Set(steps.map((step) => step.partition).filter((p): p is string => p !== null)),
+    ];
+    return await this.launch({
+      selection: keys.join(","),
+      ...(partitions.length > 0 ? { partitions: { keys: partitions } } : {}),
+      tags: { ...tags, reexecution: "from_failure" },
+    });
+  }
+
+  /** Cancels every run launched here and waits until they are recorded. */
+  async close(): Promise<void> {
+    for (const run of this.#running.values()) run.abort.abort();
+    await Promise.all([...this.#running.values()].map((run) => run.done));
+  }
+
+  /** Waits for the runs launched so far (tests). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#running.values()].map((run) => run.done));
+  }
+}
+
+/** Reads a run record's partition text (`a,b` or `from..to`) back into a selection. */
+export function parsePartitions(text: string): PartitionSelection {
+  const range = /^(.*)\.\.(.*)$/.exec(text);
+  if (range) {
+    return {
+      ...(range[1] ? { from: range[1] } : {}),
+      ...(range[2] ? { to: range[2] } : {}),
+    };
+  }
+  return { keys: text.split(",").filter(Boolean) };
+}

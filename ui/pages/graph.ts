@@ -1,0 +1,181 @@
+/**
+ * The asset graph page: every asset laid out by group, coloured by state,
+ * with partition health, zoom/pan, search and a link per node; below it a
+ * searchable list of assets.
+ *
+ * @module
+ */
+
+// @ts-types="@types/d3-shape"
+import { curveBasis, line } from "d3-shape";
+import { describePartitions } from "../../core/partitions.ts";
+import type { AssetStatus } from "../asset_status.ts";
+import { ASSET_STATES } from "../asset_status.ts";
+import type { UiContext } from "../context.ts";
+import { assetHref, assetLink, badge, escapeText, h, type Html, time, trusted } from "../html.ts";
+import { type GraphLayout, layoutGraph, NODE_HEIGHT, NODE_WIDTH } from "../layout.ts";
+
+const curved = line<readonly [number, number]>().x((p) => p[0]).y((p) => p[1]).curve(curveBasis);
+
+/** The SVG of the laid-out graph, nodes coloured by `statuses`. */
+export function graphSvg(layout: GraphLayout, statuses: ReadonlyMap<string, AssetStatus>): Html {
+  const parts: string[] = [];
+  for (const g of layout.groups) {
+    parts.push(
+      `<g class="group"><rect x="${g.x}" y="${g.y}" width="${g.width}" height="${g.height}" rx="10"/><text x="${
+        g.x + 12
+      }" y="${g.y + 20}">${escapeText(g.name)} · ${g.size} asset${
+        g.size === 1 ? "" : "s"
+      }</text></g>`,
+    );
+  }
+  parts.push('<g class="edges">');
+  for (const e of layout.edges) {
+    const d = e.points.length > 2 ? curved([...e.points]) : bezier(e.points);
+    parts.push(
+      `<path class="edge" data-from="${escapeText(e.from)}" data-to="${
+        escapeText(e.to)
+      }" d="${d}"/>`,
+    );
+  }
+  parts.push("</g>");
+  for (const n of layout.nodes) {
+    const status = statuses.get(n.key);
+    const state = status?.state ?? "never";
+    const label = n.key.length > 26 ? `${n.key.slice(0, 25)}…` : n.key;
+    const p = status?.partitions;
+    let sub = state.replace("_", " ");
+    let bar = "";
+    if (p) {
+      sub = `${p.materialized}/${p.total} ok` + (p.failed ? ` · ${p.failed} failed` : "") +
+        (p.missing ? ` · ${p.missing} missing` : "");
+      const w = NODE_WIDTH - 20;
+      const seg = (count: number) => (p.total ? (count / p.total) * w : 0);
+      const ok = seg(p.materialized), bad = seg(p.failed), run = seg(p.running);
+      bar = `<rect class="ph ok" x="${n.x + 10}" y="${
+        n.y + NODE_HEIGHT - 7
+      }" width="${ok}" height="3"/><rect class="ph failed" x="${n.x + 10 + ok}" y="${
+        n.y + NODE_HEIGHT - 7
+      }" width="${bad}" height="3"/><rect class="ph running" x="${n.x + 10 + ok + bad}" y="${
+        n.y + NODE_HEIGHT - 7
+      }" width="${run}" height="3"/><rect class="ph missing" x="${n.x + 10 + ok + bad + run}" y="${
+        n.y + NODE_HEIGHT - 7
+      }" width="${Math.max(0, w - ok - bad - run)}" height="3"/>`;
+    }
+    parts.push(
+      `<a class="node s-${state}" href="${escapeText(assetHref(n.key))}" data-key="${
+        escapeText(n.key)
+      }" data-state="${state}"><title>${escapeText(n.key)}: ${
+        escapeText(status?.why ?? "never materialized")
+      }</title><rect x="${n.x}" y="${n.y}" width="${NODE_WIDTH}" height="${NODE_HEIGHT}" rx="6"/><text class="k" x="${
+        n.x + 10
+      }" y="${n.y + 18}">${escapeText(label)}</text><text class="sub" x="${n.x + 10}" y="${
+        n.y + 33
+      }">${escapeText(sub)}</text>${bar}</a>`,
+    );
+  }
+  return trusted(
+    `<svg class="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${layout.width} ${layout.height}" data-width="${layout.width}" data-height="${layout.height}" preserveAspectRatio="xMidYMid meet"><g class="viewport">${
+      parts.join("")
+    }</g></svg>`,
+  );
+}
+
+function bezier(points: readonly (readonly [number, number])[]): string {
+  const [a, b] = [points[0] ?? [0, 0], points[points.length - 1] ?? [0, 0]];
+  const mid = (a[0] + b[0]) / 2;
+  return `M${a[0]},${a[1]}C${mid},${a[1]} ${mid},${b[1]} ${b[0]},${b[1]}`;
+}
+
+/** The legend of node colours. */
+export function legend(): Html {
+  return h`<div class="legend">${
+    ASSET_STATES.map((s) =>
+      h`<span class="key"><i class="sw s-${s}"></i>${s.replace("_", " ")}</span>`
+    )
+  }</div>`;
+}
+
+/** The graph page body and its live parts. */
+export async function graphPage(
+  ctx: UiContext,
+  query: { q?: string | undefined; page?: string | undefined },
+): Promise<{ body: Html; fragments: Record<string, Html> }> {
+  const statuses = await ctx.statuses();
+  const layout = layoutGraph(ctx.graph);
+  const svg = graphSvg(layout, statuses);
+  const list = assetList(ctx, statuses, query);
+  const counts = new Map<string, number>();
+  for (const s of statuses.values()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  const summary =
+    h`<p class="muted">${ctx.graph.assets.size} assets in ${layout.groups.length} group(s): ${
+      [...counts].map(([state, n]) => `${n} ${state.replace("_", " ")}`).join(", ")
+    }</p>`;
+  const body = h`<h1>Assets</h1>
+<div class="graph-wrap" data-graph>
+  <div class="graph-tools">
+    <input type="search" data-graph-search placeholder="search assets (key, group, tag)" aria-label="search assets">
+    <button type="button" data-zoom="in" title="zoom in">+</button>
+    <button type="button" data-zoom="out" title="zoom out">−</button>
+    <button type="button" data-zoom="fit" title="fit to screen">fit</button>
+    <span class="match-count" data-graph-count></span>
+    ${legend()}
+  </div>
+  <div class="graph-box" data-graph-states="/api/asset-states">${svg}</div>
+</div>
+<div data-live="summary" data-every="2000" id="summary">${summary}</div>
+<section class="launch-inline">
+<form method="post" action="/actions/launch" class="inline-form">
+  <label>Materialize selection <input name="selection" placeholder="e.g. +fct_weather_daily, group:activity" size="40"></label>
+  <button type="submit">Launch</button>
+  <a href="/launch">more options (partitions, backfill)</a>
+</form>
+</section>
+<h2>All assets</h2>
+<form method="get" action="/assets" class="inline-form"><input type="search" name="q" value="${
+    query.q ?? ""
+  }" placeholder="filter by key, group or tag"><button type="submit">Filter</button></form>
+<div data-live="list" data-every="2000" id="list">${list}</div>`;
+  return { body, fragments: { summary, list } };
+}
+
+const LIST_PAGE = 200;
+
+function assetList(
+  ctx: UiContext,
+  statuses: ReadonlyMap<string, AssetStatus>,
+  query: { q?: string | undefined; page?: string | undefined },
+): Html {
+  const q = (query.q ?? "").trim().toLowerCase();
+  const keys = ctx.graph.order.filter((key) => {
+    if (!q) return true;
+    const a = ctx.graph.assets.get(key);
+    return key.toLowerCase().includes(q) || a?.group.toLowerCase().includes(q) ||
+      a?.tags.some((t) => t.toLowerCase().includes(q));
+  });
+  const pageNo = Math.max(0, Number.parseInt(query.page ?? "0", 10) || 0);
+  const shown = keys.slice(pageNo * LIST_PAGE, (pageNo + 1) * LIST_PAGE);
+  const rows = shown.map((key) => {
+    const a = ctx.graph.assets.get(key);
+    const s = statuses.get(key);
+    const p = s?.partitions;
+    return h`<tr data-asset="${key}"><td>${assetLink(key)}</td><td>${a?.group}</td><td>${
+      badge(s?.state ?? "never")
+    }</td><td>${time(s?.lastMaterialization?.time)}</td><td>${
+      a?.partitions
+        ? h`${describePartitions(a.partitions)}${
+          p ? h` — ${p.materialized}/${p.total} ok, ${p.failed} failed, ${p.missing} missing` : ""
+        }`
+        : ""
+    }</td><td>${a?.tags.join(", ")}</td></tr>`;
+  });
+  const more = keys.length > (pageNo + 1) * LIST_PAGE
+    ? h`<a href="/assets?${
+      new URLSearchParams({ ...(q ? { q } : {}), page: String(pageNo + 1) }).toString()
+    }">next ${LIST_PAGE} →</a>`
+    : "";
+  return h`<table class="list"><thead><tr><th>asset</th><th>group</th><th>state</th><th>last materialized</th><th>partitions</th><th>tags</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="muted">${keys.length} matching asset(s)${
+    keys.length > LIST_PAGE ? `, showing ${shown.length} from ${pageNo * LIST_PAGE + 1}` : ""
+  } ${more}</p>`;
+}

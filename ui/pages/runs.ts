@@ -1,0 +1,395 @@
+/**
+ * The runs pages: the filtered, live list, and one run with its steps, a
+ * Gantt timeline, the structured event log, errors with stacks, and the
+ * cancel / re-execute / retry-from-failure buttons.
+ *
+ * @module
+ */
+
+import type { RunRecord, StepRecord, StoredRunEvent } from "../../core/run_store/types.ts";
+import type { UiContext } from "../context.ts";
+import {
+  assetHref,
+  assetLink,
+  badge,
+  empty,
+  escapeText,
+  formatDuration,
+  h,
+  type Html,
+  metadataValue,
+  runHref,
+  runLink,
+  time,
+  trusted,
+} from "../html.ts";
+import { queryRuns, type RunFilter } from "../run_query.ts";
+
+/** The run list body and its live part. */
+export async function runsPage(
+  ctx: UiContext,
+  filter: RunFilter,
+  query: Record<string, string | undefined>,
+): Promise<{ body: Html; fragments: Record<string, Html> }> {
+  const page = await queryRuns(ctx, filter, query.before);
+  const automations = [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name);
+  const list = runTable(page.runs, page.next, query);
+  const day = (ms: number | undefined) =>
+    ms === undefined ? "" : new Date(ms).toISOString().slice(0, 10);
+  const body = h`<h1>Runs</h1>
+<form method="get" action="/runs" class="filters">
+<label>status <select name="status"><option value="">any</option>${
+    ["running", "success", "failed", "canceled"].map((s) =>
+      h`<option value="${s}" ${filter.status === s ? "selected" : ""}>${s}</option>`
+    )
+  }</select></label>
+<label>asset <input name="asset" list="asset-keys" value="${filter.asset ?? ""}" size="24"></label>
+<datalist id="asset-keys">${
+    ctx.graph.order.slice(0, 2000).map((k) => h`<option value="${k}"></option>`)
+  }</datalist>
+<label>sensor/schedule <select name="automation"><option value="">any</option>${
+    automations.map((a) =>
+      h`<option value="${a}" ${filter.automation === a ? "selected" : ""}>${a}</option>`
+    )
+  }</select></label>
+<label>from <input type="date" name="since" value="${day(filter.since)}"></label>
+<label>before <input type="date" name="until" value="${day(filter.until)}"></label>
+<button type="submit">Filter</button> <a href="/runs">clear</a>
+</form>
+<div data-live="list" id="list" data-every="1000">${list}</div>`;
+  return { body, fragments: { list } };
+}
+
+function runTable(
+  runs: readonly RunRecord[],
+  next: string | undefined,
+  query: Record<string, string | undefined>,
+): Html {
+  if (runs.length === 0) return empty("No run matches.");
+  const rows = runs.map((run) =>
+    h`<tr class="run-row" data-run="${run.runId}" data-status="${run.status}"><td>${
+      runLink(run.runId)
+    }</td><td>${badge(run.status)}</td><td>${run.selection || h`<span class="muted">all</span>`}${
+      run.partitions ? h` <span class="tag">${run.partitions}</span>` : ""
+    }</td><td>${launchedBy(run)}</td><td>${time(run.startedAt)}</td><td>${
+      formatDuration((run.finishedAt ?? Date.now()) - run.startedAt)
+    }</td><td class="error-text">${run.errorSummary ?? ""}</td></tr>`
+  );
+  const nextLink = next
+    ? h`<a class="next" href="/runs?${
+      new URLSearchParams(
+        Object.fromEntries(
+          Object.entries({ ...query, before: next }).filter((e): e is [string, string] =>
+            e[1] !== undefined && e[1] !== "" && e[0] !== "fragment"
+          ),
+        ),
+      ).toString()
+    }">older runs →</a>`
+    : "";
+  return h`<table class="list runs"><thead><tr><th>run</th><th>status</th><th>selection</th><th>launched by</th><th>started</th><th>duration</th><th>error</th></tr></thead><tbody>${rows}</tbody></table>${nextLink}`;
+}
+
+function launchedBy(run: RunRecord): Html {
+  if (run.tags.sensor) {
+    return h`sensor <a href="/automation#${run.tags.sensor}">${run.tags.sensor}</a>`;
+  }
+  if (run.tags.schedule) {
+    return h`schedule <a href="/automation#${run.tags.schedule}">${run.tags.schedule}</a>`;
+  }
+  if (run.tags.parent_run_id) {
+    return h`re-execution of ${runLink(run.tags.parent_run_id)}`;
+  }
+  return h`${run.tags.launched_by ?? "cli"}`;
+}
+
+/** Event-log filters of the run page. */
+export interface EventFilter {
+  /** Only events of this step (`key` or `key[partition]`). */
+  readonly step?: string | undefined;
+  /** Only log lines of this level or events of this type. */
+  readonly level?: string | undefined;
+  /** Only these event types. */
+  readonly type?: string | undefined;
+}
+
+/** The run page body and its live parts. */
+export async function runPage(
+  ctx: UiContext,
+  run: RunRecord,
+  filter: EventFilter,
+): Promise<{ body: Html; fragments: Record<string, Html> }> {
+  const steps = await ctx.store.listSteps(run.runId);
+  const events = await ctx.store.listEvents(run.runId);
+  const header = runHeader(ctx, run, steps);
+  const stepTable = stepsTable(run, steps);
+  const gantt = ganttChart(run, steps, ctx.clock.now());
+  const log = eventLog(events, filter);
+  const errors = errorsSection(events);
+  const stepIds = [...new Set(steps.map((s) => stepId(s.assetKey, s.partition)))];
+  const body = h`<h1>Run <span class="mono">${run.runId}</span></h1>
+<div data-live="header" id="header" data-every="1000">${header}</div>
+<h2>Timeline</h2>
+<div data-live="gantt" id="gantt" data-every="1000">${gantt}</div>
+<h2>Steps</h2>
+<div data-live="steps" id="steps" data-every="1000">${stepTable}</div>
+<div data-live="errors" id="errors" data-every="1500">${errors}</div>
+<h2>Event log</h2>
+<form method="get" action="${runHref(run.runId)}" class="filters">
+<label>step <select name="step"><option value="">all</option>${
+    stepIds.slice(0, 3000).map((id) =>
+      h`<option ${filter.step === id ? "selected" : ""}>${id}</option>`
+    )
+  }</select></label>
+<label>level <select name="level"><option value="">all</option>${
+    ["debug", "info", "warn", "error"].map((l) =>
+      h`<option ${filter.level === l ? "selected" : ""}>${l}</option>`
+    )
+  }</select></label>
+<label>type <select name="type"><option value="">all</option>${
+    [
+      "run_started",
+      "run_finished",
+      "step_started",
+      "step_retry",
+      "step_success",
+      "step_failed",
+      "step_skipped",
+      "step_canceled",
+      "materialization",
+      "check",
+      "log",
+    ].map((t) => h`<option ${filter.type === t ? "selected" : ""}>${t}</option>`)
+  }</select></label>
+<button type="submit">Filter</button> <a href="${runHref(run.runId)}">clear</a>
+</form>
+<div data-live="log" id="log" data-every="1000">${log}</div>`;
+  return { body, fragments: { header, steps: stepTable, gantt, log, errors } };
+}
+
+function runHeader(ctx: UiContext, run: RunRecord, steps: readonly StepRecord[]): Html {
+  const canRetry = steps.some((s) => ["failed", "skipped", "canceled"].includes(s.status));
+  const here = ctx.launcher.running.includes(run.runId);
+  const tags = Object.entries(run.tags);
+  return h`<div class="run-header" data-status="${run.status}">
+<p class="state">${badge(run.status)} ${
+    run.status === "running"
+      ? h`<span class="muted">running for ${formatDuration(ctx.clock.now() - run.startedAt)}</span>`
+      : h`<span class="muted">took ${
+        formatDuration((run.finishedAt ?? run.startedAt) - run.startedAt)
+      }</span>`
+  }</p>
+<table class="kv">
+<tr><th>selection</th><td class="mono">${run.selection || "(all assets)"}</td></tr>
+<tr><th>partitions</th><td>${run.partitions ?? "—"}</td></tr>
+<tr><th>started</th><td>${time(run.startedAt)}</td></tr>
+<tr><th>finished</th><td>${time(run.finishedAt)}</td></tr>
+<tr><th>tags</th><td>${
+    tags.length
+      ? tags.map(([k, v]) =>
+        h`<span class="tag">${k}=${
+          k === "parent_run_id" || k === "root_run_id" ? runLink(v) : v
+        }</span> `
+      )
+      : "none"
+  }</td></tr>
+${run.errorSummary ? h`<tr><th>error</th><td class="error-text">${run.errorSummary}</td></tr>` : ""}
+</table>
+<div class="actions">
+${
+    run.status === "running"
+      ? h`<form method="post" action="/actions/runs/${
+        encodeURIComponent(run.runId)
+      }/cancel"><button class="danger" type="submit" ${here ? "" : "disabled"} title="${
+        here ? "cancel this run" : "this run runs in another process; cancel it there (Ctrl-C)"
+      }">Cancel run</button></form>`
+      : ""
+  }
+${
+    run.status !== "running"
+      ? h`<form method="post" action="/actions/runs/${
+        encodeURIComponent(run.runId)
+      }/reexecute"><button type="submit">Re-execute</button></form>`
+      : ""
+  }
+${
+    run.status !== "running" && canRetry
+      ? h`<form method="post" action="/actions/runs/${
+        encodeURIComponent(run.runId)
+      }/reexecute"><input type="hidden" name="from_failure" value="1"><button type="submit">Retry from failure</button></form>`
+      : ""
+  }
+</div></div>`;
+}
+
+/** `key` or `key[partition]`. */
+export function stepId(assetKey: string, partition: string | null): string {
+  return partition === null ? assetKey : `${assetKey}[${partition}]`;
+}
+
+function stepsTable(run: RunRecord, steps: readonly StepRecord[]): Html {
+  if (steps.length === 0) return empty("No step recorded.");
+  const shown = steps.slice(0, 1000);
+  return h`<table class="list steps"><thead><tr><th>step</th><th>status</th><th>attempts</th><th>started</th><th>duration</th><th>reason</th></tr></thead><tbody>${
+    shown.map((s) =>
+      h`<tr data-step="${stepId(s.assetKey, s.partition)}" data-status="${s.status}"><td><a href="${
+        assetHref(s.assetKey)
+      }">${stepId(s.assetKey, s.partition)}</a> <a class="small" href="${runHref(run.runId)}?step=${
+        encodeURIComponent(stepId(s.assetKey, s.partition))
+      }">events</a></td><td>${badge(s.status)}</td><td>${s.attempts}</td><td>${
+        time(s.startedAt)
+      }</td><td>${
+        s.startedAt !== null ? formatDuration((s.finishedAt ?? Date.now()) - s.startedAt) : "—"
+      }</td><td class="error-text">${s.reason ?? ""}</td></tr>`
+    )
+  }</tbody></table>${
+    steps.length > shown.length
+      ? h`<p class="muted">${steps.length - shown.length} more steps</p>`
+      : ""
+  }`;
+}
+
+/** A Gantt chart of the steps of `run` (SVG; one bar per step that started). */
+export function ganttChart(run: RunRecord, steps: readonly StepRecord[], now: number): Html {
+  const started = steps.filter((s) => s.startedAt !== null).slice(0, 400);
+  if (started.length === 0) return empty("No step has started yet.");
+  const t0 = Math.min(run.startedAt, ...started.map((s) => s.startedAt as number));
+  const t1 = Math.max(
+    run.finishedAt ?? now,
+    ...started.map((s) => s.finishedAt ?? now),
+    t0 + 1,
+  );
+  const width = 900, label = 230, row = 18, top = 22;
+  const height = top + started.length * row + 8;
+  const x = (t: number) => label + ((t - t0) / (t1 - t0)) * (width - label - 10);
+  const parts: string[] = [];
+  for (let i = 0; i <= 5; i++) {
+    const t = t0 + ((t1 - t0) * i) / 5;
+    parts.push(
+      `<line class="grid" x1="${x(t)}" x2="${x(t)}" y1="${top - 4}" y2="${height}"/>`,
+      `<text class="tick" x="${x(t)}" y="${top - 8}" text-anchor="middle">${
+        formatDuration(t - t0)
+      }</text>`,
+    );
+  }
+  started.forEach((s, i) => {
+    const y = top + i * row;
+    const a = x(s.startedAt as number), b = Math.max(a + 2, x(s.finishedAt ?? now));
+    const id = stepId(s.assetKey, s.partition);
+    parts.push(
+      `<text class="glabel" x="${label - 6}" y="${y + 12}" text-anchor="end">${
+        escapeText(id.length > 34 ? `${id.slice(0, 33)}…` : id)
+      }</text><rect class="gbar s-${s.status}" data-step="${escapeText(id)}" x="${
+        a.toFixed(1)
+      }" y="${y + 2}" width="${(b - a).toFixed(1)}" height="${row - 5}" rx="2"><title>${
+        escapeText(id)
+      }: ${s.status}, ${
+        formatDuration((s.finishedAt ?? now) - (s.startedAt as number))
+      }</title></rect>`,
+    );
+  });
+  return trusted(
+    `<svg class="gantt" role="img" aria-label="timeline of steps" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${
+      parts.join("")
+    }</svg>`,
+  );
+}
+
+function levelOf(event: StoredRunEvent): string {
+  if (event.type === "log") return String(event.data.level ?? "info");
+  if (
+    event.type === "step_failed" || event.type === "run_finished" && event.data.status === "failed"
+  ) {
+    return "error";
+  }
+  if (event.type === "check" && event.data.passed === false) return "warn";
+  if (event.type === "step_retry" || event.type === "step_skipped") return "warn";
+  return "info";
+}
+
+function eventMessage(event: StoredRunEvent): Html {
+  const d = event.data;
+  switch (event.type) {
+    case "log":
+      return h`${String(d.message ?? "")}${
+        d.fields && typeof d.fields === "object" && Object.keys(d.fields).length
+          ? h` <span class="muted mono">${JSON.stringify(d.fields)}</span>`
+          : ""
+      }`;
+    case "materialization":
+      return h`materialized ${
+        Object.entries((d.metadata ?? {}) as Record<string, unknown>).slice(0, 6).map(([k, v]) =>
+          h`<span class="mini">${k}=${typeof v === "object" ? "…" : String(v)}</span> `
+        )
+      }`;
+    case "check":
+      return h`check <b>${String(d.name)}</b> ${badge(d.passed ? "passed" : "failed")} ${
+        d.description ? String(d.description) : ""
+      }`;
+    case "step_failed":
+    case "step_retry":
+    case "step_canceled":
+      return h`${String(d.error ?? d.reason ?? "")}${
+        d.stack
+          ? h`<details class="stack"><summary>stack</summary><pre>${
+            String(d.stack)
+          }</pre></details>`
+          : ""
+      }`;
+    case "step_skipped":
+      return h`skipped: ${String(d.reason ?? "")}`;
+    case "run_finished":
+      return h`run ${String(d.status)} in ${
+        formatDuration(Number(d.duration_ms))
+      } (${d.success} ok, ${d.failed} failed, ${d.skipped} skipped)`;
+    case "step_success":
+      return h`succeeded in ${formatDuration(Number(d.duration_ms))}`;
+    default:
+      return h`${
+        Object.entries(d).map(([k, v]) => h`<span class="mini">${k}: ${metadataValue(v)}</span> `)
+      }`;
+  }
+}
+
+const LOG_LIMIT = 1000;
+
+function eventLog(events: readonly StoredRunEvent[], filter: EventFilter): Html {
+  const shown = events.filter((e) => {
+    if (filter.step && stepId(e.assetKey ?? "", e.partition) !== filter.step) return false;
+    if (filter.type && e.type !== filter.type) return false;
+    if (filter.level && levelOf(e) !== filter.level) return false;
+    return true;
+  });
+  if (shown.length === 0) return empty("No event matches.");
+  const tail = shown.slice(-LOG_LIMIT);
+  return h`${
+    shown.length > tail.length
+      ? h`<p class="muted">showing the last ${tail.length} of ${shown.length} events</p>`
+      : ""
+  }<ol class="events">${
+    tail.map((e) =>
+      h`<li class="event lv-${levelOf(e)}" data-type="${e.type}"><span class="t mono">${
+        new Date(e.time).toISOString().slice(11, 23)
+      }</span> <span class="ty">${e.type}</span> ${
+        e.assetKey
+          ? h`<a href="${assetHref(e.assetKey)}">${stepId(e.assetKey, e.partition)}</a>`
+          : ""
+      } <span class="msg">${eventMessage(e)}</span></li>`
+    )
+  }</ol>`;
+}
+
+function errorsSection(events: readonly StoredRunEvent[]): Html {
+  const failures = events.filter((e) => e.type === "step_failed");
+  if (failures.length === 0) return h``;
+  return h`<h2>Errors</h2>${
+    failures.map((e) =>
+      h`<div class="error-box" data-error-step="${stepId(e.assetKey ?? "", e.partition)}"><p><b>${
+        e.assetKey ? assetLink(e.assetKey) : "run"
+      }${e.partition ? `[${e.partition}]` : ""}</b> — ${String(e.data.error_class ?? "Error")}${
+        e.data.code ? h` <span class="tag">${String(e.data.code)}</span>` : ""
+      }: <span class="error-text">${String(e.data.error ?? "")}</span></p>${
+        e.data.cause ? h`<p class="muted">caused by: ${String(e.data.cause)}</p>` : ""
+      }${e.data.stack ? h`<pre class="stack">${String(e.data.stack)}</pre>` : ""}</div>`
+    )
+  }`;
+}

@@ -1,0 +1,152 @@
+/**
+ * The UI's security rules:
+ *
+ * - It binds to 127.0.0.1 unless told otherwise; on any other address it
+ *   refuses to start without `UI_TOKEN`.
+ * - With a token set, every mutating request carries it, as
+ *   `Authorization: Bearer TOKEN` (scripts) or the `ui_token` cookie that
+ *   `/login` sets (browsers; HttpOnly, SameSite=Strict).
+ * - Mutations are POST only, and a POST whose `Origin` (or, without one,
+ *   `Referer`) is not this server is refused (CSRF); a POST with neither is
+ *   accepted only with the bearer header, which no cross-site page can send.
+ * - On a loopback bind, a `Host` other than the loopback names is refused
+ *   (DNS rebinding).
+ * - Secrets (the passwords of every configured URL, the S3 secret key, the
+ *   token) are replaced by `***` in every response body.
+ *
+ * @module
+ */
+
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { ConfigError } from "../core/errors.ts";
+import { scrub } from "../resources/_url_secrets.ts";
+
+/** Name of the cookie holding the token. */
+export const TOKEN_COOKIE = "ui_token";
+
+/** Whether `host` is a loopback address or name. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "");
+  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/**
+ * Throws a `ConfigError` (exit 2) when the UI would listen beyond this
+ * machine without a token.
+ */
+export function checkBind(host: string, token: string | undefined): void {
+  if (!isLoopback(host) && !token) {
+    throw new ConfigError(
+      "ui.token_required",
+      `Cannot serve the UI on '${host}' without UI_TOKEN: anyone who reaches it could launch runs. ` +
+        "Set UI_TOKEN to a long random string (e.g. `openssl rand -hex 24`), or bind to 127.0.0.1",
+      { input: "UI_TOKEN" },
+    );
+  }
+}
+
+/** What the security middleware needs. */
+export interface SecurityOptions {
+  /** The bind address. */
+  readonly host: string;
+  /** The token mutating requests need, or `undefined` (loopback only). */
+  readonly token: string | undefined;
+}
+
+/** Whether the request carries the token (always true when none is set). */
+export function hasToken(c: Context, token: string | undefined): boolean {
+  if (!token) return true;
+  const header = c.req.header("authorization") ?? "";
+  const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+  const given = bearer ?? getCookie(c, TOKEN_COOKIE);
+  return given !== undefined && constantTimeEqual(given, token);
+}
+
+/** Host-header check, method rule, same-origin check and token check. */
+export function securityMiddleware(options: SecurityOptions): MiddlewareHandler {
+  const loopback = isLoopback(options.host);
+  return async (c, next) => {
+    const url = new URL(c.req.url);
+    if (loopback && !isLoopback(url.hostname)) {
+      return c.json({
+        error: "forbidden_host",
+        message: `Host '${url.host}' is not this server; open it as http://127.0.0.1:${
+          url.port || 80
+        }`,
+      }, 403);
+    }
+    const method = c.req.method;
+    if (method === "GET" || method === "HEAD") return await next();
+    if (method !== "POST") {
+      return c.json({ error: "method_not_allowed", message: "Only GET and POST are served" }, 405);
+    }
+    const origin = c.req.header("origin") ?? referrerOrigin(c.req.header("referer"));
+    const bearer = /^Bearer\s+/i.test(c.req.header("authorization") ?? "");
+    if (origin === undefined ? !bearer && options.token !== undefined : origin !== url.origin) {
+      return c.json({
+        error: "cross_origin",
+        message: `POST from ${origin ?? "an unknown origin"} refused: only this server's pages ` +
+          "(or a client sending the bearer token) may change anything",
+      }, 403);
+    }
+    if (url.pathname !== "/login" && !hasToken(c, options.token)) {
+      return c.json({
+        error: "token_required",
+        message: "This server needs UI_TOKEN for changes: send 'Authorization: Bearer TOKEN', " +
+          "or sign in at /login",
+      }, 401);
+    }
+    return await next();
+  };
+}
+
+/**
+ * Replaces every secret in text responses by `***` (also JSON- and
+ * HTML-escaped forms, and any `user:password@` of a URL).
+ */
+export function redactMiddleware(secrets: readonly string[]): MiddlewareHandler {
+  const forms = [
+    ...new Set(
+      secrets.filter((s) => s.length >= 3).flatMap((s) => [
+        s,
+        JSON.stringify(s).slice(1, -1),
+        s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`),
+        s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+          /"/g,
+          "&quot;",
+        ).replace(/'/g, "&#39;"),
+      ]),
+    ),
+  ].sort((a, b) => b.length - a.length);
+  return async (c, next) => {
+    await next();
+    const type = c.res.headers.get("content-type") ?? "";
+    if (!/^(text\/html|application\/json)/.test(type) || c.res.status === 304) return;
+    const body = await c.res.text();
+    const clean = scrub(body, forms);
+    if (clean === body) {
+      c.res = new Response(body, c.res);
+      return;
+    }
+    const headers = new Headers(c.res.headers);
+    headers.delete("content-length");
+    c.res = new Response(clean, { status: c.res.status, headers });
+  };
+}
+
+function referrerOrigin(referer: string | undefined): string | undefined {
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return "invalid";
+  }
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}

@@ -1,0 +1,494 @@
+/**
+ * The UI's HTTP application (Hono): server-rendered pages, the JSON API under
+ * `/api`, the mutating actions under `/actions` (POST, token, same origin),
+ * and the static files under `/static`.
+ *
+ * Pages are rendered on the server (every value escaped by `html.ts`); a
+ * small script (`static/app.js`) adds zoom/pan/search to the graph and
+ * refreshes each page's live regions by polling the same URL with
+ * `?fragment=ID` and `If-None-Match`.
+ *
+ * @module
+ */
+
+import { type Context, Hono } from "hono";
+import { setCookie } from "hono/cookie";
+import { secureHeaders } from "hono/secure-headers";
+import { ConfigError, PlatformError, SelectionError, toError } from "../core/errors.ts";
+import type { PartitionSelection } from "../core/plan.ts";
+import { closest } from "../core/definitions.ts";
+import { apiRoutes, ENDPOINTS, jsonError } from "./api.ts";
+import type { UiContext } from "./context.ts";
+import { etagged } from "./etag.ts";
+import { empty, h, type Html, page, runHref } from "./html.ts";
+import { assetPage } from "./pages/asset.ts";
+import { automationPage } from "./pages/automation.ts";
+import { graphPage } from "./pages/graph.ts";
+import { launchPage, resolutionView, resolve } from "./pages/launch.ts";
+import { lakePage, ledgerDocPage, objectPage } from "./pages/lake.ts";
+import { mapPage } from "./pages/map.ts";
+import { martsPage } from "./pages/marts.ts";
+import { runPage, runsPage } from "./pages/runs.ts";
+import { parseRunFilter } from "./run_query.ts";
+import {
+  hasToken,
+  redactMiddleware,
+  securityMiddleware,
+  type SecurityOptions,
+  TOKEN_COOKIE,
+} from "./security.ts";
+
+/** Options of {@linkcode createApp}. */
+export interface AppOptions extends SecurityOptions {
+  /** Strings never to show (passwords of configured URLs, keys, the token). */
+  readonly secrets?: readonly string[];
+}
+
+const STATIC_TYPES: Readonly<Record<string, string>> = {
+  "app.css": "text/css; charset=utf-8",
+  "app.js": "text/javascript; charset=utf-8",
+  "favicon.svg": "image/svg+xml",
+};
+
+/** Reads the static files shipped in `ui/static/`. */
+export async function loadStatic(): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of Object.keys(STATIC_TYPES)) {
+    files.set(name, await Deno.readFile(new URL(`./static/${name}`, import.meta.url)));
+  }
+  return files;
+}
+
+/** Builds the Hono application for `ctx`. */
+export async function createApp(ctx: UiContext, options: AppOptions): Promise<Hono> {
+  const files = await loadStatic();
+  const app = new Hono();
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      referrerPolicy: "same-origin",
+    }),
+  );
+  app.use(
+    "*",
+    redactMiddleware([...(options.secrets ?? []), ...(options.token ? [options.token] : [])]),
+  );
+  app.use("*", securityMiddleware(options));
+
+  app.onError((error, c) => {
+    const e = toError(error);
+    if (c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")) {
+      return jsonError(c, 500, error instanceof PlatformError ? error.code : "internal", e.message);
+    }
+    return c.html(
+      page("Error", h`<h1>Something went wrong</h1><p class="warn">${e.message}</p>`, opts(c)),
+      500,
+    );
+  });
+  app.notFound((c) =>
+    c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")
+      ? jsonError(
+        c,
+        404,
+        "not_found",
+        `No endpoint ${c.req.method} ${c.req.path}; GET /api/ lists them`,
+      )
+      : c.html(
+        page("Not found", h`<h1>Not found</h1>${empty(`Nothing at ${c.req.path}.`)}`, opts(c)),
+        404,
+      )
+  );
+
+  const opts = (c: Context, active?: string) => ({
+    ...(active ? { active } : {}),
+    tokenRequired: options.token !== undefined,
+    signedIn: hasToken(c, options.token),
+  });
+
+  /** A full page, or one live fragment of it (`?fragment=ID`, ETag'd). */
+  const respond = (
+    c: Context,
+    title: string,
+    active: string,
+    result: { body: Html; fragments?: Record<string, Html> },
+  ) => {
+    const fragment = c.req.query("fragment");
+    if (fragment !== undefined) {
+      const part = result.fragments?.[fragment];
+      if (part === undefined) {
+        return jsonError(c, 404, "unknown_fragment", `No live part '${fragment}'`);
+      }
+      return etagged(c, String(part), "text/html");
+    }
+    return c.html(page(title, result.body, opts(c, active)));
+  };
+
+  app.get("/static/:name", (c) => {
+    const name = c.req.param("name");
+    const body = files.get(name);
+    if (!body) return c.notFound();
+    return new Response(body as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": STATIC_TYPES[name] as string, "cache-control": "no-cache" },
+    });
+  });
+
+  app.get("/", (c) => c.redirect("/assets"));
+  app.get(
+    "/assets",
+    async (c) =>
+      respond(
+        c,
+        "Assets",
+        "/assets",
+        await graphPage(ctx, { q: c.req.query("q"), page: c.req.query("page") }),
+      ),
+  );
+  app.get("/assets/:key", async (c) => {
+    const key = c.req.param("key");
+    const asset = ctx.graph.assets.get(key);
+    if (!asset) {
+      const near = closest(key, ctx.graph.assets.keys());
+      return c.html(
+        page(
+          "Unknown asset",
+          h`<h1>Unknown asset</h1><p class="warn">No asset has key <b>${key}</b>.${
+            near ? h` Did you mean <a href="/assets/${encodeURIComponent(near)}">${near}</a>?` : ""
+          }</p>`,
+          opts(c, "/assets"),
+        ),
+        404,
+      );
+    }
+    return respond(c, asset.key, "/assets", await assetPage(ctx, asset));
+  });
+  app.get("/runs", async (c) => {
+    let filter;
+    try {
+      filter = parseRunFilter(c.req.query());
+    } catch (error) {
+      return c.html(
+        page(
+          "Runs",
+          h`<h1>Runs</h1><p class="warn">${toError(error).message}</p><a href="/runs">all runs</a>`,
+          opts(c, "/runs"),
+        ),
+        400,
+      );
+    }
+    return respond(c, "Runs", "/runs", await runsPage(ctx, filter, c.req.query()));
+  });
+  app.get("/runs/:id", async (c) => {
+    const run = await ctx.store.getRun(c.req.param("id"));
+    if (!run) {
+      return c.html(
+        page(
+          "Unknown run",
+          h`<h1>Unknown run</h1>${empty(`No run has id ${c.req.param("id")}.`)}`,
+          opts(c, "/runs"),
+        ),
+        404,
+      );
+    }
+    return respond(
+      c,
+      `Run ${run.runId.slice(0, 8)}`,
+      "/runs",
+      await runPage(ctx, run, {
+        step: c.req.query("step"),
+        level: c.req.query("level"),
+        type: c.req.query("type"),
+      }),
+    );
+  });
+  app.get("/launch", (c) => {
+    if (c.req.query("fragment") === "resolution") {
+      const r = resolve(ctx.graph, c.req.query("selection") ?? "", c.req.query("exclude") ?? "");
+      return etagged(c, String(resolutionView(ctx.graph, r)), "text/html");
+    }
+    return c.html(page("Launch", launchPage(ctx, c.req.query()), opts(c, "/launch")));
+  });
+  app.get(
+    "/automation",
+    async (c) => respond(c, "Automation", "/automation", await automationPage(ctx)),
+  );
+  app.get("/lake", async (c) =>
+    c.html(page(
+      "Lake & lineage",
+      await lakePage(ctx, {
+        bucket: c.req.query("bucket"),
+        prefix: c.req.query("prefix"),
+        token: c.req.query("token"),
+      }),
+      opts(c, "/lake"),
+    )));
+  app.get("/lake/object", async (c) => {
+    const bucket = c.req.query("bucket") ?? "", key = c.req.query("key") ?? "";
+    if (![ctx.landingBucket, ctx.lakeBucket].includes(bucket)) {
+      return c.html(
+        page(
+          "Lake",
+          h`<h1>Unknown bucket</h1>${empty(`'${bucket}' is not a bucket of this lake.`)}`,
+          opts(c, "/lake"),
+        ),
+        404,
+      );
+    }
+    let body: Html | undefined;
+    try {
+      body = await objectPage(ctx, bucket, key);
+    } catch (error) {
+      return c.html(
+        page(
+          "Lake",
+          h`<h1>Cannot read ${key}</h1><p class="warn">${toError(error).message}</p>`,
+          opts(c, "/lake"),
+        ),
+        400,
+      );
+    }
+    if (!body) {
+      return c.html(
+        page(
+          "Lake",
+          h`<h1>Not found</h1>${empty(`No object ${bucket}/${key}.`)}`,
+          opts(c, "/lake"),
+        ),
+        404,
+      );
+    }
+    return c.html(page(key, body, opts(c, "/lake")));
+  });
+  app.get("/lake/doc/:id", async (c) => {
+    const body = await ledgerDocPage(ctx, c.req.param("id"));
+    if (!body) {
+      return c.html(
+        page("Ledger", h`<h1>Not found</h1>${empty("No such ledger document.")}`, opts(c, "/lake")),
+        404,
+      );
+    }
+    return c.html(page("Ledger document", body, opts(c, "/lake")));
+  });
+  app.get(
+    "/marts",
+    async (c) =>
+      c.html(page("Marts", await martsPage(ctx, { user: c.req.query("user") }), opts(c, "/marts"))),
+  );
+  app.get(
+    "/map",
+    async (c) =>
+      c.html(page("Map", await mapPage(ctx, { batch: c.req.query("batch") }), opts(c, "/map"))),
+  );
+  app.get("/api", (c) => c.html(page("API", apiDocs(ctx), opts(c, "/api"))));
+  app.route("/api", apiRoutes(ctx));
+
+  app.get(
+    "/login",
+    (c) =>
+      c.html(page(
+        "Sign in",
+        h`<h1>Sign in</h1>${
+          options.token
+            ? h`<form method="post" action="/login"><label>UI token <input type="password" name="token" autocomplete="current-password"></label><button type="submit">Sign in</button></form>`
+            : h`<p>This server needs no token: it only listens on this machine.</p>`
+        }`,
+        opts(c),
+      )),
+  );
+  app.post("/login", async (c) => {
+    const form = await c.req.parseBody();
+    if (!options.token || form.token !== options.token) {
+      return c.html(
+        page(
+          "Sign in",
+          h`<h1>Sign in</h1><p class="warn">Wrong token.</p><a href="/login">try again</a>`,
+          opts(c),
+        ),
+        401,
+      );
+    }
+    setCookie(c, TOKEN_COOKIE, options.token, { httpOnly: true, sameSite: "Strict", path: "/" });
+    return c.redirect("/assets", 303);
+  });
+
+  app.post("/actions/launch", async (c) => {
+    const input = await readInput(c);
+    const request = launchRequest(input);
+    if ("error" in request) return actionError(c, input, request.error);
+    try {
+      const runId = await ctx.launcher.launch(request);
+      return actionDone(c, runId);
+    } catch (error) {
+      if (error instanceof SelectionError) {
+        return actionError(c, input, error.message, error.suggestion);
+      }
+      throw error;
+    }
+  });
+  app.post("/actions/runs/:id/cancel", async (c) => {
+    const run = await ctx.store.getRun(c.req.param("id"));
+    if (!run) return jsonError(c, 404, "unknown_run", `No run has id '${c.req.param("id")}'`);
+    if (run.status !== "running") {
+      return jsonError(
+        c,
+        409,
+        "not_running",
+        `Run '${run.runId}' has already ended (${run.status})`,
+      );
+    }
+    const outcome = ctx.launcher.cancel(run.runId);
+    if (outcome === "not_here") {
+      return jsonError(
+        c,
+        409,
+        "not_here",
+        `Run '${run.runId}' runs in another process; this UI can cancel only the runs it launched (stop it there with Ctrl-C)`,
+      );
+    }
+    return actionDone(c, run.runId);
+  });
+  app.post("/actions/runs/:id/reexecute", async (c) => {
+    const run = await ctx.store.getRun(c.req.param("id"));
+    if (!run) return jsonError(c, 404, "unknown_run", `No run has id '${c.req.param("id")}'`);
+    if (run.status === "running") {
+      return jsonError(c, 409, "still_running", `Run '${run.runId}' is still running`);
+    }
+    const input = await readInput(c);
+    try {
+      const runId = await ctx.launcher.reexecute(
+        run,
+        input.from_failure === "1" || input.from_failure === "true",
+      );
+      return actionDone(c, runId);
+    } catch (error) {
+      if (error instanceof RangeError || error instanceof SelectionError) {
+        return jsonError(c, 400, "cannot_reexecute", error.message);
+      }
+      throw error;
+    }
+  });
+
+  /** Redirects a browser form to the run page; answers JSON to scripts. */
+  const actionDone = (c: Context, runId: string) =>
+    wantsJson(c) ? c.json({ runId, url: runHref(runId) }) : c.redirect(runHref(runId), 303);
+
+  const actionError = (
+    c: Context,
+    input: Record<string, string>,
+    message: string,
+    suggestion?: string,
+  ) =>
+    wantsJson(c)
+      ? jsonError(c, 400, "bad_launch", message, suggestion ? { suggestion } : {})
+      : c.html(page("Launch", launchPage(ctx, input, message), opts(c, "/launch")), 400);
+
+  return app;
+}
+
+function wantsJson(c: Context): boolean {
+  return (c.req.header("content-type") ?? "").includes("application/json") ||
+    (c.req.header("accept") ?? "").startsWith("application/json");
+}
+
+async function readInput(c: Context): Promise<Record<string, string>> {
+  const type = c.req.header("content-type") ?? "";
+  let raw: Record<string, unknown>;
+  if (type.includes("application/json")) {
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new ConfigError("ui.bad_json", "The request body is not JSON");
+    }
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) raw = {};
+  } else if (type.includes("form")) {
+    raw = await c.req.parseBody();
+  } else {
+    raw = {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v === "string") out[k] = v;
+    else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+    else if (Array.isArray(v)) out[k] = v.map(String).join(",");
+    else if (v && typeof v === "object" && k === "tags") {
+      out[k] = Object.entries(v).map(([a, b]) => `${a}=${b}`).join(",");
+    }
+  }
+  return out;
+}
+
+/** Turns form or JSON input into a launch request, or the reason it is wrong. */
+export function launchRequest(input: Record<string, string>):
+  | {
+    selection: string;
+    exclude?: string;
+    partitions?: PartitionSelection;
+    tags: Record<string, string>;
+  }
+  | { error: string } {
+  let selection = (input.selection ?? "").trim();
+  if (selection && (input.upstream === "1" || input.downstream === "1")) {
+    selection = selection.split(",").map((term) =>
+      `${input.upstream === "1" ? "+" : ""}${term.trim()}${input.downstream === "1" ? "+" : ""}`
+    ).join(",");
+  }
+  const keys = (input.partition ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const from = (input.from ?? "").trim(), to = (input.to ?? "").trim();
+  if (keys.length > 0 && (from || to)) {
+    return { error: "Give partition keys or a from/to range, not both" };
+  }
+  const tags: Record<string, string> = {};
+  for (const pair of (input.tags ?? "").split(",").map((t) => t.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    if (at < 1) return { error: `Tag '${pair}' must be KEY=VALUE` };
+    tags[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  const partitions: PartitionSelection | undefined = keys.length > 0
+    ? { keys }
+    : from || to
+    ? { ...(from ? { from } : {}), ...(to ? { to } : {}) }
+    : undefined;
+  const exclude = (input.exclude ?? "").trim();
+  return {
+    selection,
+    ...(exclude ? { exclude } : {}),
+    ...(partitions ? { partitions } : {}),
+    tags,
+  };
+}
+
+function apiDocs(ctx: UiContext): Html {
+  return h`<h1>API</h1>
+<p>Read-only JSON under <code>/api</code>; changes under <code>/actions</code> (POST only, same origin${
+    ctx.tokenRequired ? ", and the token: <code>Authorization: Bearer $UI_TOKEN</code>" : ""
+  }). Errors are <code>{"error": code, "message": text}</code> with status 400 (bad input), 401 (token), 403 (cross-origin), 404 (unknown asset, run, object) or 409 (conflict). JSON lists send an ETag: send it back in <code>If-None-Match</code> to get 304 when nothing changed.</p>
+<table class="list"><thead><tr><th>endpoint</th><th>what it returns</th></tr></thead><tbody>${
+    ENDPOINTS.map((e) => h`<tr><td class="mono">${e.path}</td><td>${e.summary}</td></tr>`)
+  }</tbody></table>
+<h2>Examples</h2>
+<pre>curl -s http://127.0.0.1:3000/api/assets/${encodeURIComponent(ctx.graph.order[0] ?? "KEY")}
+curl -s 'http://127.0.0.1:3000/api/runs?status=failed&amp;limit=10'
+curl -s -X POST -H 'content-type: application/json' ${
+    ctx.tokenRequired ? '-H "authorization: Bearer $UI_TOKEN" ' : ""
+  }\\
+  -d '{"selection": "+fct_weather_daily"}' http://127.0.0.1:3000/actions/launch</pre>
+${
+    ctx.sources.descriptions
+      ? h`<h2>This server reads</h2><table class="kv">${
+        Object.entries(ctx.sources.descriptions).map(([k, v]) =>
+          h`<tr><th>${k}</th><td>${v}</td></tr>`
+        )
+      }</table>`
+      : ""
+  }`;
+}

@@ -1,0 +1,109 @@
+/**
+ * The first rows of a warehouse table or view an asset writes: which
+ * relation (from the asset's static metadata `relation`/`table`/`tables`, or
+ * its latest materialization's `relation`), and a bounded, read-only query
+ * of it. Identifiers are validated and quoted; nothing from a request ever
+ * reaches SQL except as a quoted identifier of a relation the graph names.
+ *
+ * @module
+ */
+
+import type { AssetDefinition } from "../core/asset.ts";
+import { toError } from "../core/errors.ts";
+import type { Metadata } from "../core/metadata.ts";
+import { quoteTable } from "../resources/warehouse/sql.ts";
+import type { UiContext } from "./context.ts";
+import { empty, h, type Html } from "./html.ts";
+
+/** A schema-qualified relation. */
+export interface Relation {
+  /** Schema. */
+  readonly schema: string;
+  /** Table or view. */
+  readonly name: string;
+}
+
+/** Rows shown in a preview. */
+export const PREVIEW_ROWS = 20;
+
+/** Parses `"schema"."name"` or `schema.name`; `undefined` for anything else. */
+export function parseRelation(text: string): Relation | undefined {
+  const m = /^"?([A-Za-z_][A-Za-z0-9_$]*)"?\."?([A-Za-z_][A-Za-z0-9_$]*)"?$/.exec(text.trim());
+  return m ? { schema: m[1] as string, name: m[2] as string } : undefined;
+}
+
+/** The relations `asset` writes, as far as its metadata says. */
+export function relationOf(asset: AssetDefinition, latest: Metadata | undefined): Relation[] {
+  const texts: string[] = [];
+  const add = (value: unknown) => {
+    if (typeof value === "string") texts.push(value);
+    if (Array.isArray(value)) { for (const v of value) if (typeof v === "string") texts.push(v); }
+  };
+  if (asset.metadata.materialized !== "ephemeral") {
+    add(asset.metadata.relation);
+    add(asset.metadata.table);
+    add(asset.metadata.tables);
+    if (texts.length === 0 && latest && latest.materialized !== "ephemeral") add(latest.relation);
+  }
+  const seen = new Set<string>();
+  return texts.map(parseRelation).filter((r): r is Relation => {
+    if (!r || seen.has(`${r.schema}.${r.name}`)) return false;
+    seen.add(`${r.schema}.${r.name}`);
+    return true;
+  });
+}
+
+/** Columns and first rows of `relation`, or the reason there are none. */
+export async function readPreview(
+  ctx: UiContext,
+  relation: Relation,
+): Promise<{ columns: string[]; rows: unknown[][]; total: number | null }> {
+  return await ctx.withWarehouse(async (warehouse) => {
+    const rows = await warehouse.query(
+      `SELECT * FROM ${quoteTable(relation)} LIMIT ${PREVIEW_ROWS}`,
+    );
+    const [count] = await warehouse.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${quoteTable(relation)}`,
+    );
+    const columns = rows[0]
+      ? Object.keys(rows[0])
+      : (await warehouse.columns(relation.schema, relation.name)).map((c) => c.name);
+    return {
+      columns,
+      rows: rows.map((row) => columns.map((c) => row[c])),
+      total: count?.n ?? null,
+    };
+  });
+}
+
+/** A preview table for `relation`, or a line saying why it cannot be shown. */
+export async function previewRows(ctx: UiContext, relation: Relation): Promise<Html> {
+  try {
+    const { columns, rows, total } = await readPreview(ctx, relation);
+    if (columns.length === 0) {
+      return empty(`${relation.schema}.${relation.name} does not exist yet.`);
+    }
+    return h`<h3>${relation.schema}.${relation.name} <span class="muted">(${
+      total ?? "?"
+    } rows; first ${rows.length})</span></h3>
+<div class="scroll"><table class="list preview" data-preview="${relation.schema}.${relation.name}"><thead><tr>${
+      columns.map((c) => h`<th>${c}</th>`)
+    }</tr></thead><tbody>${
+      rows.map((row) => h`<tr>${row.map((v) => h`<td>${cellText(v)}</td>`)}</tr>`)
+    }</tbody></table></div>`;
+  } catch (error) {
+    return h`<p class="warn">Cannot preview ${relation.schema}.${relation.name}: ${
+      toError(error).message
+    }</p>`;
+  }
+}
+
+/** A cell value as text. */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return "∅";
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
