@@ -64,8 +64,9 @@ export function chart(series: readonly ChartSeries[], options: ChartOptions): Ht
     );
   }
   const ys = all.map((p) => p.y);
+  const low = Math.min(0, ...ys), high = Math.max(0, ...ys);
   const y = scaleLinear()
-    .domain([Math.min(0, ...ys), Math.max(0, ...ys)])
+    .domain(low === high ? [0, 1] : [low, high])
     .nice()
     .range([height - margin.bottom, margin.top]);
   const parts: string[] = [title];

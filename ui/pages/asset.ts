@@ -149,7 +149,8 @@ function numericKeys(entries: readonly MaterializationEntry[]): string[] {
       if (typeof v === "number") counts.set(k, (counts.get(k) ?? 0) + 1);
     }
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+  const rank = (k: string) => (/rows|count|features|bytes|size/.test(k) ? 0 : 1);
+  return [...counts].sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1]).map(([k]) => k);
 }
 
 function historySection(entries: readonly MaterializationEntry[]): Html {
