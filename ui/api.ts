@@ -24,6 +24,7 @@ import { readPreview, relationOf } from "./warehouse_preview.ts";
 
 /** Every endpoint, for the API page and `GET /api/`. */
 export const ENDPOINTS: readonly { path: string; summary: string }[] = [
+  { path: "GET /api/endpoints", summary: "this list" },
   {
     path: "GET /api/assets",
     summary: "every asset: key, group, tags, kinds, state, partition health, last materialization",
@@ -153,7 +154,7 @@ export function apiRoutes(ctx: UiContext): Hono {
   const api = new Hono();
   const asset = (c: Context) => ctx.graph.assets.get(c.req.param("key") ?? "");
 
-  api.get("/", (c) => c.json({ endpoints: ENDPOINTS }));
+  api.get("/endpoints", (c) => c.json({ endpoints: ENDPOINTS }));
 
   api.get("/assets", async (c) => {
     const statuses = await ctx.statuses();

@@ -102,9 +102,16 @@ export async function assetStatuses(
   for (const key of graph.order) {
     const asset = graph.assets.get(key) as AssetDefinition;
     const view = index.asset(key);
+    // Latest evaluation per check and partition: a check fails while any
+    // partition's latest evaluation fails; the one shown is the failing one.
     const checks = new Map<string, CheckEvaluation>();
+    const seen = new Set<string>();
     for (const evaluation of view.checks) {
-      if (!checks.has(evaluation.name)) checks.set(evaluation.name, evaluation);
+      const id = `${evaluation.name}\0${evaluation.partition ?? ""}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const shown = checks.get(evaluation.name);
+      if (!shown || (shown.passed && !evaluation.passed)) checks.set(evaluation.name, evaluation);
     }
     const partitions = asset.partitions
       ? health(await keysOf(asset.partitions), view.latestByPartition)

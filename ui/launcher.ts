@@ -117,7 +117,7 @@ export class Launcher<R = unknown> {
    * @throws {RangeError} when `fromFailure` finds no such step.
    */
   async reexecute(run: RunRecord, fromFailure: boolean): Promise<string> {
-    const [selection = "", exclude] = run.selection.split(" --exclude ");
+    const { selection, exclude } = splitSelection(run.selection);
     const root = run.tags.root_run_id ?? run.runId;
     const tags = { parent_run_id: run.runId, root_run_id: root };
     if (!fromFailure) {
@@ -167,4 +167,10 @@ export function parsePartitions(text: string): PartitionSelection {
     };
   }
   return { keys: text.split(",").filter(Boolean) };
+}
+
+/** Splits a run record's selection text (`SEL --exclude EXCL`) back into its parts. */
+export function splitSelection(text: string): { selection: string; exclude: string | undefined } {
+  const m = /^(.*?)\s*--exclude (.*)$/.exec(text);
+  return m ? { selection: m[1] ?? "", exclude: m[2] } : { selection: text, exclude: undefined };
 }

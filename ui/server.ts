@@ -102,7 +102,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         c,
         404,
         "not_found",
-        `No endpoint ${c.req.method} ${c.req.path}; GET /api/ lists them`,
+        `No endpoint ${c.req.method} ${c.req.path}; GET /api/endpoints lists them`,
       )
       : c.html(
         page("Not found", h`<h1>Not found</h1>${empty(`Nothing at ${c.req.path}.`)}`, opts(c)),
