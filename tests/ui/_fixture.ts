@@ -36,7 +36,7 @@ export function fixtureGraph() {
         partitions: places,
         metadata: { owners: ["team-data@example.org"] },
         codeVersion: "v1",
-        materialize: (ctx) => ({ rows: 10 + (calls++ % 5), header: `id,${SCRIPT}` }),
+        materialize: () => ({ rows: 10 + (calls++ % 5), header: `id,${SCRIPT}` }),
       }),
       defineAsset({
         key: "clean_events",
