@@ -1,7 +1,7 @@
 /**
  * The map preview: the geometries of a batch's GeoParquet layers and the
- * footprints of its COGs, drawn as SVG with a d3-geo projection fitted to
- * them — no tile server, no script. GeoParquet is read with parquet-wasm and
+ * footprints of its COGs, drawn as SVG with a d3-geo planar projection fitted
+ * to them — no tile server, no script. GeoParquet is read with parquet-wasm and
  * apache-arrow (the libraries that write it), WKB decoded by wkx.
  *
  * @module
@@ -12,7 +12,7 @@ import {
   type ExtendedFeature,
   type ExtendedFeatureCollection,
   type GeoGeometryObjects,
-  geoMercator,
+  geoIdentity,
   geoPath,
 } from "d3-geo";
 import * as parquet from "parquet-wasm";
@@ -132,7 +132,13 @@ export function mapSvg(layers: readonly MapLayer[], width = 860, height = 560): 
     features: layers.flatMap((l) => l.features),
   };
   if (all.features.length === 0) return empty("No geometry to draw.");
-  const projection = geoMercator().fitExtent([[12, 12], [width - 12, height - 12]], all);
+  // Planar (lon/lat as x/y, north up): a preview needs no sphere, and planar
+  // paths do not depend on ring winding, which GeoJSON and d3's spherical
+  // model define oppositely.
+  const projection = geoIdentity().reflectY(true).fitExtent(
+    [[12, 12], [width - 12, height - 12]],
+    all,
+  );
   const path = geoPath(projection).pointRadius(4);
   const parts: string[] = [];
   layers.forEach((layer, i) => {
