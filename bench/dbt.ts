@@ -16,7 +16,7 @@
 
 import process from "node:process";
 import { parse as parseYaml } from "yaml";
-import { loadProject, runProject } from "../assets/dbt/mod.ts";
+import { loadProject, runProject } from "../resources/dbt/mod.ts";
 import { openWarehouse, type Warehouse } from "../resources/warehouse/mod.ts";
 import { startPostgres } from "../tests/_helpers/postgres.ts";
 
@@ -215,7 +215,10 @@ async function benchRun(
   });
   const ours = await withWarehouse(open, (warehouse) =>
     time(async () => {
-      const run = await runProject(project, warehouse, { tests: false, writeArtifacts: true });
+      const run = await runProject(project, warehouse, {
+        select: new Set([...project.nodes.keys()]),
+        writeArtifacts: true,
+      });
       if (!run.success) throw new Error(`bench run failed: ${JSON.stringify(run.results[0])}`);
     }));
   const withTests = await withWarehouse(

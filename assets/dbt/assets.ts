@@ -1,25 +1,31 @@
 /**
- * dbt models as assets: every model is an asset keyed by its name (deps from
- * `ref` and `source`; a source maps to the asset that loads it through its
- * `meta: { asset: ... }`), every test an asset check on its model (blocking
- * when its severity is error). Each run writes manifest.json and
- * run_results.json to the project's target/.
+ * dbt nodes as assets (the translator; the engine is resources/dbt): every
+ * model, seed and snapshot is an asset keyed by its name (deps from `ref`
+ * and `source`; a source maps to the asset that loads it through its
+ * `meta: { asset: ... }`), every data test an asset check (blocking when its
+ * severity is error) on the node it must wait for, every unit test a
+ * blocking check on its model, and every source freshness rule a check on
+ * the source's asset. Each run writes manifest.json and run_results.json.
+ *
+ * A test that reads several nodes (a `relationships` test to another model)
+ * is a check on the one of them that is downstream of all the others, so it
+ * runs only once every node it reads is built, as in dbt. When no such node
+ * exists (two unrelated parents), the check is put on the last in dependency
+ * order and, at run time, does not test while another parent's relation
+ * does not exist yet (it says so instead of failing valid data).
  *
  * @module
  */
 
-import {
-  type AssetDefinition,
-  assetFactory,
-  type CheckDefinition,
-  type CheckSpec,
-} from "../../core/mod.ts";
-import { checkFactory } from "../../core/asset.ts";
-import type { Warehouse } from "../../resources/warehouse/mod.ts";
-import { runResultEntry, RunResultsWriter } from "./artifacts.ts";
-import { type DbtProject, loadProject, type LoadProjectOptions, type TestNode } from "./compile.ts";
-import { buildModel } from "./materialize.ts";
-import { runTest } from "./tests.ts";
+import { type AssetDefinition, assetFactory, checkFactory } from "../../core/asset.ts";
+import type { CheckDefinition, CheckSpec } from "../../core/asset.ts";
+import type { Warehouse } from "../../resources/warehouse/types.ts";
+import { RunResultsWriter } from "../../resources/dbt/artifacts.ts";
+import { loadProject, type LoadProjectOptions } from "../../resources/dbt/compile/load.ts";
+import { executeNode, executeTest } from "../../resources/dbt/execute/run.ts";
+import { MissingUpstreamError } from "../../resources/dbt/execute/materialize.ts";
+import { DbtError, DbtErrorCode } from "../../resources/dbt/errors.ts";
+import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../../resources/dbt/nodes.ts";
 
 /** The resources dbt assets use: only the warehouse. */
 export interface DbtResources {
@@ -53,6 +59,11 @@ export interface DbtAssetsOptions extends LoadProjectOptions {
    * @default {true}
    */
   readonly writeArtifacts?: boolean;
+  /**
+   * Check source freshness (`loaded_at_field` + `freshness:`) on the assets that load sources.
+   * @default {true}
+   */
+  readonly freshnessChecks?: boolean;
 }
 
 /** What {@linkcode dbtAssets} returns. */
@@ -83,20 +94,27 @@ export async function dbtAssets(
   const project = await loadProject(projectDir, options);
   const writers = new Map<string, RunResultsWriter>();
   const writeArtifacts = options.writeArtifacts ?? true;
-  const writerFor = (runId: string): RunResultsWriter => {
+  const writerFor = (runId: string, clock: { now(): number }): RunResultsWriter => {
     let writer = writers.get(runId);
     if (!writer) {
-      writer = new RunResultsWriter(project, runId);
+      writer = new RunResultsWriter(project, runId, clock);
+      writer.args = { which: "build", invocation_command: "deno task materialize" };
       writers.set(runId, writer);
       // Keep only recent runs: a long-lived sensor process must not grow forever.
       if (writers.size > 8) writers.delete(writers.keys().next().value as string);
     }
     return writer;
   };
+  const recorder = (runId: string, clock: { now(): number }) =>
+    writeArtifacts
+      ? (entry: Parameters<RunResultsWriter["record"]>[0]) => writerFor(runId, clock).record(entry)
+      : undefined;
   const sourceAsset = (id: string): string | undefined => {
     const asset = project.sources.get(id)?.meta.asset;
     return typeof asset === "string" && asset.length > 0 ? asset : undefined;
   };
+  const keyOf = (id: string): string | undefined => project.nodes.get(id)?.name ?? sourceAsset(id);
+  const order = [...project.nodes.keys()];
 
   const testCheck = (test: TestNode): CheckSpec<DbtResources> => ({
     name: test.name,
@@ -107,22 +125,22 @@ export async function dbtAssets(
     severity: test.severity,
     blocking: test.severity === "error",
     run: async (ctx) => {
-      const startedAt = Date.now();
-      const outcome = await runTest(ctx.resources.warehouse, test);
-      if (writeArtifacts) {
-        await writerFor(ctx.runId).record(runResultEntry({
-          uniqueId: test.uniqueId,
-          status: outcome.status,
-          startedAt,
-          completedAt: Date.now(),
-          message: outcome.message,
-          failures: outcome.failures,
-          compiledCode: test.compiledCode,
-          relationName: null,
-        }));
+      const missing = await missingParent(ctx.resources.warehouse, project, test);
+      if (missing) {
+        return {
+          passed: true,
+          metadata: { dbt_unique_id: test.uniqueId, status: "not_run" },
+          description: `not run: ${missing} is not built yet; dbt runs a test only when every ` +
+            "node it reads is built",
+        };
       }
+      const outcome = await executeTest(ctx.resources.warehouse, test, {
+        clock: ctx.clock,
+        record: recorder(ctx.runId, ctx.clock),
+      });
       return {
-        passed: outcome.status === "pass",
+        passed: outcome.status === "pass" ||
+          (outcome.status === "warn" && test.severity === "warn"),
         metadata: {
           dbt_unique_id: test.uniqueId,
           status: outcome.status,
@@ -133,53 +151,67 @@ export async function dbtAssets(
       };
     },
   });
+  const unitCheck = (test: UnitTestNode): CheckSpec<DbtResources> => ({
+    name: `unit_${test.name}`,
+    description: test.description || `dbt unit test ${test.name} (${test.file})`,
+    severity: "error",
+    blocking: true,
+    run: async (ctx) => {
+      const outcome = await executeTest(ctx.resources.warehouse, test, {
+        clock: ctx.clock,
+        record: recorder(ctx.runId, ctx.clock),
+      });
+      return {
+        passed: outcome.status === "pass",
+        metadata: { dbt_unique_id: test.uniqueId, status: outcome.status },
+        ...(outcome.message ? { description: outcome.message } : {}),
+      };
+    },
+  });
+  /** The node a test waits for: the parent downstream of every other parent, else the last. */
+  const checkHome = (test: TestNode): string | undefined => {
+    const parents = test.dependsOn.filter((id) => project.nodes.has(id));
+    if (parents.length === 0) return undefined;
+    return [...parents].sort((a, b) => order.indexOf(b) - order.indexOf(a))[0];
+  };
 
-  const assets = [...project.models.values()].map((model) => {
+  const assets = [...project.nodes.values()].map((node) => {
     const deps = [
-      ...model.refs,
-      ...model.sources.map(sourceAsset).filter((a): a is string => a !== undefined),
+      ...node.refs,
+      ...node.sources.map(sourceAsset).filter((a): a is string => a !== undefined),
     ].filter((dep, i, all) => all.indexOf(dep) === i);
-    const tests = project.tests.filter((t) => t.attachedTo === model.uniqueId);
+    const tests = project.tests.filter((t) => checkHome(t) === node.uniqueId);
+    const units = project.unitTests.filter((u) => u.model === node.name);
     return asset({
-      key: model.name,
+      key: node.name,
       deps,
       group: options.group ?? "marts",
-      tags: ["dbt", model.config.materialized, ...model.config.tags].filter((t, i, all) =>
-        /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(t) && all.indexOf(t) === i
-      ),
-      description: model.description,
-      codeVersion: model.checksum.slice(0, 12),
+      tags: ["dbt", node.resourceType, node.config.materialized, ...node.config.tags].filter((
+        t,
+        i,
+        all,
+      ) => /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(t) && all.indexOf(t) === i),
+      description: node.description,
+      codeVersion: node.checksum.slice(0, 12),
       resources: ["warehouse"],
       metadata: {
-        dbt_unique_id: model.uniqueId,
-        file: model.file,
-        materialized: model.config.materialized,
-        relation: model.relation.toString(),
+        dbt_unique_id: node.uniqueId,
+        file: node.file,
+        materialized: node.config.materialized,
+        relation: node.relation.toString(),
       },
-      checks: tests.map(testCheck),
+      checks: [...units.map(unitCheck), ...tests.map(testCheck)],
       materialize: async (ctx) => {
-        const writer = writerFor(ctx.runId);
-        if (writeArtifacts) await writer.writeManifest();
-        const startedAt = Date.now();
+        if (writeArtifacts) await writerFor(ctx.runId, ctx.clock).writeManifest();
         try {
-          const built = await buildModel(ctx.resources.warehouse, project, model.name, {
+          const built = await executeNode(ctx.resources.warehouse, project, node, {
             fullRefresh: options.fullRefresh ?? false,
+            clock: ctx.clock,
+            record: recorder(ctx.runId, ctx.clock),
           });
-          if (writeArtifacts) {
-            await writer.record(runResultEntry({
-              uniqueId: model.uniqueId,
-              status: "success",
-              startedAt,
-              completedAt: Date.now(),
-              message: built.message,
-              compiledCode: built.compiledCode,
-              relationName: model.config.materialized === "ephemeral" ? null : built.relation,
-              rowsAffected: built.rowsAffected,
-            }));
-          }
-          ctx.log.info(`${model.name}: ${built.message} (${built.relation})`);
+          ctx.log.info(`${node.name}: ${built.message} (${built.relation})`);
           return {
-            dbt_unique_id: model.uniqueId,
+            dbt_unique_id: node.uniqueId,
             relation: built.relation,
             materialized: built.materialized,
             incremental: built.incremental,
@@ -187,16 +219,8 @@ export async function dbtAssets(
             message: built.message,
           };
         } catch (error) {
-          if (writeArtifacts) {
-            await writer.record(runResultEntry({
-              uniqueId: model.uniqueId,
-              status: "error",
-              startedAt,
-              completedAt: Date.now(),
-              message: error instanceof Error ? error.message : String(error),
-              compiledCode: model.compiledCode,
-              relationName: model.relation.toString(),
-            }));
+          if (error instanceof MissingUpstreamError) {
+            throw withCommand(error, keyOf(error.upstreamId), node);
           }
           throw error;
         }
@@ -205,15 +229,87 @@ export async function dbtAssets(
   });
 
   const checks: CheckDefinition[] = [];
-  if (options.sourceChecks) {
-    for (const test of project.tests) {
-      const target = test.attachedTo?.startsWith("source.")
-        ? sourceAsset(test.attachedTo)
-        : undefined;
-      if (target) {
+  for (const source of project.sources.values()) {
+    const target = sourceAsset(source.uniqueId);
+    if (!target) continue;
+    if (options.sourceChecks) {
+      for (const test of project.tests.filter((t) => t.attachedTo === source.uniqueId)) {
         checks.push(check({ asset: target, resources: ["warehouse"], ...testCheck(test) }));
       }
     }
+    if (source.freshness && source.loadedAtField && options.freshnessChecks !== false) {
+      checks.push(check({ asset: target, resources: ["warehouse"], ...freshnessCheck(source) }));
+    }
   }
   return { project, assets, checks };
+}
+
+/** The error of a node whose upstream was never built, naming the command to build it. */
+function withCommand(
+  error: MissingUpstreamError,
+  upstreamKey: string | undefined,
+  node: ModelNode,
+): DbtError {
+  const command = `deno task materialize +${node.name}`;
+  return new DbtError(
+    DbtErrorCode.missingUpstream,
+    `${node.name} reads ${error.upstreamId}${
+      upstreamKey ? ` (asset ${upstreamKey})` : ""
+    }, which has never been materialized. Materialize it first: ${command}`,
+    { file: node.file },
+    error,
+  );
+}
+
+/** A parent relation of `test` that does not exist yet, or undefined. */
+async function missingParent(
+  warehouse: Warehouse,
+  project: DbtProject,
+  test: TestNode,
+): Promise<string | undefined> {
+  const parents = test.dependsOn.map((id) => project.nodes.get(id)).filter((n): n is ModelNode =>
+    n !== undefined && n.config.materialized !== "ephemeral"
+  );
+  if (parents.length < 2) return undefined;
+  for (const parent of parents) {
+    if (!(await warehouse.tableExists(parent.relation.schema, parent.relation.identifier))) {
+      return parent.relation.toString();
+    }
+  }
+  return undefined;
+}
+
+/** Source freshness as a check on the asset that loads the source. */
+function freshnessCheck(
+  source: DbtProject["sources"] extends ReadonlyMap<string, infer S> ? S : never,
+): CheckSpec<DbtResources> {
+  const rule = source.freshness as NonNullable<typeof source.freshness>;
+  return {
+    name: `freshness_${source.sourceName}_${source.name}`,
+    description:
+      `dbt source freshness of ${source.sourceName}.${source.name} (${source.loadedAtField})`,
+    severity: rule.errorAfterMs !== null ? "error" : "warn",
+    blocking: false,
+    run: async (ctx) => {
+      const [row] = await ctx.resources.warehouse.query<{ latest: Date | null }>(
+        `select max(${source.loadedAtField}) as latest from ${source.relation}` +
+          (rule.filter ? ` where ${rule.filter}` : ""),
+      );
+      const latest = row?.latest ? new Date(row.latest).getTime() : null;
+      const age = latest === null ? Infinity : ctx.clock.now() - latest;
+      const late = (limit: number | null) => limit !== null && age > limit;
+      const status = late(rule.errorAfterMs) ? "error" : late(rule.warnAfterMs) ? "warn" : "pass";
+      return {
+        passed: status === "pass",
+        metadata: {
+          max_loaded_at: latest === null ? null : new Date(latest).toISOString(),
+          age_seconds: latest === null ? null : Math.round(age / 1000),
+          status,
+        },
+        description: latest === null
+          ? `no rows in ${source.relation}`
+          : `newest row is ${Math.round(age / 1000)} s old (${status})`,
+      };
+    },
+  };
 }

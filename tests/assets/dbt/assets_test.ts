@@ -14,7 +14,7 @@ import {
   RAW_TABLES_SQL,
   weatherSql,
   writeProject,
-} from "./_fixture.ts";
+} from "../../resources/dbt/_fixture.ts";
 
 const asset = assetFactory<DbtResources>();
 

@@ -6,9 +6,9 @@
  */
 
 import { z } from "zod";
-import { parseYaml } from "./_yaml.ts";
-import { DbtError, DbtErrorCode } from "./errors.ts";
-import { renderString } from "./jinja.ts";
+import { parseYaml } from "./yaml.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import { renderString } from "../jinja/env.ts";
 
 /** One output of a profile, rendered. Connection fields are kept as written. */
 export const TargetSchema = z.looseObject({
@@ -41,6 +41,12 @@ export interface Target {
   readonly database: string;
   /** Every field of the output, rendered (the password is dropped). */
   readonly fields: Readonly<Record<string, unknown>>;
+  /** The password, rendered, kept apart so it is never printed or written. */
+  readonly secret: string | undefined;
+  /** Threads (`threads:`), 1 when absent. */
+  readonly threads: number;
+  /** The profiles.yml file it came from. */
+  readonly profilesFile: string;
 }
 
 /** Options of {@linkcode readTarget}. */
@@ -56,10 +62,58 @@ export interface ReadTargetOptions {
    */
   readonly env?: ((name: string) => string | undefined) | undefined;
   /**
-   * Folder of profiles.yml.
-   * @default {the project folder}
+   * Folder of profiles.yml (`--profiles-dir`).
+   * @default {DBT_PROFILES_DIR, else the project folder, else the working directory, else ~/.dbt}
    */
   readonly profilesDir?: string | undefined;
+}
+
+/**
+ * Where profiles.yml is, the way dbt looks: `--profiles-dir`, then
+ * `DBT_PROFILES_DIR`, then the project folder, then the working directory,
+ * then `~/.dbt`. Throws `dbt.profile_not_found` listing every place tried.
+ */
+export async function findProfilesFile(
+  projectDir: string,
+  options: Pick<ReadTargetOptions, "profilesDir" | "env"> = {},
+): Promise<string> {
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
+  const tried: string[] = [];
+  const exists = async (path: string) => {
+    tried.push(path);
+    try {
+      return (await Deno.stat(path)).isFile;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+        return false;
+      }
+      throw error;
+    }
+  };
+  const explicit = options.profilesDir ?? env("DBT_PROFILES_DIR");
+  if (explicit !== undefined && explicit !== "") {
+    const path = `${explicit}/profiles.yml`;
+    if (await exists(path)) return path;
+    throw new DbtError(
+      DbtErrorCode.profileNotFound,
+      `no profiles.yml in ${explicit} (from ${
+        options.profilesDir !== undefined ? "--profiles-dir" : "DBT_PROFILES_DIR"
+      }); create it there or point the setting at the folder that has it`,
+      { file: path },
+    );
+  }
+  const home = env("HOME") ?? env("USERPROFILE");
+  const candidates = [projectDir, Deno.cwd(), ...(home ? [`${home}/.dbt`] : [])];
+  for (const dir of candidates) {
+    const path = `${dir}/profiles.yml`;
+    if (await exists(path)) return path;
+  }
+  throw new DbtError(
+    DbtErrorCode.profileNotFound,
+    `no profiles.yml found (looked in ${tried.join(", ")}); write one in ~/.dbt/, ` +
+      "or pass --profiles-dir / set DBT_PROFILES_DIR",
+    { file: "profiles.yml" },
+  );
 }
 
 /**
@@ -71,8 +125,8 @@ export async function readTarget(
   profileName: string,
   options: ReadTargetOptions = {},
 ): Promise<Target> {
-  const file = "profiles.yml";
-  const text = await Deno.readTextFile(`${options.profilesDir ?? projectDir}/${file}`);
+  const file = await findProfilesFile(projectDir, options);
+  const text = await Deno.readTextFile(file);
   const parsed = parseYaml(text, file, ProfilesFileSchema);
   const raw = parsed.value[profileName];
   if (raw === undefined) {
@@ -108,9 +162,14 @@ export async function readTarget(
     );
   }
   const fields: Record<string, unknown> = {};
+  let secret: string | undefined;
   for (const [key, value] of Object.entries(output)) {
-    if (key === "password" || key === "pass") continue; // never kept, never logged
-    fields[key] = render(value, [profileName, "outputs", name, key]);
+    const rendered = render(value, [profileName, "outputs", name, key]);
+    if (key === "password" || key === "pass") {
+      secret = rendered === undefined || rendered === null ? undefined : String(rendered);
+      continue; // never in fields: they reach artifacts and logs
+    }
+    fields[key] = rendered;
   }
   const checked = TargetSchema.safeParse(fields);
   if (!checked.success) {
@@ -122,5 +181,15 @@ export async function readTarget(
     );
   }
   const database = checked.data.dbname ?? checked.data.database ?? "postgres";
-  return { name, type: checked.data.type, schema: checked.data.schema, database, fields };
+  const threads = Number(checked.data.threads ?? 1);
+  return {
+    name,
+    type: checked.data.type,
+    schema: checked.data.schema,
+    database,
+    fields,
+    secret,
+    threads: Number.isInteger(threads) && threads > 0 ? threads : 1,
+    profilesFile: file,
+  };
 }

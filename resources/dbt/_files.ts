@@ -56,3 +56,13 @@ export async function listSources(
 export function digest(text: string, algorithm: "sha256" | "md5" = "sha256"): string {
   return createHash(algorithm).update(text).digest("hex");
 }
+
+/** Writes `value` as JSON to `dir/name` atomically (temp file, then rename). */
+export async function writeJsonAtomic(dir: string, name: string, value: unknown): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir}/${name}`;
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
+  await Deno.rename(tmp, path);
+  return path;
+}

@@ -7,10 +7,14 @@
  * @module
  */
 
-import type { Warehouse, WarehouseSession } from "../../resources/warehouse/mod.ts";
-import type { DbtProject, ModelNode } from "./compile.ts";
-import { DbtError, DbtErrorCode } from "./errors.ts";
-import { quote, type Relation } from "./jinja.ts";
+import type { Clock } from "../../../core/clock.ts";
+import type { Warehouse, WarehouseSession } from "../../warehouse/types.ts";
+import type { DbtProject, ModelNode, QueryResult } from "../nodes.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import { quote, type Relation } from "../relation.ts";
+import { loadSeed } from "./seeds.ts";
+import { runSnapshot } from "./snapshots.ts";
+import { applyGrants, checkContract, renderHook, syncSchema } from "./model_extras.ts";
 
 /** Options of {@linkcode buildModel}. */
 export interface BuildModelOptions {
@@ -19,6 +23,11 @@ export interface BuildModelOptions {
    * @default {false}
    */
   readonly fullRefresh?: boolean;
+  /**
+   * Where durations are measured.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
 }
 
 /** What building one model did. */
@@ -55,24 +64,156 @@ export async function buildModel(
   name: string,
   options: BuildModelOptions = {},
 ): Promise<BuildModelResult> {
-  const model = project.models.get(name);
-  if (!model) throw new RangeError(`Cannot build '${name}': the project has no such model`);
-  const started = performance.now();
+  const model = project.models.get(name) ?? project.seeds.get(name) ??
+    project.snapshots.get(name);
+  if (!model) throw new RangeError(`Cannot build '${name}': the project has no such node`);
+  const now = () => options.clock?.now() ?? Date.now();
+  const started = now();
   const done = (
     fields: Omit<BuildModelResult, "name" | "materialized" | "relation" | "durationMs">,
   ): BuildModelResult => ({
     name,
     materialized: model.config.materialized,
     relation: model.relation.toString(),
-    durationMs: performance.now() - started,
+    durationMs: now() - started,
     ...fields,
   });
   const relation = model.relation;
+  const query = queryRunner(warehouse);
   let sql = model.compiledCode;
   try {
+    if (model.resourceType === "seed") {
+      const rows = await loadSeed(warehouse, model);
+      await applyGrants(warehouse, model);
+      return done({
+        compiledCode: "",
+        rowsAffected: rows,
+        incremental: false,
+        message: `INSERT ${rows}`,
+      });
+    }
+    if (model.dynamic) sql = await project.compileNode(name, { isIncremental: false, query });
+    if (model.resourceType === "snapshot") {
+      await warehouse.ensureSchema(relation.schema);
+      const result = await runSnapshot(warehouse, model, sql, now());
+      await applyGrants(warehouse, model);
+      return done({
+        compiledCode: sql,
+        rowsAffected: result.rows,
+        incremental: result.existed,
+        message: result.message,
+      });
+    }
+    for (const hook of model.config.preHooks) {
+      await warehouse.exec(await renderHook(project, model, hook, query));
+    }
+    if (model.config.contractEnforced && model.config.materialized !== "ephemeral") {
+      await checkContract(warehouse, model, sql);
+    }
+    const result = await buildSql(warehouse, project, model, sql, options, query);
+    sql = result.compiledCode;
+    for (const hook of model.config.postHooks) {
+      await warehouse.exec(await renderHook(project, model, hook, query));
+    }
+    await applyGrants(warehouse, model);
+    return done(result);
+  } catch (thrown) {
+    if (thrown instanceof DbtError) throw thrown;
+    const error = thrown instanceof CompiledSqlError ? thrown.cause : thrown;
+    const where = thrown instanceof CompiledSqlError
+      ? await locate(project, model, thrown)
+      : { line: undefined, note: "" };
+    const missing = missingSource(project, model, error);
+    if (missing) throw missing;
+    throw new DbtError(
+      DbtErrorCode.modelFailed,
+      `${model.resourceType} '${name}' failed on the warehouse (${warehouse.location}): ${
+        error instanceof Error ? error.message : String(error)
+      }${where.note}. Fix its SQL; nodes that depend on it are skipped`,
+      { file: model.file, line: where.line },
+      error,
+    );
+  }
+}
+
+/** Runs `run_query`/`statement` SQL for a render. */
+export function queryRunner(session: WarehouseSession): (sql: string) => Promise<QueryResult> {
+  return async (sql) => {
+    const rows = await session.query<Record<string, unknown>>(sql);
+    const columns = rows[0] ? Object.keys(rows[0]) : [];
+    return { columns, rows: rows.map((row) => columns.map((c) => row[c])) };
+  };
+}
+
+/**
+ * A model that failed because a source table it reads does not exist yet:
+ * says which source and that it must be loaded first (the asset layer adds
+ * the command to run).
+ */
+function missingSource(
+  project: DbtProject,
+  model: ModelNode,
+  error: unknown,
+): MissingUpstreamError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /relation "([^"]+)" does not exist/.exec(message);
+  if (!match) return undefined;
+  const missing = match[1] as string;
+  for (const id of model.dependsOn) {
+    const source = project.sources.get(id);
+    if (!source) continue;
+    const full = `${source.relation.schema}.${source.relation.identifier}`;
+    if (missing === full || missing === source.relation.identifier) {
+      return new MissingUpstreamError(model, source.uniqueId, full, error);
+    }
+  }
+  for (const id of model.dependsOn) {
+    const parent = project.nodes.get(id);
+    if (!parent) continue;
+    const full = `${parent.relation.schema}.${parent.relation.identifier}`;
+    if (missing === full || missing === parent.relation.identifier) {
+      return new MissingUpstreamError(model, parent.uniqueId, full, error);
+    }
+  }
+  return undefined;
+}
+
+/** A node read a source or parent that has not been built or loaded yet. */
+export class MissingUpstreamError extends DbtError {
+  /** Unique id of the node being built. */
+  readonly nodeId: string;
+  /** Unique id of the missing source or node. */
+  readonly upstreamId: string;
+  /** Creates the error for `model` missing `upstreamId` (`relation`). */
+  constructor(model: ModelNode, upstreamId: string, relation: string, cause: unknown) {
+    super(
+      DbtErrorCode.missingUpstream,
+      `${model.resourceType} '${model.name}' reads ${relation} (${upstreamId}), which does not ` +
+        `exist yet: it has never been loaded or built. Build or load it first` +
+        (upstreamId.startsWith("seed.") ? " (dbt seed)" : ""),
+      { file: model.file },
+      cause,
+    );
+    this.nodeId = model.uniqueId;
+    this.upstreamId = upstreamId;
+  }
+}
+
+async function buildSql(
+  warehouse: Warehouse,
+  project: DbtProject,
+  model: ModelNode,
+  sqlIn: string,
+  options: BuildModelOptions,
+  query: (sql: string) => Promise<QueryResult>,
+): Promise<Omit<BuildModelResult, "name" | "materialized" | "relation" | "durationMs">> {
+  const relation = model.relation;
+  const name = model.name;
+  let sql = sqlIn;
+  {
     switch (model.config.materialized) {
       case "ephemeral":
-        return done({
+        return ({
           compiledCode: sql,
           rowsAffected: null,
           incremental: false,
@@ -81,7 +222,7 @@ export async function buildModel(
       case "view":
         await warehouse.ensureSchema(relation.schema);
         await replaceRelation(warehouse, relation, "view", sql);
-        return done({
+        return ({
           compiledCode: sql,
           rowsAffected: null,
           incremental: false,
@@ -90,7 +231,7 @@ export async function buildModel(
       case "table": {
         await warehouse.ensureSchema(relation.schema);
         const rows = await replaceRelation(warehouse, relation, "table", sql);
-        return done({
+        return ({
           compiledCode: sql,
           rowsAffected: rows,
           incremental: false,
@@ -100,18 +241,19 @@ export async function buildModel(
       case "incremental": {
         await warehouse.ensureSchema(relation.schema);
         const kind = await relationKind(warehouse, relation);
-        if (options.fullRefresh || kind !== "table") {
+        const fullRefresh = model.config.fullRefresh ?? options.fullRefresh ?? false;
+        if (fullRefresh || kind !== "table") {
           const rows = await replaceRelation(warehouse, relation, "table", sql);
-          return done({
+          return ({
             compiledCode: sql,
             rowsAffected: rows,
             incremental: false,
             message: `SELECT ${rows}`,
           });
         }
-        sql = project.compileModel(name, { isIncremental: true });
+        sql = await project.compileNode(name, { isIncremental: true, query });
         const rows = await mergeIncremental(warehouse, model, sql);
-        return done({
+        return ({
           compiledCode: sql,
           rowsAffected: rows,
           incremental: true,
@@ -119,21 +261,12 @@ export async function buildModel(
         });
       }
     }
-  } catch (thrown) {
-    if (thrown instanceof DbtError) throw thrown;
-    const error = thrown instanceof CompiledSqlError ? thrown.cause : thrown;
-    const where = thrown instanceof CompiledSqlError
-      ? await locate(project, model, thrown)
-      : { line: undefined, note: "" };
-    throw new DbtError(
-      DbtErrorCode.modelFailed,
-      `model '${name}' failed on the warehouse (${warehouse.location}): ${
-        error instanceof Error ? error.message : String(error)
-      }${where.note}. Fix its SQL; models that depend on it are skipped`,
-      { file: model.file, line: where.line },
-      error,
-    );
   }
+  return unreachable(model.config.materialized);
+}
+
+function unreachable(what: string): never {
+  throw new RangeError(`Cannot build: unknown materialization '${what}'`);
 }
 
 /** A failure of the statement that runs a model's compiled SQL, and where that SQL starts in it. */
@@ -190,11 +323,9 @@ async function locate(
   const sourceLines = model.rawCode.split("\n").map((l) => l.trim());
   const matches = text.length > 0 ? sourceLines.filter((l) => l === text).length : 0;
   const line = matches === 1 ? sourceLines.indexOf(text) + 1 : undefined;
-  const compiledFile = `${
-    project.projectFile["target-path"]
-  }/compiled/${project.name}/${model.file}`;
+  const compiledFile = `${project.targetPath}/compiled/${project.name}/${model.file}`;
   try {
-    const path = `${project.dir}/${compiledFile}`;
+    const path = compiledFile;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, failure.sql);
   } catch {
@@ -303,6 +434,7 @@ async function mergeIncremental(
     (keys.length > 0 ? "delete+insert" : "append");
   return await warehouse.transaction(async (tx) => {
     await runCompiled(tx, `create temporary table ${tmp} on commit drop as (\n`, sql, "\n)");
+    await syncSchema(tx, model, tmp);
     const columns = await tx.columns(model.relation.schema, model.relation.identifier);
     const list = columns.map((c) => quote(c.name)).join(", ");
     if (strategy !== "append" && keys.length > 0) {

@@ -14,7 +14,7 @@ import {
   loadProject,
   runProject,
   runTest,
-} from "../../../assets/dbt/mod.ts";
+} from "../../../resources/dbt/mod.ts";
 import type { Warehouse } from "../../../resources/warehouse/mod.ts";
 import { WAREHOUSES, writeProject } from "./_fixture.ts";
 
@@ -268,7 +268,7 @@ for (const target of WAREHOUSES) {
 
     await t.step("a SQL error fails its model, skips dependents, others go on", async () => {
       const run = await runProject(p, warehouse, {
-        select: ["v", "broken", "after_broken", "independent"],
+        select: new Set(["v", "broken", "after_broken", "independent"].map((m) => `model.demo.${m}`)),
         writeArtifacts: false,
       });
       const status = Object.fromEntries(run.results.map((r) => [r.unique_id, r.status]));

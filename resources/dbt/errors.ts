@@ -29,6 +29,18 @@ export const DbtErrorCode = {
   modelFailed: "dbt.model_failed",
   /** The warehouse rejected a test's SQL. */
   testFailed: "dbt.test_error",
+  /** No profiles.yml where dbt looks for one. */
+  profileNotFound: "dbt.profile_not_found",
+  /** A setting dbt has that this runner does not implement: refused, never ignored. */
+  unsupported: "dbt.unsupported",
+  /** A source table (or a seed) a model reads has not been loaded yet. */
+  missingUpstream: "dbt.missing_upstream",
+  /** A package cannot be installed or is not installed. */
+  packageFailed: "dbt.package_failed",
+  /** A unit test's actual rows differ from the expected rows. */
+  unitTestFailed: "dbt.unit_test_failed",
+  /** An enforced contract does not match the built columns. */
+  contractFailed: "dbt.contract_failed",
 } as const;
 
 /** Where an error was found: a file relative to the project and a 1-based line. */

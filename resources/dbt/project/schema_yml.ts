@@ -15,7 +15,12 @@ export const TestConfigSchema = z.looseObject({
   severity: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(["warn", "error"]))
     .optional(),
   where: z.string().optional(),
-  enabled: z.boolean().optional(),
+  enabled: z.union([z.boolean(), z.string()]).optional(),
+  warn_if: z.string().optional(),
+  error_if: z.string().optional(),
+  fail_calc: z.string().optional(),
+  limit: z.number().int().positive().optional(),
+  store_failures: z.boolean().optional(),
   tags: z.union([z.string(), z.array(z.string())]).optional(),
 });
 
@@ -36,6 +41,8 @@ export const ColumnSchema = z.looseObject({
   description: z.string().optional(),
   data_type: z.string().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
+  constraints: z.array(z.looseObject({ type: z.string(), expression: z.string().optional() }))
+    .optional(),
   data_tests: tests,
   tests,
 });
@@ -51,10 +58,29 @@ export const ModelPropertiesSchema = z.looseObject({
   tests,
 });
 
+/** `freshness:` of a source or table. */
+export const FreshnessSchema = z.union([
+  z.null(),
+  z.looseObject({
+    warn_after: z.looseObject({
+      count: z.number().nullable().optional(),
+      period: z.string().nullable().optional(),
+    }).optional(),
+    error_after: z.looseObject({
+      count: z.number().nullable().optional(),
+      period: z.string().nullable().optional(),
+    }).optional(),
+    filter: z.string().optional(),
+  }),
+]);
+
 /** A table of a source. */
 export const SourceTableSchema = z.looseObject({
   name: z.string().min(1),
   identifier: z.string().optional(),
+  loaded_at_field: z.string().optional(),
+  freshness: FreshnessSchema.optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
   description: z.string().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
   columns: z.array(ColumnSchema).optional(),
@@ -69,6 +95,9 @@ export const SourceSchema = z.looseObject({
   schema: z.string().optional(),
   database: z.string().optional(),
   loader: z.string().optional(),
+  loaded_at_field: z.string().optional(),
+  freshness: FreshnessSchema.optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
   tables: z.array(SourceTableSchema).default([]),
 });
@@ -80,10 +109,51 @@ export const SingularTestPropertiesSchema = z.looseObject({
   config: TestConfigSchema.optional(),
 });
 
+/** Rows of a unit test's `given` or `expect`. */
+export const UnitRowsSchema = z.looseObject({
+  input: z.string().optional(),
+  rows: z.union([z.array(z.record(z.string(), z.unknown())), z.string()]).optional(),
+  format: z.enum(["dict", "csv", "sql"]).default("dict"),
+  fixture: z.string().optional(),
+});
+
+/** A unit test entry (`unit_tests:`). */
+export const UnitTestSchema = z.looseObject({
+  name: z.string().min(1),
+  model: z.string().min(1),
+  description: z.string().optional(),
+  given: z.array(UnitRowsSchema).default([]),
+  expect: UnitRowsSchema,
+  overrides: z.looseObject({
+    vars: z.record(z.string(), z.unknown()).optional(),
+    macros: z.record(z.string(), z.unknown()).optional(),
+  }).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** An exposure entry. */
+export const ExposureSchema = z.looseObject({
+  name: z.string().min(1),
+  type: z.string().min(1),
+  owner: z.record(z.string(), z.unknown()).default({}),
+  description: z.string().optional(),
+  depends_on: z.array(z.string()).default([]),
+  url: z.string().optional(),
+  maturity: z.string().optional(),
+  label: z.string().optional(),
+});
+
 /** A whole property file. */
 export const PropertiesFileSchema = z.looseObject({
   version: z.union([z.number(), z.string()]).optional(),
   models: z.array(ModelPropertiesSchema).optional(),
+  seeds: z.array(ModelPropertiesSchema).optional(),
+  snapshots: z.array(ModelPropertiesSchema).optional(),
+  unit_tests: z.array(UnitTestSchema).optional(),
+  exposures: z.array(ExposureSchema).optional(),
+  semantic_models: z.array(z.unknown()).optional(),
+  metrics: z.array(z.unknown()).optional(),
+  saved_queries: z.array(z.unknown()).optional(),
   sources: z.array(SourceSchema).optional(),
   data_tests: z.array(SingularTestPropertiesSchema).optional(),
   tests: z.array(SingularTestPropertiesSchema).optional(),
@@ -95,6 +165,8 @@ export type PropertiesFile = z.output<typeof PropertiesFileSchema>;
 export type ModelProperties = z.output<typeof ModelPropertiesSchema>;
 /** A source entry of a property file. */
 export type SourceProperties = z.output<typeof SourceSchema>;
+/** A unit test entry. */
+export type UnitTestProperties = z.output<typeof UnitTestSchema>;
 /** A column entry of a property file. */
 export type ColumnProperties = z.output<typeof ColumnSchema>;
 /** A test entry as written. */

@@ -16,9 +16,9 @@ import {
   parseDocument,
 } from "yaml";
 import type { z } from "zod";
-import { type CachedYaml, ParseCache } from "./_cache.ts";
-import { digest } from "./_files.ts";
-import { DbtError, DbtErrorCode } from "./errors.ts";
+import { type CachedYaml, ParseCache } from "../_cache.ts";
+import { digest } from "../_files.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
 
 /** A parsed YAML file: its value and a way to find the line of any path in it. */
 export interface YamlFile<T> {

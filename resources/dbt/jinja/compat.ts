@@ -12,9 +12,25 @@ import nunjucks from "nunjucks";
 
 type MemberLookup = (obj: unknown, val: unknown, autoescape?: boolean) => unknown;
 
+type MakeMacro = (
+  argNames: string[],
+  kwargNames: string[],
+  func: (...args: unknown[]) => unknown,
+) => (...args: unknown[]) => unknown;
+
 interface NunjucksInternals {
   installJinjaCompat(): void;
-  runtime: { memberLookup: MemberLookup };
+  runtime: { memberLookup: MemberLookup; makeMacro: MakeMacro };
+}
+
+/**
+ * `return(value)` inside a macro: thrown by the `return` global and caught
+ * where the macro was called, which then returns `value` instead of its text
+ * (dbt does the same with an exception).
+ */
+export class ReturnSignal {
+  /** Creates the signal carrying the macro's result. */
+  constructor(readonly value: unknown) {}
 }
 
 /** Python `str` methods dbt models and macros use, for JavaScript strings. */
@@ -51,6 +67,22 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
   title() {
     return this.replace(/\w\S*/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
   },
+  join(items: unknown) {
+    return Array.isArray(items) ? items.map(String).join(this) : String(items);
+  },
+  format(...args: unknown[]) {
+    let i = 0;
+    return this.replace(/\{(\d*)\}/g, (_, n: string) => String(args[n === "" ? i++ : Number(n)]));
+  },
+  find(sub: unknown) {
+    return this.indexOf(String(sub));
+  },
+  isdigit() {
+    return /^\d+$/.test(this);
+  },
+  count(sub: unknown) {
+    return this.split(String(sub)).length - 1;
+  },
   capitalize() {
     return this.charAt(0).toUpperCase() + this.slice(1).toLowerCase();
   },
@@ -79,6 +111,16 @@ export function installJinjaCompat(): void {
     }
     return lookup.call(this, obj, val, autoescape);
   };
+  const makeMacro = internals.runtime.makeMacro;
+  internals.runtime.makeMacro = (argNames, kwargNames, func) =>
+    makeMacro(argNames, kwargNames, function (this: unknown, ...args: unknown[]) {
+      try {
+        return func.apply(this, args);
+      } catch (signal) {
+        if (signal instanceof ReturnSignal) return signal.value;
+        throw signal;
+      }
+    });
 }
 
 /** dbt's own filters and the `none` test, added to an environment. */
@@ -107,7 +149,20 @@ export function addDbtFilters(env: nunjucks.Environment): void {
       return value; // like dbt: text that is not a literal stays text
     }
   });
+  env.addFilter("tojson", (value: unknown) => JSON.stringify(value));
   // addTest is public in nunjucks but missing from @types/nunjucks.
   (env as unknown as { addTest(name: string, fn: (value: unknown) => boolean): void })
     .addTest("none", (value) => value === null || value === undefined);
+  const addTest =
+    (env as unknown as { addTest(name: string, fn: (value: unknown) => boolean): void })
+      .addTest.bind(env);
+  addTest("string", (value) => typeof value === "string");
+  addTest("number", (value) => typeof value === "number");
+  addTest(
+    "mapping",
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  );
+  addTest("sequence", (value) => Array.isArray(value) || typeof value === "string");
+  addTest("iterable", (value) => Array.isArray(value) || typeof value === "string");
+  addTest("boolean", (value) => typeof value === "boolean");
 }

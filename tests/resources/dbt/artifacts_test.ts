@@ -13,7 +13,7 @@ import {
   MANIFEST_SCHEMA,
   RUN_RESULTS_SCHEMA,
   runProject,
-} from "../../../assets/dbt/mod.ts";
+} from "../../../resources/dbt/mod.ts";
 import { openWarehouse } from "../../../resources/warehouse/mod.ts";
 import { copyRepoProject, RAW_TABLES_SQL } from "./_fixture.ts";
 

@@ -6,7 +6,8 @@
  */
 
 import { z } from "zod";
-import { parseYaml } from "./_yaml.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import { parseYaml } from "./yaml.ts";
 
 const paths = (fallback: string) => z.array(z.string().min(1)).default([fallback]);
 
@@ -19,18 +20,49 @@ export const ProjectFileSchema = z.looseObject({
   "model-paths": paths("models"),
   "macro-paths": paths("macros"),
   "test-paths": paths("tests"),
+  "seed-paths": paths("seeds"),
+  "snapshot-paths": paths("snapshots"),
+  "docs-paths": z.array(z.string().min(1)).optional(),
+  "analysis-paths": z.array(z.string()).optional(),
   "target-path": z.string().default("target"),
+  "packages-install-path": z.string().default("dbt_packages"),
   vars: z.record(z.string(), z.unknown()).default({}),
   models: z.record(z.string(), z.unknown()).default({}),
+  seeds: z.record(z.string(), z.unknown()).default({}),
+  snapshots: z.record(z.string(), z.unknown()).default({}),
+  data_tests: z.record(z.string(), z.unknown()).default({}),
+  tests: z.record(z.string(), z.unknown()).default({}),
+  "on-run-start": z.union([z.string(), z.array(z.string())]).optional(),
+  "on-run-end": z.union([z.string(), z.array(z.string())]).optional(),
+  dispatch: z.array(z.object({
+    macro_namespace: z.string().min(1),
+    search_order: z.array(z.string().min(1)).min(1),
+  })).default([]),
 });
 
 /** A parsed `dbt_project.yml`. */
 export type ProjectFile = z.output<typeof ProjectFileSchema>;
 
-/** Reads and validates `dbt_project.yml` of `projectDir`. */
-export async function readProjectFile(projectDir: string): Promise<ProjectFile> {
-  const file = "dbt_project.yml";
-  const text = await Deno.readTextFile(`${projectDir}/${file}`);
+/**
+ * Reads and validates `dbt_project.yml` of `projectDir`. Throws
+ * `dbt.invalid_project` when there is none, naming the folder.
+ */
+export async function readProjectFile(projectDir: string, label = ""): Promise<ProjectFile> {
+  const file = `${label}dbt_project.yml`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${projectDir}/dbt_project.yml`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new DbtError(
+        DbtErrorCode.invalidProject,
+        `no dbt_project.yml in ${projectDir}: not a dbt project ` +
+          "(pass --project-dir, or set DBT_PROJECT_DIR for the asset graph)",
+        { file },
+      );
+    }
+    throw error;
+  }
   return parseYaml(text, file, ProjectFileSchema).value;
 }
 
@@ -53,6 +85,35 @@ const KNOWN_CONFIGS = new Set([
   "post-hook",
   "grants",
   "contract",
+  "column_types",
+  "quote_columns",
+  "delimiter",
+  "severity",
+  "store_failures",
+  "warn_if",
+  "error_if",
+  "strategy",
+  "updated_at",
+  "check_cols",
+  "target_schema",
+  "hard_deletes",
+  "invalidate_hard_deletes",
+  "snapshot_meta_column_names",
+  "dbt_valid_to_current",
+  "docs",
+  "group",
+  "access",
+]);
+
+/** Configs whose value is a map, so a map under that key is a config, not a folder. */
+const OBJECT_CONFIGS = new Set([
+  "meta",
+  "grants",
+  "contract",
+  "column_types",
+  "docs",
+  "persist_docs",
+  "snapshot_meta_column_names",
 ]);
 
 /**
@@ -72,18 +133,26 @@ export function folderConfig(
   fqnPath: readonly string[],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // Configs that apply to every package (`+x` at the top) come first.
+  for (const [key, value] of Object.entries(models)) {
+    if (key.startsWith("+")) out[key.slice(1)] = value;
+  }
   let level: unknown = models[projectName];
   const apply = (node: unknown) => {
     if (typeof node !== "object" || node === null) return;
     for (const [key, value] of Object.entries(node)) {
       const name = key.startsWith("+") ? key.slice(1) : key;
       if (!key.startsWith("+") && !KNOWN_CONFIGS.has(key)) continue; // a sub-folder
-      if (!key.startsWith("+") && typeof value === "object" && value !== null && name !== "meta") {
+      if (
+        !key.startsWith("+") && typeof value === "object" && value !== null &&
+        !Array.isArray(value) &&
+        !OBJECT_CONFIGS.has(name)
+      ) {
         continue; // a folder that happens to share a config's name
       }
-      if (name === "tags") {
-        const prior = Array.isArray(out.tags) ? out.tags as unknown[] : [];
-        out.tags = [...prior, ...(Array.isArray(value) ? value : [value])];
+      if (name === "tags" || name === "pre-hook" || name === "post-hook") {
+        const prior = out[name] === undefined ? [] : [out[name]].flat();
+        out[name] = [...prior, ...[value].flat()];
       } else {
         out[name] = value;
       }

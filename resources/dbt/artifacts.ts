@@ -7,8 +7,9 @@
  * @module
  */
 
-import type { DbtProject, ModelNode, SourceNode, TestNode } from "./compile.ts";
-import { digest } from "./_files.ts";
+import type { Clock } from "../../core/clock.ts";
+import type { DbtProject, ModelNode, SourceNode, TestNode, UnitTestNode } from "./nodes.ts";
+import { digest, writeJsonAtomic } from "./_files.ts";
 
 /** `metadata.dbt_schema_version` of the manifest written. */
 export const MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json";
@@ -34,7 +35,7 @@ export interface ManifestOptions {
 export function buildManifest(project: DbtProject, options: ManifestOptions): Record<string, Json> {
   const createdAt = (options.generatedAt ?? new Date()).getTime() / 1000;
   const nodes: Record<string, Json> = {};
-  for (const model of project.models.values()) {
+  for (const model of project.nodes.values()) {
     nodes[model.uniqueId] = modelJson(project, model, createdAt);
   }
   for (const test of project.tests) nodes[test.uniqueId] = testJson(project, test, createdAt);
@@ -43,13 +44,13 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
     sources[source.uniqueId] = sourceJson(project, source, createdAt);
   }
   const macros: Record<string, Json> = {};
-  for (const [file, names] of project.macros) {
-    for (const name of names) {
-      const uniqueId = `macro.${project.name}.${name}`;
+  for (const macro of project.macros.values()) {
+    {
+      const { uniqueId, name, file } = macro;
       macros[uniqueId] = {
         name,
         resource_type: "macro",
-        package_name: project.name,
+        package_name: macro.packageName,
         path: file.slice(file.indexOf("/") + 1),
         original_file_path: file,
         unique_id: uniqueId,
@@ -67,7 +68,8 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
   }
   const parents: Record<string, string[]> = {};
   for (const source of project.sources.values()) parents[source.uniqueId] = [];
-  for (const model of project.models.values()) parents[model.uniqueId] = [...model.dependsOn];
+  for (const model of project.nodes.values()) parents[model.uniqueId] = [...model.dependsOn];
+  for (const exposure of project.exposures) parents[exposure.uniqueId] = [...exposure.dependsOn];
   for (const test of project.tests) parents[test.uniqueId] = [...test.dependsOn];
   const children: Record<string, string[]> = {};
   for (const id of Object.keys(parents)) children[id] = [];
@@ -91,8 +93,39 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
     nodes,
     sources,
     macros,
-    docs: {},
-    exposures: {},
+    docs: Object.fromEntries(project.docs.map((d) => [d.uniqueId, {
+      name: d.name,
+      resource_type: "doc",
+      package_name: d.packageName,
+      path: d.file,
+      original_file_path: d.file,
+      unique_id: d.uniqueId,
+      block_contents: d.contents,
+    }])),
+    exposures: Object.fromEntries(project.exposures.map((e) => [e.uniqueId, {
+      name: e.name,
+      resource_type: "exposure",
+      package_name: project.name,
+      path: e.file,
+      original_file_path: e.file,
+      unique_id: e.uniqueId,
+      fqn: [project.name, e.name],
+      type: e.type,
+      owner: e.owner as Json,
+      description: e.description,
+      label: null,
+      maturity: e.maturity,
+      meta: {},
+      tags: [],
+      config: { enabled: true, tags: [], meta: {} },
+      unrendered_config: {},
+      url: e.url,
+      depends_on: { macros: [], nodes: [...e.dependsOn] },
+      refs: [],
+      sources: [],
+      metrics: [],
+      created_at: createdAt,
+    }])),
     metrics: {},
     groups: {},
     selectors: {},
@@ -102,7 +135,34 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
     group_map: {},
     saved_queries: {},
     semantic_models: {},
-    unit_tests: {},
+    unit_tests: Object.fromEntries(
+      project.unitTests.map((u) => [u.uniqueId, unitTestJson(project, u)]),
+    ),
+  };
+}
+
+function unitTestJson(project: DbtProject, test: UnitTestNode): Json {
+  const model = project.models.get(test.model);
+  return {
+    model: test.model,
+    given: JSON.parse(JSON.stringify(test.raw.given ?? [])) as Json,
+    expect: JSON.parse(JSON.stringify(test.raw.expect ?? {})) as Json,
+    name: test.name,
+    resource_type: "unit_test",
+    package_name: project.name,
+    path: test.file,
+    original_file_path: test.file,
+    unique_id: test.uniqueId,
+    fqn: [project.name, test.model, test.name],
+    description: test.description,
+    overrides: null,
+    depends_on: { macros: [], nodes: [...test.dependsOn] },
+    config: { tags: [], meta: {}, enabled: true },
+    checksum: null,
+    schema: model?.relation.schema ?? project.target.schema,
+    created_at: Date.now() / 1000,
+    versions: null,
+    version: null,
   };
 }
 
@@ -130,8 +190,8 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
     database: model.relation.database,
     schema: model.relation.schema,
     name: model.name,
-    resource_type: "model",
-    package_name: project.name,
+    resource_type: model.resourceType,
+    package_name: model.packageName,
     path: model.path,
     original_file_path: model.file,
     unique_id: model.uniqueId,
@@ -147,10 +207,30 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
       meta: (config.all.meta ?? {}) as Json,
       group: null,
       materialized: config.materialized,
+      ...(model.resourceType === "seed"
+        ? {
+          delimiter: model.seed?.delimiter ?? ",",
+          quote_columns: model.seed?.quoteColumns ?? null,
+        }
+        : {}),
+      ...(model.resourceType === "snapshot"
+        ? {
+          strategy: model.snapshot?.strategy ?? null,
+          unique_key: [...(model.snapshot?.uniqueKey ?? [])],
+          updated_at: model.snapshot?.updatedAt ?? null,
+          check_cols: model.snapshot?.checkCols === "all"
+            ? "all"
+            : [...(model.snapshot?.checkCols ?? [])],
+          target_schema: null,
+          target_database: null,
+          snapshot_meta_column_names: {},
+          hard_deletes: model.snapshot?.hardDeletes ?? "ignore",
+        }
+        : {}),
       incremental_strategy: config.incremental_strategy ?? null,
       persist_docs: {},
-      "post-hook": [],
-      "pre-hook": [],
+      "post-hook": config.postHooks.map((sql) => ({ sql, transaction: true, index: null })),
+      "pre-hook": config.preHooks.map((sql) => ({ sql, transaction: true, index: null })),
       quoting: {},
       column_types: {},
       full_refresh: null,
@@ -159,12 +239,12 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
         : [config.unique_key].flat().length === 1
         ? String(config.unique_key)
         : [...[config.unique_key].flat()],
-      on_schema_change: "ignore",
+      on_schema_change: config.on_schema_change,
       on_configuration_change: "apply",
-      grants: {},
+      grants: Object.fromEntries(Object.entries(config.grants).map(([k, v]) => [k, [...v]])),
       packages: [],
       docs: { show: true, node_color: null },
-      contract: { enforced: false, alias_types: true },
+      contract: { enforced: config.contractEnforced, alias_types: true },
       access: "protected",
     },
     tags: [...config.tags],
@@ -195,7 +275,7 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
     compiled_code: model.compiledCode,
     extra_ctes_injected: true,
     extra_ctes: [],
-    contract: { enforced: false, alias_types: true, checksum: null },
+    contract: { enforced: config.contractEnforced, alias_types: true, checksum: null },
     access: "protected",
     constraints: [],
     version: null,
@@ -211,7 +291,7 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number): Json 
     schema: `${project.target.schema}_dbt_test__audit`,
     name: test.name,
     resource_type: "test",
-    package_name: project.name,
+    package_name: test.packageName,
     path: generic ? `${test.name}.sql` : test.file.slice(test.file.indexOf("/") + 1),
     original_file_path: test.file,
     unique_id: test.uniqueId,
@@ -230,13 +310,13 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number): Json 
       group: null,
       materialized: "test",
       severity: test.severity.toUpperCase(),
-      store_failures: null,
+      store_failures: test.thresholds.storeFailures,
       store_failures_as: null,
       where: null,
-      limit: null,
-      fail_calc: "count(*)",
-      warn_if: "!= 0",
-      error_if: "!= 0",
+      limit: test.thresholds.limit,
+      fail_calc: test.thresholds.failCalc,
+      warn_if: test.thresholds.warnIf,
+      error_if: test.thresholds.errorIf,
     },
     tags: [],
     description: test.description,
@@ -275,7 +355,7 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number): Json 
         test_metadata: {
           name: test.testName ?? "",
           kwargs: JSON.parse(JSON.stringify(test.kwargs)) as Json,
-          namespace: null,
+          namespace: test.testNamespace,
         },
       }
       : {}),
@@ -288,7 +368,7 @@ function sourceJson(project: DbtProject, source: SourceNode, createdAt: number):
     schema: source.relation.schema,
     name: source.name,
     resource_type: "source",
-    package_name: project.name,
+    package_name: source.packageName,
     path: source.file,
     original_file_path: source.file,
     unique_id: source.uniqueId,
@@ -298,11 +378,11 @@ function sourceJson(project: DbtProject, source: SourceNode, createdAt: number):
     loader: source.loader,
     identifier: source.relation.identifier,
     quoting: {},
-    loaded_at_field: null,
+    loaded_at_field: source.loadedAtField,
     freshness: {
-      warn_after: { count: null, period: null },
-      error_after: { count: null, period: null },
-      filter: null,
+      warn_after: (source.freshness?.raw.warn_after ?? { count: null, period: null }) as Json,
+      error_after: (source.freshness?.raw.error_after ?? { count: null, period: null }) as Json,
+      filter: source.freshness?.filter ?? null,
     },
     external: null,
     description: source.description,
@@ -394,13 +474,14 @@ export function buildRunResults(
     readonly invocationId: string;
     readonly elapsedSeconds: number;
     readonly args?: Record<string, Json>;
+    readonly generatedAt?: Date;
   },
 ): Record<string, Json> {
   return {
     metadata: {
       dbt_schema_version: RUN_RESULTS_SCHEMA,
       dbt_version: DBT_VERSION,
-      generated_at: new Date().toISOString(),
+      generated_at: (options.generatedAt ?? new Date()).toISOString(),
       invocation_id: options.invocationId,
       env: {},
     },
@@ -410,19 +491,9 @@ export function buildRunResults(
   };
 }
 
-/** Writes `value` as JSON to `dir/name` atomically (temp file, then rename). */
-export async function writeJsonAtomic(dir: string, name: string, value: unknown): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
-  const path = `${dir}/${name}`;
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
-  await Deno.rename(tmp, path);
-  return path;
-}
-
-/** Where the artifacts of `project` go: `<project>/<target-path>`. */
+/** Where the artifacts of `project` go: its target path. */
 export function targetDir(project: DbtProject): string {
-  return `${project.dir}/${project.projectFile["target-path"]}`;
+  return project.targetPath;
 }
 
 /**
@@ -432,16 +503,29 @@ export function targetDir(project: DbtProject): string {
 export class RunResultsWriter {
   readonly #project: DbtProject;
   readonly #invocationId: string;
-  readonly #started = performance.now();
+  readonly #clock: Pick<Clock, "now">;
+  readonly #started: number;
+  #args: Record<string, Json> = { which: "build" };
   readonly #results = new Map<string, RunResultEntry>();
   #queue: Promise<unknown> = Promise.resolve();
   #manifestWritten = false;
   #pending: Promise<unknown> | undefined;
 
   /** Starts collecting for `invocationId` (the run id). */
-  constructor(project: DbtProject, invocationId: string) {
+  constructor(
+    project: DbtProject,
+    invocationId: string,
+    clock: Pick<Clock, "now"> = { now: () => Date.now() },
+  ) {
     this.#project = project;
     this.#invocationId = invocationId;
+    this.#clock = clock;
+    this.#started = clock.now();
+  }
+
+  /** The invocation's arguments, written as run_results.json `args`. */
+  set args(args: Record<string, Json>) {
+    this.#args = args;
   }
 
   /** Every result so far, in the order recorded. */
@@ -457,7 +541,10 @@ export class RunResultsWriter {
       writeJsonAtomic(
         targetDir(this.#project),
         "manifest.json",
-        buildManifest(this.#project, { invocationId: this.#invocationId }),
+        buildManifest(this.#project, {
+          invocationId: this.#invocationId,
+          generatedAt: new Date(this.#clock.now()),
+        }),
       )
     );
   }
@@ -481,7 +568,9 @@ export class RunResultsWriter {
         "run_results.json",
         buildRunResults(this.results, {
           invocationId: this.#invocationId,
-          elapsedSeconds: (performance.now() - this.#started) / 1000,
+          elapsedSeconds: (this.#clock.now() - this.#started) / 1000,
+          args: this.#args,
+          generatedAt: new Date(this.#clock.now()),
         }),
       );
     });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { writeJsonAtomic } from "./artifacts.ts";
+import { writeJsonAtomic } from "./_files.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
 export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat;yaml@2.9.1;v1";

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { DbtError, DbtErrorCode, injectCtes, loadProject } from "../../../assets/dbt/mod.ts";
-import { CACHE_ENGINE } from "../../../assets/dbt/_cache.ts";
+import { DbtError, DbtErrorCode, injectCtes, loadProject } from "../../../resources/dbt/mod.ts";
+import { CACHE_ENGINE } from "../../../resources/dbt/_cache.ts";
 import { writeProject } from "./_fixture.ts";
 
 const SOURCES = `version: 2
@@ -91,10 +91,10 @@ select * from {{ ref('base') }}
     assert.deepEqual(features?.config.tags, ["daily"]);
     assert.equal(p.models.get("base")?.config.materialized, "view");
   });
-  await t.step("is_incremental() and this: only in the incremental compile", () => {
+  await t.step("is_incremental() and this: only in the incremental compile", async () => {
     assert.doesNotMatch(sql("inc"), /where id/);
     assert.match(
-      p.compileModel("inc", { isIncremental: true }),
+      await p.compileNode("inc", { isIncremental: true }),
       /where id > \(select max\(id\) from "analytics"\."inc"\)/,
     );
     assert.equal(p.models.get("inc")?.config.unique_key, "id");

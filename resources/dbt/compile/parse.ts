@@ -1,0 +1,173 @@
+/**
+ * The parse pass: each model and snapshot is rendered once with `execute`
+ * false to learn what it refs, which sources it reads and its `config()`;
+ * seeds become nodes from their files. Nothing is compiled for real here.
+ *
+ * @module
+ */
+
+import type { ProjectSource } from "../_files.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
+import type { BuildKind } from "../nodes.ts";
+import { Relation } from "../relation.ts";
+import type { PackageFiles, SeedFile } from "../project/read.ts";
+
+/** A node after the parse pass. */
+export interface ParsedNode {
+  /** model, seed or snapshot. */
+  readonly kind: BuildKind;
+  /** Node name. */
+  readonly name: string;
+  /** Package defining it. */
+  readonly packageName: string;
+  /** File relative to the root project. */
+  readonly file: string;
+  /** File relative to its resource path. */
+  readonly path: string;
+  /** Its SQL as written (the block body for a snapshot), "" for a seed. */
+  readonly text: string;
+  /** The whole file, for the checksum. */
+  readonly fileText: string;
+  /** Compiled template, or null (seeds). */
+  readonly template: CompiledTemplate | null;
+  /** Names it refs. */
+  readonly refs: string[];
+  /** Source ids it reads. */
+  readonly sources: string[];
+  /** `config()` calls of the file. */
+  readonly inline: Record<string, unknown>;
+  /** Seed file, for seeds. */
+  readonly seed?: SeedFile | undefined;
+}
+
+/** What the parse pass needs from the loader. */
+export interface ParseContext {
+  /** The environment with every macro loaded. */
+  readonly jinja: JinjaEnv;
+  /** A render scope for a node of `packageName` (parse flavour). */
+  readonly scope: (packageName: string, name: string) => RenderScope;
+  /** Resolves `source(a, b)` to its unique id, or raises. */
+  readonly sourceId: (sourceName: string, table: string) => string;
+  /** Relation of a declared source, for parse renders. */
+  readonly sourceRelation: (id: string) => Relation | undefined;
+}
+
+const SNAPSHOT_BLOCK =
+  /\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g;
+
+/** Parses the models of one package. */
+export function parseModels(files: PackageFiles, ctx: ParseContext): ParsedNode[] {
+  return files.models.map((source) =>
+    parseSql("model", stem(source.path), source, source.text, files.name, ctx)
+  );
+}
+
+/** Parses the snapshots of one package (`{% snapshot name %}` blocks). */
+export function parseSnapshots(files: PackageFiles, ctx: ParseContext): ParsedNode[] {
+  const out: ParsedNode[] = [];
+  for (const source of files.snapshots) {
+    let found = false;
+    for (const match of source.text.matchAll(SNAPSHOT_BLOCK)) {
+      found = true;
+      const name = match[1] as string;
+      // Keep line numbers: pad the body with the lines before it.
+      const before = source.text.slice(0, (match.index ?? 0) + match[0].indexOf(match[2] ?? ""));
+      const body = "\n".repeat(before.split("\n").length - 1) + (match[2] ?? "");
+      out.push(parseSql("snapshot", name, source, body, files.name, ctx));
+    }
+    if (!found && source.text.trim().length > 0) {
+      throw new DbtError(
+        DbtErrorCode.invalidProject,
+        "a file in the snapshot paths has no {% snapshot name %} ... {% endsnapshot %} block",
+        { file: source.file, line: 1 },
+      );
+    }
+  }
+  return out;
+}
+
+/** Seeds of one package: one node per CSV file. */
+export function parseSeeds(files: PackageFiles): ParsedNode[] {
+  return files.seeds.map((seed) => ({
+    kind: "seed" as const,
+    name: stem(seed.path),
+    packageName: files.name,
+    file: seed.file,
+    path: seed.path,
+    text: "",
+    fileText: seed.checksum,
+    template: null,
+    refs: [],
+    sources: [],
+    inline: {},
+    seed,
+  }));
+}
+
+/** A YAML snapshot (dbt 1.9+): `relation:` plus config, no SQL file. */
+export function yamlSnapshot(
+  name: string,
+  relation: string,
+  file: string,
+  packageName: string,
+  ctx: ParseContext,
+): ParsedNode {
+  const text = `select * from {{ ${relation} }}`;
+  return parseSql("snapshot", name, { file, path: file, text }, text, packageName, ctx);
+}
+
+function parseSql(
+  kind: BuildKind,
+  name: string,
+  source: ProjectSource,
+  text: string,
+  packageName: string,
+  ctx: ParseContext,
+): ParsedNode {
+  const template = ctx.jinja.compile(text, source.file);
+  const refs: string[] = [];
+  const sources: string[] = [];
+  const inline: Record<string, unknown> = {};
+  const placeholder = new Relation("", "__parse__", "__parse__");
+  ctx.jinja.render(template, {
+    ...ctx.scope(packageName, name),
+    ref: (model) => {
+      if (!refs.includes(model)) refs.push(model);
+      return placeholder;
+    },
+    source: (s, t) => {
+      const id = ctx.sourceId(s, t);
+      if (!sources.includes(id)) sources.push(id);
+      return ctx.sourceRelation(id) ?? placeholder;
+    },
+    config: (values) => Object.assign(inline, values),
+    configGet: (key) => inline[key],
+    self: placeholder,
+    execute: false,
+  });
+  return {
+    kind,
+    name,
+    packageName,
+    file: source.file,
+    path: source.path,
+    text,
+    fileText: source.text,
+    template,
+    refs,
+    sources,
+    inline,
+  };
+}
+
+/** A file name without folders and extension. */
+export function stem(path: string): string {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  return base.slice(0, base.lastIndexOf("."));
+}
+
+/** The folders of a path relative to its resource path. */
+export function folders(path: string): string[] {
+  return path.split("/").slice(0, -1);
+}

@@ -1,0 +1,296 @@
+/**
+ * The properties YAML of the project and its packages, collected: entries
+ * of models, seeds and snapshots, sources, singular test properties, unit
+ * tests, exposures, YAML snapshots, selectors; semantic models, metrics and
+ * saved queries are noted and left out (this runner has no semantic layer).
+ *
+ * @module
+ */
+
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import type { BuildKind, ColumnDoc, ExposureNode, SourceNode } from "../nodes.ts";
+import type { ReadProject } from "../project/read.ts";
+import {
+  type ColumnProperties,
+  genericTestsOf,
+  type GenericTestSpec,
+  type ModelProperties,
+  type PropertiesFile,
+  type UnitTestProperties,
+} from "../project/schema_yml.ts";
+import type { YamlFile } from "../project/yaml.ts";
+import { Relation } from "../relation.ts";
+
+/** A properties entry of a model, seed or snapshot. */
+export interface PropertiesEntry {
+  /** The entry. */
+  readonly props: ModelProperties;
+  /** Its file. */
+  readonly yaml: YamlFile<PropertiesFile>;
+  /** Its path in the file. */
+  readonly path: readonly (string | number)[];
+  /** Package of the file. */
+  readonly packageName: string;
+}
+
+/** A generic test declared on a source table. */
+export interface SourceTestDecl {
+  /** The test. */
+  readonly spec: GenericTestSpec;
+  /** The source table. */
+  readonly source: SourceNode;
+  /** The YAML file. */
+  readonly yaml: YamlFile<unknown>;
+}
+
+/** Everything collected. */
+export interface Properties {
+  /** Model entries by name. */
+  readonly models: ReadonlyMap<string, PropertiesEntry>;
+  /** Entry of a node of any kind. */
+  entryOf(kind: BuildKind, name: string): PropertiesEntry | undefined;
+  /** Sources by unique id. */
+  readonly sources: ReadonlyMap<string, SourceNode>;
+  /** Tests declared on sources. */
+  readonly sourceTests: readonly SourceTestDecl[];
+  /** Singular test properties by test name. */
+  readonly singular: ReadonlyMap<string, { config: Record<string, unknown>; description: string }>;
+  /** Unit tests with their file. */
+  readonly unitTests: readonly {
+    props: UnitTestProperties;
+    yaml: YamlFile<PropertiesFile>;
+    index: number;
+    packageName: string;
+  }[];
+  /** YAML snapshots (`relation:`). */
+  readonly yamlSnapshots: readonly {
+    name: string;
+    relation: string;
+    file: string;
+    packageName: string;
+  }[];
+  /** Exposures, once node ids are known. */
+  exposures(idOf: (name: string) => string | undefined): ExposureNode[];
+  /** `doc('name')` text resolver (set once docs are read). */
+  docText: (text: string) => string;
+  /** selectors.yml. */
+  readonly selectors: Readonly<Record<string, unknown>>;
+  /** Notes that do not stop loading. */
+  readonly warnings: readonly string[];
+}
+
+/** Column docs of a properties entry. */
+export function columnDocs(
+  columns: readonly ColumnProperties[] | undefined,
+  docText: (text: string) => string = (t) => t,
+): Record<string, ColumnDoc> {
+  const out: Record<string, ColumnDoc> = {};
+  for (const column of columns ?? []) {
+    out[column.name] = {
+      name: column.name,
+      description: docText(column.description ?? ""),
+      data_type: column.data_type ?? null,
+      meta: column.meta ?? {},
+      constraints: (column.constraints ?? []).map((c) => ({
+        type: c.type,
+        expression: c.expression,
+      })),
+    };
+  }
+  return out;
+}
+
+/** Collects the properties of every package. */
+export function collectProperties(read: ReadProject): Properties {
+  const entries = {
+    model: new Map<string, PropertiesEntry>(),
+    seed: new Map<string, PropertiesEntry>(),
+    snapshot: new Map<string, PropertiesEntry>(),
+  };
+  const sources = new Map<string, SourceNode>();
+  const sourceTests: SourceTestDecl[] = [];
+  const singular = new Map<string, { config: Record<string, unknown>; description: string }>();
+  const unitTests: Properties["unitTests"][number][] = [];
+  const yamlSnapshots: Properties["yamlSnapshots"][number][] = [];
+  const exposures: { props: Record<string, unknown>; file: string; packageName: string }[] = [];
+  const warnings: string[] = [];
+  for (const pkg of read.packages) {
+    for (const yaml of pkg.properties) {
+      const value = yaml.value;
+      for (
+        const [kind, list] of [["model", value.models], ["seed", value.seeds], [
+          "snapshot",
+          value.snapshots,
+        ]] as const
+      ) {
+        (list ?? []).forEach((props, i) => {
+          const key = kind === "model" ? "models" : kind === "seed" ? "seeds" : "snapshots";
+          const relation = (props as { relation?: unknown }).relation;
+          if (kind === "snapshot" && typeof relation === "string") {
+            yamlSnapshots.push({
+              name: props.name,
+              relation,
+              file: yaml.file,
+              packageName: pkg.name,
+            });
+          }
+          const previous = entries[kind].get(props.name);
+          if (previous) {
+            throw new DbtError(
+              DbtErrorCode.invalidYaml,
+              `${kind} '${props.name}' is documented twice (also in ${previous.yaml.file}); keep one entry`,
+              { file: yaml.file, line: yaml.lineOf([key, i, "name"]) },
+            );
+          }
+          entries[kind].set(props.name, { props, yaml, path: [key, i], packageName: pkg.name });
+        });
+      }
+      for (const test of [...(value.data_tests ?? []), ...(value.tests ?? [])]) {
+        singular.set(test.name, {
+          config: (test.config ?? {}) as Record<string, unknown>,
+          description: test.description ?? "",
+        });
+      }
+      (value.unit_tests ?? []).forEach((props, index) =>
+        unitTests.push({ props, yaml, index, packageName: pkg.name })
+      );
+      for (const exposure of value.exposures ?? []) {
+        exposures.push({
+          props: exposure as Record<string, unknown>,
+          file: yaml.file,
+          packageName: pkg.name,
+        });
+      }
+      for (const key of ["semantic_models", "metrics", "saved_queries"] as const) {
+        const list = value[key];
+        if (list && list.length > 0) {
+          warnings.push(
+            `${yaml.file}: ${list.length} ${key} left out: this runner has no semantic layer ` +
+              "(MetricFlow); models, seeds, snapshots and tests are unaffected",
+          );
+        }
+      }
+      collectSources(value, yaml, pkg.name, read, sources, sourceTests);
+    }
+  }
+  let docText = (text: string) => text;
+  const props: Properties = {
+    models: entries.model,
+    entryOf: (kind, name) => entries[kind].get(name),
+    sources,
+    sourceTests,
+    singular,
+    unitTests,
+    yamlSnapshots,
+    exposures: (idOf) =>
+      exposures.map(({ props, file, packageName }) => {
+        const name = String(props.name);
+        const dependsOn = ((props.depends_on ?? []) as string[]).map((dep) => {
+          const ref = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(dep);
+          const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(dep);
+          const id = ref?.[1]
+            ? idOf(ref[1])
+            : src
+            ? [...sources.values()].find((s) => s.sourceName === src[1] && s.name === src[2])
+              ?.uniqueId
+            : undefined;
+          if (!id) {
+            throw new DbtError(
+              DbtErrorCode.unknownRef,
+              `exposure '${name}': '${dep}' names no node`,
+              { file },
+            );
+          }
+          return id;
+        });
+        return {
+          uniqueId: `exposure.${packageName}.${name}`,
+          name,
+          file,
+          type: String(props.type),
+          owner: (props.owner ?? {}) as Record<string, unknown>,
+          description: docText(String(props.description ?? "")),
+          dependsOn,
+          url: typeof props.url === "string" ? props.url : null,
+          maturity: typeof props.maturity === "string" ? props.maturity : null,
+        };
+      }),
+    get docText() {
+      return docText;
+    },
+    set docText(fn) {
+      docText = fn;
+    },
+    selectors: {},
+    warnings,
+  };
+  return props;
+}
+
+const PERIOD_MS: Readonly<Record<string, number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
+
+function afterMs(rule: unknown): number | null {
+  if (typeof rule !== "object" || rule === null) return null;
+  const { count, period } = rule as { count?: unknown; period?: unknown };
+  if (typeof count !== "number" || typeof period !== "string") return null;
+  const unit = PERIOD_MS[period];
+  return unit === undefined ? null : count * unit;
+}
+
+function collectSources(
+  value: PropertiesFile,
+  yaml: YamlFile<PropertiesFile>,
+  packageName: string,
+  read: ReadProject,
+  sources: Map<string, SourceNode>,
+  sourceTests: SourceTestDecl[],
+): void {
+  (value.sources ?? []).forEach((src, s) => {
+    src.tables.forEach((table, t) => {
+      const uniqueId = `source.${packageName}.${src.name}.${table.name}`;
+      const freshness = table.freshness === undefined ? src.freshness : table.freshness;
+      const node: SourceNode = {
+        uniqueId,
+        packageName,
+        sourceName: src.name,
+        name: table.name,
+        file: yaml.file,
+        relation: new Relation(
+          src.database ?? read.target.database,
+          src.schema ?? src.name,
+          table.identifier ?? table.name,
+        ),
+        description: table.description ?? "",
+        sourceDescription: src.description ?? "",
+        meta: { ...(src.meta ?? {}), ...(table.meta ?? {}) },
+        loader: src.loader ?? "",
+        columns: columnDocs(table.columns),
+        loadedAtField: table.loaded_at_field ?? src.loaded_at_field ?? null,
+        freshness: freshness
+          ? {
+            warnAfterMs: afterMs(freshness.warn_after),
+            errorAfterMs: afterMs(freshness.error_after),
+            raw: freshness,
+            filter: freshness.filter ?? null,
+          }
+          : null,
+      };
+      sources.set(uniqueId, node);
+      for (
+        const spec of genericTestsOf(
+          {
+            name: table.name,
+            columns: table.columns,
+            data_tests: table.data_tests,
+            tests: table.tests,
+          },
+          ["sources", s, "tables", t],
+        )
+      ) sourceTests.push({ spec, source: node, yaml });
+    });
+  });
+}

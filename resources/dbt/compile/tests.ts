@@ -1,0 +1,340 @@
+/**
+ * Data tests compiled to SQL that returns failing rows: the four built-in
+ * generic tests (not_null, unique, accepted_values, relationships), custom
+ * generic tests written as `{% test name(model, column_name) %}` in the
+ * project or a package (`package.test_name` in YAML), and singular tests
+ * (SQL files, whose `{{ config(severity=...) }}` counts). Thresholds
+ * (`warn_if`, `error_if`, `fail_calc`, `limit`, `store_failures`) are
+ * resolved here and applied when the test runs.
+ *
+ * @module
+ */
+
+import { digest } from "../_files.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
+import type { TestNode, TestThresholds } from "../nodes.ts";
+import { quote, Relation } from "../relation.ts";
+import type { GenericTestSpec } from "../project/schema_yml.ts";
+import type { YamlFile } from "../project/yaml.ts";
+
+/** The generic tests built in. */
+export const GENERIC_TESTS = ["not_null", "unique", "accepted_values", "relationships"] as const;
+
+/** A relation a test reads: its SQL name and how to wrap SQL with its ephemeral CTEs. */
+export interface TestRelation {
+  /** Unique id of the node or source. */
+  readonly uniqueId: string;
+  /** The relation. */
+  readonly relation: Relation;
+  /** Adds the CTEs the relation needs (ephemeral models) in front of `sql`. */
+  readonly prelude: (sql: string) => string;
+}
+
+/** What test compilation needs from the loader. */
+export interface TestContext {
+  /** Root project name. */
+  readonly projectName: string;
+  /** The Jinja environment (custom generic tests are macros). */
+  readonly jinja: JinjaEnv;
+  /** Resolves `ref('x')`. */
+  readonly resolveRef: (name: string) => TestRelation | undefined;
+  /** Resolves `source('s', 't')`. */
+  readonly resolveSource: (source: string, table: string) => TestRelation | undefined;
+  /** A compile-flavour scope whose `ref`/`source` record what the test reads. */
+  readonly scope: (packageName: string, reads: Set<string>) => RenderScope;
+  /** Config of `tests:`/`data_tests:` in dbt_project.yml for a test at this fqn path. */
+  readonly projectConfig: (
+    packageName: string,
+    fqnPath: readonly string[],
+  ) => Record<string, unknown>;
+  /** Audit schema (`<target schema>_dbt_test__audit`). */
+  readonly auditSchema: string;
+  /** Database name. */
+  readonly database: string;
+}
+
+/** What {@linkcode compileGenericTest} needs about one declaration. */
+export interface GenericTestInput {
+  /** The test as declared. */
+  readonly spec: GenericTestSpec;
+  /** Package declaring it. */
+  readonly packageName: string;
+  /** The node (or source) tested. */
+  readonly subject: { readonly name: string; readonly relation: TestRelation };
+  /** The YAML file declaring it, for line numbers. */
+  readonly yaml: YamlFile<unknown>;
+}
+
+/** Thresholds from a test's resolved config. */
+export function thresholdsOf(
+  config: Readonly<Record<string, unknown>>,
+  file: string,
+): TestThresholds {
+  const condition = (key: string): string => {
+    const value = config[key] ?? "!= 0";
+    const text = String(value).trim();
+    if (!/^(=|==|!=|<>|>=|<=|>|<)\s*-?\d+(\.\d+)?$/.test(text)) {
+      throw new DbtError(
+        DbtErrorCode.invalidYaml,
+        `${key}: '${text}' is not a condition on the failure count (e.g. '>10', '!= 0')`,
+        { file },
+      );
+    }
+    return text;
+  };
+  const limit = config.limit;
+  return {
+    warnIf: condition("warn_if"),
+    errorIf: condition("error_if"),
+    failCalc: typeof config.fail_calc === "string" ? config.fail_calc : "count(*)",
+    limit: typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : null,
+    storeFailures: config.store_failures === true,
+  };
+}
+
+function severityOf(value: unknown, file: string): "warn" | "error" {
+  if (value === undefined || value === null) return "error";
+  const text = String(value).toLowerCase();
+  if (text === "warn" || text === "error") return text;
+  throw new DbtError(
+    DbtErrorCode.invalidYaml,
+    `severity '${String(value)}' must be warn or error`,
+    { file },
+  );
+}
+
+/**
+ * Compiles one generic test to a {@linkcode TestNode}. Throws `dbt.invalid_yaml`
+ * naming the YAML line for an unknown test, a missing column or argument, or
+ * a `to:` that names no model or source.
+ */
+export function compileGenericTest(input: GenericTestInput, ctx: TestContext): TestNode {
+  const { spec, subject, yaml } = input;
+  const line = yaml.lineOf(spec.yamlPath);
+  const fail = (message: string, code: string = DbtErrorCode.invalidYaml): never => {
+    throw new DbtError(code, `test '${spec.testName}' on '${subject.name}': ${message}`, {
+      file: yaml.file,
+      line,
+    });
+  };
+  const dot = spec.testName.lastIndexOf(".");
+  const namespace = dot > 0 ? spec.testName.slice(0, dot) : undefined;
+  const shortName = dot > 0 ? spec.testName.slice(dot + 1) : spec.testName;
+  const custom = ctx.jinja.findMacro(`test_${shortName}`, namespace);
+  const builtin = namespace === undefined &&
+    (GENERIC_TESTS as readonly string[]).includes(shortName);
+  if (!custom && !builtin) {
+    fail(
+      namespace
+        ? `no {% test ${shortName} %} in package '${namespace}' (is it installed? run deps)`
+        : `unknown generic test; built in: ${GENERIC_TESTS.join(", ")}; ` +
+          `or write {% test ${shortName}(model, column_name) %} in the macros`,
+    );
+  }
+  const column = spec.columnName;
+  const where = typeof spec.config.where === "string" ? spec.config.where : undefined;
+  const from = where
+    ? `(select * from ${subject.relation.relation} where ${where}) dbt_subquery`
+    : subject.relation.relation.toString();
+  const dependsOn = [subject.relation.uniqueId];
+  let prelude = subject.relation.prelude;
+  let sql: string;
+  let suffix = "";
+  if (custom && !(builtin && custom.packageName === "dbt")) {
+    const reads = new Set<string>();
+    const model = where
+      ? {
+        toString: () => from,
+        schema: subject.relation.relation.schema,
+        identifier: subject.relation.relation.identifier,
+      }
+      : subject.relation.relation;
+    sql = ctx.jinja.callMacroWith(`test_${shortName}`, namespace, {
+      ...spec.kwargs,
+      model,
+      ...(column === undefined ? {} : { column_name: column }),
+    }, ctx.scope(input.packageName, reads));
+    for (const id of reads) if (!dependsOn.includes(id)) dependsOn.push(id);
+    for (const id of reads) {
+      const parent = id.startsWith("source.")
+        ? undefined
+        : ctx.resolveRef(id.split(".").at(-1) ?? "");
+      if (parent && parent.uniqueId !== subject.relation.uniqueId) {
+        const inner = prelude;
+        prelude = (s) => parent.prelude(inner(s));
+      }
+    }
+    suffix = Object.entries(spec.kwargs).map(([, v]) =>
+      typeof v === "string" || typeof v === "number" ? `__${v}` : ""
+    ).join("");
+  } else {
+    const col = quoteColumn(
+      column ?? fail("no column: declare it under a column or set column_name"),
+    );
+    switch (shortName) {
+      case "not_null":
+        sql = `select *\nfrom ${from}\nwhere ${col} is null`;
+        break;
+      case "unique":
+        sql = `select ${col} as unique_field, count(*) as n_records\nfrom ${from}\n` +
+          `where ${col} is not null\ngroup by ${col}\nhaving count(*) > 1`;
+        break;
+      case "accepted_values": {
+        const values = spec.kwargs.values;
+        if (!Array.isArray(values) || values.length === 0) {
+          return fail("needs 'values:', a non-empty list");
+        }
+        const quoteValues = spec.kwargs.quote !== false;
+        const list = values.map((v) => quoteValues ? literal(String(v)) : String(v)).join(", ");
+        sql = `with all_values as (\n  select ${col} as value_field, count(*) as n_records\n` +
+          `  from ${from}\n  group by ${col}\n)\nselect *\nfrom all_values\n` +
+          `where value_field not in (${list})`;
+        suffix = `__${values.map(String).join("__")}`;
+        break;
+      }
+      default: {
+        const to = spec.kwargs.to;
+        const field = spec.kwargs.field;
+        if (typeof to !== "string") return fail("needs 'to:', e.g. ref('parent_model')");
+        if (typeof field !== "string") return fail("needs 'field:', the parent's column");
+        const parent = parseTo(to, ctx) ??
+          fail(`'to: ${to}' names no model or source of this project`, DbtErrorCode.unknownRef);
+        if (!dependsOn.includes(parent.uniqueId)) dependsOn.push(parent.uniqueId);
+        const inner = prelude;
+        prelude = (s) => parent.prelude(inner(s));
+        sql = `with child as (\n  select ${col} as from_field\n  from ${from}\n` +
+          `  where ${col} is not null\n),\nparent as (\n  select ${
+            quoteColumn(field)
+          } as to_field\n` +
+          `  from ${parent.relation}\n)\nselect from_field\nfrom child\n` +
+          `left join parent on child.from_field = parent.to_field\nwhere parent.to_field is null`;
+        suffix = `__${field}__${to.replace(/[^A-Za-z0-9_]+/g, "_")}`;
+      }
+    }
+  }
+  const prefix = namespace ? `${namespace}_` : "";
+  const name = testName(
+    `${prefix}${shortName}_${subject.name}${column ? `_${column}` : ""}${suffix}`,
+  );
+  const config = {
+    ...ctx.projectConfig(input.packageName, [name]),
+    ...spec.config,
+  };
+  return {
+    uniqueId: `test.${input.packageName}.${name}.${
+      digest(`${yaml.file}:${name}`, "md5").slice(0, 10)
+    }`,
+    name,
+    packageName: input.packageName,
+    kind: "generic",
+    testName: shortName,
+    testNamespace: namespace ?? null,
+    file: yaml.file,
+    line,
+    attachedTo: subject.relation.uniqueId,
+    columnName: column,
+    kwargs: { ...spec.kwargs, ...(column === undefined ? {} : { column_name: column }) },
+    severity: severityOf(config.severity, yaml.file),
+    thresholds: thresholdsOf(config, yaml.file),
+    tags: config.tags === undefined ? [] : [config.tags].flat().map(String),
+    description: "",
+    dependsOn,
+    rawCode: `{{ test_${shortName}(**_dbt_generic_test_kwargs) }}`,
+    compiledCode: prelude(sql.trim()),
+    auditRelation: new Relation(ctx.database, ctx.auditSchema, name),
+  };
+}
+
+/** What a singular test file compiles to, before its node is made. */
+export interface SingularTestInput {
+  /** Test name (the file stem). */
+  readonly name: string;
+  /** Package. */
+  readonly packageName: string;
+  /** File. */
+  readonly file: string;
+  /** Path under the test path. */
+  readonly path: string;
+  /** Its SQL as written. */
+  readonly text: string;
+  /** The compiled template. */
+  readonly template: CompiledTemplate;
+  /** Properties from YAML (`data_tests:` entries): severity, description... */
+  readonly yamlConfig: Readonly<Record<string, unknown>>;
+  /** Description from YAML. */
+  readonly description: string;
+}
+
+/**
+ * Compiles a singular test. Its config comes from dbt_project.yml, then its
+ * YAML entry, then `{{ config(...) }}` in the file (which wins, as in dbt).
+ */
+export function compileSingularTest(
+  input: SingularTestInput,
+  ctx: TestContext,
+  ctes: (sql: string, refs: readonly string[]) => string,
+): TestNode {
+  const reads = new Set<string>();
+  const inline: Record<string, unknown> = {};
+  const refs: string[] = [];
+  const base = ctx.scope(input.packageName, reads);
+  const sql = ctx.jinja.render(input.template, {
+    ...base,
+    ref: (name, pkg) => {
+      if (!refs.includes(name)) refs.push(name);
+      return base.ref(name, pkg);
+    },
+    config: (values) => Object.assign(inline, values),
+    configGet: (key) => inline[key],
+  });
+  const config = {
+    ...ctx.projectConfig(input.packageName, [...input.path.split("/").slice(0, -1), input.name]),
+    ...input.yamlConfig,
+    ...inline,
+  };
+  return {
+    uniqueId: `test.${input.packageName}.${input.name}`,
+    name: input.name,
+    packageName: input.packageName,
+    kind: "singular",
+    testName: undefined,
+    testNamespace: null,
+    file: input.file,
+    line: 1,
+    attachedTo: undefined,
+    columnName: undefined,
+    kwargs: {},
+    severity: severityOf(config.severity, input.file),
+    thresholds: thresholdsOf(config, input.file),
+    tags: config.tags === undefined ? [] : [config.tags].flat().map(String),
+    description: input.description,
+    dependsOn: [...reads],
+    rawCode: input.text,
+    compiledCode: ctes(sql.trim(), refs),
+    auditRelation: new Relation(ctx.database, ctx.auditSchema, input.name),
+  };
+}
+
+function parseTo(to: string, ctx: TestContext): TestRelation | undefined {
+  const ref = /^\s*ref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$/.exec(to);
+  if (ref?.[1]) return ctx.resolveRef(ref[2] ?? ref[1]);
+  const source = /^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
+  if (source?.[1] && source[2]) return ctx.resolveSource(source[1], source[2]);
+  return undefined;
+}
+
+/** A column name as written: quoted unless it is a plain lowercase identifier or an expression. */
+function quoteColumn(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) || /[()\s]/.test(name) ? name : quote(name);
+}
+
+function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** dbt-style test name: safe characters, long ones shortened with a hash. */
+function testName(full: string): string {
+  const safe = full.replace(/[^A-Za-z0-9_]+/g, "_");
+  return safe.length <= 63 ? safe : `${safe.slice(0, 40)}_${digest(safe, "md5").slice(0, 12)}`;
+}

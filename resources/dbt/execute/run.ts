@@ -1,0 +1,363 @@
+/**
+ * Building nodes and recording their results: {@linkcode executeNode} and
+ * {@linkcode executeTest} are the one place that builds (or tests) and
+ * records a run_results entry, used by the asset layer (one asset per node)
+ * and by {@linkcode runProject}, the `dbt build` invocation of the CLI.
+ *
+ * `runProject` schedules like dbt: a node runs once every parent is done; a
+ * test runs only when every node it reads is built (or was not selected and
+ * so already exists), and is skipped when one of them failed; a failing
+ * error-severity test skips the children of the nodes it tests; unit tests
+ * run before their model and skip it when they fail. Up to `threads` run at
+ * once. It is its own small scheduler rather than the asset executor
+ * because dbt's rules (tests as nodes with several parents, fail-fast,
+ * unit tests before models) are not the asset graph's.
+ *
+ * @module
+ */
+
+import type { Clock } from "../../../core/clock.ts";
+import type { Warehouse } from "../../warehouse/types.ts";
+import { type RunResultEntry, runResultEntry, RunResultsWriter } from "../artifacts.ts";
+import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../nodes.ts";
+import { buildModel, type BuildModelResult, queryRunner } from "./materialize.ts";
+import { renderHookText } from "./hooks.ts";
+import { runTest, runUnitTest, type TestOutcome } from "./tests.ts";
+
+const SYSTEM_CLOCK: Pick<Clock, "now"> = { now: () => Date.now() };
+
+/** Options of {@linkcode executeNode}. */
+export interface ExecuteOptions {
+  /** Rebuild incremental models (`--full-refresh`). */
+  readonly fullRefresh?: boolean | undefined;
+  /**
+   * Where time is read.
+   * @default {the system clock}
+   */
+  readonly clock?: Pick<Clock, "now"> | undefined;
+  /** Records the result (e.g. into the invocation's run_results.json). */
+  readonly record?: ((entry: RunResultEntry) => Promise<unknown>) | undefined;
+  /** Thread name recorded. */
+  readonly threadId?: string | undefined;
+}
+
+/** Builds one model, seed or snapshot and records its result; rethrows the build's error. */
+export async function executeNode(
+  warehouse: Warehouse,
+  project: DbtProject,
+  node: ModelNode,
+  options: ExecuteOptions = {},
+): Promise<BuildModelResult> {
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const startedAt = clock.now();
+  try {
+    const built = await buildModel(warehouse, project, node.name, {
+      fullRefresh: options.fullRefresh ?? false,
+      clock: { now: clock.now, sleep: () => Promise.resolve() },
+    });
+    await options.record?.(runResultEntry({
+      uniqueId: node.uniqueId,
+      status: "success",
+      startedAt,
+      completedAt: clock.now(),
+      message: built.message,
+      compiledCode: built.compiledCode,
+      relationName: node.config.materialized === "ephemeral" ? null : built.relation,
+      rowsAffected: built.rowsAffected,
+      ...(options.threadId ? { threadId: options.threadId } : {}),
+    }));
+    return built;
+  } catch (error) {
+    await options.record?.(runResultEntry({
+      uniqueId: node.uniqueId,
+      status: "error",
+      startedAt,
+      completedAt: clock.now(),
+      message: error instanceof Error ? error.message : String(error),
+      compiledCode: node.compiledCode,
+      relationName: node.relation.toString(),
+      ...(options.threadId ? { threadId: options.threadId } : {}),
+    }));
+    throw error;
+  }
+}
+
+/** Runs one data or unit test and records its result. Never throws for a failing test. */
+export async function executeTest(
+  warehouse: Warehouse,
+  test: TestNode | UnitTestNode,
+  options: ExecuteOptions = {},
+): Promise<TestOutcome> {
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const startedAt = clock.now();
+  const unit = "actualSql" in test;
+  const outcome = unit
+    ? await runUnitTest(warehouse, test, clock)
+    : await runTest(warehouse, test, clock);
+  await options.record?.(runResultEntry({
+    uniqueId: test.uniqueId,
+    status: outcome.status,
+    startedAt,
+    completedAt: clock.now(),
+    message: outcome.message,
+    failures: outcome.failures,
+    compiledCode: unit ? test.actualSql : test.compiledCode,
+    relationName: null,
+    ...(options.threadId ? { threadId: options.threadId } : {}),
+  }));
+  return outcome;
+}
+
+/** A line of progress, like dbt's console output. */
+export interface ProgressEvent {
+  /** `start` or `done`. */
+  readonly phase: "start" | "done";
+  /** 1-based position and total. */
+  readonly index: number;
+  /** Number of items. */
+  readonly total: number;
+  /** `model`, `seed`, `snapshot`, `test`, `unit_test`. */
+  readonly kind: string;
+  /** Node name. */
+  readonly name: string;
+  /** Relation or description. */
+  readonly what: string;
+  /** On `done`: the status. */
+  readonly status?: RunResultEntry["status"];
+  /** On `done`: the message. */
+  readonly message?: string | null;
+  /** On `done`: seconds taken. */
+  readonly seconds?: number;
+}
+
+/** Options of {@linkcode runProject}. */
+export interface RunProjectOptions extends ExecuteOptions {
+  /**
+   * Unique ids to run (nodes, tests, unit tests).
+   * @default {every node and test}
+   */
+  readonly select?: ReadonlySet<string> | undefined;
+  /**
+   * Run at most this many at once.
+   * @default {the target's threads}
+   */
+  readonly threads?: number | undefined;
+  /** Stop at the first failure (`--fail-fast`): the rest is skipped. */
+  readonly failFast?: boolean | undefined;
+  /**
+   * Write manifest.json and run_results.json.
+   * @default {true}
+   */
+  readonly writeArtifacts?: boolean | undefined;
+  /** Invocation id. */
+  readonly invocationId?: string | undefined;
+  /** Invocation arguments for run_results.json. */
+  readonly args?: Record<string, unknown> | undefined;
+  /** Told at the start and end of each item. */
+  readonly onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /**
+   * Run on-run-start / on-run-end hooks.
+   * @default {true}
+   */
+  readonly hooks?: boolean | undefined;
+}
+
+/** What {@linkcode runProject} did. */
+export interface RunProjectResult {
+  /** One entry per node and test run or skipped. */
+  readonly results: readonly RunResultEntry[];
+  /** Whether no node errored and no error-severity test failed. */
+  readonly success: boolean;
+}
+
+type Item =
+  | { kind: "node"; id: string; node: ModelNode }
+  | { kind: "test"; id: string; test: TestNode }
+  | { kind: "unit"; id: string; test: UnitTestNode };
+
+/** Runs the selected nodes and tests of `project` like `dbt build`. */
+export async function runProject(
+  project: DbtProject,
+  warehouse: Warehouse,
+  options: RunProjectOptions = {},
+): Promise<RunProjectResult> {
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const writer = new RunResultsWriter(project, options.invocationId ?? crypto.randomUUID(), clock);
+  if (options.args) writer.args = JSON.parse(JSON.stringify(options.args));
+  const write = options.writeArtifacts ?? true;
+  const results: RunResultEntry[] = [];
+  const selected = (id: string) => !options.select || options.select.has(id);
+  const items: Item[] = [
+    ...project.unitTests.filter((u) => selected(u.uniqueId)).map((test) => ({
+      kind: "unit" as const,
+      id: test.uniqueId,
+      test,
+    })),
+    ...[...project.nodes.values()].filter((n) => selected(n.uniqueId)).map((node) => ({
+      kind: "node" as const,
+      id: node.uniqueId,
+      node,
+    })),
+    ...project.tests.filter((t) => selected(t.uniqueId)).map((test) => ({
+      kind: "test" as const,
+      id: test.uniqueId,
+      test,
+    })),
+  ];
+  const inRun = new Set(items.map((i) => i.id));
+  const state = new Map<string, "ok" | "failed" | "skipped">();
+  const blockedBy = new Map<string, string>(); // node id -> why its children skip
+  // Parents of each item that run in this invocation.
+  const parentsOf = (item: Item): string[] => {
+    if (item.kind === "unit") return [];
+    const deps = item.kind === "node" ? item.node.dependsOn : item.test.dependsOn;
+    const units = item.kind === "node"
+      ? project.unitTests.filter((u) => u.model === item.node.name).map((u) => u.uniqueId)
+      : [];
+    return [...deps, ...units].filter((d) => inRun.has(d));
+  };
+  // Tests that must pass before a node's children run (dbt build).
+  const testsOf = new Map<string, string[]>();
+  for (const item of items) {
+    if (item.kind !== "test" || item.test.severity !== "error") continue;
+    for (const parent of item.test.dependsOn) {
+      if (inRun.has(parent)) testsOf.set(parent, [...(testsOf.get(parent) ?? []), item.id]);
+    }
+  }
+  const waitsFor = (item: Item): string[] => {
+    const parents = parentsOf(item);
+    if (item.kind !== "node") return parents;
+    // A node also waits for the blocking tests of its parents.
+    return [
+      ...parents,
+      ...parents.flatMap((p) => testsOf.get(p) ?? []).filter((t) => {
+        const test = items.find((i) => i.id === t);
+        // A test that reads this node itself cannot gate it.
+        return test?.kind === "test" && !test.test.dependsOn.includes(item.id);
+      }),
+    ];
+  };
+  const record = async (entry: RunResultEntry) => {
+    results.push(entry);
+    if (write) await writer.record(entry, { defer: true });
+  };
+  if (write) await writer.writeManifest();
+  const query = queryRunner(warehouse);
+  const hooksOn = options.hooks ?? true;
+  if (hooksOn) {
+    for (const hook of project.onRunStart) {
+      await warehouse.exec(await renderHookText(project, hook, { file: "dbt_project.yml", query }));
+    }
+  }
+  const total = items.length;
+  let index = 0;
+  let stop = false;
+  const pending = new Set(items);
+  const running = new Set<Promise<void>>();
+  const threads = Math.max(1, options.threads ?? project.target.threads);
+  const skip = async (item: Item, why: string) => {
+    state.set(item.id, "skipped");
+    pending.delete(item);
+    const at = clock.now();
+    await record(runResultEntry({
+      uniqueId: item.id,
+      status: "skipped",
+      startedAt: at,
+      completedAt: at,
+      message: why,
+      compiledCode: item.kind === "node"
+        ? item.node.compiledCode
+        : item.kind === "test"
+        ? item.test.compiledCode
+        : item.test.actualSql,
+      relationName: item.kind === "node" ? item.node.relation.toString() : null,
+    }));
+  };
+  const runItem = async (item: Item, position: number, threadId: string) => {
+    const name = item.kind === "node" ? item.node.name : item.test.name;
+    const kind = item.kind === "node"
+      ? item.node.resourceType
+      : item.kind === "unit"
+      ? "unit_test"
+      : "test";
+    const what = item.kind === "node"
+      ? `${item.node.config.materialized} ${item.node.relation}`
+      : name;
+    options.onProgress?.({ phase: "start", index: position, total, kind, name, what });
+    const started = clock.now();
+    const before = results.length;
+    let failed = false;
+    if (item.kind === "node") {
+      try {
+        await executeNode(warehouse, project, item.node, { ...options, clock, record, threadId });
+      } catch {
+        failed = true;
+        blockedBy.set(item.id, "failed");
+      }
+    } else {
+      const outcome = await executeTest(warehouse, item.test, { clock, record, threadId });
+      const severe = item.kind === "unit" || item.test.severity === "error";
+      failed = outcome.status === "error" || (outcome.status === "fail" && severe);
+      if (failed && item.kind === "test") {
+        for (const parent of item.test.dependsOn) blockedBy.set(parent, `failed test ${name}`);
+      }
+      if (failed && item.kind === "unit") blockedBy.set(item.id, `failed unit test ${name}`);
+    }
+    state.set(item.id, failed ? "failed" : "ok");
+    if (failed && options.failFast) stop = true;
+    const entry = results[before];
+    options.onProgress?.({
+      phase: "done",
+      index: position,
+      total,
+      kind,
+      name,
+      what,
+      ...(entry ? { status: entry.status, message: entry.message } : {}),
+      seconds: (clock.now() - started) / 1000,
+    });
+  };
+  let thread = 0;
+  while (pending.size > 0) {
+    let progressed = false;
+    for (const item of [...pending]) {
+      if (running.size >= threads) break;
+      if (stop) {
+        await skip(item, "skipped: --fail-fast stopped the run after a failure");
+        progressed = true;
+        continue;
+      }
+      const waits = waitsFor(item);
+      if (waits.some((w) => !state.has(w))) continue;
+      const bad = waits.find((w) => state.get(w) !== "ok" || blockedBy.has(w));
+      if (bad !== undefined) {
+        const why = blockedBy.get(bad) ?? (state.get(bad) === "skipped" ? "was skipped" : "failed");
+        await skip(item, `skipped: upstream ${bad} ${why}`);
+        if (item.kind === "node") blockedBy.set(item.id, "was skipped");
+        progressed = true;
+        continue;
+      }
+      pending.delete(item);
+      index++;
+      const task = runItem(item, index, `Thread-${(thread++ % threads) + 1}`).finally(() =>
+        running.delete(task)
+      );
+      running.add(task);
+      progressed = true;
+    }
+    if (running.size > 0) await Promise.race(running);
+    else if (!progressed) {
+      // Nothing can start and nothing runs: a dependency outside the selection never resolves.
+      for (const item of [...pending]) await skip(item, "skipped: a dependency could not run");
+    }
+  }
+  await Promise.all(running);
+  if (hooksOn) {
+    for (const hook of project.onRunEnd) {
+      await warehouse.exec(await renderHookText(project, hook, { file: "dbt_project.yml", query }));
+    }
+  }
+  if (write) await writer.flush();
+  const success = !results.some((r) => r.status === "error" || r.status === "fail");
+  return { results, success };
+}

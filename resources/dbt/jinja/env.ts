@@ -1,0 +1,806 @@
+/**
+ * Jinja for dbt, on nunjucks (a well-kept Jinja implementation for
+ * JavaScript): the dbt context (`ref`, `source`, `config`, `var`, `env_var`,
+ * `this`, `target`, `is_incremental`, `adapter.dispatch`, `run_query`,
+ * `statement`/`load_result`, `return`, `{% do %}`, `exceptions`, `modules`...)
+ * and the macros of the project, its packages and the global project.
+ *
+ * Rendering is synchronous, so the globals read the scope of the template
+ * being rendered from one mutable slot. `run_query` needs the warehouse,
+ * which is asynchronous: a render that asks for a query it has no answer for
+ * stops, {@linkcode JinjaEnv.renderAsync} runs the query, and renders again
+ * with the answers so far (each query runs once; a render is a pure function
+ * of its answers).
+ *
+ * Macros are looked up like dbt does: unqualified names in the root project,
+ * then the package being rendered, then the global project (`dbt`);
+ * `package.macro` names one package's macro; `adapter.dispatch(name,
+ * namespace)` tries `<prefix>__name` for each prefix of the adapter
+ * (`postgres`, then `default`) in each package of the search order.
+ *
+ * @module
+ */
+
+// @ts-types="@types/nunjucks"
+import nunjucks from "nunjucks";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import type { Relation } from "../relation.ts";
+import type { QueryResult } from "../nodes.ts";
+import { ParseCache } from "../_cache.ts";
+import { digest } from "../_files.ts";
+import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
+import { agateTable, dbtModules } from "./context.ts";
+import { DoExtension, preprocess } from "./extensions.ts";
+
+/** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
+function compileToCode(source: string, file: string): string {
+  const compiler = (nunjucks as unknown as {
+    compiler: {
+      compile(
+        src: string,
+        asyncFilters: string[],
+        extensions: unknown[],
+        name: string,
+        opts: Record<string, unknown>,
+      ): string;
+    };
+  }).compiler;
+  const code = compiler.compile(source, [], [new DoExtension()], file, { throwOnUndefined: false });
+  // A macro left by an exception (return(), a raised error) must give its caller its frame back.
+  return code
+    .replaceAll("var callerFrame = frame;\n", "var callerFrame = frame;\ntry {\n")
+    .replace(
+      /frame = (?:callerFrame|frame\.pop\(\));\nreturn new runtime\.SafeString\((t_\d+)\);\n\}\);/g,
+      "return new runtime.SafeString($1);\n} finally { frame = callerFrame; }\n});",
+    );
+}
+
+/** What one render can call; the compiler gives a new scope per template. */
+export interface RenderScope {
+  /** `ref('model')` or `ref('package', 'model')`. */
+  ref(name: string, packageName?: string): Relation;
+  /** `source('source', 'table')`. */
+  source(sourceName: string, tableName: string): Relation;
+  /** `config(materialized='table', ...)`, keyword arguments as an object. */
+  config(values: Readonly<Record<string, unknown>>): void;
+  /** `config.get('key', default)`: the node's resolved config so far. */
+  configGet?(key: string): unknown;
+  /** `var('name', default)`; `hasDefault` tells `var('x', none)` from `var('x')`. */
+  var(name: string, fallback: unknown, hasDefault: boolean): unknown;
+  /** `env_var('NAME', default)`. */
+  envVar(name: string, fallback: string | undefined): string;
+  /** `is_incremental()`. */
+  isIncremental(): boolean;
+  /** `this`, the relation being built. */
+  readonly self: Relation | undefined;
+  /** `target` (name, schema, type, database, threads...). */
+  readonly target: Readonly<Record<string, unknown>>;
+  /** `execute`: false while parsing, true when compiling for a run. */
+  readonly execute?: boolean;
+  /** The package whose node is rendered (macro lookup). */
+  readonly packageName?: string;
+  /** `model`: the node being rendered, as a dict. */
+  readonly model?: Readonly<Record<string, unknown>>;
+  /** `graph`: nodes and sources, as dicts. */
+  readonly graph?: Readonly<Record<string, unknown>>;
+  /** `invocation_id`. */
+  readonly invocationId?: string;
+  /** Answers to the queries of this render so far, in order; absent means "cannot query". */
+  readonly answers?: QueryResult[];
+  /** Messages of `log(..., info=True)` and `print()`. */
+  readonly onLog?: (message: string) => void;
+}
+
+/** An error a global raises; turned into a {@linkcode DbtError} with the line by `render`. */
+class ScopeError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** A render needs the answer to `sql` before it can go on. */
+class NeedQuery extends Error {
+  constructor(readonly sql: string) {
+    super("a query is needed");
+  }
+}
+
+/**
+ * Raises an error from inside a render (for the compiler's `ref`/`source`
+ * checks): `render` rethrows it as a {@linkcode DbtError} naming file and line.
+ */
+export function raiseInRender(code: string, message: string): never {
+  throw new ScopeError(code, message);
+}
+
+type Kwargs = Record<string, unknown> & { __keywords?: boolean };
+
+/** Splits nunjucks call arguments into positional ones and keyword arguments. */
+export function splitKwargs(args: unknown[]): { positional: unknown[]; kwargs: Kwargs } {
+  const last = args[args.length - 1];
+  if (typeof last === "object" && last !== null && (last as Kwargs).__keywords === true) {
+    const { __keywords: _, ...kwargs } = last as Kwargs;
+    return { positional: args.slice(0, -1), kwargs };
+  }
+  return { positional: args, kwargs: {} };
+}
+
+/** Keeps a macro's or model's line from nunjucks' message (runtime lines are 0-based). */
+function lineFrom(message: string, zeroBased: boolean): number | undefined {
+  const match = /\[Line (\d+)/.exec(message);
+  // nunjucks leaves the line out when it is 0, i.e. the first line at run time.
+  if (!match) return zeroBased && message.startsWith("(") ? 1 : undefined;
+  const n = Number(match[1]);
+  return zeroBased ? n + 1 : n;
+}
+
+function firstMessageLine(message: string): string {
+  const lines = message.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  const body = lines.find((l) => !l.startsWith("(")) ?? lines[0] ?? message;
+  return body.replace(/^(Template render error|Error): /, "");
+}
+
+/** A compiled template and the file it came from. */
+export interface CompiledTemplate {
+  /** Project-relative file. */
+  readonly file: string;
+  /** The nunjucks template. */
+  readonly template: nunjucks.Template;
+}
+
+type MacroFn = (...args: unknown[]) => unknown;
+
+interface LoadedMacro {
+  readonly fn: MacroFn;
+  readonly file: string;
+  readonly packageName: string;
+}
+
+/** The global project's package name. */
+export const GLOBAL_PACKAGE = "dbt";
+
+/** Options of {@linkcode JinjaEnv}. */
+export interface JinjaEnvOptions {
+  /** Keeps compiled templates between loads. */
+  readonly cache?: ParseCache;
+  /** The root project's name (searched first). */
+  readonly rootPackage?: string;
+  /**
+   * Prefixes `adapter.dispatch` tries, in order.
+   * @default {["postgres", "default"]}
+   */
+  readonly dispatchPrefixes?: readonly string[];
+  /** `dispatch:` of dbt_project.yml: search order per macro namespace. */
+  readonly dispatch?: Readonly<Record<string, readonly string[]>>;
+  /** Quotes an identifier the way the adapter does. */
+  readonly quote?: (name: string) => string;
+}
+
+/**
+ * The Jinja environment of one project: macros of the project, its packages
+ * and the global project, and the dbt context functions as globals.
+ */
+export class JinjaEnv {
+  readonly #env: nunjucks.Environment;
+  #scope: RenderScope | undefined;
+  #thrown: unknown;
+  #queryIndex = 0;
+  readonly #results = new Map<string, unknown>();
+  readonly #macros = new Map<string, Map<string, LoadedMacro>>(); // package -> name -> macro
+  readonly #namespaces = new Map<string, Record<string, MacroFn>>();
+  readonly #packageStack: string[] = [];
+  readonly #cache: ParseCache;
+  readonly #root: string;
+  readonly #prefixes: readonly string[];
+  readonly #dispatch: Readonly<Record<string, readonly string[]>>;
+
+  /** nunjucks' globals table, which @types/nunjucks leaves out. */
+  get #globals(): Record<string, unknown> {
+    return (this.#env as unknown as { globals: Record<string, unknown> }).globals;
+  }
+
+  /** Creates an environment with the dbt context functions. */
+  constructor(options: JinjaEnvOptions = {}) {
+    this.#cache = options.cache ?? ParseCache.empty();
+    this.#root = options.rootPackage ?? "";
+    this.#prefixes = options.dispatchPrefixes ?? ["postgres", "default"];
+    this.#dispatch = options.dispatch ?? {};
+    const quote = options.quote ?? ((name: string) => `"${name.replaceAll('"', '""')}"`);
+    installJinjaCompat();
+    this.#env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false });
+    this.#env.addExtension("do", new DoExtension());
+    addDbtFilters(this.#env);
+    const scope = (): RenderScope => {
+      if (!this.#scope) throw new ScopeError(DbtErrorCode.renderFailed, "no render in progress");
+      return this.#scope;
+    };
+    const guard = <A extends unknown[], T>(fn: (...args: A) => T) => (...args: A): T => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        if (!(error instanceof ReturnSignal)) this.#thrown = error;
+        throw error;
+      }
+    };
+    const g = (name: string, fn: (...args: unknown[]) => unknown) =>
+      this.#env.addGlobal(name, guard(fn));
+    g("ref", (...args) => {
+      const { positional, kwargs } = splitKwargs(args);
+      if (positional.length >= 2) return scope().ref(String(positional[1]), String(positional[0]));
+      void kwargs; // `v=`/`version=` of versioned models: not versioned here, the name is enough
+      return scope().ref(String(positional[0]));
+    });
+    g("source", (a, b) => scope().source(String(a), String(b)));
+    const config = guard((...args: unknown[]) => {
+      const { positional, kwargs } = splitKwargs(args);
+      const first = positional[0];
+      scope().config(
+        typeof first === "object" && first !== null ? first as Record<string, unknown> : kwargs,
+      );
+      return "";
+    });
+    Object.assign(config, {
+      get: guard((key: unknown, fallback?: unknown) => {
+        const value = scope().configGet?.(String(key));
+        return value === undefined ? (fallback ?? null) : value;
+      }),
+      require: guard((key: unknown) => {
+        const value = scope().configGet?.(String(key));
+        if (value === undefined || value === null) {
+          throw new ScopeError(
+            DbtErrorCode.renderFailed,
+            `config '${String(key)}' is required but not set`,
+          );
+        }
+        return value;
+      }),
+      set: () => "",
+      persist_relation_docs: () => false,
+      persist_column_docs: () => false,
+    });
+    this.#env.addGlobal("config", config);
+    g("var", (...args) => {
+      const { positional } = splitKwargs(args);
+      return scope().var(String(positional[0]), positional[1], positional.length > 1);
+    });
+    g(
+      "env_var",
+      (name, fallback) =>
+        scope().envVar(String(name), fallback === undefined ? undefined : String(fallback)),
+    );
+    g("is_incremental", () => scope().isIncremental());
+    const say = (message: unknown, info: boolean) => {
+      if (info) this.#scope?.onLog?.(String(message));
+      return "";
+    };
+    g("log", (...args) => {
+      const { positional, kwargs } = splitKwargs(args);
+      return say(positional[0], positional[1] === true || kwargs.info === true);
+    });
+    g("print", (message) => say(message, true));
+    this.#env.addGlobal("return", (value: unknown) => {
+      throw new ReturnSignal(value);
+    });
+    this.#env.addGlobal("exceptions", {
+      raise_compiler_error: guard((message: unknown) => {
+        throw new ScopeError(DbtErrorCode.renderFailed, String(message));
+      }),
+      raise_not_implemented: guard((message: unknown) => {
+        throw new ScopeError(DbtErrorCode.renderFailed, `not implemented: ${String(message)}`);
+      }),
+      warn: (message: unknown) => say(`warning: ${String(message)}`, true),
+    });
+    this.#env.addGlobal("modules", dbtModules());
+    this.#env.addGlobal("local_md5", (text: unknown) => digest(String(text), "md5"));
+    this.#env.addGlobal("tojson", (value: unknown) => JSON.stringify(value));
+    this.#env.addGlobal("fromjson", (text: unknown) => JSON.parse(String(text)));
+    this.#env.addGlobal("zip", (...lists: unknown[][]) => {
+      const length = Math.min(...lists.map((l) => l.length));
+      return Array.from({ length }, (_, i) => lists.map((l) => l[i]));
+    });
+    this.#env.addGlobal("set", (items?: unknown[]) => [...new Set(items ?? [])]);
+    this.#env.addGlobal("flags", { FULL_REFRESH: false, WHICH: "run", STORE_FAILURES: false });
+    // Context values that read the current scope, so macros see them too.
+    const current = () => this.#scope;
+    const relationProxy = () => ({
+      get schema() {
+        return current()?.self?.schema;
+      },
+      get identifier() {
+        return current()?.self?.identifier;
+      },
+      get name() {
+        return current()?.self?.identifier;
+      },
+      get database() {
+        return current()?.self?.database;
+      },
+      get is_table() {
+        return true;
+      },
+      toString: () => current()?.self?.toString() ?? "",
+    });
+    this.#env.addGlobal("this", relationProxy());
+    this.#env.addGlobal(
+      "target",
+      new Proxy({}, {
+        get: (_, key) => typeof key === "string" ? current()?.target[key] : undefined,
+      }),
+    );
+    this.#env.addGlobal(
+      "model",
+      new Proxy({}, {
+        get: (_, key) => typeof key === "string" ? current()?.model?.[key] : undefined,
+      }),
+    );
+    this.#env.addGlobal(
+      "graph",
+      new Proxy({}, {
+        get: (_, key) => typeof key === "string" ? current()?.graph?.[key] ?? {} : undefined,
+      }),
+    );
+    // `execute` and `invocation_id` are plain names in Jinja: globals looked up per render.
+    Object.defineProperty(this.#globals, "execute", {
+      get: () => current()?.execute ?? false,
+      enumerable: true,
+    });
+    Object.defineProperty(this.#globals, "invocation_id", {
+      get: () => current()?.invocationId ?? "",
+      enumerable: true,
+    });
+    // run_query / statement / load_result: answers come from the replay slot.
+    const runQuery = (sql: string): unknown => {
+      const s = scope();
+      if (!s.execute || s.answers === undefined) return null;
+      const index = this.#queryIndex++;
+      const answer = s.answers[index];
+      if (answer === undefined) throw new NeedQuery(sql);
+      return agateTable(answer);
+    };
+    g("run_query", (sql) => runQuery(String(sql)));
+    g("statement", (...args) => {
+      const { positional, kwargs } = splitKwargs(args);
+      const name = String(positional[0] ?? kwargs.name ?? "statement");
+      const fetch = positional[1] ?? kwargs.fetch_result ?? false;
+      const caller = kwargs.caller as (() => unknown) | undefined;
+      const sql = caller ? String(caller()) : "";
+      const table = runQuery(sql);
+      if (table !== null) {
+        this.#results.set(name, {
+          response: { _message: "OK", code: "OK", rows_affected: -1 },
+          data: fetch ? (table as { rows: unknown[] }).rows : [],
+          table: fetch ? table : null,
+        });
+      }
+      return "";
+    });
+    g("load_result", (name) => this.#results.get(String(name)) ?? null);
+    this.#env.addGlobal("adapter", {
+      dispatch: guard((name: unknown, namespace?: unknown) =>
+        this.#dispatchMacro(String(name), namespace === undefined ? undefined : String(namespace))
+      ),
+      quote: (name: unknown) => quote(String(name)),
+      type: () => current()?.target.type,
+      get_relation: guard(() => null),
+      check_schema_exists: guard(() => true),
+    });
+    this.#env.addGlobal("api", {
+      Relation: {
+        create: (...args: unknown[]) => {
+          const { kwargs } = splitKwargs(args);
+          const schema = String(kwargs.schema ?? "");
+          const identifier = String(kwargs.identifier ?? "");
+          return {
+            schema,
+            identifier,
+            name: identifier,
+            database: kwargs.database ?? null,
+            toString: () => schema ? `${quote(schema)}.${quote(identifier)}` : quote(identifier),
+          };
+        },
+      },
+    });
+  }
+
+  /** Names of the macros of `packageName` loaded so far (default: the root project). */
+  macrosOf(packageName: string = this.#root): readonly string[] {
+    return [...(this.#macros.get(packageName)?.keys() ?? [])];
+  }
+
+  /** Every loaded macro as `[package, name]`. */
+  get macros(): readonly (readonly [string, string])[] {
+    return [...this.#macros].flatMap(([pkg, map]) => [...map.keys()].map((n) => [pkg, n] as const));
+  }
+
+  /** Whether the root project (or `packageName`) defines a macro of that name. */
+  hasMacro(name: string, packageName: string = this.#root): boolean {
+    return this.#macros.get(packageName)?.has(name) ?? false;
+  }
+
+  /**
+   * Compiles `source`; throws `dbt.jinja_syntax` with the file and line of a
+   * syntax error.
+   */
+  compile(source: string, file: string): CompiledTemplate {
+    const text = preprocess(source);
+    try {
+      const code = this.#cache.template(
+        digest(`${file}\0${text}`),
+        () => compileToCode(text, file),
+      );
+      // nunjucks builds a template from compiled code the way it loads precompiled ones.
+      const props = new Function(code)() as Record<string, unknown>;
+      const template = new nunjucks.Template(
+        { type: "code", obj: props } as unknown as string,
+        this.#env,
+        file,
+        true,
+      );
+      return { file, template };
+    } catch (error) {
+      let cause: unknown = error;
+      if (!(error instanceof Error) || !/\[Line \d+/.test(error.message)) {
+        // The bare compiler's errors carry no path or line: let Template say them.
+        try {
+          new nunjucks.Template(text, this.#env, file, true);
+        } catch (pretty) {
+          cause = pretty;
+        }
+      }
+      const message = cause instanceof Error ? cause.message : String(cause);
+      throw new DbtError(
+        DbtErrorCode.jinjaSyntax,
+        `Jinja syntax error: ${firstMessageLine(message)}`,
+        { file, line: lineFrom(message, false) },
+        cause,
+      );
+    }
+  }
+
+  /**
+   * Loads the macros of one file (`{% macro name(...) %}`, `{% test name %}`)
+   * of `packageName`. Throws `dbt.invalid_project` when the package already
+   * has a macro of that name.
+   */
+  loadMacros(source: string, file: string, packageName: string, scope: RenderScope): string[] {
+    const compiled = this.compile(source, file);
+    let exported: Record<string, unknown> = {};
+    this.#withScope(scope, compiled.file, () => {
+      // getExported is public in nunjucks but missing from @types/nunjucks.
+      const template = compiled.template as unknown as {
+        getExported(cb: (error: Error | null, value: unknown) => void): void;
+      };
+      template.getExported((error, value) => {
+        if (error) throw error;
+        exported = value as Record<string, unknown>;
+      });
+    });
+    let own = this.#macros.get(packageName);
+    if (!own) {
+      own = new Map();
+      this.#macros.set(packageName, own);
+    }
+    const names: string[] = [];
+    for (const [name, macro] of Object.entries(exported)) {
+      if (typeof macro !== "function") continue;
+      const previous = own.get(name);
+      if (previous !== undefined) {
+        throw new DbtError(
+          DbtErrorCode.invalidProject,
+          `macro '${name}' is already defined in ${previous.file}; rename one of them`,
+          { file },
+        );
+      }
+      const fn = this.#inPackage(packageName, macro as MacroFn);
+      own.set(name, { fn, file, packageName });
+      this.#namespace(packageName)[name] = fn;
+      names.push(name);
+      // Unqualified names resolve at call time (root, then the current package, then dbt).
+      if (!Object.hasOwn(this.#globals, name) || this.#isResolver(name)) {
+        const resolver = (...args: unknown[]) => {
+          const found = this.#lookup(name);
+          if (!found) {
+            throw new ScopeError(DbtErrorCode.renderFailed, `macro '${name}' is not defined here`);
+          }
+          return found.fn(...args);
+        };
+        (resolver as unknown as { __resolver: boolean }).__resolver = true;
+        this.#env.addGlobal(name, resolver);
+      }
+    }
+    return names;
+  }
+
+  #isResolver(name: string): boolean {
+    const value = (this.#globals as Record<string, unknown>)[name] as
+      | { __resolver?: boolean }
+      | undefined;
+    return value?.__resolver === true;
+  }
+
+  /** `dbt_utils.x`: a global object per package holding its macros. */
+  #namespace(packageName: string): Record<string, MacroFn> {
+    let ns = this.#namespaces.get(packageName);
+    if (!ns) {
+      ns = {};
+      this.#namespaces.set(packageName, ns);
+      if (!Object.hasOwn(this.#globals, packageName) || packageName === GLOBAL_PACKAGE) {
+        this.#env.addGlobal(packageName, ns);
+      }
+    }
+    return ns;
+  }
+
+  /** Runs a macro with its package as the current one (for unqualified calls inside it). */
+  #inPackage(packageName: string, fn: MacroFn): MacroFn {
+    const stack = this.#packageStack;
+    return function (this: unknown, ...args: unknown[]) {
+      stack.push(packageName);
+      try {
+        return fn.apply(this, args);
+      } finally {
+        stack.pop();
+      }
+    };
+  }
+
+  #lookup(name: string): LoadedMacro | undefined {
+    const currentPackage = this.#packageStack.at(-1) ?? this.#scope?.packageName ?? this.#root;
+    for (const pkg of [this.#root, currentPackage, GLOBAL_PACKAGE]) {
+      const found = this.#macros.get(pkg)?.get(name);
+      if (found) return found;
+    }
+    for (const map of this.#macros.values()) {
+      const found = map.get(name);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** The package search order of `adapter.dispatch` for a namespace. */
+  searchOrder(namespace: string | undefined): string[] {
+    if (namespace === undefined) {
+      const current = this.#packageStack.at(-1) ?? this.#scope?.packageName ?? this.#root;
+      return [...new Set([this.#root, current, GLOBAL_PACKAGE])];
+    }
+    const configured = this.#dispatch[namespace];
+    if (configured) return [...configured];
+    if (namespace === GLOBAL_PACKAGE) return [this.#root, GLOBAL_PACKAGE];
+    return [this.#root, namespace];
+  }
+
+  #dispatchMacro(name: string, namespace: string | undefined): MacroFn {
+    const order = this.searchOrder(namespace);
+    const tried: string[] = [];
+    for (const pkg of order) {
+      const macros = this.#macros.get(pkg);
+      for (const prefix of this.#prefixes) {
+        const candidate = `${prefix}__${name}`;
+        tried.push(`${pkg}.${candidate}`);
+        const found = macros?.get(candidate);
+        if (found) return found.fn;
+      }
+    }
+    throw new ScopeError(
+      DbtErrorCode.renderFailed,
+      `adapter.dispatch('${name}'${
+        namespace ? `, '${namespace}'` : ""
+      }) found no implementation; tried ${tried.join(", ")}`,
+    );
+  }
+
+  /** Calls a macro of the root project (else the global project) with `args` in `scope`. */
+  callMacro(name: string, args: readonly unknown[], scope: RenderScope): string {
+    const found = this.#macros.get(this.#root)?.get(name) ??
+      this.#macros.get(GLOBAL_PACKAGE)?.get(name);
+    if (!found) throw new RangeError(`Cannot call macro '${name}': not defined`);
+    return this.#withScope(scope, found.file, () => String(found.fn(...args)));
+  }
+
+  /**
+   * Finds macro `name` (in `packageName` when given, else by dbt's lookup
+   * order), or undefined.
+   */
+  findMacro(name: string, packageName?: string): { file: string; packageName: string } | undefined {
+    const found = packageName === undefined
+      ? this.#lookup(name)
+      : this.#macros.get(packageName)?.get(name);
+    return found && { file: found.file, packageName: found.packageName };
+  }
+
+  /** Calls macro `name` (see {@linkcode findMacro}) with keyword arguments in `scope`. */
+  callMacroWith(
+    name: string,
+    packageName: string | undefined,
+    kwargs: Readonly<Record<string, unknown>>,
+    scope: RenderScope,
+  ): string {
+    const found = packageName === undefined
+      ? this.#lookup(name)
+      : this.#macros.get(packageName)?.get(name);
+    if (!found) throw new RangeError(`Cannot call macro '${name}': not defined`);
+    return this.#withScope(
+      scope,
+      found.file,
+      () => String(found.fn({ ...kwargs, __keywords: true })),
+    );
+  }
+
+  /**
+   * Renders a compiled template in `scope`. A failure is a {@linkcode DbtError}
+   * naming the file and line: the compiler's own (unknown ref...) keeps its code,
+   * anything else is `dbt.render_failed`. A render that needs a query it has
+   * no answer for throws {@linkcode QueryNeeded} (see {@linkcode renderAsync}).
+   */
+  render(compiled: CompiledTemplate, scope: RenderScope): string {
+    return this.#withScope(scope, compiled.file, () => compiled.template.render({}));
+  }
+
+  /**
+   * Renders with `run_query`/`statement` answered by `query`: each time the
+   * render needs an answer it does not have, the query runs and the render
+   * starts again with every answer so far.
+   */
+  async renderAsync(
+    compiled: CompiledTemplate,
+    scope: RenderScope,
+    query: (sql: string) => Promise<QueryResult>,
+  ): Promise<string> {
+    const answers: QueryResult[] = [];
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      try {
+        return this.render(compiled, { ...scope, execute: true, answers });
+      } catch (error) {
+        if (!(error instanceof QueryNeeded)) throw error;
+        answers.push(await query(error.sql));
+      }
+    }
+    throw new DbtError(DbtErrorCode.renderFailed, "more than 1000 run_query calls in one render", {
+      file: compiled.file,
+    });
+  }
+
+  #withScope<T>(scope: RenderScope, file: string, fn: () => T): T {
+    const outer = this.#scope;
+    const outerIndex = this.#queryIndex;
+    this.#scope = scope;
+    this.#queryIndex = 0;
+    this.#thrown = undefined;
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof DbtError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      const line = lineFrom(message, true);
+      const thrown = this.#thrown;
+      if (thrown instanceof NeedQuery) throw new QueryNeeded(thrown.sql, file);
+      if (thrown instanceof ScopeError) {
+        throw new DbtError(thrown.code, thrown.message, { file, line }, error);
+      }
+      if (thrown instanceof DbtError) throw thrown;
+      throw new DbtError(
+        DbtErrorCode.renderFailed,
+        `cannot render: ${firstMessageLine(message)}`,
+        { file, line },
+        error,
+      );
+    } finally {
+      this.#scope = outer;
+      this.#queryIndex = outerIndex;
+    }
+  }
+}
+
+/** A render stopped because it needs the answer of a query (`run_query`, `statement`). */
+export class QueryNeeded extends DbtError {
+  /** The SQL to run. */
+  readonly sql: string;
+  /** Creates it for `sql` asked by `file`. */
+  constructor(sql: string, file: string) {
+    super(
+      DbtErrorCode.renderFailed,
+      "run_query() needs a warehouse connection at this point",
+      { file },
+    );
+    this.sql = sql;
+  }
+}
+
+/** Options of {@linkcode renderString}. */
+export interface RenderStringOptions {
+  /** Reads an environment variable. */
+  readonly env: (name: string) => string | undefined;
+  /** File the string comes from (for errors). */
+  readonly file: string;
+  /** Line the string is on (for errors). */
+  readonly line?: number | undefined;
+  /** Vars `var()` may read (dbt_project.yml configs); absent: only defaults work. */
+  readonly vars?: Readonly<Record<string, unknown>> | undefined;
+  /** `target` values. */
+  readonly target?: Readonly<Record<string, unknown>> | undefined;
+}
+
+let stringEnv: JinjaEnv | undefined;
+
+/**
+ * Renders one short template that may use `env_var()` and `var()`
+ * (profiles.yml and dbt_project.yml values).
+ *
+ * @example
+ * ```ts
+ * import { renderString } from "./env.ts";
+ * renderString("{{ env_var('HOST', 'localhost') }}", { env: () => undefined, file: "profiles.yml" });
+ * // "localhost"
+ * ```
+ */
+export function renderString(text: string, options: RenderStringOptions): string {
+  stringEnv ??= new JinjaEnv();
+  const env = stringEnv;
+  const refuse = (what: string): never =>
+    raiseInRender(DbtErrorCode.renderFailed, `${what} cannot be used in ${options.file}`);
+  const vars = options.vars;
+  const scope: RenderScope = {
+    ref: () => refuse("ref()"),
+    source: () => refuse("source()"),
+    config: () => refuse("config()"),
+    var: (name, fallback, hasDefault) => {
+      if (vars && Object.hasOwn(vars, name)) return vars[name];
+      return hasDefault ? fallback : refuse(`var('${name}') without a default`);
+    },
+    envVar: (name, fallback) => envVarOf(options.env, name, fallback),
+    isIncremental: () => false,
+    self: undefined,
+    target: options.target ?? {},
+  };
+  try {
+    return env.render(env.compile(text, options.file), scope).trim();
+  } catch (error) {
+    if (error instanceof DbtError && options.line !== undefined) {
+      throw new DbtError(error.code, error.message.replace(/^[^:]+(:\d+)?: /, ""), {
+        file: options.file,
+        line: options.line,
+      }, error);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Renders a YAML value as dbt does for dbt_project.yml configs: strings with
+ * `{{`/`{%` are rendered, then read back as a native value (`"true"` becomes
+ * `true`, `"3"` becomes `3`); lists and maps are rendered throughout.
+ */
+export function renderValue(value: unknown, options: RenderStringOptions): unknown {
+  if (typeof value === "string") {
+    if (!value.includes("{{") && !value.includes("{%")) return value;
+    const text = renderString(value, options);
+    if (text === "True" || text === "true") return true;
+    if (text === "False" || text === "false") return false;
+    if (text === "None" || text === "none") return null;
+    if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+    return text;
+  }
+  if (Array.isArray(value)) return value.map((v) => renderValue(v, options));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, renderValue(v, options)]),
+    );
+  }
+  return value;
+}
+
+/** `env_var()`: the variable, else the default, else a render error naming it. */
+export function envVarOf(
+  env: (name: string) => string | undefined,
+  name: string,
+  fallback: string | undefined,
+): string {
+  const value = env(name);
+  if (value !== undefined) return value;
+  if (fallback !== undefined) return fallback;
+  return raiseInRender(
+    DbtErrorCode.renderFailed,
+    `env_var('${name}'): the environment variable is not set and no default is given; ` +
+      `set ${name} or write env_var('${name}', 'default')`,
+  );
+}

@@ -1,0 +1,394 @@
+/**
+ * The nodes of a loaded dbt project (models, seeds, snapshots, sources,
+ * data tests, unit tests, exposures) and the project itself. Every other
+ * module of the runner reads these types; this file imports only types, so
+ * it sits below everything else and no import circle can pass through it.
+ *
+ * @module
+ */
+
+import type { Relation } from "./relation.ts";
+import type { ProjectFile } from "./project/project_file.ts";
+import type { Target } from "./project/profiles.ts";
+
+/** How a model is built. */
+export type Materialized = "view" | "table" | "incremental" | "ephemeral";
+
+/** What kind of buildable node: a SQL model, a CSV seed or a snapshot. */
+export type BuildKind = "model" | "seed" | "snapshot";
+
+/** How an incremental model merges new rows. */
+export type IncrementalStrategy = "append" | "delete+insert" | "merge";
+
+/** What an incremental model does when its columns change (dbt's `on_schema_change`). */
+export type OnSchemaChange = "ignore" | "fail" | "append_new_columns" | "sync_all_columns";
+
+/** A node's resolved config (project folders < properties YAML < `config()` in the file). */
+export interface ModelConfig {
+  /** How it is built (seeds: `seed`, snapshots: `snapshot`). */
+  readonly materialized: Materialized | "seed" | "snapshot";
+  /** Custom schema (`+schema`), before `generate_schema_name`. */
+  readonly schema: string | undefined;
+  /** Name of the relation, when not the node's name. */
+  readonly alias: string | undefined;
+  /** Key(s) an incremental model or snapshot merges on. */
+  readonly unique_key: string | readonly string[] | undefined;
+  /** How an incremental model adds rows. */
+  readonly incremental_strategy: IncrementalStrategy | undefined;
+  /** What an incremental run does when the columns changed. */
+  readonly on_schema_change: OnSchemaChange;
+  /** Tags (selectable as `tag:`). */
+  readonly tags: readonly string[];
+  /** SQL run before the build, in the same session. */
+  readonly preHooks: readonly string[];
+  /** SQL run after the build, in the same session. */
+  readonly postHooks: readonly string[];
+  /** `grants: {select: [role, ...]}`, applied after the build. */
+  readonly grants: Readonly<Record<string, readonly string[]>>;
+  /** `contract: {enforced: true}`: the built columns must match the declared ones. */
+  readonly contractEnforced: boolean;
+  /** `full_refresh: false` keeps an incremental model incremental even with `--full-refresh`. */
+  readonly fullRefresh: boolean | undefined;
+  /** Every config value as resolved, for the manifest. */
+  readonly all: Readonly<Record<string, unknown>>;
+}
+
+/** A constraint of a column under an enforced contract. */
+export interface ColumnConstraint {
+  /** `not_null`, `primary_key`, `unique`, `check`. */
+  readonly type: string;
+  /** SQL of a `check` constraint. */
+  readonly expression: string | undefined;
+}
+
+/** A column documented in a properties file. */
+export interface ColumnDoc {
+  /** Column name. */
+  readonly name: string;
+  /** Its description (doc() blocks resolved), or "". */
+  readonly description: string;
+  /** Declared type, if any. */
+  readonly data_type: string | null;
+  /** Free metadata. */
+  readonly meta: Readonly<Record<string, unknown>>;
+  /** Constraints, for enforced contracts. */
+  readonly constraints: readonly ColumnConstraint[];
+}
+
+/** Seed settings. */
+export interface SeedSettings {
+  /** Absolute path of the CSV file. */
+  readonly csvPath: string;
+  /** Field delimiter. */
+  readonly delimiter: string;
+  /** Column types that override inference, by column name. */
+  readonly columnTypes: Readonly<Record<string, string>>;
+  /** Quote column names in DDL (dbt's `quote_columns`). */
+  readonly quoteColumns: boolean;
+}
+
+/** Snapshot settings. */
+export interface SnapshotSettings {
+  /** `timestamp` or `check`. */
+  readonly strategy: "timestamp" | "check";
+  /** Column(s) identifying a record. */
+  readonly uniqueKey: readonly string[];
+  /** For `timestamp`: the column telling when a row changed. */
+  readonly updatedAt: string | undefined;
+  /** For `check`: the columns compared, or `all`. */
+  readonly checkCols: readonly string[] | "all";
+  /** What happens to rows gone from the source (`hard_deletes` / `invalidate_hard_deletes`). */
+  readonly hardDeletes: "ignore" | "invalidate" | "new_record";
+}
+
+/** A buildable node of the project: a SQL model, a seed or a snapshot. */
+export interface ModelNode {
+  /** `model`, `seed` or `snapshot`. */
+  readonly resourceType: BuildKind;
+  /** `<resource type>.<package>.<name>`. */
+  readonly uniqueId: string;
+  /** Node name (the file stem, or a YAML snapshot's name). */
+  readonly name: string;
+  /** Package (project) that defines it. */
+  readonly packageName: string;
+  /** File relative to the project (package files under `dbt_packages/<pkg>/`). */
+  readonly file: string;
+  /** File relative to its resource path, e.g. `marts/fct.sql`. */
+  readonly path: string;
+  /** `[package, ...folders, name]`. */
+  readonly fqn: readonly string[];
+  /** The code as written (a seed: "" ). */
+  readonly rawCode: string;
+  /** sha256 of the file. */
+  readonly checksum: string;
+  /** Resolved config. */
+  readonly config: ModelConfig;
+  /** Where it is built (for ephemeral models: the CTE it prints as). */
+  readonly relation: Relation;
+  /** Names of the nodes it refs, in order of first use. */
+  readonly refs: readonly string[];
+  /** Unique ids of the sources it reads. */
+  readonly sources: readonly string[];
+  /** Unique ids of its parents (models, seeds, snapshots, sources). */
+  readonly dependsOn: readonly string[];
+  /** Unique ids of macros it calls. */
+  readonly macros: readonly string[];
+  /** From the properties file. */
+  readonly description: string;
+  /** From the properties file, by name. */
+  readonly columns: Readonly<Record<string, ColumnDoc>>;
+  /** The properties file that documents it, or null. */
+  readonly patchPath: string | null;
+  /** Free metadata (`meta:` and `config.meta`). */
+  readonly meta: Readonly<Record<string, unknown>>;
+  /** The SQL compiled for a full build, ephemeral parents inlined (a seed: ""). */
+  readonly compiledCode: string;
+  /** Whether the SQL calls `run_query`/`statement`, so it is compiled again at build time. */
+  readonly dynamic: boolean;
+  /** Seed settings (seeds only). */
+  readonly seed?: SeedSettings | undefined;
+  /** Snapshot settings (snapshots only). */
+  readonly snapshot?: SnapshotSettings | undefined;
+}
+
+/** Freshness rule of a source table. */
+export interface Freshness {
+  /** Warn when the newest row is older than this many milliseconds. */
+  readonly warnAfterMs: number | null;
+  /** Fail when the newest row is older than this many milliseconds. */
+  readonly errorAfterMs: number | null;
+  /** As written, for the manifest. */
+  readonly raw: Readonly<Record<string, unknown>>;
+  /** Optional `filter:` SQL. */
+  readonly filter: string | null;
+}
+
+/** A source table. */
+export interface SourceNode {
+  /** `source.<package>.<source>.<table>`. */
+  readonly uniqueId: string;
+  /** Package declaring it. */
+  readonly packageName: string;
+  /** Source name, e.g. `raw`. */
+  readonly sourceName: string;
+  /** Table name as referenced. */
+  readonly name: string;
+  /** The YAML file declaring it. */
+  readonly file: string;
+  /** Relation read. */
+  readonly relation: Relation;
+  /** Table description. */
+  readonly description: string;
+  /** Source description. */
+  readonly sourceDescription: string;
+  /** `meta` of the table over that of the source (`asset:` maps it to an asset). */
+  readonly meta: Readonly<Record<string, unknown>>;
+  /** Loader as declared, or "". */
+  readonly loader: string;
+  /** Documented columns. */
+  readonly columns: Readonly<Record<string, ColumnDoc>>;
+  /** Column holding the load time, for freshness. */
+  readonly loadedAtField: string | null;
+  /** Freshness rule, or null. */
+  readonly freshness: Freshness | null;
+}
+
+/** A test's `warn_if` / `error_if` thresholds and how failures are counted. */
+export interface TestThresholds {
+  /** A condition on the failure count, e.g. `!= 0`, `>5`. */
+  readonly warnIf: string;
+  /** A condition on the failure count, e.g. `!= 0`, `>10`. */
+  readonly errorIf: string;
+  /** SQL aggregate over the failing rows, e.g. `count(*)`. */
+  readonly failCalc: string;
+  /** Keep only this many failing rows (`limit:`), or null. */
+  readonly limit: number | null;
+  /** Store failing rows in the audit schema. */
+  readonly storeFailures: boolean;
+}
+
+/** A data test (generic from YAML, or singular from the test paths). */
+export interface TestNode {
+  /** `test.<package>.<name>[.<hash>]`. */
+  readonly uniqueId: string;
+  /** Test name, e.g. `not_null_stg_sleep_user_id`. */
+  readonly name: string;
+  /** Package declaring it. */
+  readonly packageName: string;
+  /** `generic` (YAML) or `singular` (a SQL file). */
+  readonly kind: "generic" | "singular";
+  /** For generic tests: `not_null`, `unique`, a custom `{% test %}`... */
+  readonly testName: string | undefined;
+  /** Namespace of a package's generic test (`dbt_utils`), or null. */
+  readonly testNamespace: string | null;
+  /** File declaring it. */
+  readonly file: string;
+  /** Line declaring it (1-based), when known. */
+  readonly line: number | undefined;
+  /** Unique id of the node it is declared on (generic), or null for singular tests. */
+  readonly attachedTo: string | undefined;
+  /** Column tested, if any. */
+  readonly columnName: string | undefined;
+  /** Test arguments. */
+  readonly kwargs: Readonly<Record<string, unknown>>;
+  /** `warn` only reports; `error` fails (and blocks downstream). */
+  readonly severity: "warn" | "error";
+  /** Thresholds and fail calc. */
+  readonly thresholds: TestThresholds;
+  /** Tags. */
+  readonly tags: readonly string[];
+  /** Description, or "". */
+  readonly description: string;
+  /** Unique ids of the nodes it reads: the test runs only when all are built. */
+  readonly dependsOn: readonly string[];
+  /** Raw code: the SQL file, or the generic test call. */
+  readonly rawCode: string;
+  /** SQL returning the failing rows. */
+  readonly compiledCode: string;
+  /** Relation failing rows are stored in when `store_failures` is set. */
+  readonly auditRelation: Relation;
+}
+
+/** A unit test: given rows for the model's inputs, its output must equal the expected rows. */
+export interface UnitTestNode {
+  /** `unit_test.<package>.<model>.<name>`. */
+  readonly uniqueId: string;
+  /** Its name. */
+  readonly name: string;
+  /** Model under test. */
+  readonly model: string;
+  /** The YAML file. */
+  readonly file: string;
+  /** Line of its entry. */
+  readonly line: number | undefined;
+  /** Description, or "". */
+  readonly description: string;
+  /** The SQL whose result is compared (model SQL over fixture CTEs). */
+  readonly actualSql: string;
+  /** The SQL of the expected rows. */
+  readonly expectedSql: string;
+  /** Columns compared (those of the expected rows). */
+  readonly columns: readonly string[];
+  /** Unique id of the model. */
+  readonly dependsOn: readonly string[];
+  /** As written, for the manifest. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** An exposure (a dashboard, notebook... that reads models). */
+export interface ExposureNode {
+  /** `exposure.<package>.<name>`. */
+  readonly uniqueId: string;
+  /** Name. */
+  readonly name: string;
+  /** File. */
+  readonly file: string;
+  /** Type (dashboard, notebook, analysis, ml, application). */
+  readonly type: string;
+  /** Owner as written. */
+  readonly owner: Readonly<Record<string, unknown>>;
+  /** Description. */
+  readonly description: string;
+  /** Unique ids it depends on. */
+  readonly dependsOn: readonly string[];
+  /** Url, or null. */
+  readonly url: string | null;
+  /** Maturity, or null. */
+  readonly maturity: string | null;
+}
+
+/** A `{% docs name %}` block. */
+export interface DocBlock {
+  /** `doc.<package>.<name>`. */
+  readonly uniqueId: string;
+  /** Name. */
+  readonly name: string;
+  /** Package. */
+  readonly packageName: string;
+  /** File. */
+  readonly file: string;
+  /** Its text. */
+  readonly contents: string;
+}
+
+/** A macro as loaded. */
+export interface MacroInfo {
+  /** `macro.<package>.<name>`. */
+  readonly uniqueId: string;
+  /** Name. */
+  readonly name: string;
+  /** Package (`dbt` for the global project). */
+  readonly packageName: string;
+  /** File. */
+  readonly file: string;
+  /** Source of the file. */
+  readonly sql: string;
+}
+
+/** A compiled project. */
+export interface DbtProject {
+  /** Project folder. */
+  readonly dir: string;
+  /** Project name from dbt_project.yml. */
+  readonly name: string;
+  /** The parsed dbt_project.yml. */
+  readonly projectFile: ProjectFile;
+  /** Profile name. */
+  readonly profile: string;
+  /** The target built in. */
+  readonly target: Target;
+  /** Vars (project vars overridden by the caller's). */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** Where artifacts and the parse cache go. */
+  readonly targetPath: string;
+  /** SQL models by name, in topological order. */
+  readonly models: ReadonlyMap<string, ModelNode>;
+  /** Seeds by name. */
+  readonly seeds: ReadonlyMap<string, ModelNode>;
+  /** Snapshots by name. */
+  readonly snapshots: ReadonlyMap<string, ModelNode>;
+  /** Every buildable node (models, seeds, snapshots) in topological order, by unique id. */
+  readonly nodes: ReadonlyMap<string, ModelNode>;
+  /** Sources by unique id. */
+  readonly sources: ReadonlyMap<string, SourceNode>;
+  /** Every data test. */
+  readonly tests: readonly TestNode[];
+  /** Every unit test. */
+  readonly unitTests: readonly UnitTestNode[];
+  /** Exposures. */
+  readonly exposures: readonly ExposureNode[];
+  /** Docs blocks. */
+  readonly docs: readonly DocBlock[];
+  /** Macros, by unique id. */
+  readonly macros: ReadonlyMap<string, MacroInfo>;
+  /** Installed packages (name -> folder). */
+  readonly packages: ReadonlyMap<string, string>;
+  /** `on-run-start` hooks, rendered. */
+  readonly onRunStart: readonly string[];
+  /** `on-run-end` hooks, rendered. */
+  readonly onRunEnd: readonly string[];
+  /** `selectors.yml` definitions, by name. */
+  readonly selectors: Readonly<Record<string, unknown>>;
+  /** Things worth a look that do not stop loading. */
+  readonly warnings: readonly string[];
+  /**
+   * Compiles a node again for a run: `isIncremental` renders the
+   * `{% if is_incremental() %}` branches; `query` answers `run_query` and
+   * `statement` calls (a model that uses them is compiled at build time).
+   */
+  compileNode(
+    name: string,
+    options: { readonly isIncremental: boolean; readonly query?: QueryRunner | undefined },
+  ): Promise<string>;
+}
+
+/** Runs SQL during a render (`run_query`, `statement`); returns column names and rows. */
+export type QueryRunner = (sql: string) => Promise<QueryResult>;
+
+/** What `run_query` returns, before it becomes an agate-like table. */
+export interface QueryResult {
+  /** Column names. */
+  readonly columns: readonly string[];
+  /** Rows, one value per column. */
+  readonly rows: readonly (readonly unknown[])[];
+}

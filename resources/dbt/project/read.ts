@@ -1,0 +1,265 @@
+/**
+ * Reading a project from disk: dbt_project.yml, the target of profiles.yml,
+ * vars, and the files of the project and of each installed package (models,
+ * macros, tests, seeds, snapshots, docs, property YAML). No Jinja runs here
+ * except what dbt_project.yml and profiles.yml values need.
+ *
+ * @module
+ */
+
+import { listSources, type ProjectSource } from "../_files.ts";
+import { CACHE_FILE, ParseCache } from "../_cache.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import { type ProjectFile, readProjectFile } from "./project_file.ts";
+import { readTarget, type Target } from "./profiles.ts";
+import { parseYaml, type YamlFile } from "./yaml.ts";
+import { type PropertiesFile, PropertiesFileSchema } from "./schema_yml.ts";
+
+/** The files of one package (the root project is a package too). */
+export interface PackageFiles {
+  /** Package (project) name. */
+  readonly name: string;
+  /** Folder on disk. */
+  readonly dir: string;
+  /** Prefix of its files relative to the root project (`""` or `dbt_packages/x/`). */
+  readonly prefix: string;
+  /** Its dbt_project.yml. */
+  readonly projectFile: ProjectFile;
+  /** `.sql` files of the model paths. */
+  readonly models: readonly ProjectSource[];
+  /** `.sql` files of the macro paths. */
+  readonly macros: readonly ProjectSource[];
+  /** `.sql` files of the test paths (singular tests, and `{% test %}` blocks in tests/generic). */
+  readonly tests: readonly ProjectSource[];
+  /** `.csv` files of the seed paths (text not read: seeds can be big). */
+  readonly seeds: readonly SeedFile[];
+  /** `.sql` files of the snapshot paths. */
+  readonly snapshots: readonly ProjectSource[];
+  /** `.md` files (docs blocks) of the docs paths. */
+  readonly docs: readonly ProjectSource[];
+  /** Property files (.yml) of every resource path, parsed. */
+  readonly properties: readonly YamlFile<PropertiesFile>[];
+}
+
+/** A seed file found on disk. */
+export interface SeedFile {
+  /** Path relative to the root project. */
+  readonly file: string;
+  /** Path relative to its seed path. */
+  readonly path: string;
+  /** Absolute (or cwd-relative) path to read it. */
+  readonly fullPath: string;
+  /** sha256 of its bytes, for the manifest and state:modified. */
+  readonly checksum: string;
+}
+
+/** Options of {@linkcode readProject}. */
+export interface ReadProjectOptions {
+  /** Target of profiles.yml (`--target`). */
+  readonly target?: string | undefined;
+  /** Vars overriding dbt_project.yml's (`--vars`). */
+  readonly vars?: Readonly<Record<string, unknown>> | undefined;
+  /** Reads environment variables. */
+  readonly env?: ((name: string) => string | undefined) | undefined;
+  /** Folder of profiles.yml (`--profiles-dir`). */
+  readonly profilesDir?: string | undefined;
+  /**
+   * Where target/ (artifacts, parse cache) goes. A relative `target-path`
+   * is resolved against it instead of the project folder, so a read-only
+   * code tree still works.
+   * @default {the project folder}
+   */
+  readonly targetDir?: string | undefined;
+  /**
+   * Use and update the parse cache.
+   * @default {true}
+   */
+  readonly cache?: boolean | undefined;
+}
+
+/** What {@linkcode readProject} returns. */
+export interface ReadProject {
+  /** Project folder. */
+  readonly dir: string;
+  /** The root project's dbt_project.yml. */
+  readonly projectFile: ProjectFile;
+  /** The target. */
+  readonly target: Target;
+  /** Vars: the project's, overridden by the caller's. */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** Where artifacts go. */
+  readonly targetPath: string;
+  /** The root project first, then installed packages. */
+  readonly packages: readonly PackageFiles[];
+  /** The parse cache. */
+  readonly cache: ParseCache;
+  /** Reads environment variables. */
+  readonly env: (name: string) => string | undefined;
+}
+
+/** Reads the project in `dir` and its installed packages. */
+export async function readProject(
+  dir: string,
+  options: ReadProjectOptions = {},
+): Promise<ReadProject> {
+  const projectFile = await readProjectFile(dir);
+  const env = options.env ?? ((key: string) => Deno.env.get(key));
+  const target = await readTarget(dir, projectFile.profile ?? projectFile.name, {
+    target: options.target,
+    env,
+    profilesDir: options.profilesDir,
+  });
+  const vars = projectVars(projectFile, options.vars);
+  const targetPath = resolveTargetPath(dir, projectFile["target-path"], options.targetDir);
+  const cache = options.cache === false
+    ? ParseCache.empty()
+    : await ParseCache.read(`${targetPath}/${CACHE_FILE}`);
+  const root = await readPackage(dir, "", projectFile, cache);
+  const installPath = `${dir}/${projectFile["packages-install-path"]}`;
+  const packages: PackageFiles[] = [root];
+  for (const name of await listFolders(installPath)) {
+    const packageDir = `${installPath}/${name}`;
+    const prefix = `${projectFile["packages-install-path"]}/${name}/`;
+    const packageFile = await readProjectFile(packageDir, prefix);
+    if (packageFile.name === projectFile.name) continue; // a project installed into itself
+    packages.push(await readPackage(packageDir, prefix, packageFile, cache));
+  }
+  return { dir, projectFile, target, vars, targetPath, packages, cache, env };
+}
+
+/** The target folder: absolute stays; relative goes under `targetDir`, else the project. */
+export function resolveTargetPath(
+  dir: string,
+  targetPathSetting: string,
+  targetDir: string | undefined,
+): string {
+  if (targetPathSetting.startsWith("/")) return targetPathSetting;
+  return `${targetDir ?? dir}/${targetPathSetting}`;
+}
+
+/** Project vars: globals, then the root project's own section, then the caller's. */
+function projectVars(
+  projectFile: ProjectFile,
+  overrides: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(projectFile.vars)) {
+    // A map named after the project holds that project's vars (dbt's scoped vars).
+    if (key === projectFile.name && typeof value === "object" && value !== null) {
+      Object.assign(vars, value);
+    } else vars[key] = value;
+  }
+  return { ...vars, ...(overrides ?? {}) };
+}
+
+async function listFolders(path: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(path)) {
+      if (entry.isDirectory || entry.isSymlink) names.push(entry.name);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return names.sort();
+}
+
+async function readPackage(
+  dir: string,
+  prefix: string,
+  projectFile: ProjectFile,
+  cache: ParseCache,
+): Promise<PackageFiles> {
+  const list = async (roots: readonly string[], extensions: readonly string[]) =>
+    (await Promise.all(roots.map((root) => listSources(dir, root, extensions))))
+      .flat()
+      .map((s) => ({ ...s, file: `${prefix}${s.file}` }));
+  const docsPaths = projectFile["docs-paths"] ??
+    [...projectFile["model-paths"], ...projectFile["macro-paths"], ...projectFile["seed-paths"]];
+  const [models, macros, tests, snapshots, docs, yamls, seedYamls] = await Promise.all([
+    list(projectFile["model-paths"], [".sql"]),
+    list(projectFile["macro-paths"], [".sql"]),
+    list(projectFile["test-paths"], [".sql"]),
+    list(projectFile["snapshot-paths"], [".sql"]),
+    list(docsPaths, [".md"]),
+    list(
+      [
+        ...projectFile["model-paths"],
+        ...projectFile["test-paths"],
+        ...projectFile["snapshot-paths"],
+        ...projectFile["macro-paths"],
+      ],
+      [".yml", ".yaml"],
+    ),
+    list(projectFile["seed-paths"], [".yml", ".yaml"]),
+  ]);
+  const seeds: SeedFile[] = [];
+  for (const root of projectFile["seed-paths"]) {
+    for (const path of await listFiles(dir, root, ".csv")) {
+      const fullPath = `${dir}/${root}/${path}`;
+      const bytes = await Deno.readFile(fullPath);
+      seeds.push({
+        file: `${prefix}${root}/${path}`,
+        path,
+        fullPath,
+        checksum: await sha256(bytes),
+      });
+    }
+  }
+  const properties = [...yamls, ...seedYamls]
+    .filter((f) => !f.file.endsWith("dbt_project.yml"))
+    .map((f) => parseYaml(f.text, f.file, PropertiesFileSchema, cache));
+  return {
+    name: projectFile.name,
+    dir,
+    prefix,
+    projectFile,
+    models,
+    macros,
+    tests,
+    seeds,
+    snapshots,
+    docs,
+    properties,
+  };
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function listFiles(dir: string, root: string, extension: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (relative: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(`${dir}/${root}${relative}`));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const child = `${relative}/${entry.name}`;
+      if (entry.isDirectory) await walk(child);
+      else if (entry.name.endsWith(extension)) found.push(child.slice(1));
+    }
+  };
+  await walk("");
+  return found.sort();
+}
+
+/** Throws when the project has no model, seed or snapshot at all (likely a wrong folder). */
+export function assertNotEmpty(project: ReadProject): void {
+  const root = project.packages[0];
+  if (root && root.models.length + root.seeds.length + root.snapshots.length === 0) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `the project '${root.name}' has no models, seeds or snapshots under ${
+        root.projectFile["model-paths"].join(", ")
+      }`,
+      { file: "dbt_project.yml" },
+    );
+  }
+}
