@@ -331,7 +331,10 @@ async function locate(
   } catch {
     // Best effort: the message still gives the line, and the manifest has the SQL.
   }
-  return { line, note: ` (line ${compiledLine} of the compiled SQL, ${compiledFile})` };
+  const shown = compiledFile.startsWith(`${project.dir}/`)
+    ? compiledFile.slice(project.dir.length + 1)
+    : compiledFile;
+  return { line, note: ` (line ${compiledLine} of the compiled SQL, ${shown})` };
 }
 
 type Kind = "table" | "view" | "other" | undefined;

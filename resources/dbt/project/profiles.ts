@@ -125,8 +125,10 @@ export async function readTarget(
   profileName: string,
   options: ReadTargetOptions = {},
 ): Promise<Target> {
-  const file = await findProfilesFile(projectDir, options);
-  const text = await Deno.readTextFile(file);
+  const path = await findProfilesFile(projectDir, options);
+  const text = await Deno.readTextFile(path);
+  // Errors name the file as the user knows it: relative when it is the project's own.
+  const file = path === `${projectDir}/profiles.yml` ? "profiles.yml" : path;
   const parsed = parseYaml(text, file, ProfilesFileSchema);
   const raw = parsed.value[profileName];
   if (raw === undefined) {
@@ -190,6 +192,6 @@ export async function readTarget(
     fields,
     secret,
     threads: Number.isInteger(threads) && threads > 0 ? threads : 1,
-    profilesFile: file,
+    profilesFile: path,
   };
 }

@@ -283,8 +283,18 @@ Deno.test("compile: errors name file and line", async (t) => {
       "models/a.sql": "select 1 as id",
       "models/marts/undocumented.sql": "select * from {{ ref('a') }}",
     });
+    // A foreign project (no setting) loads: the rule is this platform's, not dbt's.
+    const loaded = await loadProject(project.dir, { cache: false });
+    assert.ok(loaded.models.has("undocumented"));
+    // The var turns it on, as our own dbt/ project does.
+    await expectDbtError(
+      loadProject(project.dir, { cache: false, vars: { require_model_docs: true } }),
+      DbtErrorCode.missingSchemaEntry,
+      "models/marts/undocumented.sql",
+      1,
+    );
     const error = await expectDbtError(
-      loadProject(project.dir),
+      loadProject(project.dir, { requireDocs: true }),
       DbtErrorCode.missingSchemaEntry,
       "models/marts/undocumented.sql",
       1,
@@ -297,7 +307,7 @@ Deno.test("compile: errors name file and line", async (t) => {
       "models/a.sql": "select 1 as id",
     });
     await expectDbtError(
-      loadProject(project.dir),
+      loadProject(project.dir, { requireDocs: true }),
       DbtErrorCode.missingSchemaEntry,
       "models/schema.yml",
       3,
@@ -380,7 +390,8 @@ Deno.test("compile: the parse cache never serves stale SQL or YAML", async (t) =
     await loadProject(project.dir);
     const written = JSON.parse(await Deno.readTextFile(cache));
     assert.equal(written.engine, CACHE_ENGINE);
-    assert.equal(Object.keys(written.templates).length, 1);
+    // The model and the global project's macros.
+    assert.equal(Object.keys(written.templates).length, 2);
     assert.equal(Object.keys(written.yaml).length, 1);
   });
   await t.step("a changed file is compiled again", async () => {

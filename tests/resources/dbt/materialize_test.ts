@@ -239,7 +239,10 @@ for (const target of WAREHOUSES) {
 
     await t.step("generic and singular tests pass on good data", async () => {
       await buildModel(warehouse, p, "t");
-      const onT = p.tests.filter((x) => x.attachedTo === "model.demo.t");
+      const onT = p.tests.filter((x) =>
+        x.attachedTo === "model.demo.t" ||
+        (x.kind === "singular" && x.dependsOn.includes("model.demo.t"))
+      );
       assert.deepEqual(
         onT.map((x) => x.testName ?? x.name).sort(),
         ["accepted_values", "assert_positive_amount", "not_null", "relationships", "unique"],
@@ -254,7 +257,12 @@ for (const target of WAREHOUSES) {
     await t.step("each test kind fails on bad data; severity warn reports warn", async () => {
       await buildModel(warehouse, p, "bad_data");
       const outcomes = new Map<string, { status: string; failures: number | null }>();
-      for (const test of p.tests.filter((x) => x.attachedTo === "model.demo.bad_data")) {
+      for (
+        const test of p.tests.filter((x) =>
+          x.attachedTo === "model.demo.bad_data" ||
+          (x.kind === "singular" && x.dependsOn.includes("model.demo.bad_data"))
+        )
+      ) {
         outcomes.set(test.testName ?? test.name, pick(await runTest(warehouse, test)));
       }
       assert.deepEqual(Object.fromEntries(outcomes), {
@@ -268,7 +276,9 @@ for (const target of WAREHOUSES) {
 
     await t.step("a SQL error fails its model, skips dependents, others go on", async () => {
       const run = await runProject(p, warehouse, {
-        select: new Set(["v", "broken", "after_broken", "independent"].map((m) => `model.demo.${m}`)),
+        select: new Set(
+          ["v", "broken", "after_broken", "independent"].map((m) => `model.demo.${m}`),
+        ),
         writeArtifacts: false,
       });
       const status = Object.fromEntries(run.results.map((r) => [r.unique_id, r.status]));
