@@ -21,6 +21,7 @@ import process from "node:process";
 import { LocalObjectStore } from "../resources/object_store/mod.ts";
 import { MemoryLedger } from "../resources/ledger/mod.ts";
 import { SpatialiteEngine } from "../resources/spatial/spatialite.ts";
+import { wasmGdal } from "../resources/spatial/gdal_wasm.ts";
 import { processVectorBatch } from "../assets/spatial/vector.ts";
 import { COG_OPTIONS, processRasterBatch } from "../assets/spatial/raster.ts";
 
@@ -225,6 +226,9 @@ async function runBatch(
   const common = {
     lake: store,
     ledger,
+    gdal: wasmGdal,
+    engine: new SpatialiteEngine(),
+    targetCrs: "EPSG:4326",
     landingBucket: "landing-zone",
     lakeBucket: "data-lake",
     batchId,
@@ -233,11 +237,7 @@ async function runBatch(
   if (isRaster) {
     await processRasterBatch(common);
   } else {
-    const [out] = await processVectorBatch({
-      ...common,
-      engine: new SpatialiteEngine(),
-      targetCrs: "EPSG:4326",
-    });
+    const [out] = await processVectorBatch(common);
     console.log(JSON.stringify({ rows: out?.rows }));
   }
 }

@@ -49,6 +49,9 @@ export const ConfigSchema = z.object({
     ["spatialite:", "postgres:", "postgresql:"],
     "spatialite:",
   ),
+  GDAL_ENGINE: z.enum(["auto", "native", "wasm"], {
+    error: "GDAL_ENGINE must be auto, native (the machine's GDAL >= 3.6) or wasm (gdal3.js)",
+  }).default("auto"),
   TARGET_CRS: z.string().trim().regex(/^EPSG:\d+$/, "TARGET_CRS must look like EPSG:4326").default(
     "EPSG:4326",
   ),

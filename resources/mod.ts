@@ -17,6 +17,9 @@ import { FetchHttpClient, type HttpClient } from "./http/mod.ts";
 import { openLake } from "./lake.ts";
 import { type Ledger, openLedger } from "./ledger/mod.ts";
 import type { ObjectStore } from "./object_store/types.ts";
+import type { SpatialEngine } from "./spatial/engine.ts";
+import type { GdalEngine } from "./spatial/gdal.ts";
+import { openGdal, openSpatialEngine } from "./spatial/open.ts";
 import { openWarehouse, type Warehouse } from "./warehouse/mod.ts";
 
 /** Every resource an asset of this project may declare. */
@@ -31,6 +34,10 @@ export interface AppResources {
   readonly warehouse: Warehouse;
   /** The HTTP client for public APIs (Open-Meteo): timeouts, retries, typed errors. */
   readonly http: HttpClient;
+  /** Where spatial SQL runs (SpatiaLite embedded, PostGIS on a server): `SPATIAL_URL`. */
+  readonly spatial: SpatialEngine;
+  /** The GDAL build reading and writing spatial files (gdal3.js or native): `GDAL_ENGINE`. */
+  readonly gdal: GdalEngine;
 }
 
 /** Resource factories for `config`; each opens on first use in a run and closes at its end. */
@@ -61,6 +68,11 @@ export function appResources(config: Config): ResourceSources<AppResources> {
           onLockWait: (message) => ctx.log.warn(message),
         }),
     ),
+    gdal: defineResource(`GDAL (${config.GDAL_ENGINE})`, () => openGdal(config.GDAL_ENGINE)),
+    spatial: defineResource(
+      `spatial engine ${redactUrl(config.SPATIAL_URL)}`,
+      () => openSpatialEngine(config.SPATIAL_URL),
+    ),
   };
 }
 
@@ -70,3 +82,5 @@ export type { HttpClient } from "./http/mod.ts";
 export type { Ledger } from "./ledger/mod.ts";
 export type { ObjectStore } from "./object_store/types.ts";
 export type { Warehouse } from "./warehouse/mod.ts";
+export type { GdalEngine } from "./spatial/gdal.ts";
+export type { SpatialEngine } from "./spatial/engine.ts";

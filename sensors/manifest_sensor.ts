@@ -18,12 +18,8 @@
  */
 
 import { z } from "zod";
-import {
-  ResourceError,
-  type RunRequest,
-  type SensorDefinition,
-  sensorFactory,
-} from "../core/mod.ts";
+import { ResourceError } from "../core/errors.ts";
+import { type RunRequest, type SensorDefinition, sensorFactory } from "../core/sensor.ts";
 import type { AppResources } from "../resources/mod.ts";
 import type { ObjectStore, ObjectSummary } from "../resources/object_store/types.ts";
 import {
@@ -34,9 +30,10 @@ import {
   quarantineManifest,
   validateManifest,
 } from "../assets/spatial/manifest.ts";
+import { spatialBatches } from "../assets/spatial/partitions.ts";
 
 /** Name of the dynamic partitioning holding one key per spatial batch. */
-export const SPATIAL_BATCHES = "spatial_batches";
+export const SPATIAL_BATCHES: string = spatialBatches.name;
 
 /** Checks a committed manifest (the real one reads the landing zone). */
 export type ValidateManifest = (

@@ -12,7 +12,7 @@
  */
 
 import { asset } from "../_define.ts";
-import { sha256Hex } from "./_checksum.ts";
+import { filesIn, seedLanding } from "../_seed_landing.ts";
 import { ACTIVITY_PREFIX } from "./bronze.ts";
 
 /** Key of the asset. */
@@ -20,9 +20,6 @@ export const SAMPLE_DROPS_KEY = "activity/sample_drops";
 
 /** The sample drops shipped with the repository. */
 export const SAMPLE_ACTIVITY_DIR: URL = new URL("../../sample_data/activity/", import.meta.url);
-
-/** Object metadata marking a landing-zone file as a copy of a sample. */
-const ORIGIN = { origin: "sample_data" } as const;
 
 /** Options of {@linkcode sampleDropsAsset}. */
 export interface SampleDropsOptions {
@@ -46,41 +43,24 @@ export function sampleDropsAsset(options: SampleDropsOptions = {}) {
     codeVersion: "1",
     materialize: async (ctx) => {
       const { config, lake } = ctx.resources;
-      const bucket = config.LANDING_BUCKET;
-      await lake.ensureBucket(bucket);
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(dir)) {
-        if (entry.isFile && entry.name.endsWith(".csv")) names.push(entry.name);
-      }
-      names.sort();
-      const copied: string[] = [];
-      const unchanged: string[] = [];
-      const left: string[] = [];
-      for (const name of names) {
-        const key = `${ACTIVITY_PREFIX}${name}`;
-        const bytes = await Deno.readFile(new URL(name, dir));
-        const sha256 = sha256Hex(bytes);
-        const head = await lake.head(bucket, key);
-        if (head?.sha256 === sha256) {
-          unchanged.push(name);
-        } else if (head && head.metadata.origin !== ORIGIN.origin) {
-          left.push(name);
-          ctx.log.warn(
-            `left ${bucket}/${key} alone: it differs from the sample and was not written by ` +
-              "this asset; delete it to get the sample back",
-          );
-        } else {
-          await lake.put(bucket, key, bytes, { contentType: "text/csv", metadata: { ...ORIGIN } });
-          copied.push(name);
-          ctx.log.info(`copied sample ${name} to ${bucket}/${key}`, { bytes: bytes.length });
-        }
-      }
+      const names = await filesIn(dir, (name) => name.endsWith(".csv"));
+      const seeded = await seedLanding(
+        lake,
+        config.LANDING_BUCKET,
+        names.map((name) => ({
+          key: `${ACTIVITY_PREFIX}${name}`,
+          source: new URL(name, dir),
+          contentType: "text/csv",
+        })),
+        ctx.log,
+      );
+      const base = (key: string) => key.slice(ACTIVITY_PREFIX.length);
       return {
         files: names.length,
-        copied: copied.length,
-        unchanged: unchanged.length,
-        left_alone: left.length,
-        copied_files: copied,
+        copied: seeded.copied.length,
+        unchanged: seeded.unchanged.length,
+        left_alone: seeded.leftAlone.length,
+        copied_files: seeded.copied.map(base),
       };
     },
   });

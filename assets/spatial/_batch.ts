@@ -1,13 +1,20 @@
-// What both spatial assets do with a batch: find its manifest (committed or
-// already archived), stage its files into a gdal3.js scratch folder with their
-// SHA-256, check each file's content against its declared type, and archive
-// the landing files once every output of the batch exists.
+/**
+ * What the spatial assets do with a batch: find its manifest (committed or
+ * already archived), stage its files into a GDAL scratch folder with their
+ * SHA-256 (each landing file read once, from the landing zone or, after a
+ * finished run, from the archive), check each file's content against its
+ * declared type, and archive the landing files once every asset of the batch
+ * succeeded (`spatial/batch_archive`).
+ *
+ * @module
+ */
 
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { PlatformError } from "../../core/errors.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import type { GdalScratch, VectorInfo } from "../../resources/spatial/gdal.ts";
+import type { GetResult } from "../../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
   Manifest,
@@ -99,11 +106,23 @@ export async function loadBatch(
   };
 }
 
-/** Where a landing file is now: its key, or its archived key after a successful run. */
-async function locate(store: ObjectStore, bucket: string, key: string): Promise<string> {
-  if (await store.head(bucket, key) !== undefined) return key;
-  const archived = archiveKeyOf(key);
-  if (await store.head(bucket, archived) !== undefined) return archived;
+function isNotFound(error: unknown): boolean {
+  return error instanceof PlatformError && error.code === "object_store.not_found";
+}
+
+/**
+ * Opens a landing file where it is now: its key, or its archived key after a
+ * finished run. One `get` per place, no `head` first, so a file archived
+ * between two calls cannot be missed.
+ */
+async function openSource(store: ObjectStore, bucket: string, key: string): Promise<GetResult> {
+  for (const at of [key, archiveKeyOf(key)]) {
+    try {
+      return await store.get(bucket, at);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
   throw new SpatialBatchError(
     "spatial.source_missing",
     `Cannot read '${bucket}/${key}': it is neither in the landing zone nor archived.`,
@@ -151,8 +170,7 @@ export async function stageFile(
   const sources: StagedSource[] = [];
   await Deno.mkdir(scratch.hostPath(folder), { recursive: true });
   for (const key of await keysOf(store, bucket, file)) {
-    const at = await locate(store, bucket, key);
-    const got = await store.get(bucket, at);
+    const got = await openSource(store, bucket, key);
     const hash = createHash("sha256");
     let size = 0;
     const target = await Deno.open(scratch.hostPath(`${folder}/${path.posix.basename(key)}`), {
@@ -181,11 +199,6 @@ const DRIVERS: Record<string, string> = {
   geopackage: "GPKG",
   flatgeobuf: "FlatGeobuf",
 };
-
-/** VFS handlers needed to open a manifest file (a zipped Shapefile is read through /vsizip/). */
-export function vfsOf(file: ManifestFile): string[] {
-  return /\.zip$/i.test(file.path) ? ["vsizip"] : [];
-}
 
 /**
  * Opens a staged file as its declared type; returns a problem when GDAL
@@ -216,7 +229,7 @@ export async function contentCheck(
   });
   try {
     if (file.type === "vector") {
-      const info = await scratch.gdal.vectorInfo(gdalPath, vfsOf(file));
+      const info = await scratch.gdal.vectorInfo(gdalPath, { label: file.path });
       const expected = DRIVERS[file.format];
       if (info.driverShortName !== expected) {
         return {
@@ -228,7 +241,7 @@ export async function contentCheck(
       }
       return { vectorInfo: info };
     }
-    const info = await scratch.gdal.rasterInfo(gdalPath);
+    const info = await scratch.gdal.rasterInfo(gdalPath, [], { label: file.path });
     if (info.driverShortName !== "GTiff") {
       return { problem: mismatch(`GDAL reads it as ${String(info.driverShortName)}`) };
     }
@@ -286,9 +299,9 @@ export async function checkBatchContent(
 }
 
 /**
- * Moves the landing files of `files` to `archive/`, and the manifest too once
- * no file of the batch is left in the landing zone. Safe when another asset
- * of the same batch archives at the same time.
+ * Moves the landing files of `files` (with their sidecars) to `archive/`,
+ * then the manifest once no file of the batch is left in the landing zone.
+ * Safe to repeat after a crash half-way.
  */
 export async function archiveFiles(
   store: ObjectStore,
@@ -323,7 +336,7 @@ async function moveIfPresent(
     return true;
   } catch (error) {
     // Another asset of the batch moved it first.
-    if (error instanceof PlatformError && error.code === "object_store.not_found") return false;
+    if (isNotFound(error)) return false;
     throw error;
   }
 }

@@ -21,17 +21,14 @@
 
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import {
-  type CheckContext,
-  type CheckResult,
-  type CheckSpec,
-  PlatformError,
-} from "../../core/mod.ts";
+import type { CheckContext, CheckResult, CheckSpec } from "../../core/asset.ts";
+import { PlatformError } from "../../core/errors.ts";
 import type { AppResources } from "../../resources/mod.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
-import { readParquetFooter } from "./_parquet_footer.ts";
-import { cachedReader, cogProblems, readTiffStructure } from "./_tiff.ts";
+import { type ByteReader, cachedReader } from "../../formats/byte_reader.ts";
+import { readParquetMetadata } from "../../formats/parquet_metadata.ts";
+import { cogProblems, readTiffStructure } from "../../formats/tiff_structure.ts";
 
 /** A spatial check cannot run at all (as opposed to finding a problem). */
 export class SpatialCheckError extends PlatformError {}
@@ -94,7 +91,17 @@ type Inspect = (
   doc: LedgerDocument,
 ) => Promise<{ problems: string[]; facts?: Record<string, number | string | boolean> }>;
 
-const BYTE_ARRAY = 6;
+const BYTE_ARRAY = "BYTE_ARRAY";
+
+/** Ranged reads of a ledger document's object. */
+function objectReader(lake: ObjectStore, doc: LedgerDocument): ByteReader {
+  return (offset, length) =>
+    offset >= doc.size || length <= 0
+      ? Promise.resolve(new Uint8Array())
+      : lake.getBytes(doc.bucket, doc.key, {
+        range: { start: offset, end: Math.min(offset + length, doc.size) - 1 },
+      });
+}
 
 /** Streams the object to hash it; compares with the ledger's size and SHA-256. */
 async function verifyContent(lake: ObjectStore, doc: LedgerDocument): Promise<string[]> {
@@ -117,7 +124,7 @@ async function verifyContent(lake: ObjectStore, doc: LedgerDocument): Promise<st
 /** The problems of a GeoParquet `geo` metadata against its schema; empty when valid. */
 export function geoProblems(
   raw: string | undefined,
-  columns: { name: string; physicalType: number | undefined; children: { name: string }[] }[],
+  columns: { name: string; physicalType: string | undefined; children: { name: string }[] }[],
 ): string[] {
   if (raw === undefined) return ["its Parquet footer has no 'geo' key-value metadata"];
   let json: unknown;
@@ -157,7 +164,7 @@ export function geoProblems(
 }
 
 const inspectGeoParquet: Inspect = async (lake, doc) => {
-  const footer = await readParquetFooter(lake, doc.bucket, doc.key, doc.size);
+  const footer = await readParquetMetadata(objectReader(lake, doc), doc.size);
   const problems = geoProblems(footer.keyValue.get("geo"), footer.columns);
   const expected = doc.metadata.feature_count;
   if (typeof expected !== "number") {
@@ -169,11 +176,7 @@ const inspectGeoParquet: Inspect = async (lake, doc) => {
 };
 
 const inspectCog: Inspect = async (lake, doc) => {
-  const read = cachedReader((offset, length) =>
-    offset >= doc.size
-      ? Promise.resolve(new Uint8Array())
-      : lake.getBytes(doc.bucket, doc.key, { range: { start: offset, end: offset + length - 1 } })
-  );
+  const read = cachedReader(objectReader(lake, doc));
   const tiff = await readTiffStructure(read, doc.size);
   const overviews = tiff.ifds.filter((ifd) => (ifd.subfileType & 0b101) === 1).length;
   return {

@@ -1,7 +1,7 @@
 /**
  * The spatial pipeline: the manifest contract of landing-zone batches, and
  * the assets turning each batch into GeoParquet and Cloud Optimized GeoTIFF
- * in the lake with lineage in the ledger.
+ * in the lake with lineage in the ledger, then archiving it.
  *
  * @example Wire into graph.ts
  * ```ts
@@ -12,23 +12,23 @@
  * @module
  */
 
-import type { AssetDefinition } from "../../core/mod.ts";
-import { rasterCog, rasterCogAsset } from "./raster.ts";
+import type { AssetDefinition } from "../../core/asset.ts";
+import { batchArchiveAsset } from "./archive.ts";
+import type { SpatialAssetOptions } from "./batch_asset.ts";
+import { rasterCogAsset } from "./raster.ts";
 import { SAMPLE_BATCH_ID, SAMPLE_BATCH_KEY, sampleBatchAsset } from "./sample_batch.ts";
-import { vectorGeoparquet, vectorGeoparquetAsset } from "./vector.ts";
+import { vectorGeoparquetAsset } from "./vector.ts";
 
 export * from "./manifest.ts";
 export { Intent, INTENT_NAMES } from "./intents.ts";
 export { SpatialLedgerMetadata } from "./lineage.ts";
-export {
-  processVectorBatch,
-  spatialBatches,
-  vectorGeoparquet,
-  type VectorOutput,
-} from "./vector.ts";
+export { processVectorBatch, vectorGeoparquet, type VectorOutput } from "./vector.ts";
 export { COG_OPTIONS, processRasterBatch, rasterCog, type RasterOutput } from "./raster.ts";
 export { SAMPLE_BATCH_ID, SAMPLE_BATCH_KEY, sampleBatchAsset } from "./sample_batch.ts";
 export { SpatialBatchError } from "./_batch.ts";
+export { BATCH_ARCHIVE_KEY, batchArchiveAsset } from "./archive.ts";
+export { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
+export { batchPartitions, spatialBatches } from "./partitions.ts";
 export {
   cogValid,
   geoparquetValid,
@@ -38,7 +38,7 @@ export {
   vectorChecks,
 } from "./checks.ts";
 
-/** Keys of the spatial assets requested for each batch. */
+/** Keys of the assets that process a batch (the archive step waits for all of them). */
 export const SPATIAL_ASSET_KEYS = ["spatial/vector_geoparquet", "spatial/raster_cog"] as const;
 
 /** Options of {@linkcode spatialAssets}. */
@@ -52,11 +52,18 @@ export interface SpatialAssetsOptions {
 }
 
 /**
- * The spatial assets; with `samples`, also `spatial/sample_batch` upstream of
- * both, so materialising a batch partition seeds the sample batch first.
+ * The spatial assets: the two processing assets and the archive step after
+ * both; with `samples`, also `spatial/sample_batch` upstream of them, so
+ * materialising a batch partition seeds the sample batch first.
  */
 export function spatialAssets(options: SpatialAssetsOptions = {}): AssetDefinition[] {
-  if (!options.samples) return [vectorGeoparquet, rasterCog];
-  const sampled = { deps: [SAMPLE_BATCH_KEY], initialBatches: [SAMPLE_BATCH_ID] };
-  return [sampleBatchAsset(), vectorGeoparquetAsset(sampled), rasterCogAsset(sampled)];
+  const sampled: SpatialAssetOptions = options.samples
+    ? { deps: [SAMPLE_BATCH_KEY], initialBatches: [SAMPLE_BATCH_ID] }
+    : {};
+  return [
+    ...(options.samples ? [sampleBatchAsset()] : []),
+    vectorGeoparquetAsset(sampled),
+    rasterCogAsset(sampled),
+    batchArchiveAsset(SPATIAL_ASSET_KEYS, sampled),
+  ];
 }

@@ -8,16 +8,12 @@
  */
 
 import path from "node:path";
-import type { Metadata } from "../../core/mod.ts";
-import type { Ledger } from "../../resources/ledger/mod.ts";
-import type { ObjectStore } from "../../resources/object_store/types.ts";
-import { createScratch } from "../../resources/spatial/gdal.ts";
-import { asset } from "../_define.ts";
-import { archiveFiles, checkBatchContent, loadBatch } from "./_batch.ts";
+import { systemClock } from "../../core/clock.ts";
+import { checkBatchContent, loadBatch } from "./_batch.ts";
+import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
 import { rasterChecks } from "./checks.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile } from "./manifest.ts";
-import { batchPartitions, type SpatialAssetOptions } from "./vector.ts";
 
 /** Creation options of the COG driver: what makes the output cloud-optimised. */
 export const COG_OPTIONS = [
@@ -38,21 +34,6 @@ export const COG_OPTIONS = [
   "-co",
   "STATISTICS=YES",
 ];
-
-/** Everything {@linkcode processRasterBatch} needs. */
-export interface RasterBatchOptions {
-  lake: ObjectStore;
-  ledger: Ledger;
-  landingBucket: string;
-  lakeBucket: string;
-  batchId: string;
-  runId: string;
-  assetKey?: string;
-  /** @default {() => new Date()} */
-  now?: () => Date;
-  /** Archive the landing files after success. @default {true} */
-  archive?: boolean;
-}
 
 /** One COG written by {@linkcode processRasterBatch}. */
 export interface RasterOutput {
@@ -110,15 +91,15 @@ export function rasterSummary(info: Record<string, unknown>, declaredCrs: string
 }
 
 /** Converts every raster of a batch to a COG and publishes it with lineage. */
-export async function processRasterBatch(options: RasterBatchOptions): Promise<RasterOutput[]> {
+export async function processRasterBatch(options: BatchRun): Promise<RasterOutput[]> {
   const { lake, landingBucket, batchId, runId } = options;
   const batch = await loadBatch(lake, landingBucket, batchId, runId);
-  await using scratch = await createScratch();
+  await using scratch = await options.gdal.createScratch();
   const staged = await checkBatchContent(lake, landingBucket, batch, scratch, runId);
   const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "raster" } =>
     f.type === "raster"
   );
-  const processedAt = (options.now ?? (() => new Date()))().toISOString();
+  const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
   const outputs: RasterOutput[] = [];
   const taken = new Set<string>();
   for (const file of files) {
@@ -127,7 +108,7 @@ export async function processRasterBatch(options: RasterBatchOptions): Promise<R
       .replace(/[^a-z0-9_-]+/g, "_");
     if (taken.has(name)) name = `${name}_${taken.size}`;
     taken.add(name);
-    const cog = await scratch.gdal.translate(gdalPath, COG_OPTIONS, `${scratch.name}/${name}_cog`);
+    const cog = await scratch.gdal.translate(gdalPath, COG_OPTIONS, `${name}_cog`);
     const info = await scratch.gdal.rasterInfo(cog);
     const summary = rasterSummary(info, file.crs);
     const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
@@ -160,7 +141,7 @@ export async function processRasterBatch(options: RasterBatchOptions): Promise<R
           crs: summary.crs,
           sources: sources.map((s) => s.key),
           steps: [
-            "read GeoTIFF with gdal3.js",
+            `read GeoTIFF with GDAL ${options.gdal.version} (${options.gdal.kind})`,
             `gdal_translate ${COG_OPTIONS.join(" ")}`,
             "band statistics computed while writing (COG STATISTICS=YES)",
           ],
@@ -180,52 +161,19 @@ export async function processRasterBatch(options: RasterBatchOptions): Promise<R
       crs: summary.crs,
     });
   }
-  if (options.archive ?? true) await archiveFiles(lake, landingBucket, batch, files);
   return outputs;
 }
 
 /** Builds `spatial/raster_cog`: a COG of every raster of a batch, with lineage. */
 export function rasterCogAsset(options: SpatialAssetOptions = {}) {
-  return asset({
+  return batchAsset({
     key: "spatial/raster_cog",
-    deps: options.deps ?? [],
-    group: "spatial",
-    partitions: batchPartitions(options),
     description: "Rasters of a batch as Cloud Optimized GeoTIFF in data-lake/<project>/<batch>/",
-    resources: ["config", "lake", "ledger"],
     checks: rasterChecks,
-    codeVersion: "1",
-    materialize: async (ctx): Promise<Metadata> => {
-      const { config, lake, ledger } = ctx.resources;
-      if (ctx.partitionKey === undefined) {
-        throw new RangeError("spatial/raster_cog needs a batch partition");
-      }
-      const outputs = await processRasterBatch({
-        lake,
-        ledger,
-        landingBucket: config.LANDING_BUCKET,
-        lakeBucket: config.LAKE_BUCKET,
-        batchId: ctx.partitionKey,
-        runId: ctx.runId,
-        now: () => new Date(ctx.clock.now()),
-      });
-      for (const o of outputs) {
-        ctx.log.info(`wrote ${o.key} (${o.width}x${o.height}, ${o.bands} bands)`);
-      }
-      return {
-        batch_id: ctx.partitionKey,
-        outputs: outputs.map((o) => ({
-          key: o.key,
-          ledger_id: o.docId,
-          width: o.width,
-          height: o.height,
-          bands: o.bands,
-          crs: o.crs,
-        })),
-        files: outputs.length,
-      };
-    },
-  });
+    process: processRasterBatch,
+    describe: (o) => `wrote ${o.key} (${o.width}x${o.height}, ${o.bands} bands)`,
+    summarize: (o) => ({ width: o.width, height: o.height, bands: o.bands, crs: o.crs }),
+  }, options);
 }
 
 /** `spatial/raster_cog` without upstream assets. */

@@ -12,6 +12,7 @@
  */
 
 import { asset } from "../_define.ts";
+import { filesIn, type SeedFile, seedLanding } from "../_seed_landing.ts";
 import { ARCHIVE_PREFIX, manifestKeyOf } from "./manifest.ts";
 
 /** Key of the asset. */
@@ -22,8 +23,6 @@ export const SAMPLE_BATCH_ID = "montana-sample";
 
 /** Folder of the shipped sample (`<batch>/` files and `manifests/`). */
 export const SAMPLE_SPATIAL_DIR: URL = new URL("../../sample_data/spatial/", import.meta.url);
-
-const ORIGIN = { origin: "sample_data" } as const;
 
 /** Options of {@linkcode sampleBatchAsset}. */
 export interface SampleBatchOptions {
@@ -48,40 +47,34 @@ export function sampleBatchAsset(options: SampleBatchOptions = {}) {
     materialize: async (ctx) => {
       const { config, lake } = ctx.resources;
       const bucket = config.LANDING_BUCKET;
-      await lake.ensureBucket(bucket);
       const manifestKey = manifestKeyOf(batchId);
       const archived = `${ARCHIVE_PREFIX}${batchId}/manifest.json`;
       if (await lake.head(bucket, manifestKey) || await lake.head(bucket, archived)) {
         ctx.log.info(`batch '${batchId}' is already committed or archived; nothing copied`);
         return { batch_id: batchId, copied: 0, skipped: true };
       }
-      const copied: string[] = [];
       const batchDir = new URL(`${batchId}/`, dir);
-      const names: string[] = [];
-      for await (const entry of Deno.readDir(batchDir)) if (entry.isFile) names.push(entry.name);
-      names.sort();
-      for (const name of names) {
-        const key = `${batchId}/${name}`;
-        const head = await lake.head(bucket, key);
-        if (head && head.metadata.origin !== ORIGIN.origin) {
-          ctx.log.warn(`left ${bucket}/${key} alone: it was not written by this asset`);
-          continue;
-        }
-        await lake.put(bucket, key, await Deno.readFile(new URL(name, batchDir)), {
-          metadata: { ...ORIGIN },
-        });
-        copied.push(key);
-      }
+      const files: SeedFile[] = (await filesIn(batchDir)).map((name) => ({
+        key: `${batchId}/${name}`,
+        source: new URL(name, batchDir),
+      }));
       // The manifest goes last: committing it is what tells the sensor the batch is complete.
-      await lake.put(
-        bucket,
-        manifestKey,
-        await Deno.readFile(new URL(`manifests/${batchId}.json`, dir)),
-        { contentType: "application/json", metadata: { ...ORIGIN } },
+      files.push({
+        key: manifestKey,
+        source: new URL(`manifests/${batchId}.json`, dir),
+        contentType: "application/json",
+      });
+      const seeded = await seedLanding(lake, bucket, files, ctx.log);
+      const written = [...seeded.copied, ...seeded.unchanged];
+      ctx.log.info(
+        `copied sample batch '${batchId}' (${seeded.copied.length} objects) to ${bucket}`,
       );
-      copied.push(manifestKey);
-      ctx.log.info(`copied sample batch '${batchId}' (${copied.length} objects) to ${bucket}`);
-      return { batch_id: batchId, copied: copied.length, skipped: false, keys: copied };
+      return {
+        batch_id: batchId,
+        copied: written.length,
+        skipped: false,
+        keys: written,
+      };
     },
   });
 }

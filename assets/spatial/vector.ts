@@ -9,48 +9,23 @@
  */
 
 import path from "node:path";
-import { dynamicPartitions, type Metadata } from "../../core/mod.ts";
-import type { Ledger } from "../../resources/ledger/mod.ts";
-import type { ObjectStore } from "../../resources/object_store/types.ts";
-import { createScratch, type GdalScratch } from "../../resources/spatial/gdal.ts";
-import { sqliteToGeoParquet } from "../../resources/spatial/geoparquet.ts";
-import { type SpatialEngine, withWorkspace } from "../../resources/spatial/engine.ts";
-import { openSpatialEngine } from "../../resources/spatial/open.ts";
+import { systemClock } from "../../core/clock.ts";
+import type { GdalScratch } from "../../resources/spatial/gdal.ts";
+import { sqliteToGeoParquet } from "../../formats/geoparquet.ts";
+import { withWorkspace } from "../../resources/spatial/engine.ts";
 import { isIdentityRecipe, recipeSql } from "../../resources/spatial/recipes.ts";
-import { asset } from "../_define.ts";
+import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
 import {
-  archiveFiles,
   checkBatchContent,
   loadBatch,
   type LoadedBatch,
   SpatialBatchError,
   type StagedSource,
-  vfsOf,
 } from "./_batch.ts";
 import type { ManifestFile } from "./manifest.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import { mayNeedMakeValid } from "./_make_valid.ts";
 import { vectorChecks } from "./checks.ts";
-
-/** The dynamic partitions of spatial batches, one per batch id. */
-export const spatialBatches = dynamicPartitions("spatial_batches");
-
-/** Everything {@linkcode processVectorBatch} needs. */
-export interface VectorBatchOptions {
-  lake: ObjectStore;
-  ledger: Ledger;
-  engine: SpatialEngine;
-  landingBucket: string;
-  lakeBucket: string;
-  targetCrs: string;
-  batchId: string;
-  runId: string;
-  assetKey?: string;
-  /** Clock of the ISO 19115 `processed_at`. @default {() => new Date()} */
-  now?: () => Date;
-  /** Archive the landing files after success. @default {true} */
-  archive?: boolean;
-}
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
@@ -81,7 +56,7 @@ function uniqueName(file: ManifestFile, taken: Set<string>, layer?: string): str
 
 async function convertLayer(
   scratch: GdalScratch,
-  options: VectorBatchOptions,
+  options: BatchRun,
   batch: LoadedBatch,
   file: ManifestFile & { type: "vector" },
   gdalPath: string,
@@ -105,10 +80,9 @@ async function convertLayer(
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
         ...(layer.hasCrs ? [] : ["-s_srs", file.crs]),
         ...(makeValid ? ["-makevalid"] : []),
-        layer.name,
       ],
-      `${scratch.name}/${name}_${suffix}`,
-      vfsOf(file),
+      `${name}_${suffix}`,
+      { label: file.path, layers: [layer.name] },
     );
   // Points are valid by construction; making them valid only costs time.
   const makeValid = !isPointType(layer.geometryType);
@@ -120,7 +94,7 @@ async function convertLayer(
     // GDAL makes valid before or after transforming would matter: keep it.
     reprojected = await convert(false, "input");
     if (
-      await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${scratch.name}/${name}_scan`)
+      await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)
     ) {
       await Deno.remove(scratch.toHost(reprojected));
       reprojected = await convert(true, "valid");
@@ -164,21 +138,21 @@ async function convertLayer(
  * with their lineage; returns what was written. A batch with a bad file is
  * quarantined before anything is written.
  */
-export async function processVectorBatch(options: VectorBatchOptions): Promise<VectorOutput[]> {
+export async function processVectorBatch(options: BatchRun): Promise<VectorOutput[]> {
   const { lake, landingBucket, batchId, runId } = options;
   const batch = await loadBatch(lake, landingBucket, batchId, runId);
-  await using scratch = await createScratch();
+  await using scratch = await options.gdal.createScratch();
   const staged = await checkBatchContent(lake, landingBucket, batch, scratch, runId);
   const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "vector" } =>
     f.type === "vector"
   );
   const outputs: VectorOutput[] = [];
   const taken = new Set<string>();
-  const processedAt = (options.now ?? (() => new Date()))().toISOString();
+  const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
   for (const file of files) {
     const { gdalPath, sources, vectorInfo } = staged.get(file.path)!;
     // The content check already opened it; a GeoJSON is parsed at each open.
-    const info = vectorInfo ?? await scratch.gdal.vectorInfo(gdalPath, vfsOf(file));
+    const info = vectorInfo ?? await scratch.gdal.vectorInfo(gdalPath, { label: file.path });
     const layers = info.layers.filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
@@ -229,7 +203,6 @@ export async function processVectorBatch(options: VectorBatchOptions): Promise<V
       });
     }
   }
-  if (options.archive ?? true) await archiveFiles(lake, landingBucket, batch, files);
   return outputs;
 }
 
@@ -237,7 +210,7 @@ function vectorMetadata(
   batch: LoadedBatch,
   file: ManifestFile,
   sources: StagedSource[],
-  options: VectorBatchOptions,
+  options: BatchRun,
   result: Awaited<ReturnType<typeof sqliteToGeoParquet>>,
   processedAt: string,
   layer: string,
@@ -268,7 +241,8 @@ function vectorMetadata(
       crs: options.targetCrs,
       sources: sources.map((s) => s.key),
       steps: [
-        `read ${file.format} layer '${layer}' with gdal3.js (declared CRS ${file.crs})`,
+        `read ${file.format} layer '${layer}' with GDAL ${options.gdal.version} (${options.gdal.kind}; ` +
+        `declared CRS ${file.crs})`,
         `reprojected to ${options.targetCrs} (when not already in it); ` +
         "non-point geometries made valid (ogr2ogr -makevalid)",
         `intent '${m.intent}' SQL run on ${options.engine.kind}`,
@@ -281,74 +255,17 @@ function vectorMetadata(
   };
 }
 
-/** Options of {@linkcode vectorGeoparquetAsset} and `rasterCogAsset`. */
-export interface SpatialAssetOptions {
-  /**
-   * Upstream asset keys, e.g. `spatial/sample_batch` so the quick start seeds
-   * the landing zone first.
-   *
-   * @default {[]}
-   */
-  deps?: readonly string[];
-  /**
-   * Batches known before any manifest is committed, e.g. the shipped sample
-   * batch of the quick start; each run of the asset registers them first.
-   *
-   * @default {[]}
-   */
-  initialBatches?: readonly string[];
-}
-
-/** The `spatial_batches` partitioning with `initialBatches` registered up front. */
-export function batchPartitions(options: SpatialAssetOptions): typeof spatialBatches {
-  return options.initialBatches?.length
-    ? dynamicPartitions(spatialBatches.name, { initialKeys: options.initialBatches })
-    : spatialBatches;
-}
-
 /** Builds `spatial/vector_geoparquet`: GeoParquet of every vector file of a batch, with lineage. */
 export function vectorGeoparquetAsset(options: SpatialAssetOptions = {}) {
-  return asset({
+  return batchAsset({
     key: "spatial/vector_geoparquet",
-    deps: options.deps ?? [],
-    group: "spatial",
-    partitions: batchPartitions(options),
     description: "Vector files of a batch as GeoParquet 1.1 in data-lake/<project>/<batch>/",
-    resources: ["config", "lake", "ledger"],
     checks: vectorChecks,
-    codeVersion: "1",
-    materialize: async (ctx): Promise<Metadata> => {
-      const { config, lake, ledger } = ctx.resources;
-      if (ctx.partitionKey === undefined) {
-        throw new RangeError("spatial/vector_geoparquet needs a batch partition");
-      }
-      await using engine = await openSpatialEngine(config.SPATIAL_URL);
-      const outputs = await processVectorBatch({
-        lake,
-        ledger,
-        engine,
-        landingBucket: config.LANDING_BUCKET,
-        lakeBucket: config.LAKE_BUCKET,
-        targetCrs: config.TARGET_CRS,
-        batchId: ctx.partitionKey,
-        runId: ctx.runId,
-        now: () => new Date(ctx.clock.now()),
-      });
-      for (const o of outputs) ctx.log.info(`wrote ${o.key} (${o.rows} features)`);
-      return {
-        batch_id: ctx.partitionKey,
-        outputs: outputs.map((o) => ({
-          key: o.key,
-          ledger_id: o.docId,
-          rows: o.rows,
-          bbox: o.bbox,
-          geometry_types: o.geometryTypes,
-        })),
-        files: outputs.length,
-        features: outputs.reduce((n, o) => n + o.rows, 0),
-      };
-    },
-  });
+    process: processVectorBatch,
+    describe: (o) => `wrote ${o.key} (${o.rows} features)`,
+    summarize: (o) => ({ rows: o.rows, bbox: o.bbox, geometry_types: o.geometryTypes }),
+    totals: (outputs) => ({ features: outputs.reduce((n, o) => n + o.rows, 0) }),
+  }, options);
 }
 
 /** `spatial/vector_geoparquet` without upstream assets. */

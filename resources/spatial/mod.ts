@@ -1,6 +1,6 @@
 /**
- * Spatial resources: GDAL in process (gdal3.js), the GeoParquet writer, and
- * the `SpatialEngine` role with its SpatiaLite (embedded) and PostGIS
+ * Spatial resources: GDAL (the `GdalEngine` role: gdal3.js or native gdal-bin)
+ * and the `SpatialEngine` role with its SpatiaLite (embedded) and PostGIS
  * implementations plus the intents' shared SQL.
  *
  * @example
@@ -32,21 +32,16 @@ export { PostgisEngine, type PostgisEngineOptions } from "./postgis.ts";
 export { SpatialiteEngine } from "./spatialite.ts";
 export { EQUAL_AREA_SRID, isIdentityRecipe, type RecipeName, recipeSql } from "./recipes.ts";
 export {
-  type ColumnSchema,
-  type ColumnType,
-  type GeoMetadata,
-  GeoParquetError,
-  type GeoParquetOptions,
-  type GeoParquetResult,
-  sqliteToGeoParquet,
-} from "./geoparquet.ts";
-export {
-  createScratch,
+  driverExtension,
+  type GdalEngine,
+  type GdalEngineKind,
   GdalError,
   type GdalOps,
   type GdalScratch,
-  gdalWasmDir,
+  type OpenOptions,
   type VectorInfo,
   type VectorLayerInfo,
-  withScratch,
 } from "./gdal.ts";
+export { gdalWasmDir, wasmGdal } from "./gdal_wasm.ts";
+export { detectNativeGdal, nativeGdal, nativeGdalVersion } from "./gdal_native.ts";
+export { type GdalEngineSetting, openGdal, type OpenSpatialEngineOptions } from "./open.ts";

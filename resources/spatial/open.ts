@@ -1,12 +1,27 @@
 /**
- * Picks the {@linkcode SpatialEngine} that `SPATIAL_URL` names.
+ * Opens the spatial resources the configuration names: the SQL engine
+ * (`SPATIAL_URL`) and the GDAL build (`GDAL_ENGINE`).
  *
  * @module
  */
 
+import type { GdalEngine } from "./gdal.ts";
+import { detectNativeGdal, MIN_NATIVE_VERSION, nativeGdalVersion } from "./gdal_native.ts";
+import { wasmGdal } from "./gdal_wasm.ts";
 import type { SpatialEngine } from "./engine.ts";
 import { PostgisEngine, type PostgisEngineOptions } from "./postgis.ts";
 import { SpatialiteEngine } from "./spatialite.ts";
+import { SpatialEngineError } from "./engine.ts";
+
+/** Options of {@linkcode openSpatialEngine}. */
+export interface OpenSpatialEngineOptions extends PostgisEngineOptions {
+  /**
+   * GDAL build the SpatiaLite engine runs its SQL in.
+   *
+   * @default {the gdal3.js build, which always carries SpatiaLite}
+   */
+  gdal?: GdalEngine;
+}
 
 /**
  * Opens the engine of `url`: `spatialite:` (embedded, the default) or
@@ -16,13 +31,38 @@ import { SpatialiteEngine } from "./spatialite.ts";
  */
 export async function openSpatialEngine(
   url: string,
-  options: PostgisEngineOptions = {},
+  options: OpenSpatialEngineOptions = {},
 ): Promise<SpatialEngine> {
-  if (url.startsWith("spatialite:")) return new SpatialiteEngine();
+  const { gdal, ...postgis } = options;
+  if (url.startsWith("spatialite:")) return new SpatialiteEngine(gdal);
   if (url.startsWith("postgres:") || url.startsWith("postgresql:")) {
-    return await PostgisEngine.open(url, options);
+    return await PostgisEngine.open(url, postgis);
   }
   throw new RangeError(
     `SPATIAL_URL must start with 'spatialite:' or 'postgres://', got '${url.split(":")[0]}:'`,
+  );
+}
+
+/** What `GDAL_ENGINE` may say. */
+export type GdalEngineSetting = "auto" | "native" | "wasm";
+
+/**
+ * Opens the GDAL build `setting` names: `native` (the machine's gdal-bin,
+ * >= 3.6, or a `spatial.native_gdal_missing` error saying how to install
+ * it), `wasm` (gdal3.js), or `auto`: native when a supported GDAL is
+ * installed, else wasm.
+ */
+export async function openGdal(setting: GdalEngineSetting = "auto"): Promise<GdalEngine> {
+  if (setting === "wasm") return wasmGdal;
+  const native = await detectNativeGdal();
+  if (native !== undefined) return native;
+  if (setting === "auto") return wasmGdal;
+  const found = await nativeGdalVersion();
+  throw new SpatialEngineError(
+    "spatial.native_gdal_missing",
+    `GDAL_ENGINE=native needs GDAL >= ${MIN_NATIVE_VERSION.join(".")} on the PATH, but ` +
+      (found === undefined ? "gdalinfo was not found" : `GDAL ${found} is installed`) +
+      "; install it (Debian: apt-get install gdal-bin) or set GDAL_ENGINE=wasm.",
+    { input: "GDAL_ENGINE" },
   );
 }

@@ -1,6 +1,6 @@
 /**
- * The embedded {@linkcode SpatialEngine}: SpatiaLite inside gdal3.js. A
- * workspace is a temporary GeoPackage in a gdal3.js scratch folder; SQL runs
+ * The embedded {@linkcode SpatialEngine}: SpatiaLite inside GDAL (gdal3.js by
+ * default). A workspace is a temporary GeoPackage in a GDAL scratch folder; SQL runs
  * through OGR's SQLite dialect (SpatiaLite functions), and each result is
  * kept as a GeoPackage of its own.
  *
@@ -9,7 +9,8 @@
 
 import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
-import { createScratch, type GdalScratch } from "./gdal.ts";
+import type { GdalEngine, GdalScratch } from "./gdal.ts";
+import { wasmGdal } from "./gdal_wasm.ts";
 import {
   assertTableName,
   type FeatureTable,
@@ -56,7 +57,7 @@ class SpatialiteWorkspace implements Workspace {
     await this.#scratch.gdal.ogr2ogr(
       this.#scratch.gdalPath(staged),
       [...GPKG_OPTIONS, "-nln", table, "-a_srs", `EPSG:${srid}`, source.table],
-      `${this.#scratch.name}/${table}`,
+      table,
     );
     await Deno.remove(this.#scratch.hostPath(staged));
     this.#tables.set(table, `${table}.gpkg`);
@@ -81,7 +82,7 @@ class SpatialiteWorkspace implements Workspace {
       await this.#scratch.gdal.ogr2ogr(
         this.#scratch.gdalPath(this.#file(first)),
         [...GPKG_OPTIONS, "-dialect", "SQLite", "-sql", sql, "-nln", into],
-        `${this.#scratch.name}/${into}`,
+        into,
       );
     } catch (error) {
       throw new SpatialEngineError(
@@ -119,14 +120,23 @@ class SpatialiteWorkspace implements Workspace {
   }
 }
 
-/** SpatiaLite (inside gdal3.js) as a {@linkcode SpatialEngine}; holds no connection. */
+/**
+ * SpatiaLite (through GDAL's SQLite dialect) as a {@linkcode SpatialEngine};
+ * holds no connection.
+ */
 export class SpatialiteEngine implements SpatialEngine {
   /** Always `spatialite`. */
   readonly kind = "spatialite" as const;
+  readonly #gdal: GdalEngine;
 
-  /** Creates a workspace: a scratch folder inside gdal3.js. */
+  /** An engine whose SQL runs in `gdal` (default: gdal3.js, which always has SpatiaLite). */
+  constructor(gdal: GdalEngine = wasmGdal) {
+    this.#gdal = gdal;
+  }
+
+  /** Creates a workspace: a scratch folder of the GDAL engine. */
   async createWorkspace(runId: string): Promise<Workspace> {
-    return new SpatialiteWorkspace(workspaceName(runId), await createScratch());
+    return new SpatialiteWorkspace(workspaceName(runId), await this.#gdal.createScratch());
   }
 
   /** Nothing to close: workspaces are dropped by their runs. */

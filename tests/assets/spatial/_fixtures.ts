@@ -4,6 +4,12 @@
 import { DuckDBInstance } from "@duckdb/node-api";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
+import type { ObjectStore } from "../../../resources/object_store/types.ts";
+import type { Ledger } from "../../../resources/ledger/types.ts";
+import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
+import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
+import { FakeClock } from "../../../core/testing.ts";
+import type { BatchRun } from "../../../assets/spatial/batch_asset.ts";
 
 /** The shipped sample batch. */
 export const SAMPLE_DIR = new URL("../../../sample_data/spatial/", import.meta.url);
@@ -68,4 +74,33 @@ export async function duckdb(sql: string): Promise<Record<string, unknown>[]> {
     conn.closeSync();
     instance.closeSync();
   }
+}
+
+/** The embedded spatial resources of a test graph: gdal3.js and SpatiaLite. */
+export function spatialResources() {
+  return { gdal: wasmGdal, spatial: new SpatialiteEngine(wasmGdal) };
+}
+
+/** A fixed clock for the ISO 19115 `processed_at` of outputs. */
+export const FIXED_CLOCK = new FakeClock(Date.parse("2026-11-01T00:00:00Z"));
+
+/** Everything `processVectorBatch` / `processRasterBatch` need for `batchId` of `landing`. */
+export function batchRun(
+  landing: { store: ObjectStore; ledger: Ledger },
+  batchId: string,
+  extra: Partial<BatchRun> = {},
+): BatchRun {
+  return {
+    lake: landing.store,
+    ledger: landing.ledger,
+    gdal: wasmGdal,
+    engine: new SpatialiteEngine(wasmGdal),
+    landingBucket: LANDING,
+    lakeBucket: LAKE,
+    targetCrs: "EPSG:4326",
+    batchId,
+    runId: `run-${batchId}`,
+    clock: FIXED_CLOCK,
+    ...extra,
+  };
 }

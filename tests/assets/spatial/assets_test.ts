@@ -15,7 +15,7 @@ import {
   spatialAssets,
   SpatialLedgerMetadata,
 } from "../../../assets/spatial/mod.ts";
-import { LAKE, LANDING } from "./_fixtures.ts";
+import { LAKE, LANDING, spatialResources } from "./_fixtures.ts";
 
 Deno.test({
   name: "spatial assets: the sample batch is seeded, then turned into GeoParquet and COG",
@@ -25,7 +25,7 @@ Deno.test({
     await using lake = new MemoryObjectStore();
     await using ledger = new MemoryLedger();
     const config = ConfigSchema.parse({});
-    const resources = { config, lake, ledger };
+    const resources = { config, lake, ledger, ...spatialResources() };
     const graph = defineGraph({ assets: spatialAssets({ samples: true }), resources });
     const runStore = new MemoryRunStore();
 
@@ -61,6 +61,7 @@ Deno.test({
       assert.deepEqual(
         result.steps.map((s) => [s.assetKey, s.partition, s.status, s.reason]).sort(),
         [
+          ["spatial/batch_archive", SAMPLE_BATCH_ID, "success", null],
           ["spatial/raster_cog", SAMPLE_BATCH_ID, "success", null],
           ["spatial/sample_batch", null, "success", null],
           ["spatial/vector_geoparquet", SAMPLE_BATCH_ID, "success", null],

@@ -23,10 +23,11 @@ import {
 } from "../../../resources/object_store/mod.ts";
 import type { GetOptions, GetResult, ObjectStore } from "../../../resources/object_store/types.ts";
 import { startS3rver } from "../../_helpers/s3rver.ts";
-import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
 import { asset } from "../../../assets/_define.ts";
-import { processVectorBatch, spatialBatches } from "../../../assets/spatial/vector.ts";
-import { readParquetFooter } from "../../../assets/spatial/_parquet_footer.ts";
+import { processVectorBatch } from "../../../assets/spatial/vector.ts";
+import { spatialBatches } from "../../../assets/spatial/partitions.ts";
+import { readParquetMetadata } from "../../../formats/parquet_metadata.ts";
+import { bytesReader } from "../../../formats/byte_reader.ts";
 import { SAMPLE_BATCH_ID, spatialAssets } from "../../../assets/spatial/mod.ts";
 import {
   cogValid,
@@ -35,8 +36,8 @@ import {
   lineageComplete,
   SpatialCheckError,
 } from "../../../assets/spatial/checks.ts";
-import { cogProblems, readTiffStructure } from "../../../assets/spatial/_tiff.ts";
-import { download, duckdb, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+import { cogProblems, readTiffStructure } from "../../../formats/tiff_structure.ts";
+import { batchRun, download, duckdb, LAKE, sampleLanding, spatialResources } from "./_fixtures.ts";
 
 const PREFIX = `montana/${SAMPLE_BATCH_ID}`;
 
@@ -87,7 +88,7 @@ for (const backend of LAKES) {
       await using lake = await backend.open();
       await using ledger = new MemoryLedger();
       const config = ConfigSchema.parse({});
-      const resources = { config, lake, ledger };
+      const resources = { config, lake, ledger, ...spatialResources() };
       const graph = defineGraph({ assets: spatialAssets({ samples: true }), resources });
       const runStore = new MemoryRunStore();
       await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
@@ -367,8 +368,8 @@ function findBytes(haystack: Uint8Array, needle: number[]): number {
 
 Deno.test("geoProblems: each GeoParquet 1.1 rule names the field and the problem", () => {
   const columns = [
-    { name: "name", physicalType: 6, children: [] },
-    { name: "geometry", physicalType: 6, children: [] },
+    { name: "name", physicalType: "BYTE_ARRAY", children: [] },
+    { name: "geometry", physicalType: "BYTE_ARRAY", children: [] },
     {
       name: "bbox",
       physicalType: undefined,
@@ -533,7 +534,7 @@ Deno.test({
     await using lake = new RottingLake(`${PREFIX}/trails.parquet`);
     await using ledger = new MemoryLedger();
     const config = ConfigSchema.parse({});
-    const resources = { config, lake, ledger };
+    const resources = { config, lake, ledger, ...spatialResources() };
     const downstream = asset({
       key: "spatial/uses_vectors",
       deps: ["spatial/vector_geoparquet"],
@@ -568,24 +569,18 @@ Deno.test({
   },
 });
 
-Deno.test("readParquetFooter: rows, schema and geo metadata agree with DuckDB", async (t) => {
+Deno.test("readParquetMetadata: rows, schema and geo metadata agree with DuckDB", async (t) => {
   const landing = await sampleLanding("footer1");
   await using store = landing.store;
-  await processVectorBatch({
-    lake: store,
-    ledger: landing.ledger,
-    engine: new SpatialiteEngine(),
-    landingBucket: LANDING,
-    lakeBucket: LAKE,
-    targetCrs: "EPSG:4326",
-    batchId: "footer1",
-    runId: "run-footer1",
-  });
+  await processVectorBatch(batchRun(landing, "footer1"));
   const key = "montana/footer1/trails.parquet";
   const head = (await store.head(LAKE, key))!;
 
   await t.step("the footer decodes as DuckDB reads it", async () => {
-    const footer = await readParquetFooter(store, LAKE, key, head.size);
+    const footer = await readParquetMetadata(
+      bytesReader(await store.getBytes(LAKE, key)),
+      head.size,
+    );
     await using file = await download(store, LAKE, key);
     const [count] = await duckdb(`SELECT count(*)::INTEGER AS n FROM '${file.file}'`);
     assert.equal(footer.numRows, count!.n);
@@ -596,14 +591,14 @@ Deno.test("readParquetFooter: rows, schema and geo metadata agree with DuckDB", 
     assert.equal(footer.keyValue.get("geo"), kv!.geo);
     const bbox = footer.columns.find((c) => c.name === "bbox")!;
     assert.deepEqual(bbox.children.map((c) => c.name), ["xmin", "ymin", "xmax", "ymax"]);
-    assert.equal(footer.columns.find((c) => c.name === "geometry")!.physicalType, 6);
+    assert.equal(footer.columns.find((c) => c.name === "geometry")!.physicalType, "BYTE_ARRAY");
     assert.ok(footer.footerBytes < head.size);
   });
 
   await t.step("an object that is not Parquet is refused", async () => {
     await store.put(LAKE, "x/not.parquet", new TextEncoder().encode("not a parquet file at all"));
     await assert.rejects(
-      readParquetFooter(store, LAKE, "x/not.parquet", 25),
+      readParquetMetadata(bytesReader(await store.getBytes(LAKE, "x/not.parquet")), 25),
       /does not start and end with the Parquet magic/,
     );
     // Magic at both ends, but a footer length of 2^31 - 1 bytes in a 20-byte file.
@@ -617,7 +612,7 @@ Deno.test("readParquetFooter: rows, schema and geo metadata agree with DuckDB", 
     ]);
     await store.put(LAKE, "x/bad.parquet", bytes);
     await assert.rejects(
-      readParquetFooter(store, LAKE, "x/bad.parquet", bytes.length),
+      readParquetMetadata(bytesReader(await store.getBytes(LAKE, "x/bad.parquet")), bytes.length),
       /footer length \d+ is impossible/,
     );
     // A well-framed footer that is an empty Thrift struct: no schema, no rows.
@@ -635,8 +630,8 @@ Deno.test("readParquetFooter: rows, schema and geo metadata agree with DuckDB", 
     ]);
     await store.put(LAKE, "x/empty.parquet", empty);
     await assert.rejects(
-      readParquetFooter(store, LAKE, "x/empty.parquet", empty.length),
-      /the footer has no schema or row count/,
+      readParquetMetadata(bytesReader(await store.getBytes(LAKE, "x/empty.parquet")), empty.length),
+      /footer cannot be decoded|schema/,
     );
   });
 });

@@ -9,9 +9,8 @@ import { mayNeedMakeValid } from "../../../assets/spatial/_make_valid.ts";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
-import { withScratch } from "../../../resources/spatial/gdal.ts";
-import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
-import { download, duckdb, LAKE, LANDING } from "./_fixtures.ts";
+import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
+import { batchRun, download, duckdb, LAKE, LANDING } from "./_fixtures.ts";
 
 const SQUARE = { type: "Polygon", coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]] };
 const BOWTIE = { type: "Polygon", coordinates: [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]] };
@@ -53,7 +52,8 @@ async function gpkgOf(dir: string, name: string, geometries: (Record<string, unk
 Deno.test("mayNeedMakeValid: only geometries -makevalid could change trigger it", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "make-valid-test-" });
   try {
-    await withScratch(async (scratch) => {
+    {
+      await using scratch = await wasmGdal.createScratch();
       const cases: [string, (Record<string, unknown> | null)[], boolean][] = [
         ["valid", [SQUARE, SQUARE], false],
         ["null_only", [null, SQUARE], false],
@@ -69,14 +69,14 @@ Deno.test("mayNeedMakeValid: only geometries -makevalid could change trigger it"
             scratch.gdalPath(`${name}.gpkg`),
             name,
             "geom",
-            `${scratch.name}/${name}_scan`,
+            `${name}_scan`,
           );
           assert.equal(found, expected);
           // The scan's CSV does not stay behind.
           await assert.rejects(Deno.stat(scratch.hostPath(`${name}_scan.csv`)));
         });
       }
-    });
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -101,16 +101,9 @@ Deno.test("vector batch in the target CRS: a bowtie is still made valid, a squar
       "manifests/mv1.json",
       new TextEncoder().encode(JSON.stringify(manifest)),
     );
-    const [output] = await processVectorBatch({
-      lake: store,
-      ledger: new MemoryLedger(),
-      engine: new SpatialiteEngine(),
-      landingBucket: LANDING,
-      lakeBucket: LAKE,
-      targetCrs: "EPSG:4326",
-      batchId: "mv1",
-      runId: "run-mv1",
-    });
+    const [output] = await processVectorBatch(
+      batchRun({ store, ledger: new MemoryLedger() }, "mv1"),
+    );
     assert.equal(output?.rows, 2);
     await using parquet = await download(store, LAKE, output.key);
     const rows = await duckdb(

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { processRasterBatch } from "../../../assets/spatial/raster.ts";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
-import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
-import { download, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+import { archiveFiles, loadBatch } from "../../../assets/spatial/_batch.ts";
+import { batchRun, download, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
 
 async function gdalinfo(file: string): Promise<{ text: string; json: Record<string, unknown> }> {
   const run = async (args: string[]) => {
@@ -19,14 +19,7 @@ async function gdalinfo(file: string): Promise<{ text: string; json: Record<stri
 Deno.test("raster batch: GeoTIFF to COG with footprint, CRS, size, bands and statistics", async (t) => {
   const landing = await sampleLanding("ras1");
   await using _store = landing.store;
-  const common = {
-    lake: landing.store,
-    ledger: landing.ledger,
-    landingBucket: LANDING,
-    lakeBucket: LAKE,
-    batchId: "ras1",
-    runId: "run-ras1",
-  };
+  const common = batchRun(landing, "ras1");
   const outputs = await processRasterBatch(common);
   assert.deepEqual(outputs.map((o) => [o.key, o.width, o.height, o.bands, o.crs]), [
     ["montana/ras1/dem.tif", 64, 64, 1, "EPSG:32612"],
@@ -55,17 +48,16 @@ Deno.test("raster batch: GeoTIFF to COG with footprint, CRS, size, bands and sta
     assert.ok(raster.bands[0]!.min >= 1400 && raster.bands[0]!.max <= 2500, JSON.stringify(raster));
   });
 
-  await t.step("once both assets ran, the whole batch and its manifest are archived", async () => {
-    await processVectorBatch({
-      ...common,
-      engine: new SpatialiteEngine(),
-      targetCrs: "EPSG:4326",
-    });
+  await t.step("once archived, a re-run reads the archive and gives the same outputs", async () => {
+    await processVectorBatch(common);
+    // Neither asset archives: the landing files are all still there.
+    assert.ok(await landing.store.head(LANDING, "manifests/ras1.json"));
+    const batch = await loadBatch(landing.store, LANDING, "ras1", "run-ras1");
+    await archiveFiles(landing.store, LANDING, batch, batch.manifest.files);
     assert.equal(await landing.store.head(LANDING, "manifests/ras1.json"), undefined);
     assert.ok(await landing.store.head(LANDING, "archive/ras1/manifest.json"));
     const left = await Array.fromAsync(landing.store.listAll(LANDING, { prefix: "ras1/" }));
     assert.deepEqual(left, []);
-    // A re-run reads the archived batch and gives the same outputs.
     const again = await processRasterBatch(common);
     assert.deepEqual(again.map((o) => o.docId), outputs.map((o) => o.docId));
   });
@@ -85,14 +77,7 @@ Deno.test("raster batch: a raster larger than a tile gets overviews", async () =
     }));
     await using _store = landing.store;
     await landing.store.put(LANDING, "ras2/big.tif", await Deno.readFile(`${dir}/big.tif`));
-    const [output] = await processRasterBatch({
-      lake: landing.store,
-      ledger: landing.ledger,
-      landingBucket: LANDING,
-      lakeBucket: LAKE,
-      batchId: "ras2",
-      runId: "run-ras2",
-    });
+    const [output] = await processRasterBatch(batchRun(landing, "ras2"));
     await using file = await download(landing.store, LAKE, output!.key);
     const { text, json } = await gdalinfo(file.file);
     assert.match(text, /LAYOUT=COG/);

@@ -2,25 +2,10 @@
 
 import assert from "node:assert/strict";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
-import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
-import { download, duckdb, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+import { batchRun, download, duckdb, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
 
-const engine = new SpatialiteEngine();
-
-function options(store: Awaited<ReturnType<typeof sampleLanding>>, batchId: string) {
-  return {
-    lake: store.store,
-    ledger: store.ledger,
-    engine,
-    landingBucket: LANDING,
-    lakeBucket: LAKE,
-    targetCrs: "EPSG:4326",
-    batchId,
-    runId: `run-${batchId}`,
-    now: () => new Date("2026-11-01T00:00:00Z"),
-  };
-}
+const options = batchRun;
 
 Deno.test("vector batch: GeoJSON, Shapefile and GeoPackage to GeoParquet with lineage", async (t) => {
   const landing = await sampleLanding("vec1");
@@ -99,13 +84,14 @@ Deno.test("vector batch: GeoJSON, Shapefile and GeoPackage to GeoParquet with li
     assert.deepEqual(codecs.map((c) => c.compression), ["ZSTD"]);
   });
 
-  await t.step("landing files are archived, not deleted", async () => {
-    assert.equal(await landing.store.head(LANDING, "vec1/counties.shp"), undefined);
-    assert.ok(await landing.store.head(LANDING, "archive/vec1/counties.shp"));
-    assert.ok(await landing.store.head(LANDING, "archive/vec1/counties.dbf"));
-    // The raster is not processed by this asset, so the manifest stays committed.
+  await t.step("no landing file is archived: only the batch's archive step does that", async () => {
+    assert.ok(await landing.store.head(LANDING, "vec1/counties.shp"));
     assert.ok(await landing.store.head(LANDING, "vec1/dem.tif"));
     assert.ok(await landing.store.head(LANDING, "manifests/vec1.json"));
+    assert.deepEqual(
+      await Array.fromAsync(landing.store.listAll(LANDING, { prefix: "archive/" })),
+      [],
+    );
   });
 
   await t.step("running the batch again is safe: same objects, same ledger documents", async () => {
@@ -209,10 +195,10 @@ Deno.test({
     await using _pg = pg;
     await using postgis = await PostgisEngine.open(pg.url);
     const results: Record<string, unknown>[][] = [];
-    for (const [batchId, chosen] of [["pg1", engine], ["pg2", postgis]] as const) {
+    for (const [batchId, chosen] of [["pg1", undefined], ["pg2", postgis]] as const) {
       const landing = await sampleLanding(batchId);
       await using _store = landing.store;
-      await processVectorBatch({ ...options(landing, batchId), engine: chosen });
+      await processVectorBatch(options(landing, batchId, chosen ? { engine: chosen } : {}));
       await using file = await download(landing.store, LAKE, `montana/${batchId}/counties.parquet`);
       results.push(
         await duckdb(

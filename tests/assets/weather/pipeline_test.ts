@@ -2,6 +2,8 @@
 // Open-Meteo, MemoryObjectStore + MemoryLedger, and PGlite in memory or a
 // throwaway PostgreSQL; then a run without network.
 
+import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
+import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
 import assert from "node:assert/strict";
 import { weatherAssets } from "../../../assets/weather/mod.ts";
 import { asset } from "../../../assets/_define.ts";
@@ -39,6 +41,9 @@ function graphFor(
       lake: h.lake,
       ledger: h.ledger,
       warehouse,
+      // Not used by the weather assets; the graph's resources must be complete.
+      gdal: wasmGdal,
+      spatial: new SpatialiteEngine(),
       ...overrides,
     },
   });

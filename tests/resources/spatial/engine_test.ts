@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { gpkgToWkb, inspectWkb } from "../../../resources/spatial/_wkb.ts";
+import { gpkgToWkb, inspectWkb } from "../../../formats/wkb.ts";
 import {
   type FeatureTable,
   type SpatialEngine,
@@ -235,7 +235,7 @@ Deno.test({
 });
 
 Deno.test("SpatiaLite: folders of killed processes are removed, live ones kept", async () => {
-  const { removeStaleGdalFolders } = await import("../../../resources/spatial/gdal.ts");
+  const { removeStaleGdalFolders } = await import("../../../resources/spatial/gdal_wasm.ts");
   const parent = await Deno.makeTempDir();
   try {
     const dead = new Deno.Command("true").spawn();

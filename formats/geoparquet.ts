@@ -39,15 +39,8 @@ import {
   type Vector,
 } from "apache-arrow";
 import * as parquet from "parquet-wasm";
-import { PlatformError } from "../../core/errors.ts";
-import {
-  type Box,
-  emptyBox,
-  extendBox,
-  gpkgToWkb,
-  inspectBlob,
-  inspectHeaderType,
-} from "./_wkb.ts";
+import { PlatformError } from "../core/errors.ts";
+import { type Box, emptyBox, extendBox, gpkgToWkb, inspectBlob, inspectHeaderType } from "./wkb.ts";
 
 /** Logical type of an attribute column in the output. */
 export type ColumnType = "string" | "int64" | "float64" | "boolean";

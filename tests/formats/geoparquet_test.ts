@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { GeoParquetError, sqliteToGeoParquet } from "../../../resources/spatial/geoparquet.ts";
-import { inspectBlob, inspectWkb } from "../../../resources/spatial/_wkb.ts";
+import { GeoParquetError, sqliteToGeoParquet } from "../../formats/geoparquet.ts";
+import { inspectBlob, inspectWkb } from "../../formats/wkb.ts";
 
 /** Little-endian ISO WKB of a point, optionally with Z. */
 function point(x: number, y: number, z?: number): Uint8Array {

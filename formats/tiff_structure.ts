@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ByteReader } from "./byte_reader.ts";
+
 /** One image file directory: the full image, an overview or a mask. */
 export interface TiffIfd {
   /** Byte offset of the IFD. */
@@ -32,26 +34,8 @@ export interface TiffStructure {
   ifds: TiffIfd[];
 }
 
-/** Reads `length` bytes at `offset` (fewer at the end of the object). */
-export type ByteReader = (offset: number, length: number) => Promise<Uint8Array>;
-
 /** Most IFDs followed, so a looping chain cannot hang a check. */
 const MAX_IFDS = 256;
-/** Bytes read at once: the header, ghost area and IFDs of a COG sit in its first bytes. */
-const CHUNK = 64 * 1024;
-
-/** Caches the first chunk of an object, where a COG keeps all its IFDs. */
-export function cachedReader(read: ByteReader): ByteReader {
-  let first: Promise<Uint8Array> | undefined;
-  return async (offset, length) => {
-    if (offset + length <= CHUNK) {
-      first ??= read(0, CHUNK);
-      const bytes = await first;
-      if (offset + length <= bytes.length) return bytes.subarray(offset, offset + length);
-    }
-    return await read(offset, length);
-  };
-}
 
 /**
  * Parses the TIFF header and IFD chain.

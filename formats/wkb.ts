@@ -1,6 +1,14 @@
-// Just enough WKB reading for GeoParquet: the geometry type name and the
-// bounding box of each geometry, and unwrapping GeoPackage geometry blobs
-// (a small header, then standard WKB).
+/**
+ * Just enough WKB reading for GeoParquet: the geometry type name and the
+ * bounding box of each geometry, and unwrapping GeoPackage geometry blobs (a
+ * small header, then standard WKB).
+ *
+ * Hand-written on purpose (review item 9): `wkx`, the npm WKB codec, is
+ * unmaintained and builds an object per vertex, where this reads the
+ * coordinates it needs straight from the bytes.
+ *
+ * @module
+ */
 
 /** GeoParquet names of WKB base types 1-7. */
 const TYPE_NAMES = [
