@@ -40,7 +40,7 @@ import {
 } from "apache-arrow";
 import * as parquet from "parquet-wasm";
 import { PlatformError } from "../core/errors.ts";
-import { type Box, emptyBox, extendBox, gpkgToWkb, inspectBlob, inspectHeaderType } from "./wkb.ts";
+import { type Box, emptyBox, extendBox, gpkgToWkb, inspectBlob, scanBlob } from "./wkb.ts";
 
 /** Logical type of an attribute column in the output. */
 export type ColumnType = "string" | "int64" | "float64" | "boolean";
@@ -76,6 +76,43 @@ export interface GeoParquetOptions {
    * @default {16384}
    */
   batchSize?: number;
+  /**
+   * Float64 columns computed from each row's WKB (e.g. geodesic `area_m2`),
+   * written after the attributes; `null` values are nulls.
+   *
+   * @default {[]}
+   */
+  compute?: readonly ComputedColumn[];
+  /**
+   * Area of use `[xmin, ymin, xmax, ymax]` of the CRS: geometries with a
+   * coordinate outside it are counted in `stats.outsideGeometries`.
+   *
+   * @default {undefined, no check}
+   */
+  validBox?: readonly [number, number, number, number];
+}
+
+/** A column computed from each geometry. */
+export interface ComputedColumn {
+  /** Output column name. */
+  name: string;
+  /**
+   * The value of row number `row` (from 0, in rowid order) whose WKB is
+   * `wkb`; `null` for a null geometry or where the value does not apply.
+   */
+  fn(wkb: Uint8Array | null, row: number): number | null;
+}
+
+/** What the first pass over the geometries found, for validation before publishing. */
+export interface GeometryStats {
+  /** Rows whose geometry is NULL. */
+  nullGeometries: number;
+  /** Rows whose geometry is EMPTY. */
+  emptyGeometries: number;
+  /** Rows with a NaN or infinite coordinate. */
+  nonFiniteGeometries: number;
+  /** Rows with a coordinate outside `validBox` (0 without one). */
+  outsideGeometries: number;
 }
 
 /** What {@linkcode sqliteToGeoParquet} wrote. */
@@ -90,6 +127,10 @@ export interface GeoParquetResult {
   columns: ColumnSchema[];
   /** The `geo` metadata written into the file. */
   geo: GeoMetadata;
+  /** Null, empty, non-finite and out-of-range geometries found. */
+  stats: GeometryStats;
+  /** Rows in each row group. */
+  rowGroupSize: number;
 }
 
 /** The GeoParquet `geo` file metadata. */
@@ -174,64 +215,47 @@ function describeSource(db: DatabaseSync, table: string, geometryColumn?: string
   return { geometryColumn: geom, sourceColumns };
 }
 
-/** First pass: the bbox and geometry types, reading only the geometry column. */
-function summarize(db: DatabaseSync, table: string, geom: string) {
-  const fromGpkg = summarizeGpkg(db, table, geom);
-  if (fromGpkg !== undefined) return fromGpkg;
+/**
+ * First pass, reading only the geometry column: the exact bbox (from every
+ * coordinate, not GDAL's rounded layer extent), the geometry types and the
+ * validation counts.
+ */
+function summarize(
+  db: DatabaseSync,
+  table: string,
+  geom: string,
+  validBox: readonly number[] | undefined,
+) {
   const box = emptyBox();
   const types = new Set<string>();
+  const stats: GeometryStats = {
+    nullGeometries: 0,
+    emptyGeometries: 0,
+    nonFiniteGeometries: 0,
+    outsideGeometries: 0,
+  };
   let rows = 0;
   const stmt = db.prepare(`SELECT ${ident(geom)} AS g FROM ${ident(table)}`);
   stmt.setReturnArrays(true);
   for (const row of stmt.iterate() as unknown as Iterable<unknown[]>) {
     rows++;
     const blob = row[0];
-    if (!(blob instanceof Uint8Array)) continue;
-    const { type, box: b } = inspectBlob(blob);
-    types.add(type);
-    extendBox(box, b);
-  }
-  return { rows, box, types: [...types].sort() };
-}
-
-/**
- * The summary of a GeoPackage layer written by GDAL, with native SQLite
- * scans only: the extent GDAL keeps in `gpkg_contents`, and the distinct WKB
- * type codes read from the blobs' bytes. Five times faster than decoding every
- * row in JavaScript; `undefined` when the file is not such a GeoPackage.
- */
-function summarizeGpkg(db: DatabaseSync, table: string, geom: string) {
-  const hasContents = db.prepare(
-    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_contents'",
-  ).get();
-  if (!hasContents) return undefined;
-  const extent = db.prepare(
-    "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
-  ).get(table);
-  const g = ident(geom);
-  const t = ident(table);
-  const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${t}`).get()?.n ?? 0);
-  const types = new Set<string>();
-  const flagValues = db.prepare(
-    `SELECT DISTINCT hex(substr(${g}, 1, 4)) AS head FROM ${t} WHERE ${g} IS NOT NULL`,
-  ).all() as { head: string }[];
-  for (const { head } of flagValues) {
-    if (!head.startsWith("4750")) return undefined;
-    const flags = parseInt(head.slice(6, 8), 16);
-    const offset = 8 + ([0, 32, 48, 48, 64][(flags >> 1) & 0x07] ?? 0);
-    const codes = db.prepare(
-      `SELECT DISTINCT hex(substr(${g}, ${offset + 1}, 5)) AS code FROM ${t}
-       WHERE hex(substr(${g}, 1, 4)) = ?`,
-    ).all(head) as { code: string }[];
-    for (const { code } of codes) {
-      const bytes = new Uint8Array(code.match(/../g)!.map((h) => parseInt(h, 16)));
-      types.add(inspectHeaderType(bytes));
+    if (!(blob instanceof Uint8Array)) {
+      stats.nullGeometries++;
+      continue;
     }
+    const scan = scanBlob(blob);
+    types.add(scan.type);
+    if (scan.empty) stats.emptyGeometries++;
+    if (scan.nonFinite) stats.nonFiniteGeometries++;
+    if (
+      validBox !== undefined && !scan.empty &&
+      (scan.box[0] < validBox[0]! || scan.box[1] < validBox[1]! ||
+        scan.box[2] > validBox[2]! || scan.box[3] > validBox[3]!)
+    ) stats.outsideGeometries++;
+    extendBox(box, scan.box);
   }
-  const values = [extent?.min_x, extent?.min_y, extent?.max_x, extent?.max_y];
-  if (types.size > 0 && !values.every((v) => typeof v === "number")) return undefined;
-  const box: Box = types.size > 0 ? (values as Box) : emptyBox();
-  return { rows, box, types: [...types].sort() };
+  return { rows, box, types: [...types].sort(), stats };
 }
 
 function geoMetadata(
@@ -429,7 +453,8 @@ export async function sqliteToGeoParquet(
   const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
     const shape = describeSource(db, table, options.geometryColumn);
-    const summary = summarize(db, table, shape.geometryColumn);
+    const summary = summarize(db, table, shape.geometryColumn, options.validBox);
+    const computed = options.compute ?? [];
     const geo = geoMetadata(options.crs, summary.box, summary.types);
     const batchSize = options.batchSize ?? 16_384;
     const select = [
@@ -444,6 +469,7 @@ export async function sqliteToGeoParquet(
     stmt.setReadBigInts(true);
     stmt.setReturnArrays(true);
     let lastRowid: bigint = -(2n ** 63n);
+    let written = 0;
     const width = shape.sourceColumns.length;
 
     const nextBatch = (): parquet.RecordBatch | undefined => {
@@ -459,7 +485,28 @@ export async function sqliteToGeoParquet(
       shape.sourceColumns.forEach((c, i) => {
         vectors[c.output.name] = attributeVector(c.output.type, columns[i]!);
       });
+      for (const column of computed) {
+        const values = new Float64Array(page.length);
+        let nulls = 0;
+        const bitmap = new Uint8Array(Math.ceil(page.length / 8));
+        wkbs.forEach((blob, i) => {
+          const v = column.fn(blob === null ? null : gpkgToWkb(blob), written + i);
+          if (v === null) nulls++;
+          else {
+            values[i] = v;
+            bitmap[i >> 3]! |= 1 << (i & 7);
+          }
+        });
+        vectors[column.name] = makeVector(makeData({
+          type: new Float64(),
+          length: page.length,
+          nullCount: nulls,
+          nullBitmap: nulls > 0 ? bitmap : null,
+          data: values,
+        }));
+      }
       const { geometry, bbox } = geometryVectors(wkbs);
+      written += page.length;
       vectors[GEOMETRY] = geometry;
       vectors[BBOX] = bbox;
       const ipc = tableToIPC(new Table(vectors), "stream");
@@ -478,6 +525,7 @@ export async function sqliteToGeoParquet(
     // coordinates are unique per feature, and hashing them costs more than
     // the rest of the write. Statistics on WKB bytes are meaningless too; the
     // bbox columns carry the statistics readers filter on.
+    const rowGroupSize = options.rowGroupSize ?? 65_536;
     let builder = new parquet.WriterPropertiesBuilder()
       .setDictionaryEnabled(false)
       .setColumnStatisticsEnabled(GEOMETRY, parquet.EnabledStatistics.None);
@@ -488,7 +536,7 @@ export async function sqliteToGeoParquet(
     }
     const props = builder
       .setCompression(parquet.Compression.ZSTD)
-      .setMaxRowGroupSize(options.rowGroupSize ?? 65_536)
+      .setMaxRowGroupSize(rowGroupSize)
       .setCreatedBy("deno data platform (parquet-wasm)")
       .setKeyValueMetadata(new Map([["geo", JSON.stringify(geo)]]))
       .build();
@@ -502,8 +550,13 @@ export async function sqliteToGeoParquet(
       rows: summary.rows,
       bbox: Number.isFinite(summary.box[0]) ? [...summary.box] : null,
       geometryTypes: summary.types,
-      columns: shape.sourceColumns.map((c) => c.output),
+      columns: [
+        ...shape.sourceColumns.map((c) => c.output),
+        ...computed.map((c): ColumnSchema => ({ name: c.name, type: "float64" })),
+      ],
       geo,
+      stats: summary.stats,
+      rowGroupSize,
     };
   } finally {
     db.close();

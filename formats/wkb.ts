@@ -191,3 +191,119 @@ function readGeometry(
   }
   return { type, hasZ };
 }
+
+/** The coordinates of a geometry by dimension: x,y pairs interleaved (Z and M dropped). */
+export interface WkbParts {
+  /** Each polygon as its rings (the first is the shell). */
+  polygons: Float64Array[][];
+  /** Each line string. */
+  lines: Float64Array[];
+  /** Number of points. */
+  points: number;
+}
+
+/** Splits a WKB geometry (any type, nested collections included) into polygons, lines and points. */
+export function wkbParts(wkb: Uint8Array): WkbParts {
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const parts: WkbParts = { polygons: [], lines: [], points: 0 };
+  const reader = { offset: 0 };
+  const coords = (little: boolean, dims: number, count: number) => {
+    const out = new Float64Array(count * 2);
+    for (let i = 0; i < count; i++) {
+      out[2 * i] = view.getFloat64(reader.offset, little);
+      out[2 * i + 1] = view.getFloat64(reader.offset + 8, little);
+      reader.offset += 8 * dims;
+    }
+    return out;
+  };
+  const walk = () => {
+    const { little, type, dims } = readHeader(view, reader);
+    const count = () => {
+      const n = view.getUint32(reader.offset, little);
+      reader.offset += 4;
+      return n;
+    };
+    if (type === 1) {
+      const [x = NaN] = coords(little, dims, 1);
+      if (!Number.isNaN(x)) parts.points++;
+    } else if (type === 2) {
+      parts.lines.push(coords(little, dims, count()));
+    } else if (type === 3) {
+      const rings: Float64Array[] = [];
+      for (let r = count(); r > 0; r--) rings.push(coords(little, dims, count()));
+      parts.polygons.push(rings);
+    } else if (type >= 4 && type <= 7) {
+      for (let p = count(); p > 0; p--) walk();
+    } else {
+      throw new RangeError(`Unsupported WKB geometry type ${type}`);
+    }
+  };
+  walk();
+  return parts;
+}
+
+/** What {@linkcode scanBlob} finds in one geometry. */
+export interface WkbScan {
+  /** GeoParquet type name, e.g. `MultiPolygon Z`. */
+  type: string;
+  /** Exact bounding box of the finite coordinates (empty box when there are none). */
+  box: Box;
+  /** Whether the geometry has no coordinates at all (EMPTY). */
+  empty: boolean;
+  /** Whether a coordinate is NaN or infinite (other than the NaN,NaN of POINT EMPTY). */
+  nonFinite: boolean;
+}
+
+/**
+ * Reads every coordinate of a geometry blob (GeoPackage or plain WKB) for
+ * validation: exact bbox, emptiness and non-finite coordinates. Slower than
+ * {@linkcode inspectBlob}, which trusts a GeoPackage envelope.
+ */
+export function scanBlob(blob: Uint8Array): WkbScan {
+  const wkb = gpkgToWkb(blob);
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const box = emptyBox();
+  const reader = { offset: 0 };
+  let coordinates = 0;
+  let nonFinite = false;
+  const points = (little: boolean, dims: number, count: number, isPoint: boolean) => {
+    for (let i = 0; i < count; i++) {
+      const x = view.getFloat64(reader.offset, little);
+      const y = view.getFloat64(reader.offset + 8, little);
+      reader.offset += 8 * dims;
+      if (isPoint && Number.isNaN(x) && Number.isNaN(y)) continue;
+      coordinates++;
+      if (!Number.isFinite(x) || !Number.isFinite(y)) {
+        nonFinite = true;
+        continue;
+      }
+      if (x < box[0]) box[0] = x;
+      if (y < box[1]) box[1] = y;
+      if (x > box[2]) box[2] = x;
+      if (y > box[3]) box[3] = y;
+    }
+  };
+  const walk = (): { type: number; hasZ: boolean } => {
+    const { little, type, hasZ, dims } = readHeader(view, reader);
+    const count = () => {
+      const n = view.getUint32(reader.offset, little);
+      reader.offset += 4;
+      return n;
+    };
+    if (type === 1) points(little, dims, 1, true);
+    else if (type === 2) points(little, dims, count(), false);
+    else if (type === 3) {
+      for (let r = count(); r > 0; r--) points(little, dims, count(), false);
+    } else if (type >= 4 && type <= 7) {
+      for (let p = count(); p > 0; p--) walk();
+    } else throw new RangeError(`Unsupported WKB geometry type ${type}`);
+    return { type, hasZ };
+  };
+  const { type, hasZ } = walk();
+  return {
+    type: `${TYPE_NAMES[type] ?? "Unknown"}${hasZ ? " Z" : ""}`,
+    box,
+    empty: coordinates === 0,
+    nonFinite,
+  };
+}

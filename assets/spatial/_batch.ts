@@ -13,20 +13,42 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { PlatformError } from "../../core/errors.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
-import type { GdalScratch, VectorInfo } from "../../resources/spatial/gdal.ts";
+import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
+import { type CrsDecision, decideCrs } from "./crs.ts";
 import type { GetResult } from "../../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
+  driversOf,
   Manifest,
   type ManifestFile,
   manifestKeyOf,
   type ManifestProblem,
   quarantineManifest,
+  REFUSED_DRIVERS,
   validateManifest,
 } from "./manifest.ts";
 
-/** A batch cannot be processed; the message says where its report is. */
-export class SpatialBatchError extends PlatformError {}
+/**
+ * A batch cannot be processed because of its content; `problems` says what,
+ * per file, for the quarantine report.
+ */
+export class SpatialBatchError extends PlatformError {
+  /** What is wrong, per file. */
+  readonly problems: readonly ManifestProblem[];
+
+  /** Creates the error; without `problems`, the message is the one problem. */
+  constructor(
+    code: string,
+    message: string,
+    fields: ConstructorParameters<typeof PlatformError>[2] & {
+      problems?: readonly ManifestProblem[];
+    } = {},
+  ) {
+    const { problems, ...rest } = fields;
+    super(code, message, rest);
+    this.problems = problems ?? [];
+  }
+}
 
 /** A landing file as staged for processing. */
 export interface StagedSource {
@@ -192,107 +214,137 @@ export async function stageFile(
   return { gdalPath: scratch.gdalPath(`${folder}/${path.posix.basename(file.path)}`), sources };
 }
 
-/** GDAL driver each declared vector format must be read by. */
-const DRIVERS: Record<string, string> = {
-  shapefile: "ESRI Shapefile",
-  geojson: "GeoJSON",
-  geopackage: "GPKG",
-  flatgeobuf: "FlatGeobuf",
-};
+/** Open options a CSV gets so that X/Y or WKT columns become its geometry. */
+const CSV_OPTIONS = [
+  "X_POSSIBLE_NAMES=x,lon,long,lng,longitude,easting",
+  "Y_POSSIBLE_NAMES=y,lat,latitude,northing",
+  "GEOM_POSSIBLE_NAMES=wkt,geom,geometry,the_geom,shape",
+  "KEEP_GEOM_COLUMNS=NO",
+];
 
-/**
- * Opens a staged file as its declared type; returns a problem when GDAL
- * cannot, or when another driver than the declared format's reads it.
- */
-export async function contentProblem(
-  scratch: GdalScratch,
-  file: ManifestFile,
-  gdalPath: string,
-): Promise<ManifestProblem | undefined> {
-  return (await contentCheck(scratch, file, gdalPath)).problem;
+/** The GDAL open options of a manifest file: the defaults of its format, then its own. */
+export function openOptionsOf(file: ManifestFile): string[] {
+  const defaults = file.type === "vector" && file.format === "csv" ? CSV_OPTIONS : [];
+  const own = file.open_options ?? [];
+  const named = new Set(own.map((o) => o.split("=")[0]));
+  return [...defaults.filter((o) => !named.has(o.split("=")[0])), ...own];
+}
+
+/** A staged manifest file: where GDAL sees it, its sources, what GDAL said, its CRS. */
+export interface StagedFile {
+  /** The file as GDAL opens it. */
+  gdalPath: string;
+  /** Its landing objects with their SHA-256. */
+  sources: StagedSource[];
+  /** The layers of a vector file. */
+  vectorInfo?: VectorInfo;
+  /** `gdalinfo -json` of a raster. */
+  rasterInfo?: Record<string, unknown>;
+  /** The CRS it is processed in (see crs.ts). */
+  crs: CrsDecision;
+  /** GDAL open options. */
+  openOptions: string[];
 }
 
 /**
- * {@linkcode contentProblem}, also returning what GDAL said about a vector
- * file, so the caller need not open it again: every open of a GeoJSON parses
- * the whole file (about 5 s for 50 MB in gdal3.js).
+ * Opens a staged file as its declared type and applies the CRS rule;
+ * returns what GDAL said, or the problem: GDAL cannot open it (with GDAL's
+ * message), another driver than the declared format's reads it, a codec the
+ * wasm build lacks, an unknown or disagreeing CRS.
  */
 export async function contentCheck(
   scratch: GdalScratch,
   file: ManifestFile,
   gdalPath: string,
-): Promise<{ problem?: ManifestProblem; vectorInfo?: VectorInfo }> {
-  const mismatch = (why: string): ManifestProblem => ({
-    code: "content_mismatch",
-    message: `File '${file.path}' is declared ${file.type}/${file.format} but ${why}.`,
-    file: file.path,
+): Promise<{ problem: ManifestProblem } | Omit<StagedFile, "gdalPath" | "sources">> {
+  const mismatch = (why: string): { problem: ManifestProblem } => ({
+    problem: {
+      code: "content_mismatch",
+      message: `File '${file.path}' is declared ${file.type}/${file.format} but ${why}.`,
+      file: file.path,
+    },
   });
+  const openOptions = openOptionsOf(file);
+  const open = { label: file.path, openOptions };
+  const drivers = driversOf(file);
+  let wkt: string | undefined;
+  let found: Pick<StagedFile, "vectorInfo" | "rasterInfo">;
   try {
     if (file.type === "vector") {
-      const info = await scratch.gdal.vectorInfo(gdalPath, { label: file.path });
-      const expected = DRIVERS[file.format];
-      if (info.driverShortName !== expected) {
-        return {
-          problem: mismatch(`GDAL reads it as ${info.driverShortName || "an unknown format"}`),
-        };
+      const info = await scratch.gdal.vectorInfo(gdalPath, open);
+      if (REFUSED_DRIVERS.has(info.driverShortName)) {
+        return mismatch(`it is a ${info.driverShortName} file, which may point outside the batch`);
       }
-      if (!info.layers.some((layer) => layer.geometryFields.length > 0)) {
-        return { problem: mismatch("it has no layer with geometries") };
+      if (!drivers.includes(info.driverShortName)) {
+        return mismatch(`GDAL reads it as ${info.driverShortName || "an unknown format"}`);
       }
-      return { vectorInfo: info };
+      const layers = info.layers.filter((l) => l.geometryFields.length > 0);
+      if (layers.length === 0) return mismatch("it has no layer with geometries");
+      const chosen = file.type === "vector" && file.layer !== undefined
+        ? layers.find((l) => l.name === file.layer)
+        : layers[0];
+      if (chosen === undefined) {
+        return mismatch(
+          `it has no geometry layer named '${file.layer}' (it has ${
+            layers.map((l) => `'${l.name}'`).join(", ")
+          })`,
+        );
+      }
+      wkt = chosen.geometryFields[0]?.coordinateSystem?.wkt;
+      found = { vectorInfo: info };
+    } else {
+      const info = await scratch.gdal.rasterInfo(gdalPath, [], open);
+      const driver = String(info.driverShortName ?? "");
+      if (REFUSED_DRIVERS.has(driver)) {
+        return mismatch(`it is a ${driver} file, which may point outside the batch`);
+      }
+      if (!drivers.includes(driver)) return mismatch(`GDAL reads it as ${driver || "unknown"}`);
+      wkt = (info.coordinateSystem as { wkt?: string } | undefined)?.wkt;
+      found = { rasterInfo: info };
     }
-    const info = await scratch.gdal.rasterInfo(gdalPath, [], { label: file.path });
-    if (info.driverShortName !== "GTiff") {
-      return { problem: mismatch(`GDAL reads it as ${String(info.driverShortName)}`) };
-    }
-    return {};
   } catch (error) {
-    return {
-      problem: mismatch(
-        `GDAL cannot open it as such (${error instanceof Error ? error.message : String(error)})`,
-      ),
-    };
+    if (error instanceof GdalError && error.code === "spatial.codec_missing") {
+      return { problem: { code: "codec_missing", message: error.message, file: file.path } };
+    }
+    if (!(error instanceof GdalError)) throw error;
+    return mismatch(`GDAL cannot open it as such (${error.gdalMessage})`);
   }
-}
-
-/** A staged manifest file: its gdal3.js path, its sources and, for a vector file, its layers. */
-export interface StagedFile {
-  gdalPath: string;
-  sources: StagedSource[];
-  vectorInfo?: VectorInfo;
+  const crs = await decideCrs(scratch, file, wkt);
+  if ("code" in crs) return { problem: crs };
+  return { ...found, crs, openOptions };
 }
 
 /**
- * Checks every file of the batch against its declared type before anything
- * is written, so a bad file quarantines the batch with no partial output.
+ * Stages the files of `type` of the batch and checks each against its
+ * declared format and CRS before anything is written. Every problem found is
+ * reported at once in a {@linkcode SpatialBatchError} carrying `problems`,
+ * which the batch asset turns into a quarantine.
  */
 export async function checkBatchContent(
   store: ObjectStore,
   bucket: string,
   batch: LoadedBatch,
   scratch: GdalScratch,
-  runId: string,
+  type: "vector" | "raster",
 ): Promise<Map<string, StagedFile>> {
   const staged = new Map<string, StagedFile>();
   const problems: ManifestProblem[] = [];
   let index = 0;
   for (const file of batch.manifest.files) {
+    if (file.type !== type) continue;
     const folder = `in${index++}`;
     const stagedFile = await stageFile(store, bucket, file, scratch, folder);
-    const { problem, vectorInfo } = await contentCheck(scratch, file, stagedFile.gdalPath);
-    staged.set(file.path, vectorInfo ? { ...stagedFile, vectorInfo } : stagedFile);
-    if (problem) problems.push(problem);
+    const checked = await contentCheck(scratch, file, stagedFile.gdalPath);
+    if ("problem" in checked) problems.push(checked.problem);
+    else staged.set(file.path, { ...stagedFile, ...checked });
   }
   if (problems.length > 0) {
-    const id = batch.manifest.batch_id;
-    if (!batch.archived) {
-      await quarantineManifest(store, bucket, batch.manifestKey, problems, { runId });
-    }
     throw new SpatialBatchError(
-      "spatial.content_mismatch",
-      `Cannot process batch '${id}': ${problems.map((p) => p.message).join(" ")} ` +
-        `The batch was quarantined; see '${bucket}/quarantine/${id}.error.json'.`,
-      { input: `${bucket}/${batch.manifestKey}` },
+      `spatial.${problems[0]!.code}`,
+      `Cannot process batch '${batch.manifest.batch_id}': ${
+        problems.map((p) => p.message).join(" ")
+      }`,
+      { input: `${bucket}/${batch.manifestKey}`, problems },
     );
   }
   return staged;

@@ -5,10 +5,25 @@
  * `process` function, logs each output, and turns the outputs into the
  * materialization metadata the checks read (`outputs[].key`, `ledger_id`).
  *
+ * It also makes every failure of a batch end in one known state:
+ *
+ * - a problem with the batch's content (a file GDAL cannot read, with GDAL's
+ *   own message; a wrong format or CRS; invalid geometries; a codec the wasm
+ *   build lacks) rolls back what this run published for the batch and
+ *   quarantines it: the manifest moves to `quarantine/<batch>.json` beside
+ *   `<batch>.error.json` naming the user's file and the reason;
+ * - any other failure (the lake or ledger unreachable, a crash) leaves the
+ *   batch pending: re-running it is safe and completes it.
+ *
  * @module
  */
 
-import type { Clock } from "../../core/clock.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import type { PlatformError } from "../../core/errors.ts";
+import { GeoParquetError } from "../../formats/geoparquet.ts";
+import { GdalError } from "../../resources/spatial/gdal.ts";
+import { SpatialBatchError } from "./_batch.ts";
+import { manifestKeyOf, type ManifestProblem, quarantineManifest } from "./manifest.ts";
 import type { CheckSpec } from "../../core/asset.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { AppResources } from "../../resources/mod.ts";
@@ -111,7 +126,7 @@ export function batchAsset<O extends { key: string; docId: string }>(
       if (ctx.partitionKey === undefined) {
         throw new RangeError(`${spec.key} needs a batch partition (--partition <batch_id>)`);
       }
-      const outputs = await spec.process({
+      const run: BatchRun = {
         lake,
         ledger,
         gdal,
@@ -123,7 +138,21 @@ export function batchAsset<O extends { key: string; docId: string }>(
         runId: ctx.runId,
         assetKey: spec.key,
         clock: ctx.clock,
-      });
+      };
+      let outputs: O[];
+      try {
+        outputs = await spec.process(run);
+      } catch (error) {
+        if (!isContentProblem(error)) throw error;
+        const report = await quarantineBatch(run, error);
+        throw new SpatialBatchError(
+          "spatial.batch_quarantined",
+          `${error.message}${
+            report ? ` The batch was quarantined; read '${config.LANDING_BUCKET}/${report}'.` : ""
+          }`,
+          { input: `${config.LANDING_BUCKET}/${manifestKeyOf(ctx.partitionKey)}`, cause: error },
+        );
+      }
       for (const output of outputs) ctx.log.info(spec.describe(output));
       return {
         batch_id: ctx.partitionKey,
@@ -134,4 +163,68 @@ export function batchAsset<O extends { key: string; docId: string }>(
       };
     },
   });
+}
+
+/** Whether `error` is about the batch's content (quarantine) rather than the platform (retry). */
+export function isContentProblem(error: unknown): error is PlatformError {
+  return error instanceof SpatialBatchError ||
+    (error instanceof GdalError) ||
+    (error instanceof GeoParquetError);
+}
+
+/**
+ * Removes what run `run.runId` published for the batch (objects it created
+ * and their ledger documents; objects an earlier run made with the same
+ * content keep their older documents and stay), so a quarantined batch leaves
+ * nothing half-published. Returns the keys removed.
+ */
+export async function rollbackBatch(run: BatchRun): Promise<string[]> {
+  const removed: string[] = [];
+  for (const doc of await run.ledger.findByRun(run.runId)) {
+    if (doc.batch_id !== run.batchId) continue;
+    const head = await run.lake.head(doc.bucket, doc.key);
+    if (head?.metadata.mongodb_doc_id === doc.id) await run.lake.delete(doc.bucket, doc.key);
+    await run.ledger.delete(doc.id);
+    removed.push(doc.key);
+  }
+  return removed;
+}
+
+/**
+ * Rolls back and quarantines the batch after a content problem. A batch
+ * already set aside (its manifest no longer committed: quarantined by the
+ * manifest check, or archived after an earlier success) is left as it is.
+ * Returns the report key, or `undefined` when nothing was quarantined.
+ */
+async function quarantineBatch(run: BatchRun, error: PlatformError): Promise<string | undefined> {
+  const removed = await rollbackBatch(run);
+  const manifestKey = manifestKeyOf(run.batchId);
+  if (await run.lake.head(run.landingBucket, manifestKey) === undefined) return undefined;
+  const problems: ManifestProblem[] = error instanceof SpatialBatchError &&
+      error.problems.length > 0
+    ? [...error.problems]
+    : [{
+      code: error instanceof GdalError && error.code === "spatial.codec_missing"
+        ? "codec_missing"
+        : "processing_failed",
+      message: error.message,
+      ...(error.input ? { file: error.input } : {}),
+    }];
+  if (removed.length > 0) {
+    problems.push({
+      code: "processing_failed",
+      message: `Rolled back what this run had published for the batch: ${removed.join(", ")}.`,
+    });
+  }
+  const { reportKey } = await quarantineManifest(
+    run.lake,
+    run.landingBucket,
+    manifestKey,
+    problems,
+    {
+      runId: run.runId,
+      clock: run.clock ?? systemClock,
+    },
+  );
+  return reportKey;
 }

@@ -56,6 +56,11 @@ export const SpatialLedgerMetadata = z.strictObject({
   column_schema: z.array(z.strictObject({ name: z.string(), type: z.string() })),
   raster: z.record(z.string(), z.json()).optional(),
   engine: z.string().optional(),
+  gdal_engine: z.string().optional(),
+  source_crs: z.string().optional().describe("CRS the file was read in"),
+  crs_source: z.enum(["file", "declared"]).optional().describe(
+    "Whether the file carried its CRS or the manifest's declared CRS was assigned",
+  ),
   manifest_etag: z.string(),
   iso19115: Iso19115,
 });

@@ -25,6 +25,7 @@
 import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { PlatformError } from "../../core/errors.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { Intent, INTENT_NAMES } from "./intents.ts";
 
 /** Prefix of committed manifests in the landing zone. */
@@ -52,10 +53,75 @@ const PROJECT_PATTERN = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
 /** A CRS given as `AUTHORITY:CODE`, e.g. `EPSG:4326` or `ESRI:102003`. */
 const CRS_PATTERN = /^[A-Z][A-Z0-9]*:\d+$/;
 
-/** Vector formats the platform reads (a Shapefile may also be given as a `.zip`). */
-export const VECTOR_FORMATS = ["shapefile", "geojson", "geopackage", "flatgeobuf"] as const;
-/** Raster formats the platform reads. */
-export const RASTER_FORMATS = ["geotiff"] as const;
+/**
+ * Vector formats known by a short name, each with the GDAL drivers that may
+ * read it. Any other format GDAL reads is declared as `gdal:<DRIVER>` with
+ * GDAL's short driver name (e.g. `gdal:OpenFileGDB`, `gdal:DXF`).
+ */
+export const VECTOR_DRIVERS = {
+  shapefile: ["ESRI Shapefile"],
+  geojson: ["GeoJSON", "GeoJSONSeq"],
+  geopackage: ["GPKG"],
+  flatgeobuf: ["FlatGeobuf"],
+  gpx: ["GPX"],
+  kml: ["KML", "LIBKML"],
+  csv: ["CSV"],
+  geoparquet: ["Parquet"],
+  gml: ["GML"],
+  filegdb: ["OpenFileGDB", "FileGDB"],
+  mapinfo: ["MapInfo File"],
+  dxf: ["DXF"],
+  topojson: ["TopoJSON"],
+  sqlite: ["SQLite"],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Raster formats known by a short name (others as `gdal:<DRIVER>`). */
+export const RASTER_DRIVERS = {
+  geotiff: ["GTiff", "COG"],
+  jpeg2000: ["JP2OpenJPEG", "JPEG2000", "JP2ECW", "JP2KAK"],
+  png: ["PNG"],
+  jpeg: ["JPEG"],
+  netcdf: ["netCDF"],
+  erdas_img: ["HFA"],
+  ascii_grid: ["AAIGrid"],
+  geopackage: ["GPKG"],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Drivers never accepted: their files can point at other files on the
+ * machine (a VRT naming `/etc/passwd`), which would leave the batch folder.
+ */
+export const REFUSED_DRIVERS = new Set(["VRT", "OGR_VRT", "GTI", "WMS", "WFS", "HTTP", "OAPIF"]);
+
+/** Vector format names of {@linkcode VECTOR_DRIVERS}. */
+export const VECTOR_FORMATS = Object.keys(VECTOR_DRIVERS) as (keyof typeof VECTOR_DRIVERS)[];
+/** Raster format names of {@linkcode RASTER_DRIVERS}. */
+export const RASTER_FORMATS = Object.keys(RASTER_DRIVERS) as (keyof typeof RASTER_DRIVERS)[];
+
+const GDAL_FORMAT = /^gdal:[A-Za-z0-9_ -]{1,40}$/;
+
+/** The GDAL drivers a declared format may be read by. */
+export function driversOf(file: { type: "vector" | "raster"; format: string }): readonly string[] {
+  if (file.format.startsWith("gdal:")) return [file.format.slice(5)];
+  const table: Record<string, readonly string[]> = file.type === "vector"
+    ? VECTOR_DRIVERS
+    : RASTER_DRIVERS;
+  return table[file.format] ?? [];
+}
+
+const format = (known: readonly string[]) =>
+  z.string().refine((f) => known.includes(f) || GDAL_FORMAT.test(f), {
+    error: `must be one of ${known.join(", ")}, or gdal:<GDAL driver short name>`,
+  }).refine((f) => !REFUSED_DRIVERS.has(f.slice(5)), {
+    error: "names a GDAL driver that may read files outside the batch (VRT, WMS...)",
+  });
+
+/** GDAL open options (`NAME=VALUE`), e.g. `X_POSSIBLE_NAMES=lon` for a CSV. */
+const OpenOptionsSchema = z.array(
+  z.string().regex(/^[A-Z][A-Z0-9_]{0,63}=[^\n]{0,200}$/, {
+    error: "must be NAME=VALUE with an upper-case GDAL option name",
+  }),
+).max(20);
 
 /** A batch id (see {@linkcode BATCH_ID_PATTERN}). */
 export const BatchId = z.string().regex(BATCH_ID_PATTERN, {
@@ -73,17 +139,27 @@ const crs = () =>
 export const VectorFile = z.strictObject({
   path: nonEmpty().describe("Landing-zone key, inside the batch folder"),
   type: z.literal("vector"),
-  format: z.enum(VECTOR_FORMATS),
-  crs: crs().describe("CRS of the file as uploaded; reprojected to TARGET_CRS"),
+  format: format(VECTOR_FORMATS),
+  crs: crs().describe(
+    "CRS of the file as uploaded: must agree with the file's own CRS, or is assigned to a " +
+      "file without one; reprojected to TARGET_CRS",
+  ),
   layer: nonEmpty().optional().describe("Layer to read from a multi-layer file (GeoPackage)"),
+  open_options: OpenOptionsSchema.optional().describe(
+    "GDAL open options; CSV files get X/Y and WKT column detection by default",
+  ),
 });
 
 /** One raster file of a batch. */
 export const RasterFile = z.strictObject({
   path: nonEmpty().describe("Landing-zone key, inside the batch folder"),
   type: z.literal("raster"),
-  format: z.enum(RASTER_FORMATS),
-  crs: crs().describe("CRS of the raster as uploaded"),
+  format: format(RASTER_FORMATS),
+  crs: crs().describe(
+    "CRS of the raster as uploaded: must agree with the file's own, or is assigned to a " +
+      "raster without one",
+  ),
+  open_options: OpenOptionsSchema.optional().describe("GDAL open options"),
 });
 
 /** One file of a batch, vector or raster (told apart by `type`). */
@@ -131,6 +207,11 @@ export const MANIFEST_PROBLEM_CODES = [
   "missing_file",
   "missing_sidecar",
   "content_mismatch",
+  "unknown_crs",
+  "crs_mismatch",
+  "codec_missing",
+  "invalid_geometry",
+  "feature_count_mismatch",
   "processing_failed",
 ] as const;
 
@@ -248,9 +329,9 @@ export interface QuarantineOptions {
   /**
    * Clock of the report's `quarantined_at`.
    *
-   * @default {() => new Date()}
+   * @default {systemClock}
    */
-  now?: () => Date;
+  clock?: Clock;
   /** Run that found the problems, recorded in the report. */
   runId?: string;
 }
@@ -279,7 +360,7 @@ export async function quarantineManifest(
     batch_id: name,
     manifest_key: manifestKey,
     quarantined_key: target,
-    quarantined_at: (options.now ?? (() => new Date()))().toISOString(),
+    quarantined_at: new Date((options.clock ?? systemClock).now()).toISOString(),
     ...(options.runId === undefined ? {} : { run_id: options.runId }),
     problems,
   };

@@ -63,7 +63,9 @@ export function spatialAssets(options: SpatialAssetsOptions = {}): AssetDefiniti
   return [
     ...(options.samples ? [sampleBatchAsset()] : []),
     vectorGeoparquetAsset(sampled),
-    rasterCogAsset(sampled),
+    // After the vectors: a batch whose raster fails rolls back the vectors
+    // this run published, which must not still be writing then.
+    rasterCogAsset({ ...sampled, deps: [...(sampled.deps ?? []), "spatial/vector_geoparquet"] }),
     batchArchiveAsset(SPATIAL_ASSET_KEYS, sampled),
   ];
 }

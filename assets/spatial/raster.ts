@@ -9,11 +9,12 @@
 
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
-import { checkBatchContent, loadBatch } from "./_batch.ts";
+import { checkBatchContent, loadBatch, SpatialBatchError, type StagedSource } from "./_batch.ts";
+import type { CrsDecision } from "./crs.ts";
 import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
 import { rasterChecks } from "./checks.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
-import type { ManifestFile } from "./manifest.ts";
+import type { ManifestFile, ManifestProblem } from "./manifest.ts";
 
 /** Creation options of the COG driver: what makes the output cloud-optimised. */
 export const COG_OPTIONS = [
@@ -90,27 +91,75 @@ export function rasterSummary(info: Record<string, unknown>, declaredCrs: string
   };
 }
 
-/** Converts every raster of a batch to a COG and publishes it with lineage. */
+/**
+ * Converts every raster of a batch to a COG (a raster without CRS gets the
+ * declared one, `-a_srs`), checks each is georeferenced, and only when all
+ * are publishes them with lineage. A bad file throws a
+ * {@linkcode SpatialBatchError} with the problems before anything is published.
+ */
 export async function processRasterBatch(options: BatchRun): Promise<RasterOutput[]> {
   const { lake, landingBucket, batchId, runId } = options;
   const batch = await loadBatch(lake, landingBucket, batchId, runId);
-  await using scratch = await options.gdal.createScratch();
-  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, runId);
   const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "raster" } =>
     f.type === "raster"
   );
+  // A vector-only batch has nothing to do here.
+  if (files.length === 0) return [];
+  await using scratch = await options.gdal.createScratch();
+  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "raster");
   const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
-  const outputs: RasterOutput[] = [];
   const taken = new Set<string>();
+  const converted: {
+    file: ManifestFile & { type: "raster" };
+    name: string;
+    cog: string;
+    summary: ReturnType<typeof rasterSummary>;
+    sources: StagedSource[];
+    crs: CrsDecision;
+  }[] = [];
+  const problems: ManifestProblem[] = [];
   for (const file of files) {
-    const { gdalPath, sources } = staged.get(file.path)!;
+    const { gdalPath, sources, crs, openOptions, rasterInfo } = staged.get(file.path)!;
+    if (!Array.isArray(rasterInfo?.geoTransform) && rasterInfo?.gcps === undefined) {
+      problems.push({
+        code: "content_mismatch",
+        message: `File '${file.path}' is not georeferenced (no geotransform nor GCPs): there is ` +
+          "no place on Earth to publish it at.",
+        file: file.path,
+      });
+      continue;
+    }
     let name = path.posix.basename(file.path).replace(/\.[^.]+$/, "").toLowerCase()
       .replace(/[^a-z0-9_-]+/g, "_");
     if (taken.has(name)) name = `${name}_${taken.size}`;
     taken.add(name);
-    const cog = await scratch.gdal.translate(gdalPath, COG_OPTIONS, `${name}_cog`);
-    const info = await scratch.gdal.rasterInfo(cog);
-    const summary = rasterSummary(info, file.crs);
+    const assign = crs.source === "declared" ? ["-a_srs", file.crs] : [];
+    const cog = await scratch.gdal.translate(gdalPath, [...COG_OPTIONS, ...assign], `${name}_cog`, {
+      label: file.path,
+      openOptions,
+    });
+    const info = await scratch.gdal.rasterInfo(cog, [], { label: file.path });
+    const summary = rasterSummary(info, crs.crs);
+    if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
+      problems.push({
+        code: "invalid_geometry",
+        message: `File '${file.path}' has no finite footprint in ${crs.crs} (GDAL gives no ` +
+          "WGS84 extent); check its georeferencing and declared CRS.",
+        file: file.path,
+      });
+      continue;
+    }
+    converted.push({ file, name, cog, summary: { ...summary, crs: crs.crs }, sources, crs });
+  }
+  if (problems.length > 0) {
+    throw new SpatialBatchError(
+      `spatial.${problems[0]!.code}`,
+      `Cannot process batch '${batchId}': ${problems.map((p) => p.message).join(" ")}`,
+      { input: `${landingBucket}/${batch.manifestKey}`, problems },
+    );
+  }
+  const outputs: RasterOutput[] = [];
+  for (const { file, name, cog, summary, sources, crs } of converted) {
     const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
     const m = batch.manifest;
     const doc = await publishOutput({
@@ -133,6 +182,9 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
         bbox: summary.bbox,
         column_schema: summary.bands.map((b) => ({ name: `band_${b.band}`, type: b.type })),
         raster: JSON.parse(JSON.stringify(summary)),
+        gdal_engine: `${options.gdal.kind} (GDAL ${options.gdal.version})`,
+        source_crs: crs.crs,
+        crs_source: crs.source,
         manifest_etag: batch.etag,
         iso19115: iso19115({
           title: `${m.metadata.title ?? m.metadata.project}: ${path.posix.basename(file.path)}`,
@@ -141,7 +193,12 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
           crs: summary.crs,
           sources: sources.map((s) => s.key),
           steps: [
-            `read GeoTIFF with GDAL ${options.gdal.version} (${options.gdal.kind})`,
+            `read ${file.format} with GDAL ${options.gdal.version} (${options.gdal.kind}) in ` +
+            `${crs.crs} (${
+              crs.source === "file"
+                ? "the file's CRS, as declared"
+                : "declared: assigned with -a_srs"
+            })`,
             `gdal_translate ${COG_OPTIONS.join(" ")}`,
             "band statistics computed while writing (COG STATISTICS=YES)",
           ],

@@ -1,9 +1,12 @@
 /**
- * `spatial/vector_geoparquet`: each vector file of a batch (Shapefile, zipped
- * Shapefile, GeoJSON, GeoPackage, FlatGeobuf) read with gdal3.js, reprojected
- * to `TARGET_CRS`, made valid, passed through the intent's SQL in the spatial
- * engine, and written to `data-lake/<project>/<batch>/<name>.parquet` as
- * GeoParquet 1.1 with its ledger document.
+ * `spatial/vector_geoparquet`: each vector file of a batch (any format GDAL
+ * reads: Shapefile, zipped Shapefile, GeoJSON, GeoPackage, FlatGeobuf, GPX,
+ * KML, CSV with X/Y or WKT columns...) read with the GDAL engine, checked
+ * against its declared format and CRS, reprojected to `TARGET_CRS`, made
+ * valid, passed through the intent (geodesic measures, or SQL in the spatial
+ * engine), validated (row count, finite coordinates inside the CRS's area of
+ * use), and only then written to `data-lake/<project>/<batch>/<name>.parquet`
+ * as GeoParquet 1.1 with its ledger document.
  *
  * @module
  */
@@ -11,7 +14,14 @@
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
 import type { GdalScratch } from "../../resources/spatial/gdal.ts";
-import { sqliteToGeoParquet } from "../../formats/geoparquet.ts";
+import { DatabaseSync } from "node:sqlite";
+import {
+  type ComputedColumn,
+  type GeoParquetResult,
+  sqliteToGeoParquet,
+} from "../../formats/geoparquet.ts";
+import { geodesicMeasures } from "../../formats/geodesic.ts";
+import { gpkgToWkb } from "../../formats/wkb.ts";
 import { withWorkspace } from "../../resources/spatial/engine.ts";
 import { isIdentityRecipe, recipeSql } from "../../resources/spatial/recipes.ts";
 import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
@@ -22,7 +32,8 @@ import {
   SpatialBatchError,
   type StagedSource,
 } from "./_batch.ts";
-import type { ManifestFile } from "./manifest.ts";
+import type { ManifestFile, ManifestProblem } from "./manifest.ts";
+import { type CrsDecision, decideCrs, geographicAreaOfUse } from "./crs.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import { mayNeedMakeValid } from "./_make_valid.ts";
 import { vectorChecks } from "./checks.ts";
@@ -54,16 +65,52 @@ function uniqueName(file: ManifestFile, taken: Set<string>, layer?: string): str
   return name;
 }
 
+/** A layer converted and validated, waiting to be published. */
+interface Converted {
+  file: ManifestFile & { type: "vector" };
+  layer: string;
+  name: string;
+  parquetPath: string;
+  result: GeoParquetResult;
+  sources: StagedSource[];
+  crs: CrsDecision;
+}
+
+/** Geodesic measures of each row of `table` in a GeoPackage in EPSG:4326, in rowid order. */
+function measuresOf(gpkg: string, table: string): { area: Float64Array; length: Float64Array } {
+  const db = new DatabaseSync(gpkg, { readOnly: true });
+  try {
+    const rows = db.prepare(`SELECT geom FROM "${table}" ORDER BY rowid`).all();
+    const area = new Float64Array(rows.length).fill(NaN);
+    const length = new Float64Array(rows.length).fill(NaN);
+    rows.forEach((row, i) => {
+      if (!(row.geom instanceof Uint8Array)) return;
+      const m = geodesicMeasures(gpkgToWkb(row.geom));
+      if (m.areaM2 !== null) area[i] = m.areaM2;
+      if (m.lengthM !== null) length[i] = m.lengthM;
+    });
+    return { area, length };
+  } finally {
+    db.close();
+  }
+}
+
+const valueAt = (values: Float64Array) => (_: unknown, row: number) => {
+  const v = values[row];
+  return v === undefined || Number.isNaN(v) ? null : v;
+};
+
 async function convertLayer(
   scratch: GdalScratch,
   options: BatchRun,
   batch: LoadedBatch,
   file: ManifestFile & { type: "vector" },
   gdalPath: string,
-  layer: { name: string; hasCrs: boolean; epsg: number | undefined; geometryType: string },
+  layer: { name: string; crs: CrsDecision; geometryType: string; openOptions: string[] },
   name: string,
 ) {
-  const sameCrs = layer.hasCrs && `EPSG:${layer.epsg}` === options.targetCrs;
+  const target = await scratch.gdal.crsInfo(options.targetCrs);
+  const sameCrs = layer.crs.crs === options.targetCrs;
   const convert = (makeValid: boolean, suffix: string) =>
     scratch.gdal.ogr2ogr(
       gdalPath,
@@ -78,11 +125,12 @@ async function convertLayer(
         "input",
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
-        ...(layer.hasCrs ? [] : ["-s_srs", file.crs]),
+        // The CRS rule: a file without CRS gets the declared one.
+        ...(layer.crs.source === "declared" ? ["-s_srs", file.crs] : []),
         ...(makeValid ? ["-makevalid"] : []),
       ],
       `${name}_${suffix}`,
-      { label: file.path, layers: [layer.name] },
+      { label: file.path, layers: [layer.name], openOptions: layer.openOptions },
     );
   // Points are valid by construction; making them valid only costs time.
   const makeValid = !isPointType(layer.geometryType);
@@ -93,23 +141,12 @@ async function convertLayer(
     // asked for only then (see _make_valid.ts). With reprojection, whether
     // GDAL makes valid before or after transforming would matter: keep it.
     reprojected = await convert(false, "input");
-    if (
-      await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)
-    ) {
+    if (await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)) {
       await Deno.remove(scratch.toHost(reprojected));
       reprojected = await convert(true, "valid");
     }
   } else {
     reprojected = await convert(makeValid, "input");
-  }
-  const info = await scratch.gdal.vectorInfo(reprojected);
-  const projjson = info.layers[0]?.geometryFields[0]?.coordinateSystem?.projjson;
-  if (projjson === undefined) {
-    throw new SpatialBatchError(
-      "spatial.no_crs",
-      `Cannot write '${file.path}': the reprojected layer '${layer.name}' has no CRS.`,
-      { input: file.path },
-    );
   }
   const srid = Number(options.targetCrs.split(":")[1]);
   const outDir = scratch.hostPath(`${name}_out`);
@@ -125,96 +162,189 @@ async function convertLayer(
       await ws.run(recipeSql(batch.manifest.intent, await ws.columns("input")), "result");
       return await ws.dump("result", outDir);
     });
+  const compute: ComputedColumn[] = [];
+  if (batch.manifest.intent === "measure") {
+    // Geodesic measures need longitude/latitude on WGS84: the output itself
+    // when the target is EPSG:4326, else a copy of it reprojected there.
+    const lonLat = options.targetCrs === "EPSG:4326" ? scratch.toHost(reprojected) : scratch.toHost(
+      await scratch.gdal.ogr2ogr(
+        reprojected,
+        ["-f", "GPKG", "-lco", "GEOMETRY_NAME=geom", "-nln", "input", "-t_srs", "EPSG:4326"],
+        `${name}_wgs84`,
+        { label: file.path },
+      ),
+    );
+    const { area, length } = measuresOf(lonLat, "input");
+    compute.push({ name: "area_m2", fn: valueAt(area) }, { name: "length_m", fn: valueAt(length) });
+  }
   const parquetPath = scratch.hostPath(`${name}.parquet`);
+  const validBox = areaOfUse(target.projjson, layer.crs.declared.projjson);
   const result = await sqliteToGeoParquet(dumped.path, dumped.table, parquetPath, {
-    crs: projjson,
+    crs: target.projjson,
     geometryColumn: dumped.geometryColumn,
+    compute,
+    ...(validBox ? { validBox } : {}),
   });
   return { parquetPath, result };
 }
 
 /**
- * Converts every vector file of a batch and publishes the GeoParquet files
- * with their lineage; returns what was written. A batch with a bad file is
- * quarantined before anything is written.
+ * The box every output coordinate must lie in: the target CRS's area of use
+ * when it is geographic, narrowed to the source CRS's when that is
+ * geographic too (with 0.01° for the datum shift between them).
+ */
+function areaOfUse(
+  target: Record<string, unknown>,
+  source: Record<string, unknown>,
+): [number, number, number, number] | undefined {
+  const t = geographicAreaOfUse(target);
+  if (t === undefined) return undefined;
+  const s = geographicAreaOfUse(source);
+  if (s === undefined) return t;
+  const slack = 0.01;
+  return [
+    Math.max(t[0], s[0] - slack),
+    Math.max(t[1], s[1] - slack),
+    Math.min(t[2], s[2] + slack),
+    Math.min(t[3], s[3] + slack),
+  ];
+}
+
+/**
+ * Why a converted layer must not be published (as sentences), given the
+ * source layer's feature count: rows lost or added, non-finite coordinates,
+ * coordinates outside the CRS's area of use, null or empty geometries.
+ */
+export function layerProblems(
+  file: string,
+  layer: string,
+  sourceCount: number,
+  result: GeoParquetResult,
+): string[] {
+  const problems: string[] = [];
+  const where = `'${file}' (layer '${layer}')`;
+  if (sourceCount >= 0 && result.rows !== sourceCount) {
+    problems.push(`${where} has ${sourceCount} features but ${result.rows} were read`);
+  }
+  const s = result.stats;
+  if (result.rows === 0) {
+    problems.push(`${where} has no features: there is nothing to publish`);
+  }
+  if (s.nonFiniteGeometries > 0) {
+    problems.push(
+      `${where} has ${s.nonFiniteGeometries} geometries with NaN or infinite coordinates`,
+    );
+  }
+  if (s.outsideGeometries > 0) {
+    problems.push(
+      `${where} has ${s.outsideGeometries} geometries outside the CRS's area of use ` +
+        "(swapped or wrong coordinates, or a wrong declared CRS?)",
+    );
+  }
+  return problems;
+}
+
+/**
+ * Converts every vector file of a batch, validates each layer, and only when
+ * all are valid publishes the GeoParquet files with their lineage; returns
+ * what was written. A bad file throws a {@linkcode SpatialBatchError} with
+ * the problems (the batch asset quarantines the batch) before anything is
+ * published.
  */
 export async function processVectorBatch(options: BatchRun): Promise<VectorOutput[]> {
   const { lake, landingBucket, batchId, runId } = options;
   const batch = await loadBatch(lake, landingBucket, batchId, runId);
-  await using scratch = await options.gdal.createScratch();
-  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, runId);
   const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "vector" } =>
     f.type === "vector"
   );
-  const outputs: VectorOutput[] = [];
+  // A raster-only batch has nothing to do here.
+  if (files.length === 0) return [];
+  await using scratch = await options.gdal.createScratch();
+  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "vector");
   const taken = new Set<string>();
-  const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
+  const converted: Converted[] = [];
+  const problems: ManifestProblem[] = [];
   for (const file of files) {
-    const { gdalPath, sources, vectorInfo } = staged.get(file.path)!;
-    // The content check already opened it; a GeoJSON is parsed at each open.
-    const info = vectorInfo ?? await scratch.gdal.vectorInfo(gdalPath, { label: file.path });
-    const layers = info.layers.filter((l) =>
+    const { gdalPath, sources, vectorInfo, openOptions } = staged.get(file.path)!;
+    const layers = (vectorInfo?.layers ?? []).filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
-    if (layers.length === 0) {
-      throw new SpatialBatchError(
-        "spatial.no_layer",
-        `Cannot process '${file.path}': it has no geometry layer named '${file.layer}'.`,
-        { input: file.path },
-      );
-    }
     for (const layer of layers) {
       const name = uniqueName(file, taken, layers.length > 1 ? layer.name : undefined);
-      const crs = layer.geometryFields[0]?.coordinateSystem;
-      const hasCrs = crs?.wkt !== undefined;
-      const id = crs?.projjson?.id as { authority?: string; code?: number } | undefined;
-      const epsg = id?.authority === "EPSG" ? id.code : undefined;
-      const { parquetPath, result } = await convertLayer(
+      // Each layer of a multi-layer file has its own CRS; the rule applies to each.
+      const layerCrs = await decideCrs(
         scratch,
-        options,
-        batch,
         file,
-        gdalPath,
-        { name: layer.name, hasCrs, epsg, geometryType: layer.geometryFields[0]?.type ?? "" },
-        name,
+        layer.geometryFields[0]?.coordinateSystem?.wkt,
       );
-      const key = `${batch.manifest.metadata.project}/${batchId}/${name}.parquet`;
-      const doc = await publishOutput({
-        lake,
-        ledger: options.ledger,
-        bucket: options.lakeBucket,
-        key,
-        file: parquetPath,
-        contentType: "application/vnd.apache.parquet",
-        format: "geoparquet",
-        runId,
-        assetKey: options.assetKey ?? "spatial/vector_geoparquet",
-        batchId,
-        metadata: vectorMetadata(batch, file, sources, options, result, processedAt, layer.name),
-      });
-      outputs.push({
-        key,
-        docId: doc.id,
-        source: file.path,
+      if ("code" in layerCrs) {
+        problems.push(layerCrs);
+        continue;
+      }
+      const { parquetPath, result } = await convertLayer(scratch, options, batch, file, gdalPath, {
+        name: layer.name,
+        crs: layerCrs,
+        geometryType: layer.geometryFields[0]?.type ?? "",
+        openOptions,
+      }, name);
+      for (const message of layerProblems(file.path, layer.name, layer.featureCount, result)) {
+        problems.push({ code: "invalid_geometry", message, file: file.path });
+      }
+      converted.push({
+        file,
         layer: layer.name,
-        rows: result.rows,
-        bbox: result.bbox,
-        geometryTypes: result.geometryTypes,
+        name,
+        parquetPath,
+        result,
+        sources,
+        crs: layerCrs,
       });
     }
+  }
+  if (problems.length > 0) {
+    throw new SpatialBatchError(
+      `spatial.${problems[0]!.code}`,
+      `Cannot process batch '${batchId}': ${problems.map((p) => p.message).join("; ")}.`,
+      { input: `${landingBucket}/${batch.manifestKey}`, problems },
+    );
+  }
+  const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
+  const outputs: VectorOutput[] = [];
+  for (const c of converted) {
+    const key = `${batch.manifest.metadata.project}/${batchId}/${c.name}.parquet`;
+    const doc = await publishOutput({
+      lake,
+      ledger: options.ledger,
+      bucket: options.lakeBucket,
+      key,
+      file: c.parquetPath,
+      contentType: "application/vnd.apache.parquet",
+      format: "geoparquet",
+      runId,
+      assetKey: options.assetKey ?? "spatial/vector_geoparquet",
+      batchId,
+      metadata: vectorMetadata(batch, c, options, processedAt),
+    });
+    outputs.push({
+      key,
+      docId: doc.id,
+      source: c.file.path,
+      layer: c.layer,
+      rows: c.result.rows,
+      bbox: c.result.bbox,
+      geometryTypes: c.result.geometryTypes,
+    });
   }
   return outputs;
 }
 
 function vectorMetadata(
   batch: LoadedBatch,
-  file: ManifestFile,
-  sources: StagedSource[],
+  c: Converted,
   options: BatchRun,
-  result: Awaited<ReturnType<typeof sqliteToGeoParquet>>,
   processedAt: string,
-  layer: string,
 ) {
+  const { file, result, sources, layer } = c;
   const m = batch.manifest;
   return {
     uploader: m.uploader,
@@ -231,6 +361,9 @@ function vectorMetadata(
       { name: "bbox", type: "struct<xmin,ymin,xmax,ymax: double>" },
     ],
     engine: options.engine.kind,
+    gdal_engine: `${options.gdal.kind} (GDAL ${options.gdal.version})`,
+    source_crs: c.crs.crs,
+    crs_source: c.crs.source,
     manifest_etag: batch.etag,
     iso19115: iso19115({
       title: `${m.metadata.title ?? m.metadata.project}: ${
@@ -241,11 +374,15 @@ function vectorMetadata(
       crs: options.targetCrs,
       sources: sources.map((s) => s.key),
       steps: [
-        `read ${file.format} layer '${layer}' with GDAL ${options.gdal.version} (${options.gdal.kind}; ` +
-        `declared CRS ${file.crs})`,
+        `read ${file.format} layer '${layer}' with GDAL ${options.gdal.version} ` +
+        `(${options.gdal.kind}) in ${c.crs.crs} (${
+          c.crs.source === "file" ? "the file's CRS, as declared" : "declared; the file has none"
+        })`,
         `reprojected to ${options.targetCrs} (when not already in it); ` +
         "non-point geometries made valid (ogr2ogr -makevalid)",
-        `intent '${m.intent}' SQL run on ${options.engine.kind}`,
+        m.intent === "measure"
+          ? "geodesic area_m2 / length_m on the WGS84 ellipsoid (GeographicLib, Karney 2013)"
+          : `intent '${m.intent}' SQL run on ${options.engine.kind}`,
         "written as GeoParquet 1.1 (WKB, bbox covering, zstd)",
       ],
       format: "GeoParquet 1.1.0",

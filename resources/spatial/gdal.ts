@@ -73,8 +73,21 @@ export interface VectorInfo {
   layers: VectorLayerInfo[];
 }
 
+/** A coordinate reference system as GDAL resolved it. */
+export interface CrsInfo {
+  /** WKT2 of the CRS. */
+  wkt: string;
+  /** PROJJSON of the CRS (with its `id` and area-of-use `bbox` when PROJ's database has them). */
+  projjson: Record<string, unknown>;
+}
+
 /** Operations available inside a {@linkcode GdalScratch}. */
 export interface GdalOps {
+  /**
+   * Resolves a CRS given as `AUTHORITY:CODE` (or WKT) with GDAL's PROJ
+   * database; throws a {@linkcode GdalError} when GDAL does not know it.
+   */
+  crsInfo(crs: string): Promise<CrsInfo>;
   /** Describes a vector dataset; fails if GDAL cannot open it as vector. */
   vectorInfo(file: string, options?: OpenOptions): Promise<VectorInfo>;
   /** `gdalinfo -json` with the given extra options (e.g. `-stats`). */
@@ -166,12 +179,12 @@ export function gdalFailure(
   label: string,
   gdalMessage: string,
   cause?: unknown,
+  advice = "Check that the file is a valid, complete dataset of the declared format.",
 ): GdalError {
   const reason = gdalMessage.trim() || "GDAL gave no reason";
   return new GdalError(
     "spatial.gdal_failed",
-    `Cannot ${action} '${label}': ${reason}. ` +
-      "Check that the file is a valid, complete dataset of the declared format.",
+    `Cannot ${action} '${label}': ${reason}. ${advice}`,
     { input: label, gdalMessage: reason, ...(cause === undefined ? {} : { cause }) },
   );
 }
@@ -180,3 +193,7 @@ export function gdalFailure(
 export function labelOf(file: string, open?: OpenOptions): string {
   return open?.label ?? path.basename(file);
 }
+
+/** What to do about a CRS GDAL does not know. */
+export const CRS_ADVICE =
+  "Declare a CRS from the EPSG registry (e.g. EPSG:4326) that PROJ knows, as AUTHORITY:CODE.";

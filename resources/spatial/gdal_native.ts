@@ -29,6 +29,7 @@
 
 import path from "node:path";
 import {
+  CRS_ADVICE,
   driverExtension,
   type GdalEngine,
   gdalErrorLines,
@@ -171,6 +172,20 @@ function opsOf(dir: string): GdalOps {
   };
   const oo = (open?: OpenOptions) => (open?.openOptions ?? []).flatMap((o) => ["-oo", o]);
   return {
+    async crsInfo(crs) {
+      const projjson = await projjsonOf(crs);
+      const wkt = await run("gdalsrsinfo", ["-o", "WKT2_2019", "--single-line", crs]);
+      if (projjson === undefined || wkt.code !== 0) {
+        throw gdalFailure(
+          "resolve the CRS",
+          crs,
+          gdalErrorLines(wkt.stderr),
+          undefined,
+          CRS_ADVICE,
+        );
+      }
+      return { projjson, wkt: wkt.stdout.trim() };
+    },
     async vectorInfo(file, open) {
       const out = await run("ogrinfo", ["-ro", "-so", "-al", ...oo(open), vsiPath(file)]);
       if (out.code !== 0 || !/using driver/.test(out.stdout)) {

@@ -26,6 +26,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import initGdalJs from "gdal3.js/node.js";
 import {
+  CRS_ADVICE,
+  type CrsInfo,
   type GdalEngine,
   GdalError,
   gdalFailure,
@@ -200,7 +202,7 @@ function reasonOf(thrown: unknown, file: string, label: string): string {
   stderrLines.length = 0;
   // gdal3.js's own wrapper messages say nothing GDAL did not.
   const generic = /^(Pointer '\w+' is NULL|no dataset could be opened)/i;
-  const parts = [...textOf(thrown), ...recent]
+  const parts = [...textOf(thrown), ...recent].flatMap((p) => p.split(" | "))
     .map((p) =>
       p.replace(/^ERROR \d+:\s*/i, "").replaceAll(file, label)
         .replace(/\/output\/job-[0-9a-f-]+\/(?:in\d+\/)?/g, "").trim()
@@ -261,7 +263,36 @@ async function withDataset<T>(
 
 function opsOf(rt: Runtime, scratchName: string): GdalOps {
   const out = (name: string) => `${scratchName}/${name}`;
-  return {
+  const crsCache = new Map<string, CrsInfo>();
+  const ops: GdalOps = {
+    // gdal3.js has no gdalsrsinfo: an empty layer assigned the CRS tells what GDAL made of it.
+    async crsInfo(crs) {
+      const known = crsCache.get(crs);
+      if (known) return known;
+      const probe = `crs-probe-${crsCache.size}`;
+      await Deno.writeTextFile(
+        path.join(rt.hostDir, scratchName, `${probe}.geojson`),
+        '{"type":"FeatureCollection","features":[]}',
+      );
+      const written = await ops.ogr2ogr(
+        `${MOUNT}/${scratchName}/${probe}.geojson`,
+        ["-f", "GPKG", "-a_srs", crs, "-nln", "probe"],
+        `${probe}_out`,
+        { label: crs },
+      ).catch((error) => {
+        throw error instanceof GdalError
+          ? gdalFailure("resolve the CRS", crs, error.gdalMessage, error, CRS_ADVICE)
+          : error;
+      });
+      const info = await ops.vectorInfo(written, { label: crs });
+      const cs = info.layers[0]?.geometryFields[0]?.coordinateSystem;
+      if (cs?.wkt === undefined || cs.projjson === undefined) {
+        throw gdalFailure("resolve the CRS", crs, "GDAL assigned no CRS", undefined, CRS_ADVICE);
+      }
+      const resolved = { wkt: cs.wkt, projjson: cs.projjson };
+      crsCache.set(crs, resolved);
+      return resolved;
+    },
     vectorInfo: (file, open) =>
       exclusive(() =>
         withDataset(rt, file, open, "read the vector dataset", async (ds) => {
@@ -304,6 +335,7 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
         })
       ),
   };
+  return ops;
 }
 
 /** Creates a scratch folder visible to gdal3.js; remove it with `await using`. */

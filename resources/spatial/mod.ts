@@ -30,7 +30,7 @@ export {
 export { openSpatialEngine } from "./open.ts";
 export { PostgisEngine, type PostgisEngineOptions } from "./postgis.ts";
 export { SpatialiteEngine } from "./spatialite.ts";
-export { EQUAL_AREA_SRID, isIdentityRecipe, type RecipeName, recipeSql } from "./recipes.ts";
+export { isIdentityRecipe, type RecipeName, recipeSql } from "./recipes.ts";
 export {
   driverExtension,
   type GdalEngine,

@@ -14,15 +14,15 @@ import { quoteIdent } from "./engine.ts";
 /** Names of the recipes, one per manifest intent. */
 export type RecipeName = "publish" | "measure" | "centroids";
 
-/** EPSG code of the equal-area projection areas are measured in (World Cylindrical Equal Area). */
-export const EQUAL_AREA_SRID = 6933;
-
 /**
- * Whether a recipe returns its input unchanged (`publish`), so a caller may
- * skip the engine round trip (load, run, dump) without changing the result.
+ * Whether a recipe returns its input geometries and attributes unchanged
+ * (`publish`; `measure`, whose geodesic columns are computed while the
+ * GeoParquet is written, with GeographicLib, because neither engine's SQL
+ * gives PostGIS geography's answer on both), so a caller may skip the engine
+ * round trip (load, run, dump) without changing the result.
  */
 export function isIdentityRecipe(recipe: RecipeName): boolean {
-  return recipe === "publish";
+  return recipe === "publish" || recipe === "measure";
 }
 
 /** The `SELECT` of a recipe over table `input` whose attribute columns are `columns`. */
@@ -31,11 +31,8 @@ export function recipeSql(recipe: RecipeName, columns: readonly string[]): strin
   const select = (extra: string[]) => [...attributes, ...extra].join(", ");
   switch (recipe) {
     case "publish":
-      return `SELECT ${select(["geom"])} FROM input`;
     case "measure":
-      return `SELECT ${
-        select(["geom", `ST_Area(ST_Transform(geom, ${EQUAL_AREA_SRID})) AS area_m2`])
-      } FROM input`;
+      return `SELECT ${select(["geom"])} FROM input`;
     case "centroids":
       return `SELECT ${select(["ST_PointOnSurface(geom) AS geom"])} FROM input`;
   }

@@ -10,6 +10,10 @@ import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
 import { FakeClock } from "../../../core/testing.ts";
 import type { BatchRun } from "../../../assets/spatial/batch_asset.ts";
+import { spatialAssets } from "../../../assets/spatial/mod.ts";
+import { spatialBatches } from "../../../assets/spatial/partitions.ts";
+import { type Config, ConfigSchema } from "../../../resources/config.ts";
+import { defineGraph, materialize, MemoryRunStore } from "../../../core/mod.ts";
 
 /** The shipped sample batch. */
 export const SAMPLE_DIR = new URL("../../../sample_data/spatial/", import.meta.url);
@@ -103,4 +107,28 @@ export function batchRun(
     clock: FIXED_CLOCK,
     ...extra,
   };
+}
+
+/** Materialises `group:spatial` for `batchId` through the assets (quarantine, archive included). */
+export async function runBatch(
+  landing: { store: ObjectStore; ledger: Ledger },
+  batchId: string,
+  config: Partial<Config> = {},
+) {
+  const resources = {
+    config: { ...ConfigSchema.parse({}), ...config },
+    lake: landing.store,
+    ledger: landing.ledger,
+    ...spatialResources(),
+  };
+  const graph = defineGraph({ assets: spatialAssets(), resources });
+  const runStore = new MemoryRunStore();
+  await runStore.addDynamicPartitions(spatialBatches.name, [batchId]);
+  return await materialize(graph, {
+    selection: "group:spatial",
+    partitions: { keys: [batchId] },
+    resources,
+    runStore,
+    clock: FIXED_CLOCK,
+  });
 }

@@ -1,5 +1,6 @@
 /** The spatial ingestion contract: manifest validation and quarantine. */
 
+import { FakeClock } from "../../../core/testing.ts";
 import assert from "node:assert/strict";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import {
@@ -154,7 +155,7 @@ Deno.test("quarantineManifest moves the manifest beside its error report", async
   const result = await validateManifest(store, BUCKET, "manifests/b1.json");
   assert.ok(!result.ok);
   const moved = await quarantineManifest(store, BUCKET, "manifests/b1.json", result.problems, {
-    now: () => new Date("2026-01-02T03:04:05Z"),
+    clock: new FakeClock(Date.parse("2026-01-02T03:04:05Z")),
   });
   assert.deepEqual(moved, {
     manifestKey: "quarantine/b1.json",

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
-import { batchRun, download, duckdb, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+import { batchRun, download, duckdb, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
 
 const options = batchRun;
 
@@ -149,31 +149,36 @@ Deno.test("vector batch: zipped Shapefile and FlatGeobuf are read too", async ()
   }
 });
 
-Deno.test("vector batch: a file whose content is not its declared type quarantines the batch", async () => {
-  const landing = await sampleLanding("bad1", (m) => ({
-    ...m,
-    files: [
-      { path: "bad1/trailheads.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" },
-      // A GeoTIFF declared as a GeoJSON vector.
-      { path: "bad1/dem.tif", type: "vector", format: "geojson", crs: "EPSG:4326" },
-    ],
-  }));
-  await using _store = landing.store;
-  await assert.rejects(processVectorBatch(options(landing, "bad1")), (error: Error) => {
-    assert.match(error.message, /bad1\/dem\.tif/);
-    assert.match(error.message, /quarantine\/bad1\.error\.json/);
-    return true;
-  });
-  const report = JSON.parse(
-    new TextDecoder().decode(await landing.store.getBytes(LANDING, "quarantine/bad1.error.json")),
-  );
-  assert.deepEqual(report.problems.map((p: { code: string; file: string }) => [p.code, p.file]), [
-    ["content_mismatch", "bad1/dem.tif"],
-  ]);
-  assert.ok(await landing.store.head(LANDING, "quarantine/bad1.json"));
-  // Nothing reached the lake, and the uploads are untouched.
-  assert.deepEqual(await Array.fromAsync(landing.store.listAll(LAKE)).catch(() => []), []);
-  assert.ok(await landing.store.head(LANDING, "bad1/trailheads.geojson"));
+Deno.test({
+  name: "vector batch: a file whose content is not its declared type quarantines the batch",
+  sanitizeResources: false,
+  fn: async () => {
+    const landing = await sampleLanding("bad1", (m) => ({
+      ...m,
+      files: [
+        { path: "bad1/trailheads.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" },
+        // A GeoTIFF declared as a GeoJSON vector.
+        { path: "bad1/dem.tif", type: "vector", format: "geojson", crs: "EPSG:4326" },
+      ],
+    }));
+    await using _store = landing.store;
+    const result = await runBatch(landing, "bad1");
+    const vector = result.steps.find((s) => s.assetKey === "spatial/vector_geoparquet")!;
+    assert.equal(vector.status, "failed");
+    assert.match(vector.error!.message, /bad1\/dem\.tif/);
+    assert.match(vector.error!.message, /quarantine\/bad1\.error\.json/);
+    const report = JSON.parse(
+      new TextDecoder().decode(await landing.store.getBytes(LANDING, "quarantine/bad1.error.json")),
+    );
+    assert.deepEqual(
+      report.problems.map((p: { code: string; file: string }) => [p.code, p.file]),
+      [["content_mismatch", "bad1/dem.tif"]],
+    );
+    assert.ok(await landing.store.head(LANDING, "quarantine/bad1.json"));
+    // Nothing reached the lake, and the uploads are untouched.
+    assert.deepEqual(await Array.fromAsync(landing.store.listAll(LAKE)).catch(() => []), []);
+    assert.ok(await landing.store.head(LANDING, "bad1/trailheads.geojson"));
+  },
 });
 
 Deno.test({

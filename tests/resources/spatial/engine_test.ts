@@ -101,7 +101,8 @@ Deno.test("SpatiaLite: recipes give the expected answers", async () => {
     const source = await countiesGpkg(dir);
     const results = await runRecipes(new SpatialiteEngine(), source, dir);
     assert.equal(results.publish!.length, 4);
-    assert.ok(results.measure!.every((r) => (r.area ?? 0) > 1e9));
+    // measure's geodesic columns are computed by the GeoParquet writer, not in SQL.
+    assert.deepEqual(results.measure, results.publish);
     // A point on the surface lies inside its polygon's box.
     results.centroids!.forEach((point, i) => {
       const polygon = results.publish![i]!;

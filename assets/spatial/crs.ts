@@ -1,0 +1,107 @@
+/**
+ * The one CRS rule of spatial batches, shared by vector and raster files so
+ * that the lake object, its ledger document and the checks agree:
+ *
+ * 1. the declared CRS (`files[].crs`) must be one GDAL's PROJ database knows,
+ *    else the batch is quarantined (`unknown_crs`);
+ * 2. a file with its own CRS must agree with the declared one (same
+ *    `AUTHORITY:CODE`, or the same CRS name when the file's has no code),
+ *    else the batch is quarantined naming both (`crs_mismatch`);
+ * 3. a file without a CRS gets the declared one assigned, as
+ *    `gdal_translate -a_srs` / `ogr2ogr -s_srs` do, and its ledger document
+ *    records `crs_source: "declared"`.
+ *
+ * @module
+ */
+
+import type { CrsInfo, GdalScratch } from "../../resources/spatial/gdal.ts";
+import { GdalError } from "../../resources/spatial/gdal.ts";
+import type { ManifestFile, ManifestProblem } from "./manifest.ts";
+
+/** The CRS a file is processed in, and where it came from. */
+export interface CrsDecision {
+  /** `AUTHORITY:CODE` when known, else the declared code. */
+  crs: string;
+  /** Whether the file carried it or the manifest's declaration was assigned. */
+  source: "file" | "declared";
+  /** The resolved declared CRS (WKT and PROJJSON). */
+  declared: CrsInfo;
+}
+
+/** Codes naming the same CRS in practice (GeoJSON's CRS84 is EPSG:4326 in lon/lat order). */
+const SAME = new Map([["OGC:CRS84", "EPSG:4326"]]);
+
+const canonical = (code: string) => SAME.get(code.toUpperCase()) ?? code.toUpperCase();
+
+/** `AUTHORITY:CODE` of the outermost CRS of a WKT2 (its last `ID[...]`), if it has one. */
+export function wktCode(wkt: string): string | undefined {
+  const match = /ID\["([^"]+)",\s*"?([\w.]+)"?\]\]\s*$/.exec(wkt.trim());
+  return match ? `${match[1]}:${match[2]}` : undefined;
+}
+
+/** The name of the outermost CRS of a WKT (`PROJCRS["NAD83 / Montana", ...`). */
+export function wktName(wkt: string): string | undefined {
+  return /^\s*\w+\["([^"]*)"/.exec(wkt)?.[1];
+}
+
+const normalName = (name: string) =>
+  name.toLowerCase().replace(/^(gcs|d)_/, "").replace(/[^a-z0-9]+/g, "");
+
+/**
+ * Applies the rule to `file`, whose own CRS (as WKT) is `fileWkt`
+ * (`undefined` when it has none). Returns the decision or the problem.
+ */
+export async function decideCrs(
+  scratch: GdalScratch,
+  file: ManifestFile,
+  fileWkt: string | undefined,
+): Promise<CrsDecision | ManifestProblem> {
+  let declared: CrsInfo;
+  try {
+    declared = await scratch.gdal.crsInfo(file.crs);
+  } catch (error) {
+    if (!(error instanceof GdalError)) throw error;
+    return {
+      code: "unknown_crs",
+      message: `File '${file.path}' is declared in ${file.crs}, which is not a CRS GDAL knows ` +
+        `(${error.gdalMessage}); declare an EPSG code, e.g. EPSG:4326.`,
+      file: file.path,
+    };
+  }
+  if (fileWkt === undefined || fileWkt.trim() === "") {
+    return { crs: file.crs, source: "declared", declared };
+  }
+  const code = wktCode(fileWkt);
+  const name = wktName(fileWkt) ?? "an unnamed CRS";
+  const declaredName = wktName(declared.wkt) ?? file.crs;
+  const agrees = code !== undefined
+    ? canonical(code) === canonical(file.crs)
+    : normalName(name) === normalName(declaredName);
+  if (!agrees) {
+    return {
+      code: "crs_mismatch",
+      message: `File '${file.path}' is in ${code ?? "a CRS without code"} (${name}) but the ` +
+        `manifest declares ${file.crs} (${declaredName}); fix files[].crs, or the file's own ` +
+        "CRS (e.g. its .prj).",
+      file: file.path,
+    };
+  }
+  return { crs: code !== undefined ? canonical(code) : file.crs, source: "file", declared };
+}
+
+/**
+ * The area of use `[west, south, east, north]` of a geographic CRS, from its
+ * PROJJSON (`bbox`), or `undefined` for a projected CRS or one PROJ gives no
+ * area for. A geographic CRS whose area crosses the antimeridian gets the
+ * whole longitude range.
+ */
+export function geographicAreaOfUse(
+  projjson: Record<string, unknown>,
+): [number, number, number, number] | undefined {
+  if (projjson.type !== "GeographicCRS") return undefined;
+  const bbox = projjson.bbox as Record<string, number> | undefined;
+  if (bbox === undefined) return [-180, -90, 180, 90];
+  const { west_longitude: w, south_latitude: s, east_longitude: e, north_latitude: n } = bbox;
+  if ([w, s, e, n].some((v) => typeof v !== "number")) return [-180, -90, 180, 90];
+  return w! <= e! ? [w!, s!, e!, n!] : [-180, s!, 180, n!];
+}
