@@ -1,6 +1,7 @@
 /**
  * The warehouse resource: one {@linkcode Warehouse} interface, PGlite embedded
- * by default, PostgreSQL when `WAREHOUSE_URL` points at a server.
+ * by default, PostgreSQL when `WAREHOUSE_URL` points at a server, DuckDB for
+ * `duckdb:` URLs.
  *
  * @example
  * ```ts ignore
@@ -16,6 +17,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { MEMORY, PgliteWarehouse, type PgliteWarehouseOptions } from "./pglite.ts";
 import { redactUrl } from "../_url_secrets.ts";
 import { PostgresWarehouse, type PostgresWarehouseOptions } from "./postgres.ts";
+import { type DuckdbWarehouseOptions, openDuckdbWarehouse } from "./duckdb.ts";
 import type { Warehouse } from "./types.ts";
 
 export type * from "./types.ts";
@@ -23,9 +25,20 @@ export { WarehouseErrorCode, WarehouseLockedError, WarehouseQueryError } from ".
 export { quoteIdent, quoteTable } from "./sql.ts";
 export { MEMORY, PgliteWarehouse, type PgliteWarehouseOptions } from "./pglite.ts";
 export { PostgresWarehouse, type PostgresWarehouseOptions } from "./postgres.ts";
+export {
+  DUCKDB_MEMORY,
+  DuckdbWarehouse,
+  type DuckdbWarehouseOptions,
+  type ExtensionStatus,
+  openDuckdbWarehouse,
+  parseDuckdbUrl,
+} from "./duckdb.ts";
 
 /** Options of {@linkcode openWarehouse}; each backend reads its own. */
-export type OpenWarehouseOptions = PgliteWarehouseOptions & PostgresWarehouseOptions;
+export type OpenWarehouseOptions =
+  & PgliteWarehouseOptions
+  & PostgresWarehouseOptions
+  & DuckdbWarehouseOptions;
 
 /** The embedded default, a data dir under `.state/`. */
 export const DEFAULT_WAREHOUSE_URL = "pglite:.state/warehouse";
@@ -36,7 +49,11 @@ export const DEFAULT_WAREHOUSE_URL = "pglite:.state/warehouse";
  * - `pglite:<dir>` (also `pglite://<dir>`): embedded PGlite on a data dir,
  *   relative to the working directory unless absolute;
  * - `pglite:memory:`: embedded, in memory, gone on close (unit tests);
- * - `postgres://...` or `postgresql://...`: a PostgreSQL server.
+ * - `postgres://...` or `postgresql://...`: a PostgreSQL server;
+ * - `duckdb:<file>[?settings]` (also `duckdb://<file>`): embedded DuckDB on a
+ *   database file; `duckdb::memory:` in memory. The query string carries
+ *   DuckDB settings and `extensions=`, `extension_repository=`,
+ *   `allow_downloads=` (see `parseDuckdbUrl`).
  *
  * Throws `ConfigError` (`warehouse.unknown_scheme`) for anything else, naming
  * the scheme; the URL's password never appears in an error.
@@ -56,6 +73,7 @@ export async function openWarehouse(
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     return await PostgresWarehouse.open(url, options);
   }
+  if (url.startsWith("duckdb:")) return await openDuckdbWarehouse(url, options);
   throw unknownScheme(url);
 }
 
@@ -79,7 +97,8 @@ function unknownScheme(url: string): ConfigError {
   return new ConfigError(
     "warehouse.unknown_scheme",
     `Cannot open the warehouse '${shown}': ${what} ` +
-      `(expected pglite:<dir>, pglite:${MEMORY}, postgres:// or postgresql://)`,
+      `(expected pglite:<dir>, pglite:${MEMORY}, postgres://, postgresql://, duckdb:<file> ` +
+      "or duckdb::memory:)",
     { resourceKey: "warehouse", input: shown },
   );
 }

@@ -1,7 +1,9 @@
 /**
- * The `Warehouse` resource: a PostgreSQL-dialect SQL database that assets
- * load into and dbt builds marts in. PGlite (embedded) and PostgreSQL (server)
- * implement the same interface and pass the same contract tests.
+ * The `Warehouse` resource: a SQL database that assets load into and dbt
+ * builds marts in. PGlite (embedded) and PostgreSQL (server) speak the
+ * `postgres` dialect, DuckDB (embedded, reads the lake's Parquet directly)
+ * the `duckdb` dialect; all three implement the same interface and pass the
+ * same contract tests.
  *
  * @module
  */
@@ -61,7 +63,10 @@ export interface TableRef {
 export interface ColumnInfo {
   /** Column name. */
   readonly name: string;
-  /** Type as Postgres prints it, e.g. `integer`, `numeric(12,2)`, `timestamp with time zone`. */
+  /**
+   * Type as the engine prints it: Postgres `integer`, `numeric(12,2)`,
+   * `timestamp with time zone`; DuckDB `INTEGER`, `DECIMAL(12,2)`, `TIMESTAMP WITH TIME ZONE`.
+   */
   readonly type: string;
   /** Whether the column accepts NULL. */
   readonly nullable: boolean;
@@ -72,8 +77,11 @@ export type BulkRows =
   | Iterable<readonly SqlValue[]>
   | AsyncIterable<readonly SqlValue[]>;
 
-/** Which engine serves a warehouse: both speak the `postgres` dialect. */
-export type WarehouseBackend = "pglite" | "postgres";
+/** Which engine serves a warehouse: PGlite and PostgreSQL speak `postgres`, DuckDB `duckdb`. */
+export type WarehouseBackend = "pglite" | "postgres" | "duckdb";
+
+/** The SQL dialect of a warehouse, for code that generates SQL. */
+export type WarehouseDialect = "postgres" | "duckdb";
 
 /**
  * What can be done inside or outside a transaction.
@@ -83,7 +91,7 @@ export type WarehouseBackend = "pglite" | "postgres";
  */
 export interface WarehouseSession {
   /** The SQL dialect, for code that generates SQL (dbt adapters, loaders). */
-  readonly dialect: "postgres";
+  readonly dialect: WarehouseDialect;
 
   /**
    * Runs one statement with `$1`-style parameters and returns its rows.
@@ -105,7 +113,7 @@ export interface WarehouseSession {
   exec(script: string): Promise<void>;
 
   /**
-   * Loads rows into `table`, streaming them (COPY on both backends) without
+   * Loads rows into `table`, streaming them (COPY on Postgres, the Appender on DuckDB) without
    * holding them all in memory; all or nothing. Returns the number loaded.
    * A malformed row throws `RangeError`, an error thrown by the row source is
    * rethrown as is, a value the server rejects is `warehouse.query_failed`
@@ -165,6 +173,6 @@ export interface Warehouse extends WarehouseSession, AsyncDisposable {
   /** Runs a trivial query and returns the round trip in milliseconds. */
   ping(): Promise<number>;
 
-  /** Closes connections (and releases the PGlite lock). Safe to call twice. */
+  /** Closes connections (and releases the PGlite lock or the DuckDB file). Safe to call twice. */
   close(): Promise<void>;
 }

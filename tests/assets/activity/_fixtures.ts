@@ -174,6 +174,14 @@ export async function warehouseTargets(): Promise<WarehouseTarget[]> {
       },
     },
     {
+      name: "duckdb (memory)",
+      unavailable: undefined,
+      async open() {
+        const warehouse = await openWarehouse("duckdb::memory:");
+        return { warehouse, stop: () => warehouse.close() };
+      },
+    },
+    {
       name: "postgres",
       unavailable: postgresAvailable ? undefined : "no PostgreSQL binaries and no DATABASE_URL",
       async open() {

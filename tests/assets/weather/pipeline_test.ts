@@ -110,6 +110,11 @@ Deno.test("weather pipeline end to end on PGlite", async () => {
   await endToEnd(warehouse);
 });
 
+Deno.test("weather pipeline end to end on DuckDB", async () => {
+  await using warehouse = await openWarehouse("duckdb::memory:");
+  await endToEnd(warehouse);
+});
+
 Deno.test("weather pipeline end to end on PostgreSQL", async () => {
   await using server = await startPostgres();
   await using warehouse = await openWarehouse(server.url);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { JsonValue, SqlValue } from "../../../resources/warehouse/mod.ts";
+import type { JsonValue, SqlValue, WarehouseDialect } from "../../../resources/warehouse/mod.ts";
 
 /** Strings that a naive COPY or CSV writer gets wrong. */
 export const AWKWARD_STRINGS: readonly string[] = [
@@ -25,11 +25,15 @@ export const AWKWARD_STRINGS: readonly string[] = [
   " leading and trailing spaces ",
 ];
 
-/** `CREATE TABLE` for {@linkcode awkwardRow}'s columns. */
-export function awkwardTableSql(qualifiedName: string): string {
+/**
+ * `CREATE TABLE` for {@linkcode awkwardRow}'s columns. DuckDB has no
+ * unbounded `numeric` (it means `decimal(18,3)`) and no `jsonb`.
+ */
+export function awkwardTableSql(qualifiedName: string, dialect: WarehouseDialect): string {
+  const [numeric, json] = dialect === "duckdb" ? ["decimal(38,4)", "json"] : ["numeric", "jsonb"];
   return `CREATE TABLE ${qualifiedName} (
-    id int PRIMARY KEY, txt text, num numeric, f float8, big int8,
-    ts timestamptz, d date, flag bool, doc jsonb, bin bytea
+    id int PRIMARY KEY, txt text, num ${numeric}, f float8, big int8,
+    ts timestamptz, d date, flag bool, doc ${json}, bin bytea
   )`;
 }
 

@@ -1,12 +1,16 @@
 /**
  * The warehouse implementations the contract suite runs against: PGlite in
- * memory, PGlite on a temp data dir, and PostgreSQL (a throwaway cluster, or
- * a throwaway database on DATABASE_URL).
+ * memory, PGlite on a temp data dir, PostgreSQL (a throwaway cluster, or
+ * a throwaway database on DATABASE_URL), and DuckDB in memory and on a file.
  *
  * @module
  */
 
-import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
+import {
+  openWarehouse,
+  type Warehouse,
+  type WarehouseDialect,
+} from "../../../resources/warehouse/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 
 /** An open warehouse plus whatever must be torn down after it. */
@@ -17,14 +21,26 @@ export interface WarehouseFixture extends AsyncDisposable {
 /** One implementation under test. */
 export interface Target {
   readonly name: string;
+  /** The dialect the warehouse must report. */
+  readonly dialect: WarehouseDialect;
   open(): Promise<WarehouseFixture>;
 }
 
 /** Every implementation reachable here. */
 export const TARGETS: readonly Target[] = [
-  { name: "pglite (memory)", open: () => fixture(openWarehouse("pglite:memory:")) },
-  { name: "pglite (data dir)", open: openPgliteOnDisk },
-  { name: "postgres", open: openPostgres },
+  {
+    name: "pglite (memory)",
+    dialect: "postgres",
+    open: () => fixture(openWarehouse("pglite:memory:")),
+  },
+  { name: "pglite (data dir)", dialect: "postgres", open: openPgliteOnDisk },
+  { name: "postgres", dialect: "postgres", open: openPostgres },
+  {
+    name: "duckdb (memory)",
+    dialect: "duckdb",
+    open: () => fixture(openWarehouse("duckdb::memory:")),
+  },
+  { name: "duckdb (file)", dialect: "duckdb", open: openDuckdbOnDisk },
 ];
 
 async function fixture(
@@ -54,6 +70,14 @@ async function openPgliteOnDisk(): Promise<WarehouseFixture> {
   const dir = await Deno.makeTempDir({ prefix: "warehouse-test-" });
   return await fixture(
     openWarehouse(`pglite:${dir}/warehouse`),
+    () => Deno.remove(dir, { recursive: true }),
+  );
+}
+
+async function openDuckdbOnDisk(): Promise<WarehouseFixture> {
+  const dir = await Deno.makeTempDir({ prefix: "warehouse-test-" });
+  return await fixture(
+    openWarehouse(`duckdb:${dir}/warehouse.duckdb`),
     () => Deno.remove(dir, { recursive: true }),
   );
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { PgliteWarehouse, WarehouseLockedError } from "../../../resources/warehouse/mod.ts";
+import { collect, exitedWithin, tempDir as makeTempDir } from "./_child.ts";
 
 const CHILD = fileURLToPath(new URL("./_open_pglite.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../../deno.json", import.meta.url));
@@ -105,47 +106,8 @@ async function writeLock(path: string, pid: number): Promise<void> {
   );
 }
 
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "warehouse-lock-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
-
-/** Reads a child's stream to the end, letting a test wait for a line as it arrives. */
-function collect(stream: ReadableStream<Uint8Array>) {
-  let text = "";
-  let ended = false;
-  const waiters: Array<() => void> = [];
-  const wakeAll = () => waiters.splice(0).forEach((wake) => wake());
-  const all = (async () => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      text += chunk;
-      wakeAll();
-    }
-    ended = true;
-    wakeAll();
-    return text;
-  })();
-  return {
-    all,
-    async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-      while (true) {
-        const match = text.match(pattern);
-        if (match) return match;
-        if (ended) throw new Error(`stream ended without ${pattern}: ${text}`);
-        await new Promise<void>((wake) => waiters.push(wake));
-      }
-    },
-  };
-}
-
-async function exitedWithin(child: Deno.ChildProcess, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  try {
-    return await Promise.race([child.status.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  return makeTempDir("warehouse-lock-");
 }
 
 function countMatches(text: string, pattern: RegExp): number {
