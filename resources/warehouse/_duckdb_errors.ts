@@ -35,13 +35,14 @@ const STATES: readonly (readonly [RegExp, string])[] = [
   [/^Binder Error: .*(is ambiguous|Ambiguous reference)/, "42702"],
   [/^Binder Error/, "42000"],
   [/^Parser Error/, "42601"],
+  // Constraint errors also arrive from the appender as "Failed to append: ...".
   [
-    /^Constraint Error: .*(duplicate key|violates (primary key|unique) constraint|PRIMARY KEY or UNIQUE)/i,
+    /^(Constraint Error|Failed to append): .*(duplicate key|violates (primary key|unique) constraint|PRIMARY KEY or UNIQUE)/i,
     "23505",
   ],
-  [/^Constraint Error: NOT NULL constraint failed/, "23502"],
-  [/^Constraint Error: CHECK constraint failed/, "23514"],
-  [/^Constraint Error: .*foreign key/i, "23503"],
+  [/^(Constraint Error|Failed to append): .*NOT NULL constraint failed/, "23502"],
+  [/^(Constraint Error|Failed to append): .*CHECK constraint failed/, "23514"],
+  [/^(Constraint Error|Failed to append): .*foreign key/i, "23503"],
   [/^Constraint Error/, "23000"],
   [/^Conversion Error: .*(out of range|Overflow)/i, "22003"],
   [/^(Conversion|Invalid Input) Error/, "22P02"],

@@ -156,7 +156,7 @@ async function prepareOne(
       if (result === undefined) {
         return { name, available: true, detail: `installed from ${repository}` };
       }
-      tried.push(`not installed from ${repository}: ${result}`);
+      tried.push(`not made available from ${repository}: ${result}`);
     }
   }
   if (sources.allowDownloads && repository === undefined) {
@@ -168,7 +168,7 @@ async function prepareOne(
   } else if (!sources.allowDownloads) {
     tried.push("downloads are off (offline)");
   }
-  if (before === undefined && !tried.some((t) => t.startsWith("not installed from"))) {
+  if (before === undefined && repository === undefined) {
     tried.unshift("not an extension this DuckDB knows");
   }
   return { name, available: false, detail: tried.join("; ") };
@@ -198,7 +198,8 @@ async function install(
     if (!problem?.startsWith("no answer within")) side.disconnectSync();
   } else problem = await attempt(connection, sql);
   if (problem !== undefined) return problem;
-  return await attempt(connection, `LOAD ${name}`);
+  const loading = await attempt(connection, `LOAD ${name}`);
+  return loading === undefined ? undefined : `installed, but cannot be loaded: ${loading}`;
 }
 
 /** Runs a statement; the error message on failure, undefined on success. */

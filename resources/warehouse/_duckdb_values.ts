@@ -502,11 +502,42 @@ function nestedConverter(type: DuckDBType, name: string): ValueConverter {
       }
     }
     try {
-      return jsToDuckDBValue(js as never, type);
+      return jsToDuckDBValue(shaped(js, type) as never, type);
     } catch (error) {
       throw new ValueRejected(
         `invalid input for type ${name}: ${error instanceof Error ? error.message : error}`,
       );
     }
   };
+}
+
+/**
+ * A JS value shaped the way `jsToDuckDBValue` reads `type`: a plain object
+ * for a MAP becomes its `{ key, value }` entries, at any depth.
+ */
+function shaped(js: unknown, type: DuckDBType): unknown {
+  if (js === null || typeof js !== "object") return js;
+  switch (type.typeId) {
+    case DuckDBTypeId.MAP: {
+      const entries = Array.isArray(js)
+        ? js as { key: unknown; value: unknown }[]
+        : Object.entries(js).map(([key, value]) => ({ key, value }));
+      return entries.map((e) => ({
+        key: shaped(e.key, type.keyType),
+        value: shaped(e.value, type.valueType),
+      }));
+    }
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+      return Array.isArray(js) ? js.map((item) => shaped(item, type.valueType)) : js;
+    case DuckDBTypeId.STRUCT:
+      return Object.fromEntries(
+        Object.entries(js).map(([k, v]) => {
+          const index = type.entryNames.indexOf(k);
+          return [k, index < 0 ? v : shaped(v, type.entryTypes[index] as DuckDBType)];
+        }),
+      );
+    default:
+      return js;
+  }
 }

@@ -35,7 +35,8 @@ try {
       const rows = Array.from({ length: 50_000 }, (_, i) => [i + 2, `uncommitted ${i}`]);
       await tx.bulkLoad({ schema: "main", name: "t" }, ["id", "v"], rows);
       console.log("loading");
-      await new Promise(() => {}); // killed here, mid-transaction
+      // Killed here, mid-transaction (the timer keeps the process alive).
+      await new Promise(() => setInterval(() => {}, 1_000));
     });
   } else if (mode === "read") {
     const [row] = await warehouse.query<{ n: bigint }>("SELECT count(*) AS n FROM main.t");
