@@ -306,7 +306,7 @@ Deno.test("duckdb: after a failed statement a transaction refuses more work and 
   assert.match(swallowed.message, /Cannot commit .* rolled back/);
   assert.deepStrictEqual(await wh.query("SELECT * FROM t"), []);
   let kept: WarehouseSession | undefined;
-  await wh.transaction(async (tx) => void (kept = tx));
+  await wh.transaction((tx) => Promise.resolve(void (kept = tx)));
   const late = await rejection(kept?.query("SELECT 1") ?? Promise.resolve());
   assert.ok(late instanceof TypeError, String(late));
   assert.match(late.message, /after it ended/);
