@@ -34,7 +34,7 @@ export const ConfigSchema = z.object({
   ),
   WAREHOUSE_URL: urlWithScheme(
     "WAREHOUSE_URL",
-    ["pglite:", "postgres:", "postgresql:"],
+    ["pglite:", "postgres:", "postgresql:", "duckdb:"],
     "pglite:.state/warehouse",
   ),
   RUNS_URL: urlWithScheme(

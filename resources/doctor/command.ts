@@ -49,6 +49,8 @@ function parseArgs(args: readonly string[]): { json: boolean; timeoutMs: number 
 }
 
 function render(report: readonly Diagnosis[]): string {
+  const details = report.filter((d) => d.detail !== null)
+    .map((d) => `${d.resource}: ${d.detail}\n`).join("");
   return table(
     ["resource", "implementation", "url", "status", "latency", "error"],
     report.map((d) => [
@@ -60,5 +62,5 @@ function render(report: readonly Diagnosis[]): string {
       d.error ?? "",
     ]),
     80,
-  );
+  ) + details;
 }

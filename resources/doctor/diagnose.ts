@@ -13,7 +13,7 @@ import { openLedger } from "../ledger/mod.ts";
 import { openLake } from "../lake.ts";
 import { openRunStore } from "../run_store/mod.ts";
 import { openSpatialEngine } from "../spatial/mod.ts";
-import { openWarehouse } from "../warehouse/mod.ts";
+import { DuckdbWarehouse, openWarehouse } from "../warehouse/mod.ts";
 
 /** The outcome of probing one resource. */
 export interface Diagnosis {
@@ -29,6 +29,8 @@ export interface Diagnosis {
   readonly latencyMs: number;
   /** Why it did not answer, or `null`. */
   readonly error: string | null;
+  /** What else the probe found worth knowing (DuckDB: version and extensions), or `null`. */
+  readonly detail: string | null;
 }
 
 /** Options of {@linkcode diagnose}. */
@@ -40,12 +42,15 @@ export interface DiagnoseOptions {
   readonly timeoutMs?: number;
 }
 
-/** One resource's probe: opens it, makes one round trip, closes it. */
+/** One resource's probe: opens it, makes one round trip, closes it; may return a detail. */
 interface Probe {
   readonly resource: string;
   readonly url: string;
-  run(): Promise<void>;
+  run(): Promise<string | void>;
 }
+
+/** The extensions a DuckDB warehouse is asked about: the ones lake-native marts use. */
+const DUCKDB_EXTENSIONS = ["parquet", "json", "httpfs", "spatial"];
 
 /**
  * Probes every resource `config` names, all at once, and returns one
@@ -100,9 +105,16 @@ function probes(config: Config, timeoutMs: number): Probe[] {
         await using warehouse = await openWarehouse(config.WAREHOUSE_URL, {
           lockTimeoutMs: Math.min(timeoutMs, 2000),
           connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+          downloadTimeoutMs: Math.max(500, timeoutMs - 1000),
           onLockWait: () => {},
+          onNotice: () => {}, // the detail below says it
         });
         await warehouse.ping();
+        if (!(warehouse instanceof DuckdbWarehouse)) return;
+        const requested = warehouse.extensions.map((e) => e.name);
+        const statuses = await warehouse.inspectExtensions([...DUCKDB_EXTENSIONS, ...requested]);
+        return `DuckDB ${warehouse.version}; ` +
+          statuses.map((e) => `${e.name}: ${e.available ? "" : "MISSING, "}${e.detail}`).join("; ");
       },
     },
     {
@@ -137,8 +149,9 @@ async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   let error: string | null = null;
+  let detail: string | null = null;
   try {
-    await Promise.race([probe.run(), timeout]);
+    detail = (await Promise.race([probe.run(), timeout])) ?? null;
   } catch (cause) {
     error = cause instanceof Error ? cause.message : String(cause);
   } finally {
@@ -151,6 +164,7 @@ async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
     ok: error === null,
     latencyMs: Math.round((performance.now() - started) * 10) / 10,
     error,
+    detail,
   };
 }
 
@@ -168,6 +182,7 @@ export function implementationOf(url: string): string {
     pglite: "pglite",
     postgres: "postgres",
     postgresql: "postgres",
+    duckdb: "duckdb",
     mongodb: "mongodb",
     "mongodb+srv": "mongodb",
   };

@@ -56,6 +56,7 @@ import {
   EXTENSION_NAME,
   extensionAdvice,
   type ExtensionStatus,
+  installedPath,
   prepareExtensions,
   readBuild,
   sqlString,
@@ -627,6 +628,34 @@ export class DuckdbWarehouse extends DuckdbSession implements Warehouse {
   /** Whether the database was opened read-only (`access_mode=read_only`). */
   get readOnly(): boolean {
     return this.#database.readOnly;
+  }
+
+  /**
+   * How each of `names` stands here, without installing anything: those
+   * requested at open as they came out, the others as DuckDB has them
+   * (built in, loaded, installed on disk, or missing). For `doctor`.
+   */
+  async inspectExtensions(names: readonly string[]): Promise<ExtensionStatus[]> {
+    const requested = new Map(this.extensions.map((e) => [e.name, e]));
+    const rows = await this.query<
+      { name: string; loaded: boolean; installed: boolean; path: string }
+    >(
+      `SELECT extension_name AS name, loaded, installed, coalesce(install_path, '') AS path
+       FROM duckdb_extensions()`,
+    );
+    const known = new Map(rows.map((r) => [r.name, r]));
+    return [...new Set(names)].map((name) => {
+      const status = requested.get(name);
+      if (status) return status;
+      const row = known.get(name);
+      const where = installedPath(this.#database.build, name).replace(/\/[^/]+$/, "");
+      if (row?.loaded) {
+        const detail = row.path === "(BUILT-IN)" ? "built in" : `loaded from ${row.path}`;
+        return { name, available: true, detail };
+      }
+      if (row?.installed) return { name, available: true, detail: `installed at ${row.path}` };
+      return { name, available: false, detail: `not installed in ${where}` };
+    });
   }
 
   /**

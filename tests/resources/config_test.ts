@@ -132,8 +132,14 @@ Deno.test("config: each URL variable accepts its schemes and rejects others, nam
       bad: ["mongo://host", "postgres://db/x", "ledger.db"],
     },
     WAREHOUSE_URL: {
-      ok: ["pglite:.state/warehouse", "postgres://u@db:5432/x", "postgresql://u@db/x"],
-      bad: ["sqlite:w.db", "mysql://db/x", "pg://db"],
+      ok: [
+        "pglite:.state/warehouse",
+        "postgres://u@db:5432/x",
+        "postgresql://u@db/x",
+        "duckdb:.state/warehouse.duckdb?threads=2",
+        "duckdb::memory:",
+      ],
+      bad: ["sqlite:w.db", "mysql://db/x", "pg://db", "duck:x.db"],
     },
     RUNS_URL: {
       ok: ["sqlite:.state/runs.db", "postgres://db/x", "postgresql://db/x", "memory:"],

@@ -46,6 +46,29 @@ Deno.test("doctor reports every embedded default as answering, with its implemen
   }
 });
 
+Deno.test("doctor reports a DuckDB warehouse with its version and which extensions it has", async () => {
+  const { dir, config } = await embeddedConfig();
+  try {
+    const ext = `${dir}/ext`;
+    const io = memoryIo();
+    const duck = {
+      ...config,
+      WAREHOUSE_URL: `duckdb:${dir}/wh.duckdb?extensions=spatial&extension_directory=${ext}`,
+    };
+    const started = performance.now();
+    assert.equal(await doctorCommand(() => duck).run([], io), 0);
+    assert.ok(performance.now() - started < 10_000, "never waits on a download");
+    assert.match(io.stdout, /warehouse\s+duckdb\s+duckdb:.*wh\.duckdb.*\s+ok/);
+    const line = io.stdout.split("\n").find((l) => l.startsWith("warehouse: DuckDB v")) ?? "";
+    assert.match(line, /parquet: built in; json: built in; /);
+    assert.match(line, new RegExp(`httpfs: MISSING, not installed in ${ext}/v`));
+    assert.match(line, /spatial: MISSING, not installed in .*downloads are off \(offline\)/);
+    assert.equal(line.match(/spatial:/g)?.length, 1, "a requested extension is listed once");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("doctor command exits 0 when all answer and prints a table", async () => {
   const { dir, config } = await embeddedConfig();
   try {
