@@ -1,14 +1,17 @@
 /**
  * Warehouse bulk load: a 1,000,000-row CSV (a few typed columns, some quoted
- * fields with commas, quotes and newlines, some NULLs) loaded into a
- * throwaway PostgreSQL cluster twice, in the same run:
+ * fields with commas, quotes and newlines, some NULLs) loaded by our
+ * `bulkLoad` into each backend, in the same run, each beside its native
+ * loader of the same file:
  *
- * - by our `bulkLoad`, streaming the file through a CSV parser into COPY;
- * - by `psql \copy` of the same file into an identical table.
+ * - PostgreSQL (a throwaway cluster): our `bulkLoad` (CSV parsed in Deno,
+ *   streamed into COPY) vs `psql \copy` (target psql_time / our_time >= 0.8);
+ * - DuckDB (a database file): our `bulkLoad` (CSV parsed in Deno, Appender
+ *   data chunks) vs DuckDB's own `COPY ... FROM` (its parallel CSV reader);
+ * - PGlite (a data dir): our `bulkLoad` (COPY from blobs).
  *
- * Prints both times and psql_time / our_time (target >= 0.8), checks that
- * both tables hold the same data, then loads the same stream into PGlite on a
- * temp data dir and prints its rate.
+ * Checks that each pair of tables holds the same data, then prints one table
+ * of the three backends with PGlite/DuckDB/Postgres ratios.
  *
  *     deno run -A bench/warehouse.ts [rows]
  *
@@ -21,11 +24,16 @@ import { best, list, median, seconds, timed, type Timing } from "./_timing.ts";
 
 const COLUMNS = ["id", "name", "amount", "at", "flag", "score"];
 const TABLE_COLUMNS =
-  "id bigint, name text, amount numeric(12,2), at timestamptz, flag boolean, score float8";
+  'id bigint, name text, amount numeric(12,2), "at" timestamptz, flag boolean, score float8';
 /** Rounds per loader, alternating; best and median are reported (the first pays for JIT warm-up). */
 const ROUNDS = 3;
 
-/** One timed load. */
+/** One backend's figures for the summary. */
+interface Row {
+  readonly backend: string;
+  readonly ours: readonly Timing[];
+  readonly native?: { readonly label: string; readonly timings: readonly Timing[] };
+}
 
 /** Runs the benchmark and prints its figures. */
 export async function main(rows = Number(Deno.args[0] ?? 1_000_000)): Promise<void> {
@@ -35,15 +43,19 @@ export async function main(rows = Number(Deno.args[0] ?? 1_000_000)): Promise<vo
     const generated = await timed(() => writeCsv(csv, rows));
     const size = (await Deno.stat(csv)).size;
     console.log(`CSV: ${rows} rows, ${mb(size)} MB, written in ${seconds(generated.ms)} s`);
-    await benchPostgres(csv);
-    await benchPglite(csv, `${dir}/pglite`);
+    const summary = [
+      await benchPglite(csv, `${dir}/pglite`),
+      await benchDuckdb(csv, `${dir}/warehouse.duckdb`),
+      await benchPostgres(csv),
+    ];
+    printSummary(summary, rows);
     await benchPgliteCopyVsInsert(csv);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-async function benchPostgres(csv: string): Promise<void> {
+async function benchPostgres(csv: string): Promise<Row> {
   await using server = await startPostgres({ databaseUrl: undefined });
   await using warehouse = await openWarehouse(server.url);
   await warehouse.exec(`CREATE SCHEMA bench;
@@ -66,18 +78,75 @@ async function benchPostgres(csv: string): Promise<void> {
         `psql_time/our_time = ${(psqlMs / oursMs).toFixed(2)} (target >= 0.8)`,
     );
   }
-  console.log(`tables identical: ${await sameContent(warehouse) ? "yes" : "NO"}`);
+  console.log(`tables identical: ${await sameContent(warehouse, "via_psql") ? "yes" : "NO"}`);
+  return { backend: "postgres", ours, native: { label: "psql \\copy", timings: theirs } };
 }
 
-async function benchPglite(csv: string, dataDir: string): Promise<void> {
+/**
+ * DuckDB on a database file: our bulkLoad (the same Deno CSV parse, then
+ * Appender data chunks) beside DuckDB's own CSV reader, which parses in C++
+ * on every core: the ceiling for this file.
+ */
+async function benchDuckdb(csv: string, file: string): Promise<Row> {
+  await using warehouse = await openWarehouse(`duckdb:${file}`);
+  await warehouse.exec(`CREATE SCHEMA bench;
+    CREATE TABLE bench.ours (${TABLE_COLUMNS});
+    CREATE TABLE bench.via_copy (${TABLE_COLUMNS});`);
+  const ours: Timing[] = [];
+  const theirs: Timing[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await warehouse.exec("DELETE FROM bench.ours; DELETE FROM bench.via_copy; CHECKPOINT");
+    theirs.push(
+      await timed(() =>
+        warehouse.execute(
+          `COPY bench.via_copy FROM '${csv}' (FORMAT csv, HEADER true, allow_quoted_nulls false)`,
+        )
+      ),
+    );
+    ours.push(await timed(() => loadCsv(warehouse, "ours", csv)));
+  }
+  console.log(`duckdb (file), our bulkLoad (CSV parsed in Deno, Appender chunks): ${list(ours)}`);
+  console.log(`duckdb (file), COPY FROM (DuckDB's parallel CSV reader):         ${list(theirs)}`);
+  for (const [label, pick] of [["best", best], ["median", median]] as const) {
+    const [oursMs, copyMs] = [pick(ours), pick(theirs)];
+    console.log(
+      `${label}: ours ${seconds(oursMs)} s, COPY ${seconds(copyMs)} s, ` +
+        `copy_time/our_time = ${(copyMs / oursMs).toFixed(2)}`,
+    );
+  }
+  console.log(`tables identical: ${await sameContent(warehouse, "via_copy") ? "yes" : "NO"}`);
+  return { backend: "duckdb", ours, native: { label: "COPY FROM csv", timings: theirs } };
+}
+
+/** The three backends side by side, with each one's time over Postgres'. */
+function printSummary(rows: readonly Row[], count: number): void {
+  const postgres = rows.find((r) => r.backend === "postgres");
+  const base = postgres ? best(postgres.ours) : NaN;
+  console.log(`\nbulkLoad of ${count.toLocaleString("en-US")} rows, best of ${ROUNDS} rounds:`);
+  console.log("backend   ours (s)  rows/s      time / postgres  native loader (s)");
+  for (const row of rows) {
+    const ms = best(row.ours);
+    const rate = Math.round(count / (ms / 1000)).toLocaleString("en-US");
+    const native = row.native ? `${seconds(best(row.native.timings))} (${row.native.label})` : "-";
+    console.log(
+      `${row.backend.padEnd(9)} ${seconds(ms).padStart(8)}  ${rate.padStart(10)}  ` +
+        `${(ms / base).toFixed(2).padStart(15)}  ${native}`,
+    );
+  }
+  const ratio = rows.map((r) => (best(r.ours) / base).toFixed(2)).join(" : ");
+  console.log(`PGlite : DuckDB : Postgres time ratio = ${ratio}`);
+}
+
+async function benchPglite(csv: string, dataDir: string): Promise<Row> {
   await using warehouse = await openWarehouse(`pglite:${dataDir}`);
   await warehouse.exec(`CREATE SCHEMA bench; CREATE TABLE bench.ours (${TABLE_COLUMNS});`);
-  const load = await timed(() => loadCsv(warehouse, "ours", csv));
-  const rate = Math.round(load.rows / (load.ms / 1000));
-  console.log(
-    `pglite (data dir), our bulkLoad: ${load.rows} rows in ${seconds(load.ms)} s = ` +
-      `${rate.toLocaleString("en-US")} rows/s`,
-  );
+  const ours: Timing[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await warehouse.exec("TRUNCATE bench.ours; CHECKPOINT");
+    ours.push(await timed(() => loadCsv(warehouse, "ours", csv)));
+  }
+  console.log(`pglite (data dir), our bulkLoad (COPY from blobs): ${list(ours)}`);
+  return { backend: "pglite", ours };
 }
 
 /**
@@ -142,12 +211,13 @@ async function psqlCopy(psql: string, url: string, csv: string): Promise<number>
   return Number(/COPY (\d+)/.exec(new TextDecoder().decode(out.stdout))?.[1] ?? NaN);
 }
 
-async function sameContent(warehouse: Warehouse): Promise<boolean> {
+/** Whether `bench.ours` and `bench.<other>` hold the same rows (count and digest). */
+async function sameContent(warehouse: Warehouse, other: string): Promise<boolean> {
   const digest = (table: string) =>
     `SELECT count(*) AS n, md5(string_agg(concat_ws('|', id, coalesce(name, '<null>'), amount,
-      at, flag, score), E'\\n' ORDER BY id)) AS digest FROM bench.${table}`;
+      "at", flag, score), chr(10) ORDER BY id)) AS digest FROM bench.${table}`;
   const [ours] = await warehouse.query(digest("ours"));
-  const [theirs] = await warehouse.query(digest("via_psql"));
+  const [theirs] = await warehouse.query(digest(other));
   return ours?.n === theirs?.n && ours?.digest === theirs?.digest;
 }
 
