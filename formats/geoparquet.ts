@@ -472,10 +472,13 @@ export async function sqliteToGeoParquet(
     let written = 0;
     const width = shape.sourceColumns.length;
 
+    let pages = 0;
     const nextBatch = (): parquet.RecordBatch | undefined => {
       const page = stmt.all(lastRowid, batchSize) as unknown as unknown[][];
-      if (page.length === 0) return undefined;
-      lastRowid = page[page.length - 1]![width + 1] as bigint;
+      // An empty layer still gets one (empty) batch, so the file has its schema.
+      if (page.length === 0 && pages > 0) return undefined;
+      pages++;
+      if (page.length > 0) lastRowid = page[page.length - 1]![width + 1] as bigint;
       const columns: unknown[][] = shape.sourceColumns.map((_, i) => page.map((row) => row[i]));
       const wkbs = page.map((row) => {
         const blob = row[width];

@@ -211,7 +211,9 @@ export async function stageFile(
     ).pipeTo(target.writable);
     sources.push({ key, sha256: hash.digest("hex"), size });
   }
-  return { gdalPath: scratch.gdalPath(`${folder}/${path.posix.basename(file.path)}`), sources };
+  const gdalPath = scratch.gdalPath(`${folder}/${path.posix.basename(file.path)}`);
+  // The CSV: prefix makes GDAL read a CSV as a table, never as an XYZ raster grid.
+  return { gdalPath: file.format === "csv" ? `CSV:${gdalPath}` : gdalPath, sources };
 }
 
 /** Open options a CSV gets so that X/Y or WKT columns become its geometry. */

@@ -148,6 +148,9 @@ export const VectorFile = z.strictObject({
   open_options: OpenOptionsSchema.optional().describe(
     "GDAL open options; CSV files get X/Y and WKT column detection by default",
   ),
+  allow_empty_geometries: z.boolean().optional().describe(
+    "Publish EMPTY geometries instead of quarantining the batch (NULL geometries are always kept)",
+  ),
 });
 
 /** One raster file of a batch. */

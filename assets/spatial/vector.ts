@@ -125,8 +125,9 @@ async function convertLayer(
         "input",
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
-        // The CRS rule: a file without CRS gets the declared one.
-        ...(layer.crs.source === "declared" ? ["-s_srs", file.crs] : []),
+        // The CRS rule: a file without CRS gets the declared one (assigned
+        // outright when no reprojection follows, ogr2ogr's -s_srs needs -t_srs).
+        ...(layer.crs.source === "declared" ? [sameCrs ? "-a_srs" : "-s_srs", file.crs] : []),
         ...(makeValid ? ["-makevalid"] : []),
       ],
       `${name}_${suffix}`,
@@ -220,6 +221,7 @@ export function layerProblems(
   layer: string,
   sourceCount: number,
   result: GeoParquetResult,
+  allowEmpty = false,
 ): string[] {
   const problems: string[] = [];
   const where = `'${file}' (layer '${layer}')`;
@@ -229,6 +231,12 @@ export function layerProblems(
   const s = result.stats;
   if (result.rows === 0) {
     problems.push(`${where} has no features: there is nothing to publish`);
+  }
+  if (s.emptyGeometries > 0 && !allowEmpty) {
+    problems.push(
+      `${where} has ${s.emptyGeometries} EMPTY geometries (GDAL reads coordinates such as ` +
+        "NaN or [] as EMPTY); fix them, or set allow_empty_geometries on the file if they are meant",
+    );
   }
   if (s.nonFiniteGeometries > 0) {
     problems.push(
@@ -266,9 +274,13 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
   const problems: ManifestProblem[] = [];
   for (const file of files) {
     const { gdalPath, sources, vectorInfo, openOptions } = staged.get(file.path)!;
-    const layers = (vectorInfo?.layers ?? []).filter((l) =>
+    const withGeometry = (vectorInfo?.layers ?? []).filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
+    // Of a multi-layer file read whole (a GPX has waypoints, routes, tracks...),
+    // the empty layers are left out; a file with only empty layers is still an error.
+    const filled = withGeometry.filter((l) => l.featureCount !== 0);
+    const layers = withGeometry.length > 1 && filled.length > 0 ? filled : withGeometry;
     for (const layer of layers) {
       const name = uniqueName(file, taken, layers.length > 1 ? layer.name : undefined);
       // Each layer of a multi-layer file has its own CRS; the rule applies to each.
@@ -287,7 +299,16 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
         geometryType: layer.geometryFields[0]?.type ?? "",
         openOptions,
       }, name);
-      for (const message of layerProblems(file.path, layer.name, layer.featureCount, result)) {
+      const allowEmpty = file.allow_empty_geometries ?? false;
+      for (
+        const message of layerProblems(
+          file.path,
+          layer.name,
+          layer.featureCount,
+          result,
+          allowEmpty,
+        )
+      ) {
         problems.push({ code: "invalid_geometry", message, file: file.path });
       }
       converted.push({

@@ -243,8 +243,16 @@ async function withDataset<T>(
   let opened: { datasets: GdalJsDataset[]; errors: unknown[] };
   stderrLines.length = 0;
   const vfs = /\.zip$/i.test(file) ? ["vsizip"] : [];
+  let target = file;
+  let openOptions = [...(open?.openOptions ?? [])];
+  if (file.startsWith("CSV:")) {
+    // gdal3.js opens only plain paths, so the CSV: prefix (a CSV read as a
+    // table, never as an XYZ raster) goes through an OGR VRT of our own.
+    target = await csvWrapper(rt, file.slice(4), openOptions);
+    openOptions = [];
+  }
   try {
-    opened = await rt.gdal.open(file, [...(open?.openOptions ?? [])], vfs);
+    opened = await rt.gdal.open(target, openOptions, vfs);
   } catch (error) {
     throw failure(action, file, open, error);
   }
@@ -259,6 +267,27 @@ async function withDataset<T>(
   } finally {
     await rt.gdal.close(ds);
   }
+}
+
+const xml = (text: string) =>
+  text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll(
+    '"',
+    "&quot;",
+  );
+
+/** Writes an OGR VRT beside the CSV at `gdalPath` that opens it with the CSV driver. */
+async function csvWrapper(rt: Runtime, gdalPath: string, openOptions: string[]): Promise<string> {
+  const layer = path.basename(gdalPath).replace(/\.[^.]*$/, "");
+  const options = openOptions.map((o) => {
+    const at = o.indexOf("=");
+    return `<OOI key="${xml(o.slice(0, at))}">${xml(o.slice(at + 1))}</OOI>`;
+  }).join("");
+  const vrt = `<OGRVRTDataSource><OGRVRTLayer name="${xml(layer)}">` +
+    `<SrcDataSource>CSV:${xml(gdalPath)}</SrcDataSource>` +
+    `<OpenOptions>${options}</OpenOptions></OGRVRTLayer></OGRVRTDataSource>`;
+  const wrapper = `${gdalPath.replace(/\.[^.]*$/, "")}.csv-table.vrt`;
+  await Deno.writeTextFile(path.join(rt.hostDir, wrapper.slice(MOUNT.length + 1)), vrt);
+  return wrapper;
 }
 
 function opsOf(rt: Runtime, scratchName: string): GdalOps {
@@ -300,7 +329,9 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
           if (ds.type !== "vector" || !Array.isArray(info.layers)) {
             throw failure("read the vector dataset", file, open, "it is not a vector dataset");
           }
-          return { driverShortName: info.driverShortName ?? "", layers: info.layers };
+          // Our own CSV wrapper reads the file with the CSV driver.
+          const driver = file.startsWith("CSV:") ? "CSV" : info.driverShortName ?? "";
+          return { driverShortName: driver, layers: info.layers };
         })
       ),
     rasterInfo: (file, options = [], open) =>

@@ -7,6 +7,7 @@ import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import type { ObjectStore } from "../../../resources/object_store/types.ts";
 import type { Ledger } from "../../../resources/ledger/types.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
+import type { GdalEngine } from "../../../resources/spatial/gdal.ts";
 import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
 import { FakeClock } from "../../../core/testing.ts";
 import type { BatchRun } from "../../../assets/spatial/batch_asset.ts";
@@ -114,12 +115,14 @@ export async function runBatch(
   landing: { store: ObjectStore; ledger: Ledger },
   batchId: string,
   config: Partial<Config> = {},
+  overrides: { gdal?: GdalEngine } = {},
 ) {
   const resources = {
     config: { ...ConfigSchema.parse({}), ...config },
     lake: landing.store,
     ledger: landing.ledger,
     ...spatialResources(),
+    ...overrides,
   };
   const graph = defineGraph({ assets: spatialAssets(), resources });
   const runStore = new MemoryRunStore();
