@@ -23,6 +23,7 @@ import { type RunRequest, type SensorDefinition, sensorFactory } from "../core/s
 import type { AppResources } from "../resources/mod.ts";
 import type { ObjectStore, ObjectSummary } from "../resources/object_store/types.ts";
 import {
+  ARCHIVE_PREFIX,
   batchIdFromManifestKey,
   type ManifestProblem,
   MANIFESTS_PREFIX,
@@ -41,6 +42,16 @@ export type ValidateManifest = (
   bucket: string,
   manifestKey: string,
 ) => Promise<ManifestValidation>;
+
+/**
+ * The default validation: files may already be archived (a batch another
+ * daemon is finishing validates the same as before), so it never quarantines
+ * a batch that is being completed.
+ */
+const validateCommitted: ValidateManifest = (store, bucket, manifestKey) =>
+  validateManifest(store, bucket, manifestKey, {
+    alternateKey: (key) => `${ARCHIVE_PREFIX}${key}`,
+  });
 
 /** Sets a bad manifest aside with its problems. */
 export type QuarantineManifest = (
@@ -114,7 +125,7 @@ const sensor = sensorFactory<AppResources>();
  * ```
  */
 export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefinition {
-  const validate = options.validate ?? validateManifest;
+  const validate = options.validate ?? validateCommitted;
   const quarantine = options.quarantine ?? quarantineManifest;
   const selection = options.selection ?? "group:spatial";
   const lookbackMs = options.lookbackMs ?? 600_000;
@@ -139,35 +150,51 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         return { skipReason: `no new manifests in ${bucket}/${MANIFESTS_PREFIX}` };
       }
       const runRequests: RunRequest[] = [];
+      const handled: ObjectSummary[] = [];
       for (const object of fresh) {
         ctx.signal.throwIfAborted();
-        const result = await validate(store, bucket, object.key);
-        if (result.ok) {
-          const batchId = result.manifest.batch_id;
-          runRequests.push({
-            runKey: `${batchId}:${result.etag}`,
-            selection,
-            partitions: [batchId],
-            tags: {
-              batch_id: batchId,
-              manifest_key: object.key,
-              uploader: result.manifest.uploader,
-              intent: String(result.manifest.intent),
-            },
-          });
-          continue;
+        // One manifest's trouble (a store error, a race with another daemon)
+        // never fails the tick for the others; it is looked at again next time.
+        try {
+          const result = await validate(store, bucket, object.key);
+          if (result.ok) {
+            const batchId = result.manifest.batch_id;
+            runRequests.push({
+              runKey: `${batchId}:${result.etag}`,
+              selection,
+              partitions: [batchId],
+              tags: {
+                batch_id: batchId,
+                manifest_key: object.key,
+                uploader: result.manifest.uploader,
+                intent: String(result.manifest.intent),
+              },
+            });
+          } else if (result.problems.every((p) => p.code === "manifest_missing")) {
+            // Archived or quarantined since it was listed (by a run or another daemon).
+            ctx.log.info(`manifest '${object.key}' left the landing zone meanwhile; nothing to do`);
+          } else {
+            await quarantine(store, bucket, object.key, result.problems);
+            const batch = result.batchId ?? batchIdFromManifestKey(object.key) ?? object.key;
+            ctx.log.warn(
+              `quarantined manifest '${object.key}' (batch ${batch}): ` +
+                result.problems.map((p) => `${p.code}${p.file ? ` (${p.file})` : ""}`).join(", "),
+            );
+          }
+          handled.push(object);
+        } catch (error) {
+          if (ctx.signal.aborted) throw error;
+          ctx.log.warn(
+            `could not handle manifest '${object.key}' this time (${
+              error instanceof Error ? error.message : String(error)
+            }); it is looked at again at the next evaluation`,
+          );
         }
-        await quarantine(store, bucket, object.key, result.problems);
-        const batch = result.batchId ?? batchIdFromManifestKey(object.key) ?? object.key;
-        ctx.log.warn(
-          `quarantined manifest '${object.key}' (batch ${batch}): ` +
-            result.problems.map((p) => `${p.code}${p.file ? ` (${p.file})` : ""}`).join(", "),
-        );
       }
       const batches = [...new Set(runRequests.map((request) => request.partitions?.[0] ?? ""))];
       return {
         runRequests,
-        cursor: JSON.stringify(nextCursor(previous, fresh, lookbackMs)),
+        cursor: JSON.stringify(nextCursor(previous, handled, lookbackMs)),
         ...(batches.length
           ? { dynamicPartitions: [{ name: SPATIAL_BATCHES, keys: batches }] }
           : {}),

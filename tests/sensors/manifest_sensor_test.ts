@@ -306,3 +306,64 @@ Deno.test("manifest sensor in the daemon: each committed content runs once", asy
     recorded.every((run) => run.status === "success" && run.tags.sensor === "spatial_manifests"),
   );
 });
+
+Deno.test("manifest sensor: one manifest's failure never fails the tick; it is retried next time", async () => {
+  const store = await landing();
+  await commit(store, "good");
+  await commit(store, "flaky", { bad: true });
+  let failures = 1;
+  const { sensor, quarantined } = stubbed({
+    quarantine: async (s, bucket, key, problems) => {
+      if (failures-- > 0) throw new Error("the store answered 503");
+      quarantined.push({ key, problems });
+      await s.delete(bucket, key);
+    },
+  });
+  const first = requests(await evaluate(sensor, store));
+  assert.deepEqual(first.runRequests.map((r) => r.partitions), [["good"]]);
+  assert.ok(
+    first.logs.some((l) => /could not handle manifest 'manifests\/flaky.json'.*503/.test(l)),
+  );
+  // The failed one stays out of the cursor, so the next evaluation handles it.
+  const second = await evaluate(sensor, store, first.cursor);
+  assert.deepEqual(quarantined.map((q) => q.key), ["manifests/flaky.json"]);
+  assert.ok(second.logs.some((l) => /quarantined manifest 'manifests\/flaky.json'/.test(l)));
+});
+
+Deno.test("manifest sensor: a batch being archived by another daemon is neither quarantined nor lost", async () => {
+  const store = await landing();
+  const manifest = {
+    batch_id: "b9",
+    uploader: "ana",
+    intent: "publish",
+    files: [{ path: "b9/a.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" }],
+    metadata: { project: "p", description: "d" },
+  };
+  await store.put(BUCKET, "manifests/b9.json", encode(manifest));
+  // The other daemon's archive step already moved the file, not yet the manifest.
+  await store.put(
+    BUCKET,
+    "archive/b9/a.geojson",
+    encode({ type: "FeatureCollection", features: [] }),
+  );
+  const quarantined: string[] = [];
+  const sensor = manifestSensor({
+    quarantine: (_s, _b, key) => Promise.resolve(quarantined.push(key)),
+  });
+  const result = requests(await evaluate(sensor, store));
+  assert.deepEqual(result.runRequests.map((r) => r.partitions), [["b9"]]);
+  assert.equal(quarantined.length, 0);
+  // And a manifest that left between the listing and the read is skipped quietly.
+  const gone = manifestSensor({
+    validate: () =>
+      Promise.resolve({
+        ok: false,
+        batchId: "b9",
+        problems: [{ code: "manifest_missing" as const, message: "gone" }],
+      }),
+    quarantine: (_s, _b, key) => Promise.resolve(quarantined.push(key)),
+  });
+  const skipped = requests(await evaluate(gone, store));
+  assert.deepEqual(skipped.runRequests, []);
+  assert.equal(quarantined.length, 0);
+});
