@@ -45,6 +45,20 @@ export const app: CliApp<AppResources> = {
       "web UI and the sensor daemon in one process (like dagster dev)",
       async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).dev,
     ),
+    dbt: lazyCommand(
+      "dbt-core's CLI over the built-in dbt runner: build, run, test, seed, snapshot, compile, ls, deps, docs generate, source freshness, parse, debug",
+      async () => {
+        const { runDbtCli } = await import("./resources/dbt/cli.ts");
+        return {
+          summary: "dbt",
+          run: (args, io) =>
+            runDbtCli(args, {
+              out: (line) => io.out(`${line}\n`),
+              err: (line) => io.err(`${line}\n`),
+            }),
+        };
+      },
+    ),
     doctor: lazyCommand(
       "check that every configured resource answers (implementation, latency)",
       async () => {

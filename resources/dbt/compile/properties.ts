@@ -221,7 +221,7 @@ export function collectProperties(read: ReadProject): Properties {
     set docText(fn) {
       docText = fn;
     },
-    selectors: {},
+    selectors: read.selectors,
     warnings,
   };
   return props;

@@ -7,9 +7,9 @@
  * @module
  */
 
+import { z } from "zod";
 import { listSources, type ProjectSource } from "../_files.ts";
 import { CACHE_FILE, ParseCache } from "../_cache.ts";
-import { DbtError, DbtErrorCode } from "../errors.ts";
 import { type ProjectFile, readProjectFile } from "./project_file.ts";
 import { readTarget, type Target } from "./profiles.ts";
 import { parseYaml, type YamlFile } from "./yaml.ts";
@@ -70,6 +70,8 @@ export interface ReadProjectOptions {
    * @default {the project folder}
    */
   readonly targetDir?: string | undefined;
+  /** `target-path` override (`--target-path`, DBT_TARGET_PATH), relative to the working directory. */
+  readonly targetPath?: string | undefined;
   /**
    * Use and update the parse cache.
    * @default {true}
@@ -95,7 +97,28 @@ export interface ReadProject {
   readonly cache: ParseCache;
   /** Reads environment variables. */
   readonly env: (name: string) => string | undefined;
+  /** selectors.yml definitions by name. */
+  readonly selectors: Readonly<Record<string, unknown>>;
 }
+
+/** `selectors.yml`: `selectors: [{name, definition}]`, by name. */
+async function readSelectors(dir: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/selectors.yml`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw error;
+  }
+  const file = parseYaml(text, "selectors.yml", SelectorsSchema);
+  return Object.fromEntries(file.value.selectors.map((s) => [s.name, s.definition]));
+}
+
+const SelectorsSchema = z.looseObject({
+  selectors: z.array(z.looseObject({ name: z.string().min(1), definition: z.unknown() })).default(
+    [],
+  ),
+});
 
 /** Reads the project in `dir` and its installed packages. */
 export async function readProject(
@@ -110,7 +133,8 @@ export async function readProject(
     profilesDir: options.profilesDir,
   });
   const vars = projectVars(projectFile, options.vars);
-  const targetPath = resolveTargetPath(dir, projectFile["target-path"], options.targetDir);
+  const targetPath = options.targetPath ??
+    resolveTargetPath(dir, projectFile["target-path"], options.targetDir);
   const cache = options.cache === false
     ? ParseCache.empty()
     : await ParseCache.read(`${targetPath}/${CACHE_FILE}`);
@@ -124,7 +148,8 @@ export async function readProject(
     if (packageFile.name === projectFile.name) continue; // a project installed into itself
     packages.push(await readPackage(packageDir, prefix, packageFile, cache));
   }
-  return { dir, projectFile, target, vars, targetPath, packages, cache, env };
+  const selectors = await readSelectors(dir);
+  return { dir, projectFile, target, vars, targetPath, packages, cache, env, selectors };
 }
 
 /** The target folder: absolute stays; relative goes under `targetDir`, else the project. */
@@ -248,18 +273,4 @@ async function listFiles(dir: string, root: string, extension: string): Promise<
   };
   await walk("");
   return found.sort();
-}
-
-/** Throws when the project has no model, seed or snapshot at all (likely a wrong folder). */
-export function assertNotEmpty(project: ReadProject): void {
-  const root = project.packages[0];
-  if (root && root.models.length + root.seeds.length + root.snapshots.length === 0) {
-    throw new DbtError(
-      DbtErrorCode.invalidProject,
-      `the project '${root.name}' has no models, seeds or snapshots under ${
-        root.projectFile["model-paths"].join(", ")
-      }`,
-      { file: "dbt_project.yml" },
-    );
-  }
 }

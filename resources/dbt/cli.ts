@@ -1,0 +1,471 @@
+/**
+ * `deno task dbt <command>`: a stand-in for dbt-core's CLI over this
+ * runner — build, run, test, seed, snapshot, compile, ls, deps, docs
+ * generate, source freshness, parse, debug — with dbt's flags and node
+ * selection, dbt-like progress lines, and the same artifacts (run_results
+ * `args` filled from the real invocation). Exit codes: 0 success, 1 a node
+ * or test failed, 2 a usage or project error.
+ *
+ * The warehouse is `--warehouse-url`, else WAREHOUSE_URL, else the
+ * profile's target: `type: postgres` with a `host` connects to that server;
+ * without a host it is the platform's embedded PGlite under STATE_DIR.
+ * Artifacts go to the project's `target-path`, or under STATE_DIR when it is
+ * set (so a read-only code tree works), or to DBT_TARGET_PATH / `--target-path`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import type { Clock } from "../../core/clock.ts";
+import { openWarehouse } from "../warehouse/mod.ts";
+import type { Warehouse } from "../warehouse/types.ts";
+import { buildManifest, DBT_VERSION, targetDir } from "./artifacts.ts";
+import { writeJsonAtomic } from "./_files.ts";
+import { loadProject } from "./compile/load.ts";
+import { DbtError } from "./errors.ts";
+import { type ProgressEvent, runProject } from "./execute/run.ts";
+import type { DbtProject } from "./nodes.ts";
+import { installPackages } from "./packages.ts";
+import { type SelectionState, selectNodes } from "./select.ts";
+import { buildCatalog, sourceFreshness } from "./docs_catalog.ts";
+
+/** Where the CLI writes. */
+export interface DbtCliIo {
+  /** Writes a line to stdout. */
+  out(line: string): void;
+  /** Writes a line to stderr. */
+  err(line: string): void;
+}
+
+/** Options of {@linkcode runDbtCli}. */
+export interface DbtCliOptions {
+  /** Reads the environment. */
+  readonly env?: (name: string) => string | undefined;
+  /** Clock. */
+  readonly clock?: Pick<Clock, "now">;
+  /** Fetch for the package hub. */
+  readonly fetch?: typeof fetch;
+}
+
+const COMMANDS = [
+  "build",
+  "run",
+  "test",
+  "seed",
+  "snapshot",
+  "compile",
+  "ls",
+  "list",
+  "deps",
+  "docs",
+  "source",
+  "parse",
+  "debug",
+] as const;
+
+const USAGE = `usage: deno task dbt <command> [flags]
+commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
+          source freshness | parse | debug
+flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE
+          --full-refresh --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
+          --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
+          --output name|path|json (ls)`;
+
+/** Runs one dbt command; returns the exit code. */
+export async function runDbtCli(
+  argv: readonly string[],
+  io: DbtCliIo,
+  options: DbtCliOptions = {},
+): Promise<number> {
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
+  const clock = options.clock ?? { now: () => Date.now() };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        select: { type: "string", short: "s", multiple: true },
+        models: { type: "string", short: "m", multiple: true },
+        exclude: { type: "string", multiple: true },
+        selector: { type: "string" },
+        "resource-type": { type: "string", multiple: true },
+        "full-refresh": { type: "boolean" },
+        vars: { type: "string" },
+        target: { type: "string", short: "t" },
+        "project-dir": { type: "string" },
+        "profiles-dir": { type: "string" },
+        threads: { type: "string" },
+        "fail-fast": { type: "boolean", short: "x" },
+        state: { type: "string" },
+        "target-path": { type: "string" },
+        "warehouse-url": { type: "string" },
+        output: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    io.err(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || command === undefined) {
+    (command === undefined && !values.help ? io.err : io.out)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    io.err(`unknown command '${command}'\n${USAGE}`);
+    return 2;
+  }
+  const sub = positionals[1];
+  if ((command === "docs" && sub !== "generate") || (command === "source" && sub !== "freshness")) {
+    io.err(`'${command}' needs '${command === "docs" ? "generate" : "freshness"}'\n${USAGE}`);
+    return 2;
+  }
+  const projectDir = await findProjectDir(values["project-dir"] ?? env("DBT_PROJECT_DIR"), env);
+  let vars: Record<string, unknown> = {};
+  if (values.vars !== undefined) {
+    const v = parseYaml(values.vars);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      io.err(`--vars must be a YAML or JSON map, e.g. --vars '{"key": "value"}'`);
+      return 2;
+    }
+    vars = v as Record<string, unknown>;
+  }
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    io.err(`--threads must be a positive whole number, not '${values.threads}'`);
+    return 2;
+  }
+  const invocationId = crypto.randomUUID();
+  const args = {
+    which: command === "docs" ? "generate" : command === "source" ? "freshness" : command,
+    invocation_command: `dbt ${argv.join(" ")}`,
+    select: [...(values.select ?? []), ...(values.models ?? [])],
+    exclude: values.exclude ?? [],
+    selector: values.selector ?? null,
+    full_refresh: values["full-refresh"] ?? false,
+    vars,
+    target: values.target ?? null,
+    project_dir: projectDir,
+    profiles_dir: values["profiles-dir"] ?? env("DBT_PROFILES_DIR") ?? null,
+    threads: threads ?? null,
+    fail_fast: values["fail-fast"] ?? false,
+    state: values.state ?? null,
+  };
+  try {
+    if (command === "deps") {
+      const installed = await installPackages(projectDir, {
+        onInstalled: (line) => io.out(line),
+        ...(env("DBT_PACKAGE_HUB_URL") ? { hubUrl: env("DBT_PACKAGE_HUB_URL") as string } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      io.out(`Installed ${installed.length} package${installed.length === 1 ? "" : "s"}`);
+      return 0;
+    }
+    const stateDir = env("STATE_DIR");
+    const project = await loadProject(projectDir, {
+      target: values.target,
+      vars,
+      env,
+      profilesDir: values["profiles-dir"],
+      invocationId,
+      ...(values["target-path"] ?? env("DBT_TARGET_PATH")
+        ? { targetPath: values["target-path"] ?? env("DBT_TARGET_PATH") }
+        : stateDir
+        ? {
+          targetDir: `${stateDir}/dbt/${
+            projectDir.replace(/\/+$/, "").split("/").at(-1) || "project"
+          }`,
+        }
+        : {}),
+    });
+    for (const warning of project.warnings) io.err(`warning: ${warning}`);
+    const state = values.state ? await readState(values.state) : {};
+    let select = args.select;
+    if (values.selector) {
+      const def = project.selectors[values.selector];
+      if (def === undefined) {
+        io.err(
+          `selector '${values.selector}' is not in selectors.yml (known: ${
+            Object.keys(project.selectors).join(", ") || "none"
+          })`,
+        );
+        return 2;
+      }
+      select = [...select, ...selectorTerms(def)];
+    }
+    const chosen = selectNodes(project, select, args.exclude, state);
+    const kinds = values["resource-type"];
+    const keep = (id: string) => {
+      const kind = id.split(".")[0] as string;
+      if (kinds && kinds.length > 0 && !kinds.includes(kind)) return false;
+      switch (command) {
+        case "run":
+          return kind === "model";
+        case "test":
+          return kind === "test" || kind === "unit_test";
+        case "seed":
+          return kind === "seed";
+        case "snapshot":
+          return kind === "snapshot";
+        default:
+          return true;
+      }
+    };
+    const ids = new Set([...chosen].filter(keep));
+    if (command === "parse") {
+      await writeJsonAtomic(
+        targetDir(project),
+        "manifest.json",
+        buildManifest(project, { invocationId, generatedAt: new Date(clock.now()) }),
+      );
+      io.out(
+        `Parsed ${project.nodes.size} nodes, ${project.tests.length} tests, ${project.unitTests.length} unit tests, ` +
+          `${project.sources.size} sources, ${project.macros.size} macros; wrote ${
+            targetDir(project)
+          }/manifest.json`,
+      );
+      return 0;
+    }
+    if (command === "ls" || command === "list") {
+      for (const id of ids) io.out(describeId(project, id, values.output ?? "selector"));
+      return 0;
+    }
+    if (command === "compile") {
+      await using warehouse = await openTarget(project, values["warehouse-url"], env);
+      for (const id of ids) {
+        const node = project.nodes.get(id);
+        if (!node) continue;
+        const sql = await project.compileNode(node.name, {
+          isIncremental: false,
+          query: async (q) => {
+            const rows = await warehouse.query<Record<string, unknown>>(q);
+            const columns = rows[0] ? Object.keys(rows[0]) : [];
+            return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
+          },
+        });
+        const path = `${targetDir(project)}/compiled/${node.packageName}/${node.file}`;
+        await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+        await Deno.writeTextFile(path, sql);
+        if (ids.size === 1) io.out(sql);
+      }
+      io.out(
+        `Compiled ${[...ids].filter((id) => project.nodes.has(id)).length} nodes to ${
+          targetDir(project)
+        }/compiled`,
+      );
+      return 0;
+    }
+    if (command === "debug") {
+      io.out(`dbt runner (dbt ${DBT_VERSION} artifacts) in Deno ${Deno.version.deno}`);
+      io.out(`project: ${project.name} (${projectDir})`);
+      io.out(`profiles.yml: ${project.target.profilesFile}`);
+      io.out(
+        `target: ${project.target.name} (type ${project.target.type}, schema ${project.target.schema}, threads ${project.target.threads})`,
+      );
+      await using warehouse = await openTarget(project, values["warehouse-url"], env);
+      io.out(
+        `warehouse: ${warehouse.location} (${warehouse.backend}), ping ${
+          (await warehouse.ping()).toFixed(1)
+        } ms`,
+      );
+      io.out("All checks passed!");
+      return 0;
+    }
+    await using warehouse = await openTarget(project, values["warehouse-url"], env);
+    if (command === "docs") {
+      const catalog = await buildCatalog(project, warehouse, { invocationId, now: clock.now() });
+      await writeJsonAtomic(
+        targetDir(project),
+        "manifest.json",
+        buildManifest(project, { invocationId }),
+      );
+      await writeJsonAtomic(targetDir(project), "catalog.json", catalog);
+      io.out(`Catalog written to ${targetDir(project)}/catalog.json`);
+      return 0;
+    }
+    if (command === "source") {
+      const sources = await sourceFreshness(project, warehouse, { invocationId, now: clock.now() });
+      await writeJsonAtomic(targetDir(project), "sources.json", sources.json);
+      for (const line of sources.lines) io.out(line);
+      return sources.worst === "error" || sources.worst === "runtime error" ? 1 : 0;
+    }
+    const started = clock.now();
+    const result = await runProject(project, warehouse, {
+      select: ids,
+      threads,
+      failFast: values["fail-fast"] ?? false,
+      fullRefresh: values["full-refresh"] ?? false,
+      clock,
+      invocationId,
+      args,
+      hooks: command !== "test",
+      onProgress: (event) => io.out(progressLine(event, clock.now())),
+    });
+    const count = (...statuses: string[]) =>
+      result.results.filter((r) => statuses.includes(r.status)).length;
+    io.out("");
+    io.out(
+      `Finished running ${result.results.length} nodes in ${
+        ((clock.now() - started) / 1000).toFixed(2)
+      }s.`,
+    );
+    for (const r of result.results.filter((r) => r.status === "error" || r.status === "fail")) {
+      io.out(`  ${r.status.toUpperCase()} ${r.unique_id}: ${r.message ?? ""}`);
+    }
+    io.out(
+      `Done. PASS=${count("success", "pass")} WARN=${count("warn")} ERROR=${
+        count("error", "fail")
+      } ` +
+        `SKIP=${count("skipped")} TOTAL=${result.results.length}`,
+    );
+    return result.success ? 0 : 1;
+  } catch (error) {
+    if (error instanceof DbtError) {
+      io.err(`error: ${error.message}`);
+      return error.code === "dbt.model_failed" ? 1 : 2;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The project folder: the flag or DBT_PROJECT_DIR (relative to where the
+ * command was typed: INIT_CWD under `deno task`), else that folder when it
+ * holds a dbt_project.yml, else the platform's own `dbt/`.
+ */
+async function findProjectDir(
+  given: string | undefined,
+  env: (name: string) => string | undefined,
+): Promise<string> {
+  const base = env("INIT_CWD") ?? Deno.cwd();
+  if (given !== undefined) return given.startsWith("/") ? given : `${base}/${given}`;
+  for (const dir of [base, Deno.cwd()]) {
+    try {
+      await Deno.stat(`${dir}/dbt_project.yml`);
+      return dir;
+    } catch {
+      // not a project folder: look further
+    }
+  }
+  return "dbt";
+}
+
+function selectorTerms(definition: unknown): string[] {
+  if (typeof definition === "string") return [definition];
+  if (typeof definition !== "object" || definition === null) return [];
+  const d = definition as Record<string, unknown>;
+  if (Array.isArray(d.union)) return d.union.flatMap(selectorTerms);
+  if (typeof d.method === "string" && d.value !== undefined) {
+    const parents = d.parents === true ? "+" : "";
+    const children = d.children === true ? "+" : "";
+    return [`${parents}${d.method === "fqn" ? "" : `${d.method}:`}${String(d.value)}${children}`];
+  }
+  if (d.definition !== undefined) return selectorTerms(d.definition);
+  return [];
+}
+
+async function readState(dir: string): Promise<SelectionState> {
+  const read = async (name: string) => {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  };
+  const manifest = await read("manifest.json") as {
+    nodes?: Record<
+      string,
+      { checksum?: { checksum?: string }; raw_code?: string; resource_type?: string }
+    >;
+  } | undefined;
+  const results = await read("run_results.json") as {
+    results?: { unique_id: string; status: string }[];
+  } | undefined;
+  return {
+    ...(manifest?.nodes
+      ? {
+        checksums: new Map(
+          Object.entries(manifest.nodes).map(([id, n]) => [
+            id,
+            n.resource_type === "test" ? n.raw_code ?? "" : n.checksum?.checksum ?? "",
+          ]),
+        ),
+      }
+      : {}),
+    ...(results?.results
+      ? { statuses: new Map(results.results.map((r) => [r.unique_id, r.status])) }
+      : {}),
+  };
+}
+
+function describeId(project: DbtProject, id: string, output: string): string {
+  const node = project.nodes.get(id);
+  const test = project.tests.find((t) => t.uniqueId === id);
+  const name = node?.name ?? test?.name ?? id.split(".").at(-1) ?? id;
+  if (output === "name") return name;
+  if (output === "path") return node?.file ?? test?.file ?? id;
+  if (output === "json") {
+    return JSON.stringify({ unique_id: id, name, resource_type: id.split(".")[0] });
+  }
+  return [project.name, ...(node ? node.fqn.slice(1) : [name])].join(".");
+}
+
+/** Opens the warehouse the CLI builds in (see the module doc). */
+export async function openTarget(
+  project: DbtProject,
+  flag: string | undefined,
+  env: (name: string) => string | undefined,
+): Promise<Warehouse> {
+  const explicit = flag ?? env("WAREHOUSE_URL");
+  if (explicit) return await openWarehouse(explicit);
+  const fields = project.target.fields;
+  const host = typeof fields.host === "string" ? fields.host.trim() : "";
+  if (project.target.type === "postgres" && host !== "") {
+    const user = encodeURIComponent(String(fields.user ?? "postgres"));
+    const password = project.target.secret ? `:${encodeURIComponent(project.target.secret)}` : "";
+    const port = fields.port === undefined ? "" : `:${String(fields.port)}`;
+    return await openWarehouse(
+      `postgres://${user}${password}@${host}${port}/${encodeURIComponent(project.target.database)}`,
+    );
+  }
+  return await openWarehouse(`pglite:${env("STATE_DIR") ?? ".state"}/warehouse`);
+}
+
+function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+function progressLine(event: ProgressEvent, now: number): string {
+  const head = `${clockTime(now)}  ${event.index} of ${event.total}`;
+  const label = event.kind === "test" || event.kind === "unit_test"
+    ? `${event.kind === "unit_test" ? "unit test" : "test"} ${event.name}`
+    : `${event.kind === "model" ? "sql " : ""}${
+      event.what.replace(/^(\w+) /, "$1 " + event.kind + " ")
+    }`;
+  if (event.phase === "start") {
+    return `${head} START ${label} ${".".repeat(Math.max(3, 60 - label.length))} [RUN]`;
+  }
+  const status = event.status ?? "error";
+  const word = status === "success"
+    ? "OK created"
+    : status === "pass"
+    ? "PASS"
+    : status === "warn"
+    ? "WARN"
+    : status === "skipped"
+    ? "SKIP"
+    : status === "fail"
+    ? "FAIL"
+    : "ERROR creating";
+  const detail = status === "success" || status === "pass"
+    ? (event.message ?? "OK")
+    : status.toUpperCase();
+  return `${head} ${word} ${label} ${".".repeat(Math.max(3, 55 - label.length))} [${detail} in ${
+    (event.seconds ?? 0).toFixed(2)
+  }s]`;
+}

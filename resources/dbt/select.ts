@@ -1,0 +1,252 @@
+/**
+ * dbt's node selection syntax over a loaded project: space-separated terms
+ * are a union, comma-joined ones an intersection; a term is a method and a
+ * value (`tag:nightly`, `path:models/staging`, `config.materialized:table`,
+ * `source:raw.orders`, `resource_type:seed`, `package:dbt_utils`,
+ * `test_type:unit`, `state:modified`, `state:new`, `result:error`, or a bare
+ * name / fqn glob) with graph operators (`+x`, `x+`, `2+x`, `x+1`, `@x`).
+ * Tests follow the nodes they read ("eager" indirect selection).
+ *
+ * @module
+ */
+
+import { DbtError, DbtErrorCode } from "./errors.ts";
+import type { DbtProject } from "./nodes.ts";
+
+/** Previous state for `state:` and `result:` (`--state`). */
+export interface SelectionState {
+  /** manifest.json of the earlier run: checksums by unique id. */
+  readonly checksums?: ReadonlyMap<string, string>;
+  /** run_results.json of the earlier run: status by unique id. */
+  readonly statuses?: ReadonlyMap<string, string>;
+}
+
+interface Item {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly file: string;
+  readonly fqn: readonly string[];
+  readonly tags: readonly string[];
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly packageName: string;
+  readonly checksum: string;
+  readonly parents: readonly string[];
+}
+
+function items(project: DbtProject): Item[] {
+  return [
+    ...[...project.nodes.values()].map((n) => ({
+      id: n.uniqueId,
+      name: n.name,
+      kind: n.resourceType,
+      file: n.file,
+      fqn: n.fqn,
+      tags: n.config.tags,
+      config: n.config.all,
+      packageName: n.packageName,
+      checksum: n.checksum,
+      parents: n.dependsOn,
+    })),
+    ...project.tests.map((t) => ({
+      id: t.uniqueId,
+      name: t.name,
+      kind: "test",
+      file: t.file,
+      fqn: [t.packageName, t.name],
+      tags: t.tags,
+      config: { severity: t.severity, test_type: t.kind === "singular" ? "singular" : "generic" },
+      packageName: t.packageName,
+      checksum: t.rawCode,
+      parents: t.dependsOn,
+    })),
+    ...project.unitTests.map((u) => ({
+      id: u.uniqueId,
+      name: u.name,
+      kind: "unit_test",
+      file: u.file,
+      fqn: [project.name, u.model, u.name],
+      tags: [],
+      config: { test_type: "unit" },
+      packageName: project.name,
+      checksum: JSON.stringify(u.raw),
+      parents: u.dependsOn,
+    })),
+    ...[...project.sources.values()].map((s) => ({
+      id: s.uniqueId,
+      name: s.name,
+      kind: "source",
+      file: s.file,
+      fqn: [s.packageName, s.sourceName, s.name],
+      tags: [],
+      config: {},
+      packageName: s.packageName,
+      checksum: "",
+      parents: [],
+    })),
+  ];
+}
+
+function glob(pattern: string, text: string): boolean {
+  const re = new RegExp(
+    `^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`,
+  );
+  return re.test(text);
+}
+
+function matches(item: Item, method: string, value: string, state: SelectionState): boolean {
+  switch (method) {
+    case "":
+    case "fqn":
+      return glob(value, item.name) || glob(value, item.fqn.join(".")) ||
+        item.fqn.slice(0, -1).join(".").startsWith(value) && value.includes(".");
+    case "tag":
+      return item.tags.some((t) => glob(value, t));
+    case "path":
+      return item.file === value || item.file.startsWith(`${value.replace(/\/+$/, "")}/`) ||
+        glob(value, item.file);
+    case "source": {
+      if (item.kind !== "source") return false;
+      const [source, table] = value.split(".");
+      return glob(source ?? "", item.fqn[1] ?? "") &&
+        (table === undefined || glob(table, item.name));
+    }
+    case "resource_type":
+      return item.kind === value;
+    case "package":
+      return item.packageName === value;
+    case "test_type":
+      return item.kind === "unit_test"
+        ? value === "unit"
+        : item.kind === "test" && (value === "data" || item.config.test_type === value);
+    case "test_name":
+      return item.kind === "test" && glob(value, item.name);
+    case "state": {
+      const before = state.checksums;
+      if (!before) throw new RangeError("state:");
+      if (value === "new") return !before.has(item.id);
+      if (value === "modified" || value.startsWith("modified.")) {
+        return !before.has(item.id) || before.get(item.id) !== item.checksum;
+      }
+      return false;
+    }
+    case "result": {
+      const statuses = state.statuses;
+      if (!statuses) throw new RangeError("result:");
+      return statuses.get(item.id) === value;
+    }
+    default: {
+      if (method.startsWith("config.")) {
+        const key = method.slice("config.".length);
+        const v = item.config[key];
+        return Array.isArray(v) ? v.map(String).includes(value) : String(v) === value;
+      }
+      throw new DbtError(
+        DbtErrorCode.invalidProject,
+        `unknown selection method '${method}:' (known: tag, path, config.<key>, source, resource_type, ` +
+          "package, fqn, test_type, test_name, state, result)",
+        { file: "--select" },
+      );
+    }
+  }
+}
+
+/**
+ * The unique ids that `select` (default: everything) minus `exclude` picks.
+ * Throws `dbt.invalid_project` for an unknown method, and for `state:` or
+ * `result:` without `--state`.
+ */
+export function selectNodes(
+  project: DbtProject,
+  select: readonly string[],
+  exclude: readonly string[] = [],
+  state: SelectionState = {},
+): Set<string> {
+  const all = items(project);
+  const byId = new Map(all.map((i) => [i.id, i]));
+  const children = new Map<string, string[]>();
+  for (const item of all) {
+    for (const p of item.parents) children.set(p, [...(children.get(p) ?? []), item.id]);
+  }
+  const walk = (
+    start: Iterable<string>,
+    next: (id: string) => readonly string[],
+    depth: number,
+  ): Set<string> => {
+    const out = new Set<string>();
+    let frontier = [...start];
+    for (let d = 0; frontier.length > 0 && d < depth; d++) {
+      const further: string[] = [];
+      for (const id of frontier) {
+        for (const n of next(id)) if (!out.has(n)) (out.add(n), further.push(n));
+      }
+      frontier = further;
+    }
+    return out;
+  };
+  const term = (text: string): Set<string> => {
+    const m = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/.exec(text);
+    if (!m) {
+      throw new DbtError(DbtErrorCode.invalidProject, `cannot read selector '${text}'`, {
+        file: "--select",
+      });
+    }
+    const [, at, up, body = "", down] = m;
+    const colon = body.indexOf(":");
+    const method = colon > 0 && !body.startsWith("http") ? body.slice(0, colon) : "";
+    const value = colon > 0 ? body.slice(colon + 1) : body;
+    let base: Set<string>;
+    try {
+      base = new Set(all.filter((i) => matches(i, method, value, state)).map((i) => i.id));
+    } catch (error) {
+      if (error instanceof RangeError) {
+        throw new DbtError(
+          DbtErrorCode.invalidProject,
+          `'${text}' needs the artifacts of an earlier run: pass --state <folder with manifest.json and run_results.json>`,
+          { file: "--select" },
+        );
+      }
+      throw error;
+    }
+    const out = new Set(base);
+    const parentsOf = (id: string) => byId.get(id)?.parents ?? [];
+    const childrenOf = (id: string) => children.get(id) ?? [];
+    if (up !== undefined) {
+      for (const id of walk(base, parentsOf, up === "" ? Infinity : Number(up))) {
+        out.add(id);
+      }
+    }
+    if (down !== undefined) {
+      for (const id of walk(base, childrenOf, down === "" ? Infinity : Number(down))) {
+        out.add(id);
+      }
+    }
+    if (at) {
+      const descendants = walk(base, childrenOf, Infinity);
+      for (const id of descendants) out.add(id);
+      for (const id of walk([...base, ...descendants], parentsOf, Infinity)) out.add(id);
+    }
+    return out;
+  };
+  const evaluate = (terms: readonly string[]): Set<string> => {
+    const out = new Set<string>();
+    for (const union of terms.flatMap((t) => t.split(/\s+/)).filter((t) => t.length > 0)) {
+      const parts = union.split(",").map(term);
+      const first = parts[0] ?? new Set<string>();
+      for (const id of first) if (parts.every((p) => p.has(id))) out.add(id);
+    }
+    return out;
+  };
+  const chosen = select.length === 0 ? new Set(all.map((i) => i.id)) : evaluate(select);
+  // Eager indirect selection: a test follows any node it reads.
+  for (const item of all) {
+    if (
+      (item.kind === "test" || item.kind === "unit_test") && item.parents.some((p) => chosen.has(p))
+    ) {
+      chosen.add(item.id);
+    }
+  }
+  for (const id of evaluate(exclude)) chosen.delete(id);
+  for (const id of [...chosen]) if (byId.get(id)?.kind === "source") chosen.delete(id);
+  return chosen;
+}
