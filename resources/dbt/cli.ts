@@ -159,6 +159,7 @@ export async function runDbtCli(
     if (command === "deps") {
       const installed = await installPackages(projectDir, {
         onInstalled: (line) => io.out(line),
+        env,
         ...(env("DBT_PACKAGE_HUB_URL") ? { hubUrl: env("DBT_PACKAGE_HUB_URL") as string } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
       });

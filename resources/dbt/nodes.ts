@@ -263,16 +263,32 @@ export interface UnitTestNode {
   readonly line: number | undefined;
   /** Description, or "". */
   readonly description: string;
-  /** The SQL whose result is compared (model SQL over fixture CTEs). */
-  readonly actualSql: string;
-  /** The SQL of the expected rows. */
-  readonly expectedSql: string;
+  /** The given inputs: a CTE each, with rows (or SQL) and the relation whose column types they take. */
+  readonly inputs: readonly UnitTestInput[];
+  /** The model's SQL with its refs and sources pointing at the input CTEs. */
+  readonly modelSql: string;
+  /** The expected rows. */
+  readonly expected: readonly Readonly<Record<string, unknown>>[];
   /** Columns compared (those of the expected rows). */
   readonly columns: readonly string[];
+  /** For run_results: the model SQL (with the inputs), compiled. */
+  readonly actualSql: string;
   /** Unique id of the model. */
   readonly dependsOn: readonly string[];
   /** As written, for the manifest. */
   readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** One `given` of a unit test. */
+export interface UnitTestInput {
+  /** CTE name the model reads instead of the input. */
+  readonly cte: string;
+  /** The real relation, whose columns and types the rows take (missing columns are null). */
+  readonly relation: Relation | null;
+  /** Rows as written. */
+  readonly rows: readonly Readonly<Record<string, unknown>>[];
+  /** SQL instead of rows (`format: sql`). */
+  readonly sql: string | null;
 }
 
 /** An exposure (a dashboard, notebook... that reads models). */

@@ -18,6 +18,7 @@ import { z } from "zod";
 import { parse as parseYamlText, stringify } from "yaml";
 import { DbtError, DbtErrorCode } from "./errors.ts";
 import { readProjectFile } from "./project/project_file.ts";
+import { renderValue } from "./jinja/env.ts";
 
 const PackageSchema = z.union([
   z.looseObject({ local: z.string().min(1) }),
@@ -47,6 +48,8 @@ export interface InstallOptions {
   readonly hubUrl?: string;
   /** Fetch, for the hub (tests pass a loopback server's). */
   readonly fetch?: typeof fetch;
+  /** Reads environment variables (`env_var()` in packages.yml). */
+  readonly env?: (name: string) => string | undefined;
   /** Told one line per package. */
   readonly onInstalled?: (line: string) => void;
 }
@@ -62,6 +65,7 @@ export interface Installed {
 /** Reads the package entries of the project (packages.yml, else dependencies.yml). */
 export async function readPackageSpecs(
   projectDir: string,
+  env?: (name: string) => string | undefined,
 ): Promise<{ file: string; specs: PackageSpec[] }> {
   for (const file of ["packages.yml", "dependencies.yml"]) {
     let text: string;
@@ -71,7 +75,12 @@ export async function readPackageSpecs(
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
     }
-    const parsed = PackagesFileSchema.safeParse(parseYamlText(text) ?? {});
+    // dbt renders packages.yml with env_var() (private git URLs, tokens).
+    const rendered = renderValue(parseYamlText(text) ?? {}, {
+      env: env ?? ((name: string) => Deno.env.get(name)),
+      file,
+    });
+    const parsed = PackagesFileSchema.safeParse(rendered);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new DbtError(
@@ -97,7 +106,7 @@ export async function installPackages(
   options: InstallOptions = {},
 ): Promise<Installed[]> {
   const project = await readProjectFile(projectDir);
-  const { specs } = await readPackageSpecs(projectDir);
+  const { specs } = await readPackageSpecs(projectDir, options.env);
   const installDir = `${projectDir}/${project["packages-install-path"]}`;
   await Deno.mkdir(installDir, { recursive: true });
   const installed: Installed[] = [];

@@ -7,17 +7,11 @@
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { JinjaEnv } from "../jinja/env.ts";
-import type { UnitTestNode } from "../nodes.ts";
-import { quote, Relation } from "../relation.ts";
+import type { UnitTestInput, UnitTestNode } from "../nodes.ts";
+import { Relation } from "../relation.ts";
 import type { Scopes } from "./load.ts";
 import type { CompiledNodes } from "./load.ts";
 import type { Properties } from "./properties.ts";
-
-function literal(value: unknown): string {
-  if (value === null || value === undefined) return "null";
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return `'${String(value).replaceAll("'", "''")}'`;
-}
 
 function csvRows(text: string): Record<string, unknown>[] {
   const lines = text.trim().split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
@@ -26,27 +20,6 @@ function csvRows(text: string): Record<string, unknown>[] {
     const cells = line.split(",").map((c) => c.trim());
     return Object.fromEntries(header.map((h, i) => [h, cells[i] === "" ? null : cells[i]]));
   });
-}
-
-/**
- * The rows as SQL: `select 1 as a, 'x' as b union all ...`; columns the
- * rows leave out are null, cast to the column's type when `types` knows it.
- */
-function rowsSql(
-  rows: readonly Record<string, unknown>[],
-  columns: readonly string[],
-  types: ReadonlyMap<string, string>,
-): string {
-  const cast = (column: string, value: unknown) => {
-    const type = types.get(column);
-    return type ? `cast(${literal(value)} as ${type})` : literal(value);
-  };
-  if (rows.length === 0) {
-    return `select ${columns.map((c) => `${cast(c, null)} as ${quote(c)}`).join(", ")} where false`;
-  }
-  return rows.map((row) =>
-    `select ${columns.map((c) => `${cast(c, row[c] ?? null)} as ${quote(c)}`).join(", ")}`
-  ).join("\nunion all\n");
 }
 
 function rowsOf(
@@ -65,7 +38,7 @@ function rowsOf(
   return given.rows as Record<string, unknown>[];
 }
 
-/** Compiles every unit test. Column types of inputs come from their declared columns. */
+/** Compiles every unit test: the model's SQL over one CTE per given input. */
 export function compileUnitTests(
   props: Properties,
   jinja: JinjaEnv,
@@ -82,77 +55,58 @@ export function compileUnitTests(
       });
     };
     const model = compiled.nodes.get(test.model) ?? fail(`model '${test.model}' does not exist`);
-    // Each input becomes a CTE; the model is rendered with ref/source pointing at them.
-    const ctes: { name: string; sql: string }[] = [];
-    const inputs = new Map<string, string>();
+    const inputs: UnitTestInput[] = [];
+    const byKey = new Map<string, string>();
     test.given.forEach((given, i) => {
       const cte = `__dbt__unit_input_${i}`;
       const input = given.input ?? fail("every 'given' needs 'input: ref(...)' or source(...)");
       const ref = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(input);
       const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(input);
-      const key = ref?.[1]
-        ? `ref:${ref[1]}`
-        : src
-        ? `source:${src[1]}.${src[2]}`
-        : fail(`input '${input}' is not ref() or source()`);
-      inputs.set(key, cte);
-      const parentColumns = ref?.[1]
-        ? Object.values(compiled.nodes.get(ref[1])?.columns ?? {})
-        : Object.values(
-          [...props.sources.values()].find((s) => `source:${s.sourceName}.${s.name}` === key)
-            ?.columns ?? {},
-        );
-      const types = new Map(
-        parentColumns.filter((c) => c.data_type).map((c) => [c.name, c.data_type as string]),
-      );
+      let relation: Relation | null;
+      if (ref?.[1]) {
+        const parent = compiled.nodes.get(ref[1]) ?? fail(`input ${input} names no node`);
+        byKey.set(`ref:${ref[1]}`, cte);
+        relation = parent.config.materialized === "ephemeral" ? null : parent.relation;
+      } else if (src) {
+        const source = [...props.sources.values()].find((s) =>
+          s.sourceName === src[1] && s.name === src[2]
+        ) ?? fail(`input ${input} names no declared source`);
+        byKey.set(`source:${src[1]}.${src[2]}`, cte);
+        relation = source.relation;
+      } else return fail(`input '${input}' is not ref() or source()`);
       const rows = rowsOf(given, yaml.file, test.name);
-      const columns = typeof rows === "string"
-        ? []
-        : [...new Set(rows.flatMap((r) => Object.keys(r)))];
-      ctes.push({
-        name: cte,
-        sql: typeof rows === "string" ? rows : rowsSql(rows, columns, types),
+      inputs.push({
+        cte,
+        relation,
+        rows: typeof rows === "string" ? [] : rows,
+        sql: typeof rows === "string" ? rows : null,
       });
     });
-    const expectedRows = rowsOf(test.expect, yaml.file, test.name);
-    if (typeof expectedRows === "string") {
+    const expected = rowsOf(test.expect, yaml.file, test.name);
+    if (typeof expected === "string") {
       return fail("expect rows in sql format are not supported; use dict or csv");
     }
-    const columns = [...new Set(expectedRows.flatMap((r) => Object.keys(r)))];
+    const columns = [...new Set(expected.flatMap((r) => Object.keys(r)))];
     const cteRelation = (cte: string) => new Relation("", "", cte, cte);
     const base = scopes.base(packageName, model.name);
-    const template = jinja.compile(model.rawCode, model.file);
-    const sql = jinja.render(template, {
+    const overrides = test.overrides?.vars ?? {};
+    const modelSql = jinja.render(jinja.compile(model.rawCode, model.file), {
       ...base,
-      ref: (name) => {
-        const cte = inputs.get(`ref:${name}`);
-        if (cte) return cteRelation(cte);
-        return fail(`the model refs '${name}', which has no 'given' rows`);
-      },
-      source: (s, t) => {
-        const cte = inputs.get(`source:${s}.${t}`);
-        if (cte) return cteRelation(cte);
-        return fail(`the model reads source('${s}', '${t}'), which has no 'given' rows`);
-      },
-      var: (name, fallback, hasDefault) => {
-        const vars = test.overrides?.vars ?? {};
-        return Object.hasOwn(vars, name) ? vars[name] : base.var(name, fallback, hasDefault);
-      },
+      ref: (name) =>
+        cteRelation(
+          byKey.get(`ref:${name}`) ?? fail(`the model refs '${name}', which has no 'given' rows`),
+        ),
+      source: (s, t) =>
+        cteRelation(
+          byKey.get(`source:${s}.${t}`) ??
+            fail(`the model reads source('${s}', '${t}'), which has no 'given' rows`),
+        ),
+      var: (name, fallback, hasDefault) =>
+        Object.hasOwn(overrides, name) ? overrides[name] : base.var(name, fallback, hasDefault),
       isIncremental: () => false,
       self: model.relation,
       execute: true,
     });
-    const types = new Map(
-      Object.values(model.columns).filter((c) => c.data_type).map((
-        c,
-      ) => [c.name, c.data_type as string]),
-    );
-    const actualSql = `with ${
-      ctes.map((c) => `${c.name} as (\n${c.sql}\n)`).join(",\n")
-    }${ctes.length ? ",\n" : ""}` +
-      `__dbt__unit_model as (\n${sql.trim()}\n)\nselect ${
-        columns.map(quote).join(", ")
-      } from __dbt__unit_model`;
     out.push({
       uniqueId: `unit_test.${packageName}.${model.name}.${test.name}`,
       name: test.name,
@@ -160,9 +114,11 @@ export function compileUnitTests(
       file: yaml.file,
       line,
       description: test.description ?? "",
-      actualSql,
-      expectedSql: rowsSql(expectedRows, columns, types),
+      inputs,
+      modelSql: modelSql.trim(),
+      expected,
       columns,
+      actualSql: modelSql.trim(),
       dependsOn: [model.uniqueId],
       raw: test as Record<string, unknown>,
     });

@@ -205,12 +205,31 @@ export async function runProject(
     })),
   ];
   const inRun = new Set(items.map((i) => i.id));
+  const byId = new Map(items.map((i) => [i.id, i]));
   const state = new Map<string, "ok" | "failed" | "skipped">();
   const blockedBy = new Map<string, string>(); // node id -> why its children skip
   // Parents of each item that run in this invocation.
+  // A source that is a seed's relation (seeds loading raw data) waits for that seed.
+  const seedOfRelation = new Map<string, string>();
+  for (const item of items) {
+    if (item.kind === "node" && item.node.resourceType === "seed") {
+      seedOfRelation.set(item.node.relation.toString(), item.id);
+    }
+  }
+  const withSeeds = (deps: readonly string[]): string[] =>
+    deps.flatMap((d) => {
+      const source = project.sources.get(d);
+      const seed = source ? seedOfRelation.get(source.relation.toString()) : undefined;
+      return seed ? [d, seed] : [d];
+    });
   const parentsOf = (item: Item): string[] => {
-    if (item.kind === "unit") return [];
-    const deps = item.kind === "node" ? item.node.dependsOn : item.test.dependsOn;
+    if (item.kind === "unit") {
+      // A unit test runs once its model's parents exist: its inputs take their columns.
+      return withSeeds(project.models.get(item.test.model)?.dependsOn ?? []).filter((d) =>
+        inRun.has(d)
+      );
+    }
+    const deps = withSeeds(item.kind === "node" ? item.node.dependsOn : item.test.dependsOn);
     const units = item.kind === "node"
       ? project.unitTests.filter((u) => u.model === item.node.name).map((u) => u.uniqueId)
       : [];
@@ -224,16 +243,27 @@ export async function runProject(
       if (inRun.has(parent)) testsOf.set(parent, [...(testsOf.get(parent) ?? []), item.id]);
     }
   }
+  // Upstream closure of each node, so a test that reads a node's own descendants never gates it.
+  const ancestors = new Map<string, Set<string>>();
+  for (const node of project.nodes.values()) {
+    const set = new Set<string>();
+    for (const parent of node.dependsOn) {
+      set.add(parent);
+      for (const a of ancestors.get(parent) ?? []) set.add(a);
+    }
+    ancestors.set(node.uniqueId, set);
+  }
+  const readsDescendantOf = (test: TestNode, id: string) =>
+    test.dependsOn.some((p) => p === id || ancestors.get(p)?.has(id));
   const waitsFor = (item: Item): string[] => {
     const parents = parentsOf(item);
     if (item.kind !== "node") return parents;
-    // A node also waits for the blocking tests of its parents.
+    // A node also waits for the blocking tests of its parents (dbt build).
     return [
       ...parents,
       ...parents.flatMap((p) => testsOf.get(p) ?? []).filter((t) => {
-        const test = items.find((i) => i.id === t);
-        // A test that reads this node itself cannot gate it.
-        return test?.kind === "test" && !test.test.dependsOn.includes(item.id);
+        const test = byId.get(t);
+        return test?.kind === "test" && !readsDescendantOf(test.test, item.id);
       }),
     ];
   };
@@ -285,7 +315,6 @@ export async function runProject(
       : name;
     options.onProgress?.({ phase: "start", index: position, total, kind, name, what });
     const started = clock.now();
-    const before = results.length;
     let failed = false;
     if (item.kind === "node") {
       try {
@@ -305,7 +334,7 @@ export async function runProject(
     }
     state.set(item.id, failed ? "failed" : "ok");
     if (failed && options.failFast) stop = true;
-    const entry = results[before];
+    const entry = results.findLast((e) => e.unique_id === item.id);
     options.onProgress?.({
       phase: "done",
       index: position,

@@ -12,6 +12,7 @@ import type { Clock } from "../../../core/clock.ts";
 import type { Warehouse } from "../../warehouse/types.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { TestNode, UnitTestNode } from "../nodes.ts";
+import { quote } from "../relation.ts";
 
 /** Outcome of running one test. */
 export interface TestOutcome {
@@ -112,9 +113,37 @@ export async function runTest(
   }
 }
 
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return `'${String(value).replaceAll("'", "''")}'`;
+}
+
+interface TypedColumn {
+  readonly name: string;
+  readonly type: string | null;
+}
+
+/** Rows as `select cast(v as type) as c, ... union all ...`; missing columns are typed nulls. */
+function rowsSql(
+  rows: readonly Readonly<Record<string, unknown>>[],
+  columns: readonly TypedColumn[],
+): string {
+  const value = (c: TypedColumn, v: unknown) =>
+    c.type ? `cast(${literal(v)} as ${c.type})` : literal(v);
+  const select = (row: Readonly<Record<string, unknown>> | undefined) =>
+    `select ${
+      columns.map((c) => `${value(c, row?.[c.name] ?? null)} as ${quote(c.name)}`).join(", ")
+    }`;
+  if (rows.length === 0) return `${select(undefined)} where false`;
+  return rows.map(select).join("\nunion all\n");
+}
+
 /**
- * Runs a unit test: the rows of its actual SQL and of its expected rows must
- * be the same multiset. Fails with the differing rows in the message.
+ * Runs a unit test: each given input takes the columns and types of the
+ * real relation it stands for (missing columns are null), the model runs
+ * over them, and its rows must be the same multiset as the expected rows
+ * (cast to the model's column types). Fails listing the differing rows.
  */
 export async function runUnitTest(
   warehouse: Warehouse,
@@ -123,12 +152,60 @@ export async function runUnitTest(
 ): Promise<TestOutcome> {
   const started = clock.now();
   try {
-    const diff = await warehouse.query<Record<string, unknown>>(
-      `with actual as (\n${test.actualSql}\n), expected as (\n${test.expectedSql}\n),
-       missing as (select 'expected' as dbt_unit_side, * from (select * from expected except all select * from actual) m),
-       extra as (select 'actual' as dbt_unit_side, * from (select * from actual except all select * from expected) e)
-       select * from missing union all select * from extra limit 20`,
-    );
+    const diff = await warehouse.transaction(async (tx) => {
+      const ctes: string[] = [];
+      for (const input of test.inputs) {
+        if (input.sql !== null) {
+          ctes.push(`${input.cte} as (\n${input.sql}\n)`);
+          continue;
+        }
+        const real = input.relation
+          ? await tx.columns(input.relation.schema, input.relation.identifier)
+          : [];
+        const columns: TypedColumn[] = real.length > 0
+          ? real.map((c) => ({ name: c.name, type: c.type }))
+          : [...new Set(input.rows.flatMap((r) => Object.keys(r)))].map((name) => ({
+            name,
+            type: null,
+          }));
+        const unknown = input.rows.flatMap((r) => Object.keys(r)).find((k) =>
+          !columns.some((c) => c.name === k)
+        );
+        if (unknown !== undefined) {
+          throw new RangeError(`given column '${unknown}' is not a column of ${input.relation}`);
+        }
+        ctes.push(`${input.cte} as (\n${rowsSql(input.rows, columns)}\n)`);
+      }
+      const withInputs = ctes.length > 0 ? `with ${ctes.join(",\n")}\n` : "";
+      const view = `__dbt_unit_${crypto.randomUUID().replaceAll("-", "")}`;
+      await tx.execute(
+        `create temporary view ${view} as ${withInputs}select ${
+          test.columns.map(quote).join(", ")
+        } from (\n${test.modelSql}\n) __dbt__unit_model`,
+      );
+      const types = await tx.query<{ name: string; type: string }>(
+        `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type
+         from pg_catalog.pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0
+         and not a.attisdropped order by a.attnum`,
+        [view],
+      );
+      const expected = rowsSql(
+        test.expected,
+        test.columns.map((name) => ({
+          name,
+          type: types.find((t) => t.name === name)?.type ?? null,
+        })),
+      );
+      const rows = await tx.query<Record<string, unknown>>(
+        `with actual as (select * from ${view}), expected as (\n${expected}\n)
+         select 'missing' as dbt_unit_diff, * from (select * from expected except all select * from actual) m
+         union all
+         select 'unexpected' as dbt_unit_diff, * from (select * from actual except all select * from expected) e
+         limit 20`,
+      );
+      await tx.execute(`drop view ${view}`);
+      return rows;
+    });
     if (diff.length === 0) {
       return { status: "pass", failures: 0, message: null, durationMs: clock.now() - started };
     }
@@ -139,7 +216,7 @@ export async function runUnitTest(
       status: "fail",
       failures: diff.length,
       message:
-        `unit test '${test.name}' of '${test.model}': actual rows differ from expected (${shown})`,
+        `unit test '${test.name}' of '${test.model}': actual rows differ from expected: ${shown}`,
       durationMs: clock.now() - started,
     };
   } catch (error) {
