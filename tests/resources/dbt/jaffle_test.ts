@@ -1,0 +1,228 @@
+/**
+ * The proof of #18: a project shaped like dbt Labs' current jaffle-shop
+ * (tests/fixtures/dbt/jaffle_shop_modern: seeds in a subfolder enabled by a
+ * var, packages from a local folder and a git repo, a dispatching macro,
+ * dbt.date_trunc, a surrogate key from a package, unit tests, a
+ * relationships test to a downstream model, semantic models) goes through
+ * `deno task dbt deps` and `build` unchanged, on PGlite and on a real
+ * PostgreSQL, from a fresh warehouse and again after new raw rows; a wrong
+ * unit test expectation fails and skips its model.
+ */
+
+import assert from "node:assert/strict";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
+import { openWarehouse } from "../../../resources/warehouse/mod.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+
+const FIXTURES = new URL("../../fixtures/dbt/", import.meta.url).pathname;
+
+interface Copy extends AsyncDisposable {
+  readonly dir: string;
+  readonly project: string;
+  readonly gitRepo: string;
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+async function git(cwd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("git", {
+    args: ["-c", "user.email=test@example.com", "-c", "user.name=test", ...args],
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+
+/** The fixture in a temp dir, with the git package as a real repository. */
+async function copyJaffle(): Promise<Copy> {
+  const dir = await Deno.makeTempDir({ prefix: "jaffle-" });
+  await copyTree(`${FIXTURES}/jaffle_shop_modern`, `${dir}/proj`);
+  await copyTree(`${FIXTURES}/packages`, `${dir}/packages`);
+  const gitRepo = `${dir}/jaffle_date_repo`;
+  await copyTree(`${FIXTURES}/packages/jaffle_date`, gitRepo);
+  await git(gitRepo, "init", "-q", "-b", "main");
+  await git(gitRepo, "add", "-A");
+  await git(gitRepo, "commit", "-qm", "jaffle_date");
+  return {
+    dir,
+    project: `${dir}/proj`,
+    gitRepo,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; stdout: string }> {
+  const lines: string[] = [];
+  const stdout: string[] = [];
+  const code = await runDbtCli(args, {
+    out: (line) => {
+      lines.push(line);
+      stdout.push(line);
+    },
+    err: (line) => lines.push(line),
+  }, { env: (name) => env[name] });
+  return { code, out: lines.join("\n"), stdout: stdout.join("\n") };
+}
+
+interface Target {
+  readonly name: string;
+  open(dir: string): Promise<{ url: string } & AsyncDisposable>;
+}
+
+const TARGETS: readonly Target[] = [
+  {
+    name: "pglite",
+    open: (dir) =>
+      Promise.resolve({ url: `pglite:${dir}/warehouse`, [Symbol.asyncDispose]: async () => {} }),
+  },
+  {
+    name: "postgres",
+    open: async () => {
+      const pg = await startPostgres();
+      return { url: pg.url, [Symbol.asyncDispose]: () => pg.stop() };
+    },
+  },
+];
+
+async function count(url: string, sql: string): Promise<number> {
+  await using warehouse = await openWarehouse(url);
+  const [row] = await warehouse.query<{ n: bigint | number }>(sql);
+  return Number(row?.n ?? -1);
+}
+
+for (const target of TARGETS) {
+  Deno.test(`jaffle_shop_modern builds unchanged on ${target.name}`, async (t) => {
+    await using copy = await copyJaffle();
+    await using db = await target.open(copy.dir);
+    const env = {
+      JAFFLE_DATE_REPO: `file://${copy.gitRepo}`,
+      WAREHOUSE_URL: db.url,
+      STATE_DIR: `${copy.dir}/state`,
+      HOME: copy.dir,
+    };
+    const project = ["--project-dir", copy.project];
+
+    await t.step("deps installs the local and the git package and writes the lock", async () => {
+      const { code, out } = await cli(["deps", ...project], env);
+      assert.equal(code, 0, out);
+      const lock = await Deno.readTextFile(`${copy.project}/package-lock.yml`);
+      assert.match(lock, /local: \.\.\/packages\/jaffle_utils/);
+      assert.match(lock, /revision: [0-9a-f]{40}/);
+      await Deno.stat(`${copy.project}/dbt_packages/jaffle_date/macros/day_series.sql`);
+    });
+
+    await t.step("without the var the seeds are disabled and the sources are missing", async () => {
+      const { code, out, stdout } = await cli(["ls", ...project, "--resource-type", "seed"], env);
+      assert.equal(code, 0, out);
+      assert.equal(stdout.trim(), "");
+      const enabled = await cli([
+        "ls",
+        ...project,
+        "--resource-type",
+        "seed",
+        "--vars",
+        "{load_source_data: true}",
+        "--output",
+        "name",
+      ], env);
+      assert.deepEqual(enabled.stdout.split("\n").sort(), [
+        "raw_customers",
+        "raw_items",
+        "raw_orders",
+        "raw_products",
+        "raw_stores",
+        "raw_supplies",
+      ]);
+    });
+
+    await t.step("build from a fresh warehouse: every node and test passes", async () => {
+      const { code, out } = await cli(
+        ["build", ...project, "--vars", "{load_source_data: true}"],
+        env,
+      );
+      assert.equal(code, 0, out);
+      assert.match(out, /Done\. PASS=48 WARN=0 ERROR=0 SKIP=0 TOTAL=48/);
+      assert.match(out, /semantic_models left out/);
+      assert.equal(await count(db.url, "select count(*) as n from jaffle.orders"), 40);
+      assert.equal(await count(db.url, "select count(*) as n from jaffle.customers"), 10);
+      // The dispatching macro and the package's surrogate key ran.
+      assert.equal(
+        await count(db.url, "select count(distinct supply_uuid) as n from jaffle.supplies"),
+        6,
+      );
+      const runResults = JSON.parse(
+        await Deno.readTextFile(`${copy.dir}/state/dbt/proj/target/run_results.json`),
+      );
+      assert.equal(runResults.args.which, "build");
+      assert.deepEqual(runResults.args.vars, { load_source_data: true });
+      assert.ok(
+        runResults.results.some((r: { unique_id: string; status: string }) =>
+          r.unique_id.startsWith("unit_test.") && r.status === "pass"
+        ),
+      );
+    });
+
+    await t.step("again after new raw rows: the marts follow", async () => {
+      await using warehouse = await openWarehouse(db.url);
+      await warehouse.exec(`
+        insert into jaffle_raw.raw_orders values
+          ('o9999', 'c001', '2017-01-02 10:00:00', 's1', 1100, 66, 1166);
+        insert into jaffle_raw.raw_items values ('i99999', 'o9999', 'JAF-001');
+      `);
+      await warehouse.close();
+      const { code, out } = await cli(
+        [
+          "build",
+          ...project,
+          "--vars",
+          "{load_source_data: true}",
+          "--exclude",
+          "resource_type:seed",
+        ],
+        env,
+      );
+      assert.equal(code, 0, out);
+      assert.match(out, /ERROR=0 SKIP=0/);
+      assert.equal(await count(db.url, "select count(*) as n from jaffle.orders"), 41);
+      assert.equal(
+        await count(
+          db.url,
+          "select count_lifetime_orders as n from jaffle.customers where customer_id = 'c001'",
+        ) >= 1,
+        true,
+      );
+    });
+
+    await t.step("a wrong unit test expectation fails and skips its model", async () => {
+      const file = `${copy.project}/models/marts/marts.yml`;
+      const text = await Deno.readTextFile(file);
+      await Deno.writeTextFile(
+        file,
+        text.replace(
+          "{order_id: 2, count_food_items: 1, count_drink_items: 0",
+          "{order_id: 2, count_food_items: 1, count_drink_items: 5",
+        ),
+      );
+      const { code, out } = await cli(
+        ["build", ...project, "--vars", "{load_source_data: true}", "-s", "+orders"],
+        env,
+      );
+      assert.equal(code, 1, out);
+      assert.match(
+        out,
+        /unit test 'test_order_items_compute_to_bools_correctly' of 'orders': actual rows differ/,
+      );
+      assert.match(out, /SKIP=[1-9]/);
+    });
+  });
+}
