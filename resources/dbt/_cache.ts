@@ -11,7 +11,7 @@
 import { writeJsonAtomic } from "./_files.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
-export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat;yaml@2.9.1;v1";
+export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat+do+frames;yaml@2.9.1;v2";
 
 /** The file name under the target path. */
 export const CACHE_FILE = "partial_parse.json";

@@ -106,6 +106,14 @@ export function installJinjaCompat(): void {
   internals.installJinjaCompat();
   const lookup = internals.runtime.memberLookup;
   internals.runtime.memberLookup = function (obj, val, autoescape) {
+    // An object's own methods win over the Python dict methods of the compat layer
+    // (agate columns from run_query have their own `values()`).
+    if (
+      typeof obj === "object" && obj !== null && typeof val === "string" && Object.hasOwn(obj, val) &&
+      typeof (obj as Record<string, unknown>)[val] === "function"
+    ) {
+      return ((obj as Record<string, unknown>)[val] as (...args: unknown[]) => unknown).bind(obj);
+    }
     if (typeof obj === "string" && typeof val === "string" && Object.hasOwn(STRING_MEMBERS, val)) {
       return (STRING_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
     }
