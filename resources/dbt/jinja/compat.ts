@@ -109,7 +109,8 @@ export function installJinjaCompat(): void {
     // An object's own methods win over the Python dict methods of the compat layer
     // (agate columns from run_query have their own `values()`).
     if (
-      typeof obj === "object" && obj !== null && typeof val === "string" && Object.hasOwn(obj, val) &&
+      typeof obj === "object" && obj !== null && typeof val === "string" &&
+      Object.hasOwn(obj, val) &&
       typeof (obj as Record<string, unknown>)[val] === "function"
     ) {
       return ((obj as Record<string, unknown>)[val] as (...args: unknown[]) => unknown).bind(obj);
