@@ -26,7 +26,7 @@ async function build(
     warehouse: Warehouse,
     run: Awaited<ReturnType<typeof runProject>>,
     dir: string,
-  ) => Promise<void>,
+  ) => Promise<void> | void,
   options: LoadProjectOptions = {},
   setup = "",
 ): Promise<void> {
@@ -69,7 +69,7 @@ models:
         data_tests:
           - relationships: {to: ref('orders'), field: order_id}
 `,
-  }, async (_w, run) => {
+  }, (_w, run) => {
     assert.equal(
       run.success,
       true,
@@ -102,7 +102,7 @@ models:
     ] as const
   ) {
     await t.step(`2 failures, warn_if ${warnIf}, error_if ${errorIf}: ${expected}`, async () => {
-      await build(files(warnIf, errorIf), async (_w, run) => {
+      await build(files(warnIf, errorIf), (_w, run) => {
         assert.equal(statusOf(run, "not_null_m_id"), expected);
       });
     });
@@ -121,7 +121,7 @@ Deno.test("item 3: config(severity='warn') in a singular test makes it warn", as
   await build({
     "models/m.sql": "select 1 as id",
     "tests/no_rows.sql": "{{ config(severity='warn') }}\nselect * from {{ ref('m') }}",
-  }, async (_w, run) => {
+  }, (_w, run) => {
     assert.equal(statusOf(run, "test.demo.no_rows"), "warn");
     assert.equal(run.success, true);
   });
@@ -221,9 +221,9 @@ models:
     });
     await build(
       files("int"),
-      async (_w, run) => assert.equal(statusOf(run, "model.demo.m"), "success"),
+      (_w, run) => assert.equal(statusOf(run, "model.demo.m"), "success"),
     );
-    await build(files("text"), async (_w, run) => {
+    await build(files("text"), (_w, run) => {
       assert.equal(statusOf(run, "model.demo.m"), "error");
       assert.match(run.results[0]?.message ?? "", /column 'id' is integer, declared text/);
     });
@@ -267,7 +267,7 @@ select 1 as id{% if var('wide', false) %}, 'x' as extra{% endif %}`,
       {},
       "create role reporter",
     );
-    await build(files("nobody_here"), async (_w, run) => {
+    await build(files("nobody_here"), (_w, run) => {
       assert.equal(statusOf(run, "model.demo.m"), "error");
       assert.match(run.results[0]?.message ?? "", /cannot grant select .* to 'nobody_here'/);
     });
