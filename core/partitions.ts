@@ -36,6 +36,8 @@ export interface DynamicPartitions {
   readonly name: string;
   /** Keys that exist from the start, registered before each run that needs them. */
   readonly initialKeys: readonly string[];
+  /** How a key gets added (said when a run names a key that is not there yet), if set. */
+  readonly registerHint?: string;
 }
 
 /** Options of {@linkcode dynamicPartitions}. */
@@ -46,6 +48,12 @@ export interface DynamicPartitionsOptions {
    * @default []
    */
   readonly initialKeys?: readonly string[];
+  /**
+   * A sentence saying how keys are added, e.g. which command registers one;
+   * appended to the error for a key that does not exist yet.
+   * @default undefined
+   */
+  readonly registerHint?: string;
 }
 
 /** Any partitioning. */
@@ -144,7 +152,12 @@ export function dynamicPartitions(
   const initialKeys = Object.freeze([
     ...new Set((options.initialKeys ?? []).map(checkPartitionKey)),
   ]);
-  return Object.freeze({ kind: "dynamic", name, initialKeys });
+  return Object.freeze({
+    kind: "dynamic",
+    name,
+    initialKeys,
+    ...(options.registerHint === undefined ? {} : { registerHint: options.registerHint }),
+  });
 }
 
 /** Throws unless `key` can name a partition (also used for dynamic keys). */
@@ -208,7 +221,8 @@ export function selectPartitions(
     if (at === undefined) {
       throw new SelectionError(
         "selection.unknown_partition",
-        `Partition '${key}' does not exist in ${describePartitions(def)}${rangeHint(all)}`,
+        `Partition '${key}' does not exist in ${describePartitions(def)}${rangeHint(all)}` +
+          (def.kind === "dynamic" && def.registerHint ? `; ${def.registerHint}` : ""),
       );
     }
     return at;

@@ -9,8 +9,15 @@
 
 import { type DynamicPartitions, dynamicPartitions } from "../../core/partitions.ts";
 
+/** How a committed batch becomes a partition, said when a run names an unknown batch. */
+export const REGISTER_HINT = "a batch becomes a partition once its manifest is validated: run " +
+  "`deno task sensor --once` (it validates landing-zone/manifests/<batch>.json, registers the " +
+  "batch and processes it), or keep `deno task sensor` running";
+
 /** The dynamic partitions of spatial batches, one per batch id. */
-export const spatialBatches: DynamicPartitions = dynamicPartitions("spatial_batches");
+export const spatialBatches: DynamicPartitions = dynamicPartitions("spatial_batches", {
+  registerHint: REGISTER_HINT,
+});
 
 /**
  * The `spatial_batches` partitioning with `initialBatches` registered up
@@ -18,6 +25,9 @@ export const spatialBatches: DynamicPartitions = dynamicPartitions("spatial_batc
  */
 export function batchPartitions(initialBatches: readonly string[] = []): DynamicPartitions {
   return initialBatches.length > 0
-    ? dynamicPartitions(spatialBatches.name, { initialKeys: initialBatches })
+    ? dynamicPartitions(spatialBatches.name, {
+      initialKeys: initialBatches,
+      registerHint: REGISTER_HINT,
+    })
     : spatialBatches;
 }

@@ -103,3 +103,19 @@ Deno.test("the spatial ledger metadata converts to a MongoDB $jsonSchema", () =>
     assert.ok(required.includes(field), field);
   }
 });
+
+Deno.test("materialising a batch nobody registered says exactly what to run", async () => {
+  await using lake = new MemoryObjectStore();
+  await using ledger = new MemoryLedger();
+  const resources = { config: ConfigSchema.parse({}), lake, ledger, ...spatialResources() };
+  const graph = defineGraph({ assets: spatialAssets(), resources });
+  await assert.rejects(
+    materialize(graph, {
+      selection: "group:spatial",
+      partitions: { keys: ["fresh-batch"] },
+      resources,
+      runStore: new MemoryRunStore(),
+    }),
+    /Partition 'fresh-batch' does not exist in .*spatial_batches.*deno task sensor --once/,
+  );
+});
