@@ -6,9 +6,11 @@
  * No asset archives on its own, so no asset can lose a file another asset of
  * the same batch is still reading.
  *
+ * Then it brings the lake's STAC catalogue up to date (stac.ts).
+ *
  * Safe to repeat and to resume after a crash: files already archived are
  * skipped, and the manifest moves last, so a batch whose manifest is still
- * committed is never "done".
+ * committed is never "done"; the catalogue is rebuilt from the ledger.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { asset } from "../_define.ts";
 import { archiveFiles, loadBatch } from "./_batch.ts";
 import type { SpatialAssetOptions } from "./batch_asset.ts";
 import { batchPartitions } from "./partitions.ts";
+import { updateStac } from "./stac.ts";
 
 /** Key of the finalizing asset. */
 export const BATCH_ARCHIVE_KEY = "spatial/batch_archive";
@@ -33,10 +36,10 @@ export function batchArchiveAsset(
     group: "spatial",
     partitions: batchPartitions(options.initialBatches),
     description: "Archives a batch's landing files and manifest once every asset of it succeeded",
-    resources: ["config", "lake"],
+    resources: ["config", "lake", "ledger"],
     codeVersion: "1",
     materialize: async (ctx): Promise<Metadata> => {
-      const { config, lake } = ctx.resources;
+      const { config, lake, ledger } = ctx.resources;
       if (ctx.partitionKey === undefined) {
         throw new RangeError(`${BATCH_ARCHIVE_KEY} needs a batch partition`);
       }
@@ -47,7 +50,23 @@ export function batchArchiveAsset(
           ? `archived ${moved.length} object(s) of batch '${ctx.partitionKey}'`
           : `batch '${ctx.partitionKey}' was already archived`,
       );
-      return { batch_id: ctx.partitionKey, archived: moved.length, keys: moved };
+      const items = await updateStac({
+        lake,
+        ledger,
+        lakeBucket: config.LAKE_BUCKET,
+        project: batch.manifest.metadata.project,
+        batchId: ctx.partitionKey,
+        runId: ctx.runId,
+      });
+      ctx.log.info(
+        `STAC catalogue updated: ${items.length} item(s) of batch '${ctx.partitionKey}'`,
+      );
+      return {
+        batch_id: ctx.partitionKey,
+        archived: moved.length,
+        keys: moved,
+        stac_items: items,
+      };
     },
   });
 }

@@ -175,6 +175,8 @@ export type ManifestFile = z.output<typeof ManifestFile>;
 export const ManifestMetadata = z.looseObject({
   project: z.string().regex(PROJECT_PATTERN, {
     error: "must be a slug: 1-64 lowercase letters, digits, '_' or '-'",
+  }).refine((p) => p !== "stac", {
+    error: "must not be 'stac', the lake folder of the STAC catalogue",
   }),
   description: nonEmpty(),
   title: nonEmpty().optional(),

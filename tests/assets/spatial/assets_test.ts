@@ -16,6 +16,8 @@ import {
   SpatialLedgerMetadata,
 } from "../../../assets/spatial/mod.ts";
 import { LAKE, LANDING, spatialResources } from "./_fixtures.ts";
+import { StacCatalog, StacCollection, StacItem } from "./_stac_schema.ts";
+import path from "node:path";
 
 Deno.test({
   name: "spatial assets: the sample batch is seeded, then turned into GeoParquet and COG",
@@ -67,7 +69,8 @@ Deno.test({
           ["spatial/vector_geoparquet", SAMPLE_BATCH_ID, "success", null],
         ],
       );
-      const lakeKeys = (await Array.fromAsync(lake.listAll(LAKE))).map((o) => o.key).sort();
+      const lakeKeys = (await Array.fromAsync(lake.listAll(LAKE))).map((o) => o.key)
+        .filter((k) => !k.startsWith("stac/")).sort();
       assert.deepEqual(lakeKeys, [
         "montana/montana-sample/counties.parquet",
         "montana/montana-sample/dem.tif",
@@ -82,6 +85,42 @@ Deno.test({
       assert.ok(landing.every((k) => k.startsWith("archive/montana-sample/")), landing.join());
       assert.ok(landing.includes("archive/montana-sample/manifest.json"));
     });
+
+    await t.step(
+      "the lake's STAC catalogue follows the STAC 1.0 rules and points at the objects",
+      async () => {
+        const read = async (key: string) =>
+          JSON.parse(new TextDecoder().decode(await lake.getBytes(LAKE, key)));
+        const catalog = StacCatalog.parse(await read("stac/catalog.json"));
+        const child = catalog.links.find((l) => l.rel === "child")!;
+        assert.equal(child.href, "./montana/collection.json");
+        const collection = StacCollection.parse(await read("stac/montana/collection.json"));
+        const itemLinks = collection.links.filter((l) => l.rel === "item");
+        assert.equal(itemLinks.length, 4);
+        for (const link of itemLinks) {
+          const itemKey = path.posix.join("stac/montana", link.href);
+          const item = StacItem.parse(await read(itemKey));
+          const asset = item.assets.data!;
+          // The asset's href resolves to the object, and its checksum is the ledger's.
+          const objectKey = path.posix.normalize(
+            path.posix.join(path.posix.dirname(itemKey), asset.href),
+          );
+          const head = (await lake.head(LAKE, objectKey))!;
+          const doc = await ledger.get(head.metadata.mongodb_doc_id!);
+          assert.equal(asset["file:checksum"], `1220${doc.sha256}`);
+          assert.equal(asset["file:size"], doc.size);
+          const isRaster = objectKey.endsWith(".tif");
+          assert.ok(
+            item.stac_extensions!.some((e) => e.includes(isRaster ? "/raster/" : "/table/")),
+          );
+          if (isRaster) assert.equal(asset["raster:bands"]!.length, 1);
+          else assert.equal(item.properties["table:row_count"], doc.metadata.feature_count);
+          assert.equal(item.properties["proj:epsg"], isRaster ? 32612 : 4326);
+          // Every STAC object has its own ledger document, like every lake object.
+          assert.ok((await lake.head(LAKE, itemKey))!.metadata.mongodb_doc_id);
+        }
+      },
+    );
 
     await t.step("seeding again does nothing once the batch is archived", async () => {
       const result = await materialize(graph, {
@@ -118,4 +157,33 @@ Deno.test("materialising a batch nobody registered says exactly what to run", as
     }),
     /Partition 'fresh-batch' does not exist in .*spatial_batches.*deno task sensor --once/,
   );
+});
+
+Deno.test("the STAC schemas refuse what the specification forbids", async () => {
+  const { stacItem } = await import("../../../assets/spatial/stac.ts");
+  const doc = {
+    id: "0190b6f2-0000-7000-8000-000000000000",
+    bucket: "data-lake",
+    key: "p/b/x.parquet",
+    sha256: "a".repeat(64),
+    size: 10,
+    run_id: "r",
+    asset_key: "spatial/vector_geoparquet",
+    partition: "b",
+    batch_id: "b",
+    format: "geoparquet",
+    created_at: "2026-11-01T00:00:00.000Z",
+    updated_at: "2026-11-01T00:00:00.000Z",
+    metadata: { crs: "EPSG:4326", bbox: [1, 2, 3, 4], feature_count: 2, column_schema: [] },
+  };
+  const item = stacItem(doc);
+  assert.ok(StacItem.safeParse(item).success);
+  const broken: Record<string, unknown>[] = [
+    { ...item, bbox: undefined },
+    { ...item, type: "Item" },
+    { ...item, properties: { datetime: null } },
+    { ...item, assets: { data: { href: "x", "file:checksum": "a".repeat(64) } } },
+    { ...item, bbox: [3, 4, 1, 2] },
+  ];
+  for (const b of broken) assert.equal(StacItem.safeParse(b).success, false, JSON.stringify(b));
 });
