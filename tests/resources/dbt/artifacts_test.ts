@@ -15,7 +15,18 @@ import {
   runProject,
 } from "../../../resources/dbt/mod.ts";
 import { openWarehouse } from "../../../resources/warehouse/mod.ts";
-import { copyRepoProject, RAW_TABLES_SQL } from "./_fixture.ts";
+import { copyRepoProject, RAW_TABLES_SQL, writeProject } from "./_fixture.ts";
+import Ajv2020 from "ajv/dist/2020.js";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
+
+const SCHEMAS = new URL("../../fixtures/dbt/schemas/", import.meta.url).pathname;
+
+/** Validates `value` against one of dbt's published JSON schemas kept in the fixtures. */
+async function validate(schemaFile: string, value: unknown): Promise<void> {
+  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+  const check = ajv.compile(JSON.parse(await Deno.readTextFile(`${SCHEMAS}/${schemaFile}`)));
+  assert.ok(check(value), `${schemaFile}: ${JSON.stringify(check.errors?.slice(0, 5))}`);
+}
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -25,7 +36,7 @@ const NodeSchema = z.looseObject({
   database: str,
   schema: str,
   name: str,
-  resource_type: z.enum(["model", "test"]),
+  resource_type: z.enum(["model", "test", "seed", "snapshot"]),
   package_name: str,
   path: str,
   original_file_path: str,
@@ -40,8 +51,11 @@ const NodeSchema = z.looseObject({
   relation_name: nullableStr,
   description: z.string(),
   columns: z.record(str, z.looseObject({ name: str, description: z.string() })),
-  test_metadata: z.object({ name: str, kwargs: z.record(str, z.unknown()), namespace: z.null() })
-    .optional(),
+  test_metadata: z.object({
+    name: str,
+    kwargs: z.record(str, z.unknown()),
+    namespace: nullableStr,
+  }).optional(),
   attached_node: nullableStr.optional(),
 });
 
@@ -181,4 +195,86 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
     );
     assert.equal(manifest.metadata.invocation_id, "inv-2");
   });
+});
+
+Deno.test("new node kinds, catalog.json and sources.json follow dbt's schemas", async () => {
+  await using project = await writeProject({
+    "seeds/codes.csv": "code,label\nA,first\nB,second\n",
+    "snapshots/snap.sql": `{% snapshot codes_snap %}
+{{ config(target_schema='snapshots', unique_key='code', strategy='check', check_cols='all') }}
+select * from {{ ref('codes') }}
+{% endsnapshot %}`,
+    "models/m.sql": "select code, upper(label) as label from {{ ref('codes') }}",
+    "models/docs.md": "{% docs codes %}Codes we use.{% enddocs %}",
+    "models/schema.yml": `version: 2
+sources:
+  - name: raw
+    tables:
+      - name: events
+        loaded_at_field: at
+        freshness:
+          warn_after: {count: 1, period: hour}
+          error_after: {count: 2, period: day}
+models:
+  - name: m
+    description: "{{ doc('codes') }}"
+    columns:
+      - name: code
+        data_tests: [unique]
+unit_tests:
+  - name: upper_labels
+    model: m
+    given:
+      - input: ref('codes')
+        rows: [{code: A, label: x}]
+    expect:
+      rows: [{code: A, label: X}]
+exposures:
+  - name: board
+    type: dashboard
+    owner: {email: a@example.com}
+    depends_on: [ref('m')]
+`,
+  });
+  const warehouseDir = await Deno.makeTempDir();
+  try {
+    const url = `pglite:${warehouseDir}/wh`;
+    {
+      await using warehouse = await openWarehouse(url);
+      await warehouse.exec(
+        "create schema raw; create table raw.events (at timestamptz); insert into raw.events values (now() - interval '3 hours')",
+      );
+    }
+    const env = (name: string) => (name === "WAREHOUSE_URL" ? url : undefined);
+    const io = { out: () => {}, err: () => {} };
+    const run = (...args: string[]) =>
+      runDbtCli([...args, "--project-dir", project.dir], io, { env });
+    assert.equal(await run("build"), 0);
+    assert.equal(await run("docs", "generate"), 0);
+    assert.equal(await run("source", "freshness"), 0); // warn only
+    const read = async (name: string) =>
+      JSON.parse(await Deno.readTextFile(`${project.dir}/target/${name}`));
+    const manifest = ManifestSchema.parse(await read("manifest.json"));
+    assert.equal(manifest.nodes["seed.demo.codes"]?.resource_type, "seed");
+    assert.equal(manifest.nodes["snapshot.demo.codes_snap"]?.resource_type, "snapshot");
+    assert.ok(manifest.unit_tests["unit_test.demo.m.upper_labels"]);
+    assert.ok(manifest.exposures["exposure.demo.board"]);
+    assert.ok(manifest.docs["doc.demo.codes"]);
+    assert.equal(manifest.nodes["model.demo.m"]?.description, "Codes we use.");
+    const results = RunResultsSchema.parse(await read("run_results.json"));
+    assert.ok(
+      results.results.some((r) =>
+        r.unique_id === "unit_test.demo.m.upper_labels" && r.status === "pass"
+      ),
+    );
+    const catalog = await read("catalog.json");
+    await validate("catalog_v1.json", catalog);
+    assert.deepEqual(Object.keys(catalog.nodes["model.demo.m"].columns), ["code", "label"]);
+    assert.ok(catalog.sources["source.demo.raw.events"]);
+    const sources = await read("sources.json");
+    await validate("sources_v3.json", sources);
+    assert.equal(sources.results[0].status, "warn");
+  } finally {
+    await Deno.remove(warehouseDir, { recursive: true });
+  }
 });
