@@ -234,3 +234,55 @@ models:
   );
   assert.equal(warnedTest?.[1], "warn");
 });
+
+Deno.test("dbt assets: a test reading two models is a check on the downstream one", async () => {
+  await using project = await writeProject({
+    "models/order_items.sql": "select 1 as order_id",
+    "models/orders.sql": "select distinct order_id from {{ ref('order_items') }}",
+    "models/schema.yml": `version: 2
+models:
+  - name: order_items
+    columns:
+      - name: order_id
+        data_tests:
+          - relationships: {to: ref('orders'), field: order_id}
+`,
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  const checksOf = (key: string) =>
+    dbt.assets.find((a) => a.key === key)?.checks.map((c) => c.name) ?? [];
+  assert.deepEqual(checksOf("order_items"), []);
+  assert.equal(checksOf("orders").length, 1);
+  // A fresh warehouse: every asset and check passes (the test waits for orders).
+  const graph = defineGraph<DbtResources>({ assets: dbt.assets, resources: { warehouse } });
+  const run = await materialize(graph, { concurrency: 1 });
+  assert.equal(run.status, "success", JSON.stringify(run.steps.map((s) => s.error?.message)));
+  assert.equal(run.steps.find((s) => s.assetKey === "orders")?.checks[0]?.passed, true);
+});
+
+Deno.test("dbt assets: a source never loaded names the command to run", async () => {
+  await using project = await writeProject({
+    "models/sources.yml": `version: 2
+sources:
+  - name: raw
+    tables:
+      - name: weather
+        meta: {asset: raw_weather}
+`,
+    "models/stg_weather.sql": "select * from {{ source('raw', 'weather') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  const raw = assetFactory<DbtResources>()({ key: "raw_weather", materialize: () => ({}) });
+  const graph = defineGraph<DbtResources>({
+    assets: [raw, ...dbt.assets],
+    resources: { warehouse },
+  });
+  const run = await materialize(graph, { selection: "stg_weather" });
+  const step = run.steps.find((s) => s.assetKey === "stg_weather");
+  assert.equal(step?.status, "failed");
+  assert.match(step?.error?.message ?? "", /raw_weather.*never been materialized/);
+  assert.match(step?.error?.message ?? "", /deno task materialize \+stg_weather/);
+  assert.doesNotMatch(step?.error?.message ?? "", /Fix its SQL/);
+});
