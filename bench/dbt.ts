@@ -1,7 +1,15 @@
 /**
- * dbt runner: parse and compile a generated project of 1,000 models (each
- * with a schema.yml entry, columns and tests; refs between layers; a macro),
- * and the per-model run overhead on PGlite and on PostgreSQL.
+ * dbt runner:
+ *
+ * - parse+compile of generated projects of 1,000 and 10,000 models (each
+ *   with a schema.yml entry, columns and tests; refs between layers; a macro;
+ *   a for loop), in a new process cold (no parse cache), in a new process
+ *   with the cache, and after a one-file edit (new process, and warm in the
+ *   same process as a watching daemon would);
+ * - `dbt build` of jaffle_shop_modern (tests/fixtures/dbt) through
+ *   `deno task dbt` on PGlite and on PostgreSQL, with the peak memory (VmHWM)
+ *   of the PGlite process;
+ * - the per-model run overhead on PGlite and on PostgreSQL.
  *
  * Baselines measured in the same run:
  * - parse+compile against reading the same files and parsing their YAML
@@ -9,7 +17,7 @@
  * - run overhead against issuing the same `create view` statements directly
  *   on the warehouse (no compile, no swap transaction, no artifacts).
  *
- *     deno run -A bench/dbt.ts [models] [run_models]
+ *     deno run -A bench/dbt.ts [sizes=1000,10000] [run_models=200]
  *
  * @module
  */
@@ -24,14 +32,21 @@ const ROUNDS = 5;
 
 /** Runs the benchmark and prints its figures. */
 export async function main(
-  models = Number(Deno.args[0] ?? 1000),
+  sizes = (Deno.args[0] ?? "1000,10000").split(",").map(Number),
   runModels = Number(Deno.args[1] ?? 200),
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "bench-dbt-" });
-  try {
-    await generate(dir, models);
-    await benchColdProcess(dir);
-    await benchCompile(dir, models);
+  for (const models of sizes) {
+    const dir = await Deno.makeTempDir({ prefix: "bench-dbt-" });
+    try {
+      await generate(dir, models);
+      await benchColdProcess(dir, models);
+      if (models <= 1000) await benchCompile(dir, models);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  await benchJaffle();
+  {
     const small = await Deno.makeTempDir({ prefix: "bench-dbt-run-" });
     try {
       await generate(small, runModels);
@@ -45,8 +60,6 @@ export async function main(
     } finally {
       await Deno.remove(small, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -142,24 +155,149 @@ async function benchCompile(dir: string, models: number): Promise<void> {
 }
 
 /**
- * What `deno task materialize` pays: a new process loading the project once,
- * first with no parse cache, then with the cache the first wrote.
+ * What `deno task materialize` / `deno task dbt parse` pay: a new process
+ * loading the project once — with no parse cache, then with the cache the
+ * first wrote, then after editing one model — and a process that stays up
+ * (a daemon) loading again after a one-file edit.
  */
-async function benchColdProcess(dir: string): Promise<void> {
-  const once = async () => {
+async function benchColdProcess(dir: string, models: number): Promise<void> {
+  const once = async (...flags: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL(import.meta.url).pathname, "--load-once", dir],
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--load-once", dir, ...flags],
       stdout: "piped",
     }).output();
     if (!out.success) throw new Error("bench: the --load-once child failed");
     return JSON.parse(new TextDecoder().decode(out.stdout)) as Timing;
   };
-  const first = await once();
-  const second = await once();
+  const cold = await once("--no-cache");
+  await once(); // writes the cache
+  const cached = await once();
+  await editOneModel(dir);
+  const edited = await once();
+  // A process that stays up: load, edit one file, load again.
+  await loadProject(dir);
+  await editOneModel(dir);
+  const warmEdit = await cpuTimed(() => loadProject(dir));
+  const floor = await cpuTimed(() => readAndParse(dir));
   console.log(
-    `new process, one load (wall / cpu ms): no cache ${ms(first.wall)} / ${ms(first.cpu)}, ` +
-      `with cache ${ms(second.wall)} / ${ms(second.cpu)}`,
+    `parse+compile ${models} models (wall / cpu ms; goals: 10k cold <= 1000, edit <= 50):`,
   );
+  console.log(`  new process, no cache (cold)           ${ms(cold.wall)} / ${ms(cold.cpu)}`);
+  console.log(`  new process, parse cache, unchanged    ${ms(cached.wall)} / ${ms(cached.cpu)}`);
+  console.log(`  new process, parse cache, 1 file edited ${ms(edited.wall)} / ${ms(edited.cpu)}`);
+  console.log(
+    `  same process, 1 file edited (re-parse)  ${ms(warmEdit.wall)} / ${ms(warmEdit.cpu)}`,
+  );
+  console.log(
+    `  baseline read files + parse YAML        ${ms(floor.wall)} / ${ms(floor.cpu)}; ` +
+      `cold/baseline ${(cold.wall / floor.wall).toFixed(1)}x, edit/baseline ${
+        (warmEdit.wall / floor.wall).toFixed(1)
+      }x`,
+  );
+}
+
+let edits = 0;
+
+async function editOneModel(dir: string): Promise<void> {
+  const path = `${dir}/models/layer_1`;
+  const name = [...Deno.readDirSync(path)].map((e) => e.name).filter((n) => n.endsWith(".sql"))
+    .sort()[0];
+  await Deno.writeTextFile(
+    `${path}/${name}`,
+    `${await Deno.readTextFile(`${path}/${name}`)}\n-- edit ${++edits}`,
+  );
+}
+
+/** `deno task dbt deps` + `build` of jaffle_shop_modern in a child process per warehouse. */
+async function benchJaffle(): Promise<void> {
+  const run = async (warehouse: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--jaffle", warehouse],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) throw new Error("bench: the --jaffle child failed");
+    return JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      build: number;
+      peakMiB: number;
+      nodes: number;
+    };
+  };
+  const pglite = await run("pglite");
+  const pg = await startPostgres({ databaseUrl: undefined });
+  try {
+    const postgres = await run(pg.url);
+    console.log(
+      `dbt build of jaffle_shop_modern (${pglite.nodes} nodes incl. seeds and tests), new warehouse: ` +
+        `PGlite ${ms(pglite.build)} ms (process peak ${
+          pglite.peakMiB.toFixed(0)
+        } MiB, goal < 300), ` +
+        `PostgreSQL ${ms(postgres.build)} ms; PGlite/PostgreSQL ${
+          (pglite.build / postgres.build).toFixed(2)
+        }x`,
+    );
+  } finally {
+    await pg.stop();
+  }
+}
+
+/** The child of {@linkcode benchJaffle}: prints build time, peak RSS and node count as JSON. */
+async function jaffleChild(warehouse: string): Promise<void> {
+  const { runDbtCli } = await import("../resources/dbt/cli.ts");
+  const fixtures = new URL("../tests/fixtures/dbt/", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir({ prefix: "bench-jaffle-" });
+  try {
+    const copy = async (from: string, to: string): Promise<void> => {
+      await Deno.mkdir(to, { recursive: true });
+      for await (const e of Deno.readDir(from)) {
+        if (e.isDirectory) await copy(`${from}/${e.name}`, `${to}/${e.name}`);
+        else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+      }
+    };
+    await copy(`${fixtures}/jaffle_shop_modern`, `${dir}/proj`);
+    await copy(`${fixtures}/packages`, `${dir}/packages`);
+    const repo = `${dir}/jaffle_date`;
+    await copy(`${fixtures}/packages/jaffle_date`, repo);
+    for (
+      const args of [["init", "-q", "-b", "main"], ["add", "-A"], [
+        "-c",
+        "user.email=b@e",
+        "-c",
+        "user.name=b",
+        "commit",
+        "-qm",
+        "x",
+      ]]
+    ) {
+      await new Deno.Command("git", { args, cwd: repo, stdout: "null" }).output();
+    }
+    const url = warehouse === "pglite" ? `pglite:${dir}/warehouse` : warehouse;
+    const env = (name: string) =>
+      ({
+        WAREHOUSE_URL: url,
+        JAFFLE_DATE_REPO: `file://${repo}`,
+        STATE_DIR: `${dir}/state`,
+      } as Record<string, string>)[name];
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    if (await runDbtCli(["deps", "--project-dir", `${dir}/proj`], io, { env }) !== 0) {
+      throw new Error(lines.join("\n"));
+    }
+    const started = performance.now();
+    const code = await runDbtCli(
+      ["build", "--project-dir", `${dir}/proj`, "--vars", "{load_source_data: true}"],
+      io,
+      { env },
+    );
+    const build = performance.now() - started;
+    if (code !== 0) throw new Error(lines.join("\n"));
+    const status = await Deno.readTextFile("/proc/self/status");
+    const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const nodes = Number(/TOTAL=(\d+)/.exec(lines.join("\n"))?.[1] ?? 0);
+    console.log(JSON.stringify({ build, peakMiB: peakKiB / 1024, nodes }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Wall and CPU (user + system, all threads) time of one call. */
@@ -270,7 +408,10 @@ function ms(value: number): string {
 if (import.meta.main) {
   if (Deno.args[0] === "--load-once") {
     const dir = Deno.args[1] ?? "";
-    console.log(JSON.stringify(await cpuTimed(() => loadProject(dir))));
+    const cache = Deno.args[2] !== "--no-cache";
+    console.log(JSON.stringify(await cpuTimed(() => loadProject(dir, { cache }))));
+  } else if (Deno.args[0] === "--jaffle") {
+    await jaffleChild(Deno.args[1] ?? "pglite");
   } else {
     await main();
   }
