@@ -17,9 +17,19 @@ import { schedules, sensors } from "./sensors/mod.ts";
 
 const config = loadConfig();
 
-/** The dbt project in `dbt/`: one asset per model, one check per test. */
-const marts = await dbtAssets(new URL("./dbt", import.meta.url).pathname, {
+/**
+ * The dbt project (`dbt/`, or DBT_PROJECT_DIR): one asset per model, seed and
+ * snapshot, one check per test. Its target/ goes under STATE_DIR when that is
+ * set, so the code tree can be read-only.
+ */
+const dbtProjectDir = Deno.env.get("DBT_PROJECT_DIR") ?? new URL("./dbt", import.meta.url).pathname;
+const marts = await dbtAssets(dbtProjectDir, {
   fullRefresh: config.DBT_FULL_REFRESH,
+  ...(Deno.env.get("STATE_DIR")
+    ? {
+      targetDir: `${config.STATE_DIR}/dbt/${dbtProjectDir.replace(/\/+$/, "").split("/").at(-1)}`,
+    }
+    : {}),
 });
 
 /** The asset graph `deno task materialize` runs and `deno task sensor` watches. */

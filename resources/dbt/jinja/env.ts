@@ -678,6 +678,16 @@ export class JinjaEnv {
         throw new DbtError(thrown.code, thrown.message, { file, line }, error);
       }
       if (thrown instanceof DbtError) throw thrown;
+      const missing = /Unable to call `(\w+)\["(\w+)"\]`/.exec(message);
+      if (missing && !this.#macros.has(missing[1] as string)) {
+        throw new DbtError(
+          DbtErrorCode.renderFailed,
+          `macro '${missing[1]}.${missing[2]}' is not defined: no package '${missing[1]}' is ` +
+            "installed (run `deno task dbt deps`)",
+          { file, line },
+          error,
+        );
+      }
       throw new DbtError(
         DbtErrorCode.renderFailed,
         `cannot render: ${firstMessageLine(message)}`,

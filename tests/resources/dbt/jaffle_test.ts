@@ -164,6 +164,8 @@ for (const target of TARGETS) {
         await Deno.readTextFile(`${copy.dir}/state/dbt/proj/target/run_results.json`),
       );
       assert.equal(runResults.args.which, "build");
+      // With STATE_DIR set nothing is written into the project (a read-only code tree works).
+      await assert.rejects(Deno.stat(`${copy.project}/target`), Deno.errors.NotFound);
       assert.deepEqual(runResults.args.vars, { load_source_data: true });
       assert.ok(
         runResults.results.some((r: { unique_id: string; status: string }) =>
