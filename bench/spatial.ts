@@ -22,12 +22,26 @@ import { LocalObjectStore } from "../resources/object_store/mod.ts";
 import { MemoryLedger } from "../resources/ledger/mod.ts";
 import { SpatialiteEngine } from "../resources/spatial/spatialite.ts";
 import { wasmGdal } from "../resources/spatial/gdal_wasm.ts";
+import { detectNativeGdal } from "../resources/spatial/gdal_native.ts";
+import type { GdalEngine } from "../resources/spatial/gdal.ts";
+
+/** The GDAL engine of a child process: `BENCH_GDAL_ENGINE` (wasm or native). */
+async function benchGdal(): Promise<GdalEngine> {
+  if (Deno.env.get("BENCH_GDAL_ENGINE") !== "native") return wasmGdal;
+  const native = await detectNativeGdal();
+  if (!native) throw new Error("BENCH_GDAL_ENGINE=native but no GDAL >= 3.6 is installed");
+  return native;
+}
 import { processVectorBatch } from "../assets/spatial/vector.ts";
 import { COG_OPTIONS, processRasterBatch } from "../assets/spatial/raster.ts";
 
 const POINTS = Number(Deno.env.get("BENCH_POINTS") ?? 1_000_000);
 const POLYGONS = Number(Deno.env.get("BENCH_POLYGONS") ?? 100_000);
 const RASTER_SIZE = Number(Deno.env.get("BENCH_RASTER_SIZE") ?? 4096);
+/** GDAL engines measured: wasm always, native when GDAL >= 3.6 is installed. */
+const ENGINES = (Deno.env.get("BENCH_ENGINES") ?? "wasm,native").split(",").filter((e) =>
+  e === "wasm" || (e === "native" && Deno.env.get("BENCH_NO_NATIVE") === undefined)
+);
 
 interface Measure {
   seconds: number;
@@ -44,8 +58,17 @@ async function sh(cmd: string, args: string[], cwd?: string): Promise<string> {
 }
 
 /** Runs a command under /usr/bin/time and returns wall and CPU seconds and max RSS. */
-async function timed(cmd: string, args: string[]): Promise<Measure> {
-  const stderr = await sh("/usr/bin/time", ["-f", "TIME %e %M %U %S", cmd, ...args]);
+async function timed(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Measure> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "TIME %e %M %U %S", cmd, ...args],
+    env,
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${stderr}`);
   const match = stderr.match(/TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/);
   if (!match) throw new Error(`no timing in: ${stderr}`);
   return {
@@ -226,7 +249,7 @@ async function runBatch(
   const common = {
     lake: store,
     ledger,
-    gdal: wasmGdal,
+    gdal: await benchGdal(),
     engine: new SpatialiteEngine(),
     targetCrs: "EPSG:4326",
     landingBucket: "landing-zone",
@@ -255,6 +278,8 @@ function line(label: string, ours: Measure, native: Measure, features?: number) 
         native.maxRssMiB.toFixed(0)
       } MiB)` +
       ` | ratio ${(native.seconds / ours.seconds).toFixed(2)}` +
+      ` (ours/native ${(ours.seconds / native.seconds).toFixed(2)}x,` +
+      ` memory ${(ours.maxRssMiB / native.maxRssMiB).toFixed(2)}x)` +
       ` (cpu ${ours.cpuSeconds.toFixed(2)} s vs ${native.cpuSeconds.toFixed(2)} s: ${
         (native.cpuSeconds / ours.cpuSeconds).toFixed(2)
       })`,
@@ -272,7 +297,8 @@ async function warm(
   root: string,
   file: string,
   native: () => Promise<Measure>,
-  expectedRows?: number,
+  expectedRows: number | undefined,
+  engine: string,
 ): Promise<{ ours: Measure; native: Measure }> {
   await stageLanding(kind, root, file, WARMUP_SUFFIX);
   await stageLanding(kind, root, file);
@@ -290,6 +316,7 @@ async function warm(
       root,
       file,
     ],
+    env: { BENCH_GDAL_ENGINE: engine },
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
@@ -322,16 +349,6 @@ export async function main(): Promise<void> {
         [`${POLYGONS} polygons`, "polygons", `${dir}/polygons.gpkg`, POLYGONS],
       ] as const
     ) {
-      await stageLanding(kind, `${dir}/store-${kind}`, file);
-      const ours = await timed(Deno.execPath(), [
-        "run",
-        "-A",
-        self,
-        "--child",
-        kind,
-        `${dir}/store-${kind}`,
-        file,
-      ]);
       // The same GDAL work our pipeline asks for: the input is already in the
       // target CRS (no reprojection), and only non-point layers are made valid.
       const validity = kind === "points" ? [] : ["-makevalid"];
@@ -349,21 +366,20 @@ export async function main(): Promise<void> {
           file,
         ]);
       };
-      const native = await runNative();
-      line(`${label} -> GeoParquet`, ours, native, count);
-      const w = await warm(kind, `${dir}/warm-${kind}`, file, runNative, count);
-      line(`  warm`, w.ours, w.native, count);
+      for (const engine of ENGINES) {
+        const root = `${dir}/store-${kind}-${engine}`;
+        await stageLanding(kind, root, file);
+        const ours = await timed(
+          Deno.execPath(),
+          ["run", "-A", self, "--child", kind, root, file],
+          { BENCH_GDAL_ENGINE: engine },
+        );
+        const native = await runNative();
+        line(`${label} -> GeoParquet [${engine}]`, ours, native, count);
+        const w = await warm(kind, `${dir}/warm-${kind}-${engine}`, file, runNative, count, engine);
+        line(`  warm [${engine}]`, w.ours, w.native, count);
+      }
     }
-    await stageLanding("raster", `${dir}/store-raster`, `${dir}/raster.tif`);
-    const ours = await timed(Deno.execPath(), [
-      "run",
-      "-A",
-      self,
-      "--child",
-      "raster",
-      `${dir}/store-raster`,
-      `${dir}/raster.tif`,
-    ]);
     const runNative = async () => {
       await Deno.remove(`${dir}/native_cog.tif`).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -374,10 +390,26 @@ export async function main(): Promise<void> {
         `${dir}/native_cog.tif`,
       ]);
     };
-    const native = await runNative();
-    line(`${RASTER_SIZE}² raster -> COG`, ours, native);
-    const w = await warm("raster", `${dir}/warm-raster`, `${dir}/raster.tif`, runNative);
-    line(`  warm`, w.ours, w.native);
+    for (const engine of ENGINES) {
+      const root = `${dir}/store-raster-${engine}`;
+      await stageLanding("raster", root, `${dir}/raster.tif`);
+      const ours = await timed(
+        Deno.execPath(),
+        ["run", "-A", self, "--child", "raster", root, `${dir}/raster.tif`],
+        { BENCH_GDAL_ENGINE: engine },
+      );
+      const native = await runNative();
+      line(`${RASTER_SIZE}² raster -> COG [${engine}]`, ours, native);
+      const w = await warm(
+        "raster",
+        `${dir}/warm-raster-${engine}`,
+        `${dir}/raster.tif`,
+        runNative,
+        undefined,
+        engine,
+      );
+      line(`  warm [${engine}]`, w.ours, w.native);
+    }
     console.log(
       "(ratio = native time / our time; ours includes process and gdal3.js start-up, staging " +
         "from the landing zone, hashing, upload and ledger; the landing upload is done before timing)",

@@ -137,3 +137,50 @@ Deno.test("sqliteToGeoParquet names a missing table or geometry column", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteToGeoParquet streams a large layer in row groups with the exact bbox", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-large-" });
+  try {
+    const rows = Number(Deno.env.get("GEOPARQUET_TEST_ROWS") ?? 300_000);
+    const db = new DatabaseSync(`${dir}/big.sqlite`);
+    db.exec("CREATE TABLE pts (id INTEGER, name TEXT, geom BLOB)");
+    const insert = db.prepare("INSERT INTO pts VALUES (?, ?, ?)");
+    let xmin = Infinity, ymin = Infinity, xmax = -Infinity, ymax = -Infinity;
+    db.exec("BEGIN");
+    for (let i = 0; i < rows; i++) {
+      // Irrational-looking coordinates, so a rounded extent would show.
+      const x = -116 + ((i * 0.6180339887498949) % 12);
+      const y = 44.4 + ((i * 0.41421356237309515) % 4.6);
+      xmin = Math.min(xmin, x), ymin = Math.min(ymin, y);
+      xmax = Math.max(xmax, x), ymax = Math.max(ymax, y);
+      insert.run(i, `p${i}`, point(x, y));
+    }
+    db.exec("COMMIT");
+    db.close();
+    const result = await sqliteToGeoParquet(`${dir}/big.sqlite`, "pts", `${dir}/big.parquet`, {
+      crs: { type: "GeographicCRS", name: "WGS 84" },
+      geometryColumn: "geom",
+      rowGroupSize: 65_536,
+      batchSize: 8_192,
+    });
+    assert.equal(result.rows, rows);
+    // The file-level bbox is exactly the data's extent, not a rounded layer extent.
+    assert.deepEqual(result.bbox, [xmin, ymin, xmax, ymax]);
+    assert.deepEqual(result.geo.columns.geometry.bbox, [xmin, ymin, xmax, ymax]);
+    const groups = await duck(
+      `SELECT row_group_id, any_value(row_group_num_rows) AS n
+       FROM parquet_metadata('${dir}/big.parquet') GROUP BY 1 ORDER BY 1`,
+    );
+    assert.equal(groups.length, Math.ceil(rows / 65_536));
+    assert.ok(groups.every((g) => Number(g.n) <= 65_536));
+    const [extent] = await duck(
+      `SELECT min(bbox.xmin) AS x0, max(bbox.ymax) AS y1, count(*) AS n
+       FROM read_parquet('${dir}/big.parquet')`,
+    );
+    assert.equal(Number(extent!.n), rows);
+    assert.equal(Number(extent!.x0), xmin);
+    assert.equal(Number(extent!.y1), ymax);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
