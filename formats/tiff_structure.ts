@@ -3,15 +3,22 @@
  * size, tiling and subfile type) with ranged reads, so a check can tell a
  * Cloud Optimized GeoTIFF from a plain one without loading the pixels.
  *
+ * The IFDs are read by geotiff.js (issue 11 item 7), which replaced a
+ * hand-written IFD walk. Measured on a 3000x3000 COG from Debian's GDAL, the
+ * walk read 1.2 KB in 13 small reads and geotiff.js 6.4 KB in 9 (BigTIFF COG:
+ * 1.6 KB vs 17 KB); behind `cachedReader`'s first 64 KiB (byte_reader.ts) both are
+ * one ranged request, so the library costs nothing that matters. Only GDAL's
+ * ghost area (the `LAYOUT=IFDS_BEFORE_DATA` marker a COG needs), which no
+ * reader exposes, is still read by hand: two small reads after the header.
+ *
  * @module
  */
 
+import { GeoTIFF } from "geotiff";
 import type { ByteReader } from "./byte_reader.ts";
 
 /** One image file directory: the full image, an overview or a mask. */
 export interface TiffIfd {
-  /** Byte offset of the IFD. */
-  offset: number;
   /** ImageWidth (tag 256). */
   width: number;
   /** ImageLength (tag 257). */
@@ -32,74 +39,6 @@ export interface TiffStructure {
   ghost: string | undefined;
   /** Every IFD, in file order of the chain. */
   ifds: TiffIfd[];
-}
-
-/** Most IFDs followed, so a looping chain cannot hang a check. */
-const MAX_IFDS = 256;
-
-/**
- * Parses the TIFF header and IFD chain.
- *
- * @throws {RangeError} when the bytes are not a TIFF or the IFD chain is malformed.
- */
-export async function readTiffStructure(read: ByteReader, size: number): Promise<TiffStructure> {
-  const header = await read(0, 16);
-  if (header.length < 8) throw new RangeError("it is too short to be a TIFF");
-  const order = String.fromCharCode(header[0]!, header[1]!);
-  if (order !== "II" && order !== "MM") throw new RangeError("it has no TIFF byte-order mark");
-  const little = order === "II";
-  const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const h = view(header);
-  const magic = h.getUint16(2, little);
-  if (magic !== 42 && magic !== 43) throw new RangeError(`its TIFF version is ${magic}`);
-  const big = magic === 43;
-  const u64 = (d: DataView, at: number) => Number(d.getBigUint64(at, little));
-  let next = big ? u64(h, 8) : h.getUint32(4, little);
-
-  const ghostStart = big ? 16 : 8;
-  const ghostHead = new TextDecoder().decode(await read(ghostStart, 43));
-  const ghostSize = ghostHead.match(/^GDAL_STRUCTURAL_METADATA_SIZE=(\d{6}) bytes\n/);
-  const ghost = ghostSize
-    ? new TextDecoder().decode(await read(ghostStart, 43 + Number(ghostSize[1])))
-    : undefined;
-
-  const ifds: TiffIfd[] = [];
-  const seen = new Set<number>();
-  const entrySize = big ? 20 : 12;
-  while (next !== 0) {
-    if (seen.has(next) || ifds.length >= MAX_IFDS) throw new RangeError("its IFD chain loops");
-    if (next >= size) throw new RangeError(`an IFD offset ${next} is past the end of the file`);
-    seen.add(next);
-    const countBytes = view(await read(next, big ? 8 : 2));
-    const count = big ? u64(countBytes, 0) : countBytes.getUint16(0, little);
-    const tableLength = count * entrySize + (big ? 8 : 4);
-    const table = await read(next + (big ? 8 : 2), tableLength);
-    if (table.length < tableLength) throw new RangeError(`the IFD at ${next} is truncated`);
-    const t = view(table);
-    const tags = new Map<number, number>();
-    for (let i = 0; i < count; i++) {
-      const at = i * entrySize;
-      const tag = t.getUint16(at, little);
-      const type = t.getUint16(at + 2, little);
-      const n = big ? u64(t, at + 4) : t.getUint32(at + 4, little);
-      const value = at + (big ? 12 : 8);
-      // Only single SHORT, LONG or LONG8 values are needed; they sit inline.
-      if (n !== 1) continue;
-      if (type === 3) tags.set(tag, t.getUint16(value, little));
-      else if (type === 4) tags.set(tag, t.getUint32(value, little));
-      else if (type === 16) tags.set(tag, u64(t, value));
-    }
-    ifds.push({
-      offset: next,
-      width: tags.get(256) ?? 0,
-      height: tags.get(257) ?? 0,
-      tileWidth: tags.get(322),
-      tileHeight: tags.get(323),
-      subfileType: tags.get(254) ?? 0,
-    });
-    next = big ? u64(t, count * entrySize) : t.getUint32(count * entrySize, little);
-  }
-  return { bigTiff: big, ghost, ifds };
 }
 
 /**
@@ -132,4 +71,59 @@ export function cogProblems(tiff: TiffStructure): string[] {
     );
   }
   return problems;
+}
+
+/** A geotiff.js source over a {@linkcode ByteReader}. */
+function geotiffSource(read: ByteReader, size: number) {
+  return {
+    fileSize: size,
+    fetch: (slices: { offset: number; length: number }[]) =>
+      Promise.all(slices.map(async (slice) => {
+        const bytes = await read(slice.offset, Math.min(slice.length, size - slice.offset));
+        return bytes.slice().buffer;
+      })),
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Parses the TIFF header, its IFDs (through geotiff.js) and GDAL's ghost area.
+ *
+ * @throws {RangeError} when the bytes are not a TIFF or its IFDs cannot be read.
+ */
+export async function readTiffStructure(read: ByteReader, size: number): Promise<TiffStructure> {
+  const header = await read(0, 16);
+  if (header.length < 8) throw new RangeError("it is too short to be a TIFF");
+  const order = String.fromCharCode(header[0]!, header[1]!);
+  if (order !== "II" && order !== "MM") throw new RangeError("it has no TIFF byte-order mark");
+  const big = (header[2] === 43 && header[3] === 0) || (header[2] === 0 && header[3] === 43);
+  let tiff;
+  const ifds: TiffIfd[] = [];
+  try {
+    // deno-lint-ignore no-explicit-any
+    tiff = await GeoTIFF.fromSource(geotiffSource(read, size) as any);
+    const count = await tiff.getImageCount();
+    for (let i = 0; i < count; i++) {
+      const image = await tiff.getImage(i);
+      const dir = image.fileDirectory;
+      ifds.push({
+        width: image.getWidth(),
+        height: image.getHeight(),
+        tileWidth: image.isTiled ? image.getTileWidth() : undefined,
+        tileHeight: image.isTiled ? image.getTileHeight() : undefined,
+        subfileType: Number(dir.hasTag("NewSubfileType") ? dir.getValue("NewSubfileType") : 0),
+      });
+    }
+  } catch (error) {
+    throw new RangeError(`geotiff.js cannot read it: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const ghostStart = big ? 16 : 8;
+  const ghostHead = new TextDecoder().decode(await read(ghostStart, 43));
+  const ghostSize = ghostHead.match(/^GDAL_STRUCTURAL_METADATA_SIZE=(\d{6}) bytes\n/);
+  const ghost = ghostSize
+    ? new TextDecoder().decode(await read(ghostStart, 43 + Number(ghostSize[1])))
+    : undefined;
+  return { bigTiff: big, ghost, ifds };
 }

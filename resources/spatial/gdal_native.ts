@@ -149,8 +149,15 @@ export function parseOgrinfo(text: string): VectorInfo {
   return { driverShortName: driver, layers };
 }
 
+/**
+ * PROJJSON and WKT of the CRSs resolved so far, for the whole process: each
+ * `gdalsrsinfo` costs a process start (~0.1-0.2 s), and a batch asks for the
+ * same few CRSs again and again.
+ */
+const projjsonCache = new Map<string, Record<string, unknown> | undefined>();
+const wktCache = new Map<string, string>();
+
 function opsOf(dir: string): GdalOps {
-  const projjsonCache = new Map<string, Record<string, unknown> | undefined>();
   const projjsonOf = async (wkt: string) => {
     if (!projjsonCache.has(wkt)) {
       const out = await run("gdalsrsinfo", ["-o", "PROJJSON", wkt]);
@@ -174,7 +181,10 @@ function opsOf(dir: string): GdalOps {
   return {
     async crsInfo(crs) {
       const projjson = await projjsonOf(crs);
+      const known = wktCache.get(crs);
+      if (projjson !== undefined && known !== undefined) return { projjson, wkt: known };
       const wkt = await run("gdalsrsinfo", ["-o", "WKT2_2019", "--single-line", crs]);
+      if (wkt.code === 0) wktCache.set(crs, wkt.stdout.trim());
       if (projjson === undefined || wkt.code !== 0) {
         throw gdalFailure(
           "resolve the CRS",
