@@ -272,7 +272,7 @@ async function fromHub(
   if (!chosen) throw failed(name, `no version on ${hub} satisfies ${ranges.join(", ")}`);
   const tarball = index.versions?.[chosen]?.downloads?.tarball;
   if (!tarball) throw failed(name, `the hub lists ${chosen} without a tarball`);
-  const response = await fetcher(tarball);
+  const response = await fetcher(new URL(tarball, url).href);
   if (!response.ok) throw failed(name, `downloading ${tarball}: HTTP ${response.status}`);
   await Deno.writeFile(`${staging}/pkg.tar.gz`, new Uint8Array(await response.arrayBuffer()));
   await Deno.mkdir(`${staging}/unpacked`);

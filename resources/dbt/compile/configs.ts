@@ -106,7 +106,8 @@ export function resolveConfig(
     unsupported(
       "materialized",
       file,
-      `materialized='${materialized}' (supported: view, table, incremental, ephemeral)`,
+      `materialized='${materialized}' (supported: view, table, incremental, ephemeral; ` +
+        "custom {% materialization %} blocks are not run by this runner)",
     );
   }
   const strategy = all.incremental_strategy;

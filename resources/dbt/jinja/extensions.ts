@@ -1,7 +1,9 @@
 /**
  * Jinja tags dbt has and nunjucks lacks: `{% do expr %}` (evaluate, print
- * nothing), and `{% test name(...) %}` blocks, which are macros named
- * `test_<name>` (as dbt names them).
+ * nothing), `{% test name(...) %}` blocks, which are macros named
+ * `test_<name>` (as dbt names them), and `{% materialization %}` blocks,
+ * which are set aside (custom materializations are refused by name where a
+ * node uses one).
  *
  * @module
  */
@@ -51,11 +53,19 @@ export class DoExtension {
  * `{% macro test_x(...) %}...{% endmacro %}`.
  */
 export function preprocess(source: string): string {
-  if (!source.includes("test") || !/\{%-?\s*(end)?test\b/.test(source)) return source;
-  return source
+  let text = source;
+  if (text.includes("materialization")) {
+    // Custom materializations are not run here: the block is blanked (lines kept) so the file's
+    // other macros load, and a node that asks for it is refused by name (compile/configs.ts).
+    text = text.replace(MATERIALIZATION, (block) => block.replace(/[^\n]/g, ""));
+  }
+  if (!text.includes("test") || !/\{%-?\s*(end)?test\b/.test(text)) return text;
+  return text
     .replace(/(\{%-?\s*)test\s+([A-Za-z_][A-Za-z0-9_]*)/g, "$1macro test_$2")
     .replace(/(\{%-?\s*)endtest(\s*-?%\})/g, "$1endmacro$2");
 }
+
+const MATERIALIZATION = /\{%-?\s*materialization\s[\s\S]*?\{%-?\s*endmaterialization\s*-?%\}/g;
 
 /** nunjucks' node classes, for extensions that build nodes. */
 export const NODES = (nunjucks as unknown as { nodes: Nodes }).nodes;

@@ -522,3 +522,20 @@ Deno.test("selection: graph operators, methods, state:modified and result:error"
   assert.throws(() => selectNodes(p, ["state:modified"]), /--state/);
   assert.throws(() => selectNodes(p, ["colour:red"]), /unknown selection method 'colour:'/);
 });
+
+Deno.test("custom materializations: the file loads, a node using one is refused by name", async () => {
+  const macro = `{% materialization my_mat, default %}
+{{ return({'relations': []}) }}
+{% endmaterialization %}
+{% macro still_here() %}1{% endmacro %}`;
+  await using ok = await writeProject({
+    "macros/mat.sql": macro,
+    "models/m.sql": "select {{ still_here() }} as one",
+  });
+  assert.match((await loadProject(ok.dir, opts)).models.get("m")?.compiledCode ?? "", /select 1/);
+  await using bad = await writeProject({
+    "macros/mat.sql": macro,
+    "models/m.sql": "{{ config(materialized='my_mat') }}select 1",
+  });
+  await rejects(loadProject(bad.dir, opts), DbtErrorCode.unsupported, /materialized='my_mat'/);
+});

@@ -1,0 +1,94 @@
+/**
+ * `deno task dbt deps`: local, git (a `file://` repository) and hub packages
+ * (a loopback fake of the hub API serving a tarball), the lock file, and the
+ * errors that name the package.
+ */
+
+import assert from "node:assert/strict";
+import { DbtError, DbtErrorCode } from "../../../resources/dbt/mod.ts";
+import { installPackages, satisfies } from "../../../resources/dbt/packages.ts";
+import { writeProject } from "./_fixture.ts";
+
+const UTILS = new URL("../../fixtures/dbt/packages/jaffle_utils", import.meta.url).pathname;
+
+async function tarball(dir: string): Promise<Uint8Array<ArrayBuffer>> {
+  const out = await new Deno.Command("tar", {
+    args: ["-czf", "-", "-C", `${dir}/..`, dir.split("/").at(-1) as string],
+    stdout: "piped",
+  }).output();
+  assert.ok(out.success);
+  return new Uint8Array(out.stdout);
+}
+
+Deno.test("deps: a hub package resolves the newest matching version from the hub", async () => {
+  const tgz = await tarball(UTILS);
+  const asked: string[] = [];
+  await using server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, (req): Response => {
+    const path = new URL(req.url).pathname;
+    asked.push(path);
+    if (path === "/api/v1/acme/jaffle_utils.json") {
+      return Response.json({
+        name: "jaffle_utils",
+        versions: Object.fromEntries(["0.9.0", "1.1.0", "1.2.3", "2.0.0"].map((v) => [
+          v,
+          // Relative tarball URLs resolve against the hub.
+          { downloads: { tarball: `/tarballs/${v}.tar.gz` } },
+        ])),
+      });
+    }
+    if (path.startsWith("/tarballs/")) return new Response(tgz);
+    return new Response("not found", { status: 404 });
+  });
+  await using project = await writeProject({
+    "packages.yml":
+      'packages:\n  - package: acme/jaffle_utils\n    version: [">=1.0.0", "<2.0.0"]\n',
+  });
+  const installed = await installPackages(project.dir, {
+    hubUrl: `http://127.0.0.1:${server.addr.port}`,
+  });
+  assert.deepEqual(installed.map((p) => p.name), ["jaffle_utils"]);
+  assert.ok(asked.includes("/tarballs/1.2.3.tar.gz"), asked.join(", "));
+  await Deno.stat(`${project.dir}/dbt_packages/jaffle_utils/macros/generate_surrogate_key.sql`);
+  const lock = await Deno.readTextFile(`${project.dir}/package-lock.yml`);
+  assert.match(lock, /package: acme\/jaffle_utils\n\s+version: 1\.2\.3/);
+
+  await using none = await writeProject({
+    "packages.yml": 'packages:\n  - package: acme/jaffle_utils\n    version: ">=3.0.0"\n',
+  });
+  await assert.rejects(
+    installPackages(none.dir, { hubUrl: `http://127.0.0.1:${server.addr.port}` }),
+    (error: unknown) =>
+      error instanceof DbtError && error.code === DbtErrorCode.packageFailed &&
+      /no version .* satisfies >=3\.0\.0/.test(error.message),
+  );
+});
+
+Deno.test("deps: bad entries and unreachable sources name the package", async () => {
+  await using bad = await writeProject({ "packages.yml": "packages:\n  - nothing: here\n" });
+  await assert.rejects(installPackages(bad.dir), /each entry needs local:, git: or package:/);
+  await using missing = await writeProject({
+    "packages.yml": "packages:\n  - git: file:///nonexistent/repo.git\n",
+  });
+  await assert.rejects(
+    installPackages(missing.dir),
+    /package git: file:\/\/\/nonexistent\/repo\.git cannot be installed/,
+  );
+  await using hub = await writeProject({
+    "packages.yml": "packages:\n  - package: acme/x\n    version: 1.0.0\n",
+  });
+  await assert.rejects(
+    installPackages(hub.dir, { hubUrl: "http://127.0.0.1:9" }),
+    /the hub http:\/\/127\.0\.0\.1:9 did not answer/,
+  );
+});
+
+Deno.test("deps: version ranges", () => {
+  assert.equal(satisfies("1.2.3", [">=1.0.0", "<2.0.0"]), true);
+  assert.equal(satisfies("2.0.0", [">=1.0.0", "<2.0.0"]), false);
+  assert.equal(satisfies("1.1.0", ["1.1.0"]), true);
+  assert.equal(satisfies("1.10.0", [">1.9.9"]), true);
+});
