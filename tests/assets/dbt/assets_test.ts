@@ -286,3 +286,25 @@ sources:
   assert.match(step?.error?.message ?? "", /deno task materialize \+stg_weather/);
   assert.doesNotMatch(step?.error?.message ?? "", /Fix its SQL/);
 });
+
+Deno.test("dbt assets: jaffle_shop_classic materializes with every check passing", async () => {
+  const fixture = new URL("../../fixtures/dbt/jaffle_shop_classic", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  try {
+    await using warehouse = await openWarehouse("pglite:memory:");
+    const dbt = await dbtAssets(fixture, { targetDir: dir });
+    // Seeds are assets too, upstream of the staging models.
+    assert.deepEqual(
+      dbt.assets.find((a) => a.key === "stg_orders")?.deps,
+      ["raw_orders"],
+    );
+    const graph = defineGraph<DbtResources>({ assets: dbt.assets, resources: { warehouse } });
+    const run = await materialize(graph, { concurrency: 2 });
+    assert.equal(run.status, "success", JSON.stringify(run.steps.map((s) => s.error?.message)));
+    const checks = run.steps.flatMap((s) => s.checks);
+    assert.ok(checks.length >= 15);
+    assert.ok(checks.every((c) => c.passed), JSON.stringify(checks.filter((c) => !c.passed)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

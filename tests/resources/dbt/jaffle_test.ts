@@ -226,3 +226,37 @@ for (const target of TARGETS) {
     });
   });
 }
+
+for (const target of TARGETS) {
+  Deno.test(`jaffle_shop_classic builds unchanged on ${target.name}`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "jaffle-classic-" });
+    try {
+      await copyTree(`${FIXTURES}/jaffle_shop_classic`, `${dir}/proj`);
+      await using db = await target.open(dir);
+      const env = { WAREHOUSE_URL: db.url, STATE_DIR: `${dir}/state`, HOME: dir };
+      const { code, out } = await cli(["build", "--project-dir", `${dir}/proj`], env);
+      assert.equal(code, 0, out);
+      assert.match(out, /Done\. PASS=24 WARN=0 ERROR=0 SKIP=0 TOTAL=24/);
+      assert.equal(await count(db.url, "select count(*) as n from classic.orders"), 60);
+      assert.equal(
+        await count(
+          db.url,
+          "select count(*) as n from classic.customers where number_of_orders > 0",
+        ) >
+          0,
+        true,
+      );
+      const manifest = JSON.parse(
+        await Deno.readTextFile(`${dir}/state/dbt/proj/target/manifest.json`),
+      );
+      assert.match(
+        manifest.nodes["model.jaffle_shop.orders"].columns.status.description,
+        /Orders can be one of the following statuses/,
+      );
+      assert.equal(manifest.nodes["model.jaffle_shop.orders"].config.materialized, "table");
+      assert.equal(manifest.nodes["model.jaffle_shop.stg_orders"].config.materialized, "view");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
