@@ -15,6 +15,7 @@ import { PlatformError } from "../../core/errors.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
+import { GeoParquetReadError, geoParquetToGeoJsonSeq } from "../../formats/geoparquet_read.ts";
 import type { GetResult } from "../../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
@@ -246,6 +247,12 @@ export interface StagedFile {
   crs: CrsDecision;
   /** GDAL open options. */
   openOptions: string[];
+  /**
+   * The CRS GDAL must be told the file is in, when what it reads says
+   * otherwise (a GeoParquet input is read as GeoJSON Sequence, whose CRS
+   * GDAL takes for CRS84 whatever the `geo` metadata says).
+   */
+  sourceCrs?: string;
 }
 
 /**
@@ -257,8 +264,8 @@ export interface StagedFile {
 export async function contentCheck(
   scratch: GdalScratch,
   file: ManifestFile,
-  gdalPath: string,
-): Promise<{ problem: ManifestProblem } | Omit<StagedFile, "gdalPath" | "sources">> {
+  staged: string,
+): Promise<{ problem: ManifestProblem } | Omit<StagedFile, "sources">> {
   const mismatch = (why: string): { problem: ManifestProblem } => ({
     problem: {
       code: "content_mismatch",
@@ -266,12 +273,29 @@ export async function contentCheck(
       file: file.path,
     },
   });
+  let gdalPath = staged;
   const openOptions = openOptionsOf(file);
   const open = { label: file.path, openOptions };
-  const drivers = driversOf(file);
+  let drivers = driversOf(file);
   let wkt: string | undefined;
   let found: Pick<StagedFile, "vectorInfo" | "rasterInfo">;
+  let sourceCrs: string | undefined;
   try {
+    if (file.type === "vector" && file.format === "geoparquet") {
+      // GDAL here has no Parquet driver: the file is read with hyparquet and
+      // handed to GDAL as GeoJSON Sequence, in the CRS its `geo` metadata names.
+      const host = scratch.toHost(gdalPath);
+      const converted = `${host.replace(/\.[^./]*$/, "")}.geojsons`;
+      try {
+        sourceCrs = (await geoParquetToGeoJsonSeq(host, converted, file.path)).crs;
+      } catch (error) {
+        if (!(error instanceof GeoParquetReadError)) throw error;
+        return mismatch(`it cannot be read as GeoParquet (${error.message})`);
+      }
+      gdalPath = gdalPath.replace(/\.[^./]*$/, ".geojsons");
+      drivers = ["GeoJSONSeq"];
+      wkt = (await scratch.gdal.crsInfo(sourceCrs)).wkt;
+    }
     if (file.type === "vector") {
       const info = await scratch.gdal.vectorInfo(gdalPath, open);
       if (REFUSED_DRIVERS.has(info.driverShortName)) {
@@ -292,7 +316,7 @@ export async function contentCheck(
           })`,
         );
       }
-      wkt = chosen.geometryFields[0]?.coordinateSystem?.wkt;
+      wkt ??= chosen.geometryFields[0]?.coordinateSystem?.wkt;
       found = { vectorInfo: info };
     } else {
       const info = await scratch.gdal.rasterInfo(gdalPath, [], open);
@@ -313,7 +337,7 @@ export async function contentCheck(
   }
   const crs = await decideCrs(scratch, file, wkt);
   if ("code" in crs) return { problem: crs };
-  return { ...found, crs, openOptions };
+  return { ...found, crs, openOptions, gdalPath, ...(sourceCrs ? { sourceCrs } : {}) };
 }
 
 /**

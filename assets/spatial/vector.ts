@@ -106,7 +106,13 @@ async function convertLayer(
   batch: LoadedBatch,
   file: ManifestFile & { type: "vector" },
   gdalPath: string,
-  layer: { name: string; crs: CrsDecision; geometryType: string; openOptions: string[] },
+  layer: {
+    name: string;
+    crs: CrsDecision;
+    geometryType: string;
+    openOptions: string[];
+    sourceCrs?: string | undefined;
+  },
   name: string,
 ) {
   const target = await scratch.gdal.crsInfo(options.targetCrs);
@@ -126,8 +132,13 @@ async function convertLayer(
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
         // The CRS rule: a file without CRS gets the declared one (assigned
-        // outright when no reprojection follows, ogr2ogr's -s_srs needs -t_srs).
-        ...(layer.crs.source === "declared" ? [sameCrs ? "-a_srs" : "-s_srs", file.crs] : []),
+        // outright when no reprojection follows, ogr2ogr's -s_srs needs -t_srs);
+        // a file GDAL reads in another CRS than its own is told its own.
+        ...(layer.sourceCrs !== undefined
+          ? [sameCrs ? "-a_srs" : "-s_srs", layer.sourceCrs]
+          : layer.crs.source === "declared"
+          ? [sameCrs ? "-a_srs" : "-s_srs", file.crs]
+          : []),
         ...(makeValid ? ["-makevalid"] : []),
       ],
       `${name}_${suffix}`,
@@ -273,7 +284,9 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
   const converted: Converted[] = [];
   const problems: ManifestProblem[] = [];
   for (const file of files) {
-    const { gdalPath, sources, vectorInfo, openOptions } = staged.get(file.path)!;
+    const { gdalPath, sources, vectorInfo, openOptions, sourceCrs, crs: fileCrs } = staged.get(
+      file.path,
+    )!;
     const withGeometry = (vectorInfo?.layers ?? []).filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
@@ -284,11 +297,9 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
     for (const layer of layers) {
       const name = uniqueName(file, taken, layers.length > 1 ? layer.name : undefined);
       // Each layer of a multi-layer file has its own CRS; the rule applies to each.
-      const layerCrs = await decideCrs(
-        scratch,
-        file,
-        layer.geometryFields[0]?.coordinateSystem?.wkt,
-      );
+      const layerCrs = sourceCrs !== undefined
+        ? fileCrs
+        : await decideCrs(scratch, file, layer.geometryFields[0]?.coordinateSystem?.wkt);
       if ("code" in layerCrs) {
         problems.push(layerCrs);
         continue;
@@ -298,6 +309,7 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
         crs: layerCrs,
         geometryType: layer.geometryFields[0]?.type ?? "",
         openOptions,
+        sourceCrs,
       }, name);
       const allowEmpty = file.allow_empty_geometries ?? false;
       for (

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
+import { sqliteToGeoParquet } from "../../../formats/geoparquet.ts";
 import type { RunResult } from "../../../core/executor.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
@@ -134,6 +135,26 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/stations.csv`, "id,lon,lat\n1,-110.1,45.2\n2,-111.3,46.9\n");
       await sh("ogr2ogr", "-f", "KML", `${dir}/trails.kml`, `${SAMPLE}/trails.gpkg`);
       await sh("ogr2ogr", "-f", "FlatGeobuf", `${dir}/trails.fgb`, `${SAMPLE}/trails.gpkg`);
+      // A GeoParquet in a projected CRS (NAD83 / Montana), written by our writer.
+      await sh(
+        "ogr2ogr",
+        "-f",
+        "GPKG",
+        "-nln",
+        "counties",
+        `${dir}/counties.gpkg`,
+        `${SAMPLE}/counties.shp`,
+      );
+      const projjson = JSON.parse(
+        new TextDecoder().decode(
+          (await new Deno.Command("gdalsrsinfo", { args: ["-o", "PROJJSON", "EPSG:32100"] })
+            .output())
+            .stdout,
+        ),
+      );
+      await sqliteToGeoParquet(`${dir}/counties.gpkg`, "counties", `${dir}/counties.parquet`, {
+        crs: projjson,
+      });
       const uploads: Upload[] = [
         {
           name: "walk.gpx",
@@ -170,6 +191,13 @@ Deno.test({
           format: "flatgeobuf",
           crs: "EPSG:4326",
         },
+        {
+          name: "counties.parquet",
+          from: `${dir}/counties.parquet`,
+          type: "vector",
+          format: "geoparquet",
+          crs: "EPSG:32100",
+        },
       ];
       for (const [kind, gdal] of engines) {
         await t.step(`${kind} engine`, async () => {
@@ -189,6 +217,11 @@ Deno.test({
           assert.equal(rows["stations.parquet"], 2);
           assert.equal(rows["trails.parquet"] ?? rows["trails_flatgeobuf.parquet"], 3);
           assert.equal(rows["walk__waypoints.parquet"], 2);
+          // The GeoParquet input, read in its own CRS and reprojected to lon/lat.
+          assert.equal(rows["counties.parquet"], 4);
+          const counties = docs.find((d) => d.key.endsWith("/counties.parquet"))!;
+          const bbox = SpatialLedgerMetadata.parse(counties.metadata).bbox!;
+          assert.ok(bbox[0] > -117 && bbox[2] < -103 && bbox[1] > 44 && bbox[3] < 50, String(bbox));
           await using csv = await download(l.store, LAKE, `inputs/${batch}/parcels.parquet`);
           const read = await duckdb(
             `SELECT name, ST_GeometryType(ST_GeomFromWKB(geometry)) AS t FROM read_parquet('${csv.file}') ORDER BY id`,

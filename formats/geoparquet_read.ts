@@ -1,0 +1,131 @@
+/**
+ * Reads a GeoParquet file (any compression: hyparquet with
+ * hyparquet-compressors) and rewrites it as GeoJSON Sequence, one feature per
+ * line, a row group at a time, so GDAL builds that have no Parquet driver
+ * (Debian's 3.6, gdal3.js) can take GeoParquet as an input. hyparquet turns
+ * the WKB of the `geo` metadata's primary column into GeoJSON itself.
+ *
+ * @module
+ */
+
+import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { PlatformError } from "../core/errors.ts";
+
+/** A GeoParquet input cannot be read. */
+export class GeoParquetReadError extends PlatformError {}
+
+/** What {@linkcode geoParquetToGeoJsonSeq} wrote. */
+export interface GeoParquetInput {
+  /** Features written. */
+  rows: number;
+  /** The primary geometry column. */
+  geometryColumn: string;
+  /** `AUTHORITY:CODE` of the `geo` CRS; `OGC:CRS84` when the metadata has none (the spec's default). */
+  crs: string;
+}
+
+function jsonValue(value: unknown): unknown {
+  if (typeof value === "bigint") {
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  }
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return btoa(String.fromCharCode(...value));
+  return value;
+}
+
+/**
+ * Writes the features of the GeoParquet file at `path` to `out` as GeoJSON
+ * Sequence; `label` names the file in errors.
+ *
+ * @throws {GeoParquetReadError} when it is not GeoParquet (no `geo` metadata) or cannot be decoded.
+ */
+export async function geoParquetToGeoJsonSeq(
+  path: string,
+  out: string,
+  label: string,
+): Promise<GeoParquetInput> {
+  using file = await Deno.open(path);
+  const size = (await file.stat()).size;
+  const buffer = {
+    byteLength: size,
+    slice: async (start: number, end?: number) => {
+      const length = (end ?? size) - start;
+      const bytes = new Uint8Array(length);
+      await file.seek(start, Deno.SeekMode.Start);
+      let filled = 0;
+      while (filled < length) {
+        const n = await file.read(bytes.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+      return bytes.buffer;
+    },
+  };
+  const fail = (why: string, cause?: unknown) =>
+    new GeoParquetReadError(
+      "spatial.geoparquet_input",
+      `Cannot read GeoParquet '${label}': ${why}.`,
+      { input: label, ...(cause === undefined ? {} : { cause }) },
+    );
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (error) {
+    throw fail((error as Error).message, error);
+  }
+  const geoText = metadata.key_value_metadata?.find((kv) => kv.key === "geo")?.value;
+  if (!geoText) throw fail("it has no 'geo' metadata, so it is Parquet but not GeoParquet");
+  let geo: { primary_column?: string; columns?: Record<string, { crs?: unknown }> };
+  try {
+    geo = JSON.parse(geoText);
+  } catch (error) {
+    throw fail("its 'geo' metadata is not JSON", error);
+  }
+  const geometryColumn = geo.primary_column ?? "geometry";
+  const crsJson = geo.columns?.[geometryColumn]?.crs as
+    | { id?: { authority?: string; code?: string | number } }
+    | null
+    | undefined;
+  const crs = crsJson?.id?.authority && crsJson.id.code !== undefined
+    ? `${crsJson.id.authority}:${crsJson.id.code}`
+    : "OGC:CRS84";
+  // The bbox covering columns are derived data, not attributes.
+  const skip = new Set([geometryColumn, "bbox"]);
+  const target = await Deno.open(out, { write: true, create: true, truncate: true });
+  const writer = target.writable.getWriter();
+  const encoder = new TextEncoder();
+  let rows = 0;
+  let start = 0;
+  try {
+    for (const group of metadata.row_groups) {
+      const end = start + Number(group.num_rows);
+      const objects = await parquetReadObjects({
+        file: buffer,
+        metadata,
+        compressors,
+        rowStart: start,
+        rowEnd: end,
+      });
+      const lines = objects.map((row) => {
+        const properties: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(row)) {
+          if (!skip.has(key)) properties[key] = jsonValue(value);
+        }
+        return JSON.stringify({
+          type: "Feature",
+          properties,
+          geometry: row[geometryColumn] ?? null,
+        });
+      });
+      rows += lines.length;
+      if (lines.length > 0) await writer.write(encoder.encode(`${lines.join("\n")}\n`));
+      start = end;
+    }
+  } catch (error) {
+    throw error instanceof GeoParquetReadError ? error : fail((error as Error).message, error);
+  } finally {
+    await writer.close().catch(() => {});
+  }
+  return { rows, geometryColumn, crs };
+}
