@@ -186,7 +186,8 @@ function batchOf(kind: string, file: string, suffix = "") {
       path: `${batchId}/${file.split("/").pop()}`,
       type: isRaster ? "raster" : "vector",
       format: isRaster ? "geotiff" : "geopackage",
-      crs: "EPSG:4326",
+      // The raster is the sample DEM resampled: UTM zone 12N, as its file says.
+      crs: isRaster ? "EPSG:32612" : "EPSG:4326",
     }],
     metadata: { project: "bench", description: "benchmark batch" },
   };

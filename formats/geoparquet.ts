@@ -90,6 +90,34 @@ export interface GeoParquetOptions {
    * @default {undefined, no check}
    */
   validBox?: readonly [number, number, number, number];
+  /**
+   * Order of the rows: as stored, or along a Hilbert curve through the
+   * centres of their bboxes (over the layer's extent, 2^16 cells a side), so
+   * that neighbours share row groups and readers filtering on the bbox
+   * columns skip most of them.
+   *
+   * @default {"none"}
+   */
+  sort?: "none" | "hilbert";
+}
+
+/** Position of cell (x, y) on the Hilbert curve filling a 2^16 x 2^16 grid. */
+export function hilbertIndex(x: number, y: number): number {
+  const n = 65_536;
+  let d = 0;
+  for (let s = n / 2; s >= 1; s /= 2) {
+    const rx = (x & s) > 0 ? 1 : 0;
+    const ry = (y & s) > 0 ? 1 : 0;
+    d += s * s * ((3 * rx) ^ ry);
+    if (ry === 0) {
+      if (rx === 1) {
+        x = s - 1 - x;
+        y = s - 1 - y;
+      }
+      [x, y] = [y, x];
+    }
+  }
+  return d;
 }
 
 /** A column computed from each geometry. */
@@ -97,10 +125,10 @@ export interface ComputedColumn {
   /** Output column name. */
   name: string;
   /**
-   * The value of row number `row` (from 0, in rowid order) whose WKB is
-   * `wkb`; `null` for a null geometry or where the value does not apply.
+   * The value of the row with SQLite `rowid` whose WKB is `wkb`; `null` for
+   * a null geometry or where the value does not apply.
    */
-  fn(wkb: Uint8Array | null, row: number): number | null;
+  fn(wkb: Uint8Array | null, rowid: number): number | null;
 }
 
 /** What the first pass over the geometries found, for validation before publishing. */
@@ -225,7 +253,10 @@ function summarize(
   table: string,
   geom: string,
   validBox: readonly number[] | undefined,
+  keepCentres: boolean,
 ) {
+  const rowids: number[] = [];
+  const centres: number[] = [];
   const box = emptyBox();
   const types = new Set<string>();
   const stats: GeometryStats = {
@@ -235,16 +266,19 @@ function summarize(
     outsideGeometries: 0,
   };
   let rows = 0;
-  const stmt = db.prepare(`SELECT ${ident(geom)} AS g FROM ${ident(table)}`);
+  const stmt = db.prepare(`SELECT ${ident(geom)} AS g, rowid FROM ${ident(table)}`);
   stmt.setReturnArrays(true);
   for (const row of stmt.iterate() as unknown as Iterable<unknown[]>) {
     rows++;
     const blob = row[0];
+    if (keepCentres) rowids.push(Number(row[1]));
     if (!(blob instanceof Uint8Array)) {
       stats.nullGeometries++;
+      if (keepCentres) centres.push(NaN, NaN);
       continue;
     }
     const scan = scanBlob(blob);
+    if (keepCentres) centres.push((scan.box[0] + scan.box[2]) / 2, (scan.box[1] + scan.box[3]) / 2);
     types.add(scan.type);
     if (scan.empty) stats.emptyGeometries++;
     if (scan.nonFinite) stats.nonFiniteGeometries++;
@@ -255,7 +289,7 @@ function summarize(
     ) stats.outsideGeometries++;
     extendBox(box, scan.box);
   }
-  return { rows, box, types: [...types].sort(), stats };
+  return { rows, box, types: [...types].sort(), stats, rowids, centres };
 }
 
 function geoMetadata(
@@ -453,7 +487,28 @@ export async function sqliteToGeoParquet(
   const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
     const shape = describeSource(db, table, options.geometryColumn);
-    const summary = summarize(db, table, shape.geometryColumn, options.validBox);
+    const hilbert = options.sort === "hilbert";
+    const summary = summarize(db, table, shape.geometryColumn, options.validBox, hilbert);
+    // Hilbert order: rowids sorted by the curve position of their centres
+    // (rows without a finite centre last, in rowid order).
+    let order: number[] | undefined;
+    if (hilbert) {
+      const [x0, y0, x1, y1] = summary.box;
+      const sx = 65_535 / Math.max(x1 - x0, Number.MIN_VALUE);
+      const sy = 65_535 / Math.max(y1 - y0, Number.MIN_VALUE);
+      const keys = new Float64Array(summary.rowids.length);
+      summary.rowids.forEach((_, i) => {
+        const cx = summary.centres[2 * i]!;
+        const cy = summary.centres[2 * i + 1]!;
+        keys[i] = Number.isFinite(cx) && Number.isFinite(cy)
+          ? hilbertIndex(Math.round((cx - x0) * sx), Math.round((cy - y0) * sy))
+          : Number.MAX_VALUE;
+      });
+      order = summary.rowids.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b)
+        .map((i) => summary.rowids[i]!);
+      summary.rowids.length = 0;
+      summary.centres.length = 0;
+    }
     const computed = options.compute ?? [];
     const geo = geoMetadata(options.crs, summary.box, summary.types);
     const batchSize = options.batchSize ?? 16_384;
@@ -469,16 +524,37 @@ export async function sqliteToGeoParquet(
     stmt.setReadBigInts(true);
     stmt.setReturnArrays(true);
     let lastRowid: bigint = -(2n ** 63n);
-    let written = 0;
     const width = shape.sourceColumns.length;
+
+    const byIds = db.prepare(
+      `SELECT ${select}, rowid FROM ${
+        ident(table)
+      } WHERE rowid IN (SELECT value FROM json_each(?))`,
+    );
+    byIds.setReadBigInts(true);
+    byIds.setReturnArrays(true);
+    let sortedAt = 0;
+    const readPage = (): unknown[][] => {
+      if (order === undefined) return stmt.all(lastRowid, batchSize) as unknown as unknown[][];
+      const ids = order.slice(sortedAt, sortedAt + batchSize);
+      sortedAt += ids.length;
+      if (ids.length === 0) return [];
+      const rows = byIds.all(JSON.stringify(ids)) as unknown as unknown[][];
+      const position = new Map(ids.map((id, i) => [id, i]));
+      return rows.sort((a, b) =>
+        position.get(Number(a[width + 1]))! - position.get(Number(b[width + 1]))!
+      );
+    };
 
     let pages = 0;
     const nextBatch = (): parquet.RecordBatch | undefined => {
-      const page = stmt.all(lastRowid, batchSize) as unknown as unknown[][];
+      const page = readPage();
       // An empty layer still gets one (empty) batch, so the file has its schema.
       if (page.length === 0 && pages > 0) return undefined;
       pages++;
-      if (page.length > 0) lastRowid = page[page.length - 1]![width + 1] as bigint;
+      if (page.length > 0 && order === undefined) {
+        lastRowid = page[page.length - 1]![width + 1] as bigint;
+      }
       const columns: unknown[][] = shape.sourceColumns.map((_, i) => page.map((row) => row[i]));
       const wkbs = page.map((row) => {
         const blob = row[width];
@@ -493,7 +569,7 @@ export async function sqliteToGeoParquet(
         let nulls = 0;
         const bitmap = new Uint8Array(Math.ceil(page.length / 8));
         wkbs.forEach((blob, i) => {
-          const v = column.fn(blob === null ? null : gpkgToWkb(blob), written + i);
+          const v = column.fn(blob === null ? null : gpkgToWkb(blob), Number(page[i]![width + 1]));
           if (v === null) nulls++;
           else {
             values[i] = v;
@@ -509,7 +585,6 @@ export async function sqliteToGeoParquet(
         }));
       }
       const { geometry, bbox } = geometryVectors(wkbs);
-      written += page.length;
       vectors[GEOMETRY] = geometry;
       vectors[BBOX] = bbox;
       const ipc = tableToIPC(new Table(vectors), "stream");

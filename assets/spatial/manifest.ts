@@ -148,6 +148,9 @@ export const VectorFile = z.strictObject({
   open_options: OpenOptionsSchema.optional().describe(
     "GDAL open options; CSV files get X/Y and WKT column detection by default",
   ),
+  sort: z.enum(["none", "hilbert"]).optional().describe(
+    "Row order of the GeoParquet: as read, or along a Hilbert curve for spatial locality",
+  ),
   allow_empty_geometries: z.boolean().optional().describe(
     "Publish EMPTY geometries instead of quarantining the batch (NULL geometries are always kept)",
   ),

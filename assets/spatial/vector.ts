@@ -20,7 +20,7 @@ import {
   type GeoParquetResult,
   sqliteToGeoParquet,
 } from "../../formats/geoparquet.ts";
-import { geodesicMeasures } from "../../formats/geodesic.ts";
+import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
 import { withWorkspace } from "../../resources/spatial/engine.ts";
 import { isIdentityRecipe, recipeSql } from "../../resources/spatial/recipes.ts";
@@ -76,29 +76,21 @@ interface Converted {
   crs: CrsDecision;
 }
 
-/** Geodesic measures of each row of `table` in a GeoPackage in EPSG:4326, in rowid order. */
-function measuresOf(gpkg: string, table: string): { area: Float64Array; length: Float64Array } {
+/** Geodesic measures of each row of `table` in a GeoPackage in EPSG:4326, by rowid. */
+function measuresOf(gpkg: string, table: string): Map<number, GeodesicMeasures> {
   const db = new DatabaseSync(gpkg, { readOnly: true });
   try {
-    const rows = db.prepare(`SELECT geom FROM "${table}" ORDER BY rowid`).all();
-    const area = new Float64Array(rows.length).fill(NaN);
-    const length = new Float64Array(rows.length).fill(NaN);
-    rows.forEach((row, i) => {
-      if (!(row.geom instanceof Uint8Array)) return;
-      const m = geodesicMeasures(gpkgToWkb(row.geom));
-      if (m.areaM2 !== null) area[i] = m.areaM2;
-      if (m.lengthM !== null) length[i] = m.lengthM;
-    });
-    return { area, length };
+    const measures = new Map<number, GeodesicMeasures>();
+    for (const row of db.prepare(`SELECT rowid AS id, geom FROM "${table}"`).iterate()) {
+      if (row.geom instanceof Uint8Array) {
+        measures.set(Number(row.id), geodesicMeasures(gpkgToWkb(row.geom)));
+      }
+    }
+    return measures;
   } finally {
     db.close();
   }
 }
-
-const valueAt = (values: Float64Array) => (_: unknown, row: number) => {
-  const v = values[row];
-  return v === undefined || Number.isNaN(v) ? null : v;
-};
 
 async function convertLayer(
   scratch: GdalScratch,
@@ -147,11 +139,14 @@ async function convertLayer(
   // Points are valid by construction; making them valid only costs time.
   const makeValid = !isPointType(layer.geometryType);
   let reprojected: string;
-  if (makeValid && sameCrs) {
+  if (makeValid && sameCrs && options.gdal.kind === "wasm") {
     // Without reprojection the converted geometries are the source's, so a
     // scan of them tells whether -makevalid would change anything; it is
     // asked for only then (see _make_valid.ts). With reprojection, whether
     // GDAL makes valid before or after transforming would matter: keep it.
+    // Only for gdal3.js, whose MakeValid costs twice a conversion: native
+    // GEOS makes valid faster than the extra scan process would take
+    // (bench/spatial.ts, 30k polygons).
     reprojected = await convert(false, "input");
     if (await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)) {
       await Deno.remove(scratch.toHost(reprojected));
@@ -178,16 +173,33 @@ async function convertLayer(
   if (batch.manifest.intent === "measure") {
     // Geodesic measures need longitude/latitude on WGS84: the output itself
     // when the target is EPSG:4326, else a copy of it reprojected there.
-    const lonLat = options.targetCrs === "EPSG:4326" ? scratch.toHost(reprojected) : scratch.toHost(
-      await scratch.gdal.ogr2ogr(
-        reprojected,
-        ["-f", "GPKG", "-lco", "GEOMETRY_NAME=geom", "-nln", "input", "-t_srs", "EPSG:4326"],
-        `${name}_wgs84`,
-        { label: file.path },
+    const lonLat = options.targetCrs === "EPSG:4326" ? undefined : measuresOf(
+      scratch.toHost(
+        await scratch.gdal.ogr2ogr(
+          dumped.path === scratch.toHost(reprojected) ? reprojected : dumped.path,
+          [
+            "-f",
+            "GPKG",
+            "-lco",
+            "GEOMETRY_NAME=geom",
+            "-nln",
+            "input",
+            "-t_srs",
+            "EPSG:4326",
+            "-preserve_fid",
+          ],
+          `${name}_wgs84`,
+          { label: file.path },
+        ),
       ),
+      "input",
     );
-    const { area, length } = measuresOf(lonLat, "input");
-    compute.push({ name: "area_m2", fn: valueAt(area) }, { name: "length_m", fn: valueAt(length) });
+    const measure = (wkb: Uint8Array | null, rowid: number) =>
+      lonLat === undefined ? (wkb === null ? undefined : geodesicMeasures(wkb)) : lonLat.get(rowid);
+    compute.push(
+      { name: "area_m2", fn: (wkb, rowid) => measure(wkb, rowid)?.areaM2 ?? null },
+      { name: "length_m", fn: (wkb, rowid) => measure(wkb, rowid)?.lengthM ?? null },
+    );
   }
   const parquetPath = scratch.hostPath(`${name}.parquet`);
   const validBox = areaOfUse(target.projjson, layer.crs.declared.projjson);
@@ -195,6 +207,7 @@ async function convertLayer(
     crs: target.projjson,
     geometryColumn: dumped.geometryColumn,
     compute,
+    sort: file.sort ?? "none",
     ...(validBox ? { validBox } : {}),
   });
   return { parquetPath, result };

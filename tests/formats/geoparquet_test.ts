@@ -184,3 +184,59 @@ Deno.test("sqliteToGeoParquet streams a large layer in row groups with the exact
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteToGeoParquet sort: hilbert keeps every row and puts neighbours together", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-hilbert-" });
+  try {
+    const rows = 50_000;
+    const db = new DatabaseSync(`${dir}/pts.sqlite`);
+    db.exec("CREATE TABLE pts (id INTEGER, geom BLOB)");
+    const insert = db.prepare("INSERT INTO pts VALUES (?, ?)");
+    db.exec("BEGIN");
+    for (let i = 0; i < rows; i++) {
+      insert.run(i, point((i * 0.6180339887498949) % 10, (i * 0.7548776662466927) % 10));
+    }
+    insert.run(rows, null);
+    db.exec("COMMIT");
+    db.close();
+    const write = (sort: "none" | "hilbert") =>
+      sqliteToGeoParquet(`${dir}/pts.sqlite`, "pts", `${dir}/${sort}.parquet`, {
+        crs: { type: "GeographicCRS", name: "WGS 84" },
+        geometryColumn: "geom",
+        rowGroupSize: 5_000,
+        sort,
+      });
+    await write("none");
+    const sorted = await write("hilbert");
+    assert.equal(sorted.rows, rows + 1);
+    const [ids] = await duck(
+      `SELECT count(DISTINCT id) AS n, min(id) AS lo, max(id) AS hi FROM '${dir}/hilbert.parquet'`,
+    );
+    assert.deepEqual([Number(ids!.n), Number(ids!.lo), Number(ids!.hi)], [rows + 1, 0, rows]);
+    // Mean area of each row group's extent: small when neighbours share row groups.
+    const spread = async (file: string) => {
+      const points = await duck(`SELECT id, bbox.xmin AS x, bbox.ymin AS y FROM '${file}'`);
+      let total = 0;
+      let groups = 0;
+      for (let g = 0; g < points.length; g += 5_000) {
+        const part = points.slice(g, g + 5_000).filter((p) => p.x !== null);
+        if (part.length === 0) continue;
+        const xs = part.map((p) => Number(p.x));
+        const ys = part.map((p) => Number(p.y));
+        total += (Math.max(...xs) - Math.min(...xs)) * (Math.max(...ys) - Math.min(...ys));
+        groups++;
+      }
+      return { area: total / groups, last: Number(points.at(-1)!.id) };
+    };
+    const unsorted = await spread(`${dir}/none.parquet`);
+    const hilbert = await spread(`${dir}/hilbert.parquet`);
+    assert.ok(
+      hilbert.area < unsorted.area / 5,
+      `row group extent ${hilbert.area} vs ${unsorted.area}`,
+    );
+    // The null geometry goes last.
+    assert.equal(hilbert.last, rows);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
