@@ -18,14 +18,15 @@ export interface ProjectSource {
 }
 
 /**
- * Every file ending with one of `extensions` under `root` (relative to
- * `projectDir`), recursively, sorted by path. A missing root yields nothing.
+ * Paths (relative to `root`, `/`-separated, sorted) of every file ending with
+ * one of `extensions` under `root` of `projectDir`, recursively. A missing
+ * root yields nothing.
  */
-export async function listSources(
+export async function listPaths(
   projectDir: string,
   root: string,
   extensions: readonly string[],
-): Promise<ProjectSource[]> {
+): Promise<string[]> {
   const found: string[] = [];
   const walk = async (relative: string) => {
     let entries: Deno.DirEntry[];
@@ -39,14 +40,25 @@ export async function listSources(
       const child = `${relative}/${entry.name}`;
       if (entry.isDirectory) await walk(child);
       else if (entry.isFile && extensions.some((ext) => entry.name.endsWith(ext))) {
-        found.push(child);
+        found.push(child.slice(1));
       }
     }
   };
   await walk("");
-  found.sort();
-  return await Promise.all(found.map(async (relative) => {
-    const path = relative.slice(1);
+  return found.sort();
+}
+
+/**
+ * Every file ending with one of `extensions` under `root` (relative to
+ * `projectDir`), recursively, sorted by path, with its text.
+ */
+export async function listSources(
+  projectDir: string,
+  root: string,
+  extensions: readonly string[],
+): Promise<ProjectSource[]> {
+  const paths = await listPaths(projectDir, root, extensions);
+  return await Promise.all(paths.map(async (path) => {
     const file = `${root.replace(/\/+$/, "")}/${path}`;
     return { file, path, text: await Deno.readTextFile(`${projectDir}/${file}`) };
   }));

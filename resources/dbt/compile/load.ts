@@ -12,6 +12,7 @@ import { closest } from "../../../core/definitions.ts";
 import { digest } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import {
+  envVarOf,
   JinjaEnv,
   QueryNeeded,
   raiseInRender,
@@ -192,16 +193,7 @@ function scopeFactory(
       source: () => raiseInRender(DbtErrorCode.unknownSource, "source() is not available here"),
       config: () => {},
       var: varOf,
-      envVar: (key, fallback) => {
-        const value = read.env(key);
-        if (value !== undefined) return value;
-        if (fallback !== undefined) return fallback;
-        return raiseInRender(
-          DbtErrorCode.renderFailed,
-          `env_var('${key}'): the environment variable is not set and no default is given; ` +
-            `set ${key} or write env_var('${key}', 'default')`,
-        );
-      },
+      envVar: (key, fallback) => envVarOf(read.env, key, fallback),
       isIncremental: () => false,
       self: undefined,
       target,

@@ -159,16 +159,12 @@ function missingSource(
   const match = /relation "([^"]+)" does not exist/.exec(message);
   if (!match) return undefined;
   const missing = match[1] as string;
-  for (const id of model.dependsOn) {
-    const source = project.sources.get(id);
-    if (!source) continue;
-    const full = `${source.relation.schema}.${source.relation.identifier}`;
-    if (missing === full || missing === source.relation.identifier) {
-      return new MissingUpstreamError(model, source.uniqueId, full, error);
-    }
-  }
-  for (const id of model.dependsOn) {
-    const parent = project.nodes.get(id);
+  // Sources first: a source never loaded is the usual case on a fresh warehouse.
+  const parents = [
+    ...model.dependsOn.map((id) => project.sources.get(id)),
+    ...model.dependsOn.map((id) => project.nodes.get(id)),
+  ];
+  for (const parent of parents) {
     if (!parent) continue;
     const full = `${parent.relation.schema}.${parent.relation.identifier}`;
     if (missing === full || missing === parent.relation.identifier) {

@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import { listSources, type ProjectSource } from "../_files.ts";
+import { listPaths, listSources, type ProjectSource } from "../_files.ts";
 import { CACHE_FILE, ParseCache } from "../_cache.ts";
 import { type ProjectFile, readProjectFile } from "./project_file.ts";
 import { readTarget, type Target } from "./profiles.ts";
@@ -221,7 +221,7 @@ async function readPackage(
   ]);
   const seeds: SeedFile[] = [];
   for (const root of projectFile["seed-paths"]) {
-    for (const path of await listFiles(dir, root, ".csv")) {
+    for (const path of await listPaths(dir, root, [".csv"])) {
       const fullPath = `${dir}/${root}/${path}`;
       const bytes = await Deno.readFile(fullPath);
       seeds.push({
@@ -253,24 +253,4 @@ async function readPackage(
 async function sha256(bytes: Uint8Array): Promise<string> {
   const hash = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function listFiles(dir: string, root: string, extension: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (relative: string) => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(`${dir}/${root}${relative}`));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      throw error;
-    }
-    for (const entry of entries) {
-      const child = `${relative}/${entry.name}`;
-      if (entry.isDirectory) await walk(child);
-      else if (entry.name.endsWith(extension)) found.push(child.slice(1));
-    }
-  };
-  await walk("");
-  return found.sort();
 }
