@@ -6,6 +6,8 @@
  * severity is error) on the node it must wait for, every unit test a
  * blocking check on its model, and every source freshness rule a check on
  * the source's asset. Each run writes manifest.json and run_results.json.
+ * `on-run-start` hooks run once per run before its first dbt node;
+ * `on-run-end` hooks are the asset `dbt_on_run_end`, downstream of every node.
  *
  * A test that reads several nodes (a `relationships` test to another model)
  * is a check on the one of them that is downstream of all the others, so it
@@ -23,7 +25,8 @@ import type { Warehouse } from "../../resources/warehouse/types.ts";
 import { RunResultsWriter } from "../../resources/dbt/artifacts.ts";
 import { loadProject, type LoadProjectOptions } from "../../resources/dbt/compile/load.ts";
 import { executeNode, executeTest } from "../../resources/dbt/execute/run.ts";
-import { MissingUpstreamError } from "../../resources/dbt/execute/materialize.ts";
+import { MissingUpstreamError, queryRunner } from "../../resources/dbt/execute/materialize.ts";
+import { renderHookText } from "../../resources/dbt/execute/hooks.ts";
 import { DbtError, DbtErrorCode } from "../../resources/dbt/errors.ts";
 import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../../resources/dbt/nodes.ts";
 
@@ -34,6 +37,9 @@ export interface DbtResources {
 }
 
 const asset = assetFactory<DbtResources>();
+
+/** Key of the asset that runs a project's `on-run-end` hooks. */
+export const ON_RUN_END_KEY = "dbt_on_run_end";
 const check = checkFactory<DbtResources>();
 
 /** Options of {@linkcode dbtAssets}. */
@@ -112,6 +118,26 @@ export async function dbtAssets(
   const sourceAsset = (id: string): string | undefined => {
     const asset = project.sources.get(id)?.meta.asset;
     return typeof asset === "string" && asset.length > 0 ? asset : undefined;
+  };
+  // on-run-start: once per run, before the run's first dbt node.
+  const started = new Map<string, Promise<void>>();
+  const runStartHooks = (runId: string, warehouse: Warehouse): Promise<void> => {
+    let done = started.get(runId);
+    if (!done) {
+      done = (async () => {
+        for (const hook of project.onRunStart) {
+          await warehouse.exec(
+            await renderHookText(project, hook, {
+              file: "dbt_project.yml",
+              query: queryRunner(warehouse),
+            }),
+          );
+        }
+      })();
+      started.set(runId, done);
+      if (started.size > 8) started.delete(started.keys().next().value as string);
+    }
+    return done;
   };
   const keyOf = (id: string): string | undefined => project.nodes.get(id)?.name ?? sourceAsset(id);
   const order = [...project.nodes.keys()];
@@ -203,6 +229,7 @@ export async function dbtAssets(
       checks: [...units.map(unitCheck), ...tests.map(testCheck)],
       materialize: async (ctx) => {
         if (writeArtifacts) await writerFor(ctx.runId, ctx.clock).writeManifest();
+        await runStartHooks(ctx.runId, ctx.resources.warehouse);
         try {
           const built = await executeNode(ctx.resources.warehouse, project, node, {
             fullRefresh: options.fullRefresh ?? false,
@@ -240,6 +267,32 @@ export async function dbtAssets(
     if (source.freshness && source.loadedAtField && options.freshnessChecks !== false) {
       checks.push(check({ asset: target, resources: ["warehouse"], ...freshnessCheck(source) }));
     }
+  }
+  if (project.onRunEnd.length > 0) {
+    // on-run-end: an asset downstream of every dbt node, so it runs after them in a run of the
+    // whole project (named so a selection can include it: `+dbt_on_run_end`).
+    const leaves = assets.filter((a) => !assets.some((b) => b.deps.includes(a.key))).map((a) =>
+      a.key
+    );
+    assets.push(asset({
+      key: ON_RUN_END_KEY,
+      deps: leaves,
+      group: options.group ?? "marts",
+      tags: ["dbt", "hook"],
+      description: `dbt on-run-end hooks of ${project.name} (${project.onRunEnd.length})`,
+      resources: ["warehouse"],
+      materialize: async (ctx) => {
+        for (const hook of project.onRunEnd) {
+          await ctx.resources.warehouse.exec(
+            await renderHookText(project, hook, {
+              file: "dbt_project.yml",
+              query: queryRunner(ctx.resources.warehouse),
+            }),
+          );
+        }
+        return { hooks: project.onRunEnd.length };
+      },
+    }));
   }
   return { project, assets, checks };
 }

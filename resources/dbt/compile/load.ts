@@ -453,6 +453,49 @@ function compileNodes(
     );
   }
   const sourceRelation = (id: string) => props.sources.get(id)?.relation;
+  // `graph` and `model` of the compile pass: what macros that walk the project read.
+  const nodeDicts: Record<string, Record<string, unknown>> = {};
+  for (const nodeName of order) {
+    const node = parsed.get(nodeName) as ParsedNode;
+    const relation = relations.get(nodeName) as Relation;
+    nodeDicts[ids.get(nodeName) as string] = {
+      unique_id: ids.get(nodeName),
+      name: nodeName,
+      resource_type: node.kind,
+      package_name: node.packageName,
+      original_file_path: node.file,
+      path: node.path,
+      fqn: [node.packageName, ...folders(node.path), nodeName],
+      schema: relation.schema,
+      database: relation.database,
+      alias: relation.identifier,
+      config: configs.get(nodeName)?.all ?? {},
+      tags: configs.get(nodeName)?.tags ?? [],
+      refs: node.refs.map((name) => ({ name, package: null, version: null })),
+      depends_on: {
+        nodes: [...node.refs.map((r) => ids.get(r)), ...node.sources],
+        macros: [],
+      },
+      raw_code: node.text,
+    };
+  }
+  const graph = {
+    nodes: nodeDicts,
+    sources: Object.fromEntries(
+      [...props.sources.values()].map((src) => [src.uniqueId, {
+        unique_id: src.uniqueId,
+        name: src.name,
+        source_name: src.sourceName,
+        resource_type: "source",
+        schema: src.relation.schema,
+        database: src.relation.database,
+        identifier: src.relation.identifier,
+        meta: src.meta,
+      }]),
+    ),
+    exposures: {},
+    metrics: {},
+  };
   const compileScope = (
     packageName: string,
     reads: Set<string>,
@@ -460,6 +503,8 @@ function compileNodes(
     nodeName?: string,
   ): RenderScope => ({
     ...scopes.base(packageName, nodeName ?? ""),
+    graph,
+    ...(nodeName ? { model: nodeDicts[ids.get(nodeName) as string] ?? {} } : {}),
     ref: (ref) => {
       const relation = relations.get(ref);
       if (!relation) {

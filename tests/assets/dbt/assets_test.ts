@@ -308,3 +308,24 @@ Deno.test("dbt assets: jaffle_shop_classic materializes with every check passing
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("dbt assets: on-run-start runs once per run, on-run-end after every node", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+config-version: 2
+profile: demo
+on-run-start: "create table if not exists public.hook_log (what text); insert into public.hook_log values ('start')"
+on-run-end: "insert into public.hook_log select 'end ' || count(*) from {{ ref('b') }}"
+`,
+    "models/a.sql": "select 1 as id",
+    "models/b.sql": "select * from {{ ref('a') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  assert.deepEqual(dbt.assets.find((a) => a.key === "dbt_on_run_end")?.deps, ["b"]);
+  const graph = defineGraph<DbtResources>({ assets: dbt.assets, resources: { warehouse } });
+  const run = await materialize(graph, { concurrency: 2 });
+  assert.equal(run.status, "success", JSON.stringify(run.steps.map((s) => s.error?.message)));
+  const rows = await warehouse.query<{ what: string }>("select what from public.hook_log");
+  assert.deepEqual(rows.map((r) => r.what), ["start", "end 1"]);
+});

@@ -539,3 +539,17 @@ Deno.test("custom materializations: the file loads, a node using one is refused 
   });
   await rejects(loadProject(bad.dir, opts), DbtErrorCode.unsupported, /materialized='my_mat'/);
 });
+
+Deno.test("item 9: model and graph describe the project to macros", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "{{ config(tags=['core']) }}select 1 as id",
+    "models/b.sql":
+      `select '{{ model.name }}' as me, {{ model.config.materialized | tojson | replace('"', "'") }} as mat,
+  {% set core = [] %}{% for node in graph.nodes.values() %}{% if 'core' in node.tags %}{% do core.append(node.name) %}{% endif %}{% endfor %}
+  '{{ core | join(",") }}' as core_models from {{ ref('a') }}`,
+  });
+  const p = await loadProject(project.dir, opts);
+  const sql = p.models.get("b")?.compiledCode ?? "";
+  assert.match(sql, /select 'b' as me, 'view' as mat/);
+  assert.match(sql, /'a' as core_models/);
+});
