@@ -272,6 +272,7 @@ async function jaffleChild(warehouse: string): Promise<void> {
       await new Deno.Command("git", { args, cwd: repo, stdout: "null" }).output();
     }
     const url = warehouse === "pglite" ? `pglite:${dir}/warehouse` : warehouse;
+    // Measure the build, not what loading modules costs before it.
     const env = (name: string) =>
       ({
         WAREHOUSE_URL: url,
@@ -410,6 +411,9 @@ if (import.meta.main) {
     const dir = Deno.args[1] ?? "";
     const cache = Deno.args[2] !== "--no-cache";
     console.log(JSON.stringify(await cpuTimed(() => loadProject(dir, { cache }))));
+  } else if (Deno.args[0] === "--pglite-init") {
+    const { openWarehouse: open } = await import("../resources/warehouse/mod.ts");
+    await (await open(`pglite:${Deno.args[1]}`)).close();
   } else if (Deno.args[0] === "--jaffle") {
     await jaffleChild(Deno.args[1] ?? "pglite");
   } else {
