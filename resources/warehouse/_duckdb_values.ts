@@ -383,6 +383,7 @@ function toDouble(value: SqlValue, name: string): number {
   throw invalid(name, value);
 }
 
+const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 const DECIMAL_TEXT = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/;
 
 function decimalConverter(type: DuckDBDecimalType): ValueConverter {
@@ -408,6 +409,13 @@ function toScaledDecimal(value: SqlValue, name: string, scale: number): bigint {
     : typeof value === "string"
     ? value
     : "";
+  const plain = PLAIN_DECIMAL.exec(text);
+  if (plain && (plain[3]?.length ?? 0) <= scale && (plain[2]?.length ?? 99) + scale <= 15) {
+    // Up to 15 digits with no rounding: exact in a double, one BigInt at the end.
+    const fraction = (plain[3] ?? "").padEnd(scale, "0");
+    const scaled = Number(plain[2]) * 10 ** scale + Number(fraction || "0");
+    return BigInt(plain[1] === "-" ? -scaled : scaled);
+  }
   const match = DECIMAL_TEXT.exec(text);
   const whole = match?.[2] ?? "";
   const fraction = match?.[3] ?? "";
@@ -438,8 +446,16 @@ function toBytes(value: SqlValue, name: string): Uint8Array {
 const TIMESTAMP_TEXT =
   /^\s*(\d{4,})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/i;
 
+/** `2024-01-02T03:04:05.678Z` exactly: UTC, so the zone rule changes nothing. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** A date or timestamp text as UTC micros; the zone is applied when `zoned`, ignored otherwise. */
 function parseTimestamp(text: string, zoned: boolean): bigint | undefined {
+  // The common case, `Date.toISOString()`'s own form, parses natively (a third of the cost).
+  if (text.length === 24 && ISO_INSTANT.test(text)) {
+    const ms = Date.parse(text);
+    if (!Number.isNaN(ms)) return BigInt(ms) * 1000n;
+  }
   const m = TIMESTAMP_TEXT.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) =>

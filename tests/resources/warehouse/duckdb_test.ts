@@ -574,3 +574,21 @@ Deno.test("duckdb: the lake's Parquet and JSON files are read in place (built-in
     [{ id: 1n, tags: ["a", "b"] }],
   );
 });
+
+Deno.test("duckdb bulkLoad: decimals stay exact on every path, short or long", async () => {
+  await using wh = await memory();
+  await wh.exec("CREATE TABLE d (a decimal(38,6), b decimal(12,2))");
+  const rows: [string, string][] = [
+    ["123456789.123456", "1234567890.12"], // short: the fast path
+    ["-0.5", "-0.5"],
+    ["12345678901234567890.000001", "0.125"], // long / rounding: the exact path
+    ["1e3", "-1.005"],
+  ];
+  await wh.bulkLoad({ schema: "main", name: "d" }, ["a", "b"], rows);
+  assert.deepStrictEqual(await wh.query("SELECT a, b FROM d"), [
+    { a: "123456789.123456", b: "1234567890.12" },
+    { a: "-0.500000", b: "-0.50" },
+    { a: "12345678901234567890.000001", b: "0.13" },
+    { a: "1000.000000", b: "-1.01" },
+  ]);
+});
