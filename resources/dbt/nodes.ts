@@ -12,7 +12,7 @@ import type { ProjectFile } from "./project/project_file.ts";
 import type { Target } from "./project/profiles.ts";
 
 /** How a model is built. */
-export type Materialized = "view" | "table" | "incremental" | "ephemeral";
+export type Materialized = "view" | "table" | "incremental" | "ephemeral" | "external";
 
 /** What kind of buildable node: a SQL model, a CSV seed or a snapshot. */
 export type BuildKind = "model" | "seed" | "snapshot";

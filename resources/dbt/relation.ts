@@ -15,13 +15,25 @@ export class Relation {
   readonly identifier: string;
   /** For an ephemeral model: the CTE name it prints as instead. */
   readonly cte: string | undefined;
+  /**
+   * For a source read in place (DuckDB `meta.external_location`): the file
+   * literal or table function it prints as instead.
+   */
+  readonly external: string | undefined;
 
-  /** Creates a relation; `cte` makes it print as that CTE name. */
-  constructor(database: string, schema: string, identifier: string, cte?: string) {
+  /** Creates a relation; `cte` (or `external`) makes it print as that instead. */
+  constructor(
+    database: string,
+    schema: string,
+    identifier: string,
+    cte?: string,
+    external?: string,
+  ) {
     this.database = database;
     this.schema = schema;
     this.identifier = identifier;
     this.cte = cte;
+    this.external = external;
   }
 
   /** Same as `identifier` (dbt's `this.name`). */
@@ -29,9 +41,9 @@ export class Relation {
     return this.identifier;
   }
 
-  /** `"schema"."identifier"`, or the CTE name for an ephemeral model. */
+  /** `"schema"."identifier"`, the CTE name of an ephemeral model, or an external source's SQL. */
   toString(): string {
-    return this.cte ?? `${quote(this.schema)}.${quote(this.identifier)}`;
+    return this.cte ?? this.external ?? `${quote(this.schema)}.${quote(this.identifier)}`;
   }
 }
 

@@ -297,10 +297,11 @@ class DuckdbSession implements WarehouseSession {
         if (readOnly && !READ_ONLY_STATEMENTS.has(prepared.statementType)) return undefined;
         bindParams(prepared, params);
         const result = await prepared.run();
-        const rows = wantRows
-          ? toRowObjects(result.columnNames(), result.columnTypes(), await result.getRows())
-          : [];
-        return { rows, changed: result.rowsChanged };
+        const all = wantRows || isCountResult(result) ? await result.getRows() : [];
+        const rows = wantRows ? toRowObjects(result.columnNames(), result.columnTypes(), all) : [];
+        // CREATE TABLE AS and COPY report their rows in a "Count" column, not rowsChanged.
+        const counted = isCountResult(result) ? Number(all[0]?.[0] ?? 0) : 0;
+        return { rows, changed: result.rowsChanged || counted };
       } finally {
         prepared.destroySync();
       }
@@ -316,6 +317,11 @@ class DuckdbSession implements WarehouseSession {
       throw duckdbFailure(this.context, sql, error, this.context.advice);
     }
   }
+}
+
+/** Whether a result is DuckDB's one-row `Count` report of a write. */
+function isCountResult(result: { readonly columnCount: number; columnName(i: number): string }) {
+  return result.columnCount === 1 && result.columnName(0) === "Count";
 }
 
 /** Rows per appender flush in row-by-row loads. */

@@ -14,12 +14,12 @@ select
     min(latitude) as latitude,
     min(longitude) as longitude,
     count(*) as hours_observed,
-    round(cast(min(temperature_c) as numeric), 2) as temperature_min_c,
-    round(cast(max(temperature_c) as numeric), 2) as temperature_max_c,
-    round(cast(avg(temperature_c) as numeric), 2) as temperature_mean_c,
-    round(cast(sum(precipitation_mm) as numeric), 2) as precipitation_mm,
-    round(cast(sum(snowfall_cm) as numeric), 2) as snowfall_cm,
-    round(cast(max(wind_speed_kmh) as numeric), 2) as wind_speed_max_kmh,
+    round(cast(min(temperature_c) as {{ dbt.type_numeric() }}), 2) as temperature_min_c,
+    round(cast(max(temperature_c) as {{ dbt.type_numeric() }}), 2) as temperature_max_c,
+    round(cast(avg(temperature_c) as {{ dbt.type_numeric() }}), 2) as temperature_mean_c,
+    round(cast(sum(precipitation_mm) as {{ dbt.type_numeric() }}), 2) as precipitation_mm,
+    round(cast(sum(snowfall_cm) as {{ dbt.type_numeric() }}), 2) as snowfall_cm,
+    round(cast(max(wind_speed_kmh) as {{ dbt.type_numeric() }}), 2) as wind_speed_max_kmh,
     max(loaded_at) as loaded_at
 from {{ ref('stg_weather_data') }}
 {% if is_incremental() %}

@@ -25,10 +25,10 @@ select
     observed_date as weather_date,
     hours_observed,
     trail_friendly_hours,
-    round(cast(trail_friendly_hours as numeric) / hours_observed, 3) as trail_friendly_share,
+    round(cast(trail_friendly_hours as {{ dbt.type_numeric() }}) / hours_observed, 3) as trail_friendly_share,
     case
     {%- for rating, share in ratings %}
-        when cast(trail_friendly_hours as numeric) / hours_observed >= {{ share }} then '{{ rating }}'
+        when cast(trail_friendly_hours as {{ dbt.type_numeric() }}) / hours_observed >= {{ share }} then '{{ rating }}'
     {%- endfor %}
         else 'poor'
     end as conditions_rating

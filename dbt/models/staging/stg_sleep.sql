@@ -18,7 +18,7 @@ select
     minutes_in_bed,
     sleep_records,
     case
-        when minutes_in_bed > 0 then round(cast(minutes_asleep as numeric) / minutes_in_bed, 3)
+        when minutes_in_bed > 0 then round(cast(minutes_asleep as {{ dbt.type_numeric() }}) / minutes_in_bed, 3)
     end as sleep_efficiency
 from ranked
 where row_rank = 1

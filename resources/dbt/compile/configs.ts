@@ -16,7 +16,9 @@ import type {
   OnSchemaChange,
 } from "../nodes.ts";
 
-const MATERIALIZED = new Set<string>(["view", "table", "incremental", "ephemeral"]);
+// `external` (DuckDB: a file in the lake with a view over it) is checked against the
+// warehouse at build time, where a Postgres target refuses it by name.
+const MATERIALIZED = new Set<string>(["view", "table", "incremental", "ephemeral", "external"]);
 const STRATEGIES = new Set<string>(["append", "delete+insert", "merge"]);
 const ON_SCHEMA_CHANGE = new Set<string>([
   "ignore",
@@ -106,8 +108,8 @@ export function resolveConfig(
     unsupported(
       "materialized",
       file,
-      `materialized='${materialized}' (supported: view, table, incremental, ephemeral; ` +
-        "custom {% materialization %} blocks are not run by this runner)",
+      `materialized='${materialized}' (supported: view, table, incremental, ephemeral, ` +
+        "external on DuckDB; custom {% materialization %} blocks are not run by this runner)",
     );
   }
   const strategy = all.incremental_strategy;

@@ -20,6 +20,7 @@ import {
   renderValue,
 } from "../jinja/env.ts";
 import { GLOBAL_MACROS, GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
+import { adapterFor } from "../adapters/adapter_for.ts";
 import type { DbtProject, ModelNode, QueryRunner } from "../nodes.ts";
 import { folderConfig } from "../project/project_file.ts";
 import { type ReadProject, readProject, type ReadProjectOptions } from "../project/read.ts";
@@ -229,6 +230,15 @@ function loadMacros(read: ReadProject, options: LoadProjectOptions): JinjaEnv {
     target: {},
   };
   jinja.loadMacros(GLOBAL_MACROS, GLOBAL_MACROS_FILE, "dbt", scope);
+  const adapter = adapterFor(read.target.type);
+  if (adapter?.macros) {
+    jinja.loadMacros(
+      adapter.macros,
+      `<dbt-${adapter.type} adapter>/macros/utils.sql`,
+      "dbt",
+      scope,
+    );
+  }
   for (const pkg of read.packages) {
     // Generic tests may live in tests/generic/ too.
     const testMacros = pkg.tests.filter((f) =>

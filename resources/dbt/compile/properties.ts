@@ -20,6 +20,7 @@ import {
 } from "../project/schema_yml.ts";
 import type { YamlFile } from "../project/yaml.ts";
 import { Relation } from "../relation.ts";
+import { externalSourceSql } from "../adapters/duckdb.ts";
 
 /** A properties entry of a model, seed or snapshot. */
 export interface PropertiesEntry {
@@ -253,6 +254,10 @@ function collectSources(
     src.tables.forEach((table, t) => {
       const uniqueId = `source.${packageName}.${src.name}.${table.name}`;
       const freshness = table.freshness === undefined ? src.freshness : table.freshness;
+      const meta = { ...(src.meta ?? {}), ...(table.meta ?? {}) };
+      const database = src.database ?? read.target.database;
+      const schema = src.schema ?? src.name;
+      const identifier = table.identifier ?? table.name;
       const node: SourceNode = {
         uniqueId,
         packageName,
@@ -260,13 +265,20 @@ function collectSources(
         name: table.name,
         file: yaml.file,
         relation: new Relation(
-          src.database ?? read.target.database,
-          src.schema ?? src.name,
-          table.identifier ?? table.name,
+          database,
+          schema,
+          identifier,
+          undefined,
+          externalLocation(read.target.type, meta, {
+            name: table.name,
+            identifier,
+            schema,
+            database,
+          }, yaml.file),
         ),
         description: table.description ?? "",
         sourceDescription: src.description ?? "",
-        meta: { ...(src.meta ?? {}), ...(table.meta ?? {}) },
+        meta,
         loader: src.loader ?? "",
         columns: columnDocs(table.columns),
         loadedAtField: table.loaded_at_field ?? src.loaded_at_field ?? null,
@@ -293,4 +305,39 @@ function collectSources(
       ) sourceTests.push({ spec, source: node, yaml });
     });
   });
+}
+
+/**
+ * A DuckDB source's `meta.external_location` (dbt-duckdb): the file or table
+ * function it reads in place. Other adapters keep `meta` as free metadata.
+ */
+function externalLocation(
+  type: string,
+  meta: Record<string, unknown>,
+  names: Record<string, string>,
+  file: string,
+): string | undefined {
+  const location = meta.external_location;
+  if (type !== "duckdb" || location === undefined || location === null) return undefined;
+  if (typeof location !== "string" || location.trim() === "") {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `source '${names.name}': meta.external_location must be a path or a table function`,
+      { file },
+    );
+  }
+  try {
+    return externalSourceSql(
+      location,
+      { ...meta, ...names },
+      typeof meta.formatter === "string" ? meta.formatter : undefined,
+    );
+  } catch (error) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `source '${names.name}': ${error instanceof Error ? error.message : String(error)}`,
+      { file },
+      error,
+    );
+  }
 }

@@ -15,6 +15,9 @@ import { quote, type Relation } from "../relation.ts";
 import { loadSeed } from "./seeds.ts";
 import { runSnapshot } from "./snapshots.ts";
 import { applyGrants, checkContract, renderHook, syncSchema } from "./model_extras.ts";
+import { adapterOf } from "../adapters/adapter_for.ts";
+import { buildExternal, externalTarget } from "../adapters/duckdb.ts";
+import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
 
 /** Options of {@linkcode buildModel}. */
 export interface BuildModelOptions {
@@ -80,6 +83,7 @@ export async function buildModel(
   });
   const relation = model.relation;
   const query = queryRunner(warehouse);
+  const adapter = adapterOf(warehouse, project);
   let sql = model.compiledCode;
   try {
     if (model.resourceType === "seed") {
@@ -110,7 +114,7 @@ export async function buildModel(
     if (model.config.contractEnforced && model.config.materialized !== "ephemeral") {
       await checkContract(warehouse, model, sql);
     }
-    const result = await buildSql(warehouse, project, model, sql, options, query);
+    const result = await buildSql(warehouse, adapter, project, model, sql, options, query);
     sql = result.compiledCode;
     for (const hook of model.config.postHooks) {
       await warehouse.exec(await renderHook(project, model, hook, query));
@@ -197,6 +201,7 @@ export class MissingUpstreamError extends DbtError {
 
 async function buildSql(
   warehouse: Warehouse,
+  adapter: DbtAdapter,
   project: DbtProject,
   model: ModelNode,
   sqlIn: string,
@@ -217,7 +222,7 @@ async function buildSql(
         });
       case "view":
         await warehouse.ensureSchema(relation.schema);
-        await replaceRelation(warehouse, relation, "view", sql);
+        await replaceRelation(warehouse, adapter, relation, "view", sql);
         return ({
           compiledCode: sql,
           rowsAffected: null,
@@ -226,7 +231,7 @@ async function buildSql(
         });
       case "table": {
         await warehouse.ensureSchema(relation.schema);
-        const rows = await replaceRelation(warehouse, relation, "table", sql);
+        const rows = await replaceRelation(warehouse, adapter, relation, "table", sql);
         return ({
           compiledCode: sql,
           rowsAffected: rows,
@@ -234,12 +239,30 @@ async function buildSql(
           message: `SELECT ${rows}`,
         });
       }
+      case "external": {
+        if (adapter.type !== "duckdb") {
+          throw new DbtError(
+            DbtErrorCode.unsupported,
+            `model '${name}' is materialized='external' (a file in the lake with a view over ` +
+              `it), which needs a DuckDB target; this warehouse is ${adapter.type}`,
+            { file: model.file },
+          );
+        }
+        const target = externalTarget(model, project.target, project.dir);
+        const rows = await buildExternal(warehouse, model, sql, target);
+        return ({
+          compiledCode: sql,
+          rowsAffected: rows,
+          incremental: false,
+          message: `COPY ${rows} to ${target.location}`,
+        });
+      }
       case "incremental": {
         await warehouse.ensureSchema(relation.schema);
-        const kind = await relationKind(warehouse, relation);
+        const kind = await relationKind(warehouse, relation, adapter);
         const fullRefresh = model.config.fullRefresh ?? options.fullRefresh ?? false;
         if (fullRefresh || kind !== "table") {
-          const rows = await replaceRelation(warehouse, relation, "table", sql);
+          const rows = await replaceRelation(warehouse, adapter, relation, "table", sql);
           return ({
             compiledCode: sql,
             rowsAffected: rows,
@@ -248,7 +271,7 @@ async function buildSql(
           });
         }
         sql = await project.compileNode(name, { isIncremental: true, query });
-        const rows = await mergeIncremental(warehouse, model, sql);
+        const rows = await mergeIncremental(warehouse, adapter, model, sql);
         return ({
           compiledCode: sql,
           rowsAffected: rows,
@@ -333,21 +356,16 @@ async function locate(
   return { line, note: ` (line ${compiledLine} of the compiled SQL, ${shown})` };
 }
 
-type Kind = "table" | "view" | "other" | undefined;
+type Kind = RelationKind | undefined;
 
 /** Whether `relation` exists and as what. */
-export function relationKind(session: WarehouseSession, relation: Relation): Promise<Kind> {
-  return kindOf(session, relation.schema, relation.identifier);
-}
-
-async function kindOf(session: WarehouseSession, schema: string, name: string): Promise<Kind> {
-  const [row] = await session.query<{ relkind: string }>(
-    `select c.relkind::text as relkind from pg_catalog.pg_class c
-     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = $1 and c.relname = $2`,
-    [schema, name],
-  );
-  return row ? toKind(row.relkind) : undefined;
+export async function relationKind(
+  session: WarehouseSession & { readonly dialect: string; readonly location?: string },
+  relation: Relation,
+  adapter: DbtAdapter = adapterOf({ dialect: session.dialect, location: "" }),
+): Promise<Kind> {
+  const kinds = await adapter.relationKinds(session, relation.schema, [relation.identifier]);
+  return kinds.get(relation.identifier);
 }
 
 /** `name` + `suffix`, shortened to Postgres' 63-byte identifier limit. */
@@ -363,6 +381,7 @@ function withSuffix(name: string, suffix: string): string {
  */
 async function replaceRelation(
   warehouse: Warehouse,
+  adapter: DbtAdapter,
   relation: Relation,
   kind: "table" | "view",
   sql: string,
@@ -374,7 +393,7 @@ async function replaceRelation(
   const q = (n: string) => `${quote(schema)}.${quote(n)}`;
   return await warehouse.transaction(async (tx) => {
     // One catalog query for the three names keeps a rebuild to a handful of statements.
-    const kinds = await kindsOf(tx, schema, [name, tmp, backup]);
+    const kinds = await adapter.relationKinds(tx, schema, [name, tmp, backup]);
     const dropIfThere = async (n: string) => {
       const found = kinds.get(n);
       if (found === undefined) return;
@@ -396,26 +415,6 @@ async function replaceRelation(
   });
 }
 
-async function kindsOf(
-  session: WarehouseSession,
-  schema: string,
-  names: readonly [string, string, string],
-): Promise<Map<string, Kind>> {
-  const rows = await session.query<{ relname: string; relkind: string }>(
-    `select c.relname::text as relname, c.relkind::text as relkind from pg_catalog.pg_class c
-     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = $1 and c.relname in ($2, $3, $4)`,
-    [schema, ...names],
-  );
-  return new Map(rows.map((r) => [r.relname, toKind(r.relkind)]));
-}
-
-function toKind(relkind: string): Kind {
-  if (relkind === "r" || relkind === "p") return "table";
-  if (relkind === "v") return "view";
-  return "other";
-}
-
 /**
  * Adds the rows of the incremental branch to the live table in one
  * transaction: with a `unique_key` (strategy delete+insert or merge), rows
@@ -423,17 +422,20 @@ function toKind(relkind: string): Kind {
  */
 async function mergeIncremental(
   warehouse: Warehouse,
+  adapter: DbtAdapter,
   model: ModelNode,
   sql: string,
 ): Promise<number> {
   const target = model.relation.toString();
-  const tmp = quote(withSuffix(model.relation.identifier, TMP_SUFFIX));
+  const tmpName = withSuffix(model.relation.identifier, TMP_SUFFIX);
+  const tmp = quote(tmpName);
   const keys = model.config.unique_key === undefined ? [] : [model.config.unique_key].flat();
   const strategy = model.config.incremental_strategy ??
     (keys.length > 0 ? "delete+insert" : "append");
   return await warehouse.transaction(async (tx) => {
-    await runCompiled(tx, `create temporary table ${tmp} on commit drop as (\n`, sql, "\n)");
-    await syncSchema(tx, model, tmp);
+    const temp = adapter.tempTable(tmp);
+    await runCompiled(tx, temp.prefix, sql, "\n)");
+    await syncSchema(tx, model, tmpName);
     const columns = await tx.columns(model.relation.schema, model.relation.identifier);
     const list = columns.map((c) => quote(c.name)).join(", ");
     if (strategy !== "append" && keys.length > 0) {
@@ -442,6 +444,8 @@ async function mergeIncremental(
         `delete from ${target} where (${tuple}) in (select ${tuple} from ${tmp})`,
       );
     }
-    return await tx.execute(`insert into ${target} (${list}) select ${list} from ${tmp}`);
+    const rows = await tx.execute(`insert into ${target} (${list}) select ${list} from ${tmp}`);
+    if (temp.drop) await tx.execute(temp.drop);
+    return rows;
   });
 }

@@ -10,6 +10,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { DbtProject, ModelNode, QueryResult } from "../nodes.ts";
 import { quote } from "../relation.ts";
 import { renderHookText } from "./hooks.ts";
+import { adapterOf } from "../adapters/adapter_for.ts";
 
 /** Renders one pre- or post-hook of `model` (Jinja: `this`, `target`, vars...). */
 export async function renderHook(
@@ -25,11 +26,15 @@ export async function renderHook(
 export async function applyGrants(warehouse: Warehouse, model: ModelNode): Promise<void> {
   const entries = Object.entries(model.config.grants);
   if (entries.length === 0 || model.config.materialized === "ephemeral") return;
+  const adapter = adapterOf(warehouse);
   for (const [privilege, grantees] of entries) {
     for (const grantee of grantees) {
       try {
-        await warehouse.execute(`grant ${privilege} on ${model.relation} to ${quote(grantee)}`);
+        await adapter.grant(warehouse, privilege, model.relation, grantee);
       } catch (error) {
+        if (error instanceof DbtError) {
+          throw new DbtError(error.code, error.message, { file: model.file }, error);
+        }
         throw new DbtError(
           DbtErrorCode.modelFailed,
           `grants: cannot grant ${privilege} on ${model.relation} to '${grantee}': ${
@@ -41,50 +46,6 @@ export async function applyGrants(warehouse: Warehouse, model: ModelNode): Promi
       }
     }
   }
-}
-
-interface Col {
-  name: string;
-  type: string;
-}
-
-async function columnsOfQuery(session: WarehouseSession, sql: string): Promise<Col[]> {
-  const view = `__dbt_contract_${crypto.randomUUID().replaceAll("-", "")}`;
-  await session.execute(`create temporary view ${view} as (\n${sql}\n)`);
-  try {
-    return await session.query<Col>(
-      `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type
-       from pg_catalog.pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0
-       and not a.attisdropped order by a.attnum`,
-      [view],
-    );
-  } finally {
-    await session.execute(`drop view if exists ${view}`);
-  }
-}
-
-const TYPE_ALIASES: Readonly<Record<string, string>> = {
-  int: "integer",
-  int4: "integer",
-  int8: "bigint",
-  int2: "smallint",
-  float: "double precision",
-  float8: "double precision",
-  float4: "real",
-  varchar: "character varying",
-  text: "text",
-  bool: "boolean",
-  timestamp: "timestamp without time zone",
-  timestamptz: "timestamp with time zone",
-  numeric: "numeric",
-  decimal: "numeric",
-  string: "text",
-};
-
-function normalType(type: string): string {
-  const t = type.trim().toLowerCase();
-  const base = t.replace(/\(.*\)$/, "").trim();
-  return TYPE_ALIASES[base] ?? base;
 }
 
 /**
@@ -105,14 +66,15 @@ export async function checkContract(
       { file: model.file },
     );
   }
-  const actual = await warehouse.transaction((tx) => columnsOfQuery(tx, sql));
+  const adapter = adapterOf(warehouse);
+  const actual = await warehouse.transaction((tx) => adapter.queryColumns(tx, sql));
   const problems: string[] = [];
   const byName = new Map(actual.map((c) => [c.name, c]));
   for (const column of declared) {
     const found = byName.get(column.name);
     if (!found) problems.push(`column '${column.name}' is declared but not returned`);
     else if (!column.data_type) problems.push(`column '${column.name}' has no data_type`);
-    else if (normalType(column.data_type) !== normalType(found.type)) {
+    else if (adapter.normalType(column.data_type) !== adapter.normalType(found.type)) {
       problems.push(`column '${column.name}' is ${found.type}, declared ${column.data_type}`);
     }
   }
@@ -132,7 +94,7 @@ export async function checkContract(
 
 /**
  * `on_schema_change` of an incremental run, comparing the new rows in
- * `tmp` with the live table: `ignore` does nothing, `fail` throws naming
+ * temporary table `tmp` (its name, unquoted) with the live table: `ignore` does nothing, `fail` throws naming
  * the columns, `append_new_columns` adds new ones, `sync_all_columns` also
  * drops gone ones.
  */
@@ -144,12 +106,7 @@ export async function syncSchema(
   const mode = model.config.on_schema_change;
   if (mode === "ignore") return;
   const live = await tx.columns(model.relation.schema, model.relation.identifier);
-  const fresh = await tx.query<Col>(
-    `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type
-     from pg_catalog.pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0
-     and not a.attisdropped order by a.attnum`,
-    [tmp],
-  );
+  const fresh = await adapterOf(tx).tempColumns(tx, tmp);
   const added = fresh.filter((c) => !live.some((l) => l.name === c.name));
   const removed = live.filter((l) => !fresh.some((c) => c.name === l.name));
   if (added.length === 0 && removed.length === 0) return;

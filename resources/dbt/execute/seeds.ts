@@ -1,13 +1,15 @@
 /**
  * Seeds: a CSV file loaded into a table, replaced whole on each run. Column
  * types come from `column_types`, else are inferred from the values
- * (integer, numeric, boolean, date, timestamp, else text), as dbt does. The
- * rows go in with the warehouse's bulk load (COPY on PGlite and Postgres).
+ * (integer, numeric, boolean, date, timestamp, else text), as dbt does, and
+ * spelled by the adapter. The rows go in the adapter's way: the warehouse's
+ * bulk load (COPY on PGlite and Postgres), DuckDB's own CSV reader.
  *
  * @module
  */
 
-import type { SqlValue, Warehouse } from "../../warehouse/types.ts";
+import type { Warehouse } from "../../warehouse/types.ts";
+import { adapterOf } from "../adapters/adapter_for.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { ModelNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
@@ -71,7 +73,7 @@ export function inferType(values: readonly string[]): string {
   return "text";
 }
 
-/** Loads seed `node` into its relation (drop, create, COPY) in one transaction; returns rows. */
+/** Loads seed `node` into its relation (drop, create, load) in one transaction; returns rows. */
 export async function loadSeed(warehouse: Warehouse, node: ModelNode): Promise<number> {
   const seed = node.seed;
   if (!seed) throw new RangeError(`Cannot load '${node.name}': not a seed`);
@@ -106,26 +108,23 @@ export async function loadSeed(warehouse: Warehouse, node: ModelNode): Promise<n
       { file: node.file, line: bad + 2 },
     );
   }
-  const types = names.map((name, i) =>
-    seed.columnTypes[name] ?? inferType(body.map((r) => r[i] ?? ""))
-  );
-  const column = (name: string) =>
-    seed.quoteColumns || !/^[a-z_][a-z0-9_]*$/.test(name) ? quote(name) : name;
+  const adapter = adapterOf(warehouse);
+  const columns = names.map((name, i) => ({
+    name,
+    sql: seed.quoteColumns || !/^[a-z_][a-z0-9_]*$/.test(name) ? quote(name) : name,
+    type: seed.columnTypes[name] ?? adapter.seedType(inferType(body.map((r) => r[i] ?? ""))),
+  }));
   const relation = node.relation;
   await warehouse.ensureSchema(relation.schema);
   return await warehouse.transaction(async (tx) => {
-    await tx.execute(`drop table if exists ${relation} cascade`);
-    await tx.execute(
-      `create table ${relation} (${names.map((n, i) => `${column(n)} ${types[i]}`).join(", ")})`,
-    );
-    const values: SqlValue[][] = body.map((r) => r.map((v) => (v === "" ? null : v)));
-    if (values.length === 0) return 0;
     try {
-      return await tx.bulkLoad(
-        { schema: relation.schema, name: relation.identifier },
-        names,
-        values,
-      );
+      return await adapter.loadSeed(tx, {
+        relation,
+        csvPath: seed.csvPath,
+        delimiter: seed.delimiter,
+        columns,
+        rows: body.map((r) => r.map((v) => (v === "" ? null : v))),
+      });
     } catch (error) {
       throw new DbtError(
         DbtErrorCode.modelFailed,

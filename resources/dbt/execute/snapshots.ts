@@ -14,6 +14,7 @@
 import type { Warehouse } from "../../warehouse/types.ts";
 import type { ModelNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
+import { adapterOf } from "../adapters/adapter_for.ts";
 
 /** What a snapshot run did. */
 export interface SnapshotResult {
@@ -36,6 +37,7 @@ export async function runSnapshot(
   if (!s) throw new RangeError(`Cannot snapshot '${node.name}': not a snapshot`);
   const target = node.relation.toString();
   const key = s.uniqueKey.map((k) => `src.${quote(k)}`).join(` || '|' || `);
+  const adapter = adapterOf(warehouse);
   const now = `'${new Date(nowMs).toISOString()}'::timestamp`;
   const updated = s.strategy === "timestamp" ? `src.${quote(s.updatedAt as string)}` : now;
   const scd =
@@ -52,13 +54,11 @@ export async function runSnapshot(
       );
       return { rows, existed, message: `SELECT ${rows}` };
     }
-    const tmp = quote(`${node.relation.identifier}__dbt_snapshot_src`);
-    await tx.execute(`create temporary table ${tmp} on commit drop as (\n${sql}\n)`);
-    const columns = (await tx.query<{ name: string }>(
-      `select a.attname::text as name from pg_catalog.pg_attribute a
-       where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
-      [tmp],
-    )).map((c) => c.name);
+    const tmpName = `${node.relation.identifier}__dbt_snapshot_src`;
+    const tmp = quote(tmpName);
+    const temp = adapter.tempTable(tmp);
+    await tx.execute(`${temp.prefix}${sql}\n)`);
+    const columns = (await adapter.tempColumns(tx, tmpName)).map((c) => c.name);
     const joinOn = s.uniqueKey.map((k) => `cur.${quote(k)} = src.${quote(k)}`).join(" and ");
     const changed = s.strategy === "timestamp"
       ? `src.${quote(s.updatedAt as string)} > cur.dbt_updated_at`
@@ -105,6 +105,7 @@ export async function runSnapshot(
         );
       }
     }
+    if (temp.drop) await tx.execute(temp.drop);
     return { rows, existed, message: `SNAPSHOT ${rows}` };
   });
 }

@@ -13,7 +13,8 @@ import { renderString } from "../jinja/env.ts";
 /** One output of a profile, rendered. Connection fields are kept as written. */
 export const TargetSchema = z.looseObject({
   type: z.string().min(1),
-  schema: z.string().min(1),
+  // dbt-duckdb defaults the schema to `main`; every other adapter needs one.
+  schema: z.string().min(1).optional(),
   database: z.string().optional(),
   dbname: z.string().optional(),
   host: z.string().optional(),
@@ -37,7 +38,7 @@ export interface Target {
   readonly type: string;
   /** Schema models go to unless `+schema` says more. */
   readonly schema: string;
-  /** Database name (`dbname`/`database`), or `postgres`. */
+  /** Database name (`dbname`/`database`, or `postgres`; DuckDB: the file's base name, or `memory`). */
   readonly database: string;
   /** Every field of the output, rendered (the password is dropped). */
   readonly fields: Readonly<Record<string, unknown>>;
@@ -182,16 +183,37 @@ export async function readTarget(
       { file, line: parsed.lineOf([profileName, "outputs", name]) },
     );
   }
-  const database = checked.data.dbname ?? checked.data.database ?? "postgres";
+  const duckdb = checked.data.type === "duckdb";
+  const schema = checked.data.schema ?? (duckdb ? "main" : undefined);
+  if (schema === undefined) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `output '${name}': schema: is required`,
+      { file, line: parsed.lineOf([profileName, "outputs", name]) },
+    );
+  }
+  const database = duckdb
+    ? duckdbDatabase(fields.path)
+    : checked.data.dbname ?? checked.data.database ?? "postgres";
   const threads = Number(checked.data.threads ?? 1);
   return {
     name,
     type: checked.data.type,
-    schema: checked.data.schema,
+    schema,
     database,
     fields,
     secret,
     threads: Number.isInteger(threads) && threads > 0 ? threads : 1,
     profilesFile: path,
   };
+}
+
+/**
+ * dbt-duckdb's database name: the file's base name without its suffix
+ * (`/tmp/a/dbfile.duckdb` is `dbfile`), or `memory` in memory.
+ */
+function duckdbDatabase(path: unknown): string {
+  if (path === undefined || path === null || path === ":memory:") return "memory";
+  const base = String(path).split("/").pop() ?? "";
+  return base.replace(/\.[^.]*$/, "") || "memory";
 }

@@ -1,0 +1,210 @@
+/**
+ * The repo's dbt/ project on PGlite, PostgreSQL and DuckDB from the same raw
+ * rows: opening each warehouse with the target of its type, loading the raw
+ * tables with the warehouse's own bulk load, and reading the marts back in a
+ * canonical form so the three can be compared value by value.
+ *
+ * @module
+ */
+
+import { openWarehouse, type SqlValue, type Warehouse } from "../../../resources/warehouse/mod.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+import { RAW_TABLES_SQL } from "./_fixture.ts";
+
+/** A warehouse with the dbt target that writes SQL for it. */
+export interface DbtWarehouse extends AsyncDisposable {
+  readonly name: string;
+  readonly target: string;
+  readonly warehouse: Warehouse;
+}
+
+/** PGlite, a throwaway PostgreSQL, and DuckDB (a file, as users run it). */
+export async function* threeWarehouses(dir: string): AsyncGenerator<() => Promise<DbtWarehouse>> {
+  yield async () => {
+    const warehouse = await openWarehouse("pglite:memory:");
+    return {
+      name: "pglite",
+      target: "embedded",
+      warehouse,
+      [Symbol.asyncDispose]: () => warehouse.close(),
+    };
+  };
+  yield async () => {
+    const server = await startPostgres();
+    const warehouse = await openWarehouse(server.url, { onNotice: () => {} }).catch(async (e) => {
+      await server.stop();
+      throw e;
+    });
+    return {
+      name: "postgres",
+      target: "embedded",
+      warehouse,
+      async [Symbol.asyncDispose]() {
+        try {
+          await warehouse.close();
+        } finally {
+          await server.stop();
+        }
+      },
+    };
+  };
+  yield async () => {
+    const warehouse = await openWarehouse(`duckdb:${dir}/warehouse.duckdb`, { onNotice: () => {} });
+    return {
+      name: "duckdb",
+      target: "duckdb",
+      warehouse,
+      [Symbol.asyncDispose]: () => warehouse.close(),
+    };
+  };
+}
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** Every row's `loaded_at`: fixed, so the marts that carry it compare too. */
+const LOADED_AT = new Date("2026-11-01T06:00:00Z");
+
+/**
+ * Raw weather for two places over `days` days, and activity plus sleep for
+ * three users over `activityDays` days, with gaps, nulls and values that
+ * round at the half (the places where dialects disagree first).
+ */
+export function rawRows(from: string, days: number, activityDays: number) {
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const weather: SqlValue[][] = [];
+  for (
+    const [place, lat, lon, base] of [["billings", 45.78, -108.5, 8], [
+      "bozeman",
+      45.68,
+      -111.04,
+      3,
+    ]] as const
+  ) {
+    for (let d = 0; d < days; d++) {
+      for (let h = 0; h < 24; h++) {
+        if (place === "bozeman" && d === 2 && h === 5) continue; // an hour never reported
+        const t = base + ((h * 7 + d * 3) % 29) - 0.125;
+        weather.push([
+          place,
+          lat,
+          lon,
+          new Date(start + d * DAY_MS),
+          new Date(start + d * DAY_MS + h * HOUR_MS),
+          h === 3 ? null : t,
+          h % 6 === 0 ? 0.35 : 0,
+          d === 4 ? 1.5 : 0,
+          10 + (h % 5) * 7.25,
+          h % 4,
+          `raw/weather/${place}.json`,
+          LOADED_AT,
+        ]);
+      }
+    }
+  }
+  const activity: SqlValue[][] = [];
+  const sleep: SqlValue[][] = [];
+  for (const [u, user] of ["u1", "u2", "u3"].entries()) {
+    for (let d = 0; d < activityDays; d++) {
+      if (user === "u3" && d % 5 === 4) continue; // days without a record
+      const day = new Date(start + d * DAY_MS);
+      activity.push([
+        user,
+        day,
+        6000 + ((d * 613 + u * 997) % 5000),
+        4.5 + (d % 7) * 0.35,
+        20 + (d % 9),
+        10 + (d % 4),
+        150 + (d * 11) % 60,
+        600 + (d * 17) % 200,
+        1900 + (d * 23) % 500,
+        "activity_1.csv",
+        LOADED_AT,
+      ]);
+      sleep.push([
+        user,
+        day,
+        d % 11 === 10 ? null : 380 + ((d * 37 + u * 13) % 120),
+        430 + (d % 6) * 10,
+        1 + (d % 2),
+        "sleep_1.csv",
+        LOADED_AT,
+      ]);
+    }
+  }
+  return { weather, activity, sleep };
+}
+
+/** Creates the raw tables and loads `rows` with the warehouse's bulk load. */
+export async function loadRaw(
+  warehouse: Warehouse,
+  rows: ReturnType<typeof rawRows>,
+): Promise<void> {
+  await warehouse.exec(RAW_TABLES_SQL);
+  await warehouse.bulkLoad({ schema: "raw", name: "raw_weather" }, [
+    "place",
+    "latitude",
+    "longitude",
+    "partition_date",
+    "observed_at",
+    "temperature_c",
+    "precipitation_mm",
+    "snowfall_cm",
+    "wind_speed_kmh",
+    "weather_code",
+    "source_key",
+    "loaded_at",
+  ], rows.weather);
+  await warehouse.bulkLoad({ schema: "raw", name: "daily_activity" }, [
+    "user_id",
+    "activity_date",
+    "total_steps",
+    "total_distance_km",
+    "very_active_minutes",
+    "fairly_active_minutes",
+    "lightly_active_minutes",
+    "sedentary_minutes",
+    "calories",
+    "source_file",
+    "loaded_at",
+  ], rows.activity);
+  await warehouse.bulkLoad({ schema: "raw", name: "sleep" }, [
+    "user_id",
+    "sleep_date",
+    "minutes_asleep",
+    "minutes_in_bed",
+    "sleep_records",
+    "source_file",
+    "loaded_at",
+  ], rows.sleep);
+}
+
+/**
+ * One value in a form the three warehouses agree on: exact decimals and
+ * integers as their numeric value, floating-point results to 12
+ * significant digits (the order of a sum may differ), dates as ISO text.
+ */
+export function canonical(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? String(value) : value.toPrecision(12);
+  }
+  if (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) {
+    const n = Number(value);
+    return Number.isInteger(n) ? String(n) : n.toPrecision(12);
+  }
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** The rows of `table`, canonical, sorted, as lines `col=value|...`. */
+export async function martRows(
+  warehouse: Warehouse,
+  schema: string,
+  table: string,
+): Promise<string[]> {
+  const columns = await warehouse.columns(schema, table);
+  const rows = await warehouse.query(`select * from "${schema}"."${table}"`);
+  return rows.map((row) => columns.map((c) => `${c.name}=${canonical(row[c.name])}`).join("|"))
+    .sort();
+}

@@ -1,0 +1,63 @@
+/**
+ * The repo's dbt/ project builds on PGlite, PostgreSQL and DuckDB from the
+ * same raw rows, every test passing on each, and its marts hold the same
+ * rows on all three (compared value by value, see `canonical`).
+ */
+
+import assert from "node:assert/strict";
+import { loadProject, runProject } from "../../../resources/dbt/mod.ts";
+import { copyRepoProject } from "./_fixture.ts";
+import { loadRaw, martRows, rawRows, threeWarehouses } from "./_three_warehouses.ts";
+
+const MARTS = [
+  "fct_weather_daily",
+  "outdoor_conditions_daily",
+  "user_baselines",
+  "user_deviations",
+];
+
+Deno.test("our dbt project builds on PGlite, Postgres and DuckDB with identical mart rows", async () => {
+  await using project = await copyRepoProject();
+  const dir = await Deno.makeTempDir({ prefix: "dbt-three-" });
+  const rows = rawRows("2026-10-01", 9, 40);
+  const marts = new Map<string, Map<string, string[]>>();
+  try {
+    for await (const open of threeWarehouses(dir)) {
+      await using wh = await open();
+      await loadRaw(wh.warehouse, rows);
+      const p = await loadProject(project.dir, { target: wh.target, cache: false });
+      const result = await runProject(p, wh.warehouse, { writeArtifacts: false });
+      const bad = result.results.filter((r) => r.status !== "success" && r.status !== "pass");
+      assert.deepStrictEqual(
+        bad.map((r) => `${r.unique_id}: ${r.status} ${r.message}`),
+        [],
+        `${wh.name}: every node builds and every test passes`,
+      );
+      assert.ok(result.success, wh.name);
+      const tables = new Map<string, string[]>();
+      for (const mart of MARTS) {
+        const model = p.models.get(mart);
+        assert.ok(model, mart);
+        tables.set(
+          mart,
+          await martRows(wh.warehouse, model.relation.schema, model.relation.identifier),
+        );
+        assert.ok((tables.get(mart)?.length ?? 0) > 0, `${wh.name}: ${mart} has rows`);
+      }
+      marts.set(wh.name, tables);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const reference = marts.get("pglite");
+  for (const name of ["postgres", "duckdb"]) {
+    for (const mart of MARTS) {
+      const expected = reference?.get(mart) ?? [];
+      const actual = marts.get(name)?.get(mart) ?? [];
+      const missing = expected.filter((r) => !actual.includes(r)).slice(0, 3);
+      const extra = actual.filter((r) => !expected.includes(r)).slice(0, 3);
+      assert.deepStrictEqual({ missing, extra }, { missing: [], extra: [] }, `${name} ${mart}`);
+      assert.equal(actual.length, expected.length, `${name} ${mart} row count`);
+    }
+  }
+});
