@@ -225,6 +225,7 @@ export async function dbtAssets(
         file: node.file,
         materialized: node.config.materialized,
         relation: node.relation.toString(),
+        ...(node.compiledCode ? { compiled_sql: node.compiledCode } : {}),
       },
       checks: [...units.map(unitCheck), ...tests.map(testCheck)],
       materialize: async (ctx) => {

@@ -1,0 +1,66 @@
+/**
+ * `deno task dbt` in-process: usage errors exit 2 with the usage, a project
+ * error exits 2 naming the file, `parse`, `ls` with selection and `compile`
+ * write and print what dbt would.
+ */
+
+import assert from "node:assert/strict";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
+import { writeProject } from "./_fixture.ts";
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runDbtCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, {
+    env: (name) => env[name],
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+Deno.test("dbt cli: usage errors exit 2 and say what to type", async () => {
+  for (
+    const [args, pattern] of [
+      [[], /usage: deno task dbt <command>/],
+      [["frobnicate"], /unknown command 'frobnicate'/],
+      [["docs"], /'docs' needs 'generate'/],
+      [["build", "--threads", "zero"], /--threads must be a positive whole number/],
+      [["build", "--vars", "[1, 2]"], /--vars must be a YAML or JSON map/],
+      [["build", "--no-such-flag"], /Unknown option '--no-such-flag'/],
+    ] as const
+  ) {
+    const { code, err } = await cli([...args]);
+    assert.equal(code, 2, err);
+    assert.match(err, pattern);
+  }
+  const help = await cli(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--select/);
+});
+
+Deno.test("dbt cli: parse, ls with selection, compile, and a project error", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "select 1 as id",
+    "models/b.sql": "{{ config(tags=['nightly']) }}select * from {{ ref('a') }}",
+  });
+  const dir = ["--project-dir", project.dir];
+  const parse = await cli(["parse", ...dir]);
+  assert.equal(parse.code, 0, parse.err);
+  await Deno.stat(`${project.dir}/target/manifest.json`);
+  const ls = await cli(["ls", ...dir, "-s", "+b", "--output", "name"]);
+  assert.deepEqual(ls.out.split("\n").sort(), ["a", "b"]);
+  const tagged = await cli(["ls", ...dir, "-s", "tag:nightly", "--output", "path"]);
+  assert.equal(tagged.out, "models/b.sql");
+  const compiled = await cli(["compile", ...dir, "-s", "b"], {
+    WAREHOUSE_URL: "pglite:memory:",
+  });
+  assert.equal(compiled.code, 0, compiled.err);
+  assert.match(compiled.out, /select \* from "analytics"\."a"/);
+  assert.match(
+    await Deno.readTextFile(`${project.dir}/target/compiled/demo/models/b.sql`),
+    /"analytics"\."a"/,
+  );
+  await Deno.writeTextFile(`${project.dir}/models/c.sql`, "select * from {{ ref('nope') }}");
+  const broken = await cli(["build", ...dir]);
+  assert.equal(broken.code, 2);
+  assert.match(broken.err, /models\/c\.sql:1: ref\('nope'\) names no model/);
+});
