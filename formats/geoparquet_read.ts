@@ -11,6 +11,7 @@
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { PlatformError } from "../core/errors.ts";
+import { fileReader } from "./byte_reader.ts";
 
 /** A GeoParquet input cannot be read. */
 export class GeoParquetReadError extends PlatformError {}
@@ -47,20 +48,11 @@ export async function geoParquetToGeoJsonSeq(
 ): Promise<GeoParquetInput> {
   using file = await Deno.open(path);
   const size = (await file.stat()).size;
+  const read = fileReader(file);
   const buffer = {
     byteLength: size,
-    slice: async (start: number, end?: number) => {
-      const length = (end ?? size) - start;
-      const bytes = new Uint8Array(length);
-      await file.seek(start, Deno.SeekMode.Start);
-      let filled = 0;
-      while (filled < length) {
-        const n = await file.read(bytes.subarray(filled));
-        if (n === null) break;
-        filled += n;
-      }
-      return bytes.buffer;
-    },
+    slice: async (start: number, end?: number) =>
+      (await read(start, (end ?? size) - start)).slice().buffer,
   };
   const fail = (why: string, cause?: unknown) =>
     new GeoParquetReadError(
