@@ -6,7 +6,7 @@
  * @module
  */
 
-import { defineGraph } from "./core/mod.ts";
+import { defineGraph } from "./core/definitions.ts";
 import { activityAssets } from "./assets/activity/mod.ts";
 import { dbtAssets } from "./assets/dbt/mod.ts";
 import { opsAssets } from "./assets/ops/mod.ts";

@@ -14,16 +14,13 @@
  * @module
  */
 
-import {
-  type CliApp,
-  type CliCommand,
-  ConfigError,
-  type Graph,
-  processIo,
-  runCli,
-} from "./core/mod.ts";
+import type { CliApp, CliCommand } from "./core/cli/app.ts";
+import { processIo } from "./core/cli/io.ts";
+import { runCli } from "./core/cli/mod.ts";
+import { ConfigError } from "./core/errors.ts";
+import type { Graph } from "./core/graph.ts";
 import { pathToFileURL } from "node:url";
-import type { AppResources } from "./resources/mod.ts";
+import type { AppResources } from "./resources/app.ts";
 import type { Config } from "./resources/config.ts";
 
 /** The project as the CLI sees it. */

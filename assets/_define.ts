@@ -5,8 +5,8 @@
  * @module
  */
 
-import { assetFactory, checkFactory } from "../core/mod.ts";
-import type { AppResources } from "../resources/mod.ts";
+import { assetFactory, checkFactory } from "../core/asset.ts";
+import type { AppResources } from "../resources/app.ts";
 
 /** Declares an asset of this project. */
 export const asset = assetFactory<AppResources>();

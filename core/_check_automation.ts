@@ -1,26 +1,21 @@
 /**
- * Validation of a graph's sensors and schedules, run by `defineGraph`: unique
- * names (they share the run store's cursor namespace), resources the graph
- * gives, and schedule selections that resolve against the graph.
+ * Validation of a graph's sensors and schedules, run by `defineGraph` once
+ * the graph is indexed: unique names (they share the run store's cursor
+ * namespace) and schedule selections that resolve against the graph. The
+ * resources sensors declare are checked with the assets' (`definitions.ts`).
  *
  * @module
  */
 
-import type { ScheduleDefinition } from "./schedule.ts";
-import type { SensorDefinition } from "./sensor.ts";
-import { resolveSelection } from "./selection.ts";
 import { SelectionError } from "./errors.ts";
-import type { Graph } from "./definitions.ts";
+import type { Graph } from "./graph.ts";
+import { resolveSelection } from "./selection.ts";
 
-/** The problems with `sensors` and `schedules` in `graph`, one sentence each. */
-export function automationProblems(
-  graph: Graph<unknown>,
-  sensors: readonly SensorDefinition[],
-  schedules: readonly ScheduleDefinition[],
-): { code: string; message: string }[] {
+/** The problems with the sensors and schedules of `graph`, one sentence each. */
+export function automationProblems(graph: Graph<unknown>): { code: string; message: string }[] {
   const problems: { code: string; message: string }[] = [];
   const seen = new Map<string, string>();
-  for (const item of [...sensors, ...schedules]) {
+  for (const item of [...graph.sensors, ...graph.schedules]) {
     const previous = seen.get(item.name);
     if (previous) {
       problems.push({
@@ -31,20 +26,7 @@ export function automationProblems(
     }
     seen.set(item.name, item.kind);
   }
-  const provided = Object.keys(graph.resources as Record<string, unknown>);
-  for (const sensor of sensors) {
-    for (const key of sensor.resources) {
-      if (!provided.includes(key)) {
-        problems.push({
-          code: "graph.undeclared_resource",
-          message: `sensor '${sensor.name}' uses resource '${key}', but the graph gives ${
-            provided.length ? provided.map((k) => `'${k}'`).join(", ") : "none"
-          }`,
-        });
-      }
-    }
-  }
-  for (const schedule of schedules) {
+  for (const schedule of graph.schedules) {
     try {
       resolveSelection(graph, schedule.selection);
     } catch (error) {

@@ -7,7 +7,7 @@
 
 import type { AssetContext, CheckDefinition, CheckResult, Materialization } from "./asset.ts";
 import type { Clock } from "./clock.ts";
-import type { Graph } from "./definitions.ts";
+import type { Graph } from "./graph.ts";
 import { AssetExecutionError, CanceledError, PlatformError, toError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { assertMetadata, type Metadata } from "./metadata.ts";

@@ -25,8 +25,14 @@
  * new launch claim (attempt 2, 3...), which again only one daemon can win.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { runDaemon } from "./daemon.ts";
+ * import { defineGraph } from "./definitions.ts";
+ * import { createLogger } from "./logger.ts";
+ * import { MemoryRunStore } from "./run_store/memory.ts";
+ * const graph = defineGraph({ assets: [] });
+ * const runStore = new MemoryRunStore();
+ * const log = createLogger((line) => console.log(line.message));
  * const controller = new AbortController();
  * Deno.addSignalListener("SIGTERM", () => controller.abort());
  * await runDaemon(graph, { runStore, signal: controller.signal, log });
@@ -36,7 +42,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import type { Graph } from "./definitions.ts";
+import type { Graph } from "./graph.ts";
 import { CanceledError, PlatformError, toError } from "./errors.ts";
 import { materialize, type RunResult } from "./executor.ts";
 import { type Logger, silentLogger } from "./logger.ts";

@@ -9,7 +9,7 @@
 
 import type { Materialization } from "./asset.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import type { Graph } from "./definitions.ts";
+import type { Graph } from "./graph.ts";
 import { AssetExecutionError, ResourceError, toError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import type { PartitionEnvironment } from "./partitions.ts";

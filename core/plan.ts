@@ -6,7 +6,7 @@
  */
 
 import type { AssetDefinition } from "./asset.ts";
-import type { Graph } from "./definitions.ts";
+import type { Graph } from "./graph.ts";
 import { SelectionError } from "./errors.ts";
 import {
   type PartitionEnvironment,

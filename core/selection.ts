@@ -6,7 +6,8 @@
  * @module
  */
 
-import { closest, type Graph } from "./definitions.ts";
+import type { Graph } from "./graph.ts";
+import { closest } from "./suggest.ts";
 import { SelectionError } from "./errors.ts";
 
 /** One comma-separated term of a selection. */

@@ -114,8 +114,14 @@ export interface BuildSensorContextOptions<R> {
  * lines are collected in `logs`.
  *
  * @example
- * ```ts ignore
- * const result = await mySensor.evaluate(buildSensorContext({ cursor: "3", resources }));
+ * ```ts
+ * import { defineSensor } from "./sensor.ts";
+ * import { buildSensorContext } from "./testing.ts";
+ * const counter = defineSensor({
+ *   name: "counter",
+ *   evaluate: (ctx) => ({ runRequests: [], cursor: String(Number(ctx.cursor ?? "0") + 1) }),
+ * });
+ * const result = await counter.evaluate(buildSensorContext({ cursor: "3" }));
  * ```
  */
 export function buildSensorContext<R = Record<string, never>>(

@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../core/errors.ts";
 
 const urlWithScheme = (name: string, schemes: readonly string[], fallback: string) =>
   z.string().trim().min(1).default(fallback).refine(

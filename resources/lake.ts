@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "./config.ts";
-import { openObjectStore } from "./object_store/mod.ts";
+import { openObjectStore } from "./object_store/open.ts";
 import type { ObjectStore } from "./object_store/types.ts";
 
 /**

@@ -20,7 +20,7 @@
 import { z } from "zod";
 import { ResourceError } from "../core/errors.ts";
 import { type RunRequest, type SensorDefinition, sensorFactory } from "../core/sensor.ts";
-import type { AppResources } from "../resources/mod.ts";
+import type { AppResources } from "../resources/app.ts";
 import type { ObjectStore, ObjectSummary } from "../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
@@ -119,9 +119,17 @@ const sensor = sensorFactory<AppResources>();
  * The manifest sensor; options replace its collaborators in tests.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { defineGraph } from "../core/definitions.ts";
+ * import { spatialAssets } from "../assets/spatial/mod.ts";
+ * import { type AppResources, appResources } from "../resources/app.ts";
+ * import { loadConfig } from "../resources/config.ts";
  * import { manifestSensor } from "./manifest_sensor.ts";
- * defineGraph({ assets, resources, sensors: [manifestSensor()] });
+ * defineGraph<AppResources>({
+ *   assets: spatialAssets(),
+ *   resources: appResources(loadConfig()),
+ *   sensors: [manifestSensor()],
+ * });
  * ```
  */
 export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefinition {

@@ -9,7 +9,7 @@
 
 import { type Context, Hono } from "hono";
 import type { AssetDefinition } from "../core/asset.ts";
-import { closest } from "../core/definitions.ts";
+import { closest } from "../core/suggest.ts";
 import { toError } from "../core/errors.ts";
 import { describePartitions, partitionKeys } from "../core/partitions.ts";
 import type { AssetStatus } from "./asset_status.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { AssetDefinition, Materialization } from "../core/asset.ts";
-import type { Graph } from "../core/definitions.ts";
+import type { Graph } from "../core/graph.ts";
 import { partitionKeys, type PartitionsDefinition } from "../core/partitions.ts";
 import type { RunStore } from "../core/run_store/types.ts";
 import type { CheckEvaluation, LatestStep, RunIndex } from "./run_index.ts";

@@ -10,10 +10,10 @@ import type { CliApp, CliCommand } from "../core/cli/app.ts";
 import type { Config } from "../resources/config.ts";
 import { redactUrl, secretsOf } from "../resources/_url_secrets.ts";
 import { openLake } from "../resources/lake.ts";
-import { openLedger } from "../resources/ledger/factory.ts";
-import { openWarehouse } from "../resources/warehouse/mod.ts";
+import { openLedger } from "../resources/ledger/open.ts";
+import { openWarehouse } from "../resources/warehouse/open.ts";
 import type { UiSources } from "./context.ts";
-import { uiCommand } from "./mod.ts";
+import { uiCommand } from "./serve.ts";
 
 /** The secrets of `config`: URL passwords, the S3 secret key, `PGPASSWORD`. */
 export function configSecrets(config: Config): string[] {

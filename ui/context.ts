@@ -7,7 +7,7 @@
  */
 
 import type { Clock } from "../core/clock.ts";
-import type { Graph } from "../core/definitions.ts";
+import type { Graph } from "../core/graph.ts";
 import type { RunStore } from "../core/run_store/types.ts";
 import type { Ledger } from "../resources/ledger/types.ts";
 import type { ObjectStore } from "../resources/object_store/types.ts";

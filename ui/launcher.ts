@@ -9,7 +9,7 @@
  */
 
 import type { Clock } from "../core/clock.ts";
-import type { Graph } from "../core/definitions.ts";
+import type { Graph } from "../core/graph.ts";
 import { toError } from "../core/errors.ts";
 import { materialize, type RunResult } from "../core/executor.ts";
 import type { Logger } from "../core/logger.ts";

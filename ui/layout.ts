@@ -8,7 +8,7 @@
  */
 
 import dagre from "@dagrejs/dagre";
-import type { Graph } from "../core/definitions.ts";
+import type { Graph } from "../core/graph.ts";
 import { layeredLayout, LIBRARY_LIMIT } from "./_layered.ts";
 
 /** A placed asset. */

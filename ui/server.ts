@@ -16,7 +16,7 @@ import { setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError, PlatformError, SelectionError, toError } from "../core/errors.ts";
 import type { PartitionSelection } from "../core/plan.ts";
-import { closest } from "../core/definitions.ts";
+import { closest } from "../core/suggest.ts";
 import { apiRoutes, ENDPOINTS, jsonError } from "./api.ts";
 import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";

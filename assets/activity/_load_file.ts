@@ -9,7 +9,7 @@
  */
 
 import type { ObjectStore } from "../../resources/object_store/types.ts";
-import { WarehouseQueryError } from "../../resources/warehouse/mod.ts";
+import { WarehouseQueryError } from "../../resources/warehouse/errors.ts";
 import type { SqlValue, Warehouse } from "../../resources/warehouse/types.ts";
 import {
   type DropKind,

@@ -7,7 +7,7 @@
  */
 
 import type { Warehouse, WarehouseSession } from "../../resources/warehouse/types.ts";
-import { quoteTable } from "../../resources/warehouse/mod.ts";
+import { quoteTable } from "../../resources/warehouse/sql.ts";
 import type { DropKind } from "./_columns.ts";
 import { type ManifestEntry, ManifestEntrySchema } from "./report.ts";
 

@@ -12,8 +12,11 @@ import type { RejectionReason } from "./report.ts";
  * quarantine. `code` is `activity.<reason>`, e.g. `activity.missing_columns`.
  *
  * @example
- * ```ts ignore
- * if (error instanceof FileRejectedError && error.reason === "too_many_bad_rows") { ... }
+ * ```ts
+ * import { FileRejectedError } from "./errors.ts";
+ * function isTooDirty(error: unknown): boolean {
+ *   return error instanceof FileRejectedError && error.reason === "too_many_bad_rows";
+ * }
  * ```
  */
 export class FileRejectedError extends PlatformError {

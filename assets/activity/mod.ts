@@ -5,10 +5,16 @@
  *
  * Wire it into `graph.ts`:
  *
- * ```ts ignore
- * import { activityAssets } from "./assets/activity/mod.ts";
+ * ```ts
+ * import { defineGraph } from "../../core/definitions.ts";
+ * import { type AppResources, appResources } from "../../resources/app.ts";
+ * import { loadConfig } from "../../resources/config.ts";
+ * import { activityAssets } from "./mod.ts";
  * const config = loadConfig();
- * defineGraph({ assets: [...activityAssets({ samples: config.SAMPLE_DATA })], ... });
+ * defineGraph<AppResources>({
+ *   assets: [...activityAssets({ samples: config.SAMPLE_DATA })],
+ *   resources: appResources(config),
+ * });
  * ```
  *
  * @module

@@ -87,10 +87,16 @@ export interface DbtAssets {
  * Throws the loading errors of {@linkcode loadProject} (file and line named).
  *
  * @example
- * ```ts ignore
- * import { dbtAssets } from "./assets/dbt/mod.ts";
+ * ```ts
+ * import { defineGraph } from "../../core/definitions.ts";
+ * import { openWarehouse } from "../../resources/warehouse/open.ts";
+ * import { dbtAssets } from "./mod.ts";
  * const dbt = await dbtAssets("dbt");
- * const graph = defineGraph({ assets: [...weatherAssets, ...dbt.assets], checks: [...dbt.checks] });
+ * const graph = defineGraph({
+ *   assets: [...dbt.assets],
+ *   checks: [...dbt.checks],
+ *   resources: { warehouse: await openWarehouse("pglite:memory:") },
+ * });
  * ```
  */
 export async function dbtAssets(

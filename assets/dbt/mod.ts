@@ -3,8 +3,8 @@
  * unit tests become checks. The dbt engine itself is `resources/dbt`.
  *
  * @example
- * ```ts ignore
- * import { dbtAssets } from "./assets/dbt/mod.ts";
+ * ```ts
+ * import { dbtAssets } from "./mod.ts";
  * const dbt = await dbtAssets("dbt"); // dbt.assets: one asset per model
  * ```
  *

@@ -3,9 +3,12 @@
  * ledger and the lake in agreement (group `ops`).
  *
  * @example Wire it into graph.ts
- * ```ts ignore
- * import { opsAssets } from "./assets/ops/mod.ts";
- * export const graph = defineGraph<AppResources>({
+ * ```ts
+ * import { defineGraph } from "../../core/definitions.ts";
+ * import { type AppResources, appResources } from "../../resources/app.ts";
+ * import { loadConfig } from "../../resources/config.ts";
+ * import { opsAssets } from "./mod.ts";
+ * const graph = defineGraph<AppResources>({
  *   assets: [...opsAssets()],
  *   resources: appResources(loadConfig()),
  * });

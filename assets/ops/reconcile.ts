@@ -6,7 +6,7 @@
  */
 
 import type { AssetDefinition, CheckResult, CheckSpec } from "../../core/asset.ts";
-import type { AppResources } from "../../resources/mod.ts";
+import type { AppResources } from "../../resources/app.ts";
 import { asset } from "../_define.ts";
 import {
   DEFAULT_RECONCILE_GRACE_MS,

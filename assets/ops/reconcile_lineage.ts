@@ -16,7 +16,8 @@
 import { z } from "zod";
 import { CanceledError, ResourceError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
-import type { Ledger, LedgerDocument } from "../../resources/ledger/mod.ts";
+import type { LedgerDocument } from "../../resources/ledger/schema.ts";
+import type { Ledger } from "../../resources/ledger/types.ts";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { objectSha256 } from "./_object_sha.ts";
 
@@ -135,11 +136,17 @@ export const DEFAULT_RECONCILE_GRACE_MS = 15 * 60_000;
  * @throws {CanceledError} when `signal` aborts.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createLogger } from "../../core/logger.ts";
+ * import { MemoryLedger } from "../../resources/ledger/memory.ts";
+ * import { MemoryObjectStore } from "../../resources/object_store/memory.ts";
+ * import { reconcileLineage } from "./reconcile_lineage.ts";
+ * const lake = new MemoryObjectStore();
+ * const ledger = new MemoryLedger();
  * const report = await reconcileLineage({ lake, ledger }, {
  *   lakeBucket: "data-lake",
  *   now: Date.now(),
- *   log: ctx.log,
+ *   log: createLogger((line) => console.log(line.message)),
  * });
  * console.log(report.orphans_removed, report.objects_without_lineage);
  * ```

@@ -26,7 +26,7 @@ import { SpatialBatchError } from "./_batch.ts";
 import { manifestKeyOf, type ManifestProblem, quarantineManifest } from "./manifest.ts";
 import type { CheckSpec } from "../../core/asset.ts";
 import type { Metadata } from "../../core/metadata.ts";
-import type { AppResources } from "../../resources/mod.ts";
+import type { AppResources } from "../../resources/app.ts";
 import type { Ledger } from "../../resources/ledger/types.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import type { SpatialEngine } from "../../resources/spatial/engine.ts";

@@ -23,7 +23,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { CheckContext, CheckResult, CheckSpec } from "../../core/asset.ts";
 import { PlatformError } from "../../core/errors.ts";
-import type { AppResources } from "../../resources/mod.ts";
+import type { AppResources } from "../../resources/app.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { type ByteReader, cachedReader } from "../../formats/byte_reader.ts";

@@ -9,7 +9,7 @@
 
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { Ledger } from "../../resources/ledger/mod.ts";
+import type { Ledger } from "../../resources/ledger/types.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { Intent } from "./intents.ts";

@@ -5,7 +5,7 @@
  *
  * @example Wire into graph.ts
  * ```ts
- * import { spatialAssets } from "./assets/spatial/mod.ts";
+ * import { spatialAssets } from "./mod.ts";
  * // defineGraph({ assets: [...spatialAssets({ samples: config.SAMPLE_DATA })], ... })
  * ```
  *

@@ -9,9 +9,9 @@
 import type { AssetDefinition, CheckSpec } from "../../core/asset.ts";
 import { PlatformError, ResourceError } from "../../core/errors.ts";
 import { dailyPartitions } from "../../core/partitions.ts";
-import type { AppResources } from "../../resources/mod.ts";
+import type { AppResources } from "../../resources/app.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
-import type { SqlValue, Warehouse } from "../../resources/warehouse/mod.ts";
+import type { SqlValue, Warehouse } from "../../resources/warehouse/types.ts";
 import { asset } from "../_define.ts";
 import { parseWeatherResponse, rawWeatherPrefix } from "./open_meteo.ts";
 import { DEFAULT_WEATHER_START_DATE } from "./raw_weather.ts";

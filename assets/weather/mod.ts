@@ -4,10 +4,13 @@
  * `raw.raw_weather` (with its blocking check `one_row_per_place_and_hour`).
  *
  * @example Wire it into graph.ts
- * ```ts ignore
- * import { weatherAssets } from "./assets/weather/mod.ts";
+ * ```ts
+ * import { defineGraph } from "../../core/definitions.ts";
+ * import { type AppResources, appResources } from "../../resources/app.ts";
+ * import { loadConfig } from "../../resources/config.ts";
+ * import { weatherAssets } from "./mod.ts";
  * const config = loadConfig();
- * export const graph = defineGraph<AppResources>({
+ * const graph = defineGraph<AppResources>({
  *   assets: [...weatherAssets({ startDate: config.WEATHER_START_DATE })],
  *   resources: appResources(config),
  * });

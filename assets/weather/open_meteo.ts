@@ -111,7 +111,9 @@ export class WeatherResponseError extends PlatformError {}
  * @throws {WeatherResponseError} `weather.invalid_response`, naming each field path.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { parseWeatherResponse } from "./open_meteo.ts";
+ * const body: unknown = JSON.parse(Deno.readTextFileSync("sample_data/weather/billings.json"));
  * const weather = parseWeatherResponse(body, "2026-11-20", "GET https://archive-api.open-meteo.com/...");
  * ```
  */

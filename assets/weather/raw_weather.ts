@@ -10,7 +10,7 @@ import type { AssetDefinition } from "../../core/asset.ts";
 import { ResourceError } from "../../core/errors.ts";
 import { dailyPartitions } from "../../core/partitions.ts";
 import type { RetryPolicy } from "../../core/retry.ts";
-import type { LedgerDocument } from "../../resources/ledger/mod.ts";
+import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { Ledger } from "../../resources/ledger/types.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { asset } from "../_define.ts";

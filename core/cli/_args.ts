@@ -6,7 +6,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { closest } from "../definitions.ts";
+import { closest } from "../suggest.ts";
 import { UsageError } from "./app.ts";
 
 /**

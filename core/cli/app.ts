@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Graph } from "../definitions.ts";
+import type { Graph } from "../graph.ts";
 import { PlatformError } from "../errors.ts";
 import type { RunStore } from "../run_store/types.ts";
 import type { CliIo } from "./io.ts";

@@ -3,9 +3,16 @@
  * project adds. Exit status: 0 success, 1 failure, 2 usage error, 130 canceled.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { defineGraph } from "../definitions.ts";
+ * import { MemoryRunStore } from "../run_store/memory.ts";
  * import { processIo, runCli } from "./mod.ts";
- * Deno.exit(await runCli(Deno.args, app, processIo()));
+ * const app = {
+ *   name: "platform",
+ *   loadGraph: () => Promise.resolve(defineGraph({ assets: [] })),
+ *   openRunStore: () => Promise.resolve(new MemoryRunStore()),
+ * };
+ * Deno.exitCode = await runCli(Deno.args, app, processIo());
  * ```
  *
  * @module

@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { Clock } from "../../core/clock.ts";
-import { openWarehouse } from "../warehouse/mod.ts";
+import { openWarehouse } from "../warehouse/open.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import { buildManifest, DBT_VERSION, targetDir } from "./artifacts.ts";
 import { writeJsonAtomic } from "./_files.ts";

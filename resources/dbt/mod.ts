@@ -7,8 +7,10 @@
  * `deno task dbt`, and mapped to assets by `assets/dbt`.
  *
  * @example
- * ```ts ignore
- * import { loadProject, runProject } from "./resources/dbt/mod.ts";
+ * ```ts
+ * import { openWarehouse } from "../warehouse/open.ts";
+ * import { loadProject, runProject } from "./mod.ts";
+ * await using warehouse = await openWarehouse("pglite:memory:");
  * const project = await loadProject("dbt");
  * const result = await runProject(project, warehouse);
  * ```

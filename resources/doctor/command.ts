@@ -5,7 +5,9 @@
  * @module
  */
 
-import { type CliCommand, type CliIo, EXIT, table, UsageError } from "../../core/mod.ts";
+import { type CliCommand, EXIT, UsageError } from "../../core/cli/app.ts";
+import type { CliIo } from "../../core/cli/io.ts";
+import { table } from "../../core/cli/table.ts";
 import type { Config } from "../config.ts";
 import { diagnose, type Diagnosis } from "./diagnose.ts";
 

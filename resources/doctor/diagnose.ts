@@ -9,11 +9,12 @@
 
 import type { Config } from "../config.ts";
 import { redactUrl } from "../config.ts";
-import { openLedger } from "../ledger/mod.ts";
+import { openLedger } from "../ledger/open.ts";
 import { openLake } from "../lake.ts";
-import { openRunStore } from "../run_store/mod.ts";
-import { openSpatialEngine } from "../spatial/mod.ts";
-import { DuckdbWarehouse, openWarehouse } from "../warehouse/mod.ts";
+import { openRunStore } from "../run_store/open.ts";
+import { openSpatialEngine } from "../spatial/open.ts";
+import { DuckdbWarehouse } from "../warehouse/duckdb.ts";
+import { openWarehouse } from "../warehouse/open.ts";
 
 /** The outcome of probing one resource. */
 export interface Diagnosis {

@@ -119,7 +119,7 @@ const EXCERPT_CHARS = 500;
  * The HTTP client on `fetch`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FetchHttpClient } from "./fetch_client.ts";
  * const http = new FetchHttpClient({ timeoutMs: 5_000 });
  * const { body, bytes } = await http.getJson("https://api.open-meteo.com/v1/forecast?latitude=45.78&longitude=-108.5");

@@ -5,8 +5,8 @@
  * that name the URL without its secrets.
  *
  * @example
- * ```ts ignore
- * import { FetchHttpClient } from "./resources/http/mod.ts";
+ * ```ts
+ * import { FetchHttpClient } from "./mod.ts";
  * const http = new FetchHttpClient({ timeoutMs: 10_000 });
  * const { body, bytes, attempts } = await http.getJson("https://api.open-meteo.com/v1/forecast?latitude=45.78&longitude=-108.5");
  * ```

@@ -51,10 +51,13 @@ export interface HttpJsonResponse {
  * - `run.canceled`: the signal aborted.
  *
  * @example
- * ```ts ignore
- * const response = await ctx.resources.http.getJson(
+ * ```ts
+ * import { FetchHttpClient } from "./fetch_client.ts";
+ * import type { HttpClient } from "./types.ts";
+ * const http: HttpClient = new FetchHttpClient({ timeoutMs: 10_000 });
+ * const response = await http.getJson(
  *   "https://archive-api.open-meteo.com/v1/archive?latitude=45.78&longitude=-108.5",
- *   { signal: ctx.signal },
+ *   { signal: AbortSignal.timeout(30_000) },
  * );
  * ```
  */

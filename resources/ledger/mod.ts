@@ -47,9 +47,4 @@ export {
 export { MemoryLedger, type MemoryLedgerOptions } from "./memory.ts";
 export { SqliteLedger, type SqliteLedgerOptions } from "./sqlite.ts";
 export { MongoLedger, type MongoLedgerOptions, openMongoLedger } from "./mongodb.ts";
-export {
-  type LedgerTarget,
-  openLedger,
-  type OpenLedgerOptions,
-  parseLedgerUrl,
-} from "./factory.ts";
+export { type LedgerTarget, openLedger, type OpenLedgerOptions, parseLedgerUrl } from "./open.ts";

@@ -83,7 +83,7 @@ const LATEST_ORDER = { updated_at: -1, _id: -1 } as const;
  * @throws {ResourceError} `ledger.unreachable` when no server answers in time.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openMongoLedger } from "./mongodb.ts";
  * await using ledger = await openMongoLedger("mongodb://localhost:27017/platform");
  * await ledger.ping();

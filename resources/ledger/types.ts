@@ -122,7 +122,9 @@ export interface Ledger extends AsyncDisposable {
    * than `limit`, is the last.
    *
    * @example Walk the whole ledger a page at a time
-   * ```ts ignore
+   * ```ts
+   * import { openLedger } from "./open.ts";
+   * await using ledger = await openLedger("memory:");
    * let after: string | undefined;
    * for (;;) {
    *   const page = await ledger.scan({ limit: 500, ...(after ? { after } : {}) });

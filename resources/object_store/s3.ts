@@ -127,7 +127,7 @@ const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
  * pool: open it with `await using` (or call `[Symbol.asyncDispose]()`).
  *
  * @example MinIO
- * ```ts ignore
+ * ```ts
  * import { S3ObjectStore } from "./s3.ts";
  * await using store = new S3ObjectStore({
  *   endpoint: "http://127.0.0.1:9000",

@@ -5,16 +5,16 @@
  * @module
  */
 
+import type { Materialization } from "../../core/asset.ts";
+import type { Metadata } from "../../core/metadata.ts";
 import type {
-  Materialization,
-  Metadata,
+  RunEventType,
   RunRecord,
   RunStatus,
   StepRecord,
   StepStatus,
   StoredRunEvent,
-} from "../../core/mod.ts";
-import type { RunEventType } from "../../core/mod.ts";
+} from "../../core/run_store/types.ts";
 
 /** A row as a driver returns it. */
 export type Row = Record<string, unknown>;

@@ -9,4 +9,4 @@
 export { SqliteRunStore, type SqliteRunStoreOptions } from "./sqlite.ts";
 export { PostgresRunStore, type PostgresRunStoreOptions } from "./postgres.ts";
 export { POSTGRES_RUN_STORE_SCHEMA, runStoreDdl } from "./_schema.ts";
-export { openRunStore, type OpenRunStoreOptions } from "./factory.ts";
+export { openRunStore, type OpenRunStoreOptions } from "./open.ts";

@@ -17,19 +17,19 @@
  */
 
 import postgres from "postgres";
-import {
-  type ListEventsOptions,
-  type ListRunsOptions,
-  type Materialization,
-  ResourceError,
-  type RunEvent,
-  type RunKeyClaim,
-  type RunRecord,
-  type RunStore,
-  type RunUpdate,
-  type StepRecord,
-  type StoredRunEvent,
-} from "../../core/mod.ts";
+import type { Materialization } from "../../core/asset.ts";
+import { ResourceError } from "../../core/errors.ts";
+import type {
+  ListEventsOptions,
+  ListRunsOptions,
+  RunEvent,
+  RunKeyClaim,
+  RunRecord,
+  RunStore,
+  RunUpdate,
+  StepRecord,
+  StoredRunEvent,
+} from "../../core/run_store/types.ts";
 import {
   checkEvents,
   checkListRuns,
@@ -170,7 +170,7 @@ class Batch {
  * Run store in a PostgreSQL database.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { PostgresRunStore } from "./postgres.ts";
  * await using store = await PostgresRunStore.open("postgres://etl:secret@db:5432/platform");
  * console.log(store.description); // postgres postgres://etl@db:5432/platform (ops)

@@ -11,19 +11,19 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
-import {
-  type ListEventsOptions,
-  type ListRunsOptions,
-  type Materialization,
-  ResourceError,
-  type RunEvent,
-  type RunKeyClaim,
-  type RunRecord,
-  type RunStore,
-  type RunUpdate,
-  type StepRecord,
-  type StoredRunEvent,
-} from "../../core/mod.ts";
+import type { Materialization } from "../../core/asset.ts";
+import { ResourceError } from "../../core/errors.ts";
+import type {
+  ListEventsOptions,
+  ListRunsOptions,
+  RunEvent,
+  RunKeyClaim,
+  RunRecord,
+  RunStore,
+  RunUpdate,
+  StepRecord,
+  StoredRunEvent,
+} from "../../core/run_store/types.ts";
 import {
   checkEvents,
   checkListRuns,

@@ -12,7 +12,7 @@
  * so large files never have to be held in memory by JavaScript.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openGdal } from "./open.ts";
  * const gdal = await openGdal("auto");
  * await using scratch = await gdal.createScratch();

@@ -18,7 +18,7 @@
  * is parsed; that layout has not changed in 20 years.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { detectNativeGdal } from "./gdal_native.ts";
  * const gdal = await detectNativeGdal();
  * if (gdal) console.log(gdal.version);

@@ -32,7 +32,10 @@ export type WarehouseErrorCode = typeof WarehouseErrorCode[keyof typeof Warehous
  * names the statement's first line and carries the server's message.
  *
  * @example Tell a duplicate key from other failures
- * ```ts ignore
+ * ```ts
+ * import { WarehouseQueryError } from "./errors.ts";
+ * import { openWarehouse } from "./open.ts";
+ * await using warehouse = await openWarehouse("pglite:memory:");
  * try {
  *   await warehouse.execute("INSERT INTO raw.t (id) VALUES ($1)", [1]);
  * } catch (error) {

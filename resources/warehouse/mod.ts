@@ -4,21 +4,14 @@
  * `duckdb:` URLs.
  *
  * @example
- * ```ts ignore
- * import { openWarehouse } from "./resources/warehouse/mod.ts";
+ * ```ts
+ * import { openWarehouse } from "./mod.ts";
  * await using warehouse = await openWarehouse(Deno.env.get("WAREHOUSE_URL") ?? "pglite:.state/warehouse");
  * const [row] = await warehouse.query<{ now: Date }>("SELECT now() AS now");
  * ```
  *
  * @module
  */
-
-import { ConfigError } from "../../core/errors.ts";
-import { MEMORY, PgliteWarehouse, type PgliteWarehouseOptions } from "./pglite.ts";
-import { redactUrl } from "../_url_secrets.ts";
-import { PostgresWarehouse, type PostgresWarehouseOptions } from "./postgres.ts";
-import { type DuckdbWarehouseOptions, openDuckdbWarehouse } from "./duckdb.ts";
-import type { Warehouse } from "./types.ts";
 
 export type * from "./types.ts";
 export { WarehouseErrorCode, WarehouseLockedError, WarehouseQueryError } from "./errors.ts";
@@ -33,72 +26,4 @@ export {
   openDuckdbWarehouse,
   parseDuckdbUrl,
 } from "./duckdb.ts";
-
-/** Options of {@linkcode openWarehouse}; each backend reads its own. */
-export type OpenWarehouseOptions =
-  & PgliteWarehouseOptions
-  & PostgresWarehouseOptions
-  & DuckdbWarehouseOptions;
-
-/** The embedded default, a data dir under `.state/`. */
-export const DEFAULT_WAREHOUSE_URL = "pglite:.state/warehouse";
-
-/**
- * Opens the warehouse a URL names:
- *
- * - `pglite:<dir>` (also `pglite://<dir>`): embedded PGlite on a data dir,
- *   relative to the working directory unless absolute;
- * - `pglite:memory:`: embedded, in memory, gone on close (unit tests);
- * - `postgres://...` or `postgresql://...`: a PostgreSQL server;
- * - `duckdb:<file>[?settings]` (also `duckdb://<file>`): embedded DuckDB on a
- *   database file; `duckdb::memory:` in memory. The query string carries
- *   DuckDB settings and `extensions=`, `extension_repository=`,
- *   `allow_downloads=` (see `parseDuckdbUrl`).
- *
- * Throws `ConfigError` (`warehouse.unknown_scheme`) for anything else, naming
- * the scheme; the URL's password never appears in an error.
- *
- * @example
- * ```ts
- * import { openWarehouse } from "./mod.ts";
- * await using warehouse = await openWarehouse("pglite:memory:");
- * console.log(await warehouse.ping());
- * ```
- */
-export async function openWarehouse(
-  url: string,
-  options: OpenWarehouseOptions = {},
-): Promise<Warehouse> {
-  if (url.startsWith("pglite:")) return await PgliteWarehouse.open(pgliteDir(url), options);
-  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
-    return await PostgresWarehouse.open(url, options);
-  }
-  if (url.startsWith("duckdb:")) return await openDuckdbWarehouse(url, options);
-  throw unknownScheme(url);
-}
-
-function pgliteDir(url: string): string {
-  const rest = url.slice("pglite:".length);
-  const dir = rest.startsWith("//") ? rest.slice(2) : rest;
-  if (dir.length === 0) {
-    throw new ConfigError(
-      "warehouse.invalid_url",
-      `Cannot open the warehouse '${url}': expected pglite:<dir> or pglite:${MEMORY}`,
-      { resourceKey: "warehouse", input: url },
-    );
-  }
-  return dir;
-}
-
-function unknownScheme(url: string): ConfigError {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  const shown = redactUrl(url);
-  const what = scheme ? `unknown scheme '${scheme}:'` : "no scheme";
-  return new ConfigError(
-    "warehouse.unknown_scheme",
-    `Cannot open the warehouse '${shown}': ${what} ` +
-      `(expected pglite:<dir>, pglite:${MEMORY}, postgres://, postgresql://, duckdb:<file> ` +
-      "or duckdb::memory:)",
-    { resourceKey: "warehouse", input: shown },
-  );
-}
+export { DEFAULT_WAREHOUSE_URL, openWarehouse, type OpenWarehouseOptions } from "./open.ts";

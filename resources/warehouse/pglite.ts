@@ -128,7 +128,7 @@ class PgliteSession extends SessionBase {
  * row source must not query the warehouse itself: either would wait forever.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { PgliteWarehouse } from "./pglite.ts";
  * await using warehouse = await PgliteWarehouse.open(".state/warehouse");
  * await warehouse.exec("CREATE TABLE IF NOT EXISTS t (id int)");

@@ -192,7 +192,7 @@ async function pump(
  * A warehouse on a PostgreSQL server.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { PostgresWarehouse } from "./postgres.ts";
  * await using warehouse = await PostgresWarehouse.open("postgres://etl@db:5432/platform");
  * console.log(warehouse.location); // postgres://etl@db:5432/platform (never the password)

@@ -97,7 +97,9 @@ export interface WarehouseSession {
    * Runs one statement with `$1`-style parameters and returns its rows.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { openWarehouse } from "./open.ts";
+   * await using warehouse = await openWarehouse("pglite:memory:");
    * const rows = await warehouse.query<{ n: bigint }>(
    *   "SELECT count(*) AS n FROM raw.raw_weather WHERE place = $1",
    *   ["Billings MT"],
@@ -121,7 +123,9 @@ export interface WarehouseSession {
    * source must not use the warehouse (the load holds its only connection).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { openWarehouse } from "./open.ts";
+   * await using warehouse = await openWarehouse("pglite:memory:");
    * const loaded = await warehouse.bulkLoad(
    *   { schema: "raw", name: "sleep" },
    *   ["day", "minutes"],
@@ -146,8 +150,9 @@ export interface WarehouseSession {
  * close it with `await using` or `close()`.
  *
  * @example
- * ```ts ignore
- * import { openWarehouse } from "./mod.ts";
+ * ```ts
+ * import { openWarehouse } from "./open.ts";
+ * const rows = [["2024-01-01", 1]];
  * await using warehouse = await openWarehouse("pglite:memory:");
  * await warehouse.ensureSchema("raw");
  * await warehouse.transaction(async (tx) => {

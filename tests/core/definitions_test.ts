@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type AssetDefinition, assetFactory, checkFactory, defineAsset } from "../../core/asset.ts";
-import { closest, defineGraph, GraphDefinitionError, nearest } from "../../core/definitions.ts";
+import { defineGraph } from "../../core/definitions.ts";
+import { GraphDefinitionError } from "../../core/graph.ts";
+import { sensorFactory } from "../../core/sensor.ts";
 import { InvalidDefinitionError } from "../../core/errors.ts";
 import { defineResource } from "../../core/resource.ts";
 import { catchError } from "./_helpers.ts";
@@ -245,6 +247,23 @@ Deno.test("resource problems of assets and checks are reported together", () => 
   assert.match(error.message, /^Cannot load the asset graph: 2 problems:\n {2}- /);
 });
 
+Deno.test("resource problems of assets, checks and sensors are one list with one wording", () => {
+  const a = typedAsset({ key: "a", resources: ["lake"], materialize: noop });
+  const inbox = sensorFactory<{ queue: string }>()({
+    name: "inbox",
+    resources: ["queue"],
+    evaluate: () => ({ runRequests: [] }),
+  });
+  const error = graphError(
+    () => defineGraph({ assets: [a], sensors: [inbox], resources: { db: "x" } }),
+    "graph.undeclared_resource",
+  );
+  assert.deepEqual(error.problems, [
+    "asset 'a' uses resource 'lake', but the graph gives 'db'",
+    "sensor 'inbox' uses resource 'queue', but the graph gives 'db'",
+  ]);
+});
+
 Deno.test("checksFor lists the asset's own checks first, then separate ones", () => {
   const a = defineAsset({
     key: "a",
@@ -273,13 +292,4 @@ Deno.test("graph keeps resource sources as given (values and factories)", () => 
   const graph = defineGraph({ assets: [asset("a")], resources: { db: factory, n: 3 } });
   assert.equal(graph.resources.db, factory);
   assert.equal(graph.resources.n, 3);
-});
-
-Deno.test("closest and nearest suggest only close names", () => {
-  assert.equal(closest("raw_weathr", ["raw_weather", "bronze_weather"]), "raw_weather");
-  assert.equal(closest("marts", ["mart", "raw"]), "mart");
-  assert.equal(closest("completely_different", ["a", "b"]), undefined);
-  assert.equal(closest("x", []), undefined);
-  assert.equal(nearest("raw_weathr", ["raw_weather"]), " (did you mean 'raw_weather'?)");
-  assert.equal(nearest("qqqqqqqq", ["raw_weather"]), "");
 });

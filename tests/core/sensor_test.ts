@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { defineAsset } from "../../core/asset.ts";
-import { defineGraph, GraphDefinitionError } from "../../core/definitions.ts";
+import { defineGraph } from "../../core/definitions.ts";
+import { GraphDefinitionError } from "../../core/graph.ts";
 import { InvalidDefinitionError } from "../../core/errors.ts";
 import { defineSchedule } from "../../core/schedule.ts";
 import { defineSensor, isSensorSkip, sensorFactory } from "../../core/sensor.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Graph } from "../../core/definitions.ts";
+import type { Graph } from "../../core/graph.ts";
 import { SelectionError } from "../../core/errors.ts";
 import { describePartitions } from "../../core/partitions.ts";
 import { resolveSelection } from "../../core/selection.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { closest } from "../../../core/definitions.ts";
+import { closest } from "../../../core/suggest.ts";
 import { digest } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import {
@@ -64,7 +64,7 @@ export interface LoadProjectOptions extends ReadProjectOptions {
  * unsupported setting, and (with `requireDocs`) an undocumented model.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadProject } from "./load.ts";
  * const project = await loadProject("dbt");
  * console.log(project.models.get("fct_weather_daily")?.compiledCode);

@@ -122,7 +122,7 @@ const OBJECT_CONFIGS = new Set([
  *
  * @example
  * ```ts
- * import { folderConfig } from "./project.ts";
+ * import { folderConfig } from "./project_file.ts";
  * const models = { demo: { "+materialized": "view", marts: { "+materialized": "table" } } };
  * folderConfig(models, "demo", ["marts", "fct"]); // { materialized: "table" }
  * ```

@@ -57,7 +57,7 @@ const EXPECTED = "expected sqlite:PATH (or sqlite::memory:), mongodb://HOST/DB, 
  *
  * @example
  * ```ts
- * import { parseLedgerUrl } from "./factory.ts";
+ * import { parseLedgerUrl } from "./open.ts";
  * parseLedgerUrl("sqlite:.state/ledger.db"); // { kind: "sqlite", path: ".state/ledger.db" }
  * ```
  */
@@ -88,7 +88,7 @@ export function parseLedgerUrl(url: string, variable = "LEDGER_URL"): LedgerTarg
  *
  * @example The embedded default
  * ```ts
- * import { openLedger } from "./factory.ts";
+ * import { openLedger } from "./open.ts";
  * await using ledger = await openLedger(Deno.env.get("LEDGER_URL") ?? "sqlite::memory:");
  * await ledger.ping();
  * ```

@@ -4,7 +4,9 @@
  * @module
  */
 
-import { ConfigError, MemoryRunStore, type RunStore } from "../../core/mod.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
+import type { RunStore } from "../../core/run_store/types.ts";
 import { PostgresRunStore, type PostgresRunStoreOptions } from "./postgres.ts";
 import { SqliteRunStore, type SqliteRunStoreOptions } from "./sqlite.ts";
 import { redactUrl } from "../_url_secrets.ts";
@@ -20,7 +22,7 @@ export type OpenRunStoreOptions = SqliteRunStoreOptions & PostgresRunStoreOption
  *
  * @example
  * ```ts
- * import { openRunStore } from "./factory.ts";
+ * import { openRunStore } from "./open.ts";
  * await using store = await openRunStore("memory:");
  * ```
  */

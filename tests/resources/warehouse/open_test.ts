@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../../core/errors.ts";
-import { openWarehouse } from "../../../resources/warehouse/mod.ts";
+import { openWarehouse } from "../../../resources/warehouse/open.ts";
 
 Deno.test("openWarehouse names an unknown scheme, without the password", async () => {
   await assert.rejects(

@@ -1,0 +1,213 @@
+/**
+ * Serving the web UI ({@linkcode serveUi}) and the `ui`/`dev` command that
+ * does it from the CLI ({@linkcode uiCommand}).
+ *
+ * @module
+ */
+
+import type { CliIo } from "../core/cli/io.ts";
+import { parseCommandArgs } from "../core/cli/_args.ts";
+import { type CliApp, EXIT, UsageError } from "../core/cli/app.ts";
+import { systemClock } from "../core/clock.ts";
+import type { Clock } from "../core/clock.ts";
+import { SensorDaemon } from "../core/daemon.ts";
+import type { Graph } from "../core/graph.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import type { ResourceSources } from "../core/resource.ts";
+import type { RunStore } from "../core/run_store/types.ts";
+import { UiContext, type UiSources } from "./context.ts";
+import { Launcher } from "./launcher.ts";
+import { checkBind } from "./security.ts";
+import { createApp } from "./server.ts";
+
+/** Options of {@linkcode serveUi}. */
+export interface ServeUiOptions<R> {
+  /** The definitions. */
+  readonly graph: Graph<R>;
+  /** The run store (the UI does not close it). */
+  readonly store: RunStore;
+  /** Data systems. @default {{}} */
+  readonly sources?: UiSources;
+  /** Bind address. @default {"127.0.0.1"} */
+  readonly host?: string;
+  /** Port; 0 picks a free one. @default {3000} */
+  readonly port?: number;
+  /** Token mutating requests need (UI_TOKEN). */
+  readonly token?: string;
+  /** Strings never shown (passwords of configured URLs...). */
+  readonly secrets?: readonly string[];
+  /** Resources replacing the graph's for launched runs (tests). */
+  readonly resources?: Partial<ResourceSources<R>>;
+  /** Time source. @default {systemClock} */
+  readonly clock?: Clock;
+  /** Where the server and its runs log. */
+  readonly log?: Logger;
+}
+
+/** A running UI server. */
+export interface UiServer extends AsyncDisposable {
+  /** Its base URL, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  /** The context its routes read. */
+  readonly context: UiContext;
+  /** Stops serving, cancels runs it launched and closes what it opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the UI until closed.
+ * @throws {ConfigError} `ui.token_required` on a non-loopback host without a token.
+ */
+export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> {
+  const host = options.host ?? "127.0.0.1";
+  checkBind(host, options.token);
+  const clock = options.clock ?? systemClock;
+  const launcher = new Launcher(options.graph, options.store, {
+    ...(options.resources ? { resources: options.resources } : {}),
+    clock,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const context = new UiContext({
+    graph: options.graph as Graph<unknown>,
+    store: options.store,
+    launcher: launcher as Launcher<unknown>,
+    sources: options.sources ?? {},
+    clock,
+    tokenRequired: options.token !== undefined,
+  });
+  const app = await createApp(context, {
+    host,
+    token: options.token,
+    secrets: options.secrets ?? [],
+  });
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: host,
+    port: options.port ?? 3000,
+    onListen: (addr) => listening.resolve(addr),
+  }, app.fetch);
+  const addr = await listening.promise;
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const url = `http://${shown.includes(":") ? `[${shown}]` : shown}:${addr.port}`;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await server.shutdown();
+    await context.close();
+  };
+  return { url, context, close, [Symbol.asyncDispose]: close };
+}
+
+/** Usage of `ui` and `dev`. */
+export const UI_USAGE = `Usage: ui [--host HOST] [--port PORT]
+       dev [--host HOST] [--port PORT] [--interval MS]
+
+ui serves the web UI; dev serves it and runs the sensor daemon in the same
+process (sensors and schedules launch runs while you look).
+
+Options:
+  --host HOST      address to listen on (default 127.0.0.1; any other needs UI_TOKEN)
+  --port PORT      port (default 3000; 0 picks a free one)
+  --interval MS    dev only: daemon tick interval (default SENSOR_INTERVAL_MS)
+  -h, --help       show this help
+
+Prints UI_URL=<url> once listening. Ctrl-C stops (runs launched here are canceled).
+`;
+
+/** What the `ui` and `dev` commands need from the project besides the CLI app. */
+export interface UiCommandSetup {
+  /** Data systems, secrets and the token, from the configuration. */
+  sources(): Promise<{ sources: UiSources; secrets: string[]; token: string | undefined }>;
+}
+
+/** Parses `ui`/`dev` arguments. */
+export function parseUiArgs(
+  args: readonly string[],
+): { host: string; port: number; intervalMs: number | undefined } | "help" {
+  const { values, positionals } = parseCommandArgs("ui", {
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      interval: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
+  const port = values.port === undefined ? 3000 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
+  }
+  let intervalMs: number | undefined;
+  if (values.interval !== undefined) {
+    intervalMs = Number(values.interval);
+    if (!Number.isInteger(intervalMs) || intervalMs < 1) {
+      throw new UsageError(`--interval must be whole milliseconds >= 1, got '${values.interval}'`);
+    }
+  }
+  const host = values.host ?? "127.0.0.1";
+  if (host.trim() === "") throw new UsageError("--host must not be empty");
+  return { host, port, intervalMs };
+}
+
+/**
+ * Runs `ui` (or `dev`, with the daemon) until `signal` aborts; returns the
+ * exit code.
+ */
+export async function uiCommand<R>(
+  app: CliApp<R>,
+  setup: UiCommandSetup,
+  args: readonly string[],
+  io: CliIo,
+  options: { signal?: AbortSignal | undefined; daemon: boolean },
+): Promise<number> {
+  const parsed = parseUiArgs(args);
+  if (parsed === "help") {
+    io.out(UI_USAGE);
+    return EXIT.ok;
+  }
+  const graph = await app.loadGraph();
+  const { sources, secrets, token } = await setup.sources();
+  await using store = await app.openRunStore();
+  const log = createLogger((record) =>
+    io.out(
+      `${new Date(record.time).toISOString()} ${
+        record.level.toUpperCase().padEnd(5)
+      } ${record.message}\n`,
+    )
+  );
+  const server = await serveUi({
+    graph,
+    store,
+    sources,
+    host: parsed.host,
+    port: parsed.port,
+    ...(token ? { token } : {}),
+    secrets,
+    log,
+  });
+  io.out(`UI_URL=${server.url}\n`);
+  io.out(`Serving the UI at ${server.url} (run store ${store.description}); Ctrl-C stops\n`);
+  const stop = options.signal ?? new AbortController().signal;
+  try {
+    if (options.daemon) {
+      const daemon = new SensorDaemon(graph, {
+        runStore: store,
+        intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
+        log,
+        signal: stop,
+      });
+      await daemon.run();
+    } else if (!stop.aborted) {
+      await new Promise<void>((resolve) =>
+        stop.addEventListener("abort", () => resolve(), { once: true })
+      );
+    }
+  } finally {
+    await server.close();
+  }
+  return EXIT.ok;
+}
