@@ -29,7 +29,9 @@ function closedPort(): number {
 Deno.test("doctor reports every embedded default as answering, with its implementation", async () => {
   const { dir, config } = await embeddedConfig();
   try {
-    const report = await diagnose(config);
+    // PGlite and gdal3.js start in seconds, but the whole suite on 2 shared cores
+    // can stretch that past the CLI's 10 s default: this test is about answers.
+    const report = await diagnose(config, { timeoutMs: 120_000 });
     assert.deepEqual(
       report.map((d) => [d.resource, d.implementation, d.ok, d.error]),
       [
