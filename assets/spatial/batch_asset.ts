@@ -168,7 +168,7 @@ export function batchAsset<O extends { key: string; docId: string }>(
 /** Whether `error` is about the batch's content (quarantine) rather than the platform (retry). */
 export function isContentProblem(error: unknown): error is PlatformError {
   return error instanceof SpatialBatchError ||
-    (error instanceof GdalError) ||
+    (error instanceof GdalError && error.code !== "spatial.native_gdal_missing") ||
     (error instanceof GeoParquetError);
 }
 

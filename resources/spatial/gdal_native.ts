@@ -32,6 +32,7 @@ import {
   CRS_ADVICE,
   driverExtension,
   type GdalEngine,
+  GdalError,
   gdalErrorLines,
   gdalFailure,
   type GdalOps,
@@ -66,7 +67,12 @@ async function run(cmd: string, args: string[]): Promise<Output> {
     out = await new Deno.Command(cmd, { args, env: GDAL_ENV, stdin: "null" }).output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      return { code: 127, stdout: "", stderr: `${cmd} is not installed` };
+      // The engine broke, not the user's file: never a reason to quarantine a batch.
+      throw new GdalError(
+        "spatial.native_gdal_missing",
+        `Cannot run ${cmd}: it is no longer installed; reinstall gdal-bin or set GDAL_ENGINE=wasm.`,
+        { input: "GDAL_ENGINE", cause: error },
+      );
     }
     throw error;
   }
@@ -265,8 +271,13 @@ async function createScratch(): Promise<GdalScratch & AsyncDisposable> {
 
 /** The GDAL version `gdalinfo --version` prints, or `undefined` when GDAL is not installed. */
 export async function nativeGdalVersion(): Promise<string | undefined> {
-  const out = await run("gdalinfo", ["--version"]);
-  if (out.code !== 0) return undefined;
+  const out = await run("gdalinfo", ["--version"]).catch((error) => {
+    if (error instanceof GdalError && error.code === "spatial.native_gdal_missing") {
+      return undefined;
+    }
+    throw error;
+  });
+  if (out === undefined || out.code !== 0) return undefined;
   return /GDAL (\d+\.\d+(?:\.\d+)?)/.exec(out.stdout)?.[1];
 }
 

@@ -140,3 +140,27 @@ Feature Count: 0
   ]);
   assert.deepEqual(empty!.geometryFields, []);
 });
+
+Deno.test({
+  name: "native engine: gdal-bin gone mid-run is a platform failure, never a bad file",
+  ignore: native === undefined,
+  fn: async () => {
+    const { isContentProblem } = await import("../../../assets/spatial/batch_asset.ts");
+    await using scratch = await native!.createScratch();
+    await Deno.copyFile(`${SAMPLE}/trailheads.geojson`, scratch.hostPath("t.geojson"));
+    const path = Deno.env.get("PATH") ?? "";
+    Deno.env.set("PATH", "/nonexistent");
+    try {
+      const error = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson")).then(
+        () => undefined,
+        (e) => e,
+      );
+      assert.ok(error instanceof GdalError);
+      assert.equal(error.code, "spatial.native_gdal_missing");
+      // The batch asset leaves such a batch pending instead of quarantining it.
+      assert.equal(isContentProblem(error), false);
+    } finally {
+      Deno.env.set("PATH", path);
+    }
+  },
+});
