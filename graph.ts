@@ -23,14 +23,36 @@ const config = loadConfig();
  * set, so the code tree can be read-only.
  */
 const dbtProjectDir = Deno.env.get("DBT_PROJECT_DIR") ?? new URL("./dbt", import.meta.url).pathname;
+/**
+ * The profile target whose type matches the warehouse: the SQL of a model is
+ * written for one dialect (`duckdb__` vs `postgres__` macros). DBT_TARGET
+ * wins; a DuckDB warehouse otherwise builds the `duckdb` target.
+ */
+const dbtTarget = Deno.env.get("DBT_TARGET") ??
+  (config.WAREHOUSE_URL.startsWith("duckdb:") ? "duckdb" : undefined);
 const marts = await dbtAssets(dbtProjectDir, {
   fullRefresh: config.DBT_FULL_REFRESH,
+  ...(dbtTarget ? { target: dbtTarget } : {}),
+  vars: { lake_root: lakeRoot(config.LAKE_URL, config.LAKE_BUCKET) },
   ...(Deno.env.get("STATE_DIR")
     ? {
       targetDir: `${config.STATE_DIR}/dbt/${dbtProjectDir.replace(/\/+$/, "").split("/").at(-1)}`,
     }
     : {}),
 });
+
+/**
+ * Where DuckDB models read the lake's objects in place (the `lake_root` var
+ * of dbt/): the bucket's folder for a local lake, `s3://bucket` for S3 (read
+ * through DuckDB's httpfs extension where it is installed).
+ */
+function lakeRoot(lakeUrl: string, bucket: string): string {
+  if (lakeUrl.startsWith("file:")) {
+    const folder = decodeURIComponent(lakeUrl.replace(/^file:(\/\/)?/, "")).replace(/\/+$/, "");
+    return `${folder}/${bucket}`;
+  }
+  return `s3://${bucket}`;
+}
 
 /** The asset graph `deno task materialize` runs and `deno task sensor` watches. */
 export const graph = defineGraph<AppResources>({

@@ -8,7 +8,9 @@
  *
  * The warehouse is `--warehouse-url`, else WAREHOUSE_URL, else the
  * profile's target: `type: postgres` with a `host` connects to that server;
- * without a host it is the platform's embedded PGlite under STATE_DIR.
+ * without a host it is the platform's embedded PGlite under STATE_DIR;
+ * `type: duckdb` opens its `path` (relative to the project; `:memory:` when
+ * absent) with its `extensions` and `settings`, then ATTACHes its `attach:` list.
  * Artifacts go to the project's `target-path`, or under STATE_DIR when it is
  * set (so a read-only code tree works), or to DBT_TARGET_PATH / `--target-path`.
  *
@@ -27,6 +29,7 @@ import { DbtError } from "./errors.ts";
 import { type ProgressEvent, runProject } from "./execute/run.ts";
 import type { DbtProject } from "./nodes.ts";
 import { installPackages } from "./packages.ts";
+import { attachStatements, duckdbTargetUrl } from "./adapters/duckdb.ts";
 import { type SelectionState, selectNodes } from "./select.ts";
 import { buildCatalog, sourceFreshness } from "./docs_catalog.ts";
 
@@ -425,6 +428,19 @@ export async function openTarget(
   const explicit = flag ?? env("WAREHOUSE_URL");
   if (explicit) return await openWarehouse(explicit);
   const fields = project.target.fields;
+  if (project.target.type === "duckdb") {
+    // Paths in a duckdb profile are relative to the project (where dbt-duckdb users run dbt).
+    const warehouse = await openWarehouse(duckdbTargetUrl(fields, project.dir));
+    try {
+      for (const statement of attachStatements(fields.attach, project.dir)) {
+        await warehouse.execute(statement);
+      }
+    } catch (error) {
+      await warehouse.close();
+      throw error;
+    }
+    return warehouse;
+  }
   const host = typeof fields.host === "string" ? fields.host.trim() : "";
   if (project.target.type === "postgres" && host !== "") {
     const user = encodeURIComponent(String(fields.user ?? "postgres"));

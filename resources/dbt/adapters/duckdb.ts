@@ -476,3 +476,30 @@ function profileError(message: string): DbtError {
     { file: "profiles.yml" },
   );
 }
+
+/**
+ * What to say about a built relation's geometry on DuckDB: when it has a
+ * GEOMETRY column, or a blob column named like one (`geometry`, `*_wkb`,
+ * `geom`), and the spatial extension is not loaded, its geometry stays WKB
+ * and only the few core functions (`st_aswkb`, `st_astext`) apply. Undefined
+ * when there is nothing to say.
+ */
+export async function geometryNote(
+  session: WarehouseSession,
+  relation: { readonly schema: string; readonly identifier: string },
+): Promise<string | undefined> {
+  const rows = await session.query<{ name: string; spatial: boolean }>(
+    `select column_name as name,
+       coalesce((select loaded from duckdb_extensions() where extension_name = 'spatial'), false)
+         as spatial
+     from duckdb_columns()
+     where database_name = current_database() and schema_name = $1 and table_name = $2
+       and (data_type like 'GEOMETRY%'
+         or (data_type = 'BLOB' and regexp_matches(lower(column_name), '(^geom|wkb)')))
+     order by column_index`,
+    [relation.schema, relation.identifier],
+  );
+  if (rows.length === 0 || rows[0]?.spatial) return undefined;
+  return `geometry stays WKB in ${rows.map((r) => r.name).join(", ")}: DuckDB's spatial ` +
+    "extension is not available here (see `deno task doctor`)";
+}

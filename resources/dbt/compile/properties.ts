@@ -21,6 +21,7 @@ import {
 import type { YamlFile } from "../project/yaml.ts";
 import { Relation } from "../relation.ts";
 import { externalSourceSql } from "../adapters/duckdb.ts";
+import { renderString } from "../jinja/env.ts";
 
 /** A properties entry of a model, seed or snapshot. */
 export interface PropertiesEntry {
@@ -269,7 +270,7 @@ function collectSources(
           schema,
           identifier,
           undefined,
-          externalLocation(read.target.type, meta, {
+          externalLocation(read, meta, {
             name: table.name,
             identifier,
             schema,
@@ -312,13 +313,23 @@ function collectSources(
  * function it reads in place. Other adapters keep `meta` as free metadata.
  */
 function externalLocation(
-  type: string,
+  read: ReadProject,
   meta: Record<string, unknown>,
   names: Record<string, string>,
   file: string,
 ): string | undefined {
-  const location = meta.external_location;
-  if (type !== "duckdb" || location === undefined || location === null) return undefined;
+  const raw = meta.external_location;
+  if (read.target.type !== "duckdb" || raw === undefined || raw === null) return undefined;
+  // `{{ var(...) }}` / `{{ env_var(...) }}` first (the lake's root differs per deployment),
+  // then dbt-duckdb's own `{name}` formatting.
+  const location = typeof raw === "string" && raw.includes("{{")
+    ? renderString(raw, {
+      env: read.env,
+      file,
+      vars: read.vars,
+      target: { name: read.target.name, type: read.target.type, schema: read.target.schema },
+    })
+    : raw;
   if (typeof location !== "string" || location.trim() === "") {
     throw new DbtError(
       DbtErrorCode.invalidProject,

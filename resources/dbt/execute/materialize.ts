@@ -16,7 +16,7 @@ import { loadSeed } from "./seeds.ts";
 import { runSnapshot } from "./snapshots.ts";
 import { applyGrants, checkContract, renderHook, syncSchema } from "./model_extras.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
-import { buildExternal, externalTarget } from "../adapters/duckdb.ts";
+import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
 
 /** Options of {@linkcode buildModel}. */
@@ -114,8 +114,12 @@ export async function buildModel(
     if (model.config.contractEnforced && model.config.materialized !== "ephemeral") {
       await checkContract(warehouse, model, sql);
     }
-    const result = await buildSql(warehouse, adapter, project, model, sql, options, query);
+    let result = await buildSql(warehouse, adapter, project, model, sql, options, query);
     sql = result.compiledCode;
+    if (adapter.type === "duckdb" && model.config.materialized !== "ephemeral") {
+      const note = await geometryNote(warehouse, relation);
+      if (note) result = { ...result, message: `${result.message} (${note})` };
+    }
     for (const hook of model.config.postHooks) {
       await warehouse.exec(await renderHook(project, model, hook, query));
     }

@@ -208,3 +208,82 @@ export async function martRows(
   return rows.map((row) => columns.map((c) => `${c.name}=${canonical(row[c.name])}`).join("|"))
     .sort();
 }
+
+/** A point as WKB (little endian). */
+function pointWkb(x: number, y: number): Uint8Array {
+  const view = new DataView(new ArrayBuffer(21));
+  view.setUint8(0, 1);
+  view.setUint32(1, 1, true);
+  view.setFloat64(5, x, true);
+  view.setFloat64(13, y, true);
+  return new Uint8Array(view.buffer);
+}
+
+/** A line string as WKB (little endian). */
+function lineWkb(points: readonly (readonly [number, number])[]): Uint8Array {
+  const view = new DataView(new ArrayBuffer(9 + 16 * points.length));
+  view.setUint8(0, 1);
+  view.setUint32(1, 2, true);
+  view.setUint32(5, points.length, true);
+  points.forEach(([x, y], i) => {
+    view.setFloat64(9 + 16 * i, x, true);
+    view.setFloat64(17 + 16 * i, y, true);
+  });
+  return new Uint8Array(view.buffer);
+}
+
+const WGS84 = {
+  $schema: "https://proj.org/schemas/v0.7/projjson.schema.json",
+  type: "GeographicCRS",
+  name: "WGS 84",
+  datum: {
+    type: "GeodeticReferenceFrame",
+    name: "World Geodetic System 1984",
+    ellipsoid: { name: "WGS 84", semi_major_axis: 6378137, inverse_flattening: 298.257223563 },
+  },
+  coordinate_system: {
+    subtype: "ellipsoidal",
+    axis: [
+      { name: "Geodetic latitude", abbreviation: "Lat", direction: "north", unit: "degree" },
+      { name: "Geodetic longitude", abbreviation: "Lon", direction: "east", unit: "degree" },
+    ],
+  },
+  id: { authority: "EPSG", code: 4326 },
+};
+
+/**
+ * A lake folder laid out as the spatial pipeline publishes it
+ * (`<project>/<batch>/<layer>.parquet`), written by the platform's own
+ * GeoParquet writer: montana/b1/trailheads (3 points, one without
+ * geometry), montana/b1/trails (2 lines), idaho/b2/trailheads (1 point).
+ */
+export async function writeGeoParquetLake(root: string): Promise<void> {
+  const { DatabaseSync } = await import("node:sqlite");
+  const { sqliteToGeoParquet } = await import("../../../formats/geoparquet.ts");
+  const layers: [string, string, [string, Uint8Array | null][]][] = [
+    ["montana/b1", "trailheads", [
+      ["Beartooth", pointWkb(-109.47, 44.97)],
+      ["Glacier", pointWkb(-113.98, 48.69)],
+      ["Nowhere", null],
+    ]],
+    ["montana/b1", "trails", [
+      ["Ridge", lineWkb([[-113.79, 48.77], [-113.5, 48.6]])],
+      ["Valley", lineWkb([[-111.2, 45.39], [-110.95, 45.5]])],
+    ]],
+    ["idaho/b2", "trailheads", [["Sawtooth", pointWkb(-114.9, 44.1)]]],
+  ];
+  for (const [folder, layer, features] of layers) {
+    await Deno.mkdir(`${root}/${folder}`, { recursive: true });
+    const dbPath = `${root}/${folder}/${layer}.sqlite`;
+    const db = new DatabaseSync(dbPath);
+    db.exec("CREATE TABLE features (name TEXT, geom BLOB)");
+    const insert = db.prepare("INSERT INTO features VALUES (?, ?)");
+    for (const [name, wkb] of features) insert.run(name, wkb);
+    db.close();
+    await sqliteToGeoParquet(dbPath, "features", `${root}/${folder}/${layer}.parquet`, {
+      crs: WGS84,
+      geometryColumn: "geom",
+    });
+    await Deno.remove(dbPath);
+  }
+}

@@ -144,7 +144,8 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
     assert.equal(nodes.filter((n) => n.resource_type === "model").length, 8);
     assert.equal(nodes.filter((n) => n.resource_type === "test").length, p.tests.length);
     for (const [id, node] of Object.entries(manifest.nodes)) assert.equal(node.unique_id, id);
-    assert.equal(Object.keys(manifest.sources).length, 3);
+    // raw.raw_weather, raw.daily_activity, raw.sleep, and lake.geoparquet_features (read by DuckDB targets).
+    assert.equal(Object.keys(manifest.sources).length, 4);
     const fct = manifest.nodes["model.platform_marts.fct_weather_daily"] ?? assert.fail("fct");
     assert.equal(fct.config.materialized, "incremental");
     assert.equal(fct.config.unique_key, "weather_day_id");
