@@ -164,8 +164,10 @@ function missingSource(
   error: unknown,
 ): MissingUpstreamError | undefined {
   const message = error instanceof Error ? error.message : String(error);
-  const match = /relation "([^"]+)" does not exist/.exec(message);
-  if (!match) return undefined;
+  // Postgres: relation "s.t" does not exist; DuckDB: Table with name "s.t" (or t) does not exist.
+  const match = /relation "([^"]+)" does not exist/.exec(message) ??
+    /Table(?: or view)? with name "?([^"\s!]+)"? does not exist/.exec(message);
+  if (!match) return lakeFilesMissing(project, model, message, error);
   const missing = match[1] as string;
   // Sources first: a source never loaded is the usual case on a fresh warehouse.
   const parents = [
@@ -177,6 +179,28 @@ function missingSource(
     const full = `${parent.relation.schema}.${parent.relation.identifier}`;
     if (missing === full || missing === parent.relation.identifier) {
       return new MissingUpstreamError(model, parent.uniqueId, full, error);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * DuckDB: a source read in place (`external_location`) whose files are not
+ * in the lake yet — the asset that writes them has not run.
+ */
+function lakeFilesMissing(
+  project: DbtProject,
+  model: ModelNode,
+  message: string,
+  error: unknown,
+): MissingUpstreamError | undefined {
+  if (!/No files found that match the pattern|No such file or directory/.test(message)) {
+    return undefined;
+  }
+  for (const id of model.dependsOn) {
+    const source = project.sources.get(id);
+    if (source?.relation.external !== undefined) {
+      return new MissingUpstreamError(model, source.uniqueId, source.relation.external, error);
     }
   }
   return undefined;

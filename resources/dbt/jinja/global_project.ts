@@ -63,7 +63,11 @@ export const GLOBAL_MACROS = [
   `{% macro default__hash(field) %}md5(cast({{ field }} as {{ dbt.type_string() }})){% endmacro %}\n`,
   dispatching("split_part", "string_text, delimiter_text, part_number"),
   `{% macro default__split_part(string_text, delimiter_text, part_number) %}split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }}){% endmacro %}\n`,
-  dispatching("listagg", "measure, delimiter_text=\"','\", order_by_clause=none, limit_num=none"),
+  dispatching(
+    "listagg",
+    "measure, delimiter_text=\"','\", order_by_clause=none, limit_num=none",
+    "measure, delimiter_text, order_by_clause, limit_num",
+  ),
   `{% macro default__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
 {%- if limit_num -%}array_to_string((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}], {{ delimiter_text }})
 {%- else -%}string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_by_clause }}{% endif %})
@@ -93,7 +97,7 @@ export const GLOBAL_MACROS = [
   `{% macro default__intersect() %}intersect{% endmacro %}\n`,
   dispatching("cast_bool_to_text", "field"),
   `{% macro default__cast_bool_to_text(field) %}cast({{ field }} as {{ dbt.type_string() }}){% endmacro %}\n`,
-  dispatching("array_construct", "inputs=[], data_type=none"),
+  dispatching("array_construct", "inputs=[], data_type=none", "inputs, data_type"),
   `{% macro default__array_construct(inputs, data_type) %}{% if inputs %}array[ {{ inputs | join(' , ') }} ]{% else %}array[]::{{ data_type or 'integer' }}[]{% endif %}{% endmacro %}\n`,
   dispatching("date", "year, month, day"),
   `{% macro default__date(year, month, day) %}to_date('{{ year }}-{{ "%02d" | format(month) }}-{{ "%02d" | format(day) }}', 'YYYY-MM-DD'){% endmacro %}\n`,
