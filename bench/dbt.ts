@@ -9,7 +9,12 @@
  * - `dbt build` of jaffle_shop_modern (tests/fixtures/dbt) through
  *   `deno task dbt` on PGlite and on PostgreSQL, with the peak memory (VmHWM)
  *   of the PGlite process;
- * - the per-model run overhead on PGlite and on PostgreSQL.
+ * - the per-model run overhead on PGlite and on PostgreSQL;
+ * - `dbt build` of our own project (dbt/) on PGlite, DuckDB and PostgreSQL
+ *   from the same raw rows, each in a process of its own, with build time,
+ *   PGlite/DuckDB/PostgreSQL ratios and each process's peak memory, and the
+ *   peak memory of the whole quick start (`deno task materialize`) on DuckDB
+ *   beside PGlite.
  *
  * Baselines measured in the same run:
  * - parse+compile against reading the same files and parsing their YAML
@@ -18,6 +23,7 @@
  *   on the warehouse (no compile, no swap transaction, no artifacts).
  *
  *     deno run -A bench/dbt.ts [sizes=1000,10000] [run_models=200]
+ *     deno run -A bench/dbt.ts --warehouses   # only our project on the three warehouses
  *
  * @module
  */
@@ -46,6 +52,8 @@ export async function main(
     }
   }
   await benchJaffle();
+  await benchOurProject();
+  await benchQuickStartMemory();
   {
     const small = await Deno.makeTempDir({ prefix: "bench-dbt-run-" });
     try {
@@ -321,6 +329,147 @@ async function jaffleChild(warehouse: string): Promise<void> {
   }
 }
 
+/** Raw rows of the our-project build: 20 users a year, 5 places 60 days. */
+const OUR_DAYS = 365;
+
+/**
+ * `dbt build` of dbt/ on each warehouse, in a child process each (its peak
+ * memory is its own), from the same raw rows loaded by the warehouse's bulk
+ * load; the build is timed without the load.
+ */
+async function benchOurProject(): Promise<void> {
+  const pg = await startPostgres({ databaseUrl: undefined });
+  const dir = await Deno.makeTempDir({ prefix: "bench-ours-" });
+  try {
+    const results: { name: string; build: number; peakMiB: number; nodes: number }[] = [];
+    for (
+      const [name, url] of [
+        ["PGlite", `pglite:${dir}/pglite`],
+        ["DuckDB", `duckdb:${dir}/warehouse.duckdb`],
+        ["PostgreSQL", pg.url],
+      ]
+    ) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL(import.meta.url).pathname, "--ours", url as string],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      if (!out.success) throw new Error(`bench: the --ours child failed on ${name}`);
+      results.push({ name: name as string, ...JSON.parse(new TextDecoder().decode(out.stdout)) });
+    }
+    const duck = results.find((r) => r.name === "DuckDB")?.build ?? NaN;
+    console.log(
+      `dbt build of our project (dbt/, ${results[0]?.nodes} nodes incl. tests; ` +
+        `${OUR_DAYS} days x 20 users of activity, 60 days x 5 places of weather):`,
+    );
+    for (const r of results) {
+      console.log(
+        `  ${r.name.padEnd(10)} ${ms(r.build).padStart(6)} ms  x${(r.build / duck).toFixed(2)} ` +
+          `of DuckDB, process peak ${r.peakMiB.toFixed(0)} MiB`,
+      );
+    }
+    console.log(
+      `  PGlite : DuckDB : PostgreSQL = ${
+        results.map((r) => (r.build / duck).toFixed(2)).join(" : ")
+      }`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await pg.stop();
+  }
+}
+
+/** The child of {@linkcode benchOurProject}: prints build time, peak memory and nodes as JSON. */
+async function oursChild(url: string): Promise<void> {
+  const { rawRows, loadRaw } = await import("../tests/resources/dbt/_three_warehouses.ts");
+  const dir = await Deno.makeTempDir({ prefix: "bench-ours-proj-" });
+  try {
+    await copyTree(new URL("../dbt", import.meta.url).pathname, dir);
+    await using warehouse = await openWarehouse(url, { onNotice: () => {} });
+    const rows = rawRows("2025-11-01", 60, OUR_DAYS, { users: 20, places: 5 });
+    await loadRaw(warehouse, rows);
+    const target = url.startsWith("duckdb:") ? "duckdb" : "embedded";
+    const project = await loadProject(dir, { target, cache: false });
+    // The same nodes everywhere: the lake models (DuckDB only) are left out.
+    const common = new Set(
+      [...project.nodes.keys(), ...project.tests.map((t) => t.uniqueId)].filter((id) =>
+        !/spatial/.test(id)
+      ),
+    );
+    const started = performance.now();
+    const result = await runProject(project, warehouse, { writeArtifacts: false, select: common });
+    const build = performance.now() - started;
+    if (!result.success) {
+      throw new Error(
+        result.results.filter((r) => r.status === "error").map((r) => r.message).join("\n"),
+      );
+    }
+    const status = await Deno.readTextFile("/proc/self/status");
+    const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    console.log(JSON.stringify({ build, peakMiB: peakKiB / 1024, nodes: result.results.length }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.name === "target") continue;
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
+    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+/**
+ * Peak memory of the README's quick start (`deno task materialize`, sample
+ * data, offline: weather fails fast, activity, spatial and the dbt marts
+ * build) on DuckDB and on PGlite: the child's VmHWM, read every 20 ms (a
+ * high-water mark, so the last read is its peak up to 20 ms before exit).
+ */
+async function benchQuickStartMemory(): Promise<void> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  console.log("quick start (deno task materialize, sample data, offline), whole process:");
+  for (const [name, warehouse] of [["DuckDB", "duckdb:wh.duckdb"], ["PGlite", "pglite:wh"]]) {
+    const dir = await Deno.makeTempDir({ prefix: "bench-quick-" });
+    try {
+      const started = performance.now();
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, "materialize"],
+        cwd: dir,
+        env: {
+          STATE_DIR: `${dir}/state`,
+          LAKE_URL: `file://${dir}/lake`,
+          LEDGER_URL: `sqlite:${dir}/ledger.db`,
+          RUNS_URL: `sqlite:${dir}/runs.db`,
+          WAREHOUSE_URL: (warehouse as string).replace(/:/, `:${dir}/`),
+          OPEN_METEO_ARCHIVE_URL: "http://127.0.0.1:9/archive",
+          OPEN_METEO_FORECAST_URL: "http://127.0.0.1:9/forecast",
+        },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      let peakKiB = 0;
+      const poll = setInterval(() => {
+        try {
+          const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+          peakKiB = Math.max(peakKiB, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+        } catch {
+          // exited between two reads
+        }
+      }, 20);
+      const status = await child.status;
+      clearInterval(poll);
+      console.log(
+        `  ${(name as string).padEnd(6)} peak ${(peakKiB / 1024).toFixed(0)} MiB, ` +
+          `${ms(performance.now() - started)} ms, exit ${status.code} (1: weather offline)`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+}
+
 /** Wall and CPU (user + system, all threads) time of one call. */
 interface Timing {
   readonly wall: number;
@@ -431,6 +580,12 @@ if (import.meta.main) {
     const dir = Deno.args[1] ?? "";
     const cache = Deno.args[2] !== "--no-cache";
     console.log(JSON.stringify(await cpuTimed(() => loadProject(dir, { cache }))));
+  } else if (Deno.args[0] === "--warehouses") {
+    // Only the three-warehouse figures (our project's build, quick start memory).
+    await benchOurProject();
+    await benchQuickStartMemory();
+  } else if (Deno.args[0] === "--ours") {
+    await oursChild(Deno.args[1] ?? "pglite:memory:");
   } else if (Deno.args[0] === "--pglite-init") {
     const { openWarehouse: open } = await import("../resources/warehouse/mod.ts");
     await (await open(`pglite:${Deno.args[1]}`)).close();

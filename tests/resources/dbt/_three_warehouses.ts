@@ -69,17 +69,22 @@ const LOADED_AT = new Date("2026-11-01T06:00:00Z");
  * three users over `activityDays` days, with gaps, nulls and values that
  * round at the half (the places where dialects disagree first).
  */
-export function rawRows(from: string, days: number, activityDays: number) {
+export function rawRows(
+  from: string,
+  days: number,
+  activityDays: number,
+  size: { readonly users?: number; readonly places?: number } = {},
+) {
   const start = Date.parse(`${from}T00:00:00Z`);
   const weather: SqlValue[][] = [];
-  for (
-    const [place, lat, lon, base] of [["billings", 45.78, -108.5, 8], [
-      "bozeman",
-      45.68,
-      -111.04,
-      3,
-    ]] as const
-  ) {
+  const places: [string, number, number, number][] = [
+    ["billings", 45.78, -108.5, 8],
+    ["bozeman", 45.68, -111.04, 3],
+  ];
+  for (let p = places.length; p < (size.places ?? 2); p++) {
+    places.push([`place_${p}`, 44 + p * 0.1, -110 - p * 0.1, p % 9]);
+  }
+  for (const [place, lat, lon, base] of places) {
     for (let d = 0; d < days; d++) {
       for (let h = 0; h < 24; h++) {
         if (place === "bozeman" && d === 2 && h === 5) continue; // an hour never reported
@@ -103,7 +108,8 @@ export function rawRows(from: string, days: number, activityDays: number) {
   }
   const activity: SqlValue[][] = [];
   const sleep: SqlValue[][] = [];
-  for (const [u, user] of ["u1", "u2", "u3"].entries()) {
+  const users = Array.from({ length: size.users ?? 3 }, (_, i) => `u${i + 1}`);
+  for (const [u, user] of users.entries()) {
     for (let d = 0; d < activityDays; d++) {
       if (user === "u3" && d % 5 === 4) continue; // days without a record
       const day = new Date(start + d * DAY_MS);
