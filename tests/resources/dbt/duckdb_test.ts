@@ -585,3 +585,37 @@ sources:
     assert.match(error.message, new RegExp(upstream as string));
   }
 });
+
+Deno.test("duckdb dbt: deno task dbt build on a type: duckdb profile writes the DuckDB file", async () => {
+  const { runDbtCli } = await import("../../../resources/dbt/cli.ts");
+  await using project = await writeProject({
+    "profiles.yml": `demo:
+  target: duck
+  outputs:
+    duck:
+      type: duckdb
+      path: build.duckdb
+      threads: 2
+`,
+    "seeds/kinds.csv": "kind,label\na,Apple\nb,Banana\n",
+    "models/marts/labelled.sql": "select k.kind, k.label, 1 as n from {{ ref('kinds') }} k",
+    "models/marts/schema.yml": `version: 2
+models:
+  - name: labelled
+    columns:
+      - name: kind
+        data_tests: [unique, not_null]
+`,
+  });
+  const lines: string[] = [];
+  const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+  const env = (name: string) =>
+    ({ STATE_DIR: `${project.dir}/state` } as Record<string, string>)[name];
+  const code = await runDbtCli(["build", "--project-dir", project.dir], io, { env });
+  assert.equal(code, 0, lines.join("\n"));
+  await using warehouse = await openWarehouse(`duckdb:${project.dir}/build.duckdb`);
+  assert.deepEqual(
+    await warehouse.query("select kind, label from main_marts.labelled order by kind"),
+    [{ kind: "a", label: "Apple" }, { kind: "b", label: "Banana" }],
+  );
+});
