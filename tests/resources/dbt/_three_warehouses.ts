@@ -10,6 +10,8 @@
 import { openWarehouse, type SqlValue, type Warehouse } from "../../../resources/warehouse/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { RAW_TABLES_SQL } from "./_fixture.ts";
+import { RAW_WEATHER_COLUMNS, RAW_WEATHER_TABLE } from "../../../assets/weather/bronze_weather.ts";
+import { DAILY_ACTIVITY, loadColumns } from "../../../assets/activity/_columns.ts";
 
 /** A warehouse with the dbt target that writes SQL for it. */
 export interface DbtWarehouse extends AsyncDisposable {
@@ -146,33 +148,13 @@ export async function loadRaw(
   rows: ReturnType<typeof rawRows>,
 ): Promise<void> {
   await warehouse.exec(RAW_TABLES_SQL);
-  await warehouse.bulkLoad({ schema: "raw", name: "raw_weather" }, [
-    "place",
-    "latitude",
-    "longitude",
-    "partition_date",
-    "observed_at",
-    "temperature_c",
-    "precipitation_mm",
-    "snowfall_cm",
-    "wind_speed_kmh",
-    "weather_code",
-    "source_key",
-    "loaded_at",
-  ], rows.weather);
-  await warehouse.bulkLoad({ schema: "raw", name: "daily_activity" }, [
-    "user_id",
-    "activity_date",
-    "total_steps",
-    "total_distance_km",
-    "very_active_minutes",
-    "fairly_active_minutes",
-    "lightly_active_minutes",
-    "sedentary_minutes",
-    "calories",
-    "source_file",
-    "loaded_at",
-  ], rows.activity);
+  // The loaders' own column lists, so the rows match what the pipelines load.
+  await warehouse.bulkLoad(RAW_WEATHER_TABLE, RAW_WEATHER_COLUMNS, rows.weather);
+  await warehouse.bulkLoad(
+    { schema: "raw", name: "daily_activity" },
+    [...loadColumns(DAILY_ACTIVITY), "loaded_at"],
+    rows.activity,
+  );
   await warehouse.bulkLoad({ schema: "raw", name: "sleep" }, [
     "user_id",
     "sleep_date",
