@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { ensurePostgis, findPostgresBinDir, startPostgres } from "./postgres.ts";
+import { needs } from "./tools.ts";
 
-// Without local binaries (DATABASE_URL only) there is no cluster to test.
+// These start local clusters: DATABASE_URL does not stand in for the binaries.
 const binDir = await findPostgresBinDir();
-const postgisInstalled = await hasPostgis();
-const ignore = binDir === undefined;
+const ignore = await needs("postgres-binaries");
 
 Deno.test("startPostgres starts a cluster that accepts connections, stop() removes it", {
   ignore,
@@ -56,7 +56,7 @@ Deno.test("startPostgres with a database URL makes and drops a throwaway databas
 
 Deno.test({
   name: "ensurePostgis installs PostGIS in the database",
-  ignore: !postgisInstalled,
+  ignore: ignore || await needs("postgis"),
   async fn() {
     await using server = await startPostgres({ databaseUrl: undefined });
     await ensurePostgis(server.url);
@@ -77,11 +77,4 @@ async function select(url: string, sql: string): Promise<Record<string, unknown>
   } finally {
     await client.end();
   }
-}
-
-async function hasPostgis(): Promise<boolean> {
-  if (!binDir) return false;
-  const out = await new Deno.Command(`${binDir}/pg_config`, { args: ["--sharedir"] }).output();
-  const share = new TextDecoder().decode(out.stdout).trim();
-  return await Deno.stat(`${share}/extension/postgis.control`).then(() => true, () => false);
 }

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { geodesicMeasures } from "../../formats/geodesic.ts";
 import { ensurePostgis, startPostgres } from "../_helpers/postgres.ts";
+import { needs } from "../_helpers/tools.ts";
 
 const CASES = [
   "POLYGON((-113.5 45.2,-110.1 45.2,-110.1 47.9,-113.5 47.9,-113.5 45.2))",
@@ -23,16 +24,7 @@ const CASES = [
   "LINESTRING(179 0,-179 0)",
 ];
 
-const hasPostgres = await new Deno.Command("sh", {
-  args: ["-c", "command -v initdb || ls /usr/lib/postgresql/*/bin/initdb"],
-})
-  .output().then((o) => o.code === 0, () => false);
-const ignore = !hasPostgres && Deno.env.get("CI") !== "true";
-if (ignore) {
-  console.warn(
-    "skipped: geodesic vs PostGIS needs PostgreSQL with PostGIS (apt-get install postgresql postgresql-15-postgis-3)",
-  );
-}
+const ignore = await needs("postgis");
 
 Deno.test({
   name: "geodesic measures equal PostGIS geography's within 1e-9 relative",

@@ -16,25 +16,12 @@ import { MemoryObjectStore } from "../../resources/object_store/memory.ts";
 import { serveUi } from "../../ui/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { fixtureGraph, ranStore, SCRIPT, SECRET } from "./_fixture.ts";
+import { chromiumPath, needs } from "../_helpers/tools.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const CHROMIUM = chromiumPath();
 const ARTIFACTS = new URL("../../test-artifacts/ui/", import.meta.url).pathname;
 
-function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const ignore = !hasChromium() && Deno.env.get("CI") !== "true";
-if (ignore) {
-  console.log(
-    `skipping the UI browser tests: no Chromium at ${CHROMIUM} ` +
-      "(install it with: apt-get install -y chromium, or set CHROMIUM_PATH)",
-  );
-}
+const ignore = await needs("chromium");
 
 async function launchBrowser(): Promise<Browser> {
   return await puppeteer.launch({

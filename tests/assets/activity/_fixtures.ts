@@ -14,7 +14,8 @@ import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import type { ObjectStore } from "../../../resources/object_store/types.ts";
 import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
 import { bronzeActivityAsset } from "../../../assets/activity/mod.ts";
-import { findPostgresBinDir, startPostgres } from "../../_helpers/postgres.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+import type { Tool } from "../../_helpers/tools.ts";
 
 /** Landing bucket of the default configuration. */
 export const BUCKET = "landing-zone";
@@ -154,20 +155,18 @@ export async function readJson(lake: ObjectStore, key: string): Promise<unknown>
 export interface WarehouseTarget {
   /** Shown in test names. */
   readonly name: string;
-  /** Why the target is not reachable here, or `undefined` when it is. */
-  readonly unavailable: string | undefined;
+  /** Native tools or servers it needs (the test's `ignore:` probes them). */
+  readonly needs: readonly Tool[];
   /** Opens it; `stop` closes it and removes any server. */
   open(): Promise<{ warehouse: Warehouse; stop(): Promise<void> }>;
 }
 
 /** PGlite in memory, and PostgreSQL (throwaway cluster or DATABASE_URL) when installed. */
-export async function warehouseTargets(): Promise<WarehouseTarget[]> {
-  const postgresAvailable = Deno.env.get("DATABASE_URL") !== undefined ||
-    (await findPostgresBinDir()) !== undefined;
+export function warehouseTargets(): WarehouseTarget[] {
   return [
     {
       name: "pglite (memory)",
-      unavailable: undefined,
+      needs: [],
       async open() {
         const warehouse = await openWarehouse("pglite:memory:");
         return { warehouse, stop: () => warehouse.close() };
@@ -175,7 +174,7 @@ export async function warehouseTargets(): Promise<WarehouseTarget[]> {
     },
     {
       name: "duckdb (memory)",
-      unavailable: undefined,
+      needs: [],
       async open() {
         const warehouse = await openWarehouse("duckdb::memory:");
         return { warehouse, stop: () => warehouse.close() };
@@ -183,7 +182,7 @@ export async function warehouseTargets(): Promise<WarehouseTarget[]> {
     },
     {
       name: "postgres",
-      unavailable: postgresAvailable ? undefined : "no PostgreSQL binaries and no DATABASE_URL",
+      needs: ["postgres"],
       async open() {
         const server = await startPostgres();
         try {

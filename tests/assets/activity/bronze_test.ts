@@ -11,6 +11,7 @@ import {
   warehouseTargets,
 } from "./_fixtures.ts";
 import type { Warehouse } from "../../../resources/warehouse/mod.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 /** A case of the suite: run against every warehouse target. */
 type Case = (t: Deno.TestContext) => Promise<void>;
@@ -397,12 +398,10 @@ suite("a run canceled mid-file rolls the file back and quarantines nothing", asy
   assert.deepEqual(await h.keys("activity/"), ["activity/daily_activity_big.csv"]);
 });
 
-for (const target of await warehouseTargets()) {
+for (const target of warehouseTargets()) {
   Deno.test({
-    name: `bronze_activity on ${target.name}${
-      target.unavailable ? ` (ignored: ${target.unavailable})` : ""
-    }`,
-    ignore: target.unavailable !== undefined,
+    name: `bronze_activity on ${target.name}`,
+    ignore: await needs(...target.needs),
     async fn(t) {
       const { warehouse, stop } = await target.open();
       current = warehouse;

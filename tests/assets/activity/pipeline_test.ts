@@ -15,6 +15,7 @@ import { ConfigSchema } from "../../../resources/config.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import { generateSamples } from "../../../sample_data/activity/_generate.ts";
 import { activityCsv, BUCKET, warehouseTargets } from "./_fixtures.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const SAMPLES = generateSamples();
 const expectedRows = (prefix: string) =>
@@ -116,11 +117,10 @@ function summary(result: RunResult) {
   };
 }
 
-for (const target of await warehouseTargets()) {
+for (const target of warehouseTargets()) {
   Deno.test({
-    name: `end to end with materialize() on a memory store and ${target.name}` +
-      (target.unavailable ? ` (ignored: ${target.unavailable})` : ""),
-    ignore: target.unavailable !== undefined,
+    name: `end to end with materialize() on a memory store and ${target.name}`,
+    ignore: await needs(...target.needs),
     async fn(t) {
       const { warehouse, stop } = await target.open();
       try {

@@ -38,6 +38,7 @@ import {
 } from "../../../assets/spatial/checks.ts";
 import { cogProblems, readTiffStructure } from "../../../formats/tiff_structure.ts";
 import { batchRun, download, duckdb, LAKE, sampleLanding, spatialResources } from "./_fixtures.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const PREFIX = `montana/${SAMPLE_BATCH_ID}`;
 
@@ -462,7 +463,9 @@ Deno.test("geoProblems: each GeoParquet 1.1 rule names the field and the problem
   assert.match(geoProblems("{not json", columns)[0]!, /^its 'geo' metadata is not JSON/);
 });
 
-Deno.test("cogProblems: overviews are required once the image is larger than a tile", async (t) => {
+Deno.test("cogProblems: overviews are required once the image is larger than a tile", {
+  ignore: await needs("gdal"),
+}, async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "cog-check-" });
   const dem = new URL("../../../sample_data/spatial/montana-sample/dem.tif", import.meta.url);
   const translate = async (args: string[], out: string) => {

@@ -17,16 +17,11 @@ import type { GdalEngine } from "../../../resources/spatial/gdal.ts";
 import { nativeGdal, nativeGdalVersion } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 import { download, duckdb, LAKE, LANDING, runBatch } from "./_fixtures.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const NATIVE = await nativeGdalVersion();
-const CI = Deno.env.get("CI") === "true";
-if (!NATIVE && !CI) {
-  console.warn(
-    "skipped: spatial input tests need Debian's GDAL to make their test data " +
-      "(apt-get install gdal-bin)",
-  );
-}
-const ignore = !NATIVE && !CI;
+// Debian's GDAL makes these tests' input data.
+const ignore = await needs("gdal");
 const SAMPLE = new URL("../../../sample_data/spatial/montana-sample/", import.meta.url).pathname;
 
 async function sh(cmd: string, ...args: string[]): Promise<void> {

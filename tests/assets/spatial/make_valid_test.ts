@@ -11,6 +11,7 @@ import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 import { batchRun, download, duckdb, LAKE, LANDING } from "./_fixtures.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const SQUARE = { type: "Polygon", coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]] };
 const BOWTIE = { type: "Polygon", coordinates: [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]] };
@@ -49,7 +50,9 @@ async function gpkgOf(dir: string, name: string, geometries: (Record<string, unk
   return `${dir}/${name}.gpkg`;
 }
 
-Deno.test("mayNeedMakeValid: only geometries -makevalid could change trigger it", async (t) => {
+Deno.test("mayNeedMakeValid: only geometries -makevalid could change trigger it", {
+  ignore: await needs("gdal"),
+}, async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "make-valid-test-" });
   try {
     {
@@ -82,7 +85,9 @@ Deno.test("mayNeedMakeValid: only geometries -makevalid could change trigger it"
   }
 });
 
-Deno.test("vector batch in the target CRS: a bowtie is still made valid, a square kept", async () => {
+Deno.test("vector batch in the target CRS: a bowtie is still made valid, a square kept", {
+  ignore: await needs("gdal"),
+}, async () => {
   const dir = await Deno.makeTempDir({ prefix: "make-valid-test-" });
   try {
     const file = await gpkgOf(dir, "shapes", [SQUARE, BOWTIE]);

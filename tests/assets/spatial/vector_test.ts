@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { batchRun, download, duckdb, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const options = batchRun;
 
@@ -103,7 +104,9 @@ Deno.test("vector batch: GeoJSON, Shapefile and GeoPackage to GeoParquet with li
   });
 });
 
-Deno.test("vector batch: zipped Shapefile and FlatGeobuf are read too", async () => {
+Deno.test("vector batch: zipped Shapefile and FlatGeobuf are read too", {
+  ignore: await needs("gdal"),
+}, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const sample = new URL("../../../sample_data/spatial/montana-sample/", import.meta.url);
@@ -183,21 +186,14 @@ Deno.test({
 
 Deno.test({
   name: "vector batch: the PostGIS engine gives the same GeoParquet as SpatiaLite",
+  ignore: await needs("postgis"),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const { ensurePostgis, startPostgres } = await import("../../_helpers/postgres.ts");
     const { PostgisEngine } = await import("../../../resources/spatial/postgis.ts");
-    let pg;
-    try {
-      pg = await startPostgres();
-      await ensurePostgis(pg.url);
-    } catch (error) {
-      await pg?.stop();
-      console.warn(`skipped: no PostgreSQL with PostGIS here (${String(error).slice(0, 200)})`);
-      return;
-    }
-    await using _pg = pg;
+    await using pg = await startPostgres();
+    await ensurePostgis(pg.url);
     await using postgis = await PostgisEngine.open(pg.url);
     const results: Record<string, unknown>[][] = [];
     for (const [batchId, chosen] of [["pg1", undefined], ["pg2", postgis]] as const) {

@@ -18,6 +18,7 @@ import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.
 import { closedPort } from "../../_helpers/open_meteo.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { type WeatherHarness, weatherHarness } from "./_harness.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const DAYS = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"];
 
@@ -115,7 +116,9 @@ Deno.test("weather pipeline end to end on DuckDB", async () => {
   await endToEnd(warehouse);
 });
 
-Deno.test("weather pipeline end to end on PostgreSQL", async () => {
+Deno.test("weather pipeline end to end on PostgreSQL", {
+  ignore: await needs("postgres"),
+}, async () => {
   await using server = await startPostgres();
   await using warehouse = await openWarehouse(server.url);
   await endToEnd(warehouse);

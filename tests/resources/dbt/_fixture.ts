@@ -8,6 +8,7 @@
 
 import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
+import type { Tool } from "../../_helpers/tools.ts";
 
 /** dbt_project.yml of the small test projects. */
 export const PROJECT_YML = `name: demo
@@ -133,15 +134,18 @@ export function activitySql(user: string, from: string, days: number): string {
 export interface WarehouseTarget {
   /** Shown in test names. */
   readonly name: string;
+  /** Native tools or servers it needs (the test's `ignore:` probes them). */
+  readonly needs: readonly Tool[];
   /** Opens a fresh, empty warehouse. */
   open(): Promise<Warehouse & AsyncDisposable>;
 }
 
 /** PGlite in memory and a throwaway PostgreSQL. */
 export const WAREHOUSES: readonly WarehouseTarget[] = [
-  { name: "pglite", open: () => openWarehouse("pglite:memory:") },
+  { name: "pglite", needs: [], open: () => openWarehouse("pglite:memory:") },
   {
     name: "postgres",
+    needs: ["postgres"],
     open: async () => {
       const pg = await startPostgres();
       let warehouse: Warehouse;

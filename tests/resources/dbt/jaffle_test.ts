@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { runDbtCli } from "../../../resources/dbt/cli.ts";
 import { openWarehouse } from "../../../resources/warehouse/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
+import { needs, type Tool } from "../../_helpers/tools.ts";
 
 const FIXTURES = new URL("../../fixtures/dbt/", import.meta.url).pathname;
 
@@ -76,17 +77,21 @@ async function cli(
 
 interface Target {
   readonly name: string;
+  /** Native tools or servers it needs (the test's `ignore:` probes them). */
+  readonly needs: readonly Tool[];
   open(dir: string): Promise<{ url: string } & AsyncDisposable>;
 }
 
 const TARGETS: readonly Target[] = [
   {
     name: "pglite",
+    needs: [],
     open: (dir) =>
       Promise.resolve({ url: `pglite:${dir}/warehouse`, [Symbol.asyncDispose]: async () => {} }),
   },
   {
     name: "postgres",
+    needs: ["postgres"],
     open: async () => {
       const pg = await startPostgres();
       return { url: pg.url, [Symbol.asyncDispose]: () => pg.stop() };
@@ -101,7 +106,9 @@ async function count(url: string, sql: string): Promise<number> {
 }
 
 for (const target of TARGETS) {
-  Deno.test(`jaffle_shop_modern builds unchanged on ${target.name}`, async (t) => {
+  Deno.test(`jaffle_shop_modern builds unchanged on ${target.name}`, {
+    ignore: await needs(...target.needs),
+  }, async (t) => {
     await using copy = await copyJaffle();
     await using db = await target.open(copy.dir);
     const env = {

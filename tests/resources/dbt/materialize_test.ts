@@ -17,6 +17,7 @@ import {
 } from "../../../resources/dbt/mod.ts";
 import type { Warehouse } from "../../../resources/warehouse/mod.ts";
 import { WAREHOUSES, writeProject } from "./_fixture.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const FILES: Record<string, string> = {
   "models/sources.yml": `version: 2
@@ -127,7 +128,9 @@ async function leftovers(warehouse: Warehouse): Promise<string[]> {
 }
 
 for (const target of WAREHOUSES) {
-  Deno.test(`dbt materialisations and tests on ${target.name}`, async (t) => {
+  Deno.test(`dbt materialisations and tests on ${target.name}`, {
+    ignore: await needs(...target.needs),
+  }, async (t) => {
     await using project = await writeProject(FILES);
     await using warehouse = await target.open();
     await seed(warehouse);

@@ -3,6 +3,7 @@ import { memoryIo, UsageError } from "../../../core/mod.ts";
 import { loadConfig } from "../../../resources/config.ts";
 import { diagnose, doctorCommand, implementationOf } from "../../../resources/doctor/mod.ts";
 import { ensurePostgis, startPostgres } from "../../_helpers/postgres.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 async function embeddedConfig() {
   const dir = await Deno.makeTempDir({ prefix: "doctor_" });
@@ -133,6 +134,7 @@ Deno.test("implementationOf names the backend each scheme selects", () => {
 
 Deno.test({
   name: "doctor reports Postgres as warehouse, run store and PostGIS engine when they answer",
+  ignore: await needs("postgis"),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {

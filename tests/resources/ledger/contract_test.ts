@@ -20,6 +20,7 @@ import {
 import { sampleInput, sha } from "./_docs.ts";
 import { assert, assertEquals, rejects } from "./_assert.ts";
 import { SHARED_OBJECTS, writeLoop, type WriteWindow } from "./_write_loop.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const ids = (docs: readonly { id: string }[]) => docs.map((doc) => doc.id);
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -367,10 +368,7 @@ async function mongoFactory({ clock }: { clock?: LedgerClock }): Promise<Fixture
 
 ledgerContract("memory", memoryFactory);
 ledgerContract("SQLite", sqliteFactory);
-if (MONGODB_URI === undefined) {
-  console.log("ledger contract on MongoDB skipped: set MONGODB_URI to run it");
-}
-ledgerContract("MongoDB", mongoFactory, { ignore: MONGODB_URI === undefined });
+ledgerContract("MongoDB", mongoFactory, { ignore: await needs("mongodb") });
 
 // ----------------------------------------------------------- SQLite-specific
 

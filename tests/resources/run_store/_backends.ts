@@ -1,18 +1,14 @@
 /**
  * The run store backends the tests reach: memory and SQLite always,
  * Postgres on a throwaway cluster (or a database on `DATABASE_URL`) when
- * PostgreSQL is installed or that variable is set.
+ * PostgreSQL is installed or that variable is set (tests probe it with
+ * `needs("postgres")` from `tests/_helpers/tools.ts`).
  *
  * @module
  */
 
 import { MemoryRunStore, type RunStore } from "../../../core/mod.ts";
 import { PostgresRunStore, SqliteRunStore } from "../../../resources/run_store/mod.ts";
-import { findPostgresBinDir } from "../../_helpers/postgres.ts";
-
-/** Whether a Postgres backend can be reached in this environment. */
-export const POSTGRES_AVAILABLE = Boolean(Deno.env.get("DATABASE_URL")) ||
-  (await findPostgresBinDir()) !== undefined;
 
 /** Fresh, empty stores of one backend; `reopen` gives a second handle on the same data. */
 export interface Target extends AsyncDisposable {

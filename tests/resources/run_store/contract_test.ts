@@ -20,12 +20,13 @@ import { startPostgres } from "../../_helpers/postgres.ts";
 import {
   memoryTarget,
   type Place,
-  POSTGRES_AVAILABLE,
   postgresTarget,
   sqliteTarget,
   type Target,
 } from "./_backends.ts";
 import { rejects } from "./_assert.ts";
+import { needs, probe } from "../../_helpers/tools.ts";
+import { startPgliteServer } from "../../_helpers/pglite_server.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00Z");
 
@@ -670,4 +671,14 @@ runStoreContract("postgres", async () => {
     open: target.open,
     [Symbol.asyncDispose]: () => pg.stop(),
   };
-}, { ignore: !POSTGRES_AVAILABLE });
+}, { ignore: await needs("postgres") });
+
+// Without PostgreSQL, the Postgres store's SQL still runs on PGlite over the
+// wire protocol (one shared session: see tests/_helpers/pglite_server.ts).
+if (!(await probe("postgres")).present) {
+  runStoreContract("postgres wire protocol served by PGlite", async () => {
+    const pg = await startPgliteServer();
+    const target = postgresTarget(pg.url);
+    return { open: target.open, [Symbol.asyncDispose]: () => pg.stop() };
+  });
+}

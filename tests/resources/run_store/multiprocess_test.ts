@@ -9,7 +9,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import type { RunStore } from "../../../core/mod.ts";
 import { openRunStore } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
-import { POSTGRES_AVAILABLE } from "./_backends.ts";
+import { needs } from "../../_helpers/tools.ts";
 import {
   expectedEvents,
   expectedRun,
@@ -214,7 +214,7 @@ Deno.test("run store across processes on SQLite", async (t) => {
 
 Deno.test({
   name: "run store across processes on Postgres",
-  ignore: !POSTGRES_AVAILABLE,
+  ignore: await needs("postgres"),
   async fn(t) {
     await using pg = await startPostgres();
     const url = pg.url;

@@ -8,7 +8,7 @@ import {
   SqliteRunStore,
 } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
-import { POSTGRES_AVAILABLE } from "./_backends.ts";
+import { needs } from "../../_helpers/tools.ts";
 import { rejects } from "./_assert.ts";
 
 Deno.test("openRunStore: memory: opens the in-memory twin", async () => {
@@ -70,7 +70,7 @@ Deno.test("openRunStore: postgres:// and postgresql:// reach the Postgres backen
 
 Deno.test({
   name: "openRunStore: postgres:// opens a PostgresRunStore in schema ops",
-  ignore: !POSTGRES_AVAILABLE,
+  ignore: await needs("postgres"),
   async fn() {
     await using pg = await startPostgres();
     for (const url of [pg.url, pg.url.replace(/^postgres:/, "postgresql:")]) {

@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { ResourceError, type RunEvent } from "../../../core/mod.ts";
 import { PostgresRunStore, runStoreDdl } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
-import { POSTGRES_AVAILABLE } from "./_backends.ts";
+import { needs } from "../../_helpers/tools.ts";
 import { rejects } from "./_assert.ts";
 
 function freePort(): number {
@@ -103,7 +103,7 @@ Deno.test("PostgresRunStore: a server that never answers fails after connectTime
 
 Deno.test({
   name: "PostgresRunStore on a server",
-  ignore: !POSTGRES_AVAILABLE,
+  ignore: await needs("postgres"),
   async fn(t) {
     await using pg = await startPostgres();
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });

@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { ResourceError } from "../../../core/mod.ts";
 import { PostgresRunStore, runStoreDdl } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
-import { POSTGRES_AVAILABLE } from "./_backends.ts";
+import { needs } from "../../_helpers/tools.ts";
 import { rejects } from "./_assert.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00.123Z");
@@ -75,7 +75,7 @@ async function assertLegacyData(store: PostgresRunStore): Promise<void> {
 
 Deno.test({
   name: "PostgresRunStore times are timestamptz",
-  ignore: !POSTGRES_AVAILABLE,
+  ignore: await needs("postgres"),
   async fn(t) {
     await using pg = await startPostgres();
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });

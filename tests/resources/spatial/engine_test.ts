@@ -18,6 +18,7 @@ import { type RecipeName, recipeSql } from "../../../resources/spatial/recipes.t
 import { SpatialiteEngine } from "../../../resources/spatial/spatialite.ts";
 import { ensurePostgis, startPostgres } from "../../_helpers/postgres.ts";
 import postgres from "postgres";
+import { needs } from "../../_helpers/tools.ts";
 
 const SAMPLE = new URL("../../../sample_data/spatial/montana-sample/", import.meta.url);
 const RECIPES: RecipeName[] = ["publish", "measure", "centroids"];
@@ -95,7 +96,9 @@ Deno.test("workspaceName makes a safe schema name from any run id", () => {
   assert.throws(() => workspaceName("---"), RangeError);
 });
 
-Deno.test("SpatiaLite: recipes give the expected answers", async () => {
+Deno.test("SpatiaLite: recipes give the expected answers", {
+  ignore: await needs("gdal"),
+}, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const source = await countiesGpkg(dir);
@@ -114,7 +117,9 @@ Deno.test("SpatiaLite: recipes give the expected answers", async () => {
   }
 });
 
-Deno.test("SpatiaLite: a failing SQL names the table and still drops the workspace", async () => {
+Deno.test("SpatiaLite: a failing SQL names the table and still drops the workspace", {
+  ignore: await needs("gdal"),
+}, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const source = await countiesGpkg(dir);
@@ -135,20 +140,13 @@ Deno.test("SpatiaLite: a failing SQL names the table and still drops the workspa
 
 Deno.test({
   name: "PostGIS: same recipes as SpatiaLite; schemas dropped after failure and after a kill",
+  ignore: await needs("gdal", "postgis"),
   // Resources: a throwaway cluster and a child process.
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
-    let pg;
-    try {
-      pg = await startPostgres();
-      await ensurePostgis(pg.url);
-    } catch (error) {
-      await pg?.stop();
-      console.warn(`skipped: no PostgreSQL with PostGIS here (${String(error).slice(0, 200)})`);
-      return;
-    }
-    await using _pg = pg;
+    await using pg = await startPostgres();
+    await ensurePostgis(pg.url);
     const dir = await Deno.makeTempDir();
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
     const schemas = async () =>

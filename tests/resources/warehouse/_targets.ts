@@ -12,6 +12,7 @@ import {
   type WarehouseDialect,
 } from "../../../resources/warehouse/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
+import type { Tool } from "../../_helpers/tools.ts";
 
 /** An open warehouse plus whatever must be torn down after it. */
 export interface WarehouseFixture extends AsyncDisposable {
@@ -23,6 +24,8 @@ export interface Target {
   readonly name: string;
   /** The dialect the warehouse must report. */
   readonly dialect: WarehouseDialect;
+  /** Native tools or servers it needs (the test's `ignore:` probes them). */
+  readonly needs: readonly Tool[];
   open(): Promise<WarehouseFixture>;
 }
 
@@ -31,16 +34,18 @@ export const TARGETS: readonly Target[] = [
   {
     name: "pglite (memory)",
     dialect: "postgres",
+    needs: [],
     open: () => fixture(openWarehouse("pglite:memory:")),
   },
-  { name: "pglite (data dir)", dialect: "postgres", open: openPgliteOnDisk },
-  { name: "postgres", dialect: "postgres", open: openPostgres },
+  { name: "pglite (data dir)", dialect: "postgres", needs: [], open: openPgliteOnDisk },
+  { name: "postgres", dialect: "postgres", needs: ["postgres"], open: openPostgres },
   {
     name: "duckdb (memory)",
     dialect: "duckdb",
+    needs: [],
     open: () => fixture(openWarehouse("duckdb::memory:")),
   },
-  { name: "duckdb (file)", dialect: "duckdb", open: openDuckdbOnDisk },
+  { name: "duckdb (file)", dialect: "duckdb", needs: [], open: openDuckdbOnDisk },
 ];
 
 async function fixture(

@@ -25,6 +25,7 @@ import {
   awkwardValues,
 } from "./_awkward.ts";
 import { TARGETS } from "./_targets.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 /** What differs between the dialects, and nothing else. */
 interface Spelling {
@@ -70,7 +71,9 @@ const SPELLING: Readonly<Record<WarehouseDialect, Spelling>> = {
 };
 
 for (const target of TARGETS) {
-  Deno.test(`warehouse contract: ${target.name}`, async (t) => {
+  Deno.test(`warehouse contract: ${target.name}`, {
+    ignore: await needs(...target.needs),
+  }, async (t) => {
     await using fixture = await target.open();
     const wh = fixture.warehouse;
     assert.equal(wh.dialect, target.dialect);
