@@ -209,9 +209,9 @@ function relative(fileUrl: string): string {
 const PROBES: Record<Tool, () => Promise<string[]>> = {
   gdal: () => missingCommands(["ogr2ogr", "gdalinfo", "gdal_translate"]),
   "gdal-python": async () =>
-    (await runs("python3", ["-c", "from osgeo import gdal; import numpy"]))
+    (await runs("/usr/bin/python3", ["-c", "from osgeo import gdal; import numpy"]))
       ? []
-      : ["`python3 -c 'from osgeo import gdal; import numpy'` fails"],
+      : ["`/usr/bin/python3 -c 'from osgeo import gdal; import numpy'` fails"],
   postgres: () => Deno.env.get("DATABASE_URL") ? Promise.resolve([]) : probePostgresBinaries(),
   "postgres-binaries": probePostgresBinaries,
   postgis: probePostgis,
@@ -229,7 +229,7 @@ const PROBES: Record<Tool, () => Promise<string[]>> = {
         "swift-ring-builder",
         "memcached",
       ],
-      ["python3", "-c", "import swift.common.middleware.s3api"],
+      ["/usr/bin/python3", "-c", "import swift.common.middleware.s3api"],
     ),
   mongodb: () => Promise.resolve(Deno.env.get("MONGODB_URI") ? [] : ["MONGODB_URI is not set"]),
 };
