@@ -38,7 +38,6 @@ import { findPostgresBinDir } from "./postgres.ts";
 /** The tools and servers tests may need. */
 export type Tool =
   | "gdal"
-  | "gdal-python"
   | "postgres"
   | "postgres-binaries"
   | "postgis"
@@ -81,7 +80,6 @@ export interface SkipRecord {
 const APT = "sudo apt-get install -y";
 const INSTALL: Record<Tool, { label: string; install: string }> = {
   gdal: { label: "gdal-bin", install: `${APT} gdal-bin` },
-  "gdal-python": { label: "python3-gdal", install: `${APT} python3-gdal python3-numpy` },
   postgres: {
     label: "PostgreSQL",
     install: `${APT} postgresql (or set DATABASE_URL to a server whose role has CREATEDB)`,
@@ -208,10 +206,6 @@ function relative(fileUrl: string): string {
 
 const PROBES: Record<Tool, () => Promise<string[]>> = {
   gdal: () => missingCommands(["ogr2ogr", "gdalinfo", "gdal_translate"]),
-  "gdal-python": async () =>
-    (await runs("/usr/bin/python3", ["-c", "from osgeo import gdal; import numpy"]))
-      ? []
-      : ["`/usr/bin/python3 -c 'from osgeo import gdal; import numpy'` fails"],
   postgres: () => Deno.env.get("DATABASE_URL") ? Promise.resolve([]) : probePostgresBinaries(),
   "postgres-binaries": probePostgresBinaries,
   postgis: probePostgis,

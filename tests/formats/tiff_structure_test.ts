@@ -8,11 +8,9 @@
 import assert from "node:assert/strict";
 import { type ByteReader, fileReader } from "../../formats/byte_reader.ts";
 import { cogProblems, readTiffStructure } from "../../formats/tiff_structure.ts";
+import { needs } from "../_helpers/tools.ts";
 
-const hasGdal = await new Deno.Command("gdalinfo", { args: ["--version"] }).output()
-  .then((o) => o.code === 0, () => false);
-const ignore = !hasGdal && Deno.env.get("CI") !== "true";
-if (ignore) console.warn("skipped: TIFF structure tests need gdal-bin (apt-get install gdal-bin)");
+const ignore = await needs("gdal");
 const DEM = new URL("../../sample_data/spatial/montana-sample/dem.tif", import.meta.url).pathname;
 
 function counting(read: ByteReader) {
