@@ -14,6 +14,7 @@ import {
   threeWarehouses,
   writeGeoParquetLake,
 } from "./_three_warehouses.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const MARTS = [
   "fct_weather_daily",
@@ -22,7 +23,9 @@ const MARTS = [
   "user_deviations",
 ];
 
-Deno.test("our dbt project builds on PGlite, Postgres and DuckDB with identical mart rows", async () => {
+Deno.test("our dbt project builds on PGlite, Postgres and DuckDB with identical mart rows", {
+  ignore: await needs("postgres"),
+}, async () => {
   await using project = await copyRepoProject();
   const dir = await Deno.makeTempDir({ prefix: "dbt-three-" });
   const rows = rawRows("2026-10-01", 9, 40);
