@@ -235,7 +235,9 @@ for (const target of TARGETS) {
 }
 
 for (const target of TARGETS) {
-  Deno.test(`jaffle_shop_classic builds unchanged on ${target.name}`, async () => {
+  Deno.test(`jaffle_shop_classic builds unchanged on ${target.name}`, {
+    ignore: await needs(...target.needs),
+  }, async () => {
     const dir = await Deno.makeTempDir({ prefix: "jaffle-classic-" });
     try {
       await copyTree(`${FIXTURES}/jaffle_shop_classic`, `${dir}/proj`);
