@@ -443,8 +443,6 @@ async function benchQuickStartMemory(): Promise<void> {
           LEDGER_URL: `sqlite:${dir}/ledger.db`,
           RUNS_URL: `sqlite:${dir}/runs.db`,
           WAREHOUSE_URL: (warehouse as string).replace(/:/, `:${dir}/`),
-          OPEN_METEO_ARCHIVE_URL: "http://127.0.0.1:9/archive",
-          OPEN_METEO_FORECAST_URL: "http://127.0.0.1:9/forecast",
         },
         stdout: "null",
         stderr: "null",
