@@ -341,25 +341,36 @@ async function benchOurProject(): Promise<void> {
   const pg = await startPostgres({ databaseUrl: undefined });
   const dir = await Deno.makeTempDir({ prefix: "bench-ours-" });
   try {
-    const results: { name: string; build: number; peakMiB: number; nodes: number }[] = [];
-    for (
-      const [name, url] of [
-        ["PGlite", `pglite:${dir}/pglite`],
-        ["DuckDB", `duckdb:${dir}/warehouse.duckdb`],
-        ["PostgreSQL", pg.url],
-      ]
-    ) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL(import.meta.url).pathname, "--ours", url as string],
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      if (!out.success) throw new Error(`bench: the --ours child failed on ${name}`);
-      results.push({ name: name as string, ...JSON.parse(new TextDecoder().decode(out.stdout)) });
+    type Result = { name: string; build: number; peakMiB: number; nodes: number };
+    const results: Result[] = [];
+    // Three rounds, the warehouses alternating; each warehouse's best build (a fresh
+    // warehouse each time: a new PGlite data dir, DuckDB file, Postgres database).
+    for (let round = 0; round < 3; round++) {
+      for (
+        const [name, url] of [
+          ["PGlite", `pglite:${dir}/pglite-${round}`],
+          ["DuckDB", `duckdb:${dir}/warehouse-${round}.duckdb`],
+          ["PostgreSQL", await freshDatabase(pg.url, `bench_${round}`)],
+        ]
+      ) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", new URL(import.meta.url).pathname, "--ours", url as string],
+          stdout: "piped",
+          stderr: "inherit",
+        }).output();
+        if (!out.success) throw new Error(`bench: the --ours child failed on ${name}`);
+        const result: Result = {
+          name: name as string,
+          ...JSON.parse(new TextDecoder().decode(out.stdout)),
+        };
+        const seen = results.find((r) => r.name === name);
+        if (!seen) results.push(result);
+        else if (result.build < seen.build) Object.assign(seen, result);
+      }
     }
     const duck = results.find((r) => r.name === "DuckDB")?.build ?? NaN;
     console.log(
-      `dbt build of our project (dbt/, ${results[0]?.nodes} nodes incl. tests; ` +
+      `dbt build of our project, best of 3 (dbt/, ${results[0]?.nodes} nodes incl. tests; ` +
         `${OUR_DAYS} days x 20 users of activity, 60 days x 5 places of weather):`,
     );
     for (const r of results) {
@@ -377,6 +388,15 @@ async function benchOurProject(): Promise<void> {
     await Deno.remove(dir, { recursive: true });
     await pg.stop();
   }
+}
+
+/** A new empty database on the server of `url`, and its URL. */
+async function freshDatabase(url: string, name: string): Promise<string> {
+  await using admin = await openWarehouse(url);
+  await admin.execute(`create database ${name}`);
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
 }
 
 /** The child of {@linkcode benchOurProject}: prints build time, peak memory and nodes as JSON. */
