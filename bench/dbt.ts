@@ -456,7 +456,8 @@ async function benchQuickStartMemory(): Promise<void> {
       const started = performance.now();
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", main, "materialize"],
-        cwd: dir,
+        // From the clone, as the README runs it (sample data and config paths are relative).
+        cwd: new URL("..", import.meta.url).pathname,
         env: {
           STATE_DIR: `${dir}/state`,
           LAKE_URL: `file://${dir}/lake`,
