@@ -13,6 +13,7 @@ const BENCHES = [
   "spatial.ts",
   "activity.ts",
   "dbt.ts",
+  "ui.ts",
 ];
 
 for (const file of BENCHES) {

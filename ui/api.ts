@@ -276,6 +276,8 @@ export function apiRoutes(ctx: UiContext): Hono {
         previews.push({
           relation: `${relation.schema}.${relation.name}`,
           columns: p.columns,
+          types: p.types,
+          exists: p.columns.length > 0,
           rows: p.rows.map((row) => row.map(jsonCell)),
           total: p.total,
         });

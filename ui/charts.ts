@@ -120,16 +120,30 @@ export function chart(series: readonly ChartSeries[], options: ChartOptions): Ht
   } else {
     const xs = all.map((p) => Number(p.x));
     let lo = Math.min(...xs), hi = Math.max(...xs);
-    if (lo === hi) [lo, hi] = [lo - 3_600_000, hi + 3_600_000];
+    if (lo === hi) {
+      // One instant: a day either side of a date, an hour either side of a time.
+      const pad = lo % 86_400_000 === 0 ? 86_400_000 : 3_600_000;
+      [lo, hi] = [lo - pad, hi + pad];
+    }
     const x = scaleUtc().domain([new Date(lo), new Date(hi)]).range([
       margin.left,
       width - margin.right,
     ]);
-    for (const tick of x.ticks(6)) {
+    // About one label per 90 px, so labels never run into each other.
+    const count = Math.max(2, Math.floor((width - margin.left - margin.right) / 90));
+    const format = x.tickFormat(count);
+    for (const tick of x.ticks(count)) {
+      // Labels near an edge are anchored inside the chart, so none is cut off.
+      const px = x(tick);
+      const anchor = px > width - margin.right - 30
+        ? "end"
+        : px < margin.left + 30
+        ? "start"
+        : "middle";
       parts.push(
-        `<text class="tick" x="${x(tick).toFixed(1)}" y="${
+        `<text class="tick" x="${px.toFixed(1)}" y="${
           height - margin.bottom + 16
-        }" text-anchor="middle">${escapeText(x.tickFormat(6)(tick))}</text>`,
+        }" text-anchor="${anchor}">${escapeText(format(tick))}</text>`,
       );
     }
     series.forEach((s, i) => {

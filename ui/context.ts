@@ -23,10 +23,17 @@ export interface UiSources {
   /** Opens the ledger (kept open). */
   readonly openLedger?: () => Promise<Ledger>;
   /**
-   * Opens the warehouse for one read; closed right after, since the embedded
-   * warehouse admits one process at a time.
+   * Opens the warehouse. The UI shares one open warehouse among the reads
+   * that overlap and closes it once none has used it for
+   * {@linkcode UiSources.warehouseIdleMs}, since the embedded warehouse admits
+   * one process at a time (a `materialize` elsewhere waits for it).
    */
   readonly openWarehouse?: () => Promise<Warehouse>;
+  /**
+   * How long the warehouse stays open after its last read (milliseconds).
+   * @default {1000}
+   */
+  readonly warehouseIdleMs?: number;
   /** The landing-zone bucket. @default {"landing-zone"} */
   readonly landingBucket?: string;
   /** The data-lake bucket. @default {"data-lake"} */
@@ -52,6 +59,8 @@ export class UiContext {
   /** Whether changes need the token. */
   readonly tokenRequired: boolean;
   #lake: Promise<ObjectStore> | undefined;
+  #warehouse: { open: Promise<Warehouse>; users: number; idle?: AbortController } | undefined;
+  #warehouseClosing: Promise<void> = Promise.resolve();
   #ledger: Promise<Ledger> | undefined;
   #statuses: { version: number; at: number; value: Map<string, AssetStatus> } | undefined;
 
@@ -103,15 +112,55 @@ export class UiContext {
     return this.#ledger;
   }
 
-  /** Runs `work` with the warehouse open, closing it afterwards. */
+  /**
+   * Runs `work` with the warehouse open. Overlapping calls share one open
+   * warehouse; it is closed when it has been idle for `warehouseIdleMs`.
+   */
   async withWarehouse<T>(work: (warehouse: Warehouse) => Promise<T>): Promise<T> {
-    if (!this.sources.openWarehouse) throw new Error("this UI was started without a warehouse");
-    const warehouse = await this.sources.openWarehouse();
-    try {
-      return await work(warehouse);
-    } finally {
-      await warehouse[Symbol.asyncDispose]();
+    const openWarehouse = this.sources.openWarehouse;
+    if (!openWarehouse) throw new Error("this UI was started without a warehouse");
+    let shared = this.#warehouse;
+    if (!shared) {
+      // The embedded warehouse cannot be opened twice: wait for the last close.
+      const opening = this.#warehouseClosing.then(openWarehouse);
+      shared = { open: opening, users: 0 };
+      this.#warehouse = shared;
+      opening.catch(() => {
+        if (this.#warehouse === shared) this.#warehouse = undefined;
+      });
     }
+    shared.users++;
+    shared.idle?.abort();
+    try {
+      return await work(await shared.open);
+    } finally {
+      shared.users--;
+      if (shared.users === 0 && this.#warehouse === shared) {
+        const mine = shared;
+        const idle = new AbortController();
+        mine.idle = idle;
+        this.clock.sleep(this.sources.warehouseIdleMs ?? 1000, idle.signal).then(
+          () => {
+            if (mine.users === 0 && this.#warehouse === mine) return this.#closeWarehouse();
+          },
+          () => {}, // used again before the idle time ran out
+        );
+      }
+    }
+  }
+
+  /** Closes the shared warehouse (once its users are done). */
+  async #closeWarehouse(): Promise<void> {
+    const shared = this.#warehouse;
+    if (!shared) return await this.#warehouseClosing;
+    this.#warehouse = undefined;
+    shared.idle?.abort();
+    this.#warehouseClosing = (async () => {
+      const warehouse = await shared.open.catch(() => undefined);
+      await warehouse?.[Symbol.asyncDispose]();
+      // A close that failed shows in the next open (which names the lock it finds held).
+    })().catch(() => {});
+    await this.#warehouseClosing;
   }
 
   /** Status of every asset, after refreshing the run index. */
@@ -135,5 +184,6 @@ export class UiContext {
     const ledger = await this.#ledger?.catch(() => undefined);
     await lake?.[Symbol.asyncDispose]?.();
     await ledger?.[Symbol.asyncDispose]();
+    await this.#closeWarehouse();
   }
 }

@@ -53,41 +53,63 @@ export function relationOf(asset: AssetDefinition, latest: Metadata | undefined)
   });
 }
 
-/** Columns and first rows of `relation`, or the reason there are none. */
-export async function readPreview(
-  ctx: UiContext,
-  relation: Relation,
-): Promise<{ columns: string[]; rows: unknown[][]; total: number | null }> {
+/** The first rows of a relation. */
+export interface Preview {
+  /** Column names, in table order. */
+  readonly columns: string[];
+  /** Column types as the warehouse prints them (`""` when unknown). */
+  readonly types: string[];
+  /** Up to {@linkcode PREVIEW_ROWS} rows, values in column order. */
+  readonly rows: unknown[][];
+  /** Rows in the relation. */
+  readonly total: number | null;
+}
+
+/**
+ * Columns and first rows of `relation`; no columns when it does not exist
+ * (yet).
+ */
+export async function readPreview(ctx: UiContext, relation: Relation): Promise<Preview> {
   return await ctx.withWarehouse(async (warehouse) => {
+    const info = await warehouse.columns(relation.schema, relation.name);
+    if (info.length === 0) return { columns: [], types: [], rows: [], total: null };
     const rows = await warehouse.query(
       `SELECT * FROM ${quoteTable(relation)} LIMIT ${PREVIEW_ROWS}`,
     );
     const [count] = await warehouse.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${quoteTable(relation)}`,
     );
-    const columns = rows[0]
-      ? Object.keys(rows[0])
-      : (await warehouse.columns(relation.schema, relation.name)).map((c) => c.name);
+    const columns = rows[0] ? Object.keys(rows[0]) : info.map((c) => c.name);
+    const typeOf = new Map(info.map((c) => [c.name, c.type]));
+    const types = columns.map((c) => typeOf.get(c) ?? "");
     return {
       columns,
-      rows: rows.map((row) => columns.map((c) => row[c])),
+      types,
+      rows: rows.map((row) => columns.map((c, i) => cellValue(row[c], types[i] ?? ""))),
       total: count?.n ?? null,
     };
   });
 }
 
+/** A `date` column's value as `YYYY-MM-DD` (drivers give a Date at midnight UTC). */
+function cellValue(value: unknown, type: string): unknown {
+  return value instanceof Date && /^date$/i.test(type) ? value.toISOString().slice(0, 10) : value;
+}
+
 /** A preview table for `relation`, or a line saying why it cannot be shown. */
 export async function previewRows(ctx: UiContext, relation: Relation): Promise<Html> {
   try {
-    const { columns, rows, total } = await readPreview(ctx, relation);
+    const { columns, types, rows, total } = await readPreview(ctx, relation);
     if (columns.length === 0) {
-      return empty(`${relation.schema}.${relation.name} does not exist yet.`);
+      return empty(
+        `${relation.schema}.${relation.name} does not exist yet: materialize this asset first.`,
+      );
     }
     return h`<h3>${relation.schema}.${relation.name} <span class="muted">(${
       total ?? "?"
     } rows; first ${rows.length})</span></h3>
 <div class="scroll"><table class="list preview" data-preview="${relation.schema}.${relation.name}"><thead><tr>${
-      columns.map((c) => h`<th>${c}</th>`)
+      columns.map((c, i) => h`<th title="${types[i] ?? ""}">${c}</th>`)
     }</tr></thead><tbody>${
       rows.map((row) => h`<tr>${row.map((v) => h`<td>${cellText(v)}</td>`)}</tr>`)
     }</tbody></table></div>`;
@@ -101,7 +123,11 @@ export async function previewRows(ctx: UiContext, relation: Relation): Promise<H
 /** A cell value as text. */
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return "∅";
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime())
+      ? "invalid date"
+      : value.toISOString().replace("T", " ").replace(".000Z", "Z");
+  }
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "object") return JSON.stringify(value);

@@ -66,6 +66,8 @@ export function bronzeActivityAsset(options: BronzeActivityOptions = {}) {
       "new or changed files only, bad files quarantined",
     resources: ["config", "lake", "warehouse"],
     codeVersion: "1",
+    // The tables it writes, for the UI's data preview.
+    metadata: { tables: ["raw.daily_activity", "raw.sleep"] },
     checks: [{
       name: "no_rejected_files",
       description: "Every file seen in this materialization loaded; rejected files are in " +

@@ -199,6 +199,8 @@ export function bronzeWeatherAsset(options: BronzeWeatherOptions = {}): AssetDef
       "Open-Meteo objects; a reload replaces the day's rows in one transaction",
     partitions: dailyPartitions(options.startDate ?? DEFAULT_WEATHER_START_DATE, { endOffset: 1 }),
     codeVersion: "1",
+    // The table it writes, for the UI's data preview.
+    metadata: { relation: `${RAW_WEATHER_TABLE.schema}.${RAW_WEATHER_TABLE.name}` },
     resources: ["config", "lake", "warehouse"],
     checks: [onePerPlaceAndHour],
     materialize: async (ctx) => {

@@ -83,12 +83,8 @@ export async function assetPage(
   }</td></tr>
 <tr><th>retry</th><td>${asset.retry.maxAttempts} attempt(s)</td></tr>
 <tr><th>resources</th><td>${asset.resources.join(", ") || "none"}</td></tr>
-<tr><th>upstream</th><td>${
-    ctx.graph.upstream(asset.key).map((k) => h`${assetLink(k)} `) || "none"
-  }</td></tr>
-<tr><th>downstream</th><td>${
-    ctx.graph.downstream(asset.key).map((k) => h`${assetLink(k)} `)
-  }</td></tr>
+<tr><th>upstream</th><td>${assetLinks(ctx.graph.upstream(asset.key))}</td></tr>
+<tr><th>downstream</th><td>${assetLinks(ctx.graph.downstream(asset.key))}</td></tr>
 </table>
 ${Object.keys(staticMeta).length ? h`<h3>Definition metadata</h3>${metadataTable(staticMeta)}` : ""}
 </section>
@@ -106,6 +102,12 @@ ${
   }
 ${preview}`;
   return { body, fragments: { state: header, latest, history, checks, partitions } };
+}
+
+function assetLinks(keys: readonly string[]): Html {
+  return keys.length === 0
+    ? h`<span class="muted">none</span>`
+    : h`${keys.map((k) => h`${assetLink(k)} `)}`;
 }
 
 function stateHeader(status: AssetStatus | undefined): Html {

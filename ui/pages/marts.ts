@@ -53,13 +53,30 @@ export async function martsPage(
 <section class="dash" id="activity"><h2>Activity: baselines and deviations</h2>${activity}</section>`;
 }
 
+/** Rows of `sql`, or `undefined` when one of `relations` has not been built yet. */
+async function queryMart(
+  ctx: UiContext,
+  relations: readonly Relation[],
+  sql: string,
+): Promise<Record<string, unknown>[] | undefined> {
+  return await ctx.withWarehouse(async (w) => {
+    for (const r of relations) if (!(await w.tableExists(r.schema, r.name))) return undefined;
+    return await w.query(sql);
+  });
+}
+
 async function weatherSection(ctx: UiContext, rel: Relation): Promise<Html> {
-  const rows = await ctx.withWarehouse((w) =>
-    w.query(
-      `SELECT place, weather_date, temperature_min_c, temperature_max_c, temperature_mean_c, precipitation_mm
+  const rows = await queryMart(
+    ctx,
+    [rel],
+    `SELECT place, weather_date, temperature_min_c, temperature_max_c, temperature_mean_c, precipitation_mm
        FROM ${quoteTable(rel)} ORDER BY place, weather_date LIMIT 20000`,
-    )
   );
+  if (rows === undefined) {
+    return empty(
+      `${rel.schema}.${rel.name} has not been built yet: materialize +fct_weather_daily.`,
+    );
+  }
   if (rows.length === 0) return empty("The weather mart is empty: materialize raw_weather+ first.");
   const places = [...new Set(rows.map((r) => String(r.place)))];
   const charts: Html[] = [];
@@ -114,15 +131,18 @@ async function activitySection(
   baselines: Relation,
   wanted: string | undefined,
 ): Promise<Html> {
-  const rows = await ctx.withWarehouse((w) =>
-    w.query(
-      `SELECT d.user_id, d.activity_date, d.steps_value, d.steps_z, d.steps_status, b.steps_mean
+  const rows = await queryMart(
+    ctx,
+    [deviations, baselines],
+    `SELECT d.user_id, d.activity_date, d.steps_value, d.steps_z, d.steps_status, b.steps_mean
        FROM ${quoteTable(deviations)} d JOIN ${
-        quoteTable(baselines)
-      } b ON b.baseline_id = d.baseline_id
+      quoteTable(baselines)
+    } b ON b.baseline_id = d.baseline_id
        ORDER BY d.user_id, d.activity_date LIMIT 20000`,
-    )
   );
+  if (rows === undefined) {
+    return empty("The activity marts have not been built yet: materialize +user_deviations.");
+  }
   if (rows.length === 0) {
     return empty("The activity marts are empty: materialize +user_deviations first.");
   }
