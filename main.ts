@@ -18,65 +18,97 @@ import type { CliApp, CliCommand } from "./core/cli/app.ts";
 import { processIo } from "./core/cli/io.ts";
 import { runCli } from "./core/cli/mod.ts";
 import { ConfigError } from "./core/errors.ts";
+import type { Clock } from "./core/clock.ts";
 import type { Graph } from "./core/graph.ts";
 import { pathToFileURL } from "node:url";
 import type { AppResources } from "./resources/app.ts";
 import type { Config } from "./resources/config.ts";
 
-/** The project as the CLI sees it. */
-export const app: CliApp<AppResources> = {
-  name: "deno task cli",
-  loadGraph,
-  openRunStore: async () => {
-    const config = await loadConfig();
-    return await (await import("./resources/run_store/mod.ts")).openRunStore(config.RUNS_URL);
-  },
-  // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
-  sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
-  commands: {
-    ui: lazyCommand(
-      "web UI on http://127.0.0.1:3000 (--host, --port); --help for options",
-      async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).ui,
-    ),
-    dev: lazyCommand(
-      "web UI and the sensor daemon in one process (like dagster dev)",
-      async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).dev,
-    ),
-    dbt: lazyCommand(
-      "dbt-core's CLI over the built-in dbt runner: build, run, test, seed, snapshot, compile, ls, deps, docs generate, source freshness, parse, debug",
-      async () => {
-        const { runDbtCli } = await import("./resources/dbt/cli.ts");
-        return {
-          summary: "dbt",
-          run: (args, io) =>
-            runDbtCli(args, {
-              out: (line) => io.out(`${line}\n`),
-              err: (line) => io.err(`${line}\n`),
-            }),
-        };
-      },
-    ),
-    doctor: lazyCommand(
-      "check that every configured resource answers (implementation, latency)",
-      async () => {
-        const config = await loadConfig();
-        return (await import("./resources/doctor/mod.ts")).doctorCommand(() => config);
-      },
-    ),
-  },
-};
-
-let loadedConfig: Config | undefined;
-
-/** The configuration; its module is imported on first use, as zod takes a while to load. */
-async function loadConfig(): Promise<Config> {
-  loadedConfig ??= (await import("./resources/config.ts")).loadConfig();
-  return loadedConfig;
+/** Options of {@linkcode createApp}: where the project's settings come from. */
+export interface AppOptions {
+  /**
+   * The environment variables (configuration and `PLATFORM_GRAPH`).
+   * @default {Deno.env.toObject()}
+   */
+  readonly env?: Record<string, string | undefined>;
+  /**
+   * The `.env` file read under the environment; `null` for none.
+   * @default {".env"}
+   */
+  readonly dotenvPath?: string | null;
+  /**
+   * Time source of runs, the daemon and progress; tests pass a fake one.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
 }
 
-/** Loads `graph.ts`, or the module `PLATFORM_GRAPH` names. */
-async function loadGraph(): Promise<Graph<AppResources>> {
-  const path = Deno.env.get("PLATFORM_GRAPH");
+/**
+ * The project as the CLI sees it, reading its settings from `options`: tests
+ * build one per case and call `runCli` in process, as Hono tests call
+ * `app.request()`.
+ */
+export function createApp(options: AppOptions = {}): CliApp<AppResources> {
+  const env = () => options.env ?? Deno.env.toObject();
+  let loadedConfig: Config | undefined;
+  /** The configuration; its module is imported on first use, as zod takes a while to load. */
+  const loadConfig = async (): Promise<Config> => {
+    loadedConfig ??= (await import("./resources/config.ts")).loadConfig({
+      env: env(),
+      ...(options.dotenvPath !== undefined ? { dotenvPath: options.dotenvPath } : {}),
+    });
+    return loadedConfig;
+  };
+  const app: CliApp<AppResources> = {
+    name: "deno task cli",
+    loadGraph: () => loadGraph(env().PLATFORM_GRAPH),
+    openRunStore: async () => {
+      const config = await loadConfig();
+      return await (await import("./resources/run_store/open.ts")).openRunStore(config.RUNS_URL);
+    },
+    // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
+    sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
+    ...(options.clock ? { clock: options.clock } : {}),
+    commands: {
+      ui: lazyCommand(
+        "web UI on http://127.0.0.1:3000 (--host, --port); --help for options",
+        async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).ui,
+      ),
+      dev: lazyCommand(
+        "web UI and the sensor daemon in one process (like dagster dev)",
+        async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).dev,
+      ),
+      dbt: lazyCommand(
+        "dbt-core's CLI over the built-in dbt runner: build, run, test, seed, snapshot, compile, ls, deps, docs generate, source freshness, parse, debug",
+        async () => {
+          const { runDbtCli } = await import("./resources/dbt/cli.ts");
+          return {
+            summary: "dbt",
+            run: (args, io) =>
+              runDbtCli(args, {
+                out: (line) => io.out(`${line}\n`),
+                err: (line) => io.err(`${line}\n`),
+              }),
+          };
+        },
+      ),
+      doctor: lazyCommand(
+        "check that every configured resource answers (implementation, latency)",
+        async () => {
+          const config = await loadConfig();
+          return (await import("./resources/doctor/command.ts")).doctorCommand(() => config);
+        },
+      ),
+    },
+  };
+  return app;
+}
+
+/** The project as the CLI sees it, configured from the process environment. */
+export const app: CliApp<AppResources> = createApp();
+
+/** Loads `graph.ts`, or the module `PLATFORM_GRAPH` names (relative to the working directory). */
+async function loadGraph(path: string | undefined): Promise<Graph<AppResources>> {
   // A literal specifier, so `deno compile` bundles the project's graph.
   if (!path) return (await import("./graph.ts")).graph;
   const url = pathToFileURL(path).href;

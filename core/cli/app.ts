@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Clock } from "../clock.ts";
 import type { Graph } from "../graph.ts";
 import { PlatformError } from "../errors.ts";
 import type { RunStore } from "../run_store/types.ts";
@@ -33,6 +34,11 @@ export interface CliApp<R> {
   sensorIntervalMs?(): number;
   /** Extra commands by name. */
   readonly commands?: Readonly<Record<string, CliCommand>>;
+  /**
+   * Time source of runs, the daemon and the progress view; tests pass a fake one.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
 }
 
 /** A bad command line: exit code 2. */

@@ -125,7 +125,7 @@ export async function materializeCommand<R>(
   const graph = await app.loadGraph();
   await using store = await app.openRunStore();
   const live = io.isTerminal && !parsed.json;
-  const view = live ? new ProgressView(io) : undefined;
+  const view = live ? new ProgressView(io, app.clock) : undefined;
   const onEvent = live ? (event: RunEvent) => view?.onEvent(event) : (event: RunEvent) => {
     const line = eventToJsonLine(event);
     if (line) io.out(line);
@@ -139,6 +139,7 @@ export async function materializeCommand<R>(
       partitions: parsed.partitions,
       runStore: store,
       tags: parsed.tags,
+      ...(app.clock ? { clock: app.clock } : {}),
       onEvent,
       ...(parsed.concurrency ? { concurrency: parsed.concurrency } : {}),
       ...(signal ? { signal } : {}),

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../clock.ts";
 import type { RunResult, StepResult } from "../executor.ts";
 import type { RunEvent } from "../run_store/types.ts";
 import type { CliIo } from "./io.ts";
@@ -17,15 +18,19 @@ type DoneStatus = "success" | "failed" | "skipped" | "canceled";
 /** Redraws a progress frame as events arrive. */
 export class ProgressView {
   #io: CliIo;
+  #clock: Clock;
   #total = 0;
-  #started = Date.now();
+  #started: number;
   #running = new Map<string, number>();
   #done: Record<DoneStatus, number> = { success: 0, failed: 0, skipped: 0, canceled: 0 };
   #lines = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(io: CliIo) {
+  /** A view writing to `io`, timing with `clock`. */
+  constructor(io: CliIo, clock: Clock = systemClock) {
     this.#io = io;
+    this.#clock = clock;
+    this.#started = clock.now();
   }
 
   /** Starts redrawing every 100 ms. */
@@ -86,7 +91,7 @@ export class ProgressView {
     const finished = Object.values(this.#done).reduce((a, b) => a + b, 0);
     const pending = Math.max(0, this.#total - finished - this.#running.size);
     const { success, failed, skipped, canceled } = this.#done;
-    const now = Date.now();
+    const now = this.#clock.now();
     const lines = [
       `${finished}/${this.#total} · ${pending} pending · ${this.#running.size} running · ${success} done · ` +
       `${failed} failed · ${skipped} skipped${canceled ? ` · ${canceled} canceled` : ""} · ${

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { systemClock } from "../clock.ts";
 import { SensorDaemon, type TickReport } from "../daemon.ts";
 import { createLogger, type LogRecord } from "../logger.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
@@ -90,9 +91,11 @@ export async function sensorCommand<R>(
   }
   const graph = await app.loadGraph();
   await using store = await app.openRunStore();
-  const log = createLogger((record) => io.out(formatLine(record, parsed.json)));
+  const clock = app.clock ?? systemClock;
+  const log = createLogger((record) => io.out(formatLine(record, parsed.json)), () => clock.now());
   const daemon = new SensorDaemon(graph, {
     runStore: store,
+    clock,
     intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
     shutdownGraceMs: parsed.graceMs,
     log,

@@ -1,176 +1,23 @@
 /**
  * In-memory run store: the twin used by unit tests and `materialize()` when
- * no store is given. It also holds the input rules every run store applies
- * (`checkEvents`, `checkListRuns`, the error builders), so that the SQL
- * backends in `resources/run_store/` reject exactly what this one rejects.
+ * no store is given. The input rules it applies are {@linkcode RunStoreBase}'s,
+ * shared with the SQL backends in `resources/run_store/`.
  *
  * @module
  */
 
 import type { Materialization } from "../asset.ts";
-import { ResourceError } from "../errors.ts";
 import type { Metadata } from "../metadata.ts";
-import { toMaterialization } from "./materialization.ts";
+import { mergeStep, RunStoreBase, type SerializedEvent } from "./base.ts";
 import type {
   ListEventsOptions,
-  ListRunsOptions,
-  RunEvent,
   RunKeyClaim,
   RunRecord,
-  RunStore,
+  RunStatus,
   RunUpdate,
   StepRecord,
   StoredRunEvent,
 } from "./types.ts";
-
-/** An event whose payload is already serialized, ready to store. */
-export interface SerializedEvent {
-  /** The event as given. */
-  readonly event: RunEvent;
-  /** `JSON.stringify(event.data)`. */
-  readonly data: string;
-  /** The materialization it records, for `materialization` events. */
-  readonly materialization: Materialization | undefined;
-}
-
-/**
- * Serializes and checks events before anything is stored, so a bad event
- * fails its own `appendEvents` call instead of a later buffered batch.
- *
- * @throws {TypeError} when a time is not one a `Date` can hold, a payload is not a JSON object, or a
- * `materialization` event has no asset key.
- */
-export function checkEvents(events: readonly RunEvent[]): SerializedEvent[] {
-  return events.map((event) => {
-    if (!isTime(event.time)) {
-      throw new TypeError(
-        `Cannot append event '${event.type}' of run '${event.runId}': time must be milliseconds ` +
-          `since the epoch, got ${event.time}`,
-      );
-    }
-    let data: string | undefined;
-    try {
-      data = JSON.stringify(event.data);
-    } catch (error) {
-      throw new TypeError(
-        `Cannot append event '${event.type}' of run '${event.runId}': its data is not JSON ` +
-          `(${error instanceof Error ? error.message : String(error)})`,
-        { cause: error },
-      );
-    }
-    if (data === undefined || data[0] !== "{") {
-      throw new TypeError(
-        `Cannot append event '${event.type}' of run '${event.runId}': data must be an object`,
-      );
-    }
-    if (event.type === "materialization" && event.assetKey === null) {
-      throw new TypeError(
-        `Cannot append a materialization of run '${event.runId}' without an asset key`,
-      );
-    }
-    return {
-      event,
-      data,
-      materialization: event.type === "materialization" ? toMaterialization(event) : undefined,
-    };
-  });
-}
-
-/** Largest distance from the epoch a `Date` can hold, in milliseconds. */
-const MAX_TIME = 8.64e15;
-const isTime = (value: unknown): boolean =>
-  typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= MAX_TIME;
-const isOptionalTime = (value: unknown): boolean => value === null || isTime(value);
-
-/**
- * Checks the numbers of a run before it is stored.
- *
- * @throws {TypeError} when `startedAt` is not a time a `Date` can hold or `finishedAt` is neither that nor `null`.
- */
-export function checkRun(run: RunRecord): void {
-  if (!isTime(run.startedAt) || !isOptionalTime(run.finishedAt)) {
-    throw new TypeError(
-      `Cannot record run '${run.runId}': startedAt and finishedAt must be milliseconds since ` +
-        `the epoch, got ${run.startedAt} and ${run.finishedAt}`,
-    );
-  }
-}
-
-/**
- * Checks the numbers of an update before it is applied.
- *
- * @throws {TypeError} when `finishedAt` is given and is neither a time a `Date` can hold nor `null`.
- */
-export function checkUpdate(runId: string, update: RunUpdate): void {
-  if (update.finishedAt !== undefined && !isOptionalTime(update.finishedAt)) {
-    throw new TypeError(
-      `Cannot update run '${runId}': finishedAt must be milliseconds since the epoch or null, ` +
-        `got ${update.finishedAt}`,
-    );
-  }
-}
-
-/**
- * Checks the numbers of a step before it is stored (or buffered).
- *
- * @throws {TypeError} when `attempts` is not a whole number >= 0 or a time is not one a `Date` can hold.
- */
-export function checkStep(step: StepRecord): void {
-  if (!Number.isSafeInteger(step.attempts) || step.attempts < 0) {
-    throw new TypeError(
-      `Cannot record step '${step.assetKey}' of run '${step.runId}': attempts must be a whole ` +
-        `number >= 0, got ${step.attempts}`,
-    );
-  }
-  if (!isOptionalTime(step.startedAt) || !isOptionalTime(step.finishedAt)) {
-    throw new TypeError(
-      `Cannot record step '${step.assetKey}' of run '${step.runId}': startedAt and finishedAt ` +
-        `must be milliseconds since the epoch or null, got ${step.startedAt} and ${step.finishedAt}`,
-    );
-  }
-}
-
-/**
- * The `limit` of {@linkcode ListRunsOptions}, checked.
- *
- * @throws {RangeError} unless it is a whole number >= 1.
- */
-export function checkListRuns(options: ListRunsOptions): number {
-  const limit = options.limit ?? 20;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new RangeError(`Cannot list runs: limit must be a whole number >= 1, got ${limit}`);
-  }
-  return limit;
-}
-
-/** The error for `createRun` of an id that is already recorded (code `run_store.duplicate_run`). */
-export function duplicateRunError(runId: string, store: string): ResourceError {
-  return new ResourceError(
-    "run_store.duplicate_run",
-    `Cannot record run '${runId}' in ${store}: a run with this id already exists; use a new id`,
-    { input: runId },
-  );
-}
-
-/** The error for `updateRun` of an id never recorded (code `run_store.unknown_run`). */
-export function unknownRunError(runId: string, store: string): ResourceError {
-  return new ResourceError(
-    "run_store.unknown_run",
-    `Cannot update run '${runId}' in ${store}: no such run; record it with createRun first`,
-    { input: runId },
-  );
-}
-
-/**
- * The step to store when `next` replaces `previous`: everything from `next`,
- * except that a start time once known is kept when `next` has none (a step
- * settled as canceled or skipped after it started still shows its duration).
- */
-export function mergeStep(previous: StepRecord | undefined, next: StepRecord): StepRecord {
-  return next.startedAt === null && previous?.startedAt != null
-    ? { ...next, startedAt: previous.startedAt }
-    : { ...next };
-}
 
 /** Newest first; runs started at the same instant by id, descending, so every backend agrees. */
 function byRecency(a: RunRecord, b: RunRecord): number {
@@ -179,8 +26,17 @@ function byRecency(a: RunRecord, b: RunRecord): number {
 
 const cloneTags = (tags: Readonly<Record<string, string>>) => ({ ...tags });
 
-/** A {@linkcode RunStore} that lives and dies with the process. */
-export class MemoryRunStore implements RunStore {
+/**
+ * A {@linkcode RunStore} that lives and dies with the process.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRunStore } from "./memory.ts";
+ * await using store = new MemoryRunStore();
+ * await store.listRuns(); // []
+ * ```
+ */
+export class MemoryRunStore extends RunStoreBase {
   /** Backend name. */
   readonly description = "memory";
   #runs = new Map<string, RunRecord>();
@@ -191,44 +47,28 @@ export class MemoryRunStore implements RunStore {
   #runKeys = new Map<string, string>();
   #dynamic = new Map<string, string[]>();
 
-  /** Records a new run; fails with `run_store.duplicate_run` when the id exists. */
-  createRun(run: RunRecord): Promise<void> {
-    try {
-      checkRun(run);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.#runs.has(run.runId)) {
-      return Promise.reject(duplicateRunError(run.runId, this.description));
-    }
+  /** Stores a run unless its id is taken. */
+  protected insertRun(run: RunRecord): Promise<boolean> {
+    if (this.#runs.has(run.runId)) return Promise.resolve(false);
     this.#runs.set(run.runId, { ...run, tags: cloneTags(run.tags) });
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
-  /**
-   * Updates a run: fields absent from `update` keep their value, `null`
-   * clears them. Fails with `run_store.unknown_run` when the id was never recorded.
-   */
-  updateRun(runId: string, update: RunUpdate): Promise<void> {
-    try {
-      checkUpdate(runId, update);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Applies an update: absent fields keep their value, `null` clears them. */
+  protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
     const run = this.#runs.get(runId);
-    if (!run) return Promise.reject(unknownRunError(runId, this.description));
+    if (!run) return Promise.resolve(false);
     this.#runs.set(runId, {
       ...run,
       status: update.status,
       ...(update.finishedAt !== undefined ? { finishedAt: update.finishedAt } : {}),
       ...(update.errorSummary !== undefined ? { errorSummary: update.errorSummary } : {}),
     });
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
-  /** A run by id or unique prefix; `undefined` for an empty or ambiguous prefix. */
-  getRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
-    if (runIdOrPrefix === "") return Promise.resolve(undefined);
+  /** A run by id or unique prefix; `undefined` for an ambiguous prefix. */
+  protected readRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
     const exact = this.#runs.get(runIdOrPrefix);
     if (exact) return Promise.resolve(copyRun(exact));
     const matches = [...this.#runs.values()].filter((run) => run.runId.startsWith(runIdOrPrefix));
@@ -236,26 +76,15 @@ export class MemoryRunStore implements RunStore {
   }
 
   /** Runs, most recent first. */
-  listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
-    let limit: number;
-    try {
-      limit = checkListRuns(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]> {
     const runs = [...this.#runs.values()]
-      .filter((run) => !options.status || run.status === options.status)
+      .filter((run) => !status || run.status === status)
       .sort(byRecency);
     return Promise.resolve(runs.slice(0, limit).map(copyRun));
   }
 
   /** Inserts or replaces a step (keeping a known start time, see {@linkcode mergeStep}). */
-  putStep(step: StepRecord): Promise<void> {
-    try {
-      checkStep(step);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected writeStep(step: StepRecord): Promise<void> {
     const steps = this.#steps.get(step.runId) ?? new Map<string, StepRecord>();
     const key = `${step.assetKey}\0${step.partition ?? ""}`;
     steps.set(key, mergeStep(steps.get(key), step));
@@ -264,19 +93,13 @@ export class MemoryRunStore implements RunStore {
   }
 
   /** Steps of a run, in the order they were first recorded. */
-  listSteps(runId: string): Promise<StepRecord[]> {
+  protected readSteps(runId: string): Promise<StepRecord[]> {
     return Promise.resolve([...(this.#steps.get(runId)?.values() ?? [])].map((s) => ({ ...s })));
   }
 
-  /** Appends events; throws `TypeError` (and stores none) when one is not storable. */
-  appendEvents(events: readonly RunEvent[]): Promise<void> {
-    let checked: SerializedEvent[];
-    try {
-      checked = checkEvents(events);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    for (const { event, data, materialization } of checked) {
+  /** Appends checked events. */
+  protected writeEvents(events: readonly SerializedEvent[]): Promise<void> {
+    for (const { event, data, materialization } of events) {
       // Stored as its JSON round trip, like the SQL stores, so later changes
       // to the caller's object never reach the record.
       this.#events.push({
@@ -290,7 +113,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   /** Events of a run, in order. */
-  listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
+  protected readEvents(runId: string, options: ListEventsOptions): Promise<StoredRunEvent[]> {
     return Promise.resolve(
       this.#events.filter((event) =>
         event.runId === runId && event.id > (options.afterId ?? 0) &&
@@ -300,9 +123,9 @@ export class MemoryRunStore implements RunStore {
   }
 
   /** Latest materialization (by time) of an asset, or of one partition of it. */
-  lastMaterialization(
+  protected readLastMaterialization(
     assetKey: string,
-    partition?: string | null,
+    partition: string | null | undefined,
   ): Promise<Materialization | undefined> {
     const found = this.#latest.get(
       partition === undefined ? assetKey : `${assetKey}\0${partition ?? ""}`,

@@ -7,3 +7,4 @@
 export * from "./types.ts";
 export { MemoryRunStore } from "./memory.ts";
 export * from "./materialization.ts";
+export { mergeStep, RunStoreBase, type SerializedEvent } from "./base.ts";

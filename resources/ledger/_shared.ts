@@ -9,25 +9,8 @@ import type { z } from "zod";
 import { ResourceError } from "../../core/errors.ts";
 import { LedgerDocumentError, type LedgerFieldIssue } from "./errors.ts";
 import { LedgerDocument, LedgerDocumentInput, type ValidLedgerDocumentInput } from "./schema.ts";
-import {
-  type FindByAssetOptions,
-  type LedgerClock,
-  MAX_SCAN_LIMIT,
-  type ScanOptions,
-} from "./types.ts";
+import { type FindByAssetOptions, MAX_SCAN_LIMIT, type ScanOptions } from "./types.ts";
 import { uuidv7 } from "./_id.ts";
-
-/** The real clock. */
-export const systemClock: LedgerClock = { now: () => Date.now() };
-
-/** Runs synchronous work as a promise, so its throws become rejections. */
-export function settle<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
 
 /** Validates what a caller passes to `upsert`. */
 export function validateInput(input: unknown): ValidLedgerDocumentInput {

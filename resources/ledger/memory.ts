@@ -4,23 +4,10 @@
  * @module
  */
 
-import type { LedgerDocument, LedgerDocumentInput } from "./schema.ts";
-import type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
-import {
-  byCreation,
-  closedError,
-  latestOf,
-  notFound,
-  parseStored,
-  planUpsert,
-  requirePartition,
-  requireScan,
-  requireSha256,
-  requireString,
-  settle,
-  systemClock,
-  validateInput,
-} from "./_shared.ts";
+import type { Clock } from "../../core/clock.ts";
+import { LedgerBase, type LedgerFilter } from "./_base.ts";
+import type { LedgerDocument, ValidLedgerDocumentInput } from "./schema.ts";
+import { byCreation, latestOf, parseStored, planUpsert, type ValidScan } from "./_shared.ts";
 
 /** Options of {@linkcode MemoryLedger}. */
 export interface MemoryLedgerOptions {
@@ -34,7 +21,7 @@ export interface MemoryLedgerOptions {
    * Source of `created_at` / `updated_at`.
    * @default the system clock
    */
-  readonly clock?: LedgerClock;
+  readonly clock?: Clock;
 }
 
 type Row = Readonly<Record<string, unknown>>;
@@ -50,111 +37,16 @@ type Row = Readonly<Record<string, unknown>>;
  * await ledger.ping();
  * ```
  */
-export class MemoryLedger implements Ledger {
+export class MemoryLedger extends LedgerBase {
   /** Always `memory`. */
   readonly description = "memory";
   readonly #store: Map<string, unknown>;
-  readonly #clock: LedgerClock;
   #closed = false;
 
   /** Creates an empty ledger, or one over `options.store`. */
   constructor(options: MemoryLedgerOptions = {}) {
+    super(options.clock);
     this.#store = options.store ?? new Map();
-    this.#clock = options.clock ?? systemClock;
-  }
-
-  /** See {@linkcode Ledger.upsert}. */
-  upsert(input: LedgerDocumentInput): Promise<LedgerDocument> {
-    return settle(() => {
-      this.#assertOpen();
-      const valid = validateInput(input);
-      const versions = this.#select((row) => row.bucket === valid.bucket && row.key === valid.key);
-      const existing = versions.find((doc) => doc.sha256 === valid.sha256);
-      const plan = planUpsert(valid, existing, latestOf(versions), this.#clock.now());
-      if (plan.action !== "keep") this.#store.set(plan.doc.id, structuredClone(plan.doc));
-      return plan.doc;
-    });
-  }
-
-  /** See {@linkcode Ledger.get}. */
-  get(id: string): Promise<LedgerDocument> {
-    return settle(() => {
-      this.#assertOpen();
-      requireString("get", "id", id);
-      if (!this.#store.has(id)) throw notFound(id, this.description);
-      return this.#parse(id, this.#store.get(id));
-    });
-  }
-
-  /** See {@linkcode Ledger.findByKey}. */
-  findByKey(bucket: string, key: string): Promise<LedgerDocument | undefined> {
-    return settle(() => {
-      this.#assertOpen();
-      requireString("findByKey", "bucket", bucket);
-      requireString("findByKey", "key", key);
-      return latestOf(this.#select((row) => row.bucket === bucket && row.key === key));
-    });
-  }
-
-  /** See {@linkcode Ledger.findByHash}. */
-  findByHash(sha256: string): Promise<LedgerDocument[]> {
-    return this.#list(() => {
-      requireSha256(sha256);
-      return (row) => row.sha256 === sha256;
-    });
-  }
-
-  /** See {@linkcode Ledger.findByRun}. */
-  findByRun(runId: string): Promise<LedgerDocument[]> {
-    return this.#list(() => {
-      requireString("findByRun", "runId", runId);
-      return (row) => row.run_id === runId;
-    });
-  }
-
-  /** See {@linkcode Ledger.findByBatch}. */
-  findByBatch(batchId: string): Promise<LedgerDocument[]> {
-    return this.#list(() => {
-      requireString("findByBatch", "batchId", batchId);
-      return (row) => row.batch_id === batchId;
-    });
-  }
-
-  /** See {@linkcode Ledger.findByAsset}. */
-  findByAsset(assetKey: string, options?: FindByAssetOptions): Promise<LedgerDocument[]> {
-    return this.#list(() => {
-      requireString("findByAsset", "assetKey", assetKey);
-      const partition = requirePartition(options);
-      return (row) =>
-        row.asset_key === assetKey && (partition === undefined || row.partition === partition);
-    });
-  }
-
-  /** See {@linkcode Ledger.scan}. */
-  scan(options?: ScanOptions): Promise<LedgerDocument[]> {
-    return settle(() => {
-      this.#assertOpen();
-      const { bucket, after, limit } = requireScan(options);
-      // Ids are picked and sorted first, so only the page is validated.
-      const ids = [...this.#store].filter(([id, value]) => {
-        const row: Row = typeof value === "object" && value !== null ? value as Row : {};
-        return id > after && (bucket === undefined || row.bucket === bucket);
-      }).map(([id]) => id).sort().slice(0, limit);
-      return ids.map((id) => this.#parse(id, this.#store.get(id)));
-    });
-  }
-
-  /** See {@linkcode Ledger.delete}. */
-  delete(id: string): Promise<boolean> {
-    return settle(() => {
-      this.#assertOpen();
-      return this.#store.delete(requireString("delete", "id", id));
-    });
-  }
-
-  /** See {@linkcode Ledger.ping}. */
-  ping(): Promise<void> {
-    return settle(() => this.#assertOpen());
   }
 
   /** Closes the ledger; later calls fail with `ledger.closed`. The store is kept. */
@@ -163,11 +55,63 @@ export class MemoryLedger implements Ledger {
     return Promise.resolve();
   }
 
-  #list(filter: () => (row: Row) => boolean): Promise<LedgerDocument[]> {
-    return settle(() => {
-      this.#assertOpen();
-      return this.#select(filter()).sort(byCreation);
-    });
+  /** Whether the ledger was closed. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Keeps, touches or inserts the document, as `planUpsert` decides. */
+  protected store(valid: ValidLedgerDocumentInput): Promise<LedgerDocument> {
+    const versions = this.#select((row) => row.bucket === valid.bucket && row.key === valid.key);
+    const existing = versions.find((doc) => doc.sha256 === valid.sha256);
+    const plan = planUpsert(valid, existing, latestOf(versions), this.clock.now());
+    if (plan.action !== "keep") this.#store.set(plan.doc.id, structuredClone(plan.doc));
+    return Promise.resolve(plan.doc);
+  }
+
+  /** The document with this id. */
+  protected readById(id: string): Promise<LedgerDocument | undefined> {
+    return Promise.resolve(this.#store.has(id) ? this.#parse(id, this.#store.get(id)) : undefined);
+  }
+
+  /** The latest version of (bucket, key). */
+  protected readLatest(bucket: string, key: string): Promise<LedgerDocument | undefined> {
+    return Promise.resolve(
+      latestOf(this.#select((row) => row.bucket === bucket && row.key === key)),
+    );
+  }
+
+  /** The documents matching `filter`, oldest first. */
+  protected readWhere(filter: LedgerFilter): Promise<LedgerDocument[]> {
+    const matches = (row: Row) =>
+      row[filter.field] === filter.value &&
+      (filter.field !== "asset_key" || filter.partition === undefined ||
+        row.partition === filter.partition);
+    return Promise.resolve(this.#select(matches).sort(byCreation));
+  }
+
+  /** One page of documents by id; only the page is validated. */
+  protected readPage({ bucket, after, limit }: ValidScan): Promise<LedgerDocument[]> {
+    const ids = [...this.#store].filter(([id, value]) => {
+      const row: Row = typeof value === "object" && value !== null ? value as Row : {};
+      return id > after && (bucket === undefined || row.bucket === bucket);
+    }).map(([id]) => id).sort().slice(0, limit);
+    return Promise.resolve(ids.map((id) => this.#parse(id, this.#store.get(id))));
+  }
+
+  /** Deletes a document. */
+  protected remove(id: string): Promise<boolean> {
+    return Promise.resolve(this.#store.delete(id));
+  }
+
+  /** Always answers while open. */
+  protected check(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Nothing to translate: the map cannot fail. */
+  protected translate(_action: string, error: unknown): unknown {
+    return error;
   }
 
   // Filters on the raw values and validates only the matches, so one corrupt
@@ -183,9 +127,5 @@ export class MemoryLedger implements Ledger {
 
   #parse(id: string, value: unknown): LedgerDocument {
     return structuredClone(parseStored(value, id, this.description));
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw closedError(this.description);
   }
 }

@@ -27,7 +27,7 @@
  * @module
  */
 
-export type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
+export type { FindByAssetOptions, Ledger, ScanOptions } from "./types.ts";
 export { MAX_SCAN_LIMIT } from "./types.ts";
 export {
   LedgerDocument,

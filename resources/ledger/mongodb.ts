@@ -16,21 +16,15 @@ import {
   MongoServerError,
   MongoServerSelectionError,
 } from "mongodb";
+import type { Clock } from "../../core/clock.ts";
 import { ConfigError, PlatformError, ResourceError } from "../../core/errors.ts";
-import { type LedgerDocument, type LedgerDocumentInput, ledgerMongoValidator } from "./schema.ts";
-import type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
+import { LedgerBase, type LedgerFilter } from "./_base.ts";
 import {
-  closedError,
-  notFound,
-  parseStored,
-  planUpsert,
-  requirePartition,
-  requireScan,
-  requireSha256,
-  requireString,
-  systemClock,
-  validateInput,
-} from "./_shared.ts";
+  type LedgerDocument,
+  ledgerMongoValidator,
+  type ValidLedgerDocumentInput,
+} from "./schema.ts";
+import { parseStored, planUpsert, requireString, type ValidScan } from "./_shared.ts";
 import { passwordsOf, redactUrl, scrub } from "./_redact.ts";
 
 /** Options of {@linkcode openMongoLedger}. */
@@ -55,7 +49,7 @@ export interface MongoLedgerOptions {
    * Source of `created_at` / `updated_at`.
    * @default the system clock
    */
-  readonly clock?: LedgerClock;
+  readonly clock?: Clock;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -100,7 +94,7 @@ export async function openMongoLedger(
     await client.connect();
     const db = client.db(options.database ?? databaseOf(uri) ?? "platform");
     const collection = await prepareCollection(db, options.collection ?? "ledger");
-    return new MongoLedger(client, collection, where, options.clock ?? systemClock, uri);
+    return new MongoLedger(client, collection, where, options.clock, uri);
   } catch (error) {
     await client.close().catch(() => {});
     throw translate(error, `open the ledger at ${where}`, uri);
@@ -117,12 +111,11 @@ export async function openMongoLedger(
  * index decides), but which of two versions of a key written in the same
  * millisecond is "latest" is decided by id order.
  */
-export class MongoLedger implements Ledger {
+export class MongoLedger extends LedgerBase {
   /** The URI without its password. */
   readonly description: string;
   readonly #client: MongoClient;
   readonly #collection: Collection<Stored>;
-  readonly #clock: LedgerClock;
   readonly #uri: string;
   #closed = false;
 
@@ -131,120 +124,14 @@ export class MongoLedger implements Ledger {
     client: MongoClient,
     collection: Collection<Stored>,
     description: string,
-    clock: LedgerClock,
+    clock: Clock | undefined,
     uri: string,
   ) {
+    super(clock);
     this.#client = client;
     this.#collection = collection;
     this.description = description;
-    this.#clock = clock;
     this.#uri = uri;
-  }
-
-  /** See {@linkcode Ledger.upsert}. */
-  upsert(input: LedgerDocumentInput): Promise<LedgerDocument> {
-    return this.#do("record a document", async () => {
-      const valid = validateInput(input);
-      const { bucket, key, sha256 } = valid;
-      // A concurrent writer can insert the same triple between our read and our
-      // insert; the unique index refuses ours, and the next round returns theirs.
-      for (let round = 0; round < 3; round++) {
-        const existing = await this.#one({ bucket, key, sha256 });
-        const latest = await this.#one({ bucket, key }, LATEST_ORDER);
-        const plan = planUpsert(valid, existing, latest, this.#clock.now());
-        if (plan.action === "keep") return plan.doc;
-        if (plan.action === "touch") {
-          await this.#collection.updateOne({ _id: plan.doc.id }, {
-            $set: { updated_at: plan.doc.updated_at },
-          });
-          return plan.doc;
-        }
-        if (await this.#insert(plan.doc)) return plan.doc;
-      }
-      throw new ResourceError(
-        "ledger.conflict",
-        `Cannot record '${bucket}/${key}' in ${this.description}: other writers kept changing ` +
-          "it; retry the run",
-        { resourceKey: "ledger", input: `${bucket}/${key}` },
-      );
-    });
-  }
-
-  /** See {@linkcode Ledger.get}. */
-  get(id: string): Promise<LedgerDocument> {
-    return this.#do("read a document", async () => {
-      const doc = await this.#one({ _id: requireString("get", "id", id) });
-      if (doc === undefined) throw notFound(id, this.description);
-      return doc;
-    });
-  }
-
-  /** See {@linkcode Ledger.findByKey}. */
-  findByKey(bucket: string, key: string): Promise<LedgerDocument | undefined> {
-    return this.#do("find a document by key", () => {
-      requireString("findByKey", "bucket", bucket);
-      requireString("findByKey", "key", key);
-      return this.#one({ bucket, key }, LATEST_ORDER);
-    });
-  }
-
-  /** See {@linkcode Ledger.findByHash}. */
-  findByHash(sha256: string): Promise<LedgerDocument[]> {
-    return this.#do("find documents by hash", () => {
-      return this.#all({ sha256: requireSha256(sha256) });
-    });
-  }
-
-  /** See {@linkcode Ledger.findByRun}. */
-  findByRun(runId: string): Promise<LedgerDocument[]> {
-    return this.#do("find documents by run", () => {
-      return this.#all({ run_id: requireString("findByRun", "runId", runId) });
-    });
-  }
-
-  /** See {@linkcode Ledger.findByBatch}. */
-  findByBatch(batchId: string): Promise<LedgerDocument[]> {
-    return this.#do("find documents by batch", () => {
-      return this.#all({ batch_id: requireString("findByBatch", "batchId", batchId) });
-    });
-  }
-
-  /** See {@linkcode Ledger.findByAsset}. */
-  findByAsset(assetKey: string, options?: FindByAssetOptions): Promise<LedgerDocument[]> {
-    return this.#do("find documents by asset", () => {
-      requireString("findByAsset", "assetKey", assetKey);
-      const partition = requirePartition(options);
-      const filter: Filter<Stored> = { asset_key: assetKey };
-      if (partition !== undefined) filter.partition = partition;
-      return this.#all(filter);
-    });
-  }
-
-  /** See {@linkcode Ledger.scan}. */
-  scan(options?: ScanOptions): Promise<LedgerDocument[]> {
-    return this.#do("scan documents", async () => {
-      const { bucket, after, limit } = requireScan(options);
-      // `_id` is the ledger id and always indexed: keyset paging over it.
-      const filter: Filter<Stored> = { _id: { $gt: after } };
-      if (bucket !== undefined) filter.bucket = bucket;
-      const raws = await this.#collection.find(filter, { sort: { _id: 1 }, limit }).toArray();
-      return raws.map((raw) => this.#parse(raw));
-    });
-  }
-
-  /** See {@linkcode Ledger.delete}. */
-  delete(id: string): Promise<boolean> {
-    return this.#do("delete a document", async () => {
-      const result = await this.#collection.deleteOne({ _id: requireString("delete", "id", id) });
-      return result.deletedCount > 0;
-    });
-  }
-
-  /** See {@linkcode Ledger.ping}. */
-  ping(): Promise<void> {
-    return this.#do("ping", async () => {
-      await this.#collection.db.command({ ping: 1 });
-    });
   }
 
   /** Closes the client; later calls fail with `ledger.closed`. Safe to repeat. */
@@ -254,13 +141,79 @@ export class MongoLedger implements Ledger {
     await this.#client.close();
   }
 
-  async #do<T>(action: string, work: () => Promise<T> | T): Promise<T> {
-    if (this.#closed) throw closedError(this.description);
-    try {
-      return await work();
-    } catch (error) {
-      throw translate(error, `${action} in ${this.description}`, this.#uri);
+  /** Whether the client was closed. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Keeps, touches or inserts; the unique index settles a race with another writer. */
+  protected async store(valid: ValidLedgerDocumentInput): Promise<LedgerDocument> {
+    const { bucket, key, sha256 } = valid;
+    // A concurrent writer can insert the same triple between our read and our
+    // insert; the unique index refuses ours, and the next round returns theirs.
+    for (let round = 0; round < 3; round++) {
+      const existing = await this.#one({ bucket, key, sha256 });
+      const latest = await this.#one({ bucket, key }, LATEST_ORDER);
+      const plan = planUpsert(valid, existing, latest, this.clock.now());
+      if (plan.action === "keep") return plan.doc;
+      if (plan.action === "touch") {
+        await this.#collection.updateOne({ _id: plan.doc.id }, {
+          $set: { updated_at: plan.doc.updated_at },
+        });
+        return plan.doc;
+      }
+      if (await this.#insert(plan.doc)) return plan.doc;
     }
+    throw new ResourceError(
+      "ledger.conflict",
+      `Cannot record '${bucket}/${key}' in ${this.description}: other writers kept changing ` +
+        "it; retry the run",
+      { resourceKey: "ledger", input: `${bucket}/${key}` },
+    );
+  }
+
+  /** The document with this id. */
+  protected readById(id: string): Promise<LedgerDocument | undefined> {
+    return this.#one({ _id: id });
+  }
+
+  /** The latest version of (bucket, key). */
+  protected readLatest(bucket: string, key: string): Promise<LedgerDocument | undefined> {
+    return this.#one({ bucket, key }, LATEST_ORDER);
+  }
+
+  /** The documents matching `filter`, oldest first. */
+  protected async readWhere(filter: LedgerFilter): Promise<LedgerDocument[]> {
+    const query: Filter<Stored> = { [filter.field]: filter.value };
+    if (filter.field === "asset_key" && filter.partition !== undefined) {
+      query.partition = filter.partition;
+    }
+    const raws = await this.#collection.find(query, { sort: LIST_ORDER }).toArray();
+    return raws.map((raw) => this.#parse(raw));
+  }
+
+  /** One page of documents by id (`_id` is the ledger id and always indexed: keyset paging). */
+  protected async readPage({ bucket, after, limit }: ValidScan): Promise<LedgerDocument[]> {
+    const filter: Filter<Stored> = { _id: { $gt: after } };
+    if (bucket !== undefined) filter.bucket = bucket;
+    const raws = await this.#collection.find(filter, { sort: { _id: 1 }, limit }).toArray();
+    return raws.map((raw) => this.#parse(raw));
+  }
+
+  /** Deletes a document. */
+  protected async remove(id: string): Promise<boolean> {
+    const result = await this.#collection.deleteOne({ _id: id });
+    return result.deletedCount > 0;
+  }
+
+  /** A `ping` command. */
+  protected async check(): Promise<void> {
+    await this.#collection.db.command({ ping: 1 });
+  }
+
+  /** Driver failures as typed errors whose text never holds the password. */
+  protected translate(action: string, error: unknown): unknown {
+    return translate(error, `${action} in ${this.description}`, this.#uri);
   }
 
   async #one(
@@ -269,11 +222,6 @@ export class MongoLedger implements Ledger {
   ): Promise<LedgerDocument | undefined> {
     const raw = await this.#collection.findOne(filter, { sort });
     return raw === null ? undefined : this.#parse(raw);
-  }
-
-  async #all(filter: Filter<Stored>): Promise<LedgerDocument[]> {
-    const raws = await this.#collection.find(filter, { sort: LIST_ORDER }).toArray();
-    return raws.map((raw) => this.#parse(raw));
   }
 
   /** Inserts a new document; `false` when the triple was inserted meanwhile. */

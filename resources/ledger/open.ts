@@ -8,7 +8,8 @@ import { ConfigError } from "../../core/errors.ts";
 import { MemoryLedger } from "./memory.ts";
 import { openMongoLedger } from "./mongodb.ts";
 import { SqliteLedger } from "./sqlite.ts";
-import type { Ledger, LedgerClock } from "./types.ts";
+import type { Clock } from "../../core/clock.ts";
+import type { Ledger } from "./types.ts";
 import { kind } from "./_shared.ts";
 
 /** Options of {@linkcode openLedger}. */
@@ -22,7 +23,7 @@ export interface OpenLedgerOptions {
    * Source of `created_at` / `updated_at`.
    * @default the system clock
    */
-  readonly clock?: LedgerClock;
+  readonly clock?: Clock;
   /**
    * SQLite only: how long a write waits for the lock, in milliseconds.
    * @default 5000

@@ -5,24 +5,18 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { Clock } from "../../core/clock.ts";
 import { PlatformError, ResourceError } from "../../core/errors.ts";
-import type { LedgerDocument, LedgerDocumentInput } from "./schema.ts";
-import type { FindByAssetOptions, Ledger, LedgerClock, ScanOptions } from "./types.ts";
+import { immediateTransaction, openSqlite } from "../_sqlite.ts";
+import { LedgerBase, type LedgerFilter } from "./_base.ts";
+import type { LedgerDocument, ValidLedgerDocumentInput } from "./schema.ts";
 import {
-  closedError,
   corruptDocument,
-  notFound,
   parseStored,
   planUpsert,
-  requirePartition,
-  requireScan,
-  requireSha256,
   requireString,
-  settle,
-  systemClock,
-  validateInput,
+  type ValidScan,
 } from "./_shared.ts";
 
 /** Options of {@linkcode SqliteLedger}. */
@@ -38,7 +32,7 @@ export interface SqliteLedgerOptions {
    * Source of `created_at` / `updated_at`.
    * @default the system clock
    */
-  readonly clock?: LedgerClock;
+  readonly clock?: Clock;
 }
 
 const SCHEMA_VERSION = 1;
@@ -128,12 +122,11 @@ type Row = Record<string, unknown>;
  * await ledger.ping();
  * ```
  */
-export class SqliteLedger implements Ledger {
+export class SqliteLedger extends LedgerBase {
   /** `sqlite <path>`. */
   readonly description: string;
   readonly #db: DatabaseSync;
   readonly #statements: Statements;
-  readonly #clock: LedgerClock;
   readonly #busyTimeoutMs: number;
 
   /**
@@ -143,101 +136,12 @@ export class SqliteLedger implements Ledger {
    * @throws {ResourceError} `ledger.unreachable` when the file cannot be opened.
    */
   constructor(path: string, options: SqliteLedgerOptions = {}) {
+    super(options.clock);
     requireString("open", "path", path);
     this.description = `sqlite ${path}`;
-    this.#clock = options.clock ?? systemClock;
     this.#busyTimeoutMs = checkTimeout(options.busyTimeoutMs ?? 5000);
     this.#db = openDatabase(path, this.#busyTimeoutMs);
     this.#statements = prepareAll(this.#db);
-  }
-
-  /** See {@linkcode Ledger.upsert}. */
-  upsert(input: LedgerDocumentInput): Promise<LedgerDocument> {
-    return this.#do("record a document", () => {
-      const valid = validateInput(input);
-      return this.#transaction(() => {
-        const { bucket, key, sha256 } = valid;
-        const existing = this.#one(this.#statements.triple, bucket, key, sha256);
-        const latest = this.#one(this.#statements.latest, bucket, key);
-        const plan = planUpsert(valid, existing, latest, this.#clock.now());
-        if (plan.action === "insert") this.#statements.insert.run(...toRow(plan.doc));
-        if (plan.action === "touch") this.#statements.touch.run(plan.doc.updated_at, plan.doc.id);
-        return plan.doc;
-      });
-    });
-  }
-
-  /** See {@linkcode Ledger.get}. */
-  get(id: string): Promise<LedgerDocument> {
-    return this.#do("read a document", () => {
-      const doc = this.#one(this.#statements.get, requireString("get", "id", id));
-      if (doc === undefined) throw notFound(id, this.description);
-      return doc;
-    });
-  }
-
-  /** See {@linkcode Ledger.findByKey}. */
-  findByKey(bucket: string, key: string): Promise<LedgerDocument | undefined> {
-    return this.#do("find a document by key", () => {
-      requireString("findByKey", "bucket", bucket);
-      requireString("findByKey", "key", key);
-      return this.#one(this.#statements.latest, bucket, key);
-    });
-  }
-
-  /** See {@linkcode Ledger.findByHash}. */
-  findByHash(sha256: string): Promise<LedgerDocument[]> {
-    return this.#do("find documents by hash", () => {
-      return this.#all(this.#statements.byHash, requireSha256(sha256));
-    });
-  }
-
-  /** See {@linkcode Ledger.findByRun}. */
-  findByRun(runId: string): Promise<LedgerDocument[]> {
-    return this.#do("find documents by run", () => {
-      return this.#all(this.#statements.byRun, requireString("findByRun", "runId", runId));
-    });
-  }
-
-  /** See {@linkcode Ledger.findByBatch}. */
-  findByBatch(batchId: string): Promise<LedgerDocument[]> {
-    return this.#do("find documents by batch", () => {
-      return this.#all(this.#statements.byBatch, requireString("findByBatch", "batchId", batchId));
-    });
-  }
-
-  /** See {@linkcode Ledger.findByAsset}. */
-  findByAsset(assetKey: string, options?: FindByAssetOptions): Promise<LedgerDocument[]> {
-    return this.#do("find documents by asset", () => {
-      requireString("findByAsset", "assetKey", assetKey);
-      const partition = requirePartition(options);
-      if (partition === undefined) return this.#all(this.#statements.byAsset, assetKey);
-      return this.#all(this.#statements.byAssetPartition, assetKey, partition);
-    });
-  }
-
-  /** See {@linkcode Ledger.scan}. */
-  scan(options?: ScanOptions): Promise<LedgerDocument[]> {
-    return this.#do("scan documents", () => {
-      const { bucket, after, limit } = requireScan(options);
-      if (bucket === undefined) return this.#all(this.#statements.scan, after, limit);
-      return this.#all(this.#statements.scanBucket, bucket, after, limit);
-    });
-  }
-
-  /** See {@linkcode Ledger.delete}. */
-  delete(id: string): Promise<boolean> {
-    return this.#do("delete a document", () => {
-      const result = this.#statements.delete.run(requireString("delete", "id", id));
-      return Number(result.changes) > 0;
-    });
-  }
-
-  /** See {@linkcode Ledger.ping}. */
-  ping(): Promise<void> {
-    return this.#do("ping", () => {
-      this.#db.prepare("SELECT 1").get();
-    });
   }
 
   /** Closes the database; later calls fail with `ledger.closed`. Safe to repeat. */
@@ -246,48 +150,75 @@ export class SqliteLedger implements Ledger {
     return Promise.resolve();
   }
 
-  // Runs one operation: refuses after close, and turns SQLite failures into
-  // typed errors that say which database and what to do.
-  #do<T>(action: string, work: () => T): Promise<T> {
-    return settle(() => {
-      if (!this.#db.isOpen) throw closedError(this.description);
-      try {
-        return work();
-      } catch (error) {
-        throw this.#translate(action, error);
-      }
-    });
+  /** Whether the database was closed. */
+  protected get closed(): boolean {
+    return !this.#db.isOpen;
   }
 
-  #transaction<T>(work: () => T): T {
-    // IMMEDIATE takes the write lock up front: a deferred transaction that
-    // upgrades from read to write can fail with SQLITE_BUSY without waiting.
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
+  /** Keeps, touches or inserts, in one immediate transaction (the read-then-write is atomic). */
+  protected store(valid: ValidLedgerDocumentInput): Promise<LedgerDocument> {
+    return Promise.resolve(immediateTransaction(this.#db, () => {
+      const { bucket, key, sha256 } = valid;
+      const existing = this.#one(this.#statements.triple, bucket, key, sha256);
+      const latest = this.#one(this.#statements.latest, bucket, key);
+      const plan = planUpsert(valid, existing, latest, this.clock.now());
+      if (plan.action === "insert") this.#statements.insert.run(...toRow(plan.doc));
+      if (plan.action === "touch") this.#statements.touch.run(plan.doc.updated_at, plan.doc.id);
+      return plan.doc;
+    }));
+  }
+
+  /** The document with this id. */
+  protected readById(id: string): Promise<LedgerDocument | undefined> {
+    return Promise.resolve(this.#one(this.#statements.get, id));
+  }
+
+  /** The latest version of (bucket, key). */
+  protected readLatest(bucket: string, key: string): Promise<LedgerDocument | undefined> {
+    return Promise.resolve(this.#one(this.#statements.latest, bucket, key));
+  }
+
+  /** The documents matching `filter`, oldest first. */
+  protected readWhere(filter: LedgerFilter): Promise<LedgerDocument[]> {
+    const s = this.#statements;
+    switch (filter.field) {
+      case "sha256":
+        return Promise.resolve(this.#all(s.byHash, filter.value));
+      case "run_id":
+        return Promise.resolve(this.#all(s.byRun, filter.value));
+      case "batch_id":
+        return Promise.resolve(this.#all(s.byBatch, filter.value));
+      case "asset_key":
+        return Promise.resolve(
+          filter.partition === undefined
+            ? this.#all(s.byAsset, filter.value)
+            : this.#all(s.byAssetPartition, filter.value, filter.partition),
+        );
     }
   }
 
-  #one(statement: StatementSync, ...params: SQLInputValue[]): LedgerDocument | undefined {
-    const row = statement.get(...params);
-    return row === undefined ? undefined : this.#parse(row);
+  /** One page of documents by id. */
+  protected readPage({ bucket, after, limit }: ValidScan): Promise<LedgerDocument[]> {
+    return Promise.resolve(
+      bucket === undefined
+        ? this.#all(this.#statements.scan, after, limit)
+        : this.#all(this.#statements.scanBucket, bucket, after, limit),
+    );
   }
 
-  #all(statement: StatementSync, ...params: SQLInputValue[]): LedgerDocument[] {
-    return statement.all(...params).map((row) => this.#parse(row));
+  /** Deletes a document. */
+  protected remove(id: string): Promise<boolean> {
+    return Promise.resolve(Number(this.#statements.delete.run(id).changes) > 0);
   }
 
-  #parse(row: Row): LedgerDocument {
-    const id = String(row.id);
-    return parseStored(fromRow(row, id, this.description), id, this.description);
+  /** One round trip to the database. */
+  protected check(): Promise<void> {
+    this.#db.prepare("SELECT 1").get();
+    return Promise.resolve();
   }
 
-  #translate(action: string, error: unknown): unknown {
+  /** SQLite failures as typed errors that say which database and what to do. */
+  protected translate(action: string, error: unknown): unknown {
     if (error instanceof PlatformError || error instanceof TypeError) return error;
     if (error instanceof RangeError) return error;
     const message = error instanceof Error ? error.message : String(error);
@@ -305,6 +236,20 @@ export class SqliteLedger implements Ledger {
       { resourceKey: "ledger", cause: error },
     );
   }
+
+  #one(statement: StatementSync, ...params: SQLInputValue[]): LedgerDocument | undefined {
+    const row = statement.get(...params);
+    return row === undefined ? undefined : this.#parse(row);
+  }
+
+  #all(statement: StatementSync, ...params: SQLInputValue[]): LedgerDocument[] {
+    return statement.all(...params).map((row) => this.#parse(row));
+  }
+
+  #parse(row: Row): LedgerDocument {
+    const id = String(row.id);
+    return parseStored(fromRow(row, id, this.description), id, this.description);
+  }
 }
 
 function checkTimeout(ms: number): number {
@@ -315,19 +260,9 @@ function checkTimeout(ms: number): number {
 }
 
 function openDatabase(path: string, busyTimeoutMs: number): DatabaseSync {
-  let db: DatabaseSync | undefined;
   try {
-    if (path !== ":memory:" && !path.startsWith("file:")) {
-      Deno.mkdirSync(dirname(path), { recursive: true });
-    }
-    db = new DatabaseSync(path);
-    // Set first: switching to WAL and creating the schema need the lock too.
-    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    migrate(db, path);
-    return db;
+    return openSqlite(path, { busyTimeoutMs, setup: (db) => migrate(db, path) });
   } catch (error) {
-    if (db?.isOpen) db.close();
     if (error instanceof PlatformError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new ResourceError(
@@ -339,8 +274,7 @@ function openDatabase(path: string, busyTimeoutMs: number): DatabaseSync {
 }
 
 function migrate(db: DatabaseSync, path: string): void {
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  immediateTransaction(db, () => {
     const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
     if (version > SCHEMA_VERSION) {
       throw new ResourceError(
@@ -352,11 +286,7 @@ function migrate(db: DatabaseSync, path: string): void {
     }
     db.exec(SCHEMA_SQL);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    db.exec("COMMIT");
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
+  });
 }
 
 function prepareAll(db: DatabaseSync): Statements {

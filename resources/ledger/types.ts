@@ -40,12 +40,6 @@ export interface ScanOptions {
 /** Largest page {@linkcode Ledger.scan} returns. */
 export const MAX_SCAN_LIMIT = 10_000;
 
-/** Where a ledger reads the time, structurally compatible with `core/clock.ts`. */
-export interface LedgerClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
-
 /**
  * A registry of ledger documents, one per version of each object in the lake.
  *

@@ -16,38 +16,30 @@
  * @module
  */
 
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { Materialization } from "../../core/asset.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
+import { mergeStep, RunStoreBase, type SerializedEvent } from "../../core/run_store/base.ts";
 import type {
   ListEventsOptions,
-  ListRunsOptions,
-  RunEvent,
   RunKeyClaim,
   RunRecord,
-  RunStore,
+  RunStatus,
   RunUpdate,
   StepRecord,
   StoredRunEvent,
 } from "../../core/run_store/types.ts";
 import {
-  checkEvents,
-  checkListRuns,
-  checkRun,
-  checkStep,
-  checkUpdate,
-  duplicateRunError,
-  mergeStep,
-  unknownRunError,
-} from "../../core/run_store/memory.ts";
+  connectPostgres,
+  isConnectionFailure,
+  type PostgresConnection,
+  serverMessage,
+} from "../_postgres.ts";
+import { WriteBuffer } from "./_buffer.ts";
+import { prepareSchema, toTime } from "./_postgres_migrate.ts";
 import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
-import {
-  POSTGRES_RUN_STORE_SCHEMA,
-  RUN_STORE_TABLE_NAMES,
-  RUN_STORE_TIME_COLUMNS,
-  runStoreDdl,
-} from "./_schema.ts";
-import { redactUrl, scrub, scrubbedCause, secretsOf } from "../_url_secrets.ts";
+import { POSTGRES_RUN_STORE_SCHEMA, RUN_STORE_TABLE_NAMES, runStoreDdl } from "./_schema.ts";
 
 /** Options of {@linkcode PostgresRunStore.open}. */
 export interface PostgresRunStoreOptions {
@@ -71,6 +63,11 @@ export interface PostgresRunStoreOptions {
    * @default {"ops"}
    */
   schema?: string;
+  /**
+   * Where the store reads the time it stamps on cursors and run keys.
+   * @default {systemClock}
+   */
+  clock?: Clock;
 }
 
 // Batches travel as one JSON text parameter (`$1::text::json`): a single
@@ -86,9 +83,6 @@ const MAX_BUFFERED = 2_000;
  * skips an event committed late with a lower id.
  */
 const EVENT_LOCK = 0x72756e73; // "runs"
-
-/** Serializes `CREATE ... IF NOT EXISTS` of processes opening the store at once. */
-const DDL_LOCK = 0x72756e64; // "rund"
 
 interface StepRow {
   run_id: string;
@@ -121,6 +115,7 @@ interface MaterializationRow {
 
 /** What waits in the buffer: merged steps and events, in the order given. */
 class Batch {
+  /** Steps by (run, asset, partition), merged. */
   readonly steps = new Map<string, StepRecord>();
   readonly events: EventRow[] = [];
   readonly materializations = new Map<string, MaterializationRow>();
@@ -176,101 +171,65 @@ class Batch {
  * console.log(store.description); // postgres postgres://etl@db:5432/platform (ops)
  * ```
  */
-export class PostgresRunStore implements RunStore {
+export class PostgresRunStore extends RunStoreBase {
   /** Backend, URL without its password, and schema. */
   readonly description: string;
+  #db: PostgresConnection;
   #sql: postgres.Sql;
   #t: Record<string, string>;
-  #secrets: readonly string[];
-  #batch = new Batch();
-  #committing: Promise<void> = Promise.resolve();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #flushIntervalMs: number;
+  #buffer: WriteBuffer<Batch>;
+  #clock: Clock;
   #closed = false;
 
-  private constructor(
-    sql: postgres.Sql,
-    description: string,
-    schema: string,
-    secrets: readonly string[],
-    options: PostgresRunStoreOptions,
-  ) {
-    this.#sql = sql;
-    this.description = description;
-    this.#secrets = secrets;
-    this.#flushIntervalMs = options.flushIntervalMs ?? 50;
+  private constructor(db: PostgresConnection, schema: string, options: PostgresRunStoreOptions) {
+    super();
+    this.#db = db;
+    this.#sql = db.sql;
+    this.description = `postgres ${db.location} (${schema})`;
+    this.#clock = options.clock ?? systemClock;
     this.#t = Object.fromEntries(RUN_STORE_TABLE_NAMES.map((name) => [name, `${schema}.${name}`]));
+    this.#buffer = new WriteBuffer({
+      newBatch: () => new Batch(),
+      commit: (batch) => this.#commitBatch(batch),
+      keep: (failed, newer) => newer.prepend(failed),
+      flushIntervalMs: options.flushIntervalMs ?? 50,
+      maxBuffered: MAX_BUFFERED,
+    });
   }
 
   /**
    * Connects to `url` (`postgres://` or `postgresql://`) and creates the
-   * schema and tables when missing. A server that cannot be reached fails
-   * within `connectTimeoutSeconds` with `run_store.unreachable`, naming the
-   * URL without its password.
+   * schema and tables when missing (migrating those an older version made).
+   * A server that cannot be reached fails within `connectTimeoutSeconds` with
+   * `run_store.unreachable`, naming `RUNS_URL` and the URL without its password.
    */
   static async open(url: string, options: PostgresRunStoreOptions = {}): Promise<PostgresRunStore> {
     const schema = options.schema ?? POSTGRES_RUN_STORE_SCHEMA;
-    const ddl = runStoreDdl("postgres", schema); // throws RangeError for a bad schema, before connecting
-    const secrets = secretsOf(url);
-    const location = redactUrl(url, secrets);
-    const timeout = options.connectTimeoutSeconds ?? 5;
-    let sql: postgres.Sql;
+    runStoreDdl("postgres", schema); // throws RangeError for a bad schema, before connecting
+    const db = connectPostgres(url, RUNS_TARGET, {
+      application: "platform-run-store",
+      max: options.maxConnections ?? 4,
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+    });
     try {
-      sql = postgres(url, {
-        max: options.maxConnections ?? 4,
-        connect_timeout: timeout,
-        onnotice: () => {}, // "schema already exists, skipping" and the like
-        connection: { application_name: "platform-run-store" },
-      }) as unknown as postgres.Sql;
+      await prepareSchema(db, schema);
     } catch (error) {
-      throw unreachable(location, secrets, error, timeout);
-    }
-    const store = new PostgresRunStore(
-      sql,
-      `postgres ${location} (${schema})`,
-      schema,
-      secrets,
-      options,
-    );
-    try {
-      // Tables made beforehand (e.g. by a DBA for a role that may not create
-      // schemas) are used as they are: CREATE SCHEMA IF NOT EXISTS checks the
-      // privilege before it checks whether the schema exists.
-      const found = await inspect(sql, schema);
-      if (found.tables !== RUN_STORE_TABLE_NAMES.length) {
-        await sql.begin(async (tx) => {
-          await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
-          for (const statement of ddl) await tx.unsafe(statement);
-        });
-      }
-      if (found.millisecondColumns.length > 0) {
-        await migrate(sql, schema, found.millisecondColumns, location, secrets);
-      }
-    } catch (error) {
-      await sql.end({ timeout: 1 }).catch(() => {}); // the open failure is what the caller needs
+      await db.close(1).catch(() => {}); // the open failure is what the caller needs
       if (error instanceof ResourceError) throw error;
-      throw isConnectionFailure(error)
-        ? unreachable(location, secrets, error, timeout)
-        : new ResourceError(
-          "run_store.unavailable",
-          scrub(
-            `Cannot create the run store tables at ${location} in schema '${schema}': ` +
-              `${describe(error)}; check that the role may create schemas and tables there`,
-            secrets,
-          ),
-          { input: location, cause: scrubbedCause(error, secrets) },
-        );
+      throw isConnectionFailure(error) ? db.unreachable(error) : new ResourceError(
+        "run_store.unavailable",
+        db.scrub(
+          `Cannot create the run store tables at ${db.location} in schema '${schema}': ` +
+            `${serverMessage(error)}; check that the role may create schemas and tables there`,
+        ),
+        { input: db.location, cause: db.cause(error) },
+      );
     }
-    return store;
+    return new PostgresRunStore(db, schema, options);
   }
 
-  /** Records a new run; fails with `run_store.duplicate_run` when the id exists. */
-  createRun(run: RunRecord): Promise<void> {
-    try {
-      checkRun(run);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Records a run at once; `false` when the id exists. */
+  protected insertRun(run: RunRecord): Promise<boolean> {
     return this.#now(async (sql) => {
       const inserted = await sql.unsafe(
         `INSERT INTO ${this.#t.pipeline_runs} (run_id, status, selection, partitions, tags,
@@ -288,20 +247,12 @@ export class PostgresRunStore implements RunStore {
           run.errorSummary,
         ],
       );
-      if (inserted.count !== 1) throw duplicateRunError(run.runId, this.description);
+      return inserted.count === 1;
     });
   }
 
-  /**
-   * Updates a run: fields absent from `update` keep their value, `null`
-   * clears them; an unknown id fails with `run_store.unknown_run`.
-   */
-  updateRun(runId: string, update: RunUpdate): Promise<void> {
-    try {
-      checkUpdate(runId, update);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Updates a run at once; `false` when no run has the id. */
+  protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
     return this.#now(async (sql) => {
       const updated = await sql.unsafe(
         `UPDATE ${this.#t.pipeline_runs} SET status = $1,
@@ -317,13 +268,12 @@ export class PostgresRunStore implements RunStore {
           runId,
         ],
       );
-      if (updated.count !== 1) throw unknownRunError(runId, this.description);
+      return updated.count === 1;
     });
   }
 
-  /** A run by id or unique prefix; `undefined` for an empty or ambiguous prefix. */
-  getRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
-    if (runIdOrPrefix === "") return Promise.resolve(undefined);
+  /** A run by id or unique prefix; `undefined` for an ambiguous prefix. */
+  protected readRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
         `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
@@ -337,38 +287,27 @@ export class PostgresRunStore implements RunStore {
   }
 
   /** Runs, most recent first. */
-  listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
-    let limit: number;
-    try {
-      limit = checkListRuns(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
         `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
          WHERE ($1::text IS NULL OR status = $1)
          ORDER BY r.started_at DESC, r.run_id DESC LIMIT $2`,
-        [options.status ?? null, limit],
+        [status ?? null, limit],
       );
       return rows.map(toRun);
     });
   }
 
   /** Inserts or replaces a step (buffered; keeps a known start time, see `mergeStep`). */
-  putStep(step: StepRecord): Promise<void> {
-    try {
-      checkStep(step);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected writeStep(step: StepRecord): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    this.#batch.putStep({ ...step });
-    return this.#buffered();
+    this.#buffer.batch.putStep(step);
+    return this.#buffer.added();
   }
 
   /** Steps of a run, in the order they were first recorded. */
-  listSteps(runId: string): Promise<StepRecord[]> {
+  protected readSteps(runId: string): Promise<StepRecord[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
         `SELECT ${STEP_COLUMNS} FROM ${this.#t.run_steps} AS s WHERE run_id = $1 ORDER BY seq`,
@@ -378,18 +317,12 @@ export class PostgresRunStore implements RunStore {
     });
   }
 
-  /** Appends events (buffered); a bad event (`TypeError`) fails this call and stores none. */
-  appendEvents(events: readonly RunEvent[]): Promise<void> {
+  /** Appends checked events (buffered). */
+  protected writeEvents(events: readonly SerializedEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    let checked: ReturnType<typeof checkEvents>;
-    try {
-      checked = checkEvents(events);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    for (const { event, data, materialization } of checked) {
+    for (const { event, data, materialization } of events) {
       const metadata = materialization ? JSON.stringify(materialization.metadata) : "";
-      this.#batch.appendEvent(
+      this.#buffer.batch.appendEvent(
         {
           run_id: event.runId,
           type: event.type,
@@ -402,11 +335,11 @@ export class PostgresRunStore implements RunStore {
         metadata,
       );
     }
-    return this.#buffered();
+    return this.#buffer.added();
   }
 
   /** Events of a run, in order. */
-  listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
+  protected readEvents(runId: string, options: ListEventsOptions): Promise<StoredRunEvent[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
         `SELECT ${EVENT_COLUMNS} FROM ${this.#t.run_events} AS e WHERE run_id = $1 AND id > $2
@@ -419,9 +352,9 @@ export class PostgresRunStore implements RunStore {
   }
 
   /** Latest materialization (by time) of an asset, or of one partition of it. */
-  lastMaterialization(
+  protected readLastMaterialization(
     assetKey: string,
-    partition?: string | null,
+    partition: string | null | undefined,
   ): Promise<Materialization | undefined> {
     return this.#now(async (sql) => {
       const rows = partition === undefined
@@ -457,7 +390,7 @@ export class PostgresRunStore implements RunStore {
         `INSERT INTO ${this.#t.sensor_cursors} (sensor, cursor, updated_at)
          VALUES ($1, $2, ${toTime("$3")})
          ON CONFLICT (sensor) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
-        [sensor, cursor, Date.now()],
+        [sensor, cursor, this.#clock.now()],
       );
     });
   }
@@ -468,7 +401,7 @@ export class PostgresRunStore implements RunStore {
       const inserted = await sql.unsafe(
         `INSERT INTO ${this.#t.run_keys} (sensor, run_key, run_id, created_at)
          VALUES ($1, $2, $3, ${toTime("$4")}) ON CONFLICT DO NOTHING`,
-        [sensor, runKey, runId, Date.now()],
+        [sensor, runKey, runId, this.#clock.now()],
       );
       if (inserted.count === 1) return { claimed: true, runId };
       // ON CONFLICT waited for the winner's commit, so its row is visible now.
@@ -525,18 +458,18 @@ export class PostgresRunStore implements RunStore {
    */
   flush(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#commit();
+    return this.#buffer.flush();
   }
 
   /** Commits the buffer and closes the connections; rejects (after closing) when the commit fails. */
   async close(): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.#commit();
+      await this.#buffer.flush();
     } finally {
       this.#closed = true;
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      await this.#sql.end({ timeout: 5 });
+      this.#buffer.dispose();
+      await this.#db.close(5);
     }
   }
 
@@ -545,31 +478,7 @@ export class PostgresRunStore implements RunStore {
     return this.close();
   }
 
-  /** Schedules the buffer's commit; past {@linkcode MAX_BUFFERED} writes, waits for it. */
-  #buffered(): Promise<void> {
-    if (this.#batch.size >= MAX_BUFFERED) return this.#commit();
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      // On failure the writes stay buffered: the next flush, read or close
-      // retries them and, if the commit still fails, rejects with the error.
-      this.#commit().catch(() => {});
-    }, this.#flushIntervalMs);
-    return Promise.resolve();
-  }
-
-  /** Commits the buffer after any commit in progress, so batches land in order. */
-  #commit(): Promise<void> {
-    const next = this.#committing.then(() => this.#commitBatch());
-    this.#committing = next.catch(() => {});
-    return next;
-  }
-
-  async #commitBatch(): Promise<void> {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#batch;
-    if (batch.size === 0) return;
-    this.#batch = new Batch();
+  async #commitBatch(batch: Batch): Promise<void> {
     try {
       await this.#sql.begin(async (tx) => {
         if (batch.events.length > 0) await tx.unsafe(`SELECT pg_advisory_xact_lock(${EVENT_LOCK})`);
@@ -580,8 +489,6 @@ export class PostgresRunStore implements RunStore {
         }
       });
     } catch (error) {
-      // Nothing of the batch was committed: keep it, ahead of newer writes.
-      this.#batch = this.#batch.prepend(batch);
       throw this.#wrap(error);
     }
   }
@@ -644,7 +551,7 @@ export class PostgresRunStore implements RunStore {
   /** Runs `work` on the pool after committing the buffer, with driver errors typed. */
   async #now<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
     if (this.#closed) throw this.#closedError();
-    await this.#commit();
+    await this.#buffer.flush();
     try {
       return await work(this.#sql);
     } catch (error) {
@@ -662,8 +569,8 @@ export class PostgresRunStore implements RunStore {
     const code = isConnectionFailure(error) ? "run_store.unreachable" : "run_store.write_failed";
     return new ResourceError(
       code,
-      scrub(`Run store ${this.description}: ${describe(error)}`, this.#secrets),
-      { cause: scrubbedCause(error, this.#secrets) },
+      this.#db.scrub(`Run store ${this.description} (RUNS_URL): ${serverMessage(error)}`),
+      { input: "RUNS_URL", cause: this.#db.cause(error) },
     );
   }
 
@@ -671,6 +578,13 @@ export class PostgresRunStore implements RunStore {
     return new ResourceError("run_store.closed", `Run store ${this.description} is closed`);
   }
 }
+
+/** What the run store's connection is for, in messages. */
+const RUNS_TARGET = {
+  what: "the run store",
+  variable: "RUNS_URL",
+  code: "run_store.unreachable",
+} as const;
 
 /**
  * Milliseconds as the store keeps them: whole, so every time read back is
@@ -681,13 +595,6 @@ export class PostgresRunStore implements RunStore {
  */
 function ms<T extends number | null>(value: T): T {
   return (value === null ? null : Math.round(value)) as T;
-}
-
-/** SQL turning epoch milliseconds (`param`, a parameter or column) into `timestamptz`. */
-function toTime(param: string): string {
-  // float8 division then to_timestamp's rounding to microseconds is exact
-  // for whole milliseconds across the timestamptz range.
-  return `to_timestamp(${param}::float8 / 1000)`;
 }
 
 /** SQL reading `timestamptz` column `column` of `alias` as epoch milliseconds, named `column`. */
@@ -708,136 +615,3 @@ const EVENT_COLUMNS = `e.id, e.run_id, e.type, ${
 const MATERIALIZATION_COLUMNS = `m.asset_key, m.partition_key, m.run_id, ${
   fromTime("m", "time")
 }, m.metadata, m.code_version`;
-
-/** What {@linkcode inspect} found of the run store tables in a schema. */
-interface Found {
-  /** How many of the run store tables exist. */
-  tables: number;
-  /** `table.column` time columns still holding `BIGINT` milliseconds. */
-  millisecondColumns: string[];
-}
-
-/** Which run store tables exist in `schema`, and which time columns are still `BIGINT`. */
-async function inspect(
-  sql: postgres.Sql | postgres.TransactionSql,
-  schema: string,
-): Promise<Found> {
-  const rows = await sql.unsafe(
-    `SELECT c.relname AS table_name, a.attname AS column_name,
-       format_type(a.atttypid, a.atttypmod) AS type
-     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2::text[])`,
-    [schema, RUN_STORE_TABLE_NAMES],
-  );
-  return {
-    tables: new Set(rows.map((row) => String(row.table_name))).size,
-    millisecondColumns: rows
-      .filter((row) =>
-        row.type === "bigint" &&
-        (RUN_STORE_TIME_COLUMNS[String(row.table_name)] ?? []).includes(String(row.column_name))
-      )
-      .map((row) => `${row.table_name}.${row.column_name}`),
-  };
-}
-
-/**
- * The statements turning the `BIGINT` millisecond columns of `schema` into
- * `timestamptz`, one per table that has any.
- */
-function migrationStatements(schema: string, columns: readonly string[]): string[] {
-  const byTable = new Map<string, string[]>();
-  for (const qualified of columns) {
-    const [table = "", column = ""] = qualified.split(".");
-    byTable.set(table, [...(byTable.get(table) ?? []), column]);
-  }
-  return [...byTable].map(([table, cols]) =>
-    `ALTER TABLE ${schema}.${table} ` +
-    cols.map((col) => `ALTER COLUMN ${col} TYPE timestamptz USING ${toTime(col)}`).join(", ")
-  );
-}
-
-/**
- * Migrates time columns made as `BIGINT` milliseconds (before they were
- * `timestamptz`) in one transaction, under the DDL lock so processes opening
- * at once migrate once. A role that may not alter the tables gets
- * `run_store.schema_outdated` with the statements to run as their owner.
- */
-async function migrate(
-  sql: postgres.Sql,
-  schema: string,
-  columns: readonly string[],
-  location: string,
-  secrets: readonly string[],
-): Promise<void> {
-  let statements = migrationStatements(schema, columns);
-  try {
-    await sql.begin(async (tx) => {
-      await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
-      // Another process may have migrated while this one waited for the lock.
-      const { millisecondColumns } = await inspect(tx, schema);
-      statements = migrationStatements(schema, millisecondColumns);
-      for (const statement of statements) await tx.unsafe(statement);
-    });
-  } catch (error) {
-    if (isConnectionFailure(error)) throw error;
-    throw new ResourceError(
-      "run_store.schema_outdated",
-      scrub(
-        `Cannot migrate the run store at ${location} in schema '${schema}': its time columns ` +
-          `are BIGINT milliseconds (made by an older version) and must become timestamptz, ` +
-          `but ${describe(error)}. Run as the owner of the tables: ${statements.join("; ")}`,
-        secrets,
-      ),
-      { input: location, cause: scrubbedCause(error, secrets) },
-    );
-  }
-}
-
-/** Connection-level failures: the statement never reached a working server. */
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ETIMEDOUT",
-  "EPIPE",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-]);
-
-function isConnectionFailure(error: unknown): boolean {
-  const code = typeof error === "object" && error !== null && "code" in error
-    ? String(error.code)
-    : "";
-  // SQLSTATE classes 08 (connection), 28 (authorization), 3D000 (no such database), 57P0x (shutdown).
-  return CONNECTION_CODES.has(code) || /^(08|28)/.test(code) || code === "3D000" ||
-    /^57P0[123]$/.test(code);
-}
-
-function unreachable(
-  location: string,
-  secrets: readonly string[],
-  error: unknown,
-  timeoutSeconds: number,
-): ResourceError {
-  return new ResourceError(
-    "run_store.unreachable",
-    scrub(
-      `Cannot connect to the run store at ${location} (RUNS_URL): ${describe(error)}; ` +
-        `check the URL and that the server is running (gave up after at most ${timeoutSeconds} s)`,
-      secrets,
-    ),
-    { input: location, cause: scrubbedCause(error, secrets) },
-  );
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = "code" in error && typeof error.code === "string" ? ` (${error.code})` : "";
-  return `${error.message}${code}`;
-}

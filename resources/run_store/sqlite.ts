@@ -9,30 +9,22 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Materialization } from "../../core/asset.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
+import { RunStoreBase, type SerializedEvent } from "../../core/run_store/base.ts";
 import type {
   ListEventsOptions,
-  ListRunsOptions,
-  RunEvent,
   RunKeyClaim,
   RunRecord,
-  RunStore,
+  RunStatus,
   RunUpdate,
   StepRecord,
   StoredRunEvent,
 } from "../../core/run_store/types.ts";
-import {
-  checkEvents,
-  checkListRuns,
-  checkRun,
-  checkStep,
-  checkUpdate,
-  duplicateRunError,
-  unknownRunError,
-} from "../../core/run_store/memory.ts";
+import { immediateTransaction, openSqlite } from "../_sqlite.ts";
+import { WriteBuffer } from "./_buffer.ts";
 import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
 import { runStoreDdl } from "./_schema.ts";
 
@@ -48,9 +40,22 @@ export interface SqliteRunStoreOptions {
    * @default {10000}
    */
   busyTimeoutMs?: number;
+  /**
+   * Where the store reads the time it stamps on cursors and run keys.
+   * @default {systemClock}
+   */
+  clock?: Clock;
 }
 
 type Write = () => void;
+
+/** Writes waiting for one transaction. */
+class Writes {
+  readonly list: Write[] = [];
+  get size(): number {
+    return this.list.length;
+  }
+}
 
 /** Buffered writes that trigger a commit at once. */
 const MAX_BUFFERED = 5_000;
@@ -71,56 +76,61 @@ function metadataOf(data: string): string {
  * await store.listRuns();
  * ```
  */
-export class SqliteRunStore implements RunStore {
+export class SqliteRunStore extends RunStoreBase {
   /** Backend and path. */
   readonly description: string;
   #db: DatabaseSync;
-  #buffer: Write[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #buffer: WriteBuffer<Writes>;
   #statements = new Map<string, StatementSync>();
-  #flushIntervalMs: number;
+  #clock: Clock;
   #closed = false;
 
   private constructor(db: DatabaseSync, path: string, options: SqliteRunStoreOptions) {
+    super();
     this.#db = db;
     this.description = `sqlite ${path}`;
-    this.#flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.#clock = options.clock ?? systemClock;
+    this.#buffer = new WriteBuffer({
+      newBatch: () => new Writes(),
+      commit: (batch) => {
+        try {
+          immediateTransaction(this.#db, () => batch.list.forEach((write) => write()));
+        } catch (error) {
+          throw this.#wrap(error);
+        }
+      },
+      keep: (failed, newer) => {
+        newer.list.unshift(...failed.list);
+        return newer;
+      },
+      flushIntervalMs: options.flushIntervalMs ?? 50,
+      maxBuffered: MAX_BUFFERED,
+    });
   }
 
   /** Opens (and creates when missing) the store at `path`. */
   static open(path: string, options: SqliteRunStoreOptions = {}): SqliteRunStore {
-    if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
-    let db: DatabaseSync | undefined;
+    let db: DatabaseSync;
     try {
-      db = new DatabaseSync(path);
-      db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = NORMAL");
-      for (const sql of runStoreDdl("sqlite")) db.exec(sql);
+      db = openSqlite(path, {
+        busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
+        synchronous: "NORMAL",
+        setup: (db) => {
+          for (const sql of runStoreDdl("sqlite")) db.exec(sql);
+        },
+      });
     } catch (error) {
-      if (db?.isOpen) db.close(); // e.g. the file is not a database: release it
       throw new ResourceError(
         "run_store.unavailable",
         `Cannot open the run store at '${path}': ${message(error)}`,
-        {
-          input: path,
-          cause: error,
-        },
+        { input: path, cause: error },
       );
     }
     return new SqliteRunStore(db, path, options);
   }
 
-  /**
-   * Records a new run, at once (not buffered) so that a duplicate id fails
-   * this call with `run_store.duplicate_run` rather than a later batch.
-   */
-  createRun(run: RunRecord): Promise<void> {
-    try {
-      checkRun(run);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Records a run at once (not buffered), so a duplicate id fails this call. */
+  protected insertRun(run: RunRecord): Promise<boolean> {
     return this.#now(() => {
       const inserted = this.#prepare(
         `INSERT INTO pipeline_runs (run_id, status, selection, partitions, tags, started_at,
@@ -136,20 +146,12 @@ export class SqliteRunStore implements RunStore {
         run.finishedAt,
         run.errorSummary,
       );
-      if (Number(inserted.changes) !== 1) throw duplicateRunError(run.runId, this.description);
+      return Number(inserted.changes) === 1;
     });
   }
 
-  /**
-   * Updates a run, at once: fields absent from `update` keep their value,
-   * `null` clears them; an unknown id fails with `run_store.unknown_run`.
-   */
-  updateRun(runId: string, update: RunUpdate): Promise<void> {
-    try {
-      checkUpdate(runId, update);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Updates a run at once: absent fields keep their value, `null` clears them. */
+  protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
     return this.#now(() => {
       const updated = this.#prepare(
         `UPDATE pipeline_runs SET status = ?,
@@ -164,13 +166,12 @@ export class SqliteRunStore implements RunStore {
         update.errorSummary ?? null,
         runId,
       );
-      if (Number(updated.changes) !== 1) throw unknownRunError(runId, this.description);
+      return Number(updated.changes) === 1;
     });
   }
 
   /** A run by id or unique prefix. */
-  getRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
-    if (runIdOrPrefix === "") return Promise.resolve(undefined);
+  protected readRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
     return this.#read(() => {
       const rows = this.#all(
         "SELECT * FROM pipeline_runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' LIMIT 2",
@@ -184,13 +185,12 @@ export class SqliteRunStore implements RunStore {
   }
 
   /** Runs, most recent first. */
-  listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
+  protected readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]> {
     return this.#read(() => {
-      const limit = checkListRuns(options);
-      const rows = options.status
+      const rows = status
         ? this.#all(
           "SELECT * FROM pipeline_runs WHERE status = ? ORDER BY started_at DESC, run_id DESC LIMIT ?",
-          options.status,
+          status,
           limit,
         )
         : this.#all(
@@ -201,13 +201,8 @@ export class SqliteRunStore implements RunStore {
     });
   }
 
-  /** Inserts or replaces a step. */
-  putStep(step: StepRecord): Promise<void> {
-    try {
-      checkStep(step);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Inserts or replaces a step (buffered). */
+  protected writeStep(step: StepRecord): Promise<void> {
     return this.#write(() =>
       this.#run(
         `INSERT INTO run_steps (run_id, asset_key, partition_key, status, attempts, started_at, finished_at, reason)
@@ -228,22 +223,15 @@ export class SqliteRunStore implements RunStore {
   }
 
   /** Steps of a run. */
-  listSteps(runId: string): Promise<StepRecord[]> {
+  protected readSteps(runId: string): Promise<StepRecord[]> {
     return this.#read(() =>
       this.#all("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq", runId).map(toStep)
     );
   }
 
-  /** Appends events; a bad event (`TypeError`) fails this call and stores none of them. */
-  appendEvents(events: readonly RunEvent[]): Promise<void> {
-    let checked: ReturnType<typeof checkEvents>;
-    try {
-      checked = checkEvents(events);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // Serialized now: later changes to the caller's objects never reach the batch.
-    const rows = checked.map(({ event, data, materialization }) => ({
+  /** Appends checked events (buffered). */
+  protected writeEvents(events: readonly SerializedEvent[]): Promise<void> {
+    const rows = events.map(({ event, data, materialization }) => ({
       event,
       data,
       materialization,
@@ -267,7 +255,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   /** Events of a run. */
-  listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
+  protected readEvents(runId: string, options: ListEventsOptions): Promise<StoredRunEvent[]> {
     return this.#read(() => {
       const rows = this.#all(
         "SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id",
@@ -280,9 +268,9 @@ export class SqliteRunStore implements RunStore {
   }
 
   /** Latest materialization of an asset or partition. */
-  lastMaterialization(
+  protected readLastMaterialization(
     assetKey: string,
-    partition?: string | null,
+    partition: string | null | undefined,
   ): Promise<Materialization | undefined> {
     return this.#read(() => {
       const rows = partition === undefined
@@ -315,7 +303,7 @@ export class SqliteRunStore implements RunStore {
          ON CONFLICT (sensor) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
         sensor,
         cursor,
-        Date.now(),
+        this.#clock.now(),
       )
     );
   }
@@ -325,7 +313,7 @@ export class SqliteRunStore implements RunStore {
     return this.#now(() => {
       const inserted = this.#prepare(
         "INSERT INTO run_keys (sensor, run_key, run_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      ).run(sensor, runKey, runId, Date.now());
+      ).run(sensor, runKey, runId, this.#clock.now());
       if (Number(inserted.changes) === 1) return { claimed: true, runId };
       const row = this.#all(
         "SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?",
@@ -368,25 +356,17 @@ export class SqliteRunStore implements RunStore {
    */
   flush(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    try {
-      this.#flushNow();
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#buffer.flush();
   }
 
   /** Commits the buffer and closes the database; rejects (after closing) when the commit fails. */
-  [Symbol.asyncDispose](): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
-      this.#flushNow();
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
+      await this.#buffer.flush();
     } finally {
-      this.#closed = true;
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#buffer.dispose();
       this.#db.close();
     }
   }
@@ -409,60 +389,22 @@ export class SqliteRunStore implements RunStore {
 
   #write(write: Write): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    this.#buffer.push(write);
-    if (this.#buffer.length >= MAX_BUFFERED) return this.flush();
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      try {
-        this.#flushNow();
-      } catch {
-        // The writes stay buffered: the next flush, read or dispose retries
-        // them and, if the commit still fails, rejects with the error.
-      }
-    }, this.#flushIntervalMs);
-    return Promise.resolve();
+    this.#buffer.batch.list.push(write);
+    return this.#buffer.added();
   }
 
   #read<T>(read: () => T): Promise<T> {
     return this.#now(read, false);
   }
 
-  /** Runs `work` at once, after committing the buffer; in a transaction when it writes. */
-  #now<T>(work: () => T, writes = true): Promise<T> {
-    if (this.#closed) return Promise.reject(this.#closedError());
+  /** Runs `work` after committing the buffer; in a transaction when it writes. */
+  async #now<T>(work: () => T, writes = true): Promise<T> {
+    if (this.#closed) throw this.#closedError();
+    await this.#buffer.flush();
     try {
-      this.#flushNow();
-      return Promise.resolve(writes ? this.#transaction(work) : work());
+      return writes ? immediateTransaction(this.#db, work) : work();
     } catch (error) {
-      return Promise.reject(this.#wrap(error));
-    }
-  }
-
-  #flushNow(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#buffer.length === 0) return;
-    const writes = this.#buffer;
-    this.#buffer = [];
-    try {
-      this.#transaction(() => writes.forEach((write) => write()));
-    } catch (error) {
-      // Nothing of the batch was committed: keep it, ahead of newer writes.
-      this.#buffer = [...writes, ...this.#buffer];
       throw this.#wrap(error);
-    }
-  }
-
-  #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      // SQLite may already have rolled back (e.g. on SQLITE_FULL); the original error matters.
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
     }
   }
 
@@ -493,9 +435,7 @@ export class SqliteRunStore implements RunStore {
     return new ResourceError(
       "run_store.write_failed",
       `Run store ${this.description}: ${message(error)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 

@@ -11,8 +11,10 @@
 import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
 import { Buffer } from "node:buffer";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { toError } from "../../core/errors.ts";
 import { redactUrl } from "../config.ts";
+import { connectPostgres, type PostgresConnection, serverMessage } from "../_postgres.ts";
 import {
   assertTableName,
   type FeatureTable,
@@ -22,6 +24,14 @@ import {
   type Workspace,
   workspaceName,
 } from "./engine.ts";
+
+/** What the engine's connection is for, in messages. */
+const SPATIAL_TARGET = {
+  what: "PostGIS",
+  variable: "SPATIAL_URL",
+  code: "spatial.unreachable",
+  resourceKey: "spatial",
+} as const;
 
 /** Options of {@linkcode PostgisEngine.open}. */
 export interface PostgisEngineOptions {
@@ -231,12 +241,17 @@ export class PostgisEngine implements SpatialEngine {
 
   /** Connects, checks PostGIS is installed, and (by default) runs the janitor. */
   static async open(url: string, options: PostgisEngineOptions = {}): Promise<PostgisEngine> {
-    const sql = postgres(url, {
-      max: 4,
-      connect_timeout: 5,
-      onnotice: () => {},
-      connection: { application_name: "platform-spatial" },
-    }) as unknown as Sql;
+    let db: PostgresConnection;
+    try {
+      db = connectPostgres(url, SPATIAL_TARGET, { application: "platform-spatial", max: 4 });
+    } catch (error) {
+      // A URL postgres.js cannot parse: the connector's message is already scrubbed.
+      throw new SpatialEngineError("spatial.unreachable", toError(error).message, {
+        input: "SPATIAL_URL",
+        cause: error,
+      });
+    }
+    const sql = db.sql;
     const engine = new PostgisEngine(url, sql, options.batchSize ?? 1000);
     try {
       const [row] = await sql.unsafe(
@@ -254,7 +269,13 @@ export class PostgisEngine implements SpatialEngine {
     } catch (error) {
       await sql.end({ timeout: 5 });
       if (error instanceof SpatialEngineError) throw error;
-      throw failure("unreachable", `Cannot open PostGIS at ${engine.location}`, error);
+      throw new SpatialEngineError(
+        "spatial.unreachable",
+        db.scrub(
+          `Cannot open PostGIS at ${engine.location} (SPATIAL_URL): ${serverMessage(error)}`,
+        ),
+        { input: "SPATIAL_URL", cause: db.cause(error) },
+      );
     }
     return engine;
   }

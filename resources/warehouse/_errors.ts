@@ -1,6 +1,7 @@
 /**
  * Turns driver errors (postgres.js, PGlite, sockets) into the warehouse's
- * typed errors, with messages that never carry a password.
+ * typed errors, with messages that never carry a password. Which errors mean
+ * "unreachable" is decided once, in `resources/_postgres.ts`.
  *
  * @module
  */
@@ -9,83 +10,12 @@ import { ResourceError } from "../../core/errors.ts";
 import { WarehouseErrorCode, WarehouseQueryError } from "./errors.ts";
 import { RowSourceError } from "./_values.ts";
 import { scrub } from "../_url_secrets.ts";
-
-/** The fields postgres.js and PGlite errors share; sockets only set `code`. */
-interface DriverErrorShape {
-  readonly message?: unknown;
-  readonly code?: unknown;
-  readonly severity?: unknown;
-  readonly detail?: unknown;
-  readonly hint?: unknown;
-  readonly where?: unknown;
-}
-
-const SQLSTATE = /^[0-9A-Z]{5}$/;
-
-/** Connection-level failures: the statement never reached a working server. */
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ETIMEDOUT",
-  "EPIPE",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-]);
-
-/** SQLSTATEs meaning "cannot use this server/database/login", not "bad statement". */
-function isConnectionState(state: string): boolean {
-  return state.startsWith("08") || state.startsWith("28") || state === "3D000" ||
-    state === "57P01" || state === "57P02" || state === "57P03";
-}
-
-function shapeOf(error: unknown): DriverErrorShape {
-  return typeof error === "object" && error !== null ? error : { message: String(error) };
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : undefined;
-}
-
-/** The SQLSTATE of a server error, or undefined for socket and library errors. */
-export function sqlStateOf(error: unknown): string | undefined {
-  const shape = shapeOf(error);
-  const code = text(shape.code);
-  return code && SQLSTATE.test(code) && /\d/.test(code) ? code : undefined;
-}
-
-/** Whether `error` means the server could not be reached or refused the session. */
-export function isConnectionFailure(error: unknown): boolean {
-  const state = sqlStateOf(error);
-  if (state) return isConnectionState(state);
-  const code = text(shapeOf(error).code);
-  return code !== undefined && CONNECTION_CODES.has(code);
-}
+import { isConnectionFailure, serverMessage, sqlStateOf } from "../_postgres.ts";
 
 /** First non-empty line of a statement, shortened for messages. */
 export function firstLine(sql: string): string {
   const line = sql.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
-}
-
-/** The driver's message with the server's detail and context appended. */
-export function serverMessage(error: unknown): string {
-  const shape = shapeOf(error);
-  const parts = [text(shape.message) ?? String(error)];
-  const detail = text(shape.detail);
-  const where = text(shape.where);
-  if (detail) parts.push(`detail: ${detail}`);
-  if (where) parts.push(`at ${where}`);
-  const state = sqlStateOf(error);
-  const code = text(shape.code);
-  if (state) parts.push(`SQLSTATE ${state}`);
-  else if (code) parts.push(code);
-  return parts.join("; ");
 }
 
 /** Context of a failure: where the warehouse is (safe to log) and which secrets to hide. */

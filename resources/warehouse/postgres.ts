@@ -11,7 +11,15 @@ import { closedError, type FailureContext, inTransaction, queryFailure } from ".
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
 import type { BulkRows, Row, SqlValue, TableRef, Warehouse, WarehouseSession } from "./types.ts";
-import { redactUrl, secretsOf } from "../_url_secrets.ts";
+import { connectPostgres } from "../_postgres.ts";
+
+/** What the warehouse's connection is for, in messages. */
+const WAREHOUSE_TARGET = {
+  what: "the warehouse",
+  variable: "WAREHOUSE_URL",
+  code: "warehouse.unreachable",
+  resourceKey: "warehouse",
+} as const;
 
 /** Options of {@linkcode PostgresWarehouse.open}. */
 export interface PostgresWarehouseOptions {
@@ -207,21 +215,21 @@ export class PostgresWarehouse extends PostgresSession implements Warehouse {
   #state: { closed: boolean };
 
   private constructor(url: string, options: PostgresWarehouseOptions) {
-    const secrets = secretsOf(url);
-    const location = redactUrl(url, secrets);
-    const pool = postgres(url, {
+    const db = connectPostgres(url, WAREHOUSE_TARGET, {
+      application: "platform-warehouse",
       max: options.maxConnections ?? 10,
-      connect_timeout: options.connectTimeoutSeconds ?? 5,
-      onnotice: (notice) => options.onNotice?.(String(notice.message ?? "")),
-      connection: { TimeZone: "UTC", application_name: "platform-warehouse" },
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      parameters: { TimeZone: "UTC" },
       types: TYPES,
-    }) as unknown as postgres.Sql;
+    });
+    const location = db.location;
     const state = { closed: false };
-    super(pool, { location, secrets }, () => {
+    super(db.sql, { location, secrets: db.secrets }, () => {
       if (state.closed) throw closedError(location);
     });
     this.location = location;
-    this.#pool = pool;
+    this.#pool = db.sql;
     this.#state = state;
   }
 

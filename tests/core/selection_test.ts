@@ -65,169 +65,166 @@ Deno.test("graph order used by these tests", () => {
   ]);
 });
 
-Deno.test("parseSelection parses each kind of term", () => {
-  assert.deepEqual(parseSelection(""), [{ kind: "all" }]);
-  assert.deepEqual(parseSelection("  "), [{ kind: "all" }]);
-  assert.deepEqual(parseSelection("a"), [{
+Deno.test("parseSelection parses each kind of term", async (t) => {
+  const key = (pattern: string, upstream: boolean, downstream: boolean) => ({
     kind: "key",
-    pattern: "a",
-    upstream: false,
-    downstream: false,
-  }]);
-  assert.deepEqual(parseSelection("+a"), [{
-    kind: "key",
-    pattern: "a",
-    upstream: true,
-    downstream: false,
-  }]);
-  assert.deepEqual(parseSelection("a+"), [{
-    kind: "key",
-    pattern: "a",
-    upstream: false,
-    downstream: true,
-  }]);
-  assert.deepEqual(parseSelection("+m/*+"), [{
-    kind: "key",
-    pattern: "m/*",
-    upstream: true,
-    downstream: true,
-  }]);
-  assert.deepEqual(parseSelection("group:g, tag:t"), [{ kind: "group", name: "g" }, {
-    kind: "tag",
-    name: "t",
-  }]);
-});
-
-Deno.test("empty selection means every asset, in topological order", () => {
-  assert.deepEqual(select(""), graph.order);
-  assert.deepEqual(resolveSelection(graph), graph.order);
-  assert.deepEqual(select("*"), graph.order);
-});
-
-Deno.test("a bare key selects just that asset", () => {
-  assert.deepEqual(select("bronze_weather"), ["bronze_weather"]);
-  assert.deepEqual(select("marts/report"), ["marts/report"]);
-});
-
-Deno.test("+key adds every transitive upstream", () => {
-  assert.deepEqual(select("+marts/fct_weather_daily"), [
-    "raw_weather",
-    "raw_activity",
-    "bronze_weather",
-    "bronze_activity",
-    "marts/fct_weather_daily",
-  ]);
-  assert.deepEqual(select("+raw_weather"), ["raw_weather"]);
-});
-
-Deno.test("key+ adds every transitive downstream", () => {
-  assert.deepEqual(select("raw_weather+"), [
-    "raw_weather",
-    "bronze_weather",
-    "marts/fct_weather_daily",
-    "marts/report",
-  ]);
-  assert.deepEqual(select("marts/report+"), ["marts/report"]);
-});
-
-Deno.test("+key+ adds both directions but not siblings' other branches", () => {
-  assert.deepEqual(select("+bronze_weather+"), [
-    "raw_weather",
-    "bronze_weather",
-    "marts/fct_weather_daily",
-    "marts/report",
-  ]);
-});
-
-Deno.test("group:NAME and tag:NAME select by attribute", () => {
-  assert.deepEqual(select("group:activity"), ["raw_activity", "bronze_activity"]);
-  assert.deepEqual(select("group:default"), ["standalone"]);
-  assert.deepEqual(select("tag:raw"), ["raw_weather", "raw_activity"]);
-  assert.deepEqual(select("tag:gold"), ["marts/fct_weather_daily"]);
-});
-
-Deno.test("globs match keys, including across segments", () => {
-  assert.deepEqual(select("marts/*"), ["marts/fct_weather_daily", "marts/report"]);
-  assert.deepEqual(select("raw_*"), ["raw_weather", "raw_activity"]);
-  assert.deepEqual(select("*_weather"), ["raw_weather", "bronze_weather"]);
-  assert.deepEqual(select("+marts/r*"), select("+marts/report"));
-});
-
-Deno.test("comma is a union, deduplicated, in topological order", () => {
-  assert.deepEqual(select("marts/report, raw_weather,group:activity,raw_weather"), [
-    "raw_weather",
-    "raw_activity",
-    "bronze_activity",
-    "marts/report",
-  ]);
-});
-
-Deno.test("exclude removes what it selects", () => {
-  assert.deepEqual(select("", "group:marts"), [
-    "raw_weather",
-    "raw_activity",
-    "standalone",
-    "bronze_weather",
-    "bronze_activity",
-  ]);
-  assert.deepEqual(select("raw_weather+", "marts/report"), [
-    "raw_weather",
-    "bronze_weather",
-    "marts/fct_weather_daily",
-  ]);
-  assert.deepEqual(select("tag:raw", "tag:raw"), []);
-  assert.deepEqual(select("standalone", "  "), ["standalone"]);
-  selectionError("standalone", "selection.unknown_asset", "standalon");
-});
-
-Deno.test("unknown asset fails with the nearest key as suggestion", () => {
-  const error = selectionError("bronze_wether", "selection.unknown_asset");
-  assert.equal(error.suggestion, "bronze_weather");
-  assert.equal(error.message, "Unknown asset 'bronze_wether' (did you mean 'bronze_weather'?)");
-  assert.equal(
-    selectionError("+marts/reprt+", "selection.unknown_asset").suggestion,
-    "marts/report",
-  );
-  assert.equal(selectionError("zzzzzzzzzzzz", "selection.unknown_asset").suggestion, undefined);
-});
-
-Deno.test("a glob matching nothing fails", () => {
-  const error = selectionError("silver/*", "selection.unknown_asset");
-  assert.match(error.message, /silver\/\*/);
-});
-
-Deno.test("unknown group or tag fails with the nearest name as suggestion", () => {
-  const group = selectionError("group:wether", "selection.unknown_group");
-  assert.equal(group.suggestion, "weather");
-  assert.equal(group.message, "No asset has group 'wether' (did you mean 'weather'?)");
-  const tag = selectionError("tag:gld", "selection.unknown_tag");
-  assert.equal(tag.suggestion, "gold");
-  assert.equal(
-    selectionError("tag:nothing_like_it", "selection.unknown_tag").suggestion,
-    undefined,
-  );
-});
-
-Deno.test("syntax errors are SelectionErrors with code selection.syntax", () => {
-  for (
-    const bad of [
-      "a,,b",
-      ",a",
-      "a,",
-      "group:",
-      "tag:",
-      "group:has space",
-      "a b",
-      "+",
-      "++",
-      "a.b",
-      "a!",
-    ]
-  ) {
-    const error = selectionError(bad, "selection.syntax");
-    assert.equal(error.suggestion, undefined, bad);
+    pattern,
+    upstream,
+    downstream,
+  });
+  const cases: [text: string, terms: unknown[]][] = [
+    ["", [{ kind: "all" }]],
+    ["  ", [{ kind: "all" }]],
+    ["a", [key("a", false, false)]],
+    ["+a", [key("a", true, false)]],
+    ["a+", [key("a", false, true)]],
+    ["+m/*+", [key("m/*", true, true)]],
+    ["group:g, tag:t", [{ kind: "group", name: "g" }, { kind: "tag", name: "t" }]],
+  ];
+  for (const [text, terms] of cases) {
+    await t.step(`'${text}'`, () => assert.deepEqual(parseSelection(text), terms));
   }
-  assert.match(selectionError("a,,b", "selection.syntax").message, /empty term/);
-  assert.match(selectionError("group:", "selection.syntax").message, /needs a name after 'group:'/);
-  assert.match(selectionError("a b", "selection.syntax").message, /'a b' is not a key/);
+});
+
+Deno.test("resolveSelection picks, in topological order", async (t) => {
+  const cases: [what: string, selection: string, exclude: string | undefined, keys: string[]][] = [
+    ["empty selection: every asset", "", undefined, graph.order.slice()],
+    ["* : every asset", "*", undefined, graph.order.slice()],
+    ["a bare key: just that asset", "bronze_weather", undefined, ["bronze_weather"]],
+    ["a key with a slash", "marts/report", undefined, ["marts/report"]],
+    ["+key: every transitive upstream", "+marts/fct_weather_daily", undefined, [
+      "raw_weather",
+      "raw_activity",
+      "bronze_weather",
+      "bronze_activity",
+      "marts/fct_weather_daily",
+    ]],
+    ["+key of a root: itself", "+raw_weather", undefined, ["raw_weather"]],
+    ["key+: every transitive downstream", "raw_weather+", undefined, [
+      "raw_weather",
+      "bronze_weather",
+      "marts/fct_weather_daily",
+      "marts/report",
+    ]],
+    ["key+ of a leaf: itself", "marts/report+", undefined, ["marts/report"]],
+    ["+key+: both directions, not siblings' other branches", "+bronze_weather+", undefined, [
+      "raw_weather",
+      "bronze_weather",
+      "marts/fct_weather_daily",
+      "marts/report",
+    ]],
+    ["group:NAME", "group:activity", undefined, ["raw_activity", "bronze_activity"]],
+    ["the default group", "group:default", undefined, ["standalone"]],
+    ["tag:NAME", "tag:raw", undefined, ["raw_weather", "raw_activity"]],
+    ["tag:NAME, one asset", "tag:gold", undefined, ["marts/fct_weather_daily"]],
+    ["a glob across segments", "marts/*", undefined, ["marts/fct_weather_daily", "marts/report"]],
+    ["a prefix glob", "raw_*", undefined, ["raw_weather", "raw_activity"]],
+    ["a suffix glob", "*_weather", undefined, ["raw_weather", "bronze_weather"]],
+    ["+glob", "+marts/r*", undefined, [
+      "raw_weather",
+      "raw_activity",
+      "bronze_weather",
+      "bronze_activity",
+      "marts/fct_weather_daily",
+      "marts/report",
+    ]],
+    [
+      "comma: a union, deduplicated",
+      "marts/report, raw_weather,group:activity,raw_weather",
+      undefined,
+      [
+        "raw_weather",
+        "raw_activity",
+        "bronze_activity",
+        "marts/report",
+      ],
+    ],
+    ["exclude a group from everything", "", "group:marts", [
+      "raw_weather",
+      "raw_activity",
+      "standalone",
+      "bronze_weather",
+      "bronze_activity",
+    ]],
+    ["exclude a key from a downstream walk", "raw_weather+", "marts/report", [
+      "raw_weather",
+      "bronze_weather",
+      "marts/fct_weather_daily",
+    ]],
+    ["exclude everything selected", "tag:raw", "tag:raw", []],
+    ["a blank exclude excludes nothing", "standalone", "  ", ["standalone"]],
+  ];
+  for (const [what, selection, exclude, keys] of cases) {
+    await t.step(
+      `${what}: '${selection}'${exclude === undefined ? "" : ` minus '${exclude}'`}`,
+      () => {
+        assert.deepEqual(select(selection, exclude), keys);
+      },
+    );
+  }
+  await t.step("no arguments: every asset", () => {
+    assert.deepEqual(resolveSelection(graph), graph.order);
+  });
+});
+
+Deno.test("unknown names fail with the nearest name as suggestion", async (t) => {
+  const cases: [
+    selection: string,
+    exclude: string | undefined,
+    code: string,
+    suggestion: string | undefined,
+    message?: string | RegExp,
+  ][] = [
+    [
+      "bronze_wether",
+      undefined,
+      "selection.unknown_asset",
+      "bronze_weather",
+      "Unknown asset 'bronze_wether' (did you mean 'bronze_weather'?)",
+    ],
+    ["+marts/reprt+", undefined, "selection.unknown_asset", "marts/report"],
+    ["zzzzzzzzzzzz", undefined, "selection.unknown_asset", undefined],
+    ["standalone", "standalon", "selection.unknown_asset", "standalone"],
+    ["silver/*", undefined, "selection.unknown_asset", undefined, /No asset matches 'silver\/\*'/],
+    [
+      "group:wether",
+      undefined,
+      "selection.unknown_group",
+      "weather",
+      "No asset has group 'wether' (did you mean 'weather'?)",
+    ],
+    ["tag:gld", undefined, "selection.unknown_tag", "gold"],
+    ["tag:nothing_like_it", undefined, "selection.unknown_tag", undefined],
+  ];
+  for (const [selection, exclude, code, suggestion, message] of cases) {
+    await t.step(`'${selection}'${exclude ? ` minus '${exclude}'` : ""}: ${code}`, () => {
+      const error = selectionError(selection, code, exclude);
+      assert.equal(error.suggestion, suggestion);
+      if (typeof message === "string") assert.equal(error.message, message);
+      if (message instanceof RegExp) assert.match(error.message, message);
+    });
+  }
+});
+
+Deno.test("syntax errors are SelectionErrors with code selection.syntax", async (t) => {
+  const cases: [bad: string, message?: RegExp][] = [
+    ["a,,b", /empty term/],
+    [",a"],
+    ["a,"],
+    ["group:", /needs a name after 'group:'/],
+    ["tag:", /needs a name after 'tag:'/],
+    ["group:has space"],
+    ["a b", /'a b' is not a key/],
+    ["+"],
+    ["++"],
+    ["a.b"],
+    ["a!"],
+  ];
+  for (const [bad, message] of cases) {
+    await t.step(`'${bad}'`, () => {
+      const error = selectionError(bad, "selection.syntax");
+      assert.equal(error.suggestion, undefined);
+      if (message) assert.match(error.message, message);
+    });
+  }
 });

@@ -99,18 +99,22 @@ Deno.test("two sensor daemon processes on one landing zone run each manifest exa
     await w.commit("b1");
     await w.commit("b0", { metadata: { project: "again" } });
     await until("the new batches ran", () => finished(10));
-    await new Promise((resolve) => setTimeout(resolve, 500)); // several more ticks of both
+    // A last batch committed after all the others: once it has run, the daemons
+    // have evaluated the landing zone again with every earlier manifest in it,
+    // so a manifest that was going to run twice would have by now.
+    await w.commit("b9");
+    await until("the last batch ran", () => finished(11));
   } finally {
     outputs = await Promise.all([stop(a), stop(b)]);
   }
   for (const out of outputs) assert.equal(out.code, 0, out.stderr + out.stdout);
   const lines = await w.lines();
   const batches = lines.map((line) => line.split(" ")[0]).sort();
-  assert.deepEqual(batches, ["b0", "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"]);
+  assert.deepEqual(batches, ["b0", "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"]);
   const runs = await w.runs();
-  assert.equal(runs.length, 10);
+  assert.equal(runs.length, 11);
   assert.ok(runs.every((run) => run.status === "success"), JSON.stringify(runs));
-  assert.equal(new Set(runs.map((run) => run.tags.run_key)).size, 10);
+  assert.equal(new Set(runs.map((run) => run.tags.run_key)).size, 11);
   const pids = new Set(lines.map((line) => line.split(" ")[2]));
   assert.ok(pids.size >= 1);
   for (const out of outputs) assert.match(out.stdout, /sensor daemon .* stopped/);

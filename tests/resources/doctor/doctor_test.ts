@@ -135,8 +135,6 @@ Deno.test("implementationOf names the backend each scheme selects", () => {
 Deno.test({
   name: "doctor reports Postgres as warehouse, run store and PostGIS engine when they answer",
   ignore: await needs("postgis"),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     await using pg = await startPostgres();
     await ensurePostgis(pg.url);

@@ -6,10 +6,11 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { MongoClient } from "mongodb";
+import type { Clock } from "../../../core/clock.ts";
+import { FakeClock } from "../../../core/testing.ts";
 import { ResourceError } from "../../../core/errors.ts";
 import {
   type Ledger,
-  type LedgerClock,
   LedgerDocumentError,
   type LedgerDocumentInput,
   MemoryLedger,
@@ -35,10 +36,10 @@ interface Fixture extends AsyncDisposable {
 }
 
 /** Opens a fresh, empty ledger of one backend. */
-type Factory = (options: { clock?: LedgerClock }) => Promise<Fixture>;
+type Factory = (options: { clock?: Clock }) => Promise<Fixture>;
 
 /** A clock stuck at one instant: versions written "at once" must still order. */
-const frozenClock: LedgerClock = { now: () => Date.parse("2024-05-01T12:00:00.000Z") };
+const frozenClock: Clock = new FakeClock(Date.parse("2024-05-01T12:00:00.000Z"));
 
 /** Runs the whole contract against one backend. */
 function ledgerContract(backend: string, factory: Factory, options: { ignore?: boolean } = {}) {
@@ -319,7 +320,7 @@ const memoryFactory: Factory = ({ clock }) => {
 };
 
 /** A SQLite ledger in a temporary folder, removed afterwards. */
-async function sqliteFactory({ clock }: { clock?: LedgerClock }): Promise<Fixture> {
+async function sqliteFactory({ clock }: { clock?: Clock }): Promise<Fixture> {
   const dir = await Deno.makeTempDir({ prefix: "ledger_test_" });
   const path = `${dir}/nested/ledger.db`;
   const ledger = new SqliteLedger(path, clock ? { clock } : {});
@@ -345,7 +346,7 @@ async function sqliteFactory({ clock }: { clock?: LedgerClock }): Promise<Fixtur
 const MONGODB_URI = Deno.env.get("MONGODB_URI");
 
 /** A MongoDB ledger in a throwaway database, dropped afterwards. */
-async function mongoFactory({ clock }: { clock?: LedgerClock }): Promise<Fixture> {
+async function mongoFactory({ clock }: { clock?: Clock }): Promise<Fixture> {
   const uri = MONGODB_URI ?? "";
   const database = `ledger_test_${crypto.randomUUID().slice(0, 8)}`;
   const ledger = await openMongoLedger(uri, { database, ...(clock ? { clock } : {}) });

@@ -1,0 +1,172 @@
+/**
+ * {@linkcode RunStoreBase}: what every run store does before and after its
+ * storage, written once. A backend (the memory twin here, SQLite and Postgres
+ * in `resources/run_store/`) extends it and implements only the storage
+ * operations; the base checks every input first (a bad one fails its own call
+ * with `TypeError`/`RangeError` and stores nothing) and turns "no row"
+ * answers into the typed errors of the {@linkcode RunStore} contract. This is
+ * Kysely's split between a thin driver and shared logic, and the object
+ * store's `DerivedOperations`.
+ *
+ * @module
+ */
+
+import type { Materialization } from "../asset.ts";
+import {
+  checkEvents,
+  checkListRuns,
+  checkRun,
+  checkStep,
+  checkUpdate,
+  duplicateRunError,
+  type SerializedEvent,
+  unknownRunError,
+} from "./_validate.ts";
+import type {
+  ListEventsOptions,
+  ListRunsOptions,
+  RunEvent,
+  RunKeyClaim,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  RunUpdate,
+  StepRecord,
+  StoredRunEvent,
+} from "./types.ts";
+
+export { mergeStep, type SerializedEvent } from "./_validate.ts";
+
+/** Runs `check` and then `work`, so a throwing check becomes a rejection. */
+function after<T>(check: () => void, work: () => Promise<T>): Promise<T> {
+  try {
+    check();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return work();
+}
+
+/**
+ * The shared half of a {@linkcode RunStore}. Subclasses implement the
+ * protected storage operations; the public methods validate, then call them.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRunStore } from "./memory.ts";
+ * import { RunStoreBase } from "./base.ts";
+ * const store = new MemoryRunStore();
+ * store instanceof RunStoreBase; // true
+ * await store.putStep({
+ *   runId: "r1", assetKey: "a", partition: null, status: "pending",
+ *   attempts: -1, startedAt: null, finishedAt: null, reason: null,
+ * }).catch((error) => error instanceof TypeError); // true: attempts must be >= 0
+ * ```
+ */
+export abstract class RunStoreBase implements RunStore {
+  /** Human-readable name of the backend, e.g. `sqlite .state/runs.db`. */
+  abstract readonly description: string;
+
+  /** See {@linkcode RunStore.createRun}. */
+  createRun(run: RunRecord): Promise<void> {
+    return after(() => checkRun(run), async () => {
+      if (!(await this.insertRun(run))) throw duplicateRunError(run.runId, this.description);
+    });
+  }
+
+  /** See {@linkcode RunStore.updateRun}. */
+  updateRun(runId: string, update: RunUpdate): Promise<void> {
+    return after(() => checkUpdate(runId, update), async () => {
+      if (!(await this.writeRunUpdate(runId, update))) {
+        throw unknownRunError(runId, this.description);
+      }
+    });
+  }
+
+  /** See {@linkcode RunStore.getRun}. */
+  getRun(runIdOrPrefix: string): Promise<RunRecord | undefined> {
+    if (runIdOrPrefix === "") return Promise.resolve(undefined);
+    return this.readRun(runIdOrPrefix);
+  }
+
+  /** See {@linkcode RunStore.listRuns}. */
+  listRuns(options: ListRunsOptions = {}): Promise<RunRecord[]> {
+    let limit = 0;
+    return after(
+      () => void (limit = checkListRuns(options)),
+      () => this.readRuns(limit, options.status),
+    );
+  }
+
+  /** See {@linkcode RunStore.putStep}. */
+  putStep(step: StepRecord): Promise<void> {
+    return after(() => checkStep(step), () => this.writeStep({ ...step }));
+  }
+
+  /** See {@linkcode RunStore.listSteps}. */
+  listSteps(runId: string): Promise<StepRecord[]> {
+    return this.readSteps(runId);
+  }
+
+  /** See {@linkcode RunStore.appendEvents}. */
+  appendEvents(events: readonly RunEvent[]): Promise<void> {
+    let checked: SerializedEvent[] = [];
+    // Serialized now: later changes to the caller's objects never reach the store.
+    return after(() => void (checked = checkEvents(events)), () => this.writeEvents(checked));
+  }
+
+  /** See {@linkcode RunStore.listEvents}. */
+  listEvents(runId: string, options: ListEventsOptions = {}): Promise<StoredRunEvent[]> {
+    return this.readEvents(runId, options);
+  }
+
+  /** See {@linkcode RunStore.lastMaterialization}. */
+  lastMaterialization(
+    assetKey: string,
+    partition?: string | null,
+  ): Promise<Materialization | undefined> {
+    return this.readLastMaterialization(assetKey, partition);
+  }
+
+  /** See {@linkcode RunStore.getCursor}. */
+  abstract getCursor(sensor: string): Promise<string | undefined>;
+  /** See {@linkcode RunStore.setCursor}. */
+  abstract setCursor(sensor: string, cursor: string): Promise<void>;
+  /** See {@linkcode RunStore.claimRunKey}. */
+  abstract claimRunKey(sensor: string, runKey: string, runId: string): Promise<RunKeyClaim>;
+  /** See {@linkcode RunStore.addDynamicPartitions}. */
+  abstract addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  /** See {@linkcode RunStore.dynamicPartitions}. */
+  abstract dynamicPartitions(name: string): Promise<string[]>;
+  /** See {@linkcode RunStore.deleteDynamicPartition}. */
+  abstract deleteDynamicPartition(name: string, key: string): Promise<void>;
+  /** See {@linkcode RunStore.flush}. */
+  abstract flush(): Promise<void>;
+  /** Releases the backend (after writing anything buffered). */
+  abstract [Symbol.asyncDispose](): Promise<void>;
+
+  /** Stores a new run (checked); `false` when its id is taken. Not buffered. */
+  protected abstract insertRun(run: RunRecord): Promise<boolean>;
+  /** Applies a (checked) update; `false` when no run has the id. Not buffered. */
+  protected abstract writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean>;
+  /** The run with this id, or the only one whose id starts with it (never `""`). */
+  protected abstract readRun(runIdOrPrefix: string): Promise<RunRecord | undefined>;
+  /** At most `limit` runs (checked), newest first, ties by run id descending. */
+  protected abstract readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]>;
+  /** Inserts or replaces a (checked, copied) step, keeping a known start time (`mergeStep`). */
+  protected abstract writeStep(step: StepRecord): Promise<void>;
+  /** Steps of a run, in the order they were first recorded. */
+  protected abstract readSteps(runId: string): Promise<StepRecord[]>;
+  /** Stores serialized events, and the materializations they record. */
+  protected abstract writeEvents(events: readonly SerializedEvent[]): Promise<void>;
+  /** Events of a run, in order, filtered as `options` says. */
+  protected abstract readEvents(
+    runId: string,
+    options: ListEventsOptions,
+  ): Promise<StoredRunEvent[]>;
+  /** Latest materialization (by time) of an asset, or of one partition of it. */
+  protected abstract readLastMaterialization(
+    assetKey: string,
+    partition: string | null | undefined,
+  ): Promise<Materialization | undefined>;
+}

@@ -1,0 +1,95 @@
+/**
+ * SQLite as the embedded stores use it (run store, ledger): one way to open
+ * a database file shared by several processes, and one way to write to it.
+ *
+ * - **WAL** lets readers go on while one process writes;
+ * - **`busy_timeout`** makes a writer wait for another process's lock instead
+ *   of failing at once with `SQLITE_BUSY` (it is set first: switching to WAL
+ *   and creating tables need the lock too);
+ * - **`BEGIN IMMEDIATE`** takes the write lock when the transaction starts:
+ *   a deferred transaction that upgrades from read to write can fail with
+ *   `SQLITE_BUSY` without waiting, and a read-then-write must be atomic.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { dirname } from "node:path";
+
+/** Options of {@linkcode openSqlite}. */
+export interface OpenSqliteOptions {
+  /**
+   * How long a write waits for another connection's lock, in milliseconds.
+   * @default {5000}
+   */
+  readonly busyTimeoutMs?: number;
+  /**
+   * `PRAGMA synchronous`: `NORMAL` is durable across process crashes in WAL
+   * mode (only a power loss can lose the last commits), `FULL` also across those.
+   * @default {"FULL"}
+   */
+  readonly synchronous?: "NORMAL" | "FULL";
+  /** Runs once the pragmas are set, before the database is returned (schema, migration). */
+  readonly setup?: (db: DatabaseSync) => void;
+}
+
+/**
+ * Opens (and creates, with its folder) the database at `path` in WAL mode
+ * with a busy timeout; `:memory:` and `file:` URIs are passed through. The
+ * database is closed again when a pragma or `setup` throws, and the error is
+ * rethrown as is (callers wrap it in their own typed error).
+ *
+ * @example
+ * ```ts
+ * import { openSqlite } from "./_sqlite.ts";
+ * const db = openSqlite(":memory:", { setup: (db) => db.exec("CREATE TABLE t (x)") });
+ * db.close();
+ * ```
+ */
+export function openSqlite(path: string, options: OpenSqliteOptions = {}): DatabaseSync {
+  const busy = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busy) || busy < 0) {
+    throw new RangeError(`Cannot open SQLite '${path}': busyTimeoutMs must be an integer >= 0`);
+  }
+  if (path !== ":memory:" && !path.startsWith("file:")) {
+    Deno.mkdirSync(dirname(path), { recursive: true });
+  }
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path);
+    db.exec(`PRAGMA busy_timeout = ${busy}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+    options.setup?.(db);
+    return db;
+  } catch (error) {
+    if (db?.isOpen) db.close(); // e.g. the file is not a database: release it
+    throw error;
+  }
+}
+
+/**
+ * Runs `work` in a `BEGIN IMMEDIATE` transaction: committed when it returns,
+ * rolled back when it throws (the original error is rethrown; SQLite may
+ * already have rolled back itself, e.g. on `SQLITE_FULL`).
+ *
+ * @example
+ * ```ts
+ * import { immediateTransaction, openSqlite } from "./_sqlite.ts";
+ * const db = openSqlite(":memory:");
+ * db.exec("CREATE TABLE t (x)");
+ * immediateTransaction(db, () => db.exec("INSERT INTO t VALUES (1)"));
+ * db.close();
+ * ```
+ */
+export function immediateTransaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = work();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}

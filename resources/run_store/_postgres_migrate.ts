@@ -1,0 +1,135 @@
+/**
+ * The run store's tables on Postgres: created when missing, and migrated when
+ * an older version made them. Kept apart from the queries (`postgres.ts`),
+ * as Kysely keeps its migrator apart from its drivers.
+ *
+ * Migrations so far: time columns made as `BIGINT` epoch milliseconds become
+ * `timestamptz`.
+ *
+ * Every change runs under one advisory lock ({@linkcode DDL_LOCK}), so
+ * processes opening the store at once create and migrate it once.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import { ResourceError } from "../../core/errors.ts";
+import { isConnectionFailure, type PostgresConnection, serverMessage } from "../_postgres.ts";
+import { RUN_STORE_TABLE_NAMES, RUN_STORE_TIME_COLUMNS, runStoreDdl } from "./_schema.ts";
+
+/** Serializes `CREATE ... IF NOT EXISTS` and migrations of processes opening the store at once. */
+export const DDL_LOCK = 0x72756e64; // "rund"
+
+/**
+ * Makes the run store's tables in `schema` ready: creates what is missing
+ * and migrates what an older version made. Tables made beforehand (e.g. by a
+ * DBA for a role that may not create schemas) are used as they are: `CREATE
+ * SCHEMA IF NOT EXISTS` checks the privilege before it checks whether the
+ * schema exists, so it is only run when a table is missing.
+ *
+ * @throws {ResourceError} `run_store.schema_outdated` when a migration is
+ * needed but the role may not run it (the message lists the statements).
+ */
+export async function prepareSchema(db: PostgresConnection, schema: string): Promise<void> {
+  const ddl = runStoreDdl("postgres", schema);
+  const found = await inspect(db.sql, schema);
+  if (found.tables !== RUN_STORE_TABLE_NAMES.length) {
+    await db.sql.begin(async (tx) => {
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
+      for (const statement of ddl) await tx.unsafe(statement);
+    });
+  }
+  if (found.millisecondColumns.length > 0) {
+    await migrate(db, schema, found.millisecondColumns);
+  }
+}
+
+/** SQL turning epoch milliseconds (`param`, a parameter or column) into `timestamptz`. */
+export function toTime(param: string): string {
+  // float8 division then to_timestamp's rounding to microseconds is exact
+  // for whole milliseconds across the timestamptz range.
+  return `to_timestamp(${param}::float8 / 1000)`;
+}
+
+/** What {@linkcode inspect} found of the run store tables in a schema. */
+interface Found {
+  /** How many of the run store tables exist. */
+  tables: number;
+  /** `table.column` time columns still holding `BIGINT` milliseconds. */
+  millisecondColumns: string[];
+}
+
+/** Which run store tables exist in `schema`, and which time columns are still `BIGINT`. */
+export async function inspect(
+  sql: postgres.Sql | postgres.TransactionSql,
+  schema: string,
+): Promise<Found> {
+  const rows = await sql.unsafe(
+    `SELECT c.relname AS table_name, a.attname AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS type
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2::text[])`,
+    [schema, RUN_STORE_TABLE_NAMES],
+  );
+  return {
+    tables: new Set(rows.map((row) => String(row.table_name))).size,
+    millisecondColumns: rows
+      .filter((row) =>
+        row.type === "bigint" &&
+        (RUN_STORE_TIME_COLUMNS[String(row.table_name)] ?? []).includes(String(row.column_name))
+      )
+      .map((row) => `${row.table_name}.${row.column_name}`),
+  };
+}
+
+/**
+ * The statements turning the `BIGINT` millisecond columns of `schema` into
+ * `timestamptz`, one per table that has any.
+ */
+export function migrationStatements(schema: string, columns: readonly string[]): string[] {
+  const byTable = new Map<string, string[]>();
+  for (const qualified of columns) {
+    const [table = "", column = ""] = qualified.split(".");
+    byTable.set(table, [...(byTable.get(table) ?? []), column]);
+  }
+  return [...byTable].map(([table, cols]) =>
+    `ALTER TABLE ${schema}.${table} ` +
+    cols.map((col) => `ALTER COLUMN ${col} TYPE timestamptz USING ${toTime(col)}`).join(", ")
+  );
+}
+
+/**
+ * Migrates time columns made as `BIGINT` milliseconds (before they were
+ * `timestamptz`) in one transaction, under the DDL lock so processes opening
+ * at once migrate once. A role that may not alter the tables gets
+ * `run_store.schema_outdated` with the statements to run as their owner.
+ */
+async function migrate(
+  db: PostgresConnection,
+  schema: string,
+  columns: readonly string[],
+): Promise<void> {
+  const sql = db.sql;
+  let statements = migrationStatements(schema, columns);
+  try {
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
+      // Another process may have migrated while this one waited for the lock.
+      const { millisecondColumns } = await inspect(tx, schema);
+      statements = migrationStatements(schema, millisecondColumns);
+      for (const statement of statements) await tx.unsafe(statement);
+    });
+  } catch (error) {
+    if (isConnectionFailure(error)) throw error;
+    throw new ResourceError(
+      "run_store.schema_outdated",
+      db.scrub(
+        `Cannot migrate the run store at ${db.location} in schema '${schema}': its time columns ` +
+          `are BIGINT milliseconds (made by an older version) and must become timestamptz, ` +
+          `but ${serverMessage(error)}. Run as the owner of the tables: ${statements.join("; ")}`,
+      ),
+      { input: db.location, cause: db.cause(error) },
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { immediateTransaction, openSqlite } from "../../resources/_sqlite.ts";
+
+Deno.test("openSqlite makes the folder, uses WAL and the busy timeout, runs setup", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = openSqlite(join(dir, "nested", "x.db"), {
+      busyTimeoutMs: 1234,
+      setup: (db) => db.exec("CREATE TABLE t (x INTEGER)"),
+    });
+    try {
+      assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+      assert.equal(db.prepare("PRAGMA busy_timeout").get()?.timeout, 1234);
+      assert.equal(db.prepare("PRAGMA synchronous").get()?.synchronous, 2); // FULL
+      db.exec("INSERT INTO t VALUES (1)");
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openSqlite closes the file again when it is not a database, and rethrows", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "garbage.db");
+  try {
+    await Deno.writeTextFile(
+      path,
+      "this is not a database, just text long enough to look like a header",
+    );
+    assert.throws(() => openSqlite(path), /not a database|file is not a database/i);
+    await Deno.remove(path); // would fail on a platform that keeps open files locked
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openSqlite refuses a bad busy timeout", () => {
+  assert.throws(() => openSqlite(":memory:", { busyTimeoutMs: -1 }), RangeError);
+});
+
+Deno.test("immediateTransaction commits on return and rolls back on throw, rethrowing", () => {
+  const db = openSqlite(":memory:", { setup: (db) => db.exec("CREATE TABLE t (x INTEGER)") });
+  try {
+    assert.equal(immediateTransaction(db, () => db.exec("INSERT INTO t VALUES (1)")), undefined);
+    const boom = new Error("boom");
+    assert.throws(
+      () =>
+        immediateTransaction(db, () => {
+          db.exec("INSERT INTO t VALUES (2)");
+          throw boom;
+        }),
+      (error) => error === boom,
+    );
+    assert.equal(db.isTransaction, false);
+    assert.deepEqual(db.prepare("SELECT x FROM t").all().map((r) => r.x), [1]);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("a second connection waits for the writer instead of failing at once", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = join(dir, "shared.db");
+    const a = openSqlite(path, { setup: (db) => db.exec("CREATE TABLE t (x INTEGER)") });
+    const b = openSqlite(path, { busyTimeoutMs: 0 });
+    try {
+      a.exec("BEGIN IMMEDIATE");
+      // b cannot take the write lock while a holds it: with no wait it fails at once.
+      assert.throws(
+        () => immediateTransaction(b, () => b.exec("INSERT INTO t VALUES (1)")),
+        /locked|busy/i,
+      );
+      a.exec("COMMIT");
+      immediateTransaction(b, () => b.exec("INSERT INTO t VALUES (1)"));
+    } finally {
+      a.close();
+      b.close();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
