@@ -68,6 +68,7 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     },
     // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
     sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
+    heartbeatIntervalMs: () => loadedConfig?.RUN_HEARTBEAT_INTERVAL_MS ?? 10_000,
     ...(options.clock ? { clock: options.clock } : {}),
     commands: {
       ui: lazyCommand(

@@ -12,11 +12,20 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms`, or rejects with {@linkcode CanceledError} when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the clock has moved `ms` forward, without moving it: for
+   * background timers (a run's heartbeat) that must wait for time the work
+   * spends rather than spend it. Rejects with {@linkcode CanceledError} when
+   * `signal` aborts. The real clock's is `sleep`; a clock without one gets
+   * real timers (see {@linkcode waitOn}).
+   */
+  wait?(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** The real clock. */
-export const systemClock: Clock = {
+export const systemClock: Clock & Required<Pick<Clock, "wait">> = {
   now: () => Date.now(),
+  wait: (ms, signal) => systemClock.sleep(ms, signal),
   sleep(ms, signal) {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new CanceledError());
@@ -32,3 +41,8 @@ export const systemClock: Clock = {
     });
   },
 };
+
+/** `clock.wait`, or real timers for a clock that has none. */
+export function waitOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return clock.wait ? clock.wait(ms, signal) : systemClock.sleep(ms, signal);
+}

@@ -24,6 +24,15 @@
  * {@linkcode DaemonOptions.staleLaunchMs}, the next daemon takes over with a
  * new launch claim (attempt 2, 3...), which again only one daemon can win.
  *
+ * Runs whose process died are not left `running`: every tick first reaps the
+ * runs whose owner stopped heartbeating (`reapDeadRuns`), then relaunches the
+ * sensor and schedule runs among them whose work was not done, as a new run
+ * (tags `attempt`, `relaunch_of`, `root_run_id`, the same `run_key`), at most
+ * {@linkcode DaemonOptions.maxRelaunches} times. The relaunch goes through the
+ * same claims, keyed `<run key>#attempt-<n>`, so two daemons never both
+ * relaunch one lost run; the lost run's tag `owner_lost` then records what
+ * was decided (`relaunched as <id>`, or why not).
+ *
  * @example
  * ```ts
  * import { runDaemon } from "./daemon.ts";
@@ -48,7 +57,9 @@ import { materialize, type RunResult } from "./executor.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { checkPartitionKey } from "./partitions.ts";
 import type { ResourceSources } from "./resource.ts";
-import type { RunStore } from "./run_store/types.ts";
+import { reapDeadRuns } from "./reaper.ts";
+import type { HostView } from "./owner.ts";
+import { OWNER_LOST_TAG, type RunOwner, type RunRecord, type RunStore } from "./run_store/types.ts";
 import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
 import { type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
 import { checkSensorResult } from "./_sensor_result.ts";
@@ -110,6 +121,24 @@ export interface DaemonOptions<R> {
   readonly daemonId?: string;
   /** Called when a run this daemon launched ends (tests, progress). */
   readonly onRunFinished?: (result: RunResult, launch: Launch) => void;
+  /**
+   * The process executing the daemon's runs, recorded as their owner.
+   * @default {processOwner()}
+   */
+  readonly owner?: RunOwner;
+  /**
+   * Time between two heartbeats of each run in flight (its lease is four of them).
+   * @default {10000}
+   */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * How many times a sensor or schedule run whose process died is relaunched
+   * (each relaunch is a new run, attempt 2, 3...); `0` never relaunches.
+   * @default {1}
+   */
+  readonly maxRelaunches?: number;
+  /** This host, to tell run owners certainly gone (tests pass their own). @default {thisHost()} */
+  readonly host?: HostView;
 }
 
 /** A run the daemon launched. */
@@ -142,6 +171,8 @@ export interface TickReport {
   readonly duplicates: readonly string[];
   /** Why it skipped. */
   readonly skipReason?: string;
+  /** The lost run (its process died) that this report's launch relaunched. */
+  readonly relaunchOf?: string;
   /** What went wrong. */
   readonly error?: Error;
   /** The cursor stored in this tick, if it changed. */
@@ -177,6 +208,12 @@ export class SensorDaemon<R> implements AsyncDisposable {
     if (!Number.isInteger(interval) || interval < 1) {
       throw new RangeError(
         `Cannot start the sensor daemon with interval ${interval}: expected whole milliseconds >= 1`,
+      );
+    }
+    const relaunches = options.maxRelaunches ?? 1;
+    if (!Number.isSafeInteger(relaunches) || relaunches < 0) {
+      throw new RangeError(
+        `Cannot start the sensor daemon with maxRelaunches ${relaunches}: expected a whole number >= 0`,
       );
     }
     this.#graph = graph;
@@ -283,7 +320,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
   }
 
   async #tick(dueOnly: boolean): Promise<TickReport[]> {
-    const reports: TickReport[] = [];
+    const reports: TickReport[] = await this.#recoverLostRuns();
     const now = this.#clock.now();
     const busy = this.#inFlight.size >= (this.#options.maxRunsInFlight ?? 16);
     for (const sensor of this.#graph.sensors) {
@@ -302,6 +339,104 @@ export class SensorDaemon<R> implements AsyncDisposable {
     }
     for (const report of reports) this.#report(report);
     return reports;
+  }
+
+  /**
+   * Reaps the runs whose owner died, then relaunches the lost sensor and
+   * schedule runs (see the module doc). A failure here is logged and never
+   * stops the sensors: the next tick tries again.
+   */
+  async #recoverLostRuns(): Promise<TickReport[]> {
+    if (this.#stop.signal.aborted) return [];
+    try {
+      await reapDeadRuns(this.#store, {
+        clock: this.#clock,
+        log: this.#log,
+        ...(this.#options.host ? { host: this.#options.host } : {}),
+      });
+    } catch (error) {
+      this.#log.error(`cannot reap runs of dead processes: ${toError(error).message}`);
+    }
+    let lost: RunRecord[];
+    try {
+      lost = await this.#store.listRuns({ tags: { [OWNER_LOST_TAG]: "pending" }, limit: 100 });
+    } catch (error) {
+      this.#log.error(`cannot list lost runs: ${toError(error).message}`);
+      return [];
+    }
+    const reports: TickReport[] = [];
+    for (const run of lost.reverse()) { // oldest first
+      if (this.#stop.signal.aborted) break;
+      try {
+        const report = await this.#relaunch(run);
+        if (report) reports.push(report);
+      } catch (error) {
+        // Left pending: the next tick decides again.
+        this.#log.error(`cannot relaunch lost run ${run.runId}: ${toError(error).message}`);
+      }
+    }
+    return reports;
+  }
+
+  /** Relaunches a lost run when its policy allows, and records the decision on it. */
+  async #relaunch(run: RunRecord): Promise<TickReport | undefined> {
+    const kind = run.tags.sensor !== undefined
+      ? "sensor"
+      : run.tags.schedule !== undefined
+      ? "schedule"
+      : undefined;
+    const name = kind === undefined ? undefined : run.tags[kind];
+    const runKey = run.tags.run_key;
+    const decide = async (decision: string) => {
+      await this.#store.updateRun(run.runId, {
+        status: run.status,
+        tags: { [OWNER_LOST_TAG]: decision },
+      });
+      this.#log.info(`lost run ${run.runId}: ${decision}`);
+    };
+    if (kind === undefined || name === undefined || runKey === undefined) {
+      return void await decide("not relaunched: not launched by a sensor or schedule");
+    }
+    const known = kind === "sensor"
+      ? this.#graph.sensors.some((s) => s.name === name)
+      : this.#graph.schedules.some((s) => s.name === name);
+    if (!known) return void await decide(`not relaunched: ${kind} '${name}' is not in the graph`);
+    const steps = await this.#store.listSteps(run.runId);
+    if (steps.length > 0 && steps.every((s) => s.status === "success")) {
+      return void await decide("not relaunched: every step had succeeded");
+    }
+    const attempt = Number(run.tags.attempt ?? "1");
+    const max = this.#options.maxRelaunches ?? 1;
+    if (!Number.isSafeInteger(attempt) || attempt > max) {
+      return void await decide(
+        `not relaunched: it was attempt ${run.tags.attempt ?? "1"}, and lost runs are ` +
+          `relaunched at most ${max} time(s)`,
+      );
+    }
+    const next = attempt + 1;
+    const { [OWNER_LOST_TAG]: _lost, ...tags } = run.tags;
+    const request: RunRequest = {
+      runKey,
+      selection: run.selection,
+      ...(run.partitions ? { partitions: run.partitions.split(",") } : {}),
+      tags: {
+        ...tags,
+        attempt: String(next),
+        relaunch_of: run.runId,
+        root_run_id: run.tags.root_run_id ?? run.runId,
+      },
+    };
+    const submitted = await this.#submit(name, kind, request, `${runKey}#attempt-${next}`);
+    if (submitted.state === "deferred") return undefined;
+    await decide(`relaunched as ${submitted.runId} (attempt ${next})`);
+    return {
+      name,
+      kind,
+      status: "requested",
+      launched: submitted.state === "launched" ? [submitted.runId] : [],
+      duplicates: submitted.state === "duplicate" ? [`${runKey}#attempt-${next}`] : [],
+      relaunchOf: run.runId,
+    };
   }
 
   async #guard(
@@ -420,9 +555,17 @@ export class SensorDaemon<R> implements AsyncDisposable {
     };
   }
 
-  /** Claims the run key, wins the launch claim or leaves it, and starts the run. */
-  async #submit(owner: string, kind: Launch["kind"], request: RunRequest): Promise<Submitted> {
-    const claim = await this.#store.claimRunKey(owner, request.runKey, crypto.randomUUID());
+  /**
+   * Claims the run key (or `claimKey`, for a relaunch), wins the launch claim
+   * or leaves it, and starts the run.
+   */
+  async #submit(
+    owner: string,
+    kind: Launch["kind"],
+    request: RunRequest,
+    claimKey = request.runKey,
+  ): Promise<Submitted> {
+    const claim = await this.#store.claimRunKey(owner, claimKey, crypto.randomUUID());
     const runId = claim.runId;
     if (this.#stop.signal.aborted) return { state: "deferred", runId };
     if (!(await this.#claimLaunch(runId))) return { state: "duplicate", runId };
@@ -464,6 +607,10 @@ export class SensorDaemon<R> implements AsyncDisposable {
       signal: this.#cancelRuns.signal,
       ...(this.#options.resources ? { resources: this.#options.resources } : {}),
       ...(this.#options.concurrency ? { concurrency: this.#options.concurrency } : {}),
+      ...(this.#options.owner ? { owner: this.#options.owner } : {}),
+      ...(this.#options.heartbeatIntervalMs
+        ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }
+        : {}),
       onEvent: (event) => event.type === "run_started" && recorded(),
     });
     const tracked = run.then(
@@ -534,6 +681,11 @@ export class SensorDaemon<R> implements AsyncDisposable {
       return;
     }
     if (report.status !== "requested") return;
+    if (report.relaunchOf) {
+      const as = report.launched[0] ?? `${report.duplicates[0]} (already relaunched)`;
+      this.#log.info(`${who}: relaunched lost run ${report.relaunchOf} as ${as}`);
+      return;
+    }
     if (report.launched.length === 0 && report.duplicates.length === 0 && !report.cursor) return;
     const parts = [
       `launched ${report.launched.length}` +

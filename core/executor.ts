@@ -8,16 +8,17 @@
  */
 
 import type { Materialization } from "./asset.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock, waitOn } from "./clock.ts";
 import type { Graph } from "./graph.ts";
-import { AssetExecutionError, ResourceError, toError } from "./errors.ts";
+import { AssetExecutionError, CanceledError, ResourceError, toError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import type { PartitionEnvironment } from "./partitions.ts";
 import { buildPlan, type PartitionSelection, type Plan, type Step } from "./plan.ts";
 import { ResourcePool } from "./_resource_pool.ts";
 import type { ResourceSources } from "./resource.ts";
+import { processOwner } from "./owner.ts";
 import { MemoryRunStore } from "./run_store/memory.ts";
-import type { RunEvent, RunStatus, RunStore, StepRecord } from "./run_store/types.ts";
+import type { RunEvent, RunOwner, RunStatus, RunStore, StepRecord } from "./run_store/types.ts";
 import { resolveSelection } from "./selection.ts";
 import { type CheckOutcome, runStep, type StepOutcome } from "./_step.ts";
 
@@ -67,7 +68,29 @@ export interface MaterializeOptions<R> {
   readonly tags?: Readonly<Record<string, string>>;
   /** Called with every event as it happens (progress views, JSON logs). */
   readonly onEvent?: (event: RunEvent) => void;
+  /**
+   * The process executing the run, recorded with it; it heartbeats while the
+   * run goes on, so that if it dies the run is failed by whoever notices.
+   * @default {processOwner()}
+   */
+  readonly owner?: RunOwner;
+  /**
+   * Time between two heartbeats, in milliseconds of the run's clock. Each
+   * heartbeat also picks up a cancel asked from another process
+   * (`RunStore.requestCancel`).
+   * @default {10000}
+   */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * The owner is taken for dead after this long without a heartbeat (its
+   * lease), in milliseconds; keep it several intervals long.
+   * @default {4 × heartbeatIntervalMs}
+   */
+  readonly heartbeatTimeoutMs?: number;
 }
+
+/** Default time between two heartbeats of a run's owner. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 
 /** Outcome of one step. */
 export interface StepResult {
@@ -126,12 +149,29 @@ export async function materialize<R>(
   options: MaterializeOptions<R> = {},
 ): Promise<RunResult> {
   assertConcurrency(options.concurrency);
+  assertHeartbeat(options);
   const store = options.runStore ?? new MemoryRunStore();
   const clock = options.clock ?? systemClock;
   const keys = resolveSelection(graph as Graph<unknown>, options.selection, options.exclude);
   const env = await partitionEnvironment(graph, keys, store, clock);
   const plan = buildPlan(graph as Graph<unknown>, keys, options.partitions ?? {}, env);
   return await new Run(graph, plan, store, clock, options).execute();
+}
+
+function assertHeartbeat(options: MaterializeOptions<unknown>): void {
+  const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const timeout = options.heartbeatTimeoutMs ?? 4 * interval;
+  if (!Number.isSafeInteger(interval) || interval < 1) {
+    throw new RangeError(
+      `Cannot run with heartbeatIntervalMs ${interval}: expected whole milliseconds >= 1`,
+    );
+  }
+  if (!Number.isSafeInteger(timeout) || timeout <= interval) {
+    throw new RangeError(
+      `Cannot run with heartbeatTimeoutMs ${timeout}: expected whole milliseconds longer than ` +
+        `the heartbeat interval (${interval} ms)`,
+    );
+  }
 }
 
 function assertConcurrency(concurrency: number | undefined): void {
@@ -190,6 +230,13 @@ class Run<R> {
   readonly #writes = new Set<Promise<void>>();
   readonly #writeErrors: unknown[] = [];
   readonly #listenerErrors: unknown[] = [];
+  readonly #owner: RunOwner;
+  readonly #heartbeatIntervalMs: number;
+  readonly #stopHeartbeat = new AbortController();
+  /** Why the run was stopped from outside (a cancel request, a lost lease), if it was. */
+  #stoppedBecause: string | undefined;
+  /** Another process failed the run, taking this one for dead: its record is not ours any more. */
+  #lost = false;
 
   constructor(
     graph: Graph<R>,
@@ -204,6 +251,8 @@ class Run<R> {
     this.#clock = clock;
     this.#options = options;
     this.#runId = options.runId ?? crypto.randomUUID();
+    this.#owner = options.owner ?? processOwner();
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     this.#results = plan.steps.map(() => undefined);
     this.#pending = plan.steps.map((step) => step.waitsFor.length);
     this.#dependents = plan.steps.map(() => []);
@@ -228,9 +277,12 @@ class Run<R> {
     if (outer?.aborted) onAbort();
     outer?.addEventListener("abort", onAbort, { once: true });
     await this.#start(startedAt);
+    const heartbeat = this.#heartbeat();
     try {
       await this.#loop();
     } finally {
+      this.#stopHeartbeat.abort();
+      await heartbeat;
       outer?.removeEventListener("abort", onAbort);
       for (const error of await this.#pool.close()) {
         this.#log.error(`Resource cleanup failed: ${error.message}`);
@@ -253,6 +305,9 @@ class Run<R> {
       startedAt,
       finishedAt: null,
       errorSummary: null,
+      owner: this.#owner,
+      heartbeatAt: startedAt,
+      heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 4 * this.#heartbeatIntervalMs,
     });
     for (const step of this.#plan.steps) {
       await this.#store.putStep(this.#stepRecord(step, "pending", 0, null));
@@ -263,6 +318,52 @@ class Run<R> {
       partition: null,
       data: { steps: this.#plan.steps.length },
     });
+  }
+
+  /**
+   * Records every `heartbeatIntervalMs` (of the run's clock) that the owner is
+   * alive, until the run ends. A cancel asked from another process, or the
+   * news that another process failed the run (this one was taken for dead),
+   * cancels the run here. A heartbeat that cannot be written is logged and
+   * retried at the next one: the lease is several intervals long.
+   */
+  async #heartbeat(): Promise<void> {
+    const stop = this.#stopHeartbeat.signal;
+    while (!stop.aborted) {
+      try {
+        await waitOn(this.#clock, this.#heartbeatIntervalMs, stop);
+      } catch {
+        return; // stopped: the run has ended
+      }
+      let reply;
+      try {
+        reply = await this.#store.heartbeat(this.#owner, [this.#runId], this.#clock.now());
+      } catch (error) {
+        this.#log.warn(`Cannot record the run's heartbeat: ${toError(error).message}`);
+        continue;
+      }
+      if (reply.lost.includes(this.#runId)) {
+        this.#lost = true;
+        this.#stop(
+          "another process failed this run, taking its owner for dead (no heartbeat within " +
+            "its lease); stopped here so it does not run twice",
+        );
+        return;
+      }
+      const request = reply.cancelRequested.find((r) => r.runId === this.#runId);
+      if (request) {
+        this.#stop(`cancel requested: ${request.reason}`);
+        return;
+      }
+    }
+  }
+
+  /** Cancels the run from inside, for `reason` (reported in the summary and the log). */
+  #stop(reason: string): void {
+    if (this.#abort.signal.aborted) return;
+    this.#stoppedBecause = reason;
+    this.#log.warn(`Run canceled: ${reason}`);
+    this.#abort.abort(new CanceledError(reason));
   }
 
   /** Launches ready steps up to the concurrency bound until every step has a result. */
@@ -364,6 +465,7 @@ class Run<R> {
       });
     }
     const startedAt = outcome.startedAt ?? null;
+    if (this.#lost) return; // the reaper recorded how this run ended
     await this.#store.putStep({
       ...this.#stepRecord(step, result.status, result.attempts, result.reason, startedAt),
       finishedAt: this.#clock.now(),
@@ -385,7 +487,10 @@ class Run<R> {
       ? "failed"
       : "success";
     const finishedAt = this.#clock.now();
-    const errorSummary = summarize(steps);
+    const summary = summarize(steps);
+    const errorSummary = this.#stoppedBecause
+      ? [`canceled: ${this.#stoppedBecause}`, summary].filter(Boolean).join("; ")
+      : summary;
     this.#emit({
       type: "run_finished",
       assetKey: null,
@@ -393,7 +498,9 @@ class Run<R> {
       data: { status, duration_ms: finishedAt - startedAt, ...counts(steps) },
     });
     await Promise.all(this.#writes);
-    await this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary });
+    if (!this.#lost) {
+      await this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary });
+    }
     await this.#store.flush();
     if (this.#writeErrors.length > 0) {
       throw new ResourceError(

@@ -25,6 +25,7 @@ import type { SensorContext } from "./sensor.ts";
  */
 export class FakeClock implements Clock {
   #now: number;
+  #waiters: { at: number; resolve: () => void }[] = [];
   /** Every delay asked of `sleep`, in order. */
   readonly sleeps: number[] = [];
 
@@ -38,18 +39,55 @@ export class FakeClock implements Clock {
     return this.#now;
   }
 
-  /** Moves time forward by `ms`. */
-  advance(ms: number): void {
-    this.#now += ms;
+  /** How many `wait` calls are pending (background timers such as heartbeats). */
+  get waiting(): number {
+    return this.#waiters.length;
   }
 
-  /** Records `ms`, moves time forward and yields to other tasks. */
+  /** Moves time forward by `ms`, waking the `wait`s that are due. */
+  advance(ms: number): void {
+    this.#now += ms;
+    this.#wake();
+  }
+
+  /** Records `ms`, moves time forward (waking due `wait`s) and yields to other tasks. */
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new CanceledError();
     this.sleeps.push(ms);
     this.#now += ms;
+    this.#wake();
     await Promise.resolve();
     if (signal?.aborted) throw new CanceledError();
+  }
+
+  /**
+   * Resolves once `advance` or a `sleep` has moved time `ms` forward; never
+   * moves it itself, so a background timer waits for the time the work spends.
+   */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new CanceledError());
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        at: this.#now + ms,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new CanceledError());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    const due = this.#waiters.filter((w) => w.at <= this.#now).sort((a, b) => a.at - b.at);
+    this.#waiters = this.#waiters.filter((w) => w.at > this.#now);
+    for (const waiter of due) waiter.resolve();
   }
 }
 

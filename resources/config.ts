@@ -81,6 +81,12 @@ export const ConfigSchema = z.object({
   DBT_FULL_REFRESH: z.stringbool().default(false),
   SAMPLE_DATA: z.stringbool().default(true),
   SENSOR_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  /**
+   * How often a process running a run records that it is alive (its
+   * heartbeat), in milliseconds. A run whose owner misses 4 heartbeats in a
+   * row is failed as "owner process died" by the next daemon tick or CLI start.
+   */
+  RUN_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
 });
 
 /** The parsed configuration. */

@@ -29,6 +29,15 @@ function assertCode(outcome: { code: number; stdout: string; stderr: string }, c
   );
 }
 
+/** Polls `ok` every 20 ms until it holds (at most 30 s). */
+async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const jsonLines = (text: string) => text.trimEnd().split("\n").map((line) => JSON.parse(line));
 
 const TWO_ASSETS = `
@@ -273,4 +282,90 @@ Deno.test("main.ts: when the reader of stdout goes away, the run still finishes 
   const [run] = await store.listRuns();
   assert.equal(run?.status, "success");
   assert.equal((await store.listSteps(run.runId)).filter((s) => s.status === "success").length, 20);
+});
+
+Deno.test("main.ts: a materialize killed with -9 is failed by the next CLI start; nothing stays running", async () => {
+  await using box = await sandbox();
+  const marker = `${box.dir}/cleanup_ran`;
+  const env = {
+    ...box.env,
+    PLATFORM_GRAPH: await slowGraph(box, marker),
+    RUN_HEARTBEAT_INTERVAL_MS: "100",
+  };
+  const main = spawnMain(["materialize"], { cwd: box.dir, env });
+  await main.waitFor(/"asset":"slow","partition":null,"step":"asset","status":"running"/);
+  // Steps are committed in batches (within 50 ms): kill once the running step is on disk.
+  await until("the running step is committed", async () => {
+    await using store = SqliteRunStore.open(box.runsDb);
+    const [run] = await store.listRuns();
+    return (await store.listSteps(run?.runId ?? "")).some((s) => s.status === "running");
+  });
+  main.kill("SIGKILL");
+  const killed = await main.finish();
+  assert.equal(killed.signal, "SIGKILL");
+  await main[Symbol.asyncDispose]();
+
+  // The next CLI start, whatever the command, fails the run of the dead process.
+  const runs = await cli(["runs", "--json"], env);
+  assertCode(runs, 0);
+  assert.match(runs.stderr, /warning: run \S+ failed: owner process died \(process .* is gone\)/);
+  const [recorded] = jsonLines(runs.stdout);
+  assert.equal(recorded.status, "failed");
+  await using store = SqliteRunStore.open(box.runsDb);
+  const [run] = await store.listRuns();
+  assert.ok(run);
+  assert.equal(run.status, "failed");
+  assert.notEqual(run.finishedAt, null);
+  assert.match(run.errorSummary ?? "", /^owner process died/);
+  assert.deepStrictEqual((await store.listSteps(run.runId)).map((s) => [s.assetKey, s.status]), [
+    ["slow", "failed"],
+    ["after", "canceled"],
+  ]);
+  assert.deepEqual(await store.listRuns({ status: "running" }), []);
+  // A second start finds nothing more to do.
+  const again = await cli(["runs"], env);
+  assert.doesNotMatch(again.stderr, /owner process died/);
+});
+
+Deno.test("main.ts: a run whose owner stopped heartbeating elsewhere is failed once its lease lapsed", async () => {
+  await using box = await sandbox();
+  const env = { ...box.env, PLATFORM_GRAPH: await box.graph("two", TWO_ASSETS) };
+  // A run owned by a process on another machine, last heard of long ago.
+  {
+    await using store = SqliteRunStore.open(box.runsDb);
+    await store.createRun({
+      runId: "remote-1",
+      status: "running",
+      selection: "",
+      partitions: null,
+      tags: {},
+      startedAt: Date.now() - 120_000,
+      finishedAt: null,
+      errorSummary: null,
+      owner: { instanceId: "elsewhere", host: "another-machine", pid: 1 },
+      heartbeatAt: Date.now() - 60_000,
+      heartbeatTimeoutMs: 40_000,
+    });
+    await store.createRun({
+      runId: "remote-2",
+      status: "running",
+      selection: "",
+      partitions: null,
+      tags: {},
+      startedAt: Date.now(),
+      finishedAt: null,
+      errorSummary: null,
+      owner: { instanceId: "elsewhere-2", host: "another-machine", pid: 2 },
+      heartbeatTimeoutMs: 600_000,
+    });
+  }
+  const outcome = await cli(["materialize"], env);
+  assertCode(outcome, 0);
+  assert.match(
+    outcome.stderr,
+    /run remote-1 failed: owner process died \(no heartbeat from another-machine pid 1 since/,
+  );
+  await using store = SqliteRunStore.open(box.runsDb);
+  assert.equal((await store.getRun("remote-1"))?.status, "failed");
+  assert.equal((await store.getRun("remote-2"))?.status, "running", "its lease still runs");
 });

@@ -32,6 +32,12 @@ export interface CliApp<R> {
   openRunStore(): Promise<RunStore>;
   /** Default tick interval of the `sensor` command in milliseconds (SENSOR_INTERVAL_MS); 1000 when absent. */
   sensorIntervalMs?(): number;
+  /**
+   * Time between two heartbeats of a run's owner, in milliseconds
+   * (RUN_HEARTBEAT_INTERVAL_MS); the executor's default when absent. Asked
+   * after the run store is open.
+   */
+  heartbeatIntervalMs?(): number;
   /** Extra commands by name. */
   readonly commands?: Readonly<Record<string, CliCommand>>;
   /**

@@ -9,6 +9,7 @@ import type { RunRecord, RunStatus, StepRecord } from "../run_store/types.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
+import { openStore } from "./_store.ts";
 import { eventToRecord } from "./json_lines.ts";
 import { formatDuration, formatTime, table } from "./table.ts";
 
@@ -49,7 +50,7 @@ export async function listCommand<R>(
   const { values } = parseCommandArgs("list", { args: [...args], options: JSON_FLAG });
   if (values.help) return help(io, LIST_USAGE);
   const graph = await app.loadGraph();
-  await using store = await app.openRunStore();
+  await using store = await openStore(app, io);
   const rows = [];
   for (const key of graph.order) {
     const asset = graph.assets.get(key);
@@ -110,7 +111,7 @@ export async function runsCommand<R>(
   if (status !== undefined && !STATUSES.includes(status)) {
     throw new UsageError(`--status must be one of ${STATUSES.join(", ")}, got '${values.status}'`);
   }
-  await using store = await app.openRunStore();
+  await using store = await openStore(app, io);
   const runs = await store.listRuns({ limit, ...(status ? { status } : {}) });
   if (values.json) {
     for (const run of runs) io.out(JSON.stringify(runToRecord(run)) + "\n");
@@ -146,7 +147,7 @@ export async function showCommand<R>(
   if (id === undefined || extra !== undefined) {
     throw new UsageError(`Usage: ${app.name} show RUN_ID`);
   }
-  await using store = await app.openRunStore();
+  await using store = await openStore(app, io);
   const run = await store.getRun(id);
   if (!run) {
     throw new UsageError(

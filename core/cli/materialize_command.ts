@@ -11,6 +11,7 @@ import type { RunEvent } from "../run_store/types.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
+import { openStore } from "./_store.ts";
 import { eventToJsonLine } from "./json_lines.ts";
 import { ProgressView, summaryTable } from "./progress.ts";
 import { formatDuration } from "./table.ts";
@@ -123,7 +124,7 @@ export async function materializeCommand<R>(
     return EXIT.ok;
   }
   const graph = await app.loadGraph();
-  await using store = await app.openRunStore();
+  await using store = await openStore(app, io);
   const live = io.isTerminal && !parsed.json;
   const view = live ? new ProgressView(io, app.clock) : undefined;
   const onEvent = live ? (event: RunEvent) => view?.onEvent(event) : (event: RunEvent) => {
@@ -140,6 +141,7 @@ export async function materializeCommand<R>(
       runStore: store,
       tags: parsed.tags,
       ...(app.clock ? { clock: app.clock } : {}),
+      ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
       onEvent,
       ...(parsed.concurrency ? { concurrency: parsed.concurrency } : {}),
       ...(signal ? { signal } : {}),

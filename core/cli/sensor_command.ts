@@ -11,6 +11,7 @@ import { SensorDaemon, type TickReport } from "../daemon.ts";
 import { createLogger, type LogRecord } from "../logger.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
+import { openStore } from "./_store.ts";
 
 /** Usage of `sensor`. */
 export const SENSOR_USAGE = `Usage: sensor [options]
@@ -90,12 +91,13 @@ export async function sensorCommand<R>(
     return EXIT.ok;
   }
   const graph = await app.loadGraph();
-  await using store = await app.openRunStore();
+  await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
   const log = createLogger((record) => io.out(formatLine(record, parsed.json)), () => clock.now());
   const daemon = new SensorDaemon(graph, {
     runStore: store,
     clock,
+    ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
     intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
     shutdownGraceMs: parsed.graceMs,
     log,

@@ -9,7 +9,19 @@
 import type { Materialization } from "../asset.ts";
 import { ResourceError } from "../errors.ts";
 import { toMaterialization } from "./materialization.ts";
-import type { ListRunsOptions, RunEvent, RunRecord, RunUpdate, StepRecord } from "./types.ts";
+import {
+  type CancelRequest,
+  type ListRunsOptions,
+  type NewRun,
+  OWNER_LOST_TAG,
+  type ReapOptions,
+  type RunEvent,
+  type RunOwner,
+  type RunRecord,
+  type RunStatus,
+  type RunUpdate,
+  type StepRecord,
+} from "./types.ts";
 
 /** An event whose payload is already serialized, ready to store. */
 export interface SerializedEvent {
@@ -71,16 +83,70 @@ const isTime = (value: unknown): boolean =>
 const isOptionalTime = (value: unknown): boolean => value === null || isTime(value);
 
 /**
- * Checks the numbers of a run before it is stored.
+ * Checks a new run and fills in its ownership fields: the record to store.
  *
- * @throws {TypeError} when `startedAt` is not a time a `Date` can hold or `finishedAt` is neither that nor `null`.
+ * @throws {TypeError} when `startedAt` is not a time a `Date` can hold,
+ * `finishedAt` is neither that nor `null`, a tag is not a string, or an owner
+ * is malformed or comes without a positive whole `heartbeatTimeoutMs`.
  */
-export function checkRun(run: RunRecord): void {
+export function checkRun(run: NewRun): RunRecord {
+  const fail = (what: string): never => {
+    throw new TypeError(`Cannot record run '${run.runId}': ${what}`);
+  };
   if (!isTime(run.startedAt) || !isOptionalTime(run.finishedAt)) {
-    throw new TypeError(
-      `Cannot record run '${run.runId}': startedAt and finishedAt must be milliseconds since ` +
-        `the epoch, got ${run.startedAt} and ${run.finishedAt}`,
+    fail(
+      `startedAt and finishedAt must be milliseconds since the epoch, got ${run.startedAt} and ` +
+        `${run.finishedAt}`,
     );
+  }
+  checkTags(run.tags, fail);
+  const owner = run.owner ?? null;
+  if (owner !== null) {
+    checkOwner(owner, fail);
+    const timeout = run.heartbeatTimeoutMs;
+    if (typeof timeout !== "number" || !Number.isSafeInteger(timeout) || timeout < 1) {
+      fail(`an owned run needs heartbeatTimeoutMs, whole milliseconds >= 1, got ${timeout}`);
+    }
+  }
+  const heartbeatAt = owner === null ? null : run.heartbeatAt ?? run.startedAt;
+  if (!isOptionalTime(heartbeatAt) || !isOptionalTime(run.cancelRequestedAt ?? null)) {
+    fail("heartbeatAt and cancelRequestedAt must be milliseconds since the epoch or null");
+  }
+  return {
+    runId: run.runId,
+    status: run.status,
+    selection: run.selection,
+    partitions: run.partitions,
+    tags: { ...run.tags },
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    errorSummary: run.errorSummary,
+    owner: owner === null
+      ? null
+      : { instanceId: owner.instanceId, host: owner.host, pid: owner.pid },
+    heartbeatAt,
+    heartbeatTimeoutMs: owner === null ? null : run.heartbeatTimeoutMs ?? null,
+    cancelRequestedAt: run.cancelRequestedAt ?? null,
+    cancelReason: run.cancelReason ?? null,
+  };
+}
+
+function checkTags(tags: unknown, fail: (what: string) => never): void {
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
+    fail("tags must be an object of strings");
+  }
+  for (const [key, value] of Object.entries(tags as object)) {
+    if (typeof value !== "string") fail(`tag '${key}' must be a string, got ${typeof value}`);
+  }
+}
+
+function checkOwner(owner: RunOwner, fail: (what: string) => never): void {
+  if (
+    typeof owner !== "object" || owner === null || typeof owner.instanceId !== "string" ||
+    owner.instanceId === "" || typeof owner.host !== "string" ||
+    !Number.isSafeInteger(owner.pid) || owner.pid < 0
+  ) {
+    fail("owner must be { instanceId, host, pid } with a non-empty instanceId and a pid >= 0");
   }
 }
 
@@ -90,12 +156,121 @@ export function checkRun(run: RunRecord): void {
  * @throws {TypeError} when `finishedAt` is given and is neither a time a `Date` can hold nor `null`.
  */
 export function checkUpdate(runId: string, update: RunUpdate): void {
+  const fail = (what: string): never => {
+    throw new TypeError(`Cannot update run '${runId}': ${what}`);
+  };
   if (update.finishedAt !== undefined && !isOptionalTime(update.finishedAt)) {
+    fail(`finishedAt must be milliseconds since the epoch or null, got ${update.finishedAt}`);
+  }
+  if (update.tags !== undefined) checkTags(update.tags, fail);
+}
+
+/**
+ * Checks the arguments of a heartbeat.
+ *
+ * @throws {TypeError} on a malformed owner, run id list or time.
+ */
+export function checkHeartbeat(owner: RunOwner, runIds: readonly string[], time: number): void {
+  const fail = (what: string): never => {
+    throw new TypeError(`Cannot record a heartbeat: ${what}`);
+  };
+  checkOwner(owner, fail);
+  if (!Array.isArray(runIds) || runIds.some((id) => typeof id !== "string")) {
+    fail("runIds must be an array of run ids");
+  }
+  if (!isTime(time)) fail(`time must be milliseconds since the epoch, got ${time}`);
+}
+
+/**
+ * Checks a cancel request.
+ *
+ * @throws {TypeError} on a bad time or an empty reason.
+ */
+export function checkCancelRequest(runId: string, request: CancelRequest): void {
+  if (!isTime(request?.time) || typeof request.reason !== "string" || request.reason === "") {
     throw new TypeError(
-      `Cannot update run '${runId}': finishedAt must be milliseconds since the epoch or null, ` +
-        `got ${update.finishedAt}`,
+      `Cannot ask run '${runId}' to cancel: the request needs a time (milliseconds since the ` +
+        "epoch) and a reason",
     );
   }
+}
+
+/**
+ * Checks the options of a reap.
+ *
+ * @throws {TypeError} on a bad time, owner list or reaper.
+ */
+export function checkReap(options: ReapOptions): void {
+  const fail = (what: string): never => {
+    throw new TypeError(`Cannot reap runs: ${what}`);
+  };
+  if (!isTime(options?.now)) fail(`now must be milliseconds since the epoch, got ${options?.now}`);
+  const dead = options.deadOwners ?? [];
+  if (!Array.isArray(dead) || dead.some((id) => typeof id !== "string" || id === "")) {
+    fail("deadOwners must be an array of owner instance ids");
+  }
+  if (options.reaper !== undefined) checkOwner(options.reaper, fail);
+}
+
+/** Whether `run` is running under an owner that is gone: its lease lapsed, or it is known dead. */
+export function ownerIsGone(
+  run: RunRecord,
+  now: number,
+  deadOwners: readonly string[] = [],
+): boolean {
+  if (run.status !== "running" || run.owner === null) return false;
+  if (deadOwners.includes(run.owner.instanceId)) return true;
+  return run.heartbeatAt !== null && run.heartbeatTimeoutMs !== null &&
+    run.heartbeatAt + run.heartbeatTimeoutMs < now;
+}
+
+/** `host pid N` of an owner, for messages. */
+export function describeOwner(owner: RunOwner): string {
+  return `${owner.host} pid ${owner.pid}`;
+}
+
+/** The record of a run once reaped at `now` (see `RunStore.reapRuns`). */
+export function reapedRun(run: RunRecord, now: number, known: boolean): RunRecord {
+  const owner = run.owner as RunOwner;
+  const last = run.heartbeatAt === null ? "never" : new Date(run.heartbeatAt).toISOString();
+  const why = known
+    ? `process ${describeOwner(owner)} is gone`
+    : `no heartbeat from ${describeOwner(owner)} since ${last}`;
+  return {
+    ...run,
+    status: "failed" as RunStatus,
+    finishedAt: now,
+    errorSummary: `owner process died (${why})`,
+    tags: { ...run.tags, [OWNER_LOST_TAG]: "pending" },
+  };
+}
+
+/** What a step of a reaped run becomes, or `undefined` when it had ended. */
+export function reapedStep(step: StepRecord, now: number): StepRecord | undefined {
+  if (step.status === "running") {
+    return { ...step, status: "failed", finishedAt: now, reason: "owner process died" };
+  }
+  if (step.status === "pending") {
+    return { ...step, status: "canceled", finishedAt: now, reason: "owner process died" };
+  }
+  return undefined;
+}
+
+/** The event recording a reap. */
+export function reapEvent(run: RunRecord, now: number, reaper: RunOwner | undefined): RunEvent {
+  return {
+    runId: run.runId,
+    type: "run_finished",
+    time: now,
+    assetKey: null,
+    partition: null,
+    data: {
+      status: "failed",
+      reason: run.errorSummary,
+      reaped: true,
+      ...(reaper ? { reaper: describeOwner(reaper) } : {}),
+    },
+  };
 }
 
 /**
@@ -127,6 +302,11 @@ export function checkListRuns(options: ListRunsOptions): number {
   const limit = options.limit ?? 20;
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new RangeError(`Cannot list runs: limit must be a whole number >= 1, got ${limit}`);
+  }
+  if (options.tags !== undefined) {
+    checkTags(options.tags, (what) => {
+      throw new TypeError(`Cannot list runs: ${what}`);
+    });
   }
   return limit;
 }

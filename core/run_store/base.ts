@@ -13,8 +13,11 @@
 
 import type { Materialization } from "../asset.ts";
 import {
+  checkCancelRequest,
   checkEvents,
+  checkHeartbeat,
   checkListRuns,
+  checkReap,
   checkRun,
   checkStep,
   checkUpdate,
@@ -23,10 +26,15 @@ import {
   unknownRunError,
 } from "./_validate.ts";
 import type {
+  CancelRequest,
+  HeartbeatReply,
   ListEventsOptions,
   ListRunsOptions,
+  NewRun,
+  ReapOptions,
   RunEvent,
   RunKeyClaim,
+  RunOwner,
   RunRecord,
   RunStatus,
   RunStore,
@@ -35,7 +43,25 @@ import type {
   StoredRunEvent,
 } from "./types.ts";
 
-export { mergeStep, type SerializedEvent } from "./_validate.ts";
+export {
+  describeOwner,
+  mergeStep,
+  ownerIsGone,
+  reapedRun,
+  reapedStep,
+  reapEvent,
+  type SerializedEvent,
+} from "./_validate.ts";
+
+/** What {@linkcode RunStoreBase.readRuns} selects (checked). */
+export interface RunFilter {
+  /** At most this many, newest first. */
+  readonly limit: number;
+  /** Only this status. */
+  readonly status: RunStatus | undefined;
+  /** Only runs with every one of these tags at exactly this value. */
+  readonly tags: Readonly<Record<string, string>> | undefined;
+}
 
 /** Runs `check` and then `work`, so a throwing check becomes a rejection. */
 function after<T>(check: () => void, work: () => Promise<T>): Promise<T> {
@@ -68,9 +94,10 @@ export abstract class RunStoreBase implements RunStore {
   abstract readonly description: string;
 
   /** See {@linkcode RunStore.createRun}. */
-  createRun(run: RunRecord): Promise<void> {
-    return after(() => checkRun(run), async () => {
-      if (!(await this.insertRun(run))) throw duplicateRunError(run.runId, this.description);
+  createRun(run: NewRun): Promise<void> {
+    let record: RunRecord;
+    return after(() => void (record = checkRun(run)), async () => {
+      if (!(await this.insertRun(record))) throw duplicateRunError(run.runId, this.description);
     });
   }
 
@@ -94,7 +121,7 @@ export abstract class RunStoreBase implements RunStore {
     let limit = 0;
     return after(
       () => void (limit = checkListRuns(options)),
-      () => this.readRuns(limit, options.status),
+      () => this.readRuns({ limit, status: options.status, tags: options.tags }),
     );
   }
 
@@ -128,6 +155,27 @@ export abstract class RunStoreBase implements RunStore {
     return this.readLastMaterialization(assetKey, partition);
   }
 
+  /** See {@linkcode RunStore.heartbeat}. */
+  heartbeat(owner: RunOwner, runIds: readonly string[], time: number): Promise<HeartbeatReply> {
+    return after(
+      () => checkHeartbeat(owner, runIds, time),
+      () => this.writeHeartbeat(owner, [...new Set(runIds)], time),
+    );
+  }
+
+  /** See {@linkcode RunStore.requestCancel}. */
+  requestCancel(runId: string, request: CancelRequest): Promise<boolean> {
+    return after(
+      () => checkCancelRequest(runId, request),
+      () => this.writeCancelRequest(runId, request),
+    );
+  }
+
+  /** See {@linkcode RunStore.reapRuns}. */
+  reapRuns(options: ReapOptions): Promise<RunRecord[]> {
+    return after(() => checkReap(options), () => this.reap(options));
+  }
+
   /** See {@linkcode RunStore.getCursor}. */
   abstract getCursor(sensor: string): Promise<string | undefined>;
   /** See {@linkcode RunStore.setCursor}. */
@@ -145,14 +193,30 @@ export abstract class RunStoreBase implements RunStore {
   /** Releases the backend (after writing anything buffered). */
   abstract [Symbol.asyncDispose](): Promise<void>;
 
-  /** Stores a new run (checked); `false` when its id is taken. Not buffered. */
+  /** Stores a new run (checked, ownership fields filled); `false` when its id is taken. Not buffered. */
   protected abstract insertRun(run: RunRecord): Promise<boolean>;
-  /** Applies a (checked) update; `false` when no run has the id. Not buffered. */
+  /**
+   * Applies a (checked) update, merging `tags` into the run's; `false` when no
+   * run has the id. Not buffered.
+   */
   protected abstract writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean>;
   /** The run with this id, or the only one whose id starts with it (never `""`). */
   protected abstract readRun(runIdOrPrefix: string): Promise<RunRecord | undefined>;
-  /** At most `limit` runs (checked), newest first, ties by run id descending. */
-  protected abstract readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]>;
+  /** The runs `filter` selects, newest first, ties by run id descending. */
+  protected abstract readRuns(filter: RunFilter): Promise<RunRecord[]>;
+  /** See {@linkcode RunStore.heartbeat}; `runIds` are distinct. Not buffered. */
+  protected abstract writeHeartbeat(
+    owner: RunOwner,
+    runIds: readonly string[],
+    time: number,
+  ): Promise<HeartbeatReply>;
+  /** See {@linkcode RunStore.requestCancel}. Not buffered. */
+  protected abstract writeCancelRequest(runId: string, request: CancelRequest): Promise<boolean>;
+  /**
+   * See {@linkcode RunStore.reapRuns}: atomically, with `ownerIsGone`,
+   * `reapedRun`, `reapedStep` and `reapEvent` deciding what becomes of each run.
+   */
+  protected abstract reap(options: ReapOptions): Promise<RunRecord[]>;
   /** Inserts or replaces a (checked, copied) step, keeping a known start time (`mergeStep`). */
   protected abstract writeStep(step: StepRecord): Promise<void>;
   /** Steps of a run, in the order they were first recorded. */

@@ -8,12 +8,24 @@
 
 import type { Materialization } from "../asset.ts";
 import type { Metadata } from "../metadata.ts";
-import { mergeStep, RunStoreBase, type SerializedEvent } from "./base.ts";
+import {
+  mergeStep,
+  ownerIsGone,
+  reapedRun,
+  reapedStep,
+  reapEvent,
+  type RunFilter,
+  RunStoreBase,
+  type SerializedEvent,
+} from "./base.ts";
 import type {
+  CancelRequest,
+  HeartbeatReply,
   ListEventsOptions,
+  ReapOptions,
   RunKeyClaim,
+  RunOwner,
   RunRecord,
-  RunStatus,
   RunUpdate,
   StepRecord,
   StoredRunEvent,
@@ -50,7 +62,7 @@ export class MemoryRunStore extends RunStoreBase {
   /** Stores a run unless its id is taken. */
   protected insertRun(run: RunRecord): Promise<boolean> {
     if (this.#runs.has(run.runId)) return Promise.resolve(false);
-    this.#runs.set(run.runId, { ...run, tags: cloneTags(run.tags) });
+    this.#runs.set(run.runId, copyRun(run));
     return Promise.resolve(true);
   }
 
@@ -63,6 +75,7 @@ export class MemoryRunStore extends RunStoreBase {
       status: update.status,
       ...(update.finishedAt !== undefined ? { finishedAt: update.finishedAt } : {}),
       ...(update.errorSummary !== undefined ? { errorSummary: update.errorSummary } : {}),
+      tags: { ...run.tags, ...update.tags },
     });
     return Promise.resolve(true);
   }
@@ -76,11 +89,68 @@ export class MemoryRunStore extends RunStoreBase {
   }
 
   /** Runs, most recent first. */
-  protected readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]> {
+  protected readRuns({ limit, status, tags }: RunFilter): Promise<RunRecord[]> {
     const runs = [...this.#runs.values()]
       .filter((run) => !status || run.status === status)
+      .filter((run) => Object.entries(tags ?? {}).every(([k, v]) => run.tags[k] === v))
       .sort(byRecency);
     return Promise.resolve(runs.slice(0, limit).map(copyRun));
+  }
+
+  /** Beats for the owner's running runs; reports cancel requests and lost runs. */
+  protected writeHeartbeat(
+    owner: RunOwner,
+    runIds: readonly string[],
+    time: number,
+  ): Promise<HeartbeatReply> {
+    const cancelRequested: { runId: string; reason: string }[] = [];
+    const lost: string[] = [];
+    for (const runId of runIds) {
+      const run = this.#runs.get(runId);
+      if (run?.status !== "running" || run.owner?.instanceId !== owner.instanceId) {
+        lost.push(runId);
+        continue;
+      }
+      this.#runs.set(runId, { ...run, heartbeatAt: time });
+      if (run.cancelRequestedAt !== null) {
+        cancelRequested.push({ runId, reason: run.cancelReason ?? "cancel requested" });
+      }
+    }
+    return Promise.resolve({ cancelRequested, lost });
+  }
+
+  /** Marks a running run as asked to cancel (the first request wins). */
+  protected writeCancelRequest(runId: string, request: CancelRequest): Promise<boolean> {
+    const run = this.#runs.get(runId);
+    if (run?.status !== "running") return Promise.resolve(false);
+    if (run.cancelRequestedAt === null) {
+      this.#runs.set(runId, {
+        ...run,
+        cancelRequestedAt: request.time,
+        cancelReason: request.reason,
+      });
+    }
+    return Promise.resolve(true);
+  }
+
+  /** Fails the runs whose owner is gone, with their steps; one event each. */
+  protected async reap({ now, deadOwners, reaper }: ReapOptions): Promise<RunRecord[]> {
+    const reaped: RunRecord[] = [];
+    for (const runId of [...this.#runs.keys()]) {
+      // Read afresh: another reap may have run while this one awaited a write.
+      const run = this.#runs.get(runId);
+      if (!run || !ownerIsGone(run, now, deadOwners)) continue;
+      const known = deadOwners?.includes(run.owner?.instanceId ?? "") ?? false;
+      const record = reapedRun(run, now, known);
+      this.#runs.set(run.runId, record);
+      for (const step of this.#steps.get(run.runId)?.values() ?? []) {
+        const next = reapedStep(step, now);
+        if (next) await this.writeStep(next);
+      }
+      await this.appendEvents([reapEvent(record, now, reaper)]);
+      reaped.push(copyRun(record));
+    }
+    return reaped;
   }
 
   /** Inserts or replaces a step (keeping a known start time, see {@linkcode mergeStep}). */
@@ -192,5 +262,5 @@ export class MemoryRunStore extends RunStoreBase {
 }
 
 function copyRun(run: RunRecord): RunRecord {
-  return { ...run, tags: cloneTags(run.tags) };
+  return { ...run, tags: cloneTags(run.tags), owner: run.owner && { ...run.owner } };
 }

@@ -15,6 +15,20 @@ export type RunStatus = "running" | "success" | "failed" | "canceled";
 /** Status of one asset (or asset partition) in a run. */
 export type StepStatus = "pending" | "running" | "success" | "failed" | "skipped" | "canceled";
 
+/**
+ * The process executing a run. It heartbeats while the run goes on; when it
+ * stops (killed, machine gone), any process that notices fails the run (see
+ * {@linkcode RunStore.reapRuns}).
+ */
+export interface RunOwner {
+  /** Random id of one process's life: a restarted process (same host and pid) has another. */
+  readonly instanceId: string;
+  /** Host name of the machine (in Kubernetes or Docker, the pod or container). */
+  readonly host: string;
+  /** Process id on that host. */
+  readonly pid: number;
+}
+
 /** A run as recorded. */
 export interface RunRecord {
   /** Unique id. */
@@ -33,7 +47,40 @@ export interface RunRecord {
   readonly finishedAt: number | null;
   /** Short summary of what failed, or `null`. */
   readonly errorSummary: string | null;
+  /**
+   * The process executing the run, or `null` (recorded before runs had
+   * owners, or never executed, e.g. a launch that failed to start).
+   */
+  readonly owner: RunOwner | null;
+  /** Milliseconds since the epoch of the owner's last heartbeat, or `null` without owner. */
+  readonly heartbeatAt: number | null;
+  /**
+   * The owner's lease: with no heartbeat for this long after `heartbeatAt`,
+   * the owner is taken for dead. `null` without owner.
+   */
+  readonly heartbeatTimeoutMs: number | null;
+  /** When another process asked the run to cancel (milliseconds since the epoch), or `null`. */
+  readonly cancelRequestedAt: number | null;
+  /** Why the cancel was asked (who asked), or `null`. */
+  readonly cancelReason: string | null;
 }
+
+/** The fields of a {@linkcode RunRecord} that {@linkcode RunStore.createRun} may leave out. */
+export type RunOwnershipFields =
+  | "owner"
+  | "heartbeatAt"
+  | "heartbeatTimeoutMs"
+  | "cancelRequestedAt"
+  | "cancelReason";
+
+/**
+ * A run to record: a {@linkcode RunRecord} whose ownership fields are
+ * optional. Without `owner` the run has none (all five are `null`); with one,
+ * `heartbeatTimeoutMs` is required and `heartbeatAt` defaults to `startedAt`.
+ */
+export type NewRun =
+  & Omit<RunRecord, RunOwnershipFields>
+  & Partial<Pick<RunRecord, RunOwnershipFields>>;
 
 /** One step (an asset, or one partition of it) of a run. */
 export interface StepRecord {
@@ -100,6 +147,8 @@ export interface ListRunsOptions {
   readonly limit?: number;
   /** Only runs with this status. */
   readonly status?: RunStatus;
+  /** Only runs having every one of these tags with exactly this value. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@linkcode RunStore.listEvents}. */
@@ -126,7 +175,47 @@ export interface RunUpdate {
   readonly finishedAt?: number | null;
   /** Short failure summary. */
   readonly errorSummary?: string | null;
+  /** Tags to set (added, or replacing the value of the same key); the others are kept. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
+
+/** What an owner learns from {@linkcode RunStore.heartbeat}. */
+export interface HeartbeatReply {
+  /** Runs of the call that another process asked to cancel, with the reason given. */
+  readonly cancelRequested: readonly { readonly runId: string; readonly reason: string }[];
+  /**
+   * Runs of the call this owner no longer holds: they ended, were failed by a
+   * reaper that took the owner for dead (it was paused or cut off longer than
+   * its lease), or are not its own. The owner must stop them and not record
+   * their end: another process already did.
+   */
+  readonly lost: readonly string[];
+}
+
+/** A request that a running run stop, from a process other than its owner. */
+export interface CancelRequest {
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  /** Why, and who asks, e.g. `canceled from the UI by ana`. */
+  readonly reason: string;
+}
+
+/** Options of {@linkcode RunStore.reapRuns}. */
+export interface ReapOptions {
+  /** The reaper's time, milliseconds since the epoch: leases that ended before it have lapsed. */
+  readonly now: number;
+  /**
+   * Owners known dead whatever their lease says (their process is gone from
+   * this host), by {@linkcode RunOwner.instanceId}.
+   * @default {[]}
+   */
+  readonly deadOwners?: readonly string[];
+  /** Who reaps, recorded in the reaped runs' events. */
+  readonly reaper?: RunOwner;
+}
+
+/** The tag {@linkcode RunStore.reapRuns} sets on a reaped run, to `pending` (see there). */
+export const OWNER_LOST_TAG = "owner_lost";
 
 /**
  * Persistence of runs. Writes may be buffered; reads see every write made
@@ -139,8 +228,9 @@ export interface RunStore extends AsyncDisposable {
   /**
    * Records a new run, at once (not buffered).
    * @throws {PlatformError} `run_store.duplicate_run` when the id is taken.
+   * @throws {TypeError} on a bad time, or an owner without a positive `heartbeatTimeoutMs`.
    */
-  createRun(run: RunRecord): Promise<void>;
+  createRun(run: NewRun): Promise<void>;
   /**
    * Updates status, end time and error summary of a run, at once: a field left
    * out keeps its value, `null` clears it.
@@ -191,4 +281,33 @@ export interface RunStore extends AsyncDisposable {
   deleteDynamicPartition(name: string, key: string): Promise<void>;
   /** Writes anything buffered. */
   flush(): Promise<void>;
+
+  /**
+   * The owner's heartbeat: sets `heartbeatAt = time` on those of `runIds` it
+   * still runs (status `running`, same `owner.instanceId`), and answers what
+   * the owner must act on (cancel requests, runs it lost). At once (not buffered).
+   */
+  heartbeat(owner: RunOwner, runIds: readonly string[], time: number): Promise<HeartbeatReply>;
+  /**
+   * Asks the owner of a running run to cancel it, from any process: the
+   * owner sees the request at its next heartbeat and cancels as on Ctrl-C.
+   * The first request's time and reason are kept. At once (not buffered).
+   *
+   * @returns `false` when no running run has this id (unknown, or already ended).
+   */
+  requestCancel(runId: string, request: CancelRequest): Promise<boolean>;
+  /**
+   * Fails every running run whose owner is gone: its lease lapsed
+   * (`heartbeatAt + heartbeatTimeoutMs < now`) or it is in `deadOwners`.
+   * Atomic per run, across processes: two reapers never both reap one run.
+   * A reaped run gets status `failed`, `finishedAt = now`, an error summary
+   * starting `owner process died`, and the tag {@linkcode OWNER_LOST_TAG}
+   * `pending` (for whoever relaunches lost runs, who replaces it with its
+   * decision); its steps still `running` become `failed` and those `pending`
+   * become `canceled`, with the reason; a `run_finished` event records it all.
+   * Runs without owner are never reaped.
+   *
+   * @returns the runs reaped by this call, as recorded after reaping.
+   */
+  reapRuns(options: ReapOptions): Promise<RunRecord[]>;
 }

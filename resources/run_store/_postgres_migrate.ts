@@ -4,7 +4,8 @@
  * as Kysely keeps its migrator apart from its drivers.
  *
  * Migrations so far: time columns made as `BIGINT` epoch milliseconds become
- * `timestamptz`.
+ * `timestamptz`; the run owner, heartbeat and cancel-request columns are
+ * added to `pipeline_runs` made before runs had owners.
  *
  * Every change runs under one advisory lock ({@linkcode DDL_LOCK}), so
  * processes opening the store at once create and migrate it once.
@@ -15,7 +16,13 @@
 import type postgres from "postgres";
 import { ResourceError } from "../../core/errors.ts";
 import { isConnectionFailure, type PostgresConnection, serverMessage } from "../_postgres.ts";
-import { RUN_STORE_TABLE_NAMES, RUN_STORE_TIME_COLUMNS, runStoreDdl } from "./_schema.ts";
+import {
+  addedColumnType,
+  RUN_STORE_ADDED_COLUMNS,
+  RUN_STORE_TABLE_NAMES,
+  RUN_STORE_TIME_COLUMNS,
+  runStoreDdl,
+} from "./_schema.ts";
 
 /** Serializes `CREATE ... IF NOT EXISTS` and migrations of processes opening the store at once. */
 export const DDL_LOCK = 0x72756e64; // "rund"
@@ -42,6 +49,49 @@ export async function prepareSchema(db: PostgresConnection, schema: string): Pro
   if (found.millisecondColumns.length > 0) {
     await migrate(db, schema, found.millisecondColumns);
   }
+  if (found.missingColumns.length > 0) await addColumns(db, schema);
+}
+
+/** The statements adding the columns `missing` (`table.column`) of `schema`, and their index. */
+export function addColumnStatements(schema: string, missing: readonly string[]): string[] {
+  const statements = Object.entries(RUN_STORE_ADDED_COLUMNS).flatMap(([table, columns]) => {
+    const adds = columns.filter(([column]) => missing.includes(`${table}.${column}`))
+      .map(([column, type]) =>
+        `ADD COLUMN IF NOT EXISTS ${column} ${addedColumnType("postgres", type)}`
+      );
+    return adds.length ? [`ALTER TABLE ${schema}.${table} ${adds.join(", ")}`] : [];
+  });
+  return statements.length === 0 ? [] : [
+    ...statements,
+    `CREATE INDEX IF NOT EXISTS pipeline_runs_status ON ${schema}.pipeline_runs (status)`,
+  ];
+}
+
+/**
+ * Adds the columns an older version did not make, under the DDL lock (so
+ * processes opening at once add them once). A role that may not alter the
+ * tables gets `run_store.schema_outdated` with the statements to run.
+ */
+async function addColumns(db: PostgresConnection, schema: string): Promise<void> {
+  let statements: string[] = [];
+  try {
+    await db.sql.begin(async (tx) => {
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
+      statements = addColumnStatements(schema, (await inspect(tx, schema)).missingColumns);
+      for (const statement of statements) await tx.unsafe(statement);
+    });
+  } catch (error) {
+    if (isConnectionFailure(error)) throw error;
+    throw new ResourceError(
+      "run_store.schema_outdated",
+      db.scrub(
+        `Cannot upgrade the run store at ${db.location} in schema '${schema}': its tables were ` +
+          `made by an older version without run owners and heartbeats, but ` +
+          `${serverMessage(error)}. Run as the owner of the tables: ${statements.join("; ")}`,
+      ),
+      { input: db.location, cause: db.cause(error) },
+    );
+  }
 }
 
 /** SQL turning epoch milliseconds (`param`, a parameter or column) into `timestamptz`. */
@@ -57,6 +107,8 @@ interface Found {
   tables: number;
   /** `table.column` time columns still holding `BIGINT` milliseconds. */
   millisecondColumns: string[];
+  /** `table.column` of {@linkcode RUN_STORE_ADDED_COLUMNS} missing from tables that exist. */
+  missingColumns: string[];
 }
 
 /** Which run store tables exist in `schema`, and which time columns are still `BIGINT`. */
@@ -72,8 +124,15 @@ export async function inspect(
      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2::text[])`,
     [schema, RUN_STORE_TABLE_NAMES],
   );
+  const present = new Set(rows.map((row) => `${row.table_name}.${row.column_name}`));
+  const tables = new Set(rows.map((row) => String(row.table_name)));
   return {
-    tables: new Set(rows.map((row) => String(row.table_name))).size,
+    tables: tables.size,
+    missingColumns: Object.entries(RUN_STORE_ADDED_COLUMNS).flatMap(([table, columns]) =>
+      tables.has(table)
+        ? columns.map(([column]) => `${table}.${column}`).filter((name) => !present.has(name))
+        : []
+    ),
     millisecondColumns: rows
       .filter((row) =>
         row.type === "bigint" &&

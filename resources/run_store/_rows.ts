@@ -45,6 +45,15 @@ export function toRun(row: Row): RunRecord {
     startedAt: num(row.started_at),
     finishedAt: nullableNum(row.finished_at),
     errorSummary: nullableText(row.error_summary),
+    owner: row.owner_id === null || row.owner_id === undefined ? null : {
+      instanceId: text(row.owner_id),
+      host: text(row.owner_host ?? ""),
+      pid: num(row.owner_pid ?? 0),
+    },
+    heartbeatAt: nullableNum(row.heartbeat_at),
+    heartbeatTimeoutMs: nullableNum(row.heartbeat_timeout_ms),
+    cancelRequestedAt: nullableNum(row.cancel_requested_at),
+    cancelReason: nullableText(row.cancel_reason),
   };
 }
 

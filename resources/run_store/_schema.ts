@@ -32,9 +32,17 @@ export const RUN_STORE_TABLES: readonly string[] = [
     tags TEXT NOT NULL,
     started_at {{time}} NOT NULL,
     finished_at {{time}},
-    error_summary TEXT
+    error_summary TEXT,
+    owner_id TEXT,
+    owner_host TEXT,
+    owner_pid INTEGER,
+    heartbeat_at {{time}},
+    heartbeat_timeout_ms INTEGER,
+    cancel_requested_at {{time}},
+    cancel_reason TEXT
   )`,
   `CREATE INDEX IF NOT EXISTS pipeline_runs_started ON {{schema}}pipeline_runs (started_at DESC)`,
+  `CREATE INDEX IF NOT EXISTS pipeline_runs_status ON {{schema}}pipeline_runs (status)`,
   `CREATE TABLE IF NOT EXISTS {{schema}}run_steps (
     seq {{serial}},
     run_id TEXT NOT NULL,
@@ -91,13 +99,38 @@ export const RUN_STORE_TABLES: readonly string[] = [
  * they were (as epoch milliseconds in `BIGINT`) are migrated at open.
  */
 export const RUN_STORE_TIME_COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  pipeline_runs: ["started_at", "finished_at"],
+  pipeline_runs: ["started_at", "finished_at", "heartbeat_at", "cancel_requested_at"],
   run_steps: ["started_at", "finished_at"],
   run_events: ["time"],
   materializations: ["time"],
   sensor_cursors: ["updated_at"],
   run_keys: ["created_at"],
 };
+
+/**
+ * Columns added to tables after they were first released, with their type
+ * (`{{time}}` filled per dialect): a store opening tables made before adds
+ * them (`ALTER TABLE ... ADD COLUMN`), so the run owners and heartbeats reach
+ * existing installations. The DDL above has them already.
+ */
+export const RUN_STORE_ADDED_COLUMNS: Readonly<
+  Record<string, readonly (readonly [column: string, type: string])[]>
+> = {
+  pipeline_runs: [
+    ["owner_id", "TEXT"],
+    ["owner_host", "TEXT"],
+    ["owner_pid", "INTEGER"],
+    ["heartbeat_at", "{{time}}"],
+    ["heartbeat_timeout_ms", "INTEGER"],
+    ["cancel_requested_at", "{{time}}"],
+    ["cancel_reason", "TEXT"],
+  ],
+};
+
+/** The type of an added column in a dialect. */
+export function addedColumnType(dialect: "sqlite" | "postgres", type: string): string {
+  return type.replace("{{time}}", dialect === "sqlite" ? "INTEGER" : "TIMESTAMPTZ");
+}
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 

@@ -20,12 +20,24 @@ import type postgres from "postgres";
 import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
-import { mergeStep, RunStoreBase, type SerializedEvent } from "../../core/run_store/base.ts";
+import {
+  mergeStep,
+  ownerIsGone,
+  reapedRun,
+  reapedStep,
+  reapEvent,
+  type RunFilter,
+  RunStoreBase,
+  type SerializedEvent,
+} from "../../core/run_store/base.ts";
 import type {
+  CancelRequest,
+  HeartbeatReply,
   ListEventsOptions,
+  ReapOptions,
   RunKeyClaim,
+  RunOwner,
   RunRecord,
-  RunStatus,
   RunUpdate,
   StepRecord,
   StoredRunEvent,
@@ -233,8 +245,10 @@ export class PostgresRunStore extends RunStoreBase {
     return this.#now(async (sql) => {
       const inserted = await sql.unsafe(
         `INSERT INTO ${this.#t.pipeline_runs} (run_id, status, selection, partitions, tags,
-           started_at, finished_at, error_summary)
-         VALUES ($1, $2, $3, $4, $5, ${toTime("$6")}, ${toTime("$7")}, $8)
+           started_at, finished_at, error_summary, owner_id, owner_host, owner_pid, heartbeat_at,
+           heartbeat_timeout_ms, cancel_requested_at, cancel_reason)
+         VALUES ($1, $2, $3, $4, $5, ${toTime("$6")}, ${toTime("$7")}, $8, $9, $10, $11,
+           ${toTime("$12")}, $13, ${toTime("$14")}, $15)
          ON CONFLICT (run_id) DO NOTHING`,
         [
           run.runId,
@@ -245,6 +259,13 @@ export class PostgresRunStore extends RunStoreBase {
           ms(run.startedAt),
           ms(run.finishedAt),
           run.errorSummary,
+          run.owner?.instanceId ?? null,
+          run.owner?.host ?? null,
+          run.owner?.pid ?? null,
+          ms(run.heartbeatAt),
+          run.heartbeatTimeoutMs,
+          ms(run.cancelRequestedAt),
+          run.cancelReason,
         ],
       );
       return inserted.count === 1;
@@ -257,7 +278,8 @@ export class PostgresRunStore extends RunStoreBase {
       const updated = await sql.unsafe(
         `UPDATE ${this.#t.pipeline_runs} SET status = $1,
            finished_at = CASE WHEN $2::boolean THEN ${toTime("$3")} ELSE finished_at END,
-           error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END
+           error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END,
+           tags = CASE WHEN $7::text IS NULL THEN tags ELSE (tags::jsonb || $7::jsonb)::text END
          WHERE run_id = $6`,
         [
           update.status,
@@ -266,6 +288,7 @@ export class PostgresRunStore extends RunStoreBase {
           update.errorSummary !== undefined,
           update.errorSummary ?? null,
           runId,
+          update.tags === undefined ? null : JSON.stringify(update.tags),
         ],
       );
       return updated.count === 1;
@@ -287,16 +310,122 @@ export class PostgresRunStore extends RunStoreBase {
   }
 
   /** Runs, most recent first. */
-  protected readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]> {
+  protected readRuns({ limit, status, tags }: RunFilter): Promise<RunRecord[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
         `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
-         WHERE ($1::text IS NULL OR status = $1)
+         WHERE ($1::text IS NULL OR status = $1) AND ($3::text IS NULL OR tags::jsonb @> $3::jsonb)
          ORDER BY r.started_at DESC, r.run_id DESC LIMIT $2`,
-        [status ?? null, limit],
+        [status ?? null, limit, tags === undefined ? null : JSON.stringify(tags)],
       );
       return rows.map(toRun);
     });
+  }
+
+  /** Beats for the owner's running runs in one statement; reports requests and lost runs. */
+  protected writeHeartbeat(
+    owner: RunOwner,
+    runIds: readonly string[],
+    time: number,
+  ): Promise<HeartbeatReply> {
+    if (runIds.length === 0) {
+      return this.#now(() => Promise.resolve({ cancelRequested: [], lost: [] }));
+    }
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `UPDATE ${this.#t.pipeline_runs} SET heartbeat_at = ${toTime("$1")}
+         WHERE run_id = ANY($2::text[]) AND status = 'running' AND owner_id = $3
+         RETURNING run_id, cancel_requested_at IS NOT NULL AS cancel, cancel_reason`,
+        [ms(time), runIds, owner.instanceId],
+      );
+      const held = new Set(rows.map((row) => String(row.run_id)));
+      return {
+        cancelRequested: rows.filter((row) => row.cancel).map((row) => ({
+          runId: String(row.run_id),
+          reason: String(row.cancel_reason ?? "cancel requested"),
+        })),
+        lost: runIds.filter((runId) => !held.has(runId)),
+      };
+    });
+  }
+
+  /** Marks a running run as asked to cancel (the first request wins). */
+  protected writeCancelRequest(runId: string, request: CancelRequest): Promise<boolean> {
+    return this.#now(async (sql) => {
+      const updated = await sql.unsafe(
+        `UPDATE ${this.#t.pipeline_runs}
+         SET cancel_requested_at = COALESCE(cancel_requested_at, ${toTime("$1")}),
+           cancel_reason = COALESCE(cancel_reason, $2)
+         WHERE run_id = $3 AND status = 'running'`,
+        [ms(request.time), request.reason, runId],
+      );
+      return updated.count === 1;
+    });
+  }
+
+  /**
+   * Fails the runs whose owner is gone, with their steps and one event each,
+   * in one transaction. `FOR UPDATE SKIP LOCKED`: a run another reaper is
+   * reaping is left to it, and is no longer running once it commits; an
+   * owner's heartbeat waits for the lock, then finds its run lost.
+   */
+  protected reap({ now, deadOwners = [], reaper }: ReapOptions): Promise<RunRecord[]> {
+    return this.#now((sql) =>
+      sql.begin(async (tx) => {
+        const rows = await tx.unsafe(
+          `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
+           WHERE status = 'running' AND owner_id IS NOT NULL AND (owner_id = ANY($2::text[])
+             OR heartbeat_at + heartbeat_timeout_ms * interval '1 millisecond' < ${toTime("$1")})
+           FOR UPDATE SKIP LOCKED`,
+          [ms(now), deadOwners],
+        );
+        const reaped: RunRecord[] = [];
+        for (const run of rows.map(toRun)) {
+          if (!ownerIsGone(run, now, deadOwners)) continue;
+          const record = reapedRun(run, now, deadOwners.includes(run.owner?.instanceId ?? ""));
+          await tx.unsafe(
+            `UPDATE ${this.#t.pipeline_runs} SET status = $1, finished_at = ${toTime("$2")},
+               error_summary = $3, tags = $4 WHERE run_id = $5`,
+            [
+              record.status,
+              ms(record.finishedAt),
+              record.errorSummary,
+              JSON.stringify(record.tags),
+              run.runId,
+            ],
+          );
+          const steps = await tx.unsafe(
+            `SELECT ${STEP_COLUMNS} FROM ${this.#t.run_steps} AS s WHERE run_id = $1`,
+            [run.runId],
+          );
+          for (const step of steps.map(toStep)) {
+            const next = reapedStep(step, now);
+            if (!next) continue;
+            await tx.unsafe(
+              `UPDATE ${this.#t.run_steps} SET status = $1, finished_at = ${toTime("$2")},
+                 reason = $3 WHERE run_id = $4 AND asset_key = $5 AND partition_key = $6`,
+              [
+                next.status,
+                ms(next.finishedAt),
+                next.reason,
+                next.runId,
+                next.assetKey,
+                partitionColumn(next.partition),
+              ],
+            );
+          }
+          const event = reapEvent(record, now, reaper);
+          await tx.unsafe(`SELECT pg_advisory_xact_lock(${EVENT_LOCK})`);
+          await tx.unsafe(
+            `INSERT INTO ${this.#t.run_events} (run_id, type, time, data)
+             VALUES ($1, $2, ${toTime("$3")}, $4)`,
+            [event.runId, event.type, ms(event.time), JSON.stringify(event.data)],
+          );
+          reaped.push(record);
+        }
+        return reaped;
+      }) as Promise<RunRecord[]>
+    );
   }
 
   /** Inserts or replaces a step (buffered; keeps a known start time, see `mergeStep`). */
@@ -605,7 +734,9 @@ function fromTime(alias: string, column: string): string {
 
 const RUN_COLUMNS = `r.run_id, r.status, r.selection, r.partitions, r.tags, ${
   fromTime("r", "started_at")
-}, ${fromTime("r", "finished_at")}, r.error_summary`;
+}, ${fromTime("r", "finished_at")}, r.error_summary, r.owner_id, r.owner_host, r.owner_pid, ${
+  fromTime("r", "heartbeat_at")
+}, r.heartbeat_timeout_ms, ${fromTime("r", "cancel_requested_at")}, r.cancel_reason`;
 const STEP_COLUMNS = `s.run_id, s.asset_key, s.partition_key, s.status, s.attempts, ${
   fromTime("s", "started_at")
 }, ${fromTime("s", "finished_at")}, s.reason`;

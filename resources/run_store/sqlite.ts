@@ -13,12 +13,23 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
-import { RunStoreBase, type SerializedEvent } from "../../core/run_store/base.ts";
+import {
+  ownerIsGone,
+  reapedRun,
+  reapedStep,
+  reapEvent,
+  type RunFilter,
+  RunStoreBase,
+  type SerializedEvent,
+} from "../../core/run_store/base.ts";
 import type {
+  CancelRequest,
+  HeartbeatReply,
   ListEventsOptions,
+  ReapOptions,
   RunKeyClaim,
+  RunOwner,
   RunRecord,
-  RunStatus,
   RunUpdate,
   StepRecord,
   StoredRunEvent,
@@ -26,7 +37,7 @@ import type {
 import { immediateTransaction, openSqlite } from "../_sqlite.ts";
 import { WriteBuffer } from "./_buffer.ts";
 import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
-import { runStoreDdl } from "./_schema.ts";
+import { addedColumnType, RUN_STORE_ADDED_COLUMNS, runStoreDdl } from "./_schema.ts";
 
 /** Options of {@linkcode SqliteRunStore.open}. */
 export interface SqliteRunStoreOptions {
@@ -115,9 +126,7 @@ export class SqliteRunStore extends RunStoreBase {
       db = openSqlite(path, {
         busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
         synchronous: "NORMAL",
-        setup: (db) => {
-          for (const sql of runStoreDdl("sqlite")) db.exec(sql);
-        },
+        setup: (db) => immediateTransaction(db, () => prepareTables(db)),
       });
     } catch (error) {
       throw new ResourceError(
@@ -134,8 +143,9 @@ export class SqliteRunStore extends RunStoreBase {
     return this.#now(() => {
       const inserted = this.#prepare(
         `INSERT INTO pipeline_runs (run_id, status, selection, partitions, tags, started_at,
-           finished_at, error_summary)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+           finished_at, error_summary, owner_id, owner_host, owner_pid, heartbeat_at,
+           heartbeat_timeout_ms, cancel_requested_at, cancel_reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
       ).run(
         run.runId,
         run.status,
@@ -145,6 +155,13 @@ export class SqliteRunStore extends RunStoreBase {
         run.startedAt,
         run.finishedAt,
         run.errorSummary,
+        run.owner?.instanceId ?? null,
+        run.owner?.host ?? null,
+        run.owner?.pid ?? null,
+        run.heartbeatAt,
+        run.heartbeatTimeoutMs,
+        run.cancelRequestedAt,
+        run.cancelReason,
       );
       return Number(inserted.changes) === 1;
     });
@@ -156,7 +173,8 @@ export class SqliteRunStore extends RunStoreBase {
       const updated = this.#prepare(
         `UPDATE pipeline_runs SET status = ?,
            finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
-           error_summary = CASE WHEN ? THEN ? ELSE error_summary END
+           error_summary = CASE WHEN ? THEN ? ELSE error_summary END,
+           tags = CASE WHEN ? IS NULL THEN tags ELSE json_patch(tags, ?) END
          WHERE run_id = ?`,
       ).run(
         update.status,
@@ -164,6 +182,8 @@ export class SqliteRunStore extends RunStoreBase {
         update.finishedAt ?? null,
         update.errorSummary === undefined ? 0 : 1,
         update.errorSummary ?? null,
+        update.tags === undefined ? null : 1,
+        update.tags === undefined ? null : JSON.stringify(update.tags),
         runId,
       );
       return Number(updated.changes) === 1;
@@ -185,19 +205,106 @@ export class SqliteRunStore extends RunStoreBase {
   }
 
   /** Runs, most recent first. */
-  protected readRuns(limit: number, status: RunStatus | undefined): Promise<RunRecord[]> {
-    return this.#read(() => {
-      const rows = status
-        ? this.#all(
-          "SELECT * FROM pipeline_runs WHERE status = ? ORDER BY started_at DESC, run_id DESC LIMIT ?",
-          status,
-          limit,
-        )
-        : this.#all(
-          "SELECT * FROM pipeline_runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
-          limit,
+  protected readRuns({ limit, status, tags }: RunFilter): Promise<RunRecord[]> {
+    const wanted = Object.entries(tags ?? {});
+    // One statement per number of tag conditions (a handful), cached like the others.
+    const sql = `SELECT * FROM pipeline_runs WHERE (? IS NULL OR status = ?)${
+      wanted.map(() =>
+        " AND EXISTS (SELECT 1 FROM json_each(pipeline_runs.tags) WHERE key = ? AND value = ?)"
+      ).join("")
+    } ORDER BY started_at DESC, run_id DESC LIMIT ?`;
+    return this.#read(() =>
+      this.#all(sql, status ?? null, status ?? null, ...wanted.flat(), limit).map(toRun)
+    );
+  }
+
+  /** Beats for the owner's running runs, in one transaction; reports requests and lost runs. */
+  protected writeHeartbeat(
+    owner: RunOwner,
+    runIds: readonly string[],
+    time: number,
+  ): Promise<HeartbeatReply> {
+    return this.#now(() => {
+      const cancelRequested: { runId: string; reason: string }[] = [];
+      const lost: string[] = [];
+      const beat = this.#prepare(
+        `UPDATE pipeline_runs SET heartbeat_at = ?
+         WHERE run_id = ? AND status = 'running' AND owner_id = ?
+         RETURNING cancel_requested_at, cancel_reason`,
+      );
+      for (const runId of runIds) {
+        const row = beat.get(time, runId, owner.instanceId);
+        if (row === undefined) lost.push(runId);
+        else if (row.cancel_requested_at !== null) {
+          cancelRequested.push({ runId, reason: String(row.cancel_reason ?? "cancel requested") });
+        }
+      }
+      return { cancelRequested, lost };
+    });
+  }
+
+  /** Marks a running run as asked to cancel (the first request wins). */
+  protected writeCancelRequest(runId: string, request: CancelRequest): Promise<boolean> {
+    return this.#now(() => {
+      const updated = this.#prepare(
+        `UPDATE pipeline_runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?),
+           cancel_reason = COALESCE(cancel_reason, ?)
+         WHERE run_id = ? AND status = 'running'`,
+      ).run(request.time, request.reason, runId);
+      return Number(updated.changes) === 1;
+    });
+  }
+
+  /**
+   * Fails the runs whose owner is gone, with their steps and one event each,
+   * in one immediate transaction: another process reaping at the same time
+   * waits for it, then finds those runs no longer running.
+   */
+  protected reap({ now, deadOwners = [], reaper }: ReapOptions): Promise<RunRecord[]> {
+    return this.#now(() => {
+      const running = this.#all(
+        "SELECT * FROM pipeline_runs WHERE status = 'running' AND owner_id IS NOT NULL",
+      ).map(toRun);
+      const reaped: RunRecord[] = [];
+      for (const run of running) {
+        if (!ownerIsGone(run, now, deadOwners)) continue;
+        const record = reapedRun(run, now, deadOwners.includes(run.owner?.instanceId ?? ""));
+        this.#run(
+          `UPDATE pipeline_runs SET status = ?, finished_at = ?, error_summary = ?, tags = ?
+           WHERE run_id = ?`,
+          record.status,
+          record.finishedAt,
+          record.errorSummary,
+          JSON.stringify(record.tags),
+          run.runId,
         );
-      return rows.map(toRun);
+        const steps = this.#all("SELECT * FROM run_steps WHERE run_id = ?", run.runId).map(toStep);
+        for (const step of steps) {
+          const next = reapedStep(step, now);
+          if (!next) continue;
+          this.#run(
+            `UPDATE run_steps SET status = ?, finished_at = ?, reason = ?
+             WHERE run_id = ? AND asset_key = ? AND partition_key = ?`,
+            next.status,
+            next.finishedAt,
+            next.reason,
+            next.runId,
+            next.assetKey,
+            partitionColumn(next.partition),
+          );
+        }
+        const event = reapEvent(record, now, reaper);
+        this.#run(
+          `INSERT INTO run_events (run_id, type, time, asset_key, partition_key, data)
+           VALUES (?, ?, ?, NULL, NULL, ?)`,
+          event.runId,
+          event.type,
+          event.time,
+          JSON.stringify(event.data),
+        );
+        reaped.push(record);
+      }
+      return reaped;
     });
   }
 
@@ -441,6 +548,25 @@ export class SqliteRunStore extends RunStoreBase {
 
   #closedError(): Error {
     return new ResourceError("run_store.closed", `Run store ${this.description} is closed`);
+  }
+}
+
+/**
+ * Creates the tables when missing, and adds the columns added since an
+ * older version made them (in the caller's transaction, so two processes
+ * opening an old file at once add them once).
+ */
+function prepareTables(db: DatabaseSync): void {
+  for (const sql of runStoreDdl("sqlite")) db.exec(sql);
+  for (const [table, columns] of Object.entries(RUN_STORE_ADDED_COLUMNS)) {
+    const present = new Set(
+      db.prepare(`PRAGMA table_info(${table})`).all().map((row) => String(row.name)),
+    );
+    for (const [column, type] of columns) {
+      if (!present.has(column)) {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${addedColumnType("sqlite", type)}`);
+      }
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { AssetExecutionError } from "../../core/errors.ts";
 
 import type { Metadata } from "../../core/metadata.ts";
 import { dailyPartitions, staticPartitions } from "../../core/partitions.ts";
+import { processOwner } from "../../core/owner.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { catchErrorAsync } from "./_helpers.ts";
 import { harness, noop, ok, summary, T0 } from "./_executor.ts";
@@ -196,6 +197,12 @@ Deno.test("the run store holds the run, its steps and its events after a run", a
     startedAt: T0,
     finishedAt: T0 + 750,
     errorSummary: "1 failed: bad (column 'x' missing); 1 skipped",
+    // This process owned it; with a 10 s interval no heartbeat came in 750 ms.
+    owner: processOwner(),
+    heartbeatAt: T0,
+    heartbeatTimeoutMs: 40_000,
+    cancelRequestedAt: null,
+    cancelReason: null,
   });
   assert.deepEqual(await store.listSteps("run-1"), [
     {

@@ -139,3 +139,47 @@ Deno.test("SIGTERM stops `deno run -A main.ts sensor` cleanly and records the ru
   assert.equal(runs[0]?.status, "canceled");
   assert.equal(runs[0]?.tags.run_key?.startsWith("slow:"), true);
 });
+
+Deno.test("a daemon killed with -9 mid-run: the next daemon fails its run and relaunches it once; nothing stays running", async () => {
+  await using w = await world();
+  await w.commit("held");
+  const env = { RUN_HEARTBEAT_INTERVAL_MS: "100" };
+  const first = w.spawn({ ...env, FIXTURE_HOLD: "1" });
+  let firstPid = 0;
+  try {
+    await until("the run started", async () => (await w.lines()).length === 1);
+    firstPid = first.pid;
+    first.kill("SIGKILL");
+  } finally {
+    await first.output(); // waits for it (and reaps the process)
+  }
+  const [lost] = await w.runs();
+  assert.equal(lost?.status, "running", "killed with -9: nobody recorded its end");
+  assert.equal(lost?.owner?.pid, firstPid);
+
+  const second = w.spawn(env);
+  let out: { code: number; stdout: string; stderr: string } | undefined;
+  try {
+    await until("the relaunch finished", async () => {
+      const runs = await w.runs().catch(() => []);
+      return runs.length === 2 && runs.every((run) => run.status !== "running");
+    });
+  } finally {
+    out = await stop(second);
+  }
+  assert.equal(out.code, 0, out.stderr + out.stdout);
+  const runs = await w.runs();
+  const reaped = runs.find((run) => run.runId === lost.runId);
+  const relaunch = runs.find((run) => run.runId !== lost.runId);
+  assert.equal(reaped?.status, "failed");
+  assert.match(reaped?.errorSummary ?? "", /^owner process died \(process .* pid \d+ is gone\)/);
+  assert.equal(reaped?.tags.owner_lost, `relaunched as ${relaunch?.runId} (attempt 2)`);
+  assert.equal(relaunch?.status, "success");
+  assert.equal(relaunch?.tags.attempt, "2");
+  assert.equal(relaunch?.tags.relaunch_of, lost.runId);
+  assert.equal(relaunch?.tags.run_key, lost.tags.run_key, "the same run key lineage");
+  assert.match(out.stdout, /relaunched lost run .* as /);
+  // The batch ran twice: cut short by the kill, then to the end.
+  assert.deepEqual((await w.lines()).map((line) => line.split(" ")[0]), ["held", "held"]);
+  assert.equal((await w.runs()).length, 2);
+});

@@ -33,6 +33,11 @@ export function expectedRun(writer: string, i: number): RunRecord {
     startedAt: T0 + i,
     finishedAt: T0 + i + 100,
     errorSummary: i % 7 === 3 ? `bronze_weather failed on run ${i}` : null,
+    owner: null,
+    heartbeatAt: null,
+    heartbeatTimeoutMs: null,
+    cancelRequestedAt: null,
+    cancelReason: null,
   };
 }
 

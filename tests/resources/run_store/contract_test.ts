@@ -10,8 +10,10 @@ import {
   defineGraph,
   type Materialization,
   materialize,
+  OWNER_LOST_TAG,
   ResourceError,
   type RunEvent,
+  type RunOwner,
   type RunRecord,
   type RunStore,
   type StepRecord,
@@ -40,8 +42,21 @@ function run(runId: string, fields: Partial<RunRecord> = {}): RunRecord {
     startedAt: T0,
     finishedAt: null,
     errorSummary: null,
+    owner: null,
+    heartbeatAt: null,
+    heartbeatTimeoutMs: null,
+    cancelRequestedAt: null,
+    cancelReason: null,
     ...fields,
   };
+}
+
+const OWNER_A: RunOwner = { instanceId: "a-0001", host: "host-a", pid: 101 };
+const OWNER_B: RunOwner = { instanceId: "b-0002", host: "host-b", pid: 202 };
+
+/** A running run of `owner`, last heartbeat at `heartbeatAt`, lease 30 s. */
+function owned(runId: string, owner: RunOwner, heartbeatAt = T0, fields: Partial<RunRecord> = {}) {
+  return run(runId, { owner, heartbeatAt, heartbeatTimeoutMs: 30_000, ...fields });
 }
 
 function step(assetKey: string, fields: Partial<StepRecord> = {}): StepRecord {
@@ -578,6 +593,200 @@ const CONTRACT: Record<string, Check> = {
     assertEquals(await store.lastMaterialization("bronze"), undefined);
   },
 
+  "a run without owner has none; an owned run keeps owner, heartbeat and lease": async (
+    { store },
+  ) => {
+    await store.createRun({
+      runId: "plain",
+      status: "running",
+      selection: "",
+      partitions: null,
+      tags: {},
+      startedAt: T0,
+      finishedAt: null,
+      errorSummary: null,
+    });
+    assertEquals(
+      await store.getRun("plain"),
+      run("plain", { selection: "", partitions: null, tags: {} }),
+    );
+    // heartbeatAt defaults to startedAt
+    await store.createRun({ ...run("mine"), owner: OWNER_A, heartbeatTimeoutMs: 40_000 });
+    assertEquals(
+      await store.getRun("mine"),
+      run("mine", { owner: OWNER_A, heartbeatAt: T0, heartbeatTimeoutMs: 40_000 }),
+    );
+    await store.createRun(owned("later", OWNER_B, T0 + 7));
+    assertEquals((await store.getRun("later"))?.heartbeatAt, T0 + 7);
+    assertEquals(
+      (await store.listRuns({ limit: 5 })).find((r) => r.runId === "later")?.owner,
+      OWNER_B,
+    );
+  },
+
+  "createRun refuses an owner without a lease, and a malformed owner": async ({ store }) => {
+    const bad: Partial<RunRecord>[] = [
+      { owner: OWNER_A },
+      { owner: OWNER_A, heartbeatTimeoutMs: 0 },
+      { owner: OWNER_A, heartbeatTimeoutMs: 1.5 },
+      { owner: { ...OWNER_A, instanceId: "" }, heartbeatTimeoutMs: 1000 },
+      { owner: { ...OWNER_A, pid: -1 }, heartbeatTimeoutMs: 1000 },
+      { tags: { n: 1 as unknown as string } },
+    ];
+    for (const fields of bad) {
+      const error = await rejects(() => store.createRun({ ...run("r1"), ...fields }), TypeError);
+      assert(error.message.startsWith("Cannot record run 'r1'"), error.message);
+    }
+    assertEquals(await store.getRun("r1"), undefined, "nothing was stored");
+  },
+
+  "heartbeat moves the owner's running runs and reports the runs it lost": async ({ store }) => {
+    await store.createRun(owned("r1", OWNER_A));
+    await store.createRun(owned("r2", OWNER_B));
+    await store.createRun(owned("r3", OWNER_A, T0, { status: "success", finishedAt: T0 + 1 }));
+    const reply = await store.heartbeat(OWNER_A, ["r1", "r2", "r3", "nope", "r1"], T0 + 5_000);
+    assertEquals(reply, { cancelRequested: [], lost: ["r2", "r3", "nope"] });
+    assertEquals((await store.getRun("r1"))?.heartbeatAt, T0 + 5_000);
+    assertEquals((await store.getRun("r2"))?.heartbeatAt, T0, "another owner's run is not touched");
+    assertEquals(await store.heartbeat(OWNER_A, [], T0), { cancelRequested: [], lost: [] });
+    await rejects(() => store.heartbeat({ ...OWNER_A, instanceId: "" }, ["r1"], T0), TypeError);
+    await rejects(() => store.heartbeat(OWNER_A, ["r1"], Number.NaN), TypeError);
+  },
+
+  "requestCancel marks a running run once; its owner sees it at the next heartbeat": async (
+    { store },
+  ) => {
+    await store.createRun(owned("r1", OWNER_A));
+    await store.createRun(owned("done", OWNER_A, T0, { status: "failed", finishedAt: T0 }));
+    assertEquals(
+      await store.requestCancel("r1", { time: T0 + 1, reason: "from the UI by ana" }),
+      true,
+    );
+    assertEquals(await store.requestCancel("r1", { time: T0 + 2, reason: "again" }), true);
+    assertEquals(await store.requestCancel("done", { time: T0 + 1, reason: "x" }), false);
+    assertEquals(await store.requestCancel("nope", { time: T0 + 1, reason: "x" }), false);
+    const recorded = await store.getRun("r1");
+    assertEquals([recorded?.cancelRequestedAt, recorded?.cancelReason], [
+      T0 + 1,
+      "from the UI by ana",
+    ]);
+    assertEquals(recorded?.status, "running", "the owner decides when it has stopped");
+    assertEquals(await store.heartbeat(OWNER_A, ["r1"], T0 + 3), {
+      cancelRequested: [{ runId: "r1", reason: "from the UI by ana" }],
+      lost: [],
+    });
+    await rejects(() => store.requestCancel("r1", { time: T0, reason: "" }), TypeError);
+  },
+
+  "reapRuns fails the runs whose owner is gone, with their steps, exactly once": async (
+    { store },
+  ) => {
+    await store.createRun(owned("lapsed", OWNER_A, T0));
+    await store.createRun(owned("fresh", OWNER_B, T0 + 20_000));
+    await store.createRun(owned("dead", OWNER_B, T0 + 20_000));
+    await store.createRun(run("ownerless")); // runs recorded before owners: never reaped
+    await store.createRun(owned("ended", OWNER_A, T0, { status: "success", finishedAt: T0 + 1 }));
+    for (
+      const [assetKey, status] of [["a", "success"], ["b", "running"], ["c", "pending"]] as const
+    ) {
+      await store.putStep(
+        step(assetKey, { runId: "lapsed", status, startedAt: status === "pending" ? null : T0 }),
+      );
+    }
+    // The lease of "lapsed" ends at T0 + 30 s: not yet at T0 + 30 s, lapsed 1 ms later.
+    assertEquals(await store.reapRuns({ now: T0 + 30_000 }), []);
+    const now = T0 + 30_001;
+    const reaped = await store.reapRuns({ now, reaper: OWNER_B });
+    assertEquals(reaped.map((r) => r.runId), ["lapsed"]);
+    const record = await store.getRun("lapsed");
+    assertEquals(reaped[0], record);
+    assertEquals(record?.status, "failed");
+    assertEquals(record?.finishedAt, now);
+    assertEquals(record?.tags, {
+      sensor: "manifests",
+      run_key: "b1:etag",
+      [OWNER_LOST_TAG]: "pending",
+    });
+    assert(
+      /^owner process died \(no heartbeat from host-a pid 101 since 2024-05-01T12:00:00\.000Z\)$/
+        .test(record?.errorSummary ?? ""),
+      String(record?.errorSummary),
+    );
+    assertEquals((await store.listSteps("lapsed")).map((s) => [s.assetKey, s.status, s.reason]), [
+      ["a", "success", null],
+      ["b", "failed", "owner process died"],
+      ["c", "canceled", "owner process died"],
+    ]);
+    const [finished] = await store.listEvents("lapsed", { types: ["run_finished"] });
+    assertEquals(finished?.data, {
+      status: "failed",
+      reason: record?.errorSummary ?? null,
+      reaped: true,
+      reaper: "host-b pid 202",
+    });
+    assertEquals(await store.reapRuns({ now }), [], "each run is reaped once");
+    // A process known gone is reaped whatever its lease says.
+    const known = await store.reapRuns({ now, deadOwners: [OWNER_B.instanceId] });
+    assertEquals(known.map((r) => r.runId).sort(), ["dead", "fresh"]);
+    assert(
+      known[0]?.errorSummary?.startsWith("owner process died (process host-b pid 202 is gone)"),
+    );
+    assertEquals((await store.getRun("ownerless"))?.status, "running");
+    assertEquals((await store.getRun("ended"))?.status, "success");
+    // The owner, back after a pause, learns it lost its run and must not record its end.
+    assertEquals(await store.heartbeat(OWNER_A, ["lapsed"], now + 1), {
+      cancelRequested: [],
+      lost: ["lapsed"],
+    });
+    await rejects(() => store.reapRuns({ now: Number.NaN }), TypeError);
+  },
+
+  "two reapers at once reap each run exactly once": async ({ store, reopen }) => {
+    const other = reopen ? await reopen() : store;
+    try {
+      for (let i = 0; i < 30; i++) await store.createRun(owned(`r${i}`, OWNER_A));
+      await store.flush();
+      const [a, b] = await Promise.all([
+        store.reapRuns({ now: T0 + 60_000 }),
+        other.reapRuns({ now: T0 + 60_000 }),
+      ]);
+      const ids = [...a, ...b].map((r) => r.runId);
+      assertEquals(ids.length, 30, `reaped ${ids.length}: ${a.length} + ${b.length}`);
+      assertEquals(new Set(ids).size, 30);
+      for (let i = 0; i < 30; i++) {
+        assertEquals((await store.listEvents(`r${i}`, { types: ["run_finished"] })).length, 1);
+      }
+    } finally {
+      if (other !== store) await other[Symbol.asyncDispose]();
+    }
+  },
+
+  "listRuns filters by tags; updateRun merges tags": async ({ store }) => {
+    await store.createRun(run("r1", { tags: { sensor: "s", run_key: "k1" } }));
+    await store.createRun(run("r2", { tags: { sensor: "s", run_key: "k2" }, startedAt: T0 + 1 }));
+    await store.createRun(run("r3", { tags: { schedule: "s" }, startedAt: T0 + 2 }));
+    const ids = async (tags: Record<string, string>) =>
+      (await store.listRuns({ tags, limit: 10 })).map((r) => r.runId);
+    assertEquals(await ids({ sensor: "s" }), ["r2", "r1"]);
+    assertEquals(await ids({ sensor: "s", run_key: "k1" }), ["r1"]);
+    assertEquals(await ids({ sensor: "x" }), []);
+    assertEquals(await ids({}), ["r3", "r2", "r1"]);
+    assertEquals((await store.listRuns({ tags: { sensor: "s" }, limit: 1 })).map((r) => r.runId), [
+      "r2",
+    ]);
+    await store.updateRun("r1", {
+      status: "failed",
+      tags: { owner_lost: "relaunched as r9", sensor: "t" },
+    });
+    assertEquals((await store.getRun("r1"))?.tags, {
+      sensor: "t",
+      run_key: "k1",
+      owner_lost: "relaunched as r9",
+    });
+    assertEquals(await ids({ owner_lost: "relaunched as r9" }), ["r1"]);
+    await rejects(() => store.listRuns({ tags: { n: 1 as unknown as string } }), TypeError);
+  },
+
   "flush makes every write visible to another store on the same data": async (place) => {
     const { store, reopen } = place;
     await writeSample(store);
@@ -608,6 +817,9 @@ const CONTRACT: Record<string, Check> = {
 };
 
 async function writeSample(store: RunStore): Promise<void> {
+  await store.createRun(owned("o1", OWNER_A));
+  await store.heartbeat(OWNER_A, ["o1"], T0 + 3);
+  await store.requestCancel("o1", { time: T0 + 4, reason: "stop" });
   await store.createRun(run("r1"));
   await store.putStep(
     step("a", { status: "success", attempts: 1, startedAt: T0, finishedAt: T0 + 9 }),
@@ -622,6 +834,10 @@ async function writeSample(store: RunStore): Promise<void> {
 }
 
 async function assertSample(store: RunStore): Promise<void> {
+  assertEquals(
+    await store.getRun("o1"),
+    owned("o1", OWNER_A, T0 + 3, { cancelRequestedAt: T0 + 4, cancelReason: "stop" }),
+  );
   assertEquals(await store.getRun("r1"), run("r1", { status: "success", finishedAt: T0 + 10 }));
   assertEquals(await store.listSteps("r1"), [
     step("a", { status: "success", attempts: 1, startedAt: T0, finishedAt: T0 + 9 }),

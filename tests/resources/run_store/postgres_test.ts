@@ -127,6 +127,13 @@ Deno.test({
           "started_at timestamp with time zone",
           "finished_at timestamp with time zone",
           "error_summary text",
+          "owner_id text",
+          "owner_host text",
+          "owner_pid integer",
+          "heartbeat_at timestamp with time zone",
+          "heartbeat_timeout_ms integer",
+          "cancel_requested_at timestamp with time zone",
+          "cancel_reason text",
         ]);
         const timeColumns = rows
           .filter((r) => r.data_type === "timestamp with time zone")
@@ -134,7 +141,9 @@ Deno.test({
           .sort();
         assertEquals(timeColumns, [
           "materializations.time",
+          "pipeline_runs.cancel_requested_at",
           "pipeline_runs.finished_at",
+          "pipeline_runs.heartbeat_at",
           "pipeline_runs.started_at",
           "run_events.time",
           "run_keys.created_at",

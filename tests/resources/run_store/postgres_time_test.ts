@@ -257,6 +257,24 @@ Deno.test({
           "select indexdef from pg_indexes where schemaname = 'legacy' and indexname = 'pipeline_runs_started'",
         );
         assert(String(index?.indexdef).includes("started_at DESC"), "the index survives");
+        // Made before runs had owners: the owner, heartbeat and cancel columns are added,
+        // old runs have no owner (and so are never reaped), new ones can be owned.
+        const added = await admin.unsafe(
+          `SELECT column_name FROM information_schema.columns
+           WHERE table_schema = 'legacy' AND table_name = 'pipeline_runs' AND column_name LIKE ANY
+             (ARRAY['owner_%', 'heartbeat_%', 'cancel_%']) ORDER BY ordinal_position`,
+        );
+        assertEquals(added.map((r) => r.column_name), [
+          "owner_id",
+          "owner_host",
+          "owner_pid",
+          "heartbeat_at",
+          "heartbeat_timeout_ms",
+          "cancel_requested_at",
+          "cancel_reason",
+        ]);
+        assertEquals((await store.getRun("old-1"))?.owner, null);
+        assertEquals(await store.reapRuns({ now: T0 + 86_400_000 }), []);
         // Opening again finds nothing to migrate and changes nothing.
         await using again = await PostgresRunStore.open(pg.url, { schema: "legacy" });
         await assertLegacyData(again);

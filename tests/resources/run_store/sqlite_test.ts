@@ -69,3 +69,41 @@ Deno.test("SqliteRunStore: a path it cannot open (a folder, not a database) fail
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteRunStore: a file made before runs had owners gets the owner columns at open", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
+  try {
+    const path = `${dir}/runs.db`;
+    // The pipeline_runs table as released before owners and heartbeats, with one running run.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE pipeline_runs (run_id TEXT PRIMARY KEY, status TEXT NOT NULL,
+      selection TEXT NOT NULL, partitions TEXT, tags TEXT NOT NULL, started_at INTEGER NOT NULL,
+      finished_at INTEGER, error_summary TEXT)`);
+    old.exec(
+      `INSERT INTO pipeline_runs VALUES ('old', 'running', '', NULL, '{}', 1000, NULL, NULL)`,
+    );
+    old.close();
+    // Two processes opening it at once add the columns once (the second finds them).
+    await using store = SqliteRunStore.open(path);
+    await using again = SqliteRunStore.open(path);
+    const run = await store.getRun("old");
+    assertEquals([run?.status, run?.owner, run?.heartbeatAt], ["running", null, null]);
+    assertEquals(await again.reapRuns({ now: 1e12 }), [], "a run without owner is never reaped");
+    const owner = { instanceId: "i1", host: "h", pid: 7 };
+    await store.createRun({
+      runId: "new",
+      status: "running",
+      selection: "",
+      partitions: null,
+      tags: {},
+      startedAt: 2000,
+      finishedAt: null,
+      errorSummary: null,
+      owner,
+      heartbeatTimeoutMs: 500,
+    });
+    assertEquals((await again.reapRuns({ now: 2501 })).map((r) => r.runId), ["new"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

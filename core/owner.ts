@@ -1,0 +1,90 @@
+/**
+ * Who executes a run: this process's {@linkcode RunOwner} identity, and
+ * whether another owner on this host is certainly gone. Runs carry their
+ * owner and its heartbeat in the run store; a run whose owner stopped
+ * heartbeating is failed by whoever notices first (`reapDeadRuns`).
+ *
+ * @module
+ */
+
+import type { RunOwner } from "./run_store/types.ts";
+
+let current: RunOwner | undefined;
+
+/**
+ * This process as a run owner: host name, pid and a random instance id made
+ * once per process (a restarted process with the same pid is another owner).
+ *
+ * @example
+ * ```ts
+ * import { processOwner } from "./owner.ts";
+ * const me = processOwner();
+ * me.pid === Deno.pid; // true
+ * ```
+ */
+export function processOwner(): RunOwner {
+  current ??= Object.freeze({ instanceId: crypto.randomUUID(), host: hostName(), pid: Deno.pid });
+  return current;
+}
+
+/** The host name, or `unknown-host` when the process may not read it (`--allow-sys=hostname`). */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown-host";
+  }
+}
+
+/** How {@linkcode isGoneHere} looks at this machine; tests pass their own. */
+export interface HostView {
+  /** This process. */
+  readonly self: RunOwner;
+  /** Whether a process with this pid exists on this host; `undefined` when it cannot tell. */
+  readonly pidExists: (pid: number) => boolean | undefined;
+}
+
+/** This host, as seen through `/proc` (Linux); elsewhere nothing can be told. */
+export function thisHost(): HostView {
+  return { self: processOwner(), pidExists: procPidExists };
+}
+
+function procPidExists(pid: number): boolean | undefined {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      // No /proc at all (not Linux): cannot tell.
+      try {
+        Deno.statSync("/proc/self");
+        return false;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined; // no permission to read /proc: cannot tell
+  }
+}
+
+/**
+ * Whether `owner` is certainly gone, judging from this host alone: it ran on
+ * this host, and its pid is this process's under another instance id (so its
+ * process ended and the pid was reused, as for pid 1 in a restarted
+ * container) or no process has its pid any more. Anything else (another host,
+ * a pid that exists, no way to tell) is left to its heartbeat lease.
+ *
+ * @example
+ * ```ts
+ * import { isGoneHere } from "./owner.ts";
+ * const self = { instanceId: "now", host: "h", pid: 1 };
+ * const view = { self, pidExists: () => true };
+ * isGoneHere({ instanceId: "before", host: "h", pid: 1 }, view); // true: pid 1 is us now
+ * isGoneHere({ instanceId: "x", host: "other", pid: 9 }, view); // false: another machine
+ * ```
+ */
+export function isGoneHere(owner: RunOwner, view: HostView = thisHost()): boolean {
+  if (owner.host !== view.self.host || owner.instanceId === view.self.instanceId) return false;
+  if (owner.pid === view.self.pid) return true;
+  return view.pidExists(owner.pid) === false;
+}

@@ -1,0 +1,192 @@
+/**
+ * The executor as a run owner: the run records its owner and lease, the owner
+ * heartbeats on the run's clock while the run goes on, a cancel asked from
+ * another process stops it, and a run another process failed (taking this one
+ * for dead) is stopped here without its record being overwritten.
+ */
+
+import assert from "node:assert/strict";
+import { defineAsset } from "../../core/asset.ts";
+import { defineGraph } from "../../core/definitions.ts";
+import { materialize } from "../../core/executor.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
+import type { RunOwner } from "../../core/run_store/types.ts";
+import { FakeClock } from "../../core/testing.ts";
+import { deferred } from "./_helpers.ts";
+import { T0 } from "./_executor.ts";
+
+const OWNER: RunOwner = { instanceId: "me", host: "test-host", pid: 4242 };
+
+/** A memory store that counts heartbeats, and can be made to fail them. */
+class WatchedStore extends MemoryRunStore {
+  beats: number[] = [];
+  failBeats = false;
+  override heartbeat(owner: RunOwner, runIds: readonly string[], time: number) {
+    this.beats.push(time);
+    if (this.failBeats) return Promise.reject(new Error("database restarting"));
+    return super.heartbeat(owner, runIds, time);
+  }
+}
+
+/** An asset that runs until its signal aborts; `started` resolves when it runs. */
+function waitingGraph() {
+  const started = deferred();
+  const graph = defineGraph({
+    assets: [
+      defineAsset({
+        key: "long",
+        materialize: (ctx) =>
+          new Promise<void>((_, reject) => {
+            ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+            started.resolve();
+          }),
+      }),
+      defineAsset({ key: "after", deps: ["long"], materialize: () => {} }),
+    ],
+  });
+  return { graph, started };
+}
+
+Deno.test("the run records its owner and lease, and heartbeats on the run's clock", async () => {
+  const clock = new FakeClock(T0);
+  const store = new WatchedStore();
+  const seen: (number | null | undefined)[] = [];
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "slow",
+      materialize: async (ctx) => {
+        for (let i = 0; i < 3; i++) {
+          await ctx.clock.sleep(10_000); // the heartbeat waits for time the work spends
+          for (let j = 0; j < 20; j++) await Promise.resolve(); // let the beat be written
+          seen.push((await store.getRun(ctx.runId))?.heartbeatAt);
+        }
+      },
+    })],
+  });
+  const result = await materialize(graph, {
+    runStore: store,
+    clock,
+    owner: OWNER,
+    runId: "r1",
+    heartbeatIntervalMs: 10_000,
+  });
+  assert.equal(result.status, "success");
+  assert.deepEqual(store.beats, [T0 + 10_000, T0 + 20_000, T0 + 30_000]);
+  assert.deepEqual(seen, [T0 + 10_000, T0 + 20_000, T0 + 30_000]);
+  const run = await store.getRun("r1");
+  assert.deepEqual([run?.owner, run?.heartbeatTimeoutMs], [OWNER, 40_000]);
+  assert.deepEqual(clock.sleeps, [10_000, 10_000, 10_000], "heartbeats spend no time");
+  assert.equal(clock.waiting, 0, "the heartbeat stops with the run");
+});
+
+Deno.test("a cancel asked from another process stops the run at the next heartbeat", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryRunStore();
+  const { graph, started } = waitingGraph();
+  const running = materialize(graph, {
+    runStore: store,
+    clock,
+    owner: OWNER,
+    runId: "r1",
+    heartbeatIntervalMs: 5_000,
+  });
+  await started.promise;
+  assert.equal(
+    await store.requestCancel("r1", { time: clock.now(), reason: "from the UI by ana" }),
+    true,
+  );
+  clock.advance(4_999);
+  await Promise.resolve();
+  assert.equal((await store.getRun("r1"))?.status, "running", "not before the next heartbeat");
+  clock.advance(1);
+  const result = await running;
+  assert.equal(result.status, "canceled");
+  assert.match(result.errorSummary ?? "", /^canceled: cancel requested: from the UI by ana; /);
+  assert.deepEqual(result.steps.map((s) => [s.assetKey, s.status]), [
+    ["long", "canceled"],
+    ["after", "canceled"],
+  ]);
+  const run = await store.getRun("r1");
+  assert.equal(run?.status, "canceled");
+  assert.match(run?.errorSummary ?? "", /cancel requested: from the UI by ana/);
+  const logs = await store.listEvents("r1", { types: ["log"] });
+  assert.ok(logs.some((e) => /Run canceled: cancel requested/.test(String(e.data.message))));
+});
+
+Deno.test("a run another process failed as lost is stopped here, its record left as the reaper wrote it", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryRunStore();
+  const { graph, started } = waitingGraph();
+  const running = materialize(graph, {
+    runStore: store,
+    clock,
+    owner: OWNER,
+    runId: "r1",
+    heartbeatIntervalMs: 1_000,
+    heartbeatTimeoutMs: 3_000,
+  });
+  await started.promise;
+  // This process stalls (no heartbeat for longer than its lease): another reaps the run.
+  const [reaped] = await store.reapRuns({ now: T0 + 3_001 });
+  assert.equal(reaped?.runId, "r1");
+  clock.advance(3_001); // the stall ends: the next heartbeat learns the run is lost
+  const result = await running;
+  assert.equal(result.status, "canceled");
+  assert.match(result.errorSummary ?? "", /another process failed this run/);
+  const run = await store.getRun("r1");
+  assert.equal(run?.status, "failed");
+  assert.equal(run?.errorSummary, reaped?.errorSummary, "not overwritten by the stopped owner");
+  assert.deepEqual((await store.listSteps("r1")).map((s) => [s.assetKey, s.status]), [
+    ["long", "failed"],
+    ["after", "canceled"],
+  ]);
+});
+
+Deno.test("a heartbeat that cannot be written is logged, and the run goes on", async () => {
+  const clock = new FakeClock(T0);
+  const store = new WatchedStore();
+  store.failBeats = true;
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "a",
+      materialize: async (ctx) => {
+        await ctx.clock.sleep(2_500);
+        for (let j = 0; j < 20; j++) await Promise.resolve();
+      },
+    })],
+  });
+  const result = await materialize(graph, {
+    runStore: store,
+    clock,
+    runId: "r1",
+    heartbeatIntervalMs: 1_000,
+  });
+  assert.equal(result.status, "success");
+  assert.ok(store.beats.length >= 1);
+  const logs = await store.listEvents("r1", { types: ["log"] });
+  assert.ok(
+    logs.some((e) =>
+      e.data.level === "warn" && /heartbeat: database restarting/.test(String(e.data.message))
+    ),
+    JSON.stringify(logs),
+  );
+});
+
+Deno.test("bad heartbeat settings are refused before the run", async (t) => {
+  const graph = defineGraph({ assets: [defineAsset({ key: "a", materialize: () => {} })] });
+  const cases: [string, { heartbeatIntervalMs?: number; heartbeatTimeoutMs?: number }][] = [
+    ["a zero interval", { heartbeatIntervalMs: 0 }],
+    ["a fractional interval", { heartbeatIntervalMs: 1.5 }],
+    ["a lease no longer than the interval", {
+      heartbeatIntervalMs: 1_000,
+      heartbeatTimeoutMs: 1_000,
+    }],
+  ];
+  for (const [name, options] of cases) {
+    await t.step(name, async () => {
+      const store = new MemoryRunStore();
+      await assert.rejects(() => materialize(graph, { runStore: store, ...options }), RangeError);
+      assert.deepEqual(await store.listRuns(), []);
+    });
+  }
+});
