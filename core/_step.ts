@@ -8,11 +8,17 @@
 import type { AssetContext, CheckDefinition, CheckResult, Materialization } from "./asset.ts";
 import type { Clock } from "./clock.ts";
 import type { Graph } from "./graph.ts";
-import { AssetExecutionError, CanceledError, PlatformError, toError } from "./errors.ts";
+import {
+  AssetExecutionError,
+  CanceledError,
+  isTransientError,
+  PlatformError,
+  toError,
+} from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { assertMetadata, type Metadata } from "./metadata.ts";
 import type { Step } from "./plan.ts";
-import { retryDelay } from "./retry.ts";
+import { policyFor, retryDelay } from "./retry.ts";
 import type { ResourcePool } from "./_resource_pool.ts";
 import { materializationEvent } from "./run_store/materialization.ts";
 import type { RunEvent, RunStore, StepStatus } from "./run_store/types.ts";
@@ -69,20 +75,20 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
   const elapsed = () => env.clock.now() - startedAt;
   await env.putStep("running", 1, startedAt);
   env.emit({ type: "step_started", ...where, data: { attempt: 1 } });
-  const policy = step.asset.retry;
   let attempt = 0;
   let last: Attempt = { ok: false, error: new Error("not run") };
-  while (attempt < policy.maxAttempts) {
+  for (;;) {
     attempt++;
     last = await tryOnce(step, env, attempt);
-    if (last.ok || env.signal.aborted || !retryable(last.error) || attempt >= policy.maxAttempts) {
-      break;
-    }
+    if (last.ok || env.signal.aborted || !retryable(last.error)) break;
+    const transient = isTransientError(last.error);
+    const policy = policyFor(step.asset.retry, transient);
+    if (attempt >= policy.maxAttempts) break;
     const delay = retryDelay(policy, attempt, env.random);
     env.emit({
       type: "step_retry",
       ...where,
-      data: { attempt, delay_ms: delay, ...errorData(last.error) },
+      data: { attempt, delay_ms: delay, transient, ...errorData(last.error) },
     });
     try {
       await env.clock.sleep(delay, env.signal);

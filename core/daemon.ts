@@ -173,6 +173,12 @@ export interface TickReport {
   readonly skipReason?: string;
   /** The lost run (its process died) that this report's launch relaunched. */
   readonly relaunchOf?: string;
+  /**
+   * Requests that could not be launched (the run store failed, say), each
+   * with its error. The others went on; the cursor stays where it was, so
+   * the next tick asks again (the launched ones are then duplicates).
+   */
+  readonly requestErrors?: readonly { readonly runKey: string; readonly error: Error }[];
   /** What went wrong. */
   readonly error?: Error;
   /** The cursor stored in this tick, if it changed. */
@@ -491,8 +497,16 @@ export class SensorDaemon<R> implements AsyncDisposable {
     }
     const launched: string[] = [];
     const duplicates: string[] = [];
+    const requestErrors: { runKey: string; error: Error }[] = [];
     for (const request of result.runRequests) {
-      const submitted = await this.#submit(sensor.name, "sensor", request);
+      let submitted: Submitted;
+      try {
+        submitted = await this.#submit(sensor.name, "sensor", request);
+      } catch (error) {
+        // One request's failure never stops the others (see TickReport.requestErrors).
+        requestErrors.push({ runKey: request.runKey, error: toError(error) });
+        continue;
+      }
       if (submitted.state === "deferred") {
         return { ...base, status: "deferred", launched, duplicates };
       }
@@ -501,13 +515,15 @@ export class SensorDaemon<R> implements AsyncDisposable {
       );
     }
     const next = result.cursor;
-    if (next !== undefined && next !== cursor) await this.#store.setCursor(sensor.name, next);
+    const advance = next !== undefined && next !== cursor && requestErrors.length === 0;
+    if (advance) await this.#store.setCursor(sensor.name, next);
     return {
       ...base,
       status: "requested",
       launched,
       duplicates,
-      ...(next !== undefined && next !== cursor ? { cursor: next } : {}),
+      ...(advance ? { cursor: next } : {}),
+      ...(requestErrors.length > 0 ? { requestErrors } : {}),
     };
   }
 
@@ -681,6 +697,12 @@ export class SensorDaemon<R> implements AsyncDisposable {
       return;
     }
     if (report.status !== "requested") return;
+    for (const { runKey, error } of report.requestErrors ?? []) {
+      const code = error instanceof PlatformError ? ` [${error.code}]` : "";
+      this.#log.error(
+        `${who}: run key ${runKey} not launched${code}: ${error.message}; asked again next tick`,
+      );
+    }
     if (report.relaunchOf) {
       const as = report.launched[0] ?? `${report.duplicates[0]} (already relaunched)`;
       this.#log.info(`${who}: relaunched lost run ${report.relaunchOf} as ${as}`);

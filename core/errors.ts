@@ -19,6 +19,12 @@ export interface ErrorFields {
   input?: string;
   /** The underlying error, kept for its stack. */
   cause?: unknown;
+  /**
+   * The failure may well not happen again shortly: a lost connection, a
+   * server restarting, a deadlock. The executor retries a step failing so
+   * even when its asset declares no retries (see `TRANSIENT_RETRY`).
+   */
+  transient?: boolean;
 }
 
 /**
@@ -45,6 +51,8 @@ export class PlatformError extends Error {
   readonly resourceKey: string | undefined;
   /** The file, object key or variable involved, if any. */
   readonly input: string | undefined;
+  /** Whether the same work may well succeed if tried again shortly (see {@linkcode ErrorFields.transient}). */
+  readonly transient: boolean;
 
   /** Creates an error with a stable `code` and a message a person can act on. */
   constructor(code: string, message: string, fields: ErrorFields = {}) {
@@ -54,7 +62,28 @@ export class PlatformError extends Error {
     this.assetKey = fields.assetKey;
     this.resourceKey = fields.resourceKey;
     this.input = fields.input;
+    this.transient = fields.transient ?? false;
   }
+}
+
+/**
+ * Whether `error`, or an error it was caused by (an asset may wrap a
+ * resource's error), is a transient {@linkcode PlatformError}.
+ *
+ * @example
+ * ```ts
+ * import { isTransientError, ResourceError } from "./errors.ts";
+ * const lost = new ResourceError("warehouse.unreachable", "connection lost", { transient: true });
+ * isTransientError(new Error("loading failed", { cause: lost })); // true
+ * ```
+ */
+export function isTransientError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof PlatformError && current.transient) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /**

@@ -10,7 +10,14 @@
 import type { Materialization } from "./asset.ts";
 import { type Clock, systemClock, waitOn } from "./clock.ts";
 import type { Graph } from "./graph.ts";
-import { AssetExecutionError, CanceledError, ResourceError, toError } from "./errors.ts";
+import {
+  AssetExecutionError,
+  CanceledError,
+  isTransientError,
+  ResourceError,
+  SelectionError,
+  toError,
+} from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import type { PartitionEnvironment } from "./partitions.ts";
 import { buildPlan, type PartitionSelection, type Plan, type Step } from "./plan.ts";
@@ -87,7 +94,18 @@ export interface MaterializeOptions<R> {
    * @default {4 × heartbeatIntervalMs}
    */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * Once the run is canceled, how long a running step may take to stop
+   * (milliseconds of the run's clock). A step still running then (stuck on
+   * a server that does not answer, say) is recorded as canceled and left
+   * behind, so a canceled run always ends.
+   * @default {30000}
+   */
+  readonly cancelGraceMs?: number;
 }
+
+/** What the cancel grace resolves to: a value no step index can have. */
+const ABANDON = -1;
 
 /** Default time between two heartbeats of a run's owner. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
@@ -133,8 +151,9 @@ export interface RunResult {
 /**
  * Materializes the selected assets of `graph`.
  *
- * Throws only before the run starts, for a bad selection or partition
- * ({@linkcode SelectionError}); every failure after that is in the result.
+ * Throws only before the run starts, for a bad selection or partition, or
+ * one that selects no asset (`selection.empty`) ({@linkcode SelectionError});
+ * every failure after that is in the result.
  *
  * @example
  * ```ts
@@ -153,9 +172,25 @@ export async function materialize<R>(
   const store = options.runStore ?? new MemoryRunStore();
   const clock = options.clock ?? systemClock;
   const keys = resolveSelection(graph as Graph<unknown>, options.selection, options.exclude);
+  if (keys.length === 0) throw emptySelection(graph as Graph<unknown>, options);
   const env = await partitionEnvironment(graph, keys, store, clock);
   const plan = buildPlan(graph as Graph<unknown>, keys, options.partitions ?? {}, env);
   return await new Run(graph, plan, store, clock, options).execute();
+}
+
+/** The error for a selection that picks no asset: nothing would run, which is never what was meant. */
+function emptySelection(
+  graph: Graph<unknown>,
+  options: MaterializeOptions<unknown>,
+): SelectionError {
+  if (graph.assets.size === 0) {
+    return new SelectionError("selection.empty", "The graph defines no asset: nothing to run");
+  }
+  const selection = options.selection?.trim() ? `'${options.selection}'` : "every asset";
+  return new SelectionError(
+    "selection.empty",
+    `The selection ${selection} minus '${options.exclude}' selects no asset: nothing to run`,
+  );
 }
 
 function assertHeartbeat(options: MaterializeOptions<unknown>): void {
@@ -237,6 +272,8 @@ class Run<R> {
   #stoppedBecause: string | undefined;
   /** Another process failed the run, taking this one for dead: its record is not ours any more. */
   #lost = false;
+  /** Steps left behind after the cancel grace: what they do later is not recorded. */
+  readonly #abandoned = new Set<number>();
 
   constructor(
     graph: Graph<R>,
@@ -371,20 +408,58 @@ class Run<R> {
     const limit = Math.max(1, this.#options.concurrency ?? navigator.hardwareConcurrency ?? 1);
     const ready = this.#plan.steps.filter((step) => step.waitsFor.length === 0).map((s) => s.index);
     const running = new Map<number, Promise<number>>();
-    while (ready.length > 0 || running.size > 0) {
-      while (ready.length > 0 && running.size < limit && !this.#abort.signal.aborted) {
-        const index = ready.shift() as number;
-        running.set(index, this.#launch(index));
+    const grace = this.#graceAfterCancel();
+    try {
+      while (ready.length > 0 || running.size > 0) {
+        while (ready.length > 0 && running.size < limit && !this.#abort.signal.aborted) {
+          const index = ready.shift() as number;
+          running.set(index, this.#launch(index));
+        }
+        if (running.size === 0) break;
+        const done = await Promise.race([...running.values(), grace.over]);
+        if (done === ABANDON) {
+          await this.#abandon([...running.keys()]);
+          break;
+        }
+        running.delete(done);
+        this.#release(done, ready);
       }
-      if (running.size === 0) break;
-      const done = await Promise.race(running.values());
-      running.delete(done);
-      this.#release(done, ready);
+    } finally {
+      grace.stop();
     }
     for (const step of this.#plan.steps) {
       if (!this.#results[step.index]) {
         await this.#settle(step, { status: "canceled", reason: "the run was canceled" });
       }
+    }
+  }
+
+  /** A promise resolving to {@linkcode ABANDON} `cancelGraceMs` after the run is canceled. */
+  #graceAfterCancel(): { over: Promise<typeof ABANDON>; stop: () => void } {
+    const stopped = new AbortController();
+    const graceMs = this.#options.cancelGraceMs ?? 30_000;
+    const over = new Promise<typeof ABANDON>((resolve) => {
+      const start = () =>
+        waitOn(this.#clock, graceMs, stopped.signal).then(() => resolve(ABANDON), () => {});
+      if (this.#abort.signal.aborted) start();
+      else this.#abort.signal.addEventListener("abort", start, { once: true });
+    });
+    return { over, stop: () => stopped.abort() };
+  }
+
+  /** Records the steps still running after the cancel grace as canceled, and leaves them. */
+  async #abandon(indexes: readonly number[]): Promise<void> {
+    const graceMs = this.#options.cancelGraceMs ?? 30_000;
+    for (const index of indexes) {
+      this.#abandoned.add(index);
+      const step = this.#plan.steps[index] as Step;
+      this.#log.error(
+        `Step '${step.id}' did not stop within ${graceMs} ms of the cancel; left behind`,
+      );
+      await this.#settle(step, {
+        status: "canceled",
+        reason: `canceled; did not stop within ${graceMs} ms (left behind)`,
+      });
     }
   }
 
@@ -403,6 +478,7 @@ class Run<R> {
       putStep: (status, attempts, startedAt) =>
         this.#store.putStep(this.#stepRecord(step, status, attempts, null, startedAt)),
     });
+    if (this.#abandoned.has(index)) return index; // recorded as canceled already
     if (outcome.materialization) this.#remember(outcome.materialization);
     // runStep has already announced its own failure or cancellation.
     await this.#settle(step, outcome, false);
@@ -498,10 +574,13 @@ class Run<R> {
       data: { status, duration_ms: finishedAt - startedAt, ...counts(steps) },
     });
     await Promise.all(this.#writes);
+    // The run's end must reach the store: a server restarting gets a few seconds.
     if (!this.#lost) {
-      await this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary });
+      await this.#persist(() =>
+        this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary })
+      );
     }
-    await this.#store.flush();
+    await this.#persist(() => this.#store.flush());
     if (this.#writeErrors.length > 0) {
       throw new ResourceError(
         "run_store.write_failed",
@@ -526,6 +605,19 @@ class Run<R> {
       durationMs: finishedAt - startedAt,
       errorSummary,
     };
+  }
+
+  /** Runs a store write, retrying transient failures (1, 2, 4, 8 s) before giving up. */
+  async #persist(write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (attempt >= 5 || !isTransientError(error)) throw error;
+        this.#log.warn(`Run store write failed, retrying: ${toError(error).message}`);
+        await this.#clock.sleep(1000 * 2 ** (attempt - 1));
+      }
+    }
   }
 
   #emit(partial: Omit<RunEvent, "runId" | "time">): void {

@@ -43,6 +43,26 @@ export const NO_RETRY: RetryPolicy = Object.freeze({
   maxDelayMs: 300_000,
 });
 
+/**
+ * How a step is retried after a transient failure (a lost connection, a
+ * server restarting: see `PlatformError.transient`) when its asset declares
+ * no retries of its own: three attempts, 2 s then 4 s apart (±20 %). An
+ * asset that declares a policy has it applied to every failure, transient or
+ * not.
+ */
+export const TRANSIENT_RETRY: RetryPolicy = Object.freeze({
+  maxAttempts: 3,
+  delayMs: 2000,
+  backoff: "exponential",
+  jitter: 0.2,
+  maxDelayMs: 30_000,
+});
+
+/** The policy for a step of an asset with `policy` whose last attempt failed with `transient`. */
+export function policyFor(policy: RetryPolicy, transient: boolean): RetryPolicy {
+  return transient && policy.maxAttempts === 1 ? TRANSIENT_RETRY : policy;
+}
+
 /** Fills defaults and validates a partial policy. */
 export function retryPolicy(partial: Partial<RetryPolicy> = {}): RetryPolicy {
   const policy = { ...NO_RETRY, ...partial };

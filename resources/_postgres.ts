@@ -233,6 +233,15 @@ export function connectPostgres(
 ): PostgresConnection {
   const secrets = secretsOf(url);
   const location = redactUrl(url, secrets);
+  const malformed = urlProblem(url);
+  if (malformed) {
+    throw unreachableError(
+      target,
+      location,
+      secrets,
+      new Error(`the URL is malformed: ${malformed}`),
+    );
+  }
   const statementTimeout = options.statementTimeoutMs ?? 0;
   if (!Number.isInteger(statementTimeout) || statementTimeout < 0) {
     throw new RangeError(
@@ -242,6 +251,9 @@ export function connectPostgres(
   }
   try {
     const sql = postgres(url, {
+      // v3's parameter typing (a Date as timestamptz, a bigint as int8...): the
+      // warehouse's value rules were written for it (postgres.js 4 upgrade notes).
+      infer: true,
       max: options.max ?? 4,
       connect_timeout: options.connectTimeoutSeconds ?? 5,
       onnotice: (notice) => options.onNotice?.(String(notice.message ?? "")),
@@ -260,6 +272,25 @@ export function connectPostgres(
   }
 }
 
+/** What is wrong with a `postgres://` URL before any connection is tried, if anything. */
+function urlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "it does not parse as a URL (expected postgres://USER:PASSWORD@HOST:PORT/DB)";
+  }
+  if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
+    return `the scheme is '${parsed.protocol}', expected postgres: or postgresql:`;
+  }
+  // `new URL` keeps the port of a special scheme only; read it from the text.
+  const port = /^[a-z]+:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::(\d*))?/i.exec(url)?.[1];
+  if (port !== undefined && port !== "" && !(Number(port) >= 1 && Number(port) <= 65535)) {
+    return `port ${port} is not between 1 and 65535`;
+  }
+  return undefined;
+}
+
 function unreachableError(
   target: PostgresTarget,
   location: string,
@@ -276,6 +307,7 @@ function unreachableError(
     {
       input: target.variable,
       cause: scrubbedCause(error, secrets),
+      transient: isTransient(error),
       ...(target.resourceKey ? { resourceKey: target.resourceKey } : {}),
     },
   );

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { PlatformError, SelectionError } from "../errors.ts";
+import { ConfigError, PlatformError, SelectionError } from "../errors.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import { listCommand, runsCommand, showCommand } from "./inspect_commands.ts";
 import type { CliIo } from "./io.ts";
@@ -106,7 +106,8 @@ function report(error: unknown, io: CliIo): number {
   if (error instanceof PlatformError) {
     io.err(`error [${error.code}]: ${error.message}\n`);
     if (error.cause instanceof Error) io.err(`  caused by: ${error.cause.message}\n`);
-    return EXIT.failed;
+    // A bad setting is for the user to fix, like a bad command line: exit 2.
+    return error instanceof ConfigError ? EXIT.usage : EXIT.failed;
   }
   io.err(`error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   return EXIT.failed;

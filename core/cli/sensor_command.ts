@@ -114,7 +114,9 @@ export async function sensorCommand<R>(
   } finally {
     await daemon.close();
   }
-  let failed = reports.some((report) => report.status === "failed");
+  let failed = reports.some((report) =>
+    report.status === "failed" || (report.requestErrors?.length ?? 0) > 0
+  );
   for (const runId of reports.flatMap((report) => report.launched)) {
     if ((await store.getRun(runId))?.status !== "success") failed = true;
   }

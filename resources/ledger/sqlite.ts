@@ -227,7 +227,7 @@ export class SqliteLedger extends LedgerBase {
         "ledger.busy",
         `Cannot ${action} in ${this.description}: another connection held the write lock for ` +
           `more than ${this.#busyTimeoutMs} ms; retry, or raise busyTimeoutMs`,
-        { resourceKey: "ledger", cause: error },
+        { resourceKey: "ledger", cause: error, transient: true },
       );
     }
     return new ResourceError(

@@ -45,6 +45,7 @@ import type {
 import {
   connectPostgres,
   isConnectionFailure,
+  isTransient,
   type PostgresConnection,
   serverMessage,
 } from "../_postgres.ts";
@@ -75,6 +76,13 @@ export interface PostgresRunStoreOptions {
    * @default {"ops"}
    */
   schema?: string;
+  /**
+   * Longest a statement may run before the server cancels it
+   * (`statement_timeout`), in milliseconds: run store statements are small,
+   * so a longer one means a stuck lock or server. `0` for no bound.
+   * @default {60000}
+   */
+  statementTimeoutMs?: number;
   /**
    * Where the store reads the time it stamps on cursors and run keys.
    * @default {systemClock}
@@ -222,6 +230,7 @@ export class PostgresRunStore extends RunStoreBase {
       application: "platform-run-store",
       max: options.maxConnections ?? 4,
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+      statementTimeoutMs: options.statementTimeoutMs ?? 60_000,
     });
     try {
       await prepareSchema(db, schema);
@@ -699,7 +708,7 @@ export class PostgresRunStore extends RunStoreBase {
     return new ResourceError(
       code,
       this.#db.scrub(`Run store ${this.description} (RUNS_URL): ${serverMessage(error)}`),
-      { input: "RUNS_URL", cause: this.#db.cause(error) },
+      { input: "RUNS_URL", cause: this.#db.cause(error), transient: isTransient(error) },
     );
   }
 

@@ -539,10 +539,12 @@ export class SqliteRunStore extends RunStoreBase {
     ) {
       return error;
     }
+    // Another process held the lock past busy_timeout: trying again later may well work.
+    const busy = /database (?:table )?is locked|SQLITE_BUSY/i.test(message(error));
     return new ResourceError(
       "run_store.write_failed",
       `Run store ${this.description}: ${message(error)}`,
-      { cause: error },
+      { cause: error, transient: busy },
     );
   }
 

@@ -14,7 +14,13 @@ import { Buffer } from "node:buffer";
 import type postgres from "postgres";
 import { toError } from "../../core/errors.ts";
 import { redactUrl } from "../config.ts";
-import { connectPostgres, type PostgresConnection, serverMessage } from "../_postgres.ts";
+import {
+  connectPostgres,
+  isConnectionFailure,
+  isTransient,
+  type PostgresConnection,
+  serverMessage,
+} from "../_postgres.ts";
 import {
   assertTableName,
   type FeatureTable,
@@ -47,6 +53,13 @@ export interface PostgisEngineOptions {
    * @default {1000}
    */
   batchSize?: number;
+  /**
+   * Longest a statement may run before the server cancels it, in
+   * milliseconds; `0` for no bound.
+   *
+   * @default {3600000}
+   */
+  statementTimeoutMs?: number;
 }
 
 type Sql = postgres.Sql;
@@ -68,8 +81,14 @@ function sqliteType(pg: string): string {
 }
 
 function failure(code: string, message: string, cause: unknown): SpatialEngineError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new SpatialEngineError(`spatial.${code}`, `${message}: ${reason}`, { cause });
+  // A lost or refused connection names the variable to check, and is transient:
+  // the executor retries the step (a server restarting is back in seconds).
+  const lost = isConnectionFailure(cause);
+  return new SpatialEngineError(
+    lost ? "spatial.unreachable" : `spatial.${code}`,
+    `${message}: ${lost ? "PostGIS (SPATIAL_URL) cannot be reached: " : ""}${serverMessage(cause)}`,
+    { cause, transient: isTransient(cause), ...(lost ? { input: "SPATIAL_URL" } : {}) },
+  );
 }
 
 class PostgisWorkspace implements Workspace {
@@ -195,18 +214,29 @@ class PostgisWorkspace implements Workspace {
     try {
       await this.#conn.unsafe(`DROP SCHEMA IF EXISTS ${quoteIdent(this.name)} CASCADE`);
       await this.#conn.unsafe("SELECT pg_advisory_unlock(hashtext($1))", [this.name]);
+    } catch (error) {
+      // The session died with the connection, and its lock with it: the schema is an
+      // orphan that the next workspace of this run, or the janitor at the next open,
+      // drops. Throwing here would hide the failure that ended the work.
+      if (isConnectionFailure(error)) return;
+      throw failure("drop_failed", `Cannot drop PostGIS workspace '${this.name}'`, error);
     } finally {
       this.#conn.release();
     }
   }
 
   async #columnTypes(table: string): Promise<{ name: string; type: string }[]> {
-    const rows = await this.#conn.unsafe(
-      `SELECT column_name AS name, data_type AS type FROM information_schema.columns
-       WHERE table_schema = $1 AND table_name = $2 AND column_name <> 'geom'
-       ORDER BY ordinal_position`,
-      [this.name, table],
-    );
+    let rows;
+    try {
+      rows = await this.#conn.unsafe(
+        `SELECT column_name AS name, data_type AS type FROM information_schema.columns
+         WHERE table_schema = $1 AND table_name = $2 AND column_name <> 'geom'
+         ORDER BY ordinal_position`,
+        [this.name, table],
+      );
+    } catch (error) {
+      throw failure("sql_failed", `Cannot read the columns of '${table}' in '${this.name}'`, error);
+    }
     if (rows.length === 0) {
       throw new SpatialEngineError(
         "spatial.unknown_table",
@@ -243,7 +273,11 @@ export class PostgisEngine implements SpatialEngine {
   static async open(url: string, options: PostgisEngineOptions = {}): Promise<PostgisEngine> {
     let db: PostgresConnection;
     try {
-      db = connectPostgres(url, SPATIAL_TARGET, { application: "platform-spatial", max: 4 });
+      db = connectPostgres(url, SPATIAL_TARGET, {
+        application: "platform-spatial",
+        max: 4,
+        statementTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
+      });
     } catch (error) {
       // A URL postgres.js cannot parse: the connector's message is already scrubbed.
       throw new SpatialEngineError("spatial.unreachable", toError(error).message, {
@@ -274,7 +308,7 @@ export class PostgisEngine implements SpatialEngine {
         db.scrub(
           `Cannot open PostGIS at ${engine.location} (SPATIAL_URL): ${serverMessage(error)}`,
         ),
-        { input: "SPATIAL_URL", cause: db.cause(error) },
+        { input: "SPATIAL_URL", cause: db.cause(error), transient: isTransient(error) },
       );
     }
     return engine;
@@ -310,7 +344,12 @@ export class PostgisEngine implements SpatialEngine {
   /** Creates schema `proc_<run_id>` and holds its lock on a dedicated connection. */
   async createWorkspace(runId: string): Promise<Workspace> {
     const name = workspaceName(runId);
-    const conn = await this.#sql.reserve();
+    let conn: Reserved;
+    try {
+      conn = await this.#sql.reserve();
+    } catch (error) {
+      throw failure("workspace_failed", `Cannot create PostGIS workspace '${name}'`, error);
+    }
     try {
       const [lock] = await conn.unsafe("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [name]);
       if (!lock?.ok) {

@@ -10,7 +10,7 @@ import { ResourceError } from "../../core/errors.ts";
 import { WarehouseErrorCode, WarehouseQueryError } from "./errors.ts";
 import { RowSourceError } from "./_values.ts";
 import { scrub } from "../_url_secrets.ts";
-import { isConnectionFailure, serverMessage, sqlStateOf } from "../_postgres.ts";
+import { isConnectionFailure, isTransient, serverMessage, sqlStateOf } from "../_postgres.ts";
 
 /** First non-empty line of a statement, shortened for messages. */
 export function firstLine(sql: string): string {
@@ -33,13 +33,16 @@ export function unreachable(
   action: "reach" | "open" = "reach",
 ): ResourceError {
   const message = scrub(
-    `Cannot ${action} the warehouse at ${context.location}: ${serverMessage(cause)}`,
+    `Cannot ${action} the warehouse at ${context.location} (WAREHOUSE_URL): ${
+      serverMessage(cause)
+    }`,
     context.secrets,
   );
   return new ResourceError(WarehouseErrorCode.unreachable, message, {
     resourceKey: "warehouse",
     input: context.location,
     cause: sanitizedCause(cause, context.secrets),
+    transient: isTransient(cause),
   });
 }
 
@@ -61,6 +64,8 @@ export function queryFailure(context: FailureContext, sql: string, cause: unknow
   return new WarehouseQueryError(message, statement, sqlStateOf(cause), {
     input: context.location,
     cause: sanitizedCause(cause, context.secrets),
+    // A deadlock or serialization failure: the same statement may well pass next time.
+    transient: isTransient(cause),
   });
 }
 

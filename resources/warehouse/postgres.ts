@@ -38,6 +38,12 @@ export interface PostgresWarehouseOptions {
    * @default notices are dropped
    */
   onNotice?: (message: string) => void;
+  /**
+   * Longest a statement may run on the server before it is canceled
+   * (`statement_timeout`), in milliseconds; `0` for no bound.
+   * @default 3600000 (an hour: a dbt model over a large table may take long)
+   */
+  statementTimeoutMs?: number;
 }
 
 const UTF8 = new TextEncoder();
@@ -219,6 +225,7 @@ export class PostgresWarehouse extends PostgresSession implements Warehouse {
       application: "platform-warehouse",
       max: options.maxConnections ?? 10,
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+      statementTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       parameters: { TimeZone: "UTC" },
       types: TYPES,

@@ -36,6 +36,13 @@ export interface ThrowawayPostgres extends AsyncDisposable {
   readonly url: string;
   /** Stops the cluster (or drops the database) and removes its files. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Crashes the server and starts it again on the same port and data, as
+   * `pg_ctl restart -m immediate` does (every connection is cut, in-flight
+   * transactions are lost), staying down `downMs` in between. Only for a
+   * throwaway cluster: `undefined` on `DATABASE_URL`'s server.
+   */
+  readonly restart?: (options?: { downMs?: number }) => Promise<void>;
 }
 
 /** Options of {@linkcode startPostgres}. */
@@ -50,6 +57,13 @@ export interface StartPostgresOptions {
    * @default 30
    */
   startTimeoutSeconds?: number;
+  /**
+   * Keep every commit across a server crash (`synchronous_commit = on`), for
+   * tests that crash the server (`restart`). Off by default: faster, and a
+   * crash is not part of most tests.
+   * @default false
+   */
+  durable?: boolean;
 }
 
 const PORT_ATTEMPTS = 5;
@@ -65,7 +79,7 @@ export async function startPostgres(
 ): Promise<ThrowawayPostgres> {
   const databaseUrl = "databaseUrl" in options ? options.databaseUrl : Deno.env.get("DATABASE_URL");
   if (databaseUrl) return await createThrowawayDatabase(databaseUrl);
-  return await startCluster(options.startTimeoutSeconds ?? 30);
+  return await startCluster(options.startTimeoutSeconds ?? 30, options.durable ?? false);
 }
 
 /**
@@ -153,9 +167,11 @@ interface Cluster {
   readonly root: string;
   readonly dataDir: string;
   readonly asPostgres: boolean;
+  /** Commits survive a server crash (see `StartPostgresOptions.durable`). */
+  readonly durable?: boolean;
 }
 
-async function startCluster(timeoutSeconds: number): Promise<ThrowawayPostgres> {
+async function startCluster(timeoutSeconds: number, durable: boolean): Promise<ThrowawayPostgres> {
   const binDir = await findPostgresBinDir();
   if (!binDir) {
     throw new Error(
@@ -164,7 +180,7 @@ async function startCluster(timeoutSeconds: number): Promise<ThrowawayPostgres> 
         "Install them (`apt-get install -y postgresql`) or set DATABASE_URL.",
     );
   }
-  const cluster = await initCluster(binDir);
+  const cluster = { ...(await initCluster(binDir)), durable };
   try {
     const port = await startOnFreePort(cluster, timeoutSeconds);
     return runningCluster(cluster, port);
@@ -260,7 +276,9 @@ function pgCtlStartArgs(cluster: Cluster, port: number, timeoutSeconds: number):
     `-k ${cluster.root}`,
     "-c listen_addresses=127.0.0.1",
     "-c fsync=off",
-    "-c synchronous_commit=off",
+    // A crash of the server alone (not of the machine) loses nothing with fsync off,
+    // but an unsynchronized commit is lost with the WAL buffers.
+    `-c synchronous_commit=${cluster.durable ? "on" : "off"}`,
     "-c full_page_writes=off",
     "-c TimeZone=UTC",
   ].join(" ");
@@ -296,9 +314,15 @@ function runningCluster(cluster: Cluster, port: number): ThrowawayPostgres {
       await Deno.remove(cluster.root, { recursive: true });
     }
   };
+  const restart = async ({ downMs = 0 }: { downMs?: number } = {}) => {
+    await run(cluster, "pg_ctl", ["stop", "-D", cluster.dataDir, "-m", "immediate", "-w"]);
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await run(cluster, "pg_ctl", pgCtlStartArgs(cluster, port, 30));
+  };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop,
+    restart,
     [Symbol.asyncDispose]: stop,
   };
 }

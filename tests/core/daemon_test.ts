@@ -140,15 +140,20 @@ Deno.test("sensor daemon: a failed claim leaves the cursor unchanged and the nex
   await using d = daemon(world.graph, { runStore: store });
   world.inbox.push("a", "b");
   const [failed] = await d.tick();
-  assert.equal(failed?.status, "failed");
-  assert.match(failed?.error?.message ?? "", /injected failure in claimRunKey/);
+  assert.equal(failed?.status, "requested");
+  assert.deepEqual(failed?.requestErrors?.map((e) => e.runKey), ["a"]);
+  assert.match(failed?.requestErrors?.[0]?.error.message ?? "", /injected failure in claimRunKey/);
+  assert.equal(failed?.launched.length, 1, "b went on");
   assert.equal(await store.getCursor("inbox"), undefined);
   assert.ok(
-    d.logs.some((l) => l.level === "error" && l.message.startsWith("sensor inbox: failed")),
+    d.logs.some((l) =>
+      l.level === "error" && l.message.startsWith("sensor inbox: run key a not launched")
+    ),
   );
 
   const [retried] = await d.tick();
-  assert.equal(retried?.launched.length, 2);
+  assert.equal(retried?.launched.length, 1);
+  assert.deepEqual(retried?.duplicates, ["b"]);
   await d.drain();
   assert.deepEqual(world.executed.sort(), ["a", "b"]);
   assert.equal(await store.getCursor("inbox"), "2");
@@ -181,7 +186,7 @@ Deno.test("sensor daemon: a crash between claiming and launching is recovered on
   );
   await using first = daemon(world.graph, { runStore: dying });
   const [crashed] = await first.tick();
-  assert.equal(crashed?.status, "failed");
+  assert.deepEqual(crashed?.requestErrors?.map((e) => e.runKey), ["a"]);
   const claim = await store.claimRunKey("inbox", "a", "someone-else");
   assert.equal(claim.claimed, false);
   assert.equal(await store.getRun(claim.runId), undefined);
@@ -514,4 +519,43 @@ Deno.test("sensor daemon: the loop evaluates each sensor at its own interval", a
   }).run();
   assert.deepEqual(counts, { fast: 12, slow: 1 });
   assert.deepEqual(clock.sleeps, Array(11).fill(5));
+});
+
+Deno.test("sensor daemon: one request that cannot be launched never stops the others, nor another sensor", async () => {
+  const world = inboxWorld();
+  const second = inboxWorld({ sensorName: "second" });
+  const graph = defineGraph({
+    assets: [...world.graph.assets.values()],
+    sensors: [world.sensor, second.sensor],
+  });
+  // The run store refuses to claim run key "b" (once), as a store under a fault would.
+  let refused = 0;
+  const store = instrumented(new MemoryRunStore(), (method, args) => {
+    if (method === "claimRunKey" && args[1] === "b" && refused === 0) return ++refused === 1;
+    if (method === "getCursor" && args[0] === "second") return true; // the other sensor fails whole
+    return false;
+  });
+  await using d = daemon(graph, { runStore: store });
+  world.inbox.push("a", "b", "c");
+  const reports = await d.tick();
+  await d.drain();
+  const inbox = reports.find((r) => r.name === "inbox");
+  assert.equal(inbox?.status, "requested");
+  assert.equal(inbox?.launched.length, 2, "a and c ran");
+  assert.deepEqual(inbox?.requestErrors?.map((e) => [e.runKey, e.error.message]), [
+    ["b", "injected failure in claimRunKey"],
+  ]);
+  assert.equal(inbox?.cursor, undefined, "the cursor stays, so b is asked again");
+  assert.equal(await store.getCursor("inbox"), undefined);
+  assert.equal(reports.find((r) => r.name === "second")?.status, "failed");
+  assert.ok(d.logs.some((l) => /run key b not launched: injected failure/.test(l.message)));
+  assert.deepEqual(world.executed.sort(), ["a", "c"]);
+
+  // Next tick: b is launched, a and c are duplicates, the cursor moves on.
+  const [again] = (await d.tick()).filter((r) => r.name === "inbox");
+  await d.drain();
+  assert.equal(again?.launched.length, 1);
+  assert.deepEqual([...(again?.duplicates ?? [])].sort(), ["a", "c"]);
+  assert.equal(await store.getCursor("inbox"), "3");
+  assert.deepEqual(world.executed.sort(), ["a", "b", "c"]);
 });

@@ -4,9 +4,12 @@ import assert from "node:assert/strict";
 import { defineAsset } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
 
+import { materialize } from "../../core/executor.ts";
 import { defineResource } from "../../core/resource.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
+import { FakeClock } from "../../core/testing.ts";
 import { deferred } from "./_helpers.ts";
-import { asset, harness, noop, summary } from "./_executor.ts";
+import { asset, harness, noop, summary, T0 } from "./_executor.ts";
 
 function waitForAbort(started: () => void) {
   return (ctx: { signal: AbortSignal }) =>
@@ -153,4 +156,44 @@ Deno.test("canceling during a retried attempt stops retrying", async () => {
     attempts: 2,
     reason: "canceled while running",
   }]);
+});
+
+Deno.test("a step that ignores the cancel is left behind after the grace, so the run ends", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryRunStore();
+  const started = deferred();
+  const graph = defineGraph({
+    assets: [
+      // Stuck, say on a server that never answers: it never looks at its signal.
+      defineAsset({
+        key: "stuck",
+        materialize: () => {
+          started.resolve();
+          return new Promise<void>(() => {});
+        },
+      }),
+      defineAsset({ key: "after", deps: ["stuck"], materialize: () => {} }),
+    ],
+  });
+  const controller = new AbortController();
+  const running = materialize(graph, {
+    runStore: store,
+    clock,
+    runId: "r1",
+    signal: controller.signal,
+    cancelGraceMs: 5_000,
+  });
+  await started.promise;
+  controller.abort();
+  clock.advance(4_999);
+  await Promise.resolve();
+  assert.equal((await store.getRun("r1"))?.status, "running", "still within the grace");
+  clock.advance(1);
+  const result = await running;
+  assert.equal(result.status, "canceled");
+  assert.deepEqual(result.steps.map((s) => [s.assetKey, s.status, s.reason]), [
+    ["stuck", "canceled", "canceled; did not stop within 5000 ms (left behind)"],
+    ["after", "canceled", "the run was canceled"],
+  ]);
+  assert.equal((await store.getRun("r1"))?.status, "canceled");
 });

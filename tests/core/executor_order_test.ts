@@ -317,6 +317,14 @@ Deno.test("a bad selection or partition throws SelectionError before any run is 
     SelectionError,
   );
   assert.match(partition.message, /^Asset 'raw_weather': Partition '2030-01-01' does not exist/);
+  const nothing = await catchErrorAsync(() => run(graph, { exclude: "raw_*" }), SelectionError);
+  assert.equal(nothing.code, "selection.empty");
+  assert.equal(
+    nothing.message,
+    "The selection every asset minus 'raw_*' selects no asset: nothing to run",
+  );
+  const empty = await catchErrorAsync(() => run(defineGraph({ assets: [] })), SelectionError);
+  assert.equal(empty.message, "The graph defines no asset: nothing to run");
   assert.equal(calls, 0);
   assert.deepEqual(await store.listRuns(), []);
   assert.deepEqual(events, []);

@@ -3,11 +3,12 @@
 import assert from "node:assert/strict";
 import { defineAsset, type Materialization } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
-import { AssetExecutionError } from "../../core/errors.ts";
+import { AssetExecutionError, ResourceError } from "../../core/errors.ts";
 
 import type { Metadata } from "../../core/metadata.ts";
 import { dailyPartitions, staticPartitions } from "../../core/partitions.ts";
 import { processOwner } from "../../core/owner.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { catchErrorAsync } from "./_helpers.ts";
 import { harness, noop, ok, summary, T0 } from "./_executor.ts";
@@ -363,4 +364,32 @@ Deno.test("a throwing onEvent listener does not stop the run; the run is recorde
     "success",
     "success",
   ]);
+});
+
+Deno.test("the run's end is written through a transient store failure, and not past a permanent one", async (t) => {
+  const graph = defineGraph({ assets: [defineAsset({ key: "a", materialize: () => ({}) })] });
+  await t.step("a server restarting: retried after 1 s, recorded", async () => {
+    const store = new MemoryRunStore();
+    const update = store.updateRun.bind(store);
+    let failures = 1;
+    store.updateRun = (runId, change) =>
+      failures-- > 0
+        ? Promise.reject(
+          new ResourceError("run_store.unreachable", "restarting", { transient: true }),
+        )
+        : update(runId, change);
+    const { run, clock } = harness({ store });
+    const result = await run(graph);
+    assert.equal(result.status, "success");
+    assert.deepEqual(clock.sleeps, [1000]);
+    assert.equal((await store.getRun(result.runId))?.status, "success");
+  });
+  await t.step("a permanent failure is thrown at once", async () => {
+    const store = new MemoryRunStore();
+    store.updateRun = () =>
+      Promise.reject(new ResourceError("run_store.write_failed", "disk full"));
+    const { run, clock } = harness({ store });
+    await assert.rejects(() => run(graph), /disk full/);
+    assert.deepEqual(clock.sleeps, []);
+  });
 });

@@ -3,8 +3,7 @@
 import assert from "node:assert/strict";
 import { type AssetSpec, defineAsset } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
-import { AssetExecutionError } from "../../core/errors.ts";
-
+import { AssetExecutionError, ResourceError } from "../../core/errors.ts";
 import { harness, ok, type Resources, summary, T0 } from "./_executor.ts";
 
 function flaky(
@@ -167,4 +166,81 @@ Deno.test("the user's error is kept as is, class and all", async () => {
   });
   const result = await harness().run(graph);
   assert.ok(result.steps[0]?.error instanceof QuotaError);
+});
+
+Deno.test("a transient failure is retried even without a retry policy: 3 attempts, 2 s then 4 s", async (t) => {
+  const lost = (attempt: number) =>
+    new ResourceError("warehouse.unreachable", `connection lost (attempt ${attempt})`, {
+      transient: true,
+    });
+  const cases: {
+    name: string;
+    fail: (attempt: number) => Error | undefined;
+    retry?: { maxAttempts: number; delayMs: number };
+    attempts: number;
+    status: string;
+    sleeps: number[];
+  }[] = [
+    {
+      name: "a lost connection twice, then success",
+      fail: (n) => n <= 2 ? lost(n) : undefined,
+      attempts: 3,
+      status: "success",
+      sleeps: [2000, 4000],
+    },
+    {
+      name: "a lost connection every time: failed after 3 attempts",
+      fail: lost,
+      attempts: 3,
+      status: "failed",
+      sleeps: [2000, 4000],
+    },
+    {
+      name: "a transient error wrapped by the asset is found through its cause",
+      fail: (n) => n === 1 ? new Error("load failed", { cause: lost(n) }) : undefined,
+      attempts: 2,
+      status: "success",
+      sleeps: [2000],
+    },
+    {
+      name: "a permanent error is not retried",
+      fail: () => new ResourceError("warehouse.query_failed", "syntax error"),
+      attempts: 1,
+      status: "failed",
+      sleeps: [],
+    },
+    {
+      name: "an asset's own policy governs transient failures too",
+      fail: lost,
+      retry: { maxAttempts: 2, delayMs: 10 },
+      attempts: 2,
+      status: "failed",
+      sleeps: [10],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const graph = defineGraph({
+        assets: [defineAsset({
+          key: "load",
+          ...(c.retry ? { retry: c.retry } : {}),
+          materialize: (ctx) => {
+            const error = c.fail(ctx.attempt);
+            if (error) throw error;
+            return { attempt: ctx.attempt };
+          },
+        })],
+      });
+      const { run, clock, events } = harness();
+      const result = await run(graph, { random: () => 0.5 });
+      assert.deepEqual(summary(result).map((s) => [s.status, s.attempts]), [[
+        c.status,
+        c.attempts,
+      ]]);
+      assert.deepEqual(clock.sleeps, c.sleeps);
+      const retries = events.filter((e) => e.type === "step_retry");
+      assert.equal(retries.length, c.sleeps.length);
+      if (!c.retry) assert.ok(retries.every((e) => e.data.transient === true));
+    });
+  }
 });

@@ -96,7 +96,7 @@ Deno.test("runCli: errors outside a run never escape as exceptions", async (t) =
     assert.doesNotMatch(outcome.stderr, /\n\s+at /);
   });
 
-  await t.step("a configuration error names the variable and its cause", async () => {
+  await t.step("a configuration error: exit 2, names the variable and its cause", async () => {
     const misconfigured = app(() =>
       Promise.reject(
         new ConfigError("config.invalid", "RUNS_URL must start with 'sqlite:'", {
@@ -105,7 +105,7 @@ Deno.test("runCli: errors outside a run never escape as exceptions", async (t) =
       )
     );
     const outcome = await cli(misconfigured, ["list"]);
-    assertExit(outcome, EXIT.failed);
+    assertExit(outcome, EXIT.usage);
     assert.equal(
       outcome.stderr,
       "error [config.invalid]: RUNS_URL must start with 'sqlite:'\n  caused by: got 'mysql:'\n",
