@@ -58,6 +58,7 @@ import { type Logger, silentLogger } from "./logger.ts";
 import { checkPartitionKey } from "./partitions.ts";
 import type { ResourceSources } from "./resource.ts";
 import { reapDeadRuns } from "./reaper.ts";
+import { planRelaunch } from "./_relaunch.ts";
 import type { HostView } from "./owner.ts";
 import { OWNER_LOST_TAG, type RunOwner, type RunRecord, type RunStore } from "./run_store/types.ts";
 import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
@@ -384,15 +385,15 @@ export class SensorDaemon<R> implements AsyncDisposable {
     return reports;
   }
 
-  /** Relaunches a lost run when its policy allows, and records the decision on it. */
+  /** Relaunches a lost run when the policy allows (`planRelaunch`), and records the decision on it. */
   async #relaunch(run: RunRecord): Promise<TickReport | undefined> {
-    const kind = run.tags.sensor !== undefined
-      ? "sensor"
-      : run.tags.schedule !== undefined
-      ? "schedule"
-      : undefined;
-    const name = kind === undefined ? undefined : run.tags[kind];
-    const runKey = run.tags.run_key;
+    const steps = await this.#store.listSteps(run.runId);
+    const plan = planRelaunch(
+      run,
+      steps,
+      this.#graph as Graph<unknown>,
+      this.#options.maxRelaunches ?? 1,
+    );
     const decide = async (decision: string) => {
       await this.#store.updateRun(run.runId, {
         status: run.status,
@@ -400,47 +401,16 @@ export class SensorDaemon<R> implements AsyncDisposable {
       });
       this.#log.info(`lost run ${run.runId}: ${decision}`);
     };
-    if (kind === undefined || name === undefined || runKey === undefined) {
-      return void await decide("not relaunched: not launched by a sensor or schedule");
-    }
-    const known = kind === "sensor"
-      ? this.#graph.sensors.some((s) => s.name === name)
-      : this.#graph.schedules.some((s) => s.name === name);
-    if (!known) return void await decide(`not relaunched: ${kind} '${name}' is not in the graph`);
-    const steps = await this.#store.listSteps(run.runId);
-    if (steps.length > 0 && steps.every((s) => s.status === "success")) {
-      return void await decide("not relaunched: every step had succeeded");
-    }
-    const attempt = Number(run.tags.attempt ?? "1");
-    const max = this.#options.maxRelaunches ?? 1;
-    if (!Number.isSafeInteger(attempt) || attempt > max) {
-      return void await decide(
-        `not relaunched: it was attempt ${run.tags.attempt ?? "1"}, and lost runs are ` +
-          `relaunched at most ${max} time(s)`,
-      );
-    }
-    const next = attempt + 1;
-    const { [OWNER_LOST_TAG]: _lost, ...tags } = run.tags;
-    const request: RunRequest = {
-      runKey,
-      selection: run.selection,
-      ...(run.partitions ? { partitions: run.partitions.split(",") } : {}),
-      tags: {
-        ...tags,
-        attempt: String(next),
-        relaunch_of: run.runId,
-        root_run_id: run.tags.root_run_id ?? run.runId,
-      },
-    };
-    const submitted = await this.#submit(name, kind, request, `${runKey}#attempt-${next}`);
+    if (!plan.relaunch) return void await decide(plan.decision);
+    const submitted = await this.#submit(plan.name, plan.kind, plan.request, plan.claimKey);
     if (submitted.state === "deferred") return undefined;
-    await decide(`relaunched as ${submitted.runId} (attempt ${next})`);
+    await decide(`relaunched as ${submitted.runId} (attempt ${plan.attempt})`);
     return {
-      name,
-      kind,
+      name: plan.name,
+      kind: plan.kind,
       status: "requested",
       launched: submitted.state === "launched" ? [submitted.runId] : [],
-      duplicates: submitted.state === "duplicate" ? [`${runKey}#attempt-${next}`] : [],
+      duplicates: submitted.state === "duplicate" ? [plan.claimKey] : [],
       relaunchOf: run.runId,
     };
   }

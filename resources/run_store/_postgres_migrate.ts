@@ -47,7 +47,7 @@ export async function prepareSchema(db: PostgresConnection, schema: string): Pro
     });
   }
   if (found.millisecondColumns.length > 0) {
-    await migrate(db, schema, found.millisecondColumns);
+    await migrate(db, schema);
   }
   if (found.missingColumns.length > 0) await addColumns(db, schema);
 }
@@ -68,27 +68,45 @@ export function addColumnStatements(schema: string, missing: readonly string[]):
 }
 
 /**
- * Adds the columns an older version did not make, under the DDL lock (so
- * processes opening at once add them once). A role that may not alter the
- * tables gets `run_store.schema_outdated` with the statements to run.
+ * Adds the columns an older version did not make (see {@linkcode alter}).
  */
-async function addColumns(db: PostgresConnection, schema: string): Promise<void> {
+function addColumns(db: PostgresConnection, schema: string): Promise<void> {
+  return alter(
+    db,
+    schema,
+    async (tx) => addColumnStatements(schema, (await inspect(tx, schema)).missingColumns),
+    "Cannot upgrade the run store at ${where}: its tables were made by an older version " +
+      "without run owners and heartbeats, but ${why}",
+  );
+}
+
+/**
+ * Runs the statements `plan` gives, in one transaction under the DDL lock:
+ * processes opening at once change the tables once (`plan` reads what is
+ * still to do after the lock is held). A role that may not alter the tables
+ * gets `run_store.schema_outdated`: `explain` (with `${where}` and `${why}`)
+ * followed by the statements to run as their owner.
+ */
+async function alter(
+  db: PostgresConnection,
+  schema: string,
+  plan: (tx: postgres.TransactionSql) => Promise<string[]>,
+  explain: string,
+): Promise<void> {
   let statements: string[] = [];
   try {
     await db.sql.begin(async (tx) => {
       await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
-      statements = addColumnStatements(schema, (await inspect(tx, schema)).missingColumns);
+      statements = await plan(tx);
       for (const statement of statements) await tx.unsafe(statement);
     });
   } catch (error) {
     if (isConnectionFailure(error)) throw error;
+    const message = explain.replace("${where}", `${db.location} in schema '${schema}'`)
+      .replace("${why}", serverMessage(error));
     throw new ResourceError(
       "run_store.schema_outdated",
-      db.scrub(
-        `Cannot upgrade the run store at ${db.location} in schema '${schema}': its tables were ` +
-          `made by an older version without run owners and heartbeats, but ` +
-          `${serverMessage(error)}. Run as the owner of the tables: ${statements.join("; ")}`,
-      ),
+      db.scrub(`${message}. Run as the owner of the tables: ${statements.join("; ")}`),
       { input: db.location, cause: db.cause(error) },
     );
   }
@@ -160,35 +178,18 @@ export function migrationStatements(schema: string, columns: readonly string[]):
 
 /**
  * Migrates time columns made as `BIGINT` milliseconds (before they were
- * `timestamptz`) in one transaction, under the DDL lock so processes opening
- * at once migrate once. A role that may not alter the tables gets
- * `run_store.schema_outdated` with the statements to run as their owner.
+ * `timestamptz`), see {@linkcode alter}.
  */
-async function migrate(
-  db: PostgresConnection,
-  schema: string,
-  columns: readonly string[],
-): Promise<void> {
-  const sql = db.sql;
-  let statements = migrationStatements(schema, columns);
-  try {
-    await sql.begin(async (tx) => {
-      await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
+function migrate(db: PostgresConnection, schema: string): Promise<void> {
+  return alter(
+    db,
+    schema,
+    async (tx) => {
       // Another process may have migrated while this one waited for the lock.
       const { millisecondColumns } = await inspect(tx, schema);
-      statements = migrationStatements(schema, millisecondColumns);
-      for (const statement of statements) await tx.unsafe(statement);
-    });
-  } catch (error) {
-    if (isConnectionFailure(error)) throw error;
-    throw new ResourceError(
-      "run_store.schema_outdated",
-      db.scrub(
-        `Cannot migrate the run store at ${db.location} in schema '${schema}': its time columns ` +
-          `are BIGINT milliseconds (made by an older version) and must become timestamptz, ` +
-          `but ${serverMessage(error)}. Run as the owner of the tables: ${statements.join("; ")}`,
-      ),
-      { input: db.location, cause: db.cause(error) },
-    );
-  }
+      return migrationStatements(schema, millisecondColumns);
+    },
+    "Cannot migrate the run store at ${where}: its time columns are BIGINT milliseconds " +
+      "(made by an older version) and must become timestamptz, but ${why}",
+  );
 }
