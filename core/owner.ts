@@ -27,12 +27,15 @@ export function processOwner(): RunOwner {
   return current;
 }
 
-/** The host name, or `unknown-host` when the process may not read it (`--allow-sys=hostname`). */
+/** The host of an owner whose process may not read its host name (`--allow-sys=hostname`). */
+export const UNKNOWN_HOST = "unknown-host";
+
+/** The host name, or {@linkcode UNKNOWN_HOST} when the process may not read it. */
 function hostName(): string {
   try {
-    return Deno.hostname();
+    return Deno.hostname() || UNKNOWN_HOST;
   } catch {
-    return "unknown-host";
+    return UNKNOWN_HOST;
   }
 }
 
@@ -84,6 +87,8 @@ function procPidExists(pid: number): boolean | undefined {
  * ```
  */
 export function isGoneHere(owner: RunOwner, view: HostView = thisHost()): boolean {
+  // Two machines that cannot read their names look alike: only leases tell there.
+  if (owner.host === UNKNOWN_HOST) return false;
   if (owner.host !== view.self.host || owner.instanceId === view.self.instanceId) return false;
   if (owner.pid === view.self.pid) return true;
   return view.pidExists(owner.pid) === false;
