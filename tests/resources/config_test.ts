@@ -54,6 +54,7 @@ Deno.test("config: every variable has its documented default", async (t) => {
     DBT_FULL_REFRESH: false,
     SAMPLE_DATA: true,
     SENSOR_INTERVAL_MS: 1_000,
+    RUN_HEARTBEAT_INTERVAL_MS: 10_000,
   };
 
   await t.step("an empty environment gives the embedded defaults", () => {
@@ -179,6 +180,8 @@ Deno.test("config: other bad values fail with the variable's name and what was e
     [{ HTTP_TIMEOUT_MS: "0" }, /HTTP_TIMEOUT_MS \('0'\): .*>0/],
     [{ HTTP_TIMEOUT_MS: "1.5" }, /HTTP_TIMEOUT_MS \('1.5'\): .*int/],
     [{ SENSOR_INTERVAL_MS: "-5" }, /SENSOR_INTERVAL_MS \('-5'\)/],
+    [{ RUN_HEARTBEAT_INTERVAL_MS: "10" }, /RUN_HEARTBEAT_INTERVAL_MS \('10'\): .*>=50/],
+    [{ RUN_HEARTBEAT_INTERVAL_MS: "2.5" }, /RUN_HEARTBEAT_INTERVAL_MS \('2.5'\): .*int/],
     [{ ACTIVITY_BAD_ROW_TOLERANCE: "2" }, /ACTIVITY_BAD_ROW_TOLERANCE \('2'\): .*<=1/],
     [{ SAMPLE_DATA: "maybe" }, /SAMPLE_DATA \('maybe'\): .*"true"/],
     [{ GDAL_ENGINE: "fast" }, /GDAL_ENGINE \(.fast.\): GDAL_ENGINE must be auto, native/],
