@@ -2,7 +2,8 @@
 # usage: .ci/without_native_tools.sh [--offline] COMMAND...
 #
 # Runs COMMAND as a machine with only Deno would: in a private mount
-# namespace where gdal-bin, PostgreSQL (server binaries and PostGIS),
+# namespace where gdal-bin (and libgdal, which the native GDAL engine loads),
+# PostgreSQL (server binaries and PostGIS),
 # Chromium, OpenStack Swift and memcached are hidden (each binary
 # bind-mounted over by /dev/null, which cannot be executed; their library
 # folders covered by empty tmpfs). With --offline it also gets its own
@@ -22,6 +23,7 @@ hide='
 set -euo pipefail
 mount --make-rprivate /
 for f in /usr/bin/ogr* /usr/bin/gdal* /usr/bin/gnm* /usr/bin/nearblack \
+         /usr/lib/*-linux-gnu/libgdal.so* \
          /usr/bin/chromium /usr/bin/swift-* /usr/bin/memcached \
          /usr/bin/pg_ctlcluster /usr/bin/pg_createcluster; do
   [ -f "$f" ] && mount --bind /dev/null "$f"

@@ -15,6 +15,7 @@ import { PlatformError } from "../../core/errors.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
+import { Timings } from "./_timings.ts";
 import { GeoParquetReadError, geoParquetToGeoJsonSeq } from "../../formats/geoparquet_read.ts";
 import type { GetResult } from "../../resources/object_store/types.ts";
 import {
@@ -352,6 +353,7 @@ export async function checkBatchContent(
   batch: LoadedBatch,
   scratch: GdalScratch,
   type: "vector" | "raster",
+  timings: Timings = new Timings(),
 ): Promise<Map<string, StagedFile>> {
   const staged = new Map<string, StagedFile>();
   const problems: ManifestProblem[] = [];
@@ -359,8 +361,14 @@ export async function checkBatchContent(
   for (const file of batch.manifest.files) {
     if (file.type !== type) continue;
     const folder = `in${index++}`;
-    const stagedFile = await stageFile(store, bucket, file, scratch, folder);
-    const checked = await contentCheck(scratch, file, stagedFile.gdalPath);
+    const stagedFile = await timings.time(
+      "stage",
+      () => stageFile(store, bucket, file, scratch, folder),
+    );
+    const checked = await timings.time(
+      "inspect",
+      () => contentCheck(scratch, file, stagedFile.gdalPath),
+    );
     if ("problem" in checked) problems.push(checked.problem);
     else staged.set(file.path, { ...stagedFile, ...checked });
   }

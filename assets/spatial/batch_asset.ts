@@ -33,6 +33,7 @@ import type { SpatialEngine } from "../../resources/spatial/engine.ts";
 import type { GdalEngine } from "../../resources/spatial/gdal.ts";
 import { asset } from "../_define.ts";
 import { batchPartitions } from "./partitions.ts";
+import { Timings } from "./_timings.ts";
 
 /** Everything the processing of one batch needs. */
 export interface BatchRun {
@@ -66,6 +67,12 @@ export interface BatchRun {
    * @default {systemClock}
    */
   clock?: Clock;
+  /**
+   * Where the time per phase is added up (`timings_ms` in the metadata).
+   *
+   * @default {a new one, not reported}
+   */
+  timings?: Timings;
 }
 
 /** Resources a batch asset declares. */
@@ -138,6 +145,7 @@ export function batchAsset<O extends { key: string; docId: string }>(
         runId: ctx.runId,
         assetKey: spec.key,
         clock: ctx.clock,
+        timings: new Timings(),
       };
       let outputs: O[];
       try {
@@ -160,15 +168,23 @@ export function batchAsset<O extends { key: string; docId: string }>(
         outputs: outputs.map((o) => ({ key: o.key, ledger_id: o.docId, ...spec.summarize(o) })),
         files: outputs.length,
         ...(spec.totals?.(outputs) ?? {}),
+        timings_ms: run.timings?.toJSON() ?? {},
       };
     },
   });
 }
 
+/**
+ * GDAL failures that are the platform's, not the file's: the native GDAL
+ * vanished, or its host process was killed from outside (out of memory).
+ * A batch failing so stays pending for a re-run instead of being quarantined.
+ */
+const PLATFORM_GDAL_CODES = new Set(["spatial.native_gdal_missing", "spatial.gdal_host_died"]);
+
 /** Whether `error` is about the batch's content (quarantine) rather than the platform (retry). */
 export function isContentProblem(error: unknown): error is PlatformError {
   return error instanceof SpatialBatchError ||
-    (error instanceof GdalError && error.code !== "spatial.native_gdal_missing") ||
+    (error instanceof GdalError && !PLATFORM_GDAL_CODES.has(error.code)) ||
     (error instanceof GeoParquetError);
 }
 

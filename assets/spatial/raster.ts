@@ -15,6 +15,7 @@ import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_ass
 import { rasterChecks } from "./checks.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile, ManifestProblem } from "./manifest.ts";
+import { Timings } from "./_timings.ts";
 
 /** Creation options of the COG driver: what makes the output cloud-optimised. */
 export const COG_OPTIONS = [
@@ -106,7 +107,8 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
   // A vector-only batch has nothing to do here.
   if (files.length === 0) return [];
   await using scratch = await options.gdal.createScratch();
-  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "raster");
+  const timings = options.timings ?? new Timings();
+  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "raster", timings);
   const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
   const taken = new Set<string>();
   const converted: {
@@ -134,11 +136,18 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
     if (taken.has(name)) name = `${name}_${taken.size}`;
     taken.add(name);
     const assign = crs.source === "declared" ? ["-a_srs", file.crs] : [];
-    const cog = await scratch.gdal.translate(gdalPath, [...COG_OPTIONS, ...assign], `${name}_cog`, {
-      label: file.path,
-      openOptions,
-    });
-    const info = await scratch.gdal.rasterInfo(cog, [], { label: file.path });
+    const cog = await timings.time(
+      "convert",
+      () =>
+        scratch.gdal.translate(gdalPath, [...COG_OPTIONS, ...assign], `${name}_cog`, {
+          label: file.path,
+          openOptions,
+        }),
+    );
+    const info = await timings.time(
+      "describe",
+      () => scratch.gdal.rasterInfo(cog, [], { label: file.path }),
+    );
     const summary = rasterSummary(info, crs.crs);
     if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
       problems.push({
@@ -162,52 +171,53 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
   for (const { file, name, cog, summary, sources, crs } of converted) {
     const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
     const m = batch.manifest;
-    const doc = await publishOutput({
-      lake,
-      ledger: options.ledger,
-      bucket: options.lakeBucket,
-      key,
-      file: scratch.toHost(cog),
-      contentType: "image/tiff; application=geotiff; profile=cloud-optimized",
-      format: "cog",
-      runId,
-      assetKey: options.assetKey ?? "spatial/raster_cog",
-      batchId,
-      metadata: {
-        uploader: m.uploader,
-        intent: m.intent,
-        project: m.metadata.project,
-        source_files: sources,
-        crs: summary.crs,
-        bbox: summary.bbox,
-        column_schema: summary.bands.map((b) => ({ name: `band_${b.band}`, type: b.type })),
-        raster: JSON.parse(JSON.stringify(summary)),
-        gdal_engine: `${options.gdal.kind} (GDAL ${options.gdal.version})`,
-        source_crs: crs.crs,
-        crs_source: crs.source,
-        manifest_etag: batch.etag,
-        iso19115: iso19115({
-          title: `${m.metadata.title ?? m.metadata.project}: ${path.posix.basename(file.path)}`,
-          abstract: m.metadata.description,
-          bbox: summary.bbox,
-          crs: summary.crs,
-          sources: sources.map((s) => s.key),
-          steps: [
-            `read ${file.format} with GDAL ${options.gdal.version} (${options.gdal.kind}) in ` +
-            `${crs.crs} (${
-              crs.source === "file"
-                ? "the file's CRS, as declared"
-                : "declared: assigned with -a_srs"
-            })`,
-            `gdal_translate ${COG_OPTIONS.join(" ")}`,
-            "band statistics computed while writing (COG STATISTICS=YES)",
-          ],
-          format: "Cloud Optimized GeoTIFF",
+    const doc = await timings.time("publish", () =>
+      publishOutput({
+        lake,
+        ledger: options.ledger,
+        bucket: options.lakeBucket,
+        key,
+        file: scratch.toHost(cog),
+        contentType: "image/tiff; application=geotiff; profile=cloud-optimized",
+        format: "cog",
+        runId,
+        assetKey: options.assetKey ?? "spatial/raster_cog",
+        batchId,
+        metadata: {
           uploader: m.uploader,
-          processedAt,
-        }),
-      },
-    });
+          intent: m.intent,
+          project: m.metadata.project,
+          source_files: sources,
+          crs: summary.crs,
+          bbox: summary.bbox,
+          column_schema: summary.bands.map((b) => ({ name: `band_${b.band}`, type: b.type })),
+          raster: JSON.parse(JSON.stringify(summary)),
+          gdal_engine: `${options.gdal.kind} (GDAL ${options.gdal.version})`,
+          source_crs: crs.crs,
+          crs_source: crs.source,
+          manifest_etag: batch.etag,
+          iso19115: iso19115({
+            title: `${m.metadata.title ?? m.metadata.project}: ${path.posix.basename(file.path)}`,
+            abstract: m.metadata.description,
+            bbox: summary.bbox,
+            crs: summary.crs,
+            sources: sources.map((s) => s.key),
+            steps: [
+              `read ${file.format} with GDAL ${options.gdal.version} (${options.gdal.kind}) in ` +
+              `${crs.crs} (${
+                crs.source === "file"
+                  ? "the file's CRS, as declared"
+                  : "declared: assigned with -a_srs"
+              })`,
+              `gdal_translate ${COG_OPTIONS.join(" ")}`,
+              "band statistics computed while writing (COG STATISTICS=YES)",
+            ],
+            format: "Cloud Optimized GeoTIFF",
+            uploader: m.uploader,
+            processedAt,
+          }),
+        },
+      }));
     outputs.push({
       key,
       docId: doc.id,

@@ -37,6 +37,7 @@ import { type CrsDecision, decideCrs, geographicAreaOfUse } from "./crs.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import { mayNeedMakeValid } from "./_make_valid.ts";
 import { vectorChecks } from "./checks.ts";
+import { Timings } from "./_timings.ts";
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
@@ -106,10 +107,11 @@ async function convertLayer(
     sourceCrs?: string | undefined;
   },
   name: string,
+  timings: Timings,
 ) {
   const target = await scratch.gdal.crsInfo(options.targetCrs);
   const sameCrs = layer.crs.crs === options.targetCrs;
-  const convert = (makeValid: boolean, suffix: string) =>
+  const convert = (makeValid: boolean, suffix: string, followed = false) =>
     scratch.gdal.ogr2ogr(
       gdalPath,
       [
@@ -132,85 +134,146 @@ async function convertLayer(
           ? [sameCrs ? "-a_srs" : "-s_srs", file.crs]
           : []),
         ...(makeValid ? ["-makevalid"] : []),
+        // Followed by the writer: commits every page of rows, in WAL mode so
+        // that the reader sees each commit while GDAL goes on.
+        ...(followed ? ["-gt", String(FOLLOW_BATCH)] : []),
       ],
       `${name}_${suffix}`,
-      { label: file.path, layers: [layer.name], openOptions: layer.openOptions },
+      {
+        label: file.path,
+        layers: [layer.name],
+        openOptions: layer.openOptions,
+        ...(followed ? { config: { OGR_SQLITE_JOURNAL: "WAL" } } : {}),
+      },
     );
   // Points are valid by construction; making them valid only costs time.
   const makeValid = !isPointType(layer.geometryType);
-  let reprojected: string;
-  if (makeValid && sameCrs && options.gdal.kind === "wasm") {
-    // Without reprojection the converted geometries are the source's, so a
-    // scan of them tells whether -makevalid would change anything; it is
-    // asked for only then (see _make_valid.ts). With reprojection, whether
-    // GDAL makes valid before or after transforming would matter: keep it.
-    // Only for gdal3.js, whose MakeValid costs twice a conversion: native
-    // GEOS makes valid faster than the extra scan process would take
-    // (bench/spatial.ts, 30k polygons).
-    reprojected = await convert(false, "input");
-    if (await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)) {
-      await Deno.remove(scratch.toHost(reprojected));
-      reprojected = await convert(true, "valid");
-    }
-  } else {
-    reprojected = await convert(makeValid, "input");
+  const intent = batch.manifest.intent;
+  const parquetPath = scratch.hostPath(`${name}.parquet`);
+  const validBox = areaOfUse(target.projjson, layer.crs.declared.projjson);
+  const write = (
+    path: string,
+    table: string,
+    geometryColumn: string,
+    compute: ComputedColumn[],
+    follow?: Promise<unknown>,
+  ) =>
+    timings.time("write", () =>
+      sqliteToGeoParquet(path, table, parquetPath, {
+        crs: target.projjson,
+        geometryColumn,
+        compute,
+        sort: file.sort ?? "none",
+        ...(validBox ? { validBox } : {}),
+        ...(follow ? { follow } : {}),
+      }));
+  // The native engine converts in its own process: the GeoParquet writer then
+  // follows the GeoPackage while GDAL writes it, so conversion and writing
+  // overlap on two cores. Not when the rows need the whole layer first (an
+  // intent's SQL, measures in another CRS, a Hilbert sort), nor on gdal3.js,
+  // which converts on this thread.
+  const overlap = options.gdal.kind === "native" && isIdentityRecipe(intent) &&
+    (intent !== "measure" || options.targetCrs === "EPSG:4326") &&
+    (file.sort ?? "none") === "none";
+  if (overlap) {
+    const converted = scratch.toHost(scratch.gdalPath(`${name}_input.gpkg`));
+    const conversion = timings.time("convert", () => convert(makeValid, "input", true));
+    const writing = write(
+      converted,
+      "input",
+      "geom",
+      intent === "measure" ? measuresInPlace() : [],
+      conversion,
+    );
+    const [c, w] = await Promise.allSettled([conversion, writing]);
+    // GDAL's own failure explains a writer that found nothing better than the writer's.
+    if (c.status === "rejected") throw c.reason;
+    if (w.status === "rejected") throw w.reason;
+    return { parquetPath, result: w.value };
   }
+  let reprojected!: string;
+  await timings.time("convert", async () => {
+    if (makeValid && sameCrs && options.gdal.kind === "wasm") {
+      // Without reprojection the converted geometries are the source's, so a
+      // scan of them tells whether -makevalid would change anything; it is
+      // asked for only then (see _make_valid.ts). With reprojection, whether
+      // GDAL makes valid before or after transforming would matter: keep it.
+      // Only for gdal3.js, whose MakeValid costs twice a conversion: native
+      // GEOS makes valid faster than the extra scan would take
+      // (bench/spatial.ts, 30k polygons).
+      reprojected = await convert(false, "input");
+      if (await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)) {
+        await Deno.remove(scratch.toHost(reprojected));
+        reprojected = await convert(true, "valid");
+      }
+    } else {
+      reprojected = await convert(makeValid, "input");
+    }
+  });
   const srid = Number(options.targetCrs.split(":")[1]);
   const outDir = scratch.hostPath(`${name}_out`);
   await Deno.mkdir(outDir);
-  const dumped = isIdentityRecipe(batch.manifest.intent)
+  const dumped = isIdentityRecipe(intent)
     ? { path: scratch.toHost(reprojected), table: "input", geometryColumn: "geom" }
-    : await withWorkspace(options.engine, `${options.runId}_${name}`, async (ws) => {
-      await ws.load("input", {
-        path: scratch.toHost(reprojected),
-        table: "input",
-        geometryColumn: "geom",
-      }, srid);
-      await ws.run(recipeSql(batch.manifest.intent, await ws.columns("input")), "result");
-      return await ws.dump("result", outDir);
-    });
+    : await timings.time(
+      "intent",
+      () =>
+        withWorkspace(options.engine, `${options.runId}_${name}`, async (ws) => {
+          await ws.load("input", {
+            path: scratch.toHost(reprojected),
+            table: "input",
+            geometryColumn: "geom",
+          }, srid);
+          await ws.run(recipeSql(intent, await ws.columns("input")), "result");
+          return await ws.dump("result", outDir);
+        }),
+    );
   const compute: ComputedColumn[] = [];
-  if (batch.manifest.intent === "measure") {
-    // Geodesic measures need longitude/latitude on WGS84: the output itself
-    // when the target is EPSG:4326, else a copy of it reprojected there.
-    const lonLat = options.targetCrs === "EPSG:4326" ? undefined : measuresOf(
-      scratch.toHost(
-        await scratch.gdal.ogr2ogr(
-          dumped.path === scratch.toHost(reprojected) ? reprojected : dumped.path,
-          [
-            "-f",
-            "GPKG",
-            "-lco",
-            "GEOMETRY_NAME=geom",
-            "-nln",
-            "input",
-            "-t_srs",
-            "EPSG:4326",
-            "-preserve_fid",
-          ],
-          `${name}_wgs84`,
-          { label: file.path },
+  if (intent === "measure") {
+    if (options.targetCrs === "EPSG:4326") compute.push(...measuresInPlace());
+    else {
+      // Geodesic measures need longitude/latitude on WGS84: a copy of the
+      // output reprojected there, matched by feature id.
+      const lonLat = measuresOf(
+        scratch.toHost(
+          await scratch.gdal.ogr2ogr(
+            dumped.path === scratch.toHost(reprojected) ? reprojected : dumped.path,
+            [
+              "-f",
+              "GPKG",
+              "-lco",
+              "GEOMETRY_NAME=geom",
+              "-nln",
+              "input",
+              "-t_srs",
+              "EPSG:4326",
+              "-preserve_fid",
+            ],
+            `${name}_wgs84`,
+            { label: file.path },
+          ),
         ),
-      ),
-      "input",
-    );
-    const measure = (wkb: Uint8Array | null, rowid: number) =>
-      lonLat === undefined ? (wkb === null ? undefined : geodesicMeasures(wkb)) : lonLat.get(rowid);
-    compute.push(
-      { name: "area_m2", fn: (wkb, rowid) => measure(wkb, rowid)?.areaM2 ?? null },
-      { name: "length_m", fn: (wkb, rowid) => measure(wkb, rowid)?.lengthM ?? null },
-    );
+        "input",
+      );
+      compute.push(
+        { name: "area_m2", fn: (_wkb, rowid) => lonLat.get(rowid)?.areaM2 ?? null },
+        { name: "length_m", fn: (_wkb, rowid) => lonLat.get(rowid)?.lengthM ?? null },
+      );
+    }
   }
-  const parquetPath = scratch.hostPath(`${name}.parquet`);
-  const validBox = areaOfUse(target.projjson, layer.crs.declared.projjson);
-  const result = await sqliteToGeoParquet(dumped.path, dumped.table, parquetPath, {
-    crs: target.projjson,
-    geometryColumn: dumped.geometryColumn,
-    compute,
-    sort: file.sort ?? "none",
-    ...(validBox ? { validBox } : {}),
-  });
+  const result = await write(dumped.path, dumped.table, dumped.geometryColumn, compute);
   return { parquetPath, result };
+}
+
+/** Rows of the converted layer GDAL commits at a time while the writer follows it. */
+const FOLLOW_BATCH = 16_384;
+
+/** Geodesic `area_m2` / `length_m` of each row's own WKB (longitude/latitude on WGS84). */
+function measuresInPlace(): ComputedColumn[] {
+  return [
+    { name: "area_m2", fn: (wkb) => (wkb === null ? null : geodesicMeasures(wkb).areaM2) },
+    { name: "length_m", fn: (wkb) => (wkb === null ? null : geodesicMeasures(wkb).lengthM) },
+  ];
 }
 
 /**
@@ -292,7 +355,8 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
   // A raster-only batch has nothing to do here.
   if (files.length === 0) return [];
   await using scratch = await options.gdal.createScratch();
-  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "vector");
+  const timings = options.timings ?? new Timings();
+  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "vector", timings);
   const taken = new Set<string>();
   const converted: Converted[] = [];
   const problems: ManifestProblem[] = [];
@@ -317,13 +381,22 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
         problems.push(layerCrs);
         continue;
       }
-      const { parquetPath, result } = await convertLayer(scratch, options, batch, file, gdalPath, {
-        name: layer.name,
-        crs: layerCrs,
-        geometryType: layer.geometryFields[0]?.type ?? "",
-        openOptions,
-        sourceCrs,
-      }, name);
+      const { parquetPath, result } = await convertLayer(
+        scratch,
+        options,
+        batch,
+        file,
+        gdalPath,
+        {
+          name: layer.name,
+          crs: layerCrs,
+          geometryType: layer.geometryFields[0]?.type ?? "",
+          openOptions,
+          sourceCrs,
+        },
+        name,
+        timings,
+      );
       const allowEmpty = file.allow_empty_geometries ?? false;
       for (
         const message of layerProblems(
@@ -358,19 +431,20 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
   const outputs: VectorOutput[] = [];
   for (const c of converted) {
     const key = `${batch.manifest.metadata.project}/${batchId}/${c.name}.parquet`;
-    const doc = await publishOutput({
-      lake,
-      ledger: options.ledger,
-      bucket: options.lakeBucket,
-      key,
-      file: c.parquetPath,
-      contentType: "application/vnd.apache.parquet",
-      format: "geoparquet",
-      runId,
-      assetKey: options.assetKey ?? "spatial/vector_geoparquet",
-      batchId,
-      metadata: vectorMetadata(batch, c, options, processedAt),
-    });
+    const doc = await timings.time("publish", () =>
+      publishOutput({
+        lake,
+        ledger: options.ledger,
+        bucket: options.lakeBucket,
+        key,
+        file: c.parquetPath,
+        contentType: "application/vnd.apache.parquet",
+        format: "geoparquet",
+        runId,
+        assetKey: options.assetKey ?? "spatial/vector_geoparquet",
+        batchId,
+        metadata: vectorMetadata(batch, c, options, processedAt),
+      }));
     outputs.push({
       key,
       docId: doc.id,

@@ -118,6 +118,13 @@ export interface OpenOptions {
   label?: string;
   /** Layers to read (`ogr2ogr` only): all when omitted. */
   layers?: readonly string[];
+  /**
+   * GDAL configuration options for this call only (`ogr2ogr` only; what
+   * `--config KEY VALUE` sets), e.g. `OGR_SQLITE_JOURNAL: "WAL"` so that
+   * another reader can follow a GeoPackage while it is written. The native
+   * engine only: the wasm engine runs with fixed settings and refuses them.
+   */
+  config?: Readonly<Record<string, string>>;
 }
 
 /** A private folder shared between the host and GDAL, removed after use. */

@@ -1,21 +1,32 @@
 /**
- * The `native` {@linkcode GdalEngine}: the machine's GDAL (Debian `gdal-bin`,
- * >= 3.6) run as subprocesses — `ogrinfo`, `ogr2ogr`, `gdalinfo`,
- * `gdal_translate`, `gdalsrsinfo` — on files in a local scratch folder
- * (zipped inputs through `/vsizip/`).
+ * The `native` {@linkcode GdalEngine}: the machine's libgdal (Debian
+ * `gdal-bin` / `libgdal32`, >= 3.6), called through Deno FFI inside a GDAL
+ * host process (`_gdal_host.ts`) that stays up for the life of the
+ * application and serves every call: describing layers, resolving CRSs and
+ * GDAL's utilities as a library (`GDALVectorTranslate` = ogr2ogr,
+ * `GDALTranslate` = gdal_translate, `GDALInfo` = gdalinfo).
  *
- * Why subprocesses and not Deno FFI to libgdal: a one-file batch costs a
- * handful of GDAL calls, and a process start is about 15-30 ms of that
- * (measured by `bench/spatial.ts`, where the native engine stays within the
- * issue's 1.5x of bare ogr2ogr/gdal_translate), while FFI would need
- * `--allow-ffi` for the whole app (a compromised dependency could then call
- * any C function), bindings for ~40 C functions with manual memory handling,
- * and would take the daemon down with GDAL whenever a corrupt file makes it
- * crash; a subprocess just fails with GDAL's own message. The CLI tools are
- * also GDAL's most stable interface across versions.
+ * Why a host process with FFI, and not gdal-bin subprocesses nor FFI in the
+ * application's own process:
  *
- * GDAL 3.6's `ogrinfo` has no `-json` (3.7 added it), so its `-so -al` text
- * is parsed; that layout has not changed in 20 years.
+ * - **Speed.** Every gdal-bin tool pays loading libgdal and its ~100 shared
+ *   libraries (0.15-0.3 s here) on each call, and a one-file batch made six
+ *   of them (ogrinfo, gdalsrsinfo x3, ogr2ogr, gdalinfo): that start-up, not
+ *   GDAL's work, made small batches 2-5x slower than one bare ogr2ogr. The
+ *   host loads libgdal once; a call then costs a JSON line each way
+ *   (bench/spatial.ts).
+ * - **Isolation.** A corrupt file that crashes GDAL (a segfault) kills the
+ *   host, not the sensor daemon: the call fails with `spatial.gdal_crashed`
+ *   naming the user's file, the batch is quarantined, and the next call
+ *   starts a new host. Long conversions never block the application's
+ *   event loop (heartbeats, other runs).
+ * - **Least privilege.** Only the host runs with `--allow-ffi`; the
+ *   application needs `--allow-run` for it, as it did for gdal-bin.
+ *
+ * Hosts are pooled: a call borrows an idle host or starts one (at most
+ * {@linkcode MAX_HOSTS} at once), so batches running in parallel convert in
+ * parallel. An idle host holds no event-loop reference and exits when its
+ * parent does (its stdin closes).
  *
  * @example
  * ```ts
@@ -33,18 +44,21 @@ import {
   driverExtension,
   type GdalEngine,
   GdalError,
-  gdalErrorLines,
   gdalFailure,
   type GdalOps,
   type GdalScratch,
   labelOf,
   type OpenOptions,
-  type VectorInfo,
-  type VectorLayerInfo,
 } from "./gdal.ts";
 
 /** Oldest GDAL the native engine accepts. */
 export const MIN_NATIVE_VERSION = [3, 6] as const;
+
+/** Most GDAL host processes alive at once (calls beyond wait for one). */
+export const MAX_HOSTS = Math.max(2, navigator.hardwareConcurrency ?? 2);
+
+/** Idle hosts kept for the next calls (the others exit). */
+const MAX_IDLE_HOSTS = 2;
 
 /** Settings for GDAL's work files: see `gdal_wasm.ts` (durability buys nothing in a scratch). */
 const GDAL_ENV = {
@@ -55,29 +69,212 @@ const GDAL_ENV = {
   CPL_DEBUG: "OFF",
 };
 
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Signals that mean GDAL itself crashed (as opposed to being killed from outside). */
+const CRASH_SIGNALS = new Set(["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"]);
+
+const HOST_SCRIPT = new URL("./_gdal_host.ts", import.meta.url);
+
+/** What a host says when it starts. */
+interface Ready {
+  version: string;
+  library: string;
 }
 
-async function run(cmd: string, args: string[]): Promise<Output> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cmd, { args, env: GDAL_ENV, stdin: "null" }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      // The engine broke, not the user's file: never a reason to quarantine a batch.
+/** A reply line of the host. */
+interface Reply {
+  id?: number;
+  ok?: unknown;
+  error?: { messages: string[] };
+  warnings?: string[];
+  ready?: Ready;
+  fatal?: string;
+}
+
+/** The GDAL host died while serving a call. */
+class HostDied extends Error {
+  constructor(readonly signal: string | null, readonly exitCode: number) {
+    super(`the GDAL host exited (${signal ?? `code ${exitCode}`})`);
+  }
+}
+
+/** A GDAL call failed inside the host; `messages` are GDAL's own. */
+class HostCallFailed extends Error {
+  constructor(readonly messages: string[]) {
+    super(messages.join(" | "));
+  }
+}
+
+/** One GDAL host process, serving one call at a time. */
+class GdalHost {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #buffered = "";
+  #nextId = 1;
+  #dead = false;
+  ready: Ready | undefined;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#reader = child.stdout.getReader();
+  }
+
+  /** Whether the process can still serve calls. */
+  get alive(): boolean {
+    return !this.#dead;
+  }
+
+  /** Starts a host and waits for it to load libgdal. */
+  static async start(): Promise<GdalHost> {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          "--no-config",
+          "--allow-ffi",
+          "--allow-read",
+          "--allow-env",
+          HOST_SCRIPT.href,
+        ],
+        env: GDAL_ENV,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+    } catch (error) {
       throw new GdalError(
         "spatial.native_gdal_missing",
-        `Cannot run ${cmd}: it is no longer installed; reinstall gdal-bin or set GDAL_ENGINE=wasm.`,
+        `Cannot start the GDAL host (${error instanceof Error ? error.message : error}); ` +
+          "set GDAL_ENGINE=wasm to use the embedded GDAL.",
         { input: "GDAL_ENGINE", cause: error },
       );
     }
-    throw error;
+    const host = new GdalHost(child);
+    const first = await host.#readReply().finally(() => {
+      // An idle host never keeps the application alive; it exits when its stdin closes.
+      child.unref();
+    });
+    if (first.ready === undefined) {
+      host.kill();
+      throw new GdalError(
+        "spatial.native_gdal_missing",
+        `Cannot load libgdal: ${first.fatal ?? "the GDAL host did not start"}; install GDAL >= ` +
+          `${MIN_NATIVE_VERSION.join(".")} (Debian: apt-get install gdal-bin) or set ` +
+          "GDAL_ENGINE=wasm.",
+        { input: "GDAL_ENGINE" },
+      );
+    }
+    host.ready = first.ready;
+    return host;
   }
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+
+  /** Runs one operation; rejects with {@linkcode HostCallFailed} or {@linkcode HostDied}. */
+  async call(op: string, args: unknown[]): Promise<unknown> {
+    if (this.#dead) throw new HostDied(null, -1);
+    const id = this.#nextId++;
+    // While a call is in flight the reply must keep the event loop alive.
+    this.#child.ref();
+    try {
+      try {
+        await this.#writer.write(
+          new TextEncoder().encode(`${JSON.stringify({ id, op, args })}\n`),
+        );
+      } catch {
+        throw await this.#died();
+      }
+      for (;;) {
+        const reply = await this.#readReply();
+        if (reply.id !== id) continue;
+        if (reply.error) throw new HostCallFailed(reply.error.messages);
+        return reply.ok;
+      }
+    } finally {
+      if (!this.#dead) this.#child.unref();
+    }
+  }
+
+  async #readReply(): Promise<Reply> {
+    for (;;) {
+      let newline: number;
+      while ((newline = this.#buffered.indexOf("\n")) >= 0) {
+        const line = this.#buffered.slice(0, newline);
+        this.#buffered = this.#buffered.slice(newline + 1);
+        const at = line.indexOf("\u001e");
+        if (at < 0) continue;
+        try {
+          return JSON.parse(line.slice(at + 1)) as Reply;
+        } catch {
+          continue;
+        }
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) throw await this.#died();
+      this.#buffered += this.#decoder.decode(value, { stream: true });
+    }
+  }
+
+  async #died(): Promise<HostDied> {
+    this.#dead = true;
+    const status = await this.#child.status;
+    return new HostDied(status.signal, status.code);
+  }
+
+  /** Stops the process (idempotent). */
+  kill(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    this.#writer.close().catch(() => {});
+  }
+}
+
+const idle: GdalHost[] = [];
+let live = 0;
+const waiting: (() => void)[] = [];
+let unloadHooked = false;
+
+/** Borrows a host (starting one when none is idle) for the duration of `fn`. */
+async function withHost<T>(fn: (host: GdalHost) => Promise<T>): Promise<T> {
+  let host = idle.pop();
+  if (host === undefined) {
+    while (live >= MAX_HOSTS) await new Promise<void>((resolve) => waiting.push(resolve));
+    live++;
+    try {
+      host = await GdalHost.start();
+    } catch (error) {
+      live--;
+      waiting.shift()?.();
+      throw error;
+    }
+    if (!unloadHooked) {
+      unloadHooked = true;
+      globalThis.addEventListener("unload", () => idle.forEach((h) => h.kill()));
+    }
+  }
+  try {
+    return await fn(host);
+  } finally {
+    if (host.alive && idle.length < MAX_IDLE_HOSTS) idle.push(host);
+    else {
+      host.kill();
+      live--;
+      waiting.shift()?.();
+    }
+  }
+}
+
+/** Replaces scratch paths in GDAL's messages with the user's name for the file. */
+function scrub(message: string, file: string, label: string, dir: string): string {
+  return message.replaceAll(`/vsizip/${file}`, label).replaceAll(`CSV:${file}`, label)
+    .replaceAll(file, label).replaceAll(`${dir}/`, "");
 }
 
 /** The path GDAL opens for a staged file: zipped inputs through `/vsizip/`. */
@@ -85,173 +282,99 @@ function vsiPath(file: string): string {
   return /\.zip$/i.test(file) ? `/vsizip/${file}` : file;
 }
 
-function scrub(message: string, file: string, label: string, dir: string): string {
-  return message.replaceAll(`/vsizip/${file}`, label).replaceAll(file, label)
-    .replaceAll(`${dir}/`, "");
-}
-
-/** Parses `ogrinfo -ro -so -al` text into layers (without PROJJSON). */
-export function parseOgrinfo(text: string): VectorInfo {
-  const driver = /using driver `([^']+)' successful/.exec(text)?.[1] ?? "";
-  const layers: VectorLayerInfo[] = [];
-  const blocks = text.split(/^Layer name: /m).slice(1);
-  for (const block of blocks) {
-    const lines = block.split(/\r?\n/);
-    const layer: VectorLayerInfo = {
-      name: lines[0]!.trim(),
-      featureCount: -1,
-      geometryFields: [],
-      fields: [],
-    };
-    let i = 1;
-    let wktFor: number | undefined;
-    let wkt: string[] = [];
-    const flushWkt = () => {
-      if (wktFor === undefined) return;
-      const text = wkt.join("\n").trim();
-      const field = layer.geometryFields[wktFor];
-      if (field && text !== "" && text !== "(unknown)") field.coordinateSystem = { wkt: text };
-      wktFor = undefined;
-      wkt = [];
-    };
-    for (; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (wktFor !== undefined) {
-        if (/^\s/.test(line) || /^[A-Z]+\[/.test(line) || line.trim() === "(unknown)") {
-          wkt.push(line);
-          continue;
-        }
-        flushWkt();
-      }
-      let m: RegExpExecArray | null;
-      if ((m = /^Geometry(?: \(([^)]*)\))?: (.+)$/.exec(line))) {
-        layer.geometryFields.push({ name: m[1] ?? "", type: m[2]!.replace(/ /g, "") });
-      } else if ((m = /^Feature Count: (-?\d+)/.exec(line))) {
-        layer.featureCount = Number(m[1]);
-      } else if (
-        (m = /^Extent(?: \(([^)]*)\))?: \(([^,]+), ([^)]+)\) - \(([^,]+), ([^)]+)\)/.exec(line))
-      ) {
-        const field = m[1] === undefined
-          ? layer.geometryFields[0]
-          : layer.geometryFields.find((f) => f.name === m![1]);
-        if (field) field.extent = [m[2], m[3], m[4], m[5]].map(Number);
-      } else if ((m = /^(?:Layer )?SRS WKT(?: \(([^)]*)\))?:\s*(.*)$/.exec(line))) {
-        const name = m[1];
-        wktFor = name === undefined
-          ? 0
-          : Math.max(0, layer.geometryFields.findIndex((f) => f.name === name));
-        if (m[2]) wkt.push(m[2]);
-      } else if ((m = /^([^\s].*): (\w+(?:\(\w+\))?) \(\d+(?:\.\d+)?\)/.exec(line))) {
-        if (!/^(Geometry Column|FID Column|Data axis to CRS axis mapping)/.test(line)) {
-          layer.fields.push({ name: m[1]!, type: m[2]! });
-        }
-      }
-    }
-    flushWkt();
-    // A layer without geometry says `Geometry: None`.
-    layer.geometryFields = layer.geometryFields.filter((f) => f.type !== "None");
-    layers.push(layer);
-  }
-  return { driverShortName: driver, layers };
-}
-
 /**
- * PROJJSON and WKT of the CRSs resolved so far, for the whole process: each
- * `gdalsrsinfo` costs a process start (~0.1-0.2 s), and a batch asks for the
- * same few CRSs again and again.
+ * PROJJSON and WKT of the CRSs resolved so far, for the whole process: a
+ * batch asks for the same few CRSs again and again.
  */
-const projjsonCache = new Map<string, Record<string, unknown> | undefined>();
-const wktCache = new Map<string, string>();
+const crsCache = new Map<string, { wkt: string; projjson: Record<string, unknown> }>();
 
 function opsOf(dir: string): GdalOps {
-  const projjsonOf = async (wkt: string) => {
-    if (!projjsonCache.has(wkt)) {
-      const out = await run("gdalsrsinfo", ["-o", "PROJJSON", wkt]);
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = out.code === 0 ? JSON.parse(out.stdout) : undefined;
-      } catch {
-        json = undefined;
-      }
-      projjsonCache.set(wkt, json);
-    }
-    return projjsonCache.get(wkt);
-  };
   const outputOf = (name: string, options: readonly string[]) =>
     path.join(dir, `${name}${driverExtension(options)}`);
-  const fail = (action: string, file: string, open: OpenOptions | undefined, stderr: string) => {
+  /** Runs `op` for `file`, mapping failures to the user's file name. */
+  const call = async (
+    action: string,
+    file: string,
+    open: OpenOptions | undefined,
+    op: string,
+    args: unknown[],
+  ) => {
     const label = labelOf(file, open);
-    return gdalFailure(action, label, scrub(gdalErrorLines(stderr), file, label, dir));
-  };
-  const oo = (open?: OpenOptions) => (open?.openOptions ?? []).flatMap((o) => ["-oo", o]);
-  return {
-    async crsInfo(crs) {
-      const projjson = await projjsonOf(crs);
-      const known = wktCache.get(crs);
-      if (projjson !== undefined && known !== undefined) return { projjson, wkt: known };
-      const wkt = await run("gdalsrsinfo", ["-o", "WKT2_2019", "--single-line", crs]);
-      if (wkt.code === 0) wktCache.set(crs, wkt.stdout.trim());
-      if (projjson === undefined || wkt.code !== 0) {
-        throw gdalFailure(
-          "resolve the CRS",
-          crs,
-          gdalErrorLines(wkt.stderr),
-          undefined,
-          CRS_ADVICE,
+    try {
+      return await withHost((host) => host.call(op, args));
+    } catch (error) {
+      if (error instanceof HostCallFailed) {
+        throw gdalFailure(action, label, scrub(error.message, file, label, dir), error);
+      }
+      if (error instanceof HostDied) {
+        if (error.signal !== null && CRASH_SIGNALS.has(error.signal)) {
+          throw new GdalError(
+            "spatial.gdal_crashed",
+            `Cannot ${action} '${label}': GDAL crashed on it (${error.signal}). The file is ` +
+              "probably corrupt or crafted; check it with a GIS tool, or try GDAL_ENGINE=wasm.",
+            { input: label, gdalMessage: `GDAL crashed (${error.signal})`, cause: error },
+          );
+        }
+        throw new GdalError(
+          "spatial.gdal_host_died",
+          `Cannot ${action} '${label}': ${error.message} (killed from outside, e.g. out of ` +
+            "memory); run the batch again.",
+          { input: label, cause: error },
         );
       }
-      return { projjson, wkt: wkt.stdout.trim() };
+      throw error;
+    }
+  };
+  return {
+    async crsInfo(crs) {
+      const known = crsCache.get(crs);
+      if (known) return known;
+      try {
+        const info = await withHost((host) => host.call("crsInfo", [crs])) as {
+          wkt: string;
+          projjson: Record<string, unknown>;
+        };
+        crsCache.set(crs, info);
+        return info;
+      } catch (error) {
+        if (!(error instanceof HostCallFailed)) throw error;
+        throw gdalFailure("resolve the CRS", crs, error.message, error, CRS_ADVICE);
+      }
     },
     async vectorInfo(file, open) {
-      const out = await run("ogrinfo", ["-ro", "-so", "-al", ...oo(open), vsiPath(file)]);
-      if (out.code !== 0 || !/using driver/.test(out.stdout)) {
-        throw fail("read the vector dataset", file, open, out.stderr || out.stdout);
-      }
-      const info = parseOgrinfo(out.stdout);
-      for (const layer of info.layers) {
-        for (const field of layer.geometryFields) {
-          const wkt = field.coordinateSystem?.wkt;
-          const projjson = wkt === undefined ? undefined : await projjsonOf(wkt);
-          if (wkt !== undefined && projjson) field.coordinateSystem = { wkt, projjson };
-        }
-      }
+      const info = await call("read the vector dataset", file, open, "vectorInfo", [
+        vsiPath(file),
+        open?.openOptions ?? [],
+      ]) as Awaited<ReturnType<GdalOps["vectorInfo"]>>;
       return info;
     },
     async rasterInfo(file, options = [], open) {
-      const out = await run("gdalinfo", ["-json", ...options, ...oo(open), vsiPath(file)]);
-      if (out.code !== 0) throw fail("read the raster", file, open, out.stderr);
-      try {
-        return JSON.parse(out.stdout) as Record<string, unknown>;
-      } catch (error) {
-        throw fail("read the raster", file, open, `gdalinfo printed no JSON: ${error}`);
-      }
+      return await call("read the raster", file, open, "rasterInfo", [
+        vsiPath(file),
+        options,
+        open?.openOptions ?? [],
+      ]) as Record<string, unknown>;
     },
     async ogr2ogr(file, options, outputName, open) {
       const target = outputOf(outputName, options);
-      const out = await run("ogr2ogr", [
-        ...options,
-        target,
-        ...oo(open),
+      await call("convert the vector dataset", file, open, "vectorTranslate", [
         vsiPath(file),
-        ...(open?.layers ?? []),
+        options,
+        target,
+        open?.openOptions ?? [],
+        open?.layers ?? [],
+        open?.config ?? {},
       ]);
-      if (out.code !== 0 || /^(ERROR|FAILURE)/m.test(out.stderr)) {
-        throw fail("convert the vector dataset", file, open, out.stderr);
-      }
       return target;
     },
     async translate(file, options, outputName, open) {
       const target = outputOf(outputName, options);
-      const out = await run("gdal_translate", [
-        "-q",
-        ...options,
-        ...oo(open),
+      await call("convert the raster", file, open, "translate", [
         vsiPath(file),
+        options,
         target,
+        open?.openOptions ?? [],
       ]);
-      if (out.code !== 0 || /^(ERROR|FAILURE)/m.test(out.stderr)) {
-        throw fail("convert the raster", file, open, out.stderr);
-      }
       return target;
     },
   };
@@ -269,16 +392,20 @@ async function createScratch(): Promise<GdalScratch & AsyncDisposable> {
   };
 }
 
-/** The GDAL version `gdalinfo --version` prints, or `undefined` when GDAL is not installed. */
+/**
+ * The version of the libgdal the host loads, or `undefined` when no libgdal
+ * can be loaded (GDAL not installed, or the host cannot start). The host
+ * that answered stays in the pool for the next calls.
+ */
 export async function nativeGdalVersion(): Promise<string | undefined> {
-  const out = await run("gdalinfo", ["--version"]).catch((error) => {
+  try {
+    return await withHost((host) => Promise.resolve(host.ready?.version));
+  } catch (error) {
     if (error instanceof GdalError && error.code === "spatial.native_gdal_missing") {
       return undefined;
     }
     throw error;
-  });
-  if (out === undefined || out.code !== 0) return undefined;
-  return /GDAL (\d+\.\d+(?:\.\d+)?)/.exec(out.stdout)?.[1];
+  }
 }
 
 /** Whether `version` is at least {@linkcode MIN_NATIVE_VERSION}. */
@@ -288,12 +415,33 @@ export function supportedVersion(version: string): boolean {
     (major === MIN_NATIVE_VERSION[0] && minor >= MIN_NATIVE_VERSION[1]);
 }
 
-/** A native engine over GDAL `version` (see {@linkcode detectNativeGdal}). */
+/** A native engine over libgdal `version` (see {@linkcode detectNativeGdal}). */
 export function nativeGdal(version: string): GdalEngine {
   return { kind: "native", version, createScratch };
 }
 
-/** The native engine when GDAL >= 3.6 is installed, else `undefined`. */
+/** Peak resident memory (KiB) of the idle GDAL hosts, for benchmarks; sums them. */
+export async function nativeHostPeakRssKiB(): Promise<number> {
+  let total = 0;
+  for (const host of [...idle]) {
+    const stats = await host.call("stats", []).catch(() => undefined) as
+      | { peakRssKiB: number | null }
+      | undefined;
+    total += stats?.peakRssKiB ?? 0;
+  }
+  return total;
+}
+
+/** Stops every idle GDAL host (tests that check for leaked processes; a new call starts one). */
+export function stopNativeHosts(): void {
+  for (const host of idle.splice(0)) {
+    host.kill();
+    live--;
+    waiting.shift()?.();
+  }
+}
+
+/** The native engine when libgdal >= 3.6 can be loaded, else `undefined`. */
 export async function detectNativeGdal(): Promise<GdalEngine | undefined> {
   const version = await nativeGdalVersion();
   return version !== undefined && supportedVersion(version) ? nativeGdal(version) : undefined;

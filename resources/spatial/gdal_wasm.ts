@@ -343,8 +343,14 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
           return await rt.gdal.gdalinfo(ds, ["-json", ...options]) as Record<string, unknown>;
         })
       ),
-    ogr2ogr: (file, options, outputName, open) =>
-      exclusive(() =>
+    ogr2ogr: (file, options, outputName, open) => {
+      if (Object.keys(open?.config ?? {}).length > 0) {
+        throw new RangeError(
+          "The wasm GDAL engine (gdal3.js) runs with fixed settings and cannot take " +
+            `configuration options per call (${Object.keys(open!.config!).join(", ")})`,
+        );
+      }
+      return exclusive(() =>
         withDataset(rt, file, open, "convert the vector dataset", async (ds) => {
           stderrLines.length = 0;
           const args = [...options, ...(open?.layers ?? [])];
@@ -354,7 +360,8 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
           if (errors.length > 0) throw errors.join(" | ");
           return written;
         })
-      ),
+      );
+    },
     translate: (file, options, outputName, open) =>
       exclusive(() =>
         withDataset(rt, file, open, "convert the raster", async (ds) => {

@@ -60,8 +60,8 @@ export async function openGdal(setting: GdalEngineSetting = "auto"): Promise<Gda
   const found = await nativeGdalVersion();
   throw new SpatialEngineError(
     "spatial.native_gdal_missing",
-    `GDAL_ENGINE=native needs GDAL >= ${MIN_NATIVE_VERSION.join(".")} on the PATH, but ` +
-      (found === undefined ? "gdalinfo was not found" : `GDAL ${found} is installed`) +
+    `GDAL_ENGINE=native needs libgdal >= ${MIN_NATIVE_VERSION.join(".")}, but ` +
+      (found === undefined ? "no libgdal could be loaded" : `GDAL ${found} is installed`) +
       "; install it (Debian: apt-get install gdal-bin) or set GDAL_ENGINE=wasm.",
     { input: "GDAL_ENGINE" },
   );

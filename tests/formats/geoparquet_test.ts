@@ -240,3 +240,110 @@ Deno.test("sqliteToGeoParquet sort: hilbert keeps every row and puts neighbours 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteToGeoParquet: the geo metadata filled in after the last row is what readers get", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-geo-" });
+  try {
+    const db = new DatabaseSync(`${dir}/in.sqlite`);
+    db.exec("CREATE TABLE t (id INTEGER, geom BLOB)");
+    const insert = db.prepare("INSERT INTO t VALUES (?, ?)");
+    // The widest numbers JSON prints, and every type the layer can have.
+    insert.run(1, point(-1.2345678901234567e-123, -179.99999999999997, 5));
+    insert.run(2, bigEndianLine([1.7976931348623157e308, 2], [3, 4.000000000000001]));
+    insert.run(3, point(NaN, NaN));
+    db.close();
+    const result = await sqliteToGeoParquet(`${dir}/in.sqlite`, "t", `${dir}/o.parquet`, {
+      crs: { type: "GeographicCRS", name: "WGS 84" },
+    });
+    assert.deepEqual(result.geometryTypes, ["LineString", "Point", "Point Z"]);
+    assert.deepEqual(result.bbox, [
+      -1.2345678901234567e-123,
+      -179.99999999999997,
+      1.7976931348623157e308,
+      4.000000000000001,
+    ]);
+    // The footer holds the summary (padded with spaces JSON ignores), as DuckDB and hyparquet read it.
+    const [kv] = await duck(
+      `SELECT decode(value) AS v FROM parquet_kv_metadata('${dir}/o.parquet') WHERE decode(key) = 'geo'`,
+    );
+    const text = String(kv!.v);
+    assert.deepEqual(JSON.parse(text), result.geo);
+    assert.match(text, /\} *$/);
+    const { readParquetMetadata } = await import("../../formats/parquet_metadata.ts");
+    const { fileReader } = await import("../../formats/byte_reader.ts");
+    using file = await Deno.open(`${dir}/o.parquet`);
+    const meta = await readParquetMetadata(fileReader(file), (await file.stat()).size);
+    assert.deepEqual(JSON.parse(meta.keyValue.get("geo")!), result.geo);
+    assert.equal(meta.numRows, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteToGeoParquet follows a table while another connection appends to it", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-follow-" });
+  try {
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** Commits `pages` pages of 3,000 rows in WAL mode, pausing between them; fails after `failAfter`. */
+    const produce = async (path: string, pages: number, failAfter = Infinity) => {
+      await pause(30); // The writer starts before the file exists.
+      const db = new DatabaseSync(path);
+      try {
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec("CREATE TABLE input (fid INTEGER PRIMARY KEY, n INTEGER, geom BLOB)");
+        const insert = db.prepare("INSERT INTO input (n, geom) VALUES (?, ?)");
+        for (let p = 0; p < pages; p++) {
+          if (p === failAfter) throw new Error("GDAL stopped half-way");
+          db.exec("BEGIN");
+          for (let i = 0; i < 3_000; i++) {
+            const n = p * 3_000 + i;
+            insert.run(n, point(n % 360 - 180, (n % 170) - 85));
+          }
+          db.exec("COMMIT");
+          await pause(15);
+        }
+      } finally {
+        db.close();
+      }
+    };
+    await t.step("every row, in order, as if the table had been complete", async () => {
+      const producing = produce(`${dir}/a.gpkg`, 10);
+      const followed = await sqliteToGeoParquet(`${dir}/a.gpkg`, "input", `${dir}/a.parquet`, {
+        crs: { type: "GeographicCRS", name: "WGS 84" },
+        batchSize: 4_096,
+        follow: producing,
+        pollMs: 5,
+      });
+      await producing;
+      const whole = await sqliteToGeoParquet(`${dir}/a.gpkg`, "input", `${dir}/b.parquet`, {
+        crs: { type: "GeographicCRS", name: "WGS 84" },
+      });
+      assert.equal(followed.rows, 30_000);
+      assert.deepEqual(followed.bbox, whole.bbox);
+      assert.deepEqual(followed.geo, whole.geo);
+      const [same] = await duck(
+        `SELECT count(*) AS n FROM (SELECT n, geometry FROM '${dir}/a.parquet' EXCEPT ALL
+         SELECT n, geometry FROM '${dir}/b.parquet')`,
+      );
+      assert.equal(Number(same!.n), 0);
+      const ordered = await duck(`SELECT n FROM '${dir}/a.parquet'`);
+      assert.ok(ordered.every((r, i) => Number(r.n) === i), "rows keep the producer's order");
+    });
+    await t.step(
+      "a producer that fails ends the writer instead of leaving it waiting",
+      async () => {
+        const producing = produce(`${dir}/c.gpkg`, 10, 3);
+        const written = await sqliteToGeoParquet(`${dir}/c.gpkg`, "input", `${dir}/c.parquet`, {
+          crs: { type: "GeographicCRS", name: "WGS 84" },
+          follow: producing,
+          pollMs: 5,
+        });
+        await assert.rejects(producing, /half-way/);
+        // What was committed is written; the caller trusts the producer's failure, not this file.
+        assert.equal(written.rows, 9_000);
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

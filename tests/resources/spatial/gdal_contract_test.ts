@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { wktCode } from "../../../assets/spatial/crs.ts";
 import { type GdalEngine, GdalError } from "../../../resources/spatial/gdal.ts";
-import { detectNativeGdal, parseOgrinfo } from "../../../resources/spatial/gdal_native.ts";
+import { detectNativeGdal, stopNativeHosts } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 import { needs } from "../../_helpers/tools.ts";
 
@@ -110,52 +110,15 @@ Deno.test({
   },
 });
 
-Deno.test("parseOgrinfo reads GDAL 3.6's text layout, multi-geometry fields included", () => {
-  const info = parseOgrinfo(`INFO: Open of \`x.gpkg'
-      using driver \`GPKG' successful.
-
-Layer name: roads
-Geometry: Line String
-Feature Count: 12
-Extent: (1.000000, 2.000000) - (3.000000, 4.000000)
-Layer SRS WKT:
-GEOGCRS["WGS 84",
-    ID["EPSG",4326]]
-Data axis to CRS axis mapping: 2,1
-FID Column = fid
-Geometry Column = geom
-name: String (0.0)
-lanes: Integer64 (0.0)
-open: Integer(Boolean) (0.0)
-
-Layer name: empty
-Geometry: None
-Feature Count: 0
-`);
-  assert.equal(info.driverShortName, "GPKG");
-  assert.equal(info.layers.length, 2);
-  const [roads, empty] = info.layers;
-  assert.equal(roads!.featureCount, 12);
-  assert.deepEqual(roads!.geometryFields[0]!.extent, [1, 2, 3, 4]);
-  assert.equal(roads!.geometryFields[0]!.type, "LineString");
-  assert.equal(wktCode(roads!.geometryFields[0]!.coordinateSystem!.wkt!), "EPSG:4326");
-  assert.deepEqual(roads!.fields.map((f) => [f.name, f.type]), [
-    ["name", "String"],
-    ["lanes", "Integer64"],
-    ["open", "Integer(Boolean)"],
-  ]);
-  assert.deepEqual(empty!.geometryFields, []);
-});
-
 Deno.test({
-  name: "native engine: gdal-bin gone mid-run is a platform failure, never a bad file",
+  name: "native engine: libgdal gone is a platform failure, never a bad file",
   ignore: native === undefined,
   fn: async () => {
     const { isContentProblem } = await import("../../../assets/spatial/batch_asset.ts");
     await using scratch = await native!.createScratch();
     await Deno.copyFile(`${SAMPLE}/trailheads.geojson`, scratch.hostPath("t.geojson"));
-    const path = Deno.env.get("PATH") ?? "";
-    Deno.env.set("PATH", "/nonexistent");
+    stopNativeHosts();
+    Deno.env.set("GDAL_LIBRARY_PATH", "/nonexistent/libgdal.so");
     try {
       const error = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson")).then(
         () => undefined,
@@ -163,10 +126,67 @@ Deno.test({
       );
       assert.ok(error instanceof GdalError);
       assert.equal(error.code, "spatial.native_gdal_missing");
+      assert.match(error.message, /libgdal/);
       // The batch asset leaves such a batch pending instead of quarantining it.
       assert.equal(isContentProblem(error), false);
     } finally {
-      Deno.env.set("PATH", path);
+      Deno.env.delete("GDAL_LIBRARY_PATH");
     }
+    // GDAL back: the next call starts a new host.
+    const info = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"));
+    assert.equal(info.driverShortName, "GeoJSON");
+  },
+});
+
+/** Pids of this process's GDAL hosts (children running _gdal_host.ts). */
+async function hostPids(): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (parent === Deno.pid && cmdline.includes("_gdal_host.ts")) pids.push(Number(entry.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+Deno.test({
+  name:
+    "native engine: GDAL crashing on a file is that file's problem; the next call gets a new host",
+  ignore: native === undefined || Deno.build.os !== "linux",
+  fn: async () => {
+    const { isContentProblem } = await import("../../../assets/spatial/batch_asset.ts");
+    await using scratch = await native!.createScratch();
+    await Deno.copyFile(`${SAMPLE}/trailheads.geojson`, scratch.hostPath("t.geojson"));
+    await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"));
+    const pids = await hostPids();
+    assert.ok(pids.length > 0, "a GDAL host serves the engine");
+    // What an abort inside GDAL looks like from outside (V8 keeps a SIGSEGV sent by kill for itself).
+    for (const pid of pids) Deno.kill(pid, "SIGABRT");
+    const error = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"), {
+      label: "b1/t.geojson",
+    }).then(() => undefined, (e) => e);
+    assert.ok(error instanceof GdalError, String(error));
+    assert.equal(error.code, "spatial.gdal_crashed");
+    assert.match(error.message, /'b1\/t\.geojson'.*GDAL crashed on it \(SIGABRT\)/);
+    assert.equal(isContentProblem(error), true);
+    const info = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"));
+    assert.equal(info.layers[0]?.featureCount, 6);
+    const others = await hostPids();
+    assert.ok(others.length > 0 && others.every((p) => !pids.includes(p)), "a new host took over");
+    // Killed from outside (out-of-memory killer): the platform's problem, the batch stays pending.
+    for (const pid of others) Deno.kill(pid, "SIGKILL");
+    const killed = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson")).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(killed instanceof GdalError);
+    assert.equal(killed.code, "spatial.gdal_host_died");
+    assert.equal(isContentProblem(killed), false);
   },
 });

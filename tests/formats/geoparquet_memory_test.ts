@@ -1,0 +1,41 @@
+/**
+ * The GeoParquet writer streams: its peak memory does not grow with the
+ * layer's size (issue 11: a 2M-feature layer must not be loaded whole; the
+ * full-size figure is printed by bench/spatial.ts). Each size runs in its own
+ * process so that the peak is the writer's alone.
+ */
+
+import assert from "node:assert/strict";
+
+const CHILD = new URL("./_geoparquet_rss_child.ts", import.meta.url).pathname;
+
+async function write(rows: number): Promise<{ rows: number; peakRssMiB: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-rss-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CHILD, String(rows), dir],
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "sqliteToGeoParquet: peak memory stays flat from 100k to 600k features",
+  ignore: Deno.build.os !== "linux", // VmHWM and clear_refs are Linux's.
+  fn: async () => {
+    const small = await write(100_000);
+    const large = await write(600_000);
+    assert.equal(small.rows, 100_000);
+    assert.equal(large.rows, 600_000);
+    // Six times the rows (about 50 MB more input): a writer holding the layer
+    // would grow by far more than this.
+    assert.ok(
+      large.peakRssMiB - small.peakRssMiB < 40,
+      `peak ${small.peakRssMiB} MiB at 100k, ${large.peakRssMiB} MiB at 600k`,
+    );
+  },
+});
