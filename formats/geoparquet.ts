@@ -52,7 +52,7 @@ import {
   type Vector,
 } from "apache-arrow";
 import * as parquet from "parquet-wasm";
-import { PlatformError } from "../core/errors.ts";
+import { GeoParquetError } from "./geoparquet_errors.ts";
 import { type Box, emptyBox, extendBox, gpkgToWkb, inspectBlob, scanBlob } from "./wkb.ts";
 
 /** Logical type of an attribute column in the output. */
@@ -213,8 +213,7 @@ export interface GeoMetadata {
   };
 }
 
-/** The source table cannot be turned into GeoParquet. */
-export class GeoParquetError extends PlatformError {}
+export { GeoParquetError } from "./geoparquet_errors.ts";
 
 const GEOMETRY = "geometry";
 const BBOX = "bbox";

@@ -10,11 +10,10 @@
 
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { PlatformError } from "../core/errors.ts";
+import { GeoParquetReadError } from "./geoparquet_errors.ts";
 import { fileReader } from "./byte_reader.ts";
 
-/** A GeoParquet input cannot be read. */
-export class GeoParquetReadError extends PlatformError {}
+export { GeoParquetReadError } from "./geoparquet_errors.ts";
 
 /** What {@linkcode geoParquetToGeoJsonSeq} wrote. */
 export interface GeoParquetInput {

@@ -16,7 +16,7 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
-import { GeoParquetReadError, geoParquetToGeoJsonSeq } from "../../formats/geoparquet_read.ts";
+import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
 import type { GetResult } from "../../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
@@ -287,6 +287,7 @@ export async function contentCheck(
       // handed to GDAL as GeoJSON Sequence, in the CRS its `geo` metadata names.
       const host = scratch.toHost(gdalPath);
       const converted = `${host.replace(/\.[^./]*$/, "")}.geojsons`;
+      const { geoParquetToGeoJsonSeq } = await import("../../formats/geoparquet_read.ts");
       try {
         sourceCrs = (await geoParquetToGeoJsonSeq(host, converted, file.path)).crs;
       } catch (error) {

@@ -20,7 +20,7 @@
 
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { PlatformError } from "../../core/errors.ts";
-import { GeoParquetError } from "../../formats/geoparquet.ts";
+import { GeoParquetError } from "../../formats/geoparquet_errors.ts";
 import { GdalError } from "../../resources/spatial/gdal.ts";
 import { SpatialBatchError } from "./_batch.ts";
 import { manifestKeyOf, type ManifestProblem, quarantineManifest } from "./manifest.ts";

@@ -27,8 +27,6 @@ import type { AppResources } from "../../resources/app.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { type ByteReader, cachedReader } from "../../formats/byte_reader.ts";
-import { readParquetMetadata } from "../../formats/parquet_metadata.ts";
-import { cogProblems, readTiffStructure } from "../../formats/tiff_structure.ts";
 
 /** A spatial check cannot run at all (as opposed to finding a problem). */
 export class SpatialCheckError extends PlatformError {}
@@ -163,7 +161,10 @@ export function geoProblems(
   return problems;
 }
 
+// The readers (hyparquet, geotiff.js) load on first use: a batch without
+// rasters never needs geotiff.js, and a process that never checks needs neither.
 const inspectGeoParquet: Inspect = async (lake, doc) => {
+  const { readParquetMetadata } = await import("../../formats/parquet_metadata.ts");
   const footer = await readParquetMetadata(objectReader(lake, doc), doc.size);
   const problems = geoProblems(footer.keyValue.get("geo"), footer.columns);
   const expected = doc.metadata.feature_count;
@@ -176,6 +177,7 @@ const inspectGeoParquet: Inspect = async (lake, doc) => {
 };
 
 const inspectCog: Inspect = async (lake, doc) => {
+  const { cogProblems, readTiffStructure } = await import("../../formats/tiff_structure.ts");
   const read = cachedReader(objectReader(lake, doc));
   const tiff = await readTiffStructure(read, doc.size);
   const overviews = tiff.ifds.filter((ifd) => (ifd.subfileType & 0b101) === 1).length;

@@ -15,11 +15,7 @@ import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
 import type { GdalScratch } from "../../resources/spatial/gdal.ts";
 import { DatabaseSync } from "node:sqlite";
-import {
-  type ComputedColumn,
-  type GeoParquetResult,
-  sqliteToGeoParquet,
-} from "../../formats/geoparquet.ts";
+import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
 import { withWorkspace } from "../../resources/spatial/engine.ts";
@@ -151,6 +147,8 @@ async function convertLayer(
   const intent = batch.manifest.intent;
   const parquetPath = scratch.hostPath(`${name}.parquet`);
   const validBox = areaOfUse(target.projjson, layer.crs.declared.projjson);
+  // apache-arrow and parquet-wasm load only when a batch has vectors to write.
+  const { sqliteToGeoParquet } = await import("../../formats/geoparquet.ts");
   const write = (
     path: string,
     table: string,

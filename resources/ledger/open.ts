@@ -6,7 +6,6 @@
 
 import { ConfigError } from "../../core/errors.ts";
 import { MemoryLedger } from "./memory.ts";
-import { openMongoLedger } from "./mongodb.ts";
 import { SqliteLedger } from "./sqlite.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Ledger } from "./types.ts";
@@ -109,6 +108,8 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
     }
     case "mongodb": {
       const timeout = options.serverSelectionTimeoutMS;
+      // The MongoDB driver takes ~0.2 s to load: only when a mongodb: URL asks for it.
+      const { openMongoLedger } = await import("./mongodb.ts");
       return await openMongoLedger(target.uri, {
         ...clock,
         ...(timeout === undefined ? {} : { serverSelectionTimeoutMS: timeout }),

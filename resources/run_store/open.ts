@@ -7,7 +7,7 @@
 import { ConfigError } from "../../core/errors.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import type { RunStore } from "../../core/run_store/types.ts";
-import { PostgresRunStore, type PostgresRunStoreOptions } from "./postgres.ts";
+import type { PostgresRunStoreOptions } from "./postgres.ts";
 import { SqliteRunStore, type SqliteRunStoreOptions } from "./sqlite.ts";
 import { redactUrl } from "../_url_secrets.ts";
 
@@ -45,7 +45,12 @@ export function openRunStore(url: string, options: OpenRunStoreOptions = {}): Pr
       return Promise.reject(error);
     }
   }
-  if (/^postgres(ql)?:\/\//i.test(url)) return PostgresRunStore.open(url, options);
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    // postgres.js is loaded only when a postgres: URL asks for it.
+    return import("./postgres.ts").then(({ PostgresRunStore }) =>
+      PostgresRunStore.open(url, options)
+    );
+  }
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
   return Promise.reject(
     new ConfigError(

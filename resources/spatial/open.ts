@@ -9,7 +9,7 @@ import type { GdalEngine } from "./gdal.ts";
 import { detectNativeGdal, MIN_NATIVE_VERSION, nativeGdalVersion } from "./gdal_native.ts";
 import { wasmGdal } from "./gdal_wasm.ts";
 import type { SpatialEngine } from "./engine.ts";
-import { PostgisEngine, type PostgisEngineOptions } from "./postgis.ts";
+import type { PostgisEngineOptions } from "./postgis.ts";
 import { SpatialiteEngine } from "./spatialite.ts";
 import { SpatialEngineError } from "./engine.ts";
 
@@ -36,7 +36,8 @@ export async function openSpatialEngine(
   const { gdal, ...postgis } = options;
   if (url.startsWith("spatialite:")) return new SpatialiteEngine(gdal);
   if (url.startsWith("postgres:") || url.startsWith("postgresql:")) {
-    return await PostgisEngine.open(url, postgis);
+    // postgres.js is loaded only when SPATIAL_URL names a PostGIS server.
+    return await (await import("./postgis.ts")).PostgisEngine.open(url, postgis);
   }
   throw new RangeError(
     `SPATIAL_URL must start with 'spatialite:' or 'postgres://', got '${url.split(":")[0]}:'`,

@@ -5,11 +5,14 @@
  */
 
 import { ConfigError } from "../../core/errors.ts";
-import { MEMORY, PgliteWarehouse, type PgliteWarehouseOptions } from "./pglite.ts";
+import type { PgliteWarehouseOptions } from "./pglite.ts";
 import { redactUrl } from "../_url_secrets.ts";
-import { PostgresWarehouse, type PostgresWarehouseOptions } from "./postgres.ts";
-import { type DuckdbWarehouseOptions, openDuckdbWarehouse } from "./duckdb.ts";
+import type { PostgresWarehouseOptions } from "./postgres.ts";
+import type { DuckdbWarehouseOptions } from "./duckdb.ts";
 import type { Warehouse } from "./types.ts";
+
+/** `pglite:` + this opens an in-memory PGlite (pglite.ts `MEMORY`, kept here so the error needs no PGlite load). */
+const MEMORY = "memory:";
 
 /** Options of {@linkcode openWarehouse}; each backend reads its own. */
 export type OpenWarehouseOptions =
@@ -46,11 +49,18 @@ export async function openWarehouse(
   url: string,
   options: OpenWarehouseOptions = {},
 ): Promise<Warehouse> {
-  if (url.startsWith("pglite:")) return await PgliteWarehouse.open(pgliteDir(url), options);
-  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
-    return await PostgresWarehouse.open(url, options);
+  // Each backend's module (PGlite, postgres.js, DuckDB's native addon) is
+  // loaded only when its URL asks for it: together they cost ~0.4 s of start-up.
+  if (url.startsWith("pglite:")) {
+    const dir = pgliteDir(url);
+    return await (await import("./pglite.ts")).PgliteWarehouse.open(dir, options);
   }
-  if (url.startsWith("duckdb:")) return await openDuckdbWarehouse(url, options);
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    return await (await import("./postgres.ts")).PostgresWarehouse.open(url, options);
+  }
+  if (url.startsWith("duckdb:")) {
+    return await (await import("./duckdb.ts")).openDuckdbWarehouse(url, options);
+  }
   throw unknownScheme(url);
 }
 
