@@ -661,6 +661,9 @@ export async function sqliteToGeoParquet(
   // Read-write when following: a reader of a WAL database may have to create its -shm file.
   const db = new DatabaseSync(dbPath, { readOnly: options.follow === undefined });
   try {
+    // While the producer creates the file and switches it to WAL, or
+    // checkpoints at the end, a read may find it locked for a moment: wait.
+    if (options.follow !== undefined) db.exec("PRAGMA busy_timeout = 30000");
     const shape = describeSource(db, table, options.geometryColumn);
     const order = hilbert ? hilbertOrder(db, table, shape.geometryColumn) : undefined;
     const computed = options.compute ?? [];

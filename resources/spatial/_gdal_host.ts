@@ -43,6 +43,17 @@ function peakRssKiB(): number | undefined {
   }
 }
 
+/** User + system CPU seconds of this process (Linux, at the usual 100 ticks a second). */
+function cpuSeconds(): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function dispatch(gdal: GdalLibrary, request: Request): unknown {
   const a = request.args;
   const strings = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
@@ -70,7 +81,7 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
       gdal.translate(String(a[0]), strings(a[1]), String(a[2]), strings(a[3]));
       return true;
     case "stats":
-      return { peakRssKiB: peakRssKiB() ?? null };
+      return { peakRssKiB: peakRssKiB() ?? null, cpuSeconds: cpuSeconds() ?? null };
     default:
       throw new GdalCallError(`Unknown operation '${request.op}'`, []);
   }

@@ -420,16 +420,21 @@ export function nativeGdal(version: string): GdalEngine {
   return { kind: "native", version, createScratch };
 }
 
-/** Peak resident memory (KiB) of the idle GDAL hosts, for benchmarks; sums them. */
-export async function nativeHostPeakRssKiB(): Promise<number> {
-  let total = 0;
+/**
+ * Peak resident memory (KiB) and CPU seconds of the idle GDAL hosts, summed,
+ * for benchmarks (Linux; zeros elsewhere).
+ */
+export async function nativeHostStats(): Promise<{ peakRssKiB: number; cpuSeconds: number }> {
+  let peakRssKiB = 0;
+  let cpuSeconds = 0;
   for (const host of [...idle]) {
     const stats = await host.call("stats", []).catch(() => undefined) as
-      | { peakRssKiB: number | null }
+      | { peakRssKiB: number | null; cpuSeconds: number | null }
       | undefined;
-    total += stats?.peakRssKiB ?? 0;
+    peakRssKiB += stats?.peakRssKiB ?? 0;
+    cpuSeconds += stats?.cpuSeconds ?? 0;
   }
-  return total;
+  return { peakRssKiB, cpuSeconds };
 }
 
 /** Stops every idle GDAL host (tests that check for leaked processes; a new call starts one). */
