@@ -12,7 +12,7 @@ import { redactUrl } from "../config.ts";
 import { openLedger } from "../ledger/open.ts";
 import { openLake } from "../lake.ts";
 import { openRunStore } from "../run_store/open.ts";
-import { openSpatialEngine } from "../spatial/open.ts";
+import { openGdal, openSpatialEngine } from "../spatial/open.ts";
 import { DuckdbWarehouse } from "../warehouse/duckdb.ts";
 import { openWarehouse } from "../warehouse/open.ts";
 
@@ -43,11 +43,17 @@ export interface DiagnoseOptions {
   readonly timeoutMs?: number;
 }
 
-/** One resource's probe: opens it, makes one round trip, closes it; may return a detail. */
+/**
+ * One resource's probe: opens it, makes one round trip, closes it; may return
+ * a detail, or the implementation it found when the setting does not name one
+ * (`GDAL_ENGINE=auto`) with a detail.
+ */
 interface Probe {
   readonly resource: string;
   readonly url: string;
-  run(): Promise<string | void>;
+  /** The implementation when the URL's scheme does not name it. */
+  readonly implementation?: string;
+  run(): Promise<string | void | { implementation: string; detail: string }>;
 }
 
 /** The extensions a DuckDB warehouse is asked about: the ones lake-native marts use. */
@@ -129,6 +135,27 @@ function probes(config: Config, timeoutMs: number): Probe[] {
       },
     },
     {
+      resource: "gdal",
+      url: `GDAL_ENGINE=${config.GDAL_ENGINE}`,
+      implementation: config.GDAL_ENGINE,
+      run: async () => {
+        // Which build a batch would get, and one round trip through it (PROJ's database included).
+        const gdal = await openGdal(config.GDAL_ENGINE);
+        await using scratch = await gdal.createScratch();
+        await scratch.gdal.crsInfo("EPSG:4326");
+        const why = config.GDAL_ENGINE !== "auto"
+          ? ""
+          : gdal.kind === "native"
+          ? "; picked by GDAL_ENGINE=auto"
+          : "; picked by GDAL_ENGINE=auto: no libgdal >= 3.6 could be loaded (install gdal-bin " +
+            "for the native engine)";
+        return {
+          implementation: `${gdal.kind} (GDAL ${gdal.version})`,
+          detail: `${gdal.detail}${why}`,
+        };
+      },
+    },
+    {
       resource: "runs",
       url: config.RUNS_URL,
       run: async () => {
@@ -151,8 +178,13 @@ async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
   });
   let error: string | null = null;
   let detail: string | null = null;
+  let implementation = probe.implementation ?? implementationOf(probe.url);
   try {
-    detail = (await Promise.race([probe.run(), timeout])) ?? null;
+    const found = await Promise.race([probe.run(), timeout]);
+    if (typeof found === "object") {
+      implementation = found.implementation;
+      detail = found.detail;
+    } else detail = found ?? null;
   } catch (cause) {
     error = cause instanceof Error ? cause.message : String(cause);
   } finally {
@@ -160,7 +192,7 @@ async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
   }
   return {
     resource: probe.resource,
-    implementation: implementationOf(probe.url),
+    implementation,
     url: redactUrl(probe.url),
     ok: error === null,
     latencyMs: Math.round((performance.now() - started) * 10) / 10,

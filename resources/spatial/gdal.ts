@@ -147,6 +147,11 @@ export interface GdalEngine {
   readonly kind: GdalEngineKind;
   /** GDAL's version, e.g. `3.6.2`. */
   readonly version: string;
+  /**
+   * What runs the calls, for people: e.g. `libgdal 3.6.2
+   * (/usr/lib/x86_64-linux-gnu/libgdal.so.32) in a GDAL host process`.
+   */
+  readonly detail: string;
   /** Creates a scratch folder; remove it with `await using`. */
   createScratch(): Promise<GdalScratch & AsyncDisposable>;
 }

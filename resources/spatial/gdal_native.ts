@@ -398,8 +398,13 @@ async function createScratch(): Promise<GdalScratch & AsyncDisposable> {
  * that answered stays in the pool for the next calls.
  */
 export async function nativeGdalVersion(): Promise<string | undefined> {
+  return (await loadedLibrary())?.version;
+}
+
+/** Version and path of the libgdal a host loads, or `undefined` when none loads. */
+async function loadedLibrary(): Promise<{ version: string; library: string } | undefined> {
   try {
-    return await withHost((host) => Promise.resolve(host.ready?.version));
+    return await withHost((host) => Promise.resolve(host.ready));
   } catch (error) {
     if (error instanceof GdalError && error.code === "spatial.native_gdal_missing") {
       return undefined;
@@ -415,9 +420,17 @@ export function supportedVersion(version: string): boolean {
     (major === MIN_NATIVE_VERSION[0] && minor >= MIN_NATIVE_VERSION[1]);
 }
 
-/** A native engine over libgdal `version` (see {@linkcode detectNativeGdal}). */
-export function nativeGdal(version: string): GdalEngine {
-  return { kind: "native", version, createScratch };
+/**
+ * A native engine over libgdal `version` found at `library` (see
+ * {@linkcode detectNativeGdal}).
+ */
+export function nativeGdal(version: string, library = "libgdal"): GdalEngine {
+  return {
+    kind: "native",
+    version,
+    detail: `libgdal ${version} (${library}) in a GDAL host process`,
+    createScratch,
+  };
 }
 
 /**
@@ -448,6 +461,8 @@ export function stopNativeHosts(): void {
 
 /** The native engine when libgdal >= 3.6 can be loaded, else `undefined`. */
 export async function detectNativeGdal(): Promise<GdalEngine | undefined> {
-  const version = await nativeGdalVersion();
-  return version !== undefined && supportedVersion(version) ? nativeGdal(version) : undefined;
+  const loaded = await loadedLibrary();
+  return loaded !== undefined && supportedVersion(loaded.version)
+    ? nativeGdal(loaded.version, loaded.library)
+    : undefined;
 }

@@ -400,5 +400,6 @@ const WASM_GDAL_VERSION = "3.8.4";
 export const wasmGdal: GdalEngine = {
   kind: "wasm",
   version: WASM_GDAL_VERSION,
+  detail: `gdal3.js (GDAL ${WASM_GDAL_VERSION} in WebAssembly, in this process)`,
   createScratch,
 };

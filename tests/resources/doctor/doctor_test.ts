@@ -4,6 +4,8 @@ import { loadConfig } from "../../../resources/config.ts";
 import { diagnose, doctorCommand, implementationOf } from "../../../resources/doctor/mod.ts";
 import { ensurePostgis, startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
+import { detectNativeGdal, stopNativeHosts } from "../../../resources/spatial/gdal_native.ts";
+import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 
 async function embeddedConfig() {
   const dir = await Deno.makeTempDir({ prefix: "doctor_" });
@@ -33,6 +35,9 @@ Deno.test("doctor reports every embedded default as answering, with its implemen
     // PGlite and gdal3.js start in seconds, but the whole suite on 2 shared cores
     // can stretch that past the CLI's 10 s default: this test is about answers.
     const report = await diagnose(config, { timeoutMs: 120_000 });
+    // GDAL_ENGINE=auto: the machine's libgdal when it loads, else gdal3.js.
+    const gdal = report.find((d) => d.resource === "gdal");
+    const engine = (await detectNativeGdal()) ?? wasmGdal;
     assert.deepEqual(
       report.map((d) => [d.resource, d.implementation, d.ok, d.error]),
       [
@@ -40,9 +45,13 @@ Deno.test("doctor reports every embedded default as answering, with its implemen
         ["ledger", "sqlite", true, null],
         ["warehouse", "pglite", true, null],
         ["spatial", "spatialite (gdal3.js)", true, null],
+        ["gdal", `${engine.kind} (GDAL ${engine.version})`, true, null],
         ["runs", "sqlite", true, null],
       ],
     );
+    assert.equal(gdal?.url, "GDAL_ENGINE=auto");
+    assert.match(gdal?.detail ?? "", /picked by GDAL_ENGINE=auto/);
+    assert.ok(gdal?.detail?.startsWith(engine.detail), gdal?.detail ?? "");
     assert.ok(report.every((d) => d.latencyMs >= 0 && Number.isFinite(d.latencyMs)));
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -78,7 +87,7 @@ Deno.test("doctor command exits 0 when all answer and prints a table", async () 
     const io = memoryIo();
     assert.equal(await doctorCommand(() => config).run([], io), 0);
     assert.match(io.stdout, /^resource\s+implementation\s+url\s+status\s+latency/);
-    assert.equal(io.stdout.match(/\bok\b/g)?.length, 5);
+    assert.equal(io.stdout.match(/\bok\b/g)?.length, 6);
     assert.equal(io.stderr, "");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -108,6 +117,7 @@ Deno.test("doctor reports unreachable servers within the timeout, exits 1, never
       ["ledger", false],
       ["warehouse", false],
       ["spatial", false],
+      ["gdal", true],
       ["runs", false],
     ]);
     for (const line of lines.filter((d) => !d.ok)) assert.ok(line.error.length > 0, line.resource);
@@ -153,6 +163,7 @@ Deno.test({
           ["ledger", "sqlite", true, null],
           ["warehouse", "postgres", true, null],
           ["spatial", "postgres", true, null],
+          ["gdal", report[4]!.implementation, true, null],
           ["runs", "postgres", true, null],
         ],
       );
@@ -160,4 +171,27 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("doctor's gdal line: GDAL_ENGINE=native without a loadable libgdal is DOWN, saying what to install", async () => {
+  const { dir, config } = await embeddedConfig();
+  stopNativeHosts();
+  Deno.env.set("GDAL_LIBRARY_PATH", "/nonexistent/libgdal.so");
+  try {
+    const native = { ...config, GDAL_ENGINE: "native" as const };
+    const table = memoryIo();
+    assert.equal(await doctorCommand(() => native).run([], table), 1);
+    assert.match(table.stdout, /gdal\s+native\s+GDAL_ENGINE=native\s+DOWN/);
+    assert.match(table.stderr, /did not answer: gdal/);
+    const json = memoryIo();
+    assert.equal(await doctorCommand(() => native).run(["--json"], json), 1);
+    const gdal = json.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((d) =>
+      d.resource === "gdal"
+    );
+    assert.equal(gdal.ok, false);
+    assert.match(gdal.error, /GDAL_ENGINE=native needs libgdal >= 3\.6.*apt-get install gdal-bin/);
+  } finally {
+    Deno.env.delete("GDAL_LIBRARY_PATH");
+    await Deno.remove(dir, { recursive: true });
+  }
 });
