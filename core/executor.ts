@@ -18,10 +18,11 @@ import {
   SelectionError,
   toError,
 } from "./errors.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger, silentLogger } from "./logger.ts";
 import type { PartitionEnvironment } from "./partitions.ts";
 import { buildPlan, type PartitionSelection, type Plan, type Step } from "./plan.ts";
 import { ResourcePool } from "./_resource_pool.ts";
+import { registerNamedPartitions } from "./_register_partitions.ts";
 import type { ResourceSources } from "./resource.ts";
 import { processOwner } from "./owner.ts";
 import { MemoryRunStore } from "./run_store/memory.ts";
@@ -173,6 +174,11 @@ export async function materialize<R>(
   const clock = options.clock ?? systemClock;
   const keys = resolveSelection(graph as Graph<unknown>, options.selection, options.exclude);
   if (keys.length === 0) throw emptySelection(graph as Graph<unknown>, options);
+  await registerNamedPartitions(graph, keys, options.partitions?.keys ?? [], store, {
+    resources: { ...graph.resources, ...options.resources } as Record<string, unknown>,
+    signal: options.signal ?? new AbortController().signal,
+    log: silentLogger,
+  });
   const env = await partitionEnvironment(graph, keys, store, clock);
   const plan = buildPlan(graph as Graph<unknown>, keys, options.partitions ?? {}, env);
   return await new Run(graph, plan, store, clock, options).execute();

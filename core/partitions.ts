@@ -6,6 +6,7 @@
  */
 
 import { InvalidDefinitionError, SelectionError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 
 /** A fixed list of partition keys, e.g. places. */
 export interface StaticPartitions {
@@ -38,6 +39,35 @@ export interface DynamicPartitions {
   readonly initialKeys: readonly string[];
   /** How a key gets added (said when a run names a key that is not there yet), if set. */
   readonly registerHint?: string;
+  /** Admits keys a run names before anything registered them, if set. */
+  readonly register?: PartitionRegistrar;
+}
+
+/** What a {@linkcode PartitionRegistrar} gets to decide with. */
+export interface RegistrarContext {
+  /** The resources the registrar declared, opened for the decision. */
+  readonly resources: Readonly<Record<string, unknown>>;
+  /** Aborts when the run is canceled before it starts. */
+  readonly signal: AbortSignal;
+  /** Logger of the run being planned. */
+  readonly log: Logger;
+}
+
+/**
+ * Registers a dynamic partition on demand: when a run names a key with
+ * `--partition` that is not registered yet (e.g. a batch committed a moment
+ * ago that no sensor has seen), the executor asks `admit` before planning. A
+ * key it admits is added to the run store and runs; otherwise the run is
+ * refused with the reason.
+ */
+export interface PartitionRegistrar {
+  /** Resource keys `admit` uses (opened for the call, closed after). */
+  readonly resources: readonly string[];
+  /**
+   * Whether `key` may become a partition now: `true`, or a sentence saying
+   * why not and what to do (shown to the user).
+   */
+  admit(key: string, ctx: RegistrarContext): Promise<true | string>;
 }
 
 /** Options of {@linkcode dynamicPartitions}. */
@@ -54,6 +84,12 @@ export interface DynamicPartitionsOptions {
    * @default undefined
    */
   readonly registerHint?: string;
+  /**
+   * Admits a key a run names before anything registered it (see
+   * {@linkcode PartitionRegistrar}).
+   * @default undefined: such a run is refused with `registerHint`
+   */
+  readonly register?: PartitionRegistrar;
 }
 
 /** Any partitioning. */
@@ -157,6 +193,7 @@ export function dynamicPartitions(
     name,
     initialKeys,
     ...(options.registerHint === undefined ? {} : { registerHint: options.registerHint }),
+    ...(options.register === undefined ? {} : { register: options.register }),
   });
 }
 

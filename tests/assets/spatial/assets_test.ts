@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { defineGraph, materialize, MemoryRunStore } from "../../../core/mod.ts";
+import {
+  defineGraph,
+  materialize,
+  memoryIo,
+  MemoryRunStore,
+  runCli,
+  SelectionError,
+} from "../../../core/mod.ts";
 import { ConfigSchema } from "../../../resources/mod.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
@@ -15,7 +22,7 @@ import {
   spatialAssets,
   SpatialLedgerMetadata,
 } from "../../../assets/spatial/mod.ts";
-import { LAKE, LANDING, spatialResources } from "./_fixtures.ts";
+import { LAKE, LANDING, sampleLanding, spatialResources } from "./_fixtures.ts";
 import { StacCatalog, StacCollection, StacItem } from "./_stac_schema.ts";
 import path from "node:path";
 
@@ -143,20 +150,86 @@ Deno.test("the spatial ledger metadata converts to a MongoDB $jsonSchema", () =>
   }
 });
 
-Deno.test("materialising a batch nobody registered says exactly what to run", async () => {
-  await using lake = new MemoryObjectStore();
-  await using ledger = new MemoryLedger();
-  const resources = { config: ConfigSchema.parse({}), lake, ledger, ...spatialResources() };
-  const graph = defineGraph({ assets: spatialAssets(), resources });
-  await assert.rejects(
-    materialize(graph, {
-      selection: "group:spatial",
-      partitions: { keys: ["fresh-batch"] },
-      resources,
-      runStore: new MemoryRunStore(),
-    }),
-    /Partition 'fresh-batch' does not exist in .*spatial_batches.*deno task sensor --once/,
-  );
+Deno.test({
+  name:
+    "materialize --partition registers a committed, valid batch; anything else is refused with why",
+  sanitizeResources: false, // gdal3.js keeps its runtime for the whole process.
+  fn: async (t) => {
+    const config = ConfigSchema.parse({});
+    const run = async (lake: MemoryObjectStore, batch: string, runStore = new MemoryRunStore()) => {
+      await using ledger = new MemoryLedger();
+      const resources = { config, lake, ledger, ...spatialResources() };
+      const graph = defineGraph({ assets: spatialAssets(), resources });
+      const result = await materialize(graph, {
+        selection: "group:spatial",
+        partitions: { keys: [batch] },
+        resources,
+        runStore,
+      });
+      return { result, runStore };
+    };
+    await t.step("no manifest: says where to commit one", async () => {
+      await using lake = new MemoryObjectStore();
+      await assert.rejects(
+        run(lake, "fresh-batch"),
+        (e: Error) =>
+          e instanceof SelectionError &&
+          /Partition 'fresh-batch' does not exist in dynamic 'spatial_batches' and cannot be registered: there is no manifest at 'landing-zone\/manifests\/fresh-batch\.json'/
+            .test(e.message),
+      );
+    });
+    await t.step("an invalid manifest: its problems, and it is left where it is", async () => {
+      const { store } = await sampleLanding("bad-crs", (m) => ({
+        ...m,
+        files: (m.files as Record<string, unknown>[]).map((f) => ({ ...f, crs: "EPSG:4326x" })),
+      }));
+      await assert.rejects(run(store, "bad-crs"), /is not valid: .*files\[0\]\.crs/);
+      assert.ok(
+        await store.head(LANDING, "manifests/bad-crs.json"),
+        "not quarantined by a refusal",
+      );
+    });
+    await t.step("a committed, valid batch is registered and processed", async () => {
+      const { store } = await sampleLanding("fresh");
+      const { result, runStore } = await run(store, "fresh");
+      assert.equal(result.status, "success", result.errorSummary ?? "");
+      assert.deepEqual(await runStore.dynamicPartitions("spatial_batches"), ["fresh"]);
+      assert.ok(await store.head(LANDING, "archive/fresh/manifest.json"), "archived at the end");
+      // Archived now: naming it again re-runs it (safe), no need to commit it again.
+      const again = await run(store, "fresh");
+      assert.equal(again.result.status, "success");
+    });
+    await t.step("a quarantined batch: points at its report", async () => {
+      await using lake = new MemoryObjectStore();
+      await lake.ensureBucket(LANDING);
+      await lake.put(LANDING, "quarantine/q1.error.json", new TextEncoder().encode("{}"));
+      await assert.rejects(
+        run(lake, "q1"),
+        /was quarantined; read 'landing-zone\/quarantine\/q1\.error\.json'/,
+      );
+    });
+    await t.step("from the command line: exit 2 with the reason", async () => {
+      await using lake = new MemoryObjectStore();
+      await using ledger = new MemoryLedger();
+      const resources = { config, lake, ledger, ...spatialResources() };
+      const graph = defineGraph({ assets: spatialAssets(), resources });
+      const io = memoryIo();
+      const code = await runCli(
+        ["materialize", "group:spatial", "--partition", "nope"],
+        {
+          name: "deno task cli",
+          loadGraph: () => Promise.resolve(graph),
+          openRunStore: () => Promise.resolve(new MemoryRunStore()),
+        },
+        io,
+      );
+      assert.equal(code, 2);
+      assert.match(
+        io.stderr,
+        /cannot be registered: there is no manifest at 'landing-zone\/manifests\/nope\.json'/,
+      );
+    });
+  },
 });
 
 Deno.test("the STAC schemas refuse what the specification forbids", async () => {
