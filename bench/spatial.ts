@@ -42,7 +42,7 @@ import { wasmGdal } from "../resources/spatial/gdal_wasm.ts";
 import { detectNativeGdal, nativeHostStats } from "../resources/spatial/gdal_native.ts";
 import type { GdalEngine } from "../resources/spatial/gdal.ts";
 import { processVectorBatch } from "../assets/spatial/vector.ts";
-import { COG_OPTIONS, processRasterBatch } from "../assets/spatial/raster.ts";
+import { cogOptions, processRasterBatch } from "../assets/spatial/raster.ts";
 import { Timings } from "../assets/spatial/_timings.ts";
 
 const POINTS = Number(Deno.env.get("BENCH_POINTS") ?? 1_000_000);
@@ -53,6 +53,8 @@ const LARGE = Deno.env.get("BENCH_LARGE") !== "0";
 const SHP_MB = Number(Deno.env.get("BENCH_SHP_MB") ?? 1024);
 const TIFF_MB = Number(Deno.env.get("BENCH_TIFF_MB") ?? 2048);
 const STREAM_ROWS = Number(Deno.env.get("BENCH_STREAM_ROWS") ?? 2_000_000);
+/** The machine's GDAL version (the native side's). */
+const NATIVE_VERSION = (await detectNativeGdal())?.version ?? "0";
 const ENGINES = (Deno.env.get("BENCH_ENGINES") ?? "native,wasm").split(",")
   .filter((e): e is "native" | "wasm" => e === "native" || e === "wasm");
 
@@ -190,7 +192,8 @@ function rasterCase(label: string, file: string, crs: string): Case {
     file,
     format: "geotiff",
     crs,
-    native: (out) => ["gdal_translate", [...COG_OPTIONS, file, `${out}.tif`]],
+    // Our options on this GDAL (with -stats where its COG driver cannot compute statistics).
+    native: (out) => ["gdal_translate", [...cogOptions(NATIVE_VERSION), file, `${out}.tif`]],
   };
 }
 

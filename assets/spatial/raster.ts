@@ -37,6 +37,17 @@ export const COG_OPTIONS = [
   "STATISTICS=YES",
 ];
 
+/**
+ * The gdal_translate options that make a COG with band statistics on GDAL
+ * `version`: the COG driver takes `STATISTICS=YES` from GDAL 3.8 (gdal3.js);
+ * older ones (Debian's 3.6) ignore it with a warning, so statistics are
+ * computed from the source with `-stats` and copied into the COG instead.
+ */
+export function cogOptions(version: string): string[] {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 3 || (major === 3 && minor >= 8) ? [...COG_OPTIONS] : ["-stats", ...COG_OPTIONS];
+}
+
 /** One COG written by {@linkcode processRasterBatch}. */
 export interface RasterOutput {
   key: string;
@@ -110,6 +121,7 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
   const timings = options.timings ?? new Timings();
   const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "raster", timings);
   const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
+  const translateOptions = cogOptions(options.gdal.version);
   const taken = new Set<string>();
   const converted: {
     file: ManifestFile & { type: "raster" };
@@ -139,7 +151,7 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
     const cog = await timings.time(
       "convert",
       () =>
-        scratch.gdal.translate(gdalPath, [...COG_OPTIONS, ...assign], `${name}_cog`, {
+        scratch.gdal.translate(gdalPath, [...translateOptions, ...assign], `${name}_cog`, {
           label: file.path,
           openOptions,
         }),
@@ -209,8 +221,10 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
                   ? "the file's CRS, as declared"
                   : "declared: assigned with -a_srs"
               })`,
-              `gdal_translate ${COG_OPTIONS.join(" ")}`,
-              "band statistics computed while writing (COG STATISTICS=YES)",
+              `gdal_translate ${translateOptions.join(" ")}`,
+              translateOptions.includes("-stats")
+                ? "band statistics computed from the source (gdal_translate -stats) and stored in the COG"
+                : "band statistics computed while writing (COG STATISTICS=YES)",
             ],
             format: "Cloud Optimized GeoTIFF",
             uploader: m.uploader,
