@@ -44,6 +44,15 @@ export function wktName(wkt: string): string | undefined {
   return /^\s*\w+\["([^"]*)"/.exec(wkt)?.[1];
 }
 
+/**
+ * Whether `wkt` is a geographic 3D CRS (longitude, latitude, ellipsoidal
+ * height), e.g. EPSG:4979, which GDAL gives a GeoJSON with heights: its
+ * horizontal part is the 2D CRS of the same name.
+ */
+function isGeographic3d(wkt: string): boolean {
+  return /^\s*GEOGCRS\[/.test(wkt) && /AXIS\["ellipsoidal height/i.test(wkt);
+}
+
 const normalName = (name: string) =>
   name.toLowerCase().replace(/^(gcs|d)_/, "").replace(/[^a-z0-9]+/g, "");
 
@@ -74,9 +83,12 @@ export async function decideCrs(
   const code = wktCode(fileWkt);
   const name = wktName(fileWkt) ?? "an unnamed CRS";
   const declaredName = wktName(declared.wkt) ?? file.crs;
-  const agrees = code !== undefined
-    ? canonical(code) === canonical(file.crs)
-    : normalName(name) === normalName(declaredName);
+  const sameName = normalName(name) === normalName(declaredName);
+  // A 3D geographic file (lon/lat/height, as GPS exports) agrees with the 2D
+  // CRS of the same datum: heights are kept, the horizontal CRS is the same.
+  const horizontal = isGeographic3d(fileWkt) && /^\s*GEOGCRS\[/.test(declared.wkt) && sameName;
+  const agrees = horizontal ||
+    (code !== undefined ? canonical(code) === canonical(file.crs) : sameName);
   if (!agrees) {
     return {
       code: "crs_mismatch",
@@ -86,7 +98,11 @@ export async function decideCrs(
       file: file.path,
     };
   }
-  return { crs: code !== undefined ? canonical(code) : file.crs, source: "file", declared };
+  return {
+    crs: code !== undefined && !horizontal ? canonical(code) : file.crs,
+    source: "file",
+    declared,
+  };
 }
 
 /**

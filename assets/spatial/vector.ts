@@ -34,6 +34,7 @@ import { iso19115, publishOutput } from "./lineage.ts";
 import { mayNeedMakeValid } from "./_make_valid.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
+import { geometryCensus } from "./_census.ts";
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
@@ -119,6 +120,10 @@ async function convertLayer(
         "SPATIAL_INDEX=NO",
         "-nln",
         "input",
+        // Fresh feature ids: a source id that repeats (a GeoJSON integer `id`
+        // that is a class code, not a key) must not become the GeoPackage's
+        // primary key; the attribute stays.
+        "-unsetFid",
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
         // The CRS rule: a file without CRS gets the declared one (assigned
@@ -307,9 +312,18 @@ export function layerProblems(
   sourceCount: number,
   result: GeoParquetResult,
   allowEmpty = false,
+  sourceGeometries?: number,
 ): string[] {
   const problems: string[] = [];
   const where = `'${file}' (layer '${layer}')`;
+  const read = result.rows - result.stats.nullGeometries;
+  if (sourceGeometries !== undefined && read < sourceGeometries) {
+    problems.push(
+      `${where} has ${sourceGeometries - read} geometries GDAL could not read (unreadable WKT ` +
+        "or coordinates, or coordinates [] that GDAL turns into NULL); fix them, or leave the " +
+        "geometry empty where a feature really has none",
+    );
+  }
   if (sourceCount >= 0 && result.rows !== sourceCount) {
     problems.push(`${where} has ${sourceCount} features but ${result.rows} were read`);
   }
@@ -379,6 +393,10 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
         problems.push(layerCrs);
         continue;
       }
+      const census = sourceCrs !== undefined ? undefined : await timings.time(
+        "inspect",
+        () => geometryCensus(scratch, file, gdalPath, openOptions, layer),
+      );
       const { parquetPath, result } = await convertLayer(
         scratch,
         options,
@@ -403,6 +421,7 @@ export async function processVectorBatch(options: BatchRun): Promise<VectorOutpu
           layer.featureCount,
           result,
           allowEmpty,
+          census,
         )
       ) {
         problems.push({ code: "invalid_geometry", message, file: file.path });

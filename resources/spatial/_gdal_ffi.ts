@@ -62,6 +62,7 @@ const SYMBOLS = {
   OGR_L_GetName: { parameters: ["pointer"], result: "pointer" },
   OGR_L_GetFeatureCount: { parameters: ["pointer", "i32"], result: "i64" },
   OGR_L_GetLayerDefn: { parameters: ["pointer"], result: "pointer" },
+  OGR_L_SetAttributeFilter: { parameters: ["pointer", "buffer"], result: "i32" },
   OGR_L_GetExtentEx: { parameters: ["pointer", "i32", "buffer", "i32"], result: "i32" },
   OGR_FD_GetFieldCount: { parameters: ["pointer"], result: "i32" },
   OGR_FD_GetFieldDefn: { parameters: ["pointer", "i32"], result: "pointer" },
@@ -323,6 +324,7 @@ export class GdalLibrary {
   vectorInfo(
     file: string,
     openOptions: readonly string[],
+    where?: string,
   ): { driverShortName: string; layers: FfiLayer[] } {
     return this.#withDataset(
       "Cannot open the vector dataset",
@@ -336,6 +338,11 @@ export class GdalLibrary {
         for (let i = 0; i < count; i++) {
           const layer = this.#lib.GDALDatasetGetLayer(ds, i);
           if (layer === null) continue;
+          const filter = where === undefined ? 0 : this.#lib.OGR_L_SetAttributeFilter(
+            layer,
+            cString(where),
+          );
+          if (filter !== 0) return undefined;
           layers.push(this.#describeLayer(layer));
         }
         return { driverShortName: driver, layers };

@@ -61,7 +61,11 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
     case "crsInfo":
       return gdal.crsInfo(String(a[0]));
     case "vectorInfo":
-      return gdal.vectorInfo(String(a[0]), strings(a[1]));
+      return gdal.vectorInfo(
+        String(a[0]),
+        strings(a[1]),
+        a[2] === undefined ? undefined : String(a[2]),
+      );
     case "rasterInfo":
       return gdal.rasterInfo(String(a[0]), strings(a[1]), strings(a[2]));
     case "vectorTranslate":

@@ -88,8 +88,12 @@ export interface GdalOps {
    * database; throws a {@linkcode GdalError} when GDAL does not know it.
    */
   crsInfo(crs: string): Promise<CrsInfo>;
-  /** Describes a vector dataset; fails if GDAL cannot open it as vector. */
-  vectorInfo(file: string, options?: OpenOptions): Promise<VectorInfo>;
+  /**
+   * Describes a vector dataset; fails if GDAL cannot open it as vector. With
+   * `where` (an OGR SQL attribute filter), each layer's feature count is of
+   * the features that match it.
+   */
+  vectorInfo(file: string, options?: OpenOptions & { where?: string }): Promise<VectorInfo>;
   /** `gdalinfo -json` with the given extra options (e.g. `-stats`). */
   rasterInfo(
     file: string,

@@ -345,6 +345,7 @@ function opsOf(dir: string): GdalOps {
       const info = await call("read the vector dataset", file, open, "vectorInfo", [
         vsiPath(file),
         open?.openOptions ?? [],
+        ...(open?.where === undefined ? [] : [open.where]),
       ]) as Awaited<ReturnType<GdalOps["vectorInfo"]>>;
       return info;
     },

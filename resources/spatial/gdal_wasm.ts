@@ -325,7 +325,10 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
     vectorInfo: (file, open) =>
       exclusive(() =>
         withDataset(rt, file, open, "read the vector dataset", async (ds) => {
-          const info = await rt.gdal.ogrinfo(ds, ["-json", "-so", "-al"]) as Partial<VectorInfo>;
+          const where = open?.where === undefined ? [] : ["-where", open.where];
+          const info = await rt.gdal.ogrinfo(ds, ["-json", "-so", "-al", ...where]) as Partial<
+            VectorInfo
+          >;
           if (ds.type !== "vector" || !Array.isArray(info.layers)) {
             throw failure("read the vector dataset", file, open, "it is not a vector dataset");
           }

@@ -512,3 +512,153 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "spatial inputs: what GDAL would read silently wrong is caught, what it reads right passes",
+  ignore,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "inputs-silent-" });
+    try {
+      const collection = (features: unknown[]) =>
+        JSON.stringify({
+          type: "FeatureCollection",
+          features: features.map((f, i) => ({
+            type: "Feature",
+            properties: { n: i, ...(f as { p?: object }).p },
+            geometry: (f as { g: unknown }).g,
+          })),
+        });
+      const write = async (name: string, text: string) => {
+        await Deno.writeTextFile(`${dir}/${name}`, text);
+        return `${dir}/${name}`;
+      };
+      const upload = (name: string, from: string, format = "geojson"): Upload => ({
+        name,
+        from,
+        type: "vector",
+        format,
+        crs: "EPSG:4326",
+      });
+      const good: [string, Upload, (docs: Awaited<ReturnType<typeof assertDone>>) => void][] = [
+        [
+          // A class code named `id`, repeated: not a key (native GDAL made it the FID).
+          "repeated-id",
+          upload(
+            "classes.geojson",
+            await write(
+              "classes.geojson",
+              collection([
+                { p: { id: 1 }, g: { type: "Point", coordinates: [-110, 45] } },
+                { p: { id: 1 }, g: { type: "Point", coordinates: [-111, 45] } },
+              ]),
+            ),
+          ),
+          (docs) => assert.equal(SpatialLedgerMetadata.parse(docs[0]!.metadata).feature_count, 2),
+        ],
+        [
+          // GPS exports: lon/lat with heights (GDAL says EPSG:4979, the 3D WGS 84).
+          "with-heights",
+          upload(
+            "track.geojson",
+            await write(
+              "track.geojson",
+              collection([{
+                g: { type: "LineString", coordinates: [[-110, 45, 1200], [-110.1, 45.1, 1250]] },
+              }]),
+            ),
+          ),
+          (docs) => {
+            const meta = SpatialLedgerMetadata.parse(docs[0]!.metadata);
+            assert.deepEqual(meta.geometry_types, ["LineString Z"]);
+            assert.equal(meta.source_crs, "EPSG:4326");
+          },
+        ],
+        [
+          // Features without geometry really have none: published as NULL.
+          "real-nulls",
+          upload(
+            "mixed.geojson",
+            await write(
+              "mixed.geojson",
+              collection([{ g: null }, { g: { type: "Point", coordinates: [-110, 45] } }]),
+            ),
+          ),
+          (docs) => assert.equal(SpatialLedgerMetadata.parse(docs[0]!.metadata).feature_count, 2),
+        ],
+        [
+          "csv-empty-cell",
+          upload(
+            "sites.csv",
+            await write("sites.csv", 'id,WKT\n1,"POINT (-110 45)"\n2,\n'),
+            "csv",
+          ),
+          (docs) => assert.equal(SpatialLedgerMetadata.parse(docs[0]!.metadata).feature_count, 2),
+        ],
+      ];
+      const bad: [string, Upload][] = [
+        [
+          "csv-bad-wkt",
+          upload(
+            "parcels.csv",
+            await write(
+              "parcels.csv",
+              'id,WKT\n1,"POINT (abc def)"\n2,"POLYGON ((1 2, 3"\n3,POINT\n4,"POINT (-110 45)"\n',
+            ),
+            "csv",
+          ),
+        ],
+        [
+          "csv-bad-xy",
+          upload(
+            "stations.csv",
+            await write("stations.csv", "id,lon,lat\n1,-110,45\n2,east,45\n"),
+            "csv",
+          ),
+        ],
+        [
+          "point-no-coordinates",
+          upload(
+            "empty.geojson",
+            await write(
+              "empty.geojson",
+              collection([
+                { g: { type: "Point", coordinates: [] } },
+                { g: { type: "Polygon", coordinates: [] } },
+                { g: { type: "Point", coordinates: [-110, 45] } },
+                { g: null },
+              ]),
+            ),
+          ),
+        ],
+      ];
+      for (const [kind, gdal] of engines) {
+        for (const [name, file, check] of good) {
+          await t.step(`${kind}: ${name} is published`, async () => {
+            const batch = `${name}-${kind}`;
+            const l = await landing(batch, [{ ...file }]);
+            await using _store = l.store;
+            check(await assertDone(l, batch, await runBatch(l, batch, {}, { gdal })));
+          });
+        }
+        for (const [name, file] of bad) {
+          await t.step(`${kind}: ${name} is quarantined, naming the file`, async () => {
+            const batch = `${name}-${kind}`;
+            const l = await landing(batch, [file]);
+            await using _store = l.store;
+            const problems = await assertQuarantined(
+              l,
+              batch,
+              await runBatch(l, batch, {}, { gdal }),
+            );
+            const text = problems.map((p) => p.message).join(" ");
+            assert.match(text, /geometries GDAL could not read/);
+            assert.ok(text.includes(`${batch}/${file.name}`), text);
+          });
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,132 @@
+/**
+ * How many features of a text file have a geometry in the file itself,
+ * counted without trusting GDAL's parse of it, so that geometries GDAL could
+ * not read are caught instead of published as NULL:
+ *
+ * - a CSV's WKT cell that is not WKT (`POINT (abc def)`, `POLYGON ((1 2, 3`)
+ *   or X/Y cells that are not numbers: GDAL reads the row with a NULL
+ *   geometry and says nothing. The census counts rows whose geometry
+ *   column(s) are not empty, reading the file as a plain table through GDAL
+ *   (no geometry options, every column as text) with an attribute filter;
+ * - a GeoJSON feature whose geometry has no coordinates where GDAL makes it
+ *   NULL (`{"type":"Point","coordinates":[]}`, `Polygon []`) while it makes
+ *   `LineString []` EMPTY. The census is the feature count less the features
+ *   whose `"geometry"` member is `null` in the text, counted by a streaming
+ *   scan (a nested object or an escaped string can only raise that count,
+ *   so the check errs towards accepting, never towards a false alarm).
+ *
+ * Other formats carry binary geometries that GDAL either reads or fails on.
+ *
+ * @module
+ */
+
+import type { GdalScratch, VectorLayerInfo } from "../../resources/spatial/gdal.ts";
+import type { ManifestFile } from "./manifest.ts";
+
+/** Open options that make GDAL build geometries from a CSV's columns, or type its columns. */
+const GEOMETRY_OPTIONS = /^(X|Y|Z|GEOM)_POSSIBLE_NAMES=|^AUTODETECT_|^KEEP_GEOM_COLUMNS=/i;
+
+/** Whether a field name matches one of GDAL's `*_POSSIBLE_NAMES` patterns (`*` at either end). */
+function matches(name: string, patterns: string[]): boolean {
+  const lower = name.toLowerCase();
+  return patterns.some((raw) => {
+    const p = raw.trim().toLowerCase();
+    if (p === "") return false;
+    const starts = p.startsWith("*");
+    const ends = p.endsWith("*");
+    const core = p.replace(/^\*|\*$/g, "");
+    if (starts && ends) return lower.includes(core);
+    if (starts) return lower.endsWith(core);
+    if (ends) return lower.startsWith(core);
+    return lower === core;
+  });
+}
+
+function namesOf(openOptions: readonly string[], key: string): string[] | undefined {
+  const option = openOptions.find((o) => o.toUpperCase().startsWith(`${key}=`));
+  return option?.slice(key.length + 1).split(",");
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const filled = (name: string) => `${quote(name)} IS NOT NULL AND ${quote(name)} <> ''`;
+
+/** Rows of a CSV whose geometry column(s) hold something, or `undefined` when it has none. */
+async function csvCensus(
+  scratch: GdalScratch,
+  file: ManifestFile,
+  gdalPath: string,
+  openOptions: readonly string[],
+): Promise<number | undefined> {
+  const plain = openOptions.filter((o) => !GEOMETRY_OPTIONS.test(o));
+  const table = await scratch.gdal.vectorInfo(gdalPath, { label: file.path, openOptions: plain });
+  const fields = table.layers[0]?.fields.map((f) => f.name) ?? [];
+  const geom = namesOf(openOptions, "GEOM_POSSIBLE_NAMES");
+  const wkt = geom ? fields.find((f) => matches(f, geom)) : undefined;
+  let where: string | undefined;
+  if (wkt !== undefined) where = filled(wkt);
+  else {
+    const xs = namesOf(openOptions, "X_POSSIBLE_NAMES");
+    const ys = namesOf(openOptions, "Y_POSSIBLE_NAMES");
+    const x = xs ? fields.find((f) => matches(f, xs)) : undefined;
+    const y = ys ? fields.find((f) => matches(f, ys)) : undefined;
+    if (x !== undefined && y !== undefined) where = `${filled(x)} AND ${filled(y)}`;
+  }
+  if (where === undefined) return undefined;
+  const counted = await scratch.gdal.vectorInfo(gdalPath, {
+    label: file.path,
+    openOptions: plain,
+    where,
+  });
+  const count = counted.layers[0]?.featureCount;
+  return count === undefined || count < 0 ? undefined : count;
+}
+
+/** Occurrences of `"geometry": null` in a JSON text file, outside escaped strings; streamed. */
+async function nullGeometryMembers(path: string): Promise<number> {
+  const pattern = /(^|[^\\])"geometry"\s*:\s*null\b/g;
+  // Chunks overlap by the longest match, so one split across two reads is still seen.
+  const overlap = 64;
+  let carry = "";
+  let count = 0;
+  using handle = await Deno.open(path);
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(1 << 20);
+  for (;;) {
+    const n = await handle.read(buffer);
+    const text = carry + (n === null ? decoder.decode() : decoder.decode(buffer.subarray(0, n), {
+      stream: true,
+    }));
+    // A match wholly inside the carried tail was counted with the previous chunk.
+    for (const match of text.matchAll(pattern)) {
+      if (match.index! + match[0].length > carry.length) count++;
+    }
+    if (n === null) break;
+    carry = text.slice(-overlap);
+  }
+  return count;
+}
+
+/**
+ * The census of `layer` of a staged file: how many of its features have a
+ * geometry in the file itself, or `undefined` when the format gives no such
+ * count (or the layer's feature count is unknown).
+ */
+export async function geometryCensus(
+  scratch: GdalScratch,
+  file: ManifestFile,
+  gdalPath: string,
+  openOptions: readonly string[],
+  layer: VectorLayerInfo,
+): Promise<number | undefined> {
+  if (file.type !== "vector") return undefined;
+  if (file.format === "csv") {
+    return await csvCensus(scratch, file, gdalPath, openOptions);
+  }
+  const plainText = /\.(geo)?json[sl]?$/i.test(gdalPath);
+  if (file.format === "geojson" && plainText) {
+    if (layer.featureCount < 0) return undefined;
+    const nulls = await nullGeometryMembers(scratch.toHost(gdalPath));
+    return Math.max(0, layer.featureCount - nulls);
+  }
+  return undefined;
+}
