@@ -11,8 +11,11 @@ import assert from "node:assert/strict";
 import { memoryIo } from "../core/cli/io.ts";
 import { runCli } from "../core/cli/mod.ts";
 import { createApp } from "../main.ts";
+import { openRunStore } from "../resources/run_store/open.ts";
 import { SqliteRunStore } from "../resources/run_store/sqlite.ts";
 import { type Sandbox, sandbox, spawnMain } from "./_helpers/main_process.ts";
+import { startPostgres } from "./_helpers/postgres.ts";
+import { needs } from "./_helpers/tools.ts";
 
 /** Runs the CLI in process with `env` as the whole environment and no `.env` file. */
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -390,3 +393,66 @@ Deno.test("main.ts: a run whose owner stopped heartbeating elsewhere is failed o
   assert.equal((await store.getRun("remote-1"))?.status, "failed");
   assert.equal((await store.getRun("remote-2"))?.status, "running", "its lease still runs");
 });
+
+// The cancel the UI and the `cancel` command use: `RunStore.requestCancel` from
+// another process, seen by the run's owner at its next heartbeat.
+for (const backend of ["sqlite", "postgres"] as const) {
+  Deno.test({
+    name: `main.ts: a run canceled from another process (${backend} run store) stops within ` +
+      "a heartbeat: steps canceled, cleanup ran, exit 130",
+    ignore: backend === "postgres" ? await needs("postgres") : false,
+    async fn() {
+      await using box = await sandbox();
+      await using pg = backend === "postgres" ? await startPostgres() : undefined;
+      const marker = `${box.dir}/cleanup_ran`;
+      const intervalMs = 1_000;
+      const runsUrl = pg ? pg.url : `sqlite:${box.runsDb}`;
+      const env = {
+        ...box.env,
+        RUNS_URL: runsUrl,
+        PLATFORM_GRAPH: await slowGraph(box, marker),
+        RUN_HEARTBEAT_INTERVAL_MS: String(intervalMs),
+      };
+      await using main = spawnMain(["materialize"], { cwd: box.dir, env });
+      const seen = await main.waitFor(
+        /"asset":"slow","partition":null,"step":"asset","status":"running"/,
+      );
+      const runId = jsonLines(seen)[0]?.run_id;
+      await using store = await openRunStore(runsUrl);
+      assert.equal(typeof runId, "string");
+      // The run is recorded at start (not buffered), so another process sees it at once.
+      assert.equal((await store.getRun(runId))?.status, "running");
+      const requestedAt = Date.now();
+      assert.equal(
+        await store.requestCancel(runId, { time: requestedAt, reason: "canceled by the test" }),
+        true,
+      );
+      const out = await main.finish();
+      assert.equal(out.code, 130, `stdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
+      assert.match(
+        out.stderr,
+        /^Run \S+ canceled: cancel requested: canceled by the test; 2 of 2 steps canceled$/m,
+      );
+      assert.match(out.stdout, /"message":"Run canceled: cancel requested: canceled by the test"/);
+      assert.match(out.stdout, /"step":"run","status":"canceled"/);
+      assert.equal(await Deno.readTextFile(marker), "yes", "the asset saw the abort signal");
+
+      const run = await store.getRun(runId);
+      assert.ok(run);
+      assert.equal(run.status, "canceled");
+      assert.equal(run.cancelRequestedAt, requestedAt);
+      assert.equal(run.cancelReason, "canceled by the test");
+      assert.match(run.errorSummary ?? "", /^canceled: cancel requested: canceled by the test/);
+      // Seen at the owner's next heartbeat: within one interval (plus slack for a loaded machine),
+      // while the asset alone would have run 60 s.
+      const tookMs = (run.finishedAt ?? Number.POSITIVE_INFINITY) - requestedAt;
+      assert.ok(tookMs <= intervalMs + 5_000, `the run ended ${tookMs} ms after the request`);
+      assert.deepStrictEqual((await store.listSteps(runId)).map((s) => [s.assetKey, s.status]), [
+        ["slow", "canceled"],
+        ["after", "canceled"],
+      ]);
+      // A second request finds no running run.
+      assert.equal(await store.requestCancel(runId, { time: Date.now(), reason: "again" }), false);
+    },
+  });
+}

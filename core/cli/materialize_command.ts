@@ -165,9 +165,12 @@ export async function materializeCommand<R>(
 
 /** The short report printed on stderr when a run did not succeed. */
 export function failureReport(app: CliApp<unknown>, result: RunResult): string {
-  const lines = [
-    `Run ${result.runId} ${result.status}: ${result.errorSummary ?? "no step failed"}`,
-  ];
+  const summary = result.errorSummary ?? "no step failed";
+  // The summary of a canceled run starts "canceled: ..."; said once is enough.
+  const said = summary.startsWith(`${result.status}: `)
+    ? summary.slice(result.status.length + 2)
+    : summary;
+  const lines = [`Run ${result.runId} ${result.status}: ${said}`];
   for (const step of result.steps) {
     const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
     if (step.status === "failed" && step.error) {

@@ -465,6 +465,33 @@ Deno.test("sensor daemon: on shutdown, a run in flight is canceled and recorded 
   never.resolve();
 });
 
+Deno.test("sensor daemon: a run canceled from another process stops at its next heartbeat; the daemon goes on and never relaunches it", async () => {
+  const never = deferred();
+  const world = slowWorld(never.promise);
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using d = daemon(world.graph, { runStore: store, clock, heartbeatIntervalMs: 5_000 });
+  const [report] = await d.tick();
+  const runId = report?.launched[0] ?? "";
+  await world.started.promise;
+  // Another process (the UI, `cancel`) asks; this store is what it writes to.
+  assert.equal(await store.requestCancel(runId, { time: clock.now(), reason: "by ana" }), true);
+  clock.advance(5_000);
+  const [result] = await d.drain();
+  assert.equal(result?.status, "canceled");
+  const run = await store.getRun(runId);
+  assert.equal(run?.status, "canceled");
+  assert.match(run?.errorSummary ?? "", /^canceled: cancel requested: by ana/);
+  assert.deepEqual((await store.listSteps(runId)).map((s) => s.status), ["canceled"]);
+  assert.equal(run?.tags.owner_lost, undefined, "a canceled run is not a lost run");
+  // Later ticks: nothing reaped, nothing relaunched, nothing left running.
+  clock.advance(600_000);
+  const later = await d.tick();
+  assert.deepEqual(later.filter((r) => r.relaunchOf !== undefined), []);
+  assert.deepEqual((await store.listRuns()).map((r) => [r.runId, r.status]), [[runId, "canceled"]]);
+  never.resolve();
+});
+
 Deno.test("sensor daemon: on shutdown, a run that ends within the grace period succeeds", async () => {
   const release = deferred();
   const world = slowWorld(release.promise);
