@@ -62,7 +62,7 @@ import { planRelaunch } from "./_relaunch.ts";
 import type { HostView } from "./owner.ts";
 import { OWNER_LOST_TAG, type RunOwner, type RunRecord, type RunStore } from "./run_store/types.ts";
 import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
-import { type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
+import { launchedRunIn, type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
 import { checkSensorResult } from "./_sensor_result.ts";
 import { ResourcePool } from "./_resource_pool.ts";
 
@@ -440,6 +440,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         log: prefixed(this.#log, `sensor ${sensor.name}: `),
         signal: this.#stop.signal,
         clock: this.#clock,
+        launchedRun: (runKey) => launchedRunIn(this.#store, sensor.name, runKey),
       });
     } catch (error) {
       if (this.#stop.signal.aborted) {

@@ -24,6 +24,7 @@
 import type { Clock } from "./clock.ts";
 import { InvalidDefinitionError, PlatformError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import type { RunStore } from "./run_store/types.ts";
 
 /** One run a sensor asks for. */
 export interface RunRequest {
@@ -81,6 +82,43 @@ export interface SensorContext<R = Record<string, never>> {
   readonly signal: AbortSignal;
   /** Clock of the daemon (faked in tests). */
   readonly clock: Clock;
+  /**
+   * The id of the run launched for `runKey` by this sensor (from any daemon
+   * on the run store), or `undefined` when none was launched yet. A key whose
+   * run exists is never launched again, so a sensor may leave its input alone
+   * — e.g. not validate a manifest whose batch another daemon is finishing
+   * (and archiving) right now, which would see files moving and report a
+   * problem that is not there.
+   */
+  launchedRun(runKey: string): Promise<string | undefined>;
+}
+
+/** What {@linkcode launchedRunIn} reads of a run store. */
+export type RunKeyReader = Pick<RunStore, "getRunKey" | "getRun">;
+
+/**
+ * {@linkcode SensorContext.launchedRun} over a run store: the run id claimed
+ * for `runKey` by `sensor`, once that run is recorded. A key claimed by a
+ * daemon that died before launching its run does not count: the next daemon
+ * launches it when the sensor requests the key again.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRunStore } from "./run_store/memory.ts";
+ * import { launchedRunIn } from "./sensor.ts";
+ * const store = new MemoryRunStore();
+ * await store.claimRunKey("manifests", "b1:e1", "run-1");
+ * await launchedRunIn(store, "manifests", "b1:e1"); // undefined: claimed, not launched
+ * ```
+ */
+export async function launchedRunIn(
+  store: RunKeyReader,
+  sensor: string,
+  runKey: string,
+): Promise<string | undefined> {
+  const runId = await store.getRunKey(sensor, runKey);
+  if (runId === undefined) return undefined;
+  return (await store.getRun(runId))?.runId === runId ? runId : undefined;
 }
 
 /** The spec of a sensor, as written by users. */

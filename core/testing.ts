@@ -9,7 +9,8 @@ import type { AssetContext, Materialization } from "./asset.ts";
 import type { Clock } from "./clock.ts";
 import { CanceledError } from "./errors.ts";
 import { createLogger, type LogRecord } from "./logger.ts";
-import type { SensorContext } from "./sensor.ts";
+import type { RunStore } from "./run_store/types.ts";
+import { launchedRunIn, type SensorContext } from "./sensor.ts";
 
 /**
  * A clock that never waits: `sleep` moves time forward at once and records the
@@ -145,6 +146,11 @@ export interface BuildSensorContextOptions<R> {
    * @default {"test_sensor"}
    */
   sensorName?: string;
+  /**
+   * The run store `launchedRun` reads (runs launched for run keys); without
+   * one, no run key has a run.
+   */
+  runStore?: RunStore;
 }
 
 /**
@@ -167,13 +173,17 @@ export function buildSensorContext<R = Record<string, never>>(
 ): SensorContext<R> & { logs: LogRecord[] } {
   const logs: LogRecord[] = [];
   const clock = options.clock ?? new FakeClock();
+  const sensorName = options.sensorName ?? "test_sensor";
+  const store = options.runStore;
   return {
-    sensorName: options.sensorName ?? "test_sensor",
+    sensorName,
     cursor: options.cursor,
     resources: (options.resources ?? {}) as R,
     log: createLogger((record) => logs.push(record), () => clock.now()),
     signal: options.signal ?? new AbortController().signal,
     clock,
+    launchedRun: (runKey) =>
+      store ? launchedRunIn(store, sensorName, runKey) : Promise.resolve(undefined),
     logs,
   };
 }

@@ -12,7 +12,9 @@
  * is new when it is newer than that window, or inside it with a key/etag pair
  * not yet handled, so a manifest that becomes visible late with an older
  * timestamp (S3 stamps the upload's start) is still seen. Re-evaluating the
- * same manifest is harmless: its run key was claimed the first time.
+ * same manifest is harmless: its run key was claimed the first time, and a
+ * manifest whose content already has a run (`ctx.launchedRun`, from any
+ * daemon) is not even validated again — its batch may be being archived.
  *
  * @module
  */
@@ -164,6 +166,19 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         // One manifest's trouble (a store error, a race with another daemon)
         // never fails the tick for the others; it is looked at again next time.
         try {
+          const keyBatchId = batchIdFromManifestKey(object.key);
+          const launched = keyBatchId === undefined
+            ? undefined
+            : await ctx.launchedRun(`${keyBatchId}:${object.etag}`);
+          if (launched !== undefined) {
+            // This content already has its run (from this or another daemon), which
+            // may be archiving the batch right now: validating would race with it.
+            ctx.log.info(
+              `manifest '${object.key}' already has run ${launched}; not validated again`,
+            );
+            handled.push(object);
+            continue;
+          }
           const result = await validate(store, bucket, object.key);
           if (result.ok) {
             const batchId = result.manifest.batch_id;

@@ -182,6 +182,8 @@ export abstract class RunStoreBase implements RunStore {
   abstract setCursor(sensor: string, cursor: string): Promise<void>;
   /** See {@linkcode RunStore.claimRunKey}. */
   abstract claimRunKey(sensor: string, runKey: string, runId: string): Promise<RunKeyClaim>;
+  /** See {@linkcode RunStore.getRunKey}. */
+  abstract getRunKey(sensor: string, runKey: string): Promise<string | undefined>;
   /** See {@linkcode RunStore.addDynamicPartitions}. */
   abstract addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
   /** See {@linkcode RunStore.dynamicPartitions}. */

@@ -223,6 +223,11 @@ export class MemoryRunStore extends RunStoreBase {
     return Promise.resolve({ claimed: true, runId });
   }
 
+  /** The run id of a claimed run key. */
+  getRunKey(sensor: string, runKey: string): Promise<string | undefined> {
+    return Promise.resolve(this.#runKeys.get(`${sensor}\0${runKey}`));
+  }
+
   /** Adds dynamic partition keys; returns those that were new, in the order given. */
   addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]> {
     const existing = this.#dynamic.get(name) ?? [];

@@ -273,6 +273,12 @@ export interface RunStore extends AsyncDisposable {
   setCursor(sensor: string, cursor: string): Promise<void>;
   /** Claims `runKey` for `sensor` atomically, across processes. */
   claimRunKey(sensor: string, runKey: string, runId: string): Promise<RunKeyClaim>;
+  /**
+   * The run id recorded with `runKey` when `sensor` claimed it (see
+   * {@linkcode RunStore.claimRunKey}), or `undefined` when it never was.
+   * Reads only: claims nothing.
+   */
+  getRunKey(sensor: string, runKey: string): Promise<string | undefined>;
   /** Adds keys to a dynamic partitioning; returns those that were new. */
   addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
   /** Keys of a dynamic partitioning, in the order added. */

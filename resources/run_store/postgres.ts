@@ -551,6 +551,17 @@ export class PostgresRunStore extends RunStoreBase {
     });
   }
 
+  /** The run id of a claimed run key. */
+  getRunKey(sensor: string, runKey: string): Promise<string | undefined> {
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT run_id FROM ${this.#t.run_keys} WHERE sensor = $1 AND run_key = $2`,
+        [sensor, runKey],
+      );
+      return rows[0] ? String(rows[0].run_id) : undefined;
+    });
+  }
+
   /** Adds dynamic partition keys; returns those that were new, in the order given. */
   addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]> {
     const unique = [...new Set(keys)];

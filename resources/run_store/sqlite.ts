@@ -431,6 +431,18 @@ export class SqliteRunStore extends RunStoreBase {
     });
   }
 
+  /** The run id of a claimed run key. */
+  getRunKey(sensor: string, runKey: string): Promise<string | undefined> {
+    return this.#read(() => {
+      const row = this.#all(
+        "SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?",
+        sensor,
+        runKey,
+      )[0];
+      return row ? String(row.run_id) : undefined;
+    });
+  }
+
   /** Adds dynamic partition keys; returns those that were new. */
   addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]> {
     return this.#now(() => {

@@ -9,7 +9,12 @@ import { dynamicPartitions, staticPartitions } from "../../core/partitions.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import type { RunStore } from "../../core/run_store/types.ts";
 import { defineSchedule } from "../../core/schedule.ts";
-import { defineSensor, type SensorDefinition, type SensorResult } from "../../core/sensor.ts";
+import {
+  defineSensor,
+  launchedRunIn,
+  type SensorDefinition,
+  type SensorResult,
+} from "../../core/sensor.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
 import { deferred } from "./_helpers.ts";
@@ -173,6 +178,30 @@ Deno.test("sensor daemon: a run key claimed before never runs again, even if the
   await d.drain();
   assert.deepEqual(world.executed.sort(), ["a", "b"]);
   assert.ok(d.logs.some((l) => /2 already claimed \(a, b\)/.test(l.message)));
+});
+
+Deno.test("sensor daemon: ctx.launchedRun tells a sensor which run keys already have a run, from any daemon", async () => {
+  const seen: (string | undefined)[] = [];
+  const sensor = defineSensor({
+    name: "watch",
+    async evaluate(ctx) {
+      seen.push(await ctx.launchedRun("k1"));
+      return { runRequests: [{ runKey: "k1", selection: "work" }] };
+    },
+  });
+  const work = defineAsset({ key: "work", materialize: () => {} });
+  const graph = defineGraph({ assets: [work], sensors: [sensor] });
+  const store = new MemoryRunStore();
+  await using first = daemon(graph, { runStore: store });
+  const [report] = await first.tick();
+  await first.drain();
+  await using second = daemon(graph, { runStore: store });
+  await second.tick();
+  assert.deepEqual(seen, [undefined, report?.launched[0]]);
+  // A key claimed by a daemon that died before launching has no run yet.
+  await store.claimRunKey("watch", "k2", "never-started");
+  assert.equal(await launchedRunIn(store, "watch", "k2"), undefined);
+  assert.equal(await launchedRunIn(store, "other", "k1"), undefined, "run keys are per sensor");
 });
 
 Deno.test("sensor daemon: a crash between claiming and launching is recovered once on restart", async () => {

@@ -367,3 +367,50 @@ Deno.test("manifest sensor: a batch being archived by another daemon is neither 
   assert.deepEqual(skipped.runRequests, []);
   assert.equal(quarantined.length, 0);
 });
+
+Deno.test("manifest sensor: a manifest whose content already has a run (any daemon) is not validated again", async () => {
+  const store = await landing();
+  const put = await commit(store, "b1");
+  const put2 = await commit(store, "b2");
+  const runs = new MemoryRunStore();
+  // Another daemon launched b1's run (claimed its key, recorded the run) ...
+  await runs.claimRunKey("spatial_manifests", `b1:${put.etag}`, "run-b1");
+  await runs.createRun({
+    runId: "run-b1",
+    status: "running",
+    selection: "group:spatial",
+    partitions: "b1",
+    tags: {},
+    startedAt: 0,
+    finishedAt: null,
+    errorSummary: null,
+  });
+  // ... and claimed b2's key but died before launching it: b2 is requested again.
+  await runs.claimRunKey("spatial_manifests", `b2:${put2.etag}`, "run-b2");
+  const validated: string[] = [];
+  const { sensor, quarantined } = stubbed({
+    name: "spatial_manifests",
+    validate: (s, bucket, key) => {
+      validated.push(key);
+      return stubValidate(s, bucket, key);
+    },
+  });
+  const ctx = buildSensorContext({
+    resources: { lake: store, config },
+    runStore: runs,
+    sensorName: "spatial_manifests",
+  });
+  const result = requests(await sensor.evaluate(ctx));
+  assert.deepEqual(validated, ["manifests/b2.json"]);
+  assert.deepEqual(result.runRequests.map((r) => r.partitions), [["b2"]]);
+  assert.deepEqual(quarantined, []);
+  assert.ok(
+    ctx.logs.some((l) =>
+      l.message === "manifest 'manifests/b1.json' already has run run-b1; " +
+          "not validated again"
+    ),
+  );
+  // Both are in the cursor: b1 is handled (its run goes on), b2 was requested.
+  const cursor = JSON.parse(result.cursor ?? "{}");
+  assert.equal(JSON.stringify(cursor).includes("manifests/b1.json"), true);
+});

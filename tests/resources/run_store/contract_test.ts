@@ -507,6 +507,23 @@ const CONTRACT: Record<string, Check> = {
     }, "keys are per sensor");
   },
 
+  "getRunKey: the run id of a claimed key, per sensor; reading claims nothing": async (
+    { store },
+  ) => {
+    assertEquals(await store.getRunKey("manifests", "b1:etag1"), undefined);
+    assertEquals(await store.getRunKey("manifests", "b1:etag1"), undefined, "still unclaimed");
+    await store.claimRunKey("manifests", "b1:etag1", "run-a");
+    assertEquals(await store.getRunKey("manifests", "b1:etag1"), "run-a");
+    await store.claimRunKey("manifests", "b1:etag1", "run-b");
+    assertEquals(await store.getRunKey("manifests", "b1:etag1"), "run-a", "the winner's id");
+    assertEquals(await store.getRunKey("daily", "b1:etag1"), undefined, "keys are per sensor");
+    assertEquals(await store.getRunKey("manifests", "b1"), undefined, "whole keys only");
+    assertEquals(await store.claimRunKey("manifests", "b1:etag2", "run-c"), {
+      claimed: true,
+      runId: "run-c",
+    });
+  },
+
   "claimRunKey: of concurrent claims of one key, exactly one wins": async ({ store }) => {
     const claims = await Promise.all(
       Array.from({ length: 10 }, (_, i) => store.claimRunKey("s", "k", `run-${i}`)),
