@@ -21,7 +21,6 @@ import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
 import {
-  mergeStep,
   ownerIsGone,
   reapedRun,
   reapedStep,
@@ -50,6 +49,7 @@ import {
   serverMessage,
 } from "../_postgres.ts";
 import { WriteBuffer } from "./_buffer.ts";
+import { Batch, commitBatch, EVENT_LOCK, MAX_BUFFERED, ms } from "./_postgres_batch.ts";
 import { prepareSchema, toTime } from "./_postgres_migrate.ts";
 import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
 import { POSTGRES_RUN_STORE_SCHEMA, RUN_STORE_TABLE_NAMES, runStoreDdl } from "./_schema.ts";
@@ -93,93 +93,6 @@ export interface PostgresRunStoreOptions {
 // Batches travel as one JSON text parameter (`$1::text::json`): a single
 // round trip per table, whatever the batch size. The `::text` matters:
 // postgres.js would JSON.stringify a parameter the server types as json.
-
-/** Buffered writes that trigger a commit at once (and make writers wait for it). */
-const MAX_BUFFERED = 2_000;
-
-/**
- * Serializes batch commits of every writer on the server, so event ids are
- * committed in increasing order and a reader tailing with `afterId` never
- * skips an event committed late with a lower id.
- */
-const EVENT_LOCK = 0x72756e73; // "runs"
-
-interface StepRow {
-  run_id: string;
-  asset_key: string;
-  partition_key: string;
-  status: string;
-  attempts: number;
-  started_at: number | null;
-  finished_at: number | null;
-  reason: string | null;
-}
-
-interface EventRow {
-  run_id: string;
-  type: string;
-  time: number;
-  asset_key: string | null;
-  partition_key: string | null;
-  data: string;
-}
-
-interface MaterializationRow {
-  asset_key: string;
-  partition_key: string;
-  run_id: string;
-  time: number;
-  metadata: string;
-  code_version: string | null;
-}
-
-/** What waits in the buffer: merged steps and events, in the order given. */
-class Batch {
-  /** Steps by (run, asset, partition), merged. */
-  readonly steps = new Map<string, StepRecord>();
-  readonly events: EventRow[] = [];
-  readonly materializations = new Map<string, MaterializationRow>();
-  size = 0;
-
-  putStep(step: StepRecord): void {
-    const key = JSON.stringify([step.runId, step.assetKey, partitionColumn(step.partition)]);
-    this.steps.set(key, mergeStep(this.steps.get(key), step));
-    this.size++;
-  }
-
-  appendEvent(row: EventRow, m: Materialization | undefined, metadata: string): void {
-    this.events.push(row);
-    this.size++;
-    if (!m) return;
-    const key = JSON.stringify([m.assetKey, partitionColumn(m.partition)]);
-    const previous = this.materializations.get(key);
-    if (previous && previous.time > ms(m.time)) return;
-    this.materializations.set(key, {
-      asset_key: m.assetKey,
-      partition_key: partitionColumn(m.partition),
-      run_id: m.runId,
-      time: ms(m.time),
-      metadata,
-      code_version: m.codeVersion,
-    });
-  }
-
-  /** `other` (older) first, then this batch. */
-  prepend(other: Batch): Batch {
-    const merged = new Batch();
-    for (const batch of [other, this]) {
-      for (const step of batch.steps.values()) merged.putStep(step);
-      merged.events.push(...batch.events);
-      for (const row of batch.materializations.values()) {
-        const key = JSON.stringify([row.asset_key, row.partition_key]);
-        const previous = merged.materializations.get(key);
-        if (!previous || row.time >= previous.time) merged.materializations.set(key, row);
-      }
-    }
-    merged.size = other.size + this.size;
-    return merged;
-  }
-}
 
 /**
  * Run store in a PostgreSQL database.
@@ -629,72 +542,10 @@ export class PostgresRunStore extends RunStoreBase {
 
   async #commitBatch(batch: Batch): Promise<void> {
     try {
-      await this.#sql.begin(async (tx) => {
-        if (batch.events.length > 0) await tx.unsafe(`SELECT pg_advisory_xact_lock(${EVENT_LOCK})`);
-        if (batch.steps.size > 0) await this.#insertSteps(tx, [...batch.steps.values()]);
-        if (batch.events.length > 0) await this.#insertEvents(tx, batch.events);
-        if (batch.materializations.size > 0) {
-          await this.#upsertMaterializations(tx, [...batch.materializations.values()]);
-        }
-      });
+      await commitBatch(this.#sql, this.#t, batch);
     } catch (error) {
       throw this.#wrap(error);
     }
-  }
-
-  #insertSteps(tx: postgres.TransactionSql, steps: StepRecord[]) {
-    const rows: StepRow[] = steps.map((step) => ({
-      run_id: step.runId,
-      asset_key: step.assetKey,
-      partition_key: partitionColumn(step.partition),
-      status: step.status,
-      attempts: step.attempts,
-      started_at: ms(step.startedAt),
-      finished_at: ms(step.finishedAt),
-      reason: step.reason,
-    }));
-    return tx.unsafe(
-      `INSERT INTO ${this.#t.run_steps} (run_id, asset_key, partition_key, status, attempts,
-         started_at, finished_at, reason)
-       SELECT run_id, asset_key, partition_key, status, attempts, ${toTime("started_at")},
-         ${toTime("finished_at")}, reason
-       FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, asset_key text,
-         partition_key text, status text, attempts integer, started_at float8, finished_at float8,
-         reason text)) WITH ORDINALITY AS t(run_id, asset_key, partition_key, status, attempts,
-         started_at, finished_at, reason, ord)
-       ORDER BY ord
-       ON CONFLICT (run_id, asset_key, partition_key) DO UPDATE SET status = excluded.status,
-         attempts = excluded.attempts,
-         started_at = COALESCE(excluded.started_at, run_steps.started_at),
-         finished_at = excluded.finished_at, reason = excluded.reason`,
-      [JSON.stringify(rows)],
-    );
-  }
-
-  #insertEvents(tx: postgres.TransactionSql, rows: EventRow[]) {
-    return tx.unsafe(
-      `INSERT INTO ${this.#t.run_events} (run_id, type, time, asset_key, partition_key, data)
-       SELECT run_id, type, ${toTime("time")}, asset_key, partition_key, data
-       FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, type text, time float8,
-         asset_key text, partition_key text, data text))
-         WITH ORDINALITY AS t(run_id, type, time, asset_key, partition_key, data, ord)
-       ORDER BY ord`,
-      [JSON.stringify(rows)],
-    );
-  }
-
-  #upsertMaterializations(tx: postgres.TransactionSql, rows: MaterializationRow[]) {
-    return tx.unsafe(
-      `INSERT INTO ${this.#t.materializations} AS m (asset_key, partition_key, run_id, time,
-         metadata, code_version)
-       SELECT asset_key, partition_key, run_id, ${toTime("time")}, metadata, code_version
-       FROM json_to_recordset($1::text::json) AS t(asset_key text, partition_key text, run_id text,
-         time float8, metadata text, code_version text)
-       ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
-         time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version
-       WHERE excluded.time >= m.time`,
-      [JSON.stringify(rows)],
-    );
   }
 
   /** Runs `work` on the pool after committing the buffer, with driver errors typed. */
@@ -734,17 +585,6 @@ const RUNS_TARGET = {
   variable: "RUNS_URL",
   code: "run_store.unreachable",
 } as const;
-
-/**
- * Milliseconds as the store keeps them: whole, so every time read back is
- * exactly the one written. A fake clock advanced by a jittered delay may give
- * fractions, which are rounded rather than refused (as when the columns were
- * `BIGINT`; `timestamptz` would keep microseconds, but then a time such as
- * `performance.now()` gives would not read back equal either).
- */
-function ms<T extends number | null>(value: T): T {
-  return (value === null ? null : Math.round(value)) as T;
-}
 
 /** SQL reading `timestamptz` column `column` of `alias` as epoch milliseconds, named `column`. */
 function fromTime(alias: string, column: string): string {

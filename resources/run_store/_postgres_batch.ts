@@ -1,0 +1,192 @@
+/**
+ * The Postgres run store's write buffer contents and their commit: steps
+ * (merged per run, asset and partition), events and the latest
+ * materializations wait in a {@linkcode Batch}; {@linkcode commitBatch}
+ * writes one batch in one transaction. Apart from `postgres.ts` so that file
+ * holds the queries, as `_postgres_migrate.ts` holds the migration.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import type { Materialization } from "../../core/asset.ts";
+import { mergeStep } from "../../core/run_store/base.ts";
+import type { StepRecord } from "../../core/run_store/types.ts";
+import { toTime } from "./_postgres_migrate.ts";
+import { partitionColumn } from "./_rows.ts";
+
+/** Qualified table names by bare name, e.g. `run_steps` -> `ops.run_steps`. */
+export type Tables = Readonly<Record<string, string>>;
+
+/** Buffered writes that trigger a commit at once (and make writers wait for it). */
+export const MAX_BUFFERED = 2_000;
+
+/**
+ * Serializes event inserts of every writer on the server (batch commits,
+ * reaps), so event ids are committed in increasing order and a reader tailing
+ * with `afterId` never skips an event committed late with a lower id.
+ */
+export const EVENT_LOCK = 0x72756e73; // "runs"
+
+interface StepRow {
+  run_id: string;
+  asset_key: string;
+  partition_key: string;
+  status: string;
+  attempts: number;
+  started_at: number | null;
+  finished_at: number | null;
+  reason: string | null;
+}
+
+export interface EventRow {
+  run_id: string;
+  type: string;
+  time: number;
+  asset_key: string | null;
+  partition_key: string | null;
+  data: string;
+}
+
+interface MaterializationRow {
+  asset_key: string;
+  partition_key: string;
+  run_id: string;
+  time: number;
+  metadata: string;
+  code_version: string | null;
+}
+
+/** What waits in the buffer: merged steps and events, in the order given. */
+export class Batch {
+  /** Steps by (run, asset, partition), merged. */
+  readonly steps = new Map<string, StepRecord>();
+  readonly events: EventRow[] = [];
+  readonly materializations = new Map<string, MaterializationRow>();
+  size = 0;
+
+  putStep(step: StepRecord): void {
+    const key = JSON.stringify([step.runId, step.assetKey, partitionColumn(step.partition)]);
+    this.steps.set(key, mergeStep(this.steps.get(key), step));
+    this.size++;
+  }
+
+  appendEvent(row: EventRow, m: Materialization | undefined, metadata: string): void {
+    this.events.push(row);
+    this.size++;
+    if (!m) return;
+    const key = JSON.stringify([m.assetKey, partitionColumn(m.partition)]);
+    const previous = this.materializations.get(key);
+    if (previous && previous.time > ms(m.time)) return;
+    this.materializations.set(key, {
+      asset_key: m.assetKey,
+      partition_key: partitionColumn(m.partition),
+      run_id: m.runId,
+      time: ms(m.time),
+      metadata,
+      code_version: m.codeVersion,
+    });
+  }
+
+  /** `other` (older) first, then this batch. */
+  prepend(other: Batch): Batch {
+    const merged = new Batch();
+    for (const batch of [other, this]) {
+      for (const step of batch.steps.values()) merged.putStep(step);
+      merged.events.push(...batch.events);
+      for (const row of batch.materializations.values()) {
+        const key = JSON.stringify([row.asset_key, row.partition_key]);
+        const previous = merged.materializations.get(key);
+        if (!previous || row.time >= previous.time) merged.materializations.set(key, row);
+      }
+    }
+    merged.size = other.size + this.size;
+    return merged;
+  }
+}
+
+/**
+ * Milliseconds as the store keeps them: whole, so every time read back is
+ * exactly the one written. A fake clock advanced by a jittered delay may give
+ * fractions, which are rounded rather than refused (as when the columns were
+ * `BIGINT`; `timestamptz` would keep microseconds, but then a time such as
+ * `performance.now()` gives would not read back equal either).
+ */
+export function ms<T extends number | null>(value: T): T {
+  return (value === null ? null : Math.round(value)) as T;
+}
+
+/**
+ * Commits `batch` in one transaction on `sql`, events under a server-wide
+ * lock (see `EVENT_LOCK`). Rejects with the driver's error; the caller keeps
+ * the batch for a later try.
+ */
+export async function commitBatch(sql: postgres.Sql, t: Tables, batch: Batch): Promise<void> {
+  await sql.begin(async (tx) => {
+    if (batch.events.length > 0) await tx.unsafe(`SELECT pg_advisory_xact_lock(${EVENT_LOCK})`);
+    if (batch.steps.size > 0) await insertSteps(tx, t, [...batch.steps.values()]);
+    if (batch.events.length > 0) await insertEvents(tx, t, batch.events);
+    if (batch.materializations.size > 0) {
+      await upsertMaterializations(tx, t, [...batch.materializations.values()]);
+    }
+  });
+}
+
+function insertSteps(tx: postgres.TransactionSql, t: Tables, steps: StepRecord[]) {
+  const rows: StepRow[] = steps.map((step) => ({
+    run_id: step.runId,
+    asset_key: step.assetKey,
+    partition_key: partitionColumn(step.partition),
+    status: step.status,
+    attempts: step.attempts,
+    started_at: ms(step.startedAt),
+    finished_at: ms(step.finishedAt),
+    reason: step.reason,
+  }));
+  return tx.unsafe(
+    `INSERT INTO ${t.run_steps} (run_id, asset_key, partition_key, status, attempts,
+       started_at, finished_at, reason)
+     SELECT run_id, asset_key, partition_key, status, attempts, ${toTime("started_at")},
+       ${toTime("finished_at")}, reason
+     FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, asset_key text,
+       partition_key text, status text, attempts integer, started_at float8, finished_at float8,
+       reason text)) WITH ORDINALITY AS t(run_id, asset_key, partition_key, status, attempts,
+       started_at, finished_at, reason, ord)
+     ORDER BY ord
+     ON CONFLICT (run_id, asset_key, partition_key) DO UPDATE SET status = excluded.status,
+       attempts = excluded.attempts,
+       started_at = COALESCE(excluded.started_at, run_steps.started_at),
+       finished_at = excluded.finished_at, reason = excluded.reason`,
+    [JSON.stringify(rows)],
+  );
+}
+
+function insertEvents(tx: postgres.TransactionSql, t: Tables, rows: EventRow[]) {
+  return tx.unsafe(
+    `INSERT INTO ${t.run_events} (run_id, type, time, asset_key, partition_key, data)
+     SELECT run_id, type, ${toTime("time")}, asset_key, partition_key, data
+     FROM ROWS FROM (json_to_recordset($1::text::json) AS (run_id text, type text, time float8,
+       asset_key text, partition_key text, data text))
+       WITH ORDINALITY AS t(run_id, type, time, asset_key, partition_key, data, ord)
+     ORDER BY ord`,
+    [JSON.stringify(rows)],
+  );
+}
+
+function upsertMaterializations(
+  tx: postgres.TransactionSql,
+  t: Tables,
+  rows: MaterializationRow[],
+) {
+  return tx.unsafe(
+    `INSERT INTO ${t.materializations} AS m (asset_key, partition_key, run_id, time,
+       metadata, code_version)
+     SELECT asset_key, partition_key, run_id, ${toTime("time")}, metadata, code_version
+     FROM json_to_recordset($1::text::json) AS t(asset_key text, partition_key text, run_id text,
+       time float8, metadata text, code_version text)
+     ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
+       time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version
+     WHERE excluded.time >= m.time`,
+    [JSON.stringify(rows)],
+  );
+}
