@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Clock } from "../../core/clock.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import type { DbtProject, ModelNode, SourceNode, TestNode, UnitTestNode } from "./nodes.ts";
 import { digest, writeJsonAtomic } from "./_files.ts";
 
@@ -136,12 +136,12 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
     saved_queries: {},
     semantic_models: {},
     unit_tests: Object.fromEntries(
-      project.unitTests.map((u) => [u.uniqueId, unitTestJson(project, u)]),
+      project.unitTests.map((u) => [u.uniqueId, unitTestJson(project, u, createdAt)]),
     ),
   };
 }
 
-function unitTestJson(project: DbtProject, test: UnitTestNode): Json {
+function unitTestJson(project: DbtProject, test: UnitTestNode, createdAt: number): Json {
   const model = project.models.get(test.model);
   return {
     model: test.model,
@@ -160,7 +160,7 @@ function unitTestJson(project: DbtProject, test: UnitTestNode): Json {
     config: { tags: [], meta: {}, enabled: true },
     checksum: null,
     schema: model?.relation.schema ?? project.target.schema,
-    created_at: Date.now() / 1000,
+    created_at: createdAt,
     versions: null,
     version: null,
   };
@@ -515,7 +515,7 @@ export class RunResultsWriter {
   constructor(
     project: DbtProject,
     invocationId: string,
-    clock: Pick<Clock, "now"> = { now: () => Date.now() },
+    clock: Pick<Clock, "now"> = systemClock,
   ) {
     this.#project = project;
     this.#invocationId = invocationId;

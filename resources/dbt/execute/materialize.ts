@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Clock } from "../../../core/clock.ts";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse, WarehouseSession } from "../../warehouse/types.ts";
 import type { DbtProject, ModelNode, QueryResult } from "../nodes.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
@@ -70,7 +70,8 @@ export async function buildModel(
   const model = project.models.get(name) ?? project.seeds.get(name) ??
     project.snapshots.get(name);
   if (!model) throw new RangeError(`Cannot build '${name}': the project has no such node`);
-  const now = () => options.clock?.now() ?? Date.now();
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const started = now();
   const done = (
     fields: Omit<BuildModelResult, "name" | "materialized" | "relation" | "durationMs">,

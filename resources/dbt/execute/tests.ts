@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Clock } from "../../../core/clock.ts";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse } from "../../warehouse/types.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { TestNode, UnitTestNode } from "../nodes.ts";
@@ -63,7 +63,7 @@ export function statusOf(test: TestNode, failures: number): "pass" | "fail" | "w
 export async function runTest(
   warehouse: Warehouse,
   test: TestNode,
-  clock: Pick<Clock, "now"> = { now: () => Date.now() },
+  clock: Pick<Clock, "now"> = systemClock,
 ): Promise<TestOutcome> {
   const started = clock.now();
   const { failCalc, limit, storeFailures } = test.thresholds;
@@ -148,7 +148,7 @@ function rowsSql(
 export async function runUnitTest(
   warehouse: Warehouse,
   test: UnitTestNode,
-  clock: Pick<Clock, "now"> = { now: () => Date.now() },
+  clock: Pick<Clock, "now"> = systemClock,
 ): Promise<TestOutcome> {
   const started = clock.now();
   try {
