@@ -13,7 +13,7 @@ import { runCli } from "../core/cli/mod.ts";
 import { createApp } from "../main.ts";
 import { openRunStore } from "../resources/run_store/open.ts";
 import { SqliteRunStore } from "../resources/run_store/sqlite.ts";
-import { type Sandbox, sandbox, spawnMain } from "./_helpers/main_process.ts";
+import { type Sandbox, sandbox, spawnMain, until } from "./_helpers/main_process.ts";
 import { startPostgres } from "./_helpers/postgres.ts";
 import { needs } from "./_helpers/tools.ts";
 
@@ -30,15 +30,6 @@ function assertCode(outcome: { code: number; stdout: string; stderr: string }, c
     code,
     `exit ${outcome.code}, expected ${code}\n--- stdout\n${outcome.stdout}\n--- stderr\n${outcome.stderr}`,
   );
-}
-
-/** Polls `ok` every 20 ms until it holds (at most 30 s). */
-async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const jsonLines = (text: string) => text.trimEnd().split("\n").map((line) => JSON.parse(line));

@@ -212,3 +212,20 @@ export function spawnMain(args: readonly string[], options: SpawnMainOptions): M
     },
   };
 }
+
+/**
+ * Polls `ok` every `pollMs` until it holds, failing after `timeoutMs`: for a
+ * condition only another process can make true (a row it commits, a file it
+ * writes), where nothing can be awaited directly.
+ */
+export async function until(
+  what: string,
+  ok: () => Promise<boolean>,
+  { timeoutMs = 60_000, pollMs = 20 }: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

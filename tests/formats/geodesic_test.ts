@@ -29,8 +29,6 @@ const ignore = await needs("postgis");
 Deno.test({
   name: "geodesic measures equal PostGIS geography's within 1e-9 relative",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     await using pg = await startPostgres();
     await ensurePostgis(pg.url);

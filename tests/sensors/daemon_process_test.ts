@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openObjectStore } from "../../resources/object_store/mod.ts";
 import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
+import { until } from "../_helpers/main_process.ts";
 import type { RunRecord } from "../../core/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -62,14 +63,6 @@ async function world(): Promise<World & AsyncDisposable> {
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function stop(

@@ -105,8 +105,6 @@ async function fixture() {
 Deno.test({
   name: "browser: every page shows its content with no console error or failed request",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const { server, store, release } = await fixture();
     await using _ = server;

@@ -69,8 +69,6 @@ Deno.test({
   name:
     "pipeline in the browser: marts charts, map, previews, compiled SQL and lineage show real data",
   ignore: await needs("chromium"),
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ui-pipeline-" });
     await using api = await startOpenMeteo();

@@ -28,8 +28,6 @@ import path from "node:path";
 
 Deno.test({
   name: "spatial assets: the sample batch is seeded, then turned into GeoParquet and COG",
-  // gdal3.js keeps its runtime (and a temp folder) for the whole process.
-  sanitizeResources: false,
   fn: async (t) => {
     await using lake = new MemoryObjectStore();
     await using ledger = new MemoryLedger();

@@ -82,9 +82,6 @@ for (const backend of LAKES) {
   Deno.test({
     name:
       `spatial checks (${backend.name} lake): pass on the sample batch, fail on each corruption`,
-    // gdal3.js keeps its runtime (and a temp folder) for the whole process.
-    sanitizeResources: false,
-    sanitizeOps: false,
     fn: async (t) => {
       await using lake = await backend.open();
       await using ledger = new MemoryLedger();
@@ -532,7 +529,6 @@ class RottingLake extends MemoryObjectStore {
 
 Deno.test({
   name: "spatial checks: a failing geoparquet_valid skips what depends on the asset",
-  sanitizeResources: false,
   fn: async () => {
     await using lake = new RottingLake(`${PREFIX}/trails.parquet`);
     await using ledger = new MemoryLedger();

@@ -31,7 +31,6 @@ const SAMPLE = new URL("../../../sample_data/spatial/montana-sample/", import.me
 Deno.test({
   name: "spatial inputs: formats GDAL reads become GeoParquet, read back by DuckDB",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "inputs-test-" });
     try {
@@ -156,7 +155,6 @@ Deno.test({
 Deno.test({
   name: "spatial inputs: the declared CRS is checked, and assigned to a file without one",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "inputs-crs-" });
     try {
@@ -305,7 +303,6 @@ Deno.test({
 Deno.test({
   name: "spatial inputs: bad data is quarantined with GDAL's own message, never published",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "inputs-bad-" });
     try {
@@ -403,7 +400,6 @@ Deno.test({
   name:
     "spatial inputs: GeoTIFFs with every compression GDAL offers become COGs; JPEG on wasm says so",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "inputs-tiff-" });
     try {

@@ -154,7 +154,6 @@ Deno.test("vector batch: zipped Shapefile and FlatGeobuf are read too", {
 
 Deno.test({
   name: "vector batch: a file whose content is not its declared type quarantines the batch",
-  sanitizeResources: false,
   fn: async () => {
     const landing = await sampleLanding("bad1", (m) => ({
       ...m,
@@ -187,8 +186,6 @@ Deno.test({
 Deno.test({
   name: "vector batch: the PostGIS engine gives the same GeoParquet as SpatiaLite",
   ignore: await needs("postgis"),
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async () => {
     const { ensurePostgis, startPostgres } = await import("../../_helpers/postgres.ts");
     const { PostgisEngine } = await import("../../../resources/spatial/postgis.ts");

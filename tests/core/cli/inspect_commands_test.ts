@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { assetFactory, defineAsset } from "../../../core/asset.ts";
 import { staticPartitions } from "../../../core/partitions.ts";
+import { FakeClock } from "../../../core/testing.ts";
 import { assertExit, cli, EXIT, jsonLines, testApp } from "./_app.ts";
 
 const asset = assetFactory<Record<string, unknown>>();
@@ -114,10 +115,11 @@ Deno.test("list: assets, deps, group, partitions, checks and last materializatio
 });
 
 Deno.test("runs: recent runs, newest first, with status and errors", async (t) => {
-  const { app } = project();
+  // Runs that start in the same millisecond have no defined order: the second starts a second later.
+  const clock = new FakeClock(Date.parse("2024-03-10T10:00:00Z"));
+  const app = { ...project().app, clock };
   const first = await runOnce(app, ["raw"]);
-  // Runs that start in the same millisecond have no defined order.
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  clock.advance(1_000);
   const second = await runOnce(app, ["+broken", "--partition", "eu"]);
 
   await t.step("table", async () => {

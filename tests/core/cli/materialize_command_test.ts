@@ -3,6 +3,7 @@ import { assetFactory, checkFactory, defineAsset } from "../../../core/asset.ts"
 import { parseMaterializeArgs, UsageError } from "../../../core/cli/mod.ts";
 import { dailyPartitions, staticPartitions } from "../../../core/partitions.ts";
 import { catchError, deferred } from "../_helpers.ts";
+import { macrotask } from "../_executor.ts";
 import { assertExit, cli, EXIT, jsonLines, testApp } from "./_app.ts";
 
 type Resources = Record<string, unknown>;
@@ -237,7 +238,8 @@ Deno.test("materialize: --concurrency bounds the steps running at once", async (
       key: `a${i}`,
       materialize: async () => {
         peak = Math.max(peak, ++running);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        // Give the executor turns to start more steps while this one runs.
+        for (let turn = 0; turn < 5; turn++) await macrotask();
         running--;
       },
     }));
@@ -271,7 +273,11 @@ Deno.test("materialize: --partition and --from/--to", async (t) => {
   ]);
 
   await t.step("a backfill of an asset that depends on its past runs in order", async () => {
-    setTimeout(() => release.resolve(), 20);
+    // The slow first partition ends only after the executor had many turns to start others.
+    void (async () => {
+      for (let turn = 0; turn < 20; turn++) await macrotask();
+      release.resolve();
+    })();
     const outcome = await cli(app, [
       "materialize",
       "daily",

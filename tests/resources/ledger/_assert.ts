@@ -17,16 +17,4 @@ export function assertEquals<T>(actual: T, expected: T, message?: string): void 
   deepStrictEqual(actual, expected, message);
 }
 
-/** Awaits `work` and returns what it threw, failing unless it is a `type`. */
-export async function rejects<E extends Error>(
-  work: () => unknown,
-  type: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await work();
-  } catch (error) {
-    assert(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    return error;
-  }
-  throw new Error(`expected ${type.name}, but nothing was thrown`);
-}
+export { rejected as rejects } from "../../_helpers/assert_errors.ts";

@@ -26,7 +26,7 @@ import {
   sqliteTarget,
   type Target,
 } from "./_backends.ts";
-import { rejects } from "./_assert.ts";
+import { rejected as rejects } from "../../_helpers/assert_errors.ts";
 import { needs, probe } from "../../_helpers/tools.ts";
 import { startPgliteServer } from "../../_helpers/pglite_server.ts";
 

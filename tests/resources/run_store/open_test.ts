@@ -9,7 +9,7 @@ import {
 } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
-import { rejects } from "./_assert.ts";
+import { rejected as rejects } from "../../_helpers/assert_errors.ts";
 
 Deno.test("openRunStore: memory: opens the in-memory twin", async () => {
   await using store = await openRunStore("memory:");

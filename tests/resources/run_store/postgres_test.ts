@@ -10,7 +10,7 @@ import { ResourceError, type RunEvent } from "../../../core/mod.ts";
 import { PostgresRunStore, runStoreDdl } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
-import { rejects } from "./_assert.ts";
+import { rejected as rejects } from "../../_helpers/assert_errors.ts";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -11,7 +11,7 @@ import { ResourceError } from "../../../core/mod.ts";
 import { PostgresRunStore, runStoreDdl } from "../../../resources/run_store/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
-import { rejects } from "./_assert.ts";
+import { rejected as rejects } from "../../_helpers/assert_errors.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00.123Z");
 

@@ -7,7 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { DatabaseSync } from "node:sqlite";
 import { ResourceError } from "../../../core/mod.ts";
 import { SqliteRunStore } from "../../../resources/run_store/mod.ts";
-import { rejects } from "./_assert.ts";
+import { rejected as rejects } from "../../_helpers/assert_errors.ts";
 
 Deno.test("SqliteRunStore: a commit that fails keeps the writes for the next flush", async () => {
   const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });

@@ -141,9 +141,6 @@ Deno.test("SpatiaLite: a failing SQL names the table and still drops the workspa
 Deno.test({
   name: "PostGIS: same recipes as SpatiaLite; schemas dropped after failure and after a kill",
   ignore: await needs("gdal", "postgis"),
-  // Resources: a throwaway cluster and a child process.
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: async (t) => {
     await using pg = await startPostgres();
     await ensurePostgis(pg.url);

@@ -73,7 +73,6 @@ async function answers(engine: GdalEngine) {
 
 Deno.test({
   name: "GDAL engines: the same answers, and GDAL's own errors naming the user's file",
-  sanitizeResources: false,
   fn: async (t) => {
     const results: Awaited<ReturnType<typeof answers>>[] = [];
     const engines: [string, GdalEngine | undefined, boolean][] = [
