@@ -13,6 +13,34 @@ import type { Metadata } from "./metadata.ts";
 import type { PartitionsDefinition } from "./partitions.ts";
 import { type RetryPolicy, retryPolicy } from "./retry.ts";
 
+/** The data version an asset consumed from one upstream, as its step began. */
+export interface InputVersion {
+  /** Data version of the upstream materialization read. */
+  readonly dataVersion: string;
+  /** Run that produced it. */
+  readonly runId: string;
+  /** Its partition, or `null`. */
+  readonly partition: string | null;
+  /** When it was materialized, milliseconds since the epoch. */
+  readonly time: number;
+}
+
+/**
+ * Where a materialization's data came from: what staleness and automation
+ * compare. Recorded by the executor with every materialization.
+ */
+export interface DataProvenance {
+  /**
+   * Version of the data written: the `data_version` string the asset
+   * returned in its metadata (a hash of its output), else the run id.
+   */
+  readonly dataVersion: string;
+  /** When the step that wrote it began, milliseconds since the epoch (inputs are read after). */
+  readonly startedAt: number;
+  /** The data version consumed from each upstream key; `null` where it had never been materialized. */
+  readonly inputs: Readonly<Record<string, InputVersion | null>>;
+}
+
 /** A recorded materialization of an asset (or one partition of it). */
 export interface Materialization {
   /** Run that produced it. */
@@ -27,6 +55,8 @@ export interface Materialization {
   readonly metadata: Metadata;
   /** Code version of the asset when it ran. */
   readonly codeVersion: string | null;
+  /** Its data version and the versions of the inputs it consumed (absent in old records). */
+  readonly provenance?: DataProvenance;
 }
 
 /** Everything an asset's `materialize` function receives. */

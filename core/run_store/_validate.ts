@@ -10,6 +10,8 @@ import type { Materialization } from "../asset.ts";
 import { ResourceError } from "../errors.ts";
 import { toMaterialization } from "./materialization.ts";
 import {
+  type AutomationRecord,
+  type AutomationRecordKind,
   type CancelRequest,
   type ListRunsOptions,
   type NewRun,
@@ -310,6 +312,63 @@ export function checkListRuns(options: ListRunsOptions): number {
   }
   return limit;
 }
+
+/**
+ * A `limit` option, checked: a whole number >= 1, `fallback` when absent.
+ *
+ * @throws {RangeError} naming `what` otherwise.
+ */
+export function checkLimit(limit: number | undefined, fallback: number, what: string): number {
+  const value = limit ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Cannot ${what}: limit must be a whole number >= 1, got ${value}`);
+  }
+  return value;
+}
+
+/** An automation record whose data is already serialized, ready to store. */
+export interface SerializedAutomationRecord {
+  /** The record as given. */
+  readonly record: AutomationRecord;
+  /** `JSON.stringify(record.data)`. */
+  readonly data: string;
+}
+
+/**
+ * Serializes and checks automation records before anything is stored.
+ *
+ * @throws {TypeError} on a bad time, kind or name, or data that is not a JSON object.
+ */
+export function checkAutomationRecords(
+  records: readonly AutomationRecord[],
+): SerializedAutomationRecord[] {
+  return records.map((record) => {
+    const fail = (what: string): never => {
+      throw new TypeError(`Cannot append automation record '${record?.name}': ${what}`);
+    };
+    if (!AUTOMATION_KINDS.includes(record.kind)) fail(`unknown kind '${record.kind}'`);
+    if (!isTime(record.time)) fail(`time must be milliseconds since the epoch, got ${record.time}`);
+    if (typeof record.name !== "string" || record.name === "") fail("name must be a string");
+    if (record.assetKey !== null && typeof record.assetKey !== "string") {
+      fail("assetKey must be a string or null");
+    }
+    let data: string | undefined;
+    try {
+      data = JSON.stringify(record.data);
+    } catch (error) {
+      fail(`its data is not JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (data === undefined || data[0] !== "{") fail("data must be an object");
+    return { record, data: data as string };
+  });
+}
+
+const AUTOMATION_KINDS: readonly AutomationRecordKind[] = [
+  "evaluation",
+  "tick",
+  "freshness",
+  "notification",
+];
 
 /** The error for `createRun` of an id that is already recorded (code `run_store.duplicate_run`). */
 export function duplicateRunError(runId: string, store: string): ResourceError {

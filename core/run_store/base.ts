@@ -13,19 +13,25 @@
 
 import type { Materialization } from "../asset.ts";
 import {
+  checkAutomationRecords,
   checkCancelRequest,
   checkEvents,
   checkHeartbeat,
+  checkLimit,
   checkListRuns,
   checkReap,
   checkRun,
   checkStep,
   checkUpdate,
   duplicateRunError,
+  type SerializedAutomationRecord,
   type SerializedEvent,
   unknownRunError,
 } from "./_validate.ts";
 import type {
+  AutomationRecord,
+  EventFeedOptions,
+  ListAutomationRecordsOptions,
   CancelRequest,
   HeartbeatReply,
   ListEventsOptions,
@@ -40,6 +46,7 @@ import type {
   RunStore,
   RunUpdate,
   StepRecord,
+  StoredAutomationRecord,
   StoredRunEvent,
 } from "./types.ts";
 
@@ -50,8 +57,33 @@ export {
   reapedRun,
   reapedStep,
   reapEvent,
+  type SerializedAutomationRecord,
   type SerializedEvent,
 } from "./_validate.ts";
+
+/** What {@linkcode RunStoreBase.readEventsAfter} selects (checked). */
+export interface EventFeedFilter {
+  /** Only events with a larger id. */
+  readonly afterId: number;
+  /** Only these kinds, or all. */
+  readonly types: readonly string[] | undefined;
+  /** At most this many, oldest first. */
+  readonly limit: number;
+}
+
+/** What {@linkcode RunStoreBase.readAutomationRecords} selects (checked). */
+export interface AutomationRecordFilter {
+  /** Only this kind, or all. */
+  readonly kind: string | undefined;
+  /** Only this asset, or all. */
+  readonly assetKey: string | undefined;
+  /** Only ids below this, or all. */
+  readonly beforeId: number | undefined;
+  /** Only ids above this, or all. */
+  readonly afterId: number | undefined;
+  /** At most this many, newest first. */
+  readonly limit: number;
+}
 
 /** What {@linkcode RunStoreBase.readRuns} selects (checked). */
 export interface RunFilter {
@@ -147,6 +179,49 @@ export abstract class RunStoreBase implements RunStore {
     return this.readEvents(runId, options);
   }
 
+  /** See {@linkcode RunStore.listEventsAfter}. */
+  listEventsAfter(afterId: number, options: EventFeedOptions = {}): Promise<StoredRunEvent[]> {
+    let limit = 0;
+    return after(() => {
+      limit = checkLimit(options.limit, 10_000, "read the event feed");
+      if (!Number.isSafeInteger(afterId)) {
+        throw new TypeError(`Cannot read the event feed after id ${afterId}: expected a whole number`);
+      }
+    }, () => this.readEventsAfter({ afterId, types: options.types, limit }));
+  }
+
+  /** See {@linkcode RunStore.listMaterializations}. */
+  listMaterializations(assetKey: string): Promise<Materialization[]> {
+    return this.readMaterializations(assetKey);
+  }
+
+  /** See {@linkcode RunStore.appendAutomationRecords}. */
+  appendAutomationRecords(records: readonly AutomationRecord[]): Promise<void> {
+    let checked: SerializedAutomationRecord[] = [];
+    return after(
+      () => void (checked = checkAutomationRecords(records)),
+      () => checked.length === 0 ? Promise.resolve() : this.writeAutomationRecords(checked),
+    );
+  }
+
+  /** See {@linkcode RunStore.listAutomationRecords}. */
+  listAutomationRecords(
+    options: ListAutomationRecordsOptions = {},
+  ): Promise<StoredAutomationRecord[]> {
+    let limit = 0;
+    return after(
+      () => void (limit = checkLimit(options.limit, 100, "list automation records")),
+      () =>
+        this.readAutomationRecords({
+          kind: options.kind,
+          assetKey: options.assetKey,
+          beforeId: options.beforeId,
+          afterId: options.afterId,
+          limit,
+        }),
+    );
+  }
+
   /** See {@linkcode RunStore.lastMaterialization}. */
   lastMaterialization(
     assetKey: string,
@@ -230,6 +305,18 @@ export abstract class RunStoreBase implements RunStore {
     runId: string,
     options: ListEventsOptions,
   ): Promise<StoredRunEvent[]>;
+  /** Events of every run after `filter.afterId`, oldest first. */
+  protected abstract readEventsAfter(filter: EventFeedFilter): Promise<StoredRunEvent[]>;
+  /** Latest materialization of every partition of an asset. */
+  protected abstract readMaterializations(assetKey: string): Promise<Materialization[]>;
+  /** Stores checked automation records, at once. */
+  protected abstract writeAutomationRecords(
+    records: readonly SerializedAutomationRecord[],
+  ): Promise<void>;
+  /** Automation records `filter` selects, newest first. */
+  protected abstract readAutomationRecords(
+    filter: AutomationRecordFilter,
+  ): Promise<StoredAutomationRecord[]>;
   /** Latest materialization (by time) of an asset, or of one partition of it. */
   protected abstract readLastMaterialization(
     assetKey: string,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Materialization } from "../asset.ts";
+import type { DataProvenance, Materialization } from "../asset.ts";
 import type { Metadata } from "../metadata.ts";
 import type { RunEvent } from "./types.ts";
 
@@ -15,6 +15,8 @@ export interface MaterializationData {
   readonly metadata: Metadata;
   /** Code version of the asset, or `null`. */
   readonly codeVersion: string | null;
+  /** Data version and consumed input versions, when known. */
+  readonly provenance?: DataProvenance;
 }
 
 /** Builds the event recording a materialization. */
@@ -25,7 +27,11 @@ export function materializationEvent(m: Materialization): RunEvent {
     time: m.time,
     assetKey: m.assetKey,
     partition: m.partition,
-    data: { metadata: m.metadata, codeVersion: m.codeVersion },
+    data: {
+      metadata: m.metadata,
+      codeVersion: m.codeVersion,
+      ...(m.provenance ? { provenance: provenanceData(m.provenance) } : {}),
+    },
   };
 }
 
@@ -35,6 +41,7 @@ export function toMaterialization(event: RunEvent): Materialization {
     throw new TypeError(`Event '${event.type}' of run '${event.runId}' is not a materialization`);
   }
   const data = event.data as Partial<MaterializationData>;
+  const provenance = readProvenance(data.provenance);
   return {
     runId: event.runId,
     assetKey: event.assetKey,
@@ -42,5 +49,49 @@ export function toMaterialization(event: RunEvent): Materialization {
     time: event.time,
     metadata: data.metadata ?? {},
     codeVersion: typeof data.codeVersion === "string" ? data.codeVersion : null,
+    ...(provenance ? { provenance } : {}),
   };
+}
+
+/** A provenance as JSON metadata. */
+export function provenanceData(p: DataProvenance): Metadata {
+  return {
+    dataVersion: p.dataVersion,
+    startedAt: p.startedAt,
+    inputs: Object.fromEntries(
+      Object.entries(p.inputs).map(([key, input]) => [key, input ? { ...input } : null]),
+    ),
+  };
+}
+
+/**
+ * Reads a provenance back from stored JSON (an event's `provenance`, or the
+ * text a SQL store keeps); `undefined` when absent or not of that shape.
+ */
+export function readProvenance(value: unknown): DataProvenance | undefined {
+  const raw = typeof value === "string" ? safeParse(value) : value;
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const p = raw as Record<string, unknown>;
+  if (typeof p.dataVersion !== "string" || typeof p.startedAt !== "number") return undefined;
+  const inputs: Record<string, DataProvenance["inputs"][string]> = {};
+  for (const [key, input] of Object.entries((p.inputs ?? {}) as Record<string, unknown>)) {
+    const i = input as Record<string, unknown> | null;
+    inputs[key] = i && typeof i.dataVersion === "string" && typeof i.time === "number"
+      ? {
+        dataVersion: i.dataVersion,
+        runId: String(i.runId ?? ""),
+        partition: typeof i.partition === "string" ? i.partition : null,
+        time: i.time,
+      }
+      : null;
+  }
+  return { dataVersion: p.dataVersion, startedAt: p.startedAt, inputs };
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -9,6 +9,8 @@
 import type { Materialization } from "../asset.ts";
 import type { Metadata } from "../metadata.ts";
 import {
+  type AutomationRecordFilter,
+  type EventFeedFilter,
   mergeStep,
   ownerIsGone,
   reapedRun,
@@ -16,6 +18,7 @@ import {
   reapEvent,
   type RunFilter,
   RunStoreBase,
+  type SerializedAutomationRecord,
   type SerializedEvent,
 } from "./base.ts";
 import type {
@@ -28,6 +31,7 @@ import type {
   RunRecord,
   RunUpdate,
   StepRecord,
+  StoredAutomationRecord,
   StoredRunEvent,
 } from "./types.ts";
 
@@ -55,9 +59,11 @@ export class MemoryRunStore extends RunStoreBase {
   #steps = new Map<string, Map<string, StepRecord>>();
   #events: StoredRunEvent[] = [];
   #latest = new Map<string, Materialization>();
+  #byAsset = new Map<string, Map<string, Materialization>>();
   #cursors = new Map<string, string>();
   #runKeys = new Map<string, string>();
   #dynamic = new Map<string, string[]>();
+  #automation: StoredAutomationRecord[] = [];
 
   /** Stores a run unless its id is taken. */
   protected insertRun(run: RunRecord): Promise<boolean> {
@@ -192,6 +198,56 @@ export class MemoryRunStore extends RunStoreBase {
     );
   }
 
+  /** Events of every run after an id, oldest first. */
+  protected readEventsAfter({ afterId, types, limit }: EventFeedFilter): Promise<StoredRunEvent[]> {
+    const out: StoredRunEvent[] = [];
+    // Ids are positions + 1: start right after `afterId`.
+    for (let i = Math.max(0, afterId); i < this.#events.length && out.length < limit; i++) {
+      const event = this.#events[i] as StoredRunEvent;
+      if (!types || types.includes(event.type)) {
+        out.push({ ...event, data: structuredClone(event.data) });
+      }
+    }
+    return Promise.resolve(out);
+  }
+
+  /** Latest materialization of every partition of an asset. */
+  protected readMaterializations(assetKey: string): Promise<Materialization[]> {
+    const out: Materialization[] = [];
+    for (const m of this.#byAsset.get(assetKey)?.values() ?? []) {
+      out.push({ ...m, metadata: structuredClone(m.metadata) });
+    }
+    return Promise.resolve(out);
+  }
+
+  /** Appends automation records. */
+  protected writeAutomationRecords(records: readonly SerializedAutomationRecord[]): Promise<void> {
+    for (const { record, data } of records) {
+      this.#automation.push({
+        ...record,
+        data: JSON.parse(data) as Metadata,
+        id: this.#automation.length + 1,
+      });
+    }
+    return Promise.resolve();
+  }
+
+  /** Automation records, newest first. */
+  protected readAutomationRecords(
+    filter: AutomationRecordFilter,
+  ): Promise<StoredAutomationRecord[]> {
+    const out: StoredAutomationRecord[] = [];
+    for (let i = this.#automation.length - 1; i >= 0 && out.length < filter.limit; i--) {
+      const r = this.#automation[i] as StoredAutomationRecord;
+      if (filter.afterId !== undefined && r.id <= filter.afterId) break;
+      if (filter.beforeId !== undefined && r.id >= filter.beforeId) continue;
+      if (filter.kind !== undefined && r.kind !== filter.kind) continue;
+      if (filter.assetKey !== undefined && r.assetKey !== filter.assetKey) continue;
+      out.push({ ...r, data: structuredClone(r.data) });
+    }
+    return Promise.resolve(out);
+  }
+
   /** Latest materialization (by time) of an asset, or of one partition of it. */
   protected readLastMaterialization(
     assetKey: string,
@@ -263,6 +319,10 @@ export class MemoryRunStore extends RunStoreBase {
       const previous = this.#latest.get(key);
       if (!previous || record.time >= previous.time) this.#latest.set(key, record);
     }
+    const partitions = this.#byAsset.get(m.assetKey) ?? new Map<string, Materialization>();
+    const previous = partitions.get(m.partition ?? "");
+    if (!previous || record.time >= previous.time) partitions.set(m.partition ?? "", record);
+    this.#byAsset.set(m.assetKey, partitions);
   }
 }
 

@@ -159,6 +159,62 @@ export interface ListEventsOptions {
   readonly afterId?: number;
 }
 
+/** Options of {@linkcode RunStore.listEventsAfter}. */
+export interface EventFeedOptions {
+  /** Only these kinds. */
+  readonly types?: readonly RunEventType[];
+  /**
+   * At most this many, oldest first.
+   * @default {10000}
+   */
+  readonly limit?: number;
+}
+
+/**
+ * Kinds of automation records: one condition evaluation of an asset in a
+ * tick (`evaluation`), a tick of the automation evaluator (`tick`), a
+ * freshness check result (`freshness`), a notification attempt
+ * (`notification`).
+ */
+export type AutomationRecordKind = "evaluation" | "tick" | "freshness" | "notification";
+
+/** One record of the automation: what it decided or did, and why. */
+export interface AutomationRecord {
+  /** What kind of record. */
+  readonly kind: AutomationRecordKind;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  /** Asset the record is about, or `null` (ticks, run notifications). */
+  readonly assetKey: string | null;
+  /** Who made it: the condition label, the freshness check or the notifier name. */
+  readonly name: string;
+  /** The record itself (condition tree, result, delivery outcome...), JSON. */
+  readonly data: Metadata;
+}
+
+/** A stored automation record with its sequence number. */
+export interface StoredAutomationRecord extends AutomationRecord {
+  /** Increasing id, unique per store. */
+  readonly id: number;
+}
+
+/** Options of {@linkcode RunStore.listAutomationRecords}. */
+export interface ListAutomationRecordsOptions {
+  /** Only this kind. */
+  readonly kind?: AutomationRecordKind;
+  /** Only records about this asset. */
+  readonly assetKey?: string;
+  /** Only records with a smaller id (paging back through history). */
+  readonly beforeId?: number;
+  /** Only records with a larger id (tailing). */
+  readonly afterId?: number;
+  /**
+   * At most this many, newest first.
+   * @default {100}
+   */
+  readonly limit?: number;
+}
+
 /** A run key claimed by a sensor, so it never runs twice. */
 export interface RunKeyClaim {
   /** Whether this call claimed it (false: it was claimed before). */
@@ -259,6 +315,26 @@ export interface RunStore extends AsyncDisposable {
   appendEvents(events: readonly RunEvent[]): Promise<void>;
   /** Events of a run, in order. */
   listEvents(runId: string, options?: ListEventsOptions): Promise<StoredRunEvent[]>;
+  /**
+   * Events of every run with an id above `afterId`, oldest first: the feed
+   * the automation evaluator tails. Ids are committed in increasing order,
+   * so a reader that keeps the last id it saw never misses an event.
+   * @throws {RangeError} when `limit` is below 1.
+   */
+  listEventsAfter(afterId: number, options?: EventFeedOptions): Promise<StoredRunEvent[]>;
+  /** The latest materialization of every partition of `assetKey` (one, when unpartitioned). */
+  listMaterializations(assetKey: string): Promise<Materialization[]>;
+  /**
+   * Appends automation records (evaluations, ticks, freshness results,
+   * notification attempts), at once (not buffered).
+   * @throws {TypeError} when a record's time or data is not valid.
+   */
+  appendAutomationRecords(records: readonly AutomationRecord[]): Promise<void>;
+  /**
+   * Automation records, newest first.
+   * @throws {RangeError} when `limit` is below 1.
+   */
+  listAutomationRecords(options?: ListAutomationRecordsOptions): Promise<StoredAutomationRecord[]>;
   /**
    * Latest materialization (newest by time) of `assetKey`: of `partition` when
    * given (a string or `null` for unpartitioned), otherwise of any partition.

@@ -13,7 +13,7 @@ import type { Materialization } from "../../core/asset.ts";
 import { mergeStep } from "../../core/run_store/base.ts";
 import type { StepRecord } from "../../core/run_store/types.ts";
 import { toTime } from "./_postgres_migrate.ts";
-import { partitionColumn } from "./_rows.ts";
+import { partitionColumn, provenanceColumn } from "./_rows.ts";
 
 /** Qualified table names by bare name, e.g. `run_steps` -> `ops.run_steps`. */
 export type Tables = Readonly<Record<string, string>>;
@@ -55,6 +55,7 @@ interface MaterializationRow {
   time: number;
   metadata: string;
   code_version: string | null;
+  provenance: string | null;
 }
 
 /** What waits in the buffer: merged steps and events, in the order given. */
@@ -85,6 +86,7 @@ export class Batch {
       time: ms(m.time),
       metadata,
       code_version: m.codeVersion,
+      provenance: provenanceColumn(m),
     });
   }
 
@@ -180,12 +182,14 @@ function upsertMaterializations(
 ) {
   return tx.unsafe(
     `INSERT INTO ${t.materializations} AS m (asset_key, partition_key, run_id, time,
-       metadata, code_version)
-     SELECT asset_key, partition_key, run_id, ${toTime("time")}, metadata, code_version
+       metadata, code_version, provenance)
+     SELECT asset_key, partition_key, run_id, ${toTime("time")}, metadata, code_version,
+       provenance
      FROM json_to_recordset($1::text::json) AS t(asset_key text, partition_key text, run_id text,
-       time float8, metadata text, code_version text)
+       time float8, metadata text, code_version text, provenance text)
      ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
-       time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version
+       time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version,
+       provenance = excluded.provenance
      WHERE excluded.time >= m.time`,
     [JSON.stringify(rows)],
   );

@@ -7,12 +7,15 @@
 
 import type { Materialization } from "../../core/asset.ts";
 import type { Metadata } from "../../core/metadata.ts";
+import { readProvenance } from "../../core/run_store/materialization.ts";
 import type {
   RunEventType,
   RunRecord,
+  AutomationRecordKind,
   RunStatus,
   StepRecord,
   StepStatus,
+  StoredAutomationRecord,
   StoredRunEvent,
 } from "../../core/run_store/types.ts";
 
@@ -93,5 +96,28 @@ export function toMaterialization(row: Row): Materialization {
     time: num(row.time),
     metadata: JSON.parse(text(row.metadata)) as Metadata,
     codeVersion: nullableText(row.code_version),
+    ...provenanceOf(row.provenance),
+  };
+}
+
+function provenanceOf(value: unknown): Pick<Materialization, "provenance"> {
+  const provenance = value === null || value === undefined ? undefined : readProvenance(value);
+  return provenance ? { provenance } : {};
+}
+
+/** The stored form of a materialization's provenance (JSON text, or `null`). */
+export function provenanceColumn(m: Materialization): string | null {
+  return m.provenance ? JSON.stringify(m.provenance) : null;
+}
+
+/** An `automation_records` row as a record. */
+export function toAutomationRecord(row: Row): StoredAutomationRecord {
+  return {
+    id: num(row.id),
+    kind: text(row.kind) as AutomationRecordKind,
+    time: num(row.time),
+    assetKey: nullableText(row.asset_key),
+    name: text(row.name),
+    data: JSON.parse(text(row.data)) as Metadata,
   };
 }

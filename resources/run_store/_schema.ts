@@ -20,6 +20,7 @@ export const RUN_STORE_TABLE_NAMES: readonly string[] = [
   "sensor_cursors",
   "run_keys",
   "dynamic_partitions",
+  "automation_records",
 ];
 
 /** DDL of the run store; `{{time}}`, `{{serial}}` and `{{schema}}` are filled per dialect. */
@@ -72,6 +73,7 @@ export const RUN_STORE_TABLES: readonly string[] = [
     time {{time}} NOT NULL,
     metadata TEXT NOT NULL,
     code_version TEXT,
+    provenance TEXT,
     PRIMARY KEY (asset_key, partition_key)
   )`,
   `CREATE TABLE IF NOT EXISTS {{schema}}sensor_cursors (
@@ -92,6 +94,16 @@ export const RUN_STORE_TABLES: readonly string[] = [
     partition_key TEXT NOT NULL,
     UNIQUE (name, partition_key)
   )`,
+  `CREATE TABLE IF NOT EXISTS {{schema}}automation_records (
+    id {{serial}},
+    kind TEXT NOT NULL,
+    time {{time}} NOT NULL,
+    asset_key TEXT,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL
+  )`,
+  `CREATE INDEX IF NOT EXISTS automation_records_kind ON {{schema}}automation_records (kind, id)`,
+  `CREATE INDEX IF NOT EXISTS automation_records_asset ON {{schema}}automation_records (asset_key, id)`,
 ];
 
 /**
@@ -105,6 +117,7 @@ export const RUN_STORE_TIME_COLUMNS: Readonly<Record<string, readonly string[]>>
   materializations: ["time"],
   sensor_cursors: ["updated_at"],
   run_keys: ["created_at"],
+  automation_records: ["time"],
 };
 
 /**
@@ -125,6 +138,7 @@ export const RUN_STORE_ADDED_COLUMNS: Readonly<
     ["cancel_requested_at", "{{time}}"],
     ["cancel_reason", "TEXT"],
   ],
+  materializations: [["provenance", "TEXT"]],
 };
 
 /** The type of an added column in a dialect. */

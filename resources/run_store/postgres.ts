@@ -24,9 +24,12 @@ import {
   ownerIsGone,
   reapedRun,
   reapedStep,
+  type AutomationRecordFilter,
+  type EventFeedFilter,
   reapEvent,
   type RunFilter,
   RunStoreBase,
+  type SerializedAutomationRecord,
   type SerializedEvent,
 } from "../../core/run_store/base.ts";
 import type {
@@ -39,6 +42,7 @@ import type {
   RunRecord,
   RunUpdate,
   StepRecord,
+  StoredAutomationRecord,
   StoredRunEvent,
 } from "../../core/run_store/types.ts";
 import {
@@ -51,7 +55,15 @@ import {
 import { WriteBuffer } from "./_buffer.ts";
 import { Batch, commitBatch, EVENT_LOCK, MAX_BUFFERED, ms } from "./_postgres_batch.ts";
 import { prepareSchema, toTime } from "./_postgres_migrate.ts";
-import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
+import {
+  partitionColumn,
+  provenanceColumn,
+  toAutomationRecord,
+  toEvent,
+  toMaterialization,
+  toRun,
+  toStep,
+} from "./_rows.ts";
 import { POSTGRES_RUN_STORE_SCHEMA, RUN_STORE_TABLE_NAMES, runStoreDdl } from "./_schema.ts";
 
 /** Options of {@linkcode PostgresRunStore.open}. */
@@ -423,6 +435,67 @@ export class PostgresRunStore extends RunStoreBase {
     });
   }
 
+  /** Events of every run after an id, oldest first. */
+  protected readEventsAfter({ afterId, types, limit }: EventFeedFilter): Promise<StoredRunEvent[]> {
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT ${EVENT_COLUMNS} FROM ${this.#t.run_events} AS e WHERE id > $1
+           AND ($2::text IS NULL OR type IN (SELECT json_array_elements_text($2::text::json)))
+         ORDER BY id LIMIT $3`,
+        [afterId, types ? JSON.stringify(types) : null, limit],
+      );
+      return rows.map(toEvent);
+    });
+  }
+
+  /** Latest materialization of every partition of an asset. */
+  protected readMaterializations(assetKey: string): Promise<Materialization[]> {
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT ${MATERIALIZATION_COLUMNS} FROM ${this.#t.materializations} AS m
+         WHERE asset_key = $1`,
+        [assetKey],
+      );
+      return rows.map(toMaterialization);
+    });
+  }
+
+  /** Appends automation records in one statement, at once. */
+  protected writeAutomationRecords(records: readonly SerializedAutomationRecord[]): Promise<void> {
+    const rows = records.map(({ record, data }) => ({
+      kind: record.kind,
+      time: ms(record.time),
+      asset_key: record.assetKey,
+      name: record.name,
+      data,
+    }));
+    return this.#now(async (sql) => {
+      await sql.unsafe(
+        `INSERT INTO ${this.#t.automation_records} (kind, time, asset_key, name, data)
+         SELECT kind, ${toTime("time")}, asset_key, name, data
+         FROM ROWS FROM (json_to_recordset($1::text::json) AS (kind text, time float8,
+           asset_key text, name text, data text))
+           WITH ORDINALITY AS t(kind, time, asset_key, name, data, ord)
+         ORDER BY ord`,
+        [JSON.stringify(rows)],
+      );
+    });
+  }
+
+  /** Automation records, newest first. */
+  protected readAutomationRecords(f: AutomationRecordFilter): Promise<StoredAutomationRecord[]> {
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT ${AUTOMATION_COLUMNS} FROM ${this.#t.automation_records} AS a
+         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR asset_key = $2)
+           AND ($3::bigint IS NULL OR id < $3) AND ($4::bigint IS NULL OR id > $4)
+         ORDER BY id DESC LIMIT $5`,
+        [f.kind ?? null, f.assetKey ?? null, f.beforeId ?? null, f.afterId ?? null, f.limit],
+      );
+      return rows.map(toAutomationRecord);
+    });
+  }
+
   /** Cursor of a sensor. */
   getCursor(sensor: string): Promise<string | undefined> {
     return this.#now(async (sql) => {
@@ -605,4 +678,5 @@ const EVENT_COLUMNS = `e.id, e.run_id, e.type, ${
 }, e.asset_key, e.partition_key, e.data`;
 const MATERIALIZATION_COLUMNS = `m.asset_key, m.partition_key, m.run_id, ${
   fromTime("m", "time")
-}, m.metadata, m.code_version`;
+}, m.metadata, m.code_version, m.provenance`;
+const AUTOMATION_COLUMNS = `a.id, a.kind, ${fromTime("a", "time")}, a.asset_key, a.name, a.data`;

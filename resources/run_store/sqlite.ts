@@ -17,9 +17,12 @@ import {
   ownerIsGone,
   reapedRun,
   reapedStep,
+  type AutomationRecordFilter,
+  type EventFeedFilter,
   reapEvent,
   type RunFilter,
   RunStoreBase,
+  type SerializedAutomationRecord,
   type SerializedEvent,
 } from "../../core/run_store/base.ts";
 import type {
@@ -32,11 +35,20 @@ import type {
   RunRecord,
   RunUpdate,
   StepRecord,
+  StoredAutomationRecord,
   StoredRunEvent,
 } from "../../core/run_store/types.ts";
 import { immediateTransaction, openSqlite } from "../_sqlite.ts";
 import { WriteBuffer } from "./_buffer.ts";
-import { partitionColumn, toEvent, toMaterialization, toRun, toStep } from "./_rows.ts";
+import {
+  partitionColumn,
+  provenanceColumn,
+  toAutomationRecord,
+  toEvent,
+  toMaterialization,
+  toRun,
+  toStep,
+} from "./_rows.ts";
 import { addedColumnType, RUN_STORE_ADDED_COLUMNS, runStoreDdl } from "./_schema.ts";
 
 /** Options of {@linkcode SqliteRunStore.open}. */
@@ -394,6 +406,67 @@ export class SqliteRunStore extends RunStoreBase {
     });
   }
 
+  /** Events of every run after an id, oldest first. */
+  protected readEventsAfter({ afterId, types, limit }: EventFeedFilter): Promise<StoredRunEvent[]> {
+    return this.#read(() => {
+      const rows = types
+        ? this.#all(
+          `SELECT * FROM run_events WHERE id > ? AND type IN (SELECT value FROM json_each(?))
+           ORDER BY id LIMIT ?`,
+          afterId,
+          JSON.stringify(types),
+          limit,
+        )
+        : this.#all("SELECT * FROM run_events WHERE id > ? ORDER BY id LIMIT ?", afterId, limit);
+      return rows.map(toEvent);
+    });
+  }
+
+  /** Latest materialization of every partition of an asset. */
+  protected readMaterializations(assetKey: string): Promise<Materialization[]> {
+    return this.#read(() =>
+      this.#all("SELECT * FROM materializations WHERE asset_key = ?", assetKey)
+        .map(toMaterialization)
+    );
+  }
+
+  /** Appends automation records in one transaction, at once. */
+  protected writeAutomationRecords(records: readonly SerializedAutomationRecord[]): Promise<void> {
+    return this.#now(() => {
+      for (const { record, data } of records) {
+        this.#run(
+          "INSERT INTO automation_records (kind, time, asset_key, name, data) VALUES (?, ?, ?, ?, ?)",
+          record.kind,
+          record.time,
+          record.assetKey,
+          record.name,
+          data,
+        );
+      }
+    });
+  }
+
+  /** Automation records, newest first. */
+  protected readAutomationRecords(f: AutomationRecordFilter): Promise<StoredAutomationRecord[]> {
+    return this.#read(() =>
+      this.#all(
+        `SELECT * FROM automation_records
+         WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR asset_key = ?)
+           AND (? IS NULL OR id < ?) AND (? IS NULL OR id > ?)
+         ORDER BY id DESC LIMIT ?`,
+        f.kind ?? null,
+        f.kind ?? null,
+        f.assetKey ?? null,
+        f.assetKey ?? null,
+        f.beforeId ?? null,
+        f.beforeId ?? null,
+        f.afterId ?? null,
+        f.afterId ?? null,
+        f.limit,
+      ).map(toAutomationRecord)
+    );
+  }
+
   /** Cursor of a sensor. */
   getCursor(sensor: string): Promise<string | undefined> {
     return this.#read(() => {
@@ -492,10 +565,12 @@ export class SqliteRunStore extends RunStoreBase {
 
   #remember(m: Materialization, metadata: string): void {
     this.#run(
-      `INSERT INTO materializations (asset_key, partition_key, run_id, time, metadata, code_version)
-       VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO materializations (asset_key, partition_key, run_id, time, metadata, code_version,
+         provenance)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
-         time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version
+         time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version,
+         provenance = excluded.provenance
        WHERE excluded.time >= materializations.time`,
       m.assetKey,
       partitionColumn(m.partition),
@@ -503,6 +578,7 @@ export class SqliteRunStore extends RunStoreBase {
       m.time,
       metadata,
       m.codeVersion,
+      provenanceColumn(m),
     );
   }
 

@@ -471,6 +471,101 @@ const CONTRACT: Record<string, Check> = {
     });
   },
 
+  "listEventsAfter: every run's events after an id, oldest first, by type, at most limit": async (
+    { store },
+  ) => {
+    await store.appendEvents([
+      event("run_started", { runId: "r1" }),
+      materialization("a", null, T0 + 1, { rows: 1 }, "r1"),
+      event("run_started", { runId: "r2", time: T0 + 2 }),
+      materialization("b", "p1", T0 + 3, {}, "r2"),
+    ]);
+    const all = await store.listEventsAfter(0);
+    assertEquals(all.map((e) => [e.runId, e.type]), [
+      ["r1", "run_started"],
+      ["r1", "materialization"],
+      ["r2", "run_started"],
+      ["r2", "materialization"],
+    ]);
+    assert(all.every((e, i) => i === 0 || e.id > (all[i - 1]?.id ?? 0)), "ids increase");
+    const after = await store.listEventsAfter(all[1]?.id ?? 0, { types: ["materialization"] });
+    assertEquals(after.map((e) => [e.runId, e.assetKey, e.partition]), [["r2", "b", "p1"]]);
+    assertEquals((await store.listEventsAfter(0, { limit: 1 })).length, 1);
+    assertEquals(await store.listEventsAfter(all[3]?.id ?? 0), []);
+    await rejects(() => store.listEventsAfter(0, { limit: 0 }), RangeError);
+  },
+
+  "listMaterializations: the latest of every partition, with provenance": async ({ store }) => {
+    const provenance = {
+      dataVersion: "sha:1",
+      startedAt: T0,
+      inputs: { up: { dataVersion: "r0", runId: "r0", partition: null, time: T0 - 5 }, gone: null },
+    };
+    await store.appendEvents([
+      materialization("a", "p1", T0, {}, "r1"),
+      materialization("a", "p2", T0 + 1, {}, "r1"),
+      event("materialization", {
+        runId: "r2",
+        assetKey: "a",
+        partition: "p1",
+        time: T0 + 2,
+        data: { metadata: { rows: 2 }, codeVersion: "v3", provenance },
+      }),
+      materialization("b", null, T0, {}, "r1"),
+    ]);
+    const list = (await store.listMaterializations("a")).sort((x, y) =>
+      String(x.partition).localeCompare(String(y.partition))
+    );
+    assertEquals(list.map((m) => [m.partition, m.runId, m.time]), [
+      ["p1", "r2", T0 + 2],
+      ["p2", "r1", T0 + 1],
+    ]);
+    assertEquals(list[0]?.provenance, provenance);
+    assertEquals(list[1]?.provenance, undefined);
+    assertEquals((await store.lastMaterialization("a", "p1"))?.provenance, provenance);
+    assertEquals((await store.listMaterializations("b")).map((m) => m.partition), [null]);
+    assertEquals(await store.listMaterializations("none"), []);
+  },
+
+  "automation records: appended, listed newest first, filtered and paged": async ({ store }) => {
+    await store.appendAutomationRecords([
+      { kind: "tick", time: T0, assetKey: null, name: "automation", data: { requested: 1 } },
+      { kind: "evaluation", time: T0, assetKey: "a", name: "eager", data: { tree: { t: 1 } } },
+      { kind: "evaluation", time: T0 + 1, assetKey: "b", name: "eager", data: {} },
+      { kind: "notification", time: T0 + 2, assetKey: null, name: "hook", data: { sent: true } },
+    ]);
+    const all = await store.listAutomationRecords();
+    assertEquals(all.map((r) => r.kind), ["notification", "evaluation", "evaluation", "tick"]);
+    assertEquals(all[2]?.data, { tree: { t: 1 } });
+    assertEquals(
+      (await store.listAutomationRecords({ kind: "evaluation" })).map((r) => r.assetKey),
+      ["b", "a"],
+    );
+    assertEquals(
+      (await store.listAutomationRecords({ assetKey: "a" })).map((r) => r.name),
+      ["eager"],
+    );
+    const firstId = all[3]?.id ?? 0;
+    assertEquals(
+      (await store.listAutomationRecords({ afterId: firstId, limit: 2 })).map((r) => r.kind),
+      ["notification", "evaluation"],
+    );
+    assertEquals(
+      (await store.listAutomationRecords({ beforeId: all[1]?.id ?? 0 })).map((r) => r.kind),
+      ["evaluation", "tick"],
+    );
+    await rejects(
+      () =>
+        store.appendAutomationRecords([
+          { kind: "tick", time: T0, assetKey: null, name: "x", data: { ok: true } },
+          { kind: "tick", time: Number.NaN, assetKey: null, name: "x", data: {} },
+        ]),
+      TypeError,
+    );
+    assertEquals((await store.listAutomationRecords()).length, 4, "a bad call stores nothing");
+    await rejects(() => store.listAutomationRecords({ limit: -1 }), RangeError);
+  },
+
   "sensor cursors: unknown is undefined, set overwrites, one per sensor": async ({ store }) => {
     assertEquals(await store.getCursor("manifests"), undefined);
     await store.setCursor("manifests", "");
