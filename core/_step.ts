@@ -5,7 +5,14 @@
  * @module
  */
 
-import type { AssetContext, CheckDefinition, CheckResult, Materialization } from "./asset.ts";
+import type {
+  AssetContext,
+  CheckDefinition,
+  CheckResult,
+  DataProvenance,
+  InputVersion,
+  Materialization,
+} from "./asset.ts";
 import type { Clock } from "./clock.ts";
 import type { Graph } from "./graph.ts";
 import {
@@ -66,7 +73,14 @@ export interface StepEnvironment {
   putStep(status: StepStatus, attempts: number, startedAt: number): Promise<void>;
 }
 
-type Attempt = { ok: true; metadata: Metadata } | { ok: false; error: Error };
+type Attempt =
+  | {
+    ok: true;
+    metadata: Metadata;
+    startedAt: number;
+    upstream: Readonly<Record<string, Materialization | undefined>>;
+  }
+  | { ok: false; error: Error };
 
 /** Runs `step` to a final outcome; never throws. */
 export async function runStep(step: Step, env: StepEnvironment): Promise<StepOutcome> {
@@ -122,6 +136,7 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
     time: env.clock.now(),
     metadata: last.metadata,
     codeVersion: step.asset.codeVersion,
+    provenance: provenanceOf(env.runId, last),
   };
   const event = materializationEvent(materialization);
   env.emit({
@@ -150,17 +165,48 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
 
 async function tryOnce(step: Step, env: StepEnvironment, attempt: number): Promise<Attempt> {
   try {
+    const startedAt = env.clock.now();
     const ctx = await buildContext(step, env, attempt, step.asset.resources);
     const output = await step.asset.materialize(ctx);
     const metadata = output ?? {};
     assertMetadata(metadata, `Asset '${step.asset.key}'`);
-    return { ok: true, metadata };
+    return { ok: true, metadata, startedAt, upstream: ctx.upstream };
   } catch (thrown) {
     if (env.signal.aborted) {
       return { ok: false, error: new CanceledError(`Asset '${step.asset.key}' was canceled`) };
     }
     return { ok: false, error: wrap(step, thrown) };
   }
+}
+
+/**
+ * The data version of what an attempt wrote (the `data_version` string it
+ * reported, a hash of its output, else the run id) and the versions of the
+ * upstream materializations it was given.
+ */
+function provenanceOf(
+  runId: string,
+  attempt: Extract<Attempt, { ok: true }>,
+): DataProvenance {
+  const inputs: Record<string, InputVersion | null> = {};
+  for (const [key, m] of Object.entries(attempt.upstream)) {
+    inputs[key] = m
+      ? { dataVersion: dataVersionOf(m), runId: m.runId, partition: m.partition, time: m.time }
+      : null;
+  }
+  const reported = attempt.metadata.data_version;
+  return {
+    dataVersion: typeof reported === "string" && reported !== "" ? reported : runId,
+    startedAt: attempt.startedAt,
+    inputs,
+  };
+}
+
+/** The data version of a recorded materialization (older records: their run id). */
+export function dataVersionOf(m: Materialization): string {
+  if (m.provenance) return m.provenance.dataVersion;
+  const reported = m.metadata.data_version;
+  return typeof reported === "string" && reported !== "" ? reported : m.runId;
 }
 
 /** User errors keep their class and message (the event names the asset); non-errors are wrapped. */

@@ -6,6 +6,8 @@
  */
 
 import { validateAssetKey } from "./asset_key.ts";
+import { AutomationCondition } from "./automation/condition.ts";
+import type { FreshnessPolicy } from "./automation/freshness_policy.ts";
 import type { Clock } from "./clock.ts";
 import { InvalidDefinitionError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -179,6 +181,17 @@ export interface AssetSpec<R, K extends keyof R> {
   readonly checks?: readonly CheckSpec<Pick<R, K>>[];
   /** Static metadata about the definition (owners, docs links...). */
   readonly metadata?: Metadata;
+  /**
+   * When the daemon materializes it on its own, e.g. `eager()` or
+   * `onCron("0 6 * * *")` (see `core/automation/condition.ts`).
+   * @default {undefined (only when a run selects it)}
+   */
+  readonly automation?: AutomationCondition;
+  /**
+   * How old its data may get; the daemon checks it every tick (`freshness()`).
+   * @default {undefined}
+   */
+  readonly freshness?: FreshnessPolicy;
   /** Builds the asset and reports what it wrote. */
   materialize(ctx: AssetContext<Pick<R, K>>): Promise<MaterializeOutput> | MaterializeOutput;
 }
@@ -209,6 +222,10 @@ export interface AssetDefinition {
   readonly checks: readonly CheckDefinition[];
   /** Static metadata. */
   readonly metadata: Metadata;
+  /** Automation condition, if any. */
+  readonly automation: AutomationCondition | undefined;
+  /** Freshness policy, if any. */
+  readonly freshness: FreshnessPolicy | undefined;
   /** Builds the asset. */
   readonly materialize: (
     ctx: AssetContext<Record<string, unknown>>,
@@ -277,6 +294,15 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));
   }
+  if (spec.automation !== undefined && !(spec.automation instanceof AutomationCondition)) {
+    fail("automation must be an automation condition, e.g. eager() or onCron('0 6 * * *')");
+  }
+  if (
+    spec.freshness !== undefined &&
+    (typeof spec.freshness !== "object" || typeof spec.freshness.maxLagMs !== "number")
+  ) {
+    fail("freshness must be made with freshness({ maxLagMinutes })");
+  }
   const resources = [...(spec.resources ?? [])];
   const checks = (spec.checks ?? []).map((check) => buildCheck(key, check, resources));
   const names = checks.map((check) => check.name);
@@ -294,6 +320,8 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
     resources: Object.freeze(resources),
     checks: Object.freeze(checks),
     metadata: Object.freeze({ ...(spec.metadata ?? {}) }),
+    automation: spec.automation,
+    freshness: spec.freshness,
     materialize: spec.materialize.bind(spec),
   });
 }

@@ -63,6 +63,7 @@ Deno.test("ctx.upstream comes from this run, or from the store when the upstream
       time: T0,
       metadata: { rows: 10, run: "run-1" },
       codeVersion: "v1",
+      provenance: { dataVersion: "run-1", startedAt: T0, inputs: {} },
     },
     never_run: undefined,
   });
@@ -246,7 +247,11 @@ Deno.test("the run store holds the run, its steps and its events after a run", a
       time: T0 + 500,
       assetKey: "good",
       partition: null,
-      data: { metadata: { rows: 2 }, codeVersion: "3" },
+      data: {
+        metadata: { rows: 2 },
+        codeVersion: "3",
+        provenance: { dataVersion: "run-1", startedAt: T0, inputs: {} },
+      },
     },
   ]);
   assert.deepEqual(await store.lastMaterialization("good"), {
@@ -256,6 +261,7 @@ Deno.test("the run store holds the run, its steps and its events after a run", a
     time: T0 + 500,
     metadata: { rows: 2 },
     codeVersion: "3",
+    provenance: { dataVersion: "run-1", startedAt: T0, inputs: {} },
   });
   assert.equal(await store.lastMaterialization("bad"), undefined);
 

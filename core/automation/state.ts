@@ -1,0 +1,352 @@
+/**
+ * What the automation evaluator knows of every asset partition, kept in
+ * memory and brought up to date from the run store's event feed: latest
+ * materialization, when its data version last changed, when it consumed its
+ * inputs, its last request, failures and runs in progress. Every change marks
+ * the partition (and the downstream partitions that read it) dirty, so an
+ * evaluation only looks at what changed.
+ *
+ * @module
+ */
+
+import type { AssetDefinition, Materialization } from "../asset.ts";
+import type { Graph } from "../graph.ts";
+import type { RunStore, StoredRunEvent } from "../run_store/types.ts";
+import { toMaterialization } from "../run_store/materialization.ts";
+import { DynamicKeys, type Mapping, mappingOf, type PartitionSpace, spaceOf } from "./_space.ts";
+
+const NEVER = Number.NEGATIVE_INFINITY;
+
+/** One upstream edge of an asset, with its partition mapping. */
+export interface DepEdge {
+  /** The upstream's state. */
+  readonly dep: AssetState;
+  /** How this asset's partitions map to the upstream's. */
+  readonly mapping: Mapping;
+}
+
+/** One downstream edge of an asset (the reverse of a {@linkcode DepEdge}). */
+export interface DownEdge {
+  /** The downstream's state. */
+  readonly down: AssetState;
+  /** The downstream's mapping to this asset. */
+  readonly mapping: Mapping;
+}
+
+/** Per-partition facts of one asset, indexed by partition (see `_space.ts`). */
+export class AssetState {
+  /** The asset. */
+  readonly asset: AssetDefinition;
+  /** Its partition space. */
+  readonly space: PartitionSpace;
+  /** Upstream edges. */
+  deps: DepEdge[] = [];
+  /** Downstream edges. */
+  downs: DownEdge[] = [];
+  /** Latest materialization time per partition (`-Infinity`: never). */
+  lastMat = new Float64Array(0);
+  /** When the data version last changed. */
+  changedAt = new Float64Array(0);
+  /** When the latest materialization's step began reading its inputs. */
+  consumedAt = new Float64Array(0);
+  /** Start of the latest run that planned the partition. */
+  lastReq = new Float64Array(0);
+  /** Time of the latest failed step. */
+  failedAt = new Float64Array(0);
+  /** Hash of the current data version. */
+  version = new Int32Array(0);
+  /** 0 never materialized, 1 same code version as the definition, 2 another. */
+  code = new Uint8Array(0);
+  /** Steps in progress per partition, and since when. */
+  readonly progress = new Map<number, { count: number; since: number }>();
+  /** Newest `changedAt` over all partitions. */
+  maxChanged = NEVER;
+  /** Partitions ever materialized. */
+  materialized = 0;
+
+  constructor(asset: AssetDefinition, space: PartitionSpace) {
+    this.asset = asset;
+    this.space = space;
+  }
+
+  /** Makes room for index `i`. */
+  ensure(i: number): void {
+    if (i < this.lastMat.length) return;
+    const size = Math.max(i + 1, Math.ceil(this.lastMat.length * 1.5), 4);
+    const grow = (old: Float64Array) => {
+      const next = new Float64Array(size).fill(NEVER);
+      next.set(old);
+      return next;
+    };
+    this.lastMat = grow(this.lastMat);
+    this.changedAt = grow(this.changedAt);
+    this.consumedAt = grow(this.consumedAt);
+    this.lastReq = grow(this.lastReq);
+    this.failedAt = grow(this.failedAt);
+    const version = new Int32Array(size);
+    version.set(this.version);
+    this.version = version;
+    const code = new Uint8Array(size);
+    code.set(this.code);
+    this.code = code;
+  }
+
+  /** A fact read with no room made: `-Infinity` past the end. */
+  get(array: Float64Array, i: number): number {
+    return i >= 0 && i < array.length ? array[i] as number : NEVER;
+  }
+
+  /** Whether partition `i` is in progress. */
+  inProgress(i: number): boolean {
+    return this.progress.has(i);
+  }
+}
+
+/** Called with every partition whose facts changed. */
+export type ChangeListener = (state: AssetState, index: number) => void;
+
+/**
+ * The facts of every asset of a graph, loaded from the run store and kept up
+ * to date from its event feed.
+ */
+export class AutomationState {
+  /** States by asset key. */
+  readonly assets = new Map<string, AssetState>();
+  /** Dynamic partition keys by partitioning name. */
+  readonly dynamic = new Map<string, DynamicKeys>();
+  /** Id of the last event read from the feed. */
+  watermark = 0;
+  readonly #store: RunStore;
+  readonly #onChange: ChangeListener;
+  /** Steps in progress per run: `assetKey\0index`. */
+  readonly #runs = new Map<string, Set<string>>();
+
+  constructor(graph: Graph<unknown>, store: RunStore, onChange: ChangeListener) {
+    this.#store = store;
+    this.#onChange = onChange;
+    for (const key of graph.order) {
+      const asset = graph.assets.get(key) as AssetDefinition;
+      this.assets.set(key, new AssetState(asset, spaceOf(asset, this.dynamic)));
+    }
+    for (const state of this.assets.values()) {
+      for (const depKey of state.asset.deps) {
+        const dep = this.assets.get(depKey);
+        if (!dep) continue;
+        const mapping = mappingOf(state.space, dep.space);
+        state.deps.push({ dep, mapping });
+        dep.downs.push({ down: state, mapping });
+      }
+    }
+  }
+
+  /**
+   * Loads the starting point: dynamic keys, the latest materialization of
+   * every partition, the runs in progress, and the feed's current end.
+   * `assetKeys` limits the materializations loaded (the assets automation
+   * reads: those with a condition and their upstreams).
+   */
+  async load(assetKeys: Iterable<string>): Promise<void> {
+    // The feed's end first: events committed while loading are read again
+    // by catchUp (applying one twice changes nothing).
+    this.watermark = await this.#feedEnd();
+    await this.refreshDynamic();
+    for (const key of assetKeys) {
+      const state = this.assets.get(key);
+      if (!state) continue;
+      for (const m of await this.#store.listMaterializations(key)) this.#materialized(state, m);
+    }
+    for (const run of await this.#store.listRuns({ status: "running", limit: 1000 })) {
+      await this.#runStarted(run.runId, run.startedAt);
+    }
+  }
+
+  /** Adds the dynamic partition keys added since the last call; marks the new partitions. */
+  async refreshDynamic(): Promise<void> {
+    for (const [name, keys] of this.dynamic) {
+      const added = keys.merge(await this.#store.dynamicPartitions(name));
+      if (added.length === 0) continue;
+      for (const state of this.assets.values()) {
+        if (state.space.def?.kind !== "dynamic" || state.space.def.name !== name) continue;
+        for (const i of added) this.#onChange(state, i);
+      }
+    }
+  }
+
+  /**
+   * Reads the feed from the watermark to its end and applies every event.
+   * @returns how many events were read.
+   */
+  async catchUp(): Promise<number> {
+    let read = 0;
+    for (;;) {
+      const events = await this.#store.listEventsAfter(this.watermark, {
+        types: FEED_TYPES,
+        limit: 10_000,
+      });
+      for (const event of events) {
+        await this.apply(event);
+        this.watermark = event.id;
+      }
+      read += events.length;
+      if (events.length < 10_000) return read;
+    }
+  }
+
+  /** Applies one event of the feed. */
+  async apply(event: StoredRunEvent): Promise<void> {
+    switch (event.type) {
+      case "materialization": {
+        const state = event.assetKey === null ? undefined : this.assets.get(event.assetKey);
+        if (state) this.#materialized(state, toMaterialization(event));
+        this.#stepEnded(event, false);
+        return;
+      }
+      case "step_failed":
+        this.#stepEnded(event, true);
+        return;
+      case "step_success":
+      case "step_skipped":
+      case "step_canceled":
+        this.#stepEnded(event, false);
+        return;
+      case "run_started":
+        await this.#runStarted(event.runId, event.time);
+        return;
+      case "run_finished":
+        this.#runFinished(event.runId);
+        return;
+    }
+  }
+
+  /**
+   * The feed's last id, found with O(log n) one-row probes (an exponential
+   * then a binary search) instead of reading the whole history.
+   */
+  async #feedEnd(): Promise<number> {
+    const after = async (id: number) =>
+      (await this.#store.listEventsAfter(id, { limit: 1 }))[0]?.id;
+    let low = this.watermark;
+    let next = await after(low);
+    if (next === undefined) return low;
+    low = next;
+    let step = 1024;
+    let high = low + step;
+    while ((next = await after(high)) !== undefined) {
+      low = next;
+      step *= 2;
+      high = low + step;
+    }
+    // Events exist after `low` only below `high`: narrow down.
+    while (high - low > 1) {
+      const mid = Math.floor((low + high) / 2);
+      next = await after(mid);
+      if (next === undefined) high = mid;
+      else low = next;
+    }
+    while ((next = await after(low)) !== undefined) low = next;
+    return low;
+  }
+
+  #materialized(state: AssetState, m: Materialization): void {
+    const i = state.space.index(m.partition);
+    if (i < 0) return;
+    state.ensure(i);
+    const previous = state.lastMat[i] as number;
+    if (m.time < previous) return;
+    const version = hash(m.provenance?.dataVersion ?? dataVersionFallback(m));
+    if (previous === NEVER) state.materialized++;
+    if (previous === NEVER || state.version[i] !== version) {
+      state.changedAt[i] = m.time;
+      if (m.time > state.maxChanged) state.maxChanged = m.time;
+    }
+    state.version[i] = version;
+    state.lastMat[i] = m.time;
+    state.consumedAt[i] = m.provenance?.startedAt ?? m.time;
+    state.code[i] = m.codeVersion === state.asset.codeVersion ? 1 : 2;
+    this.#onChange(state, i);
+  }
+
+  async #runStarted(runId: string, time: number): Promise<void> {
+    if (this.#runs.has(runId)) return;
+    const open = new Set<string>();
+    this.#runs.set(runId, open);
+    for (const step of await this.#store.listSteps(runId)) {
+      const state = this.assets.get(step.assetKey);
+      const i = state?.space.index(step.partition) ?? -1;
+      if (!state || i < 0) continue;
+      state.ensure(i);
+      // Planned by this run: requested, whatever became of the step since.
+      if (time > (state.lastReq[i] as number)) state.lastReq[i] = time;
+      if (step.status !== "pending" && step.status !== "running") {
+        this.#onChange(state, i);
+        continue;
+      }
+      const p = state.progress.get(i);
+      state.progress.set(i, {
+        count: (p?.count ?? 0) + 1,
+        since: Math.min(p?.since ?? time, time),
+      });
+      open.add(`${step.assetKey}\0${i}`);
+      this.#onChange(state, i);
+    }
+  }
+
+  #stepEnded(event: StoredRunEvent, failed: boolean): void {
+    const state = event.assetKey === null ? undefined : this.assets.get(event.assetKey);
+    if (!state) return;
+    const i = state.space.index(event.partition);
+    if (i < 0) return;
+    if (failed) {
+      state.ensure(i);
+      state.failedAt[i] = Math.max(state.failedAt[i] as number, event.time);
+    }
+    const open = this.#runs.get(event.runId);
+    if (open?.delete(`${state.asset.key}\0${i}`)) this.#release(state, i);
+    if (failed) this.#onChange(state, i);
+  }
+
+  #runFinished(runId: string): void {
+    const open = this.#runs.get(runId);
+    if (!open) return;
+    this.#runs.delete(runId);
+    for (const id of open) {
+      const [key, index] = id.split("\0") as [string, string];
+      const state = this.assets.get(key);
+      if (state) this.#release(state, Number(index));
+    }
+  }
+
+  #release(state: AssetState, i: number): void {
+    const p = state.progress.get(i);
+    if (!p) return;
+    if (p.count <= 1) state.progress.delete(i);
+    else state.progress.set(i, { count: p.count - 1, since: p.since });
+    this.#onChange(state, i);
+  }
+}
+
+/** The events the evaluator reads. */
+export const FEED_TYPES = [
+  "materialization",
+  "run_started",
+  "run_finished",
+  "step_success",
+  "step_failed",
+  "step_skipped",
+  "step_canceled",
+] as const;
+
+function dataVersionFallback(m: Materialization): string {
+  const reported = m.metadata.data_version;
+  return typeof reported === "string" && reported !== "" ? reported : m.runId;
+}
+
+/** FNV-1a, 32 bits: enough to tell consecutive data versions apart. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
