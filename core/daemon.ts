@@ -64,6 +64,12 @@ import { OWNER_LOST_TAG, type RunOwner, type RunRecord, type RunStore } from "./
 import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
 import { launchedRunIn, type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
 import { checkSensorResult } from "./_sensor_result.ts";
+import {
+  AUTOMATION_SENSOR,
+  type AutomationSensor,
+  automationSensor,
+  needsAutomation,
+} from "./automation/sensor.ts";
 import { ResourcePool } from "./_resource_pool.ts";
 
 /** Owner name under which launch claims are recorded; sensor names cannot contain ':'. */
@@ -140,6 +146,19 @@ export interface DaemonOptions<R> {
   readonly maxRelaunches?: number;
   /** This host, to tell run owners certainly gone (tests pass their own). @default {thisHost()} */
   readonly host?: HostView;
+  /**
+   * Evaluate the assets' automation conditions and freshness policies (the
+   * `automation` sensor, added when any asset has one).
+   * @default {true}
+   */
+  readonly automation?: boolean;
+  /**
+   * Shortest time between two automation evaluations woken by runs of this
+   * daemon materializing something (milliseconds): a burst of
+   * materializations is evaluated once.
+   * @default {20}
+   */
+  readonly automationDebounceMs?: number;
 }
 
 /** A run the daemon launched. */
@@ -207,6 +226,9 @@ export class SensorDaemon<R> implements AsyncDisposable {
   readonly #inFlight = new Map<string, Promise<RunResult | undefined>>();
   readonly #lastEvaluated = new Map<string, number>();
   readonly #lastSkip = new Map<string, string>();
+  readonly #sensors: SensorDefinition[];
+  readonly #automation: AutomationSensor | undefined;
+  #wake = new AbortController();
   #closed = false;
 
   /** Prepares a daemon for `graph`; nothing runs until `tick` or `run`. */
@@ -235,6 +257,21 @@ export class SensorDaemon<R> implements AsyncDisposable {
     outer?.addEventListener("abort", () => this.#stop.abort(outer.reason), { once: true });
     const sources = { ...graph.resources, ...options.resources } as Record<string, unknown>;
     this.#pool = new ResourcePool(sources, this.#stop.signal, this.#log);
+    this.#sensors = [...graph.sensors];
+    if ((options.automation ?? true) && needsAutomation(graph as Graph<unknown>)) {
+      this.#automation = automationSensor(graph as Graph<unknown>, {
+        runStore: this.#store,
+        daemonId: this.#id,
+        intervalMs: interval,
+        loadedAt: this.#clock.now(),
+      });
+      this.#sensors.push(this.#automation.sensor);
+    }
+  }
+
+  /** The automation sensor, when the graph has automated assets. */
+  get automation(): AutomationSensor | undefined {
+    return this.#automation;
   }
 
   /** Id written into this daemon's launch claims. */
@@ -261,7 +298,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
    * so), and resources are closed.
    */
   async run(): Promise<void> {
-    const names = [...this.#graph.sensors, ...this.#graph.schedules].map((s) => s.name);
+    const names = [...this.#sensors, ...this.#graph.schedules].map((s) => s.name);
     this.#log.info(
       `sensor daemon ${this.#id} started: ${
         names.length ? names.join(", ") : "no sensors or schedules"
@@ -272,7 +309,13 @@ export class SensorDaemon<R> implements AsyncDisposable {
       while (!this.#stop.signal.aborted) {
         await this.#tick(true);
         try {
-          await this.#clock.sleep(this.#sleepMs(), this.#stop.signal);
+          // A run of this daemon that materializes something wakes it early
+          // (see #onRunEvent): the automation hop is event-driven.
+          this.#wake = new AbortController();
+          await this.#clock.sleep(
+            this.#sleepMs(),
+            AbortSignal.any([this.#stop.signal, this.#wake.signal]),
+          );
         } catch (error) {
           if (!(error instanceof CanceledError)) throw error;
         }
@@ -301,6 +344,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop.abort();
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
     const running = this.#inFlight.size;
     if (running > 0) {
       const grace = this.#options.shutdownGraceMs ?? 0;
@@ -330,7 +375,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const reports: TickReport[] = await this.#recoverLostRuns();
     const now = this.#clock.now();
     const busy = this.#inFlight.size >= (this.#options.maxRunsInFlight ?? 16);
-    for (const sensor of this.#graph.sensors) {
+    for (const sensor of this.#sensors) {
       if (this.#stop.signal.aborted) break;
       const every = sensor.intervalMs ?? this.#intervalMs;
       const last = this.#lastEvaluated.get(sensor.name);
@@ -391,7 +436,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const plan = planRelaunch(
       run,
       steps,
-      this.#graph as Graph<unknown>,
+      // The automation sensor is one of this daemon's sensors, not of the graph's.
+      { ...(this.#graph as Graph<unknown>), sensors: this.#sensors },
       this.#options.maxRelaunches ?? 1,
     );
     const decide = async (decision: string) => {
@@ -441,6 +487,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         signal: this.#stop.signal,
         clock: this.#clock,
         launchedRun: (runKey) => launchedRunIn(this.#store, sensor.name, runKey),
+        runStore: this.#store,
       });
     } catch (error) {
       if (this.#stop.signal.aborted) {
@@ -598,7 +645,10 @@ export class SensorDaemon<R> implements AsyncDisposable {
       ...(this.#options.heartbeatIntervalMs
         ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }
         : {}),
-      onEvent: (event) => event.type === "run_started" && recorded(),
+      onEvent: (event) => {
+        if (event.type === "run_started") recorded();
+        this.#onRunEvent(event.type);
+      },
     });
     const tracked = run.then(
       (result) => {
@@ -691,8 +741,28 @@ export class SensorDaemon<R> implements AsyncDisposable {
     this.#log.info(`${who}: ${parts.join("; ")}`);
   }
 
+  /**
+   * A materialization (or a step or run ending) in a run of this daemon makes
+   * the automation due and wakes the loop, after a short debounce.
+   */
+  #onRunEvent(type: string): void {
+    if (!this.#automation) return;
+    if (
+      type !== "materialization" && type !== "step_failed" && type !== "run_finished" &&
+      type !== "step_skipped"
+    ) return;
+    this.#lastEvaluated.delete(AUTOMATION_SENSOR);
+    if (this.#wakeTimer !== undefined) return;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#wake.abort();
+    }, this.#options.automationDebounceMs ?? 20);
+  }
+
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+
   #sleepMs(): number {
-    const intervals = this.#graph.sensors.map((s) => s.intervalMs ?? this.#intervalMs);
+    const intervals = this.#sensors.map((s) => s.intervalMs ?? this.#intervalMs);
     return Math.min(this.#intervalMs, ...intervals);
   }
 }

@@ -91,6 +91,11 @@ export interface SensorContext<R = Record<string, never>> {
    * problem that is not there.
    */
   launchedRun(runKey: string): Promise<string | undefined>;
+  /**
+   * The daemon's run store, for sensors that watch runs (run-status and
+   * freshness alerts); read it, do not launch runs through it.
+   */
+  readonly runStore?: RunStore;
 }
 
 /** What {@linkcode launchedRunIn} reads of a run store. */

@@ -147,8 +147,8 @@ export interface BuildSensorContextOptions<R> {
    */
   sensorName?: string;
   /**
-   * The run store `launchedRun` reads (runs launched for run keys); without
-   * one, no run key has a run.
+   * The run store the sensor may read (`ctx.runStore`), and that `launchedRun`
+   * reads (runs launched for run keys); without one, no run key has a run.
    */
   runStore?: RunStore;
 }
@@ -185,5 +185,6 @@ export function buildSensorContext<R = Record<string, never>>(
     launchedRun: (runKey) =>
       store ? launchedRunIn(store, sensorName, runKey) : Promise.resolve(undefined),
     logs,
+    ...(options.runStore ? { runStore: options.runStore } : {}),
   };
 }

@@ -167,9 +167,13 @@ export class AutomationEvaluator {
     return this.#order.length > 0;
   }
 
-  /** Loads the facts of the automated assets and their upstreams; the first evaluation looks at everything. */
-  async start(): Promise<void> {
-    const keys = new Set<string>();
+  /**
+   * Loads the facts of the automated assets, their upstreams and `also`
+   * (e.g. assets with a freshness policy); the first evaluation looks at
+   * everything.
+   */
+  async start(also: Iterable<string> = []): Promise<void> {
+    const keys = new Set<string>(also);
     for (const c of this.#order) {
       keys.add(c.state.asset.key);
       for (const dep of c.state.asset.deps) keys.add(dep);

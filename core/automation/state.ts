@@ -61,6 +61,8 @@ export class AssetState {
   readonly progress = new Map<number, { count: number; since: number }>();
   /** Newest `changedAt` over all partitions. */
   maxChanged = NEVER;
+  /** Newest `lastMat` over all partitions. */
+  maxMat = NEVER;
   /** Partitions ever materialized. */
   materialized = 0;
 
@@ -261,6 +263,7 @@ export class AutomationState {
     }
     state.version[i] = version;
     state.lastMat[i] = m.time;
+    if (m.time > state.maxMat) state.maxMat = m.time;
     state.consumedAt[i] = m.provenance?.startedAt ?? m.time;
     state.code[i] = m.codeVersion === state.asset.codeVersion ? 1 : 2;
     this.#onChange(state, i);

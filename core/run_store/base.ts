@@ -30,10 +30,10 @@ import {
 } from "./_validate.ts";
 import type {
   AutomationRecord,
-  EventFeedOptions,
-  ListAutomationRecordsOptions,
   CancelRequest,
+  EventFeedOptions,
   HeartbeatReply,
+  ListAutomationRecordsOptions,
   ListEventsOptions,
   ListRunsOptions,
   NewRun,
@@ -185,7 +185,9 @@ export abstract class RunStoreBase implements RunStore {
     return after(() => {
       limit = checkLimit(options.limit, 10_000, "read the event feed");
       if (!Number.isSafeInteger(afterId)) {
-        throw new TypeError(`Cannot read the event feed after id ${afterId}: expected a whole number`);
+        throw new TypeError(
+          `Cannot read the event feed after id ${afterId}: expected a whole number`,
+        );
       }
     }, () => this.readEventsAfter({ afterId, types: options.types, limit }));
   }

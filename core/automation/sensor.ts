@@ -1,0 +1,318 @@
+/**
+ * The automation sensor: the daemon evaluates every asset's automation
+ * condition and freshness policy through it, once per tick and right after
+ * a run it launched materializes something.
+ *
+ * Exactly once, with two daemons on one run store and after crashes: each
+ * evaluation has a number (the cursor's tick + 1) and a daemon evaluates
+ * tick N only after claiming it in the run store (`claimRunKey`, atomic). A
+ * daemon that loses the claim skips; a claim whose holder died (older than
+ * `staleClaimMs`, cursor not advanced) is taken over as attempt 2, 3... The
+ * runs it asks for carry run keys `automation:<tick>:<attempt>:<hash>`, and
+ * the daemon's own claims make each launch once. Evaluations read "was it
+ * requested, is it in progress" from the run store, so the next tick sees
+ * what the previous one launched, whichever daemon launched it.
+ *
+ * Each evaluation is recorded (`appendAutomationRecords`): one `tick` record,
+ * one `evaluation` record per asset whose result changed or that requested
+ * something (the condition tree with how many partitions each node was true
+ * for), and one `freshness` record per freshness status change.
+ *
+ * @module
+ */
+
+import type { Graph } from "../graph.ts";
+import type { Logger } from "../logger.ts";
+import type { AutomationRecord, RunStore } from "../run_store/types.ts";
+import {
+  defineSensor,
+  type RunRequest,
+  type SensorDefinition,
+  type SensorResult,
+} from "../sensor.ts";
+import { AutomationEvaluator, type EvaluationResult } from "./evaluate.ts";
+import { judgeFreshness } from "./freshness_policy.ts";
+import { planRuns } from "./plan_runs.ts";
+
+/** Name of the automation sensor (and of its cursor). */
+export const AUTOMATION_SENSOR = "automation";
+/** Owner name of the per-tick claims in the run store. */
+export const AUTOMATION_TICK_CLAIMS = "automation:tick";
+/** Tag set on every run the automation asks for, to the tick number. */
+export const AUTOMATION_TAG = "automation_tick";
+
+/** Options of {@linkcode automationSensor}. */
+export interface AutomationSensorOptions {
+  /** The run store the daemon uses. */
+  readonly runStore: RunStore;
+  /** Identifies this daemon in tick claims. */
+  readonly daemonId: string;
+  /**
+   * A tick claim older than this whose tick never completed is taken to
+   * belong to a daemon that died, and is taken over (milliseconds).
+   * @default {60000}
+   */
+  readonly staleClaimMs?: number;
+  /**
+   * Time between evaluations when nothing wakes the daemon earlier (ms).
+   * @default {1000}
+   */
+  readonly intervalMs?: number;
+  /**
+   * When the code was loaded (the `at` of `code_version_changed`), ms.
+   * @default {Date.now()}
+   */
+  readonly loadedAt?: number;
+}
+
+/** What the cursor of the automation sensor holds. */
+export interface AutomationCursor {
+  /** Number of the last evaluation completed. */
+  readonly tick: number;
+  /** Its time, ms. */
+  readonly time: number | null;
+  /** Time of the very first evaluation, ms. */
+  readonly first: number | null;
+}
+
+/** Reads the sensor's cursor; an unreadable one starts afresh. */
+export function parseAutomationCursor(text: string | undefined): AutomationCursor {
+  try {
+    const raw = text === undefined ? {} : JSON.parse(text) as Record<string, unknown>;
+    const tick = Number(raw.tick ?? 0);
+    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+    return {
+      tick: Number.isSafeInteger(tick) && tick >= 0 ? tick : 0,
+      time: num(raw.time),
+      first: num(raw.first),
+    };
+  } catch {
+    return { tick: 0, time: null, first: null };
+  }
+}
+
+/** The automation sensor with the evaluator it drives. */
+export interface AutomationSensor {
+  /** The sensor to add to the daemon's. */
+  readonly sensor: SensorDefinition;
+  /** The evaluator (tests and the daemon's wake-ups read it). */
+  readonly evaluator: AutomationEvaluator;
+  /** The last evaluation's result, if any. */
+  readonly last: EvaluationResult | undefined;
+}
+
+/** Whether `graph` has anything for the automation sensor to do. */
+export function needsAutomation(graph: Graph<unknown>): boolean {
+  for (const asset of graph.assets.values()) {
+    if (asset.automation || asset.freshness) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds the automation sensor of `graph`.
+ *
+ * @example
+ * ```ts
+ * import { automationSensor } from "./sensor.ts";
+ * import { eager } from "./condition.ts";
+ * import { defineAsset } from "../asset.ts";
+ * import { defineGraph } from "../definitions.ts";
+ * import { MemoryRunStore } from "../run_store/memory.ts";
+ * import { buildSensorContext } from "../testing.ts";
+ * const graph = defineGraph({
+ *   assets: [
+ *     defineAsset({ key: "a", materialize: () => {} }),
+ *     defineAsset({ key: "b", deps: ["a"], automation: eager(), materialize: () => {} }),
+ *   ],
+ * });
+ * const { sensor } = automationSensor(graph, { runStore: new MemoryRunStore(), daemonId: "d1" });
+ * const result = await sensor.evaluate(buildSensorContext());
+ * ```
+ */
+export function automationSensor(
+  graph: Graph<unknown>,
+  options: AutomationSensorOptions,
+): AutomationSensor {
+  const store = options.runStore;
+  const evaluator = new AutomationEvaluator(graph, store, {
+    ...(options.loadedAt === undefined ? {} : { loadedAt: options.loadedAt }),
+  });
+  const freshnessAssets = [...graph.assets.values()].filter((a) => a.freshness);
+  const signatures = new Map<string, string>();
+  const freshnessStatus = new Map<string, string>();
+  let started = false;
+  let last: EvaluationResult | undefined;
+
+  const evaluate = async (
+    ctx: { cursor: string | undefined; log: Logger; clock: { now(): number } },
+  ): Promise<SensorResult> => {
+    if (!started) {
+      await evaluator.start(freshnessAssets.map((a) => a.key));
+      for (const asset of freshnessAssets) {
+        const [previous] = await store.listAutomationRecords({
+          kind: "freshness",
+          assetKey: asset.key,
+          limit: 1,
+        });
+        if (previous) freshnessStatus.set(asset.key, String(previous.data.status));
+      }
+      started = true;
+    }
+    const cursor = parseAutomationCursor(ctx.cursor);
+    const eventsRead = await evaluator.refresh();
+    const now = ctx.clock.now();
+    const tick = cursor.tick + 1;
+    const attempt = await claimTick(store, tick, options.daemonId, now, options.staleClaimMs);
+    if (attempt === undefined) {
+      return { skipReason: "another daemon is evaluating the automation conditions" };
+    }
+    evaluator.previousTime = cursor.time;
+    evaluator.firstTime = cursor.first;
+    const result = evaluator.evaluate(now);
+    last = result;
+    const plan = planRuns(result.requested, evaluator.state.assets, graph.order);
+    for (const [key, indexes] of plan.deferred) evaluator.retry(key, indexes);
+    const runKeyOf = new Map<string, string>();
+    const runRequests: RunRequest[] = plan.runs.map((run) => {
+      const selection = run.assetKeys.join(",");
+      const runKey = `automation:${tick}:${attempt}:${
+        fnv(`${selection}|${(run.partitions ?? []).join(",")}`)
+      }`;
+      for (const key of run.assetKeys) runKeyOf.set(key, runKey);
+      return {
+        runKey,
+        selection,
+        ...(run.partitions ? { partitions: run.partitions } : {}),
+        tags: { [AUTOMATION_TAG]: String(tick) },
+      };
+    });
+    const records: AutomationRecord[] = [];
+    for (const evaluation of result.assets) {
+      const signature = JSON.stringify(
+        evaluation.tree,
+        (k, v) => (k === "trueKeys" ? undefined : v),
+      );
+      const changed = signatures.get(evaluation.assetKey) !== signature;
+      signatures.set(evaluation.assetKey, signature);
+      if (!changed && evaluation.requestedCount === 0) continue;
+      const deferred = plan.deferred.get(evaluation.assetKey);
+      records.push({
+        kind: "evaluation",
+        time: now,
+        assetKey: evaluation.assetKey,
+        name: evaluation.condition,
+        data: {
+          tick,
+          evaluated: evaluation.evaluated,
+          requestedCount: deferred ? 0 : evaluation.requestedCount,
+          requested: deferred ? [] : [...evaluation.requested],
+          deferred: deferred ? deferred.length : 0,
+          runKey: runKeyOf.get(evaluation.assetKey) ?? null,
+          tree: JSON.parse(JSON.stringify(evaluation.tree)),
+        },
+      });
+    }
+    for (const asset of freshnessAssets) {
+      const state = evaluator.state.assets.get(asset.key);
+      const lastMat = state && state.maxMat !== Number.NEGATIVE_INFINITY ? state.maxMat : null;
+      const judged = judgeFreshness(asset.freshness!, lastMat, now);
+      const previous = freshnessStatus.get(asset.key);
+      if (previous === judged.status) continue;
+      freshnessStatus.set(asset.key, judged.status);
+      records.push({
+        kind: "freshness",
+        time: now,
+        assetKey: asset.key,
+        name: "freshness",
+        data: {
+          tick,
+          status: judged.status,
+          previous: previous ?? null,
+          lag_ms: judged.lagMs,
+          judged_at: judged.judgedAt,
+          max_lag_ms: asset.freshness!.maxLagMs,
+          description: judged.description,
+        },
+      });
+      if (judged.status !== "pass") {
+        ctx.log.warn(`freshness of ${asset.key}: ${judged.status}: ${judged.description}`);
+      }
+    }
+    records.push({
+      kind: "tick",
+      time: now,
+      assetKey: null,
+      name: AUTOMATION_SENSOR,
+      data: {
+        tick,
+        attempt,
+        daemon: options.daemonId,
+        events_read: eventsRead,
+        partitions_evaluated: result.evaluated,
+        assets_evaluated: result.assets.length,
+        partitions_requested: [...result.requested.values()].reduce((n, l) => n + l.length, 0),
+        runs: runRequests.length,
+        duration_ms: Math.round(result.durationMs * 1000) / 1000,
+      },
+    });
+    await store.appendAutomationRecords(records);
+    if (runRequests.length > 0) {
+      ctx.log.info(
+        `tick ${tick}: ${runRequests.length} run(s) for ${[...result.requested.keys()].join(", ")}`,
+      );
+    }
+    return {
+      runRequests,
+      cursor: JSON.stringify({ tick, time: now, first: evaluator.firstTime ?? now }),
+    };
+  };
+
+  const sensor = defineSensor({
+    name: AUTOMATION_SENSOR,
+    intervalMs: options.intervalMs ?? 1000,
+    description: "evaluates the assets' automation conditions and freshness policies",
+    evaluate: (ctx) => evaluate(ctx),
+  });
+  return {
+    sensor,
+    evaluator,
+    get last() {
+      return last;
+    },
+  };
+}
+
+/**
+ * Claims evaluation `tick` for `daemonId`; returns the attempt number, or
+ * `undefined` when another live daemon holds it.
+ */
+async function claimTick(
+  store: RunStore,
+  tick: number,
+  daemonId: string,
+  now: number,
+  staleMs = 60_000,
+): Promise<number | undefined> {
+  for (let attempt = 1; attempt <= 100; attempt++) {
+    const key = attempt === 1 ? String(tick) : `${tick}#${attempt}`;
+    const holder = await store.claimRunKey(AUTOMATION_TICK_CLAIMS, key, `${daemonId}@${now}`);
+    if (holder.claimed) return attempt;
+    const at = holder.runId.lastIndexOf("@");
+    // This daemon's own claim (its previous try at this tick failed before the cursor moved).
+    if (holder.runId.slice(0, at) === daemonId) return attempt;
+    const since = Number(holder.runId.slice(at + 1));
+    if (Number.isFinite(since) && now - since < staleMs) return undefined;
+  }
+  return undefined;
+}
+
+/** FNV-1a of `text`, as 8 hex digits. */
+function fnv(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}

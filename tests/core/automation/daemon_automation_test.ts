@@ -1,0 +1,147 @@
+/**
+ * The daemon's automation sensor: a sensor-launched upstream run makes the
+ * eager downstream run, once, in one run; two daemons never launch twice; a
+ * dead daemon's tick claim is taken over; every evaluation is recorded.
+ */
+
+import assert from "node:assert/strict";
+import { defineAsset } from "../../../core/asset.ts";
+import { eager } from "../../../core/automation/condition.ts";
+import {
+  AUTOMATION_SENSOR,
+  AUTOMATION_TICK_CLAIMS,
+  parseAutomationCursor,
+} from "../../../core/automation/sensor.ts";
+import { SensorDaemon } from "../../../core/daemon.ts";
+import { defineGraph } from "../../../core/definitions.ts";
+import { MemoryRunStore } from "../../../core/run_store/memory.ts";
+import type { RunStore } from "../../../core/run_store/types.ts";
+import { defineSensor } from "../../../core/sensor.ts";
+import { FakeClock } from "../../../core/testing.ts";
+
+const T0 = Date.parse("2024-03-10T10:30:00Z");
+
+function world() {
+  const drops: string[] = [];
+  const executed: string[] = [];
+  const sensor = defineSensor({
+    name: "drops",
+    evaluate(ctx) {
+      const fresh = drops.slice(Number(ctx.cursor ?? 0));
+      return {
+        runRequests: fresh.map((drop) => ({ runKey: drop, selection: "bronze" })),
+        cursor: String(drops.length),
+      };
+    },
+  });
+  const record = (key: string) => () => void executed.push(key);
+  const graph = defineGraph({
+    assets: [
+      defineAsset({ key: "bronze", materialize: record("bronze") }),
+      defineAsset({
+        key: "stg",
+        deps: ["bronze"],
+        automation: eager(),
+        materialize: record("stg"),
+      }),
+      defineAsset({ key: "mart", deps: ["stg"], automation: eager(), materialize: record("mart") }),
+      defineAsset({ key: "lonely", automation: eager(), materialize: record("lonely") }),
+    ],
+    sensors: [sensor],
+  });
+  return { drops, executed, graph };
+}
+
+function daemon(
+  graph: ReturnType<typeof world>["graph"],
+  store: RunStore,
+  clock: FakeClock,
+  id: string,
+) {
+  return new SensorDaemon(graph, { runStore: store, clock, daemonId: id, intervalMs: 1000 });
+}
+
+/** Ticks `d` until it launches nothing and has nothing in flight (at most 10 ticks). */
+async function settle(d: SensorDaemon<unknown>, clock: FakeClock): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    clock.advance(1000);
+    const reports = await d.tick();
+    await d.drain();
+    if (reports.every((r) => r.launched.length === 0)) return;
+  }
+}
+
+Deno.test("automation: a sensor's upstream run makes the eager chain run once, as one run", async () => {
+  const { drops, executed, graph } = world();
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using d = daemon(graph, store, clock, "d1");
+  assert.ok(d.automation, "the graph has automated assets: the daemon adds the sensor");
+  await settle(d, clock);
+  assert.deepEqual(executed, [], "nothing changed since the first evaluation");
+  drops.push("file-1.csv");
+  await settle(d, clock);
+  assert.deepEqual(executed, ["bronze", "stg", "mart"]);
+  const runs = await store.listRuns({ limit: 10 });
+  const automated = runs.filter((r) => r.tags.sensor === AUTOMATION_SENSOR);
+  assert.equal(automated.length, 1, "stg and mart in one run");
+  assert.equal(automated[0]?.selection, "stg,mart");
+  assert.match(automated[0]?.tags.run_key ?? "", /^automation:\d+:1:[0-9a-f]{8}$/);
+  await settle(d, clock);
+  assert.equal(executed.length, 3, "and nothing more");
+
+  const evaluations = await store.listAutomationRecords({ kind: "evaluation", assetKey: "mart" });
+  const requested = evaluations.find((r) => r.data.requestedCount === 1);
+  assert.ok(requested, "the evaluation that requested mart is recorded");
+  const tree = requested.data.tree as { label: string; trueCount: number };
+  assert.equal(tree.label, "eager");
+  assert.equal(tree.trueCount, 1);
+  const ticks = await store.listAutomationRecords({ kind: "tick" });
+  assert.ok(ticks.length >= 3);
+  assert.equal(parseAutomationCursor(await store.getCursor(AUTOMATION_SENSOR)).tick, ticks.length);
+});
+
+Deno.test("automation: two daemons on one store launch each automated run once", async () => {
+  const { drops, executed, graph } = world();
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using one = daemon(graph, store, clock, "d1");
+  await using two = daemon(graph, store, clock, "d2");
+  await Promise.all([settle(one, clock), settle(two, clock)]);
+  for (const round of [1, 2, 3]) {
+    drops.push(`file-${round}.csv`);
+    for (let i = 0; i < 6; i++) {
+      clock.advance(500);
+      // Both evaluate in the same instant, from the same cursor.
+      await Promise.all([one.tick(), two.tick()]);
+      await Promise.all([one.drain(), two.drain()]);
+    }
+  }
+  const count = (key: string) => executed.filter((k) => k === key).length;
+  assert.equal(count("bronze"), 3);
+  assert.equal(count("stg"), 3, executed.join(","));
+  assert.equal(count("mart"), 3);
+});
+
+Deno.test("automation: a tick claimed by a daemon that died is taken over once stale", async () => {
+  const { drops, executed, graph } = world();
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using d = daemon(graph, store, clock, "d1");
+  await settle(d, clock);
+  const cursor = parseAutomationCursor(await store.getCursor(AUTOMATION_SENSOR));
+  // A dead daemon claimed the next tick and never finished it.
+  await store.claimRunKey(AUTOMATION_TICK_CLAIMS, String(cursor.tick + 1), `dead@${clock.now()}`);
+  drops.push("file-1.csv");
+  clock.advance(1000);
+  const reports = await d.tick();
+  await d.drain();
+  const automation = reports.find((r) => r.name === AUTOMATION_SENSOR);
+  assert.equal(automation?.status, "skipped", "the claim is fresh");
+  assert.deepEqual(executed, ["bronze"]);
+  clock.advance(61_000);
+  await settle(d, clock);
+  assert.deepEqual(executed, ["bronze", "stg", "mart"]);
+  const runs = await store.listRuns({ tags: { sensor: AUTOMATION_SENSOR } });
+  assert.match(runs[0]?.tags.run_key ?? "", /^automation:\d+:2:/, "attempt 2 of that tick");
+});
