@@ -80,7 +80,7 @@ Deno.test("eager waits while the upstream or the asset itself is in progress", a
   const h = await harness([a, b]);
   await h.run("a");
   const end = await h.open("busy-a", [["a", null]]);
-  const result = await h.tick();
+  let result = await h.tick();
   assertEquals(requested(result), {});
   assertEquals(truths(result, "b")["eager > not any_deps_in_progress > any_deps_in_progress"], 1);
   await end();
@@ -156,7 +156,7 @@ Deno.test("an asset whose upstream was never materialized waits (anyDepsMissing)
   });
   const h = await harness([a, root, two]);
   await h.run("a");
-  const result = await h.tick();
+  let result = await h.tick();
   assertEquals(requested(result), {});
   assertEquals(truths(result, "two")["eager > not any_deps_missing > any_deps_missing"], 1);
   await h.run("root");
@@ -298,7 +298,7 @@ Deno.test("onCron: once per tick, after every upstream updated since the tick", 
   await h.run("a");
   assertEquals(requested(await h.tick(3_600_000)), {}, "a updated before the 13:00 tick");
   await h.run("a");
-  const result = await h.tick();
+  let result = await h.tick();
   assertEquals(requested(result), { hourly: [null] });
   await h.run("hourly");
   await h.run("a");
@@ -345,7 +345,7 @@ Deno.test("building blocks: missing, newlyUpdated, newlyRequested, executionFail
     block("cv", codeVersionChanged()),
   ];
   const h = await harness(assets);
-  const result = await h.tick();
+  let result = await h.tick();
   assertEquals(requested(result), { m: [null] });
   await h.run("m,nu,nr,ef");
   result = await h.tick();
@@ -394,7 +394,7 @@ Deno.test("operators: and, or, not, since; inLatestTimeWindow lookback; cronTick
     materialize: noop,
   });
   const h = await harness([raw, window, either, never, ticked]);
-  const result = await h.tick();
+  let result = await h.tick();
   assertEquals(requested(result).either, ["2024-05-09"], "raw[2024-05-09] is missing");
   assertEquals(requested(result).never, undefined);
   await h.run("raw", ["2024-05-06", "2024-05-07", "2024-05-09"]);
