@@ -213,6 +213,20 @@ export class AutomationEvaluator {
     return this.state.assets.get(assetKey)?.space.key(index) ?? null;
   }
 
+  /**
+   * Records that partitions were requested at `time`, before the runs that
+   * plan them are recorded (a queued run may start much later): the next
+   * evaluation does not request them again.
+   */
+  markRequested(assetKey: string, indexes: readonly number[], time: number): void {
+    const state = this.state.assets.get(assetKey);
+    if (!state) return;
+    for (const i of indexes) {
+      state.ensure(i);
+      if (time > (state.lastReq[i] as number)) state.lastReq[i] = time;
+    }
+  }
+
   /** Marks partitions to look at again in the next evaluation (e.g. requests that were not launched). */
   retry(assetKey: string, indexes: readonly number[]): void {
     const state = this.state.assets.get(assetKey);

@@ -173,6 +173,9 @@ export function automationSensor(
     last = result;
     const plan = planRuns(result.requested, evaluator.state.assets, graph.order);
     for (const [key, indexes] of plan.deferred) evaluator.retry(key, indexes);
+    for (const [key, indexes] of result.requested) {
+      if (!plan.deferred.has(key)) evaluator.markRequested(key, indexes, now);
+    }
     const runKeyOf = new Map<string, string>();
     const runRequests: RunRequest[] = plan.runs.map((run) => {
       const selection = run.assetKeys.join(",");

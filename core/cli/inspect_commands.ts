@@ -4,6 +4,9 @@
  * @module
  */
 
+import { assetStaleness, describeReason } from "../automation/staleness.ts";
+import { systemClock } from "../clock.ts";
+import type { Graph } from "../graph.ts";
 import { describePartitions } from "../partitions.ts";
 import type { RunRecord, RunStatus, StepRecord } from "../run_store/types.ts";
 import { parseCommandArgs } from "./_args.ts";
@@ -21,7 +24,10 @@ const JSON_FLAG = {
 /** Usage of `list`. */
 export const LIST_USAGE = `Usage: list [--json]
 
-Every asset with its group, deps, partitions, checks and last materialization.
+Every asset with its group, deps, partitions, checks, last materialization and
+whether its data is fresh, stale (and why) or missing. Stale: its code version
+changed, or an upstream holds newer data than it consumed; \`materialize --stale\`
+runs exactly those.
 `;
 
 /** Usage of `runs`. */
@@ -51,11 +57,13 @@ export async function listCommand<R>(
   if (values.help) return help(io, LIST_USAGE);
   const graph = await app.loadGraph();
   await using store = await openStore(app, io);
+  const now = (app.clock ?? systemClock).now();
   const rows = [];
   for (const key of graph.order) {
     const asset = graph.assets.get(key);
     if (!asset) continue;
     const last = await store.lastMaterialization(key);
+    const staleness = await assetStaleness(graph as Graph<unknown>, store, key);
     rows.push({
       asset: key,
       group: asset.group,
@@ -65,6 +73,9 @@ export async function listCommand<R>(
       last_materialization: last
         ? { run_id: last.runId, partition: last.partition, time: new Date(last.time).toISOString() }
         : null,
+      status: staleness.status,
+      stale_reasons: staleness.reasons.map((r) => describeReason(r, now)),
+      automation: asset.automation?.describe() ?? null,
       description: asset.description,
     });
   }
@@ -73,7 +84,7 @@ export async function listCommand<R>(
     return EXIT.ok;
   }
   io.out(table(
-    ["asset", "group", "deps", "partitions", "checks", "last materialization"],
+    ["asset", "group", "deps", "partitions", "checks", "last materialization", "status"],
     rows.map((r) => [
       r.asset,
       r.group,
@@ -85,6 +96,7 @@ export async function listCommand<R>(
           r.last_materialization.run_id.slice(0, 8)
         }`
         : "never",
+      r.status === "stale" ? `stale: ${r.stale_reasons.join("; ")}` : r.status,
     ]),
   ));
   return EXIT.ok;

@@ -7,7 +7,10 @@
 
 import { materialize, type RunResult } from "../executor.ts";
 import type { PartitionSelection } from "../plan.ts";
-import type { RunEvent } from "../run_store/types.ts";
+import type { RunEvent, RunStore } from "../run_store/types.ts";
+import { staleRuns } from "../automation/staleness.ts";
+import type { Graph } from "../graph.ts";
+import { resolveSelection } from "../selection.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
@@ -33,6 +36,9 @@ Options:
   --from KEY --to KEY   run a range of partitions (a backfill)
   --concurrency N       steps at once (default: number of cores)
   --tag KEY=VALUE       tag the run (repeatable)
+  --stale               only the stale asset partitions among the selection (code
+                        version changed, or an upstream holds newer data than they
+                        consumed: see \`list\`), one run per connected set
   --json                JSON lines on stdout, even on a terminal
   -h, --help            show this help
 
@@ -53,6 +59,8 @@ export interface MaterializeArgs {
   tags: Record<string, string>;
   /** `--json`: JSON lines even on a terminal. */
   json: boolean;
+  /** `--stale`: only the stale partitions of the selection. */
+  stale: boolean;
 }
 
 /** Parses `materialize` arguments; throws {@linkcode UsageError}. */
@@ -64,6 +72,9 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
   );
   if (keys.length > 0 && (values.from !== undefined || values.to !== undefined)) {
     throw new UsageError("Use either --partition or --from/--to, not both");
+  }
+  if (values.stale && (keys.length > 0 || values.from !== undefined || values.to !== undefined)) {
+    throw new UsageError("--stale picks the partitions itself: drop --partition/--from/--to");
   }
   let concurrency: number | undefined;
   if (values.concurrency !== undefined) {
@@ -91,6 +102,7 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
     concurrency,
     tags,
     json: values.json ?? false,
+    stale: values.stale ?? false,
   };
 }
 
@@ -106,6 +118,7 @@ function parse(args: readonly string[]) {
       concurrency: { type: "string" },
       tag: { type: "string", multiple: true },
       json: { type: "boolean" },
+      stale: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -125,6 +138,52 @@ export async function materializeCommand<R>(
   }
   const graph = await app.loadGraph();
   await using store = await openStore(app, io);
+  if (parsed.stale) return await materializeStale(app, graph, store, parsed, io, signal);
+  return await runOnce(app, graph, store, parsed, io, signal);
+}
+
+/** `--stale`: plans the stale partitions and runs them, one run per connected set. */
+async function materializeStale<R>(
+  app: CliApp<R>,
+  graph: Graph<R>,
+  store: RunStore,
+  parsed: MaterializeArgs,
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
+  const keys = resolveSelection(graph as Graph<unknown>, parsed.selection, parsed.exclude);
+  const plan = await staleRuns(graph as Graph<unknown>, store, keys);
+  if (plan.runs.length === 0) {
+    io.err(`Nothing is stale among the ${keys.length} selected asset(s)\n`);
+    return EXIT.ok;
+  }
+  const names = [...plan.stale].map(([key, parts]) =>
+    parts[0] === null ? key : `${key}[${parts.join(",")}]`
+  );
+  io.err(`Stale: ${names.join(", ")}; ${plan.runs.length} run(s)\n`);
+  let code: number = EXIT.ok;
+  for (const run of plan.runs) {
+    const result = await runOnce(app, graph, store, {
+      ...parsed,
+      selection: run.assetKeys.join(","),
+      exclude: "",
+      partitions: run.partitions ? { keys: run.partitions } : {},
+      tags: { ...parsed.tags, stale: "true" },
+    }, io, signal);
+    if (result === EXIT.canceled) return result;
+    if (result !== EXIT.ok) code = result;
+  }
+  return code;
+}
+
+async function runOnce<R>(
+  app: CliApp<R>,
+  graph: Graph<R>,
+  store: RunStore,
+  parsed: MaterializeArgs,
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
   const live = io.isTerminal && !parsed.json;
   const view = live ? new ProgressView(io, app.clock) : undefined;
   const onEvent = live ? (event: RunEvent) => view?.onEvent(event) : (event: RunEvent) => {

@@ -56,12 +56,12 @@ Deno.test("list: assets, deps, group, partitions, checks and last materializatio
     assertExit(outcome, EXIT.ok);
     assert.match(
       outcome.stdout,
-      /^asset\s+group\s+deps\s+partitions\s+checks\s+last materialization\n/,
+      /^asset\s+group\s+deps\s+partitions\s+checks\s+last materialization\s+status\n/,
     );
     assert.deepStrictEqual(tableRows(outcome.stdout), [
-      ["raw", "ingest", "-", "static (2)", "0", "never"],
-      ["clean", "default", "raw", "-", "1", "never"],
-      ["broken", "default", "clean", "-", "0", "never"],
+      ["raw", "ingest", "-", "static (2)", "0", "never", "missing"],
+      ["clean", "default", "raw", "-", "1", "never", "missing"],
+      ["broken", "default", "clean", "-", "0", "never", "missing"],
     ]);
   });
 
@@ -91,6 +91,9 @@ Deno.test("list: assets, deps, group, partitions, checks and last materializatio
         partitions: "static (2)",
         checks: [],
         last_materialization: null,
+        status: "fresh",
+        stale_reasons: [],
+        automation: null,
         description: "Rows as fetched",
       },
     );

@@ -331,6 +331,7 @@ Deno.test("parseMaterializeArgs: what reaches the executor", async (t) => {
       concurrency: undefined,
       tags: {},
       json: false,
+      stale: false,
     });
   });
 
@@ -357,6 +358,7 @@ Deno.test("parseMaterializeArgs: what reaches the executor", async (t) => {
         concurrency: 3,
         tags: { who: "me", expr: "a=b" },
         json: true,
+        stale: false,
       },
     );
   });
