@@ -143,7 +143,12 @@ async function judge(
       // compare with when the asset's step began.
       : current.time > (last.provenance?.startedAt ?? last.time);
     if (changed) {
-      reasons.push({ kind: "upstream_changed", upstream: dep, partition: current.partition, at: current.time });
+      reasons.push({
+        kind: "upstream_changed",
+        upstream: dep,
+        partition: current.partition,
+        at: current.time,
+      });
     }
   }
   return {
@@ -162,7 +167,9 @@ export function describeReason(reason: StaleReason, now: number): string {
   if (reason.kind === "code_version") {
     return `code version changed (${reason.was ?? "none"} → ${reason.now ?? "none"})`;
   }
-  const which = reason.partition === null ? reason.upstream : `${reason.upstream}[${reason.partition}]`;
+  const which = reason.partition === null
+    ? reason.upstream
+    : `${reason.upstream}[${reason.partition}]`;
   return `upstream ${which} changed ${formatDuration(Math.max(0, now - reason.at))} ago`;
 }
 
@@ -190,7 +197,9 @@ export async function staleRuns(
   const requested = new Map<string, number[]>();
   for (const key of graph.order) {
     if (!wanted.has(key)) continue;
-    const reports = (await partitionStaleness(graph, store, key)).filter((r) => r.status === "stale");
+    const reports = (await partitionStaleness(graph, store, key)).filter((r) =>
+      r.status === "stale"
+    );
     if (reports.length === 0) continue;
     const space = state.assets.get(key)?.space;
     stale.set(key, reports.map((r) => r.partition));

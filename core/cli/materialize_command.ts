@@ -163,13 +163,20 @@ async function materializeStale<R>(
   io.err(`Stale: ${names.join(", ")}; ${plan.runs.length} run(s)\n`);
   let code: number = EXIT.ok;
   for (const run of plan.runs) {
-    const result = await runOnce(app, graph, store, {
-      ...parsed,
-      selection: run.assetKeys.join(","),
-      exclude: "",
-      partitions: run.partitions ? { keys: run.partitions } : {},
-      tags: { ...parsed.tags, stale: "true" },
-    }, io, signal);
+    const result = await runOnce(
+      app,
+      graph,
+      store,
+      {
+        ...parsed,
+        selection: run.assetKeys.join(","),
+        exclude: "",
+        partitions: run.partitions ? { keys: run.partitions } : {},
+        tags: { ...parsed.tags, stale: "true" },
+      },
+      io,
+      signal,
+    );
     if (result === EXIT.canceled) return result;
     if (result !== EXIT.ok) code = result;
   }

@@ -21,6 +21,7 @@
 import { ConfigError, PlatformError, SelectionError } from "../errors.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import { listCommand, runsCommand, showCommand } from "./inspect_commands.ts";
+import { automationCommand } from "./automation_command.ts";
 import type { CliIo } from "./io.ts";
 import { materializeCommand } from "./materialize_command.ts";
 import { sensorCommand } from "./sensor_command.ts";
@@ -52,10 +53,11 @@ export function usage(app: CliApp<unknown>): string {
     "",
     "Commands:",
     "  materialize [SELECTION]  run assets now (all by default); --help for options",
-    "  list                     assets, their deps and last materialization",
+    "  list                     assets, their deps, last materialization, fresh or stale and why",
     "  runs                     recent runs (--limit N, --status S)",
     "  show RUN_ID              a run: steps, failures and stack traces",
-    "  sensor                   daemon: sensors and schedules launch runs; --help for options",
+    "  sensor                   daemon: sensors, schedules and automation launch runs; --help for options",
+    "  automation [ASSET]       what the automation decided and why (condition trees, ticks)",
     ...extra,
     "",
     "Every command takes --json for machine-readable output.",
@@ -89,6 +91,8 @@ export async function runCli<R>(
         return await showCommand(app, rest, io);
       case "sensor":
         return await sensorCommand(app, rest, io, options.signal);
+      case "automation":
+        return await automationCommand(app, rest, io);
     }
     const extra = app.commands?.[command];
     if (extra) return await extra.run(rest, io, options.signal);

@@ -61,7 +61,11 @@ Deno.test("stale when an upstream changed after it consumed, with the reason and
   assert.deepEqual(report.reasons.map((r) => describeReason(r, clock.now())), [
     "upstream bronze_activity changed 2 h ago",
   ]);
-  assert.equal((await assetStaleness(graph, store, "mart")).status, "fresh", "direct upstreams only");
+  assert.equal(
+    (await assetStaleness(graph, store, "mart")).status,
+    "fresh",
+    "direct upstreams only",
+  );
 });
 
 Deno.test("an upstream rewritten with the same data version does not make it stale", async () => {
@@ -102,7 +106,12 @@ Deno.test("partitions are judged one by one against the same partition upstream"
   const clock = new FakeClock(T0);
   await materialize(graph, { runStore: store, clock });
   clock.advance(1000);
-  await materialize(graph, { runStore: store, clock, selection: "raw", partitions: { keys: ["us"] } });
+  await materialize(graph, {
+    runStore: store,
+    clock,
+    selection: "raw",
+    partitions: { keys: ["us"] },
+  });
   const reports = await partitionStaleness(graph, store, "clean");
   assert.deepEqual(reports.map((r) => [r.partition, r.status]), [["eu", "fresh"], ["us", "stale"]]);
   const plan = await staleRuns(graph, store, ["raw", "clean"]);

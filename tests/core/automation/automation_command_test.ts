@@ -1,0 +1,84 @@
+/** `automation`: the recorded evaluations, trees, ticks and freshness, as a person reads them. */
+
+import assert from "node:assert/strict";
+import { defineAsset } from "../../../core/asset.ts";
+import { eager } from "../../../core/automation/condition.ts";
+import { freshness } from "../../../core/automation/freshness_policy.ts";
+import { SensorDaemon } from "../../../core/daemon.ts";
+import { defineSensor } from "../../../core/sensor.ts";
+import { FakeClock } from "../../../core/testing.ts";
+import { assertExit, cli, EXIT, jsonLines, testApp } from "../cli/_app.ts";
+
+Deno.test("automation command: assets, one asset's trees, ticks, json, usage errors", async () => {
+  const drops: string[] = [];
+  const { app, store, graph } = testApp([
+    defineAsset({ key: "bronze", materialize: () => {} }),
+    defineAsset({
+      key: "mart",
+      deps: ["bronze"],
+      automation: eager(),
+      freshness: freshness({ maxLagMinutes: 60 }),
+      materialize: () => {},
+    }),
+    defineAsset({ key: "plain", materialize: () => {} }),
+  ], {
+    sensors: [defineSensor({
+      name: "drops",
+      evaluate: (ctx) => ({
+        runRequests: drops.slice(Number(ctx.cursor ?? 0)).map((d) => ({
+          runKey: d,
+          selection: "bronze",
+        })),
+        cursor: String(drops.length),
+      }),
+    })],
+  });
+  const before = await cli(app, ["automation", "mart"]);
+  assertExit(before, EXIT.ok);
+  assert.match(before.stdout, /not evaluated yet/);
+
+  const clock = new FakeClock(Date.parse("2024-05-10T12:00:00Z"));
+  await using daemon = new SensorDaemon(graph, { runStore: store, clock, daemonId: "d1" });
+  const settle = async () => {
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1000);
+      await daemon.tick();
+      await daemon.drain();
+    }
+  };
+  await settle();
+  drops.push("f1");
+  await settle();
+
+  const overview = await cli(app, ["automation"]);
+  assertExit(overview, EXIT.ok);
+  assert.match(overview.stdout, /^asset\s+condition\s+last evaluation\s+requested\s+freshness/);
+  assert.match(
+    overview.stdout,
+    /mart\s+eager\s+\S+ \S+ tick \d+\s+(no|requested 1)\s+pass: data \d+ s old; allowed 1 h/,
+  );
+  assert.doesNotMatch(overview.stdout, /plain/);
+
+  const one = await cli(app, ["automation", "mart", "--limit", "10"]);
+  assertExit(one, EXIT.ok);
+  assert.match(one.stdout, /^mart: eager\n/);
+  assert.match(one.stdout, /requested 1 in run key automation:\d+:1:[0-9a-f]{8}/);
+  assert.match(
+    one.stdout,
+    /\n  ✓ eager\n    ✓ in_latest_time_window\n    ✓ any_deps_updated since/,
+  );
+  assert.match(one.stdout, /✗ any_deps_missing/);
+
+  const ticks = await cli(app, ["automation", "--ticks"]);
+  assertExit(ticks, EXIT.ok);
+  assert.match(ticks.stdout, /^tick\s+time\s+daemon/);
+  assert.match(ticks.stdout, /\n1\s+2024-05-10 12:00:01Z\s+d1/);
+
+  const json = jsonLines((await cli(app, ["automation", "mart", "--json"])).stdout);
+  assert.ok(json.some((r) => r.kind === "evaluation" && r.requestedCount === 1));
+  assert.ok(json.some((r) => r.kind === "freshness" && r.status === "pass"));
+
+  assertExit(await cli(app, ["automation", "nope"]), EXIT.usage);
+  assertExit(await cli(app, ["automation", "--limit", "0"]), EXIT.usage);
+  assertExit(await cli(app, ["automation", "a", "b"]), EXIT.usage);
+});
