@@ -65,7 +65,7 @@ Deno.test("automation command: assets, one asset's trees, ticks, json, usage err
   assert.match(one.stdout, /requested 1 in run key automation:\d+:1:[0-9a-f]{8}/);
   assert.match(
     one.stdout,
-    /\n  ✓ eager\n    ✓ in_latest_time_window\n    ✓ any_deps_updated since/,
+    /\n {2}✓ eager\n {4}✓ in_latest_time_window\n {4}✓ any_deps_updated since/,
   );
   assert.match(one.stdout, /✗ any_deps_missing/);
 
