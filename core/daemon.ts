@@ -488,6 +488,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         clock: this.#clock,
         launchedRun: (runKey) => launchedRunIn(this.#store, sensor.name, runKey),
         runStore: this.#store,
+        graph: this.#graph,
       });
     } catch (error) {
       if (this.#stop.signal.aborted) {

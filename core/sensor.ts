@@ -25,6 +25,19 @@ import type { Clock } from "./clock.ts";
 import { InvalidDefinitionError, PlatformError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { RunStore } from "./run_store/types.ts";
+import type { AssetDefinition } from "./asset.ts";
+
+/** What a sensor may read of the daemon's graph (a `Graph` is one). */
+export interface SensorGraph {
+  /** Assets by key. */
+  readonly assets: ReadonlyMap<string, AssetDefinition>;
+  /** Asset keys in a topological order. */
+  readonly order: readonly string[];
+  /** Direct upstream keys of `key`. */
+  upstream(key: string): readonly string[];
+  /** Direct downstream keys of `key`. */
+  downstream(key: string): readonly string[];
+}
 
 /** One run a sensor asks for. */
 export interface RunRequest {
@@ -96,6 +109,8 @@ export interface SensorContext<R = Record<string, never>> {
    * freshness alerts); read it, do not launch runs through it.
    */
   readonly runStore?: RunStore;
+  /** The graph the daemon runs (selections in alert filters resolve against it). */
+  readonly graph?: SensorGraph;
 }
 
 /** What {@linkcode launchedRunIn} reads of a run store. */

@@ -10,7 +10,7 @@ import type { Clock } from "./clock.ts";
 import { CanceledError } from "./errors.ts";
 import { createLogger, type LogRecord } from "./logger.ts";
 import type { RunStore } from "./run_store/types.ts";
-import { launchedRunIn, type SensorContext } from "./sensor.ts";
+import { launchedRunIn, type SensorContext, type SensorGraph } from "./sensor.ts";
 
 /**
  * A clock that never waits: `sleep` moves time forward at once and records the
@@ -151,6 +151,8 @@ export interface BuildSensorContextOptions<R> {
    * reads (runs launched for run keys); without one, no run key has a run.
    */
   runStore?: RunStore;
+  /** The graph the sensor may read; none when omitted. */
+  graph?: SensorGraph;
 }
 
 /**
@@ -186,5 +188,6 @@ export function buildSensorContext<R = Record<string, never>>(
       store ? launchedRunIn(store, sensorName, runKey) : Promise.resolve(undefined),
     logs,
     ...(options.runStore ? { runStore: options.runStore } : {}),
+    ...(options.graph ? { graph: options.graph } : {}),
   };
 }

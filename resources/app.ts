@@ -18,6 +18,8 @@ import type { SpatialEngine } from "./spatial/engine.ts";
 import type { GdalEngine } from "./spatial/gdal.ts";
 import { openGdal, openSpatialEngine } from "./spatial/open.ts";
 import { openWarehouse } from "./warehouse/open.ts";
+import type { Notifier } from "../core/automation/notification.ts";
+import { openNotifiers } from "./notifier/open.ts";
 import type { Warehouse } from "./warehouse/types.ts";
 
 /** Every resource an asset of this project may declare. */
@@ -36,6 +38,8 @@ export interface AppResources {
   readonly spatial: SpatialEngine;
   /** The GDAL build reading and writing spatial files (gdal3.js or native): `GDAL_ENGINE`. */
   readonly gdal: GdalEngine;
+  /** Where alert sensors deliver notifications: `NOTIFY_URLS` (none by default). */
+  readonly notifiers: readonly Notifier[];
 }
 
 /** Resource factories for `config`; each opens on first use in a run and closes at its end. */
@@ -71,5 +75,7 @@ export function appResources(config: Config): ResourceSources<AppResources> {
       `spatial engine ${redactUrl(config.SPATIAL_URL)}`,
       () => openSpatialEngine(config.SPATIAL_URL),
     ),
+    // Opened now, so a bad NOTIFY_URLS fails at start naming the variable.
+    notifiers: openNotifiers(config.NOTIFY_URLS),
   };
 }

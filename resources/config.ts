@@ -87,6 +87,17 @@ export const ConfigSchema = z.object({
    * row is failed as "owner process died" by the next daemon tick or CLI start.
    */
   RUN_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+  /**
+   * Where alerts go, separated by spaces: `slack+https://hooks...`,
+   * `https://...` (JSON webhook), `smtp://user:pass@host:587?from=..&to=..`,
+   * `exec:///path/to/hook`; a `#name` fragment names one. None by default.
+   */
+  NOTIFY_URLS: z.string().trim().default(""),
+  /** Base URL of the web UI, for links in notifications (e.g. `http://localhost:3000`). */
+  UI_URL: z.string().trim().optional().refine(
+    (v) => v === undefined || v === "" || /^https?:\/\/\S+$/.test(v),
+    "UI_URL must be an http(s) URL",
+  ),
 });
 
 /** The parsed configuration. */

@@ -220,33 +220,9 @@ export class AutomationState {
     }
   }
 
-  /**
-   * The feed's last id, found with O(log n) one-row probes (an exponential
-   * then a binary search) instead of reading the whole history.
-   */
-  async #feedEnd(): Promise<number> {
-    const after = async (id: number) =>
-      (await this.#store.listEventsAfter(id, { limit: 1 }))[0]?.id;
-    let low = this.watermark;
-    let next = await after(low);
-    if (next === undefined) return low;
-    low = next;
-    let step = 1024;
-    let high = low + step;
-    while ((next = await after(high)) !== undefined) {
-      low = next;
-      step *= 2;
-      high = low + step;
-    }
-    // Events exist after `low` only below `high`: narrow down.
-    while (high - low > 1) {
-      const mid = Math.floor((low + high) / 2);
-      next = await after(mid);
-      if (next === undefined) high = mid;
-      else low = next;
-    }
-    while ((next = await after(low)) !== undefined) low = next;
-    return low;
+  /** The feed's last id. */
+  #feedEnd(): Promise<number> {
+    return feedEnd(this.#store, this.watermark);
   }
 
   #materialized(state: AssetState, m: Materialization): void {
@@ -352,4 +328,33 @@ function hash(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h | 0;
+}
+
+/**
+ * The id of the last event in `store`'s feed (at least `from`), found with
+ * O(log n) one-row probes (an exponential then a binary search) instead of
+ * reading the whole history.
+ */
+export async function feedEnd(store: RunStore, from = 0): Promise<number> {
+  const after = async (id: number) => (await store.listEventsAfter(id, { limit: 1 }))[0]?.id;
+  let low = from;
+  let next = await after(low);
+  if (next === undefined) return low;
+  low = next;
+  let step = 1024;
+  let high = low + step;
+  while ((next = await after(high)) !== undefined) {
+    low = next;
+    step *= 2;
+    high = low + step;
+  }
+  // Events exist after `low` only up to `high`: narrow down.
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    next = await after(mid);
+    if (next === undefined) high = mid;
+    else low = next;
+  }
+  while ((next = await after(low)) !== undefined) low = next;
+  return low;
 }

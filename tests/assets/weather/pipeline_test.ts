@@ -45,6 +45,7 @@ function graphFor(
       // Not used by the weather assets; the graph's resources must be complete.
       gdal: wasmGdal,
       spatial: new SpatialiteEngine(),
+      notifiers: [],
       ...overrides,
     },
   });
