@@ -13,7 +13,23 @@ import { opsAssets } from "./assets/ops/mod.ts";
 import { spatialAssets } from "./assets/spatial/mod.ts";
 import { weatherAssets } from "./assets/weather/mod.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
-import { schedules, sensors } from "./sensors/mod.ts";
+import { sensors } from "./sensors/mod.ts";
+import { activitySensor } from "./sensors/activity_sensor.ts";
+import { withAutomation } from "./core/automation/apply.ts";
+import {
+  and,
+  cronTickPassed,
+  eager,
+  initialEvaluation,
+  inLatestTimeWindow,
+  newlyRequested,
+  newlyUpdated,
+  not,
+  onCron,
+  or,
+} from "./core/automation/condition.ts";
+import { freshness } from "./core/automation/freshness_policy.ts";
+import { onCheckFailure, onFreshnessBreach, onRunFailure } from "./core/automation/alerts.ts";
 
 const config = loadConfig();
 
@@ -54,17 +70,53 @@ function lakeRoot(lakeUrl: string, bucket: string): string {
   return `s3://${bucket}`;
 }
 
+/**
+ * When things run on their own (`deno task sensor`): activity drops load as
+ * they land (the `activity_drops` sensor), spatial batches as their manifest
+ * is committed (the manifest sensor), weather on cron — today's partition
+ * every six hours from the forecast, yesterday's once a day from the archive
+ * — and every dbt model eagerly, as soon as its sources or parents have new
+ * data (`+meta: {automation: eager}` in dbt/dbt_project.yml). The marts must
+ * stay younger than 7 h (freshness checks), and failures, failed checks and
+ * freshness breaches notify NOTIFY_URLS.
+ */
+const weatherOnCron = or(
+  onCron("5 */6 * * *"),
+  and(
+    inLatestTimeWindow({ lookbackDays: 1 }),
+    not(inLatestTimeWindow()),
+    cronTickPassed("15 1 * * *").since(or(newlyRequested(), newlyUpdated(), initialEvaluation())),
+  ).withLabel("yesterday_from_archive(15 1 * * *)"),
+).withLabel("weather_on_cron");
+const martsFreshness = freshness({ maxLagMinutes: 7 * 60, warnLagMinutes: 6 * 60 + 30 });
+
+const ui = config.UI_URL ? { uiUrl: config.UI_URL } : {};
+
 /** The asset graph `deno task materialize` runs and `deno task sensor` watches. */
 export const graph = defineGraph<AppResources>({
-  assets: [
+  assets: withAutomation([
     ...weatherAssets({ startDate: config.WEATHER_START_DATE }),
     ...activityAssets({ samples: config.SAMPLE_DATA }),
     ...spatialAssets({ samples: config.SAMPLE_DATA }),
     ...marts.assets,
     ...opsAssets(),
-  ],
+  ], {
+    raw_weather: { automation: weatherOnCron },
+    bronze_weather: { automation: eager({ lookbackDays: 1 }) },
+    ...(marts.assets.some((a) => a.key === "fct_weather_daily")
+      ? { fct_weather_daily: { freshness: martsFreshness } }
+      : {}),
+  }),
   checks: [...marts.checks],
-  sensors,
-  schedules,
+  sensors: [
+    ...sensors,
+    activitySensor(),
+    onRunFailure(ui),
+    onCheckFailure(ui),
+    onFreshnessBreach(ui),
+  ],
+  // The weather schedules of sensors/weather_schedules.ts are replaced by
+  // raw_weather's condition above (same crons, same partitions).
+  schedules: [],
   resources: appResources(config),
 });

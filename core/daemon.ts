@@ -706,6 +706,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
       return;
     }
     if (report.status === "skipped") {
+      // The automation skips whenever nothing changed; it logs what it does itself.
+      if (report.name === AUTOMATION_SENSOR) return;
       // A sensor that keeps skipping for the same reason is logged once.
       if (this.#lastSkip.get(report.name) !== report.skipReason) {
         this.#log.info(`${who}: skipped: ${report.skipReason}`);
@@ -731,6 +733,11 @@ export class SensorDaemon<R> implements AsyncDisposable {
       return;
     }
     if (report.launched.length === 0 && report.duplicates.length === 0 && !report.cursor) return;
+    // The automation's cursor moves at every evaluation; it logs its own requests.
+    if (
+      report.name === AUTOMATION_SENSOR && report.launched.length === 0 &&
+      report.duplicates.length === 0
+    ) return;
     const parts = [
       `launched ${report.launched.length}` +
       (report.launched.length ? ` (${report.launched.join(", ")})` : ""),

@@ -28,6 +28,7 @@ import { executeNode, executeTest } from "../../resources/dbt/execute/run.ts";
 import { MissingUpstreamError, queryRunner } from "../../resources/dbt/execute/materialize.ts";
 import { renderHookText } from "../../resources/dbt/execute/hooks.ts";
 import { DbtError, DbtErrorCode } from "../../resources/dbt/errors.ts";
+import { conditionFromConfig } from "../../core/automation/condition.ts";
 import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../../resources/dbt/nodes.ts";
 
 /** The resources dbt assets use: only the warehouse. */
@@ -225,6 +226,9 @@ export async function dbtAssets(
       ) => /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(t) && all.indexOf(t) === i),
       description: node.description,
       codeVersion: node.checksum.slice(0, 12),
+      // `+meta: { automation: eager }` (dbt_project.yml or a model's config):
+      // the daemon keeps the model up to date (core/automation/condition.ts).
+      ...automationOf(node),
       resources: ["warehouse"],
       metadata: {
         dbt_unique_id: node.uniqueId,
@@ -372,4 +376,13 @@ function freshnessCheck(
       };
     },
   };
+}
+
+/** A node's automation condition from its `meta.automation` (`eager`, `on_missing`, `on_cron:<cron>`). */
+function automationOf(node: ModelNode) {
+  const condition = conditionFromConfig(
+    node.meta.automation,
+    `dbt ${node.resourceType} '${node.name}' (meta.automation)`,
+  );
+  return condition ? { automation: condition } : {};
 }

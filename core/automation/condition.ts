@@ -319,17 +319,17 @@ function assertCondition(value: unknown, where: string): void {
  * Materialize whenever an upstream holds newer data than this partition
  * consumed and it was not requested since, once no upstream is missing or in
  * progress and it is not in progress itself; daily partitions: the latest
- * only. Upstream changes from before automation's first evaluation do not
- * count (as in Dagster).
+ * only (or the last `lookbackDays` before it). Upstream changes from before
+ * automation's first evaluation do not count (as in Dagster).
  */
-export function eager(): AutomationCondition {
+export function eager(options: TimeWindowOptions = {}): AutomationCondition {
   return and(
-    inLatestTimeWindow(),
+    inLatestTimeWindow(options),
     anyDepsUpdated().since(or(newlyRequested(), initialEvaluation())),
     not(anyDepsMissing()),
     not(anyDepsInProgress()),
     not(inProgress()),
-  ).withLabel("eager");
+  ).withLabel(options.lookbackDays ? `eager(${options.lookbackDays}d)` : "eager");
 }
 
 /**

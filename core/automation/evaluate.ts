@@ -233,6 +233,17 @@ export class AutomationEvaluator {
     if (state) { for (const i of indexes) this.#mark(state, i); }
   }
 
+  /**
+   * Whether an evaluation at `now` has anything to look at: facts changed,
+   * time passed a cron tick or a day, or the previous evaluation looked at
+   * something (its "newly" blocks turn false). When not, every answer would
+   * be the previous one: no request.
+   */
+  hasWork(now: number): boolean {
+    this.#markTime(now);
+    return this.#dirty.size > 0 || this.#previousDirty.size > 0;
+  }
+
   /** Evaluates every dirty partition at `now`; synchronous and pure over the facts. */
   evaluate(now: number): EvaluationResult {
     const started = performance.now();

@@ -31,7 +31,7 @@ import {
   type SensorResult,
 } from "../sensor.ts";
 import { AutomationEvaluator, type EvaluationResult } from "./evaluate.ts";
-import { judgeFreshness } from "./freshness_policy.ts";
+import { type FreshnessPolicy, judgeFreshness } from "./freshness_policy.ts";
 import { planRuns } from "./plan_runs.ts";
 
 /** Name of the automation sensor (and of its cursor). */
@@ -162,6 +162,18 @@ export function automationSensor(
     const cursor = parseAutomationCursor(ctx.cursor);
     const eventsRead = await evaluator.refresh();
     const now = ctx.clock.now();
+    const judgedNow = freshnessAssets.map((asset) => {
+      const state = evaluator.state.assets.get(asset.key);
+      const lastMat = state && state.maxMat !== Number.NEGATIVE_INFINITY ? state.maxMat : null;
+      return { asset, result: judgeFreshness(asset.freshness as FreshnessPolicy, lastMat, now) };
+    });
+    const freshnessChanged = judgedNow.some(({ asset, result }) =>
+      freshnessStatus.get(asset.key) !== result.status
+    );
+    // Nothing changed since the last evaluation: every answer would be the same (no request).
+    if (!evaluator.hasWork(now) && !freshnessChanged) {
+      return { skipReason: "nothing changed since the last evaluation" };
+    }
     const tick = cursor.tick + 1;
     const attempt = await claimTick(store, tick, options.daemonId, now, options.staleClaimMs);
     if (attempt === undefined) {
@@ -216,10 +228,7 @@ export function automationSensor(
         },
       });
     }
-    for (const asset of freshnessAssets) {
-      const state = evaluator.state.assets.get(asset.key);
-      const lastMat = state && state.maxMat !== Number.NEGATIVE_INFINITY ? state.maxMat : null;
-      const judged = judgeFreshness(asset.freshness!, lastMat, now);
+    for (const { asset, result: judged } of judgedNow) {
       const previous = freshnessStatus.get(asset.key);
       if (previous === judged.status) continue;
       freshnessStatus.set(asset.key, judged.status);
@@ -234,7 +243,7 @@ export function automationSensor(
           previous: previous ?? null,
           lag_ms: judged.lagMs,
           judged_at: judged.judgedAt,
-          max_lag_ms: asset.freshness!.maxLagMs,
+          max_lag_ms: (asset.freshness as FreshnessPolicy).maxLagMs,
           description: judged.description,
         },
       });
