@@ -205,7 +205,10 @@ export const missing = (): AutomationCondition => leaf({ kind: "missing" });
 export const newlyUpdated = (): AutomationCondition => leaf({ kind: "newly_updated" });
 /** A run planning the partition started since the previous evaluation; `at` = the latest such run's start. */
 export const newlyRequested = (): AutomationCondition => leaf({ kind: "newly_requested" });
-/** A run that plans the partition is running and has not finished its step yet. */
+/**
+ * A run that plans the partition is running (until the run ends, even when
+ * the partition's own step is done: the rest of its chain is still running).
+ */
 export const inProgress = (): AutomationCondition => leaf({ kind: "in_progress" });
 /** The partition's latest step failed (and nothing materialized it since). */
 export const executionFailed = (): AutomationCondition => leaf({ kind: "execution_failed" });
@@ -274,7 +277,7 @@ export const anyDepsUpdated = (): AutomationCondition => leaf({ kind: "any_deps_
  * was ever materialized.
  */
 export const anyDepsMissing = (): AutomationCondition => leaf({ kind: "any_deps_missing" });
-/** An upstream partition this one depends on is in progress. */
+/** An upstream partition this one depends on is in progress (see {@linkcode inProgress}). */
 export const anyDepsInProgress = (): AutomationCondition => leaf({ kind: "any_deps_in_progress" });
 
 /** Every upstream changed (or is requested now) since the latest tick of `cron`. */

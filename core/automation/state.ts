@@ -200,16 +200,10 @@ export class AutomationState {
       case "materialization": {
         const state = event.assetKey === null ? undefined : this.assets.get(event.assetKey);
         if (state) this.#materialized(state, toMaterialization(event));
-        this.#stepEnded(event, false);
         return;
       }
       case "step_failed":
-        this.#stepEnded(event, true);
-        return;
-      case "step_success":
-      case "step_skipped":
-      case "step_canceled":
-        this.#stepEnded(event, false);
+        this.#stepFailed(event);
         return;
       case "run_started":
         await this.#runStarted(event.runId, event.time);
@@ -270,18 +264,19 @@ export class AutomationState {
     }
   }
 
-  #stepEnded(event: StoredRunEvent, failed: boolean): void {
+  /**
+   * A failed step. (Steps that end do not leave "in progress": that lasts
+   * until their run ends, as Dagster's in_progress, so a chain whose first
+   * steps are done is not requested again while its last steps still run.)
+   */
+  #stepFailed(event: StoredRunEvent): void {
     const state = event.assetKey === null ? undefined : this.assets.get(event.assetKey);
     if (!state) return;
     const i = state.space.index(event.partition);
     if (i < 0) return;
-    if (failed) {
-      state.ensure(i);
-      state.failedAt[i] = Math.max(state.failedAt[i] as number, event.time);
-    }
-    const open = this.#runs.get(event.runId);
-    if (open?.delete(`${state.asset.key}\0${i}`)) this.#release(state, i);
-    if (failed) this.#onChange(state, i);
+    state.ensure(i);
+    state.failedAt[i] = Math.max(state.failedAt[i] as number, event.time);
+    this.#onChange(state, i);
   }
 
   #runFinished(runId: string): void {
@@ -309,10 +304,7 @@ export const FEED_TYPES = [
   "materialization",
   "run_started",
   "run_finished",
-  "step_success",
   "step_failed",
-  "step_skipped",
-  "step_canceled",
 ] as const;
 
 function dataVersionFallback(m: Materialization): string {

@@ -1,0 +1,180 @@
+// The shipped graph (graph.ts) under `deno run -A main.ts sensor`, as real
+// processes on one SQLite run store and one landing folder: an activity CSV
+// dropped in the landing zone is loaded by the activity sensor, and the dbt
+// marts over it run by their eager condition, with nothing else asking —
+// once; a second drop while the marts run makes exactly one more marts run
+// after it; with two daemons nothing launches twice.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
+import type { RunRecord } from "../../core/mod.ts";
+import { AUTOMATION_SENSOR } from "../../core/automation/sensor.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SAMPLES = join(ROOT, "sample_data/activity");
+const MARTS = [
+  "stg_daily_activity",
+  "stg_sleep",
+  "int_user_days",
+  "user_baselines",
+  "user_deviations",
+];
+
+async function world() {
+  const dir = await Deno.makeTempDir({ prefix: "automation_process_" });
+  const landing = join(dir, "lake/landing-zone/activity");
+  await Deno.mkdir(landing, { recursive: true });
+  const children: Deno.ChildProcess[] = [];
+  return {
+    dir,
+    spawn(name: string) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "main.ts", "sensor", "--interval", "100"],
+        cwd: ROOT,
+        env: {
+          RUNS_URL: `sqlite:${dir}/runs.db`,
+          STATE_DIR: `${dir}/state-${name}`,
+          LAKE_URL: `file://${dir}/lake`,
+          LEDGER_URL: `sqlite:${dir}/ledger.db`,
+          WAREHOUSE_URL: `duckdb:${dir}/warehouse.duckdb`,
+          SAMPLE_DATA: "false",
+          NOTIFY_URLS: "",
+          NO_COLOR: "1",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      children.push(child);
+      return child;
+    },
+    /** Writes a drop the way an uploader does: a temp name, then a rename. */
+    async drop(file: string) {
+      const tmp = join(dir, `.${file}.part`);
+      await Deno.copyFile(join(SAMPLES, file), tmp);
+      await Deno.rename(tmp, join(landing, file));
+    },
+    async runs(): Promise<RunRecord[]> {
+      await using store = SqliteRunStore.open(join(dir, "runs.db"));
+      return (await store.listRuns({ limit: 1000 })).reverse();
+    },
+    async stop() {
+      const outputs = [];
+      for (const child of children.splice(0)) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+        const out = await child.output();
+        outputs.push(new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout));
+      }
+      return outputs;
+    },
+    async [Symbol.asyncDispose]() {
+      await this.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const byAutomation = (runs: RunRecord[]) => runs.filter((r) => r.tags.sensor === AUTOMATION_SENSOR);
+const byDrops = (runs: RunRecord[]) => runs.filter((r) => r.tags.sensor === "activity_drops");
+const done = (runs: RunRecord[]) => runs.every((r) => r.status !== "running");
+
+/** Waits until the daemons have evaluated at least once (the automation cursor exists). */
+async function started(w: Awaited<ReturnType<typeof world>>) {
+  await until("the daemon evaluated once", async () => {
+    try {
+      await using store = SqliteRunStore.open(join(w.dir, "runs.db"));
+      return (await store.getCursor(AUTOMATION_SENSOR)) !== undefined;
+    } catch {
+      return false;
+    }
+  });
+}
+
+Deno.test({
+  name:
+    "automation process: drop -> bronze (sensor) -> marts (eager) once; a drop during the marts run -> one more",
+  sanitizeResources: false,
+  async fn() {
+    await using w = await world();
+    w.spawn("one");
+    await started(w);
+    await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
+    // The marts start by themselves; the second file lands while they run.
+    await until("the marts run started", async () => byAutomation(await w.runs()).length >= 1);
+    const during = byAutomation(await w.runs())[0]?.status === "running";
+    await w.drop("sleep_2026-10-05_2026-10-18.csv");
+    await until("the second load and the marts after it ran", async () => {
+      const now = await w.runs();
+      return byDrops(now).length >= 2 && byAutomation(now).length >= 2 && done(now);
+    });
+    // Let more ticks pass: nothing else may run.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const runs = await w.runs();
+    const loads = byDrops(runs);
+    const marts = byAutomation(runs);
+    assert.equal(loads.length, 2, "one load per drop");
+    assert.equal(
+      marts.length,
+      2,
+      `exactly one more marts run (second drop during the first: ${during})`,
+    );
+    const first = marts[0] as RunRecord;
+    assert.deepEqual(first.selection.split(",").sort(), [...MARTS].sort());
+    assert.ok(first.startedAt >= (loads[0]?.finishedAt ?? Infinity), "after the first load");
+    assert.ok(marts.every((r) => r.status === "success"), marts.map((r) => r.errorSummary).join());
+    const lastLoad = loads.at(-1) as RunRecord;
+    assert.ok(
+      (marts.at(-1)?.startedAt ?? 0) >= (lastLoad.finishedAt ?? Infinity),
+      "marts after the last load",
+    );
+    // The event-driven hop: marts queued within 1 s of the load's end.
+    for (const load of loads) {
+      const next = marts.find((m) => m.startedAt >= (load.finishedAt ?? 0));
+      assert.ok(next, "each load is followed by a marts run");
+      assert.ok(
+        next.startedAt - (load.finishedAt ?? 0) < 1000,
+        `hop ${next.startedAt - (load.finishedAt ?? 0)} ms`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "automation process: two daemons on one store launch every run once",
+  sanitizeResources: false,
+  async fn() {
+    await using w = await world();
+    w.spawn("one");
+    w.spawn("two");
+    await started(w);
+    await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
+    await until("bronze and the marts ran", async () => {
+      const runs = await w.runs();
+      return byAutomation(runs).length >= 1 && done(runs);
+    });
+    await w.drop("sleep_2026-10-05_2026-10-18.csv");
+    await until("the second load and its marts ran", async () => {
+      const runs = await w.runs();
+      return byDrops(runs).length >= 2 && byAutomation(runs).length >= 2 && done(runs);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const runs = await w.runs();
+    assert.equal(byDrops(runs).length, 2, "each drop loaded once");
+    assert.equal(byAutomation(runs).length, 2, "each load's marts run once");
+    const keys = runs.map((r) => r.tags.run_key);
+    assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
+    assert.ok(runs.every((r) => r.status === "success"), runs.map((r) => r.errorSummary).join());
+  },
+});
