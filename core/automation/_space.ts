@@ -104,16 +104,32 @@ export function spaceOf(
   }
   const startDay = Math.floor(Date.parse(def.start) / DAY);
   const offset = def.endOffset;
+  // Keys are parsed once: the feed names the same days again and again.
+  const indexes = new Map<string, number>();
+  const keys: string[] = [];
   return {
     def,
     startDay,
     // The last partition is yesterday's (+ endOffset days), as partitions.ts says.
     size: (now) => Math.max(0, Math.floor(now / DAY) - 1 + offset - startDay + 1),
-    key: (i) => new Date((startDay + i) * DAY).toISOString().slice(0, 10),
+    key: (i) => {
+      // Formatting a date costs ~1 µs: records name the same days again and again.
+      let key = keys[i];
+      if (key === undefined) {
+        key = new Date((startDay + i) * DAY).toISOString().slice(0, 10);
+        if (i >= 0 && i < 1_000_000) keys[i] = key;
+      }
+      return key;
+    },
     index: (key) => {
-      if (key === null || !/^\d{4}-\d{2}-\d{2}$/.test(key)) return -1;
-      const day = Date.parse(key);
-      return Number.isFinite(day) ? Math.floor(day / DAY) - startDay : -1;
+      if (key === null) return -1;
+      let at = indexes.get(key);
+      if (at === undefined) {
+        const day = /^\d{4}-\d{2}-\d{2}$/.test(key) ? Date.parse(key) : Number.NaN;
+        at = Number.isFinite(day) ? Math.floor(day / DAY) - startDay : -1;
+        if (indexes.size < 100_000) indexes.set(key, at);
+      }
+      return at;
     },
     availableAt: (i) => (startDay + i + 1 - offset) * DAY,
   };

@@ -61,8 +61,10 @@ export interface AssetEvaluation {
   readonly requestedCount: number;
   /** Keys requested (at most 200). */
   readonly requested: readonly (string | null)[];
-  /** The tree with what was true. */
+  /** The tree with what was true (built when first read). */
   readonly tree: EvaluatedNode;
+  /** How many partitions each node was true for, in pre-order: equal when the tree's counts are. */
+  readonly signature: string;
 }
 
 /** What one evaluation decided. */
@@ -405,7 +407,8 @@ function evaluateAsset(
   const v = new Uint8Array(nodes.length);
   const at = new Float64Array(nodes.length);
   const counts = new Array<number>(nodes.length).fill(0);
-  const keys: (string | null)[][] = nodes.map(() => []);
+  // Partition indexes per node; turned into keys once, for the record.
+  const keys: number[][] = nodes.map(() => []);
   const requested: number[] = [];
 
   const run = (n: number, i: number): void => {
@@ -452,11 +455,10 @@ function evaluateAsset(
         at[n] = yes ? at[trigger] as number : NEVER;
         return;
       }
-      default: {
-        const [value, time] = leaf(node, state, i, size, env);
-        v[n] = value ? 1 : 0;
-        at[n] = time;
-      }
+      default:
+        leaf(node, state, i, size, env);
+        v[n] = leafValue ? 1 : 0;
+        at[n] = leafAt;
     }
   };
 
@@ -468,8 +470,8 @@ function evaluateAsset(
     for (let n = 0; n < nodes.length; n++) {
       if (!v[n]) continue;
       counts[n] = (counts[n] as number) + 1;
-      const list = keys[n] as (string | null)[];
-      if (list.length < KEYS_PER_NODE) list.push(state.space.key(i));
+      const list = keys[n] as number[];
+      if (list.length < KEYS_PER_NODE) list.push(i);
     }
     if (v[0]) requested.push(i);
   };
@@ -480,9 +482,10 @@ function evaluateAsset(
     kind: (nodes[n] as ConditionNode).kind,
     label: c.labels[n] as string,
     trueCount: counts[n] as number,
-    trueKeys: keys[n] as (string | null)[],
+    trueKeys: (keys[n] as number[]).map((i) => state.space.key(i)),
     children: (kids[n] as number[]).map(tree),
   });
+  let built: EvaluatedNode | undefined;
   return {
     evaluated,
     requested,
@@ -491,56 +494,72 @@ function evaluateAsset(
       condition: c.condition.name,
       evaluated,
       requestedCount: requested.length,
-      requested: requested.slice(0, KEYS_REQUESTED).map((i) => state.space.key(i)),
-      tree: tree(0),
+      get requested() {
+        return requested.slice(0, KEYS_REQUESTED).map((i) => state.space.key(i));
+      },
+      // Most evaluations are not recorded (nothing changed): the tree is built on demand.
+      get tree() {
+        return built ??= tree(0);
+      },
+      signature: counts.join(","),
     },
   };
 }
 
-/** `[value, at]` of a building block for partition `i`. */
+// A building block's answer, returned through these two variables rather
+// than a fresh [value, at] pair: an evaluation makes millions of them.
+let leafValue = false;
+let leafAt = NEVER;
+
+function answer(value: boolean, at: number): void {
+  leafValue = value;
+  leafAt = at;
+}
+
+/** Sets `leafValue`/`leafAt` to a building block's answer for partition `i`. */
 function leaf(
   node: ConditionNode,
   s: AssetState,
   i: number,
   size: number,
   env: Env,
-): [boolean, number] {
+): void {
   switch (node.kind) {
     case "missing": {
       const yes = s.get(s.lastMat, i) === NEVER;
-      return [yes, yes ? s.space.availableAt(i) : NEVER];
+      return answer(yes, yes ? s.space.availableAt(i) : NEVER);
     }
     case "newly_updated": {
       const t = s.get(s.lastMat, i);
-      return [t > env.previous, t];
+      return answer(t > env.previous, t);
     }
     case "newly_requested": {
       const t = s.get(s.lastReq, i);
-      return [t > env.previous, t];
+      return answer(t > env.previous, t);
     }
     case "in_progress": {
       const p = s.progress.get(i);
-      return [p !== undefined, p ? p.since : NEVER];
+      return answer(p !== undefined, p ? p.since : NEVER);
     }
     case "execution_failed": {
       const failed = s.get(s.failedAt, i);
       const yes = failed !== NEVER && failed > s.get(s.lastMat, i);
-      return [yes, yes ? failed : NEVER];
+      return answer(yes, yes ? failed : NEVER);
     }
     case "code_version_changed": {
       const yes = i < s.code.length && s.code[i] === 2;
-      return [yes, yes ? env.loadedAt : NEVER];
+      return answer(yes, yes ? env.loadedAt : NEVER);
     }
     case "initial_evaluation":
-      return [env.previous === NEVER, env.first];
+      return answer(env.previous === NEVER, env.first);
     case "in_latest_time_window": {
       const yes = s.space.def?.kind !== "daily" ||
         (i <= size - 1 && i >= size - 1 - node.lookbackDays);
-      return [yes, yes ? 0 : NEVER];
+      return answer(yes, yes ? 0 : NEVER);
     }
     case "cron_tick_passed": {
       const tick = env.ticks.get(`${node.cron}|${node.timezone}`) ?? NEVER;
-      return [tick !== NEVER && tick > env.previous, tick];
+      return answer(tick !== NEVER && tick > env.previous, tick);
     }
     case "any_deps_updated": {
       const consumed = s.get(s.consumedAt, i);
@@ -550,35 +569,35 @@ function leaf(
         const changed = changedOf(dep, mapping, i);
         if (changed > consumed) latest = Math.max(latest, changed);
       }
-      return [latest !== NEVER, latest];
+      return answer(latest !== NEVER, latest);
     }
     case "any_deps_missing": {
       for (const { dep, mapping } of s.deps) {
         const missing = mapping.kind === "all"
           ? dep.materialized === 0
           : dep.get(dep.lastMat, depIndex(mapping, i)) === NEVER;
-        if (missing && !willBeRequested(env, dep, mapping, i)) return [true, 0];
+        if (missing && !willBeRequested(env, dep, mapping, i)) return answer(true, 0);
       }
-      return [false, NEVER];
+      return answer(false, NEVER);
     }
     case "any_deps_in_progress": {
       for (const { dep, mapping } of s.deps) {
         const busy = mapping.kind === "all"
           ? dep.progress.size > 0
           : dep.inProgress(depIndex(mapping, i));
-        if (busy) return [true, 0];
+        if (busy) return answer(true, 0);
       }
-      return [false, NEVER];
+      return answer(false, NEVER);
     }
     case "all_deps_updated_since_cron": {
       const tick = env.ticks.get(`${node.cron}|${node.timezone}`) ?? NEVER;
       let latest = NEVER;
       for (const { dep, mapping } of s.deps) {
         const changed = changedOf(dep, mapping, i);
-        if (changed < tick && !willBeRequested(env, dep, mapping, i)) return [false, NEVER];
+        if (changed < tick && !willBeRequested(env, dep, mapping, i)) return answer(false, NEVER);
         latest = Math.max(latest, changed);
       }
-      return [true, latest === NEVER ? 0 : latest];
+      return answer(true, latest === NEVER ? 0 : latest);
     }
     default:
       throw new TypeError(`Unknown automation condition node '${node.kind}'`);

@@ -71,10 +71,15 @@ export class AssetState {
     this.space = space;
   }
 
-  /** Makes room for index `i`. */
+  /** Makes room for index `i` (at once for every partition that exists now). */
   ensure(i: number): void {
     if (i < this.lastMat.length) return;
-    const size = Math.max(i + 1, Math.ceil(this.lastMat.length * 1.5), 4);
+    const size = Math.max(
+      i + 1,
+      Math.ceil(this.lastMat.length * 1.5),
+      4,
+      this.space.size(Date.now()) + 1,
+    );
     const grow = (old: Float64Array) => {
       const next = new Float64Array(size).fill(NEVER);
       next.set(old);
