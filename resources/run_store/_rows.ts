@@ -9,9 +9,9 @@ import type { Materialization } from "../../core/asset.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import { readProvenance } from "../../core/run_store/materialization.ts";
 import type {
+  AutomationRecordKind,
   RunEventType,
   RunRecord,
-  AutomationRecordKind,
   RunStatus,
   StepRecord,
   StepStatus,

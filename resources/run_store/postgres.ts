@@ -21,11 +21,11 @@ import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
 import {
+  type AutomationRecordFilter,
+  type EventFeedFilter,
   ownerIsGone,
   reapedRun,
   reapedStep,
-  type AutomationRecordFilter,
-  type EventFeedFilter,
   reapEvent,
   type RunFilter,
   RunStoreBase,
