@@ -44,7 +44,7 @@ Deno.test("runStoreDdl: Postgres tables live in schema ops, SQLite has none", ()
   const pg = runStoreDdl("postgres");
   assertEquals(pg[0], "CREATE SCHEMA IF NOT EXISTS ops");
   const tables = pg.filter((s) => s.startsWith("CREATE TABLE"));
-  assertEquals(tables.length, 7);
+  assertEquals(tables.length, 8);
   for (const sql of tables) assert(/CREATE TABLE IF NOT EXISTS ops\.\w+ \(/.test(sql), sql);
   assert(pg.every((s) => !s.includes("{{")), "every placeholder is filled");
   assert(pg.some((s) => s.includes("BIGSERIAL PRIMARY KEY")));
@@ -140,6 +140,7 @@ Deno.test({
           .map((r) => `${r.table_name}.${r.column_name}`)
           .sort();
         assertEquals(timeColumns, [
+          "automation_records.time",
           "materializations.time",
           "pipeline_runs.cancel_requested_at",
           "pipeline_runs.finished_at",
@@ -152,6 +153,7 @@ Deno.test({
           "sensor_cursors.updated_at",
         ]);
         assertEquals(rows.filter((r) => r.data_type === "bigint").map((r) => r.column_name), [
+          "id",
           "seq",
           "id",
           "seq",

@@ -236,6 +236,7 @@ Deno.test({
         assert((await columnTypes(admin, "legacy")).every((c) => c.endsWith(" bigint")));
         await using store = await PostgresRunStore.open(pg.url, { schema: "legacy" });
         assertEquals(await columnTypes(admin, "legacy"), [
+          "automation_records.time timestamp with time zone",
           "materializations.time timestamp with time zone",
           "pipeline_runs.finished_at timestamp with time zone",
           "pipeline_runs.started_at timestamp with time zone",
