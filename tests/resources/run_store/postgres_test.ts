@@ -161,6 +161,7 @@ Deno.test({
         assertEquals(
           [...new Set(rows.map((r) => r.table_name))].sort(),
           [
+            "automation_records",
             "dynamic_partitions",
             "materializations",
             "pipeline_runs",
