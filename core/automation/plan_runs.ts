@@ -81,6 +81,9 @@ export function planRuns(
   });
 
   const runs: PlannedRun[] = [];
+  // Sets of the same partitioned assets that differ only in their partition
+  // (a backfill of a chain: day 1, day 2...) become one run over all of them.
+  const byShape = new Map<string, { assetKeys: string[]; partitions: string[] }>();
   const deferred = new Map<string, number[]>();
   for (const members of components.values()) {
     const byAsset = new Map<AssetState, number[]>();
@@ -96,10 +99,21 @@ export function planRuns(
     const signatures = new Set(partitioned.map(([s, ix]) => keysOf(s, ix).join("\0")));
     if (signatures.size <= 1) {
       const first = partitioned[0];
-      runs.push({
-        assetKeys: [...byAsset.keys()].map((s) => s.asset.key),
-        partitions: first ? keysOf(first[0], first[1]) : null,
-      });
+      const assetKeys = [...byAsset.keys()].map((s) => s.asset.key);
+      if (!first) {
+        runs.push({ assetKeys, partitions: null });
+        continue;
+      }
+      const keys = keysOf(first[0], first[1]);
+      const shape = partitioned.length === byAsset.size ? assetKeys.join("\0") : undefined;
+      const same = shape === undefined ? undefined : byShape.get(shape);
+      if (same) {
+        same.partitions.push(...keys);
+        continue;
+      }
+      const run = { assetKeys, partitions: keys };
+      if (shape !== undefined) byShape.set(shape, run);
+      runs.push(run);
       continue;
     }
     // Different keys per asset: one run per key for the partitioned assets.
@@ -118,5 +132,6 @@ export function planRuns(
       if (!state.space.def) deferred.set(state.asset.key, indexes);
     }
   }
+  for (const run of byShape.values()) run.partitions.sort();
   return { runs, deferred };
 }

@@ -33,6 +33,7 @@ import {
 import { AutomationEvaluator, type EvaluationResult } from "./evaluate.ts";
 import { type FreshnessPolicy, judgeFreshness } from "./freshness_policy.ts";
 import { planRuns } from "./plan_runs.ts";
+import { fnv1a } from "./_hash.ts";
 
 /** Name of the automation sensor (and of its cursor). */
 export const AUTOMATION_SENSOR = "automation";
@@ -321,10 +322,5 @@ async function claimTick(
 
 /** FNV-1a of `text`, as 8 hex digits. */
 function fnv(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, "0");
+  return (fnv1a(text) >>> 0).toString(16).padStart(8, "0");
 }

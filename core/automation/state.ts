@@ -13,6 +13,7 @@ import type { AssetDefinition, Materialization } from "../asset.ts";
 import type { Graph } from "../graph.ts";
 import type { RunStore, StoredRunEvent } from "../run_store/types.ts";
 import { toMaterialization } from "../run_store/materialization.ts";
+import { fnv1a } from "./_hash.ts";
 import { DynamicKeys, type Mapping, mappingOf, type PartitionSpace, spaceOf } from "./_space.ts";
 
 const NEVER = Number.NEGATIVE_INFINITY;
@@ -230,7 +231,7 @@ export class AutomationState {
     state.ensure(i);
     const previous = state.lastMat[i] as number;
     if (m.time < previous) return;
-    const version = hash(m.provenance?.dataVersion ?? dataVersionFallback(m));
+    const version = fnv1a(m.provenance?.dataVersion ?? dataVersionFallback(m));
     if (previous === NEVER) state.materialized++;
     if (previous === NEVER || state.version[i] !== version) {
       state.changedAt[i] = m.time;
@@ -315,16 +316,6 @@ export const FEED_TYPES = [
 function dataVersionFallback(m: Materialization): string {
   const reported = m.metadata.data_version;
   return typeof reported === "string" && reported !== "" ? reported : m.runId;
-}
-
-/** FNV-1a, 32 bits: enough to tell consecutive data versions apart. */
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
 }
 
 /**
