@@ -111,9 +111,9 @@ export const graph = defineGraph<AppResources>({
   sensors: [
     ...sensors,
     activitySensor(),
-    onRunFailure(ui),
-    onCheckFailure(ui),
-    onFreshnessBreach(ui),
+    // Alerts only where someone listens (an alert sensor first started later
+    // notifies from then on, not about the history before).
+    ...(config.NOTIFY_URLS ? [onRunFailure(ui), onCheckFailure(ui), onFreshnessBreach(ui)] : []),
   ],
   // The weather schedules of sensors/weather_schedules.ts are replaced by
   // raw_weather's condition above (same crons, same partitions).

@@ -219,6 +219,9 @@ function alertSensor(event: NotificationEvent, options: AlertOptions): AlertSens
     for (const n of notifications) {
       for (const notifier of notifiers) {
         const id = `${n.id}:${notifier.name}`;
+        // Two daemons read the same feed: the first to claim a notification sends it.
+        const claim = await store.claimRunKey(`notify:${name}`, id, crypto.randomUUID());
+        if (!claim.claimed) continue;
         await store.appendAutomationRecords([
           record(name, notifier, { ...n, id }, ctx.clock.now(), {
             status: "pending",

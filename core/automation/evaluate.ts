@@ -34,6 +34,8 @@ const NEVER = Number.NEGATIVE_INFINITY;
 const KEYS_PER_NODE = 20;
 /** Requested partition keys listed in a record. */
 const KEYS_REQUESTED = 200;
+/** Evaluated partition keys listed in a record. */
+const KEYS_EVALUATED = 50;
 
 /** One node of an evaluated condition tree, as recorded. */
 export interface EvaluatedNode {
@@ -57,6 +59,8 @@ export interface AssetEvaluation {
   readonly condition: string;
   /** Partitions looked at. */
   readonly evaluated: number;
+  /** Keys of the partitions looked at (at most 50; `null` for an unpartitioned asset). */
+  readonly evaluatedKeys: readonly (string | null)[];
   /** Partitions requested (the root was true). */
   readonly requestedCount: number;
   /** Keys requested (at most 200). */
@@ -463,9 +467,11 @@ function evaluateAsset(
   };
 
   let evaluated = 0;
+  const looked: number[] = [];
   const visit = (i: number) => {
     if (i < 0 || i >= size) return;
     evaluated++;
+    if (looked.length < KEYS_EVALUATED) looked.push(i);
     run(0, i);
     for (let n = 0; n < nodes.length; n++) {
       if (!v[n]) continue;
@@ -493,6 +499,9 @@ function evaluateAsset(
       assetKey: state.asset.key,
       condition: c.condition.name,
       evaluated,
+      get evaluatedKeys() {
+        return looked.map((i) => state.space.key(i));
+      },
       requestedCount: requested.length,
       get requested() {
         return requested.slice(0, KEYS_REQUESTED).map((i) => state.space.key(i));

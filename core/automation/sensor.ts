@@ -221,6 +221,7 @@ export function automationSensor(
         data: {
           tick,
           evaluated: evaluation.evaluated,
+          evaluated_keys: [...evaluation.evaluatedKeys],
           requestedCount: deferred ? 0 : evaluation.requestedCount,
           requested: deferred ? [] : [...evaluation.requested],
           deferred: deferred ? deferred.length : 0,

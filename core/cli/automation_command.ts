@@ -24,6 +24,9 @@ What the daemon's automation decided and why.
   automation              automated assets: condition, last evaluation, freshness
   automation ASSET        its latest evaluations with the condition tree: which
                           sub-conditions were true, and for how many partitions
+  automation ASSET --partition KEY
+                          the evaluations that looked at that partition, and what
+                          was true for it
   automation --ticks      recent evaluations of the whole graph (ticks)
   automation --notifications
                           recent notification attempts (sent / failed, why)
@@ -46,6 +49,7 @@ export async function automationCommand<R>(
       json: { type: "boolean" },
       ticks: { type: "boolean" },
       notifications: { type: "boolean" },
+      partition: { type: "string" },
       limit: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -105,11 +109,18 @@ export async function automationCommand<R>(
   if (key !== undefined) {
     const asset = graph.assets.get(key);
     if (!asset) throw new UsageError(`Unknown asset '${key}'; 'list' shows the assets`);
-    const evaluations = await store.listAutomationRecords({
+    const partition = values.partition;
+    if (partition !== undefined && !asset.partitions) {
+      throw new UsageError(`Asset '${key}' is not partitioned: drop --partition`);
+    }
+    const evaluations = (await store.listAutomationRecords({
       kind: "evaluation",
       assetKey: key,
-      limit: limit ?? 5,
-    });
+      limit: partition === undefined ? limit ?? 5 : 500,
+    })).filter((r) =>
+      partition === undefined ||
+      (r.data.evaluated_keys as (string | null)[] | undefined ?? []).includes(partition)
+    ).slice(0, limit ?? 5);
     const [freshness] = await store.listAutomationRecords({
       kind: "freshness",
       assetKey: key,
@@ -118,6 +129,10 @@ export async function automationCommand<R>(
     if (json) return print([...evaluations, ...(freshness ? [freshness] : [])]), EXIT.ok;
     io.out(`${key}: ${asset.automation?.describe() ?? "no automation condition"}\n`);
     if (freshness) io.out(`freshness: ${freshness.data.status}: ${freshness.data.description}\n`);
+    if (evaluations.length === 0 && partition !== undefined) {
+      io.out(`no recent evaluation looked at partition ${partition}\n`);
+      return EXIT.ok;
+    }
     if (evaluations.length === 0) {
       io.out(
         asset.automation
@@ -141,7 +156,9 @@ export async function automationCommand<R>(
             : "not requested") +
           "\n",
       );
-      io.out(renderTree(r.data.tree as unknown as EvaluatedNode, Number(r.data.evaluated)));
+      io.out(
+        renderTree(r.data.tree as unknown as EvaluatedNode, Number(r.data.evaluated), partition),
+      );
     }
     return EXIT.ok;
   }
@@ -189,13 +206,26 @@ function recordJson(r: StoredAutomationRecord) {
   };
 }
 
-/** The evaluated tree, one node a line: ✓ true for some partition, ✗ for none. */
-export function renderTree(tree: EvaluatedNode, evaluated: number): string {
+/**
+ * The evaluated tree, one node a line: ✓ true for some partition (for
+ * `partition`, when given), ✗ for none, ? when the record lists too few
+ * partitions to tell.
+ */
+export function renderTree(tree: EvaluatedNode, evaluated: number, partition?: string): string {
   const lines: string[] = [];
   const visit = (node: EvaluatedNode, depth: number) => {
-    const mark = node.trueCount > 0 ? "✓" : "✗";
-    const count = evaluated > 1 ? ` (${node.trueCount}/${evaluated})` : "";
-    const keys = evaluated > 1 && node.trueCount > 0 && node.trueKeys.some((k) => k !== null)
+    const mark = partition === undefined
+      ? node.trueCount > 0 ? "✓" : "✗"
+      : node.trueKeys.includes(partition)
+      ? "✓"
+      : node.trueKeys.length === node.trueCount
+      ? "✗"
+      : "?";
+    const count = evaluated > 1 && partition === undefined
+      ? ` (${node.trueCount}/${evaluated})`
+      : "";
+    const keys = partition === undefined && evaluated > 1 && node.trueCount > 0 &&
+        node.trueKeys.some((k) => k !== null)
       ? ` [${node.trueKeys.slice(0, 5).join(", ")}${node.trueCount > 5 ? ", ..." : ""}]`
       : "";
     lines.push(`${"  ".repeat(depth + 1)}${mark} ${node.label}${count}${keys}`);

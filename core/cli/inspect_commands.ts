@@ -64,6 +64,9 @@ export async function listCommand<R>(
     if (!asset) continue;
     const last = await store.lastMaterialization(key);
     const staleness = await assetStaleness(graph as Graph<unknown>, store, key);
+    const [fresh] = asset.freshness
+      ? await store.listAutomationRecords({ kind: "freshness", assetKey: key, limit: 1 })
+      : [];
     rows.push({
       asset: key,
       group: asset.group,
@@ -76,6 +79,11 @@ export async function listCommand<R>(
       status: staleness.status,
       stale_reasons: staleness.reasons.map((r) => describeReason(r, now)),
       automation: asset.automation?.describe() ?? null,
+      freshness: asset.freshness
+        ? fresh
+          ? { status: String(fresh.data.status), description: String(fresh.data.description) }
+          : { status: "not judged yet", description: "" }
+        : null,
       description: asset.description,
     });
   }

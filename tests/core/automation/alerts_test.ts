@@ -295,3 +295,26 @@ Deno.test("after a crash, notifications left pending are sent again at the next 
   await sensor.idle();
   assert.deepEqual(pager.sent.map((n) => n.id), ["run:r9:failed:pager"]);
 });
+
+Deno.test("two daemons on one store notify each failure once", async () => {
+  const pager = new MemoryNotifier("pager");
+  const failures = onRunFailure();
+  const { drops, graph } = world([failures], [pager]);
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using one = new SensorDaemon(graph, { runStore: store, clock, daemonId: "d1" });
+  await using two = new SensorDaemon(graph, { runStore: store, clock, daemonId: "d2" });
+  const both = async (ticks: number) => {
+    for (let i = 0; i < ticks; i++) {
+      clock.advance(1000);
+      await Promise.all([one.tick(), two.tick()]);
+      await Promise.all([one.drain(), two.drain()]);
+    }
+  };
+  await both(2);
+  drops.push("f1|bronze,fct_weather_daily", "f2|fct_weather_daily");
+  await both(4);
+  await failures.idle();
+  assert.equal(pager.sent.length, 2, pager.sent.map((n) => n.title).join("\n"));
+  assert.equal(new Set(pager.sent.map((n) => n.runId)).size, 2);
+});

@@ -82,3 +82,45 @@ Deno.test("automation command: assets, one asset's trees, ticks, json, usage err
   assertExit(await cli(app, ["automation", "--limit", "0"]), EXIT.usage);
   assertExit(await cli(app, ["automation", "a", "b"]), EXIT.usage);
 });
+
+Deno.test("automation command --partition: what was true for one partition", async () => {
+  const { dailyPartitions } = await import("../../../core/partitions.ts");
+  const { materialize } = await import("../../../core/executor.ts");
+  const days = dailyPartitions("2024-05-01");
+  const { app, store, graph } = testApp([
+    defineAsset({ key: "raw", partitions: days, materialize: () => {} }),
+    defineAsset({
+      key: "bronze",
+      deps: ["raw"],
+      partitions: days,
+      automation: eager({ lookbackDays: 3 }),
+      materialize: () => {},
+    }),
+  ]);
+  const clock = new FakeClock(Date.parse("2024-05-10T12:00:00Z"));
+  await using daemon = new SensorDaemon(graph, { runStore: store, clock, daemonId: "d1" });
+  clock.advance(1000);
+  await daemon.tick();
+  clock.advance(1000);
+  await materialize(graph, {
+    runStore: store,
+    clock,
+    selection: "raw",
+    partitions: { keys: ["2024-05-08", "2024-05-02"] },
+  });
+  clock.advance(1000);
+  await daemon.tick();
+  await daemon.drain();
+  const latest = await cli(app, ["automation", "bronze", "--partition", "2024-05-08"]);
+  assertExit(latest, EXIT.ok);
+  assert.match(latest.stdout, /requested 1 \(2024-05-08\)/);
+  assert.match(latest.stdout, /✓ eager\(3d\)\n {4}✓ in_latest_time_window\(3d\)/);
+  const old = await cli(app, ["automation", "bronze", "--partition", "2024-05-02"]);
+  assert.match(
+    old.stdout,
+    /✗ eager\(3d\)\n {4}✗ in_latest_time_window\(3d\)\n {4}✓ any_deps_updated since/,
+  );
+  const never = await cli(app, ["automation", "bronze", "--partition", "2030-01-01"]);
+  assert.match(never.stdout, /no recent evaluation looked at partition 2030-01-01/);
+  assertExit(await cli(app, ["automation", "raw", "--partition", "x"]), EXIT.ok);
+});

@@ -94,6 +94,7 @@ Deno.test("list: assets, deps, group, partitions, checks and last materializatio
         status: "fresh",
         stale_reasons: [],
         automation: null,
+        freshness: null,
         description: "Rows as fetched",
       },
     );
