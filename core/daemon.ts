@@ -310,13 +310,20 @@ export class SensorDaemon<R> implements AsyncDisposable {
         await this.#tick(true);
         try {
           // A run of this daemon that materializes something wakes it early
-          // (see #onRunEvent): the automation hop is event-driven.
+          // (see #onRunEvent): the automation hop is event-driven. A wake-up
+          // that came during the tick is not lost: no sleep then.
           this.#wake = new AbortController();
+          if (this.#wakePending) {
+            this.#wakePending = false;
+            continue;
+          }
           await this.#clock.sleep(
             this.#sleepMs(),
             AbortSignal.any([this.#stop.signal, this.#wake.signal]),
           );
+          this.#wakePending = false;
         } catch (error) {
+          this.#wakePending = false;
           if (!(error instanceof CanceledError)) throw error;
         }
       }
@@ -763,11 +770,13 @@ export class SensorDaemon<R> implements AsyncDisposable {
     if (this.#wakeTimer !== undefined) return;
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = undefined;
+      this.#wakePending = true;
       this.#wake.abort();
     }, this.#options.automationDebounceMs ?? 20);
   }
 
   #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakePending = false;
 
   #sleepMs(): number {
     const intervals = this.#sensors.map((s) => s.intervalMs ?? this.#intervalMs);
