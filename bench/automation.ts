@@ -32,10 +32,13 @@ import { SqliteRunStore } from "../resources/run_store/sqlite.ts";
 
 const DAY = 86_400_000;
 
+/** mulberry32: a seeded generator in 32-bit integer arithmetic (no float drift, no short cycle). */
 function rng(seed: number) {
   return () => {
-    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-    return seed / 0x7fffffff;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
 
@@ -97,7 +100,7 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
   const total = assetCount * days;
   evaluator.previousTime = old;
   evaluator.firstTime = old - DAY;
-  const first = evaluator.evaluate(now - 1000); // the whole graph once (everything is dirty)
+  const full = evaluator.evaluate(now - 1000); // the whole graph once (everything is dirty)
   const second = evaluator.evaluate(now - 500); // cool-down of the first
   console.log(
     `graph: ${assetCount} assets x ${days} days = ${total.toLocaleString()} asset partitions ` +
@@ -105,53 +108,79 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
       `materializations applied in ${loaded.toFixed(0)} ms; RSS ${rss()})`,
   );
   console.log(
-    `full evaluation (every partition, the baseline): ${first.durationMs.toFixed(0)} ms for ` +
-      `${first.evaluated.toLocaleString()} partitions (${second.evaluated} looked at again after)`,
+    `full evaluation (every partition, the baseline): ${full.durationMs.toFixed(0)} ms for ` +
+      `${full.evaluated.toLocaleString()} partitions (${second.evaluated} looked at again after)`,
   );
 
   // 1 % of the partitions change: appended to the run store, read back from its feed.
+  // Five rounds: the first pays for JIT warm-up, a running daemon is in the later ones.
   const changed = Math.round(total * changedShare);
-  const events: RunEvent[] = [];
-  const pick = new Set<number>();
-  while (pick.size < changed) pick.add(Math.floor(random() * total));
-  for (const n of pick) {
-    events.push({
-      runId: "change",
-      type: "materialization",
-      time: now,
-      assetKey: `a${Math.floor(n / days)}`,
-      partition: keys[n % days] as string,
-      data: { metadata: {}, codeVersion: null },
+  const rounds: {
+    refresh: number;
+    evaluate: number;
+    evaluated: number;
+    assets: number;
+    requested: number;
+  }[] = [];
+  let cool = 0;
+  let idleMs = 0;
+  for (let round = 0; round < 5; round++) {
+    const when = now + (round + 1) * 10_000;
+    const events: RunEvent[] = [];
+    const pick = new Set<number>();
+    while (pick.size < changed) pick.add(Math.floor(random() * total));
+    for (const n of pick) {
+      events.push({
+        runId: `change-${round}`,
+        type: "materialization",
+        time: when,
+        assetKey: `a${Math.floor(n / days)}`,
+        partition: keys[n % days] as string,
+        data: { metadata: {}, codeVersion: null },
+      });
+    }
+    for (let i = 0; i < events.length; i += 5000) {
+      await store.appendEvents(events.slice(i, i + 5000));
+    }
+    const t2 = performance.now();
+    await evaluator.refresh();
+    const refresh = performance.now() - t2;
+    const result = evaluator.evaluate(when + 1000);
+    rounds.push({
+      refresh,
+      evaluate: result.durationMs,
+      evaluated: result.evaluated,
+      assets: result.assets.length,
+      requested: [...result.requested.values()].reduce((n, l) => n + l.length, 0),
     });
+    cool = evaluator.evaluate(when + 2000).durationMs;
+    idleMs = evaluator.evaluate(when + 3000).durationMs;
   }
-  for (let i = 0; i < events.length; i += 5000) await store.appendEvents(events.slice(i, i + 5000));
-  const t2 = performance.now();
-  const read = await evaluator.refresh();
-  const refreshMs = performance.now() - t2;
-  const result = evaluator.evaluate(now + 1000);
-  const requested = [...result.requested.values()].reduce((n, l) => n + l.length, 0);
-  const after = evaluator.evaluate(now + 2000);
-  const idle = evaluator.evaluate(now + 3000);
+  const median = (xs: number[]) =>
+    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const warm = rounds.slice(1);
+  const first = rounds[0] as (typeof rounds)[number];
+  const refreshMs = median(warm.map((r) => r.refresh));
+  const evaluateMs = median(warm.map((r) => r.evaluate));
   console.log(
-    `1 % changed (${changed.toLocaleString()} partitions): feed read + applied ${read.toLocaleString()} ` +
-      `events in ${refreshMs.toFixed(0)} ms; evaluation ${result.durationMs.toFixed(0)} ms for ` +
-      `${result.evaluated.toLocaleString()} partitions of ${result.assets.length} assets, ` +
-      `${requested.toLocaleString()} requested (latest-day partitions)`,
+    `1 % changed (${changed.toLocaleString()} partitions a round, 5 rounds): feed read + applied in ` +
+      `${refreshMs.toFixed(0)} ms (median of rounds 2-5; first ${first.refresh.toFixed(0)} ms); ` +
+      `evaluation ${evaluateMs.toFixed(0)} ms (first, cold JIT: ${
+        first.evaluate.toFixed(0)
+      } ms) for ` +
+      `~${first.evaluated.toLocaleString()} partitions of ~${first.assets} assets, ` +
+      `~${first.requested.toLocaleString()} requested (latest-day partitions)`,
   );
   console.log(
-    `  next evaluation (cool-down) ${
-      after.durationMs.toFixed(0)
-    } ms (${after.evaluated.toLocaleString()} ` +
-      `partitions); nothing changed: ${
-        idle.durationMs.toFixed(1)
-      } ms (${idle.evaluated} partitions)`,
+    `  next evaluation (cool-down) ${cool.toFixed(0)} ms; nothing changed: ${idleMs.toFixed(1)} ms`,
   );
-  const tick = refreshMs + result.durationMs;
+  const tick = refreshMs + evaluateMs;
   console.log(
     `  => tick (feed + evaluation) ${tick.toFixed(0)} ms = ${
-      (tick / first.durationMs).toFixed(3)
+      (tick / full.durationMs).toFixed(3)
     } x ` +
-      `the full evaluation; goal < 1000 ms: ${tick < 1000 ? "met" : "NOT met"}; RSS ${rss()}`,
+      `the full evaluation (${full.durationMs.toFixed(0)} ms); goal < 1000 ms: ` +
+      `${tick < 1000 && first.refresh + first.evaluate < 1000 ? "met" : "NOT met"}; RSS ${rss()}`,
   );
 }
 
