@@ -56,7 +56,7 @@ export function usage(app: CliApp<unknown>): string {
     "  list                     assets, their deps, last materialization, fresh or stale and why",
     "  runs                     recent runs (--limit N, --status S)",
     "  show RUN_ID              a run: steps, failures and stack traces",
-    "  sensor                   daemon: sensors, schedules and automation launch runs; --help for options",
+    "  sensor                   daemon: sensors and schedules launch runs, automation too; --help",
     "  automation [ASSET]       what the automation decided and why (condition trees, ticks)",
     ...extra,
     "",

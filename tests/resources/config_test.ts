@@ -55,6 +55,7 @@ Deno.test("config: every variable has its documented default", async (t) => {
     SAMPLE_DATA: true,
     SENSOR_INTERVAL_MS: 1_000,
     RUN_HEARTBEAT_INTERVAL_MS: 10_000,
+    NOTIFY_URLS: "",
   };
 
   await t.step("an empty environment gives the embedded defaults", () => {
@@ -62,12 +63,13 @@ Deno.test("config: every variable has its documented default", async (t) => {
     assert.deepStrictEqual({ ...config }, defaults);
     assert.equal(config.S3_ACCESS_KEY_ID, undefined);
     assert.equal(config.S3_SECRET_ACCESS_KEY, undefined);
+    assert.equal(config.UI_URL, undefined);
   });
 
   await t.step("every variable of the schema is covered here (update this test with it)", () => {
     assert.deepStrictEqual(
       Object.keys(ConfigSchema.shape).sort(),
-      [...Object.keys(defaults), "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"].sort(),
+      [...Object.keys(defaults), "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "UI_URL"].sort(),
     );
   });
 
