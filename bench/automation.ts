@@ -185,6 +185,7 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
 }
 
 async function hopBench(samples: number) {
+  const random = rng(7);
   const dir = await Deno.makeTempDir({ prefix: "bench_automation_" });
   try {
     const store = SqliteRunStore.open(`${dir}/runs.db`);
