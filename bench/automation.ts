@@ -241,6 +241,8 @@ async function hopBench(samples: number) {
           }
         }),
       );
+      // At a random point of the daemon's tick interval, as another process would.
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 1000)));
       outside.push(
         await hop(async () =>
           (await materialize(graph, { selection: "up", runStore: store })).runId

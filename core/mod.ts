@@ -16,6 +16,7 @@
  */
 
 export * from "./asset.ts";
+export * from "./automation/mod.ts";
 export * from "./asset_key.ts";
 export * from "./clock.ts";
 export * from "./daemon.ts";

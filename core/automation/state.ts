@@ -72,7 +72,10 @@ export class AssetState {
     this.space = space;
   }
 
-  /** Makes room for index `i` (at once for every partition that exists now). */
+  /**
+   * Makes room for index `i` (at once for every partition that exists now:
+   * the wall clock only sizes the arrays, it decides nothing).
+   */
   ensure(i: number): void {
     if (i < this.lastMat.length) return;
     const size = Math.max(
