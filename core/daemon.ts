@@ -262,6 +262,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
       this.#automation = automationSensor(graph as Graph<unknown>, {
         runStore: this.#store,
         daemonId: this.#id,
+        ...(options.owner ? { owner: options.owner } : {}),
+        ...(options.host ? { host: options.host } : {}),
         intervalMs: interval,
         loadedAt: this.#clock.now(),
       });

@@ -7,7 +7,9 @@
  * evaluation has a number (the cursor's tick + 1) and a daemon evaluates
  * tick N only after claiming it in the run store (`claimRunKey`, atomic). A
  * daemon that loses the claim skips; a claim whose holder died (older than
- * `staleClaimMs`, cursor not advanced) is taken over as attempt 2, 3... The
+ * `staleClaimMs`, cursor not advanced) is taken over as attempt 2, 3 — at
+ * once when its holder was a process on this host that is gone (killed with
+ * -9 mid-evaluation and restarted: no minute of waiting). The
  * runs it asks for carry run keys `automation:<tick>:<attempt>:<hash>`, and
  * the daemon's own claims make each launch once. Evaluations read "was it
  * requested, is it in progress" from the run store, so the next tick sees
@@ -23,7 +25,7 @@
 
 import type { Graph } from "../graph.ts";
 import type { Logger } from "../logger.ts";
-import type { AutomationRecord, RunStore } from "../run_store/types.ts";
+import type { AutomationRecord, RunOwner, RunStore } from "../run_store/types.ts";
 import {
   defineSensor,
   type RunRequest,
@@ -34,6 +36,7 @@ import { AutomationEvaluator, type EvaluationResult } from "./evaluate.ts";
 import { type FreshnessPolicy, judgeFreshness } from "./freshness_policy.ts";
 import { planRuns } from "./plan_runs.ts";
 import { fnv1a } from "./_hash.ts";
+import { type HostView, isGoneHere, processOwner, thisHost } from "../owner.ts";
 
 /** Name of the automation sensor (and of its cursor). */
 export const AUTOMATION_SENSOR = "automation";
@@ -59,6 +62,14 @@ export interface AutomationSensorOptions {
    * @default {1000}
    */
   readonly intervalMs?: number;
+  /**
+   * The process evaluating, written into its tick claims so that a daemon on
+   * the same host can tell a dead holder at once.
+   * @default {processOwner()}
+   */
+  readonly owner?: RunOwner;
+  /** This host, to tell a claim holder certainly gone (tests pass their own). @default {thisHost()} */
+  readonly host?: HostView;
   /**
    * When the code was loaded (the `at` of `code_version_changed`), ms.
    * @default {Date.now()}
@@ -176,7 +187,13 @@ export function automationSensor(
       return { skipReason: "nothing changed since the last evaluation" };
     }
     const tick = cursor.tick + 1;
-    const attempt = await claimTick(store, tick, options.daemonId, now, options.staleClaimMs);
+    const attempt = await claimTick(store, tick, {
+      daemonId: options.daemonId,
+      owner: options.owner ?? processOwner(),
+      host: options.host,
+      now,
+      staleMs: options.staleClaimMs,
+    });
     if (attempt === undefined) {
       return { skipReason: "another daemon is evaluating the automation conditions" };
     }
@@ -297,26 +314,70 @@ export function automationSensor(
   };
 }
 
+/** Who holds a tick claim, as written in the run store. */
+interface TickHolder {
+  readonly daemon: string;
+  readonly at: number;
+  readonly owner: RunOwner | undefined;
+}
+
+/** Writes a claim holder: the daemon, when, and its process (host, pid, instance). */
+function holderText(daemon: string, at: number, owner: RunOwner): string {
+  return JSON.stringify({ daemon, at, owner });
+}
+
+/** Reads a claim holder; `daemon@time` is how claims were written before owners. */
+export function parseTickHolder(text: string): TickHolder {
+  if (text.startsWith("{")) {
+    try {
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      const o = raw.owner as Record<string, unknown> | undefined;
+      const owner = o && typeof o.instanceId === "string" && typeof o.host === "string" &&
+          typeof o.pid === "number"
+        ? { instanceId: o.instanceId, host: o.host, pid: o.pid }
+        : undefined;
+      return { daemon: String(raw.daemon ?? ""), at: Number(raw.at), owner };
+    } catch {
+      return { daemon: "", at: Number.NaN, owner: undefined };
+    }
+  }
+  const at = text.lastIndexOf("@");
+  return { daemon: text.slice(0, at), at: Number(text.slice(at + 1)), owner: undefined };
+}
+
 /**
  * Claims evaluation `tick` for `daemonId`; returns the attempt number, or
- * `undefined` when another live daemon holds it.
+ * `undefined` when another daemon that may be alive holds it. A holder is
+ * taken over when its process is certainly gone from this host, or when its
+ * claim is older than `staleMs` (another host: only the age tells); a holder
+ * whose claim cannot be read at all is judged by age alone, i.e. taken over.
  */
 async function claimTick(
   store: RunStore,
   tick: number,
-  daemonId: string,
-  now: number,
-  staleMs = 60_000,
+  options: {
+    daemonId: string;
+    owner: RunOwner;
+    host: HostView | undefined;
+    now: number;
+    staleMs: number | undefined;
+  },
 ): Promise<number | undefined> {
+  const { daemonId, now } = options;
+  const staleMs = options.staleMs ?? 60_000;
   for (let attempt = 1; attempt <= 100; attempt++) {
     const key = attempt === 1 ? String(tick) : `${tick}#${attempt}`;
-    const holder = await store.claimRunKey(AUTOMATION_TICK_CLAIMS, key, `${daemonId}@${now}`);
-    if (holder.claimed) return attempt;
-    const at = holder.runId.lastIndexOf("@");
+    const claim = await store.claimRunKey(
+      AUTOMATION_TICK_CLAIMS,
+      key,
+      holderText(daemonId, now, options.owner),
+    );
+    if (claim.claimed) return attempt;
+    const holder = parseTickHolder(claim.runId);
     // This daemon's own claim (its previous try at this tick failed before the cursor moved).
-    if (holder.runId.slice(0, at) === daemonId) return attempt;
-    const since = Number(holder.runId.slice(at + 1));
-    if (Number.isFinite(since) && now - since < staleMs) return undefined;
+    if (holder.daemon === daemonId) return attempt;
+    if (holder.owner && isGoneHere(holder.owner, options.host ?? thisHost())) continue;
+    if (Number.isFinite(holder.at) && now - holder.at < staleMs) return undefined;
   }
   return undefined;
 }

@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
 import type { RunRecord } from "../../core/mod.ts";
-import { AUTOMATION_SENSOR } from "../../core/automation/sensor.ts";
+import {
+  AUTOMATION_SENSOR,
+  AUTOMATION_TICK_CLAIMS,
+  parseAutomationCursor,
+} from "../../core/automation/sensor.ts";
+import { DatabaseSync } from "node:sqlite";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SAMPLES = join(ROOT, "sample_data/activity");
@@ -186,5 +191,88 @@ Deno.test({
     const keys = runs.map((r) => r.tags.run_key);
     assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
     assert.ok(runs.every((r) => r.status === "success"), runs.map((r) => r.errorSummary).join());
+  },
+});
+
+/** The highest automation tick claimed and the tick of the automation's cursor, read without a store. */
+function tickState(db: DatabaseSync): { claimed: number; done: number } {
+  const keys = db.prepare("SELECT run_key FROM run_keys WHERE sensor = ?").all(
+    AUTOMATION_TICK_CLAIMS,
+  ) as { run_key: string }[];
+  const claimed = Math.max(0, ...keys.map((k) => Number(String(k.run_key).split("#")[0])));
+  const row = db.prepare("SELECT cursor FROM sensor_cursors WHERE sensor = ?").get(
+    AUTOMATION_SENSOR,
+  ) as { cursor: string } | undefined;
+  return { claimed, done: parseAutomationCursor(row?.cursor).tick };
+}
+
+Deno.test({
+  name:
+    "automation process: kill -9 during an automation evaluation; the restarted daemon takes the tick over at once and every drop's marts run once",
+  sanitizeResources: false,
+  async fn() {
+    await using w = await world();
+    let daemon = w.spawn("one");
+    await started(w);
+    const db = new DatabaseSync(join(w.dir, "runs.db"));
+    db.exec("PRAGMA busy_timeout = 10000");
+    try {
+      await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
+      // Wait for an evaluation claimed but not completed, then freeze the store
+      // (a write lock: the daemon's next write waits) and kill -9 it there.
+      let killedAt: { claimed: number; done: number } | undefined;
+      const deadline = Date.now() + 120_000;
+      while (!killedAt && Date.now() < deadline) {
+        const seen = tickState(db);
+        if (seen.claimed > seen.done) {
+          db.exec("BEGIN IMMEDIATE");
+          const held = tickState(db);
+          if (held.claimed > held.done) {
+            daemon.kill("SIGKILL");
+            await daemon.status;
+            killedAt = held;
+          }
+          db.exec("ROLLBACK");
+        }
+        if (!killedAt) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      assert.ok(killedAt, "an evaluation was caught between its claim and its cursor");
+      const restartedAt = Date.now();
+      daemon = w.spawn("two");
+      await until("the load and the marts after it ran", async () => {
+        const runs = await w.runs();
+        const loads = byDrops(runs).filter((r) => r.status === "success");
+        const marts = byAutomation(runs).filter((r) => r.status === "success");
+        const lastLoad = loads.at(-1)?.finishedAt ?? Infinity;
+        return loads.length >= 1 && marts.some((m) => m.startedAt >= lastLoad) && done(runs);
+      }, 120_000);
+      const recovery = Date.now() - restartedAt;
+      // The killed daemon's claim is taken over at once (its pid is gone from this
+      // host), not after the 60 s a claim of another host would need.
+      assert.ok(recovery < 55_000, `recovered in ${recovery} ms`);
+      const takeover = db.prepare("SELECT run_key FROM run_keys WHERE sensor = ? AND run_key = ?")
+        .get(AUTOMATION_TICK_CLAIMS, `${killedAt.claimed}#2`);
+      assert.ok(takeover, `tick ${killedAt.claimed} was evaluated again as attempt 2`);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const runs = await w.runs();
+      assert.ok(runs.every((r) => r.status !== "running"), "no run left running");
+      const loads = byDrops(runs);
+      assert.equal(loads.filter((r) => r.status === "success").length, 1, "the drop loaded once");
+      // At most one load lost with the daemon and relaunched once.
+      assert.ok(loads.length <= 2, loads.map((r) => `${r.status} ${r.tags.run_key}`).join());
+      const marts = byAutomation(runs);
+      const lastLoad = loads.filter((r) => r.status === "success")[0]?.finishedAt ?? Infinity;
+      assert.equal(
+        marts.filter((m) => m.status === "success" && m.startedAt >= lastLoad).length,
+        1,
+        `one marts run after the load: ${
+          marts.map((m) => `${m.status}@${m.startedAt - lastLoad} ${m.tags.run_key}`).join("; ")
+        }`,
+      );
+      const keys = runs.filter((r) => !r.tags.relaunch_of).map((r) => r.tags.run_key);
+      assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
+    } finally {
+      db.close();
+    }
   },
 });

@@ -11,7 +11,9 @@ import {
   AUTOMATION_SENSOR,
   AUTOMATION_TICK_CLAIMS,
   parseAutomationCursor,
+  parseTickHolder,
 } from "../../../core/automation/sensor.ts";
+import { processOwner } from "../../../core/owner.ts";
 import { SensorDaemon } from "../../../core/daemon.ts";
 import { defineGraph } from "../../../core/definitions.ts";
 import { MemoryRunStore } from "../../../core/run_store/memory.ts";
@@ -144,4 +146,51 @@ Deno.test("automation: a tick claimed by a daemon that died is taken over once s
   assert.deepEqual(executed, ["bronze", "stg", "mart"]);
   const runs = await store.listRuns({ tags: { sensor: AUTOMATION_SENSOR } });
   assert.match(runs[0]?.tags.run_key ?? "", /^automation:\d+:2:/, "attempt 2 of that tick");
+});
+
+Deno.test("automation: a tick held by a process gone from this host is taken over at once; another host's waits", async () => {
+  const { drops, executed, graph } = world();
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  const self = processOwner();
+  // pid 4242 is gone on this host; every other pid still runs.
+  const host = { self, pidExists: (pid: number) => pid !== 4242 };
+  await using d = new SensorDaemon(graph, {
+    runStore: store,
+    clock,
+    daemonId: "d2",
+    intervalMs: 1000,
+    host,
+  });
+  await settle(d, clock);
+  const claimNext = async (owner: { host: string; pid: number }) => {
+    const cursor = parseAutomationCursor(await store.getCursor(AUTOMATION_SENSOR));
+    const holder = JSON.stringify({
+      daemon: "killed",
+      at: clock.now(),
+      owner: { instanceId: crypto.randomUUID(), ...owner },
+    });
+    await store.claimRunKey(AUTOMATION_TICK_CLAIMS, String(cursor.tick + 1), holder);
+  };
+
+  // Killed with -9 right after claiming (same host, its pid gone): no waiting.
+  await claimNext({ host: self.host, pid: 4242 });
+  drops.push("file-1.csv");
+  await settle(d, clock);
+  assert.deepEqual(executed, ["bronze", "stg", "mart"]);
+  const [first] = await store.listRuns({ tags: { sensor: AUTOMATION_SENSOR } });
+  assert.match(first?.tags.run_key ?? "", /^automation:\d+:2:/, "attempt 2 of that tick");
+
+  // A holder on another machine (or a live pid here) can only be judged by its age.
+  await claimNext({ host: "elsewhere", pid: 4242 });
+  drops.push("file-2.csv");
+  await settle(d, clock);
+  assert.deepEqual(executed, ["bronze", "stg", "mart", "bronze"], "waits for the other host");
+  clock.advance(61_000);
+  await settle(d, clock);
+  assert.deepEqual(executed, ["bronze", "stg", "mart", "bronze", "stg", "mart"]);
+
+  // Unreadable holders (hand-written, truncated) are judged by age alone: taken over.
+  assert.deepEqual(parseTickHolder("{not json").daemon, "");
+  assert.equal(parseTickHolder("d1@123").at, 123, "claims written before owners");
 });
