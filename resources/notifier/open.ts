@@ -10,6 +10,11 @@
  * | `exec:///path/to/hook?arg=...` | command hook |
  * | `memory:` | in-memory twin (tests) |
  *
+ * Every kind takes `timeout_ms=N` in its query (removed before the URL is
+ * used): the longest wait for an answer (webhook, SMTP connect/greeting/
+ * socket) or for the hook to exit; a notifier that takes longer is a failed
+ * attempt (`notify.timeout` / `notify.unreachable`), retried like any other.
+ *
  * @module
  */
 
@@ -41,12 +46,24 @@ export function openNotifier(url: string): Notifier {
     throw invalid(url, "not a URL");
   }
   const name = parsed.hash ? decodeURIComponent(parsed.hash.slice(1)) : undefined;
-  const bare = parsed.hash ? url.slice(0, url.lastIndexOf("#")) : url;
-  const named = name ? { name } : {};
+  let bare = parsed.hash ? url.slice(0, url.lastIndexOf("#")) : url;
+  const timeout = parsed.searchParams.get("timeout_ms");
+  let timeoutMs: number | undefined;
+  if (timeout !== null) {
+    timeoutMs = Number(timeout);
+    if (!/^\d+$/.test(timeout) || timeoutMs < 1 || timeoutMs > 600_000) {
+      throw invalid(
+        url,
+        `timeout_ms must be a whole number of milliseconds from 1 to 600000, got '${timeout}'`,
+      );
+    }
+    bare = withoutParam(bare, "timeout_ms");
+  }
+  const named = { ...(name ? { name } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
   switch (parsed.protocol) {
     case "slack+https:":
     case "slack+http:":
-      return new WebhookNotifier(bare.slice("slack+".length), { format: "slack", ...named });
+      return new WebhookNotifier(bare.slice("slack+".length), { ...named, format: "slack" });
     case "webhook+https:":
     case "webhook+http:":
       return new WebhookNotifier(bare.slice("webhook+".length), named);
@@ -59,6 +76,7 @@ export function openNotifier(url: string): Notifier {
     case "exec:":
       return new CommandNotifier(bare, named);
     case "memory:":
+      if (timeoutMs !== undefined) throw invalid(url, "a memory notifier takes no timeout_ms");
       return new MemoryNotifier(name ?? "memory");
     default:
       throw invalid(
@@ -88,6 +106,16 @@ export function openNotifiers(urls: string | undefined): Notifier[] {
     );
   }
   return notifiers;
+}
+
+/** `url` without every `param=` of its query, the rest of it byte for byte. */
+function withoutParam(url: string, param: string): string {
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const kept = url.slice(q + 1).split("&").filter((pair) =>
+    decodeURIComponent(pair.split("=")[0] ?? "") !== param
+  );
+  return kept.length ? `${url.slice(0, q)}?${kept.join("&")}` : url.slice(0, q);
 }
 
 function invalid(url: string, what: string): ResourceError {

@@ -46,6 +46,7 @@ export class SmtpNotifier implements Notifier {
   readonly #from: string;
   readonly #to: string[];
   readonly #transport: nodemailer.Transporter;
+  readonly #timeoutMs: number;
 
   /**
    * A notifier mailing through the server of `url` (see the module doc).
@@ -84,6 +85,7 @@ export class SmtpNotifier implements Notifier {
       }
     }
     const timeout = options.timeoutMs ?? 10_000;
+    this.#timeoutMs = timeout;
     const user = decodeURIComponent(this.#url.username);
     this.#transport = nodemailer.createTransport({
       host: this.#url.hostname.replace(/^\[|\]$/g, ""),
@@ -113,16 +115,19 @@ export class SmtpNotifier implements Notifier {
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
+      const why = error instanceof Error ? error.message : String(error);
+      if (code === "ETIMEDOUT") {
+        throw new ResourceError(
+          "notify.timeout",
+          scrubNotifier(
+            `Cannot mail ${this.description}: no answer within ${this.#timeoutMs} ms (${why})`,
+            this.#url,
+          ),
+        );
+      }
       throw new ResourceError(
-        code === "ECONNECTION" || code === "ETIMEDOUT" || code === "ESOCKET"
-          ? "notify.unreachable"
-          : "notify.rejected",
-        scrubNotifier(
-          `Cannot mail ${this.description}: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-          this.#url,
-        ),
+        code === "ECONNECTION" || code === "ESOCKET" ? "notify.unreachable" : "notify.rejected",
+        scrubNotifier(`Cannot mail ${this.description}: ${why}`, this.#url),
       );
     }
   }

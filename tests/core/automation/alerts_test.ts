@@ -318,3 +318,44 @@ Deno.test("two daemons on one store notify each failure once", async () => {
   assert.equal(pager.sent.length, 2, pager.sent.map((n) => n.title).join("\n"));
   assert.equal(new Set(pager.sent.map((n) => n.runId)).size, 2);
 });
+
+Deno.test("a slow notifier holds up neither the run, the daemon's ticks, nor the other notifiers", async () => {
+  await using hook = startWebhook();
+  const answer = Promise.withResolvers<void>();
+  const slow: Notifier = {
+    name: "slow",
+    description: "a notifier that answers when told",
+    send: () => answer.promise,
+  };
+  const fast = openNotifier(hook.url);
+  const failures = onRunFailure();
+  const { drops, graph } = world([failures], [slow, fast]);
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using d = new SensorDaemon(graph, { runStore: store, clock, daemonId: "d1" });
+  await settle(d, clock);
+  drops.push("f1|bronze,fct_weather_daily");
+  const [result] = await settle(d, clock, 2);
+  assert.equal(result?.status, "failed");
+  // Ticks go on while the slow delivery hangs; a second failure is notified too.
+  drops.push("f2|bronze,fct_weather_daily");
+  const later = await settle(d, clock, 3);
+  assert.deepEqual(later.map((r) => r.status), ["failed"]);
+  await waitFor(() => hook.received.length === 2);
+  const byNotifier = async (name: string) =>
+    (await store.listAutomationRecords({ kind: "notification" })).filter((r) => r.name === name)
+      .map((r) => String(r.data.status)).sort();
+  assert.deepEqual(await byNotifier("webhook"), ["pending", "pending", "sent", "sent"]);
+  assert.deepEqual(await byNotifier("slow"), ["pending", "pending"], "still in flight");
+  answer.resolve();
+  await failures.idle();
+  assert.deepEqual(await byNotifier("slow"), ["pending", "pending", "sent", "sent"]);
+});
+
+async function waitFor(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

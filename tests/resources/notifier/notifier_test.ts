@@ -195,3 +195,85 @@ Deno.test("open: several URLs, unique names; bad URLs name NOTIFY_URLS and hide 
     "smtp://alerts:***@mail.example.com:587?from=a@b.test&to=c@d.test",
   );
 });
+
+Deno.test("slow endpoints: a webhook that never answers, an SMTP server that never greets, a hook that never exits fail within timeout_ms", async () => {
+  // A TCP peer that accepts and then says nothing: the worst kind of slow.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (silent.addr as Deno.NetAddr).port;
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  // An HTTP peer that reads the request and never answers.
+  const hanging = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    await hanging.promise;
+    return new Response("late");
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const timed = async (notifierUrl: string) => {
+      const notifier = openNotifier(notifierUrl);
+      const started = performance.now();
+      const error = await rejects(notifier.send(N));
+      return { error, ms: performance.now() - started, notifier };
+    };
+    const web = await timed(
+      `http://127.0.0.1:${server.addr.port}/hooks/SLOW-SECRET?timeout_ms=300`,
+    );
+    assert.equal(web.error.code, "notify.timeout");
+    assert.match(web.error.message, /no answer within 300 ms/);
+    assert.ok(web.ms < 5000, `${web.ms} ms`);
+    assert.doesNotMatch(web.error.message + web.notifier.description, /SLOW-SECRET/);
+
+    const mail = await timed(
+      `smtp://alerts:pw-secret-2@127.0.0.1:${port}?from=a@b.test&to=c@d.test&timeout_ms=300`,
+    );
+    assert.equal(mail.error.code, "notify.timeout");
+    assert.match(mail.error.message, /no answer within 300 ms \(Greeting never received\)/);
+    assert.ok(mail.ms < 5000, `${mail.ms} ms`);
+    assert.doesNotMatch(mail.error.message, /pw-secret-2/);
+
+    const script = `${dir}/slow.sh`;
+    await Deno.writeTextFile(script, "#!/bin/sh\nexec sleep 30\n");
+    await Deno.chmod(script, 0o755);
+    const hook = await timed(`exec://${script}?timeout_ms=300`);
+    assert.equal(hook.error.code, "notify.timeout");
+    assert.match(hook.error.message, /did not exit within 300 ms and was killed/);
+    assert.ok(hook.ms < 5000, `${hook.ms} ms`);
+
+    // timeout_ms is a setting, not part of the endpoint, and a bad one is refused.
+    for (const bad of ["0", "-5", "1.5", "soon", "600001"]) {
+      assert.throws(
+        () => openNotifier(`https://hooks.example.test/x?timeout_ms=${bad}`),
+        (error: unknown) =>
+          error instanceof ResourceError && error.code === "notify.invalid_url" &&
+          /timeout_ms must be/.test(error.message),
+        bad,
+      );
+    }
+  } finally {
+    hanging.resolve();
+    await server.shutdown();
+    silent.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("timeout_ms is taken out of the webhook's URL; the rest of the query is posted to as given", async () => {
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    seen.push(new URL(req.url).search);
+    return new Response("ok");
+  });
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}/hook`;
+    await openNotifier(`${base}?token=abc%2Fdef&timeout_ms=2000&x=1`).send(N);
+    await openNotifier(`slack+${base}?timeout_ms=2000#ops`).send(N);
+    assert.deepEqual(seen, ["?token=abc%2Fdef&x=1", ""]);
+  } finally {
+    await server.shutdown();
+  }
+});
