@@ -200,14 +200,21 @@ function alertSensor(event: NotificationEvent, options: AlertOptions): AlertSens
       recovered = true;
       await redeliver(store, notifiers, ctx);
     }
-    if (ctx.cursor === undefined) {
+    const parsed = parseCursor(ctx.cursor);
+    if (parsed === undefined) {
+      if (ctx.cursor !== undefined) {
+        ctx.log.warn(
+          `alert ${name}: unreadable cursor ${JSON.stringify(ctx.cursor.slice(0, 80))}; ` +
+            "notifying from now on",
+        );
+      }
       // First start: notify from now on, not about the whole history.
       const after = event === "freshness_breach"
         ? (await store.listAutomationRecords({ limit: 1 }))[0]?.id ?? 0
         : await feedEnd(store, 0);
       return { runRequests: [], cursor: JSON.stringify({ after }) };
     }
-    const cursor = JSON.parse(ctx.cursor) as Cursor;
+    const cursor = parsed;
     if (notifiers.length === 0) {
       return { skipReason: "no notifier is configured (NOTIFY_URLS)" };
     }
@@ -413,6 +420,19 @@ async function collect(
     });
   }
   return { notifications, after };
+}
+
+/** The cursor, or `undefined` when there is none or it cannot be read (hand-edited, truncated). */
+function parseCursor(text: string | undefined): Cursor | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const after = (JSON.parse(text) as Partial<Cursor>)?.after;
+    return typeof after === "number" && Number.isSafeInteger(after) && after >= 0
+      ? { after }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function matchesTags(

@@ -396,14 +396,27 @@ export function conditionFromConfig(
   where: string,
 ): AutomationCondition | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value === "eager") return eager();
-  if (value === "on_missing") return onMissing();
-  if (typeof value === "string" && value.startsWith("on_cron:")) {
-    return onCron(value.slice("on_cron:".length).trim());
+  const text = typeof value === "string" ? value.trim() : value;
+  if (text === "eager") return eager();
+  if (text === "on_missing") return onMissing();
+  // A bad cron is named with where it was written.
+  const cronOf = (cron: string) => {
+    try {
+      return onCron(cron);
+    } catch (error) {
+      throw new InvalidDefinitionError(
+        "automation.invalid_config",
+        `${where}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  };
+  if (typeof text === "string" && text.startsWith("on_cron:")) {
+    return cronOf(text.slice("on_cron:".length).trim());
   }
   if (typeof value === "object" && !Array.isArray(value)) {
-    const cron = (value as Record<string, unknown>).on_cron;
-    if (typeof cron === "string") return onCron(cron);
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [key, cron] = entries[0] ?? [];
+    if (entries.length === 1 && key === "on_cron" && typeof cron === "string") return cronOf(cron);
   }
   throw new InvalidDefinitionError(
     "automation.invalid_config",

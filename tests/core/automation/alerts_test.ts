@@ -359,3 +359,24 @@ async function waitFor(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+Deno.test("an unreadable alert cursor (hand-edited, truncated) restarts from now instead of failing every tick", async () => {
+  const memory = new MemoryNotifier("m");
+  const failures = onRunFailure();
+  const { drops, graph } = world([failures], [memory]);
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await using d = new SensorDaemon(graph, { runStore: store, clock, daemonId: "d1" });
+  for (const bad of ['{"after":', '{"after":"12"}', "[]", '{"after":-1}']) {
+    await store.setCursor("on_run_failure", bad);
+    clock.advance(1000);
+    const reports = await d.tick();
+    const report = reports.find((r) => r.name === "on_run_failure");
+    assert.notEqual(report?.status, "failed", `${bad}: ${report?.error?.message}`);
+    assert.match(String(await store.getCursor("on_run_failure")), /^\{"after":\d+\}$/);
+  }
+  drops.push("f1|bronze,fct_weather_daily");
+  await settle(d, clock);
+  await failures.idle();
+  assert.equal(memory.sent.length, 1, "failures after the reset are notified");
+});

@@ -15,6 +15,8 @@ import {
 import { freshness, judgeFreshness } from "../../../core/automation/freshness_policy.ts";
 import { defineAsset } from "../../../core/asset.ts";
 import { InvalidDefinitionError } from "../../../core/errors.ts";
+import { dbtAssets } from "../../../assets/dbt/mod.ts";
+import { writeProject } from "../../resources/dbt/_fixture.ts";
 
 const T = Date.parse("2024-05-10T12:00:00Z");
 const MIN = 60_000;
@@ -64,6 +66,62 @@ Deno.test("conditions from dbt config: eager, on_missing, on_cron", () => {
     () => conditionFromConfig("sometimes", "model x"),
     /model x: automation '"sometimes"'/,
   );
+  assert.equal(conditionFromConfig(" eager ", "model x")?.name, "eager", "YAML spacing");
+});
+
+Deno.test("malformed automation config: every shape a YAML typo makes is refused, naming where", () => {
+  for (
+    const [value, pattern] of [
+      ["Eager", /not one of eager, on_missing/],
+      ["on_cron:", /model m \(meta.automation\): Cannot use cron ''/],
+      ["on_cron: 0 6 * *", /model m \(meta.automation\): Cannot use cron '0 6 \* \*'/],
+      ["on_cron:61 * * * *", /model m \(meta.automation\): Cannot use cron '61/],
+      [{ on_cron: 6 }, /not one of/],
+      [{ on_cron: "0 6 * * *", eager: true }, /not one of/],
+      [{}, /not one of/],
+      [["eager"], /not one of/],
+      [true, /automation 'true'/],
+      [42, /automation '42'/],
+    ] as const
+  ) {
+    assert.throws(
+      () => conditionFromConfig(value, "model m (meta.automation)"),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidDefinitionError, String(error));
+        assert.match(error.message, /model m \(meta.automation\)/);
+        assert.match(error.message, pattern);
+        return true;
+      },
+      JSON.stringify(value),
+    );
+  }
+});
+
+Deno.test("malformed automation config in a dbt project: loading fails naming the model", async () => {
+  await using project = await writeProject({
+    "models/ok.sql": "select 1 as id",
+    "models/bad.sql": "select * from {{ ref('ok') }}",
+    "models/schema.yml": `version: 2
+models:
+  - name: bad
+    config:
+      meta: {automation: "on_cron:0 25 * * *"}
+`,
+  });
+  await assert.rejects(
+    () => dbtAssets(project.dir, { writeArtifacts: false }),
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidDefinitionError, String(error));
+      assert.match(error.message, /dbt model 'bad' \(meta.automation\): Cannot use cron '0 25/);
+      return true;
+    },
+  );
+  await Deno.writeTextFile(
+    `${project.dir}/models/schema.yml`,
+    "version: 2\nmodels:\n  - name: bad\n    config:\n      meta: {automation: eager}\n",
+  );
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  assert.equal(dbt.assets.find((a) => a.key === "bad")?.automation?.name, "eager");
 });
 
 Deno.test("freshness: pass, warn, error, never; cron-judged at the latest tick", () => {
