@@ -224,13 +224,37 @@ export class AutomationEvaluator {
    * plan them are recorded (a queued run may start much later): the next
    * evaluation does not request them again.
    */
-  markRequested(assetKey: string, indexes: readonly number[], time: number): void {
+  markRequested(assetKey: string, indexes: readonly number[], time: number): number[] {
     const state = this.state.assets.get(assetKey);
-    if (!state) return;
+    if (!state) return [];
+    const previous: number[] = [];
     for (const i of indexes) {
       state.ensure(i);
+      previous.push(state.lastReq[i] as number);
       if (time > (state.lastReq[i] as number)) state.lastReq[i] = time;
     }
+    return previous;
+  }
+
+  /**
+   * Undoes {@linkcode markRequested} (given what it returned) for requests
+   * whose evaluation did not complete — the records could not be written or a
+   * run could not be submitted, so the daemon did not move the cursor — and
+   * marks them for the next evaluation. Apply before {@linkcode refresh}: the
+   * feed then tells which of them were launched after all.
+   */
+  unmarkRequested(
+    assetKey: string,
+    indexes: readonly number[],
+    previous: readonly number[],
+    time: number,
+  ): void {
+    const state = this.state.assets.get(assetKey);
+    if (!state) return;
+    indexes.forEach((i, j) => {
+      if (state.lastReq[i] === time) state.lastReq[i] = previous[j] as number;
+      this.#mark(state, i);
+    });
   }
 
   /** Marks partitions to look at again in the next evaluation (e.g. requests that were not launched). */

@@ -155,6 +155,11 @@ export function automationSensor(
   const freshnessStatus = new Map<string, string>();
   let started = false;
   let last: EvaluationResult | undefined;
+  // Requests of the last evaluation, until its cursor is seen stored (the
+  // daemon stores it only once every run was submitted).
+  let unconfirmed:
+    | { tick: number; time: number; marks: [string, number[], number[]][] }
+    | undefined;
 
   const evaluate = async (
     ctx: { cursor: string | undefined; log: Logger; clock: { now(): number } },
@@ -172,6 +177,14 @@ export function automationSensor(
       started = true;
     }
     const cursor = parseAutomationCursor(ctx.cursor);
+    if (unconfirmed && cursor.tick < unconfirmed.tick) {
+      // That evaluation did not complete: its requests count only as far as
+      // the feed shows their runs (so a request lost to a fault is asked again).
+      for (const [key, indexes, previous] of unconfirmed.marks) {
+        evaluator.unmarkRequested(key, indexes, previous, unconfirmed.time);
+      }
+    }
+    unconfirmed = undefined;
     const eventsRead = await evaluator.refresh();
     const now = ctx.clock.now();
     const judgedNow = freshnessAssets.map((asset) => {
@@ -203,9 +216,12 @@ export function automationSensor(
     last = result;
     const plan = planRuns(result.requested, evaluator.state.assets, graph.order);
     for (const [key, indexes] of plan.deferred) evaluator.retry(key, indexes);
+    const marks: [string, number[], number[]][] = [];
     for (const [key, indexes] of result.requested) {
-      if (!plan.deferred.has(key)) evaluator.markRequested(key, indexes, now);
+      if (plan.deferred.has(key)) continue;
+      marks.push([key, [...indexes], evaluator.markRequested(key, indexes, now)]);
     }
+    unconfirmed = { tick, time: now, marks };
     const runKeyOf = new Map<string, string>();
     const runRequests: RunRequest[] = plan.runs.map((run) => {
       const selection = run.assetKeys.join(",");

@@ -194,3 +194,51 @@ Deno.test("automation: a tick held by a process gone from this host is taken ove
   assert.deepEqual(parseTickHolder("{not json").daemon, "");
   assert.equal(parseTickHolder("d1@123").at, 123, "claims written before owners");
 });
+
+/** `store`, with one call of `method` (whose first argument matches `when`) failing once armed. */
+function faulty(store: MemoryRunStore) {
+  const armed = new Map<string, (args: unknown[]) => boolean>();
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const when = armed.get(String(prop));
+        if (when && when(args)) {
+          armed.delete(String(prop));
+          return Promise.reject(new Error(`run store unreachable (${String(prop)})`));
+        }
+        return value.apply(target, args);
+      };
+    },
+  });
+  return {
+    store: proxy as RunStore,
+    arm: (m: string, when = (_: unknown[]) => true) => armed.set(m, when),
+  };
+}
+
+Deno.test("automation: a run store fault mid-evaluation loses no request; each run still launches once", async (t) => {
+  for (
+    const [what, method, when] of [
+      ["records not written", "appendAutomationRecords", () => true],
+      ["a run key claim fails", "claimRunKey", (args: unknown[]) => args[0] === AUTOMATION_SENSOR],
+      ["the cursor not stored", "setCursor", (args: unknown[]) => args[0] === AUTOMATION_SENSOR],
+    ] as const
+  ) {
+    await t.step(what, async () => {
+      const { drops, executed, graph } = world();
+      const { store, arm } = faulty(new MemoryRunStore());
+      const clock = new FakeClock(T0);
+      await using d = daemon(graph, store, clock, "d1");
+      await settle(d, clock);
+      arm(method, when);
+      drops.push("file-1.csv");
+      await settle(d, clock);
+      await settle(d, clock);
+      assert.deepEqual(executed, ["bronze", "stg", "mart"], what);
+      const runs = await store.listRuns({ tags: { sensor: AUTOMATION_SENSOR } });
+      assert.equal(runs.length, 1, `one automated run (${what})`);
+    });
+  }
+});
