@@ -57,7 +57,6 @@ import { Batch, commitBatch, EVENT_LOCK, MAX_BUFFERED, ms } from "./_postgres_ba
 import { prepareSchema, toTime } from "./_postgres_migrate.ts";
 import {
   partitionColumn,
-  provenanceColumn,
   toAutomationRecord,
   toEvent,
   toMaterialization,
