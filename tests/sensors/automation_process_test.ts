@@ -15,6 +15,7 @@ import {
   parseAutomationCursor,
 } from "../../core/automation/sensor.ts";
 import { DatabaseSync } from "node:sqlite";
+import { until } from "../_helpers/main_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SAMPLES = join(ROOT, "sample_data/activity");
@@ -83,13 +84,9 @@ async function world() {
   };
 }
 
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** The shared poll, with room for dbt runs on a loaded machine. */
+const waitUntil = (what: string, ok: () => Promise<boolean>) =>
+  until(what, ok, { timeoutMs: 120_000, pollMs: 100 });
 
 const byAutomation = (runs: RunRecord[]) => runs.filter((r) => r.tags.sensor === AUTOMATION_SENSOR);
 const byDrops = (runs: RunRecord[]) => runs.filter((r) => r.tags.sensor === "activity_drops");
@@ -97,7 +94,7 @@ const done = (runs: RunRecord[]) => runs.every((r) => r.status !== "running");
 
 /** Waits until the daemons have evaluated at least once (the automation cursor exists). */
 async function started(w: Awaited<ReturnType<typeof world>>) {
-  await until("the daemon evaluated once", async () => {
+  await waitUntil("the daemon evaluated once", async () => {
     try {
       await using store = SqliteRunStore.open(join(w.dir, "runs.db"));
       return (await store.getCursor(AUTOMATION_SENSOR)) !== undefined;
@@ -110,17 +107,16 @@ async function started(w: Awaited<ReturnType<typeof world>>) {
 Deno.test({
   name:
     "automation process: drop -> bronze (sensor) -> marts (eager) once; a drop during the marts run -> one more",
-  sanitizeResources: false,
   async fn() {
     await using w = await world();
     w.spawn("one");
     await started(w);
     await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
     // The marts start by themselves; the second file lands while they run.
-    await until("the marts run started", async () => byAutomation(await w.runs()).length >= 1);
+    await waitUntil("the marts run started", async () => byAutomation(await w.runs()).length >= 1);
     const during = byAutomation(await w.runs())[0]?.status === "running";
     await w.drop("sleep_2026-10-05_2026-10-18.csv");
-    await until("the second load and the marts after it ran", async () => {
+    await waitUntil("the second load and the marts after it ran", async () => {
       const now = await w.runs();
       return byDrops(now).length >= 2 && byAutomation(now).length >= 2 && done(now);
     });
@@ -168,19 +164,18 @@ Deno.test({
 
 Deno.test({
   name: "automation process: two daemons on one store launch every run once",
-  sanitizeResources: false,
   async fn() {
     await using w = await world();
     w.spawn("one");
     w.spawn("two");
     await started(w);
     await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
-    await until("bronze and the marts ran", async () => {
+    await waitUntil("bronze and the marts ran", async () => {
       const runs = await w.runs();
       return byAutomation(runs).length >= 1 && done(runs);
     });
     await w.drop("sleep_2026-10-05_2026-10-18.csv");
-    await until("the second load and its marts ran", async () => {
+    await waitUntil("the second load and its marts ran", async () => {
       const runs = await w.runs();
       return byDrops(runs).length >= 2 && byAutomation(runs).length >= 2 && done(runs);
     });
@@ -209,7 +204,6 @@ function tickState(db: DatabaseSync): { claimed: number; done: number } {
 Deno.test({
   name:
     "automation process: kill -9 during an automation evaluation; the restarted daemon takes the tick over at once and every drop's marts run once",
-  sanitizeResources: false,
   async fn() {
     await using w = await world();
     let daemon = w.spawn("one");
@@ -239,13 +233,13 @@ Deno.test({
       assert.ok(killedAt, "an evaluation was caught between its claim and its cursor");
       const restartedAt = Date.now();
       daemon = w.spawn("two");
-      await until("the load and the marts after it ran", async () => {
+      await waitUntil("the load and the marts after it ran", async () => {
         const runs = await w.runs();
         const loads = byDrops(runs).filter((r) => r.status === "success");
         const marts = byAutomation(runs).filter((r) => r.status === "success");
         const lastLoad = loads.at(-1)?.finishedAt ?? Infinity;
         return loads.length >= 1 && marts.some((m) => m.startedAt >= lastLoad) && done(runs);
-      }, 120_000);
+      });
       const recovery = Date.now() - restartedAt;
       // The killed daemon's claim is taken over at once (its pid is gone from this
       // host), not after the 60 s a claim of another host would need.
