@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import type { Clock } from "../../core/clock.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { openWarehouse } from "../warehouse/open.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import { buildManifest, DBT_VERSION, targetDir } from "./artifacts.ts";
@@ -82,7 +82,7 @@ export async function runDbtCli(
   options: DbtCliOptions = {},
 ): Promise<number> {
   const env = options.env ?? ((name: string) => Deno.env.get(name));
-  const clock = options.clock ?? { now: () => Date.now() };
+  const clock = options.clock ?? systemClock;
   let parsed;
   try {
     parsed = parseArgs({

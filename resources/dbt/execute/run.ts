@@ -16,15 +16,13 @@
  * @module
  */
 
-import type { Clock } from "../../../core/clock.ts";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse } from "../../warehouse/types.ts";
 import { type RunResultEntry, runResultEntry, RunResultsWriter } from "../artifacts.ts";
 import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../nodes.ts";
 import { buildModel, type BuildModelResult, queryRunner } from "./materialize.ts";
 import { renderHookText } from "./hooks.ts";
 import { runTest, runUnitTest, type TestOutcome } from "./tests.ts";
-
-const SYSTEM_CLOCK: Pick<Clock, "now"> = { now: () => Date.now() };
 
 /** Options of {@linkcode executeNode}. */
 export interface ExecuteOptions {
@@ -48,7 +46,7 @@ export async function executeNode(
   node: ModelNode,
   options: ExecuteOptions = {},
 ): Promise<BuildModelResult> {
-  const clock = options.clock ?? SYSTEM_CLOCK;
+  const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
   try {
     const built = await buildModel(warehouse, project, node.name, {
@@ -88,7 +86,7 @@ export async function executeTest(
   test: TestNode | UnitTestNode,
   options: ExecuteOptions = {},
 ): Promise<TestOutcome> {
-  const clock = options.clock ?? SYSTEM_CLOCK;
+  const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
   const unit = "actualSql" in test;
   const outcome = unit
@@ -181,7 +179,7 @@ export async function runProject(
   warehouse: Warehouse,
   options: RunProjectOptions = {},
 ): Promise<RunProjectResult> {
-  const clock = options.clock ?? SYSTEM_CLOCK;
+  const clock = options.clock ?? systemClock;
   const writer = new RunResultsWriter(project, options.invocationId ?? crypto.randomUUID(), clock);
   if (options.args) writer.args = JSON.parse(JSON.stringify(options.args));
   const write = options.writeArtifacts ?? true;
