@@ -151,7 +151,6 @@ Deno.test("the spatial ledger metadata converts to a MongoDB $jsonSchema", () =>
 Deno.test({
   name:
     "materialize --partition registers a committed, valid batch; anything else is refused with why",
-  sanitizeResources: false, // gdal3.js keeps its runtime for the whole process.
   fn: async (t) => {
     const config = ConfigSchema.parse({});
     const run = async (lake: MemoryObjectStore, batch: string, runStore = new MemoryRunStore()) => {

@@ -512,7 +512,6 @@ Deno.test({
 Deno.test({
   name: "spatial inputs: what GDAL would read silently wrong is caught, what it reads right passes",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "inputs-silent-" });
     try {

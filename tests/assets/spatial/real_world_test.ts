@@ -126,7 +126,6 @@ Deno.test({
   name:
     "real-world vectors: multi-layer GeoPackage, Windows-1252 Shapefile, mixed GeoJSON, huge attributes",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "real-world-vectors-" });
     try {
@@ -412,7 +411,6 @@ function rasterFacts(info: Record<string, unknown>) {
 Deno.test({
   name: "real-world rasters: BigTIFF, int16 bands with nodata, rotated, odd CRSs",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "real-world-rasters-" });
     try {
