@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
 import {
   assertBody,
@@ -38,6 +39,16 @@ interface StoredObject {
   head: ObjectHead;
 }
 
+/** Options of {@linkcode MemoryObjectStore}. */
+export interface MemoryObjectStoreOptions {
+  /**
+   * The clock stamping each object's `lastModified` (tests pass a `FakeClock`).
+   *
+   * @default {systemClock}
+   */
+  readonly clock?: Pick<Clock, "now">;
+}
+
 /**
  * Object store held in memory; everything is lost when it is garbage collected.
  *
@@ -54,6 +65,13 @@ export class MemoryObjectStore extends DerivedOperations implements ObjectStore 
   /** Always `"memory"`. */
   readonly backend = "memory" as const;
   #buckets = new Map<string, Map<string, StoredObject>>();
+  #clock: Pick<Clock, "now">;
+
+  /** An empty store; `lastModified` is stamped from `options.clock`. */
+  constructor(options: MemoryObjectStoreOptions = {}) {
+    super();
+    this.#clock = options.clock ?? systemClock;
+  }
 
   /** Creates the bucket if it does not exist. */
   ensureBucket(bucket: string): Promise<void> {
@@ -84,7 +102,7 @@ export class MemoryObjectStore extends DerivedOperations implements ObjectStore 
       size: bytes.byteLength,
       etag,
       sha256,
-      lastModified: new Date(),
+      lastModified: new Date(this.#clock.now()),
       contentType,
       metadata,
     };
@@ -148,7 +166,7 @@ export class MemoryObjectStore extends DerivedOperations implements ObjectStore 
       const stored = this.#stored(from.bucket, from.key);
       const target = this.#objectsFor(to.bucket, to.key, "copy to");
       if (sameLocation(from, to)) return;
-      const head = { ...cloneHead(stored.head), lastModified: new Date() };
+      const head = { ...cloneHead(stored.head), lastModified: new Date(this.#clock.now()) };
       target.set(to.key, { bytes: stored.bytes, head });
     });
   }

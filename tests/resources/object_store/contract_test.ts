@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ResourceError } from "../../../core/errors.ts";
+import { FakeClock } from "../../../core/testing.ts";
 import {
   LocalObjectStore,
   MemoryObjectStore,
@@ -566,6 +567,27 @@ const CAPABILITY_CASES: Record<Capability, Record<string, Case>> = {
 
 Deno.test("object store contract: memory", async (t) => {
   await runContract(t, { open: () => new MemoryObjectStore() });
+});
+
+Deno.test("memory object store: lastModified comes from its clock (put, copy)", async () => {
+  const clock = new FakeClock(Date.parse("2030-01-02T03:04:05Z"));
+  const store = new MemoryObjectStore({ clock });
+  await store.ensureBucket("lake");
+  await store.put("lake", "a.txt", new TextEncoder().encode("x"));
+  assert.equal(
+    (await store.head("lake", "a.txt"))?.lastModified.toISOString(),
+    "2030-01-02T03:04:05.000Z",
+  );
+  clock.advance(60_000);
+  await store.copy({ bucket: "lake", key: "a.txt" }, { bucket: "lake", key: "c.txt" });
+  assert.equal(
+    (await store.head("lake", "c.txt"))?.lastModified.toISOString(),
+    "2030-01-02T03:05:05.000Z",
+  );
+  assert.equal(
+    (await store.head("lake", "a.txt"))?.lastModified.toISOString(),
+    "2030-01-02T03:04:05.000Z",
+  );
 });
 
 Deno.test("object store contract: local", async (t) => {
