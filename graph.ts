@@ -38,13 +38,13 @@ const config = loadConfig();
  * snapshot, one check per test. Its target/ goes under STATE_DIR when that is
  * set, so the code tree can be read-only.
  */
-const dbtProjectDir = Deno.env.get("DBT_PROJECT_DIR") ?? new URL("./dbt", import.meta.url).pathname;
+const dbtProjectDir = config.DBT_PROJECT_DIR ?? new URL("./dbt", import.meta.url).pathname;
 /**
  * The profile target whose type matches the warehouse: the SQL of a model is
  * written for one dialect (`duckdb__` vs `postgres__` macros). DBT_TARGET
  * wins; a DuckDB warehouse otherwise builds the `duckdb` target.
  */
-const dbtTarget = Deno.env.get("DBT_TARGET") ??
+const dbtTarget = config.DBT_TARGET ??
   (config.WAREHOUSE_URL.startsWith("duckdb:") ? "duckdb" : undefined);
 const marts = await dbtAssets(dbtProjectDir, {
   fullRefresh: config.DBT_FULL_REFRESH,

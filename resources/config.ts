@@ -79,6 +79,24 @@ export const ConfigSchema = z.object({
   HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   ACTIVITY_BAD_ROW_TOLERANCE: z.coerce.number().min(0).max(1).default(0.02),
   DBT_FULL_REFRESH: z.stringbool().default(false),
+  // dbt (graph.ts and `deno task dbt`). Paths are checked here so a typo fails at start.
+  DBT_PROJECT_DIR: z.string().trim().min(1).refine(
+    (dir) => isFile(`${dir}/dbt_project.yml`),
+    { message: "DBT_PROJECT_DIR must be a folder holding a dbt_project.yml" },
+  ).optional(),
+  DBT_PROFILES_DIR: z.string().trim().min(1).refine(
+    (dir) => isFolder(dir),
+    { message: "DBT_PROFILES_DIR must be an existing folder (where profiles.yml is)" },
+  ).optional(),
+  DBT_TARGET: z.string().trim().regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
+    "DBT_TARGET must be the name of an output of profiles.yml, e.g. dev",
+  ).optional(),
+  DBT_TARGET_PATH: z.string().trim().min(1).optional(),
+  DBT_PACKAGE_HUB_URL: z.string().trim().refine(
+    (url) => /^https?:\/\/[^/]/.test(url),
+    { message: "DBT_PACKAGE_HUB_URL must be an http(s) URL, e.g. https://hub.getdbt.com" },
+  ).optional(),
   SAMPLE_DATA: z.stringbool().default(true),
   SENSOR_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
   /**
@@ -99,6 +117,22 @@ export const ConfigSchema = z.object({
     "UI_URL must be an http(s) URL",
   ),
 });
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false; // missing or unreadable: the refinement's message says what is expected
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
 
 /** The parsed configuration. */
 export type Config = z.infer<typeof ConfigSchema>;

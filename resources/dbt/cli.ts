@@ -20,6 +20,8 @@
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { type Clock, systemClock } from "../../core/clock.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { loadConfig } from "../config.ts";
 import { openWarehouse } from "../warehouse/open.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import { buildManifest, DBT_VERSION, targetDir } from "./artifacts.ts";
@@ -125,6 +127,11 @@ export async function runDbtCli(
   const sub = positionals[1];
   if ((command === "docs" && sub !== "generate") || (command === "source" && sub !== "freshness")) {
     io.err(`'${command}' needs '${command === "docs" ? "generate" : "freshness"}'\n${USAGE}`);
+    return 2;
+  }
+  const problem = checkEnvironment(env);
+  if (problem) {
+    io.err(problem);
     return 2;
   }
   const projectDir = await findProjectDir(values["project-dir"] ?? env("DBT_PROJECT_DIR"), env);
@@ -332,6 +339,40 @@ export async function runDbtCli(
       io.err(`error: ${error.message}`);
       return error.code === "dbt.model_failed" ? 1 : 2;
     }
+    throw error;
+  }
+}
+
+/** Variables of the environment this command reads, checked by the platform's config schema. */
+const ENV_VARIABLES = [
+  "DBT_PROJECT_DIR",
+  "DBT_PROFILES_DIR",
+  "DBT_TARGET_PATH",
+  "DBT_PACKAGE_HUB_URL",
+  "WAREHOUSE_URL",
+  "STATE_DIR",
+] as const;
+
+/**
+ * A bad value of a variable the command reads, said with the variable's name
+ * (the same rules as the platform's configuration), or undefined.
+ */
+function checkEnvironment(env: (name: string) => string | undefined): string | undefined {
+  const base = env("INIT_CWD") ?? Deno.cwd();
+  const values: Record<string, string | undefined> = {};
+  for (const name of ENV_VARIABLES) {
+    const value = env(name);
+    // Folders are given relative to where the command was typed.
+    values[name] = value && (name === "DBT_PROJECT_DIR" || name === "DBT_PROFILES_DIR") &&
+        !value.startsWith("/")
+      ? `${base}/${value}`
+      : value;
+  }
+  try {
+    loadConfig({ env: values, dotenvPath: null });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return `error: ${error.message}`;
     throw error;
   }
 }

@@ -31,6 +31,36 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
   }
 }
 
+/** dbt variables without a default (unset: the platform's own dbt/ and profiles). */
+const DBT_OPTIONAL = [
+  "DBT_PROJECT_DIR",
+  "DBT_PROFILES_DIR",
+  "DBT_TARGET",
+  "DBT_TARGET_PATH",
+  "DBT_PACKAGE_HUB_URL",
+];
+
+Deno.test("config: dbt variables are checked at start, naming the variable", () => {
+  assert.equal(load({ DBT_PROJECT_DIR: "dbt" }).DBT_PROJECT_DIR, "dbt");
+  assert.equal(load({ DBT_TARGET: "duckdb" }).DBT_TARGET, "duckdb");
+  for (
+    const [env, pattern] of [
+      [
+        { DBT_PROJECT_DIR: "no/such/dir" },
+        /DBT_PROJECT_DIR \('no\/such\/dir'\): .*dbt_project\.yml/,
+      ],
+      [{ DBT_PROJECT_DIR: "sample_data" }, /DBT_PROJECT_DIR .*dbt_project\.yml/],
+      [{ DBT_PROFILES_DIR: "no/such/dir" }, /DBT_PROFILES_DIR .*existing folder/],
+      [{ DBT_TARGET: "two words" }, /DBT_TARGET \('two words'\)/],
+      [{ DBT_PACKAGE_HUB_URL: "ftp://hub" }, /DBT_PACKAGE_HUB_URL .*http\(s\) URL/],
+    ] as const
+  ) {
+    const error = configError({ ...env });
+    assert.match(error.message, pattern);
+  }
+  for (const name of DBT_OPTIONAL) assert.equal(load({})[name as "DBT_TARGET"], undefined);
+});
+
 Deno.test("config: every variable has its documented default", async (t) => {
   const defaults = {
     STATE_DIR: ".state",
@@ -69,7 +99,13 @@ Deno.test("config: every variable has its documented default", async (t) => {
   await t.step("every variable of the schema is covered here (update this test with it)", () => {
     assert.deepStrictEqual(
       Object.keys(ConfigSchema.shape).sort(),
-      [...Object.keys(defaults), "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "UI_URL"].sort(),
+      [
+        ...Object.keys(defaults),
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+        "UI_URL",
+        ...DBT_OPTIONAL,
+      ].sort(),
     );
   });
 

@@ -64,3 +64,24 @@ Deno.test("dbt cli: parse, ls with selection, compile, and a project error", asy
   assert.equal(broken.code, 2);
   assert.match(broken.err, /models\/c\.sql:1: ref\('nope'\) names no model/);
 });
+
+Deno.test("dbt cli: a bad dbt variable of the environment fails at start naming it", async () => {
+  for (
+    const [env, pattern] of [
+      [{ DBT_PROJECT_DIR: "/no/such/project" }, /DBT_PROJECT_DIR \('\/no\/such\/project'\)/],
+      [{ DBT_PROFILES_DIR: "/no/such/folder" }, /DBT_PROFILES_DIR \('\/no\/such\/folder'\)/],
+      [{ DBT_PACKAGE_HUB_URL: "hub.getdbt.com" }, /DBT_PACKAGE_HUB_URL .*http\(s\) URL/],
+      [{ WAREHOUSE_URL: "mysql://x" }, /WAREHOUSE_URL .*must start with/],
+    ] as const
+  ) {
+    const { code, err } = await cli(["parse"], { ...env });
+    assert.equal(code, 2, err);
+    assert.match(err, pattern);
+  }
+  // Relative folders are read from where the command was typed (INIT_CWD).
+  await using project = await writeProject({ "models/a.sql": "select 1 as id" });
+  const parent = project.dir.slice(0, project.dir.lastIndexOf("/"));
+  const name = project.dir.slice(parent.length + 1);
+  const ok = await cli(["parse"], { DBT_PROJECT_DIR: name, INIT_CWD: parent });
+  assert.equal(ok.code, 0, ok.err);
+});
