@@ -11,6 +11,7 @@ import type {
   CheckResult,
   DataProvenance,
   InputVersion,
+  FinishedStep,
   Materialization,
 } from "./asset.ts";
 import type { Clock } from "./clock.ts";
@@ -69,6 +70,8 @@ export interface StepEnvironment {
   readonly random: () => number;
   readonly signal: AbortSignal;
   readonly materialized: ReadonlyMap<string, Materialization>;
+  /** Steps of the run that have finished so far. */
+  finishedSteps(): readonly FinishedStep[];
   emit(event: Omit<RunEvent, "runId" | "time">): void;
   putStep(status: StepStatus, attempts: number, startedAt: number): Promise<void>;
 }
@@ -251,6 +254,7 @@ async function buildContext(
     attempt,
     clock: env.clock,
     upstream: await upstreamMaterializations(step, env),
+    finishedSteps: () => env.finishedSteps(),
   };
 }
 

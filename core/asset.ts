@@ -84,6 +84,24 @@ export interface AssetContext<R = Record<string, never>> {
    * here, otherwise the latest recorded), or `undefined` if it never ran.
    */
   readonly upstream: Readonly<Record<string, Materialization | undefined>>;
+  /**
+   * The steps of this run that have finished so far, with how they ended. An
+   * {@linkcode AssetSpec.alwaysRun} asset sees every upstream step here
+   * (failed and skipped ones too): what a report or an on-run-end hook reads.
+   */
+  readonly finishedSteps: () => readonly FinishedStep[];
+}
+
+/** A step of the run that has finished (see {@linkcode AssetContext.finishedSteps}). */
+export interface FinishedStep {
+  /** Asset key. */
+  readonly assetKey: string;
+  /** Partition, or null. */
+  readonly partition: string | null;
+  /** How it ended. */
+  readonly status: "success" | "failed" | "skipped" | "canceled";
+  /** Why it failed, was skipped or canceled; null on success. */
+  readonly reason: string | null;
 }
 
 /** What a check returns: pass or fail with metadata. */
@@ -171,6 +189,14 @@ export interface AssetSpec<R, K extends keyof R> {
    * @default {false}
    */
   readonly dependsOnPast?: boolean;
+  /**
+   * Run even when upstream steps fail or are skipped: the step waits until
+   * every upstream step of the run (transitively) has finished, whatever its
+   * outcome, then runs (cleanup, reports, dbt's on-run-end hooks). Only a
+   * canceled run stops it.
+   * @default {false}
+   */
+  readonly alwaysRun?: boolean;
   /** Retry policy; one attempt when absent. */
   readonly retry?: Partial<RetryPolicy>;
   /** Bump when the logic changes; recorded with each materialization. */
@@ -212,6 +238,8 @@ export interface AssetDefinition {
   readonly partitions: PartitionsDefinition | undefined;
   /** Whether partition `p` waits for `p - 1`. */
   readonly dependsOnPast: boolean;
+  /** Runs after upstream failures too (see {@linkcode AssetSpec.alwaysRun}). */
+  readonly alwaysRun: boolean;
   /** Complete retry policy. */
   readonly retry: RetryPolicy;
   /** Code version, or `null`. */
@@ -315,6 +343,7 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
     description: spec.description ?? "",
     partitions: spec.partitions,
     dependsOnPast: spec.dependsOnPast ?? false,
+    alwaysRun: spec.alwaysRun ?? false,
     retry,
     codeVersion: spec.codeVersion ?? null,
     resources: Object.freeze(resources),

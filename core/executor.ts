@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Materialization } from "./asset.ts";
+import type { FinishedStep, Materialization } from "./asset.ts";
 import { type Clock, systemClock, waitOn } from "./clock.ts";
 import type { Graph } from "./graph.ts";
 import {
@@ -480,6 +480,7 @@ class Run<R> {
       random: this.#options.random ?? Math.random,
       signal: this.#abort.signal,
       materialized: this.#materialized,
+      finishedSteps: () => this.#finishedSteps(),
       emit: (event) => this.#emit(event),
       putStep: (status, attempts, startedAt) =>
         this.#store.putStep(this.#stepRecord(step, status, attempts, null, startedAt)),
@@ -491,16 +492,35 @@ class Run<R> {
     return index;
   }
 
-  /** Queues dependents whose waits are over, or skips them when this step did not succeed. */
+  #finishedSteps(): FinishedStep[] {
+    return this.#results.flatMap((result) =>
+      result
+        ? [{
+          assetKey: result.assetKey,
+          partition: result.partition,
+          status: result.status,
+          reason: result.reason,
+        }]
+        : []
+    );
+  }
+
+  /** One of `index`'s waits is over; queues it when it was the last. */
+  #countDown(index: number, ready: number[]): void {
+    this.#pending[index] = (this.#pending[index] ?? 1) - 1;
+    if (this.#pending[index] === 0 && !this.#results[index]) ready.push(index);
+  }
+
+  /**
+   * Queues dependents whose waits are over, or skips them when this step did
+   * not succeed (an `alwaysRun` dependent is not skipped: its wait is over).
+   */
   #release(index: number, ready: number[]): void {
     const result = this.#results[index] as StepResult;
     const blocked = result.status !== "success" ||
       result.checks.some((check) => !check.passed && check.blocking);
     if (!blocked) {
-      for (const next of this.#dependents[index] ?? []) {
-        this.#pending[next] = (this.#pending[next] ?? 1) - 1;
-        if (this.#pending[next] === 0 && !this.#results[next]) ready.push(next);
-      }
+      for (const next of this.#dependents[index] ?? []) this.#countDown(next, ready);
       return;
     }
     if (result.status === "canceled") return; // its dependents are settled as canceled when the loop ends
@@ -510,18 +530,31 @@ class Run<R> {
       : `upstream '${this.#plan.steps[index]?.id}' ${
         result.status === "skipped" ? "was skipped" : result.status
       }`;
-    this.#skipDownstream(index, result.reason && result.status === "skipped" ? result.reason : why);
+    this.#skipDownstream(
+      index,
+      result.reason && result.status === "skipped" ? result.reason : why,
+      ready,
+    );
   }
 
-  #skipDownstream(index: number, reason: string): void {
-    const stack = [...(this.#dependents[index] ?? [])];
-    while (stack.length > 0) {
-      const next = stack.pop() as number;
-      if (this.#results[next]) continue;
-      const step = this.#plan.steps[next] as Step;
-      // Settled in memory at once; the store write is awaited with the others.
-      this.#track(this.#settle(step, { status: "skipped", reason }));
-      stack.push(...(this.#dependents[next] ?? []));
+  /**
+   * Skips what depends on `index`, transitively; an `alwaysRun` step is not
+   * skipped, it only counts each finished upstream step as one wait over.
+   */
+  #skipDownstream(index: number, reason: string, ready: number[]): void {
+    const settled = [index];
+    while (settled.length > 0) {
+      for (const next of this.#dependents[settled.pop() as number] ?? []) {
+        const step = this.#plan.steps[next] as Step;
+        if (step.asset.alwaysRun) {
+          this.#countDown(next, ready);
+          continue;
+        }
+        if (this.#results[next]) continue;
+        // Settled in memory at once; the store write is awaited with the others.
+        this.#track(this.#settle(step, { status: "skipped", reason }));
+        settled.push(next);
+      }
     }
   }
 

@@ -58,7 +58,9 @@ export function stepId(assetKey: string, partition: string | undefined): string 
  * partitioned asset runs the chosen keys. Partition `p` waits for partition
  * `p` of an upstream with the same partitioning, and for every selected
  * partition of any other upstream; with `dependsOnPast` it also waits for its
- * own previous partition, so backfills of such assets run in order.
+ * own previous partition, so backfills of such assets run in order. An
+ * `alwaysRun` asset waits for every step upstream of it, not only the
+ * direct ones, so it starts only when all of them have finished.
  */
 export function buildPlan(
   graph: Graph<unknown>,
@@ -82,7 +84,9 @@ export function buildPlan(
     const partitions = partitionsOf(asset, wanted, explicit, env);
     const own: Step[] = [];
     partitions.forEach((partition, i) => {
-      const waitsFor = upstreamSteps(asset, partition, stepsOf);
+      const waitsFor = asset.alwaysRun
+        ? ancestorSteps(upstreamSteps(asset, partition, stepsOf), steps)
+        : upstreamSteps(asset, partition, stepsOf);
       if (asset.dependsOnPast && i > 0) waitsFor.push((own[i - 1] as Step).index);
       const step: Step = {
         id: stepId(key, partition),
@@ -116,6 +120,19 @@ function partitionsOf(
   }
   const all = partitionKeys(asset.partitions, env);
   return asset.partitions.kind === "daily" ? all.slice(-1) : all;
+}
+
+/** `direct` and every step they wait for, transitively, in plan order. */
+function ancestorSteps(direct: readonly number[], steps: readonly Step[]): number[] {
+  const seen = new Set<number>();
+  const stack = [...direct];
+  while (stack.length > 0) {
+    const index = stack.pop() as number;
+    if (seen.has(index)) continue;
+    seen.add(index);
+    stack.push(...(steps[index]?.waitsFor ?? []));
+  }
+  return [...seen].sort((a, b) => a - b);
 }
 
 function upstreamSteps(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AssetContext, Materialization } from "./asset.ts";
+import type { AssetContext, FinishedStep, Materialization } from "./asset.ts";
 import type { Clock } from "./clock.ts";
 import { CanceledError } from "./errors.ts";
 import { createLogger, type LogRecord } from "./logger.ts";
@@ -106,6 +106,8 @@ export interface BuildAssetContextOptions<R> {
   signal?: AbortSignal;
   /** Asset key. */
   assetKey?: string;
+  /** Finished steps of the run. */
+  finishedSteps?: readonly FinishedStep[];
 }
 
 /**
@@ -127,6 +129,7 @@ export function buildAssetContext<R = Record<string, never>>(
     attempt: 1,
     clock,
     upstream: options.upstream ?? {},
+    finishedSteps: () => options.finishedSteps ?? [],
     logs,
   };
 }

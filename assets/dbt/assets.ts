@@ -7,7 +7,9 @@
  * blocking check on its model, and every source freshness rule a check on
  * the source's asset. Each run writes manifest.json and run_results.json.
  * `on-run-start` hooks run once per run before its first dbt node;
- * `on-run-end` hooks are the asset `dbt_on_run_end`, downstream of every node.
+ * `on-run-end` hooks are the asset `dbt_on_run_end`, downstream of every node,
+ * which runs whatever happened upstream (as dbt does) with the run's
+ * `results` (failed and skipped nodes included) in its Jinja context.
  *
  * A test that reads several nodes (a `relationships` test to another model)
  * is a check on the one of them that is downstream of all the others, so it
@@ -20,9 +22,13 @@
  */
 
 import { type AssetDefinition, assetFactory, checkFactory } from "../../core/asset.ts";
-import type { CheckDefinition, CheckSpec } from "../../core/asset.ts";
+import type { CheckDefinition, CheckSpec, FinishedStep } from "../../core/asset.ts";
 import type { Warehouse } from "../../resources/warehouse/types.ts";
-import { RunResultsWriter } from "../../resources/dbt/artifacts.ts";
+import {
+  type RunResultEntry,
+  runResultEntry,
+  RunResultsWriter,
+} from "../../resources/dbt/artifacts.ts";
 import { loadProject, type LoadProjectOptions } from "../../resources/dbt/compile/load.ts";
 import { executeNode, executeTest } from "../../resources/dbt/execute/run.ts";
 import { MissingUpstreamError, queryRunner } from "../../resources/dbt/execute/materialize.ts";
@@ -118,10 +124,11 @@ export async function dbtAssets(
     }
     return writer;
   };
+  // Results are kept per run even without artifacts: on-run-end hooks read them as `results`.
   const recorder = (runId: string, clock: { now(): number }) =>
-    writeArtifacts
-      ? (entry: Parameters<RunResultsWriter["record"]>[0]) => writerFor(runId, clock).record(entry)
-      : undefined;
+  (
+    entry: Parameters<RunResultsWriter["record"]>[0],
+  ) => writerFor(runId, clock).record(entry, { defer: !writeArtifacts });
   const sourceAsset = (id: string): string | undefined => {
     const asset = project.sources.get(id)?.meta.asset;
     return typeof asset === "string" && asset.length > 0 ? asset : undefined;
@@ -281,7 +288,8 @@ export async function dbtAssets(
   }
   if (project.onRunEnd.length > 0) {
     // on-run-end: an asset downstream of every dbt node, so it runs after them in a run of the
-    // whole project (named so a selection can include it: `+dbt_on_run_end`).
+    // whole project (named so a selection can include it: `+dbt_on_run_end`). Like dbt, it runs
+    // whatever happened upstream (`alwaysRun`), and its hooks see the run's `results`.
     const leaves = assets.filter((a) => !assets.some((b) => b.deps.includes(a.key))).map((a) =>
       a.key
     );
@@ -292,20 +300,59 @@ export async function dbtAssets(
       tags: ["dbt", "hook"],
       description: `dbt on-run-end hooks of ${project.name} (${project.onRunEnd.length})`,
       resources: ["warehouse"],
+      alwaysRun: true,
       materialize: async (ctx) => {
+        const results = runResults(
+          project,
+          writerFor(ctx.runId, ctx.clock).results,
+          ctx.finishedSteps(),
+          ctx.clock.now(),
+        );
         for (const hook of project.onRunEnd) {
           await ctx.resources.warehouse.exec(
             await renderHookText(project, hook, {
               file: "dbt_project.yml",
               query: queryRunner(ctx.resources.warehouse),
+              results,
             }),
           );
         }
-        return { hooks: project.onRunEnd.length };
+        return { hooks: project.onRunEnd.length, results: results.length };
       },
     }));
   }
   return { project, assets, checks };
+}
+
+/**
+ * The run's results for on-run-end: what the nodes and tests recorded, plus a
+ * `skipped` result for each dbt node the run skipped (they never ran, so
+ * recorded nothing), with the executor's reason.
+ */
+function runResults(
+  project: DbtProject,
+  recorded: readonly RunResultEntry[],
+  steps: readonly FinishedStep[],
+  now: number,
+): RunResultEntry[] {
+  const byName = new Map([...project.nodes.values()].map((n) => [n.name, n]));
+  const seen = new Set(recorded.map((r) => r.unique_id));
+  const skipped: RunResultEntry[] = [];
+  for (const step of steps) {
+    const node = byName.get(step.assetKey);
+    if (!node || seen.has(node.uniqueId) || step.status === "success") continue;
+    seen.add(node.uniqueId);
+    skipped.push(runResultEntry({
+      uniqueId: node.uniqueId,
+      status: step.status === "failed" ? "error" : "skipped",
+      startedAt: now,
+      completedAt: now,
+      message: step.reason,
+      compiledCode: null,
+      relationName: node.relation.toString(),
+    }));
+  }
+  return [...recorded, ...skipped];
 }
 
 /** The error of a node whose upstream was never built, naming the command to build it. */

@@ -396,6 +396,24 @@ export interface DbtProject {
     name: string,
     options: { readonly isIncremental: boolean; readonly query?: QueryRunner | undefined },
   ): Promise<string>;
+  /**
+   * Renders a hook (`pre-hook`, `post-hook`, `on-run-start`, `on-run-end`)
+   * with the project's macros, `ref`/`source`, `this` (`self`) and, for
+   * on-run-end, `results`; `run_query` is answered by `query`.
+   */
+  renderHook(text: string, options: HookRenderOptions): Promise<string>;
+}
+
+/** Options of {@linkcode DbtProject.renderHook}. */
+export interface HookRenderOptions {
+  /** File the hook is written in (for errors). */
+  readonly file: string;
+  /** `this`: the node a pre/post-hook belongs to. */
+  readonly self?: Relation | undefined;
+  /** Answers `run_query` / `statement`. */
+  readonly query: QueryRunner;
+  /** `results` (on-run-end): one dict per result, shaped like dbt's Result objects. */
+  readonly results?: readonly unknown[] | undefined;
 }
 
 /** Runs SQL during a render (`run_query`, `statement`); returns column names and rows. */

@@ -140,6 +140,7 @@ export async function loadProject(
     selectors: props.selectors,
     warnings,
     compileNode: compiled.compileNode,
+    renderHook: compiled.renderHook,
   };
 }
 
@@ -418,6 +419,8 @@ export interface CompiledNodes {
   readonly scope: (packageName: string, reads: Set<string>) => RenderScope;
   /** See {@linkcode DbtProject.compileNode}. */
   readonly compileNode: DbtProject["compileNode"];
+  /** See {@linkcode DbtProject.renderHook}. */
+  readonly renderHook: DbtProject["renderHook"];
 }
 
 function compileNodes(
@@ -626,12 +629,21 @@ function compileNodes(
       : jinja.render(node.template, scope);
     return withCtes(sql, node.refs);
   };
+  const renderHook: DbtProject["renderHook"] = async (text, options) => {
+    if (!text.includes("{{") && !text.includes("{%")) return text;
+    const scope: RenderScope = {
+      ...compileScope(name, new Set(), options.self),
+      ...(options.results ? { results: options.results } : {}),
+    };
+    return await jinja.renderAsync(jinja.compile(text, options.file), scope, options.query);
+  };
   return {
     nodes,
     idOf: (ref) => ids.get(ref),
     withCtes,
     scope: (packageName, reads) => compileScope(packageName, reads),
     compileNode,
+    renderHook,
   };
 }
 

@@ -1,18 +1,15 @@
 /**
  * Hooks (`pre-hook`, `post-hook`, `on-run-start`, `on-run-end`): Jinja
- * rendered at run time, with `run_query` answered by the warehouse.
+ * rendered at run time in the project's own environment (its macros and
+ * those of its packages), with `run_query` answered by the warehouse and,
+ * for on-run-end, dbt's `results`.
  *
  * @module
  */
 
-import { JinjaEnv } from "../jinja/env.ts";
+import type { RunResultEntry } from "../artifacts.ts";
 import type { DbtProject, QueryResult } from "../nodes.ts";
 import type { Relation } from "../relation.ts";
-import { envVarOf } from "../jinja/env.ts";
-import { DbtErrorCode } from "../errors.ts";
-import { raiseInRender } from "../jinja/env.ts";
-
-let hookEnv: JinjaEnv | undefined;
 
 /** Renders a hook's text for `project` (`this` is `self` for model hooks). */
 export async function renderHookText(
@@ -22,36 +19,58 @@ export async function renderHookText(
     readonly file: string;
     readonly self?: Relation | undefined;
     readonly query: (sql: string) => Promise<QueryResult>;
+    readonly results?: readonly RunResultEntry[] | undefined;
   },
 ): Promise<string> {
-  if (!text.includes("{{") && !text.includes("{%")) return text;
-  hookEnv ??= new JinjaEnv();
-  const env = hookEnv;
-  const nodeOf = (name: string) =>
-    project.models.get(name) ?? project.seeds.get(name) ?? project.snapshots.get(name);
-  return await env.renderAsync(env.compile(text, where.file), {
-    ref: (name) =>
-      nodeOf(name)?.relation ??
-        raiseInRender(DbtErrorCode.unknownRef, `ref('${name}') names no node`),
-    source: (s, t) =>
-      [...project.sources.values()].find((x) => x.sourceName === s && x.name === t)?.relation ??
-        raiseInRender(DbtErrorCode.unknownSource, `source('${s}', '${t}') is not declared`),
-    config: () => {},
-    var: (name, fallback, hasDefault) =>
-      Object.hasOwn(project.vars, name)
-        ? project.vars[name]
-        : hasDefault
-        ? fallback
-        : raiseInRender(DbtErrorCode.renderFailed, `var('${name}') is not defined`),
-    envVar: (name, fallback) => envVarOf((key) => Deno.env.get(key), name, fallback),
-    isIncremental: () => false,
+  return await project.renderHook(text, {
+    file: where.file,
     self: where.self,
-    target: {
-      ...project.target.fields,
-      name: project.target.name,
-      schema: project.target.schema,
-      type: project.target.type,
-      database: project.target.database,
-    },
-  }, where.query);
+    query: where.query,
+    results: where.results ? hookResults(project, where.results) : undefined,
+  });
+}
+
+/**
+ * dbt's on-run-end `results`: one object per result with `node` (unique_id,
+ * name, resource_type, package_name, schema, alias, ...), `status`,
+ * `message`, `failures`, `execution_time`, `thread_id`, `timing` and
+ * `adapter_response`, as macros that log or upload run results read them.
+ */
+export function hookResults(
+  project: DbtProject,
+  entries: readonly RunResultEntry[],
+): Record<string, unknown>[] {
+  const tests = new Map(project.tests.map((t) => [t.uniqueId, t]));
+  const units = new Map(project.unitTests.map((u) => [u.uniqueId, u]));
+  return entries.map((entry) => {
+    const id = entry.unique_id;
+    const node = project.nodes.get(id);
+    const test = tests.get(id);
+    const unit = units.get(id);
+    const name = node?.name ?? test?.name ?? unit?.name ?? id.split(".").at(-1) ?? id;
+    return {
+      node: {
+        unique_id: id,
+        name,
+        resource_type: id.split(".")[0],
+        package_name: node?.packageName ?? test?.packageName ?? project.name,
+        original_file_path: node?.file ?? test?.file ?? unit?.file ?? null,
+        database: node?.relation.database ?? null,
+        schema: node?.relation.schema ?? null,
+        alias: node?.relation.identifier ?? null,
+        relation_name: entry.relation_name,
+        config: node?.config.all ?? { severity: test?.severity ?? "error" },
+        tags: node?.config.tags ?? test?.tags ?? [],
+        depends_on: { nodes: node?.dependsOn ?? test?.dependsOn ?? unit?.dependsOn ?? [] },
+      },
+      status: entry.status,
+      message: entry.message,
+      failures: entry.failures,
+      execution_time: entry.execution_time,
+      thread_id: entry.thread_id,
+      timing: entry.timing,
+      adapter_response: entry.adapter_response,
+      unique_id: id,
+    };
+  });
 }

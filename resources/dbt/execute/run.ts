@@ -380,8 +380,11 @@ export async function runProject(
   }
   await Promise.all(running);
   if (hooksOn) {
+    // dbt runs on-run-end whatever happened, with the invocation's results.
     for (const hook of project.onRunEnd) {
-      await warehouse.exec(await renderHookText(project, hook, { file: "dbt_project.yml", query }));
+      await warehouse.exec(
+        await renderHookText(project, hook, { file: "dbt_project.yml", query, results }),
+      );
     }
   }
   if (write) await writer.flush();

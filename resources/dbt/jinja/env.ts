@@ -97,6 +97,8 @@ export interface RenderScope {
   readonly answers?: QueryResult[];
   /** Messages of `log(..., info=True)` and `print()`. */
   readonly onLog?: (message: string) => void;
+  /** `results` of an on-run-end hook: the invocation's results, as dbt's Result objects. */
+  readonly results?: readonly unknown[];
 }
 
 /** An error a global raises; turned into a {@linkcode DbtError} with the line by `render`. */
@@ -350,6 +352,10 @@ export class JinjaEnv {
     // `execute` and `invocation_id` are plain names in Jinja: globals looked up per render.
     Object.defineProperty(this.#globals, "execute", {
       get: () => current()?.execute ?? false,
+      enumerable: true,
+    });
+    Object.defineProperty(this.#globals, "results", {
+      get: () => current()?.results ?? [],
       enumerable: true,
     });
     Object.defineProperty(this.#globals, "invocation_id", {

@@ -329,3 +329,48 @@ on-run-end: "insert into public.hook_log select 'end ' || count(*) from {{ ref('
   const rows = await warehouse.query<{ what: string }>("select what from public.hook_log");
   assert.deepEqual(rows.map((r) => r.what), ["start", "end 1"]);
 });
+
+Deno.test("dbt assets: on-run-end runs after a failed model, with results and the project's macros", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+config-version: 2
+profile: demo
+on-run-end: "{{ log_results(results) }}"
+`,
+    "macros/log_results.sql": `{% macro log_results(results) %}
+create table if not exists public.run_log (node text, status text, message text);
+{% for res in results %}
+insert into public.run_log values ('{{ res.node.name }}', '{{ res.status }}', {{ "'" ~ (res.message or '') | replace("'", "''") ~ "'" }});
+{% endfor %}
+{% endmacro %}`,
+    "models/a.sql": "select 1 as id",
+    "models/broken.sql": "select * from {{ ref('a') }} where no_such_column = 1",
+    "models/after_broken.sql": "select * from {{ ref('broken') }}",
+    "models/fine.sql": "select * from {{ ref('a') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  const hook = dbt.assets.find((a) => a.key === "dbt_on_run_end");
+  assert.equal(hook?.alwaysRun, true);
+  const graph = defineGraph<DbtResources>({ assets: dbt.assets, resources: { warehouse } });
+  const run = await materialize(graph, { concurrency: 2 });
+  const status = Object.fromEntries(run.steps.map((s) => [s.assetKey, s.status]));
+  assert.deepEqual(status, {
+    a: "success",
+    broken: "failed",
+    after_broken: "skipped",
+    fine: "success",
+    dbt_on_run_end: "success",
+  });
+  const rows = await warehouse.query<{ node: string; status: string; message: string }>(
+    "select node, status, message from public.run_log order by node",
+  );
+  assert.deepEqual(rows.map((r) => [r.node, r.status]), [
+    ["a", "success"],
+    ["after_broken", "skipped"],
+    ["broken", "error"],
+    ["fine", "success"],
+  ]);
+  assert.match(rows.find((r) => r.node === "broken")?.message ?? "", /no_such_column/);
+  assert.match(rows.find((r) => r.node === "after_broken")?.message ?? "", /upstream 'broken'/);
+});

@@ -553,3 +553,28 @@ Deno.test("item 9: model and graph describe the project to macros", async () => 
   assert.match(sql, /select 'b' as me, 'view' as mat/);
   assert.match(sql, /'a' as core_models/);
 });
+
+Deno.test("on-run-end runs after a failure in dbt build, with results and the project's macros", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+config-version: 2
+profile: demo
+on-run-end:
+  - "create table if not exists public.end_log (node text, status text)"
+  - "{% for r in results %}insert into public.end_log values ('{{ r.node.unique_id }}', '{{ r.status }}');{% endfor %}"
+`,
+    "models/a.sql": "select 1 as id",
+    "models/broken.sql": "select nope from {{ ref('a') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const loaded = await loadProject(project.dir, { cache: false });
+  const result = await runProject(loaded, warehouse, { writeArtifacts: false });
+  assert.equal(result.success, false);
+  const rows = await warehouse.query<{ node: string; status: string }>(
+    "select node, status from public.end_log order by node",
+  );
+  assert.deepEqual(rows.map((r) => [r.node, r.status]), [
+    ["model.demo.a", "success"],
+    ["model.demo.broken", "error"],
+  ]);
+});
