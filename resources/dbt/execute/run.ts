@@ -356,7 +356,10 @@ export async function runProject(
       }
       const waits = waitsFor(item);
       if (waits.some((w) => !state.has(w))) continue;
-      const bad = waits.find((w) => state.get(w) !== "ok" || blockedBy.has(w));
+      // A failed test blocks the nodes downstream of what it tests, never its sibling tests.
+      const bad = waits.find((w) =>
+        state.get(w) !== "ok" || (item.kind === "node" && blockedBy.has(w))
+      );
       if (bad !== undefined) {
         const why = blockedBy.get(bad) ?? (state.get(bad) === "skipped" ? "was skipped" : "failed");
         await skip(item, `skipped: upstream ${bad} ${why}`);

@@ -176,9 +176,9 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
     await warehouse.exec(RAW_TABLES_SQL);
     const run = await runProject(p, warehouse, { invocationId: "inv-2" });
     assert.equal(run.success, true);
-    const file = RunResultsSchema.parse(
-      JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`)),
-    );
+    const raw = JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`));
+    await validate("run_results_v6.json", raw);
+    const file = RunResultsSchema.parse(raw);
     assert.equal(file.metadata.dbt_schema_version, RUN_RESULTS_SCHEMA);
     assert.equal(file.metadata.invocation_id, "inv-2");
     assert.equal(typeof file.elapsed_time, "number");
@@ -262,6 +262,7 @@ exposures:
     assert.ok(manifest.exposures["exposure.demo.board"]);
     assert.ok(manifest.docs["doc.demo.codes"]);
     assert.equal(manifest.nodes["model.demo.m"]?.description, "Codes we use.");
+    await validate("run_results_v6.json", await read("run_results.json"));
     const results = RunResultsSchema.parse(await read("run_results.json"));
     assert.ok(
       results.results.some((r) =>
@@ -278,4 +279,49 @@ exposures:
   } finally {
     await Deno.remove(warehouseDir, { recursive: true });
   }
+});
+
+Deno.test("run_results.json with errors, failures, warnings and skips follows run-results v6", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "select 1 as id union all select 1",
+    "models/c.sql": "select 1 as id",
+    "models/broken.sql": "select nope from {{ ref('c') }}",
+    "models/after.sql": "select * from {{ ref('broken') }}",
+    "models/schema.yml": `version: 2
+models:
+  - name: a
+    columns:
+      - name: id
+        data_tests:
+          - unique
+          - not_null:
+              config: {severity: warn}
+          - accepted_values:
+              values: [2]
+              config: {severity: warn}
+`,
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const p = await loadProject(project.dir, { cache: false });
+  const run = await runProject(p, warehouse, { invocationId: "inv-3" });
+  assert.equal(run.success, false);
+  const raw = JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`));
+  await validate("run_results_v6.json", raw);
+  const statuses = new Set(raw.results.map((r: { status: string }) => r.status));
+  for (const status of ["success", "error", "skipped", "fail", "pass", "warn"]) {
+    assert.ok(statuses.has(status), `${status} in ${[...statuses].join(",")}`);
+  }
+  // A failing error test on `a` does not skip its sibling tests (dbt runs them all).
+  const byId = new Map(raw.results.map((r: { unique_id: string; status: string }) => [
+    r.unique_id,
+    r.status,
+  ]));
+  assert.equal(byId.get(p.tests.find((t) => t.testName === "not_null")?.uniqueId), "pass");
+  assert.equal(byId.get(p.tests.find((t) => t.testName === "accepted_values")?.uniqueId), "warn");
+  // The schema is not a test that cannot fail: an extra key is refused.
+  const ajv = new Ajv2020.default({ strict: false });
+  const check = ajv.compile(
+    JSON.parse(await Deno.readTextFile(`${SCHEMAS}/run_results_v6.json`)),
+  );
+  assert.equal(check({ ...raw, extra: 1 }), false);
 });
