@@ -65,13 +65,7 @@ export interface KnownCircle {
 }
 
 /** Circles owned by open issues. */
-export const KNOWN_CIRCLES: readonly KnownCircle[] = [
-  {
-    folder: "resources/dbt/",
-    reason: "#18 (dbt engineer): the engine's move to resources/dbt is in progress; " +
-      "jinja/env <-> nodes <-> project/profiles and compile/load <-> compile_tests/unit_tests",
-  },
-];
+export const KNOWN_CIRCLES: readonly KnownCircle[] = [];
 
 /** Folders of `resources/` that are not opened from a URL, so have no `open.ts`. */
 export const NOT_URL_RESOURCES: Readonly<Record<string, string>> = {

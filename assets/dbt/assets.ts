@@ -159,9 +159,7 @@ export async function dbtAssets(
   const testCheck = (test: TestNode): CheckSpec<DbtResources> => ({
     name: test.name,
     description: test.description ||
-      `dbt ${test.kind} test ${test.testName ?? test.name} (${test.file}${
-        test.line ? `:${test.line}` : ""
-      })`,
+      `dbt ${test.kind} test ${test.testName ?? test.name} (${test.file})`,
     severity: test.severity,
     blocking: test.severity === "error",
     run: async (ctx) => {
@@ -209,19 +207,29 @@ export async function dbtAssets(
     },
   });
   /** The node a test waits for: the parent downstream of every other parent, else the last. */
+  const position = new Map(order.map((id, i) => [id, i]));
   const checkHome = (test: TestNode): string | undefined => {
     const parents = test.dependsOn.filter((id) => project.nodes.has(id));
     if (parents.length === 0) return undefined;
-    return [...parents].sort((a, b) => order.indexOf(b) - order.indexOf(a))[0];
+    return [...parents].sort((a, b) => (position.get(b) ?? 0) - (position.get(a) ?? 0))[0];
   };
+  const testsAt = new Map<string, TestNode[]>();
+  for (const test of project.tests) {
+    const home = checkHome(test);
+    if (home !== undefined) testsAt.set(home, [...(testsAt.get(home) ?? []), test]);
+  }
+  const unitsOf = new Map<string, UnitTestNode[]>();
+  for (const unit of project.unitTests) {
+    unitsOf.set(unit.model, [...(unitsOf.get(unit.model) ?? []), unit]);
+  }
 
   const assets = [...project.nodes.values()].map((node) => {
     const deps = [
       ...node.refs,
       ...node.sources.map(sourceAsset).filter((a): a is string => a !== undefined),
     ].filter((dep, i, all) => all.indexOf(dep) === i);
-    const tests = project.tests.filter((t) => checkHome(t) === node.uniqueId);
-    const units = project.unitTests.filter((u) => u.model === node.name);
+    const tests = testsAt.get(node.uniqueId) ?? [];
+    const units = unitsOf.get(node.name) ?? [];
     return asset({
       key: node.name,
       deps,

@@ -1,8 +1,8 @@
 /**
  * The parse cache in `target/partial_parse.json` (dbt's partial parsing, in
- * spirit): compiled Jinja and parsed YAML (values plus the line of every
- * node) keyed by a digest of each file's path and text, so an unchanged
- * project loads without running the Jinja compiler or the YAML parser.
+ * spirit): compiled Jinja and parsed YAML values keyed by a digest of each
+ * file's path and text, so an unchanged project loads without running the
+ * Jinja compiler or the YAML parser.
  * Only entries used by the last load are kept.
  *
  * @module
@@ -11,18 +11,13 @@
 import { writeJsonAtomic } from "./_files.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
-export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat+do+frames;yaml@2.9.1;v2";
+export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge;v3";
 
 /** The file name under the target path. */
 export const CACHE_FILE = "partial_parse.json";
 
-/** A YAML file as cached: its plain value and the 1-based line of each node by path. */
-export interface CachedYaml {
-  /** `doc.toJS()`. */
-  readonly value: unknown;
-  /** Line of the node at each path, the path joined with `\u0001`. */
-  readonly lines: Readonly<Record<string, number>>;
-}
+/** A YAML file as cached: its plain value (lines are worked out again when asked for). */
+export type CachedYaml = unknown;
 
 /** Entries read at the start of a load and the ones it used. */
 export class ParseCache {
@@ -56,9 +51,7 @@ export class ParseCache {
     }
     if (typeof file.yaml === "object" && file.yaml !== null) {
       for (const [key, entry] of Object.entries(file.yaml)) {
-        if (typeof entry === "object" && entry !== null && "lines" in entry) {
-          cache.#yaml.set(key, entry as CachedYaml);
-        }
+        cache.#yaml.set(key, entry);
       }
     }
     return cache;
@@ -78,12 +71,18 @@ export class ParseCache {
   /** A parsed YAML file, parsing (and counting a miss) when not cached. */
   yaml(key: string, parse: () => CachedYaml): CachedYaml {
     let entry = this.#yaml.get(key);
-    if (entry === undefined) {
+    if (entry === undefined && !this.#yaml.has(key)) {
       entry = parse();
       this.#misses++;
     }
     this.#usedYaml.set(key, entry);
     return entry;
+  }
+
+  /** Marks a YAML entry this load used without asking the cache for it. */
+  keep(key: string, entry: CachedYaml): void {
+    if (!this.#yaml.has(key)) this.#misses++;
+    this.#usedYaml.set(key, entry);
   }
 
   /** Writes the entries this load used, when anything was not cached. */

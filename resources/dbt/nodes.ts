@@ -10,6 +10,7 @@
 import type { Relation } from "./relation.ts";
 import type { ProjectFile } from "./project/project_file.ts";
 import type { Target } from "./project/profiles.ts";
+import type { QueryRunner } from "./query.ts";
 
 /** How a model is built. */
 export type Materialized = "view" | "table" | "incremental" | "ephemeral" | "external";
@@ -416,13 +417,4 @@ export interface HookRenderOptions {
   readonly results?: readonly unknown[] | undefined;
 }
 
-/** Runs SQL during a render (`run_query`, `statement`); returns column names and rows. */
-export type QueryRunner = (sql: string) => Promise<QueryResult>;
-
-/** What `run_query` returns, before it becomes an agate-like table. */
-export interface QueryResult {
-  /** Column names. */
-  readonly columns: readonly string[];
-  /** Rows, one value per column. */
-  readonly rows: readonly (readonly unknown[])[];
-}
+export type { QueryResult, QueryRunner } from "./query.ts";

@@ -1,9 +1,10 @@
 /**
- * Loads a dbt project and compiles it, in steps each in its own function:
- * read the files ({@linkcode readProject}), collect the properties YAML,
- * load macros, parse every node once, drop disabled nodes, order them,
- * resolve configs and relations, render each node with real relations
- * (ephemeral parents inlined as CTEs), then compile the tests.
+ * Loads a dbt project, in steps each in its own function: read the files
+ * ({@linkcode readProject}), collect the properties YAML, load macros, parse
+ * every node once (statically where the template allows, else with a parse
+ * render), drop disabled nodes, order them, resolve configs and relations,
+ * build the nodes (each compiled to SQL on first use, compile/renderer.ts),
+ * then compile the tests.
  *
  * @module
  */
@@ -11,25 +12,18 @@
 import { closest } from "../../../core/suggest.ts";
 import { digest } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import {
-  envVarOf,
-  JinjaEnv,
-  QueryNeeded,
-  raiseInRender,
-  type RenderScope,
-  renderValue,
-} from "../jinja/env.ts";
+import { JinjaEnv, raiseInRender, type RenderScope } from "../jinja/env.ts";
+import { preprocess } from "../jinja/extensions.ts";
 import { GLOBAL_MACROS, GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
 import { adapterFor } from "../adapters/adapter_for.ts";
-import type { DbtProject, ModelNode, QueryRunner } from "../nodes.ts";
-import { folderConfig } from "../project/project_file.ts";
+import type { DbtProject, ModelNode } from "../nodes.ts";
 import { type ReadProject, readProject, type ReadProjectOptions } from "../project/read.ts";
-import { Relation } from "../relation.ts";
-import { isDisabled, resolveConfig } from "./configs.ts";
-import { injectCtes } from "./ctes.ts";
+import type { Relation } from "../relation.ts";
+import { isDisabled } from "./configs.ts";
+import { layeredConfig } from "./layered_config.ts";
 import { topologicalOrder } from "./order.ts";
 import {
-  folders,
+  type ParseContext,
   type ParsedNode,
   parseModels,
   parseSeeds,
@@ -41,6 +35,10 @@ import { buildNode, seedSettings, snapshotSettings } from "./nodes.ts";
 import { compileAllTests } from "./compile_tests.ts";
 import { compileUnitTests } from "./unit_tests.ts";
 import { docBlocks, docResolver } from "./docs.ts";
+import { type CompiledNodes, createRenderer, type Renderer } from "./renderer.ts";
+import { type ResolvedNodes, resolveNodes } from "./relations.ts";
+import { scopeFactory, type Scopes } from "./scopes.ts";
+import { macroCalls, type StaticParseContext } from "./static_parse.ts";
 
 /** Options of {@linkcode loadProject}. */
 export interface LoadProjectOptions extends ReadProjectOptions {
@@ -55,6 +53,12 @@ export interface LoadProjectOptions extends ReadProjectOptions {
   readonly invocationId?: string | undefined;
   /** Dispatch prefixes of the adapter (`["postgres", "default"]`). */
   readonly dispatchPrefixes?: readonly string[] | undefined;
+  /**
+   * Read `ref`/`source`/`config` of plain templates without rendering them
+   * (compile/static_parse.ts); false renders every node at parse time.
+   * @default {true}
+   */
+  readonly staticParse?: boolean | undefined;
 }
 
 /**
@@ -78,17 +82,28 @@ export async function loadProject(
   const name = read.projectFile.name;
   const props = collectProperties(read);
   const warnings = [...props.warnings];
-  const jinja = loadMacros(read, options);
-  const scopes = scopeFactory(read, props, jinja, options);
-  const parsed = parseAll(read, props, jinja, scopes);
-  const enabled = dropDisabled(read, props, parsed, scopes);
+  const { jinja, safety } = loadMacros(read, options);
+  const scopes = scopeFactory(read, props, options.invocationId);
+  const staticContext = options.staticParse === false ? undefined : {
+    ...safety,
+    key: `${safety.key}\0${JSON.stringify(read.vars)}`,
+    hasVar: (key: string) => Object.hasOwn(read.vars, key),
+    hasEnv: (key: string) => read.env(key) !== undefined,
+  };
+  const parsed = parseAll(read, props, jinja, scopes, staticContext);
+  const enabled = dropDisabled(read, props, parsed);
   if (options.requireDocs || read.vars.require_model_docs === true) {
-    requireDocs(enabled, props, name);
+    requireDocs(enabled, props);
   }
   const order = topologicalOrder(enabled);
   const docs = docBlocks(read);
   props.docText = docResolver(docs, (doc) => warnings.push(`doc('${doc}') names no docs block`));
-  const compiled = compileNodes(read, props, jinja, scopes, enabled, order);
+  const resolved = resolveNodes(read, props, jinja, scopes, enabled, order);
+  const renderer = createRenderer({ read, props, jinja, scopes, parsed: enabled, order, resolved });
+  const compiled: CompiledNodes = {
+    ...renderer,
+    nodes: buildNodes(read, props, jinja, enabled, resolved, renderer),
+  };
   for (const [modelName, entry] of props.models) {
     if (!enabled.has(modelName) && !parsed.has(modelName)) {
       warnings.push(
@@ -144,71 +159,15 @@ export async function loadProject(
   };
 }
 
-/** Scope builders shared by every pass. */
-export interface Scopes {
-  /** The parse-pass scope of a node of `packageName`. */
-  base(packageName: string, name: string): RenderScope;
-  /** Resolves `source(a, b)` to its unique id, raising a render error naming the nearest. */
-  sourceId(sourceName: string, table: string): string;
-}
+/** What the static parser learns about macros: which exist and which never ref or configure. */
+type MacroSafety = Pick<StaticParseContext, "isSafeMacro" | "isPackage"> & {
+  readonly key: string;
+};
 
-function scopeFactory(
+function loadMacros(
   read: ReadProject,
-  props: Properties,
-  _jinja: JinjaEnv,
   options: LoadProjectOptions,
-): Scopes {
-  const target = {
-    ...read.target.fields,
-    name: read.target.name,
-    schema: read.target.schema,
-    type: read.target.type,
-    database: read.target.database,
-    dbname: read.target.database,
-    threads: read.target.threads,
-    profile_name: read.projectFile.profile ?? read.projectFile.name,
-  };
-  const varOf = (key: string, fallback: unknown, hasDefault: boolean): unknown => {
-    if (Object.hasOwn(read.vars, key)) return read.vars[key];
-    if (hasDefault) return fallback;
-    return raiseInRender(
-      DbtErrorCode.renderFailed,
-      `var('${key}') is not defined: add it under 'vars:' in dbt_project.yml or give a default`,
-    );
-  };
-  const sourceId = (s: string, t: string): string => {
-    for (const pkg of read.packages) {
-      const id = `source.${pkg.name}.${s}.${t}`;
-      if (props.sources.has(id)) return id;
-    }
-    const known = [...props.sources.values()].map((x) => `${x.sourceName}.${x.name}`);
-    const near = closest(`${s}.${t}`, known);
-    return raiseInRender(
-      DbtErrorCode.unknownSource,
-      `source('${s}', '${t}') is not declared in any sources.yml` +
-        (near ? ` (did you mean '${near}'?)` : ""),
-    );
-  };
-  return {
-    base: (packageName, name) => ({
-      ref: () => raiseInRender(DbtErrorCode.unknownRef, "ref() is not available here"),
-      source: () => raiseInRender(DbtErrorCode.unknownSource, "source() is not available here"),
-      config: () => {},
-      var: varOf,
-      envVar: (key, fallback) => envVarOf(read.env, key, fallback),
-      isIncremental: () => false,
-      self: undefined,
-      target,
-      execute: false,
-      packageName,
-      model: { name, package_name: packageName },
-      invocationId: options.invocationId ?? "",
-    }),
-    sourceId,
-  };
-}
-
-function loadMacros(read: ReadProject, options: LoadProjectOptions): JinjaEnv {
+): { jinja: JinjaEnv; safety: MacroSafety } {
   const dispatch: Record<string, string[]> = {};
   for (const entry of read.projectFile.dispatch) {
     dispatch[entry.macro_namespace] = entry.search_order;
@@ -230,26 +189,65 @@ function loadMacros(read: ReadProject, options: LoadProjectOptions): JinjaEnv {
     self: undefined,
     target: {},
   };
-  jinja.loadMacros(GLOBAL_MACROS, GLOBAL_MACROS_FILE, "dbt", scope);
+  const texts: [string, string][] = []; // [package, file text]
+  const load = (text: string, file: string, pkg: string) => {
+    jinja.loadMacros(text, file, pkg, scope);
+    texts.push([pkg, text]);
+  };
+  load(GLOBAL_MACROS, GLOBAL_MACROS_FILE, "dbt");
   const adapter = adapterFor(read.target.type);
   if (adapter?.macros) {
-    jinja.loadMacros(
-      adapter.macros,
-      `<dbt-${adapter.type} adapter>/macros/utils.sql`,
-      "dbt",
-      scope,
-    );
+    load(adapter.macros, `<dbt-${adapter.type} adapter>/macros/utils.sql`, "dbt");
   }
   for (const pkg of read.packages) {
     // Generic tests may live in tests/generic/ too.
     const testMacros = pkg.tests.filter((f) =>
       /\{%-?\s*test\s/.test(f.text) || f.path.startsWith("generic/")
     );
-    for (const file of [...pkg.macros, ...testMacros]) {
-      jinja.loadMacros(file.text, file.file, pkg.name, scope);
+    for (const file of [...pkg.macros, ...testMacros]) load(file.text, file.file, pkg.name);
+  }
+  return { jinja, safety: macroSafety(texts, read.packages.map((p) => p.name)) };
+}
+
+/**
+ * Which macros may call `ref`, `source` or `config` (directly, through
+ * another macro, or through `adapter.dispatch` to one that does): a model
+ * calling one of them is rendered at parse time, never parsed statically.
+ */
+function macroSafety(texts: readonly [string, string][], packages: readonly string[]): MacroSafety {
+  const mentions = new Map<string, { pkg: string; name: string; calls: Set<string> }>();
+  for (const [pkg, text] of texts) {
+    for (const macro of macroCalls(preprocess(text))) {
+      mentions.set(`${pkg}.${macro.name}`, { pkg, name: macro.name, calls: macro.mentions });
     }
   }
-  return jinja;
+  const unsafe = new Set<string>(); // bare names: lookups by name cross packages
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const { name, calls } of mentions.values()) {
+      if (unsafe.has(name)) continue;
+      const dispatched = calls.has("dispatch")
+        ? [...mentions.values()].filter((m) => m.name.endsWith(`__${name}`)).map((m) => m.name)
+        : [];
+      if (
+        [...calls, ...dispatched].some((c) =>
+          c === "ref" || c === "source" || c === "config" || unsafe.has(c)
+        )
+      ) {
+        unsafe.add(name);
+        changed = true;
+      }
+    }
+  }
+  const known = new Set([...mentions.values()].map((m) => m.name));
+  const packageNames = new Set([...packages, "dbt"]);
+  return {
+    key: [[...mentions.keys()].sort(), [...unsafe].sort(), [...packageNames].sort()].join("|"),
+    isSafeMacro: (name, pkg) =>
+      (pkg === undefined ? known.has(name) : mentions.has(`${pkg}.${name}`)) && !unsafe.has(name),
+    isPackage: (name) => packageNames.has(name),
+  };
 }
 
 /** `adapter.dispatch` prefixes of an adapter type (see resources/dbt/adapter.ts). */
@@ -262,12 +260,15 @@ function parseAll(
   props: Properties,
   jinja: JinjaEnv,
   scopes: Scopes,
+  staticContext: StaticParseContext | undefined,
 ): Map<string, ParsedNode> {
-  const ctx = {
+  const ctx: ParseContext = {
     jinja,
     scope: scopes.base,
     sourceId: scopes.sourceId,
     sourceRelation: (id: string) => props.sources.get(id)?.relation,
+    staticContext,
+    hasSource: scopes.hasSource,
   };
   const all: ParsedNode[] = [];
   for (const pkg of read.packages) {
@@ -291,70 +292,10 @@ function parseAll(
   return parsed;
 }
 
-/** The layered config of a parsed node before `resolveConfig`. */
-export function layeredConfig(
-  read: ReadProject,
-  props: Properties,
-  node: ParsedNode,
-): Record<string, unknown> {
-  const section = node.kind === "model" ? "models" : node.kind === "seed" ? "seeds" : "snapshots";
-  const fqnPath = [...folders(node.path), node.name];
-  const own = read.packages.find((p) => p.name === node.packageName);
-  const render = (tree: Record<string, unknown>) => renderConfigTree(tree, read);
-  const fromPackage = own && own !== read.packages[0]
-    ? folderConfig(render(own.projectFile[section]), node.packageName, fqnPath)
-    : {};
-  const fromRoot = folderConfig(render(read.projectFile[section]), node.packageName, fqnPath);
-  const entry = props.entryOf(node.kind, node.name);
-  const merged: Record<string, unknown> = { ...fromPackage, ...fromRoot };
-  for (const layer of [entry?.props.config ?? {}, node.inline]) {
-    for (const [key, value] of Object.entries(layer)) {
-      if (
-        (key === "tags" || key === "pre-hook" || key === "post-hook") && merged[key] !== undefined
-      ) {
-        merged[key] = [...[merged[key]].flat(), ...[value].flat()];
-      } else merged[key] = value;
-    }
-  }
-  return merged;
-}
-
-const rendered = new WeakMap<object, Record<string, unknown>>();
-
-/** dbt_project.yml config sections with their Jinja rendered (hooks stay unrendered until run time). */
-function renderConfigTree(
-  tree: Record<string, unknown>,
-  read: ReadProject,
-): Record<string, unknown> {
-  const cached = rendered.get(tree);
-  if (cached) return cached;
-  const options = {
-    env: read.env,
-    file: "dbt_project.yml",
-    vars: read.vars,
-    target: { name: read.target.name, schema: read.target.schema, type: read.target.type },
-  };
-  const walk = (value: unknown): unknown => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      return renderValue(value, options);
-    }
-    return Object.fromEntries(
-      Object.entries(value).map(([key, child]) => [
-        key,
-        /^\+?(pre|post)[-_]hook$/.test(key) ? child : walk(child),
-      ]),
-    );
-  };
-  const out = walk(tree) as Record<string, unknown>;
-  rendered.set(tree, out);
-  return out;
-}
-
 function dropDisabled(
   read: ReadProject,
   props: Properties,
   parsed: ReadonlyMap<string, ParsedNode>,
-  _scopes: Scopes,
 ): Map<string, ParsedNode> {
   const enabled = new Map<string, ParsedNode>();
   for (const [key, node] of parsed) {
@@ -383,7 +324,6 @@ function dropDisabled(
 function requireDocs(
   nodes: ReadonlyMap<string, ParsedNode>,
   props: Properties,
-  _projectName: string,
 ): void {
   for (const node of nodes.values()) {
     if (node.kind !== "model") continue;
@@ -407,244 +347,39 @@ function requireDocs(
   }
 }
 
-/** What {@linkcode compileNodes} returns. */
-export interface CompiledNodes {
-  /** Nodes by name, in topological order. */
-  readonly nodes: ReadonlyMap<string, ModelNode>;
-  /** Unique id of a node by name (for `ref()` in exposures and tests). */
-  readonly idOf: (name: string) => string | undefined;
-  /** Adds the CTEs of the ephemeral nodes `refs` reach, in front of `sql`. */
-  readonly withCtes: (sql: string, refs: readonly string[]) => string;
-  /** A compile-flavour scope (real relations). */
-  readonly scope: (packageName: string, reads: Set<string>) => RenderScope;
-  /** See {@linkcode DbtProject.compileNode}. */
-  readonly compileNode: DbtProject["compileNode"];
-  /** See {@linkcode DbtProject.renderHook}. */
-  readonly renderHook: DbtProject["renderHook"];
-}
-
-function compileNodes(
+/** The nodes of the project, each compiled on first use of its SQL. */
+function buildNodes(
   read: ReadProject,
   props: Properties,
   jinja: JinjaEnv,
-  scopes: Scopes,
   parsed: ReadonlyMap<string, ParsedNode>,
-  order: readonly string[],
-): CompiledNodes {
-  const name = read.projectFile.name;
-  const configs = new Map<string, ReturnType<typeof resolveConfig>>();
-  const relations = new Map<string, Relation>();
-  const ids = new Map<string, string>();
-  for (const nodeName of order) {
-    const node = parsed.get(nodeName) as ParsedNode;
-    const config = resolveConfig(node.kind, layeredConfig(read, props, node), node.file);
-    configs.set(nodeName, config);
-    ids.set(nodeName, `${node.kind}.${node.packageName}.${nodeName}`);
-    const nodeDict = {
-      name: nodeName,
-      resource_type: node.kind,
-      package_name: node.packageName,
-      config: config.all,
-    };
-    const scope = scopes.base(node.packageName, nodeName);
-    const schema = node.kind === "snapshot" && typeof config.all.target_schema === "string"
-      ? config.all.target_schema
-      : jinja.callMacro("generate_schema_name", [config.schema ?? null, nodeDict], scope).trim();
-    const identifier = jinja.callMacro(
-      "generate_alias_name",
-      [config.alias ?? null, nodeDict],
-      scope,
-    ).trim();
-    relations.set(
-      nodeName,
-      new Relation(
-        read.target.database,
-        schema,
-        identifier,
-        config.materialized === "ephemeral" ? `__dbt__cte__${nodeName}` : undefined,
-      ),
-    );
-  }
-  const sourceRelation = (id: string) => props.sources.get(id)?.relation;
-  // `graph` and `model` of the compile pass: what macros that walk the project read.
-  const nodeDicts: Record<string, Record<string, unknown>> = {};
-  for (const nodeName of order) {
-    const node = parsed.get(nodeName) as ParsedNode;
-    const relation = relations.get(nodeName) as Relation;
-    nodeDicts[ids.get(nodeName) as string] = {
-      unique_id: ids.get(nodeName),
-      name: nodeName,
-      resource_type: node.kind,
-      package_name: node.packageName,
-      original_file_path: node.file,
-      path: node.path,
-      fqn: [node.packageName, ...folders(node.path), nodeName],
-      schema: relation.schema,
-      database: relation.database,
-      alias: relation.identifier,
-      config: configs.get(nodeName)?.all ?? {},
-      tags: configs.get(nodeName)?.tags ?? [],
-      refs: node.refs.map((name) => ({ name, package: null, version: null })),
-      depends_on: {
-        nodes: [...node.refs.map((r) => ids.get(r)), ...node.sources],
-        macros: [],
-      },
-      raw_code: node.text,
-    };
-  }
-  const graph = {
-    nodes: nodeDicts,
-    sources: Object.fromEntries(
-      [...props.sources.values()].map((src) => [src.uniqueId, {
-        unique_id: src.uniqueId,
-        name: src.name,
-        source_name: src.sourceName,
-        resource_type: "source",
-        schema: src.relation.schema,
-        database: src.relation.database,
-        identifier: src.relation.identifier,
-        meta: src.meta,
-      }]),
-    ),
-    exposures: {},
-    metrics: {},
-  };
-  const compileScope = (
-    packageName: string,
-    reads: Set<string>,
-    self?: Relation,
-    nodeName?: string,
-  ): RenderScope => ({
-    ...scopes.base(packageName, nodeName ?? ""),
-    graph,
-    ...(nodeName ? { model: nodeDicts[ids.get(nodeName) as string] ?? {} } : {}),
-    ref: (ref) => {
-      const relation = relations.get(ref);
-      if (!relation) {
-        const near = closest(ref, relations.keys());
-        return raiseInRender(
-          DbtErrorCode.unknownRef,
-          `ref('${ref}') names no model, seed or snapshot of this project` +
-            (near ? ` (did you mean '${near}'?)` : ""),
-        );
-      }
-      reads.add(ids.get(ref) as string);
-      return relation;
-    },
-    source: (s, t) => {
-      const id = scopes.sourceId(s, t);
-      reads.add(id);
-      return sourceRelation(id) as Relation;
-    },
-    configGet: nodeName ? (key) => configs.get(nodeName)?.all[key] : () => undefined,
-    self,
-    execute: true,
-  });
-  const renderSync = (nodeName: string, isIncremental: boolean, answers?: []): string => {
-    const node = parsed.get(nodeName) as ParsedNode;
-    if (!node.template) return "";
-    return jinja.render(node.template, {
-      ...compileScope(node.packageName, new Set(), relations.get(nodeName), nodeName),
-      isIncremental: () => isIncremental,
-      ...(answers ? { answers } : {}),
-    });
-  };
-  const bare = new Map<string, string>();
-  const dynamic = new Set<string>();
-  for (const nodeName of order) {
-    try {
-      bare.set(nodeName, renderSync(nodeName, false, []));
-    } catch (error) {
-      if (!(error instanceof QueryNeeded)) throw error;
-      // Uses run_query: compiled at build time; until then, its parse-time SQL.
-      dynamic.add(nodeName);
-      const node = parsed.get(nodeName) as ParsedNode;
-      bare.set(
-        nodeName,
-        node.template
-          ? jinja.render(node.template, {
-            ...compileScope(node.packageName, new Set(), relations.get(nodeName), nodeName),
-            execute: false,
-          })
-          : "",
-      );
-    }
-  }
-  const ephemeralClosure = (refs: readonly string[], seen = new Set<string>()): string[] => {
-    const out: string[] = [];
-    for (const ref of refs) {
-      if (seen.has(ref) || configs.get(ref)?.materialized !== "ephemeral") continue;
-      seen.add(ref);
-      out.push(...ephemeralClosure(parsed.get(ref)?.refs ?? [], seen), ref);
-    }
-    return out;
-  };
-  const withCtes = (sql: string, refs: readonly string[]): string =>
-    injectCtes(
-      sql,
-      ephemeralClosure(refs).map((ref) => ({
-        name: `__dbt__cte__${ref}`,
-        sql: bare.get(ref) ?? "",
-      })),
-    );
+  resolved: ResolvedNodes,
+  renderer: Renderer,
+): Map<string, ModelNode> {
   const nodes = new Map<string, ModelNode>();
-  for (const nodeName of order) {
+  for (const [nodeName, config] of resolved.configs) {
     const node = parsed.get(nodeName) as ParsedNode;
     nodes.set(
       nodeName,
       buildNode({
         node,
-        projectName: name,
-        config: configs.get(nodeName) as ReturnType<typeof resolveConfig>,
-        relation: relations.get(nodeName) as Relation,
-        refIds: node.refs.map((r) => ids.get(r) as string),
+        projectName: read.projectFile.name,
+        config,
+        relation: resolved.relations.get(nodeName) as Relation,
+        refIds: node.refs.map((r) => resolved.ids.get(r) as string),
         entry: props.entryOf(node.kind, nodeName),
         docs: props.docText,
-        compiledCode: withCtes(bare.get(nodeName) ?? "", node.refs),
-        dynamic: dynamic.has(nodeName),
-        macros: jinja.macros
-          .filter(([, macro]) => node.text.includes(`${macro}(`))
-          .map(([pkg, macro]) => `macro.${pkg}.${macro}`),
-        seed: node.kind === "seed"
-          ? seedSettings(node, configs.get(nodeName)?.all ?? {})
-          : undefined,
-        snapshot: node.kind === "snapshot"
-          ? snapshotSettings(node, configs.get(nodeName)?.all ?? {})
-          : undefined,
+        compile: () => renderer.compiled(nodeName),
+        macros: () =>
+          jinja.macros
+            .filter(([, macro]) => node.text.includes(`${macro}(`))
+            .map(([pkg, macro]) => `macro.${pkg}.${macro}`),
+        seed: node.kind === "seed" ? seedSettings(node, config.all) : undefined,
+        snapshot: node.kind === "snapshot" ? snapshotSettings(node, config.all) : undefined,
       }),
     );
   }
-  const compileNode: DbtProject["compileNode"] = async (nodeName, { isIncremental, query }) => {
-    const node = parsed.get(nodeName);
-    const built = nodes.get(nodeName);
-    if (!node || !built) throw new RangeError(`Cannot compile '${nodeName}': no such node`);
-    if (!isIncremental && !built.dynamic) return built.compiledCode;
-    if (!node.template) return "";
-    const scope = {
-      ...compileScope(node.packageName, new Set(), relations.get(nodeName), nodeName),
-      isIncremental: () => isIncremental,
-    };
-    const sql = query
-      ? await jinja.renderAsync(node.template, scope, query as QueryRunner)
-      : jinja.render(node.template, scope);
-    return withCtes(sql, node.refs);
-  };
-  const renderHook: DbtProject["renderHook"] = async (text, options) => {
-    if (!text.includes("{{") && !text.includes("{%")) return text;
-    const scope: RenderScope = {
-      ...compileScope(name, new Set(), options.self),
-      ...(options.results ? { results: options.results } : {}),
-    };
-    return await jinja.renderAsync(jinja.compile(text, options.file), scope, options.query);
-  };
-  return {
-    nodes,
-    idOf: (ref) => ids.get(ref),
-    withCtes,
-    scope: (packageName, reads) => compileScope(packageName, reads),
-    compileNode,
-    renderHook,
-  };
+  return nodes;
 }
 
 /** sha256 of a node's file text (models, snapshots) or bytes (seeds). */

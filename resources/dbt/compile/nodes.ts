@@ -11,6 +11,7 @@ import type { ModelConfig, ModelNode, SeedSettings, SnapshotSettings } from "../
 import type { Relation } from "../relation.ts";
 import { folders, type ParsedNode } from "./parse.ts";
 import { columnDocs, type PropertiesEntry } from "./properties.ts";
+import type { CompiledSql } from "./renderer.ts";
 
 /** What {@linkcode buildNode} needs. */
 export interface BuildNodeInput {
@@ -28,23 +29,27 @@ export interface BuildNodeInput {
   readonly entry: PropertiesEntry | undefined;
   /** Resolves `{{ doc('x') }}` in descriptions. */
   readonly docs: (text: string) => string;
-  /** Compiled SQL. */
-  readonly compiledCode: string;
-  /** Compiled again at build time (run_query). */
-  readonly dynamic: boolean;
-  /** Macro ids it calls. */
-  readonly macros: readonly string[];
+  /** Compiles it (on first use of `compiledCode` or `dynamic`). */
+  readonly compile: () => CompiledSql;
+  /** Macro ids it calls (computed on first use). */
+  readonly macros: () => readonly string[];
   /** Seed settings. */
   readonly seed: SeedSettings | undefined;
   /** Snapshot settings. */
   readonly snapshot: SnapshotSettings | undefined;
 }
 
-/** The node of a compiled model, seed or snapshot. */
+/**
+ * The node of a model, seed or snapshot. Its `compiledCode`, `dynamic` and
+ * `macros` are computed on first use (see compile/renderer.ts): a render
+ * error surfaces when the node is compiled or built, for that node alone.
+ */
 export function buildNode(input: BuildNodeInput): ModelNode {
   const { node, config, entry } = input;
   const entryMeta = (entry?.props.meta ?? {}) as Record<string, unknown>;
   const configMeta = (config.all.meta ?? {}) as Record<string, unknown>;
+  let macros: readonly string[] | undefined;
+  let checksum: string | undefined;
   return {
     resourceType: node.kind,
     uniqueId: `${node.kind}.${node.packageName}.${node.name}`,
@@ -54,19 +59,29 @@ export function buildNode(input: BuildNodeInput): ModelNode {
     path: node.path,
     fqn: [node.packageName, ...folders(node.path), node.name],
     rawCode: node.text,
-    checksum: node.kind === "seed" ? node.fileText : digest(node.fileText),
+    get checksum() {
+      checksum ??= node.kind === "seed" ? node.fileText : digest(node.fileText);
+      return checksum;
+    },
     config,
     relation: input.relation,
     refs: node.refs,
     sources: node.sources,
     dependsOn: [...input.refIds, ...node.sources],
-    macros: input.macros,
+    get macros() {
+      macros ??= input.macros();
+      return macros;
+    },
     description: input.docs(entry?.props.description ?? ""),
     columns: columnDocs(entry?.props.columns, input.docs),
     patchPath: entry ? `${entry.packageName}://${entry.yaml.file}` : null,
     meta: { ...configMeta, ...entryMeta },
-    compiledCode: input.compiledCode,
-    dynamic: input.dynamic,
+    get compiledCode() {
+      return input.compile().sql;
+    },
+    get dynamic() {
+      return input.compile().dynamic;
+    },
     ...(input.seed ? { seed: input.seed } : {}),
     ...(input.snapshot ? { snapshot: input.snapshot } : {}),
   };

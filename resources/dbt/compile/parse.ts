@@ -12,6 +12,8 @@ import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
 import type { BuildKind } from "../nodes.ts";
 import { Relation } from "../relation.ts";
 import type { PackageFiles, SeedFile } from "../project/read.ts";
+import { preprocess } from "../jinja/extensions.ts";
+import { type StaticParse, staticParse, type StaticParseContext } from "./static_parse.ts";
 
 /** A node after the parse pass. */
 export interface ParsedNode {
@@ -29,8 +31,10 @@ export interface ParsedNode {
   readonly text: string;
   /** The whole file, for the checksum. */
   readonly fileText: string;
-  /** Compiled template, or null (seeds). */
+  /** Compiled template, or null (seeds); compiled on first use when the static parser read the file. */
   readonly template: CompiledTemplate | null;
+  /** Whether refs, sources and config came from the static parser (no render at parse time). */
+  readonly static: boolean;
   /** Names it refs. */
   readonly refs: string[];
   /** Source ids it reads. */
@@ -51,6 +55,10 @@ export interface ParseContext {
   readonly sourceId: (sourceName: string, table: string) => string;
   /** Relation of a declared source, for parse renders. */
   readonly sourceRelation: (id: string) => Relation | undefined;
+  /** What the static parser needs; absent: every node is rendered at parse time. */
+  readonly staticContext?: StaticParseContext | undefined;
+  /** Whether a source is declared (the static parser leaves unknown ones to the render's error). */
+  readonly hasSource?: (sourceName: string, table: string) => boolean;
 }
 
 const SNAPSHOT_BLOCK =
@@ -98,6 +106,7 @@ export function parseSeeds(files: PackageFiles): ParsedNode[] {
     text: "",
     fileText: seed.checksum,
     template: null,
+    static: true,
     refs: [],
     sources: [],
     inline: {},
@@ -118,6 +127,61 @@ export function yamlSnapshot(
 }
 
 function parseSql(
+  kind: BuildKind,
+  name: string,
+  source: ProjectSource,
+  text: string,
+  packageName: string,
+  ctx: ParseContext,
+): ParsedNode {
+  const found = ctx.staticContext ? memoStaticParse(text, ctx.staticContext) : undefined;
+  if (found && found.sources.every(([s, t]) => ctx.hasSource?.(s, t) ?? false)) {
+    let template: CompiledTemplate | undefined;
+    return {
+      kind,
+      name,
+      packageName,
+      file: source.file,
+      path: source.path,
+      text,
+      fileText: source.text,
+      get template() {
+        template ??= ctx.jinja.compile(text, source.file);
+        return template;
+      },
+      static: true,
+      refs: found.refs,
+      sources: found.sources.map(([s, t]) => ctx.sourceId(s, t)),
+      inline: found.config,
+    };
+  }
+  return renderParse(kind, name, source, text, packageName, ctx);
+}
+
+/** Static parses of this process by text, under one context key (a reload reuses them). */
+const STATIC = new Map<string, { key: string; found: StaticParse | undefined }>();
+const STATIC_MAX = 50_000;
+
+function memoStaticParse(text: string, ctx: StaticParseContext): StaticParse | undefined {
+  const memo = STATIC.get(text);
+  if (memo && ctx.key !== undefined && memo.key === ctx.key) return memo.found;
+  let usedEnv = false;
+  const found = staticParse(preprocess(text), {
+    ...ctx,
+    hasEnv: (name) => {
+      usedEnv = true; // the environment may change between loads: not kept
+      return ctx.hasEnv(name);
+    },
+  });
+  if (ctx.key !== undefined && !usedEnv) {
+    STATIC.set(text, { key: ctx.key, found });
+    if (STATIC.size > STATIC_MAX) STATIC.delete(STATIC.keys().next().value as string);
+  }
+  return found;
+}
+
+/** The parse render: `execute` false, recording refs, sources and config() calls. */
+function renderParse(
   kind: BuildKind,
   name: string,
   source: ProjectSource,
@@ -155,6 +219,7 @@ function parseSql(
     text,
     fileText: source.text,
     template,
+    static: false,
     refs,
     sources,
     inline,

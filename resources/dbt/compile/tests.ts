@@ -10,7 +10,7 @@
  * @module
  */
 
-import { digest } from "../_files.ts";
+import { digest, shortHash } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
 import type { TestNode, TestThresholds } from "../nodes.ts";
@@ -111,11 +111,12 @@ function severityOf(value: unknown, file: string): "warn" | "error" {
  */
 export function compileGenericTest(input: GenericTestInput, ctx: TestContext): TestNode {
   const { spec, subject, yaml } = input;
-  const line = yaml.lineOf(spec.yamlPath);
+  // Lines are worked out only when read (an error, a description): see project/yaml.ts.
+  const line = () => yaml.lineOf(spec.yamlPath);
   const fail = (message: string, code: string = DbtErrorCode.invalidYaml): never => {
     throw new DbtError(code, `test '${spec.testName}' on '${subject.name}': ${message}`, {
       file: yaml.file,
-      line,
+      line: line(),
     });
   };
   const dot = spec.testName.lastIndexOf(".");
@@ -222,16 +223,16 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     ...spec.config,
   };
   return {
-    uniqueId: `test.${input.packageName}.${name}.${
-      digest(`${yaml.file}:${name}`, "md5").slice(0, 10)
-    }`,
+    uniqueId: `test.${input.packageName}.${name}.${shortHash(`${yaml.file}:${name}`).slice(0, 10)}`,
     name,
     packageName: input.packageName,
     kind: "generic",
     testName: shortName,
     testNamespace: namespace ?? null,
     file: yaml.file,
-    line,
+    get line() {
+      return line();
+    },
     attachedTo: subject.relation.uniqueId,
     columnName: column,
     kwargs: { ...spec.kwargs, ...(column === undefined ? {} : { column_name: column }) },

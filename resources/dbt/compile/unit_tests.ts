@@ -9,8 +9,8 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { JinjaEnv } from "../jinja/env.ts";
 import type { UnitTestInput, UnitTestNode } from "../nodes.ts";
 import { Relation } from "../relation.ts";
-import type { Scopes } from "./load.ts";
-import type { CompiledNodes } from "./load.ts";
+import type { Scopes } from "./scopes.ts";
+import type { CompiledNodes } from "./renderer.ts";
 import type { Properties } from "./properties.ts";
 
 function csvRows(text: string): Record<string, unknown>[] {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { QueryResult } from "../nodes.ts";
+import type { QueryResult } from "../query.ts";
 
 /** A row: indexable by position and by column name. */
 type AgateRow = unknown[] & Record<string, unknown>;

@@ -25,7 +25,7 @@
 import nunjucks from "nunjucks";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { Relation } from "../relation.ts";
-import type { QueryResult } from "../nodes.ts";
+import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
 import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";

@@ -1,0 +1,72 @@
+/**
+ * A node's config before resolution: dbt_project.yml's folder configs (the
+ * node's package, then the root project's), its properties entry, then its
+ * own `config()` calls, later layers winning; `tags` and hooks add up.
+ *
+ * @module
+ */
+
+import { renderValue } from "../jinja/env.ts";
+import { folderConfig } from "../project/project_file.ts";
+import type { ReadProject } from "../project/read.ts";
+import { folders, type ParsedNode } from "./parse.ts";
+import type { Properties } from "./properties.ts";
+
+/** The layered config of a parsed node before `resolveConfig`. */
+export function layeredConfig(
+  read: ReadProject,
+  props: Properties,
+  node: ParsedNode,
+): Record<string, unknown> {
+  const section = node.kind === "model" ? "models" : node.kind === "seed" ? "seeds" : "snapshots";
+  const fqnPath = [...folders(node.path), node.name];
+  const own = read.packages.find((p) => p.name === node.packageName);
+  const render = (tree: Record<string, unknown>) => renderConfigTree(tree, read);
+  const fromPackage = own && own !== read.packages[0]
+    ? folderConfig(render(own.projectFile[section]), node.packageName, fqnPath)
+    : {};
+  const fromRoot = folderConfig(render(read.projectFile[section]), node.packageName, fqnPath);
+  const entry = props.entryOf(node.kind, node.name);
+  const merged: Record<string, unknown> = { ...fromPackage, ...fromRoot };
+  for (const layer of [entry?.props.config ?? {}, node.inline]) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (
+        (key === "tags" || key === "pre-hook" || key === "post-hook") && merged[key] !== undefined
+      ) {
+        merged[key] = [...[merged[key]].flat(), ...[value].flat()];
+      } else merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+const rendered = new WeakMap<object, Record<string, unknown>>();
+
+/** dbt_project.yml config sections with their Jinja rendered (hooks stay unrendered until run time). */
+function renderConfigTree(
+  tree: Record<string, unknown>,
+  read: ReadProject,
+): Record<string, unknown> {
+  const cached = rendered.get(tree);
+  if (cached) return cached;
+  const options = {
+    env: read.env,
+    file: "dbt_project.yml",
+    vars: read.vars,
+    target: { name: read.target.name, schema: read.target.schema, type: read.target.type },
+  };
+  const walk = (value: unknown): unknown => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return renderValue(value, options);
+    }
+    return Object.fromEntries(
+      Object.entries(value).map(([key, child]) => [
+        key,
+        /^\+?(pre|post)[-_]hook$/.test(key) ? child : walk(child),
+      ]),
+    );
+  };
+  const out = walk(tree) as Record<string, unknown>;
+  rendered.set(tree, out);
+  return out;
+}

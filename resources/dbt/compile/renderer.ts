@@ -1,0 +1,255 @@
+/**
+ * Compiling nodes to SQL, on demand: the compile render (`execute` true,
+ * real relations, `graph` and `model` in the context), ephemeral parents
+ * inlined as CTEs, the build-time compile of incremental and `run_query`
+ * models, and hooks. Nothing renders until a node's SQL is asked for (a
+ * build, `deno task dbt compile`, the manifest of a run): parsing a large
+ * project does not pay for compiling nodes nobody builds, and a node whose
+ * Jinja fails at compile time fails alone, as in dbt.
+ *
+ * @module
+ */
+
+import { closest } from "../../../core/suggest.ts";
+import { DbtErrorCode } from "../errors.ts";
+import { type JinjaEnv, QueryNeeded, raiseInRender, type RenderScope } from "../jinja/env.ts";
+import type { DbtProject, ModelNode, QueryRunner } from "../nodes.ts";
+import type { ReadProject } from "../project/read.ts";
+import type { Relation } from "../relation.ts";
+import { injectCtes } from "./ctes.ts";
+import { folders, type ParsedNode } from "./parse.ts";
+import type { Properties } from "./properties.ts";
+import type { ResolvedNodes } from "./relations.ts";
+import type { Scopes } from "./scopes.ts";
+
+/** A node's SQL for a full build: its compile render with ephemeral parents inlined. */
+export interface CompiledSql {
+  /** The SQL. */
+  readonly sql: string;
+  /** Whether it calls `run_query`/`statement` (compiled again at build time). */
+  readonly dynamic: boolean;
+}
+
+/** What {@linkcode createRenderer} gives. */
+export interface Renderer {
+  /** Unique id of a node by name (for `ref()` in exposures and tests). */
+  readonly idOf: (name: string) => string | undefined;
+  /** Adds the CTEs of the ephemeral nodes `refs` reach, in front of `sql`. */
+  readonly withCtes: (sql: string, refs: readonly string[]) => string;
+  /** A compile-flavour scope (real relations) whose `ref`/`source` record what they read. */
+  readonly scope: (packageName: string, reads: Set<string>) => RenderScope;
+  /** A node's full-build SQL, rendered on first use and kept. */
+  readonly compiled: (name: string) => CompiledSql;
+  /** Whether {@linkcode compiled} already ran for a node. */
+  readonly isCompiled: (name: string) => boolean;
+  /** See {@linkcode DbtProject.compileNode}. */
+  readonly compileNode: DbtProject["compileNode"];
+  /** See {@linkcode DbtProject.renderHook}. */
+  readonly renderHook: DbtProject["renderHook"];
+}
+
+/** A {@linkcode Renderer} and the built nodes, as tests and unit tests read them. */
+export interface CompiledNodes extends Renderer {
+  /** Nodes by name, in topological order. */
+  readonly nodes: ReadonlyMap<string, ModelNode>;
+}
+
+/** What {@linkcode createRenderer} needs. */
+export interface RendererInput {
+  /** The project as read. */
+  readonly read: ReadProject;
+  /** Its properties. */
+  readonly props: Properties;
+  /** The Jinja environment with every macro. */
+  readonly jinja: JinjaEnv;
+  /** Scope builders. */
+  readonly scopes: Scopes;
+  /** Enabled nodes by name. */
+  readonly parsed: ReadonlyMap<string, ParsedNode>;
+  /** Their topological order. */
+  readonly order: readonly string[];
+  /** Their configs, relations and ids. */
+  readonly resolved: ResolvedNodes;
+}
+
+/** Creates the on-demand compiler of a loaded project. */
+export function createRenderer(input: RendererInput): Renderer {
+  const { jinja, parsed } = input;
+  const compileScope = compileScopeFactory(input);
+  const bare = new Map<string, CompiledSql>();
+  const bareSql = (nodeName: string): CompiledSql => {
+    let done = bare.get(nodeName);
+    if (done) return done;
+    const node = parsed.get(nodeName) as ParsedNode;
+    done = renderBare(jinja, node, compileScope(node.packageName, new Set(), nodeName));
+    bare.set(nodeName, done);
+    return done;
+  };
+  const ephemeralClosure = (refs: readonly string[], seen = new Set<string>()): string[] => {
+    const out: string[] = [];
+    for (const ref of refs) {
+      if (seen.has(ref) || input.resolved.configs.get(ref)?.materialized !== "ephemeral") continue;
+      seen.add(ref);
+      out.push(...ephemeralClosure(parsed.get(ref)?.refs ?? [], seen), ref);
+    }
+    return out;
+  };
+  const withCtes = (sql: string, refs: readonly string[]): string => {
+    const closure = ephemeralClosure(refs);
+    if (closure.length === 0) return sql;
+    return injectCtes(
+      sql,
+      closure.map((ref) => ({ name: `__dbt__cte__${ref}`, sql: bareSql(ref).sql })),
+    );
+  };
+  const full = new Map<string, CompiledSql>();
+  const compiled = (nodeName: string): CompiledSql => {
+    let done = full.get(nodeName);
+    if (done) return done;
+    const node = parsed.get(nodeName);
+    if (!node) throw new RangeError(`Cannot compile '${nodeName}': no such node`);
+    const own = bareSql(nodeName);
+    done = { sql: withCtes(own.sql, node.refs), dynamic: own.dynamic };
+    full.set(nodeName, done);
+    return done;
+  };
+  const compileNode: DbtProject["compileNode"] = async (nodeName, { isIncremental, query }) => {
+    const node = parsed.get(nodeName);
+    if (!node) throw new RangeError(`Cannot compile '${nodeName}': no such node`);
+    const built = compiled(nodeName);
+    if (!isIncremental && !built.dynamic) return built.sql;
+    if (!node.template) return "";
+    const scope = {
+      ...compileScope(node.packageName, new Set(), nodeName),
+      isIncremental: () => isIncremental,
+    };
+    const sql = query
+      ? await jinja.renderAsync(node.template, scope, query as QueryRunner)
+      : jinja.render(node.template, scope);
+    return withCtes(sql, node.refs);
+  };
+  const renderHook: DbtProject["renderHook"] = async (text, options) => {
+    if (!text.includes("{{") && !text.includes("{%")) return text;
+    const scope: RenderScope = {
+      ...compileScope(input.read.projectFile.name, new Set(), undefined, options.self),
+      ...(options.results ? { results: options.results } : {}),
+    };
+    return await jinja.renderAsync(jinja.compile(text, options.file), scope, options.query);
+  };
+  return {
+    idOf: (ref) => input.resolved.ids.get(ref),
+    withCtes,
+    scope: (packageName, reads) => compileScope(packageName, reads),
+    compiled,
+    isCompiled: (nodeName) => full.has(nodeName),
+    compileNode,
+    renderHook,
+  };
+}
+
+/** The compile render of one node; a `run_query` model keeps its parse-time SQL until built. */
+function renderBare(jinja: JinjaEnv, node: ParsedNode, scope: RenderScope): CompiledSql {
+  const template = node.template;
+  if (!template) return { sql: "", dynamic: false };
+  try {
+    return { sql: jinja.render(template, { ...scope, answers: [] }), dynamic: false };
+  } catch (error) {
+    if (!(error instanceof QueryNeeded)) throw error;
+    // Uses run_query: compiled at build time; until then, its parse-time SQL.
+    return { sql: jinja.render(template, { ...scope, execute: false }), dynamic: true };
+  }
+}
+
+type CompileScope = (
+  packageName: string,
+  reads: Set<string>,
+  nodeName?: string,
+  self?: Relation,
+) => RenderScope;
+
+/** Scopes of the compile render: real relations, `graph`, `model`, `config.get`. */
+function compileScopeFactory(input: RendererInput): CompileScope {
+  const { props, scopes, resolved } = input;
+  const { relations, ids, configs } = resolved;
+  const dicts = lazyNodeDicts(input);
+  const graph = {
+    get nodes() {
+      return dicts();
+    },
+    sources: Object.fromEntries(
+      [...props.sources.values()].map((src) => [src.uniqueId, {
+        unique_id: src.uniqueId,
+        name: src.name,
+        source_name: src.sourceName,
+        resource_type: "source",
+        schema: src.relation.schema,
+        database: src.relation.database,
+        identifier: src.relation.identifier,
+        meta: src.meta,
+      }]),
+    ),
+    exposures: {},
+    metrics: {},
+  };
+  return (packageName, reads, nodeName, self) => ({
+    ...scopes.base(packageName, nodeName ?? ""),
+    graph,
+    ...(nodeName ? { model: dicts()[ids.get(nodeName) as string] ?? {} } : {}),
+    ref: (ref) => {
+      const relation = relations.get(ref);
+      if (!relation) {
+        const near = closest(ref, relations.keys());
+        return raiseInRender(
+          DbtErrorCode.unknownRef,
+          `ref('${ref}') names no model, seed or snapshot of this project` +
+            (near ? ` (did you mean '${near}'?)` : ""),
+        );
+      }
+      reads.add(ids.get(ref) as string);
+      return relation;
+    },
+    source: (s, t) => {
+      const id = scopes.sourceId(s, t);
+      reads.add(id);
+      return props.sources.get(id)?.relation as Relation;
+    },
+    configGet: nodeName ? (key) => configs.get(nodeName)?.all[key] : () => undefined,
+    self: self ?? (nodeName ? relations.get(nodeName) : undefined),
+    execute: true,
+  });
+}
+
+/** `graph.nodes`: every node as a dict, built the first time a macro reads it. */
+function lazyNodeDicts(input: RendererInput): () => Record<string, Record<string, unknown>> {
+  let dicts: Record<string, Record<string, unknown>> | undefined;
+  return () => {
+    if (dicts) return dicts;
+    dicts = {};
+    const { relations, ids, configs } = input.resolved;
+    for (const nodeName of input.order) {
+      const node = input.parsed.get(nodeName) as ParsedNode;
+      const relation = relations.get(nodeName) as Relation;
+      dicts[ids.get(nodeName) as string] = {
+        unique_id: ids.get(nodeName),
+        name: nodeName,
+        resource_type: node.kind,
+        package_name: node.packageName,
+        original_file_path: node.file,
+        path: node.path,
+        fqn: [node.packageName, ...folders(node.path), nodeName],
+        schema: relation.schema,
+        database: relation.database,
+        alias: relation.identifier,
+        config: configs.get(nodeName)?.all ?? {},
+        tags: configs.get(nodeName)?.tags ?? [],
+        refs: node.refs.map((name) => ({ name, package: null, version: null })),
+        depends_on: {
+          nodes: [...node.refs.map((r) => ids.get(r)), ...node.sources],
+          macros: [],
+        },
+        raw_code: node.text,
+      };
+    }
+    return dicts;
+  };
+}
