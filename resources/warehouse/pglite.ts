@@ -15,6 +15,7 @@ import {
   unreachable,
 } from "./_errors.ts";
 import { acquireLock, type FileLock } from "./_lock.ts";
+import { createDataDir, isDataDir } from "./_pglite_create.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
 import type { BulkRows, Row, SqlValue, TableRef, Warehouse, WarehouseSession } from "./types.ts";
@@ -174,6 +175,12 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
       onWait: options.onLockWait ?? ((message) => console.error(message)),
     });
     try {
+      // A brand-new dir: initdb in a child process, so its memory peak is not this process's.
+      if (!(await isDataDir(location))) {
+        await createDataDir(location).catch((error) => {
+          throw unreachable({ location, secrets: [] }, error, "open");
+        });
+      }
       return new PgliteWarehouse(await start(location, location), location, lock);
     } catch (error) {
       await lock.release();

@@ -40,14 +40,21 @@ export function layeredConfig(
   return merged;
 }
 
-const rendered = new WeakMap<object, Record<string, unknown>>();
+// Per load (its vars and environment), per tree: the parsed dbt_project.yml itself is shared by
+// the loads of a process (project/yaml.ts keeps validated files).
+const rendered = new WeakMap<ReadProject, WeakMap<object, Record<string, unknown>>>();
 
 /** dbt_project.yml config sections with their Jinja rendered (hooks stay unrendered until run time). */
 function renderConfigTree(
   tree: Record<string, unknown>,
   read: ReadProject,
 ): Record<string, unknown> {
-  const cached = rendered.get(tree);
+  let trees = rendered.get(read);
+  if (!trees) {
+    trees = new WeakMap();
+    rendered.set(read, trees);
+  }
+  const cached = trees.get(tree);
   if (cached) return cached;
   const options = {
     env: read.env,
@@ -67,6 +74,6 @@ function renderConfigTree(
     );
   };
   const out = walk(tree) as Record<string, unknown>;
-  rendered.set(tree, out);
+  trees.set(tree, out);
   return out;
 }

@@ -131,3 +131,35 @@ Deno.test("static parse: projects load to the same nodes with it and without it"
     assert.deepEqual(p.nodes.get("model.demo.b")?.dependsOn, ["model.demo.a"]);
   });
 });
+
+Deno.test("reloads in one process: each load's vars apply, and edits are seen", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+config-version: 2
+profile: demo
+models:
+  demo:
+    +enabled: "{{ var('on', false) }}"
+    +schema: "{{ var('suffix', 'x') }}"
+`,
+    "models/a.sql": "select {{ var('n', 1) }} as n",
+    "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    description: First.\n",
+  });
+  const off = await loadProject(project.dir, { cache: false });
+  assert.equal(off.models.size, 0);
+  const on = await loadProject(project.dir, {
+    cache: false,
+    vars: { on: true, suffix: "y", n: 2 },
+  });
+  assert.equal(on.models.get("a")?.relation.schema, "analytics_y");
+  assert.equal(on.models.get("a")?.compiledCode, "select 2 as n");
+  await Deno.writeTextFile(
+    `${project.dir}/models/schema.yml`,
+    "version: 2\nmodels:\n  - name: a\n    description: Second.\n",
+  );
+  await Deno.writeTextFile(`${project.dir}/models/a.sql`, "select {{ var('n', 1) }} + 1 as n");
+  const edited = await loadProject(project.dir, { cache: false, vars: { on: true } });
+  assert.equal(edited.models.get("a")?.description, "Second.");
+  assert.equal(edited.models.get("a")?.compiledCode, "select 1 + 1 as n");
+  assert.equal(edited.models.get("a")?.relation.schema, "analytics_x");
+});
