@@ -427,6 +427,7 @@ async function readState(dir: string): Promise<SelectionState> {
       string,
       { checksum?: { checksum?: string }; raw_code?: string; resource_type?: string }
     >;
+    sources?: Record<string, unknown>;
   } | undefined;
   const results = await read("run_results.json") as {
     results?: { unique_id: string; status: string }[];
@@ -434,12 +435,14 @@ async function readState(dir: string): Promise<SelectionState> {
   return {
     ...(manifest?.nodes
       ? {
-        checksums: new Map(
-          Object.entries(manifest.nodes).map(([id, n]) => [
+        checksums: new Map([
+          ...Object.entries(manifest.nodes).map(([id, n]) => [
             id,
             n.resource_type === "test" ? n.raw_code ?? "" : n.checksum?.checksum ?? "",
-          ]),
-        ),
+          ] as const),
+          // Sources carry no checksum here: one the earlier run knew is not modified (only new).
+          ...Object.keys(manifest.sources ?? {}).map((id) => [id, ""] as const),
+        ]),
       }
       : {}),
     ...(results?.results

@@ -19,7 +19,7 @@ import {
   type UnitTestProperties,
 } from "../project/schema_yml.ts";
 import type { YamlFile } from "../project/yaml.ts";
-import { Relation } from "../relation.ts";
+import { quotingOf, Relation } from "../relation.ts";
 import { externalSourceSql } from "../adapters/duckdb.ts";
 import { renderString } from "../jinja/env.ts";
 
@@ -276,6 +276,7 @@ function collectSources(
             schema,
             database,
           }, yaml.file),
+          quotingOf(read.projectFile.quoting, src.quoting, table.quoting),
         ),
         description: table.description ?? "",
         sourceDescription: src.description ?? "",

@@ -13,7 +13,7 @@ import type { JinjaEnv } from "../jinja/env.ts";
 import { GLOBAL_PACKAGE } from "../jinja/env.ts";
 import type { ModelConfig } from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
-import { Relation } from "../relation.ts";
+import { quotingOf, Relation } from "../relation.ts";
 import { resolveConfig } from "./configs.ts";
 import type { Scopes } from "./scopes.ts";
 import { layeredConfig } from "./layered_config.ts";
@@ -43,6 +43,7 @@ export function resolveNodes(
   const relations = new Map<string, Relation>();
   const ids = new Map<string, string>();
   const naming = nodeNaming(read, jinja, scopes);
+  const quoting = quotingOf(read.projectFile.quoting);
   for (const nodeName of order) {
     const node = parsed.get(nodeName) as ParsedNode;
     const config = resolveConfig(node.kind, layeredConfig(read, props, node), node.file);
@@ -56,6 +57,8 @@ export function resolveNodes(
         schema,
         identifier,
         config.materialized === "ephemeral" ? `__dbt__cte__${nodeName}` : undefined,
+        undefined,
+        quoting,
       ),
     );
   }

@@ -151,11 +151,18 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         identifier: subject.relation.relation.identifier,
       }
       : subject.relation.relation;
+    const scope = ctx.scope(input.packageName, reads);
+    const kwargs = Object.fromEntries(
+      Object.entries(spec.kwargs).map(([key, value]) => [
+        key,
+        testArgument(value, ctx, reads, scope, yaml.file),
+      ]),
+    );
     sql = ctx.jinja.callMacroWith(`test_${shortName}`, namespace, {
-      ...spec.kwargs,
+      ...kwargs,
       model,
       ...(column === undefined ? {} : { column_name: column }),
-    }, ctx.scope(input.packageName, reads));
+    }, scope);
     for (const id of reads) if (!dependsOn.includes(id)) dependsOn.push(id);
     for (const id of reads) {
       const parent = id.startsWith("source.")
@@ -315,6 +322,36 @@ export function compileSingularTest(
     compiledCode: ctes(sql.trim(), refs),
     auditRelation: new Relation(ctx.database, ctx.auditSchema, input.name),
   };
+}
+
+/**
+ * A generic test's argument as dbt passes it to the test macro: a string
+ * that is a `ref(...)` or `source(...)` call becomes that relation (as in
+ * `compare_model: ref('orders')`, which the test then depends on); a string
+ * with Jinja is rendered; anything else is passed as written.
+ */
+function testArgument(
+  value: unknown,
+  ctx: TestContext,
+  reads: Set<string>,
+  scope: RenderScope,
+  file: string,
+): unknown {
+  if (typeof value !== "string") return value;
+  if (/^\s*(ref|source)\(/.test(value)) {
+    const target = parseTo(value, ctx);
+    if (!target) {
+      throw new DbtError(
+        DbtErrorCode.unknownRef,
+        `test argument '${value}' names no model, seed, snapshot or source of this project`,
+        { file },
+      );
+    }
+    reads.add(target.uniqueId);
+    return target.relation;
+  }
+  if (!value.includes("{{") && !value.includes("{%")) return value;
+  return ctx.jinja.render(ctx.jinja.compile(value, file), scope);
 }
 
 function parseTo(to: string, ctx: TestContext): TestRelation | undefined {

@@ -34,6 +34,7 @@ export const ProjectFileSchema = z.looseObject({
   tests: z.record(z.string(), z.unknown()).default({}),
   "on-run-start": z.union([z.string(), z.array(z.string())]).optional(),
   "on-run-end": z.union([z.string(), z.array(z.string())]).optional(),
+  quoting: z.record(z.string(), z.unknown()).default({}),
   dispatch: z.array(z.object({
     macro_namespace: z.string().min(1),
     search_order: z.array(z.string().min(1)).min(1),

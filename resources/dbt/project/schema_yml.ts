@@ -78,6 +78,7 @@ export const FreshnessSchema = z.union([
 export const SourceTableSchema = z.looseObject({
   name: z.string().min(1),
   identifier: z.string().optional(),
+  quoting: z.record(z.string(), z.unknown()).optional(),
   loaded_at_field: z.string().optional(),
   freshness: FreshnessSchema.optional(),
   config: z.record(z.string(), z.unknown()).optional(),
@@ -94,6 +95,7 @@ export const SourceSchema = z.looseObject({
   description: z.string().optional(),
   schema: z.string().optional(),
   database: z.string().optional(),
+  quoting: z.record(z.string(), z.unknown()).optional(),
   loader: z.string().optional(),
   loaded_at_field: z.string().optional(),
   freshness: FreshnessSchema.optional(),
