@@ -395,9 +395,57 @@ export class JinjaEnv {
       ),
       quote: (name: unknown) => quote(String(name)),
       type: () => current()?.target.type,
-      get_relation: guard(() => null),
+      get_relation: guard((...args: unknown[]) => {
+        const { positional, kwargs } = splitKwargs(args);
+        return lookupRelation(
+          String(kwargs.schema ?? positional[1] ?? ""),
+          String(kwargs.identifier ?? positional[2] ?? ""),
+        );
+      }),
+      get_columns_in_relation: guard((relation: unknown) => columnsOf(relation)),
       check_schema_exists: guard(() => true),
     });
+    // Warehouse look-ups through the query replay: at parse time (no answers) they find
+    // nothing; a node using them is compiled again at build time with the real answers.
+    const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+    const lookupRelation = (schema: string, identifier: string): unknown => {
+      const table = runQuery(
+        "select table_schema, table_name, table_type from information_schema.tables " +
+          `where table_schema = ${literal(schema)} and table_name = ${literal(identifier)}`,
+      ) as { rows: unknown[][] } | null;
+      const row = table?.rows[0];
+      if (!row) return null;
+      const view = String(row[2]).toUpperCase() === "VIEW";
+      return {
+        schema,
+        identifier,
+        name: identifier,
+        database: current()?.target.database ?? null,
+        type: view ? "view" : "table",
+        is_view: view,
+        is_table: !view,
+        toString: () => `${quote(schema)}.${quote(identifier)}`,
+      };
+    };
+    const columnsOf = (relation: unknown): unknown[] => {
+      const rel = relation as { schema?: unknown; identifier?: unknown } | null;
+      if (!rel || rel.schema === undefined || rel.identifier === undefined) return [];
+      const table = runQuery(
+        "select column_name, data_type from information_schema.columns " +
+          `where table_schema = ${literal(String(rel.schema))} ` +
+          `and table_name = ${literal(String(rel.identifier))} order by ordinal_position`,
+      ) as { rows: unknown[][] } | null;
+      return (table?.rows ?? []).map(([name, type]) => ({
+        name: String(name),
+        column: String(name),
+        data_type: String(type),
+        dtype: String(type),
+        quoted: quote(String(name)),
+        is_string: () => /char|text|string/i.test(String(type)),
+        is_number: () => /int|numeric|decimal|double|real|float/i.test(String(type)),
+      }));
+    };
+
     this.#env.addGlobal("api", {
       Relation: {
         create: (...args: unknown[]) => {

@@ -104,6 +104,9 @@ export const GLOBAL_MACROS = [
   `{% macro generate_series(upper_bound) %}{{ return(adapter.dispatch('generate_series', 'dbt')(upper_bound)) }}{% endmacro %}\n`,
   `{% macro default__generate_series(upper_bound) %}select generated_number from generate_series(1, {{ upper_bound }}) as generated_number{% endmacro %}\n`,
   // Naming macros a project may override (dbt's defaults).
+  `{% macro load_relation(relation) -%}
+{{ return(adapter.get_relation(relation.database, relation.schema, relation.identifier)) }}
+{%- endmacro %}\n`,
   `{% macro generate_schema_name(custom_schema_name, node) -%}
 {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ target.schema }}_{{ custom_schema_name | trim }}{%- endif -%}
 {%- endmacro %}\n`,

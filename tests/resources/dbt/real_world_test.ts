@@ -65,6 +65,15 @@ md5({{ fields | join(' || ') }})
   {{ return(cols) }}
 {%- endmacro %}
 
+{% macro star(from, except=[]) -%}
+  {%- set cols = adapter.get_columns_in_relation(from) -%}
+  {%- set kept = [] -%}
+  {%- for col in cols -%}
+    {%- if col.name not in except -%}{%- do kept.append(col.quoted) -%}{%- endif -%}
+  {%- endfor -%}
+  {{ return(kept | join(', ') if kept else '*') }}
+{%- endmacro %}
+
 {% macro cents_to_dollars(column, scale=2) -%}
   {{ return(adapter.dispatch('cents_to_dollars', 'my_utils')(column, scale)) }}
 {%- endmacro %}
@@ -184,6 +193,11 @@ where o.ordered_at > (select coalesce(max(ordered_at), '1900-01-01') from {{ thi
 {% endif %}
 group by 1, 2, 3, 4
 `,
+  "models/marts/order_columns.sql": `{%- set existing = load_relation(ref('stg_orders')) -%}
+select {{ my_utils.star(ref('stg_orders'), except=['status', 'order_key']) }},
+  {{ "'found'" if existing is not none else "'missing'" }} as upstream
+from {{ ref('stg_orders') }}
+`,
   "models/marts/customers.sql": `select customer_id, count(*) as orders
 from {{ ref('stg_orders') }}
 group by 1
@@ -292,6 +306,21 @@ Deno.test("real-world project shapes build with deno task dbt", async (t) => {
           "select count(*)::int as n from snapshots.orders_snapshot",
         );
         assert.equal(snap[0]?.n, 2);
+        // adapter.get_columns_in_relation / load_relation answered by the warehouse at build time.
+        const columns = await warehouse.query<{ column_name: string }>(
+          "select column_name from information_schema.columns where table_schema = 'marts' " +
+            "and table_name = 'order_columns' order by ordinal_position",
+        );
+        assert.deepEqual(columns.map((c) => c.column_name), [
+          "order_id",
+          "customer_id",
+          "ordered_at",
+          "upstream",
+        ]);
+        const upstream = await warehouse.query<{ upstream: string }>(
+          "select distinct upstream from marts.order_columns",
+        );
+        assert.deepEqual(upstream, [{ upstream: "found" }]);
         // YAML merge keys (`<<: *loaded`) and source quoting/identifier overrides, as dbt reads them.
         const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
         assert.equal(manifest.sources["source.shop.raw.orders"].loader, "fivetran");
