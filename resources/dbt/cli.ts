@@ -436,10 +436,12 @@ async function readState(dir: string): Promise<SelectionState> {
     ...(manifest?.nodes
       ? {
         checksums: new Map([
-          ...Object.entries(manifest.nodes).map(([id, n]) => [
-            id,
-            n.resource_type === "test" ? n.raw_code ?? "" : n.checksum?.checksum ?? "",
-          ] as const),
+          ...Object.entries(manifest.nodes).map(([id, n]) =>
+            [
+              id,
+              n.resource_type === "test" ? n.raw_code ?? "" : n.checksum?.checksum ?? "",
+            ] as const
+          ),
           // Sources carry no checksum here: one the earlier run knew is not modified (only new).
           ...Object.keys(manifest.sources ?? {}).map((id) => [id, ""] as const),
         ]),
