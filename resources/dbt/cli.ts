@@ -29,6 +29,7 @@ import { writeJsonAtomic } from "./_files.ts";
 import { loadProject } from "./compile/load.ts";
 import { DbtError } from "./errors.ts";
 import { type ProgressEvent, runProject } from "./execute/run.ts";
+import { queryRunner } from "./execute/materialize.ts";
 import type { DbtProject } from "./nodes.ts";
 import { installPackages } from "./packages.ts";
 import { attachStatements, duckdbTargetUrl } from "./adapters/duckdb.ts";
@@ -85,37 +86,92 @@ export async function runDbtCli(
 ): Promise<number> {
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const clock = options.clock ?? systemClock;
+  const read = await readInvocation(argv, env, io);
+  if (typeof read === "number") return read;
+  const inv: Invocation = { ...read, env, clock, io };
+  try {
+    if (inv.command === "deps") return await depsCommand(inv, options.fetch);
+    const project = await loadForCli(inv);
+    for (const warning of project.warnings) io.err(`warning: ${warning}`);
+    const ids = await chooseIds(project, inv);
+    if (typeof ids === "number") return ids;
+    switch (inv.command) {
+      case "parse":
+        return await parseCommand(project, inv);
+      case "ls":
+      case "list":
+        for (const id of ids) io.out(describeId(project, id, inv.values.output ?? "selector"));
+        return 0;
+      case "compile":
+        return await compileCommand(project, inv, ids);
+      case "debug":
+        return await debugCommand(project, inv);
+      default:
+        return await warehouseCommand(project, inv, ids);
+    }
+  } catch (error) {
+    if (error instanceof DbtError) {
+      io.err(`error: ${error.message}`);
+      return error.code === "dbt.model_failed" ? 1 : 2;
+    }
+    throw error;
+  }
+}
+
+const FLAGS = {
+  select: { type: "string", short: "s", multiple: true },
+  models: { type: "string", short: "m", multiple: true },
+  exclude: { type: "string", multiple: true },
+  selector: { type: "string" },
+  "resource-type": { type: "string", multiple: true },
+  "full-refresh": { type: "boolean" },
+  vars: { type: "string" },
+  target: { type: "string", short: "t" },
+  "project-dir": { type: "string" },
+  "profiles-dir": { type: "string" },
+  threads: { type: "string" },
+  "fail-fast": { type: "boolean", short: "x" },
+  state: { type: "string" },
+  "target-path": { type: "string" },
+  "warehouse-url": { type: "string" },
+  output: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true }>>[
+  "values"
+];
+
+/** One invocation, its flags read and checked. */
+interface Invocation {
+  readonly command: string;
+  readonly values: Flags;
+  readonly projectDir: string;
+  readonly vars: Record<string, unknown>;
+  readonly threads: number | undefined;
+  readonly invocationId: string;
+  /** run_results.json `args`. */
+  readonly args: Record<string, unknown> & { select: string[]; exclude: string[] };
+  readonly env: (name: string) => string | undefined;
+  readonly clock: Pick<Clock, "now">;
+  readonly io: DbtCliIo;
+}
+
+/** Reads and checks the command line and environment; an exit code when it cannot go on. */
+async function readInvocation(
+  argv: readonly string[],
+  env: (name: string) => string | undefined,
+  io: DbtCliIo,
+): Promise<Omit<Invocation, "env" | "clock" | "io"> | number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        select: { type: "string", short: "s", multiple: true },
-        models: { type: "string", short: "m", multiple: true },
-        exclude: { type: "string", multiple: true },
-        selector: { type: "string" },
-        "resource-type": { type: "string", multiple: true },
-        "full-refresh": { type: "boolean" },
-        vars: { type: "string" },
-        target: { type: "string", short: "t" },
-        "project-dir": { type: "string" },
-        "profiles-dir": { type: "string" },
-        threads: { type: "string" },
-        "fail-fast": { type: "boolean", short: "x" },
-        state: { type: "string" },
-        "target-path": { type: "string" },
-        "warehouse-url": { type: "string" },
-        output: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: FLAGS });
   } catch (error) {
     io.err(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
-  const command = positionals[0];
+  const [command, sub] = positionals;
   if (values.help || command === undefined) {
     (command === undefined && !values.help ? io.err : io.out)(USAGE);
     return values.help ? 0 : 2;
@@ -124,7 +180,6 @@ export async function runDbtCli(
     io.err(`unknown command '${command}'\n${USAGE}`);
     return 2;
   }
-  const sub = positionals[1];
   if ((command === "docs" && sub !== "generate") || (command === "source" && sub !== "freshness")) {
     io.err(`'${command}' needs '${command === "docs" ? "generate" : "freshness"}'\n${USAGE}`);
     return 2;
@@ -149,7 +204,6 @@ export async function runDbtCli(
     io.err(`--threads must be a positive whole number, not '${values.threads}'`);
     return 2;
   }
-  const invocationId = crypto.randomUUID();
   const args = {
     which: command === "docs" ? "generate" : command === "source" ? "freshness" : command,
     invocation_command: `dbt ${argv.join(" ")}`,
@@ -165,182 +219,178 @@ export async function runDbtCli(
     fail_fast: values["fail-fast"] ?? false,
     state: values.state ?? null,
   };
-  try {
-    if (command === "deps") {
-      const installed = await installPackages(projectDir, {
-        onInstalled: (line) => io.out(line),
-        env,
-        ...(env("DBT_PACKAGE_HUB_URL") ? { hubUrl: env("DBT_PACKAGE_HUB_URL") as string } : {}),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-      });
-      io.out(`Installed ${installed.length} package${installed.length === 1 ? "" : "s"}`);
-      return 0;
-    }
-    const stateDir = env("STATE_DIR");
-    const project = await loadProject(projectDir, {
-      target: values.target,
-      vars,
-      env,
-      profilesDir: values["profiles-dir"],
-      invocationId,
-      ...(values["target-path"] ?? env("DBT_TARGET_PATH")
-        ? { targetPath: values["target-path"] ?? env("DBT_TARGET_PATH") }
-        : stateDir
-        ? {
-          targetDir: `${stateDir}/dbt/${
-            projectDir.replace(/\/+$/, "").split("/").at(-1) || "project"
-          }`,
-        }
-        : {}),
-    });
-    for (const warning of project.warnings) io.err(`warning: ${warning}`);
-    const state = values.state ? await readState(values.state) : {};
-    let select = args.select;
-    if (values.selector) {
-      const def = project.selectors[values.selector];
-      if (def === undefined) {
-        io.err(
-          `selector '${values.selector}' is not in selectors.yml (known: ${
-            Object.keys(project.selectors).join(", ") || "none"
-          })`,
-        );
-        return 2;
-      }
-      select = [...select, ...selectorTerms(def)];
-    }
-    const chosen = selectNodes(project, select, args.exclude, state);
-    const kinds = values["resource-type"];
-    const keep = (id: string) => {
-      const kind = id.split(".")[0] as string;
-      if (kinds && kinds.length > 0 && !kinds.includes(kind)) return false;
-      switch (command) {
-        case "run":
-          return kind === "model";
-        case "test":
-          return kind === "test" || kind === "unit_test";
-        case "seed":
-          return kind === "seed";
-        case "snapshot":
-          return kind === "snapshot";
-        default:
-          return true;
-      }
-    };
-    const ids = new Set([...chosen].filter(keep));
-    if (command === "parse") {
-      await writeJsonAtomic(
-        targetDir(project),
-        "manifest.json",
-        buildManifest(project, { invocationId, generatedAt: new Date(clock.now()) }),
+  return { command, values, projectDir, vars, threads, invocationId: crypto.randomUUID(), args };
+}
+
+async function depsCommand(inv: Invocation, fetcher: typeof fetch | undefined): Promise<number> {
+  const hub = inv.env("DBT_PACKAGE_HUB_URL");
+  const installed = await installPackages(inv.projectDir, {
+    onInstalled: (line) => inv.io.out(line),
+    env: inv.env,
+    ...(hub ? { hubUrl: hub } : {}),
+    ...(fetcher ? { fetch: fetcher } : {}),
+  });
+  inv.io.out(`Installed ${installed.length} package${installed.length === 1 ? "" : "s"}`);
+  return 0;
+}
+
+/** Loads the project; target/ goes where `--target-path`, DBT_TARGET_PATH or STATE_DIR say. */
+function loadForCli(inv: Invocation): Promise<DbtProject> {
+  const { values, env, projectDir } = inv;
+  const stateDir = env("STATE_DIR");
+  const targetPath = values["target-path"] ?? env("DBT_TARGET_PATH");
+  const folder = projectDir.replace(/\/+$/, "").split("/").at(-1) || "project";
+  return loadProject(projectDir, {
+    target: values.target,
+    vars: inv.vars,
+    env,
+    profilesDir: values["profiles-dir"],
+    invocationId: inv.invocationId,
+    ...(targetPath ? { targetPath } : stateDir ? { targetDir: `${stateDir}/dbt/${folder}` } : {}),
+  });
+}
+
+/** The unique ids the selection, the selector and the command's resource types pick. */
+async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<string> | number> {
+  const { values, io } = inv;
+  const state = values.state ? await readState(values.state) : {};
+  let select = inv.args.select;
+  if (values.selector) {
+    const def = project.selectors[values.selector];
+    if (def === undefined) {
+      io.err(
+        `selector '${values.selector}' is not in selectors.yml (known: ${
+          Object.keys(project.selectors).join(", ") || "none"
+        })`,
       );
-      io.out(
-        `Parsed ${project.nodes.size} nodes, ${project.tests.length} tests, ${project.unitTests.length} unit tests, ` +
-          `${project.sources.size} sources, ${project.macros.size} macros; wrote ${
-            targetDir(project)
-          }/manifest.json`,
-      );
-      return 0;
+      return 2;
     }
-    if (command === "ls" || command === "list") {
-      for (const id of ids) io.out(describeId(project, id, values.output ?? "selector"));
-      return 0;
-    }
-    if (command === "compile") {
-      await using warehouse = await openTarget(project, values["warehouse-url"], env);
-      for (const id of ids) {
-        const node = project.nodes.get(id);
-        if (!node) continue;
-        const sql = await project.compileNode(node.name, {
-          isIncremental: false,
-          query: async (q) => {
-            const rows = await warehouse.query<Record<string, unknown>>(q);
-            const columns = rows[0] ? Object.keys(rows[0]) : [];
-            return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
-          },
-        });
-        const path = `${targetDir(project)}/compiled/${node.packageName}/${node.file}`;
-        await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-        await Deno.writeTextFile(path, sql);
-        if (ids.size === 1) io.out(sql);
-      }
-      io.out(
-        `Compiled ${[...ids].filter((id) => project.nodes.has(id)).length} nodes to ${
-          targetDir(project)
-        }/compiled`,
-      );
-      return 0;
-    }
-    if (command === "debug") {
-      io.out(`dbt runner (dbt ${DBT_VERSION} artifacts) in Deno ${Deno.version.deno}`);
-      io.out(`project: ${project.name} (${projectDir})`);
-      io.out(`profiles.yml: ${project.target.profilesFile}`);
-      io.out(
-        `target: ${project.target.name} (type ${project.target.type}, schema ${project.target.schema}, threads ${project.target.threads})`,
-      );
-      await using warehouse = await openTarget(project, values["warehouse-url"], env);
-      io.out(
-        `warehouse: ${warehouse.location} (${warehouse.backend}), ping ${
-          (await warehouse.ping()).toFixed(1)
-        } ms`,
-      );
-      io.out("All checks passed!");
-      return 0;
-    }
-    await using warehouse = await openTarget(project, values["warehouse-url"], env);
-    if (command === "docs") {
-      const catalog = await buildCatalog(project, warehouse, { invocationId, now: clock.now() });
-      await writeJsonAtomic(
-        targetDir(project),
-        "manifest.json",
-        buildManifest(project, { invocationId }),
-      );
-      await writeJsonAtomic(targetDir(project), "catalog.json", catalog);
-      io.out(`Catalog written to ${targetDir(project)}/catalog.json`);
-      return 0;
-    }
-    if (command === "source") {
-      const sources = await sourceFreshness(project, warehouse, { invocationId, now: clock.now() });
-      await writeJsonAtomic(targetDir(project), "sources.json", sources.json);
-      for (const line of sources.lines) io.out(line);
-      return sources.worst === "error" || sources.worst === "runtime error" ? 1 : 0;
-    }
-    const started = clock.now();
-    const result = await runProject(project, warehouse, {
-      select: ids,
-      threads,
-      failFast: values["fail-fast"] ?? false,
-      fullRefresh: values["full-refresh"] ?? false,
-      clock,
-      invocationId,
-      args,
-      hooks: command !== "test",
-      onProgress: (event) => io.out(progressLine(event, clock.now())),
-    });
-    const count = (...statuses: string[]) =>
-      result.results.filter((r) => statuses.includes(r.status)).length;
-    io.out("");
-    io.out(
-      `Finished running ${result.results.length} nodes in ${
-        ((clock.now() - started) / 1000).toFixed(2)
-      }s.`,
-    );
-    for (const r of result.results.filter((r) => r.status === "error" || r.status === "fail")) {
-      io.out(`  ${r.status.toUpperCase()} ${r.unique_id}: ${r.message ?? ""}`);
-    }
-    io.out(
-      `Done. PASS=${count("success", "pass")} WARN=${count("warn")} ERROR=${
-        count("error", "fail")
-      } ` +
-        `SKIP=${count("skipped")} TOTAL=${result.results.length}`,
-    );
-    return result.success ? 0 : 1;
-  } catch (error) {
-    if (error instanceof DbtError) {
-      io.err(`error: ${error.message}`);
-      return error.code === "dbt.model_failed" ? 1 : 2;
-    }
-    throw error;
+    select = [...select, ...selectorTerms(def)];
   }
+  const chosen = selectNodes(project, select, inv.args.exclude, state);
+  const kinds = values["resource-type"];
+  const ofCommand: Readonly<Record<string, readonly string[]>> = {
+    run: ["model"],
+    test: ["test", "unit_test"],
+    seed: ["seed"],
+    snapshot: ["snapshot"],
+  };
+  const keep = (id: string) => {
+    const kind = id.split(".")[0] as string;
+    if (kinds && kinds.length > 0 && !kinds.includes(kind)) return false;
+    return ofCommand[inv.command]?.includes(kind) ?? true;
+  };
+  return new Set([...chosen].filter(keep));
+}
+
+async function parseCommand(project: DbtProject, inv: Invocation): Promise<number> {
+  await writeJsonAtomic(
+    targetDir(project),
+    "manifest.json",
+    buildManifest(project, {
+      invocationId: inv.invocationId,
+      generatedAt: new Date(inv.clock.now()),
+    }),
+  );
+  inv.io.out(
+    `Parsed ${project.nodes.size} nodes, ${project.tests.length} tests, ` +
+      `${project.unitTests.length} unit tests, ${project.sources.size} sources, ` +
+      `${project.macros.size} macros; wrote ${targetDir(project)}/manifest.json`,
+  );
+  return 0;
+}
+
+async function compileCommand(
+  project: DbtProject,
+  inv: Invocation,
+  ids: ReadonlySet<string>,
+): Promise<number> {
+  await using warehouse = await openTarget(project, inv.values["warehouse-url"], inv.env);
+  const query = queryRunner(warehouse);
+  for (const id of ids) {
+    const node = project.nodes.get(id);
+    if (!node) continue;
+    const sql = await project.compileNode(node.name, { isIncremental: false, query });
+    const path = `${targetDir(project)}/compiled/${node.packageName}/${node.file}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, sql);
+    if (ids.size === 1) inv.io.out(sql);
+  }
+  inv.io.out(
+    `Compiled ${[...ids].filter((id) => project.nodes.has(id)).length} nodes to ${
+      targetDir(project)
+    }/compiled`,
+  );
+  return 0;
+}
+
+async function debugCommand(project: DbtProject, inv: Invocation): Promise<number> {
+  const { io, projectDir } = inv;
+  const target = project.target;
+  io.out(`dbt runner (dbt ${DBT_VERSION} artifacts) in Deno ${Deno.version.deno}`);
+  io.out(`project: ${project.name} (${projectDir})`);
+  io.out(`profiles.yml: ${target.profilesFile}`);
+  io.out(
+    `target: ${target.name} (type ${target.type}, schema ${target.schema}, ` +
+      `threads ${target.threads})`,
+  );
+  await using warehouse = await openTarget(project, inv.values["warehouse-url"], inv.env);
+  const ping = (await warehouse.ping()).toFixed(1);
+  io.out(`warehouse: ${warehouse.location} (${warehouse.backend}), ping ${ping} ms`);
+  io.out("All checks passed!");
+  return 0;
+}
+
+/** docs generate, source freshness, and the commands that build (build/run/test/seed/snapshot). */
+async function warehouseCommand(
+  project: DbtProject,
+  inv: Invocation,
+  ids: ReadonlySet<string>,
+): Promise<number> {
+  const { io, clock, invocationId, values } = inv;
+  await using warehouse = await openTarget(project, values["warehouse-url"], inv.env);
+  if (inv.command === "docs") {
+    const catalog = await buildCatalog(project, warehouse, { invocationId, now: clock.now() });
+    await writeJsonAtomic(
+      targetDir(project),
+      "manifest.json",
+      buildManifest(project, { invocationId }),
+    );
+    await writeJsonAtomic(targetDir(project), "catalog.json", catalog);
+    io.out(`Catalog written to ${targetDir(project)}/catalog.json`);
+    return 0;
+  }
+  if (inv.command === "source") {
+    const sources = await sourceFreshness(project, warehouse, { invocationId, now: clock.now() });
+    await writeJsonAtomic(targetDir(project), "sources.json", sources.json);
+    for (const line of sources.lines) io.out(line);
+    return sources.worst === "error" || sources.worst === "runtime error" ? 1 : 0;
+  }
+  const started = clock.now();
+  const result = await runProject(project, warehouse, {
+    select: ids,
+    threads: inv.threads,
+    failFast: values["fail-fast"] ?? false,
+    fullRefresh: values["full-refresh"] ?? false,
+    clock,
+    invocationId,
+    args: inv.args,
+    hooks: inv.command !== "test",
+    onProgress: (event) => io.out(progressLine(event, clock.now())),
+  });
+  const count = (...statuses: string[]) =>
+    result.results.filter((r) => statuses.includes(r.status)).length;
+  const seconds = ((clock.now() - started) / 1000).toFixed(2);
+  io.out("");
+  io.out(`Finished running ${result.results.length} nodes in ${seconds}s.`);
+  for (const r of result.results.filter((r) => r.status === "error" || r.status === "fail")) {
+    io.out(`  ${r.status.toUpperCase()} ${r.unique_id}: ${r.message ?? ""}`);
+  }
+  io.out(
+    `Done. PASS=${count("success", "pass")} WARN=${count("warn")} ` +
+      `ERROR=${count("error", "fail")} SKIP=${count("skipped")} TOTAL=${result.results.length}`,
+  );
+  return result.success ? 0 : 1;
 }
 
 /** Variables of the environment this command reads, checked by the platform's config schema. */
