@@ -348,7 +348,10 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
     codeVersion: spec.codeVersion ?? null,
     resources: Object.freeze(resources),
     checks: Object.freeze(checks),
-    metadata: Object.freeze({ ...(spec.metadata ?? {}) }),
+    // Descriptors, not values: a getter (SQL compiled on demand) stays lazy.
+    metadata: Object.freeze(
+      Object.defineProperties({}, Object.getOwnPropertyDescriptors(spec.metadata ?? {})),
+    ),
     automation: spec.automation,
     freshness: spec.freshness,
     materialize: spec.materialize.bind(spec),

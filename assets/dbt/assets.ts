@@ -250,7 +250,17 @@ export async function dbtAssets(
         file: node.file,
         materialized: node.config.materialized,
         relation: node.relation.toString(),
-        ...(node.compiledCode ? { compiled_sql: node.compiledCode } : {}),
+        // Read on demand (the UI's asset page): compiling every model up front would cost a
+        // large project seconds at every start.
+        get compiled_sql() {
+          try {
+            return node.compiledCode;
+          } catch (error) {
+            return `-- cannot compile ${node.file}: ${
+              error instanceof Error ? error.message : String(error)
+            }`;
+          }
+        },
       },
       checks: [...units.map(unitCheck), ...tests.map(testCheck)],
       materialize: async (ctx) => {

@@ -271,8 +271,8 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
       nodes: [...model.dependsOn],
     },
     compiled_path: `target/compiled/${project.name}/${model.file}`,
-    compiled: true,
-    compiled_code: model.compiledCode,
+    // Like dbt: compiled code only for nodes compiled by this invocation (a parse has none).
+    ...(model.compiled ? { compiled: true, compiled_code: model.compiledCode } : {}),
     extra_ctes_injected: true,
     extra_ctes: [],
     contract: { enforced: config.contractEnforced, alias_types: true, checksum: null },
@@ -547,6 +547,12 @@ export class RunResultsWriter {
         }),
       )
     );
+  }
+
+  /** Writes manifest.json again (at the end of a run: with the SQL of the nodes it compiled). */
+  rewriteManifest(): Promise<unknown> {
+    this.#manifestWritten = false;
+    return this.writeManifest();
   }
 
   /**

@@ -146,6 +146,11 @@ export interface ModelNode {
   readonly compiledCode: string;
   /** Whether the SQL calls `run_query`/`statement`, so it is compiled again at build time. */
   readonly dynamic: boolean;
+  /**
+   * Whether its SQL has been compiled in this process (`compiledCode` renders
+   * on first read; artifacts only show compiled code that exists).
+   */
+  readonly compiled: boolean;
   /** Seed settings (seeds only). */
   readonly seed?: SeedSettings | undefined;
   /** Snapshot settings (snapshots only). */

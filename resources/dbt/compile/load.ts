@@ -370,6 +370,7 @@ function buildNodes(
         entry: props.entryOf(node.kind, nodeName),
         docs: props.docText,
         compile: () => renderer.compiled(nodeName),
+        isCompiled: () => renderer.isCompiled(nodeName),
         macros: () =>
           jinja.macros
             .filter(([, macro]) => node.text.includes(`${macro}(`))

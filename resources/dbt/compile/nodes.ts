@@ -31,6 +31,8 @@ export interface BuildNodeInput {
   readonly docs: (text: string) => string;
   /** Compiles it (on first use of `compiledCode` or `dynamic`). */
   readonly compile: () => CompiledSql;
+  /** Whether it has been compiled. */
+  readonly isCompiled: () => boolean;
   /** Macro ids it calls (computed on first use). */
   readonly macros: () => readonly string[];
   /** Seed settings. */
@@ -81,6 +83,9 @@ export function buildNode(input: BuildNodeInput): ModelNode {
     },
     get dynamic() {
       return input.compile().dynamic;
+    },
+    get compiled() {
+      return input.isCompiled();
     },
     ...(input.seed ? { seed: input.seed } : {}),
     ...(input.snapshot ? { snapshot: input.snapshot } : {}),

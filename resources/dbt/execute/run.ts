@@ -72,7 +72,7 @@ export async function executeNode(
       startedAt,
       completedAt: clock.now(),
       message: error instanceof Error ? error.message : String(error),
-      compiledCode: node.compiledCode,
+      compiledCode: compiledOrNull(node),
       relationName: node.relation.toString(),
       ...(options.threadId ? { threadId: options.threadId } : {}),
     }));
@@ -185,86 +185,10 @@ export async function runProject(
   const write = options.writeArtifacts ?? true;
   const results: RunResultEntry[] = [];
   const selected = (id: string) => !options.select || options.select.has(id);
-  const items: Item[] = [
-    ...project.unitTests.filter((u) => selected(u.uniqueId)).map((test) => ({
-      kind: "unit" as const,
-      id: test.uniqueId,
-      test,
-    })),
-    ...[...project.nodes.values()].filter((n) => selected(n.uniqueId)).map((node) => ({
-      kind: "node" as const,
-      id: node.uniqueId,
-      node,
-    })),
-    ...project.tests.filter((t) => selected(t.uniqueId)).map((test) => ({
-      kind: "test" as const,
-      id: test.uniqueId,
-      test,
-    })),
-  ];
-  const inRun = new Set(items.map((i) => i.id));
-  const byId = new Map(items.map((i) => [i.id, i]));
+  const items = runItems(project, selected);
+  const { waitsFor } = dependencies(project, items);
   const state = new Map<string, "ok" | "failed" | "skipped">();
   const blockedBy = new Map<string, string>(); // node id -> why its children skip
-  // Parents of each item that run in this invocation.
-  // A source that is a seed's relation (seeds loading raw data) waits for that seed.
-  const seedOfRelation = new Map<string, string>();
-  for (const item of items) {
-    if (item.kind === "node" && item.node.resourceType === "seed") {
-      seedOfRelation.set(item.node.relation.toString(), item.id);
-    }
-  }
-  const withSeeds = (deps: readonly string[]): string[] =>
-    deps.flatMap((d) => {
-      const source = project.sources.get(d);
-      const seed = source ? seedOfRelation.get(source.relation.toString()) : undefined;
-      return seed ? [d, seed] : [d];
-    });
-  const parentsOf = (item: Item): string[] => {
-    if (item.kind === "unit") {
-      // A unit test runs once its model's parents exist: its inputs take their columns.
-      return withSeeds(project.models.get(item.test.model)?.dependsOn ?? []).filter((d) =>
-        inRun.has(d)
-      );
-    }
-    const deps = withSeeds(item.kind === "node" ? item.node.dependsOn : item.test.dependsOn);
-    const units = item.kind === "node"
-      ? project.unitTests.filter((u) => u.model === item.node.name).map((u) => u.uniqueId)
-      : [];
-    return [...deps, ...units].filter((d) => inRun.has(d));
-  };
-  // Tests that must pass before a node's children run (dbt build).
-  const testsOf = new Map<string, string[]>();
-  for (const item of items) {
-    if (item.kind !== "test" || item.test.severity !== "error") continue;
-    for (const parent of item.test.dependsOn) {
-      if (inRun.has(parent)) testsOf.set(parent, [...(testsOf.get(parent) ?? []), item.id]);
-    }
-  }
-  // Upstream closure of each node, so a test that reads a node's own descendants never gates it.
-  const ancestors = new Map<string, Set<string>>();
-  for (const node of project.nodes.values()) {
-    const set = new Set<string>();
-    for (const parent of node.dependsOn) {
-      set.add(parent);
-      for (const a of ancestors.get(parent) ?? []) set.add(a);
-    }
-    ancestors.set(node.uniqueId, set);
-  }
-  const readsDescendantOf = (test: TestNode, id: string) =>
-    test.dependsOn.some((p) => p === id || ancestors.get(p)?.has(id));
-  const waitsFor = (item: Item): string[] => {
-    const parents = parentsOf(item);
-    if (item.kind !== "node") return parents;
-    // A node also waits for the blocking tests of its parents (dbt build).
-    return [
-      ...parents,
-      ...parents.flatMap((p) => testsOf.get(p) ?? []).filter((t) => {
-        const test = byId.get(t);
-        return test?.kind === "test" && !readsDescendantOf(test.test, item.id);
-      }),
-    ];
-  };
   const record = async (entry: RunResultEntry) => {
     results.push(entry);
     if (write) await writer.record(entry, { defer: true });
@@ -294,7 +218,7 @@ export async function runProject(
       completedAt: at,
       message: why,
       compiledCode: item.kind === "node"
-        ? item.node.compiledCode
+        ? null // never compiled: a skipped node's Jinja is not rendered
         : item.kind === "test"
         ? item.test.compiledCode
         : item.test.actualSql,
@@ -390,7 +314,112 @@ export async function runProject(
       );
     }
   }
-  if (write) await writer.flush();
+  if (write) await Promise.all([writer.rewriteManifest(), writer.flush()]);
   const success = !results.some((r) => r.status === "error" || r.status === "fail");
   return { results, success };
+}
+
+/** A node's compiled SQL, or null when compiling it is what failed. */
+function compiledOrNull(node: ModelNode): string | null {
+  try {
+    return node.compiledCode;
+  } catch {
+    return null; // the render error is the node's error, reported with its result
+  }
+}
+
+/** The items of a run: unit tests, nodes, then tests, as selected. */
+function runItems(project: DbtProject, selected: (id: string) => boolean): Item[] {
+  return [
+    ...project.unitTests.filter((u) => selected(u.uniqueId)).map((test) => ({
+      kind: "unit" as const,
+      id: test.uniqueId,
+      test,
+    })),
+    ...[...project.nodes.values()].filter((n) => selected(n.uniqueId)).map((node) => ({
+      kind: "node" as const,
+      id: node.uniqueId,
+      node,
+    })),
+    ...project.tests.filter((t) => selected(t.uniqueId)).map((test) => ({
+      kind: "test" as const,
+      id: test.uniqueId,
+      test,
+    })),
+  ];
+}
+
+/**
+ * What each item waits for in `dbt build`: its parents in the run (a source
+ * whose relation is a seed's waits for that seed; a unit test for its
+ * model's parents; a node for its unit tests), and for a node also the
+ * error-severity tests of its parents, except a test that reads the node's
+ * own descendants.
+ */
+function dependencies(
+  project: DbtProject,
+  items: readonly Item[],
+): { waitsFor: (item: Item) => string[] } {
+  const inRun = new Set(items.map((i) => i.id));
+  const byId = new Map(items.map((i) => [i.id, i]));
+  // Parents of each item that run in this invocation.
+  // A source that is a seed's relation (seeds loading raw data) waits for that seed.
+  const seedOfRelation = new Map<string, string>();
+  for (const item of items) {
+    if (item.kind === "node" && item.node.resourceType === "seed") {
+      seedOfRelation.set(item.node.relation.toString(), item.id);
+    }
+  }
+  const withSeeds = (deps: readonly string[]): string[] =>
+    deps.flatMap((d) => {
+      const source = project.sources.get(d);
+      const seed = source ? seedOfRelation.get(source.relation.toString()) : undefined;
+      return seed ? [d, seed] : [d];
+    });
+  const parentsOf = (item: Item): string[] => {
+    if (item.kind === "unit") {
+      // A unit test runs once its model's parents exist: its inputs take their columns.
+      return withSeeds(project.models.get(item.test.model)?.dependsOn ?? []).filter((d) =>
+        inRun.has(d)
+      );
+    }
+    const deps = withSeeds(item.kind === "node" ? item.node.dependsOn : item.test.dependsOn);
+    const units = item.kind === "node"
+      ? project.unitTests.filter((u) => u.model === item.node.name).map((u) => u.uniqueId)
+      : [];
+    return [...deps, ...units].filter((d) => inRun.has(d));
+  };
+  // Tests that must pass before a node's children run (dbt build).
+  const testsOf = new Map<string, string[]>();
+  for (const item of items) {
+    if (item.kind !== "test" || item.test.severity !== "error") continue;
+    for (const parent of item.test.dependsOn) {
+      if (inRun.has(parent)) testsOf.set(parent, [...(testsOf.get(parent) ?? []), item.id]);
+    }
+  }
+  // Upstream closure of each node, so a test that reads a node's own descendants never gates it.
+  const ancestors = new Map<string, Set<string>>();
+  for (const node of project.nodes.values()) {
+    const set = new Set<string>();
+    for (const parent of node.dependsOn) {
+      set.add(parent);
+      for (const a of ancestors.get(parent) ?? []) set.add(a);
+    }
+    ancestors.set(node.uniqueId, set);
+  }
+  const readsDescendantOf = (test: TestNode, id: string) =>
+    test.dependsOn.some((p) => p === id || ancestors.get(p)?.has(id));
+  const waitsFor = (item: Item): string[] => {
+    const parents = parentsOf(item);
+    if (item.kind !== "node") return parents;
+    // A node also waits for the blocking tests of its parents (dbt build).
+    return [
+      ...parents,
+      ...parents.flatMap((p) => testsOf.get(p) ?? []).filter((t) => {
+        const test = byId.get(t);
+        return test?.kind === "test" && !readsDescendantOf(test.test, item.id);
+      }),
+    ];
+  };
+  return { waitsFor };
 }

@@ -578,3 +578,30 @@ on-run-end:
     ["model.demo.broken", "error"],
   ]);
 });
+
+Deno.test("a model whose Jinja fails only when compiled fails alone; the rest builds", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "select 1 as id",
+    "models/broken.sql":
+      "{% if execute %}{{ exceptions.raise_compiler_error('no price list for ' ~ target.name) }}{% endif %}select 1 as id",
+    "models/after.sql": "select * from {{ ref('broken') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const loaded = await loadProject(project.dir, opts);
+  assert.equal(loaded.models.get("broken")?.compiled, false);
+  const result = await runProject(loaded, warehouse);
+  const status = Object.fromEntries(result.results.map((r) => [r.unique_id, r.status]));
+  assert.deepEqual(status, {
+    "model.demo.a": "success",
+    "model.demo.broken": "error",
+    "model.demo.after": "skipped",
+  });
+  assert.match(
+    result.results.find((r) => r.unique_id === "model.demo.broken")?.message ?? "",
+    /models\/broken\.sql:1: no price list for embedded/,
+  );
+  assert.equal(result.success, false);
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  assert.equal(manifest.nodes["model.demo.a"].compiled_code, "select 1 as id");
+  assert.equal(manifest.nodes["model.demo.broken"].compiled_code, undefined);
+});
