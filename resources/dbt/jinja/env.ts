@@ -125,6 +125,12 @@ export function raiseInRender(code: string, message: string): never {
 
 type Kwargs = Record<string, unknown> & { __keywords?: boolean };
 
+/** A `ref`/`source` argument as a name: a non-empty string (or number), else undefined. */
+function nameArgument(arg: unknown): string | undefined {
+  if (typeof arg === "number") return String(arg);
+  return typeof arg === "string" && arg.trim() !== "" ? arg : undefined;
+}
+
 /** Splits nunjucks call arguments into positional ones and keyword arguments. */
 export function splitKwargs(args: unknown[]): { positional: unknown[]; kwargs: Kwargs } {
   const last = args[args.length - 1];
@@ -148,6 +154,41 @@ function firstMessageLine(message: string): string {
   const lines = message.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
   const body = lines.find((l) => !l.startsWith("(")) ?? lines[0] ?? message;
   return body.replace(/^(Template render error|Error): /, "");
+}
+
+const BLOCK_TAGS = new Set([
+  "if",
+  "for",
+  "macro",
+  "call",
+  "filter",
+  "test",
+  "materialization",
+  "docs",
+  "snapshot",
+  "raw",
+]);
+
+/**
+ * For a template that ends inside a block or a comment (nunjucks says "end
+ * of file" without a line), the line where the unclosed one opens, as dbt
+ * says "searched from line N".
+ */
+function unclosedLine(text: string, message: string): number | undefined {
+  if (!/end of (file|comment)/i.test(message)) return undefined;
+  const lineAt = (offset: number) => text.slice(0, offset).split("\n").length;
+  const comment = text.lastIndexOf("{#");
+  if (comment >= 0 && text.indexOf("#}", comment) < 0) return lineAt(comment);
+  const open: number[] = [];
+  for (const tag of text.matchAll(/\{%-?\s*(\w+)([^%]*)%\}/g)) {
+    const name = tag[1] ?? "";
+    if (name.startsWith("end")) open.pop();
+    else if (BLOCK_TAGS.has(name) || (name === "set" && !(tag[2] ?? "").includes("="))) {
+      open.push(tag.index);
+    }
+  }
+  const last = open.at(-1);
+  return last === undefined ? undefined : lineAt(last);
 }
 
 /** A compiled template and the file it came from. */
@@ -236,11 +277,28 @@ export class JinjaEnv {
       this.#env.addGlobal(name, guard(fn));
     g("ref", (...args) => {
       const { positional, kwargs } = splitKwargs(args);
-      if (positional.length >= 2) return scope().ref(String(positional[1]), String(positional[0]));
       void kwargs; // `v=`/`version=` of versioned models: not versioned here, the name is enough
-      return scope().ref(String(positional[0]));
+      const names = positional.slice(0, 2).map((arg) => nameArgument(arg));
+      if (names.length === 0 || names.includes(undefined)) {
+        throw new ScopeError(
+          DbtErrorCode.renderFailed,
+          `ref() needs the name of a model, seed or snapshot as a string: ref('name') or ` +
+            `ref('package', 'name')`,
+        );
+      }
+      const [first, second] = names as string[];
+      return second === undefined ? scope().ref(first as string) : scope().ref(second, first);
     });
-    g("source", (a, b) => scope().source(String(a), String(b)));
+    g("source", (a, b) => {
+      const [sourceName, table] = [nameArgument(a), nameArgument(b)];
+      if (sourceName === undefined || table === undefined) {
+        throw new ScopeError(
+          DbtErrorCode.renderFailed,
+          "source() needs the source and the table as strings: source('source_name', 'table_name')",
+        );
+      }
+      return scope().source(sourceName, table);
+    });
     const config = guard((...args: unknown[]) => {
       const { positional, kwargs } = splitKwargs(args);
       const first = positional[0];
@@ -514,10 +572,13 @@ export class JinjaEnv {
         }
       }
       const message = cause instanceof Error ? cause.message : String(cause);
+      const line = lineFrom(message, false);
+      const opened = line === undefined ? unclosedLine(text, message) : undefined;
       throw new DbtError(
         DbtErrorCode.jinjaSyntax,
-        `Jinja syntax error: ${firstMessageLine(message)}`,
-        { file, line: lineFrom(message, false) },
+        `Jinja syntax error: ${firstMessageLine(message)}` +
+          (opened === undefined ? "" : ` (what opens on line ${opened} is never closed)`),
+        { file, line: line ?? opened },
         cause,
       );
     }

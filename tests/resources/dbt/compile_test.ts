@@ -238,6 +238,32 @@ Deno.test("compile: errors name file and line", async (t) => {
     });
     await expectDbtError(loadProject(project.dir), DbtErrorCode.unknownSource, "models/a.sql", 2);
   });
+  await t.step("ref() or source() without their names", async () => {
+    await using project = await writeProject({
+      "models/sources.yml": SOURCES,
+      "models/schema.yml": doc("a", "b"),
+      "models/a.sql": "select 1 as id\nfrom {{ ref() }}",
+      "models/b.sql": "select 1 as id",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir, { cache: false }),
+      DbtErrorCode.renderFailed,
+      "models/a.sql",
+      2,
+    );
+    assert.match(error.message, /ref\(\) needs the name of a model/);
+    await Deno.writeTextFile(
+      `${project.dir}/models/a.sql`,
+      "select 1 as id\n\nfrom {{ source('raw') }}",
+    );
+    const sourceError = await expectDbtError(
+      loadProject(project.dir, { cache: false }),
+      DbtErrorCode.renderFailed,
+      "models/a.sql",
+      3,
+    );
+    assert.match(sourceError.message, /source\(\) needs the source and the table/);
+  });
   await t.step("Jinja syntax error", async () => {
     await using project = await writeProject({
       "models/schema.yml": doc("a"),
@@ -250,6 +276,28 @@ Deno.test("compile: errors name file and line", async (t) => {
       2,
     );
     assert.match(error.message, /Jinja syntax error/);
+  });
+  await t.step("a block or comment never closed names the line it opens on", async () => {
+    await using project = await writeProject({
+      "models/schema.yml": doc("a"),
+      "models/a.sql": "select 1 as id",
+      "macros/m.sql": "{% macro m() %}\n  {% if true %}\n  select 1\n  {% endif %}\n",
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir, { cache: false }),
+      DbtErrorCode.jinjaSyntax,
+      "macros/m.sql",
+      1,
+    );
+    assert.match(error.message, /end of file \(what opens on line 1 is never closed\)/);
+    await Deno.writeTextFile(`${project.dir}/macros/m.sql`, "");
+    await Deno.writeTextFile(`${project.dir}/models/a.sql`, "select 1 as id\n{# a note\n");
+    await expectDbtError(
+      loadProject(project.dir, { cache: false }),
+      DbtErrorCode.jinjaSyntax,
+      "models/a.sql",
+      2,
+    );
   });
   await t.step("undefined var without default", async () => {
     await using project = await writeProject({
