@@ -21,7 +21,7 @@ import { type ReadProject, readProject, type ReadProjectOptions } from "../proje
 import type { Relation } from "../relation.ts";
 import { isDisabled } from "./configs.ts";
 import { layeredConfig } from "./layered_config.ts";
-import { topologicalOrder } from "./order.ts";
+import { refLine, topologicalOrder } from "./order.ts";
 import {
   type ParseContext,
   type ParsedNode,
@@ -304,9 +304,6 @@ function dropDisabled(
   for (const node of enabled.values()) {
     for (const ref of node.refs) {
       if (enabled.has(ref)) continue;
-      const at = node.text.split("\n").findIndex((l) =>
-        new RegExp(`ref\\(\\s*['"]${ref}['"]`).test(l)
-      );
       const near = closest(ref, enabled.keys());
       throw new DbtError(
         DbtErrorCode.unknownRef,
@@ -314,7 +311,7 @@ function dropDisabled(
           ? `ref('${ref}') names a disabled node; enable it or remove the ref`
           : `ref('${ref}') names no model, seed or snapshot of this project` +
             (near ? ` (did you mean '${near}'?)` : ""),
-        { file: node.file, line: at >= 0 ? at + 1 : undefined },
+        { file: node.file, line: refLine(node.text, ref) },
       );
     }
   }

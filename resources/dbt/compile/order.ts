@@ -12,6 +12,16 @@ export interface Orderable {
   readonly file: string;
   /** Names of the nodes it refs. */
   readonly refs: readonly string[];
+  /** Its text, to name the line of a ref. */
+  readonly text?: string | undefined;
+}
+
+/** The 1-based line of the first `ref('name')` (or `ref('pkg', 'name')`) in `text`, if any. */
+export function refLine(text: string, name: string): number | undefined {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`ref\\(\\s*(['"][^'"]*['"]\\s*,\\s*)?['"]${escaped}['"]`);
+  const at = text.split("\n").findIndex((line) => pattern.test(line));
+  return at >= 0 ? at + 1 : undefined;
 }
 
 /**
@@ -26,10 +36,13 @@ export function topologicalOrder(nodes: ReadonlyMap<string, Orderable>): string[
     if (seen === "done") return;
     if (seen === "visiting") {
       const cycle = [...path.slice(path.indexOf(name)), name];
+      // Named at the first node of the cycle, on the line of its ref to the next one.
+      const first = nodes.get(name);
+      const next = cycle[1] ?? name;
       throw new DbtError(
         DbtErrorCode.invalidGraph,
         `models form a cycle: ${cycle.join(" -> ")}; break it by removing one ref()`,
-        { file: nodes.get(name)?.file ?? name },
+        { file: first?.file ?? name, line: first?.text ? refLine(first.text, next) : undefined },
       );
     }
     state.set(name, "visiting");
