@@ -12,8 +12,29 @@ import type { ReadProject } from "../project/read.ts";
 import { folders, type ParsedNode } from "./parse.ts";
 import type { Properties } from "./properties.ts";
 
-/** The layered config of a parsed node before `resolveConfig`. */
+// Per load: a node's layers are asked for twice (dropping disabled nodes, then resolving).
+const layered = new WeakMap<Properties, WeakMap<ParsedNode, Readonly<Record<string, unknown>>>>();
+
+/** The layered config of a parsed node before `resolveConfig` (one object per load and node). */
 export function layeredConfig(
+  read: ReadProject,
+  props: Properties,
+  node: ParsedNode,
+): Readonly<Record<string, unknown>> {
+  let nodes = layered.get(props);
+  if (!nodes) {
+    nodes = new WeakMap();
+    layered.set(props, nodes);
+  }
+  let config = nodes.get(node);
+  if (!config) {
+    config = Object.freeze(layerConfig(read, props, node));
+    nodes.set(node, config);
+  }
+  return config;
+}
+
+function layerConfig(
   read: ReadProject,
   props: Properties,
   node: ParsedNode,
