@@ -10,8 +10,8 @@ import type {
   CheckDefinition,
   CheckResult,
   DataProvenance,
-  InputVersion,
   FinishedStep,
+  InputVersion,
   Materialization,
 } from "./asset.ts";
 import type { Clock } from "./clock.ts";
