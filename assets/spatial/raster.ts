@@ -42,10 +42,25 @@ export const COG_OPTIONS = [
  * `version`: the COG driver takes `STATISTICS=YES` from GDAL 3.8 (gdal3.js);
  * older ones (Debian's 3.6) ignore it with a warning, so statistics are
  * computed from the source with `-stats` and copied into the COG instead.
+ *
+ * `source` is the input's `gdalinfo -json`: a band packed in another number
+ * of bits than 8/16/32/64 (`NBITS`, e.g. a 1-bit CCITT fax scan or mask, a
+ * 12-bit sensor image) cannot take a horizontal predictor (GDAL refuses
+ * "PREDICTOR=2 is only supported with 8/16/32/64 bit samples"), so it is
+ * written without one.
  */
-export function cogOptions(version: string): string[] {
+export function cogOptions(version: string, source?: Record<string, unknown>): string[] {
   const [major = 0, minor = 0] = version.split(".").map(Number);
-  return major > 3 || (major === 3 && minor >= 8) ? [...COG_OPTIONS] : ["-stats", ...COG_OPTIONS];
+  const bands = Array.isArray(source?.bands) ? source.bands as { metadata?: unknown }[] : [];
+  const packed = bands.some((band) => {
+    const nbits = (band.metadata as Record<string, Record<string, string>> | undefined)
+      ?.IMAGE_STRUCTURE?.NBITS;
+    return nbits !== undefined && ![8, 16, 32, 64].includes(Number(nbits));
+  });
+  const options = packed
+    ? COG_OPTIONS.filter((o, i) => o !== "PREDICTOR=YES" && COG_OPTIONS[i + 1] !== "PREDICTOR=YES")
+    : [...COG_OPTIONS];
+  return major > 3 || (major === 3 && minor >= 8) ? options : ["-stats", ...options];
 }
 
 /** One COG written by {@linkcode processRasterBatch}. */
@@ -121,7 +136,6 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
   const timings = options.timings ?? new Timings();
   const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "raster", timings);
   const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
-  const translateOptions = cogOptions(options.gdal.version);
   const taken = new Set<string>();
   const converted: {
     file: ManifestFile & { type: "raster" };
@@ -130,6 +144,7 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
     summary: ReturnType<typeof rasterSummary>;
     sources: StagedSource[];
     crs: CrsDecision;
+    translateOptions: string[];
   }[] = [];
   const problems: ManifestProblem[] = [];
   for (const file of files) {
@@ -148,13 +163,19 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
     if (taken.has(name)) name = `${name}_${taken.size}`;
     taken.add(name);
     const assign = crs.source === "declared" ? ["-a_srs", file.crs] : [];
+    const translateOptions = cogOptions(options.gdal.version, rasterInfo);
     const cog = await timings.time(
       "convert",
       () =>
-        scratch.gdal.translate(gdalPath, [...translateOptions, ...assign], `${name}_cog`, {
-          label: file.path,
-          openOptions,
-        }),
+        scratch.gdal.translate(
+          gdalPath,
+          [...translateOptions, ...assign],
+          `${name}_cog`,
+          {
+            label: file.path,
+            openOptions,
+          },
+        ),
     );
     const info = await timings.time(
       "describe",
@@ -170,7 +191,15 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
       });
       continue;
     }
-    converted.push({ file, name, cog, summary: { ...summary, crs: crs.crs }, sources, crs });
+    converted.push({
+      file,
+      name,
+      cog,
+      summary: { ...summary, crs: crs.crs },
+      sources,
+      crs,
+      translateOptions,
+    });
   }
   if (problems.length > 0) {
     throw new SpatialBatchError(
@@ -180,7 +209,7 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
     );
   }
   const outputs: RasterOutput[] = [];
-  for (const { file, name, cog, summary, sources, crs } of converted) {
+  for (const { file, name, cog, summary, sources, crs, translateOptions } of converted) {
     const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
     const m = batch.manifest;
     const doc = await timings.time("publish", () =>

@@ -12,8 +12,6 @@
  */
 
 import assert from "node:assert/strict";
-import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { cogOptions } from "../../../assets/spatial/raster.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
@@ -21,10 +19,14 @@ import { download, LAKE, runBatch } from "./_fixtures.ts";
 import {
   assertDone,
   assertQuarantined,
+  assertSameFeatures,
   engines,
-  type Landing,
+  gdalinfo,
   landing,
   NATIVE,
+  nativeFeatures,
+  ourFeatures,
+  rasterFacts,
   sh,
   type Upload,
 } from "./_batches.ts";
@@ -32,89 +34,6 @@ import { needs } from "../../_helpers/tools.ts";
 
 // Debian's GDAL makes the inputs and the reference conversions.
 const ignore = await needs("gdal");
-
-type Geometry = { type: string; coordinates?: unknown; geometries?: Geometry[] } | null;
-type Feature = { properties: Record<string, unknown>; geometry: Geometry };
-
-/** The features of our GeoParquet output `key` (hyparquet decodes its WKB to GeoJSON). */
-async function ourFeatures(l: Landing, key: string): Promise<Feature[]> {
-  await using local = await download(l.store, LAKE, key);
-  const bytes = await Deno.readFile(local.file);
-  const file = bytes.buffer as ArrayBuffer;
-  const metadata = await parquetMetadataAsync(file);
-  const rows = await parquetReadObjects({ file, metadata, compressors });
-  return rows.map((row) => {
-    const { geometry, bbox: _bbox, ...properties } = row as Record<string, unknown>;
-    return { properties, geometry: (geometry ?? null) as Geometry };
-  });
-}
-
-/** Native GDAL's conversion of `source` (as our pipeline asks for it) as GeoJSON features. */
-async function nativeFeatures(
-  dir: string,
-  source: string,
-  options: { layer?: string; makeValid?: boolean } = {},
-): Promise<Feature[]> {
-  const out = `${dir}/native-${crypto.randomUUID()}.geojson`;
-  await sh(
-    "ogr2ogr",
-    "-f",
-    "GeoJSON",
-    "-t_srs",
-    "EPSG:4326",
-    "-lco",
-    "COORDINATE_PRECISION=15",
-    ...(options.makeValid === false ? [] : ["-makevalid"]),
-    out,
-    source,
-    ...(options.layer ? [options.layer] : []),
-  );
-  return (JSON.parse(await Deno.readTextFile(out)) as { features: Feature[] }).features;
-}
-
-/** Flattens a GeoJSON geometry into [type, numbers] for a comparison within a tolerance. */
-function shape(geometry: Geometry): [string, number[]] {
-  if (geometry === null) return ["null", []];
-  const numbers: number[] = [];
-  const walk = (value: unknown) => {
-    if (typeof value === "number") numbers.push(value);
-    else if (Array.isArray(value)) value.forEach(walk);
-  };
-  walk(geometry.coordinates);
-  const types = [geometry.type];
-  for (const part of geometry.geometries ?? []) {
-    const [t, n] = shape(part);
-    types.push(t);
-    numbers.push(...n);
-  }
-  return [types.join(","), numbers];
-}
-
-/** Asserts our features equal native GDAL's: same order, attributes, geometry types, coordinates. */
-function assertSameFeatures(ours: Feature[], native: Feature[], label: string) {
-  assert.equal(ours.length, native.length, `${label}: feature count`);
-  ours.forEach((feature, i) => {
-    const expected = native[i]!;
-    for (const [name, value] of Object.entries(expected.properties)) {
-      const got = feature.properties[name];
-      assert.equal(
-        typeof got === "bigint" ? Number(got) : got,
-        value,
-        `${label}: feature ${i} attribute '${name}'`,
-      );
-    }
-    const [ourType, ourCoords] = shape(feature.geometry);
-    const [nativeType, nativeCoords] = shape(expected.geometry);
-    assert.equal(ourType, nativeType, `${label}: feature ${i} geometry type`);
-    assert.equal(ourCoords.length, nativeCoords.length, `${label}: feature ${i} vertices`);
-    ourCoords.forEach((c, k) =>
-      assert.ok(
-        Math.abs(c - nativeCoords[k]!) <= 1e-9,
-        `${label}: feature ${i} coordinate ${k}: ${c} vs ${nativeCoords[k]}`,
-      )
-    );
-  });
-}
 
 function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
   const doc = docs.find((d) => d.key.endsWith(`/${name}`));
@@ -383,30 +302,6 @@ Deno.test({
     }
   },
 });
-
-/** `gdalinfo -json -checksum` of a local file, through the gdal-bin tools. */
-async function gdalinfo(file: string): Promise<Record<string, unknown>> {
-  const out = await new Deno.Command("gdalinfo", { args: ["-json", "-checksum", file] }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
-}
-
-/** What must agree between our COG and native GDAL's. */
-function rasterFacts(info: Record<string, unknown>) {
-  const bands = info.bands as {
-    type: string;
-    noDataValue?: number;
-    checksum: number;
-    colorInterpretation?: string;
-  }[];
-  return {
-    size: info.size,
-    geoTransform: info.geoTransform,
-    wkt: (info.coordinateSystem as { wkt?: string } | undefined)?.wkt,
-    bands: bands.map((b) => [b.type, b.noDataValue ?? null, b.checksum]),
-    layout: (info.metadata as Record<string, Record<string, string>>)["IMAGE_STRUCTURE"]?.LAYOUT,
-  };
-}
 
 Deno.test({
   name: "real-world rasters: BigTIFF, int16 bands with nodata, rotated, odd CRSs",

@@ -1,0 +1,406 @@
+/**
+ * The files users really upload, made here with Debian's GDAL, through
+ * `group:spatial` on every engine reachable: Shapefiles in the code pages
+ * people still use (a `.cpg` naming CP1251, CP1250, ISO-8859-2, CP866 or
+ * UTF-8; only the `.dbf`'s language driver byte; nothing at all), GeoTIFFs
+ * with predictors, strips, BigTIFF and 1-bit fax compressions, and broken
+ * files (zero bytes, a PNG named `.tif`, a GeoTIFF declared as GeoJSON, a
+ * truncated GeoPackage, a Shapefile without its `.shx`). Each file is either
+ * published exactly as native GDAL converts it, or its batch is quarantined
+ * whole with a report naming the user's file: never published wrong, never a
+ * batch lost (its landing files stay for a corrected upload).
+ */
+
+import assert from "node:assert/strict";
+import { download, LAKE, LANDING, runBatch } from "./_fixtures.ts";
+import {
+  assertDone,
+  assertQuarantined,
+  assertSameFeatures,
+  engines,
+  gdalinfo,
+  landing,
+  NATIVE,
+  nativeFeatures,
+  ourFeatures,
+  rasterFacts,
+  sh,
+  type Upload,
+} from "./_batches.ts";
+import { cogOptions } from "../../../assets/spatial/raster.ts";
+import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
+import { needs } from "../../_helpers/tools.ts";
+
+const ignore = await needs("gdal");
+const SAMPLE = new URL("../../../sample_data/spatial/montana-sample/", import.meta.url).pathname;
+
+function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
+  const doc = docs.find((d) => d.key.endsWith(`/${name}`));
+  assert.ok(doc, `no output ${name} among ${docs.map((d) => d.key).join(", ")}`);
+  return doc;
+}
+
+/** A FeatureCollection of points named `names`. */
+function points(names: string[]): string {
+  return JSON.stringify({
+    type: "FeatureCollection",
+    features: names.map((name, i) => ({
+      type: "Feature",
+      properties: { name, n: i },
+      geometry: { type: "Point", coordinates: [10 + i, 50 + i / 10] },
+    })),
+  });
+}
+
+Deno.test({
+  name: "user files: Shapefiles in every code page are read as native GDAL reads them",
+  ignore,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "user-shp-" });
+    try {
+      const cyrillic = ["Москва", "Санкт-Петербург", "Ёлкино"];
+      const central = ["Łódź", "Kraków žšč", "Győr ő"];
+      await Deno.writeTextFile(`${dir}/cyr.geojson`, points(cyrillic));
+      await Deno.writeTextFile(`${dir}/cen.geojson`, points(central));
+      await Deno.writeTextFile(`${dir}/lat.geojson`, points(["Zürich Genève", "Ærø"]));
+      const shapefile = async (name: string, source: string, encoding: string) =>
+        await sh(
+          "ogr2ogr",
+          "-f",
+          "ESRI Shapefile",
+          "-lco",
+          `ENCODING=${encoding}`,
+          `${dir}/${name}.shp`,
+          `${dir}/${source}.geojson`,
+        );
+      await shapefile("cp1251", "cyr", "CP1251");
+      await shapefile("cp866", "cyr", "CP866");
+      await shapefile("utf8", "cyr", "UTF-8");
+      await shapefile("cp1250", "cen", "CP1250");
+      await shapefile("latin2", "cen", "ISO-8859-2");
+      // Only the .dbf's language driver id says the code page (0xC9: Russian Windows, CP1251).
+      await shapefile("ldid", "cyr", "CP1251");
+      await Deno.remove(`${dir}/ldid.cpg`);
+      const dbf = await Deno.open(`${dir}/ldid.dbf`, { write: true });
+      await dbf.seek(29, Deno.SeekMode.Start);
+      await dbf.write(new Uint8Array([0xc9]));
+      dbf.close();
+      // Nothing says the code page: GDAL reads it as ISO-8859-1, as ArcGIS did.
+      await shapefile("bare", "lat", "ISO-8859-1");
+      await Deno.remove(`${dir}/bare.cpg`);
+      const names = ["cp1251", "cp866", "utf8", "cp1250", "latin2", "ldid", "bare"];
+      const expected: Record<string, string[]> = {
+        cp1251: cyrillic,
+        cp866: cyrillic,
+        utf8: cyrillic,
+        ldid: cyrillic,
+        cp1250: central,
+        latin2: central,
+      };
+      for (const [kind, gdal] of engines) {
+        await t.step(`${kind} engine`, async () => {
+          for (const name of names) {
+            const batch = `shp-${name}-${kind}`;
+            const sidecars = ["shx", "dbf", "prj", "cpg"]
+              .filter((e) => {
+                try {
+                  return Deno.statSync(`${dir}/${name}.${e}`).isFile;
+                } catch {
+                  return false;
+                }
+              })
+              .map((e): [string, string] => [`${name}.${e}`, `${dir}/${name}.${e}`]);
+            const upload: Upload = {
+              name: `${name}.shp`,
+              from: `${dir}/${name}.shp`,
+              type: "vector",
+              format: "shapefile",
+              crs: "EPSG:4326",
+            };
+            const l = await landing(batch, [upload], sidecars);
+            await using _store = l.store;
+            const result = await runBatch(l, batch, {}, { gdal });
+            if (result.status === "success") {
+              const docs = await assertDone(l, batch, result);
+              const ours = await ourFeatures(l, docNamed(docs, `${name}.parquet`).key);
+              if (expected[name]) {
+                assert.deepEqual(
+                  ours.map((f) => f.properties.name),
+                  expected[name],
+                  `${kind} ${name}`,
+                );
+              }
+              assertSameFeatures(
+                ours,
+                await nativeFeatures(dir, `${dir}/${name}.shp`, { makeValid: false }),
+                `${kind} ${name}`,
+              );
+            } else {
+              // An engine that cannot decode the code page says so and names the file.
+              const problems = await assertQuarantined(l, batch, result);
+              const text = problems.map((p) => p.message).join(" ");
+              assert.ok(kind === "wasm", `native must read ${name}: ${text}`);
+              assert.match(text, new RegExp(`${batch}/${name}\\.shp`));
+              assert.match(text, /code page|encoding/i);
+              assert.match(text, /GDAL_ENGINE=native/);
+            }
+          }
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "user files: GeoTIFFs with predictors, strips, BigTIFF and fax codecs on every engine",
+  ignore,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "user-tiff-" });
+    try {
+      const dem = `${SAMPLE}/dem.tif`;
+      const float = `${dir}/float.tif`;
+      await sh("gdal_translate", "-q", "-ot", "Float32", dem, float);
+      const mask = `${dir}/mask.tif`;
+      await sh(
+        "gdal_calc.py",
+        "--quiet",
+        "-A",
+        dem,
+        "--calc=A>1500",
+        "--type=Byte",
+        `--outfile=${mask}`,
+      );
+      const variants: [string, string, string[]][] = [
+        ["lzw_pred2", dem, ["COMPRESS=LZW", "PREDICTOR=2", "TILED=YES"]],
+        ["deflate_pred2_strips", dem, ["COMPRESS=DEFLATE", "PREDICTOR=2", "TILED=NO"]],
+        ["zstd_pred2", dem, [
+          "COMPRESS=ZSTD",
+          "PREDICTOR=2",
+          "TILED=YES",
+          "BLOCKXSIZE=32",
+          "BLOCKYSIZE=32",
+        ]],
+        ["float_pred3", float, ["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES"]],
+        ["float_lerc", float, ["COMPRESS=LERC", "MAX_Z_ERROR=0.5", "TILED=NO"]],
+        ["packbits_strips", dem, ["COMPRESS=PACKBITS", "TILED=NO", "ROWSPERSTRIP=7"]],
+        ["bigtiff_deflate", float, ["COMPRESS=DEFLATE", "BIGTIFF=YES", "TILED=YES"]],
+        ["lzma_pixel", dem, ["COMPRESS=LZMA", "INTERLEAVE=PIXEL"]],
+        ["fax4", mask, ["COMPRESS=CCITTFAX4", "NBITS=1"]],
+        ["fax3", mask, ["COMPRESS=CCITTFAX3", "NBITS=1"]],
+        ["rle", mask, ["COMPRESS=CCITTRLE", "NBITS=1"]],
+        ["nbits12", dem, ["NBITS=12", "COMPRESS=DEFLATE"]],
+      ];
+      const uploads: Upload[] = [];
+      for (const [name, source, options] of variants) {
+        const args = options.flatMap((o) => ["-co", o]);
+        // A 12-bit raster must hold only values 12 bits can: shift the DEM up.
+        const pre = name === "nbits12" ? ["-ot", "UInt16", "-scale", "0", "4000", "0", "4000"] : [];
+        await sh("gdal_translate", "-q", ...pre, ...args, source, `${dir}/${name}.tif`);
+        uploads.push({
+          name: `${name}.tif`,
+          from: `${dir}/${name}.tif`,
+          type: "raster",
+          format: "geotiff",
+          crs: "EPSG:32612",
+        });
+      }
+      for (const [kind, gdal] of engines) {
+        await t.step(
+          `${kind} engine: each one published like native GDAL's COG, or said missing`,
+          async () => {
+            const published: string[] = [];
+            for (const upload of uploads) {
+              const batch = `tiff-${upload.name.replace(".tif", "")}-${kind}`;
+              const l = await landing(batch, [upload]);
+              await using _store = l.store;
+              const result = await runBatch(l, batch, {}, { gdal });
+              if (result.status !== "success") {
+                const problems = await assertQuarantined(l, batch, result);
+                assert.ok(
+                  kind === "wasm" && problems.every((p) => p.code === "codec_missing"),
+                  `${kind} ${upload.name}: ${JSON.stringify(problems)}`,
+                );
+                assert.match(problems[0]!.message, /GDAL_ENGINE=native/);
+                continue;
+              }
+              const docs = await assertDone(l, batch, result);
+              await using cog = await download(l.store, LAKE, docNamed(docs, upload.name).key);
+              const native = `${dir}/native-${upload.name}`;
+              await sh(
+                "gdal_translate",
+                "-q",
+                ...cogOptions(NATIVE ?? "0", await gdalinfo(upload.from)),
+                upload.from,
+                native,
+              );
+              assert.deepEqual(
+                rasterFacts(await gdalinfo(cog.file)),
+                rasterFacts(await gdalinfo(native)),
+                `${kind} ${upload.name}`,
+              );
+              published.push(upload.name);
+            }
+            // What every build decodes is never reported missing.
+            const everywhere = [
+              "lzw_pred2",
+              "deflate_pred2_strips",
+              "float_pred3",
+              "packbits_strips",
+              "bigtiff_deflate",
+              "fax4",
+              "nbits12",
+            ];
+            const expected = kind === "native"
+              ? uploads.map((u) => u.name)
+              : everywhere.map((n) => `${n}.tif`);
+            for (const name of expected) {
+              assert.ok(published.includes(name), `${kind}: ${name} published`);
+            }
+          },
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "user files: broken files are quarantined naming the file, the batch's files all kept",
+  ignore,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "user-broken-" });
+    try {
+      await Deno.writeFile(`${dir}/empty`, new Uint8Array());
+      await sh(
+        "gdal_translate",
+        "-q",
+        "-of",
+        "PNG",
+        "-ot",
+        "Byte",
+        "-scale",
+        `${SAMPLE}/dem.tif`,
+        `${dir}/dem.png`,
+      );
+      const gpkg = await Deno.readFile(`${SAMPLE}/trails.gpkg`);
+      await Deno.writeFile(
+        `${dir}/truncated.gpkg`,
+        gpkg.subarray(0, Math.floor(gpkg.length * 0.6)),
+      );
+      await Deno.writeTextFile(`${dir}/good.geojson`, points(["ok"]));
+      const good: Upload = {
+        name: "good.geojson",
+        from: `${dir}/good.geojson`,
+        type: "vector",
+        format: "geojson",
+        crs: "EPSG:4326",
+      };
+      const counties = ["dbf", "prj"].map((e): [string, string] => [
+        `counties.${e}`,
+        `${SAMPLE}/counties.${e}`,
+      ]);
+      const cases: [string, Upload, RegExp, [string, string][]?][] = [
+        ["zero-tif", {
+          name: "scan.tif",
+          from: `${dir}/empty`,
+          type: "raster",
+          format: "geotiff",
+          crs: "EPSG:32612",
+        }, /empty|0 bytes|zero/i],
+        ["zero-geojson", {
+          name: "roads.geojson",
+          from: `${dir}/empty`,
+          type: "vector",
+          format: "geojson",
+          crs: "EPSG:4326",
+        }, /empty|0 bytes|zero/i],
+        [
+          "zero-shp",
+          {
+            name: "counties.shp",
+            from: `${dir}/empty`,
+            type: "vector",
+            format: "shapefile",
+            crs: "EPSG:32100",
+          },
+          /empty|0 bytes|zero/i,
+          [...counties, ["counties.shx", `${SAMPLE}/counties.shx`]],
+        ],
+        ["png-as-tif", {
+          name: "ortho.tif",
+          from: `${dir}/dem.png`,
+          type: "raster",
+          format: "geotiff",
+          crs: "EPSG:32612",
+        }, /PNG/],
+        ["tif-as-geojson", {
+          name: "dem.geojson",
+          from: `${SAMPLE}/dem.tif`,
+          type: "vector",
+          format: "geojson",
+          crs: "EPSG:32612",
+        }, /GTiff|GeoTIFF|raster|not recognized|cannot open/i],
+        ["truncated-gpkg", {
+          name: "trails.gpkg",
+          from: `${dir}/truncated.gpkg`,
+          type: "vector",
+          format: "geopackage",
+          crs: "EPSG:4326",
+        }, /malformed|disk image|truncat|not recognized|cannot open|sqlite/i],
+        [
+          "shp-without-shx",
+          {
+            name: "counties.shp",
+            from: `${SAMPLE}/counties.shp`,
+            type: "vector",
+            format: "shapefile",
+            crs: "EPSG:32100",
+          },
+          /\.shx/i,
+          counties,
+        ],
+      ];
+      for (const [kind, gdal] of engines) {
+        await t.step(`${kind} engine`, async () => {
+          for (const [label, broken, pattern, extra] of cases) {
+            // Each broken file travels with a good one: the whole batch waits, nothing half-published.
+            const batch = `${label}-${kind}`;
+            const l = await landing(batch, [good, broken], extra ?? []);
+            await using _store = l.store;
+            const problems = await assertQuarantined(
+              l,
+              batch,
+              await runBatch(l, batch, {}, { gdal }),
+            );
+            const text = problems.map((p) => `${p.file ?? ""} ${p.message}`).join(" ");
+            assert.match(text, pattern, `${kind} ${label}: ${text}`);
+            assert.ok(
+              text.includes(`${batch}/${broken.name}`),
+              `${kind} ${label} names the file: ${text}`,
+            );
+            assert.ok(
+              !text.includes(`${batch}/good.geojson`),
+              `${kind} ${label} blames only the bad file`,
+            );
+            const kept = (await Array.fromAsync(l.store.listAll(LANDING, { prefix: `${batch}/` })))
+              .map((o) => o.key).sort();
+            assert.deepEqual(
+              kept,
+              [good.name, broken.name, ...(extra ?? []).map(([n]) => n)].map((n) => `${batch}/${n}`)
+                .sort(),
+              `${kind} ${label}: every landing file is kept`,
+            );
+          }
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
