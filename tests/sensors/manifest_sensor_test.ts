@@ -414,3 +414,80 @@ Deno.test("manifest sensor: a manifest whose content already has a run (any daem
   const cursor = JSON.parse(result.cursor ?? "{}");
   assert.equal(JSON.stringify(cursor).includes("manifests/b1.json"), true);
 });
+
+Deno.test("two daemons: a batch another daemon's run holds is never validated again, so never quarantined", async () => {
+  const store = await landing();
+  const manifest = {
+    batch_id: "b7",
+    uploader: "ana",
+    intent: "publish",
+    files: [{ path: "b7/a.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" }],
+    metadata: { project: "p", description: "d" },
+  };
+  await store.put(BUCKET, "b7/a.geojson", encode({ type: "FeatureCollection", features: [] }));
+  await store.put(BUCKET, "manifests/b7.json", encode(manifest));
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const processed: string[] = [];
+  const spatial = defineAsset({
+    key: "spatial/fake",
+    group: "spatial",
+    partitions: dynamicPartitions(SPATIAL_BATCHES),
+    async materialize(ctx) {
+      // Half-way through finishing the batch: its file has left the landing
+      // zone and is not in the archive yet (an S3 move is a copy, then a delete).
+      await store.delete(BUCKET, "b7/a.geojson");
+      started();
+      await held;
+      processed.push(ctx.partitionKey ?? "?");
+    },
+  });
+  const quarantined: string[] = [];
+  const sensor = manifestSensor({
+    quarantine: async (s, bucket, key, problems) => {
+      quarantined.push(`${key}: ${problems.map((p) => p.code).join(",")}`);
+      await s.delete(bucket, key);
+    },
+  });
+  const graph = defineGraph({
+    assets: [spatial],
+    resources: { lake: store, config },
+    sensors: [sensor],
+  });
+  const runs = new MemoryRunStore();
+  await using a = new SensorDaemon(graph, {
+    runStore: runs,
+    clock: new FakeClock(),
+    daemonId: "a",
+  });
+  await using b = new SensorDaemon(graph, {
+    runStore: runs,
+    clock: new FakeClock(),
+    daemonId: "b",
+  });
+
+  const [first] = await a.tick();
+  assert.equal(first!.launched.length, 1);
+  await running;
+  // Daemon b read the cursor before a stored it: it sees the manifest as new.
+  await runs.setCursor("spatial_manifests", JSON.stringify({ v: 1, watermark: 0, seen: {} }));
+  const [second] = await b.tick();
+  assert.equal(second!.status, "requested");
+  assert.deepEqual(second!.launched, [], "b launches nothing");
+  assert.deepEqual(quarantined, [], "b does not quarantine the batch a is finishing");
+  assert.ok(await store.head(BUCKET, "manifests/b7.json"), "the manifest is where a left it");
+  release();
+  await a.drain();
+  assert.deepEqual(processed, ["b7"]);
+  const recorded = await runs.listRuns();
+  assert.equal(recorded.length, 1);
+  assert.equal(recorded[0]!.status, "success");
+
+  // A sensor that cannot see launched runs would have quarantined the same state:
+  // ctx.launchedRun is what keeps it safe.
+  const blind = await sensor.evaluate(buildSensorContext({ resources: { lake: store, config } }));
+  assert.ok(!isSensorSkip(blind));
+  assert.deepEqual(quarantined, ["manifests/b7.json: missing_file"]);
+});
