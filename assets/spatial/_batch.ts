@@ -157,23 +157,42 @@ async function openSource(store: ObjectStore, bucket: string, key: string): Prom
 /** Shapefile sidecars copied beside a `.shp` when present. */
 const SIDECARS = [".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx"];
 
-/** Landing keys a manifest file brings along: itself, plus a Shapefile's sidecars. */
+/**
+ * Sidecars GDAL reads beside a raster, as the user's desktop GIS wrote them:
+ * a world file (`scan.tfw`, `.tifw`, `.wld`: the georeferencing of a scan
+ * without GeoTIFF tags), the PAM `.aux.xml` (colour interpretation, nodata,
+ * CRS) and an external `.msk` mask. Without them native GDAL would read the
+ * same file differently (e.g. not georeferenced at all).
+ */
+const RASTER_SIDECARS = { stem: [".tfw", ".tifw", ".wld"], full: [".aux.xml", ".msk"] };
+
+/** Landing keys a manifest file brings along: itself, plus a Shapefile's or a raster's sidecars. */
 export async function keysOf(
   store: ObjectStore,
   bucket: string,
   file: ManifestFile,
 ): Promise<string[]> {
   const keys = [file.path];
+  const candidates: string[][] = [];
   if (file.format === "shapefile" && /\.shp$/i.test(file.path)) {
     const stem = file.path.slice(0, -4);
-    for (const ext of SIDECARS) {
-      for (const candidate of [`${stem}${ext}`, `${stem}${ext.toUpperCase()}`]) {
-        const found = await store.head(bucket, candidate) ??
-          await store.head(bucket, archiveKeyOf(candidate));
-        if (found !== undefined) {
-          keys.push(candidate);
-          break;
-        }
+    for (const ext of SIDECARS) candidates.push([`${stem}${ext}`, `${stem}${ext.toUpperCase()}`]);
+  } else if (file.type === "raster") {
+    const stem = file.path.replace(/\.[^./]+$/, "");
+    for (const ext of RASTER_SIDECARS.stem) {
+      candidates.push([`${stem}${ext}`, `${stem}${ext.toUpperCase()}`]);
+    }
+    for (const ext of RASTER_SIDECARS.full) {
+      candidates.push([`${file.path}${ext}`, `${file.path}${ext.toUpperCase()}`]);
+    }
+  }
+  for (const names of candidates) {
+    for (const candidate of names) {
+      const found = await store.head(bucket, candidate) ??
+        await store.head(bucket, archiveKeyOf(candidate));
+      if (found !== undefined) {
+        keys.push(candidate);
+        break;
       }
     }
   }

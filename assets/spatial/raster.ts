@@ -149,11 +149,18 @@ export async function processRasterBatch(options: BatchRun): Promise<RasterOutpu
   const problems: ManifestProblem[] = [];
   for (const file of files) {
     const { gdalPath, sources, crs, openOptions, rasterInfo } = staged.get(file.path)!;
-    if (!Array.isArray(rasterInfo?.geoTransform) && rasterInfo?.gcps === undefined) {
+    if (!Array.isArray(rasterInfo?.geoTransform)) {
+      // Ground control points alone place a scan only once it is warped: a COG
+      // keeping them would have no footprint, and most readers would ignore them.
+      const gcps = (rasterInfo?.gcps as { gcpList?: unknown[] } | undefined)?.gcpList?.length;
       problems.push({
         code: "content_mismatch",
-        message: `File '${file.path}' is not georeferenced (no geotransform nor GCPs): there is ` +
-          "no place on Earth to publish it at.",
+        message: gcps
+          ? `File '${file.path}' is georeferenced only by ${gcps} ground control points (no ` +
+            "geotransform), so it has no footprint to publish: warp it first, e.g. `gdalwarp " +
+            `-t_srs ${file.crs} -of COG <file> <warped.tif>\`, and upload the warped file.`
+          : `File '${file.path}' is not georeferenced (no geotransform, no GCPs and no world ` +
+            "file such as .tfw beside it): there is no place on Earth to publish it at.",
         file: file.path,
       });
       continue;

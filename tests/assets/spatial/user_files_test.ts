@@ -3,7 +3,9 @@
  * `group:spatial` on every engine reachable: Shapefiles in the code pages
  * people still use (a `.cpg` naming CP1251, CP1250, ISO-8859-2, CP866 or
  * UTF-8; only the `.dbf`'s language driver byte; nothing at all), GeoTIFFs
- * with predictors, strips, BigTIFF and 1-bit fax compressions, and broken
+ * with predictors, strips, BigTIFF, 1-bit fax and 12-bit packing, palettes,
+ * alpha and mask bands, YCbCr JPEG, a world file (`.tfw` + `.aux.xml`) and
+ * ground control points only (quarantined: warp it first), and broken
  * files (zero bytes, a PNG named `.tif`, a GeoTIFF declared as GeoJSON, a
  * truncated GeoPackage, a Shapefile without its `.shx`). Each file is either
  * published exactly as native GDAL converts it, or its batch is quarantined
@@ -55,7 +57,6 @@ function points(names: string[]): string {
 Deno.test({
   name: "user files: Shapefiles in every code page are read as native GDAL reads them",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "user-shp-" });
     try {
@@ -154,10 +155,25 @@ Deno.test({
   },
 });
 
+/** What a viewer shows besides the pixels: colour interpretation, palette, masks. */
+function imageFacts(info: Record<string, unknown>) {
+  const bands = info.bands as {
+    colorInterpretation?: string;
+    colorTable?: { count: number; entries: number[][] };
+    mask?: { flags: string[] };
+  }[];
+  return {
+    ...rasterFacts(info),
+    gcps: (info.gcps as { gcpList?: unknown[] } | undefined)?.gcpList?.length ?? 0,
+    bands: bands.map((b) => [b.colorInterpretation, b.colorTable?.entries, b.mask?.flags]),
+    pixels: rasterFacts(info).bands,
+  };
+}
+
 Deno.test({
-  name: "user files: GeoTIFFs with predictors, strips, BigTIFF and fax codecs on every engine",
+  name:
+    "user files: GeoTIFFs with predictors, strips, fax codecs, palettes, masks, world files on every engine",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "user-tiff-" });
     try {
@@ -174,7 +190,21 @@ Deno.test({
         "--type=Byte",
         `--outfile=${mask}`,
       );
-      const variants: [string, string, string[]][] = [
+      const byteDem = `${dir}/dem8.tif`;
+      await sh("gdal_translate", "-q", "-ot", "Byte", "-scale", dem, byteDem);
+      const rgb = `${dir}/rgb.tif`;
+      await sh("gdal_translate", "-q", "-b", "1", "-b", "1", "-b", "1", byteDem, rgb);
+      // A paletted image (a scanned map, a classification), made from the RGB one.
+      await sh("rgb2pct.py", rgb, `${dir}/palette_src.tif`);
+      const corners = [[0, 0], [64, 0], [0, 64], [64, 64]].flatMap(([p, l]) => [
+        "-gcp",
+        `${p}`,
+        `${l}`,
+        `${500000 + p! * 10}`,
+        `${5000000 - l! * 10}`,
+      ]);
+      const three = ["-b", "1", "-b", "1", "-b", "1"];
+      const variants: [string, string, string[], string[]?][] = [
         ["lzw_pred2", dem, ["COMPRESS=LZW", "PREDICTOR=2", "TILED=YES"]],
         ["deflate_pred2_strips", dem, ["COMPRESS=DEFLATE", "PREDICTOR=2", "TILED=NO"]],
         ["zstd_pred2", dem, [
@@ -192,14 +222,46 @@ Deno.test({
         ["fax4", mask, ["COMPRESS=CCITTFAX4", "NBITS=1"]],
         ["fax3", mask, ["COMPRESS=CCITTFAX3", "NBITS=1"]],
         ["rle", mask, ["COMPRESS=CCITTRLE", "NBITS=1"]],
-        ["nbits12", dem, ["NBITS=12", "COMPRESS=DEFLATE"]],
+        ["nbits12", dem, ["NBITS=12", "COMPRESS=DEFLATE"], [
+          "-ot",
+          "UInt16",
+          "-scale",
+          "0",
+          "4000",
+          "0",
+          "4000",
+        ]],
+        ["palette", `${dir}/palette_src.tif`, ["COMPRESS=LZW"]],
+        ["rgba", byteDem, ["COMPRESS=DEFLATE", "PHOTOMETRIC=RGB", "ALPHA=YES"], [
+          ...three,
+          "-b",
+          "mask",
+        ]],
+        ["ycbcr_jpeg", byteDem, ["COMPRESS=JPEG", "PHOTOMETRIC=YCBCR", "TILED=YES"], three],
+        ["gcps_only", byteDem, ["COMPRESS=DEFLATE"], [...corners, "-a_srs", "EPSG:32612"]],
+        // A scan without GeoTIFF tags: its place in a world file, its CRS in the .aux.xml.
+        ["baseline_tfw", byteDem, ["PROFILE=BASELINE", "TFW=YES"]],
+        ["internal_mask", dem, ["COMPRESS=DEFLATE"], [
+          "-mask",
+          "1",
+          "--config",
+          "GDAL_TIFF_INTERNAL_MASK",
+          "YES",
+        ]],
       ];
       const uploads: Upload[] = [];
-      for (const [name, source, options] of variants) {
+      const sidecars: Record<string, [string, string][]> = {};
+      for (const [name, source, options, pre = []] of variants) {
         const args = options.flatMap((o) => ["-co", o]);
-        // A 12-bit raster must hold only values 12 bits can: shift the DEM up.
-        const pre = name === "nbits12" ? ["-ot", "UInt16", "-scale", "0", "4000", "0", "4000"] : [];
         await sh("gdal_translate", "-q", ...pre, ...args, source, `${dir}/${name}.tif`);
+        sidecars[`${name}.tif`] = [];
+        for (const sidecar of [`${name}.tfw`, `${name}.tif.aux.xml`]) {
+          const exists = await Deno.stat(`${dir}/${sidecar}`).then(() => true, () => false);
+          // Only the world-file scan comes with sidecars; the others are uploaded alone.
+          if (exists && name === "baseline_tfw") {
+            sidecars[`${name}.tif`]!.push([sidecar, `${dir}/${sidecar}`]);
+          } else if (exists) await Deno.remove(`${dir}/${sidecar}`);
+        }
         uploads.push({
           name: `${name}.tif`,
           from: `${dir}/${name}.tif`,
@@ -215,9 +277,20 @@ Deno.test({
             const published: string[] = [];
             for (const upload of uploads) {
               const batch = `tiff-${upload.name.replace(".tif", "")}-${kind}`;
-              const l = await landing(batch, [upload]);
+              const l = await landing(batch, [upload], sidecars[upload.name]);
               await using _store = l.store;
               const result = await runBatch(l, batch, {}, { gdal });
+              if (upload.name === "gcps_only.tif") {
+                // Not published unwarped: the report says how to warp it.
+                const problems = await assertQuarantined(l, batch, result);
+                assert.match(
+                  problems[0]!.message,
+                  new RegExp(
+                    `'${batch}/gcps_only.tif' is georeferenced only by 4 ground control points.*gdalwarp -t_srs EPSG:32612`,
+                  ),
+                );
+                continue;
+              }
               if (result.status !== "success") {
                 const problems = await assertQuarantined(l, batch, result);
                 assert.ok(
@@ -238,8 +311,8 @@ Deno.test({
                 native,
               );
               assert.deepEqual(
-                rasterFacts(await gdalinfo(cog.file)),
-                rasterFacts(await gdalinfo(native)),
+                imageFacts(await gdalinfo(cog.file)),
+                imageFacts(await gdalinfo(native)),
                 `${kind} ${upload.name}`,
               );
               published.push(upload.name);
@@ -253,9 +326,13 @@ Deno.test({
               "bigtiff_deflate",
               "fax4",
               "nbits12",
+              "palette",
+              "rgba",
+              "baseline_tfw",
+              "internal_mask",
             ];
             const expected = kind === "native"
-              ? uploads.map((u) => u.name)
+              ? uploads.map((u) => u.name).filter((n) => n !== "gcps_only.tif")
               : everywhere.map((n) => `${n}.tif`);
             for (const name of expected) {
               assert.ok(published.includes(name), `${kind}: ${name} published`);
@@ -272,7 +349,6 @@ Deno.test({
 Deno.test({
   name: "user files: broken files are quarantined naming the file, the batch's files all kept",
   ignore,
-  sanitizeResources: false,
   fn: async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "user-broken-" });
     try {
