@@ -154,49 +154,37 @@ async function openSource(store: ObjectStore, bucket: string, key: string): Prom
   );
 }
 
-/** Shapefile sidecars copied beside a `.shp` when present. */
-const SIDECARS = [".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx"];
-
 /**
- * Sidecars GDAL reads beside a raster, as the user's desktop GIS wrote them:
- * a world file (`scan.tfw`, `.tifw`, `.wld`: the georeferencing of a scan
- * without GeoTIFF tags), the PAM `.aux.xml` (colour interpretation, nodata,
- * CRS) and an external `.msk` mask. Without them native GDAL would read the
- * same file differently (e.g. not georeferenced at all).
+ * Landing keys a manifest file brings along: itself, plus every object of its
+ * folder named like it (`<stem>.*`, any case; in the landing zone or already
+ * archived): a Shapefile's `.shx`/`.dbf`/`.prj`/`.cpg`, a MapInfo table's
+ * `.dat`/`.map`/`.id`, a raster's world file (`.tfw`, `.wld`), PAM
+ * `.aux.xml`, `.msk` mask or `.prj`, an ENVI `.hdr`. GDAL reads whichever
+ * its driver needs, so the file is read exactly as native GDAL reads it in
+ * the user's folder, whatever the format. Files the manifest lists itself
+ * (`listed`) are never taken as another file's sidecar.
  */
-const RASTER_SIDECARS = { stem: [".tfw", ".tifw", ".wld"], full: [".aux.xml", ".msk"] };
-
-/** Landing keys a manifest file brings along: itself, plus a Shapefile's or a raster's sidecars. */
 export async function keysOf(
   store: ObjectStore,
   bucket: string,
   file: ManifestFile,
+  listed: readonly ManifestFile[] = [],
 ): Promise<string[]> {
-  const keys = [file.path];
-  const candidates: string[][] = [];
-  if (file.format === "shapefile" && /\.shp$/i.test(file.path)) {
-    const stem = file.path.slice(0, -4);
-    for (const ext of SIDECARS) candidates.push([`${stem}${ext}`, `${stem}${ext.toUpperCase()}`]);
-  } else if (file.type === "raster") {
-    const stem = file.path.replace(/\.[^./]+$/, "");
-    for (const ext of RASTER_SIDECARS.stem) {
-      candidates.push([`${stem}${ext}`, `${stem}${ext.toUpperCase()}`]);
-    }
-    for (const ext of RASTER_SIDECARS.full) {
-      candidates.push([`${file.path}${ext}`, `${file.path}${ext.toUpperCase()}`]);
-    }
-  }
-  for (const names of candidates) {
-    for (const candidate of names) {
-      const found = await store.head(bucket, candidate) ??
-        await store.head(bucket, archiveKeyOf(candidate));
-      if (found !== undefined) {
-        keys.push(candidate);
-        break;
-      }
+  const folder = file.path.slice(0, file.path.lastIndexOf("/") + 1);
+  const name = file.path.slice(folder.length);
+  const stem = `${name.replace(/\.[^.]+$/, "")}.`.toLowerCase();
+  const own = new Set(listed.map((f) => f.path.toLowerCase()));
+  const sidecars = new Set<string>();
+  for (const prefix of [folder, archiveKeyOf(folder)]) {
+    for await (const object of store.listAll(bucket, { prefix })) {
+      const key = `${folder}${object.key.slice(prefix.length)}`;
+      const rest = key.slice(folder.length);
+      if (rest.includes("/") || !rest.toLowerCase().startsWith(stem)) continue;
+      if (key === file.path || own.has(key.toLowerCase())) continue;
+      sidecars.add(key);
     }
   }
-  return keys;
+  return [file.path, ...[...sidecars].sort()];
 }
 
 /**
@@ -209,10 +197,11 @@ export async function stageFile(
   file: ManifestFile,
   scratch: GdalScratch,
   folder: string,
+  listed: readonly ManifestFile[] = [],
 ): Promise<{ gdalPath: string; sources: StagedSource[] }> {
   const sources: StagedSource[] = [];
   await Deno.mkdir(scratch.hostPath(folder), { recursive: true });
-  for (const key of await keysOf(store, bucket, file)) {
+  for (const key of await keysOf(store, bucket, file, listed)) {
     const got = await openSource(store, bucket, key);
     const hash = createHash("sha256");
     let size = 0;
@@ -383,7 +372,7 @@ export async function checkBatchContent(
     const folder = `in${index++}`;
     const stagedFile = await timings.time(
       "stage",
-      () => stageFile(store, bucket, file, scratch, folder),
+      () => stageFile(store, bucket, file, scratch, folder, batch.manifest.files),
     );
     const checked = await timings.time(
       "inspect",
@@ -417,7 +406,7 @@ export async function archiveFiles(
 ): Promise<string[]> {
   const moved: string[] = [];
   for (const file of files) {
-    for (const key of await keysOf(store, bucket, file)) {
+    for (const key of await keysOf(store, bucket, file, batch.manifest.files)) {
       if (await moveIfPresent(store, bucket, key, archiveKeyOf(key))) moved.push(key);
     }
   }

@@ -5,8 +5,10 @@
  * 1. the declared CRS (`files[].crs`) must be one GDAL's PROJ database knows,
  *    else the batch is quarantined (`unknown_crs`);
  * 2. a file with its own CRS must agree with the declared one (same
- *    `AUTHORITY:CODE`, or the same CRS name when the file's has no code),
- *    else the batch is quarantined naming both (`crs_mismatch`);
+ *    `AUTHORITY:CODE`; when the file's CRS has no code, as MapInfo's and
+ *    many `.prj`s have not, the same name or the same definition: datum,
+ *    ellipsoid, prime meridian, projection and its parameters, axes and
+ *    units), else the batch is quarantined naming both (`crs_mismatch`);
  * 3. a file without a CRS gets the declared one assigned, as
  *    `gdal_translate -a_srs` / `ogr2ogr -s_srs` do, and its ledger document
  *    records `crs_source: "declared"`.
@@ -88,7 +90,9 @@ export async function decideCrs(
   // CRS of the same datum: heights are kept, the horizontal CRS is the same.
   const horizontal = isGeographic3d(fileWkt) && /^\s*GEOGCRS\[/.test(declared.wkt) && sameName;
   const agrees = horizontal ||
-    (code !== undefined ? canonical(code) === canonical(file.crs) : sameName);
+    (code !== undefined
+      ? canonical(code) === canonical(file.crs)
+      : sameName || await sameDefinition(scratch, fileWkt, declared));
   if (!agrees) {
     return {
       code: "crs_mismatch",
@@ -103,6 +107,64 @@ export async function decideCrs(
     source: "file",
     declared,
   };
+}
+
+/** PROJJSON keys that name or describe a CRS without changing where its coordinates are. */
+const DESCRIPTIVE = new Set([
+  "$schema",
+  "id",
+  "ids",
+  "bbox",
+  "area",
+  "scope",
+  "usages",
+  "remarks",
+  "abbreviation",
+  "accuracy",
+  "members",
+]);
+
+/**
+ * A CRS's PROJJSON reduced to what places coordinates: names of the CRS, its
+ * base CRS, ellipsoid and axes dropped; a datum ensemble taken as its datum
+ * (EPSG:4326's "World Geodetic System 1984 ensemble" is MapInfo's "World
+ * Geodetic System 1984"); method and parameter names kept, they say what the
+ * numbers mean.
+ */
+function definition(value: unknown, parent = ""): unknown {
+  if (Array.isArray(value)) return value.map((v) => definition(v, parent));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (DESCRIPTIVE.has(key)) continue;
+    if (key === "name") {
+      if (parent === "method" || parent === "parameters") out.name = v;
+      else if (parent === "datum") out.name = normalName(String(v).replace(/ ensemble$/i, ""));
+      continue;
+    }
+    const name = key === "datum_ensemble" ? "datum" : key;
+    out[name] = definition(v, name);
+  }
+  // A datum ensemble's type is left out of some PROJJSON writers' output.
+  if (parent === "datum") delete out.type;
+  return out;
+}
+
+/** Whether the file's CRS (WKT, without code) is the declared one under another name. */
+async function sameDefinition(
+  scratch: GdalScratch,
+  fileWkt: string,
+  declared: CrsInfo,
+): Promise<boolean> {
+  let resolved: CrsInfo;
+  try {
+    resolved = await scratch.gdal.crsInfo(fileWkt);
+  } catch (error) {
+    if (error instanceof GdalError) return false;
+    throw error;
+  }
+  return JSON.stringify(definition(resolved.projjson)) ===
+    JSON.stringify(definition(declared.projjson));
 }
 
 /**

@@ -480,3 +480,92 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "user files: formats that come as several files are read with all of them",
+  ignore,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "user-multi-" });
+    try {
+      await Deno.writeTextFile(`${dir}/cities.geojson`, points(["Москва", "Zürich", "Łódź"]));
+      // MapInfo: the .tab names the .dat (attributes), .map (geometries) and .id (index).
+      await sh("ogr2ogr", "-f", "MapInfo File", `${dir}/cities.tab`, `${dir}/cities.geojson`);
+      const dem = `${SAMPLE}/dem.tif`;
+      // An ESRI ASCII grid: its CRS is only in the .prj beside it.
+      await sh("gdal_translate", "-q", "-of", "AAIGrid", dem, `${dir}/dem.asc`);
+      // ENVI: raw pixels, everything else in the .hdr.
+      await sh("gdal_translate", "-q", "-of", "ENVI", dem, `${dir}/dem.bin`);
+      for (const stray of ["dem.asc.aux.xml", "dem.bin.aux.xml"]) {
+        await Deno.remove(`${dir}/${stray}`).catch(() => {});
+      }
+      const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.ok(
+        ["cities.dat", "cities.id", "cities.map", "dem.prj", "dem.hdr"].every((f) =>
+          files.includes(f)
+        ),
+        files.join(", "),
+      );
+      const uploads: Upload[] = [
+        {
+          name: "cities.tab",
+          from: `${dir}/cities.tab`,
+          type: "vector",
+          format: "mapinfo",
+          crs: "EPSG:4326",
+        },
+        {
+          name: "dem.asc",
+          from: `${dir}/dem.asc`,
+          type: "raster",
+          format: "ascii_grid",
+          crs: "EPSG:32612",
+        },
+        {
+          name: "dem.bin",
+          from: `${dir}/dem.bin`,
+          type: "raster",
+          format: "gdal:ENVI",
+          crs: "EPSG:32612",
+        },
+      ];
+      const sidecars = ["cities.dat", "cities.id", "cities.map", "dem.prj", "dem.hdr"].map((
+        n,
+      ): [string, string] => [n, `${dir}/${n}`]);
+      for (const [kind, gdal] of engines) {
+        await t.step(`${kind} engine: published as native GDAL reads them`, async () => {
+          const batch = `multi-${kind}`;
+          const l = await landing(batch, uploads, sidecars);
+          await using _store = l.store;
+          const docs = await assertDone(l, batch, await runBatch(l, batch, {}, { gdal }));
+          const cities = await ourFeatures(l, docNamed(docs, "cities.parquet").key);
+          assert.deepEqual(cities.map((f) => f.properties.name), ["Москва", "Zürich", "Łódź"]);
+          assertSameFeatures(
+            cities,
+            await nativeFeatures(dir, `${dir}/cities.tab`, { makeValid: false }),
+            `${kind} cities.tab`,
+          );
+          for (const name of ["dem.asc", "dem.bin"]) {
+            const out = name.replace(".", "_") === "dem_asc" ? "dem.tif" : "dem_1.tif";
+            const doc = docs.find((d) => d.key.endsWith(`/${out}`)) ??
+              docNamed(docs, out);
+            await using cog = await download(l.store, LAKE, doc.key);
+            const native = `${dir}/native-${name}.tif`;
+            const source = `${dir}/${name}`;
+            await sh("gdal_translate", "-q", ...cogOptions(NATIVE ?? "0"), source, native);
+            assert.deepEqual(
+              imageFacts(await gdalinfo(cog.file)),
+              imageFacts(await gdalinfo(native)),
+              `${kind} ${name}`,
+            );
+          }
+          // The sidecars went to the archive with their files.
+          const archived = (await Array.fromAsync(l.store.listAll(LANDING, { prefix: "archive/" })))
+            .map((o) => o.key.split("/").pop()).sort();
+          for (const [n] of sidecars) assert.ok(archived.includes(n), `${n} archived`);
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
