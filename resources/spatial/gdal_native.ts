@@ -72,6 +72,11 @@ const GDAL_ENV = {
 /** Signals that mean GDAL itself crashed (as opposed to being killed from outside). */
 const CRASH_SIGNALS = new Set(["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"]);
 
+/** Whether the host died of GDAL crashing. */
+function isCrash(error: HostDied): boolean {
+  return error.signal !== null && CRASH_SIGNALS.has(error.signal);
+}
+
 const HOST_SCRIPT = new URL("./_gdal_host.ts", import.meta.url);
 
 /** What a host says when it starts. */
@@ -301,13 +306,21 @@ function opsOf(dir: string): GdalOps {
   ) => {
     const label = labelOf(file, open);
     try {
-      return await withHost((host) => host.call(op, args));
+      try {
+        return await withHost((host) => host.call(op, args));
+      } catch (error) {
+        // A host serves several calls, and has aborted under heavy load with
+        // files that convert fine alone: only a file that crashes a fresh
+        // host again is blamed.
+        if (!(error instanceof HostDied && isCrash(error))) throw error;
+        return await withHost((host) => host.call(op, args));
+      }
     } catch (error) {
       if (error instanceof HostCallFailed) {
         throw gdalFailure(action, label, scrub(error.message, file, label, dir), error);
       }
       if (error instanceof HostDied) {
-        if (error.signal !== null && CRASH_SIGNALS.has(error.signal)) {
+        if (isCrash(error)) {
           throw new GdalError(
             "spatial.gdal_crashed",
             `Cannot ${action} '${label}': GDAL crashed on it (${error.signal}). The file is ` +

@@ -166,14 +166,19 @@ Deno.test({
     const pids = await hostPids();
     assert.ok(pids.length > 0, "a GDAL host serves the engine");
     // What an abort inside GDAL looks like from outside (V8 keeps a SIGSEGV sent by kill for itself).
+    // One crash may be another call's (hosts have aborted under heavy load on files that
+    // convert fine alone): the call is tried once more on a fresh host, and succeeds.
     for (const pid of pids) Deno.kill(pid, "SIGABRT");
-    const error = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"), {
+    const retried = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"), {
       label: "b1/t.geojson",
-    }).then(() => undefined, (e) => e);
-    assert.ok(error instanceof GdalError, String(error));
-    assert.equal(error.code, "spatial.gdal_crashed");
-    assert.match(error.message, /'b1\/t\.geojson'.*GDAL crashed on it \(SIGABRT\)/);
-    assert.equal(isContentProblem(error), true);
+    });
+    assert.equal(retried.layers[0]?.featureCount, 6, "one host crash alone blames no file");
+    // A file that crashes the fresh host too fails with spatial.gdal_crashed, a content problem
+    // (killing the retry's new host from outside in time is too racy to test here).
+    assert.equal(
+      isContentProblem(new GdalError("spatial.gdal_crashed", "x", { input: "b1/t.geojson" })),
+      true,
+    );
     const info = await scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson"));
     assert.equal(info.layers[0]?.featureCount, 6);
     const others = await hostPids();
