@@ -6,6 +6,13 @@
  * retried as transient failures (the assets declare no retries), and the
  * state afterwards must be consistent: each run recorded once as it ended,
  * no run left `running`, every table written exactly once per run.
+ *
+ * Part of the reliability suite (tests/reliability/): how many restarts it
+ * makes comes from `RELIABILITY_SERVER_FAULTS` (3 by default, 8 under
+ * `CI=true`), the seed from `RELIABILITY_SEED`, and it prints its counts
+ * (tried = runs crashed into, handled = ended in success, lost = hung or
+ * failed, leaked = rows written twice or lost, scratch schemas left, runs left
+ * `running`) before asserting.
  */
 
 import assert from "node:assert/strict";
@@ -18,19 +25,8 @@ import { PostgisEngine } from "../resources/spatial/postgis.ts";
 import { withWorkspace } from "../resources/spatial/engine.ts";
 import { PostgresWarehouse } from "../resources/warehouse/postgres.ts";
 import { ensurePostgis, startPostgres } from "./_helpers/postgres.ts";
+import { Random, reliabilitySettings, reportCounts } from "./_helpers/reliability.ts";
 import { needs } from "./_helpers/tools.ts";
-
-/** A small seeded generator (mulberry32), so a failing point can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The resources of this test's graph. */
 interface Resources {
@@ -40,8 +36,9 @@ interface Resources {
 const defineAsset = assetFactory<Resources>();
 
 const ROWS = 20;
-const RUNS = Number(Deno.env.get("SERVER_FAULT_RUNS") ?? 3);
-const SEED = Number(Deno.env.get("SERVER_FAULT_SEED") ?? 20261205);
+const settings = reliabilitySettings();
+const RUNS = settings.serverFaults;
+const SEED = settings.seed;
 
 Deno.test({
   name:
@@ -52,7 +49,7 @@ Deno.test({
     await ensurePostgis(pg.url);
     const restart = pg.restart;
     assert.ok(restart, "a throwaway cluster can be restarted");
-    const random = seeded(SEED);
+    const random = new Random(SEED).fork("server-faults");
     await using store = await PostgresRunStore.open(pg.url, { flushIntervalMs: 20 });
     const graph = defineGraph<Resources>({
       resources: {
@@ -99,11 +96,13 @@ Deno.test({
     });
 
     const runIds: string[] = [];
+    const failures: string[] = [];
     let retried = 0;
+    let hung = 0;
     for (let i = 0; i < RUNS; i++) {
       const runId = `fault-${i}`;
       runIds.push(runId);
-      const crashAfter = 50 + Math.floor(random() * 700);
+      const crashAfter = random.int(50, 750);
       const run = materialize(graph, {
         runStore: store,
         runId,
@@ -115,44 +114,65 @@ Deno.test({
       let timer: ReturnType<typeof setTimeout> | undefined;
       const result = await Promise.race([
         run,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`run ${runId} hung (crash after ${crashAfter} ms)`)),
-            90_000,
-          );
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), 90_000);
         }),
       ]).finally(() => clearTimeout(timer));
+      if (result === undefined) {
+        failures.push(`run ${runId} hung past 90 s (crash after ${crashAfter} ms, seed ${SEED})`);
+        hung++;
+        continue;
+      }
       const steps = result.steps.map((s) => `${s.assetKey}:${s.status}:${s.attempts}`);
-      assert.equal(
-        result.status,
-        "success",
-        `run ${runId} (crash after ${crashAfter} ms, seed ${SEED}): ${steps.join(", ")}; ` +
-          `${result.errorSummary}; ${result.steps.map((s) => s.error?.message).join(" | ")}`,
-      );
+      if (result.status !== "success") {
+        failures.push(
+          `run ${runId} (crash after ${crashAfter} ms, seed ${SEED}): ${steps.join(", ")}; ` +
+            `${result.errorSummary}; ${result.steps.map((s) => s.error?.message).join(" | ")}`,
+        );
+      }
       retried += result.steps.reduce((sum, s) => sum + s.attempts - 1, 0);
     }
-    assert.ok(retried > 0, "at least one crash hit a step, which was retried");
 
     // The state afterwards: every run recorded once, ended; every table written once per run.
     await store.flush();
-    assert.deepEqual(await store.listRuns({ status: "running" }), []);
+    const leaks: string[] = [];
+    for (const run of await store.listRuns({ status: "running" })) {
+      leaks.push(`run ${run.runId} left running`);
+    }
     for (const runId of runIds) {
       const run = await store.getRun(runId);
-      assert.equal(run?.status, "success", runId);
+      if (run?.status !== "success") continue; // counted above (or hung)
       const steps = await store.listSteps(runId);
-      assert.deepEqual(steps.map((s) => [s.assetKey, s.status]), [
-        ["load", "success"],
-        ["shapes", "success"],
-      ]);
+      const recorded = steps.map((s) => `${s.assetKey}:${s.status}`).join(",");
+      if (recorded !== "load:success,shapes:success") {
+        leaks.push(`run ${runId} recorded as ${recorded}`);
+      }
     }
     await using warehouse = await PostgresWarehouse.open(pg.url);
     const counts = await warehouse.query<{ run: string; rows: number; distinct: number }>(
       "SELECT run, count(*)::int AS rows, count(DISTINCT n)::int AS distinct FROM loaded GROUP BY run ORDER BY run",
     );
-    assert.deepEqual(counts, runIds.map((run) => ({ run, rows: ROWS, distinct: ROWS })));
+    const succeeded = runIds.filter((id) => !failures.some((f) => f.startsWith(`run ${id} `)));
+    for (const run of succeeded) {
+      const row = counts.find((c) => c.run === run);
+      if (row?.rows !== ROWS || row.distinct !== ROWS) {
+        leaks.push(
+          `run ${run} wrote ${row?.rows ?? 0} row(s) (${row?.distinct ?? 0} distinct) of ${ROWS}`,
+        );
+      }
+    }
     const scratch = await warehouse.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'proc\\_%'",
     );
-    assert.equal(scratch[0]?.n, 0, "every PostGIS workspace was dropped");
+    if ((scratch[0]?.n ?? 0) > 0) leaks.push(`${scratch[0]?.n} PostGIS workspace(s) left`);
+
+    await reportCounts("server_faults", {
+      tried: RUNS,
+      handled: RUNS - failures.length,
+      lost: failures.length,
+      leaked: leaks.length,
+    }, { seed: SEED, detail: `${retried} step attempt(s) retried, ${hung} hung` });
+    assert.deepEqual([...failures, ...leaks], [], "runs and state after the restarts");
+    assert.ok(retried > 0, "at least one crash hit a step, which was retried");
   },
 });

@@ -358,7 +358,14 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
       throw toStoreError(error, location(bucket, key), path);
     }
     if (!info.isFile) return undefined;
-    await this.#assertInside(bucket, path);
+    try {
+      await this.#assertInside(bucket, path);
+    } catch (error) {
+      // Moved or deleted by another process between the stat and the check:
+      // gone, like a file the stat had not found.
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
     return info;
   }
 

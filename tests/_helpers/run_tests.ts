@@ -9,7 +9,9 @@
  * skipped tests come from its JUnit report (`--junit-path`); the reasons from
  * the records `needs()` appends to the folder named by `TEST_SKIP_LOG`. A
  * skipped test with no record was ignored by code that does not use a probe
- * and is listed as such. The exit code is `deno test`'s.
+ * and is listed as such. The reliability tests' count lines (`RELIABILITY
+ * name: tried=.. handled=.. lost=.. leaked=..`, tests/_helpers/reliability.ts)
+ * are repeated together before the summary. The exit code is `deno test`'s.
  *
  * Usage: `deno task test [deno test flags] [paths...]`.
  *
@@ -18,6 +20,7 @@
 
 import { XMLParser } from "fast-xml-parser";
 import { SKIP_LOG_ENV, SKIP_LOG_FILE, type SkipRecord } from "./tools.ts";
+import { countLine, RELIABILITY_LOG_FILE, type ReliabilityRecord } from "./reliability.ts";
 
 /** One test (or step) as the JUnit report gives it. */
 export interface TestCase {
@@ -185,6 +188,13 @@ async function main(args: string[]): Promise<number> {
     if (skipped.length > 0) {
       console.log(`Skipped (${skipped.length}):`);
       for (const s of skipped) console.log(`  ${s.name}: ${s.reason}`);
+    }
+    const reliability = (await Deno.readTextFile(`${scratch}/${RELIABILITY_LOG_FILE}`)
+      .catch(() => "")).split("\n").filter(Boolean)
+      .map((line) => JSON.parse(line) as ReliabilityRecord);
+    if (reliability.length > 0) {
+      console.log(`Reliability (${reliability.length}):`);
+      for (const r of reliability) console.log(`  ${countLine(r)}`);
     }
     const failed = cases.filter((c) => c.outcome === "failed");
     if (failed.length > 0) {
