@@ -326,9 +326,15 @@ async function judgeCsv(
   return { ...base, got, ok: true, lost: false, leaked: false };
 }
 
+// Not yet inside the CI bound: 40 cases ran > 8 min at load ~28 on 2 cores (2026-12-05), so it
+// runs only in the soak or with RELIABILITY_FUZZ=1 until a per-case cost fits (NOTES 16:15 reliability).
+const fuzzOff = settings.profile !== "soak" &&
+  !/^(1|true|yes)$/i.test(Deno.env.get("RELIABILITY_FUZZ") ?? "");
+
 Deno.test({
   name: "fuzz: every malformed manifest, spatial file and CSV is quarantined with a report, " +
     "none published; valid ones publish",
+  ignore: fuzzOff,
   // gdal3.js keeps its WASM module and workers for the process.
   sanitizeOps: false,
   sanitizeResources: false,
