@@ -60,7 +60,14 @@ import type { ResourceSources } from "./resource.ts";
 import { reapDeadRuns } from "./reaper.ts";
 import { planRelaunch } from "./_relaunch.ts";
 import type { HostView } from "./owner.ts";
-import { OWNER_LOST_TAG, type RunOwner, type RunRecord, type RunStore } from "./run_store/types.ts";
+import {
+  type AutomationState,
+  type NewTick,
+  OWNER_LOST_TAG,
+  type RunOwner,
+  type RunRecord,
+  type RunStore,
+} from "./run_store/types.ts";
 import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
 import { launchedRunIn, type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
 import { checkSensorResult } from "./_sensor_result.ts";
@@ -182,14 +189,15 @@ export interface TickReport {
   /**
    * `requested`: it asked for runs (maybe all claimed before); `skipped`: it
    * said why not; `idle`: nothing due; `deferred`: shutdown began before its
-   * runs were launched (the cursor stays); `failed`: see `error`.
+   * runs were launched (the cursor stays); `failed`: see `error`; `off`: it
+   * is turned off (see `RunStore.setAutomationState`) and was not evaluated.
    */
-  readonly status: "requested" | "skipped" | "idle" | "deferred" | "failed";
+  readonly status: "requested" | "skipped" | "idle" | "deferred" | "failed" | "off";
   /** Run ids this daemon launched in the tick. */
   readonly launched: readonly string[];
   /** Run keys claimed before (by an earlier tick or another daemon): not launched again. */
   readonly duplicates: readonly string[];
-  /** Why it skipped. */
+  /** Why it skipped, or since when and by whom it is off. */
   readonly skipReason?: string;
   /** The lost run (its process died) that this report's launch relaunched. */
   readonly relaunchOf?: string;
@@ -382,6 +390,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
 
   async #tick(dueOnly: boolean): Promise<TickReport[]> {
     const reports: TickReport[] = await this.#recoverLostRuns();
+    const states = await this.#automationStates();
     const now = this.#clock.now();
     const busy = this.#inFlight.size >= (this.#options.maxRunsInFlight ?? 16);
     for (const sensor of this.#sensors) {
@@ -390,16 +399,82 @@ export class SensorDaemon<R> implements AsyncDisposable {
       const last = this.#lastEvaluated.get(sensor.name);
       if (busy || (dueOnly && last !== undefined && now - last < every)) continue;
       this.#lastEvaluated.set(sensor.name, now);
-      reports.push(await this.#guard(sensor.name, "sensor", () => this.#evaluateSensor(sensor)));
+      const state = states.get(sensor.name);
+      reports.push(
+        state?.enabled === false
+          ? offReport(sensor.name, "sensor", state)
+          : await this.#guard(sensor.name, "sensor", () => this.#evaluateSensor(sensor)),
+      );
     }
     for (const schedule of this.#graph.schedules) {
       if (this.#stop.signal.aborted) break;
+      const state = states.get(schedule.name);
+      if (state?.enabled === false) {
+        // Reported once per interval, as a sensor's ticks are.
+        const last = this.#lastEvaluated.get(schedule.name);
+        if (dueOnly && last !== undefined && now - last < this.#intervalMs) continue;
+        this.#lastEvaluated.set(schedule.name, now);
+        reports.push(offReport(schedule.name, "schedule", state));
+        continue;
+      }
+      // Ticks that fell while it was off are not run when it is turned on again.
+      const onSince = state?.enabled ? state.updatedAt : undefined;
       reports.push(
-        await this.#guard(schedule.name, "schedule", () => this.#evaluateSchedule(schedule)),
+        await this.#guard(
+          schedule.name,
+          "schedule",
+          () => this.#evaluateSchedule(schedule, onSince),
+        ),
       );
     }
     for (const report of reports) this.#report(report);
+    await this.#recordTicks(reports, now);
     return reports;
+  }
+
+  /**
+   * The on/off states set in the run store, read once per tick. A store that
+   * cannot answer leaves everything on (and says so); its sensors will report
+   * the same failure.
+   */
+  async #automationStates(): Promise<Map<string, AutomationState>> {
+    try {
+      return new Map((await this.#store.automationStates()).map((s) => [s.name, s]));
+    } catch (error) {
+      this.#log.error(`cannot read which sensors are off: ${toError(error).message}`);
+      return new Map();
+    }
+  }
+
+  /**
+   * Records what each sensor and schedule came to in this tick (idle and
+   * deferred ticks are not recorded); a failure is logged and never stops
+   * the daemon.
+   */
+  async #recordTicks(reports: readonly TickReport[], now: number): Promise<void> {
+    const ticks: NewTick[] = [];
+    for (const report of reports) {
+      if (
+        report.status !== "requested" && report.status !== "skipped" &&
+        report.status !== "failed" && report.status !== "off"
+      ) continue;
+      ticks.push({
+        name: report.name,
+        kind: report.kind,
+        time: now,
+        status: report.status,
+        runIds: [...report.launched],
+        duplicateKeys: [...report.duplicates],
+        reason: tickReason(report),
+        cursor: report.cursor ?? null,
+      });
+    }
+    if (ticks.length === 0) return;
+    try {
+      await this.#store.recordTicks(ticks);
+    } catch (error) {
+      this.#log.error(`cannot record the ticks of this evaluation: ${toError(error).message}`);
+    }
   }
 
   /**
@@ -555,11 +630,15 @@ export class SensorDaemon<R> implements AsyncDisposable {
     };
   }
 
-  async #evaluateSchedule(schedule: ScheduleDefinition): Promise<TickReport> {
+  async #evaluateSchedule(
+    schedule: ScheduleDefinition,
+    onSince: number | undefined,
+  ): Promise<TickReport> {
     const base = { name: schedule.name, kind: "schedule" as const, launched: [], duplicates: [] };
     const now = this.#clock.now();
     const cursor = await this.#store.getCursor(schedule.name);
-    const last = cursor === undefined ? Number.NaN : Date.parse(cursor);
+    const stored = cursor === undefined ? Number.NaN : Date.parse(cursor);
+    const last = onSince !== undefined && onSince > stored ? onSince : stored;
     if (!Number.isFinite(last)) {
       // First start (or an unreadable cursor): ticks count from now, the past is not replayed.
       const start = new Date(now).toISOString();
@@ -714,12 +793,14 @@ export class SensorDaemon<R> implements AsyncDisposable {
       this.#log.error(`${who}: failed${code}: ${error?.message}`);
       return;
     }
-    if (report.status === "skipped") {
+    if (report.status === "skipped" || report.status === "off") {
       // The automation skips whenever nothing changed; it logs what it does itself.
-      if (report.name === AUTOMATION_SENSOR) return;
+      if (report.name === AUTOMATION_SENSOR && report.status === "skipped") return;
       // A sensor that keeps skipping for the same reason is logged once.
       if (this.#lastSkip.get(report.name) !== report.skipReason) {
-        this.#log.info(`${who}: skipped: ${report.skipReason}`);
+        this.#log.info(
+          `${who}: ${report.status === "off" ? "off" : "skipped"}: ${report.skipReason}`,
+        );
       }
       this.#lastSkip.set(report.name, report.skipReason ?? "");
       return;
@@ -847,4 +928,34 @@ async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The report of a sensor or schedule that is off. */
+function offReport(
+  name: string,
+  kind: "sensor" | "schedule",
+  state: AutomationState,
+): TickReport {
+  return {
+    name,
+    kind,
+    status: "off",
+    launched: [],
+    duplicates: [],
+    skipReason: `turned off${state.updatedBy ? ` by ${state.updatedBy}` : ""} at ${
+      new Date(state.updatedAt).toISOString()
+    }`,
+  };
+}
+
+/** What a tick record says beside its status: why it skipped or failed, what went wrong. */
+function tickReason(report: TickReport): string | null {
+  if (report.status === "failed") return report.error?.message ?? "failed";
+  if (report.status === "skipped" || report.status === "off") return report.skipReason ?? null;
+  const parts: string[] = [];
+  if (report.relaunchOf) parts.push(`relaunch of lost run ${report.relaunchOf}`);
+  for (const { runKey, error } of report.requestErrors ?? []) {
+    parts.push(`run key ${runKey} not launched: ${error.message}`);
+  }
+  return parts.length ? parts.join("; ") : null;
 }

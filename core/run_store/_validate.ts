@@ -12,9 +12,13 @@ import { toMaterialization } from "./materialization.ts";
 import {
   type AutomationRecord,
   type AutomationRecordKind,
+  type AutomationStateChange,
   type CancelRequest,
+  type ListAssetEventsOptions,
   type ListRunsOptions,
+  type ListTicksOptions,
   type NewRun,
+  type NewTick,
   OWNER_LOST_TAG,
   type ReapOptions,
   type RunEvent,
@@ -23,6 +27,7 @@ import {
   type RunStatus,
   type RunUpdate,
   type StepRecord,
+  type TickRecord,
 } from "./types.ts";
 
 /** An event whose payload is already serialized, ready to store. */
@@ -305,10 +310,26 @@ export function checkListRuns(options: ListRunsOptions): number {
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new RangeError(`Cannot list runs: limit must be a whole number >= 1, got ${limit}`);
   }
-  if (options.tags !== undefined) {
-    checkTags(options.tags, (what) => {
-      throw new TypeError(`Cannot list runs: ${what}`);
-    });
+  const fail = (what: string): never => {
+    throw new TypeError(`Cannot list runs: ${what}`);
+  };
+  if (options.tags !== undefined) checkTags(options.tags, fail);
+  if (options.asset !== undefined && (typeof options.asset !== "string" || options.asset === "")) {
+    fail("asset must be a non-empty asset key");
+  }
+  for (const name of ["startedFrom", "startedBefore"] as const) {
+    const value = options[name];
+    if (value !== undefined && !isTime(value)) {
+      fail(`${name} must be milliseconds since the epoch, got ${value}`);
+    }
+  }
+  const after = options.after;
+  if (
+    after !== undefined &&
+    (typeof after !== "object" || after === null || !isTime(after.startedAt) ||
+      typeof after.runId !== "string")
+  ) {
+    fail("after must be { startedAt, runId } of a listed run");
   }
   return limit;
 }
@@ -369,6 +390,104 @@ const AUTOMATION_KINDS: readonly AutomationRecordKind[] = [
   "freshness",
   "notification",
 ];
+
+/**
+ * The `limit` of {@linkcode ListAssetEventsOptions}, checked.
+ *
+ * @throws {RangeError} unless `limit` is a whole number >= 1 and `beforeId` a whole number.
+ */
+export function checkListAssetEvents(assetKey: string, options: ListAssetEventsOptions): number {
+  const limit = options.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(
+      `Cannot list the events of '${assetKey}': limit must be a whole number >= 1, got ${limit}`,
+    );
+  }
+  if (options.beforeId !== undefined && !Number.isSafeInteger(options.beforeId)) {
+    throw new RangeError(
+      `Cannot list the events of '${assetKey}': beforeId must be an event id, got ${options.beforeId}`,
+    );
+  }
+  return limit;
+}
+
+/**
+ * Checks a change of a sensor's or schedule's state.
+ *
+ * @throws {TypeError} on an empty name, a non-boolean `enabled` or a bad time.
+ */
+export function checkAutomationState(name: string, change: AutomationStateChange): void {
+  const fail = (what: string): never => {
+    throw new TypeError(`Cannot turn '${name}' on or off: ${what}`);
+  };
+  if (typeof name !== "string" || name === "") fail("the name must be a non-empty string");
+  if (typeof change?.enabled !== "boolean") fail("enabled must be true or false");
+  if (!isTime(change.time)) fail(`time must be milliseconds since the epoch, got ${change.time}`);
+  if (change.by !== undefined && typeof change.by !== "string") fail("by must be a string");
+}
+
+const TICK_STATUSES: readonly string[] = ["requested", "skipped", "failed", "off"];
+
+/**
+ * Checks ticks before any is recorded.
+ *
+ * @throws {TypeError} on an empty name, an unknown kind or status, a bad time,
+ * or run ids, keys, reason or cursor of the wrong type.
+ */
+export function checkTicks(ticks: readonly NewTick[]): void {
+  for (const tick of ticks) {
+    const fail = (what: string): never => {
+      throw new TypeError(`Cannot record a tick of '${tick?.name}': ${what}`);
+    };
+    if (typeof tick?.name !== "string" || tick.name === "") fail("the name must be non-empty");
+    if (tick.kind !== "sensor" && tick.kind !== "schedule") fail("kind must be sensor or schedule");
+    if (!TICK_STATUSES.includes(tick.status)) {
+      fail(`status must be one of ${TICK_STATUSES.join(", ")}, got ${tick.status}`);
+    }
+    if (!isTime(tick.time)) fail(`time must be milliseconds since the epoch, got ${tick.time}`);
+    for (const list of [tick.runIds, tick.duplicateKeys]) {
+      if (!Array.isArray(list) || list.some((id) => typeof id !== "string")) {
+        fail("runIds and duplicateKeys must be arrays of strings");
+      }
+    }
+    if (tick.reason !== null && typeof tick.reason !== "string") fail("reason must be a string");
+    if (tick.cursor !== null && typeof tick.cursor !== "string") fail("cursor must be a string");
+  }
+}
+
+/**
+ * The `limit` of {@linkcode ListTicksOptions}, checked.
+ *
+ * @throws {RangeError} unless `limit` is a whole number >= 1 and `beforeId` a whole number.
+ */
+export function checkListTicks(name: string, options: ListTicksOptions): number {
+  const limit = options.limit ?? 50;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(
+      `Cannot list the ticks of '${name}': limit must be a whole number >= 1, got ${limit}`,
+    );
+  }
+  if (options.beforeId !== undefined && !Number.isSafeInteger(options.beforeId)) {
+    throw new RangeError(
+      `Cannot list the ticks of '${name}': beforeId must be a tick id, got ${options.beforeId}`,
+    );
+  }
+  return limit;
+}
+
+/**
+ * Whether `tick` is one more of `latest` (the newest record of its sensor):
+ * neither launched a run or moved the cursor, and both came to the same
+ * status, reason and duplicate keys.
+ */
+export function tickCollapses(latest: TickRecord | undefined, tick: NewTick): boolean {
+  return latest !== undefined && latest.status === tick.status &&
+    latest.reason === tick.reason && latest.kind === tick.kind &&
+    latest.runIds.length === 0 && tick.runIds.length === 0 &&
+    latest.cursor === null && tick.cursor === null &&
+    latest.duplicateKeys.join("\0") === tick.duplicateKeys.join("\0") &&
+    tick.time >= latest.lastTime;
+}
 
 /** The error for `createRun` of an id that is already recorded (code `run_store.duplicate_run`). */
 export function duplicateRunError(runId: string, store: string): ResourceError {

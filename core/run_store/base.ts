@@ -14,14 +14,18 @@
 import type { Materialization } from "../asset.ts";
 import {
   checkAutomationRecords,
+  checkAutomationState,
   checkCancelRequest,
   checkEvents,
   checkHeartbeat,
   checkLimit,
+  checkListAssetEvents,
   checkListRuns,
+  checkListTicks,
   checkReap,
   checkRun,
   checkStep,
+  checkTicks,
   checkUpdate,
   duplicateRunError,
   type SerializedAutomationRecord,
@@ -30,15 +34,22 @@ import {
 } from "./_validate.ts";
 import type {
   AutomationRecord,
+  AutomationState,
+  AutomationStateChange,
   CancelRequest,
   EventFeedOptions,
   HeartbeatReply,
+  ListAssetEventsOptions,
   ListAutomationRecordsOptions,
   ListEventsOptions,
   ListRunsOptions,
+  ListTicksOptions,
   NewRun,
+  NewTick,
   ReapOptions,
+  RunCursor,
   RunEvent,
+  RunEventType,
   RunKeyClaim,
   RunOwner,
   RunRecord,
@@ -48,6 +59,7 @@ import type {
   StepRecord,
   StoredAutomationRecord,
   StoredRunEvent,
+  TickRecord,
 } from "./types.ts";
 
 export {
@@ -59,6 +71,7 @@ export {
   reapEvent,
   type SerializedAutomationRecord,
   type SerializedEvent,
+  tickCollapses,
 } from "./_validate.ts";
 
 /** What {@linkcode RunStoreBase.readEventsAfter} selects (checked). */
@@ -93,6 +106,34 @@ export interface RunFilter {
   readonly status: RunStatus | undefined;
   /** Only runs with every one of these tags at exactly this value. */
   readonly tags: Readonly<Record<string, string>> | undefined;
+  /** Only runs with a step of this asset. */
+  readonly asset: string | undefined;
+  /** Only runs started at or after (ms). */
+  readonly startedFrom: number | undefined;
+  /** Only runs started before (ms). */
+  readonly startedBefore: number | undefined;
+  /** Only runs after this one in the list's order. */
+  readonly after: RunCursor | undefined;
+}
+
+/** What {@linkcode RunStoreBase.readAssetEvents} selects (checked). */
+export interface AssetEventFilter {
+  /** Asset key. */
+  readonly assetKey: string;
+  /** Only these kinds, or every kind. */
+  readonly types: readonly RunEventType[] | undefined;
+  /** `undefined`: any partition; `null`: events without one. */
+  readonly partition: string | null | undefined;
+  /** Only ids below. */
+  readonly beforeId: number | undefined;
+  /** At most this many, newest first. */
+  readonly limit: number;
+}
+
+/** Whether `run` comes after `cursor` in the list's order (older, ties by smaller id). */
+export function isAfter(run: { startedAt: number; runId: string }, cursor: RunCursor): boolean {
+  return run.startedAt < cursor.startedAt ||
+    (run.startedAt === cursor.startedAt && run.runId < cursor.runId);
 }
 
 /** Runs `check` and then `work`, so a throwing check becomes a rejection. */
@@ -153,7 +194,73 @@ export abstract class RunStoreBase implements RunStore {
     let limit = 0;
     return after(
       () => void (limit = checkListRuns(options)),
-      () => this.readRuns({ limit, status: options.status, tags: options.tags }),
+      () =>
+        this.readRuns({
+          limit,
+          status: options.status,
+          tags: options.tags,
+          asset: options.asset,
+          startedFrom: options.startedFrom,
+          startedBefore: options.startedBefore,
+          after: options.after,
+        }),
+    );
+  }
+
+  /** See {@linkcode RunStore.listAssetEvents}. */
+  listAssetEvents(
+    assetKey: string,
+    options: ListAssetEventsOptions = {},
+  ): Promise<StoredRunEvent[]> {
+    let limit = 0;
+    return after(
+      () => void (limit = checkListAssetEvents(assetKey, options)),
+      () =>
+        this.readAssetEvents({
+          assetKey,
+          types: options.types,
+          partition: options.partition,
+          beforeId: options.beforeId,
+          limit,
+        }),
+    );
+  }
+
+  /** See {@linkcode RunStore.setAutomationState}. */
+  setAutomationState(name: string, change: AutomationStateChange): Promise<AutomationState> {
+    return after(() => checkAutomationState(name, change), () =>
+      this.writeAutomationState({
+        name,
+        enabled: change.enabled,
+        updatedAt: change.time,
+        updatedBy: change.by ?? null,
+      }));
+  }
+
+  /** See {@linkcode RunStore.automationStates}. */
+  automationStates(): Promise<AutomationState[]> {
+    return this.readAutomationStates();
+  }
+
+  /** See {@linkcode RunStore.recordTicks}. */
+  recordTicks(ticks: readonly NewTick[]): Promise<void> {
+    return after(
+      () => checkTicks(ticks),
+      () =>
+        ticks.length === 0 ? Promise.resolve() : this.writeTicks(ticks.map((tick) => ({
+          ...tick,
+          runIds: [...tick.runIds],
+          duplicateKeys: [...tick.duplicateKeys],
+        }))),
+    );
+  }
+
+  /** See {@linkcode RunStore.listTicks}. */
+  listTicks(name: string, options: ListTicksOptions = {}): Promise<TickRecord[]> {
+    let limit = 0;
+    return after(
+      () => void (limit = checkListTicks(name, options)),
+      () => this.readTicks(name, options.beforeId, limit),
     );
   }
 
@@ -283,6 +390,24 @@ export abstract class RunStoreBase implements RunStore {
   protected abstract readRun(runIdOrPrefix: string): Promise<RunRecord | undefined>;
   /** The runs `filter` selects, newest first, ties by run id descending. */
   protected abstract readRuns(filter: RunFilter): Promise<RunRecord[]>;
+  /** The events `filter` selects, newest first. */
+  protected abstract readAssetEvents(filter: AssetEventFilter): Promise<StoredRunEvent[]>;
+  /** Stores a (checked) state, replacing the one of the same name. Not buffered. */
+  protected abstract writeAutomationState(state: AutomationState): Promise<AutomationState>;
+  /** Every stored state, by name. */
+  protected abstract readAutomationStates(): Promise<AutomationState[]>;
+  /**
+   * Records (checked, copied) ticks in order, atomically, each collapsing into
+   * its name's latest record when `tickCollapses` says so, and drops records
+   * beyond the newest `TICK_HISTORY` of each name. Not buffered.
+   */
+  protected abstract writeTicks(ticks: readonly NewTick[]): Promise<void>;
+  /** Tick records of `name` with an id below `beforeId`, newest first, at most `limit`. */
+  protected abstract readTicks(
+    name: string,
+    beforeId: number | undefined,
+    limit: number,
+  ): Promise<TickRecord[]>;
   /** See {@linkcode RunStore.heartbeat}; `runIds` are distinct. Not buffered. */
   protected abstract writeHeartbeat(
     owner: RunOwner,

@@ -9,8 +9,10 @@
 import type { Materialization } from "../asset.ts";
 import type { Metadata } from "../metadata.ts";
 import {
+  type AssetEventFilter,
   type AutomationRecordFilter,
   type EventFeedFilter,
+  isAfter,
   mergeStep,
   ownerIsGone,
   reapedRun,
@@ -20,25 +22,25 @@ import {
   RunStoreBase,
   type SerializedAutomationRecord,
   type SerializedEvent,
+  tickCollapses,
 } from "./base.ts";
-import type {
-  CancelRequest,
-  HeartbeatReply,
-  ListEventsOptions,
-  ReapOptions,
-  RunKeyClaim,
-  RunOwner,
-  RunRecord,
-  RunUpdate,
-  StepRecord,
-  StoredAutomationRecord,
-  StoredRunEvent,
+import {
+  type AutomationState,
+  type CancelRequest,
+  type HeartbeatReply,
+  type ListEventsOptions,
+  type NewTick,
+  type ReapOptions,
+  type RunKeyClaim,
+  type RunOwner,
+  type RunRecord,
+  type RunUpdate,
+  type StepRecord,
+  type StoredAutomationRecord,
+  type StoredRunEvent,
+  TICK_HISTORY,
+  type TickRecord,
 } from "./types.ts";
-
-/** Newest first; runs started at the same instant by id, descending, so every backend agrees. */
-function byRecency(a: RunRecord, b: RunRecord): number {
-  return b.startedAt - a.startedAt || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0);
-}
 
 const cloneTags = (tags: Readonly<Record<string, string>>) => ({ ...tags });
 
@@ -56,6 +58,8 @@ export class MemoryRunStore extends RunStoreBase {
   /** Backend name. */
   readonly description = "memory";
   #runs = new Map<string, RunRecord>();
+  /** Run ids, newest first (the list's order), so a page starts by binary search. */
+  #order: string[] = [];
   #steps = new Map<string, Map<string, StepRecord>>();
   #events: StoredRunEvent[] = [];
   #latest = new Map<string, Materialization>();
@@ -64,11 +68,16 @@ export class MemoryRunStore extends RunStoreBase {
   #runKeys = new Map<string, string>();
   #dynamic = new Map<string, string[]>();
   #automation: StoredAutomationRecord[] = [];
+  #eventsByAsset = new Map<string, StoredRunEvent[]>();
+  #states = new Map<string, AutomationState>();
+  #ticks = new Map<string, TickRecord[]>();
+  #tickId = 0;
 
   /** Stores a run unless its id is taken. */
   protected insertRun(run: RunRecord): Promise<boolean> {
     if (this.#runs.has(run.runId)) return Promise.resolve(false);
     this.#runs.set(run.runId, copyRun(run));
+    this.#order.splice(this.#firstAfter(run), 0, run.runId);
     return Promise.resolve(true);
   }
 
@@ -94,13 +103,95 @@ export class MemoryRunStore extends RunStoreBase {
     return Promise.resolve(matches.length === 1 && matches[0] ? copyRun(matches[0]) : undefined);
   }
 
-  /** Runs, most recent first. */
-  protected readRuns({ limit, status, tags }: RunFilter): Promise<RunRecord[]> {
-    const runs = [...this.#runs.values()]
-      .filter((run) => !status || run.status === status)
-      .filter((run) => Object.entries(tags ?? {}).every(([k, v]) => run.tags[k] === v))
-      .sort(byRecency);
-    return Promise.resolve(runs.slice(0, limit).map(copyRun));
+  /** Runs, most recent first, from the cursor on. */
+  protected readRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const { limit, status, tags, asset, startedFrom, startedBefore, after } = filter;
+    const wanted = Object.entries(tags ?? {});
+    const found: RunRecord[] = [];
+    for (let i = after ? this.#firstAfter(after) : 0; i < this.#order.length; i++) {
+      const run = this.#runs.get(this.#order[i] as string) as RunRecord;
+      if (startedFrom !== undefined && run.startedAt < startedFrom) break;
+      if (startedBefore !== undefined && run.startedAt >= startedBefore) continue;
+      if (status && run.status !== status) continue;
+      if (!wanted.every(([k, v]) => run.tags[k] === v)) continue;
+      if (asset !== undefined && !this.#hasAsset(run.runId, asset)) continue;
+      found.push(copyRun(run));
+      if (found.length === limit) break;
+    }
+    return Promise.resolve(found);
+  }
+
+  /** Index in `#order` of the first run after `cursor` (binary search). */
+  #firstAfter(cursor: { startedAt: number; runId: string }): number {
+    let low = 0, high = this.#order.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const run = this.#runs.get(this.#order[mid] as string) as RunRecord;
+      if (isAfter(run, cursor)) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  }
+
+  #hasAsset(runId: string, asset: string): boolean {
+    for (const step of this.#steps.get(runId)?.values() ?? []) {
+      if (step.assetKey === asset) return true;
+    }
+    return false;
+  }
+
+  /** Events of one asset, newest first. */
+  protected readAssetEvents(filter: AssetEventFilter): Promise<StoredRunEvent[]> {
+    const events = this.#eventsByAsset.get(filter.assetKey) ?? [];
+    const found: StoredRunEvent[] = [];
+    for (let i = events.length - 1; i >= 0 && found.length < filter.limit; i--) {
+      const event = events[i] as StoredRunEvent;
+      if (filter.beforeId !== undefined && event.id >= filter.beforeId) continue;
+      if (filter.types && !filter.types.includes(event.type)) continue;
+      if (filter.partition !== undefined && event.partition !== filter.partition) continue;
+      found.push({ ...event, data: structuredClone(event.data) });
+    }
+    return Promise.resolve(found);
+  }
+
+  /** Stores a state. */
+  protected writeAutomationState(state: AutomationState): Promise<AutomationState> {
+    this.#states.set(state.name, { ...state });
+    return Promise.resolve({ ...state });
+  }
+
+  /** Every state, by name. */
+  protected readAutomationStates(): Promise<AutomationState[]> {
+    return Promise.resolve(
+      [...this.#states.values()].sort((a, b) => a.name < b.name ? -1 : 1).map((s) => ({ ...s })),
+    );
+  }
+
+  /** Records ticks, collapsing repeats; keeps the newest records of each name. */
+  protected writeTicks(ticks: readonly NewTick[]): Promise<void> {
+    for (const tick of ticks) {
+      const records = this.#ticks.get(tick.name) ?? [];
+      this.#ticks.set(tick.name, records);
+      const latest = records.at(-1);
+      if (latest && tickCollapses(latest, tick)) {
+        records[records.length - 1] = { ...latest, lastTime: tick.time, count: latest.count + 1 };
+        continue;
+      }
+      records.push({ ...tick, id: ++this.#tickId, lastTime: tick.time, count: 1 });
+      if (records.length > TICK_HISTORY) records.splice(0, records.length - TICK_HISTORY);
+    }
+    return Promise.resolve();
+  }
+
+  /** Tick records of a name, newest first. */
+  protected readTicks(
+    name: string,
+    beforeId: number | undefined,
+    limit: number,
+  ): Promise<TickRecord[]> {
+    const records = (this.#ticks.get(name) ?? [])
+      .filter((t) => beforeId === undefined || t.id < beforeId);
+    return Promise.resolve(records.slice(-limit).reverse().map(copyTick));
   }
 
   /** Beats for the owner's running runs; reports cancel requests and lost runs. */
@@ -178,11 +269,13 @@ export class MemoryRunStore extends RunStoreBase {
     for (const { event, data, materialization } of events) {
       // Stored as its JSON round trip, like the SQL stores, so later changes
       // to the caller's object never reach the record.
-      this.#events.push({
-        ...event,
-        data: JSON.parse(data) as Metadata,
-        id: this.#events.length + 1,
-      });
+      const stored = { ...event, data: JSON.parse(data) as Metadata, id: this.#events.length + 1 };
+      this.#events.push(stored);
+      if (event.assetKey !== null) {
+        const mine = this.#eventsByAsset.get(event.assetKey) ?? [];
+        mine.push(stored);
+        this.#eventsByAsset.set(event.assetKey, mine);
+      }
       if (materialization) this.#remember(materialization, data);
     }
     return Promise.resolve();
@@ -324,6 +417,10 @@ export class MemoryRunStore extends RunStoreBase {
     if (!previous || record.time >= previous.time) partitions.set(m.partition ?? "", record);
     this.#byAsset.set(m.assetKey, partitions);
   }
+}
+
+function copyTick(tick: TickRecord): TickRecord {
+  return { ...tick, runIds: [...tick.runIds], duplicateKeys: [...tick.duplicateKeys] };
 }
 
 function copyRun(run: RunRecord): RunRecord {

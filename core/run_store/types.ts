@@ -149,7 +149,119 @@ export interface ListRunsOptions {
   readonly status?: RunStatus;
   /** Only runs having every one of these tags with exactly this value. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Only runs with a step of this asset. */
+  readonly asset?: string;
+  /** Only runs started at or after this time (milliseconds since the epoch). */
+  readonly startedFrom?: number;
+  /** Only runs started before this time (milliseconds since the epoch). */
+  readonly startedBefore?: number;
+  /**
+   * Only runs after this one in the list's order (older, or started at the
+   * same instant with a smaller id): pass the last run of a page to get the
+   * next page. A page costs the same wherever it is in the history.
+   */
+  readonly after?: RunCursor;
 }
+
+/** A position in the run list: the last run of a page ({@linkcode ListRunsOptions.after}). */
+export interface RunCursor {
+  /** The run's start, milliseconds since the epoch. */
+  readonly startedAt: number;
+  /** The run's id. */
+  readonly runId: string;
+}
+
+/** Options of {@linkcode RunStore.listAssetEvents}. */
+export interface ListAssetEventsOptions {
+  /** Only these kinds. @default {every kind} */
+  readonly types?: readonly RunEventType[];
+  /** Only events of this partition (`null`: only events without one). */
+  readonly partition?: string | null;
+  /** Only events with a smaller id: pass the last id of a page to get the next. */
+  readonly beforeId?: number;
+  /**
+   * At most this many, newest first.
+   * @default {100}
+   */
+  readonly limit?: number;
+}
+
+/** Whether a sensor or schedule is on, as last set (see {@linkcode RunStore.setAutomationState}). */
+export interface AutomationState {
+  /** Sensor or schedule name. */
+  readonly name: string;
+  /** `false`: the daemon does not evaluate it. */
+  readonly enabled: boolean;
+  /** When it was set (milliseconds since the epoch). */
+  readonly updatedAt: number;
+  /** Who set it (e.g. `ui`, `ui (ana)`), or `null`. */
+  readonly updatedBy: string | null;
+}
+
+/** A change of {@linkcode AutomationState}. */
+export interface AutomationStateChange {
+  /** On or off. */
+  readonly enabled: boolean;
+  /** When (milliseconds since the epoch). */
+  readonly time: number;
+  /** Who. */
+  readonly by?: string;
+}
+
+/**
+ * What one evaluation of a sensor or schedule came to: it `requested` runs
+ * (maybe none new), `skipped` (with its reason), `failed` (with the error),
+ * or was not evaluated because it is `off`.
+ */
+export type TickStatus = "requested" | "skipped" | "failed" | "off";
+
+/** A tick to record (see {@linkcode RunStore.recordTicks}). */
+export interface NewTick {
+  /** Sensor or schedule name. */
+  readonly name: string;
+  /** Which of the two. */
+  readonly kind: "sensor" | "schedule";
+  /** When it was evaluated (milliseconds since the epoch). */
+  readonly time: number;
+  /** What it came to. */
+  readonly status: TickStatus;
+  /** Runs it launched. */
+  readonly runIds: readonly string[];
+  /** Run keys it asked for that were claimed before (not launched again). */
+  readonly duplicateKeys: readonly string[];
+  /** Why it skipped, failed or is off; what else happened (request errors, relaunches). */
+  readonly reason: string | null;
+  /** The cursor it stored, when it moved. */
+  readonly cursor: string | null;
+}
+
+/**
+ * A recorded tick. Consecutive ticks of one sensor that launched nothing,
+ * moved no cursor and came to the same status and reason are one record:
+ * `count` ticks from `time` to `lastTime`.
+ */
+export interface TickRecord extends NewTick {
+  /** Increasing id, unique per store. */
+  readonly id: number;
+  /** Time of the latest tick this record stands for. */
+  readonly lastTime: number;
+  /** How many ticks it stands for (>= 1). */
+  readonly count: number;
+}
+
+/** Options of {@linkcode RunStore.listTicks}. */
+export interface ListTicksOptions {
+  /** Only records with a smaller id: pass the last id of a page to get the next. */
+  readonly beforeId?: number;
+  /**
+   * At most this many, newest first.
+   * @default {50}
+   */
+  readonly limit?: number;
+}
+
+/** Tick records kept per sensor or schedule; older ones are dropped as new ones come. */
+export const TICK_HISTORY = 1000;
 
 /** Options of {@linkcode RunStore.listEvents}. */
 export interface ListEventsOptions {
@@ -392,4 +504,33 @@ export interface RunStore extends AsyncDisposable {
    * @returns the runs reaped by this call, as recorded after reaping.
    */
   reapRuns(options: ReapOptions): Promise<RunRecord[]>;
+
+  /**
+   * Events of one asset over every run, newest first (by id), filtered and
+   * paged as `options` says: the history of its materializations and checks.
+   * @throws {RangeError} when `limit` is below 1 or `beforeId` is not a whole number.
+   */
+  listAssetEvents(assetKey: string, options?: ListAssetEventsOptions): Promise<StoredRunEvent[]>;
+  /**
+   * Turns a sensor or schedule on or off, at once and for every process (the
+   * daemon reads it each tick); returns the state stored.
+   * @throws {TypeError} on an empty name or a bad time.
+   */
+  setAutomationState(name: string, change: AutomationStateChange): Promise<AutomationState>;
+  /** Every state ever set, by name. A sensor or schedule never set is on. */
+  automationStates(): Promise<AutomationState[]>;
+  /**
+   * Records ticks of sensors and schedules, at once, collapsing a tick into
+   * its sensor's latest record when neither launched anything nor moved the
+   * cursor and both came to the same status and reason (see
+   * {@linkcode TickRecord}); keeps the newest {@linkcode TICK_HISTORY} records
+   * per name.
+   * @throws {TypeError} on an empty name, a bad time or a run id that is not a string.
+   */
+  recordTicks(ticks: readonly NewTick[]): Promise<void>;
+  /**
+   * Tick records of one sensor or schedule, newest first.
+   * @throws {RangeError} when `limit` is below 1 or `beforeId` is not a whole number.
+   */
+  listTicks(name: string, options?: ListTicksOptions): Promise<TickRecord[]>;
 }

@@ -118,15 +118,37 @@ export function ms<T extends number | null>(value: T): T {
   return (value === null ? null : Math.round(value)) as T;
 }
 
+/** A (run, asset) pair for the `run_assets` index (runs by asset, in list order). */
+export interface RunAssetRow {
+  run_id: string;
+  asset_key: string;
+}
+
 /**
  * Commits `batch` in one transaction on `sql`, events under a server-wide
- * lock (see `EVENT_LOCK`). Rejects with the driver's error; the caller keeps
+ * lock (see `EVENT_LOCK`), with the (run, asset) pairs `runAssets` not yet
+ * indexed in `run_assets`. Rejects with the driver's error; the caller keeps
  * the batch for a later try.
  */
-export async function commitBatch(sql: postgres.Sql, t: Tables, batch: Batch): Promise<void> {
+export async function commitBatch(
+  sql: postgres.Sql,
+  t: Tables,
+  batch: Batch,
+  runAssets: readonly RunAssetRow[] = [],
+): Promise<void> {
   await sql.begin(async (tx) => {
     if (batch.events.length > 0) await tx.unsafe(`SELECT pg_advisory_xact_lock(${EVENT_LOCK})`);
     if (batch.steps.size > 0) await insertSteps(tx, t, [...batch.steps.values()]);
+    if (runAssets.length > 0) {
+      await tx.unsafe(
+        `INSERT INTO ${t.run_assets} (asset_key, started_at, run_id)
+         SELECT t.asset_key, r.started_at, r.run_id
+         FROM json_to_recordset($1::text::json) AS t(run_id text, asset_key text)
+           JOIN ${t.pipeline_runs} r ON r.run_id = t.run_id
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(runAssets)],
+      );
+    }
     if (batch.events.length > 0) await insertEvents(tx, t, batch.events);
     if (batch.materializations.size > 0) {
       await upsertMaterializations(tx, t, [...batch.materializations.values()]);

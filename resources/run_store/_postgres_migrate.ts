@@ -21,6 +21,7 @@ import {
   RUN_STORE_ADDED_COLUMNS,
   RUN_STORE_TABLE_NAMES,
   RUN_STORE_TIME_COLUMNS,
+  runIndexBackfill,
   runStoreDdl,
 } from "./_schema.ts";
 
@@ -38,18 +39,42 @@ export const DDL_LOCK = 0x72756e64; // "rund"
  * needed but the role may not run it (the message lists the statements).
  */
 export async function prepareSchema(db: PostgresConnection, schema: string): Promise<void> {
-  const ddl = runStoreDdl("postgres", schema);
   const found = await inspect(db.sql, schema);
-  if (found.tables !== RUN_STORE_TABLE_NAMES.length) {
+  if (found.tables === 0) {
     await db.sql.begin(async (tx) => {
       await tx.unsafe(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
-      for (const statement of ddl) await tx.unsafe(statement);
+      for (const statement of runStoreDdl("postgres", schema)) await tx.unsafe(statement);
     });
+    return;
   }
   if (found.millisecondColumns.length > 0) {
     await migrate(db, schema);
   }
   if (found.missingColumns.length > 0) await addColumns(db, schema);
+  if (found.tables !== RUN_STORE_TABLE_NAMES.length) await addTables(db, schema);
+}
+
+/**
+ * Creates the tables (and indexes) a newer version brought to a store made
+ * before it, and indexes the runs already there for the run list (see
+ * {@linkcode alter}). The schema exists, so it is not created: a role that
+ * owns the tables but may not create schemas can still upgrade.
+ */
+function addTables(db: PostgresConnection, schema: string): Promise<void> {
+  return alter(
+    db,
+    schema,
+    async (tx) => {
+      const { names } = await inspect(tx, schema);
+      if (names.size === RUN_STORE_TABLE_NAMES.length) return [];
+      const create = runStoreDdl("postgres", schema).filter((s) => !s.startsWith("CREATE SCHEMA"));
+      // Runs recorded before the run list had its tag and asset index are indexed once.
+      const indexed = names.has("run_tags") && names.has("run_assets");
+      return indexed ? create : [...create, ...runIndexBackfill("postgres", schema)];
+    },
+    "Cannot upgrade the run store at ${where}: its tables were made by an older version " +
+      "without the run index and the automation tables, but ${why}",
+  );
 }
 
 /** The statements adding the columns `missing` (`table.column`) of `schema`, and their index. */
@@ -123,6 +148,8 @@ export function toTime(param: string): string {
 interface Found {
   /** How many of the run store tables exist. */
   tables: number;
+  /** Which of them exist. */
+  names: ReadonlySet<string>;
   /** `table.column` time columns still holding `BIGINT` milliseconds. */
   millisecondColumns: string[];
   /** `table.column` of {@linkcode RUN_STORE_ADDED_COLUMNS} missing from tables that exist. */
@@ -146,6 +173,7 @@ export async function inspect(
   const tables = new Set(rows.map((row) => String(row.table_name)));
   return {
     tables: tables.size,
+    names: tables,
     missingColumns: Object.entries(RUN_STORE_ADDED_COLUMNS).flatMap(([table, columns]) =>
       tables.has(table)
         ? columns.map(([column]) => `${table}.${column}`).filter((name) => !present.has(name))

@@ -10,6 +10,7 @@ import type { Metadata } from "../../core/metadata.ts";
 import { readProvenance } from "../../core/run_store/materialization.ts";
 import type {
   AutomationRecordKind,
+  AutomationState,
   RunEventType,
   RunRecord,
   RunStatus,
@@ -17,6 +18,8 @@ import type {
   StepStatus,
   StoredAutomationRecord,
   StoredRunEvent,
+  TickRecord,
+  TickStatus,
 } from "../../core/run_store/types.ts";
 
 /** A row as a driver returns it. */
@@ -119,5 +122,32 @@ export function toAutomationRecord(row: Row): StoredAutomationRecord {
     assetKey: nullableText(row.asset_key),
     name: text(row.name),
     data: JSON.parse(text(row.data)) as Metadata,
+  };
+}
+
+/** An `automation_state` row as a record. */
+export function toAutomationState(row: Row): AutomationState {
+  return {
+    name: text(row.name),
+    enabled: num(row.enabled) === 1,
+    updatedAt: num(row.updated_at),
+    updatedBy: nullableText(row.updated_by),
+  };
+}
+
+/** An `automation_ticks` row as a record. */
+export function toTick(row: Row): TickRecord {
+  return {
+    id: num(row.id),
+    name: text(row.name),
+    kind: text(row.kind) as TickRecord["kind"],
+    time: num(row.time),
+    lastTime: num(row.last_time),
+    count: num(row.count),
+    status: text(row.status) as TickStatus,
+    runIds: JSON.parse(text(row.run_ids)) as string[],
+    duplicateKeys: JSON.parse(text(row.duplicate_keys)) as string[],
+    reason: nullableText(row.reason),
+    cursor: nullableText(row.cursor),
   };
 }

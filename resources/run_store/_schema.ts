@@ -21,6 +21,10 @@ export const RUN_STORE_TABLE_NAMES: readonly string[] = [
   "run_keys",
   "dynamic_partitions",
   "automation_records",
+  "run_tags",
+  "run_assets",
+  "automation_state",
+  "automation_ticks",
 ];
 
 /** DDL of the run store; `{{time}}`, `{{serial}}` and `{{schema}}` are filled per dialect. */
@@ -104,7 +108,70 @@ export const RUN_STORE_TABLES: readonly string[] = [
   )`,
   `CREATE INDEX IF NOT EXISTS automation_records_kind ON {{schema}}automation_records (kind, id)`,
   `CREATE INDEX IF NOT EXISTS automation_records_asset ON {{schema}}automation_records (asset_key, id)`,
+  // The run list's pages: every filter walks one index in the list's order
+  // (started_at, run_id descending) from the cursor, so a page deep in a long
+  // history costs what the first page does. Tags and assets are kept beside
+  // the runs with the run's start, one row per tag and per asset.
+  `CREATE INDEX IF NOT EXISTS pipeline_runs_order ON {{schema}}pipeline_runs (started_at, run_id)`,
+  `CREATE INDEX IF NOT EXISTS pipeline_runs_status_order
+    ON {{schema}}pipeline_runs (status, started_at, run_id)`,
+  `CREATE TABLE IF NOT EXISTS {{schema}}run_tags (
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    started_at {{time}} NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (key, value, started_at, run_id)
+  )`,
+  `CREATE INDEX IF NOT EXISTS run_tags_run ON {{schema}}run_tags (run_id)`,
+  `CREATE TABLE IF NOT EXISTS {{schema}}run_assets (
+    asset_key TEXT NOT NULL,
+    started_at {{time}} NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (asset_key, started_at, run_id)
+  )`,
+  // An asset's history over every run (its materializations and checks).
+  `CREATE INDEX IF NOT EXISTS run_events_asset ON {{schema}}run_events (asset_key, id)`,
+  `CREATE TABLE IF NOT EXISTS {{schema}}automation_state (
+    name TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    updated_at {{time}} NOT NULL,
+    updated_by TEXT
+  )`,
+  `CREATE TABLE IF NOT EXISTS {{schema}}automation_ticks (
+    id {{serial}},
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    time {{time}} NOT NULL,
+    last_time {{time}} NOT NULL,
+    count INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    run_ids TEXT NOT NULL,
+    duplicate_keys TEXT NOT NULL,
+    reason TEXT,
+    cursor TEXT
+  )`,
+  `CREATE INDEX IF NOT EXISTS automation_ticks_name ON {{schema}}automation_ticks (name, id)`,
 ];
+
+/**
+ * Fills `run_tags` and `run_assets` from the runs and steps recorded before
+ * those tables existed (a store made by an older version); does nothing
+ * twice (rows already there are kept). (`WHERE true`: SQLite needs it to
+ * parse an upsert from a SELECT with a join.)
+ */
+export function runIndexBackfill(dialect: "sqlite" | "postgres", schema = ""): string[] {
+  const prefix = dialect === "postgres" ? `${schema}.` : "";
+  const tags = dialect === "postgres" ? "json_each_text(r.tags::json)" : "json_each(r.tags)";
+  return [
+    `INSERT INTO ${prefix}run_tags (key, value, started_at, run_id)
+     SELECT j.key, j.value, r.started_at, r.run_id FROM ${prefix}pipeline_runs r, ${tags} j
+     WHERE true ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${prefix}run_assets (asset_key, started_at, run_id)
+     SELECT DISTINCT s.asset_key, r.started_at, r.run_id
+     FROM ${prefix}run_steps s JOIN ${prefix}pipeline_runs r ON r.run_id = s.run_id
+     WHERE true ON CONFLICT DO NOTHING`,
+  ];
+}
 
 /**
  * Time columns of each table: `timestamptz` on Postgres. Schemas made before
@@ -118,6 +185,10 @@ export const RUN_STORE_TIME_COLUMNS: Readonly<Record<string, readonly string[]>>
   sensor_cursors: ["updated_at"],
   run_keys: ["created_at"],
   automation_records: ["time"],
+  run_tags: ["started_at"],
+  run_assets: ["started_at"],
+  automation_state: ["updated_at"],
+  automation_ticks: ["time", "last_time"],
 };
 
 /**

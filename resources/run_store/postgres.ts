@@ -21,6 +21,7 @@ import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
 import {
+  type AssetEventFilter,
   type AutomationRecordFilter,
   type EventFeedFilter,
   ownerIsGone,
@@ -31,19 +32,24 @@ import {
   RunStoreBase,
   type SerializedAutomationRecord,
   type SerializedEvent,
+  tickCollapses,
 } from "../../core/run_store/base.ts";
-import type {
-  CancelRequest,
-  HeartbeatReply,
-  ListEventsOptions,
-  ReapOptions,
-  RunKeyClaim,
-  RunOwner,
-  RunRecord,
-  RunUpdate,
-  StepRecord,
-  StoredAutomationRecord,
-  StoredRunEvent,
+import {
+  type AutomationState,
+  type CancelRequest,
+  type HeartbeatReply,
+  type ListEventsOptions,
+  type NewTick,
+  type ReapOptions,
+  type RunKeyClaim,
+  type RunOwner,
+  type RunRecord,
+  type RunUpdate,
+  type StepRecord,
+  type StoredAutomationRecord,
+  type StoredRunEvent,
+  TICK_HISTORY,
+  type TickRecord,
 } from "../../core/run_store/types.ts";
 import {
   connectPostgres,
@@ -55,14 +61,18 @@ import {
 import { WriteBuffer } from "./_buffer.ts";
 import { Batch, commitBatch, EVENT_LOCK, MAX_BUFFERED, ms } from "./_postgres_batch.ts";
 import { prepareSchema, toTime } from "./_postgres_migrate.ts";
+import { IndexedPairs } from "./_indexed_pairs.ts";
 import {
   partitionColumn,
   toAutomationRecord,
+  toAutomationState,
   toEvent,
   toMaterialization,
   toRun,
   toStep,
+  toTick,
 } from "./_rows.ts";
+import { type RunListDialect, runListQuery } from "./_run_list.ts";
 import { POSTGRES_RUN_STORE_SCHEMA, RUN_STORE_TABLE_NAMES, runStoreDdl } from "./_schema.ts";
 
 /** Options of {@linkcode PostgresRunStore.open}. */
@@ -124,6 +134,9 @@ export class PostgresRunStore extends RunStoreBase {
   #buffer: WriteBuffer<Batch>;
   #clock: Clock;
   #closed = false;
+  /** (run, asset) pairs whose `run_assets` row is committed: later steps skip the insert. */
+  #indexed = new IndexedPairs();
+  #runList: RunListDialect;
 
   private constructor(db: PostgresConnection, schema: string, options: PostgresRunStoreOptions) {
     super();
@@ -132,6 +145,17 @@ export class PostgresRunStore extends RunStoreBase {
     this.description = `postgres ${db.location} (${schema})`;
     this.#clock = options.clock ?? systemClock;
     this.#t = Object.fromEntries(RUN_STORE_TABLE_NAMES.map((name) => [name, `${schema}.${name}`]));
+    this.#runList = {
+      tables: {
+        pipeline_runs: `${schema}.pipeline_runs`,
+        run_tags: `${schema}.run_tags`,
+        run_assets: `${schema}.run_assets`,
+      },
+      columns: RUN_COLUMNS,
+      placeholder: (n) => `$${n}`,
+      time: toTime,
+      join: "JOIN",
+    };
     this.#buffer = new WriteBuffer({
       newBatch: () => new Batch(),
       commit: (batch) => this.#commitBatch(batch),
@@ -173,59 +197,94 @@ export class PostgresRunStore extends RunStoreBase {
     return new PostgresRunStore(db, schema, options);
   }
 
-  /** Records a run at once; `false` when the id exists. */
+  /** Records a run at once, with its tags indexed; `false` when the id exists. */
   protected insertRun(run: RunRecord): Promise<boolean> {
-    return this.#now(async (sql) => {
-      const inserted = await sql.unsafe(
-        `INSERT INTO ${this.#t.pipeline_runs} (run_id, status, selection, partitions, tags,
+    return this.#now((db) =>
+      db.begin(async (sql) => {
+        const inserted = await sql.unsafe(
+          `INSERT INTO ${this.#t.pipeline_runs} (run_id, status, selection, partitions, tags,
            started_at, finished_at, error_summary, owner_id, owner_host, owner_pid, heartbeat_at,
            heartbeat_timeout_ms, cancel_requested_at, cancel_reason)
          VALUES ($1, $2, $3, $4, $5, ${toTime("$6")}, ${toTime("$7")}, $8, $9, $10, $11,
            ${toTime("$12")}, $13, ${toTime("$14")}, $15)
          ON CONFLICT (run_id) DO NOTHING`,
-        [
-          run.runId,
-          run.status,
-          run.selection,
-          run.partitions,
-          JSON.stringify(run.tags),
-          ms(run.startedAt),
-          ms(run.finishedAt),
-          run.errorSummary,
-          run.owner?.instanceId ?? null,
-          run.owner?.host ?? null,
-          run.owner?.pid ?? null,
-          ms(run.heartbeatAt),
-          run.heartbeatTimeoutMs,
-          ms(run.cancelRequestedAt),
-          run.cancelReason,
-        ],
-      );
-      return inserted.count === 1;
-    });
+          [
+            run.runId,
+            run.status,
+            run.selection,
+            run.partitions,
+            JSON.stringify(run.tags),
+            ms(run.startedAt),
+            ms(run.finishedAt),
+            run.errorSummary,
+            run.owner?.instanceId ?? null,
+            run.owner?.host ?? null,
+            run.owner?.pid ?? null,
+            ms(run.heartbeatAt),
+            run.heartbeatTimeoutMs,
+            ms(run.cancelRequestedAt),
+            run.cancelReason,
+          ],
+        );
+        if (inserted.count !== 1) return false;
+        await this.#setTags(sql, run.runId, run.tags);
+        // Steps recorded before their run (rare) are indexed now.
+        await sql.unsafe(
+          `INSERT INTO ${this.#t.run_assets} (asset_key, started_at, run_id)
+           SELECT DISTINCT asset_key, ${toTime("$2")}, run_id FROM ${this.#t.run_steps}
+           WHERE run_id = $1 ON CONFLICT DO NOTHING`,
+          [run.runId, ms(run.startedAt)],
+        );
+        return true;
+      }) as Promise<boolean>
+    );
   }
 
-  /** Updates a run at once; `false` when no run has the id. */
+  /** Sets the `run_tags` rows of `tags` (replacing those of the same keys) of a recorded run. */
+  async #setTags(
+    sql: postgres.TransactionSql,
+    runId: string,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const keys = Object.keys(tags);
+    if (keys.length === 0) return;
+    await sql.unsafe(
+      `DELETE FROM ${this.#t.run_tags} WHERE run_id = $1 AND key = ANY($2::text[])`,
+      [runId, keys],
+    );
+    await sql.unsafe(
+      `INSERT INTO ${this.#t.run_tags} (key, value, started_at, run_id)
+       SELECT j.key, j.value, r.started_at, r.run_id
+       FROM ${this.#t.pipeline_runs} r, json_each_text($2::text::json) j WHERE r.run_id = $1`,
+      [runId, JSON.stringify(tags)],
+    );
+  }
+
+  /** Updates a run at once (its tag index too); `false` when no run has the id. */
   protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
-    return this.#now(async (sql) => {
-      const updated = await sql.unsafe(
-        `UPDATE ${this.#t.pipeline_runs} SET status = $1,
+    return this.#now((db) =>
+      db.begin(async (sql) => {
+        const updated = await sql.unsafe(
+          `UPDATE ${this.#t.pipeline_runs} SET status = $1,
            finished_at = CASE WHEN $2::boolean THEN ${toTime("$3")} ELSE finished_at END,
            error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END,
            tags = CASE WHEN $7::text IS NULL THEN tags ELSE (tags::jsonb || $7::jsonb)::text END
          WHERE run_id = $6`,
-        [
-          update.status,
-          update.finishedAt !== undefined,
-          ms(update.finishedAt ?? null),
-          update.errorSummary !== undefined,
-          update.errorSummary ?? null,
-          runId,
-          update.tags === undefined ? null : JSON.stringify(update.tags),
-        ],
-      );
-      return updated.count === 1;
-    });
+          [
+            update.status,
+            update.finishedAt !== undefined,
+            ms(update.finishedAt ?? null),
+            update.errorSummary !== undefined,
+            update.errorSummary ?? null,
+            runId,
+            update.tags === undefined ? null : JSON.stringify(update.tags),
+          ],
+        );
+        if (updated.count !== 1) return false;
+        if (update.tags) await this.#setTags(sql, runId, update.tags);
+        return true;
+      }) as Promise<boolean>
+    );
   }
 
   /** A run by id or unique prefix; `undefined` for an ambiguous prefix. */
@@ -242,16 +301,121 @@ export class PostgresRunStore extends RunStoreBase {
     });
   }
 
-  /** Runs, most recent first. */
-  protected readRuns({ limit, status, tags }: RunFilter): Promise<RunRecord[]> {
+  /** Runs, most recent first, from the cursor on (see `_run_list.ts`). */
+  protected readRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const { sql: query, params } = runListQuery(filter, this.#runList);
+    return this.#now(async (sql) => (await sql.unsafe(query, params)).map(toRun));
+  }
+
+  /** Events of one asset, newest first. */
+  protected readAssetEvents(filter: AssetEventFilter): Promise<StoredRunEvent[]> {
     return this.#now(async (sql) => {
       const rows = await sql.unsafe(
-        `SELECT ${RUN_COLUMNS} FROM ${this.#t.pipeline_runs} AS r
-         WHERE ($1::text IS NULL OR status = $1) AND ($3::text IS NULL OR tags::jsonb @> $3::jsonb)
-         ORDER BY r.started_at DESC, r.run_id DESC LIMIT $2`,
-        [status ?? null, limit, tags === undefined ? null : JSON.stringify(tags)],
+        `SELECT ${EVENT_COLUMNS} FROM ${this.#t.run_events} AS e
+         WHERE asset_key = $1 AND ($2::bigint IS NULL OR id < $2)
+           AND ($3::text IS NULL OR type IN (SELECT json_array_elements_text($3::text::json)))
+           AND (NOT $4::boolean OR (CASE WHEN $5::text IS NULL
+             THEN partition_key IS NULL OR partition_key = '' ELSE partition_key = $5 END))
+         ORDER BY id DESC LIMIT $6`,
+        [
+          filter.assetKey,
+          filter.beforeId ?? null,
+          filter.types ? JSON.stringify(filter.types) : null,
+          filter.partition !== undefined,
+          filter.partition ?? null,
+          filter.limit,
+        ],
       );
-      return rows.map(toRun);
+      return rows.map(toEvent);
+    });
+  }
+
+  /** Stores a state at once. */
+  protected writeAutomationState(state: AutomationState): Promise<AutomationState> {
+    return this.#now(async (sql) => {
+      await sql.unsafe(
+        `INSERT INTO ${this.#t.automation_state} (name, enabled, updated_at, updated_by)
+         VALUES ($1, $2, ${toTime("$3")}, $4)
+         ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled,
+           updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        [state.name, state.enabled ? 1 : 0, ms(state.updatedAt), state.updatedBy],
+      );
+      return { ...state, updatedAt: ms(state.updatedAt) };
+    });
+  }
+
+  /** Every state, by name. */
+  protected readAutomationStates(): Promise<AutomationState[]> {
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT a.name, a.enabled, ${fromTime("a", "updated_at")}, a.updated_by
+         FROM ${this.#t.automation_state} AS a ORDER BY a.name`,
+      );
+      return rows.map(toAutomationState);
+    });
+  }
+
+  /**
+   * Records ticks in one transaction, collapsing repeats and dropping the
+   * oldest; the newest record of a name is locked while it is read, so two
+   * daemons recording one sensor at once never both collapse into it wrongly.
+   */
+  protected writeTicks(ticks: readonly NewTick[]): Promise<void> {
+    return this.#now((db) =>
+      db.begin(async (sql) => {
+        for (const tick of ticks) {
+          const [latest] = (await sql.unsafe(
+            `SELECT ${TICK_COLUMNS} FROM ${this.#t.automation_ticks} AS k WHERE name = $1
+             ORDER BY id DESC LIMIT 1 FOR UPDATE`,
+            [tick.name],
+          )).map(toTick);
+          if (latest && tickCollapses(latest, tick)) {
+            await sql.unsafe(
+              `UPDATE ${this.#t.automation_ticks} SET last_time = ${toTime("$1")},
+                 count = count + 1 WHERE id = $2`,
+              [ms(tick.time), latest.id],
+            );
+            continue;
+          }
+          await sql.unsafe(
+            `INSERT INTO ${this.#t.automation_ticks} (name, kind, time, last_time, count, status,
+               run_ids, duplicate_keys, reason, cursor)
+             VALUES ($1, $2, ${toTime("$3")}, ${toTime("$3")}, 1, $4, $5, $6, $7, $8)`,
+            [
+              tick.name,
+              tick.kind,
+              ms(tick.time),
+              tick.status,
+              JSON.stringify(tick.runIds),
+              JSON.stringify(tick.duplicateKeys),
+              tick.reason,
+              tick.cursor,
+            ],
+          );
+          await sql.unsafe(
+            `DELETE FROM ${this.#t.automation_ticks} WHERE name = $1 AND id <= (
+               SELECT id FROM ${this.#t.automation_ticks} WHERE name = $1
+               ORDER BY id DESC OFFSET $2 LIMIT 1)`,
+            [tick.name, TICK_HISTORY],
+          );
+        }
+      }) as Promise<void>
+    );
+  }
+
+  /** Tick records of a name, newest first. */
+  protected readTicks(
+    name: string,
+    beforeId: number | undefined,
+    limit: number,
+  ): Promise<TickRecord[]> {
+    return this.#now(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT ${TICK_COLUMNS} FROM ${this.#t.automation_ticks} AS k
+         WHERE name = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+        [name, beforeId ?? null, limit],
+      );
+      return rows.map(toTick);
     });
   }
 
@@ -327,6 +491,7 @@ export class PostgresRunStore extends RunStoreBase {
               run.runId,
             ],
           );
+          await this.#setTags(tx, run.runId, record.tags);
           const steps = await tx.unsafe(
             `SELECT ${STEP_COLUMNS} FROM ${this.#t.run_steps} AS s WHERE run_id = $1`,
             [run.runId],
@@ -613,11 +778,22 @@ export class PostgresRunStore extends RunStoreBase {
   }
 
   async #commitBatch(batch: Batch): Promise<void> {
+    // (run, asset) pairs not indexed yet; remembered once committed.
+    const pairs = new Map<string, { run_id: string; asset_key: string }>();
+    for (const step of batch.steps.values()) {
+      if (!this.#indexed.has(step.runId, step.assetKey)) {
+        pairs.set(`${step.runId}\0${step.assetKey}`, {
+          run_id: step.runId,
+          asset_key: step.assetKey,
+        });
+      }
+    }
     try {
-      await commitBatch(this.#sql, this.#t, batch);
+      await commitBatch(this.#sql, this.#t, batch, [...pairs.values()]);
     } catch (error) {
       throw this.#wrap(error);
     }
+    for (const pair of pairs.values()) this.#indexed.remember(pair.run_id, pair.asset_key);
   }
 
   /** Runs `work` on the pool after committing the buffer, with driver errors typed. */
@@ -675,6 +851,9 @@ const STEP_COLUMNS = `s.run_id, s.asset_key, s.partition_key, s.status, s.attemp
 const EVENT_COLUMNS = `e.id, e.run_id, e.type, ${
   fromTime("e", "time")
 }, e.asset_key, e.partition_key, e.data`;
+const TICK_COLUMNS = `k.id, k.name, k.kind, ${fromTime("k", "time")}, ${
+  fromTime("k", "last_time")
+}, k.count, k.status, k.run_ids, k.duplicate_keys, k.reason, k.cursor`;
 const MATERIALIZATION_COLUMNS = `m.asset_key, m.partition_key, m.run_id, ${
   fromTime("m", "time")
 }, m.metadata, m.code_version, m.provenance`;

@@ -14,6 +14,7 @@ import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ResourceError } from "../../core/errors.ts";
 import {
+  type AssetEventFilter,
   type AutomationRecordFilter,
   type EventFeedFilter,
   ownerIsGone,
@@ -24,32 +25,46 @@ import {
   RunStoreBase,
   type SerializedAutomationRecord,
   type SerializedEvent,
+  tickCollapses,
 } from "../../core/run_store/base.ts";
-import type {
-  CancelRequest,
-  HeartbeatReply,
-  ListEventsOptions,
-  ReapOptions,
-  RunKeyClaim,
-  RunOwner,
-  RunRecord,
-  RunUpdate,
-  StepRecord,
-  StoredAutomationRecord,
-  StoredRunEvent,
+import {
+  type AutomationState,
+  type CancelRequest,
+  type HeartbeatReply,
+  type ListEventsOptions,
+  type NewTick,
+  type ReapOptions,
+  type RunKeyClaim,
+  type RunOwner,
+  type RunRecord,
+  type RunUpdate,
+  type StepRecord,
+  type StoredAutomationRecord,
+  type StoredRunEvent,
+  TICK_HISTORY,
+  type TickRecord,
 } from "../../core/run_store/types.ts";
 import { immediateTransaction, openSqlite } from "../_sqlite.ts";
 import { WriteBuffer } from "./_buffer.ts";
+import { IndexedPairs } from "./_indexed_pairs.ts";
 import {
   partitionColumn,
   provenanceColumn,
   toAutomationRecord,
+  toAutomationState,
   toEvent,
   toMaterialization,
   toRun,
   toStep,
+  toTick,
 } from "./_rows.ts";
-import { addedColumnType, RUN_STORE_ADDED_COLUMNS, runStoreDdl } from "./_schema.ts";
+import { type RunListDialect, runListQuery } from "./_run_list.ts";
+import {
+  addedColumnType,
+  RUN_STORE_ADDED_COLUMNS,
+  runIndexBackfill,
+  runStoreDdl,
+} from "./_schema.ts";
 
 /** Options of {@linkcode SqliteRunStore.open}. */
 export interface SqliteRunStoreOptions {
@@ -89,6 +104,16 @@ function metadataOf(data: string): string {
   return JSON.stringify(parsed.metadata ?? {});
 }
 
+const RUN_LIST: RunListDialect = {
+  tables: { pipeline_runs: "pipeline_runs", run_tags: "run_tags", run_assets: "run_assets" },
+  columns: "r.*",
+  placeholder: () => "?",
+  time: (placeholder) => placeholder,
+  // SQLite keeps the left table of a CROSS JOIN as the outer loop: the walk
+  // stays on the index in the list's order.
+  join: "CROSS JOIN",
+};
+
 /**
  * Run store in a SQLite file (or `:memory:`).
  *
@@ -107,6 +132,8 @@ export class SqliteRunStore extends RunStoreBase {
   #statements = new Map<string, StatementSync>();
   #clock: Clock;
   #closed = false;
+  /** (run, asset) pairs already in `run_assets`: a step's later writes skip the insert. */
+  #indexed = new IndexedPairs();
 
   private constructor(db: DatabaseSync, path: string, options: SqliteRunStoreOptions) {
     super();
@@ -175,8 +202,31 @@ export class SqliteRunStore extends RunStoreBase {
         run.cancelRequestedAt,
         run.cancelReason,
       );
-      return Number(inserted.changes) === 1;
+      if (Number(inserted.changes) !== 1) return false;
+      this.#setTags(run.runId, run.tags);
+      // Steps recorded before their run (rare) are indexed now.
+      this.#run(
+        `INSERT INTO run_assets (asset_key, started_at, run_id)
+         SELECT DISTINCT asset_key, ?, run_id FROM run_steps WHERE run_id = ? ON CONFLICT DO NOTHING`,
+        run.startedAt,
+        run.runId,
+      );
+      return true;
     });
+  }
+
+  /** Sets the `run_tags` rows of `tags` (replacing those of the same keys) of a recorded run. */
+  #setTags(runId: string, tags: Readonly<Record<string, string>>): void {
+    for (const [key, value] of Object.entries(tags)) {
+      this.#run("DELETE FROM run_tags WHERE run_id = ? AND key = ?", runId, key);
+      this.#run(
+        `INSERT INTO run_tags (key, value, started_at, run_id)
+         SELECT ?, ?, started_at, run_id FROM pipeline_runs WHERE run_id = ?`,
+        key,
+        value,
+        runId,
+      );
+    }
   }
 
   /** Updates a run at once: absent fields keep their value, `null` clears them. */
@@ -198,7 +248,9 @@ export class SqliteRunStore extends RunStoreBase {
         update.tags === undefined ? null : JSON.stringify(update.tags),
         runId,
       );
-      return Number(updated.changes) === 1;
+      if (Number(updated.changes) !== 1) return false;
+      if (update.tags) this.#setTags(runId, update.tags);
+      return true;
     });
   }
 
@@ -216,17 +268,115 @@ export class SqliteRunStore extends RunStoreBase {
     });
   }
 
-  /** Runs, most recent first. */
-  protected readRuns({ limit, status, tags }: RunFilter): Promise<RunRecord[]> {
-    const wanted = Object.entries(tags ?? {});
-    // One statement per number of tag conditions (a handful), cached like the others.
-    const sql = `SELECT * FROM pipeline_runs WHERE (? IS NULL OR status = ?)${
-      wanted.map(() =>
-        " AND EXISTS (SELECT 1 FROM json_each(pipeline_runs.tags) WHERE key = ? AND value = ?)"
-      ).join("")
-    } ORDER BY started_at DESC, run_id DESC LIMIT ?`;
+  /** Runs, most recent first, from the cursor on (see `_run_list.ts`). */
+  protected readRuns(filter: RunFilter): Promise<RunRecord[]> {
+    // One statement per combination of filters (a handful), cached like the others.
+    const { sql, params } = runListQuery(filter, RUN_LIST);
+    return this.#read(() => this.#all(sql, ...params).map(toRun));
+  }
+
+  /** Events of one asset, newest first. */
+  protected readAssetEvents(filter: AssetEventFilter): Promise<StoredRunEvent[]> {
+    const where = ["asset_key = ?"];
+    const params: SQLInputValue[] = [filter.assetKey];
+    if (filter.beforeId !== undefined) {
+      where.push("id < ?");
+      params.push(filter.beforeId);
+    }
+    if (filter.types) {
+      where.push(`type IN (${filter.types.map(() => "?").join(", ") || "NULL"})`);
+      params.push(...filter.types);
+    }
+    if (filter.partition === null) where.push("(partition_key IS NULL OR partition_key = '')");
+    else if (filter.partition !== undefined) {
+      where.push("partition_key = ?");
+      params.push(filter.partition);
+    }
     return this.#read(() =>
-      this.#all(sql, status ?? null, status ?? null, ...wanted.flat(), limit).map(toRun)
+      this.#all(
+        `SELECT * FROM run_events WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
+        ...params,
+        filter.limit,
+      ).map(toEvent)
+    );
+  }
+
+  /** Stores a state at once. */
+  protected writeAutomationState(state: AutomationState): Promise<AutomationState> {
+    return this.#now(() => {
+      this.#run(
+        `INSERT INTO automation_state (name, enabled, updated_at, updated_by) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled,
+           updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        state.name,
+        state.enabled ? 1 : 0,
+        state.updatedAt,
+        state.updatedBy,
+      );
+      return { ...state };
+    });
+  }
+
+  /** Every state, by name. */
+  protected readAutomationStates(): Promise<AutomationState[]> {
+    return this.#read(() =>
+      this.#all("SELECT * FROM automation_state ORDER BY name").map(toAutomationState)
+    );
+  }
+
+  /** Records ticks in one transaction, collapsing repeats and dropping the oldest. */
+  protected writeTicks(ticks: readonly NewTick[]): Promise<void> {
+    return this.#now(() => {
+      for (const tick of ticks) {
+        const latest = this.#all(
+          "SELECT * FROM automation_ticks WHERE name = ? ORDER BY id DESC LIMIT 1",
+          tick.name,
+        ).map(toTick)[0];
+        if (latest && tickCollapses(latest, tick)) {
+          this.#run(
+            "UPDATE automation_ticks SET last_time = ?, count = count + 1 WHERE id = ?",
+            tick.time,
+            latest.id,
+          );
+          continue;
+        }
+        this.#run(
+          `INSERT INTO automation_ticks (name, kind, time, last_time, count, status, run_ids,
+             duplicate_keys, reason, cursor) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+          tick.name,
+          tick.kind,
+          tick.time,
+          tick.time,
+          tick.status,
+          JSON.stringify(tick.runIds),
+          JSON.stringify(tick.duplicateKeys),
+          tick.reason,
+          tick.cursor,
+        );
+        this.#run(
+          `DELETE FROM automation_ticks WHERE name = ? AND id <= (SELECT id FROM automation_ticks
+             WHERE name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+          tick.name,
+          tick.name,
+          TICK_HISTORY,
+        );
+      }
+    });
+  }
+
+  /** Tick records of a name, newest first. */
+  protected readTicks(
+    name: string,
+    beforeId: number | undefined,
+    limit: number,
+  ): Promise<TickRecord[]> {
+    return this.#read(() =>
+      this.#all(
+        "SELECT * FROM automation_ticks WHERE name = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        name,
+        beforeId ?? Number.MAX_SAFE_INTEGER,
+        limit,
+      ).map(toTick)
     );
   }
 
@@ -290,6 +440,7 @@ export class SqliteRunStore extends RunStoreBase {
           JSON.stringify(record.tags),
           run.runId,
         );
+        this.#setTags(run.runId, record.tags);
         const steps = this.#all("SELECT * FROM run_steps WHERE run_id = ?", run.runId).map(toStep);
         for (const step of steps) {
           const next = reapedStep(step, now);
@@ -320,9 +471,18 @@ export class SqliteRunStore extends RunStoreBase {
     });
   }
 
-  /** Inserts or replaces a step (buffered). */
+  /** Inserts or replaces a step (buffered), and indexes its run under its asset. */
   protected writeStep(step: StepRecord): Promise<void> {
-    return this.#write(() =>
+    const index = this.#indexed.add(step.runId, step.assetKey);
+    return this.#write(() => {
+      if (index) {
+        this.#run(
+          `INSERT INTO run_assets (asset_key, started_at, run_id)
+           SELECT ?, started_at, run_id FROM pipeline_runs WHERE run_id = ? ON CONFLICT DO NOTHING`,
+          step.assetKey,
+          step.runId,
+        );
+      }
       this.#run(
         `INSERT INTO run_steps (run_id, asset_key, partition_key, status, attempts, started_at, finished_at, reason)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -337,8 +497,8 @@ export class SqliteRunStore extends RunStoreBase {
         step.startedAt,
         step.finishedAt,
         step.reason,
-      )
-    );
+      );
+    });
   }
 
   /** Steps of a run. */
@@ -647,6 +807,9 @@ export class SqliteRunStore extends RunStoreBase {
  * opening an old file at once add them once).
  */
 function prepareTables(db: DatabaseSync): void {
+  const indexed = db.prepare(
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('run_tags', 'run_assets')",
+  ).get() as { n: number };
   for (const sql of runStoreDdl("sqlite")) db.exec(sql);
   for (const [table, columns] of Object.entries(RUN_STORE_ADDED_COLUMNS)) {
     const present = new Set(
@@ -658,6 +821,8 @@ function prepareTables(db: DatabaseSync): void {
       }
     }
   }
+  // A store made before runs were indexed by tag and asset: index what it holds.
+  if (Number(indexed.n) < 2) { for (const sql of runIndexBackfill("sqlite")) db.exec(sql); }
 }
 
 function message(error: unknown): string {

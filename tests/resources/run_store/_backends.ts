@@ -9,6 +9,9 @@
 
 import { MemoryRunStore, type RunStore } from "../../../core/mod.ts";
 import { PostgresRunStore, SqliteRunStore } from "../../../resources/run_store/mod.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+import { startPgliteServer } from "../../_helpers/pglite_server.ts";
+import { probe } from "../../_helpers/tools.ts";
 
 /** Fresh, empty stores of one backend; `reopen` gives a second handle on the same data. */
 export interface Target extends AsyncDisposable {
@@ -61,4 +64,62 @@ export function postgresTarget(url: string): Target {
     },
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
+}
+
+/** One check of a contract, on a fresh empty store. */
+export type Check = (place: Place) => Promise<void>;
+
+/** Runs every check of `checks` against one backend, as steps of one test. */
+function contractOn(
+  title: string,
+  backend: string,
+  checks: Readonly<Record<string, Check>>,
+  target: () => Promise<Target>,
+  options: { ignore?: boolean } = {},
+): void {
+  Deno.test({
+    name: `${title} on ${backend}`,
+    ignore: options.ignore ?? false,
+    async fn(t) {
+      await using targets = await target();
+      for (const [name, check] of Object.entries(checks)) {
+        await t.step(name, async () => {
+          const place = await targets.open();
+          try {
+            await check(place);
+          } finally {
+            await place.store[Symbol.asyncDispose]();
+          }
+        });
+      }
+    },
+  });
+}
+
+/**
+ * Registers `checks` against every backend: memory, SQLite, Postgres (a
+ * throwaway cluster) and, where PostgreSQL is absent, the Postgres store's
+ * SQL on PGlite over the wire protocol (one shared session: see
+ * tests/_helpers/pglite_server.ts). `skipPostgres` is the calling file's
+ * `await needs("postgres")`, so a skip names that file.
+ */
+export async function runContract(
+  title: string,
+  checks: Readonly<Record<string, Check>>,
+  skipPostgres: boolean,
+): Promise<void> {
+  contractOn(title, "memory", checks, () => Promise.resolve(memoryTarget()));
+  contractOn(title, "sqlite", checks, sqliteTarget);
+  contractOn(title, "postgres", checks, async () => {
+    const pg = await startPostgres();
+    const target = postgresTarget(pg.url);
+    return { open: target.open, [Symbol.asyncDispose]: () => pg.stop() };
+  }, { ignore: skipPostgres });
+  if (!(await probe("postgres")).present) {
+    contractOn(title, "postgres wire protocol served by PGlite", checks, async () => {
+      const pg = await startPgliteServer();
+      const target = postgresTarget(pg.url);
+      return { open: target.open, [Symbol.asyncDispose]: () => pg.stop() };
+    });
+  }
 }

@@ -18,17 +18,9 @@ import {
   type RunStore,
   type StepRecord,
 } from "../../../core/mod.ts";
-import { startPostgres } from "../../_helpers/postgres.ts";
-import {
-  memoryTarget,
-  type Place,
-  postgresTarget,
-  sqliteTarget,
-  type Target,
-} from "./_backends.ts";
+import { type Check, runContract } from "./_backends.ts";
 import { rejected as rejects } from "../../_helpers/assert_errors.ts";
-import { needs, probe } from "../../_helpers/tools.ts";
-import { startPgliteServer } from "../../_helpers/pglite_server.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00Z");
 
@@ -96,8 +88,6 @@ function materialization(
 /** Strips the store-assigned ids so events compare with what was appended. */
 const withoutIds = (events: readonly { id: number }[]) =>
   events.map(({ id: _id, ...rest }) => rest);
-
-type Check = (place: Place) => Promise<void>;
 
 const CONTRACT: Record<string, Check> = {
   "createRun then getRun returns the record, by id and by unique prefix": async ({ store }) => {
@@ -965,48 +955,4 @@ async function assertSample(store: RunStore): Promise<void> {
   assertEquals(await store.dynamicPartitions("d"), ["p1", "p2"]);
 }
 
-/** Runs every check of the contract against one backend. */
-function runStoreContract(
-  backend: string,
-  target: () => Promise<Target>,
-  options: { ignore?: boolean } = {},
-): void {
-  Deno.test({
-    name: `run store contract on ${backend}`,
-    ignore: options.ignore ?? false,
-    async fn(t) {
-      await using targets = await target();
-      for (const [name, check] of Object.entries(CONTRACT)) {
-        await t.step(name, async () => {
-          const place = await targets.open();
-          try {
-            await check(place);
-          } finally {
-            await place.store[Symbol.asyncDispose]();
-          }
-        });
-      }
-    },
-  });
-}
-
-runStoreContract("memory", () => Promise.resolve(memoryTarget()));
-runStoreContract("sqlite", sqliteTarget);
-runStoreContract("postgres", async () => {
-  const pg = await startPostgres();
-  const target = postgresTarget(pg.url);
-  return {
-    open: target.open,
-    [Symbol.asyncDispose]: () => pg.stop(),
-  };
-}, { ignore: await needs("postgres") });
-
-// Without PostgreSQL, the Postgres store's SQL still runs on PGlite over the
-// wire protocol (one shared session: see tests/_helpers/pglite_server.ts).
-if (!(await probe("postgres")).present) {
-  runStoreContract("postgres wire protocol served by PGlite", async () => {
-    const pg = await startPgliteServer();
-    const target = postgresTarget(pg.url);
-    return { open: target.open, [Symbol.asyncDispose]: () => pg.stop() };
-  });
-}
+await runContract("run store contract", CONTRACT, await needs("postgres"));

@@ -44,7 +44,7 @@ Deno.test("runStoreDdl: Postgres tables live in schema ops, SQLite has none", ()
   const pg = runStoreDdl("postgres");
   assertEquals(pg[0], "CREATE SCHEMA IF NOT EXISTS ops");
   const tables = pg.filter((s) => s.startsWith("CREATE TABLE"));
-  assertEquals(tables.length, 8);
+  assertEquals(tables.length, 12);
   for (const sql of tables) assert(/CREATE TABLE IF NOT EXISTS ops\.\w+ \(/.test(sql), sql);
   assert(pg.every((s) => !s.includes("{{")), "every placeholder is filled");
   assert(pg.some((s) => s.includes("BIGSERIAL PRIMARY KEY")));
@@ -141,33 +141,50 @@ Deno.test({
           .sort();
         assertEquals(timeColumns, [
           "automation_records.time",
+          "automation_state.updated_at",
+          "automation_ticks.last_time",
+          "automation_ticks.time",
           "materializations.time",
           "pipeline_runs.cancel_requested_at",
           "pipeline_runs.finished_at",
           "pipeline_runs.heartbeat_at",
           "pipeline_runs.started_at",
+          "run_assets.started_at",
           "run_events.time",
           "run_keys.created_at",
           "run_steps.finished_at",
           "run_steps.started_at",
+          "run_tags.started_at",
           "sensor_cursors.updated_at",
         ]);
-        assertEquals(rows.filter((r) => r.data_type === "bigint").map((r) => r.column_name), [
-          "id",
-          "seq",
-          "id",
-          "seq",
-        ], "only serial ids stay bigint");
+        assertEquals(
+          rows.filter((r) => r.data_type === "bigint").map((r) =>
+            `${r.table_name}.${r.column_name}`
+          )
+            .sort(),
+          [
+            "automation_records.id",
+            "automation_ticks.id",
+            "dynamic_partitions.seq",
+            "run_events.id",
+            "run_steps.seq",
+          ],
+          "only serial ids stay bigint",
+        );
         assertEquals(
           [...new Set(rows.map((r) => r.table_name))].sort(),
           [
             "automation_records",
+            "automation_state",
+            "automation_ticks",
             "dynamic_partitions",
             "materializations",
             "pipeline_runs",
+            "run_assets",
             "run_events",
             "run_keys",
             "run_steps",
+            "run_tags",
             "sensor_cursors",
           ],
         );
