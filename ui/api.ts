@@ -17,9 +17,11 @@ import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
 import { layoutGraph } from "./layout.ts";
 import { kindsOf } from "./pages/asset.ts";
+import { automationStates, findAutomation } from "./pages/automation.ts";
 import { batchLayers, spatialDocuments } from "./pages/map.ts";
+import { checkHistory, materializationPage } from "./asset_history.ts";
 import { resolve } from "./pages/launch.ts";
-import { cursorOf, parseRunFilter, queryRuns } from "./run_query.ts";
+import { automationTags, cursorOf, parseRunFilter, queryRuns } from "./run_query.ts";
 import { readPreview, relationOf } from "./warehouse_preview.ts";
 
 /** Every endpoint, for the API page and `GET /api/`. */
@@ -35,8 +37,9 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
       "one asset (key URL-encoded): definition, state, upstream, downstream, checks; 404 with the nearest key",
   },
   {
-    path: "GET /api/assets/{key}/materializations",
-    summary: "recent materializations with metadata and duration, newest first",
+    path: "GET /api/assets/{key}/materializations?before=&limit=",
+    summary:
+      "materializations over every run with metadata and duration, newest first; keyset pages (`next` → `before`)",
   },
   {
     path: "GET /api/assets/{key}/checks",
@@ -71,7 +74,15 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
     path: "GET /api/runs/{id}/events?after=&type=",
     summary: "a run's events in order; `after` an event id to tail",
   },
-  { path: "GET /api/automation", summary: "sensors and schedules: cursor, next tick, latest runs" },
+  {
+    path: "GET /api/automation",
+    summary: "sensors and schedules: on/off state, cursor, next tick, latest ticks and runs",
+  },
+  {
+    path: "GET /api/automation/{name}/ticks?before=&limit=",
+    summary:
+      "one sensor's or schedule's tick records, newest first; keyset pages (`next` → `before`)",
+  },
   { path: "GET /api/lake/objects?bucket=&prefix=&token=", summary: "one folder level of a bucket" },
   {
     path: "GET /api/lake/object?bucket=&key=",
@@ -88,8 +99,13 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
       "launch a run: selection, exclude, partition | from/to, tags (form or JSON); token + same origin",
   },
   {
+    path: "POST /actions/automation/{name}",
+    summary: "turn a sensor or schedule on or off: enabled=true|false; token + same origin",
+  },
+  {
     path: "POST /actions/runs/{id}/cancel",
-    summary: "cancel a run running in this process; token + same origin",
+    summary:
+      "cancel a running run: at once when it runs in this process, else its process stops it at its next heartbeat (202); token + same origin",
   },
   {
     path: "POST /actions/runs/{id}/reexecute",
@@ -224,15 +240,30 @@ export function apiRoutes(ctx: UiContext): Hono {
   api.get("/assets/:key/materializations", async (c) => {
     const a = asset(c);
     if (!a) return unknownAsset(c, ctx, c.req.param("key"));
-    await ctx.index.refresh();
-    return c.json({ materializations: ctx.index.asset(a.key).materializations.slice(0, 500) });
+    const before = c.req.query("before");
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (before !== undefined && !/^\d+$/.test(before)) {
+      return jsonError(c, 400, "bad_before", `before '${before}' must be an event id`);
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      return jsonError(c, 400, "bad_limit", `limit '${limitText}' must be from 1 to 500`);
+    }
+    const page = await materializationPage(ctx, a.key, {
+      before: before === undefined ? undefined : Number(before),
+      limit,
+    });
+    return etagged(
+      c,
+      JSON.stringify({ materializations: page.materializations, next: page.next ?? null }),
+      "application/json",
+    );
   });
 
   api.get("/assets/:key/checks", async (c) => {
     const a = asset(c);
     if (!a) return unknownAsset(c, ctx, c.req.param("key"));
-    await ctx.index.refresh();
-    const history = ctx.index.asset(a.key).checks;
+    const history = await checkHistory(ctx, a.key, 1000);
     return c.json({
       checks: ctx.graph.checksFor(a.key).map((ch) => ({
         name: ch.name,
@@ -310,6 +341,13 @@ export function apiRoutes(ctx: UiContext): Hono {
     if (filter.asset && !ctx.graph.assets.has(filter.asset)) {
       return unknownAsset(c, ctx, filter.asset);
     }
+    if (filter.automation) {
+      try {
+        automationTags(ctx, filter.automation);
+      } catch (error) {
+        return jsonError(c, 404, "unknown_automation", toError(error).message);
+      }
+    }
     const limitText = c.req.query("limit");
     const limit = limitText === undefined ? 50 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
@@ -342,7 +380,13 @@ export function apiRoutes(ctx: UiContext): Hono {
     const steps = await ctx.store.listSteps(run.runId);
     return etagged(
       c,
-      JSON.stringify({ run, steps, cancelable: ctx.launcher.running.includes(run.runId) }),
+      JSON.stringify({
+        run,
+        steps,
+        cancelable: run.status === "running" && run.cancelRequestedAt === null &&
+          (run.owner !== null || ctx.launcher.running.includes(run.runId)),
+        launchedHere: ctx.launcher.running.includes(run.runId),
+      }),
       "application/json",
     );
   });
@@ -370,9 +414,11 @@ export function apiRoutes(ctx: UiContext): Hono {
 
   api.get("/automation", async (c) => {
     const now = ctx.clock.now();
+    const states = await automationStates(ctx);
     const items = [];
     for (const item of [...ctx.graph.sensors, ...ctx.graph.schedules]) {
       const runs = (await queryRuns(ctx, { automation: item.name }, undefined, 10)).runs;
+      const state = states.get(item.name);
       items.push({
         name: item.name,
         kind: item.kind,
@@ -385,11 +431,48 @@ export function apiRoutes(ctx: UiContext): Hono {
             nextTick: item.nextTick(new Date(now))?.toISOString() ?? null,
           }
           : { intervalMs: item.intervalMs ?? null }),
+        enabled: state?.enabled !== false,
+        state: state ?? null,
         cursor: (await ctx.store.getCursor(item.name)) ?? null,
+        ticks: await ctx.store.listTicks(item.name, { limit: 10 }),
         runs,
       });
     }
-    return c.json({ automations: items });
+    return etagged(c, JSON.stringify({ automations: items }), "application/json");
+  });
+
+  api.get("/automation/:name/ticks", async (c) => {
+    const item = findAutomation(ctx, c.req.param("name"));
+    if (!item) {
+      return jsonError(
+        c,
+        404,
+        "unknown_automation",
+        `No sensor or schedule is named '${c.req.param("name")}'`,
+      );
+    }
+    const before = c.req.query("before");
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? 50 : Number(limitText);
+    if (before !== undefined && !/^\d+$/.test(before)) {
+      return jsonError(c, 400, "bad_before", `before '${before}' must be a tick id`);
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      return jsonError(c, 400, "bad_limit", `limit '${limitText}' must be from 1 to 500`);
+    }
+    const ticks = await ctx.store.listTicks(item.name, {
+      limit: limit + 1,
+      ...(before !== undefined ? { beforeId: Number(before) } : {}),
+    });
+    const page = ticks.slice(0, limit);
+    return etagged(
+      c,
+      JSON.stringify({
+        ticks: page,
+        next: ticks.length > limit ? String(page.at(-1)?.id) : null,
+      }),
+      "application/json",
+    );
   });
 
   api.get("/lake/objects", async (c) => {

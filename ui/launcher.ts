@@ -2,8 +2,10 @@
  * Launching runs from the UI: the same `materialize()` the CLI calls, on the
  * same run store, so a run launched here is recorded, evented and ends with
  * the same statuses as `deno task materialize` — it only runs in the UI's
- * process. Cancel reaches runs launched by this process (the abort signal the
- * executor honours, as Ctrl-C does for the CLI).
+ * process. Cancel reaches any running run: one launched here is aborted at
+ * once (the signal the executor honours, as Ctrl-C does for the CLI); one of
+ * another process (the CLI, a daemon, a worker) is asked through the run
+ * store, and its owner cancels it at its next heartbeat.
  *
  * @module
  */
@@ -41,8 +43,13 @@ export interface LauncherOptions<R> {
   readonly log?: Logger;
 }
 
-/** Whether cancel reached the run. */
-export type CancelOutcome = "canceling" | "not_running" | "not_here";
+/**
+ * What cancel did: `canceling` — aborted here, now; `requested` — its owner
+ * (another process) cancels it at its next heartbeat; `not_running` — it had
+ * ended; `no_owner` — a run recorded without an owner process (by an older
+ * version), which nothing can reach.
+ */
+export type CancelOutcome = "canceling" | "requested" | "not_running" | "no_owner";
 
 /** Starts runs in this process and cancels them. */
 export class Launcher<R = unknown> {
@@ -102,13 +109,20 @@ export class Launcher<R = unknown> {
     return runId;
   }
 
-  /** Cancels a run launched by this process. */
-  cancel(runId: string): CancelOutcome {
-    const run = this.#running.get(runId);
-    if (!run) return "not_here";
-    if (run.abort.signal.aborted) return "canceling";
-    run.abort.abort();
-    return "canceling";
+  /**
+   * Cancels `run`, wherever it runs. The request is recorded in the run store
+   * in every case (who asked, when), so the run page and other processes see it.
+   */
+  async cancel(run: RunRecord, reason: string): Promise<CancelOutcome> {
+    const now = this.#options.clock?.now() ?? Date.now();
+    const requested = await this.#store.requestCancel(run.runId, { time: now, reason });
+    const here = this.#running.get(run.runId);
+    if (here) {
+      here.abort.abort();
+      return "canceling";
+    }
+    if (!requested) return "not_running";
+    return run.owner === null ? "no_owner" : "requested";
   }
 
   /**

@@ -1,12 +1,14 @@
 /**
  * Run listing for the UI: filters (status, asset, sensor or schedule, time)
- * and keyset pages (`before` = the last row's `startedAt` and run id), so a
- * page costs the same at the end of a long history as at its start.
+ * and keyset pages (`before` = the last row's `startedAt` and run id), each
+ * one query of the run store's indexed list, so a page costs the same at the
+ * end of a long history as at its start.
  *
  * @module
  */
 
 import type { RunRecord, RunStatus } from "../core/run_store/types.ts";
+import { closest } from "../core/suggest.ts";
 import type { UiContext } from "./context.ts";
 
 /** Filters of the run list. */
@@ -54,7 +56,7 @@ export function parseRunFilter(query: Record<string, string | undefined>): RunFi
     const value = query[name];
     if (!value) continue;
     const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-    if (!Number.isFinite(ms)) {
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
       throw new RangeError(`${name} '${value}' is not a date (YYYY-MM-DD or ISO time)`);
     }
     filter[name] = ms;
@@ -70,18 +72,34 @@ export function cursorOf(run: RunRecord): string {
 function parseCursor(cursor: string): { startedAt: number; runId: string } {
   const at = cursor.indexOf("_");
   const startedAt = Number(cursor.slice(0, at));
-  if (at < 1 || !Number.isFinite(startedAt)) {
+  if (at < 1 || !/^-?\d+$/.test(cursor.slice(0, at)) || !Number.isSafeInteger(startedAt)) {
     throw new RangeError(`cursor '${cursor}' is not one this server gave`);
   }
   return { startedAt, runId: cursor.slice(at + 1) };
 }
 
-/** Whether `run` matches the tag-level parts of `filter`. */
-export function matchesAutomation(run: RunRecord, automation: string): boolean {
-  return run.tags.sensor === automation || run.tags.schedule === automation;
+/**
+ * The tags that select the runs of sensor or schedule `name` of the graph.
+ * @throws {RangeError} when the graph has no sensor or schedule of that name.
+ */
+export function automationTags(ctx: UiContext, name: string): Record<string, string> {
+  if (ctx.graph.sensors.some((s) => s.name === name)) return { sensor: name };
+  if (ctx.graph.schedules.some((s) => s.name === name)) return { schedule: name };
+  const names = [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name);
+  const near = closest(name, names);
+  throw new RangeError(
+    `automation '${name}' is no sensor or schedule of this graph${
+      near ? ` (did you mean '${near}'?)` : ""
+    }`,
+  );
 }
 
-/** One page of runs matching `filter`, after `before`. */
+/**
+ * One page of runs matching `filter`, after `before` (a cursor from
+ * {@linkcode cursorOf}): one indexed query of the run store, whatever the
+ * page's depth in the history.
+ * @throws {RangeError} on a cursor this server did not give, or an unknown automation.
+ */
 export async function queryRuns(
   ctx: UiContext,
   filter: RunFilter,
@@ -89,36 +107,17 @@ export async function queryRuns(
   limit = RUN_PAGE_SIZE,
 ): Promise<RunPage> {
   const after = before ? parseCursor(before) : undefined;
-  // The run store lists newest first by limit only: read enough to fill a page.
-  const scan = await ctx.store.listRuns({
-    limit: 5000,
+  const tags = filter.automation ? automationTags(ctx, filter.automation) : undefined;
+  const runs = await ctx.store.listRuns({
+    limit: limit + 1,
     ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.asset ? { asset: filter.asset } : {}),
+    ...(filter.since !== undefined ? { startedFrom: filter.since } : {}),
+    ...(filter.until !== undefined ? { startedBefore: filter.until } : {}),
+    ...(tags ? { tags } : {}),
+    ...(after ? { after } : {}),
   });
-  const touching = filter.asset ? await runsWithAsset(ctx, filter.asset) : undefined;
-  const runs: RunRecord[] = [];
-  for (const run of scan) {
-    if (after) {
-      const older = run.startedAt < after.startedAt ||
-        (run.startedAt === after.startedAt && run.runId < after.runId);
-      if (!older) continue;
-    }
-    if (filter.since !== undefined && run.startedAt < filter.since) continue;
-    if (filter.until !== undefined && run.startedAt >= filter.until) continue;
-    if (filter.automation && !matchesAutomation(run, filter.automation)) continue;
-    if (touching && !touching.has(run.runId)) continue;
-    runs.push(run);
-    if (runs.length > limit) break;
-  }
   const page = runs.slice(0, limit);
   const last = page[page.length - 1];
   return runs.length > limit && last ? { runs: page, next: cursorOf(last) } : { runs: page };
-}
-
-async function runsWithAsset(ctx: UiContext, asset: string): Promise<Set<string>> {
-  await ctx.index.refresh();
-  const ids = new Set<string>();
-  for (const step of ctx.index.asset(asset).latestByPartition.values()) ids.add(step.runId);
-  for (const m of ctx.index.asset(asset).materializations) ids.add(m.runId);
-  for (const id of ctx.index.runsOf(asset)) ids.add(id);
-  return ids;
 }

@@ -22,7 +22,7 @@ import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
 import { empty, h, type Html, page, runHref } from "./html.ts";
 import { assetPage } from "./pages/asset.ts";
-import { automationPage } from "./pages/automation.ts";
+import { automationHistoryPage, automationPage, findAutomation } from "./pages/automation.ts";
 import { graphPage } from "./pages/graph.ts";
 import { launchPage, resolutionView, resolve } from "./pages/launch.ts";
 import { lakePage, ledgerDocPage, objectPage } from "./pages/lake.ts";
@@ -170,14 +170,16 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         404,
       );
     }
-    return respond(c, asset.key, "/assets", await assetPage(ctx, asset));
+    return respond(
+      c,
+      asset.key,
+      "/assets",
+      await assetPage(ctx, asset, { before: c.req.query("before") }),
+    );
   });
   app.get("/runs", async (c) => {
-    let filter;
-    try {
-      filter = parseRunFilter(c.req.query());
-    } catch (error) {
-      return c.html(
+    const bad = (error: unknown) =>
+      c.html(
         page(
           "Runs",
           h`<h1>Runs</h1><p class="warn">${toError(error).message}</p><a href="/runs">all runs</a>`,
@@ -185,8 +187,15 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         ),
         400,
       );
+    let result;
+    try {
+      result = await runsPage(ctx, parseRunFilter(c.req.query()), c.req.query());
+    } catch (error) {
+      // A bad filter, an unknown sensor or a cursor this server never gave.
+      if (error instanceof RangeError) return bad(error);
+      throw error;
     }
-    return respond(c, "Runs", "/runs", await runsPage(ctx, filter, c.req.query()));
+    return respond(c, "Runs", "/runs", result);
   });
   app.get("/runs/:id", async (c) => {
     const run = await ctx.store.getRun(c.req.param("id"));
@@ -222,6 +231,42 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     "/automation",
     async (c) => respond(c, "Automation", "/automation", await automationPage(ctx)),
   );
+  app.get("/automation/:name", async (c) => {
+    const item = findAutomation(ctx, c.req.param("name"));
+    if (!item) {
+      const near = closest(
+        c.req.param("name"),
+        [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name),
+      );
+      return c.html(
+        page(
+          "Unknown sensor",
+          h`<h1>Unknown sensor or schedule</h1><p class="warn">Nothing is named <b>${
+            c.req.param("name")
+          }</b>.${near ? h` Did you mean <a href="/automation/${near}">${near}</a>?` : ""}</p>`,
+          opts(c, "/automation"),
+        ),
+        404,
+      );
+    }
+    const before = c.req.query("before");
+    if (before !== undefined && !/^\d+$/.test(before)) {
+      return c.html(
+        page(
+          item.name,
+          h`<h1>${item.name}</h1><p class="warn">before '${before}' is not a tick id</p>`,
+          opts(c, "/automation"),
+        ),
+        400,
+      );
+    }
+    return respond(
+      c,
+      item.name,
+      "/automation",
+      await automationHistoryPage(ctx, item, before === undefined ? undefined : Number(before)),
+    );
+  });
   app.get("/lake", async (c) =>
     c.html(page(
       "Lake & lineage",
@@ -335,6 +380,37 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       throw error;
     }
   });
+  app.post("/actions/automation/:name", async (c) => {
+    const item = findAutomation(ctx, c.req.param("name"));
+    if (!item) {
+      return jsonError(
+        c,
+        404,
+        "unknown_automation",
+        `No sensor or schedule is named '${c.req.param("name")}'`,
+      );
+    }
+    const input = await readInput(c);
+    const enabled = input.enabled === "true" || input.enabled === "1"
+      ? true
+      : input.enabled === "false" || input.enabled === "0"
+      ? false
+      : undefined;
+    if (enabled === undefined) {
+      return jsonError(
+        c,
+        400,
+        "bad_enabled",
+        `enabled must be true or false, got '${input.enabled ?? ""}'`,
+      );
+    }
+    const state = await ctx.store.setAutomationState(item.name, {
+      enabled,
+      time: ctx.clock.now(),
+      by: "ui",
+    });
+    return wantsJson(c) ? c.json(state) : c.redirect(`/automation#${item.name}`, 303);
+  });
   app.post("/actions/runs/:id/cancel", async (c) => {
     const run = await ctx.store.getRun(c.req.param("id"));
     if (!run) return jsonError(c, 404, "unknown_run", `No run has id '${c.req.param("id")}'`);
@@ -346,16 +422,23 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         `Run '${run.runId}' has already ended (${run.status})`,
       );
     }
-    const outcome = ctx.launcher.cancel(run.runId);
-    if (outcome === "not_here") {
+    const outcome = await ctx.launcher.cancel(run, "canceled from the UI");
+    if (outcome === "not_running") {
+      return jsonError(c, 409, "not_running", `Run '${run.runId}' ended before it could cancel`);
+    }
+    if (outcome === "no_owner") {
       return jsonError(
         c,
         409,
-        "not_here",
-        `Run '${run.runId}' runs in another process; this UI can cancel only the runs it launched (stop it there with Ctrl-C)`,
+        "no_owner",
+        `Run '${run.runId}' has no owner process recorded (it was started by an older version), ` +
+          "so no process can be asked to stop it: stop the process that runs it",
       );
     }
-    return actionDone(c, run.runId);
+    if (wantsJson(c)) {
+      return c.json({ runId: run.runId, url: runHref(run.runId), outcome }, 202);
+    }
+    return c.redirect(runHref(run.runId), 303);
   });
   app.post("/actions/runs/:id/reexecute", async (c) => {
     const run = await ctx.store.getRun(c.req.param("id"));

@@ -319,13 +319,14 @@ Deno.test("actions: cancel a running run; re-execute and retry from failure", as
     method: "POST",
     headers,
   });
-  assertEquals(cancel.status, 200);
-  await cancel.body?.cancel();
+  assertEquals(cancel.status, 202);
+  assertEquals((await cancel.json()).outcome, "canceling");
   const canceled = await waitFor(async () => {
     const r = await store.getRun(runId);
     return r?.status === "canceled" ? r : undefined;
   }, "the run to be canceled");
   assertEquals(canceled.status, "canceled");
+  assertEquals(canceled.cancelReason, "canceled from the UI");
   const again = await fetch(`${server.url}/actions/runs/${runId}/cancel`, {
     method: "POST",
     headers,
@@ -445,4 +446,43 @@ Deno.test("security: a non-loopback bind needs UI_TOKEN; a foreign Host is refus
   conn.close();
   const reply = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
   assertMatch(reply, /^HTTP\/1.1 403/);
+});
+
+Deno.test("api: an asset's materializations over every run, paged, with durations", async () => {
+  const { defineAsset } = await import("../../core/asset.ts");
+  const { defineGraph } = await import("../../core/definitions.ts");
+  const { materialize } = await import("../../core/executor.ts");
+  const { MemoryRunStore } = await import("../../core/run_store/memory.ts");
+  let n = 0;
+  const graph = defineGraph({
+    assets: [defineAsset({ key: "counted", materialize: () => ({ rows: ++n }) })],
+  });
+  const store = new MemoryRunStore();
+  for (let i = 0; i < 130; i++) await materialize(graph, { runStore: store });
+  await using server = await serveUi({ graph, store, port: 0 });
+  const first = await json(await fetch(`${server.url}/api/assets/counted/materializations`));
+  assertEquals(first.materializations.length, 100);
+  assertEquals(first.materializations[0].metadata.rows, 130);
+  assert(first.materializations.every((m: { durationMs: number | null }) => m.durationMs !== null));
+  const rest = await json(
+    await fetch(`${server.url}/api/assets/counted/materializations?before=${first.next}`),
+  );
+  assertEquals(rest.materializations.map((m: { metadata: { rows: number } }) => m.metadata.rows), [
+    ...Array.from({ length: 30 }, (_, i) => 30 - i),
+  ]);
+  assertEquals(rest.next, null);
+  const small = await json(
+    await fetch(`${server.url}/api/assets/counted/materializations?limit=7`),
+  );
+  assertEquals(small.materializations.length, 7);
+  for (const bad of ["before=x", "limit=0", "limit=501"]) {
+    const res = await fetch(`${server.url}/api/assets/counted/materializations?${bad}`);
+    assertEquals(res.status, 400, bad);
+    await res.body?.cancel();
+  }
+  const page = await (await fetch(`${server.url}/assets/counted`)).text();
+  const older = /href="\/assets\/counted\?before=(\d+)#history"/.exec(page)?.[1];
+  assertEquals(older, String(first.next));
+  const olderPage = await (await fetch(`${server.url}/assets/counted?before=${older}`)).text();
+  assert(olderPage.includes("30 materialization(s) (older page)"), "the older page");
 });

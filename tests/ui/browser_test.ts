@@ -165,8 +165,23 @@ Deno.test({
       await shot(page, "run");
 
       await page.goto(`${base}/automation`, { waitUntil: "networkidle0" });
-      assertEquals(await page.$$eval("tr[data-automation]", (n) => n.length), 2);
+      assertEquals(await page.$$eval("section[data-automation]", (n) => n.length), 2);
+      // Toggle a sensor off: the page comes back showing it off, and the run store has it.
+      await Promise.all([page.waitForNavigation(), page.click('button[data-toggle="inbox"]')]);
+      assertEquals(
+        await page.$eval(
+          '[data-automation="inbox"] [data-state]',
+          (n) => n.getAttribute("data-state"),
+        ),
+        "off",
+      );
+      assertEquals((await store.automationStates()).map((st) => [st.name, st.enabled]), [[
+        "inbox",
+        false,
+      ]]);
       await shot(page, "automation");
+      await page.goto(`${base}/automation/inbox`, { waitUntil: "networkidle0" });
+      await shot(page, "automation-history");
 
       await page.goto(`${base}/lake?bucket=data-lake&prefix=raw/events/`, {
         waitUntil: "networkidle0",

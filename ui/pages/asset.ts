@@ -15,6 +15,7 @@ import type { AssetStatus } from "../asset_status.ts";
 import { chart, type ChartSeries } from "../charts.ts";
 import type { UiContext } from "../context.ts";
 import {
+  assetHref,
   assetLink,
   badge,
   empty,
@@ -26,7 +27,8 @@ import {
   runLink,
   time,
 } from "../html.ts";
-import type { LatestStep, MaterializationEntry } from "../run_index.ts";
+import { checkHistory, type MaterializationPage, materializationPage } from "../asset_history.ts";
+import type { CheckEvaluation, LatestStep, MaterializationEntry } from "../run_index.ts";
 import { previewRows, relationOf } from "../warehouse_preview.ts";
 
 /** Kinds of an asset, as Dagster shows them: derived from tags, metadata and partitions. */
@@ -53,14 +55,18 @@ function owners(asset: AssetDefinition): string[] {
 export async function assetPage(
   ctx: UiContext,
   asset: AssetDefinition,
+  query: { before?: string | undefined } = {},
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
   const statuses = await ctx.statuses();
   const status = statuses.get(asset.key);
-  const view = ctx.index.asset(asset.key);
   const header = stateHeader(status);
   const latest = latestSection(status);
-  const history = historySection(view.materializations);
-  const checks = checksSection(ctx, asset, status);
+  const before = query.before !== undefined && /^\d+$/.test(query.before)
+    ? Number(query.before)
+    : undefined;
+  const page = await materializationPage(ctx, asset.key, { before, limit: HISTORY_PAGE });
+  const history = historySection(asset.key, page, before !== undefined);
+  const checks = checksSection(ctx, asset, status, await checkHistory(ctx, asset.key, 500));
   const partitions = asset.partitions ? await partitionsSection(ctx, asset) : h``;
   const preview = await previewSection(ctx, asset, status);
   const staticMeta = Object.fromEntries(
@@ -155,8 +161,14 @@ function numericKeys(entries: readonly MaterializationEntry[]): string[] {
   return [...counts].sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1]).map(([k]) => k);
 }
 
-function historySection(entries: readonly MaterializationEntry[]): Html {
-  if (entries.length === 0) return empty("No materialization in the recent runs.");
+/** Materializations per page of the history. */
+export const HISTORY_PAGE = 100;
+
+function historySection(key: string, page: MaterializationPage, older: boolean): Html {
+  const entries = page.materializations;
+  if (entries.length === 0) {
+    return older ? empty("No older materialization.") : empty("Never materialized.");
+  }
   const chrono = [...entries].reverse();
   const keys = numericKeys(entries).slice(0, 3);
   const charts: Html[] = [];
@@ -189,17 +201,23 @@ function historySection(entries: readonly MaterializationEntry[]): Html {
   );
   return h`<div class="charts">${charts}</div>
 <table class="list"><thead><tr><th>time</th><th>run</th><th>partition</th><th>duration</th><th>figures</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">${entries.length} materialization(s) in the recent runs</p>`;
+<p class="muted">${entries.length} materialization(s)${
+    older ? " (older page)" : ""
+  }, newest first; the plots show them all. ${
+    page.next !== undefined
+      ? h`<a class="next" href="${assetHref(key)}?before=${page.next}#history">older →</a>`
+      : ""
+  } ${older ? h`<a href="${assetHref(key)}#history">newest</a>` : ""}</p>`;
 }
 
 function checksSection(
   ctx: UiContext,
   asset: AssetDefinition,
   status: AssetStatus | undefined,
+  history: readonly CheckEvaluation[],
 ): Html {
   const defs = ctx.graph.checksFor(asset.key);
   if (defs.length === 0) return empty("No checks declared.");
-  const history = ctx.index.asset(asset.key).checks;
   const rows = defs.map((def) => {
     const latest = status?.checks.get(def.name);
     const past = history.filter((c) => c.name === def.name).slice(0, 20);

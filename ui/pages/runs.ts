@@ -170,37 +170,72 @@ function runHeader(ctx: UiContext, run: RunRecord, steps: readonly StepRecord[])
   const canRetry = steps.some((s) => ["failed", "skipped", "canceled"].includes(s.status));
   const here = ctx.launcher.running.includes(run.runId);
   const tags = Object.entries(run.tags);
-  return h`<div class="run-header" data-status="${run.status}">
+  const now = ctx.clock.now();
+  const requested = run.cancelRequestedAt !== null;
+  // Any running run can be canceled: here at once, elsewhere through its owner's heartbeat.
+  const cancelable = run.status === "running" && !requested && (here || run.owner !== null);
+  const owner = run.owner
+    ? h`${run.owner.host} pid ${run.owner.pid}${here ? " (this UI)" : ""}${
+      run.status === "running" && run.heartbeatAt !== null
+        ? h` <span class="muted">· last heartbeat ${
+          formatDuration(Math.max(0, now - run.heartbeatAt))
+        } ago</span>`
+        : ""
+    }`
+    : h`<span class="muted">not recorded</span>`;
+  return h`<div class="run-header" data-status="${run.status}" data-cancel-requested="${
+    requested ? "yes" : "no"
+  }">
 <p class="state">${badge(run.status)} ${
     run.status === "running"
-      ? h`<span class="muted">running for ${formatDuration(ctx.clock.now() - run.startedAt)}</span>`
+      ? h`<span class="muted">running for ${formatDuration(now - run.startedAt)}</span>`
       : h`<span class="muted">took ${
         formatDuration((run.finishedAt ?? run.startedAt) - run.startedAt)
       }</span>`
+  }${
+    requested && run.status === "running"
+      ? h` <span class="cancel-requested" data-cancel-note>cancel requested ${
+        time(run.cancelRequestedAt)
+      } (${run.cancelReason ?? ""}): ${
+        here ? "stopping" : "its process stops it at its next heartbeat"
+      }</span>`
+      : ""
   }</p>
 <table class="kv">
 <tr><th>selection</th><td class="mono">${run.selection || "(all assets)"}</td></tr>
 <tr><th>partitions</th><td>${run.partitions ?? "—"}</td></tr>
 <tr><th>started</th><td>${time(run.startedAt)}</td></tr>
 <tr><th>finished</th><td>${time(run.finishedAt)}</td></tr>
+<tr><th>process</th><td>${owner}</td></tr>
 <tr><th>tags</th><td>${
     tags.length
       ? tags.map(([k, v]) =>
         h`<span class="tag">${k}=${
-          k === "parent_run_id" || k === "root_run_id" ? runLink(v) : v
+          k === "parent_run_id" || k === "root_run_id" || k === "relaunch_of" ? runLink(v) : v
         }</span> `
       )
       : "none"
   }</td></tr>
 ${run.errorSummary ? h`<tr><th>error</th><td class="error-text">${run.errorSummary}</td></tr>` : ""}
+${
+    requested && run.status !== "running"
+      ? h`<tr><th>cancel</th><td>requested ${time(run.cancelRequestedAt)} (${
+        run.cancelReason ?? ""
+      })</td></tr>`
+      : ""
+  }
 </table>
 <div class="actions">
 ${
     run.status === "running"
       ? h`<form method="post" action="/actions/runs/${
         encodeURIComponent(run.runId)
-      }/cancel"><button class="danger" type="submit" ${here ? "" : "disabled"} title="${
-        here ? "cancel this run" : "this run runs in another process; cancel it there (Ctrl-C)"
+      }/cancel"><button class="danger" type="submit" ${cancelable ? "" : "disabled"} title="${
+        requested
+          ? "cancel already requested"
+          : cancelable
+          ? here ? "cancel this run now" : "ask its process to cancel it (at its next heartbeat)"
+          : "no owner process is recorded for this run: stop the process that runs it"
       }">Cancel run</button></form>`
       : ""
   }
