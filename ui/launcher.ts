@@ -41,6 +41,11 @@ export interface LauncherOptions<R> {
   readonly concurrency?: number;
   /** Where a run's end is told. */
   readonly log?: Logger;
+  /**
+   * Time between two heartbeats of a launched run (RUN_HEARTBEAT_INTERVAL_MS):
+   * how soon another process notices it died.
+   */
+  readonly heartbeatIntervalMs?: number;
 }
 
 /**
@@ -90,6 +95,9 @@ export class Launcher<R = unknown> {
       ...(this.#options.resources ? { resources: this.#options.resources } : {}),
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       ...(this.#options.concurrency ? { concurrency: this.#options.concurrency } : {}),
+      ...(this.#options.heartbeatIntervalMs
+        ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }
+        : {}),
       onEvent: (event) => {
         if (event.type === "run_started") started.resolve();
       },

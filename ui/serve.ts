@@ -42,6 +42,8 @@ export interface ServeUiOptions<R> {
   readonly clock?: Clock;
   /** Where the server and its runs log. */
   readonly log?: Logger;
+  /** Heartbeat interval of the runs it launches. @default {10000} */
+  readonly heartbeatIntervalMs?: number;
 }
 
 /** A running UI server. */
@@ -66,6 +68,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     ...(options.resources ? { resources: options.resources } : {}),
     clock,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
   });
   const context = new UiContext({
     graph: options.graph as Graph<unknown>,
@@ -188,6 +191,7 @@ export async function uiCommand<R>(
     ...(token ? { token } : {}),
     secrets,
     log,
+    ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
   });
   io.out(`UI_URL=${server.url}\n`);
   io.out(`Serving the UI at ${server.url} (run store ${store.description}); Ctrl-C stops\n`);
@@ -199,6 +203,7 @@ export async function uiCommand<R>(
         intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
         log,
         signal: stop,
+        ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
       });
       await daemon.run();
     } else if (!stop.aborted) {
