@@ -283,7 +283,7 @@ export function apiRoutes(ctx: UiContext): Hono {
     const def = a.partitions;
     const dynamic = def.kind === "dynamic" ? await ctx.store.dynamicPartitions(def.name) : [];
     const keys = partitionKeys(def, { now: ctx.clock.now(), dynamicKeys: () => dynamic });
-    const latest = ctx.index.asset(a.key).latestByPartition;
+    const latest = (await ctx.statuses()).get(a.key)?.latestByPartition ?? new Map();
     return c.json({
       partitioned: true,
       definition: describePartitions(def),

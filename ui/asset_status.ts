@@ -62,6 +62,12 @@ export interface AssetStatus {
   readonly checks: ReadonlyMap<string, CheckEvaluation>;
   /** Partition health, for partitioned assets. */
   readonly partitions: PartitionHealth | undefined;
+  /**
+   * Latest step of each partition (`""` for unpartitioned): from the run
+   * index, and for partitions it has no step of (their last run is older than
+   * its window), from the store's history of the asset.
+   */
+  readonly latestByPartition: ReadonlyMap<string, LatestStep>;
 }
 
 /** Options of {@linkcode assetStatuses}. */
@@ -113,9 +119,16 @@ export async function assetStatuses(
       const shown = checks.get(evaluation.name);
       if (!shown || (shown.passed && !evaluation.passed)) checks.set(evaluation.name, evaluation);
     }
-    const partitions = asset.partitions
-      ? health(await keysOf(asset.partitions), view.latestByPartition)
-      : undefined;
+    let latestByPartition = view.latestByPartition;
+    let partitions: PartitionHealth | undefined;
+    if (asset.partitions) {
+      const keys = await keysOf(asset.partitions);
+      const gaps = index.complete ? [] : keys.filter((k) => !latestByPartition.has(k));
+      if (gaps.length > 0) {
+        latestByPartition = await withOlderSteps(store, key, latestByPartition, new Set(gaps));
+      }
+      partitions = health(keys, latestByPartition);
+    }
     const last = lastMaterialized.get(key);
     const { state, why } = stateOf(graph, asset, view.latest, last, checks, lastMaterialized);
     result.set(key, {
@@ -126,9 +139,57 @@ export async function assetStatuses(
       latestStep: view.latest,
       checks,
       partitions,
+      latestByPartition,
     });
   }
   return result;
+}
+
+/** Asset events read at most to fill partition gaps (newest first). */
+const GAP_SCAN = 20_000;
+
+/**
+ * `latest` with, for each partition of `gaps`, the outcome of its latest step
+ * in the store's history of the asset (a materialization, a failure or a
+ * cancel), newest first, reading at most {@linkcode GAP_SCAN} events.
+ */
+async function withOlderSteps(
+  store: RunStore,
+  assetKey: string,
+  latest: ReadonlyMap<string, LatestStep>,
+  gaps: Set<string>,
+): Promise<Map<string, LatestStep>> {
+  const merged = new Map(latest);
+  let beforeId: number | undefined;
+  for (let read = 0; read < GAP_SCAN && gaps.size > 0;) {
+    const events = await store.listAssetEvents(assetKey, {
+      types: ["materialization", "step_failed", "step_canceled"],
+      limit: 2000,
+      ...(beforeId !== undefined ? { beforeId } : {}),
+    });
+    for (const event of events) {
+      const partition = event.partition ?? "";
+      if (!gaps.has(partition)) continue;
+      gaps.delete(partition);
+      merged.set(partition, {
+        runId: event.runId,
+        status: event.type === "materialization"
+          ? "success"
+          : event.type === "step_failed"
+          ? "failed"
+          : "canceled",
+        partition: event.partition,
+        startedAt: null,
+        finishedAt: event.time,
+        reason: typeof event.data.error === "string" ? event.data.error : null,
+      });
+    }
+    read += events.length;
+    const last = events.at(-1);
+    if (events.length < 2000 || !last) break;
+    beforeId = last.id;
+  }
+  return merged;
 }
 
 function health(keys: readonly string[], latest: ReadonlyMap<string, LatestStep>): PartitionHealth {

@@ -93,6 +93,7 @@ export class RunIndex {
   #refreshing: Promise<void> | undefined;
   #byAsset = new Map<string, AssetView>();
   #version = 0;
+  #complete = true;
 
   /** Indexes the runs of `store`; nothing is read until {@linkcode RunIndex.refresh}. */
   constructor(store: RunStore, options: RunIndexOptions = {}) {
@@ -127,6 +128,7 @@ export class RunIndex {
     if (runs.length === PAGE && !runs.some((run) => known.has(run.runId))) {
       runs = await this.#store.listRuns({ limit: this.#maxRuns });
     }
+
     const seen = new Set(runs.map((run) => run.runId));
     // Known runs still running but past the page are looked up one by one.
     for (const entry of this.#runs) {
@@ -151,6 +153,8 @@ export class RunIndex {
     for (const entry of this.#runs) if (!seen.has(entry.run.runId)) fresh.push(entry);
     fresh.sort((a, b) => b.run.startedAt - a.run.startedAt || (a.run.runId < b.run.runId ? 1 : -1));
     if (fresh.length > this.#maxRuns || fresh.length !== this.#runs.length) changed = true;
+    // Runs older than the window exist once it has filled (or a read could not see them all).
+    if (fresh.length >= this.#maxRuns || runs.length >= this.#maxRuns) this.#complete = false;
     this.#runs = fresh.slice(0, this.#maxRuns);
     if (changed) {
       this.#byAsset = buildViews(this.#runs);
@@ -223,6 +227,14 @@ export class RunIndex {
   /** Number of runs indexed. */
   get size(): number {
     return this.#runs.length;
+  }
+
+  /**
+   * Whether the index holds every run of the store (fewer than `maxRuns` were
+   * ever seen): then an asset's partition without a step here has none at all.
+   */
+  get complete(): boolean {
+    return this.#complete;
   }
 }
 

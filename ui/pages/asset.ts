@@ -247,7 +247,7 @@ async function partitionsSection(ctx: UiContext, asset: AssetDefinition): Promis
   if (!def) return h``;
   const dynamic = def.kind === "dynamic" ? await ctx.store.dynamicPartitions(def.name) : [];
   const keys = partitionKeys(def, { now: ctx.clock.now(), dynamicKeys: () => dynamic });
-  const latest = ctx.index.asset(asset.key).latestByPartition;
+  const latest = (await ctx.statuses()).get(asset.key)?.latestByPartition ?? new Map();
   const cell = (key: string, label: string) => {
     const step = latest.get(key);
     const state = cellState(step);
