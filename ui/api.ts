@@ -21,6 +21,7 @@ import { automationStates, findAutomation } from "./pages/automation.ts";
 import { batchLayers, spatialDocuments } from "./pages/map.ts";
 import { checkHistory, materializationPage } from "./asset_history.ts";
 import { resolve } from "./pages/launch.ts";
+import { EVENT_TYPES, idParam, limitParam, someOfParam } from "./params.ts";
 import { automationTags, cursorOf, parseRunFilter, queryRuns } from "./run_query.ts";
 import { readPreview, relationOf } from "./warehouse_preview.ts";
 
@@ -240,19 +241,9 @@ export function apiRoutes(ctx: UiContext): Hono {
   api.get("/assets/:key/materializations", async (c) => {
     const a = asset(c);
     if (!a) return unknownAsset(c, ctx, c.req.param("key"));
-    const before = c.req.query("before");
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? 100 : Number(limitText);
-    if (before !== undefined && !/^\d+$/.test(before)) {
-      return jsonError(c, 400, "bad_before", `before '${before}' must be an event id`);
-    }
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return jsonError(c, 400, "bad_limit", `limit '${limitText}' must be from 1 to 500`);
-    }
-    const page = await materializationPage(ctx, a.key, {
-      before: before === undefined ? undefined : Number(before),
-      limit,
-    });
+    const before = idParam("before", c.req.query("before"), "an event id");
+    const limit = limitParam(c.req.query("limit"), 100, 500);
+    const page = await materializationPage(ctx, a.key, { before, limit });
     return etagged(
       c,
       JSON.stringify({ materializations: page.materializations, next: page.next ?? null }),
@@ -348,16 +339,7 @@ export function apiRoutes(ctx: UiContext): Hono {
         return jsonError(c, 404, "unknown_automation", toError(error).message);
       }
     }
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? 50 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return jsonError(
-        c,
-        400,
-        "bad_limit",
-        `limit '${limitText}' must be a whole number from 1 to 500`,
-      );
-    }
+    const limit = limitParam(c.req.query("limit"), 50, 500);
     try {
       const page = await queryRuns(ctx, filter, c.req.query("before"), limit);
       return etagged(
@@ -394,20 +376,11 @@ export function apiRoutes(ctx: UiContext): Hono {
   api.get("/runs/:id/events", async (c) => {
     const run = await ctx.store.getRun(c.req.param("id"));
     if (!run) return jsonError(c, 404, "unknown_run", `No run has id '${c.req.param("id")}'`);
-    const after = c.req.query("after");
-    if (after !== undefined && !/^\d+$/.test(after)) {
-      return jsonError(
-        c,
-        400,
-        "bad_after",
-        `after '${after}' must be an event id (a whole number)`,
-      );
-    }
-    const type = c.req.query("type");
+    const after = idParam("after", c.req.query("after"), "an event id");
+    const types = someOfParam("type", c.req.query("type"), EVENT_TYPES);
     const events = await ctx.store.listEvents(run.runId, {
-      ...(after ? { afterId: Number(after) } : {}),
-      // deno-lint-ignore no-explicit-any -- validated by the store's own type list below
-      ...(type ? { types: type.split(",") as any } : {}),
+      ...(after !== undefined ? { afterId: after } : {}),
+      ...(types ? { types } : {}),
     });
     return etagged(c, JSON.stringify({ events: events.slice(0, 5000) }), "application/json");
   });
@@ -451,18 +424,11 @@ export function apiRoutes(ctx: UiContext): Hono {
         `No sensor or schedule is named '${c.req.param("name")}'`,
       );
     }
-    const before = c.req.query("before");
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? 50 : Number(limitText);
-    if (before !== undefined && !/^\d+$/.test(before)) {
-      return jsonError(c, 400, "bad_before", `before '${before}' must be a tick id`);
-    }
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return jsonError(c, 400, "bad_limit", `limit '${limitText}' must be from 1 to 500`);
-    }
+    const before = idParam("before", c.req.query("before"), "a tick id");
+    const limit = limitParam(c.req.query("limit"), 50, 500);
     const ticks = await ctx.store.listTicks(item.name, {
       limit: limit + 1,
-      ...(before !== undefined ? { beforeId: Number(before) } : {}),
+      ...(before !== undefined ? { beforeId: before } : {}),
     });
     const page = ticks.slice(0, limit);
     return etagged(

@@ -72,7 +72,10 @@ export function cursorOf(run: RunRecord): string {
 function parseCursor(cursor: string): { startedAt: number; runId: string } {
   const at = cursor.indexOf("_");
   const startedAt = Number(cursor.slice(0, at));
-  if (at < 1 || !/^-?\d+$/.test(cursor.slice(0, at)) || !Number.isSafeInteger(startedAt)) {
+  if (
+    at < 1 || at === cursor.length - 1 || !/^-?\d+$/.test(cursor.slice(0, at)) ||
+    !Number.isSafeInteger(startedAt)
+  ) {
     throw new RangeError(`cursor '${cursor}' is not one this server gave`);
   }
   return { startedAt, runId: cursor.slice(at + 1) };

@@ -29,6 +29,7 @@ import { lakePage, ledgerDocPage, objectPage } from "./pages/lake.ts";
 import { mapPage } from "./pages/map.ts";
 import { martsPage } from "./pages/marts.ts";
 import { runPage, runsPage } from "./pages/runs.ts";
+import { BadParamError, EVENT_TYPES, idParam, LOG_LEVELS, oneOfParam } from "./params.ts";
 import { parseRunFilter } from "./run_query.ts";
 import {
   hasToken,
@@ -88,12 +89,25 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
 
   app.onError((error, c) => {
     const e = toError(error);
+    // Bad input is the caller's to fix (400); anything else is ours (500). Neither shows a stack.
+    const bad = error instanceof BadParamError ||
+      (error instanceof ConfigError && error.code === "ui.bad_json");
+    const status = bad ? 400 : 500;
     if (c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")) {
-      return jsonError(c, 500, error instanceof PlatformError ? error.code : "internal", e.message);
+      const code = error instanceof BadParamError || error instanceof PlatformError
+        ? error.code
+        : "internal";
+      return jsonError(c, status, code, e.message);
     }
     return c.html(
-      page("Error", h`<h1>Something went wrong</h1><p class="warn">${e.message}</p>`, opts(c)),
-      500,
+      page(
+        bad ? "Bad request" : "Error",
+        bad
+          ? h`<h1>Bad request</h1><p class="warn">${e.message}</p><p><a href="${c.req.path}">without parameters</a></p>`
+          : h`<h1>Something went wrong</h1><p class="warn">${e.message}</p>`,
+        opts(c),
+      ),
+      status,
     );
   });
   app.notFound((c) =>
@@ -215,8 +229,8 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       "/runs",
       await runPage(ctx, run, {
         step: c.req.query("step"),
-        level: c.req.query("level"),
-        type: c.req.query("type"),
+        level: oneOfParam("level", c.req.query("level"), LOG_LEVELS),
+        type: oneOfParam("type", c.req.query("type"), EVENT_TYPES),
       }),
     );
   });
@@ -249,23 +263,8 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         404,
       );
     }
-    const before = c.req.query("before");
-    if (before !== undefined && !/^\d+$/.test(before)) {
-      return c.html(
-        page(
-          item.name,
-          h`<h1>${item.name}</h1><p class="warn">before '${before}' is not a tick id</p>`,
-          opts(c, "/automation"),
-        ),
-        400,
-      );
-    }
-    return respond(
-      c,
-      item.name,
-      "/automation",
-      await automationHistoryPage(ctx, item, before === undefined ? undefined : Number(before)),
-    );
+    const before = idParam("before", c.req.query("before"), "a tick id");
+    return respond(c, item.name, "/automation", await automationHistoryPage(ctx, item, before));
   });
   app.get("/lake", async (c) =>
     c.html(page(
@@ -487,12 +486,19 @@ async function readInput(c: Context): Promise<Record<string, string>> {
   const type = c.req.header("content-type") ?? "";
   let raw: Record<string, unknown>;
   if (type.includes("application/json")) {
+    let parsed: unknown;
     try {
-      raw = await c.req.json();
+      parsed = await c.req.json();
     } catch {
       throw new ConfigError("ui.bad_json", "The request body is not JSON");
     }
-    if (!raw || typeof raw !== "object" || Array.isArray(raw)) raw = {};
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new ConfigError(
+        "ui.bad_json",
+        'The request body must be a JSON object, e.g. {"selection": "KEY"}',
+      );
+    }
+    raw = parsed as Record<string, unknown>;
   } else if (type.includes("form")) {
     raw = await c.req.parseBody();
   } else {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { idParam } from "../params.ts";
 import type { AssetDefinition } from "../../core/asset.ts";
 import type { MetadataValue } from "../../core/metadata.ts";
 import { describePartitions, partitionKeys } from "../../core/partitions.ts";
@@ -57,13 +58,11 @@ export async function assetPage(
   asset: AssetDefinition,
   query: { before?: string | undefined } = {},
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
+  const before = idParam("before", query.before, "an event id");
   const statuses = await ctx.statuses();
   const status = statuses.get(asset.key);
   const header = stateHeader(status);
   const latest = latestSection(status);
-  const before = query.before !== undefined && /^\d+$/.test(query.before)
-    ? Number(query.before)
-    : undefined;
   const page = await materializationPage(ctx, asset.key, { before, limit: HISTORY_PAGE });
   const history = historySection(asset.key, page, before !== undefined);
   const checks = checksSection(ctx, asset, status, await checkHistory(ctx, asset.key, 500));

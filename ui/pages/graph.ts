@@ -14,6 +14,7 @@ import { ASSET_STATES } from "../asset_status.ts";
 import type { UiContext } from "../context.ts";
 import { assetHref, assetLink, badge, escapeText, h, type Html, time, trusted } from "../html.ts";
 import { type GraphLayout, layoutGraph, NODE_HEIGHT, NODE_WIDTH } from "../layout.ts";
+import { pageParam } from "../params.ts";
 
 const curved = line<readonly [number, number]>().x((p) => p[0]).y((p) => p[1]).curve(curveBasis);
 
@@ -165,7 +166,7 @@ function assetList(
     return key.toLowerCase().includes(q) || a?.group.toLowerCase().includes(q) ||
       a?.tags.some((t) => t.toLowerCase().includes(q));
   });
-  const pageNo = Math.max(0, Number.parseInt(query.page ?? "0", 10) || 0);
+  const pageNo = pageParam(query.page);
   const shown = keys.slice(pageNo * LIST_PAGE, (pageNo + 1) * LIST_PAGE);
   const rows = shown.map((key) => {
     const a = ctx.graph.assets.get(key);

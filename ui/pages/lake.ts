@@ -7,6 +7,7 @@
  * @module
  */
 
+import { oneOfParam } from "../params.ts";
 import { toError } from "../../core/errors.ts";
 import type { MetadataValue } from "../../core/metadata.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
@@ -31,7 +32,7 @@ export async function lakePage(
   if (!lakeOpen) return h`<h1>Lake & lineage</h1>${unavailable("a lake")}`;
   const lake = await lakeOpen;
   const buckets = [ctx.landingBucket, ctx.lakeBucket];
-  const bucket = query.bucket && buckets.includes(query.bucket) ? query.bucket : undefined;
+  const bucket = oneOfParam("bucket", query.bucket, buckets);
   const tabs = buckets.map((b) =>
     h`<a class="tab ${b === bucket ? "active" : ""}" href="/lake?bucket=${b}">${b}</a>`
   );

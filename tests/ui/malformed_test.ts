@@ -1,0 +1,234 @@
+/**
+ * Malformed input everywhere: every page and API route with every query
+ * parameter set to values a user or a script can send by mistake (numbers
+ * out of range, markup, control characters, broken percent-encoding, very
+ * long text). No answer is a 5xx, none shows a stack or a secret, and the
+ * values the server cannot use are a 400 with a message naming them.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { dataServer } from "./_data_fixture.ts";
+import { fixtureServer, SCRIPT, SECRET } from "./_fixture.ts";
+
+/** Values each parameter is tried with (already URL-encoded where raw). */
+const VALUES: readonly string[] = [
+  "abc",
+  "-1",
+  "0",
+  "1e400",
+  "1.5",
+  "99999999999999999999999",
+  "9007199254740993",
+  "NaN",
+  "",
+  " ",
+  "2020-13-45",
+  "../../etc/passwd",
+  "\u0000",
+  "\u202e",
+  "a".repeat(5000),
+  "[]",
+  '{"a":1}',
+  SCRIPT,
+  "1_2",
+  "_",
+  "north,south",
+];
+
+/** Raw query strings that are not valid percent-encoding. */
+const RAW: readonly string[] = ["%", "%E0%A4%A", "%ZZ", "%C0%AF", "%FF%FE"];
+
+const PARAMS: readonly string[] = [
+  "q",
+  "page",
+  "before",
+  "after",
+  "limit",
+  "status",
+  "asset",
+  "automation",
+  "since",
+  "until",
+  "step",
+  "level",
+  "type",
+  "selection",
+  "exclude",
+  "bucket",
+  "prefix",
+  "token",
+  "key",
+  "user",
+  "batch",
+  "fragment",
+  "partition",
+];
+
+/** What no answer may hold: a stack frame, a source path, the secret. */
+function assertClean(what: string, res: Response, text: string): void {
+  const status = res.status;
+  assert(status < 500, `${what} answered ${status}: ${text.slice(0, 300)}`);
+  assert(!/\n\s+at |file:\/\/|\.ts:\d+/.test(text), `${what} shows a stack: ${text.slice(0, 300)}`);
+  assert(!text.includes(SECRET), `${what} leaks the secret`);
+  if ((res.headers.get("content-type") ?? "").includes("html")) {
+    assert(!text.includes(SCRIPT), `${what} shows markup unescaped`);
+  }
+  if (status === 400) {
+    if (text.startsWith("{")) {
+      const body = JSON.parse(text);
+      assert(typeof body.error === "string" && body.message.length > 0, `${what}: ${text}`);
+    } else {
+      assertMatch(text, /class="warn"/);
+    }
+  }
+}
+
+async function sweep(base: string, paths: readonly string[]): Promise<number> {
+  let tried = 0;
+  for (const path of paths) {
+    for (const name of PARAMS) {
+      const queries = [
+        ...VALUES.map((v) => `${name}=${encodeURIComponent(v)}`),
+        ...RAW.map((v) => `${name}=${v}`),
+      ];
+      for (const query of queries) {
+        const res = await fetch(`${base}${path}?${query}`);
+        assertClean(`GET ${path}?${query.slice(0, 60)}`, res, await res.text());
+        tried++;
+      }
+    }
+  }
+  return tried;
+}
+
+Deno.test("malformed: every page and endpoint, every parameter, bad values: no 5xx, no stack, no secret", async () => {
+  const { server, store } = await fixtureServer();
+  await using _ = server;
+  const [run] = await store.listRuns({ limit: 1 });
+  assert(run);
+  const tried = await sweep(server.url, [
+    "/assets",
+    "/assets/raw_events",
+    `/assets/${encodeURIComponent("marts/summary")}`,
+    "/runs",
+    `/runs/${run.runId}`,
+    "/launch",
+    "/automation",
+    "/automation/inbox",
+    "/api",
+    "/api/endpoints",
+    "/api/assets",
+    "/api/assets/raw_events",
+    "/api/assets/raw_events/materializations",
+    "/api/assets/raw_events/checks",
+    "/api/assets/raw_events/partitions",
+    "/api/assets/raw_events/preview",
+    "/api/asset-states",
+    "/api/graph",
+    "/api/selection",
+    "/api/runs",
+    `/api/runs/${run.runId}`,
+    `/api/runs/${run.runId}/events`,
+    "/api/automation",
+    "/api/automation/inbox/ticks",
+  ]);
+  assert(tried > 10_000, `tried ${tried}`);
+});
+
+Deno.test("malformed: lake, ledger, map and preview routes with a lake behind them: no 5xx, no stack", async () => {
+  await using data = await dataServer();
+  const base = data.server.url;
+  await sweep(base, [
+    "/lake",
+    "/lake/object",
+    `/lake/doc/${data.doc.id}`,
+    "/marts",
+    "/map",
+    "/api/lake/objects",
+    "/api/lake/object",
+    "/api/lake/quarantine",
+    "/api/map/layers",
+    "/api/assets/things_mart/preview",
+  ]);
+});
+
+Deno.test("malformed: values the server cannot use are a 400 naming the parameter", async () => {
+  const { server, store } = await fixtureServer();
+  await using _ = server;
+  const [run] = await store.listRuns({ limit: 1 });
+  assert(run);
+  const cases: [path: string, code: string, says: RegExp][] = [
+    ["/api/assets/raw_events/materializations?before=abc", "bad_before", /before 'abc'/],
+    [
+      "/api/assets/raw_events/materializations?before=99999999999999999999999",
+      "bad_before",
+      /before/,
+    ],
+    ["/api/assets/raw_events/materializations?limit=0", "bad_limit", /from 1 to 500/],
+    ["/api/assets/raw_events/materializations?limit=1e2", "bad_limit", /limit '1e2'/],
+    ["/api/automation/inbox/ticks?before=-1", "bad_before", /tick id/],
+    ["/api/automation/inbox/ticks?limit=501", "bad_limit", /from 1 to 500/],
+    [`/api/runs/${run.runId}/events?after=1.5`, "bad_after", /after '1.5'/],
+    [`/api/runs/${run.runId}/events?type=step_success,bogus`, "bad_type", /type 'bogus'/],
+    ["/api/runs?status=done", "bad_filter", /status 'done'/],
+    ["/api/runs?since=yesterday", "bad_filter", /since 'yesterday'/],
+    ["/api/runs?limit=-5", "bad_limit", /limit '-5'/],
+    ["/api/runs?before=garbage", "bad_cursor", /cursor 'garbage'/],
+  ];
+  for (const [path, code, says] of cases) {
+    const res = await fetch(`${server.url}${path}`);
+    const body = await res.json();
+    assertEquals([res.status, body.error], [400, code], path);
+    assertMatch(body.message, says);
+  }
+  const pages: [path: string, says: RegExp][] = [
+    ["/assets?page=-1", /page '-1'/],
+    ["/assets/raw_events?before=abc", /before 'abc'/],
+    [`/runs/${run.runId}?level=loud`, /level/],
+    [`/runs/${run.runId}?type=nope`, /type/],
+    ["/runs?status=done", /status/],
+    ["/runs?before=1_", /cursor/],
+    ["/automation/inbox?before=x", /tick id/],
+  ];
+  for (const [path, says] of pages) {
+    const res = await fetch(`${server.url}${path}`);
+    const text = await res.text();
+    assertEquals(res.status, 400, path);
+    assertMatch(text.replaceAll("&#39;", "'"), says);
+  }
+});
+
+Deno.test("malformed: broken paths are a 404, a broken JSON body is a 400", async () => {
+  const { server } = await fixtureServer();
+  await using _ = server;
+  for (
+    const path of [
+      "/assets/%E0%A4%A",
+      "/assets/%ZZ",
+      "/runs/%",
+      "/automation/%E0",
+      "/api/assets/%ZZ",
+      "/api/runs/%C0%AF/events",
+      "/api/automation/%FF/ticks",
+      "/static/..%2F..%2Fdeno.json",
+      "/static/%2e%2e%2fserver.ts",
+    ]
+  ) {
+    const res = await fetch(`${server.url}${path}`);
+    const text = await res.text();
+    assertClean(`GET ${path}`, res, text);
+    assertEquals(res.status, 404, path);
+  }
+  for (const body of ["{not json", "[1,2", '"just a string"', "null"]) {
+    const res = await fetch(`${server.url}/actions/launch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: server.url },
+      body,
+    });
+    const text = await res.text();
+    assertClean(`POST /actions/launch ${body}`, res, text);
+    assertEquals(res.status, 400, body);
+  }
+});
