@@ -10,58 +10,15 @@
  * @module
  */
 
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { MemoryLedger } from "../../resources/ledger/memory.ts";
 import { MemoryObjectStore } from "../../resources/object_store/memory.ts";
 import { serveUi } from "../../ui/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { fixtureGraph, ranStore, SCRIPT, SECRET } from "./_fixture.ts";
-import { chromiumPath, needs } from "../_helpers/tools.ts";
-
-const CHROMIUM = chromiumPath();
-const ARTIFACTS = new URL("../../test-artifacts/ui/", import.meta.url).pathname;
+import { needs } from "../_helpers/tools.ts";
+import { launchBrowser, shot, watchedPage } from "./_browser.ts";
 
 const ignore = await needs("chromium");
-
-async function launchBrowser(): Promise<Browser> {
-  return await puppeteer.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-}
-
-/** A page that records console errors and failed requests. */
-async function watchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 1000 });
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e}`));
-  page.on("requestfailed", (r) => {
-    // Polls cut short by leaving the page are not failures.
-    if (r.failure()?.errorText !== "net::ERR_ABORTED") {
-      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
-    }
-  });
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  return { page, problems };
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png` as `${string}.png`, fullPage: true });
-}
 
 async function fixture() {
   const { graph, release } = fixtureGraph();

@@ -45,9 +45,15 @@ function startLive(el) {
         el.classList.add("stale");
       }
     }
-    setTimeout(tick, every);
+    timer = setTimeout(tick, every);
   };
-  setTimeout(tick, every);
+  let timer = setTimeout(tick, every);
+  // Hidden tabs do not poll; coming back shows the present at once.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, 0);
+  });
 }
 
 function startGraph(wrap) {
