@@ -35,6 +35,7 @@ const VALUES: readonly string[] = [
   "1_2",
   "_",
   "north,south",
+  `postgres://app:${SECRET}@db:5432/x`,
 ];
 
 /** Raw query strings that are not valid percent-encoding. */
