@@ -1,5 +1,9 @@
-# The platform's image: Deno with every dependency cached at build time, so a
-# container starts without reaching the network for code.
+# The platform's image. Deno with every dependency cached at build time (a
+# container never fetches code), the code root-owned and read-only, run as the
+# unprivileged `deno` user. Everything the platform writes at run time goes
+# under STATE_DIR (/state: a volume) and TMPDIR (/tmp: a tmpfs), so compose
+# runs it with `read_only: true`. tests/image_test.ts reproduces this layout
+# without Docker: it reads the ENV, USER and ENTRYPOINT lines below.
 FROM denoland/deno:2.9.6
 
 # Native GDAL (>= 3.6): the spatial pipeline picks it over gdal3.js (GDAL_ENGINE=auto); it reads
@@ -11,8 +15,16 @@ WORKDIR /app
 COPY deno.json deno.lock ./
 RUN deno install --frozen
 COPY . .
-RUN deno cache main.ts graph.ts
+# Cache (and transpile) everything the commands load, then make the code and
+# the cache read-only: nothing under /app or DENO_DIR changes at run time.
+RUN deno cache main.ts graph.ts \
+  && chown -R root:root /app "$DENO_DIR" \
+  && chmod -R a-w /app \
+  && mkdir -p /state && chown deno:deno /state
+
+ENV STATE_DIR=/state LAKE_URL=file:///state/data_lake TMPDIR=/tmp
+VOLUME ["/state"]
 
 USER deno
-ENTRYPOINT ["deno", "run", "-A", "main.ts"]
+ENTRYPOINT ["deno", "run", "--cached-only", "-A", "main.ts"]
 CMD ["materialize"]

@@ -12,6 +12,7 @@ import { dbtAssets } from "./assets/dbt/mod.ts";
 import { opsAssets } from "./assets/ops/mod.ts";
 import { spatialAssets } from "./assets/spatial/mod.ts";
 import { weatherAssets } from "./assets/weather/mod.ts";
+import { openMeteoSamples } from "./assets/weather/samples.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
 import { sensors } from "./sensors/mod.ts";
 import { activitySensor } from "./sensors/activity_sensor.ts";
@@ -30,13 +31,16 @@ import {
 } from "./core/automation/condition.ts";
 import { freshness } from "./core/automation/freshness_policy.ts";
 import { onCheckFailure, onFreshnessBreach, onRunFailure } from "./core/automation/alerts.ts";
+import { ensureWritable, writablePlaces } from "./resources/writable.ts";
 
 const config = loadConfig();
+// Fail at once, naming the variable, when a place the run writes to is not writable.
+await ensureWritable(writablePlaces(config));
 
 /**
  * The dbt project (`dbt/`, or DBT_PROJECT_DIR): one asset per model, seed and
- * snapshot, one check per test. Its target/ goes under STATE_DIR when that is
- * set, so the code tree can be read-only.
+ * snapshot, one check per test. Its target/ (artifacts, parse cache) always
+ * goes under STATE_DIR (default `.state`), so the code tree is never written.
  */
 const dbtProjectDir = config.DBT_PROJECT_DIR ?? new URL("./dbt", import.meta.url).pathname;
 /**
@@ -50,11 +54,7 @@ const marts = await dbtAssets(dbtProjectDir, {
   fullRefresh: config.DBT_FULL_REFRESH,
   ...(dbtTarget ? { target: dbtTarget } : {}),
   vars: { lake_root: lakeRoot(config.LAKE_URL, config.LAKE_BUCKET) },
-  ...(Deno.env.get("STATE_DIR")
-    ? {
-      targetDir: `${config.STATE_DIR}/dbt/${dbtProjectDir.replace(/\/+$/, "").split("/").at(-1)}`,
-    }
-    : {}),
+  targetDir: `${config.STATE_DIR}/dbt/${dbtProjectDir.replace(/\/+$/, "").split("/").at(-1)}`,
 });
 
 /**
@@ -118,5 +118,7 @@ export const graph = defineGraph<AppResources>({
   // The weather schedules of sensors/weather_schedules.ts are replaced by
   // raw_weather's condition above (same crons, same partitions).
   schedules: [],
-  resources: appResources(config),
+  resources: appResources(config, {
+    samples: [openMeteoSamples(new URL("./sample_data/weather/", import.meta.url))],
+  }),
 });

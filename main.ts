@@ -20,6 +20,7 @@ import { runCli } from "./core/cli/mod.ts";
 import { ConfigError } from "./core/errors.ts";
 import type { Clock } from "./core/clock.ts";
 import type { Graph } from "./core/graph.ts";
+import type { RunResult } from "./core/executor.ts";
 import { pathToFileURL } from "node:url";
 import type { AppResources } from "./resources/app.ts";
 import type { Config } from "./resources/config.ts";
@@ -66,6 +67,7 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
       const config = await loadConfig();
       return await (await import("./resources/run_store/open.ts")).openRunStore(config.RUNS_URL);
     },
+    runNotes: sampleNotes,
     // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
     sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
     heartbeatIntervalMs: () => loadedConfig?.RUN_HEARTBEAT_INTERVAL_MS ?? 10_000,
@@ -131,6 +133,23 @@ async function loadGraph(path: string | undefined): Promise<Graph<AppResources>>
     );
   }
   return module.graph;
+}
+
+/**
+ * One line naming the inputs of the run that were sample data: the assets
+ * whose materialization carries `sample_data` metadata (the sample seeders,
+ * and `raw_weather` answered by the replay client when SAMPLE_DATA=true).
+ */
+function sampleNotes(result: RunResult): string[] {
+  const used = result.steps.flatMap((step) => {
+    const note = step.materialization?.metadata.sample_data;
+    if (typeof note !== "string") return [];
+    const id = step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`;
+    return [`${id}: ${note}`];
+  });
+  return used.length === 0
+    ? []
+    : [`Sample inputs (SAMPLE_DATA=true; set SAMPLE_DATA=false for live data): ${used.join("; ")}`];
 }
 
 /** A command whose module is imported only when it runs (keeps `--help` fast). */

@@ -9,6 +9,7 @@
 import { defineResource, type ResourceSources } from "../core/resource.ts";
 import { type Config, redactUrl } from "./config.ts";
 import { FetchHttpClient } from "./http/fetch_client.ts";
+import { ReplayHttpClient, type ReplaySource } from "./http/replay_client.ts";
 import type { HttpClient } from "./http/types.ts";
 import { openLake } from "./lake.ts";
 import { openLedger } from "./ledger/open.ts";
@@ -42,19 +43,45 @@ export interface AppResources {
   readonly notifiers: readonly Notifier[];
 }
 
-/** Resource factories for `config`; each opens on first use in a run and closes at its end. */
-export function appResources(config: Config): ResourceSources<AppResources> {
+/** Options of {@linkcode appResources}. */
+export interface AppResourcesOptions {
+  /**
+   * What the `http` resource answers from when `SAMPLE_DATA=true` (the
+   * pipelines' sample responses, e.g. the weather samples).
+   * @default {[]}
+   */
+  readonly samples?: readonly ReplaySource[];
+}
+
+/**
+ * Resource factories for `config`; each opens on first use in a run and
+ * closes at its end. `SAMPLE_DATA=true` makes `http` the replay client over
+ * `options.samples` (offline, never the network); `false` makes it the live
+ * client.
+ */
+export function appResources(
+  config: Config,
+  options: AppResourcesOptions = {},
+): ResourceSources<AppResources> {
   return {
     config,
-    http: defineResource(
-      `http client (timeout ${config.HTTP_TIMEOUT_MS} ms)`,
-      (ctx) =>
-        new FetchHttpClient({
-          timeoutMs: config.HTTP_TIMEOUT_MS,
-          onRetry: (retry) =>
-            ctx.log.warn(`retrying GET ${retry.url} in ${retry.delayMs} ms: ${retry.reason}`),
-        }),
-    ),
+    http: config.SAMPLE_DATA
+      ? defineResource(
+        "http client replaying sample data (SAMPLE_DATA=true)",
+        () =>
+          new ReplayHttpClient(options.samples ?? [], {
+            hint: "set SAMPLE_DATA=false to call the live API",
+          }),
+      )
+      : defineResource(
+        `http client (timeout ${config.HTTP_TIMEOUT_MS} ms)`,
+        (ctx) =>
+          new FetchHttpClient({
+            timeoutMs: config.HTTP_TIMEOUT_MS,
+            onRetry: (retry) =>
+              ctx.log.warn(`retrying GET ${retry.url} in ${retry.delayMs} ms: ${retry.reason}`),
+          }),
+      ),
     lake: defineResource(
       `object store ${redactUrl(config.LAKE_URL)}`,
       () => openLake(config),
@@ -68,6 +95,7 @@ export function appResources(config: Config): ResourceSources<AppResources> {
       (ctx) =>
         openWarehouse(config.WAREHOUSE_URL, {
           onLockWait: (message) => ctx.log.warn(message),
+          onCreate: (message) => ctx.log.info(message),
         }),
     ),
     gdal: defineResource(`GDAL (${config.GDAL_ENGINE})`, () => openGdal(config.GDAL_ENGINE)),

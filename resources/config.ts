@@ -16,7 +16,12 @@ const urlWithScheme = (name: string, schemes: readonly string[], fallback: strin
     { message: `${name} must start with ${schemes.map((s) => `'${s}'`).join(" or ")}` },
   );
 
-/** The zod schema of the configuration: the single source of its shape and defaults. */
+/**
+ * The zod schema of the configuration: the single source of its shape and
+ * defaults. {@linkcode loadConfig} derives the defaults of LEDGER_URL,
+ * WAREHOUSE_URL and RUNS_URL from STATE_DIR (the `.state` ones below are
+ * what parsing this schema alone gives).
+ */
 export const ConfigSchema = z.object({
   STATE_DIR: z.string().trim().min(1).default(".state"),
   LAKE_URL: urlWithScheme(
@@ -158,6 +163,12 @@ export function loadConfig(
   const env = options.env ?? Deno.env.toObject();
   // An empty value means unset, in the environment and in `.env` alike.
   const input: Record<string, string> = { ...pickDefined(dotenv), ...pickDefined(env) };
+  // The embedded stores live under STATE_DIR unless their URL is set, so one
+  // variable moves everything the platform writes besides the local lake.
+  const state = (input.STATE_DIR ?? "").trim() || ".state";
+  input.LEDGER_URL ??= `sqlite:${state}/ledger.db`;
+  input.WAREHOUSE_URL ??= `pglite:${state}/warehouse`;
+  input.RUNS_URL ??= `sqlite:${state}/runs.db`;
   const parsed = ConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {

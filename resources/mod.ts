@@ -11,7 +11,7 @@
  * @module
  */
 
-export { type AppResources, appResources } from "./app.ts";
+export { type AppResources, appResources, type AppResourcesOptions } from "./app.ts";
 export { openLake } from "./lake.ts";
 export { type Config, ConfigSchema, loadConfig, redactUrl } from "./config.ts";
 export type { HttpClient } from "./http/mod.ts";

@@ -61,6 +61,7 @@ export function sampleDropsAsset(options: SampleDropsOptions = {}) {
         unchanged: seeded.unchanged.length,
         left_alone: seeded.leftAlone.length,
         copied_files: seeded.copied.map(base),
+        sample_data: `${names.length} synthetic Fitbit-style CSV drops (sample_data/activity)`,
       };
     },
   });

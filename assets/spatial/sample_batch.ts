@@ -74,6 +74,7 @@ export function sampleBatchAsset(options: SampleBatchOptions = {}) {
         copied: written.length,
         skipped: false,
         keys: written,
+        sample_data: `spatial batch '${batchId}' (sample_data/spatial)`,
       };
     },
   });

@@ -115,6 +115,7 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
       let unchanged = 0;
       let bytes = 0;
       const keys: string[] = [];
+      const samples: string[] = [];
       // One place at a time: a handful of requests per day, kind to a free API,
       // and the first unreachable host ends the partition at once.
       for (const place of places) {
@@ -142,6 +143,8 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
             longitude: weather.longitude,
             hours: weather.hourly.time.length,
             response_sha256: await responseHash(response.body),
+            // Provenance: the replay client (SAMPLE_DATA=true) says which sample answered.
+            source: response.source ?? `Open-Meteo ${endpoint} API`,
           },
         });
         ctx.log.info(`${place.name}: ${outcome} ${key} (${response.bytes.length} bytes)`, {
@@ -153,6 +156,7 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
         else unchanged++;
         bytes += response.bytes.length;
         keys.push(key);
+        if (response.source !== undefined) samples.push(response.source);
       }
       return {
         partition: day,
@@ -162,6 +166,9 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
         objects_written: written,
         objects_unchanged: unchanged,
         keys,
+        ...(samples.length > 0
+          ? { sample_data: `${samples.length} synthetic Open-Meteo responses, e.g. ${samples[0]}` }
+          : {}),
       };
     },
   });

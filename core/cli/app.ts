@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Graph } from "../graph.ts";
 import { PlatformError } from "../errors.ts";
+import type { RunResult } from "../executor.ts";
 import type { RunStore } from "../run_store/types.ts";
 import type { CliIo } from "./io.ts";
 
@@ -45,6 +46,12 @@ export interface CliApp<R> {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * Lines `materialize` prints once a run ended (after the summary on a
+   * terminal; on standard error in JSON mode, so standard output stays JSON
+   * lines), e.g. which inputs were sample data. None when absent.
+   */
+  runNotes?(result: RunResult): readonly string[];
 }
 
 /** A bad command line: exit code 2. */

@@ -221,6 +221,8 @@ async function runOnce<R>(
         `\nRun ${result.runId} ${result.status} in ${formatDuration(result.durationMs)}\n`,
     );
   }
+  const notes = app.runNotes?.(result) ?? [];
+  if (notes.length > 0) (live ? io.out : io.err)(notes.join("\n") + "\n");
   if (result.status !== "success") io.err(failureReport(app, result));
   return result.status === "success"
     ? EXIT.ok

@@ -22,6 +22,8 @@ export const HttpErrorCode = {
   invalidJson: "http.invalid_json",
   /** The retries would take longer than the client's total time budget. */
   deadline: "http.deadline",
+  /** The replay client (SAMPLE_DATA=true) holds no response for the request. */
+  noSample: "http.no_sample",
 } as const;
 
 /** Fields every HTTP error carries. */

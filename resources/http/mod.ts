@@ -28,5 +28,11 @@ export {
   type FetchHttpClientOptions,
   type HttpRetryInfo,
 } from "./fetch_client.ts";
+export {
+  type ReplayAnswer,
+  ReplayHttpClient,
+  type ReplayHttpClientOptions,
+  type ReplaySource,
+} from "./replay_client.ts";
 export { redactSecrets } from "./redact.ts";
 export { parseRetryAfter } from "./retry_after.ts";

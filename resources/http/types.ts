@@ -35,6 +35,12 @@ export interface HttpJsonResponse {
   readonly attempts: number;
   /** Time from the first attempt to the end of the body, in milliseconds (by the client's clock). */
   readonly durationMs: number;
+  /**
+   * Where the body came from when it is not the live API: set by the replay
+   * client (`SAMPLE_DATA=true`), e.g. `synthetic sample sample_data/weather/...`.
+   * Absent for a live response.
+   */
+  readonly source?: string;
 }
 
 /**

@@ -88,6 +88,14 @@ export function openObjectStore(url: string, options: OpenObjectStoreOptions = {
   }
 }
 
+/**
+ * The folder a `file:` URL names (relative to the current directory unless
+ * absolute), or `undefined` for any other scheme.
+ */
+export function localFolder(url: string, source = "LAKE_URL"): string | undefined {
+  return url.startsWith("file:") ? filePath(url, source) : undefined;
+}
+
 function filePath(url: string, source: string): string {
   const rest = url.slice("file:".length).replace(/^\/\//, "");
   const path = rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest;

@@ -41,6 +41,12 @@ export interface PgliteWarehouseOptions {
    * @default console.error
    */
   onLockWait?: (message: string) => void;
+  /**
+   * Told once when the data dir does not exist yet and is being created
+   * (PGlite's initdb: seconds, run in a worker so the caller stays responsive).
+   * @default {() => {}}
+   */
+  onCreate?: (message: string) => void;
 }
 
 /**
@@ -177,6 +183,9 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
     try {
       // A brand-new dir: initdb in a child process, so its memory peak is not this process's.
       if (!(await isDataDir(location))) {
+        options.onCreate?.(
+          `creating the embedded warehouse (PGlite) in ${dataDir}: first run only, about 10 s`,
+        );
         await createDataDir(location).catch((error) => {
           throw unreachable({ location, secrets: [] }, error, "open");
         });

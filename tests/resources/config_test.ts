@@ -120,7 +120,12 @@ Deno.test("config: every variable has its documented default", async (t) => {
 
   await t.step(".env.example documents every variable", async () => {
     const example = await Deno.readTextFile(new URL("../../.env.example", import.meta.url));
-    const documented = Object.keys(parseDotenv(example));
+    // A commented-out `# NAME=value` documents a variable whose default derives from another.
+    const uncommented = example.replace(/^#\s*(?=[A-Z][A-Z0-9_]*=)/gm, "").replace(
+      /\s{2,}\(unset:[^)]*\)$/gm,
+      "",
+    );
+    const documented = Object.keys(parseDotenv(uncommented));
     for (const name of Object.keys(ConfigSchema.shape)) {
       assert.ok(documented.includes(name), `${name} is missing from .env.example`);
     }
@@ -146,6 +151,24 @@ Deno.test("config: values are parsed and typed", () => {
   assert.equal(config.TARGET_CRS, "EPSG:3857");
   assert.equal(config.WEATHER_START_DATE, "2024-02-29");
   assert.equal(config.STATE_DIR, "/var/lib/platform");
+});
+
+Deno.test("config: the embedded stores follow STATE_DIR unless their own URL is set", () => {
+  const moved = load({ STATE_DIR: "/var/lib/platform" });
+  assert.deepEqual([moved.LEDGER_URL, moved.WAREHOUSE_URL, moved.RUNS_URL], [
+    "sqlite:/var/lib/platform/ledger.db",
+    "pglite:/var/lib/platform/warehouse",
+    "sqlite:/var/lib/platform/runs.db",
+  ]);
+  const own = load({ STATE_DIR: "/var/lib/platform", RUNS_URL: "memory:" });
+  assert.equal(own.RUNS_URL, "memory:");
+  assert.equal(own.LEDGER_URL, "sqlite:/var/lib/platform/ledger.db");
+  const plain = load({});
+  assert.deepEqual([plain.LEDGER_URL, plain.WAREHOUSE_URL, plain.RUNS_URL], [
+    "sqlite:.state/ledger.db",
+    "pglite:.state/warehouse",
+    "sqlite:.state/runs.db",
+  ]);
 });
 
 Deno.test("config: each URL variable accepts its schemes and rejects others, naming itself", async (t) => {

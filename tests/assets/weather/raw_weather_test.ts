@@ -39,6 +39,7 @@ Deno.test("raw_weather writes each response unchanged with its ledger document",
   assert.equal(doc.format, "json");
   assert.equal(doc.metadata.place, "billings");
   assert.equal(doc.metadata.endpoint, "archive");
+  assert.equal(doc.metadata.source, "Open-Meteo archive API", "a live response names its API");
   assert.match(String(doc.metadata.url), /\/v1\/archive\?latitude=45\.7833&longitude=-108\.5007/);
 
   assert.deepEqual(await lakeKeys(h.lake), [key, "raw/weather/2026/11/20/bozeman.json"]);

@@ -384,3 +384,27 @@ Deno.test("materialize: the run's tags are recorded", async () => {
   assert.deepStrictEqual(run?.tags, { who: "ci", ticket: "42" });
   assert.equal(run?.selection, "raw");
 });
+
+Deno.test("materialize: the app's run notes follow the run (stderr in JSON mode, stdout on a terminal)", async () => {
+  const assets = [defineAsset({ key: "seed", materialize: () => ({ sample_data: "demo rows" }) })];
+  const { app } = testApp(assets);
+  const seen: string[][] = [];
+  const noted = {
+    ...app,
+    runNotes: (result: { steps: readonly { assetKey: string }[] }) => {
+      seen.push(result.steps.map((s) => s.assetKey));
+      return ["Sample inputs: seed"];
+    },
+  };
+  const json = await cli(noted, ["materialize"]);
+  assertExit(json, EXIT.ok);
+  assert.equal(json.stderr, "Sample inputs: seed\n");
+  assert.doesNotMatch(json.stdout, /Sample inputs/, "stdout stays JSON lines");
+  const terminal = await cli(noted, ["materialize"], { isTerminal: true });
+  assertExit(terminal, EXIT.ok);
+  assert.match(terminal.stdout, /Sample inputs: seed\n$/);
+  assert.deepEqual(seen, [["seed"], ["seed"]]);
+  // No notes, no line.
+  const plain = await cli(app, ["materialize"]);
+  assert.equal(plain.stderr, "");
+});
