@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ResourceError } from "./errors.ts";
+import { ConfigError, ResourceError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { isResourceFactory } from "./resource.ts";
 
@@ -58,7 +58,7 @@ export class ResourcePool {
       return value;
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      throw new ResourceError(
+      const failure = new ResourceError(
         "resource.open_failed",
         `Cannot open resource '${key}' for ${user}: ${why}`,
         {
@@ -66,6 +66,11 @@ export class ResourcePool {
           cause: error,
         },
       );
+      // A bad setting does not fix itself: asset retries would only wait.
+      if (error instanceof ConfigError || (error as { retryable?: unknown })?.retryable === false) {
+        Object.defineProperty(failure, "retryable", { value: false });
+      }
+      throw failure;
     }
   }
 

@@ -9,9 +9,14 @@ import { weatherAssets } from "../../../assets/weather/mod.ts";
 import { asset } from "../../../assets/_define.ts";
 import { defineGraph } from "../../../core/definitions.ts";
 import { materialize, type RunResult } from "../../../core/executor.ts";
-import { defineResource, type ResourceSource } from "../../../core/resource.ts";
+import {
+  defineResource,
+  type ResourceSource,
+  type ResourceSources,
+} from "../../../core/resource.ts";
 import { MemoryRunStore } from "../../../core/run_store/memory.ts";
 import { FakeClock } from "../../../core/testing.ts";
+import { ConfigError } from "../../../core/errors.ts";
 import { FetchHttpClient, HttpUnreachableError } from "../../../resources/http/mod.ts";
 import type { AppResources } from "../../../resources/mod.ts";
 import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
@@ -32,7 +37,7 @@ const independent = asset({
 function graphFor(
   h: WeatherHarness,
   warehouse: ResourceSource<Warehouse>,
-  overrides: Partial<AppResources> = {},
+  overrides: Partial<ResourceSources<AppResources>> = {},
 ) {
   return defineGraph<AppResources>({
     assets: [...weatherAssets({ startDate: "2026-11-01" }), independent],
@@ -164,4 +169,39 @@ Deno.test("without network raw_weather fails quickly and the rest of the graph g
   assert.ok(failed.error instanceof HttpUnreachableError);
   assert.match(failed.reason ?? "", /^Cannot reach 127\.0\.0\.1: no network\?/);
   assert.match(result.steps[1]?.reason ?? "", /raw_weather/);
+});
+
+Deno.test("raw_weather spends its retries only on the API: a misconfigured lake fails at once", async () => {
+  await using h = await weatherHarness({ now: "2026-11-23T13:00:00Z" });
+  const warehouse = defineResource<Warehouse>("unused warehouse", () => {
+    throw new Error("the warehouse was opened although bronze_weather was skipped");
+  });
+  const graph = graphFor(h, warehouse, {
+    lake: defineResource("broken lake", () => {
+      throw new ConfigError("object_store.invalid_url", "LAKE_URL is not a valid URL");
+    }),
+  });
+  const clock = new FakeClock(h.clock.now());
+  const result = await materialize(graph, {
+    clock,
+    runStore: new MemoryRunStore(),
+    partitions: { keys: ["2026-11-22"] },
+  });
+  assert.deepEqual(clock.sleeps, [], "no five-minute wait for a lake that will not open");
+  assert.deepEqual(summary(result)[0], ["raw_weather", "2026-11-22", "failed", 1]);
+
+  // A 503 from the API is what the retries are for.
+  h.api.failNext({ kind: "status", status: 503 }, { kind: "status", status: 503 }, {
+    kind: "status",
+    status: 503,
+  }, { kind: "status", status: 503 });
+  const retried = await materialize(
+    graphFor(h, warehouse, {
+      http: new FetchHttpClient({ retries: 0, baseDelayMs: 0 }),
+    }),
+    { clock, runStore: new MemoryRunStore(), partitions: { keys: ["2026-11-22"] } },
+  );
+  const step = retried.steps.find((s) => s.assetKey === "raw_weather")!;
+  assert.ok(step.attempts >= 2, `attempts ${step.attempts}`);
+  assert.ok(clock.sleeps.length >= 1, "waited before retrying the API");
 });
