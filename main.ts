@@ -24,6 +24,7 @@ import type { RunResult } from "./core/executor.ts";
 import { pathToFileURL } from "node:url";
 import type { AppResources } from "./resources/app.ts";
 import type { Config } from "./resources/config.ts";
+import { registerSecretsOf } from "./core/secrets.ts";
 
 /** Options of {@linkcode createApp}: where the project's settings come from. */
 export interface AppOptions {
@@ -178,6 +179,9 @@ function cancelOnSignals(): AbortController {
 }
 
 if (import.meta.main) {
+  // Before anything can fail and print: the passwords of every *_URL and the
+  // values of secret-named variables are redacted from every output.
+  registerSecretsOf(Deno.env.toObject());
   const controller = cancelOnSignals();
   Deno.exit(await runCli(Deno.args, app, processIo(), { signal: controller.signal }));
 }

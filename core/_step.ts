@@ -19,6 +19,7 @@ import type { Graph } from "./graph.ts";
 import {
   AssetExecutionError,
   CanceledError,
+  ConfigError,
   isTransientError,
   PlatformError,
   toError,
@@ -225,9 +226,12 @@ function wrap(step: Step, thrown: unknown): Error {
   );
 }
 
-/** An error may opt out of retries with `retryable: false`; cancellations never retry. */
+/**
+ * An error may opt out of retries with `retryable: false`; cancellations and
+ * configuration errors (a setting does not fix itself while we wait) never retry.
+ */
 function retryable(error: Error): boolean {
-  if (error instanceof CanceledError) return false;
+  if (error instanceof CanceledError || error instanceof ConfigError) return false;
   return (error as { retryable?: unknown }).retryable !== false;
 }
 

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { redact, redactError } from "./secrets.ts";
+
 /** Structured fields carried by every {@linkcode PlatformError}. */
 export interface ErrorFields {
   /** The asset involved, if any. */
@@ -54,14 +56,22 @@ export class PlatformError extends Error {
   /** Whether the same work may well succeed if tried again shortly (see {@linkcode ErrorFields.transient}). */
   readonly transient: boolean;
 
-  /** Creates an error with a stable `code` and a message a person can act on. */
+  /**
+   * Creates an error with a stable `code` and a message a person can act on.
+   * Secrets are redacted at the source: from the message, the fields and the
+   * whole cause chain (core/secrets.ts), so no platform error ever carries a
+   * URL's credentials, whoever prints or stores it.
+   */
   constructor(code: string, message: string, fields: ErrorFields = {}) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    super(
+      redact(message),
+      fields.cause === undefined ? undefined : { cause: redactError(fields.cause) },
+    );
     this.name = new.target.name;
     this.code = code;
     this.assetKey = fields.assetKey;
     this.resourceKey = fields.resourceKey;
-    this.input = fields.input;
+    this.input = fields.input === undefined ? undefined : redact(fields.input);
     this.transient = fields.transient ?? false;
   }
 }

@@ -29,6 +29,7 @@ import { MemoryRunStore } from "./run_store/memory.ts";
 import type { RunEvent, RunOwner, RunStatus, RunStore, StepRecord } from "./run_store/types.ts";
 import { resolveSelection } from "./selection.ts";
 import { type CheckOutcome, runStep, type StepOutcome } from "./_step.ts";
+import { redact, redactDeep, redactError } from "./secrets.ts";
 
 export type { CheckOutcome };
 
@@ -565,8 +566,8 @@ class Run<R> {
       status: outcome.status,
       attempts: outcome.attempts ?? 0,
       durationMs: outcome.durationMs ?? 0,
-      reason: outcome.reason ?? null,
-      error: outcome.error ?? null,
+      reason: outcome.reason === undefined ? null : redact(outcome.reason),
+      error: outcome.error ? redactError(outcome.error) : null,
       materialization: outcome.materialization ?? null,
       checks: outcome.checks ?? [],
     };
@@ -603,9 +604,10 @@ class Run<R> {
       : "success";
     const finishedAt = this.#clock.now();
     const summary = summarize(steps);
-    const errorSummary = this.#stoppedBecause
+    const stopped = this.#stoppedBecause
       ? [`canceled: ${this.#stoppedBecause}`, summary].filter(Boolean).join("; ")
       : summary;
+    const errorSummary = stopped === null ? null : redact(stopped);
     this.#emit({
       type: "run_finished",
       assetKey: null,
@@ -660,7 +662,8 @@ class Run<R> {
   }
 
   #emit(partial: Omit<RunEvent, "runId" | "time">): void {
-    const event: RunEvent = { ...partial, runId: this.#runId, time: this.#clock.now() };
+    // Nothing recorded or shown may carry a secret (core/secrets.ts).
+    const event: RunEvent = redactDeep({ ...partial, runId: this.#runId, time: this.#clock.now() });
     try {
       this.#options.onEvent?.(event);
     } catch (error) {
@@ -694,7 +697,7 @@ class Run<R> {
       attempts,
       startedAt,
       finishedAt: null,
-      reason,
+      reason: reason === null ? null : redact(reason),
     };
   }
 }

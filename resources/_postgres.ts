@@ -3,7 +3,9 @@
  * PostGIS): pool creation through postgres.js, the classification of driver
  * errors (connection failure, transient, permanent) and the messages, which
  * name the configuration variable (`WAREHOUSE_URL`, `RUNS_URL`,
- * `SPATIAL_URL`) and never the URL's password.
+ * `SPATIAL_URL`) and never the URL's password: the location is shown
+ * through `redactUrl` (core/secrets.ts), which also registers the password so
+ * that a driver message repeating it is redacted by every platform error.
  *
  * Kysely's driver habit: the driver owns its pool and one place maps errors.
  *
@@ -12,7 +14,7 @@
 
 import postgres from "postgres";
 import { ResourceError } from "../core/errors.ts";
-import { redactUrl, scrub, scrubbedCause, secretsOf } from "./_url_secrets.ts";
+import { redactUrl } from "../core/secrets.ts";
 
 /** Socket and postgres.js codes meaning the statement never reached a working server. */
 const CONNECTION_CODES = new Set([
@@ -165,36 +167,20 @@ export interface ConnectPostgresOptions {
   readonly parameters?: Readonly<Record<string, string>>;
 }
 
-/**
- * A postgres.js pool with what is needed to report its failures safely:
- * where it points (without the password) and which strings never to print.
- */
+/** A postgres.js pool with where it points (without the password) for its messages. */
 export class PostgresConnection {
   /** The pool. */
   readonly sql: postgres.Sql;
   /** The URL without its password, safe to log. */
   readonly location: string;
-  /** Strings that must never appear in a message (the password, `PGPASSWORD`). */
-  readonly secrets: readonly string[];
   /** What the pool is for. */
   readonly target: PostgresTarget;
 
   /** Wraps a pool; use {@linkcode connectPostgres}. */
-  constructor(sql: postgres.Sql, location: string, secrets: string[], target: PostgresTarget) {
+  constructor(sql: postgres.Sql, location: string, target: PostgresTarget) {
     this.sql = sql;
     this.location = location;
-    this.secrets = secrets;
     this.target = target;
-  }
-
-  /** `text` with every secret and any `user:password@` replaced by `***`. */
-  scrub(text: string): string {
-    return scrub(text, this.secrets);
-  }
-
-  /** `error`, or a copy with a scrubbed message when its message holds a secret. */
-  cause(error: unknown): unknown {
-    return scrubbedCause(error, this.secrets);
   }
 
   /**
@@ -202,7 +188,7 @@ export class PostgresConnection {
    * naming the variable and the location, never the password.
    */
   unreachable(error: unknown): ResourceError {
-    return unreachableError(this.target, this.location, this.secrets, error);
+    return unreachableError(this.target, this.location, error);
   }
 
   /** Closes the pool, waiting at most `timeoutSeconds` for queries in flight. */
@@ -222,7 +208,7 @@ export class PostgresConnection {
  * const db = connectPostgres("postgres://etl:secret@127.0.0.1:5432/platform", {
  *   what: "the run store", variable: "RUNS_URL", code: "run_store.unreachable",
  * }, { application: "platform-run-store" });
- * db.location; // "postgres://etl@127.0.0.1:5432/platform"
+ * db.location; // "postgres://etl:***@127.0.0.1:5432/platform"
  * await db.close();
  * ```
  */
@@ -231,16 +217,10 @@ export function connectPostgres(
   target: PostgresTarget,
   options: ConnectPostgresOptions,
 ): PostgresConnection {
-  const secrets = secretsOf(url);
-  const location = redactUrl(url, secrets);
+  const location = redactUrl(url);
   const malformed = urlProblem(url);
   if (malformed) {
-    throw unreachableError(
-      target,
-      location,
-      secrets,
-      new Error(`the URL is malformed: ${malformed}`),
-    );
+    throw unreachableError(target, location, new Error(`the URL is malformed: ${malformed}`));
   }
   const statementTimeout = options.statementTimeoutMs ?? 0;
   if (!Number.isInteger(statementTimeout) || statementTimeout < 0) {
@@ -266,9 +246,9 @@ export function connectPostgres(
       // postgres.js's typings give a pool with the custom types' generic; every
       // caller here uses `unsafe` with explicit parameters, so the plain type fits.
     }) as unknown as postgres.Sql;
-    return new PostgresConnection(sql, location, secrets, target);
+    return new PostgresConnection(sql, location, target);
   } catch (error) {
-    throw unreachableError(target, location, secrets, error);
+    throw unreachableError(target, location, error);
   }
 }
 
@@ -294,19 +274,15 @@ function urlProblem(url: string): string | undefined {
 function unreachableError(
   target: PostgresTarget,
   location: string,
-  secrets: readonly string[],
   error: unknown,
 ): ResourceError {
   return new ResourceError(
     target.code,
-    scrub(
-      `Cannot connect to ${target.what} at ${location} (${target.variable}): ` +
-        `${serverMessage(error)}; check the URL and that the server is running`,
-      secrets,
-    ),
+    `Cannot connect to ${target.what} at ${location} (${target.variable}): ` +
+      `${serverMessage(error)}; check the URL and that the server is running`,
     {
       input: target.variable,
-      cause: scrubbedCause(error, secrets),
+      cause: error,
       transient: isTransient(error),
       ...(target.resourceKey ? { resourceKey: target.resourceKey } : {}),
     },

@@ -7,7 +7,8 @@
  */
 
 import { defineResource, type ResourceSources } from "../core/resource.ts";
-import { type Config, redactUrl } from "./config.ts";
+import type { Config } from "./config.ts";
+import { redactUrl } from "../core/secrets.ts";
 import { FetchHttpClient } from "./http/fetch_client.ts";
 import { ReplayHttpClient, type ReplaySource } from "./http/replay_client.ts";
 import type { HttpClient } from "./http/types.ts";

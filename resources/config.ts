@@ -1,19 +1,39 @@
 /**
  * Configuration, parsed once with zod from the environment and an optional
  * `.env` file. Each resource is chosen by the scheme of one URL variable; a bad
- * value fails at start naming the variable and what was expected. Secrets are
- * redacted wherever a URL is shown.
+ * value fails at start naming the variable and what was expected. The secrets
+ * of every variable are registered for redaction as soon as they are read
+ * (core/secrets.ts), so no output ever shows them.
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
+import { redactUrl, registerSecretsOf } from "../core/secrets.ts";
+
+/**
+ * The places file shipped with the project, wherever the command is run from
+ * (a path set in WEATHER_PLACES_FILE is relative to the working folder).
+ */
+export const DEFAULT_PLACES_FILE: string = fileURLToPath(
+  new URL("../config/places.json", import.meta.url),
+);
+
+/** Schemes whose URLs have one host and port, so a URL that does not parse is a typo. */
+const PARSED_SCHEMES = /^(?:https?|postgres(?:ql)?|s3):/i;
 
 const urlWithScheme = (name: string, schemes: readonly string[], fallback: string) =>
   z.string().trim().min(1).default(fallback).refine(
     (value) => schemes.some((scheme) => value.startsWith(scheme)),
     { message: `${name} must start with ${schemes.map((s) => `'${s}'`).join(" or ")}` },
+  ).refine(
+    (value) => !PARSED_SCHEMES.test(value) || URL.canParse(value),
+    {
+      message: `${name} is not a valid URL: check the host, the port (1-65535) and that ` +
+        "special characters in the user name and password are percent-encoded",
+    },
   );
 
 /**
@@ -69,7 +89,7 @@ export const ConfigSchema = z.object({
       "WEATHER_START_DATE must be a real date, e.g. 2026-11-01",
     )
     .default("2026-11-01"),
-  WEATHER_PLACES_FILE: z.string().trim().min(1).default("config/places.json"),
+  WEATHER_PLACES_FILE: z.string().trim().min(1).default(DEFAULT_PLACES_FILE),
   OPEN_METEO_ARCHIVE_URL: urlWithScheme(
     "OPEN_METEO_ARCHIVE_URL",
     ["http:", "https:"],
@@ -162,6 +182,8 @@ export function loadConfig(
   const dotenv = options.dotenvPath === null ? {} : readDotenv(options.dotenvPath ?? ".env");
   const env = options.env ?? Deno.env.toObject();
   // An empty value means unset, in the environment and in `.env` alike.
+  // Secrets from `.env` are redacted from every output like those of the environment.
+  registerSecretsOf({ ...dotenv, ...env });
   const input: Record<string, string> = { ...pickDefined(dotenv), ...pickDefined(env) };
   // The embedded stores live under STATE_DIR unless their URL is set, so one
   // variable moves everything the platform writes besides the local lake.
@@ -245,24 +267,4 @@ export function parseDotenv(text: string): Record<string, string> {
     }
   });
   return values;
-}
-
-/**
- * A URL with its password (and the values of query parameters whose names
- * mention a password, secret, token, key or signature) replaced by `***`, safe
- * for logs and errors. The password runs to the last `@`, so one holding an
- * unencoded `@`, `/`, `?` or `#` is hidden whole; when an `@` appears later in
- * the URL the host is hidden too, which errs on the safe side.
- *
- * @example
- * ```ts
- * import { redactUrl } from "./config.ts";
- * redactUrl("postgres://app:hunter2@db:5432/x"); // "postgres://app:***@db:5432/x"
- * ```
- */
-export function redactUrl(value: string): string {
-  return value
-    // Up to the last `@`: a password may hold an unencoded `@`, `/`, `?` or `#`.
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):.*@/i, "$1:***@")
-    .replace(/([?&][^=&#]*(?:pass|pwd|secret|token|key|signature)[^=&#]*=)[^&#]*/gi, "$1***");
 }

@@ -13,7 +13,8 @@
 
 export { type AppResources, appResources, type AppResourcesOptions } from "./app.ts";
 export { openLake } from "./lake.ts";
-export { type Config, ConfigSchema, loadConfig, redactUrl } from "./config.ts";
+export { type Config, ConfigSchema, loadConfig } from "./config.ts";
+export { redactUrl } from "../core/secrets.ts";
 export type { HttpClient } from "./http/mod.ts";
 export type { Ledger } from "./ledger/mod.ts";
 export type { ObjectStore } from "./object_store/types.ts";

@@ -8,14 +8,14 @@
 
 import type { CliApp, CliCommand } from "../core/cli/app.ts";
 import type { Config } from "../resources/config.ts";
-import { redactUrl, secretsOf } from "../resources/_url_secrets.ts";
+import { redactUrl, urlSecrets } from "../core/secrets.ts";
 import { openLake } from "../resources/lake.ts";
 import { openLedger } from "../resources/ledger/open.ts";
 import { openWarehouse } from "../resources/warehouse/open.ts";
 import type { UiSources } from "./context.ts";
 import { uiCommand } from "./serve.ts";
 
-/** The secrets of `config`: URL passwords, the S3 secret key, `PGPASSWORD`. */
+/** The secrets of `config`: URL passwords and secret query values, the S3 secret key. */
 export function configSecrets(config: Config): string[] {
   const urls = [
     config.LAKE_URL,
@@ -25,7 +25,7 @@ export function configSecrets(config: Config): string[] {
     config.SPATIAL_URL,
   ];
   return [
-    ...urls.flatMap((url) => secretsOf(url)),
+    ...urls.flatMap((url) => urlSecrets(url)),
     ...(config.S3_SECRET_ACCESS_KEY ? [config.S3_SECRET_ACCESS_KEY] : []),
   ];
 }

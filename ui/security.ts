@@ -20,7 +20,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { ConfigError } from "../core/errors.ts";
-import { scrub } from "../resources/_url_secrets.ts";
+import { redact, registerSecret } from "../core/secrets.ts";
 
 /** Name of the cookie holding the token. */
 export const TOKEN_COOKIE = "ui_token";
@@ -102,29 +102,18 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler 
 }
 
 /**
- * Replaces every secret in text responses by `***` (also JSON- and
- * HTML-escaped forms, and any `user:password@` of a URL).
+ * Replaces every secret in text responses by `***`: `secrets` and every
+ * other registered one, in their URL-, JSON- and HTML-escaped forms too, and
+ * any `user:password@` of a URL (core/secrets.ts).
  */
 export function redactMiddleware(secrets: readonly string[]): MiddlewareHandler {
-  const forms = [
-    ...new Set(
-      secrets.filter((s) => s.length >= 3).flatMap((s) => [
-        s,
-        JSON.stringify(s).slice(1, -1),
-        s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`),
-        s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-          /"/g,
-          "&quot;",
-        ).replace(/'/g, "&#39;"),
-      ]),
-    ),
-  ].sort((a, b) => b.length - a.length);
+  registerSecret(...secrets);
   return async (c, next) => {
     await next();
     const type = c.res.headers.get("content-type") ?? "";
     if (!/^(text\/html|application\/json)/.test(type) || c.res.status === 304) return;
     const body = await c.res.text();
-    const clean = scrub(body, forms);
+    const clean = redact(body);
     if (clean === body) {
       c.res = new Response(body, c.res);
       return;

@@ -1,9 +1,13 @@
 /**
  * Where the CLI writes, injected so tests capture output instead of reading a
- * terminal.
+ * terminal. Everything written passes through the redaction helper
+ * (core/secrets.ts), so no registered secret or URL password reaches a
+ * terminal, a pipe or a test's captured output.
  *
  * @module
  */
+
+import { redact } from "../secrets.ts";
 
 /** Output streams of the CLI. */
 export interface CliIo {
@@ -52,9 +56,12 @@ export function processIo(): CliIo {
   };
 }
 
-/** Writes all of `text`: `writeSync` may write only part of it to a pipe. */
+/**
+ * Writes all of `text` with its secrets redacted (`core/secrets.ts`):
+ * `writeSync` may write only part of it to a pipe.
+ */
 function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
-  let bytes = encoder.encode(text);
+  let bytes = encoder.encode(redact(text));
   while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
 }
 
@@ -68,10 +75,10 @@ export function memoryIo(
     isTerminal: options.isTerminal ?? false,
     columns: 100,
     out(text: string) {
-      io.stdout += text;
+      io.stdout += redact(text);
     },
     err(text: string) {
-      io.stderr += text;
+      io.stderr += redact(text);
     },
   };
   return io;

@@ -8,7 +8,7 @@
  */
 
 import type { Config } from "../config.ts";
-import { redactUrl } from "../config.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import { openLedger } from "../ledger/open.ts";
 import { openLake } from "../lake.ts";
 import { openRunStore } from "../run_store/open.ts";

@@ -17,7 +17,7 @@ import {
   HttpUnreachableError,
 } from "./errors.ts";
 import { classifyNetworkError } from "./_network.ts";
-import { redactSecrets } from "./redact.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import { parseRetryAfter } from "./retry_after.ts";
 import type { GetJsonOptions, HttpClient, HttpJsonResponse } from "./types.ts";
 
@@ -163,7 +163,7 @@ export class FetchHttpClient implements HttpClient {
   /** GETs `url`, retrying what may pass, and parses the body as JSON. */
   async getJson(url: string | URL, options: GetJsonOptions = {}): Promise<HttpJsonResponse> {
     const target = new URL(url);
-    const shown = redactSecrets(target);
+    const shown = redactUrl(target);
     const timeoutMs = positive("timeoutMs", options.timeoutMs ?? this.#timeoutMs);
     const started = this.#clock.now();
     const deadline = started + this.#totalTimeoutMs;

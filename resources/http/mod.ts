@@ -34,5 +34,4 @@ export {
   type ReplayHttpClientOptions,
   type ReplaySource,
 } from "./replay_client.ts";
-export { redactSecrets } from "./redact.ts";
 export { parseRetryAfter } from "./retry_after.ts";

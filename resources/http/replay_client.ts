@@ -16,7 +16,7 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { CanceledError } from "../../core/errors.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
-import { redactSecrets } from "./redact.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import type { GetJsonOptions, HttpClient, HttpJsonResponse } from "./types.ts";
 
 /** A response a {@linkcode ReplaySource} gives for a request. */
@@ -74,7 +74,7 @@ export class ReplayHttpClient implements HttpClient {
   /** Answers `url` from the first source holding it; never reaches the network. */
   async getJson(url: string | URL, options: GetJsonOptions = {}): Promise<HttpJsonResponse> {
     const target = new URL(url);
-    const shown = redactSecrets(target);
+    const shown = redactUrl(target);
     const started = this.#clock.now();
     if (options.signal?.aborted) {
       throw new CanceledError(`GET ${shown} was canceled`, { resourceKey: "http", input: shown });

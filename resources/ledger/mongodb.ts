@@ -25,7 +25,7 @@ import {
   type ValidLedgerDocumentInput,
 } from "./schema.ts";
 import { parseStored, planUpsert, requireString, type ValidScan } from "./_shared.ts";
-import { passwordsOf, redactUrl, scrub } from "./_redact.ts";
+import { redactUrl, registerSecret, urlSecrets } from "../../core/secrets.ts";
 
 /** Options of {@linkcode openMongoLedger}. */
 export interface MongoLedgerOptions {
@@ -88,8 +88,8 @@ export async function openMongoLedger(
   options: MongoLedgerOptions = {},
 ): Promise<MongoLedger> {
   requireString("open", "uri", uri);
+  const where = redactUrl(uri); // registers the password before any driver message can repeat it
   const client = createClient(uri, options);
-  const where = redactUrl(uri);
   try {
     await client.connect();
     const db = client.db(options.database ?? databaseOf(uri) ?? "platform");
@@ -256,13 +256,12 @@ function createClient(uri: string, options: MongoLedgerOptions): MongoClient {
   } catch (error) {
     // The constructor only parses (the URI through more than one parser, so
     // not always a MongoParseError): anything it throws is a bad URI.
-    const secrets = passwordsOf(uri);
-    const reason = scrub(error instanceof Error ? error.message : String(error), secrets);
+    const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError(
       "ledger.invalid_url",
       `Cannot open the ledger at ${redactUrl(uri)}: the MongoDB URI is malformed (${reason}); ` +
-        "expected mongodb://[user:password@]host[:port]/database",
-      { resourceKey: "ledger", cause: safeCause(error, secrets) },
+        "expected mongodb://host[:port]/database (user and password, percent-encoded, before the host)",
+      { resourceKey: "ledger", cause: error },
     );
   }
 }
@@ -300,13 +299,16 @@ async function createIfAbsent(db: Db, name: string, rules: Document): Promise<bo
   }
 }
 
-/** Turns a driver failure into a typed error whose text never holds the password. */
+/**
+ * Turns a driver failure into a typed error; platform errors redact their
+ * text and cause (core/secrets.ts), and `uri`'s password is registered first.
+ */
 function translate(error: unknown, action: string, uri: string): unknown {
   if (error instanceof PlatformError || error instanceof TypeError) return error;
   if (error instanceof RangeError) return error;
-  const secrets = passwordsOf(uri);
-  const reason = scrub(error instanceof Error ? error.message : String(error), secrets);
-  const cause = safeCause(error, secrets);
+  registerSecret(...urlSecrets(uri));
+  const reason = error instanceof Error ? error.message : String(error);
+  const cause = error;
   if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) {
     return new ResourceError(
       "ledger.unreachable",
@@ -319,16 +321,4 @@ function translate(error: unknown, action: string, uri: string): unknown {
     resourceKey: "ledger",
     cause,
   });
-}
-
-// A driver error's text could quote the connection string; keep the original
-// only when it does not contain the password.
-function safeCause(error: unknown, secrets: readonly string[]): unknown {
-  if (!(error instanceof Error) || secrets.length === 0) return error;
-  const text = `${error.message}\n${error.stack ?? ""}`;
-  if (scrub(text, secrets) === text) return error;
-  const copy = new Error(scrub(error.message, secrets));
-  copy.name = error.name;
-  copy.stack = scrub(error.stack ?? "", secrets);
-  return copy;
 }

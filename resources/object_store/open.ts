@@ -8,7 +8,7 @@
 
 import { ConfigError } from "../../core/errors.ts";
 import { RESOURCE_KEY } from "./_errors.ts";
-import { redactUrl } from "./_url.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import { LocalObjectStore } from "./local.ts";
 import { MemoryObjectStore } from "./memory.ts";
 import { type S3Credentials, S3ObjectStore, type S3ObjectStoreOptions } from "./s3.ts";

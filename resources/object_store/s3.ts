@@ -40,7 +40,7 @@ import { resolvePageSize } from "./_paging.ts";
 import { assertRange, rangeHeader } from "./_range.ts";
 import { fromS3Error, isNoSuchBucket, isNotFound, type S3CallContext } from "./_s3_errors.ts";
 import { copySource, stripQuotes, uploadObject } from "./_s3_upload.ts";
-import { redactUrl } from "./_url.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import type {
   GetOptions,
   GetResult,

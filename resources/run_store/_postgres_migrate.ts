@@ -131,8 +131,8 @@ async function alter(
       .replace("${why}", serverMessage(error));
     throw new ResourceError(
       "run_store.schema_outdated",
-      db.scrub(`${message}. Run as the owner of the tables: ${statements.join("; ")}`),
-      { input: db.location, cause: db.cause(error) },
+      `${message}. Run as the owner of the tables: ${statements.join("; ")}`,
+      { input: db.location, cause: error },
     );
   }
 }

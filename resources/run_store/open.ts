@@ -9,7 +9,7 @@ import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import type { RunStore } from "../../core/run_store/types.ts";
 import type { PostgresRunStoreOptions } from "./postgres.ts";
 import { SqliteRunStore, type SqliteRunStoreOptions } from "./sqlite.ts";
-import { redactUrl } from "../_url_secrets.ts";
+import { redactUrl } from "../../core/secrets.ts";
 
 /** Options of {@linkcode openRunStore}, passed to the backend the URL selects. */
 export type OpenRunStoreOptions = SqliteRunStoreOptions & PostgresRunStoreOptions;

@@ -187,11 +187,9 @@ export class PostgresRunStore extends RunStoreBase {
       if (error instanceof ResourceError) throw error;
       throw isConnectionFailure(error) ? db.unreachable(error) : new ResourceError(
         "run_store.unavailable",
-        db.scrub(
-          `Cannot create the run store tables at ${db.location} in schema '${schema}': ` +
-            `${serverMessage(error)}; check that the role may create schemas and tables there`,
-        ),
-        { input: db.location, cause: db.cause(error) },
+        `Cannot create the run store tables at ${db.location} in schema '${schema}': ` +
+          `${serverMessage(error)}; check that the role may create schemas and tables there`,
+        { input: db.location, cause: error },
       );
     }
     return new PostgresRunStore(db, schema, options);
@@ -817,8 +815,8 @@ export class PostgresRunStore extends RunStoreBase {
     const code = isConnectionFailure(error) ? "run_store.unreachable" : "run_store.write_failed";
     return new ResourceError(
       code,
-      this.#db.scrub(`Run store ${this.description} (RUNS_URL): ${serverMessage(error)}`),
-      { input: "RUNS_URL", cause: this.#db.cause(error), transient: isTransient(error) },
+      `Run store ${this.description} (RUNS_URL): ${serverMessage(error)}`,
+      { input: "RUNS_URL", cause: error, transient: isTransient(error) },
     );
   }
 

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Buffer } from "node:buffer";
 import type postgres from "postgres";
 import { toError } from "../../core/errors.ts";
-import { redactUrl } from "../config.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import {
   connectPostgres,
   isConnectionFailure,
@@ -279,7 +279,7 @@ export class PostgisEngine implements SpatialEngine {
         statementTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
       });
     } catch (error) {
-      // A URL postgres.js cannot parse: the connector's message is already scrubbed.
+      // A URL postgres.js cannot parse: the connector's message names SPATIAL_URL.
       throw new SpatialEngineError("spatial.unreachable", toError(error).message, {
         input: "SPATIAL_URL",
         cause: error,
@@ -305,10 +305,8 @@ export class PostgisEngine implements SpatialEngine {
       if (error instanceof SpatialEngineError) throw error;
       throw new SpatialEngineError(
         "spatial.unreachable",
-        db.scrub(
-          `Cannot open PostGIS at ${engine.location} (SPATIAL_URL): ${serverMessage(error)}`,
-        ),
-        { input: "SPATIAL_URL", cause: db.cause(error), transient: isTransient(error) },
+        `Cannot open PostGIS at ${engine.location} (SPATIAL_URL): ${serverMessage(error)}`,
+        { input: "SPATIAL_URL", cause: error, transient: isTransient(error) },
       );
     }
     return engine;

@@ -268,7 +268,7 @@ export async function openDatabase(
     }
   } catch (error) {
     instance.closeSync();
-    throw unreachable({ location, secrets: [] }, new Error(duckdbMessage(error)), "open");
+    throw unreachable({ location }, new Error(duckdbMessage(error)), "open");
   }
 }
 
@@ -292,7 +292,7 @@ async function createWaiting(
       const held = LOCK_HELD.exec(message);
       if (!held) {
         if (BAD_SETTING.test(message)) throw invalidSetting(location, message);
-        throw unreachable({ location, secrets: [] }, new Error(message), "open");
+        throw unreachable({ location }, new Error(message), "open");
       }
       const pid = Number(held[1]);
       if (!announced) {

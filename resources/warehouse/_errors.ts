@@ -1,7 +1,9 @@
 /**
  * Turns driver errors (postgres.js, PGlite, sockets) into the warehouse's
- * typed errors, with messages that never carry a password. Which errors mean
- * "unreachable" is decided once, in `resources/_postgres.ts`.
+ * typed errors. Messages never carry a password: the location is shown
+ * through `redactUrl`, which registers the URL's secrets, and every platform
+ * error redacts its message and cause chain (core/secrets.ts). Which errors
+ * mean "unreachable" is decided once, in `resources/_postgres.ts`.
  *
  * @module
  */
@@ -9,7 +11,6 @@
 import { ResourceError } from "../../core/errors.ts";
 import { WarehouseErrorCode, WarehouseQueryError } from "./errors.ts";
 import { RowSourceError } from "./_values.ts";
-import { scrub } from "../_url_secrets.ts";
 import { isConnectionFailure, isTransient, serverMessage, sqlStateOf } from "../_postgres.ts";
 
 /** First non-empty line of a statement, shortened for messages. */
@@ -18,12 +19,10 @@ export function firstLine(sql: string): string {
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
 
-/** Context of a failure: where the warehouse is (safe to log) and which secrets to hide. */
+/** Context of a failure: where the warehouse is (safe to log). */
 export interface FailureContext {
-  /** The warehouse location without password. */
+  /** The warehouse location without password (`redactUrl`). */
   readonly location: string;
-  /** Strings that must never appear in a message (the password). */
-  readonly secrets: readonly string[];
 }
 
 /** `warehouse.unreachable` for a warehouse that cannot be reached (server) or opened (data dir). */
@@ -32,16 +31,13 @@ export function unreachable(
   cause: unknown,
   action: "reach" | "open" = "reach",
 ): ResourceError {
-  const message = scrub(
-    `Cannot ${action} the warehouse at ${context.location} (WAREHOUSE_URL): ${
-      serverMessage(cause)
-    }`,
-    context.secrets,
-  );
+  const message = `Cannot ${action} the warehouse at ${context.location} (WAREHOUSE_URL): ${
+    serverMessage(cause)
+  }`;
   return new ResourceError(WarehouseErrorCode.unreachable, message, {
     resourceKey: "warehouse",
     input: context.location,
-    cause: sanitizedCause(cause, context.secrets),
+    cause,
     transient: isTransient(cause),
   });
 }
@@ -57,13 +53,10 @@ export function queryFailure(context: FailureContext, sql: string, cause: unknow
   }
   if (isConnectionFailure(cause)) return unreachable(context, cause);
   const statement = firstLine(sql);
-  const message = scrub(
-    `Cannot run "${statement}" on the warehouse: ${serverMessage(cause)}`,
-    context.secrets,
-  );
+  const message = `Cannot run "${statement}" on the warehouse: ${serverMessage(cause)}`;
   return new WarehouseQueryError(message, statement, sqlStateOf(cause), {
     input: context.location,
-    cause: sanitizedCause(cause, context.secrets),
+    cause,
     // A deadlock or serialization failure: the same statement may well pass next time.
     transient: isTransient(cause),
   });
@@ -76,34 +69,6 @@ export function closedError(location: string): ResourceError {
     `Cannot use the warehouse at ${location}: it was closed`,
     { resourceKey: "warehouse", input: location },
   );
-}
-
-/**
- * The driver error may be printed with its fields (Deno.inspect shows them),
- * so a cause that mentions a secret is replaced by a scrubbed copy.
- */
-function sanitizedCause(cause: unknown, secrets: readonly string[]): unknown {
-  const real = secrets.filter((s) => s.length > 0);
-  if (real.length === 0 || !mentionsAny(cause, real)) return cause;
-  const copy = new Error(scrub(cause instanceof Error ? cause.message : String(cause), real));
-  copy.name = cause instanceof Error ? cause.name : "Error";
-  return copy;
-}
-
-function mentionsAny(cause: unknown, secrets: readonly string[]): boolean {
-  let shown: string;
-  try {
-    shown = cause instanceof Error
-      ? `${cause.message}\n${cause.stack ?? ""}\n${JSON.stringify({ ...cause }, bigintAsText)}`
-      : String(cause);
-  } catch {
-    return true; // circular fields cannot be checked: assume the worst
-  }
-  return secrets.some((secret) => shown.includes(secret));
-}
-
-function bigintAsText(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? `${value}` : value;
 }
 
 /**

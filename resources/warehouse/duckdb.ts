@@ -228,7 +228,6 @@ export class DuckdbWarehouse extends DuckdbSession implements Warehouse {
     };
     const context: SessionContext = {
       location,
-      secrets: [],
       database,
       advice: (name) => extensionAdvice(database.build, name),
       ensureOpen: () => {

@@ -6,7 +6,7 @@
 
 import { ConfigError } from "../../core/errors.ts";
 import type { PgliteWarehouseOptions } from "./pglite.ts";
-import { redactUrl } from "../_url_secrets.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import type { PostgresWarehouseOptions } from "./postgres.ts";
 import type { DuckdbWarehouseOptions } from "./duckdb.ts";
 import type { Warehouse } from "./types.ts";

@@ -152,7 +152,7 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
 
   private constructor(db: PGlite, location: string, lock?: FileLock) {
     const state = { closed: false };
-    const context = { location, secrets: [] };
+    const context = { location };
     super(db, context, () => {
       if (state.closed) throw closedError(location);
     }, (fn) => db.transaction(fn));
@@ -253,6 +253,6 @@ async function start(dataDir: string | undefined, location: string): Promise<PGl
     return db;
   } catch (error) {
     await db?.close().catch(() => {}); // half-started: nothing useful to report
-    throw unreachable({ location, secrets: [] }, error, "open");
+    throw unreachable({ location }, error, "open");
   }
 }

@@ -232,7 +232,7 @@ export class PostgresWarehouse extends PostgresSession implements Warehouse {
     });
     const location = db.location;
     const state = { closed: false };
-    super(db.sql, { location, secrets: db.secrets }, () => {
+    super(db.sql, { location }, () => {
       if (state.closed) throw closedError(location);
     });
     this.location = location;

@@ -71,7 +71,7 @@ Deno.test("PostgresRunStore: a refused connection fails at once, naming the URL 
   const error = await rejects(() => PostgresRunStore.open(url), ResourceError);
   assert(performance.now() - started < 5_000, "within seconds");
   assertEquals(error.code, "run_store.unreachable");
-  assert(error.message.includes("postgres://etl@127.0.0.1:"), error.message);
+  assert(error.message.includes("postgres://etl:***@127.0.0.1:"), error.message);
   assert(error.message.includes("RUNS_URL"), error.message);
   assertNoSecret(error, "hunter2");
 });

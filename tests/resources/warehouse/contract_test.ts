@@ -375,7 +375,7 @@ Deno.test("postgres: an unreachable server fails fast, without the password", as
   assert.ok(elapsed < 6_000, `took ${elapsed} ms`);
   assert.ok(error instanceof ResourceError, String(error));
   assert.equal(error.code, "warehouse.unreachable");
-  assert.match(error.message, /postgres:\/\/u@127\.0\.0\.1:1\/db/);
+  assert.match(error.message, /postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db/);
   assert.doesNotMatch(error.message, /secret/);
   assert.doesNotMatch(Deno.inspect(error, { depth: 10 }), /secret/);
 });
