@@ -36,6 +36,24 @@ export interface DropKind {
   readonly table: TableRef;
   /** Columns in load order; `source_file` follows (`loaded_at` is the table's default). */
   readonly columns: readonly ColumnSpec[];
+  /**
+   * Whether the table's unique key refuses one user twice on one day of one
+   * file (else the loader checks after loading).
+   */
+  readonly uniqueDays: boolean;
+  /**
+   * What must hold between the values of one row (each value already valid on
+   * its own; blank optional ones are `null`): the problem, or `undefined`.
+   */
+  readonly rowRule?: (values: readonly SqlValue[]) => string | undefined;
+}
+
+/** Minutes in a day: no day holds more activity or sleep than this. */
+export const MINUTES_PER_DAY = 1440;
+
+/** A validated whole-number value as a number (blank = 0). */
+function minutes(value: SqlValue | undefined): number {
+  return typeof value === "string" ? Number(value) : 0;
 }
 
 /** Daily activity drops (`daily_activity*.csv`) into `raw.daily_activity`. */
@@ -43,6 +61,7 @@ export const DAILY_ACTIVITY: DropKind = {
   name: "daily_activity",
   pattern: /^daily_activity[^/]*\.csv$/i,
   table: { schema: "raw", name: "daily_activity" },
+  uniqueDays: true,
   columns: [
     { csv: "Id", column: "user_id", kind: "id" },
     { csv: "ActivityDate", column: "activity_date", kind: "date" },
@@ -54,6 +73,14 @@ export const DAILY_ACTIVITY: DropKind = {
     { csv: "SedentaryMinutes", column: "sedentary_minutes", kind: "minutes" },
     { csv: "Calories", column: "calories", kind: "count" },
   ],
+  rowRule(values) {
+    // VeryActive + FairlyActive + LightlyActive + Sedentary (columns 4-7) share one day.
+    const total = minutes(values[4]) + minutes(values[5]) + minutes(values[6]) + minutes(values[7]);
+    return total > MINUTES_PER_DAY
+      ? `VeryActiveMinutes + FairlyActiveMinutes + LightlyActiveMinutes + SedentaryMinutes = ` +
+        `${total}, more than the ${MINUTES_PER_DAY} minutes of a day`
+      : undefined;
+  },
 };
 
 /** Sleep drops (`sleep*.csv`) into `raw.sleep`. */
@@ -61,6 +88,7 @@ export const SLEEP: DropKind = {
   name: "sleep",
   pattern: /^sleep[^/]*\.csv$/i,
   table: { schema: "raw", name: "sleep" },
+  uniqueDays: false,
   columns: [
     { csv: "Id", column: "user_id", kind: "id" },
     { csv: "SleepDay", column: "sleep_date", kind: "date" },
@@ -68,6 +96,14 @@ export const SLEEP: DropKind = {
     { csv: "TotalMinutesAsleep", column: "minutes_asleep", kind: "minutes" },
     { csv: "TotalTimeInBed", column: "minutes_in_bed", kind: "minutes" },
   ],
+  rowRule(values) {
+    const [asleep, inBed] = [values[3], values[4]];
+    if (typeof asleep !== "string" || typeof inBed !== "string") return undefined;
+    return Number(asleep) > Number(inBed)
+      ? `TotalMinutesAsleep (${asleep}) is more than TotalTimeInBed (${inBed}): ` +
+        "nobody sleeps longer than they are in bed"
+      : undefined;
+  },
 };
 
 /** Every kind of drop. */
@@ -120,6 +156,21 @@ export class FileStats {
   }
 }
 
+/** The header names a column twice: which of the two holds the data is anyone's guess. */
+export class DuplicateColumnsError extends Error {
+  /** Creates the error listing each repeated name with its (1-based) positions. */
+  constructor(readonly repeated: readonly { name: string; positions: number[] }[]) {
+    super(
+      `the header names ${
+        repeated.map((r) =>
+          `'${r.name}' ${r.positions.length} times (columns ${r.positions.join(", ")})`
+        )
+          .join(", ")
+      }`,
+    );
+  }
+}
+
 /** The header lacks required columns. */
 export class MissingColumnsError extends Error {
   /** Creates the error listing the missing CSV columns and the header found. */
@@ -136,10 +187,22 @@ const PROBLEMS: Readonly<Record<ValueKind, string>> = {
   km: "is not a distance in km (a number >= 0)",
 };
 
+/** Options of {@linkcode RowParser.fromHeader}. */
+export interface RowParserOptions {
+  /**
+   * The last date a row may carry (`YYYY-MM-DD`): a later one is in the
+   * future, a typo (2999) or a clock gone wrong, and the row is bad.
+   * @default {"2999-12-31"}
+   */
+  readonly latestDate?: string;
+}
+
 /**
  * Parses the rows of one file after its header: each row becomes the values
  * to load (dates as `YYYY-MM-DD`, numbers as validated text the server casts
  * once) or, when a value is bad, `undefined` with the problems in `stats`.
+ * A row whose values are each fine but disagree with each other (the kind's
+ * `rowRule`), or whose date is after `latestDate`, is bad too.
  */
 export class RowParser {
   readonly #indexes: readonly number[];
@@ -147,6 +210,7 @@ export class RowParser {
   readonly #dates = new Map<string, string | undefined>();
   #lastDate = "";
   #lastParsed: string | undefined;
+  readonly #latestDate: string;
 
   private constructor(
     private readonly kind: DropKind,
@@ -154,26 +218,47 @@ export class RowParser {
     indexes: readonly number[],
     private readonly sourceFile: string,
     private readonly stats: FileStats,
+    latestDate: string,
   ) {
     this.#indexes = indexes;
     this.#width = header.length;
+    this.#latestDate = latestDate;
   }
 
   /**
-   * Reads the header record; throws {@linkcode MissingColumnsError} naming
-   * every required column that is absent. Extra columns are ignored.
+   * Reads the header record; throws {@linkcode DuplicateColumnsError} when a
+   * name appears twice (case and surrounding spaces ignored) and
+   * {@linkcode MissingColumnsError} naming every required column that is
+   * absent. Extra columns are ignored.
    */
   static fromHeader(
     kind: DropKind,
     header: CsvRecord,
     sourceFile: string,
     stats: FileStats,
+    options: RowParserOptions = {},
   ): RowParser {
     const names = header.fields.map((name) => name.trim().toLowerCase());
+    const positions = new Map<string, number[]>();
+    names.forEach((name, i) => {
+      if (name !== "") positions.set(name, [...(positions.get(name) ?? []), i + 1]);
+    });
+    const repeated = [...positions.values()].filter((at) => at.length > 1).map((at) => ({
+      name: header.fields[at[0]! - 1]!.trim(),
+      positions: at,
+    }));
+    if (repeated.length > 0) throw new DuplicateColumnsError(repeated);
     const indexes = kind.columns.map((c) => names.indexOf(c.csv.toLowerCase()));
     const missing = kind.columns.filter((_, i) => indexes[i] === -1).map((c) => c.csv);
     if (missing.length > 0) throw new MissingColumnsError(missing, header.fields);
-    return new RowParser(kind, header.fields, indexes, sourceFile, stats);
+    return new RowParser(
+      kind,
+      header.fields,
+      indexes,
+      sourceFile,
+      stats,
+      options.latestDate ?? "2999-12-31",
+    );
   }
 
   /** The values to load for `record`, or `undefined` when it is bad (recorded in the stats). */
@@ -209,10 +294,24 @@ export class RowParser {
           value: raw.length > 100 ? `${raw.slice(0, 100)}...` : raw,
           problem: raw.trim() === "" ? "is blank (required)" : PROBLEMS[spec.kind],
         });
+      } else if (spec.kind === "date" && value !== null && value > this.#latestDate) {
+        bad = true;
+        stats.add({
+          row,
+          line: record.line,
+          column: spec.csv,
+          value: raw.length > 100 ? `${raw.slice(0, 100)}...` : raw,
+          problem: `is in the future (after ${this.#latestDate})`,
+        });
       } else {
         if (value === null) stats.nullValues++;
         out[c] = value;
       }
+    }
+    const clash = bad ? undefined : this.kind.rowRule?.(out);
+    if (clash !== undefined) {
+      bad = true;
+      stats.add({ row, line: record.line, column: null, value: null, problem: clash });
     }
     if (bad) {
       stats.badRows++;

@@ -61,8 +61,9 @@ const SLICE_BYTES = 64 * 1024;
  * Reads CSV records from a byte stream, one array of records per chunk
  * (batches keep the per-record cost of async iteration away). Decodes strict
  * UTF-8 (a BOM is dropped) and throws {@linkcode InvalidUtf8Error} at the
- * first invalid byte. Blank lines are skipped. The stream is canceled when
- * the caller stops early.
+ * first invalid byte. Lines may end in LF, CRLF or a lone CR (classic Mac
+ * exports): the first line end decides for the whole file. Blank lines are
+ * skipped. The stream is canceled when the caller stops early.
  */
 export async function* readCsv(
   body: ReadableStream<Uint8Array>,
@@ -71,6 +72,7 @@ export async function* readCsv(
   const parser = new CsvParser(options.maxRecordChars ?? 1 << 20);
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const reader = body.getReader();
+  const endings = new LineEndings(options.maxRecordChars ?? 1 << 20);
   let offset = 0;
   let done = false;
   try {
@@ -88,7 +90,7 @@ export async function* readCsv(
           throw new InvalidUtf8Error(offset + at, parser.nextLine + countLf(chunk, at));
         }
         offset += chunk.length;
-        const records = parser.push(text);
+        const records = parser.push(endings.normalize(text));
         if (records.length > 0) yield records;
       }
     }
@@ -98,13 +100,47 @@ export async function* readCsv(
     } catch {
       throw new InvalidUtf8Error(offset, parser.nextLine);
     }
-    const records = parser.push(tail);
+    const records = parser.push(endings.normalize(tail, true));
     parser.end(records);
     if (records.length > 0) yield records;
     done = true;
   } finally {
     if (!done) await reader.cancel().catch(() => {}); // already failed: the first error wins
     reader.releaseLock();
+  }
+}
+
+/**
+ * Finds how the file ends its lines and gives text whose lines end in LF or
+ * CRLF: a file whose first line end is a lone CR has every CR turned into LF.
+ * Text is held back until the first line end is seen (at most `limit`
+ * characters: past that the parser refuses the record anyway).
+ */
+export class LineEndings {
+  #mode: "undecided" | "lf" | "cr" = "undecided";
+  #held = "";
+
+  /** Creates a detector holding at most `limit` characters while undecided. */
+  constructor(private readonly limit: number) {}
+
+  /** `text` ready for the parser; `end` at the end of the input. */
+  normalize(text: string, end = false): string {
+    if (this.#mode === "lf") return text;
+    if (this.#mode === "cr") return text.replaceAll("\r", "\n");
+    const held = this.#held + text;
+    const lf = held.indexOf("\n");
+    let cr = held.indexOf("\r");
+    // A CR at the very end may be the first half of a CRLF: wait for the next character.
+    if (cr !== -1 && cr === held.length - 1 && !end) cr = -1;
+    const loneCr = cr !== -1 && held.charCodeAt(cr + 1) !== LF && (lf === -1 || cr < lf);
+    if (loneCr) this.#mode = "cr";
+    else if (lf !== -1) this.#mode = "lf";
+    else if (!end && held.length <= this.limit) {
+      this.#held = held;
+      return "";
+    }
+    this.#held = "";
+    return this.#mode === "cr" ? held.replaceAll("\r", "\n") : held;
   }
 }
 

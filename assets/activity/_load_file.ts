@@ -12,7 +12,9 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { WarehouseQueryError } from "../../resources/warehouse/errors.ts";
 import type { SqlValue, Warehouse } from "../../resources/warehouse/types.ts";
 import {
+  type BadValue,
   type DropKind,
+  DuplicateColumnsError,
   FileStats,
   loadColumns,
   MissingColumnsError,
@@ -38,6 +40,8 @@ export interface LoadFileInput {
   readonly sha256: string;
   /** Largest accepted `bad_rows / data_rows`. */
   readonly tolerance: number;
+  /** The last date a row may carry (`YYYY-MM-DD`); later ones are bad rows. */
+  readonly latestDate: string;
   readonly signal: AbortSignal;
   /** Told every {@linkcode PROGRESS_ROWS} data rows read, for progress lines on big files. */
   readonly onProgress?: (rowsRead: number) => void;
@@ -88,11 +92,27 @@ export async function loadFile(input: LoadFileInput): Promise<FileOutcome> {
       const replaced = await deleteRowsOf(tx, kind, name);
       const object = await lake.get(input.bucket, input.key);
       try {
-        const rows = await tx.bulkLoad(
-          kind.table,
-          loadColumns(kind),
-          rowsOf(object.body, input, stats, seen),
-        );
+        let rows: number;
+        try {
+          rows = await tx.bulkLoad(
+            kind.table,
+            loadColumns(kind),
+            rowsOf(object.body, input, stats, seen),
+          );
+        } catch (error) {
+          // A user and day twice: the unique key of raw.daily_activity says so.
+          if (error instanceof WarehouseQueryError && error.sqlState === "23505") {
+            throw (await duplicateRows(input)) ?? error;
+          }
+          throw error;
+        }
+        if (!kind.uniqueDays && await hasRepeatedDays(tx, kind, name)) {
+          throw (await duplicateRows(input)) ?? new FileRejectedError(
+            "duplicate_rows",
+            name,
+            "it holds one user twice on one day; remove the repeats and drop the file again",
+          );
+        }
         if (seen.header === null) {
           throw new FileRejectedError(
             "empty_file",
@@ -158,7 +178,9 @@ async function* rowBatches(
       const header = records[0];
       if (header === undefined) continue;
       seen.header = header.fields;
-      parser = RowParser.fromHeader(input.kind, header, input.name, stats);
+      parser = RowParser.fromHeader(input.kind, header, input.name, stats, {
+        latestDate: input.latestDate,
+      });
       i = 1;
     }
     const rows: SqlValue[][] = [];
@@ -204,6 +226,89 @@ function flatten<T>(batches: AsyncGenerator<T[]>): AsyncIterable<T> {
   };
 }
 
+/**
+ * Whether the rows just loaded from `name` hold one user twice on one day
+ * (sleep has no unique key to say so, and some exports repeat rows).
+ */
+async function hasRepeatedDays(
+  tx: Pick<Warehouse, "query">,
+  kind: DropKind,
+  name: string,
+): Promise<boolean> {
+  const [user, day] = kind.columns.map((c) => c.column);
+  const table = `${kind.table.schema}.${kind.table.name}`;
+  const found = await tx.query(
+    `SELECT 1 AS found FROM ${table} WHERE source_file = $1 ` +
+      `GROUP BY ${user}, ${day} HAVING count(*) > 1 LIMIT 1`,
+    [name],
+  );
+  return found.length > 0;
+}
+
+/** Pairs of repeated rows named in a report, at most. */
+const MAX_LISTED_DUPLICATES = 20;
+
+/**
+ * The file's rejection naming the rows that repeat a user and day, found by
+ * reading it once more (only after the warehouse said there are some, so a
+ * good file is read once); `undefined` when the file itself holds none.
+ * Remembers every (user, day) until the first repeat, then only the repeats.
+ */
+async function duplicateRows(input: LoadFileInput): Promise<FileRejectedError | undefined> {
+  const stats = new FileStats(0);
+  const first = new Map<string, { row: number; line: number }>();
+  const pairs: { key: [string, string]; rows: [number, number]; lines: [number, number] }[] = [];
+  let repeats = 0;
+  let parser: RowParser | undefined;
+  const object = await input.lake.get(input.bucket, input.key);
+  for await (const records of readCsv(object.body, { signal: input.signal })) {
+    for (const record of records) {
+      if (parser === undefined) {
+        parser = RowParser.fromHeader(input.kind, record, input.name, stats, {
+          latestDate: input.latestDate,
+        });
+        continue;
+      }
+      const values = parser.parse(record);
+      if (values === undefined) continue;
+      const key = `${values[0]}\u0000${values[1]}`;
+      const seen = first.get(key);
+      if (seen === undefined) {
+        if (repeats === 0) first.set(key, { row: stats.dataRows, line: record.line });
+        continue;
+      }
+      repeats++;
+      if (pairs.length < MAX_LISTED_DUPLICATES) {
+        pairs.push({
+          key: [String(values[0]), String(values[1])],
+          rows: [seen.row, stats.dataRows],
+          lines: [seen.line, record.line],
+        });
+      }
+    }
+  }
+  const [one] = pairs;
+  if (one === undefined) return undefined;
+  const [user, day] = one.key;
+  const rows: BadValue[] = pairs.map((pair) => ({
+    row: pair.rows[1],
+    line: pair.lines[1],
+    column: null,
+    value: null,
+    problem: `repeats user '${pair.key[0]}' on ${pair.key[1]} of row ${pair.rows[0]} ` +
+      `(line ${pair.lines[0]})`,
+  }));
+  return new FileRejectedError(
+    "duplicate_rows",
+    input.name,
+    `rows ${one.rows[0]} and ${one.rows[1]} (lines ${one.lines[0]} and ${one.lines[1]}) are ` +
+      `both user '${user}' on ${day}${
+        repeats > 1 ? ` (and ${repeats - 1} more repeated row(s), listed in the report)` : ""
+      }; a file holds one row per user and day: remove the repeats and drop the file again`,
+    { rows },
+  );
+}
+
 function tooManyBadRows(name: string, stats: FileStats, ratio: number, tolerance: number) {
   const first = stats.issues[0];
   const where = first
@@ -227,12 +332,20 @@ function percent(ratio: number): string {
 /** The rejection a file's own problem means, or `undefined` for other failures. */
 function asRejection(error: unknown, name: string): FileRejectedError | undefined {
   if (error instanceof FileRejectedError) return error;
+  if (error instanceof DuplicateColumnsError) {
+    return new FileRejectedError(
+      "duplicate_columns",
+      name,
+      `${error.message}; keep one column of each name and drop the file again`,
+      { cause: error },
+    );
+  }
   if (error instanceof MissingColumnsError) {
     return new FileRejectedError(
       "missing_columns",
       name,
       `${error.message}; add the column(s) and drop the file again`,
-      error,
+      { cause: error },
     );
   }
   if (error instanceof InvalidUtf8Error) {
@@ -240,7 +353,7 @@ function asRejection(error: unknown, name: string): FileRejectedError | undefine
       "invalid_encoding",
       name,
       `the file is not UTF-8: ${error.message}; save it as UTF-8 and drop it again`,
-      error,
+      { cause: error },
     );
   }
   if (error instanceof RecordTooLongError) {
@@ -248,17 +361,19 @@ function asRejection(error: unknown, name: string): FileRejectedError | undefine
       "record_too_long",
       name,
       `${error.message} (a missing line end or an unclosed quote); fix it and drop the file again`,
-      error,
+      { cause: error },
     );
   }
   // Class 22 (data exception) and 23 (integrity, e.g. a user and day twice in one file).
   const state = error instanceof WarehouseQueryError ? error.sqlState : undefined;
   if (state && (state.startsWith("22") || state.startsWith("23"))) {
+    // The server's reason, not the statement: the user wrote a file, not SQL.
+    const why = (error as Error).message.replace(/^Cannot run ".*?" on the warehouse: /s, "");
     return new FileRejectedError(
       "load_failed",
       name,
-      `the warehouse refused its rows: ${(error as Error).message}; fix the file and drop it again`,
-      error,
+      `the warehouse refused its rows: ${why}; fix the file and drop it again`,
+      { cause: error },
     );
   }
   return undefined;

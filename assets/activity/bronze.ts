@@ -141,6 +141,7 @@ async function ingest(ctx: IngestContext, file: Drop, tally: Tally): Promise<voi
     kind: file.kind,
     sha256,
     tolerance: config.ACTIVITY_BAD_ROW_TOLERANCE,
+    latestDate: latestDate(ctx.clock.now()),
     signal: ctx.signal,
     onProgress: (rows) =>
       ctx.log.info(`loading ${file.name}: ${rows.toLocaleString("en-US")} rows read`),
@@ -170,6 +171,14 @@ async function ingest(ctx: IngestContext, file: Drop, tally: Tally): Promise<voi
     reason: report.reason,
     quarantined_as: report.quarantined_as,
   });
+}
+
+/**
+ * The last day a row may be about: tomorrow in UTC, so a device a time zone
+ * ahead of UTC is never refused; anything later is a typo or a broken clock.
+ */
+export function latestDate(now: number): string {
+  return new Date(now + 86_400_000).toISOString().slice(0, 10);
 }
 
 /** A drop found in the landing zone. */
@@ -266,7 +275,7 @@ async function reject(
       bad_row_ratio: stats.dataRows === 0 ? 0 : stats.badRows / stats.dataRows,
       tolerance: figures.tolerance,
       errors_total: stats.badValues,
-      errors: stats.issues.slice(0, MAX_LISTED_ERRORS),
+      errors: [...outcome.error.rows, ...stats.issues].slice(0, MAX_LISTED_ERRORS),
       previous_rows_kept: figures.previousRows,
     } satisfies RejectionReport,
   );

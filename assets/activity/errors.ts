@@ -5,6 +5,7 @@
  */
 
 import { PlatformError } from "../../core/errors.ts";
+import type { BadValue } from "./_columns.ts";
 import type { RejectionReason } from "./report.ts";
 
 /**
@@ -23,13 +24,22 @@ export class FileRejectedError extends PlatformError {
   /** Why the file was rejected. */
   readonly reason: RejectionReason;
 
+  /** Rows named by the rejection itself (e.g. the repeats of `duplicate_rows`), for the report. */
+  readonly rows: readonly BadValue[];
+
   /** Creates the error; `file` is the file name, `why` says what is wrong and what to do. */
-  constructor(reason: RejectionReason, file: string, why: string, cause?: unknown) {
+  constructor(
+    reason: RejectionReason,
+    file: string,
+    why: string,
+    options: { cause?: unknown; rows?: readonly BadValue[] } = {},
+  ) {
     super(`activity.${reason}`, `Cannot load '${file}': ${why}`, {
       assetKey: "bronze_activity",
       input: file,
-      ...(cause === undefined ? {} : { cause }),
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
     });
     this.reason = reason;
+    this.rows = options.rows ?? [];
   }
 }

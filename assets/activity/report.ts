@@ -15,6 +15,8 @@ export const RejectionReasonSchema = z.enum([
   "record_too_long",
   "empty_file",
   "load_failed",
+  "duplicate_columns",
+  "duplicate_rows",
 ]);
 
 /** Why a whole file was rejected. */

@@ -300,21 +300,103 @@ suite("a changed file that is bad keeps the previous version's rows and says so"
   assert.equal((await h.manifest())["daily_activity_a.csv"]?.status, "rejected");
 });
 
-suite("a file the warehouse refuses (a user and day twice) is rejected, not the run", async () => {
+suite("a user and day twice in one file is rejected naming the rows, not the SQL", async (t) => {
   await using h = await harness({ warehouse: shared() });
-  const csv = `${ACTIVITY_HEADER}\n${activityRow("u1", 1)}\n${activityRow("u1", 1)}\n`;
+  const csv = [
+    ACTIVITY_HEADER,
+    activityRow("u1", 1),
+    activityRow("u2", 1),
+    activityRow("u1", 2),
+    activityRow("u1", 1, 7777),
+    activityRow("u2", 1),
+  ].join("\n") + "\n";
   await h.drop("daily_activity_dupes.csv", csv);
+  await h.drop(
+    "sleep_dupes.csv",
+    `${SLEEP_HEADER}\nu1,2026-10-01,1,400,430\nu2,2026-10-01,1,400,430\n` +
+      "u1,10/1/2026 12:00:00 AM,1,380,400\n",
+  );
   await h.drop("daily_activity_ok.csv", activityCsv(3));
   const { metadata } = await h.run();
-  assert.equal(metadata.files_rejected, 1);
+  assert.equal(metadata.files_rejected, 2);
   assert.equal(metadata.files_loaded, 1);
-  const report = RejectionReportSchema.parse(
-    await readJson(h.lake, "quarantine/activity/daily_activity_dupes.csv.error.json"),
-  );
-  assert.equal(report.reason, "load_failed");
-  assert.match(report.message, /duplicate key/);
   assert.equal(await h.count("raw.daily_activity"), 3);
+  assert.equal(await h.count("raw.sleep"), 0);
+  await t.step("daily activity: both pairs named, row and line", async () => {
+    const report = RejectionReportSchema.parse(
+      await readJson(h.lake, "quarantine/activity/daily_activity_dupes.csv.error.json"),
+    );
+    assert.equal(report.reason, "duplicate_rows");
+    assert.match(
+      report.message,
+      /rows 1 and 4 \(lines 2 and 5\) are both user 'u1' on 2026-10-01 \(and 1 more repeated row/,
+    );
+    assert.doesNotMatch(report.message, /COPY|duplicate key|constraint/i);
+    assert.deepEqual(report.errors.map((e) => [e.row, e.line, e.problem]), [
+      [4, 5, "repeats user 'u1' on 2026-10-01 of row 1 (line 2)"],
+      [5, 6, "repeats user 'u2' on 2026-10-01 of row 2 (line 3)"],
+    ]);
+  });
+  await t.step("sleep (no unique key): found after loading, spelled two ways", async () => {
+    const report = RejectionReportSchema.parse(
+      await readJson(h.lake, "quarantine/activity/sleep_dupes.csv.error.json"),
+    );
+    assert.equal(report.reason, "duplicate_rows");
+    assert.match(
+      report.message,
+      /rows 1 and 3 \(lines 2 and 4\) are both user 'u1' on 2026-10-01;/,
+    );
+  });
 });
+
+suite("a duplicate header name is rejected naming it; a CR-only file loads", async () => {
+  await using h = await harness({ warehouse: shared() });
+  await h.drop("sleep_twice.csv", `${SLEEP_HEADER},TotalTimeInBed\nu1,2026-10-01,1,400,430,431\n`);
+  const mac = activityCsv(4).replaceAll("\n", "\r");
+  await h.drop("daily_activity_mac.csv", mac);
+  const { metadata } = await h.run();
+  assert.deepEqual(metadata.rejected_files, ["sleep_twice.csv"]);
+  assert.equal(await h.count("raw.daily_activity", "daily_activity_mac.csv"), 4);
+  const report = RejectionReportSchema.parse(
+    await readJson(h.lake, "quarantine/activity/sleep_twice.csv.error.json"),
+  );
+  assert.equal(report.reason, "duplicate_columns");
+  assert.match(report.message, /names 'TotalTimeInBed' 2 times \(columns 5, 6\)/);
+});
+
+suite(
+  "impossible rows count toward the tolerance: a day over 1440 minutes, more sleep than bed, 2999",
+  async (t) => {
+    await using h = await harness({ warehouse: shared() });
+    const good = activityCsv(98).trimEnd().split("\n");
+    const bad = [
+      "u9,10/1/2026,10,0.01,600,600,600,0,2000", // 1800 minutes in a day
+      "u9,1/1/2999,10,0.01,1,1,1,1,2000", // far in the future
+    ];
+    await h.drop("daily_activity_edge.csv", [...good, ...bad].join("\n") + "\n");
+    await h.drop(
+      "sleep_impossible.csv",
+      `${SLEEP_HEADER}\nu1,2026-10-01,1,500,450\nu2,2026-10-01,1,400,430\n`,
+    );
+    const { metadata } = await h.run();
+    await t.step("2 of 100 bad: within the 2% tolerance, skipped and named", async () => {
+      assert.equal(await h.count("raw.daily_activity", "daily_activity_edge.csv"), 98);
+      assert.equal(metadata.bad_rows_skipped, 2);
+    });
+    await t.step("1 of 2 bad: rejected, the report says why", async () => {
+      assert.deepEqual(metadata.rejected_files, ["sleep_impossible.csv"]);
+      const report = RejectionReportSchema.parse(
+        await readJson(h.lake, "quarantine/activity/sleep_impossible.csv.error.json"),
+      );
+      assert.equal(report.reason, "too_many_bad_rows");
+      assert.deepEqual(report.errors.map((e) => [e.row, e.problem]), [[
+        1,
+        "TotalMinutesAsleep (500) is more than TotalTimeInBed (450): nobody sleeps longer than " +
+        "they are in bed",
+      ]]);
+    });
+  },
+);
 
 suite("an empty file is rejected; a header-only file loads zero rows", async () => {
   await using h = await harness({ warehouse: shared() });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   DAILY_ACTIVITY,
   dropKindOf,
+  DuplicateColumnsError,
   FileStats,
   MissingColumnsError,
   parseDate,
@@ -128,4 +129,81 @@ Deno.test("RowParser keeps integers inside int4 and minutes inside a day", () =>
       "TotalDistance",
     ],
   );
+});
+
+Deno.test("RowParser refuses a header naming a column twice, whichever column", () => {
+  const cases: [string[], string, number[]][] = [
+    [["Id", "SleepDay", "TotalSleepRecords", "TotalMinutesAsleep", "TotalTimeInBed", "id"], "Id", [
+      1,
+      6,
+    ]],
+    [
+      ["Id", "SleepDay", "TotalSleepRecords", "TotalMinutesAsleep", "TotalTimeInBed", "x", " X "],
+      "x",
+      [
+        6,
+        7,
+      ],
+    ],
+  ];
+  for (const [fields, name, positions] of cases) {
+    const error = (() => {
+      try {
+        RowParser.fromHeader(SLEEP, { fields, line: 1 }, "s.csv", new FileStats(1));
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(error instanceof DuplicateColumnsError, String(error));
+    assert.deepEqual(error.repeated, [{ name, positions }]);
+    assert.match(
+      error.message,
+      new RegExp(`names '${name}' 2 times \\(columns ${positions.join(", ")}\\)`),
+    );
+  }
+});
+
+Deno.test("RowParser: rows whose values disagree or lie in the future are bad rows, with the reason", () => {
+  const stats = new FileStats(10);
+  const daily = RowParser.fromHeader(
+    DAILY_ACTIVITY,
+    { fields: DAILY_ACTIVITY.columns.map((c) => c.csv), line: 1 },
+    "d.csv",
+    stats,
+    { latestDate: "2026-12-06" },
+  );
+  const activity = (date: string, minutes: [string, string, string, string]) =>
+    daily.parse({ fields: ["u", date, "10", "1.5", ...minutes, "2000"], line: 2 });
+  assert.notEqual(activity("2026-12-06", ["60", "60", "300", "1020"]), undefined, "exactly a day");
+  assert.notEqual(activity("12/6/2026", ["", "", "", "1440"]), undefined, "blank minutes are 0");
+  assert.equal(activity("2026-12-06", ["60", "60", "300", "1021"]), undefined);
+  assert.equal(activity("2026-12-07", ["0", "0", "0", "0"]), undefined);
+  assert.equal(activity("1/1/2999", ["0", "0", "0", "0"]), undefined);
+  const sleep = RowParser.fromHeader(
+    SLEEP,
+    { fields: SLEEP.columns.map((c) => c.csv), line: 1 },
+    "s.csv",
+    stats,
+    { latestDate: "2026-12-06" },
+  );
+  const night = (asleep: string, inBed: string) =>
+    sleep.parse({ fields: ["u", "2026-10-01", "1", asleep, inBed], line: 3 });
+  assert.notEqual(night("420", "420"), undefined);
+  assert.notEqual(night("420", ""), undefined, "an unknown time in bed cannot disagree");
+  assert.equal(night("421", "420"), undefined);
+  assert.deepEqual(stats.issues.map((i) => [i.column, i.problem]), [
+    [
+      null,
+      "VeryActiveMinutes + FairlyActiveMinutes + LightlyActiveMinutes + SedentaryMinutes = " +
+      "1441, more than the 1440 minutes of a day",
+    ],
+    ["ActivityDate", "is in the future (after 2026-12-06)"],
+    ["ActivityDate", "is in the future (after 2026-12-06)"],
+    [
+      null,
+      "TotalMinutesAsleep (421) is more than TotalTimeInBed (420): nobody sleeps longer than " +
+      "they are in bed",
+    ],
+  ]);
+  assert.equal(stats.badRows, 4);
 });

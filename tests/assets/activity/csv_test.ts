@@ -127,3 +127,24 @@ Deno.test("readCsv cancels the stream when the caller stops early", async () => 
   for await (const _ of readCsv(body)) break;
   assert.equal(canceled, true);
 });
+
+Deno.test("readCsv reads files whose lines end in a lone CR (classic Mac), whatever the chunking", async () => {
+  // TRICKY without its CRLF/LF line ends: every record ends in CR, a quoted field keeps one.
+  const cr = 'Id,Note,Value\r1,plain,10\r\r2,"with, comma",20\r4,"two\rlines",40\r5,,\r7,x,70\r';
+  const expected: CsvRecord[] = [
+    { fields: ["Id", "Note", "Value"], line: 1 },
+    { fields: ["1", "plain", "10"], line: 2 },
+    { fields: ["2", "with, comma", "20"], line: 4 },
+    { fields: ["4", "two\nlines", "40"], line: 5 },
+    { fields: ["5", "", ""], line: 7 },
+    { fields: ["7", "x", "70"], line: 8 },
+  ];
+  for (const size of [cr.length, 1, 2, 3, 13]) assert.deepEqual(await read(cr, size), expected);
+  // A CRLF split between two chunks is not mistaken for a lone CR.
+  assert.deepEqual(await read("a,b\r\n1,2\r\n", 4), [
+    { fields: ["a", "b"], line: 1 },
+    { fields: ["1", "2"], line: 2 },
+  ]);
+  // One line ending in CR at the very end of the file.
+  assert.deepEqual(await read("a,b\r", 1), [{ fields: ["a", "b"], line: 1 }]);
+});
