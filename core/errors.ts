@@ -71,7 +71,7 @@ export class PlatformError extends Error {
     this.code = code;
     this.assetKey = fields.assetKey;
     this.resourceKey = fields.resourceKey;
-    this.input = fields.input === undefined ? undefined : redact(fields.input);
+    this.input = typeof fields.input === "string" ? redact(fields.input) : fields.input;
     this.transient = fields.transient ?? false;
   }
 }

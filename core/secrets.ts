@@ -103,10 +103,25 @@ const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/'"]*):[^\s'"]*@/gi;
  * `text` with every registered secret (in any of its forms), every URL
  * password and every secret query value replaced by `***`.
  */
-export function redact(text: string): string {
-  let out = text;
+export function redact(text: string, options: RedactOptions = {}): string {
+  // Callers pass unknown values through (a PlatformError's `input` may be a
+  // number): anything that is not a string is shown as its string form.
+  let out = typeof text === "string" ? text : String(text);
   for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, MASK);
-  return out.replace(USERINFO, `$1:${MASK}@`).replace(SECRET_PARAM, `$1${MASK}`);
+  out = out.replace(USERINFO, `$1:${MASK}@`);
+  return options.queryValues === false ? out : out.replace(SECRET_PARAM, `$1${MASK}`);
+}
+
+/** How {@linkcode redact} masks. */
+export interface RedactOptions {
+  /**
+   * Mask the values of query parameters named like a credential even when
+   * they are not registered (default `true`). The UI turns it off for its own
+   * pages: their links carry `key=` (a lake object key) and `token=` (a
+   * listing page token), which are not secrets; the configuration's secret
+   * query values are registered and still masked by value.
+   */
+  queryValues?: boolean;
 }
 
 /**

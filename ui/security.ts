@@ -104,7 +104,9 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler 
 /**
  * Replaces every secret in text responses by `***`: `secrets` and every
  * other registered one, in their URL-, JSON- and HTML-escaped forms too, and
- * any `user:password@` of a URL (core/secrets.ts).
+ * any `user:password@` of a URL (core/secrets.ts). The UI's own query
+ * parameters (`key=` object keys, `token=` page tokens) are kept: only
+ * registered query values are masked, not every one named like a credential.
  */
 export function redactMiddleware(secrets: readonly string[]): MiddlewareHandler {
   registerSecret(...secrets);
@@ -113,7 +115,7 @@ export function redactMiddleware(secrets: readonly string[]): MiddlewareHandler 
     const type = c.res.headers.get("content-type") ?? "";
     if (!/^(text\/html|application\/json)/.test(type) || c.res.status === 304) return;
     const body = await c.res.text();
-    const clean = redact(body);
+    const clean = redact(body, { queryValues: false });
     if (clean === body) {
       c.res = new Response(body, c.res);
       return;
