@@ -7,8 +7,7 @@
  * @module
  */
 
-import { redactUrl } from "../config.ts";
-import { scrub } from "../_url_secrets.ts";
+import { redact, redactUrl, registerSecret } from "../../core/secrets.ts";
 
 /** Every secret a notifier URL may hold: password, path segments, query values. */
 export function notifierSecrets(url: URL): string[] {
@@ -51,7 +50,8 @@ export function describeNotifierUrl(raw: string): string {
 
 /** `text` with every secret of `url` replaced by `***`. */
 export function scrubNotifier(text: string, url: URL): string {
-  return scrub(text, notifierSecrets(url));
+  registerSecret(...notifierSecrets(url));
+  return redact(text);
 }
 
 function safeDecode(text: string): string {
