@@ -187,7 +187,7 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
           `creating the embedded warehouse (PGlite) in ${dataDir}: first run only, about 10 s`,
         );
         await createDataDir(location).catch((error) => {
-          throw unreachable({ location, secrets: [] }, error, "open");
+          throw unreachable({ location }, error, "open");
         });
       }
       return new PgliteWarehouse(await start(location, location), location, lock);
