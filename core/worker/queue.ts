@@ -1,0 +1,303 @@
+/**
+ * The run queue: where launched runs wait until a coordinator admits them
+ * within the concurrency limits and a worker executes them. This interface
+ * carries nothing of Postgres or of the job library behind it; the server
+ * implementation lives in `resources/queue/`, the twin in `./memory_queue.ts`.
+ *
+ * A queued run goes through these states, each move atomic across processes:
+ *
+ *     queued ──admit──▶ launched ──claim──▶ started ──finish──▶ finished
+ *        │                 │                   │
+ *        └──cancel──▶ canceled ◀──cancel───────┘ (started: a cancel request)
+ *
+ * `claim` is what makes a run execute on exactly one worker: only one caller
+ * moves a run from `launched` to `started`. A run `started` by a worker that
+ * died before recording it is `release`d back to `queued` (same run id).
+ *
+ * @module
+ */
+
+import type { PartitionSelection } from "../plan.ts";
+
+/** Where a queued run stands. */
+export type QueueState = "queued" | "launched" | "started" | "finished" | "canceled";
+
+/** Every queue state, in lifecycle order. */
+export const QUEUE_STATES: readonly QueueState[] = Object.freeze([
+  "queued",
+  "launched",
+  "started",
+  "finished",
+  "canceled",
+]);
+
+/** A run to put in the queue. */
+export interface NewQueuedRun {
+  /** Id the run will have in the run store. */
+  readonly runId: string;
+  /** Selection, as for `materialize` (empty: every asset). */
+  readonly selection: string;
+  /** Assets left out, same syntax. @default {""} */
+  readonly exclude?: string;
+  /** Partition arguments, or `null`. */
+  readonly partitions: PartitionSelection | null;
+  /** Tags of the run; limits per tag count these. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Higher runs first; ties in the order queued (Dagster's `dagster/priority`). @default {0} */
+  readonly priority?: number;
+  /** Pools the run's steps use (resource keys); limits per pool count these. @default {[]} */
+  readonly pools?: readonly string[];
+  /** Times a failed run is retried as a new run (Dagster's run retries). @default {0} */
+  readonly maxRetries?: number;
+  /** Attempt number: 1 for a first run, 2 for its first retry... @default {1} */
+  readonly attempt?: number;
+  /** Id of the first run of the retry chain. @default {runId} */
+  readonly rootRunId?: string;
+  /** The run this one retries, or `null`. @default {null} */
+  readonly retryOf?: string | null;
+  /**
+   * A run whose succeeded assets this one does not run again (resume from
+   * failure), or `null` to run the whole selection. @default {null}
+   */
+  readonly resumeFrom?: string | null;
+}
+
+/** A run in the queue, as recorded. */
+export interface QueuedRun extends Required<NewQueuedRun> {
+  /** Increasing number given at enqueue: the order among equal priorities. */
+  readonly seq: number;
+  /** Current state. */
+  readonly state: QueueState;
+  /** Milliseconds since the epoch. */
+  readonly enqueuedAt: number;
+  /** When a coordinator admitted it, or `null`. */
+  readonly launchedAt: number | null;
+  /** When a worker claimed it, or `null`. */
+  readonly startedAt: number | null;
+  /** When it left the queue (finished or canceled), or `null`. */
+  readonly finishedAt: number | null;
+  /** Worker that claimed it, or `null`. */
+  readonly workerId: string | null;
+  /** A cancel asked while it ran (the reason), or `null`. */
+  readonly cancelRequested: string | null;
+  /** How it ended: the run's status and summary, or why it was canceled; `null` before. */
+  readonly outcome: string | null;
+}
+
+/** A limit on runs carrying a tag. */
+export interface TagLimit {
+  /** Tag key, e.g. `group`. */
+  readonly key: string;
+  /**
+   * Tag value the limit applies to; `null` counts every run having the key
+   * together (any value).
+   */
+  readonly value: string | null;
+  /** With `value` null: a separate limit for each distinct value (`key=*`). */
+  readonly perValue: boolean;
+  /** Most such runs launched or running at once. */
+  readonly limit: number;
+}
+
+/** The coordinator's limits (Dagster's run coordinator settings). */
+export interface QueueLimits {
+  /** Most runs launched or running at once, or `null` for no limit. */
+  readonly maxConcurrentRuns: number | null;
+  /** Limits per tag. */
+  readonly tagLimits: readonly TagLimit[];
+  /** Most runs using each pool at once, by pool name. */
+  readonly poolLimits: Readonly<Record<string, number>>;
+}
+
+/** A worker process, as it announces itself. */
+export interface WorkerInfo {
+  /** Unique per process life (the run owner's instance id). */
+  readonly workerId: string;
+  /** Host (pod, container) name. */
+  readonly host: string;
+  /** Process id there. */
+  readonly pid: number;
+  /** Runs it executes at once. */
+  readonly concurrency: number;
+}
+
+/** A worker as recorded, with its liveness. */
+export interface WorkerRecord extends WorkerInfo {
+  /** When it announced itself first. */
+  readonly startedAt: number;
+  /** Its last heartbeat. */
+  readonly heartbeatAt: number;
+  /** Taken for dead with no heartbeat for this long after `heartbeatAt`. */
+  readonly leaseMs: number;
+  /** Runs it was executing at its last heartbeat. */
+  readonly running: number;
+  /** `stopping` once it began a graceful shutdown (takes no new run). */
+  readonly status: "running" | "stopping";
+}
+
+/** Options of {@linkcode RunQueue.list}. */
+export interface ListQueueOptions {
+  /** Only runs in these states. @default {every state} */
+  readonly states?: readonly QueueState[];
+  /**
+   * At most this many. Waiting runs (`queued`, `launched`) come in admission
+   * order (priority, then seq); the others newest first.
+   * @default {100}
+   */
+  readonly limit?: number;
+}
+
+/** What the coordinator's decision function sees and says. */
+export type AdmissionDecision = (
+  queued: readonly QueuedRun[],
+  active: readonly QueuedRun[],
+) => readonly string[];
+
+/** Options of {@linkcode RunQueue.admit}. */
+export interface AdmitOptions {
+  /** The coordinator's time. */
+  readonly now: number;
+  /** Queued runs looked at, at most, in admission order. @default {1000} */
+  readonly scanLimit?: number;
+}
+
+/** Handles one dispatched run on a worker; resolves when the run has ended. */
+export type DispatchHandler = (runId: string, signal: AbortSignal) => Promise<void>;
+
+/** Options of {@linkcode RunQueue.serve}. */
+export interface ServeOptions {
+  /** This worker. */
+  readonly worker: WorkerInfo;
+  /** Called once per dispatched run. */
+  readonly handler: DispatchHandler;
+}
+
+/** A worker's dispatch loop, from {@linkcode RunQueue.serve}. */
+export interface Dispatcher {
+  /**
+   * Takes no new run; resolves when every handler in progress has returned.
+   * Handlers get their signal aborted after `abortAfterMs`.
+   */
+  stop(abortAfterMs: number): Promise<void>;
+  /** Ids the dispatch library gave this process's slots (for unlocking them if it dies). */
+  readonly dispatchIds: () => readonly string[];
+}
+
+/** Leadership of a named role (sensor daemon, coordinator), from {@linkcode RunQueue.tryLead}. */
+export interface Leadership {
+  /** Whether it is still held (the connection holding it is alive). */
+  held(): Promise<boolean>;
+  /** Gives it up. */
+  release(): Promise<void>;
+}
+
+/**
+ * The queue of launched runs, shared by every process on one run store.
+ * Every method is atomic across processes.
+ */
+export interface RunQueue extends AsyncDisposable {
+  /** Human-readable name of the backend, without secrets. */
+  readonly description: string;
+  /**
+   * Adds runs in state `queued`; a run id already in the queue is left as it
+   * is. Returns the ids added.
+   * @throws {TypeError} on a bad priority, retry count or attempt.
+   */
+  enqueue(runs: readonly NewQueuedRun[], now: number): Promise<string[]>;
+  /** A queued run by id, or `undefined`. */
+  get(runId: string): Promise<QueuedRun | undefined>;
+  /** Runs in the queue (see {@linkcode ListQueueOptions}). */
+  list(options?: ListQueueOptions): Promise<QueuedRun[]>;
+  /** How many runs are in each state. */
+  counts(): Promise<Record<QueueState, number>>;
+  /**
+   * Admits runs: under one lock across processes, reads the active runs
+   * (`launched`, `started`) and the first queued ones, asks `decide` which to
+   * admit, moves those to `launched` and hands them to the workers.
+   * Returns the ids admitted.
+   */
+  admit(decide: AdmissionDecision, options: AdmitOptions): Promise<string[]>;
+  /** Moves a `launched` run to `started` for `workerId`; `undefined` when it is not `launched`. */
+  claim(runId: string, workerId: string, now: number): Promise<QueuedRun | undefined>;
+  /**
+   * Moves a `started` run to `finished` with its outcome, and enqueues
+   * `retry` in the same transaction. `false` when it was not `started`
+   * (another process finished it).
+   */
+  finish(runId: string, outcome: string, now: number, retry?: NewQueuedRun): Promise<boolean>;
+  /** Moves a `started` run back to `queued` (its worker never recorded it); `false` otherwise. */
+  release(runId: string): Promise<boolean>;
+  /**
+   * Cancels a `queued` or `launched` run (it becomes `canceled`), or records
+   * a cancel request on a `started` one. Returns the run after, or
+   * `undefined` when unknown.
+   */
+  cancel(runId: string, reason: string, now: number): Promise<QueuedRun | undefined>;
+  /** Records that `worker` is alive (upsert); `running` runs in hand. */
+  heartbeatWorker(
+    worker: WorkerInfo,
+    now: number,
+    leaseMs: number,
+    running: number,
+    status: WorkerRecord["status"],
+    dispatchIds: readonly string[],
+  ): Promise<void>;
+  /** The workers that announced themselves, with their liveness. */
+  listWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * Forgets dead workers: removes their records and frees what the dispatch
+   * library held for them, so their undelivered runs go to another worker.
+   */
+  forgetWorkers(workerIds: readonly string[]): Promise<void>;
+  /** Stores the limits the coordinator applies, for `queue` listings elsewhere. */
+  publishLimits(limits: QueueLimits, now: number): Promise<void>;
+  /** The limits last published, or `undefined`. */
+  publishedLimits(): Promise<QueueLimits | undefined>;
+  /** Starts delivering launched runs to `handler` on this worker. */
+  serve(options: ServeOptions): Promise<Dispatcher>;
+  /**
+   * Calls `listener` soon after the queue changed in any process (runs
+   * enqueued, finished, canceled), until `signal` aborts: wakes the
+   * coordinator without polling.
+   */
+  watch(listener: () => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Takes leadership of `role` if no live process holds it; `undefined`
+   * otherwise. Held until released or this process dies.
+   */
+  tryLead(role: string): Promise<Leadership | undefined>;
+}
+
+/** Checks the numbers of a new queued run; throws `TypeError` naming the field. */
+export function checkNewQueuedRun(run: NewQueuedRun): Required<NewQueuedRun> {
+  const whole = (name: string, value: number, min: number) => {
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new TypeError(
+        `Cannot queue run '${run.runId}': ${name} must be a whole number >= ${min}, got ${value}`,
+      );
+    }
+  };
+  if (typeof run.runId !== "string" || run.runId.trim() === "") {
+    throw new TypeError("Cannot queue a run without a run id");
+  }
+  const priority = run.priority ?? 0;
+  whole("priority", priority, Number.MIN_SAFE_INTEGER);
+  const maxRetries = run.maxRetries ?? 0;
+  whole("maxRetries", maxRetries, 0);
+  const attempt = run.attempt ?? 1;
+  whole("attempt", attempt, 1);
+  return {
+    runId: run.runId,
+    selection: run.selection,
+    exclude: run.exclude ?? "",
+    partitions: run.partitions,
+    tags: { ...run.tags },
+    priority,
+    pools: [...new Set(run.pools ?? [])].sort(),
+    maxRetries,
+    attempt,
+    rootRunId: run.rootRunId ?? run.runId,
+    retryOf: run.retryOf ?? null,
+    resumeFrom: run.resumeFrom ?? null,
+  };
+}

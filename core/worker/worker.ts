@@ -1,0 +1,332 @@
+/**
+ * The worker: takes the runs the coordinator admitted, one `claim` each (so
+ * a run executes on exactly one worker), and executes each with the same
+ * `materialize()` as `deno task materialize`, this process as the run's owner
+ * (heartbeats, cancel requests, lost-run detection are the executor's).
+ *
+ * - **Liveness.** The worker heartbeats its own record in the queue every
+ *   heartbeat interval, with the same lease as its runs, so a worker killed
+ *   with -9 is found dead by the coordinator at the same time as its runs
+ *   are reaped, and the runs it claimed but never recorded are queued again.
+ * - **Leases.** Runs and the worker take a lease of 1.5 heartbeat intervals:
+ *   with the coordinator ticking every quarter interval, a dead worker's runs
+ *   are failed (and retried per their policy) within two intervals of its
+ *   last heartbeat.
+ * - **Graceful shutdown** (SIGTERM): no new run is taken; runs in progress
+ *   get `graceMs` to finish; those still running are then canceled and
+ *   *released*: recorded canceled and queued again as a new attempt resuming
+ *   where they stopped, without spending a retry. No run is lost.
+ * - **Retries.** When a run ends failed, the retry its policy allows is
+ *   queued in the same transaction that finishes its entry (see `./retry.ts`).
+ *
+ * @module
+ */
+
+import { type Clock, systemClock, waitOn } from "../clock.ts";
+import type { Graph } from "../graph.ts";
+import { toError } from "../errors.ts";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, materialize, type RunResult } from "../executor.ts";
+import { type Logger, silentLogger } from "../logger.ts";
+import { processOwner } from "../owner.ts";
+import type { ResourceSources } from "../resource.ts";
+import type { RunOwner, RunStore } from "../run_store/types.ts";
+import { resolveSelection } from "../selection.ts";
+import type { Dispatcher, QueuedRun, RunQueue, WorkerInfo } from "./queue.ts";
+import { effectiveExclude, outcomeOf, planRetry } from "./retry.ts";
+
+/** Options of {@linkcode RunWorker}. */
+export interface RunWorkerOptions<R> {
+  /** The queue to take runs from. */
+  readonly queue: RunQueue;
+  /** Where runs are recorded (the same store every worker and the daemon use). */
+  readonly runStore: RunStore;
+  /** Runs executed at once. @default {1} */
+  readonly concurrency?: number;
+  /** Steps running at once inside each run. @default {the executor's default} */
+  readonly stepConcurrency?: number;
+  /** Time between two heartbeats (runs and worker). @default {10000} */
+  readonly heartbeatIntervalMs?: number;
+  /** Lease of the worker and its runs. @default {1.5 × heartbeatIntervalMs} */
+  readonly leaseMs?: number;
+  /** On shutdown, how long runs may go on before they are canceled and released. @default {30000} */
+  readonly graceMs?: number;
+  /** Time source. @default {systemClock} */
+  readonly clock?: Clock;
+  /** Where the worker reports. @default {silentLogger} */
+  readonly log?: Logger;
+  /** This process as run owner. @default {processOwner()} */
+  readonly owner?: RunOwner;
+  /** Resources replacing the graph's. */
+  readonly resources?: Partial<ResourceSources<R>>;
+  /** Called when a run this worker executed has ended and its entry is finished. */
+  readonly onRunFinished?: (entry: QueuedRun, result: RunResult | undefined) => void;
+}
+
+interface InHand {
+  readonly controller: AbortController;
+  released: boolean;
+}
+
+/** Executes queued runs (see the module doc). */
+export class RunWorker<R> {
+  readonly #graph: Graph<R>;
+  readonly #queue: RunQueue;
+  readonly #store: RunStore;
+  readonly #options: RunWorkerOptions<R>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #owner: RunOwner;
+  readonly #info: WorkerInfo;
+  readonly #intervalMs: number;
+  readonly #leaseMs: number;
+  readonly #inHand = new Map<string, InHand>();
+  #executed = 0;
+  #stopping = false;
+
+  /** Prepares a worker; nothing is taken until `run`. */
+  constructor(graph: Graph<R>, options: RunWorkerOptions<R>) {
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(
+        `Cannot start a worker with concurrency ${concurrency}: expected a whole number >= 1`,
+      );
+    }
+    this.#intervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.#leaseMs = options.leaseMs ?? Math.ceil(1.5 * this.#intervalMs);
+    if (!Number.isSafeInteger(this.#leaseMs) || this.#leaseMs <= this.#intervalMs) {
+      throw new RangeError(
+        `Cannot start a worker with lease ${this.#leaseMs} ms: expected whole milliseconds ` +
+          `longer than the heartbeat interval (${this.#intervalMs} ms)`,
+      );
+    }
+    this.#graph = graph;
+    this.#queue = options.queue;
+    this.#store = options.runStore;
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log ?? silentLogger;
+    this.#owner = options.owner ?? processOwner();
+    this.#info = {
+      workerId: this.#owner.instanceId,
+      host: this.#owner.host,
+      pid: this.#owner.pid,
+      concurrency,
+    };
+  }
+
+  /** This worker's id (its run owner instance id). */
+  get workerId(): string {
+    return this.#info.workerId;
+  }
+
+  /** Runs this worker is executing now. */
+  get running(): string[] {
+    return [...this.#inHand.keys()];
+  }
+
+  /**
+   * Takes and executes runs until `signal` aborts, then shuts down
+   * gracefully (see the module doc). Returns how many runs it executed.
+   */
+  async run(signal: AbortSignal): Promise<number> {
+    await this.#heartbeat();
+    const dispatcher = await this.#queue.serve({
+      worker: this.#info,
+      handler: (runId, dispatchSignal) => this.#handle(runId, dispatchSignal),
+    });
+    this.#log.info(
+      `worker ${this.#info.workerId} started on ${this.#info.host} (pid ${this.#info.pid}): ` +
+        `${this.#info.concurrency} run(s) at once, queue ${this.#queue.description}`,
+    );
+    const stopBeats = new AbortController();
+    const beats = this.#beat(dispatcher, stopBeats.signal);
+    try {
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    } finally {
+      await this.#shutdown(dispatcher);
+      stopBeats.abort();
+      await beats;
+      await this.#queue.forgetWorkers([this.#info.workerId]).catch((error) =>
+        this.#log.warn(`worker: cannot remove its record: ${toError(error).message}`)
+      );
+      this.#log.info(`worker ${this.#info.workerId} stopped after ${this.#executed} run(s)`);
+    }
+    return this.#executed;
+  }
+
+  async #shutdown(dispatcher: Dispatcher): Promise<void> {
+    this.#stopping = true;
+    const grace = this.#options.graceMs ?? 30_000;
+    await this.#heartbeat(dispatcher).catch(() => {});
+    if (this.#inHand.size > 0) {
+      this.#log.info(
+        `worker: shutting down; ${this.#inHand.size} run(s) get ${grace} ms to finish`,
+      );
+    }
+    const timer = setTimeout(() => {
+      for (const [runId, run] of this.#inHand) {
+        run.released = true;
+        this.#log.warn(`worker: run ${runId} did not finish within ${grace} ms; releasing it`);
+        run.controller.abort();
+      }
+    }, grace);
+    try {
+      await dispatcher.stop(grace + 60_000);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #beat(dispatcher: Dispatcher, stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      try {
+        await waitOn(this.#clock, this.#intervalMs, stop);
+      } catch {
+        return;
+      }
+      try {
+        await this.#heartbeat(dispatcher);
+      } catch (error) {
+        this.#log.warn(`worker: cannot record its heartbeat: ${toError(error).message}`);
+      }
+    }
+  }
+
+  #heartbeat(dispatcher?: Dispatcher): Promise<void> {
+    return this.#queue.heartbeatWorker(
+      this.#info,
+      this.#clock.now(),
+      this.#leaseMs,
+      this.#inHand.size,
+      this.#stopping ? "stopping" : "running",
+      dispatcher?.dispatchIds() ?? [],
+    );
+  }
+
+  /** Claims and executes one dispatched run; never throws. */
+  async #handle(runId: string, dispatchSignal: AbortSignal): Promise<void> {
+    let entry: QueuedRun | undefined;
+    try {
+      entry = await this.#queue.claim(runId, this.#info.workerId, this.#clock.now());
+    } catch (error) {
+      this.#log.error(`worker: cannot claim run ${runId}: ${toError(error).message}`);
+      throw error; // the dispatch library delivers it again
+    }
+    if (!entry) return; // canceled meanwhile, or another worker has it
+    const hand: InHand = { controller: new AbortController(), released: false };
+    if (this.#stopping) hand.released = true;
+    const onDispatchAbort = () => {
+      hand.released = true;
+      hand.controller.abort();
+    };
+    dispatchSignal.addEventListener("abort", onDispatchAbort, { once: true });
+    if (this.#stopping || dispatchSignal.aborted) hand.controller.abort();
+    this.#inHand.set(runId, hand);
+    let result: RunResult | undefined;
+    try {
+      result = await this.#execute(entry, hand);
+      await this.#finish(entry, hand, result);
+    } catch (error) {
+      this.#log.error(`worker: run ${runId}: ${toError(error).message}`);
+    } finally {
+      dispatchSignal.removeEventListener("abort", onDispatchAbort);
+      this.#inHand.delete(runId);
+      this.#executed++;
+      this.#options.onRunFinished?.(entry, result);
+    }
+  }
+
+  /** Runs `materialize`; a run that cannot start is recorded failed. */
+  async #execute(entry: QueuedRun, hand: InHand): Promise<RunResult | undefined> {
+    const exclude = await effectiveExclude(this.#store, entry);
+    const tags: Record<string, string> = {
+      ...entry.tags,
+      worker: `${this.#info.host}:${this.#info.pid}`,
+    };
+    if (entry.attempt > 1) {
+      tags.attempt = String(entry.attempt);
+      tags.root_run_id = entry.rootRunId;
+    }
+    if (entry.retryOf) tags.retry_of = entry.retryOf;
+    try {
+      const keys = resolveSelection(this.#graph as Graph<unknown>, entry.selection, exclude);
+      if (keys.length === 0 && entry.resumeFrom) {
+        this.#log.info(
+          `worker: run ${entry.runId}: nothing left to run (every asset succeeded in ` +
+            `${entry.resumeFrom})`,
+        );
+        return undefined;
+      }
+      const options = this.#options;
+      return await materialize(this.#graph, {
+        runId: entry.runId,
+        selection: entry.selection,
+        exclude,
+        ...(entry.partitions ? { partitions: entry.partitions } : {}),
+        tags,
+        runStore: this.#store,
+        clock: this.#clock,
+        owner: this.#owner,
+        heartbeatIntervalMs: this.#intervalMs,
+        heartbeatTimeoutMs: this.#leaseMs,
+        signal: hand.controller.signal,
+        ...(options.resources ? { resources: options.resources } : {}),
+        ...(options.stepConcurrency ? { concurrency: options.stepConcurrency } : {}),
+      });
+    } catch (error) {
+      await this.#recordFailedStart(entry, tags, exclude, toError(error));
+      return undefined;
+    }
+  }
+
+  async #recordFailedStart(
+    entry: QueuedRun,
+    tags: Record<string, string>,
+    exclude: string,
+    error: Error,
+  ): Promise<void> {
+    this.#log.error(`worker: run ${entry.runId} could not start: ${error.message}`);
+    if (await this.#store.getRun(entry.runId)) return;
+    const now = this.#clock.now();
+    await this.#store.createRun({
+      runId: entry.runId,
+      status: "failed",
+      selection: [entry.selection, exclude ? `--exclude ${exclude}` : ""].filter(Boolean).join(" "),
+      partitions: null,
+      tags,
+      startedAt: now,
+      finishedAt: now,
+      errorSummary: `could not start: ${error.message}`,
+    });
+    await this.#store.flush();
+  }
+
+  async #finish(entry: QueuedRun, hand: InHand, result: RunResult | undefined): Promise<void> {
+    const now = this.#clock.now();
+    const run = await this.#store.getRun(entry.runId);
+    if (!run) {
+      // Nothing to run (resumed past every asset): the chain ends here, successfully.
+      await this.#queue.finish(
+        entry.runId,
+        `success: nothing left to run (every asset succeeded in ${entry.resumeFrom})`,
+        now,
+      );
+      return;
+    }
+    const released = hand.released && run.status === "canceled";
+    const retry = await planRetry(this.#store, entry, run, { released });
+    const outcome = released
+      ? `released: the worker shut down before it finished; queued again as ${retry?.runId}`
+      : outcomeOf(run);
+    const finished = await this.#queue.finish(entry.runId, outcome, now, retry);
+    if (!finished) return; // a coordinator took it for dead and decided already
+    const how = result ? `${result.status} in ${result.durationMs} ms` : run.status;
+    this.#log[run.status === "success" ? "info" : "warn"](
+      `run ${entry.runId} ${how}${run.errorSummary ? `: ${run.errorSummary}` : ""}` +
+        (retry ? `; ${released ? "released as" : "retried as"} ${retry.runId}` : ""),
+    );
+  }
+}

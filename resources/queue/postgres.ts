@@ -1,0 +1,685 @@
+/**
+ * The run queue on PostgreSQL: waiting runs in `ops.run_queue` (beside the
+ * run store's tables), handed to workers through **graphile-worker** jobs.
+ *
+ * What is ours and what is the library's (see DESIGN.md, "Run queue"):
+ *
+ * - Ours: the waiting list (priority, tags, pools, retries) and the limits,
+ *   because a waiting run must be listed with why it waits, canceled, and
+ *   counted against limits, which no job library does across several limits.
+ *   Admission is one transaction under an advisory lock.
+ * - graphile-worker's: delivering admitted runs to workers. The admission
+ *   transaction calls its SQL function `graphile_worker.add_job(...)` (job key
+ *   = run id), so a run is admitted and its job exists, or neither; workers
+ *   get jobs over LISTEN/NOTIFY (milliseconds, no polling), `FOR UPDATE SKIP
+ *   LOCKED` spreads them, `concurrency` bounds each worker, graceful shutdown
+ *   returns jobs not yet begun, and `force_unlock_workers` frees the jobs of a
+ *   worker that died.
+ *
+ * Exactly-once execution does not rest on the job lock (graphile-worker gives
+ * a job locked for 4 hours to another worker): a worker `claim`s the run with
+ * a conditional UPDATE, and only one claim succeeds.
+ *
+ * @module
+ */
+
+import { EventEmitter } from "node:events";
+import type postgres from "postgres";
+import { ResourceError } from "../../core/errors.ts";
+import { admissionOrder } from "../../core/worker/admission.ts";
+import {
+  type AdmissionDecision,
+  type AdmitOptions,
+  checkNewQueuedRun,
+  type Dispatcher,
+  type Leadership,
+  type ListQueueOptions,
+  type NewQueuedRun,
+  QUEUE_STATES,
+  type QueuedRun,
+  type QueueLimits,
+  type QueueState,
+  type RunQueue,
+  type ServeOptions,
+  type WorkerInfo,
+  type WorkerRecord,
+} from "../../core/worker/queue.ts";
+import {
+  connectPostgres,
+  isConnectionFailure,
+  type PostgresConnection,
+  serverMessage,
+} from "../_postgres.ts";
+import {
+  checkSchema,
+  DEFAULT_QUEUE_SCHEMA,
+  GRAPHILE_SCHEMA,
+  QUEUE_CHANNEL,
+  queueDdl,
+  RUN_TASK,
+} from "./_schema.ts";
+
+/** Options of {@linkcode PostgresRunQueue.open}. */
+export interface PostgresRunQueueOptions {
+  /** Schema of the queue's tables. @default {"ops"} */
+  readonly schema?: string;
+  /** Seconds to wait for a connection. @default {5} */
+  readonly connectTimeoutSeconds?: number;
+  /** Connections of the queue's own pool. @default {4} */
+  readonly maxConnections?: number;
+  /**
+   * Where graphile-worker's warnings and errors go (its debug and info lines
+   * are dropped). @default {nowhere}
+   */
+  readonly onLibraryLog?: (level: "warning" | "error", message: string) => void;
+}
+
+const TARGET = {
+  what: "the run queue",
+  variable: "RUNS_URL",
+  code: "queue.unreachable",
+} as const;
+
+/** Two-int advisory lock keys: a namespace, then a role hash. */
+const LOCK_NAMESPACE = 0x71756575; // "queu"
+const SETUP_LOCK = 1;
+const ADMIT_LOCK = 2;
+
+const COLUMNS = `run_id, seq::float8 AS seq, state, priority, selection, exclude, partitions, tags,
+  pools, max_retries, attempt, root_run_id, retry_of, resume_from,
+  (extract(epoch FROM enqueued_at) * 1000)::float8 AS enqueued_at,
+  (extract(epoch FROM launched_at) * 1000)::float8 AS launched_at,
+  (extract(epoch FROM started_at) * 1000)::float8 AS started_at,
+  (extract(epoch FROM finished_at) * 1000)::float8 AS finished_at,
+  worker_id, cancel_requested, outcome`;
+
+interface QueueRow {
+  run_id: string;
+  seq: number;
+  state: QueueState;
+  priority: number;
+  selection: string;
+  exclude: string;
+  partitions: QueuedRun["partitions"];
+  tags: Record<string, string>;
+  pools: string[];
+  max_retries: number;
+  attempt: number;
+  root_run_id: string;
+  retry_of: string | null;
+  resume_from: string | null;
+  enqueued_at: number;
+  launched_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  worker_id: string | null;
+  cancel_requested: string | null;
+  outcome: string | null;
+}
+
+function toQueued(row: QueueRow): QueuedRun {
+  return {
+    runId: row.run_id,
+    seq: row.seq,
+    state: row.state,
+    priority: row.priority,
+    selection: row.selection,
+    exclude: row.exclude,
+    partitions: row.partitions,
+    tags: row.tags,
+    pools: row.pools,
+    maxRetries: row.max_retries,
+    attempt: row.attempt,
+    rootRunId: row.root_run_id,
+    retryOf: row.retry_of,
+    resumeFrom: row.resume_from,
+    enqueuedAt: row.enqueued_at,
+    launchedAt: row.launched_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    workerId: row.worker_id,
+    cancelRequested: row.cancel_requested,
+    outcome: row.outcome,
+  };
+}
+
+const ms = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
+
+/**
+ * Run queue in a PostgreSQL database.
+ *
+ * @example
+ * ```ts
+ * import { PostgresRunQueue } from "./postgres.ts";
+ * await using queue = await PostgresRunQueue.open("postgres://etl:secret@db:5432/platform");
+ * console.log(queue.description); // postgres postgres://etl@db:5432/platform (ops)
+ * ```
+ */
+export class PostgresRunQueue implements RunQueue {
+  /** Backend, URL without password, schema. */
+  readonly description: string;
+  readonly #db: PostgresConnection;
+  readonly #sql: postgres.Sql;
+  readonly #url: string;
+  readonly #schema: string;
+  readonly #t: { queue: string; workers: string; settings: string };
+  readonly #options: PostgresRunQueueOptions;
+
+  private constructor(
+    db: PostgresConnection,
+    url: string,
+    schema: string,
+    options: PostgresRunQueueOptions,
+  ) {
+    this.#db = db;
+    this.#sql = db.sql;
+    this.#url = url;
+    this.#schema = schema;
+    this.#options = options;
+    this.description = `postgres ${db.location} (${schema})`;
+    this.#t = {
+      queue: `${schema}.run_queue`,
+      workers: `${schema}.queue_workers`,
+      settings: `${schema}.queue_settings`,
+    };
+  }
+
+  /**
+   * Connects, creates the queue's tables when missing and brings
+   * graphile-worker's schema up to date. Fails with `queue.unreachable`
+   * naming `RUNS_URL` (never the password) when the server cannot be reached.
+   */
+  static async open(url: string, options: PostgresRunQueueOptions = {}): Promise<PostgresRunQueue> {
+    const schema = checkSchema(options.schema ?? DEFAULT_QUEUE_SCHEMA);
+    const db = connectPostgres(url, TARGET, {
+      application: "platform-run-queue",
+      max: options.maxConnections ?? 4,
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+    });
+    const queue = new PostgresRunQueue(db, url, schema, options);
+    try {
+      await queue.#prepare();
+    } catch (error) {
+      await db.close(1).catch(() => {});
+      throw queue.#error("prepare the queue's tables", error);
+    }
+    return queue;
+  }
+
+  async #prepare(): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx.unsafe("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, SETUP_LOCK]);
+      await tx.unsafe(queueDdl(this.#schema));
+    });
+    const { runMigrations } = await import("graphile-worker");
+    await runMigrations({
+      connectionString: this.#url,
+      schema: GRAPHILE_SCHEMA,
+      logger: await this.#libraryLogger(),
+    });
+  }
+
+  /** A typed error for a failed statement, naming the queue and never the password. */
+  #error(what: string, error: unknown): ResourceError {
+    if (error instanceof ResourceError) return error;
+    if (isConnectionFailure(error)) return this.#db.unreachable(error);
+    return new ResourceError(
+      "queue.failed",
+      this.#db.scrub(
+        `Cannot ${what} in the run queue at ${this.#db.location}: ${serverMessage(error)}`,
+      ),
+      { input: "RUNS_URL", cause: this.#db.cause(error) },
+    );
+  }
+
+  async #run<T>(what: string, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.#sql);
+    } catch (error) {
+      throw this.#error(what, error);
+    }
+  }
+
+  enqueue(runs: readonly NewQueuedRun[], now: number): Promise<string[]> {
+    const checked = runs.map(checkNewQueuedRun);
+    if (checked.length === 0) return Promise.resolve([]);
+    const rows = checked.map((r) => ({
+      run_id: r.runId,
+      priority: r.priority,
+      selection: r.selection,
+      exclude: r.exclude,
+      partitions: r.partitions,
+      tags: r.tags,
+      pools: r.pools,
+      max_retries: r.maxRetries,
+      attempt: r.attempt,
+      root_run_id: r.rootRunId,
+      retry_of: r.retryOf,
+      resume_from: r.resumeFrom,
+    }));
+    return this.#run("queue runs", async (sql) => {
+      const added = await sql.begin((tx) => this.#insert(tx, rows, now));
+      return added;
+    });
+  }
+
+  async #insert(tx: postgres.TransactionSql, rows: unknown[], now: number): Promise<string[]> {
+    const inserted = await tx.unsafe<{ run_id: string }[]>(
+      `INSERT INTO ${this.#t.queue} (run_id, state, priority, selection, exclude, partitions, tags,
+         pools, max_retries, attempt, root_run_id, retry_of, resume_from, enqueued_at)
+       SELECT x.run_id, 'queued', x.priority, x.selection, x.exclude, x.partitions, x.tags,
+         x.pools, x.max_retries, x.attempt, x.root_run_id, x.retry_of, x.resume_from, ${ms("$2")}
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(run_id text, priority integer,
+         selection text, exclude text, partitions jsonb, tags jsonb, pools jsonb,
+         max_retries integer, attempt integer, root_run_id text, retry_of text, resume_from text)
+       ORDER BY x.priority DESC
+       ON CONFLICT (run_id) DO NOTHING
+       RETURNING run_id`,
+      [JSON.stringify(rows), now],
+    );
+    if (inserted.length > 0) await tx.unsafe(`SELECT pg_notify('${QUEUE_CHANNEL}', 'enqueue')`);
+    return inserted.map((r) => r.run_id);
+  }
+
+  get(runId: string): Promise<QueuedRun | undefined> {
+    return this.#run("read a queued run", async (sql) => {
+      const rows = await sql.unsafe<QueueRow[]>(
+        `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE run_id = $1`,
+        [runId],
+      );
+      return rows[0] ? toQueued(rows[0]) : undefined;
+    });
+  }
+
+  list(options: ListQueueOptions = {}): Promise<QueuedRun[]> {
+    const states = [...new Set(options.states ?? QUEUE_STATES)];
+    const limit = options.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      return Promise.reject(new RangeError(`Cannot list the queue with limit ${limit}`));
+    }
+    const waiting = states.filter((s) => s === "queued" || s === "launched");
+    const others = states.filter((s) => s !== "queued" && s !== "launched");
+    return this.#run("list the queue", async (sql) => {
+      const runs: QueuedRun[] = [];
+      if (waiting.length > 0) {
+        const rows = await sql.unsafe<QueueRow[]>(
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state = ANY($1::text[])
+           ORDER BY priority DESC, seq LIMIT $2`,
+          [waiting, limit],
+        );
+        runs.push(...rows.map(toQueued).sort(admissionOrder));
+      }
+      if (others.length > 0 && runs.length < limit) {
+        const rows = await sql.unsafe<QueueRow[]>(
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state = ANY($1::text[])
+           ORDER BY seq DESC LIMIT $2`,
+          [others, limit - runs.length],
+        );
+        runs.push(...rows.map(toQueued));
+      }
+      return runs;
+    });
+  }
+
+  counts(): Promise<Record<QueueState, number>> {
+    return this.#run("count the queue", async (sql) => {
+      const rows = await sql.unsafe<{ state: QueueState; n: number }[]>(
+        `SELECT state, count(*)::float8 AS n FROM ${this.#t.queue} GROUP BY state`,
+      );
+      const counts = Object.fromEntries(QUEUE_STATES.map((s) => [s, 0])) as Record<
+        QueueState,
+        number
+      >;
+      for (const row of rows) counts[row.state] = row.n;
+      return counts;
+    });
+  }
+
+  admit(decide: AdmissionDecision, options: AdmitOptions): Promise<string[]> {
+    const scan = options.scanLimit ?? 1000;
+    return this.#run("admit queued runs", (sql) =>
+      sql.begin(async (tx) => {
+        await tx.unsafe("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, ADMIT_LOCK]);
+        const active = await tx.unsafe<QueueRow[]>(
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state IN ('launched', 'started')`,
+        );
+        const queued = await tx.unsafe<QueueRow[]>(
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state = 'queued'
+           ORDER BY priority DESC, seq LIMIT $1`,
+          [scan],
+        );
+        const ids = decide(queued.map(toQueued), active.map(toQueued));
+        if (ids.length === 0) return [];
+        const launched = await tx.unsafe<{ run_id: string; priority: number }[]>(
+          `UPDATE ${this.#t.queue} SET state = 'launched', launched_at = ${ms("$2")}
+           WHERE run_id = ANY($1::text[]) AND state = 'queued'
+           RETURNING run_id, priority`,
+          [ids, options.now],
+        );
+        // graphile-worker runs lower numbers first; ours are higher first (smallint range).
+        await tx.unsafe(
+          `SELECT ${GRAPHILE_SCHEMA}.add_job('${RUN_TASK}', json_build_object('runId', t.id),
+             job_key := t.id, priority := greatest(-32768, least(32767, -t.p)),
+             max_attempts := 25)
+           FROM unnest($1::text[], $2::int[]) AS t(id, p)`,
+          [launched.map((r) => r.run_id), launched.map((r) => r.priority)],
+        );
+        const order = new Map(ids.map((id, i) => [id, i]));
+        return launched.map((r) => r.run_id).sort((a, b) =>
+          (order.get(a) ?? 0) - (order.get(b) ?? 0)
+        );
+      }));
+  }
+
+  claim(runId: string, workerId: string, now: number): Promise<QueuedRun | undefined> {
+    return this.#run("claim a run", async (sql) => {
+      const rows = await sql.unsafe<QueueRow[]>(
+        `UPDATE ${this.#t.queue} SET state = 'started', started_at = ${ms("$3")}, worker_id = $2
+         WHERE run_id = $1 AND state = 'launched'
+         RETURNING ${COLUMNS}`,
+        [runId, workerId, now],
+      );
+      return rows[0] ? toQueued(rows[0]) : undefined;
+    });
+  }
+
+  finish(runId: string, outcome: string, now: number, retry?: NewQueuedRun): Promise<boolean> {
+    const next = retry ? checkNewQueuedRun(retry) : undefined;
+    return this.#run("finish a run", (sql) =>
+      sql.begin(async (tx) => {
+        const done = await tx.unsafe(
+          `UPDATE ${this.#t.queue} SET state = 'finished', finished_at = ${ms("$3")}, outcome = $2
+           WHERE run_id = $1 AND state = 'started' RETURNING run_id`,
+          [runId, outcome, now],
+        );
+        if (done.length === 0) return false;
+        if (next) {
+          await this.#insert(tx, [{
+            run_id: next.runId,
+            priority: next.priority,
+            selection: next.selection,
+            exclude: next.exclude,
+            partitions: next.partitions,
+            tags: next.tags,
+            pools: next.pools,
+            max_retries: next.maxRetries,
+            attempt: next.attempt,
+            root_run_id: next.rootRunId,
+            retry_of: next.retryOf,
+            resume_from: next.resumeFrom,
+          }], now);
+        } else {
+          await tx.unsafe(`SELECT pg_notify('${QUEUE_CHANNEL}', 'finish')`);
+        }
+        return true;
+      }));
+  }
+
+  release(runId: string): Promise<boolean> {
+    return this.#run("release a run", async (sql) => {
+      const rows = await sql.unsafe(
+        `WITH released AS (
+           UPDATE ${this.#t.queue}
+           SET state = 'queued', launched_at = NULL, started_at = NULL, worker_id = NULL
+           WHERE run_id = $1 AND state = 'started' RETURNING run_id)
+         SELECT run_id, pg_notify('${QUEUE_CHANNEL}', 'release') FROM released`,
+        [runId],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  cancel(runId: string, reason: string, now: number): Promise<QueuedRun | undefined> {
+    return this.#run("cancel a run", (sql) =>
+      sql.begin(async (tx) => {
+        const canceled = await tx.unsafe<QueueRow[]>(
+          `UPDATE ${this.#t.queue} SET state = 'canceled', finished_at = ${ms("$3")},
+             outcome = 'canceled: ' || $2
+           WHERE run_id = $1 AND state IN ('queued', 'launched')
+           RETURNING ${COLUMNS}`,
+          [runId, reason, now],
+        );
+        if (canceled[0]) {
+          // Its job, if admitted: a locked one is harmless (the claim fails).
+          await tx.unsafe(`SELECT ${GRAPHILE_SCHEMA}.remove_job($1)`, [runId]);
+          await tx.unsafe(`SELECT pg_notify('${QUEUE_CHANNEL}', 'cancel')`);
+          return toQueued(canceled[0]);
+        }
+        const rows = await tx.unsafe<QueueRow[]>(
+          `UPDATE ${this.#t.queue} SET cancel_requested = coalesce(cancel_requested, $2)
+           WHERE run_id = $1 AND state = 'started'
+           RETURNING ${COLUMNS}`,
+          [runId, reason],
+        );
+        if (rows[0]) {
+          await tx.unsafe(`SELECT pg_notify('${QUEUE_CHANNEL}', 'cancel')`);
+          return toQueued(rows[0]);
+        }
+        const [row] = await tx.unsafe<QueueRow[]>(
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE run_id = $1`,
+          [runId],
+        );
+        return row ? toQueued(row) : undefined;
+      }));
+  }
+
+  heartbeatWorker(
+    worker: WorkerInfo,
+    now: number,
+    leaseMs: number,
+    running: number,
+    status: WorkerRecord["status"],
+    dispatchIds: readonly string[],
+  ): Promise<void> {
+    return this.#run("record a worker's heartbeat", async (sql) => {
+      await sql.unsafe(
+        `INSERT INTO ${this.#t.workers} (worker_id, host, pid, concurrency, started_at,
+           heartbeat_at, lease_ms, running, status, dispatch_ids)
+         VALUES ($1, $2, $3, $4, ${ms("$5")}, ${ms("$5")}, $6, $7, $8, $9::text::jsonb)
+         ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+           lease_ms = excluded.lease_ms, running = excluded.running, status = excluded.status,
+           dispatch_ids = excluded.dispatch_ids`,
+        [
+          worker.workerId,
+          worker.host,
+          worker.pid,
+          worker.concurrency,
+          now,
+          leaseMs,
+          running,
+          status,
+          JSON.stringify(dispatchIds),
+        ],
+      );
+    });
+  }
+
+  listWorkers(): Promise<WorkerRecord[]> {
+    return this.#run("list workers", async (sql) => {
+      const rows = await sql.unsafe<
+        {
+          worker_id: string;
+          host: string;
+          pid: number;
+          concurrency: number;
+          started_at: number;
+          heartbeat_at: number;
+          lease_ms: number;
+          running: number;
+          status: WorkerRecord["status"];
+        }[]
+      >(
+        `SELECT worker_id, host, pid, concurrency,
+           (extract(epoch FROM started_at) * 1000)::float8 AS started_at,
+           (extract(epoch FROM heartbeat_at) * 1000)::float8 AS heartbeat_at,
+           lease_ms, running, status
+         FROM ${this.#t.workers} ORDER BY started_at`,
+      );
+      return rows.map((r) => ({
+        workerId: r.worker_id,
+        host: r.host,
+        pid: r.pid,
+        concurrency: r.concurrency,
+        startedAt: r.started_at,
+        heartbeatAt: r.heartbeat_at,
+        leaseMs: r.lease_ms,
+        running: r.running,
+        status: r.status,
+      }));
+    });
+  }
+
+  forgetWorkers(workerIds: readonly string[]): Promise<void> {
+    if (workerIds.length === 0) return Promise.resolve();
+    return this.#run("forget workers", (sql) =>
+      sql.begin(async (tx) => {
+        const rows = await tx.unsafe<{ dispatch_ids: string[] }[]>(
+          `DELETE FROM ${this.#t.workers} WHERE worker_id = ANY($1::text[]) RETURNING dispatch_ids`,
+          [[...workerIds]],
+        );
+        const ids = rows.flatMap((r) => r.dispatch_ids);
+        if (ids.length > 0) {
+          await tx.unsafe(`SELECT ${GRAPHILE_SCHEMA}.force_unlock_workers($1::text[])`, [ids]);
+        }
+      }));
+  }
+
+  publishLimits(limits: QueueLimits, now: number): Promise<void> {
+    return this.#run("publish the limits", async (sql) => {
+      await sql.unsafe(
+        `INSERT INTO ${this.#t.settings} (name, value, updated_at)
+         VALUES ('limits', $1::text::jsonb, ${ms("$2")})
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        [JSON.stringify(limits), now],
+      );
+    });
+  }
+
+  publishedLimits(): Promise<QueueLimits | undefined> {
+    return this.#run("read the limits", async (sql) => {
+      const rows = await sql.unsafe<{ value: QueueLimits }[]>(
+        `SELECT value FROM ${this.#t.settings} WHERE name = 'limits'`,
+      );
+      return rows[0]?.value;
+    });
+  }
+
+  async serve(options: ServeOptions): Promise<Dispatcher> {
+    const { run } = await import("graphile-worker");
+    const events = new EventEmitter();
+    const dispatchIds: string[] = [];
+    events.on("worker:create", (event: { worker: { workerId: string } }) => {
+      dispatchIds.push(event.worker.workerId);
+    });
+    const concurrency = options.worker.concurrency;
+    let runner;
+    try {
+      runner = await run({
+        connectionString: this.#url,
+        schema: GRAPHILE_SCHEMA,
+        concurrency,
+        maxPoolSize: concurrency + 2,
+        noHandleSignals: true,
+        // LISTEN/NOTIFY delivers new jobs; polling is only the fallback.
+        pollInterval: 2_000,
+        gracefulShutdownAbortTimeout: 24 * 3_600_000,
+        logger: await this.#libraryLogger(),
+        events: events as never,
+        taskList: {
+          [RUN_TASK]: async (payload, helpers) => {
+            const runId = (payload as { runId?: unknown }).runId;
+            if (typeof runId !== "string") return; // not ours: nothing to do
+            await options.handler(runId, helpers.abortSignal);
+          },
+        },
+      });
+    } catch (error) {
+      throw this.#error("start delivering runs to this worker", error);
+    }
+    return {
+      dispatchIds: () => [...dispatchIds],
+      stop: async () => {
+        await runner.stop();
+      },
+    };
+  }
+
+  async watch(listener: () => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const subscription = await this.#run(
+      "listen for queue changes",
+      (sql) => sql.listen(QUEUE_CHANNEL, () => listener(), () => listener()),
+    );
+    signal.addEventListener("abort", () => void subscription.unlisten().catch(() => {}), {
+      once: true,
+    });
+  }
+
+  async tryLead(role: string): Promise<Leadership | undefined> {
+    const key = roleKey(`${this.#schema}:${role}`);
+    const reserved = await this.#run("reserve a connection", (sql) => sql.reserve());
+    let acquired = false;
+    try {
+      const [row] = await reserved.unsafe<{ ok: boolean }[]>(
+        "SELECT pg_try_advisory_lock($1, $2) AS ok",
+        [LOCK_NAMESPACE, key],
+      );
+      acquired = row?.ok === true;
+    } catch (error) {
+      reserved.release();
+      throw this.#error(`take the lead of '${role}'`, error);
+    }
+    if (!acquired) {
+      reserved.release();
+      return undefined;
+    }
+    let released = false;
+    return {
+      held: async () => {
+        if (released) return false;
+        try {
+          // A reconnected session would not hold the lock: ask the server, not the client.
+          const [row] = await reserved.unsafe<{ n: number }[]>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'
+             AND pid = pg_backend_pid() AND classid = $1 AND objid = $2 AND granted`,
+            [LOCK_NAMESPACE, key >>> 0],
+          );
+          return (row?.n ?? 0) > 0;
+        } catch {
+          return false;
+        }
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          await reserved.unsafe("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, key]);
+        } catch {
+          // The session is gone: so is the lock.
+        } finally {
+          reserved.release();
+        }
+      },
+    };
+  }
+
+  async #libraryLogger() {
+    const { Logger } = await import("graphile-worker");
+    const sink = this.#options.onLibraryLog;
+    return new Logger(() => (level, message) => {
+      if (level === "error" || level === "warning") sink?.(level, this.#db.scrub(message));
+    });
+  }
+
+  /** Closes the pool. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#db.close();
+  }
+}
+
+/** A stable 31-bit key for an advisory lock named `name`. */
+function roleKey(name: string): number {
+  let hash = 5381;
+  for (let i = 0; i < name.length; i++) hash = ((hash * 33) ^ name.charCodeAt(i)) | 0;
+  return hash & 0x7fffffff;
+}
