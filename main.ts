@@ -1,6 +1,6 @@
 /**
  * Entry point of the command line: `deno task cli COMMAND`, or through the
- * `materialize`, `sensor`, `ui`, `dev` and `doctor` tasks.
+ * `materialize`, `sensor`, `worker`, `ui`, `dev` and `doctor` tasks.
  *
  * The graph and the heavier commands are imported lazily, so `--help` starts
  * fast and a broken graph is reported as an error, not a stack trace.
@@ -25,6 +25,8 @@ import { pathToFileURL } from "node:url";
 import type { AppResources } from "./resources/app.ts";
 import type { Config } from "./resources/config.ts";
 import { registerSecretsOf } from "./core/secrets.ts";
+import { parseLimits } from "./core/worker/admission.ts";
+import type { QueueLimits } from "./core/worker/queue.ts";
 
 /** Options of {@linkcode createApp}: where the project's settings come from. */
 export interface AppOptions {
@@ -72,6 +74,18 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
     sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
     heartbeatIntervalMs: () => loadedConfig?.RUN_HEARTBEAT_INTERVAL_MS ?? 10_000,
+    openQueue: async () => {
+      const config = await loadConfig();
+      if (config.RUN_QUEUE === "off" || !/^postgres(ql)?:\/\//i.test(config.RUNS_URL)) {
+        return undefined;
+      }
+      return await (await import("./resources/queue/open.ts")).openQueue(config.RUNS_URL, {
+        onLibraryLog: (level, message) => console.error(`graphile-worker ${level}: ${message}`),
+      });
+    },
+    // Asked after openQueue, so the configuration is loaded by then.
+    queueLimits: () => queueLimits(loadedConfig),
+    queueMaxRetries: () => loadedConfig?.QUEUE_MAX_RETRIES ?? 0,
     ...(options.clock ? { clock: options.clock } : {}),
     commands: {
       ui: lazyCommand(
@@ -106,6 +120,15 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     },
   };
   return app;
+}
+
+/** The coordinator's limits from the configuration (validated when it loaded). */
+function queueLimits(config: Config | undefined): QueueLimits {
+  return parseLimits({
+    maxConcurrentRuns: config?.QUEUE_MAX_RUNS ?? "",
+    tagLimits: config?.QUEUE_TAG_LIMITS ?? "",
+    poolLimits: config?.QUEUE_POOL_LIMITS ?? "",
+  });
 }
 
 /** The project as the CLI sees it, configured from the process environment. */

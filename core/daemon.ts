@@ -166,6 +166,15 @@ export interface DaemonOptions<R> {
    * @default {20}
    */
   readonly automationDebounceMs?: number;
+  /**
+   * Hands each run to a launcher instead of executing it in this process
+   * (the run queue, when the run store has one: workers execute it). It
+   * resolves once the run is durably launched under `launch.runId` (an
+   * idempotent enqueue), with the tags the run must carry. The daemon then
+   * neither waits for nor tracks the run.
+   * @default {undefined: runs execute here}
+   */
+  readonly launch?: (launch: Launch, tags: Readonly<Record<string, string>>) => Promise<void>;
 }
 
 /** A run the daemon launched. */
@@ -717,6 +726,14 @@ export class SensorDaemon<R> implements AsyncDisposable {
   /** Starts the run and resolves once it is recorded (or recorded as failed to start). */
   async #start(launch: Launch): Promise<void> {
     const { runId, owner, kind, request } = launch;
+    if (this.#options.launch) {
+      await this.#options.launch(launch, {
+        ...request.tags,
+        [kind]: owner,
+        run_key: request.runKey,
+      });
+      return;
+    }
     let recorded!: () => void;
     const started = new Promise<void>((resolve) => (recorded = resolve));
     const tags = { ...request.tags, [kind]: owner, run_key: request.runKey };

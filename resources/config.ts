@@ -23,6 +23,7 @@ export const DEFAULT_PLACES_FILE: string = fileURLToPath(
 
 /** Schemes whose URLs have one host and port, so a URL that does not parse is a typo. */
 const PARSED_SCHEMES = /^(?:https?|postgres(?:ql)?|s3):/i;
+import { type LimitSettings, parseLimits } from "../core/worker/admission.ts";
 
 const urlWithScheme = (name: string, schemes: readonly string[], fallback: string) =>
   z.string().trim().min(1).default(fallback).refine(
@@ -141,6 +142,31 @@ export const ConfigSchema = z.object({
     (v) => v === undefined || v === "" || /^https?:\/\/\S+$/.test(v),
     "UI_URL must be an http(s) URL",
   ),
+  /**
+   * `auto`: with a Postgres run store, launched runs (sensors, schedules,
+   * `materialize --queue`, backfills, the UI) go to the run queue and workers
+   * execute them; `off`: they execute in the process that launches them.
+   */
+  RUN_QUEUE: z.enum(["auto", "off"], {
+    error: "RUN_QUEUE must be auto (queue runs when RUNS_URL is Postgres) or off",
+  }).default("auto"),
+  /** Most queued runs launched or running at once; empty for no limit. */
+  QUEUE_MAX_RUNS: z.string().trim().default("").refine(
+    (v) => v === "" || /^[1-9]\d*$/.test(v),
+    "QUEUE_MAX_RUNS must be a whole number >= 1, or empty for no limit",
+  ),
+  /** Limits per tag: `KEY=VALUE:N`, `KEY:N` or `KEY=*:N`, comma-separated (e.g. group=spatial:2). */
+  QUEUE_TAG_LIMITS: z.string().trim().default("").superRefine((v, ctx) => {
+    const problem = limitsParse({ tagLimits: v });
+    if (problem) ctx.addIssue({ code: "custom", message: `QUEUE_TAG_LIMITS: ${problem}` });
+  }),
+  /** Limits per pool (resource key): `POOL=N`, comma-separated (e.g. warehouse=2). */
+  QUEUE_POOL_LIMITS: z.string().trim().default("").superRefine((v, ctx) => {
+    const problem = limitsParse({ poolLimits: v });
+    if (problem) ctx.addIssue({ code: "custom", message: `QUEUE_POOL_LIMITS: ${problem}` });
+  }),
+  /** Run retries of queued runs that set none (Dagster's max_retries). */
+  QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(0),
 });
 
 function isFile(path: string): boolean {
@@ -156,6 +182,16 @@ function isFolder(path: string): boolean {
     return Deno.statSync(path).isDirectory;
   } catch {
     return false;
+  }
+}
+
+/** The problem with limit settings, or `undefined` when they parse. */
+function limitsParse(settings: LimitSettings): string | undefined {
+  try {
+    parseLimits(settings);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
 

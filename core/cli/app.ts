@@ -10,6 +10,7 @@ import type { Graph } from "../graph.ts";
 import { PlatformError } from "../errors.ts";
 import type { RunResult } from "../executor.ts";
 import type { RunStore } from "../run_store/types.ts";
+import type { QueueLimits, RunQueue } from "../worker/queue.ts";
 import type { CliIo } from "./io.ts";
 
 /** A command a project adds to the CLI. */
@@ -39,6 +40,16 @@ export interface CliApp<R> {
    * after the run store is open.
    */
   heartbeatIntervalMs?(): number;
+  /**
+   * Opens the run queue of the run store, or resolves `undefined` when there
+   * is none (the embedded store, or `RUN_QUEUE=off`): runs then execute in
+   * the process that launches them. Absent: no queue.
+   */
+  openQueue?(): Promise<RunQueue | undefined>;
+  /** Limits the coordinator applies (QUEUE_MAX_RUNS, QUEUE_TAG_LIMITS, QUEUE_POOL_LIMITS). */
+  queueLimits?(): QueueLimits;
+  /** Run retries given to queued runs that set none (QUEUE_MAX_RETRIES). */
+  queueMaxRetries?(): number;
   /** Extra commands by name. */
   readonly commands?: Readonly<Record<string, CliCommand>>;
   /**

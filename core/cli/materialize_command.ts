@@ -18,6 +18,7 @@ import { openStore } from "./_store.ts";
 import { eventToJsonLine } from "./json_lines.ts";
 import { ProgressView, summaryTable } from "./progress.ts";
 import { formatDuration } from "./table.ts";
+import { queueMaterialize } from "../worker/commands.ts";
 
 /** Usage of `materialize`. */
 export const MATERIALIZE_USAGE = `Usage: materialize [SELECTION] [options]
@@ -39,6 +40,10 @@ Options:
   --stale               only the stale asset partitions among the selection (code
                         version changed, or an upstream holds newer data than they
                         consumed: see \`list\`), one run per connected set
+  --queue               queue the run for the workers instead of running it here
+                        (needs RUNS_URL=postgres://...); prints its id
+  --priority N          with --queue: higher runs first (default: 0)
+  --max-retries N       with --queue: run retries on failure (default: QUEUE_MAX_RETRIES)
   --json                JSON lines on stdout, even on a terminal
   -h, --help            show this help
 
@@ -61,6 +66,12 @@ export interface MaterializeArgs {
   json: boolean;
   /** `--stale`: only the stale partitions of the selection. */
   stale: boolean;
+  /** `--queue`: queue the run for the workers. */
+  queue: boolean;
+  /** `--priority` as given (with `--queue`). */
+  priority: string | undefined;
+  /** `--max-retries` as given (with `--queue`). */
+  maxRetries: string | undefined;
 }
 
 /** Parses `materialize` arguments; throws {@linkcode UsageError}. */
@@ -75,6 +86,19 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
   }
   if (values.stale && (keys.length > 0 || values.from !== undefined || values.to !== undefined)) {
     throw new UsageError("--stale picks the partitions itself: drop --partition/--from/--to");
+  }
+  if (values.queue && values.stale) {
+    throw new UsageError(
+      "--stale runs here (one run per connected set); queue stale partitions with backfill",
+    );
+  }
+  if (values.queue && values.concurrency !== undefined) {
+    throw new UsageError(
+      "--concurrency does not apply to a queued run: the worker's --step-concurrency decides",
+    );
+  }
+  if (!values.queue && (values.priority !== undefined || values["max-retries"] !== undefined)) {
+    throw new UsageError("--priority and --max-retries apply to queued runs: add --queue");
   }
   let concurrency: number | undefined;
   if (values.concurrency !== undefined) {
@@ -103,6 +127,9 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
     tags,
     json: values.json ?? false,
     stale: values.stale ?? false,
+    queue: values.queue ?? false,
+    priority: values.priority,
+    maxRetries: values["max-retries"],
   };
 }
 
@@ -119,6 +146,9 @@ function parse(args: readonly string[]) {
       tag: { type: "string", multiple: true },
       json: { type: "boolean" },
       stale: { type: "boolean" },
+      queue: { type: "boolean" },
+      priority: { type: "string" },
+      "max-retries": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -136,6 +166,7 @@ export async function materializeCommand<R>(
     io.out(MATERIALIZE_USAGE);
     return EXIT.ok;
   }
+  if (parsed.queue) return await queueMaterialize(app, parsed, io);
   const graph = await app.loadGraph();
   await using store = await openStore(app, io);
   if (parsed.stale) return await materializeStale(app, graph, store, parsed, io, signal);

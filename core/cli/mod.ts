@@ -25,6 +25,13 @@ import { automationCommand } from "./automation_command.ts";
 import type { CliIo } from "./io.ts";
 import { materializeCommand } from "./materialize_command.ts";
 import { sensorCommand } from "./sensor_command.ts";
+import {
+  backfillCommand,
+  cancelCommand,
+  migrateCommand,
+  queueCommand,
+  workerCommand,
+} from "../worker/commands.ts";
 
 export * from "./app.ts";
 export * from "./io.ts";
@@ -58,6 +65,11 @@ export function usage(app: CliApp<unknown>): string {
     "  show RUN_ID              a run: steps, failures and stack traces",
     "  sensor                   daemon: sensors and schedules launch runs, automation too; --help",
     "  automation [ASSET]       what the automation decided and why (condition trees, ticks)",
+    "  worker                   executes queued runs (any number, any machine); --help",
+    "  queue                    queued and running runs, why each waits, workers, limits",
+    "  cancel RUN_ID            cancels a queued or running run, wherever it runs",
+    "  backfill SELECTION       queues one run per partition (--from/--to, --partition)",
+    "  migrate                  creates or upgrades the run store's and queue's tables",
     ...extra,
     "",
     "Every command takes --json for machine-readable output.",
@@ -93,6 +105,16 @@ export async function runCli<R>(
         return await sensorCommand(app, rest, io, options.signal);
       case "automation":
         return await automationCommand(app, rest, io);
+      case "worker":
+        return await workerCommand(app, rest, io, options.signal);
+      case "queue":
+        return await queueCommand(app, rest, io);
+      case "cancel":
+        return await cancelCommand(app, rest, io);
+      case "backfill":
+        return await backfillCommand(app, rest, io);
+      case "migrate":
+        return await migrateCommand(app, rest, io);
     }
     const extra = app.commands?.[command];
     if (extra) return await extra.run(rest, io, options.signal);

@@ -12,6 +12,7 @@ import { createLogger, type LogRecord } from "../logger.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
+import { queueMode } from "../worker/daemon_mode.ts";
 
 /** Usage of `sensor`. */
 export const SENSOR_USAGE = `Usage: sensor [options]
@@ -20,6 +21,11 @@ Evaluates every sensor and schedule of the graph on an interval and launches
 the runs they request; each run key runs once, also with several daemons on one
 run store. Stops cleanly on SIGTERM or Ctrl-C: runs in flight finish within
 --grace or are recorded as canceled.
+
+With a Postgres run store (RUNS_URL=postgres://..., RUN_QUEUE=auto) the runs
+go to the run queue for the workers ('deno task worker'), the daemon also
+coordinates the queue, and it runs only while it holds the daemon lock: a
+second daemon waits as a standby and takes over when the first stops.
 
 Options:
   --once           evaluate everything once, wait for the runs launched, exit
@@ -94,14 +100,17 @@ export async function sensorCommand<R>(
   await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
   const log = createLogger((record) => io.out(formatLine(record, parsed.json)), () => clock.now());
+  await using queued = await queueMode(app, graph, store, clock, log, signal);
+  if (queued.standbyEnded) return EXIT.ok;
   const daemon = new SensorDaemon(graph, {
+    ...(queued.launch ? { launch: queued.launch } : {}),
     runStore: store,
     clock,
     ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
     intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
     shutdownGraceMs: parsed.graceMs,
     log,
-    ...(signal ? { signal } : {}),
+    ...(queued.signal ? { signal: queued.signal } : signal ? { signal } : {}),
   });
   if (!parsed.once) {
     await daemon.run();
@@ -117,7 +126,8 @@ export async function sensorCommand<R>(
   let failed = reports.some((report) =>
     report.status === "failed" || (report.requestErrors?.length ?? 0) > 0
   );
-  for (const runId of reports.flatMap((report) => report.launched)) {
+  // Queued runs are the workers' to execute: --once reports that they were queued.
+  for (const runId of queued.launch ? [] : reports.flatMap((report) => report.launched)) {
     if ((await store.getRun(runId))?.status !== "success") failed = true;
   }
   return failed ? EXIT.failed : EXIT.ok;

@@ -278,6 +278,11 @@ export class Coordinator {
   }
 }
 
+/** Coordinator tick for a heartbeat interval: a quarter of it (see the worker's module doc). */
+export function coordinatorIntervalMs(heartbeatIntervalMs: number): number {
+  return Math.max(25, Math.floor(heartbeatIntervalMs / 4));
+}
+
 /** Waits `ms` or until `signal` aborts, never throwing. */
 function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return waitOn(clock, ms, signal).catch(() => {});

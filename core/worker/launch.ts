@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { Clock } from "../clock.ts";
+import type { Launch } from "../daemon.ts";
 import type { Graph } from "../graph.ts";
 import type { PartitionEnvironment } from "../partitions.ts";
 import { selectPartitions } from "../partitions.ts";
@@ -53,12 +55,12 @@ export interface SelectionFacts {
  * Reads pools and group of a selection; throws {@linkcode SelectionError}
  * for a bad selection or one that selects nothing.
  */
-export function selectionFacts(
-  graph: Graph<unknown>,
+export function selectionFacts<R>(
+  graph: Graph<R>,
   selection: string,
   exclude = "",
 ): SelectionFacts {
-  const keys = resolveSelection(graph, selection, exclude);
+  const keys = resolveSelection(graph as Graph<unknown>, selection, exclude);
   if (keys.length === 0) {
     throw new SelectionError(
       "selection.empty",
@@ -84,8 +86,8 @@ export function selectionFacts(
 }
 
 /** Turns requests into queue entries (pools, group tag), reading the graph once per selection. */
-export function toQueuedRuns(
-  graph: Graph<unknown>,
+export function toQueuedRuns<R>(
+  graph: Graph<R>,
   requests: readonly QueueRequest[],
 ): NewQueuedRun[] {
   const facts = new Map<string, SelectionFacts>();
@@ -124,8 +126,8 @@ export interface EnqueueOptions {
 }
 
 /** Queues `requests` (see {@linkcode toQueuedRuns}) in batches; returns the run ids added. */
-export async function enqueueRuns(
-  graph: Graph<unknown>,
+export async function enqueueRuns<R>(
+  graph: Graph<R>,
   queue: RunQueue,
   requests: readonly QueueRequest[],
   options: EnqueueOptions,
@@ -145,8 +147,8 @@ export async function enqueueRuns(
  * selects of the selection's partitioned assets (which must share one
  * partitioning). Throws {@linkcode SelectionError} naming the problem.
  */
-export async function backfillKeys(
-  graph: Graph<unknown>,
+export async function backfillKeys<R>(
+  graph: Graph<R>,
   store: RunStore,
   selection: string,
   exclude: string,
@@ -171,4 +173,42 @@ export async function backfillKeys(
   }
   const env: PartitionEnvironment = { now, dynamicKeys: (name) => dynamic.get(name) ?? [] };
   return selectPartitions(first, env, wanted);
+}
+
+/** Options of {@linkcode queueLauncher}. */
+export interface QueueLauncherOptions {
+  /** Time source. */
+  readonly clock: Clock;
+  /** Run retries of runs whose tags set none. @default {0} */
+  readonly maxRetries?: number;
+}
+
+/**
+ * The sensor daemon's launcher in queue mode: each run it would start goes
+ * to the queue under the run id the daemon claimed (an idempotent enqueue).
+ * A relaunch of a lost run (tags `relaunch_of`, `attempt`, `root_run_id`)
+ * resumes from where the lost run stopped.
+ */
+export function queueLauncher<R>(
+  graph: Graph<R>,
+  queue: RunQueue,
+  options: QueueLauncherOptions,
+): (launch: Launch, tags: Readonly<Record<string, string>>) => Promise<void> {
+  return async (launch, tags) => {
+    const [run] = toQueuedRuns(graph, [{
+      runId: launch.runId,
+      selection: launch.request.selection,
+      partitions: launch.request.partitions ? { keys: launch.request.partitions } : null,
+      tags,
+      maxRetries: Number(tags.max_retries ?? options.maxRetries ?? 0),
+    }]);
+    const attempt = Number(tags.attempt ?? "1");
+    await queue.enqueue([{
+      ...run as NewQueuedRun,
+      attempt: Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1,
+      rootRunId: tags.root_run_id ?? launch.runId,
+      retryOf: tags.relaunch_of ?? null,
+      resumeFrom: tags.relaunch_of ?? null,
+    }], options.clock.now());
+  };
 }

@@ -1,0 +1,104 @@
+/**
+ * The sensor daemon in queue mode: with a run queue, the daemon runs only
+ * while it holds the `daemon` leadership (a Postgres advisory lock held by
+ * its connection, so it is freed the moment the process dies), hands its runs
+ * to the queue, and coordinates the queue. A second daemon on the same store
+ * stands by, waiting for the lock.
+ *
+ * @module
+ */
+
+import type { CliApp } from "../cli/app.ts";
+import type { Clock } from "../clock.ts";
+import type { Launch } from "../daemon.ts";
+import { toError } from "../errors.ts";
+import type { Graph } from "../graph.ts";
+import type { Logger } from "../logger.ts";
+import type { RunStore } from "../run_store/types.ts";
+import { Coordinator, coordinatorIntervalMs } from "./coordinator.ts";
+import { queueLauncher } from "./launch.ts";
+import type { Leadership } from "./queue.ts";
+
+/** What the `sensor` command runs with in queue mode. */
+export interface QueueMode extends AsyncDisposable {
+  /** The daemon's launcher, or `undefined` without a queue (runs execute in process). */
+  readonly launch?: (launch: Launch, tags: Readonly<Record<string, string>>) => Promise<void>;
+  /** Aborts when the command's signal does, or the daemon lost its lock. */
+  readonly signal?: AbortSignal;
+  /** The daemon was stopped while standing by: nothing to run. */
+  readonly standbyEnded: boolean;
+}
+
+/** How often a standby daemon tries to take the lock, and a leader checks it holds it. */
+const LEAD_CHECK_MS = 2_000;
+
+/**
+ * Opens the queue when the app has one, takes the daemon lock (waiting as a
+ * standby while another daemon holds it), and starts the coordinator.
+ */
+export async function queueMode<R>(
+  app: CliApp<R>,
+  graph: Graph<R>,
+  store: RunStore,
+  clock: Clock,
+  log: Logger,
+  signal: AbortSignal | undefined,
+): Promise<QueueMode> {
+  const queue = await app.openQueue?.();
+  if (!queue) {
+    return { standbyEnded: false, [Symbol.asyncDispose]: () => Promise.resolve() };
+  }
+  const stop = new AbortController();
+  const outer = () => stop.abort();
+  if (signal?.aborted) stop.abort();
+  signal?.addEventListener("abort", outer, { once: true });
+  let lead: Leadership | undefined;
+  let waiting = false;
+  while (!stop.signal.aborted) {
+    lead = await queue.tryLead("daemon");
+    if (lead) break;
+    if (!waiting) log.info("another sensor daemon holds the daemon lock; standing by");
+    waiting = true;
+    await clock.sleep(LEAD_CHECK_MS, stop.signal).catch(() => {});
+  }
+  if (!lead) {
+    signal?.removeEventListener("abort", outer);
+    await queue[Symbol.asyncDispose]();
+    return { standbyEnded: true, [Symbol.asyncDispose]: () => Promise.resolve() };
+  }
+  log.info(`holding the daemon lock; runs go to the queue (${queue.description})`);
+  const held = lead;
+  const watching = (async () => {
+    while (!stop.signal.aborted) {
+      await clock.sleep(LEAD_CHECK_MS, stop.signal).catch(() => {});
+      if (stop.signal.aborted) return;
+      if (!(await held.held())) {
+        log.error("lost the daemon lock (its connection is gone); stopping");
+        stop.abort();
+      }
+    }
+  })();
+  const heartbeat = app.heartbeatIntervalMs?.() ?? 10_000;
+  const coordinating = new Coordinator({
+    queue,
+    runStore: store,
+    clock,
+    log,
+    intervalMs: coordinatorIntervalMs(heartbeat),
+    ...(app.queueLimits ? { limits: app.queueLimits() } : {}),
+  }).run(stop.signal).catch((error) => log.error(`coordinator stopped: ${toError(error).message}`));
+  const close = async () => {
+    stop.abort();
+    signal?.removeEventListener("abort", outer);
+    await coordinating;
+    await watching;
+    await held.release().catch(() => {});
+    await queue[Symbol.asyncDispose]();
+  };
+  return {
+    launch: queueLauncher(graph, queue, { clock, maxRetries: app.queueMaxRetries?.() ?? 0 }),
+    signal: stop.signal,
+    standbyEnded: false,
+    [Symbol.asyncDispose]: close,
+  };
+}
