@@ -1,0 +1,222 @@
+/**
+ * The queue's proof, with real processes on a throwaway PostgreSQL: one
+ * sensor daemon (the coordinator, holding the daemon lock), a second daemon
+ * standing by, three worker processes, 200 queued runs of small assets under
+ * limits, and one worker killed with -9 while it executes runs.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { PostgresRunQueue } from "../../../resources/queue/postgres.ts";
+import { PostgresRunStore } from "../../../resources/run_store/postgres.ts";
+import type { NewQueuedRun, QueuedRun } from "../../../core/worker/queue.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+import { type MainProcess, sandbox, spawnMain } from "../../_helpers/main_process.ts";
+import { needs } from "../../_helpers/tools.ts";
+
+const HEARTBEAT_MS = 1000;
+const LIMITS = { max: 7, beta: 2, gamma: 3 };
+
+const GRAPH = `
+import postgres from "postgres";
+const sql = postgres(Deno.env.get("PROBE_URL") ?? "", { max: 2, onnotice: () => {} });
+const record = async (ctx: { runId: string; assetKey: string }, grp: string, ms: number) => {
+  await sql\`INSERT INTO probe (run_id, asset, grp, pid, started_at)
+    VALUES (\${ctx.runId}, \${ctx.assetKey}, \${grp}, \${Deno.pid}, clock_timestamp())\`;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  await sql\`UPDATE probe SET ended_at = clock_timestamp()
+    WHERE run_id = \${ctx.runId} AND asset = \${ctx.assetKey}\`;
+  return { ms };
+};
+export const graph = defineGraph({ assets: [
+  defineAsset({ key: "quick", group: "alpha", materialize: (ctx) => record(ctx, "alpha", 30) }),
+  defineAsset({ key: "heavy", group: "beta", materialize: (ctx) => record(ctx, "beta", 200) }),
+  defineAsset({ key: "long_a", group: "gamma", materialize: (ctx) => record(ctx, "gamma", 500) }),
+  defineAsset({ key: "long_b", group: "gamma", deps: ["long_a"],
+    materialize: (ctx) => record(ctx, "gamma", 500) }),
+]});
+`;
+
+function requests(): NewQueuedRun[] {
+  const runs: NewQueuedRun[] = [];
+  const add = (selection: string, group: string) =>
+    runs.push({
+      runId: crypto.randomUUID(),
+      selection,
+      partitions: null,
+      tags: { group, max_retries: "1" },
+      maxRetries: 1,
+    });
+  for (let i = 0; i < 200; i++) {
+    if (i % 10 < 6) add("quick", "alpha");
+    else if (i % 10 < 8) add("heavy", "beta");
+    else add("long_a+", "gamma");
+  }
+  return runs;
+}
+
+/** Most intervals overlapping at once. */
+function maxOverlap(intervals: readonly [number, number][]): number {
+  const edges = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]] as [number, number][])
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let now = 0;
+  let max = 0;
+  for (const [, d] of edges) max = Math.max(max, now += d);
+  return max;
+}
+
+Deno.test({
+  name: "3 workers + daemon: 200 runs each once, limits held, a worker killed -9 is handled",
+  ignore: await needs("postgres"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using pg = await startPostgres();
+  await using box = await sandbox();
+  const probe = postgres(pg.url, { max: 2, onnotice: () => {} });
+  await probe.unsafe(`CREATE TABLE probe (run_id text, asset text, grp text, pid int,
+    started_at timestamptz, ended_at timestamptz)`);
+  const env = {
+    ...box.env,
+    RUNS_URL: pg.url,
+    PROBE_URL: pg.url,
+    PLATFORM_GRAPH: await box.graph("cluster_graph", GRAPH),
+    RUN_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+    QUEUE_MAX_RUNS: String(LIMITS.max),
+    QUEUE_TAG_LIMITS: `group=beta:${LIMITS.beta},group=gamma:${LIMITS.gamma}`,
+  };
+  const procs: MainProcess[] = [];
+  const spawn = (args: string[]) => {
+    const p = spawnMain(args, { cwd: box.dir, env, killAfterMs: 240_000 });
+    procs.push(p);
+    return p;
+  };
+  await using queue = await PostgresRunQueue.open(pg.url);
+  await using store = await PostgresRunStore.open(pg.url);
+  try {
+    const daemon = spawn(["sensor"]);
+    await daemon.waitFor(/holding the daemon lock/);
+    const standby = spawn(["sensor"]);
+    await standby.waitFor(/another sensor daemon holds the daemon lock; standing by/);
+    const workers = [0, 1, 2].map(() => spawn(["worker", "--concurrency", "3", "--no-coordinator"]));
+    for (const w of workers) await w.waitFor(/worker .* started on/);
+
+    const runs = requests();
+    const t0 = Date.now();
+    await queue.enqueue(runs, t0);
+
+    // Kill -9 the worker holding the most gamma runs once the queue is well under way.
+    let killed: { pid: number; at: number; runs: QueuedRun[] } | undefined;
+    const deadline = Date.now() + 120_000;
+    while (!killed && Date.now() < deadline) {
+      const counts = await queue.counts();
+      const started = await queue.list({ states: ["started"], limit: 1000 });
+      const workerRecords = await queue.listWorkers();
+      if (counts.finished >= 40) {
+        const victim = workerRecords.map((w) => ({
+          w,
+          held: started.filter((r) => r.workerId === w.workerId),
+        })).filter((v) => v.held.some((r) => r.tags.group === "gamma"))
+          .sort((a, b) => b.held.length - a.held.length)[0];
+        if (victim) {
+          const proc = workers.find((p) => p.pid === victim.w.pid);
+          assert.ok(proc, "the victim is one of our workers");
+          proc.kill("SIGKILL");
+          killed = { pid: victim.w.pid, at: Date.now(), runs: victim.held };
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(killed, "a worker was killed while holding runs");
+
+    // Every run (and its retries) ends; nothing stays queued, admitted or started.
+    for (;;) {
+      const c = await queue.counts();
+      if (c.queued + c.launched + c.started === 0 && c.finished >= runs.length) break;
+      assert.ok(Date.now() < deadline + 60_000, `queue did not drain: ${JSON.stringify(c)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const elapsed = Date.now() - t0;
+    const all = await queue.list({ limit: 10_000 });
+    assert.equal(all.filter((r) => r.state === "canceled").length, 0);
+
+    // The killed worker's runs: failed as "owner process died" within 2 heartbeats, and retried.
+    let lostCount = 0;
+    for (const lost of killed.runs) {
+      const record = await store.getRun(lost.runId);
+      assert.ok(record, `run ${lost.runId} was recorded`);
+      if (record.status === "success" && (record.finishedAt ?? Infinity) <= killed.at) {
+        continue; // it ended between the look at the worker and the kill
+      }
+      lostCount++;
+      assert.equal(record.status, "failed");
+      assert.match(record.errorSummary ?? "", /owner process died/);
+      const detectedMs = (record.finishedAt ?? Infinity) - killed.at;
+      assert.ok(detectedMs <= 2 * HEARTBEAT_MS, `detected after ${detectedMs} ms`);
+      const retry = all.find((r) => r.retryOf === lost.runId);
+      assert.ok(retry, `run ${lost.runId} was retried`);
+      assert.equal(retry.attempt, 2);
+      assert.equal(retry.resumeFrom, lost.runId);
+      assert.match(retry.outcome ?? "", /^success/);
+    }
+    assert.ok(lostCount > 0, "the killed worker was executing runs");
+
+    // Each of the 200 ends in exactly one success; no run id executed an asset twice.
+    for (const root of runs) {
+      const chain = all.filter((r) => r.rootRunId === root.runId);
+      const successes = chain.filter((r) => /^success/.test(r.outcome ?? ""));
+      assert.equal(successes.length, 1, `run ${root.runId}: ${JSON.stringify(chain)}`);
+    }
+    const dup = await probe.unsafe(
+      "SELECT run_id, asset, count(*)::int AS n FROM probe GROUP BY 1, 2 HAVING count(*) > 1",
+    );
+    assert.deepEqual([...dup], []);
+    assert.equal((await store.listRuns({ status: "running", limit: 1000 })).length, 0);
+
+    // Limits were never exceeded (a killed run's execution ended when its process died).
+    const rows = await probe.unsafe<
+      { run_id: string; grp: string; s: number; e: number | null }[]
+    >(`SELECT run_id, grp, extract(epoch FROM started_at) * 1000 AS s,
+         extract(epoch FROM ended_at) * 1000 AS e FROM probe`);
+    const interval = (r: (typeof rows)[number]): [number, number] => [
+      Number(r.s),
+      r.e === null ? killed!.at : Number(r.e),
+    ];
+    const byRun = new Map<string, [number, number]>();
+    for (const r of rows) {
+      const [s, e] = interval(r);
+      const known = byRun.get(r.run_id);
+      byRun.set(r.run_id, known ? [Math.min(known[0], s), Math.max(known[1], e)] : [s, e]);
+    }
+    const runGroup = new Map(rows.map((r) => [r.run_id, r.grp]));
+    const perGroup = (g: string) =>
+      maxOverlap([...byRun].filter(([id]) => runGroup.get(id) === g).map(([, i]) => i));
+    const observed = {
+      all: maxOverlap([...byRun.values()]),
+      alpha: perGroup("alpha"),
+      beta: perGroup("beta"),
+      gamma: perGroup("gamma"),
+    };
+    console.log(
+      `cluster: ${runs.length} runs (+${lostCount} retried after kill -9) in ${elapsed} ms; ` +
+        `max concurrent: all ${observed.all}/${LIMITS.max}, beta ${observed.beta}/${LIMITS.beta}, ` +
+        `gamma ${observed.gamma}/${LIMITS.gamma}, alpha ${observed.alpha}`,
+    );
+    assert.ok(observed.all <= LIMITS.max, `max runs exceeded: ${observed.all}`);
+    assert.ok(observed.beta <= LIMITS.beta, `group=beta exceeded: ${observed.beta}`);
+    assert.ok(observed.gamma <= LIMITS.gamma, `group=gamma exceeded: ${observed.gamma}`);
+    assert.ok(observed.beta === LIMITS.beta, "beta runs did run side by side up to the limit");
+
+    // Graceful stop: workers and daemons end with 0; the standby never led.
+    for (const p of procs) p.kill("SIGTERM");
+    const outcomes = await Promise.all(procs.map((p) => p.finish()));
+    for (const [i, o] of outcomes.entries()) {
+      if (procs[i]?.pid === killed.pid) continue;
+      assert.equal(o.code, 0, `process ${procs[i]?.pid} exited ${o.code}: ${o.stderr}`);
+    }
+    assert.doesNotMatch(outcomes[1]?.stdout ?? "", /holding the daemon lock/);
+  } finally {
+    for (const p of procs) p.kill("SIGKILL");
+    await Promise.allSettled(procs.map((p) => p.finish()));
+    await probe.end({ timeout: 5 });
+  }
+});
