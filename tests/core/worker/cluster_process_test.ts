@@ -97,7 +97,9 @@ Deno.test({
     await daemon.waitFor(/holding the daemon lock/);
     const standby = spawn(["sensor"]);
     await standby.waitFor(/another sensor daemon holds the daemon lock; standing by/);
-    const workers = [0, 1, 2].map(() => spawn(["worker", "--concurrency", "3", "--no-coordinator"]));
+    const workers = [0, 1, 2].map(() =>
+      spawn(["worker", "--concurrency", "3", "--no-coordinator"])
+    );
     for (const w of workers) await w.waitFor(/worker .* started on/);
 
     const runs = requests();
