@@ -59,9 +59,14 @@ export class MemoryRunQueue implements RunQueue {
   #limits: QueueLimits | undefined;
 
   enqueue(runs: readonly NewQueuedRun[], now: number): Promise<string[]> {
+    let checked;
+    try {
+      checked = runs.map(checkNewQueuedRun);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const added: string[] = [];
-    for (const raw of runs) {
-      const run = checkNewQueuedRun(raw);
+    for (const run of checked) {
       if (this.#runs.has(run.runId)) continue;
       this.#runs.set(run.runId, {
         ...run,
@@ -136,7 +141,13 @@ export class MemoryRunQueue implements RunQueue {
   finish(runId: string, outcome: string, now: number, retry?: NewQueuedRun): Promise<boolean> {
     const run = this.#runs.get(runId);
     if (run?.state !== "started") return Promise.resolve(false);
-    if (retry) checkNewQueuedRun(retry); // fail before changing anything
+    if (retry) {
+      try {
+        checkNewQueuedRun(retry); // fail before changing anything
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     this.#runs.set(runId, { ...run, state: "finished", finishedAt: now, outcome });
     if (retry) void this.enqueue([retry], now);
     this.#changed();
@@ -179,6 +190,7 @@ export class MemoryRunQueue implements RunQueue {
     leaseMs: number,
     running: number,
     status: WorkerRecord["status"],
+    _dispatchIds: readonly string[] = [],
   ): Promise<void> {
     const known = this.#workers.get(worker.workerId);
     this.#workers.set(worker.workerId, {

@@ -240,9 +240,9 @@ export class PostgresRunQueue implements RunQueue {
     }
   }
 
-  enqueue(runs: readonly NewQueuedRun[], now: number): Promise<string[]> {
+  async enqueue(runs: readonly NewQueuedRun[], now: number): Promise<string[]> {
     const checked = runs.map(checkNewQueuedRun);
-    if (checked.length === 0) return Promise.resolve([]);
+    if (checked.length === 0) return [];
     const rows = checked.map((r) => ({
       run_id: r.runId,
       priority: r.priority,
@@ -257,10 +257,7 @@ export class PostgresRunQueue implements RunQueue {
       retry_of: r.retryOf,
       resume_from: r.resumeFrom,
     }));
-    return this.#run("queue runs", async (sql) => {
-      const added = await sql.begin((tx) => this.#insert(tx, rows, now));
-      return added;
-    });
+    return await this.#run("queue runs", (sql) => sql.begin((tx) => this.#insert(tx, rows, now)));
   }
 
   async #insert(tx: postgres.TransactionSql, rows: unknown[], now: number): Promise<string[]> {
@@ -383,9 +380,14 @@ export class PostgresRunQueue implements RunQueue {
     });
   }
 
-  finish(runId: string, outcome: string, now: number, retry?: NewQueuedRun): Promise<boolean> {
+  async finish(
+    runId: string,
+    outcome: string,
+    now: number,
+    retry?: NewQueuedRun,
+  ): Promise<boolean> {
     const next = retry ? checkNewQueuedRun(retry) : undefined;
-    return this.#run("finish a run", (sql) =>
+    return await this.#run("finish a run", (sql) =>
       sql.begin(async (tx) => {
         const done = await tx.unsafe(
           `UPDATE ${this.#t.queue} SET state = 'finished', finished_at = ${ms("$3")}, outcome = $2

@@ -1,0 +1,271 @@
+/**
+ * Worker, coordinator and queue semantics on the in-memory twin: retries that
+ * resume from the failed step, graceful release, cancel, exactly-once claims,
+ * the daemon's queue launcher.
+ */
+import assert from "node:assert/strict";
+import { defineAsset } from "../../../core/asset.ts";
+import { defineGraph } from "../../../core/definitions.ts";
+import { MemoryRunStore } from "../../../core/run_store/memory.ts";
+import { Coordinator } from "../../../core/worker/coordinator.ts";
+import { enqueueRuns, queueLauncher } from "../../../core/worker/launch.ts";
+import { MemoryRunQueue } from "../../../core/worker/memory_queue.ts";
+import { RunWorker } from "../../../core/worker/worker.ts";
+import { parseLimits } from "../../../core/worker/admission.ts";
+import { systemClock } from "../../../core/clock.ts";
+import type { QueueState } from "../../../core/worker/queue.ts";
+
+const owner = () => ({ instanceId: crypto.randomUUID(), host: "test-host", pid: 1 });
+
+async function until(what: string, check: () => Promise<boolean>, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function setup(assets: Parameters<typeof defineGraph>[0]["assets"], limits = "") {
+  const graph = defineGraph({ assets });
+  const queue = new MemoryRunQueue();
+  const store = new MemoryRunStore();
+  const stop = new AbortController();
+  const coordinator = new Coordinator({
+    queue,
+    runStore: store,
+    intervalMs: 20,
+    limits: parseLimits({ tagLimits: limits }),
+  });
+  const coordinating = coordinator.run(stop.signal);
+  const workers: Promise<number>[] = [];
+  const startWorker = (options: { concurrency?: number; graceMs?: number } = {}) => {
+    const signal = new AbortController();
+    const worker = new RunWorker(graph, {
+      queue,
+      runStore: store,
+      heartbeatIntervalMs: 100,
+      owner: owner(),
+      ...options,
+    });
+    workers.push(worker.run(AbortSignal.any([signal.signal, stop.signal])));
+    return { worker, stop: () => signal.abort() };
+  };
+  const state = async (runId: string): Promise<QueueState | undefined> =>
+    (await queue.get(runId))?.state;
+  return {
+    graph,
+    queue,
+    store,
+    startWorker,
+    state,
+    async close() {
+      stop.abort();
+      await Promise.all([coordinating, ...workers]);
+    },
+  };
+}
+
+Deno.test("a failed run is retried per max_retries, resuming after the assets that succeeded", async () => {
+  const calls: string[] = [];
+  let failB = true;
+  const env = setup([
+    defineAsset({ key: "a", materialize: () => void calls.push("a") }),
+    defineAsset({
+      key: "b",
+      deps: ["a"],
+      materialize: () => {
+        calls.push("b");
+        if (failB) {
+          failB = false;
+          throw new Error("b broke once");
+        }
+      },
+    }),
+    defineAsset({ key: "c", deps: ["b"], materialize: () => void calls.push("c") }),
+  ]);
+  try {
+    env.startWorker();
+    const [runId] = await enqueueRuns(env.graph, env.queue, [{ selection: "", maxRetries: 1 }], {
+      now: Date.now(),
+    });
+    await until(
+      "the retry to finish",
+      async () => (await env.queue.list({ states: ["finished"] })).length === 2,
+    );
+    const [retry] = (await env.queue.list({ states: ["finished"] })).filter((r) =>
+      r.retryOf === runId
+    );
+    assert.ok(retry);
+    assert.equal(retry.attempt, 2);
+    assert.match(retry.outcome ?? "", /^success/);
+    assert.match((await env.queue.get(runId as string))?.outcome ?? "", /^failed: 1 failed: b/);
+    // a ran once: the retry resumed from b.
+    assert.deepEqual(calls, ["a", "b", "b", "c"]);
+    const record = await env.store.getRun(retry.runId);
+    assert.equal(record?.tags.retry_of, runId);
+    assert.equal(record?.tags.attempt, "2");
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test("retries stop at max_retries and honour retry_on_asset_failure=false", async () => {
+  const env = setup([
+    defineAsset({
+      key: "x",
+      materialize: () => {
+        throw new Error("always");
+      },
+    }),
+  ]);
+  try {
+    env.startWorker();
+    await enqueueRuns(env.graph, env.queue, [
+      { selection: "x", maxRetries: 2, tags: { chain: "a" } },
+      { selection: "x", maxRetries: 2, tags: { chain: "b", retry_on_asset_failure: "false" } },
+    ], { now: Date.now() });
+    await until("both chains to end", async () => {
+      const c = await env.queue.counts();
+      return c.finished === 4 && c.queued + c.launched + c.started === 0;
+    });
+    const finished = await env.queue.list({ states: ["finished"] });
+    assert.equal(finished.filter((r) => r.tags.chain === "a").length, 3);
+    assert.equal(finished.filter((r) => r.tags.chain === "b").length, 1);
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test("graceful shutdown releases a run that does not finish in the grace, and it resumes", async () => {
+  let slowStarted = 0;
+  const env = setup([
+    defineAsset({ key: "first", materialize: () => ({ ok: 1 }) }),
+    defineAsset({
+      key: "slow",
+      deps: ["first"],
+      materialize: async (ctx) => {
+        slowStarted++;
+        if (slowStarted === 1) {
+          await new Promise((_, reject) =>
+            ctx.signal.addEventListener("abort", () => reject(new Error("stopped")))
+          );
+        }
+        return { ok: 1 };
+      },
+    }),
+  ]);
+  try {
+    const one = env.startWorker({ graceMs: 50 });
+    const [runId] = await enqueueRuns(env.graph, env.queue, [{ selection: "" }], {
+      now: Date.now(),
+    });
+    await until("slow to start", () => Promise.resolve(slowStarted === 1));
+    one.stop();
+    await until("the release", async () => (await env.state(runId as string)) === "finished");
+    const released = await env.queue.get(runId as string);
+    assert.match(released?.outcome ?? "", /^released: the worker shut down/);
+    assert.equal((await env.store.getRun(runId as string))?.status, "canceled");
+    const retry = (await env.queue.list()).find((r) => r.retryOf === runId);
+    assert.equal(retry?.retryOf, runId);
+    assert.equal(retry?.maxRetries, 1, "a release does not spend a retry");
+    env.startWorker();
+    await until("the resumed run", async () => (await env.state(retry!.runId)) === "finished");
+    const steps = await env.store.listSteps(retry!.runId);
+    assert.deepEqual(steps.map((s) => s.assetKey), ["slow"], "first is not run again");
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test("cancel: a queued run never starts; a running one stops at its next heartbeat", async () => {
+  const env = setup([
+    defineAsset({
+      key: "wait",
+      materialize: (ctx) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener("abort", () => reject(new Error("canceled")))
+        ),
+    }),
+  ]);
+  try {
+    const [queued] = await enqueueRuns(env.graph, env.queue, [{ selection: "wait" }], {
+      now: Date.now(),
+    });
+    const canceled = await env.queue.cancel(queued as string, "not needed", Date.now());
+    assert.equal(canceled?.state, "canceled");
+    assert.equal(canceled?.outcome, "canceled: not needed");
+    env.startWorker();
+    const [running] = await enqueueRuns(env.graph, env.queue, [{ selection: "wait" }], {
+      now: Date.now(),
+    });
+    await until("it runs", async () => (await env.store.getRun(running as string)) !== undefined);
+    assert.equal(
+      (await env.queue.cancel(running as string, "by ana", Date.now()))?.state,
+      "started",
+    );
+    assert.ok(
+      await env.store.requestCancel(running as string, { time: Date.now(), reason: "by ana" }),
+    );
+    await until("it ends", async () => (await env.state(running as string)) === "finished");
+    assert.equal((await env.store.getRun(running as string))?.status, "canceled");
+    assert.equal((await env.queue.get(queued as string))?.startedAt, null);
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test("claims are exclusive, and a run claimed by a worker that died unrecorded is queued again", async () => {
+  const queue = new MemoryRunQueue();
+  await queue.enqueue([{ runId: "r", selection: "", partitions: null, tags: {} }], 0);
+  assert.deepEqual(await queue.admit((q) => q.map((r) => r.runId), { now: 1 }), ["r"]);
+  const claims = await Promise.all([queue.claim("r", "w1", 2), queue.claim("r", "w2", 2)]);
+  assert.equal(claims.filter(Boolean).length, 1);
+  const store = new MemoryRunStore();
+  await queue.heartbeatWorker(
+    { workerId: "w1", host: "elsewhere", pid: 7, concurrency: 1 },
+    0,
+    100,
+    1,
+    "running",
+    [],
+  );
+  const coordinator = new Coordinator({ queue, runStore: store });
+  const tick = await coordinator.tick();
+  assert.deepEqual(tick.released, ["r"]);
+  assert.deepEqual(tick.admitted, ["r"]);
+  assert.equal((await queue.listWorkers()).length, 0, "the dead worker is forgotten");
+  await assert.rejects(
+    () =>
+      queue.enqueue([{ runId: "x", selection: "", partitions: null, tags: {}, priority: 1.5 }], 0),
+    TypeError,
+  );
+});
+
+Deno.test("the daemon's queue launcher queues runs with their group tag and resume", async () => {
+  const graph = defineGraph({
+    assets: [defineAsset({ key: "s", group: "spatial", materialize: () => ({}) })],
+  });
+  const queue = new MemoryRunQueue();
+  const launch = queueLauncher(graph, queue, { clock: systemClock, maxRetries: 2 });
+  const request = { runKey: "k", selection: "s", partitions: ["p1"] };
+  await launch({ runId: "r1", owner: "manifests", kind: "sensor", request }, {
+    sensor: "manifests",
+    run_key: "k",
+  });
+  await launch({ runId: "r2", owner: "manifests", kind: "sensor", request }, {
+    sensor: "manifests",
+    run_key: "k",
+    attempt: "2",
+    relaunch_of: "r1",
+    root_run_id: "r1",
+  });
+  await launch({ runId: "r1", owner: "manifests", kind: "sensor", request }, {}); // idempotent
+  const [r1, r2] = [await queue.get("r1"), await queue.get("r2")];
+  assert.equal(r1?.tags.group, "spatial");
+  assert.deepEqual(r1?.partitions, { keys: ["p1"] });
+  assert.equal(r1?.maxRetries, 2);
+  assert.equal(r2?.attempt, 2);
+  assert.equal(r2?.resumeFrom, "r1");
+  assert.equal(r2?.rootRunId, "r1");
+  assert.equal((await queue.counts()).queued, 2);
+});
