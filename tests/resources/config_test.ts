@@ -86,6 +86,11 @@ Deno.test("config: every variable has its documented default", async (t) => {
     SENSOR_INTERVAL_MS: 1_000,
     RUN_HEARTBEAT_INTERVAL_MS: 10_000,
     NOTIFY_URLS: "",
+    RUN_QUEUE: "auto",
+    QUEUE_MAX_RUNS: "",
+    QUEUE_TAG_LIMITS: "",
+    QUEUE_POOL_LIMITS: "",
+    QUEUE_MAX_RETRIES: 0,
   };
 
   await t.step("an empty environment gives the embedded defaults", () => {
@@ -467,4 +472,28 @@ Deno.test(".env: parsing", async (t) => {
       assert.equal(new TextDecoder().decode(child.stdout).trim(), "77");
     });
   });
+});
+
+Deno.test("config: queue limits are checked at start, naming the variable", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { QUEUE_TAG_LIMITS: "group=spatial" },
+      /QUEUE_TAG_LIMITS: Cannot read tag limit 'group=spatial'/,
+    ],
+    [{ QUEUE_POOL_LIMITS: "warehouse=0" }, /QUEUE_POOL_LIMITS: .*'0' is not a whole number >= 1/],
+    [{ QUEUE_MAX_RUNS: "-3" }, /QUEUE_MAX_RUNS must be a whole number >= 1/],
+    [{ RUN_QUEUE: "maybe" }, /RUN_QUEUE must be auto/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig({ env, dotenvPath: null }), message);
+  }
+  const ok = loadConfig({
+    env: {
+      QUEUE_TAG_LIMITS: "group=spatial:2,team=*:3",
+      QUEUE_POOL_LIMITS: "warehouse=2",
+      QUEUE_MAX_RUNS: "9",
+    },
+    dotenvPath: null,
+  });
+  assert.equal(ok.QUEUE_TAG_LIMITS, "group=spatial:2,team=*:3");
 });

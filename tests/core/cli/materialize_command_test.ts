@@ -332,6 +332,9 @@ Deno.test("parseMaterializeArgs: what reaches the executor", async (t) => {
       tags: {},
       json: false,
       stale: false,
+      queue: false,
+      priority: undefined,
+      maxRetries: undefined,
     });
   });
 
@@ -359,6 +362,9 @@ Deno.test("parseMaterializeArgs: what reaches the executor", async (t) => {
         tags: { who: "me", expr: "a=b" },
         json: true,
         stale: false,
+        queue: false,
+        priority: undefined,
+        maxRetries: undefined,
       },
     );
   });
@@ -374,6 +380,21 @@ Deno.test("parseMaterializeArgs: what reaches the executor", async (t) => {
   await t.step("usage errors are UsageError", () => {
     const error = catchError(() => parseMaterializeArgs(["--concurrency", "abc"]), UsageError);
     assert.equal(error.code, "cli.usage");
+  });
+
+  await t.step("--queue takes --priority and --max-retries; they need it", () => {
+    const parsed = parseMaterializeArgs(["a", "--queue", "--priority", "5", "--max-retries", "2"]);
+    assert.notEqual(parsed, "help");
+    if (parsed !== "help") {
+      assert.deepStrictEqual([parsed.queue, parsed.priority, parsed.maxRetries], [true, "5", "2"]);
+    }
+    const alone = catchError(() => parseMaterializeArgs(["a", "--priority", "5"]), UsageError);
+    assert.match(alone.message, /apply to queued runs: add --queue/);
+    const steps = catchError(
+      () => parseMaterializeArgs(["a", "--queue", "--concurrency", "2"]),
+      UsageError,
+    );
+    assert.match(steps.message, /--step-concurrency decides/);
   });
 });
 
