@@ -100,7 +100,7 @@ function pct(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
-async function waits(url: string, queue: PostgresRunQueue): Promise<number[]> {
+async function waits(url: string): Promise<number[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const rows = await sql.unsafe<{ wait: number }[]>(
@@ -108,7 +108,6 @@ async function waits(url: string, queue: PostgresRunQueue): Promise<number[]> {
          AS wait
        FROM ops.run_queue q JOIN ops.pipeline_runs r USING (run_id)`,
     );
-    void queue;
     return rows.map((r) => Number(r.wait));
   } finally {
     await sql.end();
@@ -174,7 +173,7 @@ for (const workers of [1, 2, 4]) {
   const seconds = (performance.now() - t0) / 1000;
   const rate = RUNS / seconds;
   rates.set(workers, rate);
-  const w = await waits(url, queue);
+  const w = await waits(url);
   console.log(
     `${workers} worker(s) x2: ${RUNS} runs in ${seconds.toFixed(1)} s = ${
       rate.toFixed(0)
@@ -206,7 +205,7 @@ for (const workers of [1, 2, 4]) {
     await new Promise((r) => setTimeout(r, 50));
   }
   await drained(queue, n);
-  const w = await waits(url, queue);
+  const w = await waits(url);
   await stop([daemon, worker]);
 
   const { run, makeWorkerUtils } = await import("graphile-worker");

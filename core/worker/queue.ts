@@ -150,7 +150,7 @@ export interface ListQueueOptions {
 /** What the coordinator's decision function sees and says. */
 export type AdmissionDecision = (
   queued: readonly QueuedRun[],
-  active: readonly QueuedRun[],
+  active: readonly Pick<QueuedRun, "runId" | "tags" | "pools">[],
 ) => readonly string[];
 
 /** Options of {@linkcode RunQueue.admit}. */

@@ -334,18 +334,29 @@ export class PostgresRunQueue implements RunQueue {
 
   admit(decide: AdmissionDecision, options: AdmitOptions): Promise<string[]> {
     const scan = options.scanLimit ?? 1000;
-    return this.#run("admit queued runs", (sql) =>
-      sql.begin(async (tx) => {
+    return this.#run("admit queued runs", async (sql) => {
+      // Nothing queued (the common case once a burst is admitted): no lock, no scan.
+      const waiting = await sql.unsafe(
+        `SELECT 1 FROM ${this.#t.queue} WHERE state = 'queued' LIMIT 1`,
+      );
+      if (waiting.length === 0) return [];
+      return await sql.begin(async (tx) => {
         await tx.unsafe("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, ADMIT_LOCK]);
-        const active = await tx.unsafe<QueueRow[]>(
-          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state IN ('launched', 'started')`,
+        const active = await tx.unsafe<
+          { run_id: string; tags: Record<string, string>; pools: string[] }[]
+        >(
+          `SELECT run_id, tags, pools FROM ${this.#t.queue}
+           WHERE state IN ('launched', 'started')`,
         );
         const queued = await tx.unsafe<QueueRow[]>(
           `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state = 'queued'
            ORDER BY priority DESC, seq LIMIT $1`,
           [scan],
         );
-        const ids = decide(queued.map(toQueued), active.map(toQueued));
+        const ids = decide(
+          queued.map(toQueued),
+          active.map((r) => ({ runId: r.run_id, tags: r.tags, pools: r.pools })),
+        );
         if (ids.length === 0) return [];
         const launched = await tx.unsafe<{ run_id: string; priority: number }[]>(
           `UPDATE ${this.#t.queue} SET state = 'launched', launched_at = ${ms("$2")}
@@ -365,7 +376,8 @@ export class PostgresRunQueue implements RunQueue {
         return launched.map((r) => r.run_id).sort((a, b) =>
           (order.get(a) ?? 0) - (order.get(b) ?? 0)
         );
-      }));
+      });
+    });
   }
 
   claim(runId: string, workerId: string, now: number): Promise<QueuedRun | undefined> {
