@@ -1,0 +1,167 @@
+/**
+ * The Postgres run queue on a throwaway server: atomic moves under
+ * concurrency (several coordinators admitting, several workers claiming),
+ * leadership, graphile-worker jobs in step with admission and cancel,
+ * errors that never show the password.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { parseLimits, planAdmission } from "../../../core/worker/admission.ts";
+import type { NewQueuedRun } from "../../../core/worker/queue.ts";
+import { openQueue } from "../../../resources/queue/open.ts";
+import { PostgresRunQueue } from "../../../resources/queue/postgres.ts";
+import { ResourceError } from "../../../core/errors.ts";
+import { startPostgres } from "../../_helpers/postgres.ts";
+import { needs } from "../../_helpers/tools.ts";
+
+const run = (i: number, tags: Record<string, string> = {}): NewQueuedRun => ({
+  runId: `run-${String(i).padStart(4, "0")}`,
+  selection: "a",
+  partitions: i % 2 ? { keys: [`p${i}`] } : null,
+  tags,
+  priority: i % 3,
+  pools: ["warehouse"],
+});
+
+Deno.test({
+  name: "postgres run queue: atomic under concurrency, jobs in step, leadership",
+  ignore: await needs("postgres"),
+}, async (t) => {
+  await using pg = await startPostgres();
+  const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
+  try {
+    await t.step("enqueue is idempotent and lists in admission order", async () => {
+      await using q = await PostgresRunQueue.open(pg.url, { schema: "q1" });
+      const added = await q.enqueue([run(1), run(2), run(3)], 1000);
+      assert.deepEqual(added.sort(), ["run-0001", "run-0002", "run-0003"]);
+      assert.deepEqual(await q.enqueue([run(1)], 2000), []);
+      const listed = await q.list({ states: ["queued"] });
+      assert.deepEqual(listed.map((r) => r.runId), ["run-0002", "run-0001", "run-0003"]);
+      const one = await q.get("run-0001");
+      assert.deepEqual(one?.partitions, { keys: ["p1"] });
+      assert.equal(one?.enqueuedAt, 1000);
+      await assert.rejects(() => q.enqueue([{ ...run(9), maxRetries: -1 }], 0), TypeError);
+    });
+
+    await t.step("four coordinators admitting at once never exceed the limits", async () => {
+      const queues = await Promise.all(
+        [0, 1, 2, 3].map(() => PostgresRunQueue.open(pg.url, { schema: "q2" })),
+      );
+      try {
+        const first = queues[0] as PostgresRunQueue;
+        await first.enqueue(
+          Array.from({ length: 60 }, (_, i) => run(i, { group: i % 2 ? "a" : "b" })),
+          0,
+        );
+        const limits = parseLimits({ maxConcurrentRuns: "10", tagLimits: "group=a:3" });
+        const decide = (
+          queued: Parameters<typeof planAdmission>[0],
+          active: Parameters<
+            typeof planAdmission
+          >[1],
+        ) => planAdmission(queued, active, limits).admit;
+        const rounds = await Promise.all(queues.map((q) => q.admit(decide, { now: 1 })));
+        const admitted = rounds.flat();
+        assert.equal(admitted.length, 10);
+        assert.equal(new Set(admitted).size, 10);
+        const launched = await first.list({ states: ["launched"] });
+        assert.equal(launched.filter((r) => r.tags.group === "a").length, 3);
+        // Each admitted run has its graphile-worker job, keyed by the run id.
+        const jobs = await sql.unsafe(
+          "SELECT key FROM graphile_worker.jobs WHERE task_identifier = 'platform_run'",
+        );
+        assert.deepEqual(jobs.map((j) => j.key).sort(), [...admitted].sort());
+
+        // Claims: eight workers race for every run; each is claimed once.
+        const claims = await Promise.all(
+          launched.flatMap((r) =>
+            queues.flatMap((q, i) => [q.claim(r.runId, `w${i}`, 2), q.claim(r.runId, `x${i}`, 2)])
+          ),
+        );
+        assert.equal(claims.filter(Boolean).length, launched.length);
+
+        // Finishing with a retry is one step; a second finish changes nothing.
+        const target = launched[0]?.runId as string;
+        const retry = { ...run(900), retryOf: target, attempt: 2, rootRunId: target };
+        const finishes = await Promise.all(
+          queues.map((q) => q.finish(target, "failed: x", 3, retry)),
+        );
+        assert.equal(finishes.filter(Boolean).length, 1);
+        assert.equal((await first.get("run-0900"))?.retryOf, target);
+
+        // Cancel: a queued run leaves, an admitted one loses its job, a started one is asked.
+        const queued = (await first.list({ states: ["queued"], limit: 1 }))[0]?.runId as string;
+        assert.equal((await first.cancel(queued, "by test", 4))?.state, "canceled");
+        await first.enqueue([run(901)], 5);
+        await first.admit((q) => q.filter((r) => r.runId === "run-0901").map((r) => r.runId), {
+          now: 6,
+        });
+        assert.equal((await first.cancel("run-0901", "by test", 7))?.state, "canceled");
+        const left = await sql.unsafe("SELECT 1 FROM graphile_worker.jobs WHERE key = 'run-0901'");
+        assert.equal(left.length, 0);
+        const started = launched[1]?.runId as string;
+        const asked = await first.cancel(started, "stop it", 8);
+        assert.equal(asked?.state, "started");
+        assert.equal(asked?.cancelRequested, "stop it");
+        assert.equal(await first.cancel("nope", "x", 9), undefined);
+        // Release puts an unrecorded claim back, same id.
+        assert.ok(await first.release(launched[2]?.runId as string));
+        assert.equal((await first.get(launched[2]?.runId as string))?.state, "queued");
+      } finally {
+        for (const q of queues) await q[Symbol.asyncDispose]();
+      }
+    });
+
+    await t.step("leadership is exclusive and freed when its holder closes", async () => {
+      const a = await PostgresRunQueue.open(pg.url, { schema: "q3" });
+      await using b = await PostgresRunQueue.open(pg.url, { schema: "q3" });
+      const lead = await a.tryLead("coordinator");
+      assert.ok(lead);
+      assert.ok(await lead.held());
+      assert.equal(await b.tryLead("coordinator"), undefined);
+      const other = await b.tryLead("daemon");
+      assert.ok(other, "another role is free");
+      await other.release();
+      await a[Symbol.asyncDispose](); // the connection ends: so does the lock
+      let taken;
+      for (let i = 0; i < 50 && !taken; i++) {
+        taken = await b.tryLead("coordinator");
+        if (!taken) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(taken, "the standby takes over");
+      await taken.release();
+    });
+
+    await t.step("workers: heartbeat, list, forget", async () => {
+      await using q = await PostgresRunQueue.open(pg.url, { schema: "q4" });
+      const w = { workerId: "w1", host: "h", pid: 3, concurrency: 2 };
+      await q.heartbeatWorker(w, 1000, 1500, 1, "running", ["gw-1"]);
+      await q.heartbeatWorker(w, 2000, 1500, 0, "stopping", ["gw-1"]);
+      const [record] = await q.listWorkers();
+      assert.equal(record?.heartbeatAt, 2000);
+      assert.equal(record?.startedAt, 1000);
+      assert.equal(record?.status, "stopping");
+      await q.forgetWorkers(["w1"]);
+      assert.deepEqual(await q.listWorkers(), []);
+      await q.publishLimits(parseLimits({ tagLimits: "g=x:1" }), 1);
+      assert.equal((await q.publishedLimits())?.tagLimits[0]?.limit, 1);
+    });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+});
+
+Deno.test("openQueue: the embedded store has no queue; an unreachable server never shows its password", async () => {
+  await assert.rejects(
+    () => openQueue("sqlite:.state/runs.db"),
+    /The run queue needs a Postgres run store, but RUNS_URL is 'sqlite:.state\/runs.db'/,
+  );
+  const error = await openQueue("postgres://u:sup3rsecret@127.0.0.1:9/db", {
+    connectTimeoutSeconds: 1,
+  }).then(() => undefined, (e) => e);
+  assert.ok(error instanceof ResourceError);
+  assert.equal(error.code, "queue.unreachable");
+  assert.match(error.message, /RUNS_URL/);
+  assert.doesNotMatch(error.message + String(error.cause), /sup3rsecret/);
+  assert.equal((await openQueue("memory:")).description, "memory");
+});
