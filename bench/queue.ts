@@ -208,16 +208,18 @@ for (const workers of [1, 2, 4]) {
   const w = await waits(url);
   await stop([daemon, worker]);
 
-  const { run, makeWorkerUtils } = await import("graphile-worker");
+  const { run, makeWorkerUtils, Logger } = await import("graphile-worker");
+  const quiet = new Logger(() => () => {});
   const floorUrl = await database("bench_floor");
   const lat: number[] = [];
   const runner = await run({
     connectionString: floorUrl,
     concurrency: 2,
     noHandleSignals: true,
+    logger: quiet,
     taskList: { probe: (p) => void lat.push(Date.now() - (p as { t: number }).t) },
   });
-  const utils = await makeWorkerUtils({ connectionString: floorUrl });
+  const utils = await makeWorkerUtils({ connectionString: floorUrl, logger: quiet });
   for (let i = 0; i < n; i++) {
     await utils.addJob("probe", { t: Date.now() });
     await new Promise((r) => setTimeout(r, 50));
