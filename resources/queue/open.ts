@@ -8,7 +8,7 @@
 import { ConfigError } from "../../core/errors.ts";
 import { MemoryRunQueue } from "../../core/worker/memory_queue.ts";
 import type { RunQueue } from "../../core/worker/queue.ts";
-import { redactUrl } from "../_url_secrets.ts";
+import { redactUrl } from "../../core/secrets.ts";
 import { PostgresRunQueue, type PostgresRunQueueOptions } from "./postgres.ts";
 
 /** Options of {@linkcode openQueue}, passed to the backend the URL selects. */

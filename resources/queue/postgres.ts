@@ -26,6 +26,7 @@
 import { EventEmitter } from "node:events";
 import type postgres from "postgres";
 import { ResourceError } from "../../core/errors.ts";
+import { redact } from "../../core/secrets.ts";
 import { admissionOrder } from "../../core/worker/admission.ts";
 import {
   type AdmissionDecision,
@@ -225,10 +226,9 @@ export class PostgresRunQueue implements RunQueue {
     if (isConnectionFailure(error)) return this.#db.unreachable(error);
     return new ResourceError(
       "queue.failed",
-      this.#db.scrub(
-        `Cannot ${what} in the run queue at ${this.#db.location}: ${serverMessage(error)}`,
-      ),
-      { input: "RUNS_URL", cause: this.#db.cause(error) },
+      // PlatformError redacts its message and cause chain (core/secrets.ts).
+      `Cannot ${what} in the run queue at ${this.#db.location}: ${serverMessage(error)}`,
+      { input: "RUNS_URL", cause: error },
     );
   }
 
@@ -681,7 +681,7 @@ export class PostgresRunQueue implements RunQueue {
     const { Logger } = await import("graphile-worker");
     const sink = this.#options.onLibraryLog;
     return new Logger(() => (level, message) => {
-      if (level === "error" || level === "warning") sink?.(level, this.#db.scrub(message));
+      if (level === "error" || level === "warning") sink?.(level, redact(message));
     });
   }
 
