@@ -11,6 +11,7 @@ import { compressors } from "hyparquet-compressors";
 import type { RunResult } from "../../../core/executor.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
+import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
 import type { GdalEngine } from "../../../resources/spatial/gdal.ts";
 import { nativeGdal, nativeGdalVersion } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
@@ -215,4 +216,11 @@ export function rasterFacts(info: Record<string, unknown>) {
     bands: bands.map((b) => [b.type, b.noDataValue ?? null, b.checksum]),
     layout: (info.metadata as Record<string, Record<string, string>>)["IMAGE_STRUCTURE"]?.LAYOUT,
   };
+}
+
+/** The ledger document of the output named `name` (the key's last part), failing the test when none is. */
+export function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
+  const doc = docs.find((d) => d.key.endsWith(`/${name}`));
+  assert.ok(doc, `no output ${name} among ${docs.map((d) => d.key).join(", ")}`);
+  return doc;
 }

@@ -14,12 +14,12 @@
 import assert from "node:assert/strict";
 import { cogOptions } from "../../../assets/spatial/raster.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
-import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
 import { download, LAKE, runBatch } from "./_fixtures.ts";
 import {
   assertDone,
   assertQuarantined,
   assertSameFeatures,
+  docNamed,
   engines,
   gdalinfo,
   landing,
@@ -34,12 +34,6 @@ import { needs } from "../../_helpers/tools.ts";
 
 // Debian's GDAL makes the inputs and the reference conversions.
 const ignore = await needs("gdal");
-
-function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
-  const doc = docs.find((d) => d.key.endsWith(`/${name}`));
-  assert.ok(doc, `no output ${name} among ${docs.map((d) => d.key).join(", ")}`);
-  return doc;
-}
 
 Deno.test({
   name:

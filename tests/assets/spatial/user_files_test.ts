@@ -19,6 +19,7 @@ import {
   assertDone,
   assertQuarantined,
   assertSameFeatures,
+  docNamed,
   engines,
   gdalinfo,
   landing,
@@ -30,17 +31,10 @@ import {
   type Upload,
 } from "./_batches.ts";
 import { cogOptions } from "../../../assets/spatial/raster.ts";
-import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
 import { needs } from "../../_helpers/tools.ts";
 
 const ignore = await needs("gdal");
 const SAMPLE = new URL("../../../sample_data/spatial/montana-sample/", import.meta.url).pathname;
-
-function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
-  const doc = docs.find((d) => d.key.endsWith(`/${name}`));
-  assert.ok(doc, `no output ${name} among ${docs.map((d) => d.key).join(", ")}`);
-  return doc;
-}
 
 /** A FeatureCollection of points named `names`. */
 function points(names: string[]): string {
