@@ -15,6 +15,11 @@
  *   terminated with exit(1)`) and every later connection times out, so the
  *   warehouse's `bulkLoad` (activity, weather, dbt seeds, PostGIS loads)
  *   cannot run on it;
+ * - outside a transaction it interleaves the extended-protocol messages
+ *   (Parse/Bind/Execute) of concurrent connections, so two connections'
+ *   unnamed statements clobber each other ("bind message supplies 4
+ *   parameters, but prepared statement \"\" requires 2"): open clients of it
+ *   with one connection;
  * - every connection shares one session: advisory locks, `FOR UPDATE SKIP
  *   LOCKED` and session settings never conflict between connections, so a
  *   test of concurrency between sessions would pass vacuously;

@@ -51,15 +51,19 @@ export async function sqliteTarget(): Promise<Target> {
   };
 }
 
-/** Postgres: one database for the file, a new schema per store. */
-export function postgresTarget(url: string): Target {
+/**
+ * Postgres: one database for the file, a new schema per store.
+ * `maxConnections` is the store's pool size (the store's default when unset).
+ */
+export function postgresTarget(url: string, maxConnections?: number): Target {
   let n = 0;
   return {
     open: async () => {
       const schema = `t${n++}_${crypto.randomUUID().slice(0, 8)}`;
+      const options = maxConnections === undefined ? { schema } : { schema, maxConnections };
       return {
-        store: await PostgresRunStore.open(url, { schema }),
-        reopen: () => PostgresRunStore.open(url, { schema }),
+        store: await PostgresRunStore.open(url, options),
+        reopen: () => PostgresRunStore.open(url, options),
       };
     },
     [Symbol.asyncDispose]: () => Promise.resolve(),
@@ -118,7 +122,9 @@ export async function runContract(
   if (!(await probe("postgres")).present) {
     contractOn(title, "postgres wire protocol served by PGlite", checks, async () => {
       const pg = await startPgliteServer();
-      const target = postgresTarget(pg.url);
+      // One connection: the stand-in interleaves the extended-protocol messages of
+      // concurrent connections outside a transaction (tests/_helpers/pglite_server.ts).
+      const target = postgresTarget(pg.url, 1);
       return { open: target.open, [Symbol.asyncDispose]: () => pg.stop() };
     });
   }
