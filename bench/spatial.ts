@@ -29,7 +29,8 @@
  *
  * Settings (environment): `BENCH_POINTS`, `BENCH_POLYGONS`, `BENCH_RASTER_SIZE`,
  * `BENCH_ROUNDS` (3), `BENCH_ENGINES` (`native,wasm`), `BENCH_LARGE` (1),
- * `BENCH_SHP_MB` (1024), `BENCH_TIFF_MB` (2048), `BENCH_STREAM_ROWS` (2000000).
+ * `BENCH_SHP_MB` (1024), `BENCH_TIFF_MB` (2048), `BENCH_STREAM_ROWS` (2000000),
+ * `BENCH_SECTIONS` (`small,cold,stream,large`: which sections run).
  *
  * @module
  */
@@ -53,6 +54,10 @@ const LARGE = Deno.env.get("BENCH_LARGE") !== "0";
 const SHP_MB = Number(Deno.env.get("BENCH_SHP_MB") ?? 1024);
 const TIFF_MB = Number(Deno.env.get("BENCH_TIFF_MB") ?? 2048);
 const STREAM_ROWS = Number(Deno.env.get("BENCH_STREAM_ROWS") ?? 2_000_000);
+/** Sections to run (`small,cold,stream,large`; all by default). */
+const SECTIONS = new Set(
+  (Deno.env.get("BENCH_SECTIONS") ?? "small,cold,stream,large").split(",").map((s) => s.trim()),
+);
 /** The machine's GDAL version (the native side's). */
 const NATIVE_VERSION = (await detectNativeGdal())?.version ?? "0";
 const ENGINES = (Deno.env.get("BENCH_ENGINES") ?? "native,wasm").split(",")
@@ -735,10 +740,10 @@ export async function main(): Promise<void> {
   try {
     const gdal = await detectNativeGdal();
     console.log(`native GDAL ${gdal?.version ?? "not found"}; engines: ${ENGINES.join(", ")}`);
-    await oneFileBatches(dir);
-    await coldMaterialize(dir);
-    await streaming(dir);
-    if (LARGE) await largeInputs(dir);
+    if (SECTIONS.has("small")) await oneFileBatches(dir);
+    if (SECTIONS.has("cold")) await coldMaterialize(dir);
+    if (SECTIONS.has("stream")) await streaming(dir);
+    if (LARGE && SECTIONS.has("large")) await largeInputs(dir);
     console.log(
       "\n(ratios = our time / native time, measured in this run; ours is the whole pipeline incl. " +
         "staging from the landing zone, checks, validation, hashing, upload and ledger; the landing " +

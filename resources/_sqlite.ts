@@ -1,6 +1,19 @@
 /**
- * SQLite as the embedded stores use it (run store, ledger): one way to open
- * a database file shared by several processes, and one way to write to it.
+ * SQLite as the project uses it: one way to open a database file, and one
+ * way to write to it. Three uses, one opener ({@linkcode OpenSqliteOptions.mode}):
+ *
+ * - `shared` (the embedded stores: run store, ledger): a file several
+ *   processes read and write for a long time;
+ * - `read` (the spatial code reading a GeoPackage GDAL wrote): opened
+ *   read-only, nothing about the file changed (no journal switch), so the
+ *   file stays exactly as its writer left it;
+ * - `scratch` (a work file one process fills and closes before anything else
+ *   reads it, e.g. a PostGIS table dumped for the GeoParquet writer): the
+ *   rollback journal in memory and no sync, since a crash throws the whole
+ *   folder away anyway (`journal_mode = OFF` is refused by Deno's SQLite,
+ *   which runs in defensive mode).
+ *
+ * For `shared`:
  *
  * - **WAL** lets readers go on while one process writes;
  * - **`busy_timeout`** makes a writer wait for another process's lock instead
@@ -31,13 +44,22 @@ export interface OpenSqliteOptions {
   readonly synchronous?: "NORMAL" | "FULL";
   /** Runs once the pragmas are set, before the database is returned (schema, migration). */
   readonly setup?: (db: DatabaseSync) => void;
+  /**
+   * What the file is for (see the module doc): `shared` (WAL, busy timeout,
+   * `synchronous`), `read` (an existing file, read-only, left untouched) or
+   * `scratch` (a work file: journal in memory, no sync).
+   * @default {"shared"}
+   */
+  readonly mode?: "shared" | "read" | "scratch";
 }
 
 /**
  * Opens (and creates, with its folder) the database at `path` in WAL mode
- * with a busy timeout; `:memory:` and `file:` URIs are passed through. The
- * database is closed again when a pragma or `setup` throws, and the error is
- * rethrown as is (callers wrap it in their own typed error).
+ * with a busy timeout; `:memory:` and `file:` URIs are passed through. With
+ * `mode: "read"` the file must exist and is opened read-only; with
+ * `mode: "scratch"` its journal is in memory and it is never synced. The database is closed
+ * again when a pragma or `setup` throws, and the error is rethrown as is
+ * (callers wrap it in their own typed error).
  *
  * @example
  * ```ts
@@ -51,15 +73,21 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Datab
   if (!Number.isInteger(busy) || busy < 0) {
     throw new RangeError(`Cannot open SQLite '${path}': busyTimeoutMs must be an integer >= 0`);
   }
-  if (path !== ":memory:" && !path.startsWith("file:")) {
+  const mode = options.mode ?? "shared";
+  if (mode !== "read" && path !== ":memory:" && !path.startsWith("file:")) {
     Deno.mkdirSync(dirname(path), { recursive: true });
   }
   let db: DatabaseSync | undefined;
   try {
-    db = new DatabaseSync(path);
+    db = new DatabaseSync(path, { readOnly: mode === "read" });
     db.exec(`PRAGMA busy_timeout = ${busy}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+    if (mode === "shared") {
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+    } else if (mode === "scratch") {
+      db.exec("PRAGMA journal_mode = MEMORY");
+      db.exec("PRAGMA synchronous = OFF");
+    }
     options.setup?.(db);
     return db;
   } catch (error) {

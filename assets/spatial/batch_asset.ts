@@ -22,15 +22,26 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import type { PlatformError } from "../../core/errors.ts";
 import { GeoParquetError } from "../../formats/geoparquet_errors.ts";
 import { GdalError } from "../../resources/spatial/gdal.ts";
-import { SpatialBatchError } from "./_batch.ts";
-import { manifestKeyOf, type ManifestProblem, quarantineManifest } from "./manifest.ts";
+import {
+  checkBatchContent,
+  loadBatch,
+  type LoadedBatch,
+  SpatialBatchError,
+  type StagedFile,
+} from "./_batch.ts";
+import {
+  type ManifestFile,
+  manifestKeyOf,
+  type ManifestProblem,
+  quarantineManifest,
+} from "./manifest.ts";
 import type { CheckSpec } from "../../core/asset.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { AppResources } from "../../resources/app.ts";
 import type { Ledger } from "../../resources/ledger/types.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import type { SpatialEngine } from "../../resources/spatial/engine.ts";
-import type { GdalEngine } from "../../resources/spatial/gdal.ts";
+import type { GdalEngine, GdalScratch } from "../../resources/spatial/gdal.ts";
 import { asset } from "../_define.ts";
 import { batchPartitions } from "./partitions.ts";
 import { Timings } from "./_timings.ts";
@@ -73,6 +84,50 @@ export interface BatchRun {
    * @default {a new one, not reported}
    */
   timings?: Timings;
+}
+
+/** A batch's files of one type, staged and checked, as {@linkcode withStagedBatch} hands them over. */
+export interface StagedBatch<T extends ManifestFile["type"]> {
+  /** The batch's manifest and where it was read from. */
+  batch: LoadedBatch;
+  /** The manifest's files of the type, in manifest order. */
+  files: (ManifestFile & { type: T })[];
+  /** The GDAL scratch folder the files are staged in (removed when the work ends). */
+  scratch: GdalScratch;
+  /** Each file's staging and checks, by manifest path. */
+  staged: Map<string, StagedFile>;
+  /** Where the time per phase is added up (the run's, or a new one). */
+  timings: Timings;
+}
+
+/**
+ * How every batch asset starts: loads the batch (quarantining an invalid
+ * manifest), and when it has files of `type`, stages and checks them
+ * (format, CRS; all problems at once) in a GDAL scratch folder that lives
+ * while `work` runs. A batch without such files has nothing to do here
+ * (a raster-only batch in the vector asset): `[]`, no scratch made.
+ */
+export async function withStagedBatch<T extends ManifestFile["type"], O>(
+  run: BatchRun,
+  type: T,
+  work: (staged: StagedBatch<T>) => Promise<O[]>,
+): Promise<O[]> {
+  const batch = await loadBatch(run.lake, run.landingBucket, run.batchId, run.runId);
+  const files = batch.manifest.files.filter((f): f is ManifestFile & { type: T } =>
+    f.type === type
+  );
+  if (files.length === 0) return [];
+  await using scratch = await run.gdal.createScratch();
+  const timings = run.timings ?? new Timings();
+  const staged = await checkBatchContent(
+    run.lake,
+    run.landingBucket,
+    batch,
+    scratch,
+    type,
+    timings,
+  );
+  return await work({ batch, files, scratch, staged, timings });
 }
 
 /** Resources a batch asset declares. */

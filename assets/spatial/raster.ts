@@ -9,13 +9,18 @@
 
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
-import { checkBatchContent, loadBatch, SpatialBatchError, type StagedSource } from "./_batch.ts";
+import { SpatialBatchError, type StagedSource } from "./_batch.ts";
 import type { CrsDecision } from "./crs.ts";
-import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
+import {
+  batchAsset,
+  type BatchRun,
+  type SpatialAssetOptions,
+  type StagedBatch,
+  withStagedBatch,
+} from "./batch_asset.ts";
 import { rasterChecks } from "./checks.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile, ManifestProblem } from "./manifest.ts";
-import { Timings } from "./_timings.ts";
 
 /** Creation options of the COG driver: what makes the output cloud-optimised. */
 export const COG_OPTIONS = [
@@ -124,17 +129,15 @@ export function rasterSummary(info: Record<string, unknown>, declaredCrs: string
  * are publishes them with lineage. A bad file throws a
  * {@linkcode SpatialBatchError} with the problems before anything is published.
  */
-export async function processRasterBatch(options: BatchRun): Promise<RasterOutput[]> {
+export function processRasterBatch(options: BatchRun): Promise<RasterOutput[]> {
+  return withStagedBatch(options, "raster", (staged) => convertRasters(options, staged));
+}
+
+async function convertRasters(
+  options: BatchRun,
+  { batch, files, scratch, staged, timings }: StagedBatch<"raster">,
+): Promise<RasterOutput[]> {
   const { lake, landingBucket, batchId, runId } = options;
-  const batch = await loadBatch(lake, landingBucket, batchId, runId);
-  const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "raster" } =>
-    f.type === "raster"
-  );
-  // A vector-only batch has nothing to do here.
-  if (files.length === 0) return [];
-  await using scratch = await options.gdal.createScratch();
-  const timings = options.timings ?? new Timings();
-  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "raster", timings);
   const processedAt = new Date((options.clock ?? systemClock).now()).toISOString();
   const taken = new Set<string>();
   const converted: {

@@ -14,20 +14,20 @@
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
 import type { GdalScratch } from "../../resources/spatial/gdal.ts";
-import { DatabaseSync } from "node:sqlite";
 import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
 import { withWorkspace } from "../../resources/spatial/engine.ts";
+import { openSqlite } from "../../resources/_sqlite.ts";
 import { isIdentityRecipe, recipeSql } from "../../resources/spatial/recipes.ts";
-import { batchAsset, type BatchRun, type SpatialAssetOptions } from "./batch_asset.ts";
 import {
-  checkBatchContent,
-  loadBatch,
-  type LoadedBatch,
-  SpatialBatchError,
-  type StagedSource,
-} from "./_batch.ts";
+  batchAsset,
+  type BatchRun,
+  type SpatialAssetOptions,
+  type StagedBatch,
+  withStagedBatch,
+} from "./batch_asset.ts";
+import { type LoadedBatch, SpatialBatchError, type StagedSource } from "./_batch.ts";
 import type { ManifestFile, ManifestProblem } from "./manifest.ts";
 import { type CrsDecision, decideCrs, geographicAreaOfUse } from "./crs.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
@@ -76,7 +76,7 @@ interface Converted {
 
 /** Geodesic measures of each row of `table` in a GeoPackage in EPSG:4326, by rowid. */
 function measuresOf(gpkg: string, table: string): Map<number, GeodesicMeasures> {
-  const db = new DatabaseSync(gpkg, { readOnly: true });
+  const db = openSqlite(gpkg, { mode: "read" });
   try {
     const measures = new Map<number, GeodesicMeasures>();
     for (const row of db.prepare(`SELECT rowid AS id, geom FROM "${table}"`).iterate()) {
@@ -358,17 +358,15 @@ export function layerProblems(
  * the problems (the batch asset quarantines the batch) before anything is
  * published.
  */
-export async function processVectorBatch(options: BatchRun): Promise<VectorOutput[]> {
+export function processVectorBatch(options: BatchRun): Promise<VectorOutput[]> {
+  return withStagedBatch(options, "vector", (staged) => convertVectors(options, staged));
+}
+
+async function convertVectors(
+  options: BatchRun,
+  { batch, files, scratch, staged, timings }: StagedBatch<"vector">,
+): Promise<VectorOutput[]> {
   const { lake, landingBucket, batchId, runId } = options;
-  const batch = await loadBatch(lake, landingBucket, batchId, runId);
-  const files = batch.manifest.files.filter((f): f is ManifestFile & { type: "vector" } =>
-    f.type === "vector"
-  );
-  // A raster-only batch has nothing to do here.
-  if (files.length === 0) return [];
-  await using scratch = await options.gdal.createScratch();
-  const timings = options.timings ?? new Timings();
-  const staged = await checkBatchContent(lake, landingBucket, batch, scratch, "vector", timings);
   const taken = new Set<string>();
   const converted: Converted[] = [];
   const problems: ManifestProblem[] = [];

@@ -8,11 +8,11 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
 import { Buffer } from "node:buffer";
 import type postgres from "postgres";
 import { toError } from "../../core/errors.ts";
+import { openSqlite } from "../_sqlite.ts";
 import { redactUrl } from "../../core/secrets.ts";
 import {
   connectPostgres,
@@ -105,7 +105,7 @@ class PostgisWorkspace implements Workspace {
 
   async load(table: string, source: FeatureTable, srid: number): Promise<void> {
     assertTableName(table);
-    const db = new DatabaseSync(source.path, { readOnly: true });
+    const db = openSqlite(source.path, { mode: "read" });
     try {
       const info = (db.prepare(`PRAGMA table_info(${quoteIdent(source.table)})`).all() as {
         name: string;
@@ -174,7 +174,7 @@ class PostgisWorkspace implements Workspace {
   async dump(table: string, dir: string): Promise<FeatureTable> {
     const columns = await this.#columnTypes(table);
     const target = path.join(dir, `${table}.sqlite`);
-    const db = new DatabaseSync(target);
+    const db = openSqlite(target, { mode: "scratch" });
     try {
       const defs = columns.map((c) => `${quoteIdent(c.name)} ${sqliteType(c.type)}`);
       db.exec(`CREATE TABLE ${quoteIdent(table)} (${[...defs, "geom BLOB"].join(", ")})`);

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
+import { openSqlite } from "../_sqlite.ts";
 import type { GdalEngine, GdalScratch } from "./gdal.ts";
 import { wasmGdal } from "./gdal_wasm.ts";
 import {
@@ -24,7 +24,7 @@ const GPKG_OPTIONS = ["-f", "GPKG", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATI
 
 /** Reads the attribute column names of a GeoPackage layer. */
 function gpkgColumns(file: string, table: string): string[] {
-  const db = new DatabaseSync(file, { readOnly: true });
+  const db = openSqlite(file, { mode: "read" });
   try {
     const rows = db.prepare(`PRAGMA table_info("${table}")`).all() as {
       name: string;

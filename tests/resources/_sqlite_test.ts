@@ -84,3 +84,47 @@ Deno.test("a second connection waits for the writer instead of failing at once",
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("openSqlite mode read: the file is opened read-only and left exactly as its writer made it", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "layer.gpkg");
+  try {
+    // As GDAL leaves a GeoPackage: rollback journal, not WAL.
+    const writer = openSqlite(path, { mode: "scratch" });
+    writer.exec("PRAGMA journal_mode = DELETE");
+    writer.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7)");
+    writer.close();
+    const before = await Deno.readFile(path);
+    const db = openSqlite(path, { mode: "read" });
+    try {
+      assert.equal(db.prepare("SELECT x FROM t").get()?.x, 7);
+      assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "delete");
+      assert.throws(() => db.exec("INSERT INTO t VALUES (8)"), /readonly|read-only/i);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(await Deno.readFile(path), before);
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["layer.gpkg"]);
+    // Nothing is created for a file that is not there.
+    assert.throws(() => openSqlite(join(dir, "missing", "x.gpkg"), { mode: "read" }));
+    await assert.rejects(() => Deno.stat(join(dir, "missing")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openSqlite mode scratch: journal in memory and no sync (a work file)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = openSqlite(join(dir, "work", "dump.sqlite"), { mode: "scratch" });
+    try {
+      assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "memory");
+      assert.equal(db.prepare("PRAGMA synchronous").get()?.synchronous, 0); // OFF
+      db.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)");
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
