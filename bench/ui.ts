@@ -18,6 +18,7 @@
  * file served by the same server.
  *
  *     deno run -A bench/ui.ts                      # BENCH_UI_RUNS=5000 for a quick try
+ *     BENCH_UI_ONLY=graph deno run -A bench/ui.ts  # only the graph page (or =runs)
  *
  * @module
  */
@@ -468,9 +469,16 @@ async function runList(
 /** Runs the benchmark and prints its figures. */
 export async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bench-ui-" });
+  const only = Deno.env.get("BENCH_UI_ONLY");
+  if (only !== undefined && only !== "graph" && only !== "runs") {
+    throw new Error(`BENCH_UI_ONLY must be graph or runs, got '${only}'`);
+  }
   try {
-    for (const line of await graphPage(dir, 10_000)) console.log(line);
-    console.log("");
+    if (only !== "runs") {
+      for (const line of await graphPage(dir, 10_000)) console.log(line);
+      console.log("");
+    }
+    if (only === "graph") return;
     const reference = new MemoryRunStore();
     const rate = await fillThroughApi(reference);
     const how = `recorded through the store's API (${rate.toFixed(0)} runs/s)`;

@@ -24,6 +24,7 @@ import { resolve } from "./pages/launch.ts";
 import { EVENT_TYPES, idParam, limitParam, someOfParam } from "./params.ts";
 import { automationTags, cursorOf, parseRunFilter, queryRuns } from "./run_query.ts";
 import { readPreview, relationOf } from "./warehouse_preview.ts";
+import { LedgerReadError, readLedgerDocument } from "./ledger_read.ts";
 
 /** Every endpoint, for the API page and `GET /api/`. */
 export const ENDPOINTS: readonly { path: string; summary: string }[] = [
@@ -89,6 +90,11 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
     path: "GET /api/lake/object?bucket=&key=",
     summary: "an object's head and its ledger document",
   },
+  {
+    path: "GET /api/ledger/{id}",
+    summary:
+      "a ledger document; 404 when the ledger has none, 503/500 naming the document when it cannot be read",
+  },
   { path: "GET /api/lake/quarantine", summary: "quarantined inputs with their error reports" },
   {
     path: "GET /api/map/layers?batch=",
@@ -153,6 +159,15 @@ export function jsonError(
   extra: Record<string, unknown> = {},
 ) {
   return c.json({ error, message, ...extra }, status);
+}
+
+/** A ledger read failure as JSON: its code, the document, the ledger's code and bad fields. */
+function ledgerError(c: Context, error: LedgerReadError) {
+  return jsonError(c, error.status, error.code, error.message, {
+    document: error.documentId,
+    ledgerCode: error.ledgerCode ?? null,
+    issues: error.issues,
+  });
 }
 
 function unknownAsset(c: Context, ctx: UiContext, key: string) {
@@ -482,13 +497,34 @@ export function apiRoutes(ctx: UiContext): Hono {
       return jsonError(c, 400, "bad_key", toError(error).message);
     }
     if (!head) return jsonError(c, 404, "unknown_object", `No object '${key}' in ${bucket}`);
-    const ledger = await ctx.ledger();
-    const id = head.metadata.mongodb_doc_id;
-    const doc = ledger
-      ? (id ? await ledger.get(id).catch(() => undefined) : undefined) ??
-        await ledger.findByKey(bucket, key)
-      : undefined;
+    const ledgerOpen = ctx.ledger();
+    const id = head.metadata.mongodb_doc_id ?? head.metadata["mongodb-doc-id"];
+    let doc;
+    try {
+      doc = ledgerOpen
+        ? (id ? await readLedgerDocument(ledgerOpen, id) : undefined) ??
+          await (await ledgerOpen).findByKey(bucket, key)
+        : undefined;
+    } catch (error) {
+      if (error instanceof LedgerReadError) return ledgerError(c, error);
+      throw error;
+    }
     return c.json({ bucket, key, head, ledger: doc ?? null });
+  });
+
+  api.get("/ledger/:id", async (c) => {
+    const ledgerOpen = ctx.ledger();
+    if (!ledgerOpen) return jsonError(c, 503, "no_ledger", "This UI was started without a ledger");
+    const id = c.req.param("id");
+    let doc;
+    try {
+      doc = await readLedgerDocument(ledgerOpen, id);
+    } catch (error) {
+      if (error instanceof LedgerReadError) return ledgerError(c, error);
+      throw error;
+    }
+    if (!doc) return jsonError(c, 404, "unknown_document", `The ledger has no document '${id}'`);
+    return c.json(doc);
   });
 
   api.get("/lake/quarantine", async (c) => {

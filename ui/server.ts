@@ -25,7 +25,8 @@ import { assetPage } from "./pages/asset.ts";
 import { automationHistoryPage, automationPage, findAutomation } from "./pages/automation.ts";
 import { graphPage } from "./pages/graph.ts";
 import { launchPage, resolutionView, resolve } from "./pages/launch.ts";
-import { lakePage, ledgerDocPage, objectPage } from "./pages/lake.ts";
+import { lakePage, ledgerDocPage, ledgerErrorView, objectPage } from "./pages/lake.ts";
+import { LedgerReadError } from "./ledger_read.ts";
 import { mapPage } from "./pages/map.ts";
 import { martsPage } from "./pages/marts.ts";
 import { runPage, runsPage } from "./pages/runs.ts";
@@ -314,10 +315,30 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     return c.html(page(key, body, opts(c, "/lake")));
   });
   app.get("/lake/doc/:id", async (c) => {
-    const body = await ledgerDocPage(ctx, c.req.param("id"));
+    const id = c.req.param("id");
+    let body: Html | undefined;
+    try {
+      body = await ledgerDocPage(ctx, id);
+    } catch (error) {
+      if (!(error instanceof LedgerReadError)) throw error;
+      return c.html(
+        page(
+          "Ledger document",
+          h`<h1>Cannot read ledger document <span class="mono">${id}</span></h1>${
+            ledgerErrorView(error)
+          }`,
+          opts(c, "/lake"),
+        ),
+        error.status,
+      );
+    }
     if (!body) {
       return c.html(
-        page("Ledger", h`<h1>Not found</h1>${empty("No such ledger document.")}`, opts(c, "/lake")),
+        page(
+          "Ledger",
+          h`<h1>Not found</h1>${empty(`The ledger has no document '${id}'.`)}`,
+          opts(c, "/lake"),
+        ),
         404,
       );
     }

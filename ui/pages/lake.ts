@@ -13,6 +13,7 @@ import type { MetadataValue } from "../../core/metadata.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { UiContext } from "../context.ts";
 import { empty, h, type Html, metadataTable, runLink, time } from "../html.ts";
+import { LedgerReadError, readLedgerDocument } from "../ledger_read.ts";
 
 /** Href of an object page. */
 export function objectHref(bucket: string, key: string): string {
@@ -178,13 +179,18 @@ export async function objectPage(
   let ledgerNote: Html = h``;
   const ledgerOpen = ctx.ledger();
   if (ledgerOpen) {
+    const id = head.metadata.mongodb_doc_id ?? head.metadata["mongodb-doc-id"];
     try {
-      const ledger = await ledgerOpen;
-      const id = head.metadata.mongodb_doc_id ?? head.metadata["mongodb-doc-id"];
-      doc = id ? await ledger.get(id).catch(() => undefined) : undefined;
-      doc ??= await ledger.findByKey(bucket, key);
+      // The object names its document: a failure to read it is shown, never replaced by a
+      // guess; only a document the ledger does not have falls back to the latest by key.
+      doc = id ? await readLedgerDocument(ledgerOpen, id) : undefined;
+      doc ??= await (await ledgerOpen).findByKey(bucket, key);
     } catch (error) {
-      ledgerNote = h`<p class="warn">Ledger unavailable: ${toError(error).message}</p>`;
+      ledgerNote = error instanceof LedgerReadError
+        ? ledgerErrorView(error)
+        : h`<p class="warn" data-ledger-error="ui.ledger_unavailable">Cannot read the ledger for ${bucket}/${key}: ${
+          toError(error).message
+        }</p>`;
     }
   } else {
     ledgerNote = unavailable("a ledger");
@@ -254,12 +260,27 @@ ${
 ${content}`;
 }
 
-/** A ledger document by id. */
+/** Why a ledger document could not be read: the error's code, message and bad fields. */
+export function ledgerErrorView(error: LedgerReadError): Html {
+  return h`<div class="warn ledger-error" data-ledger-error="${error.code}"><p><b>${error.code}</b>${
+    error.ledgerCode ? h` <span class="muted">(${error.ledgerCode})</span>` : ""
+  }: ${error.message}</p>${
+    error.issues.length
+      ? h`<table class="kv">${
+        error.issues.map((i) => h`<tr><th class="mono">${i.field}</th><td>${i.message}</td></tr>`)
+      }</table>`
+      : ""
+  }</div>`;
+}
+
+/**
+ * A ledger document by id; `undefined` when the ledger has no such document.
+ * @throws {LedgerReadError} when the ledger cannot be read or the document is corrupt.
+ */
 export async function ledgerDocPage(ctx: UiContext, id: string): Promise<Html | undefined> {
   const ledgerOpen = ctx.ledger();
   if (!ledgerOpen) return h`<h1>Ledger</h1>${unavailable("a ledger")}`;
-  const ledger = await ledgerOpen;
-  const doc = await ledger.get(id).catch(() => undefined);
+  const doc = await readLedgerDocument(ledgerOpen, id);
   if (!doc) return undefined;
   return h`<h1>Ledger document <span class="mono">${doc.id}</span></h1>
 <p>Object: <a href="${objectHref(doc.bucket, doc.key)}">${doc.bucket}/${doc.key}</a> · run ${

@@ -33,7 +33,7 @@ export async function runsPage(
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
   const page = await queryRuns(ctx, filter, query.before);
   const automations = [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name);
-  const list = runTable(page.runs, page.next, query);
+  const list = runTable(page.runs, page.next, query, ctx.clock.now());
   const day = (ms: number | undefined) =>
     ms === undefined ? "" : new Date(ms).toISOString().slice(0, 10);
   const body = h`<h1>Runs</h1>
@@ -64,6 +64,7 @@ function runTable(
   runs: readonly RunRecord[],
   next: string | undefined,
   query: Record<string, string | undefined>,
+  now: number,
 ): Html {
   if (runs.length === 0) return empty("No run matches.");
   const rows = runs.map((run) =>
@@ -72,7 +73,7 @@ function runTable(
     }</td><td>${badge(run.status)}</td><td>${run.selection || h`<span class="muted">all</span>`}${
       run.partitions ? h` <span class="tag">${run.partitions}</span>` : ""
     }</td><td>${launchedBy(run)}</td><td>${time(run.startedAt)}</td><td>${
-      formatDuration((run.finishedAt ?? Date.now()) - run.startedAt)
+      formatDuration(Math.max(0, (run.finishedAt ?? now) - run.startedAt))
     }</td><td class="error-text">${run.errorSummary ?? ""}</td></tr>`
   );
   const nextLink = next
@@ -121,8 +122,9 @@ export async function runPage(
   const steps = await ctx.store.listSteps(run.runId);
   const events = await ctx.store.listEvents(run.runId);
   const header = runHeader(ctx, run, steps);
-  const stepTable = stepsTable(run, steps);
-  const gantt = ganttChart(run, steps, ctx.clock.now());
+  const now = ctx.clock.now();
+  const stepTable = stepsTable(run, steps, now);
+  const gantt = ganttChart(run, steps, now);
   const log = eventLog(events, filter);
   const errors = errorsSection(events);
   const stepIds = [...new Set(steps.map((s) => stepId(s.assetKey, s.partition)))];
@@ -261,7 +263,7 @@ export function stepId(assetKey: string, partition: string | null): string {
   return partition === null ? assetKey : `${assetKey}[${partition}]`;
 }
 
-function stepsTable(run: RunRecord, steps: readonly StepRecord[]): Html {
+function stepsTable(run: RunRecord, steps: readonly StepRecord[], now: number): Html {
   if (steps.length === 0) return empty("No step recorded.");
   const shown = steps.slice(0, 1000);
   return h`<table class="list steps"><thead><tr><th>step</th><th>status</th><th>attempts</th><th>started</th><th>duration</th><th>reason</th></tr></thead><tbody>${
@@ -273,7 +275,9 @@ function stepsTable(run: RunRecord, steps: readonly StepRecord[]): Html {
       }">events</a></td><td>${badge(s.status)}</td><td>${s.attempts}</td><td>${
         time(s.startedAt)
       }</td><td>${
-        s.startedAt !== null ? formatDuration((s.finishedAt ?? Date.now()) - s.startedAt) : "—"
+        s.startedAt !== null
+          ? formatDuration(Math.max(0, (s.finishedAt ?? now) - s.startedAt))
+          : "—"
       }</td><td class="error-text">${s.reason ?? ""}</td></tr>`
     )
   }</tbody></table>${
