@@ -246,24 +246,14 @@ let live = 0;
 const waiting: (() => void)[] = [];
 let unloadHooked = false;
 
-/** Borrows a host (starting one when none is idle) for the duration of `fn`. */
+/**
+ * Borrows a host for the duration of `fn`: an idle one, else a new one while
+ * fewer than {@linkcode MAX_HOSTS} live, else the next one given back. Every
+ * host given back (kept idle or stopped) wakes one waiting call, so a call
+ * waiting for a host is never left behind while hosts sit idle.
+ */
 async function withHost<T>(fn: (host: GdalHost) => Promise<T>): Promise<T> {
-  let host = idle.pop();
-  if (host === undefined) {
-    while (live >= MAX_HOSTS) await new Promise<void>((resolve) => waiting.push(resolve));
-    live++;
-    try {
-      host = await GdalHost.start();
-    } catch (error) {
-      live--;
-      waiting.shift()?.();
-      throw error;
-    }
-    if (!unloadHooked) {
-      unloadHooked = true;
-      globalThis.addEventListener("unload", () => idle.forEach((h) => h.kill()));
-    }
-  }
+  const host = await borrowHost();
   try {
     return await fn(host);
   } finally {
@@ -271,8 +261,31 @@ async function withHost<T>(fn: (host: GdalHost) => Promise<T>): Promise<T> {
     else {
       host.kill();
       live--;
-      waiting.shift()?.();
     }
+    waiting.shift()?.();
+  }
+}
+
+async function borrowHost(): Promise<GdalHost> {
+  for (;;) {
+    const host = idle.pop();
+    if (host !== undefined) return host;
+    if (live < MAX_HOSTS) break;
+    // Woken when a host is given back; another call may take it first, then wait again.
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  live++;
+  try {
+    const host = await GdalHost.start();
+    if (!unloadHooked) {
+      unloadHooked = true;
+      globalThis.addEventListener("unload", () => idle.forEach((h) => h.kill()));
+    }
+    return host;
+  } catch (error) {
+    live--;
+    waiting.shift()?.();
+    throw error;
   }
 }
 

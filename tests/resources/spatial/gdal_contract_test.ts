@@ -194,3 +194,36 @@ Deno.test({
     assert.equal(isContentProblem(killed), false);
   },
 });
+
+Deno.test({
+  name: "native engine: more calls at once than hosts all finish (a host given back wakes a " +
+    "waiting call)",
+  ignore: native === undefined,
+  fn: async () => {
+    const { MAX_HOSTS } = await import("../../../resources/spatial/gdal_native.ts");
+    await using scratch = await native!.createScratch();
+    await Deno.copyFile(`${SAMPLE}/trailheads.geojson`, scratch.hostPath("t.geojson"));
+    // Regression: hosts going back to the idle pool did not wake the calls waiting for one, so
+    // with more concurrent calls than MAX_HOSTS the extra calls waited for ever (spatial steps of
+    // busy daemons hung with their hosts idle).
+    for (let round = 0; round < 2; round++) {
+      const calls = Array.from(
+        { length: MAX_HOSTS * 4 },
+        () => scratch.gdal.vectorInfo(scratch.gdalPath("t.geojson")),
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise<"hung">((resolve) => {
+        timer = setTimeout(() => resolve("hung"), 120_000);
+      });
+      try {
+        const outcome = await Promise.race([Promise.all(calls), hung]);
+        assert.notEqual(outcome, "hung", "some calls never got a GDAL host");
+        if (outcome !== "hung") {
+          assert.deepEqual(outcome.map((i) => i.layers[0]?.featureCount), calls.map(() => 6));
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  },
+});
