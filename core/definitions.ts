@@ -13,6 +13,7 @@ import type { SensorDefinition } from "./sensor.ts";
 import { type Graph, GraphDefinitionError, indexAssets, topologicalOrder } from "./graph.ts";
 import { nearest } from "./suggest.ts";
 import { automationProblems } from "./_check_automation.ts";
+import { FRESHNESS_CHECK, freshnessCheckDefinition } from "./automation/freshness_check.ts";
 
 /** What {@linkcode defineGraph} takes. */
 export interface GraphSpec<R> {
@@ -163,6 +164,19 @@ function indexChecks(
       ]);
     }
     list.push(buildCheck(check.assetKey, check, check.resources));
+  }
+  // A freshness policy is a check too (evaluated after each materialization
+  // and, between them, by the daemon): the check history shows it.
+  for (const asset of assets.values()) {
+    if (!asset.freshness) continue;
+    const list = byAsset.get(asset.key) ?? [];
+    if (list.some((c) => c.name === FRESHNESS_CHECK)) {
+      throw new GraphDefinitionError("graph.duplicate_check", [
+        `asset '${asset.key}' has a freshness policy and a check named '${FRESHNESS_CHECK}': ` +
+        `rename the check (the policy is the '${FRESHNESS_CHECK}' check)`,
+      ]);
+    }
+    list.push(freshnessCheckDefinition(asset.key, asset.freshness));
   }
   return byAsset;
 }

@@ -39,6 +39,7 @@ import {
 } from "../sensor.ts";
 import type { Notification, NotificationEvent, Notifier } from "./notification.ts";
 import { feedEnd } from "./state.ts";
+import { FRESHNESS_CHECK_MARK } from "./freshness_check.ts";
 
 /** The resource alert sensors deliver through. */
 export interface AlertResources {
@@ -113,12 +114,18 @@ export function onRunSuccess(options: AlertOptions = {}): AlertSensor {
   return alertSensor("run_success", options);
 }
 
-/** Notifies when an asset check fails (any severity). */
+/**
+ * Notifies when an asset check fails (any severity). Freshness verdicts are
+ * left to {@linkcode onFreshnessBreach}, which notifies each change once.
+ */
 export function onCheckFailure(options: AlertOptions = {}): AlertSensor {
   return alertSensor("check_failure", options);
 }
 
-/** Notifies when a freshness check turns `warn` or `error`. */
+/**
+ * Notifies when a freshness check turns `warn` or `error` (once per change:
+ * a breach recorded again unchanged is not notified again).
+ */
 export function onFreshnessBreach(options: AlertOptions = {}): AlertSensor {
   return alertSensor("freshness_breach", options);
 }
@@ -333,6 +340,8 @@ async function collect(
     for (const r of records) {
       after = Math.max(after, r.id);
       if (r.data.status !== "warn" && r.data.status !== "error") continue;
+      // A verdict recorded again unchanged (the cadence) was notified when it changed.
+      if (r.data.transition === false || (r.data.previous ?? null) === r.data.status) continue;
       const asset = r.assetKey ?? "";
       if (selected && !selected.has(asset)) continue;
       notifications.push({
@@ -355,6 +364,8 @@ async function collect(
     after = e.id;
     if (event === "check_failure") {
       if (e.data.passed !== false || e.assetKey === null) continue;
+      // Freshness verdicts are onFreshnessBreach's (on each change, not each record).
+      if (e.data.automation === FRESHNESS_CHECK_MARK) continue;
       if (selected && !selected.has(e.assetKey)) continue;
       const run = await store.getRun(e.runId);
       if (!run || !matchesTags(run.tags, options.runTags)) continue;

@@ -18,7 +18,16 @@
  * Each evaluation is recorded (`appendAutomationRecords`): one `tick` record,
  * one `evaluation` record per asset whose result changed or that requested
  * something (the condition tree with how many partitions each node was true
- * for), and one `freshness` record per freshness status change.
+ * for), and one `freshness` record per freshness verdict recorded.
+ *
+ * Freshness verdicts are asset check results too (`freshness_check.ts`): a
+ * verdict is recorded when it differs from the last one recorded (by any
+ * daemon: the store is read again before recording, so a daemon taking over
+ * does not record, nor alert on, a change its predecessor already recorded),
+ * and while it stays the same at most every `freshnessRecordEveryMs`. The
+ * verdicts of one evaluation are `check` events of one "check run" (tags
+ * `automation_check=freshness`), which is how the check history of the UI
+ * and `deno task cli show` see them.
  *
  * @module
  */
@@ -33,7 +42,8 @@ import {
   type SensorResult,
 } from "../sensor.ts";
 import { AutomationEvaluator, type EvaluationResult } from "./evaluate.ts";
-import { type FreshnessPolicy, judgeFreshness } from "./freshness_policy.ts";
+import { type FreshnessPolicy, type FreshnessResult, judgeFreshness } from "./freshness_policy.ts";
+import { freshnessCheckData, freshnessMetadata } from "./freshness_check.ts";
 import { planRuns } from "./plan_runs.ts";
 import { fnv1a } from "./_hash.ts";
 import { type HostView, isGoneHere, processOwner, thisHost } from "../owner.ts";
@@ -44,6 +54,8 @@ export const AUTOMATION_SENSOR = "automation";
 export const AUTOMATION_TICK_CLAIMS = "automation:tick";
 /** Tag set on every run the automation asks for, to the tick number. */
 export const AUTOMATION_TAG = "automation_tick";
+/** Tag of the runs that hold the daemon's check results (value: `freshness`). */
+export const AUTOMATION_CHECK_TAG = "automation_check";
 
 /** Options of {@linkcode automationSensor}. */
 export interface AutomationSensorOptions {
@@ -75,6 +87,12 @@ export interface AutomationSensorOptions {
    * @default {Date.now()}
    */
   readonly loadedAt?: number;
+  /**
+   * A freshness verdict that has not changed is recorded again (a check
+   * result, with its current lag) after this long; a changed one at once (ms).
+   * @default {3600000}
+   */
+  readonly freshnessRecordEveryMs?: number;
 }
 
 /** What the cursor of the automation sensor holds. */
@@ -151,8 +169,21 @@ export function automationSensor(
     ...(options.loadedAt === undefined ? {} : { loadedAt: options.loadedAt }),
   });
   const freshnessAssets = [...graph.assets.values()].filter((a) => a.freshness);
+  const recordEveryMs = options.freshnessRecordEveryMs ?? 3_600_000;
+  if (!Number.isFinite(recordEveryMs) || recordEveryMs <= 0) {
+    throw new RangeError(
+      `Cannot build the automation sensor with freshnessRecordEveryMs ${recordEveryMs}: expected ms > 0`,
+    );
+  }
   const signatures = new Map<string, string>();
-  const freshnessStatus = new Map<string, string>();
+  // The last freshness verdict recorded per asset (by this daemon or another).
+  const freshnessKnown = new Map<string, { status: string; time: number }>();
+  const knownFromStore = async (assetKey: string) => {
+    const [previous] = await store.listAutomationRecords({ kind: "freshness", assetKey, limit: 1 });
+    if (previous) {
+      freshnessKnown.set(assetKey, { status: String(previous.data.status), time: previous.time });
+    }
+  };
   let started = false;
   let last: EvaluationResult | undefined;
   // Requests of the last evaluation, until its cursor is seen stored (the
@@ -166,14 +197,7 @@ export function automationSensor(
   ): Promise<SensorResult> => {
     if (!started) {
       await evaluator.start(freshnessAssets.map((a) => a.key));
-      for (const asset of freshnessAssets) {
-        const [previous] = await store.listAutomationRecords({
-          kind: "freshness",
-          assetKey: asset.key,
-          limit: 1,
-        });
-        if (previous) freshnessStatus.set(asset.key, String(previous.data.status));
-      }
+      for (const asset of freshnessAssets) await knownFromStore(asset.key);
       started = true;
     }
     const cursor = parseAutomationCursor(ctx.cursor);
@@ -187,16 +211,24 @@ export function automationSensor(
     unconfirmed = undefined;
     const eventsRead = await evaluator.refresh();
     const now = ctx.clock.now();
-    const judgedNow = freshnessAssets.map((asset) => {
+    const judgedNow: Judged[] = freshnessAssets.map((asset) => {
       const state = evaluator.state.assets.get(asset.key);
       const lastMat = state && state.maxMat !== Number.NEGATIVE_INFINITY ? state.maxMat : null;
-      return { asset, result: judgeFreshness(asset.freshness as FreshnessPolicy, lastMat, now) };
+      const policy = asset.freshness as FreshnessPolicy;
+      return { key: asset.key, policy, lastMat, result: judgeFreshness(policy, lastMat, now) };
     });
-    const freshnessChanged = judgedNow.some(({ asset, result }) =>
-      freshnessStatus.get(asset.key) !== result.status
-    );
+    const due = ({ key, result }: Judged) => {
+      const known = freshnessKnown.get(key);
+      return !known || known.status !== result.status || now - known.time >= recordEveryMs;
+    };
+    let freshnessDue = judgedNow.filter(due);
+    if (freshnessDue.length > 0) {
+      // Another daemon may have recorded these since this one last looked (handover).
+      for (const { key } of freshnessDue) await knownFromStore(key);
+      freshnessDue = freshnessDue.filter(due);
+    }
     // Nothing changed since the last evaluation: every answer would be the same (no request).
-    if (!evaluator.hasWork(now) && !freshnessChanged) {
+    if (!evaluator.hasWork(now) && freshnessDue.length === 0) {
       return { skipReason: "nothing changed since the last evaluation" };
     }
     const tick = cursor.tick + 1;
@@ -263,27 +295,33 @@ export function automationSensor(
         },
       });
     }
-    for (const { asset, result: judged } of judgedNow) {
-      const previous = freshnessStatus.get(asset.key);
-      if (previous === judged.status) continue;
-      freshnessStatus.set(asset.key, judged.status);
+    const checkRunId = freshnessDue.length > 0
+      ? await recordFreshnessChecks(store, freshnessDue, { tick, now })
+      : null;
+    for (const { key, policy, lastMat, result: judged } of freshnessDue) {
+      const previous = freshnessKnown.get(key)?.status ?? null;
+      const facts = freshnessMetadata(policy, lastMat, judged);
       records.push({
         kind: "freshness",
         time: now,
-        assetKey: asset.key,
+        assetKey: key,
         name: "freshness",
         data: {
           tick,
           status: judged.status,
-          previous: previous ?? null,
+          previous,
+          transition: previous !== judged.status,
           lag_ms: judged.lagMs,
           judged_at: judged.judgedAt,
-          max_lag_ms: (asset.freshness as FreshnessPolicy).maxLagMs,
+          max_lag_ms: policy.maxLagMs,
+          overdue_by_ms: facts.overdue_by_ms ?? null,
+          last_updated_at: facts.last_updated_at ?? null,
           description: judged.description,
+          run_id: checkRunId,
         },
       });
-      if (judged.status !== "pass") {
-        ctx.log.warn(`freshness of ${asset.key}: ${judged.status}: ${judged.description}`);
+      if (judged.status !== "pass" && previous !== judged.status) {
+        ctx.log.warn(`freshness of ${key}: ${judged.status}: ${judged.description}`);
       }
     }
     records.push({
@@ -304,6 +342,9 @@ export function automationSensor(
       },
     });
     await store.appendAutomationRecords(records);
+    for (const { key, result: judged } of freshnessDue) {
+      freshnessKnown.set(key, { status: judged.status, time: now });
+    }
     if (runRequests.length > 0) {
       ctx.log.info(
         `tick ${tick}: ${runRequests.length} run(s) for ${[...result.requested.keys()].join(", ")}`,
@@ -328,6 +369,55 @@ export function automationSensor(
       return last;
     },
   };
+}
+
+/** A freshness verdict of one evaluation. */
+interface Judged {
+  readonly key: string;
+  readonly policy: FreshnessPolicy;
+  /** Time of the asset's latest materialization, or `null`. */
+  readonly lastMat: number | null;
+  readonly result: FreshnessResult;
+}
+
+/**
+ * Records freshness verdicts as asset check results: one run (already ended,
+ * tagged {@linkcode AUTOMATION_CHECK_TAG}) holding a `check` event per asset,
+ * where the check history reads checks. It has no steps and no
+ * `run_started`/`run_finished` events: it launches nothing, and run-status
+ * alerts are not about it (it ends `success`: the evaluation worked; a
+ * breach is the check's result, as for any check). Returns the run id.
+ */
+async function recordFreshnessChecks(
+  store: RunStore,
+  verdicts: readonly Judged[],
+  { tick, now }: { tick: number; now: number },
+): Promise<string> {
+  const runId = crypto.randomUUID();
+  await store.createRun({
+    runId,
+    status: "success",
+    selection: verdicts.map((v) => v.key).join(","),
+    partitions: null,
+    tags: {
+      sensor: AUTOMATION_SENSOR,
+      [AUTOMATION_CHECK_TAG]: "freshness",
+      [AUTOMATION_TAG]: String(tick),
+    },
+    startedAt: now,
+    finishedAt: now,
+    errorSummary: null,
+  });
+  await store.appendEvents(verdicts.map((v) => ({
+    runId,
+    type: "check" as const,
+    time: now,
+    assetKey: v.key,
+    partition: null,
+    data: freshnessCheckData(v.policy, v.lastMat, v.result),
+  })));
+  await store.flush();
+  return runId;
 }
 
 /** Who holds a tick claim, as written in the run store. */
