@@ -167,6 +167,12 @@ export interface DaemonOptions<R> {
    */
   readonly automationDebounceMs?: number;
   /**
+   * A freshness verdict that has not changed is recorded again (as a check
+   * result) after this long; a changed one at once (milliseconds).
+   * @default {3600000}
+   */
+  readonly freshnessRecordEveryMs?: number;
+  /**
    * Hands each run to a launcher instead of executing it in this process
    * (the run queue, when the run store has one: workers execute it). It
    * resolves once the run is durably launched under `launch.runId` (an
@@ -283,6 +289,9 @@ export class SensorDaemon<R> implements AsyncDisposable {
         ...(options.host ? { host: options.host } : {}),
         intervalMs: interval,
         loadedAt: this.#clock.now(),
+        ...(options.freshnessRecordEveryMs === undefined
+          ? {}
+          : { freshnessRecordEveryMs: options.freshnessRecordEveryMs }),
       });
       this.#sensors.push(this.#automation.sensor);
     }

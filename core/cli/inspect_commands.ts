@@ -209,6 +209,23 @@ export async function showCommand<R>(
       ]),
     ),
   );
+  const checks = events.filter((e) => e.type === "check");
+  if (checks.length > 0) {
+    io.out(
+      "\nchecks:\n" + table(
+        ["asset", "partition", "check", "result", "severity", "detail"],
+        checks.map((e) => [
+          e.assetKey ?? "-",
+          e.partition ?? "-",
+          String(e.data.name ?? "?"),
+          e.data.passed === true ? "passed" : "failed",
+          String(e.data.severity ?? ""),
+          checkDetail(e.data),
+        ]),
+        100,
+      ),
+    );
+  }
   for (const event of events.filter((e) => e.type === "step_failed" || e.type === "step_retry")) {
     const where = event.partition === null
       ? event.assetKey
@@ -223,6 +240,16 @@ export async function showCommand<R>(
     }
   }
   return EXIT.ok;
+}
+
+/** A check result in one line: its description, else its figures. */
+function checkDetail(data: Readonly<Record<string, unknown>>): string {
+  if (typeof data.description === "string" && data.description) return data.description;
+  const metadata = data.metadata;
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) return "";
+  const figures = Object.entries(metadata as Record<string, unknown>)
+    .filter(([, v]) => v !== null && typeof v !== "object");
+  return figures.slice(0, 4).map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
 function help(io: CliIo, text: string): number {
