@@ -5,15 +5,17 @@
  * notifications, delivered through the notifiers of the `notifiers` resource
  * (`NOTIFY_URLS`: webhook, Slack, SMTP email, command hook).
  *
- * Delivery is at least once and never in the way. A sensor reads the run
- * store's feed from its cursor (every run, whoever launched it), records one
- * `notification` record `pending` per notification and notifier, stores its
- * cursor, and returns: sending happens in the background with retries and
- * backoff, each attempt recorded (`sent`, `retrying` with the reason,
- * `failed` after the last). The run is over before any of it starts, so a
- * notifier outage never fails or delays a run, and the daemon's tick never
- * waits for a slow notifier. After a crash, notifications recorded `pending`
- * or `retrying` with no final record are sent again at the next start.
+ * Delivery is never in the way, and once across daemons. A sensor reads the
+ * run store's feed from its cursor (every run, whoever launched it), claims
+ * each notification and notifier under an idempotency key, records it
+ * `pending`, stores its cursor, and returns: sending happens in the
+ * background with retries and backoff, each attempt recorded (`sent`,
+ * `retrying` with the reason, `failed` after the last). The run is over
+ * before any of it starts, so a notifier outage never fails or delays a run,
+ * and the daemon's tick never waits for a slow notifier. A daemon killed at
+ * any point is taken over by the next (or a restarted) daemon; what each
+ * moment of a kill costs, and the `delivery` choice between at-least-once
+ * and at-most-once, is in `_delivery.ts`.
  *
  * @example
  * ```ts
@@ -25,11 +27,9 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
-import { toError } from "../errors.ts";
 import type { Graph } from "../graph.ts";
-import type { Logger } from "../logger.ts";
-import type { RunEventType, RunStore, StoredAutomationRecord } from "../run_store/types.ts";
+import type { HostView } from "../owner.ts";
+import type { RunEventType, RunOwner, RunStore } from "../run_store/types.ts";
 import { resolveSelection } from "../selection.ts";
 import {
   type SensorContext,
@@ -40,6 +40,9 @@ import {
 import type { Notification, NotificationEvent, Notifier } from "./notification.ts";
 import { feedEnd } from "./state.ts";
 import { FRESHNESS_CHECK_MARK } from "./freshness_check.ts";
+import { type DeliveryGuarantee, Outbox } from "./_delivery.ts";
+
+export type { DeliveryGuarantee } from "./_delivery.ts";
 
 /** The resource alert sensors deliver through. */
 export interface AlertResources {
@@ -96,6 +99,25 @@ export interface AlertOptions {
    * @default {the daemon's}
    */
   readonly intervalMs?: number;
+  /**
+   * When the daemon sending a notification is killed in the middle of an
+   * attempt, the daemon taking over sends it again (`at-least-once`: maybe a
+   * duplicate, with the same idempotency key) or records it failed
+   * (`at-most-once`: maybe lost, never twice).
+   * @default {"at-least-once"}
+   */
+  readonly delivery?: DeliveryGuarantee;
+  /**
+   * A delivery whose daemon shows no progress for this long is taken over by
+   * another (milliseconds); a daemon on the same host that is gone is taken
+   * over at once.
+   * @default {60000}
+   */
+  readonly staleClaimMs?: number;
+  /** This process, as written in claims. @default {processOwner()} */
+  readonly owner?: RunOwner;
+  /** This host, to tell a claim holder certainly gone (tests pass their own). @default {thisHost()} */
+  readonly host?: HostView;
 }
 
 /** An alert sensor: a sensor, plus a way to wait for its deliveries in flight. */
@@ -154,46 +176,25 @@ function alertSensor(event: NotificationEvent, options: AlertOptions): AlertSens
     throw new RangeError(`Cannot define an alert with retryDelayMs ${retryDelayMs}: expected >= 0`);
   }
   const name = options.name ?? `on_${event}`;
-  const inFlight = new Set<Promise<void>>();
-  let recovered = false;
-
-  const deliver = (
-    store: RunStore,
-    notifier: Notifier,
-    n: Notification,
-    clock: Clock,
-    log: Logger,
-    firstAttempt = 1,
-  ) => {
-    const work = (async () => {
-      for (let attempt = firstAttempt; attempt <= maxAttempts; attempt++) {
-        let error: Error | undefined;
-        try {
-          await notifier.send(n);
-        } catch (thrown) {
-          error = toError(thrown);
-        }
-        const last = attempt === maxAttempts;
-        const status = error ? (last ? "failed" : "retrying") : "sent";
-        await store.appendAutomationRecords([
-          record(name, notifier, n, clock.now(), {
-            status,
-            attempt,
-            error: error?.message ?? null,
-          }),
-        ]).catch((e) => log.error(`cannot record notification ${n.id}: ${toError(e).message}`));
-        if (!error) return;
-        log.warn(
-          `notification ${n.id} via ${notifier.name} (${notifier.description}): attempt ${attempt} of ` +
-            `${maxAttempts} failed: ${error.message}`,
-        );
-        if (last) return;
-        await clock.sleep(retryDelayMs * 2 ** (attempt - firstAttempt));
-      }
-    })();
-    const tracked = work.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  };
+  const delivery = options.delivery ?? "at-least-once";
+  if (delivery !== "at-least-once" && delivery !== "at-most-once") {
+    throw new RangeError(
+      `Cannot define an alert with delivery '${delivery}': use at-least-once or at-most-once`,
+    );
+  }
+  const staleMs = options.staleClaimMs ?? 60_000;
+  if (!Number.isFinite(staleMs) || staleMs <= 0) {
+    throw new RangeError(`Cannot define an alert with staleClaimMs ${staleMs}: expected ms > 0`);
+  }
+  const outbox = new Outbox({
+    sensor: name,
+    maxAttempts,
+    retryDelayMs,
+    delivery,
+    staleMs,
+    ...(options.owner ? { owner: options.owner } : {}),
+    ...(options.host ? { host: options.host } : {}),
+  });
 
   const evaluate = async (ctx: SensorContext<AlertResources>): Promise<SensorResult> => {
     const store = ctx.runStore;
@@ -203,10 +204,8 @@ function alertSensor(event: NotificationEvent, options: AlertOptions): AlertSens
     const notifiers = ctx.resources.notifiers.filter((n) =>
       !options.notifiers || options.notifiers.includes(n.name)
     );
-    if (!recovered) {
-      recovered = true;
-      await redeliver(store, notifiers, ctx);
-    }
+    // Deliveries a dead daemon left open (this one's previous life included).
+    await outbox.recover(store, notifiers, ctx.clock, ctx.log);
     const parsed = parseCursor(ctx.cursor);
     if (parsed === undefined) {
       if (ctx.cursor !== undefined) {
@@ -232,44 +231,17 @@ function alertSensor(event: NotificationEvent, options: AlertOptions): AlertSens
     const { notifications, after } = await collect(event, store, cursor.after, selected, options);
     for (const n of notifications) {
       for (const notifier of notifiers) {
-        const id = `${n.id}:${notifier.name}`;
-        // Two daemons read the same feed: the first to claim a notification sends it.
-        const claim = await store.claimRunKey(`notify:${name}`, id, crypto.randomUUID());
-        if (!claim.claimed) continue;
-        await store.appendAutomationRecords([
-          record(name, notifier, { ...n, id }, ctx.clock.now(), {
-            status: "pending",
-            attempt: 0,
-            error: null,
-          }),
-        ]);
-        deliver(store, notifier, { ...n, id }, ctx.clock, ctx.log);
+        // The idempotency key: two daemons reading one feed send it once.
+        await outbox.offer(
+          store,
+          notifier,
+          { ...n, id: `${n.id}:${notifier.name}` },
+          ctx.clock,
+          ctx.log,
+        );
       }
     }
     return { runRequests: [], cursor: JSON.stringify({ after }) };
-  };
-
-  /** Sends again what a previous life of the daemon left pending. */
-  const redeliver = async (
-    store: RunStore,
-    notifiers: readonly Notifier[],
-    ctx: SensorContext<AlertResources>,
-  ) => {
-    const recent = await store.listAutomationRecords({ kind: "notification", limit: 1000 });
-    const latest = new Map<string, StoredAutomationRecord>();
-    for (const r of recent) {
-      if (r.data.sensor !== name) continue;
-      const id = String(r.data.id);
-      if (!latest.has(id)) latest.set(id, r); // newest first
-    }
-    for (const r of latest.values()) {
-      if (r.data.status !== "pending" && r.data.status !== "retrying") continue;
-      const notifier = notifiers.find((n) => n.name === r.name);
-      const n = r.data.notification as unknown as Notification | undefined;
-      if (!notifier || !n) continue;
-      ctx.log.info(`resending notification ${n.id} via ${notifier.name} (left ${r.data.status})`);
-      deliver(store, notifier, n, ctx.clock, ctx.log, Number(r.data.attempt ?? 0) + 1);
-    }
   };
 
   const sensor = defineAlert({
@@ -283,36 +255,8 @@ function alertSensor(event: NotificationEvent, options: AlertOptions): AlertSens
   });
   return Object.freeze({
     ...sensor,
-    async idle() {
-      while (inFlight.size > 0) await Promise.all(inFlight);
-    },
+    idle: () => outbox.idle(),
   });
-}
-
-function record(
-  sensor: string,
-  notifier: Notifier,
-  n: Notification,
-  time: number,
-  outcome: { status: string; attempt: number; error: string | null },
-) {
-  return {
-    kind: "notification" as const,
-    time,
-    assetKey: n.assetKeys.length === 1 ? n.assetKeys[0] as string : null,
-    name: notifier.name,
-    data: {
-      sensor,
-      id: n.id,
-      event: n.event,
-      subject: n.title,
-      run_id: n.runId,
-      notifier: notifier.description,
-      ...outcome,
-      // Kept whole on the pending record, so a redelivery after a crash can send it again.
-      ...(outcome.status === "pending" ? { notification: JSON.parse(JSON.stringify(n)) } : {}),
-    },
-  };
 }
 
 /** The notifications due after `after` in the feed (or the automation records, for freshness). */
