@@ -175,6 +175,7 @@ export class Outbox {
           attempt: Number(latest.data.attempt ?? 1),
           error,
         });
+        this.#remember(key);
         return;
       }
     }
@@ -188,9 +189,14 @@ export class Outbox {
       error: null,
       ...(taken > 1 ? { takeover: taken } : {}),
     });
+    this.#remember(key);
+    this.#deliver(store, notifier, n, clock, log, attempt + 1);
+  }
+
+  /** Notes that this process decided `key` (recorded it): it never offers it again. */
+  #remember(key: string): void {
     this.#mine.add(key);
     if (this.#mine.size > MEMORY) this.#mine.delete(this.#mine.values().next().value as string);
-    this.#deliver(store, notifier, n, clock, log, attempt + 1);
   }
 
   /** Claims `key` (generation 1, or the next after dead holders); the generation, or `undefined`. */

@@ -112,6 +112,8 @@ export class SmtpNotifier implements Notifier {
         subject: n.title,
         text: notificationText(n),
         headers: { "X-Platform-Notification": n.id },
+        // One Message-ID per notification: a copy sent again after a daemon handover is a duplicate to mail systems.
+        messageId: `<${await messageIdOf(n.id)}@platform.notify>`,
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -136,4 +138,13 @@ export class SmtpNotifier implements Notifier {
   close(): void {
     this.#transport.close();
   }
+}
+
+/** A Message-ID local part for a notification id: its SHA-256, hex (ids hold `:` and run ids). */
+async function messageIdOf(id: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(
+    0,
+    40,
+  );
 }

@@ -72,7 +72,12 @@ export class WebhookNotifier implements Notifier {
     try {
       response = await this.#fetch(this.#url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "platform-notifier" },
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "platform-notifier",
+          // The same for a notification sent again after a daemon handover: receivers can drop repeats.
+          "idempotency-key": n.id,
+        },
         body: JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });

@@ -20,6 +20,8 @@ export interface WebhookTwin extends AsyncDisposable {
   readonly url: string;
   /** Bodies received (parsed JSON), in order, including those answered with an error. */
   readonly received: unknown[];
+  /** The `idempotency-key` header of each request, in order. */
+  readonly keys: (string | null)[];
   /** Status codes to answer, in order; 200 once they run out. */
   readonly script: number[];
 }
@@ -27,9 +29,11 @@ export interface WebhookTwin extends AsyncDisposable {
 /** Starts a webhook twin; `script` lists the statuses of the first answers. */
 export function startWebhook(script: number[] = []): WebhookTwin {
   const received: unknown[] = [];
+  const keys: (string | null)[] = [];
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (request) => {
+      keys.push(request.headers.get("idempotency-key"));
       received.push(await request.json());
       const status = script.shift() ?? 200;
       return new Response(status === 200 ? "ok" : "no_service", { status });
@@ -38,6 +42,7 @@ export function startWebhook(script: number[] = []): WebhookTwin {
   return {
     url: `http://127.0.0.1:${server.addr.port}/hooks/T000-SECRET-TOKEN`,
     received,
+    keys,
     script,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };

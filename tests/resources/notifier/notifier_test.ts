@@ -77,6 +77,9 @@ Deno.test("generic webhook: the notification as JSON; a name from the fragment",
     time: "2024-05-10T12:00:00.000Z",
     details: N.details,
   });
+  // Sent again (a daemon handover): the same key, for the receiver to drop.
+  await notifier.send(N);
+  assert.deepEqual(hook.keys, [N.id, N.id]);
 });
 
 Deno.test("webhook down: connection refused is notify.unreachable, without the secret path", async () => {
@@ -110,6 +113,13 @@ Deno.test("email: STARTTLS + AUTH to a real SMTP server; subject, body, links, r
   assert.match(mail.raw, /relation raw.raw_weather does not exist/);
   assert.match(mail.raw, /CLI: deno task cli show 1a2b3c4d-0000/);
   assert.match(mail.raw, /UI: {2}http:\/\/localhost:3000\/runs\/1a2b3c4d-0000/);
+  // Sent again (a daemon handover): one Message-ID, a duplicate to mail systems.
+  await notifier.send(N);
+  const ids = smtp.mails.map((m) =>
+    /^Message-ID: (<[0-9a-f]{40}@platform\.notify>)/mi.exec(m.raw)?.[1]
+  );
+  assert.ok(ids[0], smtp.mails[0]?.raw);
+  assert.equal(ids[1], ids[0]);
   (notifier as unknown as { close(): void }).close();
 });
 
