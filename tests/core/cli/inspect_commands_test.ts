@@ -197,9 +197,13 @@ Deno.test("show: a run by id or unique prefix, with steps and failures", async (
     assert.match(outcome.stdout, new RegExp(`^Run ${runId} {2}failed\n`));
     assert.match(outcome.stdout, /selection \*/);
     assert.match(outcome.stdout, /asset\s+partition\s+status\s+attempts\s+duration\s+reason/);
-    const steps = outcome.stdout.split("\n").filter((l) => /^(raw|clean|broken) /.test(l)).map((
+    const [stepTable = "", checkTable = ""] = outcome.stdout.split("\nchecks:\n");
+    const steps = stepTable.split("\n").filter((l) => /^(raw|clean|broken) /.test(l)).map((
       l,
     ) => l.split(/\s+/).slice(0, 3).join(" "));
+    // The run's check results: the check of `clean`, with its result.
+    assert.match(checkTable, /^asset\s+partition\s+check\s+result\s+severity\s+detail\n/);
+    assert.match(checkTable, /\nclean\s+-\s+not_empty\s+passed\s+error/);
     assert.deepStrictEqual(steps, [
       "raw eu success",
       "raw us success",
