@@ -7,6 +7,15 @@
  *    enqueue→start wait (p50/p99, which in a burst is mostly the time spent
  *    behind the other runs). Baseline: the same 1,000 runs executed one after
  *    the other by `materialize()` in this process on the same run store.
+ *    Where the time goes: CPU milliseconds per run in the workers, the
+ *    daemon and the Postgres server (from /proc), and how many sessions wait
+ *    on a lock on average (pg_stat_activity sampled every 10 ms): no-op runs
+ *    are CPU-bound, so on a 2-core machine more worker processes cannot add
+ *    throughput, and the lock-wait column shows no lock serializes them.
+ * 1b. **Scaling with work that waits**: 240 runs of an asset that waits
+ *    100 ms (as a run waiting on a warehouse or an object store does) through
+ *    1, 2 and 4 workers: the ratio vs 1 worker shows the pool scaling where
+ *    the runs are not CPU-bound on this machine.
  * 2. **Latency**: runs queued one every 50 ms into free capacity (1 worker):
  *    enqueue→start p50/p99 (goal p99 < 250 ms; Dagster's QueuedRunCoordinator
  *    dequeues on a 5 s tick). Baseline: graphile-worker alone (add_job → task
@@ -50,6 +59,10 @@ async function writeGraph(name: string, assets: number): Promise<string> {
 const parts = staticPartitions(Array.from({ length: 10000 }, (_, i) => "p" + i));
 export const graph = defineGraph({ assets: [
   defineAsset({ key: "noop", group: "bench", materialize: () => ({}) }),
+  defineAsset({ key: "io", group: "bench", materialize: async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    return {};
+  } }),
   defineAsset({ key: "part", group: "bench", partitions: parts, materialize: () => ({}) }),
   ...Array.from({ length: ${assets} }, (_, i) => defineAsset({
     key: "a" + i, group: "g" + (i % 50), deps: i > 0 && i % 10 ? ["a" + (i - 1)] : [],
@@ -114,6 +127,51 @@ async function waits(url: string): Promise<number[]> {
   }
 }
 
+/** CPU time (user + system) of a process so far, in ms; 0 once it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
+/** Watches the server while runs go through: its CPU and the sessions waiting on locks. */
+async function watchServer(url: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const pids = async () =>
+    (await sql.unsafe<{ pid: number }[]>(`SELECT pid FROM pg_stat_activity`)).map((r) => r.pid);
+  const before = new Map((await pids()).map((pid) => [pid, cpuMs(pid)]));
+  let samples = 0;
+  let lockWaits = 0;
+  let active = 0;
+  let stopped = false;
+  const sampling = (async () => {
+    while (!stopped) {
+      const [row] = await sql.unsafe<{ waiting: number; active: number }[]>(
+        `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS waiting,
+           count(*) FILTER (WHERE state <> 'idle')::int AS active
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      samples++;
+      lockWaits += row?.waiting ?? 0;
+      active += row?.active ?? 0;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await sampling;
+      let cpu = 0;
+      for (const pid of await pids()) cpu += cpuMs(pid) - (before.get(pid) ?? 0);
+      await sql.end();
+      return { cpuMs: cpu, lockWaits: lockWaits / samples, active: active / samples };
+    },
+  };
+}
+
 async function drained(queue: PostgresRunQueue, total: number): Promise<void> {
   for (;;) {
     const c = await queue.counts();
@@ -150,6 +208,7 @@ console.log(
 
 // 1. Throughput through 1, 2, 4 workers.
 const rates = new Map<number, number>();
+const cpuPerRun = new Map<number, number>();
 for (const workers of [1, 2, 4]) {
   const url = await database(`bench_w${workers}`);
   const env = baseEnv(url);
@@ -167,13 +226,20 @@ for (const workers of [1, 2, 4]) {
     partitions: null,
     tags: { group: "bench" },
   }));
+  const watch = await watchServer(url);
+  const cpu0 = [daemon, ...pool].map((c) => cpuMs(c.pid));
   const t0 = performance.now();
   await queue.enqueue(runs, Date.now());
   await drained(queue, RUNS);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = [daemon, ...pool].map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? 0));
+  const server = await watch.stop();
   const rate = RUNS / seconds;
   rates.set(workers, rate);
   const w = await waits(url);
+  const perRun = (ms: number) => (ms / RUNS).toFixed(1);
+  const workerCpu = cpu.slice(1).reduce((a, b) => a + b, 0);
+  cpuPerRun.set(workers, (workerCpu + (cpu[0] ?? 0) + server.cpuMs) / RUNS);
   console.log(
     `${workers} worker(s) x2: ${RUNS} runs in ${seconds.toFixed(1)} s = ${
       rate.toFixed(0)
@@ -181,6 +247,54 @@ for (const workers of [1, 2, 4]) {
       `(${(rate / baselineRate).toFixed(2)}x in-process baseline, scaling ` +
       `${(rate / (rates.get(1) ?? rate)).toFixed(2)}x vs 1 worker); burst enqueue->start ` +
       `p50 ${pct(w, 0.5).toFixed(0)} ms p99 ${pct(w, 0.99).toFixed(0)} ms`,
+  );
+  console.log(
+    `   CPU per run: workers ${perRun(workerCpu)} ms + daemon ${perRun(cpu[0] ?? 0)} ms + ` +
+      `postgres ${perRun(server.cpuMs)} ms = ${(cpuPerRun.get(workers) ?? 0).toFixed(1)} ms ` +
+      `(${
+        (1000 * navigator.hardwareConcurrency / (cpuPerRun.get(workers) ?? 1)).toFixed(0)
+      } runs/s ` +
+      `with all ${navigator.hardwareConcurrency} cores on this alone); sessions active ${
+        server.active.toFixed(2)
+      }, waiting on a ` +
+      `lock ${server.lockWaits.toFixed(2)} on average; load ${
+        (Deno.loadavg()[0] ?? NaN).toFixed(1)
+      }`,
+  );
+  await stop([daemon, ...pool]);
+}
+
+// 1b. Runs that wait 100 ms: the worker pool scales where runs are not CPU-bound.
+const ioRates = new Map<number, number>();
+for (const workers of [1, 2, 4]) {
+  const n = 240;
+  const url = await database(`bench_io${workers}`);
+  const env = baseEnv(url);
+  await using queue = await PostgresRunQueue.open(url);
+  const daemon = spawn(["sensor"], env);
+  await waitLine(daemon, /holding the daemon lock/);
+  const pool = Array.from(
+    { length: workers },
+    () => spawn(["worker", "--concurrency", "2", "--no-coordinator"], env),
+  );
+  for (const w of pool) await waitLine(w, /worker .* started on/);
+  const t0 = performance.now();
+  await queue.enqueue(
+    Array.from({ length: n }, () => ({
+      runId: crypto.randomUUID(),
+      selection: "io",
+      partitions: null,
+      tags: {},
+    })),
+    Date.now(),
+  );
+  await drained(queue, n);
+  const rate = n / ((performance.now() - t0) / 1000);
+  ioRates.set(workers, rate);
+  console.log(
+    `${workers} worker(s) x2, runs waiting 100 ms: ${rate.toFixed(1)} runs/s (scaling ` +
+      `${(rate / (ioRates.get(1) ?? rate)).toFixed(2)}x vs 1 worker; ideal ${workers}x = ` +
+      `${(workers * 20).toFixed(0)} runs/s)`,
   );
   await stop([daemon, ...pool]);
 }

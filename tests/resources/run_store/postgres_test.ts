@@ -8,6 +8,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import postgres from "postgres";
 import { ResourceError, type RunEvent } from "../../../core/mod.ts";
 import { PostgresRunStore, runStoreDdl } from "../../../resources/run_store/mod.ts";
+import { EVENT_LOCK } from "../../../resources/run_store/_postgres_batch.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
 import { rejected as rejects } from "../../_helpers/assert_errors.ts";
@@ -329,6 +330,116 @@ Deno.test({
         assertEquals((await store.listSteps("r1")).map((s) => s.startedAt), [5]);
         assertEquals((await store.listEvents("r1")).map((e) => e.data), [{ message: "kept" }]);
       });
+
+      await t.step(
+        "a batch is one transaction: text that looks like SQL or quote tags reads back exactly, a failure commits none of it",
+        async () => {
+          await using store = await PostgresRunStore.open(pg.url, {
+            schema: "quoted",
+            flushIntervalMs: 60_000,
+          });
+          await using other = await PostgresRunStore.open(pg.url, { schema: "quoted" });
+          const nasty = [
+            "$b$",
+            "$b0$ $b1$",
+            "it's '' \\ \\' \"q\"",
+            "'); DROP TABLE quoted.run_steps; --",
+            "$$ $tag$ ::json ;",
+            "ünï 🧪 \u2028",
+          ];
+          for (const [i, reason] of nasty.entries()) {
+            await store.putStep({
+              runId: "q",
+              assetKey: `a${i}`,
+              partition: reason,
+              status: "failed",
+              attempts: 1,
+              startedAt: 1,
+              finishedAt: 2,
+              reason,
+            });
+          }
+          await store.appendEvents(nasty.map((text) => ({
+            runId: "q",
+            type: "log",
+            time: 3,
+            assetKey: null,
+            partition: null,
+            data: { text },
+          })));
+          // The events table is briefly not writable: the steps of the same batch must not commit.
+          await admin.unsafe("ALTER TABLE quoted.run_events RENAME TO run_events_away");
+          const error = await rejects(() => store.flush(), ResourceError);
+          assertEquals(error.code, "run_store.write_failed");
+          assertEquals(
+            (await admin.unsafe("SELECT count(*)::int AS n FROM quoted.run_steps"))[0]?.n,
+            0,
+          );
+          await admin.unsafe("ALTER TABLE quoted.run_events_away RENAME TO run_events");
+          await store.flush();
+          const steps = await other.listSteps("q");
+          assertEquals(steps.map((s) => s.reason), nasty);
+          assertEquals(steps.map((s) => s.partition), nasty);
+          assertEquals((await other.listEvents("q")).map((e) => e.data.text), nasty);
+        },
+      );
+
+      await t.step(
+        "a batch waits for the event lock as one message: no statement of it is sent before the lock is had",
+        async () => {
+          await using store = await PostgresRunStore.open(pg.url, {
+            schema: "onemessage",
+            flushIntervalMs: 60_000,
+          });
+          await store.putStep({
+            runId: "m",
+            assetKey: "a",
+            partition: null,
+            status: "success",
+            attempts: 1,
+            startedAt: 1,
+            finishedAt: 2,
+            reason: null,
+          });
+          await store.appendEvents([{
+            runId: "m",
+            type: "log",
+            time: 2,
+            assetKey: null,
+            partition: null,
+            data: { text: "one message" },
+          }]);
+          // Another session holds the event lock: the batch's session waits on it. Sent as
+          // one message, the text it waits in is the whole batch (with BEGIN/lock/insert
+          // round trips it would be the lock statement alone, the inserts not yet sent).
+          // (pg_stat_activity keeps the first 1 kB of a query text: the steps' INSERT, which
+          // follows the lock statement, is within it.)
+          const holder = postgres(pg.url, { max: 1, onnotice: () => {} });
+          let flushing: Promise<void> | undefined;
+          try {
+            await holder`SELECT pg_advisory_lock(${EVENT_LOCK})`;
+            flushing = store.flush();
+            let waiting: { query: string }[] = [];
+            for (let tries = 0; tries < 600 && waiting.length === 0; tries++) {
+              waiting = await admin.unsafe<{ query: string }[]>(
+                `SELECT query FROM pg_stat_activity
+                 WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+              );
+              if (waiting.length === 0) await new Promise((r) => setTimeout(r, 50));
+            }
+            assertEquals(waiting.length, 1);
+            const query = waiting[0]?.query ?? "";
+            assert(query.startsWith(`SELECT pg_advisory_xact_lock(${EVENT_LOCK});`), query);
+            assert(query.includes("INSERT INTO onemessage.run_steps"), query);
+          } finally {
+            await holder`SELECT pg_advisory_unlock(${EVENT_LOCK})`;
+            await holder.end();
+            await flushing;
+          }
+          assertEquals((await store.listSteps("m")).map((s) => s.status), ["success"]);
+          assertEquals((await store.listEvents("m")).map((e) => e.data.text), ["one message"]);
+        },
+      );
 
       await t.step("a reader tailing with afterId misses no event of a slow commit", async () => {
         await using a = await PostgresRunStore.open(pg.url, { schema: "tail" });
