@@ -114,7 +114,11 @@ export type RunEventType =
   | "step_canceled"
   | "materialization"
   | "check"
-  | "log";
+  | "log"
+  /** Queue mode: the run entered the queue (written by the queue, before any run record). */
+  | "run_queued"
+  /** Queue mode: the run left the queue without a run record (canceled while waiting...). */
+  | "run_dequeued";
 
 /** One event of a run. Failures carry `message` and `stack` in `data`. */
 export interface RunEvent {

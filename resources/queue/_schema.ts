@@ -30,7 +30,27 @@ export function checkSchema(schema: string): string {
   return schema;
 }
 
-/** DDL creating the queue's tables when missing. */
+/**
+ * The run store's event lock (resources/run_store/postgres.ts `EVENT_LOCK`):
+ * queue events take it too, so event ids commit in increasing order for a
+ * reader tailing the feed.
+ */
+const EVENT_LOCK = 0x72756e73;
+
+/**
+ * DDL creating the queue's tables when missing, and the triggers that put a
+ * run's life in the queue into the run store's event feed (`run_events`,
+ * same schema), in the transaction that changes the queue:
+ *
+ * - `run_queued` when a run enters the queue (launch, backfill, retry),
+ *   data = selection, exclude, partitions, tags, priority, attempt, retry_of;
+ * - `run_dequeued` when it leaves the queue without a run record (canceled
+ *   while waiting, nothing left to run), data = state, outcome.
+ *
+ * So a daemon (also a new leader after a failover) sees a run requested as
+ * soon as it is queued, and sees it end even when it never started. Without
+ * a `run_events` table (a queue used without a run store) nothing is written.
+ */
 export function queueDdl(schema: string): string {
   const s = checkSchema(schema);
   return `
@@ -78,5 +98,55 @@ CREATE TABLE IF NOT EXISTS ${s}.queue_settings (
   name text PRIMARY KEY,
   value jsonb NOT NULL,
   updated_at timestamptz NOT NULL
-);`;
+);
+CREATE OR REPLACE FUNCTION ${s}.run_queue_enqueued() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF to_regclass('${s}.run_events') IS NULL OR NOT EXISTS (SELECT 1 FROM added) THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock(${EVENT_LOCK});
+  INSERT INTO ${s}.run_events (run_id, type, time, data)
+  SELECT a.run_id, 'run_queued', a.enqueued_at, jsonb_build_object('selection', a.selection,
+      'exclude', a.exclude, 'partitions', a.partitions, 'tags', a.tags, 'priority', a.priority,
+      'attempt', a.attempt, 'retry_of', a.retry_of)::text
+  FROM added AS a ORDER BY a.seq;
+  RETURN NULL;
+END $fn$;
+CREATE OR REPLACE FUNCTION ${s}.run_queue_dequeued() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF to_regclass('${s}.run_events') IS NULL OR to_regclass('${s}.pipeline_runs') IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF NOT EXISTS (
+    SELECT 1 FROM changed AS n JOIN previous AS o USING (run_id)
+    WHERE n.state IN ('finished', 'canceled') AND o.state NOT IN ('finished', 'canceled')
+  ) THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock(${EVENT_LOCK});
+  INSERT INTO ${s}.run_events (run_id, type, time, data)
+  SELECT n.run_id, 'run_dequeued', coalesce(n.finished_at, now()),
+    jsonb_build_object('state', n.state, 'outcome', n.outcome)::text
+  FROM changed AS n JOIN previous AS o USING (run_id)
+  WHERE n.state IN ('finished', 'canceled') AND o.state NOT IN ('finished', 'canceled')
+    AND NOT EXISTS (SELECT 1 FROM ${s}.pipeline_runs AS r WHERE r.run_id = n.run_id)
+  ORDER BY n.seq;
+  RETURN NULL;
+END $fn$;
+DO $do$
+BEGIN
+  -- Created once: DROP/CREATE at every open would lock the queue table each time.
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger
+      WHERE tgname = 'run_queue_enqueued' AND tgrelid = '${s}.run_queue'::regclass) THEN
+    CREATE TRIGGER run_queue_enqueued AFTER INSERT ON ${s}.run_queue
+      REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+      EXECUTE FUNCTION ${s}.run_queue_enqueued();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger
+      WHERE tgname = 'run_queue_dequeued' AND tgrelid = '${s}.run_queue'::regclass) THEN
+    CREATE TRIGGER run_queue_dequeued AFTER UPDATE ON ${s}.run_queue
+      REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT
+      EXECUTE FUNCTION ${s}.run_queue_dequeued();
+  END IF;
+END $do$;`;
 }

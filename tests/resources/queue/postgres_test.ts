@@ -11,6 +11,7 @@ import type { NewQueuedRun } from "../../../core/worker/queue.ts";
 import { openQueue } from "../../../resources/queue/open.ts";
 import { PostgresRunQueue } from "../../../resources/queue/postgres.ts";
 import { ResourceError } from "../../../core/errors.ts";
+import { PostgresRunStore } from "../../../resources/run_store/postgres.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
 
@@ -146,6 +147,57 @@ Deno.test({
       await q.publishLimits(parseLimits({ tagLimits: "g=x:1" }), 1);
       assert.equal((await q.publishedLimits())?.tagLimits[0]?.limit, 1);
     });
+
+    await t.step(
+      "the run store's event feed shows a run queued, and leaving the queue unstarted",
+      async () => {
+        await using store = await PostgresRunStore.open(pg.url, { schema: "q5" });
+        await using q = await PostgresRunQueue.open(pg.url, { schema: "q5" });
+        await using again = await PostgresRunQueue.open(pg.url, { schema: "q5" }); // reopen: triggers once
+        assert.ok(again);
+        await q.enqueue([run(1, { run_key: "k1" }), run(2), run(3)], 1000);
+        assert.deepEqual(await q.enqueue([run(1)], 1500), []); // idempotent: no second event
+        const queued = await store.listEvents("run-0001");
+        assert.deepEqual(queued.map((e) => [e.type, e.time]), [["run_queued", 1000]]);
+        assert.deepEqual(queued[0]?.data, {
+          selection: "a",
+          exclude: "",
+          partitions: { keys: ["p1"] },
+          tags: { run_key: "k1" },
+          priority: 1,
+          attempt: 1,
+          retry_of: null,
+        });
+        // Canceled while waiting: it leaves the queue with no run record.
+        await q.cancel("run-0002", "not needed", 2000);
+        assert.deepEqual(
+          (await store.listEvents("run-0002")).map((e) => [e.type, e.time, e.data.state]),
+          [["run_queued", 1000, undefined], ["run_dequeued", 2000, "canceled"]],
+        );
+        // Started and recorded: its own run events say how it ends, the queue adds none.
+        await q.admit((waiting) => waiting.map((w) => w.runId), { now: 2100 });
+        assert.ok(await q.claim("run-0003", "w1", 2200));
+        await store.createRun({
+          runId: "run-0003",
+          status: "success",
+          selection: "a",
+          partitions: null,
+          tags: {},
+          startedAt: 2200,
+          finishedAt: 2300,
+          errorSummary: null,
+        });
+        await store.flush();
+        assert.ok(await q.finish("run-0003", "success", 2400));
+        assert.deepEqual((await store.listEvents("run-0003")).map((e) => e.type), ["run_queued"]);
+        // Event ids follow commit order across the queue and the store.
+        const ids =
+          (await sql.unsafe<{ id: number }[]>(`SELECT id::int FROM q5.run_events ORDER BY id`))
+            .map((r) => r.id);
+        assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+        assert.equal(ids.length, 4);
+      },
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }
