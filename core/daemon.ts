@@ -69,7 +69,13 @@ import {
   type RunStore,
 } from "./run_store/types.ts";
 import { type ScheduleDefinition, scheduleRunKey } from "./schedule.ts";
-import { launchedRunIn, type RunRequest, type SensorDefinition, SensorError } from "./sensor.ts";
+import {
+  latestRunIn,
+  launchedRunIn,
+  type RunRequest,
+  type SensorDefinition,
+  SensorError,
+} from "./sensor.ts";
 import { checkSensorResult } from "./_sensor_result.ts";
 import {
   AUTOMATION_SENSOR,
@@ -589,6 +595,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         signal: this.#stop.signal,
         clock: this.#clock,
         launchedRun: (runKey) => launchedRunIn(this.#store, sensor.name, runKey),
+        latestRun: (runKey) => latestRunIn(this.#store, sensor.name, runKey),
         runStore: this.#store,
         graph: this.#graph,
       });

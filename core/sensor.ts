@@ -24,7 +24,7 @@
 import type { Clock } from "./clock.ts";
 import { InvalidDefinitionError, PlatformError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import type { RunStore } from "./run_store/types.ts";
+import type { RunRecord, RunStore } from "./run_store/types.ts";
 import type { AssetDefinition } from "./asset.ts";
 
 /** What a sensor may read of the daemon's graph (a `Graph` is one). */
@@ -105,6 +105,15 @@ export interface SensorContext<R = Record<string, never>> {
    */
   launchedRun(runKey: string): Promise<string | undefined>;
   /**
+   * The newest run recorded for `runKey` by this sensor, from any daemon —
+   * the run launched for the key, or the daemon's relaunch of it when its
+   * process died — or `undefined` when none is recorded yet. A sensor whose
+   * input outlives a run that ended without success (canceled when its daemon
+   * stopped, failed on a platform fault) reads it to request a new attempt
+   * under a new run key, once the previous attempt has ended.
+   */
+  latestRun(runKey: string): Promise<RunRecord | undefined>;
+  /**
    * The daemon's run store, for sensors that watch runs (run-status and
    * freshness alerts); read it, do not launch runs through it.
    */
@@ -139,6 +148,36 @@ export async function launchedRunIn(
   const runId = await store.getRunKey(sensor, runKey);
   if (runId === undefined) return undefined;
   return (await store.getRun(runId))?.runId === runId ? runId : undefined;
+}
+
+/** What {@linkcode latestRunIn} reads of a run store. */
+export type LatestRunReader = Pick<RunStore, "getRunKey" | "getRun" | "listRuns">;
+
+/**
+ * {@linkcode SensorContext.latestRun} over a run store: for a run key
+ * `sensor` claimed, the newest run tagged with both (the daemon tags every
+ * run it launches, and its relaunches of lost runs, with `sensor` and
+ * `run_key`), else the claimed run itself once recorded; `undefined` when the
+ * key is unclaimed or its run not recorded yet.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRunStore } from "./run_store/memory.ts";
+ * import { latestRunIn } from "./sensor.ts";
+ * const store = new MemoryRunStore();
+ * await store.claimRunKey("manifests", "b1:e1", "run-1");
+ * await latestRunIn(store, "manifests", "b1:e1"); // undefined: claimed, not launched
+ * ```
+ */
+export async function latestRunIn(
+  store: LatestRunReader,
+  sensor: string,
+  runKey: string,
+): Promise<RunRecord | undefined> {
+  const runId = await store.getRunKey(sensor, runKey);
+  if (runId === undefined) return undefined;
+  const [newest] = await store.listRuns({ tags: { sensor, run_key: runKey }, limit: 1 });
+  return newest ?? await store.getRun(runId);
 }
 
 /** The spec of a sensor, as written by users. */

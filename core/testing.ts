@@ -10,7 +10,7 @@ import type { Clock } from "./clock.ts";
 import { CanceledError } from "./errors.ts";
 import { createLogger, type LogRecord } from "./logger.ts";
 import type { RunStore } from "./run_store/types.ts";
-import { launchedRunIn, type SensorContext, type SensorGraph } from "./sensor.ts";
+import { latestRunIn, launchedRunIn, type SensorContext, type SensorGraph } from "./sensor.ts";
 
 /**
  * A clock that never waits: `sleep` moves time forward at once and records the
@@ -189,6 +189,8 @@ export function buildSensorContext<R = Record<string, never>>(
     clock,
     launchedRun: (runKey) =>
       store ? launchedRunIn(store, sensorName, runKey) : Promise.resolve(undefined),
+    latestRun: (runKey) =>
+      store ? latestRunIn(store, sensorName, runKey) : Promise.resolve(undefined),
     logs,
     ...(options.runStore ? { runStore: options.runStore } : {}),
     ...(options.graph ? { graph: options.graph } : {}),

@@ -13,15 +13,34 @@
  * not yet handled, so a manifest that becomes visible late with an older
  * timestamp (S3 stamps the upload's start) is still seen. Re-evaluating the
  * same manifest is harmless: its run key was claimed the first time, and a
- * manifest whose content already has a run (`ctx.launchedRun`, from any
+ * manifest whose content already has a run (`ctx.latestRun`, from any
  * daemon) is not even validated again — its batch may be being archived.
+ *
+ * **A batch is never stranded.** A manifest still in the landing zone after
+ * its run ended without success (canceled when its daemon stopped, failed on
+ * a platform fault such as a GDAL host killed or a server gone: content
+ * problems quarantine the batch, which moves the manifest) gets a new
+ * attempt, run key `<batch_id>:<etag>:attempt-<n>`: every daemon computes the
+ * same next key, so the run key claim lets exactly one of them launch it, and
+ * only once the previous attempt has ended. A run canceled by its daemon's
+ * shutdown is retried at once; a failed one after `retryDelayMs`, doubling
+ * per attempt up to `maxRetryDelayMs` (a batch that keeps killing its process
+ * does not take the daemon down in a loop). Not retried: a run canceled on a
+ * person's request (`RunStore.requestCancel`: the UI, `cancel`), and a lost
+ * run while the daemon decides about relaunching it (tag `owner_lost=pending`).
  *
  * @module
  */
 
 import { z } from "zod";
 import { ResourceError } from "../core/errors.ts";
-import { type RunRequest, type SensorDefinition, sensorFactory } from "../core/sensor.ts";
+import {
+  type RunRequest,
+  type SensorContext,
+  type SensorDefinition,
+  sensorFactory,
+} from "../core/sensor.ts";
+import { OWNER_LOST_TAG, type RunRecord } from "../core/run_store/types.ts";
 import type { AppResources } from "../resources/app.ts";
 import type { ObjectStore, ObjectSummary } from "../resources/object_store/types.ts";
 import {
@@ -101,6 +120,52 @@ export interface ManifestSensorOptions {
    * @default {100}
    */
   readonly maxPerTick?: number;
+  /**
+   * Wait after a failed attempt before the next one, in milliseconds; doubled
+   * per further attempt (a run canceled by its daemon's shutdown is retried
+   * at once).
+   * @default {30000}
+   */
+  readonly retryDelayMs?: number;
+  /**
+   * Longest wait between two attempts, in milliseconds.
+   * @default {3600000}
+   */
+  readonly maxRetryDelayMs?: number;
+}
+
+/** The run key of attempt `attempt` (1, 2, ...) of a committed manifest's content. */
+export function attemptRunKey(batchId: string, etag: string, attempt: number): string {
+  return attempt === 1 ? `${batchId}:${etag}` : `${batchId}:${etag}:attempt-${attempt}`;
+}
+
+/** Where the runs of one committed content stand, over its attempts. */
+type Attempts =
+  /** No attempt has a recorded run: validate the manifest and request attempt 1. */
+  | { readonly state: "none" }
+  /** The newest attempt is running, succeeded, or waits for a decision: leave it. */
+  | { readonly state: "busy"; readonly run: RunRecord }
+  /** The newest attempt ended without success; `next` is the key of the one after. */
+  | { readonly state: "ended"; readonly run: RunRecord; readonly attempt: number };
+
+/** Reads the attempts of `batchId:etag` in order until one has no run. */
+async function attemptsOf(
+  ctx: Pick<SensorContext, "latestRun">,
+  batchId: string,
+  etag: string,
+): Promise<Attempts> {
+  let previous: RunRecord | undefined;
+  for (let attempt = 1;; attempt++) {
+    const run = await ctx.latestRun(attemptRunKey(batchId, etag, attempt));
+    if (run === undefined) {
+      return previous === undefined
+        ? { state: "none" }
+        : { state: "ended", run: previous, attempt };
+    }
+    if (run.status === "running" || run.status === "success") return { state: "busy", run };
+    if (run.tags[OWNER_LOST_TAG] === "pending") return { state: "busy", run };
+    previous = run;
+  }
 }
 
 /** The sensor's cursor: the watermark and what was handled near it. */
@@ -140,6 +205,10 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
   const selection = options.selection ?? "group:spatial";
   const lookbackMs = options.lookbackMs ?? 600_000;
   const maxPerTick = options.maxPerTick ?? 100;
+  const retryDelayMs = options.retryDelayMs ?? 30_000;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
+  // Runs canceled on request already said why they are left, once per process.
+  const toldCanceled = new Set<string>();
   return sensor({
     name: options.name ?? "spatial_manifests",
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
@@ -156,10 +225,55 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
           a.lastModified.getTime() - b.lastModified.getTime() || (a.key < b.key ? -1 : 1)
         )
         .slice(0, maxPerTick);
-      if (fresh.length === 0) {
-        return { skipReason: `no new manifests in ${bucket}/${MANIFESTS_PREFIX}` };
-      }
       const runRequests: RunRequest[] = [];
+
+      /** The next attempt of a committed manifest whose last attempt ended unsuccessfully. */
+      const retryRequest = async (object: ObjectSummary): Promise<RunRequest | undefined> => {
+        const batchId = batchIdFromManifestKey(object.key);
+        if (batchId === undefined) return undefined;
+        const attempts = await attemptsOf(ctx, batchId, object.etag);
+        if (attempts.state !== "ended") return undefined;
+        const { run, attempt } = attempts;
+        if (run.cancelRequestedAt !== null) {
+          if (!toldCanceled.has(run.runId)) {
+            toldCanceled.add(run.runId);
+            ctx.log.info(
+              `manifest '${object.key}': run ${run.runId} was canceled on request ` +
+                `(${run.cancelReason ?? "no reason given"}); not retried — commit the manifest ` +
+                "again or materialize the batch to run it",
+            );
+          }
+          return undefined;
+        }
+        const delay = run.status === "canceled"
+          ? 0
+          : Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.max(0, attempt - 2));
+        if (ctx.clock.now() < (run.finishedAt ?? run.startedAt) + delay) return undefined;
+        // The listing may predate the run's end: the run may have archived or
+        // quarantined the batch meanwhile.
+        const head = await store.head(bucket, object.key);
+        if (head?.etag !== object.etag) return undefined;
+        const runKey = attemptRunKey(batchId, object.etag, attempt);
+        ctx.log.info(
+          `manifest '${object.key}': run ${run.runId} ended ${run.status}` +
+            `${run.errorSummary ? ` (${run.errorSummary})` : ""}; requesting attempt ${attempt}`,
+        );
+        const keep = ["batch_id", "manifest_key", "uploader", "intent"];
+        return {
+          runKey,
+          selection,
+          partitions: [batchId],
+          tags: {
+            ...Object.fromEntries(Object.entries(run.tags).filter(([k]) => keep.includes(k))),
+            batch_id: batchId,
+            manifest_key: object.key,
+            // Not `attempt`: that tag counts the daemon's relaunches of a lost run.
+            batch_attempt: String(attempt),
+            retry_of: run.runId,
+          },
+        };
+      };
+
       const handled: ObjectSummary[] = [];
       for (const object of fresh) {
         ctx.signal.throwIfAborted();
@@ -167,14 +281,14 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         // never fails the tick for the others; it is looked at again next time.
         try {
           const keyBatchId = batchIdFromManifestKey(object.key);
-          const launched = keyBatchId === undefined
-            ? undefined
-            : await ctx.launchedRun(`${keyBatchId}:${object.etag}`);
-          if (launched !== undefined) {
+          const attempts = keyBatchId === undefined
+            ? { state: "none" as const }
+            : await attemptsOf(ctx, keyBatchId, object.etag);
+          if (attempts.state !== "none") {
             // This content already has its run (from this or another daemon), which
             // may be archiving the batch right now: validating would race with it.
             ctx.log.info(
-              `manifest '${object.key}' already has run ${launched}; not validated again`,
+              `manifest '${object.key}' already has run ${attempts.run.runId}; not validated again`,
             );
             handled.push(object);
             continue;
@@ -213,6 +327,27 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
             }); it is looked at again at the next evaluation`,
           );
         }
+      }
+      // Manifests handled before and still committed: a batch whose last attempt ended
+      // without success gets the next one.
+      const freshKeys = new Set(fresh.map((object) => object.key));
+      for (const object of listed) {
+        if (freshKeys.has(object.key) || runRequests.length >= maxPerTick) continue;
+        ctx.signal.throwIfAborted();
+        try {
+          const request = await retryRequest(object);
+          if (request) runRequests.push(request);
+        } catch (error) {
+          if (ctx.signal.aborted) throw error;
+          ctx.log.warn(
+            `could not look at the runs of manifest '${object.key}' this time (${
+              error instanceof Error ? error.message : String(error)
+            })`,
+          );
+        }
+      }
+      if (fresh.length === 0 && runRequests.length === 0) {
+        return { skipReason: `no new manifests in ${bucket}/${MANIFESTS_PREFIX}` };
       }
       const batches = [...new Set(runRequests.map((request) => request.partitions?.[0] ?? ""))];
       return {

@@ -4,7 +4,8 @@ import { defineGraph } from "../../core/definitions.ts";
 import { GraphDefinitionError } from "../../core/graph.ts";
 import { InvalidDefinitionError } from "../../core/errors.ts";
 import { defineSchedule } from "../../core/schedule.ts";
-import { defineSensor, isSensorSkip, sensorFactory } from "../../core/sensor.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
+import { defineSensor, isSensorSkip, latestRunIn, sensorFactory } from "../../core/sensor.ts";
 import { buildSensorContext, FakeClock } from "../../core/testing.ts";
 import { catchError } from "./_helpers.ts";
 
@@ -171,4 +172,28 @@ Deno.test("defineGraph rejects bad sensors and schedules, naming them", async (t
     );
     assert.equal(error.problems.length, 2);
   });
+});
+
+Deno.test("latestRunIn: the newest run of a claimed run key, relaunches included", async () => {
+  const store = new MemoryRunStore();
+  const run = (runId: string, startedAt: number, tags: Record<string, string>) =>
+    store.createRun({
+      runId,
+      status: "failed",
+      selection: "a",
+      partitions: null,
+      tags,
+      startedAt,
+      finishedAt: startedAt + 1,
+      errorSummary: "owner process died",
+    });
+  assert.equal(await latestRunIn(store, "watch", "k1"), undefined, "unclaimed");
+  await store.claimRunKey("watch", "k1", "r1");
+  assert.equal(await latestRunIn(store, "watch", "k1"), undefined, "claimed, not recorded");
+  await run("r1", 10, {});
+  assert.equal((await latestRunIn(store, "watch", "k1"))?.runId, "r1", "an untagged run counts");
+  await run("r2", 20, { sensor: "watch", run_key: "k1", relaunch_of: "r1" });
+  assert.equal((await latestRunIn(store, "watch", "k1"))?.runId, "r2", "the relaunch is newer");
+  await run("r3", 30, { sensor: "other", run_key: "k1" });
+  assert.equal((await latestRunIn(store, "watch", "k1"))?.runId, "r2", "run keys are per sensor");
 });

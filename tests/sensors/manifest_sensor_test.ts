@@ -491,3 +491,205 @@ Deno.test("two daemons: a batch another daemon's run holds is never validated ag
   assert.ok(!isSensorSkip(blind));
   assert.deepEqual(quarantined, ["manifests/b7.json: missing_file"]);
 });
+
+/** Records run `runId` for `runKey` as the daemon would (claim + run tagged with sensor and key). */
+async function recordRun(
+  runs: MemoryRunStore,
+  runKey: string,
+  runId: string,
+  run: Partial<Parameters<MemoryRunStore["createRun"]>[0]> = {},
+) {
+  await runs.claimRunKey("spatial_manifests", runKey, runId);
+  await runs.createRun({
+    runId,
+    status: "running",
+    selection: "group:spatial",
+    partitions: "b1",
+    tags: { sensor: "spatial_manifests", run_key: runKey, uploader: "ana" },
+    startedAt: 0,
+    finishedAt: null,
+    errorSummary: null,
+    ...run,
+  });
+}
+
+Deno.test("manifest sensor: a batch whose run ended without success gets the next attempt, once that run has ended", async () => {
+  const store = await landing();
+  const put = await commit(store, "b1");
+  const runs = new MemoryRunStore();
+  const clock = new FakeClock(1_000_000);
+  const { sensor } = stubbed({ name: "spatial_manifests", retryDelayMs: 30_000 });
+  const evaluateAt = async (cursor?: string) => {
+    const ctx = buildSensorContext({
+      resources: { lake: store, config },
+      runStore: runs,
+      sensorName: "spatial_manifests",
+      clock,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const result = await sensor.evaluate(ctx);
+    return { result, logs: ctx.logs.map((l) => l.message) };
+  };
+  const first = requests((await evaluateAt()).result);
+  assert.deepEqual(first.runRequests.map((r) => r.runKey), [`b1:${put.etag}`]);
+  const cursor = first.cursor;
+  await recordRun(runs, `b1:${put.etag}`, "run-1");
+
+  // Running: nothing to do.
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result));
+  // Canceled when its daemon shut down: the next attempt at once, with a key of its own.
+  await runs.updateRun("run-1", {
+    status: "canceled",
+    finishedAt: clock.now(),
+    errorSummary: "3 of 3 steps canceled",
+  });
+  const retried = await evaluateAt(cursor);
+  const second = requests(retried.result);
+  assert.deepEqual(second.runRequests, [{
+    runKey: `b1:${put.etag}:attempt-2`,
+    selection: "group:spatial",
+    partitions: ["b1"],
+    tags: {
+      uploader: "ana",
+      batch_id: "b1",
+      manifest_key: "manifests/b1.json",
+      batch_attempt: "2",
+      retry_of: "run-1",
+    },
+  }]);
+  assert.equal(second.cursor, cursor, "a retry does not move the cursor");
+  assert.deepEqual(second.dynamicPartitions, [{ name: SPATIAL_BATCHES, keys: ["b1"] }]);
+  assert.ok(retried.logs.some((l) => /run run-1 ended canceled.*requesting attempt 2/.test(l)));
+  // Asked again before the daemon recorded attempt 2: the same key (the claim makes it one run).
+  assert.deepEqual(
+    requests((await evaluateAt(cursor)).result).runRequests.map((r) => r.runKey),
+    [`b1:${put.etag}:attempt-2`],
+  );
+
+  // Attempt 2 runs, then fails on a platform fault: attempt 3 only after the retry delay,
+  // doubled once per attempt after the first (30 s x 2).
+  await recordRun(runs, `b1:${put.etag}:attempt-2`, "run-2");
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result));
+  await runs.updateRun("run-2", {
+    status: "failed",
+    finishedAt: clock.now(),
+    errorSummary: "the GDAL host died",
+  });
+  clock.advance(59_000);
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result), "not before the retry delay");
+  clock.advance(1_000);
+  assert.deepEqual(
+    requests((await evaluateAt(cursor)).result).runRequests.map((r) => r.runKey),
+    [`b1:${put.etag}:attempt-3`],
+  );
+  // Attempt 3 fails too: the wait doubles.
+  await recordRun(runs, `b1:${put.etag}:attempt-3`, "run-3", {
+    status: "failed",
+    startedAt: clock.now(),
+    finishedAt: clock.now(),
+  });
+  clock.advance(119_000);
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result), "the wait doubles per attempt");
+  clock.advance(1_000);
+  assert.equal(requests((await evaluateAt(cursor)).result).runRequests.length, 1);
+  // Done (the run archived the manifest): nothing more.
+  await store.delete(BUCKET, "manifests/b1.json");
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result));
+});
+
+Deno.test("manifest sensor: no new attempt while the daemon decides about a lost run, nor after a cancel on request, nor after success", async (t) => {
+  const cases: [string, Parameters<typeof recordRun>[3], RegExp | null][] = [
+    ["a lost run awaiting relaunch", {
+      status: "failed",
+      finishedAt: 5,
+      errorSummary: "owner process died",
+      tags: { sensor: "spatial_manifests", run_key: "", owner_lost: "pending" },
+    }, null],
+    ["a run canceled on request", {
+      status: "canceled",
+      finishedAt: 5,
+      cancelRequestedAt: 4,
+      cancelReason: "wrong upload",
+    }, /canceled on request \(wrong upload\); not retried/],
+    [
+      "a run that succeeded (its archive is on the way)",
+      { status: "success", finishedAt: 5 },
+      null,
+    ],
+  ];
+  for (const [name, run, log] of cases) {
+    await t.step(name, async () => {
+      const store = await landing();
+      const put = await commit(store, "b1");
+      const runs = new MemoryRunStore();
+      const key = `b1:${put.etag}`;
+      const tags = run?.tags ? { ...run.tags, run_key: key } : undefined;
+      await recordRun(runs, key, "run-1", { ...run, ...(tags ? { tags } : {}) });
+      const { sensor } = stubbed({ name: "spatial_manifests", retryDelayMs: 0 });
+      const ctx = buildSensorContext({
+        resources: { lake: store, config },
+        runStore: runs,
+        sensorName: "spatial_manifests",
+        clock: new FakeClock(1_000_000),
+      });
+      const first = requests(await sensor.evaluate(ctx));
+      assert.deepEqual(first.runRequests, [], "a content with a run is not requested again");
+      const again = await sensor.evaluate({ ...ctx, cursor: first.cursor });
+      assert.ok(isSensorSkip(again), JSON.stringify(again));
+      if (log) assert.equal(ctx.logs.filter((l) => log.test(l.message)).length, 1);
+    });
+  }
+});
+
+Deno.test("two daemons: a batch whose run failed on a platform fault is run again by exactly one of them", async () => {
+  let failures = 1;
+  const processed: string[] = [];
+  const spatial = defineAsset({
+    key: "spatial/fake",
+    group: "spatial",
+    partitions: dynamicPartitions(SPATIAL_BATCHES),
+    materialize: (ctx) => {
+      processed.push(ctx.partitionKey ?? "?");
+      if (failures-- > 0) throw new Error("the GDAL host died");
+    },
+  });
+  const store = await landing();
+  const runs = new MemoryRunStore();
+  const clock = new FakeClock(1_000_000);
+  const daemons = [0, 1].map(() => {
+    const { sensor } = stubbed({ retryDelayMs: 10_000 });
+    const graph = defineGraph({
+      assets: [spatial],
+      resources: { lake: store, config },
+      sensors: [sensor],
+    });
+    return new SensorDaemon(graph, { runStore: runs, clock });
+  });
+  try {
+    const tickBoth = async () => {
+      const launched: string[] = [];
+      for (const daemon of daemons) {
+        launched.push(...(await daemon.tick()).flatMap((r) => r.launched));
+        await daemon.drain();
+      }
+      return launched;
+    };
+    await commit(store, "b1");
+    assert.equal((await tickBoth()).length, 1);
+    assert.deepEqual(processed, ["b1"]);
+    assert.deepEqual(await tickBoth(), [], "not before the retry delay");
+    clock.advance(10_000);
+    const retried = await tickBoth();
+    assert.equal(retried.length, 1, "one daemon launches the next attempt, the other sees it");
+    assert.deepEqual(await tickBoth(), []);
+    assert.deepEqual(processed, ["b1", "b1"]);
+    const all = await runs.listRuns();
+    assert.deepEqual(all.map((r) => r.status).sort(), ["failed", "success"]);
+    assert.deepEqual(
+      all.map((r) => r.tags.run_key?.replace(/:[0-9a-f]+/, ":<etag>")).sort(),
+      ["b1:<etag>", "b1:<etag>:attempt-2"],
+    );
+  } finally {
+    for (const daemon of daemons) await daemon.close();
+  }
+});
