@@ -22,7 +22,7 @@ import assert from "node:assert/strict";
 import { defineGraph } from "../../core/definitions.ts";
 import { SensorDaemon } from "../../core/daemon.ts";
 import { materialize } from "../../core/executor.ts";
-import { silentLogger } from "../../core/logger.ts";
+import { createLogger, type Logger, silentLogger } from "../../core/logger.ts";
 import { activityAssets } from "../../assets/activity/mod.ts";
 import { spatialAssets } from "../../assets/spatial/mod.ts";
 import { manifestSensor } from "../../sensors/manifest_sensor.ts";
@@ -69,6 +69,13 @@ interface Verdict {
   readonly why?: string;
 }
 
+/** The daemons' log: silent, or on stdout with RELIABILITY_VERBOSE=1 (to see where time goes). */
+const daemonLog: Logger = /^(1|true|yes)$/i.test(Deno.env.get("RELIABILITY_VERBOSE") ?? "")
+  ? createLogger((r) =>
+    console.log(`${new Date(r.time).toISOString().slice(11, 23)} ${r.level} ${r.message}`)
+  )
+  : silentLogger;
+
 /** Feeds the spatial cases to a daemon of `world` until every manifest is handled. */
 async function runSpatial(world: World, cases: readonly SpatialCase[]): Promise<void> {
   const lake = await world.lake();
@@ -89,7 +96,7 @@ async function runSpatial(world: World, cases: readonly SpatialCase[]): Promise<
   await using daemon = new SensorDaemon(graph, {
     runStore: await world.runStore(),
     intervalMs: 1,
-    log: silentLogger,
+    log: daemonLog,
   });
   const deadline = Date.now() + 20 * 60_000;
   for (let idle = 0; idle < 2 && Date.now() < deadline;) {
@@ -358,13 +365,25 @@ Deno.test({
     const coin = rng.fork("engine");
     const onNative = spatial.filter(() => native !== undefined && coin.chance(0.5));
     const onWasm = spatial.filter((c) => !onNative.includes(c));
+    const phases: string[] = [];
+    const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await work();
+      } finally {
+        phases.push(`${name} ${Math.round((performance.now() - t0) / 100) / 10} s`);
+      }
+    };
     await Promise.all([
       (async () => {
-        await runSpatial(wasm, onWasm);
-        await runCsv(wasm, csv);
+        await timed(`spatial wasm (${onWasm.length})`, () => runSpatial(wasm, onWasm));
+        await timed(`csv (${csv.length})`, () => runCsv(wasm, csv));
       })(),
-      native ? runSpatial(native, onNative) : Promise.resolve(),
+      native
+        ? timed(`spatial native (${onNative.length})`, () => runSpatial(native, onNative))
+        : Promise.resolve(),
     ]);
+    const judging = performance.now();
 
     const verdicts: Verdict[] = [];
     for (const c of onWasm) verdicts.push(await judgeSpatial(wasm, "wasm", c));
@@ -387,6 +406,7 @@ Deno.test({
       );
     }
 
+    phases.push(`checks ${Math.round((performance.now() - judging) / 100) / 10} s`);
     const certain = verdicts.filter((v) => v.case.expect.verdict !== "either");
     const robust = verdicts.filter((v) => v.case.expect.verdict === "either");
     const bad = verdicts.filter((v) => !v.ok);
@@ -406,7 +426,7 @@ Deno.test({
           robust.filter((v) => v.ok).length
         }/${robust.length} random-damage cases ` +
         `consistent, engines ${native ? "native+wasm" : "wasm"}, ` +
-        `${Math.round((performance.now() - started) / 1000)} s`,
+        `${Math.round((performance.now() - started) / 1000)} s (${phases.join(", ")})`,
     });
     const lines = bad.map((v) =>
       `${v.case.id} [${v.engine}] ${v.case.description}: expected ${v.case.expect.verdict}, ` +
