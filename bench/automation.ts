@@ -8,6 +8,11 @@
  *    events from the run store's feed, then evaluating. Baseline in the same
  *    run: a full evaluation of every partition (what an evaluator that is not
  *    incremental does each tick), and the initial load.
+ * 1b. The same change through the daemon's automation sensor (what a tick
+ *    costs in the daemon): tick claim, feed, evaluation, run planning, the
+ *    evaluation/tick records, and the freshness verdicts of the 1 % of assets
+ *    that have a freshness policy (judged every tick, recorded as check
+ *    results only when they change). Baseline: the evaluator alone above.
  * 2. The hop from an upstream materialization to its eager downstream run
  *    being recorded, through a running daemon (SQLite run store, 1 s tick):
  *    upstream run launched by the daemon itself (event-driven wake-up) and
@@ -21,6 +26,9 @@ import { parseArgs } from "node:util";
 import { defineAsset } from "../core/asset.ts";
 import { eager } from "../core/automation/condition.ts";
 import { AutomationEvaluator } from "../core/automation/evaluate.ts";
+import { freshness } from "../core/automation/freshness_policy.ts";
+import { automationSensor } from "../core/automation/sensor.ts";
+import { buildSensorContext, FakeClock } from "../core/testing.ts";
 import { SensorDaemon } from "../core/daemon.ts";
 import { defineGraph } from "../core/definitions.ts";
 import { materialize } from "../core/executor.ts";
@@ -46,7 +54,12 @@ function rss(): string {
   return `${Math.round(Deno.memoryUsage().rss / 2 ** 20)} MiB`;
 }
 
-async function evaluationBench(assetCount: number, days: number, changedShare: number) {
+async function evaluationBench(
+  assetCount: number,
+  days: number,
+  changedShare: number,
+  through: "evaluator" | "sensor",
+) {
   const now = Date.now();
   const start = new Date(Math.floor(now / DAY) * DAY - days * DAY).toISOString().slice(0, 10);
   const partitions = dailyPartitions(start);
@@ -65,14 +78,37 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
       deps,
       partitions,
       ...(i < roots ? {} : { automation: eager() }),
+      // 1 % of the assets must be younger than a day (the sensor path judges them).
+      ...(through === "sensor" && i % 100 === 50
+        ? { freshness: freshness({ maxLagMinutes: 24 * 60 }) }
+        : {}),
       materialize: () => {},
     }));
   }
   const t0 = performance.now();
   const graph = defineGraph({ assets });
   const store = new MemoryRunStore();
-  const evaluator = new AutomationEvaluator(graph, store, { loadedAt: now - 3600_000 });
-  await evaluator.start();
+  const clock = new FakeClock(now - 3600_000);
+  const sensor = through === "sensor"
+    ? automationSensor(graph, { runStore: store, daemonId: "bench", loadedAt: now - 3600_000 })
+    : undefined;
+  let cursor: string | undefined;
+  const tickSensor = async (at: number) => {
+    clock.advance(at - clock.now());
+    const t = performance.now();
+    const result = await (sensor as NonNullable<typeof sensor>).sensor.evaluate(
+      buildSensorContext({ ...(cursor === undefined ? {} : { cursor }), clock, runStore: store }),
+    );
+    if ("cursor" in result && result.cursor !== undefined) cursor = result.cursor;
+    return {
+      ms: performance.now() - t,
+      runs: "runRequests" in result ? result.runRequests.length : 0,
+    };
+  };
+  const evaluator = sensor?.evaluator ??
+    new AutomationEvaluator(graph, store, { loadedAt: now - 3600_000 });
+  if (sensor) await tickSensor(now - 3600_000); // starts the sensor (and its evaluator) on the empty store
+  else await evaluator.start();
   const built = performance.now() - t0;
 
   // Every partition materialized once, an hour ago (the initial state).
@@ -124,6 +160,7 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
   }[] = [];
   let cool = 0;
   let idleMs = 0;
+  const sensorTicks: { ms: number; runs: number }[] = [];
   for (let round = 0; round < 5; round++) {
     const when = now + (round + 1) * 10_000;
     const events: RunEvent[] = [];
@@ -142,6 +179,11 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
     for (let i = 0; i < events.length; i += 5000) {
       await store.appendEvents(events.slice(i, i + 5000));
     }
+    if (sensor) {
+      sensorTicks.push(await tickSensor(when + 1000));
+      await tickSensor(when + 2000); // cool-down
+      continue;
+    }
     const t2 = performance.now();
     await evaluator.refresh();
     const refresh = performance.now() - t2;
@@ -158,6 +200,19 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
   }
   const median = (xs: number[]) =>
     [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  if (sensor) {
+    const ms = median(sensorTicks.slice(1).map((t) => t.ms));
+    const records = await store.listAutomationRecords({ kind: "freshness", limit: 1000 });
+    console.log(
+      `sensor tick, 1 % changed (${changed.toLocaleString()} partitions a round, ${
+        graph.order.filter((k) => graph.assets.get(k)?.freshness).length
+      } assets with a freshness policy): ${ms.toFixed(0)} ms (median of rounds 2-5; first ${
+        sensorTicks[0]?.ms.toFixed(0)
+      } ms), ${sensorTicks[1]?.runs} run(s) planned a round; ${records.length} freshness ` +
+        `verdict(s) recorded over ${sensorTicks.length * 2 + 1} ticks; RSS ${rss()}`,
+    );
+    return { tickMs: ms, fullMs: full.durationMs };
+  }
   const warm = rounds.slice(1);
   const first = rounds[0] as (typeof rounds)[number];
   const refreshMs = median(warm.map((r) => r.refresh));
@@ -182,6 +237,7 @@ async function evaluationBench(assetCount: number, days: number, changedShare: n
       `the full evaluation (${full.durationMs.toFixed(0)} ms); goal < 1000 ms: ` +
       `${tick < 1000 && first.refresh + first.evaluate < 1000 ? "met" : "NOT met"}; RSS ${rss()}`,
   );
+  return { tickMs: tick, fullMs: full.durationMs };
 }
 
 async function hopBench(samples: number) {
@@ -287,10 +343,19 @@ export async function main(args: readonly string[] = []): Promise<void> {
       hops: { type: "string" },
     },
   });
-  await evaluationBench(
+  const shape = [
     Number(values.assets ?? 10_000),
     Number(values.days ?? 365),
     Number(values.changed ?? 0.01),
+  ] as const;
+  const alone = await evaluationBench(...shape, "evaluator");
+  const daemon = await evaluationBench(...shape, "sensor");
+  console.log(
+    `  => sensor tick / evaluator tick (feed + evaluation) = ${
+      (daemon.tickMs / alone.tickMs).toFixed(2)
+    }; sensor tick / full evaluation = ${
+      (daemon.tickMs / daemon.fullMs).toFixed(3)
+    }; goal < 1000 ms: ${daemon.tickMs < 1000 ? "met" : "NOT met"}`,
   );
   await hopBench(Number(values.hops ?? 10));
 }
