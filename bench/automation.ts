@@ -16,8 +16,8 @@
  * 2. The hop from an upstream materialization to its eager downstream run
  *    being recorded, through a running daemon (SQLite run store, 1 s tick):
  *    upstream run launched by the daemon itself (event-driven wake-up) and
- *    upstream run made by another process (`materialize`, seen at the next
- *    tick).
+ *    upstream run made by another process (`materialize`, seen by the
+ *    daemon's feed watch, `automationWatchMs` = 100 ms, or at the next tick).
  *
  * @module
  */
@@ -319,7 +319,7 @@ async function hopBench(samples: number) {
     );
     console.log(`  upstream run launched by the daemon (event-driven): ${stats(inDaemon)}`);
     console.log(
-      `  upstream run made by another process (seen at the next tick): ${stats(outside)}`,
+      `  upstream run made by another process (seen by the feed watch, 100 ms): ${stats(outside)}`,
     );
     console.log(
       `  => goal <= 1000 ms per hop: ${

@@ -83,6 +83,7 @@ import {
   automationSensor,
   needsAutomation,
 } from "./automation/sensor.ts";
+import { feedEnd } from "./automation/state.ts";
 import { ResourcePool } from "./_resource_pool.ts";
 
 /** Owner name under which launch claims are recorded; sensor names cannot contain ':'. */
@@ -172,6 +173,15 @@ export interface DaemonOptions<R> {
    * @default {20}
    */
   readonly automationDebounceMs?: number;
+  /**
+   * While `run()` goes on, how often the run store's feed is looked at for
+   * materializations and run ends made elsewhere (another process's
+   * `materialize`, queue workers, another daemon's runs): one new wakes the
+   * automation at once instead of at its next interval (milliseconds); `0`
+   * turns the watch off. One cheap indexed read per look.
+   * @default {100}
+   */
+  readonly automationWatchMs?: number;
   /**
    * A freshness verdict that has not changed is recorded again (as a check
    * result) after this long; a changed one at once (milliseconds).
@@ -339,6 +349,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
       }` +
         `, every ${this.#intervalMs} ms, run store ${this.#store.description}`,
     );
+    const watching = this.#watchFeed();
     try {
       while (!this.#stop.signal.aborted) {
         await this.#tick(true);
@@ -363,6 +374,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
       }
     } finally {
       await this.close();
+      await watching;
     }
   }
 
@@ -753,6 +765,10 @@ export class SensorDaemon<R> implements AsyncDisposable {
     let recorded!: () => void;
     const started = new Promise<void>((resolve) => (recorded = resolve));
     const tags = { ...request.tags, [kind]: owner, run_key: request.runKey };
+    this.#ownRuns.add(runId);
+    if (this.#ownRuns.size > 1000) {
+      this.#ownRuns.delete(this.#ownRuns.values().next().value as string);
+    }
     const run = materialize(this.#graph, {
       runId,
       selection: request.selection,
@@ -893,12 +909,60 @@ export class SensorDaemon<R> implements AsyncDisposable {
 
   #wakeTimer: ReturnType<typeof setTimeout> | undefined;
   #wakePending = false;
+  /** Runs this daemon executes (the last 1000): their events wake it already. */
+  readonly #ownRuns = new Set<string>();
+
+  /**
+   * Watches the feed for what other processes materialize or end (see
+   * {@linkcode DaemonOptions.automationWatchMs}) and wakes the automation.
+   * Wall-clock polling of an outside system, so real timers: a faked clock
+   * is business time and must not move because of it.
+   */
+  async #watchFeed(): Promise<void> {
+    const everyMs = this.#options.automationWatchMs ?? 100;
+    if (!this.#automation || everyMs <= 0) return;
+    let after: number | undefined;
+    let failing = false;
+    while (!this.#stop.signal.aborted) {
+      try {
+        if (after === undefined) {
+          after = await feedEnd(this.#store);
+        } else {
+          const events = await this.#store.listEventsAfter(after, {
+            types: WATCHED_EVENTS,
+            limit: 1000,
+          });
+          after = events.at(-1)?.id ?? after;
+          const outside = events.find((e) => !this.#ownRuns.has(e.runId));
+          if (outside && !this.#stop.signal.aborted) this.#onRunEvent(outside.type);
+        }
+        failing = false;
+      } catch (error) {
+        // The next tick reports a store that does not answer; say it once here.
+        if (!failing) this.#log.warn(`cannot watch the run store: ${toError(error).message}`);
+        failing = true;
+      }
+      const stop = this.#stop.signal;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, everyMs);
+        function done() {
+          clearTimeout(timer);
+          stop.removeEventListener("abort", done);
+          resolve();
+        }
+        stop.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
 
   #sleepMs(): number {
     const intervals = this.#sensors.map((s) => s.intervalMs ?? this.#intervalMs);
     return Math.min(this.#intervalMs, ...intervals);
   }
 }
+
+/** Events of other processes' runs that make the automation due (see #onRunEvent). */
+const WATCHED_EVENTS = ["materialization", "step_failed", "step_skipped", "run_finished"] as const;
 
 /**
  * Runs a {@linkcode SensorDaemon} until `options.signal` aborts, then shuts it

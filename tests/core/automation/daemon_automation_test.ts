@@ -242,3 +242,40 @@ Deno.test("automation: a run store fault mid-evaluation loses no request; each r
     });
   }
 });
+
+Deno.test("automation: an upstream materialized by another process wakes the daemon at once, not at its next interval", async () => {
+  const { executed, graph } = world();
+  const store = new MemoryRunStore();
+  const controller = new AbortController();
+  // A tick interval no test waits out: only the feed watch can bring the downstream run.
+  const d = new SensorDaemon(graph, {
+    runStore: store,
+    daemonId: "d1",
+    intervalMs: 600_000,
+    automationWatchMs: 20,
+    signal: controller.signal,
+  });
+  const loop = d.run();
+  try {
+    await until(async () => (await store.getCursor(AUTOMATION_SENSOR)) !== undefined);
+    const { materialize } = await import("../../../core/executor.ts");
+    await materialize(graph, { selection: "bronze", runStore: store }); // another process
+    await until(async () =>
+      (await store.listRuns({ tags: { sensor: AUTOMATION_SENSOR } }))
+        .some((r) => r.status === "success")
+    );
+    assert.deepEqual(executed, ["bronze", "stg", "mart"]);
+  } finally {
+    controller.abort();
+    await loop;
+  }
+});
+
+/** Waits (real time, generous deadline for a loaded machine) until `ok`. */
+async function until(ok: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
