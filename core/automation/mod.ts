@@ -27,6 +27,7 @@ export {
   type AlertOptions,
   type AlertResources,
   type AlertSensor,
+  type DeliveryGuarantee,
   onCheckFailure,
   onFreshnessBreach,
   onRunFailure,
@@ -41,6 +42,7 @@ export {
   type EvaluationResult,
 } from "./evaluate.ts";
 export {
+  AUTOMATION_CHECK_TAG,
   AUTOMATION_SENSOR,
   AUTOMATION_TAG,
   type AutomationCursor,
@@ -61,3 +63,9 @@ export {
   staleRuns,
 } from "./staleness.ts";
 export { type PlannedRun, type RunPlan } from "./plan_runs.ts";
+export {
+  FRESHNESS_CHECK,
+  FRESHNESS_CHECK_MARK,
+  freshnessCheckData,
+  freshnessMetadata,
+} from "./freshness_check.ts";

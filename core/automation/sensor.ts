@@ -25,7 +25,7 @@
  * daemon: the store is read again before recording, so a daemon taking over
  * does not record, nor alert on, a change its predecessor already recorded),
  * and while it stays the same at most every `freshnessRecordEveryMs`. The
- * verdicts of one evaluation are `check` events of one "check run" (tags
+ * verdicts of one evaluation are `check` events of one "check run" (tag
  * `automation_check=freshness`), which is how the check history of the UI
  * and `deno task cli show` see them.
  *
@@ -399,11 +399,8 @@ async function recordFreshnessChecks(
     status: "success",
     selection: verdicts.map((v) => v.key).join(","),
     partitions: null,
-    tags: {
-      sensor: AUTOMATION_SENSOR,
-      [AUTOMATION_CHECK_TAG]: "freshness",
-      [AUTOMATION_TAG]: String(tick),
-    },
+    // Not `sensor=automation`: that tag means "launched by the automation".
+    tags: { [AUTOMATION_CHECK_TAG]: "freshness", automation_check_tick: String(tick) },
     startedAt: now,
     finishedAt: now,
     errorSummary: null,
