@@ -25,6 +25,7 @@ import { EVENT_TYPES, idParam, limitParam, someOfParam } from "./params.ts";
 import { automationTags, cursorOf, parseRunFilter, queryRuns } from "./run_query.ts";
 import { readPreview, relationOf } from "./warehouse_preview.ts";
 import { LedgerReadError, readLedgerDocument } from "./ledger_read.ts";
+import { queueJson, readQueue } from "./pages/queue.ts";
 
 /** Every endpoint, for the API page and `GET /api/`. */
 export const ENDPOINTS: readonly { path: string; summary: string }[] = [
@@ -84,6 +85,11 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
     path: "GET /api/automation/{name}/ticks?before=&limit=",
     summary:
       "one sensor's or schedule's tick records, newest first; keyset pages (`next` → `before`)",
+  },
+  {
+    path: "GET /api/queue",
+    summary:
+      "the run queue: counts, limits, waiting runs in admission order with why each waits, running, ended, workers; 404 without a queue",
   },
   { path: "GET /api/lake/objects?bucket=&prefix=&token=", summary: "one folder level of a bucket" },
   {
@@ -510,6 +516,22 @@ export function apiRoutes(ctx: UiContext): Hono {
       throw error;
     }
     return c.json({ bucket, key, head, ledger: doc ?? null });
+  });
+
+  api.get("/queue", async (c) => {
+    if (!ctx.queue) {
+      return jsonError(
+        c,
+        404,
+        "no_queue",
+        "This UI has no run queue (runs execute in its process); a queue needs RUNS_URL=postgres://...",
+      );
+    }
+    return etagged(
+      c,
+      JSON.stringify(queueJson(await readQueue(ctx.queue, ctx.clock.now()))),
+      "application/json",
+    );
   });
 
   api.get("/ledger/:id", async (c) => {

@@ -9,6 +9,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { Graph } from "../core/graph.ts";
 import type { RunStore } from "../core/run_store/types.ts";
+import type { RunQueue } from "../core/worker/queue.ts";
 import type { Ledger } from "../resources/ledger/types.ts";
 import type { ObjectStore } from "../resources/object_store/types.ts";
 import type { Warehouse } from "../resources/warehouse/types.ts";
@@ -80,6 +81,14 @@ export class UiContext {
     this.sources = parts.sources;
     this.clock = parts.clock;
     this.tokenRequired = parts.tokenRequired;
+  }
+
+  /**
+   * The run queue launched runs go to (a Postgres run store, RUN_QUEUE=auto),
+   * or `undefined` when runs execute in this process.
+   */
+  get queue(): RunQueue | undefined {
+    return this.launcher.queue;
   }
 
   /** The landing bucket's name. */

@@ -59,11 +59,16 @@ export interface PageOptions {
   readonly tokenRequired?: boolean;
   /** Whether this browser holds the token cookie. */
   readonly signedIn?: boolean;
+  /** Entries after {@linkcode NAV}'s runs entry (the queue, when there is one). */
+  readonly extraNav?: readonly (readonly [string, string])[];
 }
 
 /** The page shell: head, navigation, body. */
 export function page(title: string, body: Html, options: PageOptions = {}): Html {
-  const nav = NAV.map(([href, label]) =>
+  const entries = options.extraNav?.length
+    ? [...NAV.slice(0, 2), ...options.extraNav, ...NAV.slice(2)]
+    : NAV;
+  const nav = entries.map(([href, label]) =>
     h`<a href="${href}" class="${options.active === href ? "active" : ""}">${label}</a>`
   );
   const auth = options.tokenRequired

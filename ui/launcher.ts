@@ -2,7 +2,11 @@
  * Launching runs from the UI: the same `materialize()` the CLI calls, on the
  * same run store, so a run launched here is recorded, evented and ends with
  * the same statuses as `deno task materialize` — it only runs in the UI's
- * process. Cancel reaches any running run: one launched here is aborted at
+ * process. With a run queue (a Postgres run store, RUN_QUEUE=auto) the run
+ * goes to the queue instead, as `materialize --queue` does (pools and group
+ * tag read from the graph, the selection refused before anything is
+ * queued), and a worker executes it; a run still waiting there is canceled
+ * in the queue. Cancel reaches any running run: one launched here is aborted at
  * once (the signal the executor honours, as Ctrl-C does for the CLI); one of
  * another process (the CLI, a daemon, a worker) is asked through the run
  * store, and its owner cancels it at its next heartbeat.
@@ -18,6 +22,9 @@ import type { Logger } from "../core/logger.ts";
 import type { PartitionSelection } from "../core/plan.ts";
 import type { ResourceSources } from "../core/resource.ts";
 import type { RunRecord, RunStore } from "../core/run_store/types.ts";
+import { systemClock } from "../core/clock.ts";
+import { enqueueRuns } from "../core/worker/launch.ts";
+import type { QueuedRun, RunQueue } from "../core/worker/queue.ts";
 
 /** What to launch. */
 export interface LaunchRequest {
@@ -29,6 +36,10 @@ export interface LaunchRequest {
   readonly partitions?: PartitionSelection;
   /** Tags recorded with the run. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Queue priority (higher first); only with a queue. @default {0} */
+  readonly priority?: number;
+  /** Run retries of a queued run. @default {LauncherOptions.maxRetries} */
+  readonly maxRetries?: number;
 }
 
 /** Options of {@linkcode Launcher}. */
@@ -46,6 +57,10 @@ export interface LauncherOptions<R> {
    * how soon another process notices it died.
    */
   readonly heartbeatIntervalMs?: number;
+  /** The run queue: launched runs go there for the workers instead of running here. */
+  readonly queue?: RunQueue;
+  /** Run retries of queued runs that set none (QUEUE_MAX_RETRIES). @default {0} */
+  readonly maxRetries?: number;
 }
 
 /**
@@ -62,12 +77,19 @@ export class Launcher<R = unknown> {
   readonly #store: RunStore;
   readonly #options: LauncherOptions<R>;
   readonly #running = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  readonly #clock: Clock;
 
   /** A launcher for `graph`, recording into `store`. */
   constructor(graph: Graph<R>, store: RunStore, options: LauncherOptions<R> = {}) {
     this.#graph = graph;
     this.#store = store;
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** The run queue launched runs go to, or `undefined` when they run in this process. */
+  get queue(): RunQueue | undefined {
+    return this.#options.queue;
   }
 
   /** Ids of runs launched here that have not ended. */
@@ -82,6 +104,26 @@ export class Launcher<R = unknown> {
    */
   async launch(request: LaunchRequest): Promise<string> {
     const runId = crypto.randomUUID();
+    const queue = this.#options.queue;
+    if (queue) {
+      // Resolved (a bad selection rejects with its SelectionError) before anything is queued.
+      await enqueueRuns(this.#graph, queue, [{
+        runId,
+        selection: request.selection,
+        ...(request.exclude ? { exclude: request.exclude } : {}),
+        partitions: request.partitions ?? null,
+        tags: { launched_by: "ui", ...request.tags },
+        priority: request.priority ?? 0,
+        maxRetries: request.maxRetries ?? this.#options.maxRetries ?? 0,
+      }], { now: this.#clock.now() });
+      return runId;
+    }
+    if (request.priority !== undefined && request.priority !== 0) {
+      throw new RangeError(
+        "A priority orders runs in the queue, and this UI has none (runs execute in its process): " +
+          "leave it empty, or use RUNS_URL=postgres://... for a queue",
+      );
+    }
     const abort = new AbortController();
     const started = Promise.withResolvers<void>();
     const done = materialize(this.#graph, {
@@ -122,7 +164,9 @@ export class Launcher<R = unknown> {
    * in every case (who asked, when), so the run page and other processes see it.
    */
   async cancel(run: RunRecord, reason: string): Promise<CancelOutcome> {
-    const now = this.#options.clock?.now() ?? Date.now();
+    const now = this.#clock.now();
+    // A worker's queue entry records the request too (it is what the worker reads first).
+    if (this.#options.queue) await this.#options.queue.cancel(run.runId, reason, now);
     const requested = await this.#store.requestCancel(run.runId, { time: now, reason });
     const here = this.#running.get(run.runId);
     if (here) {
@@ -131,6 +175,16 @@ export class Launcher<R = unknown> {
     }
     if (!requested) return "not_running";
     return run.owner === null ? "no_owner" : "requested";
+  }
+
+  /**
+   * Cancels a run that waits in the queue (no worker took it yet): it leaves
+   * the queue and never runs. On a `started` entry it records the request.
+   * Returns the entry afterwards, or `undefined` when the queue has no such
+   * run or there is no queue.
+   */
+  async cancelQueued(runId: string, reason: string): Promise<QueuedRun | undefined> {
+    return await this.#options.queue?.cancel(runId, reason, this.#clock.now());
   }
 
   /**

@@ -11,10 +11,14 @@ import { type CliApp, EXIT, UsageError } from "../core/cli/app.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Clock } from "../core/clock.ts";
 import { SensorDaemon } from "../core/daemon.ts";
+import { toError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import type { ResourceSources } from "../core/resource.ts";
 import type { RunStore } from "../core/run_store/types.ts";
+import { queueMode } from "../core/worker/daemon_mode.ts";
+import type { RunQueue } from "../core/worker/queue.ts";
+import { RunWorker } from "../core/worker/worker.ts";
 import { UiContext, type UiSources } from "./context.ts";
 import { Launcher } from "./launcher.ts";
 import { checkBind } from "./security.ts";
@@ -44,6 +48,13 @@ export interface ServeUiOptions<R> {
   readonly log?: Logger;
   /** Heartbeat interval of the runs it launches. @default {10000} */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * The run queue: launched runs go there (the UI does not close it), and
+   * the queue page shows it. Without one, runs execute in the UI's process.
+   */
+  readonly queue?: RunQueue;
+  /** Run retries of queued runs that set none (QUEUE_MAX_RETRIES). @default {0} */
+  readonly maxRetries?: number;
 }
 
 /** A running UI server. */
@@ -69,6 +80,8 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     clock,
     ...(options.log ? { log: options.log } : {}),
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
   });
   const context = new UiContext({
     graph: options.graph as Graph<unknown>,
@@ -108,6 +121,11 @@ export const UI_USAGE = `Usage: ui [--host HOST] [--port PORT]
 
 ui serves the web UI; dev serves it and runs the sensor daemon in the same
 process (sensors and schedules launch runs while you look).
+
+With a run queue (RUNS_URL=postgres://..., RUN_QUEUE=auto) runs launched from
+the UI go to the queue and the Queue page shows it; dev then also leads the
+daemon and the coordinator (like 'sensor') and runs one worker in process, so
+queued runs execute without a separate 'deno task worker'.
 
 Options:
   --host HOST      address to listen on (default 127.0.0.1; any other needs UI_TOKEN)
@@ -175,6 +193,11 @@ export async function uiCommand<R>(
   const graph = await app.loadGraph();
   const { sources, secrets, token } = await setup.sources();
   await using store = await app.openRunStore();
+  const queue = await app.openQueue?.();
+  await using _queue = {
+    [Symbol.asyncDispose]: async () => await queue?.[Symbol.asyncDispose](),
+  };
+  const clock = app.clock ?? systemClock;
   const log = createLogger((record) =>
     io.out(
       `${new Date(record.time).toISOString()} ${
@@ -191,21 +214,20 @@ export async function uiCommand<R>(
     ...(token ? { token } : {}),
     secrets,
     log,
+    clock,
     ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
+    ...(queue ? { queue, maxRetries: app.queueMaxRetries?.() ?? 0 } : {}),
   });
   io.out(`UI_URL=${server.url}\n`);
-  io.out(`Serving the UI at ${server.url} (run store ${store.description}); Ctrl-C stops\n`);
+  io.out(
+    `Serving the UI at ${server.url} (run store ${store.description}${
+      queue ? `; runs go to the queue ${queue.description}` : ""
+    }); Ctrl-C stops\n`,
+  );
   const stop = options.signal ?? new AbortController().signal;
   try {
     if (options.daemon) {
-      const daemon = new SensorDaemon(graph, {
-        runStore: store,
-        intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
-        log,
-        signal: stop,
-        ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
-      });
-      await daemon.run();
+      await runDaemon(app, graph, store, queue, clock, log, stop, parsed.intervalMs);
     } else if (!stop.aborted) {
       await new Promise<void>((resolve) =>
         stop.addEventListener("abort", () => resolve(), { once: true })
@@ -215,4 +237,49 @@ export async function uiCommand<R>(
     await server.close();
   }
   return EXIT.ok;
+}
+
+/**
+ * `dev`'s background work: the sensor daemon; with a queue, as `sensor`
+ * runs it (daemon lock, coordinator, runs to the queue) plus one worker in
+ * this process that executes the queued runs.
+ */
+async function runDaemon<R>(
+  app: CliApp<R>,
+  graph: Graph<R>,
+  store: RunStore,
+  queue: RunQueue | undefined,
+  clock: Clock,
+  log: Logger,
+  stop: AbortSignal,
+  intervalMs: number | undefined,
+): Promise<void> {
+  const heartbeat = app.heartbeatIntervalMs
+    ? { heartbeatIntervalMs: app.heartbeatIntervalMs() }
+    : {};
+  // The worker executes queued runs even while this daemon stands by for another's lock.
+  const worker = queue
+    ? new RunWorker(graph, { queue, runStore: store, clock, log, ...heartbeat }).run(stop)
+      .catch((error) => log.error(`worker stopped: ${toError(error).message}`))
+    : undefined;
+  await using queued = await queueMode(app, graph, store, clock, log, stop);
+  if (queued.standbyEnded) {
+    await worker;
+    return;
+  }
+  const signal = queued.signal ?? stop;
+  const daemon = new SensorDaemon(graph, {
+    ...(queued.launch ? { launch: queued.launch } : {}),
+    runStore: store,
+    clock,
+    intervalMs: intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
+    log,
+    signal,
+    ...heartbeat,
+  });
+  try {
+    await daemon.run();
+  } finally {
+    await worker;
+  }
 }

@@ -29,6 +29,7 @@ import { lakePage, ledgerDocPage, ledgerErrorView, objectPage } from "./pages/la
 import { LedgerReadError } from "./ledger_read.ts";
 import { mapPage } from "./pages/map.ts";
 import { martsPage } from "./pages/marts.ts";
+import { queuedRunPage, queuePage } from "./pages/queue.ts";
 import { runPage, runsPage } from "./pages/runs.ts";
 import { BadParamError, EVENT_TYPES, idParam, LOG_LEVELS, oneOfParam } from "./params.ts";
 import { parseRunFilter } from "./run_query.ts";
@@ -129,6 +130,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     ...(active ? { active } : {}),
     tokenRequired: options.token !== undefined,
     signedIn: hasToken(c, options.token),
+    ...(ctx.queue ? { extraNav: [["/queue", "Queue"]] as const } : {}),
   });
 
   /** A full page, or one live fragment of it (`?fragment=ID`, ETag'd). */
@@ -212,8 +214,46 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     }
     return respond(c, "Runs", "/runs", result);
   });
+  app.get("/queue", async (c) => {
+    if (!ctx.queue) {
+      return c.html(
+        page(
+          "Queue",
+          h`<h1>Run queue</h1>${
+            empty(
+              "This UI has no run queue: runs execute in the process that launches them. " +
+                "A queue needs RUNS_URL=postgres://... (and RUN_QUEUE=auto), shared with the workers.",
+            )
+          }`,
+          opts(c, "/queue"),
+        ),
+        404,
+      );
+    }
+    return respond(c, "Queue", "/queue", await queuePage(ctx, ctx.queue));
+  });
   app.get("/runs/:id", async (c) => {
     const run = await ctx.store.getRun(c.req.param("id"));
+    const entry = run ? undefined : await ctx.queue?.get(c.req.param("id"));
+    if (!run && entry && ctx.queue) {
+      // Queued, not yet recorded by a worker: the queue's view of it, live until it starts.
+      return respond(
+        c,
+        `Run ${entry.runId.slice(0, 8)}`,
+        "/runs",
+        await queuedRunPage(ctx, ctx.queue, entry),
+      );
+    }
+    if (run && c.req.query("fragment") === "queued") {
+      // A page opened while the run waited in the queue: a worker has recorded it since.
+      return etagged(
+        c,
+        String(
+          h`<p data-reload>Run started: <a href="${runHref(run.runId)}">open its page</a>.</p>`,
+        ),
+        "text/html",
+      );
+    }
     if (!run) {
       return c.html(
         page(
@@ -397,6 +437,9 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       if (error instanceof SelectionError) {
         return actionError(c, input, error.message, error.suggestion);
       }
+      if (error instanceof RangeError || error instanceof TypeError) {
+        return actionError(c, input, error.message); // a priority without a queue, a bad number
+      }
       throw error;
     }
   });
@@ -433,6 +476,10 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
   });
   app.post("/actions/runs/:id/cancel", async (c) => {
     const run = await ctx.store.getRun(c.req.param("id"));
+    if (!run && ctx.queue) {
+      const entry = await ctx.queue.get(c.req.param("id"));
+      if (entry) return await cancelQueuedRun(c, entry.runId);
+    }
     if (!run) return jsonError(c, 404, "unknown_run", `No run has id '${c.req.param("id")}'`);
     if (run.status !== "running") {
       return jsonError(
@@ -481,9 +528,42 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     }
   });
 
+  /** Cancels a run that is in the queue and not in the run store (yet). */
+  const cancelQueuedRun = async (c: Context, runId: string) => {
+    const reason = "canceled from the UI";
+    const before = await ctx.queue?.get(runId);
+    const after = before?.state === "finished" || before?.state === "canceled"
+      ? before // left the queue already: nothing to cancel
+      : await ctx.launcher.cancelQueued(runId, reason);
+    if (after === undefined) {
+      return jsonError(c, 404, "unknown_run", `No run has id '${runId}'`);
+    }
+    let outcome: string;
+    if (after !== before && after.state === "canceled") {
+      outcome = "dequeued"; // it left the queue now and never runs
+    } else if (after.state === "started") {
+      // A worker is recording it: ask through the run store too, for when it has.
+      await ctx.store.requestCancel(runId, { time: ctx.clock.now(), reason });
+      outcome = "requested";
+    } else {
+      return jsonError(
+        c,
+        409,
+        "not_running",
+        `Run '${runId}' already left the queue (${after.outcome ?? after.state})`,
+      );
+    }
+    if (wantsJson(c)) {
+      return c.json({ runId, url: runHref(runId), outcome, queueState: after.state }, 202);
+    }
+    return c.redirect(c.req.header("referer")?.endsWith("/queue") ? "/queue" : runHref(runId), 303);
+  };
+
   /** Redirects a browser form to the run page; answers JSON to scripts. */
   const actionDone = (c: Context, runId: string) =>
-    wantsJson(c) ? c.json({ runId, url: runHref(runId) }) : c.redirect(runHref(runId), 303);
+    wantsJson(c)
+      ? c.json({ runId, url: runHref(runId), ...(ctx.queue ? { state: "queued" } : {}) })
+      : c.redirect(runHref(runId), 303);
 
   const actionError = (
     c: Context,
@@ -544,8 +624,27 @@ export function launchRequest(input: Record<string, string>):
     exclude?: string;
     partitions?: PartitionSelection;
     tags: Record<string, string>;
+    priority?: number;
+    maxRetries?: number;
   }
   | { error: string } {
+  const whole = (name: string, min: number): number | { error: string } | undefined => {
+    const text = (input[name] ?? "").trim();
+    if (text === "") return undefined;
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+      return {
+        error: `${name} must be a whole number${
+          min > -Infinity ? ` >= ${min}` : ""
+        }, got '${text}'`,
+      };
+    }
+    return value;
+  };
+  const priority = whole("priority", -Infinity);
+  if (typeof priority === "object") return priority;
+  const maxRetries = whole("max_retries", 0);
+  if (typeof maxRetries === "object") return maxRetries;
   let selection = (input.selection ?? "").trim();
   if (selection && (input.upstream === "1" || input.downstream === "1")) {
     selection = selection.split(",").map((term) =>
@@ -574,6 +673,8 @@ export function launchRequest(input: Record<string, string>):
     ...(exclude ? { exclude } : {}),
     ...(partitions ? { partitions } : {}),
     tags,
+    ...(priority !== undefined ? { priority } : {}),
+    ...(maxRetries !== undefined ? { maxRetries } : {}),
   };
 }
 

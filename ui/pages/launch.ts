@@ -79,8 +79,24 @@ ${error ? h`<p class="warn" data-launch-error>${error}</p>` : ""}
 <label>Tags <input name="tags" value="${
     query.tags ?? ""
   }" size="40" placeholder="team=geo, ticket=42"></label>
-<button type="submit">Launch run</button>
+${
+    ctx.queue
+      ? h`<fieldset><legend>Queue</legend>
+<label>priority <input name="priority" value="${
+        query.priority ?? ""
+      }" size="6" placeholder="0" inputmode="numeric"></label>
+<label>run retries <input name="max_retries" value="${
+        query.max_retries ?? ""
+      }" size="4" placeholder="default" inputmode="numeric"></label>
+</fieldset>`
+      : ""
+  }
+<button type="submit">${ctx.queue ? "Queue run" : "Launch run"}</button>
 </form>
 <div id="resolution" data-resolution-box>${resolution}</div>
-<p class="muted">Runs launched here are the same runs as <code>deno task materialize</code>: the same executor, run store and events. They execute in this UI's process.</p>`;
+<p class="muted">Runs launched here are the same runs as <code>deno task materialize</code>: the same executor, run store and events. ${
+    ctx.queue
+      ? h`They go to the <a href="/queue">run queue</a> (as <code>materialize --queue</code>), where a worker takes them within the limits.`
+      : "They execute in this UI's process."
+  }</p>`;
 }

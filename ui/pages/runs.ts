@@ -36,7 +36,15 @@ export async function runsPage(
   const list = runTable(page.runs, page.next, query, ctx.clock.now());
   const day = (ms: number | undefined) =>
     ms === undefined ? "" : new Date(ms).toISOString().slice(0, 10);
-  const body = h`<h1>Runs</h1>
+  const counts = await ctx.queue?.counts();
+  const waiting = counts ? counts.queued + counts.launched : 0;
+  const body = h`<h1>Runs</h1>${
+    counts
+      ? h`<p class="muted" data-queue-waiting="${waiting}">${waiting} run(s) wait in the <a href="/queue">queue</a>${
+        counts.started ? `, ${counts.started} started by workers` : ""
+      }.</p>`
+      : ""
+  }
 <form method="get" action="/runs" class="filters">
 <label>status <select name="status"><option value="">any</option>${
     ["running", "success", "failed", "canceled"].map((s) =>

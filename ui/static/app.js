@@ -35,6 +35,11 @@ function startLive(el) {
         if (html !== null) {
           const open = [...el.querySelectorAll("details[open]")].map((d) => d.textContent);
           el.innerHTML = html;
+          // The thing shown moved on (a queued run a worker started): show its own page.
+          if (el.querySelector("[data-reload]")) {
+            location.reload();
+            return;
+          }
           for (const d of el.querySelectorAll("details")) {
             if (open.includes(d.textContent)) d.open = true;
           }
