@@ -9,6 +9,7 @@
 
 import { type Context, Hono } from "hono";
 import type { AssetDefinition } from "../core/asset.ts";
+import type { AutomationRecordKind } from "../core/run_store/types.ts";
 import { closest } from "../core/suggest.ts";
 import { toError } from "../core/errors.ts";
 import { describePartitions, partitionKeys } from "../core/partitions.ts";
@@ -17,11 +18,11 @@ import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
 import { layoutGraph } from "./layout.ts";
 import { kindsOf } from "./pages/asset.ts";
-import { automationStates, findAutomation } from "./pages/automation.ts";
+import { automations, automationStates, findAutomation } from "./pages/automation.ts";
 import { batchLayers, spatialDocuments } from "./pages/map.ts";
 import { checkHistory, materializationPage } from "./asset_history.ts";
 import { resolve } from "./pages/launch.ts";
-import { EVENT_TYPES, idParam, limitParam, someOfParam } from "./params.ts";
+import { EVENT_TYPES, idParam, limitParam, oneOfParam, someOfParam } from "./params.ts";
 import { automationTags, cursorOf, parseRunFilter, queryRuns } from "./run_query.ts";
 import { readPreview, relationOf } from "./warehouse_preview.ts";
 import { LedgerReadError, readLedgerDocument } from "./ledger_read.ts";
@@ -82,6 +83,11 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
     summary: "sensors and schedules: on/off state, cursor, next tick, latest ticks and runs",
   },
   {
+    path: "GET /api/automation-records?kind=&asset=&before=&limit=",
+    summary:
+      "the automation's records, newest first: evaluations (condition tree, requested or not), ticks, freshness verdicts, notifications; keyset pages",
+  },
+  {
     path: "GET /api/automation/{name}/ticks?before=&limit=",
     summary:
       "one sensor's or schedule's tick records, newest first; keyset pages (`next` → `before`)",
@@ -124,6 +130,14 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
     path: "POST /actions/runs/{id}/reexecute",
     summary: "re-execute a run (from_failure=1: its failed/skipped steps); token + same origin",
   },
+];
+
+/** Kinds of automation records (`kind=` of `/api/automation-records`). */
+const AUTOMATION_RECORD_KINDS: readonly AutomationRecordKind[] = [
+  "evaluation",
+  "tick",
+  "freshness",
+  "notification",
 ];
 
 /** An asset's status as JSON. */
@@ -410,7 +424,7 @@ export function apiRoutes(ctx: UiContext): Hono {
     const now = ctx.clock.now();
     const states = await automationStates(ctx);
     const items = [];
-    for (const item of [...ctx.graph.sensors, ...ctx.graph.schedules]) {
+    for (const item of automations(ctx)) {
       const runs = (await queryRuns(ctx, { automation: item.name }, undefined, 10)).runs;
       const state = states.get(item.name);
       items.push({
@@ -433,6 +447,29 @@ export function apiRoutes(ctx: UiContext): Hono {
       });
     }
     return etagged(c, JSON.stringify({ automations: items }), "application/json");
+  });
+
+  api.get("/automation-records", async (c) => {
+    const kind = oneOfParam("kind", c.req.query("kind"), AUTOMATION_RECORD_KINDS);
+    const asset = c.req.query("asset") || undefined;
+    if (asset !== undefined && !ctx.graph.assets.has(asset)) return unknownAsset(c, ctx, asset);
+    const before = idParam("before", c.req.query("before"), "a record id");
+    const limit = limitParam(c.req.query("limit"), 50, 1000);
+    const records = await ctx.store.listAutomationRecords({
+      limit: limit + 1,
+      ...(kind ? { kind } : {}),
+      ...(asset ? { assetKey: asset } : {}),
+      ...(before !== undefined ? { beforeId: before } : {}),
+    });
+    const page = records.slice(0, limit);
+    return etagged(
+      c,
+      JSON.stringify({
+        records: page,
+        next: records.length > limit ? String(page.at(-1)?.id) : null,
+      }),
+      "application/json",
+    );
   });
 
   api.get("/automation/:name/ticks", async (c) => {

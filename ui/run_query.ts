@@ -10,6 +10,7 @@
 import type { RunRecord, RunStatus } from "../core/run_store/types.ts";
 import { closest } from "../core/suggest.ts";
 import type { UiContext } from "./context.ts";
+import { automations, findAutomation } from "./automations.ts";
 
 /** Filters of the run list. */
 export interface RunFilter {
@@ -86,9 +87,9 @@ function parseCursor(cursor: string): { startedAt: number; runId: string } {
  * @throws {RangeError} when the graph has no sensor or schedule of that name.
  */
 export function automationTags(ctx: UiContext, name: string): Record<string, string> {
-  if (ctx.graph.sensors.some((s) => s.name === name)) return { sensor: name };
-  if (ctx.graph.schedules.some((s) => s.name === name)) return { schedule: name };
-  const names = [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name);
+  const item = findAutomation(ctx, name);
+  if (item) return item.kind === "sensor" ? { sensor: name } : { schedule: name };
+  const names = automations(ctx).map((a) => a.name);
   const near = closest(name, names);
   throw new RangeError(
     `automation '${name}' is no sensor or schedule of this graph${

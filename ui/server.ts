@@ -22,7 +22,12 @@ import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
 import { empty, h, type Html, page, runHref } from "./html.ts";
 import { assetPage } from "./pages/asset.ts";
-import { automationHistoryPage, automationPage, findAutomation } from "./pages/automation.ts";
+import {
+  automationHistoryPage,
+  automationPage,
+  automations,
+  findAutomation,
+} from "./pages/automation.ts";
 import { graphPage } from "./pages/graph.ts";
 import { launchPage, resolutionView, resolve } from "./pages/launch.ts";
 import { lakePage, ledgerDocPage, ledgerErrorView, objectPage } from "./pages/lake.ts";
@@ -291,7 +296,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     if (!item) {
       const near = closest(
         c.req.param("name"),
-        [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name),
+        automations(ctx).map((a) => a.name),
       );
       return c.html(
         page(

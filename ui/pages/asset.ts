@@ -14,6 +14,7 @@ import type { MetadataValue } from "../../core/metadata.ts";
 import { describePartitions, partitionKeys } from "../../core/partitions.ts";
 import type { AssetStatus } from "../asset_status.ts";
 import { chart, type ChartSeries } from "../charts.ts";
+import { assetAutomationSection } from "../automation_records.ts";
 import type { UiContext } from "../context.ts";
 import {
   assetHref,
@@ -68,6 +69,7 @@ export async function assetPage(
   const checks = checksSection(ctx, asset, status, await checkHistory(ctx, asset.key, 500));
   const partitions = asset.partitions ? await partitionsSection(ctx, asset) : h``;
   const preview = await previewSection(ctx, asset, status);
+  const automation = await assetAutomationSection(ctx, asset);
   const staticMeta = Object.fromEntries(
     Object.entries(asset.metadata).filter(([k]) => k !== "compiled_sql" && k !== "owners"),
   );
@@ -100,13 +102,15 @@ ${launchForm(asset)}
 <div data-live="history" id="history" data-every="3000">${history}</div>
 <h2>Checks</h2>
 <div data-live="checks" id="checks" data-every="3000">${checks}</div>
+<h2>Automation</h2>
+<div data-live="automation" id="automation" data-every="3000">${automation}</div>
 ${
     asset.partitions
       ? h`<h2>Partitions</h2><div data-live="partitions" id="partitions" data-every="3000">${partitions}</div>`
       : ""
   }
 ${preview}`;
-  return { body, fragments: { state: header, latest, history, checks, partitions } };
+  return { body, fragments: { state: header, latest, history, checks, partitions, automation } };
 }
 
 function assetLinks(keys: readonly string[]): Html {

@@ -9,19 +9,12 @@
  */
 
 import type { AutomationState, TickRecord } from "../../core/run_store/types.ts";
-import type { ScheduleDefinition } from "../../core/schedule.ts";
-import type { SensorDefinition } from "../../core/sensor.ts";
+import { automationOverview } from "../automation_records.ts";
 import type { UiContext } from "../context.ts";
+import { type Automation, AUTOMATION_ITEM, automations } from "../automations.ts";
+export { type Automation, automations, findAutomation } from "../automations.ts";
 import { badge, empty, formatDuration, h, type Html, runLink, time } from "../html.ts";
 import { queryRuns } from "../run_query.ts";
-
-/** A sensor or schedule of the graph. */
-export type Automation = SensorDefinition | ScheduleDefinition;
-
-/** The graph's sensor or schedule named `name`, or `undefined`. */
-export function findAutomation(ctx: UiContext, name: string): Automation | undefined {
-  return [...ctx.graph.sensors, ...ctx.graph.schedules].find((a) => a.name === name);
-}
 
 /** Every sensor's and schedule's state, by name (absent: never set, so on). */
 export async function automationStates(ctx: UiContext): Promise<Map<string, AutomationState>> {
@@ -101,7 +94,7 @@ export async function automationPage(
   const now = ctx.clock.now();
   const states = await automationStates(ctx);
   const rows: Html[] = [];
-  for (const item of [...ctx.graph.sensors, ...ctx.graph.schedules]) {
+  for (const item of automations(ctx)) {
     const state = states.get(item.name);
     const cursor = await ctx.store.getCursor(item.name);
     const ticks = await ctx.store.listTicks(item.name, { limit: 5 });
@@ -138,6 +131,7 @@ export async function automationPage(
 </table>
 <h3>Latest ticks <a class="small" href="/automation/${item.name}">history →</a></h3>
 ${ticksTable(ticks)}
+${item === AUTOMATION_ITEM ? await automationOverview(ctx) : ""}
 </section>`);
   }
   const list = rows.length ? h`${rows}` : empty("This graph has no sensors or schedules.");
@@ -175,6 +169,13 @@ export async function automationHistoryPage(
 <div data-live="header" id="header" data-every="2000">${header}</div>
 <p><a href="/runs?automation=${item.name}">its runs</a> · <a href="/automation#${item.name}">all sensors and schedules</a></p>
 <h2>Ticks</h2>
-<div data-live="history" id="history" data-every="2000">${history}</div>`;
+<div data-live="history" id="history" data-every="2000">${history}</div>
+${
+    item === AUTOMATION_ITEM
+      ? h`<div data-live="records" id="records" data-every="3000">${await automationOverview(
+        ctx,
+      )}</div>`
+      : ""
+  }`;
   return { body, fragments: { header, history } };
 }

@@ -24,6 +24,7 @@ import {
   trusted,
 } from "../html.ts";
 import { queryRuns, type RunFilter } from "../run_query.ts";
+import { automations } from "../automations.ts";
 
 /** The run list body and its live part. */
 export async function runsPage(
@@ -32,7 +33,7 @@ export async function runsPage(
   query: Record<string, string | undefined>,
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
   const page = await queryRuns(ctx, filter, query.before);
-  const automations = [...ctx.graph.sensors, ...ctx.graph.schedules].map((a) => a.name);
+  const automationNames = automations(ctx).map((a) => a.name);
   const list = runTable(page.runs, page.next, query, ctx.clock.now());
   const day = (ms: number | undefined) =>
     ms === undefined ? "" : new Date(ms).toISOString().slice(0, 10);
@@ -56,7 +57,7 @@ export async function runsPage(
     ctx.graph.order.slice(0, 2000).map((k) => h`<option value="${k}"></option>`)
   }</datalist>
 <label>sensor/schedule <select name="automation"><option value="">any</option>${
-    automations.map((a) =>
+    automationNames.map((a) =>
       h`<option value="${a}" ${filter.automation === a ? "selected" : ""}>${a}</option>`
     )
   }</select></label>
