@@ -128,6 +128,7 @@ function queueLimits(config: Config | undefined): QueueLimits {
     maxConcurrentRuns: config?.QUEUE_MAX_RUNS ?? "",
     tagLimits: config?.QUEUE_TAG_LIMITS ?? "",
     poolLimits: config?.QUEUE_POOL_LIMITS ?? "",
+    poolGranularity: config?.QUEUE_POOL_GRANULARITY ?? "run",
   });
 }
 

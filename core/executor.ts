@@ -104,6 +104,40 @@ export interface MaterializeOptions<R> {
    * @default {30000}
    */
   readonly cancelGraceMs?: number;
+  /**
+   * Asked before each step that uses resources (its asset's and its checks'
+   * resource keys, the step's pools): resolves, once the step may run, to
+   * the function giving its place back, called when the step ends whatever
+   * happened. The run queue's step-level pool limits (Dagster's op-granular
+   * pools) across every worker come through here. A gate that rejects fails
+   * the step with its error (canceled when the run was canceled meanwhile).
+   */
+  readonly stepGate?: StepGate;
+}
+
+/** A step that waits for its pools (see {@linkcode MaterializeOptions.stepGate}). */
+export interface GatedStep {
+  /** Run id. */
+  readonly runId: string;
+  /** Asset key. */
+  readonly assetKey: string;
+  /** Partition key, or `null`. */
+  readonly partition: string | null;
+  /** Resource keys the step uses (its asset's and its checks'), sorted. */
+  readonly pools: readonly string[];
+}
+
+/** Waits until `step` may run; resolves to what gives its place back. */
+export type StepGate = (
+  step: GatedStep,
+  signal: AbortSignal,
+) => Promise<() => Promise<void>>;
+
+/** Resource keys a step uses (its asset's and its checks'): its pools. */
+function stepPools(step: Step): string[] {
+  const pools = new Set<string>(step.asset.resources);
+  for (const check of step.asset.checks) for (const r of check.resources) pools.add(r);
+  return [...pools].sort();
 }
 
 /** What the cancel grace resolves to: a value no step index can have. */
@@ -472,6 +506,48 @@ class Run<R> {
 
   async #launch(index: number): Promise<number> {
     const step = this.#plan.steps[index] as Step;
+    const gate = this.#options.stepGate;
+    const pools = gate ? stepPools(step) : [];
+    if (gate === undefined || pools.length === 0) return await this.#runStep(index, step);
+    let release: () => Promise<void>;
+    try {
+      release = await gate({
+        runId: this.#runId,
+        assetKey: step.asset.key,
+        partition: step.partition ?? null,
+        pools,
+      }, this.#abort.signal);
+    } catch (error) {
+      const canceled = this.#abort.signal.aborted;
+      if (!canceled) {
+        this.#emit({
+          type: "step_failed",
+          assetKey: step.asset.key,
+          partition: step.partition ?? null,
+          data: { attempt: 0, duration_ms: 0, message: toError(error).message, pools },
+        });
+      }
+      await this.#settle(step, {
+        status: canceled ? "canceled" : "failed",
+        reason: canceled
+          ? `canceled while waiting for pool(s) ${pools.join(", ")}`
+          : `could not take a slot of pool(s) ${pools.join(", ")}: ${toError(error).message}`,
+        ...(canceled ? {} : { error: toError(error) }),
+      });
+      return index;
+    }
+    try {
+      return await this.#runStep(index, step);
+    } finally {
+      await release().catch((error) =>
+        this.#log.warn(
+          `Step '${step.id}': cannot give back its pool slot(s): ${toError(error).message}`,
+        )
+      );
+    }
+  }
+
+  async #runStep(index: number, step: Step): Promise<number> {
     const outcome = await runStep(step, {
       runId: this.#runId,
       graph: this.#graph as Graph<unknown>,

@@ -165,6 +165,13 @@ export const ConfigSchema = z.object({
     const problem = limitsParse({ poolLimits: v });
     if (problem) ctx.addIssue({ code: "custom", message: `QUEUE_POOL_LIMITS: ${problem}` });
   }),
+  /**
+   * What QUEUE_POOL_LIMITS counts: `run` (runs using the resource, decided
+   * at admission) or `step` (steps using it at once across every worker).
+   */
+  QUEUE_POOL_GRANULARITY: z.enum(["run", "step"], {
+    error: "QUEUE_POOL_GRANULARITY must be run (pool limits count runs) or step (they count steps)",
+  }).default("run"),
   /** Run retries of queued runs that set none (Dagster's max_retries). */
   QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(0),
 });

@@ -126,7 +126,7 @@ function blockers(
       );
     }
   }
-  for (const pool of run.pools) {
+  for (const pool of limits.poolGranularity === "step" ? [] : run.pools) {
     const limit = limits.poolLimits[pool];
     if (limit === undefined) continue;
     const used = usage.pools.get(pool) ?? 0;
@@ -149,6 +149,8 @@ export interface LimitSettings {
   readonly tagLimits?: string;
   /** Comma-separated `POOL=N`, e.g. `warehouse=2,spatial=1`. */
   readonly poolLimits?: string;
+  /** `run` (runs using a pool) or `step` (steps using it at once); empty for `run`. */
+  readonly poolGranularity?: string;
 }
 
 /**
@@ -196,10 +198,17 @@ export function parseLimits(settings: LimitSettings): QueueLimits {
     }
     poolLimits[pool] = positive(entry.slice(eq + 1), `pool limit '${entry}'`);
   }
+  const granularity = (settings.poolGranularity ?? "").trim() || "run";
+  if (granularity !== "run" && granularity !== "step") {
+    throw new RangeError(
+      `Cannot read pool granularity '${granularity}': expected run or step`,
+    );
+  }
   return Object.freeze({
     maxConcurrentRuns,
     tagLimits: Object.freeze(tagLimits),
     poolLimits: Object.freeze(poolLimits),
+    poolGranularity: granularity,
   });
 }
 
@@ -210,7 +219,9 @@ export function describeLimits(limits: QueueLimits): string {
     ...limits.tagLimits.map((l) =>
       `${l.key}${l.value !== null ? `=${l.value}` : l.perValue ? "=*" : ""}:${l.limit}`
     ),
-    ...Object.entries(limits.poolLimits).map(([pool, n]) => `pool ${pool}=${n}`),
+    ...Object.entries(limits.poolLimits).map(([pool, n]) =>
+      `pool ${pool}=${n}${limits.poolGranularity === "step" ? " (steps)" : ""}`
+    ),
   ];
   return parts.join(", ");
 }

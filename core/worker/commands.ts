@@ -108,6 +108,7 @@ export async function workerCommand<R>(
   const clock = app.clock ?? systemClock;
   const log = createLogger((r) => io.out(logLine(r, values.json ?? false)), () => clock.now());
   const heartbeatIntervalMs = app.heartbeatIntervalMs?.() ?? 10_000;
+  const limits = app.queueLimits?.();
   const stop = new AbortController();
   if (signal?.aborted) stop.abort();
   signal?.addEventListener("abort", () => stop.abort(), { once: true });
@@ -117,7 +118,7 @@ export async function workerCommand<R>(
     clock,
     log,
     intervalMs: coordinatorIntervalMs(heartbeatIntervalMs),
-    ...(app.queueLimits ? { limits: app.queueLimits() } : {}),
+    ...(limits ? { limits } : {}),
   });
   const worker = new RunWorker(graph, {
     queue,
@@ -128,6 +129,7 @@ export async function workerCommand<R>(
     graceMs,
     heartbeatIntervalMs,
     ...(stepConcurrency ? { stepConcurrency } : {}),
+    ...(limits?.poolGranularity === "step" ? { stepPoolLimits: limits.poolLimits } : {}),
   });
   const coordinating = coordinator?.run(stop.signal);
   try {

@@ -22,6 +22,8 @@ import {
   type QueueState,
   type RunQueue,
   type ServeOptions,
+  type SlotHolder,
+  type SlotRecord,
   type WorkerInfo,
   type WorkerRecord,
 } from "./queue.ts";
@@ -53,6 +55,7 @@ export class MemoryRunQueue implements RunQueue {
   readonly #leaders = new Set<string>();
   readonly #listeners = new Set<() => void>();
   readonly #slots = new Set<Slot>();
+  #poolSlots: SlotRecord[] = [];
   /** Launched runs not yet handed to a worker, in admission order. */
   readonly #undelivered: string[] = [];
   #seq = 0;
@@ -210,7 +213,46 @@ export class MemoryRunQueue implements RunQueue {
 
   forgetWorkers(workerIds: readonly string[]): Promise<void> {
     for (const id of workerIds) this.#workers.delete(id);
+    const gone = new Set(workerIds);
+    const before = this.#poolSlots.length;
+    this.#poolSlots = this.#poolSlots.filter((s) => !gone.has(s.workerId));
+    if (this.#poolSlots.length !== before) this.#changed();
     return Promise.resolve();
+  }
+
+  takeSlots(
+    holder: SlotHolder,
+    limits: Readonly<Record<string, number>>,
+    now: number,
+  ): Promise<boolean> {
+    const limited = holder.pools.filter((pool) => limits[pool] !== undefined);
+    if (this.#poolSlots.some((s) => s.holderId === holder.holderId)) return Promise.resolve(true);
+    for (const pool of limited) {
+      const used = this.#poolSlots.filter((s) => s.pool === pool).length;
+      if (used >= (limits[pool] as number)) return Promise.resolve(false);
+    }
+    for (const pool of limited) {
+      this.#poolSlots.push({
+        pool,
+        holderId: holder.holderId,
+        runId: holder.runId,
+        step: holder.step,
+        workerId: holder.workerId,
+        takenAt: now,
+      });
+    }
+    return Promise.resolve(true);
+  }
+
+  giveSlots(holderId: string): Promise<void> {
+    const before = this.#poolSlots.length;
+    this.#poolSlots = this.#poolSlots.filter((s) => s.holderId !== holderId);
+    if (this.#poolSlots.length !== before) this.#changed();
+    return Promise.resolve();
+  }
+
+  listSlots(): Promise<SlotRecord[]> {
+    return Promise.resolve([...this.#poolSlots]);
   }
 
   publishLimits(limits: QueueLimits): Promise<void> {

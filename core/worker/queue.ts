@@ -105,8 +105,15 @@ export interface QueueLimits {
   readonly maxConcurrentRuns: number | null;
   /** Limits per tag. */
   readonly tagLimits: readonly TagLimit[];
-  /** Most runs using each pool at once, by pool name. */
+  /** Most runs (or steps, see `poolGranularity`) using each pool at once, by pool name. */
   readonly poolLimits: Readonly<Record<string, number>>;
+  /**
+   * What a pool limit counts (Dagster's pool granularity): `run` = runs
+   * using the pool, decided at admission; `step` = steps using it at once
+   * across every worker (slots taken by each step, see {@linkcode PoolSlots}),
+   * the runs being admitted whatever their pools. @default {"run"}
+   */
+  readonly poolGranularity?: "run" | "step";
 }
 
 /** A worker process, as it announces itself. */
@@ -266,6 +273,51 @@ export interface RunQueue extends AsyncDisposable {
    * otherwise. Held until released or this process dies.
    */
   tryLead(role: string): Promise<Leadership | undefined>;
+  /**
+   * Step-level pools: takes one slot of each of `holder.pools` for the
+   * holder when every one of them has a free slot under `limits` (all or
+   * none, atomically across processes); `false` when one is full. A pool
+   * without a limit needs no slot.
+   */
+  takeSlots(
+    holder: SlotHolder,
+    limits: Readonly<Record<string, number>>,
+    now: number,
+  ): Promise<boolean>;
+  /** Gives back the slots of `holderId` and wakes the steps waiting for them. */
+  giveSlots(holderId: string): Promise<void>;
+  /** Slots held now (also those of dead workers until `forgetWorkers` frees them). */
+  listSlots(): Promise<SlotRecord[]>;
+}
+
+/** A step asking for pool slots. */
+export interface SlotHolder {
+  /** Unique per step execution (run, asset, partition). */
+  readonly holderId: string;
+  /** Run id. */
+  readonly runId: string;
+  /** Asset key (and partition), for listings. */
+  readonly step: string;
+  /** The worker executing it: its slots are freed when the worker is forgotten as dead. */
+  readonly workerId: string;
+  /** Pools it uses. */
+  readonly pools: readonly string[];
+}
+
+/** One slot held. */
+export interface SlotRecord {
+  /** Pool. */
+  readonly pool: string;
+  /** Holder id. */
+  readonly holderId: string;
+  /** Run id. */
+  readonly runId: string;
+  /** Step. */
+  readonly step: string;
+  /** Worker. */
+  readonly workerId: string;
+  /** When it was taken (ms). */
+  readonly takenAt: number;
 }
 
 /** Checks the numbers of a new queued run; throws `TypeError` naming the field. */

@@ -25,7 +25,12 @@
 import { type Clock, systemClock, waitOn } from "../clock.ts";
 import type { Graph } from "../graph.ts";
 import { toError } from "../errors.ts";
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, materialize, type RunResult } from "../executor.ts";
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  materialize,
+  type RunResult,
+  type StepGate,
+} from "../executor.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { processOwner } from "../owner.ts";
 import type { ResourceSources } from "../resource.ts";
@@ -33,6 +38,7 @@ import type { RunOwner, RunStore } from "../run_store/types.ts";
 import { resolveSelection } from "../selection.ts";
 import type { Dispatcher, QueuedRun, RunQueue, WorkerInfo } from "./queue.ts";
 import { effectiveExclude, outcomeOf, planRetry } from "./retry.ts";
+import { poolGate } from "./step_pools.ts";
 
 /** Options of {@linkcode RunWorker}. */
 export interface RunWorkerOptions<R> {
@@ -58,6 +64,11 @@ export interface RunWorkerOptions<R> {
   readonly owner?: RunOwner;
   /** Resources replacing the graph's. */
   readonly resources?: Partial<ResourceSources<R>>;
+  /**
+   * Step-level pool limits (`QUEUE_POOL_GRANULARITY=step`): slots per pool
+   * every step using that resource takes in the queue (see `./step_pools.ts`).
+   */
+  readonly stepPoolLimits?: Readonly<Record<string, number>>;
   /** Called when a run this worker executed has ended and its entry is finished. */
   readonly onRunFinished?: (entry: QueuedRun, result: RunResult | undefined) => void;
 }
@@ -80,6 +91,7 @@ export class RunWorker<R> {
   readonly #intervalMs: number;
   readonly #leaseMs: number;
   readonly #inHand = new Map<string, InHand>();
+  readonly #gate: StepGate | undefined;
   #executed = 0;
   #stopping = false;
 
@@ -112,6 +124,15 @@ export class RunWorker<R> {
       pid: this.#owner.pid,
       concurrency,
     };
+    const pools = options.stepPoolLimits;
+    this.#gate = pools && Object.keys(pools).length > 0
+      ? poolGate(this.#queue, {
+        limits: pools,
+        workerId: this.#info.workerId,
+        clock: this.#clock,
+        log: this.#log,
+      })
+      : undefined;
   }
 
   /** This worker's id (its run owner instance id). */
@@ -275,6 +296,7 @@ export class RunWorker<R> {
         signal: hand.controller.signal,
         ...(options.resources ? { resources: options.resources } : {}),
         ...(options.stepConcurrency ? { concurrency: options.stepConcurrency } : {}),
+        ...(this.#gate ? { stepGate: this.#gate } : {}),
       });
     } catch (error) {
       await this.#recordFailedStart(entry, tags, exclude, toError(error));

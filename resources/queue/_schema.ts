@@ -94,6 +94,17 @@ CREATE TABLE IF NOT EXISTS ${s}.queue_workers (
   status text NOT NULL DEFAULT 'running',
   dispatch_ids jsonb NOT NULL DEFAULT '[]'
 );
+CREATE TABLE IF NOT EXISTS ${s}.pool_slots (
+  pool text NOT NULL,
+  holder_id text NOT NULL,
+  run_id text NOT NULL,
+  step text NOT NULL,
+  worker_id text NOT NULL,
+  taken_at timestamptz NOT NULL,
+  PRIMARY KEY (holder_id, pool)
+);
+CREATE INDEX IF NOT EXISTS pool_slots_pool ON ${s}.pool_slots (pool);
+CREATE INDEX IF NOT EXISTS pool_slots_worker ON ${s}.pool_slots (worker_id);
 CREATE TABLE IF NOT EXISTS ${s}.queue_settings (
   name text PRIMARY KEY,
   value jsonb NOT NULL,

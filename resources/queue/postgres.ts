@@ -42,6 +42,8 @@ import {
   type QueueState,
   type RunQueue,
   type ServeOptions,
+  type SlotHolder,
+  type SlotRecord,
   type WorkerInfo,
   type WorkerRecord,
 } from "../../core/worker/queue.ts";
@@ -163,7 +165,7 @@ export class PostgresRunQueue implements RunQueue {
   readonly #sql: postgres.Sql;
   readonly #url: string;
   readonly #schema: string;
-  readonly #t: { queue: string; workers: string; settings: string };
+  readonly #t: { queue: string; workers: string; settings: string; slots: string };
   readonly #options: PostgresRunQueueOptions;
 
   private constructor(
@@ -182,6 +184,7 @@ export class PostgresRunQueue implements RunQueue {
       queue: `${schema}.run_queue`,
       workers: `${schema}.queue_workers`,
       settings: `${schema}.queue_settings`,
+      slots: `${schema}.pool_slots`,
     };
   }
 
@@ -555,7 +558,85 @@ export class PostgresRunQueue implements RunQueue {
         if (ids.length > 0) {
           await tx.unsafe(`SELECT ${GRAPHILE_SCHEMA}.force_unlock_workers($1::text[])`, [ids]);
         }
+        // Their steps died with them: their pool slots go to the steps waiting.
+        const freed = await tx.unsafe(
+          `DELETE FROM ${this.#t.slots} WHERE worker_id = ANY($1::text[]) RETURNING pool`,
+          [[...workerIds]],
+        );
+        if (freed.length > 0) await tx.unsafe(`SELECT pg_notify('${QUEUE_CHANNEL}', 'slots')`);
       }));
+  }
+
+  takeSlots(
+    holder: SlotHolder,
+    limits: Readonly<Record<string, number>>,
+    now: number,
+  ): Promise<boolean> {
+    const pools = [...new Set(holder.pools)].filter((p) => limits[p] !== undefined).sort();
+    if (pools.length === 0) return Promise.resolve(true);
+    return this.#run("take pool slots", (sql) =>
+      sql.begin(async (tx) => {
+        // One lock per pool, always in the same (sorted) order: no deadlock
+        // between steps asking for several pools.
+        for (const pool of pools) {
+          await tx.unsafe("SELECT pg_advisory_xact_lock($1, hashtext($2))", [
+            LOCK_NAMESPACE,
+            `pool:${pool}`,
+          ]);
+        }
+        const rows = await tx.unsafe<{ pool: string; used: number; mine: number }[]>(
+          `SELECT pool, count(*)::int AS used, count(*) FILTER (WHERE holder_id = $2)::int AS mine
+           FROM ${this.#t.slots} WHERE pool = ANY($1::text[]) GROUP BY pool`,
+          [pools, holder.holderId],
+        );
+        if (rows.some((r) => r.mine > 0)) return true; // taken already (a retried call)
+        const used = new Map(rows.map((r) => [r.pool, r.used]));
+        if (pools.some((p) => (used.get(p) ?? 0) >= (limits[p] as number))) return false;
+        await tx.unsafe(
+          `INSERT INTO ${this.#t.slots} (pool, holder_id, run_id, step, worker_id, taken_at)
+           SELECT pool, $2, $3, $4, $5, ${ms("$6")} FROM unnest($1::text[]) AS pool`,
+          [pools, holder.holderId, holder.runId, holder.step, holder.workerId, now],
+        );
+        return true;
+      }));
+  }
+
+  giveSlots(holderId: string): Promise<void> {
+    return this.#run("give pool slots back", (sql) =>
+      sql.begin(async (tx) => {
+        const freed = await tx.unsafe(
+          `DELETE FROM ${this.#t.slots} WHERE holder_id = $1 RETURNING pool`,
+          [holderId],
+        );
+        if (freed.length > 0) await tx.unsafe(`SELECT pg_notify('${QUEUE_CHANNEL}', 'slots')`);
+      }));
+  }
+
+  listSlots(): Promise<SlotRecord[]> {
+    return this.#run("list pool slots", async (sql) => {
+      const rows = await sql.unsafe<
+        {
+          pool: string;
+          holder_id: string;
+          run_id: string;
+          step: string;
+          worker_id: string;
+          taken_at: number;
+        }[]
+      >(
+        `SELECT pool, holder_id, run_id, step, worker_id,
+           (extract(epoch FROM taken_at) * 1000)::float8 AS taken_at
+         FROM ${this.#t.slots} ORDER BY taken_at, pool`,
+      );
+      return rows.map((r) => ({
+        pool: r.pool,
+        holderId: r.holder_id,
+        runId: r.run_id,
+        step: r.step,
+        workerId: r.worker_id,
+        takenAt: Number(r.taken_at),
+      }));
+    });
   }
 
   publishLimits(limits: QueueLimits, now: number): Promise<void> {

@@ -90,6 +90,7 @@ Deno.test("config: every variable has its documented default", async (t) => {
     QUEUE_MAX_RUNS: "",
     QUEUE_TAG_LIMITS: "",
     QUEUE_POOL_LIMITS: "",
+    QUEUE_POOL_GRANULARITY: "run",
     QUEUE_MAX_RETRIES: 0,
   };
 
@@ -483,6 +484,7 @@ Deno.test("config: queue limits are checked at start, naming the variable", () =
     [{ QUEUE_POOL_LIMITS: "warehouse=0" }, /QUEUE_POOL_LIMITS: .*'0' is not a whole number >= 1/],
     [{ QUEUE_MAX_RUNS: "-3" }, /QUEUE_MAX_RUNS must be a whole number >= 1/],
     [{ RUN_QUEUE: "maybe" }, /RUN_QUEUE must be auto/],
+    [{ QUEUE_POOL_GRANULARITY: "op" }, /QUEUE_POOL_GRANULARITY must be run .* or step/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig({ env, dotenvPath: null }), message);
@@ -492,8 +494,10 @@ Deno.test("config: queue limits are checked at start, naming the variable", () =
       QUEUE_TAG_LIMITS: "group=spatial:2,team=*:3",
       QUEUE_POOL_LIMITS: "warehouse=2",
       QUEUE_MAX_RUNS: "9",
+      QUEUE_POOL_GRANULARITY: "step",
     },
     dotenvPath: null,
   });
   assert.equal(ok.QUEUE_TAG_LIMITS, "group=spatial:2,team=*:3");
+  assert.equal(ok.QUEUE_POOL_GRANULARITY, "step");
 });
