@@ -213,18 +213,21 @@ const PROBES: Record<Tool, () => Promise<string[]>> = {
     const path = chromiumPath();
     return (await runs(path)) ? [] : [`${path} not found or not runnable`];
   },
-  swift: () =>
-    missingCommands(
-      [
-        "swift-proxy-server",
-        "swift-account-server",
-        "swift-container-server",
-        "swift-object-server",
-        "swift-ring-builder",
-        "memcached",
-      ],
-      ["/usr/bin/python3", "-c", "import swift.common.middleware.s3api"],
-    ),
+  swift: async () => {
+    // The Swift servers have no --version (they exit 2 on it); --help runs them.
+    const servers = ["proxy", "account", "container", "object"].map((s) => `swift-${s}-server`);
+    const checks = await Promise.all([
+      missingCommands(["memcached"]),
+      missingCommands(servers, undefined, ["--help"]),
+      missingCommands([], [
+        "/usr/bin/python3",
+        "-c",
+        "import swift.common.middleware.s3api, swift.common.ring",
+      ]),
+    ]);
+    const missing = checks.flat();
+    return missing.length === 0 ? [] : [missing.join("; ")];
+  },
   mongodb: () => Promise.resolve(Deno.env.get("MONGODB_URI") ? [] : ["MONGODB_URI is not set"]),
 };
 
@@ -233,8 +236,12 @@ export function chromiumPath(): string {
   return Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 }
 
-async function missingCommands(commands: string[], extra?: string[]): Promise<string[]> {
-  const checks = commands.map(async (cmd) => (await runs(cmd)) ? undefined : cmd);
+async function missingCommands(
+  commands: string[],
+  extra?: string[],
+  args?: string[],
+): Promise<string[]> {
+  const checks = commands.map(async (cmd) => (await runs(cmd, args)) ? undefined : cmd);
   if (extra) {
     checks.push(
       runs(extra[0]!, extra.slice(1)).then((ok) => ok ? undefined : `\`${extra.join(" ")}\``),
