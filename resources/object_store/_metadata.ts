@@ -1,6 +1,14 @@
 // User metadata rules. S3 lowercases metadata keys and only carries ASCII in
 // headers, so every backend applies the same rules and a test on memory
 // predicts what S3 will return.
+//
+// `-` and `_` in names are one character to the store: servers behind WSGI
+// (OpenStack Swift's s3api returns `mongodb_doc_id` as `mongodb-doc-id` after a
+// multipart upload) or behind proxies that drop headers with underscores
+// (nginx's default) cannot keep them apart. Names are therefore canonical with
+// `_` (`Source-File` reads back as `source_file` on every backend), travel to
+// S3 with `-` (which survives every implementation), and any `-` read back is
+// an `_` again.
 
 import { storeError } from "./_errors.ts";
 import type { PutOptions } from "./types.ts";
@@ -31,7 +39,7 @@ export function normalizeMetadata(
   const normalized = new Map<string, string>();
   let bytes = SHA256_BYTES;
   for (const [rawName, value] of Object.entries(metadata)) {
-    const name = rawName.toLowerCase();
+    const name = canonicalName(rawName);
     if (typeof value !== "string") {
       throw new TypeError(`Metadata '${rawName}' for '${input}' must be a string`);
     }
@@ -50,7 +58,9 @@ export function normalizeMetadata(
 
 function checkEntry(input: string, name: string, value: string, duplicate: boolean): void {
   if (name === SHA256_KEY) throw invalid(input, `'${SHA256_KEY}' is reserved for the content hash`);
-  if (duplicate) throw invalid(input, `'${name}' is given twice with different case`);
+  if (duplicate) {
+    throw invalid(input, `'${name}' is given twice (names differ only in case or in '-' vs '_')`);
+  }
   if (!TOKEN_PATTERN.test(name)) {
     throw invalid(input, `the name ${JSON.stringify(name)} is not an HTTP token`);
   }
@@ -68,11 +78,30 @@ function invalid(input: string, problem: string) {
   );
 }
 
+/** A metadata name as the store gives it back: lowercase, `_` for `-`. */
+export function canonicalName(name: string): string {
+  return name.toLowerCase().replaceAll("-", "_");
+}
+
+/** Metadata with canonical names (for sidecars and stores written before the rule). */
+export function canonicalMetadata(metadata: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(metadata).map(([name, value]) => [canonicalName(name), value]),
+  );
+}
+
+/** Metadata as sent to S3: names with `-` for `_` (see the module comment). */
+export function wireMetadata(metadata: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(metadata).map(([name, value]) => [name.replaceAll("_", "-"), value]),
+  );
+}
+
 /** Splits stored metadata into the content hash and the user's own entries. */
 export function splitStoredMetadata(
   stored: Record<string, string> | undefined,
 ): { sha256?: string; metadata: Record<string, string> } {
-  const entries = Object.entries(stored ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
+  const entries = Object.entries(stored ?? {}).map(([name, value]) => [canonicalName(name), value]);
   const sha256 = entries.find(([name]) => name === SHA256_KEY)?.[1];
   const metadata = Object.fromEntries(entries.filter(([name]) => name !== SHA256_KEY));
   return sha256 === undefined ? { metadata } : { sha256, metadata };

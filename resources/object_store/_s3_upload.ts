@@ -1,28 +1,36 @@
 // Atomic uploads to S3. A body that fits in one part goes up in a single PUT;
-// a longer stream goes up as a multipart upload, which S3 shows at the key only
+// a longer one goes up as a multipart upload, which S3 shows at the key only
 // once completed, and which is aborted if anything fails so no parts linger.
 //
-// The SHA-256 is known only after the last byte, but a multipart upload fixes
-// its metadata when it starts; so once completed, the object is copied onto
-// itself with the hash added (guarded by its etag, so a concurrent writer's
-// object is never stamped with our hash). Until that copy lands, about one
-// round trip, `head` shows the complete object without its `sha256`.
+// The SHA-256 is part of the object's metadata from the first request on:
+// a multipart upload fixes its metadata when it is created, so the hash must
+// be known before that. A buffer is hashed first; a stream longer than one
+// part is first written to a spool file (unlinked at once, so a crash leaves
+// nothing behind) while it is hashed, then uploaded part by part from it.
+// There is deliberately no "copy the object onto itself to add the hash"
+// step: servers differ in how they answer such a copy (OpenStack Swift
+// refuses the `CopySourceIfMatch` of a multipart etag with 412), and a
+// metadata write that can fail after the data is in place means `put` either
+// swallows the failure or reports a write that half happened.
+//
+// After a multipart upload completes, one HEAD checks that the object carries
+// the hash and metadata that were sent (unless a later writer already replaced
+// it): a server that drops multipart metadata fails the put loudly instead of
+// leaving an object without its `sha256`.
 
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { ContentHasher, fixedParts, hashedChunks } from "./_body.ts";
-import { SHA256_KEY } from "./_metadata.ts";
+import { storeError } from "./_errors.ts";
+import { SHA256_KEY, splitStoredMetadata, wireMetadata } from "./_metadata.ts";
 import type { ObjectBody, PutResult } from "./types.ts";
-
-/** Largest object S3 copies in one CopyObject call (5 GiB). */
-export const MAX_COPY_BYTES = 5 * 1024 ** 3;
 
 /** What to upload, already validated. */
 export interface UploadRequest {
@@ -32,30 +40,75 @@ export interface UploadRequest {
   contentType: string;
   metadata: Record<string, string>;
   partSize: number;
+  /** Folder for the spool file of streams longer than one part. */
+  spoolDir: string | undefined;
 }
 
-/** Uploads a body in one PUT or as a multipart upload, hashing it on the way. */
+/** Where the parts of a multipart upload are read from, one part at a time. */
+interface PartSource {
+  size: number;
+  sha256: string;
+  parts(): AsyncIterable<Uint8Array>;
+}
+
+/** Uploads a body in one PUT or as a multipart upload, with its SHA-256 in its metadata. */
 export async function uploadObject(client: S3Client, request: UploadRequest): Promise<PutResult> {
+  if (request.body instanceof Uint8Array) return await uploadBytes(client, request, request.body);
   const hasher = new ContentHasher();
   const parts = fixedParts(hashedChunks(request.body, hasher), request.partSize);
   try {
     const first = await parts.next();
     const second = await parts.next();
     const head = first.done ? new Uint8Array(0) : first.value;
-    if (second.done) return await putSingle(client, request, head, hasher);
-    return await putMultipart(client, request, [head, second.value], parts, hasher);
+    if (second.done) return await putSingle(client, request, head, hasher.digest());
+    await using spool = await Spool.create(request.spoolDir, `${request.bucket}/${request.key}`);
+    await spool.write(head);
+    await spool.write(second.value);
+    for (let next = await parts.next(); !next.done; next = await parts.next()) {
+      await spool.write(next.value);
+    }
+    const source: PartSource = {
+      size: hasher.size,
+      sha256: hasher.digest(),
+      parts: () => spool.parts(request.partSize),
+    };
+    return await putMultipart(client, request, source);
   } finally {
     await parts.return(undefined); // Cancels the caller's stream if we stopped early.
   }
+}
+
+async function uploadBytes(
+  client: S3Client,
+  request: UploadRequest,
+  bytes: Uint8Array,
+): Promise<PutResult> {
+  const hasher = new ContentHasher();
+  hasher.update(bytes);
+  const sha256 = hasher.digest();
+  if (bytes.byteLength <= request.partSize) return await putSingle(client, request, bytes, sha256);
+  const partSize = request.partSize;
+  return await putMultipart(client, request, {
+    size: bytes.byteLength,
+    sha256,
+    async *parts() {
+      for (let offset = 0; offset < bytes.byteLength; offset += partSize) {
+        yield bytes.subarray(offset, offset + partSize);
+      }
+    },
+  });
+}
+
+function storedMetadata(request: UploadRequest, sha256: string): Record<string, string> {
+  return wireMetadata({ ...request.metadata, [SHA256_KEY]: sha256 });
 }
 
 async function putSingle(
   client: S3Client,
   request: UploadRequest,
   bytes: Uint8Array,
-  hasher: ContentHasher,
+  sha256: string,
 ): Promise<PutResult> {
-  const sha256 = hasher.digest();
   const output = await client.send(
     new PutObjectCommand({
       Bucket: request.bucket,
@@ -63,7 +116,7 @@ async function putSingle(
       Body: bytes,
       ContentLength: bytes.byteLength,
       ContentType: request.contentType,
-      Metadata: { ...request.metadata, [SHA256_KEY]: sha256 },
+      Metadata: storedMetadata(request, sha256),
     }),
   );
   return { etag: stripQuotes(output.ETag), size: bytes.byteLength, sha256 };
@@ -72,9 +125,7 @@ async function putSingle(
 async function putMultipart(
   client: S3Client,
   request: UploadRequest,
-  firstParts: Uint8Array[],
-  rest: AsyncIterator<Uint8Array>,
-  hasher: ContentHasher,
+  source: PartSource,
 ): Promise<PutResult> {
   const { Bucket, Key } = { Bucket: request.bucket, Key: request.key };
   const created = await client.send(
@@ -82,13 +133,13 @@ async function putMultipart(
       Bucket,
       Key,
       ContentType: request.contentType,
-      Metadata: request.metadata,
+      Metadata: storedMetadata(request, source.sha256),
     }),
   );
   const UploadId = created.UploadId;
-  let completedEtag: string;
+  let etag: string;
   try {
-    const uploaded = await uploadParts(client, { Bucket, Key, UploadId }, firstParts, rest);
+    const uploaded = await uploadParts(client, { Bucket, Key, UploadId }, source.parts());
     const completed = await client.send(
       new CompleteMultipartUploadCommand({
         Bucket,
@@ -97,14 +148,13 @@ async function putMultipart(
         MultipartUpload: { Parts: uploaded },
       }),
     );
-    completedEtag = stripQuotes(completed.ETag);
+    etag = stripQuotes(completed.ETag);
   } catch (error) {
     await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
     throw error;
   }
-  const sha256 = hasher.digest();
-  const etag = await stampSha256(client, request, completedEtag, hasher.size, sha256);
-  return { etag, size: hasher.size, sha256 };
+  await verifyMetadata(client, request, etag, source.sha256);
+  return { etag, size: source.size, sha256: source.sha256 };
 }
 
 interface UploadTarget {
@@ -116,51 +166,134 @@ interface UploadTarget {
 async function uploadParts(
   client: S3Client,
   target: UploadTarget,
-  firstParts: Uint8Array[],
-  rest: AsyncIterator<Uint8Array>,
+  parts: AsyncIterable<Uint8Array>,
 ): Promise<{ ETag: string | undefined; PartNumber: number }[]> {
   const uploaded: { ETag: string | undefined; PartNumber: number }[] = [];
-  const send = async (Body: Uint8Array) => {
+  for await (const Body of parts) {
+    // The final part may be empty when the length is a multiple of the part size.
+    if (Body.byteLength === 0 && uploaded.length > 0) continue;
     const PartNumber = uploaded.length + 1;
     const output = await client.send(
       new UploadPartCommand({ ...target, PartNumber, Body, ContentLength: Body.byteLength }),
     );
     uploaded.push({ ETag: output.ETag, PartNumber });
-  };
-  for (const part of firstParts) await send(part);
-  for (let next = await rest.next(); !next.done; next = await rest.next()) {
-    // The final part may be empty when the stream length is a multiple of the part size.
-    if (next.value.byteLength > 0) await send(next.value);
   }
   return uploaded;
 }
 
-async function stampSha256(
+// The object we completed must carry what we sent. An object with another
+// etag is a later writer's (last writer wins): nothing of ours to check.
+async function verifyMetadata(
   client: S3Client,
   request: UploadRequest,
   etag: string,
-  size: number,
   sha256: string,
-): Promise<string> {
-  if (size > MAX_COPY_BYTES) return etag; // Needs UploadPartCopy; documented limitation.
-  try {
-    const output = await client.send(
-      new CopyObjectCommand({
-        Bucket: request.bucket,
-        Key: request.key,
-        CopySource: copySource(request.bucket, request.key),
-        CopySourceIfMatch: `"${etag}"`,
-        MetadataDirective: "REPLACE",
-        ContentType: request.contentType,
-        Metadata: { ...request.metadata, [SHA256_KEY]: sha256 },
-      }),
-    );
-    return stripQuotes(output.CopyObjectResult?.ETag) || etag;
-  } catch (error) {
-    // A later put replaced our object: last writer wins, ours did complete.
-    if ((error as { name?: string })?.name === "PreconditionFailed") return etag;
-    throw error;
+): Promise<void> {
+  const head = await client.send(
+    new HeadObjectCommand({ Bucket: request.bucket, Key: request.key }),
+  )
+    .catch((error: unknown) => {
+      // Deleted by someone else right after completion: nothing left to check.
+      if (
+        (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404
+      ) {
+        return undefined;
+      }
+      throw error;
+    });
+  if (head === undefined || stripQuotes(head.ETag) !== etag) return;
+  const stored = splitStoredMetadata(head.Metadata);
+  const lost = Object.entries({ ...request.metadata, [SHA256_KEY]: sha256 })
+    .filter(([name, value]) =>
+      (name === SHA256_KEY ? stored.sha256 : stored.metadata[name]) !== value
+    )
+    .map(([name]) => name);
+  if (lost.length === 0) return;
+  const input = `${request.bucket}/${request.key}`;
+  throw storeError(
+    "metadata_lost",
+    `Wrote '${input}' as a multipart upload, but the server did not keep its metadata ` +
+      `(${lost.join(", ")} missing or different). Check that the S3 server keeps the metadata ` +
+      `of CreateMultipartUpload (or use a part size larger than the object).`,
+    input,
+  );
+}
+
+/**
+ * A temporary file holding a stream being uploaded, unlinked as soon as it
+ * is open: the open handle keeps it readable, and it vanishes with the
+ * process whatever way it ends.
+ */
+class Spool implements AsyncDisposable {
+  #file: Deno.FsFile;
+  #where: string;
+  #input: string;
+
+  private constructor(file: Deno.FsFile, where: string, input: string) {
+    this.#file = file;
+    this.#where = where;
+    this.#input = input;
   }
+
+  /** Opens a spool in `dir` (the system's temporary folder by default) for the object `input`. */
+  static async create(dir: string | undefined, input: string): Promise<Spool> {
+    const where = dir ?? "the temporary folder";
+    try {
+      const path = await Deno.makeTempFile({
+        prefix: "object-store-upload-",
+        ...(dir === undefined ? {} : { dir }),
+      });
+      const file = await Deno.open(path, { read: true, write: true });
+      await Deno.remove(path).catch(() => {}); // Unlinked: the handle keeps the bytes.
+      return new Spool(file, where, input);
+    } catch (error) {
+      throw spoolError(error, where, input);
+    }
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    try {
+      let written = 0;
+      while (written < chunk.byteLength) {
+        written += await this.#file.write(chunk.subarray(written));
+      }
+    } catch (error) {
+      throw spoolError(error, this.#where, this.#input);
+    }
+  }
+
+  /** Reads the spool back from its start in parts of `partSize` bytes. */
+  async *parts(partSize: number): AsyncGenerator<Uint8Array> {
+    await this.#file.seek(0, Deno.SeekMode.Start);
+    while (true) {
+      const part = new Uint8Array(partSize);
+      let filled = 0;
+      while (filled < partSize) {
+        const read = await this.#file.read(part.subarray(filled));
+        if (read === null) break;
+        filled += read;
+      }
+      if (filled > 0) yield part.subarray(0, filled);
+      if (filled < partSize) return;
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#file.close();
+    return Promise.resolve();
+  }
+}
+
+function spoolError(error: unknown, where: string, input: string) {
+  const reason = error instanceof Error ? error.message : String(error);
+  return storeError(
+    "io_failed",
+    `Cannot write '${input}': a stream longer than one part is hashed into a spool file in ` +
+      `${where} before its multipart upload, and that failed (${reason}). Free space there ` +
+      `or point the store's spool folder (TMPDIR) at a folder with room for the object.`,
+    input,
+    error,
+  );
 }
 
 /** `CopySource` header value: bucket and URL-encoded key. */

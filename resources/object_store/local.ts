@@ -37,7 +37,7 @@ import {
 } from "./_local_fs.ts";
 import { fileStream, mapLimited, toStoreError } from "./_local_io.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
-import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from "./_metadata.ts";
+import { canonicalMetadata, DEFAULT_CONTENT_TYPE, normalizeMetadata } from "./_metadata.ts";
 import { buildKeyPage } from "./_paging.ts";
 import { assertRange, resolveRange } from "./_range.ts";
 import type {
@@ -331,7 +331,9 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
       return { size: info.size, etag, lastModified, metadata: {} };
     }
     const { etag, sha256, contentType, metadata } = sidecar;
-    return { size: info.size, etag, sha256, lastModified, contentType, metadata: { ...metadata } };
+    // Sidecars written before names were canonical may hold `-`: read them with `_`.
+    const names = canonicalMetadata(metadata);
+    return { size: info.size, etag, sha256, lastModified, contentType, metadata: names };
   }
 
   async #matchingSidecar(bucket: string, key: string, info: Deno.FileInfo) {

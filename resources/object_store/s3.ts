@@ -5,11 +5,14 @@
  * Notes on S3 behaviour the other backends imitate:
  * - User metadata keys travel as `x-amz-meta-*` headers, which S3 lowercases;
  *   every backend lowercases them, so write them lowercase. Values must be
- *   printable ASCII.
- * - The content's SHA-256 is stored as user metadata `sha256`. For streams
- *   longer than one part (multipart uploads) it is added by a copy onto the
- *   same key right after completion, so `head` may briefly report no `sha256`;
- *   above 5 GiB (the CopyObject limit) it is not stored at all.
+ *   printable ASCII. Names travel with `-` for `_` and read back with `_` for
+ *   `-` (OpenStack Swift's s3api and WSGI or nginx front ends cannot keep the
+ *   two apart), so `mongodb_doc_id` survives every S3 implementation.
+ * - The content's SHA-256 is stored as user metadata `sha256`, sent with the
+ *   object itself: in the PUT, or in CreateMultipartUpload for bodies longer
+ *   than one part, which are hashed before the upload starts (a buffer in
+ *   place; a stream through a spool file, see `spoolDir`). The object never
+ *   exists without its hash, and no copy of the object onto itself is made.
  * - `move` is a copy then a delete (S3 has no rename); copies are limited to
  *   5 GiB.
  *
@@ -92,12 +95,22 @@ export interface S3ObjectStoreOptions {
    */
   forcePathStyle?: boolean;
   /**
-   * Size of multipart upload parts; streams longer than one part use
+   * Size of multipart upload parts; bodies longer than one part use
    * multipart. S3 requires at least 5 MiB. Up to two parts are held in memory.
    *
    * @default {8 MiB}
    */
   partSize?: number;
+  /**
+   * Folder for the spool file of a stream longer than one part: the stream is
+   * written there while hashed, so its SHA-256 goes with the upload's
+   * metadata, then uploaded from it. The file is unlinked as soon as it is
+   * open (nothing stays behind, even after kill -9) and needs room for the
+   * whole object.
+   *
+   * @default {the system temporary folder (TMPDIR, else /tmp)}
+   */
+  spoolDir?: string;
   /**
    * Milliseconds to wait for a TCP connection before giving up.
    *
@@ -145,6 +158,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   readonly region: string;
   #client: S3Client;
   #partSize: number;
+  #spoolDir: string | undefined;
 
   /** Creates the client; nothing is contacted until the first call. */
   constructor(options: S3ObjectStoreOptions = {}) {
@@ -154,6 +168,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
       ? `AWS S3 (${this.region})`
       : redactUrl(options.endpoint);
     this.#partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.#spoolDir = options.spoolDir;
     if (!Number.isSafeInteger(this.#partSize) || this.#partSize < MIN_PART_SIZE) {
       throw new RangeError(
         `partSize must be an integer of at least ${MIN_PART_SIZE} bytes (5 MiB)`,
@@ -181,7 +196,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
     }
   }
 
-  /** Uploads in one PUT, or as a multipart upload for streams longer than one part. */
+  /** Uploads in one PUT, or as a multipart upload for bodies longer than one part. */
   async put(
     bucket: string,
     key: string,
@@ -201,6 +216,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
         contentType,
         metadata,
         partSize: this.#partSize,
+        spoolDir: this.#spoolDir,
       });
     } catch (error) {
       await discardBody(body);

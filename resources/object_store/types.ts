@@ -19,9 +19,12 @@ export interface PutOptions {
   contentType?: string;
   /**
    * User metadata, e.g. `{ mongodb_doc_id: "..." }`. Keys are lowercased
-   * (S3 lowercases them on the wire, so every backend does), must be HTTP
-   * token characters, and `sha256` is reserved. Values must be printable
-   * ASCII. Keys and values together may not exceed 2 KiB (the S3 limit).
+   * (S3 lowercases them on the wire, so every backend does) and read back
+   * with `_` in place of `-` (some S3 servers cannot keep the two apart, so
+   * every backend treats them as one: `Source-File` reads as `source_file`);
+   * they must be HTTP token characters, and `sha256` is reserved. Values must
+   * be printable ASCII. Keys and values together may not exceed 2 KiB (the S3
+   * limit).
    *
    * @default {{}}
    */
@@ -53,7 +56,7 @@ export interface ObjectHead {
   lastModified: Date;
   /** MIME type given at put, if any was recorded. */
   contentType?: string;
-  /** User metadata given at put (lowercase keys, without the reserved `sha256`). */
+  /** User metadata given at put (lowercase keys with `_` for `-`, without the reserved `sha256`). */
   metadata: Record<string, string>;
 }
 

@@ -14,6 +14,8 @@ import {
   S3ObjectStore,
 } from "../../../resources/object_store/mod.ts";
 import { startS3rver } from "../../_helpers/s3rver.ts";
+import { startSwift } from "../../_helpers/swift.ts";
+import { needs } from "../../_helpers/tools.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -200,6 +202,32 @@ const CASES: Record<string, Case> = {
     assert.equal((await store.head(bucket, "big/exact.bin"))?.size, exact.size);
   },
 
+  "a multipart object keeps its sha256 and metadata through copy and move": async (
+    store,
+    bucket,
+  ) => {
+    // A buffer longer than one part (multipart from memory), then copied and moved.
+    const bytes = patternBytes(7, 17 * MiB + 5);
+    const written = await store.put(bucket, "mp/bytes.bin", bytes, {
+      contentType: "image/tiff",
+      metadata: { mongodb_doc_id: "d3", batch_id: "b-1", run_id: "r_1" },
+    });
+    assert.equal(written.sha256, sha256(bytes));
+    const expected = { mongodb_doc_id: "d3", batch_id: "b-1", run_id: "r_1" };
+    await store.copy({ bucket, key: "mp/bytes.bin" }, { bucket, key: "mp/copy.bin" });
+    await store.move({ bucket, key: "mp/copy.bin" }, { bucket, key: "mp/moved/archived.bin" });
+    for (const key of ["mp/bytes.bin", "mp/moved/archived.bin"]) {
+      const head = await store.head(bucket, key);
+      assert.equal(head?.sha256, written.sha256, key);
+      assert.equal(head?.size, bytes.byteLength, key);
+      assert.equal(head?.contentType, "image/tiff", key);
+      assert.deepEqual(head?.metadata, expected, key);
+    }
+    assert.equal(await store.head(bucket, "mp/copy.bin"), undefined);
+    const read = await streamSha256((await store.get(bucket, "mp/moved/archived.bin")).body);
+    assert.deepEqual(read, { sha: written.sha256, size: bytes.byteLength });
+  },
+
   "byte ranges": async (store, bucket) => {
     const body = patternBytes(0, 100);
     await store.put(bucket, "range/r.bin", body);
@@ -256,7 +284,7 @@ const CASES: Record<string, Case> = {
     assert.equal(head.size, body.byteLength);
     assert.equal(head.sha256, sha256(body));
     assert.equal(head.contentType, "application/geo+json");
-    assert.deepEqual(head.metadata, { mongodb_doc_id: "65f0c0ffee", "source-file": "a.geojson" });
+    assert.deepEqual(head.metadata, { mongodb_doc_id: "65f0c0ffee", source_file: "a.geojson" });
     assert.ok(head.lastModified instanceof Date && head.lastModified.getTime() >= before);
     assert.equal(await store.head(bucket, "meta/missing"), undefined);
     assert.equal(await store.head("no-such-bucket-ct", "meta/a.geojson"), undefined);
@@ -270,6 +298,7 @@ const CASES: Record<string, Case> = {
     await rejectsWithCode(put({ "bad name": "x" }), "object_store.invalid_metadata");
     await rejectsWithCode(put({ big: "x".repeat(2000) }), "object_store.invalid_metadata");
     await rejectsWithCode(put({ a: "1", A: "2" }), "object_store.invalid_metadata");
+    await rejectsWithCode(put({ "a-b": "1", a_b: "2" }), "object_store.invalid_metadata", "a_b");
     assert.equal(await store.head(bucket, "m/x"), undefined);
   },
 
@@ -610,6 +639,17 @@ Deno.test("object store contract: s3 (s3rver)", async (t) => {
   });
 });
 
+Deno.test({
+  name: "object store contract: s3 (OpenStack Swift s3api)",
+  ignore: await needs("swift"),
+  fn: async (t) => {
+    await using swift = await startSwift();
+    await runContract(t, {
+      open: () => new S3ObjectStore({ endpoint: swift.endpoint, credentials: swift.credentials }),
+    });
+  },
+});
+
 // ---------------------------------------------------------------- local only
 
 Deno.test("local store: readers never see a partial object, and temp files are cleaned", async () => {
@@ -785,23 +825,145 @@ Deno.test("s3 store: a server that accepts but never answers times out", async (
   }
 });
 
-Deno.test("s3 store: a failing stream aborts its multipart upload", async () => {
+/**
+ * A loopback proxy in front of an S3 server, for faults the server would not
+ * make: `intercept` may answer a request itself or change its headers.
+ */
+async function faultProxy(
+  upstream: string,
+  intercept: (request: Request, url: URL, headers: Headers) => Response | undefined,
+): Promise<{ endpoint: string } & AsyncDisposable> {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    const answer = intercept(request, url, headers);
+    if (answer !== undefined) return answer;
+    return fetch(`${upstream}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+    });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${server.addr.port}`,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+Deno.test("s3 store: a failing stream sends nothing and leaves no spool file", async () => {
   await using server = await startS3rver();
+  const spoolDir = await Deno.makeTempDir({ prefix: "spool-" });
+  try {
+    await using store = new S3ObjectStore({
+      endpoint: server.endpoint,
+      credentials: server.credentials,
+      spoolDir,
+    });
+    await store.ensureBucket("lake");
+    const failing = patternStream(24 * MiB, { failAfter: 20 * MiB });
+    await assert.rejects(() => store.put("lake", "big/failed.bin", failing), /on purpose/);
+    // The stream is hashed into the spool before anything is sent: no upload was started.
+    assert.deepEqual(server.requests.filter((r) => r.includes("big/failed.bin")), []);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(spoolDir)), []);
+    // A stream that ends well goes up from the spool, which is unlinked as soon as opened.
+    const ok = await store.put("lake", "big/ok.bin", patternStream(17 * MiB));
+    assert.equal(ok.sha256, await patternSha256(17 * MiB));
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(spoolDir)), []);
+    const sent = server.requests.filter((r) => r.includes("big/ok.bin"));
+    assert.equal(sent.filter((r) => r.startsWith("POST /lake/big/ok.bin?uploads")).length, 1);
+    assert.equal(sent.filter((r) => r.includes("partNumber=")).length, 3);
+    // No copy onto itself to add the hash (x-amz-copy-source never sent).
+    assert.equal(sent.filter((r) => r.includes("CopyObject")).length, 0, sent.join("\n"));
+    // A spool folder that cannot be written fails the put with the folder named.
+    await using nowhere = new S3ObjectStore({
+      endpoint: server.endpoint,
+      credentials: server.credentials,
+      spoolDir: `${spoolDir}/missing/folder`,
+    });
+    await rejectsWithCode(
+      () => nowhere.put("lake", "big/x.bin", patternStream(9 * MiB)),
+      "object_store.io_failed",
+      "lake/big/x.bin",
+      `${spoolDir}/missing/folder`,
+    );
+  } finally {
+    await Deno.remove(spoolDir, { recursive: true });
+  }
+});
+
+Deno.test("s3 store: a failing part aborts its multipart upload", async () => {
+  await using server = await startS3rver();
+  await using proxy = await faultProxy(server.endpoint, (request, url) => {
+    if (request.method === "PUT" && url.searchParams.get("partNumber") === "2") {
+      return new Response("<Error><Code>InternalError</Code></Error>", { status: 500 });
+    }
+  });
   await using store = new S3ObjectStore({
-    endpoint: server.endpoint,
+    endpoint: proxy.endpoint,
+    credentials: server.credentials,
+    maxAttempts: 1,
+  });
+  await store.ensureBucket("lake");
+  await rejectsWithCode(
+    () => store.put("lake", "big/failed.bin", patternStream(20 * MiB)),
+    "object_store.request_failed",
+    "lake/big/failed.bin",
+  );
+  const sent = (prefix: string) => server.requests.filter((r) => r.startsWith(prefix));
+  assert.equal(sent("POST /lake/big/failed.bin?uploads").length, 1, server.requests.join("\n"));
+  assert.equal(sent("DELETE /lake/big/failed.bin?uploadId=").length, 1);
+  assert.equal(await store.head("lake", "big/failed.bin"), undefined);
+});
+
+Deno.test("s3 store: a server that drops multipart metadata fails the put, never a silent hash", async () => {
+  await using server = await startS3rver();
+  // As a server that ignores CreateMultipartUpload's metadata would store it.
+  await using proxy = await faultProxy(server.endpoint, (request, url, headers) => {
+    if (request.method === "POST" && url.searchParams.has("uploads")) {
+      for (const name of [...headers.keys()]) {
+        if (name.startsWith("x-amz-meta-")) headers.delete(name);
+      }
+    }
+    return undefined;
+  });
+  await using store = new S3ObjectStore({
+    endpoint: proxy.endpoint,
     credentials: server.credentials,
   });
   await store.ensureBucket("lake");
-  const failing = patternStream(24 * MiB, { failAfter: 20 * MiB });
-  await assert.rejects(() => store.put("lake", "big/failed.bin", failing), /on purpose/);
-  const sent = (prefix: string) => server.requests.filter((r) => r.startsWith(prefix));
-  assert.equal(sent("POST /lake/big/failed.bin?uploads").length, 1, server.requests.join("\n"));
-  assert.equal(
-    sent("PUT /lake/big/failed.bin?").filter((r) => r.includes("partNumber=")).length,
-    2,
+  await rejectsWithCode(
+    () =>
+      store.put("lake", "big/lost.bin", patternStream(17 * MiB), {
+        metadata: { mongodb_doc_id: "d9" },
+      }),
+    "object_store.metadata_lost",
+    "lake/big/lost.bin",
+    "mongodb_doc_id",
+    "sha256",
   );
-  assert.equal(sent("DELETE /lake/big/failed.bin?uploadId=").length, 1);
-  assert.equal(await store.head("lake", "big/failed.bin"), undefined);
+  // Small objects carry their metadata in the PUT itself and are not affected.
+  const small = await store.put("lake", "small.txt", text("x"), { metadata: { a_b: "1" } });
+  assert.equal((await store.head("lake", "small.txt"))?.sha256, small.sha256);
+});
+
+Deno.test("s3 store: metadata names travel with '-' and read back with '_'", async () => {
+  await using server = await startS3rver();
+  const seen: string[] = [];
+  await using proxy = await faultProxy(server.endpoint, (request, _url, headers) => {
+    if (request.method === "PUT") {
+      seen.push(...[...headers.keys()].filter((name) => name.startsWith("x-amz-meta-")));
+    }
+    return undefined;
+  });
+  await using store = new S3ObjectStore({
+    endpoint: proxy.endpoint,
+    credentials: server.credentials,
+  });
+  await store.ensureBucket("lake");
+  await store.put("lake", "m.txt", text("x"), { metadata: { mongodb_doc_id: "d1" } });
+  assert.deepEqual(seen.sort(), ["x-amz-meta-mongodb-doc-id", "x-amz-meta-sha256"]);
+  assert.deepEqual((await store.head("lake", "m.txt"))?.metadata, { mongodb_doc_id: "d1" });
 });
 
 // s3rver does not verify SigV4 signatures, so only an unknown key id is refused.
