@@ -253,9 +253,16 @@ for name, port in zip(("account", "container", "object"), sys.argv[2:5]):
 
 async function buildRings(dir: string, ports: Omit<Ports, "memcached" | "proxy">): Promise<void> {
   const out = await new Deno.Command("/usr/bin/python3", {
-    args: ["-c", RING_SCRIPT, dir, String(ports.account), String(ports.container), String(
-      ports.object,
-    )],
+    args: [
+      "-c",
+      RING_SCRIPT,
+      dir,
+      String(ports.account),
+      String(ports.container),
+      String(
+        ports.object,
+      ),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();

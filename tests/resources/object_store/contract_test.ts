@@ -829,10 +829,10 @@ Deno.test("s3 store: a server that accepts but never answers times out", async (
  * A loopback proxy in front of an S3 server, for faults the server would not
  * make: `intercept` may answer a request itself or change its headers.
  */
-async function faultProxy(
+function faultProxy(
   upstream: string,
   intercept: (request: Request, url: URL, headers: Headers) => Response | undefined,
-): Promise<{ endpoint: string } & AsyncDisposable> {
+): { endpoint: string } & AsyncDisposable {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     const url = new URL(request.url);
     const headers = new Headers(request.headers);
@@ -894,7 +894,7 @@ Deno.test("s3 store: a failing stream sends nothing and leaves no spool file", a
 
 Deno.test("s3 store: a failing part aborts its multipart upload", async () => {
   await using server = await startS3rver();
-  await using proxy = await faultProxy(server.endpoint, (request, url) => {
+  await using proxy = faultProxy(server.endpoint, (request, url) => {
     if (request.method === "PUT" && url.searchParams.get("partNumber") === "2") {
       return new Response("<Error><Code>InternalError</Code></Error>", { status: 500 });
     }
@@ -919,7 +919,7 @@ Deno.test("s3 store: a failing part aborts its multipart upload", async () => {
 Deno.test("s3 store: a server that drops multipart metadata fails the put, never a silent hash", async () => {
   await using server = await startS3rver();
   // As a server that ignores CreateMultipartUpload's metadata would store it.
-  await using proxy = await faultProxy(server.endpoint, (request, url, headers) => {
+  await using proxy = faultProxy(server.endpoint, (request, url, headers) => {
     if (request.method === "POST" && url.searchParams.has("uploads")) {
       for (const name of [...headers.keys()]) {
         if (name.startsWith("x-amz-meta-")) headers.delete(name);
@@ -950,7 +950,7 @@ Deno.test("s3 store: a server that drops multipart metadata fails the put, never
 Deno.test("s3 store: metadata names travel with '-' and read back with '_'", async () => {
   await using server = await startS3rver();
   const seen: string[] = [];
-  await using proxy = await faultProxy(server.endpoint, (request, _url, headers) => {
+  await using proxy = faultProxy(server.endpoint, (request, _url, headers) => {
     if (request.method === "PUT") {
       seen.push(...[...headers.keys()].filter((name) => name.startsWith("x-amz-meta-")));
     }
