@@ -2,7 +2,9 @@
  * Checks of the spatial assets, run after each batch partition is
  * materialised: `geoparquet_valid` and `cog_valid` (blocking) verify every
  * output object against its ledger document and its format's rules;
- * `lineage_complete` (error, not blocking) verifies the lineage both ways.
+ * `lineage_complete` (blocking) verifies the lineage both ways: a batch whose
+ * outputs lack their lineage (e.g. an S3 server that dropped an object's
+ * `mongodb_doc_id`) is not archived, so it stays pending for a re-run.
  *
  * Each check reads the outputs of the materialization it checks (its
  * `outputs[].key` and `outputs[].ledger_id`), streams objects to hash them and
@@ -336,15 +338,16 @@ function lineageGaps(
 }
 
 /**
- * Error, not blocking: every output's ledger document has run id, batch,
- * source files with SHA-256, CRS and bbox, and the object's user metadata
- * `mongodb_doc_id` is that document's id.
+ * Blocking: every output's ledger document has run id, batch, source files
+ * with SHA-256, CRS and bbox, and the object's user metadata `mongodb_doc_id`
+ * is that document's id. A failure stops `spatial/batch_archive`: a batch
+ * whose lineage is broken is never archived as done (#15 item 12).
  */
 export const lineageComplete: CheckSpec<SpatialCheckResources> = {
   name: "lineage_complete",
   description: "Every output and its ledger document point at each other with complete lineage",
   severity: "error",
-  blocking: false,
+  blocking: true,
   run: async (ctx) => {
     const outputs = outputsOf(ctx);
     const problems: Problem[] = [];

@@ -109,11 +109,11 @@ for (const backend of LAKES) {
         assert.deepEqual(outcomes, [
           [
             ["spatial/vector_geoparquet", "geoparquet_valid", true, true, null],
-            ["spatial/vector_geoparquet", "lineage_complete", true, false, null],
+            ["spatial/vector_geoparquet", "lineage_complete", true, true, null],
           ],
           [
             ["spatial/raster_cog", "cog_valid", true, true, null],
-            ["spatial/raster_cog", "lineage_complete", true, false, null],
+            ["spatial/raster_cog", "lineage_complete", true, true, null],
           ],
         ]);
         const objects = vector.checks[0]!.metadata.objects as Record<string, { rows: number }>;
@@ -567,6 +567,57 @@ Deno.test({
     const skipped = byKey.get("spatial/uses_vectors")!;
     assert.equal(skipped.status, "skipped");
     assert.match(skipped.reason!, /blocking check 'geoparquet_valid' failed/);
+  },
+});
+
+/**
+ * A lake that loses one object's user metadata on the way, as OpenStack Swift's
+ * s3api did with multipart uploads (`mongodb_doc_id` came back as `mongodb-doc-id`).
+ */
+class MetadataLosingLake extends MemoryObjectStore {
+  constructor(readonly suffix: string) {
+    super();
+  }
+  override async head(bucket: string, key: string) {
+    const head = await super.head(bucket, key);
+    if (head === undefined || bucket !== LAKE || !key.endsWith(this.suffix)) return head;
+    const { mongodb_doc_id: _lost, ...rest } = head.metadata;
+    return { ...head, metadata: rest };
+  }
+}
+
+Deno.test({
+  name: "spatial checks: a failing lineage_complete blocks the archive; the batch stays pending",
+  fn: async () => {
+    await using lake = new MetadataLosingLake(".tif");
+    await using ledger = new MemoryLedger();
+    const config = ConfigSchema.parse({});
+    const resources = { config, lake, ledger, ...spatialResources() };
+    const graph = defineGraph({ assets: spatialAssets({ samples: true }), resources });
+    const runStore = new MemoryRunStore();
+    await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
+    const result = await materialize(graph, {
+      selection: "group:spatial",
+      partitions: { keys: [SAMPLE_BATCH_ID] },
+      resources,
+      runStore,
+      concurrency: 2,
+    });
+    assert.equal(result.status, "failed");
+    const byKey = new Map(result.steps.map((s) => [s.assetKey, s]));
+    const raster = byKey.get("spatial/raster_cog")!;
+    const check = raster.checks.find((c) => c.name === "lineage_complete")!;
+    assert.equal(check.passed, false);
+    assert.equal(check.blocking, true);
+    assert.match(check.description!, /no mongodb_doc_id user metadata/);
+    const archive = byKey.get("spatial/batch_archive")!;
+    assert.equal(archive.status, "skipped");
+    assert.match(archive.reason!, /blocking check 'lineage_complete' failed/);
+    // Nothing was archived: the manifest is still committed in the landing zone.
+    const landing = [];
+    for await (const o of lake.listAll(config.LANDING_BUCKET)) landing.push(o.key);
+    assert.ok(landing.includes(`manifests/${SAMPLE_BATCH_ID}.json`), landing.join(", "));
+    assert.ok(!landing.some((key) => key.startsWith("archive/")), landing.join(", "));
   },
 });
 
