@@ -37,9 +37,11 @@ export async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<vo
 
 /** Writes the sidecar to a temporary file next to its final path and returns that path. */
 export async function writeSidecarTemp(path: string, sidecar: Sidecar): Promise<string> {
-  await Deno.mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), tempName());
-  await Deno.writeTextFile(temp, JSON.stringify(sidecar), { createNew: true });
+  await inFolder(
+    dirname(path),
+    () => Deno.writeTextFile(temp, JSON.stringify(sidecar), { createNew: true }),
+  );
   return temp;
 }
 
@@ -72,14 +74,51 @@ export async function removeIfPresent(path: string): Promise<void> {
   }
 }
 
-/** Removes empty folders from `dir` up to (not including) `stop`, so deleted prefixes vanish. */
-export async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
-  for (let current = dir; current.startsWith(`${stop}/`); current = dirname(current)) {
+/** Attempts at a folder that something removes between its mkdir and its use. */
+const FOLDER_ATTEMPTS = 10;
+
+/**
+ * Makes `dir` (with its parents, through `make`) and runs `use` in it. This
+ * store never removes a folder, but a person, another tool or an older
+ * version of the store may remove an empty one between the mkdir and its use
+ * (the race of #15 item 11); then the folder is made again and `use` retried.
+ */
+export async function inFolder<T>(
+  dir: string,
+  use: () => Promise<T>,
+  make: (dir: string) => Promise<void> = (d) => Deno.mkdir(d, { recursive: true }),
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
     try {
-      await Deno.remove(current);
-    } catch {
-      return; // Not empty, already gone, or in use by a concurrent put: stop pruning.
+      await make(dir);
+      return await use();
+    } catch (error) {
+      if (attempt >= FOLDER_ATTEMPTS || !(error instanceof Deno.errors.NotFound)) throw error;
+      if (await Deno.stat(dir).then(() => true, () => false)) throw error; // Not the folder.
+      // A short random pause, so a remover running in a loop does not keep pace with us.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
     }
+  }
+}
+
+/**
+ * Renames `from` to `to`. Folders are not objects: an empty folder standing
+ * at `to` (left behind when the keys under `to/` were deleted; folders are
+ * never removed then, an uploader may be writing into them) gives way, as the
+ * name is free in S3. A folder that holds anything is a real key conflict and
+ * the rename's error is thrown.
+ */
+export async function renameOver(from: string, to: string): Promise<void> {
+  try {
+    await Deno.rename(from, to);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.IsADirectory)) throw error;
+    try {
+      await Deno.remove(to); // Not recursive: only an empty folder goes.
+    } catch {
+      throw error;
+    }
+    await Deno.rename(from, to);
   }
 }
 

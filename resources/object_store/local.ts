@@ -13,9 +13,19 @@
  * show it. Writes go to a temporary file in the target folder that is renamed
  * into place, so a reader sees the old object or the new one, never a part.
  *
+ * Folders are not objects (S3 has none): the store makes the folders a key
+ * needs and never removes one, not even when deleting or moving the last key
+ * under it, because an uploader (this store in another process, or any tool
+ * writing into the landing folder) may have just made it or be writing into
+ * it; removing it would race that uploader (#15 item 11). An empty folder is
+ * invisible to `list`, `head` and `get`, and a later object of the same name
+ * replaces it (only an empty one). If something else removes a folder between
+ * the store's mkdir and its write, the store makes it again and retries.
+ *
  * Limitations of a file system compared to S3: a key cannot be both an object
- * and a folder (`a` and `a/b`), which fails with `object_store.key_conflict`;
- * each `/`-separated name is limited to 255 bytes by the file system.
+ * and a folder holding objects (`a` and `a/b`), which fails with
+ * `object_store.key_conflict`; each `/`-separated name is limited to 255
+ * bytes by the file system.
  *
  * @module
  */
@@ -25,10 +35,11 @@ import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
 import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
 import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";
 import {
+  inFolder,
   KeyedLock,
-  pruneEmptyDirs,
   readSidecar,
   removeIfPresent,
+  renameOver,
   type Sidecar,
   tempName,
   walkKeys,
@@ -204,7 +215,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     });
   }
 
-  /** Removes the file and its sidecar, then any folders left empty. */
+  /** Removes the file and its sidecar; folders stay (see the module doc). */
   async delete(bucket: string, key: string): Promise<void> {
     validateBucket(bucket);
     validateKey(bucket, key);
@@ -224,10 +235,13 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const sidecar = await this.#matchingSidecar(from.bucket, from.key, info);
     const target = this.#dataPath(to.bucket, to.key);
     try {
-      await this.#mkdirInside(to.bucket, dirname(target));
       const sidecarTemp = sidecar &&
         (await writeSidecarTemp(this.#metaPath(to.bucket, to.key), sidecar));
-      await Deno.rename(this.#dataPath(from.bucket, from.key), target);
+      await inFolder(
+        dirname(target),
+        () => renameOver(this.#dataPath(from.bucket, from.key), target),
+        (dir) => this.#mkdirInside(to.bucket, dir),
+      );
       await this.#placeSidecar(to.bucket, to.key, sidecarTemp);
       await this.#removeObject(from.bucket, from.key);
     } catch (error) {
@@ -244,8 +258,18 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const dir = dirname(this.#dataPath(bucket, key));
     const temp = join(dir, tempName());
     try {
-      await this.#mkdirInside(bucket, dir);
-      using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+      // The temp file is made right after the mkdir, before the containment check,
+      // so the folder is empty (removable by someone else) for as short as can be.
+      using file = await inFolder(dir, async () => {
+        const opened = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+        try {
+          await this.#assertInside(bucket, dir);
+        } catch (error) {
+          opened.close();
+          throw error;
+        }
+        return opened;
+      });
       const hasher = new ContentHasher();
       for await (const chunk of hashedChunks(body, hasher)) await writeAll(file, chunk);
       if (this.#durable) await file.syncData();
@@ -270,7 +294,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     try {
       sidecarTemp = await writeSidecarTemp(this.#metaPath(bucket, key), sidecar);
       await this.#lock.run([location(bucket, key)], async () => {
-        await Deno.rename(temp, path);
+        await renameOver(temp, path);
         await this.#placeSidecar(bucket, key, sidecarTemp);
       });
     } catch (error) {
@@ -376,8 +400,6 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const metaPath = this.#metaPath(bucket, key);
     await removeIfPresent(path);
     await removeIfPresent(metaPath);
-    await pruneEmptyDirs(dirname(path), join(this.root, bucket));
-    await pruneEmptyDirs(dirname(metaPath), join(this.root, META_DIR, bucket));
   }
 
   async #missing(bucket: string, key: string) {

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { LocalObjectStore } from "../../../resources/object_store/local.ts";
+import { inFolder } from "../../../resources/object_store/_local_fs.ts";
 
 Deno.test("local store: listing and head while another store moves the objects away", async () => {
   const root = await Deno.makeTempDir({ prefix: "local_race_" });
@@ -42,6 +43,160 @@ Deno.test("local store: listing and head while another store moves the objects a
     assert.equal(failure, undefined, `the listing failed: ${failure}`);
     assert.ok(listings > 0);
     assert.equal((await reader.list("landing-zone", { prefix: "manifests/" })).objects.length, 0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+// #15 item 11: the store used to remove `landing-zone/manifests/` when archiving
+// its last manifest, under an uploader that had just made it.
+
+const LANDING = "landing-zone";
+const bytes = (text: string) => new TextEncoder().encode(text);
+const pause = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+
+Deno.test("local store: archiving the last manifest never removes the folder an uploader writes into", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_prune_" });
+  try {
+    const store = new LocalObjectStore({ root });
+    await store.ensureBucket(LANDING);
+    await store.put(LANDING, "manifests/b1.json", bytes("{}"));
+    // An uploader (any tool writing into the folder) makes sure the folder exists...
+    const folder = `${root}/${LANDING}/manifests`;
+    await Deno.mkdir(folder, { recursive: true });
+    // ...the daemon archives the last manifest in it, and deletes another key's last file...
+    await store.move(
+      { bucket: LANDING, key: "manifests/b1.json" },
+      { bucket: LANDING, key: "archive/b1/manifest.json" },
+    );
+    await store.put(LANDING, "b1/a.geojson", bytes("{}"));
+    await store.delete(LANDING, "b1/a.geojson");
+    // ...and the uploader's write into the folder it made still lands.
+    await Deno.writeFile(`${folder}/b2.json`, bytes('{"batch_id":"b2"}'));
+    const listed = (await store.list(LANDING, { prefix: "manifests/" })).objects.map((o) => o.key);
+    assert.deepEqual(listed, ["manifests/b2.json"]);
+
+    // Folders are not objects: an emptied one is invisible, and an object of its name replaces it.
+    assert.equal((await Deno.stat(`${root}/${LANDING}/b1`)).isDirectory, true);
+    const top = await store.list(LANDING, { delimiter: "/" });
+    assert.deepEqual(top.prefixes, ["archive/", "manifests/"]);
+    assert.equal(await store.head(LANDING, "b1"), undefined);
+    await assert.rejects(() => store.get(LANDING, "b1"), /no object has this key/);
+    await store.put(LANDING, "b1", bytes("now an object"));
+    assert.equal(new TextDecoder().decode(await store.getBytes(LANDING, "b1")), "now an object");
+    // A folder that still holds an object is a real conflict on a file system.
+    await assert.rejects(
+      () => store.put(LANDING, "manifests", bytes("x")),
+      /cannot be both an object and a folder/,
+    );
+    // Moving onto an emptied folder's name works too.
+    await store.put(LANDING, "c/d/e.txt", bytes("e"));
+    await store.delete(LANDING, "c/d/e.txt");
+    await store.move({ bucket: LANDING, key: "b1" }, { bucket: LANDING, key: "c/d" });
+    assert.equal(new TextDecoder().decode(await store.getBytes(LANDING, "c/d")), "now an object");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("local store: uploaders racing a daemon that archives every manifest lose nothing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_prune_race_" });
+  try {
+    const daemon = new LocalObjectStore({ root });
+    const uploader = new LocalObjectStore({ root }); // another process: its own locks
+    await daemon.ensureBucket(LANDING);
+    const folder = `${root}/${LANDING}/manifests`;
+    const count = 150;
+    let uploading = true;
+    const failures: unknown[] = [];
+    // The daemon archives whatever it finds, so the folder empties again and again.
+    const archiving = (async () => {
+      while (uploading) {
+        const page = await daemon.list(LANDING, { prefix: "manifests/" });
+        for (const { key } of page.objects) {
+          await daemon.move(
+            { bucket: LANDING, key },
+            { bucket: LANDING, key: `archive/${key}` },
+          ).catch((error) => failures.push(error));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    })();
+    // Two uploaders: the store in "another process", and a plain tool (mkdir -p, then write).
+    const viaStore = (async () => {
+      for (let i = 0; i < count; i++) {
+        await uploader.put(LANDING, `manifests/s${i}.json`, bytes(`{"i":${i}}`))
+          .catch((error) => failures.push(error));
+        await pause(); // so the daemon empties the folder between uploads
+      }
+    })();
+    const viaTool = (async () => {
+      for (let i = 0; i < count; i++) {
+        try {
+          await Deno.mkdir(folder, { recursive: true });
+          await pause(); // its own pace between mkdir and write
+          await Deno.writeFile(`${folder}/t${i}.json`, bytes(`{"i":${i}}`));
+        } catch (error) {
+          failures.push(error);
+        }
+        await pause();
+      }
+    })();
+    await Promise.all([viaStore, viaTool]);
+    uploading = false;
+    await archiving;
+    assert.deepEqual(failures.map(String), []);
+    const keys = new Set<string>();
+    for await (const { key } of daemon.listAll(LANDING)) keys.add(key.replace(/^archive\//, ""));
+    for (let i = 0; i < count; i++) {
+      assert.ok(keys.has(`manifests/s${i}.json`), `manifests/s${i}.json lost`);
+      assert.ok(keys.has(`manifests/t${i}.json`), `manifests/t${i}.json lost`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("local store: a folder removed by someone else between mkdir and write is made again", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_pruner_" });
+  try {
+    const dir = `${root}/landing-zone/manifests`;
+    // A remover (a cleanup script, an older version of the store) strikes right after
+    // each mkdir, `strikes` times: the write is retried in a folder made again.
+    const racing = (strikes: number) => {
+      let made = 0;
+      return {
+        make: async (d: string) => {
+          await Deno.mkdir(d, { recursive: true });
+          if (made++ < strikes) await Deno.remove(d);
+        },
+        get made() {
+          return made;
+        },
+      };
+    };
+    const write = () => Deno.writeTextFile(`${dir}/m.json`, "{}", { createNew: true });
+    const twice = racing(2);
+    await inFolder(dir, write, twice.make);
+    assert.equal(twice.made, 3);
+    assert.equal(await Deno.readTextFile(`${dir}/m.json`), "{}");
+    // Not endlessly: a folder that keeps vanishing fails with the file system's error.
+    await Deno.remove(dir, { recursive: true });
+    const always = racing(Infinity);
+    await assert.rejects(() => inFolder(dir, write, always.make), Deno.errors.NotFound);
+    assert.equal(always.made, 10);
+    // Other errors, and a NotFound while the folder exists, are not retried.
+    await Deno.mkdir(dir, { recursive: true });
+    let calls = 0;
+    await assert.rejects(
+      () =>
+        inFolder(dir, () => {
+          calls++;
+          return Deno.readTextFile(`${dir}/absent.json`);
+        }),
+      Deno.errors.NotFound,
+    );
+    assert.equal(calls, 1);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
