@@ -78,6 +78,29 @@ const LAKES: { name: string; open: () => Promise<ObjectStore & AsyncDisposable> 
   },
 ];
 
+/** Materialises `group:spatial` on the sample batch (seeded by the assets) into `lake`. */
+async function materializeSample(
+  lake: ObjectStore,
+  ledger: MemoryLedger,
+  extraAssets: ReturnType<typeof asset>[] = [],
+) {
+  const config = ConfigSchema.parse({});
+  const resources = { config, lake, ledger, ...spatialResources() };
+  const graph = defineGraph({
+    assets: [...spatialAssets({ samples: true }), ...extraAssets],
+    resources,
+  });
+  const runStore = new MemoryRunStore();
+  await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
+  return await materialize(graph, {
+    selection: "group:spatial",
+    partitions: { keys: [SAMPLE_BATCH_ID] },
+    resources,
+    runStore,
+    concurrency: 2,
+  });
+}
+
 for (const backend of LAKES) {
   Deno.test({
     name:
@@ -85,18 +108,7 @@ for (const backend of LAKES) {
     fn: async (t) => {
       await using lake = await backend.open();
       await using ledger = new MemoryLedger();
-      const config = ConfigSchema.parse({});
-      const resources = { config, lake, ledger, ...spatialResources() };
-      const graph = defineGraph({ assets: spatialAssets({ samples: true }), resources });
-      const runStore = new MemoryRunStore();
-      await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
-      const result = await materialize(graph, {
-        selection: "group:spatial",
-        partitions: { keys: [SAMPLE_BATCH_ID] },
-        resources,
-        runStore,
-        concurrency: 2,
-      });
+      const result = await materializeSample(lake, ledger);
       const step = (key: string) => result.steps.find((s) => s.assetKey === key)!;
       const vector = step("spatial/vector_geoparquet");
       const raster = step("spatial/raster_cog");
@@ -532,8 +544,6 @@ Deno.test({
   fn: async () => {
     await using lake = new RottingLake(`${PREFIX}/trails.parquet`);
     await using ledger = new MemoryLedger();
-    const config = ConfigSchema.parse({});
-    const resources = { config, lake, ledger, ...spatialResources() };
     const downstream = asset({
       key: "spatial/uses_vectors",
       deps: ["spatial/vector_geoparquet"],
@@ -541,19 +551,7 @@ Deno.test({
       partitions: spatialBatches,
       materialize: () => ({ ran: true }),
     });
-    const graph = defineGraph({
-      assets: [...spatialAssets({ samples: true }), downstream],
-      resources,
-    });
-    const runStore = new MemoryRunStore();
-    await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
-    const result = await materialize(graph, {
-      selection: "group:spatial",
-      partitions: { keys: [SAMPLE_BATCH_ID] },
-      resources,
-      runStore,
-      concurrency: 2,
-    });
+    const result = await materializeSample(lake, ledger, [downstream]);
     assert.equal(result.status, "failed");
     const byKey = new Map(result.steps.map((s) => [s.assetKey, s]));
     const vector = byKey.get("spatial/vector_geoparquet")!;
@@ -592,17 +590,7 @@ Deno.test({
     await using lake = new MetadataLosingLake(".tif");
     await using ledger = new MemoryLedger();
     const config = ConfigSchema.parse({});
-    const resources = { config, lake, ledger, ...spatialResources() };
-    const graph = defineGraph({ assets: spatialAssets({ samples: true }), resources });
-    const runStore = new MemoryRunStore();
-    await runStore.addDynamicPartitions("spatial_batches", [SAMPLE_BATCH_ID]);
-    const result = await materialize(graph, {
-      selection: "group:spatial",
-      partitions: { keys: [SAMPLE_BATCH_ID] },
-      resources,
-      runStore,
-      concurrency: 2,
-    });
+    const result = await materializeSample(lake, ledger);
     assert.equal(result.status, "failed");
     const byKey = new Map(result.steps.map((s) => [s.assetKey, s]));
     const raster = byKey.get("spatial/raster_cog")!;
