@@ -934,7 +934,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
           });
           after = events.at(-1)?.id ?? after;
           const outside = events.find((e) => !this.#ownRuns.has(e.runId));
-          if (outside && !this.#stop.signal.aborted) this.#onRunEvent(outside.type);
+          // Any of them makes the automation due (a run leaving the queue unrun too).
+          if (outside && !this.#stop.signal.aborted) this.#onRunEvent("run_finished");
         }
         failing = false;
       } catch (error) {
@@ -962,7 +963,13 @@ export class SensorDaemon<R> implements AsyncDisposable {
 }
 
 /** Events of other processes' runs that make the automation due (see #onRunEvent). */
-const WATCHED_EVENTS = ["materialization", "step_failed", "step_skipped", "run_finished"] as const;
+const WATCHED_EVENTS = [
+  "materialization",
+  "step_failed",
+  "step_skipped",
+  "run_finished",
+  "run_dequeued",
+] as const;
 
 /**
  * Runs a {@linkcode SensorDaemon} until `options.signal` aborts, then shuts it

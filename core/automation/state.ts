@@ -13,6 +13,7 @@ import type { AssetDefinition, Materialization } from "../asset.ts";
 import type { Graph } from "../graph.ts";
 import type { RunStore, StoredRunEvent } from "../run_store/types.ts";
 import { toMaterialization } from "../run_store/materialization.ts";
+import { resolveSelection } from "../selection.ts";
 import { fnv1a } from "./_hash.ts";
 import { DynamicKeys, type Mapping, mappingOf, type PartitionSpace, spaceOf } from "./_space.ts";
 
@@ -131,8 +132,12 @@ export class AutomationState {
   readonly #onChange: ChangeListener;
   /** Steps in progress per run: `assetKey\0index`. */
   readonly #runs = new Map<string, Set<string>>();
+  /** Runs known only from their `run_queued` event (waiting in the queue, no run record yet). */
+  readonly #queued = new Set<string>();
+  readonly #graph: Graph<unknown>;
 
   constructor(graph: Graph<unknown>, store: RunStore, onChange: ChangeListener) {
+    this.#graph = graph;
     this.#store = store;
     this.#onChange = onChange;
     for (const key of graph.order) {
@@ -169,6 +174,18 @@ export class AutomationState {
     for (const run of await this.#store.listRuns({ status: "running", limit: 1000 })) {
       await this.#runStarted(run.runId, run.startedAt);
     }
+    // Runs still waiting in a queue have no run record: their `run_queued`
+    // events among the recent feed tell (a new leader after a failover).
+    const waiting = new Map<string, StoredRunEvent>();
+    const recent = await this.#store.listEventsAfter(Math.max(0, this.watermark - QUEUE_LOOKBACK), {
+      types: ["run_queued", "run_dequeued", "run_started", "run_finished"],
+      limit: QUEUE_LOOKBACK,
+    });
+    for (const event of recent) {
+      if (event.type === "run_queued") waiting.set(event.runId, event);
+      else waiting.delete(event.runId);
+    }
+    for (const event of waiting.values()) this.#runQueued(event);
   }
 
   /** Adds the dynamic partition keys added since the last call; marks the new partitions. */
@@ -214,10 +231,19 @@ export class AutomationState {
       case "step_failed":
         this.#stepFailed(event);
         return;
+      case "run_queued":
+        this.#runQueued(event);
+        return;
       case "run_started":
+        if (this.#queued.delete(event.runId)) {
+          // A worker took it: its steps (what it really plans) replace the queued guess.
+          this.#runFinished(event.runId);
+        }
         await this.#runStarted(event.runId, event.time);
         return;
+      case "run_dequeued":
       case "run_finished":
+        this.#queued.delete(event.runId);
         this.#runFinished(event.runId);
         return;
     }
@@ -274,6 +300,50 @@ export class AutomationState {
   }
 
   /**
+   * A run entered the queue (`run_queued`: selection, exclude, partitions):
+   * its asset partitions are requested and in progress from now on, until
+   * it starts (its steps take over), leaves the queue (`run_dequeued`) or
+   * ends. A selection this graph cannot resolve (another code version) marks
+   * nothing; nor does a partitioned asset queued without partitions.
+   */
+  #runQueued(event: StoredRunEvent): void {
+    if (this.#runs.has(event.runId)) return;
+    const data = event.data;
+    let keys: string[];
+    try {
+      keys = resolveSelection(
+        this.#graph,
+        typeof data.selection === "string" ? data.selection : "",
+        typeof data.exclude === "string" ? data.exclude : "",
+      );
+    } catch {
+      return;
+    }
+    const parts = data.partitions !== null && typeof data.partitions === "object" &&
+        !Array.isArray(data.partitions)
+      ? data.partitions as { keys?: unknown; from?: unknown; to?: unknown }
+      : undefined;
+    const open = new Set<string>();
+    for (const key of keys) {
+      const state = this.assets.get(key);
+      if (!state) continue;
+      for (const i of queuedIndexes(state.space, parts)) {
+        state.ensure(i);
+        if (event.time > (state.lastReq[i] as number)) state.lastReq[i] = event.time;
+        const p = state.progress.get(i);
+        state.progress.set(i, {
+          count: (p?.count ?? 0) + 1,
+          since: Math.min(p?.since ?? event.time, event.time),
+        });
+        open.add(`${key}\0${i}`);
+        this.#onChange(state, i);
+      }
+    }
+    this.#runs.set(event.runId, open);
+    this.#queued.add(event.runId);
+  }
+
+  /**
    * A failed step. (Steps that end do not leave "in progress": that lasts
    * until their run ends, as Dagster's in_progress, so a chain whose first
    * steps are done is not requested again while its last steps still run.)
@@ -308,13 +378,37 @@ export class AutomationState {
   }
 }
 
-/** The events the evaluator reads. */
+/** How far back (event ids) the start looks for runs still waiting in a queue. */
+const QUEUE_LOOKBACK = 50_000;
+
+/** The events the evaluator reads (`run_queued`/`run_dequeued`: the Postgres run queue's). */
 export const FEED_TYPES = [
   "materialization",
+  "run_queued",
+  "run_dequeued",
   "run_started",
   "run_finished",
   "step_failed",
 ] as const;
+
+/** The partition indexes of `space` a queued run names (`keys`, or a `from`..`to` range). */
+function queuedIndexes(
+  space: PartitionSpace,
+  parts: { keys?: unknown; from?: unknown; to?: unknown } | undefined,
+): number[] {
+  if (!space.def) return [0];
+  if (!parts) return [];
+  if (Array.isArray(parts.keys)) {
+    return parts.keys.map((k) => typeof k === "string" ? space.index(k) : -1).filter((i) => i >= 0);
+  }
+  const from = typeof parts.from === "string" ? space.index(parts.from) : -1;
+  const to = typeof parts.to === "string" ? space.index(parts.to) : -1;
+  if (from < 0 || to < from) return [];
+  // A range wider than this bounds nothing useful to mark (a backfill of years): cap it.
+  const indexes: number[] = [];
+  for (let i = from; i <= Math.min(to, from + 100_000); i++) indexes.push(i);
+  return indexes;
+}
 
 function dataVersionFallback(m: Materialization): string {
   const reported = m.metadata.data_version;

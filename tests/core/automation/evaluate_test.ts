@@ -93,6 +93,60 @@ Deno.test("eager waits while the upstream or the asset itself is in progress", a
   assertEquals(requested(await h.tick()), {}, "busy-b's request handled a's change");
 });
 
+Deno.test("a run waiting in the queue (run_queued) is requested and in progress until it starts, leaves the queue or ends", async () => {
+  const queued = (runId: string, selection: string, time: number) =>
+    h.store.appendEvents([{
+      runId,
+      type: "run_queued",
+      time,
+      assetKey: null,
+      partition: null,
+      data: { selection, exclude: "", partitions: null, tags: {}, priority: 0, attempt: 1 },
+    }]);
+  const h = await harness([a, b]);
+  await h.run("a");
+  // Another daemon (the old leader) queued b's run; no worker has taken it yet.
+  await queued("q-b", "b", h.clock.now());
+  let result = await h.tick();
+  assertEquals(requested(result), {}, "requested already, and in progress while it waits");
+  assertEquals(truths(result, "b")["eager > not in_progress > in_progress"], 1);
+  // Canceled while waiting: no run record, a run_dequeued; b is neither in progress nor requested again.
+  await h.store.appendEvents([{
+    runId: "q-b",
+    type: "run_dequeued",
+    time: h.clock.now(),
+    assetKey: null,
+    partition: null,
+    data: { state: "canceled", outcome: "canceled while queued" },
+  }]);
+  result = await h.tick();
+  assertEquals(truths(result, "b")["eager > not in_progress > in_progress"] ?? 0, 0);
+  assertEquals(requested(result), {}, "the queued run handled a's change");
+  // a changes again; a queued run of a, then its worker starts it: its steps take over.
+  await h.run("a");
+  await queued("q-a", "a", h.clock.now());
+  assertEquals(requested(await h.tick()), {}, "b waits while its upstream is queued");
+  const end = await h.open("q-a", [["a", null]]);
+  assertEquals(requested(await h.tick()), {}, "started: in progress from its steps");
+  await end();
+  assertEquals(requested(await h.tick()), { b: [null] });
+  // A new evaluator (a new leader after a failover) sees a run still waiting from the feed.
+  await queued("q-b2", "b", h.clock.now());
+  const { AutomationEvaluator } = await import("../../../core/automation/evaluate.ts");
+  const { defineGraph } = await import("../../../core/definitions.ts");
+  const leader = new AutomationEvaluator(defineGraph({ assets: [a, b] }), h.store, {
+    loadedAt: T0,
+  });
+  await leader.start();
+  leader.previousTime = T0;
+  const fresh = leader.evaluate(h.clock.now() + 1000);
+  assertEquals(
+    truths(fresh, "b")["eager > not in_progress > in_progress"],
+    1,
+    "the new leader knows b is queued",
+  );
+});
+
 Deno.test("eager does not retry a failed run until an upstream changes again", async () => {
   let fail = true;
   const flaky = defineAsset({
