@@ -16,15 +16,18 @@
  * outcome, before the test's assertions, and recorded for the summary that
  * `deno task test` prints last (`tests/_helpers/run_tests.ts`).
  *
- * **How many.** A bounded, seeded sample by default and under `CI=true`
- * (each test ≲ 60–90 s on 2 loaded cores), the counts issue 15 asks for in
- * the soak, `RELIABILITY_SOAK=1`; any count can be set alone:
+ * **How many.** A small seeded sample by default (a newcomer's
+ * `deno task test`, and the README test with native tools hidden), the
+ * counts issue 15 asks for under `CI=true` where they fit the CI budget
+ * (measured on 2 cores at load 14-30: 2 daemons x 100 manifests with one
+ * killed 131 s, 200 fuzz cases 217-252 s), and the long soak with
+ * `RELIABILITY_SOAK=1`; any count can be set alone:
  *
  * | variable                      | default | CI=true | RELIABILITY_SOAK=1 |
  * | ----------------------------- | ------- | ------- | ------------------ |
  * | `RELIABILITY_KILL_POINTS`     | 3       | 3       | 24                 |
- * | `RELIABILITY_MANIFESTS`       | 10      | 10      | 100                |
- * | `RELIABILITY_FUZZ_CASES`      | 40      | 40      | 240                |
+ * | `RELIABILITY_MANIFESTS`       | 10      | 100     | 200                |
+ * | `RELIABILITY_FUZZ_CASES`      | 40      | 200     | 400                |
  * | `RELIABILITY_SERVER_FAULTS`   | 2       | 2       | 8                  |
  * | `RELIABILITY_SEED`            | 15      | 15      | time of day        |
  *
@@ -108,11 +111,11 @@ export interface ReliabilitySettings {
 }
 
 const PROFILES = {
-  // default and CI: a bounded, seeded sample (each test ≲ 60–90 s on 2 loaded cores);
-  // the counts issue 15 asks for (≥ 20 kill points, ≥ 100 manifests, ≥ 200 fuzz cases) run in the soak.
+  // default: a small seeded sample; CI: issue 15's counts where they fit the CI budget (module
+  // doc); soak: beyond them, from a new seed each time.
   default: { killPoints: 3, manifests: 10, fuzzCases: 40, serverFaults: 2 },
-  ci: { killPoints: 3, manifests: 10, fuzzCases: 40, serverFaults: 2 },
-  soak: { killPoints: 24, manifests: 100, fuzzCases: 240, serverFaults: 8 },
+  ci: { killPoints: 3, manifests: 100, fuzzCases: 200, serverFaults: 2 },
+  soak: { killPoints: 24, manifests: 200, fuzzCases: 400, serverFaults: 8 },
 } as const;
 
 /** The default seed of the default and CI profiles. */

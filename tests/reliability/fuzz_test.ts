@@ -333,18 +333,9 @@ async function judgeCsv(
   return { ...base, got, ok: true, lost: false, leaked: false };
 }
 
-// Not yet inside the CI bound: 40 cases ran > 8 min at load ~28 on 2 cores (2026-12-05), so it
-// runs only in the soak or with RELIABILITY_FUZZ=1 until a per-case cost fits (NOTES 16:15 reliability).
-const fuzzOff = settings.profile !== "soak" &&
-  !/^(1|true|yes)$/i.test(Deno.env.get("RELIABILITY_FUZZ") ?? "");
-
 Deno.test({
   name: "fuzz: every malformed manifest, spatial file and CSV is quarantined with a report, " +
     "none published; valid ones publish",
-  ignore: fuzzOff,
-  // gdal3.js keeps its WASM module and workers for the process.
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const rng = new Random(settings.seed).fork("fuzz");
     // RELIABILITY_FUZZ_FAMILIES=a,b replays only those families (the count still applies).
@@ -374,11 +365,11 @@ Deno.test({
         phases.push(`${name} ${Math.round((performance.now() - t0) / 100) / 10} s`);
       }
     };
+    // Three worlds side by side: the CSVs load into their own warehouse while both engines work.
+    await using csvWorld = await createWorld({ name: "fuzz_csv", gdalEngine: "wasm" });
     await Promise.all([
-      (async () => {
-        await timed(`spatial wasm (${onWasm.length})`, () => runSpatial(wasm, onWasm));
-        await timed(`csv (${csv.length})`, () => runCsv(wasm, csv));
-      })(),
+      timed(`spatial wasm (${onWasm.length})`, () => runSpatial(wasm, onWasm)),
+      timed(`csv (${csv.length})`, () => runCsv(csvWorld, csv)),
       native
         ? timed(`spatial native (${onNative.length})`, () => runSpatial(native, onNative))
         : Promise.resolve(),
@@ -390,12 +381,12 @@ Deno.test({
     if (native) {
       for (const c of onNative) verdicts.push(await judgeSpatial(native, "native", c));
     }
-    const view = await warehouseView(wasm);
-    for (const c of csv) verdicts.push(await judgeCsv(wasm, view, c));
+    const view = await warehouseView(csvWorld);
+    for (const c of csv) verdicts.push(await judgeCsv(csvWorld, view, c));
 
     // The worlds as a whole: nothing running, no duplicate, lake and ledger agree.
     const global: string[] = [...view.duplicates.map((d) => `duplicate rows: ${d}`)];
-    for (const world of native ? [wasm, native] : [wasm]) {
+    for (const world of native ? [wasm, native, csvWorld] : [wasm, csvWorld]) {
       const running = await runsLeftRunning(await world.runStore());
       global.push(...running.map((r) => `run ${r.runId} left running`));
       global.push(...lineageProblems(await reconcileWorld(world)));

@@ -25,21 +25,9 @@ import {
 
 const settings = reliabilitySettings();
 
-// KNOWN PRODUCT BUG (NOTES.md 2026-12-05 16:15 reliability): a batch whose run was canceled
-// after its daemon was killed is never relaunched — its run key stays claimed
-// (`ctx.launchedRun`, core/sensor.ts launchedRunIn), so sensors/manifest_sensor.ts marks the
-// manifest handled and the batch stays pending forever (seed 15, 10 manifests: 7 stranded,
-// each with one run "3 of 3 steps canceled"). The assertions are unchanged; the test is
-// skipped until the fix lands unless RELIABILITY_KNOWN_BUGS=1 (or the soak) runs it.
-const knownBugOff = settings.profile !== "soak" &&
-  !/^(1|true|yes)$/i.test(Deno.env.get("RELIABILITY_KNOWN_BUGS") ?? "");
-
 Deno.test({
   name: "two daemons, one killed mid-run: every batch done exactly once or quarantined, " +
     "none half-ingested, no spurious report",
-  ignore: knownBugOff,
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const rng = new Random(settings.seed).fork("two-daemons");
     const samples = await readSampleFiles();
