@@ -1,0 +1,134 @@
+/**
+ * The launcher behind `deno task materialize|sensor|worker|ui|dev|doctor|dbt|cli|compile`:
+ * it reads the configuration, computes the narrowest Deno permissions the
+ * command needs (resources/permissions.ts) and runs `main.ts` with exactly
+ * those, in place of `-A`. It loads only our configuration code and zod,
+ * writes nothing and opens no connection; its own permissions (read, env,
+ * run) are those needed to do that and start Deno.
+ *
+ *     deno run --allow-read --allow-env --allow-run launch.ts [--print] [--cached-only] COMMAND [ARGS...]
+ *
+ * - `--print`: print the command line instead of running it (what the
+ *   permissions of a command would be under the current configuration).
+ * - `--cached-only`: passed on to `deno run` (the container image).
+ * - `compile [FLAGS...]`: `deno compile` with the permissions of every
+ *   command, then FLAGS (`--include`, `--output`) and `main.ts`.
+ *
+ * A configuration that does not load runs `main.ts` with read access to the
+ * project only, so the error is reported as every command reports it.
+ * SIGTERM and SIGHUP are passed on to the command (SIGINT from a terminal
+ * reaches it directly: it is in the same process group); the exit code is
+ * the command's.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, readDotenv } from "./resources/config.ts";
+import { permissionFlags, taskPermissions } from "./resources/permissions.ts";
+
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const PROJECT = dirname(MAIN);
+
+/** Options of {@linkcode launchCommand}. */
+export interface LaunchOptions {
+  /** The environment. @default {Deno.env} */
+  readonly env?: { get(name: string): string | undefined; toObject(): Record<string, string> };
+  /** The `.env` file under the environment (`null`: none). @default {".env"} */
+  readonly dotenvPath?: string | null;
+  /** Where relative paths of the configuration start. @default {Deno.cwd()} */
+  readonly cwd?: string;
+  /** The Deno executable. @default {Deno.execPath()} */
+  readonly execPath?: string;
+}
+
+/** The launcher's own options, before the command. */
+export interface LaunchArgs {
+  /** `--print`: print the command line instead of running it. */
+  readonly print: boolean;
+  /** Options passed on to `deno run` / `deno compile` (`--cached-only`). */
+  readonly denoOptions: readonly string[];
+  /** The command and its arguments. */
+  readonly rest: readonly string[];
+}
+
+/** Splits the launcher's own leading options from the command. */
+export function parseLaunchArgs(args: readonly string[]): LaunchArgs {
+  const rest = [...args];
+  const denoOptions: string[] = [];
+  let print = false;
+  while (rest[0] === "--print" || rest[0] === "--cached-only") {
+    const option = rest.shift()!;
+    if (option === "--print") print = true;
+    else denoOptions.push(option);
+  }
+  return { print, denoOptions, rest };
+}
+
+/**
+ * The `deno` arguments that run `args` (the launcher's own, without `deno
+ * run launch.ts`) with the permissions its command needs.
+ */
+export function launchCommand(args: readonly string[], options: LaunchOptions = {}): string[] {
+  const env = options.env ?? Deno.env;
+  const cwd = options.cwd ?? Deno.cwd();
+  const execPath = options.execPath ?? Deno.execPath();
+  const { denoOptions, rest } = parseLaunchArgs(args);
+  const command = rest[0] ?? "";
+  const dotenvPath = options.dotenvPath === undefined ? ".env" : options.dotenvPath;
+  let flags: string[];
+  try {
+    const dotenv = dotenvPath === null ? {} : readDotenv(dotenvPath);
+    const config = loadConfig({ env: env.toObject(), dotenvPath });
+    const merged = {
+      get: (name: string) => nonEmpty(env.get(name)) ?? nonEmpty(dotenv[name]),
+    };
+    flags = permissionFlags(
+      taskPermissions(command, rest.slice(1), config, {
+        projectDir: PROJECT,
+        env: merged,
+        execPath,
+        cwd,
+      }),
+    );
+  } catch {
+    // main.ts loads the configuration again and reports the error as every command does.
+    flags = ["--allow-env", `--allow-read=${PROJECT}`];
+  }
+  if (command === "compile") {
+    return ["compile", ...denoOptions, ...flags, ...rest.slice(1), MAIN];
+  }
+  return ["run", ...denoOptions, ...flags, MAIN, ...rest];
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+if (import.meta.main) {
+  const argv = launchCommand(Deno.args);
+  if (parseLaunchArgs(Deno.args).print) {
+    console.log(
+      ["deno", ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(" "),
+    );
+    Deno.exit(0);
+  }
+  const child = new Deno.Command(Deno.execPath(), { args: argv }).spawn();
+  const forwarded: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGTERM", "SIGHUP"];
+  const forward = (signal: Deno.Signal) => () => {
+    try {
+      child.kill(signal);
+    } catch {
+      // The command has ended already.
+    }
+  };
+  const listeners = forwarded.map((signal) => [signal, forward(signal)] as const);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+  // Ctrl-C reaches the command from the terminal; the launcher only waits for it to end.
+  Deno.addSignalListener("SIGINT", () => {});
+  const status = await child.status;
+  Deno.exit(status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code);
+}
