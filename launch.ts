@@ -2,7 +2,8 @@
  * The launcher behind `deno task materialize|sensor|worker|ui|dev|doctor|dbt|cli|compile`:
  * it reads the configuration, computes the narrowest Deno permissions the
  * command needs (resources/permissions.ts) and runs `main.ts` with exactly
- * those, in place of `-A`. It loads only our configuration code and zod,
+ * those, in place of `-A`. It loads only our configuration code and its two
+ * small pure-JS dependencies (zod, croner; not the AWS SDK or any driver),
  * writes nothing and opens no connection; its own permissions (read, env,
  * run) are those needed to do that and start Deno.
  *

@@ -32,22 +32,27 @@
  *   target), limited to the npm cache where its native addon lives.
  * - **sys**: `hostname` (run owners and the warehouse lock tell this
  *   machine's processes from another's).
- * - **env**: all variables. Node-compatible dependencies (the AWS SDK's
- *   credential chain, postgres.js, the MongoDB driver) read variables by
- *   names that vary by deployment, and a refused read throws where they
- *   expect `undefined`; values cannot leave anyway, the network being
- *   limited to the configured hosts.
+ * - **env**: the configuration's variables and those the code and its
+ *   dependencies read by name ({@linkcode ENV_ALLOWED}: `PG*` for postgres.js,
+ *   `AWS_*` for the AWS SDK, `DBT_*` for dbt's `env_var()`, ...). Any other
+ *   variable reads as unset (`--ignore-env`), so a dependency that probes one
+ *   gets `undefined` instead of an exception, and no code in the process can
+ *   see, say, a shell's `GITHUB_TOKEN`.
+ * - Reads outside the grants fail as `NotFound` (`--ignore-read`) rather than
+ *   `NotCapable`: dependencies that look for optional files up the folder
+ *   tree (graphile-worker's cosmiconfig search up to `/`, the AWS SDK's
+ *   `~/.aws/config`) then carry on as if there were none.
  *
  * Widening: `PLATFORM_ALLOW_READ`, `PLATFORM_ALLOW_WRITE`,
- * `PLATFORM_ALLOW_NET`, `PLATFORM_ALLOW_RUN` (comma-separated, added to the
- * computed lists), or `PLATFORM_PERMISSIONS=all` (plain `-A`, for
+ * `PLATFORM_ALLOW_NET`, `PLATFORM_ALLOW_RUN`, `PLATFORM_ALLOW_ENV`
+ * (comma-separated, added to the computed lists), or `PLATFORM_PERMISSIONS=all` (plain `-A`, for
  * debugging).
  *
  * @module
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { Config } from "./config.ts";
+import { type Config, ConfigSchema } from "./config.ts";
 import { writablePlaces } from "./writable.ts";
 
 /** The permissions of one process; lists hold paths, hosts or program names. */
@@ -66,7 +71,43 @@ export interface TaskPermissions {
   readonly ffi: readonly string[];
   /** System information it may read (`hostname`, ...). */
   readonly sys: readonly string[];
+  /** Environment variables it may read (`NAME` or `PREFIX*`); others read as unset. */
+  readonly env: readonly string[];
 }
+
+/**
+ * Variables every command may read besides the configuration's: the
+ * platform's own (`PLATFORM_*`, `UI_TOKEN`, `GDAL_LIBRARY_PATH`, `INIT_CWD`),
+ * the process basics, and those dependencies read by name: postgres.js
+ * (`PG*`), graphile-worker (`GRAPHILE_*`), the AWS SDK (`AWS_*`), Node
+ * compatibility (`NODE_*`), dbt projects (`DBT_*`, through `env_var()`).
+ */
+export const ENV_ALLOWED: readonly string[] = [
+  "PLATFORM_*",
+  "UI_TOKEN",
+  "GDAL_LIBRARY_PATH",
+  "INIT_CWD",
+  "HOME",
+  "USER",
+  "USERPROFILE",
+  "LOCALAPPDATA",
+  "XDG_CACHE_HOME",
+  "PATH",
+  "TMPDIR",
+  "TZ",
+  "LANG",
+  "LC_*",
+  "TERM",
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "CI",
+  "DENO_*",
+  "NODE_*",
+  "PG*",
+  "GRAPHILE_*",
+  "AWS_*",
+  "DBT_*",
+];
 
 /** Where the process runs: what {@linkcode taskPermissions} reads besides the configuration. */
 export interface PermissionContext {
@@ -117,6 +158,7 @@ export function taskPermissions(
   const ffi = new Set<string>();
   const npmCache = npmCacheDir(env, context.os ?? Deno.build.os);
   const everything = command === "compile";
+  const envNames = new Set([...Object.keys(ConfigSchema.shape), ...ENV_ALLOWED]);
 
   read.add(context.projectDir);
   read.add(npmCache);
@@ -153,6 +195,11 @@ export function taskPermissions(
   }
   if (pglite) run.add("kill");
   if (/^duckdb:/.test(config.WAREHOUSE_URL)) ffi.add(npmCache);
+  const sys = new Set(["hostname"]);
+  // graphile-worker (the Postgres run queue) looks up os.homedir() at start.
+  if (config.RUN_QUEUE !== "off" && /^postgres(ql)?:\/\//i.test(config.RUNS_URL)) {
+    sys.add("homedir");
+  }
 
   if (DAEMONS.has(command) || everything) {
     for (const url of config.NOTIFY_URLS.split(/\s+/).filter(Boolean)) {
@@ -175,7 +222,7 @@ export function taskPermissions(
     ] as const
   ) {
     for (const item of (env.get(name) ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-      set.add(name === "PLATFORM_ALLOW_NET" || name === "PLATFORM_ALLOW_RUN" ? item : at(item));
+      set.add(/^PLATFORM_ALLOW_(READ|WRITE)$/.test(name) ? at(item) : item);
     }
   }
   if (write.size > 0) { for (const path of write) read.add(path); }
@@ -187,17 +234,19 @@ export function taskPermissions(
     net: [...net],
     run: [...run],
     ffi: [...ffi],
-    sys: ["hostname"],
+    sys: [...sys],
+    env: [...envNames],
   };
 }
 
 /**
  * The `deno run` flags of `permissions` (`-A` when `all`). A list that is
- * empty gives no flag, so that permission is refused.
+ * empty gives no flag, so that permission is refused; reads outside the
+ * grants fail as missing files and other variables read as unset.
  */
 export function permissionFlags(permissions: TaskPermissions): string[] {
   if (permissions.all) return ["-A"];
-  const flags: string[] = ["--allow-env"];
+  const flags: string[] = ["--ignore-read", "--ignore-env"];
   const add = (name: string, values: readonly string[]) => {
     if (values.length > 0) flags.push(`--allow-${name}=${values.join(",")}`);
   };
@@ -207,6 +256,7 @@ export function permissionFlags(permissions: TaskPermissions): string[] {
   add("run", permissions.run);
   add("ffi", permissions.ffi);
   add("sys", permissions.sys);
+  add("env", permissions.env);
   return flags;
 }
 

@@ -19,7 +19,7 @@
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../core/errors.ts";
 import type { Config } from "./config.ts";
-import { localFolder } from "./object_store/open.ts";
+import { localFolder } from "./object_store/_local_url.ts";
 
 /** One folder the platform writes into, and the variable that chooses it. */
 export interface WritablePlace {

@@ -13,7 +13,7 @@ import { openLedger } from "../ledger/open.ts";
 import { openLake } from "../lake.ts";
 import { openRunStore } from "../run_store/open.ts";
 import { openGdal, openSpatialEngine } from "../spatial/open.ts";
-import { DuckdbWarehouse } from "../warehouse/duckdb.ts";
+import type { DuckdbWarehouse } from "../warehouse/duckdb.ts";
 import { openWarehouse } from "../warehouse/open.ts";
 
 /** The outcome of probing one resource. */
@@ -117,10 +117,13 @@ function probes(config: Config, timeoutMs: number): Probe[] {
           onNotice: () => {}, // the detail below says it
         });
         await warehouse.ping();
-        if (!(warehouse instanceof DuckdbWarehouse)) return;
-        const requested = warehouse.extensions.map((e) => e.name);
-        const statuses = await warehouse.inspectExtensions([...DUCKDB_EXTENSIONS, ...requested]);
-        return `DuckDB ${warehouse.version}; ` +
+        // By backend, not instanceof: importing duckdb.ts loads DuckDB's native addon, which
+        // needs --allow-ffi (granted only when WAREHOUSE_URL is duckdb:).
+        if (warehouse.backend !== "duckdb") return;
+        const duckdb = warehouse as unknown as DuckdbWarehouse;
+        const requested = duckdb.extensions.map((e) => e.name);
+        const statuses = await duckdb.inspectExtensions([...DUCKDB_EXTENSIONS, ...requested]);
+        return `DuckDB ${duckdb.version}; ` +
           statuses.map((e) => `${e.name}: ${e.available ? "" : "MISSING, "}${e.detail}`).join("; ");
       },
     },

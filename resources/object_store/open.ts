@@ -10,6 +10,8 @@ import { ConfigError } from "../../core/errors.ts";
 import { RESOURCE_KEY } from "./_errors.ts";
 import { redactUrl } from "../../core/secrets.ts";
 import { LocalObjectStore } from "./local.ts";
+import { filePath } from "./_local_url.ts";
+export { localFolder } from "./_local_url.ts";
 import { MemoryObjectStore } from "./memory.ts";
 import { type S3Credentials, S3ObjectStore, type S3ObjectStoreOptions } from "./s3.ts";
 import type { ObjectStore } from "./types.ts";
@@ -86,34 +88,6 @@ export function openObjectStore(url: string, options: OpenObjectStoreOptions = {
         redactUrl(trimmed),
       );
   }
-}
-
-/**
- * The folder a `file:` URL names (relative to the current directory unless
- * absolute), or `undefined` for any other scheme.
- */
-export function localFolder(url: string, source = "LAKE_URL"): string | undefined {
-  return url.startsWith("file:") ? filePath(url, source) : undefined;
-}
-
-function filePath(url: string, source: string): string {
-  const rest = url.slice("file:".length).replace(/^\/\//, "");
-  const path = rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest;
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path.replace(/[?#].*$/, ""));
-  } catch {
-    decoded = "";
-  }
-  if (decoded === "") {
-    throw configError(
-      "object_store.invalid_url",
-      `Cannot open a local object store from ${source} '${redactUrl(url)}': it names no ` +
-        `folder. Use file://./data_lake (relative) or file:///absolute/path.`,
-      redactUrl(url),
-    );
-  }
-  return decoded;
 }
 
 function s3Options(

@@ -14,6 +14,8 @@
  */
 
 import { PGlite } from "@electric-sql/pglite";
+import { resolve } from "node:path";
+import { npmCacheDir } from "../permissions.ts";
 
 /** Whether `path` exists. */
 async function exists(path: string): Promise<boolean> {
@@ -58,9 +60,24 @@ async function createInChild(location: string): Promise<boolean> {
   const self = new URL(import.meta.url);
   const config = new URL("../../deno.json", import.meta.url);
   if (self.protocol !== "file:" || !(await exists(config.pathname))) return false;
-  if ((await Deno.permissions.query({ name: "run" })).state !== "granted") return false;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", config.pathname, self.pathname, location],
+  const deno = Deno.execPath();
+  if ((await Deno.permissions.query({ name: "run", command: deno })).state !== "granted") {
+    return false;
+  }
+  // The child gets what initdb needs and no more: PGlite's files in the npm
+  // cache, the new data dir; no network, no subprocess.
+  const dir = resolve(location);
+  const child = new Deno.Command(deno, {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${dir},${npmCacheDir(Deno.env)},${new URL("../..", import.meta.url).pathname}`,
+      `--allow-write=${dir}`,
+      "--config",
+      config.pathname,
+      self.pathname,
+      dir,
+    ],
     stdout: "null",
     stderr: "piped",
     stdin: "null",
