@@ -219,13 +219,14 @@ export function taskPermissions(
       ["PLATFORM_ALLOW_WRITE", write],
       ["PLATFORM_ALLOW_NET", net],
       ["PLATFORM_ALLOW_RUN", run],
+      ["PLATFORM_ALLOW_ENV", envNames],
     ] as const
   ) {
     for (const item of (env.get(name) ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
       set.add(/^PLATFORM_ALLOW_(READ|WRITE)$/.test(name) ? at(item) : item);
     }
   }
-  if (write.size > 0) { for (const path of write) read.add(path); }
+  for (const path of write) read.add(path);
 
   return {
     all: (env.get("PLATFORM_PERMISSIONS") ?? "").trim() === "all",

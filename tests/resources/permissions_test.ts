@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { loadConfig } from "../../resources/config.ts";
+import {
+  ENV_ALLOWED,
+  npmCacheDir,
+  type PermissionContext,
+  permissionFlags,
+  taskPermissions,
+} from "../../resources/permissions.ts";
+
+const PROJECT = "/srv/platform";
+const DENO = "/usr/local/bin/deno";
+
+/** The working folder (the writable places resolve against the process's). */
+const CWD = Deno.cwd();
+
+/** The permissions of `command` under `vars` (no `.env`), from {@linkcode CWD}. */
+function permissions(
+  command: string,
+  vars: Record<string, string>,
+  args: string[] = [],
+  existing: string[] = [],
+) {
+  const env = { HOME: "/home/ann", TMPDIR: "/tmp/ann", ...vars };
+  const context: PermissionContext = {
+    projectDir: PROJECT,
+    env: { get: (name) => env[name as keyof typeof env] },
+    execPath: DENO,
+    cwd: CWD,
+    exists: (path) => existing.includes(path),
+    os: "linux",
+  };
+  return taskPermissions(command, args, loadConfig({ env, dotenvPath: null }), context);
+}
+
+Deno.test("embedded defaults: the project, the npm cache and the writable places; no host but Open-Meteo", () => {
+  const p = permissions("materialize", {});
+  assert.deepEqual(p.read, [
+    PROJECT,
+    "/home/ann/.cache/deno/npm",
+    `${CWD}/.state`,
+    `${CWD}/data_lake`,
+    "/tmp/ann",
+    // The shipped places file (under the real project, not the one this test pretends).
+    resolve(new URL("../../config/places.json", import.meta.url).pathname),
+  ]);
+  assert.deepEqual(p.write, [`${CWD}/.state`, `${CWD}/data_lake`, "/tmp/ann"]);
+  assert.deepEqual(p.net, ["archive-api.open-meteo.com:443", "api.open-meteo.com:443"]);
+  // GDAL_ENGINE=auto may start native GDAL hosts; a new PGlite dir is made by a child; kill for its lock.
+  assert.deepEqual(p.run, [DENO, "kill"]);
+  assert.deepEqual(p.ffi, []);
+  assert.deepEqual(p.sys, ["hostname"]);
+  assert.ok(!p.read.some((path) => path === "/home/ann" || path === "/"));
+  assert.equal(p.all, false);
+});
+
+Deno.test("run: no Deno child once the PGlite dir exists and GDAL is wasm", () => {
+  const p = permissions("materialize", { GDAL_ENGINE: "wasm" }, [], [
+    `${CWD}/.state/warehouse/PG_VERSION`,
+  ]);
+  assert.deepEqual(p.run, ["kill"]);
+  const fresh = permissions("materialize", { GDAL_ENGINE: "wasm" });
+  assert.deepEqual(fresh.run, [DENO, "kill"]);
+});
+
+Deno.test("servers: each URL's host:port, socket folders, AWS for a bare s3://, SRV domains", () => {
+  const p = permissions("materialize", {
+    WAREHOUSE_URL: "postgres://u:secret@db.internal:6432/w",
+    RUNS_URL: "postgresql://u@a.example,b.example:5433/runs",
+    SPATIAL_URL: "postgres://u@localhost/gis?host=/run/postgresql",
+    LAKE_URL: "http://minio:9000",
+    LEDGER_URL: "mongodb+srv://u:p@cluster0.abcde.mongodb.net/ledger",
+    OPEN_METEO_ARCHIVE_URL: "http://127.0.0.1:8089/v1/archive",
+    GDAL_ENGINE: "wasm",
+  });
+  assert.deepEqual(p.net.toSorted(), [
+    "*.abcde.mongodb.net",
+    "127.0.0.1:8089",
+    "a.example:5432",
+    "api.open-meteo.com:443",
+    "b.example:5433",
+    "cluster0.abcde.mongodb.net",
+    "db.internal:6432",
+    "minio:9000",
+  ]);
+  assert.ok(p.read.includes("/run/postgresql") && p.write.includes("/run/postgresql"));
+  assert.deepEqual(p.run, []); // no PGlite, no native GDAL
+  const aws = permissions("materialize", { LAKE_URL: "s3://?region=eu-west-1" });
+  assert.ok(aws.net.includes("*.amazonaws.com"));
+  const mongo = permissions("materialize", { LEDGER_URL: "mongodb://m1,m2:27018/ledger" });
+  assert.ok(mongo.net.includes("m1:27017") && mongo.net.includes("m2:27018"));
+});
+
+Deno.test("ui/dev listen on --host/--port; the daemon reaches NOTIFY_URLS; materialize does not", () => {
+  assert.ok(permissions("ui", {}).net.includes("127.0.0.1:3000"));
+  assert.ok(
+    permissions("ui", {}, ["--host", "0.0.0.0", "--port=8080"]).net.includes("0.0.0.0:8080"),
+  );
+  assert.ok(permissions("dev", {}, ["--port", "0"]).net.includes("127.0.0.1"));
+  const notify = {
+    NOTIFY_URLS:
+      "slack+https://hooks.slack.com/services/x smtp://u:p@mail.example?from=a@b&to=c@d " +
+      "exec:///opt/hooks/page.sh",
+  };
+  const daemon = permissions("sensor", notify);
+  assert.ok(daemon.net.includes("hooks.slack.com:443"));
+  assert.ok(daemon.net.includes("mail.example:587"));
+  assert.ok(daemon.run.includes("/opt/hooks/page.sh"));
+  const run = permissions("materialize", notify);
+  assert.ok(!run.net.includes("hooks.slack.com:443") && !run.run.includes("/opt/hooks/page.sh"));
+  assert.ok(!run.net.some((host) => host.startsWith("127.0.0.1")));
+});
+
+Deno.test("dbt: its project folder (flag, DBT_PROJECT_DIR, the working folder, else ours), ~/.dbt, the hub, git", () => {
+  const ours = permissions("dbt", {}, ["build"]);
+  assert.ok(ours.write.includes(`${PROJECT}/dbt`));
+  assert.ok(ours.read.includes("/home/ann/.dbt"));
+  assert.ok(ours.net.includes("hub.getdbt.com:443"));
+  assert.ok(ours.run.includes("git") && ours.run.includes("tar"));
+  assert.deepEqual(ours.ffi, ["/home/ann/.cache/deno/npm"]); // a DuckDB target
+  const typed = permissions("dbt", { INIT_CWD: "/home/ann/shop" }, ["run"], [
+    "/home/ann/shop/dbt_project.yml",
+  ]);
+  assert.ok(typed.write.includes("/home/ann/shop"));
+  const flagged = permissions("dbt", { INIT_CWD: "/home/ann" }, [
+    "build",
+    "--project-dir",
+    "jaffle",
+    "--target-path=/out/target",
+  ]);
+  assert.ok(flagged.write.includes("/home/ann/jaffle") && flagged.write.includes("/out/target"));
+  assert.ok(!flagged.read.includes("/home/ann"));
+  // Other commands get neither dbt's folders nor git.
+  assert.ok(!permissions("materialize", {}).run.includes("git"));
+});
+
+Deno.test("DuckDB warehouse: ffi limited to the npm cache; graphile-worker's homedir with the Postgres queue", () => {
+  assert.deepEqual(permissions("materialize", { WAREHOUSE_URL: "duckdb:x.duckdb" }).ffi, [
+    "/home/ann/.cache/deno/npm",
+  ]);
+  const queue = permissions("worker", { RUNS_URL: "postgres://u@db/runs" });
+  assert.deepEqual(queue.sys, ["hostname", "homedir"]);
+  const off = permissions("worker", { RUNS_URL: "postgres://u@db/runs", RUN_QUEUE: "off" });
+  assert.deepEqual(off.sys, ["hostname"]);
+});
+
+Deno.test("PLATFORM_ALLOW_* widen the lists; PLATFORM_PERMISSIONS=all gives -A", () => {
+  const p = permissions("materialize", {
+    PLATFORM_ALLOW_NET: "geo.example:443, 10.0.0.5",
+    PLATFORM_ALLOW_READ: "shared/inputs",
+    PLATFORM_ALLOW_WRITE: "/mnt/out",
+    PLATFORM_ALLOW_RUN: "ogr2ogr",
+    PLATFORM_ALLOW_ENV: "MY_TOKEN",
+  });
+  assert.ok(p.net.includes("geo.example:443") && p.net.includes("10.0.0.5"));
+  assert.ok(p.read.includes(`${CWD}/shared/inputs`));
+  assert.ok(p.write.includes("/mnt/out") && p.read.includes("/mnt/out"));
+  assert.ok(p.run.includes("ogr2ogr"));
+  assert.ok(p.env.includes("MY_TOKEN"));
+  assert.deepEqual(permissionFlags(permissions("materialize", { PLATFORM_PERMISSIONS: "all" })), [
+    "-A",
+  ]);
+});
+
+Deno.test("flags: lists joined, empty lists give no flag, other reads and variables read as missing", () => {
+  const flags = permissionFlags(permissions("materialize", { GDAL_ENGINE: "wasm" }, [], [
+    `${CWD}/.state/warehouse/PG_VERSION`,
+  ]));
+  assert.deepEqual(flags.slice(0, 2), ["--ignore-read", "--ignore-env"]);
+  assert.ok(flags.includes("--allow-run=kill"));
+  assert.ok(!flags.some((f) => f.startsWith("--allow-ffi")));
+  assert.ok(!flags.some((f) => f === "-A" || /^--allow-(read|write|net|env|run|ffi|sys)$/.test(f)));
+  const env = flags.find((f) => f.startsWith("--allow-env="))!;
+  for (const name of ["STATE_DIR", "WAREHOUSE_URL", "PG*", "AWS_*", "DBT_*"]) {
+    assert.ok(env.split(/[=,]/).includes(name), name);
+  }
+  assert.ok(!env.split(/[=,]/).includes("GITHUB_TOKEN"));
+  assert.ok(ENV_ALLOWED.every((name) => env.includes(name)));
+});
+
+Deno.test("npm cache: DENO_DIR, else the OS's cache folder", () => {
+  const get = (env: Record<string, string>) => ({ get: (name: string) => env[name] });
+  assert.equal(npmCacheDir(get({ DENO_DIR: "/deno-dir" }), "linux"), "/deno-dir/npm");
+  assert.equal(npmCacheDir(get({ HOME: "/h" }), "linux"), "/h/.cache/deno/npm");
+  assert.equal(npmCacheDir(get({ HOME: "/h", XDG_CACHE_HOME: "/c" }), "linux"), "/c/deno/npm");
+  assert.equal(npmCacheDir(get({ HOME: "/h" }), "darwin"), "/h/Library/Caches/deno/npm");
+});
+
+Deno.test("compile: one binary serves every command, so it gets the union", () => {
+  const p = permissions("compile", { NOTIFY_URLS: "https://hooks.example/x" });
+  assert.ok(p.net.includes("hooks.example:443"));
+  assert.ok(p.net.includes("127.0.0.1:3000"));
+  assert.ok(p.run.includes("git"));
+});
