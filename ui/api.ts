@@ -17,6 +17,7 @@ import type { AssetStatus } from "./asset_status.ts";
 import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
 import { layoutGraph } from "./layout.ts";
+import { nodeSub } from "./pages/graph.ts";
 import { kindsOf } from "./pages/asset.ts";
 import { automations, automationStates, findAutomation } from "./pages/automation.ts";
 import { batchLayers, spatialDocuments } from "./pages/map.ts";
@@ -226,14 +227,10 @@ export function apiRoutes(ctx: UiContext): Hono {
     const statuses = await ctx.statuses();
     const states: Record<string, { state: string; why: string; sub: string }> = {};
     for (const [key, s] of statuses) {
-      const p = s.partitions;
       states[key] = {
         state: s.state,
         why: s.why,
-        sub: p
-          ? `${p.materialized}/${p.total} ok` + (p.failed ? ` · ${p.failed} failed` : "") +
-            (p.missing ? ` · ${p.missing} missing` : "")
-          : s.state.replace("_", " "),
+        sub: nodeSub(s),
       };
     }
     return etagged(c, JSON.stringify({ states }), "application/json");

@@ -23,7 +23,7 @@ import type { PartitionSelection } from "../core/plan.ts";
 import type { ResourceSources } from "../core/resource.ts";
 import type { RunRecord, RunStore } from "../core/run_store/types.ts";
 import { systemClock } from "../core/clock.ts";
-import { enqueueRuns } from "../core/worker/launch.ts";
+import { backfillKeys, enqueueRuns } from "../core/worker/launch.ts";
 import type { QueuedRun, RunQueue } from "../core/worker/queue.ts";
 
 /** What to launch. */
@@ -175,6 +175,50 @@ export class Launcher<R = unknown> {
     }
     if (!requested) return "not_running";
     return run.owner === null ? "no_owner" : "requested";
+  }
+
+  /**
+   * Queues a backfill, as `deno task cli backfill` does: one run per
+   * partition that `request.partitions` selects of the selection's
+   * partitioned assets, tagged `backfill=<id>` and `partition=<key>`.
+   * @throws {RangeError} without a queue, or without partitions.
+   * @throws {SelectionError} for a bad selection or one that has no partitioned asset.
+   */
+  async backfill(request: LaunchRequest): Promise<{ backfillId: string; runIds: string[] }> {
+    const queue = this.#options.queue;
+    if (!queue) {
+      throw new RangeError(
+        "A backfill (one run per partition) needs the run queue, and this UI has none: " +
+          "launch the range as one run, or use RUNS_URL=postgres://... for a queue",
+      );
+    }
+    if (!request.partitions) {
+      throw new RangeError("A backfill needs partition keys or a from/to range");
+    }
+    const exclude = request.exclude ?? "";
+    const keys = await backfillKeys(
+      this.#graph,
+      this.#store,
+      request.selection,
+      exclude,
+      request.partitions,
+      this.#clock.now(),
+    );
+    const backfillId = crypto.randomUUID().slice(0, 8);
+    const runIds = await enqueueRuns(
+      this.#graph,
+      queue,
+      keys.map((key) => ({
+        selection: request.selection,
+        exclude,
+        partitions: { keys: [key] },
+        tags: { launched_by: "ui", ...request.tags, backfill: backfillId, partition: key },
+        priority: request.priority ?? 0,
+        maxRetries: request.maxRetries ?? this.#options.maxRetries ?? 0,
+      })),
+      { now: this.#clock.now() },
+    );
+    return { backfillId, runIds };
   }
 
   /**

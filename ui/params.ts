@@ -22,6 +22,8 @@ export class BadParamError extends RangeError {
 
 /** Event types a run's log can be filtered by. */
 export const EVENT_TYPES: readonly RunEventType[] = [
+  "run_queued",
+  "run_dequeued",
   "run_started",
   "run_finished",
   "step_started",

@@ -173,7 +173,11 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         c,
         "Assets",
         "/assets",
-        await graphPage(ctx, { q: c.req.query("q"), page: c.req.query("page") }),
+        await graphPage(ctx, {
+          q: c.req.query("q"),
+          page: c.req.query("page"),
+          draw: c.req.query("draw"),
+        }),
       ),
   );
   app.get("/assets/:key", async (c) => {
@@ -436,6 +440,12 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     const request = launchRequest(input);
     if ("error" in request) return actionError(c, input, request.error);
     try {
+      if (input.backfill === "1" || input.backfill === "true") {
+        const { backfillId, runIds } = await ctx.launcher.backfill(request);
+        return wantsJson(c)
+          ? c.json({ backfill: backfillId, runIds, url: "/queue" })
+          : c.redirect("/queue", 303);
+      }
       const runId = await ctx.launcher.launch(request);
       return actionDone(c, runId);
     } catch (error) {

@@ -536,13 +536,22 @@ export class SqliteRunStore extends RunStoreBase {
   /** Events of a run. */
   protected readEvents(runId: string, options: ListEventsOptions): Promise<StoredRunEvent[]> {
     return this.#read(() => {
-      const rows = this.#all(
-        "SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id",
-        runId,
-        options.afterId ?? 0,
-      );
-      const events = rows.map(toEvent);
-      return options.types ? events.filter((event) => options.types?.includes(event.type)) : events;
+      // The type filter runs in SQL, as on Postgres: a run of 10,000 steps has ~50,000
+      // events, and parsing the JSON of the ones then thrown away was most of the read.
+      const rows = options.types
+        ? this.#all(
+          `SELECT * FROM run_events WHERE run_id = ? AND id > ?
+             AND type IN (SELECT value FROM json_each(?)) ORDER BY id`,
+          runId,
+          options.afterId ?? 0,
+          JSON.stringify(options.types),
+        )
+        : this.#all(
+          "SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id",
+          runId,
+          options.afterId ?? 0,
+        );
+      return rows.map(toEvent);
     });
   }
 

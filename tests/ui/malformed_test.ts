@@ -65,6 +65,8 @@ const PARAMS: readonly string[] = [
   "batch",
   "fragment",
   "partition",
+  "draw",
+  "kind",
 ];
 
 /** What no answer may hold: a stack frame, a source path, the secret. */
@@ -134,6 +136,7 @@ Deno.test("malformed: every page and endpoint, every parameter, bad values: no 5
     `/api/runs/${run.runId}/events`,
     "/api/automation",
     "/api/automation/inbox/ticks",
+    "/api/automation-records",
   ]);
   assert(tried > 10_000, `tried ${tried}`);
 });
@@ -186,6 +189,7 @@ Deno.test("malformed: values the server cannot use are a 400 naming the paramete
   }
   const pages: [path: string, says: RegExp][] = [
     ["/assets?page=-1", /page '-1'/],
+    ["/assets?draw=webgl", /draw 'webgl' is not one of svg, canvas/],
     ["/assets/raw_events?before=abc", /before 'abc'/],
     [`/runs/${run.runId}?level=loud`, /level/],
     [`/runs/${run.runId}?type=nope`, /type/],

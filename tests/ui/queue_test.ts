@@ -10,6 +10,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { assetFactory } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
 import { defineResource } from "../../core/resource.ts";
+import { staticPartitions } from "../../core/partitions.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { parseLimits } from "../../core/worker/admission.ts";
@@ -27,6 +28,12 @@ function queueGraph() {
     resources: { warehouse: defineResource("test warehouse", () => ({ name: "wh" })) },
     assets: [
       defineAsset({ key: "raw", group: "ingest", materialize: () => ({ rows: 1 }) }),
+      defineAsset({
+        key: "parts",
+        group: "ingest",
+        partitions: staticPartitions(["north", "south", "east"]),
+        materialize: () => ({ rows: 3 }),
+      }),
       defineAsset({
         key: "mart",
         group: "marts",
@@ -151,6 +158,36 @@ Deno.test("queue: bad launches queue nothing: a bad selection names the nearest 
   assertEquals((await queue.counts()).queued, 0);
 });
 
+Deno.test("queue: a backfill from the UI queues one run per partition, tagged with its id; without partitions it is refused", async () => {
+  await using s = await setup();
+  const { queue, post } = s;
+  const res = await post("/actions/launch", {
+    selection: "parts",
+    partition: "north,east",
+    backfill: "1",
+    priority: 2,
+  });
+  assertEquals(res.status, 200);
+  const { backfill, runIds, url } = await res.json();
+  assertEquals([runIds.length, url], [2, "/queue"]);
+  const entries = await Promise.all(runIds.map((id: string) => queue.get(id)));
+  assertEquals(
+    entries.map((e) => [e?.partitions, e?.tags.partition, e?.tags.backfill, e?.priority]),
+    [[{ keys: ["north"] }, "north", backfill, 2], [{ keys: ["east"] }, "east", backfill, 2]],
+  );
+  const none = await post("/actions/launch", {
+    selection: "raw",
+    partition: "north",
+    backfill: "1",
+  });
+  assertEquals(none.status, 400);
+  assertMatch((await none.json()).message, /partitioned/);
+  const noKeys = await post("/actions/launch", { selection: "parts", backfill: "1" });
+  assertEquals(noKeys.status, 400);
+  assertMatch((await noKeys.json()).message, /needs partition keys or a from\/to range/);
+  assertEquals((await queue.counts()).queued, 2);
+});
+
 Deno.test("queue: cancel while queued takes the run out for good; a started entry gets a request; an ended one is a 409", async () => {
   await using s = await setup();
   const { server, queue, store, post } = s;
@@ -260,6 +297,13 @@ Deno.test("queue: without a queue the queue page and API say so, and a priority 
     });
     assertEquals(launch.status, 400);
     assertMatch((await launch.json()).message, /this UI has none/);
+    const backfill = await fetch(`${server.url}/actions/launch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: server.url },
+      body: JSON.stringify({ selection: "raw_events", partition: "north", backfill: true }),
+    });
+    assertEquals(backfill.status, 400);
+    assertMatch((await backfill.json()).message, /needs the run queue/);
   } finally {
     release();
   }

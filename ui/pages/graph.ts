@@ -14,7 +14,7 @@ import { ASSET_STATES } from "../asset_status.ts";
 import type { UiContext } from "../context.ts";
 import { assetHref, assetLink, badge, escapeText, h, type Html, time, trusted } from "../html.ts";
 import { type GraphLayout, layoutGraph, NODE_HEIGHT, NODE_WIDTH } from "../layout.ts";
-import { pageParam } from "../params.ts";
+import { oneOfParam, pageParam } from "../params.ts";
 
 const curved = line<readonly [number, number]>().x((p) => p[0]).y((p) => p[1]).curve(curveBasis);
 
@@ -50,11 +50,9 @@ export function graphSvg(layout: GraphLayout, statuses: ReadonlyMap<string, Asse
     const state = status?.state ?? "never";
     const label = n.key.length > 26 ? `${n.key.slice(0, 25)}…` : n.key;
     const p = status?.partitions;
-    let sub = state.replace("_", " ");
+    const sub = nodeSub(status);
     let bar = "";
     if (p) {
-      sub = `${p.materialized}/${p.total} ok` + (p.failed ? ` · ${p.failed} failed` : "") +
-        (p.missing ? ` · ${p.missing} missing` : "");
       const w = NODE_WIDTH - 20;
       const seg = (count: number) => (p.total ? (count / p.total) * w : 0);
       const ok = seg(p.materialized), bad = seg(p.failed), run = seg(p.running);
@@ -87,6 +85,50 @@ export function graphSvg(layout: GraphLayout, statuses: ReadonlyMap<string, Asse
   );
 }
 
+/**
+ * Above this many assets the page draws the graph on a canvas instead of SVG:
+ * a browser builds and paints 10,000 SVG nodes (50,000 elements) in seconds,
+ * while a canvas draws only the nodes in view, from a compact JSON layout.
+ */
+export const CANVAS_NODES = 1500;
+
+/** A node's text under its key: partition health, or its state. */
+export function nodeSub(status: AssetStatus | undefined): string {
+  const p = status?.partitions;
+  if (p) {
+    return `${p.materialized}/${p.total} ok` + (p.failed ? ` · ${p.failed} failed` : "") +
+      (p.missing ? ` · ${p.missing} missing` : "");
+  }
+  return (status?.state ?? "never").replace("_", " ");
+}
+
+/**
+ * The laid-out graph for the canvas: a `<canvas>` and the layout as JSON in a
+ * data script (`<` escaped, so no key can close it): groups `[name, x, y, w,
+ * h, size]`, nodes `[key, x, y, state, sub]`, and every edge in one SVG path
+ * (`Path2D` draws it). The page's script draws it and handles zoom, pan,
+ * search, hover and click.
+ */
+export function graphCanvas(layout: GraphLayout, statuses: ReadonlyMap<string, AssetStatus>): Html {
+  const data = {
+    width: layout.width,
+    height: layout.height,
+    nodeWidth: NODE_WIDTH,
+    nodeHeight: NODE_HEIGHT,
+    groups: layout.groups.map((g) => [g.name, g.x, g.y, g.width, g.height, g.size]),
+    nodes: layout.nodes.map((n) => {
+      const status = statuses.get(n.key);
+      return [n.key, n.x, n.y, status?.state ?? "never", nodeSub(status)];
+    }),
+    edges: layout.edges.map(edgePath).join(""),
+  };
+  return trusted(
+    `<canvas class="graph" data-graph-canvas data-nodes="${layout.nodes.length}" role="img" aria-label="asset graph of ${layout.nodes.length} assets; the list below has them all"></canvas><script type="application/json" data-graph-data>${
+      JSON.stringify(data).replaceAll("<", "\\u003c")
+    }</script>`,
+  );
+}
+
 /** Above this many edges, they are drawn as one path. */
 export const MERGED_EDGES = 2000;
 
@@ -112,11 +154,14 @@ export function legend(): Html {
 /** The graph page body and its live parts. */
 export async function graphPage(
   ctx: UiContext,
-  query: { q?: string | undefined; page?: string | undefined },
+  query: { q?: string | undefined; page?: string | undefined; draw?: string | undefined },
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
   const statuses = await ctx.statuses();
   const layout = layoutGraph(ctx.graph);
-  const svg = graphSvg(layout, statuses);
+  // `draw=svg` keeps one link element per asset (keyboard, find-in-page) at any size.
+  const draw = oneOfParam("draw", query.draw, ["svg", "canvas"] as const) ??
+    (layout.nodes.length > CANVAS_NODES ? "canvas" : "svg");
+  const svg = draw === "canvas" ? graphCanvas(layout, statuses) : graphSvg(layout, statuses);
   const list = assetList(ctx, statuses, query);
   const counts = new Map<string, number>();
   for (const s of statuses.values()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
@@ -132,6 +177,11 @@ export async function graphPage(
     <button type="button" data-zoom="out" title="zoom out">−</button>
     <button type="button" data-zoom="fit" title="fit to screen">fit</button>
     <span class="match-count" data-graph-count></span>
+    <a class="small" href="/assets?draw=${draw === "canvas" ? "svg" : "canvas"}" title="${
+    draw === "canvas"
+      ? "one link element per asset (slow for thousands of assets)"
+      : "faster for thousands of assets"
+  }">draw as ${draw === "canvas" ? "SVG" : "canvas"}</a>
     ${legend()}
   </div>
   <div class="graph-box" data-graph-states="/api/asset-states">${svg}</div>

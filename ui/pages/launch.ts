@@ -88,6 +88,9 @@ ${
 <label>run retries <input name="max_retries" value="${
         query.max_retries ?? ""
       }" size="4" placeholder="default" inputmode="numeric"></label>
+<label><input type="checkbox" name="backfill" value="1" ${
+        query.backfill === "1" ? "checked" : ""
+      }> backfill: one run per partition (tagged backfill=ID)</label>
 </fieldset>`
       : ""
   }

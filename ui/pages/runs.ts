@@ -23,6 +23,7 @@ import {
   time,
   trusted,
 } from "../html.ts";
+import { EVENT_TYPES } from "../params.ts";
 import { queryRuns, type RunFilter } from "../run_query.ts";
 import { automations } from "../automations.ts";
 
@@ -157,19 +158,7 @@ export async function runPage(
     )
   }</select></label>
 <label>type <select name="type"><option value="">all</option>${
-    [
-      "run_started",
-      "run_finished",
-      "step_started",
-      "step_retry",
-      "step_success",
-      "step_failed",
-      "step_skipped",
-      "step_canceled",
-      "materialization",
-      "check",
-      "log",
-    ].map((t) => h`<option ${filter.type === t ? "selected" : ""}>${t}</option>`)
+    EVENT_TYPES.map((t) => h`<option ${filter.type === t ? "selected" : ""}>${t}</option>`)
   }</select></label>
 <button type="submit">Filter</button> <a href="${runHref(run.runId)}">clear</a>
 </form>
