@@ -103,7 +103,7 @@ function startCanvasGraph(wrap, canvas) {
   };
   const draw = () => {
     frame = 0;
-    const dpr = window.devicePixelRatio || 1;
+    const dpr = globalThis.devicePixelRatio || 1;
     const { r, scale, ox, oy } = fit();
     const w = Math.round(r.width * dpr), h = Math.round(r.height * dpr);
     if (canvas.width !== w || canvas.height !== h) {
