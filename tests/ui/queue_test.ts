@@ -135,6 +135,14 @@ Deno.test("queue: a UI launch is queued with pools, group tag, priority and retr
   assertMatch(runPage, /Cancel \(remove from the queue\)/);
   const runs = await (await fetch(`${server.url}/runs`)).text();
   assertMatch(runs, /data-queue-waiting="2"/);
+  // Both are listed above the recorded runs, in admission order; a filtered list leaves them out.
+  assertMatch(
+    runs,
+    new RegExp(
+      `data-run="${runId}" data-status="launched"[\\s\\S]*data-run="${second.runId}" data-status="queued"`,
+    ),
+  );
+  assert(!(await (await fetch(`${server.url}/runs?status=failed`)).text()).includes(second.runId));
 
   const launchPage = await (await fetch(`${server.url}/launch`)).text();
   assertMatch(launchPage, /name="priority"/);

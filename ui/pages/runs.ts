@@ -7,6 +7,7 @@
  */
 
 import type { RunRecord, StepRecord, StoredRunEvent } from "../../core/run_store/types.ts";
+import type { QueuedRun } from "../../core/worker/queue.ts";
 import type { UiContext } from "../context.ts";
 import {
   assetHref,
@@ -35,7 +36,12 @@ export async function runsPage(
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
   const page = await queryRuns(ctx, filter, query.before);
   const automationNames = automations(ctx).map((a) => a.name);
-  const list = runTable(page.runs, page.next, query, ctx.clock.now());
+  const filtered = Object.values(filter).some((v) => v !== undefined);
+  // Runs still in the queue have no run record yet: the first page lists them above the others.
+  const queued = ctx.queue && !filtered && !query.before
+    ? await ctx.queue.list({ states: ["queued", "launched"], limit: QUEUED_SHOWN })
+    : [];
+  const list = h`${queuedTable(queued)}${runTable(page.runs, page.next, query, ctx.clock.now())}`;
   const day = (ms: number | undefined) =>
     ms === undefined ? "" : new Date(ms).toISOString().slice(0, 10);
   const counts = await ctx.queue?.counts();
@@ -68,6 +74,28 @@ export async function runsPage(
 </form>
 <div data-live="list" id="list" data-every="1000">${list}</div>`;
   return { body, fragments: { list } };
+}
+
+/** Queued runs listed above the run list. */
+const QUEUED_SHOWN = 20;
+
+function queuedTable(runs: readonly QueuedRun[]): Html {
+  if (runs.length === 0) return h``;
+  return h`<table class="list runs queued"><thead><tr><th>queued run</th><th>state</th><th>selection</th><th>priority</th><th>launched by</th><th>queued</th></tr></thead><tbody>${
+    runs.map((r) =>
+      h`<tr class="run-row" data-run="${r.runId}" data-status="${r.state}"><td>${
+        runLink(r.runId)
+      }</td><td>${badge(r.state)}</td><td>${r.selection || h`<span class="muted">all</span>`}${
+        r.partitions?.keys
+          ? h` <span class="tag">${r.partitions.keys.join(",")}</span>`
+          : r.partitions?.from || r.partitions?.to
+          ? h` <span class="tag">${r.partitions.from ?? ""}..${r.partitions.to ?? ""}</span>`
+          : ""
+      }</td><td>${r.priority}</td><td>${
+        r.tags.sensor ?? r.tags.schedule ?? r.tags.backfill ?? r.tags.launched_by ?? "cli"
+      }</td><td>${time(r.enqueuedAt)}</td></tr>`
+    )
+  }</tbody></table>`;
 }
 
 function runTable(
