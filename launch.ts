@@ -26,6 +26,7 @@
 
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "./core/errors.ts";
 import { loadConfig, readDotenv } from "./resources/config.ts";
 import { permissionFlags, taskPermissions } from "./resources/permissions.ts";
 
@@ -93,8 +94,10 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
         cwd,
       }),
     );
-  } catch {
-    // main.ts loads the configuration again and reports the error as every command does.
+  } catch (error) {
+    // The launcher's own variables are reported here; main.ts reports every other
+    // configuration error itself, as every command does.
+    if (error instanceof ConfigError && /^PLATFORM_/.test(error.input ?? "")) throw error;
     flags = ["--allow-env", `--allow-read=${PROJECT}`];
   }
   if (command === "compile") {
@@ -110,7 +113,13 @@ function nonEmpty(value: string | undefined): string | undefined {
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 if (import.meta.main) {
-  const argv = launchCommand(Deno.args);
+  let argv: string[];
+  try {
+    argv = launchCommand(Deno.args);
+  } catch (error) {
+    console.error(`error [${(error as ConfigError).code}]: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
   if (parseLaunchArgs(Deno.args).print) {
     console.log(
       ["deno", ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(" "),

@@ -52,6 +52,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { ConfigError } from "../core/errors.ts";
 import { type Config, ConfigSchema } from "./config.ts";
 import { writablePlaces } from "./writable.ts";
 
@@ -223,13 +224,22 @@ export function taskPermissions(
     ] as const
   ) {
     for (const item of (env.get(name) ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+      checkWidening(name, item);
       set.add(/^PLATFORM_ALLOW_(READ|WRITE)$/.test(name) ? at(item) : item);
     }
   }
   for (const path of write) read.add(path);
 
+  const mode = (env.get("PLATFORM_PERMISSIONS") ?? "").trim();
+  if (mode !== "" && mode !== "all") {
+    throw new ConfigError(
+      "config.invalid",
+      `PLATFORM_PERMISSIONS must be 'all' (plain -A) or unset, got '${mode}'`,
+      { input: "PLATFORM_PERMISSIONS" },
+    );
+  }
   return {
-    all: (env.get("PLATFORM_PERMISSIONS") ?? "").trim() === "all",
+    all: mode === "all",
     read: outermost(read),
     write: outermost(write),
     net: [...net],
@@ -274,6 +284,25 @@ export function npmCacheDir(
     return join(env.get("LOCALAPPDATA") ?? join(home, "AppData", "Local"), "deno", "npm");
   }
   return join(env.get("XDG_CACHE_HOME") || join(home, ".cache"), "deno", "npm");
+}
+
+/** Throws a {@linkcode ConfigError} naming `variable` when `item` is not what Deno's flag takes. */
+function checkWidening(variable: string, item: string): void {
+  const shapes: Record<string, [RegExp, string]> = {
+    PLATFORM_ALLOW_NET: [
+      /^(\*\.)?[a-z0-9_.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i,
+      "host or host:port (no scheme, no path)",
+    ],
+    PLATFORM_ALLOW_ENV: [/^[A-Za-z_][A-Za-z0-9_]*\*?$/, "a variable name, or a prefix ending in *"],
+  };
+  const [shape, expected] = shapes[variable] ?? [/^[^,]+$/, "a path"];
+  if (!shape.test(item)) {
+    throw new ConfigError(
+      "config.invalid",
+      `${variable} ('${item}'): each entry must be ${expected}`,
+      { input: variable },
+    );
+  }
 }
 
 /** The paths not inside another of `paths` (a grant covers everything below it), in order. */

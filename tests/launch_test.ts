@@ -242,3 +242,13 @@ Deno.test("tasks: the quick start materializes everything under the narrowed tas
   const stopped = await ui.finish();
   assert.equal(stopped.signal, null, stopped.stderr);
 });
+
+Deno.test("launch.ts: a bad PLATFORM_PERMISSIONS is a configuration error (exit 2), never ignored", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-run", "launch.ts", "--print", "list"],
+    cwd: ROOT,
+    env: { PLATFORM_PERMISSIONS: "everything", NO_COLOR: "1" },
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /PLATFORM_PERMISSIONS must be 'all'/);
+});

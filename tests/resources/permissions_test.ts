@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
+import { ConfigError } from "../../core/errors.ts";
 import { loadConfig } from "../../resources/config.ts";
 import {
   ENV_ALLOWED,
@@ -192,4 +193,21 @@ Deno.test("compile: one binary serves every command, so it gets the union", () =
   assert.ok(p.net.includes("hooks.example:443"));
   assert.ok(p.net.includes("127.0.0.1:3000"));
   assert.ok(p.run.includes("git"));
+});
+
+Deno.test("a widening that Deno could not take, or an unknown PLATFORM_PERMISSIONS, fails naming the variable", () => {
+  for (
+    const [vars, name] of [
+      [{ PLATFORM_PERMISSIONS: "yes" }, "PLATFORM_PERMISSIONS"],
+      [{ PLATFORM_ALLOW_NET: "https://geo.example.com/" }, "PLATFORM_ALLOW_NET"],
+      [{ PLATFORM_ALLOW_ENV: "MY-TOKEN" }, "PLATFORM_ALLOW_ENV"],
+    ] as const
+  ) {
+    assert.throws(() => permissions("materialize", vars), (error: unknown) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.input, name);
+      assert.match(error.message, new RegExp(name));
+      return true;
+    });
+  }
 });
