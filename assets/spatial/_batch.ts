@@ -9,7 +9,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { PlatformError } from "../../core/errors.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
@@ -17,7 +16,7 @@ import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/sp
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
-import type { GetResult } from "../../resources/object_store/types.ts";
+import type { GetFileResult } from "../../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
   driversOf,
@@ -135,14 +134,22 @@ function isNotFound(error: unknown): boolean {
 }
 
 /**
- * Opens a landing file where it is now: its key, or its archived key after a
- * finished run. One `get` per place, no `head` first, so a file archived
- * between two calls cannot be missed.
+ * Copies a landing file where it is now (its key, or its archived key after
+ * a finished run) into the local file `target`, with its SHA-256. One read
+ * per place, no `head` first, so a file archived between two calls cannot be
+ * missed. On the local store nothing is copied: the object's file gets a
+ * second name in the scratch folder (see `ObjectStore.getFile`), which GDAL
+ * only ever opens read-only.
  */
-async function openSource(store: ObjectStore, bucket: string, key: string): Promise<GetResult> {
+async function stageSource(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  target: string,
+): Promise<GetFileResult> {
   for (const at of [key, archiveKeyOf(key)]) {
     try {
-      return await store.get(bucket, at);
+      return await store.getFile(bucket, at, target);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -188,8 +195,9 @@ export async function keysOf(
 }
 
 /**
- * Copies a manifest file (and its sidecars) into `scratch`, hashing while
- * copying. Returns the gdal3.js path of the main file and the sources.
+ * Stages a manifest file (and its sidecars) into `scratch` with their
+ * SHA-256 (see `stageSource`). Returns the path GDAL opens the main file by
+ * and the sources.
  */
 export async function stageFile(
   store: ObjectStore,
@@ -202,24 +210,9 @@ export async function stageFile(
   const sources: StagedSource[] = [];
   await Deno.mkdir(scratch.hostPath(folder), { recursive: true });
   for (const key of await keysOf(store, bucket, file, listed)) {
-    const got = await openSource(store, bucket, key);
-    const hash = createHash("sha256");
-    let size = 0;
-    const target = await Deno.open(scratch.hostPath(`${folder}/${path.posix.basename(key)}`), {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    await got.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hash.update(chunk);
-          size += chunk.length;
-          controller.enqueue(chunk);
-        },
-      }),
-    ).pipeTo(target.writable);
-    sources.push({ key, sha256: hash.digest("hex"), size });
+    const target = scratch.hostPath(`${folder}/${path.posix.basename(key)}`);
+    const { sha256, size } = await stageSource(store, bucket, key, target);
+    sources.push({ key, sha256, size });
   }
   const gdalPath = scratch.gdalPath(`${folder}/${path.posix.basename(file.path)}`);
   // The CSV: prefix makes GDAL read a CSV as a table, never as an XYZ raster grid.

@@ -86,11 +86,12 @@ export interface PublishInput {
 
 async function fileSha256(file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
+  const chunk = new Uint8Array(1024 * 1024);
   let size = 0;
   using handle = await Deno.open(file);
-  for await (const chunk of handle.readable) {
-    hash.update(chunk);
-    size += chunk.length;
+  for (let read = await handle.read(chunk); read !== null; read = await handle.read(chunk)) {
+    hash.update(chunk.subarray(0, read));
+    size += read;
   }
   return { sha256: hash.digest("hex"), size };
 }
@@ -117,8 +118,8 @@ export async function publishOutput(input: PublishInput): Promise<LedgerDocument
     metadata: metadata as unknown as Record<string, z.core.util.JSONType>,
   });
   await input.lake.ensureBucket(input.bucket);
-  const handle = await Deno.open(input.file);
-  const written = await input.lake.put(input.bucket, input.key, handle.readable, {
+  // On the local store the file is linked in, not copied (see ObjectStore.putFile).
+  const written = await input.lake.putFile(input.bucket, input.key, input.file, {
     contentType: input.contentType,
     metadata: { mongodb_doc_id: doc.id, batch_id: input.batchId, run_id: input.runId },
   });

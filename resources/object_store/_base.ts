@@ -1,9 +1,11 @@
 // What every backend derives from its primitive operations, written once so
 // the backends cannot drift apart on it.
 
+import { createHash } from "node:crypto";
 import { readAll } from "./_body.ts";
 import { validateBucket, validateKey } from "./_keys.ts";
 import type {
+  GetFileResult,
   GetOptions,
   GetResult,
   ListOptions,
@@ -11,7 +13,59 @@ import type {
   ObjectLocation,
   ObjectStore,
   ObjectSummary,
+  PutOptions,
+  PutResult,
 } from "./types.ts";
+
+/** `getFile` in terms of `get`: streams the object into the file, hashing on the way. */
+export async function getFileVia(
+  store: Pick<ObjectStore, "get">,
+  bucket: string,
+  key: string,
+  path: string,
+): Promise<GetFileResult> {
+  const { body, etag } = await store.get(bucket, key);
+  return { ...await writeHashed(body, path), etag };
+}
+
+/** Writes `body` into the file `path` (replaced), returning its size and SHA-256. */
+export async function writeHashed(
+  body: ReadableStream<Uint8Array>,
+  path: string,
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  let target: Deno.FsFile;
+  try {
+    target = await Deno.open(path, { write: true, create: true, truncate: true });
+  } catch (error) {
+    await body.cancel();
+    throw error;
+  }
+  await body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        hash.update(chunk);
+        size += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }),
+  ).pipeTo(target.writable);
+  return { size, sha256: hash.digest("hex") };
+}
+
+/** Size and SHA-256 of a local file, read in large chunks. */
+export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  const chunk = new Uint8Array(1024 * 1024);
+  let size = 0;
+  using file = await Deno.open(path);
+  for (let read = await file.read(chunk); read !== null; read = await file.read(chunk)) {
+    hash.update(chunk.subarray(0, read));
+    size += read;
+  }
+  return { size, sha256: hash.digest("hex") };
+}
 
 /** `getBytes` in terms of `get`. */
 export async function getBytesVia(
@@ -51,6 +105,35 @@ export abstract class DerivedOperations {
 
   /** Lists one page. */
   abstract list(bucket: string, options?: ListOptions): Promise<ListPage>;
+
+  /** Writes an object. */
+  abstract put(
+    bucket: string,
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    options?: PutOptions,
+  ): Promise<PutResult>;
+
+  /** Writes the object into a local file (a downloaded copy). */
+  getFile(bucket: string, key: string, path: string): Promise<GetFileResult> {
+    return getFileVia(this, bucket, key, path);
+  }
+
+  /** Writes a local file as the object (streamed from the file). */
+  async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    options?: PutOptions,
+  ): Promise<PutResult> {
+    const body = (await Deno.open(path)).readable;
+    try {
+      return await this.put(bucket, key, body, options);
+    } finally {
+      // Refused before reading (a bad key, a missing bucket): close the file.
+      if (!body.locked) await body.cancel().catch(() => {});
+    }
+  }
 
   /** Reads a whole object (or a range) into memory; for small objects. */
   getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {

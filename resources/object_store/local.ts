@@ -31,7 +31,13 @@
  */
 
 import { dirname, join, resolve } from "node:path";
-import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
+import {
+  assertLocations,
+  DerivedOperations,
+  hashFile,
+  sameLocation,
+  writeHashed,
+} from "./_base.ts";
 import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
 import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";
 import {
@@ -52,6 +58,7 @@ import { canonicalMetadata, DEFAULT_CONTENT_TYPE, normalizeMetadata } from "./_m
 import { buildKeyPage } from "./_paging.ts";
 import { assertRange, resolveRange } from "./_range.ts";
 import type {
+  GetFileResult,
   GetOptions,
   GetResult,
   ListOptions,
@@ -134,6 +141,84 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     await this.#requireBucket(bucket, "write", key);
     const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     const { temp, sidecar } = await this.#writeTemp(bucket, key, body, { contentType, metadata });
+    await this.#commit(bucket, key, temp, sidecar);
+    return { etag: sidecar.etag, size: sidecar.size, sha256: sidecar.sha256 };
+  }
+
+  /**
+   * Gives the object's file a second name at `path` (a hard link: nothing is
+   * copied; a later version of the object replaces its file by rename, so
+   * `path` keeps these bytes), then hashes it. Copies instead when a link
+   * cannot be made (another file system) or another process replaced the
+   * object in between.
+   */
+  override async getFile(bucket: string, key: string, path: string): Promise<GetFileResult> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    await removeIfPresent(path);
+    const { file, head, linked } = await this.#lock.run([location(bucket, key)], async () => {
+      const opened = await this.#open(bucket, key);
+      const linked = await Deno.link(this.#dataPath(bucket, key), path).then(
+        () => true,
+        () => false,
+      );
+      return { ...opened, linked };
+    });
+    try {
+      if (linked && (await Deno.stat(path)).ino === (await file.stat()).ino) {
+        file.close();
+        return { ...await hashFile(path), etag: head.etag };
+      }
+      if (linked) await removeIfPresent(path);
+    } catch (error) {
+      file.close();
+      throw toStoreError(error, location(bucket, key), path);
+    }
+    return { ...await writeHashed(fileStream(file, head.size), path), etag: head.etag };
+  }
+
+  /**
+   * Links the file in as the object's new version (no copy) and hashes it;
+   * streams a copy instead when the file is on another file system.
+   */
+  override async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
+    await this.#requireBucket(bucket, "write", key);
+    const dir = dirname(this.#dataPath(bucket, key));
+    await this.#mkdirInside(bucket, dir);
+    const temp = join(dir, tempName());
+    // A symbolic link would be linked as a link (that may lead out of the bucket): copy its target.
+    if (!(await Deno.lstat(path)).isFile) return await super.putFile(bucket, key, path, options);
+    try {
+      await Deno.link(path, temp);
+    } catch {
+      return await super.putFile(bucket, key, path, options);
+    }
+    let sidecar: Sidecar;
+    try {
+      using file = await Deno.open(temp);
+      if (this.#durable) await file.syncData();
+      const { ino } = await file.stat();
+      const { size, sha256 } = await hashFile(temp);
+      sidecar = {
+        ino,
+        size,
+        etag: etagFromSha256(sha256),
+        sha256,
+        contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
+        metadata,
+      };
+    } catch (error) {
+      await removeIfPresent(temp).catch(() => {});
+      throw toStoreError(error, location(bucket, key), dir);
+    }
     await this.#commit(bucket, key, temp, sidecar);
     return { etag: sidecar.etag, size: sidecar.size, sha256: sidecar.sha256 };
   }

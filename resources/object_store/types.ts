@@ -41,6 +41,16 @@ export interface PutResult {
   sha256: string;
 }
 
+/** What {@linkcode ObjectStore.getFile} wrote. */
+export interface GetFileResult {
+  /** Number of bytes in the file. */
+  size: number;
+  /** Lowercase hex SHA-256 of the file's bytes, computed from them. */
+  sha256: string;
+  /** Version tag of the object that was read. */
+  etag: string;
+}
+
 /** Everything known about a stored object without reading it. */
 export interface ObjectHead {
   /** Size of the whole object in bytes (not of a requested range). */
@@ -190,6 +200,23 @@ export interface ObjectStore extends AsyncDisposable {
 
   /** Opens an object for reading; throws `object_store.not_found` if it is missing. */
   get(bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
+
+  /**
+   * Writes the object into the local file `path` (replaced if it exists) and
+   * returns its size and the SHA-256 of its bytes. Treat the file as
+   * read-only: the local store gives the object's own file a second name (a
+   * hard link; a new version of the object replaces it by rename, so the
+   * file keeps the bytes it had), where other backends download a copy. For
+   * large objects a pipeline hands to a tool that wants a path (GDAL).
+   */
+  getFile(bucket: string, key: string, path: string): Promise<GetFileResult>;
+
+  /**
+   * Writes the local file `path` as the object, like `put` with its bytes.
+   * The local store links the file in instead of copying it when both are on
+   * one file system: do not change the file afterwards (deleting it is fine).
+   */
+  putFile(bucket: string, key: string, path: string, options?: PutOptions): Promise<PutResult>;
 
   /** Reads a whole object (or a range) into memory; for small objects. */
   getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array>;

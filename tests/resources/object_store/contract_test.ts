@@ -151,6 +151,79 @@ async function keysOf(store: ObjectStore, bucket: string, prefix = ""): Promise<
 // ---------------------------------------------------------------- cases
 
 const CASES: Record<string, Case> = {
+  "getFile writes the object to a local file with its SHA-256; the file keeps those bytes": async (
+    store,
+    bucket,
+  ) => {
+    const dir = await Deno.makeTempDir({ prefix: "getfile-" });
+    try {
+      const size = 3 * MiB + 17;
+      const written = await store.put(bucket, "f/big.bin", patternStream(size));
+      const file = join(dir, "big.bin");
+      await Deno.writeTextFile(file, "an older file at that path");
+      const got = await store.getFile(bucket, "f/big.bin", file);
+      assert.deepEqual(got, { size, sha256: written.sha256, etag: written.etag });
+      assert.deepEqual(await streamSha256((await Deno.open(file)).readable), {
+        sha: written.sha256,
+        size,
+      });
+      // A new version, then a delete: the file still holds what was read.
+      await store.put(bucket, "f/big.bin", text("v2"));
+      await store.delete(bucket, "f/big.bin");
+      assert.equal((await Deno.stat(file)).size, size);
+      assert.equal((await streamSha256((await Deno.open(file)).readable)).sha, written.sha256);
+      await rejectsWithCode(
+        () => store.getFile(bucket, "f/missing.bin", join(dir, "m.bin")),
+        "object_store.not_found",
+        "f/missing.bin",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+
+  "putFile stores a local file like put (metadata, content type); the file may go after": async (
+    store,
+    bucket,
+  ) => {
+    const dir = await Deno.makeTempDir({ prefix: "putfile-" });
+    try {
+      const file = join(dir, "out.bin");
+      const size = 2 * MiB + 5;
+      await Deno.writeFile(file, patternStream(size));
+      const written = await store.putFile(bucket, "p/out.bin", file, {
+        contentType: "image/tiff",
+        metadata: { mongodb_doc_id: "65f0c0ffee0000000000cafe" },
+      });
+      assert.deepEqual(written, {
+        etag: written.etag,
+        size,
+        sha256: await patternSha256(size),
+      });
+      await Deno.remove(file);
+      const head = await store.head(bucket, "p/out.bin");
+      assert.equal(head?.sha256, written.sha256);
+      assert.equal(head?.etag, written.etag);
+      assert.equal(head?.contentType, "image/tiff");
+      assert.equal(head?.metadata.mongodb_doc_id, "65f0c0ffee0000000000cafe");
+      const read = await streamSha256((await store.get(bucket, "p/out.bin")).body);
+      assert.deepEqual(read, { sha: written.sha256, size });
+      // Refused before reading: the file is closed again (the sanitizer checks).
+      await Deno.writeTextFile(file, "x");
+      await rejectsWithCode(
+        () => store.putFile(`${bucket}-missing`, "p/x.bin", file),
+        "object_store.bucket_not_found",
+      );
+      await assert.rejects(
+        () => store.putFile(bucket, "p/y.bin", join(dir, "not-there.bin")),
+        Deno.errors.NotFound,
+      );
+      assert.equal(await store.head(bucket, "p/y.bin"), undefined);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+
   "round trip of bytes, with overwrite": async (store, bucket) => {
     const body = text("hello, lake");
     const written = await store.put(bucket, "rt/hello.txt", body, { contentType: "text/plain" });
@@ -720,6 +793,37 @@ async function leftoverTempFiles(dir: string): Promise<string[]> {
   }
   return found;
 }
+
+Deno.test("local store: getFile and putFile link files instead of copying them", async () => {
+  const root = await Deno.makeTempDir({ prefix: "lake-" });
+  const work = await Deno.makeTempDir({ prefix: "work-" });
+  try {
+    await using store = new LocalObjectStore({ root });
+    await store.ensureBucket("lake");
+    const source = join(work, "cog.tif");
+    await Deno.writeTextFile(source, "pretend COG");
+    const written = await store.putFile("lake", "p/cog.tif", source);
+    const data = join(root, "lake", "p", "cog.tif");
+    assert.equal((await Deno.stat(data)).ino, (await Deno.stat(source)).ino, "linked, not copied");
+    assert.equal((await store.head("lake", "p/cog.tif"))?.sha256, written.sha256);
+    const staged = join(work, "staged.tif");
+    await store.getFile("lake", "p/cog.tif", staged);
+    assert.equal((await Deno.stat(staged)).ino, (await Deno.stat(data)).ino, "linked, not copied");
+    // A new version is a new file renamed over the key: the staged name keeps the old bytes.
+    await store.put("lake", "p/cog.tif", text("v2"));
+    assert.equal(await Deno.readTextFile(staged), "pretend COG");
+    // A symbolic link is not linked as a link: its target's bytes are stored.
+    const outside = join(work, "target.txt");
+    await Deno.writeTextFile(outside, "target bytes");
+    await Deno.symlink(outside, join(work, "link.txt"));
+    await store.putFile("lake", "p/link.txt", join(work, "link.txt"));
+    assert.ok((await Deno.lstat(join(root, "lake", "p", "link.txt"))).isFile);
+    assert.equal(decode(await store.getBytes("lake", "p/link.txt")), "target bytes");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(work, { recursive: true });
+  }
+});
 
 Deno.test("local store: layout, hand-dropped files, key conflicts and symlinks", async () => {
   const root = await Deno.makeTempDir({ prefix: "lake-" });
