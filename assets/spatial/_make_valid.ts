@@ -1,44 +1,128 @@
-// When `ogr2ogr -makevalid` can be left out without changing a single byte
-// of the output. MakeValid returns a valid geometry unchanged, but in
-// gdal3.js (single-threaded WebAssembly GEOS) asking for it costs more than
-// twice a plain conversion: 100k polygons took 3.4 s with it against 1.3 s
-// without, while a validity scan of the converted layer takes about 0.7 s.
-// So a layer is converted without it first, scanned, and converted again
-// with it only when the scan finds a geometry MakeValid could change.
+// `ogr2ogr -makevalid` on only the geometries it could change. MakeValid
+// returns a valid geometry unchanged, but in gdal3.js (single-threaded
+// WebAssembly GEOS) asking for it on a whole layer costs more than twice a
+// plain conversion: 100k polygons took 3.4 s with it against 1.3 s without.
+// So a layer is converted without it, the geometries MakeValid could change
+// are picked out by one SQL pass (usually none, or a handful), made valid
+// alone, and written back in place by feature id. The whole layer was
+// converted a second time with -makevalid before as soon as one geometry
+// needed it: on a 2.6M-polygon Shapefile with one bowtie in a thousand that
+// second conversion was most of the wasm engine's time (bench/spatial.ts).
 
 import type { GdalScratch } from "../../resources/spatial/gdal.ts";
+import { openSqlite } from "../../resources/_sqlite.ts";
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
- * Whether any geometry of `table` in the GeoPackage `gpkg` (a gdal3.js path)
- * could be changed by `ogr2ogr -makevalid`: not valid by GEOS (SpatiaLite's
- * `ST_IsValid`, the same GEOS MakeValid uses), not readable by SpatiaLite
- * (curves: `ST_IsValid` is -1), empty, or a collection (whose lower-dimension
- * members `-makevalid` drops). Errs towards `true`: a false `true` only costs
- * time, a false `false` would change the output.
+ * The SQL condition of a geometry `ogr2ogr -makevalid` could change: not
+ * valid by GEOS (SpatiaLite's `ST_IsValid`, the same GEOS MakeValid uses),
+ * not readable by SpatiaLite (curves: `ST_IsValid` is -1), empty, or a
+ * collection (whose lower-dimension members `-makevalid` drops). Errs
+ * towards picking: a geometry picked needlessly costs only time.
  */
-export async function mayNeedMakeValid(
+function mayChange(g: string): string {
+  return `${g} IS NOT NULL AND (ST_IsValid(${g}) IS NOT 1 OR ST_IsEmpty(${g}) IS NOT 0 OR ` +
+    `ST_GeometryType(${g}) LIKE '%COLLECTION%')`;
+}
+
+function rowCount(file: string, table: string): number {
+  const db = openSqlite(file, { mode: "read" });
+  try {
+    return Number(db.prepare(`SELECT count(*) AS n FROM ${quote(table)}`).get()?.n);
+  } finally {
+    db.close();
+  }
+}
+
+/** The table's CRS number, and whether triggers watch it (a spatial index's need SpatiaLite). */
+function layoutOf(file: string, table: string): { srsId: unknown; triggers: number } {
+  const db = openSqlite(file, { mode: "read" });
+  try {
+    return {
+      srsId: db.prepare("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = ?").get(table)
+        ?.srs_id,
+      triggers: Number(
+        db.prepare(
+          "SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? " +
+            "AND sql LIKE '%ST\\_%' ESCAPE '\\'",
+        ).get(table)?.n,
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Gives `table` of the GeoPackage `gpkg` (a path GDAL opens; converted
+ * without `-makevalid`) exactly the geometries `ogr2ogr -makevalid` would
+ * have given: the geometries MakeValid could change are made valid by GDAL
+ * on their own and written back over the originals by feature id. Returns
+ * how many were made valid, or `undefined` when the result could differ
+ * from a whole-layer `-makevalid` (GDAL dropped one of them, the two
+ * GeoPackages number their CRS differently, or a spatial index's triggers
+ * would need SpatiaLite to update it): the caller then converts the layer
+ * again with `-makevalid`.
+ */
+export async function makeValidInPlace(
   scratch: GdalScratch,
   gpkg: string,
   table: string,
   geometryColumn: string,
   outputName: string,
-): Promise<boolean> {
-  const t = `"${table.replaceAll('"', '""')}"`;
-  const g = `"${geometryColumn.replaceAll('"', '""')}"`;
-  const sql = `SELECT EXISTS (SELECT 1 FROM ${t} WHERE ${g} IS NOT NULL AND (` +
-    `ST_IsValid(${g}) IS NOT 1 OR ST_IsEmpty(${g}) IS NOT 0 OR ` +
-    `ST_GeometryType(${g}) LIKE '%COLLECTION%')) AS n`;
-  const csv = await scratch.gdal.ogr2ogr(
-    gpkg,
-    ["-f", "CSV", "-dialect", "SQLite", "-sql", sql],
-    outputName,
-  );
-  const host = scratch.toHost(csv);
+): Promise<number | undefined> {
+  const g = quote(geometryColumn);
+  const flagged = await scratch.gdal.ogr2ogr(gpkg, [
+    "-f",
+    "GPKG",
+    "-lco",
+    "GEOMETRY_NAME=geom",
+    "-lco",
+    "SPATIAL_INDEX=NO",
+    "-nln",
+    "flagged",
+    "-dialect",
+    "SQLite",
+    "-sql",
+    `SELECT rowid AS src_rowid, ${g} FROM ${quote(table)} WHERE ${mayChange(g)}`,
+  ], `${outputName}_flagged`);
+  const work = [scratch.toHost(flagged)];
   try {
-    const [, value] = (await Deno.readTextFile(host)).trim().split(/\r?\n/);
-    // Anything but a clear 0 (no such geometry) keeps -makevalid.
-    return value?.trim() !== "0";
+    const picked = rowCount(work[0]!, "flagged");
+    if (picked === 0) return 0;
+    const fixed = await scratch.gdal.ogr2ogr(flagged, [
+      "-f",
+      "GPKG",
+      "-lco",
+      "GEOMETRY_NAME=geom",
+      "-lco",
+      "SPATIAL_INDEX=NO",
+      "-nln",
+      "fixed",
+      "-makevalid",
+    ], `${outputName}_fixed`);
+    const fixedHost = scratch.toHost(fixed);
+    work.push(fixedHost);
+    const host = scratch.toHost(gpkg);
+    if (rowCount(fixedHost, "fixed") !== picked) return undefined;
+    const [made, layer] = [layoutOf(fixedHost, "fixed"), layoutOf(host, table)];
+    if (made.srsId !== layer.srsId || layer.triggers > 0) return undefined;
+    const db = openSqlite(host, { mode: "scratch" });
+    try {
+      db.prepare("ATTACH DATABASE ? AS made").run(fixedHost);
+      db.exec("CREATE INDEX made.fixed_src ON fixed (src_rowid)");
+      db.exec(
+        `UPDATE ${quote(table)} SET ${g} = ` +
+          `(SELECT geom FROM made.fixed WHERE src_rowid = ${quote(table)}.rowid) ` +
+          "WHERE rowid IN (SELECT src_rowid FROM made.fixed)",
+      );
+      db.exec("DETACH DATABASE made");
+    } finally {
+      db.close();
+    }
+    return picked;
   } finally {
-    await Deno.remove(host);
+    for (const file of work) await Deno.remove(file).catch(() => {});
   }
 }

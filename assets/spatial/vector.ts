@@ -31,7 +31,7 @@ import { type LoadedBatch, SpatialBatchError, type StagedSource } from "./_batch
 import type { ManifestFile, ManifestProblem } from "./manifest.ts";
 import { type CrsDecision, decideCrs, geographicAreaOfUse } from "./crs.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
-import { mayNeedMakeValid } from "./_make_valid.ts";
+import { makeValidInPlace } from "./_make_valid.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
 import { geometryCensus } from "./_census.ts";
@@ -197,15 +197,16 @@ async function convertLayer(
   let reprojected!: string;
   await timings.time("convert", async () => {
     if (makeValid && sameCrs && options.gdal.kind === "wasm") {
-      // Without reprojection the converted geometries are the source's, so a
-      // scan of them tells whether -makevalid would change anything; it is
-      // asked for only then (see _make_valid.ts). With reprojection, whether
-      // GDAL makes valid before or after transforming would matter: keep it.
+      // Without reprojection the converted geometries are the source's, so
+      // only those MakeValid could change need it, made valid alone and
+      // written back (see _make_valid.ts). With reprojection, whether GDAL
+      // makes valid before or after transforming would matter: keep it.
       // Only for gdal3.js, whose MakeValid costs twice a conversion: native
       // GEOS makes valid faster than the extra scan would take
       // (bench/spatial.ts, 30k polygons).
       reprojected = await convert(false, "input");
-      if (await mayNeedMakeValid(scratch, reprojected, "input", "geom", `${name}_scan`)) {
+      const made = await makeValidInPlace(scratch, reprojected, "input", "geom", `${name}_mv`);
+      if (made === undefined) {
         await Deno.remove(scratch.toHost(reprojected));
         reprojected = await convert(true, "valid");
       }

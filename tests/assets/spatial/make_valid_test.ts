@@ -1,11 +1,12 @@
 /**
- * A layer already in the target CRS is converted without `-makevalid` and
- * scanned; only a scan that finds a geometry MakeValid could change brings
- * `-makevalid` back. Both ways must give what `-makevalid` gives.
+ * A layer already in the target CRS is converted without `-makevalid`; only
+ * the geometries MakeValid could change are made valid, alone, and written
+ * back. That must give exactly what `-makevalid` on the whole layer gives.
  */
 
 import assert from "node:assert/strict";
-import { mayNeedMakeValid } from "../../../assets/spatial/_make_valid.ts";
+import { DatabaseSync } from "node:sqlite";
+import { makeValidInPlace } from "../../../assets/spatial/_make_valid.ts";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
@@ -32,12 +33,19 @@ function featureCollection(geometries: (Record<string, unknown> | null)[]) {
 }
 
 /** A GeoPackage in EPSG:4326 (no reprojection needed) made by native ogr2ogr. */
-async function gpkgOf(dir: string, name: string, geometries: (Record<string, unknown> | null)[]) {
+async function gpkgOf(
+  dir: string,
+  name: string,
+  geometries: (Record<string, unknown> | null)[],
+  index = true,
+) {
   await Deno.writeTextFile(`${dir}/${name}.geojson`, featureCollection(geometries));
   const out = await new Deno.Command("ogr2ogr", {
     args: [
       "-f",
       "GPKG",
+      "-lco",
+      `SPATIAL_INDEX=${index ? "YES" : "NO"}`,
       "-a_srs",
       "EPSG:4326",
       "-nln",
@@ -50,40 +58,94 @@ async function gpkgOf(dir: string, name: string, geometries: (Record<string, unk
   return `${dir}/${name}.gpkg`;
 }
 
-Deno.test("mayNeedMakeValid: only geometries -makevalid could change trigger it", {
-  ignore: await needs("gdal"),
-}, async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "make-valid-test-" });
+/** Each row's geometry blob of a GeoPackage table, by rowid. */
+function blobs(file: string, table: string): [number, string | null][] {
+  const db = new DatabaseSync(file, { readOnly: true });
   try {
-    {
+    return db.prepare(`SELECT rowid AS id, hex(geom) AS g FROM "${table}" ORDER BY rowid`).all()
+      .map((r) => [Number(r.id), r.g === null ? null : String(r.g)]);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test(
+  "makeValidInPlace: only what -makevalid could change is remade, same result as on the whole layer",
+  {
+    ignore: await needs("gdal"),
+  },
+  async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "make-valid-test-" });
+    try {
       await using scratch = await wasmGdal.createScratch();
-      const cases: [string, (Record<string, unknown> | null)[], boolean][] = [
-        ["valid", [SQUARE, SQUARE], false],
-        ["null_only", [null, SQUARE], false],
-        ["bowtie", [SQUARE, BOWTIE], true],
-        ["collection", [SQUARE, COLLECTION], true],
+      // GDAL reads a GeoJSON `LineString []` as EMPTY (a `Polygon []` as NULL).
+      const EMPTY = { type: "LineString", coordinates: [] };
+      const HOLE_OUTSIDE = {
+        type: "Polygon",
+        coordinates: [
+          [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]],
+          [[2, 2], [3, 2], [3, 3], [2, 3], [2, 2]],
+        ],
+      };
+      const OVERLAP = {
+        type: "MultiPolygon",
+        coordinates: [SQUARE.coordinates, [[[0.5, 0], [1.5, 0], [1.5, 1], [0.5, 1], [0.5, 0]]]],
+      };
+      // As the pipeline converts (no spatial index); with one it is left to a whole-layer -makevalid.
+      const cases: [string, (Record<string, unknown> | null)[], number | undefined, boolean?][] = [
+        ["indexed", [SQUARE, BOWTIE], undefined, true],
+        ["valid", [SQUARE, SQUARE, null], 0],
+        ["null_only", [null, SQUARE], 0],
+        ["bowtie", [SQUARE, BOWTIE, SQUARE], 1],
+        ["collection", [SQUARE, COLLECTION], 1],
+        [
+          "many",
+          [BOWTIE, SQUARE, null, EMPTY, HOLE_OUTSIDE, OVERLAP, COLLECTION, SQUARE, BOWTIE],
+          6,
+        ],
       ];
-      for (const [name, geometries, expected] of cases) {
-        await t.step(`${name} -> ${expected}`, async () => {
-          const file = await gpkgOf(dir, name, geometries);
-          await Deno.copyFile(file, scratch.hostPath(`${name}.gpkg`));
-          const found = await mayNeedMakeValid(
-            scratch,
-            scratch.gdalPath(`${name}.gpkg`),
-            name,
-            "geom",
-            `${name}_scan`,
-          );
-          assert.equal(found, expected);
-          // The scan's CSV does not stay behind.
-          await assert.rejects(Deno.stat(scratch.hostPath(`${name}_scan.csv`)));
+      for (const [name, geometries, expected, index = false] of cases) {
+        await t.step(`${name}: ${expected ?? "left to -makevalid"}`, async () => {
+          const file = await gpkgOf(dir, name, geometries, index);
+          const before = blobs(file, name);
+          // The reference: gdal3.js's own -makevalid over the whole layer.
+          const whole = await wasmGdal.createScratch();
+          try {
+            await Deno.copyFile(file, whole.hostPath("src.gpkg"));
+            const reference = await whole.gdal.ogr2ogr(whole.gdalPath("src.gpkg"), [
+              "-f",
+              "GPKG",
+              "-lco",
+              "SPATIAL_INDEX=NO",
+              "-makevalid",
+            ], `${name}_whole`);
+            await Deno.copyFile(file, scratch.hostPath(`${name}.gpkg`));
+            const made = await makeValidInPlace(
+              scratch,
+              scratch.gdalPath(`${name}.gpkg`),
+              name,
+              "geom",
+              `${name}_mv`,
+            );
+            assert.equal(made, expected, `${name}: ${made}`);
+            assert.deepEqual(
+              blobs(scratch.hostPath(`${name}.gpkg`), name),
+              made === undefined ? before : blobs(whole.toHost(reference), name),
+            );
+            // Its work files do not stay behind.
+            const left = [...Deno.readDirSync(scratch.hostDir)].map((e) => e.name)
+              .filter((n) => n.startsWith(`${name}_mv`));
+            assert.deepEqual(left, []);
+          } finally {
+            await whole[Symbol.asyncDispose]();
+          }
         });
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 Deno.test("vector batch in the target CRS: a bowtie is still made valid, a square kept", {
   ignore: await needs("gdal"),
