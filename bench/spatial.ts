@@ -472,6 +472,49 @@ function peakMiB(): number {
 }
 
 /**
+ * Child process for the floor of an engine: only the GDAL call the pipeline
+ * makes (ogr2ogr to a GeoPackage with -makevalid for non-point layers, or
+ * gdal_translate to a COG with our options) on the file in place, no
+ * staging, hashing, writer or publishing. Prints `RUN {...}` and `PEAK {...}`.
+ */
+async function gdalOnly(caseJson: string, engine: string) {
+  const c = JSON.parse(caseJson) as Case;
+  const gdal = await benchGdal(engine);
+  await using scratch = await gdal.createScratch();
+  // The scratch folder is the only one gdal3.js sees: link the input (and its sidecars) in.
+  for (const file of await filesOf(c)) {
+    await Deno.link(file, scratch.hostPath(file.split("/").pop()!));
+  }
+  const input = scratch.gdalPath(c.file.split("/").pop()!);
+  const cpuBefore = process.cpuUsage();
+  const hostBefore = engine === "native" ? await nativeHostStats() : undefined;
+  const start = performance.now();
+  if (c.kind === "raster") {
+    await scratch.gdal.translate(input, cogOptions(gdal.version), "out");
+  } else {
+    const points = c.native("x")[1].includes("-makevalid") === false;
+    await scratch.gdal.ogr2ogr(input, [
+      "-f",
+      "GPKG",
+      "-lco",
+      "SPATIAL_INDEX=NO",
+      "-unsetFid",
+      ...(points ? [] : ["-makevalid"]),
+    ], "out");
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const host = engine === "native" ? await nativeHostStats() : undefined;
+  const hostCpu = (host?.cpuSeconds ?? 0) - (hostBefore?.cpuSeconds ?? 0);
+  console.log(
+    `RUN ${JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 + hostCpu })}`,
+  );
+  console.log(
+    `PEAK ${JSON.stringify({ mainMiB: peakMiB(), hostMiB: (host?.peakRssKiB ?? 0) / 1024 })}`,
+  );
+}
+
+/**
  * Child process: the warm-up batch, then `rounds` measured batches (or one
  * batch when `rounds` is 0, cold). Prints one `RUN {...}` line per measured
  * batch and `PEAK {...}` (this process plus its GDAL hosts).
@@ -504,22 +547,23 @@ async function child(caseJson: string, root: string, engine: string, rounds: num
   );
 }
 
-/** Our side of a case in a fresh process: `rounds` warm batches (or one cold one when 0). */
+/**
+ * Our side of a case in a fresh process: `rounds` warm batches (or one cold
+ * one when 0; `-1`: the engine's GDAL call alone, see {@linkcode gdalOnly}).
+ */
 async function ours(c: Case, engine: string, root: string, rounds: number): Promise<Measure[]> {
   const batches = rounds > 0
     ? ["bench-warmup", ...Array.from({ length: rounds }, (_, i) => `bench-${i}`)]
     : ["bench-0"];
-  for (const batchId of batches) await stageLanding(c, root, batchId);
+  if (rounds >= 0) { for (const batchId of batches) await stageLanding(c, root, batchId); }
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       new URL(import.meta.url).pathname,
-      "--child",
+      rounds < 0 ? "--gdal-only" : "--child",
       JSON.stringify(c),
-      root,
-      engine,
-      String(rounds),
+      ...(rounds < 0 ? [engine] : [root, engine, String(rounds)]),
     ],
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
@@ -726,6 +770,16 @@ async function largeInputs(dir: string): Promise<void> {
           `${"".padEnd(44)} wasm speed ${speed.toFixed(2)}x native: ${verdict(speed, 0.5, false)}`,
         );
       }
+      // The floor: the engine's GDAL call alone on the file in place, against the same native run.
+      const floor = await ours(c, engine, root, -1);
+      const cpuRatio = best(floor, (m) => m.cpuSeconds) / best(theirs, (m) => m.cpuSeconds);
+      console.log(
+        `${"".padEnd(44)} ${engine} GDAL call alone: ${best(floor).toFixed(2)} s = ${
+          (best(floor) / best(theirs)).toFixed(2)
+        }x native time (cpu ${best(floor, (m) => m.cpuSeconds).toFixed(2)} s = ${
+          cpuRatio.toFixed(2)
+        }x native cpu); the pipeline adds ${(best(runs) - best(floor)).toFixed(2)} s`,
+      );
       nativeSeconds = best(theirs);
       await removeIfThere(root);
     }
@@ -755,7 +809,9 @@ export async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  if (Deno.args[0] === "--child") {
+  if (Deno.args[0] === "--gdal-only") {
+    await gdalOnly(Deno.args[1]!, Deno.args[2]!);
+  } else if (Deno.args[0] === "--child") {
     await child(Deno.args[1]!, Deno.args[2]!, Deno.args[3]!, Number(Deno.args[4]));
   } else {
     await main();
