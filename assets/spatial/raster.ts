@@ -53,6 +53,13 @@ export const COG_OPTIONS = [
  * 12-bit sensor image) cannot take a horizontal predictor (GDAL refuses
  * "PREDICTOR=2 is only supported with 8/16/32/64 bit samples"), so it is
  * written without one.
+ *
+ * A source with overviews of its own (built by the user, in the file or a
+ * `.ovr` beside it) keeps them in the COG, as `OVERVIEWS=AUTO` promises. But
+ * GDAL 3.8's COG driver drops them as soon as statistics are asked for
+ * (`STATISTICS=YES` or `-stats`; 3.6 keeps them): there, no statistics are
+ * embedded, and the asset computes them from the COG for the ledger instead
+ * (see {@linkcode embedsStatistics}).
  */
 export function cogOptions(version: string, source?: Record<string, unknown>): string[] {
   const [major = 0, minor = 0] = version.split(".").map(Number);
@@ -62,10 +69,21 @@ export function cogOptions(version: string, source?: Record<string, unknown>): s
       ?.IMAGE_STRUCTURE?.NBITS;
     return nbits !== undefined && ![8, 16, 32, 64].includes(Number(nbits));
   });
-  const options = packed
-    ? COG_OPTIONS.filter((o, i) => o !== "PREDICTOR=YES" && COG_OPTIONS[i + 1] !== "PREDICTOR=YES")
-    : [...COG_OPTIONS];
-  return major > 3 || (major === 3 && minor >= 8) ? options : ["-stats", ...options];
+  const without = (options: string[], value: string) =>
+    options.filter((o, i) => o !== value && options[i + 1] !== value);
+  const options = packed ? without(COG_OPTIONS, "PREDICTOR=YES") : [...COG_OPTIONS];
+  const ownOverviews = (source?.bands as { overviews?: unknown[] }[] | undefined)?.some((b) =>
+    (b.overviews?.length ?? 0) > 0
+  );
+  if (major > 3 || (major === 3 && minor >= 8)) {
+    return ownOverviews ? without(options, "STATISTICS=YES") : options;
+  }
+  return ["-stats", ...options];
+}
+
+/** Whether a COG made with these `gdal_translate` options carries its band statistics. */
+export function embedsStatistics(translateOptions: readonly string[]): boolean {
+  return translateOptions.includes("-stats") || translateOptions.includes("STATISTICS=YES");
 }
 
 /** One COG written by {@linkcode processRasterBatch}. */
@@ -189,7 +207,10 @@ async function convertRasters(
     );
     const info = await timings.time(
       "describe",
-      () => scratch.gdal.rasterInfo(cog, [], { label: file.path }),
+      () =>
+        scratch.gdal.rasterInfo(cog, embedsStatistics(translateOptions) ? [] : ["-stats"], {
+          label: file.path,
+        }),
     );
     const summary = rasterSummary(info, crs.crs);
     if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
@@ -263,7 +284,10 @@ async function convertRasters(
               `gdal_translate ${translateOptions.join(" ")}`,
               translateOptions.includes("-stats")
                 ? "band statistics computed from the source (gdal_translate -stats) and stored in the COG"
-                : "band statistics computed while writing (COG STATISTICS=YES)",
+                : embedsStatistics(translateOptions)
+                ? "band statistics computed while writing (COG STATISTICS=YES)"
+                : "the source's own overviews kept; band statistics computed from the COG for " +
+                  "this record only (GDAL 3.8 drops a source's overviews when asked to embed them)",
             ],
             format: "Cloud Optimized GeoTIFF",
             uploader: m.uploader,

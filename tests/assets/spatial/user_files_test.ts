@@ -155,9 +155,12 @@ function imageFacts(info: Record<string, unknown>) {
     colorInterpretation?: string;
     colorTable?: { count: number; entries: number[][] };
     mask?: { flags: string[] };
+    overviews?: { size: number[]; checksum?: number }[];
   }[];
   return {
     ...rasterFacts(info),
+    // The user's own overviews (in the file or a .ovr) are what the COG carries.
+    overviews: bands.map((b) => (b.overviews ?? []).map((o) => [o.size, o.checksum])),
     gcps: (info.gcps as { gcpList?: unknown[] } | undefined)?.gcpList?.length ?? 0,
     bands: bands.map((b) => [b.colorInterpretation, b.colorTable?.entries, b.mask?.flags]),
     pixels: rasterFacts(info).bands,
@@ -235,6 +238,34 @@ Deno.test({
         ["gcps_only", byteDem, ["COMPRESS=DEFLATE"], [...corners, "-a_srs", "EPSG:32612"]],
         // A scan without GeoTIFF tags: its place in a world file, its CRS in the .aux.xml.
         ["baseline_tfw", byteDem, ["PROFILE=BASELINE", "TFW=YES"]],
+        // A 4-band 16-bit scene with nodata 0, as satellite imagery comes.
+        ["uint16_bands", dem, ["COMPRESS=DEFLATE", "PREDICTOR=2", "TILED=YES"], [
+          "-ot",
+          "UInt16",
+          "-scale",
+          "0",
+          "4000",
+          "1",
+          "4000",
+          "-a_nodata",
+          "0",
+          "-b",
+          "1",
+          "-b",
+          "1",
+          "-b",
+          "1",
+          "-b",
+          "1",
+        ]],
+        // Overviews the user built: inside the file, or beside it in a .ovr (a sidecar).
+        ["overviews_internal", dem, [
+          "COMPRESS=LZW",
+          "TILED=YES",
+          "BLOCKXSIZE=16",
+          "BLOCKYSIZE=16",
+        ]],
+        ["ovr_external", dem, ["COMPRESS=DEFLATE"]],
         ["internal_mask", dem, ["COMPRESS=DEFLATE"], [
           "-mask",
           "1",
@@ -248,11 +279,15 @@ Deno.test({
       for (const [name, source, options, pre = []] of variants) {
         const args = options.flatMap((o) => ["-co", o]);
         await sh("gdal_translate", "-q", ...pre, ...args, source, `${dir}/${name}.tif`);
+        if (name === "overviews_internal" || name === "ovr_external") {
+          const external = name === "ovr_external" ? ["-ro"] : [];
+          await sh("gdaladdo", "-q", ...external, "-r", "average", `${dir}/${name}.tif`, "2", "4");
+        }
         sidecars[`${name}.tif`] = [];
-        for (const sidecar of [`${name}.tfw`, `${name}.tif.aux.xml`]) {
+        for (const sidecar of [`${name}.tfw`, `${name}.tif.aux.xml`, `${name}.tif.ovr`]) {
           const exists = await Deno.stat(`${dir}/${sidecar}`).then(() => true, () => false);
-          // Only the world-file scan comes with sidecars; the others are uploaded alone.
-          if (exists && name === "baseline_tfw") {
+          // Only the world-file scan and the .ovr come with sidecars; the others are uploaded alone.
+          if (exists && (name === "baseline_tfw" || name === "ovr_external")) {
             sidecars[`${name}.tif`]!.push([sidecar, `${dir}/${sidecar}`]);
           } else if (exists) await Deno.remove(`${dir}/${sidecar}`);
         }
@@ -324,6 +359,9 @@ Deno.test({
               "rgba",
               "baseline_tfw",
               "internal_mask",
+              "uint16_bands",
+              "overviews_internal",
+              "ovr_external",
             ];
             const expected = kind === "native"
               ? uploads.map((u) => u.name).filter((n) => n !== "gcps_only.tif")
