@@ -14,7 +14,7 @@ import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
-import { formatTime, table } from "./table.ts";
+import { formatDuration, formatTime, table } from "./table.ts";
 
 /** Usage of `automation`. */
 export const AUTOMATION_USAGE = `Usage: automation [ASSET] [options]
@@ -121,14 +121,27 @@ export async function automationCommand<R>(
       partition === undefined ||
       (r.data.evaluated_keys as (string | null)[] | undefined ?? []).includes(partition)
     ).slice(0, limit ?? 5);
-    const [freshness] = await store.listAutomationRecords({
+    const verdicts = await store.listAutomationRecords({
       kind: "freshness",
       assetKey: key,
-      limit: 1,
+      limit: 20,
     });
+    const [freshness] = verdicts;
     if (json) return print([...evaluations, ...(freshness ? [freshness] : [])]), EXIT.ok;
     io.out(`${key}: ${asset.automation?.describe() ?? "no automation condition"}\n`);
-    if (freshness) io.out(`freshness: ${freshness.data.status}: ${freshness.data.description}\n`);
+    if (freshness) {
+      io.out(`freshness: ${freshness.data.status}: ${freshness.data.description}\n`);
+      // The changes of verdict (each one a check result; `show RUN_ID` has its facts).
+      const changes = verdicts.filter((r) => r.data.transition !== false).slice(0, 5);
+      for (const r of changes) {
+        const overdue = Number(r.data.overdue_by_ms ?? 0);
+        io.out(
+          `  ${formatTime(r.time)}  ${String(r.data.previous ?? "-")} -> ${r.data.status}` +
+            (overdue > 0 ? `, overdue by ${formatDuration(overdue)}` : "") +
+            (r.data.run_id ? `  (check run ${String(r.data.run_id).slice(0, 8)})` : "") + "\n",
+        );
+      }
+    }
     if (evaluations.length === 0 && partition !== undefined) {
       io.out(`no recent evaluation looked at partition ${partition}\n`);
       return EXIT.ok;

@@ -68,6 +68,10 @@ Deno.test("automation command: assets, one asset's trees, ticks, json, usage err
     /\n {2}✓ eager\n {4}✓ in_latest_time_window\n {4}✓ any_deps_updated since/,
   );
   assert.match(one.stdout, /✗ any_deps_missing/);
+  // The freshness verdict changes, each a check result in its own check run.
+  assert.match(one.stdout, /\nfreshness: pass: data \d+ s old; allowed 1 h\n/);
+  assert.match(one.stdout, /\n {2}\S+ \S+ {2}error -> pass {2}\(check run [0-9a-f]{8}\)\n/);
+  assert.match(one.stdout, /\n {2}\S+ \S+ {2}- -> error {2}\(check run [0-9a-f]{8}\)\n/);
 
   const ticks = await cli(app, ["automation", "--ticks"]);
   assertExit(ticks, EXIT.ok);
