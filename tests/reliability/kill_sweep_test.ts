@@ -98,7 +98,7 @@ async function dropInputs(
   await lake.ensureBucket(landing);
   if (scenario.name.startsWith("activity")) {
     for (const kind of rng.shuffle(["daily_activity", "sleep"] as const).slice(0, rng.int(1, 2))) {
-      const rows = rng.int(500, 12_000);
+      const rows = rng.int(300, 6_000);
       const name = `${kind}_kill${String(seq).padStart(3, "0")}.csv`;
       const bytes = activityDrop(rng, kind, rows);
       await lake.put(landing, `activity/${name}`, bytes);
@@ -210,8 +210,18 @@ function lastLine(text: string): string {
   }
 }
 
-/** Everything that is not as the design promises, after a recovery. */
-async function check(world: World, inputs: Inputs, killedRuns: readonly string[]): Promise<{
+/**
+ * Everything that is not as the design promises, after a recovery. The
+ * warehouse (opened in this process: seconds for PGlite) is read when the
+ * scenario wrote to it; a spatial run never does, and the drops it would
+ * check were checked after the run that loaded them.
+ */
+async function check(
+  world: World,
+  inputs: Inputs,
+  killedRuns: readonly string[],
+  warehouse = true,
+): Promise<{
   lost: string[];
   leaked: string[];
 }> {
@@ -235,10 +245,10 @@ async function check(world: World, inputs: Inputs, killedRuns: readonly string[]
     );
     if (left && left.n > 0) leaked.push(`${left.n} PostGIS scratch schema(s) left (proc_*)`);
   }
-  const view = await warehouseView(world);
-  leaked.push(...view.duplicates.map((d) => `duplicate rows: ${d}`));
-  for (const drop of inputs.drops) {
-    const state = await dropState(world, view, drop.name, drop.bytes);
+  const view = warehouse ? await warehouseView(world) : undefined;
+  leaked.push(...(view?.duplicates ?? []).map((d) => `duplicate rows: ${d}`));
+  for (const drop of view ? inputs.drops : []) {
+    const state = await dropState(world, view!, drop.name, drop.bytes);
     if (state.state !== "loaded") {
       lost.push(`${drop.name}: ${state.state}${"why" in state ? ` (${state.why})` : ""}`);
     } else if (state.rows !== drop.rows) {
@@ -339,8 +349,6 @@ async function openSweep(
 Deno.test({
   name: "kill -9 sweep: a run killed at any point leaves nothing running, lost, duplicated " +
     "or unlineaged once the next normal run is done",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const rng = new Random(settings.seed).fork("kill-sweep");
     const samples = await readSampleFiles();
@@ -412,7 +420,7 @@ Deno.test({
             }`,
           );
         }
-        const found = await check(world, inputs, phase.running);
+        const found = await check(world, inputs, phase.running, scenario.name !== "spatial");
         const alive = await processesOf(world);
         problems.push(...found.lost, ...found.leaked, ...alive.map((p) => `process left: ${p}`));
         const n = outcomes.length + 1;

@@ -199,9 +199,12 @@ Deno.test("settings: counts from the environment, profiles, and a typo refused",
     true,
     true,
   ]);
-  // CI runs issue 15's counts for the two-daemon test and the fuzz corpus.
+  // CI runs issue 15's counts: kill points, two daemons, fuzz corpus.
   const ci = reliabilitySettings({ CI: "true" });
-  assert.deepEqual([ci.profile, ci.manifests >= 100, ci.fuzzCases >= 200], ["ci", true, true]);
+  assert.deepEqual(
+    [ci.profile, ci.killPoints >= 20, ci.manifests >= 100, ci.fuzzCases >= 200],
+    ["ci", true, true, true],
+  );
   const soak = reliabilitySettings({ RELIABILITY_SOAK: "1", CI: "true" });
   assert.deepEqual(
     [soak.profile, soak.killPoints >= 20, soak.manifests >= 100, soak.fuzzCases >= 200],
