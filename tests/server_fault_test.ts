@@ -8,7 +8,7 @@
  * no run left `running`, every table written exactly once per run.
  *
  * Part of the reliability suite (tests/reliability/): how many restarts it
- * makes comes from `RELIABILITY_SERVER_FAULTS` (3 by default, 8 under
+ * makes comes from `RELIABILITY_SERVER_FAULTS` (2 by default, 8 under
  * `CI=true`), the seed from `RELIABILITY_SEED`, and it prints its counts
  * (tried = runs crashed into, handled = ended in success, lost = hung or
  * failed, leaked = rows written twice or lost, scratch schemas left, runs left
