@@ -196,6 +196,71 @@ Deno.test("queue: a backfill from the UI queues one run per partition, tagged wi
   assertEquals((await queue.counts()).queued, 2);
 });
 
+Deno.test("queue: step-level pool slots on the queue page; a run's pending step says it waits for a slot", async () => {
+  await using s = await setup();
+  const { server, queue, store } = s;
+  await queue.publishLimits({
+    maxConcurrentRuns: null,
+    tagLimits: [],
+    poolLimits: { warehouse: 1 },
+    poolGranularity: "step",
+  });
+  // Another run's step holds the only warehouse slot.
+  assert(
+    await queue.takeSlots(
+      {
+        holderId: "h1",
+        runId: "run-holder",
+        step: "mart",
+        workerId: "worker-1",
+        pools: ["warehouse"],
+      },
+      { warehouse: 1 },
+      T0 - 5000,
+    ),
+  );
+  await store.createRun({
+    runId: "run-waiting",
+    status: "running",
+    selection: "+mart",
+    partitions: null,
+    tags: {},
+    startedAt: T0 - 1000,
+    finishedAt: null,
+    errorSummary: null,
+  });
+  for (const [assetKey, status] of [["raw", "success"], ["mart", "pending"]] as const) {
+    await store.putStep({
+      runId: "run-waiting",
+      assetKey,
+      partition: null,
+      status,
+      attempts: status === "success" ? 1 : 0,
+      startedAt: status === "success" ? T0 - 900 : null,
+      finishedAt: status === "success" ? T0 - 800 : null,
+      reason: null,
+    });
+  }
+  const page = await (await fetch(`${server.url}/queue`)).text();
+  assertMatch(
+    page,
+    /<tr data-pool="warehouse" data-in-use="1">[\s\S]*?1 of 1[\s\S]*?run-hold[\s\S]*?mart/,
+  );
+  const api = await (await fetch(`${server.url}/api/queue`)).json();
+  assertEquals(api.slots.map((x: { pool: string; runId: string }) => [x.pool, x.runId]), [
+    ["warehouse", "run-holder"],
+  ]);
+  const run = await (await fetch(`${server.url}/runs/run-waiting`)).text();
+  assertMatch(run, /data-step="mart"[\s\S]*?waits for a slot of pool warehouse \(1 of 1 in use\)/);
+  const rawRow = /<tr data-step="raw"[\s\S]*?<\/tr>/.exec(run)?.[0] ?? "";
+  assert(rawRow && !rawRow.includes("waits for a slot"), "a finished step waits for nothing");
+  // The slot given back: the step no longer waits.
+  await queue.giveSlots("h1");
+  assert(
+    !(await (await fetch(`${server.url}/runs/run-waiting`)).text()).includes("waits for a slot"),
+  );
+});
+
 Deno.test("queue: cancel while queued takes the run out for good; a started entry gets a request; an ended one is a 409", async () => {
   await using s = await setup();
   const { server, queue, store, post } = s;

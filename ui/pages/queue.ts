@@ -17,8 +17,10 @@ import type {
   QueueLimits,
   QueueState,
   RunQueue,
+  SlotRecord,
   WorkerRecord,
 } from "../../core/worker/queue.ts";
+import type { StepRecord } from "../../core/run_store/types.ts";
 import type { UiContext } from "../context.ts";
 import { badge, empty, formatDuration, h, type Html, runHref, runLink, time } from "../html.ts";
 
@@ -43,19 +45,22 @@ export interface QueueView {
   readonly limits: QueueLimits | undefined;
   /** Workers that announced themselves. */
   readonly workers: readonly WorkerRecord[];
+  /** Pool slots held by steps (step-level pools, `QUEUE_POOL_GRANULARITY=step`). */
+  readonly slots: readonly SlotRecord[];
   /** Time of the snapshot. */
   readonly now: number;
 }
 
 /** Reads the queue once (the same snapshot as `deno task cli queue`). */
 export async function readQueue(queue: RunQueue, now: number): Promise<QueueView> {
-  const [waiting, active, ended, limits, workers, counts] = await Promise.all([
+  const [waiting, active, ended, limits, workers, counts, slots] = await Promise.all([
     queue.list({ states: ["queued", "launched"], limit: 1000 }),
     queue.list({ states: ["launched", "started"], limit: 100_000 }),
     queue.list({ states: ["finished", "canceled"], limit: ENDED_SHOWN }),
     queue.publishedLimits(),
     queue.listWorkers(),
     queue.counts(),
+    queue.listSlots(),
   ]);
   const reasons = explainQueue({ waiting, active, limits, workers, now });
   return {
@@ -66,8 +71,53 @@ export async function readQueue(queue: RunQueue, now: number): Promise<QueueView
     reasons,
     limits,
     workers,
+    slots,
     now,
   };
+}
+
+/** Slots in use per pool. */
+function slotsInUse(slots: readonly SlotRecord[]): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const s of slots) used.set(s.pool, (used.get(s.pool) ?? 0) + 1);
+  return used;
+}
+
+/**
+ * Why pending steps of a running run wait, by step id (`key` or
+ * `key[partition]`): with step-level pools, a step whose asset uses a pool
+ * whose slots are all held waits for one. Computed from the published limits
+ * and the slots held, as `explainQueue` does for runs.
+ */
+export async function stepPoolWaits(
+  ctx: UiContext,
+  queue: RunQueue,
+  steps: readonly StepRecord[],
+): Promise<Map<string, string>> {
+  const waits = new Map<string, string>();
+  const pending = steps.filter((s) => s.status === "pending");
+  if (pending.length === 0) return waits;
+  const limits = await queue.publishedLimits();
+  if (limits?.poolGranularity !== "step") return waits;
+  const used = slotsInUse(await queue.listSlots());
+  for (const step of pending) {
+    const asset = ctx.graph.assets.get(step.assetKey);
+    if (!asset) continue;
+    const pools = new Set([...asset.resources, ...asset.checks.flatMap((c) => c.resources)]);
+    const full = [...pools].filter((pool) => {
+      const limit = limits.poolLimits[pool];
+      return limit !== undefined && (used.get(pool) ?? 0) >= limit;
+    });
+    if (full.length > 0) {
+      waits.set(
+        step.partition === null ? step.assetKey : `${step.assetKey}[${step.partition}]`,
+        `waits for a slot of pool ${
+          full.map((p) => `${p} (${used.get(p)} of ${limits.poolLimits[p]} in use)`).join(", ")
+        }`,
+      );
+    }
+  }
+  return waits;
 }
 
 /** The queue as JSON (`GET /api/queue`): entries as `queue --json` writes them. */
@@ -87,6 +137,7 @@ export function queueJson(view: QueueView): Record<string, unknown> {
       ...w,
       live: w.heartbeatAt + w.leaseMs >= view.now,
     })),
+    slots: view.slots,
   };
 }
 
@@ -179,7 +230,42 @@ function queueContent(view: QueueView): Html {
         } ago</td></tr>`;
       })
     }</tbody></table>`;
-  return h`${summary}<h2>Waiting (next first)</h2>${waiting}<h2>Running</h2>${running}<h2>Workers</h2>${workers}<h2>Recently ended</h2>${ended}`;
+  return h`${summary}<h2>Waiting (next first)</h2>${waiting}<h2>Running</h2>${running}${
+    slotsSection(view)
+  }<h2>Workers</h2>${workers}<h2>Recently ended</h2>${ended}`;
+}
+
+/** Step-level pool slots: per pool the slots in use of its limit, and who holds them. */
+function slotsSection(view: QueueView): Html {
+  const stepPools = view.limits?.poolGranularity === "step";
+  if (!stepPools && view.slots.length === 0) return h``;
+  const used = slotsInUse(view.slots);
+  const pools = [...new Set([...Object.keys(view.limits?.poolLimits ?? {}), ...used.keys()])]
+    .sort();
+  const byId = new Map(view.workers.map((w) => [w.workerId, w]));
+  return h`<h2>Pool slots <span class="muted small">steps using a limited resource at once (QUEUE_POOL_GRANULARITY=step)</span></h2>
+<table class="list pools"><thead><tr><th>pool</th><th>in use</th><th>held by</th></tr></thead><tbody>${
+    pools.map((pool) => {
+      const limit = view.limits?.poolLimits[pool];
+      const holders = view.slots.filter((s) => s.pool === pool);
+      return h`<tr data-pool="${pool}" data-in-use="${
+        used.get(pool) ?? 0
+      }"><td><span class="tag pool">${pool}</span></td><td>${used.get(pool) ?? 0} of ${
+        limit ?? "∞"
+      }</td><td>${
+        holders.length
+          ? holders.map((s) => {
+            const w = byId.get(s.workerId);
+            return h`<div>${
+              runLink(s.runId)
+            } <span class="mono">${s.step}</span> <span class="muted small">on ${
+              w ? `${w.host}:${w.pid}` : s.workerId.slice(0, 8)
+            }, for ${formatDuration(Math.max(0, view.now - s.takenAt))}</span></div>`;
+          })
+          : h`<span class="muted">free</span>`
+      }</td></tr>`;
+    })
+  }</tbody></table>`;
 }
 
 /** The page of a run that is in the queue and not (yet) in the run store. */

@@ -27,6 +27,7 @@ import {
 import { EVENT_TYPES } from "../params.ts";
 import { queryRuns, type RunFilter } from "../run_query.ts";
 import { automations } from "../automations.ts";
+import { stepPoolWaits } from "./queue.ts";
 
 /** The run list body and its live part. */
 export async function runsPage(
@@ -161,7 +162,10 @@ export async function runPage(
   const events = await ctx.store.listEvents(run.runId);
   const header = runHeader(ctx, run, steps);
   const now = ctx.clock.now();
-  const stepTable = stepsTable(run, steps, now);
+  const waits = ctx.queue && run.status === "running"
+    ? await stepPoolWaits(ctx, ctx.queue, steps)
+    : new Map<string, string>();
+  const stepTable = stepsTable(run, steps, now, waits);
   const gantt = ganttChart(run, steps, now);
   const log = eventLog(events, filter);
   const errors = errorsSection(events);
@@ -289,7 +293,12 @@ export function stepId(assetKey: string, partition: string | null): string {
   return partition === null ? assetKey : `${assetKey}[${partition}]`;
 }
 
-function stepsTable(run: RunRecord, steps: readonly StepRecord[], now: number): Html {
+function stepsTable(
+  run: RunRecord,
+  steps: readonly StepRecord[],
+  now: number,
+  waits: ReadonlyMap<string, string>,
+): Html {
   if (steps.length === 0) return empty("No step recorded.");
   const shown = steps.slice(0, 1000);
   return h`<table class="list steps"><thead><tr><th>step</th><th>status</th><th>attempts</th><th>started</th><th>duration</th><th>reason</th></tr></thead><tbody>${
@@ -304,7 +313,9 @@ function stepsTable(run: RunRecord, steps: readonly StepRecord[], now: number): 
         s.startedAt !== null
           ? formatDuration(Math.max(0, (s.finishedAt ?? now) - s.startedAt))
           : "—"
-      }</td><td class="error-text">${s.reason ?? ""}</td></tr>`
+      }</td><td class="${
+        waits.has(stepId(s.assetKey, s.partition)) ? "pool-wait" : "error-text"
+      }">${s.reason ?? waits.get(stepId(s.assetKey, s.partition)) ?? ""}</td></tr>`
     )
   }</tbody></table>${
     steps.length > shown.length
