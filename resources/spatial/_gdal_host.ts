@@ -32,28 +32,6 @@ function send(message: unknown): void {
   while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
 }
 
-/** Peak resident memory of this process in KiB (Linux), for benchmarks. */
-function peakRssKiB(): number | undefined {
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const match = /VmHWM:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** User + system CPU seconds of this process (Linux, at the usual 100 ticks a second). */
-function cpuSeconds(): number | undefined {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 function dispatch(gdal: GdalLibrary, request: Request): unknown {
   const a = request.args;
   const strings = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
@@ -84,8 +62,6 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
     case "translate":
       gdal.translate(String(a[0]), strings(a[1]), String(a[2]), strings(a[3]));
       return true;
-    case "stats":
-      return { peakRssKiB: peakRssKiB() ?? null, cpuSeconds: cpuSeconds() ?? null };
     default:
       throw new GdalCallError(`Unknown operation '${request.op}'`, []);
   }

@@ -126,6 +126,11 @@ class GdalHost {
     this.#reader = child.stdout.getReader();
   }
 
+  /** The host's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Whether the process can still serve calls. */
   get alive(): boolean {
     return !this.#dead;
@@ -462,17 +467,21 @@ export function nativeGdal(version: string, library = "libgdal"): GdalEngine {
 
 /**
  * Peak resident memory (KiB) and CPU seconds of the idle GDAL hosts, summed,
- * for benchmarks (Linux; zeros elsewhere).
+ * for benchmarks: read by this process from `/proc/<pid>/` (Linux; needs
+ * the read permission on /proc, i.e. `-A`: Deno lets a process read even its
+ * own `/proc/self` only with all permissions, which the host does not have).
+ * Throws when they cannot be read, rather than reporting zeros.
  */
 export async function nativeHostStats(): Promise<{ peakRssKiB: number; cpuSeconds: number }> {
   let peakRssKiB = 0;
   let cpuSeconds = 0;
   for (const host of [...idle]) {
-    const stats = await host.call("stats", []).catch(() => undefined) as
-      | { peakRssKiB: number | null; cpuSeconds: number | null }
-      | undefined;
-    peakRssKiB += stats?.peakRssKiB ?? 0;
-    cpuSeconds += stats?.cpuSeconds ?? 0;
+    const status = await Deno.readTextFile(`/proc/${host.pid}/status`);
+    peakRssKiB += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    const stat = await Deno.readTextFile(`/proc/${host.pid}/stat`);
+    // Fields after the command name: state is 0, utime 11, stime 12 (clock ticks, 100 a second).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    cpuSeconds += (Number(fields[11]) + Number(fields[12])) / 100;
   }
   return { peakRssKiB, cpuSeconds };
 }
