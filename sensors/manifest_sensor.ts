@@ -145,7 +145,7 @@ type Attempts =
   | { readonly state: "none" }
   /** The newest attempt is running, succeeded, or waits for a decision: leave it. */
   | { readonly state: "busy"; readonly run: RunRecord }
-  /** The newest attempt ended without success; `next` is the key of the one after. */
+  /** The newest attempt ended without success; `attempt` is the number of the next one. */
   | { readonly state: "ended"; readonly run: RunRecord; readonly attempt: number };
 
 /** Reads the attempts of `batchId:etag` in order until one has no run. */
