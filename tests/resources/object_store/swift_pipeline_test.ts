@@ -69,7 +69,7 @@ Deno.test({
       const bytes = await Deno.readFile(new URL(name, sampleDir));
       await lake.put(LANDING, `${batch}/${name}`, bytes);
     }
-    const noise = noiseGeoTiff(1600, 1400); // 6.4 MiB: a multipart upload of 2 parts
+    const noise = noiseGeoTiff(1400, 1300); // 5.2 MiB: a multipart upload of 2 parts
     const uploaded = await lake.put(LANDING, `${batch}/noise.tif`, noise);
     assert.ok(uploaded.etag.includes("-"), `not a multipart upload: ${uploaded.etag}`);
     const manifest = await sampleManifest();
