@@ -73,6 +73,7 @@ export interface StartSwiftOptions {
 }
 
 const PREFIX = "swifttest-";
+const PORT_ATTEMPTS = 3;
 const OWNER_FILE = "owner.pid";
 const PIDS_FILE = "servers.pid";
 const SERVERS = ["account", "container", "object"] as const;
@@ -80,6 +81,21 @@ type Server = typeof SERVERS[number] | "proxy";
 
 /** Starts memcached and the four Swift servers; throws with their logs when one does not come up. */
 export async function startSwift(options: StartSwiftOptions = {}): Promise<SwiftHandle> {
+  // Ports are probed free, then bound by the servers: another process may win
+  // one in between (8 engineers share this machine), so start again on new ports.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+/** A server could not bind its port (taken since it was probed free). */
+class PortTakenError extends Error {}
+
+async function startOnce(options: StartSwiftOptions): Promise<SwiftHandle> {
   const directory = await Deno.makeTempDir({ prefix: PREFIX });
   const processes: Deno.ChildProcess[] = [];
   let stopped = false;
@@ -141,7 +157,8 @@ export async function startSwift(options: StartSwiftOptions = {}): Promise<Swift
   } catch (error) {
     const detail = await logs().catch(() => "");
     await stop();
-    throw new Error(
+    const taken = /address already in use|errno 98/i.test(detail);
+    throw new (taken ? PortTakenError : Error)(
       `Cannot start OpenStack Swift on loopback: ${messageOf(error)}` +
         (detail ? `\nserver logs:\n${detail}` : ""),
       { cause: error },
@@ -357,7 +374,7 @@ async function currentUser(): Promise<string> {
  * `stop()`. A recorded pid is signalled only while its command line still
  * names that folder (a reused pid belongs to someone else). Best effort.
  */
-async function reapOrphans(ours: string): Promise<void> {
+export async function reapOrphans(ours: string): Promise<void> {
   const parent = dirname(ours);
   for await (const entry of Deno.readDir(parent)) {
     const dir = `${parent}/${entry.name}`;

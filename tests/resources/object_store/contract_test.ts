@@ -766,6 +766,10 @@ Deno.test({
     await runContract(t, {
       open: () => new S3ObjectStore({ endpoint: swift.endpoint, credentials: swift.credentials }),
     });
+    // The helper leaves nothing behind: servers stopped, folder gone.
+    await swift.stop();
+    assert.equal(await Deno.stat(swift.directory).then(() => true, () => false), false);
+    await assert.rejects(() => fetch(`${swift.endpoint}/healthcheck`));
   },
 });
 
