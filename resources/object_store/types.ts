@@ -170,10 +170,15 @@ export type ObjectStoreBackend = "local" | "memory" | "s3";
  * `object_store.invalid_bucket`, `object_store.invalid_metadata`,
  * `object_store.not_found`, `object_store.bucket_not_found`,
  * `object_store.invalid_range`, `object_store.unreachable`,
- * `object_store.access_denied` or `object_store.request_failed`.
+ * `object_store.access_denied`, `object_store.request_failed`,
+ * `object_store.key_conflict` / `object_store.io_failed` (local files, S3's
+ * spool file) or `object_store.metadata_lost` (an S3 server that did not
+ * keep a multipart upload's metadata; the put fails, never silently).
  *
  * Writes are atomic: an object is visible at its key only once complete, and a
- * failed write leaves the previous object (or nothing) in place.
+ * failed write leaves the previous object (or nothing) in place. An object
+ * never exists without its `sha256`. Folders are not objects: no backend
+ * removes or requires one (see `LocalObjectStore`).
  *
  * @example Round trip
  * ```ts
