@@ -15,13 +15,14 @@
 //
 // After a multipart upload completes, one HEAD checks that the object carries
 // the hash and metadata that were sent (unless a later writer already replaced
-// it): a server that drops multipart metadata fails the put loudly instead of
-// leaving an object without its `sha256`.
+// it): a server that drops multipart metadata fails the put loudly, and the
+// object without its `sha256` is deleted again.
 
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -209,12 +210,20 @@ async function verifyMetadata(
     )
     .map(([name]) => name);
   if (lost.length === 0) return;
+  // An object without its hash and ids must not stay: a failed put leaves nothing.
+  const removed = await client.send(
+    new DeleteObjectCommand({ Bucket: request.bucket, Key: request.key }),
+  ).then(
+    () => "it was deleted again",
+    (error: unknown) =>
+      `deleting it failed too (${error instanceof Error ? error.message : String(error)})`,
+  );
   const input = `${request.bucket}/${request.key}`;
   throw storeError(
     "metadata_lost",
     `Wrote '${input}' as a multipart upload, but the server did not keep its metadata ` +
-      `(${lost.join(", ")} missing or different). Check that the S3 server keeps the metadata ` +
-      `of CreateMultipartUpload (or use a part size larger than the object).`,
+      `(${lost.join(", ")} missing or different), so ${removed}. Check that the S3 server ` +
+      `keeps the metadata of CreateMultipartUpload (or use a part size larger than the object).`,
     input,
   );
 }

@@ -1095,7 +1095,9 @@ Deno.test("s3 store: a server that drops multipart metadata fails the put, never
     "lake/big/lost.bin",
     "mongodb_doc_id",
     "sha256",
+    "deleted again",
   );
+  assert.equal(await store.head("lake", "big/lost.bin"), undefined);
   // Small objects carry their metadata in the PUT itself and are not affected.
   const small = await store.put("lake", "small.txt", text("x"), { metadata: { a_b: "1" } });
   assert.equal((await store.head("lake", "small.txt"))?.sha256, small.sha256);
