@@ -31,7 +31,7 @@ export {
 } from "./artifacts.ts";
 export { writeJsonAtomic } from "./_files.ts";
 export { injectCtes } from "./compile/ctes.ts";
-export { loadProject, type LoadProjectOptions } from "./compile/load.ts";
+export { loadProject, type LoadProjectOptions, reloadProject } from "./compile/load.ts";
 export { DbtError, DbtErrorCode, type DbtLocation } from "./errors.ts";
 export {
   buildModel,

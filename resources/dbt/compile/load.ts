@@ -10,14 +10,20 @@
  */
 
 import { closest } from "../../../core/suggest.ts";
-import { digest } from "../_files.ts";
+import { resolve } from "node:path";
+import { digest, type ProjectSource } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { JinjaEnv, raiseInRender, type RenderScope } from "../jinja/env.ts";
 import { preprocess } from "../jinja/extensions.ts";
 import { GLOBAL_MACROS, GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
 import { adapterFor } from "../adapters/adapter_for.ts";
-import type { DbtProject, ModelNode } from "../nodes.ts";
-import { type ReadProject, readProject, type ReadProjectOptions } from "../project/read.ts";
+import type { DbtProject, ModelConfig, ModelNode } from "../nodes.ts";
+import {
+  type PackageFiles,
+  type ReadProject,
+  readProject,
+  type ReadProjectOptions,
+} from "../project/read.ts";
 import type { Relation } from "../relation.ts";
 import { isDisabled } from "./configs.ts";
 import { layeredConfig } from "./layered_config.ts";
@@ -25,13 +31,14 @@ import { refLine, topologicalOrder } from "./order.ts";
 import {
   type ParseContext,
   type ParsedNode,
+  parseModel,
   parseModels,
   parseSeeds,
   parseSnapshots,
   yamlSnapshot,
 } from "./parse.ts";
 import { collectProperties, type Properties } from "./properties.ts";
-import { buildNode, seedSettings, snapshotSettings } from "./nodes.ts";
+import { buildNode, rebindNode, seedSettings, snapshotSettings } from "./nodes.ts";
 import { compileAllTests } from "./compile_tests.ts";
 import { compileUnitTests } from "./unit_tests.ts";
 import { docBlocks, docResolver } from "./docs.ts";
@@ -90,7 +97,15 @@ export async function loadProject(
     hasVar: (key: string) => Object.hasOwn(read.vars, key),
     hasEnv: (key: string) => read.env(key) !== undefined,
   };
-  const parsed = parseAll(read, props, jinja, scopes, staticContext);
+  const parseContext: ParseContext = {
+    jinja,
+    scope: scopes.base,
+    sourceId: scopes.sourceId,
+    sourceRelation: (id: string) => props.sources.get(id)?.relation,
+    staticContext,
+    hasSource: scopes.hasSource,
+  };
+  const parsed = parseAll(read, props, parseContext);
   const enabled = dropDisabled(read, props, parsed);
   if (options.requireDocs || read.vars.require_model_docs === true) {
     requireDocs(enabled, props);
@@ -114,14 +129,10 @@ export async function loadProject(
   }
   const tests = compileAllTests(read, props, jinja, scopes, compiled);
   const unitTests = compileUnitTests(props, jinja, scopes, compiled);
+  if (options.cache !== false) await read.cache.write(read.targetPath);
   const projectHooks = (key: "on-run-start" | "on-run-end") =>
     read.packages.flatMap((p) => [p.projectFile[key] ?? []].flat());
-  if (options.cache !== false) await read.cache.write(read.targetPath);
-  const byKind = (kind: ModelNode["resourceType"]) =>
-    new Map(
-      [...compiled.nodes.values()].filter((n) => n.resourceType === kind).map((n) => [n.name, n]),
-    );
-  return {
+  const project: DbtProject = {
     dir,
     name,
     projectFile: read.projectFile,
@@ -129,10 +140,7 @@ export async function loadProject(
     target: read.target,
     vars: read.vars,
     targetPath: read.targetPath,
-    models: byKind("model"),
-    seeds: byKind("seed"),
-    snapshots: byKind("snapshot"),
-    nodes: new Map([...compiled.nodes.values()].map((n) => [n.uniqueId, n])),
+    ...nodeMaps(compiled.nodes),
     sources: props.sources,
     tests,
     unitTests,
@@ -157,6 +165,190 @@ export async function loadProject(
     compileNode: compiled.compileNode,
     renderHook: compiled.renderHook,
   };
+  STATES.set(project, {
+    dir,
+    options,
+    read,
+    props,
+    jinja,
+    scopes,
+    parseContext,
+    parsed,
+    enabled,
+    order,
+    resolved,
+    nodes: compiled.nodes,
+    sourceIndex: undefined,
+  });
+  return project;
+}
+
+/** The node maps of a project, from its nodes in topological order. */
+function nodeMaps(
+  nodes: ReadonlyMap<string, ModelNode>,
+): Pick<DbtProject, "models" | "seeds" | "snapshots" | "nodes"> {
+  const models = new Map<string, ModelNode>();
+  const seeds = new Map<string, ModelNode>();
+  const snapshots = new Map<string, ModelNode>();
+  const byId = new Map<string, ModelNode>();
+  for (const node of nodes.values()) {
+    const kind = node.resourceType === "model"
+      ? models
+      : node.resourceType === "seed"
+      ? seeds
+      : snapshots;
+    kind.set(node.name, node);
+    byId.set(node.uniqueId, node);
+  }
+  return { models, seeds, snapshots, nodes: byId };
+}
+
+/** What a load keeps for {@linkcode reloadProject}. */
+interface LoadState {
+  readonly dir: string;
+  readonly options: LoadProjectOptions;
+  readonly read: ReadProject;
+  readonly props: Properties;
+  readonly jinja: JinjaEnv;
+  readonly scopes: Scopes;
+  readonly parseContext: ParseContext;
+  /** Every parsed node, disabled ones included. */
+  readonly parsed: ReadonlyMap<string, ParsedNode>;
+  readonly enabled: ReadonlyMap<string, ParsedNode>;
+  readonly order: readonly string[];
+  readonly resolved: ResolvedNodes;
+  readonly nodes: ReadonlyMap<string, ModelNode>;
+  /** Model files by absolute path, made by the first partial re-parse. */
+  sourceIndex: Map<string, { readonly pkg: number; readonly index: number }> | undefined;
+}
+
+const STATES = new WeakMap<DbtProject, LoadState>();
+
+/**
+ * Loads `previous`'s project again after the files `changedFiles` changed
+ * (a file watcher's paths, absolute or relative to the working directory),
+ * with the options it was loaded with: dbt's partial parsing, in process.
+ *
+ * When every change is an edit of a model's SQL file that keeps what the
+ * parse learns from it (its refs, sources and `config()`), and the model is
+ * not ephemeral (its SQL is inlined into other nodes and tests), only those
+ * files are read and parsed again: the configs, relations, order and tests
+ * of the rest are kept, every node is rebound to a new on-demand compiler,
+ * and unit tests are compiled again. Nothing is listed or stat-ed, so the
+ * cost does not grow with the project's files. Any other change (a new,
+ * deleted or renamed file, YAML, macros, dbt_project.yml, a ref added) loads
+ * the whole project as {@linkcode loadProject} does, which finds what
+ * changed itself. The parse cache on disk is left as it is (it is keyed by
+ * file digest: a new process parses the edited file once).
+ *
+ * A macro that reads `graph.nodes[...].raw_code` of an edited model from a
+ * *test* sees the text of the load the test was compiled in.
+ *
+ * @example
+ * ```ts
+ * import { loadProject, reloadProject } from "./load.ts";
+ * let project = await loadProject("dbt");
+ * project = await reloadProject(project, ["dbt/models/marts/fct_weather_daily.sql"]);
+ * ```
+ */
+export async function reloadProject(
+  previous: DbtProject,
+  changedFiles: readonly string[],
+): Promise<DbtProject> {
+  const state = STATES.get(previous);
+  if (!state) throw new RangeError("reloadProject needs a project made by loadProject");
+  return patchModels(previous, state, changedFiles) ??
+    await loadProject(state.dir, state.options);
+}
+
+/** The partial re-parse of {@linkcode reloadProject}, or undefined when it does not apply. */
+function patchModels(
+  previous: DbtProject,
+  state: LoadState,
+  changedFiles: readonly string[],
+): DbtProject | undefined {
+  state.sourceIndex ??= indexModelFiles(state.read);
+  const packages = [...state.read.packages];
+  const models = new Map<number, ProjectSource[]>(); // package index -> its copied model list
+  const changed = new Map<string, ParsedNode>();
+  for (const path of changedFiles) {
+    const at = state.sourceIndex.get(resolve(path));
+    if (!at) return undefined;
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(resolve(path));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    const pkg = packages[at.pkg] as PackageFiles;
+    const list = models.get(at.pkg) ?? [...pkg.models];
+    models.set(at.pkg, list);
+    const source = list[at.index] as ProjectSource;
+    if (source.text === text) continue;
+    const node = parseModel({ ...source, text }, pkg.name, state.parseContext);
+    const before = state.parsed.get(node.name);
+    if (
+      !before || before.file !== node.file ||
+      state.resolved.configs.get(node.name)?.materialized === "ephemeral" ||
+      !sameParse(before, node)
+    ) return undefined;
+    list[at.index] = { ...source, text };
+    changed.set(node.name, node);
+  }
+  if (changed.size === 0) return previous;
+  for (const [index, list] of models) {
+    packages[index] = { ...(packages[index] as PackageFiles), models: list };
+  }
+  const read: ReadProject = { ...state.read, packages };
+  const swap = (map: ReadonlyMap<string, ParsedNode>) => {
+    const copy = new Map(map);
+    for (const [key, node] of changed) if (copy.has(key)) copy.set(key, node);
+    return copy;
+  };
+  const parsed = swap(state.parsed);
+  const enabled = swap(state.enabled);
+  const { props, jinja, scopes, order, resolved } = state;
+  const renderer = createRenderer({ read, props, jinja, scopes, parsed: enabled, order, resolved });
+  const nodes = new Map<string, ModelNode>();
+  for (const [nodeName, node] of state.nodes) {
+    nodes.set(
+      nodeName,
+      changed.has(nodeName)
+        ? buildOne(read, props, jinja, enabled, resolved, renderer, nodeName)
+        : rebindNode(node, renderer),
+    );
+  }
+  const compiled: CompiledNodes = { ...renderer, nodes };
+  const project: DbtProject = {
+    ...previous,
+    ...nodeMaps(nodes),
+    unitTests: compileUnitTests(props, jinja, scopes, compiled),
+    compileNode: compiled.compileNode,
+    renderHook: compiled.renderHook,
+  };
+  STATES.set(project, { ...state, read, parsed, enabled, nodes, sourceIndex: state.sourceIndex });
+  return project;
+}
+
+/** Whether two parses of a model give the same graph and config. */
+function sameParse(a: ParsedNode, b: ParsedNode): boolean {
+  return a.name === b.name && a.kind === b.kind &&
+    a.refs.length === b.refs.length && a.refs.every((r, i) => r === b.refs[i]) &&
+    a.sources.length === b.sources.length && a.sources.every((s, i) => s === b.sources[i]) &&
+    JSON.stringify(a.inline) === JSON.stringify(b.inline);
+}
+
+function indexModelFiles(
+  read: ReadProject,
+): Map<string, { readonly pkg: number; readonly index: number }> {
+  const index = new Map<string, { readonly pkg: number; readonly index: number }>();
+  read.packages.forEach((pkg, p) => {
+    pkg.models.forEach((source, i) => {
+      index.set(resolve(pkg.dir, source.file.slice(pkg.prefix.length)), { pkg: p, index: i });
+    });
+  });
+  return index;
 }
 
 /** What the static parser learns about macros: which exist and which never ref or configure. */
@@ -258,18 +450,8 @@ function adapterPrefixes(type: string): string[] {
 function parseAll(
   read: ReadProject,
   props: Properties,
-  jinja: JinjaEnv,
-  scopes: Scopes,
-  staticContext: StaticParseContext | undefined,
+  ctx: ParseContext,
 ): Map<string, ParsedNode> {
-  const ctx: ParseContext = {
-    jinja,
-    scope: scopes.base,
-    sourceId: scopes.sourceId,
-    sourceRelation: (id: string) => props.sources.get(id)?.relation,
-    staticContext,
-    hasSource: scopes.hasSource,
-  };
   const all: ParsedNode[] = [];
   for (const pkg of read.packages) {
     all.push(...parseModels(pkg, ctx), ...parseSeeds(pkg), ...parseSnapshots(pkg, ctx));
@@ -354,30 +536,39 @@ function buildNodes(
   renderer: Renderer,
 ): Map<string, ModelNode> {
   const nodes = new Map<string, ModelNode>();
-  for (const [nodeName, config] of resolved.configs) {
-    const node = parsed.get(nodeName) as ParsedNode;
-    nodes.set(
-      nodeName,
-      buildNode({
-        node,
-        projectName: read.projectFile.name,
-        config,
-        relation: resolved.relations.get(nodeName) as Relation,
-        refIds: node.refs.map((r) => resolved.ids.get(r) as string),
-        entry: props.entryOf(node.kind, nodeName),
-        docs: props.docText,
-        compile: () => renderer.compiled(nodeName),
-        isCompiled: () => renderer.isCompiled(nodeName),
-        macros: () =>
-          jinja.macros
-            .filter(([, macro]) => node.text.includes(`${macro}(`))
-            .map(([pkg, macro]) => `macro.${pkg}.${macro}`),
-        seed: node.kind === "seed" ? seedSettings(node, config.all) : undefined,
-        snapshot: node.kind === "snapshot" ? snapshotSettings(node, config.all) : undefined,
-      }),
-    );
+  for (const nodeName of resolved.configs.keys()) {
+    nodes.set(nodeName, buildOne(read, props, jinja, parsed, resolved, renderer, nodeName));
   }
   return nodes;
+}
+
+function buildOne(
+  read: ReadProject,
+  props: Properties,
+  jinja: JinjaEnv,
+  parsed: ReadonlyMap<string, ParsedNode>,
+  resolved: ResolvedNodes,
+  renderer: Renderer,
+  nodeName: string,
+): ModelNode {
+  const node = parsed.get(nodeName) as ParsedNode;
+  const config = resolved.configs.get(nodeName) as ModelConfig;
+  return buildNode({
+    node,
+    projectName: read.projectFile.name,
+    config,
+    relation: resolved.relations.get(nodeName) as Relation,
+    refIds: node.refs.map((r) => resolved.ids.get(r) as string),
+    entry: props.entryOf(node.kind, nodeName),
+    docs: props.docText,
+    compiler: renderer,
+    macros: () =>
+      jinja.macros
+        .filter(([, macro]) => node.text.includes(`${macro}(`))
+        .map(([pkg, macro]) => `macro.${pkg}.${macro}`),
+    seed: node.kind === "seed" ? seedSettings(node, config.all) : undefined,
+    snapshot: node.kind === "snapshot" ? snapshotSettings(node, config.all) : undefined,
+  });
 }
 
 /** sha256 of a node's file text (models, snapshots) or bytes (seeds). */

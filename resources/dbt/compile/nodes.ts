@@ -29,16 +29,32 @@ export interface BuildNodeInput {
   readonly entry: PropertiesEntry | undefined;
   /** Resolves `{{ doc('x') }}` in descriptions. */
   readonly docs: (text: string) => string;
-  /** Compiles it (on first use of `compiledCode` or `dynamic`). */
-  readonly compile: () => CompiledSql;
-  /** Whether it has been compiled. */
-  readonly isCompiled: () => boolean;
+  /** Compiles it by name (on first use of `compiledCode` or `dynamic`). */
+  readonly compiler: NodeCompiler;
   /** Macro ids it calls (computed on first use). */
   readonly macros: () => readonly string[];
   /** Seed settings. */
   readonly seed: SeedSettings | undefined;
   /** Snapshot settings. */
   readonly snapshot: SnapshotSettings | undefined;
+}
+
+/** What compiles nodes by name: the project's renderer (compile/renderer.ts). */
+export interface NodeCompiler {
+  /** A node's full-build SQL, rendered on first use and kept. */
+  compiled(name: string): CompiledSql;
+  /** Whether {@linkcode compiled} already ran for a node. */
+  isCompiled(name: string): boolean;
+}
+
+/** What a built node keeps to be bound to another renderer (see {@linkcode rebindNode}). */
+interface NodeParts {
+  /** Every field computed at build time. */
+  readonly base: Omit<ModelNode, "checksum" | "macros" | "compiledCode" | "dynamic" | "compiled">;
+  /** Values computed on first use, shared by every binding of the node. */
+  readonly lazy: { checksum?: string; macros?: readonly string[] };
+  /** What it was built from. */
+  readonly input: BuildNodeInput;
 }
 
 /**
@@ -50,9 +66,7 @@ export function buildNode(input: BuildNodeInput): ModelNode {
   const { node, config, entry } = input;
   const entryMeta = (entry?.props.meta ?? {}) as Record<string, unknown>;
   const configMeta = (config.all.meta ?? {}) as Record<string, unknown>;
-  let macros: readonly string[] | undefined;
-  let checksum: string | undefined;
-  return {
+  const base: NodeParts["base"] = {
     resourceType: node.kind,
     uniqueId: `${node.kind}.${node.packageName}.${node.name}`,
     name: node.name,
@@ -61,35 +75,117 @@ export function buildNode(input: BuildNodeInput): ModelNode {
     path: node.path,
     fqn: [node.packageName, ...folders(node.path), node.name],
     rawCode: node.text,
-    get checksum() {
-      checksum ??= node.kind === "seed" ? node.fileText : digest(node.fileText);
-      return checksum;
-    },
     config,
     relation: input.relation,
     refs: node.refs,
     sources: node.sources,
     dependsOn: [...input.refIds, ...node.sources],
-    get macros() {
-      macros ??= input.macros();
-      return macros;
-    },
     description: input.docs(entry?.props.description ?? ""),
     columns: columnDocs(entry?.props.columns, input.docs),
     patchPath: entry ? `${entry.packageName}://${entry.yaml.file}` : null,
     meta: { ...configMeta, ...entryMeta },
-    get compiledCode() {
-      return input.compile().sql;
-    },
-    get dynamic() {
-      return input.compile().dynamic;
-    },
-    get compiled() {
-      return input.isCompiled();
-    },
     ...(input.seed ? { seed: input.seed } : {}),
     ...(input.snapshot ? { snapshot: input.snapshot } : {}),
   };
+  return new BuiltNode({ base, lazy: {}, input }, input.compiler);
+}
+
+/**
+ * The same node compiled by another renderer (a partial re-parse: the
+ * node's own inputs did not change, but the project it renders in did).
+ * Costs one small object, not a rebuild: what {@linkcode buildNode}
+ * computed (fqn, columns, docs, meta) and the lazy checksum are shared.
+ */
+export function rebindNode(node: ModelNode, compiler: NodeCompiler): ModelNode {
+  if (!(node instanceof BuiltNode)) {
+    throw new RangeError(`Cannot rebind '${node.uniqueId}': not made by buildNode`);
+  }
+  return node.rebind(compiler);
+}
+
+/**
+ * A built node: plain fields copied from its parts (a class, not an object
+ * literal with getters, so that binding 10k nodes to a new renderer costs
+ * about a millisecond: literals with accessors are dictionary-mode objects).
+ */
+class BuiltNode implements ModelNode {
+  readonly resourceType: ModelNode["resourceType"];
+  readonly uniqueId: ModelNode["uniqueId"];
+  readonly name: ModelNode["name"];
+  readonly packageName: ModelNode["packageName"];
+  readonly file: ModelNode["file"];
+  readonly path: ModelNode["path"];
+  readonly fqn: ModelNode["fqn"];
+  readonly rawCode: ModelNode["rawCode"];
+  readonly config: ModelNode["config"];
+  readonly relation: ModelNode["relation"];
+  readonly refs: ModelNode["refs"];
+  readonly sources: ModelNode["sources"];
+  readonly dependsOn: ModelNode["dependsOn"];
+  readonly description: ModelNode["description"];
+  readonly columns: ModelNode["columns"];
+  readonly patchPath: ModelNode["patchPath"];
+  readonly meta: ModelNode["meta"];
+  readonly seed: ModelNode["seed"];
+  readonly snapshot: ModelNode["snapshot"];
+  readonly #parts: NodeParts;
+  readonly #compiler: NodeCompiler;
+
+  constructor(parts: NodeParts, compiler: NodeCompiler) {
+    const base = parts.base;
+    this.resourceType = base.resourceType;
+    this.uniqueId = base.uniqueId;
+    this.name = base.name;
+    this.packageName = base.packageName;
+    this.file = base.file;
+    this.path = base.path;
+    this.fqn = base.fqn;
+    this.rawCode = base.rawCode;
+    this.config = base.config;
+    this.relation = base.relation;
+    this.refs = base.refs;
+    this.sources = base.sources;
+    this.dependsOn = base.dependsOn;
+    this.description = base.description;
+    this.columns = base.columns;
+    this.patchPath = base.patchPath;
+    this.meta = base.meta;
+    this.seed = base.seed;
+    this.snapshot = base.snapshot;
+    this.#parts = parts;
+    this.#compiler = compiler;
+  }
+
+  /** The same node compiled by another renderer. */
+  rebind(compiler: NodeCompiler): BuiltNode {
+    return new BuiltNode(this.#parts, compiler);
+  }
+
+  get checksum(): string {
+    const { lazy, input } = this.#parts;
+    lazy.checksum ??= input.node.kind === "seed"
+      ? input.node.fileText
+      : digest(input.node.fileText);
+    return lazy.checksum;
+  }
+
+  get macros(): readonly string[] {
+    const { lazy, input } = this.#parts;
+    lazy.macros ??= input.macros();
+    return lazy.macros;
+  }
+
+  get compiledCode(): string {
+    return this.#compiler.compiled(this.name).sql;
+  }
+
+  get dynamic(): boolean {
+    return this.#compiler.compiled(this.name).dynamic;
+  }
+
+  get compiled(): boolean {
+    return this.#compiler.isCompiled(this.name);
+  }
 }
 
 /** Seed settings from its config. */

@@ -71,6 +71,15 @@ export function parseModels(files: PackageFiles, ctx: ParseContext): ParsedNode[
   );
 }
 
+/** Parses one model file of package `packageName` (a partial re-parse of an edited file). */
+export function parseModel(
+  source: ProjectSource,
+  packageName: string,
+  ctx: ParseContext,
+): ParsedNode {
+  return parseSql("model", stem(source.path), source, source.text, packageName, ctx);
+}
+
 /** Parses the snapshots of one package (`{% snapshot name %}` blocks). */
 export function parseSnapshots(files: PackageFiles, ctx: ParseContext): ParsedNode[] {
   const out: ParsedNode[] = [];
