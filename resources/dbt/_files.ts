@@ -91,6 +91,7 @@ function readText(path: string): string {
     known && known.size === stat.size && known.mtime === mtime && mtime >= 0 &&
     mtime < known.readAt - RACY_MS
   ) return known.text;
+  // Wall time, not a Clock: it is compared with the file system's mtimes, which a fake clock does not move.
   const readAt = Date.now();
   const text = Deno.readTextFileSync(path);
   TEXTS.set(path, { size: stat.size, mtime, readAt, text });

@@ -33,7 +33,7 @@ export interface ManifestOptions {
 
 /** The manifest of `project` as a JSON value following dbt's manifest v12 schema. */
 export function buildManifest(project: DbtProject, options: ManifestOptions): Record<string, Json> {
-  const createdAt = (options.generatedAt ?? new Date()).getTime() / 1000;
+  const createdAt = (options.generatedAt ?? new Date(systemClock.now())).getTime() / 1000;
   const nodes: Record<string, Json> = {};
   for (const model of project.nodes.values()) {
     nodes[model.uniqueId] = modelJson(project, model, createdAt);
@@ -81,7 +81,7 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
     metadata: {
       dbt_schema_version: MANIFEST_SCHEMA,
       dbt_version: DBT_VERSION,
-      generated_at: (options.generatedAt ?? new Date()).toISOString(),
+      generated_at: (options.generatedAt ?? new Date(systemClock.now())).toISOString(),
       invocation_id: options.invocationId,
       env: {},
       project_name: project.name,
@@ -232,7 +232,7 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
       "post-hook": config.postHooks.map((sql) => ({ sql, transaction: true, index: null })),
       "pre-hook": config.preHooks.map((sql) => ({ sql, transaction: true, index: null })),
       quoting: {},
-      column_types: {},
+      column_types: { ...model.seed?.columnTypes },
       full_refresh: null,
       unique_key: config.unique_key === undefined
         ? null
@@ -259,6 +259,21 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
     created_at: createdAt,
     relation_name: ephemeral ? null : model.relation.toString(),
     raw_code: model.rawCode,
+    ...kindJson(project, model),
+  };
+}
+
+/**
+ * The fields of a node that depend on its kind, as manifest v12 has them: a
+ * seed is not compiled (its `depends_on` lists macros only); models and
+ * snapshots are compiled nodes; only models have access, constraints and
+ * versions (the schema refuses any other field on each kind).
+ */
+function kindJson(project: DbtProject, model: ModelNode): Record<string, Json> {
+  if (model.resourceType === "seed") {
+    return { root_path: project.dir, depends_on: { macros: [] } };
+  }
+  const compiled: Record<string, Json> = {
     language: "sql",
     refs: model.refs.map((name) => ({ name, package: null, version: null })),
     sources: model.sources.map((id) => {
@@ -266,16 +281,17 @@ function modelJson(project: DbtProject, model: ModelNode, createdAt: number): Js
       return [source?.sourceName ?? "", source?.name ?? ""];
     }),
     metrics: [],
-    depends_on: {
-      macros: model.macros.map((m) => `macro.${project.name}.${m}`),
-      nodes: [...model.dependsOn],
-    },
+    depends_on: { macros: [...model.macros], nodes: [...model.dependsOn] },
     compiled_path: `target/compiled/${project.name}/${model.file}`,
     // Like dbt: compiled code only for nodes compiled by this invocation (a parse has none).
     ...(model.compiled ? { compiled: true, compiled_code: model.compiledCode } : {}),
     extra_ctes_injected: true,
     extra_ctes: [],
-    contract: { enforced: config.contractEnforced, alias_types: true, checksum: null },
+    contract: { enforced: model.config.contractEnforced, alias_types: true, checksum: null },
+  };
+  if (model.resourceType === "snapshot") return compiled;
+  return {
+    ...compiled,
     access: "protected",
     constraints: [],
     version: null,
@@ -481,7 +497,7 @@ export function buildRunResults(
     metadata: {
       dbt_schema_version: RUN_RESULTS_SCHEMA,
       dbt_version: DBT_VERSION,
-      generated_at: (options.generatedAt ?? new Date()).toISOString(),
+      generated_at: (options.generatedAt ?? new Date(systemClock.now())).toISOString(),
       invocation_id: options.invocationId,
       env: {},
     },

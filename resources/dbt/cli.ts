@@ -246,6 +246,7 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
     env,
     profilesDir: values["profiles-dir"],
     invocationId: inv.invocationId,
+    clock: inv.clock,
     ...(targetPath ? { targetPath } : stateDir ? { targetDir: `${stateDir}/dbt/${folder}` } : {}),
   });
 }

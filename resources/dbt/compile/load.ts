@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Clock } from "../../../core/clock.ts";
 import { closest } from "../../../core/suggest.ts";
 import { resolve } from "node:path";
 import { digest, type ProjectSource } from "../_files.ts";
@@ -66,6 +67,12 @@ export interface LoadProjectOptions extends ReadProjectOptions {
    * @default {true}
    */
   readonly staticParse?: boolean | undefined;
+  /**
+   * Where Jinja reads the time (`modules.datetime.now()`, `run_started_at`,
+   * taken when the project loads).
+   * @default {systemClock}
+   */
+  readonly clock?: Pick<Clock, "now"> | undefined;
 }
 
 /**
@@ -369,6 +376,7 @@ function loadMacros(
     rootPackage: read.projectFile.name,
     dispatchPrefixes: options.dispatchPrefixes ?? adapterPrefixes(read.target.type),
     dispatch,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const scope: RenderScope = {
     ref: () => raiseInRender(DbtErrorCode.unknownRef, "ref() cannot run while macros load"),

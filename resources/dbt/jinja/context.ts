@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { QueryResult } from "../query.ts";
 
 /** A row: indexable by position and by column name. */
@@ -39,8 +40,8 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");
 }
 
-/** A Python-like `datetime` value (UTC). */
-function pyDatetime(date: Date): Record<string, unknown> {
+/** A Python-like `datetime` (attributes, `strftime`, `isoformat`, arithmetic helpers) of `date`. */
+export function pyDatetime(date: Date): Record<string, unknown> {
   return {
     year: date.getUTCFullYear(),
     month: date.getUTCMonth() + 1,
@@ -78,11 +79,17 @@ function pyDatetime(date: Date): Record<string, unknown> {
             return "%";
         }
       }),
-    date: () =>
-      pyDatetime(new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()))),
+    date: () => pyDate(date),
     toString: () => date.toISOString().replace("T", " ").replace(/\.\d+Z$/, ""),
     __date: date,
   };
+}
+
+/** A Python-like `date` (the day of `date`, UTC): prints as `YYYY-MM-DD`. */
+function pyDate(date: Date): Record<string, unknown> {
+  const day = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  const text = day.toISOString().slice(0, 10);
+  return { ...pyDatetime(day), isoformat: () => text, toString: () => text };
 }
 
 function timedelta(...args: unknown[]): Record<string, unknown> {
@@ -92,8 +99,12 @@ function timedelta(...args: unknown[]): Record<string, unknown> {
   return { __ms: ms, days: Math.trunc(ms / 86_400_000), total_seconds: () => ms / 1000 };
 }
 
-/** `modules` of the dbt context. `now` reads the clock (tests pass a fixed one). */
-export function dbtModules(now: () => number = () => Date.now()): Record<string, unknown> {
+/**
+ * `modules` of the dbt context. `datetime.now()`, `utcnow()` and
+ * `date.today()` read `clock` (tests pass a fake one).
+ */
+export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<string, unknown> {
+  const now = () => clock.now();
   const datetimeClass = {
     now: () => pyDatetime(new Date(now())),
     utcnow: () => pyDatetime(new Date(now())),
@@ -107,7 +118,7 @@ export function dbtModules(now: () => number = () => Date.now()): Record<string,
     datetime: {
       datetime: datetimeClass,
       date: {
-        today: () => pyDatetime(new Date(now())).date,
+        today: () => pyDate(new Date(now())),
       },
       timedelta,
     },

@@ -29,7 +29,8 @@ import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
 import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
-import { agateTable, dbtModules } from "./context.ts";
+import { agateTable, dbtModules, pyDatetime } from "./context.ts";
+import { type Clock, systemClock } from "../../../core/clock.ts";
 import { DoExtension, preprocess } from "./extensions.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
@@ -225,6 +226,11 @@ export interface JinjaEnvOptions {
   readonly dispatch?: Readonly<Record<string, readonly string[]>>;
   /** Quotes an identifier the way the adapter does. */
   readonly quote?: (name: string) => string;
+  /**
+   * Where `modules.datetime` and `run_started_at` read the time (tests pass a fake clock).
+   * @default {systemClock}
+   */
+  readonly clock?: Pick<Clock, "now">;
 }
 
 /**
@@ -358,7 +364,9 @@ export class JinjaEnv {
       }),
       warn: (message: unknown) => say(`warning: ${String(message)}`, true),
     });
-    this.#env.addGlobal("modules", dbtModules());
+    const clock = options.clock ?? systemClock;
+    this.#env.addGlobal("modules", dbtModules(clock));
+    this.#env.addGlobal("run_started_at", pyDatetime(new Date(clock.now())));
     this.#env.addGlobal("local_md5", (text: unknown) => digest(String(text), "md5"));
     this.#env.addGlobal("tojson", (value: unknown) => JSON.stringify(value));
     this.#env.addGlobal("fromjson", (text: unknown) => JSON.parse(String(text)));

@@ -1,8 +1,9 @@
 /**
- * manifest.json and run_results.json carry the fields dbt's published
- * schemas require (manifest v12, run-results v6; the `required` lists and,
- * for run results, `additionalProperties: false`), written here as zod
- * schemas, and their parent/child maps agree.
+ * manifest.json, run_results.json, catalog.json and sources.json validate
+ * against dbt's published JSON schemas (run-results v6, catalog v1, sources
+ * v3 whole; manifest v12 as an excerpt of the definitions this runner emits,
+ * see tests/fixtures/dbt/schemas/README.md), and the zod schemas here pin
+ * the values tools read and the parent/child maps.
  */
 
 import assert from "node:assert/strict";
@@ -23,10 +24,17 @@ const SCHEMAS = new URL("../../fixtures/dbt/schemas/", import.meta.url).pathname
 
 /** Validates `value` against one of dbt's published JSON schemas kept in the fixtures. */
 async function validate(schemaFile: string, value: unknown): Promise<void> {
-  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
-  const check = ajv.compile(JSON.parse(await Deno.readTextFile(`${SCHEMAS}/${schemaFile}`)));
+  const check = await compileSchema(schemaFile);
   assert.ok(check(value), `${schemaFile}: ${JSON.stringify(check.errors?.slice(0, 5))}`);
 }
+
+async function compileSchema(schemaFile: string) {
+  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+  ajv.addFormat("uuid", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  return ajv.compile(JSON.parse(await Deno.readTextFile(`${SCHEMAS}/${schemaFile}`)));
+}
+
+const MANIFEST_V12 = "manifest_v12_excerpt.json";
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -45,7 +53,7 @@ const NodeSchema = z.looseObject({
   alias: str,
   checksum: z.object({ name: str, checksum: z.string() }),
   config: z.looseObject({ materialized: str, unique_key: z.unknown().optional() }),
-  depends_on: z.object({ macros: z.array(str), nodes: z.array(str) }),
+  depends_on: z.object({ macros: z.array(str), nodes: z.array(str).optional() }), // seeds: macros only
   // Models carry it once compiled (as in dbt: a parse's manifest has none); tests always.
   compiled_code: str.optional(),
   raw_code: str,
@@ -137,8 +145,10 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
   await using project = await copyRepoProject();
   const p = await loadProject(project.dir);
 
-  await t.step("manifest v12: required fields, nodes, sources, maps", () => {
-    const manifest = ManifestSchema.parse(buildManifest(p, { invocationId: "inv-1" }));
+  await t.step("manifest v12: required fields, nodes, sources, maps", async () => {
+    const raw = buildManifest(p, { invocationId: "inv-1" });
+    await validate(MANIFEST_V12, raw);
+    const manifest = ManifestSchema.parse(raw);
     // Nothing compiled yet: a parse's manifest has no compiled code (dbt's neither).
     assert.equal(
       manifest.nodes["model.platform_marts.fct_weather_daily"]?.compiled_code,
@@ -197,9 +207,9 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
       assert.deepEqual(result.timing.map((x) => x.name), ["compile", "execute"]);
       assert.ok(["success", "pass"].includes(result.status), result.unique_id);
     }
-    const manifest = ManifestSchema.parse(
-      JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`)),
-    );
+    const built = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+    await validate(MANIFEST_V12, built);
+    const manifest = ManifestSchema.parse(built);
     assert.equal(manifest.metadata.invocation_id, "inv-2");
     // Rewritten at the end of the run with the SQL of every node it built.
     assert.match(
@@ -216,7 +226,9 @@ Deno.test("new node kinds, catalog.json and sources.json follow dbt's schemas", 
 {{ config(target_schema='snapshots', unique_key='code', strategy='check', check_cols='all') }}
 select * from {{ ref('codes') }}
 {% endsnapshot %}`,
-    "models/m.sql": "select code, upper(label) as label from {{ ref('codes') }}",
+    "models/m.sql": "select code, {{ shout('label') }} as label from {{ ref('codes') }}",
+    "macros/shout.sql": "{% macro shout(x) %}upper({{ x }}){% endmacro %}",
+    "tests/no_blank_codes.sql": "select * from {{ ref('m') }} where code = ''",
     "models/docs.md": "{% docs codes %}Codes we use.{% enddocs %}",
     "models/schema.yml": `version: 2
 sources:
@@ -266,8 +278,22 @@ exposures:
     assert.equal(await run("source", "freshness"), 0); // warn only
     const read = async (name: string) =>
       JSON.parse(await Deno.readTextFile(`${project.dir}/target/${name}`));
-    const manifest = ManifestSchema.parse(await read("manifest.json"));
+    const rawManifest = await read("manifest.json");
+    await validate(MANIFEST_V12, rawManifest);
+    const manifest = ManifestSchema.parse(rawManifest);
     assert.equal(manifest.nodes["seed.demo.codes"]?.resource_type, "seed");
+    assert.equal(manifest.nodes["test.demo.no_blank_codes"]?.resource_type, "test");
+    assert.deepEqual(manifest.nodes["model.demo.m"]?.depends_on.macros, ["macro.demo.shout"]);
+    // The schema check can fail: a seed carrying a model's fields is refused.
+    const check = await compileSchema(MANIFEST_V12);
+    const seed = rawManifest.nodes["seed.demo.codes"];
+    assert.equal(check({ ...rawManifest, nodes: { x: { ...seed, language: "sql" } } }), false);
+    assert.equal(
+      check({ ...rawManifest, nodes: { x: { ...seed, depends_on: { nodes: [] } } } }),
+      false,
+    );
+    const snap = rawManifest.nodes["snapshot.demo.codes_snap"];
+    assert.equal(check({ ...rawManifest, nodes: { x: { ...snap, access: "protected" } } }), false);
     assert.equal(manifest.nodes["snapshot.demo.codes_snap"]?.resource_type, "snapshot");
     assert.ok(manifest.unit_tests["unit_test.demo.m.upper_labels"]);
     assert.ok(manifest.exposures["exposure.demo.board"]);

@@ -498,3 +498,20 @@ models:
     assert.equal(JSON.parse(await Deno.readTextFile(cache)).engine, CACHE_ENGINE);
   });
 });
+
+Deno.test("compile: Jinja reads the time from the clock it is given", async () => {
+  await using project = await writeProject({
+    "models/stamped.sql": "select '{{ modules.datetime.datetime.now().isoformat() }}' as now, " +
+      "'{{ modules.datetime.date.today() }}' as today, " +
+      "'{{ run_started_at.strftime('%Y-%m-%d %H:%M') }}' as started",
+  });
+  let now = Date.UTC(2031, 1, 3, 4, 5, 6);
+  const clock = { now: () => now };
+  const loaded = await loadProject(project.dir, { cache: false, clock });
+  now += 86_400_000; // a day passes between the load and the compile
+  const sql = loaded.models.get("stamped")?.compiledCode ?? "";
+  assert.match(sql, /'2031-02-04T04:05:06\.000' as now/);
+  assert.match(sql, /'2031-02-04' as today/);
+  // run_started_at is the invocation's start (the load), not the time of the render.
+  assert.match(sql, /'2031-02-03 04:05' as started/);
+});
