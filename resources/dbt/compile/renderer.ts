@@ -171,10 +171,10 @@ type CompileScope = (
 function compileScopeFactory(input: RendererInput): CompileScope {
   const { props, scopes, resolved } = input;
   const { relations, ids, configs } = resolved;
-  const dicts = lazyNodeDicts(input);
+  const { dictOf, all } = lazyNodeDicts(input);
   const graph = {
     get nodes() {
-      return dicts();
+      return all();
     },
     sources: Object.fromEntries(
       [...props.sources.values()].map((src) => [src.uniqueId, {
@@ -194,7 +194,7 @@ function compileScopeFactory(input: RendererInput): CompileScope {
   return (packageName, reads, nodeName, self) => ({
     ...scopes.base(packageName, nodeName ?? ""),
     graph,
-    ...(nodeName ? { model: dicts()[ids.get(nodeName) as string] ?? {} } : {}),
+    ...(nodeName ? { model: dictOf(nodeName) } : {}),
     ref: (ref) => {
       const relation = relations.get(ref);
       if (!relation) {
@@ -219,37 +219,52 @@ function compileScopeFactory(input: RendererInput): CompileScope {
   });
 }
 
-/** `graph.nodes`: every node as a dict, built the first time a macro reads it. */
-function lazyNodeDicts(input: RendererInput): () => Record<string, Record<string, unknown>> {
+/**
+ * Nodes as dicts: `model` (one node's, built when its render starts) and
+ * `graph.nodes` (every node's, built the first time a macro reads it; a
+ * compile that never reads `graph` does not pay for the whole project).
+ */
+function lazyNodeDicts(input: RendererInput): {
+  dictOf: (nodeName: string) => Record<string, unknown>;
+  all: () => Record<string, Record<string, unknown>>;
+} {
+  const { relations, ids, configs } = input.resolved;
+  const one = new Map<string, Record<string, unknown>>();
+  const dictOf = (nodeName: string): Record<string, unknown> => {
+    let dict = one.get(nodeName);
+    if (dict) return dict;
+    const node = input.parsed.get(nodeName);
+    if (!node) return {};
+    const relation = relations.get(nodeName) as Relation;
+    dict = {
+      unique_id: ids.get(nodeName),
+      name: nodeName,
+      resource_type: node.kind,
+      package_name: node.packageName,
+      original_file_path: node.file,
+      path: node.path,
+      fqn: [node.packageName, ...folders(node.path), nodeName],
+      schema: relation.schema,
+      database: relation.database,
+      alias: relation.identifier,
+      config: configs.get(nodeName)?.all ?? {},
+      tags: configs.get(nodeName)?.tags ?? [],
+      refs: node.refs.map((name) => ({ name, package: null, version: null })),
+      depends_on: {
+        nodes: [...node.refs.map((r) => ids.get(r)), ...node.sources],
+        macros: [],
+      },
+      raw_code: node.text,
+    };
+    one.set(nodeName, dict);
+    return dict;
+  };
   let dicts: Record<string, Record<string, unknown>> | undefined;
-  return () => {
+  const all = () => {
     if (dicts) return dicts;
     dicts = {};
-    const { relations, ids, configs } = input.resolved;
-    for (const nodeName of input.order) {
-      const node = input.parsed.get(nodeName) as ParsedNode;
-      const relation = relations.get(nodeName) as Relation;
-      dicts[ids.get(nodeName) as string] = {
-        unique_id: ids.get(nodeName),
-        name: nodeName,
-        resource_type: node.kind,
-        package_name: node.packageName,
-        original_file_path: node.file,
-        path: node.path,
-        fqn: [node.packageName, ...folders(node.path), nodeName],
-        schema: relation.schema,
-        database: relation.database,
-        alias: relation.identifier,
-        config: configs.get(nodeName)?.all ?? {},
-        tags: configs.get(nodeName)?.tags ?? [],
-        refs: node.refs.map((name) => ({ name, package: null, version: null })),
-        depends_on: {
-          nodes: [...node.refs.map((r) => ids.get(r)), ...node.sources],
-          macros: [],
-        },
-        raw_code: node.text,
-      };
-    }
+    for (const nodeName of input.order) dicts[ids.get(nodeName) as string] = dictOf(nodeName);
     return dicts;
   };
+  return { dictOf, all };
 }
