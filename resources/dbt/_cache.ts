@@ -1,8 +1,10 @@
 /**
  * The parse cache in `target/partial_parse.json` (dbt's partial parsing, in
  * spirit): compiled Jinja and parsed YAML values keyed by a digest of each
- * file's path and text, so an unchanged project loads without running the
- * Jinja compiler or the YAML parser.
+ * file's path and text, and what the static parser read from a model (its
+ * refs, sources and `config()`) keyed by a digest of the text and of the
+ * macros and vars it was read against, so an unchanged project loads without
+ * running the Jinja compiler, the YAML parser or the static parser.
  * Only entries used by the last load are kept.
  *
  * @module
@@ -11,7 +13,8 @@
 import { writeJsonAtomic } from "./_files.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
-export const CACHE_ENGINE = "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge;v3";
+export const CACHE_ENGINE =
+  "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge;static-parse;v4";
 
 /** The file name under the target path. */
 export const CACHE_FILE = "partial_parse.json";
@@ -25,6 +28,8 @@ export class ParseCache {
   readonly #yaml = new Map<string, CachedYaml>();
   readonly #usedTemplates = new Map<string, string>();
   readonly #usedYaml = new Map<string, CachedYaml>();
+  readonly #static = new Map<string, unknown>();
+  readonly #usedStatic = new Map<string, unknown>();
   #misses = 0;
 
   /** An empty cache (nothing is read or written unless {@linkcode read} and {@linkcode write} are called). */
@@ -42,7 +47,12 @@ export class ParseCache {
       if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return cache;
       throw error;
     }
-    const file = raw as { engine?: unknown; templates?: unknown; yaml?: unknown };
+    const file = raw as {
+      engine?: unknown;
+      templates?: unknown;
+      yaml?: unknown;
+      static?: unknown;
+    };
     if (file.engine !== CACHE_ENGINE) return cache;
     if (typeof file.templates === "object" && file.templates !== null) {
       for (const [key, code] of Object.entries(file.templates)) {
@@ -54,7 +64,25 @@ export class ParseCache {
         cache.#yaml.set(key, entry);
       }
     }
+    if (typeof file.static === "object" && file.static !== null) {
+      for (const [key, entry] of Object.entries(file.static)) cache.#static.set(key, entry);
+    }
     return cache;
+  }
+
+  /**
+   * What the static parser read from a template (`null`: it gave up), parsing
+   * (and counting a miss) when not cached. The caller validates the shape of
+   * a cached entry and parses again when it is not one it wrote.
+   */
+  staticParse<T>(key: string, parse: () => T | null, valid: (entry: unknown) => boolean): T | null {
+    let entry = this.#static.get(key);
+    if (!this.#static.has(key) || !valid(entry)) {
+      entry = parse();
+      this.#misses++;
+    }
+    this.#usedStatic.set(key, entry);
+    return entry as T | null;
   }
 
   /** Compiled code of a template, compiling (and counting a miss) when not cached. */
@@ -92,6 +120,7 @@ export class ParseCache {
       engine: CACHE_ENGINE,
       templates: Object.fromEntries(this.#usedTemplates),
       yaml: Object.fromEntries(this.#usedYaml),
+      static: Object.fromEntries(this.#usedStatic),
     });
   }
 }

@@ -111,6 +111,7 @@ export async function loadProject(
     sourceRelation: (id: string) => props.sources.get(id)?.relation,
     staticContext,
     hasSource: scopes.hasSource,
+    cache: read.cache,
   };
   const parsed = parseAll(read, props, parseContext);
   const enabled = dropDisabled(read, props, parsed);

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { ProjectSource } from "../_files.ts";
+import { digest, type ProjectSource } from "../_files.ts";
+import type { ParseCache } from "../_cache.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
 import type { BuildKind } from "../nodes.ts";
@@ -59,6 +60,8 @@ export interface ParseContext {
   readonly staticContext?: StaticParseContext | undefined;
   /** Whether a source is declared (the static parser leaves unknown ones to the render's error). */
   readonly hasSource?: (sourceName: string, table: string) => boolean;
+  /** The parse cache: static parses are kept there for the next process. */
+  readonly cache?: ParseCache | undefined;
 }
 
 const SNAPSHOT_BLOCK =
@@ -143,7 +146,7 @@ function parseSql(
   packageName: string,
   ctx: ParseContext,
 ): ParsedNode {
-  const found = ctx.staticContext ? memoStaticParse(text, ctx.staticContext) : undefined;
+  const found = ctx.staticContext ? memoStaticParse(text, ctx.staticContext, ctx.cache) : undefined;
   if (found && found.sources.every(([s, t]) => ctx.hasSource?.(s, t) ?? false)) {
     let template: CompiledTemplate | undefined;
     return {
@@ -171,22 +174,54 @@ function parseSql(
 const STATIC = new Map<string, { key: string; found: StaticParse | undefined }>();
 const STATIC_MAX = 50_000;
 
-function memoStaticParse(text: string, ctx: StaticParseContext): StaticParse | undefined {
-  const memo = STATIC.get(text);
-  if (memo && ctx.key !== undefined && memo.key === ctx.key) return memo.found;
-  let usedEnv = false;
-  const found = staticParse(preprocess(text), {
-    ...ctx,
-    hasEnv: (name) => {
-      usedEnv = true; // the environment may change between loads: not kept
-      return ctx.hasEnv(name);
-    },
-  });
-  if (ctx.key !== undefined && !usedEnv) {
-    STATIC.set(text, { key: ctx.key, found });
-    if (STATIC.size > STATIC_MAX) STATIC.delete(STATIC.keys().next().value as string);
-  }
-  return found;
+function memoStaticParse(
+  text: string,
+  ctx: StaticParseContext,
+  cache: ParseCache | undefined,
+): StaticParse | undefined {
+  const memoed = (): StaticParse | null => {
+    const memo = STATIC.get(text);
+    if (memo && ctx.key !== undefined && memo.key === ctx.key) return memo.found ?? null;
+    let usedEnv = false;
+    const found = staticParse(preprocess(text), {
+      ...ctx,
+      hasEnv: (name) => {
+        usedEnv = true; // the environment may change between loads: not kept
+        return ctx.hasEnv(name);
+      },
+    });
+    if (ctx.key !== undefined && !usedEnv) {
+      STATIC.set(text, { key: ctx.key, found });
+      if (STATIC.size > STATIC_MAX) STATIC.delete(STATIC.keys().next().value as string);
+    }
+    return found ?? null;
+  };
+  if (ctx.key === undefined || !cache || /env_var/.test(text)) return memoed() ?? undefined;
+  // Kept for the next process, keyed by text and context (macros, vars): a file read against
+  // other macros or vars is parsed again.
+  const key = digest(`${contextDigest(ctx.key)}\0${text}`);
+  return cache.staticParse(key, memoed, isStaticParse) ?? undefined;
+}
+
+let lastContext: { key: string; digest: string } | undefined;
+
+/** Digest of a static-parse context key (long: every macro name and the vars), once per load. */
+function contextDigest(key: string): string {
+  if (lastContext?.key !== key) lastContext = { key, digest: digest(key) };
+  return lastContext.digest;
+}
+
+/** Whether a cached entry has the shape of a {@linkcode StaticParse} (or is `null`: gave up). */
+function isStaticParse(entry: unknown): boolean {
+  if (entry === null) return true;
+  if (typeof entry !== "object") return false;
+  const { refs, sources, config } = entry as Record<string, unknown>;
+  return Array.isArray(refs) && refs.every((r) => typeof r === "string") &&
+    Array.isArray(sources) &&
+    sources.every((p) =>
+      Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === "string")
+    ) &&
+    typeof config === "object" && config !== null && !Array.isArray(config);
 }
 
 /** The parse render: `execute` false, recording refs, sources and config() calls. */

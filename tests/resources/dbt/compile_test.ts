@@ -441,6 +441,8 @@ Deno.test("compile: the parse cache never serves stale SQL or YAML", async (t) =
     // The global project's macros; the model is read by the static parser (compiled when built).
     assert.equal(Object.keys(written.templates).length, 1);
     assert.equal(Object.keys(written.yaml).length, 1);
+    // What the static parser read from a.sql, for the next process.
+    assert.deepEqual(Object.values(written.static), [{ refs: [], sources: [], config: {} }]);
   });
   await t.step("a changed file is compiled again", async () => {
     await Deno.writeTextFile(
@@ -488,6 +490,24 @@ models:
       "models/schema.yml",
       10,
     );
+  });
+  await t.step("a static parse is kept only for the macros it was read against", async () => {
+    await Deno.writeTextFile(`${project.dir}/models/b.sql`, "select 1 as id");
+    await Deno.writeTextFile(`${project.dir}/models/d.sql`, "select {{ pick() }} as id");
+    await Deno.mkdir(`${project.dir}/macros`, { recursive: true });
+    await Deno.writeTextFile(`${project.dir}/macros/pick.sql`, "{% macro pick() %}1{% endmacro %}");
+    const before = await loadProject(project.dir);
+    assert.deepEqual(before.models.get("d")?.refs, []);
+    // The macro now refs a model: d's cached parse no longer applies (it is rendered).
+    await Deno.writeTextFile(
+      `${project.dir}/macros/pick.sql`,
+      "{% macro pick() %}(select id from {{ ref('b') }}){% endmacro %}",
+    );
+    const after = await loadProject(project.dir);
+    assert.deepEqual(after.models.get("d")?.refs, ["b"]);
+    await Deno.remove(`${project.dir}/models/d.sql`);
+    await Deno.remove(`${project.dir}/models/b.sql`);
+    await Deno.remove(`${project.dir}/macros`, { recursive: true });
   });
   await t.step("a corrupt cache is ignored and rewritten", async () => {
     await Deno.writeTextFile(`${project.dir}/models/schema.yml`, doc("a", "c"));
