@@ -535,3 +535,40 @@ Deno.test("compile: Jinja reads the time from the clock it is given", async () =
   // run_started_at is the invocation's start (the load), not the time of the render.
   assert.match(sql, /'2031-02-03 04:05' as started/);
 });
+
+Deno.test("compile: a new process loads an unchanged project from the parse cache alone", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "select {{ var('threshold') }} as x",
+    "models/b.sql": "{{ config(materialized='table') }}\nselect x from {{ ref('a') }}",
+  });
+  const cache = `${project.dir}/target/partial_parse.json`;
+  const load = new URL("../../../resources/dbt/mod.ts", import.meta.url).href;
+  // Each load in a process of its own, as `deno task dbt` runs: nothing of the last one in memory.
+  const loadInChild = async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const { loadProject } = await import(${JSON.stringify(load)});\n` +
+        `const p = await loadProject(${JSON.stringify(project.dir)});\n` +
+        `console.log(JSON.stringify(p.models.get("b").refs));`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  assert.deepEqual(await loadInChild(), ["a"]);
+  const first = await Deno.readTextFile(cache);
+  assert.equal(Object.keys(JSON.parse(first).static).length, 2);
+  // Everything came from the cache (templates, YAML, static parses): nothing to write again.
+  await Deno.writeTextFile(cache, first.replace(/\n$/, "\n\n"));
+  assert.deepEqual(await loadInChild(), ["a"]);
+  assert.equal(await Deno.readTextFile(cache), first.replace(/\n$/, "\n\n"));
+  // An entry not of the cache's own shape is parsed again and rewritten, never trusted.
+  const tampered = JSON.parse(first);
+  for (const key of Object.keys(tampered.static)) tampered.static[key] = { refs: 7 };
+  await Deno.writeTextFile(cache, JSON.stringify(tampered));
+  assert.deepEqual(await loadInChild(), ["a"]);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(cache)).static, JSON.parse(first).static);
+});
