@@ -6,13 +6,15 @@
  */
 
 import { parseArgs } from "node:util";
-import { systemClock } from "../clock.ts";
-import { SensorDaemon, type TickReport } from "../daemon.ts";
-import { createLogger, type LogRecord } from "../logger.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { type DaemonOptions, SensorDaemon, type TickReport } from "../daemon.ts";
+import { toError } from "../errors.ts";
+import { createLogger, type Logger, type LogRecord } from "../logger.ts";
+import type { RunStore } from "../run_store/types.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
-import { queueMode } from "../worker/daemon_mode.ts";
+import { type QueueMode, queueMode } from "../worker/daemon_mode.ts";
 
 /** Usage of `sensor`. */
 export const SENSOR_USAGE = `Usage: sensor [options]
@@ -100,22 +102,33 @@ export async function sensorCommand<R>(
   await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
   const log = createLogger((record) => io.out(formatLine(record, parsed.json)), () => clock.now());
+  if (!parsed.once) {
+    // A daemon that loses its lock (the server restarted) stands by again and
+    // takes the lock back when it can; only the command's signal ends it.
+    for (let term = 0;; term++) {
+      let mode: QueueMode;
+      try {
+        mode = await queueMode(app, graph, store, clock, log, signal);
+      } catch (error) {
+        if (term === 0 || signal?.aborted) throw error; // a first start reports it
+        log.warn(`cannot open the run queue again: ${toError(error).message}; trying again`);
+        await clock.sleep(RETAKE_MS, signal).catch(() => {});
+        continue;
+      }
+      await using queued = mode;
+      if (queued.standbyEnded) return EXIT.ok;
+      await new SensorDaemon(graph, daemonOptions(app, parsed, store, clock, log, queued, signal))
+        .run();
+      if (!queued.lostLead()) return EXIT.ok;
+      log.warn("standing by to take the daemon lock again");
+    }
+  }
   await using queued = await queueMode(app, graph, store, clock, log, signal);
   if (queued.standbyEnded) return EXIT.ok;
-  const daemon = new SensorDaemon(graph, {
-    ...(queued.launch ? { launch: queued.launch } : {}),
-    runStore: store,
-    clock,
-    ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
-    intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
-    shutdownGraceMs: parsed.graceMs,
-    log,
-    ...(queued.signal ? { signal: queued.signal } : signal ? { signal } : {}),
-  });
-  if (!parsed.once) {
-    await daemon.run();
-    return EXIT.ok;
-  }
+  const daemon = new SensorDaemon(
+    graph,
+    daemonOptions(app, parsed, store, clock, log, queued, signal),
+  );
   let reports: TickReport[];
   try {
     reports = await daemon.tick();
@@ -131,6 +144,30 @@ export async function sensorCommand<R>(
     if ((await store.getRun(runId))?.status !== "success") failed = true;
   }
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** How long a daemon that lost its lock waits before opening the queue again. */
+const RETAKE_MS = 2_000;
+
+function daemonOptions<R>(
+  app: CliApp<R>,
+  parsed: SensorArgs,
+  store: RunStore,
+  clock: Clock,
+  log: Logger,
+  queued: QueueMode,
+  signal: AbortSignal | undefined,
+): DaemonOptions<R> {
+  return {
+    ...(queued.launch ? { launch: queued.launch } : {}),
+    runStore: store,
+    clock,
+    ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
+    intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
+    shutdownGraceMs: parsed.graceMs,
+    log,
+    ...(queued.signal ? { signal: queued.signal } : signal ? { signal } : {}),
+  };
 }
 
 /** One log line: `TIME LEVEL message`, or a JSON object. */

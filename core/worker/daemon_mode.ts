@@ -27,6 +27,13 @@ export interface QueueMode extends AsyncDisposable {
   readonly signal?: AbortSignal;
   /** The daemon was stopped while standing by: nothing to run. */
   readonly standbyEnded: boolean;
+  /**
+   * Whether the lock was lost while the command's own signal was not aborted
+   * (its connection went away: a Postgres restart, a network cut). The
+   * `sensor` command then stands by again rather than exit, so a restart of
+   * the server does not leave the cluster without a daemon.
+   */
+  readonly lostLead: () => boolean;
 }
 
 /** How often a standby daemon tries to take the lock, and a leader checks it holds it. */
@@ -46,7 +53,11 @@ export async function queueMode<R>(
 ): Promise<QueueMode> {
   const queue = await app.openQueue?.();
   if (!queue) {
-    return { standbyEnded: false, [Symbol.asyncDispose]: () => Promise.resolve() };
+    return {
+      standbyEnded: false,
+      lostLead: () => false,
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    };
   }
   const stop = new AbortController();
   const outer = () => stop.abort();
@@ -54,26 +65,44 @@ export async function queueMode<R>(
   signal?.addEventListener("abort", outer, { once: true });
   let lead: Leadership | undefined;
   let waiting = false;
+  let unreachable = false;
   while (!stop.signal.aborted) {
-    lead = await queue.tryLead("daemon");
+    try {
+      lead = await queue.tryLead("daemon");
+      unreachable = false;
+    } catch (error) {
+      // The server is away (restarting, cut off): keep trying, as a standby does.
+      if (!unreachable) {
+        log.warn(`cannot take the daemon lock: ${toError(error).message}; trying again`);
+      }
+      unreachable = true;
+    }
     if (lead) break;
-    if (!waiting) log.info("another sensor daemon holds the daemon lock; standing by");
-    waiting = true;
+    if (!waiting && !unreachable) {
+      log.info("another sensor daemon holds the daemon lock; standing by");
+      waiting = true;
+    }
     await clock.sleep(LEAD_CHECK_MS, stop.signal).catch(() => {});
   }
   if (!lead) {
     signal?.removeEventListener("abort", outer);
     await queue[Symbol.asyncDispose]();
-    return { standbyEnded: true, [Symbol.asyncDispose]: () => Promise.resolve() };
+    return {
+      standbyEnded: true,
+      lostLead: () => false,
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    };
   }
   log.info(`holding the daemon lock; runs go to the queue (${queue.description})`);
   const held = lead;
+  let lost = false;
   const watching = (async () => {
     while (!stop.signal.aborted) {
       await clock.sleep(LEAD_CHECK_MS, stop.signal).catch(() => {});
       if (stop.signal.aborted) return;
       if (!(await held.held())) {
-        log.error("lost the daemon lock (its connection is gone); stopping");
+        log.error("lost the daemon lock (its connection is gone); stopping this term");
+        lost = true;
         stop.abort();
       }
     }
@@ -99,6 +128,7 @@ export async function queueMode<R>(
     launch: queueLauncher(graph, queue, { clock, maxRetries: app.queueMaxRetries?.() ?? 0 }),
     signal: stop.signal,
     standbyEnded: false,
+    lostLead: () => lost && !(signal?.aborted ?? false),
     [Symbol.asyncDispose]: close,
   };
 }

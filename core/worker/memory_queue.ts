@@ -135,6 +135,7 @@ export class MemoryRunQueue implements RunQueue {
 
   claim(runId: string, workerId: string, now: number): Promise<QueuedRun | undefined> {
     const run = this.#runs.get(runId);
+    if (run?.state === "started" && run.workerId === workerId) return Promise.resolve(run);
     if (run?.state !== "launched") return Promise.resolve(undefined);
     const claimed: QueuedRun = { ...run, state: "started", startedAt: now, workerId };
     this.#runs.set(runId, claimed);

@@ -224,7 +224,14 @@ export interface RunQueue extends AsyncDisposable {
    * Returns the ids admitted.
    */
   admit(decide: AdmissionDecision, options: AdmitOptions): Promise<string[]>;
-  /** Moves a `launched` run to `started` for `workerId`; `undefined` when it is not `launched`. */
+  /**
+   * Moves a `launched` run to `started` for `workerId`; `undefined` when it is
+   * not `launched`. A run `started` by the same `workerId` is returned again,
+   * its `startedAt` unchanged: a claim whose answer was lost (the server
+   * restarted as it committed) is delivered again to the worker that made it,
+   * which would otherwise never run it while heartbeating, so no one else
+   * would either.
+   */
   claim(runId: string, workerId: string, now: number): Promise<QueuedRun | undefined>;
   /**
    * Moves a `started` run to `finished` with its outcome, and enqueues

@@ -213,6 +213,34 @@ export class RunWorker<R> {
       } catch (error) {
         this.#log.warn(`worker: cannot record its heartbeat: ${toError(error).message}`);
       }
+      await this.#releaseLostClaims().catch((error) =>
+        this.#log.warn(`worker: cannot check its claims: ${toError(error).message}`)
+      );
+    }
+  }
+
+  /**
+   * Gives back the runs the queue says this worker started but that it does
+   * not hold: a claim committed while the server went away answers the worker
+   * with an error, and graphile-worker may then deliver the job to another
+   * worker, whose claim fails. Alive and heartbeating, this worker would keep
+   * the run `started` for ever. A claim older than a lease with no run record
+   * is released (queued again, same run id); one with a record is left to
+   * the run's owner and the reaper.
+   */
+  async #releaseLostClaims(): Promise<void> {
+    const now = this.#clock.now();
+    const started = await this.#queue.list({ states: ["started"], limit: 10_000 });
+    for (const entry of started) {
+      if (entry.workerId !== this.#info.workerId || this.#inHand.has(entry.runId)) continue;
+      if (now - (entry.startedAt ?? now) < this.#leaseMs) continue;
+      if (this.#inHand.has(entry.runId) || (await this.#store.getRun(entry.runId))) continue;
+      if (await this.#queue.release(entry.runId)) {
+        this.#log.warn(
+          `worker: run ${entry.runId} was claimed here but never started (its claim's answer ` +
+            "was lost); queued again",
+        );
+      }
     }
   }
 
@@ -230,8 +258,15 @@ export class RunWorker<R> {
   /** Claims and executes one dispatched run; never throws. */
   async #handle(runId: string, dispatchSignal: AbortSignal): Promise<void> {
     let entry: QueuedRun | undefined;
+    if (this.#inHand.has(runId)) return; // delivered again while it runs here
+    const now = this.#clock.now();
     try {
-      entry = await this.#queue.claim(runId, this.#info.workerId, this.#clock.now());
+      entry = await this.#queue.claim(runId, this.#info.workerId, now);
+      if (entry && entry.startedAt !== now && (await this.#store.getRun(runId))) {
+        // Claimed by this worker before and already recorded: not a lost claim.
+        this.#log.warn(`worker: run ${runId} was delivered again after it started; not run twice`);
+        return;
+      }
     } catch (error) {
       this.#log.error(`worker: cannot claim run ${runId}: ${toError(error).message}`);
       throw error; // the dispatch library delivers it again

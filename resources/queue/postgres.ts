@@ -25,7 +25,7 @@
 
 import { EventEmitter } from "node:events";
 import type postgres from "postgres";
-import { ResourceError } from "../../core/errors.ts";
+import { ResourceError, toError } from "../../core/errors.ts";
 import { redact } from "../../core/secrets.ts";
 import { admissionOrder } from "../../core/worker/admission.ts";
 import {
@@ -386,8 +386,9 @@ export class PostgresRunQueue implements RunQueue {
   claim(runId: string, workerId: string, now: number): Promise<QueuedRun | undefined> {
     return this.#run("claim a run", async (sql) => {
       const rows = await sql.unsafe<QueueRow[]>(
-        `UPDATE ${this.#t.queue} SET state = 'started', started_at = ${ms("$3")}, worker_id = $2
-         WHERE run_id = $1 AND state = 'launched'
+        `UPDATE ${this.#t.queue} SET state = 'started', worker_id = $2,
+           started_at = CASE WHEN state = 'launched' THEN ${ms("$3")} ELSE started_at END
+         WHERE run_id = $1 AND (state = 'launched' OR (state = 'started' AND worker_id = $2))
          RETURNING ${COLUMNS}`,
         [runId, workerId, now],
       );
@@ -659,17 +660,27 @@ export class PostgresRunQueue implements RunQueue {
     });
   }
 
+  /**
+   * Delivers this worker's jobs through a graphile-worker runner, started
+   * again whenever it stops on its own: graphile-worker 0.18 stops its whole
+   * runner when one of its worker loops fails to reach the server ("Worker
+   * exited with error: connect ECONNREFUSED" during a Postgres restart), which
+   * would leave this process alive, heartbeating, and taking no run. The
+   * stopped runner first finishes the jobs it had begun (so `concurrency`
+   * holds); the next one starts after it, trying again every
+   * `RESTART_RUNNER_MS` while the server is away.
+   */
   async serve(options: ServeOptions): Promise<Dispatcher> {
     const { run } = await import("graphile-worker");
-    const events = new EventEmitter();
     const dispatchIds: string[] = [];
-    events.on("worker:create", (event: { worker: { workerId: string } }) => {
-      dispatchIds.push(event.worker.workerId);
-    });
     const concurrency = options.worker.concurrency;
-    let runner;
-    try {
-      runner = await run({
+    const logger = await this.#libraryLogger();
+    const start = () => {
+      const events = new EventEmitter();
+      events.on("worker:create", (event: { worker: { workerId: string } }) => {
+        dispatchIds.push(event.worker.workerId);
+      });
+      return run({
         connectionString: this.#url,
         schema: GRAPHILE_SCHEMA,
         concurrency,
@@ -678,7 +689,13 @@ export class PostgresRunQueue implements RunQueue {
         // LISTEN/NOTIFY delivers new jobs; polling is only the fallback.
         pollInterval: 2_000,
         gracefulShutdownAbortTimeout: 24 * 3_600_000,
-        logger: await this.#libraryLogger(),
+        // Completing/failing a job in batches: graphile-worker 0.18 otherwise calls
+        // `completeJob(job)` without awaiting it, so a Postgres restart while a job ends
+        // rejects unhandled and kills the worker process ("Connection terminated
+        // unexpectedly", seen in tests/core/worker/cluster_process_test.ts). The batch path
+        // retries (20 attempts, 200 ms to 30 s apart) and handles its own errors.
+        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+        logger,
         events: events as never,
         taskList: {
           [RUN_TASK]: async (payload, helpers) => {
@@ -688,13 +705,41 @@ export class PostgresRunQueue implements RunQueue {
           },
         },
       });
+    };
+    let runner: Awaited<ReturnType<typeof start>>;
+    try {
+      runner = await start();
     } catch (error) {
       throw this.#error("start delivering runs to this worker", error);
     }
+    const stopping = new AbortController();
+    const sink = this.#options.onLibraryLog;
+    const supervising = (async () => {
+      while (!stopping.signal.aborted) {
+        await runner.promise.catch(() => {});
+        if (stopping.signal.aborted) return;
+        sink?.("warning", "graphile-worker's runner stopped on its own; starting it again");
+        while (!stopping.signal.aborted) {
+          try {
+            runner = await start();
+            break;
+          } catch (error) {
+            sink?.(
+              "warning",
+              redact(`cannot start graphile-worker again: ${toError(error).message}`),
+            );
+            await abortableDelay(RESTART_RUNNER_MS, stopping.signal);
+          }
+        }
+      }
+    })();
     return {
       dispatchIds: () => [...dispatchIds],
       stop: async () => {
-        await runner.stop();
+        stopping.abort();
+        await runner.stop().catch(() => {}); // "already stopped" when it stopped on its own
+        await runner.promise.catch(() => {});
+        await supervising;
       },
     };
   }
@@ -770,6 +815,22 @@ export class PostgresRunQueue implements RunQueue {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#db.close();
   }
+}
+
+/** How long a worker waits between two tries to start graphile-worker again. */
+const RESTART_RUNNER_MS = 1_000;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** A stable 31-bit key for an advisory lock named `name`. */

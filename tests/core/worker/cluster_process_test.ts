@@ -2,7 +2,11 @@
  * The queue's proof, with real processes on a throwaway PostgreSQL: one
  * sensor daemon (the coordinator, holding the daemon lock), a second daemon
  * standing by, three worker processes, 200 queued runs of small assets under
- * limits, and one worker killed with -9 while it executes runs.
+ * limits; while they run, one worker is killed with -9, then the leading
+ * daemon (the coordinator admitting runs) is killed with -9 (the standby takes
+ * over; a new standby starts, as a restarted pod would), then PostgreSQL
+ * itself is restarted (`pg_ctl restart -m immediate`: every connection cut).
+ * No run is lost, none runs in two processes, none is left stranded.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -36,6 +40,21 @@ export const graph = defineGraph({ assets: [
 ]});
 `;
 
+const MAX_RETRIES = 3;
+
+/** Retries `work` while the server restarts (connection errors), up to `ms`. */
+async function through<T>(work: () => Promise<T>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 function requests(): NewQueuedRun[] {
   const runs: NewQueuedRun[] = [];
   const add = (selection: string, group: string) =>
@@ -43,8 +62,8 @@ function requests(): NewQueuedRun[] {
       runId: crypto.randomUUID(),
       selection,
       partitions: null,
-      tags: { group, max_retries: "1" },
-      maxRetries: 1,
+      tags: { group, max_retries: String(MAX_RETRIES) },
+      maxRetries: MAX_RETRIES,
     });
   for (let i = 0; i < 200; i++) {
     if (i % 10 < 6) add("quick", "alpha");
@@ -65,12 +84,13 @@ function maxOverlap(intervals: readonly [number, number][]): number {
 }
 
 Deno.test({
-  name: "3 workers + daemon: 200 runs each once, limits held, a worker killed -9 is handled",
+  name:
+    "3 workers + daemon: 200 runs each once, limits held; a worker and the coordinator killed -9 and PostgreSQL restarted mid-run lose, double and strand none",
   ignore: await needs("postgres"),
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  await using pg = await startPostgres();
+  await using pg = await startPostgres({ durable: true });
   await using box = await sandbox();
   const probe = postgres(pg.url, { max: 2, onnotice: () => {} });
   await probe.unsafe(`CREATE TABLE probe (run_id text, asset text, grp text, pid int,
@@ -86,7 +106,7 @@ Deno.test({
   };
   const procs: MainProcess[] = [];
   const spawn = (args: string[]) => {
-    const p = spawnMain(args, { cwd: box.dir, env, killAfterMs: 240_000 });
+    const p = spawnMain(args, { cwd: box.dir, env, killAfterMs: 170_000 });
     procs.push(p);
     return p;
   };
@@ -135,11 +155,56 @@ Deno.test({
     }
     assert.ok(killed, "a worker was killed while holding runs");
 
+    // Kill -9 the coordinator (the daemon admitting runs) while runs wait: the standby takes
+    // the daemon lock; a new standby starts beside it, as Kubernetes restarts a pod.
+    while ((await through(() => queue.counts())).finished < 70) {
+      assert.ok(Date.now() < deadline, "runs stopped finishing after the worker kill");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    daemon.kill("SIGKILL");
+    const daemonKilledAt = Date.now();
+    await standby.waitFor(/holding the daemon lock/);
+    const takeoverMs = Date.now() - daemonKilledAt;
+    const standby2 = spawn(["sensor"]);
+    await standby2.waitFor(/another sensor daemon holds the daemon lock; standing by/);
+    const beforeRestart = await through(() => queue.counts());
+    assert.ok(
+      beforeRestart.queued + beforeRestart.launched > 0,
+      `runs still wait when the coordinator is killed: ${JSON.stringify(beforeRestart)}`,
+    );
+
+    // Restart PostgreSQL mid-run: every connection of every process is cut.
+    while ((await through(() => queue.counts())).finished < 110) {
+      assert.ok(Date.now() < deadline, "runs stopped finishing after the coordinator kill");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const restartAt = Date.now();
+    await pg.restart!({ downMs: 300 });
+    const restartedAt = Date.now();
+
     // Every run (and its retries) ends; nothing stays queued, admitted or started.
     for (;;) {
-      const c = await queue.counts();
+      const c = await through(() => queue.counts());
       if (c.queued + c.launched + c.started === 0 && c.finished >= runs.length) break;
-      assert.ok(Date.now() < deadline + 60_000, `queue did not drain: ${JSON.stringify(c)}`);
+      if (Date.now() > deadline + 60_000) {
+        const stuck = await queue.list({ states: ["queued", "launched", "started"], limit: 20 });
+        const jobs = await probe.unsafe(
+          `SELECT key, attempts, last_error, locked_by, locked_at, run_at, now() AS now
+           FROM graphile_worker.jobs WHERE key = ANY($1::text[])`,
+          [stuck.map((r) => r.runId)],
+        ).catch((error) => String(error));
+        for (const p of procs) p.kill("SIGKILL");
+        for (const [i, o] of (await Promise.all(procs.map((p) => p.finish()))).entries()) {
+          console.error(
+            `--- process ${i} (${procs[i]?.pid}) exited ${o.code}\n` +
+              `${o.stdout.slice(-3000)}\n${o.stderr.slice(-3000)}`,
+          );
+        }
+        assert.fail(
+          `queue did not drain: ${JSON.stringify(c)} ${JSON.stringify(stuck)} ` +
+            `jobs: ${JSON.stringify(jobs)}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     const elapsed = Date.now() - t0;
@@ -178,7 +243,6 @@ Deno.test({
       assert.ok(retry, `run ${lost.runId} was retried`);
       assert.equal(retry.attempt, 2);
       assert.equal(retry.resumeFrom, lost.runId);
-      assert.match(retry.outcome ?? "", /^success/);
     }
     assert.ok(lostCount + releasedCount > 0, "the killed worker was holding runs");
     assert.ok(lostCount > 0, "the killed worker was executing runs");
@@ -189,10 +253,16 @@ Deno.test({
       const successes = chain.filter((r) => /^success/.test(r.outcome ?? ""));
       assert.equal(successes.length, 1, `run ${root.runId}: ${JSON.stringify(chain)}`);
     }
-    const dup = await probe.unsafe(
-      "SELECT run_id, asset, count(*)::int AS n FROM probe GROUP BY 1, 2 HAVING count(*) > 1",
+    // No run id executed in two processes. (A step whose own write failed while the server
+    // restarted is retried by its run, in the same process: that is the step's retry policy.)
+    const twice = await probe.unsafe(
+      "SELECT run_id, count(DISTINCT pid)::int AS n FROM probe GROUP BY 1 HAVING count(DISTINCT pid) > 1",
     );
-    assert.deepEqual([...dup], []);
+    assert.deepEqual([...twice], []);
+    const repeated = await probe.unsafe<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM probe GROUP BY run_id, asset
+         HAVING count(*) > 1) t`,
+    );
     assert.equal((await store.listRuns({ status: "running", limit: 1000 })).length, 0);
 
     // Limits were never exceeded (a killed run's execution ended when its process died).
@@ -200,9 +270,19 @@ Deno.test({
       { run_id: string; grp: string; s: number; e: number | null }[]
     >(`SELECT run_id, grp, extract(epoch FROM started_at) * 1000 AS s,
          extract(epoch FROM ended_at) * 1000 AS e FROM probe`);
+    // An execution with no end written was cut: by the kill of its worker, or by the restart
+    // (its write of the end failed; the step was retried or its run failed).
+    const rowsPid = await probe.unsafe<{ run_id: string; pid: number }[]>(
+      "SELECT DISTINCT run_id, pid FROM probe",
+    );
+    const pidOf = new Map(rowsPid.map((r) => [r.run_id, r.pid]));
     const interval = (r: (typeof rows)[number]): [number, number] => [
       Number(r.s),
-      r.e === null ? killed!.at : Number(r.e),
+      r.e !== null
+        ? Number(r.e)
+        : pidOf.get(r.run_id) === victimPid
+        ? Math.max(Number(r.s), killed!.at)
+        : Math.max(Number(r.s), restartedAt),
     ];
     const byRun = new Map<string, [number, number]>();
     for (const r of rows) {
@@ -221,7 +301,9 @@ Deno.test({
     };
     console.log(
       `cluster: ${runs.length} runs (+${lostCount} retried, ${releasedCount} released after ` +
-        `kill -9) in ${elapsed} ms; ` +
+        `kill -9 of a worker; ${all.length - runs.length} retries in all) in ${elapsed} ms; ` +
+        `coordinator kill -9 -> standby leads in ${takeoverMs} ms; postgres restart ` +
+        `${restartedAt - restartAt} ms; ${repeated[0]?.n ?? 0} step(s) retried in place; ` +
         `max concurrent: all ${observed.all}/${LIMITS.max}, beta ${observed.beta}/${LIMITS.beta}, ` +
         `gamma ${observed.gamma}/${LIMITS.gamma}, alpha ${observed.alpha}`,
     );
@@ -230,14 +312,13 @@ Deno.test({
     assert.ok(observed.gamma <= LIMITS.gamma, `group=gamma exceeded: ${observed.gamma}`);
     assert.ok(observed.beta === LIMITS.beta, "beta runs did run side by side up to the limit");
 
-    // Graceful stop: workers and daemons end with 0; the standby never led.
+    // Graceful stop: the surviving workers and daemons end with 0.
     for (const p of procs) p.kill("SIGTERM");
     const outcomes = await Promise.all(procs.map((p) => p.finish()));
     for (const [i, o] of outcomes.entries()) {
-      if (procs[i]?.pid === killed.pid) continue;
+      if (procs[i]?.pid === killed.pid || procs[i] === daemon) continue;
       assert.equal(o.code, 0, `process ${procs[i]?.pid} exited ${o.code}: ${o.stderr}`);
     }
-    assert.doesNotMatch(outcomes[1]?.stdout ?? "", /holding the daemon lock/);
   } finally {
     for (const p of procs) p.kill("SIGKILL");
     await Promise.allSettled(procs.map((p) => p.finish()));
