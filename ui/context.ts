@@ -15,6 +15,7 @@ import type { ObjectStore } from "../resources/object_store/types.ts";
 import type { Warehouse } from "../resources/warehouse/types.ts";
 import { type AssetStatus, assetStatuses } from "./asset_status.ts";
 import type { Launcher } from "./launcher.ts";
+import { layoutGraph } from "./layout.ts";
 import { RunIndex } from "./run_index.ts";
 
 /** How the UI reaches the data systems; any may be absent (its pages then say so). */
@@ -64,6 +65,7 @@ export class UiContext {
   #warehouseClosing: Promise<void> = Promise.resolve();
   #ledger: Promise<Ledger> | undefined;
   #statuses: { version: number; at: number; value: Map<string, AssetStatus> } | undefined;
+  #warming: Promise<void> | undefined;
 
   /** Wires the parts together. */
   constructor(parts: {
@@ -186,8 +188,27 @@ export class UiContext {
     return value;
   }
 
+  /**
+   * Reads the run index, computes the asset states and lays out the graph
+   * ahead of the first page (started when the server starts, so the first
+   * visit of a big graph finds them ready). Never rejects: a failure is
+   * passed to `onError` and the first request tries again.
+   */
+  warm(onError: (error: unknown) => void = () => {}): Promise<void> {
+    this.#warming ??= (async () => {
+      try {
+        await this.statuses();
+        layoutGraph(this.graph);
+      } catch (error) {
+        onError(error);
+      }
+    })();
+    return this.#warming;
+  }
+
   /** Closes what the UI opened and cancels its runs. */
   async close(): Promise<void> {
+    await this.#warming;
     await this.launcher.close();
     const lake = await this.#lake?.catch(() => undefined);
     const ledger = await this.#ledger?.catch(() => undefined);

@@ -113,8 +113,10 @@ export class RunIndex {
     if (!force && performance.now() - this.#refreshedAt < this.#minRefreshMs) {
       return Promise.resolve();
     }
-    this.#refreshing = this.#load().finally(() => {
+    // Only a refresh that worked is reused: after a failure the next caller reads again.
+    this.#refreshing = this.#load().then(() => {
       this.#refreshedAt = performance.now();
+    }).finally(() => {
       this.#refreshing = undefined;
     });
     return this.#refreshing;

@@ -103,6 +103,10 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     onListen: (addr) => listening.resolve(addr),
   }, app.fetch);
   const addr = await listening.promise;
+  // The first page of a big graph needs the run index, the states and the layout: start now.
+  void context.warm((error) =>
+    options.log?.warn(`UI warm-up failed (the first page retries): ${toError(error).message}`)
+  );
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const url = `http://${shown.includes(":") ? `[${shown}]` : shown}:${addr.port}`;
   let closed = false;
