@@ -269,3 +269,46 @@ Deno.test("the daemon's queue launcher queues runs with their group tag and resu
   assert.equal(r2?.rootRunId, "r1");
   assert.equal((await queue.counts()).queued, 2);
 });
+
+Deno.test("a claim whose answer was lost (server restart) is run once by the worker that made it", async () => {
+  let executions = 0;
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "a",
+      materialize: () => {
+        executions++;
+        return {};
+      },
+    })],
+  });
+  const queue = new MemoryRunQueue();
+  const store = new MemoryRunStore();
+  const worker = new RunWorker(graph, {
+    queue,
+    runStore: store,
+    heartbeatIntervalMs: 100,
+    owner: owner(),
+  });
+  const [runId] = await enqueueRuns(graph, queue, [{ selection: "a" }], { now: 0 });
+  assert.ok(runId);
+  assert.deepEqual(await queue.admit((q) => q.map((r) => r.runId), { now: 1 }), [runId]);
+  // The worker's claim committed, but its answer never came back: the queue says the run is
+  // started by this worker, which does not hold it. Another worker's claim fails.
+  assert.ok(await queue.claim(runId, worker.workerId, 2));
+  assert.equal(await queue.claim(runId, "another-worker", 3), undefined);
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  try {
+    // After a lease, the worker gives back the claim it does not hold (no run record):
+    // queued again, admitted, and run, once.
+    await until("finished", async () => (await queue.get(runId))?.state === "finished", 20_000);
+    assert.equal((await store.getRun(runId))?.status, "success");
+    assert.equal(executions, 1);
+    // A claim of a run that already ended is refused, to this worker too.
+    assert.equal(await queue.claim(runId, worker.workerId, 4), undefined);
+  } finally {
+    stop.abort();
+    await Promise.all([running, coordinating]);
+  }
+});
