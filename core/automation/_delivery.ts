@@ -77,6 +77,8 @@ const MEMORY = 10_000;
 interface Holder {
   readonly owner: RunOwner | undefined;
   readonly at: number;
+  /** The outbox that claimed (one per alert sensor and process), when written. */
+  readonly token?: string;
 }
 
 /** Sends notifications once across daemons; see the module doc. */
@@ -85,6 +87,8 @@ export class Outbox {
   readonly #me: RunOwner;
   readonly #host: HostView;
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Tells this outbox's claims from another's in the same process (two daemons in one test). */
+  readonly #token = crypto.randomUUID();
   /** Latest record per idempotency key (this sensor's), from every daemon. */
   readonly #latest = new Map<string, StoredAutomationRecord>();
   /** The notification of each key, from its `pending` record. */
@@ -205,11 +209,11 @@ export class Outbox {
       const claim = await store.claimRunKey(
         `notify:${this.#o.sensor}`,
         generation === 1 ? key : `${key}#${generation}`,
-        JSON.stringify({ owner: this.#me, at: now }),
+        JSON.stringify({ owner: this.#me, at: now, token: this.#token }),
       );
       if (claim.claimed) return generation;
       const holder = parseHolder(claim.runId);
-      if (holder.owner?.instanceId === this.#me.instanceId) {
+      if (holder.token === this.#token) {
         // Mine: delivered or in flight — unless recording it failed before (a store fault).
         return this.#mine.has(key) ? undefined : generation;
       }
@@ -373,7 +377,11 @@ export function notificationRecord(
 function parseHolder(text: string): Holder {
   try {
     const raw = JSON.parse(text) as Record<string, unknown>;
-    return { owner: holderOf(raw.owner)?.owner, at: Number(raw.at) };
+    return {
+      owner: holderOf(raw.owner)?.owner,
+      at: Number(raw.at),
+      ...(typeof raw.token === "string" ? { token: raw.token } : {}),
+    };
   } catch {
     // A claim written before holders (a random run id): only its age could tell, and it has none.
     return { owner: undefined, at: Number.NaN };

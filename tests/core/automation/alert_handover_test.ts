@@ -260,3 +260,36 @@ Deno.test("a live daemon's delivery is not taken over, however slow its notifier
   await one.alert.idle();
   assert.equal(inbox.length, 1);
 });
+
+Deno.test("two daemons in one process, each with its own alert sensor, ticking together: sent once", async () => {
+  const shared = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  const inbox: Inbox = [];
+  const make = () => {
+    const alert = onRunFailure(); // default owner: the same process for both
+    const graph = defineGraph<{ notifiers: readonly Notifier[] }>({
+      assets: [defineAsset({
+        key: "mart",
+        materialize: () => {
+          throw new Error("boom");
+        },
+      })],
+      sensors: [alert],
+      resources: { notifiers: [notifier(inbox, new Process(), "none")] },
+    });
+    return { graph, alert };
+  };
+  const one = make();
+  const two = make();
+  await using da = new SensorDaemon(one.graph, { runStore: shared, clock, daemonId: "a" });
+  await using db = new SensorDaemon(two.graph, { runStore: shared, clock, daemonId: "b" });
+  clock.advance(1000);
+  await Promise.all([da.tick(), db.tick()]);
+  await materialize(one.graph, { runStore: shared, clock });
+  for (let i = 0; i < 3; i++) {
+    clock.advance(1000);
+    await Promise.all([da.tick(), db.tick()]);
+  }
+  await Promise.all([one.alert.idle(), two.alert.idle()]);
+  assert.equal(inbox.length, 1, inbox.map((n) => n.id).join(", "));
+});
