@@ -11,7 +11,10 @@
  * skipped test with no record was ignored by code that does not use a probe
  * and is listed as such. The reliability tests' count lines (`RELIABILITY
  * name: tried=.. handled=.. lost=.. leaked=..`, tests/_helpers/reliability.ts)
- * are repeated together before the summary. The exit code is `deno test`'s.
+ * are repeated together before the summary. A dependency that assigns
+ * `__proto__` during the run (recorded by the preloaded proto_guard.ts) is
+ * listed with its stack and fails the run. The exit code is `deno test`'s,
+ * else 1 for such an assignment.
  *
  * Usage: `deno task test [deno test flags] [paths...]`.
  *
@@ -21,6 +24,10 @@
 import { XMLParser } from "fast-xml-parser";
 import { SKIP_LOG_ENV, SKIP_LOG_FILE, type SkipRecord } from "./tools.ts";
 import { countLine, RELIABILITY_LOG_FILE, type ReliabilityRecord } from "./reliability.ts";
+import { PROTO_GUARD_ENV } from "./proto_guard.ts";
+
+/** The preload recording `__proto__` assignments (tests/_helpers/proto_guard.ts). */
+const PROTO_GUARD = new URL("./proto_guard.ts", import.meta.url).pathname;
 
 /** One test (or step) as the JUnit report gives it. */
 export interface TestCase {
@@ -151,12 +158,20 @@ async function main(args: string[]): Promise<number> {
   try {
     const junit = `${scratch}/junit.xml`;
     const paths = await Promise.all(args.map((a) => Deno.stat(a).then(() => true, () => false)));
-    const testArgs = ["test", "-A", "--parallel", `--junit-path=${junit}`, ...args];
+    const protoLog = `${scratch}/proto.jsonl`;
+    const testArgs = [
+      "test",
+      "-A",
+      "--parallel",
+      `--preload=${PROTO_GUARD}`,
+      `--junit-path=${junit}`,
+      ...args,
+    ];
     if (!paths.some(Boolean)) testArgs.push("tests/");
     const started = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args: testArgs,
-      env: { [SKIP_LOG_ENV]: scratch },
+      env: { [SKIP_LOG_ENV]: scratch, [PROTO_GUARD_ENV]: protoLog },
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
@@ -201,8 +216,19 @@ async function main(args: string[]): Promise<number> {
       console.log(`Failed (${failed.length}):`);
       for (const f of failed) console.log(`  ${f.file.replace(/^\.\//, "")} > ${f.name}`);
     }
+    // A dependency assigning __proto__ fails the run (issue 16 item 4: no warnings).
+    const protoSites = [
+      ...new Set((await Deno.readTextFile(protoLog).catch(() => "")).split("\n").filter(Boolean)),
+    ].map((line) => JSON.parse(line) as { site: string; stack: string[] });
+    if (protoSites.length > 0) {
+      console.log(
+        `__proto__ assigned (${protoSites.length}; Deno notes it under every error; ` +
+          "keep that code out of the tests or pin around the dependency):",
+      );
+      for (const p of protoSites) console.log(`  ${p.stack.join("\n    ")}`);
+    }
     console.log(summaryLine(count(cases), seconds));
-    return status.code;
+    return status.code || (protoSites.length > 0 ? 1 : 0);
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
