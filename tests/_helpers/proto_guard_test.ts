@@ -2,13 +2,19 @@ import assert from "node:assert/strict";
 
 const RUN_TESTS = new URL("./run_tests.ts", import.meta.url).pathname;
 
-/** Runs `deno task test` (run_tests.ts) over one test file holding `body`. */
+/**
+ * Runs `deno task test` (run_tests.ts) over a folder holding `body` in
+ * `case_test.ts` beside clean test files (run in parallel, as the suite is).
+ */
 async function runTests(body: string): Promise<{ code: number; out: string }> {
   const dir = await Deno.makeTempDir({ prefix: "proto_guard_" });
   try {
+    for (const name of ["a", "b"]) {
+      await Deno.writeTextFile(`${dir}/${name}_test.ts`, `Deno.test("${name}", () => {});\n`);
+    }
     await Deno.writeTextFile(`${dir}/case_test.ts`, body);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", RUN_TESTS, `${dir}/case_test.ts`],
+      args: ["run", "-A", RUN_TESTS, dir],
       cwd: dir,
       env: { NO_COLOR: "1" },
     }).output();
@@ -31,7 +37,7 @@ Deno.test("passes, but a dependency-like helper assigns __proto__", () => {
   assert.equal(dirty.code, 1, dirty.out);
   assert.match(dirty.out, /__proto__ assigned \(1;/);
   assert.match(dirty.out, /at legacyInherit \(file:\/\/\S+case_test\.ts:3:/);
-  assert.match(dirty.out, /Summary: 1 passed, 0 failed/);
+  assert.match(dirty.out, /Summary: 3 passed, 0 failed/);
 
   const clean = await runTests(`
 Deno.test("sets prototypes the standard way", () => {
