@@ -56,6 +56,21 @@ Deno.test({
       assertEquals((await page.$$("a.node")).length, 0, "no SVG node elements");
       await shot(page, "graph-canvas-all");
 
+      // The toolbar zooms: + zooms in by 1.5, fit goes back.
+      const scale = () =>
+        page.$eval("canvas[data-graph-canvas]", (c) => Number(c.getAttribute("data-scale")));
+      const fitted = await scale();
+      await page.click('[data-zoom="in"]');
+      await page.waitForFunction(
+        `Number(document.querySelector("canvas[data-graph-canvas]").dataset.scale) > ${
+          fitted * 1.4
+        }`,
+      );
+      await page.click('[data-zoom="fit"]');
+      await page.waitForFunction(
+        `Math.abs(Number(document.querySelector("canvas[data-graph-canvas]").dataset.scale) - ${fitted}) < 1e-9`,
+      );
+
       const target = "a1234";
       await page.type("[data-graph-search]", target);
       await page.waitForFunction(

@@ -61,6 +61,25 @@ function startLive(el) {
   });
 }
 
+/** `view` zoomed by `factor` around (cx, cy) (its centre by default), within sane bounds. */
+function zoomed(view, full, factor, cx = view.x + view.w / 2, cy = view.y + view.h / 2) {
+  const w = Math.min(full.w * 4, Math.max(200, view.w * factor));
+  const h = w * (view.h / view.w);
+  return { x: cx - (cx - view.x) * (w / view.w), y: cy - (cy - view.y) * (h / view.h), w, h };
+}
+
+/** The graph toolbar's +, − and fit buttons. */
+function bindZoomButtons(wrap, zoom, fit) {
+  for (const button of wrap.querySelectorAll("[data-zoom]")) {
+    button.addEventListener("click", () => {
+      const what = button.dataset.zoom;
+      if (what === "in") zoom(1 / 1.5);
+      else if (what === "out") zoom(1.5);
+      else fit();
+    });
+  }
+}
+
 // Large graphs (thousands of assets) come as a canvas and their layout as
 // JSON: a browser builds and paints 50,000 SVG elements in seconds, while the
 // canvas draws only what is in view, in milliseconds.
@@ -168,10 +187,8 @@ function startCanvasGraph(wrap, canvas) {
   };
   const nodeAt = (p) =>
     nodes.find((n) => p.x >= n.x && p.x <= n.x + W && p.y >= n.y && p.y <= n.y + H);
-  const zoom = (factor, cx = view.x + view.w / 2, cy = view.y + view.h / 2) => {
-    const w = Math.min(full.w * 4, Math.max(200, view.w * factor));
-    const h = w * (view.h / view.w);
-    view = { x: cx - (cx - view.x) * (w / view.w), y: cy - (cy - view.y) * (h / view.h), w, h };
+  const zoom = (factor, cx, cy) => {
+    view = zoomed(view, full, factor, cx, cy);
     apply();
   };
   canvas.addEventListener("wheel", (event) => {
@@ -206,17 +223,10 @@ function startCanvasGraph(wrap, canvas) {
     const n = nodeAt(at(event));
     if (n) location.href = `/assets/${encodeURIComponent(n.key)}`;
   });
-  for (const button of wrap.querySelectorAll("[data-zoom]")) {
-    button.addEventListener("click", () => {
-      const what = button.dataset.zoom;
-      if (what === "in") zoom(1 / 1.5);
-      else if (what === "out") zoom(1.5);
-      else {
-        view = { x: 0, y: 0, w: full.w, h: full.h };
-        apply();
-      }
-    });
-  }
+  bindZoomButtons(wrap, zoom, () => {
+    view = { x: 0, y: 0, w: full.w, h: full.h };
+    apply();
+  });
   const search = wrap.querySelector("[data-graph-search]");
   const count = wrap.querySelector("[data-graph-count]");
   const matches = () => nodes.filter((n) => query !== "" && n.key.toLowerCase().includes(query));
@@ -276,10 +286,8 @@ function startGraph(wrap) {
   const full = { w: Number(svg.dataset.width), h: Number(svg.dataset.height) };
   let view = { x: 0, y: 0, w: full.w, h: full.h };
   const apply = () => svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
-  const zoom = (factor, cx = view.x + view.w / 2, cy = view.y + view.h / 2) => {
-    const w = Math.min(full.w * 4, Math.max(200, view.w * factor));
-    const h = w * (view.h / view.w);
-    view = { x: cx - (cx - view.x) * (w / view.w), y: cy - (cy - view.y) * (h / view.h), w, h };
+  const zoom = (factor, cx, cy) => {
+    view = zoomed(view, full, factor, cx, cy);
     apply();
   };
   const point = (event) => {
@@ -315,17 +323,10 @@ function startGraph(wrap) {
     drag = null;
     svg.classList.remove("dragging");
   });
-  for (const button of wrap.querySelectorAll("[data-zoom]")) {
-    button.addEventListener("click", () => {
-      const what = button.dataset.zoom;
-      if (what === "in") zoom(1 / 1.5);
-      else if (what === "out") zoom(1.5);
-      else {
-        view = { x: 0, y: 0, w: full.w, h: full.h };
-        apply();
-      }
-    });
-  }
+  bindZoomButtons(wrap, zoom, () => {
+    view = { x: 0, y: 0, w: full.w, h: full.h };
+    apply();
+  });
   const nodes = [...svg.querySelectorAll("a.node")];
   const search = wrap.querySelector("[data-graph-search]");
   const count = wrap.querySelector("[data-graph-count]");
