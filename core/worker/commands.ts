@@ -333,7 +333,7 @@ export async function cancelCommand<R>(
   const queue = await app.openQueue?.();
   try {
     const recorded = await store.getRun(given);
-    const runId = recorded?.runId ?? given;
+    const runId = recorded?.runId ?? (queue ? await queuedIdOf(queue, given) : given);
     const entry = queue ? await queue.cancel(runId, reason, clock.now()) : undefined;
     if (entry?.state === "canceled" && entry.outcome === `canceled: ${reason}`) {
       io.out(
@@ -385,6 +385,18 @@ Options:
   --json                one JSON line with the backfill id and counts
   -h, --help            show this help
 `;
+
+/**
+ * The id of the run in the queue that `given` names: itself, or the one run
+ * waiting or running whose id starts with it (a queued run has no run record
+ * for `getRun`'s prefix lookup). `given` when none or several match.
+ */
+async function queuedIdOf(queue: RunQueue, given: string): Promise<string> {
+  if (await queue.get(given)) return given;
+  const active = await queue.list({ states: ["queued", "launched", "started"], limit: 100_000 });
+  const matches = active.filter((r) => r.runId.startsWith(given));
+  return matches.length === 1 ? (matches[0] as QueuedRun).runId : given;
+}
 
 /** `backfill`: see {@linkcode BACKFILL_USAGE}. */
 export async function backfillCommand<R>(
