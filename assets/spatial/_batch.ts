@@ -74,7 +74,8 @@ export function archiveKeyOf(landingKey: string): string {
   return `${ARCHIVE_PREFIX}${landingKey}`;
 }
 
-function archivedManifestKey(batchId: string): string {
+/** Key of a batch's archived manifest: present once the batch was done. */
+export function archivedManifestKey(batchId: string): string {
   return `${ARCHIVE_PREFIX}${batchId}/manifest.json`;
 }
 

@@ -23,6 +23,7 @@ import type { PlatformError } from "../../core/errors.ts";
 import { GeoParquetError } from "../../formats/geoparquet_errors.ts";
 import { GdalError } from "../../resources/spatial/gdal.ts";
 import {
+  archivedManifestKey,
   checkBatchContent,
   loadBatch,
   type LoadedBatch,
@@ -39,6 +40,7 @@ import type { CheckSpec } from "../../core/asset.ts";
 import type { Metadata } from "../../core/metadata.ts";
 import type { AppResources } from "../../resources/app.ts";
 import type { Ledger } from "../../resources/ledger/types.ts";
+import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
 import type { SpatialEngine } from "../../resources/spatial/engine.ts";
 import type { GdalEngine, GdalScratch } from "../../resources/spatial/gdal.ts";
@@ -246,13 +248,27 @@ export function isContentProblem(error: unknown): error is PlatformError {
 /**
  * Removes what run `run.runId` published for the batch (objects it created
  * and their ledger documents; objects an earlier run made with the same
- * content keep their older documents and stay), so a quarantined batch leaves
- * nothing half-published. Returns the keys removed.
+ * content keep their older documents and stay), and what earlier attempts at
+ * the batch's current commit left (a run killed or failed on a platform fault
+ * before the archive, then relaunched or retried): every document of the
+ * batch recorded after its last archive, or ever when it was never archived.
+ * So a quarantined batch leaves nothing half-published, while the outputs of
+ * an earlier, archived commit of the batch stay. Returns the keys removed.
  */
-export async function rollbackBatch(run: BatchRun): Promise<string[]> {
-  const removed: string[] = [];
+export async function rollbackBatch(
+  run: Pick<BatchRun, "lake" | "ledger" | "landingBucket" | "batchId" | "runId">,
+): Promise<string[]> {
+  const archived = await run.lake.head(run.landingBucket, archivedManifestKey(run.batchId));
+  const since = archived?.lastModified.getTime() ?? Number.NEGATIVE_INFINITY;
+  const docs = new Map<string, LedgerDocument>();
   for (const doc of await run.ledger.findByRun(run.runId)) {
-    if (doc.batch_id !== run.batchId) continue;
+    if (doc.batch_id === run.batchId) docs.set(doc.id, doc);
+  }
+  for (const doc of await run.ledger.findByBatch(run.batchId)) {
+    if (Date.parse(doc.created_at) > since) docs.set(doc.id, doc);
+  }
+  const removed: string[] = [];
+  for (const doc of docs.values()) {
     const head = await run.lake.head(doc.bucket, doc.key);
     if (head?.metadata.mongodb_doc_id === doc.id) await run.lake.delete(doc.bucket, doc.key);
     await run.ledger.delete(doc.id);
