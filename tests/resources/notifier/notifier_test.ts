@@ -240,7 +240,11 @@ Deno.test("slow endpoints: a webhook that never answers, an SMTP server that nev
       `smtp://alerts:pw-secret-2@127.0.0.1:${port}?from=a@b.test&to=c@d.test&timeout_ms=300`,
     );
     assert.equal(mail.error.code, "notify.timeout");
-    assert.match(mail.error.message, /no answer within 300 ms \(Greeting never received\)/);
+    // nodemailer's greeting and socket timers are both 300 ms: under load either fires first.
+    assert.match(
+      mail.error.message,
+      /no answer within 300 ms \((Greeting never received|Timeout)\)/,
+    );
     assert.ok(mail.ms < 5000, `${mail.ms} ms`);
     assert.doesNotMatch(mail.error.message, /pw-secret-2/);
 
