@@ -34,6 +34,7 @@
 
 import type { Graph } from "../graph.ts";
 import type { Logger } from "../logger.ts";
+import type { Metadata } from "../metadata.ts";
 import type { AutomationRecord, RunOwner, RunStore } from "../run_store/types.ts";
 import {
   defineSensor,
@@ -270,10 +271,8 @@ export function automationSensor(
     });
     const records: AutomationRecord[] = [];
     for (const evaluation of result.assets) {
-      const signature = JSON.stringify(
-        evaluation.tree,
-        (k, v) => (k === "trueKeys" ? undefined : v),
-      );
+      // The true counts in pre-order: no tree is built for an asset whose answer did not change.
+      const signature = evaluation.signature;
       const changed = signatures.get(evaluation.assetKey) !== signature;
       signatures.set(evaluation.assetKey, signature);
       if (!changed && evaluation.requestedCount === 0) continue;
@@ -291,7 +290,8 @@ export function automationSensor(
           requested: deferred ? [] : [...evaluation.requested],
           deferred: deferred ? deferred.length : 0,
           runKey: runKeyOf.get(evaluation.assetKey) ?? null,
-          tree: JSON.parse(JSON.stringify(evaluation.tree)),
+          // Built fresh for this record (plain JSON); the store serializes it.
+          tree: evaluation.tree as unknown as Metadata,
         },
       });
     }
