@@ -71,27 +71,16 @@ export async function makeValidInPlace(
   table: string,
   geometryColumn: string,
   outputName: string,
+  options: {
+    /** The user's name for the file, in GDAL's messages (never the scratch copy's name). */
+    readonly label?: string;
+  } = {},
 ): Promise<number | undefined> {
   const g = quote(geometryColumn);
-  const flagged = await scratch.gdal.ogr2ogr(gpkg, [
-    "-f",
-    "GPKG",
-    "-lco",
-    "GEOMETRY_NAME=geom",
-    "-lco",
-    "SPATIAL_INDEX=NO",
-    "-nln",
-    "flagged",
-    "-dialect",
-    "SQLite",
-    "-sql",
-    `SELECT rowid AS src_rowid, ${g} FROM ${quote(table)} WHERE ${mayChange(g)}`,
-  ], `${outputName}_flagged`);
-  const work = [scratch.toHost(flagged)];
-  try {
-    const picked = rowCount(work[0]!, "flagged");
-    if (picked === 0) return 0;
-    const fixed = await scratch.gdal.ogr2ogr(flagged, [
+  const open = options.label === undefined ? undefined : { label: options.label };
+  const flagged = await scratch.gdal.ogr2ogr(
+    gpkg,
+    [
       "-f",
       "GPKG",
       "-lco",
@@ -99,9 +88,35 @@ export async function makeValidInPlace(
       "-lco",
       "SPATIAL_INDEX=NO",
       "-nln",
-      "fixed",
-      "-makevalid",
-    ], `${outputName}_fixed`);
+      "flagged",
+      "-dialect",
+      "SQLite",
+      "-sql",
+      `SELECT rowid AS src_rowid, ${g} FROM ${quote(table)} WHERE ${mayChange(g)}`,
+    ],
+    `${outputName}_flagged`,
+    open,
+  );
+  const work = [scratch.toHost(flagged)];
+  try {
+    const picked = rowCount(work[0]!, "flagged");
+    if (picked === 0) return 0;
+    const fixed = await scratch.gdal.ogr2ogr(
+      flagged,
+      [
+        "-f",
+        "GPKG",
+        "-lco",
+        "GEOMETRY_NAME=geom",
+        "-lco",
+        "SPATIAL_INDEX=NO",
+        "-nln",
+        "fixed",
+        "-makevalid",
+      ],
+      `${outputName}_fixed`,
+      open,
+    );
     const fixedHost = scratch.toHost(fixed);
     work.push(fixedHost);
     const host = scratch.toHost(gpkg);

@@ -205,7 +205,9 @@ async function convertLayer(
       // GEOS makes valid faster than the extra scan would take
       // (bench/spatial.ts, 30k polygons).
       reprojected = await convert(false, "input");
-      const made = await makeValidInPlace(scratch, reprojected, "input", "geom", `${name}_mv`);
+      const made = await makeValidInPlace(scratch, reprojected, "input", "geom", `${name}_mv`, {
+        label: file.path,
+      });
       if (made === undefined) {
         await Deno.remove(scratch.toHost(reprojected));
         reprojected = await convert(true, "valid");
