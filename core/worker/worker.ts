@@ -225,8 +225,9 @@ export class RunWorker<R> {
    * with an error, and graphile-worker may then deliver the job to another
    * worker, whose claim fails. Alive and heartbeating, this worker would keep
    * the run `started` for ever. A claim older than a lease with no run record
-   * is released (queued again, same run id); one with a record is left to
-   * the run's owner and the reaper.
+   * is released (queued again, same run id); one whose run ended here but
+   * whose entry was never finished (that write failed) is finished; one still
+   * running is left to its owner and the reaper.
    */
   async #releaseLostClaims(): Promise<void> {
     const now = this.#clock.now();
@@ -234,7 +235,23 @@ export class RunWorker<R> {
     for (const entry of started) {
       if (entry.workerId !== this.#info.workerId || this.#inHand.has(entry.runId)) continue;
       if (now - (entry.startedAt ?? now) < this.#leaseMs) continue;
-      if (this.#inHand.has(entry.runId) || (await this.#store.getRun(entry.runId))) continue;
+      const run = await this.#store.getRun(entry.runId);
+      if (this.#inHand.has(entry.runId)) continue;
+      if (run) {
+        // Ran here and ended, but finishing its queue entry failed (the server went away):
+        // finish it now, retry included, or it would hold its limits for ever.
+        if (run.status !== "running") {
+          this.#log.warn(
+            `worker: run ${entry.runId} ended but its queue entry was not; finishing it`,
+          );
+          await this.#finish(
+            entry,
+            { controller: new AbortController(), released: false },
+            undefined,
+          );
+        }
+        continue;
+      }
       if (await this.#queue.release(entry.runId)) {
         this.#log.warn(
           `worker: run ${entry.runId} was claimed here but never started (its claim's answer ` +

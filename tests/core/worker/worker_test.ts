@@ -312,3 +312,45 @@ Deno.test("a claim whose answer was lost (server restart) is run once by the wor
     await Promise.all([running, coordinating]);
   }
 });
+
+Deno.test("a run whose queue entry could not be finished (server away) is finished by its worker after a lease", async () => {
+  let executions = 0;
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "a",
+      materialize: () => {
+        executions++;
+        return {};
+      },
+    })],
+  });
+  let failures = 0;
+  class FlakyFinish extends MemoryRunQueue {
+    override finish(...args: Parameters<MemoryRunQueue["finish"]>): Promise<boolean> {
+      if (failures++ === 0) return Promise.reject(new Error("connection terminated"));
+      return super.finish(...args);
+    }
+  }
+  const queue = new FlakyFinish();
+  const store = new MemoryRunStore();
+  const worker = new RunWorker(graph, {
+    queue,
+    runStore: store,
+    heartbeatIntervalMs: 100,
+    owner: owner(),
+  });
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  try {
+    const [runId] = await enqueueRuns(graph, queue, [{ selection: "a" }], { now: Date.now() });
+    assert.ok(runId);
+    await until("finished", async () => (await queue.get(runId))?.state === "finished", 20_000);
+    assert.equal(failures >= 2, true, "the first finish failed, a later one succeeded");
+    assert.equal((await queue.get(runId))?.outcome, "success");
+    assert.equal(executions, 1);
+  } finally {
+    stop.abort();
+    await Promise.all([running, coordinating]);
+  }
+});
