@@ -126,6 +126,19 @@ export class Coordinator {
     } catch (error) {
       this.#log.error(`coordinator: cannot reconcile the queue: ${toError(error).message}`);
     }
+    try {
+      const freed = await this.#queue.unlockStaleDeliveries?.(
+        Math.max(5_000, 4 * this.#intervalMs),
+      );
+      if (freed && freed.length > 0) {
+        this.#log.warn(
+          `coordinator: run(s) ${freed.join(", ")} were taken by a worker that never got them ` +
+            "(a lost answer); offered to every worker again",
+        );
+      }
+    } catch (error) {
+      this.#log.error(`coordinator: cannot free stale deliveries: ${toError(error).message}`);
+    }
     let admitted: string[] = [];
     try {
       admitted = await this.admit();

@@ -239,6 +239,16 @@ export interface RunQueue extends AsyncDisposable {
    * (another process finished it).
    */
   finish(runId: string, outcome: string, now: number, retry?: NewQueuedRun): Promise<boolean>;
+  /**
+   * Frees the delivery of `launched` runs whose job a worker took (locked)
+   * more than `olderThanMs` ago without claiming the run: the answer of the
+   * fetch was lost (the server restarted as it committed), so the live worker
+   * holding the lock never got the job, and the library would keep it for
+   * hours. Any worker may then take it; `claim` keeps it exactly once.
+   * Returns the run ids freed. Optional: a queue whose delivery cannot lose
+   * a fetch has nothing to free.
+   */
+  unlockStaleDeliveries?(olderThanMs: number): Promise<string[]>;
   /** Moves a `started` run back to `queued` (its worker never recorded it); `false` otherwise. */
   release(runId: string): Promise<boolean>;
   /**

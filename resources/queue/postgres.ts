@@ -670,6 +670,26 @@ export class PostgresRunQueue implements RunQueue {
    * holds); the next one starts after it, trying again every
    * `RESTART_RUNNER_MS` while the server is away.
    */
+  unlockStaleDeliveries(olderThanMs: number): Promise<string[]> {
+    return this.#run("free stale deliveries", async (sql) => {
+      const rows = await sql.unsafe<{ run_id: string }[]>(
+        `UPDATE ${GRAPHILE_SCHEMA}._private_jobs AS j SET locked_by = NULL, locked_at = NULL
+         FROM ${this.#t.queue} AS q
+         WHERE q.state = 'launched' AND j.key = q.run_id AND j.locked_at IS NOT NULL
+           AND j.locked_at < now() - make_interval(secs => $1::float8 / 1000)
+         RETURNING q.run_id`,
+        [olderThanMs],
+      );
+      if (rows.length > 0) {
+        // graphile-worker's own wake-up: its workers fetch the freed jobs at once.
+        await sql.unsafe(`SELECT pg_notify('jobs:insert', $1)`, [
+          JSON.stringify({ count: rows.length }),
+        ]);
+      }
+      return rows.map((r) => r.run_id);
+    });
+  }
+
   async serve(options: ServeOptions): Promise<Dispatcher> {
     const { run } = await import("graphile-worker");
     const dispatchIds: string[] = [];

@@ -149,6 +149,35 @@ Deno.test({
     });
 
     await t.step(
+      "a delivery whose fetch answer was lost (job locked, run never claimed) is freed after a while",
+      async () => {
+        await using q = await PostgresRunQueue.open(pg.url, { schema: "q6" });
+        await q.enqueue([run(1), run(2)], 1000);
+        await q.admit((waiting) => waiting.map((w) => w.runId), { now: 1100 });
+        // A worker's fetch locked both jobs, but its answer never came back.
+        await sql.unsafe(
+          `UPDATE graphile_worker._private_jobs SET locked_by = 'pool-ghost',
+             locked_at = now() - interval '30 seconds'
+           WHERE key = ANY($1::text[])`,
+          [["run-0001", "run-0002"]],
+        );
+        // run-0002 was claimed meanwhile (its worker has it): never freed.
+        assert.ok(await q.claim("run-0002", "w1", 1200));
+        assert.deepEqual(await q.unlockStaleDeliveries(60_000), []); // not old enough
+        assert.deepEqual(await q.unlockStaleDeliveries(5_000), ["run-0001"]);
+        const locks = await sql.unsafe<{ key: string; locked_by: string | null }[]>(
+          `SELECT key, locked_by FROM graphile_worker._private_jobs
+           WHERE key = ANY($1::text[]) ORDER BY key`,
+          [["run-0001", "run-0002"]],
+        );
+        assert.deepEqual(locks.map((l) => [l.key, l.locked_by]), [
+          ["run-0001", null],
+          ["run-0002", "pool-ghost"],
+        ]);
+      },
+    );
+
+    await t.step(
       "the run store's event feed shows a run queued, and leaving the queue unstarted",
       async () => {
         await using store = await PostgresRunStore.open(pg.url, { schema: "q5" });
