@@ -680,6 +680,19 @@ export class PostgresRunQueue implements RunQueue {
          RETURNING q.run_id`,
         [olderThanMs],
       );
+      // A launched run with no job at all (its job ended without the run being claimed,
+      // around a restart): a new job, as admission makes.
+      const orphans = await sql.unsafe<{ run_id: string }[]>(
+        `SELECT ${GRAPHILE_SCHEMA}.add_job('${RUN_TASK}', json_build_object('runId', q.run_id),
+           job_key := q.run_id, priority := greatest(-32768, least(32767, -q.priority)),
+           max_attempts := 25), q.run_id
+         FROM ${this.#t.queue} AS q
+         WHERE q.state = 'launched'
+           AND q.launched_at < now() - make_interval(secs => $1::float8 / 1000)
+           AND NOT EXISTS (SELECT 1 FROM ${GRAPHILE_SCHEMA}._private_jobs AS j WHERE j.key = q.run_id)`,
+        [olderThanMs],
+      );
+      rows.push(...orphans);
       if (rows.length > 0) {
         // graphile-worker's own wake-up: its workers fetch the freed jobs at once.
         await sql.unsafe(`SELECT pg_notify('jobs:insert', $1)`, [

@@ -174,6 +174,14 @@ Deno.test({
           ["run-0001", null],
           ["run-0002", "pool-ghost"],
         ]);
+        // Its job gone without a claim (ended around a restart): a new job is made.
+        await sql.unsafe(`DELETE FROM graphile_worker._private_jobs WHERE key = 'run-0001'`);
+        assert.deepEqual(await q.unlockStaleDeliveries(5_000), ["run-0001"]);
+        const again = await sql.unsafe(
+          `SELECT 1 FROM graphile_worker._private_jobs WHERE key = 'run-0001' AND locked_by IS NULL`,
+        );
+        assert.equal(again.length, 1);
+        assert.deepEqual(await q.unlockStaleDeliveries(5_000), []); // nothing more to do
       },
     );
 
