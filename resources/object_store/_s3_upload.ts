@@ -272,25 +272,60 @@ class Spool implements AsyncDisposable {
   }
 
   /** Reads the spool back from its start in parts of `partSize` bytes. */
-  async *parts(partSize: number): AsyncGenerator<Uint8Array> {
-    await this.#file.seek(0, Deno.SeekMode.Start);
-    while (true) {
-      const part = new Uint8Array(partSize);
-      let filled = 0;
-      while (filled < partSize) {
-        const read = await this.#file.read(part.subarray(filled));
-        if (read === null) break;
-        filled += read;
-      }
-      if (filled > 0) yield part.subarray(0, filled);
-      if (filled < partSize) return;
-    }
+  parts(partSize: number): AsyncGenerator<Uint8Array> {
+    return fileParts(this.#file, partSize);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     this.#file.close();
     return Promise.resolve();
   }
+}
+
+/** Reads an open file from its start in parts of `partSize` bytes (one part in memory). */
+async function* fileParts(file: Deno.FsFile, partSize: number): AsyncGenerator<Uint8Array> {
+  await file.seek(0, Deno.SeekMode.Start);
+  while (true) {
+    const part = new Uint8Array(partSize);
+    let filled = 0;
+    while (filled < partSize) {
+      const read = await file.read(part.subarray(filled));
+      if (read === null) break;
+      filled += read;
+    }
+    if (filled > 0) yield part.subarray(0, filled);
+    if (filled < partSize) return;
+  }
+}
+
+/**
+ * Uploads a local file: hashed in a first read, then sent in one PUT or as a
+ * multipart upload read from the file itself, so no spool copy is made.
+ * `request.body` is ignored.
+ */
+export async function uploadFile(
+  client: S3Client,
+  request: UploadRequest,
+  file: Deno.FsFile,
+): Promise<PutResult> {
+  const hasher = new ContentHasher();
+  for await (const part of fileParts(file, request.partSize)) hasher.update(part);
+  const sha256 = hasher.digest();
+  if (hasher.size <= request.partSize) {
+    const bytes = new Uint8Array(hasher.size);
+    let filled = 0;
+    for await (const part of fileParts(file, request.partSize)) {
+      bytes.set(part, filled);
+      filled += part.byteLength;
+    }
+    if (filled !== hasher.size) throw new Error(`the file changed while it was uploaded`);
+    return await putSingle(client, request, bytes, sha256);
+  }
+  return await putMultipart(client, request, {
+    size: hasher.size,
+    sha256,
+    parts: () => fileParts(file, request.partSize),
+  });
 }
 
 function spoolError(error: unknown, where: string, input: string) {

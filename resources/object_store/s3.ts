@@ -42,7 +42,7 @@ import { DEFAULT_CONTENT_TYPE, normalizeMetadata, splitStoredMetadata } from "./
 import { resolvePageSize } from "./_paging.ts";
 import { assertRange, rangeHeader } from "./_range.ts";
 import { fromS3Error, isNoSuchBucket, isNotFound, type S3CallContext } from "./_s3_errors.ts";
-import { copySource, stripQuotes, uploadObject } from "./_s3_upload.ts";
+import { copySource, stripQuotes, uploadFile, uploadObject } from "./_s3_upload.ts";
 import { redactUrl } from "../../core/secrets.ts";
 import type {
   GetOptions,
@@ -220,6 +220,38 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
       });
     } catch (error) {
       await discardBody(body);
+      throw fromS3Error(error, this.#context("write", bucket, key));
+    }
+  }
+
+  /**
+   * Uploads a local file without spooling it: hashed in a first read, then
+   * sent from the file itself (one PUT, or a multipart upload of its parts).
+   * The file must not change meanwhile.
+   */
+  override async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    validateBucket(bucket);
+    validateKey(bucket, key);
+    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
+    const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
+    using file = await Deno.open(path, { read: true });
+    const request = {
+      bucket,
+      key,
+      body: new Uint8Array(0),
+      contentType,
+      metadata,
+      partSize: this.#partSize,
+      spoolDir: this.#spoolDir,
+    };
+    try {
+      return await uploadFile(this.#client, request, file);
+    } catch (error) {
       throw fromS3Error(error, this.#context("write", bucket, key));
     }
   }

@@ -1046,6 +1046,37 @@ Deno.test("s3 store: a failing stream sends nothing and leaves no spool file", a
   }
 });
 
+Deno.test("s3 store: putFile uploads from the file itself, never through the spool", async () => {
+  await using server = await startS3rver();
+  const dir = await Deno.makeTempDir({ prefix: "putfile-" });
+  try {
+    await using store = new S3ObjectStore({
+      endpoint: server.endpoint,
+      credentials: server.credentials,
+      spoolDir: `${dir}/no/such/folder`, // any spooling would fail
+    });
+    await store.ensureBucket("lake");
+    for (const size of [17 * MiB + 3, 3 * MiB]) {
+      const bytes = patternBytes(size, size);
+      await Deno.writeFile(`${dir}/f.bin`, bytes);
+      const written = await store.putFile("lake", `f/${size}.bin`, `${dir}/f.bin`, {
+        metadata: { mongodb_doc_id: "d7" },
+      });
+      assert.deepEqual(written, { etag: written.etag, size, sha256: sha256(bytes) });
+      const head = await store.head("lake", `f/${size}.bin`);
+      assert.equal(head?.sha256, sha256(bytes));
+      assert.equal(head?.metadata.mongodb_doc_id, "d7");
+      assert.equal(sha256(await store.getBytes("lake", `f/${size}.bin`)), sha256(bytes));
+    }
+    assert.equal(
+      server.requests.filter((r) => r.startsWith("POST /lake/f/17825795.bin?uploads")).length,
+      1,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("s3 store: a failing part aborts its multipart upload", async () => {
   await using server = await startS3rver();
   await using proxy = faultProxy(server.endpoint, (request, url) => {
