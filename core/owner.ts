@@ -58,15 +58,37 @@ function procPidExists(pid: number): boolean | undefined {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      // No /proc at all (not Linux): cannot tell.
       try {
         Deno.statSync("/proc/self");
         return false;
       } catch {
-        return undefined;
+        // No /proc, or reads outside the grants read as missing (`--ignore-read`).
       }
     }
-    return undefined; // no permission to read /proc: cannot tell
+    return killZeroExists(pid);
+  }
+}
+
+/**
+ * `kill -0 PID` where this process may run `kill` and nothing else tells:
+ * the least-privilege tasks are not granted `/proc` (its `self/environ` would
+ * hand every variable to any dependency), so without this a process killed
+ * on this host would only be known dead once its lease lapsed.
+ */
+function killZeroExists(pid: number): boolean | undefined {
+  if (Deno.permissions.querySync({ name: "run", command: "kill" }).state !== "granted") {
+    return undefined;
+  }
+  try {
+    const out = new Deno.Command("kill", {
+      args: ["-0", String(pid)],
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    if (out.success) return true;
+    return /no such process/i.test(new TextDecoder().decode(out.stderr)) ? false : undefined;
+  } catch {
+    return undefined; // no `kill` program here: cannot tell
   }
 }
 

@@ -26,8 +26,9 @@
  *   (`dbt`). The embedded defaults need none but Open-Meteo's.
  * - **run**: the Deno executable when native GDAL may be used
  *   (`GDAL_ENGINE` auto/native: its host processes) or a new PGlite data dir
- *   is to be made (initdb in a child); `kill` (the PGlite lock's liveness
- *   check); `exec://` notifier programs; `git` and `tar` for `dbt deps`.
+ *   is to be made (initdb in a child); `kill` (`kill -0`: the PGlite lock's
+ *   and the run owners' liveness checks, as `/proc` is not granted);
+ *   `exec://` notifier programs; `git` and `tar` for `dbt deps`.
  * - **ffi**: only DuckDB (`WAREHOUSE_URL=duckdb:`, or `dbt` on a DuckDB
  *   target), limited to the npm cache where its native addon lives.
  * - **sys**: `hostname` (run owners and the warehouse lock tell this
@@ -194,7 +195,9 @@ export function taskPermissions(
   if (config.GDAL_ENGINE !== "wasm" || (pglite && !pgliteCreated(config, at, exists))) {
     run.add(context.execPath);
   }
-  if (pglite) run.add("kill");
+  // `kill -0`: the PGlite lock's liveness check, and how run owners, tick claims and alert
+  // deliveries of a process killed on this host are known dead at once (no /proc grant).
+  run.add("kill");
   if (/^duckdb:/.test(config.WAREHOUSE_URL)) ffi.add(npmCache);
   const sys = new Set(["hostname"]);
   // graphile-worker (the Postgres run queue) looks up os.homedir() at start.

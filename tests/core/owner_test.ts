@@ -54,3 +54,43 @@ Deno.test("isGoneHere reads /proc on this machine: a finished child is gone, thi
   assert.equal(isGoneHere({ instanceId: "child", host: self.host, pid: child.pid }), true);
   assert.equal(isGoneHere({ instanceId: "other", host: self.host, pid: 1 }), false, "pid 1 exists");
 });
+
+Deno.test("isGoneHere without /proc (the least-privilege tasks) asks `kill -0` when it may run kill, else cannot tell", async () => {
+  const dead = new Deno.Command(Deno.execPath(), { args: ["eval", "0"] }).spawn();
+  await dead.status;
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/probe.ts`;
+    const owner = new URL("../../core/owner.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { isGoneHere, processOwner } from ${JSON.stringify(owner)};
+const self = processOwner();
+console.log(JSON.stringify([
+  isGoneHere({ instanceId: "dead", host: self.host, pid: ${dead.pid} }),
+  isGoneHere({ instanceId: "alive", host: self.host, pid: ${Deno.pid} }),
+]));`,
+    );
+    const root = new URL("../..", import.meta.url).pathname;
+    // As under launch.ts: reads outside the grants (so /proc too) read as missing.
+    const answer = async (extra: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--ignore-read",
+          `--allow-read=${root},${dir}`,
+          "--allow-sys=hostname",
+          ...extra,
+          script,
+        ],
+        stderr: "inherit",
+      }).output();
+      assert.ok(out.success);
+      return JSON.parse(new TextDecoder().decode(out.stdout));
+    };
+    assert.deepEqual(await answer(["--allow-run=kill"]), [true, false], "kill -0 tells");
+    assert.deepEqual(await answer([]), [false, false], "nothing tells: only the lease will");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -86,7 +86,7 @@ Deno.test("servers: each URL's host:port, socket folders, AWS for a bare s3://, 
     "minio:9000",
   ]);
   assert.ok(p.read.includes("/run/postgresql") && p.write.includes("/run/postgresql"));
-  assert.deepEqual(p.run, []); // no PGlite, no native GDAL
+  assert.deepEqual(p.run, ["kill"]); // no PGlite, no native GDAL: only `kill -0` for run owners
   const aws = permissions("materialize", { LAKE_URL: "s3://?region=eu-west-1" });
   assert.ok(aws.net.includes("*.amazonaws.com"));
   const mongo = permissions("materialize", { LEDGER_URL: "mongodb://m1,m2:27018/ledger" });
