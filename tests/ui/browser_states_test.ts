@@ -25,8 +25,6 @@ const mainText = (page: import("puppeteer-core").Page) =>
 Deno.test({
   name: "browser: a store where nothing ran and no lake, ledger or warehouse: every page says so",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const { graph, release } = fixtureGraph();
     const server = await serveUi({ graph, store: new MemoryRunStore(), port: 0 });
@@ -72,8 +70,6 @@ Deno.test({
 Deno.test({
   name: "browser: unknown things and malformed parameters show a readable 404/400 page, no stack",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const { graph, release } = fixtureGraph();
     const server = await serveUi({
@@ -127,8 +123,6 @@ Deno.test({
 Deno.test({
   name: "browser: a run launched elsewhere shows up live in the open run list and asset page",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const { graph, release } = fixtureGraph();
     const server = await serveUi({ graph, store: new MemoryRunStore(), port: 0 });

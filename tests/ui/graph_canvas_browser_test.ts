@@ -38,8 +38,6 @@ Deno.test({
   name:
     "browser: a graph above CANVAS_NODES assets is drawn on a canvas that searches, colours live and opens assets",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const graph = bigGraph();
     const store = new MemoryRunStore();
