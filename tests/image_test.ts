@@ -186,8 +186,6 @@ Deno.test("Dockerfile: parsed the way this test reads it", () => {
 
 Deno.test({
   name: "image layout: every group materializes from a read-only tree as an unprivileged user",
-  // Child processes and a cache copy: nothing of this process leaks.
-  sanitizeResources: false,
   async fn(t) {
     await using image = await layout();
     assert.equal(image.spec.user, "deno", "the image runs as the unprivileged `deno` user");

@@ -87,8 +87,6 @@ Deno.test({
   name:
     "3 workers + daemon: 200 runs each once, limits held; a worker and the coordinator killed -9 and PostgreSQL restarted mid-run lose, double and strand none",
   ignore: await needs("postgres"),
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using pg = await startPostgres({ durable: true });
   await using box = await sandbox();
