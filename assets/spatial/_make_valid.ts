@@ -9,7 +9,7 @@
 // needed it: on a 2.6M-polygon Shapefile with one bowtie in a thousand that
 // second conversion was most of the wasm engine's time (bench/spatial.ts).
 
-import type { GdalScratch } from "../../resources/spatial/gdal.ts";
+import { type GdalScratch, SCRATCH_GPKG_OPTIONS } from "../../resources/spatial/gdal.ts";
 import { openSqlite } from "../../resources/_sqlite.ts";
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -81,12 +81,7 @@ export async function makeValidInPlace(
   const flagged = await scratch.gdal.ogr2ogr(
     gpkg,
     [
-      "-f",
-      "GPKG",
-      "-lco",
-      "GEOMETRY_NAME=geom",
-      "-lco",
-      "SPATIAL_INDEX=NO",
+      ...SCRATCH_GPKG_OPTIONS,
       "-nln",
       "flagged",
       "-dialect",
@@ -104,12 +99,7 @@ export async function makeValidInPlace(
     const fixed = await scratch.gdal.ogr2ogr(
       flagged,
       [
-        "-f",
-        "GPKG",
-        "-lco",
-        "GEOMETRY_NAME=geom",
-        "-lco",
-        "SPATIAL_INDEX=NO",
+        ...SCRATCH_GPKG_OPTIONS,
         "-nln",
         "fixed",
         "-makevalid",

@@ -13,7 +13,7 @@
 
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
-import type { GdalScratch } from "../../resources/spatial/gdal.ts";
+import { type GdalScratch, SCRATCH_GPKG_OPTIONS } from "../../resources/spatial/gdal.ts";
 import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
@@ -112,12 +112,7 @@ async function convertLayer(
     scratch.gdal.ogr2ogr(
       gdalPath,
       [
-        "-f",
-        "GPKG",
-        "-lco",
-        "GEOMETRY_NAME=geom",
-        "-lco",
-        "SPATIAL_INDEX=NO",
+        ...SCRATCH_GPKG_OPTIONS,
         "-nln",
         "input",
         // Fresh feature ids: a source id that repeats (a GeoJSON integer `id`

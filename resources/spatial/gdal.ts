@@ -213,3 +213,17 @@ export function labelOf(file: string, open?: OpenOptions): string {
 /** What to do about a CRS GDAL does not know. */
 export const CRS_ADVICE =
   "Declare a CRS from the EPSG registry (e.g. EPSG:4326) that PROJ knows, as AUTHORITY:CODE.";
+
+/**
+ * ogr2ogr options for a scratch GeoPackage: the geometry column is `geom`
+ * (what the SQL over scratch tables names) and no spatial index, which a
+ * table read once from start to end never pays back.
+ */
+export const SCRATCH_GPKG_OPTIONS: readonly string[] = [
+  "-f",
+  "GPKG",
+  "-lco",
+  "GEOMETRY_NAME=geom",
+  "-lco",
+  "SPATIAL_INDEX=NO",
+];

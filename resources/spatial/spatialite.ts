@@ -9,7 +9,7 @@
 
 import path from "node:path";
 import { openSqlite } from "../_sqlite.ts";
-import type { GdalEngine, GdalScratch } from "./gdal.ts";
+import { type GdalEngine, type GdalScratch, SCRATCH_GPKG_OPTIONS } from "./gdal.ts";
 import { wasmGdal } from "./gdal_wasm.ts";
 import {
   assertTableName,
@@ -19,8 +19,6 @@ import {
   type Workspace,
   workspaceName,
 } from "./engine.ts";
-
-const GPKG_OPTIONS = ["-f", "GPKG", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=NO"];
 
 /** Reads the attribute column names of a GeoPackage layer. */
 function gpkgColumns(file: string, table: string): string[] {
@@ -56,7 +54,7 @@ class SpatialiteWorkspace implements Workspace {
     await Deno.copyFile(source.path, this.#scratch.hostPath(staged));
     await this.#scratch.gdal.ogr2ogr(
       this.#scratch.gdalPath(staged),
-      [...GPKG_OPTIONS, "-nln", table, "-a_srs", `EPSG:${srid}`, source.table],
+      [...SCRATCH_GPKG_OPTIONS, "-nln", table, "-a_srs", `EPSG:${srid}`, source.table],
       table,
     );
     await Deno.remove(this.#scratch.hostPath(staged));
@@ -81,7 +79,7 @@ class SpatialiteWorkspace implements Workspace {
     try {
       await this.#scratch.gdal.ogr2ogr(
         this.#scratch.gdalPath(this.#file(first)),
-        [...GPKG_OPTIONS, "-dialect", "SQLite", "-sql", sql, "-nln", into],
+        [...SCRATCH_GPKG_OPTIONS, "-dialect", "SQLite", "-sql", sql, "-nln", into],
         into,
       );
     } catch (error) {
