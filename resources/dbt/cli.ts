@@ -253,22 +253,14 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
 
 /** The unique ids the selection, the selector and the command's resource types pick. */
 async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<string> | number> {
-  const { values, io } = inv;
+  const { values } = inv;
   const state = values.state ? await readState(values.state) : {};
-  let select = inv.args.select;
-  if (values.selector) {
-    const def = project.selectors[values.selector];
-    if (def === undefined) {
-      io.err(
-        `selector '${values.selector}' is not in selectors.yml (known: ${
-          Object.keys(project.selectors).join(", ") || "none"
-        })`,
-      );
-      return 2;
-    }
-    select = [...select, ...selectorTerms(def)];
-  }
-  const chosen = selectNodes(project, select, inv.args.exclude, state);
+  // As dbt: the default selector applies only when the command selects nothing itself.
+  const selector = values.selector ??
+    (inv.args.select.length === 0 && inv.args.exclude.length === 0
+      ? project.defaultSelector
+      : undefined);
+  const chosen = selectNodes(project, inv.args.select, inv.args.exclude, state, selector);
   const kinds = values["resource-type"];
   const ofCommand: Readonly<Record<string, readonly string[]>> = {
     run: ["model"],
@@ -448,20 +440,6 @@ async function findProjectDir(
     }
   }
   return "dbt";
-}
-
-function selectorTerms(definition: unknown): string[] {
-  if (typeof definition === "string") return [definition];
-  if (typeof definition !== "object" || definition === null) return [];
-  const d = definition as Record<string, unknown>;
-  if (Array.isArray(d.union)) return d.union.flatMap(selectorTerms);
-  if (typeof d.method === "string" && d.value !== undefined) {
-    const parents = d.parents === true ? "+" : "";
-    const children = d.children === true ? "+" : "";
-    return [`${parents}${d.method === "fqn" ? "" : `${d.method}:`}${String(d.value)}${children}`];
-  }
-  if (d.definition !== undefined) return selectorTerms(d.definition);
-  return [];
 }
 
 async function readState(dir: string): Promise<SelectionState> {

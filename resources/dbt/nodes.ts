@@ -391,6 +391,8 @@ export interface DbtProject {
   readonly onRunEnd: readonly string[];
   /** `selectors.yml` definitions, by name. */
   readonly selectors: Readonly<Record<string, unknown>>;
+  /** The selectors.yml selector with `default: true`: used when a command selects nothing. */
+  readonly defaultSelector?: string;
   /** Things worth a look that do not stop loading. */
   readonly warnings: readonly string[];
   /**

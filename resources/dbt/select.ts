@@ -5,7 +5,9 @@
  * `source:raw.orders`, `resource_type:seed`, `package:dbt_utils`,
  * `test_type:unit`, `state:modified`, `state:new`, `result:error`, or a bare
  * name / fqn glob) with graph operators (`+x`, `x+`, `2+x`, `x+1`, `@x`).
- * Tests follow the nodes they read ("eager" indirect selection).
+ * Tests follow the nodes they read ("eager" indirect selection). A named
+ * selector of selectors.yml (`--selector`) is read whole: union,
+ * intersection, exclude, graph keywords, shorthand and inheritance.
  *
  * @module
  */
@@ -161,6 +163,7 @@ export function selectNodes(
   select: readonly string[],
   exclude: readonly string[] = [],
   state: SelectionState = {},
+  selector?: string,
 ): Set<string> {
   const all = items(project);
   const byId = new Map(all.map((i) => [i.id, i]));
@@ -195,6 +198,18 @@ export function selectNodes(
     const colon = body.indexOf(":");
     const method = colon > 0 && !body.startsWith("http") ? body.slice(0, colon) : "";
     const value = colon > 0 ? body.slice(colon + 1) : body;
+    return expand(text, method, value, {
+      parents: up === undefined ? 0 : up === "" ? Infinity : Number(up),
+      children: down === undefined ? 0 : down === "" ? Infinity : Number(down),
+      childrensParents: at !== undefined,
+    });
+  };
+  const expand = (
+    text: string,
+    method: string,
+    value: string,
+    graph: { parents: number; children: number; childrensParents: boolean },
+  ): Set<string> => {
     let base: Set<string>;
     try {
       base = new Set(all.filter((i) => matches(i, method, value, state)).map((i) => i.id));
@@ -211,17 +226,9 @@ export function selectNodes(
     const out = new Set(base);
     const parentsOf = (id: string) => byId.get(id)?.parents ?? [];
     const childrenOf = (id: string) => children.get(id) ?? [];
-    if (up !== undefined) {
-      for (const id of walk(base, parentsOf, up === "" ? Infinity : Number(up))) {
-        out.add(id);
-      }
-    }
-    if (down !== undefined) {
-      for (const id of walk(base, childrenOf, down === "" ? Infinity : Number(down))) {
-        out.add(id);
-      }
-    }
-    if (at) {
+    for (const id of walk(base, parentsOf, graph.parents)) out.add(id);
+    for (const id of walk(base, childrenOf, graph.children)) out.add(id);
+    if (graph.childrensParents) {
       const descendants = walk(base, childrenOf, Infinity);
       for (const id of descendants) out.add(id);
       for (const id of walk([...base, ...descendants], parentsOf, Infinity)) out.add(id);
@@ -237,7 +244,13 @@ export function selectNodes(
     }
     return out;
   };
-  const chosen = select.length === 0 ? new Set(all.map((i) => i.id)) : evaluate(select);
+  const chosen = select.length === 0 && selector === undefined
+    ? new Set(all.map((i) => i.id))
+    : evaluate(select);
+  if (selector !== undefined) {
+    const definitions = project.selectors;
+    for (const id of selectorDefinition(selector, definitions, term, expand, [])) chosen.add(id);
+  }
   // Eager indirect selection: a test follows any node it reads.
   for (const item of all) {
     if (
@@ -249,4 +262,161 @@ export function selectNodes(
   for (const id of evaluate(exclude)) chosen.delete(id);
   for (const id of [...chosen]) if (byId.get(id)?.kind === "source") chosen.delete(id);
   return chosen;
+}
+
+type Term = (text: string) => Set<string>;
+type Expand = (
+  text: string,
+  method: string,
+  value: string,
+  graph: { parents: number; children: number; childrensParents: boolean },
+) => Set<string>;
+
+/** Keys of a method entry of selectors.yml that dbt reads. */
+const METHOD_KEYS = new Set([
+  "method",
+  "value",
+  "parents",
+  "children",
+  "parents_depth",
+  "children_depth",
+  "childrens_parents",
+  "indirect_selection",
+  "exclude",
+]);
+
+function selectorError(name: string, message: string): DbtError {
+  return new DbtError(DbtErrorCode.invalidProject, `selector '${name}': ${message}`, {
+    file: "selectors.yml",
+  });
+}
+
+/**
+ * The ids selector `name` of selectors.yml picks (before tests follow their
+ * nodes): CLI-style strings, `union` / `intersection` lists whose `exclude`
+ * entries are taken out of the list's result, method entries with
+ * `parents` / `children` / `*_depth` / `childrens_parents`, the one-key
+ * shorthand (`tag: nightly`) and `method: selector` naming another selector.
+ * Anything else is refused by name: a definition read wrongly would build
+ * more (or less) than the user chose.
+ */
+function selectorDefinition(
+  name: string,
+  definitions: Readonly<Record<string, unknown>>,
+  term: Term,
+  expand: Expand,
+  seen: readonly string[],
+): Set<string> {
+  if (!Object.hasOwn(definitions, name)) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `selector '${name}' is not in selectors.yml (known: ${
+        Object.keys(definitions).join(", ") || "none"
+      })`,
+      { file: "--selector" },
+    );
+  }
+  if (seen.includes(name)) {
+    throw selectorError(name, `refers to itself (${[...seen, name].join(" -> ")})`);
+  }
+  const chain = [...seen, name];
+  const union = (sets: Iterable<Set<string>>) => {
+    const out = new Set<string>();
+    for (const set of sets) for (const id of set) out.add(id);
+    return out;
+  };
+  const list = (key: string, entries: unknown): Set<string> => {
+    if (!Array.isArray(entries)) throw selectorError(name, `'${key}' must be a list`);
+    const include: Set<string>[] = [];
+    const drop: Set<string>[] = [];
+    for (const entry of entries) {
+      const e = entry as Record<string, unknown> | null;
+      if (
+        typeof e === "object" && e !== null && !Array.isArray(e) && Object.keys(e).length === 1 &&
+        "exclude" in e
+      ) {
+        drop.push(list("exclude", e.exclude));
+      } else include.push(node(entry));
+    }
+    let out: Set<string>;
+    if (key === "intersection") {
+      const [first, ...rest] = include;
+      out = new Set([...(first ?? [])].filter((id) => rest.every((s) => s.has(id))));
+    } else out = union(include);
+    for (const id of union(drop)) out.delete(id);
+    return out;
+  };
+  const node = (definition: unknown): Set<string> => {
+    if (typeof definition === "string") {
+      return union(
+        definition.split(/\s+/).filter((t) => t.length > 0).map((u) => {
+          const parts = u.split(",").map(term);
+          const [first, ...rest] = parts;
+          return new Set([...(first ?? [])].filter((id) => rest.every((p) => p.has(id))));
+        }),
+      );
+    }
+    if (typeof definition !== "object" || definition === null || Array.isArray(definition)) {
+      throw selectorError(name, `cannot read definition ${JSON.stringify(definition)}`);
+    }
+    const d = definition as Record<string, unknown>;
+    const keys = Object.keys(d);
+    if (keys.length === 1 && (keys[0] === "union" || keys[0] === "intersection")) {
+      return list(keys[0], d[keys[0]]);
+    }
+    if (keys.length === 1 && keys[0] === "exclude") {
+      throw selectorError(name, "'exclude' only goes inside a union or intersection list");
+    }
+    if (!("method" in d)) {
+      if (keys.length === 1 && keys[0] !== undefined) {
+        return node({ method: keys[0], value: d[keys[0]] });
+      }
+      throw selectorError(name, `an entry needs method and value (got ${keys.join(", ")})`);
+    }
+    const unknown = keys.filter((k) => !METHOD_KEYS.has(k));
+    if (unknown.length > 0) {
+      throw selectorError(
+        name,
+        `unsupported key(s) ${unknown.join(", ")} (supported: ${[...METHOD_KEYS].join(", ")})`,
+      );
+    }
+    const method = String(d.method);
+    const value = d.value;
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      throw selectorError(name, `method '${method}' needs a value`);
+    }
+    if (d.indirect_selection !== undefined && d.indirect_selection !== "eager") {
+      throw selectorError(
+        name,
+        `indirect_selection: ${
+          String(d.indirect_selection)
+        } is not supported (tests follow the nodes they read: eager)`,
+      );
+    }
+    // As dbt: a depth counts only with its flag on (`parents_depth` needs `parents: true`).
+    const depth = (flag: string, depthKey: string): number => {
+      const given = d[depthKey];
+      if (
+        given !== undefined && (typeof given !== "number" || !Number.isInteger(given) || given < 0)
+      ) {
+        throw selectorError(name, `'${depthKey}' must be a whole number`);
+      }
+      return d[flag] === true ? (given as number | undefined) ?? Infinity : 0;
+    };
+    const out = method === "selector"
+      ? selectorDefinition(String(value), definitions, term, expand, chain)
+      : expand(`${method}:${String(value)}`, method === "fqn" ? "" : method, String(value), {
+        parents: depth("parents", "parents_depth"),
+        children: depth("children", "children_depth"),
+        childrensParents: d.childrens_parents === true,
+      });
+    if (d.exclude !== undefined) { for (const id of list("exclude", d.exclude)) out.delete(id); }
+    return out;
+  };
+  let definition = definitions[name];
+  if (
+    typeof definition === "object" && definition !== null && !Array.isArray(definition) &&
+    "definition" in definition
+  ) definition = (definition as { definition: unknown }).definition;
+  return node(definition);
 }

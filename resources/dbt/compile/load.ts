@@ -169,6 +169,7 @@ export async function loadProject(
     onRunStart: projectHooks("on-run-start"),
     onRunEnd: projectHooks("on-run-end"),
     selectors: props.selectors,
+    ...(props.defaultSelector === undefined ? {} : { defaultSelector: props.defaultSelector }),
     warnings,
     compileNode: compiled.compileNode,
     renderHook: compiled.renderHook,

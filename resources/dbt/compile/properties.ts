@@ -77,6 +77,8 @@ export interface Properties {
   docText: (text: string) => string;
   /** selectors.yml. */
   readonly selectors: Readonly<Record<string, unknown>>;
+  /** The selectors.yml selector with `default: true`. */
+  readonly defaultSelector?: string;
   /** Notes that do not stop loading. */
   readonly warnings: readonly string[];
 }
@@ -224,6 +226,7 @@ export function collectProperties(read: ReadProject): Properties {
       docText = fn;
     },
     selectors: read.selectors,
+    ...(read.defaultSelector === undefined ? {} : { defaultSelector: read.defaultSelector }),
     warnings,
   };
   return props;

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { listPaths, listSources, type ProjectSource } from "../_files.ts";
 import { CACHE_FILE, ParseCache } from "../_cache.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
 import { type ProjectFile, readProjectFile } from "./project_file.ts";
 import { readTarget, type Target } from "./profiles.ts";
 import { parseYaml, type YamlFile } from "./yaml.ts";
@@ -99,25 +100,58 @@ export interface ReadProject {
   readonly env: (name: string) => string | undefined;
   /** selectors.yml definitions by name. */
   readonly selectors: Readonly<Record<string, unknown>>;
+  /** The selector with `default: true`, used when a command selects nothing itself. */
+  readonly defaultSelector?: string;
 }
 
-/** `selectors.yml`: `selectors: [{name, definition}]`, by name. */
-async function readSelectors(dir: string): Promise<Record<string, unknown>> {
+/**
+ * `selectors.yml`: `selectors: [{name, definition, default}]`, definitions by
+ * name and the one marked `default: true`. A Jinja `default` is refused by
+ * name (it is not rendered here), as are two defaults (dbt refuses them too).
+ */
+async function readSelectors(
+  dir: string,
+): Promise<{ selectors: Record<string, unknown>; defaultSelector?: string }> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/selectors.yml`);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return {};
+    if (error instanceof Deno.errors.NotFound) return { selectors: {} };
     throw error;
   }
   const file = parseYaml(text, "selectors.yml", SelectorsSchema);
-  return Object.fromEntries(file.value.selectors.map((s) => [s.name, s.definition]));
+  const entries = file.value.selectors;
+  for (const s of entries) {
+    if (s.default !== undefined && typeof s.default !== "boolean") {
+      throw new DbtError(
+        DbtErrorCode.unsupported,
+        `selector '${s.name}': default: ${
+          JSON.stringify(s.default)
+        } is not supported (write true or false; Jinja in default is not rendered)`,
+        { file: "selectors.yml" },
+      );
+    }
+  }
+  const defaults = entries.filter((s) => s.default === true).map((s) => s.name);
+  if (defaults.length > 1) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `selectors ${defaults.join(", ")} all set default: true; only one may`,
+      { file: "selectors.yml" },
+    );
+  }
+  const selectors = Object.fromEntries(entries.map((s) => [s.name, s.definition]));
+  return defaults[0] === undefined ? { selectors } : { selectors, defaultSelector: defaults[0] };
 }
 
 const SelectorsSchema = z.looseObject({
-  selectors: z.array(z.looseObject({ name: z.string().min(1), definition: z.unknown() })).default(
-    [],
-  ),
+  selectors: z.array(
+    z.looseObject({
+      name: z.string().min(1),
+      definition: z.unknown(),
+      default: z.union([z.boolean(), z.string()]).optional(),
+    }),
+  ).default([]),
 });
 
 /** Reads the project in `dir` and its installed packages. */
@@ -149,7 +183,7 @@ export async function readProject(
     packages.push(await readPackage(packageDir, prefix, packageFile, cache));
   }
   const selectors = await readSelectors(dir);
-  return { dir, projectFile, target, vars, targetPath, packages, cache, env, selectors };
+  return { dir, projectFile, target, vars, targetPath, packages, cache, env, ...selectors };
 }
 
 /** The target folder: absolute stays; relative goes under `targetDir`, else the project. */

@@ -1,0 +1,134 @@
+/**
+ * selectors.yml as dbt reads it (#18 item 14, `--selector`): `union` and
+ * `intersection` lists, `exclude` inside a list or on a method entry (always
+ * a set difference, applied last), graph keywords with depths, the
+ * key-value shorthand, `method: selector` inheritance, the `default: true`
+ * selector, and refusals by name of what would otherwise select the wrong
+ * nodes (an unknown key, a non-eager indirect selection, a Jinja default).
+ */
+
+import assert from "node:assert/strict";
+import { DbtError, DbtErrorCode, loadProject } from "../../../resources/dbt/mod.ts";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
+import { selectNodes } from "../../../resources/dbt/select.ts";
+import { writeProject } from "./_fixture.ts";
+
+// a -> b -> c -> d, e apart; tags: b and c are nightly, c and e finance.
+const MODELS = {
+  "models/a.sql": "select 1 as id",
+  "models/b.sql": "{{ config(tags=['nightly']) }}select * from {{ ref('a') }}",
+  "models/c.sql": "{{ config(tags=['nightly', 'finance']) }}select * from {{ ref('b') }}",
+  "models/d.sql": "select * from {{ ref('c') }}",
+  "models/e.sql": "{{ config(tags=['finance']) }}select 2 as id",
+};
+
+const SELECTORS = `selectors:
+  - name: both
+    definition:
+      intersection:
+        - tag: nightly
+        - method: tag
+          value: finance
+  - name: nightly_not_finance
+    definition:
+      union:
+        - 'tag:nightly'
+        - exclude:
+            - tag: finance
+  - name: up_one
+    definition:
+      method: fqn
+      value: c
+      parents: true
+      parents_depth: 1
+      exclude: ['tag:finance']
+  - name: down_all
+    definition: {method: fqn, value: b, children: true}
+  - name: inherits
+    definition:
+      intersection:
+        - method: selector
+          value: down_all
+        - exclude: [d]
+  - name: bad_key
+    definition: {method: tag, value: nightly, parent: true}
+  - name: cautious
+    definition: {method: tag, value: nightly, indirect_selection: cautious}
+  - name: loop
+    definition: {method: selector, value: loop}
+`;
+
+function models(ids: Iterable<string>): string[] {
+  return [...ids].filter((id) => id.startsWith("model.")).map((id) => id.slice(11)).sort();
+}
+
+Deno.test("selectors.yml: intersection, exclude, depths, shorthand and inheritance", async () => {
+  await using project = await writeProject({ ...MODELS, "selectors.yml": SELECTORS });
+  const p = await loadProject(project.dir, { cache: false, env: () => undefined });
+  const pick = (name: string) => models(selectNodes(p, [], [], {}, name));
+  assert.deepEqual(pick("both"), ["c"]);
+  assert.deepEqual(pick("nightly_not_finance"), ["b"]);
+  assert.deepEqual(pick("up_one"), ["b"]);
+  assert.deepEqual(pick("down_all"), ["b", "c", "d"]);
+  assert.deepEqual(pick("inherits"), ["b", "c"]);
+  // --select and --selector together: their union.
+  assert.deepEqual(models(selectNodes(p, ["e"], [], {}, "both")), ["c", "e"]);
+  for (
+    const [name, pattern] of [
+      ["bad_key", /selector 'bad_key': unsupported key\(s\) parent/],
+      ["cautious", /indirect_selection: cautious is not supported/],
+      ["loop", /refers to itself \(loop -> loop\)/],
+      ["nope", /selector 'nope' is not in selectors\.yml \(known: both, /],
+    ] as const
+  ) {
+    assert.throws(() => selectNodes(p, [], [], {}, name), (error) => {
+      assert.ok(error instanceof DbtError, String(error));
+      assert.equal(error.code, DbtErrorCode.invalidProject);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  }
+});
+
+async function ls(dir: string, ...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runDbtCli(
+    ["ls", "--project-dir", dir, "--resource-type", "model", "--output", "name", ...args],
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+    { env: () => undefined },
+  );
+  return { code, names: out.sort(), err: err.join("\n") };
+}
+
+Deno.test("selectors.yml: the default selector applies only when the command selects nothing", async () => {
+  const selectors = (second: string) =>
+    `selectors:\n  - name: fin\n    default: true\n    definition: 'tag:finance'\n${second}`;
+  await using project = await writeProject({
+    ...MODELS,
+    "selectors.yml": selectors("  - name: other\n    definition: a\n"),
+  });
+  assert.deepEqual((await ls(project.dir)).names, ["c", "e"]);
+  assert.deepEqual((await ls(project.dir, "-s", "a")).names, ["a"]);
+  assert.deepEqual((await ls(project.dir, "--exclude", "a")).names, ["b", "c", "d", "e"]);
+  assert.deepEqual((await ls(project.dir, "--selector", "other")).names, ["a"]);
+  const failed = await ls(project.dir, "--selector", "both");
+  assert.equal(failed.code, 2);
+  assert.match(failed.err, /selector 'both' is not in selectors\.yml \(known: fin, other\)/);
+
+  await Deno.writeTextFile(
+    `${project.dir}/selectors.yml`,
+    selectors("  - name: other\n    default: true\n    definition: a\n"),
+  );
+  const two = await ls(project.dir);
+  assert.equal(two.code, 2);
+  assert.match(two.err, /selectors fin, other all set default: true; only one may/);
+
+  await Deno.writeTextFile(
+    `${project.dir}/selectors.yml`,
+    selectors("  - name: other\n    default: \"{{ target.name == 'prod' }}\"\n    definition: a\n"),
+  );
+  const jinja = await ls(project.dir);
+  assert.equal(jinja.code, 2);
+  assert.match(jinja.err, /selector 'other': default: .* is not supported \(write true or false/);
+});
