@@ -31,15 +31,26 @@ export class ParseCache {
   readonly #static = new Map<string, unknown>();
   readonly #usedStatic = new Map<string, unknown>();
   #misses = 0;
+  #persistent = false;
 
   /** An empty cache (nothing is read or written unless {@linkcode read} and {@linkcode write} are called). */
   static empty(): ParseCache {
     return new ParseCache();
   }
 
+  /**
+   * Whether this cache came from {@linkcode read} (a load that will write it):
+   * an {@linkcode empty} one is never written, so callers skip computing its
+   * keys (a sha256 per file and per model).
+   */
+  get persistent(): boolean {
+    return this.#persistent;
+  }
+
   /** Reads the cache file; a missing, foreign or corrupt one gives an empty cache. */
   static async read(path: string): Promise<ParseCache> {
     const cache = new ParseCache();
+    cache.#persistent = true;
     let raw: unknown;
     try {
       raw = JSON.parse(await Deno.readTextFile(path));

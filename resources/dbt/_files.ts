@@ -84,11 +84,21 @@ const TEXTS_MAX = 50_000;
 const RACY_MS = 2_000;
 
 function readText(path: string): string {
+  const known = TEXTS.get(path);
+  if (known === undefined) {
+    // A first read takes no stat (a stat costs about half a small file's read, and most
+    // processes load once): the entry's unknown time makes the next load read it again,
+    // with its stat.
+    const readAt = Date.now();
+    const text = Deno.readTextFileSync(path);
+    TEXTS.set(path, { size: -1, mtime: -1, readAt, text });
+    if (TEXTS.size > TEXTS_MAX) TEXTS.delete(TEXTS.keys().next().value as string);
+    return text;
+  }
   const stat = Deno.statSync(path);
   const mtime = stat.mtime?.getTime() ?? -1;
-  const known = TEXTS.get(path);
   if (
-    known && known.size === stat.size && known.mtime === mtime && mtime >= 0 &&
+    known.size === stat.size && known.mtime === mtime && mtime >= 0 &&
     mtime < known.readAt - RACY_MS
   ) return known.text;
   // Wall time, not a Clock: it is compared with the file system's mtimes, which a fake clock does not move.

@@ -10,7 +10,7 @@ import type { JinjaEnv } from "../jinja/env.ts";
 import type { TestNode } from "../nodes.ts";
 import { folderConfig } from "../project/project_file.ts";
 import type { ReadProject } from "../project/read.ts";
-import { genericTestsOf, type ModelProperties } from "../project/schema_yml.ts";
+import { genericTestsOf, type GenericTestSpec } from "../project/schema_yml.ts";
 import { isDisabled } from "./configs.ts";
 import type { CompiledNodes } from "./renderer.ts";
 import type { Scopes } from "./scopes.ts";
@@ -39,7 +39,7 @@ const ENTRY_TESTS = new WeakMap<object, { key: string; project: object; tests: T
  * node (its SQL inlines other nodes' compiled SQL).
  */
 function entryMemoKey(
-  props: ModelProperties,
+  specs: readonly GenericTestSpec[],
   nodeName: string,
   relationOf: (ref: string) => TestRelation | undefined,
   ctx: TestContext,
@@ -47,7 +47,7 @@ function entryMemoKey(
   const subject = relationOf(nodeName);
   if (!subject || subject.relation.cte !== undefined) return undefined;
   const parts = [subject.uniqueId, subject.relation.toString(), ctx.auditSchema, ctx.database];
-  for (const spec of genericTestsOf(props, [])) {
+  for (const spec of specs) {
     if (!(GENERIC_TESTS as readonly string[]).includes(spec.testName)) return undefined;
     const override = ctx.jinja.findMacro(`test_${spec.testName}`);
     if (override && override.packageName !== "dbt") return undefined; // the project's own version
@@ -103,14 +103,16 @@ export function compileAllTests(
   for (const node of compiled.nodes.values()) {
     const entry = props.entryOf(node.resourceType, node.name);
     if (!entry) continue;
-    const memoKey = entryMemoKey(entry.props, node.name, relationOf, ctx);
+    // Read once: the memo key and the tests both walk the entry's specs.
+    const specs = genericTestsOf(entry.props, entry.path);
+    const memoKey = entryMemoKey(specs, node.name, relationOf, ctx);
     const memo = memoKey === undefined ? undefined : ENTRY_TESTS.get(entry.props);
     if (memo && memo.key === memoKey && memo.project === read.projectFile) {
       tests.push(...memo.tests);
       continue;
     }
     const own: TestNode[] = [];
-    for (const spec of genericTestsOf(entry.props, entry.path)) {
+    for (const spec of specs) {
       if (isDisabled(spec.config.enabled)) continue;
       own.push(compileGenericTest({
         spec,

@@ -196,7 +196,9 @@ function memoStaticParse(
     }
     return found ?? null;
   };
-  if (ctx.key === undefined || !cache || /env_var/.test(text)) return memoed() ?? undefined;
+  if (ctx.key === undefined || !cache?.persistent || /env_var/.test(text)) {
+    return memoed() ?? undefined;
+  }
   // Kept for the next process, keyed by text and context (macros, vars): a file read against
   // other macros or vars is parsed again.
   const key = digest(`${contextDigest(ctx.key)}\0${text}`);

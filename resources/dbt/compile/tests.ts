@@ -140,7 +140,11 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     : subject.relation.relation.toString();
   const dependsOn = [subject.relation.uniqueId];
   let prelude = subject.relation.prelude;
-  let sql: string;
+  // Whether an ephemeral model's SQL is rendered into the test (as CTEs).
+  let ephemeral = subject.relation.relation.cte !== undefined;
+  // The SQL text of a built-in test is written on first use (30k tests of a big project are
+  // mostly never printed); everything that can fail is checked here, at load.
+  let sql: () => string;
   let suffix = "";
   if (custom && !(builtin && custom.packageName === "dbt")) {
     const reads = new Set<string>();
@@ -158,17 +162,19 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         testArgument(value, ctx, reads, scope, yaml.file),
       ]),
     );
-    sql = ctx.jinja.callMacroWith(`test_${shortName}`, namespace, {
+    const rendered = ctx.jinja.callMacroWith(`test_${shortName}`, namespace, {
       ...kwargs,
       model,
       ...(column === undefined ? {} : { column_name: column }),
     }, scope);
+    sql = () => rendered;
     for (const id of reads) if (!dependsOn.includes(id)) dependsOn.push(id);
     for (const id of reads) {
       const parent = id.startsWith("source.")
         ? undefined
         : ctx.resolveRef(id.split(".").at(-1) ?? "");
       if (parent && parent.uniqueId !== subject.relation.uniqueId) {
+        ephemeral ||= parent.relation.cte !== undefined;
         const inner = prelude;
         prelude = (s) => parent.prelude(inner(s));
       }
@@ -182,10 +188,11 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     );
     switch (shortName) {
       case "not_null":
-        sql = `select *\nfrom ${from}\nwhere ${col} is null`;
+        sql = () => `select *\nfrom ${from}\nwhere ${col} is null`;
         break;
       case "unique":
-        sql = `select ${col} as unique_field, count(*) as n_records\nfrom ${from}\n` +
+        sql = () =>
+          `select ${col} as unique_field, count(*) as n_records\nfrom ${from}\n` +
           `where ${col} is not null\ngroup by ${col}\nhaving count(*) > 1`;
         break;
       case "accepted_values": {
@@ -195,7 +202,8 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         }
         const quoteValues = spec.kwargs.quote !== false;
         const list = values.map((v) => quoteValues ? literal(String(v)) : String(v)).join(", ");
-        sql = `with all_values as (\n  select ${col} as value_field, count(*) as n_records\n` +
+        sql = () =>
+          `with all_values as (\n  select ${col} as value_field, count(*) as n_records\n` +
           `  from ${from}\n  group by ${col}\n)\nselect *\nfrom all_values\n` +
           `where value_field not in (${list})`;
         suffix = `__${values.map(String).join("__")}`;
@@ -209,9 +217,11 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         const parent = parseTo(to, ctx) ??
           fail(`'to: ${to}' names no model or source of this project`, DbtErrorCode.unknownRef);
         if (!dependsOn.includes(parent.uniqueId)) dependsOn.push(parent.uniqueId);
+        ephemeral ||= parent.relation.cte !== undefined;
         const inner = prelude;
         prelude = (s) => parent.prelude(inner(s));
-        sql = `with child as (\n  select ${col} as from_field\n  from ${from}\n` +
+        sql = () =>
+          `with child as (\n  select ${col} as from_field\n  from ${from}\n` +
           `  where ${col} is not null\n),\nparent as (\n  select ${
             quoteColumn(field)
           } as to_field\n` +
@@ -229,6 +239,11 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     ...ctx.projectConfig(input.packageName, [name]),
     ...spec.config,
   };
+  let compiledCode: string | undefined;
+  if (ephemeral) {
+    // An ephemeral model's SQL is rendered into the test: its Jinja errors belong to the load.
+    compiledCode = prelude(sql().trim());
+  }
   return {
     uniqueId: `test.${input.packageName}.${name}.${shortHash(`${yaml.file}:${name}`).slice(0, 10)}`,
     name,
@@ -249,7 +264,9 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     description: "",
     dependsOn,
     rawCode: `{{ test_${shortName}(**_dbt_generic_test_kwargs) }}`,
-    compiledCode: prelude(sql.trim()),
+    get compiledCode() {
+      return compiledCode ??= prelude(sql().trim());
+    },
     auditRelation: new Relation(ctx.database, ctx.auditSchema, name),
   };
 }

@@ -56,10 +56,13 @@ export function parseYaml<S extends z.ZodType>(
   const memoKey = `${file}\0${text.length}`;
   const memo = VALIDATED.get(memoKey);
   if (memo && memo.text === text && memo.schema === schema) {
-    cache.keep(digest(`${file}\0${text}`), memo.value); // still written to partial_parse.json
+    // Still written to partial_parse.json.
+    if (cache.persistent) cache.keep(digest(`${file}\0${text}`), memo.value);
     return memo.parsed as YamlFile<z.output<S>>;
   }
-  const value = cache.yaml(digest(`${file}\0${text}`), () => readValue(text, file));
+  const value = cache.persistent
+    ? cache.yaml(digest(`${file}\0${text}`), () => readValue(text, file))
+    : readValue(text, file);
   const parsed = validate(text, file, schema, value);
   VALIDATED.set(memoKey, { text, schema, parsed, value });
   if (VALIDATED.size > VALIDATED_MAX) VALIDATED.delete(VALIDATED.keys().next().value as string);
