@@ -41,7 +41,7 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
   for (const test of project.tests) nodes[test.uniqueId] = testJson(project, test, createdAt);
   const sources: Record<string, Json> = {};
   for (const source of project.sources.values()) {
-    sources[source.uniqueId] = sourceJson(project, source, createdAt);
+    sources[source.uniqueId] = sourceJson(source, createdAt);
   }
   const macros: Record<string, Json> = {};
   for (const macro of project.macros.values()) {
@@ -311,7 +311,7 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number): Json 
     path: generic ? `${test.name}.sql` : test.file.slice(test.file.indexOf("/") + 1),
     original_file_path: test.file,
     unique_id: test.uniqueId,
-    fqn: [project.name, test.name],
+    fqn: [test.packageName, test.name],
     alias: test.name,
     checksum: generic
       ? { name: "none", checksum: "" }
@@ -378,7 +378,7 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number): Json 
   };
 }
 
-function sourceJson(project: DbtProject, source: SourceNode, createdAt: number): Json {
+function sourceJson(source: SourceNode, createdAt: number): Json {
   return {
     database: source.relation.database,
     schema: source.relation.schema,
@@ -388,7 +388,7 @@ function sourceJson(project: DbtProject, source: SourceNode, createdAt: number):
     path: source.file,
     original_file_path: source.file,
     unique_id: source.uniqueId,
-    fqn: [project.name, source.sourceName, source.name],
+    fqn: [source.packageName, source.sourceName, source.name],
     source_name: source.sourceName,
     source_description: source.sourceDescription,
     loader: source.loader,

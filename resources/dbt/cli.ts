@@ -491,7 +491,8 @@ function describeId(project: DbtProject, id: string, output: string): string {
   if (output === "json") {
     return JSON.stringify({ unique_id: id, name, resource_type: id.split(".")[0] });
   }
-  return [project.name, ...(node ? node.fqn.slice(1) : [name])].join(".");
+  // As dbt ls: the fqn, whose first part is the node's package (not the root project's).
+  return (node ? node.fqn : [test?.packageName ?? project.name, name]).join(".");
 }
 
 /** Opens the warehouse the CLI builds in (see the module doc). */

@@ -3,8 +3,9 @@
  * are a union, comma-joined ones an intersection; a term is a method and a
  * value (`tag:nightly`, `path:models/staging`, `config.materialized:table`,
  * `source:raw.orders`, `resource_type:seed`, `package:dbt_utils`,
- * `test_type:unit`, `state:modified`, `state:new`, `result:error`, or a bare
- * name / fqn glob) with graph operators (`+x`, `x+`, `2+x`, `x+1`, `@x`).
+ * `test_type:unit`, `file:orders.sql`, `state:modified`, `state:new`,
+ * `result:error`, or a bare value: a path when it has a slash, a file name
+ * when it ends in .sql/.py/.csv, else an fqn as dbt matches it) with graph operators (`+x`, `x+`, `2+x`, `x+1`, `@x`).
  * Tests follow the nodes they read ("eager" indirect selection). A named
  * selector of selectors.yml (`--selector`) is read whole: union,
  * intersection, exclude, graph keywords, shorthand and inheritance.
@@ -96,12 +97,44 @@ function glob(pattern: string, text: string): boolean {
   return re.test(text);
 }
 
+/**
+ * dbt's `is_selected_node`: the selector names the node (its last fqn part),
+ * or its dot-separated parts are a prefix of the fqn, where a part with a
+ * wildcard matches the rest of the fqn as a glob. dbt-core 1.x misses
+ * `stg_*` for a model in a folder; Fusion matches it, and so do we.
+ */
+function fqnMatch(fqn: readonly string[], selector: string): boolean {
+  if (fqn.length === 0) return false;
+  if (fqn.at(-1) === selector) return true;
+  // A bare wildcard (`stg_*`) also matches a nested node's name, as dbt Fusion does.
+  if (!selector.includes(".") && /[*?]/.test(selector) && glob(selector, fqn.at(-1)!)) return true;
+  const flat = fqn.flatMap((part) => part.split("."));
+  const parts = selector.split(".");
+  if (flat.length < parts.length) return false;
+  for (const [i, part] of parts.entries()) {
+    if (/[*?[\]]/.test(part)) return glob(parts.slice(i).join("."), flat.slice(i).join("."));
+    if (flat[i] !== part) return false;
+  }
+  return true;
+}
+
 function matches(item: Item, method: string, value: string, state: SelectionState): boolean {
   switch (method) {
     case "":
+      // dbt's default method: a value with a slash is a path, one ending in
+      // a node file's extension a file name, anything else an fqn.
+      if (value.includes("/")) return matches(item, "path", value, state);
+      if (/\.(sql|py|csv)$/i.test(value)) return matches(item, "file", value, state);
+      return matches(item, "fqn", value, state);
     case "fqn":
-      return glob(value, item.name) || glob(value, item.fqn.join(".")) ||
-        item.fqn.slice(0, -1).join(".").startsWith(value) && value.includes(".");
+      // As dbt: the fqn with or without its package, so `staging` picks the
+      // models under models/staging and `my_package` a package's nodes.
+      return item.kind !== "source" &&
+        (fqnMatch(item.fqn, value) || fqnMatch(item.fqn.slice(1), value));
+    case "file": {
+      const base = item.file.slice(item.file.lastIndexOf("/") + 1);
+      return glob(value, base) || glob(value, base.replace(/\.[^.]*$/, ""));
+    }
     case "tag":
       return item.tags.some((t) => glob(value, t));
     case "path":
@@ -145,8 +178,8 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       }
       throw new DbtError(
         DbtErrorCode.invalidProject,
-        `unknown selection method '${method}:' (known: tag, path, config.<key>, source, resource_type, ` +
-          "package, fqn, test_type, test_name, state, result)",
+        `unknown selection method '${method}:' (known: tag, path, file, config.<key>, source, ` +
+          "resource_type, package, fqn, test_type, test_name, state, result)",
         { file: "--select" },
       );
     }

@@ -132,3 +132,45 @@ Deno.test("selectors.yml: the default selector applies only when the command sel
   assert.equal(jinja.code, 2);
   assert.match(jinja.err, /selector 'other': default: .* is not supported \(write true or false/);
 });
+
+Deno.test("bare selection values as dbt reads them: folder, package, path, file name, wildcard", async () => {
+  await using project = await writeProject({
+    "models/staging/stg_a.sql": "select 1 as id",
+    "models/marts/orders.sql": "select * from {{ ref('stg_a') }}",
+    "models/marts/schema.yml":
+      "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+    "packages.yml": "packages:\n  - local: pk\n",
+    "pk/dbt_project.yml": "name: pk\nversion: '1.0'\nconfig-version: 2\n",
+    "pk/models/pk_numbers.sql": "select 1 as id",
+    "pk/models/props.yml":
+      "version: 2\nmodels:\n  - name: pk_numbers\n    columns:\n      - name: id\n        data_tests: [unique]\n",
+  });
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await runDbtCli([...args, "--project-dir", project.dir], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    }, { env: () => undefined });
+    return { code, out: out.sort() };
+  };
+  assert.equal((await cli("deps")).code, 0);
+  const ls = async (select: string) =>
+    (await cli("ls", "-s", select, "--resource-type", "model")).out;
+  // A folder and a package are fqn prefixes, with or without the package in front.
+  assert.deepEqual(await ls("staging"), ["demo.staging.stg_a"]);
+  assert.deepEqual(await ls("demo.marts"), ["demo.marts.orders"]);
+  assert.deepEqual(await ls("stag"), []);
+  // dbt ls prints a package's nodes (and tests) under the package's name.
+  assert.deepEqual((await cli("ls", "-s", "pk")).out, ["pk.pk_numbers", "pk.unique_pk_numbers_id"]);
+  assert.deepEqual(await ls("models/staging"), ["demo.staging.stg_a"]);
+  assert.deepEqual(await ls("orders.sql"), ["demo.marts.orders"]);
+  assert.deepEqual(await ls("file:stg_a"), ["demo.staging.stg_a"]);
+  assert.deepEqual(await ls("stg_*"), ["demo.staging.stg_a"]);
+  assert.deepEqual(await ls("*.marts.ord?rs"), ["demo.marts.orders"]);
+  // The manifest names the package of a package's test, as dbt does.
+  assert.equal((await cli("parse")).code, 0);
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  const test = Object.values(manifest.nodes as Record<string, { name: string; fqn: string[] }>)
+    .find((n) => n.name === "unique_pk_numbers_id");
+  assert.deepEqual(test?.fqn, ["pk", "unique_pk_numbers_id"]);
+});
