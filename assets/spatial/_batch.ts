@@ -258,6 +258,23 @@ export interface StagedFile {
   sourceCrs?: string;
 }
 
+/** The problem of a file whose format's drivers this GDAL build lacks (gdal3.js's). */
+function driverMissing(
+  file: ManifestFile,
+  drivers: readonly string[],
+  gdalMessage: string,
+): ManifestProblem {
+  const said = /^$|gave no reason/.test(gdalMessage) ? "" : ` (GDAL: ${gdalMessage})`;
+  return {
+    code: "codec_missing",
+    message: `Cannot read '${file.path}' (${file.type}/${file.format}): the embedded GDAL ` +
+      `(gdal3.js) has no ${drivers.join(" or ")} driver${said}. The file may well be valid: ` +
+      "install GDAL >= 3.6 (Debian: apt-get install gdal-bin) and run with " +
+      "GDAL_ENGINE=native (or unset, to pick it automatically).",
+    file: file.path,
+  };
+}
+
 /**
  * Opens a staged file as its declared type and applies the CRS rule;
  * returns what GDAL said, or the problem: GDAL cannot open it (with GDAL's
@@ -337,6 +354,10 @@ export async function contentCheck(
       return { problem: { code: "codec_missing", message: error.message, file: file.path } };
     }
     if (!(error instanceof GdalError)) throw error;
+    const has = scratch.gdal.hasDriver?.bind(scratch.gdal);
+    if (has && drivers.length > 0 && !drivers.some(has)) {
+      return { problem: driverMissing(file, drivers, error.gdalMessage) };
+    }
     return mismatch(`GDAL cannot open it as such (${error.gdalMessage})`);
   }
   const crs = await decideCrs(scratch, file, wkt);

@@ -8,12 +8,19 @@
  *   geometry and says nothing. The census counts rows whose geometry
  *   column(s) are not empty, reading the file as a plain table through GDAL
  *   (no geometry options, every column as text) with an attribute filter;
- * - a GeoJSON feature whose geometry has no coordinates where GDAL makes it
- *   NULL (`{"type":"Point","coordinates":[]}`, `Polygon []`) while it makes
- *   `LineString []` EMPTY. The census is the feature count less the features
- *   whose `"geometry"` member is `null` in the text, counted by a streaming
- *   scan (a nested object or an escaped string can only raise that count,
- *   so the check errs towards accepting, never towards a false alarm).
+ * - a GeoJSON feature whose geometry GDAL could not read (`"coordinates":
+ *   [1]`, `"coordinates": "abc"`): GDAL makes it NULL. The census is the
+ *   feature count less the features whose `"geometry"` member is `null` in
+ *   the text, counted by a streaming scan (a nested object or an escaped
+ *   string can only raise that count, so the check errs towards accepting,
+ *   never towards a false alarm).
+ *
+ * An empty coordinate array (`"coordinates": []`) is an EMPTY geometry
+ * whatever its type, but GDAL 3.6 reads `Point []` and `Polygon []` as NULL
+ * while it reads `LineString []`, `MultiPoint []`... as EMPTY. The census
+ * also counts those arrays, so that all of them are told apart from
+ * unreadable geometries and treated alike, as EMPTY (quarantined unless
+ * `allow_empty_geometries`; then published as GDAL reads them).
  *
  * Other formats carry binary geometries that GDAL either reads or fails on.
  *
@@ -81,13 +88,25 @@ async function csvCensus(
   return count === undefined || count < 0 ? undefined : count;
 }
 
-/** Occurrences of `"geometry": null` in a JSON text file, outside escaped strings; streamed. */
-async function nullGeometryMembers(path: string): Promise<number> {
-  const pattern = /(^|[^\\])"geometry"\s*:\s*null\b/g;
+/** What the census found in a layer's own text. */
+export interface GeometryCensus {
+  /** Features with a geometry in the file (not `null`, not an empty CSV cell). */
+  geometries: number;
+  /** Of those, the GeoJSON geometries written as `"coordinates": []` (EMPTY to the user). */
+  emptyCoordinates: number;
+}
+
+/** `"geometry": null` members of a GeoJSON text. */
+const NULL_GEOMETRY = /(^|[^\\])"geometry"\s*:\s*null\b/g;
+/** `"coordinates": []` members of a GeoJSON text. */
+const EMPTY_COORDINATES = /(^|[^\\])"coordinates"\s*:\s*\[\s*\]/g;
+
+/** Occurrences of each of `patterns` in a JSON text file, outside escaped strings; one streamed scan. */
+async function occurrences(path: string, patterns: readonly RegExp[]): Promise<number[]> {
   // Chunks overlap by the longest match, so one split across two reads is still seen.
   const overlap = 64;
   let carry = "";
-  let count = 0;
+  const counts = patterns.map(() => 0);
   using handle = await Deno.open(path);
   const decoder = new TextDecoder();
   const buffer = new Uint8Array(1 << 20);
@@ -97,19 +116,22 @@ async function nullGeometryMembers(path: string): Promise<number> {
       stream: true,
     }));
     // A match wholly inside the carried tail was counted with the previous chunk.
-    for (const match of text.matchAll(pattern)) {
-      if (match.index! + match[0].length > carry.length) count++;
-    }
+    patterns.forEach((pattern, i) => {
+      for (const match of text.matchAll(pattern)) {
+        if (match.index! + match[0].length > carry.length) counts[i]!++;
+      }
+    });
     if (n === null) break;
     carry = text.slice(-overlap);
   }
-  return count;
+  return counts;
 }
 
 /**
  * The census of `layer` of a staged file: how many of its features have a
- * geometry in the file itself, or `undefined` when the format gives no such
- * count (or the layer's feature count is unknown).
+ * geometry in the file itself (and how many of those are `[]`), or
+ * `undefined` when the format gives no such count (or the layer's feature
+ * count is unknown).
  */
 export async function geometryCensus(
   scratch: GdalScratch,
@@ -117,16 +139,20 @@ export async function geometryCensus(
   gdalPath: string,
   openOptions: readonly string[],
   layer: VectorLayerInfo,
-): Promise<number | undefined> {
+): Promise<GeometryCensus | undefined> {
   if (file.type !== "vector") return undefined;
   if (file.format === "csv") {
-    return await csvCensus(scratch, file, gdalPath, openOptions);
+    const geometries = await csvCensus(scratch, file, gdalPath, openOptions);
+    return geometries === undefined ? undefined : { geometries, emptyCoordinates: 0 };
   }
   const plainText = /\.(geo)?json[sl]?$/i.test(gdalPath);
   if (file.format === "geojson" && plainText) {
     if (layer.featureCount < 0) return undefined;
-    const nulls = await nullGeometryMembers(scratch.toHost(gdalPath));
-    return Math.max(0, layer.featureCount - nulls);
+    const [nulls = 0, empties = 0] = await occurrences(scratch.toHost(gdalPath), [
+      NULL_GEOMETRY,
+      EMPTY_COORDINATES,
+    ]);
+    return { geometries: Math.max(0, layer.featureCount - nulls), emptyCoordinates: empties };
   }
   return undefined;
 }

@@ -8,10 +8,15 @@
  * It also makes every failure of a batch end in one known state:
  *
  * - a problem with the batch's content (a file GDAL cannot read, with GDAL's
- *   own message; a wrong format or CRS; invalid geometries; a codec the wasm
- *   build lacks) rolls back what this run published for the batch and
- *   quarantines it: the manifest moves to `quarantine/<batch>.json` beside
- *   `<batch>.error.json` naming the user's file and the reason;
+ *   own message; a wrong format or CRS; invalid geometries) rolls back what
+ *   this run published for the batch and quarantines it: the manifest moves
+ *   to `quarantine/<batch>.json` beside `<batch>.error.json` naming the
+ *   user's file and the reason;
+ * - files whose only problem is a codec or driver the wasm build lacks are
+ *   not at fault: what this run published is rolled back and the run fails
+ *   with `spatial.codec_missing` (each file, its codec, the remedy: the
+ *   native engine), leaving the whole batch pending in the landing zone, so
+ *   that a re-run on native GDAL publishes it as committed;
  * - any other failure (the lake or ledger unreachable, a crash) leaves the
  *   batch pending: re-running it is safe and completes it.
  *
@@ -209,6 +214,19 @@ export function batchAsset<O extends { key: string; docId: string }>(
         outputs = await spec.process(run);
       } catch (error) {
         if (!isContentProblem(error)) throw error;
+        if (onlyMissingCodecs(error)) {
+          await rollbackBatch(run);
+          throw new SpatialBatchError(
+            "spatial.codec_missing",
+            `${error.message} The batch was not quarantined: its files stay in the landing ` +
+              "zone, and a run on the native engine publishes them.",
+            {
+              input: `${config.LANDING_BUCKET}/${manifestKeyOf(ctx.partitionKey)}`,
+              cause: error,
+              problems: error instanceof SpatialBatchError ? error.problems : [],
+            },
+          );
+        }
         const report = await quarantineBatch(run, error);
         throw new SpatialBatchError(
           "spatial.batch_quarantined",
@@ -229,6 +247,13 @@ export function batchAsset<O extends { key: string; docId: string }>(
       };
     },
   });
+}
+
+/** Whether every problem of `error` is a codec or driver this GDAL build lacks. */
+function onlyMissingCodecs(error: PlatformError): boolean {
+  if (error instanceof GdalError) return error.code === "spatial.codec_missing";
+  return error instanceof SpatialBatchError && error.problems.length > 0 &&
+    error.problems.every((p) => p.code === "codec_missing");
 }
 
 /**

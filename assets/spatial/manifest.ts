@@ -101,8 +101,14 @@ export const RASTER_FORMATS = Object.keys(RASTER_DRIVERS) as (keyof typeof RASTE
 const GDAL_FORMAT = /^gdal:[A-Za-z0-9_ -]{1,40}$/;
 
 /** The GDAL drivers a declared format may be read by. */
-export function driversOf(file: { type: "vector" | "raster"; format: string }): readonly string[] {
+export function driversOf(
+  file: { type: "vector" | "raster"; format: string; path?: string },
+): readonly string[] {
   if (file.format.startsWith("gdal:")) return [file.format.slice(5)];
+  // A KMZ (zipped KML) is read by LIBKML only; GDAL's KML driver reads plain KML.
+  if (file.type === "vector" && file.format === "kml" && /\.kmz$/i.test(file.path ?? "")) {
+    return ["LIBKML"];
+  }
   const table: Record<string, readonly string[]> = file.type === "vector"
     ? VECTOR_DRIVERS
     : RASTER_DRIVERS;
@@ -152,7 +158,9 @@ export const VectorFile = z.strictObject({
     "Row order of the GeoParquet: as read, or along a Hilbert curve for spatial locality",
   ),
   allow_empty_geometries: z.boolean().optional().describe(
-    "Publish EMPTY geometries instead of quarantining the batch (NULL geometries are always kept)",
+    "Publish EMPTY geometries (coordinates [] of any type, which GDAL reads as EMPTY, or as " +
+      "NULL for a Point or Polygon) instead of quarantining the batch (NULL geometries are " +
+      "always kept)",
   ),
 });
 

@@ -94,6 +94,13 @@ export interface GdalOps {
    * the features that match it.
    */
   vectorInfo(file: string, options?: OpenOptions & { where?: string }): Promise<VectorInfo>;
+  /**
+   * Whether this build has the GDAL driver `name` (short name, e.g.
+   * `JP2OpenJPEG`). Optional: a build that does not say (the native one, with
+   * the drivers its packager built) is taken to have it, and GDAL's own error
+   * tells when not.
+   */
+  hasDriver?(name: string): boolean;
   /** `gdalinfo -json` with the given extra options (e.g. `-stats`). */
   rasterInfo(
     file: string,

@@ -49,6 +49,8 @@ interface GdalJsFilePath {
   real: string;
 }
 interface GdalJs {
+  /** The drivers of the build, by short name. */
+  drivers: { raster: Record<string, unknown>; vector: Record<string, unknown> };
   open(
     file: string,
     options?: string[],
@@ -76,6 +78,9 @@ const GDAL_ENV = {
   OGR_SQLITE_JOURNAL: "OFF",
   OGR_SQLITE_CACHE: "256",
   OGR_GPKG_NUM_THREADS: "1",
+  // ogr2ogr's Arrow path fails in this 32-bit build on dates before 1970 or
+  // after 2038 ("Invalid unixTime") and on empty layers (it starts a thread).
+  OGR2OGR_USE_ARROW_API: "NO",
   GDAL_CACHEMAX: "256",
 };
 
@@ -294,6 +299,8 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
   const out = (name: string) => `${scratchName}/${name}`;
   const crsCache = new Map<string, CrsInfo>();
   const ops: GdalOps = {
+    // This build lacks some drivers Debian's GDAL has (JPEG 2000, netCDF, HDF, LIBKML for KMZ).
+    hasDriver: (name) => name in rt.gdal.drivers.raster || name in rt.gdal.drivers.vector,
     // gdal3.js has no gdalsrsinfo: an empty layer assigned the CRS tells what GDAL made of it.
     async crsInfo(crs) {
       const known = crsCache.get(crs);

@@ -377,8 +377,8 @@ const SPATIAL_FAMILIES: Record<string, SpatialFamily> = {
     };
   },
   valid_empty_allowed: (rng) => {
-    // `LineString []` is EMPTY to GDAL; `Point []` becomes NULL and is quarantined as unreadable
-    // even with allow_empty_geometries (NOTES 2026-12-06 reliability: spatial2 to decide).
+    // `[]` is EMPTY whatever the type (GDAL reads `Point []` and `Polygon []` as NULL, the
+    // census tells them from unreadable coordinates): published with allow_empty_geometries.
     const features = lineFeatures(rng, rng.int(2, 6)) as { geometry: unknown }[];
     features[1]!.geometry = { type: "LineString", coordinates: [] };
     return {

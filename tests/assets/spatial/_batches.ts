@@ -12,6 +12,7 @@ import type { RunResult } from "../../../core/executor.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
+import type { ManifestProblem } from "../../../assets/spatial/manifest.ts";
 import type { GdalEngine } from "../../../resources/spatial/gdal.ts";
 import { nativeGdal, nativeGdalVersion } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
@@ -95,6 +96,31 @@ export async function assertQuarantined(l: Landing, batch: string, result: RunRe
       /\[object Object\]|Pointer '\w+' is NULL|\/output\/job-|in\d+\//,
     );
   }
+  return problems;
+}
+
+/**
+ * Asserts the batch failed only for codecs or drivers the wasm build lacks:
+ * nothing published or recorded, nothing quarantined, every landing file and
+ * the manifest still where the user put them (a native run publishes them);
+ * returns the problems, each naming its file and the remedy.
+ */
+export async function assertPendingForNative(l: Landing, batch: string, result: RunResult) {
+  assert.equal(result.status, "failed");
+  assert.equal(statusOf(result)["spatial/batch_archive"], "skipped");
+  assert.ok(await l.store.head(LANDING, `manifests/${batch}.json`), "the manifest stays committed");
+  assert.equal(await l.store.head(LANDING, `quarantine/${batch}.json`), undefined);
+  assert.equal(await l.store.head(LANDING, `quarantine/${batch}.error.json`), undefined);
+  const lake = await Array.fromAsync(l.store.listAll(LAKE)).catch(() => []);
+  assert.deepEqual(lake, [], "nothing may stay published");
+  assert.deepEqual(await l.ledger.findByBatch(batch), []);
+  const failed = result.steps.find((s) => s.status === "failed")!;
+  const error = failed.error as Error & { code?: string; problems?: ManifestProblem[] };
+  assert.equal(error.code, "spatial.codec_missing", error.message);
+  assert.match(error.message, /GDAL_ENGINE=native.*not quarantined/s);
+  const problems = error.problems ?? [];
+  assert.ok(problems.length > 0 && problems.every((p) => p.code === "codec_missing"));
+  for (const p of problems) assert.match(p.message, /gdal3\.js.*GDAL_ENGINE=native/);
   return problems;
 }
 
