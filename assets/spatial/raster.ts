@@ -19,6 +19,7 @@ import {
   withStagedBatch,
 } from "./batch_asset.ts";
 import { rasterChecks } from "./checks.ts";
+import { footprintBox } from "./_footprint.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile, ManifestProblem } from "./manifest.ts";
 
@@ -52,7 +53,8 @@ export const COG_OPTIONS = [
  * of bits than 8/16/32/64 (`NBITS`, e.g. a 1-bit CCITT fax scan or mask, a
  * 12-bit sensor image) cannot take a horizontal predictor (GDAL refuses
  * "PREDICTOR=2 is only supported with 8/16/32/64 bit samples"), so it is
- * written without one.
+ * written without one; so is a complex float band (CFloat32/CFloat64), which
+ * GDAL's floating-point predictor does not take.
  *
  * A source with overviews of its own (built by the user, in the file or a
  * `.ovr` beside it) keeps them in the COG, as `OVERVIEWS=AUTO` promises. But
@@ -71,7 +73,12 @@ export function cogOptions(version: string, source?: Record<string, unknown>): s
   });
   const without = (options: string[], value: string) =>
     options.filter((o, i) => o !== value && options[i + 1] !== value);
-  const options = packed ? without(COG_OPTIONS, "PREDICTOR=YES") : [...COG_OPTIONS];
+  // Complex floats take neither predictor (GDAL: "PREDICTOR=3 is only
+  // supported with Float32 or Float64"), though PREDICTOR=YES picks 3 for them.
+  const complexFloat = (source?.bands as { type?: string }[] | undefined)?.some((b) =>
+    /^CFloat/.test(b.type ?? "")
+  );
+  const options = packed || complexFloat ? without(COG_OPTIONS, "PREDICTOR=YES") : [...COG_OPTIONS];
   const ownOverviews = (source?.bands as { overviews?: unknown[] }[] | undefined)?.some((b) =>
     (b.overviews?.length ?? 0) > 0
   );
@@ -113,13 +120,12 @@ export function rasterSummary(info: Record<string, unknown>, declaredCrs: string
   const size = (info.size as number[] | undefined) ?? [0, 0];
   const bands = (info.bands as GdalInfoBand[] | undefined) ?? [];
   const footprint = info.wgs84Extent as { coordinates?: number[][][] } | undefined;
-  const ring = footprint?.coordinates?.[0] ?? [];
-  const xs = ring.map((p) => p[0]!);
-  const ys = ring.map((p) => p[1]!);
-  const bbox: [number, number, number, number] | null = ring.length > 0
-    ? [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]
-    : null;
   const srs = info.coordinateSystem as { wkt?: string } | undefined;
+  // Across the antimeridian, west > east (see _footprint.ts).
+  const bbox = footprintBox(
+    footprint?.coordinates?.[0] ?? [],
+    /^\s*GEOG(CRS|CS)\b/.test(srs?.wkt ?? ""),
+  );
   const epsg = srs?.wkt?.match(/ID\["EPSG",(\d+)\]\]\s*$/)?.[1];
   return {
     width: size[0] ?? 0,

@@ -110,9 +110,7 @@ export function stacItem(doc: LedgerDocument): Json {
       isRaster ? STAC_EXTENSIONS.raster : STAC_EXTENSIONS.table,
     ],
     id: `${doc.batch_id ?? "batch"}-${path.posix.basename(doc.key).replace(/\.[^.]+$/, "")}`,
-    geometry: lonLat
-      ? { type: "Polygon", coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] }
-      : null,
+    geometry: lonLat ? boxGeometry(x0!, y0!, x1!, y1!) : null,
     ...(lonLat ? { bbox } : {}),
     properties: {
       datetime: typeof processedAt === "string" ? processedAt : doc.created_at,
@@ -146,15 +144,32 @@ export function stacItem(doc: LedgerDocument): Json {
   };
 }
 
+/**
+ * The GeoJSON geometry of a lon/lat box: a Polygon, or, across the
+ * antimeridian (`west > east`), a MultiPolygon of its two halves, as RFC
+ * 7946 section 3.1.9 asks.
+ */
+function boxGeometry(west: number, south: number, east: number, north: number): Json {
+  const ring = (w: number, e: number) => [[w, south], [e, south], [e, north], [w, north], [
+    w,
+    south,
+  ]];
+  return west <= east
+    ? { type: "Polygon", coordinates: [ring(west, east)] }
+    : { type: "MultiPolygon", coordinates: [[ring(west, 180)], [ring(-180, east)]] };
+}
+
 /** The Collection of a project, from its Items. */
 export function stacCollection(project: string, items: { key: string; item: Json }[]): Json {
   const key = `${STAC_PREFIX}${project}/collection.json`;
   const boxes = items.map((i) => i.item.bbox).filter(Array.isArray) as number[][];
+  // A box across the antimeridian (west > east) widens the union to every longitude.
+  const crossing = boxes.some((b) => b[0]! > b[2]!);
   const bbox = boxes.length > 0
     ? [
-      Math.min(...boxes.map((b) => b[0]!)),
+      crossing ? -180 : Math.min(...boxes.map((b) => b[0]!)),
       Math.min(...boxes.map((b) => b[1]!)),
-      Math.max(...boxes.map((b) => b[2]!)),
+      crossing ? 180 : Math.max(...boxes.map((b) => b[2]!)),
       Math.max(...boxes.map((b) => b[3]!)),
     ]
     : [-180, -90, 180, 90];

@@ -34,7 +34,7 @@ import { iso19115, publishOutput } from "./lineage.ts";
 import { makeValidInPlace } from "./_make_valid.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
-import { geometryCensus } from "./_census.ts";
+import { type GeometryCensus, geometryCensus } from "./_census.ts";
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
@@ -119,6 +119,12 @@ async function convertLayer(
         // that is a class code, not a key) must not become the GeoPackage's
         // primary key; the attribute stays.
         "-unsetFid",
+        // GeoParquet has no curves (its geometry types are the linear ones of
+        // Simple Features): arcs of a GeoPackage, GML or DXF (CircularString,
+        // CompoundCurve, CurvePolygon, MultiSurface...) are approximated by
+        // line segments, as GDAL does when a format cannot hold them.
+        "-nlt",
+        "CONVERT_TO_LINEAR",
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
         // The CRS rule: a file without CRS gets the declared one (assigned
@@ -310,29 +316,37 @@ export function layerProblems(
   sourceCount: number,
   result: GeoParquetResult,
   allowEmpty = false,
-  sourceGeometries?: number,
+  census?: GeometryCensus,
 ): string[] {
   const problems: string[] = [];
   const where = `'${file}' (layer '${layer}')`;
-  const read = result.rows - result.stats.nullGeometries;
-  if (sourceGeometries !== undefined && read < sourceGeometries) {
+  const s = result.stats;
+  const read = result.rows - s.nullGeometries;
+  const shortfall = census === undefined ? 0 : Math.max(0, census.geometries - read);
+  // Of the geometries GDAL read as NULL, those written `"coordinates": []`
+  // (a Point or Polygon: GDAL reads the other types' [] as EMPTY, counted in
+  // the stats) are EMPTY, like a LineString []; the rest GDAL could not read.
+  const nulledEmpty = Math.min(
+    shortfall,
+    Math.max(0, (census?.emptyCoordinates ?? 0) - s.emptyGeometries),
+  );
+  if (shortfall > nulledEmpty) {
     problems.push(
-      `${where} has ${sourceGeometries - read} geometries GDAL could not read (unreadable WKT ` +
-        "or coordinates, or coordinates [] that GDAL turns into NULL); fix them, or leave the " +
-        "geometry empty where a feature really has none",
+      `${where} has ${shortfall - nulledEmpty} geometries GDAL could not read (unreadable WKT ` +
+        "or coordinates); fix them, or leave the geometry null where a feature really has none",
     );
   }
   if (sourceCount >= 0 && result.rows !== sourceCount) {
     problems.push(`${where} has ${sourceCount} features but ${result.rows} were read`);
   }
-  const s = result.stats;
   if (result.rows === 0) {
     problems.push(`${where} has no features: there is nothing to publish`);
   }
-  if (s.emptyGeometries > 0 && !allowEmpty) {
+  const empty = s.emptyGeometries + nulledEmpty;
+  if (empty > 0 && !allowEmpty) {
     problems.push(
-      `${where} has ${s.emptyGeometries} EMPTY geometries (GDAL reads coordinates such as ` +
-        "NaN or [] as EMPTY); fix them, or set allow_empty_geometries on the file if they are meant",
+      `${where} has ${empty} EMPTY geometries (coordinates [] of any geometry type, or NaN); ` +
+        "fix them, or set allow_empty_geometries on the file if they are meant",
     );
   }
   if (s.nonFiniteGeometries > 0) {
@@ -512,7 +526,8 @@ function vectorMetadata(
           c.crs.source === "file" ? "the file's CRS, as declared" : "declared; the file has none"
         })`,
         `reprojected to ${options.targetCrs} (when not already in it); ` +
-        "non-point geometries made valid (ogr2ogr -makevalid)",
+        "curves approximated by line segments; non-point geometries made valid (ogr2ogr " +
+        "-nlt CONVERT_TO_LINEAR -makevalid)",
         m.intent === "measure"
           ? "geodesic area_m2 / length_m on the WGS84 ellipsoid (GeographicLib, Karney 2013)"
           : `intent '${m.intent}' SQL run on ${options.engine.kind}`,
