@@ -92,9 +92,13 @@ export interface GeoParquetOptions {
    */
   rowGroupBytes?: number;
   /**
-   * Rows read from SQLite and handed to the writer at a time.
+   * Rows read from SQLite and handed to the writer at a time. Small pages
+   * keep the garbage of each (a JS array and a blob per row, then the Arrow
+   * and IPC copies) in V8's young generation: on 388k polygons, 4096 rows
+   * peaked 60-100 MiB lower than 16384 for the same CPU time
+   * (bench/spatial.ts). Row groups are unaffected (`rowGroupSize`).
    *
-   * @default {16384}
+   * @default {4096}
    */
   batchSize?: number;
   /**
@@ -676,7 +680,7 @@ export async function sqliteToGeoParquet(
     );
     const placeholder = JSON.stringify(geoMetadata(options.crs, emptyBox(), []))
       .padEnd(reserved.length, " ");
-    const batchSize = options.batchSize ?? 16_384;
+    const batchSize = options.batchSize ?? 4_096;
     const select = [
       ...shape.sourceColumns.map((c) => ident(c.source)),
       ident(shape.geometryColumn),
