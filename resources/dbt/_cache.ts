@@ -47,6 +47,11 @@ export class ParseCache {
     return this.#persistent;
   }
 
+  /** Whether the cache file held parsed YAML (a load then has little YAML left to parse). */
+  get hasYaml(): boolean {
+    return this.#yaml.size > 0;
+  }
+
   /** Reads the cache file; a missing, foreign or corrupt one gives an empty cache. */
   static async read(path: string): Promise<ParseCache> {
     const cache = new ParseCache();
@@ -124,9 +129,15 @@ export class ParseCache {
     this.#usedYaml.set(key, entry);
   }
 
-  /** Writes the entries this load used, when anything was not cached. */
+  /**
+   * Writes the entries this load used, when anything was not cached or an
+   * entry went unused (a deleted file's: the file keeps only what the last
+   * load needed).
+   */
   async write(dir: string): Promise<void> {
-    if (this.#misses === 0) return;
+    const dropped = this.#usedTemplates.size < this.#templates.size ||
+      this.#usedYaml.size < this.#yaml.size || this.#usedStatic.size < this.#static.size;
+    if (this.#misses === 0 && !dropped) return;
     await writeJsonAtomic(dir, CACHE_FILE, {
       engine: CACHE_ENGINE,
       templates: Object.fromEntries(this.#usedTemplates),

@@ -109,6 +109,26 @@ function readText(path: string): string {
   return text;
 }
 
+/** Whether this process has read `path` before (a reload reads it through its stat). */
+export function knownText(path: string): boolean {
+  return TEXTS.has(path);
+}
+
+/**
+ * Records the text of `path` read elsewhere (the YAML parse worker) at wall
+ * time `readAt`, as a first read does: without its stat, so the next load
+ * reads it again.
+ */
+export function rememberText(path: string, text: string, readAt: number): void {
+  TEXTS.set(path, { size: -1, mtime: -1, readAt, text });
+  if (TEXTS.size > TEXTS_MAX) TEXTS.delete(TEXTS.keys().next().value as string);
+}
+
+/** The text of `path`, read through this process's texts (see {@linkcode listSources}). */
+export function readSourceText(path: string): string {
+  return readText(path);
+}
+
 /**
  * A short, fast, non-cryptographic hash of `text` (53 bits, 14 hex digits):
  * for ids that only need to differ, not to resist an attacker (a node:crypto

@@ -8,13 +8,21 @@
  */
 
 import { z } from "zod";
-import { listPaths, listSources, type ProjectSource } from "../_files.ts";
+import {
+  knownText,
+  listPaths,
+  listSources,
+  type ProjectSource,
+  readSourceText,
+  rememberText,
+} from "../_files.ts";
 import { CACHE_FILE, ParseCache } from "../_cache.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { type ProjectFile, readProjectFile } from "./project_file.ts";
 import { readTarget, type Target } from "./profiles.ts";
 import { parseYaml, type YamlFile } from "./yaml.ts";
 import { type PropertiesFile, PropertiesFileSchema } from "./schema_yml.ts";
+import { type YamlRead, YamlWorker } from "./yaml_pool.ts";
 
 /** The files of one package (the root project is a package too). */
 export interface PackageFiles {
@@ -78,7 +86,21 @@ export interface ReadProjectOptions {
    * @default {true}
    */
   readonly cache?: boolean | undefined;
+  /**
+   * Parse property YAML on a worker thread while the main thread reads the
+   * SQL (project/yaml_pool.ts): `true` always, `false` never; by default
+   * when this process has not read the files yet, the parse cache holds no
+   * YAML, and they add up to {@linkcode PARALLEL_YAML_MIN_BYTES} or more.
+   */
+  readonly parallel?: boolean | undefined;
 }
+
+/**
+ * Property YAML below this size is parsed on the main thread: starting the
+ * worker (a V8 isolate loading js-yaml) costs about what js-yaml takes for
+ * this much YAML.
+ */
+export const PARALLEL_YAML_MIN_BYTES = 256 * 1024;
 
 /** What {@linkcode readProject} returns. */
 export interface ReadProject {
@@ -172,7 +194,40 @@ export async function readProject(
   const cache = options.cache === false
     ? ParseCache.empty()
     : await ParseCache.read(`${targetPath}/${CACHE_FILE}`);
-  const root = await readPackage(dir, "", projectFile, cache);
+  let worker: YamlWorker | undefined;
+  const offload: Offload = (files) => {
+    if (options.parallel === false || cache.hasYaml) return undefined;
+    const fresh = files.filter((f) => !knownText(f.path));
+    if (fresh.length === 0) return undefined;
+    if (options.parallel !== true) {
+      let bytes = 0;
+      for (const f of fresh) bytes += Deno.statSync(f.path).size;
+      if (bytes < PARALLEL_YAML_MIN_BYTES) return undefined;
+    }
+    worker ??= new YamlWorker();
+    return worker.read(fresh).then((results) =>
+      new Map(results.map((r, i) => [(fresh[i] as { path: string }).path, r]))
+    );
+  };
+  try {
+    return await readAll({ dir, projectFile, target, vars, targetPath, cache, env }, offload);
+  } finally {
+    worker?.close();
+  }
+}
+
+/** Starts reading `files` off the main thread, or says no (undefined): results by path. */
+type Offload = (
+  files: readonly { readonly path: string; readonly file: string }[],
+) => Promise<Map<string, YamlRead>> | undefined;
+
+/** The packages and selectors of a project whose settings are read. */
+async function readAll(
+  settings: Omit<ReadProject, "packages" | "selectors" | "defaultSelector">,
+  offload: Offload,
+): Promise<ReadProject> {
+  const { dir, projectFile, cache } = settings;
+  const root = await readPackage(dir, "", projectFile, cache, offload);
   const installPath = `${dir}/${projectFile["packages-install-path"]}`;
   const packages: PackageFiles[] = [root];
   for (const name of await listFolders(installPath)) {
@@ -180,10 +235,10 @@ export async function readProject(
     const prefix = `${projectFile["packages-install-path"]}/${name}/`;
     const packageFile = await readProjectFile(packageDir, prefix);
     if (packageFile.name === projectFile.name) continue; // a project installed into itself
-    packages.push(await readPackage(packageDir, prefix, packageFile, cache));
+    packages.push(await readPackage(packageDir, prefix, packageFile, cache, offload));
   }
   const selectors = await readSelectors(dir);
-  return { dir, projectFile, target, vars, targetPath, packages, cache, env, ...selectors };
+  return { ...settings, packages, ...selectors };
 }
 
 /** The target folder: absolute stays; relative goes under `targetDir`, else the project. */
@@ -229,29 +284,38 @@ async function readPackage(
   prefix: string,
   projectFile: ProjectFile,
   cache: ParseCache,
+  offload: Offload,
 ): Promise<PackageFiles> {
+  // Property files first: their YAML is parsed off the main thread while it reads the rest.
+  const yamlFiles: { path: string; file: string }[] = [];
+  for (
+    const root of [
+      ...projectFile["model-paths"],
+      ...projectFile["test-paths"],
+      ...projectFile["snapshot-paths"],
+      ...projectFile["macro-paths"],
+      ...projectFile["seed-paths"],
+    ]
+  ) {
+    const base = root.replace(/\/+$/, "");
+    for (const path of await listPaths(dir, root, [".yml", ".yaml"])) {
+      if (`${base}/${path}`.endsWith("dbt_project.yml")) continue;
+      yamlFiles.push({ path: `${dir}/${base}/${path}`, file: `${prefix}${base}/${path}` });
+    }
+  }
+  const offloaded = offload(yamlFiles);
   const list = async (roots: readonly string[], extensions: readonly string[]) =>
     (await Promise.all(roots.map((root) => listSources(dir, root, extensions))))
       .flat()
       .map((s) => ({ ...s, file: `${prefix}${s.file}` }));
   const docsPaths = projectFile["docs-paths"] ??
     [...projectFile["model-paths"], ...projectFile["macro-paths"], ...projectFile["seed-paths"]];
-  const [models, macros, tests, snapshots, docs, yamls, seedYamls] = await Promise.all([
+  const [models, macros, tests, snapshots, docs] = await Promise.all([
     list(projectFile["model-paths"], [".sql"]),
     list(projectFile["macro-paths"], [".sql"]),
     list(projectFile["test-paths"], [".sql"]),
     list(projectFile["snapshot-paths"], [".sql"]),
     list(docsPaths, [".md"]),
-    list(
-      [
-        ...projectFile["model-paths"],
-        ...projectFile["test-paths"],
-        ...projectFile["snapshot-paths"],
-        ...projectFile["macro-paths"],
-      ],
-      [".yml", ".yaml"],
-    ),
-    list(projectFile["seed-paths"], [".yml", ".yaml"]),
   ]);
   const seeds: SeedFile[] = [];
   for (const root of projectFile["seed-paths"]) {
@@ -266,9 +330,22 @@ async function readPackage(
       });
     }
   }
-  const properties = [...yamls, ...seedYamls]
-    .filter((f) => !f.file.endsWith("dbt_project.yml"))
-    .map((f) => parseYaml(f.text, f.file, PropertiesFileSchema, cache));
+  const reads = await offloaded;
+  // Validated here, in file order, with or without the worker: the same values, the same first error.
+  const properties = yamlFiles.map(({ path, file }) => {
+    const read = reads?.get(path);
+    if (read === undefined || read.kind === "unread") {
+      return parseYaml(readSourceText(path), file, PropertiesFileSchema, cache);
+    }
+    rememberText(path, read.text, read.readAt);
+    return parseYaml(
+      read.text,
+      file,
+      PropertiesFileSchema,
+      cache,
+      read.kind === "parsed" ? read : undefined,
+    );
+  });
   return {
     name: projectFile.name,
     dir,

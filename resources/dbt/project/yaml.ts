@@ -2,7 +2,7 @@
  * Reads a YAML file and validates it with a zod schema, turning both syntax
  * and shape errors into a {@linkcode DbtError} that names the file and line.
  *
- * Values come from js-yaml (about ten times faster than the `yaml` package
+ * Values come from js-yaml (project/yaml_value.ts; about ten times faster than the `yaml` package
  * on large property files: 2.5 MB of schema.yml in ~0.25 s instead of
  * ~2.5 s, measured by bench/dbt.ts), with YAML merge keys (`<<: *anchor`)
  * as dbt's PyYAML reads them. Line numbers are worked out only when asked
@@ -12,21 +12,12 @@
  * @module
  */
 
-import {
-  CORE_SCHEMA,
-  type Event,
-  EVENT_ID,
-  getScalarValue,
-  load,
-  mergeTag,
-  parseEvents,
-} from "js-yaml";
+import { type Event, EVENT_ID, getScalarValue, parseEvents } from "js-yaml";
 import type { z } from "zod";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-
-const SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+import { yamlValue } from "./yaml_value.ts";
 
 /** A parsed YAML file: its value and a way to find the line of any path in it. */
 export interface YamlFile<T> {
@@ -44,13 +35,15 @@ const SEP = "\u0001";
  * Parses `text` (the content of `file`) as YAML and validates it with `schema`.
  * Throws `dbt.invalid_yaml` at the first syntax error or the first value that
  * does not fit, naming the line and the path of that value. With a `cache`,
- * an unchanged file is not parsed again.
+ * an unchanged file is not parsed again. `parsed` is the value of `text`
+ * when it was parsed already (by the parse worker, project/yaml_pool.ts).
  */
 export function parseYaml<S extends z.ZodType>(
   text: string,
   file: string,
   schema: S,
   cache: ParseCache = ParseCache.empty(),
+  parsed?: { readonly value: unknown },
 ): YamlFile<z.output<S>> {
   // A reload in the same process (a daemon, a watch loop) parses and validates only what changed.
   const memoKey = `${file}\0${text.length}`;
@@ -60,13 +53,12 @@ export function parseYaml<S extends z.ZodType>(
     if (cache.persistent) cache.keep(digest(`${file}\0${text}`), memo.value);
     return memo.parsed as YamlFile<z.output<S>>;
   }
-  const value = cache.persistent
-    ? cache.yaml(digest(`${file}\0${text}`), () => readValue(text, file))
-    : readValue(text, file);
-  const parsed = validate(text, file, schema, value);
-  VALIDATED.set(memoKey, { text, schema, parsed, value });
+  const read = () => parsed ? parsed.value : readValue(text, file);
+  const value = cache.persistent ? cache.yaml(digest(`${file}\0${text}`), read) : read();
+  const valid = validate(text, file, schema, value);
+  VALIDATED.set(memoKey, { text, schema, parsed: valid, value });
   if (VALIDATED.size > VALIDATED_MAX) VALIDATED.delete(VALIDATED.keys().next().value as string);
-  return parsed;
+  return valid;
 }
 
 /** Validated files of this process by file and length; the text is compared on a hit. */
@@ -108,7 +100,7 @@ function validate<S extends z.ZodType>(
 /** The plain value of `text`; a syntax error names the line. */
 function readValue(text: string, file: string): unknown {
   try {
-    return load(text, { schema: SCHEMA, filename: file }) ?? {};
+    return yamlValue(text, file);
   } catch (error) {
     throw syntaxError(error, file);
   }

@@ -1,0 +1,144 @@
+/**
+ * Property YAML parsed on a worker thread (resources/dbt/project/yaml_pool.ts)
+ * gives the same project as the main thread alone, byte for byte in the
+ * manifest, and the same first error naming the same file and line.
+ *
+ * Each load with the worker reads a project written to a new folder: a file
+ * this process has read before is parsed on the main thread (its validated
+ * value is kept), so the worker would have nothing to do.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { DbtError, DbtErrorCode, loadProject } from "../../../resources/dbt/mod.ts";
+import { buildManifest } from "../../../resources/dbt/artifacts.ts";
+import { workerThreadsStarted } from "../../../resources/dbt/project/yaml_pool.ts";
+import { writeProject } from "./_fixture.ts";
+
+/** A project whose YAML uses what real ones do: anchors and merge keys, sources, seeds, configs. */
+function files(models: number): Record<string, string> {
+  const out: Record<string, string> = {
+    "macros/cents.sql": "{% macro cents(col) %}({{ col }} * 100){% endmacro %}",
+    "seeds/countries.csv": "code,name\nfr,France\nde,Germany\n",
+    "seeds/properties.yml":
+      "version: 2\nseeds:\n  - name: countries\n    description: ISO codes.\n" +
+      "    columns:\n      - name: code\n        data_tests: [unique, not_null]\n",
+    "models/sources.yml": `version: 2
+sources:
+  - name: raw
+    schema: raw
+    tables:
+      - name: orders
+        columns:
+          - name: id
+            data_tests: [not_null]
+`,
+  };
+  for (let folder = 0; folder < 3; folder++) {
+    let yml = "version: 2\nx-common: &common\n  meta: {owner: data}\n  config: {tags: ['gen']}\n" +
+      "models:\n";
+    for (let i = 0; i < models; i++) {
+      const name = `m_${folder}_${i}`;
+      out[`models/f${folder}/${name}.sql`] = folder === 0
+        ? `select id, {{ cents('amount') }} as cents from {{ source('raw', 'orders') }}`
+        : `select id from {{ ref('m_${folder - 1}_${i}') }}`;
+      yml +=
+        `  - name: ${name}\n    <<: *common\n    description: "Model ${i}: 'quoted' \\u00e9"\n` +
+        `    columns:\n      - name: id\n        data_tests:\n          - unique\n` +
+        `          - accepted_values:\n              values: [1, 2.5, true, null, "x"]\n` +
+        `              config: {severity: warn, where: "id > 0"}\n` +
+        (folder > 0
+          ? `          - relationships:\n              to: ref('m_${folder - 1}_${i}')\n` +
+            `              field: id\n`
+          : "");
+    }
+    out[`models/f${folder}/schema.yml`] = yml;
+  }
+  return out;
+}
+
+function manifestOf(project: Awaited<ReturnType<typeof loadProject>>): string {
+  const manifest = buildManifest(project, { invocationId: "x", generatedAt: new Date(0) });
+  return JSON.stringify({
+    manifest,
+    sql: [...project.nodes.values()].map((n) => n.compiledCode),
+    tests: project.tests.map((t) => [t.uniqueId, t.compiledCode, t.severity, t.dependsOn]),
+  });
+}
+
+Deno.test("parallel parse: the YAML worker gives the same manifest as the main thread", async () => {
+  const written = files(40);
+  await using serial = await writeProject(written);
+  await using parallel = await writeProject(written);
+  const started = workerThreadsStarted();
+  const withWorker = await loadProject(parallel.dir, { cache: false, parallel: true });
+  assert.equal(workerThreadsStarted(), started + 1, "the worker parsed the YAML");
+  const alone = await loadProject(serial.dir, { cache: false, parallel: false });
+  assert.equal(workerThreadsStarted(), started + 1, "parallel: false starts no worker");
+  // Paths differ (two folders): compare with the folder written as the same placeholder.
+  assert.equal(
+    manifestOf(withWorker).replaceAll(parallel.dir, "<dir>"),
+    manifestOf(alone).replaceAll(serial.dir, "<dir>"),
+  );
+  assert.equal(withWorker.tests.length, 40 * 2 + 40 * 3 * 2 + 2 + 1);
+});
+
+Deno.test("parallel parse: the worker's values are written to and served from the parse cache", async () => {
+  await using project = await writeProject(files(5));
+  const started = workerThreadsStarted();
+  const first = await loadProject(project.dir, { parallel: true });
+  assert.equal(workerThreadsStarted(), started + 1);
+  const cache = JSON.parse(await Deno.readTextFile(`${project.dir}/target/partial_parse.json`));
+  // The three schema.yml, sources.yml and the seeds' properties.
+  assert.equal(Object.keys(cache.yaml).length, 5);
+  // A cache holding YAML is read instead: no worker.
+  const second = await loadProject(project.dir, { parallel: true });
+  assert.equal(workerThreadsStarted(), started + 1);
+  assert.equal(manifestOf(second), manifestOf(first));
+});
+
+Deno.test("parallel parse: errors name the same file and line with and without the worker", async (t) => {
+  const cases: [string, Record<string, string>, string, string, number][] = [
+    [
+      "a YAML syntax error in the second of three files",
+      { "models/f1/schema.yml": "version: 2\nmodels:\n  - name: m_1_0\n    columns: [\n" },
+      DbtErrorCode.invalidYaml,
+      "models/f1/schema.yml",
+      5,
+    ],
+    [
+      "a value of the wrong shape",
+      { "models/f2/schema.yml": "version: 2\nmodels:\n  - name: m_2_0\n    columns: 7\n" },
+      DbtErrorCode.invalidYaml,
+      "models/f2/schema.yml",
+      4,
+    ],
+    [
+      "a duplicate key",
+      { "models/f0/schema.yml": "version: 2\nmodels:\n  - name: m_0_0\n    name: again\n" },
+      DbtErrorCode.invalidYaml,
+      "models/f0/schema.yml",
+      4,
+    ],
+  ];
+  for (const [name, broken, code, file, line] of cases) {
+    await t.step(name, async () => {
+      const written = { ...files(3), ...broken };
+      const errors: DbtError[] = [];
+      for (const parallel of [true, false]) {
+        await using project = await writeProject(written);
+        const error = await loadProject(project.dir, { cache: false, parallel }).then(
+          () => assert.fail("expected the load to fail"),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof DbtError, String(error));
+        assert.equal(error.code, code, error.message);
+        assert.equal(error.file, file, error.message);
+        assert.equal(error.line, line, error.message);
+        errors.push(error);
+      }
+      assert.equal(errors[0]?.message, errors[1]?.message);
+    });
+  }
+});
