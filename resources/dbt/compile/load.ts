@@ -73,6 +73,8 @@ export interface LoadProjectOptions extends ReadProjectOptions {
    * @default {systemClock}
    */
   readonly clock?: Pick<Clock, "now"> | undefined;
+  /** Where `log(..., info=True)`, `print()` and `exceptions.warn()` of any render go. */
+  readonly onLog?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -379,6 +381,7 @@ function loadMacros(
     dispatchPrefixes: options.dispatchPrefixes ?? adapterPrefixes(read.target.type),
     dispatch,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onLog ? { onLog: options.onLog } : {}),
   });
   const scope: RenderScope = {
     ref: () => raiseInRender(DbtErrorCode.unknownRef, "ref() cannot run while macros load"),

@@ -151,12 +151,20 @@ export function createRenderer(input: RendererInput): Renderer {
 function renderBare(jinja: JinjaEnv, node: ParsedNode, scope: RenderScope): CompiledSql {
   const template = node.template;
   if (!template) return { sql: "", dynamic: false };
+  // What the template logs is said once: here, or (a run_query model) by its render at build.
+  const said: string[] = [];
+  const quiet: RenderScope = { ...scope, onLog: (m) => said.push(m) };
   try {
-    return { sql: jinja.render(template, { ...scope, answers: [] }), dynamic: false };
+    const sql = jinja.render(template, { ...quiet, answers: [] });
+    jinja.say(said, scope);
+    return { sql, dynamic: false };
   } catch (error) {
-    if (!(error instanceof QueryNeeded)) throw error;
+    if (!(error instanceof QueryNeeded)) {
+      jinja.say(said, scope);
+      throw error;
+    }
     // Uses run_query: compiled at build time; until then, its parse-time SQL.
-    return { sql: jinja.render(template, { ...scope, execute: false }), dynamic: true };
+    return { sql: jinja.render(template, { ...quiet, execute: false }), dynamic: true };
   }
 }
 

@@ -231,6 +231,12 @@ export interface JinjaEnvOptions {
    * @default {systemClock}
    */
   readonly clock?: Pick<Clock, "now">;
+  /**
+   * Where `log(..., info=True)`, `print()` and `exceptions.warn()` go when the
+   * render's scope names no `onLog` (dbt prints them; dropping them would hide
+   * what a project's macros say).
+   */
+  readonly onLog?: (message: string) => void;
 }
 
 /**
@@ -248,6 +254,7 @@ export class JinjaEnv {
   readonly #packageStack: string[] = [];
   readonly #cache: ParseCache;
   readonly #root: string;
+  readonly #onLog: ((message: string) => void) | undefined;
   readonly #prefixes: readonly string[];
   readonly #dispatch: Readonly<Record<string, readonly string[]>>;
 
@@ -260,6 +267,7 @@ export class JinjaEnv {
   constructor(options: JinjaEnvOptions = {}) {
     this.#cache = options.cache ?? ParseCache.empty();
     this.#root = options.rootPackage ?? "";
+    this.#onLog = options.onLog;
     this.#prefixes = options.dispatchPrefixes ?? ["postgres", "default"];
     this.#dispatch = options.dispatch ?? {};
     const quote = options.quote ?? ((name: string) => `"${name.replaceAll('"', '""')}"`);
@@ -344,7 +352,7 @@ export class JinjaEnv {
     );
     g("is_incremental", () => scope().isIncremental());
     const say = (message: unknown, info: boolean) => {
-      if (info) this.#scope?.onLog?.(String(message));
+      if (info) (this.#scope?.onLog ?? this.#onLog)?.(String(message));
       return "";
     };
     g("log", (...args) => {
@@ -771,6 +779,12 @@ export class JinjaEnv {
     return this.#withScope(scope, compiled.file, () => compiled.template.render({}));
   }
 
+  /** Says `messages` where a render in `scope` would (see {@linkcode JinjaEnvOptions.onLog}). */
+  say(messages: readonly string[], scope: RenderScope): void {
+    const sink = scope.onLog ?? this.#onLog;
+    for (const m of messages) sink?.(m);
+  }
+
   /**
    * Renders with `run_query`/`statement` answered by `query`: each time the
    * render needs an answer it does not have, the query runs and the render
@@ -783,10 +797,22 @@ export class JinjaEnv {
   ): Promise<string> {
     const answers: QueryResult[] = [];
     for (let attempt = 0; attempt < 1000; attempt++) {
+      // Each attempt replays the render: only the last one's messages are said, once.
+      const said: string[] = [];
       try {
-        return this.render(compiled, { ...scope, execute: true, answers });
+        const sql = this.render(compiled, {
+          ...scope,
+          execute: true,
+          answers,
+          onLog: (m) => said.push(m),
+        });
+        this.say(said, scope);
+        return sql;
       } catch (error) {
-        if (!(error instanceof QueryNeeded)) throw error;
+        if (!(error instanceof QueryNeeded)) {
+          this.say(said, scope);
+          throw error;
+        }
         answers.push(await query(error.sql));
       }
     }
