@@ -205,9 +205,13 @@ export async function readProject(
       if (bytes < PARALLEL_YAML_MIN_BYTES) return undefined;
     }
     worker ??= new YamlWorker();
-    return worker.read(fresh).then((results) =>
-      new Map(results.map((r, i) => [(fresh[i] as { path: string }).path, r]))
-    );
+    const job = worker.read(fresh);
+    return {
+      finish: async () => {
+        const reads = job.readRest() ?? await job.done;
+        return new Map(fresh.map((f, i) => [f.path, reads[i] as YamlRead]));
+      },
+    };
   };
   try {
     return await readAll({ dir, projectFile, target, vars, targetPath, cache, env }, offload);
@@ -216,10 +220,14 @@ export async function readProject(
   }
 }
 
-/** Starts reading `files` off the main thread, or says no (undefined): results by path. */
+/**
+ * Starts reading `files` off the main thread, or says no (undefined);
+ * `finish` reads what the worker has not started on this thread and gives
+ * every file's read by path.
+ */
 type Offload = (
   files: readonly { readonly path: string; readonly file: string }[],
-) => Promise<Map<string, YamlRead>> | undefined;
+) => { finish(): Promise<Map<string, YamlRead>> } | undefined;
 
 /** The packages and selectors of a project whose settings are read. */
 async function readAll(
@@ -330,7 +338,7 @@ async function readPackage(
       });
     }
   }
-  const reads = await offloaded;
+  const reads = await offloaded?.finish();
   // Validated here, in file order, with or without the worker: the same values, the same first error.
   const properties = yamlFiles.map(({ path, file }) => {
     const read = reads?.get(path);

@@ -9,8 +9,17 @@
  * main thread validates them in file order, so a load gives the same project
  * and the same first error with or without the worker.
  *
+ * The two threads share the files: the worker claims them one at a time
+ * from a shared counter, and the main thread, once its own work is done,
+ * claims the rest from the same counter instead of waiting for the worker
+ * to reach them.
+ *
  * @module
  */
+
+import { readYamlFile, type YamlRead } from "./yaml_value.ts";
+
+export type { YamlRead };
 
 /** One file to read: the path to open and the project-relative name errors use. */
 export interface YamlRequestFile {
@@ -24,34 +33,24 @@ export interface YamlRequestFile {
 export interface YamlRequest {
   /** Request id. */
   readonly id: number;
-  /** Files, answered in this order. */
+  /** Files, claimed by index. */
   readonly files: readonly YamlRequestFile[];
+  /** An Int32 holding the index of the next unclaimed file, shared by both threads. */
+  readonly claims: SharedArrayBuffer;
 }
 
-/** What the worker read of one file. */
-export type YamlRead =
-  | {
-    /** Read and parsed. */
-    readonly kind: "parsed";
-    /** Its text. */
-    readonly text: string;
-    /** Wall time (ms) just before it was read. */
-    readonly readAt: number;
-    /** js-yaml's value. */
-    readonly value: unknown;
-  }
-  | {
-    /** Read, but not YAML: the main thread parses it again for the error. */
-    readonly kind: "invalid";
-    /** Its text. */
-    readonly text: string;
-    /** Wall time (ms) just before it was read. */
-    readonly readAt: number;
-  }
-  | {
-    /** Not read (gone, unreadable): the main thread reads it again for the error. */
-    readonly kind: "unread";
-  };
+/** A request in flight. */
+export interface YamlJob {
+  /**
+   * Claims every file the worker has not started and reads it on this
+   * thread (call it when this thread has nothing else to do). When that was
+   * every file (the worker had not started yet), gives them all: no need to
+   * wait for the worker.
+   */
+  readRest(): YamlRead[] | undefined;
+  /** Every file's read, by index, once the worker has answered all it claimed. */
+  readonly done: Promise<YamlRead[]>;
+}
 
 let started = 0;
 
@@ -65,7 +64,7 @@ export class YamlWorker implements Disposable {
   readonly #worker: Worker;
   readonly #pending = new Map<
     number,
-    { resolve: (results: YamlRead[]) => void; reject: (error: Error) => void }
+    { reads: YamlRead[]; resolve: (reads: YamlRead[]) => void; reject: (error: Error) => void }
   >();
   #next = 0;
   #failed: Error | undefined;
@@ -74,10 +73,17 @@ export class YamlWorker implements Disposable {
   constructor() {
     started++;
     this.#worker = new Worker(new URL("./yaml_worker.ts", import.meta.url), { type: "module" });
-    this.#worker.onmessage = (event: MessageEvent<{ id: number; results: YamlRead[] }>) => {
-      const { id, results } = event.data;
-      this.#pending.get(id)?.resolve(results);
-      this.#pending.delete(id);
+    this.#worker.onmessage = (
+      event: MessageEvent<{ id: number; index?: number; read?: YamlRead; done?: boolean }>,
+    ) => {
+      const { id, index, read, done } = event.data;
+      const pending = this.#pending.get(id);
+      if (!pending) return;
+      if (index !== undefined && read !== undefined) pending.reads[index] = read;
+      if (done) {
+        this.#pending.delete(id);
+        pending.resolve(pending.reads);
+      }
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -87,18 +93,34 @@ export class YamlWorker implements Disposable {
     };
   }
 
-  /** Reads and parses `files` on the worker's thread; one result per file, in order. */
-  read(files: readonly YamlRequestFile[]): Promise<YamlRead[]> {
-    if (this.#failed) return Promise.reject(this.#failed);
-    const id = this.#next++;
-    const results = new Promise<YamlRead[]>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, files } satisfies YamlRequest);
+  /**
+   * Reads and parses `files` on the worker's thread, and on this one from
+   * {@linkcode YamlJob.readRest}: each file once, whichever thread claims it.
+   */
+  read(files: readonly YamlRequestFile[]): YamlJob {
+    const claims = new SharedArrayBuffer(4);
+    const next = new Int32Array(claims);
+    const reads: YamlRead[] = [];
+    const done = new Promise<YamlRead[]>((resolve, reject) => {
+      if (this.#failed) return reject(this.#failed);
+      const id = this.#next++;
+      this.#pending.set(id, { reads, resolve, reject });
+      this.#worker.postMessage({ id, files, claims } satisfies YamlRequest);
     });
     // The caller awaits it after its own work; if that work throws first, a failure here must
     // not also surface as an unhandled rejection (the caller's await still sees it).
-    results.catch(() => {});
-    return results;
+    done.catch(() => {});
+    return {
+      readRest: () => {
+        const first = Atomics.add(next, 0, 1);
+        for (let i = first; i < files.length; i = Atomics.add(next, 0, 1)) {
+          const { path, file } = files[i] as YamlRequestFile;
+          reads[i] = readYamlFile(path, file);
+        }
+        return first === 0 ? reads : undefined;
+      },
+      done,
+    };
   }
 
   /** Ends the thread; pending reads never settle. */

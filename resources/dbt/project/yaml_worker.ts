@@ -3,17 +3,18 @@
  * property files and parses their YAML on a thread of its own, so a big
  * project's YAML is parsed while the main thread reads and parses its SQL.
  *
- * Messages in: `{ id, files: [{ path, file }] }`; out: `{ id, results }`,
- * one {@linkcode YamlRead} per file in the same order. A file that cannot be
- * read or parsed is answered without a value: the main thread reads and
- * parses it again itself, which throws the same typed error naming the file
- * and line that a load without the worker throws.
+ * Messages in: {@linkcode YamlRequest}. The worker claims files one at a
+ * time from the request's shared counter (the main thread claims from the
+ * same counter when its own work is done, so neither waits while files are
+ * left), and answers each claimed file with `{ id, index, read }`, then
+ * `{ id, done: true }`. A file that cannot be read or parsed is answered
+ * without a value (project/yaml_value.ts).
  *
  * @module
  */
 
-import type { YamlRead, YamlRequest } from "./yaml_pool.ts";
-import { yamlValue } from "./yaml_value.ts";
+import type { YamlRequest } from "./yaml_pool.ts";
+import { readYamlFile } from "./yaml_value.ts";
 
 const port = self as unknown as {
   onmessage: ((event: MessageEvent<YamlRequest>) => void) | null;
@@ -21,20 +22,11 @@ const port = self as unknown as {
 };
 
 port.onmessage = (event) => {
-  const { id, files } = event.data;
-  const results = files.map(({ path, file }): YamlRead => {
-    const readAt = Date.now();
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch {
-      return { kind: "unread" }; // the main thread's own read reports it
-    }
-    try {
-      return { kind: "parsed", text, readAt, value: yamlValue(text, file) };
-    } catch {
-      return { kind: "invalid", text, readAt }; // the main thread's own parse reports it
-    }
-  });
-  port.postMessage({ id, results });
+  const { id, files, claims } = event.data;
+  const next = new Int32Array(claims);
+  for (let index = Atomics.add(next, 0, 1); index < files.length; index = Atomics.add(next, 0, 1)) {
+    const { path, file } = files[index] as { path: string; file: string };
+    port.postMessage({ id, index, read: readYamlFile(path, file) });
+  }
+  port.postMessage({ id, done: true });
 };

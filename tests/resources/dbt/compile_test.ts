@@ -572,3 +572,15 @@ Deno.test("compile: a new process loads an unchanged project from the parse cach
   assert.deepEqual(await loadInChild(), ["a"]);
   assert.deepEqual(JSON.parse(await Deno.readTextFile(cache)).static, JSON.parse(first).static);
 });
+
+Deno.test("compile: an empty or commented-out property file declares nothing (as in dbt)", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "select 1 as id",
+    "models/empty.yml": "",
+    "models/old_schema.yml": "# version: 2\n# models:\n#   - name: a\n",
+    "models/schema.yml": doc("a"),
+  });
+  const loaded = await loadProject(project.dir, { cache: false });
+  assert.deepEqual([...loaded.models.keys()], ["a"]);
+  assert.equal(loaded.models.get("a")?.description, "The a model.");
+});

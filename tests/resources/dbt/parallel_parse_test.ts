@@ -13,7 +13,8 @@
 import assert from "node:assert/strict";
 import { DbtError, DbtErrorCode, loadProject } from "../../../resources/dbt/mod.ts";
 import { buildManifest } from "../../../resources/dbt/artifacts.ts";
-import { workerThreadsStarted } from "../../../resources/dbt/project/yaml_pool.ts";
+import { workerThreadsStarted, YamlWorker } from "../../../resources/dbt/project/yaml_pool.ts";
+import { yamlValue } from "../../../resources/dbt/project/yaml_value.ts";
 import { writeProject } from "./_fixture.ts";
 
 /** A project whose YAML uses what real ones do: anchors and merge keys, sources, seeds, configs. */
@@ -140,5 +141,55 @@ Deno.test("parallel parse: errors name the same file and line with and without t
       }
       assert.equal(errors[0]?.message, errors[1]?.message);
     });
+  }
+});
+
+Deno.test("parallel parse: values parsed on the worker equal the main thread's, failures are answered", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "yaml-pool-" });
+  try {
+    const texts: Record<string, string> = {
+      "anchors.yml": "base: &b {a: 1, list: [x, y]}\nmerged:\n  <<: *b\n  c: 2\n",
+      "scalars.yml": "ints: [0, -7, 0x1f, 1_000]\nfloats: [1.5, .inf, -.inf, .nan, 1e3]\n" +
+        "other: [null, ~, true, False, '', \"\\u00e9\", 2024-01-02]\n",
+      "empty.yml": "",
+      "comments.yml": "# version: 2\n# models: []\n",
+      "broken.yml": "a: [1, 2\n",
+      "duplicate.yml": "a: 1\na: 2\n",
+    };
+    for (const [name, text] of Object.entries(texts)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    const files = [...Object.keys(texts), "missing.yml"].map((name) => ({
+      path: `${dir}/${name}`,
+      file: `models/${name}`,
+    }));
+    using worker = new YamlWorker();
+    // readRest is not called: the worker reads every file, and its answers cross the thread.
+    const reads = await worker.read(files).done;
+    for (const [i, name] of Object.keys(texts).entries()) {
+      const read = reads[i];
+      let expected: unknown;
+      try {
+        expected = yamlValue(texts[name] as string, `models/${name}`);
+      } catch {
+        assert.equal(read?.kind, "invalid", name);
+        continue;
+      }
+      assert.equal(read?.kind, "parsed", name);
+      assert.ok(read?.kind === "parsed");
+      assert.equal(read.text, texts[name]);
+      assert.deepEqual(read.value, expected, name);
+    }
+    assert.deepEqual(reads.map((r) => r.kind), [
+      "parsed",
+      "parsed",
+      "parsed",
+      "parsed",
+      "invalid",
+      "invalid",
+      "unread",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
