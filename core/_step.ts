@@ -315,7 +315,15 @@ async function runCheck(
     const description = result.passed
       ? null
       : result.description ?? (check.description || "the check failed");
-    return { ...base, passed: result.passed, description, metadata };
+    const severity = result.severity ?? check.severity;
+    return {
+      ...base,
+      severity,
+      blocking: check.blocking && severity === "error",
+      passed: result.passed,
+      description,
+      metadata,
+    };
   } catch (thrown) {
     const error = toError(thrown);
     return {

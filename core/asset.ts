@@ -112,6 +112,14 @@ export interface CheckResult {
   readonly metadata?: Metadata;
   /** A sentence for people, shown on failure. */
   readonly description?: string;
+  /**
+   * How bad this failure is, for a check that fails at either level (a dbt
+   * test past `warn_if` but not `error_if`, a source past `warn_after` but not
+   * `error_after`), as Dagster's `AssetCheckResult(severity=...)`. A `warn`
+   * result never blocks downstream nor fails the run.
+   * @default {the check's severity}
+   */
+  readonly severity?: CheckSeverity;
 }
 
 /** Context of a check: its asset's context plus the materialization it checks. */

@@ -176,9 +176,10 @@ export async function dbtAssets(
         clock: ctx.clock,
         record: recorder(ctx.runId, ctx.clock),
       });
+      // As dbt: past warn_if but not error_if (or a warn-severity test) is a warning.
       return {
-        passed: outcome.status === "pass" ||
-          (outcome.status === "warn" && test.severity === "warn"),
+        passed: outcome.status === "pass",
+        ...(outcome.status === "warn" ? { severity: "warn" as const } : {}),
         metadata: {
           dbt_unique_id: test.uniqueId,
           status: outcome.status,
@@ -430,6 +431,7 @@ function freshnessCheck(
       const status = late(rule.errorAfterMs) ? "error" : late(rule.warnAfterMs) ? "warn" : "pass";
       return {
         passed: status === "pass",
+        ...(status === "warn" ? { severity: "warn" as const } : {}),
         metadata: {
           max_loaded_at: latest === null ? null : new Date(latest).toISOString(),
           age_seconds: latest === null ? null : Math.round(age / 1000),

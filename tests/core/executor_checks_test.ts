@@ -210,3 +210,27 @@ Deno.test("checks defined apart run after the asset's own, with their resources"
     true,
   ]]);
 });
+
+Deno.test("a blocking error check whose result says warn only warns: no skip, the run succeeds", async () => {
+  const graph = defineGraph({
+    assets: [
+      defineAsset({
+        key: "a",
+        checks: [{
+          name: "few_nulls",
+          blocking: true,
+          run: () => ({ passed: false, severity: "warn", description: "2 nulls, warn_if >1" }),
+        }],
+        materialize: noop,
+      }),
+      defineAsset({ key: "b", deps: ["a"], materialize: noop }),
+    ],
+  });
+  const result = await harness().run(graph);
+  assert.equal(result.status, "success");
+  assert.deepEqual(summary(result), [ok("a"), ok("b")]);
+  assert.deepEqual(
+    result.steps[0]?.checks.map((c) => [c.name, c.passed, c.severity, c.blocking]),
+    [["few_nulls", false, "warn", false]],
+  );
+});
