@@ -145,8 +145,11 @@ function unitTestJson(project: DbtProject, test: UnitTestNode, createdAt: number
   const model = project.models.get(test.model);
   return {
     model: test.model,
-    given: JSON.parse(JSON.stringify(test.raw.given ?? [])) as Json,
-    expect: JSON.parse(JSON.stringify(test.raw.expect ?? {})) as Json,
+    given: (Array.isArray(test.raw.given) ? test.raw.given : []).map((g) => ({
+      input: String((g as { input?: unknown }).input ?? ""),
+      ...fixtureJson(g),
+    })),
+    expect: fixtureJson(test.raw.expect),
     name: test.name,
     resource_type: "unit_test",
     package_name: project.name,
@@ -163,6 +166,20 @@ function unitTestJson(project: DbtProject, test: UnitTestNode, createdAt: number
     created_at: createdAt,
     versions: null,
     version: null,
+  };
+}
+
+/**
+ * The rows of a unit test's `given` entry or `expect` as dbt's UnitTestInputFixture /
+ * UnitTestOutputFixture have them: rows (a list of dicts, or the text of a csv/sql fixture),
+ * format and fixture file, and nothing else (both refuse any other key).
+ */
+function fixtureJson(fixture: unknown): { [key: string]: Json } {
+  const f = (fixture ?? {}) as { rows?: unknown; format?: unknown; fixture?: unknown };
+  return {
+    rows: f.rows === undefined ? null : JSON.parse(JSON.stringify(f.rows)) as Json,
+    format: typeof f.format === "string" ? f.format : "dict",
+    fixture: typeof f.fixture === "string" ? f.fixture : null,
   };
 }
 
@@ -396,8 +413,8 @@ function sourceJson(source: SourceNode, createdAt: number): Json {
     quoting: {},
     loaded_at_field: source.loadedAtField,
     freshness: {
-      warn_after: (source.freshness?.raw.warn_after ?? { count: null, period: null }) as Json,
-      error_after: (source.freshness?.raw.error_after ?? { count: null, period: null }) as Json,
+      warn_after: freshnessTimeJson(source.freshness?.raw.warn_after),
+      error_after: freshnessTimeJson(source.freshness?.raw.error_after),
       filter: source.freshness?.filter ?? null,
     },
     external: null,
@@ -411,6 +428,18 @@ function sourceJson(source: SourceNode, createdAt: number): Json {
     unrendered_config: {},
     relation_name: source.relation.toString(),
     created_at: createdAt,
+  };
+}
+
+/**
+ * A freshness `warn_after`/`error_after` as dbt's `Time` (manifest v12, sources v3): exactly
+ * `count` and `period`, whatever else the YAML held, each null when absent.
+ */
+export function freshnessTimeJson(time: unknown): { count: number | null; period: string | null } {
+  const t = (time ?? {}) as { count?: unknown; period?: unknown };
+  return {
+    count: typeof t.count === "number" ? t.count : null,
+    period: typeof t.period === "string" ? t.period : null,
   };
 }
 

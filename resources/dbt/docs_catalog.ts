@@ -7,7 +7,7 @@
  */
 
 import type { Warehouse } from "../warehouse/types.ts";
-import { DBT_VERSION } from "./artifacts.ts";
+import { DBT_VERSION, freshnessTimeJson } from "./artifacts.ts";
 import type { DbtProject, SourceNode } from "./nodes.ts";
 
 /** `metadata.dbt_schema_version` of catalog.json. */
@@ -185,13 +185,13 @@ export async function sourceFreshness(
           : " (no rows)"),
     );
     const criteria = {
-      warn_after: (source.freshness?.raw.warn_after ?? { count: null, period: null }) as Json,
-      error_after: (source.freshness?.raw.error_after ?? { count: null, period: null }) as Json,
+      warn_after: freshnessTimeJson(source.freshness?.raw.warn_after),
+      error_after: freshnessTimeJson(source.freshness?.raw.error_after),
       filter: source.freshness?.filter ?? null,
     };
     results.push(
       result.status === "runtime error"
-        ? { unique_id: source.uniqueId, error: result.error, status: "runtime error" }
+        ? { unique_id: source.uniqueId, error: result.error ?? null, status: "runtime error" }
         : {
           unique_id: source.uniqueId,
           max_loaded_at: result.maxLoadedAt ?? at,

@@ -58,21 +58,22 @@ export const ModelPropertiesSchema = z.looseObject({
   tests,
 });
 
+/**
+ * A `warn_after`/`error_after` of a freshness rule: dbt's `Time` (a whole count of minutes, hours
+ * or days, nothing else), so `period: hours` or `count: 1.5` is refused here as dbt refuses it,
+ * not written into a manifest that breaks manifest v12.
+ */
+const FreshnessTimeSchema = z.strictObject({
+  count: z.number().int().nullable().optional(),
+  period: z.enum(["minute", "hour", "day"]).nullable().optional(),
+});
+
 /** `freshness:` of a source or table. */
-export const FreshnessSchema = z.union([
-  z.null(),
-  z.looseObject({
-    warn_after: z.looseObject({
-      count: z.number().nullable().optional(),
-      period: z.string().nullable().optional(),
-    }).optional(),
-    error_after: z.looseObject({
-      count: z.number().nullable().optional(),
-      period: z.string().nullable().optional(),
-    }).optional(),
-    filter: z.string().optional(),
-  }),
-]);
+export const FreshnessSchema = z.looseObject({
+  warn_after: FreshnessTimeSchema.nullable().optional(),
+  error_after: FreshnessTimeSchema.nullable().optional(),
+  filter: z.string().optional(),
+}).nullable();
 
 /** A table of a source. */
 export const SourceTableSchema = z.looseObject({
@@ -124,7 +125,8 @@ export const UnitTestSchema = z.looseObject({
   name: z.string().min(1),
   model: z.string().min(1),
   description: z.string().optional(),
-  given: z.array(UnitRowsSchema).default([]),
+  // dbt: every `given` names its `input` (ref(...)/source(...)); manifest v12 requires it.
+  given: z.array(UnitRowsSchema.extend({ input: z.string().min(1) })).default([]),
   expect: UnitRowsSchema,
   overrides: z.looseObject({
     vars: z.record(z.string(), z.unknown()).optional(),
@@ -133,15 +135,23 @@ export const UnitTestSchema = z.looseObject({
   config: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** An exposure entry. */
+/**
+ * An exposure entry, with dbt's rules: `type` and `maturity` from dbt's lists, an `owner` with a
+ * `name` or an `email` (dbt refuses an exposure without one; manifest v12 requires `owner`).
+ */
 export const ExposureSchema = z.looseObject({
   name: z.string().min(1),
-  type: z.string().min(1),
-  owner: z.record(z.string(), z.unknown()).default({}),
+  type: z.enum(["dashboard", "notebook", "analysis", "ml", "application"]),
+  owner: z.looseObject({
+    name: z.string().optional(),
+    email: z.union([z.string(), z.array(z.string())]).optional(),
+  }).refine((o) => o.name !== undefined || o.email !== undefined, {
+    message: "an exposure's owner needs a name or an email",
+  }),
   description: z.string().optional(),
   depends_on: z.array(z.string()).default([]),
   url: z.string().optional(),
-  maturity: z.string().optional(),
+  maturity: z.enum(["low", "medium", "high"]).optional(),
   label: z.string().optional(),
 });
 

@@ -127,6 +127,14 @@ const RunResultsSchema = z.strictObject({
 Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
   await using project = await copyRepoProject();
   const p = await loadProject(project.dir);
+  // One on-disk PGlite for every step, so the CLI steps reach what runProject built.
+  const warehouseDir = await Deno.makeTempDir();
+  await using _cleanup = {
+    [Symbol.asyncDispose]: () => Deno.remove(warehouseDir, { recursive: true }),
+  };
+  const url = `pglite:${warehouseDir}/wh`;
+  const read = async (name: string) =>
+    JSON.parse(await Deno.readTextFile(`${project.dir}/target/${name}`));
 
   await t.step("manifest v12: required fields, nodes, sources, maps", async () => {
     const raw = buildManifest(p, { invocationId: "inv-1" });
@@ -171,7 +179,7 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
   });
 
   await t.step("run_results v6: exactly the schema's keys, with timing", async () => {
-    await using warehouse = await openWarehouse("pglite:memory:");
+    await using warehouse = await openWarehouse(url);
     await warehouse.exec(RAW_TABLES_SQL);
     const run = await runProject(p, warehouse, { invocationId: "inv-2" });
     assert.equal(run.success, true);
@@ -199,6 +207,23 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
       manifest.nodes["model.platform_marts.fct_weather_daily"]?.compiled_code ?? "",
       /from "analytics_staging"\."stg_weather_data"/,
     );
+  });
+
+  await t.step("catalog v1 and sources v3 from docs generate and source freshness", async () => {
+    const env = (name: string) => (name === "WAREHOUSE_URL" ? url : undefined);
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    const run = (...args: string[]) =>
+      runDbtCli([...args, "--project-dir", project.dir], io, { env });
+    assert.equal(await run("docs", "generate"), 0, lines.join("\n"));
+    const catalog = await read("catalog.json");
+    await assertValidArtifact("catalog", catalog);
+    assert.ok(catalog.nodes["model.platform_marts.fct_weather_daily"]);
+    assert.ok(catalog.sources["source.platform_marts.raw.raw_weather"]);
+    // No source of this project declares freshness: the result list is empty, still valid.
+    assert.equal(await run("source", "freshness"), 0, lines.join("\n"));
+    await assertValidArtifact("sources", await read("sources.json"));
+    await assertValidArtifact("manifest", await read("manifest.json"));
   });
 });
 
@@ -236,6 +261,19 @@ unit_tests:
         rows: [{code: A, label: x}]
     expect:
       rows: [{code: A, label: X}]
+  - name: upper_labels_csv
+    model: m
+    given:
+      - input: ref('codes')
+        format: csv
+        rows: |
+          code,label
+          B,y
+    expect:
+      format: csv
+      rows: |
+        code,label
+        B,Y
 exposures:
   - name: board
     type: dashboard
@@ -279,6 +317,11 @@ exposures:
     assert.equal(check({ ...rawManifest, nodes: { x: { ...snap, access: "protected" } } }), false);
     assert.equal(manifest.nodes["snapshot.demo.codes_snap"]?.resource_type, "snapshot");
     assert.ok(manifest.unit_tests["unit_test.demo.m.upper_labels"]);
+    assert.deepEqual(manifest.unit_tests["unit_test.demo.m.upper_labels_csv"], {
+      ...(manifest.unit_tests["unit_test.demo.m.upper_labels_csv"] as object),
+      given: [{ input: "ref('codes')", rows: "code,label\nB,y\n", format: "csv", fixture: null }],
+      expect: { rows: "code,label\nB,Y\n", format: "csv", fixture: null },
+    });
     assert.ok(manifest.exposures["exposure.demo.board"]);
     assert.ok(manifest.docs["doc.demo.codes"]);
     assert.equal(manifest.nodes["model.demo.m"]?.description, "Codes we use.");
@@ -296,6 +339,44 @@ exposures:
     const sources = await read("sources.json");
     await assertValidArtifact("sources", sources);
     assert.equal(sources.results[0].status, "warn");
+
+    // Each check can fail on a real mistake, and says where and what in words.
+    const { checksum: _checksum, ...modelWithoutChecksum } = rawManifest.nodes["model.demo.m"];
+    const manifestErrors = await artifactErrors("manifest", {
+      ...rawManifest,
+      nodes: { ...rawManifest.nodes, "model.demo.m": modelWithoutChecksum },
+    });
+    assert.match(
+      manifestErrors ?? "",
+      /\/nodes\/model\.demo\.m: must have required property 'checksum'/,
+    );
+    const rawResults = await read("run_results.json");
+    const { thread_id: _thread, ...resultWithoutThread } = rawResults.results[0];
+    assert.match(
+      (await artifactErrors("run_results", {
+        ...rawResults,
+        results: [resultWithoutThread, ...rawResults.results.slice(1)],
+      })) ?? "",
+      /\/results\/0: must have required property 'thread_id'/,
+    );
+    const { stats: _stats, ...tableWithoutStats } = catalog.nodes["model.demo.m"];
+    assert.match(
+      (await artifactErrors("catalog", {
+        ...catalog,
+        nodes: { ...catalog.nodes, "model.demo.m": tableWithoutStats },
+      })) ?? "",
+      /\/nodes\/model\.demo\.m: must have required property 'stats'/,
+    );
+    const staleResult = { ...sources.results[0], status: "stale" };
+    assert.match(
+      (await artifactErrors("sources", { ...sources, results: [staleResult] })) ?? "",
+      /\/results\/0\/status: must be equal to one of the allowed values/,
+    );
+    const { criteria: _criteria, ...resultWithoutCriteria } = sources.results[0];
+    assert.match(
+      (await artifactErrors("sources", { ...sources, results: [resultWithoutCriteria] })) ?? "",
+      /\/results\/0: must have required property 'criteria'/,
+    );
   } finally {
     await Deno.remove(warehouseDir, { recursive: true });
   }
@@ -340,4 +421,88 @@ models:
   assert.equal(byId.get(p.tests.find((t) => t.testName === "accepted_values")?.uniqueId), "warn");
   // The schema is not a test that cannot fail: an extra key is refused.
   assert.match((await artifactErrors("run_results", { ...raw, extra: 1 })) ?? "", /'extra'/);
+});
+
+Deno.test("sources.json with pass, warn, error and runtime error follows sources v3", async () => {
+  const rule = (warn: string, error: string) =>
+    `freshness: {warn_after: {count: ${warn}}, error_after: {count: ${error}}}`;
+  await using project = await writeProject({
+    "models/schema.yml": `version: 2
+sources:
+  - name: raw
+    loaded_at_field: at
+    tables:
+      - name: fresh
+        ${rule("1, period: hour", "2, period: hour")}
+      - name: late
+        ${rule("1, period: minute", "1, period: day")}
+      - name: stale
+        ${rule("1, period: minute", "2, period: minute")}
+      - name: missing
+        ${rule("1, period: hour", "1, period: day")}
+`,
+  });
+  const warehouseDir = await Deno.makeTempDir();
+  try {
+    const url = `pglite:${warehouseDir}/wh`;
+    {
+      await using warehouse = await openWarehouse(url);
+      await warehouse.exec(`create schema raw;
+        create table raw.fresh as select now() as at;
+        create table raw.late as select now() - interval '2 hours' as at;
+        create table raw.stale as select now() - interval '3 hours' as at;`);
+    }
+    const env = (name: string) => (name === "WAREHOUSE_URL" ? url : undefined);
+    const io = { out: () => {}, err: () => {} };
+    assert.equal(
+      await runDbtCli(["source", "freshness", "--project-dir", project.dir], io, { env }),
+      1,
+    );
+    const sources = JSON.parse(await Deno.readTextFile(`${project.dir}/target/sources.json`));
+    await assertValidArtifact("sources", sources);
+    const byTable = Object.fromEntries(
+      sources.results.map((r: { unique_id: string; status: string }) => [
+        r.unique_id.split(".").at(-1),
+        r.status,
+      ]),
+    );
+    assert.deepEqual(byTable, {
+      fresh: "pass",
+      late: "warn",
+      stale: "error",
+      missing: "runtime error",
+    });
+    const failed = sources.results.find((r: { status: string }) => r.status === "runtime error");
+    assert.deepEqual(Object.keys(failed).sort(), ["error", "status", "unique_id"]);
+  } finally {
+    await Deno.remove(warehouseDir, { recursive: true });
+  }
+});
+
+Deno.test("what dbt refuses in exposures, freshness rules and unit tests is refused, not written into a manifest that breaks v12", async () => {
+  const cases: Record<string, RegExp> = {
+    "exposures: [{name: e, type: Dashboard, owner: {name: a}}]": /type/,
+    "exposures: [{name: e, type: dashboard, owner: {}}]": /owner needs a name or an email/,
+    "unit_tests: [{name: u, model: m, given: [{rows: [{id: 1}]}], expect: {rows: []}}]": /input/,
+    "exposures: [{name: e, type: dashboard}]": /owner/,
+    "exposures: [{name: e, type: ml, owner: {name: a}, maturity: mature}]": /maturity/,
+    "sources: [{name: s, tables: [{name: t, freshness: {warn_after: {count: 1, period: hours}}}]}]":
+      /period/,
+    "sources: [{name: s, tables: [{name: t, freshness: {warn_after: {count: 1.5, period: hour}}}]}]":
+      /count/,
+    "sources: [{name: s, freshness: {error_after: {count: 1, period: day, every: 2}}, tables: [{name: t}]}]":
+      /every/,
+  };
+  for (const [yml, key] of Object.entries(cases)) {
+    await using project = await writeProject({
+      "models/m.sql": "select 1 as id",
+      "models/schema.yml": `version: 2\n${yml}\n`,
+    });
+    const error = await loadProject(project.dir, { cache: false }).then(
+      () => assert.fail(`accepted: ${yml}`),
+      (e: Error) => e,
+    );
+    assert.match(error.message, /schema\.yml/, yml);
+    assert.match(error.message, key, `${yml}: ${error.message}`);
+  }
 });

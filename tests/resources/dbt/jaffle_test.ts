@@ -6,7 +6,9 @@
  * relationships test to a downstream model, semantic models) goes through
  * `deno task dbt deps` and `build` unchanged, on PGlite and on a real
  * PostgreSQL, from a fresh warehouse and again after new raw rows; a wrong
- * unit test expectation fails and skips its model.
+ * unit test expectation fails and skips its model. Every artifact the runs
+ * write (manifest, run_results, catalog from `docs generate`, sources from
+ * `source freshness`) follows dbt's whole published schema (./_dbt_schemas.ts).
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +16,7 @@ import { runDbtCli } from "../../../resources/dbt/cli.ts";
 import { openWarehouse } from "../../../resources/warehouse/mod.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs, type Tool } from "../../_helpers/tools.ts";
+import { assertValidArtifactFile } from "./_dbt_schemas.ts";
 
 const FIXTURES = new URL("../../fixtures/dbt/", import.meta.url).pathname;
 
@@ -181,6 +184,34 @@ for (const target of TARGETS) {
       );
     });
 
+    await t.step("every artifact follows dbt's whole published schema", async () => {
+      const out = `${copy.dir}/state/dbt/proj`;
+      const built = await assertValidArtifactFile(out, "run_results");
+      assert.ok((built.results as unknown[]).length >= 48);
+      const vars = ["--vars", "{load_source_data: true}"];
+      const docs = await cli(["docs", "generate", ...project, ...vars], env);
+      assert.equal(docs.code, 0, docs.out);
+      const catalog = await assertValidArtifactFile(out, "catalog");
+      const catalogNodes = catalog.nodes as Record<string, { columns: Record<string, unknown> }>;
+      assert.ok(catalogNodes["model.jaffle_shop.orders"]?.columns.order_id);
+      assert.ok(catalogNodes["seed.jaffle_shop.raw_orders"]);
+      const fresh = await cli(["source", "freshness", ...project, ...vars], env);
+      assert.ok(fresh.code === 0 || fresh.code === 1, fresh.out);
+      await assertValidArtifactFile(out, "sources");
+      // The manifest written last (by source freshness) carries every node kind the project has.
+      const manifest = await assertValidArtifactFile(out, "manifest");
+      const kinds = new Set(
+        Object.values(manifest.nodes as Record<string, { resource_type: string }>)
+          .map((n) => n.resource_type),
+      );
+      assert.deepEqual([...kinds].sort(), ["model", "seed", "test"]);
+      for (const key of ["sources", "macros", "docs", "unit_tests"] as const) {
+        assert.ok(Object.keys(manifest[key] as object).length > 0, `manifest.${key} is empty`);
+      }
+      // Semantic models are left out (with a note at build time), so none are recorded.
+      assert.deepEqual(manifest.semantic_models, {});
+    });
+
     await t.step("again after new raw rows: the marts follow", async () => {
       await using warehouse = await openWarehouse(db.url);
       await warehouse.exec(`
@@ -264,6 +295,18 @@ for (const target of TARGETS) {
       );
       assert.equal(manifest.nodes["model.jaffle_shop.orders"].config.materialized, "table");
       assert.equal(manifest.nodes["model.jaffle_shop.stg_orders"].config.materialized, "view");
+      const targetDir = `${dir}/state/dbt/proj`;
+      await assertValidArtifactFile(targetDir, "manifest");
+      await assertValidArtifactFile(targetDir, "run_results");
+      const docs = await cli(["docs", "generate", "--project-dir", `${dir}/proj`], env);
+      assert.equal(docs.code, 0, docs.out);
+      const catalog = await assertValidArtifactFile(targetDir, "catalog");
+      assert.ok((catalog.nodes as Record<string, unknown>)["model.jaffle_shop.customers"]);
+      const fresh = await cli(["source", "freshness", "--project-dir", `${dir}/proj`], env);
+      assert.equal(fresh.code, 0, fresh.out);
+      await assertValidArtifactFile(targetDir, "sources");
+      const last = await assertValidArtifactFile(targetDir, "manifest");
+      assert.ok((last.docs as Record<string, unknown>)["doc.jaffle_shop.orders_status"]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
