@@ -17,7 +17,12 @@ import {
 import { openWarehouse } from "../../../resources/warehouse/mod.ts";
 import { copyRepoProject, RAW_TABLES_SQL, writeProject } from "./_fixture.ts";
 import { runDbtCli } from "../../../resources/dbt/cli.ts";
-import { artifactErrors, artifactValidator, assertValidArtifact } from "./_dbt_schemas.ts";
+import {
+  artifactErrors,
+  artifactValidator,
+  assertValidArtifact,
+  assertValidArtifactFile,
+} from "./_dbt_schemas.ts";
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -294,6 +299,16 @@ exposures:
     const io = { out: () => {}, err: () => {} };
     const run = (...args: string[]) =>
       runDbtCli([...args, "--project-dir", project.dir], io, { env });
+    // Every command that writes artifacts writes them valid, not only build.
+    for (const command of ["parse", "compile", "seed", "snapshot", "run", "test"]) {
+      await Deno.remove(`${project.dir}/target/run_results.json`).catch(() => {});
+      assert.equal(await run(command), 0, command);
+      await assertValidArtifactFile(project.dir, "manifest");
+      const wrote = await Deno.stat(`${project.dir}/target/run_results.json`)
+        .then(() => true, () => false);
+      if (["seed", "snapshot", "run", "test"].includes(command)) assert.ok(wrote, command);
+      if (wrote) await assertValidArtifactFile(project.dir, "run_results");
+    }
     assert.equal(await run("build"), 0);
     assert.equal(await run("docs", "generate"), 0);
     assert.equal(await run("source", "freshness"), 0); // warn only
