@@ -17,15 +17,19 @@
  *
  * A configuration that does not load runs `main.ts` with read access to the
  * project only, so the error is reported as every command reports it.
- * SIGTERM and SIGHUP are passed on to the command (SIGINT from a terminal
- * reaches it directly: it is in the same process group); the exit code is
- * the command's.
+ * SIGINT, SIGTERM and SIGHUP are passed on to the command (which takes a
+ * terminal's Ctrl-C, delivered to it directly and again through here, as one
+ * request); the exit code is the command's (128 + N when signal N ended it).
+ * Killed with -9, the launcher leaves its command an orphan: the command
+ * notices (its parent pid changes; `PLATFORM_LAUNCHER_PID` names the
+ * launcher) and stops as on SIGTERM, releasing its runs, claims and locks.
  *
  * @module
  */
 
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LAUNCHER_PID_VARIABLE } from "./core/cli/stop.ts";
 import { ConfigError } from "./core/errors.ts";
 import { loadConfig, readDotenv } from "./resources/config.ts";
 import { permissionFlags, taskPermissions } from "./resources/permissions.ts";
@@ -126,19 +130,26 @@ if (import.meta.main) {
     );
     Deno.exit(0);
   }
-  const child = new Deno.Command(Deno.execPath(), { args: argv }).spawn();
-  const forwarded: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGTERM", "SIGHUP"];
-  const forward = (signal: Deno.Signal) => () => {
-    try {
-      child.kill(signal);
-    } catch {
-      // The command has ended already.
-    }
-  };
-  const listeners = forwarded.map((signal) => [signal, forward(signal)] as const);
-  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
-  // Ctrl-C reaches the command from the terminal; the launcher only waits for it to end.
-  Deno.addSignalListener("SIGINT", () => {});
+  // The child watches for this pid to stop being its parent (core/cli/stop.ts): killed
+  // with -9, the launcher cannot stop it, and an orphan would hold leases, locks and ports.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: argv,
+    env: { [LAUNCHER_PID_VARIABLE]: String(Deno.pid) },
+  }).spawn();
+  const forwarded: Deno.Signal[] = Deno.build.os === "windows"
+    ? []
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of forwarded) {
+    // A terminal's Ctrl-C reaches the command too (same process group) and `deno task`
+    // passes it on again: the command takes one request arriving several times as one.
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // The command has ended already.
+      }
+    });
+  }
   const status = await child.status;
   Deno.exit(status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code);
 }

@@ -16,7 +16,7 @@
 
 import type { CliApp, CliCommand } from "./core/cli/app.ts";
 import { processIo } from "./core/cli/io.ts";
-import { runCli } from "./core/cli/mod.ts";
+import { LAUNCHER_PID_VARIABLE, runCli, stopRequests, watchLauncher } from "./core/cli/mod.ts";
 import { ConfigError } from "./core/errors.ts";
 import type { Clock } from "./core/clock.ts";
 import type { Graph } from "./core/graph.ts";
@@ -185,27 +185,32 @@ function lazyCommand(summary: string, load: () => Promise<CliCommand>): CliComma
   };
 }
 
-/** Wires SIGINT/SIGTERM to cancellation: the first cancels cleanly, the second exits at once. */
-function cancelOnSignals(): AbortController {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) Deno.exit(130);
-    Deno.stderr.writeSync(
-      new TextEncoder().encode(
-        "\nCanceling: running assets are told to stop; press Ctrl-C again to exit at once\n",
-      ),
+/**
+ * Wires SIGINT/SIGTERM and the launcher's end to cancellation: the first
+ * request cancels cleanly, a second (not the same Ctrl-C delivered again)
+ * exits at once.
+ */
+function cancelOnStop(): AbortSignal {
+  const stops = stopRequests({
+    err: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+  });
+  const onSignal = () =>
+    stops.request(
+      "Canceling: running assets are told to stop; press Ctrl-C again to exit at once",
     );
-    controller.abort();
-  };
   Deno.addSignalListener("SIGINT", onSignal);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
-  return controller;
+  watchLauncher({
+    launcherPid: Deno.env.get(LAUNCHER_PID_VARIABLE),
+    onGone: (message) => stops.request(message),
+  });
+  return stops.signal;
 }
 
 if (import.meta.main) {
   // Before anything can fail and print: the passwords of every *_URL and the
   // values of secret-named variables are redacted from every output.
   registerSecretsOf(Deno.env.toObject());
-  const controller = cancelOnSignals();
-  Deno.exit(await runCli(Deno.args, app, processIo(), { signal: controller.signal }));
+  const signal = cancelOnStop();
+  Deno.exit(await runCli(Deno.args, app, processIo(), { signal }));
 }

@@ -35,6 +35,7 @@ import {
 
 export * from "./app.ts";
 export * from "./io.ts";
+export * from "./stop.ts";
 export { eventToJsonLine, eventToRecord } from "./json_lines.ts";
 export { formatDuration, formatTime, table } from "./table.ts";
 export {
