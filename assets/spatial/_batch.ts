@@ -410,8 +410,10 @@ export async function checkBatchContent(
 
 /**
  * Moves the landing files of `files` (with their sidecars) to `archive/`,
- * then the manifest once no file of the batch is left in the landing zone.
- * Safe to repeat after a crash half-way.
+ * then the manifest once no file of the batch is left in the landing zone,
+ * then removes the batch's emptied landing folder (`<batch_id>/`: the local
+ * store's folders; the batch is finished, so no uploader writes there). Safe
+ * to repeat after a crash half-way.
  */
 export async function archiveFiles(
   store: ObjectStore,
@@ -425,12 +427,16 @@ export async function archiveFiles(
       if (await moveIfPresent(store, bucket, key, archiveKeyOf(key))) moved.push(key);
     }
   }
-  if (batch.archived) return moved;
   for (const file of batch.manifest.files) {
     if (await store.head(bucket, file.path) !== undefined) return moved;
   }
-  const target = archivedManifestKey(batch.manifest.batch_id);
-  if (await moveIfPresent(store, bucket, batch.manifestKey, target)) moved.push(batch.manifestKey);
+  if (!batch.archived) {
+    const target = archivedManifestKey(batch.manifest.batch_id);
+    if (await moveIfPresent(store, bucket, batch.manifestKey, target)) {
+      moved.push(batch.manifestKey);
+    }
+  }
+  await store.removeEmptyFolders(bucket, `${batch.manifest.batch_id}/`);
   return moved;
 }
 

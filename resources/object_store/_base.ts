@@ -3,7 +3,8 @@
 
 import { createHash } from "node:crypto";
 import { readAll } from "./_body.ts";
-import { validateBucket, validateKey } from "./_keys.ts";
+import { storeError } from "./_errors.ts";
+import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
 import type {
   GetFileResult,
   GetOptions,
@@ -135,6 +136,13 @@ export abstract class DerivedOperations {
     }
   }
 
+  /** Nothing to remove: only the local store has folders (it overrides this). */
+  removeEmptyFolders(bucket: string, prefix: string): Promise<void> {
+    validateBucket(bucket);
+    validateFolderPrefix(bucket, prefix);
+    return Promise.resolve();
+  }
+
   /** Reads a whole object (or a range) into memory; for small objects. */
   getBytes(bucket: string, key: string, options?: GetOptions): Promise<Uint8Array> {
     return getBytesVia(this, bucket, key, options);
@@ -146,6 +154,19 @@ export abstract class DerivedOperations {
     options?: Omit<ListOptions, "continuationToken">,
   ): AsyncGenerator<ObjectSummary> {
     return listAllVia(this, bucket, options);
+  }
+}
+
+/** Validates a folder's key for `removeEmptyFolders`: a valid prefix that ends in `/`. */
+export function validateFolderPrefix(bucket: string, prefix: string): void {
+  validatePrefix(bucket, prefix);
+  if (prefix === "" || !prefix.endsWith("/")) {
+    throw storeError(
+      "invalid_key",
+      `removeEmptyFolders in bucket '${bucket}' takes a folder's key ending in '/' ` +
+        `(e.g. 'batch-1/'), got '${prefix}'`,
+      `${bucket}/${prefix}`,
+    );
   }
 }
 

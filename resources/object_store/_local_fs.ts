@@ -78,15 +78,20 @@ export async function removeIfPresent(path: string): Promise<void> {
 const FOLDER_ATTEMPTS = 10;
 
 /**
- * Makes `dir` (with its parents, through `make`) and runs `use` in it. This
- * store never removes a folder, but a person, another tool or an older
- * version of the store may remove an empty one between the mkdir and its use
- * (the race of #15 item 11); then the folder is made again and `use` retried.
+ * Makes `dir` (with its parents, through `make`) and runs `use` in it.
+ * `removeEmptyFolders` (of this store in another process), a person or
+ * another tool may remove an empty one between the mkdir and its use (the
+ * race of #15 item 11); then the folder is made again and `use` retried.
+ * `use` creates a file in `dir`, or links or renames `source` into it: a
+ * `NotFound` is the folder's, unless `source` is missing (that is thrown at
+ * once). Whether the folder exists after the failure tells nothing: a
+ * concurrent writer may have made it again meanwhile.
  */
 export async function inFolder<T>(
   dir: string,
   use: () => Promise<T>,
   make: (dir: string) => Promise<void> = (d) => Deno.mkdir(d, { recursive: true }),
+  source?: string,
 ): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
@@ -94,10 +99,31 @@ export async function inFolder<T>(
       return await use();
     } catch (error) {
       if (attempt >= FOLDER_ATTEMPTS || !(error instanceof Deno.errors.NotFound)) throw error;
-      if (await Deno.stat(dir).then(() => true, () => false)) throw error; // Not the folder.
+      if (source !== undefined && !(await Deno.lstat(source).then(() => true, () => false))) {
+        throw error; // Not the folder: what was to go into it.
+      }
       // A short random pause, so a remover running in a loop does not keep pace with us.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
     }
+  }
+}
+
+/**
+ * Removes `dir` and every folder below it that holds nothing, deepest first
+ * (`rmdir`: a folder that is not empty, or becomes non-empty meanwhile,
+ * stays). Symbolic links are neither followed nor removed; a missing `dir`
+ * is nothing to do.
+ */
+export async function removeEmptyTree(dir: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory && !entry.isSymlink) await removeEmptyTree(join(dir, entry.name));
+    }
+    await Deno.remove(dir); // Not recursive: only an empty folder goes.
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return;
+    if ((error as { code?: unknown }).code === "ENOTEMPTY") return;
+    throw error;
   }
 }
 

@@ -14,13 +14,17 @@
  * into place, so a reader sees the old object or the new one, never a part.
  *
  * Folders are not objects (S3 has none): the store makes the folders a key
- * needs and never removes one, not even when deleting or moving the last key
- * under it, because an uploader (this store in another process, or any tool
+ * needs and does not remove one when deleting or moving the last key under
+ * it, because an uploader (this store in another process, or any tool
  * writing into the landing folder) may have just made it or be writing into
- * it; removing it would race that uploader (#15 item 11). An empty folder is
- * invisible to `list`, `head` and `get`, and a later object of the same name
- * replaces it (only an empty one). If something else removes a folder between
- * the store's mkdir and its write, the store makes it again and retries.
+ * it; removing it would race that uploader (#15 item 11). Only a caller that
+ * knows a prefix is finished removes its emptied folders, with
+ * `removeEmptyFolders` (the spatial archive, for a batch's landing folder
+ * once every file of the batch and its manifest are archived; never
+ * `manifests/`). An empty folder is invisible to `list`, `head` and `get`,
+ * and a later object of the same name replaces it (only an empty one). If
+ * something removes a folder between the store's mkdir and its write, the
+ * store makes it again and retries.
  *
  * Limitations of a file system compared to S3: a key cannot be both an object
  * and a folder holding objects (`a` and `a/b`), which fails with
@@ -36,6 +40,7 @@ import {
   DerivedOperations,
   hashFile,
   sameLocation,
+  validateFolderPrefix,
   writeHashed,
 } from "./_base.ts";
 import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
@@ -44,6 +49,7 @@ import {
   inFolder,
   KeyedLock,
   readSidecar,
+  removeEmptyTree,
   removeIfPresent,
   renameOver,
   type Sidecar,
@@ -192,12 +198,11 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const metadata = normalizeMetadata(location(bucket, key), options.metadata);
     await this.#requireBucket(bucket, "write", key);
     const dir = dirname(this.#dataPath(bucket, key));
-    await this.#mkdirInside(bucket, dir);
     const temp = join(dir, tempName());
     // A symbolic link would be linked as a link (that may lead out of the bucket): copy its target.
     if (!(await Deno.lstat(path)).isFile) return await super.putFile(bucket, key, path, options);
     try {
-      await Deno.link(path, temp);
+      await inFolder(dir, () => Deno.link(path, temp), (d) => this.#mkdirInside(bucket, d), path);
     } catch {
       return await super.putFile(bucket, key, path, options);
     }
@@ -311,6 +316,32 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     });
   }
 
+  /**
+   * Removes the folders under `prefix` that hold nothing (their sidecar
+   * folders too), deepest first, with a plain `rmdir`: a folder that holds
+   * anything (an object, or a writer's temporary file) is left, so a writer
+   * that has begun writing keeps its folder. Between a writer's mkdir and its
+   * first file the folder is empty; this store's writes then make it again
+   * (`inFolder`). Symbolic links are not followed.
+   */
+  override async removeEmptyFolders(bucket: string, prefix: string): Promise<void> {
+    validateBucket(bucket);
+    validateFolderPrefix(bucket, prefix);
+    await this.#requireBucket(bucket, "remove folders of");
+    const folder = prefix.slice(0, -1);
+    for (const dir of [this.#dataPath(bucket, folder), this.#metaPath(bucket, folder)]) {
+      try {
+        // A symbolic link (here or above) could lead out of the store: left alone.
+        const info = await Deno.lstat(dir).catch(() => undefined);
+        if (!info?.isDirectory) continue;
+        if (dir === this.#dataPath(bucket, folder)) await this.#assertInside(bucket, dir);
+        await removeEmptyTree(dir);
+      } catch (error) {
+        throw toStoreError(error, location(bucket, prefix), dir);
+      }
+    }
+  }
+
   /** Nothing to release: files are opened and closed per call. */
   [Symbol.asyncDispose](): Promise<void> {
     return Promise.resolve();
@@ -322,10 +353,12 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     try {
       const sidecarTemp = sidecar &&
         (await writeSidecarTemp(this.#metaPath(to.bucket, to.key), sidecar));
+      const source = this.#dataPath(from.bucket, from.key);
       await inFolder(
         dirname(target),
-        () => renameOver(this.#dataPath(from.bucket, from.key), target),
+        () => renameOver(source, target),
         (dir) => this.#mkdirInside(to.bucket, dir),
+        source,
       );
       await this.#placeSidecar(to.bucket, to.key, sidecarTemp);
       await this.#removeObject(from.bucket, from.key);

@@ -245,4 +245,15 @@ export interface ObjectStore extends AsyncDisposable {
 
   /** Deletes an object; deleting a missing object (or from a missing bucket) succeeds. */
   delete(bucket: string, key: string): Promise<void>;
+
+  /**
+   * Removes the folders under `prefix` (a folder's key, ending in `/`) that
+   * hold no object, that folder included: only the local store has folders
+   * (S3 and the memory store have none; nothing to do there). Call it for a
+   * prefix that is finished, such as a batch's landing folder once the
+   * batch is archived, never for one uploaders keep writing into
+   * (`manifests/`). A folder that holds anything stays; this store's own
+   * writes into a folder removed under them make it again.
+   */
+  removeEmptyFolders(bucket: string, prefix: string): Promise<void>;
 }

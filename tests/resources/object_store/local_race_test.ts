@@ -185,19 +185,168 @@ Deno.test("local store: a folder removed by someone else between mkdir and write
     const always = racing(Infinity);
     await assert.rejects(() => inFolder(dir, write, always.make), Deno.errors.NotFound);
     assert.equal(always.made, 10);
-    // Other errors, and a NotFound while the folder exists, are not retried.
+    // A missing source (of a link or rename into the folder) is not retried, nor other errors.
     await Deno.mkdir(dir, { recursive: true });
     let calls = 0;
+    const absent = `${root}/absent.json`;
+    await assert.rejects(
+      () =>
+        inFolder(
+          dir,
+          () => {
+            calls++;
+            return Deno.rename(absent, `${dir}/m2.json`);
+          },
+          undefined,
+          absent,
+        ),
+      Deno.errors.NotFound,
+    );
+    assert.equal(calls, 1);
+    calls = 0;
+    await Deno.writeTextFile(`${dir}/m.json`, "{}");
     await assert.rejects(
       () =>
         inFolder(dir, () => {
           calls++;
-          return Deno.readTextFile(`${dir}/absent.json`);
+          return Deno.writeTextFile(`${dir}/m.json`, "{}", { createNew: true });
         }),
-      Deno.errors.NotFound,
+      Deno.errors.AlreadyExists,
     );
     assert.equal(calls, 1);
+    // The folder made again by another writer between the failure and the check is retried too
+    // (the check used to look at whether the folder existed then, and gave up).
+    let strikes = 0;
+    await inFolder(dir, async () => {
+      if (strikes++ === 0) throw new Deno.errors.NotFound("removed, then made again by another");
+      await Deno.writeTextFile(`${dir}/m3.json`, "{}", { createNew: true });
+    });
+    assert.equal(strikes, 2);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+/**
+ * Another process's archiver, on its own thread: moves whatever is in `b1/` to
+ * `archive/` and removes the emptied folders, in a loop, until told to stop;
+ * answers with its count of removals and its failures.
+ */
+const ARCHIVER = `
+import { LocalObjectStore } from "${new URL(
+  "../../../resources/object_store/local.ts",
+  import.meta.url,
+)}";
+self.onmessage = async ({ data: root }) => {
+  const store = new LocalObjectStore({ root });
+  let stop = false;
+  self.onmessage = () => (stop = true);
+  let removals = 0;
+  const failures = [];
+  while (!stop) {
+    try {
+      const page = await store.list("landing-zone", { prefix: "b1/", maxKeys: 20 });
+      // Only what is wholly written, as a batch is archived only once its manifest is
+      // committed (a move racing the same key's commit in another process is another matter).
+      for (const { key } of page.objects) {
+        if (!(await store.head("landing-zone", key))?.sha256) continue;
+        await store.move({ bucket: "landing-zone", key }, { bucket: "landing-zone", key: "archive/" + key });
+      }
+      await store.removeEmptyFolders("landing-zone", "b1/");
+      removals++;
+    } catch (error) {
+      failures.push(String(error));
+    }
+  }
+  self.postMessage({ removals, failures });
+};`;
+
+Deno.test("local store: removing a batch's emptied folders while another store writes into that folder loses nothing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_prune_batch_" });
+  const worker = new Worker(
+    URL.createObjectURL(new Blob([ARCHIVER], { type: "text/javascript" })),
+    { type: "module" },
+  );
+  try {
+    const uploader = new LocalObjectStore({ root });
+    await uploader.ensureBucket(LANDING);
+    const source = `${root}/upload.bin`; // putFile links this in
+    await Deno.writeFile(source, bytes("linked"));
+    const count = 150;
+    const failures: unknown[] = [];
+    const done = new Promise<{ removals: number; failures: string[] }>((resolve) =>
+      worker.onmessage = ({ data }) => resolve(data)
+    );
+    worker.postMessage(root);
+    const puts = (async () => {
+      for (let i = 0; i < count; i++) {
+        await uploader.put(LANDING, `b1/sub/p${i}.json`, bytes(`{"i":${i}}`))
+          .catch((error) => failures.push(error));
+        await pause();
+      }
+    })();
+    const putFiles = (async () => {
+      for (let i = 0; i < count; i++) {
+        await uploader.putFile(LANDING, `b1/f${i}.bin`, source)
+          .catch((error) => failures.push(error));
+        await pause();
+      }
+    })();
+    await Promise.all([puts, putFiles]);
+    worker.postMessage("stop");
+    const archiver = await done;
+    assert.deepEqual([...failures.map(String), ...archiver.failures], []);
+    assert.ok(archiver.removals > 10, `the folder was removed ${archiver.removals} times`);
+    const keys = new Map<string, string>();
+    for await (const { key } of uploader.listAll(LANDING)) {
+      keys.set(key.replace(/^archive\//, ""), key);
+    }
+    for (let i = 0; i < count; i++) {
+      for (const key of [`b1/sub/p${i}.json`, `b1/f${i}.bin`]) {
+        const stored = keys.get(key);
+        assert.ok(stored, `${key} lost`);
+        assert.ok((await uploader.head(LANDING, stored))?.sha256, `${stored} lost its sidecar`);
+      }
+    }
+    // Once the uploads stop, one last archive leaves no folder behind.
+    for await (const { key } of uploader.listAll(LANDING, { prefix: "b1/" })) {
+      await uploader.move({ bucket: LANDING, key }, { bucket: LANDING, key: `archive/${key}` });
+    }
+    await uploader.removeEmptyFolders(LANDING, "b1/");
+    await assert.rejects(Deno.stat(`${root}/${LANDING}/b1`), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(`${root}/.meta/${LANDING}/b1`), Deno.errors.NotFound);
+  } finally {
+    worker.terminate();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("local store: removeEmptyFolders takes a folder's key, leaves links alone, and is a no-op for no folder", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_prune_args_" });
+  const outside = await Deno.makeTempDir({ prefix: "local_prune_outside_" });
+  try {
+    const store = new LocalObjectStore({ root });
+    await store.ensureBucket(LANDING);
+    for (const prefix of ["", "b1", "../b1/", "b1//"]) {
+      await assert.rejects(
+        () => store.removeEmptyFolders(LANDING, prefix),
+        (error: Error & { code?: string }) => error.code === "object_store.invalid_key",
+        `prefix '${prefix}'`,
+      );
+    }
+    await store.removeEmptyFolders(LANDING, "never-made/");
+    await assert.rejects(
+      () => store.removeEmptyFolders("no-such-bucket", "b1/"),
+      (error: Error & { code?: string }) => error.code === "object_store.bucket_not_found",
+    );
+    // A link to a folder outside the store: neither it nor the empty folder it leads to goes.
+    await Deno.mkdir(`${outside}/empty`);
+    await Deno.symlink(outside, `${root}/${LANDING}/linked`);
+    await store.removeEmptyFolders(LANDING, "linked/");
+    assert.ok((await Deno.stat(`${outside}/empty`)).isDirectory);
+    assert.ok((await Deno.lstat(`${root}/${LANDING}/linked`)).isSymlink);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
   }
 });
