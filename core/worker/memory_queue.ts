@@ -96,12 +96,13 @@ export class MemoryRunQueue implements RunQueue {
   list(options: ListQueueOptions = {}): Promise<QueuedRun[]> {
     const states = new Set(options.states ?? QUEUE_STATES);
     const limit = options.limit ?? 100;
-    const waiting = [...this.#runs.values()].filter((r) =>
-      states.has(r.state) && (r.state === "queued" || r.state === "launched")
-    ).sort(admissionOrder);
-    const others = [...this.#runs.values()].filter((r) =>
-      states.has(r.state) && r.state !== "queued" && r.state !== "launched"
-    ).sort((a, b) => b.seq - a.seq);
+    const wanted = [...this.#runs.values()].filter((r) =>
+      states.has(r.state) && (options.workerId === undefined || r.workerId === options.workerId)
+    );
+    const waiting = wanted.filter((r) => r.state === "queued" || r.state === "launched")
+      .sort(admissionOrder);
+    const others = wanted.filter((r) => r.state !== "queued" && r.state !== "launched")
+      .sort((a, b) => b.seq - a.seq);
     return Promise.resolve([...waiting, ...others].slice(0, limit));
   }
 

@@ -147,6 +147,11 @@ export interface ListQueueOptions {
   /** Only runs in these states. @default {every state} */
   readonly states?: readonly QueueState[];
   /**
+   * Only runs this worker claimed (`workerId`): what a worker checks on every
+   * heartbeat, so its cost follows its own runs, not the queue's history.
+   */
+  readonly workerId?: string;
+  /**
    * At most this many. Waiting runs (`queued`, `launched`) come in admission
    * order (priority, then seq); the others newest first.
    * @default {100}

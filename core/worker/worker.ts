@@ -231,7 +231,11 @@ export class RunWorker<R> {
    */
   async #releaseLostClaims(): Promise<void> {
     const now = this.#clock.now();
-    const started = await this.#queue.list({ states: ["started"], limit: 10_000 });
+    const started = await this.#queue.list({
+      states: ["started"],
+      workerId: this.#info.workerId,
+      limit: 10_000,
+    });
     for (const entry of started) {
       if (entry.workerId !== this.#info.workerId || this.#inHand.has(entry.runId)) continue;
       if (now - (entry.startedAt ?? now) < this.#leaseMs) continue;

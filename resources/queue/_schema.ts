@@ -82,6 +82,8 @@ CREATE INDEX IF NOT EXISTS run_queue_waiting ON ${s}.run_queue (priority DESC, s
   WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS run_queue_active ON ${s}.run_queue (state)
   WHERE state IN ('launched', 'started');
+CREATE INDEX IF NOT EXISTS run_queue_worker ON ${s}.run_queue (worker_id)
+  WHERE state = 'started';
 CREATE TABLE IF NOT EXISTS ${s}.queue_workers (
   worker_id text PRIMARY KEY,
   host text NOT NULL,

@@ -297,23 +297,33 @@ export class PostgresRunQueue implements RunQueue {
     if (!Number.isSafeInteger(limit) || limit < 1) {
       return Promise.reject(new RangeError(`Cannot list the queue with limit ${limit}`));
     }
+    const unknown = states.filter((s) => !(QUEUE_STATES as readonly string[]).includes(s));
+    if (unknown.length > 0) {
+      return Promise.reject(new RangeError(`Cannot list the queue in state(s) ${unknown}`));
+    }
     const waiting = states.filter((s) => s === "queued" || s === "launched");
     const others = states.filter((s) => s !== "queued" && s !== "launched");
+    // The states as literals (checked above), not a parameter: only then can the planner use
+    // the partial indexes of the active states instead of walking every finished run by seq.
+    const where = (list: readonly QueueState[]) =>
+      `state IN (${list.map((s) => `'${s}'`).join(", ")})` +
+      (options.workerId === undefined ? "" : " AND worker_id = $2");
+    const params = (n: number) => options.workerId === undefined ? [n] : [n, options.workerId];
     return this.#run("list the queue", async (sql) => {
       const runs: QueuedRun[] = [];
       if (waiting.length > 0) {
         const rows = await sql.unsafe<QueueRow[]>(
-          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state = ANY($1::text[])
-           ORDER BY priority DESC, seq LIMIT $2`,
-          [waiting, limit],
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE ${where(waiting)}
+           ORDER BY priority DESC, seq LIMIT $1`,
+          params(limit),
         );
         runs.push(...rows.map(toQueued).sort(admissionOrder));
       }
       if (others.length > 0 && runs.length < limit) {
         const rows = await sql.unsafe<QueueRow[]>(
-          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE state = ANY($1::text[])
-           ORDER BY seq DESC LIMIT $2`,
-          [others, limit - runs.length],
+          `SELECT ${COLUMNS} FROM ${this.#t.queue} WHERE ${where(others)}
+           ORDER BY seq DESC LIMIT $1`,
+          params(limit - runs.length),
         );
         runs.push(...rows.map(toQueued));
       }

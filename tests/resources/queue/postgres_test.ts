@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { parseLimits, planAdmission } from "../../../core/worker/admission.ts";
 import type { NewQueuedRun } from "../../../core/worker/queue.ts";
+import { MemoryRunQueue } from "../../../core/worker/memory_queue.ts";
 import { openQueue } from "../../../resources/queue/open.ts";
 import { PostgresRunQueue } from "../../../resources/queue/postgres.ts";
 import { ResourceError } from "../../../core/errors.ts";
@@ -235,6 +236,68 @@ Deno.test({
         assert.equal(ids.length, 4);
       },
     );
+
+    await t.step("a worker's own started runs cost the same with 30k runs of history", async () => {
+      await using q = await PostgresRunQueue.open(pg.url, { schema: "q7" });
+      const own = async () => await q.list({ states: ["started"], workerId: "w1", limit: 10_000 });
+      await q.enqueue([run(1)], 0);
+      await sql.unsafe(`UPDATE q7.run_queue SET state = 'started', worker_id = 'w1'`);
+      const timed = async () => {
+        const times: number[] = [];
+        for (let i = 0; i < 15; i++) {
+          const start = performance.now();
+          assert.equal((await own()).length, 1);
+          times.push(performance.now() - start);
+        }
+        return times.sort((a, b) => a - b)[7]!;
+      };
+      const before = await timed();
+      // 30k ended runs of other workers, and the runs of another worker still going.
+      await sql.unsafe(
+        `INSERT INTO q7.run_queue (run_id, state, selection, root_run_id, enqueued_at, worker_id,
+           started_at, finished_at)
+         SELECT 'old-' || i, CASE WHEN i % 1000 = 0 THEN 'started' ELSE 'finished' END, 'a',
+           'old-' || i, now(), 'w' || (2 + i % 3), now(), now()
+         FROM generate_series(1, 30000) AS i;
+         ANALYZE q7.run_queue`,
+      );
+      const listed = await own();
+      assert.deepEqual(listed.map((r) => [r.runId, r.workerId, r.state]), [
+        ["run-0001", "w1", "started"],
+      ]);
+      const after = await timed();
+      // The plan reads this worker's rows only: through the partial index, nothing filtered out.
+      const explained = await sql.unsafe<{ "QUERY PLAN": { Plan: Record<string, unknown> }[] }[]>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM q7.run_queue
+         WHERE state IN ('started') AND worker_id = $2 ORDER BY seq DESC LIMIT $1`,
+        [10_000, "w1"],
+      );
+      const plan = explained[0]!["QUERY PLAN"][0]!;
+      const examined = (node: Record<string, unknown>): number =>
+        Number(node["Actual Rows"] ?? 0) + Number(node["Rows Removed by Filter"] ?? 0) +
+        ((node.Plans as Record<string, unknown>[] | undefined) ?? [])
+          .reduce((sum, child) => sum + examined(child), 0);
+      assert.ok(examined(plan.Plan) < 10, JSON.stringify(plan.Plan));
+      assert.match(JSON.stringify(plan.Plan), /run_queue_worker/);
+      console.log(
+        `worker heartbeat's own-runs query: ${before.toFixed(2)} ms with 1 run, ` +
+          `${after.toFixed(2)} ms with 30,001 (ratio ${(after / before).toFixed(2)}); ` +
+          `rows examined ${examined(plan.Plan)}`,
+      );
+      // The memory queue filters the same way.
+      const memory = new MemoryRunQueue();
+      await memory.enqueue([run(1), run(2)], 0);
+      for (const [id, worker] of [["run-0001", "w1"], ["run-0002", "w2"]] as const) {
+        await memory.admit(() => [id], { now: 1 });
+        assert.ok(await memory.claim(id, worker, 2));
+      }
+      const mine = await memory.list({ states: ["started"], workerId: "w1" });
+      assert.deepEqual(mine.map((r) => r.runId), ["run-0001"]);
+      await assert.rejects(
+        () => q.list({ states: ["started", "bogus" as "started"] }),
+        RangeError,
+      );
+    });
   } finally {
     await sql.end({ timeout: 5 });
   }
