@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { openObjectStore } from "../resources/object_store/mod.ts";
 import { SqliteRunStore } from "../resources/run_store/sqlite.ts";
 import type { RunRecord } from "../core/mod.ts";
-import { sandbox, spawnMain, until } from "./_helpers/main_process.ts";
+import { type Sandbox, sandbox, spawnMain, until } from "./_helpers/main_process.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TASKS: Record<string, string> = JSON.parse(
@@ -71,8 +71,6 @@ async function daemonWorld() {
     env: {
       ...box.env,
       ...LONG_LEASE,
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/",
       PLATFORM_GRAPH: join(ROOT, "tests/sensors/_daemon_graph.ts"),
       FIXTURE_MARKER_FILE: marker,
       PLATFORM_ALLOW_ENV: "FIXTURE_*",
@@ -155,22 +153,25 @@ export const graph = defineGraph({ assets: [
   } }),
 ] });`;
 
-Deno.test("launch.ts killed with -9 mid-run of `deno task materialize`: the run is recorded canceled, the next materialize runs at once", async () => {
-  await using box = await sandbox();
+/** The hold graph in `box`, its marker file, and the environment that runs it under a task. */
+async function holdWorld(box: Sandbox) {
   const marker = join(box.dir, "marker.txt");
   await Deno.writeTextFile(marker, "");
-  const graph = await box.graph("hold", HOLD_GRAPH);
-  const env = {
+  const env: Record<string, string> = {
     ...box.env,
     ...LONG_LEASE,
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/",
-    PLATFORM_GRAPH: graph,
+    PLATFORM_GRAPH: await box.graph("hold", HOLD_GRAPH),
     FIXTURE_MARKER_FILE: marker,
     PLATFORM_ALLOW_ENV: "FIXTURE_*",
     PLATFORM_ALLOW_WRITE: marker,
     GDAL_ENGINE: "wasm",
   };
+  return { marker, env };
+}
+
+Deno.test("launch.ts killed with -9 mid-run of `deno task materialize`: the run is recorded canceled, the next materialize runs at once", async () => {
+  await using box = await sandbox();
+  const { marker, env } = await holdWorld(box);
   await using first = spawnMain(["--json"], {
     cwd: ROOT,
     env: { ...env, FIXTURE_HOLD: "1" },
@@ -202,19 +203,9 @@ Deno.test("launch.ts killed with -9 mid-run of `deno task materialize`: the run 
 
 Deno.test("launch.ts passes SIGINT and SIGTERM sent to it alone on to the command, and exits with the command's code", async () => {
   await using box = await sandbox();
-  const marker = join(box.dir, "marker.txt");
-  const graph = await box.graph("hold", HOLD_GRAPH);
-  const env = {
-    ...box.env,
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/",
-    PLATFORM_GRAPH: graph,
-    FIXTURE_MARKER_FILE: marker,
-    PLATFORM_ALLOW_ENV: "FIXTURE_*",
-    PLATFORM_ALLOW_WRITE: marker,
-    FIXTURE_HOLD: "1",
-    GDAL_ENGINE: "wasm",
-  };
+  const world = await holdWorld(box);
+  const marker = world.marker;
+  const env = { ...world.env, FIXTURE_HOLD: "1" };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await Deno.writeTextFile(marker, "");
     await using run = spawnMain(["--json"], {

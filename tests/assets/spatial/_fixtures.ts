@@ -32,11 +32,11 @@ export async function sampleManifest(): Promise<Record<string, unknown>> {
  * A memory store with the sample batch uploaded under `batchId` (paths
  * rewritten), its manifest transformed by `edit`, and a memory ledger.
  */
-export async function sampleLanding(
+export async function sampleLanding<S extends ObjectStore = MemoryObjectStore>(
   batchId = "montana-sample",
   edit: (manifest: Record<string, unknown>) => Record<string, unknown> = (m) => m,
+  store: S = new MemoryObjectStore() as ObjectStore as S,
 ) {
-  const store = new MemoryObjectStore();
   await store.ensureBucket(LANDING);
   const dir = new URL("montana-sample/", SAMPLE_DIR);
   for await (const entry of Deno.readDir(dir)) {

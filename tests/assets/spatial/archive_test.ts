@@ -8,31 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { archiveFiles, loadBatch } from "../../../assets/spatial/_batch.ts";
 import { LocalObjectStore } from "../../../resources/object_store/local.ts";
-import { LANDING, SAMPLE_DIR, sampleManifest } from "./_fixtures.ts";
+import { LANDING, SAMPLE_DIR, sampleLanding } from "./_fixtures.ts";
 
 async function localLanding(root: string, batchId: string) {
   const store = new LocalObjectStore({ root });
-  await store.ensureBucket(LANDING);
-  const dir = new URL("montana-sample/", SAMPLE_DIR);
-  for await (const entry of Deno.readDir(dir)) {
-    await store.put(
-      LANDING,
-      `${batchId}/${entry.name}`,
-      await Deno.readFile(new URL(entry.name, dir)),
-    );
-  }
-  const manifest = await sampleManifest();
-  manifest.batch_id = batchId;
-  manifest.files = (manifest.files as { path: string }[]).map((f) => ({
-    ...f,
-    path: f.path.replace("montana-sample/", `${batchId}/`),
-  }));
-  await store.put(
-    LANDING,
-    `manifests/${batchId}.json`,
-    new TextEncoder().encode(JSON.stringify(manifest)),
-  );
-  return store;
+  return (await sampleLanding(batchId, (m) => m, store)).store;
 }
 
 const isFolder = (path: string) => Deno.stat(path).then((info) => info.isDirectory, () => false);
