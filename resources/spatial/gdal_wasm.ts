@@ -24,7 +24,7 @@
 
 import { createRequire } from "node:module";
 import path from "node:path";
-import initGdalJs from "gdal3.js/node.js";
+import { Worker } from "node:worker_threads";
 import {
   CRS_ADVICE,
   type CrsInfo,
@@ -37,35 +37,12 @@ import {
   type OpenOptions,
   type VectorInfo,
 } from "./gdal.ts";
-
-/** The subset of gdal3.js this module uses (gdal3.js ships no types for its Node entry). */
-interface GdalJsDataset {
-  pointer: number;
-  path: string;
-  type: string;
-}
-interface GdalJsFilePath {
-  local: string;
-  real: string;
-}
-interface GdalJs {
-  /** The drivers of the build, by short name. */
-  drivers: { raster: Record<string, unknown>; vector: Record<string, unknown> };
-  open(
-    file: string,
-    options?: string[],
-    vfsHandlers?: string[],
-  ): Promise<{ datasets: GdalJsDataset[]; errors: unknown[] }>;
-  close(dataset: GdalJsDataset): Promise<void>;
-  ogr2ogr(dataset: GdalJsDataset, options: string[], outputName: string): Promise<GdalJsFilePath>;
-  gdal_translate(
-    dataset: GdalJsDataset,
-    options: string[],
-    outputName: string,
-  ): Promise<GdalJsFilePath>;
-  gdalinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
-  ogrinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
-}
+import {
+  textOf,
+  type WorkerAnswer,
+  type WorkerCall,
+  type WorkerInit,
+} from "./_gdal_wasm_worker.ts";
 
 /**
  * GDAL settings for work files: SQLite (GeoPackage) without fsync or a
@@ -87,14 +64,33 @@ const GDAL_ENV = {
 /** Where gdal3.js sees the shared folder. */
 const MOUNT = "/output";
 
+/**
+ * Most gdal3.js instances (worker threads) running at once: one per core, at
+ * most two. Each has its own WebAssembly heap (up to 2 GiB), so more would
+ * cost memory for no gain on a 2-core machine.
+ */
+const MAX_INSTANCES = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
+
+/** One gdal3.js instance in a worker thread, running one call at a time. */
+interface Instance {
+  worker: Worker;
+  /** Resolves to the build's driver names once the instance runs. */
+  ready: Promise<Set<string>>;
+  busy: boolean;
+  pending: Map<number, { resolve: (a: WorkerAnswer) => void; reject: (e: Error) => void }>;
+}
+
 interface Runtime {
-  gdal: GdalJs;
   hostDir: string;
+  /** Short names of the build's drivers (raster and vector), as its first instance listed them. */
+  drivers: Set<string>;
+  instances: Instance[];
+  /** Calls waiting for a free instance. */
+  waiting: (() => void)[];
 }
 
 let runtime: Promise<Runtime> | undefined;
-let queue: Promise<unknown> = Promise.resolve();
-const stderrLines: string[] = [];
+let nextId = 1;
 
 /** Folder of gdal3.js's `.wasm` and `.data` files (also what `deno compile --include` needs). */
 export function gdalWasmDir(): string {
@@ -104,7 +100,6 @@ export function gdalWasmDir(): string {
 
 const PREFIX = "gdal3js-";
 const OWNER_FILE = "owner.pid";
-
 /**
  * Removes the shared folders (and the SpatiaLite workspaces in them) of
  * processes that died without cleaning up, e.g. killed with SIGKILL: each
@@ -160,51 +155,137 @@ async function loadRuntime(): Promise<Runtime> {
       // Best effort: the OS cleans its temp folder anyway.
     }
   });
+  const rt: Runtime = { hostDir, drivers: new Set(), instances: [], waiting: [] };
+  // The first instance starts now: it lists the build's drivers.
+  const first = spawn(rt);
+  rt.instances.push(first);
+  rt.drivers = await first.ready;
+  return rt;
+}
+
+/** Starts a gdal3.js instance in a worker thread, mounting the shared folder. */
+function spawn(rt: Runtime): Instance {
+  const worker = new Worker(new URL("./_gdal_wasm_worker.ts", import.meta.url));
+  const instance: Instance = {
+    worker,
+    ready: Promise.resolve(new Set()),
+    busy: false,
+    pending: new Map(),
+  };
+  worker.on("message", (answer: WorkerAnswer) => {
+    const waiter = instance.pending.get(answer.id);
+    instance.pending.delete(answer.id);
+    waiter?.resolve(answer);
+  });
+  const lost = (error: Error) => {
+    retire(rt, instance);
+    for (const waiter of instance.pending.values()) waiter.reject(error);
+    instance.pending.clear();
+  };
+  worker.on("error", (error: Error) => lost(error));
+  worker.on(
+    "exit",
+    (code: number) => lost(new Error(`the gdal3.js worker stopped (exit code ${code})`)),
+  );
   // gdal3.js reads its data package with a path relative to the working
   // directory ("./" + path), so an absolute path must be made relative.
-  const wasmDir = path.relative(Deno.cwd(), gdalWasmDir()) || ".";
-  const gdal =
-    await (initGdalJs as unknown as (config: Record<string, unknown>) => Promise<GdalJs>)(
-      {
-        path: wasmDir,
-        dest: hostDir,
-        env: GDAL_ENV,
-        useWorker: false,
-        // GDAL chatters warnings on stderr; keep the latest for error messages.
-        logHandler: () => {},
-        errorHandler: (message: string) => {
-          stderrLines.push(message);
-          if (stderrLines.length > 20) stderrLines.shift();
-        },
-      },
-    );
-  return { gdal, hostDir };
+  const init: WorkerInit = {
+    hostDir: rt.hostDir,
+    wasmDir: path.relative(Deno.cwd(), gdalWasmDir()) || ".",
+    env: GDAL_ENV,
+  };
+  instance.ready = send(instance, { id: 0, init }).then((answer) => {
+    if ("error" in answer) {
+      throw new Error(`Cannot start gdal3.js: ${answer.error.join(" | ") || "no reason given"}`);
+    }
+    return new Set(answer.ok.value as string[]);
+  });
+  // Until a call waits on it, a failed start is reported by that call.
+  instance.ready.catch(() => {});
+  // Not a call yet: an instance starting must not keep the process alive by itself.
+  worker.unref();
+  return instance;
 }
 
-/** Runs `fn` with exclusive use of gdal3.js. */
-async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-  const run = queue.then(fn);
-  queue = run.catch(() => undefined);
-  return await run;
+function send(
+  instance: Instance,
+  message: { id: number; init: WorkerInit } | { id: number; call: WorkerCall },
+): Promise<WorkerAnswer> {
+  return new Promise((resolve, reject) => {
+    instance.pending.set(message.id, { resolve, reject });
+    instance.worker.postMessage(message);
+  });
 }
 
-/** The text of what gdal3.js threw: an Error, a string, or its `[{no, message}]` lists. */
-function textOf(thrown: unknown): string[] {
-  if (thrown === undefined || thrown === null) return [];
-  if (typeof thrown === "string") return [thrown];
-  if (thrown instanceof Error) return [thrown.message];
-  if (Array.isArray(thrown)) return thrown.flatMap(textOf);
-  if (typeof thrown === "object") {
-    const message = (thrown as Record<string, unknown>).message;
-    return typeof message === "string" ? [message] : [JSON.stringify(thrown)];
+/** Ends an instance (crashed, or its runtime aborted); the next call starts another. */
+function retire(rt: Runtime, instance: Instance): void {
+  const at = rt.instances.indexOf(instance);
+  if (at < 0) return;
+  rt.instances.splice(at, 1);
+  void instance.worker.terminate();
+  rt.waiting.shift()?.();
+}
+
+/**
+ * A free instance for one call: an idle one, else a new one while fewer than
+ * {@linkcode MAX_INSTANCES} run, else the first to finish. Calls made one
+ * after another therefore only ever start one instance.
+ */
+async function acquire(rt: Runtime): Promise<Instance> {
+  for (;;) {
+    let instance = rt.instances.find((i) => !i.busy);
+    if (instance === undefined && rt.instances.length < MAX_INSTANCES) {
+      instance = spawn(rt);
+      rt.instances.push(instance);
+    }
+    if (instance !== undefined) {
+      instance.busy = true;
+      // A working instance keeps the process alive; an idle one must not.
+      instance.worker.ref();
+      return instance;
+    }
+    await new Promise<void>((resume) => rt.waiting.push(resume));
   }
-  return [String(thrown)];
 }
 
-/** GDAL's reason from what gdal3.js threw plus its recent stderr errors, deduplicated. */
-function reasonOf(thrown: unknown, file: string, label: string): string {
-  const recent = stderrLines.filter((line) => !/^Warning/i.test(line));
-  stderrLines.length = 0;
+function release(rt: Runtime, instance: Instance): void {
+  instance.busy = false;
+  instance.worker.unref();
+  rt.waiting.shift()?.();
+}
+
+/**
+ * Runs one GDAL call on a free instance; throws a {@linkcode GdalError}
+ * with GDAL's reason when it fails.
+ */
+async function gdalCall(
+  rt: Runtime,
+  call: WorkerCall,
+  file: string,
+  open: OpenOptions | undefined,
+  action: string,
+): Promise<{ type: string; value: unknown }> {
+  const instance = await acquire(rt);
+  let answer: WorkerAnswer;
+  try {
+    await instance.ready;
+    answer = await send(instance, { id: nextId++, call });
+  } catch (error) {
+    retire(rt, instance);
+    throw failure(action, file, open, error, []);
+  } finally {
+    release(rt, instance);
+  }
+  if ("error" in answer) {
+    if (answer.fatal) retire(rt, instance);
+    throw failure(action, file, open, answer.error, answer.stderr);
+  }
+  return answer.ok;
+}
+
+/** GDAL's reason from what gdal3.js threw plus the call's stderr errors, deduplicated. */
+function reasonOf(thrown: unknown, stderr: readonly string[], file: string, label: string): string {
+  const recent = stderr.filter((line) => !/^Warning/i.test(line));
   // gdal3.js's own wrapper messages say nothing GDAL did not.
   const generic = /^(Pointer '\w+' is NULL|no dataset could be opened)/i;
   const parts = [...textOf(thrown), ...recent].flatMap((p) => p.split(" | "))
@@ -220,9 +301,15 @@ function reasonOf(thrown: unknown, file: string, label: string): string {
 /** Codecs this gdal3.js build lacks, as GDAL names them in its errors. */
 const MISSING_CODEC = /missing codec (\w+)|(\w+) compression support is not configured/i;
 
-function failure(action: string, file: string, open: OpenOptions | undefined, thrown: unknown) {
+function failure(
+  action: string,
+  file: string,
+  open: OpenOptions | undefined,
+  thrown: unknown,
+  stderr: readonly string[] = [],
+) {
   const label = labelOf(file, open);
-  const reason = reasonOf(thrown, file, label);
+  const reason = reasonOf(thrown, stderr, file, label);
   const codec = MISSING_CODEC.exec(reason);
   if (codec) {
     const name = codec[1] ?? codec[2] ?? "a codec";
@@ -238,15 +325,15 @@ function failure(action: string, file: string, open: OpenOptions | undefined, th
   return gdalFailure(action, label, reason, thrown);
 }
 
-async function withDataset<T>(
+/** A call on `file`: what gdal3.js opens (a CSV through our wrapper), with which options. */
+async function callOn(
   rt: Runtime,
+  op: WorkerCall["op"],
   file: string,
   open: OpenOptions | undefined,
-  action: string,
-  fn: (ds: GdalJsDataset) => Promise<T>,
-): Promise<T> {
-  let opened: { datasets: GdalJsDataset[]; errors: unknown[] };
-  stderrLines.length = 0;
+  args: string[],
+  outputName?: string,
+): Promise<WorkerCall> {
   const vfs = /\.zip$/i.test(file) ? ["vsizip"] : [];
   let target = file;
   let openOptions = [...(open?.openOptions ?? [])];
@@ -256,22 +343,7 @@ async function withDataset<T>(
     target = await csvWrapper(rt, file.slice(4), openOptions);
     openOptions = [];
   }
-  try {
-    opened = await rt.gdal.open(target, openOptions, vfs);
-  } catch (error) {
-    throw failure(action, file, open, error);
-  }
-  const ds = opened.datasets[0];
-  if (ds === undefined) {
-    throw failure(action, file, open, opened.errors[0] ?? "no dataset could be opened");
-  }
-  try {
-    return await fn(ds);
-  } catch (error) {
-    throw error instanceof GdalError ? error : failure(action, file, open, error);
-  } finally {
-    await rt.gdal.close(ds);
-  }
+  return { op, target, openOptions, vfs, args, ...(outputName ? { outputName } : {}) };
 }
 
 const xml = (text: string) =>
@@ -300,12 +372,12 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
   const crsCache = new Map<string, CrsInfo>();
   const ops: GdalOps = {
     // This build lacks some drivers Debian's GDAL has (JPEG 2000, netCDF, HDF, LIBKML for KMZ).
-    hasDriver: (name) => name in rt.gdal.drivers.raster || name in rt.gdal.drivers.vector,
+    hasDriver: (name) => rt.drivers.has(name),
     // gdal3.js has no gdalsrsinfo: an empty layer assigned the CRS tells what GDAL made of it.
     async crsInfo(crs) {
       const known = crsCache.get(crs);
       if (known) return known;
-      const probe = `crs-probe-${crsCache.size}`;
+      const probe = `crs-probe-${crypto.randomUUID()}`;
       await Deno.writeTextFile(
         path.join(rt.hostDir, scratchName, `${probe}.geojson`),
         '{"type":"FeatureCollection","features":[]}',
@@ -329,59 +401,41 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
       crsCache.set(crs, resolved);
       return resolved;
     },
-    vectorInfo: (file, open) =>
-      exclusive(() =>
-        withDataset(rt, file, open, "read the vector dataset", async (ds) => {
-          const where = open?.where === undefined ? [] : ["-where", open.where];
-          const info = await rt.gdal.ogrinfo(ds, ["-json", "-so", "-al", ...where]) as Partial<
-            VectorInfo
-          >;
-          if (ds.type !== "vector" || !Array.isArray(info.layers)) {
-            throw failure("read the vector dataset", file, open, "it is not a vector dataset");
-          }
-          // Our own CSV wrapper reads the file with the CSV driver.
-          const driver = file.startsWith("CSV:") ? "CSV" : info.driverShortName ?? "";
-          return { driverShortName: driver, layers: info.layers };
-        })
-      ),
-    rasterInfo: (file, options = [], open) =>
-      exclusive(() =>
-        withDataset(rt, file, open, "read the raster", async (ds) => {
-          if (ds.type !== "raster") {
-            throw failure("read the raster", file, open, "it is not a raster dataset");
-          }
-          return await rt.gdal.gdalinfo(ds, ["-json", ...options]) as Record<string, unknown>;
-        })
-      ),
-    ogr2ogr: (file, options, outputName, open) => {
+    async vectorInfo(file, open) {
+      const action = "read the vector dataset";
+      const where = open?.where === undefined ? [] : ["-where", open.where];
+      const call = await callOn(rt, "vectorInfo", file, open, ["-json", "-so", "-al", ...where]);
+      const { type, value } = await gdalCall(rt, call, file, open, action);
+      const info = value as Partial<VectorInfo>;
+      if (type !== "vector" || !Array.isArray(info.layers)) {
+        throw failure(action, file, open, "it is not a vector dataset");
+      }
+      // Our own CSV wrapper reads the file with the CSV driver.
+      const driver = file.startsWith("CSV:") ? "CSV" : info.driverShortName ?? "";
+      return { driverShortName: driver, layers: info.layers };
+    },
+    async rasterInfo(file, options = [], open) {
+      const action = "read the raster";
+      const call = await callOn(rt, "rasterInfo", file, open, ["-json", ...options]);
+      const { type, value } = await gdalCall(rt, call, file, open, action);
+      if (type !== "raster") throw failure(action, file, open, "it is not a raster dataset");
+      return value as Record<string, unknown>;
+    },
+    async ogr2ogr(file, options, outputName, open) {
       if (Object.keys(open?.config ?? {}).length > 0) {
         throw new RangeError(
           "The wasm GDAL engine (gdal3.js) runs with fixed settings and cannot take " +
             `configuration options per call (${Object.keys(open!.config!).join(", ")})`,
         );
       }
-      return exclusive(() =>
-        withDataset(rt, file, open, "convert the vector dataset", async (ds) => {
-          stderrLines.length = 0;
-          const args = [...options, ...(open?.layers ?? [])];
-          const written = (await rt.gdal.ogr2ogr(ds, args, out(outputName))).local;
-          // gdal3.js resolves even when GDAL gave up half-way; its stderr says so.
-          const errors = stderrLines.filter((l) => /^(ERROR|FAILURE)/i.test(l));
-          if (errors.length > 0) throw errors.join(" | ");
-          return written;
-        })
-      );
+      const args = [...options, ...(open?.layers ?? [])];
+      const call = await callOn(rt, "ogr2ogr", file, open, args, out(outputName));
+      return (await gdalCall(rt, call, file, open, "convert the vector dataset")).value as string;
     },
-    translate: (file, options, outputName, open) =>
-      exclusive(() =>
-        withDataset(rt, file, open, "convert the raster", async (ds) => {
-          stderrLines.length = 0;
-          const written = (await rt.gdal.gdal_translate(ds, options, out(outputName))).local;
-          const errors = stderrLines.filter((l) => /^(ERROR|FAILURE)/i.test(l));
-          if (errors.length > 0) throw errors.join(" | ");
-          return written;
-        })
-      ),
+    async translate(file, options, outputName, open) {
+      const call = await callOn(rt, "translate", file, open, [...options], out(outputName));
+      return (await gdalCall(rt, call, file, open, "convert the raster")).value as string;
+    },
   };
   return ops;
 }
@@ -410,6 +464,6 @@ const WASM_GDAL_VERSION = "3.8.4";
 export const wasmGdal: GdalEngine = {
   kind: "wasm",
   version: WASM_GDAL_VERSION,
-  detail: `gdal3.js (GDAL ${WASM_GDAL_VERSION} in WebAssembly, in this process)`,
+  detail: `gdal3.js (GDAL ${WASM_GDAL_VERSION} in WebAssembly, in worker threads of this process)`,
   createScratch,
 };

@@ -1,0 +1,184 @@
+/**
+ * One gdal3.js instance in a worker thread (see `gdal_wasm.ts`, which keeps a
+ * pool of them): it takes one call at a time from the parent, runs it in its
+ * own WebAssembly heap and answers with GDAL's result, or with what gdal3.js
+ * threw plus GDAL's stderr errors of that call, for the parent to word.
+ *
+ * The parent sends `{ init }` once (the shared folder to mount, the gdal3.js
+ * folder, GDAL's settings), then `{ id, call }` messages; every answer
+ * carries the call's `id`. An answer with `fatal` means the WebAssembly
+ * runtime aborted: the parent ends this worker and starts another.
+ *
+ * @module
+ */
+
+import { parentPort } from "node:worker_threads";
+
+/** The subset of gdal3.js this worker uses. */
+interface GdalJsDataset {
+  pointer: number;
+  path: string;
+  type: string;
+}
+interface GdalJs {
+  /** The drivers of the build, by short name. */
+  drivers: { raster: Record<string, unknown>; vector: Record<string, unknown> };
+  open(
+    file: string,
+    options?: string[],
+    vfsHandlers?: string[],
+  ): Promise<{ datasets: GdalJsDataset[]; errors: unknown[] }>;
+  close(dataset: GdalJsDataset): Promise<void>;
+  ogr2ogr(
+    dataset: GdalJsDataset,
+    options: string[],
+    outputName: string,
+  ): Promise<{ local: string }>;
+  gdal_translate(
+    dataset: GdalJsDataset,
+    options: string[],
+    outputName: string,
+  ): Promise<{ local: string }>;
+  gdalinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
+  ogrinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
+}
+
+/** What the parent sends first. */
+export interface WorkerInit {
+  /** Real folder mounted at `/output`. */
+  hostDir: string;
+  /** gdal3.js's folder, relative to the working directory (gdal3.js's own rule). */
+  wasmDir: string;
+  /** GDAL configuration options. */
+  env: Record<string, string>;
+}
+
+/** One GDAL call. */
+export interface WorkerCall {
+  op: "vectorInfo" | "rasterInfo" | "ogr2ogr" | "translate";
+  /** Path GDAL opens (under `/output`). */
+  target: string;
+  openOptions: string[];
+  vfs: string[];
+  /** The application's arguments (ogrinfo / gdalinfo / ogr2ogr / gdal_translate). */
+  args: string[];
+  /** Output name (ogr2ogr / translate): relative to `/output`, without extension. */
+  outputName?: string;
+}
+
+/** A call's answer. */
+export type WorkerAnswer =
+  & { id: number; stderr: string[] }
+  & (
+    | { ok: { type: string; value: unknown } }
+    | { error: string[]; fatal?: boolean }
+  );
+
+/** The text of what gdal3.js threw: an Error, a string, or its `[{no, message}]` lists. */
+export function textOf(thrown: unknown): string[] {
+  if (thrown === undefined || thrown === null) return [];
+  if (typeof thrown === "string") return [thrown];
+  if (thrown instanceof Error) return [thrown.message];
+  if (Array.isArray(thrown)) return thrown.flatMap(textOf);
+  if (typeof thrown === "object") {
+    const message = (thrown as Record<string, unknown>).message;
+    return typeof message === "string" ? [message] : [JSON.stringify(thrown)];
+  }
+  return [String(thrown)];
+}
+
+let gdal: GdalJs | undefined;
+const stderr: string[] = [];
+
+async function start(init: WorkerInit): Promise<void> {
+  // gdal3.js's Node build assigns `global.location`, a getter-only property
+  // of a worker's global scope: give it a plain one first.
+  Object.defineProperty(globalThis, "location", {
+    value: { pathname: "./" },
+    writable: true,
+    configurable: true,
+  });
+  const { default: initGdalJs } = await import("gdal3.js/node.js");
+  gdal = await (initGdalJs as unknown as (config: Record<string, unknown>) => Promise<GdalJs>)({
+    path: init.wasmDir,
+    dest: init.hostDir,
+    env: init.env,
+    useWorker: false,
+    // GDAL chatters warnings on stderr; the parent keeps the errors for its messages.
+    logHandler: () => {},
+    errorHandler: (message: string) => {
+      stderr.push(message);
+      if (stderr.length > 20) stderr.shift();
+    },
+  });
+}
+
+async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> {
+  const g = gdal!;
+  const opened = await g.open(call.target, call.openOptions, call.vfs);
+  const ds = opened.datasets[0];
+  if (ds === undefined) {
+    throw opened.errors.length > 0 ? opened.errors : "no dataset could be opened";
+  }
+  try {
+    stderr.length = 0;
+    let value: unknown;
+    if (call.op === "vectorInfo") value = await g.ogrinfo(ds, call.args);
+    else if (call.op === "rasterInfo") value = await g.gdalinfo(ds, call.args);
+    else {
+      const written = call.op === "ogr2ogr"
+        ? await g.ogr2ogr(ds, call.args, call.outputName!)
+        : await g.gdal_translate(ds, call.args, call.outputName!);
+      // gdal3.js resolves even when GDAL gave up half-way; its stderr says so.
+      const errors = stderr.filter((l) => /^(ERROR|FAILURE)/i.test(l));
+      if (errors.length > 0) throw errors.join(" | ");
+      value = written.local;
+    }
+    return { type: ds.type, value };
+  } finally {
+    await g.close(ds);
+  }
+}
+
+/** Whether the WebAssembly runtime itself failed (it cannot be trusted afterwards). */
+function isFatal(thrown: unknown): boolean {
+  return thrown instanceof WebAssembly.RuntimeError ||
+    (thrown instanceof Error && /^Aborted\(|RuntimeError/.test(thrown.message));
+}
+
+// Imported by the parent for its types and textOf: only a worker listens.
+if (parentPort !== null) {
+  parentPort.on(
+    "message",
+    async (message: { init?: WorkerInit; id?: number; call?: WorkerCall }) => {
+      if (message.init !== undefined) {
+        try {
+          await start(message.init);
+          const drivers = [
+            ...Object.keys(gdal!.drivers.raster),
+            ...Object.keys(gdal!.drivers.vector),
+          ];
+          parentPort!.postMessage({ id: 0, stderr: [], ok: { type: "init", value: drivers } });
+        } catch (error) {
+          parentPort!.postMessage({
+            id: 0,
+            stderr: [...stderr],
+            error: textOf(error),
+            fatal: true,
+          });
+        }
+        return;
+      }
+      const id = message.id!;
+      stderr.length = 0;
+      let answer: WorkerAnswer;
+      try {
+        answer = { id, stderr: [], ok: await run(message.call!) };
+      } catch (error) {
+        answer = { id, stderr: [...stderr], error: textOf(error), fatal: isFatal(error) };
+      }
+      stderr.length = 0;
+      parentPort!.postMessage(answer);
+    },
+  );
+}
