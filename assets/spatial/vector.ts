@@ -32,6 +32,7 @@ import type { ManifestFile, ManifestProblem } from "./manifest.ts";
 import { type CrsDecision, decideCrs, geographicAreaOfUse } from "./crs.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import { makeValidInPlace } from "./_make_valid.ts";
+import { appendParts, shapefileParts } from "./_chunks.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
 import { type GeometryCensus, geometryCensus } from "./_census.ts";
@@ -102,13 +103,16 @@ async function convertLayer(
     geometryType: string;
     openOptions: string[];
     sourceCrs?: string | undefined;
+    /** GDAL's driver of the file and the layer's feature count (-1: unknown). */
+    driver: string;
+    featureCount: number;
   },
   name: string,
   timings: Timings,
 ) {
   const target = await scratch.gdal.crsInfo(options.targetCrs);
   const sameCrs = layer.crs.crs === options.targetCrs;
-  const convert = (makeValid: boolean, suffix: string, followed = false) =>
+  const convert = (makeValid: boolean, suffix: string, followed = false, sql?: string) =>
     scratch.gdal.ogr2ogr(
       gdalPath,
       [
@@ -139,11 +143,13 @@ async function convertLayer(
         // Followed by the writer: commits every page of rows, in WAL mode so
         // that the reader sees each commit while GDAL goes on.
         ...(followed ? ["-gt", String(FOLLOW_BATCH)] : []),
+        // A part of the layer (see _chunks.ts) instead of the layer.
+        ...(sql === undefined ? [] : ["-sql", sql]),
       ],
       `${name}_${suffix}`,
       {
         label: file.path,
-        layers: [layer.name],
+        ...(sql === undefined ? { layers: [layer.name] } : {}),
         openOptions: layer.openOptions,
         ...(followed ? { config: { OGR_SQLITE_JOURNAL: "WAL" } } : {}),
       },
@@ -196,8 +202,38 @@ async function convertLayer(
     return { parquetPath, result: w.value };
   }
   let reprojected!: string;
+  // On gdal3.js, a large Shapefile layer is converted in parts, one per
+  // instance at a time (see _chunks.ts).
+  const parts = options.gdal.kind === "wasm" && layer.driver === "ESRI Shapefile"
+    ? await shapefileParts(
+      scratch.toHost(gdalPath),
+      layer.name,
+      layer.featureCount,
+      options.gdal.parallelism ?? 1,
+    )
+    : undefined;
   await timings.time("convert", async () => {
-    if (makeValid && sameCrs && options.gdal.kind === "wasm") {
+    if (parts !== undefined) {
+      const settled = await Promise.allSettled(parts.map(async (sql, i) => {
+        let part = await convert(makeValid && !sameCrs, `input_p${i}`, false, sql);
+        if (makeValid && sameCrs) {
+          const made = await makeValidInPlace(scratch, part, "input", "geom", `${name}_mv${i}`, {
+            label: file.path,
+          });
+          if (made === undefined) {
+            await Deno.remove(scratch.toHost(part));
+            part = await convert(true, `valid_p${i}`, false, sql);
+          }
+        }
+        return part;
+      }));
+      const failed = settled.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      const written = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
+      appendParts(scratch.toHost(written[0]!), "input", written.slice(1).map(scratch.toHost));
+      for (const part of written.slice(1)) await Deno.remove(scratch.toHost(part));
+      reprojected = written[0]!;
+    } else if (makeValid && sameCrs && options.gdal.kind === "wasm") {
       // Without reprojection the converted geometries are the source's, so
       // only those MakeValid could change need it, made valid alone and
       // written back (see _make_valid.ts). With reprojection, whether GDAL
@@ -419,6 +455,8 @@ async function convertVectors(
           geometryType: layer.geometryFields[0]?.type ?? "",
           openOptions,
           sourceCrs,
+          driver: vectorInfo?.driverShortName ?? "",
+          featureCount: layer.featureCount,
         },
         name,
         timings,

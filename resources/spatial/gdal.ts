@@ -163,6 +163,11 @@ export interface GdalEngine {
    * (/usr/lib/x86_64-linux-gnu/libgdal.so.32) in a GDAL host process`.
    */
   readonly detail: string;
+  /**
+   * How many calls it runs at once at most (calls beyond wait): the wasm
+   * engine's gdal3.js instances. Undefined: as many as are made.
+   */
+  readonly parallelism?: number;
   /** Creates a scratch folder; remove it with `await using`. */
   createScratch(): Promise<GdalScratch & AsyncDisposable>;
 }
