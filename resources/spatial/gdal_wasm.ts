@@ -226,10 +226,11 @@ function spawn(rt: Runtime): Instance {
     }
     return new Set(answer.ok.value as string[]);
   });
-  // Until a call waits on it, a failed start is reported by that call.
-  instance.ready.catch(() => {});
-  // Not a call yet: an instance starting must not keep the process alive by itself.
-  worker.unref();
+  // Started, it keeps the process alive only while it runs a call (see
+  // acquire); a failed start is reported by the call that waits on it.
+  instance.ready.then(() => {
+    if (!instance.busy) worker.unref();
+  }, () => {});
   return instance;
 }
 
