@@ -76,6 +76,8 @@ interface Measure {
   peakMiB: number;
   /** Our per-phase milliseconds (timings_ms), when known. */
   timings?: Record<string, number>;
+  /** Our peak split: the pipeline process and its GDAL host (MiB). */
+  peaks?: { mainMiB: number; hostMiB: number };
 }
 
 /** A case: which file, as which batch. */
@@ -618,7 +620,7 @@ async function ours(c: Case, engine: string, root: string, rounds: number): Prom
       cpuSeconds: number;
       timings: Record<string, number>;
     };
-    return { ...run, peakMiB: peak.mainMiB + peak.hostMiB };
+    return { ...run, peakMiB: peak.mainMiB + peak.hostMiB, peaks: peak };
   });
 }
 
@@ -675,6 +677,12 @@ function report(
   ];
   console.log(`${"".padEnd(44)} ${goals.join("; ")}`);
   const fastest = ours.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+  if (fastest.peaks && fastest.peaks.hostMiB > 0) {
+    console.log(
+      `${"".padEnd(44)} our peak: pipeline process ${fastest.peaks.mainMiB.toFixed(0)} MiB + ` +
+        `GDAL host ${fastest.peaks.hostMiB.toFixed(0)} MiB`,
+    );
+  }
   if (fastest.timings) {
     console.log(
       `${"".padEnd(44)} our phases (ms): ${
