@@ -7,6 +7,7 @@ import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { archiveFiles, loadBatch } from "../../../assets/spatial/_batch.ts";
 import { batchRun, download, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
 import { needs } from "../../_helpers/tools.ts";
+import { wasmGdal } from "../../../resources/spatial/mod.ts";
 
 async function gdalinfo(file: string): Promise<{ text: string; json: Record<string, unknown> }> {
   const run = async (args: string[]) => {
@@ -93,4 +94,31 @@ Deno.test("raster batch: a raster larger than a tile gets overviews", {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a raster-only batch: the vector asset has nothing to do and opens no GDAL scratch", async () => {
+  const landing = await sampleLanding("ras-only", (m) => ({
+    ...m,
+    files: (m.files as { type: string }[]).filter((f) => f.type === "raster"),
+  }));
+  await using _store = landing.store;
+  let scratches = 0;
+  // The same GDAL, counting the scratch folders asked for (each costs a GDAL start on wasm).
+  const gdal = new Proxy(wasmGdal, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === "createScratch") {
+        return () => {
+          scratches++;
+          return target.createScratch();
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  assert.deepEqual(await processVectorBatch(batchRun(landing, "ras-only", { gdal })), []);
+  assert.equal(scratches, 0);
+  const rasters = await processRasterBatch(batchRun(landing, "ras-only", { gdal }));
+  assert.equal(rasters.length, 1);
+  assert.equal(scratches, 1);
 });

@@ -85,3 +85,33 @@ Deno.test("dbt cli: a bad dbt variable of the environment fails at start naming 
   const ok = await cli(["parse"], { DBT_PROJECT_DIR: name, INIT_CWD: parent });
   assert.equal(ok.code, 0, ok.err);
 });
+
+Deno.test("dbt cli: --fail-fast skips what has not started once a node fails; without it the rest builds", async () => {
+  await using project = await writeProject({
+    "models/a_broken.sql": "select no_such_column",
+    ...Object.fromEntries(["b", "c", "d"].map((m) => [`models/${m}.sql`, "select 1 as id"])),
+  });
+  const env = { WAREHOUSE_URL: "pglite:memory:" };
+  const statuses = async () => {
+    const results = JSON.parse(
+      await Deno.readTextFile(`${project.dir}/target/run_results.json`),
+    ) as { results: { unique_id: string; status: string }[]; args: { fail_fast: boolean } };
+    return {
+      failFast: results.args.fail_fast,
+      status: Object.fromEntries(results.results.map((r) => [r.unique_id.slice(11), r.status])),
+    };
+  };
+  const dir = ["--project-dir", project.dir, "--threads", "1"];
+  const fast = await cli(["run", ...dir, "--fail-fast"], env);
+  assert.equal(fast.code, 1, fast.err);
+  assert.deepEqual(await statuses(), {
+    failFast: true,
+    status: { a_broken: "error", b: "skipped", c: "skipped", d: "skipped" },
+  });
+  const slow = await cli(["run", ...dir], env);
+  assert.equal(slow.code, 1, slow.err);
+  assert.deepEqual(await statuses(), {
+    failFast: false,
+    status: { a_broken: "error", b: "success", c: "success", d: "success" },
+  });
+});
