@@ -275,6 +275,14 @@ export interface UnitTestNode {
   readonly modelSql: string;
   /** The expected rows. */
   readonly expected: readonly Readonly<Record<string, unknown>>[];
+  /** The expected rows as a query (`expect: {format: sql}`), else null. */
+  readonly expectedSql: string | null;
+  /**
+   * For a model that asks the warehouse while it compiles (`dbt_utils.star`,
+   * `run_query`): renders its SQL at run time with the questions answered
+   * (`modelSql` is then empty).
+   */
+  readonly renderSql?: (query: QueryRunner) => Promise<string>;
   /** Columns compared (those of the expected rows). */
   readonly columns: readonly string[];
   /** For run_results: the model SQL (with the inputs), compiled. */

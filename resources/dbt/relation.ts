@@ -22,6 +22,14 @@ export class Relation {
   readonly external: string | undefined;
   /** Which parts print quoted (dbt's `quoting:`); all of them unless said otherwise. */
   readonly quoting: Readonly<Quoting>;
+  /** `table`, `view`... when known (a relation found in the warehouse), else null. */
+  type: string | null = null;
+  /** Which parts print (dbt's `include()`); the database is left out by default here. */
+  #parts: { database: boolean; schema: boolean; identifier: boolean } = {
+    database: false,
+    schema: true,
+    identifier: true,
+  };
 
   /** Creates a relation; `cte` (or `external`) makes it print as that instead. */
   constructor(
@@ -53,9 +61,107 @@ export class Relation {
   toString(): string {
     if (this.cte !== undefined) return this.cte;
     if (this.external !== undefined) return this.external;
-    const schema = this.quoting.schema ? quote(this.schema) : this.schema;
-    return `${schema}.${this.quoting.identifier ? quote(this.identifier) : this.identifier}`;
+    const parts: string[] = [];
+    for (const part of ["database", "schema", "identifier"] as const) {
+      const value = this[part];
+      if (!this.#parts[part] || value === "") continue;
+      parts.push(this.quoting[part] ? quote(value) : value);
+    }
+    return parts.join(".");
   }
+
+  // dbt's Relation methods that macros call (`relation.include(database=false)`...). Keyword
+  // arguments arrive as one object (nunjucks), positional ones in dbt's order.
+
+  /** `render()`: the relation as SQL. */
+  render(): string {
+    return this.toString();
+  }
+
+  /** `is_table`. */
+  get is_table(): boolean {
+    return this.type === null || this.type === "table";
+  }
+
+  /** `is_view`. */
+  get is_view(): boolean {
+    return this.type === "view";
+  }
+
+  /** `is_cte`. */
+  get is_cte(): boolean {
+    return this.cte !== undefined;
+  }
+
+  /** `include(database=, schema=, identifier=)`: a copy printing only those parts. */
+  include(...args: unknown[]): Relation {
+    const flags = partFlags(args);
+    const copy = this.#copy({});
+    copy.#parts = { ...this.#parts, ...flags };
+    return copy;
+  }
+
+  /** `quote(database=, schema=, identifier=)`: a copy quoting those parts as told. */
+  quote(...args: unknown[]): Relation {
+    return this.#copy({ quoting: { ...this.quoting, ...partFlags(args) } });
+  }
+
+  /** `incorporate(path={...}, type=...)`: a copy with other names or type. */
+  incorporate(...args: unknown[]): Relation {
+    const kwargs = keywordsOf(args);
+    const path = (kwargs.path ?? {}) as Record<string, unknown>;
+    const copy = this.#copy({
+      database: typeof path.database === "string" ? path.database : this.database,
+      schema: typeof path.schema === "string" ? path.schema : this.schema,
+      identifier: typeof path.identifier === "string" ? path.identifier : this.identifier,
+    });
+    if (typeof kwargs.type === "string") copy.type = kwargs.type;
+    return copy;
+  }
+
+  /** `without_identifier()`: the schema alone (`"schema"`). */
+  without_identifier(): Relation {
+    return this.include({ identifier: false, __keywords: true });
+  }
+
+  #copy(change: {
+    database?: string;
+    schema?: string;
+    identifier?: string;
+    quoting?: Quoting;
+  }): Relation {
+    const copy = new Relation(
+      change.database ?? this.database,
+      change.schema ?? this.schema,
+      change.identifier ?? this.identifier,
+      this.cte,
+      this.external,
+      change.quoting ?? this.quoting,
+    );
+    copy.type = this.type;
+    copy.#parts = { ...this.#parts };
+    return copy;
+  }
+}
+
+function keywordsOf(args: readonly unknown[]): Record<string, unknown> {
+  const last = args.at(-1);
+  return typeof last === "object" && last !== null &&
+      (last as { __keywords?: unknown }).__keywords === true
+    ? last as Record<string, unknown>
+    : {};
+}
+
+/** `database`, `schema`, `identifier` flags from positional or keyword arguments. */
+function partFlags(args: readonly unknown[]): Partial<Quoting> {
+  const kwargs = keywordsOf(args);
+  const positional = kwargs === args.at(-1) ? args.slice(0, -1) : args;
+  const out: { -readonly [K in keyof Quoting]?: boolean } = {};
+  (["database", "schema", "identifier"] as const).forEach((part, i) => {
+    const value = kwargs[part] ?? positional[i];
+    if (typeof value === "boolean") out[part] = value;
+  });
+  return out;
 }
 
 /** dbt's `quoting:` of a relation: which parts print in double quotes. */

@@ -32,8 +32,6 @@ const ON_SCHEMA_CHANGE = new Set<string>([
  * "set" (their defaults are accepted, so projects that spell them out load).
  */
 const UNSUPPORTED: Readonly<Record<string, (value: unknown) => boolean>> = {
-  persist_docs: (v) =>
-    typeof v === "object" && v !== null && Object.values(v).some((x) => x === true),
   incremental_predicates: (v) => Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null,
   merge_update_columns: (v) => v !== undefined && v !== null,
   merge_exclude_columns: (v) => v !== undefined && v !== null,

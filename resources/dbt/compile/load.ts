@@ -9,6 +9,7 @@
  * @module
  */
 
+import { versionedRef } from "./versions.ts";
 import type { Clock } from "../../../core/clock.ts";
 import { closest } from "../../../core/suggest.ts";
 import { resolve } from "node:path";
@@ -99,6 +100,7 @@ export async function loadProject(
   const props = collectProperties(read);
   const warnings = [...props.warnings];
   const { jinja, safety } = loadMacros(read, options);
+  jinja.setRefResolver((ref, version) => versionedRef(props.modelVersions, ref, version));
   const scopes = scopeFactory(read, props, options.invocationId);
   const staticContext = options.staticParse === false ? undefined : {
     ...safety,

@@ -162,7 +162,7 @@ function parseSql(
         return template;
       },
       static: true,
-      refs: found.refs,
+      refs: found.refs.map((ref) => ctx.jinja.resolveRef(ref)),
       sources: found.sources.map(([s, t]) => ctx.sourceId(s, t)),
       inline: found.config,
     };

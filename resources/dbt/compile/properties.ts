@@ -22,6 +22,7 @@ import type { YamlFile } from "../project/yaml.ts";
 import { quotingOf, Relation } from "../relation.ts";
 import { externalSourceSql } from "../adapters/duckdb.ts";
 import { renderString } from "../jinja/env.ts";
+import { expandModelVersions, type ModelVersions } from "./versions.ts";
 
 /** A properties entry of a model, seed or snapshot. */
 export interface PropertiesEntry {
@@ -47,8 +48,10 @@ export interface SourceTestDecl {
 
 /** Everything collected. */
 export interface Properties {
-  /** Model entries by name. */
+  /** Model entries by name (a versioned model has one per version, by its node name). */
   readonly models: ReadonlyMap<string, PropertiesEntry>;
+  /** Versioned models by the name refs write. */
+  readonly modelVersions: ModelVersions;
   /** Entry of a node of any kind. */
   entryOf(kind: BuildKind, name: string): PropertiesEntry | undefined;
   /** Sources by unique id. */
@@ -178,8 +181,10 @@ export function collectProperties(read: ReadProject): Properties {
     }
   }
   let docText = (text: string) => text;
+  const modelVersions = expandModelVersions(entries.model);
   const props: Properties = {
     models: entries.model,
+    modelVersions,
     entryOf: (kind, name) => entries[kind].get(name),
     sources,
     sourceTests,
@@ -259,9 +264,10 @@ function collectSources(
       const uniqueId = `source.${packageName}.${src.name}.${table.name}`;
       const freshness = table.freshness === undefined ? src.freshness : table.freshness;
       const meta = { ...(src.meta ?? {}), ...(table.meta ?? {}) };
-      const database = src.database ?? read.target.database;
-      const schema = src.schema ?? src.name;
-      const identifier = table.identifier ?? table.name;
+      // dbt renders these with `var()`, `env_var()` and `target` (`schema: "{{ var('raw') }}"`).
+      const database = jinjaProperty(src.database, read, yaml.file) ?? read.target.database;
+      const schema = jinjaProperty(src.schema, read, yaml.file) ?? src.name;
+      const identifier = jinjaProperty(table.identifier, read, yaml.file) ?? table.name;
       const node: SourceNode = {
         uniqueId,
         packageName,
@@ -309,6 +315,26 @@ function collectSources(
         )
       ) sourceTests.push({ spec, source: node, yaml });
     });
+  });
+}
+
+/** A source's name property with its Jinja rendered (`{{ target.schema }}`, `var()`, `env_var()`). */
+function jinjaProperty(
+  raw: string | undefined,
+  read: ReadProject,
+  file: string,
+): string | undefined {
+  if (raw === undefined || (!raw.includes("{{") && !raw.includes("{%"))) return raw;
+  return renderString(raw, {
+    env: read.env,
+    file,
+    vars: read.vars,
+    target: {
+      name: read.target.name,
+      type: read.target.type,
+      schema: read.target.schema,
+      database: read.target.database,
+    },
   });
 }
 

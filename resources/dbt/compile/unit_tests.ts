@@ -6,7 +6,7 @@
  */
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type { JinjaEnv } from "../jinja/env.ts";
+import { type JinjaEnv, QueryNeeded, type RenderScope } from "../jinja/env.ts";
 import type { UnitTestInput, UnitTestNode } from "../nodes.ts";
 import { Relation } from "../relation.ts";
 import type { Scopes } from "./scopes.ts";
@@ -60,6 +60,18 @@ export function compileUnitTests(
     test.given.forEach((given, i) => {
       const cte = `__dbt__unit_input_${i}`;
       const input = given.input ?? fail("every 'given' needs 'input: ref(...)' or source(...)");
+      // `input: this`: the model's own table, read by its incremental branch.
+      if (input.trim() === "this") {
+        byKey.set("this", cte);
+        const rows = rowsOf(given, yaml.file, test.name);
+        inputs.push({
+          cte,
+          relation: model.relation,
+          rows: typeof rows === "string" ? [] : rows,
+          sql: typeof rows === "string" ? rows : null,
+        });
+        return;
+      }
       const ref = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(input);
       const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(input);
       let relation: Relation | null;
@@ -82,30 +94,77 @@ export function compileUnitTests(
         sql: typeof rows === "string" ? rows : null,
       });
     });
-    const expected = rowsOf(test.expect, yaml.file, test.name);
-    if (typeof expected === "string") {
-      return fail("expect rows in sql format are not supported; use dict or csv");
-    }
+    const expectedRows = rowsOf(test.expect, yaml.file, test.name);
+    const expected = typeof expectedRows === "string" ? [] : expectedRows;
     const columns = [...new Set(expected.flatMap((r) => Object.keys(r)))];
+    // Overridden macros: is_incremental (the incremental branch under test); any other is
+    // refused by name rather than left running its real body.
+    const macroOverrides = test.overrides?.macros ?? {};
+    for (const name of Object.keys(macroOverrides)) {
+      if (name !== "is_incremental") {
+        fail(
+          `overrides.macros.${name} is not supported (only is_incremental); ` +
+            "give the model's inputs rows instead",
+        );
+      }
+    }
+    const incremental = macroOverrides.is_incremental;
+    if (incremental !== undefined && typeof incremental !== "boolean") {
+      fail("overrides.macros.is_incremental must be true or false");
+    }
+    if (incremental === true && !byKey.has("this")) {
+      fail(
+        "overrides.macros.is_incremental is true: give the model's current rows as 'input: this'",
+      );
+    }
+    const envOverrides = test.overrides?.env_vars ?? {};
     const cteRelation = (cte: string) => new Relation("", "", cte, cte);
+    // Prints as the CTE of the given rows; its schema and name are the real relation's, which
+    // introspection (adapter.get_columns_in_relation) reads.
+    const standIn = (cte: string) => {
+      const real = inputs.find((input) => input.cte === cte)?.relation;
+      return real
+        ? new Relation(real.database, real.schema, real.identifier, cte)
+        : cteRelation(cte);
+    };
     const base = scopes.base(packageName, model.name);
     const overrides = test.overrides?.vars ?? {};
-    const modelSql = jinja.render(jinja.compile(model.rawCode, model.file), {
+    // A model that asks the warehouse while it compiles (dbt_utils.star, run_query) is
+    // rendered when the test runs, its questions answered about the real relations the given
+    // rows stand for (as dbt does); with no answers allowed here, it stops instead of
+    // introspecting nothing.
+    let renderSql: UnitTestNode["renderSql"];
+    const render = (scope: RenderScope): string => {
+      const compiledModel = jinja.compile(model.rawCode, model.file);
+      try {
+        return jinja.render(compiledModel, scope);
+      } catch (error) {
+        if (!(error instanceof QueryNeeded)) throw error;
+        renderSql = (query) => jinja.renderAsync(compiledModel, scope, query);
+        return "";
+      }
+    };
+    const modelSql = render({
       ...base,
       ref: (name) =>
-        cteRelation(
+        standIn(
           byKey.get(`ref:${name}`) ?? fail(`the model refs '${name}', which has no 'given' rows`),
         ),
       source: (s, t) =>
-        cteRelation(
+        standIn(
           byKey.get(`source:${s}.${t}`) ??
             fail(`the model reads source('${s}', '${t}'), which has no 'given' rows`),
         ),
       var: (name, fallback, hasDefault) =>
         Object.hasOwn(overrides, name) ? overrides[name] : base.var(name, fallback, hasDefault),
-      isIncremental: () => false,
-      self: model.relation,
+      envVar: (name, fallback) =>
+        Object.hasOwn(envOverrides, name)
+          ? String(envOverrides[name])
+          : base.envVar(name, fallback),
+      isIncremental: () => incremental === true,
+      self: byKey.has("this") ? cteRelation(byKey.get("this") as string) : model.relation,
       execute: true,
+      answers: [],
     });
     out.push({
       uniqueId: `unit_test.${packageName}.${model.name}.${test.name}`,
@@ -117,6 +176,8 @@ export function compileUnitTests(
       inputs,
       modelSql: modelSql.trim(),
       expected,
+      expectedSql: typeof expectedRows === "string" ? expectedRows : null,
+      ...(renderSql ? { renderSql } : {}),
       columns,
       actualSql: modelSql.trim(),
       dependsOn: [model.uniqueId],

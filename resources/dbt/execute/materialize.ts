@@ -14,7 +14,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import { quote, type Relation } from "../relation.ts";
 import { loadSeed } from "./seeds.ts";
 import { runSnapshot } from "./snapshots.ts";
-import { applyGrants, checkContract, renderHook, syncSchema } from "./model_extras.ts";
+import { applyGrants, checkContract, persistDocs, renderHook, syncSchema } from "./model_extras.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
 import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
@@ -90,6 +90,7 @@ export async function buildModel(
     if (model.resourceType === "seed") {
       const rows = await loadSeed(warehouse, model);
       await applyGrants(warehouse, model);
+      await persistDocs(warehouse, model);
       return done({
         compiledCode: "",
         rowsAffected: rows,
@@ -102,6 +103,7 @@ export async function buildModel(
       await warehouse.ensureSchema(relation.schema);
       const result = await runSnapshot(warehouse, model, sql, now());
       await applyGrants(warehouse, model);
+      await persistDocs(warehouse, model);
       return done({
         compiledCode: sql,
         rowsAffected: result.rows,
@@ -125,6 +127,7 @@ export async function buildModel(
       await warehouse.exec(await renderHook(project, model, hook, query));
     }
     await applyGrants(warehouse, model);
+    await persistDocs(warehouse, model);
     return done(result);
   } catch (thrown) {
     if (thrown instanceof DbtError) throw thrown;

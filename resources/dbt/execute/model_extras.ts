@@ -49,6 +49,56 @@ export async function applyGrants(warehouse: Warehouse, model: ModelNode): Promi
 }
 
 /**
+ * `persist_docs: {relation: true, columns: true}`: the node's description and
+ * its documented columns' descriptions as comments in the warehouse, where BI
+ * tools and `\d+` read them. Columns the built relation lacks are skipped (a
+ * properties file may document more than the SQL returns), as dbt does.
+ */
+export async function persistDocs(warehouse: Warehouse, model: ModelNode): Promise<void> {
+  const setting = model.config.all.persist_docs;
+  if (
+    typeof setting !== "object" || setting === null || model.config.materialized === "ephemeral"
+  ) {
+    return;
+  }
+  const { relation: onRelation, columns: onColumns } = setting as Record<string, unknown>;
+  const kind = model.config.materialized === "view" ? "view" : "table";
+  const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+  try {
+    if (onRelation === true && model.description.trim() !== "") {
+      await warehouse.exec(
+        `comment on ${kind} ${model.relation} is ${literal(model.description.trim())}`,
+      );
+    }
+    if (onColumns !== true) return;
+    const documented = Object.values(model.columns).filter((c) => c.description.trim() !== "");
+    if (documented.length === 0) return;
+    const live = new Set(
+      (await warehouse.columns(model.relation.schema, model.relation.identifier)).map((c) =>
+        c.name
+      ),
+    );
+    for (const column of documented) {
+      if (!live.has(column.name)) continue;
+      await warehouse.exec(
+        `comment on column ${model.relation}.${quote(column.name)} is ${
+          literal(column.description.trim())
+        }`,
+      );
+    }
+  } catch (error) {
+    throw new DbtError(
+      DbtErrorCode.modelFailed,
+      `persist_docs: cannot comment on ${model.relation}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { file: model.file },
+      error,
+    );
+  }
+}
+
+/**
  * `contract: {enforced: true}`: the SQL's columns must be exactly the
  * declared ones, with their declared `data_type`s. Throws
  * `dbt.contract_failed` listing every difference.

@@ -125,12 +125,38 @@ interface TypedColumn {
 }
 
 /** Rows as `select cast(v as type) as c, ... union all ...`; missing columns are typed nulls. */
+/**
+ * The type of a given column whose relation does not exist yet (a unit test's
+ * `input: this` before the model's first build), read from its values: all
+ * whole numbers, all numbers, booleans, dates, timestamps; else none.
+ */
+function inferredType(
+  rows: readonly Readonly<Record<string, unknown>>[],
+  name: string,
+): string | null {
+  const values = rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined);
+  if (values.length === 0) return null;
+  const all = (test: (v: unknown) => boolean) => values.every(test);
+  const text = (v: unknown) => typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
+  if (all((v) => typeof v === "boolean")) return "boolean";
+  if (all((v) => /^-?\d{1,18}$/.test(text(v)))) return "bigint";
+  if (all((v) => /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text(v)))) return "numeric";
+  if (all((v) => v instanceof Date || /^\d{4}-\d{2}-\d{2}$/.test(text(v)))) return "date";
+  if (all((v) => v instanceof Date || /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/.test(text(v)))) {
+    return "timestamp";
+  }
+  return null;
+}
+
 function rowsSql(
   rows: readonly Readonly<Record<string, unknown>>[],
   columns: readonly TypedColumn[],
 ): string {
-  const value = (c: TypedColumn, v: unknown) =>
-    c.type ? `cast(${literal(v)} as ${c.type})` : literal(v);
+  const types = new Map(columns.map((c) => [c.name, c.type ?? inferredType(rows, c.name)]));
+  const value = (c: TypedColumn, v: unknown) => {
+    const type = types.get(c.name);
+    return type ? `cast(${literal(v)} as ${type})` : literal(v);
+  };
   const select = (row: Readonly<Record<string, unknown>> | undefined) =>
     `select ${
       columns.map((c) => `${value(c, row?.[c.name] ?? null)} as ${quote(c.name)}`).join(", ")
@@ -154,9 +180,11 @@ export async function runUnitTest(
   try {
     const diff = await warehouse.transaction(async (tx) => {
       const ctes: string[] = [];
+      const bodies: [string, string][] = [];
       for (const input of test.inputs) {
         if (input.sql !== null) {
           ctes.push(`${input.cte} as (\n${input.sql}\n)`);
+          bodies.push([input.cte, input.sql]);
           continue;
         }
         const real = input.relation
@@ -175,13 +203,39 @@ export async function runUnitTest(
           throw new RangeError(`given column '${unknown}' is not a column of ${input.relation}`);
         }
         ctes.push(`${input.cte} as (\n${rowsSql(input.rows, columns)}\n)`);
+        bodies.push([input.cte, rowsSql(input.rows, columns)]);
       }
       const withInputs = ctes.length > 0 ? `with ${ctes.join(",\n")}\n` : "";
       const view = `__dbt_unit_${crypto.randomUUID().replaceAll("-", "")}`;
+      // `expect: {format: sql}`: its columns are the compared ones.
+      let compared = test.columns;
+      if (test.expectedSql !== null) {
+        await tx.execute(`create temporary view ${view}_expected as ${test.expectedSql}`);
+        compared = (await tx.query<{ name: string }>(
+          `select a.attname::text as name from pg_catalog.pg_attribute a
+           where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
+           order by a.attnum`,
+          [`${view}_expected`],
+        )).map((c) => c.name);
+      }
+      // A model rendered now asks its questions (run_query...) about the given rows: each
+      // input is a temporary view under its CTE's name while it renders.
+      if (test.renderSql) {
+        for (const [name, body] of bodies) {
+          await tx.execute(`create temporary view ${name} as ${body}`);
+        }
+      }
+      const modelSql = test.renderSql
+        ? (await test.renderSql(async (sql) => {
+          const rows = await tx.query<Record<string, unknown>>(sql);
+          const columns = rows[0] ? Object.keys(rows[0]) : [];
+          return { columns, rows: rows.map((row) => columns.map((c) => row[c])) };
+        })).trim()
+        : test.modelSql;
       await tx.execute(
         `create temporary view ${view} as ${withInputs}select ${
-          test.columns.map(quote).join(", ")
-        } from (\n${test.modelSql}\n) __dbt__unit_model`,
+          compared.map(quote).join(", ")
+        } from (\n${modelSql}\n) __dbt__unit_model`,
       );
       const types = await tx.query<{ name: string; type: string }>(
         `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type
@@ -189,13 +243,17 @@ export async function runUnitTest(
          and not a.attisdropped order by a.attnum`,
         [view],
       );
-      const expected = rowsSql(
-        test.expected,
-        test.columns.map((name) => ({
-          name,
-          type: types.find((t) => t.name === name)?.type ?? null,
-        })),
-      );
+      const expected = test.expectedSql !== null
+        ? `select ${
+          types.map((t) => `cast(${quote(t.name)} as ${t.type}) as ${quote(t.name)}`).join(", ")
+        } from ${view}_expected`
+        : rowsSql(
+          test.expected,
+          test.columns.map((name) => ({
+            name,
+            type: types.find((t) => t.name === name)?.type ?? null,
+          })),
+        );
       const rows = await tx.query<Record<string, unknown>>(
         `with actual as (select * from ${view}), expected as (\n${expected}\n)
          select 'missing' as dbt_unit_diff, * from (select * from expected except all select * from actual) m
@@ -204,6 +262,10 @@ export async function runUnitTest(
          limit 20`,
       );
       await tx.execute(`drop view ${view}`);
+      if (test.renderSql) {
+        for (const [name] of bodies) await tx.execute(`drop view ${name}`);
+      }
+      if (test.expectedSql !== null) await tx.execute(`drop view ${view}_expected`);
       return rows;
     });
     if (diff.length === 0) {

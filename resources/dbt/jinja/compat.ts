@@ -9,8 +9,9 @@
 
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
+import { withMacroExtras } from "./python.ts";
 
-type MemberLookup = (obj: unknown, val: unknown, autoescape?: boolean) => unknown;
+type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
 
 type MakeMacro = (
   argNames: string[],
@@ -59,10 +60,14 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
   replace(from: unknown, to: unknown) {
     return this.replaceAll(String(from), String(to));
   },
-  split(separator?: unknown) {
-    return separator === undefined || separator === null
+  split(separator?: unknown, maxsplit?: unknown) {
+    const parts = separator === undefined || separator === null
       ? this.trim().split(/\s+/).filter((part) => part.length > 0)
       : this.split(String(separator));
+    const max = Number(maxsplit ?? -1);
+    if (max < 0 || parts.length <= max + 1) return parts;
+    const sep = separator === undefined || separator === null ? " " : String(separator);
+    return [...parts.slice(0, max), parts.slice(max).join(sep)];
   },
   title() {
     return this.replace(/\w\S*/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
@@ -86,6 +91,85 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
   capitalize() {
     return this.charAt(0).toUpperCase() + this.slice(1).toLowerCase();
   },
+  casefold() {
+    return this.toLowerCase();
+  },
+  ljust(width: unknown, fill?: unknown) {
+    return this.padEnd(Number(width), typeof fill === "string" ? fill : " ");
+  },
+  rjust(width: unknown, fill?: unknown) {
+    return this.padStart(Number(width), typeof fill === "string" ? fill : " ");
+  },
+  zfill(width: unknown) {
+    return this.padStart(Number(width), "0");
+  },
+  isupper() {
+    return /[A-Z]/.test(this) && this === this.toUpperCase();
+  },
+  islower() {
+    return /[a-z]/.test(this) && this === this.toLowerCase();
+  },
+  isalpha() {
+    return /^[A-Za-z]+$/.test(this);
+  },
+  isalnum() {
+    return /^[A-Za-z0-9]+$/.test(this);
+  },
+  isnumeric() {
+    return /^\d+$/.test(this);
+  },
+  isspace() {
+    return /^\s+$/.test(this);
+  },
+  rfind(sub: unknown) {
+    return this.lastIndexOf(String(sub));
+  },
+  index(sub: unknown) {
+    const at = this.indexOf(String(sub));
+    if (at < 0) throw new TypeError(`'${String(sub)}' is not in '${this}'`);
+    return at;
+  },
+  rsplit(separator?: unknown, maxsplit?: unknown) {
+    const parts = separator === undefined || separator === null
+      ? this.trim().split(/\s+/)
+      : this.split(String(separator));
+    const max = Number(maxsplit ?? -1);
+    if (max < 0 || parts.length <= max + 1) return parts;
+    const sep = separator === undefined || separator === null ? " " : String(separator);
+    return [parts.slice(0, parts.length - max).join(sep), ...parts.slice(parts.length - max)];
+  },
+  splitlines() {
+    return this.split(/\r?\n/).filter((line, i, all) => i < all.length - 1 || line !== "");
+  },
+  partition(sep: unknown) {
+    const at = this.indexOf(String(sep));
+    return at < 0
+      ? [String(this), "", ""]
+      : [this.slice(0, at), String(sep), this.slice(at + String(sep).length)];
+  },
+};
+
+/** Python `list` methods nunjucks' compat layer leaves out. */
+const LIST_MEMBERS: Record<string, (this: unknown[], ...args: unknown[]) => unknown> = {
+  extend(items: unknown) {
+    if (Array.isArray(items)) this.push(...items);
+    return null;
+  },
+  copy() {
+    return [...this];
+  },
+  reverse() {
+    this.reverse();
+    return null;
+  },
+  sort() {
+    this.sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+    return null;
+  },
+  clear() {
+    this.length = 0;
+    return null;
+  },
 };
 
 function trimChars(text: string, chars: string, start: boolean, end: boolean): string {
@@ -105,7 +189,7 @@ export function installJinjaCompat(): void {
   const internals = nunjucks as unknown as NunjucksInternals;
   internals.installJinjaCompat();
   const lookup = internals.runtime.memberLookup;
-  internals.runtime.memberLookup = function (obj, val, autoescape) {
+  internals.runtime.memberLookup = function (obj, val, ...rest) {
     // An object's own methods win over the Python dict methods of the compat layer
     // (agate columns from run_query have their own `values()`).
     if (
@@ -118,11 +202,22 @@ export function installJinjaCompat(): void {
     if (typeof obj === "string" && typeof val === "string" && Object.hasOwn(STRING_MEMBERS, val)) {
       return (STRING_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
     }
-    return lookup.call(this, obj, val, autoescape);
+    // Python's negative indexes (`name.split('__')[-1]`).
+    if (
+      typeof val === "number" && val < 0 && rest.length < 2 &&
+      (Array.isArray(obj) || typeof obj === "string")
+    ) {
+      return obj[obj.length + val];
+    }
+    if (Array.isArray(obj) && typeof val === "string" && Object.hasOwn(LIST_MEMBERS, val)) {
+      return (LIST_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
+    }
+    // Slices (`items[1:]`) arrive with their stop and step as further arguments.
+    return lookup.call(this, obj, val, ...rest);
   };
   const makeMacro = internals.runtime.makeMacro;
-  internals.runtime.makeMacro = (argNames, kwargNames, func) =>
-    makeMacro(argNames, kwargNames, function (this: unknown, ...args: unknown[]) {
+  internals.runtime.makeMacro = (argNames, kwargNames, func) => {
+    const macro = makeMacro(argNames, kwargNames, function (this: unknown, ...args: unknown[]) {
       try {
         return func.apply(this, args);
       } catch (signal) {
@@ -130,6 +225,11 @@ export function installJinjaCompat(): void {
         throw signal;
       }
     });
+    // The arguments as called (nunjucks drops the ones the macro does not name): `varargs`.
+    return function (this: unknown, ...args: unknown[]) {
+      return withMacroExtras(argNames, kwargNames, args, () => macro.apply(this, args));
+    };
+  };
 }
 
 /** dbt's own filters and the `none` test, added to an environment. */

@@ -24,7 +24,8 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type { Relation } from "../relation.ts";
+import { Relation } from "../relation.ts";
+import { apiColumn, jinjaColumn } from "./columns.ts";
 import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
@@ -32,6 +33,7 @@ import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
 import { agateTable, dbtModules, pyDatetime } from "./context.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import { DoExtension, preprocess } from "./extensions.ts";
+import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
 function compileToCode(source: string, file: string): string {
@@ -48,7 +50,13 @@ function compileToCode(source: string, file: string): string {
   }).compiler;
   const code = compiler.compile(source, [], [new DoExtension()], file, { throwOnUndefined: false });
   // A macro left by an exception (return(), a raised error) must give its caller its frame back.
+  // Macros named `_x` are a package's private helpers in dbt, yet called as `pkg._x()`
+  // (dbt_utils._is_relation): nunjucks does not export them, so they are exported here.
   return code
+    .replace(
+      /context\.setVariable\("(_\w*)", (macro_t_\d+)\);/g,
+      'context.addExport("$1");\ncontext.setVariable("$1", $2);',
+    )
     .replaceAll("var callerFrame = frame;\n", "var callerFrame = frame;\ntry {\n")
     .replace(
       /frame = (?:callerFrame|frame\.pop\(\));\nreturn new runtime\.SafeString\((t_\d+)\);\n\}\);/g,
@@ -257,6 +265,7 @@ export class JinjaEnv {
   readonly #onLog: ((message: string) => void) | undefined;
   readonly #prefixes: readonly string[];
   readonly #dispatch: Readonly<Record<string, readonly string[]>>;
+  #resolveRef: (name: string, version: unknown) => string = (name) => name;
 
   /** nunjucks' globals table, which @types/nunjucks leaves out. */
   get #globals(): Record<string, unknown> {
@@ -272,9 +281,12 @@ export class JinjaEnv {
     this.#dispatch = options.dispatch ?? {};
     const quote = options.quote ?? ((name: string) => `"${name.replaceAll('"', '""')}"`);
     installJinjaCompat();
+    installPythonSemantics();
     this.#env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false });
     this.#env.addExtension("do", new DoExtension());
     addDbtFilters(this.#env);
+    addPythonFilters(this.#env);
+    for (const [name, fn] of Object.entries(PYTHON_GLOBALS)) this.#env.addGlobal(name, fn);
     const scope = (): RenderScope => {
       if (!this.#scope) throw new ScopeError(DbtErrorCode.renderFailed, "no render in progress");
       return this.#scope;
@@ -291,7 +303,6 @@ export class JinjaEnv {
       this.#env.addGlobal(name, guard(fn));
     g("ref", (...args) => {
       const { positional, kwargs } = splitKwargs(args);
-      void kwargs; // `v=`/`version=` of versioned models: not versioned here, the name is enough
       const names = positional.slice(0, 2).map((arg) => nameArgument(arg));
       if (names.length === 0 || names.includes(undefined)) {
         throw new ScopeError(
@@ -301,7 +312,17 @@ export class JinjaEnv {
         );
       }
       const [first, second] = names as string[];
-      return second === undefined ? scope().ref(first as string) : scope().ref(second, first);
+      // `v=` / `version=` of a versioned model (compile/versions.ts) picks the node.
+      let model: string;
+      try {
+        model = this.#resolveRef(second ?? first as string, kwargs.v ?? kwargs.version);
+      } catch (error) {
+        if (error instanceof RangeError) {
+          throw new ScopeError(DbtErrorCode.unknownRef, error.message);
+        }
+        throw error;
+      }
+      return second === undefined ? scope().ref(model) : scope().ref(model, first);
     });
     g("source", (a, b) => {
       const [sourceName, table] = [nameArgument(a), nameArgument(b)];
@@ -464,9 +485,17 @@ export class JinjaEnv {
     });
     g("load_result", (name) => this.#results.get(String(name)) ?? null);
     this.#env.addGlobal("adapter", {
-      dispatch: guard((name: unknown, namespace?: unknown) =>
-        this.#dispatchMacro(String(name), namespace === undefined ? undefined : String(namespace))
-      ),
+      dispatch: guard((...args: unknown[]) => {
+        // dispatch(name, macro_namespace=None, packages=None); older packages pass `packages`.
+        const { positional, kwargs } = splitKwargs(args);
+        const namespace = positional[1] ?? kwargs.macro_namespace;
+        const packages = positional[2] ?? kwargs.packages;
+        return this.#dispatchMacro(
+          String(positional[0] ?? kwargs.macro_name),
+          typeof namespace === "string" ? namespace : undefined,
+          Array.isArray(packages) ? packages.map(String) : undefined,
+        );
+      }),
       quote: (name: unknown) => quote(String(name)),
       type: () => current()?.target.type,
       get_relation: guard((...args: unknown[]) => {
@@ -477,6 +506,16 @@ export class JinjaEnv {
         );
       }),
       get_columns_in_relation: guard((relation: unknown) => columnsOf(relation)),
+      get_columns_in_table: guard((schema: unknown, identifier: unknown) =>
+        columnsIn(String(schema), String(identifier))
+      ),
+      already_exists: guard((schema: unknown, identifier: unknown) =>
+        lookupRelation(String(schema), String(identifier)) !== null
+      ),
+      get_missing_columns: guard((from: unknown, to: unknown) => {
+        const present = new Set(columnsOf(to).map((c) => (c as { name: string }).name));
+        return columnsOf(from).filter((c) => !present.has((c as { name: string }).name));
+      }),
       check_schema_exists: guard(() => true),
     });
     // Warehouse look-ups through the query replay: at parse time (no answers) they find
@@ -490,52 +529,55 @@ export class JinjaEnv {
       const row = table?.rows[0];
       if (!row) return null;
       const view = String(row[2]).toUpperCase() === "VIEW";
-      return {
-        schema,
-        identifier,
-        name: identifier,
-        database: current()?.target.database ?? null,
-        type: view ? "view" : "table",
-        is_view: view,
-        is_table: !view,
-        toString: () => `${quote(schema)}.${quote(identifier)}`,
-      };
+      const relation = new Relation(String(current()?.target.database ?? ""), schema, identifier);
+      relation.type = view ? "view" : "table";
+      return relation;
     };
     const columnsOf = (relation: unknown): unknown[] => {
       const rel = relation as { schema?: unknown; identifier?: unknown } | null;
       if (!rel || rel.schema === undefined || rel.identifier === undefined) return [];
+      return columnsIn(String(rel.schema), String(rel.identifier));
+    };
+    const columnsIn = (schema: string, identifier: string): unknown[] => {
       const table = runQuery(
-        "select column_name, data_type from information_schema.columns " +
-          `where table_schema = ${literal(String(rel.schema))} ` +
-          `and table_name = ${literal(String(rel.identifier))} order by ordinal_position`,
+        "select column_name, data_type, character_maximum_length, numeric_precision, " +
+          "numeric_scale from information_schema.columns " +
+          `where table_schema = ${literal(schema)} ` +
+          `and table_name = ${literal(identifier)} order by ordinal_position`,
       ) as { rows: unknown[][] } | null;
-      return (table?.rows ?? []).map(([name, type]) => ({
-        name: String(name),
-        column: String(name),
-        data_type: String(type),
-        dtype: String(type),
-        quoted: quote(String(name)),
-        is_string: () => /char|text|string/i.test(String(type)),
-        is_number: () => /int|numeric|decimal|double|real|float/i.test(String(type)),
-      }));
+      return (table?.rows ?? []).map(([name, type, char, precision, scale]) =>
+        jinjaColumn(String(name), String(type), quote, { char, precision, scale })
+      );
     };
 
     this.#env.addGlobal("api", {
       Relation: {
         create: (...args: unknown[]) => {
-          const { kwargs } = splitKwargs(args);
-          const schema = String(kwargs.schema ?? "");
-          const identifier = String(kwargs.identifier ?? "");
-          return {
-            schema,
-            identifier,
-            name: identifier,
-            database: kwargs.database ?? null,
-            toString: () => schema ? `${quote(schema)}.${quote(identifier)}` : quote(identifier),
-          };
+          const { positional, kwargs } = splitKwargs(args);
+          const relation = new Relation(
+            String(kwargs.database ?? positional[0] ?? current()?.target.database ?? ""),
+            String(kwargs.schema ?? positional[1] ?? ""),
+            String(kwargs.identifier ?? positional[2] ?? ""),
+          );
+          if (typeof kwargs.type === "string") relation.type = kwargs.type;
+          return relation;
         },
       },
+      Column: apiColumn(quote),
     });
+  }
+
+  /**
+   * Sets how `ref(name, v=...)` finds its node (versioned models); throws a
+   * RangeError for a version that does not exist.
+   */
+  setRefResolver(resolve: (name: string, version: unknown) => string): void {
+    this.#resolveRef = resolve;
+  }
+
+  /** The node `ref(name)` (or `ref(name, v=version)`) reads. */
+  resolveRef(name: string, version?: unknown): string {
+    return this.#resolveRef(name, version);
   }
 
   /** Names of the macros of `packageName` loaded so far (default: the root project). */
@@ -712,8 +754,8 @@ export class JinjaEnv {
     return [this.#root, namespace];
   }
 
-  #dispatchMacro(name: string, namespace: string | undefined): MacroFn {
-    const order = this.searchOrder(namespace);
+  #dispatchMacro(name: string, namespace: string | undefined, packages?: string[]): MacroFn {
+    const order = packages ?? this.searchOrder(namespace);
     const tried: string[] = [];
     for (const pkg of order) {
       const macros = this.#macros.get(pkg);
@@ -726,8 +768,8 @@ export class JinjaEnv {
     }
     throw new ScopeError(
       DbtErrorCode.renderFailed,
-      `adapter.dispatch('${name}'${
-        namespace ? `, '${namespace}'` : ""
+      `adapter.dispatch('${name}'${namespace ? `, '${namespace}'` : ""}${
+        packages ? `, packages=[${packages.join(", ")}]` : ""
       }) found no implementation; tried ${tried.join(", ")}`,
     );
   }

@@ -10,6 +10,7 @@
 
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
+import { rewritePythonSyntax } from "./python.ts";
 
 interface Parser {
   nextToken(): { value: string; lineno: number; colno: number };
@@ -53,7 +54,7 @@ export class DoExtension {
  * `{% macro test_x(...) %}...{% endmacro %}`.
  */
 export function preprocess(source: string): string {
-  let text = source;
+  let text = rewritePythonSyntax(source);
   if (text.includes("materialization")) {
     // Custom materializations are not run here: the block is blanked (lines kept) so the file's
     // other macros load, and a node that asks for it is refused by name (compile/configs.ts).

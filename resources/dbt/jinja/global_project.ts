@@ -103,6 +103,20 @@ export const GLOBAL_MACROS = [
   `{% macro default__date(year, month, day) %}to_date('{{ year }}-{{ "%02d" | format(month) }}-{{ "%02d" | format(day) }}', 'YYYY-MM-DD'){% endmacro %}\n`,
   `{% macro generate_series(upper_bound) %}{{ return(adapter.dispatch('generate_series', 'dbt')(upper_bound)) }}{% endmacro %}\n`,
   `{% macro default__generate_series(upper_bound) %}select generated_number from generate_series(1, {{ upper_bound }}) as generated_number{% endmacro %}\n`,
+  // Helpers of dbt's materializations that package macros and generic tests call.
+  `{% macro should_store_failures() -%}
+{%- set configured = config.get('store_failures') -%}
+{{ return(flags.STORE_FAILURES if configured is none else configured) }}
+{%- endmacro %}\n`,
+  `{% macro should_full_refresh() -%}
+{%- set configured = config.get('full_refresh') -%}
+{{ return(flags.FULL_REFRESH if configured is none else configured) }}
+{%- endmacro %}\n`,
+  `{% macro get_where_subquery(relation) -%}
+{%- set where = config.get('where') -%}
+{%- if where -%}{{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}
+{%- else -%}{{ return(relation) }}{%- endif -%}
+{%- endmacro %}\n`,
   // Naming macros a project may override (dbt's defaults).
   `{% macro load_relation(relation) -%}
 {{ return(adapter.get_relation(relation.database, relation.schema, relation.identifier)) }}

@@ -131,6 +131,7 @@ export const UnitTestSchema = z.looseObject({
   overrides: z.looseObject({
     vars: z.record(z.string(), z.unknown()).optional(),
     macros: z.record(z.string(), z.unknown()).optional(),
+    env_vars: z.record(z.string(), z.unknown()).optional(),
   }).optional(),
   config: z.record(z.string(), z.unknown()).optional(),
 });

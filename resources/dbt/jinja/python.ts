@@ -1,0 +1,392 @@
+/**
+ * Jinja2 semantics that nunjucks lacks and that dbt packages rely on:
+ *
+ * - tuples: nunjucks compiles `('a', 'b')` to JavaScript's comma operator and
+ *   keeps only `'b'`, so `x in ('a', 'b')` and `for x in ('a', 'b')` were wrong
+ *   without an error; here a parenthesised list of two or more is a list;
+ * - `{% set ns.attr = value %}` (namespace assignment) and
+ *   `{% set a, b = pair %}` (unpacking), rewritten to plain tags by
+ *   {@linkcode rewritePythonSyntax};
+ * - `f(*items)` and `f(**mapping)` at call sites, and `varargs` / `kwargs`
+ *   inside a macro called with more arguments than it names;
+ * - negative indexes (`parts[-1]`) and the slice arguments nunjucks' own compat
+ *   layer passes (`items[1:]`);
+ * - the Jinja2 builtin filters `map`, `unique`, `min`, `max`, `attr`, `items`
+ *   and the globals `dict`, `namespace`, `fromyaml`, `toyaml`.
+ *
+ * Installed once per process (the nunjucks internals are shared).
+ *
+ * @module
+ */
+
+// @ts-types="@types/nunjucks"
+import nunjucks from "nunjucks";
+import { dump as yamlDump, load as yamlLoad } from "js-yaml";
+
+interface AggregateNode {
+  readonly children: unknown[];
+}
+
+interface PairNode {
+  readonly key: { readonly value?: unknown };
+  readonly value: unknown;
+}
+
+interface CompilerProto {
+  compileGroup(this: CompilerProto, node: AggregateNode, frame: unknown): void;
+  compilePair(this: CompilerProto, node: PairNode, frame: unknown): void;
+  compileKeywordArgs(this: CompilerProto, node: unknown, frame: unknown): void;
+  _compileExpression(node: unknown, frame: unknown): void;
+  _emit(code: string): void;
+  _compileAggregate(node: AggregateNode, frame: unknown, start: string, end: string): void;
+}
+
+interface Internals {
+  compiler: { Compiler: { prototype: CompilerProto } };
+  runtime: {
+    callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
+    contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
+  };
+}
+
+/** `*items` at a call site: expanded into positional arguments by the patched `callWrap`. */
+class Splat {
+  constructor(readonly items: readonly unknown[]) {}
+}
+
+/** `**mapping` at a call site: merged into the keyword arguments. */
+class KeywordSplat {
+  constructor(readonly mapping: Readonly<Record<string, unknown>>) {}
+}
+
+/** `varargs` / `kwargs` of the macros being called, innermost last. */
+const MACRO_EXTRAS: { varargs: unknown[]; kwargs: Record<string, unknown> }[] = [];
+
+let installed = false;
+
+/** Patches the nunjucks compiler and runtime (once per process). */
+export function installPythonSemantics(): void {
+  if (installed) return;
+  installed = true;
+  const internals = nunjucks as unknown as Internals;
+  const proto = internals.compiler.Compiler.prototype;
+  const compileGroup = proto.compileGroup;
+  proto.compileGroup = function (node, frame) {
+    if (node.children.length === 1) return compileGroup.call(this, node, frame);
+    this._compileAggregate(node, frame, "[", "]");
+  };
+  // A dict key is an expression in Jinja (`{relation: []}` keys by the relation, `{col.name: c}`
+  // by the column's name); nunjucks read a bare name as a string and refused anything else.
+  const compilePair = proto.compilePair;
+  proto.compileKeywordArgs = function (node, frame) {
+    // `f(name=value)`: a dict whose keys are the names as written.
+    this._emit("runtime.makeKeywordArgs({");
+    (node as AggregateNode).children.forEach((child, i) => {
+      const pair = child as PairNode;
+      if (i > 0) this._emit(",");
+      this._emit(`${JSON.stringify(String(pair.key.value))}: `);
+      this._compileExpression(pair.value, frame);
+    });
+    this._emit("})");
+  };
+  proto.compilePair = function (node, frame) {
+    if (typeof node.key.value === "string" && !isSymbol(node.key)) {
+      return compilePair.call(this, node, frame);
+    }
+    this._emit("[");
+    this._compileExpression(node.key, frame);
+    this._emit("]: ");
+    this._compileExpression(node.value, frame);
+  };
+  const runtime = internals.runtime;
+  const callWrap = runtime.callWrap;
+  runtime.callWrap = function (obj, name, context, args) {
+    if (!args.some((a) => a instanceof Splat || a instanceof KeywordSplat)) {
+      return callWrap.call(this, obj, name, context, args);
+    }
+    const positional: unknown[] = [];
+    let keywords: Record<string, unknown> | undefined;
+    for (const arg of args) {
+      if (arg instanceof Splat) positional.push(...arg.items);
+      else if (arg instanceof KeywordSplat) keywords = { ...keywords, ...arg.mapping };
+      else if (isKeywords(arg)) keywords = { ...keywords, ...arg };
+      else positional.push(arg);
+    }
+    if (keywords !== undefined) positional.push({ ...keywords, __keywords: true });
+    return callWrap.call(this, obj, name, context, positional);
+  };
+  const lookup = runtime.contextOrFrameLookup;
+  runtime.contextOrFrameLookup = function (context, frame, name) {
+    const value = lookup.call(this, context, frame, name);
+    if (value !== undefined) return value;
+    const extras = MACRO_EXTRAS.at(-1);
+    if (name === "varargs") return extras?.varargs ?? [];
+    if (name === "kwargs") return extras?.kwargs ?? {};
+    return undefined;
+  };
+}
+
+function isSymbol(node: unknown): boolean {
+  const symbol = (nunjucks as unknown as { nodes: { Symbol: new () => unknown } }).nodes.Symbol;
+  return node instanceof symbol;
+}
+
+function isKeywords(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null &&
+    (value as { __keywords?: unknown }).__keywords === true;
+}
+
+/**
+ * Runs a macro body with the arguments it did not name as `varargs` and
+ * `kwargs` (Jinja2's names for them).
+ */
+export function withMacroExtras<T>(
+  argNames: readonly string[],
+  kwargNames: readonly string[],
+  args: readonly unknown[],
+  body: () => T,
+): T {
+  const last = args.at(-1);
+  const keywords = isKeywords(last) ? last : undefined;
+  const positional = keywords ? args.slice(0, -1) : args;
+  const named = argNames.length + kwargNames.length;
+  const varargs = positional.slice(named);
+  const kwargs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(keywords ?? {})) {
+    if (key !== "__keywords" && key !== "caller" && !kwargNames.includes(key)) {
+      if (!argNames.includes(key)) kwargs[key] = value;
+    }
+  }
+  MACRO_EXTRAS.push({ varargs, kwargs });
+  try {
+    return body();
+  } finally {
+    MACRO_EXTRAS.pop();
+  }
+}
+
+const NAME = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
+const SET_ATTRIBUTE = new RegExp(
+  String.raw`\{%(-?)\s*set\s+(${NAME})\.(${NAME})\s*=(?!=)([\s\S]*?)(-?)%\}`,
+  "g",
+);
+const SET_UNPACK = new RegExp(
+  String
+    .raw`\{%(-?)\s*set\s+\(?\s*(${NAME}(?:\s*,\s*${NAME})+)\s*,?\s*\)?\s*=(?!=)([\s\S]*?)(-?)%\}`,
+  "g",
+);
+const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+const SPLAT = new RegExp(String.raw`([(,]\s*)(\*\*?)\s*(${NAME}(?:\.${NAME})*)(?=\s*[,)])`, "g");
+
+/**
+ * Rewrites the Jinja2 statements nunjucks cannot parse into ones it can,
+ * keeping every line where it was: `{% set ns.x = v %}` becomes a call that
+ * sets the attribute, `{% set a, b = pair %}` sets each name from the
+ * pair, `f(*xs, **kw)` wraps the arguments for the patched call.
+ */
+export function rewritePythonSyntax(source: string): string {
+  let text = source;
+  if (text.includes("set")) {
+    text = text.replace(
+      SET_ATTRIBUTE,
+      (_, open: string, target: string, attr: string, expr: string, close: string) =>
+        `{%${open} do _dbt_setattr(${target}, "${attr}", (${expr})) ${close}%}`,
+    );
+    text = text.replace(
+      SET_UNPACK,
+      (_, open: string, names: string, expr: string, close: string) => {
+        const targets = names.split(",").map((n) => n.trim());
+        const sets = targets.map((name, i) =>
+          `{% set ${name} = _dbt_unpack(_dbt_unpacked, ${i}, ${targets.length}) ${
+            i === targets.length - 1 ? close : ""
+          }%}`
+        );
+        return `{%${open} set _dbt_unpacked = (${expr}) %}${sets.join("")}`;
+      },
+    );
+  }
+  if (text.includes("*")) {
+    text = text.replace(TAG, (tag) =>
+      tag.includes("*")
+        ? tag.replace(
+          SPLAT,
+          (_, before: string, stars: string, name: string) =>
+            `${before}${stars === "**" ? "_dbt_kwsplat" : "_dbt_splat"}(${name})`,
+        )
+        : tag);
+  }
+  return text;
+}
+
+/** The globals {@linkcode rewritePythonSyntax} and Jinja2 templates call. */
+export const PYTHON_GLOBALS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
+  _dbt_setattr(target, attr, value) {
+    if (typeof target !== "object" || target === null) {
+      throw new TypeError(
+        `cannot set '${String(attr)}' on ${describe(target)}: only a namespace() takes attributes`,
+      );
+    }
+    (target as Record<string, unknown>)[String(attr)] = value;
+    return "";
+  },
+  _dbt_unpack(value, index, count) {
+    const items = typeof value === "string" ? [...value] : value;
+    if (!Array.isArray(items) || items.length !== count) {
+      throw new TypeError(
+        `cannot unpack ${describe(value)} into ${String(count)} names: it needs exactly ` +
+          `${String(count)} items`,
+      );
+    }
+    return items[Number(index)];
+  },
+  _dbt_splat(items) {
+    if (!Array.isArray(items)) throw new TypeError(`*${describe(items)}: not a list`);
+    return new Splat(items);
+  },
+  _dbt_kwsplat(mapping) {
+    if (typeof mapping !== "object" || mapping === null || Array.isArray(mapping)) {
+      throw new TypeError(`**${describe(mapping)}: not a mapping`);
+    }
+    const { __keywords: _, ...rest } = mapping as Record<string, unknown>;
+    return new KeywordSplat(rest);
+  },
+  namespace(...args) {
+    return keywordObject(args);
+  },
+  dict(...args) {
+    const first = args[0];
+    const base = typeof first === "object" && first !== null && !isKeywords(first)
+      ? Array.isArray(first) ? Object.fromEntries(first as [string, unknown][]) : first
+      : {};
+    return { ...base as Record<string, unknown>, ...keywordObject(args) };
+  },
+  fromyaml(text, fallback) {
+    try {
+      return yamlLoad(String(text)) ?? null;
+    } catch (error) {
+      if (fallback !== undefined) return fallback;
+      throw error;
+    }
+  },
+  toyaml(value) {
+    return yamlDump(value, { sortKeys: false, lineWidth: -1 });
+  },
+};
+
+function keywordObject(args: readonly unknown[]): Record<string, unknown> {
+  const last = args.at(-1);
+  if (!isKeywords(last)) return {};
+  const { __keywords: _, ...rest } = last;
+  return rest;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return "none";
+  if (typeof value === "string") return `'${value}'`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+type FilterFn = (...args: unknown[]) => unknown;
+
+/** An attribute path of `map(attribute=...)` / `min(attribute=...)`: `a.b`, or an index. */
+function attributeOf(item: unknown, path: unknown): unknown {
+  if (typeof path === "number") return (item as unknown[] | null)?.[path];
+  let value = item;
+  for (const part of String(path).split(".")) {
+    if (value === null || value === undefined) return undefined;
+    const key = /^\d+$/.test(part) && Array.isArray(value) ? Number(part) : part;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+function listOf(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === "string") return [...value];
+  if (value instanceof Set || value instanceof Map) return [...value.keys()];
+  if (typeof value === "object" && value !== null) return Object.keys(value);
+  return [];
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const [x, y] = [String(a), String(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Jinja2's builtin filters that nunjucks lacks, added to an environment. */
+export function addPythonFilters(env: nunjucks.Environment): void {
+  const getFilter = (name: string): FilterFn => env.getFilter(name) as FilterFn;
+  env.addFilter("map", (seq: unknown, ...args: unknown[]) => {
+    const kwargs = isKeywords(args.at(-1)) ? args.pop() as Record<string, unknown> : {};
+    const items = listOf(seq);
+    if (kwargs.attribute !== undefined) {
+      return items.map((item) => attributeOf(item, kwargs.attribute) ?? kwargs.default ?? null);
+    }
+    const [name, ...rest] = args;
+    if (typeof name !== "string") {
+      throw new TypeError("map() needs a filter name or attribute=...");
+    }
+    const filter = getFilter(name);
+    return items.map((item) => filter(item, ...rest));
+  });
+  const keyed = (kwargs: Record<string, unknown>) => (item: unknown) => {
+    const value = kwargs.attribute === undefined ? item : attributeOf(item, kwargs.attribute);
+    return kwargs.case_sensitive !== true && typeof value === "string"
+      ? value.toLowerCase()
+      : value;
+  };
+  env.addFilter("unique", (seq: unknown, kwargs?: unknown) => {
+    const key = keyed(isKeywords(kwargs) ? kwargs : {});
+    const seen = new Set<unknown>();
+    return listOf(seq).filter((item) => {
+      const k = key(item);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  });
+  for (const [name, sign] of [["min", 1], ["max", -1]] as const) {
+    env.addFilter(name, (seq: unknown, kwargs?: unknown) => {
+      const key = keyed(isKeywords(kwargs) ? kwargs : {});
+      const items = listOf(seq);
+      if (items.length === 0) return undefined;
+      return items.reduce((best, item) => sign * compare(key(item), key(best)) < 0 ? item : best);
+    });
+  }
+  env.addFilter("attr", (value: unknown, name: unknown) => attributeOf(value, String(name)));
+  // Jinja2's selectattr/rejectattr take a test and its arguments (`selectattr('type',
+  // 'equalto', 'view')`); nunjucks' only test the attribute for truth.
+  const getTest = (name: string) =>
+    (env as unknown as { getTest(name: string): ((...args: unknown[]) => boolean) | undefined })
+      .getTest(name);
+  (env as unknown as { addTest(name: string, fn: (v: unknown, seq: unknown) => boolean): void })
+    .addTest(
+      "in",
+      (value, seq) =>
+        typeof seq === "string" ? seq.includes(String(value)) : listOf(seq).includes(value),
+    );
+  for (const [name, keep] of [["selectattr", true], ["rejectattr", false]] as const) {
+    env.addFilter(name, (seq: unknown, attr: unknown, test?: unknown, ...args: unknown[]) => {
+      const check = test === undefined ? (v: unknown) => Boolean(v) : (() => {
+        const fn = getTest(String(test));
+        if (!fn) throw new TypeError(`${name}(): no test named '${String(test)}'`);
+        return (v: unknown) => fn.call(null, v, ...args);
+      })();
+      return listOf(seq).filter((item) => check(attributeOf(item, attr)) === keep);
+    });
+  }
+  env.addFilter(
+    "items",
+    (value: unknown) =>
+      value instanceof Map
+        ? [...value.entries()]
+        : typeof value === "object" && value !== null
+        ? Object.entries(value)
+        : [],
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * Jinja2 semantics that dbt packages rely on and nunjucks lacks on its own:
+ * each case renders what Jinja2 (and so dbt) renders. Without the patches in
+ * resources/dbt/jinja/python.ts these render something else without an error
+ * (`x in ('a', 'b')` false, `{relation: []}` keyed by the word "relation") or
+ * fail to parse (`{% set ns.x = 1 %}`, `f(*args)`).
+ */
+
+import assert from "node:assert/strict";
+import { renderString } from "../../../../resources/dbt/jinja/env.ts";
+import { DbtError } from "../../../../resources/dbt/errors.ts";
+
+const render = (text: string) =>
+  renderString(text, { env: () => undefined, file: "models/m.sql", vars: { v: { a: [1, 2] } } });
+
+const CASES: readonly (readonly [string, string])[] = [
+  // Tuples are sequences, not JavaScript's comma operator.
+  ["{{ 'a' in ('a', 'b') }}", "true"],
+  ["{{ 'c' in ('a', 'b') }}", "false"],
+  ["{% for x in ('a', 'b') %}{{ x }}{% endfor %}", "ab"],
+  ["{{ ('x', 'y') | length }}", "2"],
+  ["{{ (1 + 2) * 3 }}", "9"],
+  // Namespace assignment and unpacking.
+  [
+    "{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
+    "6",
+  ],
+  ["{%- set schema, table = 'raw.orders'.split('.') -%}{{ table }}/{{ schema }}", "orders/raw"],
+  ["{% set a, b = ('x', 'y') %}{{ b }}{{ a }}", "yx"],
+  // Dict keys are expressions.
+  ["{% set k = 'orders' %}{% set d = {k: 1, 'lit': 2} %}{{ d.orders }}{{ d.lit }}{{ d.k }}", "12"],
+  [
+    "{% set d = {} %}{% set c = {'name': 'id'} %}{% do d.update({c.name: c}) %}{{ d['id'].name }}",
+    "id",
+  ],
+  // Keyword arguments still use the name as written.
+  ["{{ [[1, 2], [3, 4]] | map(attribute=0) | join(',') }}", "1,3"],
+  // Indexes and slices.
+  ["{{ 'stg__orders'.split('__')[-1] }}", "orders"],
+  ["{{ [1, 2, 3][1:] | join(',') }}", "2,3"],
+  ["{{ [1, 2, 3][:-1] | join(',') }}", "1,2"],
+  // Builtin filters nunjucks lacks.
+  ["{{ ['a', 'b'] | map('upper') | join(',') }}", "A,B"],
+  ["{{ [{'n': {'x': 5} }] | map(attribute='n.x') | first }}", "5"],
+  ["{{ ['B', 'a', 'b', 'A'] | unique | join(',') }}", "B,a"],
+  ["{{ [3, 1, 2] | min }}-{{ [3, 1, 2] | max }}", "1-3"],
+  ["{{ [{'n': 2}, {'n': 9}] | max(attribute='n') | attr('n') }}", "9"],
+  ["{{ {'a': 1} | items | list | first | join('=') }}", "a=1"],
+  // Globals.
+  ["{{ dict(a=1, b=2) | length }}", "2"],
+  ["{{ fromyaml('cols: [id, name]')['cols'] | join(',') }}", "id,name"],
+  ["{{ toyaml({'a': [1]}) | trim }}", "a:\n  - 1"],
+  ["{{ var('v')['a'] | join('-') }}", "1-2"],
+  // varargs / kwargs and call-site splats.
+  ["{% macro add() %}{{ varargs | join(' + ') }}{% endmacro %}{{ add('a', 'b') }}", "a + b"],
+  [
+    "{% macro add() %}{{ varargs | join(' + ') }}{% endmacro %}{% set xs = ['x', 'y'] %}{{ add(*xs) }}",
+    "x + y",
+  ],
+  [
+    "{% macro f(a, b=1) %}{{ a }}{{ b }}{{ kwargs.c }}{% endmacro %}{% set k = {'b': 5, 'c': 7} %}{{ f(0, **k) }}",
+    "057",
+  ],
+  ["select count(*) from t", "select count(*) from t"],
+  // Python str and list methods.
+  ["{{ 'ab'.ljust(4, '.') }}{{ '7'.zfill(3) }}", "ab..007"],
+  ["{{ 'a.b.c'.rsplit('.', 1) | join('|') }}", "a.b|c"],
+  ["{{ 'a.b.c'.split('.', 1) | join('|') }}", "a|b.c"],
+  ["{% set xs = [1] %}{% do xs.extend([2, 3]) %}{{ xs | join(',') }}", "1,2,3"],
+];
+
+Deno.test("jinja: Jinja2 semantics dbt packages rely on", () => {
+  for (const [template, expected] of CASES) {
+    assert.equal(render(template), expected, template);
+  }
+});
+
+Deno.test("jinja: misuse names the template and the cause", () => {
+  const cases: readonly (readonly [string, RegExp])[] = [
+    ["{% set a, b = [1, 2, 3] %}", /cannot unpack \[1,2,3\] into 2 names/],
+    ["{% set s = 'x' %}{% set s.attr = 1 %}", /cannot set 'attr' on 'x'/],
+    ["{% macro f() %}{% endmacro %}{% set n = 3 %}{{ f(*n) }}", /\*3: not a list/],
+  ];
+  for (const [template, message] of cases) {
+    assert.throws(() => render(template), (error: unknown) => {
+      assert.ok(error instanceof DbtError, String(error));
+      assert.match(error.message, /^models\/m\.sql:1: /);
+      assert.match(error.message, message);
+      return true;
+    }, template);
+  }
+});
+
+Deno.test("jinja: selectattr/rejectattr take a test and its arguments", () => {
+  const rels = "[{'t': 'view', 'n': 'a'}, {'t': 'table', 'n': 'b'}, {'t': none, 'n': 'c'}]";
+  assert.equal(
+    render(`{{ ${rels} | selectattr('t', 'equalto', 'view') | map(attribute='n') | join }}`),
+    "a",
+  );
+  assert.equal(
+    render(`{{ ${rels} | rejectattr('t', 'equalto', 'view') | map(attribute='n') | join }}`),
+    "bc",
+  );
+  assert.equal(render(`{{ ${rels} | selectattr('t') | map(attribute='n') | join }}`), "ab");
+  assert.equal(
+    render(`{{ ${rels} | selectattr('n', 'in', ['a', 'c']) | map(attribute='n') | join }}`),
+    "ac",
+  );
+  assert.throws(() => render(`{{ ${rels} | selectattr('t', 'nosuch') | list }}`), /nosuch/);
+});
