@@ -13,6 +13,7 @@ import type { Warehouse } from "../../warehouse/types.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { TestNode, UnitTestNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
+import { adapterOf } from "../adapters/adapter_for.ts";
 
 /** Outcome of running one test. */
 export interface TestOutcome {
@@ -211,12 +212,7 @@ export async function runUnitTest(
       let compared = test.columns;
       if (test.expectedSql !== null) {
         await tx.execute(`create temporary view ${view}_expected as ${test.expectedSql}`);
-        compared = (await tx.query<{ name: string }>(
-          `select a.attname::text as name from pg_catalog.pg_attribute a
-           where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
-           order by a.attnum`,
-          [`${view}_expected`],
-        )).map((c) => c.name);
+        compared = (await adapterOf(tx).tempColumns(tx, `${view}_expected`)).map((c) => c.name);
       }
       // A model rendered now asks its questions (run_query...) about the given rows: each
       // input is a temporary view under its CTE's name while it renders.
@@ -237,12 +233,8 @@ export async function runUnitTest(
           compared.map(quote).join(", ")
         } from (\n${modelSql}\n) __dbt__unit_model`,
       );
-      const types = await tx.query<{ name: string; type: string }>(
-        `select a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type
-         from pg_catalog.pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0
-         and not a.attisdropped order by a.attnum`,
-        [view],
-      );
+      // The adapter's own catalogue query (pg_attribute on Postgres, duckdb_columns() on DuckDB).
+      const types = await adapterOf(tx).tempColumns(tx, view);
       const expected = test.expectedSql !== null
         ? `select ${
           types.map((t) => `cast(${quote(t.name)} as ${t.type}) as ${quote(t.name)}`).join(", ")

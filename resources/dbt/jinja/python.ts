@@ -38,11 +38,43 @@ interface CompilerProto {
   compileKeywordArgs(this: CompilerProto, node: unknown, frame: unknown): void;
   _compileExpression(node: unknown, frame: unknown): void;
   _emit(code: string): void;
+  _tmpid(): string;
+  assertType(this: CompilerProto, node: unknown, ...types: unknown[]): void;
+  compileLoopFilter?(this: CompilerProto, node: LoopFilterNode, frame: CompileFrame): void;
   _compileAggregate(node: AggregateNode, frame: unknown, start: string, end: string): void;
+}
+
+interface CompileFrame {
+  push(): CompileFrame;
+  set(name: string, id: string): void;
+}
+
+interface ForNode {
+  name: { value?: string; children?: { value: string }[] };
+  arr: unknown;
+}
+
+interface InlineIfNode {
+  body: unknown;
+  cond: unknown;
+  else_: unknown;
+}
+
+interface LoopFilterNode {
+  arr: unknown;
+  target: ForNode["name"];
+  cond: unknown;
 }
 
 interface Internals {
   compiler: { Compiler: { prototype: CompilerProto } };
+  parser: { Parser: { prototype: { parseFor(this: unknown): ForNode } } };
+  nodes: {
+    Node: {
+      extend(name: string, props: Record<string, unknown>): new (...args: unknown[]) => unknown;
+    };
+    InlineIf: new () => InlineIfNode;
+  };
   runtime: {
     callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
     contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
@@ -97,6 +129,61 @@ export function installPythonSemantics(): void {
     this._compileExpression(node.key, frame);
     this._emit("]: ");
     this._compileExpression(node.value, frame);
+  };
+  // `{% for x in items if cond %}`: nunjucks reads `items if cond` as an inline if with no
+  // else, so the loop ran over `cond ? items : undefined`, evaluating cond with x unbound. Here
+  // the items are filtered first, so `loop.last` / `loop.index` count only the kept ones.
+  const LoopFilter = internals.nodes.Node.extend("LoopFilter", {
+    fields: ["arr", "target", "cond"],
+  });
+  const assertType = proto.assertType;
+  proto.assertType = function (node, ...types) {
+    if (node instanceof LoopFilter) return;
+    assertType.call(this, node, ...types);
+  };
+  const parserProto = internals.parser.Parser.prototype;
+  const parseFor = parserProto.parseFor;
+  parserProto.parseFor = function () {
+    const node = parseFor.call(this);
+    const arr = node.arr;
+    if (arr instanceof internals.nodes.InlineIf && arr.else_ === null) {
+      const filter = new LoopFilter(0, 0) as LoopFilterNode;
+      filter.arr = arr.body;
+      filter.target = node.name;
+      filter.cond = arr.cond;
+      node.arr = filter;
+    }
+    return node;
+  };
+  proto.compileLoopFilter = function (node, frame) {
+    const names = node.target.children
+      ? node.target.children.map((c) => c.value)
+      : [String(node.target.value)];
+    const inner = frame.push();
+    const [items, out, i, item] = [this._tmpid(), this._tmpid(), this._tmpid(), this._tmpid()];
+    const ids = names.map((name) => {
+      const id = this._tmpid();
+      inner.set(name, id);
+      return id;
+    });
+    this._emit(`(function(${items}) {\n${items} = runtime.fromIterator(${items});\n`);
+    this._emit(`var ${out} = [];\nif (!${items}) return ${out};\n`);
+    this._emit(
+      `if (!runtime.isArray(${items})) ${items} = ${
+        names.length > 1 ? `Object.entries(${items})` : `Object.keys(${items})`
+      };\n`,
+    );
+    this._emit(
+      `for (var ${i} = 0; ${i} < ${items}.length; ${i}++) {\nvar ${item} = ${items}[${i}];\n`,
+    );
+    ids.forEach((id, k) =>
+      this._emit(`var ${id} = ${names.length > 1 ? `${item}[${k}]` : item};\n`)
+    );
+    this._emit("if (");
+    this._compileExpression(node.cond, inner);
+    this._emit(`) ${out}.push(${item});\n}\nreturn ${out};\n})(`);
+    this._compileExpression(node.arr, frame);
+    this._emit(")");
   };
   const runtime = internals.runtime;
   const callWrap = runtime.callWrap;

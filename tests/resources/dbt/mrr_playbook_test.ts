@@ -38,7 +38,14 @@ interface Target {
   readonly name: string;
   readonly needs: readonly Tool[];
   open(dir: string): Promise<{ url: string } & AsyncDisposable>;
+  /** profiles.yml for the target, when not the fixture's own (postgres). */
+  profile?(dir: string): string;
+  /** SQL giving the comments persist_docs wrote on analytics_marts.mrr: columns d, c. */
+  readonly commentsSql: string;
 }
+
+const PG_COMMENTS = "select obj_description('analytics_marts.mrr'::regclass) as d, " +
+  "col_description('analytics_marts.mrr'::regclass, 6) as c";
 
 const TARGETS: readonly Target[] = [
   {
@@ -46,6 +53,7 @@ const TARGETS: readonly Target[] = [
     needs: [],
     open: (dir) =>
       Promise.resolve({ url: `pglite:${dir}/warehouse`, [Symbol.asyncDispose]: async () => {} }),
+    commentsSql: PG_COMMENTS,
   },
   {
     name: "postgres",
@@ -54,6 +62,24 @@ const TARGETS: readonly Target[] = [
       const pg = await startPostgres();
       return { url: pg.url, [Symbol.asyncDispose]: () => pg.stop() };
     },
+    commentsSql: PG_COMMENTS,
+  },
+  {
+    name: "duckdb",
+    needs: [],
+    open: (dir) =>
+      Promise.resolve({
+        url: `duckdb:${dir}/warehouse.duckdb`,
+        [Symbol.asyncDispose]: async () => {},
+      }),
+    profile: (dir) =>
+      "mrr_playbook:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n" +
+      `      path: ${dir}/warehouse.duckdb\n      schema: analytics\n`,
+    commentsSql:
+      "select (select comment from duckdb_tables() where schema_name = 'analytics_marts' " +
+      "and table_name = 'mrr') as d, (select comment from duckdb_columns() where " +
+      "schema_name = 'analytics_marts' and table_name = 'mrr' and column_name = " +
+      "'change_category') as c",
   },
 ];
 
@@ -87,7 +113,10 @@ for (const target of TARGETS) {
       await copyTree(`${FIXTURES}/mrr_playbook_like`, `${dir}/proj`);
       await copyTree(`${FIXTURES}/packages`, `${dir}/packages`);
       await using db = await target.open(dir);
-      const env = { WAREHOUSE_URL: db.url, STATE_DIR: `${dir}/state`, HOME: dir };
+      const env: Record<string, string> = { STATE_DIR: `${dir}/state`, HOME: dir };
+      if (target.profile) {
+        await Deno.writeTextFile(`${dir}/proj/profiles.yml`, target.profile(dir));
+      } else env.WAREHOUSE_URL = db.url;
       const project = ["--project-dir", `${dir}/proj`];
       const q = (sql: string) => rows(db.url, sql);
 
@@ -174,10 +203,7 @@ for (const target of TARGETS) {
           [{ a: "FREE", n: 3 }, { a: "PAID", n: 2 }],
         );
         assert.deepEqual(
-          await q(
-            "select obj_description('analytics_marts.mrr'::regclass) as d, " +
-              "col_description('analytics_marts.mrr'::regclass, 6) as c",
-          ),
+          await q(target.commentsSql),
           [{
             d: "Monthly recurring revenue changes, per customer and month.",
             c: "What changed this month.",

@@ -20,6 +20,22 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{% for x in ('a', 'b') %}{{ x }}{% endfor %}", "ab"],
   ["{{ ('x', 'y') | length }}", "2"],
   ["{{ (1 + 2) * 3 }}", "9"],
+  // Loop filters: only kept items are iterated and counted.
+  [
+    "{% for x in [1, 2, 3, 4] if x > 1 %}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}",
+    "2,3,4",
+  ],
+  [
+    "{% set ex = ['b'] %}{% for c in [{'n': 'a'}, {'n': 'b'}, {'n': 'c'}] if c.n not in ex %}{{ loop.index }}{{ c.n }}{% endfor %}",
+    "1a2c",
+  ],
+  ["{% for k, v in {'a': 1, 'b': 2}.items() if v > 1 %}{{ k }}={{ v }}{% endfor %}", "b=2"],
+  ["{% for x in [1, 2] if x > 5 %}{{ x }}{% else %}none{% endfor %}", "none"],
+  [
+    "{% macro m(xs, skip) %}{% for x in xs if x != skip %}{{ x }}{% endfor %}{% endmacro %}{{ m([1, 2, 3], 2) }}",
+    "13",
+  ],
+  ["{% for x in ([1] if true else [2]) %}{{ x }}{% endfor %}", "1"],
   // Namespace assignment and unpacking.
   [
     "{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
