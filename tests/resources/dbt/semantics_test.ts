@@ -159,7 +159,7 @@ Deno.test("item 5: every accepted setting works or is refused by name", async (t
   await t.step("unsupported settings fail loudly", async () => {
     for (
       const [config, pattern] of [
-        ["persist_docs={'relation': true}", /persist_docs/],
+        ["merge_update_columns=['id']", /merge_update_columns/],
         ["materialized='materialized_view'", /materialized='materialized_view'/],
         ["incremental_strategy='microbatch', materialized='incremental'", /microbatch/],
         ["indexes=[{'columns': ['id']}]", /indexes/],
