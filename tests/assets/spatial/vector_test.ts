@@ -210,3 +210,102 @@ Deno.test({
     assert.deepEqual(results[1], results[0]);
   },
 });
+
+Deno.test({
+  name:
+    "vector batch: published area_m2 / length_m equal PostGIS geography's of the published geometry",
+  ignore: await needs("postgis"),
+  fn: async () => {
+    const { ensurePostgis, startPostgres } = await import("../../_helpers/postgres.ts");
+    const postgres = (await import("postgres")).default;
+    // Beside the sample batch (counties in EPSG:32100, trails, points): a multipolygon with
+    // holes and a multiline, in a file of its own.
+    const shapes = {
+      type: "FeatureCollection",
+      features: [
+        {
+          type: "Feature",
+          properties: { name: "holes" },
+          geometry: {
+            type: "MultiPolygon",
+            coordinates: [
+              [
+                [[10, 50], [11, 50], [11, 51], [10, 51], [10, 50]],
+                [[10.2, 50.2], [10.4, 50.2], [10.4, 50.4], [10.2, 50.4], [10.2, 50.2]],
+                [[10.6, 50.6], [10.8, 50.6], [10.8, 50.8], [10.6, 50.8], [10.6, 50.6]],
+              ],
+              [[[12, 50], [13, 50], [12.5, 51], [12, 50]]],
+            ],
+          },
+        },
+        {
+          type: "Feature",
+          properties: { name: "roads" },
+          geometry: {
+            type: "MultiLineString",
+            coordinates: [[[10, 50], [10.5, 50.4], [11, 50]], [[12, 51], [12.1, 52]]],
+          },
+        },
+      ],
+    };
+    const landing = await sampleLanding("meas1", (m) => ({
+      ...m,
+      files: [
+        ...(m.files as { type: string }[]).filter((f) => f.type === "vector"),
+        { path: "meas1/shapes.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" },
+      ],
+    }));
+    await using _store = landing.store;
+    await landing.store.put(
+      LANDING,
+      "meas1/shapes.geojson",
+      new TextEncoder().encode(JSON.stringify(shapes)),
+    );
+    await using pg = await startPostgres();
+    await ensurePostgis(pg.url);
+    const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+    try {
+      // In the target CRS WGS 84 the published geometry is measured; in another one, its
+      // longitude/latitude copy: PostGIS measures the published geometry taken back to 4326.
+      for (const targetCrs of ["EPSG:4326", "EPSG:3857"]) {
+        const outputs = await processVectorBatch(options(landing, "meas1", { targetCrs }));
+        const srid = Number(targetCrs.slice(5));
+        let measured = 0;
+        for (const output of outputs) {
+          await using file = await download(landing.store, LAKE, output.key);
+          const rows = await duckdb(
+            `SELECT area_m2, length_m, hex(ST_AsWKB(geometry)) AS wkb
+             FROM read_parquet('${file.file}') WHERE geometry IS NOT NULL`,
+          );
+          for (const row of rows) {
+            const [pgRow] = await sql.unsafe(
+              `SELECT ST_Area(g::geography) AS area, ST_Length(g::geography) AS length,
+                      ST_Dimension(g) AS dim
+               FROM (SELECT ST_Transform(ST_SetSRID(ST_GeomFromWKB(decode($1, 'hex')), $2), 4326)
+                     AS g) s`,
+              [String(row.wkb), srid],
+            );
+            const close = (ours: unknown, theirs: unknown) =>
+              Math.abs(Number(ours) - Number(theirs)) <= 1e-9 * Math.abs(Number(theirs));
+            const dim = Number(pgRow!.dim);
+            const where = `${targetCrs} ${output.key}: ${JSON.stringify(row).slice(0, 80)}`;
+            if (dim === 2) {
+              assert.ok(close(row.area_m2, pgRow!.area), `${where} vs ${pgRow!.area}`);
+              assert.equal(row.length_m, null, where);
+            } else if (dim === 1) {
+              assert.ok(close(row.length_m, pgRow!.length), `${where} vs ${pgRow!.length}`);
+              assert.equal(row.area_m2, null, where);
+            } else {
+              assert.deepEqual([row.area_m2, row.length_m], [null, null], where);
+            }
+            measured++;
+          }
+        }
+        assert.ok(measured >= 8, `${targetCrs}: only ${measured} rows measured`);
+        assert.ok(outputs.some((o) => o.key.endsWith("shapes.parquet")));
+      }
+    } finally {
+      await sql.end();
+    }
+  },
+});
