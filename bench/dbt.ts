@@ -211,17 +211,19 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
   const medianOf = (list: readonly Timing[]) => ({
     wall: median(list.map((t) => t.wall)),
     cpu: median(list.map((t) => t.cpu)),
+    main: median(list.map((t) => t.main)),
   });
   const warmEdit = medianOf(edits);
   const partialEdit = medianOf(partial);
   const floor = await cpuTimed(() => readAndParse(dir));
   const [load1] = Deno.loadavg();
   console.log(
-    `parse ${models} models (wall / cpu ms; goals: 10k cold <= 1000, edit <= 50; load average ` +
+    `parse ${models} models (wall / cpu all threads / cpu main thread ms; goals: 10k cold <= 1000, ` +
+      `edit <= 50; load average ` +
       `${load1?.toFixed(1)} on ${navigator.hardwareConcurrency} cores):`,
   );
   const row = (label: string, t: Timing) =>
-    console.log(`  ${label.padEnd(48)} ${ms(t.wall)} / ${ms(t.cpu)}`);
+    console.log(`  ${label.padEnd(48)} ${ms(t.wall)} / ${ms(t.cpu)} / ${ms(t.main)}`);
   row("new process, no cache (cold)", cold);
   row("  the same without the static parser", coldStatic);
   row("  the same, then compiling every node's SQL", coldCompiled);
@@ -230,6 +232,15 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
   row("same process, 1 file edited, all files stat-ed (median of 5)", warmEdit);
   row("same process, 1 file edited, reloadProject + its SQL (median of 9)", partialEdit);
   row("baseline: read files + parse YAML (yaml package)", floor);
+  // Published figures, not measured here (other hardware): dbt Fusion, dbt Labs' Rust engine,
+  // parses 10k models in under 0.6 s; dbt-core 1.x takes over 60 s cold for 20k models.
+  const fusion = 600 * (models / 10_000);
+  const core = 60_000 * (models / 20_000);
+  console.log(
+    `  published baselines scaled to ${models} models: dbt Fusion (Rust) < ${ms(fusion)} ms, ` +
+      `dbt-core 1.x > ${ms(core)} ms cold; ours cold ${(cold.wall / fusion).toFixed(1)}x Fusion, ` +
+      `${(core / cold.wall).toFixed(0)}x faster than dbt-core`,
+  );
   console.log(
     `  ratios: cold/baseline ${(cold.wall / floor.wall).toFixed(2)}x, ` +
       `static parser speed-up ${(coldStatic.wall / cold.wall).toFixed(1)}x, ` +
@@ -528,14 +539,31 @@ async function benchQuickStartMemory(): Promise<void> {
 interface Timing {
   readonly wall: number;
   readonly cpu: number;
+  /** CPU of the calling (main) thread alone: what bounds the load when the other core is free. */
+  readonly main: number;
 }
 
 async function cpuTimed(fn: () => Promise<unknown>): Promise<Timing> {
   const cpu = process.cpuUsage();
+  const main = threadCpu();
   const started = performance.now();
   await fn();
   const used = process.cpuUsage(cpu);
-  return { wall: performance.now() - started, cpu: (used.user + used.system) / 1000 };
+  return {
+    wall: performance.now() - started,
+    cpu: (used.user + used.system) / 1000,
+    main: threadCpu() - main,
+  };
+}
+
+/** CPU ms of this thread (Linux /proc, 10 ms ticks); NaN elsewhere. */
+function threadCpu(): number {
+  try {
+    const fields = Deno.readTextFileSync("/proc/thread-self/stat").split(") ")[1]?.split(" ");
+    return (Number(fields?.[11]) + Number(fields?.[12])) * 10;
+  } catch {
+    return NaN; // no /proc: the column reads NaN, the other figures stand
+  }
 }
 
 function best(list: readonly Timing[], key: keyof Timing): number {
