@@ -86,16 +86,20 @@ export function compileAllTests(
     return src && { uniqueId: src.uniqueId, relation: src.relation, prelude: (s) => s };
   };
   const testSections = (tree: Record<string, unknown>) => Object.keys(tree).length > 0 ? tree : {};
+  // No tests:/data_tests: section in dbt_project.yml (the usual case): nothing to look up per test.
+  const noProjectConfig = Object.keys(read.projectFile.tests).length === 0 &&
+    Object.keys(read.projectFile.data_tests).length === 0;
   const ctx: TestContext = {
     projectName: read.projectFile.name,
     jinja,
     resolveRef: relationOf,
     resolveSource: sourceRelationOf,
     scope: (packageName, reads) => compiled.scope(packageName, reads),
-    projectConfig: (packageName, fqnPath) => ({
-      ...folderConfig(testSections(read.projectFile.tests), packageName, fqnPath),
-      ...folderConfig(testSections(read.projectFile.data_tests), packageName, fqnPath),
-    }),
+    projectConfig: (packageName, fqnPath) =>
+      noProjectConfig ? {} : ({
+        ...folderConfig(testSections(read.projectFile.tests), packageName, fqnPath),
+        ...folderConfig(testSections(read.projectFile.data_tests), packageName, fqnPath),
+      }),
     auditSchema: `${read.target.schema}_dbt_test__audit`,
     database: read.target.database,
   };

@@ -66,11 +66,25 @@ export interface GenericTestInput {
   readonly yaml: YamlFile<unknown>;
 }
 
+/** dbt's thresholds of a test whose config sets none (most tests): one shared, frozen object. */
+const DEFAULT_THRESHOLDS: TestThresholds = Object.freeze({
+  warnIf: "!= 0",
+  errorIf: "!= 0",
+  failCalc: "count(*)",
+  limit: null,
+  storeFailures: false,
+});
+
 /** Thresholds from a test's resolved config. */
 export function thresholdsOf(
   config: Readonly<Record<string, unknown>>,
   file: string,
 ): TestThresholds {
+  if (
+    config.warn_if === undefined && config.error_if === undefined &&
+    config.fail_calc === undefined && config.limit === undefined &&
+    config.store_failures === undefined
+  ) return DEFAULT_THRESHOLDS;
   const condition = (key: string): string => {
     const value = config[key] ?? "!= 0";
     const text = String(value).trim();
