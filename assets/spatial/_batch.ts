@@ -15,6 +15,7 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
+import { undeclaredNonUtf8 } from "./_dbf_encoding.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
 import type { GetFileResult } from "../../resources/object_store/types.ts";
 import {
@@ -258,6 +259,27 @@ export interface StagedFile {
   sourceCrs?: string;
 }
 
+/** A GDAL raster or OGR VRT document: XML whose root is `VRTDataset` or `OGRVRTDataSource`. */
+const VRT_START =
+  /^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<(VRTDataset|OGRVRTDataSource)\b/;
+
+/** Whether the local file at `host` starts as a VRT document (a missing file, e.g. a /vsizip/ path, is not). */
+async function isVrt(host: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(host);
+  } catch {
+    return false;
+  }
+  try {
+    const head = new Uint8Array(4096);
+    const n = await file.read(head);
+    return VRT_START.test(new TextDecoder("latin1").decode(head.subarray(0, n ?? 0)));
+  } finally {
+    file.close();
+  }
+}
+
 /** The problem of a file whose format's drivers this GDAL build lacks (gdal3.js's). */
 function driverMissing(
   file: ManifestFile,
@@ -294,6 +316,11 @@ export async function contentCheck(
     },
   });
   let gdalPath = staged;
+  // Told by its first bytes, before any GDAL opens it: a VRT may name files
+  // outside the batch (or another batch's, in gdal3.js's shared folder).
+  if (await isVrt(scratch.toHost(staged))) {
+    return mismatch("it is a VRT file, which may point outside the batch");
+  }
   const openOptions = openOptionsOf(file);
   const open = { label: file.path, openOptions };
   let drivers = driversOf(file);
@@ -338,6 +365,18 @@ export async function contentCheck(
         );
       }
       wkt ??= chosen.geometryFields[0]?.coordinateSystem?.wkt;
+      if (
+        info.driverShortName === "ESRI Shapefile" &&
+        !openOptions.some((o) => /^ENCODING=/i.test(o)) &&
+        await undeclaredNonUtf8(scratch.toHost(gdalPath))
+      ) {
+        return mismatch(
+          "its .dbf holds text that is not UTF-8 and nothing says its code page (no .cpg, " +
+            "no language driver id in the .dbf), so it would be published garbled; upload a " +
+            ".cpg beside it naming the code page (e.g. CP1252, ISO-8859-1, CP1251), or set " +
+            'open_options: ["ENCODING=CP1252"] on the file',
+        );
+      }
       found = { vectorInfo: info };
     } else {
       const info = await scratch.gdal.rasterInfo(gdalPath, [], open);

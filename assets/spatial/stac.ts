@@ -64,6 +64,20 @@ export function stacDataType(gdalType: string): string {
   return /^(u?int(8|16|32|64)|float(16|32|64)|cint(16|32)|cfloat(32|64))$/.test(t) ? t : "other";
 }
 
+/**
+ * A nodata value as the raster extension writes it: a number, or `"nan"`,
+ * `"inf"`, `"-inf"` (GDAL says `NaN`, `Infinity`, `-Infinity`, which JSON
+ * numbers cannot hold).
+ */
+function stacNodata(value: unknown): unknown {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  const text = String(value).toLowerCase();
+  if (text === "nan") return "nan";
+  if (/^\+?inf(inity)?$/.test(text)) return "inf";
+  if (/^-inf(inity)?$/.test(text)) return "-inf";
+  return value;
+}
+
 /** The STAC Item of one published output (a ledger document of format geoparquet or cog). */
 export function stacItem(doc: LedgerDocument): Json {
   const m = doc.metadata as Json;
@@ -90,7 +104,7 @@ export function stacItem(doc: LedgerDocument): Json {
       ? {
         "raster:bands": ((raster?.bands as Json[] | undefined) ?? []).map((b) => ({
           data_type: stacDataType(String(b.type ?? "")),
-          ...(b.nodata === null || b.nodata === undefined ? {} : { nodata: b.nodata }),
+          ...(b.nodata === null || b.nodata === undefined ? {} : { nodata: stacNodata(b.nodata) }),
           statistics: {
             ...(b.min === null ? {} : { minimum: b.min }),
             ...(b.max === null ? {} : { maximum: b.max }),

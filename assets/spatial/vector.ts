@@ -129,6 +129,7 @@ async function convertLayer(
         // line segments, as GDAL does when a format cannot hold them.
         "-nlt",
         "CONVERT_TO_LINEAR",
+        ...dropMeasures(layer.geometryType),
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
         // The CRS rule: a file without CRS gets the declared one (assigned
@@ -306,6 +307,19 @@ async function convertLayer(
   }
   const result = await write(dumped.path, dumped.table, dumped.geometryColumn, compute);
   return { parquetPath, result };
+}
+
+/**
+ * ogr2ogr's `-dim` that drops the M values of a measured layer (a
+ * Shapefile's PolyLineM, PointZM...), keeping Z: GeoParquet has no M, and
+ * GEOS's MakeValid drops it anyway, so without this the lines (made valid)
+ * would lose it and the points (left alone) keep it. Layer type names as
+ * the engines give them: `MeasuredLineString`, `3DMeasuredPoint` (native),
+ * `LineStringM`, `PointZM` (gdal3.js).
+ */
+export function dropMeasures(geometryType: string): string[] {
+  if (!/measured|[a-z]Z?M$/i.test(geometryType.replaceAll(" ", ""))) return [];
+  return ["-dim", /^3D|ZM$/i.test(geometryType.replaceAll(" ", "")) ? "XYZ" : "XY"];
 }
 
 /** Rows of the converted layer GDAL commits at a time while the writer follows it. */
