@@ -101,6 +101,9 @@ const INSTALL: Record<Tool, { label: string; install: string }> = {
   },
 };
 
+/** The Python that has GDAL's bindings (`osgeo`) where gdal-bin is installed (Debian's). */
+export const GDAL_PYTHON = "/usr/bin/python3";
+
 /** Whether this run is CI (`CI=true` or `CI=1`), where missing tools fail. */
 export function isCi(): boolean {
   const ci = Deno.env.get("CI")?.toLowerCase();
@@ -205,7 +208,14 @@ function relative(fileUrl: string): string {
 // --- the probes: each returns the list of what is missing (empty = present)
 
 const PROBES: Record<Tool, () => Promise<string[]>> = {
-  gdal: () => missingCommands(["ogr2ogr", "gdalinfo", "gdal_translate"]),
+  // Debian's gdal-bin depends on python3-gdal: its Python tools and the
+  // tests' generators (gdal_calc.py, tests/assets/spatial/_matrix_inputs.py) need it.
+  gdal: () =>
+    missingCommands(["ogr2ogr", "gdalinfo", "gdal_translate"], [
+      GDAL_PYTHON,
+      "-c",
+      "from osgeo import gdal",
+    ]),
   postgres: () => Deno.env.get("DATABASE_URL") ? Promise.resolve([]) : probePostgresBinaries(),
   "postgres-binaries": probePostgresBinaries,
   postgis: probePostgis,

@@ -157,7 +157,13 @@ export async function ourFeatures(l: Landing, key: string): Promise<Feature[]> {
 export async function nativeFeatures(
   dir: string,
   source: string,
-  options: { layer?: string; makeValid?: boolean } = {},
+  options: {
+    layer?: string;
+    makeValid?: boolean;
+    openOptions?: readonly string[];
+    /** The CRS of a source that has none (ogr2ogr -s_srs). */
+    sourceCrs?: string;
+  } = {},
 ): Promise<Feature[]> {
   const out = `${dir}/native-${crypto.randomUUID()}.geojson`;
   await sh(
@@ -169,6 +175,8 @@ export async function nativeFeatures(
     "-lco",
     "COORDINATE_PRECISION=15",
     ...(options.makeValid === false ? [] : ["-makevalid"]),
+    ...(options.openOptions ?? []).flatMap((o) => ["-oo", o]),
+    ...(options.sourceCrs ? ["-s_srs", options.sourceCrs] : []),
     out,
     source,
     ...(options.layer ? [options.layer] : []),
