@@ -247,6 +247,11 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
     profilesDir: values["profiles-dir"],
     invocationId: inv.invocationId,
     clock: inv.clock,
+    flags: {
+      FULL_REFRESH: values["full-refresh"] ?? false,
+      WHICH: inv.command,
+      STORE_FAILURES: false,
+    },
     // As dbt: what the project's macros log is printed, stamped like the progress lines.
     onLog: (message) => inv.io.out(`${clockTime(inv.clock.now())}  ${message}`),
     ...(targetPath ? { targetPath } : stateDir ? { targetDir: `${stateDir}/dbt/${folder}` } : {}),

@@ -76,6 +76,11 @@ export interface LoadProjectOptions extends ReadProjectOptions {
   readonly clock?: Pick<Clock, "now"> | undefined;
   /** Where `log(..., info=True)`, `print()` and `exceptions.warn()` of any render go. */
   readonly onLog?: ((message: string) => void) | undefined;
+  /**
+   * dbt's `flags` as macros read them (`flags.FULL_REFRESH`, `flags.WHICH`),
+   * from the invocation.
+   */
+  readonly flags?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /**
@@ -383,6 +388,7 @@ function loadMacros(
     dispatchPrefixes: options.dispatchPrefixes ?? adapterPrefixes(read.target.type),
     dispatch,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.flags ? { flags: options.flags } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
   const scope: RenderScope = {

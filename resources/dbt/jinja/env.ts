@@ -239,6 +239,8 @@ export interface JinjaEnvOptions {
    * @default {systemClock}
    */
   readonly clock?: Pick<Clock, "now">;
+  /** `flags` of the invocation (`FULL_REFRESH`, `WHICH`...); dbt's defaults otherwise. */
+  readonly flags?: Readonly<Record<string, unknown>>;
   /**
    * Where `log(..., info=True)`, `print()` and `exceptions.warn()` go when the
    * render's scope names no `onLog` (dbt prints them; dropping them would hide
@@ -404,7 +406,12 @@ export class JinjaEnv {
       return Array.from({ length }, (_, i) => lists.map((l) => l[i]));
     });
     this.#env.addGlobal("set", (items?: unknown[]) => [...new Set(items ?? [])]);
-    this.#env.addGlobal("flags", { FULL_REFRESH: false, WHICH: "run", STORE_FAILURES: false });
+    this.#env.addGlobal("flags", {
+      FULL_REFRESH: false,
+      WHICH: "run",
+      STORE_FAILURES: false,
+      ...options.flags,
+    });
     // Context values that read the current scope, so macros see them too.
     const current = () => this.#scope;
     const relationProxy = () => ({

@@ -40,8 +40,16 @@ interface CompilerProto {
   _emit(code: string): void;
   _tmpid(): string;
   assertType(this: CompilerProto, node: unknown, ...types: unknown[]): void;
+  compile(node: unknown, frame: unknown): void;
+  compileMul(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileMod(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compileLoopFilter?(this: CompilerProto, node: LoopFilterNode, frame: CompileFrame): void;
   _compileAggregate(node: AggregateNode, frame: unknown, start: string, end: string): void;
+}
+
+interface BinaryNode {
+  readonly left: unknown;
+  readonly right: unknown;
 }
 
 interface CompileFrame {
@@ -77,6 +85,8 @@ interface Internals {
   };
   runtime: {
     callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
+    _dbt_mul?: (a: unknown, b: unknown) => unknown;
+    _dbt_mod?: (a: unknown, b: unknown) => unknown;
     contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
   };
 }
@@ -186,6 +196,19 @@ export function installPythonSemantics(): void {
     this._emit(")");
   };
   const runtime = internals.runtime;
+  // `'-' * 20` repeats, `'%s.%s' % (a, b)` formats, as in Python (JavaScript gave NaN).
+  runtime._dbt_mul = pythonMul;
+  runtime._dbt_mod = pythonMod;
+  const binary = (helper: string) =>
+    function (this: CompilerProto, node: BinaryNode, frame: unknown) {
+      this._emit(`runtime.${helper}(`);
+      this.compile(node.left, frame);
+      this._emit(", ");
+      this.compile(node.right, frame);
+      this._emit(")");
+    };
+  proto.compileMul = binary("_dbt_mul");
+  proto.compileMod = binary("_dbt_mod");
   const callWrap = runtime.callWrap;
   runtime.callWrap = function (obj, name, context, args) {
     if (!args.some((a) => a instanceof Splat || a instanceof KeywordSplat)) {
@@ -211,6 +234,73 @@ export function installPythonSemantics(): void {
     if (name === "kwargs") return extras?.kwargs ?? {};
     return undefined;
   };
+}
+
+function pythonMul(a: unknown, b: unknown): unknown {
+  const times = (n: unknown) => Math.max(0, Math.trunc(Number(n)));
+  if (typeof a === "string" && typeof b === "number") return a.repeat(times(b));
+  if (typeof b === "string" && typeof a === "number") return b.repeat(times(a));
+  if (Array.isArray(a) && typeof b === "number") {
+    return Array.from({ length: times(b) }, () => a).flat();
+  }
+  return (a as number) * (b as number);
+}
+
+function pythonMod(a: unknown, b: unknown): unknown {
+  if (typeof a === "string") return printf(a, Array.isArray(b) ? b : [b]);
+  return (a as number) % (b as number);
+}
+
+/** Python's `%` formatting (`%s`, `%d`, `%05.2f`, `%x`, `%r`, `%%`), as `format` and `%` use it. */
+export function printf(format: string, args: readonly unknown[]): string {
+  let next = 0;
+  return format.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdifrxXeEgG%])/g,
+    (_, flags: string, width: string | undefined, precision: string | undefined, kind: string) => {
+      if (kind === "%") return "%";
+      if (next >= args.length) throw new TypeError(`not enough arguments for format '${format}'`);
+      const value = args[next++];
+      let text: string;
+      switch (kind) {
+        case "d":
+        case "i":
+          text = String(Math.trunc(Number(value)));
+          break;
+        case "f":
+          text = Number(value).toFixed(precision === undefined ? 6 : Number(precision));
+          break;
+        case "e":
+        case "E":
+          text = Number(value).toExponential(precision === undefined ? 6 : Number(precision));
+          if (kind === "E") text = text.toUpperCase();
+          break;
+        case "g":
+        case "G":
+          text = String(Number(value));
+          break;
+        case "x":
+        case "X":
+          text = Math.trunc(Number(value)).toString(16);
+          if (kind === "X") text = text.toUpperCase();
+          break;
+        case "r":
+          text = typeof value === "string" ? `'${value}'` : String(value ?? "None");
+          break;
+        default:
+          text = value === null || value === undefined ? "None" : String(value);
+          if (precision !== undefined) text = text.slice(0, Number(precision));
+      }
+      if (flags.includes("+") && /^[0-9]/.test(text) && kind !== "s") text = `+${text}`;
+      const size = Number(width ?? 0);
+      if (text.length >= size) return text;
+      if (flags.includes("-")) return text.padEnd(size);
+      if (flags.includes("0") && kind !== "s") {
+        const sign = /^[-+]/.test(text) ? text.charAt(0) : "";
+        return sign + text.slice(sign.length).padStart(size - sign.length, "0");
+      }
+      return text.padStart(size);
+    },
+  );
 }
 
 function isSymbol(node: unknown): boolean {
@@ -252,6 +342,74 @@ export function withMacroExtras<T>(
   }
 }
 
+/** A `}}` that may close a dict inside a tag (`{'a': {'b': 1}}`): worth a scan. */
+const NESTED_CLOSE = /\}\}(?:\}|\s*[%),\][:}])/;
+
+/**
+ * Jinja2's lexer counts braces, so `{% set d = {'a': {'b': 1}} %}` is one
+ * dict; nunjucks ends a variable at the first `}}`. Inside each tag, a `}`
+ * that closes a dict and is followed by another `}` gets a space after it.
+ * Strings, comments and raw blocks are left alone; no line moves.
+ */
+function separateClosingBraces(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf("{", i);
+    if (open < 0 || open === text.length - 1) break;
+    const kind = text[open + 1];
+    if (kind === "#") {
+      const end = text.indexOf("#}", open + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    if (kind !== "{" && kind !== "%") {
+      out += text.slice(i, open + 1);
+      i = open + 1;
+      continue;
+    }
+    if (kind === "%" && /^\{%-?\s*raw\s*-?%\}/.test(text.slice(open, open + 20))) {
+      const end = text.search(/\{%-?\s*endraw\s*-?%\}/);
+      const stop = end < open ? text.length : end;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    out += text.slice(i, open + 2);
+    let j = open + 2;
+    let depth = 0;
+    let quote = "";
+    for (; j < text.length; j++) {
+      const c = text[j] as string;
+      if (quote !== "") {
+        out += c;
+        if (c === "\\") {
+          out += text[j + 1] ?? "";
+          j++;
+        } else if (c === quote) quote = "";
+        continue;
+      }
+      if (c === "'" || c === '"') quote = c;
+      else if (c === "{") depth++;
+      else if (c === "}" && depth > 0) {
+        depth--;
+        out += c;
+        if (text[j + 1] === "}") out += " ";
+        continue;
+      } else if (depth === 0 && (kind === "{" ? c === "}" : c === "%") && text[j + 1] === "}") {
+        out += text.slice(j, j + 2);
+        j += 2;
+        break;
+      }
+      out += c;
+    }
+    i = j;
+  }
+  return out + text.slice(i);
+}
+
 const NAME = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
 const SET_ATTRIBUTE = new RegExp(
   String.raw`\{%(-?)\s*set\s+(${NAME})\.(${NAME})\s*=(?!=)([\s\S]*?)(-?)%\}`,
@@ -272,7 +430,7 @@ const SPLAT = new RegExp(String.raw`([(,]\s*)(\*\*?)\s*(${NAME}(?:\.${NAME})*)(?
  * pair, `f(*xs, **kw)` wraps the arguments for the patched call.
  */
 export function rewritePythonSyntax(source: string): string {
-  let text = source;
+  let text = NESTED_CLOSE.test(source) ? separateClosingBraces(source) : source;
   if (text.includes("set")) {
     text = text.replace(
       SET_ATTRIBUTE,
@@ -446,6 +604,7 @@ export function addPythonFilters(env: nunjucks.Environment): void {
     });
   }
   env.addFilter("attr", (value: unknown, name: unknown) => attributeOf(value, String(name)));
+  env.addFilter("format", (format: unknown, ...args: unknown[]) => printf(String(format), args));
   // Jinja2's selectattr/rejectattr take a test and its arguments (`selectattr('type',
   // 'equalto', 'view')`); nunjucks' only test the attribute for truth.
   const getTest = (name: string) =>

@@ -36,6 +36,15 @@ const CASES: readonly (readonly [string, string])[] = [
     "13",
   ],
   ["{% for x in ([1] if true else [2]) %}{{ x }}{% endfor %}", "1"],
+  // Nested dicts: Jinja2 counts braces, so `}}` inside a tag closes dicts, not the tag.
+  ["{% set d = {'a': {'b': {'c': 2}}} %}{{ d.a.b.c }}", "2"],
+  ["{{ {'a': {'b': 1}}['a']['b'] }}", "1"],
+  ["{% raw %}{{ {'a': {'b': 1}} }}{% endraw %}", "{{ {'a': {'b': 1}} }}"],
+  ["{{ '}}' ~ 'x' }}", "}}x"],
+  // Python's * and % on strings, and the format filter.
+  ["{{ '-' * 3 }}|{{ 3 * 4 }}|{{ 7 % 3 }}", "---|12|1"],
+  ["{{ '%s.%s' % ('a', 'b') }}|{{ '%02d' % 7 }}", "a.b|07"],
+  ["{{ '%-4s|%5.2f|%x|%%' | format('ab', 3.14159, 255) }}", "ab  | 3.14|ff|%"],
   // Namespace assignment and unpacking.
   [
     "{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
