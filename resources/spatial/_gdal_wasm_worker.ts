@@ -88,6 +88,8 @@ export function textOf(thrown: unknown): string[] {
 }
 
 let gdal: GdalJs | undefined;
+/** Id of the call running, until it is answered. */
+let current: number | undefined;
 const stderr: string[] = [];
 
 async function start(init: WorkerInit): Promise<void> {
@@ -170,6 +172,7 @@ if (parentPort !== null) {
         return;
       }
       const id = message.id!;
+      current = id;
       stderr.length = 0;
       let answer: WorkerAnswer;
       try {
@@ -177,8 +180,27 @@ if (parentPort !== null) {
       } catch (error) {
         answer = { id, stderr: [...stderr], error: textOf(error), fatal: isFatal(error) };
       }
+      if (current !== id) return; // Already answered as failed (see below).
+      current = undefined;
       stderr.length = 0;
       parentPort!.postMessage(answer);
     },
   );
+  // gdal3.js lets some failures escape its promises (a file system error
+  // while it mounts a file): that is the running call's failure, with its
+  // message, and this runtime is not trusted again. With no call running
+  // the error stays unhandled and ends the worker.
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (current === undefined) return;
+    event.preventDefault();
+    parentPort!.postMessage(
+      {
+        id: current,
+        stderr: [...stderr],
+        error: textOf(event.reason),
+        fatal: true,
+      } satisfies WorkerAnswer,
+    );
+    current = undefined;
+  });
 }
