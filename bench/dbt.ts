@@ -41,13 +41,22 @@
  * ## The 10k-model cold parse (goal: <= 1 s; issue #18)
  *
  * Not met on this machine. Figures of 2026-12-06, all under heavy load
- * (load average 17-20 on 2 cores; medians of 3-4 new processes each,
- * alternating old and new code), `loadProject(dir, { cache: false })`:
+ * (load average 10-20 on 2 cores; medians of 3-4 new processes each,
+ * alternating old and new code, four sets), `loadProject(dir, { cache:
+ * false })`:
  *
- * | 10k models, cold            | main-thread CPU | CPU, all threads |
- * |-----------------------------|-----------------|------------------|
- * | before (31db544)            | 1,960-2,190 ms  | 2,900-3,300 ms   |
- * | after                       | 1,350-1,500 ms  | 2,650-2,830 ms   |
+ * | 10k models, cold            | main-thread CPU | CPU, all threads | wall (loaded) |
+ * |-----------------------------|-----------------|------------------|---------------|
+ * | before (31db544)            | 1,880-2,190 ms  | 2,820-3,300 ms   | 6.5-11.8 s    |
+ * | after                       | 1,350-1,605 ms  | 2,650-3,090 ms   | 6.9-12.9 s    |
+ *
+ * The main thread does 20-35% less; the total work is about the same (the
+ * worker's structured clone and its own js-yaml warm-up cost what the
+ * other changes saved), so with no free core, as here, wall time does not
+ * improve: the gain needs the second core idle. This bench's own run under
+ * load (13) gave, before: 10k cold 18.6 s wall / 3.6 s CPU / 2.3 s main
+ * thread, the read+YAML floor 22.8 s / 4.0 s, a partial re-parse 52 ms wall
+ * (15 ms CPU).
  *
  * The last quiet figure before this work was 1,903 ms wall (the floor row:
  * 2,150 ms). What changed: property YAML is read and parsed on a worker
