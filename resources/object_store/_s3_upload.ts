@@ -16,7 +16,10 @@
 // After a multipart upload completes, one HEAD checks that the object carries
 // the hash and metadata that were sent (unless a later writer already replaced
 // it): a server that drops multipart metadata fails the put loudly, and the
-// object without its `sha256` is deleted again.
+// object without its `sha256` is deleted again. Over an existing object that
+// deletion would lose the old object too, so there a one-byte multipart
+// upload with the same metadata to a reserved scratch key comes first: a
+// server that drops it fails the put before anything is written at the key.
 
 import {
   AbortMultipartUploadCommand,
@@ -30,6 +33,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { ContentHasher, fixedParts, hashedChunks } from "./_body.ts";
 import { storeError } from "./_errors.ts";
+import { RESERVED_SEGMENT_PREFIX } from "./_keys.ts";
 import { SHA256_KEY, splitStoredMetadata, wireMetadata } from "./_metadata.ts";
 import type { ObjectBody, PutResult } from "./types.ts";
 
@@ -128,7 +132,25 @@ async function putMultipart(
   request: UploadRequest,
   source: PartSource,
 ): Promise<PutResult> {
-  const { Bucket, Key } = { Bucket: request.bucket, Key: request.key };
+  // Over an existing object, first see on a scratch key that this server keeps the
+  // metadata of a multipart upload: found out only after completing over the key, the
+  // object without its hash would have to be deleted, and the old one would be lost.
+  if (await exists(client, request.bucket, request.key)) {
+    await probeMultipartMetadata(client, request, source.sha256);
+  }
+  const etag = await completeMultipart(client, request, request.key, source);
+  await verifyMetadata(client, request, etag, source.sha256);
+  return { etag, size: source.size, sha256: source.sha256 };
+}
+
+/** Uploads `source` to `key` as a multipart upload with the request's metadata; its etag. */
+async function completeMultipart(
+  client: S3Client,
+  request: UploadRequest,
+  key: string,
+  source: Pick<PartSource, "sha256" | "parts">,
+): Promise<string> {
+  const { Bucket, Key } = { Bucket: request.bucket, Key: key };
   const created = await client.send(
     new CreateMultipartUploadCommand({
       Bucket,
@@ -138,7 +160,6 @@ async function putMultipart(
     }),
   );
   const UploadId = created.UploadId;
-  let etag: string;
   try {
     const uploaded = await uploadParts(client, { Bucket, Key, UploadId }, source.parts());
     const completed = await client.send(
@@ -149,13 +170,80 @@ async function putMultipart(
         MultipartUpload: { Parts: uploaded },
       }),
     );
-    etag = stripQuotes(completed.ETag);
+    return stripQuotes(completed.ETag);
   } catch (error) {
     await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
     throw error;
   }
-  await verifyMetadata(client, request, etag, source.sha256);
-  return { etag, size: source.size, sha256: source.sha256 };
+}
+
+async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(
+    (error: unknown) => {
+      if (httpStatus(error) === 404) return undefined;
+      throw error;
+    },
+  );
+  return head !== undefined;
+}
+
+/**
+ * A one-byte multipart upload with the request's metadata to a scratch key
+ * next to it (a reserved name, never a user's key), read back and deleted:
+ * throws `metadata_lost` when the server did not keep the metadata, before
+ * anything is written at the request's key.
+ */
+async function probeMultipartMetadata(
+  client: S3Client,
+  request: UploadRequest,
+  sha256: string,
+): Promise<void> {
+  const folder = request.key.includes("/")
+    ? request.key.slice(0, request.key.lastIndexOf("/") + 1)
+    : "";
+  const probe = `${folder}${RESERVED_SEGMENT_PREFIX}probe-${crypto.randomUUID()}`;
+  let lost: string[];
+  try {
+    const etag = await completeMultipart(client, request, probe, {
+      sha256,
+      parts: async function* () {
+        yield new Uint8Array(1);
+      },
+    });
+    const head = await client.send(new HeadObjectCommand({ Bucket: request.bucket, Key: probe }));
+    lost = stripQuotes(head.ETag) === etag ? lostMetadata(head.Metadata, request, sha256) : [];
+  } finally {
+    await client.send(new DeleteObjectCommand({ Bucket: request.bucket, Key: probe }))
+      .catch(() => {});
+  }
+  if (lost.length === 0) return;
+  const input = `${request.bucket}/${request.key}`;
+  throw storeError(
+    "metadata_lost",
+    `Cannot write '${input}' as a multipart upload: the server does not keep the metadata of ` +
+      `CreateMultipartUpload (${lost.join(", ")} missing or different on a one-byte trial ` +
+      `upload), so the object already at '${input}' was left as it was. Use an S3 server that ` +
+      `keeps it (or a part size larger than the object).`,
+    input,
+  );
+}
+
+/** The names of the request's metadata (and the hash) that `stored` lacks or has otherwise. */
+function lostMetadata(
+  stored: Record<string, string> | undefined,
+  request: UploadRequest,
+  sha256: string,
+): string[] {
+  const split = splitStoredMetadata(stored);
+  return Object.entries({ ...request.metadata, [SHA256_KEY]: sha256 })
+    .filter(([name, value]) =>
+      (name === SHA256_KEY ? split.sha256 : split.metadata[name]) !== value
+    )
+    .map(([name]) => name);
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
 interface UploadTarget {
@@ -195,20 +283,11 @@ async function verifyMetadata(
   )
     .catch((error: unknown) => {
       // Deleted by someone else right after completion: nothing left to check.
-      if (
-        (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404
-      ) {
-        return undefined;
-      }
+      if (httpStatus(error) === 404) return undefined;
       throw error;
     });
   if (head === undefined || stripQuotes(head.ETag) !== etag) return;
-  const stored = splitStoredMetadata(head.Metadata);
-  const lost = Object.entries({ ...request.metadata, [SHA256_KEY]: sha256 })
-    .filter(([name, value]) =>
-      (name === SHA256_KEY ? stored.sha256 : stored.metadata[name]) !== value
-    )
-    .map(([name]) => name);
+  const lost = lostMetadata(head.Metadata, request, sha256);
   if (lost.length === 0) return;
   // An object without its hash and ids must not stay: a failed put leaves nothing.
   const removed = await client.send(
