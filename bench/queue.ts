@@ -206,11 +206,31 @@ console.log(
   `baseline: ${RUNS} no-op runs in process, one after the other: ${baselineRate.toFixed(0)} runs/s`,
 );
 
-// 1. Throughput through 1, 2, 4 workers.
-const rates = new Map<number, number>();
-const cpuPerRun = new Map<number, number>();
-for (const workers of [1, 2, 4]) {
-  const url = await database(`bench_w${workers}`);
+/** What one pass of {@linkcode throughWorkers} measured. */
+interface PoolPass {
+  /** Database of the pass (for the enqueue->start waits). */
+  readonly url: string;
+  /** From the enqueue until every run finished. */
+  readonly seconds: number;
+  /** CPU of the daemon, then of each worker, during the pass (with `watch`). */
+  readonly cpu: number[];
+  /** The server's CPU and sessions during the pass (with `watch`). */
+  readonly server: { cpuMs: number; lockWaits: number; active: number } | undefined;
+}
+
+/**
+ * A daemon and `workers` workers (x2) on a new database `name`: `n` runs of
+ * `selection` enqueued at once, timed until all finished; with `watch`, the
+ * CPU of every process and of the server too (its sampling costs a little).
+ */
+async function throughWorkers(
+  name: string,
+  workers: number,
+  selection: string,
+  n: number,
+  options: { watch: boolean; tags?: Record<string, string> },
+): Promise<PoolPass> {
+  const url = await database(name);
   const env = baseEnv(url);
   await using queue = await PostgresRunQueue.open(url);
   const daemon = spawn(["sensor"], env);
@@ -220,23 +240,37 @@ for (const workers of [1, 2, 4]) {
     () => spawn(["worker", "--concurrency", "2", "--no-coordinator"], env),
   );
   for (const w of pool) await waitLine(w, /worker .* started on/);
-  const runs = Array.from({ length: RUNS }, () => ({
+  const runs = Array.from({ length: n }, () => ({
     runId: crypto.randomUUID(),
-    selection: "noop",
+    selection,
     partitions: null,
-    tags: { group: "bench" },
+    tags: options.tags ?? {},
   }));
-  const watch = await watchServer(url);
-  const cpu0 = [daemon, ...pool].map((c) => cpuMs(c.pid));
+  const watch = options.watch ? await watchServer(url) : undefined;
+  const cpu0 = [daemon, ...pool].map((c) => (options.watch ? cpuMs(c.pid) : 0));
   const t0 = performance.now();
   await queue.enqueue(runs, Date.now());
-  await drained(queue, RUNS);
+  await drained(queue, n);
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = [daemon, ...pool].map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? 0));
-  const server = await watch.stop();
+  const cpu = options.watch ? [daemon, ...pool].map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? 0)) : [];
+  const server = await watch?.stop();
+  await stop([daemon, ...pool]);
+  return { url, seconds, cpu, server };
+}
+
+// 1. Throughput through 1, 2, 4 workers.
+const rates = new Map<number, number>();
+const cpuPerRun = new Map<number, number>();
+for (const workers of [1, 2, 4]) {
+  const pass = await throughWorkers(`bench_w${workers}`, workers, "noop", RUNS, {
+    watch: true,
+    tags: { group: "bench" },
+  });
+  const { seconds, cpu } = pass;
+  const server = pass.server!;
   const rate = RUNS / seconds;
   rates.set(workers, rate);
-  const w = await waits(url);
+  const w = await waits(pass.url);
   const perRun = (ms: number) => (ms / RUNS).toFixed(1);
   const workerCpu = cpu.slice(1).reduce((a, b) => a + b, 0);
   cpuPerRun.set(workers, (workerCpu + (cpu[0] ?? 0) + server.cpuMs) / RUNS);
@@ -261,42 +295,22 @@ for (const workers of [1, 2, 4]) {
         (Deno.loadavg()[0] ?? NaN).toFixed(1)
       }`,
   );
-  await stop([daemon, ...pool]);
 }
 
 // 1b. Runs that wait 100 ms: the worker pool scales where runs are not CPU-bound.
 const ioRates = new Map<number, number>();
 for (const workers of [1, 2, 4]) {
   const n = 240;
-  const url = await database(`bench_io${workers}`);
-  const env = baseEnv(url);
-  await using queue = await PostgresRunQueue.open(url);
-  const daemon = spawn(["sensor"], env);
-  await waitLine(daemon, /holding the daemon lock/);
-  const pool = Array.from(
-    { length: workers },
-    () => spawn(["worker", "--concurrency", "2", "--no-coordinator"], env),
-  );
-  for (const w of pool) await waitLine(w, /worker .* started on/);
-  const t0 = performance.now();
-  await queue.enqueue(
-    Array.from({ length: n }, () => ({
-      runId: crypto.randomUUID(),
-      selection: "io",
-      partitions: null,
-      tags: {},
-    })),
-    Date.now(),
-  );
-  await drained(queue, n);
-  const rate = n / ((performance.now() - t0) / 1000);
+  const { seconds } = await throughWorkers(`bench_io${workers}`, workers, "io", n, {
+    watch: false,
+  });
+  const rate = n / seconds;
   ioRates.set(workers, rate);
   console.log(
     `${workers} worker(s) x2, runs waiting 100 ms: ${rate.toFixed(1)} runs/s (scaling ` +
       `${(rate / (ioRates.get(1) ?? rate)).toFixed(2)}x vs 1 worker; ideal ${workers}x = ` +
       `${(workers * 20).toFixed(0)} runs/s)`,
   );
-  await stop([daemon, ...pool]);
 }
 
 // 2. Latency into free capacity, and graphile-worker alone as the floor.

@@ -3,7 +3,8 @@
 
 import { createHash } from "node:crypto";
 import { readAll } from "./_body.ts";
-import { storeError } from "./_errors.ts";
+import { location, storeError } from "./_errors.ts";
+import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from "./_metadata.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
 import type {
   GetFileResult,
@@ -155,6 +156,28 @@ export abstract class DerivedOperations {
   ): AsyncGenerator<ObjectSummary> {
     return listAllVia(this, bucket, options);
   }
+}
+
+/** What every backend's `put` and `putFile` check first, and the options as they are stored. */
+export interface PutArguments {
+  /** The metadata, names normalized (checked: names, values, size). */
+  readonly metadata: Record<string, string>;
+  /** The content type, `application/octet-stream` when none was given. */
+  readonly contentType: string;
+}
+
+/**
+ * Validates a put's bucket, key and metadata, in that order (so the first
+ * problem of a call is the one reported, whatever the backend), and fills
+ * in the defaults.
+ */
+export function putArguments(bucket: string, key: string, options: PutOptions): PutArguments {
+  validateBucket(bucket);
+  validateKey(bucket, key);
+  return {
+    metadata: normalizeMetadata(location(bucket, key), options.metadata),
+    contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
+  };
 }
 
 /** Validates a folder's key for `removeEmptyFolders`: a valid prefix that ends in `/`. */

@@ -39,6 +39,7 @@ import {
   assertLocations,
   DerivedOperations,
   hashFile,
+  putArguments,
   sameLocation,
   validateFolderPrefix,
   writeHashed,
@@ -60,7 +61,7 @@ import {
 } from "./_local_fs.ts";
 import { fileStream, mapLimited, toStoreError } from "./_local_io.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
-import { canonicalMetadata, DEFAULT_CONTENT_TYPE, normalizeMetadata } from "./_metadata.ts";
+import { canonicalMetadata, DEFAULT_CONTENT_TYPE } from "./_metadata.ts";
 import { buildKeyPage } from "./_paging.ts";
 import { assertRange, resolveRange } from "./_range.ts";
 import type {
@@ -140,12 +141,9 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     body: ObjectBody,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    validateBucket(bucket);
-    validateKey(bucket, key);
-    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
+    const { metadata, contentType } = putArguments(bucket, key, options);
     assertBody(body, location(bucket, key));
     await this.#requireBucket(bucket, "write", key);
-    const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     const { temp, sidecar } = await this.#writeTemp(bucket, key, body, { contentType, metadata });
     await this.#commit(bucket, key, temp, sidecar);
     return { etag: sidecar.etag, size: sidecar.size, sha256: sidecar.sha256 };
@@ -193,9 +191,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     path: string,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    validateBucket(bucket);
-    validateKey(bucket, key);
-    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
+    const { metadata, contentType } = putArguments(bucket, key, options);
     await this.#requireBucket(bucket, "write", key);
     const dir = dirname(this.#dataPath(bucket, key));
     const temp = join(dir, tempName());
@@ -217,7 +213,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
         size,
         etag: etagFromSha256(sha256),
         sha256,
-        contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
+        contentType,
         metadata,
       };
     } catch (error) {

@@ -34,11 +34,11 @@ import {
   type ListObjectsV2CommandOutput,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { assertLocations, DerivedOperations, sameLocation } from "./_base.ts";
+import { assertLocations, DerivedOperations, putArguments, sameLocation } from "./_base.ts";
 import { assertBody, discardBody } from "./_body.ts";
 import { bucketNotFound, location, notFound } from "./_errors.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
-import { DEFAULT_CONTENT_TYPE, normalizeMetadata, splitStoredMetadata } from "./_metadata.ts";
+import { splitStoredMetadata } from "./_metadata.ts";
 import { resolvePageSize } from "./_paging.ts";
 import { assertRange, rangeHeader } from "./_range.ts";
 import { fromS3Error, isNoSuchBucket, isNotFound, type S3CallContext } from "./_s3_errors.ts";
@@ -203,11 +203,8 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
     body: ObjectBody,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    validateBucket(bucket);
-    validateKey(bucket, key);
-    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
+    const { metadata, contentType } = putArguments(bucket, key, options);
     assertBody(body, location(bucket, key));
-    const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     try {
       return await uploadObject(this.#client, {
         bucket,
@@ -235,10 +232,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
     path: string,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    validateBucket(bucket);
-    validateKey(bucket, key);
-    const metadata = normalizeMetadata(location(bucket, key), options.metadata);
-    const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
+    const { metadata, contentType } = putArguments(bucket, key, options);
     using file = await Deno.open(path, { read: true });
     const request = {
       bucket,
