@@ -30,7 +30,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LAUNCHER_PID_VARIABLE } from "./core/cli/stop.ts";
-import { ConfigError } from "./core/errors.ts";
+import { ConfigError, toError } from "./core/errors.ts";
 import { loadConfig, readDotenv } from "./resources/config.ts";
 import { permissionFlags, taskPermissions } from "./resources/permissions.ts";
 
@@ -121,7 +121,10 @@ if (import.meta.main) {
   try {
     argv = launchCommand(Deno.args);
   } catch (error) {
-    console.error(`error [${(error as ConfigError).code}]: ${(error as Error).message}`);
+    const { code, message } = error instanceof ConfigError
+      ? error
+      : { code: "config.invalid", message: toError(error).message };
+    console.error(`error [${code}]: ${message}`);
     Deno.exit(2);
   }
   if (parseLaunchArgs(Deno.args).print) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConfigError, ResourceError } from "./errors.ts";
+import { ConfigError, ResourceError, toError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { isResourceFactory } from "./resource.ts";
 
@@ -81,7 +81,7 @@ export class ResourcePool {
       try {
         await dispose(value);
       } catch (error) {
-        errors.push(error instanceof Error ? error : new Error(String(error)));
+        errors.push(toError(error));
       }
     }
     this.#owned = [];

@@ -131,10 +131,34 @@ export class ConfigError extends PlatformError {}
 /** An outside system could not be reached or refused the request. */
 export class ResourceError extends PlatformError {}
 
-/** Turns anything thrown into an `Error`, keeping the original as `cause`. */
+/**
+ * Turns anything thrown into an `Error`, keeping the original as `cause`. Its
+ * message says what was thrown, never `[object Object]`: a string as it is,
+ * an object's own `message` when it has one (error-like objects of libraries
+ * and other realms), else the value as JSON, else as Deno prints it (cycles,
+ * BigInts).
+ *
+ * @example
+ * ```ts
+ * import { toError } from "./errors.ts";
+ * toError({ code: 42 }).message; // '{"code":42}'
+ * toError({ message: "socket hang up" }).message; // "socket hang up"
+ * ```
+ */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
-  return new Error(typeof thrown === "string" ? thrown : JSON.stringify(thrown), {
-    cause: thrown,
-  });
+  return new Error(describeThrown(thrown), { cause: thrown });
+}
+
+function describeThrown(thrown: unknown): string {
+  if (typeof thrown === "string") return thrown;
+  const message = (thrown as { message?: unknown } | null)?.message;
+  if (typeof message === "string" && message !== "") return message;
+  try {
+    const json = JSON.stringify(thrown);
+    if (json !== undefined) return json;
+  } catch {
+    // A cycle or a BigInt: printed below.
+  }
+  return Deno.inspect(thrown, { depth: 3, colors: false });
 }
