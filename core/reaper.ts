@@ -67,7 +67,16 @@ export async function reapDeadRuns(
       ),
     ),
   ];
-  const reaped = await store.reapRuns({ now: clock.now(), deadOwners, reaper: host.self });
+  // This process is alive whatever the clock says (stepped forward, every lease looks lapsed
+  // until the next heartbeat). Other processes of this host are still judged by their leases:
+  // one that exists may be hung, and its runs must not wait for ever.
+  const liveOwners = [host.self.instanceId];
+  const reaped = await store.reapRuns({
+    now: clock.now(),
+    deadOwners,
+    liveOwners,
+    reaper: host.self,
+  });
   for (const run of reaped) log.warn(`run ${run.runId} failed: ${run.errorSummary}`);
   return reaped;
 }

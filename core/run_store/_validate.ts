@@ -224,9 +224,11 @@ export function ownerIsGone(
   run: RunRecord,
   now: number,
   deadOwners: readonly string[] = [],
+  liveOwners: readonly string[] = [],
 ): boolean {
   if (run.status !== "running" || run.owner === null) return false;
   if (deadOwners.includes(run.owner.instanceId)) return true;
+  if (liveOwners.includes(run.owner.instanceId)) return false;
   return run.heartbeatAt !== null && run.heartbeatTimeoutMs !== null &&
     run.heartbeatAt + run.heartbeatTimeoutMs < now;
 }

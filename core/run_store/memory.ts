@@ -231,12 +231,14 @@ export class MemoryRunStore extends RunStoreBase {
   }
 
   /** Fails the runs whose owner is gone, with their steps; one event each. */
-  protected async reap({ now, deadOwners, reaper }: ReapOptions): Promise<RunRecord[]> {
+  protected async reap(
+    { now, deadOwners, liveOwners, reaper }: ReapOptions,
+  ): Promise<RunRecord[]> {
     const reaped: RunRecord[] = [];
     for (const runId of [...this.#runs.keys()]) {
       // Read afresh: another reap may have run while this one awaited a write.
       const run = this.#runs.get(runId);
-      if (!run || !ownerIsGone(run, now, deadOwners)) continue;
+      if (!run || !ownerIsGone(run, now, deadOwners, liveOwners)) continue;
       const known = deadOwners?.includes(run.owner?.instanceId ?? "") ?? false;
       const record = reapedRun(run, now, known);
       this.#runs.set(run.runId, record);

@@ -382,6 +382,14 @@ export interface ReapOptions {
    * @default {[]}
    */
   readonly deadOwners?: readonly string[];
+  /**
+   * Owners known alive whatever their lease says (the reaping process
+   * itself), by {@linkcode RunOwner.instanceId}: a wall clock stepped forward
+   * (NTP, a VM resumed) makes every lease look lapsed until its owner's next
+   * heartbeat, and a live run must not be failed for it.
+   * @default {[]}
+   */
+  readonly liveOwners?: readonly string[];
   /** Who reaps, recorded in the reaped runs' events. */
   readonly reaper?: RunOwner;
 }

@@ -464,7 +464,9 @@ export class PostgresRunStore extends RunStoreBase {
    * reaping is left to it, and is no longer running once it commits; an
    * owner's heartbeat waits for the lock, then finds its run lost.
    */
-  protected reap({ now, deadOwners = [], reaper }: ReapOptions): Promise<RunRecord[]> {
+  protected reap(
+    { now, deadOwners = [], liveOwners = [], reaper }: ReapOptions,
+  ): Promise<RunRecord[]> {
     return this.#now((sql) =>
       sql.begin(async (tx) => {
         const rows = await tx.unsafe(
@@ -476,7 +478,7 @@ export class PostgresRunStore extends RunStoreBase {
         );
         const reaped: RunRecord[] = [];
         for (const run of rows.map(toRun)) {
-          if (!ownerIsGone(run, now, deadOwners)) continue;
+          if (!ownerIsGone(run, now, deadOwners, liveOwners)) continue;
           const record = reapedRun(run, now, deadOwners.includes(run.owner?.instanceId ?? ""));
           await tx.unsafe(
             `UPDATE ${this.#t.pipeline_runs} SET status = $1, finished_at = ${toTime("$2")},

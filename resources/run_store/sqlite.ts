@@ -422,14 +422,16 @@ export class SqliteRunStore extends RunStoreBase {
    * in one immediate transaction: another process reaping at the same time
    * waits for it, then finds those runs no longer running.
    */
-  protected reap({ now, deadOwners = [], reaper }: ReapOptions): Promise<RunRecord[]> {
+  protected reap(
+    { now, deadOwners = [], liveOwners = [], reaper }: ReapOptions,
+  ): Promise<RunRecord[]> {
     return this.#now(() => {
       const running = this.#all(
         "SELECT * FROM pipeline_runs WHERE status = 'running' AND owner_id IS NOT NULL",
       ).map(toRun);
       const reaped: RunRecord[] = [];
       for (const run of running) {
-        if (!ownerIsGone(run, now, deadOwners)) continue;
+        if (!ownerIsGone(run, now, deadOwners, liveOwners)) continue;
         const record = reapedRun(run, now, deadOwners.includes(run.owner?.instanceId ?? ""));
         this.#run(
           `UPDATE pipeline_runs SET status = ?, finished_at = ?, error_summary = ?, tags = ?

@@ -251,3 +251,20 @@ Deno.test("the daemon refuses a negative or fractional maxRelaunches", () => {
     );
   }
 });
+
+Deno.test("a wall clock stepped an hour forward fails none of the daemon's own live runs", async () => {
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0 + 1_000);
+  const sibling = { instanceId: "worker-1", host: "this-host", pid: 56 }; // a process that exists
+  await lostRun(store, "own", { owner: SELF });
+  await lostRun(store, "sibling", { owner: sibling });
+  await lostRun(store, "remote", { owner: DEAD });
+  await using d = daemon(store, clock, { maxRelaunches: 0 });
+  // NTP steps the clock, or the VM resumes: every lease looks lapsed before anyone heartbeats.
+  clock.advance(3_600_000);
+  await d.tick();
+  assert.equal((await store.getRun("own"))?.status, "running", "this process is alive");
+  // Another process is judged by its lease (it may be hung), here or on another host.
+  assert.equal((await store.getRun("sibling"))?.status, "failed");
+  assert.equal((await store.getRun("remote"))?.status, "failed");
+});
