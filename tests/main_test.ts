@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { memoryIo } from "../core/cli/io.ts";
-import { runCli } from "../core/cli/mod.ts";
+import { COALESCE_MS, runCli } from "../core/cli/mod.ts";
 import { createApp } from "../main.ts";
 import { openRunStore } from "../resources/run_store/open.ts";
 import { SqliteRunStore } from "../resources/run_store/sqlite.ts";
@@ -265,8 +265,10 @@ Deno.test("main.ts: a second SIGINT exits at once, even when an asset ignores th
   const started = performance.now();
   main.kill("SIGINT");
   // The second Ctrl-C comes once the first was handled (its notice is on stderr
-  // at once): two signals sent together may be delivered as one.
+  // at once) and a moment later: signals a few milliseconds apart are one Ctrl-C
+  // delivered again (by the terminal, `deno task` and the launcher).
   await main.waitFor(/Canceling: running assets are told to stop/, { stream: "stderr" });
+  await new Promise((resolve) => setTimeout(resolve, COALESCE_MS + 200));
   main.kill("SIGINT");
   const out = await main.finish();
   assert.equal(out.code, 130, out.stderr);

@@ -20,6 +20,13 @@
  * @module
  */
 
+/**
+ * Stop requests this close after the first are that same request delivered
+ * again (measured: a terminal's Ctrl-C and the copies `deno task` and the
+ * launcher pass on arrive within a few milliseconds of one another).
+ */
+export const COALESCE_MS = 300;
+
 /** The variable in which `launch.ts` gives its child the launcher's pid. */
 export const LAUNCHER_PID_VARIABLE = "PLATFORM_LAUNCHER_PID";
 
@@ -31,7 +38,7 @@ export interface StopOptions {
   readonly exit?: (code: number) => void;
   /** Milliseconds now. @default {Date.now} */
   readonly now?: () => number;
-  /** Requests this close after the first are the same one. @default {500} */
+  /** Requests this close after the first are the same one. @default {COALESCE_MS} */
   readonly coalesceMs?: number;
 }
 
@@ -59,7 +66,7 @@ export function stopRequests(options: StopOptions): StopRequests {
   const controller = new AbortController();
   const now = options.now ?? Date.now;
   const exit = options.exit ?? Deno.exit;
-  const coalesceMs = options.coalesceMs ?? 500;
+  const coalesceMs = options.coalesceMs ?? COALESCE_MS;
   let firstAt: number | undefined;
   return {
     signal: controller.signal,
