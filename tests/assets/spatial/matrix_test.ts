@@ -678,7 +678,7 @@ async function runMatrix(t: Deno.TestContext, cases: Case[]) {
         await t.step(
           `${engine}: ${c.file}${c.layer ? `[${c.layer}]` : ""} ${expected.end}`,
           async () => {
-            const batch = `m-${stem(c.file).replaceAll("_", "-")}-${engine}`;
+            const batch = `m-${stem(c.file).replaceAll("_", "-").toLowerCase()}-${engine}`;
             const [upload, sidecars] = await uploadOf(dir, c);
             const l = await landing(batch, [upload], sidecars);
             await using _store = l.store;
