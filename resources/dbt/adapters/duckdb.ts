@@ -190,10 +190,13 @@ export const duckdbAdapter: DbtAdapter = {
   seedType: (inferred) => SEED_TYPES[inferred] ?? inferred,
   async loadSeed(tx, load: SeedLoad) {
     const { relation, columns } = load;
-    await tx.execute(`drop table if exists ${relation} cascade`);
-    await tx.execute(
-      `create table ${relation} (${columns.map((c) => `${c.sql} ${c.type}`).join(", ")})`,
-    );
+    if (load.keepTable) await tx.execute(`delete from ${relation}`);
+    else {
+      await tx.execute(`drop table if exists ${relation} cascade`);
+      await tx.execute(
+        `create table ${relation} (${columns.map((c) => `${c.sql} ${c.type}`).join(", ")})`,
+      );
+    }
     // The file's own reader: types fixed by the table, header skipped,
     // empty fields null (as the Postgres adapter loads them).
     const types = columns.map((c, i) => `${literal(`c${i}`)}: ${literal(c.type)}`).join(", ");

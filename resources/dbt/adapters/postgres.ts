@@ -75,10 +75,13 @@ export const postgresAdapter: DbtAdapter = {
   seedType: (inferred) => inferred,
   async loadSeed(tx, load: SeedLoad) {
     const { relation, columns, rows } = load;
-    await tx.execute(`drop table if exists ${relation} cascade`);
-    await tx.execute(
-      `create table ${relation} (${columns.map((c) => `${c.sql} ${c.type}`).join(", ")})`,
-    );
+    if (load.keepTable) await tx.execute(`delete from ${relation}`);
+    else {
+      await tx.execute(`drop table if exists ${relation} cascade`);
+      await tx.execute(
+        `create table ${relation} (${columns.map((c) => `${c.sql} ${c.type}`).join(", ")})`,
+      );
+    }
     if (rows.length === 0) return 0;
     return await tx.bulkLoad(
       { schema: relation.schema, name: relation.identifier },

@@ -35,8 +35,10 @@ export interface SeedColumn {
 
 /** A seed to load into a table the adapter creates. */
 export interface SeedLoad {
-  /** The table, dropped and created anew. */
+  /** The table, dropped and created anew unless `keepTable`. */
   readonly relation: Relation;
+  /** The table exists with exactly these columns: empty it instead (views over it stay). */
+  readonly keepTable: boolean;
   /** The CSV file. */
   readonly csvPath: string;
   /** Its field delimiter. */

@@ -88,7 +88,11 @@ export async function buildModel(
   let sql = model.compiledCode;
   try {
     if (model.resourceType === "seed") {
-      const rows = await loadSeed(warehouse, model);
+      const rows = await loadSeed(
+        warehouse,
+        model,
+        model.config.fullRefresh ?? options.fullRefresh ?? false,
+      );
       await applyGrants(warehouse, model);
       await persistDocs(warehouse, model);
       return done({

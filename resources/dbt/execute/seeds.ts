@@ -73,8 +73,18 @@ export function inferType(values: readonly string[]): string {
   return "text";
 }
 
-/** Loads seed `node` into its relation (drop, create, load) in one transaction; returns rows. */
-export async function loadSeed(warehouse: Warehouse, node: ModelNode): Promise<number> {
+/**
+ * Loads seed `node` into its relation in one transaction; returns rows. As
+ * dbt does, a table that already has the file's columns is emptied and
+ * refilled, so views over it survive `dbt seed`; a changed header, changed
+ * column types or `fullRefresh` drop it (with what depends on it) and create
+ * it anew.
+ */
+export async function loadSeed(
+  warehouse: Warehouse,
+  node: ModelNode,
+  fullRefresh = false,
+): Promise<number> {
   const seed = node.seed;
   if (!seed) throw new RangeError(`Cannot load '${node.name}': not a seed`);
   let rows: string[][];
@@ -118,7 +128,15 @@ export async function loadSeed(warehouse: Warehouse, node: ModelNode): Promise<n
   await warehouse.ensureSchema(relation.schema);
   return await warehouse.transaction(async (tx) => {
     try {
+      const live = fullRefresh ? [] : await tx.columns(relation.schema, relation.identifier);
+      const keepTable = live.length === columns.length &&
+        live.every((c, i) => {
+          const want = columns[i];
+          return want !== undefined && c.name === want.name &&
+            adapter.normalType(c.type) === adapter.normalType(want.type);
+        });
       return await adapter.loadSeed(tx, {
+        keepTable,
         relation,
         csvPath: seed.csvPath,
         delimiter: seed.delimiter,

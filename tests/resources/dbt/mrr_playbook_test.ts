@@ -265,6 +265,30 @@ for (const target of TARGETS) {
         );
       });
 
+      await t.step("dbt seed refills seed tables in place: the views over them stay", async () => {
+        const seed = await cli(["seed", ...project], env);
+        assert.equal(seed.code, 0, seed.out);
+        assert.deepEqual(await q("select count(*) as n from analytics.stg_payments"), [{ n: 7 }]);
+        const snapshot = await cli(["snapshot", ...project], env);
+        assert.equal(snapshot.code, 0, snapshot.out);
+        // A changed header is a new table: it is created anew (what read it is rebuilt next).
+        const raw = `${dir}/proj/seeds/raw/raw_customers.csv`;
+        const text = await Deno.readTextFile(raw);
+        await Deno.writeTextFile(raw, text.replace("signup_source", "signup_channel"));
+        const changed = await cli(["seed", ...project, "-s", "raw_customers"], env);
+        assert.equal(changed.code, 0, changed.out);
+        assert.deepEqual(
+          await q(
+            "select count(*) as n from information_schema.columns " +
+              "where table_name = 'raw_customers' and column_name = 'signup_channel'",
+          ),
+          [{ n: 1 }],
+        );
+        await Deno.writeTextFile(raw, text);
+        const back = await cli(["build", ...project], env);
+        assert.equal(back.code, 0, back.out);
+      });
+
       await t.step("a wrong unit test expectation fails, naming the rows", async () => {
         const file = `${dir}/proj/models/staging/unit_tests.yml`;
         const text = await Deno.readTextFile(file);
