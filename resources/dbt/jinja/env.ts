@@ -414,24 +414,17 @@ export class JinjaEnv {
     });
     // Context values that read the current scope, so macros see them too.
     const current = () => this.#scope;
-    const relationProxy = () => ({
-      get schema() {
-        return current()?.self?.schema;
-      },
-      get identifier() {
-        return current()?.self?.identifier;
-      },
-      get name() {
-        return current()?.self?.identifier;
-      },
-      get database() {
-        return current()?.self?.database;
-      },
-      get is_table() {
-        return true;
-      },
-      toString: () => current()?.self?.toString() ?? "",
-    });
+    // `this`: the relation being built, with its methods (`this.render()`, `this.incorporate()`).
+    const relationProxy = () =>
+      new Proxy({}, {
+        get: (_, key) => {
+          const self = current()?.self;
+          if (key === "toString") return () => self?.toString() ?? "";
+          if (self === undefined) return undefined;
+          const value: unknown = Reflect.get(self, key, self);
+          return typeof value === "function" ? value.bind(self) : value;
+        },
+      });
     this.#env.addGlobal("this", relationProxy());
     this.#env.addGlobal(
       "target",

@@ -125,7 +125,7 @@ for (const target of TARGETS) {
         assert.equal(deps.code, 0, deps.out);
         const { code, out } = await cli(["build", ...project], env);
         assert.equal(code, 0, out);
-        assert.match(out, /Done\. PASS=42 WARN=0 ERROR=0 SKIP=0 TOTAL=42/);
+        assert.match(out, /Done\. PASS=43 WARN=0 ERROR=0 SKIP=0 TOTAL=43/);
       });
 
       await t.step("the values are the ones dbt computes", async () => {
@@ -185,6 +185,15 @@ for (const target of TARGETS) {
           missing_is_none: true,
           self_name: "relation_facts",
         }]);
+        assert.deepEqual(await q("select * from analytics_marts.graph_facts"), [{
+          n_models: 17,
+          staging: "stg_customers,stg_payments,stg_subscription_periods",
+          source_identifier: "raw_customers",
+          me: "model.mrr_playbook.graph_facts",
+          materialized: "table",
+          rendered: "analytics_marts.graph_facts",
+          a_date: "2024-03-05",
+        }]);
         // Versioned models: one relation per version, refs by version and to the latest.
         assert.deepEqual(await q("select * from analytics.customer_counts"), [
           { v1_rows: 5, latest_rows: 5, v2_rows: 5 },
@@ -235,7 +244,7 @@ for (const target of TARGETS) {
         );
         const { code, out } = await cli(["build", ...project], env);
         assert.equal(code, 0, out);
-        assert.match(out, /Done\. PASS=42 WARN=0 ERROR=0 SKIP=0 TOTAL=42/);
+        assert.match(out, /Done\. PASS=43 WARN=0 ERROR=0 SKIP=0 TOTAL=43/);
         assert.deepEqual(
           await q(
             "select net_change, new from analytics_marts.mrr_summary where date_month = '2024-05-01'",
