@@ -19,33 +19,35 @@
  * {@linkcode GdalScratch} is a folder in it.
  *
  * Speed against native GDAL (issue 11's goal: the wasm engine >= 0.5x
- * native on a ~1 GB Shapefile and a ~2 GB GeoTIFF; bench/spatial.ts). The
- * 2-core machine was shared while measuring (load 5-17), so CPU seconds are
- * the steadier figure:
+ * native on a ~1 GB Shapefile and a ~2 GB GeoTIFF; bench/spatial.ts, large
+ * inputs, 0.5-0.6 GB while the 2-core machine was shared, load 2-3):
  *
- * - whole pipeline, 0.45 GB Shapefile (775k polygons, one call, before the
- *   parts): 29.7 s of CPU against 15.2 s for native ogr2ogr, 1.95x; wall
- *   1.28x native (0.78x speed) at load 5. Per 100k polygons: Shapefile to
- *   GeoPackage 1.3 s of CPU (native 0.7 s), the make-valid scan of
- *   `_make_valid.ts` 1.7 s (native GEOS's whole `-makevalid` ~1.0 s), the
- *   GeoParquet writer the rest. A layer of >= 300k features is now converted
- *   in two parts at once (`assets/spatial/_chunks.ts`, same output bytes),
- *   which spreads the conversion and scan over both cores but costs CPU: on
- *   320k polygons at load 17 the whole pipeline took 21.8-23.8 s of CPU in
- *   parts against 18.2 s in one call (the second instance's start, more
- *   calls, contention). It helps only when a core is free. The writer still
- *   follows the conversion: it cannot read a GeoPackage gdal3.js is writing
- *   (SQLite's WAL index is shared memory, which the heap does not share);
- * - whole pipeline, 0.51 GB float32 GeoTIFF: 44.6 s of CPU against 21.1 s
- *   native, 2.11x; wall 1.80x (0.56x speed) at load 5. gdal_translate alone
- *   is 1.97x native CPU: nearly all of it is deflate, as this build has zlib
- *   where Debian's GDAL has libdeflate ("DEFLATE_SUBCODEC_LIBDEFLATE
- *   unsupported in this build"); 64 MB float32 to GTiff deflate + floating
- *   point predictor: 3.7 s of CPU against 2.0 s. GDAL writes one COG from
- *   one thread and gdal3.js has no threads, so a COG cannot be split over
- *   instances; `COG_TMP_COMPRESSION=NONE` (no compression of the temporary
- *   overviews) gave the same bytes and no measurable gain. So the raster
- *   sits at ~0.5x native by CPU: met or missed by the machine's load;
+ * - 0.60 GB Shapefile, 1.04M polygons: 33.6 s (39.2 s of CPU on both cores)
+ *   against 9.0 s (8.9 s of CPU) for native `ogr2ogr -makevalid` to
+ *   FlatGeobuf: 3.7x the time, 0.27x speed, MISSED. Our phases: convert
+ *   21.3 s (in two parts at once, `assets/spatial/_chunks.ts`; one
+ *   `ogr2ogr -makevalid` call alone takes 36.4 s, 30.5 s of CPU = 3.4x
+ *   native), GeoParquet write 9.2 s, the rest ~3 s. Per 100k polygons gdal3.js
+ *   spends 1.3 s of CPU converting to GeoPackage and 1.7 s in the make-valid
+ *   scan (`_make_valid.ts`), where native GEOS converts and makes valid in
+ *   0.85 s. Even spread perfectly over both cores, the ~39 s of CPU need
+ *   ~19.6 s, more than 2x native's 9 s: out of reach with this build. The
+ *   next lever is the scan: a JavaScript pre-check that proves most
+ *   polygons valid (simple rings) would leave GEOS only the doubtful ones;
+ *   then overlapping the writer with the parts (it cannot follow a
+ *   GeoPackage gdal3.js is writing: SQLite's WAL index is shared memory,
+ *   which the heap does not share, but it could follow the appends);
+ * - 0.51 GB float32 GeoTIFF: 41.8 s (41.3 s of CPU) against 22.3 s (20.9 s)
+ *   for native gdal_translate to COG: 1.87x the time, 0.53x speed, met,
+ *   narrowly (at load 5: 1.80x). gdal_translate alone is 1.97x native CPU,
+ *   nearly all of it deflate, as this build has zlib where Debian's GDAL has
+ *   libdeflate ("DEFLATE_SUBCODEC_LIBDEFLATE unsupported in this build");
+ *   64 MB float32 to GTiff deflate + floating point predictor: 3.7 s of CPU
+ *   against 2.0 s. GDAL writes one COG from one thread and gdal3.js has no
+ *   threads, so a COG cannot be split over instances;
+ *   `COG_TMP_COMPRESSION=NONE` (no compression of the temporary overviews)
+ *   gave the same bytes and no measurable gain. Load on the machine decides
+ *   whether a run lands above or below 0.5x;
  * - starting an instance costs ~2.4 s of CPU (compiling 28 MB of
  *   WebAssembly), a second one ~1.4 s more;
  * - inputs larger than 2 GiB are read through the mount, never the heap
