@@ -42,6 +42,12 @@ interface CompilerProto {
   assertType(this: CompilerProto, node: unknown, ...types: unknown[]): void;
   compile(node: unknown, frame: unknown): void;
   compileMul(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileAnd(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileOr(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileNot(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
+  compileIf(this: CompilerProto, node: { cond: unknown }, frame: unknown, async?: unknown): void;
+  compileInlineIf(this: CompilerProto, node: { cond: unknown }, frame: unknown): void;
+  compileTruthy?(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
   compileMod(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compileLoopFilter?(this: CompilerProto, node: LoopFilterNode, frame: CompileFrame): void;
   _compileAggregate(node: AggregateNode, frame: unknown, start: string, end: string): void;
@@ -87,6 +93,8 @@ interface Internals {
     callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
     _dbt_mul?: (a: unknown, b: unknown) => unknown;
     _dbt_mod?: (a: unknown, b: unknown) => unknown;
+    _dbt_truthy?: (value: unknown) => boolean;
+    SafeString: new (...args: unknown[]) => unknown;
     contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
   };
 }
@@ -146,9 +154,52 @@ export function installPythonSemantics(): void {
   const LoopFilter = internals.nodes.Node.extend("LoopFilter", {
     fields: ["arr", "target", "cond"],
   });
+  // Python truthiness: an empty list, dict or macro output is false (JavaScript: true), so
+  // `{% if not values %}` and `x if items else y` decide as in dbt.
+  const Truthy = internals.nodes.Node.extend("Truthy", { fields: ["target"] });
+  const truthy = (target: unknown) => {
+    const node = new Truthy(0, 0) as { target: unknown };
+    node.target = target;
+    return node;
+  };
+  proto.compileTruthy = function (node, frame) {
+    this._emit("runtime._dbt_truthy(");
+    this._compileExpression(node.target, frame);
+    this._emit(")");
+  };
+  const compileIf = proto.compileIf;
+  proto.compileIf = function (node, frame, async) {
+    node.cond = truthy(node.cond);
+    compileIf.call(this, node, frame, async);
+  };
+  const compileInlineIf = proto.compileInlineIf;
+  proto.compileInlineIf = function (node, frame) {
+    node.cond = truthy(node.cond);
+    compileInlineIf.call(this, node, frame);
+  };
+  proto.compileNot = function (node, frame) {
+    this._emit("!runtime._dbt_truthy(");
+    this._compileExpression(node.target, frame);
+    this._emit(")");
+  };
+  const shortCircuit = (keepLeftWhen: "truthy" | "falsy") =>
+    function (this: CompilerProto, node: BinaryNode, frame: unknown) {
+      const id = this._tmpid();
+      this._emit(
+        `(function(${id}) { return ${
+          keepLeftWhen === "truthy" ? "" : "!"
+        }runtime._dbt_truthy(${id}) ? ${id} : (`,
+      );
+      this._compileExpression(node.right, frame);
+      this._emit("); })(");
+      this._compileExpression(node.left, frame);
+      this._emit(")");
+    };
+  proto.compileOr = shortCircuit("truthy");
+  proto.compileAnd = shortCircuit("falsy");
   const assertType = proto.assertType;
   proto.assertType = function (node, ...types) {
-    if (node instanceof LoopFilter) return;
+    if (node instanceof LoopFilter || node instanceof Truthy) return;
     assertType.call(this, node, ...types);
   };
   const parserProto = internals.parser.Parser.prototype;
@@ -189,15 +240,27 @@ export function installPythonSemantics(): void {
     ids.forEach((id, k) =>
       this._emit(`var ${id} = ${names.length > 1 ? `${item}[${k}]` : item};\n`)
     );
-    this._emit("if (");
+    this._emit("if (runtime._dbt_truthy(");
     this._compileExpression(node.cond, inner);
-    this._emit(`) ${out}.push(${item});\n}\nreturn ${out};\n})(`);
+    this._emit(`)) ${out}.push(${item});\n}\nreturn ${out};\n})(`);
     this._compileExpression(node.arr, frame);
     this._emit(")");
   };
   const runtime = internals.runtime;
   // `'-' * 20` repeats, `'%s.%s' % (a, b)` formats, as in Python (JavaScript gave NaN).
   runtime._dbt_mul = pythonMul;
+  const SafeString = runtime.SafeString;
+  runtime._dbt_truthy = (value) => {
+    if (Array.isArray(value)) return value.length > 0;
+    if (value instanceof SafeString) return String(value).length > 0;
+    if (value instanceof Map || value instanceof Set) return value.size > 0;
+    if (typeof value === "object" && value !== null) {
+      const proto = Object.getPrototypeOf(value);
+      if (proto === Object.prototype || proto === null) return Object.keys(value).length > 0;
+      return true;
+    }
+    return Boolean(value);
+  };
   runtime._dbt_mod = pythonMod;
   const binary = (helper: string) =>
     function (this: CompilerProto, node: BinaryNode, frame: unknown) {

@@ -45,6 +45,17 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{{ '-' * 3 }}|{{ 3 * 4 }}|{{ 7 % 3 }}", "---|12|1"],
   ["{{ '%s.%s' % ('a', 'b') }}|{{ '%02d' % 7 }}", "a.b|07"],
   ["{{ '%-4s|%5.2f|%x|%%' | format('ab', 3.14159, 255) }}", "ab  | 3.14|ff|%"],
+  // Python truthiness: empty lists, dicts and macro output are false.
+  [
+    "{% if [] %}T{% else %}F{% endif %}{% if {} %}T{% else %}F{% endif %}{% if [0] %}T{% endif %}",
+    "FFT",
+  ],
+  [
+    "{{ 'x' if [] else 'y' }}|{{ [] or 'd' }}|{{ not [] }}|{{ 0 or 5 }}|{{ 'a' and 'b' }}",
+    "y|d|true|5|b",
+  ],
+  ["{% macro e() %}{% endmacro %}{% if e() %}T{% else %}F{% endif %}", "F"],
+  ["{% if none %}T{% elif [] %}E{% else %}F{% endif %}", "F"],
   // Namespace assignment and unpacking.
   [
     "{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
