@@ -210,12 +210,15 @@ function relative(fileUrl: string): string {
 const PROBES: Record<Tool, () => Promise<string[]>> = {
   // Debian's gdal-bin depends on python3-gdal: its Python tools and the
   // tests' generators (gdal_calc.py, tests/assets/spatial/_matrix_inputs.py) need it.
+  // TOOLS_PROBE_GDAL_PYTHON=0 leaves the bindings out: tools_test fakes the
+  // commands on a bare PATH and asserts their messages alone.
   gdal: () =>
-    missingCommands(["ogr2ogr", "gdalinfo", "gdal_translate"], [
-      GDAL_PYTHON,
-      "-c",
-      "from osgeo import gdal",
-    ]),
+    missingCommands(
+      ["ogr2ogr", "gdalinfo", "gdal_translate"],
+      Deno.env.get("TOOLS_PROBE_GDAL_PYTHON") === "0"
+        ? undefined
+        : [GDAL_PYTHON, "-c", "from osgeo import gdal"],
+    ),
   postgres: () => Deno.env.get("DATABASE_URL") ? Promise.resolve([]) : probePostgresBinaries(),
   "postgres-binaries": probePostgresBinaries,
   postgis: probePostgis,

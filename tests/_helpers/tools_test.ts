@@ -55,6 +55,7 @@ function childEnv(bin: string, extra: Record<string, string> = {}): Record<strin
     PATH: bin,
     HOME: Deno.env.get("HOME") ?? "/tmp",
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    TOOLS_PROBE_GDAL_PYTHON: "0",
     ...extra,
   };
 }
