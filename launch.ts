@@ -2,7 +2,7 @@
  * The launcher behind `deno task materialize|sensor|worker|ui|dev|doctor|dbt|cli|compile`:
  * it reads the configuration, computes the narrowest Deno permissions the
  * command needs (resources/permissions.ts) and runs `main.ts` with exactly
- * those, in place of `-A`. It loads only our configuration code and its two
+ * those, in place of `-A`, and with the V8 flags of core/cli/v8_flags.ts. It loads only our configuration code and its two
  * small pure-JS dependencies (zod, croner; not the AWS SDK or any driver),
  * writes nothing and opens no connection; its own permissions (read, env,
  * run) are those needed to do that and start Deno.
@@ -30,6 +30,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LAUNCHER_PID_VARIABLE } from "./core/cli/stop.ts";
+import { v8FlagsOption } from "./core/cli/v8_flags.ts";
 import { ConfigError, toError } from "./core/errors.ts";
 import { loadConfig, readDotenv } from "./resources/config.ts";
 import { permissionFlags, taskPermissions } from "./resources/permissions.ts";
@@ -105,9 +106,9 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
     flags = ["--allow-env", `--allow-read=${PROJECT}`];
   }
   if (command === "compile") {
-    return ["compile", ...denoOptions, ...flags, ...rest.slice(1), MAIN];
+    return ["compile", ...denoOptions, v8FlagsOption(), ...flags, ...rest.slice(1), MAIN];
   }
-  return ["run", ...denoOptions, ...flags, MAIN, ...rest];
+  return ["run", ...denoOptions, v8FlagsOption(), ...flags, MAIN, ...rest];
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -170,7 +170,10 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
 async function tryOnce(step: Step, env: StepEnvironment, attempt: number): Promise<Attempt> {
   try {
     const startedAt = env.clock.now();
-    const ctx = await buildContext(step, env, attempt, step.asset.resources);
+    const [ctx] = await Promise.all([
+      buildContext(step, env, attempt, step.asset.resources),
+      step.asset.preload?.(),
+    ]);
     const output = await step.asset.materialize(ctx);
     const metadata = output ?? {};
     assertMetadata(metadata, `Asset '${step.asset.key}'`);

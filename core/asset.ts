@@ -226,6 +226,14 @@ export interface AssetSpec<R, K extends keyof R> {
    * @default {undefined}
    */
   readonly freshness?: FreshnessPolicy;
+  /**
+   * Loads what `materialize` imports on first use (a heavy library, a WASM
+   * module) while the step's resources open, so the two overlap instead of
+   * adding up in a fresh process (e.g. a GDAL host starting); a no-op once
+   * loaded. Its failure fails the attempt, as the import would have.
+   * @default {undefined (nothing loaded ahead)}
+   */
+  readonly preload?: () => Promise<unknown>;
   /** Builds the asset and reports what it wrote. */
   materialize(ctx: AssetContext<Pick<R, K>>): Promise<MaterializeOutput> | MaterializeOutput;
 }
@@ -262,6 +270,8 @@ export interface AssetDefinition {
   readonly automation: AutomationCondition | undefined;
   /** Freshness policy, if any. */
   readonly freshness: FreshnessPolicy | undefined;
+  /** Loads what the asset imports lazily, while its resources open (see {@linkcode AssetSpec.preload}). */
+  readonly preload?: () => Promise<unknown>;
   /** Builds the asset. */
   readonly materialize: (
     ctx: AssetContext<Record<string, unknown>>,
@@ -362,6 +372,7 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
     ),
     automation: spec.automation,
     freshness: spec.freshness,
+    ...(spec.preload ? { preload: spec.preload } : {}),
     materialize: spec.materialize.bind(spec),
   });
 }

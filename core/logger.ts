@@ -42,3 +42,24 @@ export function createLogger(sink: (record: LogRecord) => void, now = Date.now):
 
 /** A logger that drops everything. */
 export const silentLogger: Logger = createLogger(() => {});
+
+/**
+ * One record as a line of a command's output: `TIME LEVEL message {fields}`,
+ * or with `json` one JSON object per line (for log shippers). Shared by the
+ * long-running commands so that a sensor daemon's and a worker's logs read
+ * the same.
+ */
+export function formatLogLine(record: LogRecord, json: boolean): string {
+  const time = new Date(record.time).toISOString();
+  if (json) {
+    return JSON.stringify({
+      time,
+      level: record.level,
+      message: record.message,
+      ...record.fields,
+    }) +
+      "\n";
+  }
+  const fields = Object.keys(record.fields).length ? ` ${JSON.stringify(record.fields)}` : "";
+  return `${time} ${record.level.toUpperCase().padEnd(5)} ${record.message}${fields}\n`;
+}

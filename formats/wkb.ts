@@ -22,6 +22,36 @@ const TYPE_NAMES = [
   "GeometryCollection",
 ] as const;
 
+/** Names of the WKB types GeoParquet cannot hold (ISO 13249-3 / OGC 06-103r4 codes 8-17). */
+const OTHER_TYPE_NAMES: Record<number, string> = {
+  8: "CircularString",
+  9: "CompoundCurve",
+  10: "CurvePolygon",
+  11: "MultiCurve",
+  12: "MultiSurface",
+  13: "Curve",
+  14: "Surface",
+  15: "PolyhedralSurface",
+  16: "TIN",
+  17: "Triangle",
+};
+
+/**
+ * A WKB geometry of a type other than the seven GeoParquet holds (a curve, a
+ * surface, a TIN), or of a code that is no WKB type at all.
+ */
+export class WkbTypeError extends RangeError {
+  /** The type's name, with ` Z` / ` M` / ` ZM` as the WKB says (`CircularString Z`). */
+  readonly typeName: string;
+  constructor(type: number, hasZ: boolean, hasM: boolean) {
+    const name = `${OTHER_TYPE_NAMES[type] ?? `type ${type}`}${
+      hasZ || hasM ? ` ${hasZ ? "Z" : ""}${hasM ? "M" : ""}` : ""
+    }`;
+    super(`Unsupported WKB geometry ${name}`);
+    this.typeName = name;
+  }
+}
+
 /** Mutable bounding box accumulator: [xmin, ymin, xmax, ymax]. */
 export type Box = [number, number, number, number];
 
@@ -133,7 +163,7 @@ function readHeader(view: DataView, reader: { offset: number }) {
   const thousands = Math.floor(code / 1000);
   if (thousands === 1 || thousands === 3) hasZ = true;
   if (thousands === 2 || thousands === 3) hasM = true;
-  return { little, type: code % 1000, hasZ, dims: 2 + (hasZ ? 1 : 0) + (hasM ? 1 : 0) };
+  return { little, type: code % 1000, hasZ, hasM, dims: 2 + (hasZ ? 1 : 0) + (hasM ? 1 : 0) };
 }
 
 function readPoints(
@@ -162,7 +192,7 @@ function readGeometry(
   reader: { offset: number },
   box: Box,
 ): { type: number; hasZ: boolean } {
-  const { little, type, hasZ, dims } = readHeader(view, reader);
+  const { little, type, hasZ, hasM, dims } = readHeader(view, reader);
   const count = () => {
     const n = view.getUint32(reader.offset, little);
     reader.offset += 4;
@@ -189,7 +219,7 @@ function readGeometry(
       break;
     }
     default:
-      throw new RangeError(`Unsupported WKB geometry type ${type}`);
+      throw new WkbTypeError(type, hasZ, hasM);
   }
   return { type, hasZ };
 }
@@ -219,7 +249,7 @@ export function wkbParts(wkb: Uint8Array): WkbParts {
     return out;
   };
   const walk = () => {
-    const { little, type, dims } = readHeader(view, reader);
+    const { little, type, hasZ, hasM, dims } = readHeader(view, reader);
     const count = () => {
       const n = view.getUint32(reader.offset, little);
       reader.offset += 4;
@@ -237,7 +267,7 @@ export function wkbParts(wkb: Uint8Array): WkbParts {
     } else if (type >= 4 && type <= 7) {
       for (let p = count(); p > 0; p--) walk();
     } else {
-      throw new RangeError(`Unsupported WKB geometry type ${type}`);
+      throw new WkbTypeError(type, hasZ, hasM);
     }
   };
   walk();
@@ -254,6 +284,8 @@ export interface WkbScan {
   empty: boolean;
   /** Whether a coordinate is NaN or infinite (other than the NaN,NaN of POINT EMPTY). */
   nonFinite: boolean;
+  /** Whether it carries M values (which GeoParquet's WKB has no place for: see {@linkcode withoutM}). */
+  hasM: boolean;
 }
 
 /**
@@ -275,6 +307,7 @@ export function scanWkb(wkb: Uint8Array): WkbScan {
   scanOffset = 0;
   scanCoordinates = 0;
   scanNonFinite = false;
+  scanHasM = false;
   const box = emptyBox();
   scanBox = box;
   try {
@@ -284,6 +317,7 @@ export function scanWkb(wkb: Uint8Array): WkbScan {
       box,
       empty: scanCoordinates === 0,
       nonFinite: scanNonFinite,
+      hasM: scanHasM,
     };
   } finally {
     scanView = EMPTY_VIEW;
@@ -295,6 +329,7 @@ let scanView = EMPTY_VIEW;
 let scanOffset = 0;
 let scanCoordinates = 0;
 let scanNonFinite = false;
+let scanHasM = false;
 let scanBox: Box = emptyBox();
 
 function scanPoints(little: boolean, dims: number, count: number, isPoint: boolean): void {
@@ -329,14 +364,58 @@ function scanCount(little: boolean): number {
 /** Scans one geometry; returns its base type plus 10 when it has Z. */
 function scanGeometry(): number {
   const reader = { offset: scanOffset };
-  const { little, type, hasZ, dims } = readHeader(scanView, reader);
+  const { little, type, hasZ, hasM, dims } = readHeader(scanView, reader);
   scanOffset = reader.offset;
+  if (hasM) scanHasM = true;
   if (type === 1) scanPoints(little, dims, 1, true);
   else if (type === 2) scanPoints(little, dims, scanCount(little), false);
   else if (type === 3) {
     for (let r = scanCount(little); r > 0; r--) scanPoints(little, dims, scanCount(little), false);
   } else if (type >= 4 && type <= 7) {
     for (let p = scanCount(little); p > 0; p--) scanGeometry();
-  } else throw new RangeError(`Unsupported WKB geometry type ${type}`);
+  } else throw new WkbTypeError(type, hasZ, hasM);
   return type + (hasZ ? 10 : 0);
+}
+
+/**
+ * The geometry of `wkb` (ISO or EWKB, of the seven GeoParquet types) without
+ * its M values, as ISO WKB in the same byte order: GeoParquet's geometry
+ * types are XY and XYZ only, and a reader takes a third ordinate for Z.
+ */
+export function withoutM(wkb: Uint8Array): Uint8Array {
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const out = new Uint8Array(wkb.length);
+  const outView = new DataView(out.buffer);
+  const reader = { offset: 0 };
+  let at = 0;
+  const copy = (length: number) => {
+    out.set(wkb.subarray(reader.offset, reader.offset + length), at);
+    reader.offset += length;
+    at += length;
+  };
+  const walk = () => {
+    const start = reader.offset;
+    const { little, type, hasZ, hasM } = readHeader(view, reader);
+    if (type < 1 || type > 7) throw new WkbTypeError(type, hasZ, hasM);
+    out[at] = wkb[start]!;
+    outView.setUint32(at + 1, type + (hasZ ? 1000 : 0), little);
+    at += 5;
+    const points = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        copy(hasZ ? 24 : 16);
+        if (hasM) reader.offset += 8;
+      }
+    };
+    const count = () => {
+      const n = view.getUint32(reader.offset, little);
+      copy(4);
+      return n;
+    };
+    if (type === 1) points(1);
+    else if (type === 2) points(count());
+    else if (type === 3) { for (let r = count(); r > 0; r--) points(count()); }
+    else for (let p = count(); p > 0; p--) walk();
+  };
+  walk();
+  return out.subarray(0, at);
 }

@@ -29,6 +29,11 @@
  * person's request (`RunStore.requestCancel`: the UI, `cancel`), and a lost
  * run while the daemon decides about relaunching it (tag `owner_lost=pending`).
  *
+ * **A batch waiting for native GDAL runs as soon as it can.** A run that
+ * failed only on codecs gdal3.js lacks leaves a note (`assets/spatial/
+ * pending.ts`): a daemon on gdal3.js does not retry it (saying once what to
+ * install), a daemon on native GDAL requests its next attempt at once.
+ *
  * @module
  */
 
@@ -53,6 +58,7 @@ import {
   validateManifest,
 } from "../assets/spatial/manifest.ts";
 import { spatialBatches } from "../assets/spatial/partitions.ts";
+import { pendingForNative } from "../assets/spatial/pending.ts";
 
 /** Name of the dynamic partitioning holding one key per spatial batch. */
 export const SPATIAL_BATCHES: string = spatialBatches.name;
@@ -209,11 +215,13 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
   // Runs canceled on request already said why they are left, once per process.
   const toldCanceled = new Set<string>();
+  // Batches waiting for the native engine already said so, once per process.
+  const toldWaiting = new Set<string>();
   return sensor({
     name: options.name ?? "spatial_manifests",
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
     description: `Spatial batch manifests committed to ${MANIFESTS_PREFIX} in the landing bucket`,
-    resources: ["lake", "config"],
+    resources: ["lake", "config", "gdal"],
     async evaluate(ctx) {
       const store = ctx.resources.lake;
       const bucket = ctx.resources.config.LANDING_BUCKET;
@@ -245,7 +253,25 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
           }
           return undefined;
         }
-        const delay = run.status === "canceled"
+        // A batch left pending for the native engine (a codec gdal3.js lacks):
+        // pointless on gdal3.js, due at once where native GDAL is.
+        const waiting = run.status === "failed"
+          ? await pendingForNative(store, bucket, batchId, object.etag)
+          : undefined;
+        if (waiting !== undefined && ctx.resources.gdal.kind !== "native") {
+          if (!toldWaiting.has(run.runId)) {
+            toldWaiting.add(run.runId);
+            ctx.log.info(
+              `manifest '${object.key}' waits for the native GDAL engine (run ${run.runId}: ` +
+                `${waiting.problems.map((p) => p.file ?? p.message).join(", ")} need a codec ` +
+                "or driver gdal3.js lacks): install GDAL >= 3.6 (Debian: apt-get install " +
+                "gdal-bin) and restart the daemon with GDAL_ENGINE unset or native; it then " +
+                "runs at once",
+            );
+          }
+          return undefined;
+        }
+        const delay = run.status === "canceled" || waiting !== undefined
           ? 0
           : Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.max(0, attempt - 2));
         if (ctx.clock.now() < (run.finishedAt ?? run.startedAt) + delay) return undefined;
@@ -256,7 +282,8 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         const runKey = attemptRunKey(batchId, object.etag, attempt);
         ctx.log.info(
           `manifest '${object.key}': run ${run.runId} ended ${run.status}` +
-            `${run.errorSummary ? ` (${run.errorSummary})` : ""}; requesting attempt ${attempt}`,
+            `${run.errorSummary ? ` (${run.errorSummary})` : ""}; requesting attempt ${attempt}` +
+            (waiting ? " on the native GDAL engine, which it was waiting for" : ""),
         );
         const keep = ["batch_id", "manifest_key", "uploader", "intent"];
         return {

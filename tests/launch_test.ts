@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { npmCacheDir } from "../resources/permissions.ts";
+import { v8FlagsOption } from "../core/cli/v8_flags.ts";
 import { sandbox, spawnMain } from "./_helpers/main_process.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -146,6 +147,8 @@ Deno.test("tasks: no task runs with -A; each grants only its own paths, hosts an
     assert.ok(!net.some((host) => host.endsWith(`:${w.port}`)), `${name}: ${text}`);
     const dbtToo = name === "dbt" || name === "compile"; // a DuckDB target loads a native addon
     assert.equal(flags.some((f) => f.startsWith("--allow-ffi")), dbtToo, `${name}: ${text}`);
+    // The commands' V8 flags (the writer's peak memory otherwise grows with the layer).
+    assert.ok(flags.includes(v8FlagsOption()), `${name} runs without its V8 flags: ${text}`);
   }
   // compile: `deno compile` with the permissions, every file read at run time, main.ts last.
   const args = taskArgs("compile");
@@ -159,6 +162,10 @@ Deno.test("tasks: no task runs with -A; each grants only its own paths, hosts an
   const compile = new TextDecoder().decode(printed.stdout).trim().split(/\s+/);
   assert.equal(compile[1], "compile");
   assert.ok(compile.at(-1)!.endsWith("/main.ts"));
+  assert.ok(
+    compile.includes(v8FlagsOption()),
+    `compile bakes in the V8 flags: ${compile.join(" ")}`,
+  );
   for (const item of ["sample_data", "dbt", "config", "ui/static", "graph.ts"]) {
     assert.ok(compile.includes(item), `compile includes ${item}: ${compile.join(" ")}`);
   }

@@ -272,6 +272,8 @@ export async function dbtAssets(
             fullRefresh: options.fullRefresh ?? false,
             clock: ctx.clock,
             record: recorder(ctx.runId, ctx.clock),
+            // What the model's macros log belongs to this asset's run log, as dbt says it then.
+            onLog: (message) => ctx.log.info(message),
           });
           ctx.log.info(`${node.name}: ${built.message} (${built.relation})`);
           return {

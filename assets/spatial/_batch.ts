@@ -15,7 +15,9 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
-import { undeclaredNonUtf8 } from "./_dbf_encoding.ts";
+import { csvNotUtf8, dbfText } from "./_dbf_encoding.ts";
+import { kmlDrivers, kmlNeedsLibkml } from "./_kml.ts";
+import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
 import type { GetFileResult } from "../../resources/object_store/types.ts";
 import {
@@ -168,7 +170,8 @@ async function stageSource(
  * folder named like it (`<stem>.*`, any case; in the landing zone or already
  * archived): a Shapefile's `.shx`/`.dbf`/`.prj`/`.cpg`, a MapInfo table's
  * `.dat`/`.map`/`.id`, a raster's world file (`.tfw`, `.wld`), PAM
- * `.aux.xml`, `.msk` mask or `.prj`, an ENVI `.hdr`. GDAL reads whichever
+ * `.aux.xml`, `.msk` mask or `.prj`, an ENVI `.hdr`, an ER Mapper header's
+ * data file (`dem.ers` beside `dem`, no extension). GDAL reads whichever
  * its driver needs, so the file is read exactly as native GDAL reads it in
  * the user's folder, whatever the format. Files the manifest lists itself
  * (`listed`) are never taken as another file's sidecar.
@@ -188,7 +191,9 @@ export async function keysOf(
     for await (const object of store.listAll(bucket, { prefix })) {
       const key = `${folder}${object.key.slice(prefix.length)}`;
       const rest = key.slice(folder.length);
-      if (rest.includes("/") || !rest.toLowerCase().startsWith(stem)) continue;
+      // `<stem>.*`, or `<stem>` alone: an ER Mapper header's (`dem.ers`) raw data file (`dem`).
+      const sidecar = rest.toLowerCase().startsWith(stem) || `${rest.toLowerCase()}.` === stem;
+      if (rest.includes("/") || !sidecar) continue;
       if (key === file.path || own.has(key.toLowerCase())) continue;
       sidecars.add(key);
     }
@@ -229,9 +234,24 @@ const CSV_OPTIONS = [
   "KEEP_GEOM_COLUMNS=NO",
 ];
 
+/**
+ * Open options a GeoJSON gets: an array or object property becomes its JSON
+ * text. Without it GDAL reads arrays as list fields, which a GeoPackage
+ * (the step before the GeoParquet) cannot hold: GDAL 3.6 (native) writes
+ * them as `(3:1,2,3)`, gdal3.js's newer GDAL as `[ 1, 2, 3 ]`, so one file
+ * gave two tables depending on the engine.
+ */
+const GEOJSON_OPTIONS = ["ARRAY_AS_STRING=YES"];
+
 /** The GDAL open options of a manifest file: the defaults of its format, then its own. */
 export function openOptionsOf(file: ManifestFile): string[] {
-  const defaults = file.type === "vector" && file.format === "csv" ? CSV_OPTIONS : [];
+  const defaults = file.type !== "vector"
+    ? []
+    : file.format === "csv"
+    ? CSV_OPTIONS
+    : file.format === "geojson"
+    ? GEOJSON_OPTIONS
+    : [];
   const own = file.open_options ?? [];
   const named = new Set(own.map((o) => o.split("=")[0]));
   return [...defaults.filter((o) => !named.has(o.split("=")[0])), ...own];
@@ -251,6 +271,8 @@ export interface StagedFile {
   crs: CrsDecision;
   /** GDAL open options. */
   openOptions: string[];
+  /** The only drivers that may open it, when GDAL's own pick must be overruled (see _kml.ts). */
+  drivers?: readonly string[];
   /**
    * The CRS GDAL must be told the file is in, when what it reads says
    * otherwise (a GeoParquet input is read as GeoJSON Sequence, whose CRS
@@ -280,13 +302,65 @@ async function isVrt(host: string): Promise<boolean> {
   }
 }
 
+/**
+ * Where the Shapefile of a zip is when it is not at its root: its path
+ * inside (`export/data/parcels.shp`); `undefined` when GDAL finds it itself
+ * (one at the root); why not, when the zip holds none (empty, another zip
+ * inside, other files), several in folders, names outside the archive, or
+ * cannot be listed.
+ */
+async function zippedShapefile(host: string): Promise<string | undefined | { why: string }> {
+  let names: string[];
+  try {
+    names = await zipNames(host);
+  } catch (error) {
+    if (!(error instanceof ZipListingError)) throw error;
+    return { why: `it is not a readable zip archive (${error.message})` };
+  }
+  // A name that climbs out of the archive or starts at the root (`../x.shp`,
+  // `/etc/x`) is what a crafted zip carries, never a GIS export.
+  const unsafe = names.filter((n) => /^([a-z]:)?\/|(^|\/)\.\.(\/|$)/i.test(n));
+  if (unsafe.length > 0) {
+    return {
+      why: `its zip holds paths outside the archive (${unsafe.slice(0, 3).join(", ")}), which ` +
+        "no GIS export writes; zip the Shapefile's files again and upload that zip",
+    };
+  }
+  // macOS's zip adds `__MACOSX/._name.shp` resource forks beside the real files.
+  const files = names.filter((n) => !n.endsWith("/") && !/(^|\/)(__MACOSX\/|\._)/.test(n));
+  const shps = files.filter((n) => /\.shp$/i.test(n));
+  if (shps.length === 0) {
+    const zips = files.filter((n) => /\.zip$/i.test(n));
+    return {
+      why: files.length === 0
+        ? "its zip is empty"
+        : zips.length > 0
+        ? `its zip holds another zip (${zips.slice(0, 3).join(", ")}) instead of a ` +
+          "Shapefile; unzip the outer one and upload the zip inside"
+        : `its zip holds no .shp (it holds ${files.slice(0, 5).join(", ")}${
+          files.length > 5 ? ", ..." : ""
+        }); declare the format of what it holds, or zip the Shapefile's .shp, .shx, .dbf ` +
+          "and .prj",
+    };
+  }
+  if (shps.some((n) => !n.includes("/"))) return undefined;
+  if (shps.length > 1) {
+    return {
+      why: `its zip holds ${shps.length} Shapefiles in folders (${shps.slice(0, 5).join(", ")}); ` +
+        "zip one Shapefile per file, or upload them unzipped",
+    };
+  }
+  return shps[0];
+}
+
 /** The problem of a file whose format's drivers this GDAL build lacks (gdal3.js's). */
 function driverMissing(
   file: ManifestFile,
   drivers: readonly string[],
   gdalMessage: string,
+  why = "",
 ): ManifestProblem {
-  const said = /^$|gave no reason/.test(gdalMessage) ? "" : ` (GDAL: ${gdalMessage})`;
+  const said = /^$|gave no reason/.test(gdalMessage) ? why : ` (GDAL: ${gdalMessage})`;
   return {
     code: "codec_missing",
     message: `Cannot read '${file.path}' (${file.type}/${file.format}): the embedded GDAL ` +
@@ -316,14 +390,43 @@ export async function contentCheck(
     },
   });
   let gdalPath = staged;
+  // An upload cut off before its first byte: GDAL would only say it knows no such format.
+  const size = await Deno.stat(scratch.toHost(staged.replace(/^CSV:/, ""))).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  if (size === 0) {
+    return mismatch("it is empty (0 bytes): the upload may have been cut off; upload it again");
+  }
   // Told by its first bytes, before any GDAL opens it: a VRT may name files
   // outside the batch (or another batch's, in gdal3.js's shared folder).
   if (await isVrt(scratch.toHost(staged))) {
     return mismatch("it is a VRT file, which may point outside the batch");
   }
   const openOptions = openOptionsOf(file);
-  const open = { label: file.path, openOptions };
   let drivers = driversOf(file);
+  // Both engines read a KML with the same driver, hence the same columns (see _kml.ts).
+  const kml = file.type === "vector" && file.format === "kml"
+    ? kmlDrivers(
+      file.path,
+      !/\.kmz$/i.test(file.path) && await kmlNeedsLibkml(scratch.toHost(staged)),
+    )
+    : undefined;
+  if (kml !== undefined) {
+    drivers = kml;
+    if (kml[0] === "LIBKML" && scratch.gdal.hasDriver?.("LIBKML") === false) {
+      return {
+        problem: driverMissing(
+          file,
+          kml,
+          "",
+          " (it holds ExtendedData, Schema, TimeStamp/TimeSpan or gx:Track elements, which " +
+            "only LIBKML reads: its KML driver would drop those columns)",
+        ),
+      };
+    }
+  }
+  const open = { label: file.path, openOptions, ...(kml ? { drivers: kml } : {}) };
   let wkt: string | undefined;
   let found: Pick<StagedFile, "vectorInfo" | "rasterInfo">;
   let sourceCrs: string | undefined;
@@ -344,6 +447,13 @@ export async function contentCheck(
       drivers = ["GeoJSONSeq"];
       wkt = (await scratch.gdal.crsInfo(sourceCrs)).wkt;
     }
+    if (file.type === "vector" && file.format === "shapefile" && /\.zip$/i.test(file.path)) {
+      // GDAL opens the Shapefiles at the root of a zip only: one in a folder
+      // (a portal's `export/data/parcels.shp`) is opened by its path inside.
+      const inner = await zippedShapefile(scratch.toHost(staged));
+      if (typeof inner === "object") return mismatch(inner.why);
+      if (inner !== undefined) gdalPath = `${gdalPath}/${inner}`;
+    }
     if (file.type === "vector") {
       const info = await scratch.gdal.vectorInfo(gdalPath, open);
       if (REFUSED_DRIVERS.has(info.driverShortName)) {
@@ -353,7 +463,25 @@ export async function contentCheck(
         return mismatch(`GDAL reads it as ${info.driverShortName || "an unknown format"}`);
       }
       const layers = info.layers.filter((l) => l.geometryFields.length > 0);
-      if (layers.length === 0) return mismatch("it has no layer with geometries");
+      if (layers.length === 0 && info.driverShortName === "CSV") {
+        const columns = info.layers[0]?.fields.map((f) => f.name) ?? [];
+        return mismatch(
+          `GDAL finds no geometry in it: none of its columns (${columns.slice(0, 12).join(", ")}${
+            columns.length > 12 ? ", ..." : ""
+          }) is a WKT column (wkt, geom, geometry, the_geom, shape) or a pair of coordinate ` +
+            "columns (lon/lat, longitude/latitude, x/y, easting/northing); rename them, or name " +
+            'yours with open_options, e.g. ["X_POSSIBLE_NAMES=X_COORD", "Y_POSSIBLE_NAMES=' +
+            'Y_COORD"] or ["GEOM_POSSIBLE_NAMES=footprint"]',
+        );
+      }
+      if (layers.length === 0) {
+        return mismatch(
+          /^(ODS|XLSX|XLS)$/.test(info.driverShortName)
+            ? "it has no layer with geometries: GDAL reads a spreadsheet as a plain table; save " +
+              "the sheet as CSV with lon/lat (or x/y) or WKT columns and declare it csv"
+            : "it has no layer with geometries",
+        );
+      }
       const chosen = file.type === "vector" && file.layer !== undefined
         ? layers.find((l) => l.name === file.layer)
         : layers[0];
@@ -367,14 +495,21 @@ export async function contentCheck(
       wkt ??= chosen.geometryFields[0]?.coordinateSystem?.wkt;
       if (
         info.driverShortName === "ESRI Shapefile" &&
-        !openOptions.some((o) => /^ENCODING=/i.test(o)) &&
-        await undeclaredNonUtf8(scratch.toHost(gdalPath))
+        !openOptions.some((o) => /^ENCODING=/i.test(o))
+      ) {
+        // A code page GDAL would misread or cannot know: told, or refused (see _dbf_encoding.ts).
+        const text = await dbfText(scratch.toHost(gdalPath));
+        if ("problem" in text) return mismatch(text.problem);
+        if (text.encoding !== undefined) openOptions.push(`ENCODING=${text.encoding}`);
+      }
+      if (
+        info.driverShortName === "CSV" &&
+        await csvNotUtf8(scratch.toHost(staged.replace(/^CSV:/, "")))
       ) {
         return mismatch(
-          "its .dbf holds text that is not UTF-8 and nothing says its code page (no .cpg, " +
-            "no language driver id in the .dbf), so it would be published garbled; upload a " +
-            ".cpg beside it naming the code page (e.g. CP1252, ISO-8859-1, CP1251), or set " +
-            'open_options: ["ENCODING=CP1252"] on the file',
+          'its text is not UTF-8 (Excel on Windows saves "CSV" in the ANSI code page, e.g. ' +
+            "CP1252), and GDAL reads CSV bytes as they are, so it would be published garbled; " +
+            'save it as "CSV UTF-8" (Excel) or re-encode it to UTF-8, and upload it again',
         );
       }
       found = { vectorInfo: info };
@@ -397,11 +532,27 @@ export async function contentCheck(
     if (has && drivers.length > 0 && !drivers.some(has)) {
       return { problem: driverMissing(file, drivers, error.gdalMessage) };
     }
-    return mismatch(`GDAL cannot open it as such (${error.gdalMessage})`);
+    // gdal3.js's CSV reading fails outright on EWKT (native GDAL reads the geometry as null).
+    const ewkt = file.format === "csv" && /Unsupported WKB type/.test(error.gdalMessage)
+      ? "; if its geometry column is EWKT ('SRID=4326;POINT (...)'), remove the 'SRID=n;' " +
+        "prefix: GDAL reads plain WKT, and the CRS is the one declared"
+      : "";
+    // gdal3.js says nothing when no driver knows the bytes; native GDAL says "not recognized".
+    const said = /^GDAL gave no reason$/.test(error.gdalMessage)
+      ? "no GDAL driver recognizes its content: it may be damaged, or another kind of file"
+      : error.gdalMessage;
+    return mismatch(`GDAL cannot open it as such (${said})${ewkt}`);
   }
   const crs = await decideCrs(scratch, file, wkt);
   if ("code" in crs) return { problem: crs };
-  return { ...found, crs, openOptions, gdalPath, ...(sourceCrs ? { sourceCrs } : {}) };
+  return {
+    ...found,
+    crs,
+    openOptions,
+    gdalPath,
+    ...(sourceCrs ? { sourceCrs } : {}),
+    ...(kml ? { drivers: kml } : {}),
+  };
 }
 
 /**

@@ -94,6 +94,11 @@ export interface GeometryCensus {
   geometries: number;
   /** Of those, the GeoJSON geometries written as `"coordinates": []` (EMPTY to the user). */
   emptyCoordinates: number;
+  /**
+   * GeoJSON members holding integers beyond 64 bits (the first few), which
+   * GDAL 3.6 reads clamped to INT64_MAX / INT64_MIN on both engines.
+   */
+  longIntegers?: LongInteger[];
 }
 
 /** `"geometry": null` members of a GeoJSON text. */
@@ -101,12 +106,38 @@ const NULL_GEOMETRY = /(^|[^\\])"geometry"\s*:\s*null\b/g;
 /** `"coordinates": []` members of a GeoJSON text. */
 const EMPTY_COORDINATES = /(^|[^\\])"coordinates"\s*:\s*\[\s*\]/g;
 
-/** Occurrences of each of `patterns` in a JSON text file, outside escaped strings; one streamed scan. */
-async function occurrences(path: string, patterns: readonly RegExp[]): Promise<number[]> {
+/**
+ * `"name": 123...` members whose integer has 19 digits or more (the least
+ * an integer beyond 64 bits has), outside escaped strings. The name is a
+ * JSON string (escapes kept), the value the integer's text.
+ */
+const LONG_INTEGER = /(?:^|[^\\])"((?:[^"\\]|\\.){0,200})"\s*:\s*(-?\d{19,})(?=\s*[,}\]])/g;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A JSON member whose integer is beyond 64 bits: its name and the integer as written. */
+export interface LongInteger {
+  name: string;
+  value: string;
+}
+
+/** Integers kept of those beyond 64 bits, for the message (the first of each member name). */
+const LONG_INTEGERS_KEPT = 5;
+
+/**
+ * Occurrences of each of `patterns` in a JSON text file, outside escaped
+ * strings, and the members holding integers beyond 64 bits; one streamed scan.
+ */
+async function occurrences(
+  path: string,
+  patterns: readonly RegExp[],
+): Promise<{ counts: number[]; longIntegers: LongInteger[] }> {
   // Chunks overlap by the longest match, so one split across two reads is still seen.
-  const overlap = 64;
+  const overlap = 320;
   let carry = "";
   const counts = patterns.map(() => 0);
+  const longIntegers: LongInteger[] = [];
   using handle = await Deno.open(path);
   const decoder = new TextDecoder();
   const buffer = new Uint8Array(1 << 20);
@@ -116,15 +147,26 @@ async function occurrences(path: string, patterns: readonly RegExp[]): Promise<n
       stream: true,
     }));
     // A match wholly inside the carried tail was counted with the previous chunk.
+    const fresh = (match: RegExpMatchArray) => match.index! + match[0].length > carry.length;
     patterns.forEach((pattern, i) => {
       for (const match of text.matchAll(pattern)) {
-        if (match.index! + match[0].length > carry.length) counts[i]!++;
+        if (fresh(match)) counts[i]!++;
       }
     });
+    if (longIntegers.length < LONG_INTEGERS_KEPT) {
+      for (const match of text.matchAll(LONG_INTEGER)) {
+        const [, name = "", value = ""] = match;
+        const big = BigInt(value);
+        if (
+          fresh(match) && (big < INT64_MIN || big > INT64_MAX) &&
+          longIntegers.length < LONG_INTEGERS_KEPT && !longIntegers.some((l) => l.name === name)
+        ) longIntegers.push({ name, value });
+      }
+    }
     if (n === null) break;
     carry = text.slice(-overlap);
   }
-  return counts;
+  return { counts, longIntegers };
 }
 
 /**
@@ -148,11 +190,15 @@ export async function geometryCensus(
   const plainText = /\.(geo)?json[sl]?$/i.test(gdalPath);
   if (file.format === "geojson" && plainText) {
     if (layer.featureCount < 0) return undefined;
-    const [nulls = 0, empties = 0] = await occurrences(scratch.toHost(gdalPath), [
-      NULL_GEOMETRY,
-      EMPTY_COORDINATES,
-    ]);
-    return { geometries: Math.max(0, layer.featureCount - nulls), emptyCoordinates: empties };
+    const { counts: [nulls = 0, empties = 0], longIntegers } = await occurrences(
+      scratch.toHost(gdalPath),
+      [NULL_GEOMETRY, EMPTY_COORDINATES],
+    );
+    return {
+      geometries: Math.max(0, layer.featureCount - nulls),
+      emptyCoordinates: empties,
+      longIntegers,
+    };
   }
   return undefined;
 }

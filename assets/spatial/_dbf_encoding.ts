@@ -1,5 +1,6 @@
 /**
- * Whether a Shapefile's text can be read without knowing its code page.
+ * Whether a Shapefile's (or a CSV's) text can be read right, and the
+ * `ENCODING` GDAL must be told when it would misread what the user declared.
  *
  * GDAL recodes a `.dbf` to UTF-8 from the code page its `.cpg` names, or
  * else its language driver id (header byte 29). With neither (old ArcView
@@ -8,42 +9,213 @@
  * text becomes invalid UTF-8, which the GeoParquet writer can only replace
  * with U+FFFD ("Zürich" published as "Z�rich"). Guessing a code page would
  * publish Cyrillic as Latin letters just as silently, so such a file is
- * refused with what to declare instead.
+ * refused with what to declare instead. The same holds for a `.cpg` that
+ * says UTF-8 over text that is not (a `.cpg` copied from another export).
  *
- * The check reads the `.dbf` once, streaming, and only when nothing
- * declares its code page; it stops at the first byte sequence that is not
- * UTF-8.
+ * GDAL 3.6 also misreads two spellings ArcGIS writes into `.cpg` files
+ * (measured with ogrinfo): `ANSI 1252` (it knows only `ANSI 1251`) and
+ * `8859_1` (it reads `8859-1` and `88591`); the text then passes through
+ * unrecoded, garbled. Those are handed to GDAL as the `ENCODING` open
+ * option, which it reads right. Every other `.cpg` is left to GDAL.
+ *
+ * A zipped Shapefile is looked at inside its zip (the `.cpg` and `.dbf`
+ * beside its `.shp`), as GDAL reads it there.
+ *
+ * The check reads the `.dbf` once, streaming, and only when its code page
+ * could be wrong; it stops at the first byte sequence that is not UTF-8.
  *
  * @module
  */
+
+import path from "node:path";
+import {
+  zipEntries,
+  type ZipEntry,
+  zipEntryStream,
+  ZipListingError,
+} from "../../formats/zip_names.ts";
 
 /** The `.dbf` header's language driver id byte, and where the records start. */
 const LDID_OFFSET = 29;
 const HEADER_LENGTH_OFFSET = 8;
 
+/** What GDAL needs to read a Shapefile's text right (`encoding`: its ENCODING option), or why it cannot. */
+export type DbfText = { encoding?: string } | { problem: string };
+
+/** One Shapefile's sidecars as the check reads them (beside it on disk, or in its zip). */
+interface Sidecars {
+  /** How the user knows the `.dbf` (its name, with its folder inside a zip). */
+  dbfName: string;
+  /** The `.cpg` text, if there is one. */
+  cpg(): Promise<string | undefined>;
+  /** The `.dbf` bytes, if there is one. */
+  dbf(): Promise<ReadableStream<Uint8Array> | undefined>;
+}
+
 /**
- * Whether the Shapefile at `shp` (a local path) holds text GDAL would read
- * as invalid UTF-8: no `.cpg` beside it, a language driver id of 0, and
- * records that are not UTF-8. A `.dbf` that cannot be read is left to GDAL
- * to report.
+ * What GDAL needs to read the text of the Shapefile at `shp` (a local path
+ * of a `.shp`, a `.zip`, or `<zip>/<path inside>.shp`). A `.dbf` that cannot
+ * be read is left to GDAL to report.
  */
-export async function undeclaredNonUtf8(shp: string): Promise<boolean> {
-  const stem = shp.replace(/\.shp$/i, "");
-  const exists = (p: string) => Deno.stat(p).then((s) => s.isFile, () => false);
-  for (const ext of [".cpg", ".CPG", ".Cpg"]) {
-    if (await exists(`${stem}${ext}`)) return false;
+export async function dbfText(shp: string): Promise<DbfText> {
+  const zip = shp.match(/^(.*?\.zip)(?:\/(.+))?$/i);
+  let shapefiles: Sidecars[];
+  try {
+    shapefiles = zip ? await zipped(zip[1]!, zip[2]) : [await beside(shp)];
+  } catch (error) {
+    if (error instanceof ZipListingError) return {};
+    throw error;
   }
-  const dbf = (await exists(`${stem}.dbf`))
-    ? `${stem}.dbf`
-    : (await exists(`${stem}.DBF`))
-    ? `${stem}.DBF`
-    : undefined;
-  if (dbf === undefined) return false;
-  using file = await Deno.open(dbf);
+  let encoding: string | undefined;
+  for (const s of shapefiles) {
+    // A zip entry that cannot be read or inflated is left to GDAL to report.
+    const text = await judge(s).catch((error): DbfText => {
+      if (error instanceof ZipListingError || error instanceof TypeError) return {};
+      throw error;
+    });
+    if ("problem" in text) return text;
+    encoding ??= text.encoding;
+  }
+  return encoding === undefined ? {} : { encoding };
+}
+
+/** The ENCODING a `.cpg` means when GDAL 3.6 would misread it, else undefined. */
+export function misreadCodePage(cpg: string): string | undefined {
+  const text = cpg.trim();
+  const ansi = text.match(/^ANSI\s+(\d{3,5})$/i)?.[1];
+  if (ansi !== undefined && ansi !== "1251") return `CP${ansi}`;
+  const iso = text.match(/^8859_(\d{1,2})$/)?.[1];
+  return iso === undefined ? undefined : `ISO-8859-${iso}`;
+}
+
+async function judge(s: Sidecars): Promise<DbfText> {
+  const cpg = await s.cpg();
+  if (cpg !== undefined) {
+    const encoding = misreadCodePage(cpg);
+    if (encoding !== undefined) return { encoding };
+    if (!/^(UTF-?8|65001)$/i.test(cpg.trim())) return {};
+  }
+  const stream = await s.dbf();
+  if (stream === undefined) return {};
+  const { ldid, utf8 } = await readDbf(stream);
+  if (utf8) return {};
+  if (cpg !== undefined) {
+    return {
+      problem: `its .cpg says ${cpg.trim()}, yet its .dbf (${s.dbfName}) holds text that is not ` +
+        "UTF-8, so it would be published garbled; correct the .cpg to the code page the .dbf " +
+        "was written in (e.g. 1252 for Windows Western European, 1251 for Cyrillic), or set " +
+        'open_options: ["ENCODING=CP1252"] on the file',
+    };
+  }
+  if (ldid !== 0) return {};
+  return {
+    problem: `its .dbf (${s.dbfName}) holds text that is not UTF-8 and nothing says its code ` +
+      "page (no .cpg, no language driver id in the .dbf), so it would be published garbled; " +
+      "upload a .cpg beside it naming the code page (e.g. CP1252, ISO-8859-1, CP1251), or set " +
+      'open_options: ["ENCODING=CP1252"] on the file',
+  };
+}
+
+/** The sidecars of a Shapefile on disk, found whatever the case of their extension. */
+async function beside(shp: string): Promise<Sidecars> {
+  const dir = path.dirname(shp);
+  const stem = path.basename(shp).replace(/\.shp$/i, "").toLowerCase();
+  const found = new Map<string, string>();
+  for await (const entry of Deno.readDir(dir)) {
+    const ext = entry.name.slice(stem.length).toLowerCase();
+    if (entry.isFile && entry.name.toLowerCase().startsWith(stem) && /^\.(cpg|dbf)$/.test(ext)) {
+      found.set(ext, path.join(dir, entry.name));
+    }
+  }
+  const cpg = found.get(".cpg");
+  const dbf = found.get(".dbf");
+  return {
+    dbfName: path.basename(dbf ?? `${stem}.dbf`),
+    cpg: () => cpg === undefined ? Promise.resolve(undefined) : Deno.readTextFile(cpg),
+    dbf: async () => dbf === undefined ? undefined : (await Deno.open(dbf)).readable,
+  };
+}
+
+/** The sidecars of the Shapefiles of a zip (`inner`: the one at that path inside). */
+async function zipped(zip: string, inner: string | undefined): Promise<Sidecars[]> {
+  const entries = await zipEntries(zip);
+  const byName = new Map(entries.map((e) => [e.name.toLowerCase(), e]));
+  const shps = entries.filter((e) =>
+    inner === undefined
+      ? /\.shp$/i.test(e.name) && !/(^|\/)(__MACOSX\/|\._)/.test(e.name)
+      : e.name === inner
+  );
+  const read = async (entry: ZipEntry | undefined) =>
+    entry === undefined ? undefined : await zipEntryStream(zip, entry);
+  return shps.map((shp) => {
+    const stem = shp.name.replace(/\.shp$/i, "").toLowerCase();
+    const cpg = byName.get(`${stem}.cpg`);
+    const dbf = byName.get(`${stem}.dbf`);
+    return {
+      dbfName: dbf?.name ?? `${stem}.dbf`,
+      cpg: async () => {
+        const stream = await read(cpg);
+        return stream === undefined ? undefined : await new Response(stream).text();
+      },
+      dbf: () => read(dbf),
+    };
+  });
+}
+
+/** The `.dbf`'s language driver id, and whether its records are UTF-8 (read streaming). */
+async function readDbf(stream: ReadableStream<Uint8Array>) {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
   const header = new Uint8Array(32);
-  if ((await file.read(header)) !== 32 || header[LDID_OFFSET] !== 0) return false;
-  const start = header[HEADER_LENGTH_OFFSET]! | (header[HEADER_LENGTH_OFFSET + 1]! << 8);
-  await file.seek(start, Deno.SeekMode.Start);
+  let headerBytes = 0;
+  let start = Infinity;
+  let at = 0;
+  const utf8 = (bytes: Uint8Array, last = false) => {
+    try {
+      decoder.decode(bytes, { stream: !last });
+      return true;
+    } catch (error) {
+      if (error instanceof TypeError) return false;
+      throw error;
+    }
+  };
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (headerBytes < 32) {
+        const part = value.subarray(0, 32 - headerBytes);
+        header.set(part, headerBytes);
+        headerBytes += part.length;
+        if (headerBytes === 32) {
+          start = header[HEADER_LENGTH_OFFSET]! | (header[HEADER_LENGTH_OFFSET + 1]! << 8);
+        }
+      }
+      const from = Math.max(0, start - at);
+      at += value.length;
+      if (from < value.length && !utf8(value.subarray(from))) {
+        await reader.cancel();
+        return { ldid: header[LDID_OFFSET]!, utf8: false };
+      }
+    }
+    return { ldid: header[LDID_OFFSET]!, utf8: utf8(new Uint8Array(0), true) };
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Whether a CSV at `path` (a local path) holds text that is not UTF-8: GDAL's
+ * CSV driver has no encoding option and passes bytes through, so Excel's
+ * "CSV" (the Windows ANSI code page) would be published garbled as above.
+ */
+export async function csvNotUtf8(path: string): Promise<boolean> {
+  using file = await Deno.open(path);
+  return !(await isUtf8(file));
+}
+
+/** Whether the rest of `file` is UTF-8, read streaming, stopping at the first bad sequence. */
+async function isUtf8(file: Deno.FsFile): Promise<boolean> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const buffer = new Uint8Array(1 << 20);
   try {
@@ -53,9 +225,9 @@ export async function undeclaredNonUtf8(shp: string): Promise<boolean> {
       decoder.decode(buffer.subarray(0, n), { stream: true });
     }
     decoder.decode();
-    return false;
+    return true;
   } catch (error) {
-    if (error instanceof TypeError) return true;
+    if (error instanceof TypeError) return false;
     throw error;
   }
 }

@@ -21,6 +21,7 @@ import { archiveFiles, loadBatch } from "./_batch.ts";
 import type { SpatialAssetOptions } from "./batch_asset.ts";
 import { batchPartitions } from "./partitions.ts";
 import { updateStac } from "./stac.ts";
+import { clearPendingForNative } from "./pending.ts";
 
 /** Key of the finalizing asset. */
 export const BATCH_ARCHIVE_KEY = "spatial/batch_archive";
@@ -45,6 +46,8 @@ export function batchArchiveAsset(
       }
       const batch = await loadBatch(lake, config.LANDING_BUCKET, ctx.partitionKey, ctx.runId);
       const moved = await archiveFiles(lake, config.LANDING_BUCKET, batch, batch.manifest.files);
+      // Published at last: no longer waiting for the native engine (see pending.ts).
+      await clearPendingForNative(lake, config.LANDING_BUCKET, ctx.partitionKey);
       ctx.log.info(
         moved.length > 0
           ? `archived ${moved.length} object(s) of batch '${ctx.partitionKey}'`

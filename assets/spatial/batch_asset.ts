@@ -51,6 +51,7 @@ import type { SpatialEngine } from "../../resources/spatial/engine.ts";
 import type { GdalEngine, GdalScratch } from "../../resources/spatial/gdal.ts";
 import { asset } from "../_define.ts";
 import { batchPartitions } from "./partitions.ts";
+import { clearPendingForNative, notePendingForNative } from "./pending.ts";
 import { Timings } from "./_timings.ts";
 
 /** Everything the processing of one batch needs. */
@@ -174,6 +175,8 @@ export interface BatchAssetSpec<O extends { key: string; docId: string }> {
   summarize(output: O): Metadata;
   /** Totals added to the metadata. */
   totals?(outputs: O[]): Metadata;
+  /** The writer and check modules `process` imports on first use, loaded while the resources open. */
+  preload?: () => Promise<unknown>;
 }
 
 /** Builds an asset processing one spatial batch partition. */
@@ -190,6 +193,7 @@ export function batchAsset<O extends { key: string; docId: string }>(
     resources: ["config", "lake", "ledger", "gdal", "spatial"],
     checks: spec.checks,
     codeVersion: "2",
+    ...(spec.preload ? { preload: spec.preload } : {}),
     materialize: async (ctx): Promise<Metadata> => {
       const { config, lake, ledger, gdal, spatial } = ctx.resources;
       if (ctx.partitionKey === undefined) {
@@ -216,10 +220,25 @@ export function batchAsset<O extends { key: string; docId: string }>(
         if (!isContentProblem(error)) throw error;
         if (onlyMissingCodecs(error)) {
           await rollbackBatch(run);
+          const manifest = await lake.head(config.LANDING_BUCKET, manifestKeyOf(ctx.partitionKey));
+          if (manifest !== undefined) {
+            await notePendingForNative(lake, config.LANDING_BUCKET, {
+              batch_id: ctx.partitionKey,
+              manifest_etag: manifest.etag,
+              run_id: ctx.runId,
+              problems: error instanceof SpatialBatchError && error.problems.length > 0
+                ? error.problems.map((p) => ({
+                  message: p.message,
+                  ...(p.file ? { file: p.file } : {}),
+                }))
+                : [{ message: error.message }],
+            }, ctx.clock);
+          }
           throw new SpatialBatchError(
             "spatial.codec_missing",
             `${error.message} The batch was not quarantined: its files stay in the landing ` +
-              "zone, and a run on the native engine publishes them.",
+              "zone, and a run on the native engine publishes them (the manifest sensor " +
+              "starts it as soon as a daemon with native GDAL runs).",
             {
               input: `${config.LANDING_BUCKET}/${manifestKeyOf(ctx.partitionKey)}`,
               cause: error,
@@ -310,6 +329,7 @@ export async function rollbackBatch(
  */
 async function quarantineBatch(run: BatchRun, error: PlatformError): Promise<string | undefined> {
   const removed = await rollbackBatch(run);
+  await clearPendingForNative(run.lake, run.landingBucket, run.batchId);
   const manifestKey = manifestKeyOf(run.batchId);
   if (await run.lake.head(run.landingBucket, manifestKey) === undefined) return undefined;
   const problems: ManifestProblem[] = error instanceof SpatialBatchError &&

@@ -55,8 +55,36 @@ function isGeographic3d(wkt: string): boolean {
   return /^\s*GEOGCRS\[/.test(wkt) && /AXIS\["ellipsoidal height/i.test(wkt);
 }
 
+/**
+ * The horizontal component of a compound CRS WKT2 (`COMPOUNDCRS["UTM 12N +
+ * NAVD88 height", PROJCRS[...], VERTCRS[...]]`, as LiDAR DEMs carry), or
+ * `undefined` for any other WKT: a file in it agrees with a declared CRS
+ * equal to that component, its heights keeping their vertical datum.
+ */
+export function horizontalOf(wkt: string): string | undefined {
+  const start = /^\s*COMPOUNDCRS\["(?:[^"]|"")*",\s*/.exec(wkt);
+  if (!start) return undefined;
+  let depth = 0;
+  let quoted = false;
+  for (let i = start[0].length; i < wkt.length; i++) {
+    const c = wkt[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === "[") depth++;
+    else if (!quoted && c === "]" && --depth === 0) return wkt.slice(start[0].length, i + 1);
+  }
+  return undefined;
+}
+
 const normalName = (name: string) =>
   name.toLowerCase().replace(/^(gcs|d)_/, "").replace(/[^a-z0-9]+/g, "");
+
+/**
+ * The CRS names a GeoPackage gives a layer without CRS: its mandatory
+ * `srs_id` 0 and -1 entries, which GDAL reads as CRSs of these names (a
+ * layer written by a tool that knew no CRS). They say the CRS is unknown, as
+ * a Shapefile without `.prj` does: the declared one is assigned.
+ */
+const UNDEFINED_SRS = /^Undefined (geographic|Cartesian) SRS$/i;
 
 /**
  * Applies the rule to `file`, whose own CRS (as WKT) is `fileWkt`
@@ -79,9 +107,13 @@ export async function decideCrs(
       file: file.path,
     };
   }
-  if (fileWkt === undefined || fileWkt.trim() === "") {
+  if (
+    fileWkt === undefined || fileWkt.trim() === "" || UNDEFINED_SRS.test(wktName(fileWkt) ?? "")
+  ) {
     return { crs: file.crs, source: "declared", declared };
   }
+  // A compound CRS is judged by its horizontal part (the declared CRS is AUTHORITY:CODE).
+  fileWkt = horizontalOf(fileWkt) ?? fileWkt;
   const code = wktCode(fileWkt);
   const name = wktName(fileWkt) ?? "an unnamed CRS";
   const declaredName = wktName(declared.wkt) ?? file.crs;
@@ -98,7 +130,14 @@ export async function decideCrs(
       code: "crs_mismatch",
       message: `File '${file.path}' is in ${code ?? "a CRS without code"} (${name}) but the ` +
         `manifest declares ${file.crs} (${declaredName}); fix files[].crs, or the file's own ` +
-        "CRS (e.g. its .prj).",
+        "CRS (e.g. its .prj)." + (
+          file.type === "vector" && file.format === "geojson" && /4326|CRS84/.test(code ?? "")
+            ? " A GeoJSON is longitude/latitude on WGS84 (RFC 7946) unless it names another " +
+              `CRS in a legacy "crs" member: if its coordinates are in ${file.crs}, add ` +
+              `"crs": {"type": "name", "properties": {"name": "${file.crs}"}} to it, or ` +
+              "convert it to longitude/latitude."
+            : ""
+        ),
       file: file.path,
     };
   }

@@ -82,6 +82,14 @@ export interface PublishInput {
   assetKey: string;
   batchId: string;
   metadata: SpatialLedgerMetadata;
+  /**
+   * Size and SHA-256 of `file` as its writer computed them while writing it
+   * (the GeoParquet writer does), so that it is not read again to hash it.
+   * The store's own hash of what it stored must still match.
+   *
+   * @default {computed here from the file}
+   */
+  written?: { sha256: string; size: number };
 }
 
 async function fileSha256(file: string): Promise<{ sha256: string; size: number }> {
@@ -103,7 +111,7 @@ async function fileSha256(file: string): Promise<{ sha256: string; size: number 
  */
 export async function publishOutput(input: PublishInput): Promise<LedgerDocument> {
   const metadata = SpatialLedgerMetadata.parse(input.metadata);
-  const { sha256, size } = await fileSha256(input.file);
+  const { sha256, size } = input.written ?? await fileSha256(input.file);
   const doc = await input.ledger.upsert({
     bucket: input.bucket,
     key: input.key,

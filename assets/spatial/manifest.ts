@@ -93,6 +93,16 @@ export const RASTER_DRIVERS = {
  */
 export const REFUSED_DRIVERS = new Set(["VRT", "OGR_VRT", "GTI", "WMS", "WFS", "HTTP", "OAPIF"]);
 
+/**
+ * Drivers that hand a file to a sibling: GDAL opens an HDF4 or HDF5 file
+ * holding one dataset with its `HDF4Image` / `HDF5Image` driver, so a file
+ * declared `gdal:HDF5` is read by either.
+ */
+const DRIVER_FAMILIES: Record<string, readonly string[]> = {
+  HDF4: ["HDF4", "HDF4Image"],
+  HDF5: ["HDF5", "HDF5Image"],
+};
+
 /** Vector format names of {@linkcode VECTOR_DRIVERS}. */
 export const VECTOR_FORMATS = Object.keys(VECTOR_DRIVERS) as (keyof typeof VECTOR_DRIVERS)[];
 /** Raster format names of {@linkcode RASTER_DRIVERS}. */
@@ -104,7 +114,10 @@ const GDAL_FORMAT = /^gdal:[A-Za-z0-9_ -]{1,40}$/;
 export function driversOf(
   file: { type: "vector" | "raster"; format: string; path?: string },
 ): readonly string[] {
-  if (file.format.startsWith("gdal:")) return [file.format.slice(5)];
+  if (file.format.startsWith("gdal:")) {
+    const driver = file.format.slice(5);
+    return DRIVER_FAMILIES[driver] ?? [driver];
+  }
   // A KMZ (zipped KML) is read by LIBKML only; GDAL's KML driver reads plain KML.
   if (file.type === "vector" && file.format === "kml" && /\.kmz$/i.test(file.path ?? "")) {
     return ["LIBKML"];

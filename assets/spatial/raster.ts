@@ -43,6 +43,25 @@ export const COG_OPTIONS = [
   "STATISTICS=YES",
 ];
 
+/** Whether a raster without geotransform carries RPCs (`gdalinfo -json`'s `RPC` metadata domain). */
+function rpcOnly(info: Record<string, unknown> | undefined): boolean {
+  const metadata = info?.metadata as Record<string, unknown> | undefined;
+  return metadata?.RPC !== undefined;
+}
+
+/** Each band's nodata value as text (`none` without one), from `gdalinfo -json`. */
+function bandNodata(info: Record<string, unknown> | undefined): string[] {
+  const bands = (info?.bands as { noDataValue?: number | string }[] | undefined) ?? [];
+  return bands.map((b) => b.noDataValue === undefined ? "none" : String(b.noDataValue));
+}
+
+/** Whether GDAL's HDF5 driver read a netCDF-4 file (the netCDF library's `_NCProperties`). */
+function netcdf4(info: Record<string, unknown> | undefined): boolean {
+  const driver = String(info?.driverShortName ?? "");
+  const metadata = (info?.metadata as Record<string, Record<string, string>> | undefined)?.[""];
+  return /^HDF5/.test(driver) && metadata !== undefined && "_NCProperties" in metadata;
+}
+
 /**
  * The gdal_translate options that make a COG with band statistics on GDAL
  * `version`: the COG driver takes `STATISTICS=YES` from GDAL 3.8 (gdal3.js);
@@ -62,6 +81,12 @@ export const COG_OPTIONS = [
  * (`STATISTICS=YES` or `-stats`; 3.6 keeps them): there, no statistics are
  * embedded, and the asset computes them from the COG for the ledger instead
  * (see {@linkcode embedsStatistics}).
+ *
+ * A single band with a mask of its own (flags neither ALL_VALID, NODATA,
+ * ALPHA nor PER_DATASET: an ISIS3 cube's special pixels) makes GDAL's COG
+ * driver fail ("The only flag value supported for internal mask is
+ * GMF_PER_DATASET", gdal_translate -of COG as well): its mask is written as
+ * the dataset's (`-mask 1`), which for one band is the same mask.
  */
 export function cogOptions(version: string, source?: Record<string, unknown>): string[] {
   const [major = 0, minor = 0] = version.split(".").map(Number);
@@ -82,6 +107,8 @@ export function cogOptions(version: string, source?: Record<string, unknown>): s
   const ownOverviews = (source?.bands as { overviews?: unknown[] }[] | undefined)?.some((b) =>
     (b.overviews?.length ?? 0) > 0
   );
+  const masks = (source?.bands as { mask?: { flags?: string[] } }[] | undefined) ?? [];
+  if (masks.length === 1 && masks[0]!.mask?.flags?.length === 0) options.push("-mask", "1");
   if (major > 3 || (major === 3 && minor >= 8)) {
     return ownOverviews ? without(options, "STATISTICS=YES") : options;
   }
@@ -180,14 +207,45 @@ async function convertRasters(
       // Ground control points alone place a scan only once it is warped: a COG
       // keeping them would have no footprint, and most readers would ignore them.
       const gcps = (rasterInfo?.gcps as { gcpList?: unknown[] } | undefined)?.gcpList?.length;
+      const subdatasets = subdatasetsOf(rasterInfo);
       problems.push({
         code: "content_mismatch",
-        message: gcps
+        message: subdatasets.length > 0
+          ? `File '${file.path}' holds ${subdatasets.length} subdatasets (${
+            subdatasets.slice(0, 8).join(", ")
+          }) and no band of its own: GDAL reads such a file one variable at a time. When ` +
+            'its variables share one grid, set open_options: ["VARIABLES_AS_BANDS=YES"] on the ' +
+            "file (netCDF) to publish them as the bands of one COG; else upload one variable " +
+            'per file (e.g. `gdal_translate NETCDF:"file.nc":<variable> <variable>.tif`).'
+          : rpcOnly(rasterInfo)
+          ? `File '${file.path}' is georeferenced only by RPCs (the rational polynomial ` +
+            "coefficients of a satellite scene: no geotransform), so it has no footprint to " +
+            `publish: orthorectify it first, e.g. \`gdalwarp -rpc -t_srs ${file.crs} -of COG ` +
+            "<file> <ortho.tif>` (with a DEM: -to RPC_DEM=<dem.tif>), and upload that."
+          : gcps
           ? `File '${file.path}' is georeferenced only by ${gcps} ground control points (no ` +
             "geotransform), so it has no footprint to publish: warp it first, e.g. `gdalwarp " +
             `-t_srs ${file.crs} -of COG <file> <warped.tif>\`, and upload the warped file.`
           : `File '${file.path}' is not georeferenced (no geotransform, no GCPs and no world ` +
-            "file such as .tfw beside it): there is no place on Earth to publish it at.",
+            "file such as .tfw beside it): there is no place on Earth to publish it at." +
+            (netcdf4(rasterInfo)
+              ? " It is a netCDF-4 file (HDF5 inside): declare format netcdf, whose driver " +
+                "reads its grid and CRS, which GDAL's HDF5 driver does not."
+              : ""),
+        file: file.path,
+      });
+      continue;
+    }
+    const nodata = bandNodata(rasterInfo);
+    if (new Set(nodata).size > 1) {
+      problems.push({
+        code: "content_mismatch",
+        message: `File '${file.path}' has a different nodata value per band (${
+          nodata.map((v, i) => `band ${i + 1}: ${v}`).join(", ")
+        }), and a GeoTIFF holds one for all its bands: GDAL would give every band the first ` +
+          "one, so the others' nodata pixels would become data and their pixels of that value " +
+          "nodata. Give the bands one nodata value (e.g. gdal_translate -a_nodata <value>), or " +
+          "upload one file per band.",
         file: file.path,
       });
       continue;
@@ -312,6 +370,13 @@ async function convertRasters(
     });
   }
   return outputs;
+}
+
+/** The names of a raster's subdatasets (a netCDF's variables), from `gdalinfo -json`. */
+function subdatasetsOf(info: Record<string, unknown> | undefined): string[] {
+  const list = (info?.metadata as Record<string, Record<string, string>> | undefined)?.SUBDATASETS;
+  return Object.entries(list ?? {}).filter(([k]) => /^SUBDATASET_\d+_NAME$/.test(k))
+    .map(([, v]) => v.split(":").pop()!.replace(/^"|"$/g, ""));
 }
 
 /** Builds `spatial/raster_cog`: a COG of every raster of a batch, with lineage. */

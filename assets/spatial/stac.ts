@@ -4,9 +4,36 @@
  * Collection per project, one root Catalog, all relative links, under
  * `stac/` in the lake bucket:
  *
- *     stac/catalog.json
- *     stac/<project>/collection.json
- *     stac/<project>/<batch>/<output>.json      (Items)
+ *     stac/catalog.json                              (root Catalog)
+ *     stac/<project>/collection.json                 (Collection: extent, 1 link per shard)
+ *     stac/<project>/batches.<hh>.json               (Catalog of the batches hashed to <hh>)
+ *     stac/<project>/<batch>/batch.catalog.json      (Catalog of the batch's Items)
+ *     stac/<project>/<batch>/<output>.json           (Items)
+ *
+ * An update reads and writes O(1) objects besides the batch's own Items (and
+ * lists one folder level of its project: 1 request per 1,000 batches): the batch's
+ * Catalog (rebuilt from the Items under its folder), its shard (one of 256,
+ * by the SHA-256 of the batch id: a link added when missing), the
+ * Collection (its extent widened by the batch's, a shard link added when
+ * missing) and the root Catalog only when the project is new. Before, each
+ * update listed and read every Item of the project and rewrote a Collection
+ * linking each of them: 1,000 Items cost 1,000 reads a batch. Names never
+ * clash: output names have no `.` (they are slugs), so no Item is called
+ * `batch.catalog.json`, and no batch folder ends in `.json`. The extent
+ * only grows: a batch re-run into a smaller area leaves the Collection's
+ * box as wide as before (still a box holding every Item, as STAC asks).
+ *
+ * Batches of one project may be archived at once (several workers), and the
+ * object store has no conditional write, so the shard, Collection and root
+ * Catalog are written with what a listing of their folder says they must
+ * link (batch folders holding a Catalog, shard objects, projects with a
+ * Collection; one folder level, never the Items) and read back after each
+ * write until they hold it: the last writer lists after every other
+ * batch's Catalog exists, so no batch is left unlinked (stac_test.ts runs
+ * 80 updates at once). The extent cannot be listed: a widening can still
+ * be lost to a writer that read the Collection before it and wrote after
+ * its read-back (the box may then miss that batch's area); closing that
+ * needs a conditional write (If-Match) in the object store interface.
  *
  * Items carry the projection (`proj:epsg`), file (`file:checksum` as a
  * SHA-256 multihash and `file:size`, from the ledger), and raster
@@ -151,7 +178,7 @@ export function stacItem(doc: LedgerDocument): Json {
     collection: doc.key.split("/")[0],
     links: [
       { rel: "root", href: relative(key, `${STAC_PREFIX}catalog.json`), type: "application/json" },
-      { rel: "parent", href: "../collection.json", type: "application/json" },
+      { rel: "parent", href: "./batch.catalog.json", type: "application/json" },
       { rel: "collection", href: "../collection.json", type: "application/json" },
     ],
     assets: { data: asset },
@@ -173,11 +200,23 @@ function boxGeometry(west: number, south: number, east: number, north: number): 
     : { type: "MultiPolygon", coordinates: [[ring(west, 180)], [ring(-180, east)]] };
 }
 
-/** The Collection of a project, from its Items. */
-export function stacCollection(project: string, items: { key: string; item: Json }[]): Json {
-  const key = `${STAC_PREFIX}${project}/collection.json`;
-  const boxes = items.map((i) => i.item.bbox).filter(Array.isArray) as number[][];
-  // A box across the antimeridian (west > east) widens the union to every longitude.
+/** The box of a Collection none of whose Items has a lon/lat box. */
+const WORLD = [-180, -90, 180, 90];
+
+/** A Collection's extent: a lon/lat box (or none yet) and the first and last datetimes. */
+export interface Extent {
+  bbox: number[] | null;
+  start: string | null;
+  end: string | null;
+}
+
+/**
+ * The union of `extent` and the Items' boxes and datetimes. A box across the
+ * antimeridian (west > east) widens the union to every longitude.
+ */
+function widened(extent: Extent, items: readonly Json[]): Extent {
+  const boxes = items.map((i) => i.bbox).filter(Array.isArray) as number[][];
+  if (extent.bbox !== null) boxes.push(extent.bbox);
   const crossing = boxes.some((b) => b[0]! > b[2]!);
   const bbox = boxes.length > 0
     ? [
@@ -186,8 +225,41 @@ export function stacCollection(project: string, items: { key: string; item: Json
       crossing ? 180 : Math.max(...boxes.map((b) => b[2]!)),
       Math.max(...boxes.map((b) => b[3]!)),
     ]
-    : [-180, -90, 180, 90];
-  const times = items.map((i) => String((i.item.properties as Json).datetime)).sort();
+    : null;
+  const times = items.map((i) => String((i.properties as Json).datetime));
+  if (extent.start !== null) times.push(extent.start);
+  if (extent.end !== null) times.push(extent.end);
+  times.sort();
+  return { bbox, start: times[0] ?? null, end: times.at(-1) ?? null };
+}
+
+/** The extent a Collection written by {@linkcode stacCollection} holds. */
+function extentOf(collection: Json | undefined): Extent {
+  const extent = collection?.extent as
+    | { spatial?: { bbox?: number[][] }; temporal?: { interval?: (string | null)[][] } }
+    | undefined;
+  const interval = extent?.temporal?.interval?.[0];
+  const bbox = extent?.spatial?.bbox?.[0] ?? null;
+  return {
+    // The whole world is also what a Collection of Items without a lon/lat box says.
+    bbox: bbox === null || bbox.join() === WORLD.join() ? null : bbox,
+    start: interval?.[0] ?? null,
+    end: interval?.[1] ?? null,
+  };
+}
+
+/**
+ * The Collection of a project: its extent, and a `child` link to each shard
+ * Catalog (see the module doc) by key, and the `item` links a Collection
+ * written before the shards had (kept, so that no earlier Item is lost).
+ */
+export function stacCollection(
+  project: string,
+  extent: Extent,
+  shards: readonly string[],
+  legacyItems: readonly string[] = [],
+): Json {
+  const key = `${STAC_PREFIX}${project}/collection.json`;
   return {
     type: "Collection",
     stac_version: STAC_VERSION,
@@ -198,19 +270,60 @@ export function stacCollection(project: string, items: { key: string; item: Json
       `Spatial outputs of project '${project}' (GeoParquet and Cloud Optimized GeoTIFF).`,
     license: "other",
     extent: {
-      spatial: { bbox: [bbox] },
-      temporal: { interval: [[times[0] ?? null, times.at(-1) ?? null]] },
+      spatial: { bbox: [extent.bbox ?? WORLD] },
+      temporal: { interval: [[extent.start, extent.end]] },
     },
     links: [
       { rel: "root", href: "../catalog.json", type: "application/json" },
       { rel: "parent", href: "../catalog.json", type: "application/json" },
-      ...items.map((i) => ({
+      ...[...shards].sort().map((shard) => ({
+        rel: "child",
+        href: relative(key, shard),
+        type: "application/json",
+      })),
+      ...legacyItems.map((item) => ({
         rel: "item",
-        href: relative(key, i.key),
+        href: relative(key, item),
         type: "application/geo+json",
       })),
     ],
   };
+}
+
+/** A Catalog under a project's Collection: a shard of its batches, or one batch's Items. */
+function subCatalog(
+  key: string,
+  id: string,
+  description: string,
+  parent: string,
+  links: readonly { rel: "child" | "item"; key: string }[],
+): Json {
+  return {
+    type: "Catalog",
+    stac_version: STAC_VERSION,
+    id,
+    description,
+    links: [
+      { rel: "root", href: relative(key, `${STAC_PREFIX}catalog.json`), type: "application/json" },
+      { rel: "parent", href: relative(key, parent), type: "application/json" },
+      ...[...links].sort((a, b) => a.key.localeCompare(b.key)).map((l) => ({
+        rel: l.rel,
+        href: relative(key, l.key),
+        type: l.rel === "item" ? "application/geo+json" : "application/json",
+      })),
+    ],
+  };
+}
+
+/** The key of the Catalog of a batch's Items. */
+export function batchCatalogKeyOf(project: string, batchId: string): string {
+  return `${STAC_PREFIX}${project}/${batchId}/batch.catalog.json`;
+}
+
+/** The key of the shard Catalog linking a batch's Catalog (256 shards by the batch id's SHA-256). */
+export function shardKeyOf(project: string, batchId: string): string {
+  const hash = createHash("sha256").update(batchId).digest("hex").slice(0, 2);
+  return `${STAC_PREFIX}${project}/batches.${hash}.json`;
 }
 
 /** The root Catalog, linking every project's Collection. */
@@ -230,6 +343,32 @@ export function stacCatalog(projects: string[]): Json {
       })),
     ],
   };
+}
+
+/**
+ * The projects that have a Collection: one folder level of `stac/` listed
+ * (not every Item of every project), then each folder's `collection.json`.
+ */
+async function projectsWithCollection(lake: ObjectStore, bucket: string): Promise<string[]> {
+  const folders: string[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await lake.list(bucket, {
+      prefix: STAC_PREFIX,
+      delimiter: "/",
+      ...(continuationToken === undefined ? {} : { continuationToken }),
+    });
+    folders.push(...page.prefixes);
+    continuationToken = page.nextContinuationToken;
+  } while (continuationToken !== undefined);
+  const found = await Promise.all(
+    folders.map(async (folder) =>
+      (await lake.head(bucket, `${folder}collection.json`)) === undefined
+        ? []
+        : [folder.slice(STAC_PREFIX.length, -1)]
+    ),
+  );
+  return found.flat().sort();
 }
 
 /** Writes one STAC JSON with its ledger document (so it has lineage like every lake object). */
@@ -260,11 +399,74 @@ async function putJson(
   await lake.put(bucket, key, bytes, { contentType, metadata: { mongodb_doc_id: doc.id } });
 }
 
+/** A STAC JSON of the lake, or `undefined` when there is none yet. */
+async function readJson(lake: ObjectStore, bucket: string, key: string): Promise<Json | undefined> {
+  if ((await lake.head(bucket, key)) === undefined) return undefined;
+  return JSON.parse(new TextDecoder().decode(await lake.getBytes(bucket, key))) as Json;
+}
+
+/** The keys a STAC JSON links with `rel` (its hrefs resolved against its own key). */
+function linkedKeys(key: string, json: Json | undefined, rel: string): string[] {
+  const links = (json?.links as { rel?: string; href?: string }[] | undefined) ?? [];
+  return links.filter((l) => l.rel === rel && typeof l.href === "string")
+    .map((l) => path.posix.normalize(path.posix.join(path.posix.dirname(key), l.href!)));
+}
+
+/** Two extents holding the same box and interval. */
+function sameExtent(a: Extent, b: Extent): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Rounds of write and read back an update makes at most while other
+ * batches' writers replace the shard or Collection it wrote; each round
+ * needs another writer to land in between, so a few suffice, and a later
+ * update of the project repairs what is still missing.
+ */
+const CONVERGE_ROUNDS = 8;
+
+/**
+ * What a project's catalogue folder holds, one folder level listed (not its
+ * Items): the ids of its batch folders and the keys of its shard Catalogs.
+ */
+async function projectFolder(
+  lake: ObjectStore,
+  bucket: string,
+  project: string,
+): Promise<{ batches: string[]; shards: string[] }> {
+  const prefix = `${STAC_PREFIX}${project}/`;
+  const batches: string[] = [];
+  const shards: string[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await lake.list(bucket, {
+      prefix,
+      delimiter: "/",
+      ...(continuationToken === undefined ? {} : { continuationToken }),
+    });
+    batches.push(...page.prefixes.map((folder) => folder.slice(prefix.length, -1)));
+    shards.push(
+      ...page.objects.map((o) => o.key).filter((key) =>
+        /^batches\.[0-9a-f]{2}\.json$/.test(key.slice(prefix.length))
+      ),
+    );
+    continuationToken = page.nextContinuationToken;
+  } while (continuationToken !== undefined);
+  return { batches, shards };
+}
+
+/** The projects the root Catalog at `key` links. */
+function linkedProjects(key: string, root: Json | undefined): string[] {
+  return linkedKeys(key, root, "child")
+    .map((child) => child.slice(STAC_PREFIX.length, -"/collection.json".length));
+}
+
 /**
  * Brings the catalogue up to date after batch `batchId` of `project` was
- * published: its Items, the project's Collection (from every Item of the
- * project in the lake) and the root Catalog (from every Collection). Returns
- * the keys of the batch's Items.
+ * published: its Items and its Catalog, the shard linking that Catalog, the
+ * project's Collection (extent widened, shard linked) and, for a new
+ * project, the root Catalog; O(1) objects besides the batch's own (see the
+ * module doc). Returns the keys of the batch's Items.
  */
 export async function updateStac(options: {
   lake: ObjectStore;
@@ -285,42 +487,119 @@ export async function updateStac(options: {
     if (!seen || seen.updated_at <= doc.updated_at) latest.set(doc.key, doc);
   }
   const written: string[] = [];
+  const items: Json[] = [];
   for (const doc of latest.values()) {
     // Only outputs still in the lake with this very version are catalogued.
     const head = await lake.head(lakeBucket, doc.key);
     if (head?.metadata.mongodb_doc_id !== doc.id) continue;
-    await putJson(lake, ledger, lakeBucket, itemKeyOf(doc), stacItem(doc), runId);
+    const item = stacItem(doc);
+    await putJson(lake, ledger, lakeBucket, itemKeyOf(doc), item, runId);
     written.push(itemKeyOf(doc));
+    items.push(item);
   }
-  const items: { key: string; item: Json }[] = [];
-  for await (const o of lake.listAll(lakeBucket, { prefix: `${STAC_PREFIX}${project}/` })) {
-    if (o.key.endsWith("/collection.json")) continue;
-    items.push({
-      key: o.key,
-      item: JSON.parse(new TextDecoder().decode(await lake.getBytes(lakeBucket, o.key))),
-    });
+  // The batch's Catalog links every Item under its folder: those of an
+  // earlier run of the batch too (the folder holds nothing else).
+  const batchKey = batchCatalogKeyOf(project, batchId);
+  const batchItems: string[] = [];
+  for await (
+    const o of lake.listAll(lakeBucket, { prefix: `${STAC_PREFIX}${project}/${batchId}/` })
+  ) {
+    if (o.key !== batchKey && o.key.endsWith(".json")) batchItems.push(o.key);
   }
-  items.sort((a, b) => a.key.localeCompare(b.key));
+  const shardKey = shardKeyOf(project, batchId);
+  const collectionKey = `${STAC_PREFIX}${project}/collection.json`;
   await putJson(
     lake,
     ledger,
     lakeBucket,
-    `${STAC_PREFIX}${project}/collection.json`,
-    stacCollection(project, items),
+    batchKey,
+    subCatalog(
+      batchKey,
+      `${project}-${batchId}`,
+      `Outputs of batch '${batchId}' of project '${project}'.`,
+      shardKey,
+      batchItems.map((key) => ({ rel: "item", key })),
+    ),
     runId,
   );
-  const projects = new Set<string>();
-  for await (const o of lake.listAll(lakeBucket, { prefix: STAC_PREFIX })) {
-    const m = /^stac\/([^/]+)\/collection\.json$/.exec(o.key);
-    if (m) projects.add(m[1]!);
+  // The shard and the Collection are read, changed and written again, and
+  // the store has no conditional write: two batches of one project archived
+  // at once could each write a shard or Collection without the other's
+  // link. So what they must link is taken from a listing of the project's
+  // folder (batch folders and shard objects, never its Items), and each
+  // writer reads back after writing until what it wrote holds everything
+  // listed: the last writer lists after every other batch's Catalog exists,
+  // so the last version written links every batch.
+  const hash = path.posix.basename(shardKey).split(".")[1];
+  let collection: Json | undefined;
+  let newProject = false;
+  for (let round = 0; round < CONVERGE_ROUNDS; round++) {
+    const listed = await projectFolder(lake, lakeBucket, project);
+    // Folders of this shard holding a batch Catalog (a folder of the layout
+    // before shards, or of an update that died before its Catalog, has none).
+    const inShard = (await Promise.all(
+      listed.batches.filter((id) => shardKeyOf(project, id) === shardKey && id !== batchId)
+        .map(async (id) => {
+          const key = batchCatalogKeyOf(project, id);
+          return (await lake.head(lakeBucket, key)) === undefined ? [] : [key];
+        }),
+    )).flat();
+    const shard = await readJson(lake, lakeBucket, shardKey);
+    const batches = new Set(linkedKeys(shardKey, shard, "child"));
+    const shardComplete = [batchKey, ...inShard].every((key) => batches.has(key));
+    if (!shardComplete) {
+      for (const key of [batchKey, ...inShard]) batches.add(key);
+      await putJson(
+        lake,
+        ledger,
+        lakeBucket,
+        shardKey,
+        subCatalog(
+          shardKey,
+          `${project}-batches-${hash}`,
+          `Batches of project '${project}' whose id's SHA-256 starts with ${hash}.`,
+          collectionKey,
+          [...batches].map((key) => ({ rel: "child", key })),
+        ),
+        runId,
+      );
+    }
+    collection = round === 0 ? await readJson(lake, lakeBucket, collectionKey) : collection;
+    const linked = new Set(linkedKeys(collectionKey, collection, "child"));
+    const extent = extentOf(collection);
+    const wide = widened(extent, items);
+    const collectionComplete = [shardKey, ...listed.shards].every((key) => linked.has(key)) &&
+      collection !== undefined && sameExtent(extent, wide);
+    if (!collectionComplete) {
+      for (const key of [shardKey, ...listed.shards]) linked.add(key);
+      await putJson(
+        lake,
+        ledger,
+        lakeBucket,
+        collectionKey,
+        stacCollection(
+          project,
+          wide,
+          [...linked],
+          linkedKeys(collectionKey, collection, "item")
+            .filter((key) => !key.startsWith(`${STAC_PREFIX}${project}/${batchId}/`)),
+        ),
+        runId,
+      );
+    }
+    if (round === 0) newProject = collection === undefined;
+    if (shardComplete && collectionComplete) break;
+    // Read back: another batch's writer may have replaced what was just written.
+    collection = await readJson(lake, lakeBucket, collectionKey);
   }
-  await putJson(
-    lake,
-    ledger,
-    lakeBucket,
-    `${STAC_PREFIX}catalog.json`,
-    stacCatalog([...projects].sort()),
-    runId,
-  );
+  // The root Catalog changes only with a new project, and converges the same way.
+  const rootKey = `${STAC_PREFIX}catalog.json`;
+  for (let round = 0; newProject && round < CONVERGE_ROUNDS; round++) {
+    const projects = await projectsWithCollection(lake, lakeBucket);
+    const linked = new Set(linkedProjects(rootKey, await readJson(lake, lakeBucket, rootKey)));
+    if (round > 0 && projects.every((p) => linked.has(p))) break;
+    for (const p of projects) linked.add(p);
+    await putJson(lake, ledger, lakeBucket, rootKey, stacCatalog([...linked].sort()), runId);
+  }
   return written;
 }

@@ -13,10 +13,18 @@
 
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
-import { type GdalScratch, SCRATCH_GPKG_OPTIONS } from "../../resources/spatial/gdal.ts";
+import {
+  GdalError,
+  type GdalScratch,
+  type OpenOptions,
+  SCRATCH_FID,
+  SCRATCH_GPKG_OPTIONS,
+} from "../../resources/spatial/gdal.ts";
+import { BAD_RING_MESSAGE, badRings } from "./_bad_rings.ts";
 import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
+import { GeoParquetError } from "../../formats/geoparquet_errors.ts";
 import { withWorkspace } from "../../resources/spatial/engine.ts";
 import { openSqlite } from "../../resources/_sqlite.ts";
 import { isIdentityRecipe, recipeSql } from "../../resources/spatial/recipes.ts";
@@ -35,7 +43,7 @@ import { makeValidInPlace } from "./_make_valid.ts";
 import { appendParts, shapefileParts } from "./_chunks.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
-import { type GeometryCensus, geometryCensus } from "./_census.ts";
+import { type GeometryCensus, geometryCensus, type LongInteger } from "./_census.ts";
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
@@ -53,13 +61,30 @@ export function isPointType(type: string): boolean {
   return /point/i.test(type) && !/polygon|line|curve|surface|collection|unknown/i.test(type);
 }
 
-function uniqueName(file: ManifestFile, taken: Set<string>, layer?: string): string {
-  const stem = path.posix.basename(file.path).replace(/\.(shp\.zip|[^.]+)$/i, "")
-    .toLowerCase().replace(/[^a-z0-9_-]+/g, "_");
-  let name = layer === undefined
-    ? stem
-    : `${stem}__${layer.toLowerCase().replace(/[^a-z0-9_-]+/g, "_")}`;
-  if (taken.has(name)) name = `${name}_${file.format}`;
+/** A name's ASCII slug: lowercase letters, digits, `_` and `-` (the rest as `_`). */
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9_-]+/g, "_");
+
+/**
+ * The output name of a file's layer, unique in the batch: the file's stem,
+ * then `__<layer>` for one layer of several. A layer name with no ASCII
+ * letter or digit (道路, Реки) is `layer<n>`, its place in the file (from 1);
+ * a name already taken (two files `trails.kml` and `trails.fgb`, two layers
+ * slugged alike) gets the file's format, then a number.
+ */
+function uniqueName(
+  file: ManifestFile,
+  taken: Set<string>,
+  layer?: { name: string; index: number },
+): string {
+  const stem = slug(path.posix.basename(file.path).replace(/\.(shp\.zip|[^.]+)$/i, ""));
+  const own = layer === undefined
+    ? undefined
+    : /[a-z0-9]/.test(slug(layer.name))
+    ? slug(layer.name)
+    : `layer${layer.index + 1}`;
+  const base = own === undefined ? stem : `${stem}__${own}`;
+  let name = taken.has(base) ? `${base}_${file.format.replace(/^gdal:/, "").toLowerCase()}` : base;
+  for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
   taken.add(name);
   return name;
 }
@@ -102,21 +127,34 @@ async function convertLayer(
     crs: CrsDecision;
     geometryType: string;
     openOptions: string[];
+    /** The only drivers that may open the file (see _kml.ts), when restricted. */
+    drivers?: readonly string[] | undefined;
     sourceCrs?: string | undefined;
     /** GDAL's driver of the file and the layer's feature count (-1: unknown). */
     driver: string;
     featureCount: number;
+    /** Attribute fields (OGR type names). */
+    fields: readonly { name: string; type: string }[];
+    /** The geometry column's name (a GeoPackage's, for the check of its geometries). */
+    geometryColumn: string;
   },
   name: string,
   timings: Timings,
+  /** Turn arcs with Z into segments after the conversion (see {@linkcode linearizeCurvesZ}). */
+  linearize = false,
 ) {
   const target = await scratch.gdal.crsInfo(options.targetCrs);
   const sameCrs = layer.crs.crs === options.targetCrs;
-  const convert = (makeValid: boolean, suffix: string, followed = false, sql?: string) =>
+  const convert = (
+    makeValid: boolean,
+    suffix: string,
+    followed: "gpkg" | string[] | false = false,
+    sql?: string,
+  ) =>
     scratch.gdal.ogr2ogr(
       gdalPath,
       [
-        ...SCRATCH_GPKG_OPTIONS,
+        ...(Array.isArray(followed) ? STREAMED_FGB_OPTIONS : SCRATCH_GPKG_OPTIONS),
         "-nln",
         "input",
         // Fresh feature ids: a source id that repeats (a GeoJSON integer `id`
@@ -129,6 +167,8 @@ async function convertLayer(
         // line segments, as GDAL does when a format cannot hold them.
         "-nlt",
         "CONVERT_TO_LINEAR",
+        // The FlatGeobuf's layer type (see streamedTypeOptions).
+        ...(Array.isArray(followed) ? followed : []),
         ...dropMeasures(layer.geometryType),
         // Reprojecting onto the same CRS would still transform every vertex.
         ...(sameCrs ? [] : ["-t_srs", options.targetCrs]),
@@ -143,7 +183,7 @@ async function convertLayer(
         ...(makeValid ? ["-makevalid"] : []),
         // Followed by the writer: commits every page of rows, in WAL mode so
         // that the reader sees each commit while GDAL goes on.
-        ...(followed ? ["-gt", String(FOLLOW_BATCH)] : []),
+        ...(followed === "gpkg" ? ["-gt", String(FOLLOW_BATCH)] : []),
         // A part of the layer (see _chunks.ts) instead of the layer.
         ...(sql === undefined ? [] : ["-sql", sql]),
       ],
@@ -152,7 +192,8 @@ async function convertLayer(
         label: file.path,
         ...(sql === undefined ? { layers: [layer.name] } : {}),
         openOptions: layer.openOptions,
-        ...(followed ? { config: { OGR_SQLITE_JOURNAL: "WAL" } } : {}),
+        ...(layer.drivers ? { drivers: layer.drivers } : {}),
+        ...(followed === "gpkg" ? { config: { OGR_SQLITE_JOURNAL: "WAL" } } : {}),
       },
     );
   // Points are valid by construction; making them valid only costs time.
@@ -179,28 +220,107 @@ async function convertLayer(
         ...(follow ? { follow } : {}),
       }));
   // The native engine converts in its own process: the GeoParquet writer then
-  // follows the GeoPackage while GDAL writes it, so conversion and writing
+  // follows GDAL's output while GDAL writes it, so conversion and writing
   // overlap on two cores. Not when the rows need the whole layer first (an
   // intent's SQL, measures in another CRS, a Hilbert sort), nor on gdal3.js,
-  // which converts on this thread.
-  const overlap = options.gdal.kind === "native" && isIdentityRecipe(intent) &&
+  // which converts on this thread. A layer FlatGeobuf holds as the
+  // GeoPackage does is written as a FlatGeobuf (the cheapest output GDAL
+  // has: exactly bench/spatial.ts's baseline; a GeoPackage cost 1.29x its
+  // time on a 1 GB Shapefile, 1.8x on 1M points), any other as a GeoPackage
+  // (see streamedTypeOptions).
+  const overlap = !linearize && options.gdal.kind === "native" && isIdentityRecipe(intent) &&
     (intent !== "measure" || options.targetCrs === "EPSG:4326") &&
     (file.sort ?? "none") === "none";
   if (overlap) {
+    const compute = intent === "measure" ? measuresInPlace() : [];
+    const typeOptions = await streamedTypeOptions(scratch, file, gdalPath, layer, makeValid);
+    if (typeOptions !== undefined) {
+      const { flatgeobufToGeoParquet } = await import("../../formats/flatgeobuf_pages.ts");
+      const conversion = timings.time("convert", () => convert(makeValid, "stream", typeOptions));
+      const writing = timings.time(
+        "write",
+        () =>
+          flatgeobufToGeoParquet(
+            scratch.toHost(scratch.gdalPath(`${name}_stream.fgb`)),
+            parquetPath,
+            {
+              crs: target.projjson,
+              compute,
+              ...(validBox ? { validBox } : {}),
+              follow: conversion,
+            },
+          ),
+      );
+      const fgb = scratch.toHost(scratch.gdalPath(`${name}_stream.fgb`));
+      try {
+        const result = await settledPair(conversion, writing);
+        // GDAL's FlatGeobuf writer leaves out features without a geometry
+        // (null or empty), which the GeoPackage keeps: converted again there.
+        if (result.rows === layer.featureCount) return { parquetPath, result };
+      } catch (error) {
+        // A feature whose type or dimension is not the layer's (a 3D point in
+        // a 2D layer, a MultiPoint among Points): the GeoPackage keeps it as
+        // it is, FlatGeobuf cannot; converted again there.
+        if (!(error instanceof GdalError) || !MISMATCHED_TYPE.test(error.gdalMessage)) throw error;
+      } finally {
+        await Deno.remove(fgb).catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        });
+      }
+    }
     const converted = scratch.toHost(scratch.gdalPath(`${name}_input.gpkg`));
-    const conversion = timings.time("convert", () => convert(makeValid, "input", true));
-    const writing = write(
-      converted,
-      "input",
-      "geom",
-      intent === "measure" ? measuresInPlace() : [],
-      conversion,
+    const conversion = timings.time("convert", () => convert(makeValid, "input", "gpkg"));
+    const writing = write(converted, "input", "geom", compute, conversion);
+    return { parquetPath, result: await settledPair(conversion, writing) };
+  }
+  // gdal3.js streams a Shapefile into a FlatGeobuf too, without -makevalid:
+  // the rows it could change are made valid apart and written in their place
+  // (see _stream_valid.ts). With reprojection, whether GDAL makes valid
+  // before or after transforming would matter: the GeoPackage route below.
+  if (
+    !linearize && options.gdal.kind === "wasm" && isIdentityRecipe(intent) &&
+    (intent !== "measure" || options.targetCrs === "EPSG:4326") &&
+    (file.sort ?? "none") === "none" && streamsAsFlatGeobuf(layer) && (!makeValid || sameCrs)
+  ) {
+    const { flatgeobufToGeoParquet } = await import("../../formats/flatgeobuf_pages.ts");
+    const { NotRepairable, repairsWhileStreaming } = await import("./_stream_valid.ts");
+    const compute = intent === "measure" ? measuresInPlace() : [];
+    const fgb = scratch.toHost(scratch.gdalPath(`${name}_stream.fgb`));
+    const conversion = timings.time(
+      "convert",
+      () => convert(false, "stream", anyTypeOptions(layer.geometryType)),
     );
-    const [c, w] = await Promise.allSettled([conversion, writing]);
-    // GDAL's own failure explains a writer that found nothing better than the writer's.
-    if (c.status === "rejected") throw c.reason;
-    if (w.status === "rejected") throw w.reason;
-    return { parquetPath, result: w.value };
+    // The rows -makevalid could change are picked and made valid while GDAL
+    // writes; the writer follows GDAL a window of rows behind.
+    const repairs = makeValid
+      ? repairsWhileStreaming(scratch, fgb, conversion, `${name}_mv`, {
+        hasZ: /^3D/i.test(layer.geometryType),
+        open: { label: file.path },
+      })
+      : undefined;
+    const writing = timings.time(
+      "write",
+      () =>
+        flatgeobufToGeoParquet(fgb, parquetPath, {
+          crs: target.projjson,
+          compute,
+          ...(validBox ? { validBox } : {}),
+          follow: conversion,
+          ...(repairs ? { replace: repairs.upTo } : {}),
+        }),
+    );
+    // GDAL's failure first, then the repairs' (the writer's follows from them).
+    const streamed = await settledPair(
+      conversion,
+      settledPair(repairs?.done ?? Promise.resolve(), writing),
+    ).catch((error: unknown) => {
+      if (error instanceof NotRepairable) return undefined;
+      throw error;
+    });
+    await Deno.remove(fgb);
+    // Rows without a geometry, which GDAL's FlatGeobuf writer leaves out, or
+    // one MakeValid cannot take apart: converted again through the GeoPackage.
+    if (streamed?.rows === layer.featureCount) return { parquetPath, result: streamed };
   }
   let reprojected!: string;
   // On gdal3.js, a large Shapefile layer is converted in parts, one per
@@ -255,6 +375,12 @@ async function convertLayer(
     }
   });
   const srid = Number(options.targetCrs.split(":")[1]);
+  if (linearize) {
+    reprojected = await timings.time(
+      "convert",
+      () => linearizeCurvesZ(scratch, reprojected, name, options.targetCrs, makeValid, file.path),
+    );
+  }
   const outDir = scratch.hostPath(`${name}_out`);
   await Deno.mkdir(outDir);
   const dumped = isIdentityRecipe(intent)
@@ -287,6 +413,8 @@ async function convertLayer(
               "GPKG",
               "-lco",
               "GEOMETRY_NAME=geom",
+              "-lco",
+              `FID=${SCRATCH_FID}`,
               "-nln",
               "input",
               "-t_srs",
@@ -310,6 +438,164 @@ async function convertLayer(
 }
 
 /**
+ * The scratch GeoPackage `converted` (table `input`, geometry `geom`) with
+ * its arcs turned into line segments, Z kept: GDAL 3.6's and gdal3.js's
+ * `-nlt CONVERT_TO_LINEAR` leaves CircularString Z, CompoundCurve Z,
+ * CurvePolygon Z, MultiCurve Z and MultiSurface Z as they are (forceTo()
+ * fails on 2.5D curve type codes). GDAL's SQLite dialect, forced through
+ * its virtual tables (`INDIRECT_SQLITE`), hands every geometry a SpatiaLite
+ * function reads to SpatiaLite as a SpatiaLite blob, which has no curves:
+ * GDAL linearizes each arc on the way with the same step as
+ * CONVERT_TO_LINEAR (`OGR_ARC_STEPSIZE`, 4° by default), interpolating Z
+ * along it, and keeps the dimension of every other geometry (a 2D point
+ * stays 2D). `SetSRID` is that function, changing nothing else; the
+ * attributes are listed by name so that the columns keep their order and
+ * OGR types. Made valid again when the layer is (a densified ring may
+ * touch itself). Returns the GDAL path of the new scratch GeoPackage.
+ */
+async function linearizeCurvesZ(
+  scratch: GdalScratch,
+  converted: string,
+  name: string,
+  targetCrs: string,
+  makeValid: boolean,
+  label: string,
+): Promise<string> {
+  const db = openSqlite(scratch.toHost(converted), { mode: "read" });
+  let columns: string[];
+  try {
+    columns = db.prepare(`SELECT name FROM pragma_table_info('input')`).all()
+      .map((row) => String(row.name))
+      .filter((column) => column !== "geom" && column !== SCRATCH_FID);
+  } finally {
+    db.close();
+  }
+  const quoted = (column: string) => `"${column.replaceAll('"', '""')}"`;
+  const srid = Number(targetCrs.split(":")[1]) || 0;
+  const linear = await scratch.gdal.ogr2ogr(
+    converted,
+    [
+      ...SCRATCH_GPKG_OPTIONS,
+      "-nln",
+      "input",
+      "-nlt",
+      "CONVERT_TO_LINEAR",
+      "-a_srs",
+      targetCrs,
+      "-dialect",
+      "INDIRECT_SQLITE",
+      "-sql",
+      `SELECT SetSRID(geom, ${srid}) AS geom${
+        columns.map((c) => `, ${quoted(c)}`).join("")
+      } FROM input`,
+      ...(makeValid ? ["-makevalid"] : []),
+    ],
+    `${name}_linear`,
+    { label },
+  );
+  await Deno.remove(scratch.toHost(converted));
+  return linear;
+}
+
+/** Whether a geometry type GeoParquet refused is a curve type with Z (see {@linkcode linearizeCurvesZ}). */
+function isCurveZ(error: unknown): boolean {
+  return error instanceof GeoParquetError && error.code === "spatial.geoparquet_geometry_type" &&
+    /^(CircularString|CompoundCurve|CurvePolygon|MultiCurve|MultiSurface) ZM?$/.test(
+      String(error.input),
+    );
+}
+
+/**
+ * The refusal of a GeoJSON holding integers beyond 64 bits: GDAL 3.6 (both
+ * engines) reads them clamped to INT64_MAX / INT64_MIN, with only a warning
+ * (ogr2ogr's own conversion is that wrong number), so publishing would
+ * silently change the values; nothing here can read them exactly, so the
+ * user is told which members and how to write them.
+ */
+function longIntegersProblem(file: string, found: readonly LongInteger[]): ManifestProblem {
+  const named = found.map((l) => `property '${l.name}': ${l.value}`).join("; ");
+  const first = found[0]!;
+  return {
+    code: "content_mismatch",
+    message: `'${file}' has integers beyond 64 bits (${named}), which GDAL reads clamped to ` +
+      '9223372036854775807 or -9223372036854775808; write them as strings ("' + first.name +
+      `": "${first.value}") to keep every digit, or as decimals (${
+        Number(first.value).toExponential()
+      }) if an approximation will do, and upload the file again`,
+    file,
+  };
+}
+
+/**
+ * What a layer holds that GeoParquet cannot, from the error converting it
+ * gave, or `undefined` for another error:
+ *
+ * - curves GDAL could not turn into segments, not even through
+ *   {@linkcode linearizeCurvesZ} (which handles those with Z that
+ *   `-nlt CONVERT_TO_LINEAR` leaves), so the writer meets them (before:
+ *   parquet-wasm's untyped "Dyn casting error", retried as a platform fault);
+ * - 3D surfaces (PolyhedralSurface, TIN: multipatches, city models), which
+ *   GDAL can only check for validity with SFCGAL, which neither build has.
+ */
+function geometryKindProblem(error: unknown): string | undefined {
+  if (error instanceof GeoParquetError && error.code === "spatial.geoparquet_geometry_type") {
+    return `holds ${error.input} geometries, which GeoParquet cannot hold and which GDAL ` +
+      `could not turn into line segments (${
+        error.message.replace(/^Cannot write GeoParquet: /, "")
+      }` +
+      "); export the layer with its curves densified (ArcGIS: Densify; QGIS: Segmentize by " +
+      "maximum angle), or without Z (ogr2ogr -dim XY -nlt CONVERT_TO_LINEAR), and upload it again";
+  }
+  if (error instanceof GdalError && /SFCGAL support not enabled/.test(error.gdalMessage)) {
+    return "holds 3D surfaces (PolyhedralSurface or TIN geometries: multipatches, city models), " +
+      "which GeoParquet cannot hold; export them as MultiPolygon Z (e.g. ogr2ogr -nlt " +
+      "MULTIPOLYGON25D, or ArcGIS's Multipatch To Feature Class) and upload that";
+  }
+  return undefined;
+}
+
+/**
+ * The converted layer, or, when GEOS refused a polygon ring while making it
+ * valid, the `invalid_geometry` problem naming the file, the layer and the
+ * features to fix (see _bad_rings.ts) instead of a failed conversion; so
+ * for geometries GeoParquet cannot hold (see {@linkcode geometryKindProblem}).
+ */
+async function ringChecked<T>(
+  converting: Promise<T>,
+  scratch: GdalScratch,
+  file: ManifestFile,
+  gdalPath: string,
+  layer: string,
+  open: OpenOptions,
+  name: string,
+): Promise<T | ManifestProblem> {
+  try {
+    return await converting;
+  } catch (error) {
+    const kind = geometryKindProblem(error);
+    if (kind !== undefined) {
+      return {
+        code: "invalid_geometry",
+        message: `'${file.path}' (layer '${layer}') ${kind}`,
+        file: file.path,
+      };
+    }
+    if (!(error instanceof GdalError) || !BAD_RING_MESSAGE.test(error.gdalMessage)) throw error;
+    const { named, count } = await badRings(scratch, gdalPath, layer, open, name);
+    const which = count === 0
+      ? `a polygon ring GEOS refuses (${error.gdalMessage})`
+      : `${count} feature${count === 1 ? "" : "s"} with a polygon ring that is not a closed ` +
+        `ring of 4 or more positions: ${named.join(", ")}${count > named.length ? ", ..." : ""}`;
+    return {
+      code: "invalid_geometry",
+      message: `'${file.path}' (layer '${layer}') has ${which}; close each ring (its last ` +
+        "position repeating its first) and upload the file again",
+      file: file.path,
+    };
+  }
+}
+
+/**
  * ogr2ogr's `-dim` that drops the M values of a measured layer (a
  * Shapefile's PolyLineM, PointZM...), keeping Z: GeoParquet has no M, and
  * GEOS's MakeValid drops it anyway, so without this the lines (made valid)
@@ -320,6 +606,158 @@ async function convertLayer(
 export function dropMeasures(geometryType: string): string[] {
   if (!/measured|[a-z]Z?M$/i.test(geometryType.replaceAll(" ", ""))) return [];
   return ["-dim", /^3D|ZM$/i.test(geometryType.replaceAll(" ", "")) ? "XYZ" : "XY"];
+}
+
+/** The writer's result once both GDAL's conversion and the writer settled. */
+async function settledPair<T>(conversion: Promise<unknown>, writing: Promise<T>): Promise<T> {
+  const [c, w] = await Promise.allSettled([conversion, writing]);
+  // GDAL's own failure explains a writer that found nothing better than the writer's.
+  if (c.status === "rejected") throw c.reason;
+  if (w.status === "rejected") throw w.reason;
+  return w.value;
+}
+
+/** ogr2ogr's output options of a FlatGeobuf written feature by feature (no index to sort). */
+const STREAMED_FGB_OPTIONS = ["-f", "FlatGeobuf", "-lco", "SPATIAL_INDEX=NO"];
+
+/** GDAL's FlatGeobuf writer refusing a feature whose type is not its layer's. */
+const MISMATCHED_TYPE = /Mismatched geometry type/i;
+
+/** OGR field types whose values come out of a FlatGeobuf exactly as out of a GeoPackage. */
+const FGB_EXACT_FIELDS = new Set([
+  "Integer",
+  "Integer64",
+  "Real",
+  "String",
+  "Integer(Boolean)",
+  "Integer(Int16)",
+]);
+
+/**
+ * ogr2ogr's `-nlt` of a FlatGeobuf layer of any type, with Z when the
+ * source layer has it: a polygon made valid into a multipolygon then fits.
+ */
+function anyTypeOptions(geometryType: string): string[] {
+  return ["-nlt", /^3D/i.test(geometryType) ? "GEOMETRY25D" : "GEOMETRY"];
+}
+
+/**
+ * Whether gdal3.js streams a layer into a FlatGeobuf (see the wasm route in
+ * `convertLayer`): a Shapefile, whose layer has one geometry type and one
+ * dimension for every feature, with a known feature count (to see rows
+ * GDAL's FlatGeobuf writer left out), and only fields FlatGeobuf stores as
+ * the GeoPackage does.
+ */
+function streamsAsFlatGeobuf(
+  layer: {
+    driver: string;
+    featureCount: number;
+    fields: readonly { name: string; type: string }[];
+  },
+): boolean {
+  return layer.driver === "ESRI Shapefile" && layer.featureCount >= 0 && exactFields(layer.fields);
+}
+
+/** Whether FlatGeobuf stores every field as the GeoPackage does (see `FGB_EXACT_FIELDS`). */
+function exactFields(fields: readonly { name: string; type: string }[]): boolean {
+  return fields.every((f) => FGB_EXACT_FIELDS.has(f.type) && !/^(fid|geom)$/i.test(f.name));
+}
+
+/** The geometry types GeoParquet holds, as a GeoPackage's `ST_GeometryType` names them. */
+const LINEAR_TYPES = [
+  "POINT",
+  "LINESTRING",
+  "POLYGON",
+  "MULTIPOINT",
+  "MULTILINESTRING",
+  "MULTIPOLYGON",
+  "GEOMETRYCOLLECTION",
+];
+
+/**
+ * Drivers whose layer's geometry type and dimension hold for every feature:
+ * a Shapefile and a FlatGeobuf have one dimension per file; GDAL's GeoJSON
+ * reader types a layer from all of its features, 3D when any has a Z, so a
+ * 2D GeoJSON layer of one type is 2D throughout (a 3D one may mix 2D
+ * features in, and a layer of mixed types, `Unknown`, says nothing of Z:
+ * a Point Z among 2D lines is typed `Unknown`, not `3D Unknown`).
+ */
+const UNIFORM_DIMENSION: Readonly<Record<string, "any" | "2d">> = {
+  "ESRI Shapefile": "any",
+  FlatGeobuf: "any",
+  GeoJSON: "2d",
+};
+
+/**
+ * The `-nlt` options of a layer converted into a streamed FlatGeobuf rather
+ * than a scratch GeoPackage (see formats/flatgeobuf_pages.ts), or
+ * `undefined` for the GeoPackage. A FlatGeobuf has one dimension for all
+ * its features, where a GeoPackage keeps each geometry's own, so the
+ * route is taken only where the outputs are the same:
+ *
+ * - only fields FlatGeobuf stores as the GeoPackage does (dates are text of
+ *   another form there, 32-bit floats lose digits), and a known feature
+ *   count (to see rows GDAL's FlatGeobuf writer left out: null and empty
+ *   geometries, then converted again through the GeoPackage);
+ * - points (not made valid): the layer keeps its declared type, and GDAL's
+ *   writer refuses a feature of another type or dimension (a 3D point in a
+ *   2D layer), which sends the layer to the GeoPackage (see
+ *   `MISMATCHED_TYPE`): exact whatever the format;
+ * - other layers are made valid, which may turn a polygon into a
+ *   multipolygon, so the layer takes any type (with Z kept when declared):
+ *   only where every feature has the declared dimension
+ *   ({@linkcode UNIFORM_DIMENSION}), or in a GeoPackage whose geometries
+ *   GDAL counted as all of its dimension, linear, neither null nor empty.
+ */
+async function streamedTypeOptions(
+  scratch: GdalScratch,
+  file: ManifestFile,
+  gdalPath: string,
+  layer: {
+    name: string;
+    driver: string;
+    geometryType: string;
+    geometryColumn: string;
+    featureCount: number;
+    openOptions: readonly string[];
+    drivers?: readonly string[] | undefined;
+    fields: readonly { name: string; type: string }[];
+  },
+  makeValid: boolean,
+): Promise<string[] | undefined> {
+  if (layer.featureCount <= 0 || !exactFields(layer.fields)) return undefined;
+  if (!makeValid) return [];
+  const type = layer.geometryType.replaceAll(" ", "");
+  const hasZ = /^3D/i.test(type);
+  const anyType = anyTypeOptions(type);
+  const uniform = UNIFORM_DIMENSION[layer.driver];
+  if (uniform === "any" || (uniform === "2d" && !hasZ && !/measured|unknown/i.test(type))) {
+    return anyType;
+  }
+  if (layer.driver !== "GPKG" || layer.geometryColumn === "") return undefined;
+  const g = `"${layer.geometryColumn.replaceAll('"', '""')}"`;
+  // A measured layer loses its M for every feature (see dropMeasures).
+  const where = [
+    `${g} IS NULL`,
+    `ST_IsEmpty(${g})`,
+    hasZ ? `NOT ST_Is3D(${g})` : `ST_Is3D(${g})`,
+    ...(/measured/i.test(type) ? [] : [`ST_IsMeasured(${g})`]),
+    `ST_GeometryType(${g}) NOT IN (${LINEAR_TYPES.map((t) => `'${t}'`).join(", ")})`,
+  ].join(" OR ");
+  try {
+    const counted = await scratch.gdal.vectorInfo(gdalPath, {
+      label: file.path,
+      openOptions: layer.openOptions,
+      ...(layer.drivers ? { drivers: layer.drivers } : {}),
+      where,
+    });
+    const found = counted.layers.find((l) => l.name === layer.name)?.featureCount;
+    return found === 0 ? anyType : undefined;
+  } catch (error) {
+    // Another layer of the file has no such column: the GeoPackage route, which needs no count.
+    if (error instanceof GdalError) return undefined;
+    throw error;
+  }
 }
 
 /** Rows of the converted layer GDAL commits at a time while the writer follows it. */
@@ -382,8 +820,9 @@ export function layerProblems(
   );
   if (shortfall > nulledEmpty) {
     problems.push(
-      `${where} has ${shortfall - nulledEmpty} geometries GDAL could not read (unreadable WKT ` +
-        "or coordinates); fix them, or leave the geometry null where a feature really has none",
+      `${where} has ${shortfall - nulledEmpty} geometries GDAL could not read (unreadable WKT, ` +
+        "EWKT's 'SRID=n;' prefix included: GDAL reads plain WKT and the CRS is declared, or " +
+        "coordinates); fix them, or leave the geometry null where a feature really has none",
     );
   }
   if (sourceCount >= 0 && result.rows !== sourceCount) {
@@ -433,9 +872,8 @@ async function convertVectors(
   const converted: Converted[] = [];
   const problems: ManifestProblem[] = [];
   for (const file of files) {
-    const { gdalPath, sources, vectorInfo, openOptions, sourceCrs, crs: fileCrs } = staged.get(
-      file.path,
-    )!;
+    const { gdalPath, sources, vectorInfo, openOptions, sourceCrs, drivers, crs: fileCrs } = staged
+      .get(file.path)!;
     const withGeometry = (vectorInfo?.layers ?? []).filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
@@ -444,7 +882,11 @@ async function convertVectors(
     const filled = withGeometry.filter((l) => l.featureCount !== 0);
     const layers = withGeometry.length > 1 && filled.length > 0 ? filled : withGeometry;
     for (const layer of layers) {
-      const name = uniqueName(file, taken, layers.length > 1 ? layer.name : undefined);
+      const name = uniqueName(
+        file,
+        taken,
+        layers.length > 1 ? { name: layer.name, index: withGeometry.indexOf(layer) } : undefined,
+      );
       // Each layer of a multi-layer file has its own CRS; the rule applies to each.
       const layerCrs = sourceCrs !== undefined
         ? fileCrs
@@ -457,24 +899,57 @@ async function convertVectors(
         "inspect",
         () => geometryCensus(scratch, file, gdalPath, openOptions, layer),
       );
-      const { parquetPath, result } = await convertLayer(
-        scratch,
-        options,
-        batch,
-        file,
-        gdalPath,
-        {
-          name: layer.name,
-          crs: layerCrs,
-          geometryType: layer.geometryFields[0]?.type ?? "",
-          openOptions,
-          sourceCrs,
-          driver: vectorInfo?.driverShortName ?? "",
-          featureCount: layer.featureCount,
-        },
-        name,
-        timings,
-      );
+      const longIntegers = census?.longIntegers ?? [];
+      if (longIntegers.length > 0) {
+        problems.push(longIntegersProblem(file.path, longIntegers));
+        continue;
+      }
+      // The scratch GeoPackage's geometry column is `geom`: GDAL's GeoPackage
+      // writer refused an attribute of that name (native: "duplicate column
+      // name"), gdal3.js's dropped it without a word.
+      const geomField = layer.fields.find((f) => f.name.toLowerCase() === "geom");
+      if (geomField !== undefined) {
+        problems.push({
+          code: "content_mismatch",
+          message: `'${file.path}' (layer '${layer.name}') has an attribute named ` +
+            `'${geomField.name}', the name the conversion keeps for the geometry column; ` +
+            "rename that attribute (e.g. to geom_attr) and upload the file again",
+          file: file.path,
+        });
+        continue;
+      }
+      const layerArgs = {
+        name: layer.name,
+        crs: layerCrs,
+        geometryType: layer.geometryFields[0]?.type ?? "",
+        openOptions,
+        drivers,
+        sourceCrs,
+        driver: vectorInfo?.driverShortName ?? "",
+        featureCount: layer.featureCount,
+        fields: layer.fields,
+        geometryColumn: layer.geometryFields[0]?.name ?? "",
+      };
+      const attempt = (as: string, linearize: boolean) =>
+        convertLayer(scratch, options, batch, file, gdalPath, layerArgs, as, timings, linearize);
+      const converting = attempt(name, false).catch(async (error) => {
+        if (!isCurveZ(error)) throw error;
+        // Arcs with Z met by the writer: converted again, linearized.
+        await Deno.remove(scratch.hostPath(`${name}.parquet`)).catch((gone) => {
+          if (!(gone instanceof Deno.errors.NotFound)) throw gone;
+        });
+        return await attempt(`${name}_l`, true);
+      });
+      const done = await ringChecked(converting, scratch, file, gdalPath, layer.name, {
+        label: file.path,
+        openOptions,
+        ...(drivers ? { drivers } : {}),
+      }, name);
+      if ("code" in done) {
+        problems.push(done);
+        continue;
+      }
+      const { parquetPath, result } = done;
       const allowEmpty = file.allow_empty_geometries ?? false;
       for (
         const message of layerProblems(
@@ -517,6 +992,7 @@ async function convertVectors(
         bucket: options.lakeBucket,
         key,
         file: c.parquetPath,
+        written: { sha256: c.result.sha256, size: c.result.size },
         contentType: "application/vnd.apache.parquet",
         format: "geoparquet",
         runId,
@@ -602,6 +1078,16 @@ export function vectorGeoparquetAsset(options: SpatialAssetOptions = {}) {
     describe: (o) => `wrote ${o.key} (${o.rows} features)`,
     summarize: (o) => ({ rows: o.rows, bbox: o.bbox, geometry_types: o.geometryTypes }),
     totals: (outputs) => ({ features: outputs.reduce((n, o) => n + o.rows, 0) }),
+    // parquet-wasm compiles its WASM on this thread (~0.2 s, apache-arrow
+    // with it) while a fresh GDAL host starts in its own process: overlapped,
+    // a cold `deno task materialize` of one vector file takes that much less
+    // (bench/spatial.ts). A raster-only batch loads them for nothing, within
+    // the same wait.
+    preload: () =>
+      Promise.all([
+        import("../../formats/geoparquet.ts"),
+        import("../../formats/parquet_metadata.ts"),
+      ]),
   }, options);
 }
 

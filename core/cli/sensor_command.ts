@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../clock.ts";
 import { type DaemonOptions, SensorDaemon, type TickReport } from "../daemon.ts";
 import { toError } from "../errors.ts";
-import { createLogger, type Logger, type LogRecord } from "../logger.ts";
+import { createLogger, formatLogLine, type Logger } from "../logger.ts";
 import type { RunStore } from "../run_store/types.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
@@ -101,7 +101,10 @@ export async function sensorCommand<R>(
   const graph = await app.loadGraph();
   await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
-  const log = createLogger((record) => io.out(formatLine(record, parsed.json)), () => clock.now());
+  const log = createLogger(
+    (record) => io.out(formatLogLine(record, parsed.json)),
+    () => clock.now(),
+  );
   if (!parsed.once) {
     // A daemon that loses its lock (the server restarted) stands by again and
     // takes the lock back when it can; only the command's signal ends it.
@@ -168,22 +171,6 @@ function daemonOptions<R>(
     log,
     ...(queued.signal ? { signal: queued.signal } : signal ? { signal } : {}),
   };
-}
-
-/** One log line: `TIME LEVEL message`, or a JSON object. */
-function formatLine(record: LogRecord, json: boolean): string {
-  const time = new Date(record.time).toISOString();
-  if (json) {
-    return JSON.stringify({
-      time,
-      level: record.level,
-      message: record.message,
-      ...record.fields,
-    }) +
-      "\n";
-  }
-  const fields = Object.keys(record.fields).length ? ` ${JSON.stringify(record.fields)}` : "";
-  return `${time} ${record.level.toUpperCase().padEnd(5)} ${record.message}${fields}\n`;
 }
 
 /** Waits for `work`, or until `signal` aborts, whichever comes first. */

@@ -9,7 +9,7 @@
 
 import { systemClock } from "../clock.ts";
 import { ConfigError } from "../errors.ts";
-import { createLogger, type LogRecord } from "../logger.ts";
+import { createLogger, formatLogLine } from "../logger.ts";
 import type { PartitionSelection } from "../plan.ts";
 import { parseCommandArgs } from "../cli/_args.ts";
 import { type CliApp, EXIT, UsageError } from "../cli/app.ts";
@@ -42,20 +42,6 @@ function millis(option: string, text: string | undefined, fallback: number, min:
     throw new UsageError(`${option} must be a whole number >= ${min}, got '${text}'`);
   }
   return value;
-}
-
-function logLine(record: LogRecord, json: boolean): string {
-  const time = new Date(record.time).toISOString();
-  if (json) {
-    return JSON.stringify({
-      time,
-      level: record.level,
-      message: record.message,
-      ...record.fields,
-    }) +
-      "\n";
-  }
-  return `${time} ${record.level.toUpperCase().padEnd(5)} ${record.message}\n`;
 }
 
 /** Usage of `worker`. */
@@ -106,7 +92,10 @@ export async function workerCommand<R>(
   await using queue = await requireQueue(app, "worker");
   await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
-  const log = createLogger((r) => io.out(logLine(r, values.json ?? false)), () => clock.now());
+  const log = createLogger(
+    (r) => io.out(formatLogLine(r, values.json ?? false)),
+    () => clock.now(),
+  );
   const heartbeatIntervalMs = app.heartbeatIntervalMs?.() ?? 10_000;
   const limits = app.queueLimits?.();
   const stop = new AbortController();

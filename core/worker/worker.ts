@@ -8,6 +8,9 @@
  *   heartbeat interval, with the same lease as its runs, so a worker killed
  *   with -9 is found dead by the coordinator at the same time as its runs
  *   are reaped, and the runs it claimed but never recorded are queued again.
+ *   Its record may still land after that (written as it was killed): the
+ *   next claimant then finds the id taken, waits for that record to be
+ *   reaped, and retries it like any run lost with its process.
  * - **Leases.** Runs and the worker take a lease of 1.5 heartbeat intervals:
  *   with the coordinator ticking every quarter interval, a dead worker's runs
  *   are failed (and retried per their policy) within two intervals of its
@@ -24,7 +27,7 @@
 
 import { type Clock, systemClock, waitOn } from "../clock.ts";
 import type { Graph } from "../graph.ts";
-import { toError } from "../errors.ts";
+import { PlatformError, toError } from "../errors.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   materialize,
@@ -32,7 +35,8 @@ import {
   type StepGate,
 } from "../executor.ts";
 import { type Logger, silentLogger } from "../logger.ts";
-import { processOwner } from "../owner.ts";
+import { processOwner, thisHost } from "../owner.ts";
+import { reapDeadRuns } from "../reaper.ts";
 import type { ResourceSources } from "../resource.ts";
 import type { RunOwner, RunStore } from "../run_store/types.ts";
 import { resolveSelection } from "../selection.ts";
@@ -62,6 +66,12 @@ export interface RunWorkerOptions<R> {
   readonly log?: Logger;
   /** This process as run owner. @default {processOwner()} */
   readonly owner?: RunOwner;
+  /**
+   * Whether a process with this pid exists on this host (`undefined`: cannot
+   * tell), to reap at once the runs of an earlier claimant killed here.
+   * @default {thisHost().pidExists}
+   */
+  readonly pidExists?: (pid: number) => boolean | undefined;
   /** Resources replacing the graph's. */
   readonly resources?: Partial<ResourceSources<R>>;
   /**
@@ -355,8 +365,50 @@ export class RunWorker<R> {
         ...(this.#gate ? { stepGate: this.#gate } : {}),
       });
     } catch (error) {
+      if (error instanceof PlatformError && error.code === "run_store.duplicate_run") {
+        await this.#awaitEarlierClaimant(entry, hand);
+        return undefined;
+      }
       await this.#recordFailedStart(entry, tags, exclude, toError(error));
       return undefined;
+    }
+  }
+
+  /**
+   * The run this worker claimed is recorded already, and not by this worker:
+   * an earlier claimant was killed with its record on the wire. The
+   * coordinator found that claimant dead and no record, and queued the run
+   * again; the record landed after (a dead client's last bytes still reach
+   * the server). That record is the dead process's run: it is never run a
+   * second time under its id. This worker waits until it is reaped (failed,
+   * "owner process died": at once when its owner is gone from this host,
+   * when its lease lapses otherwise), so that {@linkcode RunWorker.#finish}
+   * retries it as any run lost with its process. Should it still be running
+   * after two leases (its owner is alive after all, or the worker is
+   * stopping), the claim is given back, and the entry is left to whoever
+   * takes it next.
+   */
+  async #awaitEarlierClaimant(entry: QueuedRun, hand: InHand): Promise<void> {
+    this.#log.warn(
+      `worker: run ${entry.runId} was recorded by an earlier claimant that died; ` +
+        "it is retried once that record is failed",
+    );
+    const host = { self: this.#owner, pidExists: this.#options.pidExists ?? thisHost().pidExists };
+    const deadline = this.#clock.now() + 2 * this.#leaseMs;
+    for (;;) {
+      const run = await this.#store.getRun(entry.runId);
+      if (run?.status !== "running") return;
+      if (this.#clock.now() > deadline || hand.controller.signal.aborted) {
+        hand.released = true;
+        return;
+      }
+      await reapDeadRuns(this.#store, { clock: this.#clock, log: this.#log, host });
+      if ((await this.#store.getRun(entry.runId))?.status !== "running") return;
+      try {
+        await waitOn(this.#clock, this.#intervalMs, hand.controller.signal);
+      } catch {
+        // Stopping: looked at once more above, then given back.
+      }
     }
   }
 
@@ -392,6 +444,15 @@ export class RunWorker<R> {
         `success: nothing left to run (every asset succeeded in ${entry.resumeFrom})`,
         now,
       );
+      return;
+    }
+    if (run.status === "running") {
+      // Not ended: the record of an earlier claimant, still running when this worker gave up
+      // waiting (#awaitEarlierClaimant). Finishing the entry would end the chain with no
+      // outcome; the claim is given back instead.
+      if (await this.#queue.release(entry.runId)) {
+        this.#log.warn(`worker: run ${entry.runId} is still running elsewhere; queued again`);
+      }
       return;
     }
     const released = hand.released && run.status === "canceled";

@@ -24,16 +24,24 @@ import { ConfigError } from "../../core/errors.ts";
 import { loadConfig } from "../config.ts";
 import { openWarehouse } from "../warehouse/open.ts";
 import type { Warehouse } from "../warehouse/types.ts";
-import { buildManifest, DBT_VERSION, targetDir } from "./artifacts.ts";
+import {
+  buildRunResults,
+  DBT_VERSION,
+  type Json,
+  type RunResultEntry,
+  runResultEntry,
+  targetDir,
+  writeManifest,
+} from "./artifacts.ts";
 import { writeJsonAtomic } from "./_files.ts";
 import { loadProject } from "./compile/load.ts";
 import { DbtError } from "./errors.ts";
 import { type ProgressEvent, runProject } from "./execute/run.ts";
 import { queryRunner } from "./execute/materialize.ts";
-import type { DbtProject } from "./nodes.ts";
+import type { DbtProject, TestNode } from "./nodes.ts";
 import { installPackages } from "./packages.ts";
 import { attachStatements, duckdbTargetUrl } from "./adapters/duckdb.ts";
-import { type SelectionState, selectNodes } from "./select.ts";
+import { checkResourceTypes, type SelectionState, selectNodes } from "./select.ts";
 import { buildCatalog, sourceFreshness } from "./docs_catalog.ts";
 
 /** Where the CLI writes. */
@@ -76,6 +84,7 @@ commands: build | run | test | seed | snapshot | compile | ls | deps | docs gene
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE
           --full-refresh --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
+          --no-version-check
           --output name|path|json (ls)`;
 
 /** Runs one dbt command; returns the exit code. */
@@ -93,6 +102,12 @@ export async function runDbtCli(
     if (inv.command === "deps") return await depsCommand(inv, options.fetch);
     const project = await loadForCli(inv);
     for (const warning of project.warnings) io.err(`warning: ${warning}`);
+    // `parse` builds nothing: it selects only to report what the user's selection flags or
+    // default selector say (a typo, a selector that fails); without them, selecting every node
+    // of a 10k-model project would cost 0.3-0.6 s for nothing.
+    if (inv.command === "parse" && !selectsAnything(project, inv)) {
+      return await parseCommand(project, inv);
+    }
     const ids = await chooseIds(project, inv);
     if (typeof ids === "number") return ids;
     switch (inv.command) {
@@ -131,12 +146,43 @@ const FLAGS = {
   "profiles-dir": { type: "string" },
   threads: { type: "string" },
   "fail-fast": { type: "boolean", short: "x" },
+  "no-version-check": { type: "boolean" },
+  "version-check": { type: "boolean" },
   state: { type: "string" },
   "target-path": { type: "string" },
   "warehouse-url": { type: "string" },
   output: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** Flags that take several space-separated values, as dbt's `--select a b` does. */
+const MULTI_VALUE = new Set(["-s", "--select", "-m", "--models", "--exclude", "--resource-type"]);
+
+/**
+ * `argv` with every value that follows a multi-value flag given its own flag
+ * (`-s a b` becomes `-s a -s b`): dbt reads `--select a b` as two selectors,
+ * and node:util's parseArgs would take `b` as a positional.
+ */
+function spreadMultiValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let flag: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (arg.startsWith("-")) {
+      flag = MULTI_VALUE.has(arg) ? arg : undefined;
+      out.push(arg);
+      if (flag !== undefined && i + 1 < argv.length) out.push(argv[++i] as string);
+      continue;
+    }
+    if (flag !== undefined) out.push(flag);
+    out.push(arg);
+  }
+  return out;
+}
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true }>>[
   "values"
@@ -165,7 +211,7 @@ async function readInvocation(
 ): Promise<Omit<Invocation, "env" | "clock" | "io"> | number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: FLAGS });
+    parsed = parseArgs({ args: spreadMultiValues(argv), allowPositionals: true, options: FLAGS });
   } catch (error) {
     io.err(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
@@ -182,6 +228,15 @@ async function readInvocation(
   }
   if ((command === "docs" && sub !== "generate") || (command === "source" && sub !== "freshness")) {
     io.err(`'${command}' needs '${command === "docs" ? "generate" : "freshness"}'\n${USAGE}`);
+    return 2;
+  }
+  const extra = positionals.slice(command === "docs" || command === "source" ? 2 : 1);
+  if (extra.length > 0) {
+    // dbt refuses them too; going on would build everything instead of what was meant.
+    io.err(
+      `unexpected argument${extra.length > 1 ? "s" : ""} '${extra.join("' '")}': ` +
+        `select nodes with -s/--select, e.g. 'dbt ${command} -s ${extra.join(" ")}'\n${USAGE}`,
+    );
     return 2;
   }
   const problem = checkEnvironment(env);
@@ -240,10 +295,18 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
   const stateDir = env("STATE_DIR");
   const targetPath = values["target-path"] ?? env("DBT_TARGET_PATH");
   const folder = projectDir.replace(/\/+$/, "").split("/").at(-1) || "project";
+  // dbt's --no-version-check / --version-check win over DBT_VERSION_CHECK.
+  const versionCheck = values["no-version-check"]
+    ? "false"
+    : values["version-check"]
+    ? "true"
+    : undefined;
   return loadProject(projectDir, {
     target: values.target,
     vars: inv.vars,
-    env,
+    env: versionCheck === undefined
+      ? env
+      : (name: string) => name === "DBT_VERSION_CHECK" ? versionCheck : env(name),
     profilesDir: values["profiles-dir"],
     invocationId: inv.invocationId,
     clock: inv.clock,
@@ -258,6 +321,13 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
   });
 }
 
+/** Whether the invocation names a selection, a selector or resource types, or the project a default selector. */
+function selectsAnything(project: DbtProject, inv: Invocation): boolean {
+  const { values, args } = inv;
+  return args.select.length > 0 || args.exclude.length > 0 || values.selector !== undefined ||
+    (values["resource-type"] ?? []).length > 0 || project.defaultSelector !== undefined;
+}
+
 /** The unique ids the selection, the selector and the command's resource types pick. */
 async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<string> | number> {
   const { values } = inv;
@@ -267,8 +337,27 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
     (inv.args.select.length === 0 && inv.args.exclude.length === 0
       ? project.defaultSelector
       : undefined);
-  const chosen = selectNodes(project, inv.args.select, inv.args.exclude, state, selector);
-  const kinds = values["resource-type"];
+  // ls lists sources and exposures; source freshness checks the sources selected.
+  const listing = inv.command === "ls" || inv.command === "list" || inv.command === "source";
+  const chosen = selectNodes(
+    project,
+    inv.args.select,
+    inv.args.exclude,
+    state,
+    selector,
+    listing,
+  );
+  // As dbt: a criterion that picks nothing is a typo more often than not; say which.
+  for (const criterion of inv.args.select) {
+    if (selectNodes(project, [criterion], [], state, undefined, listing).size === 0) {
+      inv.io.err(
+        `warning: The selection criterion '${criterion}' does not match any enabled nodes`,
+      );
+    }
+  }
+  const given = values["resource-type"] ?? [];
+  checkResourceTypes(given);
+  const kinds = given.includes("all") || given.includes("default") ? undefined : given;
   const ofCommand: Readonly<Record<string, readonly string[]>> = {
     run: ["model"],
     test: ["test", "unit_test"],
@@ -277,21 +366,49 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
   };
   const keep = (id: string) => {
     const kind = id.split(".")[0] as string;
+    // As dbt: analyses are compiled and listed, never built or run.
+    if (kind === "analysis" && !["compile", "ls", "list", "parse"].includes(inv.command)) {
+      return false;
+    }
     if (kinds && kinds.length > 0 && !kinds.includes(kind)) return false;
     return ofCommand[inv.command]?.includes(kind) ?? true;
   };
-  return new Set([...chosen].filter(keep));
+  const ids = new Set([...chosen].filter(keep));
+  // As dbt without MetricFlow: semantic models, metrics and saved queries are listed and in the
+  // manifest, never run; a command that would run them says it skipped them.
+  const semantic = [...ids].filter((id) => SEMANTIC_KINDS.has(id.split(".")[0] as string));
+  if (semantic.length > 0 && !["ls", "list", "parse", "compile", "debug"].includes(inv.command)) {
+    for (const id of semantic) ids.delete(id);
+  }
+  if (semantic.length > 0 && inv.command === "build") {
+    const count = (kind: string, one: string, many: string) => {
+      const n = semantic.filter((id) => id.startsWith(`${kind}.`)).length;
+      return n === 0 ? [] : [`${n} ${n === 1 ? one : many}`];
+    };
+    inv.io.err(
+      `note: skipped ${
+        [
+          ...count("semantic_model", "semantic model", "semantic models"),
+          ...count("metric", "metric", "metrics"),
+          ...count("saved_query", "saved query", "saved queries"),
+        ].join(", ")
+      }: they are in manifest.json, but this runner has no semantic layer (MetricFlow) to ` +
+        "query them or build saved query exports",
+    );
+  }
+  if (ids.size === 0 && inv.command !== "parse" && inv.command !== "debug") {
+    inv.io.err(
+      "warning: Nothing to do. Try checking your model configs and model specification args",
+    );
+  }
+  return ids;
 }
 
 async function parseCommand(project: DbtProject, inv: Invocation): Promise<number> {
-  await writeJsonAtomic(
-    targetDir(project),
-    "manifest.json",
-    buildManifest(project, {
-      invocationId: inv.invocationId,
-      generatedAt: new Date(inv.clock.now()),
-    }),
-  );
+  await writeManifest(project, {
+    invocationId: inv.invocationId,
+    generatedAt: new Date(inv.clock.now()),
+  });
   inv.io.out(
     `Parsed ${project.nodes.size} nodes, ${project.tests.length} tests, ` +
       `${project.unitTests.length} unit tests, ${project.sources.size} sources, ` +
@@ -307,21 +424,64 @@ async function compileCommand(
 ): Promise<number> {
   await using warehouse = await openTarget(project, inv.values["warehouse-url"], inv.env);
   const query = queryRunner(warehouse);
+  const started = inv.clock.now();
+  // As dbt: compile writes run_results.json too, one `success` (or `error`) per node compiled.
+  const results: RunResultEntry[] = [];
+  let failed = false;
   for (const id of ids) {
     const node = project.nodes.get(id);
-    if (!node) continue;
-    const sql = await project.compileNode(node.name, { isIncremental: false, query });
-    const path = `${targetDir(project)}/compiled/${node.packageName}/${node.file}`;
+    const test = node ? undefined : project.tests.find((t) => t.uniqueId === id);
+    const analysis = node || test ? undefined : project.analyses.find((a) => a.uniqueId === id);
+    if (!node && !test && !analysis) continue;
+    const at = inv.clock.now();
+    let sql: string | null = null;
+    let message: string | null = null;
+    try {
+      sql = node
+        ? await project.compileNode(node.name, { isIncremental: false, query })
+        : analysis
+        ? await analysis.compile(query)
+        : (test as TestNode).compiledCode;
+    } catch (error) {
+      if (!(error instanceof DbtError)) throw error;
+      failed = true;
+      message = error.message;
+      inv.io.err(`error: ${error.message}`);
+    }
+    results.push(runResultEntry({
+      uniqueId: id,
+      status: sql === null ? "error" : "success",
+      startedAt: at,
+      completedAt: inv.clock.now(),
+      message,
+      compiledCode: sql,
+      relationName: node && node.config.materialized !== "ephemeral"
+        ? node.relation.toString()
+        : null,
+    }));
+    const written = node ?? analysis;
+    if (sql === null || !written) continue;
+    const path = `${targetDir(project)}/compiled/${written.packageName}/${written.file}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, sql);
     if (ids.size === 1) inv.io.out(sql);
   }
+  await writeJsonAtomic(
+    targetDir(project),
+    "run_results.json",
+    buildRunResults(results, {
+      invocationId: inv.invocationId,
+      elapsedSeconds: (inv.clock.now() - started) / 1000,
+      args: inv.args as Record<string, Json>,
+      generatedAt: new Date(inv.clock.now()),
+    }),
+  );
   inv.io.out(
-    `Compiled ${[...ids].filter((id) => project.nodes.has(id)).length} nodes to ${
+    `Compiled ${results.filter((r) => r.status === "success").length} nodes to ${
       targetDir(project)
     }/compiled`,
   );
-  return 0;
+  return failed ? 1 : 0;
 }
 
 async function debugCommand(project: DbtProject, inv: Invocation): Promise<number> {
@@ -351,17 +511,17 @@ async function warehouseCommand(
   await using warehouse = await openTarget(project, values["warehouse-url"], inv.env);
   if (inv.command === "docs") {
     const catalog = await buildCatalog(project, warehouse, { invocationId, now: clock.now() });
-    await writeJsonAtomic(
-      targetDir(project),
-      "manifest.json",
-      buildManifest(project, { invocationId }),
-    );
+    await writeManifest(project, { invocationId });
     await writeJsonAtomic(targetDir(project), "catalog.json", catalog);
     io.out(`Catalog written to ${targetDir(project)}/catalog.json`);
     return 0;
   }
   if (inv.command === "source") {
-    const sources = await sourceFreshness(project, warehouse, { invocationId, now: clock.now() });
+    const sources = await sourceFreshness(project, warehouse, {
+      invocationId,
+      now: clock.now(),
+      only: ids,
+    });
     await writeJsonAtomic(targetDir(project), "sources.json", sources.json);
     for (const line of sources.lines) io.out(line);
     return sources.worst === "error" || sources.worst === "runtime error" ? 1 : 0;
@@ -489,8 +649,35 @@ async function readState(dir: string): Promise<SelectionState> {
   };
 }
 
+/** The semantic layer's resource types: selected and listed, never run. */
+const SEMANTIC_KINDS = new Set(["semantic_model", "metric", "saved_query"]);
+
 function describeId(project: DbtProject, id: string, output: string): string {
-  const node = project.nodes.get(id);
+  const source = project.sources.get(id);
+  const exposure = source ? undefined : project.exposures.find((e) => e.uniqueId === id);
+  if (source || exposure) {
+    const name = source ? source.name : (exposure?.name ?? id);
+    if (output === "name") return name;
+    if (output === "path") return source?.file ?? exposure?.file ?? id;
+    if (output === "json") {
+      return JSON.stringify({ unique_id: id, name, resource_type: id.split(".")[0] });
+    }
+    // As dbt ls: `source:<package>.<source>.<table>`, `exposure:<package>.<name>`.
+    return source
+      ? `source:${source.packageName}.${source.sourceName}.${source.name}`
+      : `exposure:${id.split(".").slice(1).join(".")}`;
+  }
+  const semantic = project.semantic.find((r) => r.uniqueId === id);
+  if (semantic) {
+    if (output === "name") return semantic.name;
+    if (output === "path") return semantic.file;
+    if (output === "json") {
+      return JSON.stringify({ unique_id: id, name: semantic.name, resource_type: semantic.kind });
+    }
+    // As dbt ls: `semantic_model:<package>.<name>` (and metric:, saved_query:).
+    return `${semantic.kind}:${semantic.packageName}.${semantic.name}`;
+  }
+  const node = project.nodes.get(id) ?? project.analyses.find((a) => a.uniqueId === id);
   const test = project.tests.find((t) => t.uniqueId === id);
   const name = node?.name ?? test?.name ?? id.split(".").at(-1) ?? id;
   if (output === "name") return name;

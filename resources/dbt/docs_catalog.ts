@@ -163,9 +163,16 @@ export async function checkFreshness(
 export async function sourceFreshness(
   project: DbtProject,
   warehouse: Warehouse,
-  options: { readonly invocationId: string; readonly now: number },
+  options: {
+    readonly invocationId: string;
+    readonly now: number;
+    /** The selected unique ids (`-s source:x`): other sources are not checked. */
+    readonly only?: ReadonlySet<string>;
+  },
 ): Promise<{ json: Record<string, Json>; lines: string[]; worst: FreshnessResult["status"] }> {
-  const checked = [...project.sources.values()].filter((s) => s.freshness && s.loadedAtField);
+  const checked = [...project.sources.values()].filter((s) =>
+    s.freshness && s.loadedAtField && (options.only?.has(s.uniqueId) ?? true)
+  );
   const lines: string[] = [];
   const results: Json[] = [];
   const rank = ["pass", "warn", "error", "runtime error"] as const;

@@ -35,6 +35,8 @@ export const DbtErrorCode = {
   unsupported: "dbt.unsupported",
   /** A source table (or a seed) a model reads has not been loaded yet. */
   missingUpstream: "dbt.missing_upstream",
+  /** The YAML parse worker crashed (its files were parsed on the main thread). */
+  workerCrashed: "dbt.worker_crashed",
   /** A package cannot be installed or is not installed. */
   packageFailed: "dbt.package_failed",
   /** A unit test's actual rows differ from the expected rows. */

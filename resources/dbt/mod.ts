@@ -28,6 +28,7 @@ export {
   runResultEntry,
   RunResultsWriter,
   targetDir,
+  writeManifest,
 } from "./artifacts.ts";
 export { writeJsonAtomic } from "./_files.ts";
 export { injectCtes } from "./compile/ctes.ts";

@@ -100,12 +100,23 @@ export interface SnapshotSettings {
   readonly checkCols: readonly string[] | "all";
   /** What happens to rows gone from the source (`hard_deletes` / `invalidate_hard_deletes`). */
   readonly hardDeletes: "ignore" | "invalidate" | "new_record";
+  /** Names of the meta columns (`snapshot_meta_column_names`; dbt's names by default). */
+  readonly metaColumns: SnapshotMetaColumns;
+  /** SQL of the `dbt_valid_to` of current rows (`dbt_valid_to_current`), else null is used. */
+  readonly validToCurrent: string | undefined;
 }
 
-/** A buildable node of the project: a SQL model, a seed or a snapshot. */
-export interface ModelNode {
-  /** `model`, `seed` or `snapshot`. */
-  readonly resourceType: BuildKind;
+/** The meta columns of a snapshot table, by their dbt names. */
+export interface SnapshotMetaColumns {
+  readonly dbt_valid_from: string;
+  readonly dbt_valid_to: string;
+  readonly dbt_scd_id: string;
+  readonly dbt_updated_at: string;
+  readonly dbt_is_deleted: string;
+}
+
+/** What every node read from a file of the project has: its identity, place and text. */
+export interface FileNode {
   /** `<resource type>.<package>.<name>`. */
   readonly uniqueId: string;
   /** Node name (the file stem, or a YAML snapshot's name). */
@@ -114,14 +125,20 @@ export interface ModelNode {
   readonly packageName: string;
   /** File relative to the project (package files under `dbt_packages/<pkg>/`). */
   readonly file: string;
-  /** File relative to its resource path, e.g. `marts/fct.sql`. */
+  /** dbt's `path`: the file relative to its resource path, e.g. `marts/fct.sql` (an analysis: `analysis/...`). */
   readonly path: string;
-  /** `[package, ...folders, name]`. */
+  /** dbt's fqn: `[package, ...folders, name]` (an analysis: `[package, "analysis", ...folders, name]`). */
   readonly fqn: readonly string[];
-  /** The code as written (a seed: "" ). */
+  /** The code as written (a seed: ""). */
   readonly rawCode: string;
   /** sha256 of the file. */
   readonly checksum: string;
+}
+
+/** A buildable node of the project: a SQL model, a seed or a snapshot. */
+export interface ModelNode extends FileNode {
+  /** `model`, `seed` or `snapshot`. */
+  readonly resourceType: BuildKind;
   /** Resolved config. */
   readonly config: ModelConfig;
   /** Where it is built (for ephemeral models: the CTE it prints as). */
@@ -217,8 +234,17 @@ export interface TestThresholds {
 export interface TestNode {
   /** `test.<package>.<name>[.<hash>]`. */
   readonly uniqueId: string;
+  /**
+   * What the unique id is made of: equal for two tests exactly when their
+   * unique ids are (a duplicate declaration), without hashing.
+   */
+  readonly identity: string;
   /** Test name, e.g. `not_null_stg_sleep_user_id`. */
   readonly name: string;
+  /** Alias: the name, or dbt's hashed short form of a name of 64 characters or more. */
+  readonly alias: string;
+  /** `[package, ...folders of the declaring file below its resource path, name]`. */
+  readonly fqn: readonly string[];
   /** Package declaring it. */
   readonly packageName: string;
   /** `generic` (YAML) or `singular` (a SQL file). */
@@ -327,6 +353,72 @@ export interface ExposureNode {
   readonly maturity: string | null;
 }
 
+/**
+ * A semantic model, metric or saved query: parsed into the manifest as dbt
+ * 1.8+ does, never run (this runner has no MetricFlow).
+ */
+export interface SemanticResource {
+  /** Which kind (also the first part of the unique id). */
+  readonly kind: "semantic_model" | "metric" | "saved_query";
+  /** `<kind>.<package>.<name>`. */
+  readonly uniqueId: string;
+  /** Name. */
+  readonly name: string;
+  /** Package. */
+  readonly packageName: string;
+  /** Properties file. */
+  readonly file: string;
+  /** Package, folders under the resource path, name. */
+  readonly fqn: readonly string[];
+  /** Unique ids it reads (a model; the semantic models or metrics a metric reads). */
+  readonly dependsOn: readonly string[];
+  /** Tags. */
+  readonly tags: readonly string[];
+  /** The manifest entry, shaped as manifest v12 has it (without `created_at`). */
+  readonly json: Readonly<Record<string, unknown>>;
+}
+
+/** A `groups:` entry: models with `group:` set belong to it (private models are read only there). */
+export interface GroupNode {
+  /** `group.<package>.<name>`. */
+  readonly uniqueId: string;
+  /** Name. */
+  readonly name: string;
+  /** Package. */
+  readonly packageName: string;
+  /** Properties file. */
+  readonly file: string;
+  /** Owner as written (`name` and/or `email`). */
+  readonly owner: Readonly<Record<string, unknown>>;
+  /** Description, or null. */
+  readonly description: string | null;
+  /** `config.meta`. */
+  readonly meta: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * An analysis (a `.sql` file under `analysis-paths`): compiled like a model,
+ * written to target/compiled by `dbt compile`, never run.
+ */
+export interface AnalysisNode extends FileNode {
+  /** Config from `{{ config() }}` and its `analyses:` entry. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Tags. */
+  readonly tags: readonly string[];
+  /** Description. */
+  readonly description: string;
+  /** Column docs. */
+  readonly columns: Readonly<Record<string, ColumnDoc>>;
+  /** Properties file of its `analyses:` entry, or null. */
+  readonly patchPath: string | null;
+  /** Unique ids it reads (refs and sources). */
+  readonly dependsOn: readonly string[];
+  /** The SQL compiled at load (ephemeral refs inlined); see {@linkcode compile}. */
+  readonly compiledCode: string;
+  /** Compiles it again with the warehouse (an analysis that calls run_query needs it). */
+  compile(query: QueryRunner): Promise<string>;
+}
+
 /** A `{% docs name %}` block. */
 export interface DocBlock {
   /** `doc.<package>.<name>`. */
@@ -351,7 +443,7 @@ export interface MacroInfo {
   readonly packageName: string;
   /** File. */
   readonly file: string;
-  /** Source of the file. */
+  /** Its block as written, `{% macro %}` through `{% endmacro %}` (dbt's `macro_sql`). */
   readonly sql: string;
 }
 
@@ -387,6 +479,12 @@ export interface DbtProject {
   readonly unitTests: readonly UnitTestNode[];
   /** Exposures. */
   readonly exposures: readonly ExposureNode[];
+  /** Semantic models, metrics and saved queries (in the manifest, never run). */
+  readonly semantic: readonly SemanticResource[];
+  /** Analyses (compiled, never run). */
+  readonly analyses: readonly AnalysisNode[];
+  /** `groups:` entries by name. */
+  readonly groups: ReadonlyMap<string, GroupNode>;
   /** Docs blocks. */
   readonly docs: readonly DocBlock[];
   /** Macros, by unique id. */
@@ -397,6 +495,14 @@ export interface DbtProject {
   readonly onRunStart: readonly string[];
   /** `on-run-end` hooks, rendered. */
   readonly onRunEnd: readonly string[];
+  /**
+   * Versioned models (`versions:`): by the model's name, the node name of
+   * each version and the latest; `-s name` and `version:` selection read it.
+   */
+  readonly modelVersions?: ReadonlyMap<string, {
+    readonly nodes: ReadonlyMap<string, string>;
+    readonly latest: string;
+  }>;
   /** `selectors.yml` definitions, by name. */
   readonly selectors: Readonly<Record<string, unknown>>;
   /** The selectors.yml selector with `default: true`: used when a command selects nothing. */
@@ -410,7 +516,16 @@ export interface DbtProject {
    */
   compileNode(
     name: string,
-    options: { readonly isIncremental: boolean; readonly query?: QueryRunner | undefined },
+    options: {
+      readonly isIncremental: boolean;
+      readonly query?: QueryRunner | undefined;
+      /**
+       * Where this render's `log(..., info=True)` / `print()` go (a build's
+       * own log, as dbt says them while the node runs); given, the node is
+       * rendered again rather than read from the compile cache.
+       */
+      readonly onLog?: ((message: string) => void) | undefined;
+    },
   ): Promise<string>;
   /**
    * Renders a hook (`pre-hook`, `post-hook`, `on-run-start`, `on-run-end`)
@@ -430,6 +545,8 @@ export interface HookRenderOptions {
   readonly query: QueryRunner;
   /** `results` (on-run-end): one dict per result, shaped like dbt's Result objects. */
   readonly results?: readonly unknown[] | undefined;
+  /** `node` (query-comment): the node a statement runs for, null outside one. */
+  readonly node?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
 export type { QueryResult, QueryRunner } from "./query.ts";

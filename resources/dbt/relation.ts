@@ -61,6 +61,14 @@ export class Relation {
   toString(): string {
     if (this.cte !== undefined) return this.cte;
     if (this.external !== undefined) return this.external;
+    // Printed once: a big project prints each node's relation for every test on it.
+    return this.#text ??= this.#print();
+  }
+
+  /** The text of {@linkcode toString}, kept: every part it reads is fixed once the copy is made. */
+  #text: string | undefined;
+
+  #print(): string {
     const parts: string[] = [];
     for (const part of ["database", "schema", "identifier"] as const) {
       const value = this[part];
@@ -98,6 +106,7 @@ export class Relation {
     const flags = partFlags(args);
     const copy = this.#copy({});
     copy.#parts = { ...this.#parts, ...flags };
+    copy.#text = undefined;
     return copy;
   }
 
@@ -140,6 +149,7 @@ export class Relation {
     );
     copy.type = this.type;
     copy.#parts = { ...this.#parts };
+    copy.#text = undefined;
     return copy;
   }
 }

@@ -35,9 +35,30 @@ interface Item {
   readonly packageName: string;
   readonly checksum: string;
   readonly parents: readonly string[];
+  /** A versioned model's version: the model's name, this version, and where it stands. */
+  readonly version?:
+    | { readonly model: string; readonly v: string; readonly latest: string }
+    | undefined;
+}
+
+type Version = NonNullable<Item["version"]>;
+
+function versionsByNode(project: DbtProject): Map<string, Version> {
+  const out = new Map<string, Version>();
+  for (const [model, set] of project.modelVersions ?? []) {
+    for (const [v, node] of set.nodes) out.set(node, { model, v, latest: set.latest });
+  }
+  return out;
+}
+
+/** dbt's order of versions: numerically when both are numbers, else as text. */
+function compareVersion(a: string, b: string): number {
+  const [x, y] = [Number(a), Number(b)];
+  return Number.isFinite(x) && Number.isFinite(y) ? x - y : a < b ? -1 : a > b ? 1 : 0;
 }
 
 function items(project: DbtProject): Item[] {
+  const versions = versionsByNode(project);
   return [
     ...[...project.nodes.values()].map((n) => ({
       id: n.uniqueId,
@@ -50,18 +71,45 @@ function items(project: DbtProject): Item[] {
       packageName: n.packageName,
       checksum: n.checksum,
       parents: n.dependsOn,
+      ...(n.resourceType === "model" && versions.has(n.name)
+        ? { version: versions.get(n.name) }
+        : {}),
+    })),
+    ...project.exposures.map((e) => ({
+      id: e.uniqueId,
+      name: e.name,
+      kind: "exposure",
+      file: e.file,
+      fqn: [project.name, e.name],
+      tags: [],
+      config: {},
+      packageName: project.name,
+      checksum: "",
+      parents: e.dependsOn,
     })),
     ...project.tests.map((t) => ({
       id: t.uniqueId,
       name: t.name,
       kind: "test",
       file: t.file,
-      fqn: [t.packageName, t.name],
+      fqn: t.fqn,
       tags: t.tags,
       config: { severity: t.severity, test_type: t.kind === "singular" ? "singular" : "generic" },
       packageName: t.packageName,
       checksum: t.rawCode,
       parents: t.dependsOn,
+    })),
+    ...project.analyses.map((a) => ({
+      id: a.uniqueId,
+      name: a.name,
+      kind: "analysis",
+      file: a.file,
+      fqn: a.fqn,
+      tags: a.tags,
+      config: a.config,
+      packageName: a.packageName,
+      checksum: a.checksum,
+      parents: a.dependsOn,
     })),
     ...project.unitTests.map((u) => ({
       id: u.uniqueId,
@@ -74,6 +122,18 @@ function items(project: DbtProject): Item[] {
       packageName: project.name,
       checksum: JSON.stringify(u.raw),
       parents: u.dependsOn,
+    })),
+    ...project.semantic.map((r) => ({
+      id: r.uniqueId,
+      name: r.name,
+      kind: r.kind,
+      file: r.file,
+      fqn: r.fqn,
+      tags: r.tags,
+      config: (r.json.config ?? {}) as Record<string, unknown>,
+      packageName: r.packageName,
+      checksum: JSON.stringify(r.json),
+      parents: r.dependsOn,
     })),
     ...[...project.sources.values()].map((s) => ({
       id: s.uniqueId,
@@ -118,6 +178,39 @@ function fqnMatch(fqn: readonly string[], selector: string): boolean {
   return true;
 }
 
+/** Resource types `--resource-type` takes, as dbt lists them (`all` and `default`: every one). */
+const RESOURCE_TYPES = new Set([
+  "model",
+  "seed",
+  "snapshot",
+  "test",
+  "unit_test",
+  "source",
+  "exposure",
+  "analysis",
+  "semantic_model",
+  "metric",
+  "saved_query",
+  "all",
+  "default",
+]);
+
+/**
+ * Checks `--resource-type` values: one dbt does not know fails, as an empty
+ * selection would pass for a run that did its work.
+ */
+export function checkResourceTypes(kinds: readonly string[]): void {
+  for (const kind of kinds) {
+    if (!RESOURCE_TYPES.has(kind)) {
+      throw new DbtError(
+        DbtErrorCode.invalidProject,
+        `--resource-type ${kind}: not a resource type (known: ${[...RESOURCE_TYPES].join(", ")})`,
+        { file: "--resource-type" },
+      );
+    }
+  }
+}
+
 function matches(item: Item, method: string, value: string, state: SelectionState): boolean {
   switch (method) {
     case "":
@@ -126,11 +219,39 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       if (value.includes("/")) return matches(item, "path", value, state);
       if (/\.(sql|py|csv)$/i.test(value)) return matches(item, "file", value, state);
       return matches(item, "fqn", value, state);
-    case "fqn":
+    case "fqn": {
       // As dbt: the fqn with or without its package, so `staging` picks the
-      // models under models/staging and `my_package` a package's nodes.
-      return item.kind !== "source" &&
-        (fqnMatch(item.fqn, value) || fqnMatch(item.fqn.slice(1), value));
+      // models under models/staging and `my_package` a package's nodes. A
+      // versioned model's fqn ends in its name and version (`dim.v2`), so its
+      // bare name picks every version.
+      if (item.kind === "source" || item.kind === "exposure") return false;
+      const fqn = item.version
+        ? [...item.fqn.slice(0, -1), item.version.model, `v${item.version.v}`]
+        : item.fqn;
+      return fqnMatch(item.fqn, value) || fqnMatch(item.fqn.slice(1), value) ||
+        (item.version !== undefined && (fqnMatch(fqn, value) || fqnMatch(fqn.slice(1), value)));
+    }
+    case "version": {
+      if (item.kind !== "model") return false;
+      const v = item.version;
+      if (value === "none") return v === undefined;
+      if (v === undefined) return false;
+      const order = compareVersion(v.v, v.latest);
+      if (value === "latest") return order === 0;
+      if (value === "prerelease") return order > 0;
+      if (value === "old") return order < 0;
+      throw new DbtError(
+        DbtErrorCode.invalidProject,
+        `version:${value}: the version method takes latest, prerelease, old or none`,
+        { file: "--select" },
+      );
+    }
+    case "exposure":
+      return item.kind === "exposure" && glob(value, item.name);
+    case "group":
+      return item.config.group !== undefined && glob(value, String(item.config.group));
+    case "access":
+      return item.kind === "model" && String(item.config.access ?? "protected") === value;
     case "file": {
       const base = item.file.slice(item.file.lastIndexOf("/") + 1);
       return glob(value, base) || glob(value, base.replace(/\.[^.]*$/, ""));
@@ -146,6 +267,14 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       return glob(source ?? "", item.fqn[1] ?? "") &&
         (table === undefined || glob(table, item.name));
     }
+    case "unit_test":
+      return item.kind === "unit_test" &&
+        (glob(value, item.name) || fqnMatch(item.fqn, value) || fqnMatch(item.fqn.slice(1), value));
+    case "semantic_model":
+    case "saved_query":
+    case "metric":
+      return item.kind === method &&
+        (glob(value, item.name) || fqnMatch(item.fqn, value) || fqnMatch(item.fqn.slice(1), value));
     case "resource_type":
       return item.kind === value;
     case "package":
@@ -179,7 +308,8 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       throw new DbtError(
         DbtErrorCode.invalidProject,
         `unknown selection method '${method}:' (known: tag, path, file, config.<key>, source, ` +
-          "resource_type, package, fqn, test_type, test_name, state, result)",
+          "resource_type, package, fqn, test_type, test_name, state, result, version, " +
+          "exposure, group, access, unit_test, semantic_model, metric, saved_query)",
         { file: "--select" },
       );
     }
@@ -197,6 +327,7 @@ export function selectNodes(
   exclude: readonly string[] = [],
   state: SelectionState = {},
   selector?: string,
+  listing = false,
 ): Set<string> {
   const all = items(project);
   const byId = new Map(all.map((i) => [i.id, i]));
@@ -293,7 +424,11 @@ export function selectNodes(
     }
   }
   for (const id of evaluate(exclude)) chosen.delete(id);
-  for (const id of [...chosen]) if (byId.get(id)?.kind === "source") chosen.delete(id);
+  // Sources and exposures are listed (`dbt ls`), never run.
+  for (const id of [...chosen]) {
+    const kind = byId.get(id)?.kind;
+    if (!listing && (kind === "source" || kind === "exposure")) chosen.delete(id);
+  }
   return chosen;
 }
 

@@ -21,16 +21,10 @@
 // upload with the same metadata to a reserved scratch key comes first: a
 // server that drops it fails the put before anything is written at the key.
 
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+// The command classes come from awsSdk() (loaded on first use, see _s3_sdk.ts;
+// already loaded here, as the client was created from it).
+import { awsSdk } from "./_s3_sdk.ts";
 import { ContentHasher, fixedParts, hashedChunks } from "./_body.ts";
 import { storeError } from "./_errors.ts";
 import { RESERVED_SEGMENT_PREFIX } from "./_keys.ts";
@@ -114,6 +108,7 @@ async function putSingle(
   bytes: Uint8Array,
   sha256: string,
 ): Promise<PutResult> {
+  const { PutObjectCommand } = await awsSdk();
   const output = await client.send(
     new PutObjectCommand({
       Bucket: request.bucket,
@@ -150,6 +145,11 @@ async function completeMultipart(
   key: string,
   source: Pick<PartSource, "sha256" | "parts">,
 ): Promise<string> {
+  const {
+    AbortMultipartUploadCommand,
+    CompleteMultipartUploadCommand,
+    CreateMultipartUploadCommand,
+  } = await awsSdk();
   const { Bucket, Key } = { Bucket: request.bucket, Key: key };
   const created = await client.send(
     new CreateMultipartUploadCommand({
@@ -178,6 +178,7 @@ async function completeMultipart(
 }
 
 async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+  const { HeadObjectCommand } = await awsSdk();
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(
     (error: unknown) => {
       if (httpStatus(error) === 404) return undefined;
@@ -198,6 +199,7 @@ async function probeMultipartMetadata(
   request: UploadRequest,
   sha256: string,
 ): Promise<void> {
+  const { DeleteObjectCommand, HeadObjectCommand } = await awsSdk();
   const folder = request.key.includes("/")
     ? request.key.slice(0, request.key.lastIndexOf("/") + 1)
     : "";
@@ -257,6 +259,7 @@ async function uploadParts(
   target: UploadTarget,
   parts: AsyncIterable<Uint8Array>,
 ): Promise<{ ETag: string | undefined; PartNumber: number }[]> {
+  const { UploadPartCommand } = await awsSdk();
   const uploaded: { ETag: string | undefined; PartNumber: number }[] = [];
   for await (const Body of parts) {
     // The final part may be empty when the length is a multiple of the part size.
@@ -278,6 +281,7 @@ async function verifyMetadata(
   etag: string,
   sha256: string,
 ): Promise<void> {
+  const { DeleteObjectCommand, HeadObjectCommand } = await awsSdk();
   const head = await client.send(
     new HeadObjectCommand({ Bucket: request.bucket, Key: request.key }),
   )

@@ -19,21 +19,15 @@
  * @module
  */
 
-import {
-  type BucketLocationConstraint,
-  CopyObjectCommand,
-  CreateBucketCommand,
-  type CreateBucketCommandInput,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
+import type {
+  BucketLocationConstraint,
+  CreateBucketCommandInput,
+  GetObjectCommandOutput,
+  HeadObjectCommandOutput,
+  ListObjectsV2CommandOutput,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { type AwsSdk, awsSdk } from "./_s3_sdk.ts";
 import { assertLocations, DerivedOperations, putArguments, sameLocation } from "./_base.ts";
 import { assertBody, discardBody } from "./_body.ts";
 import { bucketNotFound, location, notFound } from "./_errors.ts";
@@ -156,7 +150,9 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   readonly endpoint: string;
   /** Signing region. */
   readonly region: string;
-  #client: S3Client;
+  #options: S3ObjectStoreOptions;
+  /** The client, created at the first call (the SDK loads then, see `_s3_sdk.ts`). */
+  #client: S3Client | undefined;
   #partSize: number;
   #spoolDir: string | undefined;
 
@@ -174,21 +170,29 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
         `partSize must be an integer of at least ${MIN_PART_SIZE} bytes (5 MiB)`,
       );
     }
-    this.#client = createClient(options, this.region);
+    this.#options = options;
+  }
+
+  /** The SDK and the client, loaded and created at the first call. */
+  async #connect(): Promise<{ sdk: AwsSdk; client: S3Client }> {
+    const sdk = await awsSdk();
+    this.#client ??= createClient(sdk, this.#options, this.region);
+    return { sdk, client: this.#client };
   }
 
   /** Creates the bucket unless it exists (checked first, so no create right is needed then). */
   async ensureBucket(bucket: string): Promise<void> {
     validateBucket(bucket);
     const context = this.#context("create bucket", bucket);
+    const { sdk, client } = await this.#connect();
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }));
       return;
     } catch (error) {
       if (!isNotFound(error) && !isNoSuchBucket(error)) throw fromS3Error(error, context);
     }
     try {
-      await this.#client.send(new CreateBucketCommand(this.#createBucketInput(bucket)));
+      await client.send(new sdk.CreateBucketCommand(this.#createBucketInput(bucket)));
     } catch (error) {
       const name = (error as { name?: string })?.name;
       if (name === "BucketAlreadyOwnedByYou" || name === "BucketAlreadyExists") return;
@@ -206,7 +210,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
     const { metadata, contentType } = putArguments(bucket, key, options);
     assertBody(body, location(bucket, key));
     try {
-      return await uploadObject(this.#client, {
+      return await uploadObject((await this.#connect()).client, {
         bucket,
         key,
         body,
@@ -244,7 +248,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
       spoolDir: this.#spoolDir,
     };
     try {
-      return await uploadFile(this.#client, request, file);
+      return await uploadFile((await this.#connect()).client, request, file);
     } catch (error) {
       throw fromS3Error(error, this.#context("write", bucket, key));
     }
@@ -256,9 +260,10 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
     validateKey(bucket, key);
     assertRange(options.range);
     const range = options.range === undefined ? {} : { Range: rangeHeader(options.range) };
+    const { sdk, client } = await this.#connect();
     try {
-      const output = await this.#client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...range }),
+      const output = await client.send(
+        new sdk.GetObjectCommand({ Bucket: bucket, Key: key, ...range }),
       );
       return toGetResult(output, options.range !== undefined);
     } catch (error) {
@@ -270,8 +275,9 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
     validateBucket(bucket);
     validateKey(bucket, key);
+    const { sdk, client } = await this.#connect();
     try {
-      return toHead(await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+      return toHead(await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key })));
     } catch (error) {
       if (isNotFound(error) || isNoSuchBucket(error)) return undefined;
       throw fromS3Error(error, this.#context("describe", bucket, key));
@@ -282,9 +288,10 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   async list(bucket: string, options: ListOptions = {}): Promise<ListPage> {
     validateBucket(bucket);
     validatePrefix(bucket, options.prefix ?? "");
+    const { sdk, client } = await this.#connect();
     try {
-      const output = await this.#client.send(
-        new ListObjectsV2Command({
+      const output = await client.send(
+        new sdk.ListObjectsV2Command({
           Bucket: bucket,
           MaxKeys: resolvePageSize(options.pageSize),
           ...(options.prefix ? { Prefix: options.prefix } : {}),
@@ -308,9 +315,10 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
       }
       return;
     }
+    const { sdk, client } = await this.#connect();
     try {
-      await this.#client.send(
-        new CopyObjectCommand({
+      await client.send(
+        new sdk.CopyObjectCommand({
           Bucket: to.bucket,
           Key: to.key,
           CopySource: copySource(from.bucket, from.key),
@@ -333,8 +341,9 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   async delete(bucket: string, key: string): Promise<void> {
     validateBucket(bucket);
     validateKey(bucket, key);
+    const { sdk, client } = await this.#connect();
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       if (isNoSuchBucket(error)) return;
       throw fromS3Error(error, this.#context("delete", bucket, key));
@@ -343,7 +352,7 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
 
   /** Closes the connection pool. */
   [Symbol.asyncDispose](): Promise<void> {
-    this.#client.destroy();
+    this.#client?.destroy();
     return Promise.resolve();
   }
 
@@ -373,9 +382,9 @@ export class S3ObjectStore extends DerivedOperations implements ObjectStore {
   }
 }
 
-function createClient(options: S3ObjectStoreOptions, region: string): S3Client {
+function createClient(sdk: AwsSdk, options: S3ObjectStoreOptions, region: string): S3Client {
   const endpoint = options.endpoint;
-  return new S3Client({
+  return new sdk.S3Client({
     region,
     maxAttempts: options.maxAttempts ?? 3,
     ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: options.forcePathStyle ?? true }),

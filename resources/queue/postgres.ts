@@ -670,16 +670,6 @@ export class PostgresRunQueue implements RunQueue {
     });
   }
 
-  /**
-   * Delivers this worker's jobs through a graphile-worker runner, started
-   * again whenever it stops on its own: graphile-worker 0.18 stops its whole
-   * runner when one of its worker loops fails to reach the server ("Worker
-   * exited with error: connect ECONNREFUSED" during a Postgres restart), which
-   * would leave this process alive, heartbeating, and taking no run. The
-   * stopped runner first finishes the jobs it had begun (so `concurrency`
-   * holds); the next one starts after it, trying again every
-   * `RESTART_RUNNER_MS` while the server is away.
-   */
   unlockStaleDeliveries(olderThanMs: number): Promise<string[]> {
     return this.#run("free stale deliveries", async (sql) => {
       const rows = await sql.unsafe<{ run_id: string }[]>(
@@ -713,17 +703,40 @@ export class PostgresRunQueue implements RunQueue {
     });
   }
 
+  /**
+   * Delivers this worker's jobs through a graphile-worker runner, started
+   * again whenever it stops on its own: graphile-worker 0.18 stops its whole
+   * runner when one of its worker loops fails to reach the server ("Worker
+   * exited with error: connect ECONNREFUSED" during a Postgres restart), which
+   * would leave this process alive, heartbeating, and taking no run. The
+   * stopped runner first finishes the jobs it had begun (so `concurrency`
+   * holds); the next one starts after it, trying again every
+   * `RESTART_RUNNER_MS` while the server is away.
+   *
+   * Stopping is bounded once this worker's runs have ended: graphile-worker
+   * 0.18's job-completion batcher never settles its release after one failed
+   * batch (its back-pressure counter goes below zero with every later
+   * success), so a worker that lived through a lost connection would hang on
+   * SIGTERM for ever. After the last run ends the library gets
+   * `LIBRARY_STOP_MS`; jobs it still holds are freed when the worker's record
+   * is removed (`forgetWorkers` calls `force_unlock_workers`), and the
+   * exactly-once claim makes a second delivery harmless.
+   */
   async serve(options: ServeOptions): Promise<Dispatcher> {
     const { run } = await import("graphile-worker");
     const dispatchIds: string[] = [];
+    const active = new Set<Promise<void>>();
     const concurrency = options.worker.concurrency;
     const logger = await this.#libraryLogger();
-    const start = () => {
+    const start = async () => {
       const events = new EventEmitter();
       events.on("worker:create", (event: { worker: { workerId: string } }) => {
         dispatchIds.push(event.worker.workerId);
       });
-      return run({
+      const shuttingDown = new Promise<void>((resolve) =>
+        events.once("pool:gracefulShutdown", () => resolve())
+      );
+      const runner = await run({
         connectionString: this.#url,
         schema: GRAPHILE_SCHEMA,
         concurrency,
@@ -736,7 +749,7 @@ export class PostgresRunQueue implements RunQueue {
         // `completeJob(job)` without awaiting it, so a Postgres restart while a job ends
         // rejects unhandled and kills the worker process ("Connection terminated
         // unexpectedly", seen in tests/core/worker/cluster_process_test.ts). The batch path
-        // retries (20 attempts, 200 ms to 30 s apart) and handles its own errors.
+        // handles its own errors (but see the doc above on its release).
         preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
         logger,
         events: events as never,
@@ -744,14 +757,45 @@ export class PostgresRunQueue implements RunQueue {
           [RUN_TASK]: async (payload, helpers) => {
             const runId = (payload as { runId?: unknown }).runId;
             if (typeof runId !== "string") return; // not ours: nothing to do
-            await options.handler(runId, helpers.abortSignal);
+            const handling = options.handler(runId, helpers.abortSignal);
+            active.add(handling);
+            try {
+              await handling;
+            } finally {
+              active.delete(handling);
+            }
           },
         },
       });
+      return { runner, shuttingDown };
     };
-    let runner: Awaited<ReturnType<typeof start>>;
+    type Started = Awaited<ReturnType<typeof start>>;
+    const idle = async () => {
+      while (active.size > 0) await Promise.allSettled([...active]);
+    };
+    /**
+     * Until `current` has ended (`true`), or, once its pool is shutting down,
+     * until `LIBRARY_STOP_MS` after this worker's runs ended (`false`).
+     */
+    const ended = async (current: Started, runsEnded: () => Promise<void>) => {
+      const timers = new AbortController();
+      try {
+        return await Promise.race([
+          current.runner.promise.then(() => true, () => true),
+          (async () => {
+            await current.shuttingDown;
+            await runsEnded();
+            await abortableDelay(LIBRARY_STOP_MS, timers.signal);
+            return false;
+          })(),
+        ]);
+      } finally {
+        timers.abort();
+      }
+    };
+    let current: Started;
     try {
-      runner = await start();
+      current = await start();
     } catch (error) {
       throw this.#error("start delivering runs to this worker", error);
     }
@@ -759,12 +803,18 @@ export class PostgresRunQueue implements RunQueue {
     const sink = this.#options.onLibraryLog;
     const supervising = (async () => {
       while (!stopping.signal.aborted) {
-        await runner.promise.catch(() => {});
+        const whole = await ended(current, idle);
         if (stopping.signal.aborted) return;
-        sink?.("warning", "graphile-worker's runner stopped on its own; starting it again");
+        sink?.(
+          "warning",
+          whole
+            ? "graphile-worker's runner stopped on its own; starting it again"
+            : `graphile-worker's runner did not finish stopping within ${LIBRARY_STOP_MS} ms ` +
+              "of its last run; starting a new one beside it",
+        );
         while (!stopping.signal.aborted) {
           try {
-            runner = await start();
+            current = await start();
             break;
           } catch (error) {
             sink?.(
@@ -778,10 +828,26 @@ export class PostgresRunQueue implements RunQueue {
     })();
     return {
       dispatchIds: () => [...dispatchIds],
-      stop: async () => {
+      stop: async (abortAfterMs) => {
         stopping.abort();
-        await runner.stop().catch(() => {}); // "already stopped" when it stopped on its own
-        await runner.promise.catch(() => {});
+        // "Already stopped" when it stopped on its own.
+        await current.runner.stop().catch(() => {});
+        const timers = new AbortController();
+        try {
+          const whole = await ended(
+            current,
+            () => Promise.race([idle(), abortableDelay(abortAfterMs, timers.signal)]),
+          );
+          if (!whole) {
+            sink?.(
+              "warning",
+              `graphile-worker did not stop within ${LIBRARY_STOP_MS} ms of this worker's last ` +
+                "run; stopping without it (the jobs it holds are freed with this worker's record)",
+            );
+          }
+        } finally {
+          timers.abort();
+        }
         await supervising;
       },
     };
@@ -862,6 +928,9 @@ export class PostgresRunQueue implements RunQueue {
 
 /** How long a worker waits between two tries to start graphile-worker again. */
 const RESTART_RUNNER_MS = 1_000;
+
+/** How long graphile-worker may take to stop after this worker's last run (see `serve`). */
+const LIBRARY_STOP_MS = 5_000;
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { isBenignGdalError } from "./_benign_errors.ts";
+
 /** A GDAL call failed; `messages` are GDAL's own errors, in order. */
 export class GdalCallError extends Error {
   /** GDAL's error messages (CE_Failure and CE_Fatal), oldest first. */
@@ -51,7 +53,7 @@ const SYMBOLS = {
   CPLGetConfigOption: { parameters: ["buffer", "pointer"], result: "pointer" },
   CPLSetConfigOption: { parameters: ["buffer", "buffer"], result: "void" },
   GDALOpenEx: {
-    parameters: ["buffer", "u32", "pointer", "buffer", "pointer"],
+    parameters: ["buffer", "u32", "buffer", "buffer", "pointer"],
     result: "pointer",
   },
   GDALClose: { parameters: ["pointer"], result: "void" },
@@ -249,12 +251,18 @@ export class GdalLibrary {
     return this.#errors.filter((e) => e.level >= CE_FAILURE).map((e) => e.message);
   }
 
-  #open(file: string, flags: number, openOptions: readonly string[]): Deno.PointerValue {
+  #open(
+    file: string,
+    flags: number,
+    openOptions: readonly string[],
+    drivers: readonly string[] = [],
+  ): Deno.PointerValue {
     const oo = cStringList(openOptions);
+    const allowed = cStringList(drivers);
     const ds = this.#lib.GDALOpenEx(
       cString(file),
       flags | OF_VERBOSE_ERROR,
-      null,
+      drivers.length > 0 ? allowed.list : null,
       openOptions.length > 0 ? oo.list : null,
       null,
     );
@@ -267,9 +275,10 @@ export class GdalLibrary {
     flags: number,
     openOptions: readonly string[],
     fn: (ds: Deno.PointerObject) => T | undefined,
+    drivers: readonly string[] = [],
   ): T {
     return this.#call(what, () => {
-      const ds = this.#open(file, flags, openOptions);
+      const ds = this.#open(file, flags, openOptions, drivers);
       if (ds === null) return undefined;
       try {
         return fn(ds);
@@ -325,6 +334,7 @@ export class GdalLibrary {
     file: string,
     openOptions: readonly string[],
     where?: string,
+    drivers: readonly string[] = [],
   ): { driverShortName: string; layers: FfiLayer[] } {
     return this.#withDataset(
       "Cannot open the vector dataset",
@@ -347,6 +357,7 @@ export class GdalLibrary {
         }
         return { driverShortName: driver, layers };
       },
+      drivers,
     );
   }
 
@@ -425,6 +436,7 @@ export class GdalLibrary {
     target: string,
     openOptions: readonly string[],
     layers: readonly string[],
+    drivers: readonly string[] = [],
   ): void {
     this.#withDataset("Cannot convert the vector dataset", file, OF_VECTOR, openOptions, (src) => {
       const argv = cStringList([...options, ...layers]);
@@ -440,10 +452,10 @@ export class GdalLibrary {
       } finally {
         this.#lib.GDALVectorTranslateOptionsFree(opts);
       }
-    });
+    }, drivers);
   }
 
-  /** `gdal_translate OPTIONS file target`; fails when GDAL reports an error. */
+  /** `gdal_translate OPTIONS file target`; fails when GDAL reports an error (but a benign one). */
   translate(
     file: string,
     options: readonly string[],
@@ -459,7 +471,7 @@ export class GdalLibrary {
         const out = this.#lib.GDALTranslate(cString(target), src, opts, usage);
         if (out === null) return undefined;
         this.#lib.GDALClose(out);
-        return this.errors().length > 0 ? undefined : true;
+        return this.errors().some((e) => !isBenignGdalError(e)) ? undefined : true;
       } finally {
         this.#lib.GDALTranslateOptionsFree(opts);
       }

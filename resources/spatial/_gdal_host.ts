@@ -42,7 +42,8 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
       return gdal.vectorInfo(
         String(a[0]),
         strings(a[1]),
-        a[2] === undefined ? undefined : String(a[2]),
+        a[2] === undefined || a[2] === null ? undefined : String(a[2]),
+        strings(a[3]),
       );
     case "rasterInfo":
       return gdal.rasterInfo(String(a[0]), strings(a[1]), strings(a[2]));
@@ -56,6 +57,7 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
             String(a[2]),
             strings(a[3]),
             strings(a[4]),
+            strings(a[6]),
           ),
       );
       return true;

@@ -13,6 +13,7 @@
  */
 
 import { parentPort } from "node:worker_threads";
+import { isBenignGdalError } from "./_benign_errors.ts";
 
 /** The subset of gdal3.js this worker uses. */
 interface GdalJsDataset {
@@ -41,7 +42,27 @@ interface GdalJs {
   ): Promise<{ local: string }>;
   gdalinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
   ogrinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
+  /** The Emscripten module, to call GDAL's C API directly. */
+  Module: {
+    ccall(name: string, returns: null, types: string[], args: string[]): void;
+  };
 }
+
+/**
+ * `VSI_CACHE` for each kind of call. Vector files are read a record at a
+ * time, each read a system call through Emscripten's file system (a seek
+ * and a read per Shapefile record): GDAL's read cache (32 KB blocks, 25 MB
+ * a file) cut gdal3.js's CPU converting 100k polygons from a Shapefile to a
+ * GeoPackage from 1.20-1.34 s to 0.81-0.85 s. Rasters are read in whole
+ * tiles already, and the cache's copies cost more than they save (a 268 MB
+ * float32 GeoTIFF to COG: 22.1 s of CPU with it, 20.7 s without).
+ */
+const VSI_CACHE: Record<WorkerCall["op"], string> = {
+  vectorInfo: "TRUE",
+  ogr2ogr: "TRUE",
+  rasterInfo: "FALSE",
+  translate: "FALSE",
+};
 
 /** What the parent sends first. */
 export interface WorkerInit {
@@ -117,6 +138,11 @@ async function start(init: WorkerInit): Promise<void> {
 
 async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> {
   const g = gdal!;
+  // Read when a file is opened (set per call: one instance serves both kinds).
+  g.Module.ccall("CPLSetConfigOption", null, ["string", "string"], [
+    "VSI_CACHE",
+    VSI_CACHE[call.op],
+  ]);
   const opened = await g.open(call.target, call.openOptions, call.vfs);
   const ds = opened.datasets[0];
   if (ds === undefined) {
@@ -132,7 +158,7 @@ async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> 
         ? await g.ogr2ogr(ds, call.args, call.outputName!)
         : await g.gdal_translate(ds, call.args, call.outputName!);
       // gdal3.js resolves even when GDAL gave up half-way; its stderr says so.
-      const errors = stderr.filter((l) => /^(ERROR|FAILURE)/i.test(l));
+      const errors = stderr.filter((l) => /^(ERROR|FAILURE)/i.test(l) && !isBenignGdalError(l));
       if (errors.length > 0) throw errors.join(" | ");
       value = written.local;
     }

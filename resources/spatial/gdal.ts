@@ -127,6 +127,13 @@ export interface OpenOptions {
   openOptions?: readonly string[];
   /** Name of the input in messages (the user's landing key, not the scratch path). */
   label?: string;
+  /**
+   * The only GDAL drivers that may open the input (GDALOpenEx's allowed
+   * drivers), e.g. `["KML"]` where GDAL would prefer LIBKML: all when omitted.
+   * The wasm engine, which cannot restrict its open, fails `vectorInfo` when
+   * another driver read the file (its `ogr2ogr` then detects the same one).
+   */
+  drivers?: readonly string[];
   /** Layers to read (`ogr2ogr` only): all when omitted. */
   layers?: readonly string[];
   /**
@@ -229,7 +236,11 @@ export const CRS_ADVICE =
 /**
  * ogr2ogr options for a scratch GeoPackage: the geometry column is `geom`
  * (what the SQL over scratch tables names) and no spatial index, which a
- * table read once from start to end never pays back.
+ * table read once from start to end never pays back. The feature id column
+ * is {@linkcode SCRATCH_FID}, not GDAL's default `fid`: a source attribute
+ * named `fid` (every GeoJSON exported from a GeoPackage by QGIS has one) is
+ * taken by GDAL's GeoPackage writer as the feature id, and failed the
+ * conversion ("UNIQUE constraint failed") when two features shared a value.
  */
 export const SCRATCH_GPKG_OPTIONS: readonly string[] = [
   "-f",
@@ -238,4 +249,9 @@ export const SCRATCH_GPKG_OPTIONS: readonly string[] = [
   "GEOMETRY_NAME=geom",
   "-lco",
   "SPATIAL_INDEX=NO",
+  "-lco",
+  "FID=ogr_scratch_fid",
 ];
+
+/** The feature id column of a scratch GeoPackage (see {@linkcode SCRATCH_GPKG_OPTIONS}). */
+export const SCRATCH_FID = "ogr_scratch_fid";

@@ -312,9 +312,9 @@ function scrub(message: string, file: string, label: string, dir: string): strin
     .replaceAll(file, label).replaceAll(`${dir}/`, "");
 }
 
-/** The path GDAL opens for a staged file: zipped inputs through `/vsizip/`. */
+/** The path GDAL opens for a staged file: zipped inputs (or a file inside one) through `/vsizip/`. */
 function vsiPath(file: string): string {
-  return /\.zip$/i.test(file) ? `/vsizip/${file}` : file;
+  return /\.zip(\/|$)/i.test(file) ? `/vsizip/${file}` : file;
 }
 
 /**
@@ -388,7 +388,8 @@ function opsOf(dir: string): GdalOps {
       const info = await call("read the vector dataset", file, open, "vectorInfo", [
         vsiPath(file),
         open?.openOptions ?? [],
-        ...(open?.where === undefined ? [] : [open.where]),
+        open?.where ?? null,
+        open?.drivers ?? [],
       ]) as Awaited<ReturnType<GdalOps["vectorInfo"]>>;
       return info;
     },
@@ -408,6 +409,7 @@ function opsOf(dir: string): GdalOps {
         open?.openOptions ?? [],
         open?.layers ?? [],
         open?.config ?? {},
+        open?.drivers ?? [],
       ]);
       return target;
     },

@@ -20,34 +20,52 @@
  *
  * Speed against native GDAL (issue 11's goal: the wasm engine >= 0.5x
  * native on a ~1 GB Shapefile and a ~2 GB GeoTIFF; bench/spatial.ts, large
- * inputs, 0.5-0.6 GB while the 2-core machine was shared, load 2-3):
+ * inputs, on the 2-core machine shared with others):
  *
- * - 0.60 GB Shapefile, 1.04M polygons: 33.6 s (39.2 s of CPU on both cores)
- *   against 9.0 s (8.9 s of CPU) for native `ogr2ogr -makevalid` to
- *   FlatGeobuf: 3.7x the time, 0.27x speed, MISSED. Our phases: convert
- *   21.3 s (in two parts at once, `assets/spatial/_chunks.ts`; one
- *   `ogr2ogr -makevalid` call alone takes 36.4 s, 30.5 s of CPU = 3.4x
- *   native), GeoParquet write 9.2 s, the rest ~3 s. Per 100k polygons gdal3.js
- *   spends 1.3 s of CPU converting to GeoPackage and 1.7 s in the make-valid
- *   scan (`_make_valid.ts`), where native GEOS converts and makes valid in
- *   0.85 s. Even spread perfectly over both cores, the ~39 s of CPU need
- *   ~19.6 s, more than 2x native's 9 s: out of reach with this build. The
- *   next lever is the scan: a JavaScript pre-check that proves most
- *   polygons valid (simple rings) would leave GEOS only the doubtful ones;
- *   then overlapping the writer with the parts (it cannot follow a
- *   GeoPackage gdal3.js is writing: SQLite's WAL index is shared memory,
- *   which the heap does not share, but it could follow the appends);
+ * - 1.02 GB Shapefile, 1.77M polygons (load 3-5): 51.0 s (51.7 s of CPU on
+ *   both cores) against 23.1 s (16.1 s of CPU) for native `ogr2ogr
+ *   -makevalid` to FlatGeobuf: 2.21x the time, 0.45x speed, MISSED narrowly
+ *   (0.27x before at 0.60 GB). Phases: convert 33.1 s (in two parts at once,
+ *   `assets/spatial/_chunks.ts`), GeoParquet write 13.7 s, the rest ~4 s.
+ *   What changed: the make-valid scan no longer asks GEOS about every row
+ *   (1.7 s of CPU per 100k polygons): rows proven valid in JavaScript
+ *   (`formats/valid_geometry.ts`) skip it, GEOS judges only the others
+ *   (`assets/spatial/_make_valid.ts`); and vector files are read through
+ *   GDAL's read cache (`VSI_CACHE`, `_gdal_wasm_worker.ts`), which took the
+ *   conversion from 1.2-1.3 s to 0.7-0.85 s of CPU per 100k polygons. What
+ *   is left: the writer (one thread, after the parts) and gdal3.js's
+ *   conversion itself; writing the first parts to GeoParquet while the last
+ *   ones convert (tried, two parts per instance, not kept) showed no gain
+ *   measurable at load 6-9. Since (2026-12-06 (5)) such a Shapefile is
+ *   streamed into a FlatGeobuf that the writer follows, as on the native
+ *   engine, its rows needing `-makevalid` made valid apart while GDAL
+ *   writes (`assets/spatial/_stream_valid.ts`): on 350k polygons the
+ *   GeoPackage route took 13.5 s of CPU (parts 6.3 s, make-valid in place
+ *   2.6 s, append 0.5 s, write 4.1 s), the stream 9.4 s at load 13 (GDAL
+ *   2.8 s and the writer 2.5 s of it measured alone); not yet measured at
+ *   full size (bench/spatial.ts);
+ * - 2.08 GB float32 GeoTIFF (22627²), session of 2026-12-06 (4), A/B in one
+ *   heavy run, load 4-7 (others' tests running): before, 191.4 s (164.6 s of
+ *   CPU) against native gdal_translate to COG's 106.5 s (69.4 s of CPU);
+ *   after, 82.4 s (78.8 s of CPU) against 113.1 s (78.7 s of CPU). The
+ *   native wall times were inflated by the load, so the fair figure is CPU:
+ *   2.37x native's CPU before, 1.00x after; against last session's quieter
+ *   native run (63.2 s) 82.4 s is 0.77x speed: met. What changed: a COG with
+ *   `COMPRESS=DEFLATE` (single band) is written by GDAL uncompressed and its
+ *   tiles deflated with the predictor by the runtime's native zlib on two
+ *   worker threads (`formats/tiff_deflate.ts`, `_cog_deflate.ts`): this
+ *   build's WebAssembly zlib was ~70% of the CPU (128 MB float32: 10.9 s of
+ *   CPU, 3.1 s with `COMPRESS=NONE`; Debian's GDAL with libdeflate 4.6 s);
+ *   and the COG driver's temporary overviews are no longer LZW-compressed
+ *   (`COG_TMP_COMPRESSION=NONE`: 2.8 s -> 2.1 s of the uncompressed 128 MB
+ *   COG). Pixels, overviews, tags and layout are GDAL's own deflate's
+ *   (tests/formats/tiff_deflate_test.ts); `GDAL_CACHEMAX` 1 GB instead of
+ *   256 MB changed nothing measurable. Multi-band COGs stay wholly GDAL's
+ *   (its uncompressed COG interleaves by band, the compressed one by pixel).
+ *   Before that, at 0.51 GB:
  * - 0.51 GB float32 GeoTIFF: 41.8 s (41.3 s of CPU) against 22.3 s (20.9 s)
- *   for native gdal_translate to COG: 1.87x the time, 0.53x speed, met,
- *   narrowly (at load 5: 1.80x). gdal_translate alone is 1.97x native CPU,
- *   nearly all of it deflate, as this build has zlib where Debian's GDAL has
- *   libdeflate ("DEFLATE_SUBCODEC_LIBDEFLATE unsupported in this build");
- *   64 MB float32 to GTiff deflate + floating point predictor: 3.7 s of CPU
- *   against 2.0 s. GDAL writes one COG from one thread and gdal3.js has no
- *   threads, so a COG cannot be split over instances;
- *   `COG_TMP_COMPRESSION=NONE` (no compression of the temporary overviews)
- *   gave the same bytes and no measurable gain. Load on the machine decides
- *   whether a run lands above or below 0.5x;
+ *   for native gdal_translate to COG: 1.87x the time, 0.53x speed (before
+ *   the deflate moved out of GDAL);
  * - starting an instance costs ~2.4 s of CPU (compiling 28 MB of
  *   WebAssembly), a second one ~1.4 s more;
  * - inputs larger than 2 GiB are read through the mount, never the heap
@@ -82,6 +100,8 @@ import {
   type OpenOptions,
   type VectorInfo,
 } from "./gdal.ts";
+import { deflateTiffTiles, TiffDeflateUnsupported } from "../../formats/tiff_deflate.ts";
+import { deflatePlan } from "./_cog_deflate.ts";
 import {
   textOf,
   type WorkerAnswer,
@@ -104,6 +124,13 @@ const GDAL_ENV = {
   // after 2038 ("Invalid unixTime") and on empty layers (it starts a thread).
   OGR2OGR_USE_ARROW_API: "NO",
   GDAL_CACHEMAX: "256",
+  // Emscripten's file system reports a made-up 2 GB free whatever the disk
+  // has, so GDAL's check refuses any uncompressed COG larger than that.
+  CHECK_DISK_FREE_SPACE: "FALSE",
+  // The COG driver's temporary overviews, written and read back once: LZW
+  // (GDAL's default) cost a quarter of an uncompressed COG's CPU here (128 MB
+  // float32: 2.8 s -> 2.1 s); the disk holds them as they are for a moment.
+  COG_TMP_COMPRESSION: "NONE",
 };
 
 /** Where gdal3.js sees the shared folder. */
@@ -380,7 +407,7 @@ async function callOn(
   args: string[],
   outputName?: string,
 ): Promise<WorkerCall> {
-  const vfs = /\.zip$/i.test(file) ? ["vsizip"] : [];
+  const vfs = /\.zip(\/|$)/i.test(file) ? ["vsizip"] : [];
   let target = file;
   let openOptions = [...(open?.openOptions ?? [])];
   if (file.startsWith("CSV:")) {
@@ -415,6 +442,7 @@ async function csvWrapper(rt: Runtime, gdalPath: string, openOptions: string[]):
 
 function opsOf(rt: Runtime, scratchName: string): GdalOps {
   const out = (name: string) => `${scratchName}/${name}`;
+  const hostOf = (gdalPath: string) => path.join(rt.hostDir, gdalPath.slice(MOUNT.length + 1));
   const crsCache = new Map<string, CrsInfo>();
   const ops: GdalOps = {
     // This build lacks some drivers Debian's GDAL has (JPEG 2000, netCDF, HDF, LIBKML for KMZ).
@@ -458,6 +486,15 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
       }
       // Our own CSV wrapper reads the file with the CSV driver.
       const driver = file.startsWith("CSV:") ? "CSV" : info.driverShortName ?? "";
+      // gdal3.js opens with every driver it has: a restriction is checked after.
+      if (open?.drivers?.length && !open.drivers.includes(driver)) {
+        throw failure(
+          action,
+          file,
+          open,
+          `it is read by ${driver}, not ${open.drivers.join(" or ")}`,
+        );
+      }
       return { driverShortName: driver, layers: info.layers };
     },
     async rasterInfo(file, options = [], open) {
@@ -479,6 +516,29 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
       return (await gdalCall(rt, call, file, open, "convert the vector dataset")).value as string;
     },
     async translate(file, options, outputName, open) {
+      const plan = deflatePlan(options);
+      const bands = plan === undefined
+        ? 0
+        : ((await ops.rasterInfo(file, [], open)).bands as unknown[] | undefined)?.length;
+      if (plan !== undefined && bands === 1) {
+        // GDAL writes the COG uncompressed; its tiles are deflated outside the WebAssembly.
+        const rawName = `${outputName}.uncompressed`;
+        const rawCall = await callOn(rt, "translate", file, open, plan.gdalOptions, out(rawName));
+        const raw = (await gdalCall(rt, rawCall, file, open, "convert the raster")).value as string;
+        const final = raw.replace(`${rawName}.`, `${outputName}.`);
+        try {
+          await deflateTiffTiles(hostOf(raw), hostOf(final), plan.deflate);
+          return final;
+        } catch (error) {
+          // A layout the deflater does not rewrite faithfully: GDAL compresses it, as before.
+          if (!(error instanceof TiffDeflateUnsupported)) throw error;
+          await Deno.remove(hostOf(final)).catch((e) => {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+          });
+        } finally {
+          await Deno.remove(hostOf(raw));
+        }
+      }
       const call = await callOn(rt, "translate", file, open, [...options], out(outputName));
       return (await gdalCall(rt, call, file, open, "convert the raster")).value as string;
     },
@@ -501,6 +561,20 @@ async function createScratch(): Promise<GdalScratch & AsyncDisposable> {
     gdal: opsOf(rt, name),
     [Symbol.asyncDispose]: () => Deno.remove(hostDir, { recursive: true }),
   };
+}
+
+/**
+ * Ends every gdal3.js instance of this process at once, as a crash of their
+ * worker threads would: each running call fails, and the next call starts a
+ * new instance. Returns how many were ended. For tests of a lost worker
+ * (a conversion killed while its output is read).
+ */
+export async function stopWasmInstances(): Promise<number> {
+  if (runtime === undefined) return 0;
+  const rt = await runtime;
+  const instances = [...rt.instances];
+  await Promise.all(instances.map((instance) => instance.worker.terminate()));
+  return instances.length;
 }
 
 /** GDAL 3.x in gdal3.js: the version its build reports. */

@@ -153,3 +153,61 @@ Deno.test("a failing dispose is logged but does not fail the run", async () => {
   const logs = events.filter((e) => e.type === "log").map((e) => [e.data.level, e.data.message]);
   assert.deepEqual(logs, [["error", "Resource cleanup failed: close failed"]]);
 });
+
+Deno.test("an asset's preload runs while its resources open, before materialize", async () => {
+  const events: string[] = [];
+  let preloaded!: () => void;
+  const preloadStarted = new Promise<void>((resolve) => preloaded = resolve);
+  const graph = defineGraph({
+    assets: [
+      asset({
+        key: "a",
+        resources: ["slow"],
+        preload: async () => {
+          events.push("preload");
+          preloaded();
+          await Promise.resolve();
+        },
+        materialize: () => void events.push("materialize"),
+      }),
+    ],
+    resources: {
+      // Opens only once the preload has started: run one after the other, this fails.
+      slow: defineResource("slow", async () => {
+        events.push("open started");
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          preloadStarted,
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error("preload did not run during the open")),
+              2000,
+            );
+          }),
+        ]).finally(() => clearTimeout(timer));
+        events.push("open done");
+        return "slow";
+      }),
+    },
+  });
+  const result = await harness().run(graph);
+  assert.equal(result.status, "success", result.steps[0]?.error?.message);
+  assert.deepEqual(events, ["open started", "preload", "open done", "materialize"]);
+});
+
+Deno.test("a preload that fails fails the attempt with its error, as the import would have", async () => {
+  let materialized = false;
+  const graph = defineGraph({
+    assets: [
+      asset({
+        key: "a",
+        preload: () => Promise.reject(new Error("Cannot find module 'parquet-wasm'")),
+        materialize: () => void (materialized = true),
+      }),
+    ],
+  });
+  const result = await harness().run(graph);
+  assert.equal(result.status, "failed");
+  assert.equal(materialized, false);
+  assert.match(result.steps[0]?.error?.message ?? "", /Cannot find module 'parquet-wasm'/);
+});

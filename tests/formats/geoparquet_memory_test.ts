@@ -24,21 +24,29 @@ async function write(rows: number): Promise<{ rows: number; peakRssMiB: number }
 }
 
 Deno.test({
-  name: "sqliteToGeoParquet: peak memory stays flat from 300k to 1.2M features",
-  ignore: Deno.build.os !== "linux", // VmHWM and clear_refs are Linux's.
+  name: "sqliteToGeoParquet: peak memory stays flat from 300k to 2.4M features",
+  ignore: Deno.build.os !== "linux", // VmHWM is Linux's.
   fn: async () => {
-    const small = await write(300_000);
-    const large = await write(1_200_000);
-    assert.equal(small.rows, 300_000);
-    assert.equal(large.rows, 1_200_000);
-    // Four times the rows: ~80 MiB more input and ~37 MiB more output, which
-    // a writer holding the layer (as Arrow, then Parquet) would need several
-    // times over. A streaming one grows only by what its runtimes keep warm
-    // (V8's heap reserve, the WebAssembly memory's high-water mark, malloc's
-    // free lists): measured 30-45 MiB here, flat beyond ~2M rows (bench/spatial.ts).
+    // The small layer twice, its higher peak kept: what the writer reaches on
+    // any layer, so that one low run does not pass for growth.
+    const smalls = [await write(300_000), await write(300_000)];
+    const large = await write(2_400_000);
+    for (const small of smalls) assert.equal(small.rows, 300_000);
+    assert.equal(large.rows, 2_400_000);
+    const small = Math.max(...smalls.map((s) => s.peakRssMiB));
+    // Eight times the rows: ~190 MiB more input and ~88 MiB more output,
+    // which a writer holding the layer (as Arrow, then Parquet) would need
+    // several times over. A streaming one's peak is set by its pages and row
+    // groups. Measured 2026-12-06 at load 12-15 (CI and other work on the
+    // 2 cores): 175-188 MiB at 300k, 184-203 at 2.4M, so -4 to +28 MiB; with
+    // V8's young generation left to grow to its default cap (the fix is the
+    // commands' --max-semi-space-size, core/cli/v8_flags.ts, which the child
+    // runs with) 186-204 and 261-266, +57 to +80.
     assert.ok(
-      large.peakRssMiB - small.peakRssMiB < 80,
-      `peak ${small.peakRssMiB} MiB at 300k, ${large.peakRssMiB} MiB at 1.2M`,
+      large.peakRssMiB - small < 45,
+      `peak ${
+        smalls.map((s) => s.peakRssMiB).join("/")
+      } MiB at 300k, ${large.peakRssMiB} MiB at 2.4M`,
     );
   },
 });

@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { GeoParquetError, sqliteToGeoParquet } from "../../formats/geoparquet.ts";
+import {
+  defaultRowGroupSize,
+  GeoParquetError,
+  ROW_GROUP_TARGET_BYTES,
+  sqliteToGeoParquet,
+} from "../../formats/geoparquet.ts";
 import { inspectBlob, inspectWkb } from "../../formats/wkb.ts";
 
 /** Little-endian ISO WKB of a point, optionally with Z. */
@@ -180,6 +185,40 @@ Deno.test("sqliteToGeoParquet streams a large layer in row groups with the exact
     assert.equal(Number(extent!.n), rows);
     assert.equal(Number(extent!.x0), xmin);
     assert.equal(Number(extent!.y1), ymax);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteToGeoParquet sizes row groups by row width: wide rows get fewer rows a group", async () => {
+  // The writer's memory grows with the bytes of a row group, not its rows.
+  assert.equal(defaultRowGroupSize(60), 65_536);
+  assert.equal(defaultRowGroupSize(330), 12_288);
+  assert.equal(defaultRowGroupSize(1e6), 1_024);
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-groups-" });
+  try {
+    const rows = 20_000;
+    const db = new DatabaseSync(`${dir}/wide.sqlite`);
+    db.exec("CREATE TABLE wide (id INTEGER, note TEXT, geom BLOB)");
+    const insert = db.prepare("INSERT INTO wide VALUES (?, ?, ?)");
+    db.exec("BEGIN");
+    for (let i = 0; i < rows; i++) insert.run(i, "x".repeat(1_000), point(i % 90, i % 45));
+    db.exec("COMMIT");
+    db.close();
+    const result = await sqliteToGeoParquet(`${dir}/wide.sqlite`, "wide", `${dir}/wide.parquet`, {
+      crs: { type: "GeographicCRS", name: "WGS 84" },
+      geometryColumn: "geom",
+    });
+    // ~1,070 bytes a row: 3 groups of 4096 rows hold the target's 4 MiB.
+    assert.equal(result.rowGroupSize, 3_072);
+    assert.ok(result.rowGroupSize * 1_070 <= ROW_GROUP_TARGET_BYTES);
+    const groups = await duck(
+      `SELECT row_group_id, any_value(row_group_num_rows) AS n
+       FROM parquet_metadata('${dir}/wide.parquet') GROUP BY 1 ORDER BY 1`,
+    );
+    assert.equal(groups.length, Math.ceil(rows / 3_072));
+    const [count] = await duck(`SELECT count(DISTINCT id) AS n FROM '${dir}/wide.parquet'`);
+    assert.equal(Number(count!.n), rows);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
 import type { Manifest, ManifestProblem } from "../../assets/spatial/manifest.ts";
+import {
+  clearPendingForNative,
+  notePendingForNative,
+  pendingForNative,
+  pendingKeyOf,
+} from "../../assets/spatial/pending.ts";
 import { defineAsset } from "../../core/asset.ts";
 import { SensorDaemon } from "../../core/daemon.ts";
 import { defineGraph } from "../../core/definitions.ts";
@@ -8,6 +14,7 @@ import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import { isSensorSkip, type SensorResult, type SensorRunRequests } from "../../core/sensor.ts";
 import { buildSensorContext, FakeClock } from "../../core/testing.ts";
 import { type Config, loadConfig } from "../../resources/config.ts";
+import { wasmGdal } from "../../resources/spatial/gdal_wasm.ts";
 import {
   MemoryObjectStore,
   type ObjectStore,
@@ -279,7 +286,7 @@ Deno.test("manifest sensor in the daemon: each committed content runs once", asy
   const store = await landing();
   const graph = defineGraph({
     assets: [spatial],
-    resources: { lake: store, config },
+    resources: { lake: store, config, gdal: wasmGdal },
     sensors: [sensor],
   });
   const runs = new MemoryRunStore();
@@ -453,7 +460,7 @@ Deno.test("two daemons: a batch another daemon's run holds is never validated ag
   });
   const graph = defineGraph({
     assets: [spatial],
-    resources: { lake: store, config },
+    resources: { lake: store, config, gdal: wasmGdal },
     sensors: [sensor],
   });
   const runs = new MemoryRunStore();
@@ -660,7 +667,7 @@ Deno.test("two daemons: a batch whose run failed on a platform fault is run agai
     const { sensor } = stubbed({ retryDelayMs: 10_000 });
     const graph = defineGraph({
       assets: [spatial],
-      resources: { lake: store, config },
+      resources: { lake: store, config, gdal: wasmGdal },
       sensors: [sensor],
     });
     return new SensorDaemon(graph, { runStore: runs, clock });
@@ -692,4 +699,81 @@ Deno.test("two daemons: a batch whose run failed on a platform fault is run agai
   } finally {
     for (const daemon of daemons) await daemon.close();
   }
+});
+
+Deno.test("manifest sensor: a batch pending for native GDAL waits on gdal3.js, and runs at once on a daemon with native GDAL", async () => {
+  const store = await landing();
+  const put = await commit(store, "b1");
+  const runs = new MemoryRunStore();
+  const clock = new FakeClock(1_000_000);
+  const evaluateOn = async (
+    sensor: ReturnType<typeof manifestSensor>,
+    kind: "wasm" | "native",
+    cursor?: string,
+  ) => {
+    const ctx = buildSensorContext({
+      resources: { lake: store, config, gdal: { kind } },
+      runStore: runs,
+      sensorName: "spatial_manifests",
+      clock,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const result = await sensor.evaluate(ctx);
+    return { result, logs: ctx.logs.map((l) => l.message) };
+  };
+  const options = { name: "spatial_manifests", retryDelayMs: 30_000 };
+  const onWasm = stubbed(options).sensor;
+  const first = requests((await evaluateOn(onWasm, "wasm")).result);
+  const cursor = first.cursor;
+  await recordRun(runs, `b1:${put.etag}`, "run-1", {
+    status: "failed",
+    startedAt: clock.now(),
+    finishedAt: clock.now(),
+  });
+  // What the batch asset notes when gdal3.js lacks a codec (tests/assets/spatial: the real run).
+  await notePendingForNative(store, BUCKET, {
+    batch_id: "b1",
+    manifest_etag: put.etag,
+    run_id: "run-1",
+    problems: [{ file: "b1/dem.jp2", message: "no JP2OpenJPEG driver" }],
+  }, clock);
+
+  // On gdal3.js: never retried (it would fail the same way), said once.
+  const waiting = await evaluateOn(onWasm, "wasm", cursor);
+  assert.ok(isSensorSkip(waiting.result));
+  assert.ok(
+    waiting.logs.some((l) => /waits for the native GDAL engine.*b1\/dem\.jp2.*gdal-bin/.test(l)),
+  );
+  clock.advance(3 * 3_600_000);
+  const later = await evaluateOn(onWasm, "wasm", cursor);
+  assert.ok(isSensorSkip(later.result), "not retried on gdal3.js, however long");
+  assert.deepEqual(later.logs.filter((l) => /waits for the native/.test(l)), [], "said once");
+
+  // The daemon restarts with native GDAL: the next attempt at once, not after the wait.
+  const onNative = stubbed(options).sensor;
+  await recordRun(runs, `b1:${put.etag}:attempt-2`, "run-2", {
+    status: "failed",
+    startedAt: clock.now(),
+    finishedAt: clock.now(),
+  });
+  await notePendingForNative(store, BUCKET, {
+    batch_id: "b1",
+    manifest_etag: put.etag,
+    run_id: "run-2",
+    problems: [{ file: "b1/dem.jp2", message: "no JP2OpenJPEG driver" }],
+  }, clock);
+  const retried = await evaluateOn(onNative, "native", cursor);
+  assert.deepEqual(
+    requests(retried.result).runRequests.map((r) => r.runKey),
+    [`b1:${put.etag}:attempt-3`],
+  );
+  assert.ok(retried.logs.some((l) => /attempt 3 on the native GDAL engine/.test(l)));
+
+  // A note about older content is no reason: that batch waits as any failed one.
+  const recommitted = await commit(store, "b1", { note: "new content" });
+  assert.notEqual(recommitted.etag, put.etag);
+  assert.equal(await pendingForNative(store, BUCKET, "b1", recommitted.etag), undefined);
+  // Archived (or quarantined): the note goes.
+  await clearPendingForNative(store, BUCKET, "b1");
+  assert.equal(await store.head(BUCKET, pendingKeyOf("b1")), undefined);
 });

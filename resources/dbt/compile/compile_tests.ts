@@ -49,7 +49,9 @@ function entryMemoKey(
   const parts = [subject.uniqueId, subject.relation.toString(), ctx.auditSchema, ctx.database];
   for (const spec of specs) {
     if (!(GENERIC_TESTS as readonly string[]).includes(spec.testName)) return undefined;
-    const override = ctx.jinja.findMacro(`test_${spec.testName}`);
+    const override = ctx.testMacro
+      ? ctx.testMacro(spec.testName, undefined)
+      : ctx.jinja.findMacro(`test_${spec.testName}`);
     if (override && override.packageName !== "dbt") return undefined; // the project's own version
     if (spec.testName !== "relationships") continue;
     const to = typeof spec.kwargs.to === "string" ? spec.kwargs.to : "";
@@ -62,6 +64,9 @@ function entryMemoKey(
   return parts.join("|");
 }
 
+/** The project config of a test when dbt_project.yml configures no tests. */
+const NO_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /** Compiles every data test. */
 export function compileAllTests(
   read: ReadProject,
@@ -70,14 +75,29 @@ export function compileAllTests(
   _scopes: Scopes,
   compiled: CompiledNodes,
 ): TestNode[] {
+  // One per node, asked for by each of its tests and by each test pointing at it.
+  const relations = new Map<string, TestRelation | undefined>();
   const relationOf = (ref: string): TestRelation | undefined => {
+    let relation = relations.get(ref);
+    if (relation !== undefined || relations.has(ref)) return relation;
     const node = compiled.nodes.get(ref);
-    if (!node) return undefined;
-    return {
+    relation = node && {
       uniqueId: node.uniqueId,
       relation: node.relation,
       prelude: (inner: string) => compiled.withCtes(inner, [ref]),
     };
+    relations.set(ref, relation);
+    return relation;
+  };
+  const macros = new Map<string, ReturnType<JinjaEnv["findMacro"]>>();
+  const testMacro = (name: string, namespace: string | undefined) => {
+    const key = namespace === undefined ? name : `${namespace}.${name}`;
+    let found = macros.get(key);
+    if (found === undefined && !macros.has(key)) {
+      found = jinja.findMacro(`test_${name}`, namespace);
+      macros.set(key, found);
+    }
+    return found;
   };
   const sourceRelationOf = (sourceName: string, table: string): TestRelation | undefined => {
     const src = [...props.sources.values()].find((s) =>
@@ -89,6 +109,8 @@ export function compileAllTests(
   // No tests:/data_tests: section in dbt_project.yml (the usual case): nothing to look up per test.
   const noProjectConfig = Object.keys(read.projectFile.tests).length === 0 &&
     Object.keys(read.projectFile.data_tests).length === 0;
+  const prefixes = new Map(read.packages.map((p) => [p.name, p.prefix]));
+  let lastFolders = { packageName: "", file: "", folders: [] as readonly string[] };
   const ctx: TestContext = {
     projectName: read.projectFile.name,
     jinja,
@@ -96,12 +118,24 @@ export function compileAllTests(
     resolveSource: sourceRelationOf,
     scope: (packageName, reads) => compiled.scope(packageName, reads),
     projectConfig: (packageName, fqnPath) =>
-      noProjectConfig ? {} : ({
+      noProjectConfig ? NO_CONFIG : ({
         ...folderConfig(testSections(read.projectFile.tests), packageName, fqnPath),
         ...folderConfig(testSections(read.projectFile.data_tests), packageName, fqnPath),
       }),
     auditSchema: `${read.target.schema}_dbt_test__audit`,
     database: read.target.database,
+    foldersOf: (packageName, file) => {
+      // Asked by each test, in runs of one file.
+      if (packageName === lastFolders.packageName && file === lastFolders.file) {
+        return lastFolders.folders;
+      }
+      const prefix = prefixes.get(packageName) ?? "";
+      const relative = file.startsWith(prefix) ? file.slice(prefix.length) : file;
+      const folders = relative.split("/").slice(1, -1);
+      lastFolders = { packageName, file, folders };
+      return folders;
+    },
+    testMacro,
   };
   const tests: TestNode[] = [];
   for (const node of compiled.nodes.values()) {
@@ -121,7 +155,11 @@ export function compileAllTests(
       own.push(compileGenericTest({
         spec,
         packageName: entry.packageName,
-        subject: { name: node.name, relation: relationOf(node.name) as TestRelation },
+        subject: {
+          name: node.name,
+          relation: relationOf(node.name) as TestRelation,
+          target: { kind: "model", name: node.name },
+        },
         yaml: entry.yaml,
       }, ctx));
     }
@@ -138,6 +176,7 @@ export function compileAllTests(
       subject: {
         name: `source_${source.sourceName}_${source.name}`,
         relation: { uniqueId: source.uniqueId, relation: source.relation, prelude: (s) => s },
+        target: { kind: "source", sourceName: source.sourceName, table: source.name },
       },
       yaml,
     }, ctx));
@@ -165,16 +204,39 @@ export function compileAllTests(
       tests.push(test);
     }
   }
+  refuseDuplicates(tests);
+  return tests;
+}
+
+/**
+ * Refuses two tests with one unique id (one declared twice), naming the
+ * second. A generic test's id is made of its name followed by its metadata's
+ * repr, which starts with `{` (compile/test_names.ts), and a singular test's
+ * is its identity: so ids can be equal only when names (singular: identities)
+ * are, or one has a `{`. Only then are the ids' inputs built and compared:
+ * 30k of them cost ~100 ms of a 10k-model load.
+ */
+function refuseDuplicates(tests: readonly TestNode[]): void {
+  const keys = new Set<string>();
+  let clash = false;
+  for (const test of tests) {
+    const key = test.kind === "generic" ? test.name : test.identity;
+    if (keys.has(key) || key.includes("{")) {
+      clash = true;
+      break;
+    }
+    keys.add(key);
+  }
+  if (!clash) return;
   const ids = new Set<string>();
   for (const test of tests) {
-    if (ids.has(test.uniqueId)) {
+    if (ids.has(test.identity)) {
       throw new DbtError(
         DbtErrorCode.invalidGraph,
         `test '${test.name}' is declared twice; remove the duplicate`,
         { file: test.file, line: test.line },
       );
     }
-    ids.add(test.uniqueId);
+    ids.add(test.identity);
   }
-  return tests;
 }

@@ -37,11 +37,7 @@ const UNSUPPORTED: Readonly<Record<string, (value: unknown) => boolean>> = {
   merge_exclude_columns: (v) => v !== undefined && v !== null,
   event_time: (v) => v !== undefined && v !== null,
   batch_size: (v) => v !== undefined && v !== null,
-  sql_header: (v) => v !== undefined && v !== null && v !== "",
   indexes: (v) => Array.isArray(v) && v.length > 0,
-  snapshot_meta_column_names: (v) =>
-    typeof v === "object" && v !== null && Object.keys(v).length > 0,
-  dbt_valid_to_current: (v) => v !== undefined && v !== null,
 };
 
 function unsupported(key: string, file: string, what: string): never {

@@ -9,9 +9,22 @@ import type { ReadProject } from "../project/read.ts";
 
 const BLOCK = /\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}([\s\S]*?)\{%-?\s*enddocs\s*-?%\}/g;
 
-/** Every docs block of the project and its packages. */
+/**
+ * dbt's own `__overview__` block (include/global_project/docs/overview.md in
+ * dbt-core): the docs site's front page, which `doc("__overview__")` names
+ * unless a project writes its own.
+ */
+const DBT_OVERVIEW: DocBlock = {
+  uniqueId: "doc.dbt.__overview__",
+  name: "__overview__",
+  packageName: "dbt",
+  file: "docs/overview.md",
+  contents: "### Welcome!\n\nWelcome to the auto-generated documentation for your dbt project!",
+};
+
+/** Every docs block of the project and its packages, and dbt's `__overview__`. */
 export function docBlocks(read: ReadProject): DocBlock[] {
-  const out: DocBlock[] = [];
+  const out: DocBlock[] = [DBT_OVERVIEW];
   for (const pkg of read.packages) {
     for (const file of pkg.docs) {
       for (const match of file.text.matchAll(BLOCK)) {
@@ -37,7 +50,11 @@ export function docResolver(
   blocks: readonly DocBlock[],
   onMissing: (name: string) => void,
 ): (text: string) => string {
-  const byName = new Map(blocks.map((b) => [b.name, b.contents]));
+  // A project's or package's block wins over dbt's own of the same name.
+  const byName = new Map(
+    [...blocks].sort((a, b) => Number(b.packageName === "dbt") - Number(a.packageName === "dbt"))
+      .map((b) => [b.name, b.contents]),
+  );
   return (text) =>
     text.includes("doc(")
       ? text.replace(

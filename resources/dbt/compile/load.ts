@@ -10,6 +10,9 @@
  */
 
 import { versionedRef } from "./versions.ts";
+import { parseSemanticLayer } from "./semantic.ts";
+import { folderConfig } from "../project/project_file.ts";
+import { checkAccess } from "./access.ts";
 import type { Clock } from "../../../core/clock.ts";
 import { closest } from "../../../core/suggest.ts";
 import { resolve } from "node:path";
@@ -44,6 +47,7 @@ import { buildNode, rebindNode, seedSettings, snapshotSettings } from "./nodes.t
 import { compileAllTests } from "./compile_tests.ts";
 import { compileUnitTests } from "./unit_tests.ts";
 import { docBlocks, docResolver } from "./docs.ts";
+import { compileAnalyses } from "./analyses.ts";
 import { type CompiledNodes, createRenderer, type Renderer } from "./renderer.ts";
 import { type ResolvedNodes, resolveNodes } from "./relations.ts";
 import { scopeFactory, type Scopes } from "./scopes.ts";
@@ -103,7 +107,10 @@ export async function loadProject(
   const read = await readProject(dir, options);
   const name = read.projectFile.name;
   const props = collectProperties(read);
-  const warnings = [...props.warnings];
+  const warnings = [
+    ...(read.warnings ?? []),
+    ...props.warnings,
+  ];
   const { jinja, safety } = loadMacros(read, options);
   jinja.setRefResolver((ref, version) => versionedRef(props.modelVersions, ref, version));
   const scopes = scopeFactory(read, props, options.invocationId);
@@ -129,13 +136,32 @@ export async function loadProject(
   }
   const order = topologicalOrder(enabled);
   const docs = docBlocks(read);
-  props.docText = docResolver(docs, (doc) => warnings.push(`doc('${doc}') names no docs block`));
+  // As dbt: a description naming a docs block that does not exist (or lies outside docs-paths)
+  // fails the parse; a warning let the raw `{{ doc(...) }}` reach the docs site.
+  const docsPaths = read.projectFile["docs-paths"];
+  props.docText = docResolver(docs, (doc) => {
+    // Only on this error path: the properties file that wrote the doc() call.
+    const call = new RegExp(
+      `doc\\(\\s*(?:['"][^'"]+['"]\\s*,\\s*)?['"]${doc.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}['"]`,
+    );
+    const file = read.packages.flatMap((p) => p.properties)
+      .find((yaml) => call.test(JSON.stringify(yaml.value).replaceAll('\\"', '"')))?.file ??
+      "dbt_project.yml";
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `doc('${doc}') names no docs block: write {% docs ${doc} %}...{% enddocs %} in a .md file ` +
+        (docsPaths ? `under docs-paths (${docsPaths.join(", ")})` : "under the project's paths") +
+        ", or fix the name",
+      { file },
+    );
+  });
   const resolved = resolveNodes(read, props, jinja, scopes, enabled, order);
   const renderer = createRenderer({ read, props, jinja, scopes, parsed: enabled, order, resolved });
   const compiled: CompiledNodes = {
     ...renderer,
     nodes: buildNodes(read, props, jinja, enabled, resolved, renderer),
   };
+  checkAccess(compiled.nodes, new Set(props.groups.keys()));
   for (const [modelName, entry] of props.models) {
     if (!enabled.has(modelName) && !parsed.has(modelName)) {
       warnings.push(
@@ -145,7 +171,40 @@ export async function loadProject(
     }
   }
   const tests = compileAllTests(read, props, jinja, scopes, compiled);
-  const unitTests = compileUnitTests(props, jinja, scopes, compiled);
+  const unitTests = compileUnitTests(
+    props,
+    jinja,
+    scopes,
+    compiled,
+    (pkg) => read.packages.find((p) => p.name === pkg)?.fixtures ?? [],
+  );
+  const analyses = compileAnalyses(read, props, jinja, compiled);
+  const semantic = parseSemanticLayer(props.semanticEntries, {
+    modelOf: (ref, version) => {
+      let nodeName: string;
+      try {
+        nodeName = versionedRef(props.modelVersions, ref, version);
+      } catch (error) {
+        if (error instanceof RangeError) return undefined;
+        throw error;
+      }
+      const node = compiled.nodes.get(nodeName);
+      return node?.resourceType === "model" ? node : undefined;
+    },
+    database: read.target.database,
+    schema: read.target.schema,
+    projectConfig: (kind, pkg, fqnPath) => {
+      const key = kind === "semantic_model"
+        ? "semantic-models"
+        : kind === "metric"
+        ? "metrics"
+        : "saved-queries";
+      const section = (read.projectFile as Record<string, unknown>)[key];
+      return typeof section === "object" && section !== null
+        ? folderConfig(section as Record<string, unknown>, pkg, fqnPath)
+        : {};
+    },
+  });
   if (options.cache !== false) await read.cache.write(read.targetPath);
   const projectHooks = (key: "on-run-start" | "on-run-end") =>
     read.packages.flatMap((p) => [p.projectFile[key] ?? []].flat());
@@ -162,6 +221,9 @@ export async function loadProject(
     tests,
     unitTests,
     exposures: props.exposures(compiled.idOf),
+    semantic,
+    analyses,
+    groups: props.groups,
     docs,
     macros: new Map(jinja.macros.map(([pkg, macro]) => {
       const found = jinja.findMacro(macro, pkg);
@@ -171,12 +233,13 @@ export async function loadProject(
         name: macro,
         packageName: pkg,
         file: found?.file ?? "",
-        sql: "",
+        sql: found?.sql ?? "",
       }];
     })),
     packages: new Map(read.packages.slice(1).map((p) => [p.name, p.dir])),
     onRunStart: projectHooks("on-run-start"),
     onRunEnd: projectHooks("on-run-end"),
+    modelVersions: props.modelVersions,
     selectors: props.selectors,
     ...(props.defaultSelector === undefined ? {} : { defaultSelector: props.defaultSelector }),
     warnings,
@@ -579,6 +642,7 @@ function buildOne(
     projectName: read.projectFile.name,
     config,
     relation: resolved.relations.get(nodeName) as Relation,
+    uniqueId: resolved.ids.get(nodeName) as string,
     refIds: node.refs.map((r) => resolved.ids.get(r) as string),
     entry: props.entryOf(node.kind, nodeName),
     docs: props.docText,

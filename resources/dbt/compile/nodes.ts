@@ -7,7 +7,13 @@
 
 import { digest } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type { ModelConfig, ModelNode, SeedSettings, SnapshotSettings } from "../nodes.ts";
+import type {
+  ModelConfig,
+  ModelNode,
+  SeedSettings,
+  SnapshotMetaColumns,
+  SnapshotSettings,
+} from "../nodes.ts";
 import type { Relation } from "../relation.ts";
 import { folders, type ParsedNode } from "./parse.ts";
 import { columnDocs, type PropertiesEntry } from "./properties.ts";
@@ -23,6 +29,8 @@ export interface BuildNodeInput {
   readonly config: ModelConfig;
   /** Its relation. */
   readonly relation: Relation;
+  /** Its unique id (a model version's is `model.<pkg>.<model>.v<N>`, as dbt). */
+  readonly uniqueId: string;
   /** Unique ids of what it refs. */
   readonly refIds: readonly string[];
   /** Its properties entry. */
@@ -68,7 +76,7 @@ export function buildNode(input: BuildNodeInput): ModelNode {
   const configMeta = (config.all.meta ?? {}) as Record<string, unknown>;
   const base: NodeParts["base"] = {
     resourceType: node.kind,
-    uniqueId: `${node.kind}.${node.packageName}.${node.name}`,
+    uniqueId: input.uniqueId,
     name: node.name,
     packageName: node.packageName,
     file: node.file,
@@ -240,11 +248,42 @@ export function snapshotSettings(
   if (hard !== "ignore" && hard !== "invalidate" && hard !== "new_record") {
     fail(`hard_deletes must be ignore, invalidate or new_record (got '${String(hard)}')`);
   }
+  const metaColumns: Record<keyof SnapshotMetaColumns, string> = {
+    dbt_valid_from: "dbt_valid_from",
+    dbt_valid_to: "dbt_valid_to",
+    dbt_scd_id: "dbt_scd_id",
+    dbt_updated_at: "dbt_updated_at",
+    dbt_is_deleted: "dbt_is_deleted",
+  };
+  const renamed = all.snapshot_meta_column_names ?? {};
+  if (typeof renamed !== "object" || Array.isArray(renamed)) {
+    fail("snapshot_meta_column_names must be a map, e.g. {dbt_valid_from: valid_from}");
+  }
+  for (const [meta, column] of Object.entries(renamed as Record<string, unknown>)) {
+    if (!Object.hasOwn(metaColumns, meta)) {
+      fail(
+        `snapshot_meta_column_names: '${meta}' is not one of ${
+          Object.keys(metaColumns).join(", ")
+        }`,
+      );
+    }
+    if (column === null || column === undefined) continue;
+    if (typeof column !== "string" || column.trim() === "") {
+      fail(`snapshot_meta_column_names: ${meta} must name a column (got '${String(column)}')`);
+    }
+    metaColumns[meta as keyof SnapshotMetaColumns] = (column as string).trim();
+  }
+  const current = all.dbt_valid_to_current;
+  if (current !== undefined && current !== null && typeof current !== "string") {
+    fail("dbt_valid_to_current must be SQL text, e.g. \"'9999-12-31'::timestamp\"");
+  }
   return {
     strategy: strategy as "timestamp" | "check",
     uniqueKey: [key].flat().map(String),
     updatedAt,
     checkCols: checkCols === "all" ? "all" : [checkCols ?? []].flat().map(String),
     hardDeletes: hard as SnapshotSettings["hardDeletes"],
+    metaColumns,
+    validToCurrent: typeof current === "string" && current.trim() !== "" ? current : undefined,
   };
 }

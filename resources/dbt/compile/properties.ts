@@ -1,16 +1,18 @@
 /**
  * The properties YAML of the project and its packages, collected: entries
  * of models, seeds and snapshots, sources, singular test properties, unit
- * tests, exposures, YAML snapshots, selectors; semantic models, metrics and
- * saved queries are noted and left out (this runner has no semantic layer).
+ * tests, exposures, YAML snapshots, selectors, and the raw entries of
+ * semantic models, metrics and saved queries (parsed in ./semantic.ts once
+ * the models are known).
  *
  * @module
  */
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type { BuildKind, ColumnDoc, ExposureNode, SourceNode } from "../nodes.ts";
+import type { BuildKind, ColumnDoc, ExposureNode, GroupNode, SourceNode } from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
 import {
+  type AnalysisProperties,
   type ColumnProperties,
   genericTestsOf,
   type GenericTestSpec,
@@ -22,7 +24,9 @@ import type { YamlFile } from "../project/yaml.ts";
 import { quotingOf, Relation } from "../relation.ts";
 import { externalSourceSql } from "../adapters/duckdb.ts";
 import { renderString } from "../jinja/env.ts";
-import { expandModelVersions, type ModelVersions } from "./versions.ts";
+import { expandModelVersions, type ModelVersions, versionedRef } from "./versions.ts";
+import { parseRefText } from "./ref_text.ts";
+import type { SemanticEntry } from "./semantic.ts";
 
 /** A properties entry of a model, seed or snapshot. */
 export interface PropertiesEntry {
@@ -74,6 +78,12 @@ export interface Properties {
     file: string;
     packageName: string;
   }[];
+  /** `analyses:` entries by analysis name. */
+  readonly analyses: ReadonlyMap<string, { props: AnalysisProperties; file: string }>;
+  /** `groups:` entries by group name. */
+  readonly groups: ReadonlyMap<string, GroupNode>;
+  /** `semantic_models:`, `metrics:` and `saved_queries:` entries as written. */
+  readonly semanticEntries: readonly SemanticEntry[];
   /** Exposures, once node ids are known. */
   exposures(idOf: (name: string) => string | undefined): ExposureNode[];
   /** `doc('name')` text resolver (set once docs are read). */
@@ -120,7 +130,10 @@ export function collectProperties(read: ReadProject): Properties {
   const unitTests: Properties["unitTests"][number][] = [];
   const yamlSnapshots: Properties["yamlSnapshots"][number][] = [];
   const exposures: { props: Record<string, unknown>; file: string; packageName: string }[] = [];
+  const analyses = new Map<string, { props: AnalysisProperties; file: string }>();
+  const groups = new Map<string, GroupNode>();
   const warnings: string[] = [];
+  const semanticEntries: SemanticEntry[] = [];
   for (const pkg of read.packages) {
     for (const yaml of pkg.properties) {
       const value = yaml.value;
@@ -158,6 +171,28 @@ export function collectProperties(read: ReadProject): Properties {
           description: test.description ?? "",
         });
       }
+      for (const props of value.analyses ?? []) {
+        analyses.set(props.name, { props, file: yaml.file });
+      }
+      (value.groups ?? []).forEach((props, i) => {
+        const previous = groups.get(props.name);
+        if (previous) {
+          throw new DbtError(
+            DbtErrorCode.invalidYaml,
+            `group '${props.name}' is declared twice (also in ${previous.file}); keep one entry`,
+            { file: yaml.file, line: yaml.lineOf(["groups", i, "name"]) },
+          );
+        }
+        groups.set(props.name, {
+          uniqueId: `group.${pkg.name}.${props.name}`,
+          name: props.name,
+          packageName: pkg.name,
+          file: yaml.file,
+          owner: props.owner as Record<string, unknown>,
+          description: props.description ?? null,
+          meta: props.config?.meta ?? {},
+        });
+      });
       (value.unit_tests ?? []).forEach((props, index) =>
         unitTests.push({ props, yaml, index, packageName: pkg.name })
       );
@@ -168,14 +203,22 @@ export function collectProperties(read: ReadProject): Properties {
           packageName: pkg.name,
         });
       }
-      for (const key of ["semantic_models", "metrics", "saved_queries"] as const) {
-        const list = value[key];
-        if (list && list.length > 0) {
-          warnings.push(
-            `${yaml.file}: ${list.length} ${key} left out: this runner has no semantic layer ` +
-              "(MetricFlow); models, seeds, snapshots and tests are unaffected",
-          );
-        }
+      for (
+        const [key, kind] of [
+          ["semantic_models", "semantic_model"],
+          ["metrics", "metric"],
+          ["saved_queries", "saved_query"],
+        ] as const
+      ) {
+        (value[key] ?? []).forEach((props, i) =>
+          semanticEntries.push({
+            kind,
+            props,
+            file: yaml.file,
+            line: yaml.lineOf([key, i]),
+            packageName: pkg.name,
+          })
+        );
       }
       collectSources(value, yaml, pkg.name, read, sources, sourceTests);
     }
@@ -191,14 +234,27 @@ export function collectProperties(read: ReadProject): Properties {
     singular,
     unitTests,
     yamlSnapshots,
+    analyses,
+    groups,
+    semanticEntries,
     exposures: (idOf) =>
       exposures.map(({ props, file, packageName }) => {
         const name = String(props.name);
+        const refName = (ref: string, version: string | undefined): string => {
+          try {
+            return versionedRef(modelVersions, ref, version);
+          } catch (e) {
+            if (!(e instanceof RangeError)) throw e;
+            throw new DbtError(DbtErrorCode.unknownRef, `exposure '${name}': ${e.message}`, {
+              file,
+            });
+          }
+        };
         const dependsOn = ((props.depends_on ?? []) as string[]).map((dep) => {
-          const ref = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(dep);
+          const ref = parseRefText(dep);
           const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(dep);
-          const id = ref?.[1]
-            ? idOf(ref[1])
+          const id = ref
+            ? idOf(refName(ref.name, ref.version))
             : src
             ? [...sources.values()].find((s) => s.sourceName === src[1] && s.name === src[2])
               ?.uniqueId

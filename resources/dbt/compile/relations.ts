@@ -19,6 +19,7 @@ import type { Scopes } from "./scopes.ts";
 import { layeredConfig } from "./layered_config.ts";
 import type { ParsedNode } from "./parse.ts";
 import type { Properties } from "./properties.ts";
+import { nodeUniqueId, nodeVersions } from "./versions.ts";
 
 /** What {@linkcode resolveNodes} returns, by node name. */
 export interface ResolvedNodes {
@@ -44,11 +45,13 @@ export function resolveNodes(
   const ids = new Map<string, string>();
   const naming = nodeNaming(read, jinja, scopes);
   const quoting = quotingOf(read.projectFile.quoting);
+  const versions = nodeVersions(props.modelVersions);
   for (const nodeName of order) {
     const node = parsed.get(nodeName) as ParsedNode;
     const config = resolveConfig(node.kind, layeredConfig(read, props, node), node.file);
     configs.set(nodeName, config);
-    ids.set(nodeName, `${node.kind}.${node.packageName}.${nodeName}`);
+    const version = node.kind === "model" ? versions.get(nodeName) : undefined;
+    ids.set(nodeName, nodeUniqueId(node.kind, node.packageName, nodeName, version));
     const { schema, identifier } = naming(node, config);
     relations.set(
       nodeName,

@@ -113,15 +113,21 @@ export function createRenderer(input: RendererInput): Renderer {
     full.set(nodeName, done);
     return done;
   };
-  const compileNode: DbtProject["compileNode"] = async (nodeName, { isIncremental, query }) => {
+  const compileNode: DbtProject["compileNode"] = async (
+    nodeName,
+    { isIncremental, query, onLog },
+  ) => {
     const node = parsed.get(nodeName);
     if (!node) throw new RangeError(`Cannot compile '${nodeName}': no such node`);
-    const built = compiled(nodeName);
-    if (!isIncremental && !built.dynamic) return built.sql;
+    if (onLog === undefined) {
+      const built = compiled(nodeName);
+      if (!isIncremental && !built.dynamic) return built.sql;
+    }
     if (!node.template) return "";
     const scope = {
       ...compileScope(node.packageName, new Set(), nodeName),
       isIncremental: () => isIncremental,
+      ...(onLog ? { onLog } : {}),
     };
     const sql = query
       ? await jinja.renderAsync(node.template, scope, query as QueryRunner)
@@ -133,6 +139,7 @@ export function createRenderer(input: RendererInput): Renderer {
     const scope: RenderScope = {
       ...compileScope(input.read.projectFile.name, new Set(), undefined, options.self),
       ...(options.results ? { results: options.results } : {}),
+      ...(options.node !== undefined ? { node: options.node } : {}),
     };
     return await jinja.renderAsync(jinja.compile(text, options.file), scope, options.query);
   };

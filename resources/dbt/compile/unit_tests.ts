@@ -12,29 +12,66 @@ import { Relation } from "../relation.ts";
 import type { Scopes } from "./scopes.ts";
 import type { CompiledNodes } from "./renderer.ts";
 import type { Properties } from "./properties.ts";
+import { parseRefText } from "./ref_text.ts";
+import { versionedRef } from "./versions.ts";
+import type { UnitTestProperties } from "../project/schema_yml.ts";
+import type { ProjectSource } from "../_files.ts";
+import { parseCsv } from "../execute/seeds.ts";
 
-function csvRows(text: string): Record<string, unknown>[] {
-  const lines = text.trim().split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
-  const header = (lines[0] ?? "").split(",").map((h) => h.trim());
-  return lines.slice(1).map((line) => {
-    const cells = line.split(",").map((c) => c.trim());
-    return Object.fromEntries(header.map((h, i) => [h, cells[i] === "" ? null : cells[i]]));
-  });
+/** CSV rows as dbt reads them (RFC 4180, so a quoted "a, b" is one cell); an empty cell is null. */
+function csvRows(text: string, fail: (message: string) => never): Record<string, unknown>[] {
+  let table: string[][];
+  try {
+    table = parseCsv(text.trim()).filter((r) => r.some((c) => c.trim() !== ""));
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return fail(`its csv rows do not parse: ${error.message}`);
+  }
+  const header = (table[0] ?? []).map((h) => h.trim());
+  return table.slice(1).map((cells) =>
+    Object.fromEntries(
+      header.map((h, i) => {
+        const cell = cells[i]?.trim() ?? "";
+        return [h, cell === "" ? null : cell];
+      }),
+    )
+  );
 }
 
+/** Unit test fixture files of a package (`<test path>/fixtures/**.{csv,sql}`). */
+export type FixtureFiles = (packageName: string) => readonly ProjectSource[];
+
 function rowsOf(
-  given: { rows?: unknown; format: string },
-  file: string,
-  name: string,
+  given: { rows?: unknown; format: string; fixture?: string | undefined },
+  where: string,
+  fixtures: readonly ProjectSource[],
+  fail: (message: string) => never,
 ): Record<string, unknown>[] | string {
-  if (given.format === "sql") return String(given.rows ?? "");
-  if (given.format === "csv") return csvRows(String(given.rows ?? ""));
-  if (given.rows === undefined) return [];
-  if (!Array.isArray(given.rows)) {
-    throw new DbtError(DbtErrorCode.invalidYaml, `unit test '${name}': rows must be a list`, {
-      file,
-    });
+  let text: string | undefined;
+  if (given.fixture !== undefined) {
+    if (given.rows !== undefined) fail(`${where}: give rows or fixture, not both`);
+    if (given.format === "dict") {
+      fail(`${where}: fixture '${given.fixture}' needs format: csv or format: sql`);
+    }
+    const ext = `.${given.format}`;
+    const found = fixtures.filter((f) =>
+      f.path.slice(f.path.lastIndexOf("/") + 1) === `${given.fixture}${ext}`
+    );
+    if (found.length !== 1) {
+      fail(
+        found.length === 0
+          ? `${where}: no fixture file ${given.fixture}${ext} under the test paths' fixtures/ folder`
+          : `${where}: fixture ${given.fixture}${ext} is ambiguous (${
+            found.map((f) => f.file).join(", ")
+          })`,
+      );
+    }
+    text = (found[0] as ProjectSource).text;
   }
+  if (given.format === "sql") return String(text ?? given.rows ?? "");
+  if (given.format === "csv") return csvRows(String(text ?? given.rows ?? ""), fail);
+  if (given.rows === undefined) return [];
+  if (!Array.isArray(given.rows)) return fail(`${where}: rows must be a list`);
   return given.rows as Record<string, unknown>[];
 }
 
@@ -44,6 +81,7 @@ export function compileUnitTests(
   jinja: JinjaEnv,
   scopes: Scopes,
   compiled: CompiledNodes,
+  fixtureFiles: FixtureFiles = () => [],
 ): UnitTestNode[] {
   const out: UnitTestNode[] = [];
   for (const { props: test, yaml, index, packageName } of props.unitTests) {
@@ -54,7 +92,9 @@ export function compileUnitTests(
         line,
       });
     };
-    const model = compiled.nodes.get(test.model) ?? fail(`model '${test.model}' does not exist`);
+    const fixtures = fixtureFiles(packageName);
+    const model = compiled.nodes.get(unitTestModel(test, props, fail)) ??
+      fail(`model '${test.model}' does not exist`);
     const inputs: UnitTestInput[] = [];
     const byKey = new Map<string, string>();
     test.given.forEach((given, i) => {
@@ -63,7 +103,7 @@ export function compileUnitTests(
       // `input: this`: the model's own table, read by its incremental branch.
       if (input.trim() === "this") {
         byKey.set("this", cte);
-        const rows = rowsOf(given, yaml.file, test.name);
+        const rows = rowsOf(given, `given ${input}`, fixtures, fail);
         inputs.push({
           cte,
           relation: model.relation,
@@ -72,12 +112,20 @@ export function compileUnitTests(
         });
         return;
       }
-      const ref = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(input);
+      const refText = parseRefText(input);
       const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(input);
       let relation: Relation | null;
-      if (ref?.[1]) {
-        const parent = compiled.nodes.get(ref[1]) ?? fail(`input ${input} names no node`);
-        byKey.set(`ref:${ref[1]}`, cte);
+      if (refText) {
+        // `ref('dim', v=2)` is that version's node, `ref('dim')` the latest, as the model reads.
+        let nodeName: string;
+        try {
+          nodeName = versionedRef(props.modelVersions, refText.name, refText.version);
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          return fail(`input ${input}: ${error.message}`);
+        }
+        const parent = compiled.nodes.get(nodeName) ?? fail(`input ${input} names no node`);
+        byKey.set(`ref:${nodeName}`, cte);
         relation = parent.config.materialized === "ephemeral" ? null : parent.relation;
       } else if (src) {
         const source = [...props.sources.values()].find((s) =>
@@ -86,7 +134,7 @@ export function compileUnitTests(
         byKey.set(`source:${src[1]}.${src[2]}`, cte);
         relation = source.relation;
       } else return fail(`input '${input}' is not ref() or source()`);
-      const rows = rowsOf(given, yaml.file, test.name);
+      const rows = rowsOf(given, `given ${input}`, fixtures, fail);
       inputs.push({
         cte,
         relation,
@@ -94,17 +142,22 @@ export function compileUnitTests(
         sql: typeof rows === "string" ? rows : null,
       });
     });
-    const expectedRows = rowsOf(test.expect, yaml.file, test.name);
+    const expectedRows = rowsOf(test.expect, "expect", fixtures, fail);
     const expected = typeof expectedRows === "string" ? [] : expectedRows;
     const columns = [...new Set(expected.flatMap((r) => Object.keys(r)))];
-    // Overridden macros: is_incremental (the incremental branch under test); any other is
-    // refused by name rather than left running its real body.
+    // Overridden macros: is_incremental (the incremental branch under test), and any macro of
+    // the project or its packages (by name or `package.name`), which returns the given value.
     const macroOverrides = test.overrides?.macros ?? {};
     for (const name of Object.keys(macroOverrides)) {
-      if (name !== "is_incremental") {
+      if (name === "is_incremental") continue;
+      const dot = name.lastIndexOf(".");
+      const known = dot > 0
+        ? jinja.hasMacro(name.slice(dot + 1), name.slice(0, dot))
+        : jinja.macros.some(([, macro]) => macro === name);
+      if (!known) {
         fail(
-          `overrides.macros.${name} is not supported (only is_incremental); ` +
-            "give the model's inputs rows instead",
+          `overrides.macros.${name} names no macro of the project or its packages ` +
+            "(write it as it is called: 'name' or 'package.name')",
         );
       }
     }
@@ -162,12 +215,13 @@ export function compileUnitTests(
           ? String(envOverrides[name])
           : base.envVar(name, fallback),
       isIncremental: () => incremental === true,
+      macroOverrides,
       self: byKey.has("this") ? cteRelation(byKey.get("this") as string) : model.relation,
       execute: true,
       answers: [],
     });
     out.push({
-      uniqueId: `unit_test.${packageName}.${model.name}.${test.name}`,
+      uniqueId: `unit_test.${packageName}.${test.model}.${test.name}`,
       name: test.name,
       model: model.name,
       file: yaml.file,
@@ -185,4 +239,38 @@ export function compileUnitTests(
     });
   }
   return out;
+}
+
+/**
+ * The node a unit test's `model:` names. For a versioned model dbt tests every
+ * version (or those `versions: {include, exclude}` keep); this runner tests
+ * one node per unit test, so anything but exactly one version is refused by
+ * name rather than silently testing only the latest.
+ */
+function unitTestModel(
+  test: UnitTestProperties,
+  props: Properties,
+  fail: (message: string) => never,
+): string {
+  const set = props.modelVersions.get(test.model);
+  if (set === undefined) return test.model;
+  const include = test.versions?.include?.map(String) ?? [...set.nodes.keys()];
+  const exclude = new Set(test.versions?.exclude?.map(String) ?? []);
+  const kept = include.filter((v) => !exclude.has(v));
+  for (const v of kept) {
+    if (!set.nodes.has(v)) {
+      fail(
+        `versions: model '${test.model}' has no version ${v} (it has ${
+          [...set.nodes.keys()].join(", ")
+        })`,
+      );
+    }
+  }
+  if (kept.length !== 1) {
+    return fail(
+      `model '${test.model}' has versions ${[...set.nodes.keys()].join(", ")}: this runner ` +
+        "unit-tests one version per unit test; name it with versions: {include: [<v>]}",
+    );
+  }
+  return set.nodes.get(kept[0] as string) as string;
 }

@@ -182,3 +182,39 @@ export function versionedRef(
   }
   return node;
 }
+
+/** A versioned model's node: the model's name and the version it builds. */
+export interface NodeVersion {
+  /** The model's name as refs write it. */
+  readonly model: string;
+  /** The version. */
+  readonly v: string;
+  /** The version `ref(model)` reads. */
+  readonly latest: string;
+}
+
+/** Each versioned node's model and version, by node name. */
+export function nodeVersions(
+  versions: ReadonlyMap<string, Pick<ModelVersionSet, "nodes" | "latest">>,
+): Map<string, NodeVersion> {
+  const out = new Map<string, NodeVersion>();
+  for (const [model, set] of versions) {
+    for (const [v, node] of set.nodes) out.set(node, { model, v, latest: set.latest });
+  }
+  return out;
+}
+
+/**
+ * A node's unique id as dbt-core makes it: `<kind>.<package>.<name>`, and for a
+ * version of a model `model.<package>.<model>.v<version>` (not the node's own name).
+ */
+export function nodeUniqueId(
+  kind: string,
+  packageName: string,
+  nodeName: string,
+  version: NodeVersion | undefined,
+): string {
+  return version
+    ? `${kind}.${packageName}.${version.model}.v${version.v}`
+    : `${kind}.${packageName}.${nodeName}`;
+}

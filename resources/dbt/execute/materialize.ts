@@ -14,8 +14,16 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import { quote, type Relation } from "../relation.ts";
 import { loadSeed } from "./seeds.ts";
 import { runSnapshot } from "./snapshots.ts";
-import { applyGrants, checkContract, persistDocs, renderHook, syncSchema } from "./model_extras.ts";
+import {
+  applyGrants,
+  checkContract,
+  persistDocs,
+  renderHook,
+  runSqlHeader,
+  syncSchema,
+} from "./model_extras.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
+import { commentNode, withQueryComment } from "./query_comment.ts";
 import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
 
@@ -31,6 +39,12 @@ export interface BuildModelOptions {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * Where the model's `log()` / `print()` go: given, the model is rendered
+   * as it builds and says them there (an asset's run log); else they went
+   * where the project's load said, when the model was first compiled.
+   */
+  readonly onLog?: ((message: string) => void) | undefined;
 }
 
 /** What building one model did. */
@@ -70,6 +84,11 @@ export async function buildModel(
   const model = project.models.get(name) ?? project.seeds.get(name) ??
     project.snapshots.get(name);
   if (!model) throw new RangeError(`Cannot build '${name}': the project has no such node`);
+  warehouse = await withQueryComment(
+    warehouse,
+    project,
+    commentNode({ ...model, tags: model.config.tags }),
+  );
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
   const started = now();
@@ -85,7 +104,10 @@ export async function buildModel(
   const relation = model.relation;
   const query = queryRunner(warehouse);
   const adapter = adapterOf(warehouse, project);
-  let sql = model.compiledCode;
+  const onLog = model.resourceType === "seed" ? undefined : options.onLog;
+  let sql = onLog
+    ? await project.compileNode(name, { isIncremental: false, query, onLog })
+    : model.compiledCode;
   try {
     if (model.resourceType === "seed") {
       const rows = await loadSeed(
@@ -102,7 +124,9 @@ export async function buildModel(
         message: `INSERT ${rows}`,
       });
     }
-    if (model.dynamic) sql = await project.compileNode(name, { isIncremental: false, query });
+    if (model.dynamic && !onLog) {
+      sql = await project.compileNode(name, { isIncremental: false, query });
+    }
     if (model.resourceType === "snapshot") {
       await warehouse.ensureSchema(relation.schema);
       const result = await runSnapshot(warehouse, model, sql, now());
@@ -258,7 +282,7 @@ async function buildSql(
         });
       case "view":
         await warehouse.ensureSchema(relation.schema);
-        await replaceRelation(warehouse, adapter, relation, "view", sql);
+        await replaceRelation(warehouse, adapter, relation, "view", sql, model.config.all);
         return ({
           compiledCode: sql,
           rowsAffected: null,
@@ -267,7 +291,14 @@ async function buildSql(
         });
       case "table": {
         await warehouse.ensureSchema(relation.schema);
-        const rows = await replaceRelation(warehouse, adapter, relation, "table", sql);
+        const rows = await replaceRelation(
+          warehouse,
+          adapter,
+          relation,
+          "table",
+          sql,
+          model.config.all,
+        );
         return ({
           compiledCode: sql,
           rowsAffected: rows,
@@ -298,7 +329,14 @@ async function buildSql(
         const kind = await relationKind(warehouse, relation, adapter);
         const fullRefresh = model.config.fullRefresh ?? options.fullRefresh ?? false;
         if (fullRefresh || kind !== "table") {
-          const rows = await replaceRelation(warehouse, adapter, relation, "table", sql);
+          const rows = await replaceRelation(
+            warehouse,
+            adapter,
+            relation,
+            "table",
+            sql,
+            model.config.all,
+          );
           return ({
             compiledCode: sql,
             rowsAffected: rows,
@@ -306,7 +344,7 @@ async function buildSql(
             message: `SELECT ${rows}`,
           });
         }
-        sql = await project.compileNode(name, { isIncremental: true, query });
+        sql = await project.compileNode(name, { isIncremental: true, query, onLog: options.onLog });
         const rows = await mergeIncremental(warehouse, adapter, model, sql);
         return ({
           compiledCode: sql,
@@ -421,6 +459,7 @@ async function replaceRelation(
   relation: Relation,
   kind: "table" | "view",
   sql: string,
+  config: Readonly<Record<string, unknown>>,
 ): Promise<number | null> {
   const schema = relation.schema;
   const name = relation.identifier;
@@ -437,6 +476,7 @@ async function replaceRelation(
     };
     await dropIfThere(tmp); // left by a crash between statements of another engine
     await dropIfThere(backup);
+    await runSqlHeader(tx, config);
     const rows = await runCompiled(tx, `create ${kind} ${q(tmp)} as (\n`, sql, "\n)");
     const existing = kinds.get(name);
     if (existing !== undefined) {
@@ -470,6 +510,7 @@ async function mergeIncremental(
     (keys.length > 0 ? "delete+insert" : "append");
   return await warehouse.transaction(async (tx) => {
     const temp = adapter.tempTable(tmp);
+    await runSqlHeader(tx, model.config.all);
     await runCompiled(tx, temp.prefix, sql, "\n)");
     await syncSchema(tx, model, tmpName);
     const columns = await tx.columns(model.relation.schema, model.relation.identifier);

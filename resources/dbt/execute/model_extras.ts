@@ -12,6 +12,23 @@ import { quote } from "../relation.ts";
 import { renderHookText } from "./hooks.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
 
+/**
+ * Runs a node's `sql_header` config (`{{ config(sql_header=...) }}` or
+ * `{% call set_sql_header(config) %}`) in `session`, right before the statement
+ * that creates its relation, as dbt-postgres prepends it to that statement
+ * (same session and transaction, so `set local`, temporary functions and
+ * search paths apply to the create).
+ */
+export async function runSqlHeader(
+  session: WarehouseSession,
+  config: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const header = config.sql_header;
+  if (header === undefined || header === null) return;
+  const text = String(header).trim();
+  if (text !== "") await session.exec(text);
+}
+
 /** Renders one pre- or post-hook of `model` (Jinja: `this`, `target`, vars...). */
 export async function renderHook(
   project: DbtProject,

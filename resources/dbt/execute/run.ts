@@ -16,6 +16,7 @@
  * @module
  */
 
+import { commentNode, withQueryComment } from "./query_comment.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse } from "../../warehouse/types.ts";
 import { type RunResultEntry, runResultEntry, RunResultsWriter } from "../artifacts.ts";
@@ -37,6 +38,8 @@ export interface ExecuteOptions {
   readonly record?: ((entry: RunResultEntry) => Promise<unknown>) | undefined;
   /** Thread name recorded. */
   readonly threadId?: string | undefined;
+  /** Where the node's `log()` / `print()` go while it builds (see BuildModelOptions.onLog). */
+  readonly onLog?: ((message: string) => void) | undefined;
 }
 
 /** Builds one model, seed or snapshot and records its result; rethrows the build's error. */
@@ -52,6 +55,7 @@ export async function executeNode(
     const built = await buildModel(warehouse, project, node.name, {
       fullRefresh: options.fullRefresh ?? false,
       clock: { now: clock.now, sleep: () => Promise.resolve() },
+      onLog: options.onLog,
     });
     await options.record?.(runResultEntry({
       uniqueId: node.uniqueId,
@@ -196,12 +200,18 @@ export async function runProject(
   if (write) await writer.writeManifest();
   const query = queryRunner(warehouse);
   const hooksOn = options.hooks ?? true;
+  // on-run-start/-end statements carry the query comment with `node` none, as in dbt.
+  const hookWarehouse = hooksOn ? await withQueryComment(warehouse, project, null) : warehouse;
   if (hooksOn) {
     for (const hook of project.onRunStart) {
-      await warehouse.exec(await renderHookText(project, hook, { file: "dbt_project.yml", query }));
+      await hookWarehouse.exec(
+        await renderHookText(project, hook, { file: "dbt_project.yml", query }),
+      );
     }
   }
-  const total = items.length;
+  // As dbt: an ephemeral model is never run on its own, so progress lines do not count it.
+  const counted = (item: Item) => item.kind !== "node" || !isEphemeral(item.node);
+  const total = items.filter(counted).length;
   let index = 0;
   let stop = false;
   const pending = new Set(items);
@@ -235,7 +245,8 @@ export async function runProject(
     const what = item.kind === "node"
       ? `${item.node.config.materialized} ${item.node.relation}`
       : name;
-    options.onProgress?.({ phase: "start", index: position, total, kind, name, what });
+    const report = counted(item) ? options.onProgress : undefined;
+    report?.({ phase: "start", index: position, total, kind, name, what });
     const started = clock.now();
     let failed = false;
     if (item.kind === "node") {
@@ -246,7 +257,11 @@ export async function runProject(
         blockedBy.set(item.id, "failed");
       }
     } else {
-      const outcome = await executeTest(warehouse, item.test, { clock, record, threadId });
+      const outcome = await executeTest(
+        await withQueryComment(warehouse, project, commentNode(item.test)),
+        item.test,
+        { clock, record, threadId },
+      );
       const severe = item.kind === "unit" || item.test.severity === "error";
       failed = outcome.status === "error" || (outcome.status === "fail" && severe);
       if (failed && item.kind === "test") {
@@ -257,7 +272,7 @@ export async function runProject(
     state.set(item.id, failed ? "failed" : "ok");
     if (failed && options.failFast) stop = true;
     const entry = results.findLast((e) => e.unique_id === item.id);
-    options.onProgress?.({
+    report?.({
       phase: "done",
       index: position,
       total,
@@ -292,7 +307,7 @@ export async function runProject(
         continue;
       }
       pending.delete(item);
-      index++;
+      if (counted(item)) index++;
       const task = runItem(item, index, `Thread-${(thread++ % threads) + 1}`).finally(() =>
         running.delete(task)
       );
@@ -309,7 +324,7 @@ export async function runProject(
   if (hooksOn) {
     // dbt runs on-run-end whatever happened, with the invocation's results.
     for (const hook of project.onRunEnd) {
-      await warehouse.exec(
+      await hookWarehouse.exec(
         await renderHookText(project, hook, { file: "dbt_project.yml", query, results }),
       );
     }
@@ -317,6 +332,10 @@ export async function runProject(
   if (write) await Promise.all([writer.rewriteManifest(), writer.flush()]);
   const success = !results.some((r) => r.status === "error" || r.status === "fail");
   return { results, success };
+}
+
+function isEphemeral(node: ModelNode): boolean {
+  return node.resourceType === "model" && node.config.materialized === "ephemeral";
 }
 
 /** A node's compiled SQL, or null when compiling it is what failed. */

@@ -7,6 +7,8 @@
  * or a `check_cols` value differs (check strategy). Records gone from the
  * source stay current (`hard_deletes: ignore`), are closed (`invalidate`),
  * or are closed and get a deletion row with `dbt_is_deleted` (`new_record`).
+ * The meta columns take the names `snapshot_meta_column_names` gives, and
+ * current rows the `dbt_valid_to_current` value instead of null when set.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import type { Warehouse } from "../../warehouse/types.ts";
 import type { ModelNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
+import { runSqlHeader } from "./model_extras.ts";
 
 /** What a snapshot run did. */
 export interface SnapshotResult {
@@ -42,66 +45,80 @@ export async function runSnapshot(
   const updated = s.strategy === "timestamp" ? `src.${quote(s.updatedAt as string)}` : now;
   const scd =
     `md5(coalesce(cast(${key} as text), '') || '|' || coalesce(cast(${updated} as text), ''))`;
+  // Meta columns under the project's names (snapshot_meta_column_names); current rows carry
+  // dbt_valid_to_current instead of null when it is set (a far-future date, for BI joins).
+  const m = s.metaColumns;
+  const [validFrom, validTo, scdId, updatedAt, isDeleted] = [
+    quote(m.dbt_valid_from),
+    quote(m.dbt_valid_to),
+    quote(m.dbt_scd_id),
+    quote(m.dbt_updated_at),
+    quote(m.dbt_is_deleted),
+  ];
+  const openTo = s.validToCurrent === undefined
+    ? "cast(null as timestamp)"
+    : `cast(${s.validToCurrent} as timestamp)`;
+  const isOpen = (alias: string) =>
+    s.validToCurrent === undefined
+      ? `${alias}.${validTo} is null`
+      : `(${alias}.${validTo} is null or ${alias}.${validTo} = ${openTo})`;
+  const newRecord = s.hardDeletes === "new_record";
   return await warehouse.transaction(async (tx) => {
     const existed = await tx.tableExists(node.relation.schema, node.relation.identifier);
     if (!existed) {
+      await runSqlHeader(tx, node.config.all);
       const rows = await tx.execute(
-        `create table ${target} as (select src.*, ${scd} as dbt_scd_id, ${updated} as dbt_updated_at, ` +
-          `${updated} as dbt_valid_from, cast(null as timestamp) as dbt_valid_to` +
-          `${
-            s.hardDeletes === "new_record" ? ", false as dbt_is_deleted" : ""
-          } from (\n${sql}\n) src)`,
+        `create table ${target} as (select src.*, ${scd} as ${scdId}, ${updated} as ${updatedAt}, ` +
+          `${updated} as ${validFrom}, ${openTo} as ${validTo}` +
+          `${newRecord ? `, false as ${isDeleted}` : ""} from (\n${sql}\n) src)`,
       );
       return { rows, existed, message: `SELECT ${rows}` };
     }
     const tmpName = `${node.relation.identifier}__dbt_snapshot_src`;
     const tmp = quote(tmpName);
     const temp = adapter.tempTable(tmp);
+    await runSqlHeader(tx, node.config.all);
     await tx.execute(`${temp.prefix}${sql}\n)`);
     const columns = (await adapter.tempColumns(tx, tmpName)).map((c) => c.name);
     const joinOn = s.uniqueKey.map((k) => `cur.${quote(k)} = src.${quote(k)}`).join(" and ");
     const changed = s.strategy === "timestamp"
-      ? `src.${quote(s.updatedAt as string)} > cur.dbt_updated_at`
+      ? `src.${quote(s.updatedAt as string)} > cur.${updatedAt}`
       : (s.checkCols === "all" ? columns : s.checkCols)
         .map((c) => `cur.${quote(c)} is distinct from src.${quote(c)}`).join(" or ");
-    const current = `cur.dbt_valid_to is null${
-      s.hardDeletes === "new_record" ? " and not cur.dbt_is_deleted" : ""
-    }`;
+    const current = `${isOpen("cur")}${newRecord ? ` and not cur.${isDeleted}` : ""}`;
     // Close changed records.
     let rows = await tx.execute(
-      `update ${target} cur set dbt_valid_to = ${updated.replaceAll("src.", "src.")}
+      `update ${target} cur set ${validTo} = ${updated}
        from ${tmp} src where ${joinOn} and ${current} and (${changed})`,
     );
     // Insert new versions and new records.
     const list = columns.map((c) => `src.${quote(c)}`).join(", ");
     const colList = columns.map(quote).join(", ");
     rows += await tx.execute(
-      `insert into ${target} (${colList}, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to${
-        s.hardDeletes === "new_record" ? ", dbt_is_deleted" : ""
+      `insert into ${target} (${colList}, ${scdId}, ${updatedAt}, ${validFrom}, ${validTo}${
+        newRecord ? `, ${isDeleted}` : ""
       })
-       select ${list}, ${scd}, ${updated}, ${updated}, null${
-        s.hardDeletes === "new_record" ? ", false" : ""
-      }
+       select ${list}, ${scd}, ${updated}, ${updated}, ${openTo}${newRecord ? ", false" : ""}
        from ${tmp} src
        where not exists (select 1 from ${target} cur where ${joinOn} and ${current})`,
     );
     if (s.hardDeletes !== "ignore") {
       const gone = `not exists (select 1 from ${tmp} src where ${joinOn})`;
-      if (s.hardDeletes === "new_record") {
+      if (newRecord) {
         rows += await tx.execute(
-          `insert into ${target} (${colList}, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, dbt_is_deleted)
+          `insert into ${target} (${colList}, ${scdId}, ${updatedAt}, ${validFrom}, ${validTo}, ${isDeleted})
            select ${
             columns.map((c) => `cur.${quote(c)}`).join(", ")
-          }, md5(cur.dbt_scd_id || 'deleted'), ${now}, ${now}, null, true
+          }, md5(cur.${scdId} || 'deleted'), ${now}, ${now}, ${openTo}, true
            from ${target} cur where ${current} and ${gone}`,
         );
         rows += await tx.execute(
-          `update ${target} cur set dbt_valid_to = ${now}
-           where cur.dbt_valid_to is null and not cur.dbt_is_deleted and ${gone}`,
+          `update ${target} cur set ${validTo} = ${now}
+           where ${isOpen("cur")} and not cur.${isDeleted} and ${gone}`,
         );
       } else {
         rows += await tx.execute(
-          `update ${target} cur set dbt_valid_to = ${now} where ${current} and ${gone}`,
+          `update ${target} cur set ${validTo} = ${now} where ${current} and ${gone}`,
         );
       }
     }

@@ -101,5 +101,23 @@ export function apiColumn(quote: (name: string) => string) {
       scale: kwargs.numeric_scale ?? positional[4],
     });
   };
-  return Object.assign(build, { create: build });
+  return Object.assign(build, {
+    create: build,
+    // dbt's Column class methods, which macros call on `api.Column` itself.
+    translate_type: (dtype: unknown) => TYPE_LABELS[String(dtype).toUpperCase()] ?? String(dtype),
+    string_type: (size: unknown) => `character varying(${String(size)})`,
+    numeric_type: (dtype: unknown, precision: unknown, scale: unknown) =>
+      precision === null || precision === undefined || scale === null || scale === undefined
+        ? String(dtype)
+        : `${String(dtype)}(${String(precision)},${String(scale)})`,
+  });
 }
+
+/** dbt's `Column.TYPE_LABELS`: the generic names `translate_type` maps. */
+const TYPE_LABELS: Readonly<Record<string, string>> = {
+  STRING: "TEXT",
+  TIMESTAMP: "TIMESTAMP",
+  FLOAT: "FLOAT",
+  INTEGER: "INT",
+  BOOLEAN: "BOOLEAN",
+};

@@ -10,6 +10,9 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { withMacroExtras } from "./python.ts";
+import { pyFormat } from "./str_format.ts";
+import { asTuple, isPlainDict } from "./py_repr.ts";
+import { pyJsonParse } from "./py_number.ts";
 
 type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
 
@@ -76,8 +79,7 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     return Array.isArray(items) ? items.map(String).join(this) : String(items);
   },
   format(...args: unknown[]) {
-    let i = 0;
-    return this.replace(/\{(\d*)\}/g, (_, n: string) => String(args[n === "" ? i++ : Number(n)]));
+    return pyFormat(this, args);
   },
   find(sub: unknown) {
     return this.indexOf(String(sub));
@@ -143,9 +145,12 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
   },
   partition(sep: unknown) {
     const at = this.indexOf(String(sep));
-    return at < 0
-      ? [String(this), "", ""]
-      : [this.slice(0, at), String(sep), this.slice(at + String(sep).length)];
+    // A tuple, as Python's: prints ('a', 'b', 'c').
+    return asTuple(
+      at < 0
+        ? [String(this), "", ""]
+        : [this.slice(0, at), String(sep), this.slice(at + String(sep).length)],
+    );
   },
 };
 
@@ -197,7 +202,9 @@ export function installJinjaCompat(): void {
       Object.hasOwn(obj, val) &&
       typeof (obj as Record<string, unknown>)[val] === "function"
     ) {
-      return ((obj as Record<string, unknown>)[val] as (...args: unknown[]) => unknown).bind(obj);
+      const fn = (obj as Record<string, unknown>)[val] as (...args: unknown[]) => unknown;
+      // A class-like function keeps its members (`datetime.datetime.now`, `api.Column.create`).
+      return Object.keys(fn).length === 0 ? fn.bind(obj) : Object.assign(fn.bind(obj), fn);
     }
     if (typeof obj === "string" && typeof val === "string" && Object.hasOwn(STRING_MEMBERS, val)) {
       return (STRING_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
@@ -212,8 +219,16 @@ export function installJinjaCompat(): void {
     if (Array.isArray(obj) && typeof val === "string" && Object.hasOwn(LIST_MEMBERS, val)) {
       return (LIST_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
     }
-    // Slices (`items[1:]`) arrive with their stop and step as further arguments.
-    return lookup.call(this, obj, val, ...rest);
+    // `d.items()` gives (key, value) tuples, as Python prints them.
+    if (val === "items" && isPlainDict(obj) && !Object.hasOwn(obj, "items")) {
+      return () => Object.entries(obj).map((pair) => asTuple(pair));
+    }
+    // Slices (`items[1:]`) arrive with their stop and step as further arguments; a slice of a
+    // str is a str (`'abc'[1:]` is `bc`, not `['b', 'c']`).
+    const found = lookup.call(this, obj, val, ...rest);
+    return rest.length === 2 && typeof obj === "string" && Array.isArray(found)
+      ? found.join("")
+      : found;
   };
   const makeMacro = internals.runtime.makeMacro;
   internals.runtime.makeMacro = (argNames, kwargNames, func) => {
@@ -253,12 +268,11 @@ export function addDbtFilters(env: nunjucks.Environment): void {
   env.addFilter("as_native", (value: unknown) => {
     if (typeof value !== "string") return value;
     try {
-      return JSON.parse(value);
+      return pyJsonParse(value);
     } catch {
       return value; // like dbt: text that is not a literal stays text
     }
   });
-  env.addFilter("tojson", (value: unknown) => JSON.stringify(value));
   // addTest is public in nunjucks but missing from @types/nunjucks.
   (env as unknown as { addTest(name: string, fn: (value: unknown) => boolean): void })
     .addTest("none", (value) => value === null || value === undefined);

@@ -8,6 +8,7 @@
 
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { QueryResult } from "../query.ts";
+import { asTuple } from "./py_repr.ts";
 
 /** A row: indexable by position and by column name. */
 type AgateRow = unknown[] & Record<string, unknown>;
@@ -92,11 +93,47 @@ function pyDate(date: Date): Record<string, unknown> {
   return { ...pyDatetime(day), isoformat: () => text, toString: () => text };
 }
 
+function timeZone(zone: string): Record<string, unknown> {
+  return { zone, toString: () => zone };
+}
+
 function timedelta(...args: unknown[]): Record<string, unknown> {
   const kw = (args.at(-1) ?? {}) as Record<string, number>;
   const ms = ((kw.days ?? (typeof args[0] === "number" ? args[0] : 0)) * 86_400 +
     (kw.hours ?? 0) * 3600 + (kw.minutes ?? 0) * 60 + (kw.seconds ?? 0)) * 1000;
   return { __ms: ms, days: Math.trunc(ms / 86_400_000), total_seconds: () => ms / 1000 };
+}
+
+/** The source of a pattern (a compiled one's too). */
+function sourceOf(pattern: unknown): string {
+  return pattern instanceof RegExp ? pattern.source : String(pattern);
+}
+
+/**
+ * A Python regular expression as a JavaScript one: named groups `(?P<n>...)`
+ * and back references `(?P=n)`, leading inline flags `(?i)`, and flags given
+ * as `re.I | re.M` (strings here, joined by `|`).
+ */
+function pyRegExp(pattern: unknown, flags: unknown): RegExp {
+  let source = sourceOf(pattern).replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>");
+  let flagText = typeof flags === "string" ? flags.replace(/[^gimsuy]/g, "") : "";
+  const inline = /^\(\?([aiLmsux]+)\)/.exec(source);
+  if (inline) {
+    source = source.slice(inline[0].length);
+    flagText += (inline[1] as string).replace(/[^ims]/g, "");
+  }
+  return new RegExp(source, [...new Set(flagText)].join(""));
+}
+
+/** `re.sub`'s optional `count` and `flags`, by position or keyword. */
+function subOptions(rest: unknown[]): { count: number; flags: unknown } {
+  const last = rest.at(-1) as Record<string, unknown> | undefined;
+  const kw = typeof last === "object" && last !== null && last.__keywords === true ? last : {};
+  const positional = kw === last ? rest.slice(0, -1) : rest;
+  return {
+    count: Number(kw.count ?? positional[0] ?? 0),
+    flags: kw.flags ?? positional[1],
+  };
 }
 
 /**
@@ -105,36 +142,76 @@ function timedelta(...args: unknown[]): Record<string, unknown> {
  */
 export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<string, unknown> {
   const now = () => clock.now();
-  const datetimeClass = {
+  // `datetime.datetime(2024, 1, 31, 12)` builds one (UTC); the class's methods hang off it.
+  const build = (...parts: unknown[]) => {
+    const [y, mo = 1, d = 1, h = 0, mi = 0, s = 0] = parts.map(Number);
+    return pyDatetime(new Date(Date.UTC(y as number, mo - 1, d, h, mi, s)));
+  };
+  const datetimeClass = Object.assign(build, {
     now: () => pyDatetime(new Date(now())),
     utcnow: () => pyDatetime(new Date(now())),
     strptime: (text: string) => pyDatetime(new Date(`${text.replace(" ", "T")}Z`)),
     fromisoformat: (text: string) => pyDatetime(new Date(`${text.replace(" ", "T")}Z`)),
-  };
-  const compile = (pattern: unknown, flags = "") => new RegExp(String(pattern), flags);
+  });
+  const compile = (pattern: unknown, flags: unknown = "") => pyRegExp(pattern, flags);
   const match = (m: RegExpExecArray | null) =>
-    m && { group: (i = 0) => m[i] ?? null, groups: () => m.slice(1), start: () => m.index };
+    m && {
+      // `group(1)`, `group('name')` (Python's named groups), `group()` the whole match.
+      group: (i: unknown = 0) => (typeof i === "string" ? m.groups?.[i] : m[Number(i)]) ?? null,
+      groups: () => m.slice(1).map((g) => g ?? null),
+      groupdict: () => ({ ...m.groups }),
+      start: () => m.index,
+      end: () => m.index + m[0].length,
+    };
   return {
     datetime: {
       datetime: datetimeClass,
-      date: {
-        today: () => pyDate(new Date(now())),
-      },
+      // `datetime.date(2024, 1, 31)` builds one; `date.today()` reads the clock.
+      date: Object.assign(
+        (...parts: unknown[]) => {
+          const [y, mo = 1, d = 1] = parts.map(Number);
+          return pyDate(new Date(Date.UTC(y as number, mo - 1, d)));
+        },
+        {
+          today: () => pyDate(new Date(now())),
+          fromisoformat: (text: string) =>
+            pyDate(new Date(`${String(text).slice(0, 10)}T00:00:00Z`)),
+        },
+      ),
       timedelta,
     },
     re: {
-      match: (pattern: unknown, text: unknown) => {
-        const m = compile(pattern).exec(String(text));
-        return m && m.index === 0 ? match(m) : null;
+      match: (pattern: unknown, text: unknown, flags?: unknown) => {
+        const re = compile(pattern, flags);
+        return match(new RegExp(`^(?:${re.source})`, re.flags).exec(String(text)));
       },
-      search: (pattern: unknown, text: unknown) => match(compile(pattern).exec(String(text))),
-      fullmatch: (pattern: unknown, text: unknown) =>
-        match(compile(`^(?:${String(pattern)})$`).exec(String(text))),
-      sub: (pattern: unknown, replacement: unknown, text: unknown) =>
-        String(text).replace(compile(pattern, "g"), String(replacement).replace(/\\(\d)/g, "$$$1")),
+      search: (pattern: unknown, text: unknown, flags?: unknown) =>
+        match(compile(pattern, flags).exec(String(text))),
+      fullmatch: (pattern: unknown, text: unknown, flags?: unknown) => {
+        const re = compile(pattern, flags);
+        return match(new RegExp(`^(?:${re.source})$`, re.flags).exec(String(text)));
+      },
+      sub: (pattern: unknown, replacement: unknown, text: unknown, ...rest: unknown[]) => {
+        const { count, flags } = subOptions(rest);
+        const re = compile(pattern, `${String(flags ?? "")}g`);
+        const repl = String(replacement).replace(/\\(\d)/g, "$$$1").replace(
+          /\\g<(\w+)>/g,
+          "$$<$1>",
+        );
+        if (!count) return String(text).replace(re, repl);
+        let left = count;
+        return String(text).replace(re, (...m) => {
+          if (left <= 0) return m[0] as string;
+          left--;
+          return (m[0] as string).replace(compile(pattern, flags), repl);
+        });
+      },
       split: (pattern: unknown, text: unknown) => String(text).split(compile(pattern)),
-      findall: (pattern: unknown, text: unknown) =>
-        [...String(text).matchAll(compile(pattern, "g"))].map((m) => m[1] ?? m[0]),
+      findall: (pattern: unknown, text: unknown, flags?: unknown) =>
+        [...String(text).matchAll(compile(pattern, `${String(flags ?? "")}g`))].map((m) =>
+          m.length > 2 ? asTuple(m.slice(1).map((g) => g ?? "")) : m[1] ?? m[0]
+        ),
+      escape: (text: unknown) => String(text).replace(/[.*+?^${}()|[\]\\\-\s#&~]/g, "\\$&"),
       compile: (pattern: unknown) => {
         const re = compile(pattern);
         return {
@@ -144,8 +221,13 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
       },
       IGNORECASE: "i",
       I: "i",
+      MULTILINE: "m",
+      M: "m",
+      DOTALL: "s",
+      S: "s",
     },
-    pytz: { utc: { zone: "UTC" }, timezone: (zone: string) => ({ zone }) },
+    // A zone prints as its name, as pytz's do (`{{ modules.pytz.timezone('UTC') }}` is UTC).
+    pytz: { utc: timeZone("UTC"), timezone: (zone: unknown) => timeZone(String(zone)) },
     itertools: {
       chain: (...lists: unknown[][]) => lists.flat(),
       product: (...lists: unknown[][]) =>

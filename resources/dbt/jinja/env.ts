@@ -24,6 +24,8 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { DbtError, DbtErrorCode } from "../errors.ts";
+import { DBT_VERSION } from "../project/project_keys.ts";
+import { pyJsonParse } from "./py_number.ts";
 import { Relation } from "../relation.ts";
 import { apiColumn, jinjaColumn } from "./columns.ts";
 import type { QueryResult } from "../query.ts";
@@ -32,7 +34,9 @@ import { digest } from "../_files.ts";
 import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
 import { agateTable, dbtModules, pyDatetime } from "./context.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
-import { DoExtension, preprocess } from "./extensions.ts";
+import { DoExtension, macroBlocks, preprocess } from "./extensions.ts";
+import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
+import { asTuple } from "./py_repr.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
@@ -108,6 +112,10 @@ export interface RenderScope {
   readonly onLog?: (message: string) => void;
   /** `results` of an on-run-end hook: the invocation's results, as dbt's Result objects. */
   readonly results?: readonly unknown[];
+  /** `node` of a query comment: the node a statement runs for (null: none). */
+  readonly node?: Readonly<Record<string, unknown>> | null;
+  /** A unit test's `overrides: macros:`: the value a macro returns instead of running. */
+  readonly macroOverrides?: Readonly<Record<string, unknown>>;
 }
 
 /** An error a global raises; turned into a {@linkcode DbtError} with the line by `render`. */
@@ -214,6 +222,8 @@ interface LoadedMacro {
   readonly fn: MacroFn;
   readonly file: string;
   readonly packageName: string;
+  /** Its block as written (dbt's `macro_sql`). */
+  readonly sql: string;
 }
 
 /** The global project's package name. */
@@ -288,6 +298,7 @@ export class JinjaEnv {
     this.#env.addExtension("do", new DoExtension());
     addDbtFilters(this.#env);
     addPythonFilters(this.#env);
+    addJinjaBuiltins(this.#env);
     for (const [name, fn] of Object.entries(PYTHON_GLOBALS)) this.#env.addGlobal(name, fn);
     const scope = (): RenderScope => {
       if (!this.#scope) throw new ScopeError(DbtErrorCode.renderFailed, "no render in progress");
@@ -359,7 +370,11 @@ export class JinjaEnv {
         }
         return value;
       }),
-      set: () => "",
+      // `config.set('sql_header', ...)` (dbt's set_sql_header macro): the same as config().
+      set: guard((key: unknown, value: unknown) => {
+        scope().config({ [String(key)]: value });
+        return "";
+      }),
       persist_relation_docs: () => false,
       persist_column_docs: () => false,
     });
@@ -399,11 +414,15 @@ export class JinjaEnv {
     this.#env.addGlobal("modules", dbtModules(clock));
     this.#env.addGlobal("run_started_at", pyDatetime(new Date(clock.now())));
     this.#env.addGlobal("local_md5", (text: unknown) => digest(String(text), "md5"));
-    this.#env.addGlobal("tojson", (value: unknown) => JSON.stringify(value));
-    this.#env.addGlobal("fromjson", (text: unknown) => JSON.parse(String(text)));
+    // dbt's tojson(value, default=None, sort_keys=False) is Python's json.dumps.
+    this.#env.addGlobal("tojson", (...args: unknown[]) => {
+      const { positional, kwargs } = splitKwargs(args);
+      return pyJsonDumps(positional[0], (kwargs.sort_keys ?? positional[2]) === true);
+    });
+    this.#env.addGlobal("fromjson", (text: unknown) => pyJsonParse(String(text)));
     this.#env.addGlobal("zip", (...lists: unknown[][]) => {
       const length = Math.min(...lists.map((l) => l.length));
-      return Array.from({ length }, (_, i) => lists.map((l) => l[i]));
+      return Array.from({ length }, (_, i) => asTuple(lists.map((l) => l[i])));
     });
     this.#env.addGlobal("set", (items?: unknown[]) => [...new Set(items ?? [])]);
     this.#env.addGlobal("flags", {
@@ -453,6 +472,11 @@ export class JinjaEnv {
       get: () => current()?.results ?? [],
       enumerable: true,
     });
+    Object.defineProperty(this.#globals, "node", {
+      get: () => current()?.node,
+      enumerable: true,
+    });
+    this.#env.addGlobal("dbt_version", DBT_VERSION);
     Object.defineProperty(this.#globals, "invocation_id", {
       get: () => current()?.invocationId ?? "",
       enumerable: true,
@@ -666,6 +690,7 @@ export class JinjaEnv {
       this.#macros.set(packageName, own);
     }
     const names: string[] = [];
+    const blocks = macroBlocks(source);
     for (const [name, macro] of Object.entries(exported)) {
       if (typeof macro !== "function") continue;
       const previous = own.get(name);
@@ -676,8 +701,8 @@ export class JinjaEnv {
           { file },
         );
       }
-      const fn = this.#inPackage(packageName, macro as MacroFn);
-      own.set(name, { fn, file, packageName });
+      const fn = this.#inPackage(packageName, name, macro as MacroFn);
+      own.set(name, { fn, file, packageName, sql: blocks.get(name) ?? "" });
       this.#namespace(packageName)[name] = fn;
       names.push(name);
       // Unqualified names resolve at call time (root, then the current package, then dbt).
@@ -717,9 +742,17 @@ export class JinjaEnv {
   }
 
   /** Runs a macro with its package as the current one (for unqualified calls inside it). */
-  #inPackage(packageName: string, fn: MacroFn): MacroFn {
+  #inPackage(packageName: string, name: string, fn: MacroFn): MacroFn {
     const stack = this.#packageStack;
+    const overrides = () => this.#scope?.macroOverrides;
     return function (this: unknown, ...args: unknown[]) {
+      // A unit test's `overrides: macros:` answer for the macro, however it is reached
+      // (by name, as package.name, or through adapter.dispatch).
+      const given = overrides();
+      if (given !== undefined) {
+        if (Object.hasOwn(given, `${packageName}.${name}`)) return given[`${packageName}.${name}`];
+        if (Object.hasOwn(given, name)) return given[name];
+      }
       stack.push(packageName);
       try {
         return fn.apply(this, args);
@@ -786,11 +819,14 @@ export class JinjaEnv {
    * Finds macro `name` (in `packageName` when given, else by dbt's lookup
    * order), or undefined.
    */
-  findMacro(name: string, packageName?: string): { file: string; packageName: string } | undefined {
+  findMacro(
+    name: string,
+    packageName?: string,
+  ): { file: string; packageName: string; sql: string } | undefined {
     const found = packageName === undefined
       ? this.#lookup(name)
       : this.#macros.get(packageName)?.get(name);
-    return found && { file: found.file, packageName: found.packageName };
+    return found && { file: found.file, packageName: found.packageName, sql: found.sql };
   }
 
   /** Calls macro `name` (see {@linkcode findMacro}) with keyword arguments in `scope`. */

@@ -66,6 +66,22 @@ export function preprocess(source: string): string {
     .replace(/(\{%-?\s*)endtest(\s*-?%\})/g, "$1endmacro$2");
 }
 
+/**
+ * Each macro's block as written in `source`, by the name it loads under
+ * (`{% test x %}` is `test_x`): dbt's `macro_sql` in the manifest, from the
+ * opening tag through `{% endmacro %}` / `{% endtest %}`.
+ */
+export function macroBlocks(source: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of source.matchAll(MACRO_BLOCK)) {
+    const name = m[1] === "test" ? `test_${m[2]}` : m[2] as string;
+    if (!out.has(name)) out.set(name, m[0]);
+  }
+  return out;
+}
+
+const MACRO_BLOCK = /\{%-?\s*(macro|test)\s+([A-Za-z_][A-Za-z0-9_]*)[\s\S]*?\{%-?\s*end\1\s*-?%\}/g;
+
 const MATERIALIZATION = /\{%-?\s*materialization\s[\s\S]*?\{%-?\s*endmaterialization\s*-?%\}/g;
 
 /** nunjucks' node classes, for extensions that build nodes. */

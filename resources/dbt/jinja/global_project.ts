@@ -108,6 +108,7 @@ export const GLOBAL_MACROS = [
 {%- set configured = config.get('store_failures') -%}
 {{ return(flags.STORE_FAILURES if configured is none else configured) }}
 {%- endmacro %}\n`,
+  `{% macro set_sql_header(config) -%}{{ config.set('sql_header', caller()) }}{%- endmacro %}\n`,
   `{% macro should_full_refresh() -%}
 {%- set configured = config.get('full_refresh') -%}
 {{ return(flags.FULL_REFRESH if configured is none else configured) }}

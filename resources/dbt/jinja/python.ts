@@ -22,6 +22,21 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { dump as yamlDump, load as yamlLoad } from "js-yaml";
+import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
+import {
+  formatNumber,
+  pyAdd,
+  pyDiv,
+  PyFloat,
+  pyFloat,
+  pyFloorDiv,
+  pyModNumbers,
+  pyMulNumbers,
+  pyNeg,
+  pyPow,
+  pySub,
+  unbox,
+} from "./py_number.ts";
 
 interface AggregateNode {
   readonly children: unknown[];
@@ -33,7 +48,13 @@ interface PairNode {
 }
 
 interface CompilerProto {
-  compileGroup(this: CompilerProto, node: AggregateNode, frame: unknown): void;
+  compileGroup(
+    this: CompilerProto,
+    node: AggregateNode & { tuple?: boolean },
+    frame: unknown,
+  ): void;
+  compileConcat(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileCompare(this: CompilerProto, node: CompareNode, frame: unknown): void;
   compilePair(this: CompilerProto, node: PairNode, frame: unknown): void;
   compileKeywordArgs(this: CompilerProto, node: unknown, frame: unknown): void;
   _compileExpression(node: unknown, frame: unknown): void;
@@ -49,8 +70,54 @@ interface CompilerProto {
   compileInlineIf(this: CompilerProto, node: { cond: unknown }, frame: unknown): void;
   compileTruthy?(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
   compileMod(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileAdd(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileSub(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileDiv(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileFloorDiv(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compilePow(this: CompilerProto, node: BinaryNode, frame: unknown): void;
+  compileNeg(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
+  compileLiteral(
+    this: CompilerProto,
+    node: { value: unknown; pyFloat?: boolean },
+    frame: unknown,
+  ): void;
   compileLoopFilter?(this: CompilerProto, node: LoopFilterNode, frame: CompileFrame): void;
   _compileAggregate(node: AggregateNode, frame: unknown, start: string, end: string): void;
+  _emitLoopBindings(node: unknown, arr: string, i: string, len: string): void;
+  _emitLine(code: string): void;
+  compileFor(this: CompilerProto, node: ForNode, frame: CompileFrame): void;
+  buffer: string;
+  /** The recursive loop whose bindings are being emitted, with its function and depth ids. */
+  _dbtRecursive?: { node: unknown; fn: string; depth: string } | undefined;
+}
+
+interface Token {
+  readonly type: string;
+  readonly value?: string | null;
+  readonly lineno: number;
+  readonly colno: number;
+}
+
+interface LoopFrame {
+  set(name: string, value: unknown): void;
+}
+
+interface CompareNode {
+  readonly expr: unknown;
+  readonly ops: readonly { readonly type: string; readonly expr: unknown }[];
+}
+
+interface ParserProto {
+  parseFor(this: ParserProto): ForNode;
+  parseIs(this: ParserProto): unknown;
+  parseCompare(): unknown;
+  parsePrimary(noPostfix?: boolean): unknown;
+  skipSymbol(name: string): boolean;
+  peekToken(): Token | null;
+  nextToken(): Token | null;
+  parsePostfix(node: unknown): unknown;
+  parseAggregate(this: ParserProto): (AggregateNode & { tuple?: boolean }) | null;
+  parseExpression(this: ParserProto): unknown;
 }
 
 interface BinaryNode {
@@ -66,6 +133,7 @@ interface CompileFrame {
 interface ForNode {
   name: { value?: string; children?: { value: string }[] };
   arr: unknown;
+  recursive?: boolean;
 }
 
 interface InlineIfNode {
@@ -82,18 +150,43 @@ interface LoopFilterNode {
 
 interface Internals {
   compiler: { Compiler: { prototype: CompilerProto } };
-  parser: { Parser: { prototype: { parseFor(this: unknown): ForNode } } };
+  parser: { Parser: { prototype: ParserProto } };
   nodes: {
     Node: {
       extend(name: string, props: Record<string, unknown>): new (...args: unknown[]) => unknown;
     };
     InlineIf: new () => InlineIfNode;
+    Symbol: new (...args: unknown[]) => { value: string; lineno: number; colno: number };
+    FunCall: new (...args: unknown[]) => unknown;
+    NodeList: new (...args: unknown[]) => unknown;
+    Is: new (...args: unknown[]) => unknown;
+    Literal: new (...args: unknown[]) => unknown;
+    Not: new (...args: unknown[]) => unknown;
   };
   runtime: {
     callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
     _dbt_mul?: (a: unknown, b: unknown) => unknown;
     _dbt_mod?: (a: unknown, b: unknown) => unknown;
+    _dbt_add?: (a: unknown, b: unknown) => unknown;
+    _dbt_sub?: (a: unknown, b: unknown) => unknown;
+    _dbt_div?: (a: unknown, b: unknown) => unknown;
+    _dbt_floordiv?: (a: unknown, b: unknown) => unknown;
+    _dbt_pow?: (a: unknown, b: unknown) => unknown;
+    _dbt_neg?: (a: unknown) => unknown;
+    _dbt_float?: (a: number) => unknown;
     _dbt_truthy?: (value: unknown) => boolean;
+    _dbt_tuple?: (items: unknown[]) => unknown[];
+    _dbt_str?: (value: unknown) => string;
+    _dbt_eq?: (a: unknown, b: unknown) => boolean;
+    _dbt_loop?: (
+      frame: LoopFrame,
+      items: unknown,
+      i: number,
+      recurse?: (items: unknown, depth: number) => string,
+      depth?: number,
+    ) => void;
+    suppressValue(value: unknown, autoescape: boolean): unknown;
+    inOperator(key: unknown, container: unknown): boolean;
     SafeString: new (...args: unknown[]) => unknown;
     contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
   };
@@ -122,8 +215,31 @@ export function installPythonSemantics(): void {
   const proto = internals.compiler.Compiler.prototype;
   const compileGroup = proto.compileGroup;
   proto.compileGroup = function (node, frame) {
-    if (node.children.length === 1) return compileGroup.call(this, node, frame);
+    if (node.children.length === 1 && !node.tuple) return compileGroup.call(this, node, frame);
+    this._emit("runtime._dbt_tuple(");
     this._compileAggregate(node, frame, "[", "]");
+    this._emit(")");
+  };
+  // `{{ x ~ y }}` joins Python's str() of each side (`'a' ~ none` is `aNone`, not `anull`).
+  proto.compileConcat = function (node, frame) {
+    this._emit("(runtime._dbt_str(");
+    this.compile(node.left, frame);
+    this._emit(") + runtime._dbt_str(");
+    this.compile(node.right, frame);
+    this._emit("))");
+  };
+  // `==` / `!=` compare lists and dicts by value, as Python does (JavaScript: by identity).
+  const compileCompare = proto.compileCompare;
+  proto.compileCompare = function (node, frame) {
+    const op = node.ops[0];
+    if (node.ops.length !== 1 || !op || !["==", "!=", "===", "!=="].includes(op.type)) {
+      return compileCompare.call(this, node, frame);
+    }
+    this._emit(`(${op.type.startsWith("!") ? "!" : ""}runtime._dbt_eq(`);
+    this.compile(node.expr, frame);
+    this._emit(", ");
+    this.compile(op.expr, frame);
+    this._emit("))");
   };
   // A dict key is an expression in Jinja (`{relation: []}` keys by the relation, `{col.name: c}`
   // by the column's name); nunjucks read a bare name as a string and refused anything else.
@@ -203,9 +319,61 @@ export function installPythonSemantics(): void {
     assertType.call(this, node, ...types);
   };
   const parserProto = internals.parser.Parser.prototype;
+  // A trailing comma: `('x',)` is a one-item tuple and `[1, 2,]` a list, as in Python.
+  const parseAggregate = parserProto.parseAggregate;
+  const TRAILING = {};
+  const CLOSING = new Set(["right-paren", "right-bracket"]);
+  parserProto.parseAggregate = function () {
+    const own = Object.hasOwn(this, "parseExpression") ? this.parseExpression : undefined;
+    const inner = this.parseExpression;
+    let trailing = false;
+    this.parseExpression = function () {
+      if (CLOSING.has(this.peekToken()?.type ?? "")) {
+        trailing = true;
+        return TRAILING;
+      }
+      return inner.call(this);
+    };
+    let node;
+    try {
+      node = parseAggregate.call(this);
+    } finally {
+      if (own) this.parseExpression = own;
+      else delete (this as Partial<ParserProto>).parseExpression;
+    }
+    if (node && trailing) {
+      node.children.splice(node.children.indexOf(TRAILING), 1);
+      node.tuple = true;
+    }
+    return node;
+  };
   const parseFor = parserProto.parseFor;
   parserProto.parseFor = function () {
-    const node = parseFor.call(this);
+    // `{% for x in items recursive %}`: the word follows the iterable (and its `if`).
+    const own = Object.hasOwn(this, "parseExpression") ? this.parseExpression : undefined;
+    const inner = this.parseExpression;
+    const restore = () => {
+      if (own) this.parseExpression = own;
+      else delete (this as Partial<ParserProto>).parseExpression;
+    };
+    let recursive = false;
+    this.parseExpression = function () {
+      restore();
+      const expr = inner.call(this);
+      const next = this.peekToken();
+      if (next?.type === "symbol" && next.value === "recursive") {
+        this.nextToken();
+        recursive = true;
+      }
+      return expr;
+    };
+    let node: ForNode;
+    try {
+      node = parseFor.call(this);
+    } finally {
+      restore();
+    }
+    node.recursive = recursive;
     const arr = node.arr;
     if (arr instanceof internals.nodes.InlineIf && arr.else_ === null) {
       const filter = new LoopFilter(0, 0) as LoopFilterNode;
@@ -246,7 +414,94 @@ export function installPythonSemantics(): void {
     this._compileExpression(node.arr, frame);
     this._emit(")");
   };
+  // Jinja2's `loop.previtem` / `nextitem` / `cycle()` / `changed()` / `depth`, which nunjucks'
+  // loops lack (`loop.cycle('odd', 'even')` failed as an unknown macro).
+  const emitLoopBindings = proto._emitLoopBindings;
+  proto._emitLoopBindings = function (node, arr, i, len) {
+    emitLoopBindings.call(this, node, arr, i, len);
+    const rec = this._dbtRecursive;
+    if (rec !== undefined && rec.node === node) {
+      this._emitLine(`runtime._dbt_loop(frame, ${arr}, ${i}, ${rec.fn}, ${rec.depth});`);
+    } else this._emitLine(`runtime._dbt_loop(frame, ${arr}, ${i});`);
+  };
+  // A recursive loop is compiled as a function of its items and depth that returns its output;
+  // `loop(children)` in the body calls it again one level deeper (Jinja2's recursive loops).
+  const compileFor = proto.compileFor;
+  proto.compileFor = function (node, frame) {
+    if (!node.recursive) return compileFor.call(this, node, frame);
+    const [fn, items, depth, out] = [this._tmpid(), this._tmpid(), this._tmpid(), this._tmpid()];
+    const outer = this.buffer;
+    const original = node.arr;
+    const itemsName = `__dbt_recursive_${items}`;
+    const symbol = new internals.nodes.Symbol(0, 0, itemsName);
+    // A filter (`for x in items if cond recursive`) applies at every level.
+    const filter = original instanceof LoopFilter ? original as LoopFilterNode : undefined;
+    const source = filter ? filter.arr : original;
+    if (filter) filter.arr = symbol;
+    else node.arr = symbol;
+    const inner = frame.push();
+    inner.set(itemsName, items);
+    this._emitLine(`var ${fn} = function(${items}, ${depth}) {`);
+    this._emitLine(`var ${out} = "";`);
+    this.buffer = out;
+    const saved = this._dbtRecursive;
+    this._dbtRecursive = { node, fn, depth };
+    try {
+      compileFor.call(this, node, inner);
+    } finally {
+      this._dbtRecursive = saved;
+      this.buffer = outer;
+    }
+    this._emitLine(`return ${out};`);
+    this._emitLine("};");
+    this._emit(`${outer} += ${fn}(`);
+    this._compileExpression(source, frame);
+    this._emitLine(", 1);");
+  };
+  // `x is divisibleby 3`, `x is eq 'a'`: Jinja2 takes one argument without parentheses.
+  const nodes = internals.nodes;
+  const NOT_AN_ARGUMENT = new Set(["else", "or", "and", "if", "is", "not", "in", "recursive"]);
+  const ARGUMENT_TOKENS = new Set([
+    "string",
+    "int",
+    "float",
+    "boolean",
+    "none",
+    "left-bracket",
+    "left-curly",
+  ]);
+  parserProto.parseIs = function () {
+    let node = this.parseCompare();
+    if (!this.skipSymbol("is")) return node;
+    const negated = this.skipSymbol("not");
+    // The test's name is a name (`in`, `none`, `true` included), never indexed: `x is in [1]`.
+    const name = this.nextToken();
+    if (!name || !["symbol", "boolean", "none"].includes(name.type)) {
+      throw new Error("expected a test name after 'is'");
+    }
+    const symbol = new nodes.Symbol(name.lineno, name.colno, String(name.value ?? "none"));
+    let test: unknown = symbol;
+    const next = this.peekToken();
+    if (next?.type === "left-paren") {
+      test = this.parsePostfix(symbol);
+    } else if (
+      next &&
+      (ARGUMENT_TOKENS.has(next.type) ||
+        (next.type === "symbol" && !NOT_AN_ARGUMENT.has(String(next.value))))
+    ) {
+      const argument = this.parsePrimary();
+      test = new nodes.FunCall(
+        symbol.lineno,
+        symbol.colno,
+        symbol,
+        new nodes.NodeList(symbol.lineno, symbol.colno, [argument]),
+      );
+    }
+    node = new nodes.Is(0, 0, node, test);
+    return negated ? new nodes.Not(0, 0, node) : node;
+  };
   const runtime = internals.runtime;
+  runtime._dbt_loop = loopExtras;
   // `'-' * 20` repeats, `'%s.%s' % (a, b)` formats, as in Python (JavaScript gave NaN).
   runtime._dbt_mul = pythonMul;
   const SafeString = runtime.SafeString;
@@ -254,6 +509,7 @@ export function installPythonSemantics(): void {
     if (Array.isArray(value)) return value.length > 0;
     if (value instanceof SafeString) return String(value).length > 0;
     if (value instanceof Map || value instanceof Set) return value.size > 0;
+    if (value instanceof PyFloat) return value.valueOf() !== 0;
     if (typeof value === "object" && value !== null) {
       const proto = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) return Object.keys(value).length > 0;
@@ -262,6 +518,21 @@ export function installPythonSemantics(): void {
     return Boolean(value);
   };
   runtime._dbt_mod = pythonMod;
+  runtime._dbt_tuple = asTuple;
+  runtime._dbt_str = (value) => value === undefined ? "" : String(pyOutput(value));
+  runtime._dbt_eq = pyEquals;
+  // `x in list` compares with Python's == (`1 in [1.0]`, `[1] in [[1]]`), not JavaScript identity.
+  const inOperator = runtime.inOperator;
+  runtime.inOperator = (key, container) =>
+    Array.isArray(container) && (typeof key === "object" && key !== null)
+      ? container.some((item) => pyEquals(key, item))
+      : Array.isArray(container) && typeof key === "number" &&
+          container.some((item) => item instanceof PyFloat)
+      ? container.some((item) => pyEquals(key, item))
+      : inOperator(key, container);
+  // `{{ value }}` prints Python's str(): None, True, ['a', 1], {'k': 'v'}, ('a',).
+  const suppressValue = runtime.suppressValue;
+  runtime.suppressValue = (value, autoescape) => suppressValue(pyOutput(value), autoescape);
   const binary = (helper: string) =>
     function (this: CompilerProto, node: BinaryNode, frame: unknown) {
       this._emit(`runtime.${helper}(`);
@@ -272,6 +543,64 @@ export function installPythonSemantics(): void {
     };
   proto.compileMul = binary("_dbt_mul");
   proto.compileMod = binary("_dbt_mod");
+  // Python's numbers: `4 / 2` is the float 2.0, `-7 % 3` is 2, `[1] + [2]` is [1, 2].
+  runtime._dbt_add = pyAdd;
+  runtime._dbt_sub = pySub;
+  runtime._dbt_div = pyDiv;
+  runtime._dbt_floordiv = pyFloorDiv;
+  runtime._dbt_pow = pyPow;
+  runtime._dbt_neg = pyNeg;
+  runtime._dbt_float = pyFloat;
+  proto.compileAdd = binary("_dbt_add");
+  proto.compileSub = binary("_dbt_sub");
+  proto.compileDiv = binary("_dbt_div");
+  proto.compileFloorDiv = binary("_dbt_floordiv");
+  proto.compilePow = binary("_dbt_pow");
+  proto.compileNeg = function (node, frame) {
+    this._emit("runtime._dbt_neg(");
+    this.compile(node.target, frame);
+    this._emit(")");
+  };
+  // A float literal with an integral value (`1.0`) stays a float: the parser marks it.
+  const compileLiteral = proto.compileLiteral;
+  proto.compileLiteral = function (node, frame) {
+    if (node.pyFloat === true && Number.isInteger(node.value)) {
+      this._emit(`runtime._dbt_float(${String(node.value)})`);
+    } else compileLiteral.call(this, node, frame);
+  };
+  const parsePrimary = parserProto.parsePrimary;
+  // Jinja2's float literals with an exponent: nunjucks lexes `1e16` as a name and `1.5e3` as
+  // `1.5` then the name `e3` (a negative exponent, `1e-5`, is still not read).
+  const EXPONENT_NAME = /^\d[\d_]*[eE]\d+$/;
+  parserProto.parsePrimary = function (noPostfix?: boolean) {
+    const first = this.peekToken();
+    if (first?.type === "symbol" && EXPONENT_NAME.test(String(first.value))) {
+      this.nextToken();
+      const literal = new internals.nodes.Literal(
+        first.lineno,
+        first.colno,
+        Number(String(first.value).replaceAll("_", "")),
+      ) as { pyFloat?: boolean };
+      literal.pyFloat = true;
+      return noPostfix ? literal : this.parsePostfix(literal);
+    }
+    const float = first?.type === "float";
+    const node = parsePrimary.call(this, noPostfix);
+    if (float && node instanceof internals.nodes.Literal) {
+      const literal = node as { pyFloat?: boolean; value: number };
+      literal.pyFloat = true;
+      const next = this.peekToken();
+      const text = String(first?.value);
+      if (
+        next?.type === "symbol" && /^[eE]\d+$/.test(String(next.value)) &&
+        next.lineno === first?.lineno && next.colno === first.colno + text.length
+      ) {
+        this.nextToken();
+        literal.value = Number(`${text}${String(next.value)}`);
+      }
+    }
+    return node;
+  };
   const callWrap = runtime.callWrap;
   runtime.callWrap = function (obj, name, context, args) {
     if (!args.some((a) => a instanceof Splat || a instanceof KeywordSplat)) {
@@ -299,6 +628,83 @@ export function installPythonSemantics(): void {
   };
 }
 
+/** What `loop.changed()` last saw, per loop (a loop's items list). */
+const LAST_SEEN = new WeakMap<object, unknown[]>();
+
+/** The loop attributes Jinja2 has and nunjucks lacks, set for iteration `i` over `items`. */
+function loopExtras(
+  frame: LoopFrame,
+  items: unknown,
+  i: number,
+  recurse?: (items: unknown, depth: number) => string,
+  depth = 1,
+): void {
+  const list = Array.isArray(items)
+    ? items
+    : typeof items === "object" && items !== null
+    ? Object.keys(items)
+    : [];
+  frame.set("loop.previtem", i > 0 ? list[i - 1] : undefined);
+  frame.set("loop.nextitem", list[i + 1]);
+  if (recurse) {
+    // `loop(children)`: the loop object is callable; its attributes stay writable for the
+    // next iteration (a function's own `length` is read-only).
+    const variables = (frame as unknown as { variables: Record<string, unknown> }).variables;
+    const loop = variables.loop as Record<string, unknown>;
+    if (typeof loop !== "function") {
+      const call = (children: unknown) => recurse(children, depth + 1);
+      for (const [key, value] of Object.entries(loop)) {
+        Object.defineProperty(call, key, { value, writable: true, enumerable: true });
+      }
+      variables.loop = call;
+    }
+  }
+  frame.set("loop.depth", depth);
+  frame.set("loop.depth0", depth - 1);
+  frame.set("loop.cycle", (...values: unknown[]) => {
+    if (values.length === 0) throw new TypeError("loop.cycle() needs at least one value");
+    return values[i % values.length];
+  });
+  frame.set("loop.changed", (...values: unknown[]) => {
+    const key = list as object;
+    if (i === 0) LAST_SEEN.delete(key);
+    const last = LAST_SEEN.get(key);
+    if (last !== undefined && pyEquals(last, values)) return false;
+    LAST_SEEN.set(key, values);
+    return true;
+  });
+}
+
+/** What `{{ value }}` prints: Python's str() of data; objects with behaviour print themselves. */
+function pyOutput(value: unknown): unknown {
+  if (
+    value === null || typeof value === "boolean" || Array.isArray(value) || isPlainDict(value)
+  ) return pyStr(value);
+  // `"" + box` would unbox a float (`1.0` printed as `1`); JavaScript's own number text
+  // differs from Python's for small and huge values (`1e-05`, `1e+16`).
+  if (value instanceof PyFloat) return value.toString();
+  if (typeof value === "number" && !(Number.isInteger(value) && Math.abs(value) < 1e16)) {
+    return formatNumber(value);
+  }
+  return value;
+}
+
+/** Python's `==`: lists and dicts by value, everything else as before. */
+function pyEquals(a: unknown, b: unknown): boolean {
+  // deno-lint-ignore eqeqeq
+  if (a instanceof PyFloat || b instanceof PyFloat) return unbox(a) == unbox(b); // two boxes
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => pyEquals(item, b[i]));
+  }
+  if (isPlainDict(a) && isPlainDict(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length &&
+      keys.every((k) => Object.hasOwn(b, k) && pyEquals(a[k], b[k]));
+  }
+  // deno-lint-ignore eqeqeq
+  return a == b;
+}
+
 function pythonMul(a: unknown, b: unknown): unknown {
   const times = (n: unknown) => Math.max(0, Math.trunc(Number(n)));
   if (typeof a === "string" && typeof b === "number") return a.repeat(times(b));
@@ -306,12 +712,12 @@ function pythonMul(a: unknown, b: unknown): unknown {
   if (Array.isArray(a) && typeof b === "number") {
     return Array.from({ length: times(b) }, () => a).flat();
   }
-  return (a as number) * (b as number);
+  return pyMulNumbers(a, b);
 }
 
 function pythonMod(a: unknown, b: unknown): unknown {
   if (typeof a === "string") return printf(a, Array.isArray(b) ? b : [b]);
-  return (a as number) % (b as number);
+  return pyModNumbers(a, b);
 }
 
 /** Python's `%` formatting (`%s`, `%d`, `%05.2f`, `%x`, `%r`, `%%`), as `format` and `%` use it. */
@@ -350,7 +756,7 @@ export function printf(format: string, args: readonly unknown[]): string {
           text = typeof value === "string" ? `'${value}'` : String(value ?? "None");
           break;
         default:
-          text = value === null || value === undefined ? "None" : String(value);
+          text = value === null || value === undefined ? "None" : pyStr(value);
           if (precision !== undefined) text = text.slice(0, Number(precision));
       }
       if (flags.includes("+") && /^[0-9]/.test(text) && kind !== "s") text = `+${text}`;

@@ -64,7 +64,18 @@ export async function readProjectFile(projectDir: string, label = ""): Promise<P
     }
     throw error;
   }
-  return parseYaml(text, file, ProjectFileSchema).value;
+  const parsed = parseYaml(text, file, ProjectFileSchema).value;
+  // dbt 1.x still reads the pre-1.0 names when the new ones are absent (with a warning).
+  const raw = parsed as Record<string, unknown>;
+  const legacy = (old: string, now: "model-paths" | "seed-paths") =>
+    Array.isArray(raw[old]) && !new RegExp(`^${now}\\s*:`, "m").test(text)
+      ? { [now]: (raw[old] as unknown[]).map(String) }
+      : {};
+  return {
+    ...parsed,
+    ...legacy("source-paths", "model-paths"),
+    ...legacy("data-paths", "seed-paths"),
+  };
 }
 
 /** Config keys that may be written without `+` in `dbt_project.yml` (legacy style). */

@@ -19,9 +19,10 @@ import {
 import { CACHE_FILE, ParseCache } from "../_cache.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { type ProjectFile, readProjectFile } from "./project_file.ts";
+import { checkProjectKeys, checkRequiredDbtVersion } from "./project_keys.ts";
 import { readTarget, type Target } from "./profiles.ts";
 import { parseYaml, type YamlFile } from "./yaml.ts";
-import { type PropertiesFile, PropertiesFileSchema } from "./schema_yml.ts";
+import { type PropertiesFile, propertiesFileSchema } from "./schema_yml.ts";
 import { type YamlRead, YamlWorker } from "./yaml_pool.ts";
 
 /** The files of one package (the root project is a package too). */
@@ -40,12 +41,19 @@ export interface PackageFiles {
   readonly macros: readonly ProjectSource[];
   /** `.sql` files of the test paths (singular tests, and `{% test %}` blocks in tests/generic). */
   readonly tests: readonly ProjectSource[];
+  /**
+   * Unit test fixture files: `.csv` and `.sql` under `<test path>/fixtures/`
+   * (not singular tests, as in dbt), found by `fixture: <name>`.
+   */
+  readonly fixtures: readonly ProjectSource[];
   /** `.csv` files of the seed paths (text not read: seeds can be big). */
   readonly seeds: readonly SeedFile[];
   /** `.sql` files of the snapshot paths. */
   readonly snapshots: readonly ProjectSource[];
   /** `.md` files (docs blocks) of the docs paths. */
   readonly docs: readonly ProjectSource[];
+  /** `.sql` files of the analysis paths (none unless `analysis-paths` is set, as in dbt). */
+  readonly analyses: readonly ProjectSource[];
   /** Property files (.yml) of every resource path, parsed. */
   readonly properties: readonly YamlFile<PropertiesFile>[];
 }
@@ -124,6 +132,8 @@ export interface ReadProject {
   readonly selectors: Readonly<Record<string, unknown>>;
   /** The selector with `default: true`, used when a command selects nothing itself. */
   readonly defaultSelector?: string;
+  /** What went wrong without changing the result (a crashed parse worker). */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -214,7 +224,11 @@ export async function readProject(
     };
   };
   try {
-    return await readAll({ dir, projectFile, target, vars, targetPath, cache, env }, offload);
+    const read = await readAll({ dir, projectFile, target, vars, targetPath, cache, env }, offload);
+    const crash = worker?.crash;
+    return crash
+      ? { ...read, warnings: [...(read.warnings ?? []), `${crash.message} [${crash.code}]`] }
+      : read;
   } finally {
     worker?.close();
   }
@@ -235,6 +249,15 @@ async function readAll(
   offload: Offload,
 ): Promise<ReadProject> {
   const { dir, projectFile, cache } = settings;
+  const versionCheck = !/^(false|0|no)$/i.test(settings.env("DBT_VERSION_CHECK") ?? "");
+  const warnings = checkProjectKeys(projectFile, "dbt_project.yml");
+  if (versionCheck) {
+    checkRequiredDbtVersion(
+      projectFile["require-dbt-version"],
+      projectFile.name,
+      "dbt_project.yml",
+    );
+  }
   const root = await readPackage(dir, "", projectFile, cache, offload);
   const installPath = `${dir}/${projectFile["packages-install-path"]}`;
   const packages: PackageFiles[] = [root];
@@ -243,10 +266,18 @@ async function readAll(
     const prefix = `${projectFile["packages-install-path"]}/${name}/`;
     const packageFile = await readProjectFile(packageDir, prefix);
     if (packageFile.name === projectFile.name) continue; // a project installed into itself
+    // A package's keys are its maintainer's business; its version range is the user's.
+    if (versionCheck) {
+      checkRequiredDbtVersion(
+        packageFile["require-dbt-version"],
+        packageFile.name,
+        `${prefix}dbt_project.yml`,
+      );
+    }
     packages.push(await readPackage(packageDir, prefix, packageFile, cache, offload));
   }
   const selectors = await readSelectors(dir);
-  return { ...settings, packages, ...selectors };
+  return { ...settings, packages, ...selectors, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /** The target folder: absolute stays; relative goes under `targetDir`, else the project. */
@@ -303,6 +334,7 @@ async function readPackage(
       ...projectFile["snapshot-paths"],
       ...projectFile["macro-paths"],
       ...projectFile["seed-paths"],
+      ...projectFile["analysis-paths"] ?? [],
     ]
   ) {
     const base = root.replace(/\/+$/, "");
@@ -316,15 +348,32 @@ async function readPackage(
     (await Promise.all(roots.map((root) => listSources(dir, root, extensions))))
       .flat()
       .map((s) => ({ ...s, file: `${prefix}${s.file}` }));
+  // dbt's default: every resource path.
   const docsPaths = projectFile["docs-paths"] ??
-    [...projectFile["model-paths"], ...projectFile["macro-paths"], ...projectFile["seed-paths"]];
-  const [models, macros, tests, snapshots, docs] = await Promise.all([
+    [
+      ...new Set([
+        ...projectFile["model-paths"],
+        ...projectFile["seed-paths"],
+        ...projectFile["analysis-paths"] ?? [],
+        ...projectFile["test-paths"],
+        ...projectFile["macro-paths"],
+        ...projectFile["snapshot-paths"],
+      ]),
+    ];
+  const [models, macros, testFiles, snapshots, docs, analyses, fixtures] = await Promise.all([
     list(projectFile["model-paths"], [".sql"]),
     list(projectFile["macro-paths"], [".sql"]),
     list(projectFile["test-paths"], [".sql"]),
     list(projectFile["snapshot-paths"], [".sql"]),
     list(docsPaths, [".md"]),
+    list(projectFile["analysis-paths"] ?? [], [".sql"]),
+    list(projectFile["test-paths"].map((p) => `${p.replace(/\/+$/, "")}/fixtures`), [
+      ".csv",
+      ".sql",
+    ]),
   ]);
+  // A test path's fixtures/ folder holds unit test fixtures, never singular tests.
+  const tests = testFiles.filter((t) => !t.path.startsWith("fixtures/"));
   const seeds: SeedFile[] = [];
   for (const root of projectFile["seed-paths"]) {
     for (const path of await listPaths(dir, root, [".csv"])) {
@@ -339,20 +388,28 @@ async function readPackage(
     }
   }
   const reads = await offloaded?.finish();
-  // Validated here, in file order, with or without the worker: the same values, the same first error.
-  const properties = yamlFiles.map(({ path, file }) => {
+  // Texts first, in file order (a file that cannot be read throws where it did): their size
+  // says whether compiling the schema pays.
+  const inputs = yamlFiles.map(({ path }) => {
     const read = reads?.get(path);
     if (read === undefined || read.kind === "unread") {
-      return parseYaml(readSourceText(path), file, PropertiesFileSchema, cache);
+      try {
+        return { text: readSourceText(path), parsed: undefined };
+      } catch (error) {
+        return { error };
+      }
     }
     rememberText(path, read.text, read.readAt);
-    return parseYaml(
-      read.text,
-      file,
-      PropertiesFileSchema,
-      cache,
-      read.kind === "parsed" ? read : undefined,
-    );
+    return { text: read.text, parsed: read.kind === "parsed" ? read : undefined };
+  });
+  let chars = 0;
+  for (const input of inputs) chars += input.text?.length ?? 0;
+  const schema = propertiesFileSchema(chars);
+  // Validated here, in file order, with or without the worker: the same values, the same first error.
+  const properties = yamlFiles.map(({ file }, i) => {
+    const input = inputs[i] as (typeof inputs)[number];
+    if (input.text === undefined) throw input.error;
+    return parseYaml(input.text, file, schema, cache, input.parsed);
   });
   return {
     name: projectFile.name,
@@ -362,9 +419,11 @@ async function readPackage(
     models,
     macros,
     tests,
+    fixtures,
     seeds,
     snapshots,
     docs,
+    analyses,
     properties,
   };
 }

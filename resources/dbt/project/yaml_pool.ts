@@ -14,9 +14,15 @@
  * claims the rest from the same counter instead of waiting for the worker
  * to reach them.
  *
+ * A worker that crashes costs speed, not the load: every file it claimed and
+ * did not answer, and every file nobody claimed yet, is read on the main
+ * thread (the same reads, so the same project), and the crash is kept as a
+ * typed error ({@linkcode YamlWorker.crash}) for the load to report.
+ *
  * @module
  */
 
+import { DbtError, DbtErrorCode } from "../errors.ts";
 import { readYamlFile, type YamlRead } from "./yaml_value.ts";
 
 export type { YamlRead };
@@ -52,6 +58,27 @@ export interface YamlJob {
   readonly done: Promise<YamlRead[]>;
 }
 
+/** A request the worker has not finished. */
+interface Pending {
+  readonly files: readonly YamlRequestFile[];
+  readonly next: Int32Array;
+  readonly reads: YamlRead[];
+  readonly resolve: (reads: YamlRead[]) => void;
+}
+
+/**
+ * Reads on this thread what the worker never answered: files nobody claimed
+ * (claimed here first, so the main thread's `readRest` does not read them
+ * again) and files the worker claimed before it stopped.
+ */
+function readLeft(pending: Pending): YamlRead[] {
+  while (Atomics.add(pending.next, 0, 1) < pending.files.length) { /* claim the rest */ }
+  pending.files.forEach(({ path, file }, i) => {
+    pending.reads[i] ??= readYamlFile(path, file);
+  });
+  return pending.reads;
+}
+
 let started = 0;
 
 /** How many worker threads this process has started (tests check the worker did the work). */
@@ -62,17 +89,19 @@ export function workerThreadsStarted(): number {
 /** A parse worker; {@linkcode close} (or `using`) ends its thread. */
 export class YamlWorker implements Disposable {
   readonly #worker: Worker;
-  readonly #pending = new Map<
-    number,
-    { reads: YamlRead[]; resolve: (reads: YamlRead[]) => void; reject: (error: Error) => void }
-  >();
+  readonly #pending = new Map<number, Pending>();
   #next = 0;
-  #failed: Error | undefined;
+  #crash: DbtError | undefined;
 
-  /** Starts the thread (it inherits this process's permissions: it only reads files). */
-  constructor() {
+  /**
+   * Starts the thread (it inherits this process's permissions: it only reads
+   * files). `workerUrl` replaces the worker script (tests inject a crash).
+   */
+  constructor(options: { readonly workerUrl?: URL } = {}) {
     started++;
-    this.#worker = new Worker(new URL("./yaml_worker.ts", import.meta.url), { type: "module" });
+    this.#worker = new Worker(options.workerUrl ?? new URL("./yaml_worker.ts", import.meta.url), {
+      type: "module",
+    });
     this.#worker.onmessage = (
       event: MessageEvent<{ id: number; index?: number; read?: YamlRead; done?: boolean }>,
     ) => {
@@ -87,10 +116,25 @@ export class YamlWorker implements Disposable {
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      this.#failed = new Error(`the YAML parse worker failed: ${event.message}`);
-      for (const { reject } of this.#pending.values()) reject(this.#failed);
+      const files = [...this.#pending.values()].flatMap((p) =>
+        p.files.filter((_, i) => p.reads[i] === undefined).map((f) => f.file)
+      );
+      this.#crash = new DbtError(
+        DbtErrorCode.workerCrashed,
+        `the YAML parse worker crashed (${event.message}); ${
+          files.length > 0 ? files.join(", ") : "its files"
+        } were parsed on the main thread instead`,
+        { file: files[0] ?? "<yaml worker>" },
+      );
+      this.#worker.terminate();
+      for (const pending of this.#pending.values()) pending.resolve(readLeft(pending));
       this.#pending.clear();
     };
+  }
+
+  /** Why the worker stopped, when it crashed (its files were read on the main thread). */
+  get crash(): DbtError | undefined {
+    return this.#crash;
   }
 
   /**
@@ -101,15 +145,13 @@ export class YamlWorker implements Disposable {
     const claims = new SharedArrayBuffer(4);
     const next = new Int32Array(claims);
     const reads: YamlRead[] = [];
-    const done = new Promise<YamlRead[]>((resolve, reject) => {
-      if (this.#failed) return reject(this.#failed);
+    const done = new Promise<YamlRead[]>((resolve) => {
+      const pending = { files, next, reads, resolve };
+      if (this.#crash) return resolve(readLeft(pending));
       const id = this.#next++;
-      this.#pending.set(id, { reads, resolve, reject });
+      this.#pending.set(id, pending);
       this.#worker.postMessage({ id, files, claims } satisfies YamlRequest);
     });
-    // The caller awaits it after its own work; if that work throws first, a failure here must
-    // not also surface as an unhandled rejection (the caller's await still sees it).
-    done.catch(() => {});
     return {
       readRest: () => {
         const first = Atomics.add(next, 0, 1);

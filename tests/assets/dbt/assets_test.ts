@@ -374,3 +374,27 @@ insert into public.run_log values ('{{ res.node.name }}', '{{ res.status }}', {{
   assert.match(rows.find((r) => r.node === "broken")?.message ?? "", /no_such_column/);
   assert.match(rows.find((r) => r.node === "after_broken")?.message ?? "", /upstream 'broken'/);
 });
+
+Deno.test("dbt assets: what a model's macros log goes to that asset's run log", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": "name: demo\nconfig-version: 2\nprofile: demo\n",
+    "macros/say.sql":
+      "{% macro say(what) %}{% do log('say ' ~ what ~ ' for ' ~ this.name, info=True) %}{% endmacro %}",
+    "models/a.sql": "{{ say('hello') }}{{ print('printed by a') }}select 1 as id",
+    "models/b.sql": "{{ say('hi') }}select * from {{ ref('a') }}",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  const graph = defineGraph<DbtResources>({ assets: dbt.assets, resources: { warehouse } });
+  const logs: [string | null, string][] = [];
+  const run = await materialize(graph, {
+    concurrency: 1,
+    onEvent: (e) => {
+      if (e.type === "log") logs.push([e.assetKey, String(e.data.message)]);
+    },
+  });
+  assert.equal(run.status, "success", JSON.stringify(run.steps.map((s) => s.error?.message)));
+  const of = (key: string) => logs.filter(([k]) => k === key).map(([, m]) => m);
+  assert.deepEqual(of("a").filter((m) => !m.startsWith("a:")), ["say hello for a", "printed by a"]);
+  assert.deepEqual(of("b").filter((m) => !m.startsWith("b:")), ["say hi for b"]);
+});

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { pendingForNative } from "../../../assets/spatial/pending.ts";
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import type { RunResult } from "../../../core/executor.ts";
@@ -13,7 +14,7 @@ import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import type { LedgerDocument } from "../../../resources/ledger/schema.ts";
 import type { ManifestProblem } from "../../../assets/spatial/manifest.ts";
-import type { GdalEngine } from "../../../resources/spatial/gdal.ts";
+import { type GdalEngine, GdalError, type GdalOps } from "../../../resources/spatial/gdal.ts";
 import { nativeGdal, nativeGdalVersion } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 import { download, LAKE, LANDING } from "./_fixtures.ts";
@@ -121,6 +122,11 @@ export async function assertPendingForNative(l: Landing, batch: string, result: 
   const problems = error.problems ?? [];
   assert.ok(problems.length > 0 && problems.every((p) => p.code === "codec_missing"));
   for (const p of problems) assert.match(p.message, /gdal3\.js.*GDAL_ENGINE=native/);
+  // The note the manifest sensor reads to run the batch once a daemon has native GDAL.
+  const manifest = await l.store.head(LANDING, `manifests/${batch}.json`);
+  const note = await pendingForNative(l.store, LANDING, batch, manifest!.etag);
+  assert.ok(note, "a note says the batch waits for the native engine");
+  assert.deepEqual(note.problems.map((p) => p.file), problems.map((p) => p.file));
   return problems;
 }
 
@@ -257,4 +263,79 @@ export function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
   const doc = docs.find((d) => d.key.endsWith(`/${name}`));
   assert.ok(doc, `no output ${name} among ${docs.map((d) => d.key).join(", ")}`);
   return doc;
+}
+
+/**
+ * `engine` with `watch` told of each ogr2ogr call (its options and output
+ * name) as the call starts.
+ */
+export function watchingOgr2ogr(
+  engine: GdalEngine,
+  watch: (options: readonly string[], outputName: string) => void,
+): GdalEngine {
+  return {
+    ...engine,
+    async createScratch() {
+      const scratch = await engine.createScratch();
+      const gdal: GdalOps = scratch.gdal;
+      return {
+        ...scratch,
+        gdal: {
+          ...gdal,
+          ogr2ogr(file, options, outputName, open) {
+            const call = gdal.ogr2ogr(file, options, outputName, open);
+            watch(options, outputName);
+            return call;
+          },
+        },
+      };
+    },
+  };
+}
+
+/**
+ * `engine` whose FlatGeobuf conversions fail as GDAL fails on a feature
+ * whose type is not its layer's, which sends each layer of the native
+ * engine to the GeoPackage route (assets/spatial/vector.ts).
+ */
+export function refusingFlatGeobuf(engine: GdalEngine): GdalEngine {
+  return {
+    ...engine,
+    async createScratch() {
+      const scratch = await engine.createScratch();
+      const gdal: GdalOps = scratch.gdal;
+      return {
+        ...scratch,
+        gdal: {
+          ...gdal,
+          ogr2ogr(file, options, outputName, open) {
+            if (options[options.indexOf("-f") + 1] !== "FlatGeobuf") {
+              return gdal.ogr2ogr(file, options, outputName, open);
+            }
+            return Promise.reject(
+              new GdalError("spatial.gdal_failed", "refused by the test", {
+                gdalMessage: "ICreateFeature: Mismatched geometry type",
+              }),
+            );
+          },
+        },
+      };
+    },
+  };
+}
+
+/** A landing zone holding the Shapefile `dir/name.shp` (EPSG:4326) and its `sidecars` under batch `name`. */
+export function shapefileLanding(dir: string, name: string, sidecars: readonly string[]) {
+  const uploads = [{
+    name: `${name}.shp`,
+    from: `${dir}/${name}.shp`,
+    type: "vector" as const,
+    format: "shapefile",
+    crs: "EPSG:4326",
+  }];
+  return landing(
+    name,
+    uploads,
+    sidecars.map((e): [string, string] => [`${name}.${e}`, `${dir}/${name}.${e}`]),
+  );
 }

@@ -141,7 +141,52 @@ RASTERS = {
                               gt=[-111.0, 0.01, 0, 46.0, 0, -0.01]),
     "r_aaigrid": lambda: other("r_aaigrid.asc", "AAIGrid", [], gdal.GDT_Float32, nodata=-9999),
     "r_vrt": lambda: vrt("r_vrt.vrt"),
+    "r_band_interleave": lambda: tiff("r_band_interleave.tif", gdal.GDT_UInt16, bands=3, scale=90,
+                                      options=["INTERLEAVE=BAND", "COMPRESS=DEFLATE"]),
+    "r_pixel_tiled": lambda: tiff("r_pixel_tiled.tif", bands=4, after=rgb,
+                                  options=["INTERLEAVE=PIXEL", "TILED=YES", "COMPRESS=LZW", "PHOTOMETRIC=RGB", "ALPHA=YES"]),
+    "r_nodata_zero": lambda: tiff("r_nodata_zero.tif", nodata=0, options=["COMPRESS=DEFLATE"]),
+    # Probes (issue 11, adversarial): 12-bit samples, the float extremes ESRI writes as nodata.
+    "r_nbits12": lambda: tiff("r_nbits12.tif", gdal.GDT_UInt16, scale=15, options=["NBITS=12", "COMPRESS=LZW"]),
+    "r_f32_nodata_lowest": lambda: tiff("r_f32_nodata_lowest.tif", gdal.GDT_Float32, scale=0.37,
+                                        nodata=-3.4028234663852886e+38, options=["COMPRESS=DEFLATE", "PREDICTOR=3"]),
+    "r_f64_nodata_lowest": lambda: tiff("r_f64_nodata_lowest.tif", gdal.GDT_Float64, scale=0.37,
+                                        nodata=-1.7976931348623157e+308),
+    "r_nbits2": lambda: tiff("r_nbits2.tif", scale=0.01, options=["NBITS=2"]),
+    "r_nodata_max": lambda: tiff("r_nodata_max.tif", gdal.GDT_UInt16, scale=100, nodata=65535),
+    "r_envi": lambda: other("r_envi.dat", "ENVI", [], gdal.GDT_Int16),
+    "r_xyz": lambda: other("r_xyz.xyz", "XYZ", [], gdal.GDT_Float32),
+    "r_jpg_world": lambda: jpeg_world("r_jpg_world.jpg"),
+    "r_netcdf_multi": lambda: netcdf_multi("r_netcdf_multi.nc"),
+    "r_int64": lambda: tiff("r_int64.tif", gdal.GDT_Int64, scale=-1e9, options=["COMPRESS=DEFLATE"]),
+    "r_cint32": lambda: tiff("r_cint32.tif", gdal.GDT_CInt32),
+    "r_cfloat64": lambda: tiff("r_cfloat64.tif", gdal.GDT_CFloat64),
+    "r_multispectral": lambda: tiff("r_multispectral.tif", gdal.GDT_UInt16, bands=8, scale=40,
+                                    options=["COMPRESS=DEFLATE", "TILED=YES", "INTERLEAVE=BAND"]),
+    # A LiDAR DEM: horizontal UTM plus vertical NAVD88 height (a compound CRS).
+    "r_compound": lambda: tiff("r_compound.tif", gdal.GDT_Float32, code="EPSG:32612+5703", scale=3.1),
+    "r_scaled": lambda: tiff("r_scaled.tif", gdal.GDT_Int16, scale=30, offset=25000, nodata=-32768, after=scaled),
+    "r_gpkg": lambda: gpkg_raster("r_gpkg.gpkg"),
+    "r_gtx_float64_pred": lambda: tiff("r_gtx_float64_pred.tif", gdal.GDT_Float64, scale=1e-3,
+                                       options=["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES"]),
     "r_corrupt": lambda: corrupt("r_corrupt.tif"),
+    # A planetary cube (special pixels: a mask of its own), MODIS-style HDF4, and a netCDF-4
+    # file (HDF5 inside) as NASA portals name them.
+    "r_isis3": lambda: other("r_isis3.cub", "ISIS3", [], gdal.GDT_Float32, code=None, nodata=-3.4028226550889045e38),
+    "r_hdf4": lambda: other("r_hdf4.hdf", "HDF4Image", [], gdal.GDT_Int16),
+    "r_netcdf4_h5": lambda: other("r_netcdf4_h5.h5", "netCDF", ["FORMAT=NC4"], gdal.GDT_Float32,
+                                  code="EPSG:4326", gt=[-110, 0.01, 0, 45, 0, -0.01]),
+    # ER Mapper (Geoscience Australia's grids): the header dem.ers beside its data file dem.
+    "r_ers": lambda: other("r_ers.ers", "ERS", [], gdal.GDT_Float32, nodata=-99999),
+    # A DEM tile all sea: every pixel nodata (GDAL cannot compute its statistics).
+    "r_all_nodata": lambda: tiff("r_all_nodata.tif", gdal.GDT_Int16, nodata=-9999,
+                                 after=lambda m: m.GetRasterBand(1).Fill(-9999)),
+    # Each band its own nodata (PAM .aux.xml, as ENVI/HFA/netCDF variables carry them).
+    "r_band_nodata": lambda: band_nodata("r_band_nodata.tif"),
+    # A satellite scene placed only by RPCs.
+    "r_rpc": lambda: rpc_only("r_rpc.tif"),
+    "r_zero": lambda: open(os.path.join(OUT, "r_zero.tif"), "wb").close(),
+    "r_random": lambda: open(os.path.join(OUT, "r_random.tif"), "wb").write(bytes((i * 7919) % 251 for i in range(4096))),
 }
 
 
@@ -209,6 +254,35 @@ def other(name, driver, options, dtype=gdal.GDT_Byte, code="EPSG:32612", gt=UTM,
     path = os.path.join(OUT, name)
     gdal.Translate(path, src, format=driver, creationOptions=options)
     os.remove(src)
+    return path
+
+
+def scaled(mem):
+    # Packed values (a satellite product's Int16 with scale and offset), a unit and a description.
+    b = mem.GetRasterBand(1)
+    b.SetScale(0.01)
+    b.SetOffset(-273.15)
+    b.SetUnitType("K")
+    b.SetDescription("surface temperature")
+
+
+def gpkg_raster(name):
+    src = tiff("_gpkgr_src.tif", bands=3, after=rgb, code="EPSG:3857",
+               gt=[-12245000.0, 10.0, 0, 5621000.0, 0, -10.0])
+    path = os.path.join(OUT, name)
+    gdal.Translate(path, src, format="GPKG", creationOptions=["TILE_FORMAT=PNG"])
+    os.remove(src)
+
+
+def jpeg_world(name):
+    # A scanned map or a drone photo: JPEG beside a world file (.wld), the CRS declared.
+    src = tiff("_jpg_src.tif", bands=3, after=rgb)
+    path = os.path.join(OUT, name)
+    gdal.Translate(path, src, format="JPEG", creationOptions=["WORLDFILE=YES", "QUALITY=95"])
+    os.remove(src)
+    for extra in (path + ".aux.xml",):
+        if os.path.exists(extra):
+            os.remove(extra)
     return path
 
 
@@ -474,6 +548,20 @@ def kml(name):
 """)
 
 
+def kml_ext(name):
+    # Google My Maps / ArcGIS exports: ExtendedData (typed by a Schema, and free Data) and times.
+    text(name, """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>Survey</name>
+<Schema name="site" id="site"><SimpleField name="pop" type="int"/><SimpleField name="kind" type="string"/></Schema>
+<Placemark><name>A</name><description>first</description><TimeStamp><when>2020-01-02T10:00:00Z</when></TimeStamp>
+<ExtendedData><SchemaData schemaUrl="#site"><SimpleData name="pop">12</SimpleData><SimpleData name="kind">spring</SimpleData></SchemaData></ExtendedData>
+<Point><coordinates>-110.5,45.5</coordinates></Point></Placemark>
+<Placemark><name>B</name><ExtendedData><SchemaData schemaUrl="#site"><SimpleData name="pop">7</SimpleData></SchemaData></ExtendedData>
+<Point><coordinates>-110.6,45.4</coordinates></Point></Placemark>
+</Document></kml>
+""")
+
+
 def kmz(name):
     import zipfile
     kml("_doc.kml")
@@ -523,6 +611,7 @@ VECTORS = {
         ({"kind": "duplicates"}, {"type": "Polygon", "coordinates": [[[-106, 45], [-106, 45], [-105, 45], [-105, 46], [-105, 46], [-106, 45]]]}),
     ])),
     "v_unclosed": lambda: geojson("v_unclosed.geojson", fc([
+        ({"kind": "closed"}, {"type": "Polygon", "coordinates": [[[-108, 44], [-107, 44], [-107, 44.5], [-108, 44]]]}),
         ({"kind": "unclosed"}, {"type": "Polygon", "coordinates": [[[-108, 45], [-107, 45], [-107, 46], [-108, 46]]]}),
     ])),
     "v_mixed": lambda: geojson("v_mixed.geojson", fc([
@@ -536,6 +625,17 @@ VECTORS = {
         ({"n": 1}, {"type": "Point", "coordinates": [-12245000.5, 5620000.25]}),
         ({"n": 2}, {"type": "LineString", "coordinates": [[-12245000, 5620000], [-12240000, 5625000]]}),
     ], crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}})),
+    # Fiji: points on both sides of 180° and a polygon split at the antimeridian (RFC 7946 3.1.9).
+    "v_antimeridian": lambda: geojson("v_antimeridian.geojson", fc([
+        ({"n": 1}, {"type": "Point", "coordinates": [178.5, -18]}),
+        ({"n": 2}, {"type": "MultiPolygon", "coordinates": [
+            [[[179, -17], [180, -17], [180, -16], [179, -16], [179, -17]]],
+            [[[-180, -17], [-179.5, -17], [-179.5, -16], [-180, -16], [-180, -17]]]]}),
+        ({"n": 3}, {"type": "Point", "coordinates": [-179.25, -16.5]}),
+    ])),
+    # A legacy GeoJSON in Web Mercator without a crs member (RFC 7946 says lon/lat).
+    "v_mercator_nocrs": lambda: geojson("v_mercator_nocrs.geojson", fc([
+        ({"n": 1}, {"type": "Point", "coordinates": [-12245000.5, 5620000.25]})])),
     "v_geojsonseq": lambda: text("v_geojsonseq.geojsonl", "".join(
         json.dumps({"type": "Feature", "properties": {"n": i, "s": "é%d" % i},
                     "geometry": {"type": "Point", "coordinates": [-110 + i / 10, 45 + i / 10]}}) + "\n" for i in range(5))),
@@ -546,15 +646,389 @@ VECTORS = {
     "v_gpx": lambda: gpx("v_gpx.gpx"),
     "v_kml": lambda: kml("v_kml.kml"),
     "v_kmz": lambda: kmz("v_kmz.kmz"),
+    "v_kml_ext": lambda: kml_ext("v_kml_ext.kml"),
     "v_fgb": lambda: vector("v_fgb.fgb", "FlatGeobuf", ogr.wkbPolygon, rows=[r for r in PLACES if "MULTI" not in r[-1]]),
     "v_gml": lambda: vector("v_gml.gml", "GML", ogr.wkbUnknown, rows=POINTS + LINES),
     "v_tab": lambda: vector("v_tab.tab", "MapInfo File", ogr.wkbUnknown, rows=[r[:1] + r[2:] for r in POINTS + LINES],
                             fields=[f for f in FIELDS if f[0] != "population"]),
     "v_dxf": lambda: dxf("v_dxf.dxf"),
+    "v_mif": lambda: vector("v_mif.mif", "MapInfo File", ogr.wkbUnknown, rows=[r[:1] + r[2:] for r in POINTS + LINES],
+                            fields=[f for f in FIELDS if f[0] != "population"], dsco=["FORMAT=MIF"]),
+    # MapInfo Pro's own MIF/MID: text in the Windows code page its Charset line names.
+    "v_mif_latin1": lambda: (
+        text("v_mif_latin1.mif", 'Version 300\nCharset "WindowsLatin1"\nDelimiter ","\n'
+             'CoordSys Earth Projection 1, 104\nColumns 2\n  name Char(20)\n  pop Integer\nData\n\n'
+             'Point 8.54 47.37\n    Symbol (35,0,12)\nPoint -46.6 -23.5\n    Symbol (35,0,12)\n'),
+        open(os.path.join(OUT, "v_mif_latin1.mid"), "wb").write('"Zürich",421878\n"São Paulo",12325232\n'.encode("cp1252"))),
+    # GML 3.2 in EPSG:4326 by URN: latitude first, as the CRS's axis order says.
+    "v_gml32_latlon": lambda: text("v_gml32_latlon.gml",
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:gml="http://www.opengis.net/gml/3.2" '
+        'xmlns:app="http://example.org/app">\n'
+        '<wfs:member><app:stop gml:id="s1"><app:name>Zürich HB</app:name>'
+        '<app:geom><gml:Point gml:id="p1" srsName="urn:ogc:def:crs:EPSG::4326"><gml:pos>47.378 8.540</gml:pos></gml:Point></app:geom>'
+        '</app:stop></wfs:member>\n'
+        '<wfs:member><app:stop gml:id="s2"><app:name>Bern</app:name>'
+        '<app:geom><gml:Point gml:id="p2" srsName="urn:ogc:def:crs:EPSG::4326"><gml:pos>46.949 7.439</gml:pos></gml:Point></app:geom>'
+        '</app:stop></wfs:member>\n</wfs:FeatureCollection>\n'),
+    # Properties named like the columns a GeoParquet or a GeoPackage keeps for itself (QGIS's
+    # GeoJSON export of a GeoPackage layer has `fid`, repeated here).
+    "v_geojson_reserved": lambda: text("v_geojson_reserved.geojson",
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "properties": {"geometry": "road", "bbox": "1,2,3,4", "fid": 7, "FID_1": 1, "OBJECTID": 1}, '
+        '"geometry": {"type": "Point", "coordinates": [-110.5, 45.5]}},\n'
+        '{"type": "Feature", "properties": {"geometry": "rail", "bbox": null, "fid": 7, "FID_1": 2, "OBJECTID": 2}, '
+        '"geometry": {"type": "Point", "coordinates": [-111, 46]}}\n]}\n'),
+    # An attribute called geom, as some PostGIS exports name their geometry's text copy.
+    "v_geojson_geom_attr": lambda: text("v_geojson_geom_attr.geojson",
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "properties": {"geom": "x"}, '
+        '"geometry": {"type": "LineString", "coordinates": [[-110.5, 45.5], [-110, 46]]}}\n]}\n'),
+    "v_csv_semicolon": lambda: text("v_csv_semicolon.csv",
+                                    'name;lon;lat;wert\n"Müller; Söhne";8,5;47,3\nB;-110.5;45.5;2\n'.replace("8,5;47,3", "8.5;47.3")),
+    # Excel on Windows saves CSV in the ANSI code page (CP1252), not UTF-8.
+    "v_csv_cp1252": lambda: open(os.path.join(OUT, "v_csv_cp1252.csv"), "wb").write(
+        "name,lon,lat\nZürich,8.5,47.3\nSão Paulo,-46.6,-23.5\n".encode("cp1252")),
+    # Excel's "CSV UTF-8" starts with a byte order mark, before the first column's name.
+    "v_csv_bom": lambda: open(os.path.join(OUT, "v_csv_bom.csv"), "wb").write(
+        "lon,lat,name\n8.5,47.3,Zürich\n-46.6,-23.5,São Paulo\n".encode("utf-8-sig")),
+    "v_csv_ewkt": lambda: text("v_csv_ewkt.csv", 'id,geom\n1,"SRID=4326;POINT (-110.5 45.5)"\n2,"SRID=4326;LINESTRING (-110 45,-109 46)"\n'),
+    "v_csv_quoted": lambda: text("v_csv_quoted.csv",
+                                 '"Station ""North""","Longitude","Latitude","Note"\n'
+                                 '"A",-110.5,45.5,"line one\nline two"\n"B, the second",-111.25,46.75,""\n'),
+    # Spreadsheets with coordinates in columns: GDAL reads them as tables without geometry.
+    "v_ods": lambda: vector("v_ods.ods", "ODS", ogr.wkbNone, rows=SHEET_ROWS, fields=SHEET_FIELDS),
+    "v_xlsx": lambda: vector("v_xlsx.xlsx", "XLSX", ogr.wkbNone, rows=SHEET_ROWS, fields=SHEET_FIELDS),
+    "v_sqlite": lambda: vector("v_sqlite.sqlite", "SQLite", ogr.wkbUnknown, rows=POINTS + LINES),
+    "v_spatialite": lambda: vector("v_spatialite.sqlite", "SQLite", ogr.wkbPolygon,
+                                   rows=[r for r in PLACES if "MULTI" not in r[-1]], dsco=["SPATIALITE=YES"]),
+    "v_gpkg_two": lambda: gpkg_two("v_gpkg_two.gpkg"),
+    "v_gpkg_bool": lambda: gpkg_bool("v_gpkg_bool.gpkg"),
+    "v_gpkg_cjk": lambda: gpkg_cjk("v_gpkg_cjk.gpkg"),
+    "v_shp_esri_albers": lambda: shp_esri_albers("v_shp_esri_albers.shp"),
+    "v_shp_bool_date": lambda: shp_bool_date("v_shp_bool_date.shp"),
+    "v_shp_esri_stateplane": lambda: shp_esri_stateplane("v_shp_esri_stateplane.shp"),
+    "v_fgdb.gdb": lambda: fgdb_zip("v_fgdb.gdb.zip"),
+    "v_shp_esri_krovak": lambda: shp_esri_krovak("v_shp_esri_krovak.shp"),
+    "v_shp_esri_polar": lambda: shp_esri_krovak("v_shp_esri_polar.shp"),
+    "v_shp_esri_prj": lambda: shp_esri_prj("v_shp_esri_prj.shp"),
+    "v_shp_zip_sub": lambda: shp_zip_sub("v_shp_zip_sub.zip"),
+    "V_SHP_UPPER": lambda: shp_upper("V_SHP_UPPER.SHP"),
+    "v_gc_3d": lambda: geojson("v_gc_3d.geojson", fc([
+        ({"k": "gc"}, {"type": "GeometryCollection", "geometries": [
+            {"type": "Point", "coordinates": [-110, 45, 1200.5]},
+            {"type": "LineString", "coordinates": [[-110, 45, 1200], [-109.5, 45.5, 1300]]}]}),
+        ({"k": "poly3d"}, {"type": "Polygon", "coordinates": [[[-110, 44, 10], [-109, 44, 11], [-109, 44.5, 12], [-110, 44, 10]]]}),
+    ])),
     "v_mismatch": lambda: geojson("v_mismatch.shp", fc([({"n": 1}, {"type": "Point", "coordinates": [-110, 45]})])),
     "v_gpkg_as_geojson": lambda: vector("v_gpkg_as_geojson.geojson", "GPKG", ogr.wkbPoint, rows=POINTS),
+    "v_shp_cpg_ansi": lambda: shp_cpg("v_shp_cpg_ansi.shp", "CP1252", "ANSI 1252"),
+    "v_shp_cpg_8859": lambda: shp_cpg("v_shp_cpg_8859.shp", "ISO-8859-1", "8859_1\r\n"),
+    "v_shp_cpg_utf8_wrong": lambda: shp_cpg("v_shp_cpg_utf8_wrong.shp", "ISO-8859-1", "UTF-8"),
+    "v_shp_zip_latin1": lambda: shp_zip_cpg("v_shp_zip_latin1.zip", "ISO-8859-1", None),
+    "v_shp_zip_ansi": lambda: shp_zip_cpg("v_shp_zip_ansi.zip", "CP1252", "ANSI 1252"),
+    # Arrays and objects in properties, as OSM exports and web APIs write them.
+    # Integers beyond 64 bits (an S2 cell id written unsigned, a hash): GDAL 3.6 clamps them to
+    # INT64_MAX / INT64_MIN with a warning. Beside them, the largest values that do fit.
+    "v_geojson_bigint": lambda: text("v_geojson_bigint.geojson",
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "properties": {"cell": 18446744073709551616, "low": -9223372036854775809, '
+        '"max": 9223372036854775807, "note": "\\"cell\\": 99999999999999999999"}, '
+        '"geometry": {"type": "Point", "coordinates": [-110.5, 45.5]}},\n'
+        '{"type": "Feature", "properties": {"cell": 1, "low": -9223372036854775808, "max": 1, "note": null}, '
+        '"geometry": {"type": "Point", "coordinates": [-111, 46]}}\n]}\n'),
+    # Only integers that fit in 64 bits, with a string value that looks like a large one.
+    "v_geojson_int64": lambda: text("v_geojson_int64.geojson",
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "properties": {"max": 9223372036854775807, "min": -9223372036854775808, '
+        '"note": "\\"cell\\": 99999999999999999999", "big": 1e30}, '
+        '"geometry": {"type": "Point", "coordinates": [-110.5, 45.5]}}\n]}\n'),
+    "v_geojson_lists": lambda: geojson("v_geojson_lists.geojson", fc([
+        ({"ints": [1, 2, 3], "reals": [1.5, 2.5], "tags": ["bus", "tram"], "obj": {"k": 1}, "flags": [True, False]},
+         {"type": "Point", "coordinates": [-110.5, 45.5]}),
+        ({"ints": None, "reals": [3.0], "tags": [], "obj": None, "flags": None},
+         {"type": "Point", "coordinates": [-111, 46]}),
+    ])),
+    # A layer of mixed types holding curves with Z (true curves of a utility network), 3D
+    # surfaces (a multipatch as GDAL reads it), and measures beside plain and 3D points.
+    # Arcs with Z (a survey's kerbs, a utility network), beside 2D and linear geometries.
+    "v_gpkg_curves_z": lambda: gpkg_wkts("v_gpkg_curves_z.gpkg", [
+        "LINESTRING Z (-110 45 1,-109 45 2)",
+        "CIRCULARSTRING Z (-110 45 1,-109 46 2,-108 45 3)",
+        "CURVEPOLYGON Z (CIRCULARSTRING Z (-110 45 1,-109 46 1,-108 45 1,-109 44 1,-110 45 1))",
+        "COMPOUNDCURVE Z (CIRCULARSTRING Z (-110 45 1,-109 46 2,-108 45 3),(-108 45 3,-107 45 4))",
+        "MULTICURVE Z (CIRCULARSTRING Z (-110 45 1,-109 46 2,-108 45 3))",
+        "MULTISURFACE Z (CURVEPOLYGON Z (COMPOUNDCURVE Z (CIRCULARSTRING Z (-110 45 5,-109 46 6,-108 45 7),(-108 45 7,-110 45 5))))",
+        "CIRCULARSTRING (-100 45,-99 46,-98 45)",
+        "POINT (-111 46)"]),
+    "v_gpkg_tin": lambda: gpkg_wkts("v_gpkg_tin.gpkg", [
+        "POLYGON Z ((-110 45 0,-110 46 0,-109 46 0,-110 45 0))",
+        "TIN Z (((-110 45 0,-110 46 0,-109 46 0,-110 45 0)),((-110 45 0,-109 46 0,-109 45 0,-110 45 0)))"]),
+    "v_gpkg_measured": lambda: gpkg_wkts("v_gpkg_measured.gpkg", [
+        "POINT M (-110 45 7)", "LINESTRING M (-110 45 1,-109 46 2)", "POINT Z (-111 46 1200)",
+        "POINT (-112 47)"]),
+    # A GeoPackage layer written without CRS (srs_id 0: "Undefined geographic SRS"), in UTM.
+    "v_gpkg_nosrs": lambda: vector("v_gpkg_nosrs.gpkg", "GPKG", ogr.wkbPolygon, code=None,
+                                   rows=[r[:-1] + (utm_poly(i),) for i, r in enumerate(PLACES)]),
+    # Coordinates in columns GDAL does not guess (X_COORD/Y_COORD), as a survey export names them.
+    "v_csv_xcoord": lambda: text("v_csv_xcoord.csv", "id,X_COORD,Y_COORD\n1,-110.5,45.5\n2,-111,46\n"),
+    "v_csv_xcoord_named": lambda: text("v_csv_xcoord_named.csv", "id,X_COORD,Y_COORD\n1,-110.5,45.5\n2,-111,46\n"),
+    # Uploads cut off or zipped wrong.
+    "v_zero": lambda: text("v_zero.geojson", ""),
+    "v_zip_nested": lambda: zip_of("v_zip_nested.zip", {"inner.zip": zip_bytes({"roads.shp": b"x"})}),
+    "v_zip_traversal": lambda: zip_of("v_zip_traversal.zip", {"../../roads.shp": b"x", "roads.dbf": b"x"}),
+    "v_zip_empty": lambda: zip_of("v_zip_empty.zip", {}),
+    "v_zip_other": lambda: zip_of("v_zip_other.zip", {"data/readme.txt": b"x", "data/roads.csv": b"a,b\n"}),
     "v_not_json": lambda: text("v_not_json.geojson", '{"type": "FeatureCollection", "features": [{"type": "Feature", "geom'),
 }
+
+
+def gpkg_two(name):
+    # Two filled layers and an empty one, all in lon/lat, read whole: one GeoParquet per filled layer.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    wells = layer_with(ds, "Wells 2024", "EPSG:4326", ogr.wkbPoint, [("depth_m", ogr.OFTReal)])
+    add(wells, [12.5], "POINT (-110.5 45.5)")
+    rivers = layer_with(ds, "rivers", "EPSG:4326", ogr.wkbLineString, [("name", ogr.OFTString)])
+    add(rivers, ["Yellowstone"], "LINESTRING (-110 45,-109 46)")
+    layer_with(ds, "planned", "EPSG:4326", ogr.wkbPoint, [("x", ogr.OFTInteger)])
+    ds = None
+
+
+def fgdb_zip(name):
+    # An Esri File Geodatabase (a folder), zipped to be uploaded as one file.
+    import shutil
+    import zipfile
+    folder = os.path.join(OUT, name[:-4])
+    vector(name[:-4], "OpenFileGDB", ogr.wkbPolygon, rows=[r for r in PLACES if "MULTI" not in r[-1]],
+           layer_name="parcels")
+    with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(os.listdir(folder)):
+            z.write(os.path.join(folder, f), os.path.basename(folder) + "/" + f)
+    shutil.rmtree(folder)
+
+
+def shp_esri_stateplane(name):
+    # ArcGIS's .prj of a projected CRS in feet, without authority: NAD83 / Montana (ft).
+    rows = [r[:-1] + ("POLYGON ((%d %d,%d %d,%d %d,%d %d))" % (
+        1968504 + i * 3000, 800000, 1968504 + i * 3000 + 2000, 800000, 1968504 + i * 3000 + 2000, 802000,
+        1968504 + i * 3000, 800000),) for i, r in enumerate(PLACES)]
+    shp(name, code="EPSG:2256", rows=rows)
+    s = srs("EPSG:2256")
+    s.MorphToESRI()
+    text(name[:-4] + ".prj", s.ExportToWkt())
+
+
+def shp_esri_krovak(name):
+    # Czech cadastre (S-JTSK / Krovak East North) as ArcGIS writes its .prj, and a polar
+    # stereographic one (Antarctica): projections far from UTM.
+    code, x0, y0 = {"v_shp_esri_krovak.shp": ("EPSG:5514", -742000, -1046000),
+                    "v_shp_esri_polar.shp": ("EPSG:3031", 1000000, -1500000)}[name]
+    rows = [r[:-1] + ("POLYGON ((%d %d,%d %d,%d %d,%d %d))" % (
+        x0 + i * 3000, y0, x0 + i * 3000 + 2000, y0, x0 + i * 3000 + 2000, y0 + 2000,
+        x0 + i * 3000, y0),) for i, r in enumerate(PLACES)]
+    shp(name, code=code, rows=rows)
+    s = srs(code)
+    s.MorphToESRI()
+    text(name[:-4] + ".prj", s.ExportToWkt())
+
+
+def netcdf_multi(name):
+    # A climate model's file: several variables, each a subdataset, no band of its own.
+    ds = gdal.GetDriverByName("netCDF").CreateMultiDimensional(os.path.join(OUT, name))
+    rg = ds.GetRootGroup()
+    lat = rg.CreateDimension("lat", None, None, 10)
+    lon = rg.CreateDimension("lon", None, None, 12)
+    f64 = gdal.ExtendedDataType.Create(gdal.GDT_Float64)
+    for dim, values, units in ((lat, [46.0 - 0.1 * i for i in range(10)], "degrees_north"),
+                               (lon, [-111.0 + 0.1 * i for i in range(12)], "degrees_east")):
+        coord = rg.CreateMDArray(dim.GetName(), [dim], f64)
+        coord.Write(struct.pack("%dd" % len(values), *values))
+        attr = coord.CreateAttribute("units", [], gdal.ExtendedDataType.CreateString())
+        attr.Write(units)
+    for var in ("temp", "precip"):
+        a = rg.CreateMDArray(var, [lat, lon], gdal.ExtendedDataType.Create(gdal.GDT_Float32))
+        a.Write(struct.pack("120f", *[float(i) for i in range(120)]))
+    ds = None
+
+
+def shp_esri_albers(name):
+    # An Esri-only CRS (USA Contiguous Albers, ESRI:102003) in ArcGIS's .prj dialect.
+    rows = [r[:-1] + ("POLYGON ((%d 2800000,%d 2800000,%d 2802000,%d 2800000))" % (
+        -1100000 + i * 3000, -1098000 + i * 3000, -1098000 + i * 3000, -1100000 + i * 3000),)
+        for i, r in enumerate(PLACES)]
+    shp(name, code="ESRI:102003", rows=rows)
+    s = srs("ESRI:102003")
+    s.MorphToESRI()
+    text(name[:-4] + ".prj", s.ExportToWkt())
+
+
+def gpkg_cjk(name):
+    # Layer names without an ASCII letter (a Japanese agency's data), two slugging alike.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    for i, layer_name in enumerate(["道路", "河川", "建物", "Straße", "Stra e"]):
+        layer = layer_with(ds, layer_name, "EPSG:4326", ogr.wkbPoint, [("名前", ogr.OFTString)])
+        add(layer, ["東京%d" % i], "POINT (139.%d 35.6)" % i)
+    ds = None
+
+
+def gpkg_bool(name):
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = ds.CreateLayer("flags", srs("EPSG:4326"), ogr.wkbPoint)
+    ok = ogr.FieldDefn("ok", ogr.OFTInteger)
+    ok.SetSubType(ogr.OFSTBoolean)
+    layer.CreateField(ok)
+    layer.CreateField(ogr.FieldDefn("big", ogr.OFTInteger64))
+    layer.CreateField(ogr.FieldDefn("at", ogr.OFTDateTime))
+    layer.CreateField(ogr.FieldDefn("hhmm", ogr.OFTString))
+    for i, (flag, big, at) in enumerate([(1, -9007199254740993, (2024, 2, 29, 23, 59, 59)), (0, 0, None), (None, None, None)]):
+        f = ogr.Feature(layer.GetLayerDefn())
+        if flag is None:
+            f.SetFieldNull(0)
+        else:
+            f.SetField(0, flag)
+        if big is None:
+            f.SetFieldNull(1)
+        else:
+            f.SetField(1, big)
+        if at is None:
+            f.SetFieldNull(2)
+        else:
+            f.SetField(2, *at, 100)
+        f.SetField(3, "%02d:30" % i)
+        f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (%f 45)" % (-110 + i)))
+        layer.CreateFeature(f)
+    ds = None
+
+
+SHEET_FIELDS = [("name", ogr.OFTString), ("lon", ogr.OFTReal), ("lat", ogr.OFTReal)]
+SHEET_ROWS = [("a", -110.5, 45.5, None), ("b", -111.0, 46.0, None)]
+
+ESRI_WGS84 = ('GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],'
+              'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]')
+
+
+def shp_bool_date(name):
+    # A boolean (GDAL writes it as a number field) and a date field with NULLs.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("ESRI Shapefile").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = ds.CreateLayer(name[:-4], srs("EPSG:4326"), ogr.wkbPoint, options=["ENCODING=UTF-8"])
+    ok = ogr.FieldDefn("active", ogr.OFTInteger)
+    ok.SetSubType(ogr.OFSTBoolean)
+    layer.CreateField(ok)
+    layer.CreateField(ogr.FieldDefn("built", ogr.OFTDate))
+    for i, (flag, built) in enumerate([(1, (1999, 12, 31)), (0, None), (None, (2024, 2, 29))]):
+        f = ogr.Feature(layer.GetLayerDefn())
+        if flag is None:
+            f.SetFieldNull(0)
+        else:
+            f.SetField(0, flag)
+        if built is not None:
+            f.SetField(1, *built, 0, 0, 0, 0)
+        f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (%f 45)" % (-110 + i)))
+        layer.CreateFeature(f)
+    ds = None
+
+
+def shp_esri_prj(name):
+    # ArcGIS writes the .prj in ESRI's WKT dialect (GCS_/D_ names, no AUTHORITY).
+    shp(name)
+    text(name[:-4] + ".prj", ESRI_WGS84)
+
+
+def shp_zip_sub(name):
+    # A zip as downloaded from a portal: the shapefile inside a folder.
+    import zipfile
+    tmp = os.path.join(OUT, "_zipsub")
+    os.makedirs(tmp, exist_ok=True)
+    shp(os.path.join("_zipsub", "parcels.shp"))
+    with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(os.listdir(tmp)):
+            z.write(os.path.join(tmp, f), "export/data/" + f)
+            os.remove(os.path.join(tmp, f))
+    os.rmdir(tmp)
+
+
+# Windows text: curly quotes, an en dash and the euro sign exist in CP1252, not in Latin-1.
+CP1252_ROWS = [(["Zürich – “Bahnhof” €5"], "POINT (8.54 47.38)"), (["Straße"], "POINT (8.5 47.4)")]
+
+
+def shp_cpg(name, encoding, cpg, rows=None):
+    # A .dbf in a Windows code page, its .cpg spelt as ArcGIS writes it.
+    rows = rows or (CP1252_ROWS if encoding == "CP1252" else CP1252_ROWS[1:] + [(["Zürich"], "POINT (8.54 47.38)")])
+    vector(name, "ESRI Shapefile", ogr.wkbPoint, rows=[r[0] + [r[1]] for r in rows],
+           fields=[("name", ogr.OFTString)], lco=["ENCODING=" + encoding])
+    cpg_path = os.path.join(OUT, name[:-4] + ".cpg")
+    if cpg is None:
+        os.remove(cpg_path)
+    else:
+        with open(cpg_path, "w", newline="") as f:
+            f.write(cpg)
+
+
+def shp_zip_cpg(name, encoding, cpg):
+    # The same, zipped as downloaded from a portal.
+    import zipfile
+    stem = "_" + name[:-4]
+    shp_cpg(stem + ".shp", encoding, cpg)
+    with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for ext in ("shp", "shx", "dbf", "prj", "cpg"):
+            part = os.path.join(OUT, stem + "." + ext)
+            if os.path.exists(part):
+                z.write(part, "roads." + ext)
+                os.remove(part)
+
+
+def gpkg_wkts(name, wkts):
+    # One layer of no declared type (GDAL's Unknown), one feature per WKT.
+    ds = gdal.GetDriverByName("GPKG").Create(os.path.join(OUT, name), 0, 0, 0, gdal.GDT_Unknown)
+    layer = layer_with(ds, name[:-5], "EPSG:4326", ogr.wkbUnknown, [("k", ogr.OFTInteger)])
+    for i, wkt in enumerate(wkts):
+        add(layer, [i], wkt)
+    ds = None
+
+
+def rpc_only(name):
+    mem = gdal.GetDriverByName("MEM").Create("", 32, 32, 1, gdal.GDT_Byte)
+    mem.GetRasterBand(1).Fill(9)
+    zeros = ["0"] * 17
+    mem.SetMetadata({
+        "LINE_OFF": "16", "SAMP_OFF": "16", "LAT_OFF": "45", "LONG_OFF": "-110", "HEIGHT_OFF": "0",
+        "LINE_SCALE": "16", "SAMP_SCALE": "16", "LAT_SCALE": "0.01", "LONG_SCALE": "0.01",
+        "HEIGHT_SCALE": "100", "LINE_NUM_COEFF": " ".join(["0", "0", "-1"] + zeros),
+        "LINE_DEN_COEFF": " ".join(["1"] + ["0"] * 19), "SAMP_NUM_COEFF": " ".join(["0", "1", "0"] + zeros),
+        "SAMP_DEN_COEFF": " ".join(["1"] + ["0"] * 19)}, "RPC")
+    gdal.GetDriverByName("GTiff").CreateCopy(os.path.join(OUT, name), mem)
+
+
+def band_nodata(name):
+    tiff(name, gdal.GDT_Int16, bands=2)
+    text(name + ".aux.xml", '<PAMDataset><PAMRasterBand band="1"><NoDataValue>-9999</NoDataValue>'
+         '</PAMRasterBand><PAMRasterBand band="2"><NoDataValue>-32768</NoDataValue></PAMRasterBand></PAMDataset>')
+
+
+def zip_bytes(members):
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for member, data in members.items():
+            z.writestr(member, data)
+    return buffer.getvalue()
+
+
+def zip_of(name, members):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(zip_bytes(members))
+
+
+def shp_upper(name):
+    # From old DOS-era tools: every part in capitals.
+    shp("_upper.shp")
+    for ext in ("shp", "shx", "dbf", "prj", "cpg"):
+        os.rename(os.path.join(OUT, "_upper." + ext), os.path.join(OUT, name[:-4] + "." + ext.upper()))
 
 
 def dxf(name):
@@ -582,7 +1056,9 @@ def read_back(spec_path):
     results = []
     for item in json.load(open(spec_path)):
         if "info" in item:
-            results.append(gdal.Info(item["info"], format="json", computeChecksum=True))
+            src = gdal.OpenEx(item["info"], gdal.OF_RASTER, open_options=item.get("oo", []))
+            results.append(gdal.Info(src, format="json", computeChecksum=True))
+            src = None
             continue
         extra = {"allowed_drivers": item["drivers"]} if item.get("drivers") else {}
         src = gdal.OpenEx(item["source"], gdal.OF_VECTOR, open_options=item.get("oo", []), **extra)
@@ -591,6 +1067,18 @@ def read_back(spec_path):
             args += ["-s_srs", item["s_srs"]]
         if item.get("layer"):
             args += [item["layer"]]
+        if item.get("linear"):
+            # Arcs with Z, which ogr2ogr -nlt CONVERT_TO_LINEAR leaves as they are in GDAL 3.6:
+            # each geometry turned into segments by OGR's own getLinearGeometry().
+            mem = gdal.VectorTranslate("", src, options=["-f", "Memory"] + ([item["layer"]] if item.get("layer") else []))
+            layer = mem.GetLayer(0)
+            for feature in layer:
+                geometry = feature.GetGeometryRef()
+                if geometry is not None:
+                    feature.SetGeometry(geometry.GetLinearGeometry())
+                    layer.SetFeature(feature)
+            src = mem
+            args = [a for a in args if a != item.get("layer")]
         gdal.VectorTranslate(item["geojson"], src, options=args)
         src = None
         results.append(item["geojson"])
@@ -616,9 +1104,14 @@ elif __name__ == "__main__":
         if case.startswith("x_"):
             # x_<CODEC>_<Type>_<tiled|striped>: one of the product of the extended matrix.
             codec, dtype, layout = case[2:].rsplit("_", 2)
-            gtype = gdal.GetDataTypeByName(dtype)
-            scale = {"Byte": 1, "UInt16": 150, "Int16": -90, "UInt32": 1e5, "Int32": -1e5}.get(dtype, 0.013)
+            # GDAL 3.6 has no Int8 type: a signed byte is Byte with PIXELTYPE=SIGNEDBYTE.
+            gtype = gdal.GDT_Byte if dtype == "Int8" else gdal.GetDataTypeByName(dtype)
+            scale = {"Byte": 1, "Int8": 0.5, "UInt16": 150, "Int16": -90, "UInt32": 1e5, "Int32": -1e5}.get(dtype, 0.013)
             options = ["COMPRESS=" + codec, "TILED=" + ("YES" if layout == "tiled" else "NO")]
+            if layout == "band":
+                options.append("INTERLEAVE=BAND")
+            if dtype == "Int8":
+                options.append("PIXELTYPE=SIGNEDBYTE")
             if codec in ("LZW", "DEFLATE", "ZSTD", "LZMA"):
                 options.append("PREDICTOR=" + ("3" if dtype.startswith("Float") else "2"))
             tiff(case + ".tif", gtype, bands=2, options=options, scale=scale, size=(700, 560))

@@ -5,6 +5,8 @@
  * against (no registry package ships the official JSON schemas offline).
  */
 
+import assert from "node:assert/strict";
+import path from "node:path";
 import { z } from "zod";
 
 const Link = z.looseObject({
@@ -132,3 +134,43 @@ export const StacCatalog = z.looseObject({
   description: z.string().min(1),
   links: z.array(Link),
 });
+
+/** Where a link of the STAC JSON at `key` points (a key of the same bucket). */
+export function resolveHref(key: string, href: string): string {
+  return path.posix.normalize(path.posix.join(path.posix.dirname(key), href));
+}
+
+/**
+ * Every Item reachable from the Collection at `collectionKey`, as a STAC
+ * client crawls it: `item` links, and `child` links to Catalogs (each parsed
+ * as one, its `parent` link leading back, its `root` to `stac/catalog.json`),
+ * each Item parsed and its `parent` leading to the Catalog linking it.
+ * Returns the Item keys, sorted.
+ */
+export async function crawlItems(
+  read: (key: string) => Promise<unknown>,
+  collectionKey: string,
+): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (key: string, links: { rel: string; href: string }[]) => {
+    for (const link of links) {
+      const target = resolveHref(key, link.href);
+      if (link.rel === "item") {
+        const item = StacItem.parse(await read(target));
+        const parent = item.links.find((l) => l.rel === "parent");
+        assert.ok(parent, `${target} has a parent link`);
+        assert.equal(resolveHref(target, parent.href), key, `${target}'s parent`);
+        found.push(target);
+      } else if (link.rel === "child") {
+        const child = StacCatalog.parse(await read(target));
+        const parent = child.links.find((l) => l.rel === "parent");
+        assert.equal(parent && resolveHref(target, parent.href), key, `${target}'s parent`);
+        const root = child.links.find((l) => l.rel === "root");
+        assert.equal(root && resolveHref(target, root.href), "stac/catalog.json");
+        await visit(target, child.links);
+      }
+    }
+  };
+  await visit(collectionKey, StacCollection.parse(await read(collectionKey)).links);
+  return found.sort();
+}

@@ -354,3 +354,130 @@ Deno.test("a run whose queue entry could not be finished (server away) is finish
     await Promise.all([running, coordinating]);
   }
 });
+
+Deno.test("a record that lands after its dead claimant's run was queued again is reaped and retried, never run twice under its id", async () => {
+  let executions = 0;
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "a",
+      materialize: () => {
+        executions++;
+        return {};
+      },
+    })],
+  });
+  const queue = new MemoryRunQueue();
+  const store = new MemoryRunStore();
+  const dead = { instanceId: "dead-worker", host: "test-host", pid: 4242 };
+  const [runId] = await enqueueRuns(graph, queue, [{ selection: "a", maxRetries: 1 }], {
+    now: Date.now(),
+  });
+  assert.ok(runId);
+  assert.deepEqual(await queue.admit((q) => q.map((r) => r.runId), { now: Date.now() }), [runId]);
+  assert.ok(await queue.claim(runId, dead.instanceId, Date.now()));
+  // The claimant's heartbeat is long past: the coordinator finds it dead and no record.
+  await queue.heartbeatWorker(
+    { workerId: dead.instanceId, host: dead.host, pid: dead.pid, concurrency: 1 },
+    0,
+    100,
+    1,
+    "running",
+    [],
+  );
+  const tick = await new Coordinator({ queue, runStore: store }).tick();
+  assert.deepEqual(tick.released, [runId]);
+  // Then its record lands: it was on the wire when the claimant was killed.
+  const now = Date.now();
+  await store.createRun({
+    runId,
+    status: "running",
+    selection: "a",
+    partitions: null,
+    tags: {},
+    startedAt: now,
+    finishedAt: null,
+    errorSummary: null,
+    owner: dead,
+    heartbeatAt: now,
+    heartbeatTimeoutMs: 60_000,
+  });
+  const worker = new RunWorker(graph, {
+    queue,
+    runStore: store,
+    heartbeatIntervalMs: 100,
+    owner: { instanceId: crypto.randomUUID(), host: dead.host, pid: 1 },
+    pidExists: (pid) => pid !== dead.pid,
+  });
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  try {
+    await until("the retry finished", async () => {
+      const all = await queue.list({ limit: 10 });
+      return all.length === 2 && all.every((r) => r.state === "finished");
+    });
+    const first = await queue.get(runId);
+    assert.match(first?.outcome ?? "", /^failed/);
+    const record = await store.getRun(runId);
+    assert.equal(record?.status, "failed");
+    assert.match(record?.errorSummary ?? "", /owner process died/);
+    const retry = (await queue.list({ limit: 10 })).find((r) => r.retryOf === runId);
+    assert.equal(retry?.outcome, "success");
+    assert.equal((await store.getRun(retry!.runId))?.status, "success");
+    assert.equal(executions, 1, "the asset ran once, in the retry");
+  } finally {
+    stop.abort();
+    await Promise.all([running, coordinating]);
+  }
+});
+
+Deno.test("a claimed run whose record is still running elsewhere is given back, not finished without an outcome", async () => {
+  const graph = defineGraph({ assets: [defineAsset({ key: "a", materialize: () => ({}) })] });
+  const queue = new MemoryRunQueue();
+  const store = new MemoryRunStore();
+  const [runId] = await enqueueRuns(graph, queue, [{ selection: "a" }], { now: Date.now() });
+  assert.ok(runId);
+  // A live owner on another host heartbeats a record of this id: not this worker's to end.
+  const alive = { instanceId: "alive", host: "other-host", pid: 7 };
+  await store.createRun({
+    runId,
+    status: "running",
+    selection: "a",
+    partitions: null,
+    tags: {},
+    startedAt: Date.now(),
+    finishedAt: null,
+    errorSummary: null,
+    owner: alive,
+    heartbeatAt: Date.now(),
+    heartbeatTimeoutMs: 60_000,
+  });
+  const timer = setInterval(() => void store.heartbeat(alive, [runId], Date.now()), 20);
+  const worker = new RunWorker(graph, {
+    queue,
+    runStore: store,
+    heartbeatIntervalMs: 50,
+    owner: owner(),
+  });
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  try {
+    let started = false;
+    await until("claimed, then given back", async () => {
+      const e = await queue.get(runId);
+      if (e?.state === "started") started = true;
+      if (e?.state === "queued" && !started) {
+        await queue.admit((q) => q.map((r) => r.runId), { now: Date.now() });
+      }
+      return started && e?.state !== "started";
+    });
+    const e = await queue.get(runId);
+    assert.equal(e?.state, "queued", `entry: ${JSON.stringify(e)}`);
+    assert.equal(e?.outcome, null);
+    assert.equal((await store.getRun(runId))?.status, "running");
+  } finally {
+    clearInterval(timer);
+    stop.abort();
+    await running;
+  }
+});

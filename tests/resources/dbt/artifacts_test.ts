@@ -521,3 +521,22 @@ Deno.test("what dbt refuses in exposures, freshness rules and unit tests is refu
     assert.match(error.message, key, `${yml}: ${error.message}`);
   }
 });
+
+Deno.test("manifest macros carry macro_sql: each block as written, tests as test_<name>", async () => {
+  const shout = "{% macro shout(x) -%}\n  upper({{ x }})\n{%- endmacro %}";
+  const positive = "{% test positive(model, column_name) %}\n" +
+    "select * from {{ model }} where {{ column_name }} < 0\n{% endtest %}";
+  await using project = await writeProject({
+    "models/m.sql": "select 1 as id",
+    "macros/util.sql": `-- helpers\n${shout}\n\n${positive}\n`,
+  });
+  const loaded = await loadProject(project.dir, { cache: false, env: () => undefined });
+  const manifest = buildManifest(loaded, { invocationId: "x" }) as {
+    macros: Record<string, { macro_sql: string }>;
+  };
+  assert.equal(manifest.macros["macro.demo.shout"]?.macro_sql, shout);
+  assert.equal(manifest.macros["macro.demo.test_positive"]?.macro_sql, positive);
+  const globalMacro = Object.entries(manifest.macros).find(([id]) => id.startsWith("macro.dbt."));
+  assert.match(globalMacro?.[1].macro_sql ?? "", /^\{%-? *macro /);
+  await assertValidArtifact("manifest", manifest);
+});

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { runDbtCli } from "../../../resources/dbt/cli.ts";
 import { writeProject } from "./_fixture.ts";
+import { assertValidArtifact } from "./_dbt_schemas.ts";
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -46,10 +47,31 @@ Deno.test("dbt cli: parse, ls with selection, compile, and a project error", asy
   const parse = await cli(["parse", ...dir]);
   assert.equal(parse.code, 0, parse.err);
   await Deno.stat(`${project.dir}/target/manifest.json`);
+  assert.equal(parse.err, "");
+  // `parse` selects nothing of its own, but still reports what selection flags say.
+  const parseTypo = await cli(["parse", ...dir, "-s", "bb"]);
+  assert.equal(parseTypo.code, 0, parseTypo.err);
+  assert.match(parseTypo.err, /criterion 'bb' does not match any enabled nodes/);
+  const parseKind = await cli(["parse", ...dir, "--resource-type", "modle"]);
+  assert.equal(parseKind.code, 2, parseKind.err);
+  assert.match(parseKind.err, /modle/);
   const ls = await cli(["ls", ...dir, "-s", "+b", "--output", "name"]);
   assert.deepEqual(ls.out.split("\n").sort(), ["a", "b"]);
   const tagged = await cli(["ls", ...dir, "-s", "tag:nightly", "--output", "path"]);
   assert.equal(tagged.out, "models/b.sql");
+  assert.equal(tagged.err, "");
+  // As dbt: a criterion that matches nothing is named, and an empty selection said.
+  const typo = await cli(["ls", ...dir, "-s", "bb", "tag:nightly", "--output", "name"]);
+  assert.equal(typo.code, 0);
+  assert.equal(typo.out, "b");
+  assert.equal(
+    typo.err,
+    "warning: The selection criterion 'bb' does not match any enabled nodes",
+  );
+  const none = await cli(["ls", ...dir, "-s", "tag:weekly"]);
+  assert.equal(none.out, "");
+  assert.match(none.err, /criterion 'tag:weekly' does not match any enabled nodes/);
+  assert.match(none.err, /Nothing to do/);
   const compiled = await cli(["compile", ...dir, "-s", "b"], {
     WAREHOUSE_URL: "pglite:memory:",
   });
@@ -114,4 +136,51 @@ Deno.test("dbt cli: --fail-fast skips what has not started once a node fails; wi
     failFast: false,
     status: { a_broken: "error", b: "success", c: "success", d: "success" },
   });
+});
+
+Deno.test("dbt cli: compile writes run_results.json (v6) for what it compiled, with the invocation's args", async () => {
+  await using project = await writeProject({
+    "models/a.sql": "select 1 as id",
+    "models/b.sql": "select * from {{ ref('a') }}",
+    "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n" +
+      "        data_tests: [not_null]\n",
+  });
+  const compiled = await cli(["compile", "--project-dir", project.dir], {
+    WAREHOUSE_URL: "pglite:memory:",
+  });
+  assert.equal(compiled.code, 0, compiled.err);
+  const runResults = JSON.parse(
+    await Deno.readTextFile(`${project.dir}/target/run_results.json`),
+  ) as {
+    args: { which: string };
+    results: { unique_id: string; status: string; compiled_code: string | null }[];
+  };
+  await assertValidArtifact("run_results", runResults);
+  assert.equal(runResults.args.which, "compile");
+  const byId = Object.fromEntries(
+    runResults.results.map((r) => [r.unique_id.replace(/^(test\..*)\.[0-9a-f]{10}$/, "$1"), r]),
+  );
+  assert.deepEqual(Object.keys(byId).sort(), [
+    "model.demo.a",
+    "model.demo.b",
+    "test.demo.not_null_a_id",
+  ]);
+  assert.equal(byId["model.demo.b"]?.status, "success");
+  assert.match(byId["model.demo.b"]?.compiled_code ?? "", /from "analytics"\."a"/);
+  assert.match(byId["test.demo.not_null_a_id"]?.compiled_code ?? "", /id is null/);
+});
+
+Deno.test("dbt cli: progress lines do not count ephemeral models (1 of N as dbt)", async () => {
+  await using project = await writeProject({
+    "models/eph.sql": "{{ config(materialized='ephemeral') }}select 1 as id",
+    "models/a.sql": "select * from {{ ref('eph') }}",
+    "models/b.sql": "select * from {{ ref('a') }}",
+  });
+  const run = await cli(["run", "--project-dir", project.dir, "--threads", "1"], {
+    WAREHOUSE_URL: "pglite:memory:",
+  });
+  assert.equal(run.code, 0, run.err);
+  const starts = run.out.split("\n").filter((l) => l.includes(" START "));
+  assert.deepEqual(starts.map((l) => /(\d+ of \d+)/.exec(l)?.[1]), ["1 of 2", "2 of 2"]);
+  assert.ok(!run.out.includes("eph"), run.out);
 });

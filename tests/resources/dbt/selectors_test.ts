@@ -145,11 +145,12 @@ Deno.test("bare selection values as dbt reads them: folder, package, path, file 
     "pk/models/props.yml":
       "version: 2\nmodels:\n  - name: pk_numbers\n    columns:\n      - name: id\n        data_tests: [unique]\n",
   });
+  const warnings: string[] = [];
   const cli = async (...args: string[]) => {
     const out: string[] = [];
     const code = await runDbtCli([...args, "--project-dir", project.dir], {
       out: (l) => out.push(l),
-      err: (l) => out.push(l),
+      err: (l) => (l.startsWith("warning: ") ? warnings : out).push(l),
     }, { env: () => undefined });
     return { code, out: out.sort() };
   };
@@ -160,6 +161,7 @@ Deno.test("bare selection values as dbt reads them: folder, package, path, file 
   assert.deepEqual(await ls("staging"), ["demo.staging.stg_a"]);
   assert.deepEqual(await ls("demo.marts"), ["demo.marts.orders"]);
   assert.deepEqual(await ls("stag"), []);
+  assert.match(warnings.join("\n"), /criterion 'stag' does not match any enabled nodes/);
   // dbt ls prints a package's nodes (and tests) under the package's name.
   assert.deepEqual((await cli("ls", "-s", "pk")).out, ["pk.pk_numbers", "pk.unique_pk_numbers_id"]);
   assert.deepEqual(await ls("models/staging"), ["demo.staging.stg_a"]);
@@ -173,4 +175,52 @@ Deno.test("bare selection values as dbt reads them: folder, package, path, file 
   const test = Object.values(manifest.nodes as Record<string, { name: string; fqn: string[] }>)
     .find((n) => n.name === "unique_pk_numbers_id");
   assert.deepEqual(test?.fqn, ["pk", "unique_pk_numbers_id"]);
+});
+
+Deno.test("selection: versioned models, version:, exposure:, group: and access: as dbt selects them", async () => {
+  await using project = await writeProject({
+    "models/dim_v1.sql": "select 1 as id",
+    "models/dim_v2.sql": "select 1 as id",
+    "models/dim_v3.sql": "select 1 as id",
+    "models/plain.sql": "{{ config(group='finance', access='public') }}select 1 as id",
+    "models/reads.sql": "select * from {{ ref('dim') }}",
+    "models/props.yml": `version: 2
+groups:
+  - name: finance
+    owner: {name: Finance}
+models:
+  - name: dim
+    latest_version: 2
+    versions: [{v: 1}, {v: 2}, {v: 3}]
+exposures:
+  - name: board
+    type: dashboard
+    owner: {name: Ops}
+    depends_on: [ref('plain')]
+`,
+  });
+  const loaded = await loadProject(project.dir, { cache: false, env: () => undefined });
+  const pick = (...select: string[]) =>
+    [...selectNodes(loaded, select)]
+      // dbt ids of versions (model.demo.dim.v2) read as their node names (dim_v2).
+      .map((id) => id.replace("model.demo.", "").replace(/\.v(\d+)$/, "_v$1")).sort();
+  // A bare name selects every version; name.vN one of them.
+  assert.deepEqual(pick("dim"), ["dim_v1", "dim_v2", "dim_v3"]);
+  assert.deepEqual(pick("dim.v2"), ["dim_v2"]);
+  assert.deepEqual(pick("dim+"), ["dim_v1", "dim_v2", "dim_v3", "reads"]);
+  assert.deepEqual(pick("version:latest"), ["dim_v2"]);
+  assert.deepEqual(pick("version:prerelease"), ["dim_v3"]);
+  assert.deepEqual(pick("version:old"), ["dim_v1"]);
+  assert.deepEqual(pick("version:none"), ["plain", "reads"]);
+  // An exposure is selected with its parents; it is not itself a node to build.
+  assert.deepEqual(pick("+exposure:board"), ["plain"]);
+  assert.deepEqual(pick("group:finance"), ["plain"]);
+  assert.deepEqual(pick("access:public"), ["plain"]);
+  assert.deepEqual(pick("access:protected"), ["dim_v1", "dim_v2", "dim_v3", "reads"]);
+  assert.throws(
+    () => pick("version:newest"),
+    (e) =>
+      e instanceof DbtError && e.code === DbtErrorCode.invalidProject &&
+      /latest, prerelease/.test(e.message),
+  );
 });

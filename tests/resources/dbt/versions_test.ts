@@ -13,6 +13,8 @@ import {
   type LoadProjectOptions,
 } from "../../../resources/dbt/mod.ts";
 import { writeProject } from "./_fixture.ts";
+import { buildManifest } from "../../../resources/dbt/artifacts.ts";
+import { assertValidArtifact } from "./_dbt_schemas.ts";
 
 const opts: LoadProjectOptions = { cache: false, env: () => undefined };
 
@@ -55,9 +57,10 @@ Deno.test("versions: refs pick a version, each version has its own properties", 
   await using project = await writeProject(FILES);
   const loaded = await loadProject(project.dir, opts);
   const depends = (name: string) => loaded.models.get(name)?.dependsOn;
-  assert.deepEqual(depends("latest"), ["model.demo.dim_v1"]);
-  assert.deepEqual(depends("second"), ["model.demo.dim_v2"]);
-  assert.deepEqual(depends("third"), ["model.demo.dim_next"]);
+  // dbt's unique ids: model.<package>.<model>.v<version>, whatever the file is called.
+  assert.deepEqual(depends("latest"), ["model.demo.dim.v1"]);
+  assert.deepEqual(depends("second"), ["model.demo.dim.v2"]);
+  assert.deepEqual(depends("third"), ["model.demo.dim.v3"]);
   const v1 = loaded.models.get("dim_v1");
   const v2 = loaded.models.get("dim_v2");
   assert.equal(v1?.config.materialized, "table");
@@ -109,4 +112,74 @@ Deno.test("versions: mistakes are refused naming the model and what exists", asy
       }
     });
   }
+});
+
+Deno.test("versions: the manifest names each version as dbt (name, version, latest_version)", async () => {
+  await using project = await writeProject(FILES);
+  const loaded = await loadProject(project.dir, opts);
+  const manifest = buildManifest(loaded, { invocationId: "x" }) as {
+    nodes: Record<string, { name: string; version: unknown; latest_version: unknown }>;
+  };
+  await assertValidArtifact("manifest", manifest);
+  const v2 = manifest.nodes["model.demo.dim.v2"];
+  assert.deepEqual([v2?.name, v2?.version, v2?.latest_version], ["dim", 2, 1]);
+  assert.equal(manifest.nodes["model.demo.dim.v3"]?.name, "dim");
+  assert.equal(manifest.nodes["model.demo.dim_v2"], undefined);
+});
+
+Deno.test("versions: unit tests read ref('dim', v=2) inputs and name the version they test", async () => {
+  const unit = (extra: string) => ({
+    ...FILES,
+    "models/units.yml": `version: 2
+unit_tests:
+  - name: second_reads_v2
+    model: second
+    given:
+      - input: ref('dim', v=2)
+        rows: [{id: 7, name: x}]
+    expect:
+      rows: [{id: 7, name: x}]
+${extra}`,
+  });
+  await using project = await writeProject(unit(""));
+  const loaded = await loadProject(project.dir, opts);
+  const test = loaded.unitTests.find((u) => u.name === "second_reads_v2");
+  assert.ok(test);
+  assert.match(test.modelSql, /__dbt__unit_input_0/);
+  assert.equal(test.uniqueId, "unit_test.demo.second.second_reads_v2");
+  assert.equal(test.inputs[0]?.relation?.identifier, "dim_v2");
+  assert.deepEqual(test.dependsOn, ["model.demo.second"]);
+  await using versioned = await writeProject(unit(`  - name: on_dim
+    model: dim
+    versions: {include: [2]}
+    given: []
+    expect:
+      rows: [{id: 1, name: a}]
+  - name: on_every_dim
+    model: dim
+    given: []
+    expect:
+      rows: [{id: 1}]
+`));
+  await assert.rejects(
+    loadProject(versioned.dir, opts),
+    /unit test 'on_every_dim': model 'dim' has versions 1, 2, 3: .*versions: \{include: \[<v>\]\}/,
+  );
+  await using wrongInput = await writeProject({
+    ...unit(""),
+    "models/units.yml": `version: 2
+unit_tests:
+  - name: bad
+    model: second
+    given:
+      - input: ref('dim', v=9)
+        rows: [{id: 1}]
+    expect:
+      rows: [{id: 1}]
+`,
+  });
+  await assert.rejects(
+    loadProject(wrongInput.dir, opts),
+    /input ref\('dim', v=9\): .*has versions 1, 2, 3/,
+  );
 });

@@ -298,6 +298,71 @@ Deno.test({
         RangeError,
       );
     });
+    await t.step(
+      "a job completion that fails once: graphile-worker is started again, every run delivered, the stop prompt",
+      async () => {
+        const said: string[] = [];
+        await using q = await PostgresRunQueue.open(pg.url, {
+          schema: "q7",
+          onLibraryLog: (_level, message) => said.push(message),
+        });
+        // The completion of q7-1's job fails once, as when the server goes away while it
+        // is written: graphile-worker 0.18's batcher then never settles its release.
+        await sql.unsafe(`CREATE SEQUENCE q7.refusals`);
+        await sql.unsafe(`CREATE FUNCTION q7.refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF OLD.key = 'q7-1' AND nextval('q7.refusals') = 1 THEN
+              RAISE EXCEPTION 'completion refused once';
+            END IF;
+            RETURN OLD;
+          END $$`);
+        await sql.unsafe(
+          `CREATE TRIGGER q7_refuse_once BEFORE DELETE ON graphile_worker._private_jobs
+          FOR EACH ROW EXECUTE FUNCTION q7.refuse_once()`,
+        );
+        try {
+          const handled: string[] = [];
+          const dispatcher = await q.serve({
+            worker: { workerId: "w-q7", host: "test-host", pid: 1, concurrency: 1 },
+            handler: (runId) => {
+              // Jobs other steps left in graphile-worker's shared schema come here too.
+              if (runId.startsWith("q7-")) handled.push(runId);
+              return Promise.resolve();
+            },
+          });
+          const ids = ["q7-1", "q7-2", "q7-3"];
+          const deadline = Date.now() + 20_000;
+          await q.enqueue([{ ...run(1), runId: "q7-1" }], 1000);
+          await q.admit((waiting) => waiting.map((w) => w.runId), { now: 1100 });
+          while (!said.some((m) => /Failed to complete jobs/.test(m)) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          // The pool that failed shuts down; only a new one can deliver the next runs.
+          await q.enqueue([{ ...run(2), runId: "q7-2" }, { ...run(3), runId: "q7-3" }], 1200);
+          await q.admit((waiting) => waiting.map((w) => w.runId), { now: 1300 });
+          while (new Set(handled).size < 3 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.deepEqual([...new Set(handled)].sort(), ids);
+          const started = Date.now();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const ended = await Promise.race([
+            dispatcher.stop(60_000).then(() => true),
+            new Promise<false>((r) => timer = setTimeout(() => r(false), 20_000)),
+          ]);
+          clearTimeout(timer);
+          assert.ok(ended, "the dispatcher stopped");
+          assert.ok(
+            said.some((m) => /Failed to complete jobs/.test(m)) &&
+              said.some((m) => /starting it again|starting a new one/.test(m)),
+            `the library's failure and the restart were reported: ${JSON.stringify(said)}`,
+          );
+          assert.ok(Date.now() - started < 15_000, `stopped after ${Date.now() - started} ms`);
+        } finally {
+          await sql.unsafe(`DROP TRIGGER q7_refuse_once ON graphile_worker._private_jobs`);
+        }
+      },
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }

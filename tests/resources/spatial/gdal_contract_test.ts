@@ -291,3 +291,42 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "GDAL engines: drivers restricts what may open a file (KML driver where GDAL prefers LIBKML)",
+  fn: async (t) => {
+    const kml = '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>' +
+      "<Placemark><name>A</name><Point><coordinates>1,2</coordinates></Point></Placemark>" +
+      "</Document></kml>";
+    const engines: [string, GdalEngine | undefined, boolean][] = [
+      ["wasm", wasmGdal, false],
+      ["native", native, await needs("gdal")],
+    ];
+    for (const [name, engine, ignore] of engines) {
+      await t.step({
+        name,
+        ignore,
+        fn: async () => {
+          await using scratch = await engine!.createScratch();
+          await Deno.writeTextFile(scratch.hostPath("a.kml"), kml);
+          const file = scratch.gdalPath("a.kml");
+          const open = { label: "b1/a.kml", drivers: ["KML"] };
+          const info = await scratch.gdal.vectorInfo(file, open);
+          assert.equal(info.driverShortName, "KML");
+          assert.deepEqual(info.layers[0]!.fields.map((f) => f.name), ["Name", "Description"]);
+          const out = await scratch.gdal.ogr2ogr(file, ["-f", "GPKG"], "a", open);
+          const converted = await scratch.gdal.vectorInfo(out);
+          assert.deepEqual(converted.layers[0]!.fields.map((f) => f.name), [
+            "Name",
+            "Description",
+          ]);
+          const refused = await scratch.gdal.vectorInfo(file, { ...open, drivers: ["GeoJSON"] })
+            .then(() => undefined, (e) => e);
+          assert.ok(refused instanceof GdalError, String(refused));
+          assert.match(refused.message, /'b1\/a\.kml'/);
+        },
+      });
+    }
+  },
+});

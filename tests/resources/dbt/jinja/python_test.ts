@@ -15,8 +15,8 @@ const render = (text: string) =>
 
 const CASES: readonly (readonly [string, string])[] = [
   // Tuples are sequences, not JavaScript's comma operator.
-  ["{{ 'a' in ('a', 'b') }}", "true"],
-  ["{{ 'c' in ('a', 'b') }}", "false"],
+  ["{{ 'a' in ('a', 'b') }}", "True"],
+  ["{{ 'c' in ('a', 'b') }}", "False"],
   ["{% for x in ('a', 'b') %}{{ x }}{% endfor %}", "ab"],
   ["{{ ('x', 'y') | length }}", "2"],
   ["{{ (1 + 2) * 3 }}", "9"],
@@ -52,7 +52,7 @@ const CASES: readonly (readonly [string, string])[] = [
   ],
   [
     "{{ 'x' if [] else 'y' }}|{{ [] or 'd' }}|{{ not [] }}|{{ 0 or 5 }}|{{ 'a' and 'b' }}",
-    "y|d|true|5|b",
+    "y|d|True|5|b",
   ],
   ["{% macro e() %}{% endmacro %}{% if e() %}T{% else %}F{% endif %}", "F"],
   ["{% if none %}T{% elif [] %}E{% else %}F{% endif %}", "F"],
@@ -103,6 +103,38 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{{ 'a.b.c'.rsplit('.', 1) | join('|') }}", "a.b|c"],
   ["{{ 'a.b.c'.split('.', 1) | join('|') }}", "a|b.c"],
   ["{% set xs = [1] %}{% do xs.extend([2, 3]) %}{{ xs | join(',') }}", "1,2,3"],
+  // What {{ }} and ~ print is Python's str(): None, True, lists, dicts and tuples as Python shows them.
+  [
+    "{{ none }}|{{ true }}|{{ false }}|{{ 'x' ~ none }}|{{ 1 ~ true }}",
+    "None|True|False|xNone|1True",
+  ],
+  [
+    "{{ [1, 'a'] }}|{{ {'k': 'v'} }}|{{ ('a', 'b') }}|{{ 'a,b'.split(',') }}",
+    "[1, 'a']|{'k': 'v'}|('a', 'b')|['a', 'b']",
+  ],
+  ["where id in {{ (1, 2) }} and s in {{ ('x',) }}", "where id in (1, 2) and s in ('x',)"],
+  ['{{ undefined_name }}|{{ "it\'s" ~ ["it\'s"] }}', "|it's[\"it's\"]"],
+  // A trailing comma: one-item tuples and lists.
+  ["{% set t = ('x',) %}{{ t | length }}{{ t[0] }}|{{ [1, 2,] | length }}", "1x|2"],
+  // == and != compare lists and dicts by value.
+  [
+    "{{ [1, [2]] == [1, [2]] }}|{{ {'a': 1} == {'a': 1} }}|{{ [1] != [2] }}|{{ [1] == [1, 2] }}",
+    "True|True|True|False",
+  ],
+  // modules and api.Column as dbt's macros call them.
+  ["{{ modules.pytz.timezone('Europe/Paris') }}|{{ modules.pytz.utc }}", "Europe/Paris|UTC"],
+  [
+    "{{ modules.datetime.datetime(2024, 2, 29, 13, 5).strftime('%Y-%m-%d %H:%M') }}",
+    "2024-02-29 13:05",
+  ],
+  [
+    "{{ api.Column.translate_type('string') }}|{{ api.Column.translate_type('bigint') }}",
+    "TEXT|bigint",
+  ],
+  [
+    "{{ api.Column.string_type(10) }}|{{ api.Column.numeric_type('numeric', 12, 2) }}",
+    "character varying(10)|numeric(12,2)",
+  ],
 ];
 
 Deno.test("jinja: Jinja2 semantics dbt packages rely on", () => {

@@ -1,0 +1,79 @@
+/**
+ * Python's `str()` and `repr()` of template values, as Jinja2 (and so dbt)
+ * prints them: `None`, `True`/`False`, `['a', 1]`, `{'k': 'v'}`, tuples as
+ * `('a', 'b')` / `('a',)`. Used for `{{ value }}`, `~`, and dbt's generic
+ * test names (which are built from Python's str() of YAML values).
+ *
+ * @module
+ */
+
+import { formatNumber } from "./py_number.ts";
+
+/** Marks an array that a template wrote as a tuple (`('a', 'b')`), so it prints as one. */
+export const TUPLE: unique symbol = Symbol("dbt.tuple");
+
+/** Marks `items` as a tuple (a non-enumerable flag: it stays an array for everything else). */
+export function asTuple<T extends unknown[]>(items: T): T {
+  Object.defineProperty(items, TUPLE, { value: true });
+  return items;
+}
+
+/** Whether `value` is a plain dict (a template or YAML mapping), not an object with behaviour. */
+export function isPlainDict(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  // An object that prints itself (a relation, a datetime, a column) is not data.
+  const print = (value as { toString?: unknown }).toString;
+  return print === undefined || print === Object.prototype.toString;
+}
+
+/** Python's `str()` of `value`. */
+export function pyStr(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (typeof value === "number") return formatNumber(value);
+  if (Array.isArray(value)) {
+    const items = value.map(pyRepr);
+    if ((value as { [TUPLE]?: boolean })[TUPLE]) {
+      return items.length === 1 ? `(${items[0]},)` : `(${items.join(", ")})`;
+    }
+    return `[${items.join(", ")}]`;
+  }
+  if (isPlainDict(value)) {
+    return `{${Object.entries(value).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
+  }
+  return String(value);
+}
+
+/** Python's `repr()` of `value`. */
+export function pyRepr(value: unknown): string {
+  return typeof value === "string" ? reprString(value) : pyStr(value);
+}
+
+/** A character {@linkcode reprString} writes other than as itself, whichever quote it uses. */
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f]/;
+
+/** Python's `repr()` of a str: single quotes unless only double quotes are free. */
+export function reprString(text: string): string {
+  // Most strings (names, SQL) need no escape: 30k generic test ids repr their metadata at load.
+  if (!NEEDS_ESCAPE.test(text)) {
+    if (!text.includes("'")) return `'${text}'`;
+    if (!text.includes('"')) return `"${text}"`; // `ref('m')`: the other quote, nothing escaped
+  }
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of text) {
+    const code = ch.codePointAt(0) as number;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out + quote;
+}

@@ -1,0 +1,224 @@
+/**
+ * The FlatGeobuf route of the GeoParquet writer must give byte for byte the
+ * GeoParquet of the GeoPackage route, for the same layer converted by GDAL
+ * both ways, also while the FlatGeobuf is still being written.
+ */
+
+import assert from "node:assert/strict";
+import { flatgeobufToGeoParquet } from "../../formats/flatgeobuf_pages.ts";
+import { GeoParquetError, sqliteToGeoParquet } from "../../formats/geoparquet.ts";
+import { needs } from "../_helpers/tools.ts";
+
+const CRS = { type: "GeographicCRS", name: "WGS 84" };
+
+async function ogr2ogr(args: string[]): Promise<void> {
+  const out = await new Deno.Command("ogr2ogr", { args }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+}
+
+/** A Shapefile of `wkts` with integer, 64-bit integer, real and text fields. */
+async function shapefile(dir: string, name: string, type: string, wkts: string[]) {
+  const rows = wkts.map((wkt, i) =>
+    `${i},${i === 2 ? "" : 9_007_199_254_740_993n + BigInt(i)},${i * 1.25 + 0.1},"${
+      i === 1 ? "" : `Zürich 道路 ${i}`
+    }","${wkt}"`
+  );
+  await Deno.writeTextFile(`${dir}/${name}.csv`, ["n,big,value,label,wkt", ...rows].join("\n"));
+  await Deno.writeTextFile(
+    `${dir}/${name}.csvt`,
+    "Integer,Integer64,Real,String,String",
+  );
+  await ogr2ogr([
+    "-f",
+    "ESRI Shapefile",
+    `${dir}/${name}.shp`,
+    `${dir}/${name}.csv`,
+    "-oo",
+    "GEOM_POSSIBLE_NAMES=wkt",
+    "-oo",
+    "KEEP_GEOM_COLUMNS=NO",
+    "-a_srs",
+    "EPSG:4326",
+    "-nlt",
+    type,
+    "-lco",
+    "ENCODING=UTF-8",
+  ]);
+  return `${dir}/${name}.shp`;
+}
+
+/** The layer converted both ways, as the pipeline converts it. */
+async function bothWays(dir: string, shp: string, name: string, z: boolean, makeValid: boolean) {
+  const common = ["-nln", "input", "-unsetFid", "-nlt", "CONVERT_TO_LINEAR"];
+  const valid = makeValid ? ["-makevalid"] : [];
+  await ogr2ogr([
+    "-f",
+    "GPKG",
+    "-lco",
+    "GEOMETRY_NAME=geom",
+    "-lco",
+    "SPATIAL_INDEX=NO",
+    ...common,
+    ...valid,
+    `${dir}/${name}.gpkg`,
+    shp,
+  ]);
+  await ogr2ogr([
+    "-f",
+    "FlatGeobuf",
+    "-lco",
+    "SPATIAL_INDEX=NO",
+    ...common,
+    "-nlt",
+    z ? "GEOMETRY25D" : "GEOMETRY",
+    ...valid,
+    `${dir}/${name}.fgb`,
+    shp,
+  ]);
+  const viaGpkg = await sqliteToGeoParquet(`${dir}/${name}.gpkg`, "input", `${dir}/g.parquet`, {
+    crs: CRS,
+  });
+  const viaFgb = await flatgeobufToGeoParquet(`${dir}/${name}.fgb`, `${dir}/f.parquet`, {
+    crs: CRS,
+  });
+  return { viaGpkg, viaFgb };
+}
+
+const CASES: [string, string, boolean, boolean, string[]][] = [
+  ["polygons", "POLYGON", false, true, [
+    "POLYGON ((0 0,1 0,1 1,0 1,0 0))",
+    // A bowtie: made valid into a MultiPolygon in a Polygon layer.
+    "POLYGON ((0 0,1 1,1 0,0 1,0 0))",
+    "POLYGON ((10 10,20 10,20 20,10 20,10 10),(12 12,12 14,14 14,14 12,12 12))",
+    "MULTIPOLYGON (((30 30,31 30,31 31,30 30)),((40 40,41 40,41 41,40 40)))",
+  ]],
+  ["lines_z", "MULTILINESTRING25D", true, true, [
+    "LINESTRING Z (0 0 1,1 1 2,2 0 3)",
+    "MULTILINESTRING Z ((0 0 1,1 1 2),(5 5 5,6 6 6,7 5 7))",
+    "LINESTRING Z (-179.5 -89 0,179.5 89 -10.5)",
+  ]],
+  ["points", "POINT", false, false, ["POINT (1 2)", "POINT (-116.25 44.5)", "POINT (0 0)"]],
+  ["multipoints_z", "MULTIPOINT25D", true, false, [
+    "MULTIPOINT Z ((1 2 3),(4 5 6))",
+    "MULTIPOINT Z ((7 8 9))",
+  ]],
+];
+
+Deno.test("flatgeobufToGeoParquet writes the GeoPackage route's file byte for byte", {
+  ignore: await needs("gdal"),
+}, async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "fgb-pages-test-" });
+  try {
+    for (const [name, type, z, makeValid, wkts] of CASES) {
+      await t.step(name, async () => {
+        const shp = await shapefile(dir, name, type, wkts);
+        const { viaGpkg, viaFgb } = await bothWays(dir, shp, name, z, makeValid);
+        assert.equal(viaFgb.rows, wkts.length);
+        assert.deepEqual(viaFgb, viaGpkg);
+        assert.deepEqual(
+          await Deno.readFile(`${dir}/f.parquet`),
+          await Deno.readFile(`${dir}/g.parquet`),
+        );
+      });
+    }
+    await t.step("a 64-bit integer keeps every digit, text its bytes", async () => {
+      const { viaFgb } = await bothWays(dir, `${dir}/points.shp`, "points", false, false);
+      assert.deepEqual(viaFgb.columns.map((c) => c.type), [
+        "int64",
+        "int64",
+        "float64",
+        "string",
+      ]);
+      const { asyncBufferFromFile, parquetReadObjects } = await import("hyparquet");
+      const { compressors } = await import("hyparquet-compressors");
+      const rows = await parquetReadObjects({
+        file: await asyncBufferFromFile(`${dir}/f.parquet`),
+        compressors,
+        columns: ["big", "label"],
+      });
+      assert.deepEqual(rows.map((r) => [r.big, r.label]), [
+        [9_007_199_254_740_993n, "Zürich 道路 0"],
+        // A blank dBASE text is read as null (by both routes: see the steps above).
+        [9_007_199_254_740_994n, null],
+        [null, "Zürich 道路 2"],
+      ]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("flatgeobufToGeoParquet follows a FlatGeobuf while it is written", {
+  ignore: await needs("gdal"),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fgb-follow-test-" });
+  try {
+    const many = Array.from(
+      { length: 5_000 },
+      (_, i) => `POLYGON ((${i % 90} 0,${i % 90} 1,${(i % 90) + 1} 1,${i % 90} 0))`,
+    );
+    const shp = await shapefile(dir, "many", "POLYGON", many);
+    await bothWays(dir, shp, "many", false, false);
+    const whole = await Deno.readFile(`${dir}/many.fgb`);
+    const growing = `${dir}/growing.fgb`;
+    // Written in pieces that cut the header and features anywhere, with pauses between.
+    const writing = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      using file = await Deno.open(growing, { write: true, create: true });
+      for (let at = 0; at < whole.length; at += 7_777) {
+        await file.write(whole.subarray(at, Math.min(whole.length, at + 7_777)));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    const followed = await flatgeobufToGeoParquet(growing, `${dir}/followed.parquet`, {
+      crs: CRS,
+      follow: writing,
+      pollMs: 2,
+      batchSize: 1_000,
+    });
+    assert.equal(followed.rows, 5_000);
+    const direct = await flatgeobufToGeoParquet(`${dir}/many.fgb`, `${dir}/direct.parquet`, {
+      crs: CRS,
+      batchSize: 1_000,
+    });
+    assert.deepEqual(followed, direct);
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/followed.parquet`),
+      await Deno.readFile(`${dir}/direct.parquet`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("flatgeobufToGeoParquet refuses a cut or foreign file, naming it", {
+  ignore: await needs("gdal"),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fgb-bad-test-" });
+  try {
+    const shp = await shapefile(dir, "cut", "POINT", ["POINT (1 2)", "POINT (3 4)"]);
+    await bothWays(dir, shp, "cut", false, false);
+    const whole = await Deno.readFile(`${dir}/cut.fgb`);
+    await Deno.writeFile(`${dir}/cut_short.fgb`, whole.subarray(0, whole.length - 5));
+    await Deno.writeFile(`${dir}/not.fgb`, new TextEncoder().encode('{"type": "Feature"}'));
+    for (
+      const [file, says] of [["cut_short.fgb", /last feature is cut short/], [
+        "not.fgb",
+        /not a FlatGeobuf/,
+      ]] as const
+    ) {
+      await assert.rejects(
+        flatgeobufToGeoParquet(`${dir}/${file}`, `${dir}/o.parquet`, { crs: CRS }),
+        (e: unknown) => {
+          assert.ok(e instanceof GeoParquetError);
+          assert.equal(e.code, "spatial.flatgeobuf_corrupt");
+          assert.match(e.message, says);
+          assert.ok(e.message.includes(file), e.message);
+          return true;
+        },
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

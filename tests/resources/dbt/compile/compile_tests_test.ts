@@ -1,0 +1,57 @@
+/**
+ * A test declared twice is refused, naming its file and line, and two tests
+ * sharing only a name (a YAML `name:` on two columns) are both kept with
+ * their own unique ids: duplicates are found by unique id, whether or not
+ * the ids had to be built to tell (compile/compile_tests.ts compares them
+ * only for tests that share a name or have a `{` in it).
+ */
+
+import assert from "node:assert/strict";
+import { DbtError, DbtErrorCode, loadProject } from "../../../../resources/dbt/mod.ts";
+import { writeProject } from "../_fixture.ts";
+
+function files(columns: string): Record<string, string> {
+  return {
+    "models/orders.sql": "select 1 as id, 2 as other",
+    "models/schema.yml": `version: 2\nmodels:\n  - name: orders\n    columns:\n${columns}`,
+  };
+}
+
+Deno.test("generic tests: the same test declared twice is refused at its second line", async () => {
+  await using project = await writeProject(files(
+    "      - name: id\n        data_tests:\n          - unique\n          - not_null\n" +
+      "          - unique\n",
+  ));
+  const error = await loadProject(project.dir, { cache: false }).then(
+    () => assert.fail("loaded"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof DbtError, String(error));
+  assert.equal(error.code, DbtErrorCode.invalidGraph);
+  assert.match(error.message, /test 'unique_orders_id' is declared twice; remove the duplicate/);
+  assert.equal(error.file, "models/schema.yml");
+  assert.equal(error.line, 9);
+});
+
+Deno.test("generic tests: one name on two columns is two tests with their own ids", async () => {
+  const named = (column: string) =>
+    `      - name: ${column}\n        data_tests:\n          - not_null:\n` +
+    `              name: shared_{name}\n`;
+  await using project = await writeProject(files(named("id") + named("other")));
+  const project2 = await loadProject(project.dir, { cache: false });
+  const tests = project2.tests.filter((t) => t.name === "shared_{name}");
+  assert.equal(tests.length, 2);
+  assert.notEqual(tests[0]?.uniqueId, tests[1]?.uniqueId);
+  assert.deepEqual(tests.map((t) => t.columnName), ["id", "other"]);
+});
+
+Deno.test("generic tests: a duplicate with a brace in its name is refused too", async () => {
+  const named = `          - not_null:\n              name: "a{b"\n`;
+  await using project = await writeProject(
+    files(`      - name: id\n        data_tests:\n${named}${named}`),
+  );
+  await assert.rejects(
+    loadProject(project.dir, { cache: false }),
+    (e: unknown) => e instanceof DbtError && /test 'a\{b' is declared twice/.test(e.message),
+  );
+});

@@ -1,0 +1,125 @@
+/**
+ * dbt's `query-comment`: rendered with Jinja for each node (`node`,
+ * `target`, `dbt_version`, macros), put before each statement a build sends
+ * (or after it with `append: true`), `node` none for on-run hooks; a SQL
+ * error still names the model's line; `*\/` in the rendered comment and
+ * BigQuery's `job-label` are refused. Before, the key was accepted and no
+ * comment was ever sent.
+ */
+
+import assert from "node:assert/strict";
+import { loadProject, runProject } from "../../../resources/dbt/mod.ts";
+import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
+import { addComment } from "../../../resources/dbt/execute/query_comment.ts";
+import { PROJECT_YML, writeProject } from "./_fixture.ts";
+
+/** `warehouse`, recording the SQL of every query/execute/exec, transactions included. */
+function recording<T extends object>(target: T, log: string[]): T {
+  return new Proxy(target, {
+    get(t, key) {
+      const value = Reflect.get(t, key, t);
+      if (typeof value !== "function") return value;
+      if (key === "query" || key === "execute" || key === "exec") {
+        return (sql: string, ...rest: unknown[]) => {
+          log.push(sql);
+          return value.call(t, sql, ...rest);
+        };
+      }
+      if (key === "transaction") {
+        return (fn: (tx: object) => Promise<unknown>) =>
+          value.call(t, (tx: object) => fn(recording(tx, log)));
+      }
+      return value.bind(t);
+    },
+  });
+}
+
+const FILES = {
+  "models/m.sql": "select 1 as id",
+  "models/n.sql": "select id from {{ ref('m') }}",
+  "macros/qc.sql":
+    "{% macro qc() %}{{ 'node=' ~ (node.unique_id if node else 'none') }}{% endmacro %}",
+};
+
+Deno.test("query-comment goes before each statement of a build, rendered per node", async () => {
+  await using project = await writeProject({
+    ...FILES,
+    "dbt_project.yml": `${PROJECT_YML}on-run-start: ["select 1"]
+query-comment: "dbt {{ dbt_version }} {{ target.name }} {{ qc() }}"
+`,
+  });
+  await using raw = await openWarehouse("pglite:memory:");
+  const log: string[] = [];
+  const warehouse = recording(raw as Warehouse, log);
+  const run = await runProject(await loadProject(project.dir), warehouse, {
+    writeArtifacts: false,
+  });
+  assert.ok(run.success, run.results.map((r) => r.message).join("\n"));
+  const creates = log.filter((sql) => /create view/.test(sql));
+  assert.equal(creates.length, 2);
+  for (const sql of creates) {
+    assert.match(sql, /^\/\* dbt 1\.9\.0 embedded node=model\.demo\.[mn] \*\/\ncreate view/);
+  }
+  assert.ok(log.includes("/* dbt 1.9.0 embedded node=none */\nselect 1"), log.join("\n---\n"));
+});
+
+Deno.test("query-comment append: true goes after the statement; a SQL error still names its line", async () => {
+  await using project = await writeProject({
+    ...FILES,
+    "models/bad.sql": "select 1 as id,\n  no_such_column\nfrom {{ ref('m') }}",
+    "dbt_project.yml": `${PROJECT_YML}query-comment:
+  comment: "by {{ target.name }}"
+  append: true
+`,
+  });
+  await using raw = await openWarehouse("pglite:memory:");
+  const log: string[] = [];
+  const run = await runProject(await loadProject(project.dir), recording(raw as Warehouse, log), {
+    writeArtifacts: false,
+  });
+  assert.ok(log.some((sql) => /^create view[\s\S]*\n\/\* by embedded \*\/$/.test(sql)));
+  const bad = run.results.find((r) => r.unique_id === "model.demo.bad");
+  assert.match(bad?.message ?? "", /models\/bad\.sql:2:.*no_such_column/);
+  assert.equal(addComment("select 1;\n", "c", true), "select 1\n/* c */;");
+  assert.equal(addComment("select 1", "c", false), "/* c */\nselect 1");
+});
+
+Deno.test("query-comment: a prepended comment keeps the error on the model's line", async () => {
+  await using project = await writeProject({
+    "models/bad.sql": "select 1 as id,\n  no_such_column",
+    "dbt_project.yml":
+      `${PROJECT_YML}query-comment: "a rather long comment to move positions along"\n`,
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const run = await runProject(await loadProject(project.dir), warehouse, {
+    writeArtifacts: false,
+  });
+  assert.match(run.results[0]?.message ?? "", /models\/bad\.sql:2:.*no_such_column/);
+});
+
+Deno.test("query-comment: '*/' in the comment, job-label and unknown keys are refused", async () => {
+  await using warehouse = await openWarehouse("pglite:memory:");
+  for (
+    const [setting, pattern] of [
+      [`query-comment: "a */ b"`, /'\*\/'/],
+      [`query-comment:\n  comment: x\n  job-label: true`, /job-label/],
+      [`query-comment:\n  coment: x`, /Additional properties.*coment/],
+    ] as const
+  ) {
+    await using project = await writeProject({
+      "models/m.sql": "select 1 as id",
+      "dbt_project.yml": `${PROJECT_YML}${setting}\n`,
+    });
+    const failed = await (async () => {
+      try {
+        const run = await runProject(await loadProject(project.dir), warehouse, {
+          writeArtifacts: false,
+        });
+        return run.results.map((r) => r.message).join("\n");
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    assert.match(failed, pattern, setting);
+  }
+});
