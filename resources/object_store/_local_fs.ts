@@ -95,7 +95,7 @@ export async function inFolder<T>(
 ): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
-      await make(dir);
+      await makeFolder(dir, make);
       return await use();
     } catch (error) {
       if (attempt >= FOLDER_ATTEMPTS || !(error instanceof Deno.errors.NotFound)) throw error;
@@ -105,6 +105,28 @@ export async function inFolder<T>(
       // A short random pause, so a remover running in a loop does not keep pace with us.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
     }
+  }
+}
+
+/**
+ * Runs `make(dir)`. A recursive mkdir that finds a folder already there
+ * checks that it is a folder afterwards; a remover striking between the two
+ * makes it fail with `AlreadyExists` (Rust's `create_dir_all`), though
+ * nothing but a removed folder stands there. That is reported as the
+ * folder's `NotFound`, so `inFolder` makes it again; an `AlreadyExists` with
+ * a file standing at `dir` (or above it) is a real key conflict and stays.
+ */
+async function makeFolder(dir: string, make: (dir: string) => Promise<void>): Promise<void> {
+  try {
+    await make(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    const info = await Deno.lstat(dir).catch((lstatError) => {
+      if (lstatError instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    });
+    if (info !== undefined && !info.isDirectory) throw error;
+    throw new Deno.errors.NotFound(`${dir} was removed while it was being made`);
   }
 }
 
@@ -145,6 +167,47 @@ export async function renameOver(from: string, to: string): Promise<void> {
       throw error;
     }
     await Deno.rename(from, to);
+  }
+}
+
+/**
+ * The folder lock of one store root, shared across processes (`flock` on
+ * `<root>/.locks/folders`): writers hold it shared from a folder's mkdir
+ * until their first file is in it, `removeEmptyFolders` holds it exclusive.
+ * Retrying after a removal (`inFolder`) is not enough against a remover in
+ * a loop on a busy machine: the writer can lose the window between mkdir and
+ * write ten times running (seen on CI). The kernel drops the lock of a
+ * killed process. Any other remover (a person, a cleanup script) is still
+ * met by the retry.
+ */
+export class FolderLock {
+  #path: string;
+  #made = false;
+
+  /** A lock on `path` (made with its folder on first use). */
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Runs `fn` under the lock: shared for writers, exclusive for removers. */
+  async run<T>(mode: "shared" | "exclusive", fn: () => Promise<T>): Promise<T> {
+    using file = await this.#open();
+    await file.lock(mode === "exclusive");
+    return await fn(); // Closing the file (`using`) releases the lock.
+  }
+
+  async #open(): Promise<Deno.FsFile> {
+    const open = () => Deno.open(this.#path, { read: true, write: true, create: true });
+    if (this.#made) {
+      try {
+        return await open();
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error; // Its folder was removed.
+      }
+    }
+    await Deno.mkdir(dirname(this.#path), { recursive: true });
+    this.#made = true;
+    return await open();
   }
 }
 

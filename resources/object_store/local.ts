@@ -22,9 +22,11 @@
  * `removeEmptyFolders` (the spatial archive, for a batch's landing folder
  * once every file of the batch and its manifest are archived; never
  * `manifests/`). An empty folder is invisible to `list`, `head` and `get`,
- * and a later object of the same name replaces it (only an empty one). If
- * something removes a folder between the store's mkdir and its write, the
- * store makes it again and retries.
+ * and a later object of the same name replaces it (only an empty one).
+ * `removeEmptyFolders` waits for writers that are between a folder's mkdir
+ * and their first file in it, in any process, through a lock file
+ * (`<root>/.locks/folders`, `flock`); if anything else removes a folder in
+ * that window, the store makes it again and retries.
  *
  * Limitations of a file system compared to S3: a key cannot be both an object
  * and a folder holding objects (`a` and `a/b`), which fails with
@@ -47,6 +49,7 @@ import {
 import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
 import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";
 import {
+  FolderLock,
   inFolder,
   KeyedLock,
   readSidecar,
@@ -100,6 +103,9 @@ export interface LocalObjectStoreOptions {
 /** Folder of the sidecar tree under the root; a name no bucket can have. */
 const META_DIR = ".meta";
 
+/** Folder of the store's lock files under the root; no bucket can be named so either. */
+const LOCKS_DIR = ".locks";
+
 /**
  * Object store in local folders, with sidecar metadata.
  *
@@ -119,6 +125,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   readonly root: string;
   #durable: boolean;
   #lock = new KeyedLock();
+  #folders: FolderLock;
   #realBucketDirs = new Map<string, string>();
 
   /** Opens (lazily) a store rooted at `options.root`. */
@@ -126,6 +133,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     super();
     this.root = resolve(options.root ?? "data_lake");
     this.#durable = options.durable ?? true;
+    this.#folders = new FolderLock(join(this.root, LOCKS_DIR, "folders"));
   }
 
   /** Creates the bucket folder if it does not exist. */
@@ -198,7 +206,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     // A symbolic link would be linked as a link (that may lead out of the bucket): copy its target.
     if (!(await Deno.lstat(path)).isFile) return await super.putFile(bucket, key, path, options);
     try {
-      await inFolder(dir, () => Deno.link(path, temp), (d) => this.#mkdirInside(bucket, d), path);
+      await this.#inFolder(dir, () => Deno.link(path, temp), bucket, path);
     } catch {
       return await super.putFile(bucket, key, path, options);
     }
@@ -331,7 +339,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
         const info = await Deno.lstat(dir).catch(() => undefined);
         if (!info?.isDirectory) continue;
         if (dir === this.#dataPath(bucket, folder)) await this.#assertInside(bucket, dir);
-        await removeEmptyTree(dir);
+        await this.#folders.run("exclusive", () => removeEmptyTree(dir));
       } catch (error) {
         throw toStoreError(error, location(bucket, prefix), dir);
       }
@@ -348,14 +356,12 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const target = this.#dataPath(to.bucket, to.key);
     try {
       const sidecarTemp = sidecar &&
-        (await writeSidecarTemp(this.#metaPath(to.bucket, to.key), sidecar));
+        (await this.#folders.run(
+          "shared",
+          () => writeSidecarTemp(this.#metaPath(to.bucket, to.key), sidecar),
+        ));
       const source = this.#dataPath(from.bucket, from.key);
-      await inFolder(
-        dirname(target),
-        () => renameOver(source, target),
-        (dir) => this.#mkdirInside(to.bucket, dir),
-        source,
-      );
+      await this.#inFolder(dirname(target), () => renameOver(source, target), to.bucket, source);
       await this.#placeSidecar(to.bucket, to.key, sidecarTemp);
       await this.#removeObject(from.bucket, from.key);
     } catch (error) {
@@ -374,16 +380,17 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     try {
       // The temp file is made right after the mkdir, before the containment check,
       // so the folder is empty (removable by someone else) for as short as can be.
-      using file = await inFolder(dir, async () => {
-        const opened = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-        try {
-          await this.#assertInside(bucket, dir);
-        } catch (error) {
-          opened.close();
-          throw error;
-        }
-        return opened;
-      });
+      using file = await this.#folders.run("shared", () =>
+        inFolder(dir, async () => {
+          const opened = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+          try {
+            await this.#assertInside(bucket, dir);
+          } catch (error) {
+            opened.close();
+            throw error;
+          }
+          return opened;
+        }));
       const hasher = new ContentHasher();
       for await (const chunk of hashedChunks(body, hasher)) await writeAll(file, chunk);
       if (this.#durable) await file.syncData();
@@ -406,7 +413,10 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const path = this.#dataPath(bucket, key);
     let sidecarTemp: string | undefined;
     try {
-      sidecarTemp = await writeSidecarTemp(this.#metaPath(bucket, key), sidecar);
+      sidecarTemp = await this.#folders.run(
+        "shared",
+        () => writeSidecarTemp(this.#metaPath(bucket, key), sidecar),
+      );
       await this.#lock.run([location(bucket, key)], async () => {
         await renameOver(temp, path);
         await this.#placeSidecar(bucket, key, sidecarTemp);
@@ -524,6 +534,15 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   async #requireBucket(bucket: string, action: string, key?: string): Promise<void> {
     const info = await Deno.stat(join(this.root, bucket)).catch(() => undefined);
     if (!info?.isDirectory) throw bucketNotFound(bucket, action, key);
+  }
+
+  // Makes `dir` inside the bucket and puts the first file in it (`use`), under
+  // the shared folder lock so this store's removeEmptyFolders cannot strike between.
+  #inFolder<T>(dir: string, use: () => Promise<T>, bucket: string, source: string): Promise<T> {
+    return this.#folders.run(
+      "shared",
+      () => inFolder(dir, use, (d) => this.#mkdirInside(bucket, d), source),
+    );
   }
 
   async #mkdirInside(bucket: string, dir: string): Promise<void> {

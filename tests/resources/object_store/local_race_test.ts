@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { LocalObjectStore } from "../../../resources/object_store/local.ts";
-import { inFolder } from "../../../resources/object_store/_local_fs.ts";
+import { FolderLock, inFolder } from "../../../resources/object_store/_local_fs.ts";
 
 Deno.test("local store: listing and head while another store moves the objects away", async () => {
   const root = await Deno.makeTempDir({ prefix: "local_race_" });
@@ -351,5 +351,51 @@ Deno.test("local store: removeEmptyFolders takes a folder's key, leaves links al
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("local store: writers wait for another process's folder removal, and a killed remover's lock is dropped", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_folder_lock_" });
+  try {
+    const store = new LocalObjectStore({ root });
+    await store.ensureBucket(LANDING);
+    // A remover in this process holding the lock: a put waits for it, then lands.
+    const remover = new FolderLock(`${root}/.locks/folders`);
+    let landed = false;
+    let put: Promise<unknown> | undefined;
+    await remover.run("exclusive", async () => {
+      put = store.put(LANDING, "b1/a.json", bytes("{}")).then(() => (landed = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(landed, false, "the put went on while the remover held the folder lock");
+    });
+    await put;
+    assert.equal(landed, true);
+    // A remover in another process killed while holding it: the kernel drops the lock.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = await Deno.open(${
+          JSON.stringify(`${root}/.locks/folders`)
+        }, { read: true, write: true });
+         await f.lock(true); console.log("locked"); setInterval(() => {}, 1000);`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert.match(new TextDecoder().decode(first.value), /locked/);
+    let afterKill = false;
+    const blocked = store.put(LANDING, "b2/a.json", bytes("{}")).then(() => (afterKill = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(afterKill, false, "the put went on while another process held the lock");
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    await blocked;
+    assert.equal(new TextDecoder().decode(await store.getBytes(LANDING, "b2/a.json")), "{}");
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
