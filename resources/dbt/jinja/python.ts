@@ -22,6 +22,7 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { dump as yamlDump, load as yamlLoad } from "js-yaml";
+import { installNumberLiterals } from "./number_literals.ts";
 import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
 import {
   formatNumber,
@@ -568,36 +569,14 @@ export function installPythonSemantics(): void {
       this._emit(`runtime._dbt_float(${String(node.value)})`);
     } else compileLiteral.call(this, node, frame);
   };
+  // A float literal keeps its float-ness (`1.0`, `1e3`): number_literals.ts lexes Jinja2's forms.
+  installNumberLiterals();
   const parsePrimary = parserProto.parsePrimary;
-  // Jinja2's float literals with an exponent: nunjucks lexes `1e16` as a name and `1.5e3` as
-  // `1.5` then the name `e3` (a negative exponent, `1e-5`, is still not read).
-  const EXPONENT_NAME = /^\d[\d_]*[eE]\d+$/;
   parserProto.parsePrimary = function (noPostfix?: boolean) {
-    const first = this.peekToken();
-    if (first?.type === "symbol" && EXPONENT_NAME.test(String(first.value))) {
-      this.nextToken();
-      const literal = new internals.nodes.Literal(
-        first.lineno,
-        first.colno,
-        Number(String(first.value).replaceAll("_", "")),
-      ) as { pyFloat?: boolean };
-      literal.pyFloat = true;
-      return noPostfix ? literal : this.parsePostfix(literal);
-    }
-    const float = first?.type === "float";
+    const float = this.peekToken()?.type === "float";
     const node = parsePrimary.call(this, noPostfix);
     if (float && node instanceof internals.nodes.Literal) {
-      const literal = node as { pyFloat?: boolean; value: number };
-      literal.pyFloat = true;
-      const next = this.peekToken();
-      const text = String(first?.value);
-      if (
-        next?.type === "symbol" && /^[eE]\d+$/.test(String(next.value)) &&
-        next.lineno === first?.lineno && next.colno === first.colno + text.length
-      ) {
-        this.nextToken();
-        literal.value = Number(`${text}${String(next.value)}`);
-      }
+      (node as { pyFloat?: boolean }).pyFloat = true;
     }
     return node;
   };

@@ -81,6 +81,39 @@ Deno.test("jinja numbers: ints and floats print and compute as Python's", () => 
   }
 });
 
+/** Jinja2 3.1's number literals (its lexer's float_re / integer_re) and what Python prints. */
+const LITERALS: readonly (readonly [string, string])[] = [
+  [
+    "{{ 1e-5 }}|{{ 1E-5 }}|{{ 1E5 }}|{{ 1.5e-3 }}|{{ 2.5E+2 }}|{{ -1e-5 }}",
+    "1e-05|1e-05|100000.0|0.0015|250.0|-1e-05",
+  ],
+  [
+    "{{ 1_000 }}|{{ 1_000.5 }}|{{ 1_0e1_0 }}|{{ 0 }}|{{ 0x1F }}|{{ 0o17 }}|{{ 0b101 }}",
+    "1000|1000.5|100000000000.0|0|31|15|5",
+  ],
+  [
+    "{{ 2e-1 * 10 }}|{{ 1e-5 * 2 }}|{{ 1.5e3 + 1 }}|{{ [1e-5, 3E0] }}",
+    "2.0|2e-05|1501.0|[1e-05, 3.0]",
+  ],
+  // After a `.` digits are an item lookup, never a float: `x.0.1` is x[0][1].
+  [
+    "{% set l = [[1, 2], [3]] %}{{ l.0 }}|{{ l.0.1 }}|{{ l.1[0] }}|{{ {0: 'z'}.0 }}",
+    "[1, 2]|2|3|z",
+  ],
+  // Template text is not lexed: numbers in SQL stay as written.
+  ["select 1e-5, .5, 5. from t", "select 1e-5, .5, 5. from t"],
+];
+
+Deno.test("jinja numbers: float and int literals are read as Jinja2's lexer reads them", () => {
+  for (const [template, expected] of LITERALS) {
+    assert.equal(render(template), expected, template);
+  }
+  // `.5`, `5.` and `007` are not numbers in Jinja2: dbt fails to compile them.
+  for (const template of ["{{ .5 }}", "{{ 5. }}", "{{ 007 }}"]) {
+    assert.throws(() => render(template), /syntax error/, template);
+  }
+});
+
 Deno.test("jinja numbers: division by zero fails the render like Python's ZeroDivisionError", () => {
   for (const template of ["{{ 1 / 0 }}", "{{ 1 // 0 }}", "{{ 1 % 0 }}"]) {
     assert.throws(() => render(template), /by zero.*|.*by zero/, template);
