@@ -22,6 +22,7 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { dump as yamlDump, load as yamlLoad } from "js-yaml";
+import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
 import {
@@ -571,6 +572,7 @@ export function installPythonSemantics(): void {
   };
   // A float literal keeps its float-ness (`1.0`, `1e3`): number_literals.ts lexes Jinja2's forms.
   installNumberLiterals();
+  installBlockTags();
   const parsePrimary = parserProto.parsePrimary;
   parserProto.parsePrimary = function (noPostfix?: boolean) {
     const float = this.peekToken()?.type === "float";
