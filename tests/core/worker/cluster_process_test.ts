@@ -104,7 +104,7 @@ Deno.test({
   };
   const procs: MainProcess[] = [];
   const spawn = (args: string[]) => {
-    const p = spawnMain(args, { cwd: box.dir, env, killAfterMs: 170_000 });
+    const p = spawnMain(args, { cwd: box.dir, env, killAfterMs: 900_000 });
     procs.push(p);
     return p;
   };
@@ -127,7 +127,9 @@ Deno.test({
 
     // Kill -9 the worker holding the most gamma runs once the queue is well under way.
     let killed: { pid: number; workerId: string; at: number; runs: QueuedRun[] } | undefined;
-    const deadline = Date.now() + 120_000;
+    // Deadlines only decide when a stuck cluster is reported (each wait ends when its
+    // count is reached): five processes share a loaded 2-core CI machine with the suite.
+    const deadline = Date.now() + 480_000;
     while (!killed && Date.now() < deadline) {
       const counts = await queue.counts();
       const started = await queue.list({ states: ["started"], limit: 1000 });
@@ -185,7 +187,7 @@ Deno.test({
     for (;;) {
       const c = await through(() => queue.counts());
       if (c.queued + c.launched + c.started === 0 && c.finished >= runs.length) break;
-      if (Date.now() > deadline + 60_000) {
+      if (Date.now() > deadline + 120_000) {
         const stuck = await queue.list({ states: ["queued", "launched", "started"], limit: 20 });
         const jobs = await probe.unsafe(
           `SELECT key, attempts, last_error, locked_by, locked_at, run_at, now() AS now
@@ -234,9 +236,16 @@ Deno.test({
       }
       lostCount++;
       assert.equal(record.status, "failed");
-      assert.match(record.errorSummary ?? "", /owner process died/);
+      // Reaped because its pid is gone from this host, at the coordinator's next tick: not
+      // after its heartbeat lease (4 heartbeats) lapsed, which would say "no heartbeat ...".
+      assert.match(
+        record.errorSummary ?? "",
+        new RegExp(`^owner process died \\(process \\S+ pid ${victimPid} is gone\\)`),
+      );
+      // One tick takes 1 s on a quiet machine; the bound only catches a reaper that stalls
+      // (a loaded CI machine can delay a tick by seconds, which the reason above tells apart).
       const detectedMs = (record.finishedAt ?? Infinity) - killed.at;
-      assert.ok(detectedMs <= 2 * HEARTBEAT_MS, `detected after ${detectedMs} ms`);
+      assert.ok(detectedMs <= 30 * HEARTBEAT_MS, `detected after ${detectedMs} ms`);
       const retry = all.find((r) => r.retryOf === lost.runId);
       assert.ok(retry, `run ${lost.runId} was retried`);
       assert.equal(retry.attempt, 2);
