@@ -13,6 +13,7 @@ import {
   AUTOMATION_SENSOR,
   AUTOMATION_TICK_CLAIMS,
   parseAutomationCursor,
+  parseTickHolder,
 } from "../../core/automation/sensor.ts";
 import { DatabaseSync } from "node:sqlite";
 import { until } from "../_helpers/main_process.ts";
@@ -84,9 +85,13 @@ async function world() {
   };
 }
 
-/** The shared poll, with room for dbt runs on a loaded machine. */
+/**
+ * The shared poll, with room for dbt runs on a loaded machine: a daemon's cold
+ * start (Deno compiling the shipped graph, DuckDB opening) alone can take most
+ * of a minute on a busy 2-core CI machine. It ends as soon as `ok` holds.
+ */
 const waitUntil = (what: string, ok: () => Promise<boolean>) =>
-  until(what, ok, { timeoutMs: 120_000, pollMs: 100 });
+  until(what, ok, { timeoutMs: 300_000, pollMs: 100 });
 
 const byAutomation = (runs: RunRecord[]) => runs.filter((r) => r.tags.sensor === AUTOMATION_SENSOR);
 const byDrops = (runs: RunRecord[]) => runs.filter((r) => r.tags.sensor === "activity_drops");
@@ -143,8 +148,11 @@ Deno.test({
     // The hop: each load is followed by a marts run as soon as the load has
     // ended and no marts run is in progress any more (a load that ends while
     // the marts run waits for that run: in progress lasts until the run ends).
-    // The bound is loose (the machine is shared); the daemon's own interval is
+    // The bound is loose (the machine is shared: a tick that evaluates and launches
+    // takes seconds on a loaded 2-core CI machine); the daemon's own interval is
     // 100 ms, the event-driven wake-up is measured in tests/core and the bench.
+    // What it tells apart is a marts run waiting for something else (the next drop,
+    // a cron) instead of following its load within a few ticks.
     for (const load of loads) {
       const loadEnd = load.finishedAt ?? 0;
       const next = marts.find((m) => m.startedAt >= loadEnd);
@@ -155,7 +163,7 @@ Deno.test({
       );
       const hop = next.startedAt - busyUntil;
       assert.ok(
-        hop < 5000,
+        hop < 20_000,
         `hop ${hop} ms after the load (and any marts run then in progress) ended`,
       );
     }
@@ -242,11 +250,24 @@ Deno.test({
       });
       const recovery = Date.now() - restartedAt;
       // The killed daemon's claim is taken over at once (its pid is gone from this
-      // host), not after the 60 s a claim of another host would need.
-      assert.ok(recovery < 55_000, `recovered in ${recovery} ms`);
-      const takeover = db.prepare("SELECT run_key FROM run_keys WHERE sensor = ? AND run_key = ?")
-        .get(AUTOMATION_TICK_CLAIMS, `${killedAt.claimed}#2`);
+      // host), not after the 60 s a claim of another host would need: the takeover's
+      // claim is written before the killed one is 60 s old. (Timed by the claims
+      // themselves, so the new daemon's cold start and the runs after it, which a
+      // loaded machine stretches, count only up to the takeover.)
+      const holder = (key: string) => {
+        const row = db.prepare("SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?")
+          .get(AUTOMATION_TICK_CLAIMS, key) as { run_id: string } | undefined;
+        return row && parseTickHolder(row.run_id);
+      };
+      const killedClaim = holder(String(killedAt.claimed));
+      const takeover = holder(`${killedAt.claimed}#2`);
+      assert.ok(killedClaim, `tick ${killedAt.claimed} was claimed by the killed daemon`);
       assert.ok(takeover, `tick ${killedAt.claimed} was evaluated again as attempt 2`);
+      const takenAfter = takeover.at - killedClaim.at;
+      assert.ok(
+        takenAfter < 60_000,
+        `taken over ${takenAfter} ms after the killed daemon's claim (recovered in ${recovery} ms)`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const runs = await w.runs();
       assert.ok(runs.every((r) => r.status !== "running"), "no run left running");
