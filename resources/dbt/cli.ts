@@ -18,7 +18,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { loadConfig } from "../config.ts";
@@ -43,6 +42,7 @@ import { installPackages } from "./packages.ts";
 import { attachStatements, duckdbTargetUrl } from "./adapters/duckdb.ts";
 import { checkResourceTypes, type SelectionState, selectNodes } from "./select.ts";
 import { buildCatalog, sourceFreshness } from "./docs_catalog.ts";
+import { yamlValue } from "./project/yaml_value.ts";
 
 /** Where the CLI writes. */
 export interface DbtCliIo {
@@ -247,7 +247,18 @@ async function readInvocation(
   const projectDir = await findProjectDir(values["project-dir"] ?? env("DBT_PROJECT_DIR"), env);
   let vars: Record<string, unknown> = {};
   if (values.vars !== undefined) {
-    const v = parseYaml(values.vars);
+    let v: unknown;
+    try {
+      // dbt reads --vars with PyYAML, as it reads dbt_project.yml: `{rate: 1.0}` is a float.
+      v = yamlValue(values.vars, "--vars");
+    } catch (error) {
+      io.err(
+        `--vars is not valid YAML: ${
+          (error instanceof Error ? error.message : String(error)).split("\n")[0]
+        }`,
+      );
+      return 2;
+    }
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
       io.err(`--vars must be a YAML or JSON map, e.g. --vars '{"key": "value"}'`);
       return 2;

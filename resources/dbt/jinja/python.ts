@@ -21,7 +21,7 @@
 
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
-import { dump as yamlDump, load as yamlLoad } from "js-yaml";
+import { dumpPyYaml, loadPyYaml } from "../project/yaml_value.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
@@ -957,14 +957,14 @@ export const PYTHON_GLOBALS: Readonly<Record<string, (...args: unknown[]) => unk
   },
   fromyaml(text, fallback) {
     try {
-      return yamlLoad(String(text)) ?? null;
+      return loadPyYaml(String(text));
     } catch (error) {
       if (fallback !== undefined) return fallback;
       throw error;
     }
   },
   toyaml(value) {
-    return yamlDump(value, { sortKeys: false, lineWidth: -1 });
+    return dumpPyYaml(value);
   },
 };
 

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { parseYaml } from "./yaml.ts";
+import { parseYaml, yamlNumber } from "./yaml.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { renderString } from "../jinja/env.ts";
 
@@ -18,9 +18,9 @@ export const TargetSchema = z.looseObject({
   database: z.string().optional(),
   dbname: z.string().optional(),
   host: z.string().optional(),
-  port: z.union([z.number(), z.string()]).optional(),
+  port: z.union([yamlNumber(), z.string()]).optional(),
   user: z.string().optional(),
-  threads: z.union([z.number(), z.string()]).optional(),
+  threads: z.union([yamlNumber(), z.string()]).optional(),
 });
 
 const ProfileSchema = z.looseObject({

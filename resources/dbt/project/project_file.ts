@@ -7,15 +7,15 @@
 
 import { z } from "zod";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import { parseYaml } from "./yaml.ts";
+import { parseYaml, yamlNumber } from "./yaml.ts";
 
 const paths = (fallback: string) => z.array(z.string().min(1)).default([fallback]);
 
 /** The zod schema of `dbt_project.yml` (the fields the runner reads; others are kept). */
 export const ProjectFileSchema = z.looseObject({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a lowercase identifier"),
-  version: z.union([z.string(), z.number()]).optional(),
-  "config-version": z.number().optional(),
+  version: z.union([z.string(), yamlNumber()]).optional(),
+  "config-version": yamlNumber().optional(),
   profile: z.string().min(1).optional(),
   "model-paths": paths("models"),
   "macro-paths": paths("macros"),

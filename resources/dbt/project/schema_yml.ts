@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { yamlNumber } from "./yaml.ts";
 
 /** `severity`, `where` and friends of a test's `config:`. */
 export const TestConfigSchema = z.looseObject({
@@ -19,7 +20,7 @@ export const TestConfigSchema = z.looseObject({
   warn_if: z.string().optional(),
   error_if: z.string().optional(),
   fail_calc: z.string().optional(),
-  limit: z.number().int().positive().optional(),
+  limit: yamlNumber(z.number().int().positive()).optional(),
   store_failures: z.boolean().optional(),
   tags: z.union([z.string(), z.array(z.string())]).optional(),
 });
@@ -64,7 +65,7 @@ export const ModelPropertiesSchema = z.looseObject({
  * not written into a manifest that breaks manifest v12.
  */
 const FreshnessTimeSchema = z.strictObject({
-  count: z.number().int().nullable().optional(),
+  count: yamlNumber(z.number().int().nullable()).optional(),
   period: z.enum(["minute", "hour", "day"]).nullable().optional(),
 });
 
@@ -157,8 +158,8 @@ export const UnitTestSchema = z.looseObject({
   config: z.record(z.string(), z.unknown()).optional(),
   /** Which versions of a versioned model it tests (`include` / `exclude` lists). */
   versions: z.looseObject({
-    include: z.array(z.union([z.string(), z.number()])).optional(),
-    exclude: z.array(z.union([z.string(), z.number()])).optional(),
+    include: z.array(z.union([z.string(), yamlNumber()])).optional(),
+    exclude: z.array(z.union([z.string(), yamlNumber()])).optional(),
   }).optional(),
 });
 
@@ -184,7 +185,7 @@ export const ExposureSchema = z.looseObject({
 
 /** A whole property file. */
 export const PropertiesFileSchema = z.looseObject({
-  version: z.union([z.number(), z.string()]).optional(),
+  version: z.union([yamlNumber(), z.string()]).optional(),
   models: z.array(ModelPropertiesSchema).optional(),
   seeds: z.array(ModelPropertiesSchema).optional(),
   snapshots: z.array(ModelPropertiesSchema).optional(),

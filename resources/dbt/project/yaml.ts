@@ -13,11 +13,12 @@
  */
 
 import { type Event, EVENT_ID, getScalarValue, parseEvents } from "js-yaml";
-import type { z } from "zod";
+import { z } from "zod";
+import { PyFloat } from "../jinja/py_number.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import { yamlValue } from "./yaml_value.ts";
+import { fromCachedYaml, parseYamlValue, toCachedYaml } from "./yaml_value.ts";
 
 /** A parsed YAML file: its value and a way to find the line of any path in it. */
 export interface YamlFile<T> {
@@ -43,28 +44,44 @@ export function parseYaml<S extends z.ZodType>(
   file: string,
   schema: S,
   cache: ParseCache = ParseCache.empty(),
-  parsed?: { readonly value: unknown },
+  parsed?: { readonly value: unknown; readonly floats: boolean },
 ): YamlFile<z.output<S>> {
   // A reload in the same process (a daemon, a watch loop) parses and validates only what changed.
   const memoKey = `${file}\0${text.length}`;
   const memo = VALIDATED.get(memoKey);
   if (memo && memo.text === text && memo.schema === schema) {
     // Still written to partial_parse.json.
-    if (cache.persistent) cache.keep(digest(`${file}\0${text}`), memo.value);
+    if (cache.persistent) cache.keep(digest(`${file}\0${text}`), memo.cached);
     return memo.parsed as YamlFile<z.output<S>>;
   }
-  const read = () => parsed ? parsed.value : readValue(text, file);
-  const value = cache.persistent ? cache.yaml(digest(`${file}\0${text}`), read) : read();
+  // The JSON cache keeps boxed floats (`1.0`) in a form of its own (project/yaml_value.ts).
+  const read = () => {
+    const { value, floats } = parsed ?? readValue(text, file);
+    return toCachedYaml(value, floats);
+  };
+  const cached = cache.persistent ? cache.yaml(digest(`${file}\0${text}`), read) : read();
+  const value = fromCachedYaml(cached);
   const valid = validate(text, file, schema, value);
-  VALIDATED.set(memoKey, { text, schema, parsed: valid, value });
+  VALIDATED.set(memoKey, { text, schema, parsed: valid, cached });
   if (VALIDATED.size > VALIDATED_MAX) VALIDATED.delete(VALIDATED.keys().next().value as string);
   return valid;
+}
+
+/**
+ * `schema` for a number YAML may write as a float (`version: 1.0`, `limit:
+ * 10.0`): the boxed float (project/yaml_value.ts) is validated as its plain
+ * number. Free-form values (vars, meta, config) keep the box.
+ */
+export function yamlNumber<T extends z.ZodType = z.ZodNumber>(
+  schema: T = z.number() as unknown as T,
+): z.ZodPreprocess<T, unknown> {
+  return z.preprocess((value) => value instanceof PyFloat ? value.valueOf() : value, schema);
 }
 
 /** Validated files of this process by file and length; the text is compared on a hit. */
 const VALIDATED = new Map<
   string,
-  { text: string; schema: unknown; parsed: YamlFile<unknown>; value: unknown }
+  { text: string; schema: unknown; parsed: YamlFile<unknown>; cached: unknown }
 >();
 const VALIDATED_MAX = 20_000;
 
@@ -98,9 +115,9 @@ function validate<S extends z.ZodType>(
 }
 
 /** The plain value of `text`; a syntax error names the line. */
-function readValue(text: string, file: string): unknown {
+function readValue(text: string, file: string): { value: unknown; floats: boolean } {
   try {
-    return yamlValue(text, file);
+    return parseYamlValue(text, file);
   } catch (error) {
     throw syntaxError(error, file);
   }

@@ -23,7 +23,7 @@
  */
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import { readYamlFile, type YamlRead } from "./yaml_value.ts";
+import { readYamlFile, reviveFloats, type YamlRead } from "./yaml_value.ts";
 
 export type { YamlRead };
 
@@ -108,7 +108,7 @@ export class YamlWorker implements Disposable {
       const { id, index, read, done } = event.data;
       const pending = this.#pending.get(id);
       if (!pending) return;
-      if (index !== undefined && read !== undefined) pending.reads[index] = read;
+      if (index !== undefined && read !== undefined) pending.reads[index] = reviveFloats(read);
       if (done) {
         this.#pending.delete(id);
         pending.resolve(pending.reads);
