@@ -13,6 +13,7 @@
 import {
   type GdalScratch,
   type OpenOptions,
+  SCRATCH_GEOM,
   SCRATCH_GPKG_OPTIONS,
 } from "../../resources/spatial/gdal.ts";
 import { openSqlite } from "../../resources/_sqlite.ts";
@@ -55,9 +56,9 @@ export async function badRings(
   const named: string[] = [];
   let count = 0;
   try {
-    for (const row of db.prepare("SELECT rowid AS id, geom FROM input").iterate()) {
-      if (!(row.geom instanceof Uint8Array)) continue;
-      const rings = wkbParts(gpkgToWkb(row.geom)).polygons.flat();
+    for (const row of db.prepare(`SELECT rowid AS id, ${SCRATCH_GEOM} AS g FROM input`).iterate()) {
+      if (!(row.g instanceof Uint8Array)) continue;
+      const rings = wkbParts(gpkgToWkb(row.g)).polygons.flat();
       const why = rings.map(ringProblem).find((p) => p !== undefined);
       if (why === undefined) continue;
       count++;

@@ -304,9 +304,10 @@ async function isVrt(host: string): Promise<boolean> {
 
 /**
  * Where the Shapefile of a zip is when it is not at its root: its path
- * inside (`export/data/parcels.shp`); `undefined` when GDAL finds it itself
- * (one at the root); why not, when the zip holds none (empty, another zip
- * inside, other files), several in folders, names outside the archive, or
+ * inside (`export/data/parcels.shp`), or the folder of several
+ * (`export/data`: a layer each); `undefined` when GDAL finds them itself (at
+ * the root); why not, when the zip holds none (empty, another zip inside,
+ * other files), several in different folders, names outside the archive, or
  * cannot be listed.
  */
 async function zippedShapefile(host: string): Promise<string | undefined | { why: string }> {
@@ -344,13 +345,19 @@ async function zippedShapefile(host: string): Promise<string | undefined | { why
     };
   }
   if (shps.some((n) => !n.includes("/"))) return undefined;
-  if (shps.length > 1) {
-    return {
-      why: `its zip holds ${shps.length} Shapefiles in folders (${shps.slice(0, 5).join(", ")}); ` +
-        "zip one Shapefile per file, or upload them unzipped",
-    };
-  }
-  return shps[0];
+  if (shps.length === 1) return shps[0];
+  // Several in one folder (a portal's `export/parcels.shp`, `export/wells.shp`):
+  // GDAL opens the folder as one dataset of a layer per Shapefile, as it
+  // opens the root of a zip. In several folders, no one dataset holds them.
+  const folders = new Set(shps.map((n) => n.slice(0, n.lastIndexOf("/"))));
+  if (folders.size === 1) return [...folders][0];
+  return {
+    why:
+      `its zip holds ${shps.length} Shapefiles in ${folders.size} folders (${
+        shps.slice(0, 5).join(", ")
+      }${shps.length > 5 ? ", ..." : ""}); zip each folder's Shapefiles as a file of its own, ` +
+      "or move them into one folder of the zip",
+  };
 }
 
 /** The problem of a file whose format's drivers this GDAL build lacks (gdal3.js's). */

@@ -54,7 +54,8 @@ interface Sidecars {
 
 /**
  * What GDAL needs to read the text of the Shapefile at `shp` (a local path
- * of a `.shp`, a `.zip`, or `<zip>/<path inside>.shp`). A `.dbf` that cannot
+ * of a `.shp`, a `.zip`, `<zip>/<path inside>.shp`, or `<zip>/<folder>` for
+ * the Shapefiles of that folder). A `.dbf` that cannot
  * be read is left to GDAL to report.
  */
 export async function dbfText(shp: string): Promise<DbfText> {
@@ -136,14 +137,20 @@ async function beside(shp: string): Promise<Sidecars> {
   };
 }
 
-/** The sidecars of the Shapefiles of a zip (`inner`: the one at that path inside). */
+/**
+ * The sidecars of the Shapefiles of a zip (`inner`: the one at that path
+ * inside, or those of that folder).
+ */
 async function zipped(zip: string, inner: string | undefined): Promise<Sidecars[]> {
   const entries = await zipEntries(zip);
   const byName = new Map(entries.map((e) => [e.name.toLowerCase(), e]));
+  const shp = (e: ZipEntry) => /\.shp$/i.test(e.name) && !/(^|\/)(__MACOSX\/|\._)/.test(e.name);
   const shps = entries.filter((e) =>
     inner === undefined
-      ? /\.shp$/i.test(e.name) && !/(^|\/)(__MACOSX\/|\._)/.test(e.name)
-      : e.name === inner
+      ? shp(e)
+      : /\.shp$/i.test(inner)
+      ? e.name === inner
+      : shp(e) && e.name.slice(0, e.name.lastIndexOf("/")) === inner
   );
   const read = async (entry: ZipEntry | undefined) =>
     entry === undefined ? undefined : await zipEntryStream(zip, entry);

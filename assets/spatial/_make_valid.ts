@@ -14,7 +14,11 @@
 // ST_IsValid through gdal3.js took 1.7 s of CPU), and only the rows it
 // cannot prove go through GEOS's own test, in SQL, as before.
 
-import { type GdalScratch, SCRATCH_GPKG_OPTIONS } from "../../resources/spatial/gdal.ts";
+import {
+  type GdalScratch,
+  SCRATCH_GEOM,
+  SCRATCH_GPKG_OPTIONS,
+} from "../../resources/spatial/gdal.ts";
 import { openSqlite } from "../../resources/_sqlite.ts";
 import { provenValid } from "../../formats/valid_geometry.ts";
 
@@ -181,7 +185,7 @@ export async function makeValidInPlace(
       db.exec("CREATE INDEX made.fixed_src ON fixed (src_rowid)");
       db.exec(
         `UPDATE ${quote(table)} SET ${g} = ` +
-          `(SELECT geom FROM made.fixed WHERE src_rowid = ${quote(table)}.rowid) ` +
+          `(SELECT ${SCRATCH_GEOM} FROM made.fixed WHERE src_rowid = ${quote(table)}.rowid) ` +
           "WHERE rowid IN (SELECT src_rowid FROM made.fixed)",
       );
       db.exec("DETACH DATABASE made");

@@ -18,6 +18,7 @@ import {
   type GdalScratch,
   type OpenOptions,
   SCRATCH_FID,
+  SCRATCH_GEOM,
   SCRATCH_GPKG_OPTIONS,
 } from "../../resources/spatial/gdal.ts";
 import { BAD_RING_MESSAGE, badRings } from "./_bad_rings.ts";
@@ -105,9 +106,11 @@ function measuresOf(gpkg: string, table: string): Map<number, GeodesicMeasures> 
   const db = openSqlite(gpkg, { mode: "read" });
   try {
     const measures = new Map<number, GeodesicMeasures>();
-    for (const row of db.prepare(`SELECT rowid AS id, geom FROM "${table}"`).iterate()) {
-      if (row.geom instanceof Uint8Array) {
-        measures.set(Number(row.id), geodesicMeasures(gpkgToWkb(row.geom)));
+    for (
+      const row of db.prepare(`SELECT rowid AS id, ${SCRATCH_GEOM} AS g FROM "${table}"`).iterate()
+    ) {
+      if (row.g instanceof Uint8Array) {
+        measures.set(Number(row.id), geodesicMeasures(gpkgToWkb(row.g)));
       }
     }
     return measures;
@@ -137,6 +140,12 @@ async function convertLayer(
     fields: readonly { name: string; type: string }[];
     /** The geometry column's name (a GeoPackage's, for the check of its geometries). */
     geometryColumn: string;
+    /**
+     * Whether the census found features without a geometry (GeoJSON `null`
+     * or `[]`): GDAL's FlatGeobuf writer leaves them out, so the layer takes
+     * the GeoPackage route at once instead of being converted twice.
+     */
+    withoutGeometry?: boolean;
   },
   name: string,
   timings: Timings,
@@ -232,8 +241,10 @@ async function convertLayer(
     (intent !== "measure" || options.targetCrs === "EPSG:4326") &&
     (file.sort ?? "none") === "none";
   if (overlap) {
+    const typeOptions = layer.withoutGeometry
+      ? undefined
+      : await streamedTypeOptions(scratch, file, gdalPath, layer, makeValid);
     const compute = intent === "measure" ? measuresInPlace() : [];
-    const typeOptions = await streamedTypeOptions(scratch, file, gdalPath, layer, makeValid);
     if (typeOptions !== undefined) {
       const { flatgeobufToGeoParquet } = await import("../../formats/flatgeobuf_pages.ts");
       const conversion = timings.time("convert", () => convert(makeValid, "stream", typeOptions));
@@ -270,7 +281,7 @@ async function convertLayer(
     }
     const converted = scratch.toHost(scratch.gdalPath(`${name}_input.gpkg`));
     const conversion = timings.time("convert", () => convert(makeValid, "input", "gpkg"));
-    const writing = write(converted, "input", "geom", compute, conversion);
+    const writing = write(converted, "input", SCRATCH_GEOM, compute, conversion);
     return { parquetPath, result: await settledPair(conversion, writing) };
   }
   // gdal3.js streams a Shapefile into a FlatGeobuf too, without -makevalid:
@@ -280,7 +291,8 @@ async function convertLayer(
   if (
     !linearize && options.gdal.kind === "wasm" && isIdentityRecipe(intent) &&
     (intent !== "measure" || options.targetCrs === "EPSG:4326") &&
-    (file.sort ?? "none") === "none" && streamsAsFlatGeobuf(layer) && (!makeValid || sameCrs)
+    (file.sort ?? "none") === "none" && streamsAsFlatGeobuf(layer) && (!makeValid || sameCrs) &&
+    !layer.withoutGeometry
   ) {
     const { flatgeobufToGeoParquet } = await import("../../formats/flatgeobuf_pages.ts");
     const { NotRepairable, repairsWhileStreaming } = await import("./_stream_valid.ts");
@@ -338,9 +350,16 @@ async function convertLayer(
       const settled = await Promise.allSettled(parts.map(async (sql, i) => {
         let part = await convert(makeValid && !sameCrs, `input_p${i}`, false, sql);
         if (makeValid && sameCrs) {
-          const made = await makeValidInPlace(scratch, part, "input", "geom", `${name}_mv${i}`, {
-            label: file.path,
-          });
+          const made = await makeValidInPlace(
+            scratch,
+            part,
+            "input",
+            SCRATCH_GEOM,
+            `${name}_mv${i}`,
+            {
+              label: file.path,
+            },
+          );
           if (made === undefined) {
             await Deno.remove(scratch.toHost(part));
             part = await convert(true, `valid_p${i}`, false, sql);
@@ -363,9 +382,16 @@ async function convertLayer(
       // GEOS makes valid faster than the extra scan would take
       // (bench/spatial.ts, 30k polygons).
       reprojected = await convert(false, "input");
-      const made = await makeValidInPlace(scratch, reprojected, "input", "geom", `${name}_mv`, {
-        label: file.path,
-      });
+      const made = await makeValidInPlace(
+        scratch,
+        reprojected,
+        "input",
+        SCRATCH_GEOM,
+        `${name}_mv`,
+        {
+          label: file.path,
+        },
+      );
       if (made === undefined) {
         await Deno.remove(scratch.toHost(reprojected));
         reprojected = await convert(true, "valid");
@@ -384,7 +410,7 @@ async function convertLayer(
   const outDir = scratch.hostPath(`${name}_out`);
   await Deno.mkdir(outDir);
   const dumped = isIdentityRecipe(intent)
-    ? { path: scratch.toHost(reprojected), table: "input", geometryColumn: "geom" }
+    ? { path: scratch.toHost(reprojected), table: "input", geometryColumn: SCRATCH_GEOM }
     : await timings.time(
       "intent",
       () =>
@@ -392,7 +418,7 @@ async function convertLayer(
           await ws.load("input", {
             path: scratch.toHost(reprojected),
             table: "input",
-            geometryColumn: "geom",
+            geometryColumn: SCRATCH_GEOM,
           }, srid);
           await ws.run(recipeSql(intent, await ws.columns("input")), "result");
           return await ws.dump("result", outDir);
@@ -412,7 +438,7 @@ async function convertLayer(
               "-f",
               "GPKG",
               "-lco",
-              "GEOMETRY_NAME=geom",
+              `GEOMETRY_NAME=${SCRATCH_GEOM}`,
               "-lco",
               `FID=${SCRATCH_FID}`,
               "-nln",
@@ -466,7 +492,7 @@ async function linearizeCurvesZ(
   try {
     columns = db.prepare(`SELECT name FROM pragma_table_info('input')`).all()
       .map((row) => String(row.name))
-      .filter((column) => column !== "geom" && column !== SCRATCH_FID);
+      .filter((column) => column !== SCRATCH_GEOM && column !== SCRATCH_FID);
   } finally {
     db.close();
   }
@@ -485,7 +511,7 @@ async function linearizeCurvesZ(
       "-dialect",
       "INDIRECT_SQLITE",
       "-sql",
-      `SELECT SetSRID(geom, ${srid}) AS geom${
+      `SELECT SetSRID(${SCRATCH_GEOM}, ${srid}) AS ${SCRATCH_GEOM}${
         columns.map((c) => `, ${quoted(c)}`).join("")
       } FROM input`,
       ...(makeValid ? ["-makevalid"] : []),
@@ -904,16 +930,19 @@ async function convertVectors(
         problems.push(longIntegersProblem(file.path, longIntegers));
         continue;
       }
-      // The scratch GeoPackage's geometry column is `geom`: GDAL's GeoPackage
-      // writer refused an attribute of that name (native: "duplicate column
-      // name"), gdal3.js's dropped it without a word.
-      const geomField = layer.fields.find((f) => f.name.toLowerCase() === "geom");
+      // An attribute named `geom` is published as it is (see SCRATCH_GEOM),
+      // but an intent's SQL runs in a workspace whose geometry column is
+      // `geom`: there it would be lost or fail the run.
+      const geomField = isIdentityRecipe(batch.manifest.intent)
+        ? undefined
+        : layer.fields.find((f) => f.name.toLowerCase() === "geom");
       if (geomField !== undefined) {
         problems.push({
           code: "content_mismatch",
           message: `'${file.path}' (layer '${layer.name}') has an attribute named ` +
-            `'${geomField.name}', the name the conversion keeps for the geometry column; ` +
-            "rename that attribute (e.g. to geom_attr) and upload the file again",
+            `'${geomField.name}', the name intent '${batch.manifest.intent}' keeps for the ` +
+            "geometry column; rename that attribute (e.g. to geom_attr) and upload the file " +
+            "again, or publish it without an intent",
           file: file.path,
         });
         continue;
@@ -929,6 +958,8 @@ async function convertVectors(
         featureCount: layer.featureCount,
         fields: layer.fields,
         geometryColumn: layer.geometryFields[0]?.name ?? "",
+        withoutGeometry: census !== undefined &&
+          census.geometries - census.emptyCoordinates < layer.featureCount,
       };
       const attempt = (as: string, linearize: boolean) =>
         convertLayer(scratch, options, batch, file, gdalPath, layerArgs, as, timings, linearize);

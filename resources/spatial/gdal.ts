@@ -233,25 +233,44 @@ export function labelOf(file: string, open?: OpenOptions): string {
 export const CRS_ADVICE =
   "Declare a CRS from the EPSG registry (e.g. EPSG:4326) that PROJ knows, as AUTHORITY:CODE.";
 
+/** The feature id column of a scratch GeoPackage (see {@linkcode SCRATCH_GPKG_OPTIONS}). */
+export const SCRATCH_FID = "ogr_scratch_fid";
+
 /**
- * ogr2ogr options for a scratch GeoPackage: the geometry column is `geom`
- * (what the SQL over scratch tables names) and no spatial index, which a
- * table read once from start to end never pays back. The feature id column
+ * The geometry column of a scratch GeoPackage: a name no GIS file gives an
+ * attribute. It was `geom`, which PostGIS exports and CSVs give an
+ * attribute (a text copy of the geometry): GDAL's GeoPackage writer refused
+ * that attribute (native: "duplicate column name"), gdal3.js dropped it
+ * without a word, where GDAL's Parquet writer (geometry column `geometry`)
+ * keeps it as it is.
+ */
+export const SCRATCH_GEOM = "ogr_scratch_geom";
+
+/**
+ * ogr2ogr options for a scratch GeoPackage: the geometry column is
+ * {@linkcode SCRATCH_GEOM} and no spatial index, which a table read once
+ * from start to end never pays back. The feature id column
  * is {@linkcode SCRATCH_FID}, not GDAL's default `fid`: a source attribute
  * named `fid` (every GeoJSON exported from a GeoPackage by QGIS has one) is
  * taken by GDAL's GeoPackage writer as the feature id, and failed the
  * conversion ("UNIQUE constraint failed") when two features shared a value.
  */
-export const SCRATCH_GPKG_OPTIONS: readonly string[] = [
-  "-f",
-  "GPKG",
-  "-lco",
-  "GEOMETRY_NAME=geom",
-  "-lco",
-  "SPATIAL_INDEX=NO",
-  "-lco",
-  "FID=ogr_scratch_fid",
-];
+export const SCRATCH_GPKG_OPTIONS: readonly string[] = scratchGpkgOptions();
 
-/** The feature id column of a scratch GeoPackage (see {@linkcode SCRATCH_GPKG_OPTIONS}). */
-export const SCRATCH_FID = "ogr_scratch_fid";
+/**
+ * {@linkcode SCRATCH_GPKG_OPTIONS} with the geometry column named
+ * `geometryName` (a SpatiaLite workspace's tables name theirs `geom`, which
+ * the recipes' SQL names).
+ */
+export function scratchGpkgOptions(geometryName = SCRATCH_GEOM): readonly string[] {
+  return [
+    "-f",
+    "GPKG",
+    "-lco",
+    `GEOMETRY_NAME=${geometryName}`,
+    "-lco",
+    "SPATIAL_INDEX=NO",
+    "-lco",
+    `FID=${SCRATCH_FID}`,
+  ];
+}

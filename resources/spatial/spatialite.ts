@@ -9,7 +9,10 @@
 
 import path from "node:path";
 import { openSqlite } from "../_sqlite.ts";
-import { type GdalEngine, type GdalScratch, SCRATCH_GPKG_OPTIONS } from "./gdal.ts";
+import { type GdalEngine, type GdalScratch, scratchGpkgOptions } from "./gdal.ts";
+
+/** A workspace table's GeoPackage options: its geometry column is `geom`, as the recipes name it. */
+const WORKSPACE_GPKG_OPTIONS = scratchGpkgOptions("geom");
 import { wasmGdal } from "./gdal_wasm.ts";
 import {
   assertTableName,
@@ -54,7 +57,7 @@ class SpatialiteWorkspace implements Workspace {
     await Deno.copyFile(source.path, this.#scratch.hostPath(staged));
     await this.#scratch.gdal.ogr2ogr(
       this.#scratch.gdalPath(staged),
-      [...SCRATCH_GPKG_OPTIONS, "-nln", table, "-a_srs", `EPSG:${srid}`, source.table],
+      [...WORKSPACE_GPKG_OPTIONS, "-nln", table, "-a_srs", `EPSG:${srid}`, source.table],
       table,
     );
     await Deno.remove(this.#scratch.hostPath(staged));
@@ -79,7 +82,7 @@ class SpatialiteWorkspace implements Workspace {
     try {
       await this.#scratch.gdal.ogr2ogr(
         this.#scratch.gdalPath(this.#file(first)),
-        [...SCRATCH_GPKG_OPTIONS, "-dialect", "SQLite", "-sql", sql, "-nln", into],
+        [...WORKSPACE_GPKG_OPTIONS, "-dialect", "SQLite", "-sql", sql, "-nln", into],
         into,
       );
     } catch (error) {

@@ -185,6 +185,15 @@ RASTERS = {
     "r_band_nodata": lambda: band_nodata("r_band_nodata.tif"),
     # A satellite scene placed only by RPCs.
     "r_rpc": lambda: rpc_only("r_rpc.tif"),
+    # A BigTIFF without a codec gdal3.js lacks, a COG with an internal mask (as gdal_translate
+    # -of COG writes a scan's no-data corner), and a 3-band UInt16 image with nodata.
+    "r_bigtiff_deflate": lambda: tiff("r_bigtiff_deflate.tif", gdal.GDT_UInt16, scale=40,
+                                      options=["BIGTIFF=YES", "TILED=YES", "COMPRESS=DEFLATE"]),
+    "r_cog_mask": lambda: cog_mask("r_cog_mask.tif"),
+    "r_uint16_nodata": lambda: tiff("r_uint16_nodata.tif", gdal.GDT_UInt16, bands=3, scale=150, nodata=0,
+                                    after=rgb, options=["COMPRESS=DEFLATE", "TILED=YES"]),
+    # A scan placed by a world file (.tfw) and an ESRI .prj, no GeoTIFF keys.
+    "r_tfw": lambda: tfw("r_tfw.tif"),
     "r_zero": lambda: open(os.path.join(OUT, "r_zero.tif"), "wb").close(),
     "r_random": lambda: open(os.path.join(OUT, "r_random.tif"), "wb").write(bytes((i * 7919) % 251 for i in range(4096))),
 }
@@ -239,6 +248,26 @@ def cog(name):
     gdal.Translate(path, src, format="COG", creationOptions=["COMPRESS=DEFLATE", "BLOCKSIZE=256"])
     os.remove(src)
     return path
+
+
+def cog_mask(name):
+    src = tiff("_cogmask_src.tif", bands=3, after=lambda m: (rgb(m), mask_corner(m)))
+    gdal.Translate(os.path.join(OUT, name), src, format="COG", creationOptions=["COMPRESS=DEFLATE"])
+    os.remove(src)
+    os.remove(src + ".msk")
+
+
+def tfw(name):
+    src = tiff("_tfw_src.tif")
+    gdal.Translate(os.path.join(OUT, name), src, format="GTiff",
+                   creationOptions=["PROFILE=BASELINE", "TFW=YES"])
+    os.remove(src)
+    s = srs("EPSG:32612")
+    s.MorphToESRI()
+    text(name[:-4] + ".prj", s.ExportToWkt())
+    aux = os.path.join(OUT, name + ".aux.xml")
+    if os.path.exists(aux):
+        os.remove(aux)
 
 
 def png(name):
@@ -779,6 +808,34 @@ VECTORS = {
     "v_zip_traversal": lambda: zip_of("v_zip_traversal.zip", {"../../roads.shp": b"x", "roads.dbf": b"x"}),
     "v_zip_empty": lambda: zip_of("v_zip_empty.zip", {}),
     "v_zip_other": lambda: zip_of("v_zip_other.zip", {"data/readme.txt": b"x", "data/roads.csv": b"a,b\n"}),
+    # Inputs shaped like public downloads (issue 11): several layers and sidecars, single
+    # features, bare geometries, TopoJSON.
+    "v_shp_zip_multi": lambda: shp_zip_multi("v_shp_zip_multi.zip"),
+    "v_shp_zip_split": lambda: shp_zip_multi("v_shp_zip_split.zip", split=True),
+    "v_shp_sidecars": lambda: shp_sidecars("v_shp_sidecars.shp"),
+    "v_gpkg_attr": lambda: gpkg_attr("v_gpkg_attr.gpkg"),
+    "v_topojson": lambda: topojson("v_topojson.topojson"),
+    "v_geojson_real": lambda: geojson_real("v_geojson_real.geojson"),
+    "v_geojson_feature": lambda: geojson("v_geojson_feature.geojson", {
+        "type": "Feature", "properties": {"name": "Bozeman", "pop": 53293},
+        "geometry": {"type": "Point", "coordinates": [-111.04, 45.68]}}),
+    "v_geojson_bare": lambda: geojson("v_geojson_bare.geojson", {
+        "type": "Polygon", "coordinates": [[[-110, 45], [-109, 45], [-109, 46], [-110, 45]]]}),
+    # An ArcGIS Online / ArcGIS Pro GeoJSON export names its CRS as OGC CRS84; an API's
+    # properties change type from feature to feature; merged exports repeat a key in another case.
+    "v_geojson_crs84": lambda: geojson("v_geojson_crs84.geojson", fc([
+        ({"OBJECTID": 1, "Name": "a"}, {"type": "Point", "coordinates": [-110.5, 45.5]}),
+        ({"OBJECTID": 2, "Name": "b"}, {"type": "Point", "coordinates": [-111, 46]}),
+    ], crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}})),
+    "v_geojson_mixed_types": lambda: geojson("v_geojson_mixed_types.geojson", fc([
+        ({"code": 1, "when": "2024-01-02", "v": 1.5}, {"type": "Point", "coordinates": [-110.5, 45.5]}),
+        ({"code": "A7", "when": "soon", "v": 2}, {"type": "Point", "coordinates": [-111, 46]}),
+    ])),
+    "v_geojson_case_keys": lambda: geojson("v_geojson_case_keys.geojson", fc([
+        ({"name": "lower", "NAME": "UPPER", "Name": "Title"}, {"type": "Point", "coordinates": [-110.5, 45.5]}),
+    ])),
+    "v_geojson_zip": lambda: zip_of("v_geojson_zip.zip", {"data/places.geojson": json.dumps(fc([
+        ({"n": 1}, {"type": "Point", "coordinates": [-110.5, 45.5]})]))}),
     "v_not_json": lambda: text("v_not_json.geojson", '{"type": "FeatureCollection", "features": [{"type": "Feature", "geom'),
 }
 
@@ -1042,6 +1099,93 @@ def dxf(name):
         f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
         layer.CreateFeature(f)
     ds = None
+
+
+def shp_zip_multi(name, split=False):
+    # A portal's download of a whole dataset: two Shapefiles in a folder of one zip (or each
+    # in a folder of its own), beside a readme.
+    import zipfile
+    tmp = os.path.join(OUT, "_zipmulti")
+    os.makedirs(tmp, exist_ok=True)
+    shp(os.path.join("_zipmulti", "parcels.shp"))
+    vector(os.path.join("_zipmulti", "wells.shp"), "ESRI Shapefile", ogr.wkbPoint, rows=POINTS,
+           lco=["ENCODING=UTF-8"])
+    with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(os.listdir(tmp)):
+            folder = ("cadastre/" if f.startswith("parcels") else "hydro/") if split else ""
+            z.write(os.path.join(tmp, f), "export/" + folder + f)
+            os.remove(os.path.join(tmp, f))
+        z.writestr("export/readme.txt", "Two layers")
+    os.rmdir(tmp)
+
+
+def shp_sidecars(name):
+    # A Shapefile as ArcGIS and QGIS leave it: a QGIS spatial index (.qix), ArcGIS's
+    # (.sbn/.sbx, bytes GDAL does not read) and its metadata (.shp.xml).
+    shp(name)
+    ds = ogr.Open(os.path.join(OUT, name), 1)
+    ds.ExecuteSQL("CREATE SPATIAL INDEX ON %s" % name[:-4])
+    ds = None
+    stem = os.path.join(OUT, name[:-4])
+    open(stem + ".sbn", "wb").write(b"\x00\x00\x27\x0a" + bytes(96))
+    open(stem + ".sbx", "wb").write(b"\x00\x00\x27\x0a" + bytes(96))
+    text(name + ".xml", '<?xml version="1.0"?><metadata xml:lang="en"><Esri><CreaDate>20240101</CreaDate>'
+         '</Esri><dataIdInfo><idAbs>Parcels</idAbs></dataIdInfo></metadata>')
+
+
+def gpkg_attr(name):
+    # A GeoPackage from an agency read whole: two spatial layers (one of them without any
+    # feature), a non-spatial attribute table and a table of codes.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    sites = layer_with(ds, "sites", "EPSG:4326", ogr.wkbPoint, [("code", ogr.OFTString)])
+    add(sites, ["A1"], "POINT (-110.5 45.5)")
+    add(sites, ["B2"], "POINT (-110.6 45.4)")
+    layer_with(ds, "planned_sites", "EPSG:4326", ogr.wkbPoint, [("code", ogr.OFTString)])
+    for table in ("inspections", "lookup_codes"):
+        t = ds.CreateLayer(table, None, ogr.wkbNone)
+        t.CreateField(ogr.FieldDefn("code", ogr.OFTString))
+        f = ogr.Feature(t.GetLayerDefn())
+        f.SetField(0, "A1")
+        t.CreateFeature(f)
+    ds = None
+
+
+def topojson(name):
+    # TopoJSON as mapshaper and the world-atlas packages write it: quantized arcs, two objects.
+    text(name, json.dumps({
+        "type": "Topology",
+        "transform": {"scale": [0.001, 0.001], "translate": [-111, 45]},
+        "objects": {
+            "counties": {"type": "GeometryCollection", "geometries": [
+                {"type": "Polygon", "arcs": [[0, 1]], "properties": {"name": "Gallatin", "fips": 30031}},
+                {"type": "Polygon", "arcs": [[-1, 2]], "properties": {"name": "Park", "fips": 30067}}]},
+            "towns": {"type": "GeometryCollection", "geometries": [
+                {"type": "Point", "coordinates": [500, 500], "properties": {"name": "Bozeman"}}]},
+        },
+        "arcs": [
+            [[1000, 0], [0, 1000]],
+            [[1000, 1000], [-1000, 0], [0, -1000], [1000, 0]],
+            [[1000, 0], [1000, 0], [0, 1000], [-1000, 0]],
+        ],
+    }))
+
+
+def geojson_real(name):
+    # An export from a web API: null geometries among the features, nested properties,
+    # heights, and coordinates to the full precision of a double.
+    geojson(name, fc([
+        ({"id": 1, "meta": {"source": "survey", "tags": ["a", "b"], "nested": {"depth": 2}}},
+         {"type": "Point", "coordinates": [-110.12345678901234, 45.98765432109876, 1523.123456789]}),
+        ({"id": 2, "meta": None}, None),
+        ({"id": 3, "meta": {"source": "lidar"}},
+         {"type": "LineString", "coordinates": [[-110.000000000001, 45.000000000001, 10.5],
+                                                [-109.99999999999901, 45.00000000000099, 11.25]]}),
+        ({"id": 4, "meta": {}}, None),
+        ({"id": 5, "meta": {"source": "gps"}},
+         {"type": "Polygon", "coordinates": [[[-109.5, 45.5, 1], [-109.4, 45.5, 2], [-109.4, 45.6, 3],
+                                              [-109.5, 45.5, 1]]]}),
+    ]))
 
 
 CASES = {**RASTERS, **VECTORS}

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { appendParts, dbfIsPlain, shapefileParts } from "../../../assets/spatial/_chunks.ts";
-import { SCRATCH_GPKG_OPTIONS } from "../../../resources/spatial/gdal.ts";
+import { SCRATCH_GEOM, SCRATCH_GPKG_OPTIONS } from "../../../resources/spatial/gdal.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 
 const FEATURES = 2_001;
@@ -42,7 +42,8 @@ async function shapefile(scratch: Awaited<ReturnType<typeof wasmGdal.createScrat
 function rows(gpkg: string): unknown[] {
   const db = new DatabaseSync(gpkg, { readOnly: true });
   try {
-    return db.prepare("SELECT name, value, hex(geom) AS g FROM input ORDER BY rowid").all();
+    return db.prepare(`SELECT name, value, hex(${SCRATCH_GEOM}) AS g FROM input ORDER BY rowid`)
+      .all();
   } finally {
     db.close();
   }

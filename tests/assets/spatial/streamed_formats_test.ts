@@ -224,6 +224,25 @@ const INPUTS: Input[] = [
     check: (features) => assert.equal(features[1]?.geometry, null),
   },
   {
+    // Known from the text (a `null` geometry member): the GeoPackage at once, converted once.
+    name: "null_points.geojson",
+    format: "geojson",
+    make: (dir) =>
+      Deno.writeTextFile(
+        `${dir}/null_points.geojson`,
+        JSON.stringify({
+          type: "FeatureCollection",
+          features: [{ type: "Point", coordinates: [7, 47] }, null].map((geometry, n) => ({
+            type: "Feature",
+            properties: { n },
+            geometry,
+          })),
+        }),
+      ),
+    formats: ["GPKG"],
+    check: (features) => assert.equal(features[1]?.geometry, null),
+  },
+  {
     name: "dated.gpkg",
     format: "geopackage",
     make: (dir) =>

@@ -152,6 +152,50 @@ Deno.test("vector batch: zipped Shapefile and FlatGeobuf are read too", {
   }
 });
 
+Deno.test("vector batch: an attribute named geom is published as it is, refused only under an intent's SQL", async () => {
+  const geojson = JSON.stringify({
+    type: "FeatureCollection",
+    features: [{
+      type: "Feature",
+      properties: { geom: "POINT (1 2)", name: "a" },
+      geometry: {
+        type: "Polygon",
+        coordinates: [[[-110, 45], [-109, 45], [-109, 46], [-110, 45]]],
+      },
+    }],
+  });
+  for (const intent of ["publish", "centroids"]) {
+    const batch = `geomattr-${intent}`;
+    const landing = await sampleLanding(batch, (m) => ({
+      ...m,
+      intent,
+      files: [{
+        path: `${batch}/sites.geojson`,
+        type: "vector",
+        format: "geojson",
+        crs: "EPSG:4326",
+      }],
+    }));
+    await using _store = landing.store;
+    await landing.store.put(LANDING, `${batch}/sites.geojson`, new TextEncoder().encode(geojson));
+    const outcome = await processVectorBatch(options(landing, batch)).then((o) => o, (e) => e);
+    if (intent === "publish") {
+      assert.ok(Array.isArray(outcome), String(outcome));
+      await using file = await download(landing.store, LAKE, outcome[0]!.key);
+      const rows = await duckdb(
+        `SELECT geom, name, geometry IS NOT NULL AS g FROM read_parquet('${file.file}')`,
+      );
+      assert.deepEqual(rows, [{ geom: "POINT (1 2)", name: "a", g: true }]);
+    } else {
+      assert.ok(outcome instanceof Error);
+      assert.match(
+        outcome.message,
+        /'geomattr-centroids\/sites\.geojson' \(layer 'sites'\) has an attribute named 'geom', the name intent 'centroids' keeps/,
+      );
+    }
+  }
+});
+
 Deno.test({
   name: "vector batch: a file whose content is not its declared type quarantines the batch",
   fn: async () => {
