@@ -386,3 +386,56 @@ Deno.test("sqliteToGeoParquet follows a table while another connection appends t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteToGeoParquet counts plain WKB points as it counts GeoPackage blobs of them", async () => {
+  // Plain little-endian 2D points take the writer's per-point path; the same
+  // points in GeoPackage blobs take the full scan: same file, same counts.
+  const dir = await Deno.makeTempDir();
+  try {
+    const points = [
+      point(-116.5, 44.25),
+      point(179.5, -10),
+      point(-179.5, 10), // With the one above: across the antimeridian.
+      point(NaN, NaN), // POINT EMPTY.
+      point(Infinity, 3),
+      point(12, NaN),
+      point(10, 95), // Outside the CRS's area of use.
+      point(1, 2, 3), // Z: not a 2D point.
+    ];
+    const gpkg = (wkb: Uint8Array) => {
+      const blob = new Uint8Array(8 + wkb.length);
+      blob.set([0x47, 0x50, 0, 0x01, 0xe6, 0x10, 0, 0]);
+      blob.set(wkb, 8);
+      return blob;
+    };
+    const results = [];
+    for (const [name, wrap] of [["plain", (b: Uint8Array) => b], ["gpkg", gpkg]] as const) {
+      const db = new DatabaseSync(`${dir}/${name}.sqlite`);
+      db.exec("CREATE TABLE t (fid INTEGER PRIMARY KEY, n INTEGER, geom BLOB)");
+      const insert = db.prepare("INSERT INTO t (n, geom) VALUES (?, ?)");
+      points.forEach((p, i) => insert.run(i, wrap(p)));
+      db.close();
+      const { sha256: _, ...result } = await sqliteToGeoParquet(
+        `${dir}/${name}.sqlite`,
+        "t",
+        `${dir}/${name}.parquet`,
+        { crs: { type: "GeographicCRS", name: "WGS 84" }, validBox: [-180, -90, 180, 90] },
+      );
+      results.push({ result, bytes: await Deno.readFile(`${dir}/${name}.parquet`) });
+    }
+    const [plain, blobs] = results;
+    assert.deepEqual(plain!.result, blobs!.result);
+    assert.deepEqual(plain!.bytes, blobs!.bytes);
+    assert.deepEqual(plain!.result.stats, {
+      nullGeometries: 0,
+      emptyGeometries: 1,
+      nonFiniteGeometries: 2,
+      outsideGeometries: 1,
+    });
+    assert.deepEqual(plain!.result.geometryTypes, ["Point", "Point Z"]);
+    // West > east: the shortest extent of the longitudes runs across the antimeridian.
+    assert.deepEqual(plain!.result.bbox, [179.5, -10, 10, 95]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
