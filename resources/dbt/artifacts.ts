@@ -450,7 +450,7 @@ function modelJson(
     build_path: null,
     unrendered_config: {},
     created_at: createdAt,
-    relation_name: ephemeral ? null : model.relation.toString(),
+    relation_name: ephemeral ? null : model.relation.relationName,
     raw_code: model.rawCode,
     ...kindJson(project, model, version),
   };
@@ -669,7 +669,7 @@ function sourceJson(source: SourceNode, createdAt: number): Json {
     config: { enabled: true },
     patch_path: null,
     unrendered_config: {},
-    relation_name: source.relation.toString(),
+    relation_name: source.relation.relationName,
     created_at: createdAt,
   };
 }

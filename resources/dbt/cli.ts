@@ -467,7 +467,7 @@ async function compileCommand(
       message,
       compiledCode: sql,
       relationName: node && node.config.materialized !== "ephemeral"
-        ? node.relation.toString()
+        ? node.relation.relationName
         : null,
     }));
     const written = node ?? analysis;

@@ -65,6 +65,19 @@ export class Relation {
     return this.#text ??= this.#print();
   }
 
+  /**
+   * dbt's `relation_name` in manifest.json and run_results.json:
+   * `"database"."schema"."identifier"`, the database included as dbt-postgres
+   * (and dbt-duckdb) write it, quoted as `quoting:` says; an external
+   * source's SQL as it prints. Compiled SQL leaves the database out
+   * ({@linkcode toString}): it is the connection's own.
+   */
+  get relationName(): string {
+    if (this.cte !== undefined || this.external !== undefined) return this.toString();
+    return this.include({ database: true, schema: true, identifier: true, __keywords: true })
+      .toString();
+  }
+
   /** The text of {@linkcode toString}, kept: every part it reads is fixed once the copy is made. */
   #text: string | undefined;
 

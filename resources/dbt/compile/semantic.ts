@@ -322,7 +322,7 @@ export function parseSemanticLayer(
           alias: node.relation.identifier,
           schema_name: node.relation.schema,
           database: node.relation.database || null,
-          relation_name: node.relation.toString(),
+          relation_name: node.relation.relationName,
         },
         description: str(props.description),
         label: str(props.label),

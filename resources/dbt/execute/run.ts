@@ -64,7 +64,7 @@ export async function executeNode(
       completedAt: clock.now(),
       message: built.message,
       compiledCode: built.compiledCode,
-      relationName: node.config.materialized === "ephemeral" ? null : built.relation,
+      relationName: node.config.materialized === "ephemeral" ? null : node.relation.relationName,
       rowsAffected: built.rowsAffected,
       ...(options.threadId ? { threadId: options.threadId } : {}),
     }));
@@ -77,7 +77,7 @@ export async function executeNode(
       completedAt: clock.now(),
       message: error instanceof Error ? error.message : String(error),
       compiledCode: compiledOrNull(node),
-      relationName: node.relation.toString(),
+      relationName: node.config.materialized === "ephemeral" ? null : node.relation.relationName,
       ...(options.threadId ? { threadId: options.threadId } : {}),
     }));
     throw error;
@@ -232,7 +232,9 @@ export async function runProject(
         : item.kind === "test"
         ? item.test.compiledCode
         : item.test.actualSql,
-      relationName: item.kind === "node" ? item.node.relation.toString() : null,
+      relationName: item.kind === "node" && item.node.config.materialized !== "ephemeral"
+        ? item.node.relation.relationName
+        : null,
     }));
   };
   const runItem = async (item: Item, position: number, threadId: string) => {

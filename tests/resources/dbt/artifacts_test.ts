@@ -161,7 +161,8 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
     const fct = manifest.nodes["model.platform_marts.fct_weather_daily"] ?? assert.fail("fct");
     assert.equal(fct.config.materialized, "incremental");
     assert.equal(fct.config.unique_key, "weather_day_id");
-    assert.equal(fct.relation_name, `"analytics_marts"."fct_weather_daily"`);
+    // With the database, as dbt-postgres writes it (compiled SQL leaves it out).
+    assert.equal(fct.relation_name, `"postgres"."analytics_marts"."fct_weather_daily"`);
     assert.deepEqual(fct.depends_on.nodes, ["model.platform_marts.stg_weather_data"]);
     assert.equal(manifest.nodes["model.platform_marts.int_user_days"]?.relation_name, null);
     assert.deepEqual(manifest.parent_map["model.platform_marts.stg_weather_data"], [
@@ -538,5 +539,42 @@ Deno.test("manifest macros carry macro_sql: each block as written, tests as test
   assert.equal(manifest.macros["macro.demo.test_positive"]?.macro_sql, positive);
   const globalMacro = Object.entries(manifest.macros).find(([id]) => id.startsWith("macro.dbt."));
   assert.match(globalMacro?.[1].macro_sql ?? "", /^\{%-? *macro /);
+  await assertValidArtifact("manifest", manifest);
+});
+
+Deno.test("relation_name: database, schema and name as dbt-postgres writes them; null for an ephemeral model", async () => {
+  await using project = await writeProject({
+    "seeds/codes.csv": "code\nA\n",
+    "snapshots/snap.sql": `{% snapshot codes_snap %}
+{{ config(target_schema='snapshots', unique_key='code', strategy='check', check_cols='all') }}
+select * from {{ ref('codes') }}
+{% endsnapshot %}`,
+    "models/eph.sql": "{{ config(materialized='ephemeral') }}select 1 as id",
+    "models/m.sql": "select * from {{ ref('eph') }}, {{ source('raw', 'events') }}",
+    "models/schema.yml": `version: 2
+sources:
+  - name: raw
+    quoting: {identifier: false}
+    tables:
+      - name: events
+        identifier: EVENTS
+`,
+  });
+  const loaded = await loadProject(project.dir, { cache: false, env: () => undefined });
+  const manifest = buildManifest(loaded, { invocationId: "x" }) as {
+    nodes: Record<string, { relation_name: string | null; compiled_code?: string }>;
+    sources: Record<string, { relation_name: string | null }>;
+  };
+  const relationName = (id: string) => manifest.nodes[id]?.relation_name;
+  assert.equal(relationName("model.demo.m"), '"postgres"."analytics"."m"');
+  assert.equal(relationName("seed.demo.codes"), '"postgres"."analytics"."codes"');
+  assert.equal(relationName("snapshot.demo.codes_snap"), '"postgres"."snapshots"."codes_snap"');
+  assert.equal(relationName("model.demo.eph"), null);
+  assert.equal(
+    manifest.sources["source.demo.raw.events"]?.relation_name,
+    '"postgres"."raw".EVENTS',
+  );
+  // Compiled SQL keeps the connection's database implicit.
+  assert.match(loaded.models.get("m")?.compiledCode ?? "", /"raw"\.EVENTS/);
   await assertValidArtifact("manifest", manifest);
 });

@@ -326,11 +326,11 @@ Deno.test("real-world project shapes build with deno task dbt", async (t) => {
         assert.equal(manifest.sources["source.shop.raw.orders"].loader, "fivetran");
         assert.equal(
           manifest.sources["source.shop.raw.orders"].relation_name,
-          '"raw_data".ORDERS_V2',
+          '"postgres"."raw_data".ORDERS_V2',
         );
         assert.equal(
           manifest.sources["source.shop.raw.payments"].relation_name,
-          '"raw_data"."Payments"',
+          '"postgres"."raw_data"."Payments"',
         );
       },
     );

@@ -101,8 +101,8 @@ for (const target of CLI_TARGETS) {
           alias: "orders",
           schema_name: "sl",
           database: "postgres",
-          // As the model node's relation_name (this runner leaves the default database out).
-          relation_name: '"sl"."orders"',
+          // As the model node's relation_name, the database included as dbt-postgres writes it.
+          relation_name: '"postgres"."sl"."orders"',
         });
         assert.deepEqual(orders.fqn, ["sl_shop", "marts", "orders"]);
         // create_metric: true made a simple metric of the measure.
