@@ -31,6 +31,7 @@ import {
   writeJsonParts,
 } from "./_json_stream.ts";
 import { type NodeVersion, nodeVersions } from "./compile/versions.ts";
+import { buildSemanticManifest } from "./semantic_manifest.ts";
 
 /** `metadata.dbt_schema_version` of the manifest written. */
 export const MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json";
@@ -59,12 +60,21 @@ export function buildManifest(project: DbtProject, options: ManifestOptions): Re
 }
 
 /**
- * Writes `project`'s manifest.json to its target path (atomically), the
+ * Writes `project`'s manifest.json (and semantic_manifest.json) to its target path (atomically), the
  * bytes `JSON.stringify(buildManifest(project, options), null, 2)` would
  * make, node by node (resources/dbt/_json_stream.ts says why); returns its path.
  */
-export function writeManifest(project: DbtProject, options: ManifestOptions): Promise<string> {
-  return writeJsonParts(targetDir(project), "manifest.json", manifestParts(project, options));
+export async function writeManifest(
+  project: DbtProject,
+  options: ManifestOptions,
+): Promise<string> {
+  const dir = targetDir(project);
+  // dbt-core writes the semantic manifest with every manifest (empty lists without a semantic layer).
+  const [path] = await Promise.all([
+    writeJsonParts(dir, "manifest.json", manifestParts(project, options)),
+    writeJsonAtomic(dir, "semantic_manifest.json", buildSemanticManifest(project)),
+  ]);
+  return path;
 }
 
 /** The manifest with its nodes, sources and macros made when written. */

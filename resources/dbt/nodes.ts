@@ -172,6 +172,21 @@ export interface ModelNode extends FileNode {
   readonly seed?: SeedSettings | undefined;
   /** Snapshot settings (snapshots only). */
   readonly snapshot?: SnapshotSettings | undefined;
+  /** Its `time_spine:` (dbt 1.9; models only), for the semantic layer. */
+  readonly timeSpine?: TimeSpine | undefined;
+}
+
+/** A model's `time_spine:`: the semantic layer's calendar (target/semantic_manifest.json). */
+export interface TimeSpine {
+  /** `standard_granularity_column`: the column of one row per period. */
+  readonly standardGranularityColumn: string;
+  /** That column's `granularity:` (`day`...). */
+  readonly granularity: string;
+  /** `custom_granularities`: names of fiscal periods and the columns holding them. */
+  readonly customGranularities: readonly {
+    readonly name: string;
+    readonly columnName: string | null;
+  }[];
 }
 
 /** Freshness rule of a source table. */

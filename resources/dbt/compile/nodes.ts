@@ -13,6 +13,7 @@ import type {
   SeedSettings,
   SnapshotMetaColumns,
   SnapshotSettings,
+  TimeSpine,
 } from "../nodes.ts";
 import type { Relation } from "../relation.ts";
 import { folders, type ParsedNode } from "./parse.ts";
@@ -94,6 +95,9 @@ export function buildNode(input: BuildNodeInput): ModelNode {
     meta: { ...configMeta, ...entryMeta },
     ...(input.seed ? { seed: input.seed } : {}),
     ...(input.snapshot ? { snapshot: input.snapshot } : {}),
+    ...(node.kind === "model" && entry?.props.time_spine !== undefined
+      ? { timeSpine: timeSpineOf(entry) }
+      : {}),
   };
   return new BuiltNode({ base, lazy: {}, input }, input.compiler);
 }
@@ -136,6 +140,7 @@ class BuiltNode implements ModelNode {
   readonly meta: ModelNode["meta"];
   readonly seed: ModelNode["seed"];
   readonly snapshot: ModelNode["snapshot"];
+  readonly timeSpine: ModelNode["timeSpine"];
   readonly #parts: NodeParts;
   readonly #compiler: NodeCompiler;
 
@@ -160,6 +165,7 @@ class BuiltNode implements ModelNode {
     this.meta = base.meta;
     this.seed = base.seed;
     this.snapshot = base.snapshot;
+    this.timeSpine = base.timeSpine;
     this.#parts = parts;
     this.#compiler = compiler;
   }
@@ -194,6 +200,55 @@ class BuiltNode implements ModelNode {
   get compiled(): boolean {
     return this.#compiler.isCompiled(this.name);
   }
+}
+
+/**
+ * A model's `time_spine:` as dbt 1.9 reads it: its standard granularity
+ * column must be one of the model's columns with a `granularity:`.
+ */
+function timeSpineOf(entry: PropertiesEntry): TimeSpine {
+  const spine = entry.props.time_spine;
+  const at = { file: entry.yaml.file, line: entry.yaml.lineOf([...entry.path, "time_spine"]) };
+  const fail = (message: string): never => {
+    throw new DbtError(
+      DbtErrorCode.invalidYaml,
+      `model '${String(entry.props.name)}': time_spine ${message}`,
+      at,
+    );
+  };
+  if (typeof spine !== "object" || spine === null || Array.isArray(spine)) {
+    return fail("must be a mapping with standard_granularity_column");
+  }
+  const map = spine as Record<string, unknown>;
+  const standard = map.standard_granularity_column;
+  if (typeof standard !== "string" || standard === "") {
+    return fail("needs standard_granularity_column: the column of one row per period");
+  }
+  const columns = Array.isArray(entry.props.columns) ? entry.props.columns : [];
+  const column = columns.find((c) =>
+    typeof c === "object" && c !== null && (c as Record<string, unknown>).name === standard
+  ) as Record<string, unknown> | undefined;
+  const granularity = column?.granularity;
+  if (typeof granularity !== "string") {
+    return fail(
+      `standard_granularity_column '${standard}' must be a column of the model with a granularity (e.g. granularity: day)`,
+    );
+  }
+  const custom = Array.isArray(map.custom_granularities) ? map.custom_granularities : [];
+  return {
+    standardGranularityColumn: standard,
+    granularity,
+    customGranularities: custom.map((c) => {
+      const item = (typeof c === "object" && c !== null ? c : { name: c }) as Record<
+        string,
+        unknown
+      >;
+      return {
+        name: String(item.name),
+        columnName: typeof item.column_name === "string" ? item.column_name : null,
+      };
+    }),
+  };
 }
 
 /** Seed settings from its config. */
