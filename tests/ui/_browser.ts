@@ -12,10 +12,21 @@ import { chromiumPath } from "../_helpers/tools.ts";
 
 const ARTIFACTS = new URL("../../test-artifacts/ui/", import.meta.url).pathname;
 
+/**
+ * How long a browser test waits for Chromium to start, a page to load or a
+ * selector or condition to appear. Each wait ends as soon as its condition
+ * holds, so this bound only decides when a broken page fails; puppeteer's
+ * 30 s default is missed on a loaded 2-core CI machine (Chromium's renderer
+ * gets a fraction of a core while the suite runs beside it).
+ */
+export const BROWSER_WAIT_MS = 180_000;
+
 /** Starts headless Chromium. */
 export async function launchBrowser(): Promise<Browser> {
   return await puppeteer.launch({
     executablePath: chromiumPath(),
+    timeout: BROWSER_WAIT_MS,
+    protocolTimeout: BROWSER_WAIT_MS,
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -37,6 +48,8 @@ export async function watchedPage(
   expected?: (url: string, status: number) => boolean,
 ): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
+  page.setDefaultTimeout(BROWSER_WAIT_MS);
+  page.setDefaultNavigationTimeout(BROWSER_WAIT_MS);
   await page.setViewport({ width: 1400, height: 1000 });
   const problems: string[] = [];
   page.on("console", (m) => {

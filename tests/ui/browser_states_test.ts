@@ -142,25 +142,19 @@ Deno.test({
       // Hidden tabs do not poll (app.js): each page is brought to the front in turn.
       await runs.page.bringToFront();
       const runId = await server.context.launcher.launch({ selection: "slow" });
-      await runs.page.waitForSelector(`tr.run-row[data-run="${runId}"][data-status="running"]`, {
-        timeout: 20_000,
-      });
+      await runs.page.waitForSelector(`tr.run-row[data-run="${runId}"][data-status="running"]`);
       await shot(runs.page, "state-live-running");
       await asset.page.bringToFront();
       await asset.page.waitForFunction(
         `/running/i.test(document.querySelector("#state")?.textContent ?? "")`,
-        { timeout: 20_000 },
       );
       release();
       await asset.page.waitForFunction(
         `/materialized/i.test(document.querySelector("#state")?.textContent ?? "")`,
-        { timeout: 20_000 },
       );
-      await asset.page.waitForSelector("#history table, #history svg.chart", { timeout: 20_000 });
+      await asset.page.waitForSelector("#history table, #history svg.chart");
       await runs.page.bringToFront();
-      await runs.page.waitForSelector(`tr.run-row[data-run="${runId}"][data-status="success"]`, {
-        timeout: 20_000,
-      });
+      await runs.page.waitForSelector(`tr.run-row[data-run="${runId}"][data-status="success"]`);
       for (const p of [runs.page, asset.page]) {
         assert(await p.evaluate(() => "__stay" in globalThis), "the page was reloaded");
       }

@@ -172,7 +172,7 @@ Deno.test({
       await page.type('input[name="partition"]', "south");
       await Promise.all([page.waitForNavigation(), page.click("form.launch button")]);
       assert(page.url().includes("/runs/"));
-      await page.waitForSelector('.run-header[data-status="success"]', { timeout: 30_000 });
+      await page.waitForSelector('.run-header[data-status="success"]');
       await shot(page, "launched-run");
 
       // A running run shows live, and cancel from its page ends it.
@@ -180,7 +180,7 @@ Deno.test({
       await page.goto(`${base}/runs/${launchedId}`, { waitUntil: "domcontentloaded" });
       await page.waitForSelector(".run-header[data-status=running]");
       await Promise.all([page.waitForNavigation(), page.click("form button.danger")]);
-      await page.waitForSelector('.run-header[data-status="canceled"]', { timeout: 30_000 });
+      await page.waitForSelector('.run-header[data-status="canceled"]');
       await shot(page, "canceled-run");
       assertEquals(problems, []);
     } finally {

@@ -14,6 +14,7 @@ import puppeteer, { type Page } from "puppeteer-core";
 import { assert, assertEquals } from "./_assert.ts";
 import { startOpenMeteo } from "../_helpers/open_meteo.ts";
 import { chromiumPath, needs } from "../_helpers/tools.ts";
+import { BROWSER_WAIT_MS } from "./_browser.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ARTIFACTS = `${ROOT}test-artifacts/ui/`;
@@ -103,10 +104,14 @@ Deno.test({
       const browser = await puppeteer.launch({
         executablePath: chromiumPath(),
         args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        timeout: BROWSER_WAIT_MS,
+        protocolTimeout: BROWSER_WAIT_MS,
       });
       try {
         const [, base] = await untilLine(ui.stdout, /UI_URL=(\S+)\n/, output);
         const page = await browser.newPage();
+        page.setDefaultTimeout(BROWSER_WAIT_MS);
+        page.setDefaultNavigationTimeout(BROWSER_WAIT_MS);
         await page.setViewport({ width: 1400, height: 1000 });
         const problems: string[] = [];
         page.on("console", (m) => {
@@ -117,7 +122,7 @@ Deno.test({
           if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
         });
         const open = async (path: string) => {
-          await page.goto(`${base}${path}`, { waitUntil: "networkidle0", timeout: 60_000 });
+          await page.goto(`${base}${path}`, { waitUntil: "networkidle0" });
         };
 
         await open("/assets");

@@ -96,7 +96,7 @@ Deno.test({
           owner: { instanceId: crypto.randomUUID(), host: "test-host", pid: 1 },
         }).run(stop.signal),
       );
-      await page.waitForSelector('.run-header[data-status="success"]', { timeout: 60_000 });
+      await page.waitForSelector('.run-header[data-status="success"]');
       assertEquals(
         await page.$$eval(
           "tr[data-step]",
