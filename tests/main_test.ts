@@ -272,7 +272,9 @@ Deno.test("main.ts: a second SIGINT exits at once, even when an asset ignores th
   main.kill("SIGINT");
   const out = await main.finish();
   assert.equal(out.code, 130, out.stderr);
-  assert.ok(performance.now() - started < 10_000, "exits without waiting for the asset");
+  // The asset holds on for 60 s: ending well before that is not waiting for it, and
+  // 45 s leaves a loaded CI machine its time to start the handlers and exit.
+  assert.ok(performance.now() - started < 45_000, "exits without waiting for the asset");
 });
 
 Deno.test("main.ts: when the reader of stdout goes away, the run still finishes and is recorded", async () => {

@@ -19,6 +19,18 @@
 
 import { fileURLToPath } from "node:url";
 
+/**
+ * How long a wait for a child's output or another process's write may take
+ * before it fails. A wait ends as soon as its condition holds, so this only
+ * decides when a broken child is reported: on a loaded 2-core CI machine a
+ * child's cold start (Deno compiling its graph, PGlite's initdb: 30 s
+ * measured at load 19) eats most of a minute before it does anything.
+ */
+export const WAIT_MS = 240_000;
+
+/** The default hard limit of a child's life: above every wait, still bounded. */
+const KILL_AFTER_MS = 600_000;
+
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const CORE = new URL("../../core/mod.ts", import.meta.url).href;
@@ -104,7 +116,7 @@ export interface SpawnMainOptions {
   readonly env: Record<string, string>;
   /**
    * Hard limit: the child is killed with SIGKILL after this long.
-   * @default {120000}
+   * @default {600000}
    */
   readonly killAfterMs?: number;
   /**
@@ -161,7 +173,7 @@ export function spawnMain(args: readonly string[], options: SpawnMainOptions): M
     ended = true;
     notify();
   });
-  const guard = setTimeout(() => kill("SIGKILL"), options.killAfterMs ?? 120_000);
+  const guard = setTimeout(() => kill("SIGKILL"), options.killAfterMs ?? KILL_AFTER_MS);
   function kill(signal: Deno.Signal): void {
     if (ended) return;
     try {
@@ -181,7 +193,7 @@ export function spawnMain(args: readonly string[], options: SpawnMainOptions): M
   };
   return {
     pid: child.pid,
-    async waitFor(pattern, { stream = "stdout", timeoutMs = 60_000 } = {}) {
+    async waitFor(pattern, { stream = "stdout", timeoutMs = WAIT_MS } = {}) {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(text[stream])) {
         if (ended) {
@@ -232,7 +244,7 @@ export function spawnMain(args: readonly string[], options: SpawnMainOptions): M
 export async function until(
   what: string,
   ok: () => Promise<boolean>,
-  { timeoutMs = 60_000, pollMs = 20 }: { timeoutMs?: number; pollMs?: number } = {},
+  { timeoutMs = WAIT_MS, pollMs = 20 }: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
