@@ -10,7 +10,8 @@ async function json(res: Response) {
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
+  // Ends when the probe answers; the deadline is for a loaded CI machine only.
+  const deadline = Date.now() + 120_000;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;

@@ -24,7 +24,8 @@ const defineAsset = assetFactory<{ warehouse: { name: string } }>();
 
 const owner = () => ({ instanceId: crypto.randomUUID(), host: "test-host", pid: 1 });
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000) {
+/** Waits (real time) until `check`; the deadline is for a loaded CI machine only. */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000) {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -17,7 +17,8 @@ import type { QueueState } from "../../../core/worker/queue.ts";
 
 const owner = () => ({ instanceId: crypto.randomUUID(), host: "test-host", pid: 1 });
 
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000) {
+/** Waits (real time) until `check`; the deadline is for a loaded CI machine only. */
+async function until(what: string, check: () => Promise<boolean>, ms = 60_000) {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
