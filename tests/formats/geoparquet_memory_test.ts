@@ -36,14 +36,19 @@ Deno.test({
     const small = Math.max(...smalls.map((s) => s.peakRssMiB));
     // Eight times the rows: ~190 MiB more input and ~88 MiB more output,
     // which a writer holding the layer (as Arrow, then Parquet) would need
-    // several times over. A streaming one's peak is set by its pages and row
-    // groups. Measured 2026-12-06 at load 12-15 (CI and other work on the
-    // 2 cores): 175-188 MiB at 300k, 184-203 at 2.4M, so -4 to +28 MiB; with
-    // V8's young generation left to grow to its default cap (the fix is the
-    // commands' --max-semi-space-size, core/cli/v8_flags.ts, which the child
-    // runs with) 186-204 and 261-266, +57 to +80.
+    // several times over (280 MiB and more). A streaming one's peak is set by
+    // its pages and row groups, plus the garbage V8 has not collected yet:
+    // that part grows with the machine's load, as the GC's marking threads
+    // get less CPU while the writer allocates. Measured 2026-12-06 at load
+    // 12-15 (CI and other work on the 2 cores): 175-188 MiB at 300k, 184-203
+    // at 2.4M, so -4 to +28 MiB; at load 17-22: 172-180 and 207-238, up to
+    // +58 (a bound of 45 failed there); with parquet-wasm on its worker
+    // thread (same day, load 18) 190-202 and 210-213. The bound sits between
+    // that noise and a held layer. The commands' V8 flags (--max-semi-space-size, which the
+    // child runs with; without it +57 to +80 at load 12-15) are checked on
+    // every command by tests/launch_test.ts.
     assert.ok(
-      large.peakRssMiB - small < 45,
+      large.peakRssMiB - small < 120,
       `peak ${
         smalls.map((s) => s.peakRssMiB).join("/")
       } MiB at 300k, ${large.peakRssMiB} MiB at 2.4M`,
