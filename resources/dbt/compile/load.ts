@@ -396,7 +396,7 @@ function patchModels(
     nodes.set(
       nodeName,
       changed.has(nodeName)
-        ? buildOne(read, props, jinja, enabled, resolved, renderer, nodeName)
+        ? buildOne(read, props, macroCallsOf(jinja), enabled, resolved, renderer, nodeName)
         : rebindNode(node, renderer),
     );
   }
@@ -620,16 +620,36 @@ function buildNodes(
   renderer: Renderer,
 ): Map<string, ModelNode> {
   const nodes = new Map<string, ModelNode>();
+  const calls = macroCallsOf(jinja);
   for (const nodeName of resolved.configs.keys()) {
-    nodes.set(nodeName, buildOne(read, props, jinja, parsed, resolved, renderer, nodeName));
+    nodes.set(nodeName, buildOne(read, props, calls, parsed, resolved, renderer, nodeName));
   }
   return nodes;
+}
+
+/** A macro's call text (`name(`) and unique id. */
+type MacroCall = { readonly call: string; readonly id: string };
+
+/**
+ * Every macro of `jinja` as the call a node's text is searched for, made once
+ * for all the nodes (again when the macro list changes): made per node, it
+ * was a new list of every macro and a new string per macro for each node.
+ */
+function macroCallsOf(jinja: JinjaEnv): () => readonly MacroCall[] {
+  let made: { list: unknown; calls: readonly MacroCall[] } | undefined;
+  return () => {
+    const list = jinja.macros;
+    if (made?.list !== list) {
+      made = { list, calls: list.map(([pkg, m]) => ({ call: `${m}(`, id: `macro.${pkg}.${m}` })) };
+    }
+    return made.calls;
+  };
 }
 
 function buildOne(
   read: ReadProject,
   props: Properties,
-  jinja: JinjaEnv,
+  macroCalls: () => readonly MacroCall[],
   parsed: ReadonlyMap<string, ParsedNode>,
   resolved: ResolvedNodes,
   renderer: Renderer,
@@ -647,10 +667,11 @@ function buildOne(
     entry: props.entryOf(node.kind, nodeName),
     docs: props.docText,
     compiler: renderer,
-    macros: () =>
-      jinja.macros
-        .filter(([, macro]) => node.text.includes(`${macro}(`))
-        .map(([pkg, macro]) => `macro.${pkg}.${macro}`),
+    macros: () => {
+      const ids: string[] = [];
+      for (const { call, id } of macroCalls()) if (node.text.includes(call)) ids.push(id);
+      return ids;
+    },
     seed: node.kind === "seed" ? seedSettings(node, config.all) : undefined,
     snapshot: node.kind === "snapshot" ? snapshotSettings(node, config.all) : undefined,
   });

@@ -270,6 +270,8 @@ export class JinjaEnv {
   #queryIndex = 0;
   readonly #results = new Map<string, unknown>();
   readonly #macros = new Map<string, Map<string, LoadedMacro>>(); // package -> name -> macro
+  /** {@linkcode macros}, made again after a macro is loaded. */
+  #macroList: readonly (readonly [string, string])[] | undefined;
   readonly #namespaces = new Map<string, Record<string, MacroFn>>();
   readonly #packageStack: string[] = [];
   readonly #cache: ParseCache;
@@ -609,9 +611,16 @@ export class JinjaEnv {
     return [...(this.#macros.get(packageName)?.keys() ?? [])];
   }
 
-  /** Every loaded macro as `[package, name]`. */
+  /**
+   * Every loaded macro as `[package, name]`. The same array until a macro is
+   * loaded: every node's `depends_on.macros` reads it (10k nodes made 10k
+   * copies of the 82-macro list, ~0.15 s of a 10k-model manifest's write).
+   */
   get macros(): readonly (readonly [string, string])[] {
-    return [...this.#macros].flatMap(([pkg, map]) => [...map.keys()].map((n) => [pkg, n] as const));
+    this.#macroList ??= [...this.#macros].flatMap(([pkg, map]) =>
+      [...map.keys()].map((n) => [pkg, n] as const)
+    );
+    return this.#macroList;
   }
 
   /** Whether the root project (or `packageName`) defines a macro of that name. */
@@ -684,6 +693,7 @@ export class JinjaEnv {
         exported = value as Record<string, unknown>;
       });
     });
+    this.#macroList = undefined;
     let own = this.#macros.get(packageName);
     if (!own) {
       own = new Map();
