@@ -175,12 +175,20 @@ export function digest(text: string, algorithm: "sha256" | "md5" = "sha256"): st
   return createHash(algorithm).update(text).digest("hex");
 }
 
-/** Writes `value` as JSON to `dir/name` atomically (temp file, then rename). */
-export async function writeJsonAtomic(dir: string, name: string, value: unknown): Promise<string> {
+/**
+ * Writes `value` as JSON to `dir/name` atomically (temp file, then rename),
+ * indented by `indent` spaces (0: on one line).
+ */
+export async function writeJsonAtomic(
+  dir: string,
+  name: string,
+  value: unknown,
+  indent = 2,
+): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/${name}`;
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
+  await Deno.writeTextFile(tmp, JSON.stringify(value, null, indent) + "\n");
   await Deno.rename(tmp, path);
   return path;
 }
