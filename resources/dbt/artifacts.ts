@@ -508,11 +508,21 @@ function kindJson(
 }
 
 function testJson(project: DbtProject, test: TestNode, createdAt: number): Json {
-  return testShape(test.kind === "generic", testValues(project, test, createdAt));
+  return testShape(test.kind === "generic", testValues(project, test, createdAt, true));
 }
 
-/** What differs between tests' manifest entries, in {@linkcode testShape}'s order. */
-function testValues(project: DbtProject, test: TestNode, createdAt: number): Json[] {
+/**
+ * What differs between tests' manifest entries, in {@linkcode testShape}'s
+ * order. `copy`: the kwargs are a JSON copy (a value handed out must not
+ * share objects with the project); printed at once, they print the same
+ * text without one (30k copies of a 10k-model manifest saved).
+ */
+function testValues(
+  project: DbtProject,
+  test: TestNode,
+  createdAt: number,
+  copy = false,
+): Json[] {
   const generic = test.kind === "generic";
   const values: Json[] = [
     project.target.database,
@@ -551,7 +561,7 @@ function testValues(project: DbtProject, test: TestNode, createdAt: number): Jso
         : `models.${test.attachedTo?.split(".").at(-1) ?? ""}`,
       test.attachedTo?.startsWith("model.") ? test.attachedTo : null,
       test.testName ?? "",
-      JSON.parse(JSON.stringify(test.kwargs)) as Json,
+      (copy ? JSON.parse(JSON.stringify(test.kwargs)) : test.kwargs) as Json,
       test.testNamespace,
     );
   }
