@@ -53,8 +53,10 @@ export interface StartPostgresOptions {
    */
   databaseUrl?: string | undefined;
   /**
-   * How long to wait for a new cluster to accept connections, in seconds.
-   * @default 30
+   * How long to wait for a new cluster to accept connections, in seconds
+   * (`pg_ctl start -w` returns as soon as it does; the bound is for a loaded
+   * CI machine, where a start after a crash replays WAL on a fraction of a core).
+   * @default 120
    */
   startTimeoutSeconds?: number;
   /**
@@ -67,6 +69,8 @@ export interface StartPostgresOptions {
 }
 
 const PORT_ATTEMPTS = 5;
+/** Default of {@linkcode StartPostgresOptions.startTimeoutSeconds}, and of a restart. */
+const START_TIMEOUT_SECONDS = 120;
 /** File in a cluster's temp dir holding the pid of the process that started it. */
 const OWNER_FILE = "owner.pid";
 
@@ -79,7 +83,10 @@ export async function startPostgres(
 ): Promise<ThrowawayPostgres> {
   const databaseUrl = "databaseUrl" in options ? options.databaseUrl : Deno.env.get("DATABASE_URL");
   if (databaseUrl) return await createThrowawayDatabase(databaseUrl);
-  return await startCluster(options.startTimeoutSeconds ?? 30, options.durable ?? false);
+  return await startCluster(
+    options.startTimeoutSeconds ?? START_TIMEOUT_SECONDS,
+    options.durable ?? false,
+  );
 }
 
 /**
@@ -317,7 +324,7 @@ function runningCluster(cluster: Cluster, port: number): ThrowawayPostgres {
   const restart = async ({ downMs = 0 }: { downMs?: number } = {}) => {
     await run(cluster, "pg_ctl", ["stop", "-D", cluster.dataDir, "-m", "immediate", "-w"]);
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-    await run(cluster, "pg_ctl", pgCtlStartArgs(cluster, port, 30));
+    await run(cluster, "pg_ctl", pgCtlStartArgs(cluster, port, START_TIMEOUT_SECONDS));
   };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
