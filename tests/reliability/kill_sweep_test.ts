@@ -402,7 +402,7 @@ Deno.test({
             killAfterMs: 300_000,
           });
           if (scenario.name === "spatial") {
-            await child.waitFor(/launched [1-9]/, { timeoutMs: 120_000 });
+            await child.waitFor(/launched [1-9]/); // spawnMain's WAIT_MS: a loaded machine's cold start
             await delay(rng.float(0, 0.8) * sweep.durations.get("spatial")!);
           } else {
             const n = rng.int(1, Math.max(1, sweep.lines.get(scenario.name)! - 1));
