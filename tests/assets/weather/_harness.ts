@@ -90,7 +90,9 @@ export async function weatherHarness(options: WeatherHarnessOptions = {}): Promi
   const clock = new FakeClock(Date.parse(options.now ?? "2026-11-23T15:00:00Z"));
   const lake = new MemoryObjectStore();
   const ledger = new MemoryLedger({ clock });
-  const http = new FetchHttpClient({ clock, random: () => 0.5, timeoutMs: 2_000 });
+  // The fake API answers at once; the timeout is only a bound for a loaded machine, where
+  // PGlite's queries on this thread (WASM, not yielding) can hold a reply back for seconds.
+  const http = new FetchHttpClient({ clock, random: () => 0.5, timeoutMs: 30_000 });
   const resources = (warehouse?: Warehouse) => ({
     config,
     http,
