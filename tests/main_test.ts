@@ -438,10 +438,11 @@ for (const backend of ["sqlite", "postgres"] as const) {
       assert.equal(run.cancelRequestedAt, requestedAt);
       assert.equal(run.cancelReason, "canceled by the test");
       assert.match(run.errorSummary ?? "", /^canceled: cancel requested: canceled by the test/);
-      // Seen at the owner's next heartbeat: within one interval (plus slack for a loaded machine),
+      // Seen at the owner's next heartbeat: within one interval, plus slack for a loaded CI
+      // machine (the owner's heartbeat and its graceful cancel share 2 cores with the suite),
       // while the asset alone would have run 60 s.
       const tookMs = (run.finishedAt ?? Number.POSITIVE_INFINITY) - requestedAt;
-      assert.ok(tookMs <= intervalMs + 5_000, `the run ended ${tookMs} ms after the request`);
+      assert.ok(tookMs <= intervalMs + 20_000, `the run ended ${tookMs} ms after the request`);
       assert.deepStrictEqual((await store.listSteps(runId)).map((s) => [s.assetKey, s.status]), [
         ["slow", "canceled"],
         ["after", "canceled"],
