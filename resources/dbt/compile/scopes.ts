@@ -36,6 +36,8 @@ export function scopeFactory(
     dbname: read.target.database,
     threads: read.target.threads,
     profile_name: read.projectFile.profile ?? read.projectFile.name,
+    // dbt's target dict names the target twice (`name` and `target_name`: its default query comment reads the latter).
+    target_name: read.target.name,
   };
   const varOf = (key: string, fallback: unknown, hasDefault: boolean): unknown => {
     if (Object.hasOwn(read.vars, key)) return read.vars[key];

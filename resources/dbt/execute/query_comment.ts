@@ -4,7 +4,11 @@
  * before each statement sent to the warehouse (`/* ... *\/` then a newline)
  * or after it with `append: true` (before a trailing `;`), as dbt's
  * connection does. `query-comment: null` or `''` sends none; without the key
- * none is sent either (dbt's default JSON comment is not reproduced).
+ * (or with a mapping that gives no `comment`) dbt's default comment is sent:
+ * `{"app": "dbt", "dbt_version": ..., "profile_name": ..., "target_name":
+ * ..., "node_id": ...}` (`connection_name` instead of `node_id` outside a
+ * node), written here without a render: dbt's template for it is fixed, so
+ * the text is known, and a build renders no Jinja per node for it.
  * `job-label` is BigQuery's; it is refused here rather than ignored.
  *
  * Statements a build runs through the warehouse it is given carry the
@@ -16,7 +20,8 @@
 import type { Warehouse, WarehouseSession } from "../../warehouse/types.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { DbtProject, QueryResult } from "../nodes.ts";
-import { queryCommentSetting } from "../project/project_keys.ts";
+import { DBT_VERSION, queryCommentSetting } from "../project/project_keys.ts";
+import { pyJsonDumps } from "../jinja/builtins.ts";
 
 /** `sql` with the comment added, as dbt's connection adds it. */
 export function addComment(sql: string, comment: string, append: boolean): string {
@@ -94,6 +99,25 @@ export function commentNode(node: {
 }
 
 /**
+ * dbt-core's default query comment for `node` (null: a statement outside a
+ * node, which dbt runs on its `master` connection), as its template renders
+ * it: Python's `json.dumps` of app, dbt_version, profile_name, target_name
+ * and node_id (or connection_name).
+ */
+export function defaultComment(
+  project: DbtProject,
+  node: Readonly<Record<string, unknown>> | null,
+): string {
+  return pyJsonDumps({
+    app: "dbt",
+    dbt_version: DBT_VERSION,
+    profile_name: project.projectFile.profile ?? project.projectFile.name,
+    target_name: project.target.name,
+    ...(node === null ? { connection_name: "master" } : { node_id: node.unique_id ?? null }),
+  }, false);
+}
+
+/**
  * `warehouse` with the project's query comment on every statement, rendered
  * for `node` (a dict like dbt's node: unique_id, name, resource_type...; null
  * outside a node). The warehouse itself when the project sets none.
@@ -107,6 +131,9 @@ export async function withQueryComment(
     (project.projectFile as Record<string, unknown>)["query-comment"],
   );
   if (setting === undefined) return warehouse;
+  if (setting.comment === null) {
+    return commented(warehouse, defaultComment(project, node), setting.append);
+  }
   const query = async (sql: string): Promise<QueryResult> => {
     const rows = await warehouse.query<Record<string, unknown>>(sql);
     const columns = rows[0] ? Object.keys(rows[0]) : [];

@@ -190,15 +190,21 @@ function flagWarnings(flags: unknown, file: string): string[] {
 
 /** The `query-comment` setting of a project. */
 export interface QueryCommentSetting {
-  /** Jinja text of the comment. */
-  readonly comment: string;
+  /** Jinja text of the comment; null for dbt's default (a JSON object naming app, version, node). */
+  readonly comment: string | null;
   /** After the statement instead of before. */
   readonly append: boolean;
 }
 
-/** Reads `query-comment` of dbt_project.yml (a string, null, or {comment, append, job-label}). */
+/**
+ * Reads `query-comment` of dbt_project.yml (a string, null, or {comment,
+ * append, job-label}) as dbt-core does: without the key, or with a mapping
+ * that gives no `comment`, dbt's default comment; `null` or `''` (the key or
+ * its comment) sends none (undefined).
+ */
 export function queryCommentSetting(value: unknown): QueryCommentSetting | undefined {
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined) return { comment: null, append: false };
+  if (value === null) return undefined;
   if (typeof value === "string") {
     return value.trim() === "" ? undefined : { comment: value, append: false };
   }
@@ -243,9 +249,8 @@ export function queryCommentSetting(value: unknown): QueryCommentSetting | undef
       { file: "dbt_project.yml" },
     );
   }
-  // `{append: true}` alone keeps dbt's default comment, which is not reproduced here.
-  if (comment === undefined) return undefined;
-  return { comment, append: map.append === true };
+  // `{append: true}` alone keeps dbt's default comment.
+  return { comment: comment ?? null, append: map.append === true };
 }
 
 /** A parsed dbt-core version specifier (`>=1.0.0`). */

@@ -123,3 +123,42 @@ Deno.test("query-comment: '*/' in the comment, job-label and unknown keys are re
     assert.match(failed, pattern, setting);
   }
 });
+
+Deno.test("query-comment: without the key dbt's default JSON comment is sent; null or '' sends none", async () => {
+  const cases = [
+    ["", "prepend"],
+    ["query-comment:\n  append: true\n", "append"],
+    ["query-comment: null\n", "none"],
+    ["query-comment: ''\n", "none"],
+    ["query-comment:\n  comment: null\n", "none"],
+  ] as const;
+  for (const [setting, where] of cases) {
+    await using project = await writeProject({
+      ...FILES,
+      "dbt_project.yml": `${PROJECT_YML}on-run-start: ["select 1"]\n${setting}`,
+    });
+    await using raw = await openWarehouse("pglite:memory:");
+    const log: string[] = [];
+    const run = await runProject(await loadProject(project.dir), recording(raw as Warehouse, log), {
+      writeArtifacts: false,
+    });
+    assert.ok(run.success, run.results.map((r) => r.message).join("\n"));
+    const comment = (node: string) =>
+      `/* {"app": "dbt", "dbt_version": "1.9.0", "profile_name": "demo", ` +
+      `"target_name": "embedded", ${node}} */`;
+    const create = log.find((sql) => sql.includes('create view "analytics"."n__dbt_tmp"'));
+    const hook = log.find((sql) => /select 1$|^select 1/m.test(sql) && !sql.includes("create"));
+    const mComment = comment('"node_id": "model.demo.n"');
+    const hookComment = comment('"connection_name": "master"');
+    if (where === "prepend") {
+      assert.ok(create?.startsWith(`${mComment}\ncreate view`), create);
+      assert.equal(hook, `${hookComment}\nselect 1`);
+    } else if (where === "append") {
+      assert.ok(create?.endsWith(`\n${mComment}`), create);
+      assert.equal(hook, `select 1\n${hookComment}`);
+    } else {
+      assert.ok(create?.startsWith("create view"), `${setting}: ${create}`);
+      assert.ok(!log.some((sql) => sql.includes("/*")), setting);
+    }
+  }
+});
