@@ -544,6 +544,8 @@ function testValues(
     test.thresholds.errorIf,
     test.description,
     createdAt,
+    // dbt names the audit table of a test that stores its failures; other tests have none.
+    test.thresholds.storeFailures ? test.auditRelation.relationName : null,
     test.rawCode,
     test.dependsOn.filter((id) => id.startsWith("model.")).map((id) => ({
       name: id.slice(id.lastIndexOf(".") + 1),
@@ -615,7 +617,7 @@ function testShape(generic: boolean, v: readonly Json[]): { [key: string]: Json 
     build_path: null,
     unrendered_config: {},
     created_at: next(),
-    relation_name: null,
+    relation_name: next(),
     raw_code: next(),
     language: "sql",
     refs: next(),

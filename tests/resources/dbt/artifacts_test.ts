@@ -558,6 +558,13 @@ sources:
     tables:
       - name: events
         identifier: EVENTS
+models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - not_null: {config: {store_failures: true}}
+          - unique
 `,
   });
   const loaded = await loadProject(project.dir, { cache: false, env: () => undefined });
@@ -570,6 +577,12 @@ sources:
   assert.equal(relationName("seed.demo.codes"), '"postgres"."analytics"."codes"');
   assert.equal(relationName("snapshot.demo.codes_snap"), '"postgres"."snapshots"."codes_snap"');
   assert.equal(relationName("model.demo.eph"), null);
+  // A test has one only when it stores its failures: its audit table.
+  const testIds = Object.keys(manifest.nodes).filter((id) => id.startsWith("test."));
+  const notNull = testIds.find((id) => id.includes(".not_null_m_id.")) ?? assert.fail("not_null");
+  const unique = testIds.find((id) => id.includes(".unique_m_id.")) ?? assert.fail("unique");
+  assert.equal(relationName(notNull), '"postgres"."analytics_dbt_test__audit"."not_null_m_id"');
+  assert.equal(relationName(unique), null);
   assert.equal(
     manifest.sources["source.demo.raw.events"]?.relation_name,
     '"postgres"."raw".EVENTS',
