@@ -23,6 +23,9 @@
  * `allow_empty_geometries`; then published as GDAL reads them).
  *
  * Other formats carry binary geometries that GDAL either reads or fails on.
+ * A Shapefile's Null shapes (features without a geometry) are found in its
+ * `.shx`, so that such a layer is converted once, by the route that keeps
+ * them (see vector.ts).
  *
  * @module
  */
@@ -201,4 +204,50 @@ export async function geometryCensus(
     };
   }
   return undefined;
+}
+
+/** Bytes of a .shx header, and of each of its records (offset, content length: 16-bit words). */
+const SHX_HEADER = 100;
+const SHX_RECORD = 8;
+/** The content length, in 16-bit words, of a Null shape record (its shape type alone). */
+const NULL_SHAPE_WORDS = 2;
+
+/**
+ * Whether the Shapefile at `host` (a staged `.shp`) has a Null shape record,
+ * found in its `.shx` (8 bytes a record, read in 1 MiB steps): GDAL reads it
+ * as a feature without a geometry, which GDAL's FlatGeobuf writer leaves
+ * out. `undefined` when there is no plain `.shp` with a `.shx` to read.
+ */
+export async function shapefileHasNullShapes(host: string): Promise<boolean | undefined> {
+  // A Shapefile in a zip is read by GDAL inside it: not looked at here.
+  if (!/\.shp$/i.test(host) || /\.zip\//i.test(host)) return undefined;
+  const stem = host.slice(0, -4);
+  let handle: Deno.FsFile | undefined;
+  for (const ext of ["shx", "SHX"]) {
+    handle = await Deno.open(`${stem}.${ext}`).catch((error) => {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+        return undefined;
+      }
+      throw error;
+    });
+    if (handle !== undefined) break;
+  }
+  if (handle === undefined) return undefined;
+  using file = handle;
+  await file.seek(SHX_HEADER, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(1 << 20);
+  let filled = 0;
+  for (;;) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n !== null) filled += n;
+    const whole = filled - (filled % SHX_RECORD);
+    const view = new DataView(buffer.buffer, 0, whole);
+    for (let at = 0; at < whole; at += SHX_RECORD) {
+      if (view.getInt32(at + 4, false) === NULL_SHAPE_WORDS) return true;
+    }
+    if (n === null) return false;
+    // A record cut by the read is completed by the next one.
+    buffer.copyWithin(0, whole, filled);
+    filled -= whole;
+  }
 }

@@ -169,13 +169,41 @@ async function zipped(zip: string, inner: string | undefined): Promise<Sidecars[
   });
 }
 
-/** The `.dbf`'s language driver id, and whether its records are UTF-8 (read streaming). */
+/** Bytes of one field descriptor of a `.dbf` header, and of the name at its start. */
+const DESCRIPTOR = 32;
+const NAME_LENGTH = 11;
+
+/**
+ * Whether the field names of a `.dbf` header (`fields`: the bytes after its
+ * first 32, up to the records) are UTF-8. GDAL recodes names as it recodes
+ * values: a Latin-1 name (`HÖHE`) with no code page said became a column
+ * named `H�HE`, even when every value is ASCII.
+ */
+function namesUtf8(fields: Uint8Array): boolean {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  for (let at = 0; at + DESCRIPTOR <= fields.length && fields[at] !== 0x0d; at += DESCRIPTOR) {
+    const name = fields.subarray(at, at + NAME_LENGTH);
+    const end = name.indexOf(0);
+    try {
+      decoder.decode(end < 0 ? name : name.subarray(0, end));
+    } catch (error) {
+      if (error instanceof TypeError) return false;
+      throw error;
+    }
+  }
+  return true;
+}
+
+/** The `.dbf`'s language driver id, and whether its field names and records are UTF-8 (read streaming). */
 async function readDbf(stream: ReadableStream<Uint8Array>) {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const header = new Uint8Array(32);
   let headerBytes = 0;
   let start = Infinity;
   let at = 0;
+  // The field descriptors, between the first 32 bytes and the records.
+  let fields: Uint8Array | undefined;
+  let fieldBytes = 0;
   const utf8 = (bytes: Uint8Array, last = false) => {
     try {
       decoder.decode(bytes, { stream: !last });
@@ -196,6 +224,17 @@ async function readDbf(stream: ReadableStream<Uint8Array>) {
         headerBytes += part.length;
         if (headerBytes === 32) {
           start = header[HEADER_LENGTH_OFFSET]! | (header[HEADER_LENGTH_OFFSET + 1]! << 8);
+          fields = new Uint8Array(Math.max(0, start - 32));
+        }
+      }
+      if (fields !== undefined && fieldBytes < fields.length) {
+        // This chunk's bytes between offset 32 and the records.
+        const part = value.subarray(Math.max(0, 32 - at), Math.max(0, start - at));
+        fields.set(part.subarray(0, fields.length - fieldBytes), fieldBytes);
+        fieldBytes += part.length;
+        if (fieldBytes >= fields.length && !namesUtf8(fields)) {
+          await reader.cancel();
+          return { ldid: header[LDID_OFFSET]!, utf8: false };
         }
       }
       const from = Math.max(0, start - at);

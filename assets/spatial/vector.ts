@@ -44,7 +44,12 @@ import { makeValidInPlace } from "./_make_valid.ts";
 import { appendParts, shapefileParts } from "./_chunks.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
-import { type GeometryCensus, geometryCensus, type LongInteger } from "./_census.ts";
+import {
+  type GeometryCensus,
+  geometryCensus,
+  type LongInteger,
+  shapefileHasNullShapes,
+} from "./_census.ts";
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
@@ -142,8 +147,9 @@ async function convertLayer(
     geometryColumn: string;
     /**
      * Whether the census found features without a geometry (GeoJSON `null`
-     * or `[]`): GDAL's FlatGeobuf writer leaves them out, so the layer takes
-     * the GeoPackage route at once instead of being converted twice.
+     * or `[]`, an empty CSV cell, a Shapefile's Null shape): GDAL's
+     * FlatGeobuf writer leaves them out, so the layer takes the GeoPackage
+     * route at once instead of being converted twice.
      */
     withoutGeometry?: boolean;
   },
@@ -872,7 +878,9 @@ export function layerProblems(
   if (s.outsideGeometries > 0) {
     problems.push(
       `${where} has ${s.outsideGeometries} geometries outside the CRS's area of use ` +
-        "(swapped or wrong coordinates, or a wrong declared CRS?)",
+        "(swapped or wrong coordinates, or a wrong declared CRS?); check the order of the " +
+        "coordinates and the declared CRS, and shift longitudes written from 0 to 360 (as " +
+        "climate and ocean data have them) to -180..180",
     );
   }
   return problems;
@@ -947,6 +955,20 @@ async function convertVectors(
         });
         continue;
       }
+      // A JSON key "" (some APIs write one): GDAL's FlatGeobuf writer dropped
+      // that column without a word, its GeoPackage writer kept it, so the two
+      // engines published different tables, one of them a column no reader
+      // (nor the STAC table extension) can name.
+      if (layer.fields.some((f) => f.name.trim() === "")) {
+        problems.push({
+          code: "content_mismatch",
+          message: `'${file.path}' (layer '${layer.name}') has an attribute without a name ` +
+            '(a property "" in a GeoJSON), which no column of the published table can be ' +
+            "called; give it a name (or remove it) and upload the file again",
+          file: file.path,
+        });
+        continue;
+      }
       const layerArgs = {
         name: layer.name,
         crs: layerCrs,
@@ -958,8 +980,10 @@ async function convertVectors(
         featureCount: layer.featureCount,
         fields: layer.fields,
         geometryColumn: layer.geometryFields[0]?.name ?? "",
-        withoutGeometry: census !== undefined &&
-          census.geometries - census.emptyCoordinates < layer.featureCount,
+        withoutGeometry: census !== undefined
+          ? census.geometries - census.emptyCoordinates < layer.featureCount
+          : vectorInfo?.driverShortName === "ESRI Shapefile" &&
+            await shapefileHasNullShapes(scratch.toHost(gdalPath)) === true,
       };
       const attempt = (as: string, linearize: boolean) =>
         convertLayer(scratch, options, batch, file, gdalPath, layerArgs, as, timings, linearize);

@@ -194,6 +194,10 @@ RASTERS = {
                                     after=rgb, options=["COMPRESS=DEFLATE", "TILED=YES"]),
     # A scan placed by a world file (.tfw) and an ESRI .prj, no GeoTIFF keys.
     "r_tfw": lambda: tfw("r_tfw.tif"),
+    # Pixel-is-point (a DEM's posts), a nodata value the pixel type cannot hold.
+    "r_point": lambda: tiff("r_point.tif", gdal.GDT_Int16, scale=10,
+                            after=lambda m: m.SetMetadataItem("AREA_OR_POINT", "Point")),
+    "r_nodata_oob": lambda: tiff("r_nodata_oob.tif", nodata=-9999),
     "r_zero": lambda: open(os.path.join(OUT, "r_zero.tif"), "wb").close(),
     "r_random": lambda: open(os.path.join(OUT, "r_random.tif"), "wb").write(bytes((i * 7919) % 251 for i in range(4096))),
 }
@@ -738,6 +742,7 @@ VECTORS = {
     "v_shp_bool_date": lambda: shp_bool_date("v_shp_bool_date.shp"),
     "v_shp_esri_stateplane": lambda: shp_esri_stateplane("v_shp_esri_stateplane.shp"),
     "v_fgdb.gdb": lambda: fgdb_zip("v_fgdb.gdb.zip"),
+    "v_fgdb_multi.gdb": lambda: fgdb_multi("v_fgdb_multi.gdb.zip"),
     "v_shp_esri_krovak": lambda: shp_esri_krovak("v_shp_esri_krovak.shp"),
     "v_shp_esri_polar": lambda: shp_esri_krovak("v_shp_esri_polar.shp"),
     "v_shp_esri_prj": lambda: shp_esri_prj("v_shp_esri_prj.shp"),
@@ -836,33 +841,69 @@ VECTORS = {
     ])),
     "v_geojson_zip": lambda: zip_of("v_geojson_zip.zip", {"data/places.geojson": json.dumps(fc([
         ({"n": 1}, {"type": "Point", "coordinates": [-110.5, 45.5]})]))}),
+    # Keys as web APIs write them: dotted, slashed, empty; a top-level id beside a property id.
+    "v_geojson_odd_keys": lambda: text("v_geojson_odd_keys.geojson",
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "id": "way/1", "properties": {"addr.city": "Bern", "a/b": "x", "id": 7}, '
+        '"geometry": {"type": "Point", "coordinates": [7.44, 46.95]}}\n]}\n'),
+    "v_geojson_empty_key": lambda: text("v_geojson_empty_key.geojson",
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "properties": {"": 1, "name": "a"}, '
+        '"geometry": {"type": "Point", "coordinates": [7.44, 46.95]}}\n]}\n'),
+    # An old .dbf without .cpg whose field name (not its values) is Latin-1.
+    "v_shp_latin1_field": lambda: shp_latin1_field("v_shp_latin1_field.shp"),
+    # Longitudes 0..360 (climate and ocean data): beyond what EPSG:4326 allows.
+    "v_geojson_lon360": lambda: geojson("v_geojson_lon360.geojson", fc([
+        ({"n": 1}, {"type": "Point", "coordinates": [250.5, 45.5]}),
+        ({"n": 2}, {"type": "Point", "coordinates": [10.0, 46.0]})])),
     "v_not_json": lambda: text("v_not_json.geojson", '{"type": "FeatureCollection", "features": [{"type": "Feature", "geom'),
 }
 
 
+def two_and_empty(ds, points, lines, empty_type=ogr.wkbPoint):
+    # Two filled layers (points, lines) and an empty one, all in lon/lat.
+    wells = layer_with(ds, points, "EPSG:4326", ogr.wkbPoint, [("depth_m", ogr.OFTReal)])
+    add(wells, [12.5], "POINT (-110.5 45.5)")
+    rivers = layer_with(ds, lines, "EPSG:4326", ogr.wkbLineString, [("name", ogr.OFTString)])
+    add(rivers, ["Yellowstone"], "LINESTRING (-110 45,-109 46)")
+    layer_with(ds, "planned", "EPSG:4326", empty_type, [("x", ogr.OFTInteger)])
+
+
+def zip_folder(folder, name):
+    # A folder (a File Geodatabase) zipped to be uploaded as one file, then removed.
+    import shutil
+    import zipfile
+    with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(os.listdir(folder)):
+            z.write(os.path.join(folder, f), os.path.basename(folder) + "/" + f)
+    shutil.rmtree(folder)
+
+
 def gpkg_two(name):
-    # Two filled layers and an empty one, all in lon/lat, read whole: one GeoParquet per filled layer.
+    # Read whole: one GeoParquet per filled layer.
     path = os.path.join(OUT, name)
     ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
-    wells = layer_with(ds, "Wells 2024", "EPSG:4326", ogr.wkbPoint, [("depth_m", ogr.OFTReal)])
-    add(wells, [12.5], "POINT (-110.5 45.5)")
-    rivers = layer_with(ds, "rivers", "EPSG:4326", ogr.wkbLineString, [("name", ogr.OFTString)])
-    add(rivers, ["Yellowstone"], "LINESTRING (-110 45,-109 46)")
-    layer_with(ds, "planned", "EPSG:4326", ogr.wkbPoint, [("x", ogr.OFTInteger)])
+    two_and_empty(ds, "Wells 2024", "rivers")
     ds = None
 
 
 def fgdb_zip(name):
     # An Esri File Geodatabase (a folder), zipped to be uploaded as one file.
-    import shutil
-    import zipfile
-    folder = os.path.join(OUT, name[:-4])
     vector(name[:-4], "OpenFileGDB", ogr.wkbPolygon, rows=[r for r in PLACES if "MULTI" not in r[-1]],
            layer_name="parcels")
-    with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(os.listdir(folder)):
-            z.write(os.path.join(folder, f), os.path.basename(folder) + "/" + f)
-    shutil.rmtree(folder)
+    zip_folder(os.path.join(OUT, name[:-4]), name)
+
+
+def fgdb_multi(name):
+    # A geodatabase as agencies publish it: two feature classes, an empty one and a table of
+    # attributes, zipped.
+    folder = os.path.join(OUT, name[:-4])
+    ds = gdal.GetDriverByName("OpenFileGDB").Create(folder, 0, 0, 0, gdal.GDT_Unknown)
+    two_and_empty(ds, "wells", "roads", ogr.wkbPolygon)
+    table = ds.CreateLayer("inspections", None, ogr.wkbNone)
+    table.CreateField(ogr.FieldDefn("code", ogr.OFTString))
+    ds = None
+    zip_folder(folder, name)
 
 
 def shp_esri_stateplane(name):
@@ -1131,6 +1172,19 @@ def shp_sidecars(name):
     open(stem + ".sbx", "wb").write(b"\x00\x00\x27\x0a" + bytes(96))
     text(name + ".xml", '<?xml version="1.0"?><metadata xml:lang="en"><Esri><CreaDate>20240101</CreaDate>'
          '</Esri><dataIdInfo><idAbs>Parcels</idAbs></dataIdInfo></metadata>')
+
+
+def shp_latin1_field(name):
+    vector(name, "ESRI Shapefile", ogr.wkbPoint, rows=[("a", 408.5, "POINT (8.54 47.37)")],
+           fields=[("name", ogr.OFTString), ("HOEHE", ogr.OFTReal)], lco=["ENCODING="])
+    path = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(path, "rb").read())
+    at = data.index(b"HOEHE")
+    data[at:at + 5] = "HÖHE\x00".encode("latin-1")
+    open(path, "wb").write(bytes(data))
+    cpg = os.path.join(OUT, name[:-4] + ".cpg")
+    if os.path.exists(cpg):
+        os.remove(cpg)
 
 
 def gpkg_attr(name):

@@ -312,6 +312,8 @@ const RASTERS: Case[] = [
   tiff("r_cog_mask.tif"),
   tiff("r_uint16_nodata.tif"),
   tiff("r_tfw.tif"),
+  tiff("r_point.tif"),
+  tiff("r_nodata_oob.tif"),
   // What must not be published.
   tiff(
     "r_rpc.tif",
@@ -583,6 +585,15 @@ const VECTORS: Case[] = [
     }),
   }),
   vector("v_fgdb.gdb.zip", "filegdb"),
+  // Several feature classes (one empty) and a table: a GeoParquet per filled feature class.
+  vector("v_fgdb_multi.gdb.zip", "filegdb", {
+    expect: published((out) =>
+      assert.deepEqual(out.docs.map((d) => d.key.split("/").pop()).sort(), [
+        "v_fgdb_multi_gdb__roads.parquet",
+        "v_fgdb_multi_gdb__wells.parquet",
+      ])
+    ),
+  }),
   // Semicolons (and a quoted semicolon), an EWKT column, quoted headers with a line break in a value.
   vector("v_csv_semicolon.csv", "csv", {
     expect: published((out) => assert.deepEqual(column(out, "name"), ["Müller; Söhne", "B"])),
@@ -739,6 +750,16 @@ const VECTORS: Case[] = [
   vector("v_geojson_feature.geojson", "geojson"),
   vector("v_geojson_bare.geojson", "geojson"),
   vector("v_geojson_crs84.geojson", "geojson"),
+  // Dotted and slashed keys, and an `id` beside the feature's own.
+  vector("v_geojson_odd_keys.geojson", "geojson", {
+    expect: published((out) =>
+      assert.deepEqual(Object.keys(Object.values(out.features)[0]![0]!.properties).sort(), [
+        "a/b",
+        "addr.city",
+        "id",
+      ])
+    ),
+  }),
   vector("v_geojson_mixed_types.geojson", "geojson"),
   // Keys alike but for case (merged exports): GDAL renames the later ones as its Parquet
   // writer would (ogr2ogr: "Field 'NAME' already exists. Renaming it as 'NAME2'"), the same on
@@ -776,6 +797,28 @@ const VECTORS: Case[] = [
     expect: quarantined("content_mismatch", /v_shp_nocpg\.shp' .* not UTF-8 .* \.cpg/),
   }),
   // A .cpg copied from a UTF-8 export beside a Latin-1 .dbf; a zipped Latin-1 .dbf without .cpg.
+  // A Latin-1 field name (values all ASCII) and nothing saying the code page: refused, not
+  // published as a column named H�HE.
+  vector("v_shp_latin1_field.shp", "shapefile", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_shp_latin1_field\.shp' .*\.dbf \(v_shp_latin1_field\.dbf\) holds text that is not UTF-8 and nothing says its code page.*\.cpg/,
+    ),
+  }),
+  // Longitudes from 0 to 360: refused, saying to shift them.
+  vector("v_geojson_lon360.geojson", "geojson", {
+    expect: quarantined(
+      "invalid_geometry",
+      /v_geojson_lon360\.geojson' \(layer 'v_geojson_lon360'\) has 1 geometries outside the CRS's area of use .*shift longitudes written from 0 to 360/,
+    ),
+  }),
+  // A property named "" (native GDAL dropped its column, gdal3.js kept it): refused alike.
+  vector("v_geojson_empty_key.geojson", "geojson", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_geojson_empty_key\.geojson' \(layer 'v_geojson_empty_key'\) has an attribute without a name/,
+    ),
+  }),
   vector("v_shp_cpg_utf8_wrong.shp", "shapefile", {
     expect: quarantined(
       "content_mismatch",

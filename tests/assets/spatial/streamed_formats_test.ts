@@ -243,6 +243,20 @@ const INPUTS: Input[] = [
     check: (features) => assert.equal(features[1]?.geometry, null),
   },
   {
+    // A Null shape, found in the .shx: the GeoPackage at once, converted once.
+    name: "null_points.shp",
+    format: "shapefile",
+    make: async (dir) => {
+      await pythonGpkg("null_points.gpkg_src", "wkbPoint", ["POINT (1 2)", null, "POINT (3 4)"])(
+        dir,
+      );
+      await sh("ogr2ogr", `${dir}/null_points.shp`, `${dir}/null_points.gpkg_src`);
+    },
+    formats: ["GPKG"],
+    check: (features) =>
+      assert.deepEqual(features.map((f) => f.geometry === null), [false, true, false]),
+  },
+  {
     name: "dated.gpkg",
     format: "geopackage",
     make: (dir) =>
@@ -267,6 +281,11 @@ async function publish(dir: string, input: Input, engine: GdalEngine, batch: str
   const extra: [string, string][] = [];
   if (input.format === "csv") {
     extra.push([input.name.replace(/csv$/, "csvt"), `${dir}/${input.name}t`]);
+  }
+  if (input.format === "shapefile") {
+    for (const ext of ["shx", "dbf", "prj"]) {
+      extra.push([input.name.replace(/shp$/, ext), `${dir}/${input.name.replace(/shp$/, ext)}`]);
+    }
   }
   const l = await landing(batch, [upload], extra);
   const [out] = await processVectorBatch(batchRun(l, batch, { gdal: engine }));
