@@ -198,6 +198,9 @@ RASTERS = {
     "r_point": lambda: tiff("r_point.tif", gdal.GDT_Int16, scale=10,
                             after=lambda m: m.SetMetadataItem("AREA_OR_POINT", "Point")),
     "r_nodata_oob": lambda: tiff("r_nodata_oob.tif", nodata=-9999),
+    # A PNG without its world file (a screenshot of a map), an ASCII grid without its .prj.
+    "r_png_noworld": lambda: png_noworld("r_png_noworld.png"),
+    "r_asc_noprj": lambda: asc_noprj("r_asc_noprj.asc"),
     "r_zero": lambda: open(os.path.join(OUT, "r_zero.tif"), "wb").close(),
     "r_random": lambda: open(os.path.join(OUT, "r_random.tif"), "wb").write(bytes((i * 7919) % 251 for i in range(4096))),
 }
@@ -272,6 +275,21 @@ def tfw(name):
     aux = os.path.join(OUT, name + ".aux.xml")
     if os.path.exists(aux):
         os.remove(aux)
+
+
+def png_noworld(name):
+    png(name)
+    for ext in (".wld", ".pgw", ".png.aux.xml"):
+        extra = os.path.join(OUT, name[:-4] + ext)
+        if os.path.exists(extra):
+            os.remove(extra)
+
+
+def asc_noprj(name):
+    other(name, "AAIGrid", [], gdal.GDT_Float32, nodata=-9999)
+    for extra in (name[:-4] + ".prj", name + ".aux.xml"):
+        if os.path.exists(os.path.join(OUT, extra)):
+            os.remove(os.path.join(OUT, extra))
 
 
 def png(name):
@@ -745,6 +763,9 @@ VECTORS = {
     "v_fgdb_multi.gdb": lambda: fgdb_multi("v_fgdb_multi.gdb.zip"),
     "v_shp_esri_krovak": lambda: shp_esri_krovak("v_shp_esri_krovak.shp"),
     "v_shp_esri_polar": lambda: shp_esri_krovak("v_shp_esri_polar.shp"),
+    # ArcGIS's .prj of Web Mercator (Mercator_Auxiliary_Sphere) and of NAD83 lon/lat.
+    "v_shp_esri_webmerc": lambda: shp_esri_krovak("v_shp_esri_webmerc.shp"),
+    "v_shp_esri_nad83": lambda: shp_esri_krovak("v_shp_esri_nad83.shp"),
     "v_shp_esri_prj": lambda: shp_esri_prj("v_shp_esri_prj.shp"),
     "v_shp_zip_sub": lambda: shp_zip_sub("v_shp_zip_sub.zip"),
     "V_SHP_UPPER": lambda: shp_upper("V_SHP_UPPER.SHP"),
@@ -921,7 +942,15 @@ def shp_esri_krovak(name):
     # Czech cadastre (S-JTSK / Krovak East North) as ArcGIS writes its .prj, and a polar
     # stereographic one (Antarctica): projections far from UTM.
     code, x0, y0 = {"v_shp_esri_krovak.shp": ("EPSG:5514", -742000, -1046000),
-                    "v_shp_esri_polar.shp": ("EPSG:3031", 1000000, -1500000)}[name]
+                    "v_shp_esri_polar.shp": ("EPSG:3031", 1000000, -1500000),
+                    "v_shp_esri_webmerc.shp": ("EPSG:3857", -12245000, 5620000)}.get(name, ("EPSG:4269", 0, 0))
+    if code == "EPSG:4269":
+        shp(name, code=code, rows=[r[:-1] + ("POLYGON ((%d 45,%d 45,%d 46,%d 45))" % (
+            -110 + i, -109.5 + i, -109.5 + i, -110 + i),) for i, r in enumerate(PLACES)])
+        s = srs(code)
+        s.MorphToESRI()
+        text(name[:-4] + ".prj", s.ExportToWkt())
+        return
     rows = [r[:-1] + ("POLYGON ((%d %d,%d %d,%d %d,%d %d))" % (
         x0 + i * 3000, y0, x0 + i * 3000 + 2000, y0, x0 + i * 3000 + 2000, y0 + 2000,
         x0 + i * 3000, y0),) for i, r in enumerate(PLACES)]

@@ -314,7 +314,26 @@ const RASTERS: Case[] = [
   tiff("r_tfw.tif"),
   tiff("r_point.tif"),
   tiff("r_nodata_oob.tif"),
+  // No .prj: the declared CRS assigned.
+  {
+    file: "r_asc_noprj.asc",
+    type: "raster",
+    format: "ascii_grid",
+    crs: "EPSG:32612",
+    expect: published(),
+  },
   // What must not be published.
+  // A PNG without its world file (a screenshot of a map): nowhere to put it.
+  {
+    file: "r_png_noworld.png",
+    type: "raster",
+    format: "png",
+    crs: "EPSG:32612",
+    expect: quarantined(
+      "content_mismatch",
+      /r_png_noworld\.png' is not georeferenced \(no geotransform, no GCPs and no world file/,
+    ),
+  },
   tiff(
     "r_rpc.tif",
     undefined,
@@ -668,6 +687,8 @@ const VECTORS: Case[] = [
   vector("v_shp_esri_albers.shp", "shapefile", { crs: "ESRI:102003" }),
   vector("v_shp_esri_krovak.shp", "shapefile", { crs: "EPSG:5514" }),
   vector("v_shp_esri_polar.shp", "shapefile", { crs: "EPSG:3031" }),
+  vector("v_shp_esri_webmerc.shp", "shapefile", { crs: "EPSG:3857" }),
+  vector("v_shp_esri_nad83.shp", "shapefile", { crs: "EPSG:4269" }),
   vector("v_shp_esri_stateplane.shp", "shapefile", {
     crs: "EPSG:2256",
     expect: published((out) => assert.equal(meta(out.docs[0]!).source_crs, "EPSG:2256")),
