@@ -18,7 +18,7 @@ import type { ReadProject } from "../project/read.ts";
 import type { Relation } from "../relation.ts";
 import { injectCtes } from "./ctes.ts";
 import { folders, type ParsedNode } from "./parse.ts";
-import type { Properties } from "./properties.ts";
+import { columnDocs, type Properties } from "./properties.ts";
 import type { ResolvedNodes } from "./relations.ts";
 import type { Scopes } from "./scopes.ts";
 
@@ -234,6 +234,24 @@ function compileScopeFactory(input: RendererInput): CompileScope {
   });
 }
 
+/** A node's `description`, `meta` (config's under the file's) and `columns` from its properties. */
+function propertiesOf(
+  input: RendererInput,
+  node: ParsedNode,
+  configMeta: unknown,
+): Record<string, unknown> {
+  const entry = input.props.entryOf(node.kind, node.name);
+  const docText = input.props.docText;
+  return {
+    description: docText(entry?.props.description ?? ""),
+    meta: {
+      ...(configMeta ?? {}) as Record<string, unknown>,
+      ...(entry?.props.meta ?? {}) as Record<string, unknown>,
+    },
+    columns: columnDocs(entry?.props.columns, docText),
+  };
+}
+
 /**
  * Nodes as dicts: `model` (one node's, built when its render starts) and
  * `graph.nodes` (every node's, built the first time a macro reads it; a
@@ -264,6 +282,8 @@ function lazyNodeDicts(input: RendererInput): {
       alias: relation.identifier,
       config: configs.get(nodeName)?.all ?? {},
       tags: configs.get(nodeName)?.tags ?? [],
+      // From its properties file, as dbt's node has them (persist_docs and grants macros read them).
+      ...propertiesOf(input, node, configs.get(nodeName)?.all.meta),
       refs: node.refs.map((name) => ({ name, package: null, version: null })),
       depends_on: {
         nodes: [...node.refs.map((r) => ids.get(r)), ...node.sources],

@@ -584,3 +584,27 @@ Deno.test("compile: an empty or commented-out property file declares nothing (as
   assert.deepEqual([...loaded.models.keys()], ["a"]);
   assert.equal(loaded.models.get("a")?.description, "The a model.");
 });
+
+Deno.test("compile: `model` has its properties' description, meta and columns, as dbt's node", async () => {
+  await using project = await writeProject({
+    "models/docs.md": "{% docs owner_doc %}Owned by data.{% enddocs %}",
+    "models/m.sql": "{{ config(meta={'tier': 1}) }}" +
+      "select '{{ model.meta.owner }}/{{ model.meta.tier }}' as o, '{{ model.description }}' as d, " +
+      "'{{ model.columns.id.description }}/{{ model.columns | list | join(',') }}' as c",
+    "models/schema.yml": `version: 2
+models:
+  - name: m
+    description: "{{ doc('owner_doc') }}"
+    meta: {owner: ann}
+    columns:
+      - name: id
+        description: The key.
+      - name: o
+`,
+  });
+  const p = await loadProject(project.dir, { cache: false, env: () => undefined });
+  assert.equal(
+    p.models.get("m")?.compiledCode,
+    "select 'ann/1' as o, 'Owned by data.' as d, 'The key./id,o' as c",
+  );
+});
