@@ -5,6 +5,8 @@
  * (project/yaml_worker.ts), so both read the same values; it imports js-yaml
  * and the float box alone, which keeps the worker's start-up short.
  *
+ * Booleans and ints are PyYAML's (YAML 1.1): `yes`/`no`/`on`/`off` are
+ * booleans (`y`/`n` strings), `010` is 8 and `08` a string.
  * Floats are PyYAML's (YAML 1.1): `1.0`, `1.5e+3`, `.5`, `1_000.0`; `1e3` and
  * `1.0e3` (no dot, or no exponent sign) are strings, as dbt reads them. A float
  * with an integral value (`rate: 1.0`) is a {@linkcode PyFloat}, so
@@ -24,6 +26,7 @@ import {
   DUMP_SCHEMA,
   floatCoreTag,
   floatYaml11Tag,
+  intYaml11Tag,
   load,
   loadAll,
   mergeTag,
@@ -57,7 +60,26 @@ const FLOAT_TAG = defineScalarTag<number | PyFloat>("tag:yaml.org,2002:float", {
   },
 });
 
-const SCHEMA = CORE_SCHEMA.withTags(mergeTag, FLOAT_TAG);
+/** PyYAML's booleans (YAML 1.1 without js-yaml's `y` / `n`, which PyYAML reads as strings). */
+const BOOLEANS: Readonly<Record<string, boolean>> = {
+  ...Object.fromEntries(
+    ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"].map((t) => [t, true]),
+  ),
+  ...Object.fromEntries(
+    ["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"].map((t) => [t, false]),
+  ),
+};
+
+const BOOL_TAG = defineScalarTag<boolean>("tag:yaml.org,2002:bool", {
+  implicit: true,
+  implicitFirstChars: [..."yYtTfFoOnN"],
+  resolve: (source) => Object.hasOwn(BOOLEANS, source) ? BOOLEANS[source] as boolean : NOT_RESOLVED,
+  identify: (data) => typeof data === "boolean",
+  represent: (data) => data ? "true" : "false",
+});
+
+// PyYAML's ints too: `010` is octal 8, `08` and `0o17` are strings, `1_000` is 1000.
+const SCHEMA = CORE_SCHEMA.withTags(mergeTag, FLOAT_TAG, BOOL_TAG, intYaml11Tag);
 const DUMP = DUMP_SCHEMA.withTags(FLOAT_TAG);
 
 /**

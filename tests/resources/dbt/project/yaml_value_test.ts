@@ -149,3 +149,15 @@ Deno.test("yaml floats: --vars is read as PyYAML reads it", async () => {
   assert.equal(bad, 2);
   assert.match(err.at(-1) ?? "", /--vars is not valid YAML/);
 });
+
+Deno.test("yaml 1.1: booleans and ints as PyYAML reads them (yes/no/on/off, octal 010, 08 a string)", () => {
+  const value = yamlValue(
+    "a: [yes, no, on, off, y, n, True, FALSE]\nb: [010, 08, 0o17, 1_000, 0x1F, -5, '010']\n",
+    "x.yml",
+  );
+  assert.equal(
+    pyStr(value),
+    "{'a': [True, False, True, False, 'y', 'n', True, False], " +
+      "'b': [8, '08', '0o17', 1000, 31, -5, '010']}",
+  );
+});
