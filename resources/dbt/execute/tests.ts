@@ -14,6 +14,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { TestNode, UnitTestNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
+import { isPyNumber } from "../jinja/py_number.ts";
 
 /** Outcome of running one test. */
 export interface TestOutcome {
@@ -116,7 +117,9 @@ export async function runTest(
 
 function literal(value: unknown): string {
   if (value === null || value === undefined) return "null";
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  // A YAML float with an integral value (`amount: 10.0`) is a boxed PyFloat: a number, written
+  // as dbt writes it (`10.0`), not the text '10.0' (which no integer column casts).
+  if (isPyNumber(value) || typeof value === "boolean") return String(value);
   return `'${String(value).replaceAll("'", "''")}'`;
 }
 
@@ -138,7 +141,7 @@ function inferredType(
   const values = rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined);
   if (values.length === 0) return null;
   const all = (test: (v: unknown) => boolean) => values.every(test);
-  const text = (v: unknown) => typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
+  const text = (v: unknown) => typeof v === "string" ? v : isPyNumber(v) ? String(v) : "";
   if (all((v) => typeof v === "boolean")) return "boolean";
   if (all((v) => /^-?\d{1,18}$/.test(text(v)))) return "bigint";
   if (all((v) => /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text(v)))) return "numeric";
