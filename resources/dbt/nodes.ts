@@ -292,6 +292,11 @@ export interface TestNode {
   readonly rawCode: string;
   /** SQL returning the failing rows. */
   readonly compiledCode: string;
+  /**
+   * Present when its macro reads the warehouse (`adapter.get_columns_in_relation`,
+   * `run_query`): renders its SQL when it runs, with those queries answered.
+   */
+  readonly renderSql?: ((query: QueryRunner) => Promise<string>) | undefined;
   /** Relation failing rows are stored in when `store_failures` is set. */
   readonly auditRelation: Relation;
 }

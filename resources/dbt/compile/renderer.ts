@@ -13,7 +13,7 @@
 import { closest } from "../../../core/suggest.ts";
 import { DbtErrorCode } from "../errors.ts";
 import { type JinjaEnv, QueryNeeded, raiseInRender, type RenderScope } from "../jinja/env.ts";
-import type { DbtProject, ModelNode, QueryRunner } from "../nodes.ts";
+import type { BuildKind, ColumnDoc, DbtProject, ModelNode, QueryRunner } from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
 import type { Relation } from "../relation.ts";
 import { injectCtes } from "./ctes.ts";
@@ -197,10 +197,28 @@ function compileScopeFactory(input: RendererInput): CompileScope {
         name: src.name,
         source_name: src.sourceName,
         resource_type: "source",
+        package_name: src.packageName,
+        path: src.file,
+        original_file_path: src.file,
+        fqn: [src.packageName, src.sourceName, src.name],
         schema: src.relation.schema,
         database: src.relation.database,
         identifier: src.relation.identifier,
+        relation_name: src.relation.toString(),
+        description: src.description,
+        source_description: src.sourceDescription,
+        loader: src.loader,
         meta: src.meta,
+        tags: [],
+        config: { enabled: true },
+        columns: columnDicts(src.columns),
+        // Evaluators and freshness macros read these (the source's own, inherited by its tables).
+        loaded_at_field: src.loadedAtField,
+        freshness: {
+          warn_after: timeDict(src.freshness?.raw.warn_after),
+          error_after: timeDict(src.freshness?.raw.error_after),
+          filter: src.freshness?.filter ?? null,
+        },
       }]),
     ),
     exposures: {},
@@ -290,6 +308,7 @@ function lazyNodeDicts(input: RendererInput): {
         macros: [],
       },
       raw_code: node.text,
+      ...propertiesOf(input, node.kind, nodeName),
     };
     one.set(nodeName, dict);
     return dict;
@@ -302,4 +321,57 @@ function lazyNodeDicts(input: RendererInput): {
     return dicts;
   };
   return { dictOf, all };
+}
+
+/** `count` / `period` of a freshness rule as the manifest has them (null when absent). */
+function timeDict(time: unknown): { count: unknown; period: unknown } {
+  const t = (time ?? {}) as { count?: unknown; period?: unknown };
+  return { count: t.count ?? null, period: t.period ?? null };
+}
+
+/** Documented columns as the manifest's dict of column dicts. */
+function columnDicts(
+  columns: Readonly<Record<string, ColumnDoc>>,
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(columns).map(([name, c]) => [name, {
+      name: c.name,
+      description: c.description,
+      data_type: c.data_type,
+      meta: c.meta,
+      constraints: c.constraints,
+      quote: null,
+      tags: [],
+    }]),
+  );
+}
+
+/**
+ * What a node's properties entry gives its graph dict: `description`, `columns` (by name),
+ * `meta`, `patch_path` (packages such as dbt-project-evaluator check documentation coverage
+ * with them); empty ones for a node without an entry.
+ */
+function propertiesOf(
+  input: RendererInput,
+  kind: BuildKind,
+  nodeName: string,
+): Record<string, unknown> {
+  const entry = input.props.entryOf(kind, nodeName);
+  const props = entry?.props;
+  const columns: Record<string, ColumnDoc> = {};
+  for (const c of props?.columns ?? []) {
+    columns[c.name] = {
+      name: c.name,
+      description: c.description ?? "",
+      data_type: c.data_type ?? null,
+      meta: c.meta ?? {},
+      constraints: [],
+    };
+  }
+  return {
+    description: props?.description ?? "",
+    columns: columnDicts(columns),
+    meta: { ...(props?.meta ?? {}), ...((props?.config?.meta as object | undefined) ?? {}) },
+    patch_path: entry ? `${entry.packageName}://${entry.yaml.file}` : null,
+  };
 }

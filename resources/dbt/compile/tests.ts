@@ -18,7 +18,12 @@ import {
   type TestTarget,
 } from "./test_names.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
+import {
+  type CompiledTemplate,
+  type JinjaEnv,
+  QueryNeeded,
+  type RenderScope,
+} from "../jinja/env.ts";
 import type { TestNode, TestThresholds } from "../nodes.ts";
 import { quote, Relation } from "../relation.ts";
 import { parseRefText } from "./ref_text.ts";
@@ -194,6 +199,7 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
   // The SQL text of a built-in test is written on first use (30k tests of a big project are
   // mostly never printed); everything that can fail is checked here, at load.
   let sql: () => string;
+  let renderSql: TestNode["renderSql"];
   if (custom && !(builtin && custom.packageName === "dbt")) {
     const reads = new Set<string>();
     const model = where
@@ -210,11 +216,32 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         testArgument(value, ctx, reads, scope, yaml.file),
       ]),
     );
-    const rendered = ctx.jinja.callMacroWith(`test_${shortName}`, namespace, {
+    const macroArgs = {
       ...kwargs,
       model,
       ...(column === undefined ? {} : { column_name: column }),
-    }, scope);
+    };
+    const macroName = `test_${shortName}`;
+    let rendered: string;
+    try {
+      rendered = ctx.jinja.callMacroWith(macroName, namespace, macroArgs, {
+        ...scope,
+        answers: [],
+      });
+    } catch (error) {
+      if (!(error instanceof QueryNeeded)) throw error;
+      // The macro reads the warehouse (the model's columns...): it is rendered again when the
+      // test runs, with the answers; until then, its SQL as dbt's parse gives it.
+      rendered = ctx.jinja.callMacroWith(macroName, namespace, macroArgs, {
+        ...scope,
+        execute: false,
+      });
+      const runScope = scope;
+      renderSql = async (query) =>
+        prelude(
+          (await ctx.jinja.callMacroAsync(macroName, namespace, macroArgs, runScope, query)).trim(),
+        );
+    }
     sql = () => rendered;
     for (const id of reads) if (!dependsOn.includes(id)) dependsOn.push(id);
     for (const id of reads) {
@@ -307,6 +334,7 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     tags: config.tags === undefined ? NO_TAGS : [config.tags].flat().map(String),
     dependsOn,
     sql: () => prelude(sql().trim()),
+    renderSql,
     compiledCode,
     database: ctx.database,
     auditSchema: ctx.auditSchema,
@@ -332,6 +360,8 @@ interface GenericTestInit {
   readonly sql: () => string;
   /** Its SQL when made at load already (an ephemeral parent). */
   readonly compiledCode: string | undefined;
+  /** Renders its SQL at run time (its macro reads the warehouse). */
+  readonly renderSql: TestNode["renderSql"];
   readonly database: string;
   readonly auditSchema: string;
 }
@@ -362,6 +392,7 @@ class GenericTestNode implements TestNode {
   readonly description = "";
   readonly dependsOn: readonly string[];
   readonly rawCode: string;
+  readonly renderSql: TestNode["renderSql"];
   readonly #init: GenericTestInit;
   #identity: string | undefined;
   #kwargs: Readonly<Record<string, unknown>> | undefined;
@@ -386,6 +417,7 @@ class GenericTestNode implements TestNode {
     this.dependsOn = init.dependsOn;
     this.rawCode = `{{ test_${init.testName}(**_dbt_generic_test_kwargs) }}`;
     this.#compiledCode = init.compiledCode;
+    this.renderSql = init.renderSql;
   }
 
   /** Its arguments as written, with its column. */

@@ -103,7 +103,7 @@ export async function executeTest(
     completedAt: clock.now(),
     message: outcome.message,
     failures: outcome.failures,
-    compiledCode: unit ? test.actualSql : test.compiledCode,
+    compiledCode: unit ? test.actualSql : outcome.compiledCode ?? test.compiledCode,
     relationName: null,
     ...(options.threadId ? { threadId: options.threadId } : {}),
   }));

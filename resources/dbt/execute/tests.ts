@@ -15,6 +15,7 @@ import type { TestNode, UnitTestNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
 import { isPyNumber } from "../jinja/py_number.ts";
+import { queryRunner } from "./materialize.ts";
 
 /** Outcome of running one test. */
 export interface TestOutcome {
@@ -26,6 +27,8 @@ export interface TestOutcome {
   readonly message: string | null;
   /** Wall time in milliseconds. */
   readonly durationMs: number;
+  /** The SQL run, when rendered at run time (a test whose macro reads the warehouse). */
+  readonly compiledCode?: string;
 }
 
 /** Whether `count` satisfies a condition like `>10` or `!= 0`. */
@@ -69,8 +72,10 @@ export async function runTest(
 ): Promise<TestOutcome> {
   const started = clock.now();
   const { failCalc, limit, storeFailures } = test.thresholds;
-  const inner = limit === null ? test.compiledCode : `${test.compiledCode}\nlimit ${limit}`;
+  let compiled = test.compiledCode;
   try {
+    if (test.renderSql) compiled = await test.renderSql(queryRunner(warehouse));
+    const inner = limit === null ? compiled : `${compiled}\nlimit ${limit}`;
     if (storeFailures) {
       const audit = test.auditRelation;
       await warehouse.ensureSchema(audit.schema);
@@ -96,6 +101,7 @@ export async function runTest(
         }` +
         (storeFailures ? `; failing rows in ${test.auditRelation}` : ""),
       durationMs: clock.now() - started,
+      ...(test.renderSql ? { compiledCode: compiled } : {}),
     };
   } catch (error) {
     const wrapped = new DbtError(

@@ -216,6 +216,22 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     return `${size.toFixed(1)} ${unit}`;
   });
   filter("pprint", (value) => pyRepr(value));
+  // Python's str(): `none | string` is 'None' (nunjucks threw reading null).
+  filter("string", (value) => value === undefined ? "" : pyStr(value));
+  // Jinja2's truncate keeps text within `leeway` (5) characters of the length whole.
+  filter("truncate", (value, ...rest) => {
+    const a = splitArgs(rest);
+    const text = pyStr(value);
+    const size = Number(arg(a, 0, "length", 255));
+    const killwords = arg(a, 1, "killwords", false) === true;
+    const end = String(arg(a, 2, "end", "..."));
+    const leeway = Number(arg(a, 3, "leeway", 5) ?? 5);
+    if (text.length <= size + leeway) return text;
+    if (killwords) return text.slice(0, size - end.length) + end;
+    const head = text.slice(0, size - end.length);
+    const cut = head.lastIndexOf(" ");
+    return (cut < 0 ? head : head.slice(0, cut)) + end;
+  });
   filter("wordwrap", (value, ...rest) => {
     const a = splitArgs(rest);
     const width = Number(arg(a, 0, "width", 79));
@@ -244,6 +260,9 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     if (typeof value === "string") return [...value];
     if (Array.isArray(value)) return [...value];
     if (value instanceof Map || value instanceof Set) return [...value.keys()];
+    if (typeof value === "object" && value !== null && Symbol.iterator in value) {
+      return [...(value as Iterable<unknown>)];
+    }
     if (typeof value === "object" && value !== null) return Object.keys(value);
     throw new TypeError(`list: ${pyRepr(value)} is not iterable`);
   });

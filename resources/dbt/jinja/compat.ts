@@ -24,7 +24,11 @@ type MakeMacro = (
 
 interface NunjucksInternals {
   installJinjaCompat(): void;
-  runtime: { memberLookup: MemberLookup; makeMacro: MakeMacro };
+  runtime: {
+    memberLookup: MemberLookup;
+    makeMacro: MakeMacro;
+    SafeString: new (...args: unknown[]) => unknown;
+  };
 }
 
 /**
@@ -54,14 +58,43 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
   rstrip(chars?: unknown) {
     return typeof chars === "string" ? trimChars(this, chars, false, true) : this.trimEnd();
   },
+  // A tuple of prefixes matches any of them, as in Python.
   startswith(prefix: unknown) {
-    return this.startsWith(String(prefix));
+    return (Array.isArray(prefix) ? prefix : [prefix]).some((p) => this.startsWith(String(p)));
   },
   endswith(suffix: unknown) {
-    return this.endsWith(String(suffix));
+    return (Array.isArray(suffix) ? suffix : [suffix]).some((p) => this.endsWith(String(p)));
   },
-  replace(from: unknown, to: unknown) {
-    return this.replaceAll(String(from), String(to));
+  replace(from: unknown, to: unknown, count?: unknown) {
+    if (typeof count !== "number" || count < 0) return this.replaceAll(String(from), String(to));
+    const parts = this.split(String(from));
+    return parts.slice(0, count + 1).join(String(to)) +
+      (parts.length > count + 1 ? String(from) + parts.slice(count + 1).join(String(from)) : "");
+  },
+  swapcase() {
+    return [...this].map((c) => c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())
+      .join("");
+  },
+  center(width: unknown, fill?: unknown) {
+    const pad = Math.max(0, Number(width) - this.length);
+    const left = Math.floor(pad / 2) + (pad % 2 === 1 && Number(width) % 2 === 1 ? 1 : 0);
+    const f = typeof fill === "string" ? fill : " ";
+    return f.repeat(left) + this + f.repeat(pad - left);
+  },
+  removeprefix(prefix: unknown) {
+    return this.startsWith(String(prefix)) ? this.slice(String(prefix).length) : String(this);
+  },
+  removesuffix(suffix: unknown) {
+    const s = String(suffix);
+    return s !== "" && this.endsWith(s) ? this.slice(0, -s.length) : String(this);
+  },
+  rpartition(sep: unknown) {
+    const at = this.lastIndexOf(String(sep));
+    return asTuple(
+      at < 0
+        ? ["", "", String(this)]
+        : [this.slice(0, at), String(sep), this.slice(at + String(sep).length)],
+    );
   },
   split(separator?: unknown, maxsplit?: unknown) {
     const parts = separator === undefined || separator === null
@@ -76,6 +109,7 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     return this.replace(/\w\S*/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
   },
   join(items: unknown) {
+    if (typeof items === "string") return [...items].join(this);
     return Array.isArray(items) ? items.map(String).join(this) : String(items);
   },
   format(...args: unknown[]) {
@@ -209,6 +243,13 @@ export function installJinjaCompat(): void {
     if (typeof obj === "string" && typeof val === "string" && Object.hasOwn(STRING_MEMBERS, val)) {
       return (STRING_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
     }
+    // A macro's output is a str in Jinja2 (Markup): `macro().split(',')`, `text.count('x')`.
+    if (
+      obj instanceof internals.runtime.SafeString && typeof val === "string" &&
+      Object.hasOwn(STRING_MEMBERS, val)
+    ) {
+      return (STRING_MEMBERS[val] as (...args: unknown[]) => unknown).bind(String(obj));
+    }
     // Python's negative indexes (`name.split('__')[-1]`).
     if (
       typeof val === "number" && val < 0 && rest.length < 2 &&
@@ -218,6 +259,30 @@ export function installJinjaCompat(): void {
     }
     if (Array.isArray(obj) && typeof val === "string" && Object.hasOwn(LIST_MEMBERS, val)) {
       return (LIST_MEMBERS[val] as (...args: unknown[]) => unknown).bind(obj);
+    }
+    // `d.get(k)` of a missing key is None (prints None); `d.copy()` is a shallow copy;
+    // `d.update(k=v)` takes keywords (the compat layer stored its keyword marker as a key).
+    if (isPlainDict(obj) && typeof val === "string" && !Object.hasOwn(obj, val)) {
+      const dict = obj;
+      if (val === "get") {
+        return (key: unknown, fallback: unknown = null) => {
+          const found = dict[String(key)];
+          return found === undefined ? fallback : found;
+        };
+      }
+      if (val === "copy") return () => ({ ...dict });
+      if (val === "update") {
+        return (...args: unknown[]) => {
+          for (const arg of args) {
+            if (Array.isArray(arg)) {
+              for (const pair of arg) if (Array.isArray(pair)) dict[String(pair[0])] = pair[1];
+            } else if (typeof arg === "object" && arg !== null) {
+              for (const [k, v] of Object.entries(arg)) if (k !== "__keywords") dict[k] = v;
+            }
+          }
+          return null;
+        };
+      }
     }
     // `d.items()` gives (key, value) tuples, as Python prints them.
     if (val === "items" && isPlainDict(obj) && !Object.hasOwn(obj, "items")) {

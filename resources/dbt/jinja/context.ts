@@ -21,12 +21,36 @@ export function agateTable(result: QueryResult): Record<string, unknown> {
     names.forEach((name, i) => {
       if (!/^\d+$/.test(name)) row[name] = values[i];
     });
+    // A row is a mapped sequence too: `row.values()`, `row.keys()`, `row.items()`, `row.get()`.
+    Object.defineProperties(row, {
+      keys: { value: () => [...names] },
+      values: { value: () => asTuple([...values]) },
+      items: { value: () => names.map((name, i) => asTuple([name, values[i]])) },
+      get: {
+        value: (name: string, fallback: unknown = null) => {
+          const at = names.indexOf(name);
+          return at < 0 ? fallback : values[at];
+        },
+      },
+    });
     return row;
   });
   const columns = names.map((name, i) => ({
     name,
-    values: () => rows.map((r) => r[i]),
-  }));
+    values: () => asTuple(rows.map((r) => r[i])),
+    values_distinct: () => asTuple([...new Set(rows.map((r) => r[i]))]),
+  })) as unknown as Record<string, unknown>[] & Record<string, unknown>;
+  // agate's columns are a mapped sequence: by position, by name, and `keys()` / `values()` /
+  // `items()` (`for name, column in table.columns.items()`).
+  names.forEach((name, i) => {
+    if (!/^\d+$/.test(name) && !(name in Array.prototype)) columns[name] = columns[i];
+  });
+  Object.defineProperties(columns, {
+    keys: { value: () => [...names] },
+    values: { value: () => [...columns] },
+    items: { value: () => names.map((name, i) => asTuple([name, columns[i]])) },
+    get: { value: (name: string, fallback: unknown = null) => columns[name] ?? fallback },
+  });
   return {
     columns,
     rows,
@@ -84,6 +108,79 @@ export function pyDatetime(date: Date): Record<string, unknown> {
     toString: () => date.toISOString().replace("T", " ").replace(/\.\d+Z$/, ""),
     __date: date,
   };
+}
+
+const MONTHS = [
+  "jan",
+  "feb",
+  "mar",
+  "apr",
+  "may",
+  "jun",
+  "jul",
+  "aug",
+  "sep",
+  "oct",
+  "nov",
+  "dec",
+];
+
+/** What each `strptime` directive reads. */
+const STRPTIME_FIELDS: Record<string, string> = {
+  Y: String.raw`(\d{4})`,
+  m: String.raw`(\d{1,2})`,
+  d: String.raw`(\d{1,2})`,
+  H: String.raw`(\d{1,2})`,
+  M: String.raw`(\d{1,2})`,
+  S: String.raw`(\d{1,2})`,
+  f: String.raw`(\d{1,6})`,
+  y: String.raw`(\d{2})`,
+  b: "([A-Za-z]{3})",
+  B: "([A-Za-z]+)",
+};
+
+/**
+ * Python's `datetime.strptime(text, format)`: the format's directives read
+ * their fields (`'20240315', '%Y%m%d'`); text that does not match fails as
+ * Python's ValueError does. Without a format, an ISO date or timestamp.
+ */
+function strptime(text: string, format: unknown): Date {
+  if (typeof format !== "string") return new Date(`${text.replace(" ", "T")}Z`);
+  const order: string[] = [];
+  const pattern = format.replace(
+    /%(.)|([.*+?^${}()|[\]\\])/g,
+    (_, code?: string, special?: string) => {
+      if (special !== undefined) return `\\${special}`;
+      if (code === "%") return "%";
+      const field = STRPTIME_FIELDS[code as string];
+      if (field === undefined) throw new TypeError(`strptime: '%${code}' is not supported`);
+      order.push(code as string);
+      return field;
+    },
+  );
+  const m = new RegExp(`^${pattern}$`).exec(text);
+  if (!m) throw new TypeError(`time data '${text}' does not match format '${format}'`);
+  const parts: Record<string, string> = {};
+  order.forEach((code, i) => parts[code] = m[i + 1] as string);
+  const month = parts.m !== undefined
+    ? Number(parts.m)
+    : parts.b ?? parts.B
+    ? MONTHS.indexOf(String(parts.b ?? parts.B).slice(0, 3).toLowerCase()) + 1
+    : 1;
+  const year = parts.Y !== undefined
+    ? Number(parts.Y)
+    : parts.y !== undefined
+    ? (Number(parts.y) < 69 ? 2000 : 1900) + Number(parts.y)
+    : 1900;
+  return new Date(Date.UTC(
+    year,
+    month - 1,
+    Number(parts.d ?? 1),
+    Number(parts.H ?? 0),
+    Number(parts.M ?? 0),
+    Number(parts.S ?? 0),
+    Math.floor(Number((parts.f ?? "0").padEnd(6, "0")) / 1000),
+  ));
 }
 
 /** A Python-like `date` (the day of `date`, UTC): prints as `YYYY-MM-DD`. */
@@ -150,7 +247,7 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
   const datetimeClass = Object.assign(build, {
     now: () => pyDatetime(new Date(now())),
     utcnow: () => pyDatetime(new Date(now())),
-    strptime: (text: string) => pyDatetime(new Date(`${text.replace(" ", "T")}Z`)),
+    strptime: (text: unknown, format: unknown) => pyDatetime(strptime(String(text), format)),
     fromisoformat: (text: string) => pyDatetime(new Date(`${text.replace(" ", "T")}Z`)),
   });
   const compile = (pattern: unknown, flags: unknown = "") => pyRegExp(pattern, flags);

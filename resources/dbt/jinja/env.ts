@@ -34,7 +34,7 @@ import { digest } from "../_files.ts";
 import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
 import { agateTable, dbtModules, pyDatetime } from "./context.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
-import { DoExtension, macroBlocks, preprocess } from "./extensions.ts";
+import { DoExtension, LoopControlExtension, macroBlocks, preprocess } from "./extensions.ts";
 import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
 import { asTuple } from "./py_repr.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
@@ -52,7 +52,9 @@ function compileToCode(source: string, file: string): string {
       ): string;
     };
   }).compiler;
-  const code = compiler.compile(source, [], [new DoExtension()], file, { throwOnUndefined: false });
+  const code = compiler.compile(source, [], [new DoExtension(), new LoopControlExtension()], file, {
+    throwOnUndefined: false,
+  });
   // A macro left by an exception (return(), a raised error) must give its caller its frame back.
   // Macros named `_x` are a package's private helpers in dbt, yet called as `pkg._x()`
   // (dbt_utils._is_relation): nunjucks does not export them, so they are exported here.
@@ -298,6 +300,7 @@ export class JinjaEnv {
     installPythonSemantics();
     this.#env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false });
     this.#env.addExtension("do", new DoExtension());
+    this.#env.addExtension("loopcontrols", new LoopControlExtension());
     addDbtFilters(this.#env);
     addPythonFilters(this.#env);
     addJinjaBuiltins(this.#env);
@@ -878,17 +881,48 @@ export class JinjaEnv {
    * render needs an answer it does not have, the query runs and the render
    * starts again with every answer so far.
    */
-  async renderAsync(
+  renderAsync(
     compiled: CompiledTemplate,
     scope: RenderScope,
     query: (sql: string) => Promise<QueryResult>,
+  ): Promise<string> {
+    return this.#replay(compiled.file, scope, query, (s) => this.render(compiled, s));
+  }
+
+  /**
+   * {@linkcode callMacroWith} with `run_query`/`statement` answered by
+   * `query`, as {@linkcode renderAsync} does for a template: a generic test
+   * whose macro reads the warehouse (columns of the model) is rendered so at
+   * run time.
+   */
+  callMacroAsync(
+    name: string,
+    packageName: string | undefined,
+    kwargs: Readonly<Record<string, unknown>>,
+    scope: RenderScope,
+    query: (sql: string) => Promise<QueryResult>,
+  ): Promise<string> {
+    const file = this.findMacro(name, packageName)?.file ?? name;
+    return this.#replay(
+      file,
+      scope,
+      query,
+      (s) => this.callMacroWith(name, packageName, kwargs, s),
+    );
+  }
+
+  async #replay(
+    file: string,
+    scope: RenderScope,
+    query: (sql: string) => Promise<QueryResult>,
+    render: (scope: RenderScope) => string,
   ): Promise<string> {
     const answers: QueryResult[] = [];
     for (let attempt = 0; attempt < 1000; attempt++) {
       // Each attempt replays the render: only the last one's messages are said, once.
       const said: string[] = [];
       try {
-        const sql = this.render(compiled, {
+        const sql = render({
           ...scope,
           execute: true,
           answers,
@@ -905,7 +939,7 @@ export class JinjaEnv {
       }
     }
     throw new DbtError(DbtErrorCode.renderFailed, "more than 1000 run_query calls in one render", {
-      file: compiled.file,
+      file,
     });
   }
 
@@ -931,8 +965,8 @@ export class JinjaEnv {
       if (missing && !this.#macros.has(missing[1] as string)) {
         throw new DbtError(
           DbtErrorCode.renderFailed,
-          `macro '${missing[1]}.${missing[2]}' is not defined: no package '${missing[1]}' is ` +
-            "installed (run `deno task dbt deps`)",
+          `'${missing[1]}.${missing[2]}' is not defined: '${missing[1]}' is neither a value ` +
+            `with a '${missing[2]}' method nor an installed package (run \`deno task dbt deps\`)`,
           { file, line },
           error,
         );

@@ -48,13 +48,52 @@ export class DoExtension {
   }
 }
 
+/** nunjucks' base node class, to define the loop-control node. */
+const NodeBase = (nunjucks as unknown as {
+  nodes: {
+    Node: {
+      extend(
+        name: string,
+        props: Record<string, unknown>,
+      ): new (...args: unknown[]) => { kind: string };
+    };
+  };
+}).nodes.Node;
+
+/** `{% break %}` / `{% continue %}`, compiled by the patched compiler (python.ts). */
+const LoopControl = NodeBase.extend("LoopControl", { fields: ["kind"] });
+
+/**
+ * `{% break %}` and `{% continue %}`: dbt's Jinja environment enables
+ * Jinja2's loopcontrols extension, so packages may stop or skip a loop.
+ */
+export class LoopControlExtension {
+  /** Tags this extension parses. */
+  readonly tags = ["break", "continue"];
+  /** Name nunjucks finds it by at run time. */
+  readonly __name = "loopcontrols";
+
+  /** Parses `break` / `continue` (nothing follows the word). */
+  parse(parser: Parser): unknown {
+    const token = parser.nextToken();
+    parser.advanceAfterBlockEnd(token.value);
+    const node = new LoopControl(token.lineno, token.colno);
+    node.kind = token.value;
+    return node;
+  }
+}
+
 /**
  * Rewrites dbt-only block tags into ones nunjucks knows, keeping every line
  * where it was: `{% test x(...) %}...{% endtest %}` becomes
  * `{% macro test_x(...) %}...{% endmacro %}`.
  */
 export function preprocess(source: string): string {
-  let text = rewritePythonSyntax(source);
+  // `{%+` / `+%}` keep the whitespace lstrip_blocks / trim_blocks would remove; dbt sets
+  // neither, so they mean `{%` / `%}`.
+  let text = rewritePythonSyntax(
+    source.includes("+") ? source.replace(/\{%\+/g, "{%").replace(/\+%\}/g, "%}") : source,
+  );
   if (text.includes("materialization")) {
     // Custom materializations are not run here: the block is blanked (lines kept) so the file's
     // other macros load, and a node that asks for it is refused by name (compile/configs.ts).

@@ -103,6 +103,37 @@ export const GLOBAL_MACROS = [
   `{% macro default__date(year, month, day) %}to_date('{{ year }}-{{ "%02d" | format(month) }}-{{ "%02d" | format(day) }}', 'YYYY-MM-DD'){% endmacro %}\n`,
   `{% macro generate_series(upper_bound) %}{{ return(adapter.dispatch('generate_series', 'dbt')(upper_bound)) }}{% endmacro %}\n`,
   `{% macro default__generate_series(upper_bound) %}select generated_number from generate_series(1, {{ upper_bound }}) as generated_number{% endmacro %}\n`,
+  // dbt's date spine (dbt_date and dbt_utils call dbt.date_spine): the number of periods
+  // between the bounds, asked of the warehouse, then one row a period from the start.
+  dispatching("get_powers_of_two", "upper_bound"),
+  `{% macro default__get_powers_of_two(upper_bound) -%}
+{%- if upper_bound <= 0 -%}{{ exceptions.raise_compiler_error("get_powers_of_two: upper bound must be positive, got " ~ upper_bound) }}{%- endif -%}
+{%- for n in range(1, 64) -%}{%- if upper_bound <= 2 ** n -%}{{ return(n) }}{%- endif -%}{%- endfor -%}
+{{ return(64) }}
+{%- endmacro %}\n`,
+  dispatching("get_intervals_between", "start_date, end_date, datepart"),
+  `{% macro default__get_intervals_between(start_date, end_date, datepart) -%}
+{%- call statement('get_intervals_between', fetch_result=True) -%}
+select {{ dbt.datediff(start_date, end_date, datepart) }}
+{%- endcall -%}
+{%- set answer = load_result('get_intervals_between') -%}
+{%- if answer and answer['data'] -%}{{ return(answer['data'][0][0] | int) }}{%- endif -%}
+{{ return(1) }}
+{%- endmacro %}\n`,
+  dispatching("date_spine", "datepart, start_date, end_date"),
+  `{% macro default__date_spine(datepart, start_date, end_date) %}
+with rawdata as (
+{{ dbt.generate_series(dbt.get_intervals_between(start_date, end_date, datepart)) }}
+),
+all_periods as (
+select ({{ dbt.dateadd(datepart, "row_number() over (order by generated_number) - 1", start_date) }}) as date_{{ datepart }}
+from rawdata
+),
+filtered as (
+select * from all_periods where date_{{ datepart }} <= {{ end_date }}
+)
+select * from filtered
+{% endmacro %}\n`,
   // Helpers of dbt's materializations that package macros and generic tests call.
   `{% macro should_store_failures() -%}
 {%- set configured = config.get('store_failures') -%}

@@ -70,7 +70,7 @@ interface CompilerProto {
   compileNot(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
   compileIf(this: CompilerProto, node: { cond: unknown }, frame: unknown, async?: unknown): void;
   compileInlineIf(this: CompilerProto, node: { cond: unknown }, frame: unknown): void;
-  compileTruthy?(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
+  compileLoopControl?(this: CompilerProto, node: { kind: string }, frame: unknown): void;
   compileMod(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compileAdd(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compileSub(this: CompilerProto, node: BinaryNode, frame: unknown): void;
@@ -98,6 +98,14 @@ interface Token {
   readonly value?: string | null;
   readonly lineno: number;
   readonly colno: number;
+}
+
+/** nunjucks' run-time scope. */
+interface RuntimeFrame {
+  pop(): RuntimeFrame;
+  push(isolateWrites?: boolean): RuntimeFrame;
+  set(name: string, value: unknown): void;
+  lookup(name: string): unknown;
 }
 
 interface LoopFrame {
@@ -180,6 +188,8 @@ interface Internals {
     _dbt_tuple?: (items: unknown[]) => unknown[];
     _dbt_str?: (value: unknown) => string;
     _dbt_eq?: (a: unknown, b: unknown) => boolean;
+    _dbt_iter?: (items: unknown) => unknown;
+    _dbt_iteration_frame?: (frame: RuntimeFrame, names: readonly string[]) => RuntimeFrame;
     _dbt_loop?: (
       frame: LoopFrame,
       items: unknown,
@@ -274,17 +284,28 @@ export function installPythonSemantics(): void {
   });
   // Python truthiness: an empty list, dict or macro output is false (JavaScript: true), so
   // `{% if not values %}` and `x if items else y` decide as in dbt.
-  const Truthy = internals.nodes.Node.extend("Truthy", { fields: ["target"] });
-  const truthy = (target: unknown) => {
-    const node = new Truthy(0, 0) as { target: unknown };
-    node.target = target;
-    return node;
+  // A node that compiles to `runtime.<helper>(<target>)`, with a builder wrapping a target.
+  const helperNode = (name: "Truthy" | "Iterable", helper: string) => {
+    const Node = internals.nodes.Node.extend(name, { fields: ["target"] });
+    (proto as unknown as Record<string, unknown>)[`compile${name}`] = function (
+      this: CompilerProto,
+      node: { target: unknown },
+      frame: unknown,
+    ) {
+      this._emit(`runtime.${helper}(`);
+      this._compileExpression(node.target, frame);
+      this._emit(")");
+    };
+    const wrap = (target: unknown) => {
+      const node = new Node(0, 0) as { target: unknown };
+      node.target = target;
+      return node;
+    };
+    return [Node, wrap] as const;
   };
-  proto.compileTruthy = function (node, frame) {
-    this._emit("runtime._dbt_truthy(");
-    this._compileExpression(node.target, frame);
-    this._emit(")");
-  };
+  const [Truthy, truthy] = helperNode("Truthy", "_dbt_truthy");
+  // One name over a dict iterates its keys, over a str its characters (see parseFor).
+  const [Iterable, iterable] = helperNode("Iterable", "_dbt_iter");
   const compileIf = proto.compileIf;
   proto.compileIf = function (node, frame, async) {
     node.cond = truthy(node.cond);
@@ -317,7 +338,7 @@ export function installPythonSemantics(): void {
   proto.compileAnd = shortCircuit("falsy");
   const assertType = proto.assertType;
   proto.assertType = function (node, ...types) {
-    if (node instanceof LoopFilter || node instanceof Truthy) return;
+    if (node instanceof LoopFilter || node instanceof Truthy || node instanceof Iterable) return;
     assertType.call(this, node, ...types);
   };
   const parserProto = internals.parser.Parser.prototype;
@@ -377,13 +398,16 @@ export function installPythonSemantics(): void {
     }
     node.recursive = recursive;
     const arr = node.arr;
+    // One name over a dict iterates its keys, over a str its characters, as in Python
+    // (nunjucks iterated neither: the loop ran zero times).
+    const single = !node.name.children;
     if (arr instanceof internals.nodes.InlineIf && arr.else_ === null) {
       const filter = new LoopFilter(0, 0) as LoopFilterNode;
-      filter.arr = arr.body;
+      filter.arr = single ? iterable(arr.body) : arr.body;
       filter.target = node.name;
       filter.cond = arr.cond;
       node.arr = filter;
-    }
+    } else if (single) node.arr = iterable(arr);
     return node;
   };
   proto.compileLoopFilter = function (node, frame) {
@@ -416,10 +440,21 @@ export function installPythonSemantics(): void {
     this._compileExpression(node.arr, frame);
     this._emit(")");
   };
+  // `{% break %}` / `{% continue %}` (dbt enables Jinja2's loopcontrols): a loop's body is
+  // compiled inline into a JavaScript `for`, so the statement itself is emitted.
+  proto.compileLoopControl = function (node) {
+    this._emitLine(`${node.kind === "break" ? "break" : "continue"};`);
+  };
   // Jinja2's `loop.previtem` / `nextitem` / `cycle()` / `changed()` / `depth`, which nunjucks'
   // loops lack (`loop.cycle('odd', 'even')` failed as an unknown macro).
   const emitLoopBindings = proto._emitLoopBindings;
   proto._emitLoopBindings = function (node, arr, i, len) {
+    // Each iteration runs in a fresh scope holding only the loop's names: a `{% set %}` in the
+    // body neither leaks out of the loop nor into the next iteration, as in Jinja2 (dbt
+    // packages rely on it: `{% set cols = cols.append(c) %}` inside a loop keeps the outer list).
+    const target = (node as ForNode).name;
+    const names = target.children ? target.children.map((c) => c.value) : [String(target.value)];
+    this._emitLine(`frame = runtime._dbt_iteration_frame(frame, ${JSON.stringify(names)});`);
     emitLoopBindings.call(this, node, arr, i, len);
     const rec = this._dbtRecursive;
     if (rec !== undefined && rec.node === node) {
@@ -504,6 +539,11 @@ export function installPythonSemantics(): void {
   };
   const runtime = internals.runtime;
   runtime._dbt_loop = loopExtras;
+  runtime._dbt_iteration_frame = (frame, names) => {
+    const fresh = frame.pop().push(true);
+    for (const name of names) fresh.set(name, frame.lookup(name));
+    return fresh;
+  };
   // `'-' * 20` repeats, `'%s.%s' % (a, b)` formats, as in Python (JavaScript gave NaN).
   runtime._dbt_mul = pythonMul;
   const SafeString = runtime.SafeString;
@@ -523,6 +563,12 @@ export function installPythonSemantics(): void {
   runtime._dbt_tuple = asTuple;
   runtime._dbt_str = (value) => value === undefined ? "" : String(pyOutput(value));
   runtime._dbt_eq = pyEquals;
+  runtime._dbt_iter = (items) =>
+    typeof items === "string"
+      ? [...items]
+      : isPlainDict(items) && !(Symbol.iterator in items)
+      ? Object.keys(items)
+      : items;
   // `x in list` compares with Python's == (`1 in [1.0]`, `[1] in [[1]]`), not JavaScript identity.
   const inOperator = runtime.inOperator;
   runtime.inOperator = (key, container) =>
@@ -682,6 +728,10 @@ function pyEquals(a: unknown, b: unknown): boolean {
     return keys.length === Object.keys(b).length &&
       keys.every((k) => Object.hasOwn(b, k) && pyEquals(a[k], b[k]));
   }
+  // A str never equals a number or a bool (`'1' == 1` is False), nor '' equals 0.
+  if ((typeof a === "string") !== (typeof b === "string")) {
+    if (typeof a !== "object" && typeof b !== "object") return false;
+  }
   // deno-lint-ignore eqeqeq
   return a == b;
 }
@@ -697,7 +747,22 @@ function pythonMul(a: unknown, b: unknown): unknown {
 }
 
 function pythonMod(a: unknown, b: unknown): unknown {
-  if (typeof a === "string") return printf(a, Array.isArray(b) ? b : [b]);
+  if (typeof a === "string") {
+    // `'%(name)s' % {'name': v}` takes each value from the dict by name.
+    if (isPlainDict(b) && a.includes("%(")) {
+      return a.replace(
+        /%\((\w+)\)([-+ 0#]*\d*(?:\.\d+)?[sdifrxXeEgG])|%%/g,
+        (_whole: string, name: string | undefined, spec: string | undefined) => {
+          if (name === undefined) return "%";
+          if (!Object.hasOwn(b, name)) {
+            throw new TypeError(`format key '${name}' is not in the dict`);
+          }
+          return printf(`%${spec ?? "s"}`, [b[name]]);
+        },
+      );
+    }
+    return printf(a, Array.isArray(b) ? b : [b]);
+  }
   return pyModNumbers(a, b);
 }
 

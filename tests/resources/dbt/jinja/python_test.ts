@@ -135,6 +135,44 @@ const CASES: readonly (readonly [string, string])[] = [
     "{{ api.Column.string_type(10) }}|{{ api.Column.numeric_type('numeric', 12, 2) }}",
     "character varying(10)|numeric(12,2)",
   ],
+  // Iterating a dict gives its keys, a str its characters (nunjucks ran zero times).
+  ["{% for k in {'a': 1, 'b': 2} %}{{ k }}{% endfor %}", "ab"],
+  ["{% for f in 'imx' %}{{ f }}{% if not loop.last %},{% endif %}{% endfor %}", "i,m,x"],
+  ["{% set d = {'x': 1, 'y': 2} %}{% for k in d if k != 'x' %}{{ k }}{% endfor %}", "y"],
+  // A set in a loop's body stays in that iteration (Jinja2 scoping).
+  [
+    "{% set x = 0 %}{% for i in [1, 2] %}{{ x }}{% set x = i %}{{ x }};{% endfor %}{{ x }}",
+    "01;02;0",
+  ],
+  ["{% set c = [] %}{% for i in [1, 2] %}{% set c = c.append(i) %}{% endfor %}{{ c }}", "[1, 2]"],
+  // dbt enables loopcontrols: break and continue.
+  [
+    "{% for i in range(5) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+    "02",
+  ],
+  ["{% for a in [1, 2] %}{% for b in [1, 2] %}{% break %}{% endfor %}{{ a }}{% endfor %}", "12"],
+  // `{%+` keeps whitespace that lstrip_blocks would strip; dbt sets neither.
+  ["{%+ if true %}a{%+ endif %}", "a"],
+  // Python's ==: a str is never a number.
+  ["{{ '1' == 1 }}|{{ '' == 0 }}|{{ 1 == 1.0 }}|{{ '1' != 1 }}", "False|False|True|True"],
+  // Dict and str methods as in Python.
+  [
+    "{{ {'a': 1}.get('b') }}|{% set d = {} %}{% do d.update(a=1) %}{{ d }}|{{ {'a': 1}.copy() }}",
+    "None|{'a': 1}|{'a': 1}",
+  ],
+  [
+    "{{ 'abc'.endswith(('x', 'c')) }}|{{ '-'.join('ab') }}|{{ 'aaa'.replace('a', 'b', 2) }}",
+    "True|a-b|bba",
+  ],
+  [
+    "{{ 'aB'.swapcase() }}|{{ 'ab'.center(6, '*') }}|{{ 'abc'.removeprefix('a') }}|{{ 'a.b.c'.rpartition('.') }}",
+    "Ab|**ab**|bc|('a.b', '.', 'c')",
+  ],
+  [
+    "{{ none | string }}|{{ 'long text here' | truncate(9) }}|{{ 'a b c d e f g h' | truncate(9) }}",
+    "None|long text here|a b c...",
+  ],
+  ["{{ '%(a)s-%(b)03d' % {'a': 'x', 'b': 7} }}", "x-007"],
 ];
 
 Deno.test("jinja: Jinja2 semantics dbt packages rely on", () => {
