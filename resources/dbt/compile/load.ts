@@ -171,6 +171,7 @@ export async function loadProject(
     }
   }
   const tests = compileAllTests(read, props, jinja, scopes, compiled);
+  renderer.setTests(tests);
   const unitTests = compileUnitTests(
     props,
     jinja,
@@ -391,6 +392,7 @@ function patchModels(
   const enabled = swap(state.enabled);
   const { props, jinja, scopes, order, resolved } = state;
   const renderer = createRenderer({ read, props, jinja, scopes, parsed: enabled, order, resolved });
+  renderer.setTests(previous.tests);
   const nodes = new Map<string, ModelNode>();
   for (const [nodeName, node] of state.nodes) {
     nodes.set(

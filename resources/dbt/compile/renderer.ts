@@ -13,7 +13,14 @@
 import { closest } from "../../../core/suggest.ts";
 import { DbtErrorCode } from "../errors.ts";
 import { type JinjaEnv, QueryNeeded, raiseInRender, type RenderScope } from "../jinja/env.ts";
-import type { BuildKind, ColumnDoc, DbtProject, ModelNode, QueryRunner } from "../nodes.ts";
+import type {
+  BuildKind,
+  ColumnDoc,
+  DbtProject,
+  ModelNode,
+  QueryRunner,
+  TestNode,
+} from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
 import type { Relation } from "../relation.ts";
 import { injectCtes } from "./ctes.ts";
@@ -46,6 +53,11 @@ export interface Renderer {
   readonly compileNode: DbtProject["compileNode"];
   /** See {@linkcode DbtProject.renderHook}. */
   readonly renderHook: DbtProject["renderHook"];
+  /**
+   * Gives `graph.nodes` the project's data tests (compiled after the nodes they test), as
+   * dbt's graph has them: packages such as dbt-project-evaluator count tests per model.
+   */
+  readonly setTests: (tests: readonly TestNode[]) => void;
 }
 
 /** A {@linkcode Renderer} and the built nodes, as tests and unit tests read them. */
@@ -75,7 +87,8 @@ export interface RendererInput {
 /** Creates the on-demand compiler of a loaded project. */
 export function createRenderer(input: RendererInput): Renderer {
   const { jinja, parsed } = input;
-  const compileScope = compileScopeFactory(input);
+  const dicts = lazyNodeDicts(input);
+  const compileScope = compileScopeFactory(input, dicts);
   const bare = new Map<string, CompiledSql>();
   const bareSql = (nodeName: string): CompiledSql => {
     let done = bare.get(nodeName);
@@ -151,6 +164,7 @@ export function createRenderer(input: RendererInput): Renderer {
     isCompiled: (nodeName) => full.has(nodeName),
     compileNode,
     renderHook,
+    setTests: dicts.setTests,
   };
 }
 
@@ -183,10 +197,10 @@ type CompileScope = (
 ) => RenderScope;
 
 /** Scopes of the compile render: real relations, `graph`, `model`, `config.get`. */
-function compileScopeFactory(input: RendererInput): CompileScope {
+function compileScopeFactory(input: RendererInput, dicts: NodeDicts): CompileScope {
   const { props, scopes, resolved } = input;
   const { relations, ids, configs } = resolved;
-  const { dictOf, all } = lazyNodeDicts(input);
+  const { dictOf, all } = dicts;
   const graph = {
     get nodes() {
       return all();
@@ -275,10 +289,14 @@ function propertiesOf(
  * `graph.nodes` (every node's, built the first time a macro reads it; a
  * compile that never reads `graph` does not pay for the whole project).
  */
-function lazyNodeDicts(input: RendererInput): {
+/** A node's dict, every node's dicts, and the tests joining them. */
+interface NodeDicts {
   dictOf: (nodeName: string) => Record<string, unknown>;
   all: () => Record<string, Record<string, unknown>>;
-} {
+  setTests: (tests: readonly TestNode[]) => void;
+}
+
+function lazyNodeDicts(input: RendererInput): NodeDicts {
   const { relations, ids, configs } = input.resolved;
   const one = new Map<string, Record<string, unknown>>();
   const dictOf = (nodeName: string): Record<string, unknown> => {
@@ -308,19 +326,68 @@ function lazyNodeDicts(input: RendererInput): {
         macros: [],
       },
       raw_code: node.text,
-      ...propertiesOf(input, node.kind, nodeName),
     };
     one.set(nodeName, dict);
     return dict;
   };
   let dicts: Record<string, Record<string, unknown>> | undefined;
+  let tests: readonly TestNode[] = [];
   const all = () => {
     if (dicts) return dicts;
     dicts = {};
     for (const nodeName of input.order) dicts[ids.get(nodeName) as string] = dictOf(nodeName);
+    for (const test of tests) dicts[test.uniqueId] = testDict(test);
     return dicts;
   };
-  return { dictOf, all };
+  const setTests = (given: readonly TestNode[]) => {
+    tests = given;
+    dicts = undefined; // read before the tests were compiled: made again with them
+  };
+  return { dictOf, all, setTests };
+}
+
+/** A data test as `graph.nodes` has it (its SQL is not rendered for this). */
+function testDict(test: TestNode): Record<string, unknown> {
+  const generic = test.kind === "generic";
+  const path = test.file.split("/").slice(1).join("/");
+  return {
+    unique_id: test.uniqueId,
+    name: test.name,
+    alias: test.alias,
+    resource_type: "test",
+    package_name: test.packageName,
+    original_file_path: test.file,
+    path: generic ? `${test.name}.sql` : path,
+    fqn: test.fqn,
+    description: test.description,
+    columns: {},
+    meta: {},
+    tags: test.tags,
+    config: {
+      enabled: true,
+      severity: test.severity.toUpperCase() === "WARN" ? "warn" : "ERROR",
+      tags: test.tags,
+      warn_if: test.thresholds.warnIf,
+      error_if: test.thresholds.errorIf,
+      fail_calc: test.thresholds.failCalc,
+      store_failures: test.thresholds.storeFailures,
+      limit: test.thresholds.limit,
+      materialized: "test",
+    },
+    column_name: test.columnName ?? null,
+    attached_node: test.attachedTo ?? null,
+    ...(generic
+      ? {
+        test_metadata: {
+          name: test.testName,
+          kwargs: test.kwargs,
+          namespace: test.testNamespace,
+        },
+      }
+      : {}),
+    depends_on: { nodes: [...test.dependsOn], macros: [] },
+    raw_code: test.rawCode,
+  };
 }
 
 /** `count` / `period` of a freshness rule as the manifest has them (null when absent). */
@@ -344,34 +411,4 @@ function columnDicts(
       tags: [],
     }]),
   );
-}
-
-/**
- * What a node's properties entry gives its graph dict: `description`, `columns` (by name),
- * `meta`, `patch_path` (packages such as dbt-project-evaluator check documentation coverage
- * with them); empty ones for a node without an entry.
- */
-function propertiesOf(
-  input: RendererInput,
-  kind: BuildKind,
-  nodeName: string,
-): Record<string, unknown> {
-  const entry = input.props.entryOf(kind, nodeName);
-  const props = entry?.props;
-  const columns: Record<string, ColumnDoc> = {};
-  for (const c of props?.columns ?? []) {
-    columns[c.name] = {
-      name: c.name,
-      description: c.description ?? "",
-      data_type: c.data_type ?? null,
-      meta: c.meta ?? {},
-      constraints: [],
-    };
-  }
-  return {
-    description: props?.description ?? "",
-    columns: columnDicts(columns),
-    meta: { ...(props?.meta ?? {}), ...((props?.config?.meta as object | undefined) ?? {}) },
-    patch_path: entry ? `${entry.packageName}://${entry.yaml.file}` : null,
-  };
 }

@@ -9,6 +9,7 @@
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { QueryResult } from "../query.ts";
 import { asTuple } from "./py_repr.ts";
+import { pyFloat } from "./py_number.ts";
 
 /** A row: indexable by position and by column name. */
 type AgateRow = unknown[] & Record<string, unknown>;
@@ -65,49 +66,260 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");
 }
 
-/** A Python-like `datetime` (attributes, `strftime`, `isoformat`, arithmetic helpers) of `date`. */
-export function pyDatetime(date: Date): Record<string, unknown> {
-  return {
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
-    hour: date.getUTCHours(),
-    minute: date.getUTCMinutes(),
-    second: date.getUTCSeconds(),
-    isoformat: () => date.toISOString().replace("Z", ""),
-    strftime: (format: string) =>
-      format.replace(/%([YmdHMSfjyb%])/g, (_, code: string) => {
-        switch (code) {
-          case "Y":
-            return String(date.getUTCFullYear());
-          case "y":
-            return pad(date.getUTCFullYear() % 100);
-          case "m":
-            return pad(date.getUTCMonth() + 1);
-          case "d":
-            return pad(date.getUTCDate());
-          case "H":
-            return pad(date.getUTCHours());
-          case "M":
-            return pad(date.getUTCMinutes());
-          case "S":
-            return pad(date.getUTCSeconds());
-          case "f":
-            return pad(date.getUTCMilliseconds() * 1000, 6);
-          case "j": {
-            const start = Date.UTC(date.getUTCFullYear(), 0, 1);
-            return pad(Math.floor((date.getTime() - start) / 86_400_000) + 1, 3);
-          }
-          case "b":
-            return date.toLocaleString("en-US", { month: "short", timeZone: "UTC" });
-          default:
-            return "%";
-        }
-      }),
-    date: () => pyDate(date),
-    toString: () => date.toISOString().replace("T", " ").replace(/\.\d+Z$/, ""),
-    __date: date,
-  };
+const DAY_MS = 86_400_000;
+const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTH_NAMES = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** Python's `strftime` of a UTC instant. */
+function strftime(date: Date, format: string): string {
+  return format.replace(/%([a-zA-Z%])/g, (whole, code: string) => {
+    const hour = date.getUTCHours();
+    switch (code) {
+      case "Y":
+        return String(date.getUTCFullYear());
+      case "y":
+        return pad(date.getUTCFullYear() % 100);
+      case "m":
+        return pad(date.getUTCMonth() + 1);
+      case "d":
+        return pad(date.getUTCDate());
+      case "H":
+        return pad(hour);
+      case "I":
+        return pad(hour % 12 === 0 ? 12 : hour % 12);
+      case "p":
+        return hour < 12 ? "AM" : "PM";
+      case "M":
+        return pad(date.getUTCMinutes());
+      case "S":
+        return pad(date.getUTCSeconds());
+      case "f":
+        return pad(date.getUTCMilliseconds() * 1000, 6);
+      case "j":
+        return pad(dayOfYear(date), 3);
+      case "A":
+        return DAY_NAMES[date.getUTCDay()] as string;
+      case "a":
+        return (DAY_NAMES[date.getUTCDay()] as string).slice(0, 3);
+      case "B":
+        return MONTH_NAMES[date.getUTCMonth()] as string;
+      case "b":
+        return (MONTH_NAMES[date.getUTCMonth()] as string).slice(0, 3);
+      case "w":
+        return String(date.getUTCDay());
+      case "U":
+        return pad(Math.floor((dayOfYear(date) + 6 - date.getUTCDay()) / 7));
+      case "Z":
+      case "z":
+        return ""; // naive, as dbt's run_started_at is printed
+      case "%":
+        return "%";
+      default:
+        throw new TypeError(`strftime: '${whole}' is not supported`);
+    }
+  });
+}
+
+function dayOfYear(date: Date): number {
+  return Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / DAY_MS) + 1;
+}
+
+/** Keyword arguments of a call (a trailing `__keywords` object), and the positional ones. */
+function callArgs(
+  args: readonly unknown[],
+): { positional: unknown[]; kw: Record<string, unknown> } {
+  const last = args.at(-1) as Record<string, unknown> | undefined;
+  if (typeof last === "object" && last !== null && last.__keywords === true) {
+    return { positional: args.slice(0, -1), kw: last };
+  }
+  return { positional: [...args], kw: {} };
+}
+
+/**
+ * A Python `datetime` or `date` (naive, UTC): its fields, `strftime`,
+ * `isoformat`, `replace`, `weekday`, `date()`; `+`/`-` with a `timedelta`,
+ * `-` of two giving a `timedelta`, and comparisons (python.ts) by instant.
+ */
+export class PyDateTime {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  readonly microsecond: number;
+  readonly tzinfo = null;
+
+  constructor(readonly __date: Date, readonly kind: "datetime" | "date" = "datetime") {
+    this.year = __date.getUTCFullYear();
+    this.month = __date.getUTCMonth() + 1;
+    this.day = __date.getUTCDate();
+    this.hour = __date.getUTCHours();
+    this.minute = __date.getUTCMinutes();
+    this.second = __date.getUTCSeconds();
+    this.microsecond = __date.getUTCMilliseconds() * 1000;
+  }
+
+  /** `strftime(format)`. */
+  strftime(format: unknown): string {
+    return strftime(this.__date, String(format));
+  }
+
+  /** `isoformat()`: `YYYY-MM-DD` for a date, `YYYY-MM-DDTHH:MM:SS[.ffffff]` for a datetime. */
+  isoformat(sep: unknown = "T"): string {
+    const day = this.__date.toISOString().slice(0, 10);
+    if (this.kind === "date") return day;
+    const ms = this.__date.getUTCMilliseconds();
+    return `${day}${String(sep)}${this.__date.toISOString().slice(11, 19)}${
+      ms ? `.${pad(ms * 1000, 6)}` : ""
+    }`;
+  }
+
+  /** `date()`: the day. */
+  date(): PyDateTime {
+    return new PyDateTime(
+      new Date(Date.UTC(this.year, this.month - 1, this.day)),
+      "date",
+    );
+  }
+
+  /** `replace(day=1, ...)`. */
+  replace(...args: unknown[]): PyDateTime {
+    const { kw } = callArgs(args);
+    const n = (key: string, fallback: number) => kw[key] === undefined ? fallback : Number(kw[key]);
+    return new PyDateTime(
+      new Date(Date.UTC(
+        n("year", this.year),
+        n("month", this.month) - 1,
+        n("day", this.day),
+        n("hour", this.hour),
+        n("minute", this.minute),
+        n("second", this.second),
+        Math.floor(n("microsecond", this.microsecond) / 1000),
+      )),
+      this.kind,
+    );
+  }
+
+  /** `weekday()`: Monday is 0. */
+  weekday(): number {
+    return (this.__date.getUTCDay() + 6) % 7;
+  }
+
+  /** `isoweekday()`: Monday is 1. */
+  isoweekday(): number {
+    return this.weekday() + 1;
+  }
+
+  /** `timestamp()`: seconds since the epoch. */
+  timestamp(): number {
+    return this.__date.getTime() / 1000;
+  }
+
+  /** `astimezone(tz)` / `now(tz)`: times stay UTC here (dbt's run_started_at is UTC). */
+  astimezone(): PyDateTime {
+    return this;
+  }
+
+  /** The instant in milliseconds: `<` / `>` compare by it. */
+  valueOf(): number {
+    return this.__date.getTime();
+  }
+
+  /** Python's str(): `2024-03-01` or `2024-03-01 05:06:07[.ffffff]`. */
+  toString(): string {
+    return this.isoformat(" ");
+  }
+
+  /** Text where text is wanted (`'' ~ d`, output), the instant for `<` / `>`. */
+  [Symbol.toPrimitive](hint: string): string | number {
+    return hint === "number" ? this.valueOf() : this.toString();
+  }
+}
+
+/** A Python `timedelta`. */
+export class PyTimedelta {
+  readonly days: number;
+  readonly seconds: number;
+  readonly microseconds: number;
+
+  constructor(readonly __ms: number) {
+    this.days = Math.floor(__ms / DAY_MS);
+    const rest = __ms - this.days * DAY_MS;
+    this.seconds = Math.floor(rest / 1000);
+    this.microseconds = (rest % 1000) * 1000;
+  }
+
+  /** `total_seconds()`, a float. */
+  total_seconds(): unknown {
+    return pyFloat(this.__ms / 1000);
+  }
+
+  /** The length in milliseconds: `<` / `>` compare by it. */
+  valueOf(): number {
+    return this.__ms;
+  }
+
+  /** Python's str(): `1 day, 12:00:00`. */
+  toString(): string {
+    const clock = `${Math.floor(this.seconds / 3600)}:${pad(Math.floor(this.seconds / 60) % 60)}:${
+      pad(this.seconds % 60)
+    }`;
+    if (this.days === 0) return clock;
+    return `${this.days} day${Math.abs(this.days) === 1 ? "" : "s"}, ${clock}`;
+  }
+
+  /** Text where text is wanted, the length for `<` / `>`. */
+  [Symbol.toPrimitive](hint: string): string | number {
+    return hint === "number" ? this.__ms : this.toString();
+  }
+}
+
+/** `a + b` / `a - b` when either is a datetime, date or timedelta; undefined otherwise. */
+export function dateArithmetic(op: "+" | "-", a: unknown, b: unknown): unknown {
+  if (a instanceof PyDateTime && b instanceof PyTimedelta) {
+    return new PyDateTime(new Date(a.valueOf() + (op === "+" ? 1 : -1) * b.__ms), a.kind);
+  }
+  if (op === "+" && a instanceof PyTimedelta && b instanceof PyDateTime) {
+    return new PyDateTime(new Date(b.valueOf() + a.__ms), b.kind);
+  }
+  if (op === "-" && a instanceof PyDateTime && b instanceof PyDateTime) {
+    if (a.kind !== b.kind) {
+      throw new TypeError(`unsupported operand type(s) for -: '${a.kind}' and '${b.kind}'`);
+    }
+    return new PyTimedelta(a.valueOf() - b.valueOf());
+  }
+  if (a instanceof PyTimedelta && b instanceof PyTimedelta) {
+    return new PyTimedelta(op === "+" ? a.__ms + b.__ms : a.__ms - b.__ms);
+  }
+  return undefined;
+}
+
+/** Python's `==` of dates and timedeltas: same kind, same instant or length. */
+export function dateEquals(a: unknown, b: unknown): boolean | undefined {
+  if (a instanceof PyDateTime && b instanceof PyDateTime) {
+    return a.kind === b.kind && a.valueOf() === b.valueOf();
+  }
+  if (a instanceof PyTimedelta && b instanceof PyTimedelta) return a.__ms === b.__ms;
+  return undefined;
+}
+
+/** A Python-like `datetime` of `date` (dbt's `run_started_at`, `datetime.now()`). */
+export function pyDatetime(date: Date): PyDateTime {
+  return new PyDateTime(date);
 }
 
 const MONTHS = [
@@ -184,21 +396,24 @@ function strptime(text: string, format: unknown): Date {
 }
 
 /** A Python-like `date` (the day of `date`, UTC): prints as `YYYY-MM-DD`. */
-function pyDate(date: Date): Record<string, unknown> {
-  const day = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
-  const text = day.toISOString().slice(0, 10);
-  return { ...pyDatetime(day), isoformat: () => text, toString: () => text };
+function pyDate(date: Date): PyDateTime {
+  return new PyDateTime(
+    new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())),
+    "date",
+  );
 }
 
 function timeZone(zone: string): Record<string, unknown> {
   return { zone, toString: () => zone };
 }
 
-function timedelta(...args: unknown[]): Record<string, unknown> {
-  const kw = (args.at(-1) ?? {}) as Record<string, number>;
-  const ms = ((kw.days ?? (typeof args[0] === "number" ? args[0] : 0)) * 86_400 +
-    (kw.hours ?? 0) * 3600 + (kw.minutes ?? 0) * 60 + (kw.seconds ?? 0)) * 1000;
-  return { __ms: ms, days: Math.trunc(ms / 86_400_000), total_seconds: () => ms / 1000 };
+function timedelta(...args: unknown[]): PyTimedelta {
+  const { positional, kw } = callArgs(args);
+  const n = (key: string, at: number) => Number(kw[key] ?? positional[at] ?? 0);
+  const ms = n("days", 0) * DAY_MS + n("seconds", 1) * 1000 + n("microseconds", 2) / 1000 +
+    n("milliseconds", 3) + n("minutes", 4) * 60_000 + n("hours", 5) * 3_600_000 +
+    n("weeks", 6) * 7 * DAY_MS;
+  return new PyTimedelta(ms);
 }
 
 /** The source of a pattern (a compiled one's too). */
@@ -222,6 +437,39 @@ function pyRegExp(pattern: unknown, flags: unknown): RegExp {
   return new RegExp(source, [...new Set(flagText)].join(""));
 }
 
+/** A Python replacement (`\\1`, `\\g<name>`) as a JavaScript one. */
+function pyReplacement(replacement: unknown): string {
+  return String(replacement).replace(/\$/g, "$$$$").replace(/\\(\d)/g, "$$$1").replace(
+    /\\g<(\w+)>/g,
+    "$$<$1>",
+  );
+}
+
+/** `re.findall`: whole matches, the group, or tuples of groups. */
+function findAll(re: RegExp, text: string): unknown[] {
+  return [...text.matchAll(re)].map((m) =>
+    m.length > 2 ? asTuple(m.slice(1).map((g) => g ?? "")) : m[1] ?? m[0]
+  );
+}
+
+/** `re.split` with Python's `maxsplit` (0: all); captured groups are kept, as in Python. */
+function splitMax(re: RegExp, text: string, maxsplit: number): string[] {
+  const all = text.split(new RegExp(re.source, re.flags.replace("g", "")));
+  if (!(maxsplit > 0)) return all;
+  const global = new RegExp(re.source, [...new Set(re.flags + "g")].join(""));
+  const out: string[] = [];
+  let last = 0;
+  let count = 0;
+  for (const m of text.matchAll(global)) {
+    if (count >= maxsplit) break;
+    out.push(text.slice(last, m.index), ...m.slice(1).map((g) => g ?? ""));
+    last = (m.index ?? 0) + m[0].length;
+    count++;
+  }
+  out.push(text.slice(last));
+  return out;
+}
+
 /** `re.sub`'s optional `count` and `flags`, by position or keyword. */
 function subOptions(rest: unknown[]): { count: number; flags: unknown } {
   const last = rest.at(-1) as Record<string, unknown> | undefined;
@@ -240,22 +488,36 @@ function subOptions(rest: unknown[]): { count: number; flags: unknown } {
 export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<string, unknown> {
   const now = () => clock.now();
   // `datetime.datetime(2024, 1, 31, 12)` builds one (UTC); the class's methods hang off it.
-  const build = (...parts: unknown[]) => {
-    const [y, mo = 1, d = 1, h = 0, mi = 0, s = 0] = parts.map(Number);
-    return pyDatetime(new Date(Date.UTC(y as number, mo - 1, d, h, mi, s)));
+  const build = (...args: unknown[]) => {
+    const { positional, kw } = callArgs(args);
+    const at = (key: string, i: number, fallback: number) =>
+      Number(kw[key] ?? positional[i] ?? fallback);
+    return pyDatetime(
+      new Date(Date.UTC(
+        at("year", 0, NaN),
+        at("month", 1, 1) - 1,
+        at("day", 2, 1),
+        at("hour", 3, 0),
+        at("minute", 4, 0),
+        at("second", 5, 0),
+        Math.floor(at("microsecond", 6, 0) / 1000),
+      )),
+    );
   };
   const datetimeClass = Object.assign(build, {
     now: () => pyDatetime(new Date(now())),
     utcnow: () => pyDatetime(new Date(now())),
+    today: () => pyDatetime(new Date(now())),
     strptime: (text: unknown, format: unknown) => pyDatetime(strptime(String(text), format)),
     fromisoformat: (text: string) => pyDatetime(new Date(`${text.replace(" ", "T")}Z`)),
+    fromtimestamp: (seconds: unknown) => pyDatetime(new Date(Number(seconds) * 1000)),
   });
   const compile = (pattern: unknown, flags: unknown = "") => pyRegExp(pattern, flags);
   const match = (m: RegExpExecArray | null) =>
     m && {
       // `group(1)`, `group('name')` (Python's named groups), `group()` the whole match.
       group: (i: unknown = 0) => (typeof i === "string" ? m.groups?.[i] : m[Number(i)]) ?? null,
-      groups: () => m.slice(1).map((g) => g ?? null),
+      groups: () => asTuple(m.slice(1).map((g) => g ?? null)),
       groupdict: () => ({ ...m.groups }),
       start: () => m.index,
       end: () => m.index + m[0].length,
@@ -265,9 +527,14 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
       datetime: datetimeClass,
       // `datetime.date(2024, 1, 31)` builds one; `date.today()` reads the clock.
       date: Object.assign(
-        (...parts: unknown[]) => {
-          const [y, mo = 1, d = 1] = parts.map(Number);
-          return pyDate(new Date(Date.UTC(y as number, mo - 1, d)));
+        (...args: unknown[]) => {
+          const { positional, kw } = callArgs(args);
+          const [y, mo, d] = [
+            kw.year ?? positional[0],
+            kw.month ?? positional[1] ?? 1,
+            kw.day ?? positional[2] ?? 1,
+          ].map(Number);
+          return pyDate(new Date(Date.UTC(y as number, (mo as number) - 1, d)));
         },
         {
           today: () => pyDate(new Date(now())),
@@ -291,10 +558,7 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
       sub: (pattern: unknown, replacement: unknown, text: unknown, ...rest: unknown[]) => {
         const { count, flags } = subOptions(rest);
         const re = compile(pattern, `${String(flags ?? "")}g`);
-        const repl = String(replacement).replace(/\\(\d)/g, "$$$1").replace(
-          /\\g<(\w+)>/g,
-          "$$<$1>",
-        );
+        const repl = pyReplacement(replacement);
         if (!count) return String(text).replace(re, repl);
         let left = count;
         return String(text).replace(re, (...m) => {
@@ -303,17 +567,28 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
           return (m[0] as string).replace(compile(pattern, flags), repl);
         });
       },
-      split: (pattern: unknown, text: unknown) => String(text).split(compile(pattern)),
+      split: (pattern: unknown, text: unknown, maxsplit: unknown = 0) =>
+        splitMax(compile(pattern), String(text), Number(maxsplit)),
       findall: (pattern: unknown, text: unknown, flags?: unknown) =>
-        [...String(text).matchAll(compile(pattern, `${String(flags ?? "")}g`))].map((m) =>
-          m.length > 2 ? asTuple(m.slice(1).map((g) => g ?? "")) : m[1] ?? m[0]
-        ),
+        findAll(compile(pattern, `${String(flags ?? "")}g`), String(text)),
       escape: (text: unknown) => String(text).replace(/[.*+?^${}()|[\]\\\-\s#&~]/g, "\\$&"),
-      compile: (pattern: unknown) => {
-        const re = compile(pattern);
+      // A compiled pattern has the module's functions with the pattern (and its flags) bound.
+      compile: (pattern: unknown, flags: unknown = "") => {
+        const re = compile(pattern, flags);
+        const with_ = (extra = "") =>
+          new RegExp(re.source, [...new Set(re.flags + extra)].join(""));
         return {
-          match: (text: unknown) => match(re.exec(String(text))),
+          pattern: sourceOf(pattern),
+          match: (text: unknown) =>
+            match(new RegExp(`^(?:${re.source})`, re.flags).exec(String(text))),
           search: (text: unknown) => match(re.exec(String(text))),
+          fullmatch: (text: unknown) =>
+            match(new RegExp(`^(?:${re.source})$`, re.flags).exec(String(text))),
+          findall: (text: unknown) => findAll(with_("g"), String(text)),
+          sub: (replacement: unknown, text: unknown) =>
+            String(text).replace(with_("g"), pyReplacement(replacement)),
+          split: (text: unknown, maxsplit: unknown = 0) =>
+            splitMax(re, String(text), Number(maxsplit)),
         };
       },
       IGNORECASE: "i",
@@ -330,7 +605,7 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
       product: (...lists: unknown[][]) =>
         lists.reduce<unknown[][]>((acc, list) => acc.flatMap((a) => list.map((b) => [...a, b])), [
           [],
-        ]),
+        ]).map((combo) => asTuple(combo)),
     },
   };
 }

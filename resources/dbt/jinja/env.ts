@@ -319,7 +319,7 @@ export class JinjaEnv {
     };
     const g = (name: string, fn: (...args: unknown[]) => unknown) =>
       this.#env.addGlobal(name, guard(fn));
-    g("ref", (...args) => {
+    const builtinRef = guard((...args: unknown[]) => {
       const { positional, kwargs } = splitKwargs(args);
       const names = positional.slice(0, 2).map((arg) => nameArgument(arg));
       if (names.length === 0 || names.includes(undefined)) {
@@ -342,7 +342,7 @@ export class JinjaEnv {
       }
       return second === undefined ? scope().ref(model) : scope().ref(model, first);
     });
-    g("source", (a, b) => {
+    const builtinSource = guard((a: unknown, b: unknown) => {
       const [sourceName, table] = [nameArgument(a), nameArgument(b)];
       if (sourceName === undefined || table === undefined) {
         throw new ScopeError(
@@ -352,6 +352,18 @@ export class JinjaEnv {
       }
       return scope().source(sourceName, table);
     });
+    // A root project's own `ref` / `source` macro replaces the built-in one everywhere (dbt's
+    // documented override, e.g. `builtins.ref(...).include(database=false)`); `builtins` keeps
+    // the originals.
+    const overridable = (name: "ref" | "source", builtin: (...args: unknown[]) => unknown) =>
+    (
+      ...args: unknown[]
+    ) => {
+      const own = this.#macros.get(this.#root)?.get(name);
+      return own ? own.fn(...args) : builtin(...args);
+    };
+    this.#env.addGlobal("ref", overridable("ref", builtinRef));
+    this.#env.addGlobal("source", overridable("source", builtinSource));
     const config = guard((...args: unknown[]) => {
       const { positional, kwargs } = splitKwargs(args);
       const first = positional[0];
@@ -384,6 +396,7 @@ export class JinjaEnv {
       persist_column_docs: () => false,
     });
     this.#env.addGlobal("config", config);
+    this.#env.addGlobal("builtins", { ref: builtinRef, source: builtinSource, config });
     g("var", (...args) => {
       const { positional } = splitKwargs(args);
       return scope().var(String(positional[0]), positional[1], positional.length > 1);

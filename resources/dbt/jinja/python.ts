@@ -22,6 +22,7 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { dumpPyYaml, loadPyYaml } from "../project/yaml_value.ts";
+import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
@@ -592,8 +593,9 @@ export function installPythonSemantics(): void {
   proto.compileMul = binary("_dbt_mul");
   proto.compileMod = binary("_dbt_mod");
   // Python's numbers: `4 / 2` is the float 2.0, `-7 % 3` is 2, `[1] + [2]` is [1, 2].
-  runtime._dbt_add = pyAdd;
-  runtime._dbt_sub = pySub;
+  // Dates and timedeltas add and subtract as in Python (`date.today() - timedelta(days=1)`).
+  runtime._dbt_add = (a, b) => dateArithmetic("+", a, b) ?? pyAdd(a, b);
+  runtime._dbt_sub = (a, b) => dateArithmetic("-", a, b) ?? pySub(a, b);
   runtime._dbt_div = pyDiv;
   runtime._dbt_floordiv = pyFloorDiv;
   runtime._dbt_pow = pyPow;
@@ -718,6 +720,8 @@ function pyOutput(value: unknown): unknown {
 
 /** Python's `==`: lists and dicts by value, everything else as before. */
 function pyEquals(a: unknown, b: unknown): boolean {
+  const dates = dateEquals(a, b);
+  if (dates !== undefined) return dates;
   // deno-lint-ignore eqeqeq
   if (a instanceof PyFloat || b instanceof PyFloat) return unbox(a) == unbox(b); // two boxes
   if (Array.isArray(a) && Array.isArray(b)) {

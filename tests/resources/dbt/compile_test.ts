@@ -608,3 +608,28 @@ models:
     "select 'ann/1' as o, 'Owned by data.' as d, 'The key./id,o' as c",
   );
 });
+
+Deno.test("compile: a project's own ref / source macro replaces the built-in, builtins keeps it", async () => {
+  await using project = await writeProject({
+    "models/sources.yml": SOURCES,
+    "macros/overrides.sql": `{% macro ref() %}
+  {%- set rel = builtins.ref(*varargs, **kwargs) -%}
+  {%- do return(rel.include(schema=false)) -%}
+{% endmacro %}
+{% macro source(source_name, table_name) %}
+  {%- do return('(select * from ' ~ builtins.source(source_name, table_name) ~ ' limit 10) s') -%}
+{% endmacro %}`,
+    "models/base.sql": "select 1 as id from {{ source('raw', 'things') }}",
+    "models/child.sql": "select * from {{ ref('base') }}",
+  });
+  const p = await loadProject(project.dir, { cache: false });
+  // Silently ignored before: the built-in ref and source won over the project's macros.
+  assert.equal(
+    p.models.get("base")?.compiledCode,
+    `select 1 as id from (select * from "raw"."things" limit 10) s`,
+  );
+  assert.equal(p.models.get("child")?.compiledCode, `select * from "base"`);
+  // The dependencies are the ones builtins.ref / builtins.source recorded.
+  assert.deepEqual(p.models.get("child")?.dependsOn, ["model.demo.base"]);
+  assert.deepEqual(p.models.get("base")?.dependsOn, ["source.demo.raw.things"]);
+});

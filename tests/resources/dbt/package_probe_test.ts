@@ -131,6 +131,14 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
           },
         ],
       );
+      // Data tests are nodes of the graph too (12 in schema.yml; two compare with a second model).
+      assert.deepEqual(
+        await q(
+          "select count(*) as n, sum(n_parents) as parents, min(file_path) as file " +
+            "from probe.graph_nodes where resource_type = 'test'",
+        ),
+        [{ n: 12, parents: 14, file: "models/schema.yml" }],
+      );
       assert.deepEqual(await q("select * from probe.graph_sources"), [{
         source_name: "shop",
         name: "customers",

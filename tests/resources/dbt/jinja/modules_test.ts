@@ -4,7 +4,9 @@
  * Before: `(?P<name>...)` groups and `(?i)` threw, `re.match(p, s, re.I)` and
  * `re.sub(..., count)` ignored their argument, `findall` with groups gave
  * lists, `datetime.date(2020, 1, 2)` was not callable, and `[] |
- * default('x', true)` printed `[]`.
+ * default('x', true)` printed `[]`; `re.compile(p, flags)` dropped its flags
+ * and its `match` did not anchor, `date - timedelta` failed and
+ * `strptime(text, format)` ignored the format.
  */
 
 import assert from "node:assert/strict";
@@ -40,10 +42,91 @@ const CASES: readonly (readonly [string, string])[] = [
     "{{ [] | default('e', true) }}{{ {} | d('f', true) }}{{ none | default('n') }}{{ '' | default('s', boolean=true) }}{{ 0 | default('z', true) }}{{ x | default('u') }}{{ 'v' | default('w', true) }}{{ '' | default('q') }}",
     "efNoneszuv",
   ],
+  // Compiled patterns bind their flags; match anchors; split's maxsplit; groups() a tuple.
+  // Dates and timedeltas: arithmetic, comparison, str(), replace(), weekday(), strftime codes.
+  [
+    "{{ modules.re.compile('b').match('abc') is none }}|{{ modules.re.compile('a').match('abc') is none }}",
+    "True|False",
+  ],
+  [
+    "{{ modules.re.compile('abc', modules.re.IGNORECASE).match('ABC') is none }}",
+    "False",
+  ],
+  [
+    "{{ modules.re.compile('(\\\\d+)').findall('a1b22') }}|{{ modules.re.compile('\\\\s+').sub('_', 'a  b c') }}",
+    "['1', '22']|a_b_c",
+  ],
+  [
+    "{{ modules.re.compile('x').search('axb').group(0) }}|{{ modules.re.compile('^a$').fullmatch('a') is not none }}",
+    "x|True",
+  ],
+  [
+    "{{ modules.re.split(',', 'a,b,c', 1) }}|{{ modules.re.split('[,;]', 'a,b;c') }}",
+    "['a', 'b,c']|['a', 'b', 'c']",
+  ],
+  [
+    "{{ modules.re.match('(\\\\w+)@(\\\\w+)', 'me@host').group(2) }}|{{ modules.re.match('(\\\\w+)@(\\\\w+)', 'me@host').groups() }}",
+    "host|('me', 'host')",
+  ],
+  [
+    "{{ (modules.datetime.datetime(2024, 3, 1) - modules.datetime.timedelta(days=1)).strftime('%Y-%m-%d') }}",
+    "2024-02-29",
+  ],
+  [
+    "{{ (modules.datetime.date(2024, 3, 1) - modules.datetime.date(2024, 1, 1)).days }}",
+    "60",
+  ],
+  [
+    "{{ (modules.datetime.datetime(2024, 3, 1, 12) + modules.datetime.timedelta(hours=13)).isoformat() }}",
+    "2024-03-02T01:00:00",
+  ],
+  [
+    "{{ modules.datetime.date(2024, 3, 1).isoformat() }}|{{ modules.datetime.date(2024, 3, 1).weekday() }}|{{ modules.datetime.date(2024, 3, 1).isoweekday() }}",
+    "2024-03-01|4|5",
+  ],
+  [
+    "{{ modules.datetime.datetime(2024, 3, 1).replace(day=15).strftime('%d %B %A %a %b') }}",
+    "15 March Friday Fri Mar",
+  ],
+  [
+    "{{ modules.datetime.datetime(2024, 3, 1, 5, 6, 7) }}|{{ modules.datetime.date(2024, 3, 1) }}|{{ modules.datetime.datetime(2024, 3, 1) > modules.datetime.datetime(2024, 2, 1) }}",
+    "2024-03-01 05:06:07|2024-03-01|True",
+  ],
+  [
+    "{{ modules.datetime.datetime(2024, 3, 1).date() == modules.datetime.date(2024, 3, 1) }}",
+    "True",
+  ],
+  [
+    "{{ modules.datetime.datetime(2024, 1, 31).strftime('%Y-%m-%dT%H:%M:%S') }}|{{ modules.datetime.datetime(2024, 1, 5).strftime('%w %U %j %I %p') }}",
+    "2024-01-31T00:00:00|5 00 005 12 AM",
+  ],
+  [
+    "{{ modules.itertools.product([1, 2], ['a']) | list }}|{{ modules.itertools.chain([1], [2]) | list }}",
+    "[(1, 'a'), (2, 'a')]|[1, 2]",
+  ],
+  [
+    "{{ modules.datetime.timedelta(days=2).total_seconds() }}|{{ modules.datetime.timedelta(days=1, hours=12).days }}",
+    "172800.0|1",
+  ],
 ];
 
 Deno.test("jinja modules.re, modules.datetime.date and default() behave as in Python and Jinja2", () => {
   for (const [template, expected] of CASES) {
     assert.equal(render(template), expected, template);
   }
+});
+
+Deno.test("jinja modules.datetime.datetime.strptime reads its format, and refuses text that does not match", () => {
+  assert.equal(
+    render("{{ modules.datetime.datetime.strptime('20240315', '%Y%m%d').strftime('%Y-%m-%d') }}"),
+    "2024-03-15",
+  );
+  assert.equal(
+    render("{{ modules.datetime.datetime.strptime('15/Mar/24 10:20', '%d/%b/%y %H:%M') }}"),
+    "2024-03-15 10:20:00",
+  );
+  assert.throws(
+    () => render("{{ modules.datetime.datetime.strptime('2024-03-15', '%d') }}"),
+    /time data '2024-03-15' does not match format '%d'/,
+  );
 });
