@@ -114,6 +114,24 @@ export class Relation {
     return this.cte !== undefined;
   }
 
+  /** dbt's relation metadata: packages tell a Relation from a string by its type's name. */
+  get metadata(): { type: string } {
+    return { type: "BaseRelation" };
+  }
+
+  /** `path`: the three names. */
+  get path(): { database: string; schema: string; identifier: string } {
+    return { database: this.database, schema: this.schema, identifier: this.identifier };
+  }
+
+  /** `relation.get('identifier')`: an attribute, or the default (dbt's API objects are mappings). */
+  get(key: unknown, fallback: unknown = null): unknown {
+    const name = String(key);
+    if (!RELATION_KEYS.has(name)) return fallback;
+    const value = (this as unknown as Record<string, unknown>)[name];
+    return value === undefined ? fallback : value;
+  }
+
   /** `include(database=, schema=, identifier=)`: a copy printing only those parts. */
   include(...args: unknown[]): Relation {
     const flags = partFlags(args);
@@ -166,6 +184,22 @@ export class Relation {
     return copy;
   }
 }
+
+/** What `Relation.get()` reads (dbt's relation fields and properties). */
+const RELATION_KEYS = new Set([
+  "database",
+  "schema",
+  "identifier",
+  "name",
+  "type",
+  "metadata",
+  "path",
+  "is_table",
+  "is_view",
+  "is_cte",
+  "quote_policy",
+  "include_policy",
+]);
 
 function keywordsOf(args: readonly unknown[]): Record<string, unknown> {
   const last = args.at(-1);

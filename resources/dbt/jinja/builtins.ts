@@ -18,6 +18,7 @@
 // @ts-types="@types/nunjucks"
 import type nunjucks from "nunjucks";
 import { asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
+import { Relation } from "../relation.ts";
 import {
   formatNumber,
   isPyFloat,
@@ -417,5 +418,10 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   };
   addTest("filter", has("getFilter"));
   addTest("test", has("getTest"));
-  addTest("mapping", (value) => isPlainDict(value) || value instanceof Map);
+  // A Relation is a mapping in dbt (its API objects are): dbt_utils._is_relation checks
+  // `obj is mapping and obj.get('metadata', {}).get('type', '').endswith('Relation')`.
+  addTest(
+    "mapping",
+    (value) => isPlainDict(value) || value instanceof Map || value instanceof Relation,
+  );
 }
