@@ -195,6 +195,20 @@ function pyTruthy(value: unknown): boolean {
 export function addJinjaBuiltins(env: nunjucks.Environment): void {
   const filter = (name: string, fn: Fn) => env.addFilter(name, fn);
   const length = env.getFilter("length") as Fn;
+  // `d | sort` sorts a dict's keys and `'abc' | slice(2)` a str's characters, as Jinja2 iterates
+  // them (nunjucks gave [] for a dict and sliced a str into strings).
+  for (const name of ["sort", "slice"]) {
+    const own = env.getFilter(name) as Fn;
+    env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
+      const items = isPlainDict(value)
+        ? Object.keys(value)
+        : typeof value === "string"
+        ? [...value]
+        : value;
+      return own.call(this, items, ...rest);
+    });
+  }
+
   filter("count", (value) => length(value));
   filter("filesizeformat", (value, ...rest) => {
     const binary = arg(splitArgs(rest), 0, "binary", false) === true;

@@ -139,6 +139,8 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{% for k in {'a': 1, 'b': 2} %}{{ k }}{% endfor %}", "ab"],
   ["{% for f in 'imx' %}{{ f }}{% if not loop.last %},{% endif %}{% endfor %}", "i,m,x"],
   ["{% set d = {'x': 1, 'y': 2} %}{% for k in d if k != 'x' %}{{ k }}{% endfor %}", "y"],
+  // sort and slice iterate a dict's keys and a str's characters.
+  ["{{ {'b': 1, 'a': 2} | sort }}|{{ 'abc' | slice(2) | list }}", "['a', 'b']|[['a', 'b'], ['c']]"],
   // A set in a loop's body stays in that iteration (Jinja2 scoping).
   [
     "{% set x = 0 %}{% for i in [1, 2] %}{{ x }}{% set x = i %}{{ x }};{% endfor %}{{ x }}",
