@@ -326,6 +326,9 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
         macros: [],
       },
       raw_code: node.text,
+      language: "sql",
+      relation_name: relation.cte === undefined ? relation.toString() : null,
+      ...(node.kind === "model" ? governanceOf(configs.get(nodeName)?.all ?? {}) : {}),
     };
     one.set(nodeName, dict);
     return dict;
@@ -387,6 +390,18 @@ function testDict(test: TestNode): Record<string, unknown> {
       : {}),
     depends_on: { nodes: [...test.dependsOn], macros: [] },
     raw_code: test.rawCode,
+  };
+}
+
+/** A node's access, group, contract and docs as graph dicts have them (dbt's defaults). */
+function governanceOf(config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const contract = (config.contract ?? {}) as { enforced?: unknown };
+  const docs = (config.docs ?? {}) as { show?: unknown; node_color?: unknown };
+  return {
+    access: typeof config.access === "string" ? config.access : "protected",
+    group: typeof config.group === "string" ? config.group : null,
+    contract: { enforced: contract.enforced === true, alias_types: true, checksum: null },
+    docs: { show: docs.show !== false, node_color: docs.node_color ?? null },
   };
 }
 

@@ -104,7 +104,8 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
     await t.step("graph.nodes and graph.sources carry what evaluators read", async () => {
       assert.deepEqual(
         await q(
-          "select name, resource_type, materialized, n_parents, has_columns from probe.graph_nodes " +
+          "select name, resource_type, materialized, n_parents, has_columns, access, " +
+            "contract_enforced from probe.graph_nodes " +
             "where name in ('stg_customers', 'raw_customers', 'graph_nodes') order by name",
         ),
         [
@@ -114,6 +115,8 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
             materialized: "table",
             n_parents: 1,
             has_columns: false,
+            access: "protected",
+            contract_enforced: false,
           },
           {
             name: "raw_customers",
@@ -121,6 +124,8 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
             materialized: "seed",
             n_parents: 0,
             has_columns: false,
+            access: null,
+            contract_enforced: null,
           },
           {
             name: "stg_customers",
@@ -128,6 +133,8 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
             materialized: "view",
             n_parents: 1,
             has_columns: true,
+            access: "protected",
+            contract_enforced: false,
           },
         ],
       );
