@@ -487,7 +487,7 @@ export function compileSingularTest(
   const inline: Record<string, unknown> = {};
   const refs: string[] = [];
   const base = ctx.scope(input.packageName, reads);
-  const sql = ctx.jinja.render(input.template, {
+  const scope: RenderScope = {
     ...base,
     ref: (name, pkg) => {
       if (!refs.includes(name)) refs.push(name);
@@ -495,7 +495,18 @@ export function compileSingularTest(
     },
     config: (values) => Object.assign(inline, values),
     configGet: (key) => inline[key],
-  });
+  };
+  let sql: string;
+  let renderSql: TestNode["renderSql"];
+  try {
+    sql = ctx.jinja.render(input.template, { ...scope, answers: [] });
+  } catch (error) {
+    if (!(error instanceof QueryNeeded)) throw error;
+    // It reads the warehouse (run_query, a relation's columns): rendered again when it runs.
+    sql = ctx.jinja.render(input.template, { ...scope, execute: false });
+    renderSql = async (query) =>
+      ctes((await ctx.jinja.renderAsync(input.template, scope, query)).trim(), refs);
+  }
   const config = {
     ...ctx.projectConfig(input.packageName, [...input.path.split("/").slice(0, -1), input.name]),
     ...input.yamlConfig,
@@ -523,6 +534,7 @@ export function compileSingularTest(
     dependsOn: [...reads],
     rawCode: input.text,
     compiledCode: ctes(sql.trim(), refs),
+    renderSql,
     auditRelation: new Relation(ctx.database, ctx.auditSchema, input.name),
   };
 }

@@ -138,13 +138,14 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
           },
         ],
       );
-      // Data tests are nodes of the graph too (12 in schema.yml; two compare with a second model).
+      // Data tests are nodes of the graph too (12 in schema.yml, two comparing with a second
+      // model, and one singular test reading two models).
       assert.deepEqual(
         await q(
           "select count(*) as n, sum(n_parents) as parents, min(file_path) as file " +
             "from probe.graph_nodes where resource_type = 'test'",
         ),
-        [{ n: 12, parents: 14, file: "models/schema.yml" }],
+        [{ n: 13, parents: 16, file: "models/schema.yml" }],
       );
       assert.deepEqual(await q("select * from probe.graph_sources"), [{
         source_name: "shop",
@@ -165,6 +166,12 @@ Deno.test("package_probe: a package written like dbt-utils / dbt-expectations bu
       assert.match(typeList?.compiled_code ?? "", /'CUSTOMER_ID'/);
       const ordered = results.results.find((r) => r.unique_id.includes("ordered_list"));
       assert.equal(ordered?.status, "pass");
+      // A singular test too: it counts the columns of two relations it reads at run time.
+      const singular = results.results.find((r) =>
+        r.unique_id.endsWith("assert_star_keeps_columns")
+      );
+      assert.equal(singular?.status, "pass");
+      assert.match(singular?.compiled_code ?? "", /cust_customer_id,cust_code,cust_name/);
       const warned = results.results.find((r) => r.unique_id.includes("code_upper_warns"));
       assert.equal(warned?.status, "warn");
     });
