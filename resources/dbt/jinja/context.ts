@@ -17,7 +17,12 @@ type AgateRow = unknown[] & Record<string, unknown>;
 /** What `run_query` returns: `columns[i].values()`, `rows`, `column_names`, `print_table()`. */
 export function agateTable(result: QueryResult): Record<string, unknown> {
   const names = [...result.columns];
-  const rows = result.rows.map((values) => {
+  const rows = result.rows.map((raw) => {
+    // DuckDB gives integers as bigint, which Jinja's arithmetic and filters (`| int`) cannot
+    // mix with numbers: an int is a number here, as it is one type in Python.
+    const values = raw.map((v) =>
+      typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v
+    );
     const row = [...values] as AgateRow;
     names.forEach((name, i) => {
       if (!/^\d+$/.test(name)) row[name] = values[i];

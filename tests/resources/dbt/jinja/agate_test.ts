@@ -1,0 +1,33 @@
+/**
+ * What `run_query` / `load_result` give a macro: an agate-like table whose
+ * columns and rows are mapped sequences (by position and by name, with
+ * `keys()` / `values()` / `items()`), as dbt_utils.get_query_results_as_dict
+ * and get_single_value read them; DuckDB's bigint integers are plain ints.
+ */
+
+import assert from "node:assert/strict";
+import { agateTable } from "../../../../resources/dbt/jinja/context.ts";
+
+Deno.test("agate table: columns and rows by position and name; bigints are ints", () => {
+  const table = agateTable({ columns: ["n", "name"], rows: [[14n, "a"], [2n, "b"]] }) as {
+    columns: Record<string, unknown> & {
+      items(): unknown[];
+      keys(): string[];
+      [i: number]: { values(): unknown[] };
+    };
+    rows: (unknown[] & { values(): unknown[]; get(k: string): unknown })[];
+  };
+  assert.deepEqual(table.columns.keys(), ["n", "name"]);
+  assert.deepEqual(
+    table.columns.items().map((pair) => (pair as [string, unknown])[0]),
+    ["n", "name"],
+  );
+  assert.equal(table.columns["name"], table.columns[1]);
+  // DuckDB's count(*) is a bigint: `| int`, `+ 1` and comparisons need a number.
+  assert.deepEqual([...(table.columns[0]?.values() ?? [])], [14, 2]);
+  assert.deepEqual([...(table.rows[0] as { values(): unknown[] }).values()], [14, "a"]);
+  assert.equal(table.rows[1]?.get("name"), "b");
+  assert.equal(table.rows[1]?.get("missing"), null);
+  const huge = agateTable({ columns: ["x"], rows: [[2n ** 70n]] }) as { rows: unknown[][] };
+  assert.equal(huge.rows[0]?.[0], "1180591620717411303424");
+});
