@@ -76,11 +76,12 @@ const COMMANDS = [
   "source",
   "parse",
   "debug",
+  "run-operation",
 ] as const;
 
 const USAGE = `usage: deno task dbt <command> [flags]
 commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
-          source freshness | parse | debug
+          source freshness | parse | debug | run-operation MACRO [--args YAML]
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE
           --full-refresh --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
@@ -102,6 +103,7 @@ export async function runDbtCli(
     if (inv.command === "deps") return await depsCommand(inv, options.fetch);
     const project = await loadForCli(inv);
     for (const warning of project.warnings) io.err(`warning: ${warning}`);
+    if (inv.command === "run-operation") return await runOperationCommand(project, inv);
     // `parse` builds nothing: it selects only to report what the user's selection flags or
     // default selector say (a typo, a selector that fails); without them, selecting every node
     // of a 10k-model project would cost 0.3-0.6 s for nothing.
@@ -152,6 +154,7 @@ const FLAGS = {
   "target-path": { type: "string" },
   "warehouse-url": { type: "string" },
   output: { type: "string" },
+  args: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -198,6 +201,8 @@ interface Invocation {
   readonly invocationId: string;
   /** run_results.json `args`. */
   readonly args: Record<string, unknown> & { select: string[]; exclude: string[] };
+  /** run-operation's macro and its arguments. */
+  readonly operation?: { readonly macro: string; readonly args: Record<string, unknown> };
   readonly env: (name: string) => string | undefined;
   readonly clock: Pick<Clock, "now">;
   readonly io: DbtCliIo;
@@ -230,7 +235,15 @@ async function readInvocation(
     io.err(`'${command}' needs '${command === "docs" ? "generate" : "freshness"}'\n${USAGE}`);
     return 2;
   }
-  const extra = positionals.slice(command === "docs" || command === "source" ? 2 : 1);
+  if (command === "run-operation" && (sub === undefined || !MACRO_NAME.test(sub))) {
+    io.err(
+      `'run-operation' needs the name of a macro (or package.macro), not '${sub ?? ""}'\n${USAGE}`,
+    );
+    return 2;
+  }
+  const extra = positionals.slice(
+    command === "docs" || command === "source" || command === "run-operation" ? 2 : 1,
+  );
   if (extra.length > 0) {
     // dbt refuses them too; going on would build everything instead of what was meant.
     io.err(
@@ -265,6 +278,25 @@ async function readInvocation(
     }
     vars = v as Record<string, unknown>;
   }
+  let operationArgs: Record<string, unknown> = {};
+  if (values.args !== undefined) {
+    let a: unknown;
+    try {
+      a = yamlValue(values.args, "--args");
+    } catch (error) {
+      io.err(
+        `--args is not valid YAML: ${
+          (error instanceof Error ? error.message : String(error)).split("\n")[0]
+        }`,
+      );
+      return 2;
+    }
+    if (typeof a !== "object" || a === null || Array.isArray(a)) {
+      io.err(`--args must be a YAML or JSON map of the macro's arguments, e.g. --args '{n: 3}'`);
+      return 2;
+    }
+    operationArgs = a as Record<string, unknown>;
+  }
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     io.err(`--threads must be a positive whole number, not '${values.threads}'`);
@@ -285,7 +317,54 @@ async function readInvocation(
     fail_fast: values["fail-fast"] ?? false,
     state: values.state ?? null,
   };
-  return { command, values, projectDir, vars, threads, invocationId: crypto.randomUUID(), args };
+  return {
+    command,
+    values,
+    projectDir,
+    vars,
+    threads,
+    invocationId: crypto.randomUUID(),
+    args,
+    ...(command === "run-operation"
+      ? { operation: { macro: sub as string, args: operationArgs } }
+      : {}),
+  };
+}
+
+/** A macro name as run-operation takes it: `name` or `package.name`. */
+const MACRO_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+
+/** `value` as a Jinja literal (the --args of run-operation passed to the macro). */
+function jinjaLiteral(value: unknown): string {
+  if (value === null || value === undefined) return "none";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) return `[${value.map(jinjaLiteral).join(", ")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${jinjaLiteral(v)}`).join(", ")}}`;
+  }
+  return JSON.stringify(String(value));
+}
+
+/**
+ * `run-operation MACRO --args YAML`: calls the macro in the root project's
+ * context with the warehouse answering its queries (`run_query`,
+ * `statement`: each runs once, as it is asked), as dbt does; what it logs is
+ * printed. codegen, audit-helper and cleanup macros are run this way.
+ */
+async function runOperationCommand(project: DbtProject, inv: Invocation): Promise<number> {
+  const { macro, args } = inv.operation as { macro: string; args: Record<string, unknown> };
+  await using warehouse = await openTarget(project, inv.values["warehouse-url"], inv.env);
+  const bad = Object.keys(args).find((k) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k));
+  if (bad !== undefined) {
+    inv.io.err(`--args: '${bad}' is not an argument name of a macro`);
+    return 2;
+  }
+  const keywords = Object.entries(args).map(([k, v]) => `${k}=${jinjaLiteral(v)}`);
+  const call = `{{ ${macro}(${keywords.join(", ")}) }}`;
+  await project.renderHook(call, { file: `run-operation ${macro}`, query: queryRunner(warehouse) });
+  return 0;
 }
 
 async function depsCommand(inv: Invocation, fetcher: typeof fetch | undefined): Promise<number> {
@@ -452,6 +531,8 @@ async function compileCommand(
         ? await project.compileNode(node.name, { isIncremental: false, query })
         : analysis
         ? await analysis.compile(query)
+        : (test as TestNode).renderSql
+        ? await (test as TestNode).renderSql?.(query) ?? ""
         : (test as TestNode).compiledCode;
     } catch (error) {
       if (!(error instanceof DbtError)) throw error;

@@ -1,0 +1,61 @@
+/**
+ * `deno task dbt run-operation MACRO --args YAML` (codegen, audit-helper and
+ * cleanup macros are run this way): the macro runs in the root project's
+ * context with its arguments, its queries run on the warehouse as they are
+ * asked, what it logs is printed; a missing macro or bad --args fails
+ * naming what is wrong.
+ */
+
+import assert from "node:assert/strict";
+import { writeProject } from "./_fixture.ts";
+import { queryRows, runCli } from "./_project_cli.ts";
+
+const MACROS = `
+{% macro make_table(name, n=2) %}
+  {% do run_query('create schema if not exists ops') %}
+  {% do run_query('create table ops.' ~ name ~ ' as select generate_series(1, ' ~ n ~ ') as id, \\'x\\'::text as label') %}
+  {% do log('created ops.' ~ name ~ ' with ' ~ n ~ ' rows', info=True) %}
+{% endmacro %}
+
+{% macro describe(table, opts={}) %}
+  {%- set rel = api.Relation.create(schema='ops', identifier=table) -%}
+  {%- set cols = adapter.get_columns_in_relation(rel) -%}
+  {%- set n = run_query('select count(*) from ' ~ rel).columns[0].values()[0] -%}
+  {%- set lines = [] -%}
+  {%- for c in cols -%}{%- do lines.append('  - name: ' ~ c.name ~ ' (' ~ c.data_type ~ ')') -%}{%- endfor -%}
+  {%- do log(table ~ ': ' ~ n ~ ' rows' ~ (' [' ~ opts.tag ~ ']' if opts.tag else '') ~ '\\n' ~ lines | join('\\n'), info=True) -%}
+{% endmacro %}
+`;
+
+Deno.test("run-operation: calls a macro with --args, runs its queries, prints its logs", async () => {
+  await using project = await writeProject({ "macros/ops.sql": MACROS });
+  const url = `pglite:${project.dir}/warehouse`;
+  const env = { WAREHOUSE_URL: url, HOME: project.dir };
+  const cli = (...args: string[]) => runCli([...args, "--project-dir", project.dir], env);
+
+  const made = await cli("run-operation", "make_table", "--args", "{name: things, n: 3}");
+  assert.equal(made.code, 0, made.out);
+  assert.match(made.stdout, /created ops\.things with 3 rows/);
+  assert.deepEqual(await queryRows(url, "select count(*) as n from ops.things"), [{ n: 3 }]);
+
+  // A package-style call: the relation's columns and a count, read from the warehouse.
+  const described = await cli(
+    "run-operation",
+    "demo.describe",
+    "--args",
+    '{"table": "things", "opts": {"tag": "it\'s"}}',
+  );
+  assert.equal(described.code, 0, described.out);
+  assert.match(described.stdout, /things: 3 rows \[it's\]/);
+  assert.match(described.stdout, /- name: id \(integer\)\n.*- name: label \(text\)/);
+
+  const missing = await cli("run-operation", "nope");
+  assert.equal(missing.code, 2);
+  assert.match(missing.out, /nope/);
+  const badArgs = await cli("run-operation", "describe", "--args", "[1, 2]");
+  assert.equal(badArgs.code, 2);
+  assert.match(badArgs.out, /--args must be a YAML or JSON map/);
+  const noName = await cli("run-operation");
+  assert.equal(noName.code, 2);
+  assert.match(noName.out, /'run-operation' needs the name of a macro/);
+});
