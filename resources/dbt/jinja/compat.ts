@@ -9,7 +9,7 @@
 
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
-import { withMacroExtras } from "./python.ts";
+import { Namespace, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
 import { asTuple, isPlainDict } from "./py_repr.ts";
 import { pyJsonParse } from "./py_number.ts";
@@ -229,6 +229,10 @@ export function installJinjaCompat(): void {
   internals.installJinjaCompat();
   const lookup = internals.runtime.memberLookup;
   internals.runtime.memberLookup = function (obj, val, ...rest) {
+    // A namespace's attributes win over dict method names (`ns.items`, `ns.keys`).
+    if (obj instanceof Namespace && typeof val === "string" && Object.hasOwn(obj, val)) {
+      return obj[val];
+    }
     // An object's own methods win over the Python dict methods of the compat layer
     // (agate columns from run_query have their own `values()`).
     if (

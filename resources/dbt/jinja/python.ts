@@ -1015,7 +1015,12 @@ export const PYTHON_GLOBALS: Readonly<Record<string, (...args: unknown[]) => unk
     return new KeywordSplat(rest);
   },
   namespace(...args) {
-    return keywordObject(args);
+    const positional = args.filter((a) => !isKeywords(a));
+    return Object.assign(
+      new Namespace(),
+      ...positional.filter((a) => typeof a === "object" && a !== null),
+      keywordObject(args),
+    );
   },
   dict(...args) {
     const first = args[0];
@@ -1036,6 +1041,14 @@ export const PYTHON_GLOBALS: Readonly<Record<string, (...args: unknown[]) => unk
     return dumpPyYaml(value);
   },
 };
+
+/**
+ * What `namespace()` makes: attributes set with `{% set ns.x = ... %}`. Not a dict:
+ * `ns.items` / `ns.keys` are its attributes, never the dict methods of those names.
+ */
+export class Namespace {
+  [key: string]: unknown;
+}
 
 function keywordObject(args: readonly unknown[]): Record<string, unknown> {
   const last = args.at(-1);

@@ -139,6 +139,11 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{% for k in {'a': 1, 'b': 2} %}{{ k }}{% endfor %}", "ab"],
   ["{% for f in 'imx' %}{{ f }}{% if not loop.last %},{% endif %}{% endfor %}", "i,m,x"],
   ["{% set d = {'x': 1, 'y': 2} %}{% for k in d if k != 'x' %}{{ k }}{% endfor %}", "y"],
+  // A namespace's attributes named like dict methods are its attributes.
+  [
+    "{% set ns = namespace(items=[], keys=0) %}{% for i in range(2) %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }}{{ ns.keys }}",
+    "[0, 1]0",
+  ],
   // sort and slice iterate a dict's keys and a str's characters.
   ["{{ {'b': 1, 'a': 2} | sort }}|{{ 'abc' | slice(2) | list }}", "['a', 'b']|[['a', 'b'], ['c']]"],
   // A set in a loop's body stays in that iteration (Jinja2 scoping).
