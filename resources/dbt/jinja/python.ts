@@ -25,6 +25,7 @@ import { dumpPyYaml, loadPyYaml } from "../project/yaml_value.ts";
 import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
+import { installStringLiterals } from "./string_literals.ts";
 import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
 import {
   formatNumber,
@@ -620,6 +621,7 @@ export function installPythonSemantics(): void {
   };
   // A float literal keeps its float-ness (`1.0`, `1e3`): number_literals.ts lexes Jinja2's forms.
   installNumberLiterals();
+  installStringLiterals();
   installBlockTags();
   const parsePrimary = parserProto.parsePrimary;
   parserProto.parsePrimary = function (noPostfix?: boolean) {

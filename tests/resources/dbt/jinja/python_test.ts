@@ -139,6 +139,16 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{% for k in {'a': 1, 'b': 2} %}{{ k }}{% endfor %}", "ab"],
   ["{% for f in 'imx' %}{{ f }}{% if not loop.last %},{% endif %}{% endfor %}", "i,m,x"],
   ["{% set d = {'x': 1, 'y': 2} %}{% for k in d if k != 'x' %}{{ k }}{% endfor %}", "y"],
+  // String literals decode as Python's unicode-escape: unknown escapes keep their backslash.
+  [
+    String.raw`{{ '\d+\.' }}|{{ '\x41\u00e9\101' }}|{{ 'a\'b' }}|{{ "\\" }}|{{ 'a\tb' | length }}`,
+    String.raw`\d+\.|AéA|a'b|\|3`,
+  ],
+  [
+    String
+      .raw`{{ modules.re.sub('\d', '#', 'a1b2') }}|{{ modules.re.match('^\w+$', 'ab') is none }}`,
+    "a#b#|False",
+  ],
   // A namespace's attributes named like dict methods are its attributes.
   [
     "{% set ns = namespace(items=[], keys=0) %}{% for i in range(2) %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }}{{ ns.keys }}",
