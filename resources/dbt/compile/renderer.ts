@@ -13,14 +13,7 @@
 import { closest } from "../../../core/suggest.ts";
 import { DbtErrorCode } from "../errors.ts";
 import { type JinjaEnv, QueryNeeded, raiseInRender, type RenderScope } from "../jinja/env.ts";
-import type {
-  BuildKind,
-  ColumnDoc,
-  DbtProject,
-  ModelNode,
-  QueryRunner,
-  TestNode,
-} from "../nodes.ts";
+import type { ColumnDoc, DbtProject, ModelNode, QueryRunner, TestNode } from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
 import type { Relation } from "../relation.ts";
 import { injectCtes } from "./ctes.ts";
