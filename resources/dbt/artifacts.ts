@@ -371,7 +371,7 @@ function columnsJson(columns: ModelNode["columns"]): Record<string, Json> {
       constraints: [],
       quote: null,
       tags: [],
-      granularity: null,
+      granularity: column.granularity ?? null,
     };
   }
   return out;
@@ -504,6 +504,16 @@ function kindJson(
     version: version ? versionJson(version.v) : null,
     latest_version: version ? versionJson(version.latest) : null,
     deprecation_date: null,
+    // dbt 1.9's `time_spine:` of a model (the semantic layer's calendar).
+    time_spine: model.timeSpine
+      ? {
+        standard_granularity_column: model.timeSpine.standardGranularityColumn,
+        custom_granularities: model.timeSpine.customGranularities.map((c) => ({
+          name: c.name,
+          column_name: c.columnName,
+        })),
+      }
+      : null,
   };
 }
 

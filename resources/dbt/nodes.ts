@@ -74,6 +74,8 @@ export interface ColumnDoc {
   readonly meta: Readonly<Record<string, unknown>>;
   /** Constraints, for enforced contracts. */
   readonly constraints: readonly ColumnConstraint[];
+  /** Its `granularity:` (dbt 1.9: a time spine's columns), if any. */
+  readonly granularity?: string | null;
 }
 
 /** Seed settings. */

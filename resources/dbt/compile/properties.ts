@@ -112,6 +112,7 @@ export function columnDocs(
         type: c.type,
         expression: c.expression,
       })),
+      granularity: typeof column.granularity === "string" ? column.granularity : null,
     };
   }
   return out;

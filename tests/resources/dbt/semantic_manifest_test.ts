@@ -14,6 +14,7 @@ import { loadProject, writeManifest } from "../../../resources/dbt/mod.ts";
 import { DbtError } from "../../../resources/dbt/errors.ts";
 import { buildSemanticManifest } from "../../../resources/dbt/semantic_manifest.ts";
 import { copyTree } from "./_project_cli.ts";
+import { assertValidArtifact } from "./_dbt_schemas.ts";
 import { writeProject } from "./_fixture.ts";
 
 const FIXTURE = new URL("../../fixtures/dbt/sl_shop/", import.meta.url).pathname;
@@ -27,6 +28,16 @@ Deno.test("semantic_manifest.json: sl_shop's semantic layer as dbt-semantic-inte
     const project = await loadProject(dir, { cache: false, env: () => undefined });
     await writeManifest(project, { invocationId: "x" });
     const written = JSON.parse(await Deno.readTextFile(`${dir}/target/semantic_manifest.json`));
+    // manifest.json has the spine too (dbt 1.9's model time_spine and column granularity).
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/target/manifest.json`));
+    const spineNode = manifest.nodes["model.sl_shop.metricflow_time_spine"];
+    assert.deepEqual(spineNode.time_spine, {
+      standard_granularity_column: "date_day",
+      custom_granularities: [],
+    });
+    assert.equal(spineNode.columns.date_day.granularity, "day");
+    assert.equal(manifest.nodes["model.sl_shop.orders"].time_spine, null);
+    await assertValidArtifact("manifest", manifest);
     assert.deepEqual(written, JSON.parse(JSON.stringify(buildSemanticManifest(project))));
     assert.deepEqual(Object.keys(written), [
       "semantic_models",
