@@ -26,6 +26,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { Warehouse, WarehouseSession } from "../../warehouse/types.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { ModelNode } from "../nodes.ts";
+import { isPyNumber } from "../jinja/py_number.ts";
 import { quote } from "../relation.ts";
 import type { ColumnType, DbtAdapter, RelationKind, SeedLoad } from "./types.ts";
 
@@ -336,7 +337,8 @@ export function externalTarget(
 }
 
 function copyValue(value: unknown): string {
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  // A YAML float (`1.0`) is a boxed number: written as the number it is.
+  if (isPyNumber(value) || typeof value === "boolean") return String(value);
   if (Array.isArray(value)) return `(${value.map((v) => quote(String(v))).join(", ")})`;
   const text = String(value);
   // A bare column name (partition_by: day) stays an identifier list; anything else is a literal.

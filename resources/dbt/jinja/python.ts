@@ -29,6 +29,7 @@ import { installStringLiterals } from "./string_literals.ts";
 import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
 import {
   formatNumber,
+  isPyNumber,
   pyAdd,
   pyDiv,
   PyFloat,
@@ -1092,7 +1093,8 @@ function listOf(value: unknown): unknown[] {
 }
 
 function compare(a: unknown, b: unknown): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
+  // Ints and floats (a boxed `10.0` too) compare by value, as in Python.
+  if (isPyNumber(a) && isPyNumber(b)) return Number(a) - Number(b);
   const [x, y] = [String(a), String(b)];
   return x < y ? -1 : x > y ? 1 : 0;
 }
