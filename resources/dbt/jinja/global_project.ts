@@ -99,6 +99,28 @@ export const GLOBAL_MACROS = [
   `{% macro default__cast_bool_to_text(field) %}cast({{ field }} as {{ dbt.type_string() }}){% endmacro %}\n`,
   dispatching("array_construct", "inputs=[], data_type=none", "inputs, data_type"),
   `{% macro default__array_construct(inputs, data_type) %}{% if inputs %}array[ {{ inputs | join(' , ') }} ]{% else %}array[]::{{ data_type or 'integer' }}[]{% endif %}{% endmacro %}\n`,
+  dispatching("array_append", "array, new_element"),
+  `{% macro default__array_append(array, new_element) %}array_append({{ array }}, {{ new_element }}){% endmacro %}\n`,
+  dispatching("array_concat", "array_1, array_2"),
+  `{% macro default__array_concat(array_1, array_2) %}array_cat({{ array_1 }}, {{ array_2 }}){% endmacro %}\n`,
+  dispatching("current_timestamp_backcompat", ""),
+  `{% macro default__current_timestamp_backcompat() %}current_timestamp::timestamp{% endmacro %}\n`,
+  dispatching("current_timestamp_in_utc_backcompat", ""),
+  `{% macro default__current_timestamp_in_utc_backcompat() %}(current_timestamp at time zone 'utc')::timestamp{% endmacro %}\n`,
+  dispatching("snapshot_get_time", ""),
+  `{% macro default__snapshot_get_time() %}{{ dbt.current_timestamp() }}{% endmacro %}\n`,
+  // The columns a query returns, asked of the warehouse (audit_helper and codegen call it):
+  // joined to one row so a query with no rows still names its columns.
+  dispatching("get_columns_in_query", "select_sql"),
+  `{% macro default__get_columns_in_query(select_sql) -%}
+{%- call statement('get_columns_in_query', fetch_result=True, auto_begin=False) -%}
+select __dbt_sbq.* from (select 1 as __dbt_one) as __dbt_one left join (
+{{ select_sql }}
+) as __dbt_sbq on true limit 1
+{%- endcall -%}
+{%- set answer = load_result('get_columns_in_query') -%}
+{{ return(answer['table'].column_names if answer else []) }}
+{%- endmacro %}\n`,
   dispatching("date", "year, month, day"),
   `{% macro default__date(year, month, day) %}to_date('{{ year }}-{{ "%02d" | format(month) }}-{{ "%02d" | format(day) }}', 'YYYY-MM-DD'){% endmacro %}\n`,
   `{% macro generate_series(upper_bound) %}{{ return(adapter.dispatch('generate_series', 'dbt')(upper_bound)) }}{% endmacro %}\n`,
