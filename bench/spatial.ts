@@ -58,6 +58,41 @@
  *    8 %, GC 7 %). Expected, not measured: the points' ratio falls by
  *    GDAL's GeoPackage premium (~0.9 CPU s) but stays above 1.5x unless
  *    the writer's own cost falls.
+ *    Session 6 (2026-12-06): plain 2D points skip the WKB scan (the
+ *    writer's thread, -0.1-0.2 s of CPU on 1M points, 74156e6). Tried and
+ *    reverted: parquet-wasm encoding on a worker thread (6369ed5, reverted
+ *    by the next commit) while the writer's thread read the FlatGeobuf and
+ *    built the next pages, to use the second core. Two heavy sessions,
+ *    ABBA then BAAB (before = 7aca0ac, after = 74156e6 with the worker,
+ *    5 rounds each, raster at 512², load 5.7-14 with others' tests
+ *    running): 1M points before 1.75x, 3.19x, 2.55x, 2.24x (medians 2.24x,
+ *    3.40x, 2.00x, 2.42x), with the worker 2.02x, 2.12x, 3.32x, 2.25x
+ *    (medians 2.52x, 2.36x, 2.67x, 2.43x): mean best 2.43x both ways,
+ *    MISSED; 100k polygons before 1.82x, 2.14x, 1.77x, 1.26x (medians
+ *    1.91x, 1.90x, 1.52x, 1.74x), with the worker 1.38x, 1.86x, 1.59x,
+ *    1.81x (medians 1.64x, 1.71x, 1.76x, 2.03x): MISSED on the median,
+ *    met in 2 of 8 best figures. Why no gain: the writer's lag after GDAL
+ *    fell (points 30-294 ms with the worker, 72-524 ms without), but
+ *    GDAL's own conversion in the host is the batch's critical path and
+ *    it stretches with contention for the two cores (points: the convert
+ *    phase 1.6-3.0x native's whole ogr2ogr, mean 2.17x with the worker,
+ *    2.03x without); the worker added CPU (the writer alone, one heavy
+ *    session, load 3-4, alternating: 1M points wall best 0.85 s vs 1.03,
+ *    median 2.02 vs 1.64, CPU 1.18-1.38 s vs 1.09-1.17; 100k polygons
+ *    0.36 vs 0.37 s, CPU 0.35 vs 0.28) and ~20-30 MiB (its isolate and
+ *    malloc arena). On an idle second core it would pay; on this machine
+ *    the CPU is what is short. Our CPU per batch: 2.4-2.6 s on points
+ *    (GDAL host ~1.0, writer ~1.5), 0.8-1.0 s on polygons; native's 0.93
+ *    and 0.5. What is left on points is the writer's CPU: parquet-wasm
+ *    about half (zstd about half of that; parquet-wasm 0.8 sets no zstd
+ *    level), then our FlatGeobuf reader and Arrow's IPC. Measured and not
+ *    taken (the writer alone, 1M points, load 18-24, CPU): dictionary
+ *    encoding off for text columns, -0.1 s within the noise (and other
+ *    bytes); chunk-level statistics instead of page-level, within the
+ *    noise; no compression 0.95 s instead of 1.5 s (the docs say zstd);
+ *    `node:worker_threads` (which can be unref'd, so one worker could
+ *    stay warm): ~90 ms a message round trip in Deno 2.9, against ~0.1 ms
+ *    for a Web Worker.
  * 2. **Cold `deno task materialize`** of a one-file batch (goal: <= 2 s on the
  *    native engine): the real command, launcher included (`deno task` ->
  *    launch.ts -> main.ts -> GDAL host), on a fresh state folder, against a

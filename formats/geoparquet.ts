@@ -25,12 +25,6 @@
  * the former separate summary pass over every geometry was 35 % of the
  * write's CPU time (bench/spatial.ts).
  *
- * Encoding (parquet-wasm: zstd, pages, statistics; about half of the
- * writer's CPU time) runs on a worker thread for a layer of more than one
- * page (`_parquet_encoder.ts`): this thread reads and builds the next
- * pages meanwhile, as Arrow IPC streams moved to the worker without a
- * copy. Same bytes either way (`_parquet_encode.ts` holds the settings).
- *
  * The source may still be growing: with {@linkcode GeoParquetOptions.follow}
  * the writer reads rows while GDAL appends them (a GeoPackage in WAL mode,
  * or a FlatGeobuf) until the producer settles, so conversion and writing
@@ -63,8 +57,7 @@ import {
   Utf8,
   type Vector,
 } from "apache-arrow";
-import { encodeParquet, type EncodeSettings } from "./_parquet_encode.ts";
-import { encodeOnWorker, type WorkerEncoding } from "./_parquet_encoder.ts";
+import * as parquet from "parquet-wasm";
 import { GeoParquetError } from "./geoparquet_errors.ts";
 import {
   type Box,
@@ -155,14 +148,6 @@ export interface GeoParquetOptions {
    * @default {undefined, no check}
    */
   validBox?: readonly [number, number, number, number];
-  /**
-   * Where parquet-wasm encodes the file: on a worker thread (`_parquet_encoder.ts`),
-   * while this thread reads and builds the next pages, or on this thread.
-   * `"auto"` takes the worker for a layer of more than one page.
-   *
-   * @default {"auto"}
-   */
-  encoder?: "auto" | "thread" | "worker";
   /**
    * Order of the rows: as stored, or along a Hilbert curve through the
    * centres of their bboxes (over the layer's extent, 2^16 cells a side), so
@@ -880,48 +865,6 @@ export type GeoParquetWriteOptions = Omit<
 >;
 
 /**
- * A page as an Arrow IPC stream of one record batch: its attributes, the
- * computed columns, the WKB and bbox columns (its geometries counted into
- * `summary`).
- */
-function pageIpc(
-  page: FeaturePage,
-  columns: readonly ColumnSchema[],
-  computed: readonly ComputedColumn[],
-  summary: GeometrySummary,
-): Uint8Array {
-  const { wkbs, rowids } = page;
-  const vectors: Record<string, Vector> = {};
-  columns.forEach((c, i) => {
-    vectors[c.name] = attributeVector(c.type, page.columns[i]!);
-  });
-  for (const column of computed) {
-    const values = new Float64Array(page.length);
-    let nulls = 0;
-    const bitmap = new Uint8Array(Math.ceil(page.length / 8));
-    wkbs.forEach((blob, i) => {
-      const v = column.fn(blob === null ? null : gpkgToWkb(blob), rowids[i]!);
-      if (v === null) nulls++;
-      else {
-        values[i] = v;
-        bitmap[i >> 3]! |= 1 << (i & 7);
-      }
-    });
-    vectors[column.name] = makeVector(makeData({
-      type: new Float64(),
-      length: page.length,
-      nullCount: nulls,
-      nullBitmap: nulls > 0 ? bitmap : null,
-      data: values,
-    }));
-  }
-  const { geometry, bbox } = geometryVectors(wkbs, summary, page.wkbData);
-  vectors[GEOMETRY] = geometry;
-  vectors[BBOX] = bbox;
-  return tableToIPC(new Table(vectors), "stream");
-}
-
-/**
  * Writes the pages of `source` to a GeoParquet file at `outPath`, one page
  * in memory at a time. The first page sizes the row groups (see
  * {@linkcode ROW_GROUP_TARGET_BYTES}).
@@ -950,56 +893,96 @@ export async function writeGeoParquet(
   let pages = 0;
   // The first page is read before the writer starts: its rows size the row groups.
   let first: FeaturePage | undefined = await source.next() ?? emptyPage;
-  const rowGroupSize = options.rowGroupSize ?? defaultRowGroupSize(averageRowBytes(first));
-  let exhausted = false;
+  const nextBatch = async (): Promise<parquet.RecordBatch | undefined> => {
+    let page = first ?? await source.next();
+    first = undefined;
+    // An empty layer still gets one (empty) batch, so the file has its schema.
+    if (page === undefined || page.length === 0) {
+      if (pages > 0) return undefined;
+      page = emptyPage;
+    }
+    pages++;
+    const { wkbs, rowids } = page;
+    const vectors: Record<string, Vector> = {};
+    source.columns.forEach((c, i) => {
+      vectors[c.name] = attributeVector(c.type, page.columns[i]!);
+    });
+    for (const column of computed) {
+      const values = new Float64Array(page.length);
+      let nulls = 0;
+      const bitmap = new Uint8Array(Math.ceil(page.length / 8));
+      wkbs.forEach((blob, i) => {
+        const v = column.fn(blob === null ? null : gpkgToWkb(blob), rowids[i]!);
+        if (v === null) nulls++;
+        else {
+          values[i] = v;
+          bitmap[i >> 3]! |= 1 << (i & 7);
+        }
+      });
+      vectors[column.name] = makeVector(makeData({
+        type: new Float64(),
+        length: page.length,
+        nullCount: nulls,
+        nullBitmap: nulls > 0 ? bitmap : null,
+        data: values,
+      }));
+    }
+    const { geometry, bbox } = geometryVectors(wkbs, summary, page.wkbData);
+    vectors[GEOMETRY] = geometry;
+    vectors[BBOX] = bbox;
+    const ipc = tableToIPC(new Table(vectors), "stream");
+    // The Table is freed at once: left to its finalizer, each page's copy
+    // stayed in parquet-wasm's memory until a garbage collection, which
+    // never shrinks (200k polygons: 60 MiB more peak RSS, 25 % more CPU
+    // importing the pages).
+    const imported = parquet.Table.fromIPCStream(ipc);
+    try {
+      return imported.recordBatch(0);
+    } finally {
+      imported.free();
+    }
+  };
+
   // What failed while reading a page: parquet-wasm reports an error of the
   // stream it reads as "Dyn casting error", so the original is kept here.
   let pageError: unknown;
-  /** The next page as an Arrow IPC stream, or `undefined` after the last. */
-  const nextIpc = async (): Promise<Uint8Array | undefined> => {
-    if (exhausted) return undefined;
-    try {
-      let page = first ?? await source.next();
-      first = undefined;
-      // An empty layer still gets one (empty) batch, so the file has its schema.
-      if (page === undefined || page.length === 0) {
-        if (pages > 0) {
-          exhausted = true;
-          return undefined;
-        }
-        page = emptyPage;
+  const batchStream = new ReadableStream<parquet.RecordBatch>({
+    async pull(controller) {
+      let batch;
+      try {
+        batch = await nextBatch();
+      } catch (error) {
+        pageError = error;
+        throw error;
       }
-      pages++;
-      return pageIpc(page, source.columns, computed, summary);
-    } catch (error) {
-      pageError = error;
-      throw error;
-    }
-  };
-  const settings: EncodeSettings = {
-    rowGroupSize,
-    rowGroupBytes: options.rowGroupBytes ?? 128 * 2 ** 20,
-    stringColumns: source.columns.filter((c) => c.type === "string").map((c) => c.name),
-    geometryColumn: GEOMETRY,
-    geo: placeholder,
-  };
+      if (batch === undefined) controller.close();
+      else controller.enqueue(batch);
+    },
+  });
+  // Dictionary encoding only pays for repeated values: WKB and bbox
+  // coordinates are unique per feature, and hashing them costs more than
+  // the rest of the write. Statistics on WKB bytes are meaningless too; the
+  // bbox columns carry the statistics readers filter on.
+  const rowGroupSize = options.rowGroupSize ?? defaultRowGroupSize(averageRowBytes(first));
+  let builder = new parquet.WriterPropertiesBuilder()
+    .setDictionaryEnabled(false)
+    .setColumnStatisticsEnabled(GEOMETRY, parquet.EnabledStatistics.None);
+  for (const c of source.columns) {
+    if (c.type === "string") builder = builder.setColumnDictionaryEnabled(c.name, true);
+  }
+  const props = builder
+    .setCompression(parquet.Compression.ZSTD)
+    .setMaxRowGroupSize(rowGroupSize)
+    .setMaxRowGroupBytes(options.rowGroupBytes ?? 128 * 2 ** 20)
+    .setCreatedBy("deno data platform (parquet-wasm)")
+    .setKeyValueMetadata(new Map([["geo", placeholder]]))
+    .build();
   let geo!: GeoMetadata;
   let written: WrittenFile;
-  let encoding: WorkerEncoding | undefined;
   try {
-    // Two pages are built before choosing where to encode: a layer of one
-    // page is encoded on this thread (a worker's start would cost more).
-    const queued = [await nextIpc()];
-    const where = options.encoder ?? "auto";
-    if (where === "auto") queued.push(await nextIpc());
-    const pull = () => queued.length > 0 ? Promise.resolve(queued.shift()) : nextIpc();
-    let bytes: ReadableStream<Uint8Array>;
-    if (where === "thread" || (where === "auto" && queued[1] === undefined)) {
-      bytes = await encodeParquet(pull, settings);
-    } else {
-      encoding = encodeOnWorker(pull, settings);
-      bytes = encoding.bytes;
-    }
+    const bytes = await parquet.transformParquetStream(batchStream, props) as ReadableStream<
+      Uint8Array
+    >;
     // The stream ends after the last row was read: the summary is complete by then.
     written = await writeParquetPatched(bytes, outPath, placeholder, () => {
       geo = geoMetadata(options.crs, summary.bbox(), [...summary.types].sort());
@@ -1007,8 +990,6 @@ export async function writeGeoParquet(
     });
   } catch (error) {
     throw pageError ?? error;
-  } finally {
-    encoding?.close();
   }
   return {
     ...written,
