@@ -211,7 +211,7 @@ function compileScopeFactory(input: RendererInput, dicts: NodeDicts): CompileSco
         schema: src.relation.schema,
         database: src.relation.database,
         identifier: src.relation.identifier,
-        relation_name: src.relation.toString(),
+        relation_name: src.relation.relationName, // with the database, as in manifest.json
         description: src.description,
         source_description: src.sourceDescription,
         loader: src.loader,
@@ -320,7 +320,8 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
       },
       raw_code: node.text,
       language: "sql",
-      relation_name: relation.cte === undefined ? relation.toString() : null,
+      // With the database, as manifest.json writes it (compiled SQL leaves it out).
+      relation_name: relation.cte === undefined ? relation.relationName : null,
       ...(node.kind === "model" ? governanceOf(configs.get(nodeName)?.all ?? {}) : {}),
     };
     one.set(nodeName, dict);

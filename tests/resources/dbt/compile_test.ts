@@ -591,7 +591,8 @@ Deno.test("compile: `model` has its properties' description, meta and columns, a
     "models/docs.md": "{% docs owner_doc %}Owned by data.{% enddocs %}",
     "models/m.sql": "{{ config(meta={'tier': 1}) }}" +
       "select '{{ model.meta.owner }}/{{ model.meta.tier }}' as o, '{{ model.description }}' as d, " +
-      "'{{ model.columns.id.description }}/{{ model.columns | list | join(',') }}' as c",
+      "'{{ model.columns.id.description }}/{{ model.columns | list | join(',') }}' as c, " +
+      "'{{ model.relation_name }}' as r",
     "models/schema.yml": `version: 2
 models:
   - name: m
@@ -606,7 +607,7 @@ models:
   const p = await loadProject(project.dir, { cache: false, env: () => undefined });
   assert.equal(
     p.models.get("m")?.compiledCode,
-    "select 'ann/1' as o, 'Owned by data.' as d, 'The key./id,o' as c",
+    `select 'ann/1' as o, 'Owned by data.' as d, 'The key./id,o' as c, '"postgres"."analytics"."m"' as r`,
   );
 });
 
