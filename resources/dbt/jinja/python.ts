@@ -654,7 +654,7 @@ export function installPythonSemantics(): void {
     const value = lookup.call(this, context, frame, name);
     if (value !== undefined) return value;
     const extras = MACRO_EXTRAS.at(-1);
-    if (name === "varargs") return extras?.varargs ?? [];
+    if (name === "varargs") return asTuple([...(extras?.varargs ?? [])]);
     if (name === "kwargs") return extras?.kwargs ?? {};
     return undefined;
   };
@@ -749,6 +749,9 @@ function pythonMul(a: unknown, b: unknown): unknown {
   if (typeof b === "string" && typeof a === "number") return b.repeat(times(a));
   if (Array.isArray(a) && typeof b === "number") {
     return Array.from({ length: times(b) }, () => a).flat();
+  }
+  if (typeof a === "number" && Array.isArray(b)) {
+    return Array.from({ length: times(a) }, () => b).flat();
   }
   return pyMulNumbers(a, b);
 }
@@ -943,7 +946,12 @@ const SET_UNPACK = new RegExp(
   "g",
 );
 const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
-const SPLAT = new RegExp(String.raw`([(,]\s*)(\*\*?)\s*(${NAME}(?:\.${NAME})*)(?=\s*[,)])`, "g");
+// What may follow `*` / `**` at a call site: a name (`varargs`, `kw.opts`), or a list or dict
+// literal without nested brackets (`f(*[1, 2])`, `f(**{'a': 1})`).
+const SPLAT = new RegExp(
+  String.raw`([(,]\s*)(\*\*?)\s*(${NAME}(?:\.${NAME})*|\[[^\[\]{}]*\]|\{[^\[\]{}]*\})(?=\s*[,)])`,
+  "g",
+);
 
 /**
  * Rewrites the Jinja2 statements nunjucks cannot parse into ones it can,

@@ -149,6 +149,15 @@ const CASES: readonly (readonly [string, string])[] = [
       .raw`{{ modules.re.sub('\d', '#', 'a1b2') }}|{{ modules.re.match('^\w+$', 'ab') is none }}`,
     "a#b#|False",
   ],
+  // Splats of list and dict literals; varargs is a tuple; int * list repeats.
+  [
+    "{% macro m(a, b) %}{{ a }}{{ b }}{% endmacro %}{{ m(*[1, 2]) }}|{{ m(**{'a': 3, 'b': 4}) }}|{{ m(5, **{'b': 6}) }}",
+    "12|34|56",
+  ],
+  [
+    "{% macro m() %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(*['x'], **{'k': 'v'}) }}|{{ 2 * [1] }}",
+    "('x',){'k': 'v'}|[1, 1]",
+  ],
   // A namespace's attributes named like dict methods are its attributes.
   [
     "{% set ns = namespace(items=[], keys=0) %}{% for i in range(2) %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }}{{ ns.keys }}",
