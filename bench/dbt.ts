@@ -237,6 +237,13 @@
  * test ids' repr is concatenated in place (same 30k strings); a test's
  * kwargs are printed without a JSON copy each (30k copies: 47-96 ms at load
  * 17); partial_parse.json is written on one line (3.2 MB instead of 8 MB).
+ * A second A/B at 22:54 (heavy, load 5.1-5.7, the same two trees, four
+ * rounds) agrees: `dbt parse` in the child, before 2,033-2,614 ms wall /
+ * 2,256-2,465 ms CPU / 1,360-1,510 ms main, after 1,455-2,399 / 2,075-2,237
+ * / 1,280-1,410 (main 0.88-0.96x, all threads 0.91-0.96x, wall 0.70-0.92x);
+ * `deno task dbt parse`, before 1.86-3.12 s wall / 2.42-2.52 s CPU, after
+ * 1.60-2.68 s / 2.19-2.31 s (CPU 0.88-0.95x, wall 0.86-0.98x). Best task
+ * wall 1.60 s: 2.7x dbt Fusion's published 0.6 s, for the whole command.
  * Tried and dropped: finding a node's macro calls from each `(` of its text
  * (23 name lengths to look up per paren: 113-168 ms against 72-172 ms for
  * the 82 substring searches on the 10k texts, no gain). Where `dbt parse`
