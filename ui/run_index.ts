@@ -89,7 +89,9 @@ export class RunIndex {
   readonly #minRefreshMs: number;
   /** Newest first. */
   #runs: RunEntry[] = [];
-  #refreshedAt = 0;
+  // Never refreshed: the first call always reads (performance.now() starts at the
+  // process start, so 0 made a server asked within minRefreshMs of it show nothing).
+  #refreshedAt = Number.NEGATIVE_INFINITY;
   #refreshing: Promise<void> | undefined;
   #byAsset = new Map<string, AssetView>();
   #version = 0;

@@ -48,3 +48,22 @@ Deno.test("asset states: a complete index answers 'never materialized' without a
   assertEquals(older.get("a0")?.state, "materialized", "found in the store, outside the window");
   assertEquals(store.lookups, 299);
 });
+
+Deno.test("run index: the first refresh reads the store however soon after the process started", async () => {
+  // performance.now() counts from the process start: a server asked for its first
+  // page within minRefreshMs of it showed every asset as never materialized.
+  const graph = defineGraph({
+    assets: [defineAsset({ key: "a", materialize: () => {} })],
+  }) as Graph<unknown>;
+  const store = new MemoryRunStore();
+  await materialize(graph, { runStore: store });
+  const index = new RunIndex(store, { minRefreshMs: Number.MAX_SAFE_INTEGER });
+  await index.refresh();
+  assertEquals(index.size, 1);
+  // Later calls within minRefreshMs reuse it, as before.
+  await materialize(graph, { runStore: store });
+  await index.refresh();
+  assertEquals(index.size, 1);
+  await index.refresh(true);
+  assertEquals(index.size, 2);
+});
