@@ -137,8 +137,10 @@ async function judge(
     const current = cache.get(cacheKey);
     if (!current) continue;
     const consumed = last.provenance?.inputs[dep];
+    // Another data version at the same time is a newer write on the same clock tick
+    // (the latest materialization is the one after it); only an older one is not.
     const changed = consumed
-      ? dataVersionOf(current) !== consumed.dataVersion && current.time > consumed.time
+      ? dataVersionOf(current) !== consumed.dataVersion && current.time >= consumed.time
       // No record of what was consumed (never there then, or an old record):
       // compare with when the asset's step began.
       : current.time > (last.provenance?.startedAt ?? last.time);

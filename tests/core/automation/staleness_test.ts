@@ -83,6 +83,23 @@ Deno.test("an upstream rewritten with the same data version does not make it sta
   assert.equal((await assetStaleness(graph, store, "stg")).status, "stale");
 });
 
+Deno.test("an upstream rewritten within the same millisecond with another data version makes it stale", async () => {
+  // A fast machine runs both materializations on one clock tick (seen on a quiet CI
+  // machine): the new data version is what counts, not a strictly later time.
+  let version = "sha256:aaa";
+  const { graph } = world({ version: () => version });
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await materialize(graph, { runStore: store, clock });
+  version = "sha256:bbb";
+  await materialize(graph, { runStore: store, clock, selection: "bronze_activity" });
+  const report = await assetStaleness(graph, store, "stg");
+  assert.equal(report.status, "stale");
+  assert.deepEqual(report.reasons.map((r) => describeReason(r, clock.now())), [
+    "upstream bronze_activity changed 0 s ago",
+  ]);
+});
+
 Deno.test("a changed code version makes it stale, named both ways", async () => {
   const store = new MemoryRunStore();
   const clock = new FakeClock(T0);
