@@ -82,7 +82,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Datab
     db = new DatabaseSync(path, { readOnly: mode === "read" });
     db.exec(`PRAGMA busy_timeout = ${busy}`);
     if (mode === "shared") {
-      db.exec("PRAGMA journal_mode = WAL");
+      setWal(db, busy);
       db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
     } else if (mode === "scratch") {
       db.exec("PRAGMA journal_mode = MEMORY");
@@ -93,6 +93,28 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Datab
   } catch (error) {
     if (db?.isOpen) db.close(); // e.g. the file is not a database: release it
     throw error;
+  }
+}
+
+/**
+ * `PRAGMA journal_mode = WAL`, retried for up to `busyMs`: switching a new
+ * file to WAL needs a lock that SQLite does not wait for through the busy
+ * timeout, so two processes opening one new store at once (two daemons
+ * started together) failed with "database is locked" about one time in six.
+ */
+function setWal(db: DatabaseSync, busyMs: number): void {
+  const deadline = Date.now() + busyMs;
+  for (let pause = 2;; pause = Math.min(pause * 2, 50)) {
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      return;
+    } catch (error) {
+      if (!/database is locked|SQLITE_BUSY/.test(String(error)) || Date.now() >= deadline) {
+        throw error;
+      }
+      // openSqlite is synchronous: block this thread briefly, as the busy handler would.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
   }
 }
 
