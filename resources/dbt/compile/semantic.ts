@@ -80,6 +80,12 @@ const GRAINS = new Set([
   "quarter",
   "year",
 ]);
+/** How messages name an entry of each kind. */
+const LABELS: Readonly<Record<SemanticEntry["kind"], string>> = {
+  semantic_model: "semantic model",
+  metric: "metric",
+  saved_query: "saved query",
+};
 const METRIC_TYPES = new Set(["simple", "ratio", "cumulative", "derived", "conversion"]);
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -132,6 +138,20 @@ export function parseSemanticLayer(
     return { ...(ctx.projectConfig?.(entry.kind, entry.packageName, fqn.slice(1)) ?? {}), ...own };
   };
   const enabled = (config: Obj) => config.enabled !== false && String(config.enabled) !== "false";
+  // The enabled entries of one kind, in the order written, each named and configured: a
+  // generator, so an entry's name is checked only after the entries before it were parsed
+  // (the first error a user sees stays the first one written).
+  function* enabledOf(kind: SemanticEntry["kind"]) {
+    const label = LABELS[kind];
+    for (const entry of entries) {
+      if (entry.kind !== kind) continue;
+      const name = named(entry, label);
+      const head = base(entry, name, kind);
+      const config = configOf(entry, head.fqn);
+      if (!enabled(config)) continue;
+      yield { entry, name, what: `${label} '${name}'`, props: entry.props as Obj, head, config };
+    }
+  }
   const seen = new Map<string, string>();
   const unique = (entry: SemanticEntry, id: string, what: string) => {
     const previous = seen.get(id);
@@ -145,14 +165,7 @@ export function parseSemanticLayer(
   const out: SemanticResource[] = [];
   const measures = new Map<string, { model: string; measure: Obj }>();
   const metricEntries: { entry: SemanticEntry; props: Obj }[] = [];
-  for (const entry of entries) {
-    if (entry.kind !== "semantic_model") continue;
-    const name = named(entry, "semantic model");
-    const what = `semantic model '${name}'`;
-    const props = entry.props as Obj;
-    const head = base(entry, name, "semantic_model");
-    const config = configOf(entry, head.fqn);
-    if (!enabled(config)) continue;
+  for (const { entry, name, what, props, head, config } of enabledOf("semantic_model")) {
     unique(entry, head.unique_id, what);
     const modelText = str(props.model) ?? fail(entry, what, "needs model: ref('<model>')");
     const ref = parseRefText(modelText) ??
@@ -345,12 +358,7 @@ export function parseSemanticLayer(
     });
   }
 
-  for (const entry of entries) {
-    if (entry.kind !== "metric") continue;
-    const name = named(entry, "metric");
-    if (!enabled(configOf(entry, base(entry, name, "metric").fqn))) continue;
-    metricEntries.push({ entry, props: entry.props as Obj });
-  }
+  for (const { entry, props } of enabledOf("metric")) metricEntries.push({ entry, props });
   const metricNames = new Set(metricEntries.map((m) => String(m.props.name)));
   const metricOut = new Map<string, SemanticResource>();
   for (const { entry, props } of metricEntries) {
@@ -507,14 +515,7 @@ export function parseSemanticLayer(
     params.input_measures = measuresOf(name, []);
   }
 
-  for (const entry of entries) {
-    if (entry.kind !== "saved_query") continue;
-    const name = named(entry, "saved query");
-    const what = `saved query '${name}'`;
-    const props = entry.props as Obj;
-    const head = base(entry, name, "saved_query");
-    const config = configOf(entry, head.fqn);
-    if (!enabled(config)) continue;
+  for (const { entry, name, what, props, head, config } of enabledOf("saved_query")) {
     unique(entry, head.unique_id, what);
     const query = isObj(props.query_params) ? props.query_params : {};
     const metrics = list(query.metrics).map(String);
