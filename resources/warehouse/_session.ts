@@ -6,7 +6,15 @@
  */
 
 import { quoteIdent, quoteTable } from "./sql.ts";
-import type { BulkRows, ColumnInfo, Row, SqlValue, TableRef, WarehouseSession } from "./types.ts";
+import type {
+  BulkRows,
+  ColumnInfo,
+  QueryTable,
+  Row,
+  SqlValue,
+  TableRef,
+  WarehouseSession,
+} from "./types.ts";
 
 const TABLE_EXISTS_SQL = `SELECT EXISTS (
   SELECT 1 FROM pg_catalog.pg_class c
@@ -30,6 +38,8 @@ export abstract class SessionBase implements WarehouseSession {
 
   /** See {@linkcode WarehouseSession.query}. */
   abstract query<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** See {@linkcode WarehouseSession.queryTable}. */
+  abstract queryTable(sql: string, params?: readonly SqlValue[]): Promise<QueryTable>;
   /** See {@linkcode WarehouseSession.execute}. */
   abstract execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** See {@linkcode WarehouseSession.exec}. */

@@ -33,7 +33,7 @@
  */
 
 import { resolve } from "node:path";
-import { type DuckDBConnection, StatementType } from "@duckdb/node-api";
+import { type DuckDBConnection, type DuckDBType, StatementType } from "@duckdb/node-api";
 import { copyStatement } from "./_session.ts";
 import { closedError, type FailureContext } from "./_errors.ts";
 import { duckdbFailure, type ExtensionAdvice, writeInsideTransaction } from "./_duckdb_errors.ts";
@@ -51,12 +51,13 @@ import {
   sharedDatabase,
 } from "./_duckdb_open.ts";
 import { ConnectionPool } from "./_duckdb_pool.ts";
-import { bindParams, toRowObjects } from "./_duckdb_values.ts";
+import { bindParams, fromDuckDB, toRowObjects } from "./_duckdb_values.ts";
 import { WarehouseQueryError } from "./errors.ts";
 import { quoteIdent, quoteTable } from "./sql.ts";
 import type {
   BulkRows,
   ColumnInfo,
+  QueryTable,
   Row,
   SqlValue,
   TableRef,
@@ -104,8 +105,13 @@ class DuckdbSession implements WarehouseSession {
   constructor(protected readonly context: SessionContext, private readonly lane: Lane) {}
 
   async query<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    const result = await this.#run(sql, params, true);
+    const result = await this.#run(sql, params, "objects");
     return result.rows as T[];
+  }
+
+  async queryTable(sql: string, params?: readonly SqlValue[]): Promise<QueryTable> {
+    const { table } = await this.#run(sql, params, "arrays");
+    return table;
   }
 
   async execute(sql: string, params?: readonly SqlValue[]): Promise<number> {
@@ -172,8 +178,8 @@ class DuckdbSession implements WarehouseSession {
   async #run(
     sql: string,
     params: readonly SqlValue[] | undefined,
-    wantRows: boolean,
-  ): Promise<{ rows: Row[]; changed: number }> {
+    wantRows: "objects" | "arrays" | false,
+  ): Promise<{ rows: Row[]; table: QueryTable; changed: number }> {
     this.context.ensureOpen();
     const execute = async (connection: DuckDBConnection, readOnly: boolean) => {
       const prepared = await connection.prepare(sql);
@@ -182,10 +188,18 @@ class DuckdbSession implements WarehouseSession {
         bindParams(prepared, params);
         const result = await prepared.run();
         const all = wantRows || isCountResult(result) ? await result.getRows() : [];
-        const rows = wantRows ? toRowObjects(result.columnNames(), result.columnTypes(), all) : [];
+        const names = result.columnNames();
+        const types = result.columnTypes();
+        const rows = wantRows === "objects" ? toRowObjects(names, types, all) : [];
+        const table = {
+          columns: names,
+          rows: wantRows === "arrays"
+            ? all.map((row) => row.map((v, i) => fromDuckDB(v, types[i] as DuckDBType)))
+            : [],
+        };
         // CREATE TABLE AS and COPY report their rows in a "Count" column, not rowsChanged.
         const counted = isCountResult(result) ? Number(all[0]?.[0] ?? 0) : 0;
-        return { rows, changed: result.rowsChanged || counted };
+        return { rows, table, changed: result.rowsChanged || counted };
       } finally {
         prepared.destroySync();
       }

@@ -18,7 +18,15 @@ import { acquireLock, type FileLock } from "./_lock.ts";
 import { createDataDir, isDataDir } from "./_pglite_create.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
-import type { BulkRows, Row, SqlValue, TableRef, Warehouse, WarehouseSession } from "./types.ts";
+import type {
+  BulkRows,
+  QueryTable,
+  Row,
+  SqlValue,
+  TableRef,
+  Warehouse,
+  WarehouseSession,
+} from "./types.ts";
 
 /** Where an in-memory PGlite lives, for {@linkcode PgliteWarehouse.open}. */
 export const MEMORY = "memory:";
@@ -80,6 +88,11 @@ class PgliteSession extends SessionBase {
     return (await this.run<T>(text, params)).rows;
   }
 
+  override async queryTable(text: string, params?: readonly SqlValue[]): Promise<QueryTable> {
+    const result = await this.run<unknown[]>(text, params, true);
+    return { columns: result.fields.map((field) => field.name), rows: result.rows };
+  }
+
   override async execute(text: string, params?: readonly SqlValue[]): Promise<number> {
     const result = await this.run(text, params);
     return result.rowCount ?? result.affectedRows ?? 0;
@@ -115,10 +128,14 @@ class PgliteSession extends SessionBase {
     return counter.rows;
   }
 
-  private async run<T>(text: string, params: readonly SqlValue[] | undefined) {
+  private async run<T>(text: string, params: readonly SqlValue[] | undefined, arrays = false) {
     this.ensureOpen();
     try {
-      return await this.handle.query<T>(text, toDriverParams(params));
+      return await this.handle.query<T>(
+        text,
+        toDriverParams(params),
+        arrays ? { rowMode: "array" } : undefined,
+      );
     } catch (error) {
       throw queryFailure(this.context, text, error);
     }

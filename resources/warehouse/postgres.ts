@@ -10,7 +10,15 @@ import postgres from "postgres";
 import { closedError, type FailureContext, inTransaction, queryFailure } from "./_errors.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
 import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
-import type { BulkRows, Row, SqlValue, TableRef, Warehouse, WarehouseSession } from "./types.ts";
+import type {
+  BulkRows,
+  QueryTable,
+  Row,
+  SqlValue,
+  TableRef,
+  Warehouse,
+  WarehouseSession,
+} from "./types.ts";
 import { connectPostgres } from "../_postgres.ts";
 
 /** What the warehouse's connection is for, in messages. */
@@ -108,6 +116,21 @@ class PostgresSession extends SessionBase {
   ): Promise<T[]> {
     const result = await this.run(text, params);
     return Array.from(result) as T[];
+  }
+
+  override async queryTable(text: string, params?: readonly SqlValue[]): Promise<QueryTable> {
+    this.ensureOpen();
+    try {
+      const result = await this.sql
+        .unsafe(text, toDriverParams(params) as never[], EXTENDED_PROTOCOL)
+        .values();
+      return {
+        columns: (result.columns ?? []).map((column) => String(column.name)),
+        rows: Array.from(result),
+      };
+    } catch (error) {
+      throw queryFailure(this.context, text, error);
+    }
   }
 
   override async execute(text: string, params?: readonly SqlValue[]): Promise<number> {

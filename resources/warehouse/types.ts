@@ -51,6 +51,18 @@ export type SqlValue =
  */
 export type Row = Record<string, unknown>;
 
+/**
+ * What {@linkcode WarehouseSession.queryTable} returns: the result's column
+ * names as the statement gives them (even when it returns no rows, and
+ * repeated names kept) and each row's values in column order.
+ */
+export interface QueryTable {
+  /** Column names, in order. */
+  readonly columns: readonly string[];
+  /** Rows, one value per column, converted as {@linkcode Row} says. */
+  readonly rows: readonly (readonly unknown[])[];
+}
+
 /** A table named by schema and name; both are identifiers and get validated and quoted. */
 export interface TableRef {
   /** Schema name, e.g. `raw`. */
@@ -107,6 +119,13 @@ export interface WarehouseSession {
    * ```
    */
   query<T extends object = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+
+  /**
+   * Runs one statement like {@linkcode query} and returns its columns with its
+   * rows: a query that finds no rows still says which columns it has (dbt's
+   * `run_query(...).columns`), and two columns of one name stay two.
+   */
+  queryTable(sql: string, params?: readonly SqlValue[]): Promise<QueryTable>;
 
   /** Runs one statement with `$1`-style parameters and returns the row count of its command tag. */
   execute(sql: string, params?: readonly SqlValue[]): Promise<number>;

@@ -178,11 +178,9 @@ export async function buildModel(
 
 /** Runs `run_query`/`statement` SQL for a render. */
 export function queryRunner(session: WarehouseSession): (sql: string) => Promise<QueryResult> {
-  return async (sql) => {
-    const rows = await session.query<Record<string, unknown>>(sql);
-    const columns = rows[0] ? Object.keys(rows[0]) : [];
-    return { columns, rows: rows.map((row) => columns.map((c) => row[c])) };
-  };
+  // Columns come from the result, not its first row: a query that finds nothing still has them
+  // (dbt_utils.get_single_value reads `table.columns[0]` to return its default).
+  return (sql) => session.queryTable(sql);
 }
 
 /**

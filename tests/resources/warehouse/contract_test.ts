@@ -79,6 +79,7 @@ for (const target of TARGETS) {
     assert.equal(wh.dialect, target.dialect);
     await t.step("binds every kind of parameter", () => bindsParameters(wh));
     await t.step("stores parameters verbatim, never as SQL", () => storesVerbatim(wh));
+    await t.step("queryTable names the columns of any result", () => tablesColumns(wh));
     await t.step("execute returns the affected row count", () => countsRows(wh));
     await t.step("exec runs a multi-statement script", () => runsScripts(wh));
     await t.step("transaction commits", () => commits(wh));
@@ -95,6 +96,19 @@ for (const target of TARGETS) {
     });
     await t.step("a closed warehouse refuses work", () => refusesAfterClose(wh));
   });
+}
+
+async function tablesColumns(wh: Warehouse): Promise<void> {
+  // dbt's run_query of a query that finds nothing still has columns (get_single_value's default).
+  const empty = await wh.queryTable("SELECT 1 AS a, 'x' AS b WHERE 1 = 0");
+  assert.deepStrictEqual(empty, { columns: ["a", "b"], rows: [] });
+  const twice = await wh.queryTable("SELECT $1::int AS n, 'y' AS n", [7]);
+  assert.deepStrictEqual(twice, { columns: ["n", "n"], rows: [[7, "y"]] });
+  await wh.transaction(async (tx) => {
+    const inside = await tx.queryTable("SELECT 2 AS only WHERE false");
+    assert.deepStrictEqual(inside.columns, ["only"]);
+  });
+  await assert.rejects(wh.queryTable("SELECT * FROM no_such_table_here"), WarehouseQueryError);
 }
 
 async function bindsParameters(wh: Warehouse): Promise<void> {
