@@ -721,22 +721,26 @@ Deno.test("manifest sensor: a batch pending for native GDAL waits on gdal3.js, a
     const result = await sensor.evaluate(ctx);
     return { result, logs: ctx.logs.map((l) => l.message) };
   };
+  // A failed run of b1 with the note the batch asset writes when gdal3.js lacks a codec
+  // (tests/assets/spatial: the real run).
+  const failedPendingForNative = async (runKey: string, runId: string) => {
+    await recordRun(runs, runKey, runId, {
+      status: "failed",
+      startedAt: clock.now(),
+      finishedAt: clock.now(),
+    });
+    await notePendingForNative(store, BUCKET, {
+      batch_id: "b1",
+      manifest_etag: put.etag,
+      run_id: runId,
+      problems: [{ file: "b1/dem.jp2", message: "no JP2OpenJPEG driver" }],
+    }, clock);
+  };
   const options = { name: "spatial_manifests", retryDelayMs: 30_000 };
   const onWasm = stubbed(options).sensor;
   const first = requests((await evaluateOn(onWasm, "wasm")).result);
   const cursor = first.cursor;
-  await recordRun(runs, `b1:${put.etag}`, "run-1", {
-    status: "failed",
-    startedAt: clock.now(),
-    finishedAt: clock.now(),
-  });
-  // What the batch asset notes when gdal3.js lacks a codec (tests/assets/spatial: the real run).
-  await notePendingForNative(store, BUCKET, {
-    batch_id: "b1",
-    manifest_etag: put.etag,
-    run_id: "run-1",
-    problems: [{ file: "b1/dem.jp2", message: "no JP2OpenJPEG driver" }],
-  }, clock);
+  await failedPendingForNative(`b1:${put.etag}`, "run-1");
 
   // On gdal3.js: never retried (it would fail the same way), said once.
   const waiting = await evaluateOn(onWasm, "wasm", cursor);
@@ -751,17 +755,7 @@ Deno.test("manifest sensor: a batch pending for native GDAL waits on gdal3.js, a
 
   // The daemon restarts with native GDAL: the next attempt at once, not after the wait.
   const onNative = stubbed(options).sensor;
-  await recordRun(runs, `b1:${put.etag}:attempt-2`, "run-2", {
-    status: "failed",
-    startedAt: clock.now(),
-    finishedAt: clock.now(),
-  });
-  await notePendingForNative(store, BUCKET, {
-    batch_id: "b1",
-    manifest_etag: put.etag,
-    run_id: "run-2",
-    problems: [{ file: "b1/dem.jp2", message: "no JP2OpenJPEG driver" }],
-  }, clock);
+  await failedPendingForNative(`b1:${put.etag}:attempt-2`, "run-2");
   const retried = await evaluateOn(onNative, "native", cursor);
   assert.deepEqual(
     requests(retried.result).runRequests.map((r) => r.runKey),

@@ -265,13 +265,12 @@ export function docNamed(docs: LedgerDocument[], name: string): LedgerDocument {
   return doc;
 }
 
-/**
- * `engine` with `watch` told of each ogr2ogr call (its options and output
- * name) as the call starts.
- */
-export function watchingOgr2ogr(
+type Ogr2ogr = GdalOps["ogr2ogr"];
+
+/** `engine` whose scratches' ogr2ogr calls go through `wrap`, which is handed the real call. */
+function wrappingOgr2ogr(
   engine: GdalEngine,
-  watch: (options: readonly string[], outputName: string) => void,
+  wrap: (ogr2ogr: Ogr2ogr, ...args: Parameters<Ogr2ogr>) => ReturnType<Ogr2ogr>,
 ): GdalEngine {
   return {
     ...engine,
@@ -280,17 +279,25 @@ export function watchingOgr2ogr(
       const gdal: GdalOps = scratch.gdal;
       return {
         ...scratch,
-        gdal: {
-          ...gdal,
-          ogr2ogr(file, options, outputName, open) {
-            const call = gdal.ogr2ogr(file, options, outputName, open);
-            watch(options, outputName);
-            return call;
-          },
-        },
+        gdal: { ...gdal, ogr2ogr: (...args) => wrap(gdal.ogr2ogr.bind(gdal), ...args) },
       };
     },
   };
+}
+
+/**
+ * `engine` with `watch` told of each ogr2ogr call (its options and output
+ * name) as the call starts.
+ */
+export function watchingOgr2ogr(
+  engine: GdalEngine,
+  watch: (options: readonly string[], outputName: string) => void,
+): GdalEngine {
+  return wrappingOgr2ogr(engine, (ogr2ogr, file, options, outputName, open) => {
+    const call = ogr2ogr(file, options, outputName, open);
+    watch(options, outputName);
+    return call;
+  });
 }
 
 /**
@@ -299,29 +306,16 @@ export function watchingOgr2ogr(
  * engine to the GeoPackage route (assets/spatial/vector.ts).
  */
 export function refusingFlatGeobuf(engine: GdalEngine): GdalEngine {
-  return {
-    ...engine,
-    async createScratch() {
-      const scratch = await engine.createScratch();
-      const gdal: GdalOps = scratch.gdal;
-      return {
-        ...scratch,
-        gdal: {
-          ...gdal,
-          ogr2ogr(file, options, outputName, open) {
-            if (options[options.indexOf("-f") + 1] !== "FlatGeobuf") {
-              return gdal.ogr2ogr(file, options, outputName, open);
-            }
-            return Promise.reject(
-              new GdalError("spatial.gdal_failed", "refused by the test", {
-                gdalMessage: "ICreateFeature: Mismatched geometry type",
-              }),
-            );
-          },
-        },
-      };
-    },
-  };
+  return wrappingOgr2ogr(engine, (ogr2ogr, file, options, outputName, open) => {
+    if (options[options.indexOf("-f") + 1] !== "FlatGeobuf") {
+      return ogr2ogr(file, options, outputName, open);
+    }
+    return Promise.reject(
+      new GdalError("spatial.gdal_failed", "refused by the test", {
+        gdalMessage: "ICreateFeature: Mismatched geometry type",
+      }),
+    );
+  });
 }
 
 /** A landing zone holding the Shapefile `dir/name.shp` (EPSG:4326) and its `sidecars` under batch `name`. */

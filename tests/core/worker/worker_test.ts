@@ -10,10 +10,12 @@ import { MemoryRunStore } from "../../../core/run_store/memory.ts";
 import { Coordinator } from "../../../core/worker/coordinator.ts";
 import { enqueueRuns, queueLauncher } from "../../../core/worker/launch.ts";
 import { MemoryRunQueue } from "../../../core/worker/memory_queue.ts";
-import { RunWorker } from "../../../core/worker/worker.ts";
+import { RunWorker, type RunWorkerOptions } from "../../../core/worker/worker.ts";
 import { parseLimits } from "../../../core/worker/admission.ts";
 import { systemClock } from "../../../core/clock.ts";
-import type { QueueState } from "../../../core/worker/queue.ts";
+import type { QueueState, RunQueue } from "../../../core/worker/queue.ts";
+import type { Graph } from "../../../core/graph.ts";
+import type { RunStore } from "../../../core/run_store/types.ts";
 
 const owner = () => ({ instanceId: crypto.randomUUID(), host: "test-host", pid: 1 });
 
@@ -24,6 +26,50 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A graph of one asset `a`, and how many times `a` ran. */
+function countingGraph() {
+  const ran = { count: 0 };
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "a",
+      materialize: () => {
+        ran.count++;
+        return {};
+      },
+    })],
+  });
+  return { graph, ran };
+}
+
+/** A worker of `graph` on `queue` and `store`: 100 ms heartbeats and a fresh owner unless `options` say. */
+function newWorker<R>(
+  graph: Graph<R>,
+  queue: RunQueue,
+  store: RunStore,
+  options: Partial<RunWorkerOptions<R>> = {},
+): RunWorker<R> {
+  return new RunWorker(graph, {
+    queue,
+    runStore: store,
+    heartbeatIntervalMs: 100,
+    owner: owner(),
+    ...options,
+  });
+}
+
+/** `worker` and a coordinator (20 ms ticks) running until `close` stops both and waits for them. */
+function runWithCoordinator<R>(worker: RunWorker<R>, queue: RunQueue, store: RunStore) {
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  return {
+    async close() {
+      stop.abort();
+      await Promise.all([running, coordinating]);
+    },
+  };
 }
 
 function setup(assets: Parameters<typeof defineGraph>[0]["assets"], limits = "") {
@@ -41,13 +87,7 @@ function setup(assets: Parameters<typeof defineGraph>[0]["assets"], limits = "")
   const workers: Promise<number>[] = [];
   const startWorker = (options: { concurrency?: number; graceMs?: number } = {}) => {
     const signal = new AbortController();
-    const worker = new RunWorker(graph, {
-      queue,
-      runStore: store,
-      heartbeatIntervalMs: 100,
-      owner: owner(),
-      ...options,
-    });
+    const worker = newWorker(graph, queue, store, options);
     workers.push(worker.run(AbortSignal.any([signal.signal, stop.signal])));
     return { worker, stop: () => signal.abort() };
   };
@@ -272,24 +312,10 @@ Deno.test("the daemon's queue launcher queues runs with their group tag and resu
 });
 
 Deno.test("a claim whose answer was lost (server restart) is run once by the worker that made it", async () => {
-  let executions = 0;
-  const graph = defineGraph({
-    assets: [defineAsset({
-      key: "a",
-      materialize: () => {
-        executions++;
-        return {};
-      },
-    })],
-  });
+  const { graph, ran } = countingGraph();
   const queue = new MemoryRunQueue();
   const store = new MemoryRunStore();
-  const worker = new RunWorker(graph, {
-    queue,
-    runStore: store,
-    heartbeatIntervalMs: 100,
-    owner: owner(),
-  });
+  const worker = newWorker(graph, queue, store);
   const [runId] = await enqueueRuns(graph, queue, [{ selection: "a" }], { now: 0 });
   assert.ok(runId);
   assert.deepEqual(await queue.admit((q) => q.map((r) => r.runId), { now: 1 }), [runId]);
@@ -297,34 +323,22 @@ Deno.test("a claim whose answer was lost (server restart) is run once by the wor
   // started by this worker, which does not hold it. Another worker's claim fails.
   assert.ok(await queue.claim(runId, worker.workerId, 2));
   assert.equal(await queue.claim(runId, "another-worker", 3), undefined);
-  const stop = new AbortController();
-  const running = worker.run(stop.signal);
-  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  const running = runWithCoordinator(worker, queue, store);
   try {
     // After a lease, the worker gives back the claim it does not hold (no run record):
     // queued again, admitted, and run, once.
     await until("finished", async () => (await queue.get(runId))?.state === "finished", 20_000);
     assert.equal((await store.getRun(runId))?.status, "success");
-    assert.equal(executions, 1);
+    assert.equal(ran.count, 1);
     // A claim of a run that already ended is refused, to this worker too.
     assert.equal(await queue.claim(runId, worker.workerId, 4), undefined);
   } finally {
-    stop.abort();
-    await Promise.all([running, coordinating]);
+    await running.close();
   }
 });
 
 Deno.test("a run whose queue entry could not be finished (server away) is finished by its worker after a lease", async () => {
-  let executions = 0;
-  const graph = defineGraph({
-    assets: [defineAsset({
-      key: "a",
-      materialize: () => {
-        executions++;
-        return {};
-      },
-    })],
-  });
+  const { graph, ran } = countingGraph();
   let failures = 0;
   class FlakyFinish extends MemoryRunQueue {
     override finish(...args: Parameters<MemoryRunQueue["finish"]>): Promise<boolean> {
@@ -334,39 +348,22 @@ Deno.test("a run whose queue entry could not be finished (server away) is finish
   }
   const queue = new FlakyFinish();
   const store = new MemoryRunStore();
-  const worker = new RunWorker(graph, {
-    queue,
-    runStore: store,
-    heartbeatIntervalMs: 100,
-    owner: owner(),
-  });
-  const stop = new AbortController();
-  const running = worker.run(stop.signal);
-  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  const worker = newWorker(graph, queue, store);
+  const running = runWithCoordinator(worker, queue, store);
   try {
     const [runId] = await enqueueRuns(graph, queue, [{ selection: "a" }], { now: Date.now() });
     assert.ok(runId);
     await until("finished", async () => (await queue.get(runId))?.state === "finished", 20_000);
     assert.equal(failures >= 2, true, "the first finish failed, a later one succeeded");
     assert.equal((await queue.get(runId))?.outcome, "success");
-    assert.equal(executions, 1);
+    assert.equal(ran.count, 1);
   } finally {
-    stop.abort();
-    await Promise.all([running, coordinating]);
+    await running.close();
   }
 });
 
 Deno.test("a record that lands after its dead claimant's run was queued again is reaped and retried, never run twice under its id", async () => {
-  let executions = 0;
-  const graph = defineGraph({
-    assets: [defineAsset({
-      key: "a",
-      materialize: () => {
-        executions++;
-        return {};
-      },
-    })],
-  });
+  const { graph, ran } = countingGraph();
   const queue = new MemoryRunQueue();
   const store = new MemoryRunStore();
   const dead = { instanceId: "dead-worker", host: "test-host", pid: 4242 };
@@ -402,16 +399,11 @@ Deno.test("a record that lands after its dead claimant's run was queued again is
     heartbeatAt: now,
     heartbeatTimeoutMs: 60_000,
   });
-  const worker = new RunWorker(graph, {
-    queue,
-    runStore: store,
-    heartbeatIntervalMs: 100,
+  const worker = newWorker(graph, queue, store, {
     owner: { instanceId: crypto.randomUUID(), host: dead.host, pid: 1 },
     pidExists: (pid) => pid !== dead.pid,
   });
-  const stop = new AbortController();
-  const running = worker.run(stop.signal);
-  const coordinating = new Coordinator({ queue, runStore: store, intervalMs: 20 }).run(stop.signal);
+  const running = runWithCoordinator(worker, queue, store);
   try {
     await until("the retry finished", async () => {
       const all = await queue.list({ limit: 10 });
@@ -425,10 +417,9 @@ Deno.test("a record that lands after its dead claimant's run was queued again is
     const retry = (await queue.list({ limit: 10 })).find((r) => r.retryOf === runId);
     assert.equal(retry?.outcome, "success");
     assert.equal((await store.getRun(retry!.runId))?.status, "success");
-    assert.equal(executions, 1, "the asset ran once, in the retry");
+    assert.equal(ran.count, 1, "the asset ran once, in the retry");
   } finally {
-    stop.abort();
-    await Promise.all([running, coordinating]);
+    await running.close();
   }
 });
 
@@ -454,12 +445,7 @@ Deno.test("a claimed run whose record is still running elsewhere is given back, 
     heartbeatTimeoutMs: 60_000,
   });
   const timer = setInterval(() => void store.heartbeat(alive, [runId], Date.now()), 20);
-  const worker = new RunWorker(graph, {
-    queue,
-    runStore: store,
-    heartbeatIntervalMs: 50,
-    owner: owner(),
-  });
+  const worker = newWorker(graph, queue, store, { heartbeatIntervalMs: 50 });
   const stop = new AbortController();
   const running = worker.run(stop.signal);
   try {
