@@ -210,6 +210,7 @@ import { processVectorBatch } from "../assets/spatial/vector.ts";
 import { cogOptions, processRasterBatch } from "../assets/spatial/raster.ts";
 import { Timings } from "../assets/spatial/_timings.ts";
 import { v8FlagsOption } from "../core/cli/v8_flags.ts";
+import { fromWktCsv } from "../tests/_helpers/wkt_csv.ts";
 
 const POINTS = Number(Deno.env.get("BENCH_POINTS") ?? 1_000_000);
 const POLYGONS = Number(Deno.env.get("BENCH_POLYGONS") ?? 100_000);
@@ -432,22 +433,18 @@ async function makeSmallInputs(dir: string): Promise<Case[]> {
     const wkt = `POLYGON((${ring(r, -116 + r() * 12, 44.4 + r() * 4.6, 12)}))`;
     return `${i},poly${i},"${wkt}"`;
   });
-  await sh("ogr2ogr", [
-    "-f",
-    "GPKG",
-    `${dir}/polygons.gpkg`,
-    `${dir}/polygons.csv`,
-    "-nln",
-    "polygons",
-    "-oo",
-    "GEOM_POSSIBLE_NAMES=wkt",
-    "-oo",
-    "KEEP_GEOM_COLUMNS=NO",
-    "-a_srs",
-    "EPSG:4326",
-    "-lco",
-    "SPATIAL_INDEX=NO",
-  ]);
+  await sh(
+    "ogr2ogr",
+    fromWktCsv(
+      `${dir}/polygons.csv`,
+      "GPKG",
+      `${dir}/polygons.gpkg`,
+      "-nln",
+      "polygons",
+      "-lco",
+      "SPATIAL_INDEX=NO",
+    ),
+  );
   const dem = new URL("../sample_data/spatial/montana-sample/dem.tif", import.meta.url).pathname;
   await sh("gdal_translate", [
     "-q",
@@ -496,22 +493,18 @@ async function makeShapefile(dir: string, mb: number): Promise<Case> {
       : `POLYGON((${ring(r, cx, cy, 8 + Math.floor(r() * 17))}))`;
     return `${i},parcel ${i},${(r() * 1e6).toFixed(2)},"${wkt}"`;
   });
-  await sh("ogr2ogr", [
-    "-f",
-    "ESRI Shapefile",
-    `${dir}/parcels.shp`,
-    `${dir}/parcels.csv`,
-    "-nln",
-    "parcels",
-    "-oo",
-    "GEOM_POSSIBLE_NAMES=wkt",
-    "-oo",
-    "KEEP_GEOM_COLUMNS=NO",
-    "-a_srs",
-    "EPSG:4326",
-    "-nlt",
-    "POLYGON",
-  ]);
+  await sh(
+    "ogr2ogr",
+    fromWktCsv(
+      `${dir}/parcels.csv`,
+      "ESRI Shapefile",
+      `${dir}/parcels.shp`,
+      "-nln",
+      "parcels",
+      "-nlt",
+      "POLYGON",
+    ),
+  );
   await Deno.remove(`${dir}/parcels.csv`);
   const size =
     (await Promise.all(["shp", "shx", "dbf"].map((e) => Deno.stat(`${dir}/parcels.${e}`))))

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { flatgeobufToGeoParquet } from "../../formats/flatgeobuf_pages.ts";
 import { GeoParquetError, sqliteToGeoParquet } from "../../formats/geoparquet.ts";
 import { needs } from "../_helpers/tools.ts";
+import { fromWktCsv } from "../_helpers/wkt_csv.ts";
 
 const CRS = { type: "GeographicCRS", name: "WGS 84" };
 
@@ -28,22 +29,17 @@ async function shapefile(dir: string, name: string, type: string, wkts: string[]
     `${dir}/${name}.csvt`,
     "Integer,Integer64,Real,String,String",
   );
-  await ogr2ogr([
-    "-f",
-    "ESRI Shapefile",
-    `${dir}/${name}.shp`,
-    `${dir}/${name}.csv`,
-    "-oo",
-    "GEOM_POSSIBLE_NAMES=wkt",
-    "-oo",
-    "KEEP_GEOM_COLUMNS=NO",
-    "-a_srs",
-    "EPSG:4326",
-    "-nlt",
-    type,
-    "-lco",
-    "ENCODING=UTF-8",
-  ]);
+  await ogr2ogr(
+    fromWktCsv(
+      `${dir}/${name}.csv`,
+      "ESRI Shapefile",
+      `${dir}/${name}.shp`,
+      "-nlt",
+      type,
+      "-lco",
+      "ENCODING=UTF-8",
+    ),
+  );
   return `${dir}/${name}.shp`;
 }
 

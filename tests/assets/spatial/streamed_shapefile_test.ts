@@ -12,6 +12,7 @@ import type { GdalEngine } from "../../../resources/spatial/gdal.ts";
 import { nativeGdal } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
 import { needs } from "../../_helpers/tools.ts";
+import { fromWktCsv } from "../../_helpers/wkt_csv.ts";
 import { batchRun } from "./_fixtures.ts";
 import { NATIVE, ourFeatures, sh, shapefileLanding, watchingOgr2ogr } from "./_batches.ts";
 
@@ -34,9 +35,15 @@ async function parcels(dir: string, name: string, withNull: boolean): Promise<st
   await Deno.writeTextFile(`${dir}/${name}.csvt`, "Integer,Integer64,Real,String,String");
   await sh(
     "ogr2ogr",
-    ...["-f", "ESRI Shapefile", `${dir}/${name}.shp`, `${dir}/${name}.csv`],
-    ...["-oo", "GEOM_POSSIBLE_NAMES=wkt", "-oo", "KEEP_GEOM_COLUMNS=NO"],
-    ...["-a_srs", "EPSG:4326", "-nlt", "POLYGON", "-lco", "ENCODING=UTF-8"],
+    ...fromWktCsv(
+      `${dir}/${name}.csv`,
+      "ESRI Shapefile",
+      `${dir}/${name}.shp`,
+      "-nlt",
+      "POLYGON",
+      "-lco",
+      "ENCODING=UTF-8",
+    ),
   );
   return `${dir}/${name}.shp`;
 }
@@ -80,9 +87,13 @@ Deno.test({
         await Deno.writeTextFile(`${dir}/dated.csvt`, "Integer,Date,String");
         await sh(
           "ogr2ogr",
-          ...["-f", "ESRI Shapefile", `${dir}/dated.shp`, `${dir}/dated.csv`],
-          ...["-oo", "GEOM_POSSIBLE_NAMES=wkt", "-oo", "KEEP_GEOM_COLUMNS=NO"],
-          ...["-a_srs", "EPSG:4326", "-lco", "ENCODING=UTF-8"],
+          ...fromWktCsv(
+            `${dir}/dated.csv`,
+            "ESRI Shapefile",
+            `${dir}/dated.shp`,
+            "-lco",
+            "ENCODING=UTF-8",
+          ),
         );
         const formats: string[] = [];
         const native = await run(dir, "dated", recording(nativeGdal(NATIVE!), formats));
