@@ -269,6 +269,19 @@ async function buildSql(
   const relation = model.relation;
   const name = model.name;
   let sql = sqlIn;
+  // A table built whole: the table materialization, and an incremental model's first build
+  // or full refresh.
+  const rebuildTable = async () => {
+    const rows = await replaceRelation(
+      warehouse,
+      adapter,
+      relation,
+      "table",
+      sql,
+      model.config.all,
+    );
+    return { compiledCode: sql, rowsAffected: rows, incremental: false, message: `SELECT ${rows}` };
+  };
   {
     switch (model.config.materialized) {
       case "ephemeral":
@@ -287,23 +300,9 @@ async function buildSql(
           incremental: false,
           message: "CREATE VIEW",
         });
-      case "table": {
+      case "table":
         await warehouse.ensureSchema(relation.schema);
-        const rows = await replaceRelation(
-          warehouse,
-          adapter,
-          relation,
-          "table",
-          sql,
-          model.config.all,
-        );
-        return ({
-          compiledCode: sql,
-          rowsAffected: rows,
-          incremental: false,
-          message: `SELECT ${rows}`,
-        });
-      }
+        return await rebuildTable();
       case "external": {
         if (adapter.type !== "duckdb") {
           throw new DbtError(
@@ -326,22 +325,7 @@ async function buildSql(
         await warehouse.ensureSchema(relation.schema);
         const kind = await relationKind(warehouse, relation, adapter);
         const fullRefresh = model.config.fullRefresh ?? options.fullRefresh ?? false;
-        if (fullRefresh || kind !== "table") {
-          const rows = await replaceRelation(
-            warehouse,
-            adapter,
-            relation,
-            "table",
-            sql,
-            model.config.all,
-          );
-          return ({
-            compiledCode: sql,
-            rowsAffected: rows,
-            incremental: false,
-            message: `SELECT ${rows}`,
-          });
-        }
+        if (fullRefresh || kind !== "table") return await rebuildTable();
         sql = await project.compileNode(name, { isIncremental: true, query, onLog: options.onLog });
         const rows = await mergeIncremental(warehouse, adapter, model, sql);
         return ({
