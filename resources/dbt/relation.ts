@@ -99,9 +99,9 @@ export class Relation {
     return this.toString();
   }
 
-  /** `is_table`. */
+  /** `is_table`: only a relation known to be a table (dbt: an untyped relation is not one). */
   get is_table(): boolean {
-    return this.type === null || this.type === "table";
+    return this.type === "table";
   }
 
   /** `is_view`. */

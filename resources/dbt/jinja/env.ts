@@ -28,6 +28,7 @@ import { DBT_VERSION } from "../project/project_keys.ts";
 import { pyJsonParse } from "./py_number.ts";
 import { Relation } from "../relation.ts";
 import { apiColumn, jinjaColumn } from "./columns.ts";
+import { adapterWarehouseMethods } from "./adapter_methods.ts";
 import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
@@ -558,7 +559,19 @@ export class JinjaEnv {
         const present = new Set(columnsOf(to).map((c) => (c as { name: string }).name));
         return columnsOf(from).filter((c) => !present.has((c as { name: string }).name));
       }),
-      check_schema_exists: guard(() => true),
+      // Statements on relations and schemas (drop, rename, list...), through the query replay.
+      ...Object.fromEntries(
+        Object.entries(adapterWarehouseMethods({
+          executing: () => current()?.execute === true,
+          query: (sql) => runQuery(sql) as { rows: unknown[][] } | null,
+          targetType: () => current()?.target.type as string | undefined,
+          database: () => String(current()?.target.database ?? ""),
+          quote,
+          fail: (message) => {
+            throw new ScopeError(DbtErrorCode.renderFailed, message);
+          },
+        })).map(([name, fn]) => [name, guard(fn)]),
+      ),
     });
     // Warehouse look-ups through the query replay: at parse time (no answers) they find
     // nothing; a node using them is compiled again at build time with the real answers.

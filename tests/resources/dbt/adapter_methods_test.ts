@@ -85,3 +85,64 @@ select {{ none_found }} as none_found, {{ found }} as found,
     );
   });
 }
+
+// A cleanup macro as packages write them: list a schema's relations, rename, drop, truncate.
+const HOUSEKEEPING = `
+{% macro housekeeping() %}
+  {%- set scratch = api.Relation.create(database=target.database, schema='scratch') -%}
+  {%- do adapter.create_schema(scratch) -%}
+  {%- do run_query('create table scratch.t1 as select 1 as id') -%}
+  {%- do run_query('create view scratch.v1 as select 1 as id') -%}
+  {%- do run_query('create table scratch.old as select 2 as id') -%}
+  {%- set seen = [] -%}
+  {%- for r in adapter.list_relations_without_caching(scratch) -%}
+    {%- do seen.append(r.identifier ~ ':' ~ r.type ~ ':' ~ r.is_table) -%}
+  {%- endfor -%}
+  {%- set old = adapter.get_relation(database=target.database, schema='scratch', identifier='old') -%}
+  {%- do adapter.rename_relation(old, api.Relation.create(schema='scratch', identifier='renamed')) -%}
+  {%- set view = adapter.get_relation(target.database, 'scratch', 'v1') -%}
+  {%- do adapter.rename_relation(view, view.incorporate(path={'identifier': 'v2'})) -%}
+  {%- do adapter.drop_relation(adapter.get_relation(target.database, 'scratch', 'v2')) -%}
+  {%- do adapter.truncate_relation(api.Relation.create(schema='scratch', identifier='t1')) -%}
+  {%- set rows_left = run_query('select count(*) from scratch.t1').columns[0].values()[0] -%}
+  {%- set left = adapter.list_relations_without_caching(scratch) | map(attribute='identifier') | join(',') -%}
+  {%- set existed = adapter.check_schema_exists(target.database, 'scratch') -%}
+  {%- do adapter.drop_schema(scratch) -%}
+  {{- return([seen | join(','), left, rows_left, existed, adapter.check_schema_exists(target.database, 'scratch')]) -}}
+{% endmacro %}
+`;
+
+for (const target of TARGETS) {
+  Deno.test(`dbt on ${target.name}: adapter methods create, list, rename, truncate and drop relations and schemas`, async () => {
+    await using h = await setup(target, {
+      "macros/housekeeping.sql": HOUSEKEEPING,
+      "models/m.sql": `
+{%- set r = housekeeping() if execute else ['', '', 0, false, false] -%}
+select '{{ r[0] }}' as seen, '{{ r[1] }}' as left_over, {{ r[2] }} as rows_left,
+  {{ r[3] }} as existed, {{ r[4] }} as exists_after,
+  {{ api.Relation.create(schema='x', identifier='y').is_table }} as untyped_is_table`,
+    });
+    const project = await h.load();
+    await buildModel(h.warehouse, project, "m");
+    assert.deepEqual(await rows(h.warehouse, `select * from ${target.schema}.m`), [{
+      seen: "old:table:True,t1:table:True,v1:view:False",
+      left_over: "renamed,t1",
+      rows_left: 0,
+      existed: true,
+      exists_after: false,
+      untyped_is_table: false,
+    }]);
+  });
+}
+
+Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming it, as in dbt", async () => {
+  await using h = await setup(TARGETS[0], {
+    "models/m.sql": `{% if execute %}{% do adapter.drop_relation(
+  api.Relation.create(schema='analytics', identifier='nothing')) %}{% endif %}select 1 as x`,
+  });
+  const project = await h.load();
+  await assert.rejects(
+    buildModel(h.warehouse, project, "m"),
+    /Tried to drop relation "analytics"."nothing", but its type is null/,
+  );
+});
