@@ -1,13 +1,26 @@
 /**
  * The state of each asset as the UI colours it: never materialized,
- * materialized, running, failed, stale (an upstream is newer, or the code
- * version changed) or check failing; plus partition health for partitioned
- * assets.
+ * materialized, running, failed, stale or check failing; plus partition
+ * health for partitioned assets.
+ *
+ * Stale is judged by core/automation/staleness.ts, the rule `materialize
+ * --stale`, `cli show` and the automation use (code versions, and the data
+ * versions each materialization consumed), over every partition's latest
+ * materialization as `materialize --stale` judges them: the UI never shows an
+ * asset fresh that `materialize --stale` would rebuild, or the reverse. The
+ * upstream materializations come from the run index, so a refresh costs no
+ * store lookup per asset when the index holds every run.
  *
  * @module
  */
 
 import type { AssetDefinition, Materialization } from "../core/asset.ts";
+import {
+  cachedSource,
+  judgeMaterialization,
+  type MaterializationSource,
+  type StalenessReport,
+} from "../core/automation/staleness.ts";
 import type { Graph } from "../core/graph.ts";
 import { partitionKeys, type PartitionsDefinition } from "../core/partitions.ts";
 import type { RunStore } from "../core/run_store/types.ts";
@@ -93,7 +106,7 @@ export async function assetStatuses(
       key,
       // An index holding every run knows an asset it never saw has no materialization: a
       // fresh 10,000-asset graph would otherwise cost 10,000 store lookups per refresh.
-      view.materializations[0] ??
+      newest(view.materializations) ??
         (view.latest || index.complete ? undefined : await store.lastMaterialization(key)),
     );
   }
@@ -107,6 +120,7 @@ export async function assetStatuses(
       dynamicKeys: (name) => dynamic.get(name) ?? [],
     });
   };
+  const source = indexSource(index, store, lastMaterialized);
   const result = new Map<string, AssetStatus>();
   for (const key of graph.order) {
     const asset = graph.assets.get(key) as AssetDefinition;
@@ -133,7 +147,8 @@ export async function assetStatuses(
       partitions = health(keys, latestByPartition);
     }
     const last = lastMaterialized.get(key);
-    const { state, why } = stateOf(graph, asset, view.latest, last, checks, lastMaterialized);
+    const judged = last ? await judgeLatest(graph, source, store, index, asset, last) : [];
+    const { state, why } = stateOf(view.latest, last, checks, judged);
     result.set(key, {
       key,
       state,
@@ -213,12 +228,10 @@ function health(keys: readonly string[], latest: ReadonlyMap<string, LatestStep>
 }
 
 function stateOf(
-  graph: Graph<unknown>,
-  asset: AssetDefinition,
   latest: LatestStep | undefined,
   last: Materialization | undefined,
   checks: ReadonlyMap<string, CheckEvaluation>,
-  lastMaterialized: ReadonlyMap<string, Materialization | undefined>,
+  judged: readonly StalenessReport[],
 ): { state: AssetState; why: string } {
   if (latest?.status === "running") return { state: "running", why: `running in ${latest.runId}` };
   if (latest && (latest.status === "failed" || latest.status === "canceled")) {
@@ -242,18 +255,94 @@ function stateOf(
         : "never materialized",
     };
   }
-  if (asset.codeVersion !== null && last.codeVersion !== asset.codeVersion) {
+  const stale = judged.filter((r) => r.status === "stale");
+  if (stale.length === 0) return { state: "materialized", why: `materialized in ${last.runId}` };
+  const reasons = stale.flatMap((r) => r.reasons);
+  const partitions = stale.map((r) => r.partition).filter((p) => p !== null);
+  const where = partitions.length === 0
+    ? ""
+    : ` (partition${partitions.length === 1 ? "" : "s"} ${partitions.slice(0, 5).join(", ")}${
+      partitions.length > 5 ? `, … ${partitions.length} in all` : ""
+    })`;
+  const code = reasons.find((r) => r.kind === "code_version");
+  if (code) {
     return {
       state: "stale",
-      why: `code version changed (${last.codeVersion ?? "none"} → ${asset.codeVersion})`,
+      why: `code version changed (${code.was ?? "none"} → ${code.now ?? "none"})${where}`,
     };
   }
-  const newer = graph.upstream(asset.key).filter((dep) => {
-    const up = lastMaterialized.get(dep);
-    return up !== undefined && up.time > last.time;
+  const upstreams = [
+    ...new Set(reasons.flatMap((r) => r.kind === "upstream_changed" ? [r.upstream] : [])),
+  ];
+  return { state: "stale", why: `upstream newer: ${upstreams.join(", ")}${where}` };
+}
+
+/**
+ * The staleness of `asset`'s latest materialization of each partition, as
+ * `materialize --stale` judges them: from the index, and from the store
+ * when the index may miss partitions (it does not hold every run).
+ */
+async function judgeLatest(
+  graph: Graph<unknown>,
+  source: MaterializationSource,
+  store: RunStore,
+  index: RunIndex,
+  asset: AssetDefinition,
+  last: Materialization,
+): Promise<StalenessReport[]> {
+  const latest = asset.partitions && !index.complete
+    ? await store.listMaterializations(asset.key)
+    : [...newestByPartition(index.asset(asset.key).materializations).values()];
+  // The store's latest, which the index may not hold, is always among them.
+  if (!latest.some((m) => m.partition === last.partition)) latest.push(last);
+  const reports: StalenessReport[] = [];
+  for (const m of latest) reports.push(await judgeMaterialization(graph, source, asset, m));
+  return reports;
+}
+
+/**
+ * The run store's latest materializations answered from the index where it
+ * holds them, chosen as the store chooses (newest by time); from the store
+ * when the index does not hold every run. `lastMaterialized` already holds
+ * each asset's latest of any partition.
+ */
+function indexSource(
+  index: RunIndex,
+  store: RunStore,
+  lastMaterialized: ReadonlyMap<string, Materialization | undefined>,
+): MaterializationSource {
+  const byAsset = new Map<string, Map<string, Materialization>>();
+  return cachedSource({
+    async lastMaterialization(assetKey, partition) {
+      if (partition === undefined && lastMaterialized.has(assetKey)) {
+        return lastMaterialized.get(assetKey);
+      }
+      let latest = byAsset.get(assetKey);
+      if (!latest) {
+        latest = newestByPartition(index.asset(assetKey).materializations);
+        byAsset.set(assetKey, latest);
+      }
+      const found = partition === undefined ? newest(latest.values()) : latest.get(partition ?? "");
+      if (found || index.complete) return found;
+      return await store.lastMaterialization(assetKey, partition);
+    },
   });
-  if (newer.length > 0) {
-    return { state: "stale", why: `upstream newer: ${newer.join(", ")}` };
+}
+
+/** The newest by time of `ms`; of equals, the first (the index lists newest first). */
+function newest(ms: Iterable<Materialization>): Materialization | undefined {
+  let found: Materialization | undefined;
+  for (const m of ms) if (!found || m.time > found.time) found = m;
+  return found;
+}
+
+/** The newest materialization of each partition (`""`: unpartitioned) among `ms`. */
+function newestByPartition(ms: readonly Materialization[]): Map<string, Materialization> {
+  const byPartition = new Map<string, Materialization>();
+  for (const m of ms) {
+    const id = m.partition ?? "";
+    const found = byPartition.get(id);
+    if (!found || m.time > found.time) byPartition.set(id, m);
   }
-  return { state: "materialized", why: `materialized in ${last.runId}` };
+  return byPartition;
 }

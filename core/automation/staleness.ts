@@ -80,6 +80,13 @@ export interface StalenessOptions {
 }
 
 /**
+ * Where a judgement reads each upstream's latest materialization: the run
+ * store itself, or a view of it that answers as the store would (the UI's
+ * run index, which must not cost a store lookup per asset).
+ */
+export type MaterializationSource = Pick<RunStore, "lastMaterialization">;
+
+/**
  * Judges `assetKey`'s latest materialization (or that of `options.partition`).
  *
  * @throws {RangeError} when the graph has no such asset.
@@ -96,7 +103,7 @@ export async function assetStaleness(
   if (!last) {
     return { assetKey, partition: options.partition ?? null, status: "missing", reasons: [] };
   }
-  return await judge(graph, store, asset, last);
+  return await judgeMaterialization(graph, store, asset, last);
 }
 
 /** Judges every materialized partition of `assetKey` (missing partitions are not listed). */
@@ -108,19 +115,43 @@ export async function partitionStaleness(
   const asset = graph.assets.get(assetKey);
   if (!asset) throw new RangeError(`Cannot judge staleness of '${assetKey}': no such asset`);
   const reports: StalenessReport[] = [];
-  const cache = new Map<string, Materialization | undefined>();
+  const source = cachedSource(store);
   for (const m of await store.listMaterializations(assetKey)) {
-    reports.push(await judge(graph, store, asset, m, cache));
+    reports.push(await judgeMaterialization(graph, source, asset, m));
   }
   return reports.sort((a, b) => String(a.partition).localeCompare(String(b.partition)));
 }
 
-async function judge(
+/**
+ * `source` answering each (asset, partition) once: judging every partition of
+ * an asset asks for the same unaligned upstreams again and again.
+ */
+export function cachedSource(source: MaterializationSource): MaterializationSource {
+  const cache = new Map<string, Promise<Materialization | undefined>>();
+  return {
+    lastMaterialization(assetKey, partition) {
+      const key = `${assetKey}\0${partition === undefined ? "*" : partition ?? ""}`;
+      let found = cache.get(key);
+      if (!found) {
+        found = source.lastMaterialization(assetKey, partition);
+        cache.set(key, found);
+      }
+      return found;
+    },
+  };
+}
+
+/**
+ * Judges `last`, one recorded materialization of `asset`, against the
+ * upstreams' latest materializations as `source` gives them: the one rule
+ * behind {@linkcode assetStaleness}, `materialize --stale`, the automation
+ * and the UI's asset states, so they never disagree on what is stale.
+ */
+export async function judgeMaterialization(
   graph: Graph<unknown>,
-  store: RunStore,
+  source: MaterializationSource,
   asset: AssetDefinition,
   last: Materialization,
-  cache = new Map<string, Materialization | undefined>(),
 ): Promise<StalenessReport> {
   const reasons: StaleReason[] = [];
   if (last.codeVersion !== asset.codeVersion) {
@@ -132,9 +163,7 @@ async function judge(
     const aligned = asset.partitions !== undefined && depDef.partitions !== undefined &&
       samePartitioning(asset.partitions, depDef.partitions);
     const partition = aligned ? last.partition : depDef.partitions ? undefined : null;
-    const cacheKey = `${dep}\0${partition === undefined ? "*" : partition ?? ""}`;
-    if (!cache.has(cacheKey)) cache.set(cacheKey, await store.lastMaterialization(dep, partition));
-    const current = cache.get(cacheKey);
+    const current = await source.lastMaterialization(dep, partition);
     if (!current) continue;
     const consumed = last.provenance?.inputs[dep];
     // Another data version at the same time is a newer write on the same clock tick
