@@ -16,7 +16,7 @@ import type { CheckEvaluation, MaterializationEntry } from "./run_index.ts";
 /** A page of materializations, newest first, and where the next (older) page starts. */
 export interface MaterializationPage {
   /** Materializations with their step's duration, newest first. */
-  readonly materializations: readonly (MaterializationEntry & { readonly eventId: number })[];
+  readonly materializations: readonly MaterializationEntry[];
   /** Pass as `before` for the next page; absent on the last. */
   readonly next?: number;
 }
@@ -32,7 +32,7 @@ export async function materializationPage(
   assetKey: string,
   options: { before?: number | undefined; limit: number },
 ): Promise<MaterializationPage> {
-  const found: (MaterializationEntry & { eventId: number })[] = [];
+  const found: MaterializationEntry[] = [];
   const durations = new Map<string, number>();
   let beforeId = options.before;
   let more = false;

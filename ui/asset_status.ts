@@ -8,15 +8,15 @@
  * versions each materialization consumed), over every partition's latest
  * materialization as `materialize --stale` judges them: the UI never shows an
  * asset fresh that `materialize --stale` would rebuild, or the reverse. The
- * upstream materializations come from the run index, so a refresh costs no
- * store lookup per asset when the index holds every run.
+ * materializations judged come from the run index when it holds every run
+ * (no store lookup per asset), otherwise from the store (one per asset
+ * judged: an index window cannot tell which write was the latest).
  *
  * @module
  */
 
 import type { AssetDefinition, Materialization } from "../core/asset.ts";
 import {
-  cachedSource,
   judgeMaterialization,
   type MaterializationSource,
   type StalenessReport,
@@ -24,7 +24,7 @@ import {
 import type { Graph } from "../core/graph.ts";
 import { partitionKeys, type PartitionsDefinition } from "../core/partitions.ts";
 import type { RunStore } from "../core/run_store/types.ts";
-import type { CheckEvaluation, LatestStep, RunIndex } from "./run_index.ts";
+import type { CheckEvaluation, LatestStep, MaterializationEntry, RunIndex } from "./run_index.ts";
 
 /** The state an asset is coloured by. */
 export type AssetState =
@@ -120,7 +120,7 @@ export async function assetStatuses(
       dynamicKeys: (name) => dynamic.get(name) ?? [],
     });
   };
-  const source = indexSource(index, store, lastMaterialized);
+  const latest = latestMaterializations(index, store);
   const result = new Map<string, AssetStatus>();
   for (const key of graph.order) {
     const asset = graph.assets.get(key) as AssetDefinition;
@@ -147,7 +147,7 @@ export async function assetStatuses(
       partitions = health(keys, latestByPartition);
     }
     const last = lastMaterialized.get(key);
-    const judged = last ? await judgeLatest(graph, source, store, index, asset, last) : [];
+    const judged = last ? await judgeLatest(graph, latest, asset) : [];
     const { state, why } = stateOf(view.latest, last, checks, judged);
     result.set(key, {
       key,
@@ -279,70 +279,86 @@ function stateOf(
 
 /**
  * The staleness of `asset`'s latest materialization of each partition, as
- * `materialize --stale` judges them: from the index, and from the store
- * when the index may miss partitions (it does not hold every run).
+ * `materialize --stale` judges them.
  */
 async function judgeLatest(
   graph: Graph<unknown>,
-  source: MaterializationSource,
-  store: RunStore,
-  index: RunIndex,
+  latest: LatestMaterializations,
   asset: AssetDefinition,
-  last: Materialization,
 ): Promise<StalenessReport[]> {
-  const latest = asset.partitions && !index.complete
-    ? await store.listMaterializations(asset.key)
-    : [...newestByPartition(index.asset(asset.key).materializations).values()];
-  // The store's latest, which the index may not hold, is always among them.
-  if (!latest.some((m) => m.partition === last.partition)) latest.push(last);
   const reports: StalenessReport[] = [];
-  for (const m of latest) reports.push(await judgeMaterialization(graph, source, asset, m));
+  for (const m of (await latest.of(asset.key)).values()) {
+    reports.push(await judgeMaterialization(graph, latest.source, asset, m));
+  }
   return reports;
 }
 
-/**
- * The run store's latest materializations answered from the index where it
- * holds them, chosen as the store chooses (newest by time); from the store
- * when the index does not hold every run. `lastMaterialized` already holds
- * each asset's latest of any partition.
- */
-function indexSource(
-  index: RunIndex,
-  store: RunStore,
-  lastMaterialized: ReadonlyMap<string, Materialization | undefined>,
-): MaterializationSource {
-  const byAsset = new Map<string, Map<string, Materialization>>();
-  return cachedSource({
-    async lastMaterialization(assetKey, partition) {
-      if (partition === undefined && lastMaterialized.has(assetKey)) {
-        return lastMaterialized.get(assetKey);
-      }
-      let latest = byAsset.get(assetKey);
-      if (!latest) {
-        latest = newestByPartition(index.asset(assetKey).materializations);
-        byAsset.set(assetKey, latest);
-      }
-      const found = partition === undefined ? newest(latest.values()) : latest.get(partition ?? "");
-      if (found || index.complete) return found;
-      return await store.lastMaterialization(assetKey, partition);
-    },
-  });
+/** The latest materialization of each partition of an asset, and a staleness source over them. */
+interface LatestMaterializations {
+  /** By partition (`""`: unpartitioned), as the store keeps them. */
+  of(assetKey: string): Promise<ReadonlyMap<string, Materialization>>;
+  /** What the staleness rule reads upstreams from. */
+  readonly source: MaterializationSource;
 }
 
-/** The newest by time of `ms`; of equals, the first (the index lists newest first). */
-function newest(ms: Iterable<Materialization>): Materialization | undefined {
-  let found: Materialization | undefined;
-  for (const m of ms) if (!found || m.time > found.time) found = m;
+/**
+ * The store's latest materializations: from the index when it holds every
+ * run (no store lookup), otherwise from the store, one lookup per asset
+ * judged. An incomplete index cannot answer: a run outside its window (one
+ * that started earlier, or on the same clock tick) may have written later.
+ */
+function latestMaterializations(index: RunIndex, store: RunStore): LatestMaterializations {
+  const byAsset = new Map<string, Promise<ReadonlyMap<string, Materialization>>>();
+  const of = (assetKey: string) => {
+    let latest = byAsset.get(assetKey);
+    if (!latest) {
+      latest = index.complete
+        ? Promise.resolve(newestByPartition(index.asset(assetKey).materializations))
+        : store.listMaterializations(assetKey).then((ms) =>
+          new Map(ms.map((m) => [m.partition ?? "", m]))
+        );
+      byAsset.set(assetKey, latest);
+    }
+    return latest;
+  };
+  return {
+    of,
+    source: {
+      async lastMaterialization(assetKey, partition) {
+        const latest = await of(assetKey);
+        return partition === undefined ? newest(latest.values()) : latest.get(partition ?? "");
+      },
+    },
+  };
+}
+
+/**
+ * Whether `m` is newer than `than` as the store judges: later, or at the same
+ * time written later (one clock tick holds several writes on a fast machine).
+ */
+function isNewer(m: Ordered, than: Ordered | undefined): boolean {
+  if (!than || m.time > than.time) return true;
+  return m.time === than.time && (m.eventId ?? 0) > (than.eventId ?? 0);
+}
+
+/** A materialization, with its event id when the index read it (the store's lists have none). */
+type Ordered = Materialization & { readonly eventId?: number };
+
+/** The newest of `ms`, as the store picks its latest. */
+function newest<M extends Ordered>(ms: Iterable<M>): M | undefined {
+  let found: M | undefined;
+  for (const m of ms) if (isNewer(m, found)) found = m;
   return found;
 }
 
 /** The newest materialization of each partition (`""`: unpartitioned) among `ms`. */
-function newestByPartition(ms: readonly Materialization[]): Map<string, Materialization> {
-  const byPartition = new Map<string, Materialization>();
+function newestByPartition(
+  ms: readonly MaterializationEntry[],
+): Map<string, MaterializationEntry> {
+  const byPartition = new Map<string, MaterializationEntry>();
   for (const m of ms) {
     const id = m.partition ?? "";
-    const found = byPartition.get(id);
-    if (!found || m.time > found.time) byPartition.set(id, m);
+    if (isNewer(m, byPartition.get(id))) byPartition.set(id, m);
   }
   return byPartition;
 }

@@ -57,6 +57,11 @@ export interface CheckEvaluation {
 export interface MaterializationEntry extends Materialization {
   /** Wall time of the step in milliseconds, when known. */
   readonly durationMs: number | null;
+  /**
+   * Id of its event in the store: of two materializations at the same time,
+   * the store's latest is the one written last (the higher id).
+   */
+  readonly eventId: number;
 }
 
 /** Options of {@linkcode RunIndex}. */
@@ -197,6 +202,7 @@ export class RunIndex {
         materializations.push({
           ...m,
           durationMs: durations.get(`${m.assetKey}\0${m.partition ?? ""}`) ?? null,
+          eventId: event.id,
         });
       } else if (event.type === "check") {
         const d = event.data;

@@ -126,7 +126,7 @@ export async function partitionStaleness(
  * `source` answering each (asset, partition) once: judging every partition of
  * an asset asks for the same unaligned upstreams again and again.
  */
-export function cachedSource(source: MaterializationSource): MaterializationSource {
+function cachedSource(source: MaterializationSource): MaterializationSource {
   const cache = new Map<string, Promise<Materialization | undefined>>();
   return {
     lastMaterialization(assetKey, partition) {
