@@ -20,7 +20,7 @@ import { describeLimits } from "./admission.ts";
 import { Coordinator, coordinatorIntervalMs } from "./coordinator.ts";
 import { explainQueue, liveWorkers } from "./explain.ts";
 import { backfillKeys, enqueueRuns, type QueueRequest } from "./launch.ts";
-import type { QueuedRun, RunQueue } from "./queue.ts";
+import { type QueuedRun, type RunQueue, selectionText } from "./queue.ts";
 import { RunWorker } from "./worker.ts";
 
 /** Opens the queue or fails saying how to get one. */
@@ -199,7 +199,7 @@ export async function queueCommand<R>(
         r.runId,
         r.state,
         String(r.priority),
-        describeSelection(r),
+        selectionText(r),
         tagText(r.tags),
         formatTime(r.enqueuedAt),
         reasons.get(r.runId) ?? "",
@@ -216,7 +216,7 @@ export async function queueCommand<R>(
         const w = r.workerId ? byId.get(r.workerId) : undefined;
         return [
           r.runId,
-          describeSelection(r),
+          selectionText(r),
           tagText(r.tags),
           w ? `${w.host}:${w.pid}` : (r.workerId ?? "-"),
           formatTime(r.startedAt),
@@ -231,7 +231,7 @@ export async function queueCommand<R>(
       ["run", "state", "selection", "ended", "outcome"],
       ended.map((
         r,
-      ) => [r.runId, r.state, describeSelection(r), formatTime(r.finishedAt), r.outcome ?? ""]),
+      ) => [r.runId, r.state, selectionText(r), formatTime(r.finishedAt), r.outcome ?? ""]),
       90,
     ));
   }
@@ -276,16 +276,6 @@ export function runJson(run: QueuedRun): Record<string, unknown> {
     cancel_requested: run.cancelRequested,
     outcome: run.outcome,
   };
-}
-
-function describeSelection(run: QueuedRun): string {
-  const parts = [run.selection || "(all)"];
-  if (run.exclude) parts.push(`--exclude ${run.exclude}`);
-  if (run.partitions?.keys) parts.push(`[${run.partitions.keys.join(",")}]`);
-  else if (run.partitions?.from || run.partitions?.to) {
-    parts.push(`[${run.partitions.from ?? ""}..${run.partitions.to ?? ""}]`);
-  }
-  return parts.join(" ");
 }
 
 function tagText(tags: Readonly<Record<string, string>>): string {

@@ -342,6 +342,21 @@ export interface SlotRecord {
   readonly takenAt: number;
 }
 
+/**
+ * What a queued run builds, as one line for people (`queue list`, the UI's
+ * queue page): its selection, exclusion and partitions, e.g.
+ * `marts/* --exclude marts/slow [2024-05-01..2024-05-07]`.
+ */
+export function selectionText(run: QueuedRun): string {
+  const parts = [run.selection || "(all)"];
+  if (run.exclude) parts.push(`--exclude ${run.exclude}`);
+  if (run.partitions?.keys) parts.push(`[${run.partitions.keys.join(",")}]`);
+  else if (run.partitions?.from || run.partitions?.to) {
+    parts.push(`[${run.partitions.from ?? ""}..${run.partitions.to ?? ""}]`);
+  }
+  return parts.join(" ");
+}
+
 /** Checks the numbers of a new queued run; throws `TypeError` naming the field. */
 export function checkNewQueuedRun(run: NewQueuedRun): Required<NewQueuedRun> {
   const whole = (name: string, value: number, min: number) => {

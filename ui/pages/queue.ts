@@ -12,13 +12,14 @@
 import { describeLimits } from "../../core/worker/admission.ts";
 import { runJson } from "../../core/worker/commands.ts";
 import { explainQueue, liveWorkers } from "../../core/worker/explain.ts";
-import type {
-  QueuedRun,
-  QueueLimits,
-  QueueState,
-  RunQueue,
-  SlotRecord,
-  WorkerRecord,
+import {
+  type QueuedRun,
+  type QueueLimits,
+  type QueueState,
+  type RunQueue,
+  selectionText,
+  type SlotRecord,
+  type WorkerRecord,
 } from "../../core/worker/queue.ts";
 import type { StepRecord } from "../../core/run_store/types.ts";
 import type { UiContext } from "../context.ts";
@@ -332,16 +333,6 @@ function cancelForm(runId: string, label: string): Html {
   return h`<form method="post" action="/actions/runs/${
     encodeURIComponent(runId)
   }/cancel" class="inline-form"><button class="danger" type="submit">${label}</button></form>`;
-}
-
-function selectionText(run: QueuedRun): string {
-  const parts = [run.selection || "(all)"];
-  if (run.exclude) parts.push(`--exclude ${run.exclude}`);
-  if (run.partitions?.keys) parts.push(`[${run.partitions.keys.join(",")}]`);
-  else if (run.partitions?.from || run.partitions?.to) {
-    parts.push(`[${run.partitions.from ?? ""}..${run.partitions.to ?? ""}]`);
-  }
-  return parts.join(" ");
 }
 
 function pools(run: QueuedRun): Html {
