@@ -8,10 +8,8 @@
  */
 
 import { toMaterialization } from "../core/run_store/materialization.ts";
-import type { StoredRunEvent } from "../core/run_store/types.ts";
-import type { Metadata } from "../core/metadata.ts";
 import type { UiContext } from "./context.ts";
-import type { CheckEvaluation, MaterializationEntry } from "./run_index.ts";
+import { type CheckEvaluation, checkOf, type MaterializationEntry } from "./run_index.ts";
 
 /** A page of materializations, newest first, and where the next (older) page starts. */
 export interface MaterializationPage {
@@ -79,21 +77,4 @@ export async function checkHistory(
 ): Promise<CheckEvaluation[]> {
   const events = await ctx.store.listAssetEvents(assetKey, { types: ["check"], limit });
   return events.map(checkOf);
-}
-
-/** A `check` event as an evaluation. */
-export function checkOf(event: StoredRunEvent): CheckEvaluation {
-  const d = event.data;
-  return {
-    runId: event.runId,
-    partition: event.partition,
-    time: event.time,
-    name: String(d.name ?? "?"),
-    passed: d.passed === true,
-    severity: String(d.severity ?? "error"),
-    description: typeof d.description === "string" ? d.description : null,
-    metadata: d.metadata !== null && typeof d.metadata === "object" && !Array.isArray(d.metadata)
-      ? d.metadata as Metadata
-      : {},
-  };
 }

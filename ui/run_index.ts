@@ -15,7 +15,7 @@
 import type { Materialization } from "../core/asset.ts";
 import type { Metadata } from "../core/metadata.ts";
 import { toMaterialization } from "../core/run_store/materialization.ts";
-import type { RunRecord, RunStore, StepStatus } from "../core/run_store/types.ts";
+import type { RunRecord, RunStore, StepStatus, StoredRunEvent } from "../core/run_store/types.ts";
 
 /** The latest step recorded for an asset (or one partition of it). */
 export interface LatestStep {
@@ -51,6 +51,21 @@ export interface CheckEvaluation {
   readonly description: string | null;
   /** Figures it reported. */
   readonly metadata: Metadata;
+}
+
+/** A `check` event as an evaluation (the index and the asset page's history read them alike). */
+export function checkOf(event: StoredRunEvent): CheckEvaluation {
+  const d = event.data;
+  return {
+    runId: event.runId,
+    partition: event.partition,
+    time: event.time,
+    name: String(d.name ?? "?"),
+    passed: d.passed === true,
+    severity: String(d.severity ?? "error"),
+    description: typeof d.description === "string" ? d.description : null,
+    metadata: isRecord(d.metadata) ? d.metadata : {},
+  };
 }
 
 /** A materialization with how long its step took. */
@@ -205,18 +220,7 @@ export class RunIndex {
           eventId: event.id,
         });
       } else if (event.type === "check") {
-        const d = event.data;
-        checks.push({
-          assetKey: event.assetKey,
-          runId: run.runId,
-          partition: event.partition,
-          time: event.time,
-          name: String(d.name ?? "?"),
-          passed: d.passed === true,
-          severity: String(d.severity ?? "error"),
-          description: typeof d.description === "string" ? d.description : null,
-          metadata: isRecord(d.metadata) ? d.metadata : {},
-        });
+        checks.push({ ...checkOf(event), assetKey: event.assetKey });
       }
     }
     return { run, steps, materializations, checks };
