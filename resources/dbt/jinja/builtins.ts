@@ -18,6 +18,7 @@
 // @ts-types="@types/nunjucks"
 import type nunjucks from "nunjucks";
 import { asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
+import { attributeOf } from "./python.ts";
 import { Relation } from "../relation.ts";
 import {
   formatNumber,
@@ -52,15 +53,9 @@ function arg(
   return i < parsed.positional.length ? parsed.positional[i] : fallback;
 }
 
+/** The item itself without an attribute, else its attribute path (as `map(attribute=...)`). */
 function attribute(item: unknown, path: unknown): unknown {
-  if (path === undefined || path === null) return item;
-  let value = item;
-  for (const part of String(path).split(".")) {
-    if (value === null || value === undefined) return undefined;
-    const key = /^\d+$/.test(part) && Array.isArray(value) ? Number(part) : part;
-    value = (value as Record<string | number, unknown>)[key];
-  }
-  return value;
+  return path === undefined || path === null ? item : attributeOf(item, path);
 }
 
 function entries(value: unknown): [unknown, unknown][] {

@@ -1080,8 +1080,13 @@ function describe(value: unknown): string {
 
 type FilterFn = (...args: unknown[]) => unknown;
 
-/** An attribute path of `map(attribute=...)` / `min(attribute=...)`: `a.b`, or an index. */
-function attributeOf(item: unknown, path: unknown): unknown {
+/**
+ * The value at an attribute path of Jinja2's filters (`map(attribute=...)`,
+ * `min(attribute=...)`, `selectattr`, `sum(attribute=...)`): `a.b`, `items.0`
+ * (a digit part indexes an array), or a number (an index); `undefined` where
+ * the path leaves the value.
+ */
+export function attributeOf(item: unknown, path: unknown): unknown {
   if (typeof path === "number") return (item as unknown[] | null)?.[path];
   let value = item;
   for (const part of String(path).split(".")) {
