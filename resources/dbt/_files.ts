@@ -129,47 +129,6 @@ export function readSourceText(path: string): string {
   return readText(path);
 }
 
-/**
- * A short, fast, non-cryptographic hash of `text` (53 bits, 14 hex digits):
- * for ids that only need to differ, not to resist an attacker (a node:crypto
- * digest costs ~5 µs a call, which tens of thousands of test ids feel).
- */
-export function shortHash(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  // The hex of (21 bits of h2) * 2^32 + (h1 as unsigned), digit by digit: Number#toString(16)
-  // of a 53-bit number costs ~2 µs (V8's slow double-to-radix path), as much as 30k test ids'
-  // whole hashing.
-  h2 &= 2097151;
-  const d = (x: number) => HEX_DIGITS[x & 15] as number;
-  return String.fromCharCode(
-    d(h2 >>> 20),
-    d(h2 >>> 16),
-    d(h2 >>> 12),
-    d(h2 >>> 8),
-    d(h2 >>> 4),
-    d(h2),
-    d(h1 >>> 28),
-    d(h1 >>> 24),
-    d(h1 >>> 20),
-    d(h1 >>> 16),
-    d(h1 >>> 12),
-    d(h1 >>> 8),
-    d(h1 >>> 4),
-    d(h1),
-  );
-}
-
-/** Char codes of `0123456789abcdef`. */
-const HEX_DIGITS = [..."0123456789abcdef"].map((c) => c.charCodeAt(0));
-
 /** Hex digest of `text` with `algorithm` (`sha256`, `md5`). */
 export function digest(text: string, algorithm: "sha256" | "md5" = "sha256"): string {
   return createHash(algorithm).update(text).digest("hex");
