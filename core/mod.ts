@@ -1,6 +1,8 @@
 /**
  * The framework: declare assets and checks, build a graph, select, plan,
  * materialize and record runs. It knows nothing of weather, CSV or GIS.
+ * The command line (`runCli`, `memoryIo`, the commands) is opt-in weight:
+ * import it from `core/cli/mod.ts`.
  *
  * @example
  * ```ts
@@ -35,4 +37,3 @@ export * from "./schedule.ts";
 export * from "./selection.ts";
 export * from "./sensor.ts";
 export * from "./suggest.ts";
-export * from "./cli/mod.ts";

@@ -5,14 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  defineGraph,
-  materialize,
-  memoryIo,
-  MemoryRunStore,
-  runCli,
-  SelectionError,
-} from "../../../core/mod.ts";
+import { defineGraph, materialize, MemoryRunStore, SelectionError } from "../../../core/mod.ts";
+import { memoryIo, runCli } from "../../../core/cli/mod.ts";
 import { ConfigSchema } from "../../../resources/mod.ts";
 import { MemoryLedger } from "../../../resources/ledger/mod.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";

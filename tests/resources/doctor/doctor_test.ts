@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryIo, UsageError } from "../../../core/mod.ts";
+import { memoryIo, UsageError } from "../../../core/cli/mod.ts";
 import { loadConfig } from "../../../resources/config.ts";
 import { diagnose, doctorCommand, implementationOf } from "../../../resources/doctor/mod.ts";
 import { ensurePostgis, startPostgres } from "../../_helpers/postgres.ts";
