@@ -1,18 +1,22 @@
-// A large Shapefile layer converted in parts on the wasm engine. gdal3.js
-// runs one call per WebAssembly instance on one thread; the engine keeps an
-// instance per core (resources/spatial/gdal_wasm.ts), so a layer read in
-// parts, each converted (and made valid) by its own instance, uses every
-// core, and the parts are then appended in order into the first one's
-// GeoPackage. Each part is an OGR SQL `LIMIT n OFFSET k` over the layer: the
-// Shapefile driver seeks to record k through the .shx index, so a part reads
-// only its own records (measured on 100k polygons: two halves 0.80 s + 0.72 s
-// of CPU against 1.22 s for the whole layer in one call).
-//
-// Only where that is exactly the whole layer in order: an uncompressed .shp
-// with its .shx, whose .dbf has no record flagged deleted (OFFSET seeks by
-// record number, and the driver skips deleted records while reading, so
-// parts would overlap) and counts as many records as the layer has features.
-// Everything else is converted in one call.
+/**
+ * A large Shapefile layer converted in parts on the wasm engine. gdal3.js
+ * runs one call per WebAssembly instance on one thread; the engine keeps an
+ * instance per core (resources/spatial/gdal_wasm.ts), so a layer read in
+ * parts, each converted (and made valid) by its own instance, uses every
+ * core, and the parts are then appended in order into the first one's
+ * GeoPackage. Each part is an OGR SQL `LIMIT n OFFSET k` over the layer: the
+ * Shapefile driver seeks to record k through the .shx index, so a part reads
+ * only its own records (measured on 100k polygons: two halves 0.80 s + 0.72 s
+ * of CPU against 1.22 s for the whole layer in one call).
+ *
+ * Only where that is exactly the whole layer in order: an uncompressed .shp
+ * with its .shx, whose .dbf has no record flagged deleted (OFFSET seeks by
+ * record number, and the driver skips deleted records while reading, so
+ * parts would overlap) and counts as many records as the layer has features.
+ * Everything else is converted in one call.
+ *
+ * @module
+ */
 
 import { openSqlite } from "../../resources/_sqlite.ts";
 

@@ -1,18 +1,22 @@
-// `ogr2ogr -makevalid` on only the geometries it could change. MakeValid
-// returns a valid geometry unchanged, but in gdal3.js (single-threaded
-// WebAssembly GEOS) asking for it on a whole layer costs more than twice a
-// plain conversion: 100k polygons took 3.4 s with it against 1.3 s without.
-// So a layer is converted without it, the geometries MakeValid could change
-// are picked out (usually none, or a handful), made valid alone, and written
-// back in place by feature id. The whole layer was converted a second time
-// with -makevalid before as soon as one geometry needed it: on a
-// 2.6M-polygon Shapefile with one bowtie in a thousand that second
-// conversion was most of the wasm engine's time (bench/spatial.ts).
-//
-// Picking is two passes: JavaScript first proves most rows valid from their
-// blobs (formats/valid_geometry.ts: ~0.1 s per 100k polygons, where GEOS's
-// ST_IsValid through gdal3.js took 1.7 s of CPU), and only the rows it
-// cannot prove go through GEOS's own test, in SQL, as before.
+/**
+ * `ogr2ogr -makevalid` on only the geometries it could change. MakeValid
+ * returns a valid geometry unchanged, but in gdal3.js (single-threaded
+ * WebAssembly GEOS) asking for it on a whole layer costs more than twice a
+ * plain conversion: 100k polygons took 3.4 s with it against 1.3 s without.
+ * So a layer is converted without it, the geometries MakeValid could change
+ * are picked out (usually none, or a handful), made valid alone, and written
+ * back in place by feature id. The whole layer was converted a second time
+ * with -makevalid before as soon as one geometry needed it: on a
+ * 2.6M-polygon Shapefile with one bowtie in a thousand that second
+ * conversion was most of the wasm engine's time (bench/spatial.ts).
+ *
+ * Picking is two passes: JavaScript first proves most rows valid from their
+ * blobs (formats/valid_geometry.ts: ~0.1 s per 100k polygons, where GEOS's
+ * ST_IsValid through gdal3.js took 1.7 s of CPU), and only the rows it
+ * cannot prove go through GEOS's own test, in SQL, as before.
+ *
+ * @module
+ */
 
 import {
   type GdalScratch,

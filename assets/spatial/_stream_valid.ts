@@ -1,21 +1,25 @@
-// `ogr2ogr -makevalid` for a layer streamed into a FlatGeobuf on the wasm
-// engine (see formats/flatgeobuf_pages.ts): gdal3.js converts the layer
-// without it, the rows JavaScript cannot prove valid (formats/valid_geometry.ts)
-// are picked out of the FlatGeobuf while GDAL writes it, made valid by GDAL
-// on their own in one call, and written in their place by the GeoParquet
-// writer. MakeValid returns a valid geometry unchanged (see _make_valid.ts),
-// so the output is the whole-layer `-makevalid` one.
-//
-// Why: the GeoPackage route (_make_valid.ts, _chunks.ts) spent most of its
-// time in SQLite inside the WebAssembly. Measured on 350k polygons
-// (bench/spatial.ts's generator, gdal3.js, CPU of the process): two parts
-// converted to GeoPackages 6.3 s, made valid in place 2.6 s, appended 0.5 s,
-// written 4.1 s (13.5 s); one call to a streamed FlatGeobuf 2.8 s, written
-// 2.5 s (5.3 s).
-//
-// The rows made valid go to GDAL as GeoJSON, their coordinates printed as
-// JavaScript prints a number (the shortest text that reads back as the same
-// double), so GDAL reads exactly the geometry the FlatGeobuf holds.
+/**
+ * `ogr2ogr -makevalid` for a layer streamed into a FlatGeobuf on the wasm
+ * engine (see formats/flatgeobuf_pages.ts): gdal3.js converts the layer
+ * without it, the rows JavaScript cannot prove valid (formats/valid_geometry.ts)
+ * are picked out of the FlatGeobuf while GDAL writes it, made valid by GDAL
+ * on their own in one call, and written in their place by the GeoParquet
+ * writer. MakeValid returns a valid geometry unchanged (see _make_valid.ts),
+ * so the output is the whole-layer `-makevalid` one.
+ *
+ * Why: the GeoPackage route (_make_valid.ts, _chunks.ts) spent most of its
+ * time in SQLite inside the WebAssembly. Measured on 350k polygons
+ * (bench/spatial.ts's generator, gdal3.js, CPU of the process): two parts
+ * converted to GeoPackages 6.3 s, made valid in place 2.6 s, appended 0.5 s,
+ * written 4.1 s (13.5 s); one call to a streamed FlatGeobuf 2.8 s, written
+ * 2.5 s (5.3 s).
+ *
+ * The rows made valid go to GDAL as GeoJSON, their coordinates printed as
+ * JavaScript prints a number (the shortest text that reads back as the same
+ * double), so GDAL reads exactly the geometry the FlatGeobuf holds.
+ *
+ * @module
+ */
 
 import type { GdalScratch, OpenOptions } from "../../resources/spatial/gdal.ts";
 import { visitFlatGeobuf } from "../../formats/flatgeobuf_pages.ts";

@@ -1,5 +1,9 @@
-// What every backend derives from its primitive operations, written once so
-// the backends cannot drift apart on it.
+/**
+ * What every backend derives from its primitive operations, written once so
+ * the backends cannot drift apart on it.
+ *
+ * @module
+ */
 
 import { createHash } from "node:crypto";
 import { readAll } from "./_body.ts";

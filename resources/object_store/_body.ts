@@ -1,5 +1,9 @@
-// Reading put bodies chunk by chunk while hashing them, so a large stream is
-// hashed and written without ever being held in memory at once.
+/**
+ * Reading put bodies chunk by chunk while hashing them, so a large stream is
+ * hashed and written without ever being held in memory at once.
+ *
+ * @module
+ */
 
 import { createHash, type Hash } from "node:crypto";
 import type { ObjectBody } from "./types.ts";

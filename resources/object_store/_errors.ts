@@ -1,5 +1,9 @@
-// Builders of the typed errors every implementation throws, so the same
-// failure reads the same whatever the backend.
+/**
+ * Builders of the typed errors every implementation throws, so the same
+ * failure reads the same whatever the backend.
+ *
+ * @module
+ */
 
 import { ResourceError } from "../../core/errors.ts";
 

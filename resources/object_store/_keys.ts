@@ -1,7 +1,11 @@
-// Bucket and key rules shared by every implementation. Keys are restricted to
-// a portable subset of S3 keys so that the same key names exactly one file on
-// the local backend: no `.`/`..`/empty segments (which a file system folds or
-// escapes through), no absolute paths, backslashes or control characters.
+/**
+ * Bucket and key rules shared by every implementation. Keys are restricted to
+ * a portable subset of S3 keys so that the same key names exactly one file on
+ * the local backend: no `.`/`..`/empty segments (which a file system folds or
+ * escapes through), no absolute paths, backslashes or control characters.
+ *
+ * @module
+ */
 
 import { storeError } from "./_errors.ts";
 

@@ -1,6 +1,10 @@
-// File-system mechanics of the local backend: temporary files renamed into
-// place, sidecar metadata tied to the data file by inode, sorted directory
-// walks, and a per-key lock so two writers in this process commit in turn.
+/**
+ * File-system mechanics of the local backend: temporary files renamed into
+ * place, sidecar metadata tied to the data file by inode, sorted directory
+ * walks, and a per-key lock so two writers in this process commit in turn.
+ *
+ * @module
+ */
 
 import { dirname, join } from "node:path";
 import { compareKeys, RESERVED_SEGMENT_PREFIX } from "./_keys.ts";

@@ -1,5 +1,9 @@
-// Streams over open files and the translation of file-system errors into the
-// object store's typed errors, for the local backend.
+/**
+ * Streams over open files and the translation of file-system errors into the
+ * object store's typed errors, for the local backend.
+ *
+ * @module
+ */
 
 import { PlatformError } from "../../core/errors.ts";
 import { storeError } from "./_errors.ts";

@@ -1,14 +1,18 @@
-// User metadata rules. S3 lowercases metadata keys and only carries ASCII in
-// headers, so every backend applies the same rules and a test on memory
-// predicts what S3 will return.
-//
-// `-` and `_` in names are one character to the store: servers behind WSGI
-// (OpenStack Swift's s3api returns `mongodb_doc_id` as `mongodb-doc-id` after a
-// multipart upload) or behind proxies that drop headers with underscores
-// (nginx's default) cannot keep them apart. Names are therefore canonical with
-// `_` (`Source-File` reads back as `source_file` on every backend), travel to
-// S3 with `-` (which survives every implementation), and any `-` read back is
-// an `_` again.
+/**
+ * User metadata rules. S3 lowercases metadata keys and only carries ASCII in
+ * headers, so every backend applies the same rules and a test on memory
+ * predicts what S3 will return.
+ *
+ * `-` and `_` in names are one character to the store: servers behind WSGI
+ * (OpenStack Swift's s3api returns `mongodb_doc_id` as `mongodb-doc-id` after a
+ * multipart upload) or behind proxies that drop headers with underscores
+ * (nginx's default) cannot keep them apart. Names are therefore canonical with
+ * `_` (`Source-File` reads back as `source_file` on every backend), travel to
+ * S3 with `-` (which survives every implementation), and any `-` read back is
+ * an `_` again.
+ *
+ * @module
+ */
 
 import { storeError } from "./_errors.ts";
 import type { PutOptions } from "./types.ts";

@@ -1,7 +1,11 @@
-// S3-style pagination for the backends that list keys themselves (local,
-// memory): pages of at most `pageSize` entries in UTF-8 key order, common
-// prefixes counted as entries, and an opaque token that resumes after the last
-// entry returned.
+/**
+ * S3-style pagination for the backends that list keys themselves (local,
+ * memory): pages of at most `pageSize` entries in UTF-8 key order, common
+ * prefixes counted as entries, and an opaque token that resumes after the last
+ * entry returned.
+ *
+ * @module
+ */
 
 import { storeError } from "./_errors.ts";
 import type { ListOptions } from "./types.ts";

@@ -1,5 +1,9 @@
-// Byte-range arithmetic shared by the local and memory backends, matching
-// what S3 answers to `Range: bytes=start-end`.
+/**
+ * Byte-range arithmetic shared by the local and memory backends, matching
+ * what S3 answers to `Range: bytes=start-end`.
+ *
+ * @module
+ */
 
 import { invalidRange } from "./_errors.ts";
 import type { ByteRange } from "./types.ts";

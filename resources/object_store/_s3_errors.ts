@@ -1,5 +1,9 @@
-// Translation of AWS SDK and network failures into the object store's typed
-// errors. Messages name the endpoint (never its credentials) and say what to do.
+/**
+ * Translation of AWS SDK and network failures into the object store's typed
+ * errors. Messages name the endpoint (never its credentials) and say what to do.
+ *
+ * @module
+ */
 
 import { PlatformError } from "../../core/errors.ts";
 import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";

@@ -1,25 +1,29 @@
-// Atomic uploads to S3. A body that fits in one part goes up in a single PUT;
-// a longer one goes up as a multipart upload, which S3 shows at the key only
-// once completed, and which is aborted if anything fails so no parts linger.
-//
-// The SHA-256 is part of the object's metadata from the first request on:
-// a multipart upload fixes its metadata when it is created, so the hash must
-// be known before that. A buffer is hashed first; a stream longer than one
-// part is first written to a spool file (unlinked at once, so a crash leaves
-// nothing behind) while it is hashed, then uploaded part by part from it.
-// There is deliberately no "copy the object onto itself to add the hash"
-// step: servers differ in how they answer such a copy (OpenStack Swift
-// refuses the `CopySourceIfMatch` of a multipart etag with 412), and a
-// metadata write that can fail after the data is in place means `put` either
-// swallows the failure or reports a write that half happened.
-//
-// After a multipart upload completes, one HEAD checks that the object carries
-// the hash and metadata that were sent (unless a later writer already replaced
-// it): a server that drops multipart metadata fails the put loudly, and the
-// object without its `sha256` is deleted again. Over an existing object that
-// deletion would lose the old object too, so there a one-byte multipart
-// upload with the same metadata to a reserved scratch key comes first: a
-// server that drops it fails the put before anything is written at the key.
+/**
+ * Atomic uploads to S3. A body that fits in one part goes up in a single PUT;
+ * a longer one goes up as a multipart upload, which S3 shows at the key only
+ * once completed, and which is aborted if anything fails so no parts linger.
+ *
+ * The SHA-256 is part of the object's metadata from the first request on:
+ * a multipart upload fixes its metadata when it is created, so the hash must
+ * be known before that. A buffer is hashed first; a stream longer than one
+ * part is first written to a spool file (unlinked at once, so a crash leaves
+ * nothing behind) while it is hashed, then uploaded part by part from it.
+ * There is deliberately no "copy the object onto itself to add the hash"
+ * step: servers differ in how they answer such a copy (OpenStack Swift
+ * refuses the `CopySourceIfMatch` of a multipart etag with 412), and a
+ * metadata write that can fail after the data is in place means `put` either
+ * swallows the failure or reports a write that half happened.
+ *
+ * After a multipart upload completes, one HEAD checks that the object carries
+ * the hash and metadata that were sent (unless a later writer already replaced
+ * it): a server that drops multipart metadata fails the put loudly, and the
+ * object without its `sha256` is deleted again. Over an existing object that
+ * deletion would lose the old object too, so there a one-byte multipart
+ * upload with the same metadata to a reserved scratch key comes first: a
+ * server that drops it fails the put before anything is written at the key.
+ *
+ * @module
+ */
 
 import type { S3Client } from "@aws-sdk/client-s3";
 // The command classes come from awsSdk() (loaded on first use, see _s3_sdk.ts;
