@@ -63,25 +63,36 @@ export function policyFor(policy: RetryPolicy, transient: boolean): RetryPolicy 
   return transient && policy.maxAttempts === 1 ? TRANSIENT_RETRY : policy;
 }
 
-/** Fills defaults and validates a partial policy. */
+/**
+ * Fills defaults and validates a partial policy.
+ *
+ * @throws {RangeError} `Cannot use retry.<field> <value>: expected …` for a
+ * field out of range (the same grammar as the executor's option checks).
+ */
 export function retryPolicy(partial: Partial<RetryPolicy> = {}): RetryPolicy {
   const policy = { ...NO_RETRY, ...partial };
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
-    throw new RangeError(`retry.maxAttempts must be an integer >= 1, got ${policy.maxAttempts}`);
+    throw new RangeError(
+      `Cannot use retry.maxAttempts ${policy.maxAttempts}: expected a whole number >= 1`,
+    );
   }
   if (!["linear", "exponential", "constant"].includes(policy.backoff)) {
     throw new RangeError(
-      `retry.backoff must be 'linear', 'exponential' or 'constant', got '${policy.backoff}'`,
+      `Cannot use retry.backoff '${policy.backoff}': expected 'linear', 'exponential' or 'constant'`,
     );
   }
   if (!(policy.delayMs >= 0)) {
-    throw new RangeError(`retry.delayMs must be >= 0, got ${policy.delayMs}`);
+    throw new RangeError(`Cannot use retry.delayMs ${policy.delayMs}: expected milliseconds >= 0`);
   }
   if (!(policy.jitter >= 0 && policy.jitter <= 1)) {
-    throw new RangeError(`retry.jitter must be between 0 and 1, got ${policy.jitter}`);
+    throw new RangeError(
+      `Cannot use retry.jitter ${policy.jitter}: expected a fraction between 0 and 1`,
+    );
   }
   if (!(policy.maxDelayMs >= 0)) {
-    throw new RangeError(`retry.maxDelayMs must be >= 0, got ${policy.maxDelayMs}`);
+    throw new RangeError(
+      `Cannot use retry.maxDelayMs ${policy.maxDelayMs}: expected milliseconds >= 0`,
+    );
   }
   return Object.freeze(policy);
 }

@@ -87,16 +87,16 @@ Deno.test("delays are whole milliseconds", () => {
 
 Deno.test("retryPolicy rejects out-of-range fields with RangeError naming the field", () => {
   const cases: [Parameters<typeof retryPolicy>[0], RegExp][] = [
-    [{ maxAttempts: 0 }, /retry\.maxAttempts must be an integer >= 1, got 0/],
+    [{ maxAttempts: 0 }, /Cannot use retry\.maxAttempts 0: expected a whole number >= 1/],
     [{ maxAttempts: -1 }, /retry\.maxAttempts/],
     [{ maxAttempts: 1.5 }, /retry\.maxAttempts/],
     [{ maxAttempts: Number.NaN }, /retry\.maxAttempts/],
-    [{ delayMs: -1 }, /retry\.delayMs must be >= 0, got -1/],
+    [{ delayMs: -1 }, /Cannot use retry\.delayMs -1: expected milliseconds >= 0/],
     [{ delayMs: Number.NaN }, /retry\.delayMs/],
-    [{ jitter: 2 }, /retry\.jitter must be between 0 and 1, got 2/],
+    [{ jitter: 2 }, /Cannot use retry\.jitter 2: expected a fraction between 0 and 1/],
     [{ jitter: -0.1 }, /retry\.jitter/],
     [{ jitter: Number.NaN }, /retry\.jitter/],
-    [{ maxDelayMs: -1 }, /retry\.maxDelayMs must be >= 0, got -1/],
+    [{ maxDelayMs: -1 }, /Cannot use retry\.maxDelayMs -1: expected milliseconds >= 0/],
   ];
   for (const [partial, message] of cases) {
     assert.throws(() => retryPolicy(partial), (error: unknown) => {
