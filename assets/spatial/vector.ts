@@ -47,6 +47,7 @@ import { Timings } from "./_timings.ts";
 import {
   type GeometryCensus,
   geometryCensus,
+  gpkgHasRowsWithoutGeometry,
   type LongInteger,
   shapefileHasNullShapes,
 } from "./_census.ts";
@@ -147,7 +148,8 @@ async function convertLayer(
     geometryColumn: string;
     /**
      * Whether the census found features without a geometry (GeoJSON `null`
-     * or `[]`, an empty CSV cell, a Shapefile's Null shape): GDAL's
+     * or `[]`, an empty CSV cell, a Shapefile's Null shape, a GeoPackage's
+     * NULL or EMPTY geometry): GDAL's
      * FlatGeobuf writer leaves them out, so the layer takes the GeoPackage
      * route at once instead of being converted twice.
      */
@@ -982,8 +984,15 @@ async function convertVectors(
         geometryColumn: layer.geometryFields[0]?.name ?? "",
         withoutGeometry: census !== undefined
           ? census.geometries - census.emptyCoordinates < layer.featureCount
-          : vectorInfo?.driverShortName === "ESRI Shapefile" &&
-            await shapefileHasNullShapes(scratch.toHost(gdalPath)) === true,
+          : vectorInfo?.driverShortName === "ESRI Shapefile"
+          ? await shapefileHasNullShapes(scratch.toHost(gdalPath)) === true
+          : vectorInfo?.driverShortName === "GPKG" &&
+            gpkgHasRowsWithoutGeometry(
+                scratch.toHost(gdalPath),
+                layer.name,
+                layer.geometryFields[0]?.name ?? "",
+                layer.featureCount,
+              ) === true,
       };
       const attempt = (as: string, linearize: boolean) =>
         convertLayer(scratch, options, batch, file, gdalPath, layerArgs, as, timings, linearize);
