@@ -103,6 +103,13 @@ export interface FlatGeobufPagesOptions {
    * @default {true}
    */
   attributes?: boolean;
+  /**
+   * The user's file the FlatGeobuf was converted from, named in messages
+   * instead of the FlatGeobuf's own (scratch) path.
+   *
+   * @default {undefined: the FlatGeobuf's path}
+   */
+  label?: string;
 }
 
 /** FlatGeobuf's magic bytes ("fgb", version 3, "fgb", patch level any). */
@@ -141,11 +148,18 @@ function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function corrupt(path: string, what: string): GeoParquetError {
+/** `source` is the reader's {@linkcode FlatGeobufReader.source}. */
+function corrupt(
+  source: { path: string; label?: string | undefined },
+  what: string,
+): GeoParquetError {
+  const name = source.label === undefined
+    ? `the FlatGeobuf '${source.path}'`
+    : `GDAL's FlatGeobuf conversion of '${source.label}'`;
   return new GeoParquetError(
     "spatial.flatgeobuf_corrupt",
-    `Cannot read the FlatGeobuf '${path}': ${what}. Convert the layer again.`,
-    { input: path },
+    `Cannot read ${name}: ${what}. Convert the layer again.`,
+    { input: source.label ?? source.path },
   );
 }
 
@@ -466,7 +480,8 @@ class PackedColumns {
 
 /** The features of a FlatGeobuf file (growing while `follow` is pending), a page at a time. */
 class FlatGeobufReader {
-  readonly #path: string;
+  /** The file read, and the user's file it was converted from (for messages). */
+  readonly source: { path: string; label?: string | undefined };
   readonly #file: Deno.FsFile;
   readonly #batchSize: number;
   readonly #pollMs: number;
@@ -494,7 +509,7 @@ class FlatGeobufReader {
   readonly #geometry = new Geometry();
 
   constructor(path: string, file: Deno.FsFile, options: FlatGeobufPagesOptions) {
-    this.#path = path;
+    this.source = { path, label: options.label };
     this.#file = file;
     this.#batchSize = options.batchSize ?? 4_096;
     this.#pollMs = options.pollMs ?? 25;
@@ -555,16 +570,16 @@ class FlatGeobufReader {
 
   /** Reads the magic bytes and the header (columns, geometry type, Z). */
   async readHeader(): Promise<void> {
-    if (!(await this.#need(12))) throw corrupt(this.#path, "it ends before its header");
+    if (!(await this.#need(12))) throw corrupt(this.source, "it ends before its header");
     if (MAGIC.some((b, i) => this.#buffer[this.#start + i] !== b)) {
-      throw corrupt(this.#path, "it is not a FlatGeobuf file of version 3");
+      throw corrupt(this.source, "it is not a FlatGeobuf file of version 3");
     }
     const size = this.#view(this.#start + 8).getUint32(0, true);
-    if (!(await this.#need(12 + size))) throw corrupt(this.#path, "its header is cut short");
+    if (!(await this.#need(12 + size))) throw corrupt(this.source, "its header is cut short");
     const bb = new ByteBuffer(this.#buffer.subarray(this.#start + 12, this.#start + 12 + size));
     const header = Header.getRootAsHeader(bb);
     if (header.indexNodeSize() > 0 && header.featuresCount() > 0n) {
-      throw corrupt(this.#path, "it has a spatial index (expected none)");
+      throw corrupt(this.source, "it has a spatial index (expected none)");
     }
     this.#geometryType = header.geometryType();
     this.#hasZ = header.hasZ();
@@ -604,7 +619,7 @@ class FlatGeobufReader {
       const size = (b[this.#start]! | (b[this.#start + 1]! << 8) | (b[this.#start + 2]! << 16) |
         (b[this.#start + 3]! << 24)) >>> 0;
       if (this.#end - this.#start < 4 + size && !(await this.#need(4 + size))) {
-        throw corrupt(this.#path, "its last feature is cut short");
+        throw corrupt(this.source, "its last feature is cut short");
       }
       // One ByteBuffer over the read buffer, positioned at each feature.
       if (this.#bb?.bytes() !== this.#buffer) {
@@ -625,7 +640,7 @@ class FlatGeobufReader {
           packed.read(this.#buffer, this.#dv!, from, to, row);
         } catch (error) {
           throw corrupt(
-            this.#path,
+            this.source,
             `feature ${this.#rowid + 1} has attributes it cannot read (${
               error instanceof Error ? error.message : error
             })`,
@@ -643,7 +658,7 @@ class FlatGeobufReader {
           writeGeometry(out, geometry, type, this.#hasZ);
         } catch (error) {
           throw corrupt(
-            this.#path,
+            this.source,
             `feature ${this.#rowid + 1} has a geometry it cannot read (${
               error instanceof Error ? error.message : error
             })`,

@@ -157,6 +157,13 @@ export interface GeoParquetOptions {
    * @default {"none"}
    */
   sort?: "none" | "hilbert";
+  /**
+   * The user's file the rows come from, named in messages instead of the
+   * scratch paths and table this writer reads and writes.
+   *
+   * @default {undefined: the paths and table themselves}
+   */
+  label?: string;
 }
 
 /**
@@ -305,7 +312,15 @@ interface SourceShape {
   sourceColumns: { source: string; output: ColumnSchema }[];
 }
 
-function describeSource(db: DatabaseSync, table: string, geometryColumn?: string): SourceShape {
+/** ` of '<label>'` for a message, or nothing without a label. */
+const of = (label: string | undefined) => label === undefined ? "" : ` of '${label}'`;
+
+function describeSource(
+  db: DatabaseSync,
+  table: string,
+  geometryColumn?: string,
+  label?: string,
+): SourceShape {
   let geom = geometryColumn;
   if (geom === undefined) {
     const hasGpkg = db.prepare(
@@ -324,15 +339,15 @@ function describeSource(db: DatabaseSync, table: string, geometryColumn?: string
   if (info.length === 0) {
     throw new GeoParquetError(
       "spatial.geoparquet_no_table",
-      `Cannot write GeoParquet: table '${table}' does not exist in the source.`,
-      { input: table },
+      `Cannot write GeoParquet${of(label)}: table '${table}' does not exist in the source.`,
+      { input: label ?? table },
     );
   }
   if (!info.some((c) => c.name === geom)) {
     throw new GeoParquetError(
       "spatial.geoparquet_no_geometry",
-      `Cannot write GeoParquet from '${table}': it has no geometry column '${geom}'.`,
-      { input: table },
+      `Cannot write GeoParquet${of(label)}: table '${table}' has no geometry column '${geom}'.`,
+      { input: label ?? table },
     );
   }
   const taken = new Set<string>([GEOMETRY, BBOX]);
@@ -987,7 +1002,7 @@ export async function writeGeoParquet(
     written = await writeParquetPatched(bytes, outPath, placeholder, () => {
       geo = geoMetadata(options.crs, summary.bbox(), [...summary.types].sort());
       return JSON.stringify(geo);
-    });
+    }, options.label === undefined ? {} : { label: options.label });
   } catch (error) {
     throw pageError ?? error;
   }
@@ -1030,7 +1045,7 @@ export async function sqliteToGeoParquet(
     // While the producer creates the file and switches it to WAL, or
     // checkpoints at the end, a read may find it locked for a moment: wait.
     if (options.follow !== undefined) db.exec("PRAGMA busy_timeout = 30000");
-    const shape = describeSource(db, table, options.geometryColumn);
+    const shape = describeSource(db, table, options.geometryColumn, options.label);
     const order = hilbert ? hilbertOrder(db, table, shape.geometryColumn) : undefined;
     const batchSize = options.batchSize ?? 4_096;
     const select = [

@@ -37,13 +37,17 @@ export interface WrittenFile {
  */
 export const HELD_BYTES = 2 ** 20;
 
-/** The bytes `value` replaces `reserved` with: `value` padded with spaces to the same length. */
+/**
+ * The bytes `value` replaces `reserved` with: `value` padded with spaces to
+ * the same length. `path` (here and below) is what messages name: the
+ * user's file when the caller gave it.
+ */
 function padded(path: string, reserved: Uint8Array, value: string): Uint8Array {
   const bytes = new TextEncoder().encode(value);
   if (bytes.length > reserved.length) {
     throw new GeoParquetError(
       "spatial.geoparquet_metadata",
-      `Cannot write GeoParquet '${path}': its geo metadata (${bytes.length} bytes) outgrew the ` +
+      `Cannot write GeoParquet for '${path}': its geo metadata (${bytes.length} bytes) outgrew the ` +
         `${reserved.length} bytes reserved for it.`,
       { input: path },
     );
@@ -70,7 +74,7 @@ function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
 function notInFooter(path: string): GeoParquetError {
   return new GeoParquetError(
     "spatial.geoparquet_metadata",
-    `Cannot write GeoParquet '${path}': the reserved geo metadata is not in its footer.`,
+    `Cannot write GeoParquet for '${path}': the reserved geo metadata is not in its footer.`,
     { input: path },
   );
 }
@@ -98,7 +102,7 @@ function footerStart(path: string, tail: Uint8Array): number {
   if (magic !== "PAR1") {
     throw new GeoParquetError(
       "spatial.geoparquet_metadata",
-      `Cannot write GeoParquet '${path}': the writer's output does not end as a Parquet file.`,
+      `Cannot write GeoParquet for '${path}': the writer's output does not end as a Parquet file.`,
       { input: path },
     );
   }
@@ -107,18 +111,23 @@ function footerStart(path: string, tail: Uint8Array): number {
 }
 
 /** Patches the footer of the file at `path` on the disk (a footer longer than the held bytes). */
-async function patchOnDisk(path: string, reserved: Uint8Array, value: Uint8Array): Promise<void> {
+async function patchOnDisk(
+  path: string,
+  reserved: Uint8Array,
+  value: Uint8Array,
+  name: string,
+): Promise<void> {
   using file = await Deno.open(path, { read: true, write: true });
   const size = (await file.stat()).size;
   const tail = new Uint8Array(Math.min(size, 8));
   await file.seek(size - tail.length, Deno.SeekMode.Start);
   await readExactly(file, tail);
-  const start = size - tail.length + footerStart(path, tail);
+  const start = size - tail.length + footerStart(name, tail);
   const footer = new Uint8Array(size - 8 - start);
   await file.seek(start, Deno.SeekMode.Start);
   await readExactly(file, footer);
   const at = indexOfBytes(footer, reserved);
-  if (at < 0) throw notInFooter(path);
+  if (at < 0) throw notInFooter(name);
   await file.seek(start + at, Deno.SeekMode.Start);
   await writeAll(file, value);
 }
@@ -146,9 +155,14 @@ export async function writeParquetPatched(
   path: string,
   reserved: string,
   value: () => string,
-  options: { heldBytes?: number } = {},
+  options: {
+    heldBytes?: number;
+    /** The user's file the Parquet is made from, named in messages instead of `path` (a scratch file). */
+    label?: string;
+  } = {},
 ): Promise<WrittenFile> {
   const heldBytes = options.heldBytes ?? HELD_BYTES;
+  const name = options.label ?? path;
   const reservedBytes = new TextEncoder().encode(reserved);
   const hash = createHash("sha256");
   let size = 0;
@@ -175,13 +189,13 @@ export async function writeParquetPatched(
       tail.set(chunk, at);
       at += chunk.length;
     }
-    const start = footerStart(path, tail);
-    patch = padded(path, reservedBytes, value());
+    const start = footerStart(name, tail);
+    patch = padded(name, reservedBytes, value());
     if (start < 0) {
       await writeAll(file, tail);
     } else {
       const found = indexOfBytes(tail.subarray(start, tail.length - 8), reservedBytes);
-      if (found < 0) throw notInFooter(path);
+      if (found < 0) throw notInFooter(name);
       tail.set(patch, start + found);
       hash.update(tail);
       await writeAll(file, tail);
@@ -189,6 +203,6 @@ export async function writeParquetPatched(
     }
   }
   // The footer began before the held bytes: patched on the disk, hashed from there.
-  await patchOnDisk(path, reservedBytes, patch);
+  await patchOnDisk(path, reservedBytes, patch, name);
   return await hashOnDisk(path);
 }

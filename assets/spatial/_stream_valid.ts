@@ -181,7 +181,7 @@ export async function madeValidRows(
         const id = ids[next++];
         if (id !== undefined && wkb !== null) made.set(id, wkb.slice());
       }
-    });
+    }, options.open.label === undefined ? {} : { label: options.open.label });
     return read === ids.length && made.size === ids.length ? made : undefined;
   } finally {
     await Deno.remove(input);
@@ -262,7 +262,11 @@ export function repairsWhileStreaming(
       flush(last);
       flushedAt = last;
     }
-  }, { attributes: false, follow }).then(async (rows) => {
+  }, {
+    attributes: false,
+    follow,
+    ...(options.open.label === undefined ? {} : { label: options.open.label }),
+  }).then(async (rows) => {
     flush(Number.POSITIVE_INFINITY);
     await chain;
     return rows;

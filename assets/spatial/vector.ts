@@ -229,6 +229,7 @@ async function convertLayer(
   ) =>
     timings.time("write", () =>
       sqliteToGeoParquet(path, table, parquetPath, {
+        label: file.path,
         crs: target.projjson,
         geometryColumn,
         compute,
@@ -263,6 +264,7 @@ async function convertLayer(
             scratch.toHost(scratch.gdalPath(`${name}_stream.fgb`)),
             parquetPath,
             {
+              label: file.path,
               crs: target.projjson,
               compute,
               ...(validBox ? { validBox } : {}),
@@ -322,6 +324,7 @@ async function convertLayer(
       "write",
       () =>
         flatgeobufToGeoParquet(fgb, parquetPath, {
+          label: file.path,
           crs: target.projjson,
           compute,
           ...(validBox ? { validBox } : {}),

@@ -213,6 +213,21 @@ Deno.test("flatgeobufToGeoParquet refuses a cut or foreign file, naming it", {
           return true;
         },
       );
+      // Given the user's file, it names that (the FlatGeobuf is a scratch file of GDAL's).
+      await assert.rejects(
+        flatgeobufToGeoParquet(`${dir}/${file}`, `${dir}/o.parquet`, {
+          crs: CRS,
+          label: "batch/roads.shp",
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof GeoParquetError);
+          assert.match(e.message, says);
+          assert.match(e.message, /GDAL's FlatGeobuf conversion of 'batch\/roads\.shp'/);
+          assert.ok(!e.message.includes(dir), e.message);
+          assert.equal(e.input, "batch/roads.shp");
+          return true;
+        },
+      );
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -138,6 +138,16 @@ Deno.test("sqliteToGeoParquet names a missing table or geometry column", async (
       write("t"),
       (e: GeoParquetError) => e.code === "spatial.geoparquet_no_geometry",
     );
+    // Given the user's file, the message and the error's input name it.
+    await assert.rejects(
+      sqliteToGeoParquet(`${dir}/in.sqlite`, "t", `${dir}/o.parquet`, {
+        crs: {},
+        label: "batch/roads.gpkg",
+      }),
+      (e: GeoParquetError) =>
+        e.message.startsWith("Cannot write GeoParquet of 'batch/roads.gpkg'") &&
+        e.input === "batch/roads.gpkg",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -115,6 +115,22 @@ Deno.test("writeParquetPatched refuses a value longer than the reserved one, a m
       writeParquetPatched(chunked(body(1_000), 100), `${dir}/c`, RESERVED, () => VALUE),
       (e) => e instanceof GeoParquetError && /does not end as a Parquet file/.test(e.message),
     );
+    // Given the user's file, the messages name it, not the scratch output.
+    for (const heldBytes of [2 ** 20, 100]) {
+      await assert.rejects(
+        writeParquetPatched(
+          chunked(parquetLike(body(1_000), "meta without it"), 100),
+          `${dir}/d`,
+          RESERVED,
+          () => VALUE,
+          { heldBytes, label: "batch/roads.shp" },
+        ),
+        (e) =>
+          e instanceof GeoParquetError &&
+          e.message.includes("Cannot write GeoParquet for 'batch/roads.shp'") &&
+          !e.message.includes(dir),
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
