@@ -267,6 +267,12 @@ export interface StagedFile {
   vectorInfo?: VectorInfo;
   /** `gdalinfo -json` of a raster. */
   rasterInfo?: Record<string, unknown>;
+  /**
+   * The subdatasets to publish of a raster that holds several and no band
+   * of its own (a netCDF's variables), each with its own CRS decision: a
+   * COG each.
+   */
+  subdatasets?: RasterSubdataset[];
   /** The CRS it is processed in (see crs.ts). */
   crs: CrsDecision;
   /** GDAL open options. */
@@ -279,6 +285,42 @@ export interface StagedFile {
    * GDAL takes for CRS84 whatever the `geo` metadata says).
    */
   sourceCrs?: string;
+}
+
+/** One subdataset of a raster (see {@linkcode StagedFile.subdatasets}). */
+export interface RasterSubdataset {
+  /** Its name in the file (a netCDF variable: `temperature`). */
+  name: string;
+  /** What GDAL opens (`NETCDF:"<file>":temperature`). */
+  gdalPath: string;
+  /** Its `gdalinfo -json`. */
+  rasterInfo: Record<string, unknown>;
+  /** The CRS it is processed in. */
+  crs: CrsDecision;
+}
+
+/**
+ * The subdatasets GDAL lists for a raster (`gdalinfo -json`'s SUBDATASETS
+ * metadata): what GDAL opens and the variable's name (the part after the
+ * last `:`, without quotes or an HDF5 path's leading slashes).
+ */
+export function subdatasetsOf(
+  info: Record<string, unknown> | undefined,
+): { name: string; gdalPath: string }[] {
+  const list = (info?.metadata as Record<string, Record<string, string>> | undefined)?.SUBDATASETS;
+  return Object.entries(list ?? {})
+    .filter(([k]) => /^SUBDATASET_\d+_NAME$/.test(k))
+    .sort(([a], [b]) => Number(a.split("_")[1]) - Number(b.split("_")[1]))
+    .map(([, gdalPath]) => ({
+      gdalPath,
+      name: gdalPath.split(":").pop()!.replace(/^"|"$/g, "").replace(/^\/+/, ""),
+    }));
+}
+
+/** The WKT a raster is placed in: its own, else that of its ground control points. */
+export function rasterWkt(info: Record<string, unknown>): string | undefined {
+  return (info.coordinateSystem as { wkt?: string } | undefined)?.wkt ??
+    (info.gcps as { coordinateSystem?: { wkt?: string } } | undefined)?.coordinateSystem?.wkt;
 }
 
 /** A GDAL raster or OGR VRT document: XML whose root is `VRTDataset` or `OGRVRTDataSource`. */
@@ -435,7 +477,7 @@ export async function contentCheck(
   }
   const open = { label: file.path, openOptions, ...(kml ? { drivers: kml } : {}) };
   let wkt: string | undefined;
-  let found: Pick<StagedFile, "vectorInfo" | "rasterInfo">;
+  let found: Pick<StagedFile, "vectorInfo" | "rasterInfo" | "subdatasets">;
   let sourceCrs: string | undefined;
   try {
     if (file.type === "vector" && file.format === "geoparquet") {
@@ -527,8 +569,47 @@ export async function contentCheck(
         return mismatch(`it is a ${driver} file, which may point outside the batch`);
       }
       if (!drivers.includes(driver)) return mismatch(`GDAL reads it as ${driver || "unknown"}`);
-      wkt = (info.coordinateSystem as { wkt?: string } | undefined)?.wkt;
+      wkt = rasterWkt(info);
       found = { rasterInfo: info };
+      const listed = subdatasetsOf(info);
+      const bands = (info.bands as unknown[] | undefined)?.length ?? 0;
+      const subdataset = file.type === "raster" ? file.subdataset : undefined;
+      if (subdataset !== undefined && (listed.length === 0 || bands > 0)) {
+        return mismatch(
+          `it holds no subdatasets to pick '${subdataset}' from (it is one dataset with ` +
+            `${bands} band${bands === 1 ? "" : "s"}); remove subdataset from the manifest`,
+        );
+      }
+      if (listed.length > 0 && bands === 0) {
+        const picked = subdataset === undefined
+          ? listed
+          : listed.filter((s) => s.name === subdataset || s.gdalPath === subdataset);
+        if (picked.length === 0) {
+          return mismatch(
+            `it has no subdataset '${subdataset}' (it has ${
+              listed.map((s) => `'${s.name}'`).join(", ")
+            }); set subdataset to one of those`,
+          );
+        }
+        const subdatasets: RasterSubdataset[] = [];
+        for (const s of picked) {
+          // GDAL names a subdataset after the file it opened; any other file
+          // named there would be read from outside the batch.
+          if (!s.gdalPath.includes(gdalPath)) {
+            return mismatch(`its subdataset '${s.name}' names another file (${s.gdalPath})`);
+          }
+          const sInfo = await scratch.gdal.rasterInfo(s.gdalPath, [], {
+            label: `${file.path} (subdataset '${s.name}')`,
+            openOptions,
+          });
+          const sCrs = await decideCrs(scratch, file, rasterWkt(sInfo));
+          if ("code" in sCrs) {
+            return { problem: { ...sCrs, message: `Subdataset '${s.name}': ${sCrs.message}` } };
+          }
+          subdatasets.push({ name: s.name, gdalPath: s.gdalPath, rasterInfo: sInfo, crs: sCrs });
+        }
+        found = { rasterInfo: info, subdatasets };
+      }
     }
   } catch (error) {
     if (error instanceof GdalError && error.code === "spatial.codec_missing") {

@@ -187,6 +187,10 @@ export const RasterFile = z.strictObject({
       "raster without one",
   ),
   open_options: OpenOptionsSchema.optional().describe("GDAL open options"),
+  subdataset: nonEmpty().optional().describe(
+    "Subdataset to publish from a file holding several (a netCDF or HDF variable, by name, " +
+      "e.g. 'temperature'); every one, a COG each, when omitted",
+  ),
 });
 
 /** One file of a batch, vector or raster (told apart by `type`). */

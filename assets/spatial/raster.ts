@@ -1,8 +1,14 @@
 /**
- * `spatial/raster_cog`: each GeoTIFF of a batch as a Cloud Optimized GeoTIFF
- * (tiled 512x512, overviews, deflate) made by gdal3.js, written to
+ * `spatial/raster_cog`: each raster of a batch as a Cloud Optimized GeoTIFF
+ * (tiled 512x512, overviews, deflate) made by the GDAL engine, written to
  * `data-lake/<project>/<batch>/<name>.tif` with its footprint, CRS, size,
  * bands and statistics in the ledger.
+ *
+ * What GDAL users do with rasters that are not on a grid is done here too:
+ * a scan placed only by ground control points, or a satellite scene by
+ * RPCs, is warped first (see {@linkcode placementWarp}); a file of several
+ * subdatasets (a netCDF's variables) becomes a COG per subdataset,
+ * `<name>__<variable>.tif`, or the one the manifest's `subdataset` picks.
  *
  * @module
  */
@@ -43,10 +49,51 @@ export const COG_OPTIONS = [
   "STATISTICS=YES",
 ];
 
-/** Whether a raster without geotransform carries RPCs (`gdalinfo -json`'s `RPC` metadata domain). */
-function rpcOnly(info: Record<string, unknown> | undefined): boolean {
-  const metadata = info?.metadata as Record<string, unknown> | undefined;
-  return metadata?.RPC !== undefined;
+/** Options of the scratch GeoTIFF a raster placed by GCPs or RPCs is warped into. */
+const WARPED_OPTIONS = ["-of", "GTiff", "-co", "TILED=YES", "-co", "BIGTIFF=IF_SAFER"];
+
+/**
+ * The `gdalwarp` options that put a raster without a geotransform onto a
+ * grid, as a GDAL user would (`gdalwarp -t_srs <crs> in.tif out.tif`), or
+ * `undefined` when nothing places it:
+ *
+ * - ground control points (3 or more): warped into their own CRS, which
+ *   is the declared one (checked, or assigned with `-s_srs` to GCPs
+ *   without one), with the polynomial gdalwarp picks for their number;
+ * - RPCs (a satellite scene's rational polynomial coefficients):
+ *   orthorectified into the declared CRS at the scene's mean height (the
+ *   RPCs' `HEIGHT_OFF`): without a DEM, gdalwarp's own default is a height
+ *   of 0, off by the scene's whole elevation. The ledger's lineage says so.
+ *
+ * Pixels outside the source are the source's nodata, or 0 without one, as
+ * gdalwarp fills them.
+ */
+export function placementWarp(
+  info: Record<string, unknown> | undefined,
+  declared: string,
+  crs: CrsDecision,
+): string[] | undefined {
+  const gcps = (info?.gcps as { gcpList?: unknown[] } | undefined)?.gcpList?.length ?? 0;
+  if (gcps >= 3) {
+    return [
+      ...WARPED_OPTIONS,
+      ...(crs.source === "declared" ? ["-s_srs", declared] : []),
+      "-t_srs",
+      declared,
+    ];
+  }
+  const rpc = (info?.metadata as Record<string, Record<string, string>> | undefined)?.RPC;
+  if (rpc !== undefined) {
+    const height = Number(rpc.HEIGHT_OFF);
+    return [
+      ...WARPED_OPTIONS,
+      "-rpc",
+      ...(Number.isFinite(height) ? ["-to", `RPC_HEIGHT=${height}`] : []),
+      "-t_srs",
+      declared,
+    ];
+  }
+  return undefined;
 }
 
 /** Each band's nodata value as text (`none` without one), from `gdalinfo -json`. */
@@ -199,102 +246,134 @@ async function convertRasters(
     sources: StagedSource[];
     crs: CrsDecision;
     translateOptions: string[];
+    /** The gdalwarp options that placed it first (by GCPs or RPCs). */
+    warpOptions?: string[];
+    /** The subdataset it is, of a file of several. */
+    subdataset?: string;
   }[] = [];
   const problems: ManifestProblem[] = [];
   for (const file of files) {
-    const { gdalPath, sources, crs, openOptions, rasterInfo } = staged.get(file.path)!;
-    if (!Array.isArray(rasterInfo?.geoTransform)) {
-      // Ground control points alone place a scan only once it is warped: a COG
-      // keeping them would have no footprint, and most readers would ignore them.
-      const gcps = (rasterInfo?.gcps as { gcpList?: unknown[] } | undefined)?.gcpList?.length;
-      const subdatasets = subdatasetsOf(rasterInfo);
-      problems.push({
-        code: "content_mismatch",
-        message: subdatasets.length > 0
-          ? `File '${file.path}' holds ${subdatasets.length} subdatasets (${
-            subdatasets.slice(0, 8).join(", ")
-          }) and no band of its own: GDAL reads such a file one variable at a time. When ` +
-            'its variables share one grid, set open_options: ["VARIABLES_AS_BANDS=YES"] on the ' +
-            "file (netCDF) to publish them as the bands of one COG; else upload one variable " +
-            'per file (e.g. `gdal_translate NETCDF:"file.nc":<variable> <variable>.tif`).'
-          : rpcOnly(rasterInfo)
-          ? `File '${file.path}' is georeferenced only by RPCs (the rational polynomial ` +
-            "coefficients of a satellite scene: no geotransform), so it has no footprint to " +
-            `publish: orthorectify it first, e.g. \`gdalwarp -rpc -t_srs ${file.crs} -of COG ` +
-            "<file> <ortho.tif>` (with a DEM: -to RPC_DEM=<dem.tif>), and upload that."
-          : gcps
-          ? `File '${file.path}' is georeferenced only by ${gcps} ground control points (no ` +
-            "geotransform), so it has no footprint to publish: warp it first, e.g. `gdalwarp " +
-            `-t_srs ${file.crs} -of COG <file> <warped.tif>\`, and upload the warped file.`
-          : `File '${file.path}' is not georeferenced (no geotransform, no GCPs and no world ` +
-            "file such as .tfw beside it): there is no place on Earth to publish it at." +
-            (netcdf4(rasterInfo)
-              ? " It is a netCDF-4 file (HDF5 inside): declare format netcdf, whose driver " +
-                "reads its grid and CRS, which GDAL's HDF5 driver does not."
-              : ""),
-        file: file.path,
-      });
-      continue;
-    }
-    const nodata = bandNodata(rasterInfo);
-    if (new Set(nodata).size > 1) {
-      problems.push({
-        code: "content_mismatch",
-        message: `File '${file.path}' has a different nodata value per band (${
-          nodata.map((v, i) => `band ${i + 1}: ${v}`).join(", ")
-        }), and a GeoTIFF holds one for all its bands: GDAL would give every band the first ` +
-          "one, so the others' nodata pixels would become data and their pixels of that value " +
-          "nodata. Give the bands one nodata value (e.g. gdal_translate -a_nodata <value>), or " +
-          "upload one file per band.",
-        file: file.path,
-      });
-      continue;
-    }
-    let name = path.posix.basename(file.path).replace(/\.[^.]+$/, "").toLowerCase()
+    const stagedFile = staged.get(file.path)!;
+    const { sources, openOptions } = stagedFile;
+    const stem = path.posix.basename(file.path).replace(/\.[^.]+$/, "").toLowerCase()
       .replace(/[^a-z0-9_-]+/g, "_");
-    if (taken.has(name)) name = `${name}_${taken.size}`;
-    taken.add(name);
-    const assign = crs.source === "declared" ? ["-a_srs", file.crs] : [];
-    const translateOptions = cogOptions(options.gdal.version, rasterInfo);
-    const cog = await timings.time(
-      "convert",
-      () =>
-        scratch.gdal.translate(
-          gdalPath,
-          [...translateOptions, ...assign],
-          `${name}_cog`,
-          {
-            label: file.path,
-            openOptions,
-          },
-        ),
-    );
-    const info = await timings.time(
-      "describe",
-      () =>
-        scratch.gdal.rasterInfo(cog, embedsStatistics(translateOptions) ? [] : ["-stats"], {
-          label: file.path,
-        }),
-    );
-    const summary = rasterSummary(info, crs.crs);
-    if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
-      problems.push({
-        code: "invalid_geometry",
-        message: `File '${file.path}' has no finite footprint in ${crs.crs} (GDAL gives no ` +
-          "WGS84 extent); check its georeferencing and declared CRS.",
-        file: file.path,
+    // A file of several subdatasets (a netCDF's variables) is a COG each.
+    const units = stagedFile.subdatasets ?? [{
+      name: undefined,
+      gdalPath: stagedFile.gdalPath,
+      rasterInfo: stagedFile.rasterInfo,
+      crs: stagedFile.crs,
+    }];
+    for (const unit of units) {
+      const { crs } = unit;
+      const label = unit.name === undefined
+        ? file.path
+        : `${file.path} (subdataset '${unit.name}')`;
+      const what = unit.name === undefined
+        ? `File '${file.path}'`
+        : `Subdataset '${unit.name}' of '${file.path}'`;
+      let name = unit.name === undefined
+        ? stem
+        : `${stem}__${unit.name.toLowerCase().replace(/[^a-z0-9_-]+/g, "_")}`;
+      if (taken.has(name)) name = `${name}_${taken.size}`;
+      taken.add(name);
+      let gdalPath = unit.gdalPath;
+      let rasterInfo = unit.rasterInfo;
+      let warpOptions: string[] | undefined;
+      if (!Array.isArray(rasterInfo?.geoTransform)) {
+        warpOptions = placementWarp(rasterInfo, file.crs, crs);
+        if (warpOptions === undefined) {
+          problems.push({
+            code: "content_mismatch",
+            message: `${what} is not georeferenced (no geotransform, no ground control ` +
+              "points, no RPCs and no world file such as .tfw beside it): there is no place on " +
+              "Earth to publish it at." +
+              (unit.name !== undefined
+                ? ` Publish the georeferenced subdatasets alone with subdataset: '<name>' in ` +
+                  `the manifest (one manifest entry per subdataset; it has ${
+                    units.map((u) => `'${u.name}'`).join(", ")
+                  }).`
+                : netcdf4(rasterInfo)
+                ? " It is a netCDF-4 file (HDF5 inside): declare format netcdf, whose driver " +
+                  "reads its grid and CRS, which GDAL's HDF5 driver does not."
+                : ""),
+            file: file.path,
+          });
+          continue;
+        }
+        // Placed by its GCPs or RPCs: warped onto a grid of the CRS first,
+        // as `gdalwarp` does (a COG keeping GCPs has no footprint, and most
+        // readers ignore them).
+        const warpedPath = await timings.time(
+          "convert",
+          () =>
+            scratch.gdal.warp(gdalPath, warpOptions!, `${name}_warped`, {
+              label,
+              openOptions,
+            }),
+        );
+        gdalPath = warpedPath;
+        rasterInfo = await scratch.gdal.rasterInfo(warpedPath, [], { label });
+      }
+      const nodata = bandNodata(rasterInfo);
+      if (new Set(nodata).size > 1) {
+        problems.push({
+          code: "content_mismatch",
+          message: `${what} has a different nodata value per band (${
+            nodata.map((v, i) => `band ${i + 1}: ${v}`).join(", ")
+          }), and a GeoTIFF holds one for all its bands: GDAL would give every band the first ` +
+            "one, so the others' nodata pixels would become data and their pixels of that " +
+            "value nodata. Give the bands one nodata value (e.g. gdal_translate -a_nodata " +
+            "<value>), or upload one file per band.",
+          file: file.path,
+        });
+        continue;
+      }
+      // A warped raster has its CRS already (-t_srs).
+      const assign = crs.source === "declared" && warpOptions === undefined
+        ? ["-a_srs", file.crs]
+        : [];
+      const translateOptions = cogOptions(options.gdal.version, rasterInfo);
+      const cog = await timings.time(
+        "convert",
+        () =>
+          scratch.gdal.translate(
+            gdalPath,
+            [...translateOptions, ...assign],
+            `${name}_cog`,
+            // The warped file is the platform's own: no open options.
+            { label, ...(warpOptions === undefined ? { openOptions } : {}) },
+          ),
+      );
+      const info = await timings.time(
+        "describe",
+        () =>
+          scratch.gdal.rasterInfo(cog, embedsStatistics(translateOptions) ? [] : ["-stats"], {
+            label,
+          }),
+      );
+      const summary = rasterSummary(info, crs.crs);
+      if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
+        problems.push({
+          code: "invalid_geometry",
+          message: `${what} has no finite footprint in ${crs.crs} (GDAL gives no ` +
+            "WGS84 extent); check its georeferencing and declared CRS.",
+          file: file.path,
+        });
+        continue;
+      }
+      converted.push({
+        file,
+        name,
+        cog,
+        summary: { ...summary, crs: crs.crs },
+        sources,
+        crs,
+        translateOptions,
+        ...(warpOptions === undefined ? {} : { warpOptions }),
+        ...(unit.name === undefined ? {} : { subdataset: unit.name }),
       });
-      continue;
     }
-    converted.push({
-      file,
-      name,
-      cog,
-      summary: { ...summary, crs: crs.crs },
-      sources,
-      crs,
-      translateOptions,
-    });
   }
   if (problems.length > 0) {
     throw new SpatialBatchError(
@@ -304,7 +383,10 @@ async function convertRasters(
     );
   }
   const outputs: RasterOutput[] = [];
-  for (const { file, name, cog, summary, sources, crs, translateOptions } of converted) {
+  for (
+    const { file, name, cog, summary, sources, crs, translateOptions, warpOptions, subdataset }
+      of converted
+  ) {
     const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
     const m = batch.manifest;
     const doc = await timings.time("publish", () =>
@@ -339,12 +421,23 @@ async function convertRasters(
             crs: summary.crs,
             sources: sources.map((s) => s.key),
             steps: [
-              `read ${file.format} with GDAL ${options.gdal.version} (${options.gdal.kind}) in ` +
+              `read ${file.format}${
+                subdataset === undefined ? "" : ` subdataset '${subdataset}'`
+              } with GDAL ${options.gdal.version} (${options.gdal.kind}) in ` +
               `${crs.crs} (${
                 crs.source === "file"
                   ? "the file's CRS, as declared"
+                  : warpOptions !== undefined
+                  ? "declared: the CRS of its ground control points or RPCs"
                   : "declared: assigned with -a_srs"
               })`,
+              ...(warpOptions === undefined ? [] : [
+                `gdalwarp ${warpOptions.join(" ")} (${
+                  warpOptions.includes("-rpc")
+                    ? "orthorectified by its RPCs at the scene's mean height, without a DEM"
+                    : "placed by its ground control points, polynomial as gdalwarp picks"
+                })`,
+              ]),
               `gdal_translate ${translateOptions.join(" ")}`,
               translateOptions.includes("-stats")
                 ? "band statistics computed from the source (gdal_translate -stats) and stored in the COG"
@@ -370,13 +463,6 @@ async function convertRasters(
     });
   }
   return outputs;
-}
-
-/** The names of a raster's subdatasets (a netCDF's variables), from `gdalinfo -json`. */
-function subdatasetsOf(info: Record<string, unknown> | undefined): string[] {
-  const list = (info?.metadata as Record<string, Record<string, string>> | undefined)?.SUBDATASETS;
-  return Object.entries(list ?? {}).filter(([k]) => /^SUBDATASET_\d+_NAME$/.test(k))
-    .map(([, v]) => v.split(":").pop()!.replace(/^"|"$/g, ""));
 }
 
 /** Builds `spatial/raster_cog`: a COG of every raster of a batch, with lineage. */

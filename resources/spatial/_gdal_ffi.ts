@@ -2,7 +2,8 @@
  * libgdal through Deno FFI: the handful of GDAL C functions the native engine
  * needs (open a dataset and describe its layers, resolve a CRS, and GDAL's
  * "utilities as a library": `GDALVectorTranslate` = ogr2ogr,
- * `GDALTranslate` = gdal_translate, `GDALInfo` = gdalinfo).
+ * `GDALTranslate` = gdal_translate, `GDALWarp` = gdalwarp, `GDALInfo` =
+ * gdalinfo).
  *
  * This module runs inside the GDAL host process (`_gdal_host.ts`), never in
  * the application's process: a crash of GDAL on a hostile file then kills
@@ -96,6 +97,12 @@ const SYMBOLS = {
   GDALTranslateOptionsNew: { parameters: ["buffer", "pointer"], result: "pointer" },
   GDALTranslateOptionsFree: { parameters: ["pointer"], result: "void" },
   GDALTranslate: { parameters: ["buffer", "pointer", "pointer", "buffer"], result: "pointer" },
+  GDALWarpAppOptionsNew: { parameters: ["buffer", "pointer"], result: "pointer" },
+  GDALWarpAppOptionsFree: { parameters: ["pointer"], result: "void" },
+  GDALWarp: {
+    parameters: ["buffer", "pointer", "i32", "buffer", "pointer", "buffer"],
+    result: "pointer",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -474,6 +481,30 @@ export class GdalLibrary {
         return this.errors().some((e) => !isBenignGdalError(e)) ? undefined : true;
       } finally {
         this.#lib.GDALTranslateOptionsFree(opts);
+      }
+    });
+  }
+
+  /** `gdalwarp OPTIONS file target`; fails when GDAL reports an error (but a benign one). */
+  warp(
+    file: string,
+    options: readonly string[],
+    target: string,
+    openOptions: readonly string[],
+  ): void {
+    this.#withDataset("Cannot warp the raster", file, OF_RASTER, openOptions, (src) => {
+      const argv = cStringList(options);
+      const opts = this.#lib.GDALWarpAppOptionsNew(argv.list, null);
+      if (opts === null) return undefined;
+      try {
+        const sources = new BigUint64Array([BigInt(Deno.UnsafePointer.value(src))]);
+        const usage = new Int32Array(1);
+        const out = this.#lib.GDALWarp(cString(target), null, 1, sources, opts, usage);
+        if (out === null) return undefined;
+        this.#lib.GDALClose(out);
+        return this.errors().some((e) => !isBenignGdalError(e)) ? undefined : true;
+      } finally {
+        this.#lib.GDALWarpAppOptionsFree(opts);
       }
     });
   }

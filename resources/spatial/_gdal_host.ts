@@ -64,6 +64,9 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
     case "translate":
       gdal.translate(String(a[0]), strings(a[1]), String(a[2]), strings(a[3]));
       return true;
+    case "warp":
+      gdal.warp(String(a[0]), strings(a[1]), String(a[2]), strings(a[3]));
+      return true;
     default:
       throw new GdalCallError(`Unknown operation '${request.op}'`, []);
   }

@@ -40,6 +40,11 @@ interface GdalJs {
     options: string[],
     outputName: string,
   ): Promise<{ local: string }>;
+  gdalwarp(
+    dataset: GdalJsDataset,
+    options: string[],
+    outputName: string,
+  ): Promise<{ local: string }>;
   gdalinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
   ogrinfo(dataset: GdalJsDataset, options?: string[]): Promise<unknown>;
   /** The Emscripten module, to call GDAL's C API directly. */
@@ -62,6 +67,7 @@ const VSI_CACHE: Record<WorkerCall["op"], string> = {
   ogr2ogr: "TRUE",
   rasterInfo: "FALSE",
   translate: "FALSE",
+  warp: "FALSE",
 };
 
 /** What the parent sends first. */
@@ -76,7 +82,7 @@ export interface WorkerInit {
 
 /** One GDAL call. */
 export interface WorkerCall {
-  op: "vectorInfo" | "rasterInfo" | "ogr2ogr" | "translate";
+  op: "vectorInfo" | "rasterInfo" | "ogr2ogr" | "translate" | "warp";
   /** Path GDAL opens (under `/output`). */
   target: string;
   openOptions: string[];
@@ -156,6 +162,8 @@ async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> 
     else {
       const written = call.op === "ogr2ogr"
         ? await g.ogr2ogr(ds, call.args, call.outputName!)
+        : call.op === "warp"
+        ? await g.gdalwarp(ds, call.args, call.outputName!)
         : await g.gdal_translate(ds, call.args, call.outputName!);
       // gdal3.js resolves even when GDAL gave up half-way; its stderr says so.
       const errors = stderr.filter((l) => /^(ERROR|FAILURE)/i.test(l) && !isBenignGdalError(l));

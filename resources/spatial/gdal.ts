@@ -119,6 +119,16 @@ export interface GdalOps {
     outputName: string,
     open?: OpenOptions,
   ): Promise<string>;
+  /**
+   * `gdalwarp` into `outputName` (as for `ogr2ogr`), e.g. a scan placed by
+   * its ground control points. Returns the GDAL path of the output.
+   */
+  warp(
+    file: string,
+    options: string[],
+    outputName: string,
+    open?: OpenOptions,
+  ): Promise<string>;
 }
 
 /** How to open an input. */

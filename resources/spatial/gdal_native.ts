@@ -423,6 +423,16 @@ function opsOf(dir: string): GdalOps {
       ]);
       return target;
     },
+    async warp(file, options, outputName, open) {
+      const target = outputOf(outputName, options);
+      await call("warp the raster", file, open, "warp", [
+        vsiPath(file),
+        options,
+        target,
+        open?.openOptions ?? [],
+      ]);
+      return target;
+    },
   };
 }
 

@@ -542,6 +542,10 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
       const call = await callOn(rt, "translate", file, open, [...options], out(outputName));
       return (await gdalCall(rt, call, file, open, "convert the raster")).value as string;
     },
+    async warp(file, options, outputName, open) {
+      const call = await callOn(rt, "warp", file, open, [...options], out(outputName));
+      return (await gdalCall(rt, call, file, open, "warp the raster")).value as string;
+    },
   };
   return ops;
 }

@@ -1122,7 +1122,7 @@ def rpc_only(name):
     mem.GetRasterBand(1).Fill(9)
     zeros = ["0"] * 17
     mem.SetMetadata({
-        "LINE_OFF": "16", "SAMP_OFF": "16", "LAT_OFF": "45", "LONG_OFF": "-110", "HEIGHT_OFF": "0",
+        "LINE_OFF": "16", "SAMP_OFF": "16", "LAT_OFF": "45", "LONG_OFF": "-110", "HEIGHT_OFF": "850",
         "LINE_SCALE": "16", "SAMP_SCALE": "16", "LAT_SCALE": "0.01", "LONG_SCALE": "0.01",
         "HEIGHT_SCALE": "100", "LINE_NUM_COEFF": " ".join(["0", "0", "-1"] + zeros),
         "LINE_DEN_COEFF": " ".join(["1"] + ["0"] * 19), "SAMP_NUM_COEFF": " ".join(["0", "1", "0"] + zeros),
@@ -1277,13 +1277,17 @@ def read_back(spec_path):
     """What GDAL itself reads, for many files in one process (a subprocess each
     would cost more than the reading): a JSON list in the order of the spec.
 
-    Each item of the spec is {"info": path} for `gdalinfo -json -checksum`, or
+    Each item of the spec is {"info": path, "oo"?, "warp"?: [...]} for `gdalinfo -json
+    -checksum` (of `gdalwarp <warp>` of it, with warp), or
     {"geojson": out, "source": path, "layer"?, "oo"?: [...], "s_srs"?, "drivers"?} for
     `ogr2ogr -f GeoJSON -t_srs EPSG:4326 -makevalid` of one layer."""
     results = []
     for item in json.load(open(spec_path)):
         if "info" in item:
             src = gdal.OpenEx(item["info"], gdal.OF_RASTER, open_options=item.get("oo", []))
+            if item.get("warp"):
+                # Placed by GCPs or RPCs: what gdalwarp makes of it with the same options.
+                src = gdal.Warp("/vsimem/warped.tif", src, options=item["warp"])
             results.append(gdal.Info(src, format="json", computeChecksum=True))
             src = None
             continue

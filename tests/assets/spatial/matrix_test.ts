@@ -85,6 +85,16 @@ interface Case {
   readWith?: string[];
   /** Our column of each attribute GDAL's reference reading names otherwise. */
   renamed?: Record<string, string>;
+  /**
+   * The gdalwarp options a raster without geotransform must be placed with
+   * (by its GCPs or RPCs): the reference is GDAL's own gdal.Warp of the
+   * source with them, and the ledger's lineage must name them.
+   */
+  warp?: string[];
+  /** The manifest's `subdataset` (one variable of a netCDF). */
+  subdataset?: string;
+  /** The subdatasets published, a COG each, in order (the reference reads each alone). */
+  subdatasets?: string[];
 }
 
 /** A published file, for the per-case checks. */
@@ -258,6 +268,41 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: published(),
   },
+  // Placed only by ground control points (5, in EPSG:32612): warped into their CRS.
+  {
+    ...tiff("r_gcps.tif"),
+    warp: ["-of", "GTiff", "-co", "TILED=YES", "-co", "BIGTIFF=IF_SAFER", "-t_srs", "EPSG:32612"],
+  },
+  // A satellite scene placed only by RPCs: orthorectified at the scene's mean height.
+  {
+    ...tiff("r_rpc.tif", undefined, "EPSG:4326"),
+    warp: [
+      ...["-of", "GTiff", "-co", "TILED=YES", "-co", "BIGTIFF=IF_SAFER"],
+      ...["-rpc", "-to", "RPC_HEIGHT=850", "-t_srs", "EPSG:4326"],
+    ],
+  },
+  // A climate model's file of two variables (subdatasets): a COG each.
+  {
+    file: "r_netcdf_multi.nc",
+    type: "raster",
+    format: "netcdf",
+    crs: "EPSG:4326",
+    expect: published(),
+    subdatasets: ["temp", "precip"],
+    wasm: PENDING,
+  },
+  // One of them, picked in the manifest.
+  {
+    file: "r_netcdf_pick.nc",
+    from: "r_netcdf_multi.nc",
+    type: "raster",
+    format: "netcdf",
+    crs: "EPSG:4326",
+    subdataset: "precip",
+    expect: published(),
+    subdatasets: ["precip"],
+    wasm: PENDING,
+  },
   // A netCDF of two variables on one grid, as the bands of one COG.
   {
     file: "r_netcdf_bands.nc",
@@ -331,18 +376,9 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: quarantined(
       "content_mismatch",
-      /r_png_noworld\.png' is not georeferenced \(no geotransform, no GCPs and no world file/,
+      /r_png_noworld\.png' is not georeferenced \(no geotransform, no ground control points, no RPCs and no world file/,
     ),
   },
-  tiff(
-    "r_rpc.tif",
-    undefined,
-    "EPSG:4326",
-    quarantined(
-      "content_mismatch",
-      /'[^']*r_rpc\.tif' is georeferenced only by RPCs .*gdalwarp -rpc/,
-    ),
-  ),
   tiff(
     "r_band_nodata.tif",
     undefined,
@@ -363,12 +399,6 @@ const RASTERS: Case[] = [
     ),
     wasm: PENDING,
   },
-  tiff(
-    "r_gcps.tif",
-    undefined,
-    "EPSG:32612",
-    quarantined("content_mismatch", /'[^']*r_gcps\.tif' is georeferenced only by 5 ground/),
-  ),
   tiff(
     "r_corrupt.tif",
     undefined,
@@ -391,14 +421,17 @@ const RASTERS: Case[] = [
       /r_random\.tif' .*(no GDAL driver recognizes its content|not recognized as a supported)/,
     ),
   ),
+  // A subdataset the file does not have: the ones it has are named.
   {
-    file: "r_netcdf_multi.nc",
+    file: "r_netcdf_nosuch.nc",
+    from: "r_netcdf_multi.nc",
     type: "raster",
     format: "netcdf",
     crs: "EPSG:4326",
+    subdataset: "rain",
     expect: quarantined(
       "content_mismatch",
-      /r_netcdf_multi\.nc' holds 2 subdatasets \(temp, precip\).*VARIABLES_AS_BANDS=YES/,
+      /r_netcdf_nosuch\.nc' .* has no subdataset 'rain' \(it has 'temp', 'precip'\)/,
     ),
     wasm: PENDING,
   },
@@ -1012,6 +1045,7 @@ async function uploadOf(dir: string, c: Case): Promise<[Upload, [string, string]
     layer?: string;
     allow_empty_geometries?: boolean;
     open_options?: string[];
+    subdataset?: string;
   } = {
     name: c.file,
     from: `${dir}/${c.from ?? c.file}`,
@@ -1021,6 +1055,7 @@ async function uploadOf(dir: string, c: Case): Promise<[Upload, [string, string]
     ...(c.layer ? { layer: c.layer } : {}),
     ...(c.allowEmpty ? { allow_empty_geometries: true } : {}),
     ...(c.openOptions ? { open_options: c.openOptions } : {}),
+    ...(c.subdataset ? { subdataset: c.subdataset } : {}),
   };
   return [upload, sidecars];
 }
@@ -1029,7 +1064,7 @@ const SCRIPT = new URL("./_matrix_inputs.py", import.meta.url).pathname;
 
 /** One file for GDAL to read back: `gdalinfo -json -checksum`, or ogr2ogr of a layer to GeoJSON. */
 type ReadSpec =
-  | { info: string; oo?: readonly string[] }
+  | { info: string; oo?: readonly string[]; warp?: readonly string[] }
   | {
     geojson: string;
     source: string;
@@ -1105,6 +1140,14 @@ function checkRaster(
   const compound = wkt === undefined ? undefined : horizontalOf(wkt);
   assert.equal(`EPSG:${epsgOf(compound ?? wkt)}`, c.crs, `${c.file}: the COG's CRS`);
   assert.equal(meta(doc).crs, c.crs);
+}
+
+/** The subdataset an output was read from, as its lineage says. */
+function subdatasetOf(doc: LedgerDocument): string {
+  const steps = meta(doc).iso19115.lineage.process_steps;
+  const name = steps[0]?.match(/ subdataset '(.*)' with GDAL /)?.[1];
+  assert.ok(name !== undefined, `${doc.key}: lineage names the subdataset`);
+  return name;
 }
 
 /** The source layer an output was read from, as its lineage says. */
@@ -1251,9 +1294,13 @@ async function runMatrix(t: Deno.TestContext, all: Case[]) {
                 await Deno.writeFile(file, await l.store.getBytes(LAKE, doc.key));
                 local.set(doc.key, file);
                 if (c.type === "raster") {
+                  const source = `${dir}/${c.from ?? c.file}`;
                   specs.push({ info: file }, {
-                    info: `${dir}/${c.from ?? c.file}`,
+                    info: c.subdatasets === undefined
+                      ? source
+                      : `NETCDF:"${source}":${subdatasetOf(doc)}`,
                     ...(c.openOptions ? { oo: c.openOptions } : {}),
+                    ...(c.warp ? { warp: c.warp } : {}),
                   });
                 } else {
                   specs.push({
@@ -1285,8 +1332,18 @@ async function runMatrix(t: Deno.TestContext, all: Case[]) {
             let next = 0;
             for (const { c, docs: mine } of outputs) {
               const out: Published = { docs: mine, features: {}, info: {}, engine, landing: l };
+              if (c.subdatasets !== undefined) {
+                assert.deepEqual(mine.map(subdatasetOf), c.subdatasets, `${c.file}: subdatasets`);
+              }
               for (const doc of mine) {
                 assertBbox(doc, c.file);
+                if (c.warp !== undefined) {
+                  const steps = meta(doc).iso19115.lineage.process_steps;
+                  assert.ok(
+                    steps.some((step) => step.startsWith(`gdalwarp ${c.warp!.join(" ")} (`)),
+                    `${c.file}: lineage names the warp: ${steps.join(" / ")}`,
+                  );
+                }
                 StacItem.parse(JSON.parse(
                   new TextDecoder().decode(await l.store.getBytes(LAKE, itemKeyOf(doc))),
                 ));
