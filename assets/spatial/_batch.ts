@@ -16,7 +16,7 @@ import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/sp
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
 import { csvNotUtf8, dbfText } from "./_dbf_encoding.ts";
-import { kmlDrivers, kmlNeedsLibkml } from "./_kml.ts";
+import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
 import type { GetFileResult } from "../../resources/object_store/types.ts";
@@ -464,13 +464,31 @@ export async function contentCheck(
   if (kml !== undefined) {
     drivers = kml;
     if (kml[0] === "LIBKML" && scratch.gdal.hasDriver?.("LIBKML") === false) {
+      // Said exactly: which of the user's attributes its KML driver would drop.
+      const { fields, elements } = /\.kmz$/i.test(file.path)
+        ? { fields: [], elements: [] }
+        : await libkmlContent(scratch.toHost(staged));
+      const what = [
+        ...(fields.length > 0
+          ? [
+            `the ExtendedData attribute${fields.length === 1 ? "" : "s"} ${
+              fields.map((f) => `'${f}'`).join(", ")
+            }`,
+          ]
+          : []),
+        ...(elements.length > 0 ? [`${elements.join(", ")} elements`] : []),
+      ];
       return {
         problem: driverMissing(
           file,
           kml,
           "",
-          " (it holds ExtendedData, Schema, TimeStamp/TimeSpan or gx:Track elements, which " +
-            "only LIBKML reads: its KML driver would drop those columns)",
+          /\.kmz$/i.test(file.path)
+            ? " (a KMZ, zipped KML, is read by LIBKML only)"
+            : ` (it holds ${
+              what.length > 0 ? what.join(" and ") : "a Schema"
+            }, which only LIBKML reads: its KML driver would publish the placemarks without ` +
+              "them)",
         ),
       };
     }

@@ -45,6 +45,58 @@ export async function kmlNeedsLibkml(hostPath: string): Promise<boolean> {
   }
 }
 
+/** What of a KML only LIBKML reads: the attribute names and the kinds of elements. */
+export interface LibkmlContent {
+  /** Names of the `ExtendedData` fields (a Schema's SimpleFields, SimpleData, Data), in order. */
+  fields: string[];
+  /** The other LIBKML-only elements present (`TimeStamp`, `TimeSpan`, `gx:Track`). */
+  elements: string[];
+}
+
+/** Most field names listed (a KML of thousands of free `Data` names is told in part). */
+const MAX_NAMES = 20;
+
+const FIELD_NAME =
+  /<(?:kml:)?(?:SimpleField|SimpleData|Data)\b[^>]*?\bname\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+const OTHER_ELEMENTS = [["TimeStamp", /<(?:kml:)?TimeStamp\b/], [
+  "TimeSpan",
+  /<(?:kml:)?TimeSpan\b/,
+], [
+  "gx:Track",
+  /<gx:Track\b/,
+]] as const;
+
+/**
+ * The names of what the `KML` driver would drop from the KML at `hostPath`
+ * (see the module doc), for a message that says exactly which of the
+ * user's data a build without LIBKML cannot read. Reads the whole file
+ * (1 MiB at a time): only called when the file is refused for it.
+ */
+export async function libkmlContent(hostPath: string): Promise<LibkmlContent> {
+  using file = await Deno.open(hostPath);
+  const decoder = new TextDecoder("utf-8");
+  const buffer = new Uint8Array(CHUNK);
+  const fields = new Set<string>();
+  const elements = new Set<string>();
+  let tail = "";
+  for (;;) {
+    const n = await file.read(buffer);
+    const text = tail + (n === null ? decoder.decode() : decoder.decode(buffer.subarray(0, n), {
+      stream: true,
+    }));
+    // Tags are matched whole: a tag cut by the read is kept for the next one.
+    const cut = text.lastIndexOf("<");
+    const whole = n === null || cut < 0 || text.indexOf(">", cut) >= 0 ? text : text.slice(0, cut);
+    for (const match of whole.matchAll(FIELD_NAME)) {
+      if (fields.size < MAX_NAMES) fields.add(match[1] ?? match[2] ?? "");
+    }
+    for (const [name, pattern] of OTHER_ELEMENTS) if (pattern.test(whole)) elements.add(name);
+    if (n === null) break;
+    tail = text.slice(whole.length);
+  }
+  return { fields: [...fields], elements: [...elements] };
+}
+
 /**
  * The drivers that must read a declared KML (`path` ends in `.kml` or
  * `.kmz`), given whether the file holds LIBKML-only elements.

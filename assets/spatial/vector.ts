@@ -63,6 +63,18 @@ export interface VectorOutput {
   geometryTypes: string[];
 }
 
+/**
+ * Whether an OGR layer geometry type has Z, in either engine's spelling:
+ * native GDAL's `3D Polygon` / `3DMeasuredPoint`, gdal3.js's `PolygonZ` /
+ * `PointZM` (no OGR type name otherwise ends in Z). Testing `^3D` alone
+ * took gdal3.js's PolygonZ Shapefiles for 2D and streamed them through a
+ * 2D FlatGeobuf: published without their Z.
+ */
+export function hasZ(geometryType: string): boolean {
+  const type = geometryType.replaceAll(" ", "");
+  return /^3D/i.test(type) || /[a-z]ZM?$/.test(type);
+}
+
 /** Whether an OGR layer geometry type (`Point`, `Multi Point`, `3D Point`...) holds only points. */
 export function isPointType(type: string): boolean {
   return /point/i.test(type) && !/polygon|line|curve|surface|collection|unknown/i.test(type);
@@ -316,7 +328,7 @@ async function convertLayer(
     // writes; the writer follows GDAL a window of rows behind.
     const repairs = makeValid
       ? repairsWhileStreaming(scratch, fgb, conversion, `${name}_mv`, {
-        hasZ: /^3D/i.test(layer.geometryType),
+        hasZ: hasZ(layer.geometryType),
         open: { label: file.path },
       })
       : undefined;
@@ -642,7 +654,7 @@ async function ringChecked<T>(
  */
 export function dropMeasures(geometryType: string): string[] {
   if (!/measured|[a-z]Z?M$/i.test(geometryType.replaceAll(" ", ""))) return [];
-  return ["-dim", /^3D|ZM$/i.test(geometryType.replaceAll(" ", "")) ? "XYZ" : "XY"];
+  return ["-dim", hasZ(geometryType) ? "XYZ" : "XY"];
 }
 
 /** The writer's result once both GDAL's conversion and the writer settled. */
@@ -675,7 +687,7 @@ const FGB_EXACT_FIELDS = new Set([
  * source layer has it: a polygon made valid into a multipolygon then fits.
  */
 function anyTypeOptions(geometryType: string): string[] {
-  return ["-nlt", /^3D/i.test(geometryType) ? "GEOMETRY25D" : "GEOMETRY"];
+  return ["-nlt", hasZ(geometryType) ? "GEOMETRY25D" : "GEOMETRY"];
 }
 
 /**
@@ -765,10 +777,10 @@ async function streamedTypeOptions(
   if (layer.featureCount <= 0 || !exactFields(layer.fields)) return undefined;
   if (!makeValid) return [];
   const type = layer.geometryType.replaceAll(" ", "");
-  const hasZ = /^3D/i.test(type);
+  const withZ = hasZ(type);
   const anyType = anyTypeOptions(type);
   const uniform = UNIFORM_DIMENSION[layer.driver];
-  if (uniform === "any" || (uniform === "2d" && !hasZ && !/measured|unknown/i.test(type))) {
+  if (uniform === "any" || (uniform === "2d" && !withZ && !/measured|unknown/i.test(type))) {
     return anyType;
   }
   if (layer.driver !== "GPKG" || layer.geometryColumn === "") return undefined;
@@ -777,7 +789,7 @@ async function streamedTypeOptions(
   const where = [
     `${g} IS NULL`,
     `ST_IsEmpty(${g})`,
-    hasZ ? `NOT ST_Is3D(${g})` : `ST_Is3D(${g})`,
+    withZ ? `NOT ST_Is3D(${g})` : `ST_Is3D(${g})`,
     ...(/measured/i.test(type) ? [] : [`ST_IsMeasured(${g})`]),
     `ST_GeometryType(${g}) NOT IN (${LINEAR_TYPES.map((t) => `'${t}'`).join(", ")})`,
   ].join(" OR ");

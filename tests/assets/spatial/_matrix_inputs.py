@@ -443,6 +443,15 @@ def shp_z(name):
     shp(name, rows, gtype=ogr.wkbLineString25D)
 
 
+def shp_polygon_z(name):
+    # A 3D survey's parcels (PolygonZ): valid rings, a triangle, and a bowtie to make valid;
+    # only fields FlatGeobuf holds as they are, so gdal3.js streams it (assets/spatial/vector.ts).
+    rows = [("a", 1, "POLYGON Z ((-110 45 10,-109.9 45 11,-109.9 45.1 12,-110 45.1 13,-110 45 10))"),
+            ("b", 2, "POLYGON Z ((-111 46 5,-110.9 46 6,-110.9 46.1 7,-111 46 5))"),
+            ("c", 3, "POLYGON Z ((-112 47 1,-111.9 47.1 2,-111.9 47 3,-112 47.1 4,-112 47 1))")]
+    shp(name, rows, fields=[("name", ogr.OFTString), ("n", ogr.OFTInteger)], gtype=ogr.wkbPolygon25D)
+
+
 def shp_m(name):
     rows = [("a", 1, 1.0, None, None, 1, "LINESTRING M (-110 45 0,-110.1 45.1 10,-110.2 45.05 20)"),
             ("b", 2, None, None, None, 2, "LINESTRING M (-111 46 0,-111.2 46.1 5)")]
@@ -634,6 +643,7 @@ VECTORS = {
     "v_shp_nocpg_utf8": lambda: shp_no_cpg_utf8("v_shp_nocpg_utf8.shp"),
     "v_shp_longfields": lambda: shp_long_fields("v_shp_longfields.shp"),
     "v_shp_z": lambda: shp_z("v_shp_z.shp"),
+    "v_shp_polygon_z": lambda: shp_polygon_z("v_shp_polygon_z.shp"),
     "v_shp_m": lambda: shp_m("v_shp_m.shp"),
     "v_shp_zm": lambda: shp_zm("v_shp_zm.shp"),
     "v_shp_multipart": lambda: shp_multipart("v_shp_multipart.shp"),
