@@ -26,12 +26,35 @@ export interface GeoParquetInput {
 }
 
 function jsonValue(value: unknown): unknown {
-  if (typeof value === "bigint") {
-    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  }
+  // Integers stay exact (see withNonFinite), whatever their size.
+  if (typeof value === "bigint") return value;
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return btoa(String.fromCharCode(...value));
   return value;
+}
+
+/** Marks a number JSON.stringify cannot write, while the properties are stringified (the UUID: no user text is it). */
+const UNWRITABLE = `\u{10FFFF}${crypto.randomUUID()}:`;
+const MARKED = new RegExp(`"${UNWRITABLE}(NaN|-?Infinity|-?\\d+)"`, "g");
+
+/**
+ * `properties` as JSON, with NaN and ±Infinity written as the bare tokens
+ * `NaN`, `Infinity` and `-Infinity`, which GDAL's GeoJSON readers take
+ * (JSON.stringify alone wrote null: a Parquet float column's NaN and
+ * infinities were published as nulls), and 64-bit integers as their exact
+ * digits (they were written as text beyond 2^53, so GDAL typed the whole
+ * column as String).
+ */
+function withNonFinite(properties: Record<string, unknown>): string {
+  let marked = false;
+  const text = JSON.stringify(properties, (_key, value) => {
+    if (typeof value === "bigint" || (typeof value === "number" && !Number.isFinite(value))) {
+      marked = true;
+      return `${UNWRITABLE}${value}`;
+    }
+    return value;
+  });
+  return marked ? text.replace(MARKED, "$1") : text;
 }
 
 /**
@@ -103,11 +126,9 @@ export async function geoParquetToGeoJsonSeq(
         for (const [key, value] of Object.entries(row)) {
           if (!skip.has(key)) properties[key] = jsonValue(value);
         }
-        return JSON.stringify({
-          type: "Feature",
-          properties,
-          geometry: row[geometryColumn] ?? null,
-        });
+        return `{"type":"Feature","properties":${withNonFinite(properties)},"geometry":${
+          JSON.stringify(row[geometryColumn] ?? null)
+        }}`;
       });
       rows += lines.length;
       if (lines.length > 0) await writer.write(encoder.encode(`${lines.join("\n")}\n`));
