@@ -52,6 +52,7 @@ import { type CompiledNodes, createRenderer, type Renderer } from "./renderer.ts
 import { type ResolvedNodes, resolveNodes } from "./relations.ts";
 import { scopeFactory, type Scopes } from "./scopes.ts";
 import { macroCalls, type StaticParseContext } from "./static_parse.ts";
+import { MacroMentions } from "./macro_mentions.ts";
 
 /** Options of {@linkcode loadProject}. */
 export interface LoadProjectOptions extends ReadProjectOptions {
@@ -629,29 +630,25 @@ function buildNodes(
   return nodes;
 }
 
-/** A macro's call text (`name(`) and unique id. */
-type MacroCall = { readonly call: string; readonly id: string };
-
 /**
- * Every macro of `jinja` as the call a node's text is searched for, made once
- * for all the nodes (again when the macro list changes): made per node, it
- * was a new list of every macro and a new string per macro for each node.
+ * The project's macros as a node's text is searched for them
+ * (compile/macro_mentions.ts), made once for all the nodes (again when the
+ * macro list changes): made per node, it was a new list of every macro and
+ * a new string per macro for each node.
  */
-function macroCallsOf(jinja: JinjaEnv): () => readonly MacroCall[] {
-  let made: { list: unknown; calls: readonly MacroCall[] } | undefined;
+function macroCallsOf(jinja: JinjaEnv): () => MacroMentions {
+  let made: { list: unknown; mentions: MacroMentions } | undefined;
   return () => {
     const list = jinja.macros;
-    if (made?.list !== list) {
-      made = { list, calls: list.map(([pkg, m]) => ({ call: `${m}(`, id: `macro.${pkg}.${m}` })) };
-    }
-    return made.calls;
+    if (made?.list !== list) made = { list, mentions: new MacroMentions(list) };
+    return made.mentions;
   };
 }
 
 function buildOne(
   read: ReadProject,
   props: Properties,
-  macroCalls: () => readonly MacroCall[],
+  macroCalls: () => MacroMentions,
   parsed: ReadonlyMap<string, ParsedNode>,
   resolved: ResolvedNodes,
   renderer: Renderer,
@@ -669,11 +666,7 @@ function buildOne(
     entry: props.entryOf(node.kind, nodeName),
     docs: props.docText,
     compiler: renderer,
-    macros: () => {
-      const ids: string[] = [];
-      for (const { call, id } of macroCalls()) if (node.text.includes(call)) ids.push(id);
-      return ids;
-    },
+    macros: () => macroCalls().idsIn(node.text),
     seed: node.kind === "seed" ? seedSettings(node, config.all) : undefined,
     snapshot: node.kind === "snapshot" ? snapshotSettings(node, config.all) : undefined,
   });
