@@ -148,6 +148,41 @@ Deno.test("JsonTemplate prints a shape with values in its holes as JSON.stringif
   }
 });
 
+Deno.test("JsonTemplate: holes holding values that are not plain JSON print as JSON.stringify prints them", () => {
+  class Point {
+    x = 1;
+    y = [2, "é"];
+  }
+  const float = { toJSON: () => 10, note: "dropped" }; // as a YAML float boxed to print `10.0` in Jinja
+  const odd: unknown[] = [
+    float,
+    [float, { a: float }],
+    { a: undefined, b: 1 },
+    [undefined, () => 1, Symbol("s")],
+    { f: () => 1, [Symbol("k")]: 2, c: [] },
+    new Date(0),
+    new Point(),
+    Object.assign(Object.create(null), { z: 1, 2: [{}] }),
+    new Map([["a", 1]]),
+    Object(5),
+    [[], {}, [[]], { e: {} }],
+    { toJSON: "not a function", v: [NaN, Infinity, -0] },
+    [1, , 3], // a hole prints null
+  ];
+  const template = new JsonTemplate((v) => ({ one: v[0]!, nested: { two: [v[1]!] } }));
+  for (const [i, a] of odd.entries()) {
+    for (const b of [odd[(i + 1) % odd.length], "plain", { k: a }]) {
+      const values = [a, b] as unknown as Json[];
+      const expected = JSON.stringify(
+        { a: { b: { one: values[0], nested: { two: [values[1]] } } } },
+        null,
+        2,
+      ).slice('{\n  "a": {\n    "b": '.length, -"\n  }\n}".length);
+      assert.equal(template.render(values), expected, `value ${i}`);
+    }
+  }
+});
+
 Deno.test("writeJsonParts: more than a megabyte, written in several writes, same bytes", async () => {
   const dir = await Deno.makeTempDir();
   try {
