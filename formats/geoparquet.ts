@@ -63,6 +63,7 @@ import {
   type Box,
   emptyBox,
   extendBox,
+  GEOMETRY_TYPE_NAMES,
   gpkgToWkb,
   inspectBlob,
   scanBlob,
@@ -521,17 +522,6 @@ class GeometrySummary {
   }
 }
 
-/** Every geometry type name the writer can report, for the longest `geo` value. */
-const ALL_TYPES = [
-  "Point",
-  "LineString",
-  "Polygon",
-  "MultiPoint",
-  "MultiLineString",
-  "MultiPolygon",
-  "GeometryCollection",
-].flatMap((t) => [t, `${t} Z`]);
-
 /** A double as long as JSON ever prints one (24 characters). */
 const WIDEST_NUMBER = -1.2345678901234567e-123;
 
@@ -894,7 +884,7 @@ export async function writeGeoParquet(
   // The `geo` value is reserved at its longest and filled in once every row is written.
   const reserved = JSON.stringify(
     geoMetadata(options.crs, [WIDEST_NUMBER, WIDEST_NUMBER, WIDEST_NUMBER, WIDEST_NUMBER], [
-      ...ALL_TYPES,
+      ...GEOMETRY_TYPE_NAMES,
     ]),
   );
   const placeholder = JSON.stringify(geoMetadata(options.crs, emptyBox(), []))

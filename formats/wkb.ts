@@ -22,6 +22,15 @@ const TYPE_NAMES = [
   "GeometryCollection",
 ] as const;
 
+const KNOWN_TYPES = TYPE_NAMES.slice(1);
+
+/**
+ * Every geometry type name the readers here give a known WKB type (base
+ * types 1-7, with ` Z` when it has Z), as GeoParquet's `geometry_types` lists
+ * them: the writer reserves room for the longest list.
+ */
+export const GEOMETRY_TYPE_NAMES: readonly string[] = KNOWN_TYPES.flatMap((t) => [t, `${t} Z`]);
+
 /** Names of the WKB types GeoParquet cannot hold (ISO 13249-3 / OGC 06-103r4 codes 8-17). */
 const OTHER_TYPE_NAMES: Record<number, string> = {
   8: "CircularString",
