@@ -54,3 +54,33 @@ Deno.test("pglite: a failed creation names the problem and leaves no half-made d
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pglite: a dir left half-made in place is replaced; a folder of user files is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pglite_child_" });
+  try {
+    // What a creation killed before PG_VERSION was written leaves, plus a killed staging folder.
+    await Deno.mkdir(`${dir}/wh/base/1`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/wh/base/1/1259`, "half");
+    await Deno.mkdir(`${dir}/wh.creating-dead0001/global`, { recursive: true });
+    await createDataDir(`${dir}/wh`);
+    assert.equal(await isDataDir(`${dir}/wh`), true);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["wh"]);
+    await using opened = await openWarehouse(`pglite:${dir}/wh`);
+    assert.equal((await opened.query<{ one: number }>("select 1 as one"))[0]?.one, 1);
+
+    await Deno.mkdir(`${dir}/mine`);
+    await Deno.writeTextFile(`${dir}/mine/notes.txt`, "keep me");
+    await assert.rejects(
+      () => createDataDir(`${dir}/mine`),
+      (error: Error) => {
+        assert.match(error.message, /'.*\/mine' is not empty and is not a PGlite data dir/);
+        assert.match(error.message, /'notes\.txt'/);
+        assert.match(error.message, /WAREHOUSE_URL/);
+        return true;
+      },
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/mine/notes.txt`), "keep me");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
