@@ -53,10 +53,19 @@ export interface ReplayHttpClientOptions {
  * The HTTP client that replays sample responses.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ReplayHttpClient } from "./replay_client.ts";
- * import { openMeteoSamples } from "../../assets/weather/samples.ts";
- * const http = new ReplayHttpClient([openMeteoSamples(new URL("./sample_data/weather/", import.meta.url))]);
+ * // The weather pipeline's source is openMeteoSamples (assets/weather/samples.ts).
+ * const http = new ReplayHttpClient([{
+ *   description: "one recorded forecast",
+ *   answer: (url) =>
+ *     Promise.resolve(
+ *       url.pathname === "/v1/forecast"
+ *         ? { bytes: new TextEncoder().encode('{"hourly": {}}'), source: "recorded forecast" }
+ *         : undefined,
+ *     ),
+ * }]);
+ * const { body, source } = await http.getJson("https://api.open-meteo.com/v1/forecast");
  * ```
  */
 export class ReplayHttpClient implements HttpClient {
