@@ -12,6 +12,7 @@ const BENCHES = [
   "run_store.ts",
   "spatial.ts",
   "activity.ts",
+  "csv.ts",
   "dbt.ts",
   "ui.ts",
 ];
