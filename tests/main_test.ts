@@ -203,6 +203,23 @@ Deno.test("main.ts: failures and bad settings", async (t) => {
   }
 });
 
+Deno.test("main.ts: ui on a port another process holds: exit 2, names the address, no stack", async () => {
+  await using box = await sandbox();
+  const graph = await box.graph("two", TWO_ASSETS);
+  using held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = held.addr as Deno.NetAddr;
+  const outcome = await cli(["ui", "--port", String(port)], { ...box.env, PLATFORM_GRAPH: graph });
+  assertCode(outcome, 2);
+  assert.match(
+    outcome.stderr,
+    new RegExp(
+      `error \\[ui\\.address_in_use\\]: Cannot serve the UI on 127\\.0\\.0\\.1:${port}: ` +
+        `another process listens there.*--port 0 picks a free one`,
+    ),
+  );
+  assert.doesNotMatch(outcome.stderr, /AddrInUse|\bat \S+ \(|\[object Object\]/);
+});
+
 /** A graph whose one asset runs until its signal aborts, then writes `marker`. */
 function slowGraph(box: Sandbox, marker: string): Promise<string> {
   return box.graph(

@@ -11,7 +11,7 @@ import { type CliApp, EXIT, UsageError } from "../core/cli/app.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Clock } from "../core/clock.ts";
 import { SensorDaemon } from "../core/daemon.ts";
-import { toError } from "../core/errors.ts";
+import { ConfigError, toError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import type { ResourceSources } from "../core/resource.ts";
@@ -96,12 +96,19 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     token: options.token,
     secrets: options.secrets ?? [],
   });
+  const port = options.port ?? 3000;
   const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: host,
-    port: options.port ?? 3000,
-    onListen: (addr) => listening.resolve(addr),
-  }, app.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: host,
+      port,
+      onListen: (addr) => listening.resolve(addr),
+    }, app.fetch);
+  } catch (error) {
+    await context.close();
+    throw listenError(host, port, error);
+  }
   const addr = await listening.promise;
   // The first page of a big graph needs the run index, the states and the layout: start now.
   void context.warm((error) =>
@@ -117,6 +124,30 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     await context.close();
   };
   return { url, context, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * The error of a UI that cannot listen: the port taken by another process, an
+ * address this machine does not have, a port below 1024 without the right to
+ * it. All are the user's setting to change, so a {@linkcode ConfigError}
+ * (exit 2) naming the address and the option, never Deno's bare `AddrInUse`
+ * with a stack.
+ */
+function listenError(host: string, port: number, error: unknown): ConfigError {
+  const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new ConfigError(
+      "ui.address_in_use",
+      `Cannot serve the UI on ${address}: another process listens there. Stop it, or pick ` +
+        `another port with --port (--port 0 picks a free one)`,
+      { input: address, cause: error },
+    );
+  }
+  return new ConfigError(
+    "ui.cannot_listen",
+    `Cannot serve the UI on ${address}: ${toError(error).message}. Check --host and --port`,
+    { input: address, cause: error },
+  );
 }
 
 /** Usage of `ui` and `dev`. */
