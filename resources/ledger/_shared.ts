@@ -6,11 +6,13 @@
  */
 
 import type { z } from "zod";
+// UUIDv7 (RFC 9562): time-ordered, and strictly increasing within a process (a counter breaks
+// ties in one millisecond), so ids sort by creation time.
+import { v7 as uuidv7 } from "uuid";
 import { ResourceError } from "../../core/errors.ts";
 import { LedgerDocumentError, type LedgerFieldIssue } from "./errors.ts";
 import { LedgerDocument, LedgerDocumentInput, type ValidLedgerDocumentInput } from "./schema.ts";
 import { type FindByAssetOptions, MAX_SCAN_LIMIT, type ScanOptions } from "./types.ts";
-import { uuidv7 } from "./_id.ts";
 
 /** Validates what a caller passes to `upsert`. */
 export function validateInput(input: unknown): ValidLedgerDocumentInput {
