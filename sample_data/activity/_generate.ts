@@ -10,6 +10,8 @@
  * @module
  */
 
+import { mulberry32 } from "../_random.ts";
+
 /** What a generated file holds, for the tests. */
 export interface SampleFile {
   /** File name. */
@@ -38,18 +40,6 @@ const FIRST_DAY = Date.UTC(2026, 9, 5); // Monday 2026-10-05
 const DAYS_PER_DROP = 14;
 const DROPS = 2;
 const SEED = 20261005;
-
-/** mulberry32: a tiny deterministic PRNG. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function usDate(ms: number): string {
   const d = new Date(ms);
@@ -104,7 +94,7 @@ const SLEEP_HEADER = [
 
 /** Every sample file, generated in memory. */
 export function generateSamples(): SampleFile[] {
-  const next = random(SEED);
+  const next = mulberry32(SEED);
   const activity: Record<string, string>[][] = [[], []];
   const sleep: Record<string, string>[][] = [[], []];
   for (let day = 0; day < DAYS_PER_DROP * DROPS; day++) {

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { mulberry32 } from "../_random.ts";
+
 /** One place of the index: the coordinates the request carries (config/places.json). */
 export interface SamplePlace {
   readonly name: string;
@@ -37,17 +39,6 @@ const HOURLY = ["temperature_2m", "precipitation", "snowfall", "wind_speed_10m",
 const SEED = 20261101;
 const MS_PER_DAY = 86_400_000;
 
-/** mulberry32: a tiny deterministic PRNG (same as the activity samples' generator). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A number the way the API writes floats: always with a decimal point
@@ -68,7 +59,7 @@ const round = (value: number, digits: number) => {
 
 /** The response for `place` on `day` (index `dayIndex` of the fortnight), as JSON text. */
 export function sampleResponse(place: SamplePlace, day: string, dayIndex: number): string {
-  const rand = random(SEED + dayIndex * 101 + hashName(place.name));
+  const rand = mulberry32(SEED + dayIndex * 101 + hashName(place.name));
   // A weather wave of about six days shared by all places, colder with height.
   const wave = 5 * Math.sin((dayIndex / 6) * 2 * Math.PI);
   const base = 0.5 + wave - (place.elevation - 950) * 0.0065 + (rand() - 0.5) * 3;

@@ -14,6 +14,7 @@ import {
   propertiesFileSchema,
 } from "../../../../resources/dbt/project/schema_yml.ts";
 import { yamlValue } from "../../../../resources/dbt/project/yaml_value.ts";
+import { mulberry32 } from "../../../../sample_data/_random.ts";
 
 const compiled = propertiesFileSchema(COMPILE_MIN_CHARS);
 
@@ -107,18 +108,6 @@ function assertSame(input: unknown, label: string): boolean {
   return runtime.success;
 }
 
-/** Mulberry32: seeded, so a failure is reproducible from the printed seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ODD_VALUES: readonly unknown[] = [
   null,
   undefined,
@@ -194,7 +183,7 @@ Deno.test("properties schema: compiled and runtime agree on 3,000 seeded corrupt
   let accepted = 0;
   let refused = 0;
   for (let seed = 1; seed <= 3_000; seed++) {
-    const input = corrupt(SAMPLE, random(seed));
+    const input = corrupt(SAMPLE, mulberry32(seed));
     if (assertSame(input, `seed ${seed}`)) accepted++;
     else refused++;
   }
