@@ -18,7 +18,7 @@
  * @module
  */
 
-import { ConfigError, PlatformError, SelectionError } from "../errors.ts";
+import { ConfigError, PlatformError, SelectionError, toError } from "../errors.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import { listCommand, runsCommand, showCommand } from "./inspect_commands.ts";
 import { automationCommand } from "./automation_command.ts";
@@ -126,6 +126,13 @@ export async function runCli<R>(
 }
 
 function report(error: unknown, io: CliIo): number {
+  // `await using` (a run store, a queue) wraps a failure and a failure to close after it in a
+  // SuppressedError, whose own message says nothing: report the first failure, then the close's.
+  if (error instanceof SuppressedError) {
+    const code = report(error.suppressed, io);
+    io.err(`  then, closing: ${toError(error.error).message}\n`);
+    return code;
+  }
   if (error instanceof UsageError || error instanceof SelectionError) {
     io.err(`error: ${error.message}\n`);
     return EXIT.usage;
@@ -136,6 +143,8 @@ function report(error: unknown, io: CliIo): number {
     // A bad setting is for the user to fix, like a bad command line: exit 2.
     return error instanceof ConfigError ? EXIT.usage : EXIT.failed;
   }
-  io.err(`error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  io.err(
+    `error: ${error instanceof Error ? error.stack ?? error.message : toError(error).message}\n`,
+  );
   return EXIT.failed;
 }

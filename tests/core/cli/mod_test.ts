@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { defineAsset } from "../../../core/asset.ts";
 import { type CliApp, type CliCommand, UsageError } from "../../../core/cli/mod.ts";
 import { defineGraph } from "../../../core/definitions.ts";
-import { ConfigError } from "../../../core/errors.ts";
+import { ConfigError, ResourceError } from "../../../core/errors.ts";
 import { MemoryRunStore } from "../../../core/run_store/memory.ts";
 import { assertExit, cli, EXIT, testApp } from "./_app.ts";
 
@@ -117,6 +117,49 @@ Deno.test("runCli: errors outside a run never escape as exceptions", async (t) =
     const outcome = await cli(buggy, ["list"]);
     assertExit(outcome, EXIT.failed);
     assert.match(outcome.stderr, /^error: TypeError: x is not a function\n\s+at /);
+  });
+
+  await t.step(
+    "a store that fails, then fails again as it closes: both named, no SuppressedError",
+    async () => {
+      // What a full disk does to the SQLite run store: the run's end cannot be recorded, and the
+      // close (a WAL checkpoint) fails too. `await using` wraps the two in a SuppressedError.
+      const full = () => new ResourceError("run_store.unavailable", "database or disk is full");
+      const inner = new MemoryRunStore();
+      const store = new Proxy(inner, {
+        get(target, property) {
+          if (property === Symbol.asyncDispose) {
+            return () => Promise.reject(new Error("disk I/O error while closing"));
+          }
+          if (property === "updateRun") return () => Promise.reject(full());
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const outcome = await cli({
+        name: "platform",
+        loadGraph: () =>
+          Promise.resolve(defineGraph({
+            assets: [defineAsset({ key: "a", materialize: () => {} })],
+          })),
+        openRunStore: () => Promise.resolve(store),
+      }, ["materialize", "--json"]);
+      assertExit(outcome, EXIT.failed);
+      assert.match(
+        outcome.stderr,
+        /^error \[run_store\.unavailable\]: database or disk is full\n/m,
+      );
+      assert.match(outcome.stderr, /then, closing: disk I\/O error while closing/);
+      assert.doesNotMatch(outcome.stderr, /SuppressedError|\[object Object\]/);
+    },
+  );
+
+  await t.step("a thrown non-Error is printed as what it is, never [object Object]", async () => {
+    const odd = app(() => Promise.reject({ name: "ErrnoError", errno: 28 }));
+    const outcome = await cli(odd, ["list"]);
+    assertExit(outcome, EXIT.failed);
+    assert.match(outcome.stderr, /ErrnoError.*28/);
+    assert.doesNotMatch(outcome.stderr, /\[object Object\]/);
   });
 
   await t.step("the run store is closed even when the command fails", async () => {
