@@ -202,6 +202,23 @@ function unknownAsset(c: Context, ctx: UiContext, key: string) {
   );
 }
 
+/**
+ * 404 for a sensor or schedule `name` the graph does not have, naming the
+ * nearest one (the API's answer and the toggle action's).
+ */
+export function unknownAutomation(c: Context, ctx: UiContext, name: string) {
+  const suggestion = closest(name, automations(ctx).map((a) => a.name));
+  return jsonError(
+    c,
+    404,
+    "unknown_automation",
+    `No sensor or schedule is named '${name}'${
+      suggestion ? ` (did you mean '${suggestion}'?)` : ""
+    }`,
+    suggestion ? { suggestion } : {},
+  );
+}
+
 /** The `/api` routes. */
 export function apiRoutes(ctx: UiContext): Hono {
   const api = new Hono();
@@ -471,14 +488,7 @@ export function apiRoutes(ctx: UiContext): Hono {
 
   api.get("/automation/:name/ticks", async (c) => {
     const item = findAutomation(ctx, c.req.param("name"));
-    if (!item) {
-      return jsonError(
-        c,
-        404,
-        "unknown_automation",
-        `No sensor or schedule is named '${c.req.param("name")}'`,
-      );
-    }
+    if (!item) return unknownAutomation(c, ctx, c.req.param("name"));
     const before = idParam("before", c.req.query("before"), "a tick id");
     const limit = limitParam(c.req.query("limit"), 50, 500);
     const ticks = await ctx.store.listTicks(item.name, {

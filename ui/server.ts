@@ -17,7 +17,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { ConfigError, PlatformError, SelectionError, toError } from "../core/errors.ts";
 import type { PartitionSelection } from "../core/plan.ts";
 import { closest } from "../core/suggest.ts";
-import { apiRoutes, ENDPOINTS, jsonError } from "./api.ts";
+import { apiRoutes, ENDPOINTS, jsonError, unknownAutomation } from "./api.ts";
 import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
 import { empty, h, type Html, page, runHref } from "./html.ts";
@@ -460,14 +460,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
   });
   app.post("/actions/automation/:name", async (c) => {
     const item = findAutomation(ctx, c.req.param("name"));
-    if (!item) {
-      return jsonError(
-        c,
-        404,
-        "unknown_automation",
-        `No sensor or schedule is named '${c.req.param("name")}'`,
-      );
-    }
+    if (!item) return unknownAutomation(c, ctx, c.req.param("name"));
     const input = await readInput(c);
     const enabled = input.enabled === "true" || input.enabled === "1"
       ? true

@@ -94,6 +94,11 @@ Deno.test("automation: bad toggles and unknown names are refused; toggles need t
     }).then(async (r) => ({ status: r.status, body: await r.json() }));
   const unknown = await post("inbx", { enabled: false });
   assertEquals([unknown.status, unknown.body.error], [404, "unknown_automation"]);
+  assertEquals(unknown.body.suggestion, "inbox");
+  assertEquals(
+    unknown.body.message,
+    "No sensor or schedule is named 'inbx' (did you mean 'inbox'?)",
+  );
   for (const enabled of ["maybe", "", null, 2]) {
     const bad = await post("inbox", { enabled });
     assertEquals([bad.status, bad.body.error], [400, "bad_enabled"], String(enabled));
@@ -109,7 +114,8 @@ Deno.test("automation: bad toggles and unknown names are refused; toggles need t
   const missing = await fetch(`${server.url}/automation/inbx`);
   assertEquals(missing.status, 404);
   assert((await missing.text()).includes('href="/automation/inbox"'), "suggests the nearest");
-  assertEquals((await fetch(`${server.url}/api/automation/inbx/ticks`)).status, 404);
+  const unknownTicks = await fetch(`${server.url}/api/automation/inbx/ticks`);
+  assertEquals([unknownTicks.status, (await unknownTicks.json()).suggestion], [404, "inbox"]);
   for (const query of ["before=x", "limit=0", "limit=501"]) {
     const res = await fetch(`${server.url}/api/automation/inbox/ticks?${query}`);
     assertEquals(res.status, 400, query);
