@@ -12,8 +12,14 @@ import type { ProjectFile } from "./project/project_file.ts";
 import type { Target } from "./project/profiles.ts";
 import type { QueryRunner } from "./query.ts";
 
-/** How a model is built. */
-export type Materialized = "view" | "table" | "incremental" | "ephemeral" | "external";
+/** The materializations the runner builds itself. */
+export type BuiltinMaterialized = "view" | "table" | "incremental" | "ephemeral" | "external";
+
+/**
+ * How a model is built: a built-in materialization, or the name of a custom
+ * `{% materialization %}` of the project or a package.
+ */
+export type Materialized = BuiltinMaterialized | (string & Record<never, never>);
 
 /** What kind of buildable node: a SQL model, a CSV seed or a snapshot. */
 export type BuildKind = "model" | "seed" | "snapshot";
@@ -555,6 +561,28 @@ export interface DbtProject {
    * on-run-end, `results`; `run_query` is answered by `query`.
    */
   renderHook(text: string, options: HookRenderOptions): Promise<string>;
+  /**
+   * Runs the custom `{% materialization %}` a model names (found by dbt's
+   * rules: adapter-specific before `default`, root project before package
+   * before global) with the model's context plus `sql`, `pre_hooks` and
+   * `post_hooks`; its statements run through `query` as they are asked.
+   * Gives what the macro returns (dbt expects `{'relations': [...]}`).
+   */
+  runMaterialization(name: string, options: MaterializationRunOptions): Promise<unknown>;
+}
+
+/** Options of {@linkcode DbtProject.runMaterialization}. */
+export interface MaterializationRunOptions {
+  /** The model's compiled SQL. */
+  readonly sql: string;
+  /** Its pre-hooks and post-hooks, rendered. */
+  readonly preHooks: readonly string[];
+  /** See `preHooks`. */
+  readonly postHooks: readonly string[];
+  /** Answers `run_query` / `statement` (and so runs the materialization's DDL). */
+  readonly query: QueryRunner;
+  /** Where its `log(..., info=True)` go. */
+  readonly onLog?: ((message: string) => void) | undefined;
 }
 
 /** Options of {@linkcode DbtProject.renderHook}. */

@@ -8,17 +8,13 @@
  */
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type {
-  BuildKind,
-  IncrementalStrategy,
-  Materialized,
-  ModelConfig,
-  OnSchemaChange,
-} from "../nodes.ts";
+import type { BuildKind, IncrementalStrategy, ModelConfig, OnSchemaChange } from "../nodes.ts";
 
 // `external` (DuckDB: a file in the lake with a view over it) is checked against the
 // warehouse at build time, where a Postgres target refuses it by name.
 const MATERIALIZED = new Set<string>(["view", "table", "incremental", "ephemeral", "external"]);
+/** dbt adapters' own materializations this runner does not build (refused as unsupported). */
+const NOT_BUILT = new Set<string>(["materialized_view", "dynamic_table", "clone"]);
 const STRATEGIES = new Set<string>(["append", "delete+insert", "merge"]);
 const ON_SCHEMA_CHANGE = new Set<string>([
   "ignore",
@@ -93,17 +89,28 @@ export function resolveConfig(
   kind: BuildKind,
   all: Record<string, unknown>,
   file: string,
+  hasMaterialization: (name: string) => boolean = () => false,
 ): ModelConfig {
   for (const [key, isSet] of Object.entries(UNSUPPORTED)) {
     if (isSet(all[key])) unsupported(key, file, `'${key}'`);
   }
   const materialized = kind === "model" ? String(all.materialized ?? "view") : kind;
-  if (kind === "model" && !MATERIALIZED.has(materialized)) {
-    unsupported(
-      "materialized",
-      file,
-      `materialized='${materialized}' (supported: view, table, incremental, ephemeral, ` +
-        "external on DuckDB; custom {% materialization %} blocks are not run by this runner)",
+  if (kind === "model" && !MATERIALIZED.has(materialized) && !hasMaterialization(materialized)) {
+    if (NOT_BUILT.has(materialized)) {
+      unsupported(
+        "materialized",
+        file,
+        `materialized='${materialized}' (built in: view, table, incremental, ephemeral, ` +
+          "external on DuckDB, and the project's or its packages' {% materialization %} blocks)",
+      );
+    }
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `materialized='${materialized}' names no materialization: built in are view, table, ` +
+        `incremental, ephemeral (and external on DuckDB), and the project and its packages ` +
+        `define no {% materialization ${materialized}, ... %} for this adapter. Fix the name ` +
+        `or install the package that defines it (deno task dbt deps)`,
+      { file },
     );
   }
   const strategy = all.incremental_strategy;
@@ -127,7 +134,7 @@ export function resolveConfig(
   const tags = all.tags === undefined || all.tags === null ? [] : [all.tags].flat().map(String);
   const fullRefresh = all.full_refresh;
   return {
-    materialized: materialized as Materialized,
+    materialized,
     schema: typeof all.schema === "string" && all.schema.length > 0 ? all.schema : undefined,
     alias: typeof all.alias === "string" && all.alias.length > 0 ? all.alias : undefined,
     unique_key: typeof key === "string" || Array.isArray(key)

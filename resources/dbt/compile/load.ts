@@ -21,6 +21,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import { JinjaEnv, raiseInRender, type RenderScope } from "../jinja/env.ts";
 import { preprocess } from "../jinja/extensions.ts";
 import { GLOBAL_MACROS, GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
+import { MATERIALIZATION_MACROS } from "../jinja/materialization_macros.ts";
 import { adapterFor } from "../adapters/adapter_for.ts";
 import type { DbtProject, ModelConfig, ModelNode } from "../nodes.ts";
 import {
@@ -247,6 +248,7 @@ export async function loadProject(
     warnings,
     compileNode: compiled.compileNode,
     renderHook: compiled.renderHook,
+    runMaterialization: compiled.runMaterialization,
   };
   STATES.set(project, {
     dir,
@@ -410,6 +412,7 @@ function patchModels(
     unitTests: compileUnitTests(props, jinja, scopes, compiled),
     compileNode: compiled.compileNode,
     renderHook: compiled.renderHook,
+    runMaterialization: compiled.runMaterialization,
   };
   STATES.set(project, { ...state, read, parsed, enabled, nodes, sourceIndex: state.sourceIndex });
   return project;
@@ -473,7 +476,8 @@ function loadMacros(
     jinja.loadMacros(text, file, pkg, scope);
     texts.push([pkg, text]);
   };
-  load(GLOBAL_MACROS, GLOBAL_MACROS_FILE, "dbt");
+  // One template for the whole global project (each template is a parse-cache entry).
+  load(GLOBAL_MACROS + MATERIALIZATION_MACROS, GLOBAL_MACROS_FILE, "dbt");
   const adapter = adapterFor(read.target.type);
   if (adapter?.macros) {
     load(adapter.macros, `<dbt-${adapter.type} adapter>/macros/utils.sql`, "dbt");

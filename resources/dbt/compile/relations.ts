@@ -9,6 +9,7 @@
  * @module
  */
 
+import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { JinjaEnv } from "../jinja/env.ts";
 import { GLOBAL_PACKAGE } from "../jinja/env.ts";
 import type { ModelConfig } from "../nodes.ts";
@@ -31,6 +32,27 @@ export interface ResolvedNodes {
   readonly ids: ReadonlyMap<string, string>;
 }
 
+/** Materializations the runner builds itself, which dbt lets the root project override. */
+const OVERRIDABLE = new Set(["view", "table", "incremental", "seed", "snapshot"]);
+
+/**
+ * The root project's own `{% materialization table, default %}` (or view...)
+ * replaces dbt's in dbt; this runner builds those itself, so it says so
+ * rather than build the models another way than the project asks.
+ */
+function refuseBuiltinOverride(jinja: JinjaEnv, materialized: string, file: string): void {
+  if (!OVERRIDABLE.has(materialized)) return;
+  const found = jinja.findMaterialization(materialized, true);
+  if (found === undefined || found.packageName === GLOBAL_PACKAGE) return;
+  throw new DbtError(
+    DbtErrorCode.unsupported,
+    `${found.file} overrides dbt's built-in '${materialized}' materialization, which this ` +
+      `runner builds itself and cannot replace: give the materialization another name and ` +
+      `set materialized= to it on the models that should use it`,
+    { file },
+  );
+}
+
 /** Resolves config, relation and unique id of every node in `order`. */
 export function resolveNodes(
   read: ReadProject,
@@ -48,7 +70,13 @@ export function resolveNodes(
   const versions = nodeVersions(props.modelVersions);
   for (const nodeName of order) {
     const node = parsed.get(nodeName) as ParsedNode;
-    const config = resolveConfig(node.kind, layeredConfig(read, props, node), node.file);
+    const config = resolveConfig(
+      node.kind,
+      layeredConfig(read, props, node),
+      node.file,
+      (name) => jinja.findMaterialization(name, false) !== undefined,
+    );
+    refuseBuiltinOverride(jinja, config.materialized, node.file);
     configs.set(nodeName, config);
     const version = node.kind === "model" ? versions.get(nodeName) : undefined;
     ids.set(nodeName, nodeUniqueId(node.kind, node.packageName, nodeName, version));

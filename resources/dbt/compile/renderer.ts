@@ -46,6 +46,8 @@ export interface Renderer {
   readonly compileNode: DbtProject["compileNode"];
   /** See {@linkcode DbtProject.renderHook}. */
   readonly renderHook: DbtProject["renderHook"];
+  /** See {@linkcode DbtProject.runMaterialization}. */
+  readonly runMaterialization: DbtProject["runMaterialization"];
   /**
    * Gives `graph.nodes` the project's data tests (compiled after the nodes they test), as
    * dbt's graph has them: packages such as dbt-project-evaluator count tests per model.
@@ -149,8 +151,26 @@ export function createRenderer(input: RendererInput): Renderer {
     };
     return await jinja.renderAsync(jinja.compile(text, options.file), scope, options.query);
   };
+  const runMaterialization: DbtProject["runMaterialization"] = async (nodeName, options) => {
+    const node = parsed.get(nodeName);
+    const materialized = input.resolved.configs.get(nodeName)?.materialized;
+    if (!node || materialized === undefined) {
+      throw new RangeError(`Cannot build '${nodeName}': no such node`);
+    }
+    const found = jinja.findMaterialization(materialized, false);
+    if (!found) {
+      throw new RangeError(`Cannot build '${nodeName}': no materialization '${materialized}'`);
+    }
+    const scope: RenderScope = {
+      ...compileScope(node.packageName, new Set(), nodeName),
+      materialization: options,
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    };
+    return await jinja.callMacroValueAsync(found.macro, found.packageName, scope, options.query);
+  };
   return {
     idOf: (ref) => input.resolved.ids.get(ref),
+    runMaterialization,
     withCtes,
     scope: (packageName, reads) => compileScope(packageName, reads),
     compiled,

@@ -23,6 +23,7 @@ import {
   syncSchema,
 } from "./model_extras.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
+import { buildCustom, BUILTIN_MATERIALIZATIONS } from "./custom_materialization.ts";
 import { commentNode, withQueryComment } from "./query_comment.ts";
 import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
@@ -138,6 +139,10 @@ export async function buildModel(
         incremental: result.existed,
         message: result.message,
       });
+    }
+    if (!BUILTIN_MATERIALIZATIONS.has(model.config.materialized)) {
+      // The macro runs the hooks itself (run_hooks), as dbt's materializations do.
+      return done(await buildCustom(warehouse, project, model, sql, queryRunner, onLog));
     }
     for (const hook of model.config.preHooks) {
       await warehouse.exec(await renderHook(project, model, hook, query));

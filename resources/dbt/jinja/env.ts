@@ -119,6 +119,18 @@ export interface RenderScope {
   readonly node?: Readonly<Record<string, unknown>> | null;
   /** A unit test's `overrides: macros:`: the value a macro returns instead of running. */
   readonly macroOverrides?: Readonly<Record<string, unknown>>;
+  /** What a custom materialization reads: `sql`/`compiled_code`, `pre_hooks`, `post_hooks`. */
+  readonly materialization?: MaterializationContext;
+}
+
+/** The context dbt gives a materialization macro besides the node's. */
+export interface MaterializationContext {
+  /** The node's compiled SQL (`sql`, `compiled_code`). */
+  readonly sql: string;
+  /** Its pre-hooks, rendered (`pre_hooks`: dicts with `sql` and `transaction`). */
+  readonly preHooks: readonly string[];
+  /** Its post-hooks, rendered. */
+  readonly postHooks: readonly string[];
 }
 
 /** An error a global raises; turned into a {@linkcode DbtError} with the line by `render`. */
@@ -491,6 +503,25 @@ export class JinjaEnv {
       get: () => current()?.results ?? [],
       enumerable: true,
     });
+    // A materialization's own context: its node's SQL and hooks (undefined elsewhere, as in dbt).
+    const hookDicts = (hooks: readonly string[] | undefined) =>
+      hooks?.map((sql, index) => ({ sql, transaction: true, index }));
+    for (
+      const [name, read] of [
+        ["sql", (m: MaterializationContext) => m.sql],
+        ["compiled_code", (m: MaterializationContext) => m.sql],
+        ["pre_hooks", (m: MaterializationContext) => hookDicts(m.preHooks)],
+        ["post_hooks", (m: MaterializationContext) => hookDicts(m.postHooks)],
+      ] as const
+    ) {
+      Object.defineProperty(this.#globals, name, {
+        get: () => {
+          const m = current()?.materialization;
+          return m === undefined ? undefined : read(m);
+        },
+        enumerable: true,
+      });
+    }
     Object.defineProperty(this.#globals, "node", {
       get: () => current()?.node,
       enumerable: true,
@@ -868,6 +899,54 @@ export class JinjaEnv {
     return found && { file: found.file, packageName: found.packageName, sql: found.sql };
   }
 
+  /**
+   * The macro of materialization `name` by dbt's resolution: one for the
+   * adapter's type before a `default` one, and at the same specificity the
+   * root project's before a package's before the global project's. A
+   * package's `table`, `view`, `incremental`... is not taken (dbt's
+   * require_explicit_package_overrides_for_builtin_materializations).
+   */
+  findMaterialization(
+    name: string,
+    builtin: boolean,
+  ): { macro: string; packageName: string; file: string } | undefined {
+    const packages = [
+      this.#root,
+      ...[...this.#macros.keys()].filter((p) => p !== this.#root && p !== GLOBAL_PACKAGE)
+        .filter(() => !builtin),
+      GLOBAL_PACKAGE,
+    ];
+    for (const prefix of this.#prefixes) {
+      const macro = `materialization_${name}_${prefix}`;
+      for (const pkg of packages) {
+        const found = this.#macros.get(pkg)?.get(macro);
+        if (found) return { macro, packageName: pkg, file: found.file };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Calls macro `name` of `packageName` without arguments and gives what it
+   * returns (`{{ return(...) }}`), with `run_query`/`statement` answered by
+   * `query` as {@linkcode renderAsync} does: a materialization runs so.
+   */
+  callMacroValueAsync(
+    name: string,
+    packageName: string,
+    scope: RenderScope,
+    query: (sql: string) => Promise<QueryResult>,
+  ): Promise<unknown> {
+    const found = this.#macros.get(packageName)?.get(name);
+    if (!found) throw new RangeError(`Cannot call macro '${name}': not defined`);
+    return this.#replay(
+      found.file,
+      scope,
+      query,
+      (s) => this.#withScope(s, found.file, () => found.fn()),
+    );
+  }
+
   /** Calls macro `name` (see {@linkcode findMacro}) with keyword arguments in `scope`. */
   callMacroWith(
     name: string,
@@ -937,12 +1016,12 @@ export class JinjaEnv {
     );
   }
 
-  async #replay(
+  async #replay<T>(
     file: string,
     scope: RenderScope,
     query: (sql: string) => Promise<QueryResult>,
-    render: (scope: RenderScope) => string,
-  ): Promise<string> {
+    render: (scope: RenderScope) => T,
+  ): Promise<T> {
     const answers: QueryResult[] = [];
     for (let attempt = 0; attempt < 1000; attempt++) {
       // Each attempt replays the render: only the last one's messages are said, once.

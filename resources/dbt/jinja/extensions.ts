@@ -1,9 +1,10 @@
 /**
  * Jinja tags dbt has and nunjucks lacks: `{% do expr %}` (evaluate, print
  * nothing), `{% test name(...) %}` blocks, which are macros named
- * `test_<name>` (as dbt names them), and `{% materialization %}` blocks,
- * which are set aside (custom materializations are refused by name where a
- * node uses one).
+ * `test_<name>` (as dbt names them), and `{% materialization name, default %}`
+ * / `{% materialization name, adapter='postgres' %}` blocks, which are macros
+ * named `materialization_<name>_<adapter or default>` (dbt's names; the
+ * runner picks one by dbt's resolution rules and calls it).
  *
  * @module
  */
@@ -95,9 +96,15 @@ export function preprocess(source: string): string {
     source.includes("+") ? source.replace(/\{%\+/g, "{%").replace(/\+%\}/g, "%}") : source,
   );
   if (text.includes("materialization")) {
-    // Custom materializations are not run here: the block is blanked (lines kept) so the file's
-    // other macros load, and a node that asks for it is refused by name (compile/configs.ts).
-    text = text.replace(MATERIALIZATION, (block) => block.replace(/[^\n]/g, ""));
+    // The opening tag becomes a macro without arguments, on the same lines (errors keep theirs).
+    text = text
+      .replace(MATERIALIZATION_TAG, (tag, open: string, name: string, args: string, close) => {
+        const adapter = materializationAdapter(args);
+        if (adapter === undefined) return tag; // nunjucks then names the unknown tag and its line
+        const lines = "\n".repeat(tag.split("\n").length - 1);
+        return `${open}macro materialization_${name}_${adapter}()${lines}${close}`;
+      })
+      .replace(/(\{%-?\s*)endmaterialization(\s*-?%\})/g, "$1endmacro$2");
   }
   if (!text.includes("test") || !/\{%-?\s*(end)?test\b/.test(text)) return text;
   return text
@@ -116,12 +123,29 @@ export function macroBlocks(source: string): Map<string, string> {
     const name = m[1] === "test" ? `test_${m[2]}` : m[2] as string;
     if (!out.has(name)) out.set(name, m[0]);
   }
+  if (source.includes("endmaterialization")) {
+    for (const m of source.matchAll(MATERIALIZATION_BLOCK)) {
+      const adapter = materializationAdapter(m[2] as string);
+      if (adapter !== undefined) out.set(`materialization_${m[1]}_${adapter}`, m[0]);
+    }
+  }
   return out;
 }
 
 const MACRO_BLOCK = /\{%-?\s*(macro|test)\s+([A-Za-z_][A-Za-z0-9_]*)[\s\S]*?\{%-?\s*end\1\s*-?%\}/g;
 
-const MATERIALIZATION = /\{%-?\s*materialization\s[\s\S]*?\{%-?\s*endmaterialization\s*-?%\}/g;
+/** The adapter of a materialization tag's arguments (`default`, `adapter='x'`), else undefined. */
+function materializationAdapter(args: string): string | undefined {
+  return /\badapter\s*=\s*['"](\w+)['"]/.exec(args)?.[1] ??
+    (/^\s*default\b/.test(args) ? "default" : undefined);
+}
+
+const MATERIALIZATION_BLOCK =
+  /\{%-?\s*materialization\s+([A-Za-z_][A-Za-z0-9_]*)\s*,([^%]*)-?%\}[\s\S]*?\{%-?\s*endmaterialization\s*-?%\}/g;
+
+/** `{% materialization name, default %}`, `{% materialization name, adapter='x', supported_languages=[...] %}`. */
+const MATERIALIZATION_TAG =
+  /(\{%-?\s*)materialization\s+([A-Za-z_][A-Za-z0-9_]*)\s*,([^%]*(?:%(?!\})[^%]*)*?)(-?%\})/g;
 
 /** nunjucks' node classes, for extensions that build nodes. */
 export const NODES = (nunjucks as unknown as { nodes: Nodes }).nodes;

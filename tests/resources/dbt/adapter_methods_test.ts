@@ -1,54 +1,13 @@
 /**
  * What package macros ask of the warehouse while a model builds, on PGlite
  * and DuckDB: `run_query`/`statement` results that keep their columns when
- * they find no rows (dbt_utils.get_single_value returns its default).
+ * they find no rows (dbt_utils.get_single_value returns its default), and
+ * the adapter methods that create, list, rename and drop relations and schemas.
  */
 
 import assert from "node:assert/strict";
-import { buildModel, loadProject } from "../../../resources/dbt/mod.ts";
-import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
-import { writeProject } from "./_fixture.ts";
-
-const DUCK_PROFILE = `demo:
-  target: duck
-  outputs:
-    duck:
-      type: duckdb
-      path: ":memory:"
-`;
-
-/** The two embedded warehouses, with the profile that targets each. */
-const TARGETS = [
-  { name: "pglite", url: "pglite:memory:", profile: undefined, schema: "analytics" },
-  { name: "duckdb", url: "duckdb::memory:", profile: DUCK_PROFILE, schema: "main" },
-] as const;
-
-async function setup(
-  target: (typeof TARGETS)[number],
-  files: Record<string, string>,
-) {
-  const project = await writeProject({
-    ...(target.profile ? { "profiles.yml": target.profile } : {}),
-    ...files,
-  });
-  const warehouse = await openWarehouse(target.url, { onNotice: () => {} });
-  return {
-    warehouse,
-    load: () => loadProject(project.dir, { cache: false }),
-    async [Symbol.asyncDispose]() {
-      await warehouse.close();
-      await project[Symbol.asyncDispose]();
-    },
-  };
-}
-
-async function rows(warehouse: Warehouse, sql: string): Promise<unknown[]> {
-  return (await warehouse.query<Record<string, unknown>>(sql)).map((row) =>
-    Object.fromEntries(
-      Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v]),
-    )
-  );
-}
+import { buildModel } from "../../../resources/dbt/mod.ts";
+import { EMBEDDED_TARGETS, embeddedProject, PGLITE_TARGET, rows } from "./_embedded.ts";
 
 // The shape of dbt_utils.get_single_value: the first column's values of a statement's result.
 const SINGLE_VALUE = `
@@ -66,9 +25,9 @@ const SINGLE_VALUE = `
 {% endmacro %}
 `;
 
-for (const target of TARGETS) {
+for (const target of EMBEDDED_TARGETS) {
   Deno.test(`dbt on ${target.name}: a query that finds no rows still has its columns`, async () => {
-    await using h = await setup(target, {
+    await using h = await embeddedProject(target, {
       "macros/single_value.sql": SINGLE_VALUE,
       "models/m.sql": `
 {%- set none_found = single_value("select 5 as n where 1 = 0", default=42) -%}
@@ -112,9 +71,9 @@ const HOUSEKEEPING = `
 {% endmacro %}
 `;
 
-for (const target of TARGETS) {
+for (const target of EMBEDDED_TARGETS) {
   Deno.test(`dbt on ${target.name}: adapter methods create, list, rename, truncate and drop relations and schemas`, async () => {
-    await using h = await setup(target, {
+    await using h = await embeddedProject(target, {
       "macros/housekeeping.sql": HOUSEKEEPING,
       "models/m.sql": `
 {%- set r = housekeeping() if execute else ['', '', 0, false, false] -%}
@@ -136,7 +95,7 @@ select '{{ r[0] }}' as seen, '{{ r[1] }}' as left_over, {{ r[2] }} as rows_left,
 }
 
 Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming it, as in dbt", async () => {
-  await using h = await setup(TARGETS[0], {
+  await using h = await embeddedProject(PGLITE_TARGET, {
     "models/m.sql": `{% if execute %}{% do adapter.drop_relation(
   api.Relation.create(schema='analytics', identifier='nothing')) %}{% endif %}select 1 as x`,
   });

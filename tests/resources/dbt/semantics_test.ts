@@ -523,7 +523,7 @@ Deno.test("selection: graph operators, methods, state:modified and result:error"
   assert.throws(() => selectNodes(p, ["colour:red"]), /unknown selection method 'colour:'/);
 });
 
-Deno.test("custom materializations: the file loads, a node using one is refused by name", async () => {
+Deno.test("custom materializations: the file loads beside other macros, a node can use one", async () => {
   const macro = `{% materialization my_mat, default %}
 {{ return({'relations': []}) }}
 {% endmaterialization %}
@@ -533,11 +533,13 @@ Deno.test("custom materializations: the file loads, a node using one is refused 
     "models/m.sql": "select {{ still_here() }} as one",
   });
   assert.match((await loadProject(ok.dir, opts)).models.get("m")?.compiledCode ?? "", /select 1/);
-  await using bad = await writeProject({
+  await using uses = await writeProject({
     "macros/mat.sql": macro,
     "models/m.sql": "{{ config(materialized='my_mat') }}select 1",
   });
-  await rejects(loadProject(bad.dir, opts), DbtErrorCode.unsupported, /materialized='my_mat'/);
+  const p = await loadProject(uses.dir, opts);
+  assert.equal(p.models.get("m")?.config.materialized, "my_mat");
+  assert.ok(p.macros.has("macro.demo.materialization_my_mat_default"));
 });
 
 Deno.test("item 9: model and graph describe the project to macros", async () => {
