@@ -12,7 +12,7 @@ import nunjucks from "nunjucks";
 import { Namespace, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
 import { asTuple, isPlainDict } from "./py_repr.ts";
-import { pyJsonParse } from "./py_number.ts";
+import { PyFloat, pyJsonParse } from "./py_number.ts";
 
 type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
 
@@ -229,6 +229,8 @@ export function installJinjaCompat(): void {
   internals.installJinjaCompat();
   const lookup = internals.runtime.memberLookup;
   internals.runtime.memberLookup = function (obj, val, ...rest) {
+    // `d[1.0]` finds the key 1: Python's 1 == 1.0 hash alike (dict keys are stored so too).
+    if (val instanceof PyFloat) val = val.valueOf();
     // A namespace's attributes win over dict method names (`ns.items`, `ns.keys`).
     if (obj instanceof Namespace && typeof val === "string" && Object.hasOwn(obj, val)) {
       return obj[val];
@@ -316,6 +318,13 @@ export function installJinjaCompat(): void {
   };
 }
 
+/** A Python dict as templates hold one: a plain object. */
+function isDict(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** dbt's own filters and the `none` test, added to an environment. */
 export function addDbtFilters(env: nunjucks.Environment): void {
   env.addFilter("as_number", (value: unknown) => {
@@ -354,7 +363,20 @@ export function addDbtFilters(env: nunjucks.Environment): void {
     "mapping",
     (value) => typeof value === "object" && value !== null && !Array.isArray(value),
   );
-  addTest("sequence", (value) => Array.isArray(value) || typeof value === "string");
-  addTest("iterable", (value) => Array.isArray(value) || typeof value === "string");
+  // Jinja2: a sequence has a length and items (lists, tuples, str, dicts, agate tables); an
+  // iterable can be iterated (dicts too). Numbers, none and objects like relations are neither.
+  addTest(
+    "sequence",
+    (value) =>
+      Array.isArray(value) || typeof value === "string" || isDict(value) ||
+      (typeof value === "object" && value !== null &&
+        typeof (value as { length?: unknown }).length === "number"),
+  );
+  addTest(
+    "iterable",
+    (value) =>
+      Array.isArray(value) || typeof value === "string" || isDict(value) ||
+      (typeof value === "object" && value !== null && Symbol.iterator in value),
+  );
   addTest("boolean", (value) => typeof value === "boolean");
 }

@@ -187,6 +187,7 @@ interface Internals {
     _dbt_pow?: (a: unknown, b: unknown) => unknown;
     _dbt_neg?: (a: unknown) => unknown;
     _dbt_float?: (a: number) => unknown;
+    _dbt_dict_key?: (key: unknown) => unknown;
     _dbt_truthy?: (value: unknown) => boolean;
     _dbt_tuple?: (items: unknown[]) => unknown[];
     _dbt_str?: (value: unknown) => string;
@@ -274,9 +275,9 @@ export function installPythonSemantics(): void {
     if (typeof node.key.value === "string" && !isSymbol(node.key)) {
       return compilePair.call(this, node, frame);
     }
-    this._emit("[");
+    this._emit("[runtime._dbt_dict_key(");
     this._compileExpression(node.key, frame);
-    this._emit("]: ");
+    this._emit(")]: ");
     this._compileExpression(node.value, frame);
   };
   // `{% for x in items if cond %}`: nunjucks reads `items if cond` as an inline if with no
@@ -572,10 +573,14 @@ export function installPythonSemantics(): void {
       : isPlainDict(items) && !(Symbol.iterator in items)
       ? Object.keys(items)
       : items;
+  // Python hashes 1 and 1.0 alike: one dict key. An integral float key is kept as its int.
+  runtime._dbt_dict_key = dictKey;
   // `x in list` compares with Python's == (`1 in [1.0]`, `[1] in [[1]]`), not JavaScript identity.
   const inOperator = runtime.inOperator;
   runtime.inOperator = (key, container) =>
-    Array.isArray(container) && (typeof key === "object" && key !== null)
+    key instanceof PyFloat && isPlainDict(container)
+      ? inOperator(dictKey(key), container)
+      : Array.isArray(container) && (typeof key === "object" && key !== null)
       ? container.some((item) => pyEquals(key, item))
       : Array.isArray(container) && typeof key === "number" &&
           container.some((item) => item instanceof PyFloat)
@@ -626,7 +631,16 @@ export function installPythonSemantics(): void {
   installBlockTags();
   const parsePrimary = parserProto.parsePrimary;
   parserProto.parsePrimary = function (noPostfix?: boolean) {
-    const float = this.peekToken()?.type === "float";
+    const first = this.peekToken();
+    if (first?.type === "string") {
+      // Adjacent string literals are one (`'a' 'b'` is `'ab'`), as Jinja2's parser joins them.
+      this.nextToken();
+      let value = String(first.value ?? "");
+      while (this.peekToken()?.type === "string") value += String(this.nextToken()?.value ?? "");
+      const node = new internals.nodes.Literal(first.lineno, first.colno, value);
+      return noPostfix ? node : this.parsePostfix(node);
+    }
+    const float = first?.type === "float";
     const node = parsePrimary.call(this, noPostfix);
     if (float && node instanceof internals.nodes.Literal) {
       (node as { pyFloat?: boolean }).pyFloat = true;
@@ -833,6 +847,11 @@ function isSymbol(node: unknown): boolean {
   return node instanceof symbol;
 }
 
+/** A dict key as stored: an integral float (`1.0`) is the int it equals, as Python hashes it. */
+export function dictKey(key: unknown): unknown {
+  return key instanceof PyFloat ? key.valueOf() : key;
+}
+
 function isKeywords(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null &&
     (value as { __keywords?: unknown }).__keywords === true;
@@ -946,12 +965,68 @@ const SET_UNPACK = new RegExp(
   "g",
 );
 const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
-// What may follow `*` / `**` at a call site: a name (`varargs`, `kw.opts`), or a list or dict
-// literal without nested brackets (`f(*[1, 2])`, `f(**{'a': 1})`).
-const SPLAT = new RegExp(
-  String.raw`([(,]\s*)(\*\*?)\s*(${NAME}(?:\.${NAME})*|\[[^\[\]{}]*\]|\{[^\[\]{}]*\})(?=\s*[,)])`,
-  "g",
-);
+
+/**
+ * Where the operand of a call-site `*`/`**` starting at `start` ends: at the
+ * `,` or `)` that closes it at its own bracket depth, outside strings; -1
+ * when the tag ends first.
+ */
+function splatOperandEnd(tag: string, start: number): number {
+  let depth = 0;
+  let quote = "";
+  for (let j = start; j < tag.length; j++) {
+    const c = tag[j] as string;
+    if (quote !== "") {
+      if (c === "\\") j++;
+      else if (c === quote) quote = "";
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") {
+      if (depth === 0) return c === ")" ? j : -1;
+      depth--;
+    } else if (c === "," && depth === 0) return j;
+  }
+  return -1;
+}
+
+/**
+ * `f(*items)` / `f(**mapping)` in one tag, whatever the operand (a name, a
+ * call, literals with nested brackets: `f(**{'a': [1]})`), become
+ * `f(_dbt_splat(items))` / `f(_dbt_kwsplat(mapping))`; a `*` inside a
+ * string, or that multiplies, is left alone.
+ */
+function rewriteSplats(tag: string): string {
+  let out = "";
+  let quote = "";
+  let previous = ""; // the last character outside strings that is not a space
+  for (let i = 0; i < tag.length; i++) {
+    const c = tag[i] as string;
+    if (quote !== "") {
+      out += c;
+      if (c === "\\") {
+        out += tag[i + 1] ?? "";
+        i++;
+      } else if (c === quote) quote = "";
+      continue;
+    }
+    if (c === "*" && (previous === "(" || previous === ",")) {
+      const stars = tag[i + 1] === "*" ? "**" : "*";
+      const start = i + stars.length;
+      const end = splatOperandEnd(tag, start);
+      if (end > start && tag.slice(start, end).trim() !== "") {
+        const operand = rewriteSplats(tag.slice(start, end));
+        out += `${stars === "**" ? "_dbt_kwsplat" : "_dbt_splat"}(${operand})`;
+        i = end - 1;
+        previous = ")";
+        continue;
+      }
+    }
+    if (c === "'" || c === '"') quote = c;
+    out += c;
+    if (!/\s/.test(c)) previous = c;
+  }
+  return out;
+}
 
 /**
  * Rewrites the Jinja2 statements nunjucks cannot parse into ones it can,
@@ -981,14 +1056,7 @@ export function rewritePythonSyntax(source: string): string {
     );
   }
   if (text.includes("*")) {
-    text = text.replace(TAG, (tag) =>
-      tag.includes("*")
-        ? tag.replace(
-          SPLAT,
-          (_, before: string, stars: string, name: string) =>
-            `${before}${stars === "**" ? "_dbt_kwsplat" : "_dbt_splat"}(${name})`,
-        )
-        : tag);
+    text = text.replace(TAG, (tag) => /[(,]\s*\*/.test(tag) ? rewriteSplats(tag) : tag);
   }
   return text;
 }
@@ -1015,8 +1083,14 @@ export const PYTHON_GLOBALS: Readonly<Record<string, (...args: unknown[]) => unk
     return items[Number(index)];
   },
   _dbt_splat(items) {
-    if (!Array.isArray(items)) throw new TypeError(`*${describe(items)}: not a list`);
-    return new Splat(items);
+    // Python unpacks any iterable: a list or tuple, a string's characters, a dict's keys.
+    if (Array.isArray(items)) return new Splat(items);
+    if (typeof items === "string") return new Splat([...items]);
+    if (typeof items === "object" && items !== null) {
+      if (Symbol.iterator in items) return new Splat(Array.from(items as Iterable<unknown>));
+      return new Splat(Object.keys(items).filter((key) => key !== "__keywords"));
+    }
+    throw new TypeError(`*${describe(items)}: not iterable`);
   },
   _dbt_kwsplat(mapping) {
     if (typeof mapping !== "object" || mapping === null || Array.isArray(mapping)) {

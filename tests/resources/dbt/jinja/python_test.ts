@@ -158,6 +158,27 @@ const CASES: readonly (readonly [string, string])[] = [
     "{% macro m() %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(*['x'], **{'k': 'v'}) }}|{{ 2 * [1] }}",
     "('x',){'k': 'v'}|[1, 1]",
   ],
+  // Jinja2's sequence / iterable tests: a dict is both; a number and none are neither.
+  [
+    "{{ {} is iterable }}|{{ 3 is iterable }}|{{ {} is sequence }}|{{ {'a':1} is sequence }}|{{ 'ab' is sequence }}|{{ 3 is sequence }}|{{ none is sequence }}|{{ [1] is sequence }}",
+    "True|False|True|True|True|False|False|True",
+  ],
+  // Adjacent string literals are one string, as Jinja2's parser joins them.
+  ["{{ 'a' 'b' }}|{{ 'x' \"y\" 'z' | upper }}|{% set s = 'p' 'q' %}{{ s }}", "ab|XYZ|pq"],
+  // 1 and 1.0 are one dict key (Python hashes them alike).
+  [
+    "{{ {1:'x'}[1.0] }}|{{ {1.0:'y'}[1] }}|{{ 1 in {1.0: 2} }}|{{ 1.0 in {1: 2} }}|{{ {1: 'a', 1.0: 'b'} | length }}|{{ {1.0: 'z'}.get(1) }}",
+    "x|y|True|True|1|z",
+  ],
+  // Splat operands with nested brackets, calls and expressions; a `*` in a string stays.
+  [
+    "{% macro m(a, b=0) %}{{ a }}{{ b }}{% endmacro %}{{ m(**{'a': [1], 'b': {'c': 2}}) }}|{{ m(*[[1, 2], 3]) }}|{{ m(1, **dict(b=[4])) }}|{{ m(*'xy') }}",
+    "[1]{'c': 2}|[1, 2]3|1[4]|xy",
+  ],
+  [
+    "{% set kw = {'b': 2} %}{% macro m(a, b) %}{{ a }}{{ b }}{% endmacro %}{{ m(1, **kw) }}|{{ m('(**x)', 2) }}|{{ m(*([3] + [4])) }}",
+    "12|(**x)2|34",
+  ],
   // A namespace's attributes named like dict methods are its attributes.
   [
     "{% set ns = namespace(items=[], keys=0) %}{% for i in range(2) %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }}{{ ns.keys }}",
@@ -211,7 +232,7 @@ Deno.test("jinja: misuse names the template and the cause", () => {
   const cases: readonly (readonly [string, RegExp])[] = [
     ["{% set a, b = [1, 2, 3] %}", /cannot unpack \[1,2,3\] into 2 names/],
     ["{% set s = 'x' %}{% set s.attr = 1 %}", /cannot set 'attr' on 'x'/],
-    ["{% macro f() %}{% endmacro %}{% set n = 3 %}{{ f(*n) }}", /\*3: not a list/],
+    ["{% macro f() %}{% endmacro %}{% set n = 3 %}{{ f(*n) }}", /\*3: not iterable/],
   ];
   for (const [template, message] of cases) {
     assert.throws(() => render(template), (error: unknown) => {
