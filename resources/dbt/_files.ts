@@ -144,10 +144,15 @@ export async function writeJsonAtomic(
   value: unknown,
   indent = 2,
 ): Promise<string> {
+  return await writeTextAtomic(dir, name, JSON.stringify(value, null, indent) + "\n");
+}
+
+/** Writes `text` to `dir/name` through a temp file and a rename; returns the path. */
+export async function writeTextAtomic(dir: string, name: string, text: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/${name}`;
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(value, null, indent) + "\n");
+  await Deno.writeTextFile(tmp, text);
   await Deno.rename(tmp, path);
   return path;
 }

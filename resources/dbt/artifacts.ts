@@ -19,7 +19,8 @@ import type {
   TestNode,
   UnitTestNode,
 } from "./nodes.ts";
-import { digest, writeJsonAtomic } from "./_files.ts";
+import { digest, writeJsonAtomic, writeTextAtomic } from "./_files.ts";
+import { pyJsonDumps } from "./jinja/builtins.ts";
 import {
   type Json,
   type JsonParts,
@@ -72,7 +73,12 @@ export async function writeManifest(
   // dbt-core writes the semantic manifest with every manifest (empty lists without a semantic layer).
   const [path] = await Promise.all([
     writeJsonParts(dir, "manifest.json", manifestParts(project, options)),
-    writeJsonAtomic(dir, "semantic_manifest.json", buildSemanticManifest(project)),
+    // Pydantic's .json(): Python's json.dumps, one line, ", " and ": ", ASCII, no newline.
+    writeTextAtomic(
+      dir,
+      "semantic_manifest.json",
+      pyJsonDumps(buildSemanticManifest(project), false),
+    ),
   ]);
   return path;
 }

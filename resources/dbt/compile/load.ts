@@ -11,6 +11,7 @@
 
 import { versionedRef } from "./versions.ts";
 import { parseSemanticLayer } from "./semantic.ts";
+import { requireDailyTimeSpine } from "./time_spine_check.ts";
 import { folderConfig } from "../project/project_file.ts";
 import { checkAccess } from "./access.ts";
 import type { Clock } from "../../../core/clock.ts";
@@ -208,6 +209,7 @@ export async function loadProject(
         : {};
     },
   });
+  requireDailyTimeSpine(semantic, compiled.nodes.values());
   if (options.cache !== false) await read.cache.write(read.targetPath);
   const projectHooks = (key: "on-run-start" | "on-run-end") =>
     read.packages.flatMap((p) => [p.projectFile[key] ?? []].flat());

@@ -18,6 +18,7 @@
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { ModelNode, SemanticResource } from "../nodes.ts";
 import { parseRefText } from "./ref_text.ts";
+import { GRANULARITIES } from "./time_spine_check.ts";
 
 /** One raw YAML entry of the semantic layer, with where it was written. */
 export interface SemanticEntry {
@@ -67,19 +68,7 @@ const AGGS = new Set([
 ]);
 const ENTITY_TYPES = new Set(["foreign", "natural", "primary", "unique"]);
 const DIMENSION_TYPES = new Set(["categorical", "time"]);
-const GRAINS = new Set([
-  "nanosecond",
-  "microsecond",
-  "millisecond",
-  "second",
-  "minute",
-  "hour",
-  "day",
-  "week",
-  "month",
-  "quarter",
-  "year",
-]);
+const GRAINS = new Set(GRANULARITIES);
 /** How messages name an entry of each kind. */
 const LABELS: Readonly<Record<SemanticEntry["kind"], string>> = {
   semantic_model: "semantic model",

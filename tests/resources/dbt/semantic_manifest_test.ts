@@ -237,3 +237,71 @@ models:
       /time_spine standard_granularity_column 'date_day'.*granularity/.test(error.message),
   );
 });
+
+Deno.test("semantic models without a time spine of day or finer fail the parse, as in dbt-core", async (t) => {
+  const spine = (grain: string) =>
+    `version: 2
+models:
+  - name: calendar
+    time_spine:
+      standard_granularity_column: period
+    columns:
+      - name: period
+        granularity: ${grain}
+`;
+  const load = async (files: Record<string, string>) => {
+    await using project = await writeProject({
+      "models/things.sql": "select 1 as id, current_date as at",
+      "models/semantic.yml": SEMANTIC_YML,
+      ...files,
+    });
+    return await loadProject(project.dir, { cache: false, env: () => undefined });
+  };
+  const refused = (error: unknown) =>
+    error instanceof DbtError && error.file === "models/semantic.yml" &&
+    /The semantic layer requires a time spine model with granularity DAY or smaller in the project, but none was found \(semantic model 'things'\)/
+      .test(error.message);
+  await t.step("no time spine at all", async () => {
+    await assert.rejects(() => load({}), refused);
+  });
+  await t.step("only a monthly one", async () => {
+    await assert.rejects(
+      () =>
+        load({
+          "models/calendar.sql": "select current_date as period",
+          "models/calendar.yml": spine("month"),
+        }),
+      refused,
+    );
+  });
+  await t.step("a daily or hourly one, or the legacy model, will do", async () => {
+    for (const grain of ["day", "hour"]) {
+      const project = await load({
+        "models/calendar.sql": "select current_date as period",
+        "models/calendar.yml": spine(grain),
+      });
+      assert.equal(project.semantic.length, 2);
+    }
+    await load({ "models/metricflow_time_spine.sql": "select current_date as date_day" });
+  });
+  await t.step("metrics alone need none", async () => {
+    await using project = await writeProject({ "models/m.sql": "select 1 as id" });
+    await loadProject(project.dir, { cache: false, env: () => undefined });
+  });
+});
+
+Deno.test("semantic_manifest.json is written on one line, as Pydantic's .json() writes it", async () => {
+  await using project = await writeProject({
+    "models/things.sql": "select 1 as id, current_date as at",
+    "models/metricflow_time_spine.sql": "select current_date as date_day",
+    "models/semantic.yml": SEMANTIC_YML.replace("label: N", "label: Nº"),
+  });
+  const loaded = await loadProject(project.dir, { cache: false, env: () => undefined });
+  await writeManifest(loaded, { invocationId: "x" });
+  const text = await Deno.readTextFile(`${project.dir}/target/semantic_manifest.json`);
+  // Python's json.dumps: one line, ", " and ": " separators, non-ASCII escaped, no newline.
+  assert.ok(!text.includes("\n"));
+  assert.ok(text.startsWith('{"semantic_models": [{"name": "things", "defaults": {'), text);
+  assert.ok(text.includes('"label": "N\\u00ba"'), text);
+  assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(buildSemanticManifest(loaded))));
+});
