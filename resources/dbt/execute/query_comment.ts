@@ -34,7 +34,7 @@ export function addComment(sql: string, comment: string, append: boolean): strin
 
 const FILE = "dbt_project.yml";
 
-const SQL_METHODS = new Set(["query", "execute", "exec"]);
+const SQL_METHODS = new Set(["query", "queryTable", "execute", "exec"]);
 
 function commented<T extends WarehouseSession>(
   session: T,
@@ -134,11 +134,7 @@ export async function withQueryComment(
   if (setting.comment === null) {
     return commented(warehouse, defaultComment(project, node), setting.append);
   }
-  const query = async (sql: string): Promise<QueryResult> => {
-    const rows = await warehouse.query<Record<string, unknown>>(sql);
-    const columns = rows[0] ? Object.keys(rows[0]) : [];
-    return { columns, rows: rows.map((row) => columns.map((c) => row[c])) };
-  };
+  const query = (sql: string): Promise<QueryResult> => warehouse.queryTable(sql);
   const text = (await project.renderHook(setting.comment, { file: FILE, query, node })).trim();
   if (text === "") return warehouse;
   if (text.includes("*/")) {

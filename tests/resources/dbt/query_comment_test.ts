@@ -13,13 +13,13 @@ import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.
 import { addComment } from "../../../resources/dbt/execute/query_comment.ts";
 import { PROJECT_YML, writeProject } from "./_fixture.ts";
 
-/** `warehouse`, recording the SQL of every query/execute/exec, transactions included. */
+/** `warehouse`, recording the SQL of every query/queryTable/execute/exec, transactions included. */
 function recording<T extends object>(target: T, log: string[]): T {
   return new Proxy(target, {
     get(t, key) {
       const value = Reflect.get(t, key, t);
       if (typeof value !== "function") return value;
-      if (key === "query" || key === "execute" || key === "exec") {
+      if (key === "query" || key === "queryTable" || key === "execute" || key === "exec") {
         return (sql: string, ...rest: unknown[]) => {
           log.push(sql);
           return value.call(t, sql, ...rest);
@@ -61,6 +61,26 @@ query-comment: "dbt {{ dbt_version }} {{ target.name }} {{ qc() }}"
     assert.match(sql, /^\/\* dbt 1\.9\.0 embedded node=model\.demo\.[mn] \*\/\ncreate view/);
   }
   assert.ok(log.includes("/* dbt 1.9.0 embedded node=none */\nselect 1"), log.join("\n---\n"));
+});
+
+Deno.test("query-comment goes before the queries a model's Jinja runs (run_query)", async () => {
+  await using project = await writeProject({
+    "models/asks.sql":
+      "select {{ run_query('select 42 as answer').columns[0].values()[0] if execute else 0 }} as n",
+    "dbt_project.yml": `${PROJECT_YML}query-comment: "asked by {{ node.unique_id }}"
+`,
+  });
+  await using raw = await openWarehouse("pglite:memory:");
+  const log: string[] = [];
+  const run = await runProject(await loadProject(project.dir), recording(raw as Warehouse, log), {
+    writeArtifacts: false,
+  });
+  assert.ok(run.success, run.results.map((r) => r.message).join("\n"));
+  assert.ok(
+    log.includes("/* asked by model.demo.asks */\nselect 42 as answer"),
+    log.join("\n---\n"),
+  );
+  assert.deepEqual(await raw.query("select n from analytics.asks"), [{ n: 42 }]);
 });
 
 Deno.test("query-comment append: true goes after the statement; a SQL error still names its line", async () => {
