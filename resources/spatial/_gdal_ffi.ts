@@ -138,6 +138,16 @@ function cStringList(items: readonly string[]): {
   return { list, keep };
 }
 
+/** The one-dataset source list GDALVectorTranslate and GDALWarp take. */
+function sourceList(dataset: Deno.PointerObject): BigUint64Array<ArrayBuffer> {
+  return new BigUint64Array([BigInt(Deno.UnsafePointer.value(dataset))]);
+}
+
+/** The `pbUsageError` out-parameter of the GDAL utilities. */
+function usage(): Int32Array<ArrayBuffer> {
+  return new Int32Array(1);
+}
+
 function read(pointer: Deno.PointerValue): string {
   return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
 }
@@ -295,6 +305,32 @@ export class GdalLibrary {
     });
   }
 
+  /**
+   * `use` of the options of a GDAL utility (gdalinfo, ogr2ogr, gdal_translate,
+   * gdalwarp) built from `args`, freed after; undefined when GDAL refuses them
+   * (GDAL copies the argument strings while it builds the options).
+   */
+  #withAppOptions<T>(
+    args: readonly string[],
+    make: (argv: BigUint64Array<ArrayBuffer>, extra: null) => Deno.PointerValue,
+    free: (options: Deno.PointerObject) => void,
+    use: (options: Deno.PointerObject) => T | undefined,
+  ): T | undefined {
+    const argv = cStringList(args);
+    const options = make(argv.list, null);
+    if (options === null) return undefined;
+    try {
+      return use(options);
+    } finally {
+      free(options);
+    }
+  }
+
+  /** Whether GDAL reported an error other than a benign one since the call began. */
+  #reportedRealError(): boolean {
+    return this.errors().some((e) => !isBenignGdalError(e));
+  }
+
   /** WKT2 (one line) and PROJJSON of a spatial reference handle. */
   #describeSrs(srs: Deno.PointerObject): { wkt: string; projjson?: Record<string, unknown> } {
     const out = new BigUint64Array(1);
@@ -417,20 +453,26 @@ export class GdalLibrary {
     options: readonly string[],
     openOptions: readonly string[],
   ): Record<string, unknown> {
-    return this.#withDataset("Cannot open the raster", file, OF_RASTER, openOptions, (ds) => {
-      const argv = cStringList(["-json", ...options]);
-      const opts = this.#lib.GDALInfoOptionsNew(argv.list, null);
-      if (opts === null) return undefined;
-      try {
-        const text = this.#lib.GDALInfo(ds, opts);
-        if (text === null) return undefined;
-        const json = read(text);
-        this.#lib.VSIFree(text);
-        return JSON.parse(json) as Record<string, unknown>;
-      } finally {
-        this.#lib.GDALInfoOptionsFree(opts);
-      }
-    });
+    const lib = this.#lib;
+    return this.#withDataset(
+      "Cannot open the raster",
+      file,
+      OF_RASTER,
+      openOptions,
+      (ds) =>
+        this.#withAppOptions(
+          ["-json", ...options],
+          lib.GDALInfoOptionsNew,
+          lib.GDALInfoOptionsFree,
+          (opts) => {
+            const text = lib.GDALInfo(ds, opts);
+            if (text === null) return undefined;
+            const json = read(text);
+            lib.VSIFree(text);
+            return JSON.parse(json) as Record<string, unknown>;
+          },
+        ),
+    );
   }
 
   /**
@@ -445,20 +487,14 @@ export class GdalLibrary {
     layers: readonly string[],
     drivers: readonly string[] = [],
   ): void {
-    this.#withDataset("Cannot convert the vector dataset", file, OF_VECTOR, openOptions, (src) => {
-      const argv = cStringList([...options, ...layers]);
-      const opts = this.#lib.GDALVectorTranslateOptionsNew(argv.list, null);
-      if (opts === null) return undefined;
-      try {
-        const sources = new BigUint64Array([BigInt(Deno.UnsafePointer.value(src))]);
-        const usage = new Int32Array(1);
-        const out = this.#lib.GDALVectorTranslate(cString(target), null, 1, sources, opts, usage);
-        if (out === null) return undefined;
-        this.#lib.GDALClose(out);
-        return this.errors().length > 0 ? undefined : true;
-      } finally {
-        this.#lib.GDALVectorTranslateOptionsFree(opts);
-      }
+    const lib = this.#lib;
+    this.#convert("Cannot convert the vector dataset", file, OF_VECTOR, openOptions, {
+      args: [...options, ...layers],
+      make: lib.GDALVectorTranslateOptionsNew,
+      free: lib.GDALVectorTranslateOptionsFree,
+      run: (src, opts) =>
+        lib.GDALVectorTranslate(cString(target), null, 1, sourceList(src), opts, usage()),
+      failed: () => this.errors().length > 0,
     }, drivers);
   }
 
@@ -469,19 +505,13 @@ export class GdalLibrary {
     target: string,
     openOptions: readonly string[],
   ): void {
-    this.#withDataset("Cannot convert the raster", file, OF_RASTER, openOptions, (src) => {
-      const argv = cStringList(options);
-      const opts = this.#lib.GDALTranslateOptionsNew(argv.list, null);
-      if (opts === null) return undefined;
-      try {
-        const usage = new Int32Array(1);
-        const out = this.#lib.GDALTranslate(cString(target), src, opts, usage);
-        if (out === null) return undefined;
-        this.#lib.GDALClose(out);
-        return this.errors().some((e) => !isBenignGdalError(e)) ? undefined : true;
-      } finally {
-        this.#lib.GDALTranslateOptionsFree(opts);
-      }
+    const lib = this.#lib;
+    this.#convert("Cannot convert the raster", file, OF_RASTER, openOptions, {
+      args: options,
+      make: lib.GDALTranslateOptionsNew,
+      free: lib.GDALTranslateOptionsFree,
+      run: (src, opts) => lib.GDALTranslate(cString(target), src, opts, usage()),
+      failed: () => this.#reportedRealError(),
     });
   }
 
@@ -492,20 +522,49 @@ export class GdalLibrary {
     target: string,
     openOptions: readonly string[],
   ): void {
-    this.#withDataset("Cannot warp the raster", file, OF_RASTER, openOptions, (src) => {
-      const argv = cStringList(options);
-      const opts = this.#lib.GDALWarpAppOptionsNew(argv.list, null);
-      if (opts === null) return undefined;
-      try {
-        const sources = new BigUint64Array([BigInt(Deno.UnsafePointer.value(src))]);
-        const usage = new Int32Array(1);
-        const out = this.#lib.GDALWarp(cString(target), null, 1, sources, opts, usage);
-        if (out === null) return undefined;
-        this.#lib.GDALClose(out);
-        return this.errors().some((e) => !isBenignGdalError(e)) ? undefined : true;
-      } finally {
-        this.#lib.GDALWarpAppOptionsFree(opts);
-      }
+    const lib = this.#lib;
+    this.#convert("Cannot warp the raster", file, OF_RASTER, openOptions, {
+      args: options,
+      make: lib.GDALWarpAppOptionsNew,
+      free: lib.GDALWarpAppOptionsFree,
+      run: (src, opts) => lib.GDALWarp(cString(target), null, 1, sourceList(src), opts, usage()),
+      failed: () => this.#reportedRealError(),
     });
+  }
+
+  /**
+   * Runs a GDAL utility that writes a dataset (ogr2ogr, gdal_translate,
+   * gdalwarp) on `file`: its options built from `utility.args`, its output
+   * closed; fails (as `#withDataset` reports it) when there is no
+   * output or `utility.failed()`.
+   */
+  #convert(
+    what: string,
+    file: string,
+    flags: number,
+    openOptions: readonly string[],
+    utility: {
+      args: readonly string[];
+      make: (argv: BigUint64Array<ArrayBuffer>, extra: null) => Deno.PointerValue;
+      free: (options: Deno.PointerObject) => void;
+      run: (src: Deno.PointerObject, options: Deno.PointerObject) => Deno.PointerValue;
+      failed: () => boolean;
+    },
+    drivers: readonly string[] = [],
+  ): void {
+    this.#withDataset(
+      what,
+      file,
+      flags,
+      openOptions,
+      (src) =>
+        this.#withAppOptions(utility.args, utility.make, utility.free, (options) => {
+          const out = utility.run(src, options);
+          if (out === null) return undefined;
+          this.#lib.GDALClose(out);
+          return utility.failed() ? undefined : true;
+        }),
+      drivers,
+    );
   }
 }

@@ -47,6 +47,12 @@ async function answers(engine: GdalEngine) {
     "dem_cog",
   );
   const cogInfo = await scratch.gdal.rasterInfo(cog, ["-checksum"]);
+  const warped = await scratch.gdal.warp(
+    scratch.gdalPath("dem.tif"),
+    ["-t_srs", "EPSG:4326", "-of", "GTiff"],
+    "dem_4326",
+  );
+  const warpedInfo = await scratch.gdal.rasterInfo(warped);
   const errors: string[] = [];
   await Deno.writeFile(scratch.hostPath("bad.tif"), new Uint8Array([73, 73, 42, 0, 8, 0, 0, 0, 1]));
   for (
@@ -76,6 +82,10 @@ async function answers(engine: GdalEngine) {
       wktCode(out.layers[0]!.geometryFields[0]!.coordinateSystem!.wkt!),
     ],
     checksum: (cogInfo.bands as { checksum: number }[]).map((b) => b.checksum),
+    warped: [
+      warpedInfo.driverShortName,
+      wktCode((warpedInfo.coordinateSystem as { wkt: string }).wkt),
+    ],
     errors,
   };
 }
@@ -104,6 +114,7 @@ Deno.test({
           assert.deepEqual(r.raster, ["GTiff", [64, 64]]);
           assert.equal(r.target, 4326);
           assert.deepEqual(r.converted, [4, "EPSG:4326"]);
+          assert.deepEqual(r.warped, ["GTiff", "EPSG:4326"]);
           assert.match(r.errors[0]!, /'b1\/bad\.tif'.*TIFF/);
           assert.match(r.errors[1]!, /'b1\/dem\.tif'/);
           assert.match(r.errors[2]!, /EPSG:999999.*crs not found/);
