@@ -149,7 +149,9 @@ export class FetchHttpClient implements HttpClient {
     this.#maxDelayMs = nonNegative("maxDelayMs", options.maxDelayMs ?? 10_000);
     this.#jitter = options.jitter ?? 0.2;
     if (!(this.#jitter >= 0 && this.#jitter <= 1)) {
-      throw new RangeError(`jitter must be between 0 and 1, got ${this.#jitter}`);
+      throw new RangeError(
+        `Cannot create the HTTP client with jitter ${this.#jitter}: expected a fraction between 0 and 1`,
+      );
     }
     this.#maxRetryAfterMs = nonNegative("maxRetryAfterMs", options.maxRetryAfterMs ?? 30_000);
     this.#totalTimeoutMs = positive("totalTimeoutMs", options.totalTimeoutMs ?? 60_000);
@@ -373,21 +375,27 @@ function canceled(shown: string): CanceledError {
 
 function positive(name: string, value: number): number {
   if (!(Number.isFinite(value) && value > 0)) {
-    throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
+    throw new RangeError(
+      `Cannot create the HTTP client with ${name} ${value}: expected milliseconds > 0`,
+    );
   }
   return value;
 }
 
 function nonNegative(name: string, value: number): number {
   if (!(Number.isFinite(value) && value >= 0)) {
-    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${value}`);
+    throw new RangeError(
+      `Cannot create the HTTP client with ${name} ${value}: expected milliseconds >= 0`,
+    );
   }
   return value;
 }
 
 function count(name: string, value: number): number {
   if (!(Number.isInteger(value) && value >= 0)) {
-    throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
+    throw new RangeError(
+      `Cannot create the HTTP client with ${name} ${value}: expected a whole number >= 0`,
+    );
   }
   return value;
 }

@@ -277,8 +277,20 @@ Deno.test("FetchHttpClient: a connection dropped mid-request is retried", async 
 });
 
 Deno.test("FetchHttpClient: rejects bad options", () => {
-  assert.throws(() => new FetchHttpClient({ timeoutMs: 0 }), RangeError);
-  assert.throws(() => new FetchHttpClient({ retries: -1 }), RangeError);
-  assert.throws(() => new FetchHttpClient({ jitter: 2 }), RangeError);
-  assert.throws(() => new FetchHttpClient({ totalTimeoutMs: Number.NaN }), RangeError);
+  const cases: [FetchHttpClientOptions, RegExp][] = [
+    [
+      { timeoutMs: 0 },
+      /^Cannot create the HTTP client with timeoutMs 0: expected milliseconds > 0$/,
+    ],
+    [{ retries: -1 }, /with retries -1: expected a whole number >= 0/],
+    [{ jitter: 2 }, /with jitter 2: expected a fraction between 0 and 1/],
+    [{ baseDelayMs: -5 }, /with baseDelayMs -5: expected milliseconds >= 0/],
+    [{ totalTimeoutMs: Number.NaN }, /with totalTimeoutMs NaN/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => new FetchHttpClient(options),
+      (e) => e instanceof RangeError && message.test(e.message),
+    );
+  }
 });
