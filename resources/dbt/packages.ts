@@ -11,9 +11,17 @@
  *   listing versions with a `downloads.tarball` URL), downloaded and
  *   unpacked with tar.
  *
+ * A package appears in `dbt_packages/` whole or not at all: it is fetched and
+ * copied into a staging folder next to `dbt_packages/` (`.dbt-deps-*`, the
+ * same file system) and renamed into place. Copied in place, a `dbt deps`
+ * killed midway left a half package that the next build read as the package
+ * (a macro it overrides missing, dispatch falls back to the default without
+ * a word). Staging folders of a killed `deps` are removed by the next one.
+ *
  * @module
  */
 
+import { dirname } from "node:path";
 import { z } from "zod";
 import { parse as parseYamlText, stringify } from "yaml";
 import { DbtError, DbtErrorCode } from "./errors.ts";
@@ -109,9 +117,11 @@ export async function installPackages(
   const { specs } = await readPackageSpecs(projectDir, options.env);
   const installDir = `${projectDir}/${project["packages-install-path"]}`;
   await Deno.mkdir(installDir, { recursive: true });
+  const stagingDir = dirname(installDir);
+  await removeStaging(stagingDir);
   const installed: Installed[] = [];
   for (const spec of specs) {
-    const staging = await Deno.makeTempDir({ prefix: "dbt-deps-" });
+    const staging = await Deno.makeTempDir({ dir: stagingDir, prefix: STAGING_PREFIX });
     try {
       let lock: Record<string, unknown>;
       let source = staging;
@@ -153,22 +163,47 @@ export async function installPackages(
       const name = (await readProjectFile(source).catch((error) => {
         throw failed(JSON.stringify(lock), `it has no valid dbt_project.yml: ${message(error)}`);
       })).name;
-      await Deno.remove(`${installDir}/${name}`, { recursive: true }).catch(() => {});
-      await copyDir(source, `${installDir}/${name}`);
+      await copyDir(source, `${staging}/ready`);
+      // The old copy moves aside (into the staging folder, removed below), the new one in.
+      await Deno.rename(`${installDir}/${name}`, `${staging}/replaced`).catch(ignoreNotFound);
+      await Deno.rename(`${staging}/ready`, `${installDir}/${name}`);
       installed.push({ name, lock: { ...lock, name } });
       options.onInstalled?.(`Installed ${name} (${describe(lock)})`);
     } finally {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
     }
   }
-  await Deno.writeTextFile(
-    `${projectDir}/package-lock.yml`,
-    stringify({
-      packages: installed.map((p) => p.lock),
-      sha1_hash: await sha1(JSON.stringify(specs)),
-    }),
-  );
+  // Written whole or not at all, like the packages.
+  const lockFile = `${projectDir}/package-lock.yml`;
+  const lockTemp = `${stagingDir}/${STAGING_PREFIX}${crypto.randomUUID().slice(0, 8)}.yml`;
+  try {
+    await Deno.writeTextFile(
+      lockTemp,
+      stringify({
+        packages: installed.map((p) => p.lock),
+        sha1_hash: await sha1(JSON.stringify(specs)),
+      }),
+    );
+    await Deno.rename(lockTemp, lockFile);
+  } finally {
+    await Deno.remove(lockTemp).catch(ignoreNotFound);
+  }
   return installed;
+}
+
+/** Name prefix of the staging folders (and lock file) of `deps`, next to `dbt_packages/`. */
+const STAGING_PREFIX = ".dbt-deps-";
+
+/** Removes what a killed `deps` left in `dir`: its staging folders and files. */
+async function removeStaging(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.startsWith(STAGING_PREFIX)) continue;
+    await Deno.remove(`${dir}/${entry.name}`, { recursive: true }).catch(ignoreNotFound);
+  }
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
 }
 
 function describe(lock: Record<string, unknown>): string {
