@@ -26,6 +26,7 @@ import { adapterOf } from "../adapters/adapter_for.ts";
 import { buildCustom, BUILTIN_MATERIALIZATIONS } from "./custom_materialization.ts";
 import { commentNode, withQueryComment } from "./query_comment.ts";
 import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.ts";
+import { resolveInformationSchema } from "../adapters/duckdb_info_schema.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
 
 /** Options of {@linkcode buildModel}. */
@@ -181,11 +182,37 @@ export async function buildModel(
   }
 }
 
-/** Runs `run_query`/`statement` SQL for a render. */
+/**
+ * Runs `run_query`/`statement` SQL for a render. Columns come from the
+ * result, not its first row: a query that finds nothing still has them
+ * (dbt_utils.get_single_value reads `table.columns[0]` to return its
+ * default). A script of several statements (a materialization's
+ * `delete ...; insert ...`) runs whole, as dbt's connection runs it, and
+ * answers no rows. On DuckDB, `<database>.information_schema.<view>` reads
+ * DuckDB's information_schema (adapters/duckdb_info_schema.ts).
+ */
 export function queryRunner(session: WarehouseSession): (sql: string) => Promise<QueryResult> {
-  // Columns come from the result, not its first row: a query that finds nothing still has them
-  // (dbt_utils.get_single_value reads `table.columns[0]` to return its default).
-  return (sql) => session.queryTable(sql);
+  const rewrite = session.dialect === "duckdb" ? resolveInformationSchema : (sql: string) => sql;
+  return async (text) => {
+    const sql = rewrite(text);
+    // Told apart before it runs: a refused prepare would abort the materialization's transaction.
+    if (!isScript(sql)) return await session.queryTable(sql);
+    await session.exec(sql);
+    return { columns: [], rows: [] };
+  };
+}
+
+/**
+ * Whether `sql` holds more than one statement: a `;` outside string
+ * literals, quoted names, dollar quotes and comments with more SQL after it.
+ */
+export function isScript(sql: string): boolean {
+  if (!sql.includes(";")) return false;
+  const code = sql.replace(
+    /'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\w*)\$[\s\S]*?\$\1\$|--[^\n]*|\/\*[\s\S]*?\*\//g,
+    " ",
+  );
+  return /;\s*[^;\s]/.test(code);
 }
 
 /**

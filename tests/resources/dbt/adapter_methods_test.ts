@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { buildModel } from "../../../resources/dbt/mod.ts";
+import { isScript } from "../../../resources/dbt/execute/materialize.ts";
 import { EMBEDDED_TARGETS, embeddedProject, PGLITE_TARGET, rows } from "./_embedded.ts";
 
 // The shape of dbt_utils.get_single_value: the first column's values of a statement's result.
@@ -104,4 +105,21 @@ Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming
     buildModel(h.warehouse, project, "m"),
     /Tried to drop relation "analytics"."nothing", but its type is null/,
   );
+});
+
+Deno.test("dbt run_query: a script of several statements runs whole; one statement with ';' inside does not count", () => {
+  for (
+    const sql of [
+      "select 1",
+      "select 1;",
+      "select 1;  \n -- done",
+      "select 'a;b' as x",
+      'select 1 as "x;y"',
+      "select 1 /* a; b */",
+      "do $$ begin perform 1; end $$",
+    ]
+  ) assert.equal(isScript(sql), false, sql);
+  for (const sql of ["create table t (a int); insert into t values (1)", "select 1;\nselect 2;"]) {
+    assert.equal(isScript(sql), true, sql);
+  }
 });

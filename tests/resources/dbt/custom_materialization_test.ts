@@ -192,3 +192,23 @@ Deno.test("custom materializations: manifest.json lists each as a macro with its
   );
   assert.equal(macro?.file, "macros/stamps.sql");
 });
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`custom materializations on ${target.name}: a statement of several SQL statements runs whole`, async () => {
+    await using h = await embeddedProject(target, {
+      "macros/twice.sql": `{% materialization twice, default %}
+{% call statement('main') -%}
+  create table {{ this }} as {{ sql }};
+  insert into {{ this }} {{ sql }};
+{%- endcall %}
+{{ return({'relations': [this.incorporate(type='table')]}) }}
+{% endmaterialization %}`,
+      "models/m.sql": "{{ config(materialized='twice') }}select 5 as x",
+    });
+    await buildModel(h.warehouse, await h.load(), "m");
+    assert.deepEqual(await rows(h.warehouse, `select x from ${target.schema}.m`), [
+      { x: 5 },
+      { x: 5 },
+    ]);
+  });
+}
