@@ -6,6 +6,7 @@
  */
 
 import { quoteIdent, quoteTable } from "./sql.ts";
+import { WarehouseQueryError } from "./errors.ts";
 import type {
   BulkRows,
   ColumnInfo,
@@ -49,7 +50,22 @@ export abstract class SessionBase implements WarehouseSession {
 
   /** See {@linkcode WarehouseSession.ensureSchema}. */
   async ensureSchema(name: string): Promise<void> {
-    await this.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`);
+    try {
+      await this.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`);
+    } catch (error) {
+      // Two sessions creating one new schema at once (dbt builds a schema's seeds and models in
+      // parallel): PostgreSQL's IF NOT EXISTS looks before it inserts, so the later one fails on
+      // the catalog's unique index (23505, or 42P06). The schema is there: that is success.
+      if (
+        !(error instanceof WarehouseQueryError) ||
+        (error.sqlState !== "23505" && error.sqlState !== "42P06")
+      ) throw error;
+      const found = await this.query<{ found: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found",
+        [name],
+      ).catch(() => undefined); // in a transaction the failure aborted it: report the failure
+      if (found?.[0]?.found !== true) throw error;
+    }
   }
 
   /** See {@linkcode WarehouseSession.tableExists}. */

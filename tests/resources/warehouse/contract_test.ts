@@ -88,6 +88,7 @@ for (const target of TARGETS) {
     await t.step("bulkLoad is all or nothing", () => loadsAtomically(wh));
     await t.step("bulkLoad inside a transaction rolls back with it", () => loadsInTx(wh));
     await t.step("schema helpers", () => schemaHelpers(wh));
+    await t.step("one new schema ensured by many sessions at once", () => ensuresAtOnce(wh));
     await t.step("invalid identifiers are rejected", () => rejectsIdentifiers(wh));
     await t.step("a failed statement is a typed error naming it", () => namesStatement(wh));
     await t.step("ping measures a round trip", async () => {
@@ -295,6 +296,17 @@ async function loadsInTx(wh: Warehouse): Promise<void> {
     await tx.bulkLoad(table, ["day", "v"], [[day, 10]]);
   });
   assert.deepStrictEqual(await wh.query("SELECT v FROM c_txload.t"), [{ v: 10 }]);
+}
+
+async function ensuresAtOnce(wh: Warehouse): Promise<void> {
+  // dbt builds seeds and models of one schema in parallel, each ensuring the schema first:
+  // PostgreSQL's IF NOT EXISTS looks before it inserts, so a second session could fail on the
+  // catalog's unique index (seen: a jaffle_shop build's seeds, SQLSTATE 23505).
+  for (let round = 0; round < 10; round++) {
+    const name = `c_race_${round}`;
+    await Promise.all(Array.from({ length: 8 }, () => wh.ensureSchema(name)));
+    assert.equal(await wh.tableExists(name, "none"), false);
+  }
 }
 
 async function schemaHelpers(wh: Warehouse): Promise<void> {
