@@ -29,9 +29,10 @@ export const MATERIALIZATION_MACROS = `
 {% macro load_cached_relation(relation) -%}
 {{ return(adapter.get_relation(relation.database, relation.schema, relation.identifier)) }}
 {%- endmacro %}
+{# A temporary table lives in the session's own schema: its name alone (dbt-postgres, dbt-duckdb). #}
 {% macro make_temp_relation(base_relation, suffix='__dbt_tmp') -%}
 {%- set temp = base_relation.incorporate(path={'identifier': base_relation.identifier ~ suffix}) -%}
-{{ return(temp.include(database=false, schema=false) if target.type == 'postgres' else temp) }}
+{{ return(temp.include(database=false, schema=false)) }}
 {%- endmacro %}
 {% macro make_intermediate_relation(base_relation, suffix='__dbt_tmp') -%}
 {{ return(base_relation.incorporate(path={'identifier': base_relation.identifier ~ suffix})) }}

@@ -212,3 +212,19 @@ for (const target of EMBEDDED_TARGETS) {
     ]);
   });
 }
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`custom materializations on ${target.name}: a temporary relation stages the rows`, async () => {
+    await using h = await embeddedProject(target, {
+      "macros/staged.sql": `{% materialization staged, default %}
+{%- set tmp = make_temp_relation(this) -%}
+{% call statement('stage') %}{{ create_table_as(True, tmp, sql) }}{% endcall %}
+{% call statement('main') %}create table {{ this }} as select x * 2 as x from {{ tmp }}{% endcall %}
+{{ return({'relations': [this.incorporate(type='table')]}) }}
+{% endmaterialization %}`,
+      "models/m.sql": "{{ config(materialized='staged') }}select 21 as x",
+    });
+    await buildModel(h.warehouse, await h.load(), "m");
+    assert.deepEqual(await rows(h.warehouse, `select x from ${target.schema}.m`), [{ x: 42 }]);
+  });
+}
