@@ -5,7 +5,11 @@
  * Hand-written rather than npm `csv-parse`: the common line has no quote, and
  * `indexOf` + `split` on it is several times faster than a general state
  * machine; only lines with a quote take the careful path. It also knows the
- * file line of every record, which the rejection report needs.
+ * file line of every record, which the rejection report needs. Measured by
+ * bench/csv.ts (1,000,000 activity rows, 51.6 MB, one in a hundred quoted,
+ * both streaming 1 MiB chunks with line numbers; 2026-12-07, load 12-15 on 2
+ * cores): 1.05 s against csv-parse 7.0.3's 6.86 s (medians of 5 alternating
+ * rounds), 6.5x.
  *
  * @module
  */
