@@ -363,6 +363,37 @@ Deno.test("main.ts: a materialize killed with -9 is failed by the next CLI start
   assert.doesNotMatch(again.stderr, /owner process died/);
 });
 
+Deno.test("main.ts: a UI left open alone fails a materialize killed with -9; it does not show running for ever", async () => {
+  await using box = await sandbox();
+  const env = {
+    ...box.env,
+    PLATFORM_GRAPH: await slowGraph(box, `${box.dir}/cleanup_ran`),
+    RUN_HEARTBEAT_INTERVAL_MS: "100",
+  };
+  await using ui = spawnMain(["ui", "--port", "0"], { cwd: box.dir, env });
+  await ui.waitFor(/UI_URL=/);
+  const main = spawnMain(["materialize"], { cwd: box.dir, env });
+  await main.waitFor(/"asset":"slow","partition":null,"step":"asset","status":"running"/);
+  await until("the running step is committed", async () => {
+    await using store = SqliteRunStore.open(box.runsDb);
+    const [run] = await store.listRuns();
+    return (await store.listSteps(run?.runId ?? "")).some((s) => s.status === "running");
+  });
+  main.kill("SIGKILL");
+  assert.equal((await main.finish()).signal, "SIGKILL");
+  await main[Symbol.asyncDispose]();
+  // No other command starts: the UI alone must notice (reading the store here reaps nothing).
+  await until("the UI failed the run of the dead process", async () => {
+    await using store = SqliteRunStore.open(box.runsDb);
+    const [run] = await store.listRuns();
+    return run?.status === "failed";
+  }, { timeoutMs: 60_000, pollMs: 100 });
+  await using store = SqliteRunStore.open(box.runsDb);
+  const [run] = await store.listRuns();
+  assert.match(run?.errorSummary ?? "", /owner process died/);
+  assert.deepEqual(await store.listRuns({ status: "running" }), []);
+});
+
 Deno.test("main.ts: a run whose owner stopped heartbeating elsewhere is failed once its lease lapsed", async () => {
   await using box = await sandbox();
   const env = { ...box.env, PLATFORM_GRAPH: await box.graph("two", TWO_ASSETS) };

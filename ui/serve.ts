@@ -11,6 +11,7 @@ import { type CliApp, EXIT, UsageError } from "../core/cli/app.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Clock } from "../core/clock.ts";
 import { SensorDaemon } from "../core/daemon.ts";
+import { reapDeadRuns } from "../core/reaper.ts";
 import { ConfigError, toError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
@@ -264,14 +265,45 @@ export async function uiCommand<R>(
     if (options.daemon) {
       await runDaemon(app, graph, store, queue, clock, log, stop, parsed.intervalMs);
     } else if (!stop.aborted) {
-      await new Promise<void>((resolve) =>
-        stop.addEventListener("abort", () => resolve(), { once: true })
-      );
+      await reapUntil(store, clock, log, stop, app.heartbeatIntervalMs?.() ?? 10_000);
     }
   } finally {
     await server.close();
   }
   return EXIT.ok;
+}
+
+/**
+ * `ui` without the daemon: fails the runs whose owner died, at once and then
+ * every heartbeat interval (at least 1 s), until `stop`. Every other command
+ * does this when it starts and the daemon on every tick; a UI left open alone
+ * showed a `materialize` killed with -9 as running for ever (and a cancel of
+ * it from the UI never took effect).
+ */
+async function reapUntil(
+  store: RunStore,
+  clock: Clock,
+  log: Logger,
+  stop: AbortSignal,
+  heartbeatMs: number,
+): Promise<void> {
+  const everyMs = Math.max(1000, heartbeatMs);
+  while (!stop.aborted) {
+    try {
+      await reapDeadRuns(store, { clock, log });
+    } catch (error) {
+      log.error(`cannot fail the runs of dead processes: ${toError(error).message}`);
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, everyMs);
+      stop.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        stop.removeEventListener("abort", done);
+        resolve();
+      }
+    });
+  }
 }
 
 /**
