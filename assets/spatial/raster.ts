@@ -15,6 +15,7 @@
 
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
+import { GdalError } from "../../resources/spatial/gdal.ts";
 import { SpatialBatchError, type StagedSource } from "./_batch.ts";
 import type { CrsDecision } from "./crs.ts";
 import {
@@ -162,6 +163,9 @@ export function cogOptions(version: string, source?: Record<string, unknown>): s
   return ["-stats", ...options];
 }
 
+/** GDAL refusing to store statistics in a source opened read-only (see convertRasters). */
+const READ_ONLY_METADATA = /Unable to set metadata on read-only file/;
+
 /** Whether a COG made with these `gdal_translate` options carries its band statistics. */
 export function embedsStatistics(translateOptions: readonly string[]): boolean {
   return translateOptions.includes("-stats") || translateOptions.includes("STATISTICS=YES");
@@ -246,6 +250,8 @@ async function convertRasters(
     sources: StagedSource[];
     crs: CrsDecision;
     translateOptions: string[];
+    /** Whether `-stats` was dropped: the source cannot take statistics while read-only. */
+    readOnlySource: boolean;
     /** The gdalwarp options that placed it first (by GCPs or RPCs). */
     warpOptions?: string[];
     /** The subdataset it is, of a file of several. */
@@ -333,18 +339,38 @@ async function convertRasters(
       const assign = crs.source === "declared" && warpOptions === undefined
         ? ["-a_srs", file.crs]
         : [];
-      const translateOptions = cogOptions(options.gdal.version, rasterInfo);
-      const cog = await timings.time(
-        "convert",
-        () =>
-          scratch.gdal.translate(
-            gdalPath,
-            [...translateOptions, ...assign],
-            `${name}_cog`,
-            // The warped file is the platform's own: no open options.
-            { label, ...(warpOptions === undefined ? { openOptions } : {}) },
-          ),
-      );
+      let translateOptions = cogOptions(options.gdal.version, rasterInfo);
+      let readOnlySource = false;
+      const translate = () =>
+        timings.time(
+          "convert",
+          () =>
+            scratch.gdal.translate(
+              gdalPath,
+              [...translateOptions, ...assign],
+              `${name}_cog`,
+              // The warped file is the platform's own: no open options.
+              { label, ...(warpOptions === undefined ? { openOptions } : {}) },
+            ),
+        );
+      const cog = await translate().catch((error: unknown) => {
+        // `-stats` stores the statistics in the source first: a format that
+        // keeps them in the file itself (PCIDSK), opened read-only, refuses
+        // ("Unable to set metadata on read-only file"). Converted again
+        // without; the statistics are then computed from the COG.
+        if (
+          !(error instanceof GdalError) || !translateOptions.includes("-stats") ||
+          !READ_ONLY_METADATA.test(error.gdalMessage)
+        ) {
+          throw error;
+        }
+        // Without -stats, and without the STATISTICS=YES GDAL 3.6's COG driver ignores.
+        translateOptions = translateOptions.filter((o, i, all) =>
+          o !== "-stats" && o !== "STATISTICS=YES" && all[i + 1] !== "STATISTICS=YES"
+        );
+        readOnlySource = true;
+        return translate();
+      });
       const info = await timings.time(
         "describe",
         () =>
@@ -370,6 +396,7 @@ async function convertRasters(
         sources,
         crs,
         translateOptions,
+        readOnlySource,
         ...(warpOptions === undefined ? {} : { warpOptions }),
         ...(unit.name === undefined ? {} : { subdataset: unit.name }),
       });
@@ -384,8 +411,18 @@ async function convertRasters(
   }
   const outputs: RasterOutput[] = [];
   for (
-    const { file, name, cog, summary, sources, crs, translateOptions, warpOptions, subdataset }
-      of converted
+    const {
+      file,
+      name,
+      cog,
+      summary,
+      sources,
+      crs,
+      translateOptions,
+      readOnlySource,
+      warpOptions,
+      subdataset,
+    } of converted
   ) {
     const key = `${batch.manifest.metadata.project}/${batchId}/${name}.tif`;
     const m = batch.manifest;
@@ -443,6 +480,9 @@ async function convertRasters(
                 ? "band statistics computed from the source (gdal_translate -stats) and stored in the COG"
                 : embedsStatistics(translateOptions)
                 ? "band statistics computed while writing (COG STATISTICS=YES)"
+                : readOnlySource
+                ? "band statistics computed from the COG for this record only (the source's " +
+                  "format keeps statistics in the file, which is read-only here)"
                 : "the source's own overviews kept; band statistics computed from the COG for " +
                   "this record only (GDAL 3.8 drops a source's overviews when asked to embed them)",
             ],

@@ -178,6 +178,8 @@ RASTERS = {
                                   code="EPSG:4326", gt=[-110, 0.01, 0, 45, 0, -0.01]),
     # ER Mapper (Geoscience Australia's grids): the header dem.ers beside its data file dem.
     "r_ers": lambda: other("r_ers.ers", "ERS", [], gdal.GDT_Float32, nodata=-99999),
+    # PCI Geomatics' format, which keeps band statistics in the file itself.
+    "r_pcidsk": lambda: other("r_pcidsk.pix", "PCIDSK", [], gdal.GDT_Int16),
     # A DEM tile all sea: every pixel nodata (GDAL cannot compute its statistics).
     "r_all_nodata": lambda: tiff("r_all_nodata.tif", gdal.GDT_Int16, nodata=-9999,
                                  after=lambda m: m.GetRasterBand(1).Fill(-9999)),
