@@ -42,6 +42,7 @@ import { type CrsDecision, decideCrs, geographicAreaOfUse } from "./crs.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import { makeValidInPlace } from "./_make_valid.ts";
 import { appendParts, shapefileParts } from "./_chunks.ts";
+import { blankDatesToNull } from "./_blank_dates.ts";
 import { vectorChecks } from "./checks.ts";
 import { Timings } from "./_timings.ts";
 import {
@@ -423,6 +424,11 @@ async function convertLayer(
       reprojected = await convert(makeValid, "input");
     }
   });
+  if (options.gdal.kind === "wasm" && layer.driver === "ESRI Shapefile") {
+    // gdal3.js reads a blank .dbf date as 0000-00-00, native GDAL as null (see _blank_dates.ts).
+    const dates = layer.fields.filter((f) => f.type === "Date").map((f) => f.name);
+    blankDatesToNull(scratch.toHost(reprojected), "input", dates);
+  }
   const srid = Number(options.targetCrs.split(":")[1]);
   if (linearize) {
     reprojected = await timings.time(

@@ -454,6 +454,21 @@ def shp_polygon_z(name):
     shp(name, rows, fields=[("name", ogr.OFTString), ("n", ogr.OFTInteger)], gtype=ogr.wkbPolygon25D)
 
 
+def shp_blank_dates(name):
+    # A Date field left blank (eight spaces in the .dbf, as many exporters write a null date).
+    fields = [("name", ogr.OFTString), ("day", ogr.OFTDate)]
+    rows = [("a", (2024, 2, 29), "POINT (-110 45)"), ("b", (2020, 1, 2), "POINT (-111 46)"),
+            ("c", None, "POINT (-112 47)")]
+    vector(name, "ESRI Shapefile", ogr.wkbPoint, rows=rows, fields=fields, lco=["ENCODING=UTF-8"])
+    dbf = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(dbf, "rb").read())
+    header, record = struct.unpack("<HH", data[8:12])
+    # Record 2's day (after the deletion flag and the 80-byte name) becomes blank.
+    start = header + record + 1 + 80
+    data[start:start + 8] = b"        "
+    open(dbf, "wb").write(data)
+
+
 def shp_m(name):
     rows = [("a", 1, 1.0, None, None, 1, "LINESTRING M (-110 45 0,-110.1 45.1 10,-110.2 45.05 20)"),
             ("b", 2, None, None, None, 2, "LINESTRING M (-111 46 0,-111.2 46.1 5)")]
@@ -646,6 +661,7 @@ VECTORS = {
     "v_shp_longfields": lambda: shp_long_fields("v_shp_longfields.shp"),
     "v_shp_z": lambda: shp_z("v_shp_z.shp"),
     "v_shp_polygon_z": lambda: shp_polygon_z("v_shp_polygon_z.shp"),
+    "v_shp_blank_dates": lambda: shp_blank_dates("v_shp_blank_dates.shp"),
     "v_shp_m": lambda: shp_m("v_shp_m.shp"),
     "v_shp_zm": lambda: shp_zm("v_shp_zm.shp"),
     "v_shp_multipart": lambda: shp_multipart("v_shp_multipart.shp"),

@@ -494,6 +494,10 @@ const VECTORS: Case[] = [
       assert.ok(types.length > 0 && types.every((t) => / Z$/.test(t)), types.join(", "));
     }),
   }),
+  // A blank date is null on both engines (gdal3.js's GDAL read it as 0000-00-00).
+  vector("v_shp_blank_dates.shp", "shapefile", {
+    expect: published((out) => assert.deepEqual(column(out, "day"), ["2024-02-29", null, null])),
+  }),
   vector("v_shp_m.shp", "shapefile"),
   vector("v_shp_zm.shp", "shapefile"),
   vector("v_shp_multipart.shp", "shapefile"),
