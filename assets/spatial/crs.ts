@@ -189,6 +189,44 @@ function definition(value: unknown, parent = ""): unknown {
   return out;
 }
 
+/** The WGS 84 ellipsoid's defining numbers (EPSG:7030). */
+const WGS84_ELLIPSOID = { semi_major_axis: 6378137, inverse_flattening: 298.257223563 };
+
+/**
+ * A CRS bound to WGS 84 by a transformation that moves nothing (a `.prj`
+ * or GeoTIFF written from a PROJ string like `+ellps=WGS84
+ * +towgs84=0,0,0`, as older tools and R's raster wrote them) on the WGS 84
+ * ellipsoid, as the CRS on the WGS 84 datum it is: GDAL names its datum
+ * "Unknown based on WGS84 ellipsoid using towgs84=0,0,0" and binds it, so
+ * a UTM grid written so did not compare equal to EPSG:326xx, and its batch
+ * was refused though every coordinate is where EPSG:326xx puts it. Any
+ * other PROJJSON is returned as it is.
+ */
+function unbound(projjson: Record<string, unknown>): Record<string, unknown> {
+  if (projjson.type !== "BoundCRS") return projjson;
+  const target = projjson.target_crs as { id?: { authority?: string; code?: unknown } };
+  const transformation = projjson.transformation as {
+    parameters?: { value?: unknown }[];
+  };
+  const source = projjson.source_crs as Record<string, unknown> | undefined;
+  const nullShift = (transformation?.parameters ?? []).every((p) => p.value === 0);
+  const toWgs84 = target?.id?.authority === "EPSG" && Number(target.id.code) === 4326;
+  if (source === undefined || !nullShift || !toWgs84) return projjson;
+  const onWgs84 = (crs: Record<string, unknown>): Record<string, unknown> | undefined => {
+    const datum = crs.datum as { ellipsoid?: Record<string, unknown> } | undefined;
+    if (datum !== undefined) {
+      const e = datum.ellipsoid ?? {};
+      const same = e.semi_major_axis === WGS84_ELLIPSOID.semi_major_axis &&
+        e.inverse_flattening === WGS84_ELLIPSOID.inverse_flattening;
+      return same ? { ...crs, datum: { ...datum, name: "World Geodetic System 1984" } } : undefined;
+    }
+    const base = crs.base_crs as Record<string, unknown> | undefined;
+    const onBase = base === undefined ? undefined : onWgs84(base);
+    return onBase === undefined ? undefined : { ...crs, base_crs: onBase };
+  };
+  return onWgs84(source) ?? projjson;
+}
+
 /** Whether the file's CRS (WKT, without code) is the declared one under another name. */
 async function sameDefinition(
   scratch: GdalScratch,
@@ -202,7 +240,7 @@ async function sameDefinition(
     if (error instanceof GdalError) return false;
     throw error;
   }
-  return JSON.stringify(definition(resolved.projjson)) ===
+  return JSON.stringify(definition(unbound(resolved.projjson))) ===
     JSON.stringify(definition(declared.projjson));
 }
 

@@ -16,8 +16,8 @@
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
 import { GdalError } from "../../resources/spatial/gdal.ts";
-import { SpatialBatchError, type StagedSource } from "./_batch.ts";
-import type { CrsDecision } from "./crs.ts";
+import { rasterWkt, SpatialBatchError, type StagedSource } from "./_batch.ts";
+import { type CrsDecision, horizontalOf, wktCode } from "./crs.ts";
 import {
   batchAsset,
   type BatchRun,
@@ -336,7 +336,13 @@ async function convertRasters(
         continue;
       }
       // A warped raster has its CRS already (-t_srs).
-      const assign = crs.source === "declared" && warpOptions === undefined
+      // A CRS of its own without a code, found to be the declared one by
+      // its definition (see crs.ts): the COG gets the declared CRS, code
+      // and all (a compound one keeps its vertical part: left as it is).
+      const ownWkt = rasterWkt(rasterInfo ?? {});
+      const codeless = crs.source === "file" && ownWkt !== undefined &&
+        wktCode(ownWkt) === undefined && horizontalOf(ownWkt) === undefined;
+      const assign = (crs.source === "declared" || codeless) && warpOptions === undefined
         ? ["-a_srs", file.crs]
         : [];
       let translateOptions = cogOptions(options.gdal.version, rasterInfo);

@@ -178,6 +178,9 @@ RASTERS = {
                                   code="EPSG:4326", gt=[-110, 0.01, 0, 45, 0, -0.01]),
     # ER Mapper (Geoscience Australia's grids): the header dem.ers beside its data file dem.
     "r_ers": lambda: other("r_ers.ers", "ERS", [], gdal.GDT_Float32, nodata=-99999),
+    # UTM 12N written from a PROJ string (+ellps=WGS84 +towgs84=0,0,0), as older tools did.
+    "r_tmerc_towgs84": lambda: tiff("r_tmerc_towgs84.tif", code="+proj=tmerc +lat_0=0 +lon_0=-111 +k=0.9996 "
+                                    "+x_0=500000 +y_0=0 +ellps=WGS84 +towgs84=0,0,0 +units=m +no_defs"),
     # PCI Geomatics' format, which keeps band statistics in the file itself.
     "r_pcidsk": lambda: other("r_pcidsk.pix", "PCIDSK", [], gdal.GDT_Int16),
     # A DEM tile all sea: every pixel nodata (GDAL cannot compute its statistics).

@@ -325,6 +325,9 @@ const RASTERS: Case[] = [
       assert.deepEqual(band.mask.flags, ["PER_DATASET"]);
     }),
   },
+  // A CRS without code that is EPSG:32612 by definition (bound to WGS 84 by a null shift):
+  // accepted, and the COG carries EPSG:32612 (checkRaster).
+  tiff("r_tmerc_towgs84.tif"),
   // Its driver stores statistics in the file, which it cannot while read-only (GDAL 3.6's
   // gdal_translate -stats failed on it): published, its statistics computed from the COG.
   {
