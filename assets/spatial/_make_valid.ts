@@ -183,17 +183,22 @@ export async function makeValidInPlace(
     if (rowCount(fixedHost, "fixed") !== picked) return undefined;
     const [made, layer] = [layoutOf(fixedHost, "fixed"), layoutOf(host, table)];
     if (made.srsId !== layer.srsId || layer.triggers > 0) return undefined;
+    // Two connections, not ATTACH: Deno's SQLite allows no attached
+    // database unless the process has every permission (-A), which the
+    // platform's tasks never have (see _chunks.ts).
     const db = openSqlite(host, { mode: "scratch" });
+    const fixedDb = openSqlite(fixedHost, { mode: "read" });
     try {
-      db.prepare("ATTACH DATABASE ? AS made").run(fixedHost);
-      db.exec("CREATE INDEX made.fixed_src ON fixed (src_rowid)");
-      db.exec(
-        `UPDATE ${quote(table)} SET ${g} = ` +
-          `(SELECT ${SCRATCH_GEOM} FROM made.fixed WHERE src_rowid = ${quote(table)}.rowid) ` +
-          "WHERE rowid IN (SELECT src_rowid FROM made.fixed)",
-      );
-      db.exec("DETACH DATABASE made");
+      const update = db.prepare(`UPDATE ${quote(table)} SET ${g} = ? WHERE rowid = ?`);
+      const rows = fixedDb.prepare(`SELECT src_rowid AS id, ${SCRATCH_GEOM} AS g FROM fixed`);
+      rows.setReadBigInts(true);
+      db.exec("BEGIN");
+      for (const row of rows.iterate()) {
+        update.run(row.g as Uint8Array | null, row.id as bigint);
+      }
+      db.exec("COMMIT");
     } finally {
+      fixedDb.close();
       db.close();
     }
     return picked;
