@@ -591,24 +591,32 @@ export async function contentCheck(
       found = { rasterInfo: info };
       const listed = subdatasetsOf(info);
       const bands = (info.bands as unknown[] | undefined)?.length ?? 0;
-      const subdataset = file.type === "raster" ? file.subdataset : undefined;
-      if (subdataset !== undefined && (listed.length === 0 || bands > 0)) {
+      const wanted = file.type === "raster" && file.subdataset !== undefined
+        ? [file.subdataset].flat()
+        : undefined;
+      if (wanted !== undefined && (listed.length === 0 || bands > 0)) {
         return mismatch(
-          `it holds no subdatasets to pick '${subdataset}' from (it is one dataset with ` +
-            `${bands} band${bands === 1 ? "" : "s"}); remove subdataset from the manifest`,
+          `it holds no subdatasets to pick ${
+            wanted.map((w) => `'${w}'`).join(", ")
+          } from (it is one dataset with ${bands} band${
+            bands === 1 ? "" : "s"
+          }); remove subdataset from the manifest`,
         );
       }
       if (listed.length > 0 && bands === 0) {
-        const picked = subdataset === undefined
-          ? listed
-          : listed.filter((s) => s.name === subdataset || s.gdalPath === subdataset);
-        if (picked.length === 0) {
+        const absent = (wanted ?? []).filter((w) =>
+          !listed.some((s) => s.name === w || s.gdalPath === w)
+        );
+        if (absent.length > 0) {
           return mismatch(
-            `it has no subdataset '${subdataset}' (it has ${
+            `it has no subdataset ${absent.map((w) => `'${w}'`).join(", ")} (it has ${
               listed.map((s) => `'${s.name}'`).join(", ")
-            }); set subdataset to one of those`,
+            }); set subdataset to those to publish`,
           );
         }
+        const picked = wanted === undefined
+          ? listed
+          : listed.filter((s) => wanted.includes(s.name) || wanted.includes(s.gdalPath));
         const subdatasets: RasterSubdataset[] = [];
         for (const s of picked) {
           // GDAL names a subdataset after the file it opened; any other file

@@ -187,9 +187,9 @@ export const RasterFile = z.strictObject({
       "raster without one",
   ),
   open_options: OpenOptionsSchema.optional().describe("GDAL open options"),
-  subdataset: nonEmpty().optional().describe(
-    "Subdataset to publish from a file holding several (a netCDF or HDF variable, by name, " +
-      "e.g. 'temperature'); every one, a COG each, when omitted",
+  subdataset: z.union([nonEmpty(), z.array(nonEmpty()).min(1).max(100)]).optional().describe(
+    "Subdataset(s) to publish from a file holding several (netCDF or HDF variables, by name, " +
+      "e.g. 'temperature' or ['tas', 'pr']), a COG each; every one when omitted",
   ),
 });
 

@@ -295,10 +295,14 @@ async function convertRasters(
               "points, no RPCs and no world file such as .tfw beside it): there is no place on " +
               "Earth to publish it at." +
               (unit.name !== undefined
-                ? ` Publish the georeferenced subdatasets alone with subdataset: '<name>' in ` +
-                  `the manifest (one manifest entry per subdataset; it has ${
-                    units.map((u) => `'${u.name}'`).join(", ")
-                  }).`
+                ? ` To publish the others, name them in the file's manifest entry: "subdataset": ${
+                  JSON.stringify(
+                    units.filter((u) =>
+                      Array.isArray(u.rasterInfo?.geoTransform) ||
+                      placementWarp(u.rasterInfo, file.crs, u.crs) !== undefined
+                    ).map((u) => u.name),
+                  )
+                } (it has ${units.map((u) => `'${u.name}'`).join(", ")}).`
                 : netcdf4(rasterInfo)
                 ? " It is a netCDF-4 file (HDF5 inside): declare format netcdf, whose driver " +
                   "reads its grid and CRS, which GDAL's HDF5 driver does not."

@@ -158,6 +158,7 @@ RASTERS = {
     "r_xyz": lambda: other("r_xyz.xyz", "XYZ", [], gdal.GDT_Float32),
     "r_jpg_world": lambda: jpeg_world("r_jpg_world.jpg"),
     "r_netcdf_multi": lambda: netcdf_multi("r_netcdf_multi.nc"),
+    "r_netcdf_bnds": lambda: netcdf_bnds("r_netcdf_bnds.nc"),
     "r_int64": lambda: tiff("r_int64.tif", gdal.GDT_Int64, scale=-1e9, options=["COMPRESS=DEFLATE"]),
     "r_cint32": lambda: tiff("r_cint32.tif", gdal.GDT_CInt32),
     "r_cfloat64": lambda: tiff("r_cfloat64.tif", gdal.GDT_CFloat64),
@@ -1007,6 +1008,29 @@ def netcdf_multi(name):
     for var in ("temp", "precip"):
         a = rg.CreateMDArray(var, [lat, lon], gdal.ExtendedDataType.Create(gdal.GDT_Float32))
         a.Write(struct.pack("120f", *[float(i) for i in range(120)]))
+    ds = None
+
+
+def netcdf_bnds(name):
+    # A CF climate file: a variable over time on a grid, and its time bounds (no grid).
+    ds = gdal.GetDriverByName("netCDF").CreateMultiDimensional(os.path.join(OUT, name))
+    rg = ds.GetRootGroup()
+    f64 = gdal.ExtendedDataType.Create(gdal.GDT_Float64)
+    time = rg.CreateDimension("time", None, None, 2)
+    nv = rg.CreateDimension("nv", None, None, 2)
+    lat = rg.CreateDimension("lat", None, None, 10)
+    lon = rg.CreateDimension("lon", None, None, 12)
+    coord = rg.CreateMDArray("time", [time], f64)
+    coord.Write(struct.pack("2d", 0.0, 1.0))
+    coord.CreateAttribute("units", [], gdal.ExtendedDataType.CreateString()).Write("days since 2024-01-01")
+    for dim, values, units in ((lat, [46.0 - 0.1 * i for i in range(10)], "degrees_north"),
+                               (lon, [-111.0 + 0.1 * i for i in range(12)], "degrees_east")):
+        coord = rg.CreateMDArray(dim.GetName(), [dim], f64)
+        coord.Write(struct.pack("%dd" % len(values), *values))
+        coord.CreateAttribute("units", [], gdal.ExtendedDataType.CreateString()).Write(units)
+    rg.CreateMDArray("time_bnds", [time, nv], f64).Write(struct.pack("4d", 0.0, 1.0, 1.0, 2.0))
+    tas = rg.CreateMDArray("tas", [time, lat, lon], gdal.ExtendedDataType.Create(gdal.GDT_Float32))
+    tas.Write(struct.pack("240f", *[float(i) for i in range(240)]))
     ds = None
 
 

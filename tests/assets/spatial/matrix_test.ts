@@ -91,8 +91,8 @@ interface Case {
    * source with them, and the ledger's lineage must name them.
    */
   warp?: string[];
-  /** The manifest's `subdataset` (one variable of a netCDF). */
-  subdataset?: string;
+  /** The manifest's `subdataset` (variables of a netCDF). */
+  subdataset?: string | string[];
   /** The subdatasets published, a COG each, in order (the reference reads each alone). */
   subdatasets?: string[];
 }
@@ -291,6 +291,18 @@ const RASTERS: Case[] = [
     subdatasets: ["temp", "precip"],
     wasm: PENDING,
   },
+  // Those named in the manifest: the grid, not its time bounds (two time steps: two bands).
+  {
+    file: "r_netcdf_tas.nc",
+    from: "r_netcdf_bnds.nc",
+    type: "raster",
+    format: "netcdf",
+    crs: "EPSG:4326",
+    subdataset: ["tas"],
+    expect: published(),
+    subdatasets: ["tas"],
+    wasm: PENDING,
+  },
   // One of them, picked in the manifest.
   {
     file: "r_netcdf_pick.nc",
@@ -436,6 +448,18 @@ const RASTERS: Case[] = [
       /r_random\.tif' .*(no GDAL driver recognizes its content|not recognized as a supported)/,
     ),
   ),
+  // A CF file's time bounds have no grid: the report names what to publish instead.
+  {
+    file: "r_netcdf_bnds.nc",
+    type: "raster",
+    format: "netcdf",
+    crs: "EPSG:4326",
+    expect: quarantined(
+      "content_mismatch",
+      /Subdataset 'time_bnds' of '[^']*r_netcdf_bnds\.nc' is not georeferenced .*"subdataset": \["tas"\] \(it has 'time_bnds', 'tas'\)/,
+    ),
+    wasm: PENDING,
+  },
   // A subdataset the file does not have: the ones it has are named.
   {
     file: "r_netcdf_nosuch.nc",
@@ -1076,7 +1100,7 @@ async function uploadOf(dir: string, c: Case): Promise<[Upload, [string, string]
     layer?: string;
     allow_empty_geometries?: boolean;
     open_options?: string[];
-    subdataset?: string;
+    subdataset?: string | string[];
   } = {
     name: c.file,
     from: `${dir}/${c.from ?? c.file}`,
