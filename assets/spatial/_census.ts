@@ -254,9 +254,6 @@ export async function shapefileHasNullShapes(host: string): Promise<boolean | un
   }
 }
 
-/** GeoPackage blob flag bits (byte 3 of the header) whose high nibble is odd: the EMPTY flag (0x10) is set. */
-const GPKG_EMPTY_NIBBLES = "('1','3','5','7','9','B','D','F')";
-
 /**
  * Whether GeoPackage layer `table` (geometry column `column`, `featureCount`
  * features as GDAL counts them) has features whose geometry is NULL or
@@ -265,17 +262,20 @@ const GPKG_EMPTY_NIBBLES = "('1','3','5','7','9','B','D','F')";
  * vector.ts). A point layer gets no other look at its geometries before
  * the conversion, so it was always converted twice.
  *
- * Counted from the layer's R-tree when it has one: GDAL's and the
- * specification's triggers index exactly the rows whose geometry is neither
- * NULL nor EMPTY, and counting the index's `_rowid` table reads 16 bytes a
- * feature (a full scan with ST_IsEmpty through GDAL cost 0.26-0.5 CPU s on
- * 1M points, bench/spatial.ts). Without an index, the geometry blobs'
- * NULLs and EMPTY flags are scanned. An index out of step with its table
- * only costs the second conversion again: the caller still compares the
- * rows written with the feature count.
+ * Counted from the layer's R-tree: GDAL's and the specification's triggers
+ * index exactly the rows whose geometry is neither NULL nor EMPTY, and
+ * counting the index's `_rowid` table reads 16 bytes a feature. Measured
+ * through the benchmark lock at load 14 on 1M points: 4-41 ms (GDAL's
+ * `ST_IsEmpty` scan: 0.21-0.28 s; a scan of the blobs' NULLs and EMPTY flags
+ * here: 0.34-0.55 s). A layer without an R-tree is not scanned: that would
+ * cost every such layer more than the second conversion costs the rare one
+ * with NULLs. An index out of step with its table only costs the second
+ * conversion again: the caller still compares the rows written with the
+ * feature count.
  *
- * `undefined` when `host` is not a plain GeoPackage file (in a zip) or
- * SQLite cannot read it: the caller then converts as before.
+ * `undefined` when `host` is not a plain GeoPackage file (in a zip), the
+ * layer has no R-tree, or SQLite cannot read it: the caller then converts
+ * as before.
  */
 export function gpkgHasRowsWithoutGeometry(
   host: string,
@@ -302,16 +302,9 @@ export function gpkgHasRowsWithoutGeometry(
           "SELECT 1 FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index' AND " +
             "table_name = ? COLLATE NOCASE AND column_name = ? COLLATE NOCASE",
         ).get(table, column) !== undefined;
-    if (indexed) {
-      const row = db.prepare(`SELECT COUNT(*) AS n FROM ${quote(`${rtree}_rowid`)}`).get();
-      return Number(row?.n) < featureCount;
-    }
-    const g = quote(column);
-    const found = db.prepare(
-      `SELECT 1 FROM ${quote(table)} WHERE ${g} IS NULL OR ` +
-        `substr(hex(substr(${g}, 4, 1)), 1, 1) IN ${GPKG_EMPTY_NIBBLES} LIMIT 1`,
-    ).get();
-    return found !== undefined;
+    if (!indexed) return undefined;
+    const row = db.prepare(`SELECT COUNT(*) AS n FROM ${quote(`${rtree}_rowid`)}`).get();
+    return Number(row?.n) < featureCount;
   } catch (error) {
     // A table GDAL reads through a view or another layout than plain GeoPackage.
     if (isSqliteError(error)) return undefined;
