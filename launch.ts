@@ -30,7 +30,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LAUNCHER_PID_VARIABLE } from "./core/cli/stop.ts";
-import { v8FlagsOption } from "./core/cli/v8_flags.ts";
+import { commandV8Flags, v8FlagsOption } from "./core/cli/v8_flags.ts";
 import { ConfigError, toError } from "./core/errors.ts";
 import { loadConfig, readDotenv } from "./resources/config.ts";
 import { permissionFlags, taskPermissions } from "./resources/permissions.ts";
@@ -108,7 +108,7 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
   if (command === "compile") {
     return ["compile", ...denoOptions, v8FlagsOption(), ...flags, ...rest.slice(1), MAIN];
   }
-  return ["run", ...denoOptions, v8FlagsOption(), ...flags, MAIN, ...rest];
+  return ["run", ...denoOptions, v8FlagsOption(commandV8Flags(rest)), ...flags, MAIN, ...rest];
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

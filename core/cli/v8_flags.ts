@@ -17,13 +17,39 @@
  * 188-196 MiB, 16 MiB 220); bench/dbt.ts found 16-64 MiB inside its spread
  * for the dbt parse.
  *
+ * `dbt parse` / `dbt ls` also start with a 512 MiB old generation
+ * ({@linkcode DBT_LOAD_V8_FLAGS}): they build the whole project (10k models
+ * and 30k tests: ~130 MiB that stays live to the end), write its manifest
+ * and exit, so the full collections V8 starts as the old generation first
+ * fills (four incremental mark-compacts of a cold 10k-model `dbt parse`, the
+ * last marking ~130 MiB of live nodes to free ~20 MiB) are work for nothing
+ * there; their peak RSS stayed the same (370-380 MiB). Measured in the
+ * module doc of bench/dbt.ts. Commands that run models or serve (a PGlite
+ * `dbt build`'s peak memory is a goal) keep V8's default. A `deno compile`d
+ * binary has one set of flags for every command: {@linkcode V8_FLAGS}.
+ *
  * @module
  */
 
 /** V8 flags of a command's process (see the module doc). */
 export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
 
-/** The `deno run` / `deno compile` option carrying {@linkcode V8_FLAGS}. */
-export function v8FlagsOption(): string {
-  return `--v8-flags=${V8_FLAGS.join(",")}`;
+/** What `dbt parse` and `dbt ls` add to {@linkcode V8_FLAGS} (see the module doc). */
+export const DBT_LOAD_V8_FLAGS: readonly string[] = ["--initial-old-space-size=512"];
+
+/**
+ * The V8 flags of the command `args` (the command and its arguments, as
+ * given to main.ts): {@linkcode V8_FLAGS}, and {@linkcode DBT_LOAD_V8_FLAGS}
+ * for `dbt parse` / `dbt ls` / `dbt list`.
+ */
+export function commandV8Flags(args: readonly string[]): readonly string[] {
+  const sub = args[0] === "dbt" ? args.slice(1).find((a) => !a.startsWith("-")) : undefined;
+  return sub === "parse" || sub === "ls" || sub === "list"
+    ? [...V8_FLAGS, ...DBT_LOAD_V8_FLAGS]
+    : V8_FLAGS;
+}
+
+/** The `deno run` / `deno compile` option carrying `flags` ({@linkcode V8_FLAGS} by default). */
+export function v8FlagsOption(flags: readonly string[] = V8_FLAGS): string {
+  return `--v8-flags=${flags.join(",")}`;
 }
