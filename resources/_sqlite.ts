@@ -143,3 +143,31 @@ export function immediateTransaction<T>(db: DatabaseSync, work: () => T): T {
     throw error;
   }
 }
+
+/**
+ * What a person can do about a database file that does not open, from
+ * SQLite's error: a damaged file (or one that is not SQLite) is moved aside,
+ * a full disk is freed, an unwritable folder is made writable. Empty when
+ * the error says nothing a hint could add to.
+ *
+ * @example
+ * ```ts
+ * import { sqliteOpenHint } from "./_sqlite.ts";
+ * sqliteOpenHint(new Error("file is not a database")); // "the file is damaged or ..."
+ * ```
+ */
+export function sqliteOpenHint(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  // SQLITE_NOTADB (26), SQLITE_CORRUPT (11).
+  if (code === 26 || code === 11 || /not a database|malformed|corrupt/i.test(text)) {
+    return "the file is damaged or is not a SQLite database: move it aside (a new one is made " +
+      "at the next start) or put back a copy from a backup";
+  }
+  // SQLITE_FULL (13).
+  if (code === 13 || /disk is full|no space/i.test(text)) return "free some space on its disk";
+  if (/readonly|read-only|permission|unable to open|access/i.test(text)) {
+    return "check that the file and its folder are writable";
+  }
+  return "";
+}

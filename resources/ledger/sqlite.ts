@@ -8,7 +8,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Clock } from "../../core/clock.ts";
 import { PlatformError, ResourceError } from "../../core/errors.ts";
-import { immediateTransaction, openSqlite } from "../_sqlite.ts";
+import { immediateTransaction, openSqlite, sqliteOpenHint } from "../_sqlite.ts";
 import { LedgerBase, type LedgerFilter } from "./_base.ts";
 import type { LedgerDocument, ValidLedgerDocumentInput } from "./schema.ts";
 import {
@@ -265,9 +265,10 @@ function openDatabase(path: string, busyTimeoutMs: number): DatabaseSync {
   } catch (error) {
     if (error instanceof PlatformError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
+    const hint = sqliteOpenHint(error);
     throw new ResourceError(
       "ledger.unreachable",
-      `Cannot open the ledger database '${path}': ${reason}; check that its folder is writable`,
+      `Cannot open the ledger database '${path}': ${reason}${hint ? `; ${hint}` : ""}`,
       { resourceKey: "ledger", input: path, cause: error },
     );
   }

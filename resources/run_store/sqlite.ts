@@ -44,7 +44,7 @@ import {
   TICK_HISTORY,
   type TickRecord,
 } from "../../core/run_store/types.ts";
-import { immediateTransaction, openSqlite } from "../_sqlite.ts";
+import { immediateTransaction, openSqlite, sqliteOpenHint } from "../_sqlite.ts";
 import { WriteBuffer } from "./_buffer.ts";
 import { IndexedPairs } from "./_indexed_pairs.ts";
 import {
@@ -170,7 +170,9 @@ export class SqliteRunStore extends RunStoreBase {
     } catch (error) {
       throw new ResourceError(
         "run_store.unavailable",
-        `Cannot open the run store at '${path}': ${message(error)}`,
+        `Cannot open the run store at '${path}': ${message(error)}${
+          sqliteOpenHint(error) ? `; ${sqliteOpenHint(error)}` : ""
+        }`,
         { input: path, cause: error },
       );
     }

@@ -84,6 +84,20 @@ Deno.test("openLedger: an unwritable sqlite path is ledger.unreachable naming it
   }
 });
 
+Deno.test("openLedger: a damaged sqlite file says to move it aside, not to check the folder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ledger_test_" });
+  try {
+    await Deno.writeFile(`${dir}/ledger.db`, new Uint8Array(4096).map((_, i) => (i * 37) % 251));
+    const error = await rejects(() => openLedger(`sqlite:${dir}/ledger.db`), ResourceError);
+    assertEquals(error.code, "ledger.unreachable");
+    assert(error.message.includes(`${dir}/ledger.db`), error.message);
+    assert(/damaged .*move it aside/.test(error.message), error.message);
+    assert(!/folder is writable/.test(error.message), error.message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("openLedger: mongodb:// fails fast and keeps the password out", async () => {
   const error = await rejects(
     () =>

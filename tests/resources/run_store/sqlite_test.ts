@@ -65,6 +65,18 @@ Deno.test("SqliteRunStore: a path it cannot open (a folder, not a database) fail
       assertEquals(thrown.code, "run_store.unavailable");
       assert(thrown.message.includes(path), thrown.message);
     }
+    // A damaged file says what to do about it.
+    const damaged = (() => {
+      try {
+        SqliteRunStore.open(`${dir}/notes.db`);
+      } catch (error) {
+        return String((error as Error).message);
+      }
+    })();
+    assert(
+      /file is not a database; the file is damaged .*move it aside/.test(damaged ?? ""),
+      damaged,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
