@@ -30,10 +30,11 @@ export function unreachable(
   context: FailureContext,
   cause: unknown,
   action: "reach" | "open" = "reach",
+  hint?: string,
 ): ResourceError {
   const message = `Cannot ${action} the warehouse at ${context.location} (WAREHOUSE_URL): ${
     serverMessage(cause)
-  }`;
+  }${hint ? `; ${hint}` : ""}`;
   return new ResourceError(WarehouseErrorCode.unreachable, message, {
     resourceKey: "warehouse",
     input: context.location,

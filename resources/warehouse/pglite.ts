@@ -198,8 +198,9 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
       onWait: options.onLockWait ?? ((message) => console.error(message)),
     });
     try {
+      const existed = await isDataDir(location);
       // A brand-new dir: initdb in a child process, so its memory peak is not this process's.
-      if (!(await isDataDir(location))) {
+      if (!existed) {
         options.onCreate?.(
           `creating the embedded warehouse (PGlite) in ${dataDir}: first run only, about 10 s`,
         );
@@ -207,7 +208,11 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
           throw unreachable({ location }, error, "open");
         });
       }
-      return new PgliteWarehouse(await start(location, location), location, lock);
+      return new PgliteWarehouse(
+        await start(location, location, existed ? DAMAGED_HINT : undefined),
+        location,
+        lock,
+      );
     } catch (error) {
       await lock.release();
       throw error;
@@ -253,7 +258,15 @@ const SERIALIZERS = {
   [Oid.bytea]: (value: unknown) => value instanceof Uint8Array ? byteaHex(value) : String(value),
 };
 
-async function start(dataDir: string | undefined, location: string): Promise<PGlite> {
+/** What to do about an existing data dir PGlite cannot start on. */
+const DAMAGED_HINT = "the data dir may be damaged (a disk error, files changed by hand): put " +
+  "back a copy from a backup, or move it aside to start again with a new, empty warehouse";
+
+async function start(
+  dataDir: string | undefined,
+  location: string,
+  hint?: string,
+): Promise<PGlite> {
   const options = {
     parsers: { ...PARSERS },
     serializers: SERIALIZERS,
@@ -270,6 +283,6 @@ async function start(dataDir: string | undefined, location: string): Promise<PGl
     return db;
   } catch (error) {
     await db?.close().catch(() => {}); // half-started: nothing useful to report
-    throw unreachable({ location }, error, "open");
+    throw unreachable({ location }, error, "open", hint);
   }
 }

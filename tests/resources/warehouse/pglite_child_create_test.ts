@@ -84,3 +84,25 @@ Deno.test("pglite: a dir left half-made in place is replaced; a folder of user f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pglite: a damaged data dir names itself and says what to do", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pglite_child_" });
+  try {
+    // A data dir whose files are gone but PG_VERSION (what a disk error or a hand can leave).
+    await Deno.mkdir(`${dir}/wh`);
+    await Deno.writeTextFile(`${dir}/wh/PG_VERSION`, "17\n");
+    await assert.rejects(
+      () => openWarehouse(`pglite:${dir}/wh`),
+      (error: Error) => {
+        assert.match(error.message, new RegExp(`Cannot open the warehouse at ${dir}/wh`));
+        assert.match(error.message, /may be damaged.*backup.*move it aside/);
+        assert.doesNotMatch(error.message, /\[object Object\]/);
+        return true;
+      },
+    );
+    // Nothing of the user's was removed.
+    assert.equal(await Deno.readTextFile(`${dir}/wh/PG_VERSION`), "17\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
