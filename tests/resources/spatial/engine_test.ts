@@ -251,3 +251,47 @@ Deno.test("SpatiaLite: folders of killed processes are removed, live ones kept",
     await Deno.remove(parent, { recursive: true });
   }
 });
+
+Deno.test("native GDAL: the scratch folder of a process killed with -9 is removed by the next process", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "gdal-native-kill-" });
+  const module = new URL("../../../resources/spatial/gdal_native.ts", import.meta.url).href;
+  const config = new URL("../../../deno.json", import.meta.url).pathname;
+  // A conversion half done: its scratch folder holds an intermediate file when the kill comes.
+  const script = (hold: boolean) => `
+    import { nativeGdal } from ${JSON.stringify(module)};
+    const scratch = await nativeGdal("3.6.2").createScratch();
+    await Deno.writeFile(scratch.hostPath("warped.tif"), new Uint8Array(1 << 20));
+    console.log("ready");
+    ${hold ? "await new Promise(() => setTimeout(() => {}, 600_000));" : ""}
+    await scratch[Symbol.asyncDispose]();
+  `;
+  const run = (hold: boolean) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--config", config, script(hold)],
+      env: { TMPDIR: tmp },
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  try {
+    const killed = run(true);
+    const reader = killed.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the child ended before its scratch was made: ${out}`);
+      out += value;
+    }
+    killed.kill("SIGKILL");
+    await killed.status;
+    reader.releaseLock();
+    await killed.stdout.cancel().catch(() => {});
+    const left = (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name);
+    assert.equal(left.length, 1, `the killed process's scratch folder: ${left}`);
+    // The next process to make a scratch folder removes the dead one's, then its own when done.
+    const next = await run(false).output();
+    assert.ok(next.success);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
