@@ -157,17 +157,38 @@ export function immediateTransaction<T>(db: DatabaseSync, work: () => T): T {
  * ```
  */
 export function sqliteOpenHint(error: unknown): string {
+  switch (sqliteOpenFailure(error)) {
+    case "damaged":
+      return "the file is damaged or is not a SQLite database: move it aside (a new one is made " +
+        "at the next start) or put back a copy from a backup";
+    case "full":
+      return "free some space on its disk";
+    case "unwritable":
+      return "check that the file and its folder are writable";
+    default:
+      return "";
+  }
+}
+
+/**
+ * Whether a database file that does not open needs a person to fix it
+ * (damaged, not SQLite, not writable): trying again minutes later, as an
+ * asset's retry policy would, only delays the report.
+ */
+export function sqliteOpenNeedsAPerson(error: unknown): boolean {
+  const kind = sqliteOpenFailure(error);
+  return kind === "damaged" || kind === "unwritable";
+}
+
+function sqliteOpenFailure(error: unknown): "damaged" | "full" | "unwritable" | undefined {
   const text = error instanceof Error ? error.message : String(error);
   const code = (error as { errcode?: unknown } | null)?.errcode;
   // SQLITE_NOTADB (26), SQLITE_CORRUPT (11).
   if (code === 26 || code === 11 || /not a database|malformed|corrupt/i.test(text)) {
-    return "the file is damaged or is not a SQLite database: move it aside (a new one is made " +
-      "at the next start) or put back a copy from a backup";
+    return "damaged";
   }
   // SQLITE_FULL (13).
-  if (code === 13 || /disk is full|no space/i.test(text)) return "free some space on its disk";
-  if (/readonly|read-only|permission|unable to open|access/i.test(text)) {
-    return "check that the file and its folder are writable";
-  }
-  return "";
+  if (code === 13 || /disk is full|no space/i.test(text)) return "full";
+  if (/readonly|read-only|permission|unable to open|access/i.test(text)) return "unwritable";
+  return undefined;
 }

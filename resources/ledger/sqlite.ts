@@ -8,7 +8,12 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Clock } from "../../core/clock.ts";
 import { PlatformError, ResourceError } from "../../core/errors.ts";
-import { immediateTransaction, openSqlite, sqliteOpenHint } from "../_sqlite.ts";
+import {
+  immediateTransaction,
+  openSqlite,
+  sqliteOpenHint,
+  sqliteOpenNeedsAPerson,
+} from "../_sqlite.ts";
 import { LedgerBase, type LedgerFilter } from "./_base.ts";
 import type { LedgerDocument, ValidLedgerDocumentInput } from "./schema.ts";
 import {
@@ -266,11 +271,17 @@ function openDatabase(path: string, busyTimeoutMs: number): DatabaseSync {
     if (error instanceof PlatformError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     const hint = sqliteOpenHint(error);
-    throw new ResourceError(
+    const failure = new ResourceError(
       "ledger.unreachable",
       `Cannot open the ledger database '${path}': ${reason}${hint ? `; ${hint}` : ""}`,
       { resourceKey: "ledger", input: path, cause: error },
     );
+    // A damaged or unwritable file does not fix itself: an asset's retries (raw_weather waits
+    // 5 minutes twice) would only delay the report.
+    if (sqliteOpenNeedsAPerson(error)) {
+      Object.defineProperty(failure, "retryable", { value: false });
+    }
+    throw failure;
   }
 }
 

@@ -93,6 +93,8 @@ Deno.test("openLedger: a damaged sqlite file says to move it aside, not to check
     assert(error.message.includes(`${dir}/ledger.db`), error.message);
     assert(/damaged .*move it aside/.test(error.message), error.message);
     assert(!/folder is writable/.test(error.message), error.message);
+    // It does not fix itself: an asset's retry policy must not wait minutes to try again.
+    assertEquals((error as { retryable?: unknown }).retryable, false);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
