@@ -134,6 +134,8 @@ export class AutomationState {
   readonly #runs = new Map<string, Set<string>>();
   /** Runs known only from their `run_queued` event (waiting in the queue, no run record yet). */
   readonly #queued = new Set<string>();
+  /** Runs whose end was read while their start was not (at most {@linkcode ENDED_KEPT}). */
+  readonly #ended = new Set<string>();
   readonly #graph: Graph<unknown>;
 
   constructor(graph: Graph<unknown>, store: RunStore, onChange: ChangeListener) {
@@ -274,10 +276,21 @@ export class AutomationState {
     this.#onChange(state, i);
   }
 
+  /**
+   * A run started (its `run_started` event, read maybe long after it was
+   * written): every partition it plans is requested at its start and in
+   * progress until the feed shows the run's end — also those whose steps
+   * have ended by the time this reads them (a fast run's first steps are
+   * often done before the next evaluation reads its start; counting them as
+   * free would request them again while the rest of their chain still runs).
+   * A run whose end the feed showed first (a reaper's `run_finished` can
+   * precede a start its dead owner had buffered) is not in progress.
+   */
   async #runStarted(runId: string, time: number): Promise<void> {
     if (this.#runs.has(runId)) return;
+    const ended = this.#ended.has(runId);
     const open = new Set<string>();
-    this.#runs.set(runId, open);
+    if (!ended) this.#runs.set(runId, open);
     for (const step of await this.#store.listSteps(runId)) {
       const state = this.assets.get(step.assetKey);
       const i = state?.space.index(step.partition) ?? -1;
@@ -285,7 +298,7 @@ export class AutomationState {
       state.ensure(i);
       // Planned by this run: requested, whatever became of the step since.
       if (time > (state.lastReq[i] as number)) state.lastReq[i] = time;
-      if (step.status !== "pending" && step.status !== "running") {
+      if (ended) {
         this.#onChange(state, i);
         continue;
       }
@@ -360,7 +373,14 @@ export class AutomationState {
 
   #runFinished(runId: string): void {
     const open = this.#runs.get(runId);
-    if (!open) return;
+    if (!open) {
+      // Its start may come later in the feed (see #runStarted); remember a bounded number.
+      this.#ended.add(runId);
+      if (this.#ended.size > ENDED_KEPT) {
+        this.#ended.delete(this.#ended.values().next().value as string);
+      }
+      return;
+    }
     this.#runs.delete(runId);
     for (const id of open) {
       const [key, index] = id.split("\0") as [string, string];
@@ -377,6 +397,9 @@ export class AutomationState {
     this.#onChange(state, i);
   }
 }
+
+/** How many runs ended before their start was read are remembered (see `#runStarted`). */
+const ENDED_KEPT = 10_000;
 
 /** How far back (event ids) the start looks for runs still waiting in a queue. */
 const QUEUE_LOOKBACK = 50_000;

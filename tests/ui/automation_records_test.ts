@@ -14,7 +14,7 @@ import { freshness } from "../../core/automation/freshness_policy.ts";
 import { SensorDaemon } from "../../core/daemon.ts";
 import { defineGraph } from "../../core/definitions.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
-import { defineSensor } from "../../core/sensor.ts";
+import { dropsSensor } from "../_helpers/drops_sensor.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { serveUi } from "../../ui/serve.ts";
 import { SCRIPT } from "./_fixture.ts";
@@ -39,16 +39,7 @@ async function setup() {
       }),
       defineAsset({ key: "plain", materialize: () => {} }),
     ],
-    sensors: [defineSensor({
-      name: "drops",
-      evaluate(ctx) {
-        const fresh = drops.slice(Number(ctx.cursor ?? 0));
-        return {
-          runRequests: fresh.map((drop) => ({ runKey: drop, selection: "bronze" })),
-          cursor: String(drops.length),
-        };
-      },
-    })],
+    sensors: [dropsSensor(drops)],
   });
   const store = new MemoryRunStore();
   const clock = new FakeClock(T0);

@@ -18,24 +18,15 @@ import { SensorDaemon } from "../../../core/daemon.ts";
 import { defineGraph } from "../../../core/definitions.ts";
 import { MemoryRunStore } from "../../../core/run_store/memory.ts";
 import type { RunStore } from "../../../core/run_store/types.ts";
-import { defineSensor } from "../../../core/sensor.ts";
 import { FakeClock } from "../../../core/testing.ts";
+import { dropsSensor } from "../../_helpers/drops_sensor.ts";
 
 const T0 = Date.parse("2024-03-10T10:30:00Z");
 
 function world() {
   const drops: string[] = [];
   const executed: string[] = [];
-  const sensor = defineSensor({
-    name: "drops",
-    evaluate(ctx) {
-      const fresh = drops.slice(Number(ctx.cursor ?? 0));
-      return {
-        runRequests: fresh.map((drop) => ({ runKey: drop, selection: "bronze" })),
-        cursor: String(drops.length),
-      };
-    },
-  });
+  const sensor = dropsSensor(drops);
   const record = (key: string) => () => void executed.push(key);
   const graph = defineGraph({
     assets: [
@@ -174,12 +165,20 @@ Deno.test("automation: a tick held by a process gone from this host is taken ove
   };
 
   // Killed with -9 right after claiming (same host, its pid gone): no waiting.
+  const killedTick = parseAutomationCursor(await store.getCursor(AUTOMATION_SENSOR)).tick + 1;
   await claimNext({ host: self.host, pid: 4242 });
   drops.push("file-1.csv");
+  clock.advance(1); // the claim stays fresh
+  const [report] = await d.tick();
+  assert.equal(report?.launched.length, 1, "the load");
+  const takeover = await store.getRunKey(AUTOMATION_TICK_CLAIMS, `${killedTick}#2`);
+  assert.equal(
+    takeover && parseTickHolder(takeover).daemon,
+    "d2",
+    "attempt 2 of that tick, at once",
+  );
   await settle(d, clock);
   assert.deepEqual(executed, ["bronze", "stg", "mart"]);
-  const [first] = await store.listRuns({ tags: { sensor: AUTOMATION_SENSOR } });
-  assert.match(first?.tags.run_key ?? "", /^automation:\d+:2:/, "attempt 2 of that tick");
 
   // A holder on another machine (or a live pid here) can only be judged by its age.
   await claimNext({ host: "elsewhere", pid: 4242 });

@@ -93,6 +93,66 @@ Deno.test("eager waits while the upstream or the asset itself is in progress", a
   assertEquals(requested(await h.tick()), {}, "busy-b's request handled a's change");
 });
 
+Deno.test("a run's steps that ended before its start was read stay in progress until the run ends", async () => {
+  const c = defineAsset({ key: "c", deps: ["b"], automation: eager(), materialize: noop });
+  const h = await harness([a, b, c]);
+  await h.run("a");
+  await h.run("b,c");
+  const end = await h.open("chain", [["b", null], ["c", null]]);
+  // A fast run: b's step ended (and a changed again) before any evaluation read the start.
+  await h.store.putStep({
+    runId: "chain",
+    assetKey: "b",
+    partition: null,
+    status: "success",
+    attempts: 1,
+    startedAt: h.clock.now(),
+    finishedAt: h.clock.now(),
+    reason: null,
+  });
+  await h.run("a");
+  const result = await h.tick();
+  assertEquals(requested(result), {}, "b waits for the run that plans it and c");
+  assertEquals(truths(result, "b")["eager > not in_progress > in_progress"], 1);
+  await end();
+  assertEquals(requested(await h.tick()), { b: [null], c: [null] }, "then b and c, once");
+});
+
+Deno.test("a run whose end the feed shows before its start (a reaper's) is not in progress", async () => {
+  const h = await harness([a, b]);
+  await h.run("a");
+  const now = h.clock.now();
+  await h.store.createRun({
+    runId: "lost",
+    status: "failed",
+    selection: "b",
+    partitions: null,
+    tags: {},
+    startedAt: now,
+    finishedAt: now,
+    errorSummary: "owner died",
+  });
+  await h.store.putStep({
+    runId: "lost",
+    assetKey: "b",
+    partition: null,
+    status: "failed",
+    attempts: 0,
+    startedAt: null,
+    finishedAt: now,
+    reason: null,
+  });
+  // The reaper's run_finished came first; the dead owner's buffered start was committed after.
+  const event = { runId: "lost", time: now, assetKey: null, partition: null, data: {} };
+  await h.store.appendEvents([{ ...event, type: "run_finished" }]);
+  await h.store.appendEvents([{ ...event, type: "run_started" }]);
+  const result = await h.tick();
+  assertEquals(truths(result, "b")["eager > not in_progress > in_progress"], 0);
+  assertEquals(requested(result), {}, "requested by the lost run");
+  await h.run("a");
+  assertEquals(requested(await h.tick()), { b: [null] }, "not held by a run that has ended");
+});
+
 Deno.test("a run waiting in the queue (run_queued) is requested and in progress until it starts, leaves the queue or ends", async () => {
   const queued = (runId: string, selection: string, time: number) =>
     h.store.appendEvents([{
