@@ -59,7 +59,14 @@ import { checkPartitionKey } from "./partitions.ts";
 import type { ResourceSources } from "./resource.ts";
 import { reapDeadRuns } from "./reaper.ts";
 import { planRelaunch } from "./_relaunch.ts";
-import type { HostView } from "./owner.ts";
+import {
+  claimHolderText,
+  type HostView,
+  isGoneHere,
+  parseClaimHolder,
+  processOwner,
+  thisHost,
+} from "./owner.ts";
 import {
   type AutomationState,
   type NewTick,
@@ -242,9 +249,20 @@ export interface TickReport {
   readonly error?: Error;
   /** The cursor stored in this tick, if it changed. */
   readonly cursor?: string;
+  /**
+   * Run keys whose launch another daemon claimed but has not recorded (it is
+   * starting the run, or it died before recording it): the cursor stays, so
+   * the next tick asks again, and launches the run once that daemon's process
+   * is gone from this host or its claim is stale.
+   */
+  readonly unrecorded?: readonly string[];
 }
 
-type Submitted = { state: "launched" | "duplicate" | "deferred"; runId: string };
+/**
+ * What became of a request: `unrecorded` when another daemon holds its launch
+ * claim and no run is recorded yet (see {@linkcode TickReport.unrecorded}).
+ */
+type Submitted = { state: "launched" | "duplicate" | "deferred" | "unrecorded"; runId: string };
 
 /**
  * Evaluates sensors and schedules and launches their runs. Use
@@ -569,7 +587,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
     };
     if (!plan.relaunch) return void await decide(plan.decision);
     const submitted = await this.#submit(plan.name, plan.kind, plan.request, plan.claimKey);
-    if (submitted.state === "deferred") return undefined;
+    // Left pending: the next tick decides again (another daemon may be relaunching it).
+    if (submitted.state === "deferred" || submitted.state === "unrecorded") return undefined;
     await decide(`relaunched as ${submitted.runId} (attempt ${plan.attempt})`);
     return {
       name: plan.name,
@@ -637,6 +656,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     }
     const launched: string[] = [];
     const duplicates: string[] = [];
+    const unrecorded: string[] = [];
     const requestErrors: { runKey: string; error: Error }[] = [];
     for (const request of result.runRequests) {
       let submitted: Submitted;
@@ -650,12 +670,18 @@ export class SensorDaemon<R> implements AsyncDisposable {
       if (submitted.state === "deferred") {
         return { ...base, status: "deferred", launched, duplicates };
       }
+      if (submitted.state === "unrecorded") {
+        unrecorded.push(request.runKey);
+        continue;
+      }
       (submitted.state === "launched" ? launched : duplicates).push(
         submitted.state === "launched" ? submitted.runId : request.runKey,
       );
     }
     const next = result.cursor;
-    const advance = next !== undefined && next !== cursor && requestErrors.length === 0;
+    // A request not launched yet (failed, or claimed by a daemon that may have died) keeps the cursor.
+    const advance = next !== undefined && next !== cursor && requestErrors.length === 0 &&
+      unrecorded.length === 0;
     if (advance) await this.#store.setCursor(sensor.name, next);
     return {
       ...base,
@@ -664,6 +690,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
       duplicates,
       ...(advance ? { cursor: next } : {}),
       ...(requestErrors.length > 0 ? { requestErrors } : {}),
+      ...(unrecorded.length > 0 ? { unrecorded } : {}),
     };
   }
 
@@ -704,6 +731,15 @@ export class SensorDaemon<R> implements AsyncDisposable {
     }
     const submitted = await this.#submit(schedule.name, "schedule", request);
     if (submitted.state === "deferred") return { ...base, status: "deferred" };
+    if (submitted.state === "unrecorded") {
+      return {
+        ...base,
+        status: "requested",
+        launched: [],
+        duplicates: [],
+        unrecorded: [request.runKey],
+      };
+    }
     const next = due.tick.toISOString();
     await this.#store.setCursor(schedule.name, next);
     return {
@@ -728,27 +764,47 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const claim = await this.#store.claimRunKey(owner, claimKey, crypto.randomUUID());
     const runId = claim.runId;
     if (this.#stop.signal.aborted) return { state: "deferred", runId };
-    if (!(await this.#claimLaunch(runId))) return { state: "duplicate", runId };
+    const launch = await this.#claimLaunch(runId);
+    if (launch === "recorded") return { state: "duplicate", runId };
+    if (launch === "unrecorded") return { state: "unrecorded", runId };
     await this.#start({ runId, owner, kind, request });
     return { state: "launched", runId };
   }
 
-  /** Whether this daemon won the right to start `runId` (see the module doc). */
-  async #claimLaunch(runId: string): Promise<boolean> {
+  /**
+   * Claims the right to start `runId` (see the module doc): `won`, or
+   * `recorded` when the run exists already, or `unrecorded` when another
+   * daemon (or another tick of this one) holds the claim and has not
+   * recorded the run (yet). A holder is taken over when its process is
+   * certainly gone from this host (killed between its claim and the run's
+   * record: no waiting), or when its claim is older than `staleLaunchMs`
+   * (another host, or a start that failed without a record: only the age
+   * tells).
+   */
+  async #claimLaunch(runId: string): Promise<"won" | "recorded" | "unrecorded"> {
     const staleMs = this.#options.staleLaunchMs ?? 60_000;
+    const self = this.#options.owner ?? processOwner();
     for (let attempt = 1; attempt <= 1000; attempt++) {
       const now = this.#clock.now();
       const key = attempt === 1 ? runId : `${runId}#${attempt}`;
-      const holder = await this.#store.claimRunKey(LAUNCH_CLAIMS, key, `${this.#id}@${now}`);
-      if (holder.claimed) return true;
-      if (await this.#store.getRun(runId)) return false;
-      const since = Number(holder.runId.slice(holder.runId.lastIndexOf("@") + 1));
-      if (Number.isFinite(since) && now - since < staleMs) return false;
+      const claim = await this.#store.claimRunKey(
+        LAUNCH_CLAIMS,
+        key,
+        claimHolderText(this.#id, now, self),
+      );
+      if (claim.claimed) return "won";
+      if (await this.#store.getRun(runId)) return "recorded";
+      const holder = parseClaimHolder(claim.runId);
+      const gone = holder.owner !== undefined &&
+        isGoneHere(holder.owner, this.#options.host ?? thisHost());
+      if (!gone && Number.isFinite(holder.at) && now - holder.at < staleMs) return "unrecorded";
       this.#log.warn(
-        `run ${runId}: launch claimed by ${holder.runId} but never recorded; taking it over`,
+        `run ${runId}: launch claimed by ${holder.daemon || claim.runId} ${
+          gone ? "(its process is gone)" : `at ${holder.at}`
+        } but never recorded; taking it over`,
       );
     }
-    return false;
+    return "unrecorded";
   }
 
   /** Starts the run and resolves once it is recorded (or recorded as failed to start). */
@@ -871,11 +927,15 @@ export class SensorDaemon<R> implements AsyncDisposable {
       this.#log.info(`${who}: relaunched lost run ${report.relaunchOf} as ${as}`);
       return;
     }
-    if (report.launched.length === 0 && report.duplicates.length === 0 && !report.cursor) return;
+    const unrecorded = report.unrecorded ?? [];
+    if (
+      report.launched.length === 0 && report.duplicates.length === 0 && !report.cursor &&
+      unrecorded.length === 0
+    ) return;
     // The automation's cursor moves at every evaluation; it logs its own requests.
     if (
       report.name === AUTOMATION_SENSOR && report.launched.length === 0 &&
-      report.duplicates.length === 0
+      report.duplicates.length === 0 && unrecorded.length === 0
     ) return;
     const parts = [
       `launched ${report.launched.length}` +
@@ -883,6 +943,13 @@ export class SensorDaemon<R> implements AsyncDisposable {
     ];
     if (report.duplicates.length) {
       parts.push(`${report.duplicates.length} already claimed (${report.duplicates.join(", ")})`);
+    }
+    if (unrecorded.length) {
+      parts.push(
+        `${unrecorded.length} claimed by another daemon, not recorded yet (${
+          unrecorded.join(", ")
+        }): asked again next tick`,
+      );
     }
     if (report.cursor !== undefined) parts.push(`cursor ${abbreviate(report.cursor)}`);
     this.#log.info(`${who}: ${parts.join("; ")}`);
@@ -1060,6 +1127,9 @@ function tickReason(report: TickReport): string | null {
   if (report.relaunchOf) parts.push(`relaunch of lost run ${report.relaunchOf}`);
   for (const { runKey, error } of report.requestErrors ?? []) {
     parts.push(`run key ${runKey} not launched: ${error.message}`);
+  }
+  for (const runKey of report.unrecorded ?? []) {
+    parts.push(`run key ${runKey} claimed by another daemon, not recorded yet`);
   }
   return parts.length ? parts.join("; ") : null;
 }

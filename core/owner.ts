@@ -115,3 +115,48 @@ export function isGoneHere(owner: RunOwner, view: HostView = thisHost()): boolea
   if (owner.pid === view.self.pid) return true;
   return view.pidExists(owner.pid) === false;
 }
+
+/** Who holds a claim in the run store (a tick or a launch): a daemon, since when, its process. */
+export interface ClaimHolder {
+  /** The daemon's id. */
+  readonly daemon: string;
+  /** When it claimed, ms (`NaN` when unreadable). */
+  readonly at: number;
+  /** Its process, to tell at once when it is gone from this host (absent in old claims). */
+  readonly owner: RunOwner | undefined;
+}
+
+/** Writes a claim holder: the daemon, when, and its process (host, pid, instance). */
+export function claimHolderText(daemon: string, at: number, owner: RunOwner): string {
+  return JSON.stringify({ daemon, at, owner });
+}
+
+/**
+ * Reads a claim holder written by {@linkcode claimHolderText}; `daemon@time`
+ * is how claims were written before they carried their process.
+ *
+ * @example
+ * ```ts
+ * import { claimHolderText, parseClaimHolder } from "./owner.ts";
+ * const owner = { instanceId: "i", host: "h", pid: 7 };
+ * parseClaimHolder(claimHolderText("d1", 5, owner)); // { daemon: "d1", at: 5, owner }
+ * parseClaimHolder("d1@5").owner; // undefined
+ * ```
+ */
+export function parseClaimHolder(text: string): ClaimHolder {
+  if (text.startsWith("{")) {
+    try {
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      const o = raw.owner as Record<string, unknown> | undefined;
+      const owner = o && typeof o.instanceId === "string" && typeof o.host === "string" &&
+          typeof o.pid === "number"
+        ? { instanceId: o.instanceId, host: o.host, pid: o.pid }
+        : undefined;
+      return { daemon: String(raw.daemon ?? ""), at: Number(raw.at), owner };
+    } catch {
+      return { daemon: "", at: Number.NaN, owner: undefined };
+    }
+  }
+  const at = text.lastIndexOf("@");
+  return { daemon: text.slice(0, at), at: Number(text.slice(at + 1)), owner: undefined };
+}

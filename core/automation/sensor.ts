@@ -47,7 +47,15 @@ import { type FreshnessPolicy, type FreshnessResult, judgeFreshness } from "./fr
 import { freshnessCheckData, freshnessMetadata } from "./freshness_check.ts";
 import { planRuns } from "./plan_runs.ts";
 import { fnv1a } from "./_hash.ts";
-import { type HostView, isGoneHere, processOwner, thisHost } from "../owner.ts";
+import {
+  type ClaimHolder,
+  claimHolderText,
+  type HostView,
+  isGoneHere,
+  parseClaimHolder,
+  processOwner,
+  thisHost,
+} from "../owner.ts";
 
 /** Name of the automation sensor (and of its cursor). */
 export const AUTOMATION_SENSOR = "automation";
@@ -417,36 +425,11 @@ async function recordFreshnessChecks(
   return runId;
 }
 
-/** Who holds a tick claim, as written in the run store. */
-interface TickHolder {
-  readonly daemon: string;
-  readonly at: number;
-  readonly owner: RunOwner | undefined;
-}
-
-/** Writes a claim holder: the daemon, when, and its process (host, pid, instance). */
-function holderText(daemon: string, at: number, owner: RunOwner): string {
-  return JSON.stringify({ daemon, at, owner });
-}
-
-/** Reads a claim holder; `daemon@time` is how claims were written before owners. */
-export function parseTickHolder(text: string): TickHolder {
-  if (text.startsWith("{")) {
-    try {
-      const raw = JSON.parse(text) as Record<string, unknown>;
-      const o = raw.owner as Record<string, unknown> | undefined;
-      const owner = o && typeof o.instanceId === "string" && typeof o.host === "string" &&
-          typeof o.pid === "number"
-        ? { instanceId: o.instanceId, host: o.host, pid: o.pid }
-        : undefined;
-      return { daemon: String(raw.daemon ?? ""), at: Number(raw.at), owner };
-    } catch {
-      return { daemon: "", at: Number.NaN, owner: undefined };
-    }
-  }
-  const at = text.lastIndexOf("@");
-  return { daemon: text.slice(0, at), at: Number(text.slice(at + 1)), owner: undefined };
-}
+/**
+ * Reads a tick claim's holder (the daemon, when, its process); `daemon@time`
+ * is how claims were written before owners.
+ */
+export const parseTickHolder: (text: string) => ClaimHolder = parseClaimHolder;
 
 /**
  * Claims evaluation `tick` for `daemonId`; returns the attempt number, or
@@ -473,7 +456,7 @@ async function claimTick(
     const claim = await store.claimRunKey(
       AUTOMATION_TICK_CLAIMS,
       key,
-      holderText(daemonId, now, options.owner),
+      claimHolderText(daemonId, now, options.owner),
     );
     if (claim.claimed) return attempt;
     const holder = parseTickHolder(claim.runId);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defineAsset } from "../../core/asset.ts";
 import { DaemonOptions, latestTick, LAUNCH_CLAIMS, SensorDaemon } from "../../core/daemon.ts";
+import { processOwner } from "../../core/owner.ts";
 import { defineGraph } from "../../core/definitions.ts";
 import type { Graph } from "../../core/graph.ts";
 import { createLogger, type LogRecord } from "../../core/logger.ts";
@@ -257,19 +258,61 @@ Deno.test("sensor daemon: a launch claimed by a daemon that died is taken over b
     [],
     "a fresh launch claim is left alone",
   );
-  assert.equal(await store.getCursor("inbox"), "1");
+  assert.deepEqual(fresh.flat().flatMap((r) => r.unrecorded ?? []), ["a", "a"]);
+  // Not recorded yet: the request stays open (the cursor stays), it is not lost.
+  assert.equal(await store.getCursor("inbox"), undefined);
 
-  await store.setCursor("inbox", "0");
   clock.advance(60_001);
   const stale = await Promise.all([a.tick(), b.tick()]);
   assert.deepEqual(stale.flat().flatMap((r) => r.launched), ["run-1"]);
   await Promise.all([a.drain(), b.drain()]);
   assert.deepEqual(world.executed, ["a"]);
+  assert.equal(await store.getCursor("inbox"), "1");
   assert.ok(
     [...a.logs, ...b.logs].some((l) =>
-      /launch claimed by dead-daemon@.* taking it over/.test(l.message)
+      /launch claimed by dead-daemon at \d+ but never recorded; taking it over/.test(l.message)
     ),
   );
+});
+
+Deno.test("sensor daemon: a launch claimed by a process killed on this host before it recorded the run is taken over at once", async () => {
+  const world = inboxWorld();
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  world.inbox.push("a");
+  const self = processOwner();
+  const killed = { instanceId: "killed", host: self.host, pid: 4242 };
+  // The killed daemon claimed the key and the launch, and died before creating the run.
+  await store.claimRunKey("inbox", "a", "run-1");
+  await store.claimRunKey(
+    LAUNCH_CLAIMS,
+    "run-1",
+    JSON.stringify({ daemon: "killed", at: clock.now(), owner: killed }),
+  );
+  await using d = daemon(world.graph, {
+    runStore: store,
+    clock,
+    host: { self, pidExists: (pid) => pid !== killed.pid },
+  });
+  const [report] = await d.tick();
+  await d.drain();
+  assert.deepEqual(report?.launched, ["run-1"], "no minute of waiting");
+  assert.deepEqual(world.executed, ["a"]);
+  assert.equal(await store.getCursor("inbox"), "1");
+  assert.ok(d.logs.some((l) => /launch claimed by killed \(its process is gone\)/.test(l.message)));
+
+  // The same claim held by a live process of this host is left to it: nothing launched, nothing lost.
+  world.inbox.push("b");
+  await store.claimRunKey("inbox", "b", "run-2");
+  await store.claimRunKey(
+    LAUNCH_CLAIMS,
+    "run-2",
+    JSON.stringify({ daemon: "alive", at: clock.now(), owner: { ...killed, pid: 4343 } }),
+  );
+  const [waiting] = await d.tick();
+  assert.deepEqual(waiting?.launched, []);
+  assert.deepEqual(waiting?.unrecorded, ["b"]);
+  assert.equal(await store.getCursor("inbox"), "1", "the cursor waits for run-2");
 });
 
 Deno.test("sensor daemon: two daemons on one SQLite run store file run each key exactly once", async () => {
