@@ -27,9 +27,11 @@ import {
   parseCron,
 } from "./condition.ts";
 import type { Mapping } from "./_space.ts";
-import { type AssetState, AutomationState } from "./state.ts";
+import { type AssetState, AutomationState, later } from "./state.ts";
 
 const NEVER = Number.NEGATIVE_INFINITY;
+/** The feed position of a fact read from the clock alone: before every event of its millisecond. */
+const NO_SEQ = Number.NEGATIVE_INFINITY;
 /** Partition keys listed per node in a record; the count is always exact. */
 const KEYS_PER_NODE = 20;
 /** Requested partition keys listed in a record. */
@@ -147,6 +149,8 @@ export class AutomationEvaluator {
   readonly #loadedAt: number;
   #previousTime: number | null = null;
   #firstTime: number | null = null;
+  #previousSeq: number | null = null;
+  #firstSeq: number | null = null;
 
   /** Prepares the evaluator; nothing is read until {@linkcode AutomationEvaluator.start}. */
   constructor(graph: Graph<unknown>, store: RunStore, options: AutomationEvaluatorOptions = {}) {
@@ -214,6 +218,35 @@ export class AutomationEvaluator {
     return this.#firstTime;
   }
 
+  /**
+   * Where in the feed the previous evaluation stood (after every event it
+   * had read), `null` when unknown: what happened on the previous
+   * evaluation's clock tick then counts as before it.
+   */
+  set previousSeq(seq: number | null) {
+    this.#previousSeq = seq;
+  }
+
+  /** See the setter. */
+  get previousSeq(): number | null {
+    return this.#previousSeq;
+  }
+
+  /** Where in the feed the very first evaluation stood, `null` when unknown. */
+  set firstSeq(seq: number | null) {
+    this.#firstSeq = seq;
+  }
+
+  /** See the setter. */
+  get firstSeq(): number | null {
+    return this.#firstSeq;
+  }
+
+  /** This evaluator's place in the feed: after every event it has read. */
+  get seq(): number {
+    return this.state.watermark + 0.5;
+  }
+
   /** Key of partition `index` of `assetKey` (`null` when unpartitioned). */
   keyOf(assetKey: string, index: number): string | null {
     return this.state.assets.get(assetKey)?.space.key(index) ?? null;
@@ -224,14 +257,14 @@ export class AutomationEvaluator {
    * plan them are recorded (a queued run may start much later): the next
    * evaluation does not request them again.
    */
-  markRequested(assetKey: string, indexes: readonly number[], time: number): number[] {
+  markRequested(assetKey: string, indexes: readonly number[], time: number): RequestMark[] {
     const state = this.state.assets.get(assetKey);
     if (!state) return [];
-    const previous: number[] = [];
+    const previous: RequestMark[] = [];
     for (const i of indexes) {
       state.ensure(i);
-      previous.push(state.lastReq[i] as number);
-      if (time > (state.lastReq[i] as number)) state.lastReq[i] = time;
+      previous.push({ time: state.lastReq[i] as number, seq: state.reqSeq[i] as number });
+      state.request(i, time, this.seq);
     }
     return previous;
   }
@@ -246,13 +279,17 @@ export class AutomationEvaluator {
   unmarkRequested(
     assetKey: string,
     indexes: readonly number[],
-    previous: readonly number[],
+    previous: readonly RequestMark[],
     time: number,
   ): void {
     const state = this.state.assets.get(assetKey);
     if (!state) return;
     indexes.forEach((i, j) => {
-      if (state.lastReq[i] === time) state.lastReq[i] = previous[j] as number;
+      const before = previous[j] as RequestMark;
+      if (state.lastReq[i] === time) {
+        state.lastReq[i] = before.time;
+        state.reqSeq[i] = before.seq;
+      }
       this.#mark(state, i);
     });
   }
@@ -284,11 +321,17 @@ export class AutomationEvaluator {
     this.#dirty = new Map();
     const ticks = this.#cronTicks(now);
     const requestedNow = new Map<AssetState, Set<number>>();
-    this.#firstTime ??= now;
+    if (this.#firstTime === null) {
+      this.#firstTime = now;
+      this.#firstSeq = this.seq;
+    }
     const env: Env = {
       now,
       first: this.#firstTime,
+      // Unknown positions (an older cursor): what shares their clock tick counts as before.
+      firstSeq: this.#firstSeq ?? Number.POSITIVE_INFINITY,
       previous: this.#previousTime ?? NEVER,
+      previousSeq: this.#previousSeq ?? Number.POSITIVE_INFINITY,
       loadedAt: this.#loadedAt,
       ticks,
       requestedNow,
@@ -309,6 +352,7 @@ export class AutomationEvaluator {
       for (const i of result.requested) this.#markDownstream(c.state, i, candidates);
     }
     this.#previousTime = now;
+    this.#previousSeq = this.seq;
     return {
       time: now,
       previousTime: env.previous === NEVER ? null : env.previous,
@@ -416,10 +460,20 @@ function compile(state: AssetState, condition: AutomationCondition): Compiled {
   return { state, condition, nodes, labels, kids, lookback, crons: [...crons] };
 }
 
+/** A partition's request as it was before {@linkcode AutomationEvaluator.markRequested}. */
+export interface RequestMark {
+  /** Time of the request, ms (`-Infinity`: never). */
+  readonly time: number;
+  /** Its place in the feed. */
+  readonly seq: number;
+}
+
 interface Env {
   readonly now: number;
   readonly first: number;
+  readonly firstSeq: number;
   readonly previous: number;
+  readonly previousSeq: number;
   readonly loadedAt: number;
   readonly ticks: ReadonlyMap<string, number>;
   readonly requestedNow: ReadonlyMap<AssetState, ReadonlySet<number>>;
@@ -434,6 +488,8 @@ function evaluateAsset(
   const size = state.space.size(env.now);
   const v = new Uint8Array(nodes.length);
   const at = new Float64Array(nodes.length);
+  // Feed position of each node's `at`: orders two facts of one clock tick.
+  const seq = new Float64Array(nodes.length);
   const counts = new Array<number>(nodes.length).fill(0);
   // Partition indexes per node; turned into keys once, for the record.
   const keys: number[][] = nodes.map(() => []);
@@ -443,28 +499,25 @@ function evaluateAsset(
     const node = nodes[n] as ConditionNode;
     const ks = kids[n] as number[];
     switch (node.kind) {
-      case "and": {
-        let all = 1;
-        let latest = NEVER;
-        for (const k of ks) {
-          run(k, i);
-          if (!v[k]) all = 0;
-          latest = Math.max(latest, at[k] as number);
-        }
-        v[n] = all;
-        at[n] = all ? latest : NEVER;
-        return;
-      }
+      case "and":
       case "or": {
+        let all = 1;
         let any = 0;
         let latest = NEVER;
+        let latestSeq = NO_SEQ;
         for (const k of ks) {
           run(k, i);
           if (v[k]) any = 1;
-          latest = Math.max(latest, at[k] as number);
+          else all = 0;
+          if (later(at[k] as number, seq[k] as number, latest, latestSeq)) {
+            latest = at[k] as number;
+            latestSeq = seq[k] as number;
+          }
         }
-        v[n] = any;
-        at[n] = latest;
+        const yes = node.kind === "and" ? all : any;
+        v[n] = yes;
+        at[n] = yes || node.kind === "or" ? latest : NEVER;
+        seq[n] = yes || node.kind === "or" ? latestSeq : NO_SEQ;
         return;
       }
       case "not": {
@@ -472,21 +525,29 @@ function evaluateAsset(
         run(k, i);
         v[n] = v[k] ? 0 : 1;
         at[n] = v[n] ? 0 : NEVER;
+        seq[n] = NO_SEQ;
         return;
       }
       case "since": {
         const [trigger, reset] = ks as [number, number];
         run(trigger, i);
         run(reset, i);
-        const yes = (at[trigger] as number) > (at[reset] as number);
+        const yes = later(
+          at[trigger] as number,
+          seq[trigger] as number,
+          at[reset] as number,
+          seq[reset] as number,
+        );
         v[n] = yes ? 1 : 0;
         at[n] = yes ? at[trigger] as number : NEVER;
+        seq[n] = yes ? seq[trigger] as number : NO_SEQ;
         return;
       }
       default:
         leaf(node, state, i, size, env);
         v[n] = leafValue ? 1 : 0;
         at[n] = leafAt;
+        seq[n] = leafSeq;
     }
   };
 
@@ -543,10 +604,17 @@ function evaluateAsset(
 // than a fresh [value, at] pair: an evaluation makes millions of them.
 let leafValue = false;
 let leafAt = NEVER;
+let leafSeq = NO_SEQ;
 
-function answer(value: boolean, at: number): void {
+/**
+ * A building block's answer: whether it holds, since when, and where in the
+ * feed that happened (`seq`; a fact read from the clock alone — a cron tick,
+ * a partition's start — comes before every event of its millisecond).
+ */
+function answer(value: boolean, at: number, seq = NO_SEQ): void {
   leafValue = value;
   leafAt = at;
+  leafSeq = seq;
 }
 
 /** Sets `leafValue`/`leafAt` to a building block's answer for partition `i`. */
@@ -564,11 +632,13 @@ function leaf(
     }
     case "newly_updated": {
       const t = s.get(s.lastMat, i);
-      return answer(t > env.previous, t);
+      const q = t === NEVER ? NO_SEQ : s.matSeq[i] as number;
+      return answer(later(t, q, env.previous, env.previousSeq), t, q);
     }
     case "newly_requested": {
       const t = s.get(s.lastReq, i);
-      return answer(t > env.previous, t);
+      const q = t === NEVER ? NO_SEQ : s.reqSeq[i] as number;
+      return answer(later(t, q, env.previous, env.previousSeq), t, q);
     }
     case "in_progress": {
       const p = s.progress.get(i);
@@ -584,7 +654,7 @@ function leaf(
       return answer(yes, yes ? env.loadedAt : NEVER);
     }
     case "initial_evaluation":
-      return answer(env.previous === NEVER, env.first);
+      return answer(env.previous === NEVER, env.first, env.firstSeq);
     case "in_latest_time_window": {
       const yes = s.space.def?.kind !== "daily" ||
         (i <= size - 1 && i >= size - 1 - node.lookbackDays);
@@ -597,12 +667,25 @@ function leaf(
     case "any_deps_updated": {
       const consumed = s.get(s.consumedAt, i);
       let latest = NEVER;
-      for (const { dep, mapping } of s.deps) {
-        if (willBeRequested(env, dep, mapping, i)) latest = Math.max(latest, env.now);
+      let latestSeq = NO_SEQ;
+      s.deps.forEach(({ dep, mapping }, k) => {
+        // Requested in this evaluation: after everything read so far.
+        if (willBeRequested(env, dep, mapping, i)) {
+          if (later(env.now, Number.POSITIVE_INFINITY, latest, latestSeq)) {
+            latest = env.now;
+            latestSeq = Number.POSITIVE_INFINITY;
+          }
+          return;
+        }
         const changed = changedOf(dep, mapping, i);
-        if (changed > consumed) latest = Math.max(latest, changed);
-      }
-      return answer(latest !== NEVER, latest);
+        if (changed === NEVER || !newer(s, k, dep, mapping, i, changed, consumed)) return;
+        const q = changeSeqOf(dep, mapping, i);
+        if (later(changed, q, latest, latestSeq)) {
+          latest = changed;
+          latestSeq = q;
+        }
+      });
+      return answer(latest !== NEVER, latest, latestSeq);
     }
     case "any_deps_missing": {
       for (const { dep, mapping } of s.deps) {
@@ -625,12 +708,17 @@ function leaf(
     case "all_deps_updated_since_cron": {
       const tick = env.ticks.get(`${node.cron}|${node.timezone}`) ?? NEVER;
       let latest = NEVER;
+      let latestSeq = NO_SEQ;
       for (const { dep, mapping } of s.deps) {
         const changed = changedOf(dep, mapping, i);
         if (changed < tick && !willBeRequested(env, dep, mapping, i)) return answer(false, NEVER);
-        latest = Math.max(latest, changed);
+        const q = changeSeqOf(dep, mapping, i);
+        if (later(changed, q, latest, latestSeq)) {
+          latest = changed;
+          latestSeq = q;
+        }
       }
-      return answer(true, latest === NEVER ? 0 : latest);
+      return latest === NEVER ? answer(true, 0) : answer(true, latest, latestSeq);
     }
     default:
       throw new TypeError(`Unknown automation condition node '${node.kind}'`);
@@ -643,6 +731,34 @@ function depIndex(mapping: Mapping, i: number): number {
 
 function changedOf(dep: AssetState, mapping: Mapping, i: number): number {
   return mapping.kind === "all" ? dep.maxChanged : dep.get(dep.changedAt, depIndex(mapping, i));
+}
+
+/** The feed position of the change {@linkcode changedOf} returns. */
+function changeSeqOf(dep: AssetState, mapping: Mapping, i: number): number {
+  if (mapping.kind === "all") return dep.maxChangedSeq;
+  const j = depIndex(mapping, i);
+  return j >= 0 && j < dep.changedSeq.length ? dep.changedSeq[j] as number : NO_SEQ;
+}
+
+/**
+ * Whether upstream edge `k` of `s` holds data newer than partition `i`
+ * consumed: it changed after the consumption began; on the same clock tick,
+ * when the data version consumed (if known) is not the upstream's current one.
+ */
+function newer(
+  s: AssetState,
+  k: number,
+  dep: AssetState,
+  mapping: Mapping,
+  i: number,
+  changed: number,
+  consumed: number,
+): boolean {
+  if (changed !== consumed) return changed > consumed;
+  if (mapping.kind === "all") return false;
+  const read = s.consumedVersion[k]?.[i] ?? 0;
+  const j = depIndex(mapping, i);
+  return read !== 0 && j >= 0 && j < dep.version.length && dep.version[j] !== read;
 }
 
 function willBeRequested(env: Env, dep: AssetState, mapping: Mapping, i: number): boolean {

@@ -42,7 +42,7 @@ import {
   type SensorDefinition,
   type SensorResult,
 } from "../sensor.ts";
-import { AutomationEvaluator, type EvaluationResult } from "./evaluate.ts";
+import { AutomationEvaluator, type EvaluationResult, type RequestMark } from "./evaluate.ts";
 import { type FreshnessPolicy, type FreshnessResult, judgeFreshness } from "./freshness_policy.ts";
 import { freshnessCheckData, freshnessMetadata } from "./freshness_check.ts";
 import { planRuns } from "./plan_runs.ts";
@@ -112,6 +112,14 @@ export interface AutomationCursor {
   readonly time: number | null;
   /** Time of the very first evaluation, ms. */
   readonly first: number | null;
+  /**
+   * Where in the run store's event feed the last evaluation stood (after the
+   * events it had read): orders what shares its millisecond. `null` in
+   * cursors written before.
+   */
+  readonly seq: number | null;
+  /** The same for the very first evaluation. */
+  readonly firstSeq: number | null;
 }
 
 /** Reads the sensor's cursor; an unreadable one starts afresh. */
@@ -124,9 +132,11 @@ export function parseAutomationCursor(text: string | undefined): AutomationCurso
       tick: Number.isSafeInteger(tick) && tick >= 0 ? tick : 0,
       time: num(raw.time),
       first: num(raw.first),
+      seq: num(raw.seq),
+      firstSeq: num(raw.firstSeq),
     };
   } catch {
-    return { tick: 0, time: null, first: null };
+    return { tick: 0, time: null, first: null, seq: null, firstSeq: null };
   }
 }
 
@@ -198,7 +208,7 @@ export function automationSensor(
   // Requests of the last evaluation, until its cursor is seen stored (the
   // daemon stores it only once every run was submitted).
   let unconfirmed:
-    | { tick: number; time: number; marks: [string, number[], number[]][] }
+    | { tick: number; time: number; marks: [string, number[], RequestMark[]][] }
     | undefined;
 
   const evaluate = async (
@@ -252,12 +262,14 @@ export function automationSensor(
       return { skipReason: "another daemon is evaluating the automation conditions" };
     }
     evaluator.previousTime = cursor.time;
+    evaluator.previousSeq = cursor.seq;
     evaluator.firstTime = cursor.first;
+    evaluator.firstSeq = cursor.firstSeq;
     const result = evaluator.evaluate(now);
     last = result;
     const plan = planRuns(result.requested, evaluator.state.assets, graph.order);
     for (const [key, indexes] of plan.deferred) evaluator.retry(key, indexes);
-    const marks: [string, number[], number[]][] = [];
+    const marks: [string, number[], RequestMark[]][] = [];
     for (const [key, indexes] of result.requested) {
       if (plan.deferred.has(key)) continue;
       marks.push([key, [...indexes], evaluator.markRequested(key, indexes, now)]);
@@ -360,7 +372,13 @@ export function automationSensor(
     }
     return {
       runRequests,
-      cursor: JSON.stringify({ tick, time: now, first: evaluator.firstTime ?? now }),
+      cursor: JSON.stringify({
+        tick,
+        time: now,
+        first: evaluator.firstTime ?? now,
+        seq: evaluator.seq,
+        firstSeq: evaluator.firstSeq,
+      }),
     };
   };
 

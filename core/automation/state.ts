@@ -18,6 +18,8 @@ import { fnv1a } from "./_hash.ts";
 import { DynamicKeys, type Mapping, mappingOf, type PartitionSpace, spaceOf } from "./_space.ts";
 
 const NEVER = Number.NEGATIVE_INFINITY;
+/** The consumed versions of an upstream edge that keeps none. */
+const NO_VERSIONS = new Int32Array(0);
 
 /** One upstream edge of an asset, with its partition mapping. */
 export interface DepEdge {
@@ -47,12 +49,24 @@ export class AssetState {
   downs: DownEdge[] = [];
   /** Latest materialization time per partition (`-Infinity`: never). */
   lastMat = new Float64Array(0);
+  /** Feed position of that materialization (see {@linkcode later}). */
+  matSeq = new Float64Array(0);
   /** When the data version last changed. */
   changedAt = new Float64Array(0);
+  /** Feed position of that change. */
+  changedSeq = new Float64Array(0);
   /** When the latest materialization's step began reading its inputs. */
   consumedAt = new Float64Array(0);
   /** Start of the latest run that planned the partition. */
   lastReq = new Float64Array(0);
+  /** Feed position of that request (an evaluation's: after every event it had read). */
+  reqSeq = new Float64Array(0);
+  /**
+   * Per upstream edge (as in `deps`), the hash of the data version each
+   * partition's latest materialization consumed (0: unknown): an upstream
+   * written on the same clock tick as the consumption is told apart by it.
+   */
+  consumedVersion: Int32Array[] = [];
   /** Time of the latest failed step. */
   failedAt = new Float64Array(0);
   /** Hash of the current data version. */
@@ -63,6 +77,8 @@ export class AssetState {
   readonly progress = new Map<number, { count: number; since: number }>();
   /** Newest `changedAt` over all partitions. */
   maxChanged = NEVER;
+  /** Feed position of that change. */
+  maxChangedSeq = 0;
   /** Newest `lastMat` over all partitions. */
   maxMat = NEVER;
   /** Partitions ever materialized. */
@@ -92,6 +108,22 @@ export class AssetState {
     };
     this.lastMat = grow(this.lastMat);
     this.changedAt = grow(this.changedAt);
+    const zeros = (old: Float64Array) => {
+      const next = new Float64Array(size);
+      next.set(old);
+      return next;
+    };
+    this.matSeq = zeros(this.matSeq);
+    this.changedSeq = zeros(this.changedSeq);
+    this.reqSeq = zeros(this.reqSeq);
+    // Not kept for an upstream read whole ("all" mapping): only its newest change counts there.
+    this.consumedVersion = this.deps.map(({ mapping }, k) => {
+      if (mapping.kind === "all") return NO_VERSIONS;
+      const next = new Int32Array(size);
+      const old = this.consumedVersion[k];
+      if (old) next.set(old);
+      return next;
+    });
     this.consumedAt = grow(this.consumedAt);
     this.lastReq = grow(this.lastReq);
     this.failedAt = grow(this.failedAt);
@@ -112,6 +144,25 @@ export class AssetState {
   inProgress(i: number): boolean {
     return this.progress.has(i);
   }
+
+  /** Records a request of partition `i` at `time`, feed position `seq`, if later than the last. */
+  request(i: number, time: number, seq: number): void {
+    if (!later(time, seq, this.lastReq[i] as number, this.reqSeq[i] as number)) return;
+    this.lastReq[i] = time;
+    this.reqSeq[i] = seq;
+  }
+}
+
+/**
+ * Whether a fact at `time` came after one at `otherTime`: by time, and on the
+ * same clock tick by feed position (`seq`: the id of the event that recorded
+ * it; an evaluation's own requests come after every event it had read). Two
+ * writes in one millisecond are common on a fast machine, and "same time"
+ * must not read as "not after" (a load written on the tick its downstream's
+ * run started would be taken as handled, and never run).
+ */
+export function later(time: number, seq: number, otherTime: number, otherSeq: number): boolean {
+  return time > otherTime || (time === otherTime && seq > otherSeq);
 }
 
 /** Called with every partition whose facts changed. */
@@ -227,7 +278,7 @@ export class AutomationState {
     switch (event.type) {
       case "materialization": {
         const state = event.assetKey === null ? undefined : this.assets.get(event.assetKey);
-        if (state) this.#materialized(state, toMaterialization(event));
+        if (state) this.#materialized(state, toMaterialization(event), event.id);
         return;
       }
       case "step_failed":
@@ -241,7 +292,7 @@ export class AutomationState {
           // A worker took it: its steps (what it really plans) replace the queued guess.
           this.#runFinished(event.runId);
         }
-        await this.#runStarted(event.runId, event.time);
+        await this.#runStarted(event.runId, event.time, event.id);
         return;
       case "run_dequeued":
       case "run_finished":
@@ -256,7 +307,8 @@ export class AutomationState {
     return feedEnd(this.#store, this.watermark);
   }
 
-  #materialized(state: AssetState, m: Materialization): void {
+  /** Applies a materialization; `seq` is its event's id (0 for what `load` read). */
+  #materialized(state: AssetState, m: Materialization, seq = 0): void {
     const i = state.space.index(m.partition);
     if (i < 0) return;
     state.ensure(i);
@@ -266,10 +318,21 @@ export class AutomationState {
     if (previous === NEVER) state.materialized++;
     if (previous === NEVER || state.version[i] !== version) {
       state.changedAt[i] = m.time;
-      if (m.time > state.maxChanged) state.maxChanged = m.time;
+      state.changedSeq[i] = seq;
+      if (later(m.time, seq, state.maxChanged, state.maxChangedSeq)) {
+        state.maxChanged = m.time;
+        state.maxChangedSeq = seq;
+      }
     }
     state.version[i] = version;
     state.lastMat[i] = m.time;
+    state.matSeq[i] = seq;
+    state.deps.forEach(({ dep }, k) => {
+      const versions = state.consumedVersion[k] as Int32Array;
+      if (i >= versions.length) return;
+      const input = m.provenance?.inputs[dep.asset.key];
+      versions[i] = input ? fnv1a(input.dataVersion) : 0;
+    });
     if (m.time > state.maxMat) state.maxMat = m.time;
     state.consumedAt[i] = m.provenance?.startedAt ?? m.time;
     state.code[i] = m.codeVersion === state.asset.codeVersion ? 1 : 2;
@@ -286,7 +349,7 @@ export class AutomationState {
    * A run whose end the feed showed first (a reaper's `run_finished` can
    * precede a start its dead owner had buffered) is not in progress.
    */
-  async #runStarted(runId: string, time: number): Promise<void> {
+  async #runStarted(runId: string, time: number, seq = 0): Promise<void> {
     if (this.#runs.has(runId)) return;
     const ended = this.#ended.has(runId);
     const open = new Set<string>();
@@ -297,7 +360,7 @@ export class AutomationState {
       if (!state || i < 0) continue;
       state.ensure(i);
       // Planned by this run: requested, whatever became of the step since.
-      if (time > (state.lastReq[i] as number)) state.lastReq[i] = time;
+      state.request(i, time, seq);
       if (ended) {
         this.#onChange(state, i);
         continue;
@@ -342,7 +405,7 @@ export class AutomationState {
       if (!state) continue;
       for (const i of queuedIndexes(state.space, parts)) {
         state.ensure(i);
-        if (event.time > (state.lastReq[i] as number)) state.lastReq[i] = event.time;
+        state.request(i, event.time, event.id);
         const p = state.progress.get(i);
         state.progress.set(i, {
           count: (p?.count ?? 0) + 1,
