@@ -16,11 +16,7 @@
  */
 
 import type { AssetDefinition, Materialization } from "../core/asset.ts";
-import {
-  judgeMaterialization,
-  type MaterializationSource,
-  type StalenessReport,
-} from "../core/automation/staleness.ts";
+import { judgeWith, type StalenessReport } from "../core/automation/staleness.ts";
 import type { Graph } from "../core/graph.ts";
 import { partitionKeys, type PartitionsDefinition } from "../core/partitions.ts";
 import type { RunStore } from "../core/run_store/types.ts";
@@ -147,7 +143,12 @@ export async function assetStatuses(
       partitions = health(keys, latestByPartition);
     }
     const last = lastMaterialized.get(key);
-    const judged = last ? await judgeLatest(graph, latest, asset) : [];
+    let judged: StalenessReport[] = [];
+    if (last) {
+      const loading = latest.load([key, ...asset.deps]);
+      if (loading) await loading;
+      judged = judgeLatest(graph, latest, asset);
+    }
     const { state, why } = stateOf(view.latest, last, checks, judged);
     result.set(key, {
       key,
@@ -279,55 +280,61 @@ function stateOf(
 
 /**
  * The staleness of `asset`'s latest materialization of each partition, as
- * `materialize --stale` judges them.
+ * `materialize --stale` judges them (core/automation/staleness.ts), from
+ * what `latest` holds (see {@linkcode LatestMaterializations.load}).
  */
-async function judgeLatest(
+function judgeLatest(
   graph: Graph<unknown>,
   latest: LatestMaterializations,
   asset: AssetDefinition,
-): Promise<StalenessReport[]> {
-  const reports: StalenessReport[] = [];
-  for (const m of (await latest.of(asset.key)).values()) {
-    reports.push(await judgeMaterialization(graph, latest.source, asset, m));
-  }
-  return reports;
+): StalenessReport[] {
+  const current = (dep: string, partition: string | null | undefined) => {
+    const byPartition = latest.of(dep);
+    return partition === undefined
+      ? newest(byPartition.values())
+      : byPartition.get(partition ?? "");
+  };
+  return [...latest.of(asset.key).values()].map((m) => judgeWith(graph, asset, m, current));
 }
 
-/** The latest materialization of each partition of an asset, and a staleness source over them. */
+/** The latest materialization of each partition of an asset, as the store keeps them. */
 interface LatestMaterializations {
-  /** By partition (`""`: unpartitioned), as the store keeps them. */
-  of(assetKey: string): Promise<ReadonlyMap<string, Materialization>>;
-  /** What the staleness rule reads upstreams from. */
-  readonly source: MaterializationSource;
+  /**
+   * Reads what `of` will need for `keys` when the store must be asked;
+   * `undefined` (nothing to await) when the index holds every run.
+   */
+  load(keys: readonly string[]): Promise<void> | undefined;
+  /** By partition (`""`: unpartitioned); loaded first when the store is asked. */
+  of(assetKey: string): ReadonlyMap<string, Materialization>;
 }
 
 /**
  * The store's latest materializations: from the index when it holds every
- * run (no store lookup), otherwise from the store, one lookup per asset
- * judged. An incomplete index cannot answer: a run outside its window (one
- * that started earlier, or on the same clock tick) may have written later.
+ * run (no store lookup, no await), otherwise from the store, one lookup per
+ * asset judged. An incomplete index cannot answer: a run outside its window
+ * (one that started earlier, or on the same clock tick) may have written later.
  */
 function latestMaterializations(index: RunIndex, store: RunStore): LatestMaterializations {
-  const byAsset = new Map<string, Promise<ReadonlyMap<string, Materialization>>>();
-  const of = (assetKey: string) => {
-    let latest = byAsset.get(assetKey);
-    if (!latest) {
-      latest = index.complete
-        ? Promise.resolve(newestByPartition(index.asset(assetKey).materializations))
-        : store.listMaterializations(assetKey).then((ms) =>
-          new Map(ms.map((m) => [m.partition ?? "", m]))
-        );
-      byAsset.set(assetKey, latest);
-    }
-    return latest;
-  };
+  const byAsset = new Map<string, ReadonlyMap<string, Materialization>>();
   return {
-    of,
-    source: {
-      async lastMaterialization(assetKey, partition) {
-        const latest = await of(assetKey);
-        return partition === undefined ? newest(latest.values()) : latest.get(partition ?? "");
-      },
+    load(keys) {
+      if (index.complete) return undefined;
+      return (async () => {
+        for (const key of keys) {
+          if (byAsset.has(key)) continue;
+          const ms = await store.listMaterializations(key);
+          byAsset.set(key, new Map(ms.map((m) => [m.partition ?? "", m])));
+        }
+      })();
+    },
+    of(assetKey) {
+      let latest = byAsset.get(assetKey);
+      if (!latest) {
+        // Only a complete index gets here unloaded (an incomplete one loads first).
+        latest = newestByPartition(index.asset(assetKey).materializations);
+        byAsset.set(assetKey, latest);
+      }
+      return latest;
     },
   };
 }
