@@ -169,6 +169,13 @@ Deno.test("main.ts: failures and bad settings", async (t) => {
       stderr: [/Unknown asset 'totl' \(did you mean 'total'\?\)/],
     },
     {
+      name: "cancel of a run id that does not exist: exit 2, like show, pointing at runs",
+      args: ["cancel", "nope"],
+      env: { PLATFORM_GRAPH: graphs.two },
+      code: 2,
+      stderr: [/^error: No run or queued run has the id 'nope'; '.*runs' lists recent runs\n$/],
+    },
+    {
       name: "PLATFORM_GRAPH that does not exist: a configuration error, exit 2, named",
       args: ["list"],
       env: { PLATFORM_GRAPH: `${box.dir}/nowhere.ts` },

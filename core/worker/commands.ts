@@ -289,7 +289,7 @@ Cancels a run: a queued one leaves the queue at once; a running one is
 stopped by whichever process executes it (a worker, the daemon, a
 'materialize'), at its next heartbeat. A unique prefix of the id is enough.
 
-Exit status: 0 canceled or cancel requested, 1 no such run or it already ended.
+Exit status: 0 canceled or cancel requested, 1 it already ended, 2 no such run.
 `;
 
 /** `cancel RUN_ID`: see {@linkcode CANCEL_USAGE}. */
@@ -341,8 +341,10 @@ export async function cancelCommand<R>(
       io.err(`Run ${runId} already ended (${recorded.status}); nothing to cancel\n`);
       return EXIT.failed;
     }
-    io.err(`No run or queued run has the id '${given}'\n`);
-    return EXIT.failed;
+    // Like `show` with an unknown id: the command line names nothing, a usage error (exit 2).
+    throw new UsageError(
+      `No run or queued run has the id '${given}'; '${app.name} runs' lists recent runs`,
+    );
   } finally {
     if (queue) await queue[Symbol.asyncDispose]();
   }

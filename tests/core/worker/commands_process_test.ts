@@ -61,7 +61,7 @@ Deno.test({
   const again = await main(["cancel", victim]);
   assert.equal(again.code, 1, "an ended run cannot be canceled again");
   const unknown = await main(["cancel", "no-such-run"]);
-  assert.equal(unknown.code, 1);
+  assert.equal(unknown.code, 2, "an id that names nothing is a usage error, as for show");
   assert.match(unknown.stdout + unknown.stderr, /no-such-run/);
   const usage = await main(["backfill", "p"]);
   assert.equal(usage.code, 2);
