@@ -16,6 +16,7 @@ import {
   HttpErrorCode,
   ReplayHttpClient,
 } from "../../../resources/http/mod.ts";
+import { rejected } from "../../_helpers/assert_errors.ts";
 
 /** The responses every client under test holds, by path. */
 const HELD: Readonly<Record<string, string>> = {
@@ -65,8 +66,10 @@ const CONTRACT: readonly Clause[] = [
     // sample does not change.
     name: "a body that is not JSON: http.invalid_json naming the URL without its secret",
     async check({ http, base }) {
-      const error = await rejection(http.getJson(`${base}/not-json?apikey=${SECRET}`));
-      assert.ok(error instanceof HttpError, String(error));
+      const error = await rejected(
+        () => http.getJson(`${base}/not-json?apikey=${SECRET}`),
+        HttpError,
+      );
       assert.equal(error.code, HttpErrorCode.invalidJson);
       assert.equal(error.url, `${base}/not-json?apikey=***`);
       assert.ok(!error.message.includes(SECRET), error.message);
@@ -75,8 +78,10 @@ const CONTRACT: readonly Clause[] = [
   {
     name: "a path it holds nothing for: an HttpError naming the URL, never a secret",
     async check({ http, base }) {
-      const error = await rejection(http.getJson(`${base}/missing?apikey=${SECRET}`));
-      assert.ok(error instanceof HttpError, String(error));
+      const error = await rejected(
+        () => http.getJson(`${base}/missing?apikey=${SECRET}`),
+        HttpError,
+      );
       assert.equal(error.retryable, false, "asking again later gives the same answer");
       assert.match(error.message, /\/missing\?apikey=\*\*\*/);
       assert.ok(!error.message.includes(SECRET), error.message);
@@ -88,22 +93,11 @@ const CONTRACT: readonly Clause[] = [
     async check({ http, base, asked }) {
       const stop = new AbortController();
       stop.abort();
-      const error = await rejection(http.getJson(`${base}/object`, { signal: stop.signal }));
-      assert.ok(error instanceof CanceledError, String(error));
+      await rejected(() => http.getJson(`${base}/object`, { signal: stop.signal }), CanceledError);
       assert.deepEqual(asked, []);
     },
   },
 ];
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof Error);
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
 
 /** A loopback server answering {@linkcode HELD} (404 for anything else). */
 function serveHeld(asked: string[]) {
