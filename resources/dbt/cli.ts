@@ -34,7 +34,7 @@ import {
 } from "./artifacts.ts";
 import { writeJsonAtomic } from "./_files.ts";
 import { loadProject } from "./compile/load.ts";
-import { DbtError } from "./errors.ts";
+import { DbtError, DbtErrorCode } from "./errors.ts";
 import { type ProgressEvent, runProject } from "./execute/run.ts";
 import { queryRunner } from "./execute/materialize.ts";
 import type { DbtProject, TestNode } from "./nodes.ts";
@@ -702,22 +702,40 @@ async function findProjectDir(
 }
 
 async function readState(dir: string): Promise<SelectionState> {
-  const read = async (name: string) => {
+  // A damaged artifact (a run killed while writing it by another tool, a hand edit) is the
+  // user's to fix, named with its path: exit 2, not a SyntaxError's stack.
+  const invalid = (name: string, why: string) =>
+    new DbtError(
+      DbtErrorCode.invalidState,
+      `${why}; point --state at the target/ folder of a finished dbt run`,
+      { file: `${dir}/${name}` },
+    );
+  const read = async (name: string, list: "nodes" | "results") => {
+    let value: unknown;
     try {
-      return JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+      value = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
+      if (error instanceof SyntaxError) throw invalid(name, `not valid JSON (${error.message})`);
       throw error;
     }
+    const inner = (value as Record<string, unknown> | null)?.[list];
+    const shaped = typeof value === "object" && value !== null && !Array.isArray(value) &&
+      (inner === undefined ||
+        (list === "results"
+          ? Array.isArray(inner)
+          : typeof inner === "object" && inner !== null && !Array.isArray(inner)));
+    if (!shaped) throw invalid(name, `not a dbt ${name.replace(".json", "")} artifact`);
+    return value;
   };
-  const manifest = await read("manifest.json") as {
+  const manifest = await read("manifest.json", "nodes") as {
     nodes?: Record<
       string,
       { checksum?: { checksum?: string }; raw_code?: string; resource_type?: string }
     >;
     sources?: Record<string, unknown>;
   } | undefined;
-  const results = await read("run_results.json") as {
+  const results = await read("run_results.json", "results") as {
     results?: { unique_id: string; status: string }[];
   } | undefined;
   return {

@@ -29,6 +29,8 @@ export const DbtErrorCode = {
   modelFailed: "dbt.model_failed",
   /** The warehouse rejected a test's SQL. */
   testFailed: "dbt.test_error",
+  /** A `--state` artifact (manifest.json, run_results.json) that cannot be read. */
+  invalidState: "dbt.invalid_state",
   /** No profiles.yml where dbt looks for one. */
   profileNotFound: "dbt.profile_not_found",
   /** A setting dbt has that this runner does not implement: refused, never ignored. */

@@ -184,3 +184,29 @@ Deno.test("dbt cli: progress lines do not count ephemeral models (1 of N as dbt)
   assert.deepEqual(starts.map((l) => /(\d+ of \d+)/.exec(l)?.[1]), ["1 of 2", "2 of 2"]);
   assert.ok(!run.out.includes("eph"), run.out);
 });
+
+Deno.test("dbt cli: a damaged --state artifact exits 2 naming its file, never a SyntaxError", async () => {
+  await using project = await writeProject({ "models/a.sql": "select 1 as id" });
+  const state = `${project.dir}/prev`;
+  await Deno.mkdir(state);
+  const ls = (...more: string[]) =>
+    cli(["ls", "--project-dir", project.dir, "--state", state, "-s", "state:modified", ...more]);
+  // A manifest cut short (its writer killed), then one that is JSON but no artifact.
+  for (
+    const [file, text, why] of [
+      ["manifest.json", '{"nodes": {"model.demo.a": {"checksum', /not valid JSON/],
+      ["manifest.json", "[1, 2]", /not a dbt manifest artifact/],
+      ["run_results.json", '{"results": 5}', /not a dbt run_results artifact/],
+    ] as const
+  ) {
+    await Deno.remove(`${state}/manifest.json`).catch(() => {});
+    await Deno.writeTextFile(`${state}/${file}`, text);
+    const { code, err } = await ls();
+    assert.equal(code, 2, err);
+    assert.match(err, new RegExp(`^error: ${state}/${file}: `));
+    assert.match(err, why);
+    assert.match(err, /point --state at the target\/ folder of a finished dbt run/);
+    assert.doesNotMatch(err, /SyntaxError|TypeError|\n\s+at /);
+    await Deno.remove(`${state}/${file}`);
+  }
+});
