@@ -55,7 +55,9 @@ export class LongitudeExtent {
     const b = cellOf(east);
     if (west < this.#start[a]!) this.#start[a] = west;
     if (east > this.#end[b]!) this.#end[b] = east;
-    this.#covered.fill(1, a, b + 1);
+    // A point or a small geometry lies in one cell: a store, not a call (1M points).
+    if (a === b) this.#covered[a] = 1;
+    else this.#covered.fill(1, a, b + 1);
   }
 
   /**

@@ -1144,7 +1144,7 @@ function vectorMetadata(
         m.intent === "measure"
           ? "geodesic area_m2 / length_m on the WGS84 ellipsoid (GeographicLib, Karney 2013)"
           : `intent '${m.intent}' SQL run on ${options.engine.kind}`,
-        "written as GeoParquet 1.1 (WKB, bbox covering, zstd)",
+        "written as GeoParquet 1.1 (WKB, bbox covering, Snappy)",
       ],
       format: "GeoParquet 1.1.0",
       uploader: m.uploader,
