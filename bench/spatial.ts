@@ -122,6 +122,13 @@
  *    1M points' pages alone cost 2.46 CPU s and 6.4 s wall, the whole
  *    write with `COPY ... (FORMAT parquet, COMPRESSION zstd)` 3.09 CPU s and
  *    369 MiB peak, against parquet-wasm's 1.68-1.88 s and 179-191 MiB.
+ *    A second heavy session, BAAB (after = Snappy on main of 01:42, before
+ *    = the session's starting commit b7b3fb8, load 12-15, with my own test
+ *    files running beside it, so the wall figures are noise): 1M points
+ *    after 2.47x, 2.11x (CPU 2.14, 2.37 s), before 5.97x, 4.92x (CPU 2.61,
+ *    2.50 s); 100k polygons after 0.75x, 0.62x (CPU 0.78, 0.82), before
+ *    1.00x, 1.68x (CPU 0.92, 0.87). Only the CPU says something: 0.1-0.45
+ *    s less a batch on points, 0.05-0.1 on polygons, as the writer alone.
  * 2. **Cold `deno task materialize`** of a one-file batch (goal: <= 2 s on the
  *    native engine): the real command, launcher included (`deno task` ->
  *    launch.ts -> main.ts -> GDAL host), on a fresh state folder, against a
