@@ -27,7 +27,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LAUNCHER_PID_VARIABLE } from "./core/cli/stop.ts";
 import { commandV8Flags, v8FlagsOption } from "./core/cli/v8_flags.ts";
@@ -103,7 +103,10 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
     // The launcher's own variables are reported here; main.ts reports every other
     // configuration error itself, as every command does.
     if (error instanceof ConfigError && /^PLATFORM_/.test(error.input ?? "")) throw error;
-    flags = ["--allow-env", `--allow-read=${PROJECT}`];
+    // main.ts reads the .env again to report it: outside the project (launch.ts run from
+    // another folder), without this it said 'Requires read access to ".env"' instead.
+    const reads = dotenvPath === null ? [PROJECT] : [PROJECT, resolve(cwd, dotenvPath)];
+    flags = ["--allow-env", `--allow-read=${reads.join(",")}`];
   }
   if (command === "compile") {
     return ["compile", ...denoOptions, v8FlagsOption(), ...flags, ...rest.slice(1), MAIN];

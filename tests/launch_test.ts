@@ -283,3 +283,22 @@ Deno.test("launch.ts: a bad PLATFORM_PERMISSIONS is a configuration error (exit 
   assert.equal(out.code, 2);
   assert.match(new TextDecoder().decode(out.stderr), /PLATFORM_PERMISSIONS must be 'all'/);
 });
+
+Deno.test("launch.ts: a bad value in the .env of the folder it runs from is reported by its name, not as a denied read", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "launch_dotenv_" });
+  try {
+    await Deno.writeTextFile(`${dir}/.env`, "RUNS_URL=postgres://u:hunter2@[x\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-env", "--allow-run", `${ROOT}/launch.ts`, "list"],
+      cwd: dir,
+      env: { NO_COLOR: "1", STATE_DIR: `${dir}/state` },
+      clearEnv: true,
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(stderr, /error \[config\.invalid\]: .*RUNS_URL .*is not a valid URL/);
+    assert.doesNotMatch(stderr, /Requires read access|hunter2/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
