@@ -51,6 +51,7 @@ export class ConnectionPool {
   readonly #all = new Set<DuckDBConnection>();
   readonly #waiting: ((connection: DuckDBConnection) => void)[] = [];
   #opening = 0;
+  #closed = false;
 
   /** Creates an empty pool; connections open on demand. */
   constructor(
@@ -75,12 +76,16 @@ export class ConnectionPool {
 
   /** Disconnects every connection; the pool must be idle. */
   close(): void {
+    this.#closed = true;
     for (const connection of this.#all) connection.disconnectSync();
     this.#all.clear();
     this.#idle.length = 0;
   }
 
   async #acquire(): Promise<DuckDBConnection> {
+    // A connection opened after close would never be disconnected, and would
+    // keep the database instance (and its file) alive after the last close.
+    if (this.#closed) throw new TypeError("Cannot use a closed connection pool of the warehouse");
     const idle = this.#idle.pop();
     if (idle) return idle;
     if (this.#all.size + this.#opening < this.#max) {

@@ -95,6 +95,11 @@ interface Lane {
   write<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
   /** Runs `fn` atomically: in a transaction of its own, or in the one open. */
   atomically<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, which may make several `read`/`write` calls, as one piece of
+   * work in flight: `close` waits for all of it, not just for each call.
+   */
+  work<T>(fn: () => Promise<T>): Promise<T>;
   /** Told when a statement failed (a transaction then refuses more work). */
   failed(): void;
 }
@@ -207,9 +212,14 @@ class DuckdbSession implements WarehouseSession {
     try {
       if (this.lane.inTransaction) return (await this.lane.read((c) => execute(c, false)))!;
       // A read runs at once; a write is prepared again once the write lock is
-      // held, so no connection is kept while waiting for the lock.
-      const read = await this.lane.read((c) => execute(c, true));
-      return read ?? (await this.lane.write((c) => execute(c, false)))!;
+      // held, so no connection is kept while waiting for the lock. Both steps
+      // are one piece of work: a close between them would otherwise shut the
+      // pool (or the database) and the write would run on a connection
+      // nobody disconnects, keeping a closed instance alive on the file.
+      return await this.lane.work(async () => {
+        const read = await this.lane.read((c) => execute(c, true));
+        return read ?? (await this.lane.write((c) => execute(c, false)))!;
+      });
     } catch (error) {
       this.lane.failed();
       throw duckdbFailure(this.context, sql, error, this.context.advice);
@@ -271,6 +281,7 @@ export class DuckdbWarehouse extends DuckdbSession implements Warehouse {
             pool.use((connection) => inTransaction(connection, fn))
           );
         }),
+      work: track,
       failed: () => {},
     };
     super(context, lane);
@@ -451,6 +462,7 @@ async function runTransaction<T>(
     read: (work) => work(connection),
     write: (work) => work(connection),
     atomically: (work) => work(connection),
+    work: (fn) => fn(),
     failed: () => (state.failed = true),
   };
   const tx = new DuckdbSession(txContext, lane);

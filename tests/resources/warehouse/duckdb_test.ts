@@ -119,6 +119,29 @@ Deno.test("duckdb: two memory databases are separate", async () => {
   assert.equal(await b.tableExists("main", "t"), false);
 });
 
+Deno.test("duckdb file: close waits for a write in flight, on the last open and beside another", async () => {
+  await using dir = await tempDir("duckdb-close-write-");
+  const url = `duckdb:${dir.path}/warehouse.duckdb`;
+  {
+    // The last open: closing must not shut the database under the write.
+    const a = await openWarehouse(url);
+    await a.exec("CREATE TABLE t (id int)");
+    const write = a.execute("INSERT INTO t VALUES ($1)", [1]);
+    await a.close();
+    assert.equal(await write, 1);
+  }
+  // Beside another open: when close returns, the write is done (not left
+  // running on a connection the closed warehouse no longer tracks).
+  await using keep = await openWarehouse(url);
+  for (let i = 2; i <= 4; i++) {
+    const b = await openWarehouse(url);
+    const write = b.execute("INSERT INTO t VALUES ($1)", [i]);
+    await b.close();
+    assert.deepStrictEqual(await keep.query("SELECT count(*)::int AS n FROM t"), [{ n: i }]);
+    assert.equal(await write, 1);
+  }
+});
+
 Deno.test("duckdb file: opens of one file in one process share it; each close is its own", async () => {
   await using dir = await tempDir("duckdb-share-");
   const url = `duckdb:${dir.path}/db/warehouse.duckdb`; // the folder is created
