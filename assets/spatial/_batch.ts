@@ -16,6 +16,7 @@ import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/sp
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
 import { csvNotUtf8, dbfText } from "./_dbf_encoding.ts";
+import { badDbfDates } from "./_dbf_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
@@ -323,6 +324,17 @@ export function rasterWkt(info: Record<string, unknown>): string | undefined {
     (info.gcps as { coordinateSystem?: { wkt?: string } } | undefined)?.coordinateSystem?.wkt;
 }
 
+/** Whether a local file exists. */
+async function exists(host: string): Promise<boolean> {
+  try {
+    await Deno.stat(host);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 /** A GDAL raster or OGR VRT document: XML whose root is `VRTDataset` or `OGRVRTDataSource`. */
 const VRT_START =
   /^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<(VRTDataset|OGRVRTDataSource)\b/;
@@ -568,6 +580,23 @@ export async function contentCheck(
         const text = await dbfText(scratch.toHost(gdalPath));
         if ("problem" in text) return mismatch(text.problem);
         if (text.encoding !== undefined) openOptions.push(`ENCODING=${text.encoding}`);
+      }
+      const host = scratch.toHost(gdalPath);
+      if (
+        info.driverShortName === "ESRI Shapefile" && /\.shp$/i.test(host) &&
+        !/\.zip\//i.test(host) && chosen.fields.some((f) => f.type === "Date")
+      ) {
+        // Dates GDAL would publish garbled (see _dbf_dates.ts).
+        const dbf = host.replace(/\.shp$/, ".dbf");
+        const bad = await badDbfDates(await exists(dbf) ? dbf : host.replace(/\.shp$/i, ".DBF"));
+        if (bad.length > 0) {
+          return mismatch(
+            `its .dbf holds Date values that are not dates (${
+              bad.map((b) => `field '${b.field}', row ${b.row}: '${b.value}'`).join("; ")
+            }), which GDAL would publish garbled or as nothing; write them as YYYYMMDD (blank ` +
+              "for no date) and upload it again",
+          );
+        }
       }
       if (
         info.driverShortName === "CSV" &&

@@ -473,6 +473,18 @@ def shp_blank_dates(name):
     open(dbf, "wb").write(data)
 
 
+def shp_bad_dates(name):
+    # Date values that are not dates, as hand-edited or badly exported .dbf files hold them.
+    shp_blank_dates(name)
+    dbf = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(dbf, "rb").read())
+    header, record = struct.unpack("<HH", data[8:12])
+    for row, value in ((0, b"20241345"), (2, b"2024XX01")):
+        start = header + row * record + 1 + 80
+        data[start:start + 8] = value
+    open(dbf, "wb").write(data)
+
+
 def shp_m(name):
     rows = [("a", 1, 1.0, None, None, 1, "LINESTRING M (-110 45 0,-110.1 45.1 10,-110.2 45.05 20)"),
             ("b", 2, None, None, None, 2, "LINESTRING M (-111 46 0,-111.2 46.1 5)")]
@@ -666,6 +678,7 @@ VECTORS = {
     "v_shp_z": lambda: shp_z("v_shp_z.shp"),
     "v_shp_polygon_z": lambda: shp_polygon_z("v_shp_polygon_z.shp"),
     "v_shp_blank_dates": lambda: shp_blank_dates("v_shp_blank_dates.shp"),
+    "v_shp_bad_dates": lambda: shp_bad_dates("v_shp_bad_dates.shp"),
     "v_shp_m": lambda: shp_m("v_shp_m.shp"),
     "v_shp_zm": lambda: shp_zm("v_shp_zm.shp"),
     "v_shp_multipart": lambda: shp_multipart("v_shp_multipart.shp"),

@@ -940,6 +940,13 @@ const VECTORS: Case[] = [
       /v_shp_zip_latin1\.zip' .* \.dbf \(roads\.dbf\) holds text that is not UTF-8 and nothing/,
     ),
   }),
+  // Dates that are not dates: GDAL read 20241345 as 2024-13-45 and 2024XX01 as 0000-20-24.
+  vector("v_shp_bad_dates.shp", "shapefile", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_shp_bad_dates\.shp' .*not dates \(field 'day', row 1: '20241345'; field 'day', row 3: '2024XX01'\)/,
+    ),
+  }),
   vector("v_shp_truncated.shp", "shapefile", {
     expect: quarantined("processing_failed", /'[^']*v_shp_truncated\.shp'.*\.shp file/),
   }),
