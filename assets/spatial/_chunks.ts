@@ -18,8 +18,8 @@
  * @module
  */
 
-import path from "node:path";
-import type { GdalScratch, OpenOptions } from "../../resources/spatial/gdal.ts";
+import type { DatabaseSync } from "node:sqlite";
+import { openSqlite } from "../../resources/_sqlite.ts";
 
 /** Features a part should have at least: smaller layers gain less than the second instance costs to start. */
 export const MIN_PART_FEATURES = 150_000;
@@ -104,36 +104,133 @@ export async function shapefileParts(
   return parts;
 }
 
+/** SQLite's bound-parameter limit (SQLITE_MAX_VARIABLE_NUMBER since 3.32). */
+const MAX_PARAMETERS = 32_766;
+
+/** Rows a statement inserts at a time: one row a call cost twice the CPU (see appendParts). */
+const ROWS_PER_INSERT = 64;
+
+type SqlValue = null | bigint | number | string | Uint8Array;
+
 /**
- * Appends the rows of layer `layer` of each GeoPackage in `parts` (GDAL
- * paths in `scratch`, as GDAL wrote them with one schema), in order, to the
- * same layer of the GeoPackage `target` (a GDAL path in `scratch`'s
- * folder), with new feature ids after the target's: `ogr2ogr -append`, so
- * GDAL also keeps the layer's feature count and extent. The parts are left
- * in place.
+ * Appends the rows of `table` of each GeoPackage in `parts` (host paths, as
+ * GDAL wrote them with the target's schema and SPATIAL_INDEX=NO), in
+ * order, to `table` of the GeoPackage `target`, with new feature ids after
+ * the target's; then sets the target's feature count and extent to the
+ * whole. The parts are left in place.
  *
- * GDAL appends, not SQLite: an `INSERT ... SELECT` from the ATTACHed parts
- * cannot run in the platform's tasks, where Deno's SQLite allows no
- * attached database unless the process has every permission (`-A`), which
- * no task has ("too many attached databases - max 0" under `deno task
- * materialize`; the tests ran with -A). Measured at load 13-14 on 500k
- * points: copying the rows through JavaScript took 14 s, gdal3.js's append
- * 7.8 s (the ATTACH it replaces took well under a second, but only ever ran
- * under -A: in benchmarks and tests). Whether parts still pay for
- * themselves on a loaded machine was not measured again.
+ * One connection per file, rows read from each part and inserted into the
+ * target in one transaction, `ROWS_PER_INSERT` rows a prepared statement:
+ * not an `INSERT ... SELECT` from ATTACHed parts, which Deno's SQLite
+ * refuses in every process without `-A` ("too many attached databases -
+ * max 0"), i.e. in every platform task; nor gdal3.js's `ogr2ogr -append`
+ * (c11187b), which decodes and encodes every geometry in WebAssembly.
+ * Measured on 2 x 300k polygons (2026-12-07, load 10-12, process CPU):
+ * gdal3.js's append 1.1-1.16 s, these inserts one row a statement 1.03 s,
+ * 64 (or 256) rows a statement with the layer's feature-count trigger
+ * dropped for the copy 0.58-0.59 s; files identical but for the extent's
+ * last digit (GDAL recomputes it, this takes the union of the parts').
  */
-export async function appendParts(
-  scratch: GdalScratch,
-  target: string,
-  layer: string,
-  parts: readonly string[],
-  open?: OpenOptions,
-): Promise<void> {
-  const name = path.posix.basename(target).replace(/\.gpkg$/i, "");
-  for (const part of parts) {
-    await scratch.gdal.ogr2ogr(part, ["-f", "GPKG", "-append", "-nln", layer], name, {
-      ...open,
-      layers: [layer],
-    });
+export function appendParts(target: string, table: string, parts: readonly string[]): void {
+  const db = openSqlite(target, { mode: "scratch" });
+  try {
+    const info = db.prepare(`PRAGMA table_info(${quote(table)})`).all() as {
+      name: string;
+      pk: number;
+    }[];
+    const names = info.filter((c) => c.pk === 0).map((c) => quote(c.name));
+    const columns = names.join(", ");
+    const pk = info.find((c) => c.pk === 1)?.name;
+    const order = pk === undefined ? "rowid" : quote(pk);
+    const perInsert = Math.max(
+      1,
+      Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / Math.max(1, names.length))),
+    );
+    const tuple = `(${names.map(() => "?").join(", ")})`;
+    const insert = (rows: number) =>
+      db.prepare(
+        `INSERT INTO ${quote(table)} (${columns}) VALUES ${Array(rows).fill(tuple).join(", ")}`,
+      );
+    const many = insert(perInsert);
+    const one = insert(1);
+    const box = [Infinity, Infinity, -Infinity, -Infinity];
+    const widen = (extent: Extent | undefined) => {
+      if (extent === undefined) return;
+      box[0] = Math.min(box[0]!, extent.min_x);
+      box[1] = Math.min(box[1]!, extent.min_y);
+      box[2] = Math.max(box[2]!, extent.max_x);
+      box[3] = Math.max(box[3]!, extent.max_y);
+    };
+    widen(extentOf(db, table));
+    db.exec("BEGIN");
+    // GDAL's trigger counts the layer's features one insert at a time: the
+    // count is set once at the end instead, and the trigger put back as it was.
+    const triggers = db.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? " +
+        "AND name = ?",
+    ).all(table, `trigger_insert_feature_count_${table}`) as { name: string; sql: string }[];
+    for (const trigger of triggers) db.exec(`DROP TRIGGER ${quote(trigger.name)}`);
+    for (const part of parts) {
+      const source = openSqlite(part, { mode: "read" });
+      try {
+        widen(extentOf(source, table));
+        const rows = source.prepare(`SELECT ${columns} FROM ${quote(table)} ORDER BY ${order}`);
+        rows.setReadBigInts(true);
+        // Rows as arrays, not objects keyed by column (Deno has it; its
+        // node:sqlite types do not declare it yet).
+        (rows as unknown as { setReturnArrays?: (on: boolean) => void }).setReturnArrays?.(true);
+        const values: SqlValue[] = [];
+        let pending = 0;
+        for (const row of rows.iterate()) {
+          const cells = (Array.isArray(row) ? row : Object.values(row)) as SqlValue[];
+          for (const value of cells) values.push(value);
+          if (++pending === perInsert) {
+            many.run(...values);
+            values.length = 0;
+            pending = 0;
+          }
+        }
+        for (let at = 0; at < values.length; at += names.length) {
+          one.run(...values.slice(at, at + names.length));
+        }
+      } finally {
+        source.close();
+      }
+    }
+    for (const trigger of triggers) db.exec(trigger.sql);
+    if (box[0]! <= box[2]!) {
+      db.prepare(
+        "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
+      ).run(box[0]!, box[1]!, box[2]!, box[3]!, table);
+    }
+    const counted = db.prepare(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'",
+    ).get() as { n: number };
+    if (Number(counted.n) > 0) {
+      db.prepare(
+        `UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM ${
+          quote(table)
+        }) WHERE lower(table_name) = lower(?)`,
+      ).run(table);
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  } finally {
+    db.close();
   }
+}
+
+type Extent = { min_x: number; min_y: number; max_x: number; max_y: number };
+
+/** The extent GDAL recorded for `table` in `db`'s gpkg_contents (none for an empty layer). */
+function extentOf(db: DatabaseSync, table: string): Extent | undefined {
+  const row = db.prepare(
+    "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
+  ).get(table) as Partial<Record<keyof Extent, number | null>> | undefined;
+  if (row?.min_x == null || row.min_y == null || row.max_x == null || row.max_y == null) {
+    return undefined;
+  }
+  return { min_x: row.min_x, min_y: row.min_y, max_x: row.max_x, max_y: row.max_y };
 }

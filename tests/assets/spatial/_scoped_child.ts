@@ -60,7 +60,7 @@ for (const name of ["part0", "part1"]) {
     ),
   );
 }
-await appendParts(scratch, parts[0]!, "input", parts.slice(1));
+appendParts(scratch.toHost(parts[0]!), "input", parts.slice(1).map(scratch.toHost));
 const db = openSqlite(scratch.toHost(parts[0]!), { mode: "read" });
 const rows = db.prepare("SELECT n FROM input ORDER BY rowid").all().map((r) => Number(r.n));
 db.close();

@@ -64,7 +64,7 @@ Deno.test("wasm parts: converted one per instance and appended, they are exactly
       scratch.gdal.ogr2ogr(scratch.gdalPath("parcels.shp"), [...options, "-sql", sql], `p${i}`)
     ),
   );
-  await appendParts(scratch, written[0]!, "input", written.slice(1));
+  appendParts(scratch.toHost(written[0]!), "input", written.slice(1).map(scratch.toHost));
   const merged = rows(scratch.toHost(written[0]!));
   assert.equal(merged.length, FEATURES);
   assert.deepEqual(merged, rows(scratch.toHost(whole)));
