@@ -128,8 +128,9 @@ type SqlValue = null | bigint | number | string | Uint8Array;
  * Measured on 2 x 300k polygons (2026-12-07, load 10-12, process CPU):
  * gdal3.js's append 1.1-1.16 s, these inserts one row a statement 1.03 s,
  * 64 (or 256) rows a statement with the layer's feature-count trigger
- * dropped for the copy 0.58-0.59 s; files identical but for the extent's
- * last digit (GDAL recomputes it, this takes the union of the parts').
+ * dropped for the copy 0.58-0.74 s; same rows, feature ids and count (the
+ * extent is the union of the parts' as GDAL wrote them, where gdal3.js's
+ * append rewrote it rounded to 15 digits).
  */
 export function appendParts(target: string, table: string, parts: readonly string[]): void {
   const db = openSqlite(target, { mode: "scratch" });
