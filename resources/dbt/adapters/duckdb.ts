@@ -85,6 +85,35 @@ string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_
     dispatching("generate_series", "upper_bound")
   }select generated_number from generate_series(1, {{ upper_bound }}) as t(generated_number){% endmacro %}\n`,
   `${dispatching("cast_bool_to_text", "field")}cast({{ field }} as VARCHAR){% endmacro %}\n`,
+  // The macros behind adapter.list_schemas / check_schema_exists / list_relations_without_caching
+  // / rename_relation (jinja/adapter_macros.ts): DuckDB's catalog is the attached database.
+  `${
+    dispatching("list_schemas", "database")
+  }{%- call statement('list_schemas', fetch_result=True, auto_begin=False) -%}
+select schema_name from information_schema.schemata where catalog_name = current_database()
+{%- endcall -%}{{ return(load_result('list_schemas').table) }}{% endmacro %}\n`,
+  `${
+    dispatching("check_schema_exists", "information_schema, schema")
+  }{%- call statement('check_schema_exists', fetch_result=True, auto_begin=False) -%}
+select count(*) from information_schema.schemata
+where lower(schema_name) = '{{ schema | lower }}' and catalog_name = current_database()
+{%- endcall -%}{{ return(load_result('check_schema_exists').table) }}{% endmacro %}\n`,
+  `${
+    dispatching("list_relations_without_caching", "schema_relation")
+  }{%- call statement('list_relations_without_caching', fetch_result=True) -%}
+select '{{ schema_relation.database }}' as database, table_name as name, table_schema as schema,
+  case table_type when 'VIEW' then 'view' else 'table' end as type
+from information_schema.tables
+where lower(table_schema) = '{{ schema_relation.schema | lower }}' and table_catalog = current_database()
+order by 2
+{%- endcall -%}{{ return(load_result('list_relations_without_caching').table) }}{% endmacro %}\n`,
+  // DuckDB renames a view with `alter view` only.
+  `${
+    dispatching("rename_relation", "from_relation, to_relation")
+  }{%- set target_name = adapter.quote_as_configured(to_relation.identifier, 'identifier') -%}
+{%- call statement('rename_relation') -%}
+alter {{ 'view' if (to_relation.type or from_relation.type) == 'view' else 'table' }} {{ from_relation.render() }} rename to {{ target_name }}
+{%- endcall -%}{% endmacro %}\n`,
 ].join("");
 
 /** Type spellings DuckDB accepts for one type, to their canonical name. */

@@ -22,6 +22,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import { JinjaEnv, raiseInRender, type RenderScope } from "../jinja/env.ts";
 import { preprocess } from "../jinja/extensions.ts";
 import { GLOBAL_MACROS, GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
+import { ADAPTER_MACROS } from "../jinja/adapter_macros.ts";
 import { MATERIALIZATION_MACROS } from "../jinja/materialization_macros.ts";
 import { adapterFor } from "../adapters/adapter_for.ts";
 import type { DbtProject, ModelConfig, ModelNode } from "../nodes.ts";
@@ -479,7 +480,7 @@ function loadMacros(
     texts.push([pkg, text]);
   };
   // One template for the whole global project (each template is a parse-cache entry).
-  load(GLOBAL_MACROS + MATERIALIZATION_MACROS, GLOBAL_MACROS_FILE, "dbt");
+  load(GLOBAL_MACROS + MATERIALIZATION_MACROS + ADAPTER_MACROS, GLOBAL_MACROS_FILE, "dbt");
   const adapter = adapterFor(read.target.type);
   if (adapter?.macros) {
     load(adapter.macros, `<dbt-${adapter.type} adapter>/macros/utils.sql`, "dbt");

@@ -6,10 +6,14 @@
  * gives them to macros: cleanup macros, run-operations and custom
  * materializations of real packages call them.
  *
- * Each one is a statement the render asks for through the query replay
- * (`run_query`): at parse time it does nothing, at run time it runs once.
- * The statements are those of dbt-postgres and dbt-duckdb's macros for the
- * same method (`drop <type> if exists ... cascade`, `alter ... rename to`).
+ * As in dbt-adapters, each method runs the macro of its name
+ * (`execute_macro`), which dispatches to `<adapter>__x` / `default__x`
+ * (jinja/adapter_macros.ts): a project's `postgres__drop_relation` changes
+ * what `adapter.drop_relation` does. What the method itself keeps is dbt's:
+ * checking its arguments (a drop of a relation of unknown type fails) and
+ * turning the macro's result table into relations, names or a yes/no.
+ * At parse time the methods do nothing (the macros' statements would not run
+ * there either).
  *
  * @module
  */
@@ -20,10 +24,12 @@ import { Relation } from "../relation.ts";
 export interface AdapterCalls {
   /** Whether the render runs against the warehouse (`execute`); at parse time methods do nothing. */
   executing(): boolean;
-  /** Runs `sql` through the query replay: its rows, or null when the render cannot query. */
-  query(sql: string): { readonly rows: readonly (readonly unknown[])[] } | null;
-  /** The target's type (`postgres`, `duckdb`), which picks the SQL spelling. */
-  targetType(): string | undefined;
+  /**
+   * Runs macro `name` with `args` as dbt's `execute_macro` does (the root
+   * project's macro of that name, else a package's, else the global
+   * project's): what it returns.
+   */
+  macro(name: string, args: readonly unknown[]): unknown;
   /** The target's database, for the relations `list_relations_without_caching` returns. */
   database(): string;
   /** Quotes an identifier as the adapter does. */
@@ -40,14 +46,10 @@ interface RelationLike {
   readonly type?: unknown;
 }
 
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-
-/** dbt's relation types as information_schema spells them. */
-function relationType(tableType: string): string {
-  const upper = tableType.toUpperCase();
-  if (upper === "VIEW") return "view";
-  if (upper === "MATERIALIZED VIEW") return "materialized_view";
-  return "table";
+/** The rows of the agate table a listing macro returns (`load_result(...).table`). */
+function rowsOf(table: unknown): readonly (readonly unknown[])[] {
+  const rows = (table as { rows?: unknown } | null)?.rows;
+  return Array.isArray(rows) ? rows as unknown[][] : [];
 }
 
 /** The adapter methods of {@linkcode AdapterCalls}'s render, by their dbt names. */
@@ -67,16 +69,15 @@ export function adapterWarehouseMethods(
     }
     return schema;
   };
-  const run = (sql: string) => {
-    calls.query(sql);
+  const run = (name: string, args: readonly unknown[]) => {
+    calls.macro(name, args);
     return "";
   };
-  const schemaNames = () => {
-    const rows = calls.query(
-      "select schema_name from information_schema.schemata" +
-        (calls.targetType() === "duckdb" ? " where catalog_name = current_database()" : ""),
-    )?.rows ?? [];
-    return rows.map((row) => String(row[0]));
+  // create_schema / drop_schema act on the schema alone, as dbt-adapters passes it.
+  const schemaRelation = (value: unknown, method: string): unknown => {
+    schemaOf(value, method);
+    const without = (value as { without_identifier?: unknown }).without_identifier;
+    return typeof without === "function" ? without.call(value) : value;
   };
   const methods: Record<string, (...args: unknown[]) => unknown> = {
     drop_relation: (value) => {
@@ -84,57 +85,45 @@ export function adapterWarehouseMethods(
       if (relation.type === null || relation.type === undefined) {
         calls.fail(`Tried to drop relation ${String(value)}, but its type is null.`);
       }
-      const kind = relation.type === "view"
-        ? "view"
-        : relation.type === "materialized_view"
-        ? "materialized view"
-        : "table";
-      return run(`drop ${kind} if exists ${String(value)} cascade`);
+      return run("drop_relation", [value]);
     },
     truncate_relation: (value) => {
       relationOf(value, "truncate_relation");
-      return run(`truncate table ${String(value)}`);
+      return run("truncate_relation", [value]);
     },
     rename_relation: (from, to) => {
-      const source = relationOf(from, "rename_relation");
+      relationOf(from, "rename_relation");
       const target = relationOf(to, "rename_relation");
       if (typeof target.identifier !== "string" || target.identifier === "") {
         calls.fail("adapter.rename_relation() needs a target relation with an identifier");
       }
-      // Postgres renames a view with `alter table`; DuckDB needs `alter view` for one.
-      const kind = calls.targetType() === "duckdb" && (source.type ?? target.type) === "view"
-        ? "view"
-        : "table";
-      return run(`alter ${kind} ${String(from)} rename to ${calls.quote(target.identifier)}`);
+      return run("rename_relation", [from, to]);
     },
-    create_schema: (value) =>
-      run(`create schema if not exists ${calls.quote(schemaOf(value, "create_schema"))}`),
-    drop_schema: (value) =>
-      run(`drop schema if exists ${calls.quote(schemaOf(value, "drop_schema"))} cascade`),
-    list_schemas: () => schemaNames(),
-    check_schema_exists: (_database, schema) =>
-      schemaNames().some((name) => name.toLowerCase() === String(schema).toLowerCase()),
+    create_schema: (value) => run("create_schema", [schemaRelation(value, "create_schema")]),
+    drop_schema: (value) => run("drop_schema", [schemaRelation(value, "drop_schema")]),
+    list_schemas: (database) =>
+      rowsOf(calls.macro("list_schemas", [database ?? calls.database()])).map((row) =>
+        String(row[0])
+      ),
+    check_schema_exists: (database, schema) => {
+      const db = database === undefined || database === null ? calls.database() : String(database);
+      // dbt passes the database's information_schema; the macros read its `database`.
+      const informationSchema = new Relation(db, String(schema), "INFORMATION_SCHEMA");
+      const found = rowsOf(calls.macro("check_schema_exists", [informationSchema, schema]));
+      return Number(found[0]?.[0] ?? 0) > 0;
+    },
     list_relations_without_caching: (value) => {
-      const schema = schemaOf(value, "list_relations_without_caching");
-      const database = typeof (value as RelationLike).database === "string" &&
-          (value as RelationLike).database !== ""
-        ? String((value as RelationLike).database)
-        : calls.database();
-      const duckdb = calls.targetType() === "duckdb";
-      // dbt-postgres matches the schema with ilike; materialized views are not in information_schema.
-      const sql = "select table_schema, table_name, table_type from information_schema.tables " +
-        `where lower(table_schema) = lower(${literal(schema)})` +
-        (duckdb
-          ? " and table_catalog = current_database()"
-          : " and table_type in ('BASE TABLE', 'VIEW') union all select schemaname, " +
-            "matviewname, 'MATERIALIZED VIEW' from pg_catalog.pg_matviews " +
-            `where lower(schemaname) = lower(${literal(schema)})`) +
-        " order by 2";
-      return (calls.query(sql)?.rows ?? []).map(([schemaName, name, type]) => {
-        const relation = new Relation(database, String(schemaName), String(name));
-        relation.type = relationType(String(type));
-        return relation;
-      });
+      schemaOf(value, "list_relations_without_caching");
+      const given = (value as RelationLike).database;
+      const fallback = typeof given === "string" && given !== "" ? given : calls.database();
+      return rowsOf(calls.macro("list_relations_without_caching", [value])).map(
+        ([database, name, schemaName, type]) => {
+          const db = typeof database === "string" && database !== "" ? database : fallback;
+          const relation = new Relation(db, String(schemaName), String(name));
+          relation.type = String(type);
+          return relation;
+        },
+      );
     },
     // dbt's relation cache and transaction calls: this runner keeps no cache and runs each
     // statement on its own, so materializations that call them go on as in dbt.

@@ -594,8 +594,7 @@ export class JinjaEnv {
       ...Object.fromEntries(
         Object.entries(adapterWarehouseMethods({
           executing: () => current()?.execute === true,
-          query: (sql) => runQuery(sql) as { rows: unknown[][] } | null,
-          targetType: () => current()?.target.type as string | undefined,
+          macro: (name, args) => this.#adapterMacro(name).fn(...args),
           database: () => String(current()?.target.database ?? ""),
           quote,
           fail: (message) => {
@@ -874,6 +873,27 @@ export class JinjaEnv {
       `adapter.dispatch('${name}'${namespace ? `, '${namespace}'` : ""}${
         packages ? `, packages=[${packages.join(", ")}]` : ""
       }) found no implementation; tried ${tried.join(", ")}`,
+    );
+  }
+
+  /**
+   * The macro an adapter method runs (dbt-adapters' `execute_macro`): the
+   * root project's of that name, else a package's, else the global
+   * project's (which dispatches to `<adapter>__name`).
+   */
+  #adapterMacro(name: string): LoadedMacro {
+    const packages = [
+      this.#root,
+      ...[...this.#macros.keys()].filter((p) => p !== this.#root && p !== GLOBAL_PACKAGE),
+      GLOBAL_PACKAGE,
+    ];
+    for (const pkg of packages) {
+      const found = this.#macros.get(pkg)?.get(name);
+      if (found) return found;
+    }
+    throw new ScopeError(
+      DbtErrorCode.renderFailed,
+      `adapter.${name}() runs macro '${name}', which no project defines`,
     );
   }
 

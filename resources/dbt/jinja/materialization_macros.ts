@@ -4,8 +4,9 @@
  * (`make_temp_relation`, `make_intermediate_relation`,
  * `make_backup_relation`, `load_cached_relation`), the DDL they run
  * (`get_create_table_as_sql`, `create_table_as`, `get_create_view_as_sql`,
- * `create_view_as`, `drop_relation_if_exists`, `rename_relation`...), and
- * `run_hooks`. Written from dbt's documented behaviour of each macro; loaded
+ * `create_view_as`, `drop_relation_if_exists`...), and `run_hooks`; those
+ * behind the adapter's own methods (`drop_relation`...) are in
+ * `adapter_macros.ts`. Written from dbt's documented behaviour of each macro; loaded
  * with the global project's other macros, as one template.
  *
  * `persist_docs`, `apply_grants` and `create_indexes` render nothing here:
@@ -54,14 +55,9 @@ create view {{ relation }} as (
 )
 {%- endmacro %}
 {% macro create_view_as(relation, sql) -%}{{ get_create_view_as_sql(relation, sql) }}{%- endmacro %}
-{% macro drop_relation(relation) -%}{{ adapter.drop_relation(relation) }}{%- endmacro %}
 {% macro drop_relation_if_exists(relation) -%}
 {%- if relation is not none -%}{{ adapter.drop_relation(relation) }}{%- endif -%}
 {%- endmacro %}
-{% macro rename_relation(from_relation, to_relation) -%}{{ adapter.rename_relation(from_relation, to_relation) }}{%- endmacro %}
-{% macro truncate_relation(relation) -%}{{ adapter.truncate_relation(relation) }}{%- endmacro %}
-{% macro create_schema(relation) -%}{{ adapter.create_schema(relation) }}{%- endmacro %}
-{% macro drop_schema(relation) -%}{{ adapter.drop_schema(relation) }}{%- endmacro %}
 {% macro should_revoke(existing_relation, full_refresh_mode=True) -%}
 {{ return(existing_relation is not none and not full_refresh_mode) }}
 {%- endmacro %}

@@ -95,6 +95,42 @@ select '{{ r[0] }}' as seen, '{{ r[1] }}' as left_over, {{ r[2] }} as rows_left,
   });
 }
 
+// A project's own macros, as dbt-adapters' execute_macro finds them: `<adapter>__drop_relation`
+// through dispatch, and a root-project `truncate_relation` replacing the global one.
+const OVERRIDES = `
+{% macro audit(what) %}{% call statement('audit') %}insert into {{ target.schema }}.audit values ('{{ what }}'){% endcall %}{% endmacro %}
+{% macro postgres__drop_relation(relation) %}{{ audit('drop ' ~ relation.identifier) }}{% endmacro %}
+{% macro duckdb__drop_relation(relation) %}{{ audit('drop ' ~ relation.identifier) }}{% endmacro %}
+{% macro truncate_relation(relation) %}{{ audit('truncate ' ~ relation.identifier) }}{% endmacro %}
+`;
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`dbt on ${target.name}: a project's drop_relation and truncate_relation macros are what the adapter methods run`, async () => {
+    await using h = await embeddedProject(target, {
+      "macros/overrides.sql": OVERRIDES,
+      "models/m.sql": `{%- if execute -%}
+{%- do adapter.create_schema(api.Relation.create(schema=target.schema)) -%}
+{%- do run_query('create table ' ~ target.schema ~ '.audit (what varchar(40))') -%}
+{%- do run_query('create table ' ~ target.schema ~ '.keep_me as select 1 as id') -%}
+{%- set keep = adapter.get_relation(target.database, target.schema, 'keep_me') -%}
+{%- do adapter.drop_relation(keep) -%}
+{%- do adapter.truncate_relation(keep) -%}
+{%- do drop_relation_if_exists(keep) -%}
+{%- endif -%}
+select 1 as x`,
+    });
+    await buildModel(h.warehouse, await h.load(), "m");
+    assert.deepEqual(await rows(h.warehouse, `select what from ${target.schema}.audit`), [
+      { what: "drop keep_me" },
+      { what: "truncate keep_me" },
+      { what: "drop keep_me" },
+    ]);
+    assert.deepEqual(await rows(h.warehouse, `select id from ${target.schema}.keep_me`), [{
+      id: 1,
+    }]);
+  });
+}
+
 Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming it, as in dbt", async () => {
   await using h = await embeddedProject(PGLITE_TARGET, {
     "models/m.sql": `{% if execute %}{% do adapter.drop_relation(
