@@ -75,7 +75,8 @@ async function world() {
     /**
      * Polls `ok` until it holds (see {@linkcode waitUntil}). A daemon that dies
      * meanwhile (a crash) or a run that fails (not one a reaper ended) fails the
-     * wait at once, as an {@linkcode OutsideFailure}, with what the daemons printed.
+     * test at once, with what the daemons printed: such a failure is a product
+     * defect (a DuckDB segfault and a failing dbt test were seen here), never retried.
      */
     async until(what: string, ok: () => Promise<boolean>) {
       await waitUntil(what, async () => {
@@ -85,7 +86,7 @@ async function world() {
         if (crash || failed.length > 0) {
           const why = crash ?? `run(s) failed: ${failed.map((r) => r.errorSummary).join("; ")}`;
           const outputs = await this.stop();
-          throw new OutsideFailure(
+          throw new Error(
             `${why} while waiting until ${what}:\n${outputs.join("\n----\n")}`,
           );
         }
@@ -124,31 +125,6 @@ async function world() {
 }
 
 /**
- * A failure outside what these scenarios test: a daemon that crashed, or a
- * run that failed inside the warehouse. Seen here: a DuckDB segfault in the
- * daemon, and a dbt `unique` test of stg_sleep failing once while the second
- * load wrote (a query of the same committed data cannot find duplicates):
- * both while a load and the marts run used the DuckDB file at once.
- */
-class OutsideFailure extends Error {}
-
-/**
- * Runs a scenario (its own temp world and daemons) and, only when it failed
- * with an {@linkcode OutsideFailure}, once more, printing the first failure.
- * What the scenarios assert about scheduling (how many runs, exactly once,
- * the takeover) fails at once: it is not retried.
- */
-async function onceMoreIfOutside(scenario: () => Promise<void>): Promise<void> {
-  try {
-    await scenario();
-  } catch (error) {
-    if (!(error instanceof OutsideFailure)) throw error;
-    console.error(`automation_process_test: ${error.message}\nrunning the scenario once more`);
-    await scenario();
-  }
-}
-
-/**
  * The shared poll, with room for dbt runs on a loaded machine: a daemon's cold
  * start (Deno compiling the shipped graph, DuckDB opening) alone can take most
  * of a minute on a busy 2-core CI machine. It ends as soon as `ok` holds.
@@ -175,97 +151,95 @@ async function started(w: Awaited<ReturnType<typeof world>>) {
 Deno.test({
   name:
     "automation process: drop -> bronze (sensor) -> marts (eager) once; a drop during the marts run -> one more",
-  fn: () =>
-    onceMoreIfOutside(async () => {
-      await using w = await world();
-      w.spawn("one");
-      await started(w);
-      await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
-      // The marts start by themselves; the second file lands while they run.
-      await w.until(
-        "the marts run started",
-        async () => byAutomation(await w.runs()).length >= 1,
+  fn: async () => {
+    await using w = await world();
+    w.spawn("one");
+    await started(w);
+    await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
+    // The marts start by themselves; the second file lands while they run.
+    await w.until(
+      "the marts run started",
+      async () => byAutomation(await w.runs()).length >= 1,
+    );
+    const during = byAutomation(await w.runs())[0]?.status === "running";
+    await w.drop("sleep_2026-10-05_2026-10-18.csv");
+    await w.until("the second load and the marts after it ran", async () => {
+      const now = await w.runs();
+      return byDrops(now).length >= 2 && byAutomation(now).length >= 2 && done(now);
+    });
+    // Let more ticks pass: nothing else may run.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const runs = await w.runs();
+    const loads = byDrops(runs);
+    const marts = byAutomation(runs);
+    assert.equal(loads.length, 2, "one load per drop");
+    assert.equal(
+      marts.length,
+      2,
+      `exactly one more marts run (second drop during the first: ${during})`,
+    );
+    const first = marts[0] as RunRecord;
+    assert.deepEqual(first.selection.split(",").sort(), [...MARTS].sort());
+    assert.ok(first.startedAt >= (loads[0]?.finishedAt ?? Infinity), "after the first load");
+    assert.ok(
+      marts.every((r) => r.status === "success"),
+      marts.map((r) => r.errorSummary).join(),
+    );
+    const lastLoad = loads.at(-1) as RunRecord;
+    assert.ok(
+      (marts.at(-1)?.startedAt ?? 0) >= (lastLoad.finishedAt ?? Infinity),
+      "marts after the last load",
+    );
+    // The hop: each load is followed by a marts run as soon as the load has
+    // ended and no marts run is in progress any more (a load that ends while
+    // the marts run waits for that run: in progress lasts until the run ends).
+    // The bound is loose (the machine is shared: a tick that evaluates and launches
+    // takes seconds on a loaded 2-core CI machine); the daemon's own interval is
+    // 100 ms, the event-driven wake-up is measured in tests/core and the bench.
+    // What it tells apart is a marts run waiting for something else (the next drop,
+    // a cron) instead of following its load within a few ticks.
+    for (const load of loads) {
+      const loadEnd = load.finishedAt ?? 0;
+      const next = marts.find((m) => m.startedAt >= loadEnd);
+      assert.ok(next, "each load is followed by a marts run");
+      const busyUntil = Math.max(
+        loadEnd,
+        ...marts.filter((m) => m.startedAt < loadEnd).map((m) => m.finishedAt ?? 0),
       );
-      const during = byAutomation(await w.runs())[0]?.status === "running";
-      await w.drop("sleep_2026-10-05_2026-10-18.csv");
-      await w.until("the second load and the marts after it ran", async () => {
-        const now = await w.runs();
-        return byDrops(now).length >= 2 && byAutomation(now).length >= 2 && done(now);
-      });
-      // Let more ticks pass: nothing else may run.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      const runs = await w.runs();
-      const loads = byDrops(runs);
-      const marts = byAutomation(runs);
-      assert.equal(loads.length, 2, "one load per drop");
-      assert.equal(
-        marts.length,
-        2,
-        `exactly one more marts run (second drop during the first: ${during})`,
-      );
-      const first = marts[0] as RunRecord;
-      assert.deepEqual(first.selection.split(",").sort(), [...MARTS].sort());
-      assert.ok(first.startedAt >= (loads[0]?.finishedAt ?? Infinity), "after the first load");
+      const hop = next.startedAt - busyUntil;
       assert.ok(
-        marts.every((r) => r.status === "success"),
-        marts.map((r) => r.errorSummary).join(),
+        hop < 20_000,
+        `hop ${hop} ms after the load (and any marts run then in progress) ended`,
       );
-      const lastLoad = loads.at(-1) as RunRecord;
-      assert.ok(
-        (marts.at(-1)?.startedAt ?? 0) >= (lastLoad.finishedAt ?? Infinity),
-        "marts after the last load",
-      );
-      // The hop: each load is followed by a marts run as soon as the load has
-      // ended and no marts run is in progress any more (a load that ends while
-      // the marts run waits for that run: in progress lasts until the run ends).
-      // The bound is loose (the machine is shared: a tick that evaluates and launches
-      // takes seconds on a loaded 2-core CI machine); the daemon's own interval is
-      // 100 ms, the event-driven wake-up is measured in tests/core and the bench.
-      // What it tells apart is a marts run waiting for something else (the next drop,
-      // a cron) instead of following its load within a few ticks.
-      for (const load of loads) {
-        const loadEnd = load.finishedAt ?? 0;
-        const next = marts.find((m) => m.startedAt >= loadEnd);
-        assert.ok(next, "each load is followed by a marts run");
-        const busyUntil = Math.max(
-          loadEnd,
-          ...marts.filter((m) => m.startedAt < loadEnd).map((m) => m.finishedAt ?? 0),
-        );
-        const hop = next.startedAt - busyUntil;
-        assert.ok(
-          hop < 20_000,
-          `hop ${hop} ms after the load (and any marts run then in progress) ended`,
-        );
-      }
-    }),
+    }
+  },
 });
 
 Deno.test({
   name: "automation process: two daemons on one store launch every run once",
-  fn: () =>
-    onceMoreIfOutside(async () => {
-      await using w = await world();
-      w.spawn("one");
-      w.spawn("two");
-      await started(w);
-      await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
-      await w.until("bronze and the marts ran", async () => {
-        const runs = await w.runs();
-        return byAutomation(runs).length >= 1 && done(runs);
-      });
-      await w.drop("sleep_2026-10-05_2026-10-18.csv");
-      await w.until("the second load and its marts ran", async () => {
-        const runs = await w.runs();
-        return byDrops(runs).length >= 2 && byAutomation(runs).length >= 2 && done(runs);
-      });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+  fn: async () => {
+    await using w = await world();
+    w.spawn("one");
+    w.spawn("two");
+    await started(w);
+    await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
+    await w.until("bronze and the marts ran", async () => {
       const runs = await w.runs();
-      assert.equal(byDrops(runs).length, 2, "each drop loaded once");
-      assert.equal(byAutomation(runs).length, 2, "each load's marts run once");
-      const keys = runs.map((r) => r.tags.run_key);
-      assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
-      assert.ok(runs.every((r) => r.status === "success"), runs.map((r) => r.errorSummary).join());
-    }),
+      return byAutomation(runs).length >= 1 && done(runs);
+    });
+    await w.drop("sleep_2026-10-05_2026-10-18.csv");
+    await w.until("the second load and its marts ran", async () => {
+      const runs = await w.runs();
+      return byDrops(runs).length >= 2 && byAutomation(runs).length >= 2 && done(runs);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const runs = await w.runs();
+    assert.equal(byDrops(runs).length, 2, "each drop loaded once");
+    assert.equal(byAutomation(runs).length, 2, "each load's marts run once");
+    const keys = runs.map((r) => r.tags.run_key);
+    assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
+    assert.ok(runs.every((r) => r.status === "success"), runs.map((r) => r.errorSummary).join());
+  },
 });
 
 /** The highest automation tick claimed and the tick of the automation's cursor, read without a store. */
@@ -283,87 +257,86 @@ function tickState(db: DatabaseSync): { claimed: number; done: number } {
 Deno.test({
   name:
     "automation process: kill -9 between an automation evaluation's claim and its cursor, after it launched the marts; the restarted daemon takes the tick over at once and the marts run once",
-  fn: () =>
-    onceMoreIfOutside(async () => {
-      await using w = await world();
-      const daemon = w.spawn("one");
-      await started(w);
-      const db = new DatabaseSync(join(w.dir, "runs.db"));
-      db.exec("PRAGMA busy_timeout = 10000");
-      try {
-        // From here the automation's cursor cannot move: every evaluation of the daemon
-        // stays between its tick claim and its cursor (as one killed there would), so the
-        // kill below lands in that window whatever the machine's speed.
-        db.exec(
-          `CREATE TRIGGER test_hold_automation_cursor BEFORE UPDATE ON sensor_cursors
+  fn: async () => {
+    await using w = await world();
+    const daemon = w.spawn("one");
+    await started(w);
+    const db = new DatabaseSync(join(w.dir, "runs.db"));
+    db.exec("PRAGMA busy_timeout = 10000");
+    try {
+      // From here the automation's cursor cannot move: every evaluation of the daemon
+      // stays between its tick claim and its cursor (as one killed there would), so the
+      // kill below lands in that window whatever the machine's speed.
+      db.exec(
+        `CREATE TRIGGER test_hold_automation_cursor BEFORE UPDATE ON sensor_cursors
          WHEN NEW.sensor = '${AUTOMATION_SENSOR}'
          BEGIN SELECT RAISE(ABORT, 'held by automation_process_test'); END`,
-        );
-        await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
-        await w.until(
-          "the daemon launched the marts run",
-          async () => byAutomation(await w.runs()).length >= 1,
-        );
-        const killedAt = tickState(db);
-        assert.ok(
-          killedAt.claimed > killedAt.done,
-          "the marts' tick was claimed, its cursor not moved",
-        );
-        await w.kill(daemon);
-        db.exec("DROP TRIGGER test_hold_automation_cursor");
-        const holder = (key: string) => {
-          const row = db.prepare("SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?")
-            .get(AUTOMATION_TICK_CLAIMS, key) as { run_id: string } | undefined;
-          return row && parseTickHolder(row.run_id);
-        };
-        w.spawn("two");
-        await w.until("the tick taken over and the marts after the load ran", async () => {
-          if (!holder(`${killedAt.claimed}#2`)) return false;
-          const runs = await w.runs();
-          const loads = byDrops(runs).filter((r) => r.status === "success");
-          const marts = byAutomation(runs).filter((r) => r.status === "success");
-          const lastLoad = loads.at(-1)?.finishedAt ?? Infinity;
-          return loads.length >= 1 && marts.some((m) => m.startedAt >= lastLoad) && done(runs);
-        });
-        // The killed daemon's claim is taken over at once (its pid is gone from this host),
-        // not after the 60 s a claim of another host would need: the takeover's claim is
-        // written before the killed one is 60 s old (timed by the claims themselves, so the
-        // new daemon's cold start, which a loaded machine stretches, counts only up to it).
-        const killedClaim = holder(String(killedAt.claimed));
-        const takeover = holder(`${killedAt.claimed}#2`);
-        assert.ok(killedClaim, `tick ${killedAt.claimed} was claimed by the killed daemon`);
-        assert.ok(takeover, `tick ${killedAt.claimed} was evaluated again as attempt 2`);
-        assert.notEqual(takeover.daemon, killedClaim.daemon, "by the new daemon");
-        const takenAfter = takeover.at - killedClaim.at;
-        assert.ok(
-          takenAfter < 60_000,
-          `taken over ${takenAfter} ms after the killed daemon's claim`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+      );
+      await w.drop("daily_activity_2026-10-05_2026-10-18.csv");
+      await w.until(
+        "the daemon launched the marts run",
+        async () => byAutomation(await w.runs()).length >= 1,
+      );
+      const killedAt = tickState(db);
+      assert.ok(
+        killedAt.claimed > killedAt.done,
+        "the marts' tick was claimed, its cursor not moved",
+      );
+      await w.kill(daemon);
+      db.exec("DROP TRIGGER test_hold_automation_cursor");
+      const holder = (key: string) => {
+        const row = db.prepare("SELECT run_id FROM run_keys WHERE sensor = ? AND run_key = ?")
+          .get(AUTOMATION_TICK_CLAIMS, key) as { run_id: string } | undefined;
+        return row && parseTickHolder(row.run_id);
+      };
+      w.spawn("two");
+      await w.until("the tick taken over and the marts after the load ran", async () => {
+        if (!holder(`${killedAt.claimed}#2`)) return false;
         const runs = await w.runs();
-        assert.ok(runs.every((r) => r.status !== "running"), "no run left running");
-        const loads = byDrops(runs);
-        assert.deepEqual(loads.map((r) => r.status), ["success"], "the drop loaded once");
-        const marts = byAutomation(runs);
-        const lastLoad = loads[0]?.finishedAt ?? Infinity;
-        // The marts run the killed daemon launched ran there, or was lost with it and is
-        // relaunched once (same run key): the takeover does not ask for the marts again.
-        assert.equal(
-          marts.filter((m) => m.status === "success" && m.startedAt >= lastLoad).length,
-          1,
-          `one marts run after the load: ${
-            marts.map((m) => `${m.status}@${m.startedAt - lastLoad} ${m.tags.run_key}`).join("; ")
-          }`,
-        );
-        assert.equal(
-          marts.filter((m) => !m.tags.relaunch_of).length,
-          1,
-          "the marts asked for once",
-        );
-        const keys = runs.filter((r) => !r.tags.relaunch_of).map((r) => r.tags.run_key);
-        assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
-      } finally {
-        db.close();
-      }
-    }),
+        const loads = byDrops(runs).filter((r) => r.status === "success");
+        const marts = byAutomation(runs).filter((r) => r.status === "success");
+        const lastLoad = loads.at(-1)?.finishedAt ?? Infinity;
+        return loads.length >= 1 && marts.some((m) => m.startedAt >= lastLoad) && done(runs);
+      });
+      // The killed daemon's claim is taken over at once (its pid is gone from this host),
+      // not after the 60 s a claim of another host would need: the takeover's claim is
+      // written before the killed one is 60 s old (timed by the claims themselves, so the
+      // new daemon's cold start, which a loaded machine stretches, counts only up to it).
+      const killedClaim = holder(String(killedAt.claimed));
+      const takeover = holder(`${killedAt.claimed}#2`);
+      assert.ok(killedClaim, `tick ${killedAt.claimed} was claimed by the killed daemon`);
+      assert.ok(takeover, `tick ${killedAt.claimed} was evaluated again as attempt 2`);
+      assert.notEqual(takeover.daemon, killedClaim.daemon, "by the new daemon");
+      const takenAfter = takeover.at - killedClaim.at;
+      assert.ok(
+        takenAfter < 60_000,
+        `taken over ${takenAfter} ms after the killed daemon's claim`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const runs = await w.runs();
+      assert.ok(runs.every((r) => r.status !== "running"), "no run left running");
+      const loads = byDrops(runs);
+      assert.deepEqual(loads.map((r) => r.status), ["success"], "the drop loaded once");
+      const marts = byAutomation(runs);
+      const lastLoad = loads[0]?.finishedAt ?? Infinity;
+      // The marts run the killed daemon launched ran there, or was lost with it and is
+      // relaunched once (same run key): the takeover does not ask for the marts again.
+      assert.equal(
+        marts.filter((m) => m.status === "success" && m.startedAt >= lastLoad).length,
+        1,
+        `one marts run after the load: ${
+          marts.map((m) => `${m.status}@${m.startedAt - lastLoad} ${m.tags.run_key}`).join("; ")
+        }`,
+      );
+      assert.equal(
+        marts.filter((m) => !m.tags.relaunch_of).length,
+        1,
+        "the marts asked for once",
+      );
+      const keys = runs.filter((r) => !r.tags.relaunch_of).map((r) => r.tags.run_key);
+      assert.equal(new Set(keys).size, keys.length, "no run key launched twice");
+    } finally {
+      db.close();
+    }
+  },
 });
