@@ -2,7 +2,8 @@
  * The global project's macros behind the warehouse methods of `adapter`
  * (`drop_relation`, `rename_relation`, `truncate_relation`,
  * `create_schema`, `drop_schema`, `list_schemas`, `check_schema_exists`,
- * `list_relations_without_caching`): in dbt-adapters each of those methods
+ * `list_relations_without_caching`, and `alter_column_type`, which
+ * `expand_target_column_types` runs): in dbt-adapters each of those methods
  * runs the macro of the same name, which dispatches to `<adapter>__x` /
  * `default__x`. So a project's or package's own `postgres__drop_relation`
  * (or `drop_relation`) changes what `adapter.drop_relation` does, here as
@@ -97,5 +98,16 @@ from pg_matviews where schemaname ilike '{{ schema_relation.schema }}'
 order by 2
 {%- endcall -%}
 {{ return(load_result('list_relations_without_caching').table) }}
+{%- endmacro %}\n`,
+  dispatching("alter_column_type", "relation, column_name, new_column_type"),
+  // A new column of the type takes the values, then the name: the column moves last, as in dbt.
+  `{% macro default__alter_column_type(relation, column_name, new_column_type) -%}
+{%- set tmp_column = column_name ~ '__dbt_alter' -%}
+{%- call statement('alter_column_type') -%}
+alter table {{ relation.render() }} add column {{ adapter.quote(tmp_column) }} {{ new_column_type }};
+update {{ relation.render() }} set {{ adapter.quote(tmp_column) }} = {{ adapter.quote(column_name) }};
+alter table {{ relation.render() }} drop column {{ adapter.quote(column_name) }} cascade;
+alter table {{ relation.render() }} rename column {{ adapter.quote(tmp_column) }} to {{ adapter.quote(column_name) }}
+{%- endcall -%}
 {%- endmacro %}\n`,
 ].join("");

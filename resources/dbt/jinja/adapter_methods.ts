@@ -2,7 +2,8 @@
  * The `adapter` methods that change or list the warehouse's relations and
  * schemas (`drop_relation`, `rename_relation`, `truncate_relation`,
  * `create_schema`, `drop_schema`, `list_relations_without_caching`,
- * `list_schemas`, `check_schema_exists`), as dbt-adapters' SQL adapter
+ * `list_schemas`, `check_schema_exists`, `expand_target_column_types`), as
+ * dbt-adapters' SQL adapter
  * gives them to macros: cleanup macros, run-operations and custom
  * materializations of real packages call them.
  *
@@ -19,6 +20,7 @@
  */
 
 import { Relation } from "../relation.ts";
+import type { JinjaColumn } from "./columns.ts";
 
 /** What a method needs from the render it runs in. */
 export interface AdapterCalls {
@@ -30,6 +32,8 @@ export interface AdapterCalls {
    * project's): what it returns.
    */
   macro(name: string, args: readonly unknown[]): unknown;
+  /** The columns of a relation in the warehouse (`adapter.get_columns_in_relation`). */
+  columns(relation: unknown): readonly JinjaColumn[];
   /** The target's database, for the relations `list_relations_without_caching` returns. */
   database(): string;
   /** Quotes an identifier as the adapter does. */
@@ -50,6 +54,29 @@ interface RelationLike {
 function rowsOf(table: unknown): readonly (readonly unknown[])[] {
   const rows = (table as { rows?: unknown } | null)?.rows;
   return Array.isArray(rows) ? rows as unknown[][] : [];
+}
+
+// dbt's parameter names: macros pass them as keywords too (dbt's snapshot materialization calls
+// `adapter.expand_target_column_types(from_relation=..., to_relation=...)`).
+const PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  drop_relation: ["relation"],
+  truncate_relation: ["relation"],
+  rename_relation: ["from_relation", "to_relation"],
+  create_schema: ["relation"],
+  drop_schema: ["relation"],
+  list_schemas: ["database"],
+  check_schema_exists: ["database", "schema"],
+  list_relations_without_caching: ["schema_relation"],
+  expand_target_column_types: ["from_relation", "to_relation"],
+};
+
+/** A call's arguments in `method`'s order, keyword ones (nunjucks' last object) put in place. */
+function inOrder(method: string, args: readonly unknown[]): unknown[] {
+  const last = args.at(-1) as { __keywords?: unknown } | undefined;
+  if (typeof last !== "object" || last === null || last.__keywords !== true) return [...args];
+  const given = args.slice(0, -1);
+  const kwargs = last as Record<string, unknown>;
+  return (PARAMETERS[method] ?? []).map((name, i) => i < given.length ? given[i] : kwargs[name]);
 }
 
 /** The adapter methods of {@linkcode AdapterCalls}'s render, by their dbt names. */
@@ -125,6 +152,22 @@ export function adapterWarehouseMethods(
         },
       );
     },
+    // dbt-adapters' expand_column_types: a string column of the target narrower than the same
+    // column of the source is widened to its size (snapshots and insert-by-period
+    // materializations call it before inserting the source's rows).
+    expand_target_column_types: (from, to) => {
+      relationOf(from, "expand_target_column_types");
+      relationOf(to, "expand_target_column_types");
+      const current = new Map(calls.columns(to).map((column) => [column.name, column]));
+      for (const goal of calls.columns(from)) {
+        const target = current.get(goal.name);
+        if (target?.can_expand_to(goal)) {
+          const type = target.string_type(goal.string_size());
+          calls.macro("alter_column_type", [to, goal.name, type]);
+        }
+      }
+      return "";
+    },
     // dbt's relation cache and transaction calls: this runner keeps no cache and runs each
     // statement on its own, so materializations that call them go on as in dbt.
     commit: () => "",
@@ -147,7 +190,7 @@ export function adapterWarehouseMethods(
       name,
       pure.has(name)
         ? fn
-        : (...args: unknown[]) => calls.executing() ? fn(...args) : idle[name] ?? "",
+        : (...args: unknown[]) => calls.executing() ? fn(...inOrder(name, args)) : idle[name] ?? "",
     ]),
   );
 }

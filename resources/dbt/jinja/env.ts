@@ -27,7 +27,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import { DBT_VERSION } from "../project/project_keys.ts";
 import { pyJsonParse } from "./py_number.ts";
 import { Relation } from "../relation.ts";
-import { apiColumn, jinjaColumn } from "./columns.ts";
+import { apiColumn, type JinjaColumn, jinjaColumn } from "./columns.ts";
 import { adapterWarehouseMethods } from "./adapter_methods.ts";
 import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
@@ -595,6 +595,7 @@ export class JinjaEnv {
         Object.entries(adapterWarehouseMethods({
           executing: () => current()?.execute === true,
           macro: (name, args) => this.#adapterMacro(name).fn(...args),
+          columns: (relation) => columnsOf(relation),
           database: () => String(current()?.target.database ?? ""),
           quote,
           fail: (message) => {
@@ -618,12 +619,12 @@ export class JinjaEnv {
       relation.type = view ? "view" : "table";
       return relation;
     };
-    const columnsOf = (relation: unknown): unknown[] => {
+    const columnsOf = (relation: unknown): JinjaColumn[] => {
       const rel = relation as { schema?: unknown; identifier?: unknown } | null;
       if (!rel || rel.schema === undefined || rel.identifier === undefined) return [];
       return columnsIn(String(rel.schema), String(rel.identifier));
     };
-    const columnsIn = (schema: string, identifier: string): unknown[] => {
+    const columnsIn = (schema: string, identifier: string): JinjaColumn[] => {
       const table = runQuery(
         "select column_name, data_type, character_maximum_length, numeric_precision, " +
           "numeric_scale from information_schema.columns " +

@@ -131,6 +131,54 @@ select 1 as x`,
   });
 }
 
+// What a snapshot or an insert-by-period materialization does before inserting a batch.
+const EXPAND = `{%- if execute -%}
+{%- do adapter.create_schema(api.Relation.create(schema=target.schema)) -%}
+{%- do run_query('create table ' ~ target.schema ~ '.batch as select cast(\\'a longer code\\' as varchar(20)) as code, '
+  ~ 'cast(\\'short\\' as varchar(10)) as note, 1 as n') -%}
+{%- do run_query('create table ' ~ target.schema ~ '.narrow (code varchar(5), note varchar(50), n integer)') -%}
+{%- do run_query('insert into ' ~ target.schema ~ '.narrow values (\\'abc\\', \\'kept\\', 0)') -%}
+{%- set batch = adapter.get_relation(target.database, target.schema, 'batch') -%}
+{%- set narrow = adapter.get_relation(target.database, target.schema, 'narrow') -%}
+{%- do adapter.expand_target_column_types(from_relation=batch, to_relation=narrow) -%}
+{%- do run_query('insert into ' ~ target.schema ~ '.narrow (code, note, n) select code, note, n from ' ~ target.schema ~ '.batch') -%}
+{%- endif -%}
+select 1 as x`;
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`dbt on ${target.name}: adapter.expand_target_column_types widens the target's narrower varchar columns`, async () => {
+    await using h = await embeddedProject(target, { "models/m.sql": EXPAND });
+    await buildModel(h.warehouse, await h.load(), "m");
+    assert.deepEqual(
+      await rows(h.warehouse, `select code, note, n from ${target.schema}.narrow order by n`),
+      [
+        { code: "abc", note: "kept", n: 0 },
+        { code: "a longer code", note: "short", n: 1 },
+      ],
+    );
+    // Postgres keeps lengths: code grows to the batch's 20, note stays 50 (never narrowed).
+    // DuckDB has no varchar lengths, so nothing is altered there.
+    const types = await rows(
+      h.warehouse,
+      `select column_name, data_type, character_maximum_length as size
+       from information_schema.columns where table_schema = '${target.schema}'
+       and table_name = 'narrow' and column_name in ('code', 'note') order by column_name`,
+    );
+    assert.deepEqual(
+      types,
+      target.type === "postgres"
+        ? [
+          { column_name: "code", data_type: "character varying", size: 20 },
+          { column_name: "note", data_type: "character varying", size: 50 },
+        ]
+        : [
+          { column_name: "code", data_type: "VARCHAR", size: null },
+          { column_name: "note", data_type: "VARCHAR", size: null },
+        ],
+    );
+  });
+}
+
 Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming it, as in dbt", async () => {
   await using h = await embeddedProject(PGLITE_TARGET, {
     "models/m.sql": `{% if execute %}{% do adapter.drop_relation(
