@@ -46,6 +46,12 @@ export interface ExtensionSources {
   readonly downloadTimeoutMs: number;
   /** Opens a connection of its own for a download. */
   readonly connect: () => Promise<DuckDBConnection>;
+  /**
+   * Told of a download abandoned at its time-out: `disconnected` settles once
+   * its native call has returned and its connection is disconnected. The
+   * instance must stay open until then (see {@linkcode install}).
+   */
+  readonly abandon: (disconnected: Promise<void>) => void;
 }
 
 /** Facts about the running DuckDB that extension paths and advice depend on. */
@@ -178,7 +184,11 @@ async function prepareOne(
  * Runs `INSTALL` then `LOAD`; undefined on success. An install that may use
  * the network runs on a connection of its own, bounded in time: on time-out
  * that connection is interrupted and abandoned (its native call may finish
- * later, its outcome ignored), so the open goes on.
+ * later, its outcome ignored), so the open goes on. An abandoned connection
+ * is disconnected once its call returns (not before: the call still uses it),
+ * and handed to `sources.abandon`: left open, it kept the instance, and its
+ * lock on the file, alive after the warehouse's last close, beside the next
+ * instance this process opened on the file (the two-instances crash class).
  */
 async function install(
   connection: DuckDBConnection,
@@ -192,10 +202,13 @@ async function install(
   let problem: string | undefined;
   if (network) {
     const side = await sources.connect();
-    problem = await withDeadline(attempt(side, sql), sources.downloadTimeoutMs, () => {
+    const work = attempt(side, sql);
+    const outcome = await withDeadline(work, sources.downloadTimeoutMs, () => {
       side.interrupt();
     });
-    if (!problem?.startsWith("no answer within")) side.disconnectSync();
+    if (outcome.timedOut) sources.abandon(work.then(() => side.disconnectSync()));
+    else side.disconnectSync();
+    problem = outcome.problem;
   } else problem = await attempt(connection, sql);
   if (problem !== undefined) return problem;
   const loading = await attempt(connection, `LOAD ${name}`);
@@ -212,6 +225,13 @@ async function attempt(connection: DuckDBConnection, sql: string): Promise<strin
   }
 }
 
+/** What {@linkcode withDeadline} saw: the work's outcome, or its time-out. */
+interface Deadlined {
+  readonly timedOut: boolean;
+  /** The work's error message, or the time-out's; undefined on success. */
+  readonly problem: string | undefined;
+}
+
 /**
  * Waits for `work` at most `ms`. On time-out it asks DuckDB to stop
  * (`interrupt`) and returns a message; the native call may still finish in
@@ -221,20 +241,20 @@ async function withDeadline(
   work: Promise<string | undefined>,
   ms: number,
   interrupt: () => void,
-): Promise<string | undefined> {
+): Promise<Deadlined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<string>((resolve) => {
+  const timeout = new Promise<Deadlined>((resolve) => {
     timer = setTimeout(() => {
       try {
         interrupt();
       } catch {
         // nothing more can be done; the message below says what happened
       }
-      resolve(`no answer within ${ms} ms (download_timeout_ms)`);
+      resolve({ timedOut: true, problem: `no answer within ${ms} ms (download_timeout_ms)` });
     }, ms);
   });
   try {
-    return await Promise.race([work, timeout]);
+    return await Promise.race([work.then((problem) => ({ timedOut: false, problem })), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -116,12 +116,49 @@ export interface Database {
   readonly extensions: readonly ExtensionStatus[];
   readonly signature: string;
   readonly readOnly: boolean;
+  /**
+   * Downloads abandoned at open, each settling once its connection is
+   * disconnected: the instance closes only after them.
+   */
+  readonly abandoned: readonly Promise<void>[];
   refs: number;
   closed: boolean;
 }
 
 /** Files open in this process, by absolute path. */
 const OPEN_FILES = new Map<string, Promise<Database>>();
+
+/**
+ * Files whose last close waits for a download abandoned at open, by absolute
+ * path: a new open of the file waits for that instance to close, since two
+ * instances on one file in one process corrupt it or crash.
+ */
+const CLOSING_FILES = new Map<string, Promise<void>>();
+
+/**
+ * Closes `instance` once every abandoned download's connection is
+ * disconnected (at once when there are none): a connection still open keeps
+ * a closed instance alive, and its call still runs on it.
+ */
+function closeAfter(
+  key: string | undefined,
+  instance: DuckDBInstance,
+  abandoned: readonly Promise<void>[],
+): void {
+  if (abandoned.length === 0) return instance.closeSync();
+  const closing = Promise.all(abandoned).then(() => instance.closeSync()).catch((error) =>
+    // Nobody awaits this close any more: say it failed rather than reject unhandled.
+    console.error(
+      `warehouse ${key ?? ":memory:"}: closing DuckDB after an abandoned extension ` +
+        `download failed: ${duckdbMessage(error)}`,
+    )
+  );
+  if (key === undefined) return;
+  CLOSING_FILES.set(key, closing);
+  closing.finally(() => {
+    if (CLOSING_FILES.get(key) === closing) CLOSING_FILES.delete(key);
+  });
+}
 
 /** DuckDB config for `DuckDBInstance.create`, validated. */
 export function checkedConfig(
@@ -188,7 +225,10 @@ export async function sharedDatabase(
   do {
     let opening = OPEN_FILES.get(location);
     if (!opening) {
-      opening = openDatabase(location, location, config, options);
+      const closing = CLOSING_FILES.get(location);
+      opening = closing
+        ? closing.then(() => openDatabase(location, location, config, options))
+        : openDatabase(location, location, config, options);
       OPEN_FILES.set(location, opening);
       opening.catch(() => OPEN_FILES.delete(location));
     }
@@ -206,11 +246,17 @@ export async function sharedDatabase(
   return database;
 }
 
+/**
+ * Drops one user of `database`; the last one closes it: at once, or, after a
+ * download abandoned at open, once that download ended (the next open of the
+ * file in this process waits for it).
+ */
 export function release(database: Database): void {
   if (--database.refs > 0) return;
   database.closed = true;
-  if (database.key !== undefined) OPEN_FILES.delete(database.key);
-  database.instance.closeSync();
+  const key = database.key;
+  if (key !== undefined) OPEN_FILES.delete(key);
+  closeAfter(key, database.instance, database.abandoned);
 }
 
 /** Creates the instance (waiting out another process's lock), then sets it up. */
@@ -222,6 +268,7 @@ export async function openDatabase(
 ): Promise<Database> {
   if (key !== undefined) await Deno.mkdir(dirname(location), { recursive: true });
   const instance = await createWaiting(location, config, options);
+  const abandoned: Promise<void>[] = [];
   try {
     const setup = await instance.connect();
     try {
@@ -237,13 +284,21 @@ export async function openDatabase(
       if (installFrom !== undefined) {
         await setup.run(`SET GLOBAL custom_extension_repository = ${sqlString(installFrom)}`);
       }
+      const notice = options.onNotice ?? ((message: string) => console.error(message));
       const extensions = await prepareExtensions(setup, options.extensions ?? [], {
         repository,
         allowDownloads: options.allowDownloads ?? false,
         downloadTimeoutMs: options.downloadTimeoutMs ?? 30_000,
         connect: () => instance.connect(),
+        abandon: (disconnected) =>
+          abandoned.push(disconnected.catch((error) =>
+            notice(
+              `warehouse ${location}: the connection of an extension download abandoned at ` +
+                `open did not disconnect (${duckdbMessage(error)}); the file stays open ` +
+                "until this process exits.",
+            )
+          )),
       }, build);
-      const notice = options.onNotice ?? ((message: string) => console.error(message));
       for (const status of extensions) {
         if (status.available) continue;
         notice(
@@ -260,6 +315,7 @@ export async function openDatabase(
         extensions,
         signature: signatureOf(config, options),
         readOnly: accessMode?.[1].toLowerCase() === "read_only",
+        abandoned,
         refs: key === undefined ? 1 : 0,
         closed: false,
       };
@@ -267,7 +323,7 @@ export async function openDatabase(
       setup.disconnectSync();
     }
   } catch (error) {
-    instance.closeSync();
+    closeAfter(key, instance, abandoned);
     throw unreachable({ location }, new Error(duckdbMessage(error)), "open");
   }
 }

@@ -8,12 +8,16 @@
  */
 
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import {
   DuckdbWarehouse,
   openWarehouse,
   WarehouseQueryError,
 } from "../../../resources/warehouse/mod.ts";
-import { tempDir } from "./_child.ts";
+import { collect, tempDir } from "./_child.ts";
+
+const CHILD = fileURLToPath(new URL("./_duckdb_child.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../../deno.json", import.meta.url));
 
 async function open(
   dir: string,
@@ -35,22 +39,35 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new assert.AssertionError({ message: "expected a rejection" });
 }
 
-/** A loopback server that accepts connections and never answers, counting them. */
+/**
+ * A loopback server that accepts connections and never answers, counting them,
+ * until `hangUp`: from then on it closes every connection (a download fails at once).
+ */
 function blackHole() {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
+  let hungUp = false;
+  let accepted = 0;
   const accepting = (async () => {
-    for await (const conn of listener) held.push(conn);
+    for await (const conn of listener) {
+      accepted++;
+      if (hungUp) conn.close();
+      else held.push(conn);
+    }
   })();
   return {
     url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
     get connections() {
-      return held.length;
+      return accepted;
+    },
+    hangUp() {
+      hungUp = true;
+      for (const conn of held.splice(0)) conn.close();
     },
     async [Symbol.asyncDispose]() {
       listener.close();
       await accepting;
-      for (const conn of held) conn.close();
+      for (const conn of held.splice(0)) conn.close();
     },
   };
 }
@@ -153,6 +170,49 @@ Deno.test("duckdb extensions: an allowed download that never answers is abandone
   ]);
   assert.match(wh.extensions[0]?.detail ?? "", /no answer within 700 ms \(download_timeout_ms\)/);
   assert.deepStrictEqual(await wh.query("SELECT 1 AS ok"), [{ ok: 1 }]);
+});
+
+Deno.test("duckdb extensions: a download abandoned at open holds the file's close until it ends; an open here waits for it", async () => {
+  await using dir = await tempDir("duckdb-ext-");
+  await using server = blackHole();
+  const path = `${dir.path}/warehouse.duckdb`;
+  const wh = await open(
+    dir.path,
+    `duckdb:${path}?extensions=spatial&allow_downloads=true&download_timeout_ms=300` +
+      `&extension_repository=${server.url}`,
+    [],
+  );
+  assert.match(wh.extensions[0]?.detail ?? "", /no answer within 300 ms/);
+  await wh.close();
+  // The abandoned download still runs on a connection of its own, which keeps
+  // the instance on the file. An open of the file here must wait for it: a
+  // second instance beside it is the two-instances crash class (SIGSEGV, see
+  // 6624a1e). Before, that connection was never disconnected and the open
+  // went ahead at once.
+  let reopened = false;
+  const reopening = open(dir.path, `duckdb:${path}`, []).then((again) => {
+    reopened = true;
+    return again;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(reopened, false, "the open waits while the abandoned download runs");
+  // The download now fails; its connection is disconnected, the old instance
+  // closed, and the open proceeds on a new one.
+  server.hangUp();
+  await using again = await reopening;
+  assert.deepStrictEqual(await again.query("SELECT 1 AS ok"), [{ ok: 1 }]);
+  // Another process opens the file once this one closed it.
+  await again.close();
+  const other = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--config=${CONFIG}`, CHILD, "open", `duckdb:${path}`, "60000"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = collect(other.stdout);
+  const stderr = collect(other.stderr);
+  const status = await other.status;
+  assert.equal((await stdout.all).trim(), "opened", await stderr.all);
+  assert.equal(status.code, 0);
 });
 
 Deno.test("duckdb extensions: a local repository is used offline; a broken file there is reported", async () => {
