@@ -7,7 +7,8 @@
  */
 
 import { dirname, join } from "node:path";
-import { compareKeys, RESERVED_SEGMENT_PREFIX } from "./_keys.ts";
+import { compareKeys } from "./_keys.ts";
+import { isReservedName, removeIfAbandoned, tempName } from "./_local_temp.ts";
 import type { Cursor } from "./_paging.ts";
 
 /** What the sidecar JSON records next to each object. */
@@ -19,18 +20,6 @@ export interface Sidecar {
   sha256: string;
   contentType: string;
   metadata: Record<string, string>;
-}
-
-const TEMP_SUFFIX = ".partial";
-
-/** A fresh temporary file name; reserved, so never a key and never listed. */
-export function tempName(): string {
-  return `${RESERVED_SEGMENT_PREFIX}${crypto.randomUUID().slice(0, 18)}${TEMP_SUFFIX}`;
-}
-
-/** True for names the backend creates for itself (temporary files). */
-export function isReservedName(name: string): boolean {
-  return name.startsWith(RESERVED_SEGMENT_PREFIX);
 }
 
 /** Writes all of `chunk`, since `write` may write less than asked. */
@@ -137,14 +126,19 @@ async function makeFolder(dir: string, make: (dir: string) => Promise<void>): Pr
 /**
  * Removes `dir` and every folder below it that holds nothing, deepest first
  * (`rmdir`: a folder that is not empty, or becomes non-empty meanwhile,
- * stays). Symbolic links are neither followed nor removed; a missing `dir`
- * is nothing to do.
+ * stays). Temporary files whose writer is certainly gone (killed mid-write)
+ * are removed first, so they do not keep their folder forever; a live
+ * writer's stay, and so does its folder. Symbolic links are neither followed
+ * nor removed; a missing `dir` is nothing to do.
  */
 export async function removeEmptyTree(dir: string): Promise<void> {
   try {
+    const temps: string[] = [];
     for await (const entry of Deno.readDir(dir)) {
       if (entry.isDirectory && !entry.isSymlink) await removeEmptyTree(join(dir, entry.name));
+      else if (entry.isFile && isReservedName(entry.name)) temps.push(entry.name);
     }
+    for (const name of temps) await removeIfAbandoned(dir, name);
     await Deno.remove(dir); // Not recursive: only an empty folder goes.
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return;

@@ -12,6 +12,9 @@
  * can be named (bucket names start with a letter or digit), so listings never
  * show it. Writes go to a temporary file in the target folder that is renamed
  * into place, so a reader sees the old object or the new one, never a part.
+ * The temporary file's name says which process on which host writes it, so
+ * `removeEmptyFolders` can remove those of writers that were killed mid-write
+ * (`kill -9`) and no rerun needs a manual cleanup (`_local_temp.ts`).
  *
  * Folders are not objects (S3 has none): the store makes the folders a key
  * needs and does not remove one when deleting or moving the last key under
@@ -57,12 +60,12 @@ import {
   removeIfPresent,
   renameOver,
   type Sidecar,
-  tempName,
   walkKeys,
   writeAll,
   writeSidecarTemp,
 } from "./_local_fs.ts";
 import { fileStream, mapLimited, toStoreError } from "./_local_io.ts";
+import { tempName } from "./_local_temp.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
 import { canonicalMetadata, DEFAULT_CONTENT_TYPE } from "./_metadata.ts";
 import { buildKeyPage } from "./_paging.ts";
@@ -323,8 +326,10 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   /**
    * Removes the folders under `prefix` that hold nothing (their sidecar
    * folders too), deepest first, with a plain `rmdir`: a folder that holds
-   * anything (an object, or a writer's temporary file) is left, so a writer
-   * that has begun writing keeps its folder. Between a writer's mkdir and its
+   * anything (an object, or a live writer's temporary file) is left, so a
+   * writer that has begun writing keeps its folder. Temporary files of
+   * writers that are certainly gone (killed mid-write, on this host) are
+   * removed first, so they do not keep a folder forever. Between a writer's mkdir and its
    * first file the folder is empty; this store's writes then make it again
    * (`inFolder`). Symbolic links are not followed.
    */
