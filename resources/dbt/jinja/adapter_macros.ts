@@ -2,7 +2,8 @@
  * The global project's macros behind the warehouse methods of `adapter`
  * (`drop_relation`, `rename_relation`, `truncate_relation`,
  * `create_schema`, `drop_schema`, `list_schemas`, `check_schema_exists`,
- * `list_relations_without_caching`, and `alter_column_type`, which
+ * `list_relations_without_caching`, `get_columns_in_relation`, and
+ * `alter_column_type`, which
  * `expand_target_column_types` runs): in dbt-adapters each of those methods
  * runs the macro of the same name, which dispatches to `<adapter>__x` /
  * `default__x`. So a project's or package's own `postgres__drop_relation`
@@ -98,6 +99,25 @@ from pg_matviews where schemaname ilike '{{ schema_relation.schema }}'
 order by 2
 {%- endcall -%}
 {{ return(load_result('list_relations_without_caching').table) }}
+{%- endmacro %}\n`,
+  dispatching("get_columns_in_relation", "relation"),
+  // information_schema.columns serves Postgres and DuckDB alike (dbt-duckdb reads it too).
+  `{% macro default__get_columns_in_relation(relation) -%}
+{%- call statement('get_columns_in_relation', fetch_result=True) -%}
+select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+from information_schema.columns
+where table_name = '{{ relation.identifier | replace("'", "''") }}'
+{%- if relation.schema %} and table_schema = '{{ relation.schema | replace("'", "''") }}'{% endif %}
+order by ordinal_position
+{%- endcall -%}
+{{ return(sql_convert_columns_in_relation(load_result('get_columns_in_relation').table)) }}
+{%- endmacro %}\n`,
+  `{% macro sql_convert_columns_in_relation(table) -%}
+{%- set columns = [] -%}
+{%- for row in (table.rows if table else []) -%}
+{%- do columns.append(api.Column(row[0], row[1], row[2], row[3], row[4])) -%}
+{%- endfor -%}
+{{ return(columns) }}
 {%- endmacro %}\n`,
   dispatching("alter_column_type", "relation, column_name, new_column_type"),
   // A new column of the type takes the values, then the name: the column moves last, as in dbt.

@@ -27,7 +27,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import { DBT_VERSION } from "../project/project_keys.ts";
 import { pyJsonParse } from "./py_number.ts";
 import { Relation } from "../relation.ts";
-import { apiColumn, type JinjaColumn, jinjaColumn } from "./columns.ts";
+import { apiColumn, type JinjaColumn } from "./columns.ts";
 import { adapterWarehouseMethods } from "./adapter_methods.ts";
 import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
@@ -540,6 +540,9 @@ export class JinjaEnv {
       if (answer === undefined) throw new NeedQuery(sql);
       return agateTable(answer);
     };
+    // Whether statements reach the warehouse in this render (execute, with the query replay): the
+    // adapter's macros would read a stale load_result otherwise.
+    const canQuery = () => current()?.execute === true && current()?.answers !== undefined;
     g("run_query", (sql) => runQuery(String(sql)));
     g("statement", (...args) => {
       const { positional, kwargs } = splitKwargs(args);
@@ -593,7 +596,7 @@ export class JinjaEnv {
       // Statements on relations and schemas (drop, rename, list...), through the query replay.
       ...Object.fromEntries(
         Object.entries(adapterWarehouseMethods({
-          executing: () => current()?.execute === true,
+          executing: canQuery,
           macro: (name, args) => this.#adapterMacro(name).fn(...args),
           columns: (relation) => columnsOf(relation),
           database: () => String(current()?.target.database ?? ""),
@@ -619,22 +622,17 @@ export class JinjaEnv {
       relation.type = view ? "view" : "table";
       return relation;
     };
+    // dbt-adapters' get_columns_in_relation runs the macro of its name (dispatching to
+    // `<adapter>__get_columns_in_relation`), so a project's own version is what it gives.
     const columnsOf = (relation: unknown): JinjaColumn[] => {
       const rel = relation as { schema?: unknown; identifier?: unknown } | null;
       if (!rel || rel.schema === undefined || rel.identifier === undefined) return [];
-      return columnsIn(String(rel.schema), String(rel.identifier));
+      if (!canQuery()) return [];
+      const found = this.#adapterMacro("get_columns_in_relation").fn(relation);
+      return Array.isArray(found) ? found as JinjaColumn[] : [];
     };
-    const columnsIn = (schema: string, identifier: string): JinjaColumn[] => {
-      const table = runQuery(
-        "select column_name, data_type, character_maximum_length, numeric_precision, " +
-          "numeric_scale from information_schema.columns " +
-          `where table_schema = ${literal(schema)} ` +
-          `and table_name = ${literal(identifier)} order by ordinal_position`,
-      ) as { rows: unknown[][] } | null;
-      return (table?.rows ?? []).map(([name, type, char, precision, scale]) =>
-        jinjaColumn(String(name), String(type), quote, { char, precision, scale })
-      );
-    };
+    const columnsIn = (schema: string, identifier: string): JinjaColumn[] =>
+      columnsOf(new Relation(String(current()?.target.database ?? ""), schema, identifier));
 
     this.#env.addGlobal("api", {
       Relation: {

@@ -179,6 +179,41 @@ for (const target of EMBEDDED_TARGETS) {
   });
 }
 
+// A project that hides its loader's columns (`_loaded_at`) from every column listing.
+const HIDDEN_COLUMNS = `
+{% macro visible_columns(relation) %}
+  {%- set shown = [] -%}
+  {%- for column in dbt.default__get_columns_in_relation(relation) -%}
+    {%- if not column.name.startswith('_') -%}{%- do shown.append(column) -%}{%- endif -%}
+  {%- endfor -%}
+  {{- return(shown) -}}
+{% endmacro %}
+{% macro postgres__get_columns_in_relation(relation) %}{{ return(visible_columns(relation)) }}{% endmacro %}
+{% macro duckdb__get_columns_in_relation(relation) %}{{ return(visible_columns(relation)) }}{% endmacro %}
+`;
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`dbt on ${target.name}: adapter.get_columns_in_relation runs the project's get_columns_in_relation macro`, async () => {
+    await using h = await embeddedProject(target, {
+      "macros/hidden_columns.sql": HIDDEN_COLUMNS,
+      "models/m.sql": `{%- if execute -%}
+{%- do adapter.create_schema(api.Relation.create(schema=target.schema)) -%}
+{%- do run_query('create table ' ~ target.schema ~ '.src as select 1 as id, 2 as _loaded_at, 3 as amount') -%}
+{%- do run_query('create table ' ~ target.schema ~ '.dst as select 1 as id') -%}
+{%- set src = adapter.get_relation(target.database, target.schema, 'src') -%}
+{%- set dst = adapter.get_relation(target.database, target.schema, 'dst') -%}
+{%- set listed = adapter.get_columns_in_relation(src) | map(attribute='name') | join(',') -%}
+{%- set missing = adapter.get_missing_columns(src, dst) | map(attribute='name') | join(',') -%}
+{%- endif -%}
+select '{{ listed if execute else "" }}' as listed, '{{ missing if execute else "" }}' as missing`,
+    });
+    await buildModel(h.warehouse, await h.load(), "m");
+    assert.deepEqual(await rows(h.warehouse, `select * from ${target.schema}.m`), [
+      { listed: "id,amount", missing: "amount" },
+    ]);
+  });
+}
+
 Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming it, as in dbt", async () => {
   await using h = await embeddedProject(PGLITE_TARGET, {
     "models/m.sql": `{% if execute %}{% do adapter.drop_relation(
