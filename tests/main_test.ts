@@ -327,6 +327,26 @@ Deno.test("main.ts: when the reader of stdout goes away, the run still finishes 
   assert.equal((await store.listSteps(run.runId)).filter((s) => s.status === "success").length, 20);
 });
 
+/**
+ * Starts `materialize` and kills it with SIGKILL once its running step is on
+ * disk (steps are committed in batches, within 50 ms), as a crash would.
+ */
+async function killMaterializeWhileRunning(
+  box: Sandbox,
+  env: Record<string, string>,
+): Promise<void> {
+  const main = spawnMain(["materialize"], { cwd: box.dir, env });
+  await main.waitFor(/"asset":"slow","partition":null,"step":"asset","status":"running"/);
+  await until("the running step is committed", async () => {
+    await using store = SqliteRunStore.open(box.runsDb);
+    const [run] = await store.listRuns();
+    return (await store.listSteps(run?.runId ?? "")).some((s) => s.status === "running");
+  });
+  main.kill("SIGKILL");
+  assert.equal((await main.finish()).signal, "SIGKILL");
+  await main[Symbol.asyncDispose]();
+}
+
 Deno.test("main.ts: a materialize killed with -9 is failed by the next CLI start; nothing stays running", async () => {
   await using box = await sandbox();
   const marker = `${box.dir}/cleanup_ran`;
@@ -335,18 +355,7 @@ Deno.test("main.ts: a materialize killed with -9 is failed by the next CLI start
     PLATFORM_GRAPH: await slowGraph(box, marker),
     RUN_HEARTBEAT_INTERVAL_MS: "100",
   };
-  const main = spawnMain(["materialize"], { cwd: box.dir, env });
-  await main.waitFor(/"asset":"slow","partition":null,"step":"asset","status":"running"/);
-  // Steps are committed in batches (within 50 ms): kill once the running step is on disk.
-  await until("the running step is committed", async () => {
-    await using store = SqliteRunStore.open(box.runsDb);
-    const [run] = await store.listRuns();
-    return (await store.listSteps(run?.runId ?? "")).some((s) => s.status === "running");
-  });
-  main.kill("SIGKILL");
-  const killed = await main.finish();
-  assert.equal(killed.signal, "SIGKILL");
-  await main[Symbol.asyncDispose]();
+  await killMaterializeWhileRunning(box, env);
 
   // The next CLI start, whatever the command, fails the run of the dead process.
   const runs = await cli(["runs", "--json"], env);
@@ -379,16 +388,7 @@ Deno.test("main.ts: a UI left open alone fails a materialize killed with -9; it 
   };
   await using ui = spawnMain(["ui", "--port", "0"], { cwd: box.dir, env });
   await ui.waitFor(/UI_URL=/);
-  const main = spawnMain(["materialize"], { cwd: box.dir, env });
-  await main.waitFor(/"asset":"slow","partition":null,"step":"asset","status":"running"/);
-  await until("the running step is committed", async () => {
-    await using store = SqliteRunStore.open(box.runsDb);
-    const [run] = await store.listRuns();
-    return (await store.listSteps(run?.runId ?? "")).some((s) => s.status === "running");
-  });
-  main.kill("SIGKILL");
-  assert.equal((await main.finish()).signal, "SIGKILL");
-  await main[Symbol.asyncDispose]();
+  await killMaterializeWhileRunning(box, env);
   // No other command starts: the UI alone must notice (reading the store here reaps nothing).
   await until("the UI failed the run of the dead process", async () => {
     await using store = SqliteRunStore.open(box.runsDb);
