@@ -39,7 +39,6 @@
  */
 
 import path from "node:path";
-import { OWNER_FILE, removeStaleFolders } from "./_stale_folders.ts";
 import {
   CRS_ADVICE,
   driverExtension,
@@ -437,37 +436,15 @@ function opsOf(dir: string): GdalOps {
   };
 }
 
-const SCRATCH_PREFIX = "gdal-native-";
-/** The first scratch folder of this process removes those of killed processes. */
-let staleRemoved: Promise<unknown> | undefined;
-
-/**
- * A scratch folder `<TMPDIR>/gdal-native-XXXX/work`: the folder around it
- * holds the owner's pid, so a process killed with -9 mid-conversion (its
- * `finally` never runs) does not leave its intermediate files for ever: the
- * next process's first scratch folder removes them.
- */
 async function createScratch(): Promise<GdalScratch & AsyncDisposable> {
-  if (Deno.build.os === "linux") {
-    // Best effort: a folder that cannot be removed now is tried again by the next process.
-    await (staleRemoved ??= removeStaleFolders(SCRATCH_PREFIX).catch(() => {}));
-  }
-  const owned = await Deno.makeTempDir({ prefix: SCRATCH_PREFIX });
-  const hostDir = path.join(owned, "work");
-  try {
-    await Deno.writeTextFile(path.join(owned, OWNER_FILE), String(Deno.pid));
-    await Deno.mkdir(hostDir);
-  } catch (error) {
-    await Deno.remove(owned, { recursive: true }).catch(() => {});
-    throw error;
-  }
+  const hostDir = await Deno.makeTempDir({ prefix: "gdal-native-" });
   return {
     hostDir,
     gdalPath: (relative) => path.join(hostDir, relative),
     hostPath: (relative) => path.join(hostDir, relative),
     toHost: (gdalPath) => gdalPath,
     gdal: opsOf(hostDir),
-    [Symbol.asyncDispose]: () => Deno.remove(owned, { recursive: true }),
+    [Symbol.asyncDispose]: () => Deno.remove(hostDir, { recursive: true }),
   };
 }
 

@@ -102,7 +102,6 @@ import {
 } from "./gdal.ts";
 import { deflateTiffTiles, TiffDeflateUnsupported } from "../../formats/tiff_deflate.ts";
 import { deflatePlan } from "./_cog_deflate.ts";
-import { OWNER_FILE, removeStaleFolders } from "./_stale_folders.ts";
 import {
   textOf,
   type WorkerAnswer,
@@ -172,14 +171,49 @@ export function gdalWasmDir(): string {
 }
 
 const PREFIX = "gdal3js-";
+const OWNER_FILE = "owner.pid";
 /**
  * Removes the shared folders (and the SpatiaLite workspaces in them) of
  * processes that died without cleaning up, e.g. killed with SIGKILL: each
  * folder records its owner's pid, and a folder whose owner is gone is stale.
  * Returns the folders removed.
  */
-export function removeStaleGdalFolders(tempDir?: string): Promise<string[]> {
-  return removeStaleFolders(PREFIX, tempDir);
+export async function removeStaleGdalFolders(tempDir?: string): Promise<string[]> {
+  // Deno.makeTempDir creates under TMPDIR, else the system's /tmp.
+  const parent = tempDir ?? Deno.env.get("TMPDIR") ?? "/tmp";
+  const removed: string[] = [];
+  for await (const entry of Deno.readDir(parent)) {
+    if (!entry.isDirectory || !entry.name.startsWith(PREFIX)) continue;
+    const dir = path.join(parent, entry.name);
+    let pid: number;
+    try {
+      pid = Number((await Deno.readTextFile(path.join(dir, OWNER_FILE))).trim());
+    } catch {
+      continue; // Being created, or not ours: leave it.
+    }
+    if (pid === Deno.pid || !Number.isInteger(pid) || await isAlive(pid)) continue;
+    try {
+      await Deno.remove(dir, { recursive: true });
+      removed.push(dir);
+    } catch (error) {
+      // Another process starting at the same time may have removed it first.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return removed;
+}
+
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      // Without /proc (not Linux) nothing can be told: keep the folder.
+      return !(await Deno.stat("/proc/self").then(() => true, () => false));
+    }
+    return true;
+  }
 }
 
 async function loadRuntime(): Promise<Runtime> {
