@@ -315,6 +315,10 @@ class Run<R> {
   #lost = false;
   /** Steps left behind after the cancel grace: what they do later is not recorded. */
   readonly #abandoned = new Set<number>();
+  /** Run-clock time of the last heartbeat the store answered (the run's start at first). */
+  #lastBeat = 0;
+  /** The heartbeat on the wire, shared by the heartbeat loop and a step about to start. */
+  #beating: Promise<void> | undefined;
 
   constructor(
     graph: Graph<R>,
@@ -370,6 +374,7 @@ class Run<R> {
   }
 
   async #start(startedAt: number): Promise<void> {
+    this.#lastBeat = startedAt;
     await this.#store.createRun({
       runId: this.#runId,
       status: "running",
@@ -413,13 +418,26 @@ class Run<R> {
       } catch {
         return; // stopped: the run has ended
       }
+      await this.#beat();
+      if (this.#abort.signal.aborted) return;
+    }
+  }
+
+  /**
+   * One heartbeat, or the one already on the wire: a lost run or a cancel
+   * request in its reply stops the run here.
+   */
+  #beat(): Promise<void> {
+    this.#beating ??= (async () => {
+      const sentAt = this.#clock.now();
       let reply;
       try {
-        reply = await this.#store.heartbeat(this.#owner, [this.#runId], this.#clock.now());
+        reply = await this.#store.heartbeat(this.#owner, [this.#runId], sentAt);
       } catch (error) {
         this.#log.warn(`Cannot record the run's heartbeat: ${toError(error).message}`);
-        continue;
+        return;
       }
+      this.#lastBeat = Math.max(this.#lastBeat, sentAt);
       if (reply.lost.includes(this.#runId)) {
         this.#lost = true;
         this.#stop(
@@ -429,11 +447,22 @@ class Run<R> {
         return;
       }
       const request = reply.cancelRequested.find((r) => r.runId === this.#runId);
-      if (request) {
-        this.#stop(`cancel requested: ${request.reason}`);
-        return;
-      }
-    }
+      if (request) this.#stop(`cancel requested: ${request.reason}`);
+    })().finally(() => (this.#beating = undefined));
+    return this.#beating;
+  }
+
+  /**
+   * Whether the run may start a step: when a heartbeat is due (the process
+   * may have been stopped, SIGSTOP or a paused VM, for longer than its lease
+   * while another process failed the run and queued its retry), the store is
+   * asked first, so a step is never started on a run that is no longer this
+   * process's: that step would run here and in the retry. A heartbeat that
+   * cannot be written does not hold the step (the lease allows several).
+   */
+  async #mayStartStep(): Promise<boolean> {
+    if (this.#clock.now() - this.#lastBeat >= this.#heartbeatIntervalMs) await this.#beat();
+    return !this.#abort.signal.aborted;
   }
 
   /** Cancels the run from inside, for `reason` (reported in the summary and the log). */
@@ -548,6 +577,13 @@ class Run<R> {
   }
 
   async #runStep(index: number, step: Step): Promise<number> {
+    if (
+      this.#clock.now() - this.#lastBeat >= this.#heartbeatIntervalMs &&
+      !(await this.#mayStartStep())
+    ) {
+      await this.#settle(step, { status: "canceled", reason: "the run was canceled" });
+      return index;
+    }
     const outcome = await runStep(step, {
       runId: this.#runId,
       graph: this.#graph as Graph<unknown>,

@@ -190,3 +190,74 @@ Deno.test("bad heartbeat settings are refused before the run", async (t) => {
     });
   }
 });
+
+Deno.test("a process resumed after its run was taken over starts no further step (split brain after SIGSTOP)", async () => {
+  // The process was stopped (SIGSTOP, a VM paused) mid-step for longer than its lease; another
+  // process reaped the run and queued its retry, which runs every step not yet done. When this
+  // process resumes, its step ends at once, while the heartbeat that would tell it the run is
+  // lost is still on the wire: the executor must not start the next step on a run that is no
+  // longer its own, or that step runs twice with its visible effects.
+  const clock = new FakeClock(T0);
+  const replies = deferred();
+  let beatsAsked = 0;
+  class SlowStore extends MemoryRunStore {
+    override async heartbeat(owner: RunOwner, runIds: readonly string[], time: number) {
+      beatsAsked++;
+      await replies.promise; // the round trip of a process that just resumed
+      return await super.heartbeat(owner, runIds, time);
+    }
+  }
+  const store = new SlowStore();
+  const started = deferred();
+  const resume = deferred();
+  const ranAfter: string[] = [];
+  const graph = defineGraph({
+    assets: [
+      defineAsset({
+        key: "first",
+        materialize: async () => {
+          started.resolve();
+          await resume.promise;
+        },
+      }),
+      defineAsset({
+        key: "second",
+        deps: ["first"],
+        materialize: (ctx) => void ranAfter.push(ctx.runId),
+      }),
+    ],
+  });
+  const running = materialize(graph, {
+    runStore: store,
+    clock,
+    owner: OWNER,
+    runId: "r1",
+    heartbeatIntervalMs: 1_000,
+    heartbeatTimeoutMs: 3_000,
+  });
+  await started.promise;
+  const [reaped] = await store.reapRuns({ now: T0 + 3_001 });
+  assert.equal(reaped?.runId, "r1");
+  clock.advance(3_001); // resumed: the heartbeat is due, its reply not in yet
+  resume.resolve(); // and the stopped step ends at once
+  // Until the stopped step's end is recorded (observable state, not a delay), then a few more
+  // turns: the memory store does no I/O, so each turn runs every continuation that is ready,
+  // and the next step has started by then unless the executor waits on the store first.
+  const turn = () => new Promise((r) => setTimeout(r, 0));
+  const firstDone = async () =>
+    (await store.listSteps("r1")).some((s) => s.assetKey === "first" && s.status === "success");
+  while (!(await firstDone())) await turn();
+  for (let i = 0; i < 20 && ranAfter.length === 0; i++) await turn();
+  assert.equal(beatsAsked, 1, "the step waited for the heartbeat on the wire, not a new one");
+  replies.resolve();
+  const result = await running;
+  assert.deepEqual(ranAfter, [], "no step started on a run taken over by another process");
+  assert.equal(result.status, "canceled");
+  assert.match(result.errorSummary ?? "", /another process failed this run/);
+  const run = await store.getRun("r1");
+  assert.equal(run?.status, "failed");
+  assert.equal(run?.errorSummary, reaped?.errorSummary, "not overwritten by the resumed owner");
+  const second = (await store.listSteps("r1")).find((s) => s.assetKey === "second");
+  assert.notEqual(second?.status, "success");
+  assert.notEqual(second?.status, "running");
+});
