@@ -17,6 +17,7 @@ import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
 import { csvNotUtf8, dbfText } from "./_dbf_encoding.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
+import { badSqliteDates } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
@@ -595,6 +596,27 @@ export async function contentCheck(
               bad.map((b) => `field '${b.field}', row ${b.row}: '${b.value}'`).join("; ")
             }), which GDAL would publish garbled or as nothing; write them as YYYYMMDD (blank ` +
               "for no date) and upload it again",
+          );
+        }
+      }
+      if (/^(GPKG|SQLite)$/.test(info.driverShortName) && !/\/vsi[a-z]+\//.test(gdalPath)) {
+        // Date text GDAL would publish as null or as an impossible date (see _sqlite_dates.ts).
+        const read = file.type === "vector" && file.layer !== undefined ? [chosen] : layers;
+        const bad = badSqliteDates(
+          host,
+          read.map((l) => ({
+            layer: l.name,
+            dates: l.fields.filter((f) => f.type === "Date").map((f) => f.name),
+            dateTimes: l.fields.filter((f) => f.type === "DateTime").map((f) => f.name),
+          })),
+        );
+        if (bad.length > 0) {
+          return mismatch(
+            `it holds Date/DateTime values that are not dates (${
+              bad.map((b) => `layer '${b.layer}', column '${b.field}', fid ${b.fid}: '${b.value}'`)
+                .join("; ")
+            }), which GDAL would publish as null or as an impossible date; write them as ` +
+              "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (NULL for no date) and upload it again",
           );
         }
       }

@@ -32,7 +32,11 @@ export function isDateOrBlank(value: string): boolean {
   if (/^[ 0]*$/.test(value)) return true;
   const match = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
   if (!match) return false;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return isCalendarDay(Number(match[1]), Number(match[2]), Number(match[3]));
+}
+
+/** Whether year, month and day make a day of the (proleptic) Gregorian calendar. */
+export function isCalendarDay(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
   const days = new Date(Date.UTC(2000, month, 0)).getUTCDate(); // a leap year: Feb 29
   if (day > days) return false;

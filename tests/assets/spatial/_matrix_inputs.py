@@ -1339,6 +1339,38 @@ def geojson_real(name):
     ]))
 
 
+def gpkg_dates(name, days, ats):
+    # Dates a script or another tool wrote into a GeoPackage as text (it stores them so):
+    # written through SQL, as GDAL would not write them.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = layer_with(ds, name[:-5], "EPSG:4326", ogr.wkbPoint,
+                       [("day", ogr.OFTDate), ("at", ogr.OFTDateTime), ("n", ogr.OFTInteger)])
+    for i in range(max(len(days), len(ats))):
+        add(layer, [None, None, i], "POINT (%d 45)" % (i - 110))
+    ds = None
+    ds = ogr.Open(path, 1)
+    for column, values in (("day", days), ("at", ats)):
+        for i, value in enumerate(values):
+            literal = "NULL" if value is None else value if isinstance(value, (int, float)) \
+                else "'%s'" % value
+            ds.ExecuteSQL("UPDATE %s SET %s = %s WHERE fid = %d" % (name[:-5], column, literal, i + 1))
+    ds = None
+
+
+# Read by GDAL as they are written, though not the spec's spelling: published.
+GPKG_ODD_DAYS = ["2024-02-29", "2024-1-5", "2024/01/05", " 2024-01-05 ", "", None, "2024-01-05T00:00:00Z"]
+GPKG_ODD_ATS = ["2024-01-05 10:00:00", "2024-01-05T10:00:00+02:00", "2024-01-05", "2024-01-05T10:00Z",
+                "2024-01-05T10:00:00.5Z", "2024-01-05T10:00:00", None]
+# Read by GDAL as null (with a warning or without) or as an impossible date: refused.
+GPKG_BAD_DAYS = ["2024-01-01", "2024-13-45", "not a date", "2024-02-30", 20240105, None]
+GPKG_BAD_ATS = ["2024-01-01T00:00:00Z", None, None, None, None, "2024-01-01T24:00:00Z"]
+
+VECTORS.update({
+    "v_gpkg_odd_dates": lambda: gpkg_dates("v_gpkg_odd_dates.gpkg", GPKG_ODD_DAYS, GPKG_ODD_ATS),
+    "v_gpkg_bad_dates": lambda: gpkg_dates("v_gpkg_bad_dates.gpkg", GPKG_BAD_DAYS, GPKG_BAD_ATS),
+})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

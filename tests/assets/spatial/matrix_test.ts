@@ -781,6 +781,20 @@ const VECTORS: Case[] = [
     crs: "EPSG:2256",
     expect: published((out) => assert.equal(meta(out.docs[0]!).source_crs, "EPSG:2256")),
   }),
+  // Dates as other tools write them into a GeoPackage, which GDAL reads right (a blank: null).
+  vector("v_gpkg_odd_dates.gpkg", "geopackage", {
+    expect: published((out) =>
+      assert.deepEqual(column(out, "day"), [
+        "2024-02-29",
+        "2024-01-05",
+        "2024-01-05",
+        "2024-01-05",
+        null,
+        null,
+        "2024-01-05",
+      ])
+    ),
+  }),
   // Date fields with NULLs (and a leap day) in a .dbf.
   vector("v_shp_bool_date.shp", "shapefile", {
     expect: published((out) => {
@@ -945,6 +959,14 @@ const VECTORS: Case[] = [
     expect: quarantined(
       "content_mismatch",
       /v_shp_bad_dates\.shp' .*not dates \(field 'day', row 1: '20241345'; field 'day', row 3: '2024XX01'\)/,
+    ),
+  }),
+  // GeoPackage dates stored as text GDAL reads as null (2024-13-45, not a date, a number,
+  // T24:00) or as an impossible day (2024-02-30): refused naming them, on both engines.
+  vector("v_gpkg_bad_dates.gpkg", "geopackage", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_gpkg_bad_dates\.gpkg' .*not dates \(layer 'v_gpkg_bad_dates', column 'day', fid 2: '2024-13-45'; layer 'v_gpkg_bad_dates', column 'day', fid 3: 'not a date'; layer 'v_gpkg_bad_dates', column 'day', fid 4: '2024-02-30'; layer 'v_gpkg_bad_dates', column 'day', fid 5: '20240105'; layer 'v_gpkg_bad_dates', column 'at', fid 6: '2024-01-01T24:00:00Z'\)/,
     ),
   }),
   vector("v_shp_truncated.shp", "shapefile", {
