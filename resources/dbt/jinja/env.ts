@@ -1073,6 +1073,9 @@ export class JinjaEnv {
     this.#scope = scope;
     this.#queryIndex = 0;
     this.#thrown = undefined;
+    // Each node's render has its own statement results, as dbt's per-node context: a
+    // `load_result` of a statement this render did not run is none, not another node's answer.
+    if (outer === undefined) this.#results.clear();
     try {
       return fn();
     } catch (error) {
