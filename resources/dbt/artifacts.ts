@@ -703,7 +703,7 @@ function sourceJson(source: SourceNode, createdAt: number): Json {
     columns: columnsJson(source.columns),
     meta: source.meta as Json,
     source_meta: {},
-    tags: [],
+    tags: [...source.tags],
     config: { enabled: true },
     patch_path: null,
     unrendered_config: {},

@@ -237,6 +237,11 @@ export interface SourceNode {
   readonly loadedAtField: string | null;
   /** Freshness rule, or null. */
   readonly freshness: Freshness | null;
+  /**
+   * Tags of the source and of the table (`tags:` and `config.tags`), as dbt
+   * unions them: `tag:` selects the table, and `tag:pii+` what reads it.
+   */
+  readonly tags: readonly string[];
 }
 
 /** A test's `warn_if` / `error_if` thresholds and how failures are counted. */

@@ -35,6 +35,8 @@ interface Item {
   readonly packageName: string;
   readonly checksum: string;
   readonly parents: readonly string[];
+  /** A generic test's test (`unique`, `accepted_values`...): what `test_name:` matches. */
+  readonly testName?: string | undefined;
   /** A versioned model's version: the model's name, this version, and where it stands. */
   readonly version?:
     | { readonly model: string; readonly v: string; readonly latest: string }
@@ -94,7 +96,12 @@ function items(project: DbtProject): Item[] {
       file: t.file,
       fqn: t.fqn,
       tags: t.tags,
-      config: { severity: t.severity, test_type: t.kind === "singular" ? "singular" : "generic" },
+      config: {
+        severity: t.severity,
+        tags: t.tags,
+        test_type: t.kind === "singular" ? "singular" : "generic",
+      },
+      testName: t.testName,
       packageName: t.packageName,
       checksum: t.rawCode,
       parents: t.dependsOn,
@@ -141,8 +148,8 @@ function items(project: DbtProject): Item[] {
       kind: "source",
       file: s.file,
       fqn: [s.packageName, s.sourceName, s.name],
-      tags: [],
-      config: {},
+      tags: s.tags,
+      config: { tags: s.tags, meta: s.meta },
       packageName: s.packageName,
       checksum: "",
       parents: [],
@@ -280,11 +287,13 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
     case "package":
       return item.packageName === value;
     case "test_type":
-      return item.kind === "unit_test"
-        ? value === "unit"
-        : item.kind === "test" && (value === "data" || item.config.test_type === value);
+      return item.kind === "unit_test" ? value === "unit" : item.kind === "test" &&
+        (value === "data" || item.config.test_type === (value === "schema" ? "generic" : value));
     case "test_name":
-      return item.kind === "test" && glob(value, item.name);
+      // As dbt: the generic test a test runs (`test_name:unique` picks every `unique` test), and
+      // a unit test's name; a singular test has none.
+      if (item.kind === "unit_test") return glob(value, item.name);
+      return item.kind === "test" && item.testName !== undefined && glob(value, item.testName);
     case "state": {
       const before = state.checksums;
       if (!before) throw new RangeError("state:");
@@ -301,9 +310,15 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
     }
     default: {
       if (method.startsWith("config.")) {
-        const key = method.slice("config.".length);
-        const v = item.config[key];
-        return Array.isArray(v) ? v.map(String).includes(value) : String(v) === value;
+        // `config.meta.owner:finance` descends into the config, as dbt's `_getattr_descend`.
+        let v: unknown = item.config;
+        for (const key of method.slice("config.".length).split(".")) {
+          if (typeof v !== "object" || v === null || !Object.hasOwn(v, key)) return false;
+          v = (v as Record<string, unknown>)[key];
+        }
+        if (Array.isArray(v)) return v.map(String).includes(value);
+        if (typeof v === "object" && v !== null) return false;
+        return String(v) === value || (typeof v === "boolean" && String(v) === value.toLowerCase());
       }
       throw new DbtError(
         DbtErrorCode.invalidProject,

@@ -318,9 +318,25 @@ function collectSources(
 ): void {
   (value.sources ?? []).forEach((src, s) => {
     src.tables.forEach((table, t) => {
+      // `config: {enabled: false}` on the source or the table: dbt leaves the table out, so a
+      // `source()` of it fails as one of an unknown table.
+      if (sourceConfig(src.config, "enabled") === false) return;
+      if (sourceConfig(table.config, "enabled") === false) return;
       const uniqueId = `source.${packageName}.${src.name}.${table.name}`;
       const freshness = table.freshness === undefined ? src.freshness : table.freshness;
-      const meta = { ...(src.meta ?? {}), ...(table.meta ?? {}) };
+      const meta = {
+        ...(src.meta ?? {}),
+        ...recordOf(src.config?.meta),
+        ...(table.meta ?? {}),
+        ...recordOf(table.config?.meta),
+      };
+      const tags = [
+        ...new Set(
+          [src.tags, src.config?.tags, table.tags, table.config?.tags]
+            .flatMap((list) => list === undefined || list === null ? [] : [list].flat())
+            .map(String),
+        ),
+      ];
       // dbt renders these with `var()`, `env_var()` and `target` (`schema: "{{ var('raw') }}"`).
       const database = jinjaProperty(src.database, read, yaml.file) ?? read.target.database;
       const schema = jinjaProperty(src.schema, read, yaml.file) ?? src.name;
@@ -358,6 +374,7 @@ function collectSources(
             filter: freshness.filter ?? null,
           }
           : null,
+        tags,
       };
       sources.set(uniqueId, node);
       for (
@@ -373,6 +390,18 @@ function collectSources(
       ) sourceTests.push({ spec, source: node, yaml });
     });
   });
+}
+
+/** `enabled` of a source's or table's `config:`, a boolean or YAML's "false" text. */
+function sourceConfig(config: Readonly<Record<string, unknown>> | undefined, key: "enabled") {
+  const value = config?.[key];
+  return typeof value === "string" ? value.trim().toLowerCase() !== "false" : value;
+}
+
+function recordOf(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
 }
 
 /** A source's name property with its Jinja rendered (`{{ target.schema }}`, `var()`, `env_var()`). */

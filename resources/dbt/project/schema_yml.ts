@@ -86,6 +86,7 @@ export const SourceTableSchema = z.looseObject({
   config: z.record(z.string(), z.unknown()).optional(),
   description: z.string().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
+  tags: z.union([z.string(), z.array(z.string())]).optional(),
   columns: z.array(ColumnSchema).optional(),
   data_tests: tests,
   tests,
@@ -103,6 +104,7 @@ export const SourceSchema = z.looseObject({
   freshness: FreshnessSchema.optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
+  tags: z.union([z.string(), z.array(z.string())]).optional(),
   tables: z.array(SourceTableSchema).default([]),
 });
 

@@ -224,3 +224,91 @@ exposures:
       /latest, prerelease/.test(e.message),
   );
 });
+
+Deno.test("selection: test_name:, nested config.meta.<key>:, source tags and disabled source tables as dbt selects them", async () => {
+  // The shape of a Stripe-fed project: tags on the source and its tables, meta owners from
+  // dbt_project.yml, a table switched off in its config, dbt_expectations-style generic tests.
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+version: "1.0"
+config-version: 2
+profile: demo
+models:
+  demo:
+    marts:
+      +meta:
+        owner: finance
+        sla: {hours: 4}
+`,
+    "models/staging/_stripe__sources.yml": `version: 2
+sources:
+  - name: stripe
+    tags: [payments]
+    tables:
+      - name: charges
+        tags: [pii]
+      - name: refunds
+        config:
+          tags: [finance_feed]
+      - name: legacy_invoices
+        config:
+          enabled: false
+`,
+    "models/staging/stg_charges.sql": "select * from {{ source('stripe', 'charges') }}",
+    "models/staging/stg_refunds.sql": "select * from {{ source('stripe', 'refunds') }}",
+    "models/marts/revenue.sql": "select * from {{ ref('stg_charges') }}",
+    "models/marts/_marts.yml": `version: 2
+models:
+  - name: revenue
+    columns:
+      - name: id
+        data_tests:
+          - unique
+          - not_null
+          - expect_positive
+`,
+    "tests/generic/expect_positive.sql":
+      "{% test expect_positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
+    "tests/no_future_revenue.sql": "select * from {{ ref('revenue') }} where 1 = 0",
+  });
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await runDbtCli([...args, "--project-dir", project.dir], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    }, { env: () => undefined });
+    return { code, out: out.filter((l) => !l.startsWith("warning: ")).sort() };
+  };
+  const ls = async (select: string) => (await cli("ls", "-s", select)).out;
+  const models = async (select: string) =>
+    (await cli("ls", "-s", select, "--resource-type", "model")).out;
+  // Before: test_name matched the test node's name, so `test_name:unique` found nothing.
+  assert.deepEqual(await ls("test_name:unique"), ["demo.unique_revenue_id"]);
+  assert.deepEqual(await ls("test_name:expect_*"), ["demo.expect_positive_revenue_id"]);
+  assert.deepEqual(await ls("test_type:schema,test_name:not_null"), ["demo.not_null_revenue_id"]);
+  // Before: only a top-level config key was read, so nothing matched.
+  assert.deepEqual(await models("config.meta.owner:finance"), [
+    "demo.marts.revenue",
+  ]);
+  assert.deepEqual(await models("config.meta.sla.hours:4"), ["demo.marts.revenue"]);
+  assert.deepEqual(await ls("config.meta:finance"), []);
+  // Before: source tags were dropped, so `tag:pii+` built nothing downstream of the source.
+  assert.deepEqual(await models("tag:pii+"), [
+    "demo.marts.revenue",
+    "demo.staging.stg_charges",
+  ]);
+  assert.deepEqual(await ls("tag:payments"), [
+    "source:demo.stripe.charges",
+    "source:demo.stripe.refunds",
+  ]);
+  assert.deepEqual(await models("tag:finance_feed+"), ["demo.staging.stg_refunds"]);
+  // A disabled source table is not a node (before: listed, and freshness checked it).
+  assert.deepEqual(await ls("source:stripe"), [
+    "source:demo.stripe.charges",
+    "source:demo.stripe.refunds",
+  ]);
+  assert.equal((await cli("parse")).code, 0);
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  assert.deepEqual(manifest.sources["source.demo.stripe.charges"].tags, ["payments", "pii"]);
+  assert.equal(manifest.sources["source.demo.stripe.legacy_invoices"], undefined);
+});
