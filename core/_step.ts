@@ -21,6 +21,7 @@ import {
   CanceledError,
   ConfigError,
   isTransientError,
+  lastingFailure,
   PlatformError,
   toError,
 } from "./errors.ts";
@@ -230,11 +231,15 @@ function wrap(step: Step, thrown: unknown): Error {
 }
 
 /**
- * An error may opt out of retries with `retryable: false`; cancellations and
- * configuration errors (a setting does not fix itself while we wait) never retry.
+ * An error may opt out of retries with `retryable: false`; cancellations,
+ * configuration errors (a setting does not fix itself while we wait) and
+ * lasting failures (a full disk, a read-only file system, a permission: see
+ * `lastingFailure`, also when an asset wrapped them) never retry, whatever
+ * the asset's policy says: the policy is for outages that pass.
  */
 function retryable(error: Error): boolean {
   if (error instanceof CanceledError || error instanceof ConfigError) return false;
+  if (lastingFailure(error) !== undefined) return false;
   return (error as { retryable?: unknown }).retryable !== false;
 }
 

@@ -162,3 +162,115 @@ function describeThrown(thrown: unknown): string {
   }
   return Deno.inspect(thrown, { depth: 3, colors: false });
 }
+
+/**
+ * A failure that waiting does not fix: the disk is full (`disk_full`), the
+ * file system is mounted read-only (`read_only`), or the process may not
+ * write there (`permission_denied`). A person has to act first, so retrying
+ * (an asset's declared policy waits minutes between attempts) only delays
+ * the report: the executor never retries these.
+ */
+export type LastingFailure = "disk_full" | "read_only" | "permission_denied";
+
+/** errno names (Deno's and Node's `code`) of lasting failures. */
+const LASTING_ERRNO: Readonly<Record<string, LastingFailure>> = {
+  ENOSPC: "disk_full",
+  EDQUOT: "disk_full",
+  EROFS: "read_only",
+  EACCES: "permission_denied",
+  EPERM: "permission_denied",
+};
+
+/**
+ * SQLite's primary result codes (`errcode` of node:sqlite's errors, whose
+ * `code` is only `ERR_SQLITE_ERROR`): SQLITE_FULL (13), SQLITE_READONLY (8).
+ */
+const LASTING_SQLITE: Readonly<Record<number, LastingFailure>> = {
+  13: "disk_full",
+  8: "read_only",
+};
+
+/** Postgres SQLSTATEs (a server's or PGlite's): disk_full, insufficient_privilege. */
+const LASTING_SQLSTATE: Readonly<Record<string, LastingFailure>> = {
+  "53100": "disk_full",
+  "42501": "permission_denied",
+};
+
+/**
+ * Which {@linkcode LastingFailure} `error`, or an error it was caused by, is;
+ * `undefined` for any other failure. Read from the error's errno name, SQLite
+ * result code or SQLSTATE, else from the words every layer passes on
+ * (DuckDB and the wasm engines only keep the OS's message).
+ *
+ * @example
+ * ```ts
+ * import { lastingFailure } from "./errors.ts";
+ * const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+ * lastingFailure(new Error("writing the lake failed", { cause: full })); // "disk_full"
+ * lastingFailure(new Error("connection reset")); // undefined
+ * ```
+ */
+export function lastingFailure(error: unknown): LastingFailure | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const kind = lastingKindOf(current);
+    if (kind) return kind;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+function lastingKindOf(error: Error): LastingFailure | undefined {
+  if (error instanceof DiskFullError) return "disk_full";
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  if (typeof code === "string") {
+    const kind = LASTING_ERRNO[code] ?? LASTING_SQLSTATE[code];
+    if (kind) return kind;
+  }
+  // The low byte is the primary code (SQLITE_FULL's extended codes keep it).
+  if (typeof errcode === "number" && LASTING_SQLITE[errcode & 0xff]) {
+    return LASTING_SQLITE[errcode & 0xff];
+  }
+  // The OS's refusal, and Deno's own permission flags (a command line to change).
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return "permission_denied";
+  }
+  if (/no space left on device|database or disk is full|disk quota exceeded/i.test(error.message)) {
+    return "disk_full";
+  }
+  if (/read-only file system/i.test(error.message)) return "read_only";
+  return undefined;
+}
+
+/**
+ * A write failed because the disk holding `path` is full. The message names
+ * what was being written (the user's file, the run store, the ledger...) and
+ * where to free space; `input` is the path. Never retried (see
+ * {@linkcode lastingFailure}).
+ *
+ * @example
+ * ```ts
+ * import { DiskFullError } from "./errors.ts";
+ * new DiskFullError("the run store", "/srv/state/runs.db").message;
+ * // "no space left on device writing the run store '/srv/state/runs.db': free space on its disk ..."
+ * ```
+ */
+export class DiskFullError extends PlatformError {
+  /** Waiting does not free a disk: see {@linkcode lastingFailure}. */
+  readonly retryable = false;
+
+  /** `what` says what was being written (e.g. `the run store`, `lake object`). */
+  constructor(what: string, path: string, fields: Omit<ErrorFields, "input"> = {}) {
+    super(
+      "disk_full",
+      `no space left on device writing ${what} '${path}': free space on its disk ` +
+        `(\`df -h '${folderOf(path)}'\` shows it), then run again`,
+      { ...fields, input: path },
+    );
+  }
+}
+
+function folderOf(path: string): string {
+  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
+  return cut > 0 ? path.slice(0, cut) : cut === 0 ? "/" : ".";
+}

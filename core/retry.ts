@@ -48,7 +48,9 @@ export const NO_RETRY: RetryPolicy = Object.freeze({
  * server restarting: see `PlatformError.transient`) when its asset declares
  * no retries of its own: three attempts, 2 s then 4 s apart (±20 %). An
  * asset that declares a policy has it applied to every failure, transient or
- * not.
+ * not, except those waiting cannot fix (a cancel, a configuration error, an
+ * error with `retryable: false`, a full disk, a read-only file system or a
+ * refused permission: see `lastingFailure` in errors.ts), which never retry.
  */
 export const TRANSIENT_RETRY: RetryPolicy = Object.freeze({
   maxAttempts: 3,

@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { type AssetSpec, defineAsset } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
-import { AssetExecutionError, ResourceError } from "../../core/errors.ts";
+import {
+  AssetExecutionError,
+  DiskFullError,
+  lastingFailure,
+  ResourceError,
+} from "../../core/errors.ts";
 import { harness, ok, type Resources, summary, T0 } from "./_executor.ts";
 
 function flaky(
@@ -242,5 +247,103 @@ Deno.test("a transient failure is retried even without a retry policy: 3 attempt
       assert.equal(retries.length, c.sleeps.length);
       if (!c.retry) assert.ok(retries.every((e) => e.data.transient === true));
     });
+  }
+});
+
+/** Errors as Deno, node:sqlite, Postgres and DuckDB report lasting failures. */
+const LASTING: readonly [string, () => Error, string][] = [
+  ["ENOSPC", () => errno("No space left on device (os error 28)", "ENOSPC"), "disk_full"],
+  ["EDQUOT", () => errno("Disk quota exceeded (os error 122)", "EDQUOT"), "disk_full"],
+  ["EROFS", () => errno("Read-only file system (os error 30)", "EROFS"), "read_only"],
+  ["EACCES", () => errno("Permission denied (os error 13)", "EACCES"), "permission_denied"],
+  [
+    "Deno PermissionDenied",
+    () => new Deno.errors.PermissionDenied("Operation not permitted (os error 1)"),
+    "permission_denied",
+  ],
+  [
+    "SQLITE_FULL",
+    () =>
+      Object.assign(new Error("database or disk is full"), {
+        code: "ERR_SQLITE_ERROR",
+        errcode: 13,
+      }),
+    "disk_full",
+  ],
+  [
+    "SQLITE_READONLY",
+    () =>
+      Object.assign(new Error("attempt to write a readonly database"), {
+        code: "ERR_SQLITE_ERROR",
+        errcode: 8,
+      }),
+    "read_only",
+  ],
+  [
+    "Postgres 53100",
+    () => errno("could not extend file: No space left on device", "53100"),
+    "disk_full",
+  ],
+  [
+    "DuckDB text",
+    () => new Error('IO Error: Could not write file "x": No space left on device'),
+    "disk_full",
+  ],
+  ["typed", () => new DiskFullError("the run store", "/srv/state/runs.db"), "disk_full"],
+];
+
+function errno(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Runs one asset with raw_weather's own policy (three attempts five minutes apart) that always throws `thrown`. */
+async function underWeatherPolicy(thrown: Error) {
+  const { run, clock } = harness();
+  let calls = 0;
+  const graph = defineGraph({
+    assets: [defineAsset({
+      key: "a",
+      retry: { maxAttempts: 3, delayMs: 300_000, backoff: "constant" },
+      materialize: () => {
+        calls++;
+        throw thrown;
+      },
+    })],
+  });
+  const result = await run(graph);
+  return { result, calls, sleeps: clock.sleeps };
+}
+
+Deno.test("lasting failures (full disk, read-only, permission) are never retried, even when wrapped, whatever the policy", async (t) => {
+  for (const [name, make, kind] of LASTING) {
+    await t.step(name, async () => {
+      const wrapped = new ResourceError("lake.write_failed", "Cannot write object", {
+        cause: make(),
+      });
+      assert.equal(lastingFailure(make()), kind);
+      assert.equal(lastingFailure(new Error("outer", { cause: wrapped })), kind);
+      for (const thrown of [make(), wrapped]) {
+        const { result, calls, sleeps } = await underWeatherPolicy(thrown);
+        assert.equal(result.status, "failed");
+        assert.equal(calls, 1, `${name}: one attempt`);
+        assert.deepEqual(sleeps, []);
+        assert.equal(result.steps[0]?.error, thrown);
+      }
+    });
+  }
+});
+
+Deno.test("failures that may pass are still retried by the policy: a reset, a timeout, EIO", async () => {
+  for (
+    const thrown of [
+      errno("Connection reset by peer", "ECONNRESET"),
+      new Error("timeout"),
+      errno("Input/output error (os error 5)", "EIO"),
+    ]
+  ) {
+    assert.equal(lastingFailure(thrown), undefined);
+    const { calls, sleeps } = await underWeatherPolicy(thrown);
+    assert.equal(calls, 3);
+    assert.deepEqual(sleeps, [300_000, 300_000]);
   }
 });
