@@ -1,21 +1,25 @@
 /**
- * Writes a large JSON artifact (manifest.json: 110 MB for 10k models and
- * 30k tests) as `JSON.stringify(value, null, 2) + "\n"` would, byte for
- * byte, without ever holding the whole value or its text.
+ * Writes a large JSON artifact (manifest.json: 76 MB for 10k models and
+ * 30k tests) as `JSON.stringify(value)` would, byte for byte, without ever
+ * holding the whole value or its text.
+ *
+ * On one line, as dbt-core writes its artifacts (`json.dump` without an
+ * indent; dbt puts a space after `,` and `:`, which no JSON reader sees):
+ * V8 prints JSON without a `space` argument on a fast path that an indent
+ * turns off. With an indent, as before, a 10k-model manifest was 112 MB
+ * and the text of its 40k nodes took 180-420 ms of CPU to print on this
+ * machine (JSON.stringify of 200-node slices; load 13), against 120-220 ms
+ * for the 77 MB without one (bench/dbt.ts has the whole command's figures).
  *
  * Why not `JSON.stringify` of the whole value: for the 10k-model manifest
- * that built a 40k-node object graph (old-generation garbage), a 112 MB
- * string and its 112 MB UTF-8 copy, and wrote it in one go: 3.6-4.5 s of
- * main-thread CPU at load 12 against 2.2-2.5 s written in slices (the same
- * bytes). Here the big maps' values are made slice by slice
- * ({@linkcode LazyEntries}: 200 values at a time), each slice's text comes
- * from `JSON.stringify` itself (so escaping, number printing, key order and
- * omitted `undefined`s are V8's), and it is written while the next slice is
- * made (the kernel's copy runs on Deno's blocking thread). Values of one
- * fixed shape (a test's entry: 40 keys, 29 the same for every test) can
- * print themselves from a {@linkcode JsonTemplate} printed once, so only the
- * values that differ go through `JSON.stringify`: the 10k-model manifest
- * then took 2.0-2.3 s of main-thread CPU instead of 2.6 s (load 14).
+ * that built a 40k-node object graph (old-generation garbage), one string of
+ * the whole text and its UTF-8 copy, and wrote it in one go (3.6-4.5 s of
+ * main-thread CPU at load 12 against 2.2-2.5 s written in slices, when
+ * indented). Here the big maps' values are made slice by slice
+ * ({@linkcode LazyEntries}: 200 values at a time, garbage that dies young),
+ * each slice's text comes from `JSON.stringify` itself (so escaping, number
+ * printing and omitted `undefined`s are V8's), and it is written while the
+ * next slice is made (the kernel's copy runs on Deno's blocking thread).
  *
  * @module
  */
@@ -24,182 +28,33 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
- * A value made when written that can also print itself: `text()` is its
- * text as `JSON.stringify` prints it nested at depth 2 (or undefined: then
- * `value()` is printed), and must agree with `value()`.
- */
-export class LazyValue {
-  /** Makes the value. */
-  readonly value: () => Json | undefined;
-  /** Its text at depth 2, or undefined to print `value()` instead. */
-  readonly text: () => string | undefined;
-
-  /** Wraps the two makers. */
-  constructor(value: () => Json | undefined, text: () => string | undefined) {
-    this.value = value;
-    this.text = text;
-  }
-}
-
-/** How a {@linkcode LazyEntries} value is made: a function, or a {@linkcode LazyValue}. */
-export type LazyMaker = (() => Json | undefined) | LazyValue;
-
-function make(maker: LazyMaker): Json | undefined {
-  return maker instanceof LazyValue ? maker.value() : maker();
-}
-
-/**
- * A JSON object whose values are made when written: `entries` is an
- * ordinary object of key → maker, so its key order is what the made
- * object's would be (integer-like keys first, then insertion order).
+ * A JSON object whose values are made when written: `keys` in order, and
+ * `value(i)` makes the value of `keys[i]` (`undefined` omits the key, as
+ * JSON.stringify does). Keys are distinct and none is an array index
+ * (`"0"`, `"17"`): an object would print those first (dbt's unique ids,
+ * `model.pkg.name`, never are).
  */
 export class LazyEntries {
-  /** Key → what makes its value (`undefined` omits the key, as JSON.stringify does). */
-  readonly entries: Readonly<Record<string, LazyMaker>>;
+  /** The keys, in the order written. */
+  readonly keys: readonly string[];
+  /** Makes the value of `keys[index]`. */
+  readonly value: (index: number) => Json | undefined;
 
-  /** Wraps `entries`. */
-  constructor(entries: Readonly<Record<string, LazyMaker>>) {
-    this.entries = entries;
+  /** Wraps `keys` and the maker of their values. */
+  constructor(keys: readonly string[], value: (index: number) => Json | undefined) {
+    this.keys = keys;
+    this.value = value;
   }
 
   /** The object itself, every value made now. */
   materialize(): Record<string, Json> {
     const out: Record<string, Json> = {};
-    for (const key of Object.keys(this.entries)) {
-      const value = make(this.entries[key]!);
-      if (value !== undefined) out[key] = value;
+    for (let i = 0; i < this.keys.length; i++) {
+      const value = this.value(i);
+      if (value !== undefined) out[this.keys[i]!] = value;
     }
     return out;
   }
-}
-
-/** Marks a template's hole `i` (JSON.stringify prints NUL as `\u0000`, which no value of ours makes). */
-function hole(i: number): string {
-  return `\u0000hole ${i}\u0000`;
-}
-
-/**
- * The text of an object shape whose values mostly never change (a test's
- * manifest entry: 40 keys, 29 of them the same for every test), printed
- * once with holes; {@linkcode render} prints only the values that differ,
- * each as `JSON.stringify` would in its place.
- */
-export class JsonTemplate {
-  /** Constant text before each hole, and after the last. */
-  readonly #pieces: string[] = [];
-  /** Which value each hole takes, in text order. */
-  readonly #order: number[] = [];
-  /** A newline and the indent of each hole's line (a nested value's lines are indented so). */
-  readonly #indents: string[] = [];
-  readonly #holes: number;
-
-  /**
-   * `shape` places the values it is given, in a fixed shape, computing
-   * nothing from them (it is called once, with markers in place of values).
-   */
-  constructor(shape: (values: readonly Json[]) => Json, holes = 64) {
-    const markers = Array.from({ length: holes }, (_, i) => hole(i));
-    // Nested at depth 2, as under `nodes`.
-    const text = JSON.stringify({ a: { b: shape(markers) } }, null, 2).slice(
-      '{\n  "a": {\n    "b": '.length,
-      -"\n  }\n}".length,
-    );
-    const found: { at: number; index: number; length: number }[] = [];
-    markers.forEach((marker, index) => {
-      const printed = JSON.stringify(marker);
-      const at = text.indexOf(printed);
-      if (at >= 0) found.push({ at, index, length: printed.length });
-    });
-    found.sort((a, b) => a.at - b.at);
-    let from = 0;
-    for (const { at, index, length } of found) {
-      this.#pieces.push(text.slice(from, at));
-      this.#order.push(index);
-      const line = text.lastIndexOf("\n", at) + 1;
-      this.#indents.push("\n" + " ".repeat(text.slice(line).search(/\S/)));
-      from = at + length;
-    }
-    this.#pieces.push(text.slice(from));
-    this.#holes = found.length;
-  }
-
-  /**
-   * The shape's text with `values` in its holes, or undefined when a value
-   * would not print in place (undefined: JSON.stringify would drop its key)
-   * or their number is not the shape's.
-   */
-  render(values: readonly Json[]): string | undefined {
-    if (values.length !== this.#holes) return undefined;
-    let out = this.#pieces[0]!;
-    for (let i = 0; i < this.#holes; i++) {
-      const value = values[this.#order[i]!];
-      if (value === undefined) return undefined;
-      let text: string | undefined;
-      if (typeof value === "object" && value !== null) {
-        text = printPlain(value, this.#indents[i]!);
-        if (text === undefined) {
-          text = JSON.stringify(value, null, 2) as string | undefined;
-          if (text === undefined) return undefined;
-          if (text.includes("\n")) text = text.replaceAll("\n", this.#indents[i]!);
-        }
-      } else {
-        text = JSON.stringify(value);
-      }
-      out += text + this.#pieces[i + 1]!;
-    }
-    return out;
-  }
-}
-
-/**
- * `JSON.stringify(value, null, 2)` with `newline` (a newline and an indent)
- * in place of each newline, for a value of plain arrays, plain objects,
- * strings, finite or not numbers, booleans and nulls; undefined for
- * anything else inside (a `toJSON`, a class instance, an undefined member,
- * a bigint), which the caller prints with `JSON.stringify` itself.
- *
- * Why: a test's entry has five small objects to print (fqn, checksum, refs,
- * depends_on, kwargs); JSON.stringify with an indent, then re-indented,
- * cost 2-4x this for such values (150k of them for 30k tests: 160-300 ms
- * against 40-160 ms at load 14); for large values (a slice of 200 models)
- * JSON.stringify is the faster, so it prints those.
- */
-function printPlain(value: unknown, newline: string): string | undefined {
-  switch (typeof value) {
-    case "string":
-    case "number":
-    case "boolean":
-      return JSON.stringify(value);
-    case "object":
-      break;
-    default:
-      return undefined;
-  }
-  if (value === null) return "null";
-  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
-  const inner = newline + "  ";
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "[]";
-    let out = "[";
-    for (let i = 0; i < value.length; i++) {
-      const text = printPlain(value[i], inner);
-      if (text === undefined) return undefined;
-      out += (i === 0 ? inner : "," + inner) + text;
-    }
-    return out + newline + "]";
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = Object.keys(value);
-  if (keys.length === 0) return "{}";
-  let out = "{";
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const text = printPlain((value as Record<string, unknown>)[key], inner);
-    if (text === undefined) return undefined;
-    out += (i === 0 ? inner : "," + inner) + JSON.stringify(key) + ": " + text;
-  }
-  return out + newline + "}";
 }
 
 /** A top-level object whose values are JSON or {@linkcode LazyEntries}. */
@@ -219,16 +74,6 @@ export function materializeParts(parts: JsonParts): Record<string, Json> {
 const SLICE = 200;
 /** Text written at once (bytes of UTF-16 units, roughly): fewer, larger writes. */
 const FLUSH_AT = 1 << 20;
-
-/**
- * `JSON.stringify(value, null, 2)` of a value nested at depth 1, as it
- * appears after `"key": ` there (undefined: the key is omitted).
- */
-function depthOneText(value: Json | undefined): string | undefined {
-  const text = JSON.stringify({ a: value }, null, 2);
-  // `{\n  "a": VALUE\n}`, or `{}` when VALUE is undefined.
-  return text.length === 2 ? undefined : text.slice(9, -2);
-}
 
 /**
  * Text to a file: encoded and written a megabyte at a time, one write in
@@ -294,44 +139,30 @@ class Sink {
   }
 }
 
-/** Writes the text of `lazy` as `JSON.stringify` prints it nested at depth 1 (its entries at depth 2). */
+/** Writes the text of `lazy` as `JSON.stringify` prints it. */
 async function writeLazy(lazy: LazyEntries, sink: Sink): Promise<void> {
-  const keys = Object.keys(lazy.entries);
+  const { keys } = lazy;
   let wrote = false;
-  let batch: Record<string, Json | undefined> = {};
-  let batched = 0;
-  const emit = async (text: string) => {
-    await sink.put(wrote ? ",\n" : "{\n");
-    await sink.put(text);
-    wrote = true;
-  };
-  const flushBatch = async () => {
-    if (batched === 0) return;
-    // `{\n  "a": {\n    "k": V,\n    ...\n  }\n}`, or `{\n  "a": {}\n}` when every V was undefined.
-    const text = JSON.stringify({ a: batch }, null, 2);
-    batch = {};
-    batched = 0;
-    if (!text.endsWith("{}\n}")) await emit(text.slice(11, -6));
-  };
-  for (const key of keys) {
-    const maker = lazy.entries[key]!;
-    const text = maker instanceof LazyValue ? maker.text() : undefined;
-    if (text !== undefined) {
-      await flushBatch();
-      await emit(`    ${JSON.stringify(key)}: ${text}`);
-      continue;
+  for (let from = 0; from < keys.length; from += SLICE) {
+    const slice: Record<string, Json> = {};
+    for (let i = from; i < Math.min(from + SLICE, keys.length); i++) {
+      const value = lazy.value(i);
+      if (value !== undefined) slice[keys[i]!] = value;
     }
-    batch[key] = make(maker);
-    if (++batched === SLICE) await flushBatch();
+    // `{"k":V,...}`, or `{}` when every V was undefined.
+    const text = JSON.stringify(slice);
+    if (text === "{}") continue;
+    await sink.put(wrote ? "," : "{");
+    await sink.put(text.slice(1, -1));
+    wrote = true;
   }
-  await flushBatch();
-  await sink.put(wrote ? "\n  }" : "{}");
+  await sink.put(wrote ? "}" : "{}");
 }
 
 /**
  * Writes `parts` to `dir/name` atomically (temp file, then rename) as
- * `JSON.stringify(materializeParts(parts), null, 2) + "\n"`; returns the path.
- * A failure (a maker throwing, the disk full) removes the temp file.
+ * `JSON.stringify(materializeParts(parts))`; returns the path. A failure (a
+ * maker throwing, the disk full) removes the temp file.
  */
 export async function writeJsonParts(
   dir: string,
@@ -348,17 +179,16 @@ export async function writeJsonParts(
     for (const key of Object.keys(parts)) {
       const part = parts[key]!;
       if (part instanceof LazyEntries) {
-        await sink.put(`${first ? "{\n" : ",\n"}  ${JSON.stringify(key)}: `);
+        await sink.put(`${first ? "{" : ","}${JSON.stringify(key)}:`);
         await writeLazy(part, sink);
       } else {
-        const text = depthOneText(part);
+        const text = JSON.stringify(part) as string | undefined;
         if (text === undefined) continue;
-        await sink.put(`${first ? "{\n" : ",\n"}  ${JSON.stringify(key)}: `);
-        await sink.put(text);
+        await sink.put(`${first ? "{" : ","}${JSON.stringify(key)}:${text}`);
       }
       first = false;
     }
-    await sink.put(first ? "{}\n" : "\n}\n");
+    await sink.put(first ? "{}" : "}");
     await sink.close();
   } catch (error) {
     await sink.settle();

@@ -24,10 +24,7 @@ import { pyJsonDumps } from "./jinja/builtins.ts";
 import {
   type Json,
   type JsonParts,
-  JsonTemplate,
   LazyEntries,
-  type LazyMaker,
-  LazyValue,
   materializeParts,
   writeJsonParts,
 } from "./_json_stream.ts";
@@ -57,7 +54,7 @@ export interface ManifestOptions {
 
 /** The manifest of `project` as a JSON value following dbt's manifest v12 schema. */
 export function buildManifest(project: DbtProject, options: ManifestOptions): Record<string, Json> {
-  return materializeParts(manifestParts(project, options));
+  return materializeParts(manifestParts(project, options, true));
 }
 
 /**
@@ -83,45 +80,56 @@ export async function writeManifest(
   return path;
 }
 
-/** The manifest with its nodes, sources and macros made when written. */
-function manifestParts(project: DbtProject, options: ManifestOptions): JsonParts {
+/**
+ * The manifest with its nodes, sources, macros and maps made when written.
+ * `copy`: values share no object with the project (a value handed out);
+ * printed at once, they print the same text without copies (a test's
+ * kwargs: 30k JSON copies for a 10k-model manifest).
+ */
+function manifestParts(project: DbtProject, options: ManifestOptions, copy = false): JsonParts {
   const createdAt = (options.generatedAt ?? new Date(systemClock.now())).getTime() / 1000;
-  const nodes: Record<string, LazyMaker> = {};
   const versions = nodeVersions(project.modelVersions ?? new Map());
-  for (const model of project.nodes.values()) {
-    const version = model.resourceType === "model" ? versions.get(model.name) : undefined;
-    nodes[model.uniqueId] = () => modelJson(project, model, createdAt, version);
+  const models = [...project.nodes.values()];
+  const { tests, analyses } = project;
+  const nodeIds = [
+    ...models.map((m) => m.uniqueId),
+    ...tests.map((t) => t.uniqueId),
+    ...analyses.map((a) => a.uniqueId),
+  ];
+  const nodes = new LazyEntries(nodeIds, (i) => {
+    if (i < models.length) {
+      const model = models[i]!;
+      const version = model.resourceType === "model" ? versions.get(model.name) : undefined;
+      return modelJson(project, model, createdAt, version);
+    }
+    i -= models.length;
+    if (i < tests.length) return testJson(project, tests[i]!, createdAt, copy);
+    return analysisJson(project, analyses[i - tests.length]!, createdAt);
+  });
+  const sourceList = [...project.sources.values()];
+  const macroList = [...project.macros.values()];
+  // A Map keeps a key where it was first set, as an object does (no unique id is an array index).
+  const parents = new Map<string, readonly string[]>();
+  for (const source of sourceList) parents.set(source.uniqueId, []);
+  for (const model of models) parents.set(model.uniqueId, model.dependsOn);
+  for (const exposure of project.exposures) parents.set(exposure.uniqueId, exposure.dependsOn);
+  for (let i = 0; i < tests.length; i++) {
+    parents.set(nodeIds[models.length + i]!, tests[i]!.dependsOn);
   }
-  for (const test of project.tests) {
-    nodes[test.uniqueId] = new LazyValue(
-      () => testJson(project, test, createdAt),
-      () => testText(project, test, createdAt),
-    );
+  for (const analysis of analyses) parents.set(analysis.uniqueId, analysis.dependsOn);
+  for (const resource of project.semantic) parents.set(resource.uniqueId, resource.dependsOn);
+  const children = new Map<string, string[]>();
+  for (const id of parents.keys()) children.set(id, []);
+  for (const [id, list] of parents) {
+    for (const parent of list) {
+      const siblings = children.get(parent);
+      if (siblings) siblings.push(id);
+      else children.set(parent, [id]);
+    }
   }
-  for (const analysis of project.analyses) {
-    nodes[analysis.uniqueId] = () => analysisJson(project, analysis, createdAt);
-  }
-  const sources: Record<string, () => Json> = {};
-  for (const source of project.sources.values()) {
-    sources[source.uniqueId] = () => sourceJson(source, createdAt);
-  }
-  const macros: Record<string, () => Json> = {};
-  for (const macro of project.macros.values()) {
-    macros[macro.uniqueId] = () => macroJson(macro, createdAt);
-  }
-  const parents: Record<string, string[]> = {};
-  for (const source of project.sources.values()) parents[source.uniqueId] = [];
-  for (const model of project.nodes.values()) parents[model.uniqueId] = [...model.dependsOn];
-  for (const exposure of project.exposures) parents[exposure.uniqueId] = [...exposure.dependsOn];
-  for (const test of project.tests) parents[test.uniqueId] = [...test.dependsOn];
-  for (const analysis of project.analyses) parents[analysis.uniqueId] = [...analysis.dependsOn];
-  for (const resource of project.semantic) parents[resource.uniqueId] = [...resource.dependsOn];
-  const children: Record<string, string[]> = {};
-  for (const id of Object.keys(parents)) children[id] = [];
-  for (const [id, list] of Object.entries(parents)) {
-    for (const parent of list) (children[parent] ??= []).push(id);
-  }
-  for (const list of Object.values(children)) list.sort();
+  for (const list of children.values()) list.sort();
+  const parentIds = [...parents.keys()];
+  const childIds = [...children.keys()];
   return {
     metadata: {
       dbt_schema_version: MANIFEST_SCHEMA,
@@ -135,9 +143,15 @@ function manifestParts(project: DbtProject, options: ManifestOptions): JsonParts
       send_anonymous_usage_stats: false,
       adapter_type: project.target.type,
     },
-    nodes: new LazyEntries(nodes),
-    sources: new LazyEntries(sources),
-    macros: new LazyEntries(macros),
+    nodes,
+    sources: new LazyEntries(
+      sourceList.map((source) => source.uniqueId),
+      (i) => sourceJson(sourceList[i]!, createdAt),
+    ),
+    macros: new LazyEntries(
+      macroList.map((macro) => macro.uniqueId),
+      (i) => macroJson(macroList[i]!, createdAt),
+    ),
     docs: Object.fromEntries(project.docs.map((d) => [d.uniqueId, {
       name: d.name,
       resource_type: "doc",
@@ -185,8 +199,11 @@ function manifestParts(project: DbtProject, options: ManifestOptions): JsonParts
     }])),
     selectors: {},
     disabled: {},
-    parent_map: parents,
-    child_map: children,
+    parent_map: new LazyEntries(parentIds, (i) => {
+      const list = parents.get(parentIds[i]!)!;
+      return copy ? [...list] : list as Json;
+    }),
+    child_map: new LazyEntries(childIds, (i) => children.get(childIds[i]!)!),
     group_map: groupMap(project),
     saved_queries: semanticSection(project, "saved_query", createdAt),
     semantic_models: semanticSection(project, "semantic_model", createdAt),
@@ -523,108 +540,42 @@ function kindJson(
   };
 }
 
-function testJson(project: DbtProject, test: TestNode, createdAt: number): Json {
-  return testShape(test.kind === "generic", testValues(project, test, createdAt, true));
-}
-
-/**
- * What differs between tests' manifest entries, in {@linkcode testShape}'s
- * order. `copy`: the kwargs are a JSON copy (a value handed out must not
- * share objects with the project); printed at once, they print the same
- * text without one (30k copies of a 10k-model manifest saved).
- */
-function testValues(
-  project: DbtProject,
-  test: TestNode,
-  createdAt: number,
-  copy = false,
-): Json[] {
+function testJson(project: DbtProject, test: TestNode, createdAt: number, copy: boolean): Json {
   const generic = test.kind === "generic";
-  const values: Json[] = [
-    project.target.database,
-    `${project.target.schema}_dbt_test__audit`,
-    test.name,
-    test.packageName,
-    generic ? `${test.alias}.sql` : test.file.slice(test.file.indexOf("/") + 1),
-    test.file,
-    test.uniqueId,
-    [...test.fqn],
-    test.alias,
-    generic ? { name: "none", checksum: "" } : { name: "sha256", checksum: digest(test.rawCode) },
-    test.alias === test.name ? null : test.alias,
-    test.severity.toUpperCase(),
-    test.thresholds.storeFailures,
-    test.thresholds.limit,
-    test.thresholds.failCalc,
-    test.thresholds.warnIf,
-    test.thresholds.errorIf,
-    test.description,
-    createdAt,
-    // dbt names the audit table of a test that stores its failures; other tests have none.
-    test.thresholds.storeFailures ? test.auditRelation.relationName : null,
-    test.rawCode,
-    test.dependsOn.filter((id) => id.startsWith("model.")).map((id) => ({
-      name: id.slice(id.lastIndexOf(".") + 1),
-      package: null,
-      version: null,
-    })),
-    [...test.dependsOn],
-    test.compiledCode,
-  ];
-  if (generic) {
-    values.push(
-      test.columnName ?? null,
-      test.attachedTo?.startsWith("source.")
-        ? `sources.${test.attachedTo.split(".")[2]}`
-        : `models.${test.attachedTo?.split(".").at(-1) ?? ""}`,
-      test.attachedTo?.startsWith("model.") ? test.attachedTo : null,
-      test.testName ?? "",
-      (copy ? JSON.parse(JSON.stringify(test.kwargs)) : test.kwargs) as Json,
-      test.testNamespace,
-    );
-  }
-  return values;
-}
-
-/**
- * A test's manifest entry from {@linkcode testValues}: every value placed, none
- * computed here, so it is also the template {@linkcode testText} fills.
- */
-function testShape(generic: boolean, v: readonly Json[]): { [key: string]: Json } {
-  let i = 0;
-  const next = () => v[i++] as Json;
-  return {
-    database: next(),
-    schema: next(),
-    name: next(),
+  const entry: { [key: string]: Json } = {
+    database: project.target.database,
+    schema: `${project.target.schema}_dbt_test__audit`,
+    name: test.name,
     resource_type: "test",
-    package_name: next(),
-    path: next(),
-    original_file_path: next(),
-    unique_id: next(),
-    fqn: next(),
-    alias: next(),
-    checksum: next(),
+    package_name: test.packageName,
+    path: generic ? `${test.alias}.sql` : test.file.slice(test.file.indexOf("/") + 1),
+    original_file_path: test.file,
+    unique_id: test.uniqueId,
+    fqn: [...test.fqn],
+    alias: test.alias,
+    checksum: generic
+      ? { name: "none", checksum: "" }
+      : { name: "sha256", checksum: digest(test.rawCode) },
     config: {
       enabled: true,
-      alias: next(),
+      alias: test.alias === test.name ? null : test.alias,
       schema: "dbt_test__audit",
       database: null,
       tags: [],
       meta: {},
       group: null,
       materialized: "test",
-      severity: next(),
-      store_failures: next(),
+      severity: test.severity.toUpperCase(),
+      store_failures: test.thresholds.storeFailures,
       store_failures_as: null,
       where: null,
-      limit: next(),
-      fail_calc: next(),
-      warn_if: next(),
-      error_if: next(),
+      limit: test.thresholds.limit,
+      fail_calc: test.thresholds.failCalc,
+      warn_if: test.thresholds.warnIf,
+      error_if: test.thresholds.errorIf,
     },
     tags: [],
-    description: next(),
+    description: test.description,
     columns: {},
     meta: {},
     group: null,
@@ -632,48 +583,39 @@ function testShape(generic: boolean, v: readonly Json[]): { [key: string]: Json 
     patch_path: null,
     build_path: null,
     unrendered_config: {},
-    created_at: next(),
-    relation_name: next(),
-    raw_code: next(),
+    created_at: createdAt,
+    // dbt names the audit table of a test that stores its failures; other tests have none.
+    relation_name: test.thresholds.storeFailures ? test.auditRelation.relationName : null,
+    raw_code: test.rawCode,
     language: "sql",
-    refs: next(),
+    refs: test.dependsOn.filter((id) => id.startsWith("model.")).map((id) => ({
+      name: id.slice(id.lastIndexOf(".") + 1),
+      package: null,
+      version: null,
+    })),
     sources: [],
     metrics: [],
-    depends_on: { macros: [], nodes: next() },
+    depends_on: { macros: [], nodes: [...test.dependsOn] },
     compiled_path: null,
     compiled: true,
-    compiled_code: next(),
+    compiled_code: test.compiledCode,
     extra_ctes_injected: true,
     extra_ctes: [],
     contract: { enforced: false, alias_types: true, checksum: null },
-    ...(generic
-      ? {
-        column_name: next(),
-        file_key_name: next(),
-        attached_node: next(),
-        test_metadata: { name: next(), kwargs: next(), namespace: next() },
-      }
-      : {}),
   };
-}
-
-/** The two test entry templates (singular, generic), made on first use. */
-const TEST_TEMPLATES = new Map<boolean, JsonTemplate>();
-
-/**
- * A test's manifest entry as written nested at depth 2 (under `nodes`), from
- * the template of its shape: the text of a 30k-test manifest without 30k
- * objects of 40 keys each to make and walk. Undefined when a value would
- * print otherwise than in place (then the entry is made as an object).
- */
-function testText(project: DbtProject, test: TestNode, createdAt: number): string | undefined {
-  const generic = test.kind === "generic";
-  let template = TEST_TEMPLATES.get(generic);
-  if (template === undefined) {
-    template = new JsonTemplate((holes) => testShape(generic, holes));
-    TEST_TEMPLATES.set(generic, template);
+  if (generic) {
+    entry.column_name = test.columnName ?? null;
+    entry.file_key_name = test.attachedTo?.startsWith("source.")
+      ? `sources.${test.attachedTo.split(".")[2]}`
+      : `models.${test.attachedTo?.split(".").at(-1) ?? ""}`;
+    entry.attached_node = test.attachedTo?.startsWith("model.") ? test.attachedTo : null;
+    entry.test_metadata = {
+      name: test.testName ?? "",
+      kwargs: (copy ? JSON.parse(JSON.stringify(test.kwargs)) : test.kwargs) as Json,
+      namespace: test.testNamespace,
+    };
   }
-  return template.render(testValues(project, test, createdAt));
+  return entry;
 }
 
 function sourceJson(source: SourceNode, createdAt: number): Json {

@@ -1,19 +1,16 @@
 /**
  * manifest.json is written slice by slice (resources/dbt/_json_stream.ts),
- * and must be the very bytes `JSON.stringify(manifest, null, 2) + "\n"`
- * made before: for random values (escapes, unicode, integer-like keys,
- * omitted undefineds, empty maps, slices of every size) and for whole
- * projects' manifests. A failure while writing leaves the old file and no
- * temp file.
+ * and must be the very bytes `JSON.stringify(manifest)` makes: for random
+ * values (escapes, unicode, integer-like keys, omitted undefineds, empty
+ * maps, slices of every size) and for whole projects' manifests. A failure
+ * while writing leaves the old file and no temp file.
  */
 
 import assert from "node:assert/strict";
 import {
   type Json,
   type JsonParts,
-  JsonTemplate,
   LazyEntries,
-  LazyValue,
   materializeParts,
   writeJsonParts,
 } from "../../../resources/dbt/_json_stream.ts";
@@ -70,33 +67,29 @@ function randomParts(next: () => number): JsonParts {
       parts[key] = randomJson(next, 1);
       continue;
     }
-    // Sizes around the slice length (200), with undefined values anywhere, even whole slices,
-    // and values printing themselves (LazyValue) between those made as objects.
+    // Sizes around the slice length (200), with undefined values anywhere, even whole slices.
     const size = [0, 1, 3, 199, 200, 201, 450][Math.floor(next() * 7)]!;
     const blank = next() < 0.2;
-    const entries: Record<string, (() => Json | undefined) | LazyValue> = {};
+    const keys: string[] = [];
+    const values: (Json | undefined)[] = [];
     for (let j = 0; j < size; j++) {
-      const value = blank || next() < 0.1 ? undefined : randomJson(next, 2);
-      const key = next() < 0.1 ? KEYS[j % KEYS.length]! : `node.${j}`;
-      const printed = value === undefined ? undefined : JSON.stringify({ a: { b: value } }, null, 2)
-        .slice('{\n  "a": {\n    "b": '.length, -"\n  }\n}".length);
-      entries[key] = next() < 0.3
-        ? new LazyValue(() => value, () => next() < 0.5 ? printed : undefined)
-        : () => value;
+      // Distinct keys, none an array index (LazyEntries' contract), some with escapes.
+      keys.push(next() < 0.1 ? `${KEYS[j % KEYS.length]!}.${j}` : `node.${j}`);
+      values.push(blank || next() < 0.1 ? undefined : randomJson(next, 2));
     }
-    parts[key] = new LazyEntries(entries);
+    parts[key] = new LazyEntries(keys, (i) => values[i]);
   }
   return parts;
 }
 
-Deno.test("writeJsonParts writes JSON.stringify(value, null, 2)'s bytes for random values", async () => {
+Deno.test("writeJsonParts writes JSON.stringify(value)'s bytes for random values", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (let seed = 1; seed <= 400; seed++) {
       const random = new Random(seed);
       const parts = randomParts(() => random.next());
       const path = await writeJsonParts(dir, "out.json", parts);
-      const expected = JSON.stringify(materializeParts(parts), null, 2) + "\n";
+      const expected = JSON.stringify(materializeParts(parts));
       const got = await Deno.readFile(path);
       assert.deepEqual(got, new TextEncoder().encode(expected), `seed ${seed}`);
     }
@@ -106,95 +99,19 @@ Deno.test("writeJsonParts writes JSON.stringify(value, null, 2)'s bytes for rand
   }
 });
 
-Deno.test("JsonTemplate prints a shape with values in its holes as JSON.stringify does", () => {
-  const random = new Random(7);
-  const next = () => random.next();
-  for (let round = 0; round < 500; round++) {
-    // A random shape: constant values and holes at any depth, in objects and arrays.
-    const build = (depth: number): (v: readonly Json[], at: { i: number }) => Json => {
-      const kind = depth > 2 ? Math.floor(next() * 2) : Math.floor(next() * 4);
-      if (kind === 0) {
-        const constant = randomJson(next, 3);
-        return () => constant;
-      }
-      if (kind === 1) return (v, at) => v[at.i++] as Json;
-      // Distinct keys (a repeated one would drop a hole); integer-like ones print first.
-      const parts = Array.from({ length: Math.floor(next() * 4) }, (_, i) => ({
-        key: KEYS[Math.floor(next() * KEYS.length)]! + String(i),
-        make: build(depth + 1),
-      }));
-      if (kind === 2) return (v, at) => parts.map((p) => p.make(v, at));
-      return (v, at) => {
-        const out: Record<string, Json> = {};
-        for (const p of parts) out[p.key] = p.make(v, at);
-        return out;
-      };
-    };
-    const root = build(0);
-    const shape = (v: readonly Json[]) => ({ v: root(v, { i: 0 }) });
-    const count = (() => {
-      const seen = { i: 0 };
-      root(Array.from({ length: 64 }, () => null), seen);
-      return seen.i;
-    })();
-    const template = new JsonTemplate(shape);
-    for (let k = 0; k < 5; k++) {
-      const values = Array.from({ length: count }, () => randomJson(next, 1));
-      const expected = JSON.stringify({ a: { b: shape(values) } }, null, 2)
-        .slice('{\n  "a": {\n    "b": '.length, -"\n  }\n}".length);
-      assert.equal(template.render(values), expected, `round ${round}`);
-      assert.equal(template.render([...values, 1]), undefined, "a value too many");
-    }
-  }
-});
-
-Deno.test("JsonTemplate: holes holding values that are not plain JSON print as JSON.stringify prints them", () => {
-  class Point {
-    x = 1;
-    y = [2, "é"];
-  }
-  const float = { toJSON: () => 10, note: "dropped" }; // as a YAML float boxed to print `10.0` in Jinja
-  const odd: unknown[] = [
-    float,
-    [float, { a: float }],
-    { a: undefined, b: 1 },
-    [undefined, () => 1, Symbol("s")],
-    { f: () => 1, [Symbol("k")]: 2, c: [] },
-    new Date(0),
-    new Point(),
-    Object.assign(Object.create(null), { z: 1, 2: [{}] }),
-    new Map([["a", 1]]),
-    Object(5),
-    [[], {}, [[]], { e: {} }],
-    { toJSON: "not a function", v: [NaN, Infinity, -0] },
-    [1, , 3], // a hole prints null
-  ];
-  const template = new JsonTemplate((v) => ({ one: v[0]!, nested: { two: [v[1]!] } }));
-  for (const [i, a] of odd.entries()) {
-    for (const b of [odd[(i + 1) % odd.length], "plain", { k: a }]) {
-      const values = [a, b] as unknown as Json[];
-      const expected = JSON.stringify(
-        { a: { b: { one: values[0], nested: { two: [values[1]] } } } },
-        null,
-        2,
-      ).slice('{\n  "a": {\n    "b": '.length, -"\n  }\n}".length);
-      assert.equal(template.render(values), expected, `value ${i}`);
-    }
-  }
-});
-
 Deno.test("writeJsonParts: more than a megabyte, written in several writes, same bytes", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const entries: Record<string, () => Json> = {};
-    for (let i = 0; i < 5000; i++) {
-      entries[`test.demo.t_${i}`] = () => ({ sql: `select ${"x".repeat(i % 700)} — ${i}`, i });
-    }
-    const parts = { metadata: { a: 1 }, nodes: new LazyEntries(entries), after: [] };
+    const keys = Array.from({ length: 8000 }, (_, i) => `test.demo.t_${i}`);
+    const nodes = new LazyEntries(
+      keys,
+      (i) => ({ sql: `select ${"x".repeat(i % 700)} — ${i}`, i }),
+    );
+    const parts = { metadata: { a: 1 }, nodes, after: [] };
     const path = await writeJsonParts(dir, "big.json", parts);
     const text = await Deno.readTextFile(path);
     assert.ok(text.length > 2 * (1 << 20));
-    assert.equal(text, JSON.stringify(materializeParts(parts), null, 2) + "\n");
+    assert.equal(text, JSON.stringify(materializeParts(parts)));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -204,15 +121,13 @@ Deno.test("writeJsonParts: a value failing mid-file keeps the old file and leave
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/manifest.json`, "old\n");
-    const entries: Record<string, () => Json> = {};
-    for (let i = 0; i < 3000; i++) {
-      entries[`n${i}`] = () => {
-        if (i === 2500) throw new Error("node n2500 failed");
-        return "x".repeat(1000);
-      };
-    }
+    const keys = Array.from({ length: 3000 }, (_, i) => `n${i}`);
+    const nodes = new LazyEntries(keys, (i) => {
+      if (i === 2500) throw new Error("node n2500 failed");
+      return "x".repeat(1000);
+    });
     await assert.rejects(
-      () => writeJsonParts(dir, "manifest.json", { nodes: new LazyEntries(entries) }),
+      () => writeJsonParts(dir, "manifest.json", { nodes }),
       /node n2500 failed/,
     );
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), "old\n");
@@ -222,13 +137,13 @@ Deno.test("writeJsonParts: a value failing mid-file keeps the old file and leave
   }
 });
 
-Deno.test("writeManifest writes the bytes of JSON.stringify(buildManifest(...), null, 2)", async (t) => {
+Deno.test("writeManifest writes the bytes of JSON.stringify(buildManifest(...))", async (t) => {
   const same = async (dir: string, label: string) => {
     const project = await loadProject(dir, { cache: false });
     const options = { invocationId: "inv", generatedAt: new Date(Date.UTC(2026, 0, 2)) };
     const path = await writeManifest(project, options);
     assert.equal(path, `${project.targetPath}/manifest.json`);
-    const expected = JSON.stringify(buildManifest(project, options), null, 2) + "\n";
+    const expected = JSON.stringify(buildManifest(project, options));
     assert.equal(await Deno.readTextFile(path), expected, label);
     return JSON.parse(expected) as { nodes: Record<string, unknown> };
   };
