@@ -18,7 +18,7 @@ import type { CliApp, CliCommand } from "./core/cli/app.ts";
 import { processIo } from "./core/cli/io.ts";
 import { LAUNCHER_PID_VARIABLE, runCli, stopRequests, watchLauncher } from "./core/cli/mod.ts";
 import { ConfigError } from "./core/errors.ts";
-import type { Clock } from "./core/clock.ts";
+import { alignClock, AlignedClock, type Clock } from "./core/clock.ts";
 import type { Graph } from "./core/graph.ts";
 import type { RunResult } from "./core/executor.ts";
 import { pathToFileURL } from "node:url";
@@ -42,7 +42,7 @@ export interface AppOptions {
   readonly dotenvPath?: string | null;
   /**
    * Time source of runs, the daemon and progress; tests pass a fake one.
-   * @default {systemClock}
+   * @default {the system clock, aligned on the run store's server when it has one (`AlignedClock`)}
    */
   readonly clock?: Clock;
 }
@@ -54,6 +54,9 @@ export interface AppOptions {
  */
 export function createApp(options: AppOptions = {}): CliApp<AppResources> {
   const env = () => options.env ?? Deno.env.toObject();
+  // Without a clock given, this machine's clock aligned on the run store's server once it is
+  // opened: processes on several machines judge each other's leases by one clock.
+  const aligned = options.clock ? undefined : new AlignedClock();
   let loadedConfig: Config | undefined;
   /** The configuration; its module is imported on first use, as zod takes a while to load. */
   const loadConfig = async (): Promise<Config> => {
@@ -68,7 +71,18 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     loadGraph: () => loadGraph(env().PLATFORM_GRAPH),
     openRunStore: async () => {
       const config = await loadConfig();
-      return await (await import("./resources/run_store/open.ts")).openRunStore(config.RUNS_URL);
+      const store = await (await import("./resources/run_store/open.ts")).openRunStore(
+        config.RUNS_URL,
+      );
+      if (aligned && store.serverTime) {
+        try {
+          await alignClock(aligned, () => (store.serverTime as () => Promise<number>)());
+        } catch (error) {
+          await store[Symbol.asyncDispose]?.();
+          throw error;
+        }
+      }
+      return store;
     },
     runNotes: sampleNotes,
     // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
@@ -86,7 +100,7 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     // Asked after openQueue, so the configuration is loaded by then.
     queueLimits: () => queueLimits(loadedConfig),
     queueMaxRetries: () => loadedConfig?.QUEUE_MAX_RETRIES ?? 0,
-    ...(options.clock ? { clock: options.clock } : {}),
+    clock: options.clock ?? aligned as AlignedClock,
     commands: {
       ui: lazyCommand(
         "web UI on http://127.0.0.1:3000 (--host, --port); --help for options",

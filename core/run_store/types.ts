@@ -487,6 +487,13 @@ export interface RunStore extends AsyncDisposable {
   deleteDynamicPartition(name: string, key: string): Promise<void>;
   /** Writes anything buffered. */
   flush(): Promise<void>;
+  /**
+   * The time on the store's server, milliseconds since the epoch, for a
+   * store that processes on several machines share: leases are judged by
+   * times different machines write, so they read the time from one clock
+   * (`alignClock` in core/clock.ts). Absent for a store of one machine.
+   */
+  serverTime?(): Promise<number>;
 
   /**
    * The owner's heartbeat: sets `heartbeatAt = time` on those of `runIds` it

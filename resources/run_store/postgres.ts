@@ -796,6 +796,16 @@ export class PostgresRunStore extends RunStoreBase {
     for (const pair of pairs.values()) this.#indexed.remember(pair.run_id, pair.asset_key);
   }
 
+  /** The server's clock (see {@linkcode RunStore.serverTime}). */
+  serverTime(): Promise<number> {
+    return this.#now(async (sql) => {
+      const [row] = await sql.unsafe<{ now: number }[]>(
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now",
+      );
+      return Number(row?.now);
+    });
+  }
+
   /** Runs `work` on the pool after committing the buffer, with driver errors typed. */
   async #now<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
     if (this.#closed) throw this.#closedError();

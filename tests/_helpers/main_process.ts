@@ -252,3 +252,27 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
+
+/**
+ * Polls `probe` until it returns a value (not `undefined`) and returns it,
+ * failing after `timeoutMs`. A probe that throws is asked again until then:
+ * for a server whose connections a test cuts, or that restarts.
+ */
+export async function untilValue<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = WAIT_MS, pollMs = 50 }: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let value: T | undefined;
+    try {
+      value = await probe();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
