@@ -165,6 +165,11 @@ export class RunWorker<R> {
       worker: this.#info,
       handler: (runId, dispatchSignal) => this.#handle(runId, dispatchSignal),
     });
+    // At once, not a heartbeat later: the record names what its dispatcher locks, so a
+    // worker killed in its first interval has its deliveries freed when it is forgotten.
+    await this.#heartbeat(dispatcher).catch((error) =>
+      this.#log.warn(`worker: cannot record its heartbeat: ${toError(error).message}`)
+    );
     this.#log.info(
       `worker ${this.#info.workerId} started on ${this.#info.host} (pid ${this.#info.pid}): ` +
         `${this.#info.concurrency} run(s) at once, queue ${this.#queue.description}`,

@@ -730,6 +730,12 @@ export class PostgresRunQueue implements RunQueue {
     const logger = await this.#libraryLogger();
     const start = async () => {
       const events = new EventEmitter();
+      // graphile-worker 0.18 locks the jobs it fetches with its pool's id (`locked_by =
+      // "pool-..."`), not its workers' ("worker-..."): both are recorded, so that
+      // `force_unlock_workers` in `forgetWorkers` frees what a dead worker held.
+      events.on("pool:create", (event: { workerPool: { id: string } }) => {
+        dispatchIds.push(event.workerPool.id);
+      });
       events.on("worker:create", (event: { worker: { workerId: string } }) => {
         dispatchIds.push(event.worker.workerId);
       });

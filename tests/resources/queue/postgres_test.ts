@@ -368,6 +368,56 @@ Deno.test({
         }
       },
     );
+    await t.step(
+      "the jobs a worker holds are named by the ids it records, so forgetting it (dead) frees them",
+      async () => {
+        await using q = await PostgresRunQueue.open(pg.url, { schema: "q8" });
+        let held = () => {};
+        const holding = new Promise<void>((r) => held = r);
+        let finish = () => {};
+        const finishing = new Promise<void>((r) => finish = r);
+        const dispatcher = await q.serve({
+          worker: { workerId: "w-q8", host: "test-host", pid: 1, concurrency: 1 },
+          handler: async (runId) => {
+            if (runId !== "q8-1") return; // other steps' jobs in graphile-worker's shared schema
+            held();
+            await finishing;
+          },
+        });
+        try {
+          await q.enqueue([{ ...run(1), runId: "q8-1" }], 1000);
+          await q.admit((waiting) => waiting.map((w) => w.runId), { now: 1100 });
+          await holding; // its job is locked by this worker's graphile-worker pool now
+          const [job] = await sql.unsafe<{ locked_by: string | null }[]>(
+            `SELECT locked_by FROM graphile_worker._private_jobs WHERE key = 'q8-1'`,
+          );
+          assert.ok(job?.locked_by, "the job is locked while its run is handled");
+          // What the worker records with its heartbeat is what forgetWorkers unlocks: the
+          // lock's owner must be among them, or a worker killed -9 keeps its jobs locked.
+          assert.ok(
+            dispatcher.dispatchIds().includes(job.locked_by),
+            `${job.locked_by} in ${JSON.stringify(dispatcher.dispatchIds())}`,
+          );
+          await q.heartbeatWorker(
+            { workerId: "w-q8", host: "test-host", pid: 1, concurrency: 1 },
+            1200,
+            3000,
+            1,
+            "running",
+            dispatcher.dispatchIds(),
+          );
+          await q.forgetWorkers(["w-q8"]);
+          const [after] = await sql.unsafe<{ locked_by: string | null }[]>(
+            `SELECT locked_by FROM graphile_worker._private_jobs WHERE key = 'q8-1'`,
+          );
+          // Freed for another worker (this one's single slot is busy: it fetches nothing).
+          assert.equal(after?.locked_by, null);
+        } finally {
+          finish();
+          await dispatcher.stop(10_000);
+        }
+      },
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }
