@@ -16,7 +16,11 @@
 
 import type { CliApp, CliCommand } from "./core/cli/app.ts";
 import { processIo } from "./core/cli/io.ts";
-import { LAUNCHER_PID_VARIABLE, runCli, stopRequests, watchLauncher } from "./core/cli/mod.ts";
+// The files, not core/cli/mod.ts: that re-exports the built-in commands, and with them the
+// executor and the daemon, which `dbt` and `doctor` never use (core/cli/run.ts imports each
+// command when it runs).
+import { runCli } from "./core/cli/run.ts";
+import { LAUNCHER_PID_VARIABLE, stopRequests, watchLauncher } from "./core/cli/stop.ts";
 import { ConfigError } from "./core/errors.ts";
 import { alignClock, AlignedClock, type Clock } from "./core/clock.ts";
 import type { Graph } from "./core/graph.ts";

@@ -21,7 +21,6 @@ import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { loadConfig } from "../config.ts";
-import { openWarehouse } from "../warehouse/open.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
   buildRunResults,
@@ -35,13 +34,9 @@ import {
 import { writeJsonAtomic } from "./_files.ts";
 import { loadProject } from "./compile/load.ts";
 import { DbtError, DbtErrorCode } from "./errors.ts";
-import { type ProgressEvent, runProject } from "./execute/run.ts";
-import { queryRunner } from "./execute/materialize.ts";
+import type { ProgressEvent } from "./execute/run.ts";
 import type { DbtProject, TestNode } from "./nodes.ts";
-import { installPackages } from "./packages.ts";
-import { attachStatements, duckdbTargetUrl } from "./adapters/duckdb.ts";
 import { checkResourceTypes, type SelectionState, selectNodes } from "./select.ts";
-import { buildCatalog, sourceFreshness } from "./docs_catalog.ts";
 import { yamlValue } from "./project/yaml_value.ts";
 
 /** Where the CLI writes. */
@@ -363,12 +358,14 @@ async function runOperationCommand(project: DbtProject, inv: Invocation): Promis
   }
   const keywords = Object.entries(args).map(([k, v]) => `${k}=${jinjaLiteral(v)}`);
   const call = `{{ ${macro}(${keywords.join(", ")}) }}`;
+  const { queryRunner } = await import("./execute/materialize.ts");
   await project.renderHook(call, { file: `run-operation ${macro}`, query: queryRunner(warehouse) });
   return 0;
 }
 
 async function depsCommand(inv: Invocation, fetcher: typeof fetch | undefined): Promise<number> {
   const hub = inv.env("DBT_PACKAGE_HUB_URL");
+  const { installPackages } = await import("./packages.ts");
   const installed = await installPackages(inv.projectDir, {
     onInstalled: (line) => inv.io.out(line),
     env: inv.env,
@@ -513,7 +510,7 @@ async function compileCommand(
   ids: ReadonlySet<string>,
 ): Promise<number> {
   await using warehouse = await openTarget(project, inv.values["warehouse-url"], inv.env);
-  const query = queryRunner(warehouse);
+  const query = (await import("./execute/materialize.ts")).queryRunner(warehouse);
   const started = inv.clock.now();
   // As dbt: compile writes run_results.json too, one `success` (or `error`) per node compiled.
   const results: RunResultEntry[] = [];
@@ -602,6 +599,7 @@ async function warehouseCommand(
   const { io, clock, invocationId, values } = inv;
   await using warehouse = await openTarget(project, values["warehouse-url"], inv.env);
   if (inv.command === "docs") {
+    const { buildCatalog } = await import("./docs_catalog.ts");
     const catalog = await buildCatalog(project, warehouse, { invocationId, now: clock.now() });
     await writeManifest(project, { invocationId });
     await writeJsonAtomic(targetDir(project), "catalog.json", catalog);
@@ -609,6 +607,7 @@ async function warehouseCommand(
     return 0;
   }
   if (inv.command === "source") {
+    const { sourceFreshness } = await import("./docs_catalog.ts");
     const sources = await sourceFreshness(project, warehouse, {
       invocationId,
       now: clock.now(),
@@ -619,6 +618,7 @@ async function warehouseCommand(
     return sources.worst === "error" || sources.worst === "runtime error" ? 1 : 0;
   }
   const started = clock.now();
+  const { runProject } = await import("./execute/run.ts");
   const result = await runProject(project, warehouse, {
     select: ids,
     threads: inv.threads,
@@ -805,10 +805,12 @@ export async function openTarget(
   flag: string | undefined,
   env: (name: string) => string | undefined,
 ): Promise<Warehouse> {
+  const { openWarehouse } = await import("../warehouse/open.ts");
   const explicit = flag ?? env("WAREHOUSE_URL");
   if (explicit) return await openWarehouse(explicit);
   const fields = project.target.fields;
   if (project.target.type === "duckdb") {
+    const { attachStatements, duckdbTargetUrl } = await import("./adapters/duckdb.ts");
     // Paths in a duckdb profile are relative to the project (where dbt-duckdb users run dbt).
     const warehouse = await openWarehouse(duckdbTargetUrl(fields, project.dir));
     try {
