@@ -39,6 +39,7 @@
  */
 
 import path from "node:path";
+import { createOwnedFolder, removeAbandonedFolders } from "../_owned_folders.ts";
 import {
   CRS_ADVICE,
   driverExtension,
@@ -436,15 +437,38 @@ function opsOf(dir: string): GdalOps {
   };
 }
 
+const SCRATCH_PREFIX = "gdal-native-";
+/** This process's sweep of the scratch folders killed processes left (once, at its first scratch). */
+let abandonedRemoved: Promise<unknown> | undefined;
+
+/**
+ * Removes the native scratch folders whose owner is gone (killed with -9
+ * mid-conversion: its `finally` never ran), live ones kept whatever process
+ * (or pid namespace) owns them: see `resources/_owned_folders.ts`. Returns the
+ * folders removed.
+ */
+export function removeAbandonedScratch(tempDir?: string): Promise<string[]> {
+  return removeAbandonedFolders(SCRATCH_PREFIX, tempDir);
+}
+
+/**
+ * A scratch folder `<TMPDIR>/gdal-native-XXXX.owned`, locked by this process
+ * until disposed; the first one of a process removes those of killed ones.
+ */
 async function createScratch(): Promise<GdalScratch & AsyncDisposable> {
-  const hostDir = await Deno.makeTempDir({ prefix: "gdal-native-" });
+  await (abandonedRemoved ??= removeAbandonedScratch().catch((error) => {
+    abandonedRemoved = undefined; // The temp folder unreadable now: the next scratch tries again.
+    throw error;
+  }));
+  const owned = await createOwnedFolder(SCRATCH_PREFIX);
+  const hostDir = owned.path;
   return {
     hostDir,
     gdalPath: (relative) => path.join(hostDir, relative),
     hostPath: (relative) => path.join(hostDir, relative),
     toHost: (gdalPath) => gdalPath,
     gdal: opsOf(hostDir),
-    [Symbol.asyncDispose]: () => Deno.remove(hostDir, { recursive: true }),
+    [Symbol.asyncDispose]: () => owned.remove(),
   };
 }
 

@@ -102,6 +102,7 @@ import {
 } from "./gdal.ts";
 import { deflateTiffTiles, TiffDeflateUnsupported } from "../../formats/tiff_deflate.ts";
 import { deflatePlan } from "./_cog_deflate.ts";
+import { createOwnedFolder, removeAbandonedFolders } from "../_owned_folders.ts";
 import {
   textOf,
   type WorkerAnswer,
@@ -171,60 +172,26 @@ export function gdalWasmDir(): string {
 }
 
 const PREFIX = "gdal3js-";
-const OWNER_FILE = "owner.pid";
+
 /**
  * Removes the shared folders (and the SpatiaLite workspaces in them) of
  * processes that died without cleaning up, e.g. killed with SIGKILL: each
- * folder records its owner's pid, and a folder whose owner is gone is stale.
- * Returns the folders removed.
+ * folder is locked by its owner for its whole life (`resources/_owned_folders.ts`),
+ * and one whose lock nobody holds is stale. Returns the folders removed.
  */
-export async function removeStaleGdalFolders(tempDir?: string): Promise<string[]> {
-  // Deno.makeTempDir creates under TMPDIR, else the system's /tmp.
-  const parent = tempDir ?? Deno.env.get("TMPDIR") ?? "/tmp";
-  const removed: string[] = [];
-  for await (const entry of Deno.readDir(parent)) {
-    if (!entry.isDirectory || !entry.name.startsWith(PREFIX)) continue;
-    const dir = path.join(parent, entry.name);
-    let pid: number;
-    try {
-      pid = Number((await Deno.readTextFile(path.join(dir, OWNER_FILE))).trim());
-    } catch {
-      continue; // Being created, or not ours: leave it.
-    }
-    if (pid === Deno.pid || !Number.isInteger(pid) || await isAlive(pid)) continue;
-    try {
-      await Deno.remove(dir, { recursive: true });
-      removed.push(dir);
-    } catch (error) {
-      // Another process starting at the same time may have removed it first.
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-  return removed;
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    await Deno.stat(`/proc/${pid}`);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      // Without /proc (not Linux) nothing can be told: keep the folder.
-      return !(await Deno.stat("/proc/self").then(() => true, () => false));
-    }
-    return true;
-  }
+export function removeStaleGdalFolders(tempDir?: string): Promise<string[]> {
+  return removeAbandonedFolders(PREFIX, tempDir);
 }
 
 async function loadRuntime(): Promise<Runtime> {
-  if (Deno.build.os === "linux") await removeStaleGdalFolders();
-  const hostDir = await Deno.makeTempDir({ prefix: PREFIX });
-  await Deno.writeTextFile(path.join(hostDir, OWNER_FILE), String(Deno.pid));
+  await removeStaleGdalFolders();
+  const owned = await createOwnedFolder(PREFIX);
+  const hostDir = owned.path;
   globalThis.addEventListener("unload", () => {
     try {
-      Deno.removeSync(hostDir, { recursive: true });
+      owned.removeSync();
     } catch {
-      // Best effort: the OS cleans its temp folder anyway.
+      // Best effort: a folder left here is removed by the next process's janitor.
     }
   });
   const rt: Runtime = { hostDir, drivers: new Set(), instances: [], waiting: [] };

@@ -231,23 +231,3 @@ Deno.test({
     }
   },
 });
-
-Deno.test("SpatiaLite: folders of killed processes are removed, live ones kept", async () => {
-  const { removeStaleGdalFolders } = await import("../../../resources/spatial/gdal_wasm.ts");
-  const parent = await Deno.makeTempDir();
-  try {
-    const dead = new Deno.Command("true").spawn();
-    await dead.status;
-    await Deno.mkdir(`${parent}/gdal3js-dead`);
-    await Deno.writeTextFile(`${parent}/gdal3js-dead/owner.pid`, String(dead.pid));
-    await Deno.mkdir(`${parent}/gdal3js-dead/job-1`);
-    await Deno.mkdir(`${parent}/gdal3js-live`);
-    await Deno.writeTextFile(`${parent}/gdal3js-live/owner.pid`, String(Deno.ppid));
-    await Deno.mkdir(`${parent}/other`);
-    assert.deepEqual(await removeStaleGdalFolders(parent), [`${parent}/gdal3js-dead`]);
-    const left = (await Array.fromAsync(Deno.readDir(parent))).map((e) => e.name).sort();
-    assert.deepEqual(left, ["gdal3js-live", "other"]);
-  } finally {
-    await Deno.remove(parent, { recursive: true });
-  }
-});
