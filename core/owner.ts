@@ -30,13 +30,59 @@ export function processOwner(): RunOwner {
 /** The host of an owner whose process may not read its host name (`--allow-sys=hostname`). */
 export const UNKNOWN_HOST = "unknown-host";
 
-/** The host name, or {@linkcode UNKNOWN_HOST} when the process may not read it. */
+/**
+ * The host name, or {@linkcode UNKNOWN_HOST} when the process may not read
+ * it; followed by the process-id namespace when it is not the machine's own
+ * (`vm (pid namespace 4026532175)`). Containers may share a host name
+ * (`network_mode: host`, a fixed `hostname:`, `hostNetwork` pods) but never
+ * their pids: named by the host alone, a worker in one container found the
+ * pid of a worker in the other missing from its `/proc` and failed its live
+ * runs as dead. With the namespace, owners of another container are judged
+ * by their leases only.
+ */
 function hostName(): string {
+  let name: string;
   try {
-    return Deno.hostname() || UNKNOWN_HOST;
+    name = Deno.hostname() || UNKNOWN_HOST;
   } catch {
     return UNKNOWN_HOST;
   }
+  if (name === UNKNOWN_HOST) return name;
+  const space = pidNamespace();
+  return space === undefined || space === INIT_PID_NAMESPACE
+    ? name
+    : `${name} (pid namespace ${space})`;
+}
+
+/** The machine's own pid namespace: its inode is fixed by the kernel (`PROC_PID_INIT_INO`). */
+const INIT_PID_NAMESPACE = "4026531836";
+
+/**
+ * This process's pid namespace (the inode in `pid:[N]`), or `undefined` when
+ * it cannot be told (not Linux, or neither `/proc/self/ns/pid` nor the
+ * `readlink` program may be used). Deno grants `/proc/self/ns` only with
+ * `-A`; the least-privilege tasks run `readlink` instead (a child shares
+ * this process's pid namespace).
+ */
+function pidNamespace(): string | undefined {
+  let link: string | undefined;
+  try {
+    link = Deno.readLinkSync("/proc/self/ns/pid");
+  } catch {
+    try {
+      if (Deno.permissions.querySync({ name: "run", command: "readlink" }).state === "granted") {
+        const out = new Deno.Command("readlink", {
+          args: ["/proc/self/ns/pid"],
+          stdout: "piped",
+          stderr: "null",
+        }).outputSync();
+        if (out.success) link = new TextDecoder().decode(out.stdout).trim();
+      }
+    } catch {
+      // No readlink program: cannot tell.
+    }
+  }
+  return link === undefined ? undefined : /^pid:\[(\d+)\]$/.exec(link)?.[1];
 }
 
 /** How {@linkcode isGoneHere} looks at this machine; tests pass their own. */

@@ -28,6 +28,7 @@
  *   (`GDAL_ENGINE` auto/native: its host processes) or a new PGlite data dir
  *   is to be made (initdb in a child); `kill` (`kill -0`: the PGlite lock's
  *   and the run owners' liveness checks, as `/proc` is not granted);
+ *   `readlink` (the pid namespace run owners live in, `/proc/self/ns/pid`);
  *   `exec://` notifier programs; `git` and `tar` for `dbt deps`.
  * - **ffi**: only DuckDB (`WAREHOUSE_URL=duckdb:`, or `dbt` on a DuckDB
  *   target), limited to the npm cache where its native addon lives.
@@ -198,6 +199,10 @@ export function taskPermissions(
   // `kill -0`: the PGlite lock's liveness check, and how run owners, tick claims and alert
   // deliveries of a process killed on this host are known dead at once (no /proc grant).
   run.add("kill");
+  // `readlink /proc/self/ns/pid`: which pid namespace run owners live in (core/owner.ts), so a
+  // container sharing this host name is not judged by this one's pids (Deno grants
+  // /proc/self/ns only with -A).
+  run.add("readlink");
   if (/^duckdb:/.test(config.WAREHOUSE_URL)) ffi.add(npmCache);
   const sys = new Set(["hostname"]);
   // graphile-worker (the Postgres run queue) looks up os.homedir() at start.

@@ -129,6 +129,13 @@ export interface SpawnMainOptions {
    * @default {false}
    */
   readonly clearEnv?: boolean;
+  /**
+   * A program (and its arguments) that runs `deno` in turn, e.g.
+   * `["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]` for a
+   * process in its own pid namespace, as in another container.
+   * @default {[] (deno itself)}
+   */
+  readonly wrapper?: readonly string[];
 }
 
 /**
@@ -136,8 +143,10 @@ export interface SpawnMainOptions {
  * it has ended; a child still running at dispose is killed with SIGKILL.
  */
 export function spawnMain(args: readonly string[], options: SpawnMainOptions): MainProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...(options.denoArgs ?? ["run", "-A", `--config=${CONFIG}`, MAIN]), ...args],
+  const deno = [...(options.denoArgs ?? ["run", "-A", `--config=${CONFIG}`, MAIN]), ...args];
+  const [program, ...before] = options.wrapper ?? [];
+  const child = new Deno.Command(program ?? Deno.execPath(), {
+    args: program === undefined ? deno : [...before, Deno.execPath(), ...deno],
     cwd: options.cwd,
     env: options.env,
     clearEnv: options.clearEnv ?? false,

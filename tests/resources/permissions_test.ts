@@ -49,7 +49,7 @@ Deno.test("embedded defaults: the project, the npm cache and the writable places
   assert.deepEqual(p.write, [`${CWD}/.state`, `${CWD}/data_lake`, "/tmp/ann"]);
   assert.deepEqual(p.net, ["archive-api.open-meteo.com:443", "api.open-meteo.com:443"]);
   // GDAL_ENGINE=auto may start native GDAL hosts; a new PGlite dir is made by a child; kill for its lock.
-  assert.deepEqual(p.run, [DENO, "kill"]);
+  assert.deepEqual(p.run, [DENO, "kill", "readlink"]);
   assert.deepEqual(p.ffi, []);
   assert.deepEqual(p.sys, ["hostname"]);
   assert.ok(!p.read.some((path) => path === "/home/ann" || path === "/"));
@@ -60,9 +60,9 @@ Deno.test("run: no Deno child once the PGlite dir exists and GDAL is wasm", () =
   const p = permissions("materialize", { GDAL_ENGINE: "wasm" }, [], [
     `${CWD}/.state/warehouse/PG_VERSION`,
   ]);
-  assert.deepEqual(p.run, ["kill"]);
+  assert.deepEqual(p.run, ["kill", "readlink"]);
   const fresh = permissions("materialize", { GDAL_ENGINE: "wasm" });
-  assert.deepEqual(fresh.run, [DENO, "kill"]);
+  assert.deepEqual(fresh.run, [DENO, "kill", "readlink"]);
 });
 
 Deno.test("servers: each URL's host:port, socket folders, AWS for a bare s3://, SRV domains", () => {
@@ -86,7 +86,7 @@ Deno.test("servers: each URL's host:port, socket folders, AWS for a bare s3://, 
     "minio:9000",
   ]);
   assert.ok(p.read.includes("/run/postgresql") && p.write.includes("/run/postgresql"));
-  assert.deepEqual(p.run, ["kill"]); // no PGlite, no native GDAL: only `kill -0` for run owners
+  assert.deepEqual(p.run, ["kill", "readlink"]); // no PGlite, no native GDAL: run owners' liveness
   const aws = permissions("materialize", { LAKE_URL: "s3://?region=eu-west-1" });
   assert.ok(aws.net.includes("*.amazonaws.com"));
   const mongo = permissions("materialize", { LEDGER_URL: "mongodb://m1,m2:27018/ledger" });
@@ -169,7 +169,7 @@ Deno.test("flags: lists joined, empty lists give no flag, other reads and variab
     `${CWD}/.state/warehouse/PG_VERSION`,
   ]));
   assert.deepEqual(flags.slice(0, 2), ["--ignore-read", "--ignore-env"]);
-  assert.ok(flags.includes("--allow-run=kill"));
+  assert.ok(flags.includes("--allow-run=kill,readlink"));
   assert.ok(!flags.some((f) => f.startsWith("--allow-ffi")));
   assert.ok(!flags.some((f) => f === "-A" || /^--allow-(read|write|net|env|run|ffi|sys)$/.test(f)));
   const env = flags.find((f) => f.startsWith("--allow-env="))!;
