@@ -3,9 +3,10 @@
  * (real processes): a sensor daemon (the coordinator), two workers, runs of
  * two steps; at seeded moments a worker is killed with -9, stopped
  * (SIGSTOP) for longer than its lease then resumed, stopped with SIGTERM
- * (graceful), every platform connection is cut (`pg_terminate_backend`), or
- * a running run is canceled from the CLI. A killed or stopped worker is
- * replaced, as an orchestrator would. After each case:
+ * (graceful), every platform connection is cut (`pg_terminate_backend`),
+ * PostgreSQL crashes and restarts (`pg_ctl -m immediate`), or a running run
+ * is canceled from the CLI. A killed or stopped worker is replaced, as an
+ * orchestrator would. The web UI is left open all along. After each case:
  *
  * - every requested run's chain (the run and its retries) ends in exactly
  *   one final entry, finished or canceled; nothing queued, admitted or
@@ -16,9 +17,11 @@
  * - every chain that succeeded has both steps' effects;
  * - once every process stopped: no worker record, pool slot or locked job
  *   left; a worker stopped with SIGTERM exits 0, one killed -9 exits 137,
- *   a `cancel` exits 0 (requested) or 1 (it had ended).
+ *   a `cancel` exits 0 (requested) or 1 (it had ended);
+ * - the UI left open answers after every fault and shows that end: no run
+ *   running, nothing waiting.
  *
- * Counts: `RELIABILITY_QUEUE_FAULTS` (default and CI 5, each kind once; soak 20) from
+ * Counts: `RELIABILITY_QUEUE_FAULTS` (default and CI 6, each kind once; soak 24) from
  * `RELIABILITY_SEED` (tests/_helpers/reliability.ts).
  *
  * @module
@@ -35,8 +38,8 @@ import { needs } from "../_helpers/tools.ts";
 import { Random, reliabilitySettings, reportCounts } from "../_helpers/reliability.ts";
 
 const settings = reliabilitySettings();
-type Fault = "kill" | "stop" | "term" | "cut" | "cancel";
-const FAULT_KINDS: readonly Fault[] = ["kill", "stop", "term", "cut", "cancel"];
+type Fault = "kill" | "stop" | "term" | "cut" | "restart" | "cancel";
+const FAULT_KINDS: readonly Fault[] = ["kill", "stop", "term", "cut", "restart", "cancel"];
 const FAULTS = (() => {
   const text = Deno.env.get("RELIABILITY_QUEUE_FAULTS")?.trim();
   if (text) {
@@ -45,7 +48,7 @@ const FAULTS = (() => {
     }
     return Number(text);
   }
-  return settings.profile === "soak" ? 20 : FAULT_KINDS.length;
+  return settings.profile === "soak" ? 4 * FAULT_KINDS.length : FAULT_KINDS.length;
 })();
 const HEARTBEAT_MS = 1000;
 const RUNS_PER_FAULT = 3;
@@ -75,11 +78,11 @@ Deno.test({
   ignore: await needs("postgres"),
 }, async () => {
   const random = new Random(settings.seed).fork("queue_faults");
-  // Every kind once in each round of five, in a seeded order.
+  // Every kind once in each round, in a seeded order.
   const plan: Fault[] = [];
   while (plan.length < FAULTS) plan.push(...random.shuffle(FAULT_KINDS));
   plan.length = FAULTS;
-  await using pg = await startPostgres();
+  await using pg = await startPostgres({ durable: true });
   await using box = await sandbox();
   const probe = postgres(pg.url, { max: 2, onnotice: () => {} });
   await probe.unsafe(`CREATE TABLE executions (run_id text, asset text, pid int,
@@ -112,6 +115,19 @@ Deno.test({
   try {
     const daemon = spawn(["sensor"]);
     await daemon.waitFor(/holding the daemon lock/);
+    const ui = spawn(["ui", "--port", "0"]);
+    const uiUrl = (await ui.waitFor(/UI_URL=(\S+)/)).match(/UI_URL=(\S+)/)?.[1] as string;
+    /** What the UI left open shows: it must answer after every fault (the server may be back
+     * a moment later than the fault's end, so a few tries). */
+    const uiSays = (path: string) =>
+      untilValue(`the UI to answer ${path}`, async () => {
+        const response = await fetch(`${uiUrl}${path}`);
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          return undefined;
+        }
+        return await response.json();
+      });
     const workers = [await startWorker(), await startWorker()];
     const workerOf = async (runId: string) => {
       const entry = await queue.get(runId);
@@ -171,12 +187,15 @@ Deno.test({
         // this test's own queue and store (they reconnect, as the processes must).
         await probe`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
           WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'`;
+      } else if (fault === "restart") {
+        await pg.restart!({ downMs: random.int(100, 1500) });
       } else if (fault === "cancel") {
         const out = await spawn(["cancel", victim]).finish();
         exits.push(`cancel:${out.code}`);
         if (out.code === 0) canceled.push(victim);
         else if (out.code !== 1) problems.push(`cancel exited ${out.code}: ${out.stderr}`);
       }
+      await uiSays("/api/runs?limit=5");
     }
 
     // Every chain ends: nothing waiting or started.
@@ -205,6 +224,13 @@ Deno.test({
         problems.push(`chain ${root} was canceled but ends '${end.outcome}'`);
       }
     }
+    const shownQueue = await uiSays("/api/queue") as { counts: Record<string, number> };
+    const shownWaiting = (shownQueue.counts.queued ?? 0) + (shownQueue.counts.launched ?? 0) +
+      (shownQueue.counts.started ?? 0);
+    if (shownWaiting > 0) problems.push(`the UI shows ${shownWaiting} run(s) still in the queue`);
+    const shownRuns = await uiSays("/api/runs?limit=500") as { runs: { status: string }[] };
+    const shownRunning = shownRuns.runs.filter((r) => r.status === "running").length;
+    if (shownRunning > 0) problems.push(`the UI shows ${shownRunning} run(s) running`);
     const running = await store.listRuns({ status: "running", limit: 100 });
     for (const run of running) problems.push(`run ${run.runId} left running`);
     // No step started on a run after another process failed it (1 s for the clocks).
