@@ -81,6 +81,11 @@ interface CompilerProto {
   compileFloorDiv(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compilePow(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compileNeg(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
+  compileLookupVal(
+    this: CompilerProto,
+    node: { target: unknown; val: unknown; subscript?: boolean },
+    frame: unknown,
+  ): void;
   compileLiteral(
     this: CompilerProto,
     node: { value: unknown; pyFloat?: boolean },
@@ -129,6 +134,8 @@ interface ParserProto {
   peekToken(): Token | null;
   nextToken(): Token | null;
   parsePostfix(node: unknown): unknown;
+  parseSignature(): unknown;
+  fail(message: string, lineno?: number, colno?: number): never;
   parseAggregate(this: ParserProto): (AggregateNode & { tuple?: boolean }) | null;
   parseExpression(this: ParserProto): unknown;
 }
@@ -174,6 +181,7 @@ interface Internals {
     NodeList: new (...args: unknown[]) => unknown;
     Is: new (...args: unknown[]) => unknown;
     Literal: new (...args: unknown[]) => unknown;
+    LookupVal: new (...args: unknown[]) => { subscript?: boolean };
     Not: new (...args: unknown[]) => unknown;
   };
   runtime: {
@@ -188,6 +196,8 @@ interface Internals {
     _dbt_neg?: (a: unknown) => unknown;
     _dbt_float?: (a: number) => unknown;
     _dbt_dict_key?: (key: unknown) => unknown;
+    _dbt_item?: (obj: unknown, key: unknown) => unknown;
+    memberLookup(obj: unknown, key: unknown): unknown;
     _dbt_truthy?: (value: unknown) => boolean;
     _dbt_tuple?: (items: unknown[]) => unknown[];
     _dbt_str?: (value: unknown) => string;
@@ -625,6 +635,55 @@ export function installPythonSemantics(): void {
       this._emit(`runtime._dbt_float(${String(node.value)})`);
     } else compileLiteral.call(this, node, frame);
   };
+  // `d['items']` is the dict's value, `d.items` its method, as Jinja2's getitem / getattr order:
+  // nunjucks made both one lookup where the dict methods won, so `kwargs['values']` of an
+  // accepted_values test (or any key named keys, values, items, get, update) gave a function.
+  parserProto.parsePostfix = function (node) {
+    for (let tok = this.peekToken(); tok; tok = this.peekToken()) {
+      if (tok.type === "left-paren") {
+        node = new internals.nodes.FunCall(tok.lineno, tok.colno, node, this.parseSignature());
+      } else if (tok.type === "left-bracket") {
+        const lookup = this.parseAggregate();
+        if (lookup === null || lookup.children.length > 1) return this.fail("invalid index");
+        const found = new internals.nodes.LookupVal(
+          tok.lineno,
+          tok.colno,
+          node,
+          lookup.children[0],
+        );
+        found.subscript = true;
+        node = found;
+      } else if (tok.type === "operator" && tok.value === ".") {
+        this.nextToken();
+        const val = this.nextToken();
+        if (val === null || val.type !== "symbol") {
+          return this.fail(
+            `expected name as lookup value, got ${val?.value}`,
+            val?.lineno,
+            val?.colno,
+          );
+        }
+        const name = new internals.nodes.Literal(val.lineno, val.colno, val.value);
+        node = new internals.nodes.LookupVal(tok.lineno, tok.colno, node, name);
+      } else break;
+    }
+    return node;
+  };
+  const compileLookupVal = proto.compileLookupVal;
+  proto.compileLookupVal = function (node, frame) {
+    if (!node.subscript || (node.val as { typename?: string }).typename === "Slice") {
+      return compileLookupVal.call(this, node, frame);
+    }
+    this._emit("runtime._dbt_item((");
+    this._compileExpression(node.target, frame);
+    this._emit("),");
+    this._compileExpression(node.val, frame);
+    this._emit(")");
+  };
+  runtime._dbt_item = (obj, key) =>
+    isPlainDict(obj) && typeof key === "string" && Object.hasOwn(obj, key)
+      ? obj[key]
+      : runtime.memberLookup(obj, key);
   // A float literal keeps its float-ness (`1.0`, `1e3`): number_literals.ts lexes Jinja2's forms.
   installNumberLiterals();
   installStringLiterals();

@@ -36,6 +36,15 @@ const CASES: readonly (readonly [string, string])[] = [
     "13",
   ],
   ["{% for x in ([1] if true else [2]) %}{{ x }}{% endfor %}", "1"],
+  // A subscript is the dict's item, an attribute its method (Jinja2's getitem / getattr):
+  // before, `kwargs['values']` of an accepted_values test gave the dict's values() method.
+  ["{% set kw = {'values': ['a', 'b'], 'quote': true} %}{{ kw['values'] | join(',') }}", "a,b"],
+  [
+    "{% set d = {'items': 5, 'keys': 6, 'get': 7} %}{{ d['items'] }}{{ d['keys'] }}{{ d['get'] }}",
+    "567",
+  ],
+  ["{% set d = {'keys': 6} %}{{ d.keys() | list }}{% set k = 'keys' %}{{ d[k] }}", "['keys']6"],
+  ["{% set d = {'a': 1} %}{{ d['items'] is defined }}{{ d.items() | list }}", "True[('a', 1)]"],
   // Nested dicts: Jinja2 counts braces, so `}}` inside a tag closes dicts, not the tag.
   ["{% set d = {'a': {'b': {'c': 2}}} %}{{ d.a.b.c }}", "2"],
   ["{{ {'a': {'b': 1}}['a']['b'] }}", "1"],
