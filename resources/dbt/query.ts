@@ -14,4 +14,6 @@ export interface QueryResult {
   readonly columns: readonly string[];
   /** Rows, one value per column. */
   readonly rows: readonly (readonly unknown[])[];
+  /** Per column, whether its values are exact decimals given as strings (`numeric`). */
+  readonly decimals?: readonly boolean[];
 }

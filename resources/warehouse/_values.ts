@@ -32,6 +32,7 @@ export const Oid = {
   int8: 20,
   json: 114,
   jsonb: 3802,
+  numeric: 1700,
   date: 1082,
   timestamp: 1114,
   timestamptz: 1184,

@@ -33,7 +33,12 @@
  */
 
 import { resolve } from "node:path";
-import { type DuckDBConnection, type DuckDBType, StatementType } from "@duckdb/node-api";
+import {
+  type DuckDBConnection,
+  type DuckDBType,
+  DuckDBTypeId,
+  StatementType,
+} from "@duckdb/node-api";
 import { copyStatement } from "./_session.ts";
 import { closedError, type FailureContext } from "./_errors.ts";
 import { duckdbFailure, type ExtensionAdvice, writeInsideTransaction } from "./_duckdb_errors.ts";
@@ -201,6 +206,7 @@ class DuckdbSession implements WarehouseSession {
           rows: wantRows === "arrays"
             ? all.map((row) => row.map((v, i) => fromDuckDB(v, types[i] as DuckDBType)))
             : [],
+          decimals: types.map((type) => type.typeId === DuckDBTypeId.DECIMAL),
         };
         // CREATE TABLE AS and COPY report their rows in a "Count" column, not rowsChanged.
         const counted = isCountResult(result) ? Number(all[0]?.[0] ?? 0) : 0;

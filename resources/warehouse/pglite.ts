@@ -90,7 +90,11 @@ class PgliteSession extends SessionBase {
 
   override async queryTable(text: string, params?: readonly SqlValue[]): Promise<QueryTable> {
     const result = await this.run<unknown[]>(text, params, true);
-    return { columns: result.fields.map((field) => field.name), rows: result.rows };
+    return {
+      columns: result.fields.map((field) => field.name),
+      rows: result.rows,
+      decimals: result.fields.map((field) => field.dataTypeID === Oid.numeric),
+    };
   }
 
   override async execute(text: string, params?: readonly SqlValue[]): Promise<number> {

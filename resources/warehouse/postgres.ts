@@ -127,6 +127,7 @@ class PostgresSession extends SessionBase {
       return {
         columns: (result.columns ?? []).map((column) => String(column.name)),
         rows: Array.from(result),
+        decimals: (result.columns ?? []).map((column) => column.type === Oid.numeric),
       };
     } catch (error) {
       throw queryFailure(this.context, text, error);

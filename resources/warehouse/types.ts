@@ -61,6 +61,12 @@ export interface QueryTable {
   readonly columns: readonly string[];
   /** Rows, one value per column, converted as {@linkcode Row} says. */
   readonly rows: readonly (readonly unknown[])[];
+  /**
+   * Per column, whether it holds exact decimals (Postgres `numeric`, DuckDB
+   * `DECIMAL`), which arrive as strings: a reader that needs numbers (dbt's
+   * `run_query`, whose agate table has Decimals) tells them from text.
+   */
+  readonly decimals?: readonly boolean[];
 }
 
 /** A table named by schema and name; both are identifiers and get validated and quoted. */

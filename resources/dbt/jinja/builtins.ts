@@ -190,6 +190,16 @@ function pyTruthy(value: unknown): boolean {
 export function addJinjaBuiltins(env: nunjucks.Environment): void {
   const filter = (name: string, fn: Fn) => env.addFilter(name, fn);
   const length = env.getFilter("length") as Fn;
+  // The str filters take any value as Jinja2's soft_str does (`true | lower` is `true`,
+  // `none | upper` is `NONE`); nunjucks' failed on a bool or number ("toLowerCase is not a
+  // function") and gave '' for false.
+  for (const name of ["lower", "upper", "capitalize", "title"]) {
+    const own = env.getFilter(name) as Fn;
+    env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
+      const text = value === undefined || typeof value === "string" ? value : pyStr(value);
+      return own.call(this, text, ...rest);
+    });
+  }
   // `d | sort` sorts a dict's keys and `'abc' | slice(2)` a str's characters, as Jinja2 iterates
   // them (nunjucks gave [] for a dict and sliced a str into strings).
   for (const name of ["sort", "slice"]) {

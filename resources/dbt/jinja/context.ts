@@ -14,14 +14,25 @@ import { pyFloat } from "./py_number.ts";
 /** A row: indexable by position and by column name. */
 type AgateRow = unknown[] & Record<string, unknown>;
 
-/** What `run_query` returns: `columns[i].values()`, `rows`, `column_names`, `print_table()`. */
-export function agateTable(result: QueryResult): Record<string, unknown> {
+/**
+ * What `run_query` returns: `columns[i].values()`, `rows`, `column_names`,
+ * `print_table()` (which hands the table and its arguments to `printTable`).
+ */
+export function agateTable(
+  result: QueryResult,
+  printTable?: (columns: readonly string[], rows: readonly unknown[][], args: unknown[]) => void,
+): Record<string, unknown> {
   const names = [...result.columns];
   const rows = result.rows.map((raw) => {
     // DuckDB gives integers as bigint, which Jinja's arithmetic and filters (`| int`) cannot
-    // mix with numbers: an int is a number here, as it is one type in Python.
-    const values = raw.map((v) =>
-      typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v
+    // mix with numbers: an int is a number here, as it is one type in Python. A `numeric` /
+    // `DECIMAL` (exact, as a string) is a number too, as agate's Decimal is: `avg(x) + 1` adds.
+    const values = raw.map((v, i) =>
+      typeof v === "bigint"
+        ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v))
+        : typeof v === "string" && result.decimals?.[i] === true
+        ? decimalNumber(v)
+        : v
     );
     const row = [...values] as AgateRow;
     names.forEach((name, i) => {
@@ -61,10 +72,26 @@ export function agateTable(result: QueryResult): Record<string, unknown> {
     columns,
     rows,
     column_names: names,
-    print_table: () => "",
+    print_table: (...args: unknown[]) => {
+      printTable?.(names, rows, args);
+      return "";
+    },
     length: rows.length,
     [Symbol.iterator]: () => rows[Symbol.iterator](),
   };
+}
+
+/**
+ * A decimal's text as a number: without a point an int, else a float (`3.00` prints `3.0`,
+ * `10.50` prints `10.5`, where Python's Decimal keeps the zeros); one a double cannot hold
+ * (more than 15 significant digits) stays text rather than change value.
+ */
+function decimalNumber(text: string): unknown {
+  const n = Number(text);
+  if (!Number.isFinite(n)) return text;
+  const digits = text.replace(/^-/, "").replace(".", "").replace(/^0+/, "").replace(/0+$/, "");
+  if (digits.length > 15) return text;
+  return text.includes(".") ? pyFloat(n) : n;
 }
 
 function pad(n: number, width = 2): string {

@@ -34,6 +34,7 @@ import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
 import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
 import { agateTable, dbtModules, pyDatetime } from "./context.ts";
+import { printTableLines } from "./print_table.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import { DoExtension, LoopControlExtension, macroBlocks, preprocess } from "./extensions.ts";
 import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
@@ -538,7 +539,16 @@ export class JinjaEnv {
       const index = this.#queryIndex++;
       const answer = s.answers[index];
       if (answer === undefined) throw new NeedQuery(sql);
-      return agateTable(answer);
+      // agate prints to stdout where the render is: said as `print()` says.
+      return agateTable(answer, (columns, rows, args) => {
+        const { positional, kwargs } = splitKwargs(args);
+        const options = Object.fromEntries(
+          ["max_rows", "max_columns", "output", "max_column_width", "locale", "max_precision"]
+            .map((name, i) => [name, kwargs[name] ?? positional[i]])
+            .filter(([, value]) => value !== undefined),
+        );
+        this.say(printTableLines(columns, rows, options), s);
+      });
     };
     // Whether statements reach the warehouse in this render (execute, with the query replay): the
     // adapter's macros would read a stale load_result otherwise.

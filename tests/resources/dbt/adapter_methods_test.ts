@@ -242,3 +242,26 @@ Deno.test("dbt run_query: a script of several statements runs whole; one stateme
     assert.equal(isScript(sql), true, sql);
   }
 });
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`dbt on ${target.name}: a numeric from run_query is a number, as agate's Decimal`, async () => {
+    await using h = await embeddedProject(target, {
+      // A threshold macro: the average order value (a numeric) plus a margin.
+      "models/m.sql": `
+{%- set avg_value = run_query("select avg(v) as a, cast(2.50 as decimal(10, 2)) as fee from (values (10), (11)) as t(v)") -%}
+{%- set a = avg_value.columns[0].values()[0] if execute else 0 -%}
+{%- set fee = avg_value.columns['fee'].values()[0] if execute else 0 -%}
+select {{ a + 1 }} as threshold, {{ fee * 2 }} as double_fee, {{ (a > 10) | lower }} as above`,
+    });
+    await buildModel(h.warehouse, await h.load(), "m");
+    // Before: '10.5' + 1 gave 10.51 and '2.50' * 2 gave 2.502.50 (the strings joined).
+    const [row] = await rows(h.warehouse, `select * from ${target.schema}.m`) as Record<
+      string,
+      unknown
+    >[];
+    assert.deepEqual(
+      [Number(row?.threshold), Number(row?.double_fee), row?.above],
+      [11.5, 5, true],
+    );
+  });
+}

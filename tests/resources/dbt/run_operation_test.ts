@@ -59,3 +59,37 @@ Deno.test("run-operation: calls a macro with --args, runs its queries, prints it
   assert.equal(noName.code, 2);
   assert.match(noName.out, /'run-operation' needs the name of a macro/);
 });
+
+// An audit macro as projects write them: query, then show the result with agate's print_table.
+const AUDIT = `
+{% macro audit_revenue(limit=2) %}
+  {%- set results = run_query("select status, n_orders, revenue, note from (values ('completed', 1250, 10500.5, 'ok'), ('returned', 3, -20.125, null), ('a_status_name_longer_than_twenty', 7, 0.25, 'x')) as t(status, n_orders, revenue, note) order by n_orders desc") -%}
+  {%- if execute -%}
+    {%- do results.print_table() -%}
+    {%- do results.print_table(max_rows=limit, max_columns=2) -%}
+  {%- endif -%}
+{% endmacro %}
+`;
+
+Deno.test("run-operation: print_table shows a run_query result as agate does", async () => {
+  await using project = await writeProject({ "macros/audit.sql": AUDIT });
+  const env = { WAREHOUSE_URL: `pglite:${project.dir}/warehouse`, HOME: project.dir };
+  const run = await runCli(["run-operation", "audit_revenue", "--project-dir", project.dir], env);
+  assert.equal(run.code, 0, run.out);
+  // Before: print_table printed nothing. Numbers (numeric too, which came back as text)
+  // right-aligned with thousands separators and the column's decimals (at most 3), text
+  // left-aligned and cut at 20 characters.
+  const table = run.stdout.split("\n").map((l) => l.replace(/^\d\d:\d\d:\d\d {2}/, ""));
+  assert.deepEqual(table.filter((l) => l.startsWith("|")), [
+    "| status               | n_orders |    revenue | note |",
+    "| -------------------- | -------- | ---------- | ---- |",
+    "| completed            |    1,250 | 10,500.500 | ok   |",
+    "| a_status_name_lon... |        7 |      0.250 | x    |",
+    "| returned             |        3 |    -20.125 |      |",
+    "| status               | n_orders | ... |",
+    "| -------------------- | -------- | --- |",
+    "| completed            |    1,250 | ... |",
+    "| a_status_name_lon... |        7 | ... |",
+    "| ...                  |      ... | ... |",
+  ]);
+});

@@ -102,9 +102,21 @@ for (const target of TARGETS) {
 async function tablesColumns(wh: Warehouse): Promise<void> {
   // dbt's run_query of a query that finds nothing still has columns (get_single_value's default).
   const empty = await wh.queryTable("SELECT 1 AS a, 'x' AS b WHERE 1 = 0");
-  assert.deepStrictEqual(empty, { columns: ["a", "b"], rows: [] });
+  assert.deepStrictEqual(empty, { columns: ["a", "b"], rows: [], decimals: [false, false] });
   const twice = await wh.queryTable("SELECT $1::int AS n, 'y' AS n", [7]);
-  assert.deepStrictEqual(twice, { columns: ["n", "n"], rows: [[7, "y"]] });
+  assert.deepStrictEqual(twice, {
+    columns: ["n", "n"],
+    rows: [[7, "y"]],
+    decimals: [false, false],
+  });
+  // An exact decimal arrives as text; `decimals` tells it from a text column (dbt's run_query
+  // makes it a number, as agate's Decimal).
+  const money = await wh.queryTable("SELECT CAST(2.5 AS DECIMAL(10, 2)) AS fee, '2.50' AS label");
+  assert.deepStrictEqual(money, {
+    columns: ["fee", "label"],
+    rows: [["2.50", "2.50"]],
+    decimals: [true, false],
+  });
   await wh.transaction(async (tx) => {
     const inside = await tx.queryTable("SELECT 2 AS only WHERE false");
     assert.deepStrictEqual(inside.columns, ["only"]);

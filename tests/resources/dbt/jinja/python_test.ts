@@ -45,6 +45,11 @@ const CASES: readonly (readonly [string, string])[] = [
   ],
   ["{% set d = {'keys': 6} %}{{ d.keys() | list }}{% set k = 'keys' %}{{ d[k] }}", "['keys']6"],
   ["{% set d = {'a': 1} %}{{ d['items'] is defined }}{{ d.items() | list }}", "True[('a', 1)]"],
+  // The str filters take any value, as Jinja2's soft_str (before: "toLowerCase is not a function").
+  [
+    "{{ true | lower }} {{ none | upper }} {{ false | capitalize }} {{ 'aB' | lower }}",
+    "true NONE False ab",
+  ],
   // Nested dicts: Jinja2 counts braces, so `}}` inside a tag closes dicts, not the tag.
   ["{% set d = {'a': {'b': {'c': 2}}} %}{{ d.a.b.c }}", "2"],
   ["{{ {'a': {'b': 1}}['a']['b'] }}", "1"],
