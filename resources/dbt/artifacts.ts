@@ -454,7 +454,7 @@ function modelJson(
         }
         : {}),
       incremental_strategy: config.incremental_strategy ?? null,
-      persist_docs: {},
+      persist_docs: persistDocsJson(config.all.persist_docs),
       "post-hook": config.postHooks.map((sql) => ({ sql, transaction: true, index: null })),
       "pre-hook": config.preHooks.map((sql) => ({ sql, transaction: true, index: null })),
       quoting: {},
@@ -469,16 +469,16 @@ function modelJson(
       on_configuration_change: "apply",
       grants: Object.fromEntries(Object.entries(config.grants).map(([k, v]) => [k, [...v]])),
       packages: [],
-      docs: { show: true, node_color: null },
+      docs: docsJson(config.all.docs),
       contract: { enforced: config.contractEnforced, alias_types: true },
-      access: "protected",
+      access: accessJson(config.all.access),
     },
     tags: [...config.tags],
     description: model.description,
     columns: columnsJson(model.columns),
     meta: model.meta as Json,
     group: groupName(model),
-    docs: { show: true, node_color: null },
+    docs: docsJson(config.all.docs),
     patch_path: model.patchPath,
     build_path: null,
     unrendered_config: {},
@@ -487,6 +487,31 @@ function modelJson(
     raw_code: model.rawCode,
     ...kindJson(project, model, version),
   };
+}
+
+/** `persist_docs` as configured (`{relation: true, columns: true}`), else `{}`. */
+function persistDocsJson(value: unknown): Json {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => typeof v === "boolean"),
+  ) as Json;
+}
+
+/** `docs` as configured (`show`, `node_color`), dbt's defaults otherwise. */
+function docsJson(value: unknown): Json {
+  const docs = (typeof value === "object" && value !== null ? value : {}) as {
+    show?: unknown;
+    node_color?: unknown;
+  };
+  return {
+    show: typeof docs.show === "boolean" ? docs.show : true,
+    node_color: typeof docs.node_color === "string" ? docs.node_color : null,
+  };
+}
+
+/** A model's access as configured (private, protected, public; checked at load). */
+function accessJson(value: unknown): string {
+  return value === "private" || value === "public" ? value : "protected";
 }
 
 /**
@@ -522,7 +547,7 @@ function kindJson(
   if (model.resourceType === "snapshot") return compiled;
   return {
     ...compiled,
-    access: "protected",
+    access: accessJson(model.config.all.access),
     constraints: [],
     version: version ? versionJson(version.v) : null,
     latest_version: version ? versionJson(version.latest) : null,

@@ -23,6 +23,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { loadConfig } from "../config.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
+  buildManifest,
   buildRunResults,
   DBT_VERSION,
   type Json,
@@ -38,6 +39,7 @@ import type { ProgressEvent } from "./execute/run.ts";
 import type { DbtProject, TestNode } from "./nodes.ts";
 import { checkResourceTypes, type SelectionState, selectNodes } from "./select.ts";
 import { yamlValue } from "./project/yaml_value.ts";
+import { type StateCheck, stateCheck, type StateManifest } from "./state.ts";
 
 /** Where the CLI writes. */
 export interface DbtCliIo {
@@ -418,7 +420,7 @@ function selectsAnything(project: DbtProject, inv: Invocation): boolean {
 /** The unique ids the selection, the selector and the command's resource types pick. */
 async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<string> | number> {
   const { values } = inv;
-  const state = values.state ? await readState(values.state) : {};
+  const state = values.state ? await readState(project, values.state) : {};
   // As dbt: the default selector applies only when the command selects nothing itself.
   const selector = values.selector ??
     (inv.args.select.length === 0 && inv.args.exclude.length === 0
@@ -701,7 +703,7 @@ async function findProjectDir(
   return "dbt";
 }
 
-async function readState(dir: string): Promise<SelectionState> {
+async function readState(project: DbtProject, dir: string): Promise<SelectionState> {
   // A damaged artifact (a run killed while writing it by another tool, a hand edit) is the
   // user's to fix, named with its path: exit 2, not a SyntaxError's stack.
   const invalid = (name: string, why: string) =>
@@ -728,19 +730,15 @@ async function readState(dir: string): Promise<SelectionState> {
     if (!shaped) throw invalid(name, `not a dbt ${name.replace(".json", "")} artifact`);
     return value;
   };
-  const manifest = await read("manifest.json", "nodes") as {
-    nodes?: Record<
-      string,
-      { checksum?: { checksum?: string }; raw_code?: string; resource_type?: string }
-    >;
-    sources?: Record<string, unknown>;
-  } | undefined;
+  const manifest = await read("manifest.json", "nodes") as StateManifest | undefined;
   const results = await read("run_results.json", "results") as {
     results?: { unique_id: string; status: string }[];
   } | undefined;
   return {
     ...(manifest?.nodes
       ? {
+        // The project's own manifest is made only when a `state:` criterion asks.
+        check: lazyStateCheck(manifest, () => buildManifest(project, { invocationId: "state" })),
         checksums: new Map([
           ...Object.entries(manifest.nodes).map(([id, n]) =>
             [
@@ -757,6 +755,14 @@ async function readState(dir: string): Promise<SelectionState> {
       ? { statuses: new Map(results.results.map((r) => [r.unique_id, r.status])) }
       : {}),
   };
+}
+
+function lazyStateCheck(
+  previous: StateManifest,
+  current: () => StateManifest,
+): (id: string, value: string) => boolean {
+  let check: StateCheck | undefined;
+  return (id, value) => (check ??= stateCheck(previous, current()))(id, value);
 }
 
 /** The semantic layer's resource types: selected and listed, never run. */

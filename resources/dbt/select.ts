@@ -20,6 +20,11 @@ import type { DbtProject } from "./nodes.ts";
 export interface SelectionState {
   /** manifest.json of the earlier run: checksums by unique id. */
   readonly checksums?: ReadonlyMap<string, string>;
+  /**
+   * `state:<value>` of a node against the earlier run's manifest (resources/dbt/state.ts);
+   * when absent, `checksums` decide `new` and `modified` alone.
+   */
+  readonly check?: (id: string, value: string) => boolean;
   /** run_results.json of the earlier run: status by unique id. */
   readonly statuses?: ReadonlyMap<string, string>;
 }
@@ -295,6 +300,7 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       if (item.kind === "unit_test") return glob(value, item.name);
       return item.kind === "test" && item.testName !== undefined && glob(value, item.testName);
     case "state": {
+      if (state.check) return state.check(item.id, value);
       const before = state.checksums;
       if (!before) throw new RangeError("state:");
       if (value === "new") return !before.has(item.id);

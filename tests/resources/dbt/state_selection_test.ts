@@ -1,0 +1,128 @@
+/**
+ * Slim CI's `state:` selection against the manifest of an earlier run, as
+ * dbt-core decides it: `modified` is a change of the file, of the configs
+ * (dbt_project.yml included), of the relation's configured names, of a
+ * persisted description, of a macro the node calls, or of an enforced
+ * contract; `modified.<part>` picks one of those; `old`, `new` and
+ * `unmodified` too. Before, only the file's checksum counted, so a config
+ * or macro change deployed nothing.
+ */
+
+import assert from "node:assert/strict";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
+import { writeProject } from "./_fixture.ts";
+
+const PROJECT = `name: demo
+version: "1.0"
+config-version: 2
+profile: demo
+models:
+  demo:
+    staging:
+      +materialized: view
+    marts:
+      +materialized: table
+`;
+
+Deno.test("state: a config, macro, alias or description change is state:modified, each part alone too", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": PROJECT,
+    "macros/cents.sql":
+      "{% macro cents_to_dollars(col) %}round({{ col }} / 100.0, 2){% endmacro %}",
+    "models/staging/stg_payments.sql": "select 1 as id, {{ cents_to_dollars('250') }} as amount",
+    "models/staging/stg_orders.sql": "select 1 as id",
+    "models/marts/fct_orders.sql":
+      "select o.id, p.amount from {{ ref('stg_orders') }} o join {{ ref('stg_payments') }} p using (id)",
+    "models/marts/dim_dates.sql": "select 1 as d",
+    "models/marts/_marts.yml": `version: 2
+models:
+  - name: dim_dates
+    description: Calendar days.
+    config:
+      persist_docs: {relation: true}
+  - name: fct_orders
+    config:
+      access: public
+      docs: {node_color: "#2e8b57"}
+`,
+  });
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await runDbtCli([...args, "--project-dir", project.dir], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    }, { env: () => undefined });
+    return { code, out: out.filter((l) => !l.startsWith("warning: ")).sort() };
+  };
+  assert.equal((await cli("parse")).code, 0);
+  // The manifest carries what state: compares (before: persist_docs {}, access protected).
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  assert.deepEqual(manifest.nodes["model.demo.dim_dates"].config.persist_docs, { relation: true });
+  const fct = manifest.nodes["model.demo.fct_orders"];
+  assert.deepEqual([fct.access, fct.config.access], ["public", "public"]);
+  assert.deepEqual(fct.config.docs, { show: true, node_color: "#2e8b57" });
+  const state = `${project.dir}/prod_state`;
+  await Deno.mkdir(state);
+  await Deno.copyFile(`${project.dir}/target/manifest.json`, `${state}/manifest.json`);
+  const ls = async (select: string) =>
+    (await cli("ls", "-s", select, "--state", state, "--resource-type", "model")).out;
+  assert.deepEqual(await ls("state:modified"), []);
+  assert.deepEqual((await ls("state:unmodified")).length, 4);
+
+  // A folder config in dbt_project.yml: fct_orders and dim_dates become views.
+  await Deno.writeTextFile(
+    `${project.dir}/dbt_project.yml`,
+    PROJECT.replace("+materialized: table", "+materialized: view"),
+  );
+  // A macro stg_payments calls.
+  await Deno.writeTextFile(
+    `${project.dir}/macros/cents.sql`,
+    "{% macro cents_to_dollars(col) %}round(cast({{ col }} as numeric) / 100, 2){% endmacro %}",
+  );
+  // An alias (the relation) and a new model.
+  await Deno.writeTextFile(
+    `${project.dir}/models/staging/stg_orders.sql`,
+    "{{ config(alias='orders_v2') }}select 1 as id",
+  );
+  await Deno.writeTextFile(`${project.dir}/models/marts/new_model.sql`, "select 2 as id");
+
+  assert.deepEqual(await ls("state:modified"), [
+    "demo.marts.dim_dates",
+    "demo.marts.fct_orders",
+    "demo.marts.new_model",
+    "demo.staging.stg_orders",
+    "demo.staging.stg_payments",
+  ]);
+  assert.deepEqual(await ls("state:modified.configs,config.materialized:view"), [
+    "demo.marts.dim_dates",
+    "demo.marts.fct_orders",
+    "demo.marts.new_model",
+    "demo.staging.stg_orders",
+  ]);
+  assert.deepEqual(await ls("state:modified.macros"), [
+    "demo.marts.new_model",
+    "demo.staging.stg_payments",
+  ]);
+  assert.deepEqual(await ls("state:modified.relation,state:old"), ["demo.staging.stg_orders"]);
+  assert.deepEqual(await ls("state:modified.body,state:old"), ["demo.staging.stg_orders"]);
+  assert.deepEqual(await ls("state:new"), ["demo.marts.new_model"]);
+  assert.deepEqual(await ls("state:unmodified"), []);
+
+  // Back to tables: only the description of dim_dates (persisted) and the others stay changed.
+  await Deno.writeTextFile(`${project.dir}/dbt_project.yml`, PROJECT);
+  await Deno.writeTextFile(
+    `${project.dir}/models/marts/_marts.yml`,
+    (await Deno.readTextFile(`${project.dir}/models/marts/_marts.yml`)).replace(
+      "Calendar days.",
+      "One row per calendar day.",
+    ),
+  );
+  assert.deepEqual(await ls("state:modified.persisted_descriptions,state:old"), [
+    "demo.marts.dim_dates",
+  ]);
+  assert.deepEqual(await ls("state:unmodified"), ["demo.marts.fct_orders"]);
+
+  const bad = await cli("ls", "-s", "state:modified.everything", "--state", state);
+  assert.equal(bad.code, 2);
+  assert.match(bad.out.join("\n"), /state:modified\.everything: not a state selector/);
+});
