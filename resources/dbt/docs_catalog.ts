@@ -9,6 +9,7 @@
 import type { Warehouse } from "../warehouse/types.ts";
 import { DBT_VERSION, freshnessTimeJson } from "./artifacts.ts";
 import type { DbtProject, SourceNode } from "./nodes.ts";
+import type { Relation } from "./relation.ts";
 
 /** `metadata.dbt_schema_version` of catalog.json. */
 export const CATALOG_SCHEMA = "https://schemas.getdbt.com/dbt/catalog/v1.json";
@@ -18,6 +19,7 @@ export const SOURCES_SCHEMA = "https://schemas.getdbt.com/dbt/sources/v3.json";
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 interface ColumnRow {
+  table_catalog: string;
   table_schema: string;
   table_name: string;
   table_type: string;
@@ -42,24 +44,38 @@ export async function buildCatalog(
     })),
   ];
   const schemas = [...new Set(relations.map((r) => r.relation.schema))];
+  // Plain SQL both Postgres and DuckDB run (a jsonb array of the schemas failed on DuckDB).
   const rows = schemas.length === 0 ? [] : await warehouse.query<ColumnRow>(
-    `select c.table_schema::text, c.table_name::text, t.table_type::text, c.column_name::text,
-            c.data_type::text, c.ordinal_position::int as ordinal_position
+    `select c.table_catalog::text as table_catalog, c.table_schema::text as table_schema,
+            c.table_name::text as table_name, t.table_type::text as table_type,
+            c.column_name::text as column_name, c.data_type::text as data_type,
+            c.ordinal_position::int as ordinal_position
      from information_schema.columns c
-     join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
-     where c.table_schema in (select jsonb_array_elements_text($1::jsonb))
-     order by c.table_schema, c.table_name, c.ordinal_position`,
-    [schemas],
+     join information_schema.tables t on t.table_catalog = c.table_catalog
+       and t.table_schema = c.table_schema and t.table_name = c.table_name
+     where c.table_schema in (${schemas.map((_, i) => `$${i + 1}`).join(", ")})
+     order by c.table_catalog, c.table_schema, c.table_name, c.ordinal_position`,
+    schemas,
   );
-  const byTable = new Map<string, ColumnRow[]>();
+  // By table, then by database: DuckDB lists every attached database's `main` schema.
+  const byTable = new Map<string, Map<string, ColumnRow[]>>();
   for (const row of rows) {
     const key = `${row.table_schema}.${row.table_name}`;
-    byTable.set(key, [...(byTable.get(key) ?? []), row]);
+    const catalogs = byTable.get(key) ?? new Map<string, ColumnRow[]>();
+    byTable.set(key, catalogs);
+    catalogs.set(row.table_catalog, [...(catalogs.get(row.table_catalog) ?? []), row]);
   }
+  const columnsOf = (relation: Relation): ColumnRow[] | undefined => {
+    const catalogs = byTable.get(`${relation.schema}.${relation.identifier}`);
+    if (!catalogs) return undefined;
+    const database = relation.database.toLowerCase();
+    const own = [...catalogs].find(([catalog]) => catalog.toLowerCase() === database);
+    return own?.[1] ?? (catalogs.size === 1 ? [...catalogs.values()][0] : undefined);
+  };
   const nodes: Record<string, Json> = {};
   const sources: Record<string, Json> = {};
   for (const { id, relation, kind } of relations) {
-    const columns = byTable.get(`${relation.schema}.${relation.identifier}`);
+    const columns = columnsOf(relation);
     if (!columns || columns.length === 0) continue;
     const entry = {
       metadata: {

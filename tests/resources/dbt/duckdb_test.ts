@@ -586,7 +586,7 @@ sources:
   }
 });
 
-Deno.test("duckdb dbt: deno task dbt build on a type: duckdb profile writes the DuckDB file", async () => {
+Deno.test("duckdb dbt: deno task dbt build on a type: duckdb profile writes the DuckDB file; docs generate catalogs it", async () => {
   const { runDbtCli } = await import("../../../resources/dbt/cli.ts");
   await using project = await writeProject({
     "profiles.yml": `demo:
@@ -596,6 +596,9 @@ Deno.test("duckdb dbt: deno task dbt build on a type: duckdb profile writes the 
       type: duckdb
       path: build.duckdb
       threads: 2
+      attach:
+        - path: other.duckdb
+          alias: other
 `,
     "seeds/kinds.csv": "kind,label\na,Apple\nb,Banana\n",
     "models/marts/labelled.sql": "select k.kind, k.label, 1 as n from {{ ref('kinds') }} k",
@@ -607,12 +610,27 @@ models:
         data_tests: [unique, not_null]
 `,
   });
+  {
+    // An attached database with a table of the seed's schema and name, other columns.
+    await using other = await openWarehouse(`duckdb:${project.dir}/other.duckdb`);
+    await other.exec("create table main.kinds (x int)");
+  }
   const lines: string[] = [];
   const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
   const env = (name: string) =>
     ({ STATE_DIR: `${project.dir}/state` } as Record<string, string>)[name];
   const code = await runDbtCli(["build", "--project-dir", project.dir], io, { env });
   assert.equal(code, 0, lines.join("\n"));
+  // Before: docs generate failed on DuckDB (jsonb_array_elements_text does not exist).
+  const docs = await runDbtCli(["docs", "generate", "--project-dir", project.dir], io, { env });
+  assert.equal(docs, 0, lines.join("\n"));
+  const written = /Catalog written to (.*)$/m.exec(lines.join("\n"))?.[1];
+  assert.ok(written, lines.join("\n"));
+  const catalog = JSON.parse(await Deno.readTextFile(written));
+  const columns = (id: string) => Object.keys(catalog.nodes[id]?.columns ?? {});
+  assert.deepEqual(columns("model.demo.labelled"), ["kind", "label", "n"]);
+  assert.deepEqual(columns("seed.demo.kinds"), ["kind", "label"]);
+  assert.equal(catalog.nodes["seed.demo.kinds"].metadata.database, "build");
   await using warehouse = await openWarehouse(`duckdb:${project.dir}/build.duckdb`);
   assert.deepEqual(
     await warehouse.query("select kind, label from main_marts.labelled order by kind"),
