@@ -20,6 +20,18 @@ import { type MainProcess, sandbox, spawnMain, untilValue } from "../../_helpers
 const MAIN = fileURLToPath(new URL("../../../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../../deno.json", import.meta.url));
 const SKEW = fileURLToPath(new URL("../../_helpers/skewed_clock.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+/** The `deno` arguments of `deno task NAME` (deno.json). */
+function taskArgs(name: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).tasks as Record<
+    string,
+    string
+  >;
+  const task = tasks[name];
+  if (task === undefined) throw new RangeError(`deno.json has no task '${name}'`);
+  return task.split(/\s+/).slice(1);
+}
 
 const GRAPH = `
 import postgres from "postgres";
@@ -43,6 +55,11 @@ export interface ElsewhereOptions {
   readonly skewMs?: number;
   /** A program running `deno` in turn (e.g. `unshare --pid ...`). @default {[]} */
   readonly wrapper?: readonly string[];
+  /**
+   * Run as `deno task NAME ARGS` (through launch.ts, least privilege) rather than
+   * `deno run -A main.ts ARGS`; no clock skew then.
+   */
+  readonly task?: string;
 }
 
 /** See the module doc; `await using` stops every child and the server. */
@@ -51,6 +68,8 @@ export interface HeldCluster extends AsyncDisposable {
   readonly queue: PostgresRunQueue;
   /** The run store, as the test sees it. */
   readonly store: PostgresRunStore;
+  /** A connection of the test's own to the server. */
+  readonly sql: postgres.Sql;
   /** Spawns `main.ts ARGS` on the cluster's settings. */
   spawn(args: string[], elsewhere?: ElsewhereOptions): MainProcess;
   /** Queues a run of `held` and waits until it executes; returns its id. */
@@ -103,11 +122,14 @@ export async function heldCluster(heartbeatMs: number): Promise<HeldCluster> {
   return {
     queue: q,
     store: s,
-    spawn(args, { skewMs = 0, wrapper = [] } = {}) {
+    sql: db,
+    spawn(args, { skewMs = 0, wrapper = [], task } = {}) {
       const p = spawnMain(args, {
-        cwd: box.dir,
-        env: { ...env, TEST_CLOCK_SKEW_MS: String(skewMs) },
-        denoArgs: ["run", "-A", `--config=${CONFIG}`, `--preload=${SKEW}`, MAIN],
+        cwd: task ? ROOT : box.dir,
+        env: { ...env, TEST_CLOCK_SKEW_MS: String(skewMs), PLATFORM_ALLOW_ENV: "PROBE_URL" },
+        denoArgs: task
+          ? taskArgs(task)
+          : ["run", "-A", `--config=${CONFIG}`, `--preload=${SKEW}`, MAIN],
         wrapper,
       });
       procs.push(p);
@@ -141,8 +163,8 @@ export async function heldCluster(heartbeatMs: number): Promise<HeldCluster> {
       assert.equal((await s.getRun(runId))?.status, "success");
       const executions = await db`SELECT pid FROM held_started WHERE run_id = ${runId}`;
       assert.equal(executions.length, 1, `run ${runId} executed once`);
-      const chain = (await q.list({ limit: 1000 })).filter((e) => e.rootRunId === runId);
-      assert.deepEqual(chain.map((e) => e.runId), [runId], "no retry was queued");
+      const retries = (await q.list({ limit: 1000 })).filter((e) => e.retryOf === runId);
+      assert.deepEqual(retries.map((e) => e.runId), [], "no retry was queued");
     },
     [Symbol.asyncDispose]: dispose,
   };
