@@ -9,12 +9,30 @@
  * its garbage (~50 MiB more V8 heap at 1.2M rows than at 300k) was resident
  * when the writer started and counted in the writer's peak.
  *
- * Usage: deno run -A tests/formats/_geoparquet_rss_child.ts ROWS DIR
+ * With `--live`, the writing process also prints `peakLiveMiB`: the most
+ * memory the writer kept reachable, sampled every {@linkcode LIVE_SAMPLE_MS}
+ * ms during the write and once at its end, each sample after a full
+ * garbage collection (`gc()`, run with `--expose-gc`): V8 heap used, plus
+ * external memory (ArrayBuffers: Arrow and IPC buffers, SQLite blobs,
+ * output chunks; swept at once with `--no-concurrent-array-buffer-sweeping`
+ * so that the figure is not lagging), plus parquet-wasm's WebAssembly memory.
+ * Unlike the peak RSS, it does not depend on when V8 collects, so not on
+ * the machine's load (geoparquet_memory_test.ts).
+ *
+ * Usage: deno run -A tests/formats/_geoparquet_rss_child.ts ROWS DIR [--live]
  */
 
 import { DatabaseSync } from "node:sqlite";
+import process from "node:process";
+import * as parquet from "parquet-wasm";
 import { sqliteToGeoParquet } from "../../formats/geoparquet.ts";
-import { v8FlagsOption } from "../../core/cli/v8_flags.ts";
+import { V8_FLAGS, v8FlagsOption } from "../../core/cli/v8_flags.ts";
+
+/** Milliseconds between two samples of the live memory (`--live`). */
+const LIVE_SAMPLE_MS = 20;
+
+/** V8 flags `--live` adds to the commands' ones: a `gc()` to call, ArrayBuffers freed by it. */
+const LIVE_V8_FLAGS = ["--expose-gc", "--no-concurrent-array-buffer-sweeping"];
 
 function peakRssMiB(): number {
   const status = Deno.readTextFileSync("/proc/self/status");
@@ -42,23 +60,37 @@ function makeLayer(rows: number, dir: string): void {
   db.close();
 }
 
+/** The memory reachable now (MiB), after a full collection: see the module doc. */
+function liveMiB(): number {
+  (globalThis as unknown as { gc(): void }).gc();
+  const { heapUsed, external } = process.memoryUsage();
+  return (heapUsed + external + parquet.wasmMemory().buffer.byteLength) / 2 ** 20;
+}
+
 /** Writes `dir`/layer.sqlite as GeoParquet and prints the figures. */
-async function writeLayer(dir: string): Promise<void> {
+async function writeLayer(dir: string, live: boolean): Promise<void> {
+  let peakLive = 0;
+  const sample = () => (peakLive = Math.max(peakLive, liveMiB()));
+  const timer = live ? setInterval(sample, LIVE_SAMPLE_MS) : undefined;
   const start = performance.now();
   const result = await sqliteToGeoParquet(`${dir}/layer.sqlite`, "layer", `${dir}/layer.parquet`, {
     crs: { type: "GeographicCRS", name: "WGS 84" },
   });
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(timer);
+  if (live) sample();
   console.log(JSON.stringify({
     rows: result.rows,
     peakRssMiB: Math.round(peakRssMiB()),
-    seconds: (performance.now() - start) / 1000,
+    seconds,
     bytes: (await Deno.stat(`${dir}/layer.parquet`)).size,
+    ...(live ? { peakLiveMiB: Math.round(peakLive) } : {}),
   }));
 }
 
-async function run(args: string[]): Promise<void> {
+async function run(args: string[], flags: readonly string[] = V8_FLAGS): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", v8FlagsOption(), import.meta.filename!, ...args],
+    args: ["run", "-A", v8FlagsOption(flags), import.meta.filename!, ...args],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
@@ -66,9 +98,13 @@ async function run(args: string[]): Promise<void> {
 }
 
 if (Deno.args[0] === "--make") makeLayer(Number(Deno.args[1]), Deno.args[2]!);
-else if (Deno.args[0] === "--write") await writeLayer(Deno.args[1]!);
+else if (Deno.args[0] === "--write") await writeLayer(Deno.args[1]!, Deno.args[2] === "--live");
 else {
-  const [rows, dir] = Deno.args;
+  const [rows, dir, mode] = Deno.args;
+  const live = mode === "--live";
   await run(["--make", rows!, dir!]);
-  await run(["--write", dir!]);
+  await run(
+    ["--write", dir!, ...(live ? ["--live"] : [])],
+    live ? [...V8_FLAGS, ...LIVE_V8_FLAGS] : V8_FLAGS,
+  );
 }
