@@ -243,29 +243,36 @@ function lastingKindOf(error: Error): LastingFailure | undefined {
 }
 
 /**
- * A write failed because the disk holding `path` is full. The message names
- * what was being written (the user's file, the run store, the ledger...) and
- * where to free space; `input` is the path. Never retried (see
+ * A write failed because the disk is full. The message names what was being
+ * written (the user's file, the run store, the ledger...) and the folder whose
+ * disk needs space; `input` is the path. Never retried (see
  * {@linkcode lastingFailure}).
  *
  * @example
  * ```ts
  * import { DiskFullError } from "./errors.ts";
- * new DiskFullError("the run store", "/srv/state/runs.db").message;
- * // "no space left on device writing the run store '/srv/state/runs.db': free space on its disk ..."
+ * new DiskFullError("the run store '/srv/state/runs.db'", "/srv/state/runs.db").message;
+ * // "no space left on device writing the run store '/srv/state/runs.db': free space on the
+ * // disk holding '/srv/state' (`df -h '/srv/state'` shows it), then run again"
  * ```
  */
 export class DiskFullError extends PlatformError {
   /** Waiting does not free a disk: see {@linkcode lastingFailure}. */
   readonly retryable = false;
 
-  /** `what` says what was being written (e.g. `the run store`, `lake object`). */
-  constructor(what: string, path: string, fields: Omit<ErrorFields, "input"> = {}) {
+  /**
+   * `what` names what was being written, with its name or path; `path` is the
+   * file written (its folder is named as the place to free space, unless
+   * `fields.folder` names another) and the error's `input` unless
+   * `fields.input` names the user's own name for it (e.g. an object key).
+   */
+  constructor(what: string, path: string, fields: ErrorFields & { folder?: string } = {}) {
+    const folder = fields.folder ?? folderOf(path);
     super(
       "disk_full",
-      `no space left on device writing ${what} '${path}': free space on its disk ` +
-        `(\`df -h '${folderOf(path)}'\` shows it), then run again`,
-      { ...fields, input: path },
+      `no space left on device writing ${what}: free space on the disk holding '${folder}' ` +
+        `(\`df -h '${folder}'\` shows it), then run again`,
+      { ...fields, input: fields.input ?? path },
     );
   }
 }

@@ -14,6 +14,7 @@ import {
   AssetExecutionError,
   CanceledError,
   isTransientError,
+  PlatformError,
   ResourceError,
   SelectionError,
   toError,
@@ -393,7 +394,7 @@ class Run<R> {
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 4 * this.#heartbeatIntervalMs,
     });
     for (const step of this.#plan.steps) {
-      await this.#store.putStep(this.#stepRecord(step, "pending", 0, null));
+      await this.#putStep(this.#stepRecord(step, "pending", 0, null));
     }
     this.#emit({
       type: "run_started",
@@ -596,7 +597,7 @@ class Run<R> {
       finishedSteps: () => this.#finishedSteps(),
       emit: (event) => this.#emit(event),
       putStep: (status, attempts, startedAt) =>
-        this.#store.putStep(this.#stepRecord(step, status, attempts, null, startedAt)),
+        this.#putStep(this.#stepRecord(step, status, attempts, null, startedAt)),
     });
     if (this.#abandoned.has(index)) return index; // recorded as canceled already
     if (outcome.materialization) this.#remember(outcome.materialization);
@@ -694,10 +695,23 @@ class Run<R> {
     }
     const startedAt = outcome.startedAt ?? null;
     if (this.#lost) return; // the reaper recorded how this run ended
-    await this.#store.putStep({
+    await this.#putStep({
       ...this.#stepRecord(step, result.status, result.attempts, result.reason, startedAt),
       finishedAt: this.#clock.now(),
     });
+  }
+
+  /**
+   * Records a step. A store that cannot take it (its disk is full, its
+   * buffer past its bound) does not stop the run: the failure is kept, and
+   * `#finish` ends the run failed, saying what could not be recorded.
+   */
+  async #putStep(record: StepRecord): Promise<void> {
+    try {
+      await this.#store.putStep(record);
+    } catch (error) {
+      this.#writeErrors.push(error);
+    }
   }
 
   #remember(m: Materialization): void {
@@ -707,7 +721,7 @@ class Run<R> {
 
   async #finish(startedAt: number): Promise<RunResult> {
     const steps = this.#results as StepResult[];
-    const status = this.#abort.signal.aborted
+    const ran = this.#abort.signal.aborted
       ? "canceled"
       : steps.some((s) =>
           s.status !== "success" || s.checks.some((c) => !c.passed && c.severity === "error")
@@ -719,29 +733,54 @@ class Run<R> {
     const stopped = this.#stoppedBecause
       ? [`canceled: ${this.#stoppedBecause}`, summary].filter(Boolean).join("; ")
       : summary;
-    const errorSummary = stopped === null ? null : redact(stopped);
     this.#emit({
       type: "run_finished",
       assetKey: null,
       partition: null,
-      data: { status, duration_ms: finishedAt - startedAt, ...counts(steps) },
+      data: { status: ran, duration_ms: finishedAt - startedAt, ...counts(steps) },
     });
     await Promise.all(this.#writes);
-    // The run's end must reach the store: a server restarting gets a few seconds.
+    // What the run did reaches the store before its end: when some of it
+    // cannot (a full disk), the run ends failed and says why, so an
+    // incomplete record never reads as a success, nor as a dead owner.
+    try {
+      await this.#persist(() => this.#store.flush());
+    } catch (error) {
+      this.#writeErrors.push(error);
+    }
+    const unrecorded = this.#writeErrors.at(-1);
+    const status = unrecorded !== undefined && ran === "success" ? "failed" : ran;
+    const told = unrecorded === undefined
+      ? stopped
+      : [stopped, `not all of it was recorded: ${toError(unrecorded).message}`]
+        .filter(Boolean).join("; ");
+    const errorSummary = told === null ? null : redact(told);
+    // The run's end must reach the store: a server restarting gets a few
+    // seconds, and a full disk has the store's reserve (see the run stores).
     if (!this.#lost) {
-      await this.#persist(() =>
-        this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary })
+      try {
+        await this.#persist(() =>
+          this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary })
+        );
+      } catch (error) {
+        throw new ResourceError(
+          codeOf(error),
+          `Run '${this.#runId}' ${status}, and its end cannot be recorded: ${
+            toError(error).message
+          }`,
+          { cause: error },
+        );
+      }
+    }
+    if (unrecorded !== undefined) {
+      throw new ResourceError(
+        codeOf(unrecorded),
+        `Run '${this.#runId}' ${status}: ${toError(unrecorded).message} (its end is recorded in ` +
+          `the run store ${this.#store.description}, but not all its steps and events)`,
+        { cause: unrecorded },
       );
     }
     await this.#persist(() => this.#store.flush());
-    if (this.#writeErrors.length > 0) {
-      throw new ResourceError(
-        "run_store.write_failed",
-        `Run '${this.#runId}' finished ${status}, but ${this.#writeErrors.length} write(s) to the run store ` +
-          `(${this.#store.description}) failed; its record of the run is incomplete`,
-        { cause: this.#writeErrors[0] },
-      );
-    }
     if (this.#listenerErrors.length > 0) {
       throw new AssetExecutionError(
         "run.listener_failed",
@@ -812,6 +851,11 @@ class Run<R> {
       reason: reason === null ? null : redact(reason),
     };
   }
+}
+
+/** The code of a run store's failure, for the error that reports it. */
+function codeOf(error: unknown): string {
+  return error instanceof PlatformError ? error.code : "run_store.write_failed";
 }
 
 /** Counts of step results by status. */

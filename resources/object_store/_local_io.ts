@@ -5,8 +5,8 @@
  * @module
  */
 
-import { PlatformError } from "../../core/errors.ts";
-import { storeError } from "./_errors.ts";
+import { DiskFullError, lastingFailure, PlatformError } from "../../core/errors.ts";
+import { RESOURCE_KEY, storeError } from "./_errors.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -87,6 +87,14 @@ export function toStoreError(error: unknown, input: string, path: string): unkno
       input,
       error,
     );
+  }
+  if (lastingFailure(error) === "disk_full") {
+    return new DiskFullError(`lake object '${input}' (at ${path})`, path, {
+      folder: path,
+      input,
+      resourceKey: RESOURCE_KEY,
+      cause: error,
+    });
   }
   const code = error instanceof Deno.errors.PermissionDenied ? "access_denied" : "io_failed";
   return storeError(code, `Cannot access '${input}' at ${path}: ${error.message}`, input, error);

@@ -6,13 +6,20 @@
  * {@linkcode SqliteRunStoreOptions.flushIntervalMs} later), which keeps the
  * scheduler's overhead per asset in microseconds. Reads commit the buffer first.
  *
+ * A full disk must not lose how a run ended (the next start would only see a
+ * run whose owner died): the store keeps a reserve file beside the database
+ * (`_space_reserve.ts`), which an explicit {@linkcode SqliteRunStore.flush}
+ * or a run's end gives back when a write fails for lack of space, and a run's
+ * end whose buffered steps and events still do not fit is written on its own,
+ * ahead of them (they stay buffered for a later flush).
+ *
  * @module
  */
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { ResourceError } from "../../core/errors.ts";
+import { DiskFullError, lastingFailure, ResourceError } from "../../core/errors.ts";
 import {
   type AssetEventFilter,
   type AutomationRecordFilter,
@@ -45,6 +52,7 @@ import {
   type TickRecord,
 } from "../../core/run_store/types.ts";
 import { immediateTransaction, openSqlite, sqliteOpenHint } from "../_sqlite.ts";
+import { lowOnSpace, SpaceReserve } from "../_space_reserve.ts";
 import { WriteBuffer } from "./_buffer.ts";
 import { IndexedPairs } from "./_indexed_pairs.ts";
 import {
@@ -134,10 +142,20 @@ export class SqliteRunStore extends RunStoreBase {
   #closed = false;
   /** (run, asset) pairs already in `run_assets`: a step's later writes skip the insert. */
   #indexed = new IndexedPairs();
+  readonly #path: string;
+  /** Space kept for a run's end; none for `:memory:` and `file:` URIs. */
+  readonly #reserve: SpaceReserve | undefined;
 
-  private constructor(db: DatabaseSync, path: string, options: SqliteRunStoreOptions) {
+  private constructor(
+    db: DatabaseSync,
+    path: string,
+    options: SqliteRunStoreOptions,
+    reserve: SpaceReserve | undefined,
+  ) {
     super();
     this.#db = db;
+    this.#path = path;
+    this.#reserve = reserve;
     this.description = `sqlite ${path}`;
     this.#clock = options.clock ?? systemClock;
     this.#buffer = new WriteBuffer({
@@ -168,6 +186,10 @@ export class SqliteRunStore extends RunStoreBase {
         setup: (db) => immediateTransaction(db, () => prepareTables(db)),
       });
     } catch (error) {
+      // A full disk met while opening (making -shm) reads "disk I/O error".
+      if (lastingFailure(error) === "disk_full" || (isIoError(error) && lowOnSpace(path))) {
+        throw new DiskFullError(`the run store '${path}'`, path, { cause: error });
+      }
       throw new ResourceError(
         "run_store.unavailable",
         `Cannot open the run store at '${path}': ${message(error)}${
@@ -176,7 +198,22 @@ export class SqliteRunStore extends RunStoreBase {
         { input: path, cause: error },
       );
     }
-    return new SqliteRunStore(db, path, options);
+    const reserve = path === ":memory:" || path.startsWith("file:")
+      ? undefined
+      : new SpaceReserve(path);
+    try {
+      // No room for it now: the store works without one (a run's end is then written alone).
+      reserve?.ensure();
+    } catch (error) {
+      db.close();
+      throw new ResourceError(
+        "run_store.unavailable",
+        `Cannot open the run store at '${path}': cannot make its space reserve ` +
+          `'${reserve?.path}': ${message(error)}; check that its folder is writable`,
+        { input: path, cause: error },
+      );
+    }
+    return new SqliteRunStore(db, path, options, reserve);
   }
 
   /** Records a run at once (not buffered), so a duplicate id fails this call. */
@@ -231,9 +268,13 @@ export class SqliteRunStore extends RunStoreBase {
     }
   }
 
-  /** Updates a run at once: absent fields keep their value, `null` clears them. */
+  /**
+   * Updates a run at once: absent fields keep their value, `null` clears them.
+   * A run's end (`finishedAt` set) is recorded even on a full disk (see
+   * {@linkcode SqliteRunStore.#end}).
+   */
   protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
-    return this.#now(() => {
+    const work = () => {
       const updated = this.#prepare(
         `UPDATE pipeline_runs SET status = ?,
            finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
@@ -253,7 +294,48 @@ export class SqliteRunStore extends RunStoreBase {
       if (Number(updated.changes) !== 1) return false;
       if (update.tags) this.#setTags(runId, update.tags);
       return true;
-    });
+    };
+    if (update.finishedAt === undefined || update.finishedAt === null) return this.#now(work);
+    return this.#end(runId, update.finishedAt, work);
+  }
+
+  /**
+   * Writes a run's end with everything buffered before it; when the disk is
+   * full, gives the reserve back and tries again, and when even that does not
+   * fit, writes the end alone (its steps still pending or running settled as
+   * unrecorded, as a reap would), ahead of the buffered writes, which stay
+   * for a later flush. Only a failure of that small write is thrown.
+   */
+  async #end(runId: string, finishedAt: number, work: () => boolean): Promise<boolean> {
+    try {
+      return await this.#now(work);
+    } catch (error) {
+      if (lastingFailure(error) !== "disk_full") throw error;
+      if (this.#reserve?.release()) {
+        try {
+          return await this.#now(work);
+        } catch (again) {
+          if (lastingFailure(again) !== "disk_full") throw again;
+        }
+      }
+    }
+    try {
+      return immediateTransaction(this.#db, () => {
+        if (!work()) return false;
+        const reason = "not recorded: the run store's disk was full when the run ended";
+        this.#run(
+          `UPDATE run_steps SET status = CASE status WHEN 'running' THEN 'failed' ELSE 'canceled' END,
+             finished_at = ?, reason = ?
+           WHERE run_id = ? AND status IN ('pending', 'running')`,
+          finishedAt,
+          reason,
+          runId,
+        );
+        return true;
+      });
+    } catch (error) {
+      throw this.#wrap(error);
+    }
   }
 
   /** A run by id or unique prefix. */
@@ -717,11 +799,17 @@ export class SqliteRunStore extends RunStoreBase {
   /**
    * Commits everything buffered. When the commit fails the writes stay
    * buffered (a later flush retries them) and this call rejects with
-   * `run_store.write_failed`.
+   * `run_store.write_failed`, or `disk_full` naming the file once the
+   * space reserve, given back for this, did not make room either.
    */
-  flush(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#buffer.flush();
+  async flush(): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    try {
+      await this.#buffer.flush();
+    } catch (error) {
+      if (lastingFailure(error) !== "disk_full" || !this.#reserve?.release()) throw error;
+      await this.#buffer.flush();
+    }
   }
 
   /** Commits the buffer and closes the database; rejects (after closing) when the commit fails. */
@@ -800,6 +888,9 @@ export class SqliteRunStore extends RunStoreBase {
     ) {
       return error;
     }
+    if (lastingFailure(error) === "disk_full") {
+      return new DiskFullError(`the run store '${this.#path}'`, this.#path, { cause: error });
+    }
     // Another process held the lock past busy_timeout: trying again later may well work.
     const busy = /database (?:table )?is locked|SQLITE_BUSY/i.test(message(error));
     return new ResourceError(
@@ -836,6 +927,12 @@ function prepareTables(db: DatabaseSync): void {
   }
   // A store made before runs were indexed by tag and asset: index what it holds.
   if (Number(indexed.n) < 2) { for (const sql of runIndexBackfill("sqlite")) db.exec(sql); }
+}
+
+/** SQLITE_IOERR (10, with its extended codes in the high bytes). */
+function isIoError(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" ? (code & 0xff) === 10 : /disk I\/O error/i.test(message(error));
 }
 
 function message(error: unknown): string {
