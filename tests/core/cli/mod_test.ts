@@ -147,7 +147,7 @@ Deno.test("runCli: errors outside a run never escape as exceptions", async (t) =
       assertExit(outcome, EXIT.failed);
       assert.match(
         outcome.stderr,
-        /^error \[run_store\.unavailable\]: database or disk is full\n/m,
+        /^error \[run_store\.unavailable\]: Run '[0-9a-f-]{36}' success, and its end cannot be recorded: database or disk is full\n/m,
       );
       assert.match(outcome.stderr, /then, closing: disk I\/O error while closing/);
       assert.doesNotMatch(outcome.stderr, /SuppressedError|\[object Object\]/);
