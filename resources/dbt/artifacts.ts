@@ -129,7 +129,9 @@ function manifestParts(project: DbtProject, options: ManifestOptions, copy = fal
   }
   for (const list of children.values()) list.sort();
   const parentIds = [...parents.keys()];
+  const parentLists = [...parents.values()];
   const childIds = [...children.keys()];
+  const childLists = [...children.values()];
   return {
     metadata: {
       dbt_schema_version: MANIFEST_SCHEMA,
@@ -200,10 +202,10 @@ function manifestParts(project: DbtProject, options: ManifestOptions, copy = fal
     selectors: {},
     disabled: {},
     parent_map: new LazyEntries(parentIds, (i) => {
-      const list = parents.get(parentIds[i]!)!;
+      const list = parentLists[i]!;
       return copy ? [...list] : list as Json;
     }),
-    child_map: new LazyEntries(childIds, (i) => children.get(childIds[i]!)!),
+    child_map: new LazyEntries(childIds, (i) => childLists[i]!),
     group_map: groupMap(project),
     saved_queries: semanticSection(project, "saved_query", createdAt),
     semantic_models: semanticSection(project, "semantic_model", createdAt),
