@@ -384,6 +384,12 @@ export interface ExposureNode {
   readonly url: string | null;
   /** Maturity, or null. */
   readonly maturity: string | null;
+  /** Label shown in docs, or null. */
+  readonly label: string | null;
+  /** Tags (`tag:` selects the exposure). */
+  readonly tags: readonly string[];
+  /** Meta. */
+  readonly meta: Readonly<Record<string, unknown>>;
 }
 
 /**

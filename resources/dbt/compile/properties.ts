@@ -239,48 +239,61 @@ export function collectProperties(read: ReadProject): Properties {
     groups,
     semanticEntries,
     exposures: (idOf) =>
-      exposures.map(({ props, file, packageName }) => {
-        const name = String(props.name);
-        const refName = (ref: string, version: string | undefined): string => {
-          try {
-            return versionedRef(modelVersions, ref, version);
-          } catch (e) {
-            if (!(e instanceof RangeError)) throw e;
-            throw new DbtError(DbtErrorCode.unknownRef, `exposure '${name}': ${e.message}`, {
-              file,
-            });
-          }
-        };
-        const dependsOn = ((props.depends_on ?? []) as string[]).map((dep) => {
-          const ref = parseRefText(dep);
-          const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(dep);
-          const id = ref
-            ? idOf(refName(ref.name, ref.version))
-            : src
-            ? [...sources.values()].find((s) => s.sourceName === src[1] && s.name === src[2])
-              ?.uniqueId
-            : undefined;
-          if (!id) {
-            throw new DbtError(
-              DbtErrorCode.unknownRef,
-              `exposure '${name}': '${dep}' names no node`,
-              { file },
-            );
-          }
-          return id;
-        });
-        return {
-          uniqueId: `exposure.${packageName}.${name}`,
-          name,
-          file,
-          type: String(props.type),
-          owner: (props.owner ?? {}) as Record<string, unknown>,
-          description: docText(String(props.description ?? "")),
-          dependsOn,
-          url: typeof props.url === "string" ? props.url : null,
-          maturity: typeof props.maturity === "string" ? props.maturity : null,
-        };
-      }),
+      // `config: {enabled: false}` leaves the exposure out, as dbt does.
+      exposures.filter(({ props }) => sourceConfig(recordOf(props.config), "enabled") !== false)
+        .map(({ props, file, packageName }) => {
+          const name = String(props.name);
+          const config = recordOf(props.config);
+          const refName = (ref: string, version: string | undefined): string => {
+            try {
+              return versionedRef(modelVersions, ref, version);
+            } catch (e) {
+              if (!(e instanceof RangeError)) throw e;
+              throw new DbtError(DbtErrorCode.unknownRef, `exposure '${name}': ${e.message}`, {
+                file,
+              });
+            }
+          };
+          const dependsOn = ((props.depends_on ?? []) as string[]).map((dep) => {
+            const ref = parseRefText(dep);
+            const src = /source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(dep);
+            const id = ref
+              ? idOf(refName(ref.name, ref.version))
+              : src
+              ? [...sources.values()].find((s) => s.sourceName === src[1] && s.name === src[2])
+                ?.uniqueId
+              : undefined;
+            if (!id) {
+              throw new DbtError(
+                DbtErrorCode.unknownRef,
+                `exposure '${name}': '${dep}' names no node`,
+                { file },
+              );
+            }
+            return id;
+          });
+          return {
+            uniqueId: `exposure.${packageName}.${name}`,
+            name,
+            file,
+            type: String(props.type),
+            owner: (props.owner ?? {}) as Record<string, unknown>,
+            description: docText(String(props.description ?? "")),
+            dependsOn,
+            url: typeof props.url === "string" ? props.url : null,
+            maturity: typeof props.maturity === "string" ? props.maturity : null,
+            label: typeof props.label === "string" ? props.label : null,
+            // As dbt: `tags:` and `config.tags` add up, `config.meta` over `meta:`.
+            tags: [
+              ...new Set(
+                [props.tags, config.tags].flatMap((t) =>
+                  t === undefined || t === null ? [] : [t].flat()
+                ).map(String),
+              ),
+            ],
+            meta: { ...recordOf(props.meta), ...recordOf(config.meta) },
+          };
+        }),
     get docText() {
       return docText;
     },

@@ -183,6 +183,9 @@ export const ExposureSchema = z.looseObject({
   url: z.string().optional(),
   maturity: z.enum(["low", "medium", "high"]).optional(),
   label: z.string().optional(),
+  tags: z.union([z.string(), z.array(z.string())]).optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** A whole property file. */

@@ -270,6 +270,23 @@ models:
     "tests/generic/expect_positive.sql":
       "{% test expect_positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
     "tests/no_future_revenue.sql": "select * from {{ ref('revenue') }} where 1 = 0",
+    "models/marts/_exposures.yml": `version: 2
+exposures:
+  - name: revenue_dashboard
+    label: Revenue Dashboard
+    type: dashboard
+    owner: {name: Finance}
+    tags: [bi]
+    meta: {tier: 1}
+    config:
+      tags: [exec]
+    depends_on: ["ref('revenue')"]
+  - name: retired_report
+    type: dashboard
+    owner: {name: Finance}
+    config: {enabled: false}
+    depends_on: ["ref('revenue')"]
+`,
   });
   const cli = async (...args: string[]) => {
     const out: string[] = [];
@@ -310,5 +327,17 @@ models:
   assert.equal((await cli("parse")).code, 0);
   const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
   assert.deepEqual(manifest.sources["source.demo.stripe.charges"].tags, ["payments", "pii"]);
+  // Exposures keep their tags, meta and label (before: dropped, so tag:bi found nothing), and
+  // a disabled one is no node.
+  assert.deepEqual(await ls("+tag:exec,resource_type:exposure"), [
+    "exposure:demo.revenue_dashboard",
+  ]);
+  assert.deepEqual(await ls("tag:bi"), ["exposure:demo.revenue_dashboard"]);
+  assert.deepEqual(await ls("exposure:*"), ["exposure:demo.revenue_dashboard"]);
+  const exposure = manifest.exposures["exposure.demo.revenue_dashboard"];
+  assert.deepEqual(
+    [exposure.label, exposure.tags, exposure.meta],
+    ["Revenue Dashboard", ["bi", "exec"], { tier: 1 }],
+  );
   assert.equal(manifest.sources["source.demo.stripe.legacy_invoices"], undefined);
 });
