@@ -632,6 +632,7 @@ async function warehouseCommand(
     hooks: inv.command !== "test",
     onProgress: (event) => io.out(progressLine(event, clock.now())),
   });
+  await writeCompiledFiles(project, result.results);
   const count = (...statuses: string[]) =>
     result.results.filter((r) => statuses.includes(r.status)).length;
   const seconds = ((clock.now() - started) / 1000).toFixed(2);
@@ -645,6 +646,34 @@ async function warehouseCommand(
       `ERROR=${count("error", "fail")} SKIP=${count("skipped")} TOTAL=${result.results.length}`,
   );
   return result.success ? 0 : 1;
+}
+
+/**
+ * The compiled SQL of what ran, under target/compiled/<package>/ as dbt writes it for
+ * run/build/test/snapshot: a model or snapshot at its file's path, a singular test at its
+ * file's, a generic test at `<its YAML file>/<its name>.sql`.
+ */
+async function writeCompiledFiles(
+  project: DbtProject,
+  results: readonly { unique_id: string; compiled_code: string | null }[],
+): Promise<void> {
+  const tests = new Map(project.tests.map((t) => [t.uniqueId, t]));
+  for (const r of results) {
+    if (r.compiled_code === null) continue;
+    const node = project.nodes.get(r.unique_id);
+    const test = node ? undefined : tests.get(r.unique_id);
+    const file = node && node.resourceType !== "seed"
+      ? `${node.packageName}/${node.file}`
+      : test
+      ? `${test.packageName}/${
+        test.kind === "singular" ? test.file : `${test.file}/${test.alias}.sql`
+      }`
+      : undefined;
+    if (file === undefined) continue;
+    const path = `${targetDir(project)}/compiled/${file}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, r.compiled_code);
+  }
 }
 
 /** Variables of the environment this command reads, checked by the platform's config schema. */

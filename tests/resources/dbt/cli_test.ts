@@ -210,3 +210,30 @@ Deno.test("dbt cli: a damaged --state artifact exits 2 naming its file, never a 
     await Deno.remove(`${state}/${file}`);
   }
 });
+
+Deno.test("dbt cli: build writes the compiled SQL of what ran under target/compiled, as dbt does", async () => {
+  await using project = await writeProject({
+    "seeds/raw_orders.csv": "id,amount\n1,10\n2,20\n",
+    "models/staging/stg_orders.sql":
+      "{% set cols = ['id', 'amount'] %}select {{ cols | join(', ') }} from {{ ref('raw_orders') }}",
+    "models/staging/schema.yml":
+      "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: id\n        data_tests: [unique]\n",
+    "tests/assert_positive.sql": "select * from {{ ref('stg_orders') }} where amount < 0",
+  });
+  const built = await cli(["build", "--project-dir", project.dir], {
+    WAREHOUSE_URL: "pglite:memory:",
+  });
+  assert.equal(built.code, 0, built.err);
+  const read = (path: string) => Deno.readTextFile(`${project.dir}/target/compiled/demo/${path}`);
+  // Before: nothing was written (only `compile` wrote compiled files).
+  assert.match(
+    await read("models/staging/stg_orders.sql"),
+    /^select id, amount from "analytics"\./,
+  );
+  assert.match(
+    await read("models/staging/schema.yml/unique_stg_orders_id.sql"),
+    /stg_orders/,
+  );
+  assert.match(await read("tests/assert_positive.sql"), /where amount < 0/);
+  await assert.rejects(read("seeds/raw_orders.csv"), Deno.errors.NotFound);
+});
