@@ -62,6 +62,7 @@ const PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   drop_relation: ["relation"],
   truncate_relation: ["relation"],
   rename_relation: ["from_relation", "to_relation"],
+  alter_column_type: ["relation", "column_name", "new_column_type"],
   create_schema: ["relation"],
   drop_schema: ["relation"],
   list_schemas: ["database"],
@@ -125,6 +126,14 @@ export function adapterWarehouseMethods(
         calls.fail("adapter.rename_relation() needs a target relation with an identifier");
       }
       return run("rename_relation", [from, to]);
+    },
+    // dbt-adapters' SQLAdapter.alter_column_type: runs the macro of its name (dispatching).
+    alter_column_type: (value, column, type) => {
+      relationOf(value, "alter_column_type");
+      if (typeof column !== "string" || typeof type !== "string") {
+        calls.fail("adapter.alter_column_type() needs a relation, a column name and a type");
+      }
+      return run("alter_column_type", [value, column, type]);
     },
     create_schema: (value) => run("create_schema", [schemaRelation(value, "create_schema")]),
     drop_schema: (value) => run("drop_schema", [schemaRelation(value, "drop_schema")]),

@@ -265,3 +265,27 @@ select {{ a + 1 }} as threshold, {{ fee * 2 }} as double_fee, {{ (a > 10) | lowe
     );
   });
 }
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`dbt on ${target.name}: adapter.alter_column_type widens a column, keeping its values`, async () => {
+    await using h = await embeddedProject(target, {
+      "macros/widen.sql": `
+{% macro widen() %}
+  {%- do run_query("create schema if not exists " ~ target.schema) -%}
+  {%- do run_query("create table " ~ target.schema ~ ".scratch_codes as select cast('ab' as varchar(2)) as code") -%}
+  {%- set rel = adapter.get_relation(database=target.database, schema=target.schema, identifier='scratch_codes') -%}
+  {%- do adapter.alter_column_type(rel, 'code', 'varchar(40)') -%}
+  {%- do run_query("insert into " ~ rel ~ " values ('a much longer code')") -%}
+  {{- return(run_query("select count(*) from " ~ rel).columns[0].values()[0]) -}}
+{% endmacro %}`,
+      "models/m.sql": "select {{ widen() if execute else 0 }} as n",
+    });
+    await buildModel(h.warehouse, await h.load(), "m");
+    // Before: 'alter_column_type' was no method of adapter (the render failed).
+    assert.deepEqual(await rows(h.warehouse, `select n from ${target.schema}.m`), [{ n: 2 }]);
+    assert.deepEqual(
+      await rows(h.warehouse, `select code from ${target.schema}.scratch_codes order by code`),
+      [{ code: "a much longer code" }, { code: "ab" }],
+    );
+  });
+}
