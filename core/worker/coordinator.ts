@@ -32,7 +32,7 @@ import { isGoneHere, thisHost } from "../owner.ts";
 import { reapDeadRuns } from "../reaper.ts";
 import type { RunStore } from "../run_store/types.ts";
 import { NO_LIMITS, planAdmission } from "./admission.ts";
-import type { QueueLimits, RunQueue, WorkerRecord } from "./queue.ts";
+import { leadLeaseMs, type QueueLimits, type RunQueue, type WorkerRecord } from "./queue.ts";
 import { outcomeOf, planRetry } from "./retry.ts";
 
 /** Options of {@linkcode Coordinator}. */
@@ -230,7 +230,12 @@ export class Coordinator {
     while (!signal.aborted) {
       let lead;
       try {
-        lead = await this.#queue.tryLead("coordinator");
+        // A leader stopped (SIGSTOP) or hung gives the lead up after this lease: it asks
+        // held() every interval while it is alive.
+        // (its interval is a quarter of the heartbeat's: coordinatorIntervalMs).
+        lead = await this.#queue.tryLead("coordinator", {
+          leaseMs: leadLeaseMs(4 * this.#intervalMs),
+        });
       } catch (error) {
         this.#log.error(`coordinator: cannot take the lead: ${toError(error).message}`);
       }

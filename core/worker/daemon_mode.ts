@@ -17,7 +17,7 @@ import type { Logger } from "../logger.ts";
 import type { RunStore } from "../run_store/types.ts";
 import { Coordinator, coordinatorIntervalMs } from "./coordinator.ts";
 import { queueLauncher } from "./launch.ts";
-import type { Leadership } from "./queue.ts";
+import { type Leadership, leadLeaseMs } from "./queue.ts";
 
 /** What the `sensor` command runs with in queue mode. */
 export interface QueueMode extends AsyncDisposable {
@@ -63,12 +63,14 @@ export async function queueMode<R>(
   const outer = () => stop.abort();
   if (signal?.aborted) stop.abort();
   signal?.addEventListener("abort", outer, { once: true });
+  // A daemon stopped (SIGSTOP) while it holds the lock gives it up after this lease.
+  const heartbeat = app.heartbeatIntervalMs?.() ?? 10_000;
   let lead: Leadership | undefined;
   let waiting = false;
   let unreachable = false;
   while (!stop.signal.aborted) {
     try {
-      lead = await queue.tryLead("daemon");
+      lead = await queue.tryLead("daemon", { leaseMs: leadLeaseMs(heartbeat) });
       unreachable = false;
     } catch (error) {
       // The server is away (restarting, cut off): keep trying, as a standby does.
@@ -107,7 +109,6 @@ export async function queueMode<R>(
       }
     }
   })();
-  const heartbeat = app.heartbeatIntervalMs?.() ?? 10_000;
   const coordinating = new Coordinator({
     queue,
     runStore: store,

@@ -14,6 +14,7 @@ import {
   checkNewQueuedRun,
   type Dispatcher,
   type Leadership,
+  type LeadOptions,
   type ListQueueOptions,
   type NewQueuedRun,
   QUEUE_STATES,
@@ -298,7 +299,8 @@ export class MemoryRunQueue implements RunQueue {
     return Promise.resolve();
   }
 
-  tryLead(role: string): Promise<Leadership | undefined> {
+  /** One process: `options.leaseMs` has nothing to free (no other process can be stopped). */
+  tryLead(role: string, _options?: LeadOptions): Promise<Leadership | undefined> {
     if (this.#leaders.has(role)) return Promise.resolve(undefined);
     this.#leaders.add(role);
     let held = true;

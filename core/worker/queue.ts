@@ -195,6 +195,28 @@ export interface Dispatcher {
   readonly dispatchIds: () => readonly string[];
 }
 
+/** Options of {@linkcode RunQueue.tryLead}. */
+export interface LeadOptions {
+  /**
+   * How long the lead outlives a holder that stopped asking `held()`: a
+   * process stopped (SIGSTOP, a paused VM) or hung keeps its connection, and
+   * with it a lock held by the connection alone, for as long as it is
+   * stopped, so no standby could ever take over. After this long without a
+   * `held()`, the lead is given up for it. Ask `held()` well within it.
+   * @default {no limit: held until released or the connection is gone}
+   */
+  readonly leaseMs?: number;
+}
+
+/**
+ * The lease of a lead (see {@linkcode LeadOptions.leaseMs}) for processes
+ * whose runs heartbeat every `heartbeatIntervalMs`: three heartbeats, and at
+ * least 10 s, so a busy but live leader is not taken for stopped.
+ */
+export function leadLeaseMs(heartbeatIntervalMs: number): number {
+  return Math.max(10_000, 3 * heartbeatIntervalMs);
+}
+
 /** Leadership of a named role (sensor daemon, coordinator), from {@linkcode RunQueue.tryLead}. */
 export interface Leadership {
   /** Whether it is still held (the connection holding it is alive). */
@@ -292,9 +314,10 @@ export interface RunQueue extends AsyncDisposable {
   watch(listener: () => void, signal: AbortSignal): Promise<void>;
   /**
    * Takes leadership of `role` if no live process holds it; `undefined`
-   * otherwise. Held until released or this process dies.
+   * otherwise. Held until released, this process dies, or (with
+   * `options.leaseMs`) `held()` is not asked for that long.
    */
-  tryLead(role: string): Promise<Leadership | undefined>;
+  tryLead(role: string, options?: LeadOptions): Promise<Leadership | undefined>;
   /**
    * Step-level pools: takes one slot of each of `holder.pools` for the
    * holder when every one of them has a free slot under `limits` (all or

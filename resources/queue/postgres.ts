@@ -34,6 +34,7 @@ import {
   checkNewQueuedRun,
   type Dispatcher,
   type Leadership,
+  type LeadOptions,
   type ListQueueOptions,
   type NewQueuedRun,
   QUEUE_STATES,
@@ -870,7 +871,14 @@ export class PostgresRunQueue implements RunQueue {
     });
   }
 
-  async tryLead(role: string): Promise<Leadership | undefined> {
+  /**
+   * A session-level advisory lock on a reserved connection. With
+   * `options.leaseMs` the session also gets `idle_session_timeout`: the
+   * server ends it (freeing the lock) once it sat idle that long, which is
+   * what a stopped or hung holder looks like from the server, as `held()`
+   * asks on that same connection.
+   */
+  async tryLead(role: string, options: LeadOptions = {}): Promise<Leadership | undefined> {
     const key = roleKey(`${this.#schema}:${role}`);
     const reserved = await this.#run("reserve a connection", (sql) => sql.reserve());
     let acquired = false;
@@ -887,6 +895,20 @@ export class PostgresRunQueue implements RunQueue {
     if (!acquired) {
       reserved.release();
       return undefined;
+    }
+    if (options.leaseMs !== undefined) {
+      try {
+        await reserved.unsafe(
+          `SET idle_session_timeout = ${Math.max(1, Math.ceil(options.leaseMs))}`,
+        );
+      } catch (error) {
+        // Before PostgreSQL 14 there is no idle_session_timeout: the lead is then held for as
+        // long as its connection lives (a stopped holder keeps it), as it always was.
+        if (!/idle_session_timeout/.test(serverMessage(error))) {
+          reserved.release();
+          throw this.#error(`take the lead of '${role}'`, error);
+        }
+      }
     }
     let released = false;
     return {
