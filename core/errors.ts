@@ -256,7 +256,7 @@ function lastingKindOf(error: Error): LastingFailure | undefined {
  * // disk holding '/srv/state' (`df -h '/srv/state'` shows it), then run again"
  * ```
  */
-export class DiskFullError extends PlatformError {
+export class DiskFullError extends ResourceError {
   /** Waiting does not free a disk: see {@linkcode lastingFailure}. */
   readonly retryable = false;
 
@@ -280,4 +280,22 @@ export class DiskFullError extends PlatformError {
 function folderOf(path: string): string {
   const cut = path.replace(/\/+$/, "").lastIndexOf("/");
   return cut > 0 ? path.slice(0, cut) : cut === 0 ? "/" : ".";
+}
+
+/**
+ * `error` as a {@linkcode DiskFullError} naming `what` and `path` (the name
+ * the user knows, not a temp file's) when a full disk caused it; any other
+ * error is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { asDiskFull } from "./errors.ts";
+ * const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+ * (asDiskFull(full, "dbt's run_results.json", "/p/target/run_results.json") as Error).message;
+ * // "no space left on device writing dbt's run_results.json: free space on the disk holding '/p/target' ..."
+ * ```
+ */
+export function asDiskFull(error: unknown, what: string, path: string): unknown {
+  if (error instanceof DiskFullError || lastingFailure(error) !== "disk_full") return error;
+  return new DiskFullError(what, path, { cause: error });
 }

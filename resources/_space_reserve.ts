@@ -16,7 +16,6 @@
  * @module
  */
 
-import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { lastingFailure } from "../core/errors.ts";
 
@@ -82,19 +81,25 @@ export class SpaceReserve {
 }
 
 /**
- * Whether the file system holding `path` (or its nearest existing folder) has
- * less than `bytes` free for this process: SQLite reports a full disk met while
- * opening (making `-shm`, mapping it) as a mere "disk I/O error", which this
- * tells apart.
+ * Whether the folder of `path` has no room for `bytes` more: SQLite reports a
+ * full disk met while opening (making `-shm`, mapping it) as a mere "disk I/O
+ * error", which this tells apart. Found by writing a probe file of that size
+ * (removed again), not by `statfs`, which needs a permission (`--allow-sys`)
+ * the platform does not ask for. `false` when the folder cannot be written
+ * for another reason: that failure is the caller's to report.
  */
 export function lowOnSpace(path: string, bytes = 64 * 1024): boolean {
-  for (let folder = dirname(path);; folder = dirname(folder)) {
+  const probe = `${dirname(path)}/.space-probe-${Deno.pid}`;
+  try {
+    Deno.writeFileSync(probe, new Uint8Array(bytes).fill(1));
+    return false;
+  } catch (error) {
+    return lastingFailure(error) === "disk_full";
+  } finally {
     try {
-      const stats = statfsSync(folder);
-      return stats.bavail * stats.bsize < bytes;
+      Deno.removeSync(probe);
     } catch {
-      // Missing (not made yet): ask its parent. At the root, the answer is unknown.
-      if (dirname(folder) === folder) return false;
+      // Not made (the write failed before creating it): nothing to remove.
     }
   }
 }

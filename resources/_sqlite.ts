@@ -28,6 +28,8 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
+import { lastingFailure } from "../core/errors.ts";
+import { lowOnSpace } from "./_space_reserve.ts";
 
 /** Options of {@linkcode openSqlite}. */
 export interface OpenSqliteOptions {
@@ -178,6 +180,22 @@ export function sqliteOpenHint(error: unknown): string {
 export function sqliteOpenNeedsAPerson(error: unknown): boolean {
   const kind = sqliteOpenFailure(error);
   return kind === "damaged" || kind === "unwritable";
+}
+
+/**
+ * Whether opening or writing the database at `path` failed for want of disk
+ * space: SQLite says so (SQLITE_FULL), or says only "disk I/O error"
+ * (SQLITE_IOERR: a full disk met while making or mapping `-shm`) on a disk
+ * that has no room left.
+ */
+export function sqliteDiskFull(error: unknown, path: string): boolean {
+  if (lastingFailure(error) === "disk_full") return true;
+  if (path === ":memory:" || path.startsWith("file:")) return false;
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  const io = typeof code === "number"
+    ? (code & 0xff) === 10
+    : /disk I\/O error/i.test(error instanceof Error ? error.message : String(error));
+  return io && lowOnSpace(path);
 }
 
 function sqliteOpenFailure(error: unknown): "damaged" | "full" | "unwritable" | undefined {

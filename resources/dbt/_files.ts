@@ -5,6 +5,7 @@
  * @module
  */
 
+import { asDiskFull } from "../../core/errors.ts";
 import { createHash } from "node:crypto";
 
 /** A file of the project. */
@@ -150,12 +151,21 @@ export async function writeJsonAtomic(
   return await writeTextAtomic(dir, name, JSON.stringify(value, null, indent) + "\n");
 }
 
-/** Writes `text` to `dir/name` through a temp file and a rename; returns the path. */
+/**
+ * Writes `text` to `dir/name` through a temp file and a rename; returns the
+ * path. A failure (the disk full) removes the temp file, and a full disk is
+ * `disk_full` naming `dir/name`, not the temp file.
+ */
 export async function writeTextAtomic(dir: string, name: string, text: string): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/${name}`;
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {}); // the error thrown is the one to report
+    throw asDiskFull(error, `dbt's '${name}' (${path})`, path);
+  }
   return path;
 }

@@ -24,6 +24,8 @@
  * @module
  */
 
+import { asDiskFull } from "../../core/errors.ts";
+
 /** A JSON value, as the artifacts are written. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -194,7 +196,7 @@ export async function writeJsonParts(
     await sink.settle();
     file.close();
     await Deno.remove(tmp).catch(() => {}); // the error thrown is the one to report
-    throw error;
+    throw asDiskFull(error, `dbt's '${name}' (${path})`, path);
   }
   file.close();
   await Deno.rename(tmp, path);

@@ -7,10 +7,11 @@
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Clock } from "../../core/clock.ts";
-import { PlatformError, ResourceError } from "../../core/errors.ts";
+import { DiskFullError, PlatformError, ResourceError } from "../../core/errors.ts";
 import {
   immediateTransaction,
   openSqlite,
+  sqliteDiskFull,
   sqliteOpenHint,
   sqliteOpenNeedsAPerson,
 } from "../_sqlite.ts";
@@ -133,6 +134,7 @@ export class SqliteLedger extends LedgerBase {
   readonly #db: DatabaseSync;
   readonly #statements: Statements;
   readonly #busyTimeoutMs: number;
+  readonly #path: string;
 
   /**
    * Opens (and creates, with its folder) the database at `path`;
@@ -144,6 +146,7 @@ export class SqliteLedger extends LedgerBase {
     super(options.clock);
     requireString("open", "path", path);
     this.description = `sqlite ${path}`;
+    this.#path = path;
     this.#busyTimeoutMs = checkTimeout(options.busyTimeoutMs ?? 5000);
     this.#db = openDatabase(path, this.#busyTimeoutMs);
     this.#statements = prepareAll(this.#db);
@@ -235,6 +238,12 @@ export class SqliteLedger extends LedgerBase {
         { resourceKey: "ledger", cause: error, transient: true },
       );
     }
+    if (sqliteDiskFull(error, this.#path)) {
+      return new DiskFullError(`the ledger '${this.#path}'`, this.#path, {
+        resourceKey: "ledger",
+        cause: error,
+      });
+    }
     return new ResourceError(
       "ledger.storage_failed",
       `Cannot ${action} in ${this.description}: ${message}`,
@@ -269,6 +278,12 @@ function openDatabase(path: string, busyTimeoutMs: number): DatabaseSync {
     return openSqlite(path, { busyTimeoutMs, setup: (db) => migrate(db, path) });
   } catch (error) {
     if (error instanceof PlatformError) throw error;
+    if (sqliteDiskFull(error, path)) {
+      throw new DiskFullError(`the ledger '${path}'`, path, {
+        resourceKey: "ledger",
+        cause: error,
+      });
+    }
     const reason = error instanceof Error ? error.message : String(error);
     const hint = sqliteOpenHint(error);
     const failure = new ResourceError(

@@ -51,8 +51,8 @@ import {
   TICK_HISTORY,
   type TickRecord,
 } from "../../core/run_store/types.ts";
-import { immediateTransaction, openSqlite, sqliteOpenHint } from "../_sqlite.ts";
-import { lowOnSpace, SpaceReserve } from "../_space_reserve.ts";
+import { immediateTransaction, openSqlite, sqliteDiskFull, sqliteOpenHint } from "../_sqlite.ts";
+import { SpaceReserve } from "../_space_reserve.ts";
 import { WriteBuffer } from "./_buffer.ts";
 import { IndexedPairs } from "./_indexed_pairs.ts";
 import {
@@ -187,7 +187,7 @@ export class SqliteRunStore extends RunStoreBase {
       });
     } catch (error) {
       // A full disk met while opening (making -shm) reads "disk I/O error".
-      if (lastingFailure(error) === "disk_full" || (isIoError(error) && lowOnSpace(path))) {
+      if (sqliteDiskFull(error, path)) {
         throw new DiskFullError(`the run store '${path}'`, path, { cause: error });
       }
       throw new ResourceError(
@@ -927,12 +927,6 @@ function prepareTables(db: DatabaseSync): void {
   }
   // A store made before runs were indexed by tag and asset: index what it holds.
   if (Number(indexed.n) < 2) { for (const sql of runIndexBackfill("sqlite")) db.exec(sql); }
-}
-
-/** SQLITE_IOERR (10, with its extended codes in the high bytes). */
-function isIoError(error: unknown): boolean {
-  const code = (error as { errcode?: unknown } | null)?.errcode;
-  return typeof code === "number" ? (code & 0xff) === 10 : /disk I\/O error/i.test(message(error));
 }
 
 function message(error: unknown): string {

@@ -11,7 +11,7 @@
 
 import { ResourceError } from "../../core/errors.ts";
 import { WarehouseQueryError } from "./errors.ts";
-import { type FailureContext, firstLine, unreachable } from "./_errors.ts";
+import { type FailureContext, firstLine, unreachable, warehouseDiskFull } from "./_errors.ts";
 import { RowSourceError } from "./_values.ts";
 
 /** [pattern on DuckDB's message, SQLSTATE], first match wins. */
@@ -113,8 +113,10 @@ export function duckdbFailure(
     return cause;
   }
   const message = duckdbMessage(cause);
-  if (isFatal(message)) return unreachable(context, new Error(message));
   const statement = firstLine(sql);
+  const full = warehouseDiskFull(context, cause, statement);
+  if (full) return full;
+  if (isFatal(message)) return unreachable(context, new Error(message));
   const state = duckdbSqlState(message);
   const extension = state === "0A000" || /extension/i.test(message)
     ? missingExtension(message)

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ResourceError } from "../../core/errors.ts";
+import { DiskFullError, lastingFailure, ResourceError } from "../../core/errors.ts";
 import { WarehouseErrorCode, WarehouseQueryError } from "./errors.ts";
 import { RowSourceError } from "./_values.ts";
 import { isConnectionFailure, isTransient, serverMessage, sqlStateOf } from "../_postgres.ts";
@@ -25,6 +25,27 @@ export interface FailureContext {
   readonly location: string;
 }
 
+/**
+ * `disk_full` naming the warehouse (and the statement, when there is one) for
+ * a failure whose cause is a full disk; `undefined` for any other. A server's
+ * full disk (SQLSTATE 53100) is named by its URL: its folder is the server's.
+ */
+export function warehouseDiskFull(
+  context: FailureContext,
+  cause: unknown,
+  statement?: string,
+): DiskFullError | undefined {
+  if (cause instanceof DiskFullError || lastingFailure(cause) !== "disk_full") return undefined;
+  const what = `the warehouse ${context.location}${
+    statement === undefined ? "" : ` (running "${statement}")`
+  }`;
+  return new DiskFullError(what, context.location, {
+    resourceKey: "warehouse",
+    folder: context.location,
+    cause,
+  });
+}
+
 /** `warehouse.unreachable` for a warehouse that cannot be reached (server) or opened (data dir). */
 export function unreachable(
   context: FailureContext,
@@ -32,6 +53,8 @@ export function unreachable(
   action: "reach" | "open" = "reach",
   hint?: string,
 ): ResourceError {
+  const full = warehouseDiskFull(context, cause);
+  if (full) return full;
   const message = `Cannot ${action} the warehouse at ${context.location} (WAREHOUSE_URL): ${
     serverMessage(cause)
   }${hint ? `; ${hint}` : ""}`;
@@ -54,6 +77,8 @@ export function queryFailure(context: FailureContext, sql: string, cause: unknow
   }
   if (isConnectionFailure(cause)) return unreachable(context, cause);
   const statement = firstLine(sql);
+  const full = warehouseDiskFull(context, cause, statement);
+  if (full) return full;
   const message = `Cannot run "${statement}" on the warehouse: ${serverMessage(cause)}`;
   return new WarehouseQueryError(message, statement, sqlStateOf(cause), {
     input: context.location,

@@ -13,6 +13,7 @@ import {
   inTransaction,
   queryFailure,
   unreachable,
+  warehouseDiskFull,
 } from "./_errors.ts";
 import { acquireLock, type FileLock } from "./_lock.ts";
 import { createDataDir, isDataDir } from "./_pglite_create.ts";
@@ -195,11 +196,16 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
   ): Promise<PgliteWarehouse> {
     if (dataDir === MEMORY) return new PgliteWarehouse(await start(undefined, MEMORY), MEMORY);
     const location = resolve(dataDir);
-    await Deno.mkdir(dirname(location), { recursive: true });
-    const lock = await acquireLock(`${location}.lock`, {
-      timeoutMs: options.lockTimeoutMs ?? 60_000,
-      pollMs: options.lockPollMs ?? 250,
-      onWait: options.onLockWait ?? ((message) => console.error(message)),
+    // A full disk met making the folder or the lock file is said as such, naming the warehouse.
+    const lock = await (async () => {
+      await Deno.mkdir(dirname(location), { recursive: true });
+      return await acquireLock(`${location}.lock`, {
+        timeoutMs: options.lockTimeoutMs ?? 60_000,
+        pollMs: options.lockPollMs ?? 250,
+        onWait: options.onLockWait ?? ((message) => console.error(message)),
+      });
+    })().catch((error) => {
+      throw warehouseDiskFull({ location }, error) ?? error;
     });
     try {
       const existed = await isDataDir(location);
