@@ -15,7 +15,7 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
-import { csvNotUtf8, dbfText } from "./_dbf_encoding.ts";
+import { csvNotUtf8, csvUnclosedQuote, dbfText } from "./_dbf_encoding.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { badSqliteDates } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
@@ -628,6 +628,16 @@ export async function contentCheck(
           'its text is not UTF-8 (Excel on Windows saves "CSV" in the ANSI code page, e.g. ' +
             "CP1252), and GDAL reads CSV bytes as they are, so it would be published garbled; " +
             'save it as "CSV UTF-8" (Excel) or re-encode it to UTF-8, and upload it again',
+        );
+      }
+      const unclosed = info.driverShortName === "CSV"
+        ? await csvUnclosedQuote(scratch.toHost(staged.replace(/^CSV:/, "")))
+        : undefined;
+      if (unclosed !== undefined) {
+        return mismatch(
+          `its quoted value opened on line ${unclosed} is never closed (the file may be cut ` +
+            "off, or a quote is missing), so GDAL would publish that row cut short; upload the " +
+            'whole file, or close the quote (a quote inside a value is written "")',
         );
       }
       found = { vectorInfo: info };

@@ -210,7 +210,9 @@ if (parentPort !== null) {
       stderr.length = 0;
       let answer: WorkerAnswer;
       try {
-        answer = { id, stderr: [], ok: await run(message.call!) };
+        const ok = await run(message.call!);
+        // The warnings of a call that succeeded, for the caller (see OpenOptions.warnings).
+        answer = { id, stderr: stderr.filter((l) => /^Warning/i.test(l)), ok };
       } catch (error) {
         answer = { id, stderr: [...stderr], error: textOf(error), fatal: isFatal(error) };
       }

@@ -144,6 +144,13 @@ export interface OpenOptions {
    * another driver read the file (its `ogr2ogr` then detects the same one).
    */
   drivers?: readonly string[];
+  /**
+   * Where the warnings (CE_Warning) GDAL gave during a successful call are
+   * appended, in GDAL's words (`ogr2ogr` only): GDAL converts some values it
+   * cannot read into something else with only a warning (a .dbf number
+   * `2,25` read as 2), which the caller may refuse.
+   */
+  warnings?: string[];
   /** Layers to read (`ogr2ogr` only): all when omitted. */
   layers?: readonly string[];
   /**

@@ -132,6 +132,8 @@ class GdalHost {
   #nextId = 1;
   #dead = false;
   ready: Ready | undefined;
+  /** GDAL's warnings during the last call that succeeded. */
+  warnings: string[] = [];
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -213,6 +215,7 @@ class GdalHost {
         const reply = await this.#readReply();
         if (reply.id !== id) continue;
         if (reply.error) throw new HostCallFailed(reply.error.messages);
+        this.warnings = reply.warnings ?? [];
         return reply.ok;
       }
     } finally {
@@ -336,15 +339,20 @@ function opsOf(dir: string): GdalOps {
     args: unknown[],
   ) => {
     const label = labelOf(file, open);
+    const served = (host: GdalHost) =>
+      host.call(op, args).then((ok) => {
+        open?.warnings?.push(...host.warnings.map((w) => scrub(w, file, label, dir)));
+        return ok;
+      });
     try {
       try {
-        return await withHost((host) => host.call(op, args));
+        return await withHost(served);
       } catch (error) {
         // A host serves several calls, and has aborted under heavy load with
         // files that convert fine alone: only a file that crashes a fresh
         // host again is blamed.
         if (!(error instanceof HostDied && isCrash(error))) throw error;
-        return await withHost((host) => host.call(op, args));
+        return await withHost(served);
       }
     } catch (error) {
       if (error instanceof HostCallFailed) {

@@ -320,6 +320,10 @@ async function gdalCall(
     if (answer.fatal) retire(rt, instance);
     throw failure(action, file, open, answer.error, answer.stderr);
   }
+  const label = open?.label ?? file;
+  open?.warnings?.push(
+    ...answer.stderr.map((w) => w.replace(/^Warning \d+:\s*/i, "").replaceAll(file, label)),
+  );
   return answer.ok;
 }
 

@@ -1371,6 +1371,192 @@ VECTORS.update({
     "v_gpkg_bad_dates": lambda: gpkg_dates("v_gpkg_bad_dates.gpkg", GPKG_BAD_DAYS, GPKG_BAD_ATS),
 })
 
+# ---------------------------------------------------------------- adversarial round (gisadv)
+
+
+def float16(name):
+    # Half floats (a LiDAR product's or a model's Float16 grid): GDAL 3.6 reads them as Float32.
+    return tiff(name, gdal.GDT_Float32, scale=0.37, nodata=-9999, options=["NBITS=16", "COMPRESS=DEFLATE"])
+
+
+def multi_scale(mem):
+    # A sensor's bands each packed with a scale and offset of its own, named.
+    for b, (scale, offset, desc) in enumerate([(0.0001, -0.1, "red"), (0.0002, 0, "nir"), (0.1, -273.15, "thermal")]):
+        band = mem.GetRasterBand(b + 1)
+        band.SetScale(scale)
+        band.SetOffset(offset)
+        band.SetDescription(desc)
+
+
+def png16_world(name):
+    # A 16-bit grey PNG (a DEM exported from a desktop GIS) placed by its .pgw.
+    src = tiff("_png16_src.tif", gdal.GDT_UInt16, scale=200)
+    path = os.path.join(OUT, name)
+    gdal.Translate(path, src, format="PNG", creationOptions=["WORLDFILE=YES"])
+    os.remove(src)
+    os.rename(path[:-4] + ".wld", path[:-4] + ".pgw")
+    for extra in (path + ".aux.xml",):
+        if os.path.exists(extra):
+            os.remove(extra)
+
+
+def jpeg_jgw(name):
+    src = tiff("_jgw_src.tif", bands=3, after=rgb)
+    path = os.path.join(OUT, name)
+    gdal.Translate(path, src, format="JPEG", creationOptions=["WORLDFILE=YES", "QUALITY=95"])
+    os.remove(src)
+    os.rename(path[:-4] + ".wld", path[:-4] + ".jgw")
+    if os.path.exists(path + ".aux.xml"):
+        os.remove(path + ".aux.xml")
+
+
+def grib2(name):
+    src = tiff("_grib_src.tif", gdal.GDT_Float32, code="EPSG:4326", gt=[-120.0, 0.25, 0, 50.0, 0, -0.25], scale=0.1)
+    gdal.Translate(os.path.join(OUT, name), src, format="GRIB")
+    os.remove(src)
+
+
+def hfa_rat(name):
+    # A land-cover map from ERDAS: class values with a raster attribute table of names and colours.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("HFA").Create(path, W, H, 1, gdal.GDT_Byte)
+    ds.SetGeoTransform(UTM)
+    ds.SetSpatialRef(srs("EPSG:32612"))
+    band = ds.GetRasterBand(1)
+    band.WriteRaster(0, 0, W, H, bytes(((x // 24) + (y // 20) * 4) % 5 for y in range(H) for x in range(W)))
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Value", gdal.GFT_Integer, gdal.GFU_MinMax)
+    rat.CreateColumn("Class_Name", gdal.GFT_String, gdal.GFU_Name)
+    rat.SetRowCount(5)
+    for i, n in enumerate(["water", "forest", "grass", "urban", "bare"]):
+        rat.SetValueAsInt(i, 0, i)
+        rat.SetValueAsString(i, 1, n)
+    band.SetDefaultRAT(rat)
+    ds = None
+
+
+def gml_curves(name):
+    # A cadastre's GML (no .xsd beside it): arcs in a MultiSurface and a Curve, as GML 3.2 has them.
+    text(name, """<?xml version="1.0" encoding="UTF-8"?>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:gml="http://www.opengis.net/gml/3.2"
+  xmlns:cad="http://example.org/cad">
+ <wfs:member><cad:parcel gml:id="p1"><cad:code>A1</cad:code><cad:area>12.5</cad:area>
+  <cad:geom><gml:MultiSurface gml:id="g1" srsName="urn:ogc:def:crs:EPSG::4326"><gml:surfaceMember>
+   <gml:Polygon gml:id="g2"><gml:exterior><gml:Ring><gml:curveMember><gml:Curve gml:id="g3"><gml:segments>
+    <gml:ArcString><gml:posList>45.0 -110.0 45.1 -109.9 45.0 -109.8</gml:posList></gml:ArcString>
+    <gml:LineStringSegment><gml:posList>45.0 -109.8 45.0 -110.0</gml:posList></gml:LineStringSegment>
+   </gml:segments></gml:Curve></gml:curveMember></gml:Ring></gml:exterior></gml:Polygon>
+  </gml:surfaceMember></gml:MultiSurface></cad:geom></cad:parcel></wfs:member>
+ <wfs:member><cad:parcel gml:id="p2"><cad:code>B2</cad:code><cad:area>7</cad:area>
+  <cad:geom><gml:Polygon gml:id="g4" srsName="urn:ogc:def:crs:EPSG::4326"><gml:exterior><gml:LinearRing>
+   <gml:posList>46.0 -111.0 46.0 -110.9 46.1 -110.9 46.0 -111.0</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></cad:geom>
+ </cad:parcel></wfs:member>
+</wfs:FeatureCollection>
+""")
+
+
+def wide(name):
+    # An export of a census table joined to its areas: 500 attribute columns.
+    fields = [("c%03d" % i, ogr.OFTReal if i % 3 else ogr.OFTString) for i in range(500)]
+    rows = [tuple(("v%d_%d" % (r, i)) if i % 3 == 0 else r * 1000 + i + 0.5 for i in range(500))
+            + ("POINT (%d 45)" % (r - 110),) for r in range(3)]
+    vector(name, "GPKG", ogr.wkbPoint, rows=rows, fields=fields)
+
+
+def empty_strings(name):
+    # '' and NULL are different values in a GeoPackage: both kept as they are.
+    vector(name, "GPKG", ogr.wkbPoint, fields=[("name", ogr.OFTString), ("note", ogr.OFTString)],
+           rows=[("", None, "POINT (1 2)"), (None, "", "POINT (2 3)"), (" ", "x", "POINT (3 4)")])
+
+
+def huge_coords(name):
+    # A Web Mercator layer with a feature far outside the world (a bad digitising click).
+    vector(name, "GPKG", ogr.wkbPoint, code="EPSG:3857", fields=[("n", ogr.OFTInteger)],
+           rows=[(1, "POINT (-12245000 5621000)"), (2, "POINT (1e300 -1e300)")])
+
+
+def polyhedral(name):
+    geojson_path = os.path.join(OUT, name)
+    vector(name, "GPKG", ogr.wkbUnknown, fields=[("n", ogr.OFTInteger)],
+           rows=[(1, "POLYHEDRALSURFACE Z (((0 0 0,0 1 0,1 1 0,0 0 0)),((0 0 0,0 1 0,0 0 1,0 0 0)))")])
+
+
+def shp_case_fields(name):
+    # A .dbf whose field names differ only in case (dBASE does not care; GDAL renames).
+    vector(name, "ESRI Shapefile", ogr.wkbPoint, rows=[("a", "b", "POINT (8.54 47.37)")],
+           fields=[("name", ogr.OFTString), ("XAME", ogr.OFTString)], lco=["ENCODING=UTF-8"])
+    path = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(path, "rb").read())
+    at = data.index(b"XAME")
+    data[at:at + 4] = b"NAME"
+    open(path, "wb").write(bytes(data))
+
+
+def shp_bad_numbers(name):
+    # Numbers a locale-bound tool wrote into a .dbf: a decimal comma, an exponent in an integer
+    # field; and dBASE's overflow (asterisks: no value), which is a null.
+    vector(name, "ESRI Shapefile", ogr.wkbPoint, lco=["ENCODING=UTF-8"],
+           fields=[("val", ogr.OFTReal), ("cnt", ogr.OFTInteger)],
+           rows=[(1.5, 12, "POINT (1 1)"), (2.25, 345, "POINT (2 2)"), (3.0, 7, "POINT (3 3)")])
+    path = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(path, "rb").read())
+    header, record = struct.unpack("<HH", bytes(data[8:12]))
+    widths = [data[32 + 32 * i + 16] for i in range(2)]
+    def put(row, field, text):
+        at = header + record * row + 1 + sum(widths[:field])
+        data[at:at + widths[field]] = text.rjust(widths[field]).encode()
+    put(1, 0, "2,25")
+    put(2, 1, "1e99")
+    open(path, "wb").write(bytes(data))
+
+
+def shp_overflow(name):
+    vector(name, "ESRI Shapefile", ogr.wkbPoint, lco=["ENCODING=UTF-8"],
+           fields=[("val", ogr.OFTReal), ("cnt", ogr.OFTInteger)],
+           rows=[(1.5, 12, "POINT (1 1)"), (2.25, 345, "POINT (2 2)")])
+    path = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(path, "rb").read())
+    header, record = struct.unpack("<HH", bytes(data[8:12]))
+    width = data[32 + 16]
+    data[header + record + 1:header + record + 1 + width] = b"*" * width
+    open(path, "wb").write(bytes(data))
+
+
+VECTORS.update({
+    "v_shp_bad_numbers": lambda: shp_bad_numbers("v_shp_bad_numbers.shp"),
+    "v_shp_overflow": lambda: shp_overflow("v_shp_overflow.shp"),
+    # An upload cut off inside a quoted value (GDAL published the row cut short); beside it, a
+    # file whose quotes are all closed, one of them over two lines with an escaped "" inside.
+    "v_csv_cut_quote": lambda: text("v_csv_cut_quote.csv",
+                                    'id,name,WKT\n1,a,"POINT (-110 45)"\n2,"b, with comma","POINT (-10'),
+    "v_csv_quotes_ok": lambda: text("v_csv_quotes_ok.csv",
+                                    'id,name,WKT\n1,"say ""hi""\nthere","POINT (-110 45)"\n2,b,"POINT (-109 46)"\n'),
+    "v_gml_curves": lambda: gml_curves("v_gml_curves.gml"),
+    "v_gpkg_wide": lambda: wide("v_gpkg_wide.gpkg"),
+    "v_gpkg_empty_str": lambda: empty_strings("v_gpkg_empty_str.gpkg"),
+    "v_gpkg_huge_coords": lambda: huge_coords("v_gpkg_huge_coords.gpkg"),
+    "v_shp_huge_coords": lambda: vector("v_shp_huge_coords.shp", "ESRI Shapefile", ogr.wkbPoint, code="EPSG:32612",
+                                        fields=[("n", ogr.OFTInteger)],
+                                        rows=[(1, "POINT (500000 5000000)"), (2, "POINT (1e20 5000000)")]),
+    "v_csv_huge_coords": lambda: text("v_csv_huge_coords.csv",
+                                      'id,WKT\n1,"POINT (500000 5000000)"\n2,"POINT (5e17 5000000)"\n'),
+    "v_gpkg_polyhedral": lambda: polyhedral("v_gpkg_polyhedral.gpkg"),
+    "v_shp_case_fields": lambda: shp_case_fields("v_shp_case_fields.shp"),
+    "v_name ü 'q'": lambda: vector("v_name ü 'q'.geojson", "GeoJSON", ogr.wkbPoint, rows=POINTS),
+})
+RASTERS.update({
+    "r_float16": lambda: float16("r_float16.tif"),
+    "r_tall": lambda: tiff("r_tall.tif", gdal.GDT_Int16, size=(1, 100000), options=["COMPRESS=DEFLATE"]),
+    "r_wide_row": lambda: tiff("r_wide_row.tif", size=(100000, 1), options=["COMPRESS=DEFLATE"]),
+    "r_multi_scale": lambda: tiff("r_multi_scale.tif", gdal.GDT_Int16, bands=3, scale=30, after=multi_scale),
+    "r_png16": lambda: png16_world("r_png16.png"),
+    "r_jgw": lambda: jpeg_jgw("r_jgw.jpg"),
+    "r_grib2": lambda: grib2("r_grib2.grb2"),
+    "r_hfa_rat": lambda: hfa_rat("r_hfa_rat.img"),
+    "r_name ü 'q'": lambda: tiff("r_name ü 'q'.tif"),
+})
+
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

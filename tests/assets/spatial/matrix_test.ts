@@ -394,6 +394,27 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: published(),
   },
+  tiff("r_float16.tif"),
+  tiff("r_tall.tif"),
+  tiff("r_wide_row.tif"),
+  tiff("r_multi_scale.tif"),
+  tiff("r_name ü 'q'.tif"),
+  { file: "r_png16.png", type: "raster", format: "png", crs: "EPSG:32612", expect: published() },
+  { file: "r_jgw.jpg", type: "raster", format: "jpeg", crs: "EPSG:32612", expect: published() },
+  {
+    file: "r_grib2.grb2",
+    type: "raster",
+    format: "gdal:GRIB",
+    crs: "EPSG:4326",
+    expect: published(),
+  },
+  {
+    file: "r_hfa_rat.img",
+    type: "raster",
+    format: "erdas_img",
+    crs: "EPSG:32612",
+    expect: published(),
+  },
   // What must not be published.
   // A PNG without its world file (a screenshot of a map): nowhere to put it.
   {
@@ -904,6 +925,69 @@ const VECTORS: Case[] = [
   vector("v_geojson_geom_attr.geojson", "geojson", {
     expect: published((out) => assert.deepEqual(column(out, "geom"), ["x"])),
   }),
+  vector("v_csv_quotes_ok.csv", "csv", {
+    expect: published((out) => assert.deepEqual(column(out, "name"), ['say "hi"\nthere', "b"])),
+  }),
+  // A point far beyond the Earth (a digitising slip): GDAL's reprojection ran for hours on it.
+  ...([
+    ["v_gpkg_huge_coords.gpkg", "geopackage", "EPSG:3857", "1e\\+300"],
+    ["v_shp_huge_coords.shp", "shapefile", "EPSG:32612", "100000000000000000000"],
+    ["v_csv_huge_coords.csv", "csv", "EPSG:32612", "500000000000000000"],
+  ] as const).map(([file, format, crs, largest]) =>
+    vector(file, format, {
+      crs,
+      expect: quarantined(
+        "invalid_geometry",
+        new RegExp(
+          `${
+            file.replace(".", "\\.")
+          }' \\(layer '[^']+'\\) has coordinates as large as ${largest} ` +
+            `in ${crs}, beyond any place on Earth .*GDAL's reprojection to EPSG:4326 would run`,
+        ),
+      ),
+    })
+  ),
+  // dBASE's overflow (the number did not fit its field: asterisks) is no value: null.
+  vector("v_shp_overflow.shp", "shapefile", {
+    expect: published((out) => assert.deepEqual(column(out, "val"), [1.5, null])),
+  }),
+  // A decimal comma and an exponent in an integer field: GDAL read 2,25 as 2 and 1e99 as 1,
+  // with only a warning, on both engines.
+  vector("v_shp_bad_numbers.shp", "shapefile", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_shp_bad_numbers\.shp' \(layer 'v_shp_bad_numbers'\) holds values GDAL cannot read as their field's type, which it would publish changed \(Value '2,25' of field v_shp_bad_numbers\.val parsed incompletely to real 2; Value '1e99' of field v_shp_bad_numbers\.cnt parsed incompletely to integer 1\)/,
+    ),
+  }),
+  // Cut off inside a quoted value: GDAL published the last row cut short, without a word.
+  vector("v_csv_cut_quote.csv", "csv", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_csv_cut_quote\.csv' .*its quoted value opened on line 3 is never closed \(the file may be cut off/,
+    ),
+  }),
+  vector("v_gml_curves.gml", "gml"),
+  vector("v_gpkg_wide.gpkg", "geopackage"),
+  vector("v_gpkg_empty_str.gpkg", "geopackage", {
+    expect: published((out) => {
+      assert.deepEqual(column(out, "name"), ["", null, " "]);
+      assert.deepEqual(column(out, "note"), [null, "", "x"]);
+    }),
+  }),
+  vector("v_gpkg_polyhedral.gpkg", "geopackage", {
+    expect: quarantined(
+      "invalid_geometry",
+      /v_gpkg_polyhedral\.gpkg' \(layer 'v_gpkg_polyhedral'\) holds 3D surfaces \(PolyhedralSurface/,
+    ),
+  }),
+  // A .dbf with fields 'name' and 'NAME': the later renamed NAME2, as for GeoJSON keys above.
+  vector("v_shp_case_fields.shp", "shapefile", {
+    renamed: { NAME: "NAME2" },
+    expect: published((out) =>
+      assert.deepEqual(Object.values(out.features)[0]![0]!.properties, { name: "a", NAME2: "b" })
+    ),
+  }),
+  vector("v_name ü 'q'.geojson", "geojson"),
   // What must not be published.
   ...(["point", "line", "polygon"] as const).map((t) =>
     vector(`v_empty_${t}.geojson`, "geojson", {
