@@ -630,6 +630,19 @@ export async function contentCheck(
             'save it as "CSV UTF-8" (Excel) or re-encode it to UTF-8, and upload it again',
         );
       }
+      if (
+        /^(GeoJSON|GeoJSONSeq|TopoJSON|ESRIJSON)$/.test(info.driverShortName) &&
+        !/\/vsi[a-z]+\/|\.zip(\/|$)/i.test(gdalPath) && await csvNotUtf8(host)
+      ) {
+        // JSON is UTF-8 (RFC 8259); GDAL passes other bytes through: measured, a Latin-1
+        // 'Zürich' was published as 'Z\uFFFDrich' by gdal3.js and failed the native engine's
+        // run in the GeoParquet writer ("Invalid UTF8 sequence"), naming no file.
+        return mismatch(
+          "its text is not UTF-8 (JSON must be: RFC 8259; it was probably saved in a Windows " +
+            "code page such as CP1252), so it would be published garbled; re-encode it to UTF-8 " +
+            "(e.g. iconv -f CP1252 -t UTF-8) and upload it again",
+        );
+      }
       const unclosed = info.driverShortName === "CSV"
         ? await csvUnclosedQuote(scratch.toHost(staged.replace(/^CSV:/, "")))
         : undefined;

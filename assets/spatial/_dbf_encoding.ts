@@ -254,6 +254,7 @@ async function readDbf(stream: ReadableStream<Uint8Array>) {
  * Whether a CSV at `path` (a local path) holds text that is not UTF-8: GDAL's
  * CSV driver has no encoding option and passes bytes through, so Excel's
  * "CSV" (the Windows ANSI code page) would be published garbled as above.
+ * GDAL's JSON drivers pass bytes through alike (asked of GeoJSON too).
  */
 export async function csvNotUtf8(path: string): Promise<boolean> {
   using file = await Deno.open(path);

@@ -1522,7 +1522,18 @@ def shp_overflow(name):
     open(path, "wb").write(bytes(data))
 
 
+def json_bytes(name, data):
+    with open(os.path.join(OUT, name), "wb") as out:
+        out.write(data)
+
+
+ZURICH = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Zürich"},'
+          '"geometry":{"type":"Point","coordinates":[8.5,47.4]}}]}')
+
 VECTORS.update({
+    # Saved by a Windows editor: in CP1252 (refused), or UTF-8 with a byte order mark (read).
+    "v_geojson_cp1252": lambda: json_bytes("v_geojson_cp1252.geojson", ZURICH.encode("cp1252")),
+    "v_geojson_bom": lambda: json_bytes("v_geojson_bom.geojson", b"\xef\xbb\xbf" + ZURICH.encode()),
     "v_shp_bad_numbers": lambda: shp_bad_numbers("v_shp_bad_numbers.shp"),
     "v_shp_overflow": lambda: shp_overflow("v_shp_overflow.shp"),
     # An upload cut off inside a quoted value (GDAL published the row cut short); beside it, a

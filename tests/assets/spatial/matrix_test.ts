@@ -947,6 +947,16 @@ const VECTORS: Case[] = [
       ),
     })
   ),
+  vector("v_geojson_bom.geojson", "geojson", {
+    expect: published((out) => assert.deepEqual(column(out, "name"), ["Zürich"])),
+  }),
+  // Not UTF-8: gdal3.js published 'Z\uFFFDrich', the native engine's run failed naming no file.
+  vector("v_geojson_cp1252.geojson", "geojson", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_geojson_cp1252\.geojson' is declared vector\/geojson but its text is not UTF-8 \(JSON must be/,
+    ),
+  }),
   // dBASE's overflow (the number did not fit its field: asterisks) is no value: null.
   vector("v_shp_overflow.shp", "shapefile", {
     expect: published((out) => assert.deepEqual(column(out, "val"), [1.5, null])),
