@@ -15,7 +15,7 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/spatial/gdal.ts";
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
-import { csvNotUtf8, csvUnclosedQuote, dbfText } from "./_dbf_encoding.ts";
+import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { badSqliteDates } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
@@ -641,6 +641,17 @@ export async function contentCheck(
           "its text is not UTF-8 (JSON must be: RFC 8259; it was probably saved in a Windows " +
             "code page such as CP1252), so it would be published garbled; re-encode it to UTF-8 " +
             "(e.g. iconv -f CP1252 -t UTF-8) and upload it again",
+        );
+      }
+      if (
+        info.driverShortName === "MapInfo File" && /\.mif$/i.test(host) &&
+        !/\/vsi[a-z]+\/|\.zip(\/|$)/i.test(gdalPath) && await mifNeutralNotUtf8(host) === true
+      ) {
+        return mismatch(
+          'its Charset is "Neutral" (or missing) and its .mid holds text that is not UTF-8, ' +
+            "which GDAL passes through as it is, so it would be published garbled; set the " +
+            "Charset line of the .mif to the code page it was written in (e.g. Charset " +
+            '"WindowsLatin1", "WindowsCyrillic" or "UTF-8") and upload it again',
         );
       }
       const unclosed = info.driverShortName === "CSV"

@@ -291,6 +291,35 @@ export async function csvUnclosedQuote(path: string): Promise<number | undefined
   return quoted ? openedOn : undefined;
 }
 
+/**
+ * Whether the MapInfo Interchange file at `mif` (a local `.mif` path) says
+ * nothing of its code page (`Charset "Neutral"`, or no Charset line) while
+ * its `.mid` holds text that is not UTF-8. GDAL recodes a `.mid` from the
+ * code page its Charset names, and passes a Neutral one's bytes through:
+ * measured with GDAL 3.6, a Latin-1 "Zürich" under `Charset "Neutral"` was
+ * published as "Z\uFFFDrich" on both engines. `undefined` when there is no `.mid`.
+ */
+export async function mifNeutralNotUtf8(mif: string): Promise<boolean | undefined> {
+  const head = await Deno.open(mif).then(async (file) => {
+    using f = file;
+    const buffer = new Uint8Array(4096);
+    const n = await f.read(buffer);
+    return new TextDecoder("latin1").decode(buffer.subarray(0, n ?? 0));
+  });
+  const charset = /^\s*Charset\s+"([^"]*)"/im.exec(head.split(/^\s*Data\s*$/im)[0] ?? "")?.[1];
+  if (charset !== undefined && !/^neutral$/i.test(charset)) return false;
+  const mid = [mif.replace(/\.mif$/i, ".mid"), mif.replace(/\.mif$/i, ".MID")];
+  for (const candidate of mid) {
+    try {
+      using file = await Deno.open(candidate);
+      return !(await isUtf8(file));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return undefined;
+}
+
 /** Whether the rest of `file` is UTF-8, read streaming, stopping at the first bad sequence. */
 async function isUtf8(file: Deno.FsFile): Promise<boolean> {
   const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -1530,7 +1530,16 @@ def json_bytes(name, data):
 ZURICH = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Zürich"},'
           '"geometry":{"type":"Point","coordinates":[8.5,47.4]}}]}')
 
+def mif_neutral(name, mid):
+    text(name, 'Version 300\nCharset "Neutral"\nDelimiter ","\nCoordSys Earth Projection 1, 104\n'
+               'Columns 1\n  name Char(20)\nData\n\nPoint 8.5 47.4\nPoint 9.5 47.4\n')
+    open(os.path.join(OUT, name[:-4] + ".mid"), "wb").write(mid)
+
+
 VECTORS.update({
+    # An old MapInfo export: Charset "Neutral" over Latin-1 text (refused) or over UTF-8 (read).
+    "v_mif_neutral": lambda: mif_neutral("v_mif_neutral.mif", '"Zürich"\n"Basel"\n'.encode("cp1252")),
+    "v_mif_neutral_utf8": lambda: mif_neutral("v_mif_neutral_utf8.mif", '"Zürich"\n"Basel"\n'.encode()),
     # Saved by a Windows editor: in CP1252 (refused), or UTF-8 with a byte order mark (read).
     "v_geojson_cp1252": lambda: json_bytes("v_geojson_cp1252.geojson", ZURICH.encode("cp1252")),
     "v_geojson_bom": lambda: json_bytes("v_geojson_bom.geojson", b"\xef\xbb\xbf" + ZURICH.encode()),

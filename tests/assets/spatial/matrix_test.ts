@@ -947,6 +947,16 @@ const VECTORS: Case[] = [
       ),
     })
   ),
+  vector("v_mif_neutral_utf8.mif", "mapinfo", {
+    expect: published((out) => assert.deepEqual(column(out, "name"), ["Zürich", "Basel"])),
+  }),
+  // Latin-1 under Charset "Neutral": published as 'Z\uFFFDrich' on both engines before.
+  vector("v_mif_neutral.mif", "mapinfo", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_mif_neutral\.mif' is declared vector\/mapinfo but its Charset is "Neutral" \(or missing\) and its \.mid holds text that is not UTF-8/,
+    ),
+  }),
   vector("v_geojson_bom.geojson", "geojson", {
     expect: published((out) => assert.deepEqual(column(out, "name"), ["Zürich"])),
   }),
