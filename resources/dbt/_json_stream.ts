@@ -7,8 +7,8 @@
  * indent; dbt puts a space after `,` and `:`, which no JSON reader sees):
  * V8 prints JSON without a `space` argument on a fast path that an indent
  * turns off. With an indent, as before, a 10k-model manifest was 112 MB
- * and the text of its 40k nodes took 180-420 ms of CPU to print on this
- * machine (JSON.stringify of 200-node slices; load 13), against 120-220 ms
+ * and the text of its 40k nodes took 180-420 ms to print on this machine
+ * (JSON.stringify of 200-node slices, warm, load 13), against 120-220 ms
  * for the 77 MB without one (bench/dbt.ts has the whole command's figures).
  *
  * Why not `JSON.stringify` of the whole value: for the 10k-model manifest
