@@ -333,6 +333,22 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     }
     return pyFloat(roundHalfEven(number, digits));
   });
+  // Jinja2's batch fills the last batch with any fill_with but None (nunjucks skipped a falsy
+  // one: `batch(2, 0)` left [3] unfilled); a str batches its characters.
+  filter("batch", (value, ...rest) => {
+    const a = splitArgs(rest);
+    const size = Number(arg(a, 0, "linecount", 1));
+    const fill = arg(a, 1, "fill_with", null);
+    if (!Number.isInteger(size) || size < 1) throw new TypeError("batch: linecount must be >= 1");
+    const items = typeof value === "string" ? [...value] : Array.isArray(value) ? value : [];
+    const out: unknown[][] = [];
+    for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+    const last = out.at(-1);
+    if (last && fill !== null && fill !== undefined) {
+      while (last.length < size) last.push(fill);
+    }
+    return out;
+  });
   filter("sum", (value, ...rest) => {
     const a = splitArgs(rest);
     const attr = arg(a, 0, "attribute", null);

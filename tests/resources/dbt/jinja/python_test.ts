@@ -45,6 +45,11 @@ const CASES: readonly (readonly [string, string])[] = [
   ],
   ["{% set d = {'keys': 6} %}{{ d.keys() | list }}{% set k = 'keys' %}{{ d[k] }}", "['keys']6"],
   ["{% set d = {'a': 1} %}{{ d['items'] is defined }}{{ d.items() | list }}", "True[('a', 1)]"],
+  // batch fills the last batch with any fill_with but none (0 was ignored).
+  [
+    "{{ [1, 2, 3] | batch(2, 0) | list }} {{ [1, 2, 3] | batch(2) | list }}",
+    "[[1, 2], [3, 0]] [[1, 2], [3]]",
+  ],
   // The str filters take any value, as Jinja2's soft_str (before: "toLowerCase is not a function").
   [
     "{{ true | lower }} {{ none | upper }} {{ false | capitalize }} {{ 'aB' | lower }}",
