@@ -113,9 +113,15 @@ export async function runDbtCli(
       case "parse":
         return await parseCommand(project, inv);
       case "ls":
-      case "list":
-        for (const id of ids) io.out(describeId(project, id, inv.values.output ?? "selector"));
+      case "list": {
+        const output = inv.values.output ?? "selector";
+        if (output === "json") {
+          for (const line of listJson(project, ids, inv.values["output-keys"])) io.out(line);
+          return 0;
+        }
+        for (const id of ids) io.out(describeId(project, id, output));
         return 0;
+      }
       case "compile":
         return await compileCommand(project, inv, ids);
       case "debug":
@@ -151,12 +157,21 @@ const FLAGS = {
   "target-path": { type: "string" },
   "warehouse-url": { type: "string" },
   output: { type: "string" },
+  "output-keys": { type: "string", multiple: true },
   args: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Flags that take several space-separated values, as dbt's `--select a b` does. */
-const MULTI_VALUE = new Set(["-s", "--select", "-m", "--models", "--exclude", "--resource-type"]);
+const MULTI_VALUE = new Set([
+  "-s",
+  "--select",
+  "-m",
+  "--models",
+  "--exclude",
+  "--resource-type",
+  "--output-keys",
+]);
 
 /**
  * `argv` with every value that follows a multi-value flag given its own flag
@@ -796,6 +811,50 @@ function lazyStateCheck(
 
 /** The semantic layer's resource types: selected and listed, never run. */
 const SEMANTIC_KINDS = new Set(["semantic_model", "metric", "saved_query"]);
+
+/** The keys dbt's `ls --output json` prints without `--output-keys` (its ListTask's). */
+const LIST_JSON_KEYS = [
+  "alias",
+  "name",
+  "package_name",
+  "depends_on",
+  "tags",
+  "config",
+  "resource_type",
+  "source_name",
+  "original_file_path",
+  "unique_id",
+];
+
+/**
+ * `ls --output json`: one line per selected node, its manifest entry with only the default keys
+ * (or `--output-keys`), as dbt prints it; tools that build their graph from it (Airflow's
+ * Cosmos) read `depends_on`, `original_file_path`, `tags` and `config`.
+ */
+function listJson(
+  project: DbtProject,
+  ids: ReadonlySet<string>,
+  outputKeys: readonly string[] | undefined,
+): string[] {
+  const manifest = buildManifest(project, { invocationId: "ls" }) as Record<string, Json>;
+  const sections = [
+    "nodes",
+    "sources",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
+  ].map((name) => (manifest[name] ?? {}) as Record<string, Record<string, Json>>);
+  const keys = new Set(
+    outputKeys && outputKeys.length > 0 ? outputKeys.flatMap((k) => k.split(",")) : LIST_JSON_KEYS,
+  );
+  return [...ids].map((id) => {
+    const entry = sections.find((section) => Object.hasOwn(section, id))?.[id];
+    if (!entry) return JSON.stringify({ unique_id: id, resource_type: id.split(".")[0] });
+    return JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => keys.has(k))));
+  });
+}
 
 function describeId(project: DbtProject, id: string, output: string): string {
   const source = project.sources.get(id);

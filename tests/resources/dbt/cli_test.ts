@@ -237,3 +237,52 @@ Deno.test("dbt cli: build writes the compiled SQL of what ran under target/compi
   assert.match(await read("tests/assert_positive.sql"), /where amount < 0/);
   await assert.rejects(read("seeds/raw_orders.csv"), Deno.errors.NotFound);
 });
+
+Deno.test("dbt cli: ls --output json prints dbt's keys (depends_on, config, path...), --output-keys picks them", async () => {
+  // What Airflow's Cosmos reads to build its task graph from `dbt ls --output json`.
+  await using project = await writeProject({
+    "models/staging/stg_orders.sql": "select * from {{ source('shop', 'orders') }}",
+    "models/staging/_sources.yml":
+      "version: 2\nsources:\n  - name: shop\n    tables:\n      - name: orders\n",
+    "models/marts/orders.sql":
+      "{{ config(tags=['nightly']) }}select * from {{ ref('stg_orders') }}",
+  });
+  const dir = ["--project-dir", project.dir];
+  const all = await cli(["ls", ...dir, "--output", "json"]);
+  assert.equal(all.code, 0, all.err);
+  const lines = all.out.split("\n").map((l) => JSON.parse(l));
+  const orders = lines.find((l) => l.unique_id === "model.demo.orders");
+  // Before: only unique_id, name and resource_type.
+  assert.deepEqual(Object.keys(orders).sort(), [
+    "alias",
+    "config",
+    "depends_on",
+    "name",
+    "original_file_path",
+    "package_name",
+    "resource_type",
+    "tags",
+    "unique_id",
+  ]);
+  assert.deepEqual(orders.depends_on.nodes, ["model.demo.stg_orders"]);
+  assert.equal(orders.original_file_path, "models/marts/orders.sql");
+  assert.deepEqual([orders.tags, orders.config.materialized], [["nightly"], "table"]);
+  const source = lines.find((l) => l.resource_type === "source");
+  assert.deepEqual([source.source_name, source.name], ["shop", "orders"]);
+  const picked = await cli([
+    "ls",
+    ...dir,
+    "-s",
+    "stg_orders",
+    "--output",
+    "json",
+    "--output-keys",
+    "name",
+    "depends_on",
+  ]);
+  assert.equal(picked.code, 0, picked.err);
+  assert.deepEqual(JSON.parse(picked.out), {
+    name: "stg_orders",
+    depends_on: { macros: [], nodes: ["source.demo.shop.orders"] },
+  });
+});
