@@ -341,7 +341,10 @@
  * An earlier A/B (04:21-04:24, load 19, three rounds) agrees: task CPU
  * 2,220-2,330 before, 1,900-2,050 after; main thread 1,180-1,380 before,
  * 990-1,090 after; and the manifest change alone (04:04, load 30):
- * main thread 1,280-1,530 -> 1,050-1,220 ms. The full `--parse 10000`
+ * main thread 1,280-1,530 -> 1,050-1,220 ms; a last one (04:40-04:42,
+ * load 26-29, three rounds): task CPU 2,260-2,360 before, 2,030-2,250
+ * after; main thread 1,220-1,360 / 1,040-1,160; the task on a project of
+ * no model 390-400 / 340-360. The full `--parse 10000`
  * after (04:28-04:31, load 15.6-17.4): cold load 4,069 ms wall / 1,104 CPU
  * / 550 main; `dbt parse` 5,948 / 1,632 / 980; `deno task dbt parse` 7,152
  * ms wall / 1,960 ms CPU, of which the same task on a project of no model
