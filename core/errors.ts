@@ -217,8 +217,26 @@ export function lastingFailure(error: unknown): LastingFailure | undefined {
     if (kind) return kind;
     current = current.cause;
   }
-  return undefined;
+  return wasmFsFailure(current);
 }
+
+/**
+ * Emscripten's file system (PGlite, gdal3.js) throws plain `ErrnoError`
+ * objects numbered as WASI/musl does: 51 is ENOSPC, 69 EROFS, 2 EACCES, 63
+ * EPERM. `toError` keeps them as the cause of the error it makes.
+ */
+function wasmFsFailure(thrown: unknown): LastingFailure | undefined {
+  const { name, errno } = (thrown ?? {}) as { name?: unknown; errno?: unknown };
+  if (name !== "ErrnoError" || typeof errno !== "number") return undefined;
+  return WASM_ERRNO[errno];
+}
+
+const WASM_ERRNO: Readonly<Record<number, LastingFailure>> = {
+  51: "disk_full",
+  69: "read_only",
+  2: "permission_denied",
+  63: "permission_denied",
+};
 
 function lastingKindOf(error: Error): LastingFailure | undefined {
   if (error instanceof DiskFullError) return "disk_full";

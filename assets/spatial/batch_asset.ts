@@ -24,7 +24,7 @@
  */
 
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { PlatformError } from "../../core/errors.ts";
+import { asDiskFull, type PlatformError } from "../../core/errors.ts";
 import { GeoParquetError } from "../../formats/geoparquet_errors.ts";
 import { GdalError } from "../../resources/spatial/gdal.ts";
 import {
@@ -127,15 +127,25 @@ export async function withStagedBatch<T extends ManifestFile["type"], O>(
   if (files.length === 0) return [];
   await using scratch = await run.gdal.createScratch();
   const timings = run.timings ?? new Timings();
-  const staged = await checkBatchContent(
-    run.lake,
-    run.landingBucket,
-    batch,
-    scratch,
-    type,
-    timings,
-  );
-  return await work({ batch, files, scratch, staged, timings });
+  try {
+    const staged = await checkBatchContent(
+      run.lake,
+      run.landingBucket,
+      batch,
+      scratch,
+      type,
+      timings,
+    );
+    return await work({ batch, files, scratch, staged, timings });
+  } catch (error) {
+    // The lake, the ledger and the warehouse name themselves when full; a bare
+    // ENOSPC here is the scratch folder's, in TMPDIR.
+    throw asDiskFull(
+      error,
+      `the spatial scratch folder '${scratch.hostDir}' (in TMPDIR) for batch '${run.batchId}'`,
+      scratch.hostDir,
+    );
+  }
 }
 
 /** Resources a batch asset declares. */

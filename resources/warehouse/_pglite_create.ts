@@ -180,9 +180,22 @@ async function createInChild(location: string): Promise<boolean> {
   const out = await child.output();
   if (!out.success) {
     const message = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
-    throw new Error(`initdb in a child process failed (exit ${out.code}): ${message}`);
+    // The child's last line is what it threw; PGlite's file-system errors are
+    // JSON `{"name":"ErrnoError","errno":51}`: kept as the cause, so a full disk
+    // is told as such (see lastingFailure).
+    throw new Error(`initdb in a child process failed (exit ${out.code}): ${message}`, {
+      cause: parsedOrText(message),
+    });
   }
   return true;
+}
+
+function parsedOrText(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return line; // not JSON: the text is the cause
+  }
 }
 
 if (import.meta.main) {

@@ -289,6 +289,11 @@ const LASTING: readonly [string, () => Error, string][] = [
     () => new Error('IO Error: Could not write file "x": No space left on device'),
     "disk_full",
   ],
+  [
+    "PGlite's ErrnoError 51 (wasm ENOSPC), kept as a cause",
+    () => new Error("initdb failed", { cause: { name: "ErrnoError", errno: 51 } }),
+    "disk_full",
+  ],
   ["typed", () => new DiskFullError("the run store", "/srv/state/runs.db"), "disk_full"],
 ];
 
