@@ -750,19 +750,19 @@ async function findProjectDir(
 async function readState(project: DbtProject, dir: string): Promise<SelectionState> {
   // A damaged artifact (a run killed while writing it by another tool, a hand edit) is the
   // user's to fix, named with its path: exit 2, not a SyntaxError's stack.
-  const invalid = (name: string, why: string) =>
-    new DbtError(
-      DbtErrorCode.invalidState,
-      `${why}; point --state at the target/ folder of a finished dbt run`,
-      { file: `${dir}/${name}` },
-    );
-  const read = async (name: string, list: "nodes" | "results") => {
+  const read = async (name: string, list: "nodes" | "results", folder = dir) => {
+    const invalid = (why: string) =>
+      new DbtError(
+        DbtErrorCode.invalidState,
+        `${why}; point --state at the target/ folder of a finished dbt run`,
+        { file: `${folder}/${name}` },
+      );
     let value: unknown;
     try {
-      value = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+      value = JSON.parse(await Deno.readTextFile(`${folder}/${name}`));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
-      if (error instanceof SyntaxError) throw invalid(name, `not valid JSON (${error.message})`);
+      if (error instanceof SyntaxError) throw invalid(`not valid JSON (${error.message})`);
       throw error;
     }
     const inner = (value as Record<string, unknown> | null)?.[list];
@@ -771,13 +771,17 @@ async function readState(project: DbtProject, dir: string): Promise<SelectionSta
         (list === "results"
           ? Array.isArray(inner)
           : typeof inner === "object" && inner !== null && !Array.isArray(inner)));
-    if (!shaped) throw invalid(name, `not a dbt ${name.replace(".json", "")} artifact`);
+    if (!shaped) throw invalid(`not a dbt ${name.replace(".json", "")} artifact`);
     return value;
   };
   const manifest = await read("manifest.json", "nodes") as StateManifest | undefined;
   const results = await read("run_results.json", "results") as {
     results?: { unique_id: string; status: string }[];
   } | undefined;
+  type Freshness = { results?: { unique_id: string; max_loaded_at?: string }[] } | undefined;
+  const before = await read("sources.json", "results") as Freshness;
+  // This project's own sources.json (its last `source freshness`), as dbt's sources_current.
+  const now = await read("sources.json", "results", targetDir(project)) as Freshness;
   return {
     ...(manifest?.nodes
       ? {
@@ -798,7 +802,28 @@ async function readState(project: DbtProject, dir: string): Promise<SelectionSta
     ...(results?.results
       ? { statuses: new Map(results.results.map((r) => [r.unique_id, r.status])) }
       : {}),
+    ...(before?.results && now?.results ? { fresher: fresherSources(before, now) } : {}),
   };
+}
+
+/** dbt's source_status:fresher: loaded later now than before (or new), no runtime error in either. */
+function fresherSources(
+  before: { results?: { unique_id: string; max_loaded_at?: string }[] },
+  now: { results?: { unique_id: string; max_loaded_at?: string }[] },
+): Set<string> {
+  const loaded = (list: typeof before) =>
+    new Map((list.results ?? []).map((r) => [r.unique_id, r.max_loaded_at]));
+  const [old, current] = [loaded(before), loaded(now)];
+  const failed = (map: Map<string, string | undefined>) =>
+    new Set([...map].filter(([, at]) => at === undefined).map(([id]) => id));
+  const broken = new Set([...failed(old), ...failed(current)]);
+  return new Set(
+    [...current].filter(([id, at]) => {
+      if (at === undefined || broken.has(id)) return false;
+      const was = old.get(id);
+      return was === undefined ? !old.has(id) : Date.parse(at) > Date.parse(was);
+    }).map(([id]) => id),
+  );
 }
 
 function lazyStateCheck(

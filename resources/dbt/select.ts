@@ -27,6 +27,12 @@ export interface SelectionState {
   readonly check?: (id: string, value: string) => boolean;
   /** run_results.json of the earlier run: status by unique id. */
   readonly statuses?: ReadonlyMap<string, string>;
+  /**
+   * `source_status:fresher`: the sources whose newest load in this project's sources.json is
+   * later than in the earlier run's (or absent there), neither run failing on them; undefined
+   * when either sources.json is missing.
+   */
+  readonly fresher?: ReadonlySet<string>;
 }
 
 interface Item {
@@ -309,6 +315,24 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       }
       return false;
     }
+    case "source_status": {
+      if (value !== "fresher") {
+        throw new DbtError(
+          DbtErrorCode.invalidProject,
+          `source_status:${value}: the source_status method takes fresher`,
+          { file: "--select" },
+        );
+      }
+      if (!state.fresher) {
+        throw new DbtError(
+          DbtErrorCode.invalidState,
+          "source_status:fresher compares the sources.json of --state with this project's " +
+            "target/sources.json: run `deno task dbt source freshness` for both",
+          { file: "--select" },
+        );
+      }
+      return state.fresher.has(item.id);
+    }
     case "result": {
       const statuses = state.statuses;
       if (!statuses) throw new RangeError("result:");
@@ -329,7 +353,7 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       throw new DbtError(
         DbtErrorCode.invalidProject,
         `unknown selection method '${method}:' (known: tag, path, file, config.<key>, source, ` +
-          "resource_type, package, fqn, test_type, test_name, state, result, version, " +
+          "resource_type, package, fqn, test_type, test_name, state, result, source_status, version, " +
           "exposure, group, access, unit_test, semantic_model, metric, saved_query)",
         { file: "--select" },
       );

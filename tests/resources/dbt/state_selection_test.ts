@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { runDbtCli } from "../../../resources/dbt/cli.ts";
 import { writeProject } from "./_fixture.ts";
+import { openWarehouse } from "../../../resources/warehouse/mod.ts";
 
 const PROJECT = `name: demo
 version: "1.0"
@@ -125,4 +126,62 @@ models:
   const bad = await cli("ls", "-s", "state:modified.everything", "--state", state);
   assert.equal(bad.code, 2);
   assert.match(bad.out.join("\n"), /state:modified\.everything: not a state selector/);
+});
+
+Deno.test("state: source_status:fresher+ picks the sources loaded since the earlier run's freshness check and what reads them", async () => {
+  await using project = await writeProject({
+    "models/staging/_shop__sources.yml": `version: 2
+sources:
+  - name: shop
+    schema: raw
+    loaded_at_field: loaded_at
+    freshness:
+      warn_after: {count: 100000, period: day}
+    tables:
+      - name: orders
+      - name: customers
+`,
+    "models/staging/stg_orders.sql": "select * from {{ source('shop', 'orders') }}",
+    "models/staging/stg_customers.sql": "select * from {{ source('shop', 'customers') }}",
+    "models/marts/order_facts.sql": "select * from {{ ref('stg_orders') }}",
+  });
+  const url = `pglite:${project.dir}/warehouse`;
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await runDbtCli([...args, "--project-dir", project.dir], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    }, { env: (name) => (name === "WAREHOUSE_URL" ? url : undefined) });
+    return { code, out: out.filter((l) => !l.startsWith("warning: ")).sort() };
+  };
+  const load = async (sql: string) => {
+    await using warehouse = await openWarehouse(url, { onNotice: () => {} });
+    await warehouse.exec(sql);
+  };
+  await load(`create schema raw;
+    create table raw.orders as select 1 as id, timestamp '2024-01-01 10:00' as loaded_at;
+    create table raw.customers as select 1 as id, timestamp '2024-01-01 10:00' as loaded_at;`);
+  assert.equal((await cli("source", "freshness")).code, 0);
+  const state = `${project.dir}/prod_state`;
+  await Deno.mkdir(state);
+  const target = `${project.dir}/target`;
+  await Deno.copyFile(`${target}/sources.json`, `${state}/sources.json`);
+  // New orders arrive; customers do not.
+  await load("insert into raw.orders values (2, timestamp '2024-01-02 09:00')");
+  assert.equal((await cli("source", "freshness")).code, 0);
+  // Before: 'unknown selection method source_status:'.
+  const fresher = await cli("ls", "-s", "source_status:fresher+", "--state", state);
+  assert.equal(fresher.code, 0, fresher.out.join("\n"));
+  assert.deepEqual(fresher.out, [
+    "demo.marts.order_facts",
+    "demo.staging.stg_orders",
+    "source:demo.shop.orders",
+  ]);
+  const stale = await cli("ls", "-s", "source_status:stale", "--state", state);
+  assert.equal(stale.code, 2);
+  assert.match(stale.out.join("\n"), /source_status:stale: the source_status method takes fresher/);
+  await Deno.remove(`${state}/sources.json`);
+  const none = await cli("ls", "-s", "source_status:fresher+", "--state", state);
+  assert.equal(none.code, 2);
+  assert.match(none.out.join("\n"), /run `deno task dbt source freshness` for both/);
 });
