@@ -11,6 +11,9 @@
  *   accepted only with the bearer header, which no cross-site page can send.
  * - On a loopback bind, a `Host` other than the loopback names is refused
  *   (DNS rebinding).
+ * - A request body over {@linkcode MAX_BODY_BYTES} is a 413 before it is
+ *   read: `/login` needs no token, so without a limit anyone who reaches a
+ *   token-protected server could make it buffer gigabytes.
  * - Secrets (the passwords of every configured URL, the S3 secret key, the
  *   token) are replaced by `***` in every response body.
  *
@@ -18,6 +21,7 @@
  */
 
 import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { ConfigError } from "../core/errors.ts";
 import { redact, registerSecret } from "../core/secrets.ts";
@@ -61,6 +65,34 @@ export function hasToken(c: Context, token: string | undefined): boolean {
   const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
   const given = bearer ?? getCookie(c, TOKEN_COOKIE);
   return given !== undefined && constantTimeEqual(given, token);
+}
+
+/** Whether `given` is `token`, in a time that does not depend on where they differ. */
+export function tokenMatches(given: unknown, token: string): boolean {
+  return typeof given === "string" && constantTimeEqual(given, token);
+}
+
+/**
+ * The largest request body served: a launch form or JSON is a few KiB, so a
+ * MiB leaves room for long selections and tags.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Refuses a body over {@linkcode MAX_BODY_BYTES} with a 413: by its
+ * `Content-Length` before reading it, or once a chunked body passes it.
+ */
+export function bodyLimitMiddleware(): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) =>
+      c.json({
+        error: "body_too_large",
+        message: `The request body is over ${
+          MAX_BODY_BYTES / 1024 / 1024
+        } MiB; a launch needs a few KiB: send the selection, not data`,
+      }, 413),
+  });
 }
 
 /** Host-header check, method rule, same-origin check and token check. */

@@ -39,11 +39,13 @@ import { runPage, runsPage } from "./pages/runs.ts";
 import { BadParamError, EVENT_TYPES, idParam, LOG_LEVELS, oneOfParam } from "./params.ts";
 import { parseRunFilter } from "./run_query.ts";
 import {
+  bodyLimitMiddleware,
   hasToken,
   redactMiddleware,
   securityMiddleware,
   type SecurityOptions,
   TOKEN_COOKIE,
+  tokenMatches,
 } from "./security.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -93,6 +95,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     redactMiddleware([...(options.secrets ?? []), ...(options.token ? [options.token] : [])]),
   );
   app.use("*", securityMiddleware(options));
+  app.use("*", bodyLimitMiddleware());
 
   app.onError((error, c) => {
     const e = toError(error);
@@ -421,7 +424,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
   );
   app.post("/login", async (c) => {
     const form = await c.req.parseBody();
-    if (!options.token || form.token !== options.token) {
+    if (!options.token || !tokenMatches(form.token, options.token)) {
       return c.html(
         page(
           "Sign in",
