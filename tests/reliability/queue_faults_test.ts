@@ -51,7 +51,7 @@ const FAULTS = (() => {
   return settings.profile === "soak" ? 4 * FAULT_KINDS.length : FAULT_KINDS.length;
 })();
 const HEARTBEAT_MS = 1000;
-const RUNS_PER_FAULT = 3;
+const RUNS_PER_FAULT = 2;
 
 const GRAPH = `
 import postgres from "postgres";

@@ -84,8 +84,14 @@ export interface HeldCluster extends AsyncDisposable {
   releaseAndCheckOnce(runId: string): Promise<void>;
 }
 
+/**
+ * Default heartbeat interval of a cluster's runs: a worker's lease is 1.5 of them, so a loaded
+ * machine (load 25+) has a second of margin before a live worker is taken for dead.
+ */
+export const HELD_HEARTBEAT_MS = 2000;
+
 /** Starts a {@linkcode HeldCluster} whose runs heartbeat every `heartbeatMs`. */
-export async function heldCluster(heartbeatMs: number): Promise<HeldCluster> {
+export async function heldCluster(heartbeatMs = HELD_HEARTBEAT_MS): Promise<HeldCluster> {
   const pg = await startPostgres();
   const procs: MainProcess[] = [];
   const db = postgres(pg.url, { max: 2, onnotice: () => {} });
@@ -144,7 +150,7 @@ export async function heldCluster(heartbeatMs: number): Promise<HeldCluster> {
       });
       return runId;
     },
-    afterBeats(runId, beats = 6) {
+    afterBeats(runId, beats = 4) {
       const seen = new Set<number>();
       return untilValue(`${beats} heartbeats of run ${runId}, or its end`, async () => {
         const run = await s.getRun(runId);

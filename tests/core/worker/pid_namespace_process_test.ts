@@ -36,7 +36,7 @@ Deno.test({
     "taken for dead, by a worker, a coordinator or a command started there",
   ignore: (await needs("postgres")) || !(await pidNamespaces()),
 }, async () => {
-  await using cluster = await heldCluster(500);
+  await using cluster = await heldCluster();
   const daemon = cluster.spawn(["sensor"]);
   await daemon.waitFor(/holding the daemon lock/);
   const here = cluster.spawn(["worker", "--no-coordinator"]);

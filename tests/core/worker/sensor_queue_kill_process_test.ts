@@ -69,7 +69,9 @@ Deno.test({
     RUNS_URL: pg.url,
     PROBE_URL: pg.url,
     PLATFORM_GRAPH: await box.graph("sensor_graph", GRAPH),
-    RUN_HEARTBEAT_INTERVAL_MS: "500",
+    // A lease of 3 s: a loaded machine does not take a live worker for dead (a retry would run
+    // its key twice, which this test counts).
+    RUN_HEARTBEAT_INTERVAL_MS: "2000",
   };
   const procs: MainProcess[] = [];
   const spawn = (args: string[]) => {

@@ -19,7 +19,7 @@ Deno.test({
     "resumed, the old leader stands by",
   ignore: await needs("postgres"),
 }, async () => {
-  await using cluster = await heldCluster(500);
+  await using cluster = await heldCluster();
   const leader = cluster.spawn(["sensor"]);
   await leader.waitFor(/holding the daemon lock/);
   const standby = cluster.spawn(["sensor"]);

@@ -26,7 +26,7 @@ Deno.test({
     "released and queued again, nothing held is left, the next worker runs it once",
   ignore: await needs("postgres"),
 }, async () => {
-  await using cluster = await heldCluster(500);
+  await using cluster = await heldCluster();
   const { queue, store, sql } = cluster;
   const launcher = cluster.spawn(["--grace", "300"], { task: "worker" });
   await launcher.waitFor(/worker .* started on/);
