@@ -2,9 +2,10 @@
  * Temp folders owned by a lock, so that those of a process killed with
  * SIGKILL (no `finally`, no unload handler runs) can be removed by the next
  * process without ever removing a live process's folder. Used by both GDAL
- * engines: native GDAL's scratch folders and gdal3.js's shared folder, whose
- * intermediate files (a warped raster, a converted layer, a SpatiaLite
- * workspace) can be large.
+ * engines (native GDAL's scratch folders and gdal3.js's shared folder, whose
+ * intermediate files, a warped raster, a converted layer, a SpatiaLite
+ * workspace, can be large) and by the local object store's journal of
+ * temporary files (`object_store/_local_journal.ts`).
  *
  * The owner opens its folder and holds an exclusive `flock` on it for the
  * folder's whole life ({@linkcode Deno.FsFile.tryLock}: `flock(2)` with
@@ -160,6 +161,16 @@ async function olderThan(dir: string, ms: number): Promise<boolean> {
   }
 }
 
+/** Options of {@linkcode removeAbandonedFolders}. */
+export interface RemoveOptions {
+  /**
+   * Runs on an abandoned folder before it is removed, under its lock (e.g.
+   * to remove what it records). When it throws, the folder stays for the
+   * next sweep.
+   */
+  beforeRemove?: (dir: string) => Promise<void>;
+}
+
 /**
  * Removes the folders under `tempDir` named `<prefix>…` + {@linkcode OWNED_SUFFIX}
  * whose lock nobody holds (their owner is gone), and `.creating` ones an
@@ -167,7 +178,11 @@ async function olderThan(dir: string, ms: number): Promise<boolean> {
  * this process or any live process owns are kept, as are folders this user
  * cannot open. Returns the folders removed.
  */
-export async function removeAbandonedFolders(prefix: string, tempDir?: string): Promise<string[]> {
+export async function removeAbandonedFolders(
+  prefix: string,
+  tempDir?: string,
+  options: RemoveOptions = {},
+): Promise<string[]> {
   if (!LOCKABLE) return [];
   const parent = tempParent(tempDir);
   const removed: string[] = [];
@@ -191,6 +206,7 @@ export async function removeAbandonedFolders(prefix: string, tempDir?: string): 
     }
     try {
       if (!await handle.tryLock(true) || !await stillNames(dir, handle)) continue;
+      await options.beforeRemove?.(dir);
       await Deno.remove(dir, { recursive: true });
       removed.push(dir);
     } catch (error) {

@@ -8,7 +8,7 @@
 
 import { dirname, join } from "node:path";
 import { compareKeys } from "./_keys.ts";
-import { isReservedName, removeIfAbandoned, tempName } from "./_local_temp.ts";
+import { isReservedName, removeIfAbandoned } from "./_local_temp.ts";
 import type { Cursor } from "./_paging.ts";
 
 /** What the sidecar JSON records next to each object. */
@@ -28,14 +28,12 @@ export async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<vo
   while (written < chunk.byteLength) written += await file.write(chunk.subarray(written));
 }
 
-/** Writes the sidecar to a temporary file next to its final path and returns that path. */
-export async function writeSidecarTemp(path: string, sidecar: Sidecar): Promise<string> {
-  const temp = join(dirname(path), tempName());
+/** Writes the sidecar to `temp`, a temporary file next to its final path (made with its folder). */
+export async function writeSidecarTemp(temp: string, sidecar: Sidecar): Promise<void> {
   await inFolder(
-    dirname(path),
+    dirname(temp),
     () => Deno.writeTextFile(temp, JSON.stringify(sidecar), { createNew: true }),
   );
-  return temp;
 }
 
 /** Reads a sidecar; `undefined` when missing or unreadable (objects dropped in by hand). */

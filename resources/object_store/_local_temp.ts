@@ -18,6 +18,10 @@
  * are abandoned once unchanged for {@linkcode UNOWNED_TEMP_MAX_AGE_MS}: a
  * writer still streaming keeps changing the file's mtime.
  *
+ * These rules serve `removeEmptyFolders`, in the folders it walks; the
+ * writers' journals (`_local_journal.ts`) reach dead writers' files
+ * everywhere else.
+ *
  * @module
  */
 

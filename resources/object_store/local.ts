@@ -12,9 +12,13 @@
  * can be named (bucket names start with a letter or digit), so listings never
  * show it. Writes go to a temporary file in the target folder that is renamed
  * into place, so a reader sees the old object or the new one, never a part.
- * The temporary file's name says which process on which host writes it, so
- * `removeEmptyFolders` can remove those of writers that were killed mid-write
- * (`kill -9`) and no rerun needs a manual cleanup (`_local_temp.ts`).
+ * A writer killed mid-write (`kill -9`) leaves its temporary files; each
+ * process records those it makes in a journal under `<root>/.locks/writers/`
+ * that it holds locked, and the next process to write to the lake removes
+ * those of dead writers, in whatever folder (`_local_journal.ts`). The
+ * temporary file's name also says which process on which host writes it, so
+ * `removeEmptyFolders` removes those of dead writers in the folders it walks
+ * (`_local_temp.ts`), journal or not.
  *
  * Folders are not objects (S3 has none): the store makes the folders a key
  * needs and does not remove one when deleting or moving the last key under
@@ -65,7 +69,7 @@ import {
   writeSidecarTemp,
 } from "./_local_fs.ts";
 import { fileStream, mapLimited, toStoreError } from "./_local_io.ts";
-import { tempName } from "./_local_temp.ts";
+import { journalOf, type TempJournal } from "./_local_journal.ts";
 import { validateBucket, validateKey, validatePrefix } from "./_keys.ts";
 import { canonicalMetadata, DEFAULT_CONTENT_TYPE } from "./_metadata.ts";
 import { buildKeyPage } from "./_paging.ts";
@@ -103,6 +107,13 @@ export interface LocalObjectStoreOptions {
   durable?: boolean;
 }
 
+/** An object written to its temporary file, its sidecar's temporary file still to write. */
+interface Written {
+  temp: string;
+  sidecarTemp: string;
+  sidecar: Sidecar;
+}
+
 /** Folder of the sidecar tree under the root; a name no bucket can have. */
 const META_DIR = ".meta";
 
@@ -129,6 +140,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   #durable: boolean;
   #lock = new KeyedLock();
   #folders: FolderLock;
+  #journal: TempJournal;
   #realBucketDirs = new Map<string, string>();
 
   /** Opens (lazily) a store rooted at `options.root`. */
@@ -137,6 +149,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     this.root = resolve(options.root ?? "data_lake");
     this.#durable = options.durable ?? true;
     this.#folders = new FolderLock(join(this.root, LOCKS_DIR, "folders"));
+    this.#journal = journalOf(this.root);
   }
 
   /** Creates the bucket folder if it does not exist. */
@@ -155,8 +168,9 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const { metadata, contentType } = putArguments(bucket, key, options);
     assertBody(body, location(bucket, key));
     await this.#requireBucket(bucket, "write", key);
-    const { temp, sidecar } = await this.#writeTemp(bucket, key, body, { contentType, metadata });
-    await this.#commit(bucket, key, temp, sidecar);
+    const written = await this.#writeTemp(bucket, key, body, { contentType, metadata });
+    await this.#commit(bucket, key, written);
+    const { sidecar } = written;
     return { etag: sidecar.etag, size: sidecar.size, sha256: sidecar.sha256 };
   }
 
@@ -205,14 +219,18 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     const { metadata, contentType } = putArguments(bucket, key, options);
     await this.#requireBucket(bucket, "write", key);
     const dir = dirname(this.#dataPath(bucket, key));
-    const temp = join(dir, tempName());
     // A symbolic link would be linked as a link (that may lead out of the bucket): copy its target.
     if (!(await Deno.lstat(path)).isFile) return await super.putFile(bucket, key, path, options);
+    let temps: string[] | undefined;
     try {
+      temps = await this.#journal.begin([dir, dirname(this.#metaPath(bucket, key))]);
+      const [temp] = temps as [string];
       await this.#inFolder(dir, () => Deno.link(path, temp), bucket, path);
     } catch {
+      if (temps) await this.#discardTemps(temps);
       return await super.putFile(bucket, key, path, options);
     }
+    const [temp, sidecarTemp] = temps as [string, string];
     let sidecar: Sidecar;
     try {
       using file = await Deno.open(temp);
@@ -228,10 +246,10 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
         metadata,
       };
     } catch (error) {
-      await removeIfPresent(temp).catch(() => {});
+      await this.#discardTemps(temps);
       throw toStoreError(error, location(bucket, key), dir);
     }
-    await this.#commit(bucket, key, temp, sidecar);
+    await this.#commit(bucket, key, { temp, sidecarTemp, sidecar });
     return { etag: sidecar.etag, size: sidecar.size, sha256: sidecar.sha256 };
   }
 
@@ -296,7 +314,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
       contentType,
       metadata: source.head.metadata,
     });
-    await this.#commit(to.bucket, to.key, written.temp, written.sidecar);
+    await this.#commit(to.bucket, to.key, written);
   }
 
   /** Renames the file and its sidecar; no copy of the bytes. */
@@ -359,17 +377,20 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   async #moveUnlocked(from: ObjectLocation, to: ObjectLocation, info: Deno.FileInfo) {
     const sidecar = await this.#matchingSidecar(from.bucket, from.key, info);
     const target = this.#dataPath(to.bucket, to.key);
+    let temps: string[] | undefined;
     try {
-      const sidecarTemp = sidecar &&
-        (await this.#folders.run(
-          "shared",
-          () => writeSidecarTemp(this.#metaPath(to.bucket, to.key), sidecar),
-        ));
+      if (sidecar) {
+        temps = await this.#journal.begin([dirname(this.#metaPath(to.bucket, to.key))]);
+        const [sidecarTemp] = temps as [string];
+        await this.#folders.run("shared", () => writeSidecarTemp(sidecarTemp, sidecar));
+      }
       const source = this.#dataPath(from.bucket, from.key);
       await this.#inFolder(dirname(target), () => renameOver(source, target), to.bucket, source);
-      await this.#placeSidecar(to.bucket, to.key, sidecarTemp);
+      await this.#placeSidecar(to.bucket, to.key, temps?.[0]);
+      if (temps) this.#journal.end(temps);
       await this.#removeObject(from.bucket, from.key);
     } catch (error) {
+      if (temps) await this.#discardTemps(temps);
       throw toStoreError(error, location(to.bucket, to.key), target);
     }
   }
@@ -379,15 +400,17 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     key: string,
     body: ObjectBody,
     described: Pick<Sidecar, "contentType" | "metadata">,
-  ): Promise<{ temp: string; sidecar: Sidecar }> {
+  ): Promise<Written> {
     const dir = dirname(this.#dataPath(bucket, key));
-    const temp = join(dir, tempName());
+    let temps: string[] | undefined;
     try {
+      temps = await this.#journal.begin([dir, dirname(this.#metaPath(bucket, key))]);
+      const [path, sidecarTemp] = temps as [string, string];
       // The temp file is made right after the mkdir, before the containment check,
       // so the folder is empty (removable by someone else) for as short as can be.
       using file = await this.#folders.run("shared", () =>
         inFolder(dir, async () => {
-          const opened = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+          const opened = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
           try {
             await this.#assertInside(bucket, dir);
           } catch (error) {
@@ -402,35 +425,43 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
       const { ino } = await file.stat();
       const sha256 = hasher.digest();
       return {
-        temp,
+        temp: path,
+        sidecarTemp,
         sidecar: { ino, size: hasher.size, etag: etagFromSha256(sha256), sha256, ...described },
       };
     } catch (error) {
       await discardBody(body);
-      await removeIfPresent(temp).catch(() => {});
+      if (temps !== undefined) await this.#discardTemps(temps);
       throw toStoreError(error, location(bucket, key), dir);
     }
   }
 
+  /** Removes the temporary files of a failed write, and ends their journal line. */
+  async #discardTemps(temps: string[]): Promise<void> {
+    try {
+      for (const temp of temps) await removeIfPresent(temp);
+    } catch {
+      // Left where it is: the failure that brought us here is the one to report.
+    }
+    this.#journal.end(temps);
+  }
+
   // The sidecar is written first (to a temporary name), then both renames
   // happen under the key's lock, so readers in this process see matching pairs.
-  async #commit(bucket: string, key: string, temp: string, sidecar: Sidecar): Promise<void> {
+  async #commit(bucket: string, key: string, written: Written): Promise<void> {
+    const { temp, sidecarTemp, sidecar } = written;
     const path = this.#dataPath(bucket, key);
-    let sidecarTemp: string | undefined;
     try {
-      sidecarTemp = await this.#folders.run(
-        "shared",
-        () => writeSidecarTemp(this.#metaPath(bucket, key), sidecar),
-      );
+      await this.#folders.run("shared", () => writeSidecarTemp(sidecarTemp, sidecar));
       await this.#lock.run([location(bucket, key)], async () => {
         await renameOver(temp, path);
         await this.#placeSidecar(bucket, key, sidecarTemp);
       });
     } catch (error) {
-      await removeIfPresent(temp).catch(() => {});
-      if (sidecarTemp !== undefined) await removeIfPresent(sidecarTemp).catch(() => {});
+      await this.#discardTemps([temp, sidecarTemp]);
       throw toStoreError(error, location(bucket, key), path);
     }
+    this.#journal.end([temp, sidecarTemp]);
   }
 
   // Renames the sidecar into place, clearing a stale sidecar folder left by a crash.
