@@ -171,10 +171,13 @@ export async function writeJsonParts(
   name: string,
   parts: JsonParts,
 ): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/${name}`;
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const file = await Deno.mkdir(dir, { recursive: true })
+    .then(() => Deno.open(tmp, { write: true, create: true, truncate: true }))
+    .catch((error) => {
+      throw asDiskFull(error, `dbt's '${name}' (${path})`, path);
+    });
   const sink = new Sink(file);
   try {
     let first = true;
