@@ -164,6 +164,23 @@ function nameArgument(arg: unknown): string | undefined {
   return typeof arg === "string" && arg.trim() !== "" ? arg : undefined;
 }
 
+/** The (database, schema) pairs of the relations an on-run-end's `results` built, or undefined. */
+function builtSchemas(results: readonly unknown[] | undefined): [string, string][] | undefined {
+  if (results === undefined) return undefined;
+  const seen = new Map<string, [string, string]>();
+  for (const result of results) {
+    const r = result as { status?: unknown; node?: Record<string, unknown> };
+    const kind = r.node?.resource_type;
+    if (kind !== "model" && kind !== "seed" && kind !== "snapshot") continue;
+    if (r.status === "error" || r.status === "fail" || r.status === "skipped") continue;
+    const [database, schema] = [r.node?.database, r.node?.schema];
+    if (typeof schema !== "string") continue;
+    const pair = asTuple([String(database ?? ""), schema]) as [string, string];
+    seen.set(JSON.stringify(pair), pair);
+  }
+  return [...seen.values()];
+}
+
 /** Splits nunjucks call arguments into positional ones and keyword arguments. */
 export function splitKwargs(args: unknown[]): { positional: unknown[]; kwargs: Kwargs } {
   const last = args[args.length - 1];
@@ -502,6 +519,20 @@ export class JinjaEnv {
     });
     Object.defineProperty(this.#globals, "results", {
       get: () => current()?.results ?? [],
+      enumerable: true,
+    });
+    // on-run-end's `schemas` and `database_schemas`: where the nodes that built (models, seeds,
+    // snapshots not failed or skipped) are, as dbt's RunTask gives them (`grant usage on schema`
+    // loops); undefined elsewhere, as in dbt.
+    Object.defineProperty(this.#globals, "database_schemas", {
+      get: () => builtSchemas(current()?.results),
+      enumerable: true,
+    });
+    Object.defineProperty(this.#globals, "schemas", {
+      get: () => {
+        const pairs = builtSchemas(current()?.results);
+        return pairs && [...new Set(pairs.map(([, schema]) => schema))];
+      },
       enumerable: true,
     });
     // A materialization's own context: its node's SQL and hooks (undefined elsewhere, as in dbt).

@@ -581,6 +581,38 @@ on-run-end:
   ]);
 });
 
+Deno.test("on-run-end sees schemas and database_schemas of what built, as dbt's grant loops read them", async () => {
+  // dbt's documented pattern: grant usage on every schema the run built into.
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+config-version: 2
+profile: demo
+models:
+  demo:
+    marts:
+      +schema: marts
+on-run-end:
+  - "create table if not exists public.grants_log (stmt text)"
+  - "{% for schema in schemas %}insert into public.grants_log values ('grant usage on schema {{ schema }}');{% endfor %}"
+  - "{% for db, schema in database_schemas %}insert into public.grants_log values ('{{ db }}.{{ schema }}');{% endfor %}"
+`,
+    "models/staging/stg.sql": "select 1 as id",
+    "models/marts/fct.sql": "select * from {{ ref('stg') }}",
+    "models/marts/broken.sql": "{{ config(schema='never') }}select nope",
+  });
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const loaded = await loadProject(project.dir, { cache: false });
+  await runProject(loaded, warehouse, { writeArtifacts: false });
+  const rows = await warehouse.query<{ stmt: string }>("select stmt from public.grants_log");
+  // Before: schemas was undefined, so the loop granted nothing and the run passed.
+  assert.deepEqual(rows.map((r) => r.stmt).sort(), [
+    "grant usage on schema analytics",
+    "grant usage on schema analytics_marts",
+    "postgres.analytics",
+    "postgres.analytics_marts",
+  ]);
+});
+
 Deno.test("a model whose Jinja fails only when compiled fails alone; the rest builds", async () => {
   await using project = await writeProject({
     "models/a.sql": "select 1 as id",
