@@ -956,7 +956,14 @@ export async function writeGeoParquet(
     // stayed in parquet-wasm's memory until a garbage collection, which
     // never shrinks (200k polygons: 60 MiB more peak RSS, 25 % more CPU
     // importing the pages).
-    const imported = parquet.Table.fromIPCStream(ipc);
+    let imported;
+    try {
+      imported = parquet.Table.fromIPCStream(ipc);
+    } catch (error) {
+      // FlatGeobuf text bytes GDAL passed through from a file of unknown code page.
+      if (/Invalid UTF8 sequence/i.test(String(error))) throw notUtf8(options.label);
+      throw error;
+    }
     try {
       return imported.recordBatch(0);
     } finally {
@@ -1025,6 +1032,25 @@ export async function writeGeoParquet(
     stats: summary.stats,
     rowGroupSize,
   };
+}
+
+/**
+ * The error of a text value that is not UTF-8: GDAL passes the bytes of a
+ * file whose code page it is not told (a MapInfo `Charset "Neutral"`, a
+ * GeoJSON saved in CP1252) through as they are. Measured with GDAL 3.6: the
+ * native engine's FlatGeobuf route failed in parquet-wasm ("Invalid UTF8
+ * sequence", naming no file), and node:sqlite reads them as U+FFFD, so
+ * gdal3.js published `Z\uFFFDrich` for `Zürich`.
+ */
+function notUtf8(label: string | undefined): GeoParquetError {
+  return new GeoParquetError(
+    "spatial.geoparquet_not_utf8",
+    `Cannot write GeoParquet${label === undefined ? "" : ` of '${label}'`}: it holds text ` +
+      "that is not UTF-8, which GDAL read as it is because nothing in the file says its code " +
+      'page (a MapInfo Charset "Neutral", a Shapefile without .cpg); declare its code page ' +
+      "(the Charset line, a .cpg) or re-encode its text to UTF-8, and upload it again",
+    { ...(label === undefined ? {} : { input: label }) },
+  );
 }
 
 /**
@@ -1104,11 +1130,36 @@ export async function sqliteToGeoParquet(
       }
       return page;
     };
+    // A U+FFFD node:sqlite read may stand for bytes that are not UTF-8 (see notUtf8):
+    // asked of the stored bytes, so that a real U+FFFD in the text is kept.
+    const texts = shape.sourceColumns.flatMap((c, i) => c.output.type === "string" ? [i] : []);
+    const rawText = (column: number, rowid: bigint): unknown =>
+      db.prepare(
+        `SELECT CAST(${ident(shape.sourceColumns[column]!.source)} AS BLOB) AS raw FROM ${
+          ident(table)
+        } WHERE rowid = ?`,
+      ).get(rowid)?.raw;
+    const checkText = (page: unknown[][]) => {
+      for (const row of page) {
+        for (const i of texts) {
+          const value = row[i];
+          if (typeof value !== "string" || !value.includes("\uFFFD")) continue;
+          const bytes = rawText(i, row[width + 1] as bigint);
+          if (!(bytes instanceof Uint8Array)) continue;
+          try {
+            new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+          } catch {
+            throw notUtf8(options.label);
+          }
+        }
+      }
+    };
     const source: FeatureSource = {
       columns: shape.sourceColumns.map((c) => c.output),
       async next() {
         const page = await readPage();
         if (page.length === 0) return undefined;
+        if (texts.length > 0) checkText(page);
         return {
           length: page.length,
           columns: shape.sourceColumns.map((_, i) => page.map((row) => row[i])),

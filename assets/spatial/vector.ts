@@ -638,6 +638,16 @@ async function ringChecked<T>(
         file: file.path,
       };
     }
+    if (error instanceof GeoParquetError && error.code === "spatial.geoparquet_not_utf8") {
+      // Text of a code page nothing in the file names (see formats/geoparquet.ts notUtf8).
+      return {
+        code: "content_mismatch",
+        message: `'${file.path}' (layer '${layer}') ${
+          error.message.replace(/^Cannot write GeoParquet( of '[^']*')?: it /, "")
+        }`,
+        file: file.path,
+      };
+    }
     if (!(error instanceof GdalError) || !BAD_RING_MESSAGE.test(error.gdalMessage)) throw error;
     const { named, count } = await badRings(scratch, gdalPath, layer, open, name);
     const which = count === 0

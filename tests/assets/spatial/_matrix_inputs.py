@@ -1536,7 +1536,17 @@ def mif_neutral(name, mid):
     open(os.path.join(OUT, name[:-4] + ".mid"), "wb").write(mid)
 
 
+def tab_neutral(name):
+    # A MapInfo table in CP1252 whose header says Charset "Neutral" (no code page).
+    vector(name, "MapInfo File", ogr.wkbPoint, fields=[("name", ogr.OFTString)],
+           rows=[("Zürich", "POINT (8.5 47.4)"), ("Basel", "POINT (7.6 47.6)")], lco=["ENCODING=CP1252"])
+    path = os.path.join(OUT, name)
+    header = open(path, "rb").read().replace(b"WindowsLatin1", b"Neutral")
+    open(path, "wb").write(header)
+
+
 VECTORS.update({
+    "v_tab_neutral": lambda: tab_neutral("v_tab_neutral.tab"),
     # An old MapInfo export: Charset "Neutral" over Latin-1 text (refused) or over UTF-8 (read).
     "v_mif_neutral": lambda: mif_neutral("v_mif_neutral.mif", '"Zürich"\n"Basel"\n'.encode("cp1252")),
     "v_mif_neutral_utf8": lambda: mif_neutral("v_mif_neutral_utf8.mif", '"Zürich"\n"Basel"\n'.encode()),

@@ -957,6 +957,14 @@ const VECTORS: Case[] = [
       /v_mif_neutral\.mif' is declared vector\/mapinfo but its Charset is "Neutral" \(or missing\) and its \.mid holds text that is not UTF-8/,
     ),
   }),
+  // A binary MapInfo table alike: refused when its text is written (native failed in the
+  // GeoParquet writer naming no file, gdal3.js published 'Z\uFFFDrich').
+  vector("v_tab_neutral.tab", "mapinfo", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_tab_neutral\.tab' \(layer 'v_tab_neutral'\) holds text that is not UTF-8, which GDAL read as it is/,
+    ),
+  }),
   vector("v_geojson_bom.geojson", "geojson", {
     expect: published((out) => assert.deepEqual(column(out, "name"), ["Zürich"])),
   }),
