@@ -153,6 +153,42 @@ Deno.test("sqliteToGeoParquet names a missing table or geometry column", async (
   }
 });
 
+Deno.test("sqliteToGeoParquet refuses text bytes that are not UTF-8, keeps a real U+FFFD", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new DatabaseSync(`${dir}/in.sqlite`);
+    db.exec("CREATE TABLE t (name TEXT, geom BLOB)");
+    const insert = db.prepare("INSERT INTO t VALUES (CAST(? AS TEXT), ?)");
+    // A real replacement character (UTF-8 EF BF BD), as a text may hold one.
+    insert.run(new TextEncoder().encode("a\uFFFDb"), point(1, 2));
+    db.close();
+    const write = () =>
+      sqliteToGeoParquet(`${dir}/in.sqlite`, "t", `${dir}/o.parquet`, {
+        crs: {},
+        geometryColumn: "geom",
+        label: "batch/places.tab",
+      });
+    assert.equal((await write()).rows, 1);
+    const rows = await duck(`SELECT name FROM '${dir}/o.parquet'`);
+    assert.deepEqual(rows.map((r) => r.name), ["a\uFFFDb"]);
+    // Latin-1 bytes GDAL passed through (a MapInfo Charset "Neutral"): "Zürich".
+    const bad = new DatabaseSync(`${dir}/in.sqlite`);
+    bad.prepare("INSERT INTO t VALUES (CAST(? AS TEXT), ?)").run(
+      new Uint8Array([0x5a, 0xfc, 0x72, 0x69, 0x63, 0x68]),
+      point(3, 4),
+    );
+    bad.close();
+    await assert.rejects(
+      write(),
+      (e: GeoParquetError) =>
+        e.code === "spatial.geoparquet_not_utf8" && e.input === "batch/places.tab" &&
+        /'batch\/places\.tab': it holds text that is not UTF-8/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sqliteToGeoParquet streams a large layer in row groups with the exact bbox", async () => {
   const dir = await Deno.makeTempDir({ prefix: "geoparquet-large-" });
   try {
