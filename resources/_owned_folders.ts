@@ -15,10 +15,11 @@
  * cannot take it, and closing one does not let the owner's go (fcntl locks
  * would do both). A janitor removes a folder only while it holds that lock
  * itself. Why not the owner's pid, as before: an owner judged from a pid
- * file and `/proc` was wrong for a process in another pid namespace, after
- * pid reuse, and while the pid file was still empty (just created, read as
- * pid 0, "dead"): the final CI of 2026-12-07 lost a live conversion's
- * scratch folder that way.
+ * file and `/proc` is wrong for a process in another pid namespace, after
+ * pid reuse, and while the pid file is still empty (just created, read as
+ * pid 0, "dead"); the final CI of 2026-12-07 saw a live conversion lose its
+ * scratch folder to that janitor (which of these it was was not pinned
+ * down).
  *
  * A folder is made as `<prefix>XXXX.creating`, locked, then renamed to
  * `<prefix>XXXX.owned` (the lock stays with the folder): a janitor never

@@ -235,7 +235,9 @@ async function reapOrphans(ours: Cluster): Promise<void> {
     const root = `${parent}/${entry.name}`;
     if (!entry.isDirectory || !entry.name.startsWith("pgtest-") || root === ours.root) continue;
     const owner = Number(await Deno.readTextFile(`${root}/${OWNER_FILE}`).catch(() => NaN));
-    if (!Number.isInteger(owner) || await isAlive(owner)) continue;
+    // An empty owner file (created, its pid not yet written) reads as 0: a folder
+    // being made by a live process, not a dead owner's.
+    if (!Number.isInteger(owner) || owner <= 0 || await isAlive(owner)) continue;
     const orphan = { ...ours, root, dataDir: `${root}/data` };
     await run(orphan, "pg_ctl", ["stop", "-D", orphan.dataDir, "-m", "immediate", "-w"])
       .catch(() => {}); // never started, or already stopped

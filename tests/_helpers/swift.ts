@@ -380,7 +380,9 @@ export async function reapOrphans(ours: string): Promise<void> {
     const dir = `${parent}/${entry.name}`;
     if (!entry.isDirectory || !entry.name.startsWith(PREFIX) || dir === ours) continue;
     const owner = Number(await Deno.readTextFile(`${dir}/${OWNER_FILE}`).catch(() => NaN));
-    if (!Number.isInteger(owner) || await isAlive(owner)) continue;
+    // An empty owner file (created, its pid not yet written) reads as 0: a folder
+    // being made by a live process, not a dead owner's.
+    if (!Number.isInteger(owner) || owner <= 0 || await isAlive(owner)) continue;
     const pids = (await Deno.readTextFile(`${dir}/${PIDS_FILE}`).catch(() => ""))
       .split("\n").map(Number).filter((pid) => Number.isInteger(pid) && pid > 0);
     for (const pid of pids) {

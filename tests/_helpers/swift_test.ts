@@ -19,6 +19,7 @@ Deno.test("reapOrphans stops the servers of a dead owner's folder, and only thos
   const dead = `${parent}/swifttest-dead`;
   const living = `${parent}/swifttest-living`;
   const ours = `${parent}/swifttest-ours`;
+  const making = `${parent}/swifttest-making`; // its owner file created, not yet written
   const children: Deno.ChildProcess[] = [];
   // A "server" whose command line names its folder, as the real ones do (config path).
   const server = (dir: string) => {
@@ -29,7 +30,8 @@ Deno.test("reapOrphans stops the servers of a dead owner's folder, and only thos
     return child.pid;
   };
   try {
-    for (const dir of [dead, living, ours]) await Deno.mkdir(dir);
+    for (const dir of [dead, living, ours, making]) await Deno.mkdir(dir);
+    await Deno.writeTextFile(`${making}/owner.pid`, "");
     await Deno.writeTextFile(`${dead}/owner.pid`, String(await deadPid()));
     await Deno.writeTextFile(`${living}/owner.pid`, String(Deno.pid));
     const orphan = server(dead);
@@ -45,6 +47,7 @@ Deno.test("reapOrphans stops the servers of a dead owner's folder, and only thos
     assert.ok(await alive(kept), "a living owner's server was killed");
     assert.ok(await alive(stranger), "a pid not naming the folder was killed");
     assert.ok((await Deno.stat(living)).isDirectory);
+    assert.ok((await Deno.stat(making)).isDirectory, "a folder being made was removed");
   } finally {
     for (const child of children) {
       try {
