@@ -57,14 +57,45 @@ export function waitOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<
  * and a command started there (`runs`, `cancel`) would fail every run of
  * the cluster as dead. Aligned on the server's clock, every process
  * compares times of one clock. Sleeps and waits are the system's.
+ *
+ * A wall clock stepped while the process runs (NTP after a VM resumed, an
+ * operator's `date -s`) is seen against the monotonic clock: the reading
+ * goes on from the monotonic clock, and the clock is aligned on the server
+ * again ({@linkcode alignClock}'s source) before the wall clock is trusted.
  */
 export class AlignedClock implements Clock {
   /** Milliseconds added to the system clock (server minus this machine). */
   offsetMs = 0;
+  /** Where the server's time is read (set by {@linkcode alignClock}). */
+  #source: (() => Promise<number>) | undefined;
+  /** The wall and monotonic clocks read together at the last alignment. */
+  #anchor = { wall: systemClock.now(), mono: performance.now() };
+  #realigning: Promise<void> | undefined;
+  /** Monotonic time of the last try to align again (at most one a second: the server may be away). */
+  #triedAt = -Infinity;
 
-  /** The system clock plus the offset. */
+  /** The system clock plus the offset (see the class doc for a stepped clock). */
   now(): number {
-    return systemClock.now() + this.offsetMs;
+    const mono = performance.now();
+    const wall = systemClock.now();
+    if (this.#source === undefined) return wall + this.offsetMs;
+    const expected = this.#anchor.wall + (mono - this.#anchor.mono);
+    if (Math.abs(wall - expected) <= STEP_MS) return wall + this.offsetMs;
+    if (this.#realigning === undefined && mono - this.#triedAt >= STEP_MS) {
+      this.#triedAt = mono;
+      this.#realigning = alignClock(this, this.#source).then(
+        () => {},
+        () => {}, // The server is away: the monotonic reading goes on, tried again in a second.
+      ).finally(() => (this.#realigning = undefined));
+    }
+    return Math.round(expected) + this.offsetMs;
+  }
+
+  /** Records a new alignment (see {@linkcode alignClock}). */
+  aligned(offsetMs: number, source: () => Promise<number>): void {
+    this.offsetMs = offsetMs;
+    this.#source = source;
+    this.#anchor = { wall: systemClock.now(), mono: performance.now() };
   }
 
   /** See {@linkcode Clock.sleep}. */
@@ -78,10 +109,14 @@ export class AlignedClock implements Clock {
   }
 }
 
+/** How far the wall clock may move from the monotonic one before it counts as stepped. */
+const STEP_MS = 1_000;
+
 /**
  * Sets `clock`'s offset from `serverTime` (the server's time, milliseconds
  * since the epoch): of three readings, the one with the shortest round
  * trip, taken at its middle (the error is at most half that round trip).
+ * `serverTime` is kept to align again when the wall clock is stepped.
  * Returns the offset.
  */
 export async function alignClock(
@@ -97,6 +132,6 @@ export async function alignClock(
     const rtt = received - sent;
     if (!best || rtt < best.rtt) best = { rtt, offset: Math.round(server - (sent + received) / 2) };
   }
-  if (best) clock.offsetMs = best.offset;
+  if (best) clock.aligned(best.offset, serverTime);
   return clock.offsetMs;
 }

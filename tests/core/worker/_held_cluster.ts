@@ -53,6 +53,8 @@ export const graph = defineGraph({ assets: [
 export interface ElsewhereOptions {
   /** Its clock is off by this much (milliseconds, either way). @default {0} */
   readonly skewMs?: number;
+  /** Its clock is off by the number in this file, read as it runs (steps it). */
+  readonly skewFile?: string;
   /** A program running `deno` in turn (e.g. `unshare --pid ...`). @default {[]} */
   readonly wrapper?: readonly string[];
   /**
@@ -70,6 +72,8 @@ export interface HeldCluster extends AsyncDisposable {
   readonly store: PostgresRunStore;
   /** A connection of the test's own to the server. */
   readonly sql: postgres.Sql;
+  /** The sandbox folder (removed with the cluster). */
+  readonly dir: string;
   /** Spawns `main.ts ARGS` on the cluster's settings. */
   spawn(args: string[], elsewhere?: ElsewhereOptions): MainProcess;
   /** Queues a run of `held` and waits until it executes; returns its id. */
@@ -129,10 +133,16 @@ export async function heldCluster(heartbeatMs = HELD_HEARTBEAT_MS): Promise<Held
     queue: q,
     store: s,
     sql: db,
-    spawn(args, { skewMs = 0, wrapper = [], task } = {}) {
+    dir: box.dir,
+    spawn(args, { skewMs = 0, skewFile, wrapper = [], task } = {}) {
       const p = spawnMain(args, {
         cwd: task ? ROOT : box.dir,
-        env: { ...env, TEST_CLOCK_SKEW_MS: String(skewMs), PLATFORM_ALLOW_ENV: "PROBE_URL" },
+        env: {
+          ...env,
+          TEST_CLOCK_SKEW_MS: String(skewMs),
+          ...(skewFile ? { TEST_CLOCK_SKEW_FILE: skewFile } : {}),
+          PLATFORM_ALLOW_ENV: "PROBE_URL",
+        },
         denoArgs: task
           ? taskArgs(task)
           : ["run", "-A", `--config=${CONFIG}`, `--preload=${SKEW}`, MAIN],

@@ -10,7 +10,9 @@
  * - a command started on a machine whose clock is ahead (`runs` from a
  *   laptop) fails every running run of the cluster as dead;
  * - a worker whose clock is ahead and that is killed with -9 leaves its run
- *   `running` for as long as its clock was ahead.
+ *   `running` for as long as its clock was ahead;
+ * - a worker whose clock is stepped while it runs (NTP after a VM resumed)
+ *   writes heartbeats the coordinator reads as a lease ago.
  *
  * @module
  */
@@ -71,4 +73,14 @@ Deno.test({
     return e?.state === "finished" ? e : undefined;
   });
   assert.match(entry.outcome ?? "", /^failed/);
+
+  // 4. A worker whose clock is stepped back 10 minutes mid-run keeps its run.
+  const skewFile = `${cluster.dir}/stepped_clock`;
+  await Deno.writeTextFile(skewFile, "0");
+  const stepped = cluster.spawn(["worker", "--no-coordinator"], { skewFile });
+  await stepped.waitFor(/worker .* started on/);
+  const third = await cluster.startHeld();
+  await Deno.writeTextFile(skewFile, String(-SKEW_MS));
+  assert.equal(await cluster.afterBeats(third), "running", "not failed for a stepped clock");
+  await cluster.releaseAndCheckOnce(third);
 });
