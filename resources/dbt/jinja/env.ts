@@ -559,6 +559,9 @@ export class JinjaEnv {
       enumerable: true,
     });
     this.#env.addGlobal("dbt_version", DBT_VERSION);
+    // dbt's `project_name`: the root project's name (`selectattr('package_name', 'equalto',
+    // project_name)` keeps the project's own nodes).
+    this.#env.addGlobal("project_name", this.#root);
     Object.defineProperty(this.#globals, "invocation_id", {
       get: () => current()?.invocationId ?? "",
       enumerable: true,

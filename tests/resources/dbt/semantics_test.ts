@@ -15,6 +15,7 @@ import {
   runProject,
 } from "../../../resources/dbt/mod.ts";
 import { selectNodes } from "../../../resources/dbt/select.ts";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
 import { openWarehouse, type Warehouse } from "../../../resources/warehouse/mod.ts";
 import { writeProject } from "./_fixture.ts";
 
@@ -554,6 +555,28 @@ Deno.test("item 9: model and graph describe the project to macros", async () => 
   const sql = p.models.get("b")?.compiledCode ?? "";
   assert.match(sql, /select 'b' as me, 'view' as mat/);
   assert.match(sql, /'a' as core_models/);
+});
+
+Deno.test("item 9: project_name is the root project's name, beside its packages' nodes", async () => {
+  await using project = await writeProject({
+    "packages.yml": "packages:\n  - local: pk\n",
+    "pk/dbt_project.yml": "name: pk\nversion: '1.0'\nconfig-version: 2\n",
+    "pk/models/pk_model.sql": "select 1 as id",
+    "models/a.sql": "select 1 as id",
+    // The classic "own models only" filter of audit and grant macros.
+    "models/b.sql":
+      `{% set own = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | selectattr('package_name', 'equalto', project_name) | map(attribute='name') | sort %}
+select '{{ project_name }}' as project, '{{ own | join(",") }}' as own_models`,
+  });
+  const out: string[] = [];
+  const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+  assert.equal(await runDbtCli(["deps", "--project-dir", project.dir], io), 0, out.join("\n"));
+  const p = await loadProject(project.dir, opts);
+  // Before: project_name was undefined (an empty string, and no model kept).
+  assert.match(
+    p.models.get("b")?.compiledCode ?? "",
+    /select 'demo' as project, 'a,b' as own_models/,
+  );
 });
 
 Deno.test("on-run-end runs after a failure in dbt build, with results and the project's macros", async () => {
