@@ -8,7 +8,9 @@
  *   `/login` sets (browsers; HttpOnly, SameSite=Strict).
  * - Mutations are POST only, and a POST whose `Origin` (or, without one,
  *   `Referer`) is not this server is refused (CSRF); a POST with neither is
- *   accepted only with the bearer header, which no cross-site page can send.
+ *   accepted only with the bearer header, which no cross-site page can send,
+ *   or, without a token, from a client that is not a browser (curl). A POST
+ *   whose `Sec-Fetch-Site` is not `same-origin` (or `none`) is refused too.
  * - On a loopback bind, a `Host` other than the loopback names is refused
  *   (DNS rebinding).
  * - A request body over {@linkcode MAX_BODY_BYTES} is a 413 before it is
@@ -115,11 +117,19 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler 
     }
     const origin = c.req.header("origin") ?? referrerOrigin(c.req.header("referer"));
     const bearer = /^Bearer\s+/i.test(c.req.header("authorization") ?? "");
-    if (origin === undefined ? !bearer && options.token !== undefined : origin !== url.origin) {
+    // Browsers mark every request with Sec-Fetch-Site; one from another site is refused even
+    // when its Origin was dropped (an extension, a quirk), which the rule below would accept.
+    const site = c.req.header("sec-fetch-site");
+    const foreign = site !== undefined && site !== "same-origin" && site !== "none";
+    if (
+      foreign ||
+      (origin === undefined ? !bearer && options.token !== undefined : origin !== url.origin)
+    ) {
       return c.json({
         error: "cross_origin",
-        message: `POST from ${origin ?? "an unknown origin"} refused: only this server's pages ` +
-          "(or a client sending the bearer token) may change anything",
+        message: `POST from ${
+          origin ?? (foreign ? `a ${site} page` : "an unknown origin")
+        } refused: only this server's pages (or a client sending the bearer token) may change anything`,
       }, 403);
     }
     if (url.pathname !== "/login" && !hasToken(c, options.token)) {

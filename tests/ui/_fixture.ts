@@ -119,3 +119,15 @@ export async function fixtureServer(
   });
   return { server, release, store };
 }
+
+/** POSTs a launch of `marts/summary` to `url` with `headers`: its status and JSON body. */
+export function postLaunch(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: { error?: string; message?: string; runId?: string } }> {
+  return fetch(`${url}/actions/launch`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ selection: "marts/summary" }),
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+}

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { serveUi } from "../../ui/mod.ts";
-import { fixtureGraph, fixtureServer, SCRIPT, SECRET } from "./_fixture.ts";
+import { fixtureGraph, fixtureServer, postLaunch, SCRIPT, SECRET } from "./_fixture.ts";
 
 async function json(res: Response) {
   const text = await res.text();
@@ -376,12 +376,7 @@ Deno.test("security: POST only, same origin, and the token rule", async () => {
   const token = "tok-" + "x".repeat(24);
   const { server } = await fixtureServer({ token });
   await using _ = server;
-  const launch = (headers: Record<string, string>) =>
-    fetch(`${server.url}/actions/launch`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify({ selection: "marts/summary" }),
-    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  const launch = (headers: Record<string, string>) => postLaunch(server.url, headers);
   assertEquals((await launch({ origin: server.url })).status, 401);
   assertEquals((await launch({ origin: "http://evil.example" })).status, 403);
   assertEquals(
