@@ -91,6 +91,15 @@ export async function runSnapshot(
       `update ${target} cur set ${validTo} = ${updated}
        from ${tmp} src where ${joinOn} and ${current} and (${changed})`,
     );
+    // A deleted record back in the source: its deletion row is closed (the new version is
+    // inserted below), as dbt-adapters' `snapshotted_data.dbt_is_deleted = 'True'` update does;
+    // it stayed current beside the new row before.
+    if (newRecord) {
+      rows += await tx.execute(
+        `update ${target} cur set ${validTo} = ${updated}
+         from ${tmp} src where ${joinOn} and ${isOpen("cur")} and cur.${isDeleted}`,
+      );
+    }
     // Insert new versions and new records.
     const list = columns.map((c) => `src.${quote(c)}`).join(", ");
     const colList = columns.map(quote).join(", ");

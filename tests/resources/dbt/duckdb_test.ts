@@ -269,6 +269,22 @@ select id, amount from {{ source('raw', 'things') }}
       { id: 3, amount: 30, current: true },
     ],
   );
+  // A deleted record comes back: its deletion row is closed and a new current row opens, as
+  // dbt-adapters does (before: the deletion row stayed current beside it, two current rows).
+  await h.warehouse.exec(`insert into raw.things values (2, 'b', 21, 1, '2024-03-01')`);
+  await run();
+  await run();
+  assert.deepEqual(
+    await h.warehouse.query(
+      `select id, amount, dbt_valid_to is null as current, dbt_is_deleted as deleted
+       from snapshots.things_snap where id = 2 order by amount, dbt_is_deleted`,
+    ),
+    [
+      { id: 2, amount: 20, current: false, deleted: false },
+      { id: 2, amount: 20, current: false, deleted: true },
+      { id: 2, amount: 21, current: true, deleted: false },
+    ],
+  );
 });
 
 Deno.test("duckdb dbt: the external materialization writes Parquet/CSV files with a view over them", async () => {
