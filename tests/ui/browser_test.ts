@@ -88,7 +88,12 @@ Deno.test({
       const viewBox = await page.$eval("svg.graph", (s) => s.getAttribute("viewBox"));
       assert(viewBox !== null && !viewBox.startsWith("0 0 "), `zoom did not move: ${viewBox}`);
       await shot(page, "graph");
-      await page.click('a.node[data-key="raw_events"]');
+      // The whole navigation, not just its first element: a screenshot taken while the new
+      // page still loads fails ("Cannot take screenshot with 0 width") on a loaded machine.
+      await Promise.all([
+        page.waitForNavigation({ waitUntil: "networkidle0" }),
+        page.click('a.node[data-key="raw_events"]'),
+      ]);
       await page.waitForSelector("h1.asset-key");
       assertEquals(await page.$eval("h1.asset-key", (h) => h.textContent), "raw_events");
 
@@ -143,7 +148,10 @@ Deno.test({
       await page.goto(`${base}/lake?bucket=data-lake&prefix=raw/events/`, {
         waitUntil: "networkidle0",
       });
-      await page.click("tr.object a");
+      await Promise.all([
+        page.waitForNavigation({ waitUntil: "networkidle0" }),
+        page.click("tr.object a"),
+      ]);
       await page.waitForSelector(".lineage");
       assert((await page.$eval(".lineage", (l) => l.textContent ?? "")).includes("b1/events.csv"));
       await shot(page, "lake-object");
