@@ -259,6 +259,11 @@ export function openOptionsOf(file: ManifestFile): string[] {
   return [...defaults.filter((o) => !named.has(o.split("=")[0])), ...own];
 }
 
+/** GDAL's messages once each, on one line (some end in "\nSuccess", strerror's word). */
+function gdalSaid(messages: readonly string[]): string[] {
+  return [...new Set(messages.map((m) => m.replace(/\s*\nSuccess$/, "").replace(/\s+/g, " ")))];
+}
+
 /** A staged manifest file: where GDAL sees it, its sources, what GDAL said, its CRS. */
 export interface StagedFile {
   /** The file as GDAL opens it. */
@@ -269,6 +274,8 @@ export interface StagedFile {
   vectorInfo?: VectorInfo;
   /** `gdalinfo -json` of a raster. */
   rasterInfo?: Record<string, unknown>;
+  /** Errors GDAL reported while it still opened the raster (see OpenOptions.errors). */
+  openErrors?: string[];
   /**
    * The subdatasets to publish of a raster that holds several and no band
    * of its own (a netCDF's variables), each with its own CRS decision: a
@@ -506,9 +513,18 @@ export async function contentCheck(
       };
     }
   }
-  const open = { label: file.path, openOptions, ...(kml ? { drivers: kml } : {}) };
+  // What GDAL reported while opening a file it still opened (a truncated file's real cause).
+  const openErrors: string[] = [];
+  const open = {
+    label: file.path,
+    openOptions,
+    errors: openErrors,
+    ...(kml ? { drivers: kml } : {}),
+  };
+  const reported = () =>
+    openErrors.length > 0 ? ` (GDAL reported: ${gdalSaid(openErrors).join(" | ")})` : "";
   let wkt: string | undefined;
-  let found: Pick<StagedFile, "vectorInfo" | "rasterInfo" | "subdatasets">;
+  let found: Pick<StagedFile, "vectorInfo" | "rasterInfo" | "subdatasets" | "openErrors">;
   let sourceCrs: string | undefined;
   try {
     if (file.type === "vector" && file.format === "geoparquet") {
@@ -559,7 +575,7 @@ export async function contentCheck(
           /^(ODS|XLSX|XLS)$/.test(info.driverShortName)
             ? "it has no layer with geometries: GDAL reads a spreadsheet as a plain table; save " +
               "the sheet as CSV with lon/lat (or x/y) or WKT columns and declare it csv"
-            : "it has no layer with geometries",
+            : `it has no layer with geometries${reported()}`,
         );
       }
       const chosen = file.type === "vector" && file.layer !== undefined
@@ -673,7 +689,10 @@ export async function contentCheck(
       }
       if (!drivers.includes(driver)) return mismatch(`GDAL reads it as ${driver || "unknown"}`);
       wkt = rasterWkt(info);
-      found = { rasterInfo: info };
+      found = {
+        rasterInfo: info,
+        ...(openErrors.length > 0 ? { openErrors: gdalSaid(openErrors) } : {}),
+      };
       const listed = subdatasetsOf(info);
       const bands = (info.bands as unknown[] | undefined)?.length ?? 0;
       const wanted = file.type === "raster" && file.subdataset !== undefined

@@ -294,6 +294,12 @@ async function convertRasters(
             message: `${what} is not georeferenced (no geotransform, no ground control ` +
               "points, no RPCs and no world file such as .tfw beside it): there is no place on " +
               "Earth to publish it at." +
+              // A truncated file opens without its georeferencing: GDAL said why.
+              (unit.name === undefined && stagedFile.openErrors !== undefined
+                ? ` GDAL reported while opening it: ${
+                  stagedFile.openErrors.join(" | ")
+                }; the file may be cut off or damaged.`
+                : "") +
               (unit.name !== undefined
                 ? ` To publish the others, name them in the file's manifest entry: "subdataset": ${
                   JSON.stringify(

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       }
       try {
         const ok = dispatch(gdal, request);
-        send({ id: request.id, ok, warnings: gdal.warnings() });
+        send({ id: request.id, ok, warnings: gdal.warnings(), errors: gdal.errors() });
       } catch (error) {
         const messages = error instanceof GdalCallError
           ? error.messages

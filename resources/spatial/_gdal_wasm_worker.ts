@@ -154,6 +154,9 @@ async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> 
   if (ds === undefined) {
     throw opened.errors.length > 0 ? opened.errors : "no dataset could be opened";
   }
+  // An info call's caller is told what GDAL reported while opening (a truncated
+  // file's real cause); a conversion's errors are its own only.
+  const atOpen = stderr.filter((l) => /^ERROR/i.test(l));
   try {
     stderr.length = 0;
     let value: unknown;
@@ -170,6 +173,7 @@ async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> 
       if (errors.length > 0) throw errors.join(" | ");
       value = written.local;
     }
+    if (call.op === "vectorInfo" || call.op === "rasterInfo") stderr.unshift(...atOpen);
     return { type: ds.type, value };
   } finally {
     await g.close(ds);
@@ -211,8 +215,9 @@ if (parentPort !== null) {
       let answer: WorkerAnswer;
       try {
         const ok = await run(message.call!);
-        // The warnings of a call that succeeded, for the caller (see OpenOptions.warnings).
-        answer = { id, stderr: stderr.filter((l) => /^Warning/i.test(l)), ok };
+        // The warnings and errors of a call that succeeded, for the caller (see
+        // OpenOptions.warnings and errors).
+        answer = { id, stderr: stderr.filter((l) => /^(Warning|ERROR)/i.test(l)), ok };
       } catch (error) {
         answer = { id, stderr: [...stderr], error: textOf(error), fatal: isFatal(error) };
       }

@@ -151,6 +151,12 @@ export interface OpenOptions {
    * `2,25` read as 2), which the caller may refuse.
    */
   warnings?: string[];
+  /**
+   * Where the errors (CE_Failure) GDAL reported during a call that still
+   * succeeded are appended, in GDAL's words: a truncated file may open with
+   * "Failed to read header" and look merely empty or unplaced.
+   */
+  errors?: string[];
   /** Layers to read (`ogr2ogr` only): all when omitted. */
   layers?: readonly string[];
   /**

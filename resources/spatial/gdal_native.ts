@@ -104,6 +104,8 @@ interface Reply {
   ok?: unknown;
   error?: { messages: string[] };
   warnings?: string[];
+  /** CE_Failure messages of a call that still succeeded. */
+  errors?: string[];
   ready?: Ready;
   fatal?: string;
 }
@@ -134,6 +136,8 @@ class GdalHost {
   ready: Ready | undefined;
   /** GDAL's warnings during the last call that succeeded. */
   warnings: string[] = [];
+  /** GDAL's errors during the last call that succeeded. */
+  errors: string[] = [];
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -216,6 +220,7 @@ class GdalHost {
         if (reply.id !== id) continue;
         if (reply.error) throw new HostCallFailed(reply.error.messages);
         this.warnings = reply.warnings ?? [];
+        this.errors = reply.errors ?? [];
         return reply.ok;
       }
     } finally {
@@ -342,6 +347,7 @@ function opsOf(dir: string): GdalOps {
     const served = (host: GdalHost) =>
       host.call(op, args).then((ok) => {
         open?.warnings?.push(...host.warnings.map((w) => scrub(w, file, label, dir)));
+        open?.errors?.push(...host.errors.map((e) => scrub(e, file, label, dir)));
         return ok;
       });
     try {

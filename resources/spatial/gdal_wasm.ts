@@ -321,9 +321,9 @@ async function gdalCall(
     throw failure(action, file, open, answer.error, answer.stderr);
   }
   const label = open?.label ?? file;
-  open?.warnings?.push(
-    ...answer.stderr.map((w) => w.replace(/^Warning \d+:\s*/i, "").replaceAll(file, label)),
-  );
+  const words = (line: string) => line.replace(/^\w+ \d+:\s*/, "").replaceAll(file, label);
+  open?.warnings?.push(...answer.stderr.filter((l) => /^Warning/i.test(l)).map(words));
+  open?.errors?.push(...answer.stderr.filter((l) => /^ERROR/i.test(l)).map(words));
   return answer.ok;
 }
 

@@ -1545,7 +1545,19 @@ def tab_neutral(name):
     open(path, "wb").write(header)
 
 
+def truncated(make, name, keep=0.6):
+    # An upload cut off: the first 60 % of a file GDAL wrote.
+    path = make()
+    data = open(path, "rb").read()
+    os.rename(path, os.path.join(OUT, name)) if path != os.path.join(OUT, name) else None
+    open(os.path.join(OUT, name), "wb").write(data[:int(len(data) * keep)])
+    if os.path.exists(os.path.join(OUT, name + ".aux.xml")):
+        os.remove(os.path.join(OUT, name + ".aux.xml"))
+
+
 VECTORS.update({
+    "v_fgb_truncated": lambda: truncated(
+        lambda: vector("v_fgb_truncated.fgb", "FlatGeobuf", ogr.wkbPoint, rows=POINTS), "v_fgb_truncated.fgb"),
     "v_tab_neutral": lambda: tab_neutral("v_tab_neutral.tab"),
     # An old MapInfo export: Charset "Neutral" over Latin-1 text (refused) or over UTF-8 (read).
     "v_mif_neutral": lambda: mif_neutral("v_mif_neutral.mif", '"Zürich"\n"Basel"\n'.encode("cp1252")),
@@ -1575,6 +1587,8 @@ VECTORS.update({
     "v_name ü 'q'": lambda: vector("v_name ü 'q'.geojson", "GeoJSON", ogr.wkbPoint, rows=POINTS),
 })
 RASTERS.update({
+    "r_hfa_truncated": lambda: truncated(
+        lambda: other("r_hfa_truncated.img", "HFA", ["COMPRESSED=YES"], gdal.GDT_Int16), "r_hfa_truncated.img"),
     "r_float16": lambda: float16("r_float16.tif"),
     "r_tall": lambda: tiff("r_tall.tif", gdal.GDT_Int16, size=(1, 100000), options=["COMPRESS=DEFLATE"]),
     "r_wide_row": lambda: tiff("r_wide_row.tif", size=(100000, 1), options=["COMPRESS=DEFLATE"]),

@@ -394,6 +394,16 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: published(),
   },
+  {
+    file: "r_hfa_truncated.img",
+    type: "raster",
+    format: "erdas_img",
+    crs: "EPSG:32612",
+    expect: quarantined(
+      "content_mismatch",
+      /r_hfa_truncated\.img' is not georeferenced .* GDAL reported while opening it: VSIFReadL\(.*failed in HFAEntry\(\).*; the file may be cut off or damaged/,
+    ),
+  },
   tiff("r_float16.tif"),
   tiff("r_tall.tif"),
   tiff("r_wide_row.tif"),
@@ -959,6 +969,13 @@ const VECTORS: Case[] = [
   }),
   // A binary MapInfo table alike: refused when its text is written (native failed in the
   // GeoParquet writer naming no file, gdal3.js published 'Z\uFFFDrich').
+  // Cut off: refused for what GDAL reported while opening, not only for looking empty.
+  vector("v_fgb_truncated.fgb", "flatgeobuf", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_fgb_truncated\.fgb' .*has no layer with geometries \(GDAL reported: Failed to read header\)/,
+    ),
+  }),
   vector("v_tab_neutral.tab", "mapinfo", {
     expect: quarantined(
       "content_mismatch",
