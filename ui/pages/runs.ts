@@ -354,11 +354,11 @@ export function ganttChart(run: RunRecord, steps: readonly StepRecord[], now: nu
     parts.push(
       `<text class="glabel" x="${label - 6}" y="${y + 12}" text-anchor="end">${
         escapeText(id.length > 34 ? `${id.slice(0, 33)}…` : id)
-      }</text><rect class="gbar s-${s.status}" data-step="${escapeText(id)}" x="${
-        a.toFixed(1)
-      }" y="${y + 2}" width="${(b - a).toFixed(1)}" height="${row - 5}" rx="2"><title>${
+      }</text><rect class="gbar s-${s.status.replace(/[^a-z_]/g, "")}" data-step="${
         escapeText(id)
-      }: ${s.status}, ${
+      }" x="${a.toFixed(1)}" y="${y + 2}" width="${(b - a).toFixed(1)}" height="${
+        row - 5
+      }" rx="2"><title>${escapeText(id)}: ${escapeText(s.status)}, ${
         formatDuration((s.finishedAt ?? now) - (s.startedAt as number))
       }</title></rect>`,
     );
