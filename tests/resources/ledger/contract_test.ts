@@ -479,14 +479,18 @@ async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<st
 // ---------------------------------------------------------- MongoDB-specific
 
 Deno.test("mongodb ledger: an unreachable server fails with ledger.unreachable in seconds", async () => {
+  // The URL's timeout is above the platform's 3 s default: load only delays
+  // the error, so "not before 4 s" tells the URL's setting honoured from one
+  // overridden without a tight upper bound; the upper one is below the
+  // driver's own 30 s default.
   const started = performance.now();
   const error = await rejects(
-    () => openLedger("mongodb://ledger:hunter2@127.0.0.1:1/platform?serverSelectionTimeoutMS=1000"),
+    () => openLedger("mongodb://ledger:hunter2@127.0.0.1:1/platform?serverSelectionTimeoutMS=4000"),
     ResourceError,
   );
   const seconds = (performance.now() - started) / 1000;
   assertEquals(error.code, "ledger.unreachable");
-  assert(seconds < 5, `took ${seconds.toFixed(1)} s`);
+  assert(seconds >= 3.9 && seconds < 20, `took ${seconds.toFixed(1)} s`);
   assert(error.message.includes("127.0.0.1:1"), error.message);
   assert(!error.message.includes("hunter2"), "the password never reaches the message");
   assert(!String(error.cause).includes("hunter2"), "nor the cause");

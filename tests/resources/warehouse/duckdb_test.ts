@@ -305,7 +305,10 @@ Deno.test("duckdb: a write through the warehouse inside its own transaction fail
   assert.match(error.message, /inside one of its own transactions/);
   const nested = await rejection(wh.transaction(() => wh.transaction(async () => {})));
   assert.ok(nested instanceof TypeError, String(nested));
-  assert.ok(performance.now() - started < 2_000);
+  // Refused, not waited on: a deadlock would hang here, and a wait that ends
+  // in a lock timeout would cost far more than load adds to a few statements.
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 30_000, `took ${elapsed} ms`);
   // Reads through the warehouse inside a transaction are fine.
   await wh.transaction(async () => {
     assert.deepStrictEqual(await wh.query("SELECT count(*)::int AS n FROM t"), [{ n: 0 }]);
