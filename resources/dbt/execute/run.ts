@@ -54,7 +54,7 @@ export async function executeNode(
   try {
     const built = await buildModel(warehouse, project, node.name, {
       fullRefresh: options.fullRefresh ?? false,
-      clock: { now: clock.now, sleep: () => Promise.resolve() },
+      clock: { now: () => clock.now(), sleep: () => Promise.resolve() },
       onLog: options.onLog,
     });
     await options.record?.(runResultEntry({
