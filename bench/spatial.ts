@@ -129,6 +129,33 @@
  *    2.50 s); 100k polygons after 0.75x, 0.62x (CPU 0.78, 0.82), before
  *    1.00x, 1.68x (CPU 0.92, 0.87). Only the CPU says something: 0.1-0.45
  *    s less a batch on points, 0.05-0.1 on polygons, as the writer alone.
+ *    Session 8 (2026-12-07): the writer's CPU per feature falls, same
+ *    file content (the commit adding this paragraph: no dictionary for a
+ *    text column whose first page is all distinct, 2D points copied into
+ *    WKB and read from the page's buffer without a view per row, the
+ *    FlatGeobuf reader's buffer compacted only when a read needs room). The writer alone (heavy,
+ *    alternating in one session, load 17-19, CPU s best of 3 warm rounds):
+ *    1M points 0.95 / 0.91 before, 0.64 / 0.65 after (then ~0.51-0.56 with
+ *    the buffer and text copies, load 29); 100k polygons 0.23 / 0.19, 0.19
+ *    / 0.17. The batches, ABAB (A = 97741bc, raster at 512², 3 rounds, load
+ *    21-41, so the wall ratios are noise): 1M points A 3.33x, 2.20x (CPU
+ *    2.07, 2.08 s), B 2.43x, 1.98x (CPU 1.81, 1.72 s) against native's
+ *    0.89-0.91: MISSED; 100k polygons A 0.68x, 1.68x (CPU 0.71, 0.78), B
+ *    1.70x, 1.47x (CPU 0.81, 0.81), no change beyond the noise; raster
+ *    0.13-0.34x, met. Where a points batch's CPU goes now (profile of the
+ *    writer alone): parquet-wasm ~27 % (Snappy ~11 %: on x, y and the bbox
+ *    columns, random doubles, it gains nothing, but leaving them
+ *    uncompressed saved nothing measurable either, nor chunk-level
+ *    statistics), our FlatGeobuf reader ~20 %, SHA-256 of the output and
+ *    the file's reads and writes ~5 % each, GC ~8 %; and GDAL's conversion,
+ *    ~0.9-1.0 CPU s, the other half of the batch. Found, not built: GDAL
+ *    3.6's Arrow stream of the layer (`OGR_L_GetArrowStream`) reads the
+ *    1M points' GeoPackage in 0.16-0.25 CPU s (python3-gdal's
+ *    `GetArrowStreamAsNumPy`, load 26), against 0.84-0.92 for ogr2ogr to
+ *    FlatGeobuf: a route handing GDAL's Arrow buffers to the writer
+ *    (no FlatGeobuf written, nor read) could bring the points' batch to
+ *    ~1 CPU s (expected, not measured: GDAL ~0.2-0.3, the writer without
+ *    its reader ~0.4, staging and publishing ~0.15), within the goal.
  * 2. **Cold `deno task materialize`** of a one-file batch (goal: <= 2 s on the
  *    native engine): the real command, launcher included (`deno task` ->
  *    launch.ts -> main.ts -> GDAL host), on a fresh state folder, against a

@@ -227,6 +227,46 @@ function averageRowBytes(page: FeaturePage): number {
   return bytes / page.length + 32;
 }
 
+/**
+ * Rows of a first page from which {@linkcode repeats} judges a text column:
+ * fewer say too little, and the column keeps its dictionary.
+ */
+const DICTIONARY_SAMPLE = 1_024;
+
+/**
+ * Whether a text column's dictionary may pay, judged from the first page's
+ * values `column`: `false` when at least {@linkcode DICTIONARY_SAMPLE}
+ * of them are there and every one is distinct (a name or key per feature).
+ * Such a column costs the dictionary's hashing for nothing: parquet-wasm
+ * gives up a dictionary only once it outgrows its page limit (1 MiB), which
+ * a row group of short unique texts never does, so every value was hashed
+ * and stored twice. Measured (the writer alone, 1M points of a unique
+ * `name`, bench/spatial.ts): 0.07-0.12 CPU s of ~0.7. The values read back
+ * the same either way; only the file's encoding differs.
+ */
+function repeats(column: unknown[] | PackedColumn): boolean {
+  const seen = new Set<string>();
+  let values = 0;
+  const add = (value: string) => {
+    values++;
+    seen.add(value);
+  };
+  if (Array.isArray(column)) {
+    for (const value of column) {
+      if (value === null || value === undefined) continue;
+      add(value instanceof Uint8Array ? decoder.decode(value) : String(value));
+    }
+  } else if (column.offsets !== undefined) {
+    const { offsets, validity } = column;
+    const bytes = column.values as Uint8Array;
+    for (let i = 0; i < column.length; i++) {
+      if (validity !== null && (validity[i >> 3]! & (1 << (i & 7))) === 0) continue;
+      add(decoder.decode(bytes.subarray(offsets[i]!, offsets[i + 1]!)));
+    }
+  }
+  return values < DICTIONARY_SAMPLE || seen.size < values;
+}
+
 /** Position of cell (x, y) on the Hilbert curve filling a 2^16 x 2^16 grid. */
 export function hilbertIndex(x: number, y: number): number {
   const n = 65_536;
@@ -466,14 +506,19 @@ class GeometrySummary {
    * ~0.2-0.3 s of the writer's thread, bench/spatial.ts).
    */
   addPoint(blob: Uint8Array): boolean {
+    return this.addPointAt(blob, 0, blob.length);
+  }
+
+  /** {@linkcode addPoint} of the `length` bytes of `bytes` from `at` (no view of them needed). */
+  addPointAt(bytes: Uint8Array, at: number, length: number): boolean {
     if (
-      blob.length !== 21 || blob[0] !== 1 || blob[1] !== 1 || blob[2] !== 0 || blob[3] !== 0 ||
-      blob[4] !== 0
+      length !== 21 || bytes[at] !== 1 || bytes[at + 1] !== 1 || bytes[at + 2] !== 0 ||
+      bytes[at + 3] !== 0 || bytes[at + 4] !== 0
     ) return false;
     let view = this.#view;
-    if (view.buffer !== blob.buffer) view = this.#view = new DataView(blob.buffer);
-    const x = view.getFloat64(blob.byteOffset + 5, true);
-    const y = view.getFloat64(blob.byteOffset + 13, true);
+    if (view.buffer !== bytes.buffer) view = this.#view = new DataView(bytes.buffer);
+    const x = view.getFloat64(bytes.byteOffset + at + 5, true);
+    const y = view.getFloat64(bytes.byteOffset + at + 13, true);
     // POINT EMPTY and non-finite coordinates take the scan's path.
     if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
     this.rows++;
@@ -570,6 +615,7 @@ function geoMetadata(
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function validityOf(values: unknown[]): { bitmap: Uint8Array | null; nulls: number } {
   let nulls = 0;
@@ -719,43 +765,63 @@ function attributeVector(type: ColumnType, values: unknown[] | PackedColumn): Ve
  * `summary` (exact bbox, type, validation counts).
  */
 function geometryVectors(
-  blobs: (Uint8Array | null)[],
+  page: FeaturePage,
   summary: GeometrySummary,
-  packed?: { data: Uint8Array; offsets: Int32Array },
 ): { geometry: Vector; bbox: Vector } {
-  const length = blobs.length;
+  const length = page.length;
+  let packed = page.wkbData;
+  // The page's view per row, only for rows that are not a plain point of a
+  // packed source (a source may make them on demand: see FeaturePage.wkbData).
+  let blobs: (Uint8Array | null)[] | undefined;
+  const blob = (i: number) => (blobs ??= page.wkbs)[i] ?? null;
   const boxes: (Box | undefined)[] = new Array(length);
   const xmin = new Float64Array(length);
   const ymin = new Float64Array(length);
   const xmax = new Float64Array(length);
   const ymax = new Float64Array(length);
-  /** Rows counted by `addPoint`: their box is in the columns already. */
+  /** Rows counted by `addPoint`: their box is in the columns already, their WKB is the source's. */
   const points = new Uint8Array(length);
+  /** The WKB written of the other rows (`null` for none). */
+  const others: (Uint8Array | null)[] = new Array(length);
   let measured = false;
   // M values are dropped: a GeoParquet geometry is XY or XYZ (gdal3.js keeps
   // the M of a layer of mixed types, which GDAL 3.6 drops).
-  const wkbs = blobs.map((b, i) => {
-    if (b !== null && summary.addPoint(b)) {
+  for (let i = 0; i < length; i++) {
+    let point;
+    if (packed !== undefined) {
+      const at = packed.offsets[i]!;
+      point = summary.addPointAt(packed.data, at, packed.offsets[i + 1]! - at);
+    } else {
+      const b = blob(i);
+      point = b !== null && summary.addPoint(b);
+    }
+    if (point) {
       points[i] = 1;
       xmin[i] = xmax[i] = summary.x;
       ymin[i] = ymax[i] = summary.y;
-      return b;
+      continue;
     }
-    boxes[i] = summary.add(b ?? null);
-    if (b === null) return null;
+    const b = blob(i);
+    boxes[i] = summary.add(b);
+    if (b === null) {
+      others[i] = null;
+      continue;
+    }
     const wkb = gpkgToWkb(b);
-    if (!summary.measured) return wkb;
-    measured = true;
-    return withoutM(wkb);
-  });
+    if (summary.measured) {
+      measured = true;
+      others[i] = withoutM(wkb);
+    } else others[i] = wkb;
+  }
   // A source's WKB buffer is written as it is, unless M values were dropped.
   if (measured) packed = undefined;
+  const wkbs = (i: number) => (points[i] === 1 ? blob(i) : others[i]);
   let offsets = packed?.offsets;
   if (offsets === undefined) {
     offsets = new Int32Array(length + 1);
     let total = 0;
     for (let i = 0; i < length; i++) {
-      total += wkbs[i]?.length ?? 0;
+      total += wkbs(i)?.length ?? 0;
       offsets[i + 1] = total;
     }
   }
@@ -765,7 +831,13 @@ function geometryVectors(
   let nulls = 0;
   let boxNulls = 0;
   for (let i = 0; i < length; i++) {
-    const wkb = wkbs[i];
+    if (points[i] === 1) {
+      if (packed === undefined) bytes.set(blob(i)!, offsets[i]!);
+      validity[i >> 3]! |= 1 << (i & 7);
+      boxValidity[i >> 3]! |= 1 << (i & 7);
+      continue;
+    }
+    const wkb = others[i];
     if (wkb === null || wkb === undefined) {
       nulls++;
       boxNulls++;
@@ -773,10 +845,6 @@ function geometryVectors(
     }
     if (packed === undefined) bytes.set(wkb, offsets[i]!);
     validity[i >> 3]! |= 1 << (i & 7);
-    if (points[i] === 1) {
-      boxValidity[i >> 3]! |= 1 << (i & 7);
-      continue;
-    }
     const box = boxes[i];
     if (box === undefined) {
       boxNulls++;
@@ -860,8 +928,10 @@ export interface FeaturePage {
   wkbs: (Uint8Array | null)[];
   /**
    * The same geometries as plain WKB in one buffer, row `i` from
-   * `offsets[i]` to `offsets[i + 1]` (none for a null), when the source
-   * has them so: written as they are, without a copy per row.
+   * `offsets[i]` to `offsets[i + 1]` (no bytes for a null), when the source
+   * has them so: written as they are, without a copy per row. The writer
+   * reads a plain point's WKB from here, not from `wkbs`, which the source
+   * may then make only when asked for (a getter).
    */
   wkbData?: { data: Uint8Array; offsets: Int32Array };
   /** Row ids (a SQLite rowid, a feature's place in a file from 1). */
@@ -923,7 +993,7 @@ export async function writeGeoParquet(
       page = emptyPage;
     }
     pages++;
-    const { wkbs, rowids } = page;
+    const { rowids } = page;
     const vectors: Record<string, Vector> = {};
     source.columns.forEach((c, i) => {
       vectors[c.name] = attributeVector(c.type, page.columns[i]!);
@@ -932,7 +1002,7 @@ export async function writeGeoParquet(
       const values = new Float64Array(page.length);
       let nulls = 0;
       const bitmap = new Uint8Array(Math.ceil(page.length / 8));
-      wkbs.forEach((blob, i) => {
+      page.wkbs.forEach((blob, i) => {
         const v = column.fn(blob === null ? null : gpkgToWkb(blob), rowids[i]!);
         if (v === null) nulls++;
         else {
@@ -948,7 +1018,7 @@ export async function writeGeoParquet(
         data: values,
       }));
     }
-    const { geometry, bbox } = geometryVectors(wkbs, summary, page.wkbData);
+    const { geometry, bbox } = geometryVectors(page, summary);
     vectors[GEOMETRY] = geometry;
     vectors[BBOX] = bbox;
     const ipc = tableToIPC(new Table(vectors), "stream");
@@ -995,9 +1065,11 @@ export async function writeGeoParquet(
   let builder = new parquet.WriterPropertiesBuilder()
     .setDictionaryEnabled(false)
     .setColumnStatisticsEnabled(GEOMETRY, parquet.EnabledStatistics.None);
-  for (const c of source.columns) {
-    if (c.type === "string") builder = builder.setColumnDictionaryEnabled(c.name, true);
-  }
+  source.columns.forEach((c, i) => {
+    if (c.type === "string" && repeats(first!.columns[i]!)) {
+      builder = builder.setColumnDictionaryEnabled(c.name, true);
+    }
+  });
   const props = builder
     .setCompression(COMPRESSION)
     .setMaxRowGroupSize(rowGroupSize)

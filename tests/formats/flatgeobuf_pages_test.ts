@@ -144,6 +144,74 @@ Deno.test("flatgeobufToGeoParquet writes the GeoPackage route's file byte for by
   }
 });
 
+Deno.test(
+  "flatgeobufToGeoParquet: features across read chunks and pages, and one larger than a chunk",
+  {
+    ignore: await needs("gdal"),
+  },
+  async (t) => {
+    // The reader reads 4 MiB at a time and writes pages of 4,096 features:
+    // these layers put features across both boundaries, texts short and long
+    // (copied byte by byte up to 32 bytes, at once beyond) and a line larger
+    // than a whole chunk (the buffer grows for it).
+    const dir = await Deno.makeTempDir({ prefix: "fgb-pages-chunks-" });
+    try {
+      await t.step("60,000 points, texts of 0 to 79 bytes", async () => {
+        const wkts = Array.from(
+          { length: 60_000 },
+          (_, i) => `POINT (${i % 360 - 180} ${i % 170 - 85})`,
+        );
+        const shp = await shapefile(dir, "many", "POINT", wkts);
+        // Longer texts than the helper's, in the same file: rewritten through a CSV of its own.
+        const rows = wkts.map((wkt, i) => `${i},${i},${i * 0.5},"${"é".repeat(i % 40)}","${wkt}"`);
+        await Deno.writeTextFile(`${dir}/many.csv`, ["n,big,value,label,wkt", ...rows].join("\n"));
+        await Deno.remove(shp);
+        await ogr2ogr(
+          fromWktCsv(
+            `${dir}/many.csv`,
+            "ESRI Shapefile",
+            shp,
+            "-nlt",
+            "POINT",
+            "-overwrite",
+            "-lco",
+            "ENCODING=UTF-8",
+          ),
+        );
+        const { viaGpkg, viaFgb } = await bothWays(dir, shp, "many", false, false);
+        assert.equal((await Deno.stat(`${dir}/many.fgb`)).size > 8 * 2 ** 20, true);
+        assert.equal(viaFgb.rows, 60_000);
+        assert.deepEqual(viaFgb, viaGpkg);
+        assert.deepEqual(
+          await Deno.readFile(`${dir}/f.parquet`),
+          await Deno.readFile(`${dir}/g.parquet`),
+        );
+      });
+      await t.step("a line of 300,000 vertices between short ones", async () => {
+        const long = Array.from(
+          { length: 300_000 },
+          (_, i) => `${(i % 3600) / 10 - 180} ${(i % 1700) / 10 - 85}`,
+        );
+        const wkts = [
+          "LINESTRING (0 0,1 1)",
+          `LINESTRING (${long.join(",")})`,
+          "LINESTRING (2 2,3 3)",
+        ];
+        const shp = await shapefile(dir, "long", "LINESTRING", wkts);
+        const { viaGpkg, viaFgb } = await bothWays(dir, shp, "long", false, false);
+        assert.equal(viaFgb.rows, 3);
+        assert.deepEqual(viaFgb, viaGpkg);
+        assert.deepEqual(
+          await Deno.readFile(`${dir}/f.parquet`),
+          await Deno.readFile(`${dir}/g.parquet`),
+        );
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("flatgeobufToGeoParquet follows a FlatGeobuf while it is written", {
   ignore: await needs("gdal"),
 }, async () => {

@@ -485,3 +485,47 @@ Deno.test("sqliteToGeoParquet counts plain WKB points as it counts GeoPackage bl
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteToGeoParquet: a text column of repeated values keeps its dictionary, one of unique names does not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "geoparquet-dictionary-" });
+  try {
+    const rows = 5_000;
+    const db = new DatabaseSync(`${dir}/texts.sqlite`);
+    db.exec("CREATE TABLE texts (name TEXT, kind TEXT, geom BLOB)");
+    db.exec("CREATE TABLE few (name TEXT, geom BLOB)");
+    const insert = db.prepare("INSERT INTO texts VALUES (?, ?, ?)");
+    const insertFew = db.prepare("INSERT INTO few VALUES (?, ?)");
+    db.exec("BEGIN");
+    for (let i = 0; i < rows; i++) {
+      insert.run(`feature ${i}`, ["road", "river", "trail"][i % 3]!, point(i % 90, i % 45));
+      // Too few rows to judge: unique, yet kept as a dictionary.
+      if (i < 100) insertFew.run(`feature ${i}`, point(i, i));
+    }
+    db.exec("COMMIT");
+    db.close();
+    const encodings = async (table: string) => {
+      await sqliteToGeoParquet(`${dir}/texts.sqlite`, table, `${dir}/${table}.parquet`, {
+        crs: { type: "GeographicCRS", name: "WGS 84" },
+        geometryColumn: "geom",
+      });
+      const chunks = await duck(
+        `SELECT path_in_schema AS path, encodings FROM parquet_metadata('${dir}/${table}.parquet')`,
+      );
+      const dictionary = (path: string) =>
+        chunks.filter((c) => c.path === path).every((c) => /DICTIONARY/.test(String(c.encodings)));
+      return { dictionary };
+    };
+    const texts = await encodings("texts");
+    assert.equal(texts.dictionary("kind"), true);
+    assert.equal(texts.dictionary("name"), false);
+    assert.equal((await encodings("few")).dictionary("name"), true);
+    // The values read back the same either way.
+    const back = await duck(
+      `SELECT count(DISTINCT name) AS names, count(*) FILTER (WHERE kind = 'river') AS rivers,
+         min(name) AS first FROM '${dir}/texts.parquet'`,
+    );
+    assert.deepEqual(back, [{ names: "5000", rivers: "1667", first: "feature 0" }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
