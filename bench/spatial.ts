@@ -133,8 +133,9 @@
  *    file content (the commit adding this paragraph: no dictionary for a
  *    text column whose first page is all distinct, 2D points copied into
  *    WKB and read from the page's buffer without a view per row, the
- *    FlatGeobuf reader's buffer compacted only when a read needs room). The writer alone (heavy,
- *    alternating in one session, load 17-19, CPU s best of 3 warm rounds):
+ *    FlatGeobuf reader's buffer compacted only when a read needs room).
+ *    The writer alone (heavy, alternating in one session, load 17-19, CPU
+ *    s best of 3 warm rounds):
  *    1M points 0.95 / 0.91 before, 0.64 / 0.65 after (then ~0.51-0.56 with
  *    the buffer and text copies, load 29); 100k polygons 0.23 / 0.19, 0.19
  *    / 0.17. The batches, ABAB (A = 97741bc, raster at 512², 3 rounds, load
@@ -148,14 +149,20 @@
  *    uncompressed saved nothing measurable either, nor chunk-level
  *    statistics), our FlatGeobuf reader ~20 %, SHA-256 of the output and
  *    the file's reads and writes ~5 % each, GC ~8 %; and GDAL's conversion,
- *    ~0.9-1.0 CPU s, the other half of the batch. Found, not built: GDAL
- *    3.6's Arrow stream of the layer (`OGR_L_GetArrowStream`) reads the
- *    1M points' GeoPackage in 0.16-0.25 CPU s (python3-gdal's
- *    `GetArrowStreamAsNumPy`, load 26), against 0.84-0.92 for ogr2ogr to
- *    FlatGeobuf: a route handing GDAL's Arrow buffers to the writer
- *    (no FlatGeobuf written, nor read) could bring the points' batch to
- *    ~1 CPU s (expected, not measured: GDAL ~0.2-0.3, the writer without
- *    its reader ~0.4, staging and publishing ~0.15), within the goal.
+ *    ~0.9-1.0 CPU s, the other half of the batch. Then (next commit)
+ *    2D points wanted as they are skip ogr2ogr: the GDAL host reads them
+ *    through GDAL 3.6's Arrow stream (`OGR_L_GetArrowStream`: 0.15-0.21
+ *    CPU s for the 1M points' GeoPackage with its buffers copied out,
+ *    against 0.84-0.92 for ogr2ogr to FlatGeobuf) into a scratch file of
+ *    Arrow buffers the writer pages (`formats/gdal_arrow_pages.ts`), the
+ *    same GeoParquet byte for byte. Batches, same runs as above plus
+ *    A3/C/A4/C at load 19-44 (C = the Arrow route; A = 97741bc): 1M points
+ *    C 0.68x, 0.97x, 0.67x (CPU 0.85, 1.00, 0.94 s against native's
+ *    0.93-0.98: **met**; peak at one time 351-357 MiB, was 309-320: the
+ *    GDAL host holds a batch of Arrow buffers), A 1.90x, 1.69x (CPU 2.17,
+ *    2.19 s); the 100k polygons are not on this route (CPU C 0.82-0.92 s,
+ *    A 0.83-0.85, wall C 2.18x, 0.73x, 2.27x, A 0.98x: met or missed with
+ *    the load).
  * 2. **Cold `deno task materialize`** of a one-file batch (goal: <= 2 s on the
  *    native engine): the real command, launcher included (`deno task` ->
  *    launch.ts -> main.ts -> GDAL host), on a fresh state folder, against a

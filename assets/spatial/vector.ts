@@ -253,6 +253,66 @@ async function convertLayer(
         ...(validBox ? { validBox } : {}),
         ...(follow ? { follow } : {}),
       }));
+  /**
+   * 2D points wanted as they are (in the target CRS, no repair: points are
+   * valid by construction), read through GDAL's Arrow stream instead of
+   * ogr2ogr to FlatGeobuf: the same file (formats/gdal_arrow_pages.ts), for
+   * less CPU (1M points of a GeoPackage: GDAL 0.15-0.21 CPU s instead of
+   * 0.84-0.92, and no FlatGeobuf to decode). `undefined` when the layer does
+   * not qualify, or holds a column or a geometry the route does not carry
+   * (then converted as before: the FlatGeobuf route names GDAL's failures).
+   */
+  const pointsThroughArrow = async (): Promise<GeoParquetResult | undefined> => {
+    const dump = scratch.gdal.arrowDump;
+    if (
+      dump === undefined || layer.geometryType !== "Point" || !sameCrs ||
+      layer.withoutGeometry || layer.featureCount < 0
+    ) return undefined;
+    const { arrowDumpToGeoParquet, NotPlainPoints } = await import(
+      "../../formats/gdal_arrow_pages.ts"
+    );
+    let dumped;
+    try {
+      dumped = await timings.time(
+        "convert",
+        () =>
+          dump.call(scratch.gdal, gdalPath, layer.name, `${name}_arrow`, {
+            label: file.path,
+            // Values GDAL read as others ("parsed incompletely"): refused as after ogr2ogr.
+            warnings: layer.warnings,
+            openOptions: layer.openOptions,
+            ...(layer.drivers ? { drivers: layer.drivers } : {}),
+          }),
+      );
+    } catch (error) {
+      if (error instanceof GdalError) return undefined;
+      throw error;
+    }
+    if (!("rows" in dumped)) return undefined;
+    const dumpPath = scratch.toHost(dumped.path);
+    try {
+      if (dumped.rows !== layer.featureCount) return undefined;
+      const result = await timings.time(
+        "write",
+        () =>
+          arrowDumpToGeoParquet(dumpPath, parquetPath, {
+            label: file.path,
+            crs: target.projjson,
+            compute: intent === "measure" ? measuresInPlace() : [],
+            ...(validBox ? { validBox } : {}),
+            pointsOnly: true,
+          }),
+      ).catch((error: unknown) => {
+        if (error instanceof NotPlainPoints) return undefined;
+        throw error;
+      });
+      return result?.rows === layer.featureCount ? result : undefined;
+    } finally {
+      await Deno.remove(dumpPath).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+  };
   // The native engine converts in its own process: the GeoParquet writer then
   // follows GDAL's output while GDAL writes it, so conversion and writing
   // overlap on two cores. Not when the rows need the whole layer first (an
@@ -266,6 +326,8 @@ async function convertLayer(
     (intent !== "measure" || options.targetCrs === "EPSG:4326") &&
     (file.sort ?? "none") === "none";
   if (overlap) {
+    const viaArrow = await pointsThroughArrow();
+    if (viaArrow !== undefined) return { parquetPath, result: viaArrow };
     const typeOptions = layer.withoutGeometry
       ? undefined
       : await streamedTypeOptions(scratch, file, gdalPath, layer, makeValid);

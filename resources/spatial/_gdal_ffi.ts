@@ -62,6 +62,11 @@ const SYMBOLS = {
   GDALGetDriverShortName: { parameters: ["pointer"], result: "pointer" },
   GDALDatasetGetLayerCount: { parameters: ["pointer"], result: "i32" },
   GDALDatasetGetLayer: { parameters: ["pointer", "i32"], result: "pointer" },
+  GDALDatasetGetLayerByName: { parameters: ["pointer", "buffer"], result: "pointer" },
+  VSIFOpenL: { parameters: ["buffer", "buffer"], result: "pointer" },
+  VSIFWriteL: { parameters: ["pointer", "usize", "usize", "pointer"], result: "usize" },
+  VSIFCloseL: { parameters: ["pointer"], result: "i32" },
+  OGR_L_GetArrowStream: { parameters: ["pointer", "buffer", "buffer"], result: "bool" },
   OGR_L_GetName: { parameters: ["pointer"], result: "pointer" },
   OGR_L_GetFeatureCount: { parameters: ["pointer", "i32"], result: "i64" },
   OGR_L_GetLayerDefn: { parameters: ["pointer"], result: "pointer" },
@@ -109,6 +114,20 @@ type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** `void (*CPLErrorHandler)(CPLErr, CPLErrorNum, const char*)`. */
 const ERROR_HANDLER = { parameters: ["i32", "i32", "pointer"], result: "void" } as const;
+
+/** Arrow C stream interface callbacks (`struct ArrowArrayStream`). */
+const ARROW_GET = { parameters: ["pointer", "buffer"], result: "i32" } as const;
+const ARROW_LAST_ERROR = { parameters: ["pointer"], result: "pointer" } as const;
+const ARROW_RELEASE = { parameters: ["pointer"], result: "void" } as const;
+
+/**
+ * Magic bytes of the features file {@linkcode GdalLibrary.arrowDump} writes
+ * (read by formats/gdal_arrow_pages.ts, which documents the layout).
+ */
+export const ARROW_DUMP_MAGIC = "OGRARW01";
+
+/** Arrow formats of the attribute columns the features file carries (int32, int64, double, UTF-8). */
+const ARROW_DUMP_FORMATS: Readonly<Record<string, number>> = { i: 4, l: 8, g: 8, u: 0 };
 
 /** GDALOpenEx flags. */
 const OF_RASTER = 0x02;
@@ -496,6 +515,201 @@ export class GdalLibrary {
         lib.GDALVectorTranslate(cString(target), null, 1, sourceList(src), opts, usage()),
       failed: () => this.errors().length > 0,
     }, drivers);
+  }
+
+  /**
+   * Writes the features of layer `layerName` of `file` to `target` as GDAL
+   * reads them through its Arrow stream (`OGR_L_GetArrowStream`, RFC 86):
+   * the attribute columns then the geometry as WKB, a batch of 4,096
+   * features at a time, each column's Arrow buffers written as they are
+   * (layout: formats/gdal_arrow_pages.ts). No conversion runs: the layer
+   * must be wanted as it is (no reprojection, no repair). Measured on 1M
+   * points of a GeoPackage: 0.15-0.21 CPU s, against 0.84-0.92 s for
+   * ogr2ogr writing the same features to FlatGeobuf (bench/spatial.ts).
+   * `{ unsupported }` names a column whose Arrow type the file does not
+   * carry (only int32, int64, double and UTF-8 attributes), before anything
+   * is written.
+   */
+  arrowDump(
+    file: string,
+    layerName: string,
+    target: string,
+    openOptions: readonly string[],
+    drivers: readonly string[] = [],
+  ): { rows: number } | { unsupported: string } {
+    const lib = this.#lib;
+    return this.#withDataset(
+      "Cannot read the vector dataset",
+      file,
+      OF_VECTOR,
+      openOptions,
+      (ds) => {
+        const layer = lib.GDALDatasetGetLayerByName(ds, cString(layerName));
+        if (layer === null) return undefined;
+        const stream = new BigUint64Array(5);
+        const streamPointer = Deno.UnsafePointer.of(stream);
+        const options = cStringList(["INCLUDE_FID=NO", "MAX_FEATURES_IN_BATCH=4096"]);
+        if (!lib.OGR_L_GetArrowStream(layer, stream, options.list)) return undefined;
+        const callback = <T extends Deno.UnsafeCallbackDefinition>(slot: number, definition: T) =>
+          new Deno.UnsafeFnPointer(Deno.UnsafePointer.create(stream[slot]!)!, definition);
+        const failure = (what: string) => {
+          const message = callback(2, ARROW_LAST_ERROR).call(streamPointer);
+          return new GdalCallError(what, [
+            message === null ? "GDAL gave no reason" : read(message),
+          ]);
+        };
+        try {
+          const schema = new BigUint64Array(9);
+          if (callback(0, ARROW_GET).call(streamPointer, schema) !== 0) {
+            throw failure("Cannot read the layer's Arrow schema");
+          }
+          let columns: { name: string; format: string }[];
+          try {
+            const children = Number(schema[4]);
+            const list = new Deno.UnsafePointerView(Deno.UnsafePointer.create(schema[5]!)!);
+            columns = Array.from({ length: children }, (_, c) => {
+              const child = new Deno.UnsafePointerView(list.getPointer(c * 8)!);
+              return { format: read(child.getPointer(0)), name: read(child.getPointer(8)) };
+            });
+          } finally {
+            new Deno.UnsafeFnPointer(Deno.UnsafePointer.create(schema[7]!)!, ARROW_RELEASE)
+              .call(Deno.UnsafePointer.of(schema));
+          }
+          // The attribute fields, then the one geometry field (as WKB): what
+          // else a stream holds (a second geometry) this file does not carry.
+          const defn = lib.OGR_L_GetLayerDefn(layer);
+          const fields = defn === null ? -1 : lib.OGR_FD_GetFieldCount(defn);
+          const geometries = defn === null ? -1 : lib.OGR_FD_GetGeomFieldCount(defn);
+          const attributes = columns.slice(0, -1);
+          if (
+            geometries !== 1 || columns.length !== fields + 1 || columns.at(-1)?.format !== "z"
+          ) {
+            return { unsupported: "the layer has not one WKB geometry column after its fields" };
+          }
+          // Names equal but for case: ogr2ogr renames the second ('NAME' to
+          // 'NAME2'), which the stream does not; converted by ogr2ogr instead.
+          const seen = new Map<string, string>();
+          for (const { name } of attributes) {
+            const twin = seen.get(name.toLowerCase());
+            if (twin !== undefined) {
+              return { unsupported: `columns '${twin}' and '${name}' differ only in case` };
+            }
+            seen.set(name.toLowerCase(), name);
+          }
+          const odd = attributes.find((c) => ARROW_DUMP_FORMATS[c.format] === undefined);
+          if (odd !== undefined) {
+            return { unsupported: `column '${odd.name}' is of Arrow type '${odd.format}'` };
+          }
+          const rows = this.#writeArrowBatches(
+            target,
+            attributes,
+            callback(1, ARROW_GET),
+            stream,
+            failure,
+          );
+          return rows === undefined
+            ? { unsupported: "GDAL's Arrow stream gave an empty batch before its end" }
+            : { rows };
+        } finally {
+          callback(3, ARROW_RELEASE).call(streamPointer);
+        }
+      },
+      drivers,
+    );
+  }
+
+  /**
+   * The batches of an Arrow stream written to `target` (see
+   * {@linkcode arrowDump}); returns the rows, or `undefined` at an empty
+   * batch (the file then incomplete).
+   */
+  #writeArrowBatches(
+    target: string,
+    attributes: readonly { name: string; format: string }[],
+    getNext: Deno.UnsafeFnPointer<typeof ARROW_GET>,
+    stream: BigUint64Array<ArrayBuffer>,
+    failure: (what: string) => GdalCallError,
+  ): number | undefined {
+    // Written through GDAL (VSI), as GDAL writes every other output: the
+    // host has no --allow-write of its own, and C memory goes out uncopied.
+    const lib = this.#lib;
+    const file = lib.VSIFOpenL(cString(target), cString("wb"));
+    if (file === null) throw new GdalCallError(`Cannot create ${target}`, this.errors());
+    let closed = false;
+    try {
+      const writeFrom = (pointer: Deno.PointerValue, bytes: number) => {
+        if (bytes > 0 && Number(lib.VSIFWriteL(pointer, 1n, BigInt(bytes), file)) !== bytes) {
+          throw new GdalCallError(`Cannot write ${target}`, ["the disk is full or gone"]);
+        }
+      };
+      const write = (bytes: Uint8Array) => writeFrom(Deno.UnsafePointer.of(bytes), bytes.length);
+      const u32 = (value: number) => write(new Uint8Array(new Uint32Array([value]).buffer));
+      const header = encoder.encode(JSON.stringify({ columns: attributes }));
+      write(encoder.encode(ARROW_DUMP_MAGIC));
+      u32(header.length);
+      write(header);
+      const widths = [...attributes.map((c) => ARROW_DUMP_FORMATS[c.format]!), 0];
+      const array = new BigUint64Array(10);
+      const arrayPointer = Deno.UnsafePointer.of(array);
+      let rows = 0;
+      for (;;) {
+        if (getNext.call(Deno.UnsafePointer.of(stream), array) !== 0) {
+          throw failure("Cannot read the layer's features");
+        }
+        if (array[8] === 0n) break; // Released: the stream's end.
+        try {
+          const length = Number(array[0]);
+          // GDAL 3.6 gives empty batches without end on a layer of 500
+          // columns (the matrix's v_gpkg_wide): taken as a stream it cannot read.
+          if (length === 0) return undefined;
+          const children = new Deno.UnsafePointerView(Deno.UnsafePointer.create(array[6]!)!);
+          u32(length);
+          widths.forEach((width, c) => {
+            const child = new Deno.UnsafePointerView(children.getPointer(c * 8)!);
+            const nulls = Number(child.getBigInt64(8));
+            if (Number(child.getBigInt64(16)) !== 0) {
+              throw new GdalCallError("Cannot read the layer's features", [
+                "an Arrow array with an offset",
+              ]);
+            }
+            const buffers = new Deno.UnsafePointerView(child.getPointer(40)!);
+            const validity = nulls > 0 ? buffers.getPointer(0) : null;
+            u32(validity === null ? 0 : Math.ceil(length / 8));
+            if (validity !== null) writeFrom(validity, Math.ceil(length / 8));
+            if (width > 0) {
+              writeFrom(buffers.getPointer(8), length * width);
+              return;
+            }
+            // Offsets and bytes (text, WKB), the offsets rebased on the first.
+            const offsets = new Int32Array(length + 1);
+            new Deno.UnsafePointerView(buffers.getPointer(8)!).copyInto(
+              new Uint8Array(offsets.buffer),
+            );
+            const first = offsets[0]!;
+            const bytes = offsets[length]! - first;
+            if (first !== 0) { for (let i = 0; i <= length; i++) offsets[i] = offsets[i]! - first; }
+            write(new Uint8Array(offsets.buffer));
+            u32(bytes);
+            if (bytes > 0) {
+              writeFrom(Deno.UnsafePointer.offset(buffers.getPointer(16)!, first), bytes);
+            }
+          });
+          rows += length;
+        } finally {
+          new Deno.UnsafeFnPointer(Deno.UnsafePointer.create(array[8]!)!, ARROW_RELEASE).call(
+            arrayPointer,
+          );
+        }
+      }
+      u32(0);
+      closed = true;
+      if (lib.VSIFCloseL(file) !== 0) {
+        throw new GdalCallError(`Cannot write ${target}`, ["the disk is full or gone"]);
+      }
+      return rows;
+    } finally {
+      if (!closed) lib.VSIFCloseL(file);
+    }
   }
 
   /** `gdal_translate OPTIONS file target`; fails when GDAL reports an error (but a benign one). */

@@ -61,6 +61,14 @@ function dispatch(gdal: GdalLibrary, request: Request): unknown {
           ),
       );
       return true;
+    case "arrowDump":
+      return gdal.arrowDump(
+        String(a[0]),
+        String(a[1]),
+        String(a[2]),
+        strings(a[3]),
+        strings(a[4]),
+      );
     case "translate":
       gdal.translate(String(a[0]), strings(a[1]), String(a[2]), strings(a[3]));
       return true;

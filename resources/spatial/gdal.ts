@@ -112,6 +112,21 @@ export interface GdalOps {
    * extension: the driver's is added). Returns the GDAL path of the output.
    */
   ogr2ogr(file: string, options: string[], outputName: string, open?: OpenOptions): Promise<string>;
+  /**
+   * The features of layer `layer` of `file`, as they are (no reprojection,
+   * no repair), written to `outputName` (relative to the scratch folder) by
+   * GDAL's Arrow stream: a file for formats/gdal_arrow_pages.ts, cheaper
+   * for GDAL to write than ogr2ogr's FlatGeobuf and for us to read. Returns
+   * its GDAL path and rows, or `{ unsupported }` (nothing written) when a
+   * column is of a type the file does not carry. Optional: only the native
+   * engine has it (gdal3.js has no Arrow stream through its API).
+   */
+  arrowDump?(
+    file: string,
+    layer: string,
+    outputName: string,
+    open?: OpenOptions,
+  ): Promise<{ path: string; rows: number } | { unsupported: string }>;
   /** `gdal_translate` into `outputName` (as for `ogr2ogr`). Returns the GDAL path of the output. */
   translate(
     file: string,

@@ -428,6 +428,17 @@ function opsOf(dir: string): GdalOps {
       ]);
       return target;
     },
+    async arrowDump(file, layer, outputName, open) {
+      const target = path.join(dir, `${outputName}.ograrrow`);
+      const result = await call("read the vector dataset", file, open, "arrowDump", [
+        vsiPath(file),
+        layer,
+        target,
+        open?.openOptions ?? [],
+        open?.drivers ?? [],
+      ]) as { rows: number } | { unsupported: string };
+      return "rows" in result ? { path: target, rows: result.rows } : result;
+    },
     async translate(file, options, outputName, open) {
       const target = outputOf(outputName, options);
       await call("convert the raster", file, open, "translate", [

@@ -271,15 +271,20 @@ type Ogr2ogr = GdalOps["ogr2ogr"];
 function wrappingOgr2ogr(
   engine: GdalEngine,
   wrap: (ogr2ogr: Ogr2ogr, ...args: Parameters<Ogr2ogr>) => ReturnType<Ogr2ogr>,
+  withoutArrow = false,
 ): GdalEngine {
   return {
     ...engine,
     async createScratch() {
       const scratch = await engine.createScratch();
-      const gdal: GdalOps = scratch.gdal;
+      const { arrowDump, ...gdal }: GdalOps = scratch.gdal;
       return {
         ...scratch,
-        gdal: { ...gdal, ogr2ogr: (...args) => wrap(gdal.ogr2ogr.bind(gdal), ...args) },
+        gdal: {
+          ...gdal,
+          ...(arrowDump && !withoutArrow ? { arrowDump } : {}),
+          ogr2ogr: (...args) => wrap(gdal.ogr2ogr.bind(scratch.gdal), ...args),
+        },
       };
     },
   };
@@ -302,8 +307,9 @@ export function watchingOgr2ogr(
 
 /**
  * `engine` whose FlatGeobuf conversions fail as GDAL fails on a feature
- * whose type is not its layer's, which sends each layer of the native
- * engine to the GeoPackage route (assets/spatial/vector.ts).
+ * whose type is not its layer's, and without GDAL's Arrow stream, which
+ * sends each layer of the native engine to the GeoPackage route
+ * (assets/spatial/vector.ts).
  */
 export function refusingFlatGeobuf(engine: GdalEngine): GdalEngine {
   return wrappingOgr2ogr(engine, (ogr2ogr, file, options, outputName, open) => {
@@ -315,7 +321,7 @@ export function refusingFlatGeobuf(engine: GdalEngine): GdalEngine {
         gdalMessage: "ICreateFeature: Mismatched geometry type",
       }),
     );
-  });
+  }, true);
 }
 
 /** A landing zone holding the Shapefile `dir/name.shp` (EPSG:4326) and its `sidecars` under batch `name`. */

@@ -7,6 +7,8 @@
  * here by a GDAL that refuses every FlatGeobuf as GDAL refuses a feature of
  * another type), and the layers FlatGeobuf cannot hold as they are (a 3D
  * feature in a 2D layer, null geometries, dates) must take the GeoPackage.
+ * 2D points of plain columns skip ogr2ogr: GDAL's Arrow stream (`arrowDump`)
+ * gives the same bytes.
  */
 
 import assert from "node:assert/strict";
@@ -245,13 +247,37 @@ const INPUTS: Input[] = [
       assert.deepEqual(features.map((f) => f.geometry === null), [false, false, true]),
   },
   {
-    // Every point has a geometry, no index: the streamed FlatGeobuf, once.
+    // Every point has a geometry, no index: 2D points of plain columns, read
+    // through GDAL's Arrow stream (no ogr2ogr).
     name: "points_noindex.gpkg",
     format: "geopackage",
     make: pythonGpkg("points_noindex.gpkg", "wkbPoint", ["POINT (1 2)", "POINT (3 4)"], [
       "SPATIAL_INDEX=NO",
     ]),
-    formats: ["FlatGeobuf"],
+    formats: [],
+  },
+  {
+    // 2D points whose columns are all integers, reals and texts: GDAL's Arrow stream.
+    name: "plain_points.gpkg",
+    format: "geopackage",
+    make: (dir) =>
+      fromCsv(
+        dir,
+        "plain_points.gpkg",
+        "n,big,value,label,x,y",
+        "Integer,Integer64,Real,String,Real,Real",
+        ["1,9007199254740993,1.5,Zürich,7.5,47.4", "-2,-2,,,8.5,46.9", "3,,3.25,x,9.1,45.2"],
+        XY,
+      ),
+    formats: [],
+    check: (features) => {
+      assert.equal(features[0]?.properties.big, 9007199254740993n);
+      assert.equal(features[1]?.properties.n, -2n);
+      assert.equal(features[1]?.properties.value, null);
+      assert.equal(features[1]?.properties.label, "");
+      assert.equal(features[2]?.properties.big, null);
+      assert.deepEqual(features[0]?.geometry, { type: "Point", coordinates: [7.5, 47.4] });
+    },
   },
   {
     // Known from the text (a `null` geometry member): the GeoPackage at once, converted once.
