@@ -931,8 +931,11 @@ export class PostgresRunQueue implements RunQueue {
         released = true;
         try {
           await reserved.unsafe("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, key]);
+          // The connection goes back to the shared pool: without this the server would end
+          // it once idle for the lease, under whichever query is sent on it next.
+          if (options.leaseMs !== undefined) await reserved.unsafe("RESET idle_session_timeout");
         } catch {
-          // The session is gone: so is the lock.
+          // The session is gone: so is the lock (and its timeout).
         } finally {
           reserved.release();
         }

@@ -137,6 +137,25 @@ Deno.test({
       await taken.release();
     });
 
+    await t.step(
+      "a lead given back leaves its pooled connection without the lease's idle timeout",
+      async () => {
+        await using q = await PostgresRunQueue.open(pg.url, { schema: "q3b", maxConnections: 1 });
+        const lead = await q.tryLead("coordinator", { leaseMs: 300 });
+        assert.ok(lead);
+        const [held] = await sql<{ pid: number }[]>`
+        SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted`;
+        assert.ok(held, "the lead's backend holds the lock");
+        await lead.release();
+        // Idle for more than the lease: the server would end a session that kept the timeout.
+        await new Promise((r) => setTimeout(r, 1_500));
+        const [alive] = await sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${held.pid}`;
+        assert.equal(alive?.n, 1, "the pooled connection was ended by idle_session_timeout");
+        assert.deepEqual(await q.list({ states: ["queued"] }), []);
+      },
+    );
+
     await t.step("workers: heartbeat, list, forget", async () => {
       await using q = await PostgresRunQueue.open(pg.url, { schema: "q4" });
       const w = { workerId: "w1", host: "h", pid: 3, concurrency: 2 };
