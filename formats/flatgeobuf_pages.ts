@@ -57,6 +57,7 @@ import {
   type GeoParquetResult,
   type GeoParquetWriteOptions,
   type PackedColumn,
+  packedWkbPage,
   writeGeoParquet,
 } from "./geoparquet.ts";
 import { GeoParquetError } from "./geoparquet_errors.ts";
@@ -714,23 +715,11 @@ class FlatGeobufReader {
     const length = rows;
     const data = out.bytes.subarray(0, out.at);
     const offsets = starts.subarray(0, length + 1);
-    let wkbs: (Uint8Array | null)[] | undefined;
-    return {
-      length,
-      columns: packed.columns(length),
-      // A view per row only when asked for: the writer reads a point's WKB
-      // from `wkbData` (1M views were ~0.1 s of CPU and their garbage).
-      // A geometry's WKB is never empty (5 bytes at least), so none is null.
-      get wkbs() {
-        return wkbs ??= Array.from(
-          { length },
-          (_, i) =>
-            offsets[i + 1] === offsets[i] ? null : data.subarray(offsets[i]!, offsets[i + 1]!),
-        );
-      },
-      wkbData: { data, offsets },
-      rowids: rowids.subarray(0, length),
-    };
+    return packedWkbPage(
+      { length, columns: packed.columns(length), rowids: rowids.subarray(0, length) },
+      data,
+      offsets,
+    );
   }
 }
 

@@ -41,6 +41,7 @@ import {
   type GeoParquetResult,
   type GeoParquetWriteOptions,
   type PackedColumn,
+  packedWkbPage,
   writeGeoParquet,
 } from "./geoparquet.ts";
 import { GeoParquetError } from "./geoparquet_errors.ts";
@@ -250,21 +251,7 @@ async function openPages(
       }
       const rowids = new Float64Array(length);
       for (let i = 0; i < length; i++) rowids[i] = ++rowid;
-      let wkbs: (Uint8Array | null)[] | undefined;
-      return {
-        length,
-        columns: packed,
-        // A null geometry has no bytes; a WKB has 5 at least.
-        get wkbs() {
-          return wkbs ??= Array.from(
-            { length },
-            (_, i) =>
-              offsets[i + 1] === offsets[i] ? null : data.subarray(offsets[i]!, offsets[i + 1]!),
-          );
-        },
-        wkbData: { data, offsets },
-        rowids,
-      };
+      return packedWkbPage({ length, columns: packed, rowids }, data, offsets);
     },
   };
 }
