@@ -8,6 +8,7 @@
  */
 
 import type { RunRecord, RunStatus } from "../core/run_store/types.ts";
+import { RUN_STATUSES } from "../core/run_store/status.ts";
 import { closest } from "../core/suggest.ts";
 import type { UiContext } from "./context.ts";
 import { automations, findAutomation } from "./automations.ts";
@@ -36,7 +37,7 @@ export interface RunPage {
 
 /** Runs per page. */
 export const RUN_PAGE_SIZE = 50;
-const STATUSES: readonly string[] = ["running", "success", "failed", "canceled"];
+const STATUSES: readonly string[] = RUN_STATUSES;
 
 /**
  * Parses the list's query parameters; throws `RangeError` naming a bad one.

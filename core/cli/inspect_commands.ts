@@ -9,6 +9,7 @@ import { systemClock } from "../clock.ts";
 import type { Graph } from "../graph.ts";
 import { describePartitions } from "../partitions.ts";
 import type { RunRecord, RunStatus, StepRecord } from "../run_store/types.ts";
+import { RUN_STATUSES } from "../run_store/status.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
@@ -110,8 +111,6 @@ export async function listCommand<R>(
   return EXIT.ok;
 }
 
-const STATUSES: readonly RunStatus[] = ["running", "success", "failed", "canceled"];
-
 /** `runs`: recent runs, newest first. */
 export async function runsCommand<R>(
   app: CliApp<R>,
@@ -128,8 +127,10 @@ export async function runsCommand<R>(
     throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
   }
   const status = values.status as RunStatus | undefined;
-  if (status !== undefined && !STATUSES.includes(status)) {
-    throw new UsageError(`--status must be one of ${STATUSES.join(", ")}, got '${values.status}'`);
+  if (status !== undefined && !RUN_STATUSES.includes(status)) {
+    throw new UsageError(
+      `--status must be one of ${RUN_STATUSES.join(", ")}, got '${values.status}'`,
+    );
   }
   await using store = await openStore(app, io);
   const runs = await store.listRuns({ limit, ...(status ? { status } : {}) });

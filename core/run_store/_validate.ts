@@ -9,6 +9,7 @@
 import type { Materialization } from "../asset.ts";
 import { ResourceError } from "../errors.ts";
 import { toMaterialization } from "./materialization.ts";
+import { parseRunStatus, parseStepStatus } from "./status.ts";
 import {
   type AutomationRecord,
   type AutomationRecordKind,
@@ -95,11 +96,13 @@ const isOptionalTime = (value: unknown): boolean => value === null || isTime(val
  * @throws {TypeError} when `startedAt` is not a time a `Date` can hold,
  * `finishedAt` is neither that nor `null`, a tag is not a string, or an owner
  * is malformed or comes without a positive whole `heartbeatTimeoutMs`.
+ * @throws {InvalidStatusError} when the status is not one of `runStatusSchema`'s.
  */
 export function checkRun(run: NewRun): RunRecord {
   const fail = (what: string): never => {
     throw new TypeError(`Cannot record run '${run.runId}': ${what}`);
   };
+  const status = parseRunStatus(run.status, `run '${run.runId}'`);
   if (!isTime(run.startedAt) || !isOptionalTime(run.finishedAt)) {
     fail(
       `startedAt and finishedAt must be milliseconds since the epoch, got ${run.startedAt} and ` +
@@ -121,7 +124,7 @@ export function checkRun(run: NewRun): RunRecord {
   }
   return {
     runId: run.runId,
-    status: run.status,
+    status,
     selection: run.selection,
     partitions: run.partitions,
     tags: { ...run.tags },
@@ -161,11 +164,13 @@ function checkOwner(owner: RunOwner, fail: (what: string) => never): void {
  * Checks the numbers of an update before it is applied.
  *
  * @throws {TypeError} when `finishedAt` is given and is neither a time a `Date` can hold nor `null`.
+ * @throws {InvalidStatusError} when the status is not one of `runStatusSchema`'s.
  */
 export function checkUpdate(runId: string, update: RunUpdate): void {
   const fail = (what: string): never => {
     throw new TypeError(`Cannot update run '${runId}': ${what}`);
   };
+  parseRunStatus(update.status, `run '${runId}'`);
   if (update.finishedAt !== undefined && !isOptionalTime(update.finishedAt)) {
     fail(`finishedAt must be milliseconds since the epoch or null, got ${update.finishedAt}`);
   }
@@ -286,8 +291,10 @@ export function reapEvent(run: RunRecord, now: number, reaper: RunOwner | undefi
  * Checks the numbers of a step before it is stored (or buffered).
  *
  * @throws {TypeError} when `attempts` is not a whole number >= 0 or a time is not one a `Date` can hold.
+ * @throws {InvalidStatusError} when the status is not one of `stepStatusSchema`'s.
  */
 export function checkStep(step: StepRecord): void {
+  parseStepStatus(step.status, `step '${step.assetKey}' of run '${step.runId}'`);
   if (!Number.isSafeInteger(step.attempts) || step.attempts < 0) {
     throw new TypeError(
       `Cannot record step '${step.assetKey}' of run '${step.runId}': attempts must be a whole ` +
@@ -315,6 +322,7 @@ export function checkListRuns(options: ListRunsOptions): number {
   const fail = (what: string): never => {
     throw new TypeError(`Cannot list runs: ${what}`);
   };
+  if (options.status !== undefined) parseRunStatus(options.status, "a run list's filter");
   if (options.tags !== undefined) checkTags(options.tags, fail);
   if (options.asset !== undefined && (typeof options.asset !== "string" || options.asset === "")) {
     fail("asset must be a non-empty asset key");

@@ -9,11 +9,9 @@
 import type { Materialization } from "../asset.ts";
 import type { Metadata } from "../metadata.ts";
 
-/** Status of a whole run. */
-export type RunStatus = "running" | "success" | "failed" | "canceled";
+import type { RunStatus, StepStatus } from "./status.ts";
 
-/** Status of one asset (or asset partition) in a run. */
-export type StepStatus = "pending" | "running" | "success" | "failed" | "skipped" | "canceled";
+export type { RunStatus, StepStatus } from "./status.ts";
 
 /**
  * The process executing a run. It heartbeats while the run goes on; when it

@@ -8,14 +8,17 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   defineAsset,
   defineGraph,
+  InvalidStatusError,
   type Materialization,
   materialize,
   OWNER_LOST_TAG,
   ResourceError,
+  RUN_STATUSES,
   type RunEvent,
   type RunOwner,
   type RunRecord,
   type RunStore,
+  STEP_STATUSES,
   type StepRecord,
 } from "../../../core/mod.ts";
 import { type Check, runContract } from "./_backends.ts";
@@ -377,6 +380,52 @@ const CONTRACT: Record<string, Check> = {
     await store.flush();
     assertEquals(await store.listSteps("r1"), []);
     assertEquals(await store.listEvents("r1"), []);
+  },
+
+  "a status outside the schema is refused with InvalidStatusError, nothing stored": async (
+    { store },
+  ) => {
+    // Statuses from outside the type system (a form, a JSON file, an older client).
+    const bad = (value: string) => value as RunRecord["status"];
+    const refused = await rejects(
+      () => store.createRun(run("bad", { status: bad("succeeded") })),
+      InvalidStatusError,
+    );
+    assertEquals(refused.code, "run_store.invalid_status");
+    assertEquals(refused.input, "succeeded");
+    assertEquals(
+      refused.message,
+      "Cannot record run 'bad': status must be one of running, success, failed, canceled, " +
+        "got 'succeeded'",
+    );
+    assertEquals(await store.getRun("bad"), undefined);
+    await store.createRun(run("r1"));
+    await rejects(
+      () => store.updateRun("r1", { status: bad("done"), finishedAt: T0 + 1 }),
+      InvalidStatusError,
+    );
+    await rejects(() => store.updateRun("r1", { status: bad("") }), InvalidStatusError);
+    assertEquals((await store.getRun("r1"))?.status, "running");
+    assertEquals((await store.getRun("r1"))?.finishedAt, null);
+    const badStep = await rejects(
+      () => store.putStep(step("a", { status: "finished" as StepRecord["status"] })),
+      InvalidStatusError,
+    );
+    assertEquals(
+      badStep.message,
+      "Cannot record step 'a' of run 'r1': status must be one of pending, running, success, " +
+        "failed, skipped, canceled, got 'finished'",
+    );
+    await rejects(() => store.listRuns({ status: bad("RUNNING") }), InvalidStatusError);
+    await store.flush();
+    assertEquals(await store.listSteps("r1"), []);
+    // Every status of the schema is taken.
+    for (const status of STEP_STATUSES) await store.putStep(step(`s_${status}`, { status }));
+    for (const status of RUN_STATUSES) {
+      await store.updateRun("r1", { status });
+      assertEquals((await store.listRuns({ status })).map((r) => r.runId), ["r1"]);
+    }
+    assertEquals((await store.listSteps("r1")).length, STEP_STATUSES.length);
   },
 
   "stored records do not change when the caller's objects do": async ({ store }) => {
