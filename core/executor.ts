@@ -309,6 +309,7 @@ class Run<R> {
   readonly #listenerErrors: unknown[] = [];
   readonly #owner: RunOwner;
   readonly #heartbeatIntervalMs: number;
+  readonly #heartbeatTimeoutMs: number;
   readonly #stopHeartbeat = new AbortController();
   /** Why the run was stopped from outside (a cancel request, a lost lease), if it was. */
   #stoppedBecause: string | undefined;
@@ -336,6 +337,7 @@ class Run<R> {
     this.#runId = options.runId ?? crypto.randomUUID();
     this.#owner = options.owner ?? processOwner();
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 4 * this.#heartbeatIntervalMs;
     this.#results = plan.steps.map(() => undefined);
     this.#pending = plan.steps.map((step) => step.waitsFor.length);
     this.#dependents = plan.steps.map(() => []);
@@ -391,7 +393,7 @@ class Run<R> {
       errorSummary: null,
       owner: this.#owner,
       heartbeatAt: startedAt,
-      heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 4 * this.#heartbeatIntervalMs,
+      heartbeatTimeoutMs: this.#heartbeatTimeoutMs,
     });
     for (const step of this.#plan.steps) {
       await this.#putStep(this.#stepRecord(step, "pending", 0, null));
@@ -409,7 +411,8 @@ class Run<R> {
    * alive, until the run ends. A cancel asked from another process, or the
    * news that another process failed the run (this one was taken for dead),
    * cancels the run here. A heartbeat that cannot be written is logged and
-   * retried at the next one: the lease is several intervals long.
+   * retried at the next one (the lease is several intervals long), unless the
+   * lease would lapse before that one: the run is then stopped here.
    */
   async #heartbeat(): Promise<void> {
     const stop = this.#stopHeartbeat.signal;
@@ -435,7 +438,20 @@ class Run<R> {
       try {
         reply = await this.#store.heartbeat(this.#owner, [this.#runId], sentAt);
       } catch (error) {
-        this.#log.warn(`Cannot record the run's heartbeat: ${toError(error).message}`);
+        const why = toError(error).message;
+        this.#log.warn(`Cannot record the run's heartbeat: ${why}`);
+        // The next beat would come after the lease lapsed: another process
+        // would then fail this run and may relaunch it while it runs here.
+        // Stopping now ends it here, recorded (a full disk keeps room for a
+        // run's end), before anyone takes this live owner for dead.
+        const silent = sentAt - this.#lastBeat;
+        if (silent + this.#heartbeatIntervalMs >= this.#heartbeatTimeoutMs) {
+          this.#stop(
+            `its heartbeat could not be recorded for ${silent} ms (${why}); stopped before its ` +
+              `lease of ${this.#heartbeatTimeoutMs} ms lapsed, so that no other process takes ` +
+              "it for dead and runs it again",
+          );
+        }
         return;
       }
       this.#lastBeat = Math.max(this.#lastBeat, sentAt);

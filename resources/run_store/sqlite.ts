@@ -465,28 +465,56 @@ export class SqliteRunStore extends RunStoreBase {
   }
 
   /** Beats for the owner's running runs, in one transaction; reports requests and lost runs. */
-  protected writeHeartbeat(
+  /**
+   * Records a heartbeat after the buffer. When the buffer cannot be committed
+   * for lack of space, the heartbeat (one small update per run) is written
+   * alone, ahead of it: a full disk must not let the lease lapse while the
+   * owner lives, or another process would fail the run and relaunch it while
+   * it still runs here. When even that does not fit (the `-wal` file must
+   * grow), the space reserve is given back for it: the file grows into that
+   * room once and later heartbeats, and the run's end, reuse it.
+   */
+  protected async writeHeartbeat(
     owner: RunOwner,
     runIds: readonly string[],
     time: number,
   ): Promise<HeartbeatReply> {
-    return this.#now(() => {
-      const cancelRequested: { runId: string; reason: string }[] = [];
-      const lost: string[] = [];
-      const beat = this.#prepare(
-        `UPDATE pipeline_runs SET heartbeat_at = ?
-         WHERE run_id = ? AND status = 'running' AND owner_id = ?
-         RETURNING cancel_requested_at, cancel_reason`,
-      );
-      for (const runId of runIds) {
-        const row = beat.get(time, runId, owner.instanceId);
-        if (row === undefined) lost.push(runId);
-        else if (row.cancel_requested_at !== null) {
-          cancelRequested.push({ runId, reason: String(row.cancel_reason ?? "cancel requested") });
-        }
+    const work = () => this.#beat(owner, runIds, time);
+    try {
+      return await this.#now(work);
+    } catch (error) {
+      if (lastingFailure(error) !== "disk_full" || this.#closed) throw error;
+    }
+    try {
+      return immediateTransaction(this.#db, work);
+    } catch (error) {
+      if (lastingFailure(error) !== "disk_full" || !this.#reserve?.release()) {
+        throw this.#wrap(error);
       }
-      return { cancelRequested, lost };
-    });
+    }
+    try {
+      return immediateTransaction(this.#db, work);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  #beat(owner: RunOwner, runIds: readonly string[], time: number): HeartbeatReply {
+    const cancelRequested: { runId: string; reason: string }[] = [];
+    const lost: string[] = [];
+    const beat = this.#prepare(
+      `UPDATE pipeline_runs SET heartbeat_at = ?
+       WHERE run_id = ? AND status = 'running' AND owner_id = ?
+       RETURNING cancel_requested_at, cancel_reason`,
+    );
+    for (const runId of runIds) {
+      const row = beat.get(time, runId, owner.instanceId);
+      if (row === undefined) lost.push(runId);
+      else if (row.cancel_requested_at !== null) {
+        cancelRequested.push({ runId, reason: String(row.cancel_reason ?? "cancel requested") });
+      }
+    }
+    return { cancelRequested, lost };
   }
 
   /** Marks a running run as asked to cancel (the first request wins). */

@@ -172,6 +172,44 @@ Deno.test("a heartbeat that cannot be written is logged, and the run goes on", a
   );
 });
 
+Deno.test("heartbeats failing until the lease would lapse stop the run before it does, recorded with why", async () => {
+  const clock = new FakeClock(T0);
+  const store = new WatchedStore();
+  store.failBeats = true;
+  const { graph, started } = waitingGraph();
+  const running = materialize(graph, {
+    runStore: store,
+    clock,
+    owner: OWNER,
+    runId: "r1",
+    heartbeatIntervalMs: 1_000,
+  });
+  await started.promise;
+  const settle = async () => {
+    for (let j = 0; j < 50; j++) await Promise.resolve();
+  };
+  for (const at of [1_000, 2_000]) {
+    clock.advance(1_000);
+    await settle();
+    assert.equal((await store.getRun("r1"))?.status, "running", `still running at +${at} ms`);
+  }
+  // The beat at +3 s fails too: the next one (+4 s) would come when the 4 s lease lapsed.
+  clock.advance(1_000);
+  const result = await running;
+  assert.deepEqual(store.beats, [T0 + 1_000, T0 + 2_000, T0 + 3_000]);
+  assert.equal(result.status, "canceled");
+  assert.match(
+    result.errorSummary ?? "",
+    /^canceled: its heartbeat could not be recorded for 3000 ms \(database restarting\); stopped before its lease of 4000 ms lapsed/,
+  );
+  const run = await store.getRun("r1");
+  assert.equal(run?.status, "canceled");
+  assert.equal(run?.finishedAt, T0 + 3_000);
+  // Recorded by its owner, before the lease lapsed: a reaper finds nothing to take.
+  assert.deepEqual(await store.reapRuns({ now: T0 + 3_999 }), []);
+  assert.deepEqual(await store.reapRuns({ now: T0 + 3_600_000 }), []);
+});
+
 Deno.test("bad heartbeat settings are refused before the run", async (t) => {
   const graph = defineGraph({ assets: [defineAsset({ key: "a", materialize: () => {} })] });
   const cases: [string, { heartbeatIntervalMs?: number; heartbeatTimeoutMs?: number }][] = [

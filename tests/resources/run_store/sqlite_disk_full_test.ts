@@ -16,6 +16,7 @@ import {
 import type { RunRecord, StepRecord } from "../../../core/run_store/types.ts";
 import { SqliteRunStore } from "../../../resources/run_store/mod.ts";
 import { RESERVE_BYTES } from "../../../resources/_space_reserve.ts";
+import { FakeClock } from "../../../core/testing.ts";
 import { rejected } from "../../_helpers/assert_errors.ts";
 import { caught } from "../../_helpers/assert_errors.ts";
 import { mountTmpfs, tmpfsSkip } from "../../_helpers/tmpfs.ts";
@@ -252,5 +253,113 @@ Deno.test(
     assert.equal(rerun.status, "success");
     assert.deepEqual(made, ["fills", "after"]);
     assert.equal((await store.getRun(rerun.runId))?.status, "success");
+  },
+);
+
+Deno.test(
+  "SqliteRunStore on a full disk: a heartbeat is recorded while the buffer cannot be",
+  {
+    ignore: NO_TMPFS,
+  },
+  async () => {
+    await using disk = await mountTmpfs(8 * MiB);
+    const path = `${disk.path}/runs.db`;
+    await using store = SqliteRunStore.open(path, { flushIntervalMs: 600_000 });
+    const owner = { instanceId: "me", host: "h", pid: 1 };
+    await store.createRun({ ...running("r1"), owner, heartbeatTimeoutMs: 40_000 });
+    await store.flush();
+    await disk.fill(0);
+    await store.appendEvents(logs("r1", 40, 64 * 1024));
+    await rejected(() => store.flush(), DiskFullError);
+    // The reserve went to that flush: not a byte left for the heartbeat's own write.
+    await disk.fill(0);
+    assert.deepEqual(await store.heartbeat(owner, ["r1"], 5_000), {
+      cancelRequested: [],
+      lost: [],
+    });
+    const reader = new DatabaseSync(path, { readOnly: true });
+    try {
+      assert.equal(
+        reader.prepare("SELECT heartbeat_at FROM pipeline_runs").get()?.heartbeat_at,
+        5_000,
+      );
+    } finally {
+      reader.close();
+    }
+    // The buffered events are still waiting for room, not lost.
+    await disk.free();
+    await store.flush();
+    assert.equal((await store.listEvents("r1", { types: ["log"] })).length, 40);
+  },
+);
+
+Deno.test(
+  "materialize on a full disk for longer than the lease: the live owner is never taken for dead, the run ends failed once",
+  {
+    ignore: NO_TMPFS,
+  },
+  async () => {
+    await using disk = await mountTmpfs(8 * MiB);
+    const path = `${disk.path}/state/runs.db`;
+    const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
+    const owner = { instanceId: "long-run", host: "h", pid: 1 };
+    const leases: { now: number; heartbeatAt: number; reaped: number }[] = [];
+    await using store = SqliteRunStore.open(path);
+    // Another process's handle on the same file, reaping as a daemon's tick does.
+    await using other = SqliteRunStore.open(path);
+    const graph = defineGraph({
+      assets: [
+        defineAsset({
+          key: "long",
+          materialize: async (ctx) => {
+            await disk.fill(0);
+            // More than the reserve holds: nothing of this can be committed.
+            for (let i = 0; i < 24; i++) ctx.log.info(`${i}: ${"x".repeat(64 * 1024)}`);
+            for (let i = 0; i < 8; i++) {
+              await ctx.clock.sleep(10_000);
+              await new Promise((resolve) => setTimeout(resolve, 30)); // the beat is written
+              const reaped = await other.reapRuns({ now: ctx.clock.now() });
+              const reader = new DatabaseSync(path, { readOnly: true });
+              try {
+                const row = reader.prepare("SELECT heartbeat_at FROM pipeline_runs").get();
+                leases.push({
+                  now: ctx.clock.now(),
+                  heartbeatAt: Number(row?.heartbeat_at),
+                  reaped: reaped.length,
+                });
+              } finally {
+                reader.close();
+              }
+            }
+            return {};
+          },
+        }),
+      ],
+    });
+    let runId = "";
+    const error = await rejected(
+      () =>
+        materialize(graph, {
+          runStore: store,
+          clock,
+          owner,
+          heartbeatIntervalMs: 10_000,
+          onEvent: (e) => void (runId = e.runId),
+        }),
+      ResourceError,
+    );
+    assert.equal(error.code, "disk_full");
+    assert.match(error.message, new RegExp(`^Run '${runId}' failed: no space left on device`));
+    assert.equal(leases.length, 8, "the run went on for 80 s, twice its lease");
+    for (const lease of leases) {
+      assert.equal(lease.reaped, 0, `reaped at ${lease.now}`);
+      assert.ok(lease.now - lease.heartbeatAt < 40_000, JSON.stringify(lease));
+    }
+    await disk.free();
+    const run = await other.getRun(runId);
+    assert.equal(run?.status, "failed");
+    assert.match(run?.errorSummary ?? "", /not all of it was recorded: no space left on device/);
+    assert.deepEqual(run?.tags, {}, "never taken for a lost run");
+    assert.deepEqual(await other.reapRuns({ now: clock.now() + 3_600_000 }), []);
   },
 );
