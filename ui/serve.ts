@@ -96,6 +96,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     host,
     token: options.token,
     secrets: options.secrets ?? [],
+    ...(options.log ? { log: options.log } : {}),
   });
   const port = options.port ?? 3000;
   const listening = Promise.withResolvers<Deno.NetAddr>();

@@ -14,7 +14,15 @@
 import { type Context, Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
-import { ConfigError, PlatformError, SelectionError, toError } from "../core/errors.ts";
+import {
+  ConfigError,
+  isTransientError,
+  PlatformError,
+  ResourceError,
+  SelectionError,
+  toError,
+} from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import type { PartitionSelection } from "../core/plan.ts";
 import { closest } from "../core/suggest.ts";
 import { apiRoutes, ENDPOINTS, jsonError, unknownAutomation } from "./api.ts";
@@ -52,6 +60,8 @@ import {
 export interface AppOptions extends SecurityOptions {
   /** Strings never to show (passwords of configured URLs, keys, the token). */
   readonly secrets?: readonly string[];
+  /** Where requests that fail on the server's side (5xx) are logged. */
+  readonly log?: Logger;
 }
 
 const STATIC_TYPES: Readonly<Record<string, string>> = {
@@ -99,10 +109,22 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
 
   app.onError((error, c) => {
     const e = toError(error);
-    // Bad input is the caller's to fix (400); anything else is ours (500). Neither shows a stack.
+    // Bad input is the caller's to fix (400); a system the UI reads that fails (the run
+    // store damaged, locked, full or down) is 503, the UI itself being fine; anything else
+    // is ours (500). None shows a stack.
     const bad = error instanceof BadParamError ||
       (error instanceof ConfigError && error.code === "ui.bad_json");
-    const status = bad ? 400 : 500;
+    const unavailable = !bad && error instanceof ResourceError;
+    const status = bad ? 400 : unavailable ? 503 : 500;
+    if (!bad) {
+      // The page says it to the visitor; the operator reads the server's log.
+      options.log?.error(`${c.req.method} ${c.req.path}: ${e.message}`, {
+        status,
+        ...(error instanceof PlatformError ? { code: error.code } : {}),
+      });
+    }
+    // A lock held by another process passes: say when to ask again.
+    if (unavailable && isTransientError(error)) c.header("Retry-After", "5");
     if (c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")) {
       const code = error instanceof BadParamError || error instanceof PlatformError
         ? error.code
@@ -111,9 +133,11 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     }
     return c.html(
       page(
-        bad ? "Bad request" : "Error",
+        bad ? "Bad request" : unavailable ? "Unavailable" : "Error",
         bad
           ? h`<h1>Bad request</h1><p class="warn">${e.message}</p><p><a href="${c.req.path}">without parameters</a></p>`
+          : unavailable
+          ? h`<h1>Cannot read or write what this page needs</h1><p class="warn">${e.message}</p><p>The UI itself is up: reload this page once that is fixed.</p>`
           : h`<h1>Something went wrong</h1><p class="warn">${e.message}</p>`,
         opts(c),
       ),

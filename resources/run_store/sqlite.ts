@@ -921,9 +921,14 @@ export class SqliteRunStore extends RunStoreBase {
     }
     // Another process held the lock past busy_timeout: trying again later may well work.
     const busy = /database (?:table )?is locked|SQLITE_BUSY/i.test(message(error));
+    // Say what to do: a damaged file needs a person, a lock needs its holder to finish.
+    const hint = busy
+      ? "another process holds a write transaction on it for longer than the busy timeout: " +
+        "try again once it has finished (a process stuck in one must be stopped)"
+      : sqliteOpenHint(error);
     return new ResourceError(
       "run_store.write_failed",
-      `Run store ${this.description}: ${message(error)}`,
+      `Run store ${this.description}: ${message(error)}${hint ? `; ${hint}` : ""}`,
       { cause: error, transient: busy },
     );
   }

@@ -1,0 +1,100 @@
+/**
+ * A run store that fails under the UI (a damaged file, a lock another
+ * process holds): every page and endpoint answers 503 naming the store and
+ * what to do, the failure is logged for the operator, and the UI stays up.
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { createLogger, type LogRecord } from "../../core/logger.ts";
+import { materialize } from "../../core/executor.ts";
+import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
+import { serveUi } from "../../ui/serve.ts";
+import { fixtureGraph } from "./_fixture.ts";
+
+/** A SQLite run store at `path` where the fixture graph ran, everything in the main file. */
+async function ranSqlite(path: string, graph: ReturnType<typeof fixtureGraph>["graph"]) {
+  const store = SqliteRunStore.open(path, { busyTimeoutMs: 200 });
+  await materialize(graph, { runStore: store, exclude: "slow" });
+  await store.flush();
+  const other = new DatabaseSync(path);
+  other.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  other.close();
+  return store;
+}
+
+Deno.test("store errors: a run store file damaged under the UI is a 503 naming it and what to do; the UI stays up", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ui-store-damaged-" });
+  const path = `${dir}/runs.db`;
+  const { graph, release } = fixtureGraph();
+  const records: LogRecord[] = [];
+  try {
+    await using store = await ranSqlite(path, graph);
+    await using server = await serveUi({
+      graph,
+      store,
+      port: 0,
+      log: createLogger((r) => records.push(r)),
+    });
+    // The pages it has not read yet are gone: SQLite reads them as a malformed image.
+    await Deno.truncate(path, 8192);
+    for (const path_ of ["/runs", "/api/runs"]) {
+      const res = await fetch(`${server.url}${path_}`);
+      const text = await res.text();
+      assertEquals(res.status, 503, `${path_}: ${text.slice(0, 300)}`);
+      assertMatch(text, /malformed/);
+      assert(text.includes(path), `${path_} names the file: ${text.slice(0, 300)}`);
+      assertMatch(text, /move it aside/);
+      assert(!/\bat [\w.]+ \(/.test(text), "no stack");
+    }
+    const logged = records.filter((r) => r.level === "error");
+    assert(
+      logged.some((r) => r.message.includes("GET /runs") && r.message.includes("malformed")),
+      `the failure is logged: ${JSON.stringify(records)}`,
+    );
+    // Still serving: a page that needs no store answers.
+    assertEquals(
+      (await fetch(`${server.url}/launch`).then(async (r) => [r.status, await r.text()]))[0],
+      200,
+    );
+  } finally {
+    release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store errors: a write lock held by another process is a 503 with Retry-After that says to try again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ui-store-locked-" });
+  const path = `${dir}/runs.db`;
+  const { graph, release } = fixtureGraph();
+  const holder = new DatabaseSync(path, { open: false });
+  try {
+    await using store = await ranSqlite(path, graph);
+    await using server = await serveUi({ graph, store, port: 0 });
+    holder.open();
+    holder.exec("BEGIN IMMEDIATE");
+    const res = await fetch(`${server.url}/actions/automation/inbox`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ enabled: false }),
+    });
+    const body = await res.json();
+    assertEquals(res.status, 503, JSON.stringify(body));
+    assertEquals(res.headers.get("retry-after"), "5");
+    assertMatch(body.message, /database is locked/);
+    assertMatch(body.message, /another process holds a write transaction/);
+    assert(body.message.includes(path), body.message);
+    holder.exec("ROLLBACK");
+    // The lock released, the same request works.
+    const again = await fetch(`${server.url}/actions/automation/inbox`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ enabled: false }),
+    });
+    assertEquals(again.status, 200, await again.text());
+  } finally {
+    if (holder.isOpen) holder.close();
+    release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
