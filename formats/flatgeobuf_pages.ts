@@ -139,6 +139,8 @@ function columnTypeOf(type: FgbColumnType): ColumnType {
     case FgbColumnType.Float:
     case FgbColumnType.Double:
       return "float64";
+    case FgbColumnType.Binary:
+      return "binary";
     default:
       return "string";
   }
@@ -378,7 +380,7 @@ class PackedColumns {
       values instanceof BigInt64Array ? new Int32Array(values.buffer) : undefined
     );
     this.#offsets = this.#kinds.map((kind) =>
-      kind === "string" ? new Int32Array(capacity + 1) : undefined
+      kind === "string" || kind === "binary" ? new Int32Array(capacity + 1) : undefined
     );
     this.#used = types.map(() => 0);
     this.#nextRow = types.map(() => 0);
@@ -511,7 +513,7 @@ class PackedColumns {
         length,
         validity,
         nulls: length - valid,
-        values: kind === "string"
+        values: kind === "string" || kind === "binary"
           ? this.#values[c]!.subarray(0, this.#used[c])
           : this.#values[c]!.subarray(0, length),
         ...(offsets ? { offsets: offsets.subarray(0, length + 1) } : {}),

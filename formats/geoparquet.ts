@@ -74,8 +74,13 @@ import {
 import { LongitudeExtent } from "./lon_extent.ts";
 import { writeParquetPatched, type WrittenFile } from "./parquet_output.ts";
 
-/** Logical type of an attribute column in the output. */
-export type ColumnType = "string" | "int64" | "float64" | "boolean";
+/**
+ * Logical type of an attribute column in the output: `binary` is an OGR
+ * binary field (a GeoPackage BLOB column, FlatGeobuf's Binary: photos,
+ * attachments), written as Parquet bytes without the UTF-8 annotation, as
+ * GDAL's own Parquet driver writes it.
+ */
+export type ColumnType = "string" | "int64" | "float64" | "boolean" | "binary";
 
 /** One attribute column of a feature table. */
 export interface ColumnSchema {
@@ -361,6 +366,8 @@ function columnTypeOf(declared: string): ColumnType {
   if (t === "BOOLEAN") return "boolean";
   if (/INT/.test(t)) return "int64";
   if (/REAL|FLOA|DOUB|NUMERIC|DECIMAL/.test(t)) return "float64";
+  // GDAL declares an OFTBinary field BLOB (GeoPackage, SQLite): bytes, not text.
+  if (t === "BLOB") return "binary";
   return "string";
 }
 
@@ -675,15 +682,31 @@ function packedVector(type: ColumnType, column: PackedColumn): Vector {
       return makeVector(makeData({ type: new Bool(), length, nullCount: nulls, nullBitmap, data }));
     }
     case "string":
-      return makeVector(makeData({
-        type: new Utf8(),
+    case "binary":
+      return variableVector(type, {
         length,
         nullCount: nulls,
         nullBitmap,
         valueOffsets: column.offsets!,
         data: column.values as Uint8Array,
-      }));
+      });
   }
+}
+
+/** The parts of a text or bytes column's Arrow data (offsets into one buffer). */
+interface VariableData {
+  length: number;
+  nullCount: number;
+  nullBitmap: Uint8Array | null;
+  valueOffsets: Int32Array;
+  data: Uint8Array;
+}
+
+/** A text (`Utf8`) or bytes (`Binary`) vector of `parts`. */
+function variableVector(type: "string" | "binary", parts: VariableData): Vector {
+  return type === "string"
+    ? makeVector(makeData({ type: new Utf8(), ...parts }))
+    : makeVector(makeData({ type: new Binary(), ...parts }));
 }
 
 // Columns are built straight into typed buffers: vectorFromArray's generic
@@ -724,7 +747,8 @@ function attributeVector(type: ColumnType, values: unknown[] | PackedColumn): Ve
         makeData({ type: new Bool(), length, nullCount: nulls, nullBitmap: bitmap, data }),
       );
     }
-    case "string": {
+    case "string":
+    case "binary": {
       const offsets = new Int32Array(length + 1);
       let buffer = new Uint8Array(Math.max(64, length * 16));
       let used = 0;
@@ -747,14 +771,13 @@ function attributeVector(type: ColumnType, values: unknown[] | PackedColumn): Ve
         }
         offsets[i + 1] = used;
       }
-      return makeVector(makeData({
-        type: new Utf8(),
+      return variableVector(type, {
         length,
         nullCount: nulls,
         nullBitmap: bitmap,
         valueOffsets: offsets,
         data: buffer.subarray(0, used),
-      }));
+      });
     }
   }
 }

@@ -189,6 +189,42 @@ Deno.test("sqliteToGeoParquet refuses text bytes that are not UTF-8, keeps a rea
   }
 });
 
+Deno.test("sqliteToGeoParquet writes a BLOB column as bytes, not as text to check for UTF-8", async () => {
+  // A GeoPackage layer with a photo or attachment column (GDAL's OFTBinary,
+  // declared BLOB): it was typed text, so its bytes failed the UTF-8 check and
+  // the file was refused as "holds text that is not UTF-8".
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new DatabaseSync(`${dir}/in.sqlite`);
+    db.exec("CREATE TABLE t (name TEXT, photo BLOB, geom BLOB)");
+    const insert = db.prepare("INSERT INTO t VALUES (?, ?, ?)");
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]);
+    insert.run("a", png, point(1, 2));
+    insert.run("b", null, point(3, 4));
+    insert.run("c", new Uint8Array(0), point(5, 6));
+    db.close();
+    const result = await sqliteToGeoParquet(`${dir}/in.sqlite`, "t", `${dir}/o.parquet`, {
+      crs: {},
+      geometryColumn: "geom",
+      label: "batch/photos.gpkg",
+    });
+    assert.deepEqual(result.columns, [
+      { name: "name", type: "string" },
+      { name: "photo", type: "binary" },
+    ]);
+    const rows = await duck(
+      `SELECT name, hex(photo) AS photo, typeof(photo) AS type FROM '${dir}/o.parquet'`,
+    );
+    assert.deepEqual(rows, [
+      { name: "a", photo: "89504E470D0A1A0A00FF", type: "BLOB" },
+      { name: "b", photo: null, type: "BLOB" },
+      { name: "c", photo: "", type: "BLOB" },
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sqliteToGeoParquet streams a large layer in row groups with the exact bbox", async () => {
   const dir = await Deno.makeTempDir({ prefix: "geoparquet-large-" });
   try {

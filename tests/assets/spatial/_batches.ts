@@ -152,7 +152,8 @@ export async function ourFeatures(l: Landing, key: string): Promise<Feature[]> {
   const bytes = await Deno.readFile(local.file);
   const file = bytes.buffer as ArrayBuffer;
   const metadata = await parquetMetadataAsync(file);
-  const rows = await parquetReadObjects({ file, metadata, compressors });
+  // Bytes columns (OGR binary fields) as bytes: text columns carry the UTF-8 annotation.
+  const rows = await parquetReadObjects({ file, metadata, compressors, utf8: false });
   return rows.map((row) => {
     const { geometry, bbox: _bbox, ...properties } = row as Record<string, unknown>;
     return { properties, geometry: (geometry ?? null) as Geometry };

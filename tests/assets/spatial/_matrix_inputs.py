@@ -1522,6 +1522,24 @@ def shp_overflow(name):
     open(path, "wb").write(bytes(data))
 
 
+def blobs(name, driver):
+    # A layer of survey points with a photo thumbnail column (OGR binary: a GeoPackage BLOB,
+    # FlatGeobuf's Binary): bytes that are no text, one empty, one null.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName(driver).Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = layer_with(ds, name.split(".")[0], "EPSG:4326", ogr.wkbPoint,
+                       [("name", ogr.OFTString), ("photo", ogr.OFTBinary)])
+    for n, photo, wkt in [("a", "89504E470D0A1A0A00FF", "POINT (-110 45)"), ("b", None, "POINT (-111 46)"),
+                          ("c", "", "POINT (-112 47)")]:
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField("name", n)
+        if photo is not None:
+            f.SetFieldBinaryFromHexString("photo", photo)
+        f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(f)
+    ds = None
+
+
 def json_bytes(name, data):
     with open(os.path.join(OUT, name), "wb") as out:
         out.write(data)
@@ -1574,6 +1592,8 @@ VECTORS.update({
     "v_csv_quotes_ok": lambda: text("v_csv_quotes_ok.csv",
                                     'id,name,WKT\n1,"say ""hi""\nthere","POINT (-110 45)"\n2,b,"POINT (-109 46)"\n'),
     "v_gml_curves": lambda: gml_curves("v_gml_curves.gml"),
+    "v_gpkg_blob": lambda: blobs("v_gpkg_blob.gpkg", "GPKG"),
+    "v_fgb_blob": lambda: blobs("v_fgb_blob.fgb", "FlatGeobuf"),
     "v_gpkg_wide": lambda: wide("v_gpkg_wide.gpkg"),
     "v_gpkg_empty_str": lambda: empty_strings("v_gpkg_empty_str.gpkg"),
     "v_gpkg_huge_coords": lambda: huge_coords("v_gpkg_huge_coords.gpkg"),
