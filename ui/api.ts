@@ -174,7 +174,7 @@ function assetJson(asset: AssetDefinition) {
 /** A JSON error response. */
 export function jsonError(
   c: Context,
-  status: 400 | 401 | 403 | 404 | 409 | 500 | 503,
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 500 | 503,
   error: string,
   message: string,
   extra: Record<string, unknown> = {},

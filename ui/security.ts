@@ -58,6 +58,8 @@ export interface SecurityOptions {
   readonly host: string;
   /** The token mutating requests need, or `undefined` (loopback only). */
   readonly token: string | undefined;
+  /** The methods served at a path, for the `Allow` header of a 405. */
+  readonly allowed?: (path: string) => readonly string[];
 }
 
 /** Whether the request carries the token (always true when none is set). */
@@ -113,7 +115,17 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler 
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return await next();
     if (method !== "POST") {
-      return c.json({ error: "method_not_allowed", message: "Only GET and POST are served" }, 405);
+      const allowed = options.allowed?.(url.pathname) ?? [];
+      // RFC 9110: a 405 lists what the resource serves (GET, HEAD and POST where unknown).
+      c.header("Allow", allowed.length > 0 ? allowed.join(", ") : "GET, HEAD, POST");
+      return c.json({
+        error: "method_not_allowed",
+        message: `${method} is not served${
+          allowed.length > 0
+            ? ` at ${url.pathname}: use ${allowed.join(" or ")}`
+            : ": only GET and POST are"
+        }`,
+      }, 405);
     }
     const origin = c.req.header("origin") ?? referrerOrigin(c.req.header("referer"));
     const bearer = /^Bearer\s+/i.test(c.req.header("authorization") ?? "");

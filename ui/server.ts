@@ -104,7 +104,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     "*",
     redactMiddleware([...(options.secrets ?? []), ...(options.token ? [options.token] : [])]),
   );
-  app.use("*", securityMiddleware(options));
+  app.use("*", securityMiddleware({ ...options, allowed: (path) => methodsAt(path) }));
   app.use("*", bodyLimitMiddleware());
 
   app.onError((error, c) => {
@@ -144,8 +144,11 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       status,
     );
   });
-  app.notFound((c) =>
-    c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")
+  app.notFound((c) => {
+    // A handler's own "no such thing" (c.notFound()) is served by a route of this method.
+    const allowed = methodsAt(c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) return methodNotAllowed(c, allowed);
+    return c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")
       ? jsonError(
         c,
         404,
@@ -155,8 +158,8 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       : c.html(
         page("Not found", h`<h1>Not found</h1>${empty(`Nothing at ${c.req.path}.`)}`, opts(c)),
         404,
-      )
-  );
+      );
+  });
 
   const opts = (c: Context, active?: string) => ({
     ...(active ? { active } : {}),
@@ -207,7 +210,9 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         }),
       ),
   );
-  app.get("/assets/:key", async (c) => {
+  // `{.+}`: a key with slashes also opens as Dagster writes it, /assets/spatial/raster_cog
+  // (links encode the slash: /assets/spatial%2Fraster_cog).
+  app.get("/assets/:key{.+}", async (c) => {
     const key = c.req.param("key");
     const asset = ctx.graph.assets.get(key);
     if (!asset) {
@@ -610,7 +615,45 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       ? jsonError(c, 400, "bad_launch", message, suggestion ? { suggestion } : {})
       : c.html(page("Launch", launchPage(ctx, input, message), opts(c, "/launch")), 400);
 
+  /** The methods served at `path` (GET implying HEAD), from the routes above. */
+  const routes = app.routes
+    .filter((r) => (r.method === "GET" || r.method === "POST") && !r.path.includes("*"))
+    .map((r) => ({ method: r.method, pattern: routePattern(r.path) }));
+  const methodsAt = (path: string): string[] => {
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    return [
+      ...(methods.has("GET") ? ["GET", "HEAD"] : []),
+      ...(methods.has("POST") ? ["POST"] : []),
+    ];
+  };
+
   return app;
+}
+
+/** A Hono route path (`/runs/:id`, `/assets/:key{.+}`) as a regular expression. */
+function routePattern(path: string): RegExp {
+  const source = path.split("/").map((part) => {
+    const param = /^:\w+(?:\{(.+)\})?$/.exec(part);
+    if (param) return param[1] ? `(?:${param[1]})` : "[^/]+";
+    return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }).join("/");
+  return new RegExp(`^${source}/?$`);
+}
+
+/**
+ * 405 for a path served with other methods (RFC 9110: with `Allow`), as JSON
+ * under `/api` and `/actions`, else as a page.
+ */
+export function methodNotAllowed(c: Context, allowed: readonly string[]): Response {
+  c.header("Allow", allowed.join(", "));
+  const message = `${c.req.method} is not served at ${c.req.path}: use ${allowed.join(" or ")}${
+    allowed.includes("POST") && !allowed.includes("GET")
+      ? " (a change: from a form of the UI, or a script with a JSON body)"
+      : ""
+  }`;
+  return c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")
+    ? jsonError(c, 405, "method_not_allowed", message)
+    : c.html(page("Method not allowed", h`<h1>Method not allowed</h1>${empty(message)}`), 405);
 }
 
 function wantsJson(c: Context): boolean {
