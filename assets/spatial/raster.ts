@@ -193,8 +193,87 @@ interface GdalInfoBand {
   overviews?: unknown[];
 }
 
+/** Most rows of a raster attribute table recorded in the ledger (a land-cover legend has tens). */
+export const ATTRIBUTE_TABLE_ROWS = 10_000;
+
+/** GDAL's field usages (`GDALRATFieldUsage`) by number, as `gdalinfo -json` gives them. */
+const RAT_USAGES = [
+  "generic",
+  "pixel_count",
+  "name",
+  "min",
+  "max",
+  "min_max",
+  "red",
+  "green",
+  "blue",
+  "alpha",
+  "red_min",
+  "green_min",
+  "blue_min",
+  "alpha_min",
+  "red_max",
+  "green_max",
+  "blue_max",
+  "alpha_max",
+] as const;
+
+/** A raster attribute table (an ERDAS .img legend, a GeoTIFF's in its .aux.xml) for the ledger. */
+export interface AttributeTable {
+  /** The band it describes (GDAL reports the first band's). */
+  band: number;
+  /** `thematic` (rows are classes) or `athematic` (rows are value ranges), as GDAL says. */
+  table_type: string;
+  /** Its columns: name, value type and GDAL usage (`name`, `min_max`, `red`...). */
+  columns: { name: string; type: "integer" | "real" | "string"; usage: string }[];
+  /** Rows in the source. */
+  row_count: number;
+  /** The rows (values in column order), or `null` past {@linkcode ATTRIBUTE_TABLE_ROWS}. */
+  rows: (number | string | null)[][] | null;
+}
+
+/**
+ * The raster attribute table of a source's `gdalinfo -json` (its `rat`), or
+ * `undefined` without one. A COG cannot hold one (GeoTIFF keeps it in a
+ * `.aux.xml` beside the file, which the lake does not carry), so the table of
+ * classes a land-cover map depends on is recorded in the ledger and the STAC
+ * Item (`classification:classes`) instead of being dropped.
+ */
+export function attributeTableOf(
+  info: Record<string, unknown> | undefined,
+): AttributeTable | undefined {
+  const rat = info?.rat as
+    | {
+      tableType?: string;
+      fieldDefn?: { name?: string; type?: number; usage?: number }[];
+      row?: { f?: unknown[] }[];
+    }
+    | undefined;
+  if (!rat || !Array.isArray(rat.fieldDefn) || rat.fieldDefn.length === 0) return undefined;
+  const rows = Array.isArray(rat.row) ? rat.row : [];
+  return {
+    band: 1,
+    table_type: rat.tableType ?? "thematic",
+    columns: rat.fieldDefn.map((f, i) => ({
+      name: f.name ?? `column_${i + 1}`,
+      type: f.type === 0 ? "integer" : f.type === 1 ? "real" : "string",
+      usage: RAT_USAGES[f.usage ?? 0] ?? "generic",
+    })),
+    row_count: rows.length,
+    rows: rows.length > ATTRIBUTE_TABLE_ROWS
+      ? null
+      : rows.map((r) =>
+        (r.f ?? []).map((v) => typeof v === "number" || typeof v === "string" ? v : null)
+      ),
+  };
+}
+
 /** Summarises `gdalinfo -json -stats` output for the ledger. */
-export function rasterSummary(info: Record<string, unknown>, declaredCrs: string) {
+export function rasterSummary(
+  info: Record<string, unknown>,
+  declaredCrs: string,
+  attributeTable?: AttributeTable,
+) {
   const size = (info.size as number[] | undefined) ?? [0, 0];
   const bands = (info.bands as GdalInfoBand[] | undefined) ?? [];
   const footprint = info.wgs84Extent as { coordinates?: number[][][] } | undefined;
@@ -222,6 +301,7 @@ export function rasterSummary(info: Record<string, unknown>, declaredCrs: string
       nodata: b.noDataValue ?? null,
       overviews: b.overviews?.length ?? 0,
     })),
+    ...(attributeTable === undefined ? {} : { attribute_table: attributeTable }),
   };
 }
 
@@ -394,7 +474,8 @@ async function convertRasters(
             label,
           }),
       );
-      const summary = rasterSummary(info, crs.crs);
+      // The table of the source as the user gave it (a warped copy has none).
+      const summary = rasterSummary(info, crs.crs, attributeTableOf(unit.rasterInfo));
       if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
         problems.push({
           code: "invalid_geometry",
@@ -492,6 +573,15 @@ async function convertRasters(
                 })`,
               ]),
               `gdal_translate ${translateOptions.join(" ")}`,
+              ...(summary.attribute_table === undefined ? [] : [
+                `raster attribute table of band 1 (${summary.attribute_table.row_count} rows: ${
+                  summary.attribute_table.columns.map((c) => c.name).join(", ")
+                }) kept in this record${
+                  summary.attribute_table.rows === null
+                    ? ` without its rows (more than ${ATTRIBUTE_TABLE_ROWS})`
+                    : " and the STAC Item"
+                }, not in the COG (GeoTIFF keeps one only in an .aux.xml beside the file)`,
+              ]),
               translateOptions.includes("-stats")
                 ? "band statistics computed from the source (gdal_translate -stats) and stored in the COG"
                 : embedsStatistics(translateOptions)

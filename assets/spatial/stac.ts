@@ -62,6 +62,7 @@ export const STAC_EXTENSIONS = {
   file: "https://stac-extensions.github.io/file/v2.1.0/schema.json",
   raster: "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
   table: "https://stac-extensions.github.io/table/v1.2.0/schema.json",
+  classification: "https://stac-extensions.github.io/classification/v1.1.0/schema.json",
 } as const;
 
 type Json = Record<string, unknown>;
@@ -105,6 +106,55 @@ function stacNodata(value: unknown): unknown {
   return value;
 }
 
+/**
+ * The `classification:classes` of a raster attribute table the ledger
+ * recorded (`raster.attribute_table`, see raster.ts `attributeTableOf`), or
+ * `undefined` when it names no classes: each row a class, its value the
+ * table's `min_max` column, else its integer column named `Value`, else the
+ * row's index (an ERDAS table indexed by pixel value); its description the
+ * `name` column, else its first text column; its colour from the
+ * `red`/`green`/`blue` columns (0-255, or 0-1 as ERDAS stores them).
+ */
+export function classificationClasses(table: unknown): Json[] | undefined {
+  const t = table as {
+    columns?: { name: string; type: string; usage: string }[];
+    rows?: (number | string | null)[][] | null;
+  } | undefined;
+  if (!t || !Array.isArray(t.columns) || !Array.isArray(t.rows)) return undefined;
+  const columns = t.columns;
+  const at = (test: (c: { name: string; type: string; usage: string }) => boolean) =>
+    columns.findIndex(test);
+  const value = [
+    at((c) => c.usage === "min_max"),
+    at((c) => c.type === "integer" && /^value$/i.test(c.name)),
+  ].find((i) => i >= 0);
+  const label = [at((c) => c.usage === "name"), at((c) => c.type === "string")]
+    .find((i) => i >= 0);
+  if (label === undefined) return undefined;
+  const rgb = ["red", "green", "blue"].map((usage) => at((c) => c.usage === usage));
+  const classes: Json[] = [];
+  t.rows.forEach((row, index) => {
+    const text = row[label];
+    const v = value === undefined ? index : row[value];
+    if (typeof text !== "string" || text.trim() === "" || !Number.isInteger(v)) return;
+    const channels = rgb.map((i) => (i < 0 ? undefined : row[i]));
+    const color = channels.every((c) => typeof c === "number")
+      ? (channels as number[]).map((c) => {
+        const byte = Math.round(channels.every((x) => (x as number) <= 1) ? c * 255 : c);
+        return Math.min(255, Math.max(0, byte)).toString(16).padStart(2, "0");
+      }).join("").toUpperCase()
+      : undefined;
+    classes.push({
+      value: v,
+      // The extension's machine name: letters, digits, - and _ only.
+      name: text.trim().replace(/[^0-9A-Za-z_-]+/g, "_"),
+      description: text,
+      ...(color === undefined ? {} : { color_hint: color }),
+    });
+  });
+  return classes.length > 0 ? classes : undefined;
+}
+
 /** The STAC Item of one published output (a ledger document of format geoparquet or cog). */
 export function stacItem(doc: LedgerDocument): Json {
   const m = doc.metadata as Json;
@@ -120,6 +170,7 @@ export function stacItem(doc: LedgerDocument): Json {
   const key = itemKeyOf(doc);
   const isRaster = doc.format === "cog";
   const raster = m.raster as Json | undefined;
+  const classes = isRaster ? classificationClasses(raster?.attribute_table) : undefined;
   const asset: Json = {
     href: relative(key, doc.key),
     type: doc.content_type ?? "application/octet-stream",
@@ -129,8 +180,10 @@ export function stacItem(doc: LedgerDocument): Json {
     "file:size": doc.size,
     ...(isRaster
       ? {
-        "raster:bands": ((raster?.bands as Json[] | undefined) ?? []).map((b) => ({
+        "raster:bands": ((raster?.bands as Json[] | undefined) ?? []).map((b, i) => ({
           data_type: stacDataType(String(b.type ?? "")),
+          // A land-cover legend (a raster attribute table), which the COG cannot carry.
+          ...(i === 0 && classes !== undefined ? { "classification:classes": classes } : {}),
           ...(b.nodata === null || b.nodata === undefined ? {} : { nodata: stacNodata(b.nodata) }),
           statistics: {
             ...(b.min === null ? {} : { minimum: b.min }),
@@ -149,6 +202,7 @@ export function stacItem(doc: LedgerDocument): Json {
       STAC_EXTENSIONS.projection,
       STAC_EXTENSIONS.file,
       isRaster ? STAC_EXTENSIONS.raster : STAC_EXTENSIONS.table,
+      ...(classes === undefined ? [] : [STAC_EXTENSIONS.classification]),
     ],
     id: `${doc.batch_id ?? "batch"}-${path.posix.basename(doc.key).replace(/\.[^.]+$/, "")}`,
     geometry: lonLat ? boxGeometry(x0!, y0!, x1!, y1!) : null,

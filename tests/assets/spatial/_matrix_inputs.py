@@ -1435,6 +1435,26 @@ def hfa_rat(name):
     ds = None
 
 
+def tif_rat(name):
+    # A classified GeoTIFF from ArcGIS: its attribute table (class values, names, colours) lives
+    # in the .aux.xml beside it.
+    path = tiff(name, scale=0.01)
+    ds = gdal.Open(path)
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Value", gdal.GFT_Integer, gdal.GFU_MinMax)
+    rat.CreateColumn("ClassName", gdal.GFT_String, gdal.GFU_Name)
+    for usage, column in [(gdal.GFU_Red, "Red"), (gdal.GFU_Green, "Green"), (gdal.GFU_Blue, "Blue")]:
+        rat.CreateColumn(column, gdal.GFT_Integer, usage)
+    rat.SetRowCount(2)
+    for i, (value, label, rgb) in enumerate([(0, "open water", (0, 0, 255)), (1, "Wald / forêt", (0, 128, 0))]):
+        rat.SetValueAsInt(i, 0, value)
+        rat.SetValueAsString(i, 1, label)
+        for c in range(3):
+            rat.SetValueAsInt(i, 2 + c, rgb[c])
+    ds.GetRasterBand(1).SetDefaultRAT(rat)
+    ds = None
+
+
 def gml_curves(name):
     # A cadastre's GML (no .xsd beside it): arcs in a MultiSurface and a Curve, as GML 3.2 has them.
     text(name, """<?xml version="1.0" encoding="UTF-8"?>
@@ -1617,6 +1637,7 @@ RASTERS.update({
     "r_jgw": lambda: jpeg_jgw("r_jgw.jpg"),
     "r_grib2": lambda: grib2("r_grib2.grb2"),
     "r_hfa_rat": lambda: hfa_rat("r_hfa_rat.img"),
+    "r_tif_rat": lambda: tif_rat("r_tif_rat.tif"),
     "r_name ü 'q'": lambda: tiff("r_name ü 'q'.tif"),
 })
 

@@ -418,12 +418,42 @@ const RASTERS: Case[] = [
     crs: "EPSG:4326",
     expect: published(),
   },
+  // A land-cover map's attribute table (class names, colours), which a COG cannot hold: kept
+  // in the ledger and as the STAC Item's classification:classes (it was dropped).
   {
     file: "r_hfa_rat.img",
     type: "raster",
     format: "erdas_img",
     crs: "EPSG:32612",
-    expect: published(),
+    expect: published(async (out) => {
+      const { table, classes } = await attributeTable(out);
+      assert.deepEqual(table.columns, [
+        { name: "Value", type: "integer", usage: "generic" },
+        { name: "Class_Names", type: "string", usage: "name" },
+      ]);
+      assert.deepEqual(table.rows, [[0, "water"], [1, "forest"], [2, "grass"], [3, "urban"], [
+        4,
+        "bare",
+      ]]);
+      assert.deepEqual(classes.map((c) => [c.value, c.name]), [
+        [0, "water"],
+        [1, "forest"],
+        [2, "grass"],
+        [3, "urban"],
+        [4, "bare"],
+      ]);
+    }),
+  },
+  {
+    ...tiff("r_tif_rat.tif"),
+    expect: published(async (out) => {
+      const { table, classes } = await attributeTable(out);
+      assert.equal(table.row_count, 2);
+      assert.deepEqual(classes, [
+        { value: 0, name: "open_water", description: "open water", color_hint: "0000FF" },
+        { value: 1, name: "Wald_for_t", description: "Wald / forêt", color_hint: "008000" },
+      ]);
+    }),
   },
   // What must not be published.
   // A PNG without its world file (a screenshot of a map): nowhere to put it.
@@ -1348,6 +1378,28 @@ function rasterFacts(info: Record<string, unknown>) {
       mask: b.mask?.flags?.length === 0 ? ["PER_DATASET"] : b.mask?.flags ?? ["ALL_VALID"],
     })),
   };
+}
+
+/** The attribute table a published raster's ledger records, and its STAC Item's classes. */
+async function attributeTable(out: Published) {
+  const doc = out.docs[0]!;
+  const table = meta(doc).raster?.attribute_table as {
+    columns: unknown[];
+    row_count: number;
+    rows: unknown[][];
+  };
+  assert.ok(table, `${doc.key}: the ledger records the attribute table`);
+  const item = JSON.parse(
+    new TextDecoder().decode(await out.landing.store.getBytes(LAKE, itemKeyOf(doc))),
+  ) as {
+    stac_extensions: string[];
+    assets: {
+      data: { "raster:bands": { "classification:classes"?: Record<string, unknown>[] }[] };
+    };
+  };
+  assert.ok(item.stac_extensions.some((e) => e.includes("/classification/")));
+  const classes = item.assets.data["raster:bands"][0]!["classification:classes"] ?? [];
+  return { table, classes };
 }
 
 /** The EPSG code at the end of a WKT2 (the CRS's own id), if any. */
