@@ -91,6 +91,12 @@ export interface SqliteRunStoreOptions {
    * @default {systemClock}
    */
   clock?: Clock;
+  /**
+   * How often (milliseconds, at most) a read or commit checks that the path
+   * still names the file this store opened (see {@linkcode SqliteRunStore}).
+   * @default {1000}
+   */
+  fileCheckIntervalMs?: number;
 }
 
 type Write = () => void;
@@ -145,6 +151,10 @@ export class SqliteRunStore extends RunStoreBase {
   readonly #path: string;
   /** Space kept for a run's end; none for `:memory:` and `file:` URIs. */
   readonly #reserve: SpaceReserve | undefined;
+  /** The opened file's identity (none for `:memory:`, `file:` URIs, or without inodes). */
+  #file: { readonly dev: number; readonly ino: number } | undefined;
+  readonly #fileCheckMs: number;
+  #fileCheckedAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     db: DatabaseSync,
@@ -158,10 +168,16 @@ export class SqliteRunStore extends RunStoreBase {
     this.#reserve = reserve;
     this.description = `sqlite ${path}`;
     this.#clock = options.clock ?? systemClock;
+    this.#fileCheckMs = options.fileCheckIntervalMs ?? 1000;
+    if (reserve) {
+      const info = Deno.statSync(path);
+      if (info.dev !== null && info.ino !== null) this.#file = { dev: info.dev, ino: info.ino };
+    }
     this.#buffer = new WriteBuffer({
       newBatch: () => new Writes(),
       commit: (batch) => {
         try {
+          this.#checkFile();
           immediateTransaction(this.#db, () => batch.list.forEach((write) => write()));
         } catch (error) {
           throw this.#wrap(error);
@@ -886,6 +902,7 @@ export class SqliteRunStore extends RunStoreBase {
     if (this.#closed) throw this.#closedError();
     await this.#buffer.flush();
     try {
+      this.#checkFile();
       return writes ? immediateTransaction(this.#db, work) : work();
     } catch (error) {
       throw this.#wrap(error);
@@ -930,6 +947,36 @@ export class SqliteRunStore extends RunStoreBase {
       "run_store.write_failed",
       `Run store ${this.description}: ${message(error)}${hint ? `; ${hint}` : ""}`,
       { cause: error, transient: busy },
+    );
+  }
+
+  /**
+   * Throws when the path no longer names the file this store opened: deleted
+   * (a `rm -r .state`) or replaced (a backup put back) under a long-running
+   * process. SQLite goes on with the open file, so every write would land in
+   * a file nobody else sees and be lost when the process ends.
+   */
+  #checkFile(): void {
+    if (!this.#file) return;
+    const now = performance.now();
+    if (now - this.#fileCheckedAt < this.#fileCheckMs) return;
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.statSync(this.#path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (info && info.dev === this.#file.dev && info.ino === this.#file.ino) {
+      this.#fileCheckedAt = now;
+      return;
+    }
+    throw new ResourceError(
+      "run_store.file_replaced",
+      `Run store ${this.description}: the file was ${
+        info ? "replaced by another file" : "deleted"
+      } while this process had it open, so what it recorded now would be lost: restart this ` +
+        `process to open ${info ? "the file now at that path" : "a new one"}, or put the file back`,
+      { input: this.#path },
     );
   }
 

@@ -98,3 +98,41 @@ Deno.test("store errors: a write lock held by another process is a 503 with Retr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("store errors: a run store file deleted or replaced under the UI is a 503 saying so; nothing is recorded into the lost file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ui-store-deleted-" });
+  const path = `${dir}/runs.db`;
+  const { graph, release } = fixtureGraph();
+  try {
+    await ranSqlite(path, graph).then((s) => s[Symbol.asyncDispose]());
+    await using store = SqliteRunStore.open(path, { fileCheckIntervalMs: 0 });
+    await using server = await serveUi({ graph, store, port: 0 });
+    const first = await fetch(`${server.url}/api/runs`);
+    await first.body?.cancel();
+    assertEquals(first.status, 200);
+    await Deno.copyFile(path, `${dir}/backup.db`);
+    for (const suffix of ["", "-wal", "-shm"]) {
+      await Deno.remove(`${path}${suffix}`).catch(() => {});
+    }
+    const page = await fetch(`${server.url}/runs`);
+    const text = await page.text();
+    assertEquals(page.status, 503, text.slice(0, 300));
+    assertMatch(text, /the file was deleted while this process had it open/);
+    assert(text.includes(path), text.slice(0, 300));
+    const launch = await fetch(`${server.url}/actions/launch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ selection: "marts/summary" }),
+    });
+    const body = await launch.json();
+    assertEquals(launch.status, 503, JSON.stringify(body));
+    assertEquals(body.error, "run_store.file_replaced");
+    // Another file put at the path (a backup restored) is not this store's file either.
+    await Deno.rename(`${dir}/backup.db`, path);
+    const replaced = await fetch(`${server.url}/api/runs`).then((r) => r.json());
+    assertMatch(replaced.message, /replaced by another file/);
+  } finally {
+    release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
