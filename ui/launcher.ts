@@ -17,10 +17,12 @@
 import type { Clock } from "../core/clock.ts";
 import type { Graph } from "../core/graph.ts";
 import { toError } from "../core/errors.ts";
+import { staleRuns } from "../core/automation/staleness.ts";
 import { materialize, type RunResult } from "../core/executor.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PartitionSelection } from "../core/plan.ts";
 import type { ResourceSources } from "../core/resource.ts";
+import { resolveSelection } from "../core/selection.ts";
 import type { RunRecord, RunStore } from "../core/run_store/types.ts";
 import { systemClock } from "../core/clock.ts";
 import { backfillKeys, enqueueRuns } from "../core/worker/launch.ts";
@@ -157,6 +159,39 @@ export class Launcher<R = unknown> {
     this.#running.set(runId, { abort, done: tracked });
     await started.promise;
     return runId;
+  }
+
+  /**
+   * Launches what `materialize --stale` would run for `request`'s selection
+   * (every asset when empty): the stale partitions, judged as the CLI judges
+   * them (core/automation/staleness.ts), one run per connected set, tagged
+   * `stale=true`. The sets share no asset, so they may run side by side.
+   * Resolves with their ids, none when nothing is stale.
+   * @throws {SelectionError} for a bad selection, before anything runs.
+   * @throws {RangeError} with partitions: staleness picks them itself.
+   */
+  async launchStale(request: LaunchRequest): Promise<string[]> {
+    if (request.partitions) {
+      throw new RangeError(
+        "Stale partitions are found by the staleness rule: leave partitions empty with 'only stale'",
+      );
+    }
+    const graph = this.#graph as Graph<unknown>;
+    const keys = resolveSelection(graph, request.selection, request.exclude ?? "");
+    const plan = await staleRuns(graph, this.#store, keys);
+    const runIds: string[] = [];
+    for (const run of plan.runs) {
+      runIds.push(
+        await this.launch({
+          ...request,
+          selection: run.assetKeys.join(","),
+          exclude: "",
+          ...(run.partitions ? { partitions: { keys: [...run.partitions] } } : {}),
+          tags: { ...request.tags, stale: "true" },
+        }),
+      );
+    }
+    return runIds;
   }
 
   /**

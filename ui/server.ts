@@ -205,6 +205,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         "/assets",
         await graphPage(ctx, {
           q: c.req.query("q"),
+          state: c.req.query("state"),
           page: c.req.query("page"),
           draw: c.req.query("draw"),
         }),
@@ -477,6 +478,15 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         return wantsJson(c)
           ? c.json({ backfill: backfillId, runIds, url: "/queue" })
           : c.redirect("/queue", 303);
+      }
+      if (input.stale === "1" || input.stale === "true") {
+        // `materialize --stale`: one run per connected set of stale assets, or none.
+        const runIds = await ctx.launcher.launchStale(request);
+        if (runIds.length === 0) {
+          return actionError(c, input, "Nothing is stale in this selection: nothing was launched");
+        }
+        if (runIds.length === 1) return actionDone(c, runIds[0] as string);
+        return wantsJson(c) ? c.json({ runIds, url: "/runs" }) : c.redirect("/runs", 303);
       }
       const runId = await ctx.launcher.launch(request);
       return actionDone(c, runId);

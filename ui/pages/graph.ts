@@ -9,7 +9,7 @@
 // @ts-types="@types/d3-shape"
 import { curveBasis, line } from "d3-shape";
 import { describePartitions } from "../../core/partitions.ts";
-import type { AssetStatus } from "../asset_status.ts";
+import type { AssetState, AssetStatus } from "../asset_status.ts";
 import { ASSET_STATES } from "../asset_status.ts";
 import type { UiContext } from "../context.ts";
 import { assetHref, assetLink, badge, escapeText, h, type Html, time, trusted } from "../html.ts";
@@ -154,7 +154,12 @@ export function legend(): Html {
 /** The graph page body and its live parts. */
 export async function graphPage(
   ctx: UiContext,
-  query: { q?: string | undefined; page?: string | undefined; draw?: string | undefined },
+  query: {
+    q?: string | undefined;
+    state?: string | undefined;
+    page?: string | undefined;
+    draw?: string | undefined;
+  },
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
   const statuses = await ctx.statuses();
   const layout = layoutGraph(ctx.graph);
@@ -162,13 +167,19 @@ export async function graphPage(
   const draw = oneOfParam("draw", query.draw, ["svg", "canvas"] as const) ??
     (layout.nodes.length > CANVAS_NODES ? "canvas" : "svg");
   const svg = draw === "canvas" ? graphCanvas(layout, statuses) : graphSvg(layout, statuses);
-  const list = assetList(ctx, statuses, query);
+  const state = oneOfParam("state", query.state, ASSET_STATES);
+  const list = assetList(ctx, statuses, { ...query, state });
   const counts = new Map<string, number>();
   for (const s of statuses.values()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  // Each count opens the list of those assets (Dagster's catalog filter by status).
   const summary =
     h`<p class="muted">${ctx.graph.assets.size} assets in ${layout.groups.length} group(s): ${
-      [...counts].map(([state, n]) => `${n} ${state.replace("_", " ")}`).join(", ")
-    }</p>`;
+      [...counts].map(([s, n], i) =>
+        h`${i > 0 ? ", " : ""}<a href="/assets?state=${s}#all-assets">${n} ${
+          s.replace("_", " ")
+        }</a>`
+      )
+    }</p>${staleLaunch(counts.get("stale") ?? 0)}`;
   const body = h`<h1>Assets</h1>
 <div class="graph-wrap" data-graph>
   <div class="graph-tools">
@@ -194,23 +205,37 @@ export async function graphPage(
   <a href="/launch">more options (partitions, backfill)</a>
 </form>
 </section>
-<h2>All assets</h2>
+<h2 id="all-assets">All assets</h2>
 <form method="get" action="/assets" class="inline-form"><input type="search" name="q" value="${
     query.q ?? ""
-  }" placeholder="filter by key, group or tag"><button type="submit">Filter</button></form>
+  }" placeholder="filter by key, group or tag"><label>state <select name="state"><option value="">any</option>${
+    ASSET_STATES.map((s) =>
+      h`<option value="${s}"${s === state ? " selected" : ""}>${s.replace("_", " ")}</option>`
+    )
+  }</select></label><button type="submit">Filter</button></form>
 <div data-live="list" data-every="2000" id="list">${list}</div>`;
   return { body, fragments: { summary, list } };
 }
 
 const LIST_PAGE = 200;
 
+/**
+ * "Materialize stale (N)": launches what `materialize --stale` would, one run
+ * per connected set of stale assets (Dagster's "Materialize unsynced").
+ */
+function staleLaunch(stale: number): Html {
+  if (stale === 0) return h``;
+  return h`<form method="post" action="/actions/launch" class="inline-form"><input type="hidden" name="stale" value="1"><button type="submit" title="runs the stale partitions of the stale assets, as deno task materialize --stale does">Materialize stale (${stale})</button></form>`;
+}
+
 function assetList(
   ctx: UiContext,
   statuses: ReadonlyMap<string, AssetStatus>,
-  query: { q?: string | undefined; page?: string | undefined },
+  query: { q?: string | undefined; state?: AssetState | undefined; page?: string | undefined },
 ): Html {
   const q = (query.q ?? "").trim().toLowerCase();
   const keys = ctx.graph.order.filter((key) => {
+    if (query.state && statuses.get(key)?.state !== query.state) return false;
     if (!q) return true;
     const a = ctx.graph.assets.get(key);
     return key.toLowerCase().includes(q) || a?.group.toLowerCase().includes(q) ||
@@ -234,7 +259,11 @@ function assetList(
   });
   const more = keys.length > (pageNo + 1) * LIST_PAGE
     ? h`<a href="/assets?${
-      new URLSearchParams({ ...(q ? { q } : {}), page: String(pageNo + 1) }).toString()
+      new URLSearchParams({
+        ...(q ? { q } : {}),
+        ...(query.state ? { state: query.state } : {}),
+        page: String(pageNo + 1),
+      }).toString()
     }">next ${LIST_PAGE} →</a>`
     : "";
   return h`<table class="list"><thead><tr><th>asset</th><th>group</th><th>state</th><th>last materialized</th><th>partitions</th><th>tags</th></tr></thead><tbody>${rows}</tbody></table>

@@ -79,6 +79,9 @@ ${error ? h`<p class="warn" data-launch-error>${error}</p>` : ""}
 <label>Tags <input name="tags" value="${
     query.tags ?? ""
   }" size="40" placeholder="team=geo, ticket=42"></label>
+<label><input type="checkbox" name="stale" value="1" ${
+    query.stale === "1" ? "checked" : ""
+  }> only what is stale in it, as <code>materialize --stale</code> (one run per connected set; partitions left empty)</label>
 ${
     ctx.queue
       ? h`<fieldset><legend>Queue</legend>
