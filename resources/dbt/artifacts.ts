@@ -456,6 +456,12 @@ function modelJson(
         }
         : {}),
       incremental_strategy: config.incremental_strategy ?? null,
+      // dbt 1.9's microbatch and event-time settings, as NodeConfig has them.
+      event_time: config.eventTime ?? null,
+      batch_size: config.microbatch?.batchSize ?? stringOrNull(config.all.batch_size),
+      lookback: config.microbatch?.lookback ?? 1,
+      begin: config.microbatch ? batchTime(config.microbatch.begin) : null,
+      concurrent_batches: config.microbatch?.concurrentBatches ?? null,
       persist_docs: persistDocsJson(config.all.persist_docs),
       "post-hook": config.postHooks.map((sql) => ({ sql, transaction: true, index: null })),
       "pre-hook": config.preHooks.map((sql) => ({ sql, transaction: true, index: null })),
@@ -695,8 +701,12 @@ export function freshnessTimeJson(time: unknown): { count: number | null; period
 
 /** One entry of `run_results.json` (dbt's RunResultOutput). */
 export interface RunResultEntry {
-  /** `success`/`error`/`skipped` for models; `pass`/`fail`/`warn`/`error`/`skipped` for tests. */
-  readonly status: "success" | "error" | "skipped" | "pass" | "fail" | "warn";
+  /**
+   * `success`/`error`/`skipped` for models (`partial success`: a microbatch
+   * model some of whose batches failed); `pass`/`fail`/`warn`/`error`/`skipped`
+   * for tests.
+   */
+  readonly status: "success" | "error" | "skipped" | "pass" | "fail" | "warn" | "partial success";
   /** Compile and execute phases. */
   readonly timing: readonly {
     name: string;
@@ -721,6 +731,19 @@ export interface RunResultEntry {
   readonly compiled_code: string | null;
   /** Relation built, or null. */
   readonly relation_name: string | null;
+  /**
+   * A microbatch model's batches, `[start, end]` as ISO datetimes (dbt 1.9):
+   * what `dbt retry` reads to rebuild only the failed ones.
+   */
+  readonly batch_results?: {
+    readonly successful: readonly (readonly [string, string])[];
+    readonly failed: readonly (readonly [string, string])[];
+  };
+}
+
+/** A batch bound as run_results.json writes it: `2024-01-01T00:00:00+00:00` (UTC). */
+export function batchTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, "+00:00").replace(/Z$/, "+00:00");
 }
 
 /** Builds a {@linkcode RunResultEntry} from times in ms since the epoch. */
@@ -736,7 +759,13 @@ export function runResultEntry(fields: {
   readonly relationName: string | null;
   readonly rowsAffected?: number | null;
   readonly threadId?: string;
+  readonly batches?: {
+    readonly successful: readonly { readonly start: number; readonly end: number }[];
+    readonly failed: readonly { readonly start: number; readonly end: number }[];
+  };
 }): RunResultEntry {
+  const pair = (b: { start: number; end: number }) =>
+    [batchTime(b.start), batchTime(b.end)] as const;
   const iso = (ms: number) => new Date(ms).toISOString();
   const compiledAt = fields.compiledAt ?? fields.startedAt;
   const skipped = fields.status === "skipped";
@@ -759,6 +788,14 @@ export function runResultEntry(fields: {
     compiled: fields.compiledCode !== null,
     compiled_code: fields.compiledCode,
     relation_name: fields.relationName,
+    ...(fields.batches
+      ? {
+        batch_results: {
+          successful: fields.batches.successful.map(pair),
+          failed: fields.batches.failed.map(pair),
+        },
+      }
+      : {}),
   };
 }
 
@@ -887,4 +924,9 @@ function snapshotMetaNames(
 ): Record<string, string> {
   if (columns === undefined) return {};
   return Object.fromEntries(Object.entries(columns).filter(([meta, name]) => meta !== name));
+}
+
+/** A config value that is text, else null. */
+function stringOrNull(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
 }

@@ -1,7 +1,7 @@
 /**
  * `deno task dbt <command>`: a stand-in for dbt-core's CLI over this
  * runner — build, run, test, seed, snapshot, compile, ls, deps, docs
- * generate, source freshness, parse, debug — with dbt's flags and node
+ * generate, source freshness, parse, debug, run-operation, retry — with dbt's flags and node
  * selection, dbt-like progress lines, and the same artifacts (run_results
  * `args` filled from the real invocation). Exit codes: 0 success, 1 a node
  * or test failed, 2 a usage or project error.
@@ -23,6 +23,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { loadConfig } from "../config.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
+  batchTime,
   buildManifest,
   buildRunResults,
   DBT_VERSION,
@@ -34,8 +35,9 @@ import {
 } from "./artifacts.ts";
 import { writeJsonAtomic } from "./_files.ts";
 import { loadProject } from "./compile/load.ts";
+import { parseUtcTime } from "./compile/configs.ts";
 import { DbtError, DbtErrorCode } from "./errors.ts";
-import type { ProgressEvent } from "./execute/run.ts";
+import type { ProgressEvent, RetryBatches } from "./execute/run.ts";
 import type { DbtProject, TestNode } from "./nodes.ts";
 import { checkResourceTypes, type SelectionState, selectNodes } from "./select.ts";
 import { yamlValue } from "./project/yaml_value.ts";
@@ -74,13 +76,15 @@ const COMMANDS = [
   "parse",
   "debug",
   "run-operation",
+  "retry",
 ] as const;
 
 const USAGE = `usage: deno task dbt <command> [flags]
 commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
-          source freshness | parse | debug | run-operation MACRO [--args YAML]
+          source freshness | parse | debug | run-operation MACRO [--args YAML] | retry
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE
           --full-refresh --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
+          --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
           --no-version-check
           --output name|path|json (ls)`;
@@ -98,6 +102,7 @@ export async function runDbtCli(
   const inv: Invocation = { ...read, env, clock, io };
   try {
     if (inv.command === "deps") return await depsCommand(inv, options.fetch);
+    if (inv.command === "retry") return await retryCommand(inv);
     const project = await loadForCli(inv);
     for (const warning of project.warnings) io.err(`warning: ${warning}`);
     if (inv.command === "run-operation") return await runOperationCommand(project, inv);
@@ -159,6 +164,8 @@ const FLAGS = {
   output: { type: "string" },
   "output-keys": { type: "string", multiple: true },
   args: { type: "string" },
+  "event-time-start": { type: "string" },
+  "event-time-end": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -215,6 +222,10 @@ interface Invocation {
   readonly args: Record<string, unknown> & { select: string[]; exclude: string[] };
   /** run-operation's macro and its arguments. */
   readonly operation?: { readonly macro: string; readonly args: Record<string, unknown> };
+  /** `--event-time-start` / `--event-time-end` (ms, UTC): the batches microbatch models build. */
+  readonly eventTime?: { readonly start: number; readonly end: number };
+  /** `retry`: the failed batches of microbatch models, by unique id. */
+  readonly retry?: ReadonlyMap<string, RetryBatches>;
   readonly env: (name: string) => string | undefined;
   readonly clock: Pick<Clock, "now">;
   readonly io: DbtCliIo;
@@ -309,6 +320,11 @@ async function readInvocation(
     }
     operationArgs = a as Record<string, unknown>;
   }
+  const eventTime = eventTimeFlags(values["event-time-start"], values["event-time-end"], command);
+  if (typeof eventTime === "string") {
+    io.err(`${eventTime}\n${USAGE}`);
+    return 2;
+  }
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     io.err(`--threads must be a positive whole number, not '${values.threads}'`);
@@ -328,6 +344,13 @@ async function readInvocation(
     threads: threads ?? null,
     fail_fast: values["fail-fast"] ?? false,
     state: values.state ?? null,
+    // As dbt 1.9 writes them (and `retry` reads them back).
+    ...(eventTime
+      ? {
+        event_time_start: batchTime(eventTime.start),
+        event_time_end: batchTime(eventTime.end),
+      }
+      : {}),
   };
   return {
     command,
@@ -340,7 +363,101 @@ async function readInvocation(
     ...(command === "run-operation"
       ? { operation: { macro: sub as string, args: operationArgs } }
       : {}),
+    ...(eventTime ? { eventTime } : {}),
   };
+}
+
+/**
+ * `--event-time-start` / `--event-time-end` checked as dbt 1.9 checks them:
+ * only for run and build, both or neither, dates or datetimes (UTC), start
+ * before end. The window, undefined without them, or the message saying
+ * what is wrong.
+ */
+function eventTimeFlags(
+  start: string | undefined,
+  end: string | undefined,
+  command: string,
+): { start: number; end: number } | undefined | string {
+  if (start === undefined && end === undefined) return undefined;
+  if (command !== "run" && command !== "build") {
+    return `--event-time-start / --event-time-end apply to 'run' and 'build' (the batches of ` +
+      `microbatch models), not '${command}'`;
+  }
+  if (start === undefined || end === undefined) {
+    const [given, missing] = start === undefined
+      ? ["--event-time-end", "--event-time-start"]
+      : ["--event-time-start", "--event-time-end"];
+    return `When specifying \`${given}\`, \`${missing}\` must also be present.`;
+  }
+  const times: number[] = [];
+  for (const [flag, text] of [["--event-time-start", start], ["--event-time-end", end]] as const) {
+    const ms = parseUtcTime(text);
+    if (ms === undefined) {
+      return `${flag} '${text}' is not a date or datetime: give e.g. 2024-01-01 or ` +
+        "'2024-01-01 05:00:00' (UTC)";
+    }
+    times.push(ms);
+  }
+  const [from, to] = times as [number, number];
+  if (from >= to) {
+    return `Value for \`--event-time-start\` (${start}) must be less than ` +
+      `\`--event-time-end\` (${end})`;
+  }
+  return { start: from, end: to };
+}
+
+/**
+ * `retry`: runs again, with the last invocation's command, vars, target and
+ * flags (from its run_results.json `args`), the nodes and tests that
+ * errored, failed or were skipped; a microbatch model that partly
+ * succeeded builds only its failed batches.
+ */
+async function retryCommand(inv: Invocation): Promise<number> {
+  const first = await loadForCli(inv);
+  const { readRetryPlan, retryIds } = await import("./retry.ts");
+  const plan = await readRetryPlan(targetDir(first));
+  const prev = plan.args;
+  const vars = typeof prev.vars === "object" && prev.vars !== null && !Array.isArray(prev.vars)
+    ? prev.vars as Record<string, unknown>
+    : {};
+  const target = inv.values.target ?? (typeof prev.target === "string" ? prev.target : undefined);
+  const fullRefresh = prev.full_refresh === true;
+  const strings = (value: unknown) =>
+    Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  const start = typeof prev.event_time_start === "string"
+    ? parseUtcTime(prev.event_time_start)
+    : undefined;
+  const end = typeof prev.event_time_end === "string"
+    ? parseUtcTime(prev.event_time_end)
+    : undefined;
+  const again: Invocation = {
+    ...inv,
+    command: plan.command,
+    vars,
+    values: {
+      ...inv.values,
+      "full-refresh": fullRefresh,
+      "fail-fast": prev.fail_fast === true || inv.values["fail-fast"] === true,
+      ...(target === undefined ? {} : { target }),
+    },
+    args: {
+      ...prev,
+      which: plan.command,
+      invocation_command: inv.args.invocation_command,
+      select: strings(prev.select),
+      exclude: strings(prev.exclude),
+    },
+    ...(start !== undefined && end !== undefined ? { eventTime: { start, end } } : {}),
+    retry: plan.batches,
+  };
+  const reload = Object.keys(vars).length > 0 || target !== inv.values.target || fullRefresh;
+  const project = reload ? await loadForCli(again) : first;
+  const ids = retryIds(project, plan);
+  if (ids.size === 0) {
+    inv.io.out("Nothing to retry: the last invocation had no errors, failures or skipped nodes");
+    return 0;
+  }
+  return await warehouseCommand(project, again, ids);
 }
 
 /** A macro name as run-operation takes it: `name` or `package.name`. */
@@ -644,6 +761,12 @@ async function warehouseCommand(
     clock,
     invocationId,
     args: inv.args,
+    microbatch: {
+      ...(inv.eventTime
+        ? { eventTimeStart: inv.eventTime.start, eventTimeEnd: inv.eventTime.end }
+        : {}),
+      ...(inv.retry ? { retry: inv.retry } : {}),
+    },
     hooks: inv.command !== "test",
     onProgress: (event) => io.out(progressLine(event, clock.now())),
   });
@@ -653,12 +776,16 @@ async function warehouseCommand(
   const seconds = ((clock.now() - started) / 1000).toFixed(2);
   io.out("");
   io.out(`Finished running ${result.results.length} nodes in ${seconds}s.`);
-  for (const r of result.results.filter((r) => r.status === "error" || r.status === "fail")) {
+  for (
+    const r of result.results.filter((r) => ["error", "fail", "partial success"].includes(r.status))
+  ) {
     io.out(`  ${r.status.toUpperCase()} ${r.unique_id}: ${r.message ?? ""}`);
   }
+  const partial = count("partial success");
   io.out(
     `Done. PASS=${count("success", "pass")} WARN=${count("warn")} ` +
-      `ERROR=${count("error", "fail")} SKIP=${count("skipped")} TOTAL=${result.results.length}`,
+      `ERROR=${count("error", "fail")} SKIP=${count("skipped")}` +
+      (partial > 0 ? ` PARTIAL SUCCESS=${partial}` : "") + ` TOTAL=${result.results.length}`,
   );
   return result.success ? 0 : 1;
 }
@@ -979,6 +1106,8 @@ function progressLine(event: ProgressEvent, now: number): string {
     ? "SKIP"
     : status === "fail"
     ? "FAIL"
+    : status === "partial success"
+    ? "PARTIAL SUCCESS creating"
     : "ERROR creating";
   const detail = status === "success" || status === "pass"
     ? (event.message ?? "OK")

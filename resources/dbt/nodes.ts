@@ -25,7 +25,30 @@ export type Materialized = BuiltinMaterialized | (string & Record<never, never>)
 export type BuildKind = "model" | "seed" | "snapshot";
 
 /** How an incremental model merges new rows. */
-export type IncrementalStrategy = "append" | "delete+insert" | "merge";
+export type IncrementalStrategy = "append" | "delete+insert" | "merge" | "microbatch";
+
+/** The time grain of a microbatch model's batches (dbt's `batch_size`). */
+export type BatchSize = "hour" | "day" | "month" | "year";
+
+/**
+ * A microbatch model's settings (dbt 1.9's `incremental_strategy='microbatch'`),
+ * checked at load: the model's own `event_time` column, the batch grain, the
+ * first instant of data (`begin`, UTC), how many batches before the current
+ * one an incremental run redoes (`lookback`), and `concurrent_batches`
+ * (null: decided from the model's SQL, as dbt does).
+ */
+export interface MicrobatchConfig {
+  /** The model's own event-time column (its batches are windows on it). */
+  readonly eventTime: string;
+  /** Batch grain. */
+  readonly batchSize: BatchSize;
+  /** Earliest instant built, ms since the epoch (UTC). */
+  readonly begin: number;
+  /** Batches before the current one that an incremental run rebuilds. */
+  readonly lookback: number;
+  /** Whether batches may run at once; null: dbt's automatic choice. */
+  readonly concurrentBatches: boolean | null;
+}
 
 /** What an incremental model does when its columns change (dbt's `on_schema_change`). */
 export type OnSchemaChange = "ignore" | "fail" | "append_new_columns" | "sync_all_columns";
@@ -56,6 +79,13 @@ export interface ModelConfig {
   readonly contractEnforced: boolean;
   /** `full_refresh: false` keeps an incremental model incremental even with `--full-refresh`. */
   readonly fullRefresh: boolean | undefined;
+  /**
+   * `event_time`: the column saying when a row's event happened. On a node a
+   * microbatch model reads, `ref()`/`source()` of it are filtered to the batch.
+   */
+  readonly eventTime: string | undefined;
+  /** The microbatch settings of an `incremental_strategy='microbatch'` model. */
+  readonly microbatch: MicrobatchConfig | undefined;
   /** Every config value as resolved, for the manifest. */
   readonly all: Readonly<Record<string, unknown>>;
 }
@@ -235,6 +265,8 @@ export interface SourceNode {
   readonly columns: Readonly<Record<string, ColumnDoc>>;
   /** Column holding the load time, for freshness. */
   readonly loadedAtField: string | null;
+  /** `config: {event_time: col}` (table's over source's): microbatch models read it filtered. */
+  readonly eventTime?: string | undefined;
   /** Freshness rule, or null. */
   readonly freshness: Freshness | null;
   /**
@@ -564,6 +596,12 @@ export interface DbtProject {
        * rendered again rather than read from the compile cache.
        */
       readonly onLog?: ((message: string) => void) | undefined;
+      /**
+       * Renders one batch of a microbatch model: `ref()`/`source()` of a
+       * parent with an `event_time` read only the window, and
+       * `model.batch` holds its id and bounds.
+       */
+      readonly batch?: BatchWindow | undefined;
     },
   ): Promise<string>;
   /**
@@ -580,6 +618,16 @@ export interface DbtProject {
    * Gives what the macro returns (dbt expects `{'relations': [...]}`).
    */
   runMaterialization(name: string, options: MaterializationRunOptions): Promise<unknown>;
+}
+
+/** One batch of a microbatch model: `[start, end)` in ms since the epoch (UTC) and its id. */
+export interface BatchWindow {
+  /** dbt's batch id: `20240101` (or `20240101T05` for hourly batches). */
+  readonly id: string;
+  /** Start, inclusive. */
+  readonly start: number;
+  /** End, exclusive. */
+  readonly end: number;
 }
 
 /** Options of {@linkcode DbtProject.runMaterialization}. */

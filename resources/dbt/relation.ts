@@ -57,12 +57,39 @@ export class Relation {
     return this.identifier;
   }
 
-  /** `"schema"."identifier"`, the CTE name of an ephemeral model, or an external source's SQL. */
+  /**
+   * `"schema"."identifier"`, the CTE name of an ephemeral model, or an
+   * external source's SQL; with an event-time filter (a microbatch model's
+   * input), a subquery reading only the batch's window, as dbt prints it.
+   */
   toString(): string {
+    const filter = this.eventTimeFilter;
+    if (filter === undefined) return this.#plain();
+    const alias = `_dbt_et_filter_subq_${this.identifier}`.replace(/\W/g, "_");
+    return `(select * from ${this.#plain()} where ${filter.column} >= '${
+      filterTime(filter.start)
+    }' and ${filter.column} < '${filterTime(filter.end)}') ${alias}`;
+  }
+
+  #plain(): string {
     if (this.cte !== undefined) return this.cte;
     if (this.external !== undefined) return this.external;
     // Printed once: a big project prints each node's relation for every test on it.
     return this.#text ??= this.#print();
+  }
+
+  /**
+   * The batch window this relation is read through inside a microbatch model
+   * (the parent's `event_time` column, start inclusive, end exclusive, ms
+   * since the epoch), or undefined.
+   */
+  eventTimeFilter: EventTimeFilter | undefined = undefined;
+
+  /** A copy read through `filter` (a microbatch batch's window). */
+  withEventTimeFilter(filter: EventTimeFilter): Relation {
+    const copy = this.#copy({});
+    copy.eventTimeFilter = filter;
+    return copy;
   }
 
   /**
@@ -94,9 +121,13 @@ export class Relation {
   // dbt's Relation methods that macros call (`relation.include(database=false)`...). Keyword
   // arguments arrive as one object (nunjucks), positional ones in dbt's order.
 
-  /** `render()`: the relation as SQL. */
+  /**
+   * `render()`: the relation's name as SQL, without a batch's event-time
+   * filter (dbt's way to opt a microbatch model's input out of filtering:
+   * `{{ ref('x').render() }}`).
+   */
   render(): string {
-    return this.toString();
+    return this.#plain();
   }
 
   /** `is_table`: only a relation known to be a table (dbt: an untyped relation is not one). */
@@ -179,10 +210,28 @@ export class Relation {
       change.quoting ?? this.quoting,
     );
     copy.type = this.type;
+    copy.eventTimeFilter = this.eventTimeFilter;
     copy.#parts = { ...this.#parts };
     copy.#text = undefined;
     return copy;
   }
+}
+
+/** A microbatch batch's window on a parent's event-time column. */
+export interface EventTimeFilter {
+  /** The parent's `event_time` column. */
+  readonly column: string;
+  /** Window start, inclusive (ms since the epoch, UTC). */
+  readonly start: number;
+  /** Window end, exclusive. */
+  readonly end: number;
+}
+
+/** A UTC instant as dbt prints a batch bound: `2024-01-01 00:00:00+00:00`. */
+export function filterTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const fraction = iso.slice(20, 23) === "000" ? "" : `.${iso.slice(20, 23)}000`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction}+00:00`;
 }
 
 /** What `Relation.get()` reads (dbt's relation fields and properties). */

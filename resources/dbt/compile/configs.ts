@@ -8,14 +8,22 @@
  */
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
-import type { BuildKind, IncrementalStrategy, ModelConfig, OnSchemaChange } from "../nodes.ts";
+import type {
+  BatchSize,
+  BuildKind,
+  IncrementalStrategy,
+  MicrobatchConfig,
+  ModelConfig,
+  OnSchemaChange,
+} from "../nodes.ts";
 
 // `external` (DuckDB: a file in the lake with a view over it) is checked against the
 // warehouse at build time, where a Postgres target refuses it by name.
 const MATERIALIZED = new Set<string>(["view", "table", "incremental", "ephemeral", "external"]);
 /** dbt adapters' own materializations this runner does not build (refused as unsupported). */
 const NOT_BUILT = new Set<string>(["materialized_view", "dynamic_table", "clone"]);
-const STRATEGIES = new Set<string>(["append", "delete+insert", "merge"]);
+const STRATEGIES = new Set<string>(["append", "delete+insert", "merge", "microbatch"]);
+const BATCH_SIZES = new Set<string>(["hour", "day", "month", "year"]);
 const ON_SCHEMA_CHANGE = new Set<string>([
   "ignore",
   "fail",
@@ -31,8 +39,6 @@ const UNSUPPORTED: Readonly<Record<string, (value: unknown) => boolean>> = {
   incremental_predicates: (v) => Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null,
   merge_update_columns: (v) => v !== undefined && v !== null,
   merge_exclude_columns: (v) => v !== undefined && v !== null,
-  event_time: (v) => v !== undefined && v !== null,
-  batch_size: (v) => v !== undefined && v !== null,
   indexes: (v) => Array.isArray(v) && v.length > 0,
 };
 
@@ -90,6 +96,7 @@ export function resolveConfig(
   all: Record<string, unknown>,
   file: string,
   hasMaterialization: (name: string) => boolean = () => false,
+  name: string = file.replace(/^.*\//, "").replace(/\.[^.]*$/, ""),
 ): ModelConfig {
   for (const [key, isSet] of Object.entries(UNSUPPORTED)) {
     if (isSet(all[key])) unsupported(key, file, `'${key}'`);
@@ -118,9 +125,22 @@ export function resolveConfig(
     unsupported(
       "incremental_strategy",
       file,
-      `incremental_strategy='${String(strategy)}' (supported: append, delete+insert, merge)`,
+      `incremental_strategy='${String(strategy)}' (supported: append, delete+insert, merge, ` +
+        "microbatch)",
     );
   }
+  const eventTime = all.event_time;
+  if (eventTime !== undefined && eventTime !== null && typeof eventTime !== "string") {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `${kind} '${name}': config 'event_time' must be the name of a column (a string), not ` +
+        `${JSON.stringify(eventTime)}`,
+      { file },
+    );
+  }
+  const microbatch = materialized === "incremental" && strategy === "microbatch"
+    ? microbatchConfig(all, name, file)
+    : undefined;
   const onSchemaChange = String(all.on_schema_change ?? "ignore");
   if (!ON_SCHEMA_CHANGE.has(onSchemaChange)) {
     throw new DbtError(
@@ -150,6 +170,8 @@ export function resolveConfig(
     grants: grantsOf(all.grants, file),
     contractEnforced: contract?.enforced === true,
     fullRefresh: typeof fullRefresh === "boolean" ? fullRefresh : undefined,
+    eventTime: typeof eventTime === "string" && eventTime !== "" ? eventTime : undefined,
+    microbatch,
     all: { ...all, materialized, tags },
   };
 }
@@ -157,4 +179,107 @@ export function resolveConfig(
 /** Whether `enabled` (possibly rendered text) says the node is disabled. */
 export function isDisabled(enabled: unknown): boolean {
   return enabled === false || enabled === "false" || enabled === "False" || enabled === 0;
+}
+
+/**
+ * The settings of a microbatch model, checked as dbt checks them when it
+ * parses: `event_time` (a column name), `batch_size` (hour, day, month,
+ * year), `begin` (a date or datetime, UTC when it has no offset), `lookback`
+ * (a whole number, default 1), `concurrent_batches` (a boolean).
+ */
+function microbatchConfig(
+  all: Readonly<Record<string, unknown>>,
+  name: string,
+  file: string,
+): MicrobatchConfig {
+  const fail = (what: string): never => {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `microbatch model '${name}' ${what}`,
+      { file },
+    );
+  };
+  const eventTime = all.event_time;
+  if (typeof eventTime !== "string" || eventTime === "") {
+    fail(
+      "must provide an 'event_time' config naming its event time column (a string), e.g. " +
+        "config(event_time='created_at')",
+    );
+  }
+  const batchSize = all.batch_size;
+  if (typeof batchSize !== "string" || !BATCH_SIZES.has(batchSize)) {
+    fail(
+      `must provide a 'batch_size' config that is one of [${[...BATCH_SIZES].join(", ")}]` +
+        (batchSize === undefined || batchSize === null ? "" : `, not ${JSON.stringify(batchSize)}`),
+    );
+  }
+  const begin = beginOf(all.begin);
+  if (begin === undefined) {
+    fail(
+      "must provide a 'begin' config (a date or datetime such as '2024-01-01' or " +
+        "'2024-01-01 00:00:00') saying the earliest time it is built from" +
+        (all.begin === undefined || all.begin === null
+          ? ""
+          : `; ${JSON.stringify(String(all.begin))} is not one`),
+    );
+  }
+  const lookback = all.lookback ?? 1;
+  if (typeof lookback !== "number" || !Number.isInteger(lookback) || lookback < 0) {
+    fail(`has 'lookback' ${JSON.stringify(lookback)}: it must be a whole number of batches (>= 0)`);
+  }
+  const concurrent = all.concurrent_batches ?? null;
+  if (concurrent !== null && typeof concurrent !== "boolean") {
+    fail(`has 'concurrent_batches' ${JSON.stringify(concurrent)}: it must be true or false`);
+  }
+  return {
+    eventTime: eventTime as string,
+    batchSize: batchSize as BatchSize,
+    begin: begin as number,
+    lookback: lookback as number,
+    concurrentBatches: concurrent as boolean | null,
+  };
+}
+
+/**
+ * `begin` as ms since the epoch: an ISO date or datetime text (a space or
+ * `T` between them; no offset means UTC, as dbt reads it), a Jinja
+ * `modules.datetime` value, or a YAML timestamp.
+ */
+export function beginOf(value: unknown): number | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
+  if (typeof value === "object" && value !== null && "__date" in value) {
+    const date = (value as { __date: unknown }).__date;
+    return date instanceof Date ? date.getTime() : undefined;
+  }
+  if (typeof value !== "string") return undefined;
+  return parseUtcTime(value);
+}
+
+/**
+ * An ISO date or datetime (`2024-01-01`, `2024-01-01 05:00:00`,
+ * `2024-01-01T05:00`, with an optional `Z` or offset) as ms since the
+ * epoch, UTC when no offset is given; undefined when it is not one.
+ */
+export function parseUtcTime(text: string): number | undefined {
+  const match =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/
+      .exec(text.trim());
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, sec, frac, zone] = match;
+  const ms = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h ?? 0),
+    Number(mi ?? 0),
+    Number(sec ?? 0),
+    Math.floor(Number(`0.${frac ?? "0"}`) * 1000),
+  );
+  const check = new Date(ms);
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return undefined;
+  if (Number(h ?? 0) > 23 || Number(mi ?? 0) > 59 || Number(sec ?? 0) > 59) return undefined;
+  if (zone === undefined || zone === "Z") return ms;
+  const sign = zone.startsWith("-") ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  return ms - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
 }

@@ -379,6 +379,7 @@ function collectSources(
         loader: src.loader ?? "",
         columns: columnDocs(table.columns),
         loadedAtField: table.loaded_at_field ?? src.loaded_at_field ?? null,
+        eventTime: sourceEventTime(table.config, src.config, yaml.file, uniqueId),
         freshness: freshness
           ? {
             warnAfterMs: afterMs(freshness.warn_after),
@@ -403,6 +404,26 @@ function collectSources(
       ) sourceTests.push({ spec, source: node, yaml });
     });
   });
+}
+
+/** `event_time` of a source table's `config:`, else its source's (a column name). */
+function sourceEventTime(
+  table: Readonly<Record<string, unknown>> | undefined,
+  source: Readonly<Record<string, unknown>> | undefined,
+  file: string,
+  uniqueId: string,
+): string | undefined {
+  const value = table?.event_time ?? source?.event_time;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value === "") {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `${uniqueId}: config 'event_time' must be the name of a column (a string), not ` +
+        JSON.stringify(value),
+      { file },
+    );
+  }
+  return value;
 }
 
 /** `enabled` of a source's or table's `config:`, a boolean or YAML's "false" text. */

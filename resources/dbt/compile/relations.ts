@@ -75,6 +75,7 @@ export function resolveNodes(
       layeredConfig(read, props, node),
       node.file,
       (name) => jinja.findMaterialization(name, false) !== undefined,
+      nodeName,
     );
     refuseBuiltinOverride(jinja, config.materialized, node.file);
     configs.set(nodeName, config);

@@ -13,9 +13,18 @@
 import { closest } from "../../../core/suggest.ts";
 import { DbtErrorCode } from "../errors.ts";
 import { type JinjaEnv, QueryNeeded, raiseInRender, type RenderScope } from "../jinja/env.ts";
-import type { ColumnDoc, DbtProject, ModelNode, QueryRunner, TestNode } from "../nodes.ts";
+import type {
+  BatchWindow,
+  ColumnDoc,
+  DbtProject,
+  ModelNode,
+  QueryRunner,
+  TestNode,
+} from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
+import { Relation as RelationClass } from "../relation.ts";
 import type { Relation } from "../relation.ts";
+import { pyDatetime } from "../jinja/context.ts";
 import { injectCtes } from "./ctes.ts";
 import { folders, type ParsedNode } from "./parse.ts";
 import { columnDocs, type Properties } from "./properties.ts";
@@ -123,24 +132,26 @@ export function createRenderer(input: RendererInput): Renderer {
   };
   const compileNode: DbtProject["compileNode"] = async (
     nodeName,
-    { isIncremental, query, onLog },
+    { isIncremental, query, onLog, batch },
   ) => {
     const node = parsed.get(nodeName);
     if (!node) throw new RangeError(`Cannot compile '${nodeName}': no such node`);
-    if (onLog === undefined) {
+    if (onLog === undefined && batch === undefined) {
       const built = compiled(nodeName);
       if (!isIncremental && !built.dynamic) return built.sql;
     }
     if (!node.template) return "";
-    const scope = {
-      ...compileScope(node.packageName, new Set(), nodeName),
+    const base = compileScope(node.packageName, new Set(), nodeName);
+    const scope: RenderScope = {
+      ...base,
       isIncremental: () => isIncremental,
       ...(onLog ? { onLog } : {}),
+      ...(batch ? batchScope(base, batch, input) : {}),
     };
     const sql = query
       ? await jinja.renderAsync(node.template, scope, query as QueryRunner)
       : jinja.render(node.template, scope);
-    return withCtes(sql, node.refs);
+    return withCtes(batch ? keepOwnAliases(sql) : sql, node.refs);
   };
   const renderHook: DbtProject["renderHook"] = async (text, options) => {
     if (!text.includes("{{") && !text.includes("{%")) return text;
@@ -179,6 +190,99 @@ export function createRenderer(input: RendererInput): Renderer {
     renderHook,
     setTests: dicts.setTests,
   };
+}
+
+/**
+ * What a microbatch batch changes in a render, as dbt does: `ref()` and
+ * `source()` of a parent configured with `event_time` print as a subquery
+ * reading only the batch's window (`.render()` opts out); parents without
+ * one are read whole. `model.batch` has `id`, `event_time_start` and
+ * `event_time_end` (datetimes, UTC).
+ */
+function batchScope(
+  base: RenderScope,
+  batch: BatchWindow,
+  input: RendererInput,
+): Pick<RenderScope, "ref" | "source" | "model"> {
+  const filtered = (relation: Relation, column: string | undefined) =>
+    column === undefined || !(relation instanceof RelationClass)
+      ? relation
+      : relation.withEventTimeFilter({ column, start: batch.start, end: batch.end });
+  return {
+    ref: (name, packageName) =>
+      filtered(base.ref(name, packageName), input.resolved.configs.get(name)?.eventTime),
+    source: (sourceName, tableName) => {
+      const id = input.scopes.sourceId(sourceName, tableName);
+      return filtered(base.source(sourceName, tableName), input.props.sources.get(id)?.eventTime);
+    },
+    model: {
+      ...base.model,
+      batch: {
+        id: batch.id,
+        event_time_start: pyDatetime(new Date(batch.start)),
+        event_time_end: pyDatetime(new Date(batch.end)),
+      },
+    },
+  };
+}
+
+/** Words that may follow a table in FROM without being its alias. */
+const NOT_ALIASES = new Set([
+  "on",
+  "join",
+  "left",
+  "right",
+  "inner",
+  "outer",
+  "full",
+  "cross",
+  "natural",
+  "where",
+  "group",
+  "order",
+  "limit",
+  "offset",
+  "union",
+  "intersect",
+  "except",
+  "having",
+  "window",
+  "using",
+  "lateral",
+  "fetch",
+  "for",
+  "qualify",
+  "returning",
+  "into",
+  "and",
+  "or",
+  "then",
+  "when",
+  "else",
+  "end",
+  "tablesample",
+  "positional",
+  "asof",
+  "anti",
+  "semi",
+  "pivot",
+  "unpivot",
+]);
+
+/**
+ * A batch's SQL with the filtered subquery's own alias dropped where the
+ * model gives the input an alias of its own (`from {{ ref('x') }} e`): dbt
+ * prints `(...) _dbt_et_filter_subq_x e`, a syntax error on Postgres and
+ * DuckDB (dbt-labs/dbt-adapters#658); the model's alias is kept instead.
+ */
+function keepOwnAliases(sql: string): string {
+  return sql.replace(
+    /\) _dbt_et_filter_subq_\w+(\s+)(as\s+)?([A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")/gi,
+    (whole, space: string, as: string | undefined, alias: string) =>
+      as === undefined && NOT_ALIASES.has(alias.toLowerCase())
+        ? whole
+        : `)${space}${as ?? ""}${alias}`,
+  );
 }
 
 /** The compile render of one node; a `run_query` model keeps its parse-time SQL until built. */

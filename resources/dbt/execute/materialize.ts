@@ -9,7 +9,9 @@
 
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse, WarehouseSession } from "../../warehouse/types.ts";
-import type { DbtProject, ModelNode, QueryResult } from "../nodes.ts";
+import type { BatchWindow, DbtProject, ModelNode, QueryResult } from "../nodes.ts";
+import { batchesMayOverlap, batchId, planBatches, runBatches } from "./microbatch.ts";
+import { filterTime } from "../relation.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { quote, type Relation } from "../relation.ts";
 import { loadSeed } from "./seeds.ts";
@@ -47,6 +49,29 @@ export interface BuildModelOptions {
    * where the project's load said, when the model was first compiled.
    */
   readonly onLog?: ((message: string) => void) | undefined;
+  /**
+   * `--event-time-start` of a microbatch model (ms since the epoch, UTC):
+   * build the batches from there instead of `begin` or the lookback.
+   */
+  readonly eventTimeStart?: number | undefined;
+  /** `--event-time-end`: build the batches up to there instead of now. */
+  readonly eventTimeEnd?: number | undefined;
+  /** Build exactly these batches of a microbatch model (`dbt retry`: the ones that failed). */
+  readonly batches?: readonly BatchWindow[] | undefined;
+  /**
+   * The invocation's time, where a microbatch model's batches end (dbt: when
+   * the invocation started, the same for every model).
+   * @default {clock.now() when the build starts}
+   */
+  readonly now?: number | undefined;
+}
+
+/** The batches of a microbatch model build: built, and failed with their errors. */
+export interface BatchResults {
+  /** Batches committed, oldest first. */
+  readonly successful: readonly BatchWindow[];
+  /** Batches rolled back, oldest first, with the error of each. */
+  readonly failed: readonly { readonly batch: BatchWindow; readonly message: string }[];
 }
 
 /** What building one model did. */
@@ -67,6 +92,8 @@ export interface BuildModelResult {
   readonly message: string;
   /** Wall time of the SQL, in milliseconds. */
   readonly durationMs: number;
+  /** A microbatch model's batches (failed ones included: the build then partly succeeded). */
+  readonly batches?: BatchResults | undefined;
 }
 
 const TMP_SUFFIX = "__dbt_tmp";
@@ -107,7 +134,11 @@ export async function buildModel(
   const query = queryRunner(warehouse);
   const adapter = adapterOf(warehouse, project);
   const onLog = model.resourceType === "seed" ? undefined : options.onLog;
-  let sql = onLog
+  // A microbatch model is rendered per batch (its SQL may read `model.batch`), never whole.
+  const batched = model.resourceType === "model" && model.config.microbatch !== undefined;
+  let sql = batched
+    ? ""
+    : onLog
     ? await project.compileNode(name, { isIncremental: false, query, onLog })
     : model.compiledCode;
   try {
@@ -126,7 +157,7 @@ export async function buildModel(
         message: `INSERT ${rows}`,
       });
     }
-    if (model.dynamic && !onLog) {
+    if (model.dynamic && !onLog && !batched) {
       sql = await project.compileNode(name, { isIncremental: false, query });
     }
     if (model.resourceType === "snapshot") {
@@ -149,7 +180,7 @@ export async function buildModel(
       await warehouse.exec(await renderHook(project, model, hook, query));
     }
     if (model.config.contractEnforced && model.config.materialized !== "ephemeral") {
-      await checkContract(warehouse, model, sql);
+      await checkContract(warehouse, model, batched ? model.compiledCode : sql);
     }
     let result = await buildSql(warehouse, adapter, project, model, sql, options, query);
     sql = result.compiledCode;
@@ -162,6 +193,9 @@ export async function buildModel(
     }
     await applyGrants(warehouse, model);
     await persistDocs(warehouse, model);
+    if (result.batches && result.batches.failed.length > 0) {
+      throw new BatchesFailedError(model, done(result), result.batches);
+    }
     return done(result);
   } catch (thrown) {
     if (thrown instanceof DbtError) throw thrown;
@@ -289,6 +323,31 @@ export class MissingUpstreamError extends DbtError {
   }
 }
 
+/**
+ * Batches of a microbatch model failed: the others were committed (the
+ * model partly succeeded, dbt's `partial success`) unless none was. Carries
+ * the build's result, whose `batches` list both.
+ */
+export class BatchesFailedError extends DbtError {
+  /** The build's result. */
+  readonly result: BuildModelResult;
+  /** Creates the error for `model`. */
+  constructor(model: ModelNode, result: BuildModelResult, batches: BatchResults) {
+    const total = batches.successful.length + batches.failed.length;
+    super(
+      DbtErrorCode.modelFailed,
+      `microbatch model '${model.name}': ${batches.failed.length} of ${total} batches failed (` +
+        batches.failed.map((f) => `batch ${f.batch.id}: ${f.message}`).join("; ") + ")" +
+        (batches.successful.length > 0
+          ? `; the ${batches.successful.length} other batches were committed`
+          : "") +
+        ". Fix the cause, then 'deno task dbt retry' rebuilds only the failed batches",
+      { file: model.file },
+    );
+    this.result = result;
+  }
+}
+
 async function buildSql(
   warehouse: Warehouse,
   adapter: DbtAdapter,
@@ -357,6 +416,13 @@ async function buildSql(
         await warehouse.ensureSchema(relation.schema);
         const kind = await relationKind(warehouse, relation, adapter);
         const fullRefresh = model.config.fullRefresh ?? options.fullRefresh ?? false;
+        if (model.config.microbatch) {
+          return await buildMicrobatch(warehouse, adapter, project, model, {
+            ...options,
+            tableExists: !fullRefresh && kind === "table",
+            query,
+          });
+        }
         if (fullRefresh || kind !== "table") return await rebuildTable();
         sql = await project.compileNode(name, { isIncremental: true, query, onLog: options.onLog });
         const rows = await mergeIncremental(warehouse, adapter, model, sql);
@@ -534,6 +600,137 @@ async function mergeIncremental(
       await tx.execute(
         `delete from ${target} where (${tuple}) in (select ${tuple} from ${tmp})`,
       );
+    }
+    const rows = await tx.execute(`insert into ${target} (${list}) select ${list} from ${tmp}`);
+    if (temp.drop) await tx.execute(temp.drop);
+    return rows;
+  });
+}
+
+/**
+ * Builds a microbatch model batch by batch (execute/microbatch.ts says
+ * which): each batch is its model rendered with `ref()`/`source()` read
+ * through the batch's window, in its own transaction. The first batch of a
+ * first run or full refresh creates the table; the others merge into it:
+ * on DuckDB the rows of the batch's window are replaced (dbt-duckdb's
+ * delete+insert on `event_time`, rows with the batch's `unique_key` values
+ * too when one is set); on Postgres and PGlite rows are merged on
+ * `unique_key`, which dbt-postgres requires. A failed batch is rolled back
+ * alone; the result lists every batch.
+ */
+async function buildMicrobatch(
+  warehouse: Warehouse,
+  adapter: DbtAdapter,
+  project: DbtProject,
+  model: ModelNode,
+  options: BuildModelOptions & {
+    readonly tableExists: boolean;
+    readonly query: (sql: string) => Promise<QueryResult>;
+  },
+): Promise<Omit<BuildModelResult, "name" | "materialized" | "relation" | "durationMs">> {
+  const config = model.config.microbatch;
+  if (!config) throw new RangeError(`model '${model.name}' is not a microbatch model`);
+  const keys = model.config.unique_key === undefined ? [] : [model.config.unique_key].flat();
+  if (adapter.type === "postgres" && keys.length === 0) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `microbatch model '${model.name}': on a Postgres target (PGlite included) microbatch ` +
+        "merges each batch on the model's `unique_key`, as dbt-postgres does, and this model " +
+        "sets none; add config(unique_key='...') naming the column(s) that identify a row",
+      { file: model.file },
+    );
+  }
+  const now = options.now ?? (options.clock ?? systemClock).now();
+  // Retried batches come from run_results.json: their ids follow the model's batch size.
+  const batches = options.batches?.map((b) => ({ ...b, id: batchId(b.start, config.batchSize) })) ??
+    planBatches(config, {
+      incremental: options.tableExists,
+      now,
+      eventTimeStart: options.eventTimeStart,
+      eventTimeEnd: options.eventTimeEnd,
+    });
+  const relation = model.relation;
+  const concurrency = batchesMayOverlap(config, model.rawCode)
+    ? Math.max(1, project.target.threads)
+    : 1;
+  const outcome = await runBatches(batches, {
+    build: async (batch, create) => {
+      const sql = await project.compileNode(model.name, {
+        isIncremental: !create,
+        query: options.query,
+        onLog: options.onLog,
+        batch,
+      });
+      try {
+        const rows = create
+          ? await replaceRelation(warehouse, adapter, relation, "table", sql, model.config.all)
+          : await mergeBatch(warehouse, adapter, model, sql, batch, config.eventTime, keys);
+        return { sql, rows: rows ?? 0 };
+      } catch (thrown) {
+        if (!(thrown instanceof CompiledSqlError)) throw thrown;
+        const where = await locate(project, model, thrown);
+        const cause = thrown.cause instanceof Error ? thrown.cause.message : String(thrown.cause);
+        throw new Error(`${cause}${where.note}`, { cause: thrown.cause });
+      }
+    },
+  }, { tableExists: options.tableExists, concurrency });
+  const failed = outcome.failed.map(({ batch, error }) => ({
+    batch,
+    message: error instanceof Error ? error.message : String(error),
+  }));
+  const span = batches.length === 0
+    ? "no batch: begin is not before the end"
+    : `${filterTime((batches[0] as BatchWindow).start)} to ${
+      filterTime((batches.at(-1) as BatchWindow).end)
+    }`;
+  const done = outcome.successful.length;
+  return {
+    compiledCode: outcome.lastSql,
+    rowsAffected: outcome.rows,
+    incremental: options.tableExists,
+    message: failed.length === 0
+      ? `MICROBATCH ${done} of ${batches.length} batches (${span}), ${outcome.rows} rows`
+      : `${done === 0 ? "ERROR" : "PARTIAL SUCCESS"} (${done}/${batches.length} batches; ` +
+        `failed: ${failed.map((f) => `${f.batch.id}: ${f.message}`).join("; ")})`,
+    batches: { successful: outcome.successful, failed },
+  };
+}
+
+/**
+ * Merges one batch's rows into the live table in one transaction: the
+ * batch's rows go to a temporary table (columns synced as on_schema_change
+ * says), the rows it replaces are deleted (DuckDB: the batch's window on the
+ * model's `event_time`, and rows with its keys; Postgres: rows with its
+ * keys), and its rows are inserted.
+ */
+async function mergeBatch(
+  warehouse: Warehouse,
+  adapter: DbtAdapter,
+  model: ModelNode,
+  sql: string,
+  batch: BatchWindow,
+  eventTime: string,
+  keys: readonly string[],
+): Promise<number> {
+  const target = model.relation.toString();
+  const tmpName = withSuffix(model.relation.identifier, `__dbt_tmp_${batch.id}`);
+  const tmp = quote(tmpName);
+  return await warehouse.transaction(async (tx) => {
+    const temp = adapter.tempTable(tmp);
+    await runSqlHeader(tx, model.config.all);
+    await runCompiled(tx, temp.prefix, sql, "\n)");
+    await syncSchema(tx, model, tmpName);
+    const columns = await tx.columns(model.relation.schema, model.relation.identifier);
+    const list = columns.map((c) => quote(c.name)).join(", ");
+    if (adapter.type === "duckdb") {
+      await tx.execute(
+        `delete from ${target} where ${eventTime} >= '${filterTime(batch.start)}' and ` +
+          `${eventTime} < '${filterTime(batch.end)}'`,
+      );
+    }
+    if (keys.length > 0) {
+      const tuple = keys.map((k) => quote(k)).join(", ");
+      await tx.execute(`delete from ${target} where (${tuple}) in (select ${tuple} from ${tmp})`);
     }
     const rows = await tx.execute(`insert into ${target} (${list}) select ${list} from ${tmp}`);
     if (temp.drop) await tx.execute(temp.drop);

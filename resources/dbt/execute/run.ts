@@ -20,8 +20,13 @@ import { commentNode, withQueryComment } from "./query_comment.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse } from "../../warehouse/types.ts";
 import { type RunResultEntry, runResultEntry, RunResultsWriter } from "../artifacts.ts";
-import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../nodes.ts";
-import { buildModel, type BuildModelResult, queryRunner } from "./materialize.ts";
+import type { BatchWindow, DbtProject, ModelNode, TestNode, UnitTestNode } from "../nodes.ts";
+import {
+  BatchesFailedError,
+  buildModel,
+  type BuildModelResult,
+  queryRunner,
+} from "./materialize.ts";
 import { renderHookText } from "./hooks.ts";
 import { runTest, runUnitTest, type TestOutcome } from "./tests.ts";
 
@@ -40,6 +45,34 @@ export interface ExecuteOptions {
   readonly threadId?: string | undefined;
   /** Where the node's `log()` / `print()` go while it builds (see BuildModelOptions.onLog). */
   readonly onLog?: ((message: string) => void) | undefined;
+  /** Which batches microbatch models build (`--event-time-start/-end`, `dbt retry`). */
+  readonly microbatch?: MicrobatchRunOptions | undefined;
+}
+
+/** How microbatch models pick their batches in one invocation. */
+export interface MicrobatchRunOptions {
+  /** `--event-time-start`, ms since the epoch (UTC). */
+  readonly eventTimeStart?: number | undefined;
+  /** `--event-time-end`. */
+  readonly eventTimeEnd?: number | undefined;
+  /**
+   * The invocation's time, where batches end unless `eventTimeEnd` says
+   * (one value for every model of the invocation, as dbt has).
+   */
+  readonly now?: number | undefined;
+  /**
+   * `dbt retry`: by unique id, the batches that failed last time (the only
+   * ones built) and those that succeeded then (kept in batch_results).
+   */
+  readonly retry?: ReadonlyMap<string, RetryBatches> | undefined;
+}
+
+/** A microbatch model's batches from the previous run_results.json. */
+export interface RetryBatches {
+  /** Failed last time: rebuilt. */
+  readonly failed: readonly BatchWindow[];
+  /** Succeeded last time: reported again as successful. */
+  readonly successful: readonly { readonly start: number; readonly end: number }[];
 }
 
 /** Builds one model, seed or snapshot and records its result; rethrows the build's error. */
@@ -51,11 +84,26 @@ export async function executeNode(
 ): Promise<BuildModelResult> {
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
+  const retry = options.microbatch?.retry?.get(node.uniqueId);
+  const batchesOf = (built: BuildModelResult) =>
+    built.batches
+      ? {
+        batches: {
+          successful: [...(retry?.successful ?? []), ...built.batches.successful]
+            .sort((a, b) => a.start - b.start),
+          failed: built.batches.failed.map((f) => f.batch),
+        },
+      }
+      : {};
   try {
     const built = await buildModel(warehouse, project, node.name, {
       fullRefresh: options.fullRefresh ?? false,
       clock: { now: () => clock.now(), sleep: () => Promise.resolve() },
       onLog: options.onLog,
+      eventTimeStart: options.microbatch?.eventTimeStart,
+      eventTimeEnd: options.microbatch?.eventTimeEnd,
+      now: options.microbatch?.now,
+      batches: retry?.failed,
     });
     await options.record?.(runResultEntry({
       uniqueId: node.uniqueId,
@@ -67,9 +115,28 @@ export async function executeNode(
       relationName: node.config.materialized === "ephemeral" ? null : node.relation.relationName,
       rowsAffected: built.rowsAffected,
       ...(options.threadId ? { threadId: options.threadId } : {}),
+      ...batchesOf(built),
     }));
     return built;
   } catch (error) {
+    if (error instanceof BatchesFailedError) {
+      const built = error.result;
+      const some = (built.batches?.successful.length ?? 0) + (retry?.successful.length ?? 0) > 0;
+      await options.record?.(runResultEntry({
+        uniqueId: node.uniqueId,
+        // As dbt 1.9: some batches in, some not.
+        status: some ? "partial success" : "error",
+        startedAt,
+        completedAt: clock.now(),
+        message: error.message,
+        compiledCode: built.compiledCode,
+        relationName: node.relation.relationName,
+        rowsAffected: built.rowsAffected,
+        ...(options.threadId ? { threadId: options.threadId } : {}),
+        ...batchesOf(built),
+      }));
+      throw error;
+    }
     await options.record?.(runResultEntry({
       uniqueId: node.uniqueId,
       status: "error",
@@ -184,6 +251,8 @@ export async function runProject(
   options: RunProjectOptions = {},
 ): Promise<RunProjectResult> {
   const clock = options.clock ?? systemClock;
+  // Every microbatch model of the invocation ends its batches at the same instant, as in dbt.
+  const microbatch = { ...options.microbatch, now: options.microbatch?.now ?? clock.now() };
   const writer = new RunResultsWriter(project, options.invocationId ?? crypto.randomUUID(), clock);
   if (options.args) writer.args = JSON.parse(JSON.stringify(options.args));
   const write = options.writeArtifacts ?? true;
@@ -253,7 +322,13 @@ export async function runProject(
     let failed = false;
     if (item.kind === "node") {
       try {
-        await executeNode(warehouse, project, item.node, { ...options, clock, record, threadId });
+        await executeNode(warehouse, project, item.node, {
+          ...options,
+          clock,
+          record,
+          threadId,
+          microbatch,
+        });
       } catch {
         failed = true;
         blockedBy.set(item.id, "failed");
@@ -332,7 +407,10 @@ export async function runProject(
     }
   }
   if (write) await Promise.all([writer.rewriteManifest(), writer.flush()]);
-  const success = !results.some((r) => r.status === "error" || r.status === "fail");
+  // As dbt (since 1.9.1): a microbatch model with failed batches fails the invocation.
+  const success = !results.some((r) =>
+    r.status === "error" || r.status === "fail" || r.status === "partial success"
+  );
   return { results, success };
 }
 

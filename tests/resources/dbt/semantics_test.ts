@@ -162,7 +162,7 @@ Deno.test("item 5: every accepted setting works or is refused by name", async (t
       const [config, pattern] of [
         ["merge_update_columns=['id']", /merge_update_columns/],
         ["materialized='materialized_view'", /materialized='materialized_view'/],
-        ["incremental_strategy='microbatch', materialized='incremental'", /microbatch/],
+        ["incremental_strategy='insert_overwrite', materialized='incremental'", /insert_overwrite/],
         ["indexes=[{'columns': ['id']}]", /indexes/],
       ] as const
     ) {
