@@ -71,7 +71,7 @@ export const ENDPOINTS: readonly { path: string; summary: string }[] = [
     summary: "what a selection picks; 400 with the nearest key when it names none",
   },
   {
-    path: "GET /api/runs?status=&asset=&automation=&since=&until=&before=&limit=",
+    path: "GET /api/runs?status=&asset=&automation=&tag=KEY=VALUE&since=&until=&before=&limit=",
     summary: "runs, newest first, filtered; keyset pages (`next` → `before`)",
   },
   { path: "GET /api/runs/{id}", summary: "a run with its steps; 404 when unknown" },

@@ -25,6 +25,8 @@ export interface RunFilter {
   readonly since?: number;
   /** Only runs started before (ms). */
   readonly until?: number;
+  /** Only runs having each of these tags with this value (`tag=KEY=VALUE,KEY2=VALUE2`). */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** A page of runs and the cursor of the next one. */
@@ -53,6 +55,7 @@ export function parseRunFilter(query: Record<string, string | undefined>): RunFi
     filter.status = query.status as RunStatus;
   }
   if (query.asset) filter.asset = query.asset;
+  if (query.tag) filter.tags = parseTags(query.tag);
   if (query.automation) filter.automation = query.automation;
   for (const name of ["since", "until"] as const) {
     const value = query[name];
@@ -64,6 +67,19 @@ export function parseRunFilter(query: Record<string, string | undefined>): RunFi
     filter[name] = ms;
   }
   return filter;
+}
+
+/** `KEY=VALUE[,KEY=VALUE...]` as tags; throws `RangeError` naming a pair without `=`. */
+function parseTags(text: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    if (at < 1) {
+      throw new RangeError(`tag '${pair}' must be KEY=VALUE, e.g. tag=backfill=ab12cd34`);
+    }
+    tags[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return tags;
 }
 
 /** Encodes the keyset cursor of a run. */
@@ -112,7 +128,12 @@ export async function queryRuns(
   limit = RUN_PAGE_SIZE,
 ): Promise<RunPage> {
   const after = before ? parseCursor(before) : undefined;
-  const tags = filter.automation ? automationTags(ctx, filter.automation) : undefined;
+  const tags = filter.automation || filter.tags
+    ? {
+      ...filter.tags,
+      ...(filter.automation ? automationTags(ctx, filter.automation) : {}),
+    }
+    : undefined;
   const runs = await ctx.store.listRuns({
     limit: limit + 1,
     ...(filter.status ? { status: filter.status } : {}),

@@ -314,6 +314,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         step: c.req.query("step"),
         level: oneOfParam("level", c.req.query("level"), LOG_LEVELS),
         type: oneOfParam("type", c.req.query("type"), EVENT_TYPES),
+        q: c.req.query("q"),
       }),
     );
   });
@@ -486,7 +487,8 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
           return actionError(c, input, "Nothing is stale in this selection: nothing was launched");
         }
         if (runIds.length === 1) return actionDone(c, runIds[0] as string);
-        return wantsJson(c) ? c.json({ runIds, url: "/runs" }) : c.redirect("/runs", 303);
+        const url = "/runs?tag=stale%3Dtrue";
+        return wantsJson(c) ? c.json({ runIds, url }) : c.redirect(url, 303);
       }
       const runId = await ctx.launcher.launch(request);
       return actionDone(c, runId);

@@ -71,6 +71,9 @@ export async function runsPage(
   }</select></label>
 <label>from <input type="date" name="since" value="${day(filter.since)}"></label>
 <label>before <input type="date" name="until" value="${day(filter.until)}"></label>
+<label>tag <input name="tag" value="${
+    Object.entries(filter.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(",")
+  }" size="20" placeholder="KEY=VALUE"></label>
 <button type="submit">Filter</button> <a href="/runs">clear</a>
 </form>
 <div data-live="list" id="list" data-every="1000">${list}</div>`;
@@ -150,6 +153,8 @@ export interface EventFilter {
   readonly level?: string | undefined;
   /** Only these event types. */
   readonly type?: string | undefined;
+  /** Only events whose text (message, error, fields, step) holds this, ignoring case. */
+  readonly q?: string | undefined;
 }
 
 /** The run page body and its live parts. */
@@ -192,6 +197,9 @@ export async function runPage(
 <label>type <select name="type"><option value="">all</option>${
     EVENT_TYPES.map((t) => h`<option ${filter.type === t ? "selected" : ""}>${t}</option>`)
   }</select></label>
+<label>text <input type="search" name="q" value="${
+    filter.q ?? ""
+  }" size="20" placeholder="in messages and errors"></label>
 <button type="submit">Filter</button> <a href="${runHref(run.runId)}">clear</a>
 </form>
 <div data-live="log" id="log" data-every="1000">${log}</div>`;
@@ -242,9 +250,12 @@ function runHeader(ctx: UiContext, run: RunRecord, steps: readonly StepRecord[])
 <tr><th>tags</th><td>${
     tags.length
       ? tags.map(([k, v]) =>
-        h`<span class="tag">${k}=${
-          k === "parent_run_id" || k === "root_run_id" || k === "relaunch_of" ? runLink(v) : v
-        }</span> `
+        k === "parent_run_id" || k === "root_run_id" || k === "relaunch_of"
+          ? h`<span class="tag">${k}=${runLink(v)}</span> `
+          // A tag opens the runs that carry it (a backfill's, a sensor's...), as in Dagster.
+          : h`<a class="tag" href="/runs?${
+            new URLSearchParams({ tag: `${k}=${v}` }).toString()
+          }" title="runs with this tag">${k}=${v}</a> `
       )
       : "none"
   }</td></tr>
@@ -428,11 +439,19 @@ function eventMessage(event: StoredRunEvent): Html {
 
 const LOG_LIMIT = 1000;
 
+/** What the log's text filter searches in an event, lower-cased. */
+function eventText(e: StoredRunEvent): string {
+  return `${e.type} ${stepId(e.assetKey ?? "", e.partition)} ${JSON.stringify(e.data)}`
+    .toLowerCase();
+}
+
 function eventLog(events: readonly StoredRunEvent[], filter: EventFilter): Html {
+  const q = (filter.q ?? "").trim().toLowerCase();
   const shown = events.filter((e) => {
     if (filter.step && stepId(e.assetKey ?? "", e.partition) !== filter.step) return false;
     if (filter.type && e.type !== filter.type) return false;
     if (filter.level && levelOf(e) !== filter.level) return false;
+    if (q && !eventText(e).includes(q)) return false;
     return true;
   });
   if (shown.length === 0) return empty("No event matches.");
