@@ -19,7 +19,7 @@
 import type postgres from "postgres";
 import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { ResourceError } from "../../core/errors.ts";
+import { DiskFullError, lastingFailure, ResourceError } from "../../core/errors.ts";
 import {
   type AssetEventFilter,
   type AutomationRecordFilter,
@@ -258,31 +258,63 @@ export class PostgresRunStore extends RunStoreBase {
     );
   }
 
-  /** Updates a run at once (its tag index too); `false` when no run has the id. */
-  protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
-    return this.#now((db) =>
+  /**
+   * Updates a run at once (its tag index too); `false` when no run has the id.
+   * A run's end (`finishedAt` given) is written after the buffer; when the
+   * server has no room for what is buffered (SQLSTATE 53100, disk full), the
+   * end is written alone, ahead of it (its steps still pending or running
+   * settled as unrecorded, as a reap would), so the run never stays
+   * `running` for a reaper to call a dead owner's. The buffered writes stay
+   * for a later flush; only a failure of that small write is thrown.
+   */
+  protected async writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
+    const work = (sql: postgres.TransactionSql) => this.#updateRun(sql, runId, update);
+    const finishedAt = update.finishedAt;
+    try {
+      return await this.#now((db) => db.begin(work) as Promise<boolean>);
+    } catch (error) {
+      if (finishedAt === undefined || finishedAt === null) throw error;
+      if (lastingFailure(error) !== "disk_full" || this.#closed) throw error;
+    }
+    return await this.#alone((db) =>
       db.begin(async (sql) => {
-        const updated = await sql.unsafe(
-          `UPDATE ${this.#t.pipeline_runs} SET status = $1,
-           finished_at = CASE WHEN $2::boolean THEN ${toTime("$3")} ELSE finished_at END,
-           error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END,
-           tags = CASE WHEN $7::text IS NULL THEN tags ELSE (tags::jsonb || $7::jsonb)::text END
-         WHERE run_id = $6`,
-          [
-            update.status,
-            update.finishedAt !== undefined,
-            ms(update.finishedAt ?? null),
-            update.errorSummary !== undefined,
-            update.errorSummary ?? null,
-            runId,
-            update.tags === undefined ? null : JSON.stringify(update.tags),
-          ],
+        if (!(await work(sql))) return false;
+        await sql.unsafe(
+          `UPDATE ${this.#t.run_steps}
+           SET status = CASE status WHEN 'running' THEN 'failed' ELSE 'canceled' END,
+             finished_at = ${toTime("$1")}, reason = $2
+           WHERE run_id = $3 AND status IN ('pending', 'running')`,
+          [ms(finishedAt), "not recorded: the run store's disk was full when the run ended", runId],
         );
-        if (updated.count !== 1) return false;
-        if (update.tags) await this.#setTags(sql, runId, update.tags);
         return true;
       }) as Promise<boolean>
     );
+  }
+
+  async #updateRun(
+    sql: postgres.TransactionSql,
+    runId: string,
+    update: RunUpdate,
+  ): Promise<boolean> {
+    const updated = await sql.unsafe(
+      `UPDATE ${this.#t.pipeline_runs} SET status = $1,
+       finished_at = CASE WHEN $2::boolean THEN ${toTime("$3")} ELSE finished_at END,
+       error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END,
+       tags = CASE WHEN $7::text IS NULL THEN tags ELSE (tags::jsonb || $7::jsonb)::text END
+     WHERE run_id = $6`,
+      [
+        update.status,
+        update.finishedAt !== undefined,
+        ms(update.finishedAt ?? null),
+        update.errorSummary !== undefined,
+        update.errorSummary ?? null,
+        runId,
+        update.tags === undefined ? null : JSON.stringify(update.tags),
+      ],
+    );
+    if (updated.count !== 1) return false;
+    if (update.tags) await this.#setTags(sql, runId, update.tags);
+    return true;
   }
 
   /** A run by id or unique prefix; `undefined` for an ambiguous prefix. */
@@ -418,7 +450,7 @@ export class PostgresRunStore extends RunStoreBase {
   }
 
   /** Beats for the owner's running runs in one statement; reports requests and lost runs. */
-  protected writeHeartbeat(
+  protected async writeHeartbeat(
     owner: RunOwner,
     runIds: readonly string[],
     time: number,
@@ -426,7 +458,7 @@ export class PostgresRunStore extends RunStoreBase {
     if (runIds.length === 0) {
       return this.#now(() => Promise.resolve({ cancelRequested: [], lost: [] }));
     }
-    return this.#now(async (sql) => {
+    const beat = async (sql: postgres.Sql): Promise<HeartbeatReply> => {
       const rows = await sql.unsafe(
         `UPDATE ${this.#t.pipeline_runs} SET heartbeat_at = ${toTime("$1")}
          WHERE run_id = ANY($2::text[]) AND status = 'running' AND owner_id = $3
@@ -441,7 +473,16 @@ export class PostgresRunStore extends RunStoreBase {
         })),
         lost: runIds.filter((runId) => !held.has(runId)),
       };
-    });
+    };
+    try {
+      return await this.#now(beat);
+    } catch (error) {
+      // No room for the buffer on the server: the heartbeat, an update of a
+      // row in place, is written alone, so a full disk does not let a live
+      // owner's lease lapse (another process would fail and relaunch its run).
+      if (lastingFailure(error) !== "disk_full" || this.#closed) throw error;
+    }
+    return await this.#alone(beat);
   }
 
   /** Marks a running run as asked to cancel (the first request wins). */
@@ -753,7 +794,8 @@ export class PostgresRunStore extends RunStoreBase {
   /**
    * Commits everything buffered. When the commit fails the writes stay
    * buffered (a later flush retries them) and this call rejects with
-   * `run_store.write_failed`.
+   * `run_store.write_failed`, or `disk_full` when the server has no room
+   * (SQLSTATE 53100).
    */
   flush(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
@@ -817,12 +859,29 @@ export class PostgresRunStore extends RunStoreBase {
     }
   }
 
+  /** Runs `work` on the pool without committing the buffer first (it cannot be: disk full). */
+  async #alone<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.#sql);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
   #wrap(error: unknown): Error {
     // Typed errors and bad-argument errors already say what is wrong.
     if (
       error instanceof ResourceError || error instanceof TypeError || error instanceof RangeError
     ) {
       return error;
+    }
+    if (lastingFailure(error) === "disk_full") {
+      // The server's disk: named by the store's URL, as the user configured it.
+      return new DiskFullError(
+        `the run store ${this.description} (RUNS_URL): ${serverMessage(error)}`,
+        this.#db.location,
+        { folder: `the database server of ${this.#db.location}`, input: "RUNS_URL", cause: error },
+      );
     }
     const code = isConnectionFailure(error) ? "run_store.unreachable" : "run_store.write_failed";
     return new ResourceError(
