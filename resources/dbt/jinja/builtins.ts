@@ -443,6 +443,10 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   addTest("true", (value) => value === true);
   addTest("false", (value) => value === false);
   addTest("sameas", (value, other) => value === other);
+  // Python's `value % 2 == 1`: -3 is odd (JavaScript's -3 % 2 is -1, so nunjucks said no).
+  const parity = (value: unknown) => ((Number(value) % 2) + 2) % 2;
+  addTest("odd", (value) => parity(value) === 1);
+  addTest("even", (value) => parity(value) === 0);
   const has = (kind: "getFilter" | "getTest") => (name: unknown) => {
     try {
       return typeof (env as unknown as Record<string, Fn>)[kind]?.call(env, String(name)) ===

@@ -128,6 +128,7 @@ interface CompareNode {
 interface ParserProto {
   parseFor(this: ParserProto): ForNode;
   parseIs(this: ParserProto): unknown;
+  parseFilter(this: ParserProto, node: unknown): unknown;
   parseCompare(): unknown;
   parsePrimary(noPostfix?: boolean): unknown;
   skipSymbol(name: string): boolean;
@@ -521,9 +522,15 @@ export function installPythonSemantics(): void {
     "left-bracket",
     "left-curly",
   ]);
+  // Jinja2 parses a test where it parses a filter (parse_filter_expr, just above unary
+  // operators): `1 + x is odd` is `1 + (x is odd)`, `x is number | string` filters the test's
+  // result, `none is none == true` compares it. nunjucks put `is` below comparisons, so those
+  // failed to parse or tested the whole sum.
   parserProto.parseIs = function () {
-    let node = this.parseCompare();
-    if (!this.skipSymbol("is")) return node;
+    return this.parseCompare();
+  };
+  const parseTest = function (this: ParserProto, tested: unknown): unknown {
+    let node = tested;
     const negated = this.skipSymbol("not");
     // The test's name is a name (`in`, `none`, `true` included), never indexed: `x is in [1]`.
     const name = this.nextToken();
@@ -550,6 +557,16 @@ export function installPythonSemantics(): void {
     }
     node = new nodes.Is(0, 0, node, test);
     return negated ? new nodes.Not(0, 0, node) : node;
+  };
+  // The filter loop of Jinja2: `|` and `is` in any order, each applied to what came before.
+  const parseFilter = parserProto.parseFilter;
+  parserProto.parseFilter = function (node) {
+    let current = node;
+    for (;;) {
+      const filtered = parseFilter.call(this, current);
+      if (this.skipSymbol("is")) current = parseTest.call(this, filtered);
+      else return filtered;
+    }
   };
   const runtime = internals.runtime;
   runtime._dbt_loop = loopExtras;
