@@ -38,7 +38,7 @@ import { printTableLines } from "./print_table.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import { DoExtension, LoopControlExtension, macroBlocks, preprocess } from "./extensions.ts";
 import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
-import { asTuple } from "./py_repr.ts";
+import { asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
@@ -438,8 +438,10 @@ export class JinjaEnv {
         scope().envVar(String(name), fallback === undefined ? undefined : String(fallback)),
     );
     g("is_incremental", () => scope().isIncremental());
+    // dbt's log() and print() write Python's str() of what they are given (`[1, 'a', None]`,
+    // `{'a': True}`), not JavaScript's text of it (`1,a,`, `[object Object]`).
     const say = (message: unknown, info: boolean) => {
-      if (info) (this.#scope?.onLog ?? this.#onLog)?.(String(message));
+      if (info) (this.#scope?.onLog ?? this.#onLog)?.(pyStr(message));
       return "";
     };
     g("log", (...args) => {
@@ -474,6 +476,46 @@ export class JinjaEnv {
       return Array.from({ length }, (_, i) => asTuple(lists.map((l) => l[i])));
     });
     this.#env.addGlobal("set", (items?: unknown[]) => [...new Set(items ?? [])]);
+    // dbt's set_strict / zip_strict: set() and zip() that fail on what is not iterable
+    // (their lenient twins return the default instead).
+    this.#env.addGlobal("set_strict", (items: unknown) => {
+      if (!isIterable(items)) {
+        throw new ScopeError(
+          DbtErrorCode.renderFailed,
+          `set_strict(): ${pyRepr(items)} is not iterable`,
+        );
+      }
+      return [...new Set(iterate(items))];
+    });
+    this.#env.addGlobal("zip_strict", (...lists: unknown[]) => {
+      const bad = lists.find((list) => !isIterable(list));
+      if (bad !== undefined || lists.some((list) => list === undefined)) {
+        throw new ScopeError(
+          DbtErrorCode.renderFailed,
+          `zip_strict(): ${pyRepr(bad)} is not iterable`,
+        );
+      }
+      const items = lists.map(iterate);
+      const length = Math.min(...items.map((l) => l.length));
+      return Array.from({ length }, (_, i) => asTuple(items.map((l) => l[i])));
+    });
+    // try_or_compiler_error(message, func, *args, **kwargs): func's result, or a compilation
+    // error with the message when it raises.
+    this.#env.addGlobal(
+      "try_or_compiler_error",
+      (message: unknown, fn: unknown, ...args: unknown[]) => {
+        if (typeof fn !== "function") {
+          throw new ScopeError(DbtErrorCode.renderFailed, String(message));
+        }
+        try {
+          return fn(...args);
+        } catch (error) {
+          if (error instanceof ReturnSignal) throw error;
+          throw new ScopeError(DbtErrorCode.renderFailed, String(message));
+        }
+      },
+    );
+    this.#env.addGlobal("diff_of_two_dicts", diffOfTwoDicts);
     this.#env.addGlobal("flags", {
       FULL_REFRESH: false,
       WHICH: "run",
@@ -1267,4 +1309,40 @@ export function envVarOf(
     `env_var('${name}'): the environment variable is not set and no default is given; ` +
       `set ${name} or write env_var('${name}', 'default')`,
   );
+}
+
+/** Whether Python could iterate `value` (a str, list, tuple, dict, set). */
+function isIterable(value: unknown): boolean {
+  return typeof value === "string" || Array.isArray(value) || isPlainDict(value) ||
+    value instanceof Set || value instanceof Map;
+}
+
+/** The items Python's iteration gives: characters, elements, or a dict's keys. */
+function iterate(value: unknown): unknown[] {
+  if (typeof value === "string") return [...value];
+  if (Array.isArray(value)) return value;
+  if (value instanceof Set || value instanceof Map) return [...value.keys()];
+  return Object.keys(value as Record<string, unknown>);
+}
+
+/**
+ * dbt's diff_of_two_dicts(dict_a, dict_b): dict_a minus dict_b, both
+ * `{key: [str]}`, comparing keys and values without case; keys keep dict_a's case.
+ */
+function diffOfTwoDicts(a: unknown, b: unknown): Record<string, unknown> {
+  const fold = (text: unknown) => String(text).toLowerCase();
+  const lowered = new Map<string, string[]>();
+  for (const [key, values] of Object.entries((b ?? {}) as Record<string, unknown>)) {
+    lowered.set(fold(key), iterate(values).map(fold));
+  }
+  const diff: Record<string, unknown> = {};
+  for (const [key, values] of Object.entries((a ?? {}) as Record<string, unknown>)) {
+    const other = lowered.get(fold(key));
+    if (other === undefined) diff[key] = values;
+    else {
+      const left = iterate(values).filter((v) => !other.includes(fold(v)));
+      if (left.length > 0) diff[key] = left;
+    }
+  }
+  return diff;
 }

@@ -37,3 +37,23 @@ select {{ seven }} as n`,
   // q renders again at build with the query's answer: said once there.
   assert.equal(out.filter((l) => l.endsWith("seven is 7")).length, 1, text);
 });
+
+Deno.test("dbt cli: print() and log() write Python's str() of a list, dict, None or number", async () => {
+  await using project = await writeProject({
+    "models/m.sql":
+      `{{ print([1, 'a', none]) }}{{ print({'k': true}) }}{% do log(none, info=True) %}
+{% do log(2.0, info=True) %}select 1 as id`,
+  });
+  const out: string[] = [];
+  const code = await runDbtCli(
+    ["build", "--project-dir", project.dir],
+    { out: (l) => out.push(l), err: (l) => out.push(l) },
+    { env: (name) => (name === "WAREHOUSE_URL" ? "pglite:memory:" : undefined) },
+  );
+  const text = out.join("\n");
+  assert.equal(code, 0, text);
+  for (const line of ["\\[1, 'a', None\\]", "\\{'k': True\\}", "None", "2\\.0"]) {
+    assert.match(text, new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${line}$`, "m"), line);
+  }
+  assert.doesNotMatch(text, /object Object|1,a,/);
+});
