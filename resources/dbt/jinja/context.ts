@@ -115,8 +115,8 @@ const MONTH_NAMES = [
   "December",
 ];
 
-/** Python's `strftime` of a UTC instant. */
-function strftime(date: Date, format: string): string {
+/** Python's `strftime` of a wall-clock time (in UTC fields) in zone `tz` (none: naive). */
+function strftime(date: Date, format: string, tz: PyZone | null = null): string {
   return format.replace(/%([a-zA-Z%])/g, (whole, code: string) => {
     const hour = date.getUTCHours();
     switch (code) {
@@ -155,8 +155,9 @@ function strftime(date: Date, format: string): string {
       case "U":
         return pad(Math.floor((dayOfYear(date) + 6 - date.getUTCDay()) / 7));
       case "Z":
+        return tz ? zoneAbbreviation(tz.name, date.getTime() - tz.offset * 60_000) : "";
       case "z":
-        return ""; // naive, as dbt's run_started_at is printed
+        return tz ? offsetText(tz.offset, "") : "";
       case "%":
         return "%";
       default:
@@ -180,10 +181,53 @@ function callArgs(
   return { positional: [...args], kw: {} };
 }
 
+/** An aware datetime's zone: its name and its UTC offset (minutes east) at that time. */
+export interface PyZone {
+  readonly name: string;
+  readonly offset: number;
+}
+
+/** `+HH:MM` (`sep` ":") or `+HHMM`, as Python prints a UTC offset. */
+function offsetText(minutes: number, sep: string): string {
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}${sep}${pad(abs % 60)}`;
+}
+
+/** The UTC offset of IANA zone `zone` at instant `ms`, in minutes east (pytz's utcoffset). */
+function zoneOffset(zone: string, ms: number): number {
+  if (zone === "UTC") return 0;
+  let part: string | undefined;
+  try {
+    part = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" })
+      .formatToParts(new Date(ms)).find((p) => p.type === "timeZoneName")?.value;
+  } catch {
+    throw new TypeError(`unknown time zone '${zone}' (pytz.timezone takes an IANA name)`);
+  }
+  const m = /GMT([+-])(\d\d):(\d\d)/.exec(part ?? "");
+  return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+}
+
+/** A zone's abbreviation at instant `ms` (`%Z`: `UTC`, `EST`), as pytz's tzname(). */
+function zoneAbbreviation(zone: string, ms: number): string {
+  if (zone === "UTC") return "UTC";
+  return new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "short" })
+    .formatToParts(new Date(ms)).find((p) => p.type === "timeZoneName")?.value ?? zone;
+}
+
+/** The zone named by a tzinfo argument (`pytz.utc`, `pytz.timezone('...')`). */
+function zoneName(tz: unknown): string {
+  const zone = (tz as { zone?: unknown } | null | undefined)?.zone;
+  if (typeof zone !== "string") throw new TypeError(`${String(tz)} is not a tzinfo`);
+  return zone;
+}
+
 /**
- * A Python `datetime` or `date` (naive, UTC): its fields, `strftime`,
- * `isoformat`, `replace`, `weekday`, `date()`; `+`/`-` with a `timedelta`,
- * `-` of two giving a `timedelta`, and comparisons (python.ts) by instant.
+ * A Python `datetime` or `date`, naive or aware. Aware ones (dbt's
+ * `run_started_at`, `datetime.now(pytz.utc)`, `astimezone(tz)`,
+ * `tz.localize(dt)`) print their offset (`+00:00`). `__date` holds the wall
+ * clock in UTC fields. Fields, `strftime`, `isoformat`, `replace`, `weekday`,
+ * `date()`; `+`/`-` with a `timedelta`, `-` of two giving a `timedelta`, and
+ * comparisons (python.ts) by instant.
  */
 export class PyDateTime {
   readonly year: number;
@@ -193,9 +237,13 @@ export class PyDateTime {
   readonly minute: number;
   readonly second: number;
   readonly microsecond: number;
-  readonly tzinfo = null;
 
-  constructor(readonly __date: Date, readonly kind: "datetime" | "date" = "datetime") {
+  constructor(
+    readonly __date: Date,
+    readonly kind: "datetime" | "date" = "datetime",
+    /** An aware datetime's zone; null when naive. */
+    readonly __tz: PyZone | null = null,
+  ) {
     this.year = __date.getUTCFullYear();
     this.month = __date.getUTCMonth() + 1;
     this.day = __date.getUTCDate();
@@ -205,9 +253,14 @@ export class PyDateTime {
     this.microsecond = __date.getUTCMilliseconds() * 1000;
   }
 
+  /** `tzinfo`: the zone of an aware datetime, else None. */
+  get tzinfo(): Record<string, unknown> | null {
+    return this.__tz ? timeZone(this.__tz.name) : null;
+  }
+
   /** `strftime(format)`. */
   strftime(format: unknown): string {
-    return strftime(this.__date, String(format));
+    return strftime(this.__date, String(format), this.__tz);
   }
 
   /** `isoformat()`: `YYYY-MM-DD` for a date, `YYYY-MM-DDTHH:MM:SS[.ffffff]` for a datetime. */
@@ -217,7 +270,7 @@ export class PyDateTime {
     const ms = this.__date.getUTCMilliseconds();
     return `${day}${String(sep)}${this.__date.toISOString().slice(11, 19)}${
       ms ? `.${pad(ms * 1000, 6)}` : ""
-    }`;
+    }${this.__tz ? offsetText(this.__tz.offset, ":") : ""}`;
   }
 
   /** `date()`: the day. */
@@ -243,6 +296,8 @@ export class PyDateTime {
         Math.floor(n("microsecond", this.microsecond) / 1000),
       )),
       this.kind,
+      // `replace(tzinfo=None)` makes it naive, `replace(tzinfo=tz)` aware with the same clock.
+      Object.hasOwn(kw, "tzinfo") ? wallZone(kw.tzinfo, this.__date.getTime()) : this.__tz,
     );
   }
 
@@ -256,19 +311,24 @@ export class PyDateTime {
     return this.weekday() + 1;
   }
 
-  /** `timestamp()`: seconds since the epoch. */
+  /** `timestamp()`: seconds since the epoch (a naive time taken as UTC). */
   timestamp(): number {
-    return this.__date.getTime() / 1000;
+    return this.valueOf() / 1000;
   }
 
-  /** `astimezone(tz)` / `now(tz)`: times stay UTC here (dbt's run_started_at is UTC). */
-  astimezone(): PyDateTime {
-    return this;
+  /** `utcoffset()`: the offset as a timedelta, None when naive. */
+  utcoffset(): PyTimedelta | null {
+    return this.__tz ? new PyTimedelta(this.__tz.offset * 60_000) : null;
+  }
+
+  /** `astimezone(tz)`: the same instant on `tz`'s clock (a naive one taken as UTC). */
+  astimezone(tz?: unknown): PyDateTime {
+    return atInstant(this.valueOf(), tz === undefined || tz === null ? "UTC" : zoneName(tz));
   }
 
   /** The instant in milliseconds: `<` / `>` compare by it. */
   valueOf(): number {
-    return this.__date.getTime();
+    return this.__date.getTime() - (this.__tz?.offset ?? 0) * 60_000;
   }
 
   /** Python's str(): `2024-03-01` or `2024-03-01 05:06:07[.ffffff]`. */
@@ -323,10 +383,14 @@ export class PyTimedelta {
 /** `a + b` / `a - b` when either is a datetime, date or timedelta; undefined otherwise. */
 export function dateArithmetic(op: "+" | "-", a: unknown, b: unknown): unknown {
   if (a instanceof PyDateTime && b instanceof PyTimedelta) {
-    return new PyDateTime(new Date(a.valueOf() + (op === "+" ? 1 : -1) * b.__ms), a.kind);
+    return new PyDateTime(
+      new Date(a.__date.getTime() + (op === "+" ? 1 : -1) * b.__ms),
+      a.kind,
+      a.__tz,
+    );
   }
   if (op === "+" && a instanceof PyTimedelta && b instanceof PyDateTime) {
-    return new PyDateTime(new Date(b.valueOf() + a.__ms), b.kind);
+    return new PyDateTime(new Date(b.__date.getTime() + a.__ms), b.kind, b.__tz);
   }
   if (op === "-" && a instanceof PyDateTime && b instanceof PyDateTime) {
     if (a.kind !== b.kind) {
@@ -349,9 +413,27 @@ export function dateEquals(a: unknown, b: unknown): boolean | undefined {
   return undefined;
 }
 
-/** A Python-like `datetime` of `date` (dbt's `run_started_at`, `datetime.now()`). */
-export function pyDatetime(date: Date): PyDateTime {
-  return new PyDateTime(date);
+/**
+ * A Python-like `datetime` of `date` (`datetime.now()`); `aware` gives it
+ * tzinfo UTC, as dbt's `run_started_at` (`datetime.now(tz=pytz.utc)`).
+ */
+export function pyDatetime(date: Date, aware = false): PyDateTime {
+  return new PyDateTime(date, "datetime", aware ? { name: "UTC", offset: 0 } : null);
+}
+
+/** Instant `ms` as an aware datetime on `zone`'s clock. */
+function atInstant(ms: number, zone: string): PyDateTime {
+  const offset = zoneOffset(zone, ms);
+  return new PyDateTime(new Date(ms + offset * 60_000), "datetime", { name: zone, offset });
+}
+
+/** The zone of tzinfo `tz` for wall-clock time `wall` (null when `tz` is None). */
+function wallZone(tz: unknown, wall: number): PyZone | null {
+  if (tz === null || tz === undefined) return null;
+  const name = zoneName(tz);
+  // The offset at the instant the wall clock names: one correction step covers DST edges.
+  const guess = zoneOffset(name, wall);
+  return { name, offset: zoneOffset(name, wall - guess * 60_000) };
 }
 
 const MONTHS = [
@@ -436,7 +518,18 @@ function pyDate(date: Date): PyDateTime {
 }
 
 function timeZone(zone: string): Record<string, unknown> {
-  return { zone, toString: () => zone };
+  zoneOffset(zone, 0); // an unknown name fails here, as pytz.timezone's UnknownTimeZoneError
+  return {
+    zone,
+    toString: () => zone,
+    // pytz's `tz.localize(naive)`: the same wall clock, aware in tz.
+    localize: (dt: unknown) => {
+      if (!(dt instanceof PyDateTime) || dt.__tz !== null) {
+        throw new TypeError("localize() takes a naive datetime");
+      }
+      return new PyDateTime(dt.__date, dt.kind, wallZone({ zone }, dt.__date.getTime()));
+    },
+  };
 }
 
 function timedelta(...args: unknown[]): PyTimedelta {
@@ -537,7 +630,11 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
     );
   };
   const datetimeClass = Object.assign(build, {
-    now: () => pyDatetime(new Date(now())),
+    // `now(tz)` is aware, on tz's clock; `now()` and `utcnow()` are naive (UTC here).
+    now: (tz?: unknown) =>
+      tz === undefined || tz === null
+        ? pyDatetime(new Date(now()))
+        : atInstant(now(), zoneName(tz)),
     utcnow: () => pyDatetime(new Date(now())),
     today: () => pyDatetime(new Date(now())),
     strptime: (text: unknown, format: unknown) => pyDatetime(strptime(String(text), format)),

@@ -463,7 +463,8 @@ export class JinjaEnv {
     });
     const clock = options.clock ?? systemClock;
     this.#env.addGlobal("modules", dbtModules(clock));
-    this.#env.addGlobal("run_started_at", pyDatetime(new Date(clock.now())));
+    // dbt takes it as `datetime.now(tz=pytz.utc)`: aware, printed with `+00:00`.
+    this.#env.addGlobal("run_started_at", pyDatetime(new Date(clock.now()), true));
     this.#env.addGlobal("local_md5", (text: unknown) => digest(String(text), "md5"));
     // dbt's tojson(value, default=None, sort_keys=False) is Python's json.dumps.
     this.#env.addGlobal("tojson", (...args: unknown[]) => {

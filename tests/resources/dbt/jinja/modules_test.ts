@@ -130,3 +130,41 @@ Deno.test("jinja modules.datetime.datetime.strptime reads its format, and refuse
     /time data '2024-03-15' does not match format '%d'/,
   );
 });
+
+Deno.test("jinja run_started_at and now(tz) are aware (UTC, printed +00:00); astimezone/localize move zones as pytz", () => {
+  // dbt takes run_started_at as datetime.now(tz=pytz.utc): '{{ run_started_at }}'::timestamptz
+  // must not be read in the session's zone.
+  assert.match(render("{{ run_started_at }}"), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
+  assert.match(render("{{ run_started_at.isoformat() }}"), /T.*\+00:00$/);
+  assert.equal(
+    render("{{ run_started_at.tzinfo }}|{{ run_started_at.strftime('%z %Z') }}"),
+    "UTC|+0000 UTC",
+  );
+  assert.match(render("{{ modules.datetime.datetime.now(modules.pytz.utc) }}"), /\+00:00$/);
+  assert.doesNotMatch(render("{{ modules.datetime.datetime.utcnow() }}"), /\+/);
+  assert.doesNotMatch(render("{{ run_started_at.replace(tzinfo=none) }}"), /\+/);
+  const cases: [string, string][] = [
+    [
+      "{{ modules.datetime.datetime(2020, 1, 1, 12).astimezone(modules.pytz.timezone('America/New_York')) }}",
+      "2020-01-01 07:00:00-05:00",
+    ],
+    [
+      "{{ modules.datetime.datetime(2020, 7, 1).astimezone(modules.pytz.timezone('Europe/Paris')).strftime('%H:%M %z') }}",
+      "02:00 +0200",
+    ],
+    // The example of dbt's docs for modules.pytz.
+    [
+      "{{ modules.pytz.timezone('US/Eastern').localize(modules.datetime.datetime(2002, 10, 27, 6, 0, 0)) }}",
+      "2002-10-27 06:00:00-05:00",
+    ],
+    [
+      "{% set t = modules.datetime.datetime(2020, 1, 1, 12) %}{{ (t.astimezone(modules.pytz.utc) + modules.datetime.timedelta(hours=1)) }}",
+      "2020-01-01 13:00:00+00:00",
+    ],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+  assert.throws(
+    () => render("{{ modules.pytz.timezone('Nope/Nowhere') }}"),
+    /unknown time zone 'Nope\/Nowhere'/,
+  );
+});
