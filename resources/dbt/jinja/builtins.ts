@@ -17,6 +17,7 @@
 
 // @ts-types="@types/nunjucks"
 import type nunjucks from "nunjucks";
+import { dictEntries, dictKeys } from "./py_dict.ts";
 import { asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
 import { attributeOf } from "./python.ts";
 import { Relation } from "../relation.ts";
@@ -60,7 +61,7 @@ function attribute(item: unknown, path: unknown): unknown {
 
 function entries(value: unknown): [unknown, unknown][] {
   if (value instanceof Map) return [...value.entries()];
-  if (typeof value === "object" && value !== null) return Object.entries(value);
+  if (typeof value === "object" && value !== null) return dictEntries(value);
   return [];
 }
 
@@ -206,7 +207,7 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     const own = env.getFilter(name) as Fn;
     env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
       const items = isPlainDict(value)
-        ? Object.keys(value)
+        ? dictKeys(value)
         : typeof value === "string"
         ? [...value]
         : value;
@@ -283,7 +284,7 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     if (typeof value === "object" && value !== null && Symbol.iterator in value) {
       return [...(value as Iterable<unknown>)];
     }
-    if (typeof value === "object" && value !== null) return Object.keys(value);
+    if (typeof value === "object" && value !== null) return dictKeys(value);
     throw new TypeError(`list: ${pyRepr(value)} is not iterable`);
   });
   filter("int", (boxed, ...rest) => {

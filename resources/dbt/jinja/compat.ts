@@ -9,6 +9,7 @@
 
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
+import { copyKeyKinds, dictEntries, dictKeys, setItem } from "./py_dict.ts";
 import { Namespace, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
 import { asTuple, isPlainDict } from "./py_repr.ts";
@@ -276,23 +277,39 @@ export function installJinjaCompat(): void {
           return found === undefined ? fallback : found;
         };
       }
-      if (val === "copy") return () => ({ ...dict });
+      if (val === "copy") {
+        return () => {
+          const copy = { ...dict };
+          copyKeyKinds(dict, copy);
+          return copy;
+        };
+      }
       if (val === "update") {
         return (...args: unknown[]) => {
           for (const arg of args) {
             if (Array.isArray(arg)) {
-              for (const pair of arg) if (Array.isArray(pair)) dict[String(pair[0])] = pair[1];
+              for (const pair of arg) if (Array.isArray(pair)) setItem(dict, pair[0], pair[1]);
             } else if (typeof arg === "object" && arg !== null) {
-              for (const [k, v] of Object.entries(arg)) if (k !== "__keywords") dict[k] = v;
+              for (const [k, v] of dictEntries(arg)) if (k !== "__keywords") setItem(dict, k, v);
             }
           }
           return null;
         };
       }
+      if (val === "setdefault") {
+        return (key: unknown, fallback: unknown = null) => {
+          if (!Object.hasOwn(dict, String(key))) setItem(dict, key, fallback);
+          return dict[String(key)];
+        };
+      }
     }
-    // `d.items()` gives (key, value) tuples, as Python prints them.
+    // `d.items()` gives (key, value) tuples, as Python prints them; `d.keys()` number keys as
+    // numbers.
     if (val === "items" && isPlainDict(obj) && !Object.hasOwn(obj, "items")) {
-      return () => Object.entries(obj).map((pair) => asTuple(pair));
+      return () => dictEntries(obj).map((pair) => asTuple(pair));
+    }
+    if (val === "keys" && isPlainDict(obj) && !Object.hasOwn(obj, "keys")) {
+      return () => dictKeys(obj);
     }
     // Slices (`items[1:]`) arrive with their stop and step as further arguments; a slice of a
     // str is a str (`'abc'[1:]` is `bc`, not `['b', 'c']`).

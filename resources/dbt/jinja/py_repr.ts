@@ -8,6 +8,7 @@
  */
 
 import { formatNumber } from "./py_number.ts";
+import { dictEntries } from "./py_dict.ts";
 
 /** Marks an array that a template wrote as a tuple (`('a', 'b')`), so it prints as one. */
 export const TUPLE: unique symbol = Symbol("dbt.tuple");
@@ -42,7 +43,7 @@ export function pyStr(value: unknown): string {
     return `[${items.join(", ")}]`;
   }
   if (isPlainDict(value)) {
-    return `{${Object.entries(value).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
+    return `{${dictEntries(value).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
   }
   return String(value);
 }

@@ -21,6 +21,7 @@
 
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
+import { dictEntries, dictFromPairs, dictKeys } from "./py_dict.ts";
 import { dumpPyYaml, loadPyYaml } from "../project/yaml_value.ts";
 import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
@@ -61,6 +62,7 @@ interface CompilerProto {
   compileConcat(this: CompilerProto, node: BinaryNode, frame: unknown): void;
   compileCompare(this: CompilerProto, node: CompareNode, frame: unknown): void;
   compilePair(this: CompilerProto, node: PairNode, frame: unknown): void;
+  compileDict(this: CompilerProto, node: AggregateNode, frame: unknown): void;
   compileKeywordArgs(this: CompilerProto, node: unknown, frame: unknown): void;
   _compileExpression(node: unknown, frame: unknown): void;
   _emit(code: string): void;
@@ -197,6 +199,9 @@ interface Internals {
     _dbt_neg?: (a: unknown) => unknown;
     _dbt_float?: (a: number) => unknown;
     _dbt_dict_key?: (key: unknown) => unknown;
+    _dbt_dict?: (pairs: readonly (readonly [unknown, unknown])[]) => Record<string, unknown>;
+    _dbt_dict_keys?: (dict: object) => unknown[];
+    _dbt_dict_entries?: (dict: object) => [unknown, unknown][];
     _dbt_item?: (obj: unknown, key: unknown) => unknown;
     memberLookup(obj: unknown, key: unknown): unknown;
     _dbt_truthy?: (value: unknown) => boolean;
@@ -281,6 +286,24 @@ export function installPythonSemantics(): void {
       this._compileExpression(pair.value, frame);
     });
     this._emit("})");
+  };
+  // A dict literal whose keys are not all text is built from its pairs, so an int key stays
+  // an int (`{1: 'a'}` printed `{'1': 'a'}` as a JavaScript object's text key).
+  const compileDict = proto.compileDict;
+  proto.compileDict = function (node, frame) {
+    const pairs = node.children as PairNode[];
+    if (pairs.every((p) => typeof p.key.value === "string" && !isSymbol(p.key))) {
+      return compileDict.call(this, node, frame);
+    }
+    this._emit("runtime._dbt_dict([");
+    pairs.forEach((pair, i) => {
+      this._emit(i > 0 ? ",[" : "[");
+      this._compileExpression(pair.key, frame);
+      this._emit(",");
+      this._compileExpression(pair.value, frame);
+      this._emit("]");
+    });
+    this._emit("])");
   };
   proto.compilePair = function (node, frame) {
     if (typeof node.key.value === "string" && !isSymbol(node.key)) {
@@ -440,7 +463,9 @@ export function installPythonSemantics(): void {
     this._emit(`var ${out} = [];\nif (!${items}) return ${out};\n`);
     this._emit(
       `if (!runtime.isArray(${items})) ${items} = ${
-        names.length > 1 ? `Object.entries(${items})` : `Object.keys(${items})`
+        names.length > 1
+          ? `runtime._dbt_dict_entries(${items})`
+          : `runtime._dbt_dict_keys(${items})`
       };\n`,
     );
     this._emit(
@@ -598,8 +623,11 @@ export function installPythonSemantics(): void {
     typeof items === "string"
       ? [...items]
       : isPlainDict(items) && !(Symbol.iterator in items)
-      ? Object.keys(items)
+      ? dictKeys(items)
       : items;
+  runtime._dbt_dict = dictFromPairs;
+  runtime._dbt_dict_keys = dictKeys;
+  runtime._dbt_dict_entries = dictEntries;
   // Python hashes 1 and 1.0 alike: one dict key. An integral float key is kept as its int.
   runtime._dbt_dict_key = dictKey;
   // `x in list` compares with Python's == (`1 in [1.0]`, `[1] in [[1]]`), not JavaScript identity.
@@ -764,7 +792,7 @@ function loopExtras(
   const list = Array.isArray(items)
     ? items
     : typeof items === "object" && items !== null
-    ? Object.keys(items)
+    ? dictKeys(items)
     : [];
   frame.set("loop.previtem", i > 0 ? list[i - 1] : undefined);
   frame.set("loop.nextitem", list[i + 1]);
@@ -1251,7 +1279,7 @@ function listOf(value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
   if (typeof value === "string") return [...value];
   if (value instanceof Set || value instanceof Map) return [...value.keys()];
-  if (typeof value === "object" && value !== null) return Object.keys(value);
+  if (typeof value === "object" && value !== null) return dictKeys(value);
   return [];
 }
 
@@ -1331,7 +1359,7 @@ export function addPythonFilters(env: nunjucks.Environment): void {
       value instanceof Map
         ? [...value.entries()]
         : typeof value === "object" && value !== null
-        ? Object.entries(value)
+        ? dictEntries(value)
         : [],
   );
 }

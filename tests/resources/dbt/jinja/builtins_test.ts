@@ -42,6 +42,20 @@ const CASES: readonly (readonly [string, string])[] = [
     "{{ not 1 is odd and 2 is even }}|{{ [1] | length is eq 1 }}|{{ -4 is even }}",
     "False|True|True",
   ],
+  // Int keys stay ints (a JavaScript object keys by text: they printed '1' and concatenated).
+  [
+    "{{ {1: 'a', 2: 'b'} }}|{{ {1: 'a'}.keys() | list }}|{{ {3: 'a'} | list }}",
+    "{1: 'a', 2: 'b'}|[1]|[3]",
+  ],
+  [
+    "{% set ns = namespace(t=0) %}{% for k, v in {1: 'a', 2: 'b'}.items() %}{% set ns.t = ns.t + k %}{% endfor %}{{ ns.t }}|{% for k in {3: 0} %}{{ k + 1 }}{% endfor %}",
+    "3|4",
+  ],
+  [
+    "{% set d = {1: 'a'} %}{% do d.update({2: 'b'}) %}{% do d.setdefault(5, []) %}{{ d }}|{{ d.copy() }}|{{ d[1] }}{{ d.get(2) }}{{ 1 in d }}",
+    "{1: 'a', 2: 'b', 5: []}|{1: 'a', 2: 'b', 5: []}|abTrue",
+  ],
+  ["{{ {2: 'x', 1: 'y'} | dictsort }}|{{ {1: 'a'} | tojson }}", `[(1, 'y'), (2, 'x')]|{"1": "a"}`],
   ["{% for x in range(5) %}{{ loop.cycle('a', 'b', 'c') }}{% endfor %}", "abcab"],
   [
     "{% for x in ['a', 'a', 'b'] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}{% for x in ['a', 'a', 'b'] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}",
