@@ -14,7 +14,7 @@ import { writeJsonAtomic } from "./_files.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
 export const CACHE_ENGINE =
-  "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge+pyyaml-1.1;static-parse;py-compat-5;v5";
+  "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge+pyyaml-1.1;static-parse;py-compat-6;v5";
 
 /** The file name under the target path. */
 export const CACHE_FILE = "partial_parse.json";
