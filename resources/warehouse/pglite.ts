@@ -148,8 +148,8 @@ class PgliteSession extends SessionBase {
 }
 
 /**
- * A warehouse embedded in this process. On a data dir, a lock file next to it
- * (`<dir>.lock`) keeps a second process out until this one closes.
+ * A warehouse embedded in this process. On a data dir, an flock on a file next
+ * to it (`<dir>.lock`) keeps a second process out until this one closes or dies.
  *
  * PGlite is one connection: statements from concurrent callers run one after
  * the other, and a transaction (or a `bulkLoad`, which runs in one) holds it
@@ -187,7 +187,8 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
   /**
    * Opens (creating if needed) the data dir `dataDir`, or an in-memory database
    * for `memory:`. Waits while another process holds the dir (printing once
-   * who holds it), takes over a lock left by a dead process, and fails with
+   * who holds it; a dead holder's lock is free at once, whatever its pid or
+   * host), and fails with
    * `warehouse.locked` after `lockTimeoutMs`.
    */
   static async open(

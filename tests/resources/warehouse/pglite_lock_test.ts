@@ -1,6 +1,8 @@
 /**
- * The PGlite data dir lock: one process at a time, a waiting process goes on
- * when the holder closes, a dead holder's lock is taken over.
+ * The PGlite data dir lock (an flock on `<dir>.lock`): one process at a time,
+ * a waiting process goes on when the holder closes, a killed holder's lock is
+ * free at once, and what the file says (a pid since recycled, another
+ * container's host) never keeps anyone out.
  */
 
 import assert from "node:assert/strict";
@@ -34,16 +36,27 @@ Deno.test("pglite lock: a second process waits for the holder, then proceeds", a
   assert.equal((await stdout.all).trim(), "opened", await stderr.all);
   assert.equal(status.code, 0);
   assert.equal(countMatches(await stderr.all, /waiting for the warehouse/g), 1);
-  await assert.rejects(Deno.stat(`${dataDir}.lock`), Deno.errors.NotFound);
 });
 
-Deno.test("pglite lock: a live holder makes open fail after the timeout; a dead one is taken over", async () => {
+Deno.test("pglite lock: a live holder makes open fail after the timeout; once killed (-9) its lock is free at once", async () => {
   await using dir = await tempDir();
   const dataDir = `${dir.path}/warehouse`;
   const lockPath = `${dataDir}.lock`;
-  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  // Another process holding the lock (flock(1) takes the same flock(2) lock), its pid written.
+  await Deno.writeTextFile(lockPath, "");
+  // `-o`: the command (which writes flock's pid, then sleeps) does not inherit the lock.
+  const script = `echo '{"pid":'$PPID',"hostname":"${Deno.hostname()}"}' > ${lockPath}; ` +
+    "echo locked $$; exec sleep 60";
+  const holder = new Deno.Command("flock", {
+    args: ["-x", "-o", lockPath, "sh", "-c", script],
+    stdout: "piped",
+  }).spawn();
+  const out = collect(holder.stdout);
+  let sleeper = 0;
   try {
-    await writeLock(lockPath, holder.pid);
+    sleeper = Number((await out.waitFor(/locked (\d+)/))[1]);
+    const holderPid = JSON.parse(await Deno.readTextFile(lockPath)).pid;
+    assert.equal(holderPid, holder.pid);
     const told: string[] = [];
     const started = performance.now();
     const error = await PgliteWarehouse.open(dataDir, {
@@ -53,27 +66,55 @@ Deno.test("pglite lock: a live holder makes open fail after the timeout; a dead 
     }).then(() => undefined, (error: unknown) => error);
     assert.ok(error instanceof WarehouseLockedError, String(error));
     assert.equal(error.code, "warehouse.locked");
-    assert.equal(error.holderPid, holder.pid);
+    assert.equal(error.holderPid, holderPid);
     assert.equal(error.lockPath, lockPath);
-    assert.match(error.message, new RegExp(`pid ${holder.pid}`));
+    assert.match(error.message, new RegExp(`still held after 0 s \\(pid ${holderPid}, lock file`));
     assert.ok(performance.now() - started >= 400);
     assert.deepStrictEqual(told, [
-      `waiting for the warehouse (held by pid ${holder.pid} at ${lockPath})`,
+      `waiting for the warehouse (held by pid ${holderPid} at ${lockPath})`,
     ]);
   } finally {
     holder.kill("SIGKILL");
     await holder.status;
+    if (sleeper) Deno.kill(sleeper, "SIGKILL");
   }
-  // The holder is dead now and its lock file is still there: take it over.
+  // Killed: the file still names it, but the kernel let its lock go.
   const told: string[] = [];
-  const warehouse = await PgliteWarehouse.open(dataDir, { onLockWait: (m) => told.push(m) });
+  const warehouse = await PgliteWarehouse.open(dataDir, {
+    lockTimeoutMs: 10_000,
+    onLockWait: (m) => told.push(m),
+  });
   try {
     assert.deepStrictEqual(told, []);
     assert.equal(JSON.parse(await Deno.readTextFile(lockPath)).pid, Deno.pid);
   } finally {
     await warehouse.close();
   }
-  await assert.rejects(Deno.stat(lockPath), Deno.errors.NotFound);
+  assert.equal(await Deno.readTextFile(lockPath), "", "names nobody once closed");
+});
+
+Deno.test("pglite lock: a file naming a recycled pid or another container's process keeps nobody out", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/warehouse`;
+  const lockPath = `${dataDir}.lock`;
+  // A holder killed long ago whose pid now belongs to an unrelated live process, and
+  // one of another container sharing the volume (its pid says nothing here).
+  const unrelated = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    for (const hostname of [Deno.hostname(), "another-container"]) {
+      await Deno.writeTextFile(lockPath, JSON.stringify({ pid: unrelated.pid, hostname, token: "t" }));
+      let waits = 0;
+      const warehouse = await PgliteWarehouse.open(dataDir, {
+        lockTimeoutMs: 300,
+        onLockWait: () => waits++,
+      });
+      await warehouse.close();
+      assert.equal(waits, 0, `waited for a lock file naming pid ${unrelated.pid} on ${hostname}`);
+    }
+  } finally {
+    unrelated.kill("SIGKILL");
+    await unrelated.status;
+  }
 });
 
 Deno.test("pglite lock: a garbled lock file left long ago is taken over", async () => {
@@ -100,13 +141,6 @@ Deno.test("pglite lock: opening the same data dir twice in one process fails at 
   );
   assert.equal(waits, 0, "waited for a lock this process holds");
 });
-
-async function writeLock(path: string, pid: number): Promise<void> {
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({ pid, hostname: Deno.hostname(), token: crypto.randomUUID() }),
-  );
-}
 
 function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   return makeTempDir("warehouse-lock-");
