@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { closest, editDistance, nearest } from "../../core/suggest.ts";
+import { closest, editDistance, MAX_SUGGESTED_LENGTH, nearest } from "../../core/suggest.ts";
 
 Deno.test("closest suggests only names within the edit budget", async (t) => {
   const cases: [name: string, known: string[], expected: string | undefined][] = [
@@ -40,4 +40,36 @@ Deno.test("editDistance is the Levenshtein distance", async (t) => {
       assert.equal(editDistance(b, a), d);
     });
   }
+});
+
+Deno.test("closest skips names longer than MAX_SUGGESTED_LENGTH, and measures only candidates that could win", async (t) => {
+  await t.step("a name past the bound gets no suggestion, however close", () => {
+    const long = "a".repeat(MAX_SUGGESTED_LENGTH + 1);
+    assert.equal(closest(long, [long.slice(1)]), undefined);
+    assert.equal(closest(long.slice(1), [long.slice(2)]), long.slice(2));
+  });
+  await t.step("a URL path of 30,000 characters against 20,000 keys answers at once", () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `group_${i % 50}/asset_${i}`);
+    assert.equal(closest("a".repeat(30_000), keys), undefined);
+  });
+  await t.step("the same answer as measuring every candidate (random names)", () => {
+    const reference = (name: string, known: string[]) => {
+      let best: string | undefined, bestDistance = Infinity;
+      for (const c of known) {
+        const d = editDistance(name, c);
+        if (d < bestDistance) [best, bestDistance] = [c, d];
+      }
+      return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+    };
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const word = () =>
+      Array.from({ length: 1 + Math.floor(random() * 12) }, () => "abc_"[Math.floor(random() * 4)])
+        .join("");
+    for (let i = 0; i < 500; i++) {
+      const known = Array.from({ length: 1 + Math.floor(random() * 15) }, word);
+      const name = word();
+      assert.equal(closest(name, known), reference(name, known), `${name} among ${known}`);
+    }
+  });
 });
