@@ -35,6 +35,7 @@ import { MissingUpstreamError, queryRunner } from "../../resources/dbt/execute/m
 import { renderHookText } from "../../resources/dbt/execute/hooks.ts";
 import { DbtError, DbtErrorCode } from "../../resources/dbt/errors.ts";
 import { conditionFromConfig } from "../../core/automation/condition.ts";
+import { dailyPartitions } from "../../core/partitions.ts";
 import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../../resources/dbt/nodes.ts";
 
 /** The resources dbt assets use: only the warehouse. */
@@ -77,6 +78,14 @@ export interface DbtAssetsOptions extends LoadProjectOptions {
    * @default {true}
    */
   readonly freshnessChecks?: boolean;
+  /**
+   * Partition each microbatch model with `batch_size='day'` by day (from its
+   * `begin` up to today): materializing a partition builds that day's batch,
+   * as dagster-dbt passes a partition's window as `--event-time-start/-end`.
+   * Off: a microbatch asset builds the batches a `dbt run` would.
+   * @default {false}
+   */
+  readonly microbatchPartitions?: boolean;
 }
 
 /** What {@linkcode dbtAssets} returns. */
@@ -231,6 +240,11 @@ export async function dbtAssets(
     ].filter((dep, i, all) => all.indexOf(dep) === i);
     const tests = testsAt.get(node.uniqueId) ?? [];
     const units = unitsOf.get(node.name) ?? [];
+    const microbatch = node.resourceType === "model" ? node.config.microbatch : undefined;
+    // The first day of a daily-partitioned microbatch model, or undefined when not partitioned.
+    const daily = options.microbatchPartitions && microbatch?.batchSize === "day"
+      ? new Date(microbatch.begin).toISOString().slice(0, 10)
+      : undefined;
     return asset({
       key: node.name,
       deps,
@@ -264,14 +278,22 @@ export async function dbtAssets(
         },
       },
       checks: [...units.map(unitCheck), ...tests.map(testCheck)],
+      ...(daily ? { partitions: dailyPartitions(daily, { endOffset: 1 }) } : {}),
       materialize: async (ctx) => {
         if (writeArtifacts) await writerFor(ctx.runId, ctx.clock).writeManifest();
         await runStartHooks(ctx.runId, ctx.resources.warehouse);
+        // A day partition is that day's batch (dagster-dbt's --event-time-start/-end).
+        const day = daily && ctx.partitionKey !== undefined
+          ? Date.parse(`${ctx.partitionKey}T00:00:00Z`)
+          : undefined;
         try {
           const built = await executeNode(ctx.resources.warehouse, project, node, {
             fullRefresh: options.fullRefresh ?? false,
             clock: ctx.clock,
             record: recorder(ctx.runId, ctx.clock),
+            ...(day === undefined
+              ? {}
+              : { microbatch: { eventTimeStart: day, eventTimeEnd: day + 86_400_000 } }),
             // What the model's macros log belongs to this asset's run log, as dbt says it then.
             onLog: (message) => ctx.log.info(message),
           });

@@ -398,3 +398,114 @@ Deno.test("dbt assets: what a model's macros log goes to that asset's run log", 
   assert.deepEqual(of("a").filter((m) => !m.startsWith("a:")), ["say hello for a", "printed by a"]);
   assert.deepEqual(of("b").filter((m) => !m.startsWith("b:")), ["say hi for b"]);
 });
+
+/** A project whose microbatch model reads a source loaded by the asset `raw_events`. */
+async function microbatchProject() {
+  return await writeProject({
+    "models/sources.yml": `version: 2
+sources:
+  - name: raw
+    tables:
+      - name: events
+        meta: {asset: raw_events}
+        config: {event_time: at}
+`,
+    "models/daily_events.sql":
+      `{{ config(materialized='incremental', incremental_strategy='microbatch',
+  event_time='at', batch_size='day', begin=(modules.datetime.datetime.utcnow() - modules.datetime.timedelta(days=3)).strftime('%Y-%m-%d'),
+  unique_key='id') }}
+select id, at, 10 / n as tenth from {{ source('raw', 'events') }}`,
+  });
+}
+
+/** `YYYY-MM-DD` of today minus `back` days (UTC). */
+const dayBack = (back: number) =>
+  new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10);
+
+/** The stand-in loader: one event at noon on each of the last four days (today included). */
+const rawEvents = (badDay?: string) =>
+  assetFactory<DbtResources>()({
+    key: "raw_events",
+    resources: ["warehouse"],
+    materialize: async (ctx) => {
+      const wh = ctx.resources.warehouse;
+      await wh.exec("create schema if not exists raw; drop table if exists raw.events");
+      await wh.exec("create table raw.events (id integer, at timestamp, n integer)");
+      for (const [i, back] of [3, 2, 1, 0].entries()) {
+        const day = dayBack(back);
+        await wh.execute(
+          `insert into raw.events values (${i + 1}, '${day} 12:00:00', ${day === badDay ? 0 : 2})`,
+        );
+      }
+      return { rows: 4 };
+    },
+  });
+
+Deno.test("dbt assets: a microbatch model materializes its batches; a failed batch fails the step, keeping the others", async () => {
+  await using project = await microbatchProject();
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false });
+  assert.equal(dbt.assets.find((a) => a.key === "daily_events")?.partitions, undefined);
+  const ok = await materialize(
+    defineGraph<DbtResources>({ assets: [rawEvents(), ...dbt.assets], resources: { warehouse } }),
+    { selection: "+daily_events" },
+  );
+  assert.equal(ok.status, "success", ok.errorSummary ?? "");
+  const step = ok.steps.find((s) => s.assetKey === "daily_events");
+  assert.match(String(step?.materialization?.metadata.message), /MICROBATCH 4 of 4 batches/);
+  const ids = async () =>
+    (await warehouse.query<{ id: number }>("select id from analytics.daily_events order by id"))
+      .map((r) => Number(r.id));
+  assert.deepEqual(await ids(), [1, 2, 3, 4]);
+  // A division by zero only in yesterday's data: that batch fails, today's and the day before's
+  // (the lookback) go in, and the step fails saying so.
+  await warehouse.exec("drop schema analytics cascade");
+  const broken = await materialize(
+    defineGraph<DbtResources>({
+      assets: [rawEvents(dayBack(2)), ...dbt.assets],
+      resources: { warehouse },
+    }),
+    { selection: "+daily_events" },
+  );
+  const failed = broken.steps.find((s) => s.assetKey === "daily_events");
+  assert.equal(failed?.status, "failed");
+  assert.match(
+    failed?.error?.message ?? "",
+    /1 of 4 batches failed \(batch \d{8}: .*division by zero/,
+  );
+  assert.match(failed?.error?.message ?? "", /deno task dbt retry/);
+  assert.deepEqual(await ids(), [1, 3, 4]);
+});
+
+Deno.test("dbt assets: with microbatchPartitions, a day partition builds that day's batch", async () => {
+  await using project = await microbatchProject();
+  await using warehouse = await openWarehouse("pglite:memory:");
+  const dbt = await dbtAssets(project.dir, { writeArtifacts: false, microbatchPartitions: true });
+  const asset = dbt.assets.find((a) => a.key === "daily_events");
+  assert.deepEqual(asset?.partitions, { kind: "daily", start: dayBack(3), endOffset: 1 });
+  const graph = defineGraph<DbtResources>({
+    assets: [rawEvents(), ...dbt.assets],
+    resources: { warehouse },
+  });
+  const loaded = await materialize(graph, { selection: "raw_events" });
+  assert.equal(loaded.status, "success", loaded.errorSummary ?? "");
+  const run = await materialize(graph, {
+    selection: "daily_events",
+    partitions: { keys: [dayBack(2)] },
+  });
+  assert.equal(run.status, "success", run.errorSummary ?? "");
+  assert.deepEqual(run.steps.map((s) => `${s.assetKey}[${s.partition}]`), [
+    `daily_events[${dayBack(2)}]`,
+  ]);
+  const rows = await warehouse.query<{ id: number }>("select id from analytics.daily_events");
+  assert.deepEqual(rows.map((r) => Number(r.id)), [2]);
+  const more = await materialize(graph, {
+    selection: "daily_events",
+    partitions: { from: dayBack(1), to: dayBack(0) },
+  });
+  assert.equal(more.status, "success", more.errorSummary ?? "");
+  const after = await warehouse.query<{ id: number }>(
+    "select id from analytics.daily_events order by id",
+  );
+  assert.deepEqual(after.map((r) => Number(r.id)), [2, 3, 4]);
+});
