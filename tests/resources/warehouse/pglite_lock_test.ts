@@ -102,7 +102,10 @@ Deno.test("pglite lock: a file naming a recycled pid or another container's proc
   const unrelated = new Deno.Command("sleep", { args: ["60"] }).spawn();
   try {
     for (const hostname of [Deno.hostname(), "another-container"]) {
-      await Deno.writeTextFile(lockPath, JSON.stringify({ pid: unrelated.pid, hostname, token: "t" }));
+      await Deno.writeTextFile(
+        lockPath,
+        JSON.stringify({ pid: unrelated.pid, hostname, token: "t" }),
+      );
       let waits = 0;
       const warehouse = await PgliteWarehouse.open(dataDir, {
         lockTimeoutMs: 300,
