@@ -404,6 +404,79 @@
  * permissions were computed from unvalidated values: a security feature,
  * not touched here).
  *
+ * Session 2026-12-07 (9), 06:53-08:20 UTC, load average 3-14 the whole
+ * time (other engineers' tests, a full CI suite through /work/wt/heavy):
+ * NOT met, nothing landed that changes the parse; what was measured and
+ * why each idea was dropped. This machine ran ~2.5-3x slower than the
+ * lead's quiet figures (1,146 ms `dbt parse`, 1,432 ms `deno task dbt
+ * parse`, 346 ms of it fixed): the same 10k cold `deno task dbt parse` took
+ * 4.9-7.2 s wall / 4.2-4.6 s CPU of all processes at load 3.6-3.8, and the
+ * task on a project of no model 0.94-1.27 s CPU at load 6.5. No hardware
+ * counters here (`perf stat -e instructions`: not supported in this VM);
+ * valgrind runs Deno (callgrind: 72M instructions for `deno eval 1`, 28 s
+ * under valgrind), too slow for a 10k parse in the session; so CPU of all
+ * threads and of the main thread, A/B alternating, are the figures.
+ *
+ * The floor of the task (load ~6.5, CPU ms, 8 runs each): `deno eval 1`
+ * 79-113; `deno task` of a task running `true` 53-67; `deno task` running
+ * `deno eval 1` 126-188; the launcher alone (`launch.ts --print dbt parse`)
+ * 219-263; `deno task dbt parse` of a project of no model 940-1,267. So
+ * `deno task` plus two Deno starts (launcher, command) is ~0.23 s of CPU
+ * here, a quarter of the fixed cost; the rest is the launcher's own work
+ * (zod and the configuration, node:url/node:path polyfills: ~0.15 s here)
+ * and the command's modules (nunjucks's ~25 files through Node's CommonJS
+ * loader: 172 ms inclusive in the command's profile on an empty project at
+ * load ~6, of which wrapSafe/compileFunction 44; the node:crypto, node:url
+ * and node:fs polyfills, which Deno loads lazily outside its snapshot:
+ * op_load_ext_script 105 ms self of ~800 profiled; zod), and the global
+ * project's 143 macros (compiled by nunjucks at every cold start: ~40 ms
+ * there). Importing nunjucks alone costs ~90 ms of CPU over an empty
+ * script here; node:crypto, node:util, node:path and node:url on top of it
+ * cost nothing measurable (they share the polyfills nunjucks loads). Scaled
+ * by the lead's quiet 346 ms, ~80 ms of the fixed cost is Deno's own
+ * floor (three processes), so even with the load and the manifest at
+ * zero cost the task could not go under ~0.1 s, and with the parse as it
+ * is (in-process ~0.65 s load + ~0.5 s manifest, quiet) it cannot reach
+ * 1 s without the manifest's text made on the second core.
+ *
+ * Where a cold 10k `dbt parse` goes (CPU profile of the command process,
+ * main thread, load ~4, 5.1 s profiled): garbage collection 1,255 ms
+ * (scavenges only: `--trace-gc-nvp` counts 117 scavenges promoting 166 MB
+ * and copying 134 MB within the young generation: the ~200 MB that stays
+ * live is copied about twice); js-yaml on the main thread 570 ms (the main
+ * thread claims the YAML files the worker has not reached; under load the
+ * worker gets little CPU); JSON.stringify of the manifest's slices 392 ms
+ * self; UTF-8 encoding 146; module loading ~300 (nunjucks 172, node:crypto
+ * 114, node:url 80, shared polyfills counted once); reading 10k SQL files
+ * 135; partial_parse.json ~100.
+ *
+ * Tried and dropped (the code is on branch `dbtperf-entry-worker`, c9e351c):
+ * printing the 30k tests' manifest entries (48 of the 76 MB) on a worker
+ * thread while the main thread prints the models', both claiming 1,000-
+ * test chunks from a shared counter, the worker's UTF-8 bytes transferred
+ * back and written in place (manifest byte-identical: the same maker on
+ * both threads; tested with a crashing worker too). The tests' values must
+ * cross by structured clone, and that costs the main thread about what it
+ * saves: as 30k objects, postMessage took 369 ms of the main thread
+ * (profile, load ~10) and the main thread still printed most chunks
+ * itself, because the worker, loading and deserialising, reached the
+ * counter late; as one array per field (fqn and depends_on flattened,
+ * kwargs as JSON) 102 ms to build the arrays + 156 ms postMessage, and the
+ * worker spent 71 ms rebuilding the values and 192 ms in GC before
+ * printing. A/B, 10k cold, the command process, four alternating rounds at
+ * load 8.4-13.2 (objects version): main-thread CPU 2,510-2,700 ms (median
+ * 2,560) against 2,350-2,670 (2,650) before, all threads 4,800-4,970
+ * (4,940) against 3,850-4,340 (4,300): +15% CPU for at best -3% on the
+ * main thread. On an idle second core the gain is bounded by the same
+ * arithmetic: ~0.1 s of main-thread serialisation to move ~0.2 s of
+ * printing, half of which the main thread then shares anyway.
+ * Young generation sizes: `--max-semi-space-size=32` ran 44 scavenges
+ * instead of 117 but promoted 152 MB and copied 129 MB (166 / 134 at 8):
+ * the copying work, which is most of the GC time, stays; a bigger young
+ * generation only saves the per-scavenge overhead. `--minor-ms` (V8's
+ * non-moving young generation, promoting pages in place) ran worse: CPU of
+ * all threads median 8,600 ms against 5,510 (three rounds, load ~9).
+ *
  * @module
  */
 
