@@ -629,12 +629,10 @@ class FlatGeobufReader {
     }
     this.#geometryType = header.geometryType();
     this.#hasZ = header.hasZ();
-    const taken = new Set(["geometry", "bbox"]);
+    // Named as in the source: writeGeoParquet renames those its own columns take.
     for (let i = 0; i < header.columnsLength(); i++) {
       const column = header.columns(i)!;
-      let name = column.name() ?? `column${i}`;
-      while (taken.has(name)) name = `${name}_attr`;
-      taken.add(name);
+      const name = column.name() ?? `column${i}`;
       this.#types.push(column.type());
       this.columns.push({ name, type: columnTypeOf(column.type()) });
     }

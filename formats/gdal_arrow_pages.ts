@@ -187,13 +187,8 @@ async function openPages(
   options: ArrowPagesOptions,
 ): Promise<FeatureSource> {
   const formats = await reader.header();
-  const taken = new Set(["geometry", "bbox"]);
-  const columns: ColumnSchema[] = formats.map((c) => {
-    let name = c.name;
-    while (taken.has(name)) name = `${name}_attr`;
-    taken.add(name);
-    return { name, type: TYPES[c.format]! };
-  });
+  // Named as in the source: writeGeoParquet renames those its own columns take.
+  const columns: ColumnSchema[] = formats.map((c) => ({ name: c.name, type: TYPES[c.format]! }));
   let rowid = 0;
   let ended = false;
   return {

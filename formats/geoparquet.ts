@@ -356,6 +356,26 @@ export { GeoParquetError } from "./geoparquet_errors.ts";
 const GEOMETRY = "geometry";
 const BBOX = "bbox";
 
+/**
+ * The output name of each source attribute column (`names`, in order): its
+ * own, except where it is one of the `reserved` names the writer adds
+ * (`geometry`, `bbox`, a computed column such as `area_m2`), which gets
+ * `_attr` appended (again, until the name is free). A name is never taken
+ * from a later source column: with `bbox` and `bbox_attr` both in the
+ * source, `bbox` becomes `bbox_attr_attr` and `bbox_attr` keeps its own.
+ */
+export function outputNames(names: readonly string[], reserved: readonly string[]): string[] {
+  const taken = new Set([...reserved, ...names]);
+  const clash = new Set(reserved);
+  return names.map((name) => {
+    if (!clash.has(name)) return name;
+    let renamed = `${name}_attr`;
+    while (taken.has(renamed)) renamed = `${renamed}_attr`;
+    taken.add(renamed);
+    return renamed;
+  });
+}
+
 /** Quotes an SQLite identifier. */
 function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -414,16 +434,11 @@ function describeSource(
       { input: label ?? table },
     );
   }
-  const taken = new Set<string>([GEOMETRY, BBOX]);
   const sourceColumns = info
     // The integer primary key is GDAL's feature id, an artefact of the container.
     .filter((c) => c.name !== geom && !(c.pk === 1 && /INT/i.test(c.type)))
-    .map((c) => {
-      let name = c.name;
-      while (taken.has(name)) name = `${name}_attr`;
-      taken.add(name);
-      return { source: c.name, output: { name, type: columnTypeOf(c.type) } };
-    });
+    // Named as in the source: writeGeoParquet renames those its own columns take.
+    .map((c) => ({ source: c.name, output: { name: c.name, type: columnTypeOf(c.type) } }));
   return { geometryColumn: geom, sourceColumns };
 }
 
@@ -1014,6 +1029,13 @@ export async function writeGeoParquet(
   options: GeoParquetWriteOptions,
 ): Promise<GeoParquetResult> {
   const computed = options.compute ?? [];
+  // The source's attributes named as the writer's own columns (geometry, bbox, computed) get
+  // another name: before, a computed `area_m2` replaced the user's column of that name.
+  const names = outputNames(
+    source.columns.map((c) => c.name),
+    [GEOMETRY, BBOX, ...computed.map((c) => c.name)],
+  );
+  const columns = source.columns.map((c, i): ColumnSchema => ({ ...c, name: names[i]! }));
   const summary = new GeometrySummary(options.validBox, options.crs.type === "GeographicCRS");
   // The `geo` value is reserved at its longest and filled in once every row is written.
   const reserved = JSON.stringify(
@@ -1043,7 +1065,7 @@ export async function writeGeoParquet(
     pages++;
     const { rowids } = page;
     const vectors: Record<string, Vector> = {};
-    source.columns.forEach((c, i) => {
+    columns.forEach((c, i) => {
       vectors[c.name] = attributeVector(c.type, page.columns[i]!);
     });
     for (const column of computed) {
@@ -1113,7 +1135,7 @@ export async function writeGeoParquet(
   let builder = new parquet.WriterPropertiesBuilder()
     .setDictionaryEnabled(false)
     .setColumnStatisticsEnabled(GEOMETRY, parquet.EnabledStatistics.None);
-  source.columns.forEach((c, i) => {
+  columns.forEach((c, i) => {
     if (c.type === "string" && repeats(first!.columns[i]!)) {
       builder = builder.setColumnDictionaryEnabled(c.name, true);
     }
@@ -1145,7 +1167,7 @@ export async function writeGeoParquet(
     bbox: Number.isFinite(summary.box[0]) ? summary.bbox() as GeoParquetResult["bbox"] : null,
     geometryTypes: [...summary.types].sort(),
     columns: [
-      ...source.columns,
+      ...columns,
       ...computed.map((c): ColumnSchema => ({ name: c.name, type: "float64" })),
     ],
     geo,

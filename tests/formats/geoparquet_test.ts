@@ -225,6 +225,56 @@ Deno.test("sqliteToGeoParquet writes a BLOB column as bytes, not as text to chec
   }
 });
 
+Deno.test("sqliteToGeoParquet: an attribute named as the writer's own columns is renamed, never another's name", async () => {
+  // Before: 'bbox' was renamed 'bbox_attr', the name of the user's next column, whose values
+  // then went to 'bbox_attr_attr'; and a computed 'area_m2' (intent measure) replaced the
+  // user's 'area_m2' column, its values lost and the name listed twice.
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new DatabaseSync(`${dir}/in.sqlite`);
+    db.exec(
+      'CREATE TABLE t (bbox TEXT, bbox_attr TEXT, geometry TEXT, area_m2 TEXT, "Area" INTEGER, geom BLOB)',
+    );
+    db.prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)").run(
+      "B",
+      "BA",
+      "G",
+      "user",
+      7,
+      point(1, 2),
+    );
+    db.close();
+    const result = await sqliteToGeoParquet(`${dir}/in.sqlite`, "t", `${dir}/o.parquet`, {
+      crs: {},
+      geometryColumn: "geom",
+      compute: [{ name: "area_m2", fn: () => 42 }],
+    });
+    assert.deepEqual(result.columns.map((c) => c.name), [
+      "bbox_attr_attr",
+      "bbox_attr",
+      "geometry_attr",
+      "area_m2_attr",
+      "Area",
+      "area_m2",
+    ]);
+    const rows = await duck(
+      `SELECT bbox_attr_attr, bbox_attr, geometry_attr, area_m2_attr, "Area"::INTEGER AS "Area",
+              area_m2, bbox.xmin AS xmin FROM '${dir}/o.parquet'`,
+    );
+    assert.deepEqual(rows, [{
+      bbox_attr_attr: "B",
+      bbox_attr: "BA",
+      geometry_attr: "G",
+      area_m2_attr: "user",
+      Area: 7,
+      area_m2: 42,
+      xmin: 1,
+    }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sqliteToGeoParquet streams a large layer in row groups with the exact bbox", async () => {
   const dir = await Deno.makeTempDir({ prefix: "geoparquet-large-" });
   try {

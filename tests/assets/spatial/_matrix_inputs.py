@@ -1612,6 +1612,10 @@ VECTORS.update({
     "v_csv_quotes_ok": lambda: text("v_csv_quotes_ok.csv",
                                     'id,name,WKT\n1,"say ""hi""\nthere","POINT (-110 45)"\n2,b,"POINT (-109 46)"\n'),
     "v_gml_curves": lambda: gml_curves("v_gml_curves.gml"),
+    # An export that had already renamed one 'bbox' attribute: 'bbox' beside 'bbox_attr'.
+    "v_geojson_taken_names": lambda: geojson("v_geojson_taken_names.geojson", fc([
+        ({"bbox": "B", "bbox_attr": "BA", "geometry": "G", "geometry_attr": "GA"},
+         {"type": "Point", "coordinates": [-110.5, 45.5]})])),
     "v_gpkg_blob": lambda: blobs("v_gpkg_blob.gpkg", "GPKG"),
     "v_fgb_blob": lambda: blobs("v_fgb_blob.fgb", "FlatGeobuf"),
     "v_gpkg_wide": lambda: wide("v_gpkg_wide.gpkg"),

@@ -1049,6 +1049,16 @@ const VECTORS: Case[] = [
       assert.deepEqual(column(out, "note"), [null, "", "x"]);
     }),
   }),
+  // 'bbox' is renamed, and never into the name of the user's 'bbox_attr' (whose values went to
+  // 'bbox_attr_attr' while the column 'bbox_attr' held those of 'bbox').
+  vector("v_geojson_taken_names.geojson", "geojson", {
+    renamed: { bbox: "bbox_attr_attr", geometry: "geometry_attr_attr" },
+    expect: published((out) => {
+      assert.deepEqual(column(out, "bbox_attr"), ["BA"]);
+      assert.deepEqual(column(out, "bbox_attr_attr"), ["B"]);
+      assert.deepEqual(column(out, "geometry_attr"), ["GA"]);
+    }),
+  }),
   // A photo column (OGR binary): bytes in the GeoParquet, not text refused as not UTF-8.
   ...[["v_gpkg_blob.gpkg", "geopackage"], ["v_fgb_blob.fgb", "flatgeobuf"]].map(([file, format]) =>
     vector(file!, format!, {

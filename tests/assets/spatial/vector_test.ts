@@ -5,6 +5,7 @@ import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { batchRun, download, duckdb, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
 import { needs } from "../../_helpers/tools.ts";
+import { assertDone, engines, landing } from "./_batches.ts";
 
 const options = batchRun;
 
@@ -353,4 +354,73 @@ Deno.test({
       await sql.end();
     }
   },
+});
+
+Deno.test("vector batch: intent measure keeps the user's own area_m2 / length_m columns", async (t) => {
+  // Before: the computed area_m2 and length_m replaced the user's columns of those names, their
+  // values lost, and the ledger's column schema listed each name twice.
+  const dir = await Deno.makeTempDir({ prefix: "spatial-measure-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/lakes.geojson`,
+      JSON.stringify({
+        type: "FeatureCollection",
+        features: [{
+          type: "Feature",
+          properties: { area_m2: "surveyed 2019", length_m: 7, name: "Lake" },
+          geometry: {
+            type: "Polygon",
+            coordinates: [[[-110, 45], [-109, 45], [-109, 46], [-110, 45]]],
+          },
+        }],
+      }),
+    );
+    for (const [kind, gdal] of engines) {
+      await t.step(kind, async () => {
+        const batch = `measure-own-${kind}`;
+        const l = await landing(batch, [{
+          name: "lakes.geojson",
+          from: `${dir}/lakes.geojson`,
+          type: "vector",
+          format: "geojson",
+          crs: "EPSG:4326",
+        }]);
+        await using _store = l.store;
+        const manifestKey = `manifests/${batch}.json`;
+        const manifest = JSON.parse(
+          new TextDecoder().decode(await l.store.getBytes(LANDING, manifestKey)),
+        );
+        await l.store.put(
+          LANDING,
+          manifestKey,
+          new TextEncoder().encode(JSON.stringify({ ...manifest, intent: "measure" })),
+        );
+        const [doc] = await assertDone(l, batch, await runBatch(l, batch, {}, { gdal }));
+        const meta = SpatialLedgerMetadata.parse(doc!.metadata);
+        assert.deepEqual(meta.column_schema.map((c) => c.name), [
+          "area_m2_attr",
+          "length_m_attr",
+          "name",
+          "area_m2",
+          "length_m",
+          "geometry",
+          "bbox",
+        ]);
+        await using file = await download(l.store, LAKE, doc!.key);
+        const [row] = await duckdb(
+          `SELECT area_m2_attr, length_m_attr::INTEGER AS length_m_attr, name,
+                  round(area_m2 / 1e6) AS km2, length_m FROM read_parquet('${file.file}')`,
+        );
+        assert.deepEqual(row, {
+          area_m2_attr: "surveyed 2019",
+          length_m_attr: 7,
+          name: "Lake",
+          km2: 4382,
+          length_m: null,
+        });
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
