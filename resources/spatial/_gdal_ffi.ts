@@ -656,7 +656,16 @@ export class GdalLibrary {
         if (getNext.call(Deno.UnsafePointer.of(stream), array) !== 0) {
           throw failure("Cannot read the layer's features");
         }
-        if (array[8] === 0n) break; // Released: the stream's end.
+        if (array[8] === 0n) {
+          // GDAL's generic stream ends, without an error of its own, where a
+          // feature could not be read (a GeoJSONSeq cut off mid-feature: "JSON
+          // parsing error"), so the features before it looked like the whole
+          // layer; ogr2ogr fails on the same error.
+          if (this.#reportedRealError()) {
+            throw new GdalCallError("Cannot read the layer's features", this.errors());
+          }
+          break; // Released: the stream's end.
+        }
         try {
           const length = Number(array[0]);
           // GDAL 3.6 gives empty batches without end on a layer of 500

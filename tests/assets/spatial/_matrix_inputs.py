@@ -1616,6 +1616,11 @@ VECTORS.update({
     "v_geojson_taken_names": lambda: geojson("v_geojson_taken_names.geojson", fc([
         ({"bbox": "B", "bbox_attr": "BA", "geometry": "G", "geometry_attr": "GA"},
          {"type": "Point", "coordinates": [-110.5, 45.5]})])),
+    # A GeoJSONSeq upload cut off inside its fourth feature.
+    "v_geojsonseq_cut": lambda: text("v_geojsonseq_cut.geojsonl", "".join(
+        json.dumps({"type": "Feature", "properties": {"n": i},
+                    "geometry": {"type": "Point", "coordinates": [-110 + i / 10, 45]}}) + "\n"
+        for i in range(5))[:300]),
     "v_gpkg_blob": lambda: blobs("v_gpkg_blob.gpkg", "GPKG"),
     "v_fgb_blob": lambda: blobs("v_fgb_blob.fgb", "FlatGeobuf"),
     "v_gpkg_wide": lambda: wide("v_gpkg_wide.gpkg"),

@@ -678,6 +678,14 @@ const VECTORS: Case[] = [
     ),
   }),
   vector("v_geojsonseq.geojsonl", "geojson"),
+  // Cut off mid-feature: the native engine's Arrow route published the features before the cut
+  // as the whole layer (GDAL's stream ends there, its error only reported), where ogr2ogr fails.
+  vector("v_geojsonseq_cut.geojsonl", "geojson", {
+    expect: quarantined(
+      "processing_failed",
+      /'[^']*v_geojsonseq_cut\.geojsonl'.*JSON parsing error/,
+    ),
+  }),
   // Arrays and objects in properties: their JSON text, the same whichever engine runs.
   vector("v_geojson_lists.geojson", "geojson", {
     expect: published((out) => {
