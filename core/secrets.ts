@@ -96,8 +96,13 @@ const SECRET_PARAM = new RegExp(
   String.raw`([?&;](?:${SECRET_NAME})=)[^&#\s'"]*?(?=[.,:;)\]]*(?:[&#\s'"]|$))`,
   "gi",
 );
-/** `scheme://user:password@`: the password runs to the last `@` before a space or quote. */
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/'"]*):[^\s'"]*@/gi;
+/**
+ * `scheme://user:password@`: the password runs to the last `@` before a space
+ * or quote; or it holds spaces (typed unencoded in a `.env`), then it runs to
+ * the first `@` on its line when it holds no `/` (a message's `host:5432/db
+ * failed for a@b` is no password).
+ */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/'"]*):(?:[^\s'"]*|[^@/'"\n]*[ \t][^@/'"\n]*)@/gi;
 
 /**
  * `text` with every registered secret (in any of its forms), every URL
@@ -253,12 +258,15 @@ export function registerSecretsOf(env: Readonly<Record<string, string | undefine
  * The password and secret query values of a URL, raw and decoded, also when
  * it does not parse (a bad port, a stray character): read by shape, the
  * password runs from the first `:` of the userinfo to the last `@` before
- * the first space.
+ * the first space, or, when it holds spaces, to the first `@`.
  */
 export function urlSecrets(url: string): string[] {
   const out: string[] = [];
+  // A password holding spaces (a whole value, unencoded: URL parsing accepts it).
+  const spaced = /^[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^@\n]*\s[^@\n]*)@/i.exec(url.trim())?.[1];
+  if (spaced !== undefined) out.push(spaced, safeDecode(spaced));
   const authority = /^[a-z][a-z0-9+.-]*:\/\/(\S*)/i.exec(url.trim())?.[1];
-  if (authority !== undefined) {
+  if (authority !== undefined && spaced === undefined) {
     const at = authority.lastIndexOf("@");
     if (at > 0) {
       const userinfo = authority.slice(0, at);

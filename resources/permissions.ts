@@ -357,7 +357,8 @@ function postgresHosts(url: string): string[] {
   if (socket?.startsWith("/")) return [socket];
   const port = query.get("port") ?? "5432";
   // postgres.js takes several hosts separated by commas in the authority.
-  const authority = /^[a-z]+:\/\/(?:[^@/]*@)?([^/?#]*)/i.exec(url)?.[1] ?? "";
+  // The userinfo runs to the last '@' of the authority: a password may hold an unencoded one.
+  const authority = /^[a-z]+:\/\/(?:[^/?#]*@)?([^/?#@]*)/i.exec(url)?.[1] ?? "";
   const hosts = authority.split(",").filter(Boolean).flatMap((entry) => {
     const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
     return match ? [`${match[1]}:${match[2] ?? port}`] : [];

@@ -121,6 +121,22 @@ Deno.test("urlSecrets reads the password of URLs that do not parse", () => {
 });
 
 Deno.test(
+  "a password holding a space (unencoded, as typed in a .env) is masked whole in every message",
+  fresh(() => {
+    // WHATWG URL accepts it (percent-encoding the space), so the configuration took it, and a
+    // driver's 'Cannot reach the warehouse at postgres://u:pa ss@host/db' printed it in clear.
+    assert.deepEqual(urlSecrets("postgres://u:pa ss@host/db"), ["pa ss"]);
+    registerSecretsOf({ WAREHOUSE_URL: "postgres://u:my secret@host/db" });
+    assert.equal(
+      redact("Cannot reach the warehouse at postgres://u:my secret@host/db (WAREHOUSE_URL)"),
+      "Cannot reach the warehouse at postgres://u:***@host/db (WAREHOUSE_URL)",
+    );
+    assert.equal(redact("auth failed: my%20secret"), "auth failed: ***");
+    assert.equal(redactUrl("postgres://u:two words@h/x"), "postgres://u:***@h/x");
+  }),
+);
+
+Deno.test(
   "redactError cleans the message, stack, string fields and whole cause chain in place",
   fresh(() => {
     registerSecretsOf({ X_PASSWORD: "topsecret1" });

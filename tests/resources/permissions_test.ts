@@ -93,6 +93,16 @@ Deno.test("servers: each URL's host:port, socket folders, AWS for a bare s3://, 
   assert.ok(mongo.net.includes("m1:27017") && mongo.net.includes("m2:27018"));
 });
 
+Deno.test("a postgres password holding an unencoded '@' grants the host, not the password's tail", () => {
+  // Before: the authority ran to the first '@', so '--allow-net=ss@db:5432' made Deno print
+  // 'invalid host 'ss@db'' with a stack trace: a piece of the password, and no configuration error.
+  const p = permissions("materialize", {
+    WAREHOUSE_URL: "postgres://u:p@ss@db:5433/x",
+    RUNS_URL: "postgres://u:a@b@c@runs/x",
+  });
+  assert.deepEqual(p.net.filter((h) => !h.includes("open-meteo")), ["db:5433", "runs:5432"]);
+});
+
 Deno.test("ui/dev listen on --host/--port; the daemon reaches NOTIFY_URLS; materialize does not", () => {
   assert.ok(permissions("ui", {}).net.includes("127.0.0.1:3000"));
   assert.ok(
