@@ -228,6 +228,13 @@ export class GdalLibrary {
     this.#lib = lib.symbols;
     this.path = path;
     this.#lib.GDALAllRegister();
+    // A JPEG cut short ("Premature end of JPEG file") is an error, as GDAL
+    // >= 3.7 (gdal3.js) has it by default: GDAL 3.6 only warned, and its
+    // missing rows were read as grey, so a truncated upload was published.
+    // A value set in the environment is kept.
+    if (this.#lib.CPLGetConfigOption(cString("GDAL_ERROR_ON_LIBJPEG_WARNING"), null) === null) {
+      this.#lib.CPLSetConfigOption(cString("GDAL_ERROR_ON_LIBJPEG_WARNING"), cString("TRUE"));
+    }
     // GDAL reports through CPLError; collect instead of printing on stderr.
     this.#handler = new Deno.UnsafeCallback(
       ERROR_HANDLER,
