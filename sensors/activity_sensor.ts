@@ -11,12 +11,31 @@
  * or a second daemon does not load the same content twice (the run key is a
  * hash of the new drops and their etags, claimed in the run store).
  *
+ * **Drops are never stranded.** A load that ended without success (failed
+ * on a platform fault: a full disk, a server gone; or canceled when its
+ * daemon stopped) leaves its drops in the landing folder, already in the
+ * cursor: as Dagster's run keys, a key never runs twice, so the sensor asks
+ * for a new attempt under a key of its own, `<run key>:attempt-<n>` (the
+ * same from every daemon, so one run), once the previous attempt ended: at
+ * once after a shutdown cancel, else after `retryDelayMs` doubling per
+ * attempt up to `maxRetryDelayMs` (Dagster leaves this to run retries; here
+ * the sensor knows whether the drops are still waiting). Not retried: a
+ * load canceled on a person's request, a lost run while the daemon decides
+ * about relaunching it, a load that succeeded. A new drop asks for a load at
+ * once, which takes the waiting drops along (the load reads the folder).
+ *
  * @module
  */
 
 import { z } from "zod";
 import { ResourceError } from "../core/errors.ts";
-import { type SensorDefinition, sensorFactory } from "../core/sensor.ts";
+import { OWNER_LOST_TAG } from "../core/run_store/types.ts";
+import {
+  type SensorContext,
+  type SensorDefinition,
+  sensorFactory,
+  type SensorRunRequests,
+} from "../core/sensor.ts";
 import type { AppResources } from "../resources/app.ts";
 import { ACTIVITY_PREFIX, BRONZE_ACTIVITY_KEY } from "../assets/activity/bronze.ts";
 import { dropKindOf } from "../assets/activity/_columns.ts";
@@ -36,9 +55,32 @@ export interface ActivitySensorOptions {
    * @default {the daemon's}
    */
   readonly intervalMs?: number;
+  /**
+   * Wait after a failed load before its next attempt, in milliseconds;
+   * doubled per attempt after the first retry.
+   * @default {30000}
+   */
+  readonly retryDelayMs?: number;
+  /**
+   * Longest wait between two attempts, in milliseconds.
+   * @default {3600000}
+   */
+  readonly maxRetryDelayMs?: number;
 }
 
-const Cursor = z.object({ v: z.literal(1), seen: z.record(z.string(), z.string()) });
+const Cursor = z.object({
+  v: z.literal(1),
+  /** Drop key -> etag of every drop asked for and still listed. */
+  seen: z.record(z.string(), z.string()),
+  /** The last load asked for: its first run key and the attempt asked for last. */
+  request: z.object({ runKey: z.string(), attempt: z.number().int().min(1) }).optional(),
+});
+type Cursor = z.output<typeof Cursor>;
+
+/** Run key of attempt `attempt` of the load first keyed `runKey`. */
+function attemptKey(runKey: string, attempt: number): string {
+  return attempt === 1 ? runKey : `${runKey}:attempt-${attempt}`;
+}
 
 const sensor = sensorFactory<AppResources>();
 
@@ -53,6 +95,10 @@ const sensor = sensorFactory<AppResources>();
  */
 export function activitySensor(options: ActivitySensorOptions = {}): SensorDefinition {
   const name = options.name ?? ACTIVITY_DROPS_SENSOR;
+  const retryDelayMs = options.retryDelayMs ?? 30_000;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
+  // Loads canceled on request already said why their drops wait, once per process.
+  const toldCanceled = new Set<string>();
   return sensor({
     name,
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
@@ -61,7 +107,8 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
     resources: ["lake", "config"],
     async evaluate(ctx) {
       const bucket = ctx.resources.config.LANDING_BUCKET;
-      const seen = parse(ctx.cursor, (message) => ctx.log.warn(message));
+      const cursor = parse(ctx.cursor, (message) => ctx.log.warn(message));
+      const seen = cursor.seen;
       const listed = new Map<string, string>();
       try {
         for await (
@@ -81,7 +128,16 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
         throw error;
       }
       const fresh = [...listed].filter(([key, etag]) => seen[key] !== etag).sort();
-      if (fresh.length === 0) return { skipReason: `no new drops in ${bucket}/${ACTIVITY_PREFIX}` };
+      if (fresh.length === 0) {
+        // Drops asked for and still waiting: the load may have ended without success.
+        const retry = listed.size > 0 && cursor.request
+          ? await retryRequest(ctx, cursor, cursor.request, listed.size)
+          : undefined;
+        if (retry === undefined || typeof retry === "string") {
+          return { skipReason: retry ?? `no new drops in ${bucket}/${ACTIVITY_PREFIX}` };
+        }
+        return retry;
+      }
       const running = await ctx.runStore?.listRuns({
         status: "running",
         tags: { sensor: name },
@@ -98,19 +154,79 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
           tags: { drops: String(fresh.length), first_drop: fresh[0]?.[0] ?? "" },
         }],
         // Keys no longer listed (loaded and moved, quarantined) leave the cursor.
-        cursor: JSON.stringify({ v: 1, seen: Object.fromEntries(listed) }),
+        cursor: JSON.stringify(
+          {
+            v: 1,
+            seen: Object.fromEntries(listed),
+            request: { runKey, attempt: 1 },
+          } satisfies Cursor,
+        ),
       };
     },
   });
+
+  /**
+   * The next attempt of the last load, when it ended without success and
+   * its wait is over; else why not (a skip reason), or `undefined` when it
+   * is simply done.
+   */
+  async function retryRequest(
+    ctx: SensorContext<Pick<AppResources, "lake" | "config">>,
+    cursor: Cursor,
+    request: { runKey: string; attempt: number },
+    waiting: number,
+  ): Promise<SensorRunRequests | string | undefined> {
+    const key = attemptKey(request.runKey, request.attempt);
+    const run = await ctx.latestRun(key);
+    if (run === undefined) return `waiting for the load ${key} to be launched`;
+    if (run.status === "running") return `waiting for the load in progress (run ${run.runId})`;
+    if (run.status === "success") return undefined;
+    if (run.tags[OWNER_LOST_TAG] === "pending") {
+      return `waiting for the daemon's decision about lost run ${run.runId}`;
+    }
+    if (run.cancelRequestedAt !== null) {
+      if (!toldCanceled.has(run.runId)) {
+        toldCanceled.add(run.runId);
+        ctx.log.info(
+          `load ${run.runId} of ${waiting} drop(s) was canceled on request ` +
+            `(${run.cancelReason ?? "no reason given"}); not retried — drop a file again or ` +
+            `materialize ${BRONZE_ACTIVITY_KEY} to load them`,
+        );
+      }
+      return `load ${run.runId} was canceled on request`;
+    }
+    const attempt = request.attempt + 1;
+    const delay = run.status === "canceled"
+      ? 0
+      : Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 2));
+    const due = (run.finishedAt ?? run.startedAt) + delay;
+    if (ctx.clock.now() < due) {
+      return `load ${run.runId} ended ${run.status}; attempt ${attempt} at ${
+        new Date(due).toISOString()
+      }`;
+    }
+    ctx.log.info(
+      `load ${run.runId} of ${waiting} drop(s) ended ${run.status}` +
+        `${run.errorSummary ? ` (${run.errorSummary})` : ""}; requesting attempt ${attempt}`,
+    );
+    return {
+      runRequests: [{
+        runKey: attemptKey(request.runKey, attempt),
+        selection: BRONZE_ACTIVITY_KEY,
+        tags: { drops: String(waiting), drops_attempt: String(attempt), retry_of: run.runId },
+      }],
+      cursor: JSON.stringify({ ...cursor, request: { ...request, attempt } } satisfies Cursor),
+    };
+  }
 }
 
-function parse(text: string | undefined, warn: (message: string) => void): Record<string, string> {
-  if (text === undefined) return {};
+function parse(text: string | undefined, warn: (message: string) => void): Cursor {
+  if (text === undefined) return { v: 1, seen: {} };
   try {
-    return Cursor.parse(JSON.parse(text)).seen;
+    return Cursor.parse(JSON.parse(text));
   } catch {
     warn("unreadable cursor: every drop in the folder is looked at again");
-    return {};
+    return { v: 1, seen: {} };
   }
 }
 

@@ -29,9 +29,15 @@
  * files, whatever the size of their folders; listing the folder of 100 000
  * names once (what a sweep at a process's first put into each folder
  * would cost) took 138-524 ms, and would still miss the folders nobody
- * writes to again. A process that always has a write in flight never
- * empties its file; its lines (~150 bytes a write) then grow until it
- * ends or pauses.
+ * writes to again.
+ *
+ * A process that always has a write in flight (a daemon with overlapping
+ * runs) never empties its file: once the file passes
+ * {@linkcode COMPACT_BYTES} and holds more than twice the lines of the
+ * writes in flight, it is compacted: those lines are written to
+ * `journal.next` and renamed over `journal` (one atomic step: a kill at any
+ * moment leaves the old journal or the new one, each naming every write in
+ * flight; a `journal.next` left behind goes with the folder).
  *
  * What the journal cannot see: temporary files of versions before it,
  * lines lost with a power cut (the file is not synced; neither is the
@@ -56,6 +62,15 @@ export const JOURNAL_FILE = "journal";
 /** How often a process writing to a root sweeps again after its first write. */
 export const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
+/**
+ * Size past which a journal whose writes are never all ended is rewritten
+ * with the lines of the writes in flight only (about 400 writes' lines).
+ */
+export const COMPACT_BYTES = 64 * 1024;
+
+/** The file a compaction writes before renaming it over the journal. */
+const NEXT_FILE = `${JOURNAL_FILE}.next`;
+
 /** How a journal folder's name starts. */
 const JOURNAL_PREFIX = "w-";
 
@@ -77,8 +92,10 @@ export class TempJournal {
   #root: string;
   #opening: Promise<Opened> | undefined;
   #opened: Opened | undefined;
-  /** Writes begun and not ended (by first path): when none is left, the file is emptied. */
-  #inFlight = new Set<string>();
+  /** Writes begun and not ended (first path -> its line): when none is left, the file is emptied. */
+  #inFlight = new Map<string, Uint8Array>();
+  /** Bytes in the file now. */
+  #bytes = 0;
   /** When the last sweep of dead writers' journals ended (`-Infinity`: none yet). */
   #sweptAt = -Infinity;
   #sweeping: Promise<unknown> | undefined;
@@ -103,7 +120,8 @@ export class TempJournal {
     for (let written = 0; written < line.byteLength;) {
       written += file.writeSync(line.subarray(written));
     }
-    this.#inFlight.add(temps[0]!);
+    this.#bytes += line.byteLength;
+    this.#inFlight.set(temps[0]!, line);
     return temps;
   }
 
@@ -116,12 +134,54 @@ export class TempJournal {
    */
   end(temps: string[]): void {
     if (!this.#inFlight.delete(temps[0]!)) return; // Ended already.
-    if (this.#inFlight.size > 0 || this.#opened === undefined) return;
+    if (this.#opened === undefined) return;
+    if (this.#inFlight.size > 0) {
+      this.#compactIfDue(this.#opened);
+      return;
+    }
     try {
       this.#opened.file.truncateSync(0);
+      this.#bytes = 0;
     } catch {
       // See above: harmless.
     }
+  }
+
+  /**
+   * Rewrites the file with the lines of the writes in flight only, when it
+   * has grown past {@linkcode COMPACT_BYTES} and most of it names ended
+   * writes (see the module doc). Synchronous, like the appends, so no line
+   * is appended to the old file meanwhile; never throws (the old file,
+   * still whole, stays in use).
+   */
+  #compactIfDue(opened: Opened): void {
+    if (this.#bytes < COMPACT_BYTES) return;
+    const lines = [...this.#inFlight.values()];
+    const live = lines.reduce((sum, line) => sum + line.byteLength, 0);
+    if (live * 2 > this.#bytes) return;
+    const folder = opened.folder.path;
+    const next = join(folder, NEXT_FILE);
+    let file: Deno.FsFile | undefined;
+    try {
+      file = Deno.openSync(next, { write: true, create: true, truncate: true });
+      for (const line of lines) {
+        for (let written = 0; written < line.byteLength;) {
+          written += file.writeSync(line.subarray(written));
+        }
+      }
+      Deno.renameSync(next, join(folder, JOURNAL_FILE));
+    } catch {
+      file?.close();
+      try {
+        Deno.removeSync(next);
+      } catch {
+        // Never made, or renamed already.
+      }
+      return;
+    }
+    opened.file.close();
+    opened.file = file;
+    this.#bytes = live;
   }
 
   /**
@@ -163,15 +223,16 @@ export class TempJournal {
       await folder.remove();
       throw error;
     }
+    const opened: Opened = { folder, file };
     globalThis.addEventListener("unload", () => {
       try {
-        file.close();
+        opened.file.close(); // the one open now (a compaction replaces it)
         folder.removeSync();
       } catch {
         // Gone with its root, or left for the next process's sweep.
       }
     });
-    return { folder, file };
+    return opened;
   }
 }
 

@@ -9,9 +9,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalObjectStore } from "../../../resources/object_store/local.ts";
 import {
+  COMPACT_BYTES,
   JOURNAL_FILE,
   JOURNALS_DIR,
   sweepJournals,
+  TempJournal,
 } from "../../../resources/object_store/_local_journal.ts";
 import { childLines, names } from "../_child_lines.ts";
 
@@ -172,5 +174,46 @@ Deno.test("local store: a journal line never removes anything but a temporary fi
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("local store: the journal of a writer that always has a write in flight stays small, naming every write in flight", async () => {
+  const root = await Deno.makeTempDir({ prefix: "journal_compact_" });
+  try {
+    const journal = new TempJournal(root);
+    await Deno.mkdir(join(root, "a"));
+    // A long write that never ends while thousands of others begin and end.
+    const long = await journal.begin([join(root, "a")]);
+    let last: string[] = [];
+    let largest = 0;
+    const file = async () => {
+      const [folder] = await Array.fromAsync(Deno.readDir(join(root, JOURNALS_DIR)));
+      return join(root, JOURNALS_DIR, folder!.name, JOURNAL_FILE);
+    };
+    for (let i = 0; i < 3_000; i++) {
+      const overlapping = await journal.begin([join(root, "a"), join(root, "a")]);
+      if (i > 0) journal.end(last);
+      last = overlapping;
+      if (i % 100 === 0) largest = Math.max(largest, (await Deno.stat(await file())).size);
+    }
+    const text = await Deno.readTextFile(await file());
+    const size = new TextEncoder().encode(text).byteLength;
+    largest = Math.max(largest, size);
+    // 3,000 writes' lines are ~300 KiB: kept within the compaction bound (+ one line).
+    assert.ok(largest < COMPACT_BYTES + 1_024, `the journal grew to ${largest} bytes`);
+    // Every write still in flight is named: a kill now loses none of their temp files.
+    for (const path of [...long, ...last]) {
+      assert.ok(text.includes(path.slice(root.length + 1)), `${path} not in the journal`);
+    }
+    journal.end(long);
+    journal.end(last);
+    assert.equal((await Deno.stat(await file())).size, 0);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(join(await file(), "..")))).map((e) => e.name),
+      [JOURNAL_FILE],
+      "no journal.next left",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
