@@ -20,6 +20,7 @@ import { badDbfDates } from "./_dbf_dates.ts";
 import { badSqliteDates } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
+import { netcdfCutShort } from "../../formats/netcdf_size.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
 import type { GetFileResult } from "../../resources/object_store/types.ts";
 import {
@@ -688,6 +689,17 @@ export async function contentCheck(
         return mismatch(`it is a ${driver} file, which may point outside the batch`);
       }
       if (!drivers.includes(driver)) return mismatch(`GDAL reads it as ${driver || "unknown"}`);
+      // GDAL reads the missing part of a classic netCDF as fill values, without a word.
+      const cut = driver === "netCDF" && !gdalPath.startsWith("NETCDF:")
+        ? await netcdfCutShort(scratch.toHost(gdalPath))
+        : undefined;
+      if (cut !== undefined) {
+        return mismatch(
+          `it is cut short: its header lays out ${cut.expected} bytes and the file has ` +
+            `${cut.actual}, so GDAL would read the missing values as nodata; upload the whole ` +
+            "file (it was probably cut off in transfer)",
+        );
+      }
       wkt = rasterWkt(info);
       found = {
         rasterInfo: info,

@@ -1647,6 +1647,10 @@ RASTERS.update({
     "r_grib2": lambda: grib2("r_grib2.grb2"),
     "r_hfa_rat": lambda: hfa_rat("r_hfa_rat.img"),
     "r_tif_rat": lambda: tif_rat("r_tif_rat.tif"),
+    # A netCDF cut off in transfer: the netCDF library reads what is missing as fill values.
+    "r_netcdf_truncated": lambda: truncated(lambda: other("r_netcdf_truncated.nc", "netCDF", [], gdal.GDT_Float32,
+                                                          code="EPSG:4326", gt=[-120, 0.5, 0, 50, 0, -0.5]),
+                                            "r_netcdf_truncated.nc"),
     # A JPEG (placed by its .wld) cut off at 60 %.
     "r_jpg_truncated": lambda: truncated(lambda: jpeg_world("r_jpg_truncated.jpg"), "r_jpg_truncated.jpg"),
     "r_name ü 'q'": lambda: tiff("r_name ü 'q'.tif"),

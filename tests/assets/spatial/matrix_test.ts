@@ -467,6 +467,18 @@ const RASTERS: Case[] = [
       /'[^']*r_jpg_truncated\.jpg'.*Premature end of JPEG file/,
     ),
   },
+  // Cut off: GDAL read the missing rows as nodata without a word (published on native).
+  {
+    file: "r_netcdf_truncated.nc",
+    type: "raster",
+    format: "netcdf",
+    crs: "EPSG:4326",
+    expect: quarantined(
+      "content_mismatch",
+      /r_netcdf_truncated\.nc' .* it is cut short: its header lays out \d+ bytes and the file has \d+/,
+    ),
+    wasm: PENDING,
+  },
   // A PNG without its world file (a screenshot of a map): nowhere to put it.
   {
     file: "r_png_noworld.png",
