@@ -171,16 +171,77 @@ export class DuplicateColumnsError extends Error {
   }
 }
 
-/** The header lacks required columns. */
-export class MissingColumnsError extends Error {
-  /** Creates the error listing the missing CSV columns and the header found. */
-  constructor(readonly missing: readonly string[], readonly header: readonly string[]) {
-    super(`missing column(s) ${missing.join(", ")} (header: ${header.join(",")})`);
+/**
+ * A slash date that only reads day-first (`13/3/2026`): the file was exported
+ * as D/M/YYYY, so its other slash dates (`1/3/2026`) would load month-first,
+ * on the wrong days, without a bad row to say so. The whole file is refused.
+ */
+export class DayFirstDateError extends Error {
+  /** Creates the error for the first such value. */
+  constructor(
+    /** Data row (1 = first row after the header). */
+    readonly row: number,
+    /** File line of the row. */
+    readonly line: number,
+    /** CSV column. */
+    readonly column: string,
+    /** The value as written. */
+    readonly value: string,
+  ) {
+    super(
+      `row ${row} (line ${line}) has ${column} '${value}', a day-first date (D/M/YYYY): ` +
+        "its other slash dates cannot be read as Fitbit's month-first M/D/YYYY without " +
+        "landing on the wrong days",
+    );
   }
 }
 
+/** The header lacks required columns. */
+export class MissingColumnsError extends Error {
+  /**
+   * Creates the error listing the missing CSV columns and the header found;
+   * `delimiter` is the character the header is separated by instead of a
+   * comma, when that is why (a European Excel's `;`, a tab-separated export).
+   */
+  constructor(
+    readonly missing: readonly string[],
+    readonly header: readonly string[],
+    readonly delimiter?: string,
+  ) {
+    super(
+      delimiter === undefined
+        ? `missing column(s) ${missing.join(", ")} (header: ${header.join(",")})`
+        : `its columns are separated by ${DELIMITER_NAMES[delimiter] ?? `'${delimiter}'`}, ` +
+          `not commas (header: ${header.join(",")})`,
+    );
+  }
+}
+
+/** How a delimiter other than the comma is named in a message. */
+const DELIMITER_NAMES: Readonly<Record<string, string>> = {
+  ";": "semicolons (';')",
+  "\t": "tabs",
+  "|": "vertical bars ('|')",
+};
+
+/**
+ * The delimiter the header uses instead of a comma, when splitting it by that
+ * character finds every required column; `undefined` otherwise.
+ */
+function otherDelimiter(kind: DropKind, header: readonly string[]): string | undefined {
+  const line = header.join(",");
+  for (const delimiter of Object.keys(DELIMITER_NAMES)) {
+    if (!line.includes(delimiter)) continue;
+    const names = new Set(
+      line.split(delimiter).map((name) => name.trim().replace(/^"|"$/g, "").toLowerCase()),
+    );
+    if (kind.columns.every((c) => names.has(c.csv.toLowerCase()))) return delimiter;
+  }
+  return undefined;
+}
+
 const PROBLEMS: Readonly<Record<ValueKind, string>> = {
-  id: "is not a user id (1 to 64 characters)",
+  id: "is not a user id (1 to 64 characters, no control characters such as NUL or a line end)",
   date: "is not a date (expected M/D/YYYY, optionally with a time, or YYYY-MM-DD)",
   count: "is not a whole number between 0 and 2147483647",
   minutes: "is not a whole number of minutes between 0 and 1440",
@@ -250,7 +311,9 @@ export class RowParser {
     if (repeated.length > 0) throw new DuplicateColumnsError(repeated);
     const indexes = kind.columns.map((c) => names.indexOf(c.csv.toLowerCase()));
     const missing = kind.columns.filter((_, i) => indexes[i] === -1).map((c) => c.csv);
-    if (missing.length > 0) throw new MissingColumnsError(missing, header.fields);
+    if (missing.length > 0) {
+      throw new MissingColumnsError(missing, header.fields, otherDelimiter(kind, header.fields));
+    }
     return new RowParser(
       kind,
       header.fields,
@@ -286,6 +349,9 @@ export class RowParser {
       const raw = fields[this.#indexes[c] as number] as string;
       const value = this.#value(spec.kind, raw);
       if (value === undefined) {
+        if (spec.kind === "date" && isDayFirst(raw.trim())) {
+          throw new DayFirstDateError(row, record.line, spec.csv, raw.trim().slice(0, 100));
+        }
         bad = true;
         stats.add({
           row,
@@ -327,7 +393,10 @@ export class RowParser {
     if (text.length === 0) return kind === "id" || kind === "date" ? undefined : null;
     switch (kind) {
       case "id":
-        return text.length <= 64 ? text : undefined;
+        // A NUL cannot be stored in a text column (the warehouse refused the whole file, naming
+        // its COPY line, not the file's), and a line end or other control character in an id
+        // is damage, not a user.
+        return text.length <= 64 && !CONTROL.test(text) ? text : undefined;
       case "date":
         return this.#date(text);
       case "count":
@@ -385,9 +454,24 @@ function isDecimal(text: string): boolean {
   return digits > 0 && dots <= 1 && digits <= 15;
 }
 
+/** A control character (C0, DEL). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const US_DATE =
   /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?)?$/;
+
+/**
+ * Whether `text` is a slash date that is not month-first but reads as a real
+ * day day-first (`13/3/2026`, `31/12/2026 10:00`).
+ */
+export function isDayFirst(text: string): boolean {
+  const us = US_DATE.exec(text);
+  if (!us || Number(us[1]) <= 12) return false;
+  const [d, m, y] = [us[2], us[1], us[3]].map(Number) as [number, number, number];
+  return parseDate(`${d}/${m}/${y}`) !== undefined;
+}
 
 /**
  * A calendar date as `YYYY-MM-DD`, from `YYYY-MM-DD` (optionally with a

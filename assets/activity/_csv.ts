@@ -37,6 +37,95 @@ export class InvalidUtf8Error extends Error {
   }
 }
 
+/**
+ * The bytes are not a text file at all, or text in another encoding, told by
+ * how the file starts (a compressed file or a workbook renamed `.csv`, a
+ * UTF-16 export): "byte 1 is not valid UTF-8; save it as UTF-8" would send the
+ * user the wrong way.
+ */
+export class NotCsvTextError extends InvalidUtf8Error {
+  /** Creates the error; `what` says what the file is, `remedy` what to do. */
+  constructor(readonly what: string, readonly remedy: string) {
+    super(0, 1);
+    this.message = what;
+  }
+}
+
+/** What a file starting with these bytes is, and what to do, when it is no UTF-8 text. */
+const SIGNATURES: readonly { bytes: readonly number[]; what: string; remedy: string }[] = [
+  {
+    bytes: [0x1f, 0x8b],
+    what: "the file is gzip-compressed (it starts with the gzip signature 1f 8b)",
+    remedy: "decompress it (gunzip) and drop the CSV itself",
+  },
+  {
+    bytes: [0x50, 0x4b, 0x03, 0x04],
+    what: "the file is a ZIP archive (an Excel .xlsx workbook named .csv?)",
+    remedy: "open it and save it as 'CSV UTF-8 (Comma delimited)', or unzip it, and drop the CSV",
+  },
+  {
+    bytes: [0xd0, 0xcf, 0x11, 0xe0],
+    what: "the file is an old Excel workbook (.xls), not CSV text",
+    remedy: "open it and save it as 'CSV UTF-8 (Comma delimited)', then drop that",
+  },
+  {
+    bytes: [0x28, 0xb5, 0x2f, 0xfd],
+    what: "the file is zstd-compressed",
+    remedy: "decompress it (unzstd) and drop the CSV itself",
+  },
+  {
+    bytes: [0x42, 0x5a, 0x68],
+    what: "the file is bzip2-compressed",
+    remedy: "decompress it (bunzip2) and drop the CSV itself",
+  },
+  {
+    bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    what: "the file is xz-compressed",
+    remedy: "decompress it (unxz) and drop the CSV itself",
+  },
+  {
+    bytes: [0xff, 0xfe, 0x00, 0x00],
+    what: "the file is UTF-32 text (it starts with a UTF-32 byte order mark)",
+    remedy: "save it as 'CSV UTF-8' and drop it again",
+  },
+  {
+    bytes: [0xff, 0xfe],
+    what:
+      "the file is UTF-16 text (Excel's 'Unicode Text'; it starts with a UTF-16 byte order mark)",
+    remedy: "save it as 'CSV UTF-8 (Comma delimited)' and drop it again",
+  },
+  {
+    bytes: [0xfe, 0xff],
+    what: "the file is UTF-16 text (it starts with a UTF-16 byte order mark)",
+    remedy: "save it as 'CSV UTF-8 (Comma delimited)' and drop it again",
+  },
+];
+
+/**
+ * What the first bytes of a file say it is when it is no UTF-8 text (see
+ * {@linkcode NotCsvTextError}), or `undefined`. UTF-16 without a byte order
+ * mark is told by its zero bytes: ASCII text, every other byte zero.
+ */
+export function sniffNotText(head: Uint8Array): NotCsvTextError | undefined {
+  for (const sig of SIGNATURES) {
+    if (head.length >= sig.bytes.length && sig.bytes.every((b, i) => head[i] === b)) {
+      return new NotCsvTextError(sig.what, sig.remedy);
+    }
+  }
+  if (head.length >= 4) {
+    const le = head[0] !== 0 && head[1] === 0 && head[2] !== 0 && head[3] === 0;
+    const be = head[0] === 0 && head[1] !== 0 && head[2] === 0 && head[3] !== 0;
+    if (le || be) {
+      return new NotCsvTextError(
+        `the file is UTF-16${le ? "LE" : "BE"} text without a byte order mark ` +
+          "(every other byte is zero)",
+        "save it as 'CSV UTF-8 (Comma delimited)' and drop it again",
+      );
+    }
+  }
+  return undefined;
+}
+
 /** A record grew past the length limit (a missing newline or an unclosed quote). */
 export class RecordTooLongError extends Error {
   /** Creates the error for the record starting at `line`. */
@@ -65,7 +154,8 @@ const SLICE_BYTES = 64 * 1024;
  * Reads CSV records from a byte stream, one array of records per chunk
  * (batches keep the per-record cost of async iteration away). Decodes strict
  * UTF-8 (a BOM is dropped) and throws {@linkcode InvalidUtf8Error} at the
- * first invalid byte. Lines may end in LF, CRLF or a lone CR (classic Mac
+ * first invalid byte, {@linkcode NotCsvTextError} when the file starts as a
+ * compressed file, a workbook or UTF-16/32 text. Lines may end in LF, CRLF or a lone CR (classic Mac
  * exports): the first line end decides for the whole file. Blank lines are
  * skipped. The stream is canceled when the caller stops early.
  */
@@ -84,6 +174,10 @@ export async function* readCsv(
       options.signal?.throwIfAborted();
       const next = await reader.read();
       if (next.done) break;
+      if (offset === 0 && next.value.length > 0) {
+        const notText = sniffNotText(next.value);
+        if (notText) throw notText;
+      }
       for (let start = 0; start < next.value.length; start += SLICE_BYTES) {
         const chunk = next.value.subarray(start, start + SLICE_BYTES);
         let text: string;

@@ -13,6 +13,7 @@ import { WarehouseQueryError } from "../../resources/warehouse/errors.ts";
 import type { SqlValue, Warehouse } from "../../resources/warehouse/types.ts";
 import {
   type BadValue,
+  DayFirstDateError,
   type DropKind,
   DuplicateColumnsError,
   FileStats,
@@ -20,7 +21,7 @@ import {
   MissingColumnsError,
   RowParser,
 } from "./_columns.ts";
-import { InvalidUtf8Error, readCsv, RecordTooLongError } from "./_csv.ts";
+import { InvalidUtf8Error, NotCsvTextError, readCsv, RecordTooLongError } from "./_csv.ts";
 import { deleteRowsOf, lockFile, manifestEntry, upsertManifest } from "./_warehouse.ts";
 import { FileRejectedError } from "./errors.ts";
 
@@ -344,7 +345,35 @@ function asRejection(error: unknown, name: string): FileRejectedError | undefine
     return new FileRejectedError(
       "missing_columns",
       name,
-      `${error.message}; add the column(s) and drop the file again`,
+      error.delimiter === undefined
+        ? `${error.message}; add the column(s) and drop the file again`
+        : `${error.message}; save it comma-separated (Excel: 'CSV UTF-8 (Comma delimited)') ` +
+          "and drop it again",
+      { cause: error },
+    );
+  }
+  if (error instanceof DayFirstDateError) {
+    return new FileRejectedError(
+      "day_first_dates",
+      name,
+      `${error.message}; export the dates as YYYY-MM-DD (or M/D/YYYY) and drop the file again`,
+      {
+        cause: error,
+        rows: [{
+          row: error.row,
+          line: error.line,
+          column: error.column,
+          value: error.value,
+          problem: "is a day-first date (D/M/YYYY)",
+        }],
+      },
+    );
+  }
+  if (error instanceof NotCsvTextError) {
+    return new FileRejectedError(
+      "invalid_encoding",
+      name,
+      `${error.what}, not CSV text in UTF-8; ${error.remedy}`,
       { cause: error },
     );
   }

@@ -17,6 +17,7 @@ export const RejectionReasonSchema = z.enum([
   "load_failed",
   "duplicate_columns",
   "duplicate_rows",
+  "day_first_dates",
 ]);
 
 /** Why a whole file was rejected. */
