@@ -176,16 +176,24 @@ function glob(pattern: string, text: string): boolean {
 }
 
 /**
- * dbt's `is_selected_node`: the selector names the node (its last fqn part),
- * or its dot-separated parts are a prefix of the fqn, where a part with a
- * wildcard matches the rest of the fqn as a glob. dbt-core 1.x misses
- * `stg_*` for a model in a folder; Fusion matches it, and so do we.
+ * dbt's `is_selected_node`: the selector names the node (its last fqn part;
+ * for a model version, whose fqn ends in `name, v2`, the model's name or
+ * `name_v2` / `name.v2`), or its dot-separated parts are a prefix of the fqn,
+ * where a part with a wildcard matches the rest of the fqn as a glob.
+ * dbt-core 1.x misses `stg_*` for a model in a folder; Fusion matches it, and
+ * so do we.
  */
-function fqnMatch(fqn: readonly string[], selector: string): boolean {
+function fqnMatch(fqn: readonly string[], selector: string, versioned = false): boolean {
   if (fqn.length === 0) return false;
-  if (fqn.at(-1) === selector) return true;
+  if (versioned && fqn.length >= 2) {
+    if (fqn.at(-2) === selector) return true;
+    if (fqn.slice(-2).join("_") === selector.split(".").slice(-2).join("_")) return true;
+  } else if (fqn.at(-1) === selector) return true;
   // A bare wildcard (`stg_*`) also matches a nested node's name, as dbt Fusion does.
-  if (!selector.includes(".") && /[*?]/.test(selector) && glob(selector, fqn.at(-1)!)) return true;
+  if (!selector.includes(".") && /[*?]/.test(selector)) {
+    if (glob(selector, fqn.at(-1)!)) return true;
+    if (versioned && fqn.length >= 2 && glob(selector, fqn.slice(-2).join("_"))) return true;
+  }
   const flat = fqn.flatMap((part) => part.split("."));
   const parts = selector.split(".");
   if (flat.length < parts.length) return false;
@@ -243,11 +251,8 @@ function matches(item: Item, method: string, value: string, state: SelectionStat
       // versioned model's fqn ends in its name and version (`dim.v2`), so its
       // bare name picks every version.
       if (item.kind === "source" || item.kind === "exposure") return false;
-      const fqn = item.version
-        ? [...item.fqn.slice(0, -1), item.version.model, `v${item.version.v}`]
-        : item.fqn;
-      return fqnMatch(item.fqn, value) || fqnMatch(item.fqn.slice(1), value) ||
-        (item.version !== undefined && (fqnMatch(fqn, value) || fqnMatch(fqn.slice(1), value)));
+      const versioned = item.version !== undefined;
+      return fqnMatch(item.fqn, value, versioned) || fqnMatch(item.fqn.slice(1), value, versioned);
     }
     case "version": {
       if (item.kind !== "model") return false;

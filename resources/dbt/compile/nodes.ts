@@ -19,6 +19,7 @@ import type { Relation } from "../relation.ts";
 import { folders, type ParsedNode } from "./parse.ts";
 import { columnDocs, type PropertiesEntry } from "./properties.ts";
 import type { CompiledSql } from "./renderer.ts";
+import { nodeFqn } from "./versions.ts";
 
 /** What {@linkcode buildNode} needs. */
 export interface BuildNodeInput {
@@ -82,7 +83,7 @@ export function buildNode(input: BuildNodeInput): ModelNode {
     packageName: node.packageName,
     file: node.file,
     path: node.path,
-    fqn: [node.packageName, ...folders(node.path), node.name],
+    fqn: nodeFqn(node.packageName, folders(node.path), node.name, input.uniqueId),
     rawCode: node.text,
     config,
     relation: input.relation,

@@ -30,6 +30,7 @@ import { folders, type ParsedNode } from "./parse.ts";
 import { columnDocs, type Properties } from "./properties.ts";
 import type { ResolvedNodes } from "./relations.ts";
 import type { Scopes } from "./scopes.ts";
+import { nodeFqn } from "./versions.ts";
 
 /** A node's SQL for a full build: its compile render with ephemeral parents inlined. */
 export interface CompiledSql {
@@ -429,7 +430,7 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
       package_name: node.packageName,
       original_file_path: node.file,
       path: node.path,
-      fqn: [node.packageName, ...folders(node.path), nodeName],
+      fqn: nodeFqn(node.packageName, folders(node.path), nodeName, ids.get(nodeName)),
       schema: relation.schema,
       database: relation.database,
       alias: relation.identifier,

@@ -218,3 +218,23 @@ export function nodeUniqueId(
     ? `${kind}.${packageName}.${version.model}.v${version.v}`
     : `${kind}.${packageName}.${nodeName}`;
 }
+
+/**
+ * A node's fqn as dbt's manifest has it: `[package, ...folders, name]`, but a
+ * model version's ends in its model's name and version
+ * (`[pkg, marts, dim_customers, v2]` for `model.pkg.dim_customers.v2`, built
+ * from `dim_customers_v2.sql`), as dbt-core rewrites it when it patches the
+ * version.
+ */
+export function nodeFqn(
+  packageName: string,
+  folderNames: readonly string[],
+  name: string,
+  uniqueId: string | undefined,
+): string[] {
+  const prefix = `model.${packageName}.`;
+  const rest = uniqueId?.startsWith(prefix) ? uniqueId.slice(prefix.length) : name;
+  const dot = rest.indexOf(".");
+  if (rest === name || dot < 0) return [packageName, ...folderNames, name];
+  return [packageName, ...folderNames, rest.slice(0, dot), rest.slice(dot + 1)];
+}

@@ -12,6 +12,7 @@ import {
   loadProject,
   type LoadProjectOptions,
 } from "../../../resources/dbt/mod.ts";
+import { selectNodes } from "../../../resources/dbt/select.ts";
 import { writeProject } from "./_fixture.ts";
 import { buildManifest } from "../../../resources/dbt/artifacts.ts";
 import { assertValidArtifact } from "./_dbt_schemas.ts";
@@ -125,6 +126,25 @@ Deno.test("versions: the manifest names each version as dbt (name, version, late
   assert.deepEqual([v2?.name, v2?.version, v2?.latest_version], ["dim", 2, 1]);
   assert.equal(manifest.nodes["model.demo.dim.v3"]?.name, "dim");
   assert.equal(manifest.nodes["model.demo.dim_v2"], undefined);
+});
+
+Deno.test("versions: a version's fqn ends in its model's name and version; selectors match as dbt's", async () => {
+  await using project = await writeProject(FILES);
+  const loaded = await loadProject(project.dir, opts);
+  const manifest = buildManifest(loaded, { invocationId: "x" }) as {
+    nodes: Record<string, { fqn: string[] }>;
+  };
+  // dbt-core rewrites the fqn when it patches the version: `dim_v2.sql` is demo.dim.v2.
+  assert.deepEqual(manifest.nodes["model.demo.dim.v2"]?.fqn, ["demo", "dim", "v2"]);
+  assert.deepEqual(manifest.nodes["model.demo.dim.v3"]?.fqn, ["demo", "dim", "v3"]);
+  assert.deepEqual(manifest.nodes["model.demo.latest"]?.fqn, ["demo", "latest"]);
+  const pick = (...select: string[]) => [...selectNodes(loaded, select)].sort();
+  assert.deepEqual(pick("dim"), ["model.demo.dim.v1", "model.demo.dim.v2", "model.demo.dim.v3"]);
+  assert.deepEqual(pick("dim_v2"), ["model.demo.dim.v2"]);
+  assert.deepEqual(pick("dim.v2"), ["model.demo.dim.v2"]);
+  assert.deepEqual(pick("demo.dim.v3"), ["model.demo.dim.v3"]);
+  assert.deepEqual(pick("dim_v*"), ["model.demo.dim.v1", "model.demo.dim.v2", "model.demo.dim.v3"]);
+  assert.deepEqual(pick("latest"), ["model.demo.latest"]);
 });
 
 Deno.test("versions: unit tests read ref('dim', v=2) inputs and name the version they test", async () => {
