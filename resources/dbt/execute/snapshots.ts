@@ -6,7 +6,10 @@
  * A record is changed when its `updated_at` is newer (timestamp strategy)
  * or a `check_cols` value differs (check strategy). Records gone from the
  * source stay current (`hard_deletes: ignore`), are closed (`invalidate`),
- * or are closed and get a deletion row with `dbt_is_deleted` (`new_record`).
+ * or are closed and get a deletion row with `dbt_is_deleted` (`new_record`):
+ * text `'True'` on the deletion row and `'False'` elsewhere, as dbt-adapters
+ * writes it (a table dbt made reads the same; one made before as boolean
+ * still compares, the literals cast to it).
  * The meta columns take the names `snapshot_meta_column_names` gives, and
  * current rows the `dbt_valid_to_current` value instead of null when set.
  *
@@ -63,6 +66,8 @@ export async function runSnapshot(
       ? `${alias}.${validTo} is null`
       : `(${alias}.${validTo} is null or ${alias}.${validTo} = ${openTo})`;
   const newRecord = s.hardDeletes === "new_record";
+  // dbt-adapters' `'True' as dbt_is_deleted` / `'False' as ...`: text, compared with 'True'.
+  const deleted = (alias: string) => `${alias}.${isDeleted} = 'True'`;
   return await warehouse.transaction(async (tx) => {
     const existed = await tx.tableExists(node.relation.schema, node.relation.identifier);
     if (!existed) {
@@ -70,7 +75,7 @@ export async function runSnapshot(
       const rows = await tx.execute(
         `create table ${target} as (select src.*, ${scd} as ${scdId}, ${updated} as ${updatedAt}, ` +
           `${updated} as ${validFrom}, ${openTo} as ${validTo}` +
-          `${newRecord ? `, false as ${isDeleted}` : ""} from (\n${sql}\n) src)`,
+          `${newRecord ? `, 'False' as ${isDeleted}` : ""} from (\n${sql}\n) src)`,
       );
       return { rows, existed, message: `SELECT ${rows}` };
     }
@@ -85,7 +90,9 @@ export async function runSnapshot(
       ? `src.${quote(s.updatedAt as string)} > cur.${updatedAt}`
       : (s.checkCols === "all" ? columns : s.checkCols)
         .map((c) => `cur.${quote(c)} is distinct from src.${quote(c)}`).join(" or ");
-    const current = `${isOpen("cur")}${newRecord ? ` and not cur.${isDeleted}` : ""}`;
+    const current = `${isOpen("cur")}${
+      newRecord ? ` and not coalesce(${deleted("cur")}, false)` : ""
+    }`;
     // Close changed records.
     let rows = await tx.execute(
       `update ${target} cur set ${validTo} = ${updated}
@@ -97,7 +104,7 @@ export async function runSnapshot(
     if (newRecord) {
       rows += await tx.execute(
         `update ${target} cur set ${validTo} = ${updated}
-         from ${tmp} src where ${joinOn} and ${isOpen("cur")} and cur.${isDeleted}`,
+         from ${tmp} src where ${joinOn} and ${isOpen("cur")} and ${deleted("cur")}`,
       );
     }
     // Insert new versions and new records.
@@ -107,7 +114,7 @@ export async function runSnapshot(
       `insert into ${target} (${colList}, ${scdId}, ${updatedAt}, ${validFrom}, ${validTo}${
         newRecord ? `, ${isDeleted}` : ""
       })
-       select ${list}, ${scd}, ${updated}, ${updated}, ${openTo}${newRecord ? ", false" : ""}
+       select ${list}, ${scd}, ${updated}, ${updated}, ${openTo}${newRecord ? ", 'False'" : ""}
        from ${tmp} src
        where not exists (select 1 from ${target} cur where ${joinOn} and ${current})`,
     );
@@ -118,12 +125,12 @@ export async function runSnapshot(
           `insert into ${target} (${colList}, ${scdId}, ${updatedAt}, ${validFrom}, ${validTo}, ${isDeleted})
            select ${
             columns.map((c) => `cur.${quote(c)}`).join(", ")
-          }, md5(cur.${scdId} || 'deleted'), ${now}, ${now}, ${openTo}, true
+          }, md5(cur.${scdId} || 'deleted'), ${now}, ${now}, ${openTo}, 'True'
            from ${target} cur where ${current} and ${gone}`,
         );
         rows += await tx.execute(
           `update ${target} cur set ${validTo} = ${now}
-           where ${isOpen("cur")} and not cur.${isDeleted} and ${gone}`,
+           where ${isOpen("cur")} and not coalesce(${deleted("cur")}, false) and ${gone}`,
         );
       } else {
         rows += await tx.execute(

@@ -250,11 +250,11 @@ select id, amount from {{ source('raw', 'things') }}
        from snapshots.things_snap order by id, dbt_valid_from, dbt_is_deleted`,
     ),
     [
-      { id: 1, amount: 10, current: false, deleted: false },
-      { id: 1, amount: 11, current: true, deleted: false },
-      { id: 2, amount: 20, current: false, deleted: false },
-      { id: 2, amount: 20, current: true, deleted: true },
-      { id: 3, amount: 30, current: true, deleted: false },
+      { id: 1, amount: 10, current: false, deleted: "False" },
+      { id: 1, amount: 11, current: true, deleted: "False" },
+      { id: 2, amount: 20, current: false, deleted: "False" },
+      { id: 2, amount: 20, current: true, deleted: "True" },
+      { id: 3, amount: 30, current: true, deleted: "False" },
     ],
   );
   assert.deepEqual(
@@ -280,9 +280,9 @@ select id, amount from {{ source('raw', 'things') }}
        from snapshots.things_snap where id = 2 order by amount, dbt_is_deleted`,
     ),
     [
-      { id: 2, amount: 20, current: false, deleted: false },
-      { id: 2, amount: 20, current: false, deleted: true },
-      { id: 2, amount: 21, current: true, deleted: false },
+      { id: 2, amount: 20, current: false, deleted: "False" },
+      { id: 2, amount: 20, current: false, deleted: "True" },
+      { id: 2, amount: 21, current: true, deleted: "False" },
     ],
   );
 });
