@@ -205,6 +205,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
         "/assets",
         await graphPage(ctx, {
           q: c.req.query("q"),
+          select: c.req.query("select"),
           state: c.req.query("state"),
           page: c.req.query("page"),
           draw: c.req.query("draw"),

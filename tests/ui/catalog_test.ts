@@ -89,3 +89,46 @@ Deno.test("catalog: 'Materialize stale' launches what materialize --stale runs, 
     await server.close();
   }
 });
+
+Deno.test("catalog: the graph shows the lineage a selection picks (+key+ from the asset page), with only its edges; a typo is a 400 naming the nearest key", async () => {
+  const { server, release } = await fixtureServer();
+  try {
+    const nodes = (html: string) =>
+      [...html.matchAll(/<a class="node[^"]*" href="[^"]*" data-key="([^"]+)"/g)].map((m) => m[1]);
+    const edges = (html: string) =>
+      [...html.matchAll(/<path class="edge" data-from="([^"]+)" data-to="([^"]+)"/g)].map((m) =>
+        `${m[1]}>${m[2]}`
+      );
+    const asset = await fetch(`${server.url}/assets/clean_events`).then((r) => r.text());
+    const link = /<a data-lineage href="([^"]+)"/.exec(asset)?.[1];
+    assertEquals(link, "/assets?select=%2Bclean_events%2B");
+    const lineage = await fetch(`${server.url}${link}`).then((r) => r.text());
+    assertEquals(nodes(lineage), ["raw_events", "clean_events", "marts/summary"]);
+    assertEquals(edges(lineage), ["raw_events>clean_events", "clean_events>marts/summary"]);
+    assertEquals(listed(lineage), ["raw_events", "clean_events", "marts/summary"]);
+    assertMatch(lineage, /<b>\+clean_events\+<\/b>: 3 of 5 assets/);
+    assertMatch(
+      lineage,
+      /<a href="\/assets\?select=%2Bclean_events%2B&amp;state=stale#all-assets">1 stale<\/a>/,
+    );
+    // The live parts refresh the same selection.
+    const fragment = await fetch(`${server.url}${link}&fragment=list`).then((r) => r.text());
+    assertEquals(listed(fragment), ["raw_events", "clean_events", "marts/summary"]);
+    const downstream = await fetch(`${server.url}/assets?select=clean_events%2B`).then((r) =>
+      r.text()
+    );
+    assertEquals(nodes(downstream), ["clean_events", "marts/summary"]);
+    const typo = await fetch(`${server.url}/assets?select=raw_event`);
+    const text = await typo.text();
+    assertEquals(typo.status, 400);
+    assertMatch(text, /did you mean &#39;raw_events&#39;/);
+    // Everything selected is the whole graph.
+    assertEquals(
+      nodes(await fetch(`${server.url}/assets?select=*`).then((r) => r.text())).length,
+      5,
+    );
+  } finally {
+    release();
+    await server.close();
+  }
+});

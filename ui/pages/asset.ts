@@ -92,6 +92,9 @@ export async function assetPage(
 <tr><th>resources</th><td>${asset.resources.join(", ") || "none"}</td></tr>
 <tr><th>upstream</th><td>${assetLinks(ctx.graph.upstream(asset.key))}</td></tr>
 <tr><th>downstream</th><td>${assetLinks(ctx.graph.downstream(asset.key))}</td></tr>
+<tr><th>lineage</th><td><a data-lineage href="/assets?select=${
+    encodeURIComponent(`+${asset.key}+`)
+  }">the graph of everything upstream and downstream</a></td></tr>
 </table>
 ${Object.keys(staticMeta).length ? h`<h3>Definition metadata</h3>${metadataTable(staticMeta)}` : ""}
 </section>

@@ -14,7 +14,10 @@ import { ASSET_STATES } from "../asset_status.ts";
 import type { UiContext } from "../context.ts";
 import { assetHref, assetLink, badge, escapeText, h, type Html, time, trusted } from "../html.ts";
 import { type GraphLayout, layoutGraph, NODE_HEIGHT, NODE_WIDTH } from "../layout.ts";
-import { oneOfParam, pageParam } from "../params.ts";
+import { BadParamError, oneOfParam, pageParam } from "../params.ts";
+import { SelectionError } from "../../core/errors.ts";
+import type { Graph } from "../../core/graph.ts";
+import { resolveSelection } from "../../core/selection.ts";
 
 const curved = line<readonly [number, number]>().x((p) => p[0]).y((p) => p[1]).curve(curveBasis);
 
@@ -156,39 +159,52 @@ export async function graphPage(
   ctx: UiContext,
   query: {
     q?: string | undefined;
+    select?: string | undefined;
     state?: string | undefined;
     page?: string | undefined;
     draw?: string | undefined;
   },
 ): Promise<{ body: Html; fragments: Record<string, Html> }> {
+  const select = (query.select ?? "").trim();
+  const view = select ? selectedGraph(ctx.graph, select) : ctx.graph;
   const statuses = await ctx.statuses();
-  const layout = layoutGraph(ctx.graph);
+  const layout = layoutGraph(view);
   // `draw=svg` keeps one link element per asset (keyboard, find-in-page) at any size.
   const draw = oneOfParam("draw", query.draw, ["svg", "canvas"] as const) ??
     (layout.nodes.length > CANVAS_NODES ? "canvas" : "svg");
   const svg = draw === "canvas" ? graphCanvas(layout, statuses) : graphSvg(layout, statuses);
   const state = oneOfParam("state", query.state, ASSET_STATES);
-  const list = assetList(ctx, statuses, { ...query, state });
+  const list = assetList(view, statuses, { ...query, state });
   const counts = new Map<string, number>();
-  for (const s of statuses.values()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  for (const key of view.order) {
+    const s = statuses.get(key)?.state ?? "never";
+    counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
+  const within = select ? `select=${encodeURIComponent(select)}&` : "";
   // Each count opens the list of those assets (Dagster's catalog filter by status).
-  const summary =
-    h`<p class="muted">${ctx.graph.assets.size} assets in ${layout.groups.length} group(s): ${
-      [...counts].map(([s, n], i) =>
-        h`${i > 0 ? ", " : ""}<a href="/assets?state=${s}#all-assets">${n} ${
-          s.replace("_", " ")
-        }</a>`
-      )
-    }</p>${staleLaunch(counts.get("stale") ?? 0)}`;
+  const summary = h`<p class="muted">${
+    select
+      ? h`<b>${select}</b>: ${view.order.length} of ${ctx.graph.assets.size}`
+      : view.order.length
+  } assets in ${layout.groups.length} group(s): ${
+    [...counts].map(([s, n], i) =>
+      h`${i > 0 ? ", " : ""}<a href="/assets?${within}state=${s}#all-assets">${n} ${
+        s.replace("_", " ")
+      }</a>`
+    )
+  }</p>${staleLaunch(counts.get("stale") ?? 0, select)}`;
   const body = h`<h1>Assets</h1>
 <div class="graph-wrap" data-graph>
+  <form method="get" action="/assets" class="inline-form graph-select"><label>lineage <input name="select" value="${select}" size="36" placeholder="+fct_weather_daily+, group:weather, tag:x" title="the CLI's selection syntax: +key (with upstream), key+ (with downstream), group:, tag:, globs; commas for union"></label><button type="submit">Show</button>${
+    select ? h` <a href="/assets">all assets</a>` : ""
+  }</form>
   <div class="graph-tools">
     <input type="search" data-graph-search placeholder="search assets (key, group, tag)" aria-label="search assets">
     <button type="button" data-zoom="in" title="zoom in">+</button>
     <button type="button" data-zoom="out" title="zoom out">−</button>
     <button type="button" data-zoom="fit" title="fit to screen">fit</button>
     <span class="match-count" data-graph-count></span>
-    <a class="small" href="/assets?draw=${draw === "canvas" ? "svg" : "canvas"}" title="${
+    <a class="small" href="/assets?${within}draw=${draw === "canvas" ? "svg" : "canvas"}" title="${
     draw === "canvas"
       ? "one link element per asset (slow for thousands of assets)"
       : "faster for thousands of assets"
@@ -206,7 +222,9 @@ export async function graphPage(
 </form>
 </section>
 <h2 id="all-assets">All assets</h2>
-<form method="get" action="/assets" class="inline-form"><input type="search" name="q" value="${
+<form method="get" action="/assets" class="inline-form">${
+    select ? h`<input type="hidden" name="select" value="${select}">` : ""
+  }<input type="search" name="q" value="${
     query.q ?? ""
   }" placeholder="filter by key, group or tag"><label>state <select name="state"><option value="">any</option>${
     ASSET_STATES.map((s) =>
@@ -223,28 +241,74 @@ const LIST_PAGE = 200;
  * "Materialize stale (N)": launches what `materialize --stale` would, one run
  * per connected set of stale assets (Dagster's "Materialize unsynced").
  */
-function staleLaunch(stale: number): Html {
+function staleLaunch(stale: number, selection: string): Html {
   if (stale === 0) return h``;
-  return h`<form method="post" action="/actions/launch" class="inline-form"><input type="hidden" name="stale" value="1"><button type="submit" title="runs the stale partitions of the stale assets, as deno task materialize --stale does">Materialize stale (${stale})</button></form>`;
+  return h`<form method="post" action="/actions/launch" class="inline-form"><input type="hidden" name="stale" value="1">${
+    selection ? h`<input type="hidden" name="selection" value="${selection}">` : ""
+  }<button type="submit" title="runs the stale partitions of the stale assets, as deno task materialize --stale does">Materialize stale (${stale})</button></form>`;
+}
+
+/** Subgraphs of the last selections asked for, per graph (their layouts are cached by object). */
+const selections = new WeakMap<Graph<unknown>, Map<string, Graph<unknown>>>();
+const SELECTIONS_KEPT = 32;
+
+/**
+ * The part of `graph` that `selection` (the CLI's syntax) picks, with only the
+ * edges between picked assets: the lineage view of an asset (`+key+`), a
+ * group, a tag. `graph` itself when it picks everything.
+ * @throws {BadParamError} `bad_select` naming the nearest key of a typo.
+ */
+export function selectedGraph(graph: Graph<unknown>, selection: string): Graph<unknown> {
+  let kept = selections.get(graph);
+  if (!kept) selections.set(graph, kept = new Map());
+  const hit = kept.get(selection);
+  if (hit) return hit;
+  let keys: string[];
+  try {
+    keys = resolveSelection(graph, selection);
+  } catch (error) {
+    if (error instanceof SelectionError) throw new BadParamError("select", error.message);
+    throw error;
+  }
+  const picked = new Set(keys);
+  const inside = (list: readonly string[]) => list.filter((k) => picked.has(k));
+  const view: Graph<unknown> = keys.length === graph.assets.size ? graph : {
+    assets: new Map([...graph.assets].filter(([k]) => picked.has(k))),
+    order: graph.order.filter((k) => picked.has(k)),
+    resources: graph.resources,
+    upstream: (key) => inside(graph.upstream(key)),
+    downstream: (key) => inside(graph.downstream(key)),
+    checksFor: (key) => graph.checksFor(key),
+    sensors: graph.sensors,
+    schedules: graph.schedules,
+  };
+  if (kept.size >= SELECTIONS_KEPT) kept.delete(kept.keys().next().value as string);
+  kept.set(selection, view);
+  return view;
 }
 
 function assetList(
-  ctx: UiContext,
+  graph: Graph<unknown>,
   statuses: ReadonlyMap<string, AssetStatus>,
-  query: { q?: string | undefined; state?: AssetState | undefined; page?: string | undefined },
+  query: {
+    q?: string | undefined;
+    select?: string | undefined;
+    state?: AssetState | undefined;
+    page?: string | undefined;
+  },
 ): Html {
   const q = (query.q ?? "").trim().toLowerCase();
-  const keys = ctx.graph.order.filter((key) => {
+  const keys = graph.order.filter((key) => {
     if (query.state && statuses.get(key)?.state !== query.state) return false;
     if (!q) return true;
-    const a = ctx.graph.assets.get(key);
+    const a = graph.assets.get(key);
     return key.toLowerCase().includes(q) || a?.group.toLowerCase().includes(q) ||
       a?.tags.some((t) => t.toLowerCase().includes(q));
   });
   const pageNo = pageParam(query.page);
   const shown = keys.slice(pageNo * LIST_PAGE, (pageNo + 1) * LIST_PAGE);
   const rows = shown.map((key) => {
-    const a = ctx.graph.assets.get(key);
+    const a = graph.assets.get(key);
     const s = statuses.get(key);
     const p = s?.partitions;
     return h`<tr data-asset="${key}"><td>${assetLink(key)}</td><td>${a?.group}</td><td>${
@@ -261,6 +325,7 @@ function assetList(
     ? h`<a href="/assets?${
       new URLSearchParams({
         ...(q ? { q } : {}),
+        ...(query.select?.trim() ? { select: query.select.trim() } : {}),
         ...(query.state ? { state: query.state } : {}),
         page: String(pageNo + 1),
       }).toString()
