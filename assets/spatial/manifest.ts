@@ -26,6 +26,7 @@ import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { PlatformError } from "../../core/errors.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
+import { closest, editDistance } from "../../core/suggest.ts";
 import { Intent, INTENT_NAMES } from "./intents.ts";
 
 /** Prefix of committed manifests in the landing zone. */
@@ -199,7 +200,11 @@ export const ManifestFile = z.discriminatedUnion("type", [VectorFile, RasterFile
 /** One file of a batch. */
 export type ManifestFile = z.output<typeof ManifestFile>;
 
-/** Metadata of a batch: its project, a description, and any further fields. */
+/**
+ * Metadata of a batch: its project, a description, and any further fields
+ * (but not a misspelling of these: {@linkcode validateManifest} refuses
+ * `license`, `Title`, `titel`, which would leave the real key unset).
+ */
 export const ManifestMetadata = z.looseObject({
   project: z.string().regex(PROJECT_PATTERN, {
     error: "must be a slug: 1-64 lowercase letters, digits, '_' or '-'",
@@ -325,7 +330,7 @@ export async function validateManifest(
     return {
       ok: false,
       batchId,
-      problems: parsed.error.issues.map((issue) => schemaProblem(manifestKey, issue)),
+      problems: parsed.error.issues.map((issue) => schemaProblem(manifestKey, issue, json)),
     };
   }
   const manifest = parsed.data;
@@ -337,6 +342,7 @@ export async function validateManifest(
         `commit it as '${manifestKeyOf(manifest.batch_id)}' or fix batch_id.`,
     });
   }
+  problems.push(...metadataProblems(manifestKey, manifest));
   problems.push(...pathProblems(manifestKey, manifest));
   if (problems.length === 0) {
     problems.push(...await fileProblems(store, bucket, manifest, options.alternateKey));
@@ -465,19 +471,103 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return out === "" ? "(root)" : out;
 }
 
-function schemaProblem(manifestKey: string, issue: z.core.$ZodIssue): ManifestProblem {
+/** The keys an object at `path` of a manifest may have (a file's: either type's). */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  if (path.length === 0) return Object.keys(Manifest.shape);
+  if (path[0] === "files") {
+    return [...new Set([...Object.keys(VectorFile.shape), ...Object.keys(RasterFile.shape)])];
+  }
+  return [];
+}
+
+/** ` (did you mean 'x'?)` for a key near one of `known`, else nothing. */
+function didYouMean(key: string, known: readonly string[]): string {
+  const near = known.find((k) => k === key.toLowerCase()) ?? closest(key, known);
+  return near === undefined ? "" : ` (did you mean '${near}'?)`;
+}
+
+/** Whether the object holding `path` in `json` lacks its last key. */
+function isAbsent(json: unknown, path: readonly PropertyKey[]): boolean {
+  let at: unknown = json;
+  for (const part of path.slice(0, -1)) {
+    if (typeof at !== "object" || at === null) return false;
+    at = (at as Record<PropertyKey, unknown>)[part];
+  }
+  const last = path[path.length - 1];
+  return last !== undefined && typeof at === "object" && at !== null && !Array.isArray(at) &&
+    !Object.hasOwn(at, last);
+}
+
+function schemaProblem(
+  manifestKey: string,
+  issue: z.core.$ZodIssue,
+  json: unknown,
+): ManifestProblem {
   const where = formatIssuePath(issue.path);
+  const missing = issue.code !== "unrecognized_keys" && isAbsent(json, issue.path);
   if (issue.path.length === 1 && issue.path[0] === "intent") {
     return {
       code: "unknown_intent",
-      message: `Cannot load manifest '${manifestKey}': intent is not known; use one of ` +
-        `${INTENT_NAMES.join(", ")}.`,
+      message: `Cannot load manifest '${manifestKey}': intent is ${
+        missing ? "missing" : "not known"
+      }; use one of ${INTENT_NAMES.join(", ")}.`,
+    };
+  }
+  if (issue.code === "unrecognized_keys") {
+    // A typo ('intnet', 'crss') must not pass silently, and should say what was meant.
+    const known = knownKeysAt(issue.path);
+    const keys = issue.keys.map((key) => `'${key}'${didYouMean(key, known)}`);
+    return {
+      code: "invalid_schema",
+      message: `Cannot load manifest '${manifestKey}': ${where} has unknown key(s) ` +
+        `${keys.join(", ")}; the keys it takes are ${known.join(", ")}.`,
+    };
+  }
+  if (missing) {
+    return {
+      code: "invalid_schema",
+      message: `Cannot load manifest '${manifestKey}': ${where} is missing (required).`,
     };
   }
   return {
     code: "invalid_schema",
     message: `Cannot load manifest '${manifestKey}': ${where} ${issue.message}`,
   };
+}
+
+/** The metadata keys the platform reads; any other is kept as the uploader's own. */
+const METADATA_KEYS = Object.keys(ManifestMetadata.shape);
+
+/**
+ * Metadata keys that are a misspelling of one the platform reads (`license`,
+ * `Title`, `titel`): kept as free fields, they would silently leave the real
+ * one unset. A key is a misspelling when it equals a known one but for case,
+ * or (5 characters and more) differs by one edit or two swapped neighbours.
+ */
+function metadataProblems(manifestKey: string, manifest: Manifest): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  for (const key of Object.keys(manifest.metadata)) {
+    if (METADATA_KEYS.includes(key)) continue;
+    const meant = METADATA_KEYS.find((known) => isMisspelling(key, known));
+    if (meant === undefined) continue;
+    problems.push({
+      code: "invalid_schema",
+      message: `Cannot load manifest '${manifestKey}': metadata.${key} looks like a ` +
+        `misspelling of metadata.${meant}, which would stay unset; rename it '${meant}'.`,
+    });
+  }
+  return problems;
+}
+
+function isMisspelling(key: string, known: string): boolean {
+  if (key.toLowerCase() === known) return true;
+  if (key.length < 5 || Math.abs(key.length - known.length) > 1) return false;
+  if (editDistance(key.toLowerCase(), known) <= 1) return true;
+  if (key.length !== known.length) return false;
+  const diff = [...key.toLowerCase()].flatMap((c, i) => (c === known[i] ? [] : [i]));
+  return diff.length === 2 && diff[1] === diff[0]! + 1 &&
+    key.toLowerCase()[diff[0]!] === known[diff[1]!] &&
+    key.toLowerCase()[diff[1]!] === known[diff[0]!];
 }
 
 function pathProblems(manifestKey: string, manifest: Manifest): ManifestProblem[] {
@@ -538,6 +628,7 @@ async function fileProblems(
   alternateKey: ((key: string) => string) | undefined,
 ): Promise<ManifestProblem[]> {
   const problems: ManifestProblem[] = [];
+  let uploaded: string[] | undefined;
   const exists = async (key: string) =>
     await store.head(bucket, key) !== undefined ||
     (alternateKey !== undefined && await store.head(bucket, alternateKey(key)) !== undefined);
@@ -556,10 +647,13 @@ async function fileProblems(
       continue;
     }
     if (head === undefined) {
+      uploaded ??= await keysUnder(store, bucket, `${manifest.batch_id}/`);
       problems.push({
         code: "missing_file",
         message: `File '${file.path}' of batch '${manifest.batch_id}' is not in the landing ` +
-          `zone; upload it before committing the manifest.`,
+          `zone; ${
+            spelledOtherwise(file.path, uploaded) ?? "upload it before committing the manifest."
+          }`,
         file: file.path,
       });
       continue;
@@ -578,6 +672,42 @@ async function fileProblems(
     }
   }
   return problems;
+}
+
+/** Keys under `prefix`, at most 10,000 (enough to find a near spelling). */
+async function keysUnder(store: ObjectStore, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of store.listAll(bucket, { prefix })) {
+    keys.push(object.key);
+    if (keys.length >= 10_000) break;
+  }
+  return keys;
+}
+
+/**
+ * What to do when the manifest names a file that was uploaded under another
+ * spelling of the same name: letter case, or accents composed differently
+ * (macOS writes names decomposed, NFD; most tools compose them, NFC), which
+ * look identical in every message.
+ */
+function spelledOtherwise(path: string, uploaded: readonly string[]): string | undefined {
+  const nfc = path.normalize("NFC");
+  const same = uploaded.find((key) => key !== path && key.normalize("NFC") === nfc);
+  if (same !== undefined) {
+    const form = (
+      text: string,
+    ) => (text === text.normalize("NFC") ? "composed (NFC)" : "decomposed (NFD)");
+    return `'${same}' was uploaded, which looks the same but encodes its accented letters ` +
+      `${form(same)} where the manifest's are ${form(path)}: write the path in the manifest ` +
+      "as the uploaded key spells it (or upload the file again under the manifest's name).";
+  }
+  const lower = nfc.toLowerCase();
+  const cased = uploaded.find((key) => key.normalize("NFC").toLowerCase() === lower);
+  if (cased !== undefined) {
+    return `'${cased}' was uploaded, whose name differs in letter case (keys are ` +
+      "case-sensitive): write the path in the manifest exactly as uploaded.";
+  }
+  return undefined;
 }
 
 // A key the store itself rejects (too long, reserved name) is a path problem, not a crash.

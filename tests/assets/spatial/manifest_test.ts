@@ -181,3 +181,65 @@ Deno.test("batchIdFromManifestKey only accepts manifests/<batch_id>.json", () =>
   assert.equal(batchIdFromManifestKey("manifests/archive.json"), undefined);
   assert.equal(batchIdFromManifestKey("b1/x.json"), undefined);
 });
+
+Deno.test("validateManifest: a misspelt key is refused naming what was meant, never ignored", async (t) => {
+  await t.step("an unknown top-level or file key suggests the known one", async () => {
+    const body = manifest({ intnet: "publish" });
+    delete body.intent;
+    const files = (body.files as Record<string, unknown>[]).map((f) => ({ ...f }));
+    files[0] = { ...files[0], crss: files[0]!.crs };
+    delete files[0]!.crs;
+    body.files = files;
+    const text = (await problemsOf(body)).map((p) => p.message).join("\n");
+    assert.match(text, /intent is missing/);
+    assert.match(text, /\(root\) has unknown key\(s\) 'intnet' \(did you mean 'intent'\?\)/);
+    assert.match(text, /files\[0\] has unknown key\(s\) 'crss' \(did you mean 'crs'\?\)/);
+    assert.match(text, /files\[0\]\.crs is missing \(required\)/);
+  });
+
+  await t.step("a metadata key spelt like one the platform reads is refused", async () => {
+    const cases: [string, string][] = [["license", "licence"], ["Title", "title"], [
+      "titel",
+      "title",
+    ]];
+    for (const [key, meant] of cases) {
+      const body = manifest();
+      body.metadata = { ...(body.metadata as object), [key]: "x" };
+      const problems = await problemsOf(body);
+      assert.deepEqual(problems.map((p) => p.code), ["invalid_schema"], key);
+      assert.match(problems[0]!.message, new RegExp(`metadata\\.${key} .*'${meant}'`));
+    }
+  });
+
+  await t.step("free metadata fields of other names are still kept", async () => {
+    await using store = await landing();
+    const body = manifest();
+    body.metadata = { ...(body.metadata as object), tile: "x", source: "y", extra: 1 };
+    await commit(store, body);
+    assert.ok((await validateManifest(store, BUCKET, "manifests/b1.json")).ok);
+  });
+});
+
+Deno.test("validateManifest: a file uploaded under another spelling of its name says so", async (t) => {
+  const nfc = "b1/caf\u00e9.geojson", nfd = "b1/cafe\u0301.geojson";
+  await t.step("accents composed differently (macOS NFD vs NFC): they look the same", async () => {
+    const body = manifest({
+      files: [{ path: nfd, type: "vector", format: "geojson", crs: "EPSG:4326" }],
+    });
+    const [problem] = await problemsOf(body, [nfc]);
+    assert.equal(problem?.code, "missing_file");
+    assert.match(problem!.message, /decomposed \(NFD\)/);
+    assert.ok(problem!.message.includes(`'${nfc}' was uploaded`));
+  });
+  await t.step("letter case", async () => {
+    const body = manifest({
+      files: [{ path: "b1/Roads.geojson", type: "vector", format: "geojson", crs: "EPSG:4326" }],
+    });
+    const [problem] = await problemsOf(body, ["b1/roads.geojson"]);
+    assert.equal(problem?.code, "missing_file");
+    assert.match(
+      problem!.message,
+      /'b1\/roads\.geojson' was uploaded, whose name differs in letter case/,
+    );
+  });
+});
