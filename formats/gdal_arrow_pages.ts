@@ -22,13 +22,14 @@
  *
  * - `OGRARW01`, a u32 header length, the header: JSON
  *   `{"columns":[{"name","format"}]}`, the attribute columns (Arrow formats
- *   `i` int32, `l` int64, `g` double, `u` UTF-8); the geometry (WKB) comes
- *   after them;
+ *   `b` boolean, `s` int16, `i` int32, `l` int64, `g` double, `u` UTF-8);
+ *   the geometry (WKB) comes after them;
  * - per batch: a u32 row count (0 ends the file), then per attribute column
  *   and then the geometry: a u32 validity byte count (0: no null) and that
- *   Arrow bitmap (bit `i` set when row `i` has a value); for `i`, `l`, `g`
- *   the values (4, 8, 8 bytes a row); for `u` and the WKB, `rows + 1` int32
- *   offsets from 0, a u32 byte count and the bytes.
+ *   Arrow bitmap (bit `i` set when row `i` has a value); for `b` the values'
+ *   bitmap (`ceil(rows / 8)` bytes, bit `i` row `i`'s value); for `s`, `i`,
+ *   `l`, `g` the values (2, 4, 8, 8 bytes a row); for `u` and the WKB,
+ *   `rows + 1` int32 offsets from 0, a u32 byte count and the bytes.
  *
  * @module
  */
@@ -51,6 +52,8 @@ const MAGIC = "OGRARW01";
 
 /** Output type of each Arrow format the file carries, as the FlatGeobuf route types the same OGR field. */
 const TYPES: Readonly<Record<string, ColumnType>> = {
+  b: "boolean",
+  s: "int64",
   i: "int64",
   l: "int64",
   g: "float64",
@@ -209,9 +212,18 @@ async function openPages(
           const variable = await reader.variable(length);
           values = variable.data;
           offsets = variable.offsets;
-        } else if (format === "i") {
-          // int32 widened to int64, as the FlatGeobuf route types an OGR Integer.
-          const narrow = new Int32Array((await reader.take(length * 4)).buffer);
+        } else if (format === "b") {
+          // One byte a row, as the writer takes booleans (a null row's is 0).
+          const bits = await reader.take(Math.ceil(length / 8));
+          const bytes = new Uint8Array(length);
+          for (let i = 0; i < length; i++) bytes[i] = (bits[i >> 3]! >> (i & 7)) & 1;
+          values = bytes;
+        } else if (format === "i" || format === "s") {
+          // int16 and int32 widened to int64, as the FlatGeobuf route types
+          // an OGR Integer (Int16 or not).
+          const narrow = format === "i"
+            ? new Int32Array((await reader.take(length * 4)).buffer)
+            : new Int16Array((await reader.take(length * 2)).buffer);
           const wide = new BigInt64Array(length);
           const halves = new Int32Array(wide.buffer);
           for (let i = 0; i < length; i++) {

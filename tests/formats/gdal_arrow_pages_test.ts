@@ -46,58 +46,89 @@ async function pointsGpkg(dir: string, name: string, types: string, lines: strin
   return `${dir}/${name}.gpkg`;
 }
 
+/** The CSV open options of {@linkcode pointsGpkg}'s CSV, read as a layer of points. */
+const CSV_POINTS = ["X_POSSIBLE_NAMES=x", "Y_POSSIBLE_NAMES=y", "KEEP_GEOM_COLUMNS=NO"];
+
+/**
+ * Past two of GDAL's 4,096-feature batches, the last of rows not a multiple
+ * of 8 (booleans are bits); nulls, 64-bit integers, negative int32, texts
+ * short, long and non-ASCII, int16 to its limits, booleans (with `flag`).
+ */
+function manyRows(flag: boolean): { types: string; lines: string[] } {
+  const rows = Array.from({ length: 9_003 }, (_, i) =>
+    [
+      i % 7 === 0 ? "" : String(i - 4_500),
+      i % 5 === 0 ? "" : String(9_007_199_254_740_993n + BigInt(i)),
+      i % 11 === 0 ? "" : String(i * 1.25 + 0.1),
+      i % 13 === 0 ? "" : `"Zürich 道路 ${"x".repeat(i % 50)} ${i}"`,
+      i % 17 === 0 ? "" : String(((i * 7_919) % 65_536) - 32_768),
+      ...(flag ? [i % 3 === 0 ? "" : String((i >> 1) % 2)] : []),
+      String(-116 + (i % 1200) / 100),
+      String(44.4 + (i % 460) / 100),
+    ].join(","));
+  return {
+    types: `Integer,Integer64,Real,String,Integer(Int16),${
+      flag ? "Integer(Boolean)," : ""
+    }Real,Real`,
+    lines: [`n,big,value,label,small,${flag ? "flag," : ""}x,y`, ...rows],
+  };
+}
+
 Deno.test({
   name: "arrowDumpToGeoParquet writes the FlatGeobuf route's file byte for byte",
   ignore,
   sanitizeResources: false,
-  async fn() {
+  async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "arrow-pages-test-" });
     try {
-      // Past two of GDAL's 4,096-feature batches; nulls, 64-bit integers,
-      // negative int32, texts short, long and non-ASCII.
-      const rows = Array.from({ length: 9_000 }, (_, i) =>
-        [
-          i % 7 === 0 ? "" : String(i - 4_500),
-          i % 5 === 0 ? "" : String(9_007_199_254_740_993n + BigInt(i)),
-          i % 11 === 0 ? "" : String(i * 1.25 + 0.1),
-          i % 13 === 0 ? "" : `"Zürich 道路 ${"x".repeat(i % 50)} ${i}"`,
-          String(-116 + (i % 1200) / 100),
-          String(44.4 + (i % 460) / 100),
-        ].join(","));
-      const gpkg = await pointsGpkg(
-        dir,
-        "many",
-        "Integer,Integer64,Real,String,Real,Real",
-        ["n,big,value,label,x,y", ...rows],
-      );
-      await ogr2ogr([
-        "-f",
-        "FlatGeobuf",
-        "-lco",
-        "SPATIAL_INDEX=NO",
-        "-nln",
-        "input",
-        "-unsetFid",
-        `${dir}/many.fgb`,
-        gpkg,
-      ]);
-      const viaFgb = await flatgeobufToGeoParquet(`${dir}/many.fgb`, `${dir}/f.parquet`, {
-        crs: CRS,
-      });
-      await using scratch = await native!.createScratch();
-      const dumped = await scratch.gdal.arrowDump!(gpkg, "pts", "many", { label: "in/many.gpkg" });
-      assert.ok("rows" in dumped, JSON.stringify(dumped));
-      assert.equal(dumped.rows, 9_000);
-      const viaArrow = await arrowDumpToGeoParquet(
-        scratch.toHost(dumped.path),
-        `${dir}/a.parquet`,
-        { crs: CRS, pointsOnly: true, label: "in/many.gpkg" },
-      );
-      assert.deepEqual(viaArrow, viaFgb);
-      assert.deepEqual(
-        await Deno.readFile(`${dir}/a.parquet`),
-        await Deno.readFile(`${dir}/f.parquet`),
-      );
+      // A GeoPackage (GDAL's own stream of the driver) without booleans (see
+      // the next test), and its CSV (the generic stream) with them.
+      for (const source of ["gpkg", "csv"] as const) {
+        await t.step(source, async () => {
+          const flag = source === "csv";
+          const { types, lines } = manyRows(flag);
+          const gpkg = await pointsGpkg(dir, `many_${source}`, types, lines);
+          await ogr2ogr([
+            "-f",
+            "FlatGeobuf",
+            "-lco",
+            "SPATIAL_INDEX=NO",
+            "-nln",
+            "input",
+            "-unsetFid",
+            `${dir}/many_${source}.fgb`,
+            gpkg,
+          ]);
+          const viaFgb = await flatgeobufToGeoParquet(
+            `${dir}/many_${source}.fgb`,
+            `${dir}/f_${source}.parquet`,
+            { crs: CRS },
+          );
+          assert.deepEqual(
+            viaFgb.columns.map((c) => c.type),
+            ["int64", "int64", "float64", "string", "int64", ...(flag ? ["boolean"] : [])],
+          );
+          await using scratch = await native!.createScratch();
+          const dumped = source === "gpkg"
+            ? await scratch.gdal.arrowDump!(gpkg, "pts", "many", { label: "in/many.gpkg" })
+            : await scratch.gdal.arrowDump!(`${dir}/many_csv.csv`, "many_csv", "many", {
+              label: "in/many.csv",
+              openOptions: CSV_POINTS,
+            });
+          assert.ok("rows" in dumped, JSON.stringify(dumped));
+          assert.equal(dumped.rows, 9_003);
+          const viaArrow = await arrowDumpToGeoParquet(
+            scratch.toHost(dumped.path),
+            `${dir}/a_${source}.parquet`,
+            { crs: CRS, pointsOnly: true, label: `in/many.${source}` },
+          );
+          assert.deepEqual(viaArrow, viaFgb);
+          assert.deepEqual(
+            await Deno.readFile(`${dir}/a_${source}.parquet`),
+            await Deno.readFile(`${dir}/f_${source}.parquet`),
+          );
+        });
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -124,6 +155,17 @@ Deno.test({
         await Deno.stat(scratch.hostPath("dated.ograrrow")).catch(() => undefined),
         undefined,
       );
+
+      // A GeoPackage's booleans: GDAL 3.6's stream of the driver gives rows
+      // 0-7 of true, false, true, false... as 1, 0, 0, 0... (bit i / 8 of
+      // byte i / 8), so they are ogr2ogr's to convert.
+      const flags = await pointsGpkg(dir, "flags", "Integer(Boolean),Real,Real", [
+        "flag,x,y",
+        ...Array.from({ length: 16 }, (_, i) => `${(i + 1) % 2},1,2`),
+      ]);
+      const flagged = await scratch.gdal.arrowDump!(flags, "pts", "flags");
+      assert.ok("unsupported" in flagged, JSON.stringify(flagged));
+      assert.match(flagged.unsupported, /'flag' is a boolean/);
 
       // Names equal but for case, which ogr2ogr renames ('NAME' to 'NAME2').
       await Deno.writeTextFile(

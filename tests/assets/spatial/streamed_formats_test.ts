@@ -7,8 +7,8 @@
  * here by a GDAL that refuses every FlatGeobuf as GDAL refuses a feature of
  * another type), and the layers FlatGeobuf cannot hold as they are (a 3D
  * feature in a 2D layer, null geometries, dates) must take the GeoPackage.
- * 2D points of plain columns skip ogr2ogr: GDAL's Arrow stream (`arrowDump`)
- * gives the same bytes.
+ * 2D points of plain columns (booleans but a GeoPackage's, integers, reals,
+ * texts) skip ogr2ogr: GDAL's Arrow stream (`arrowDump`) gives the same bytes.
  */
 
 import assert from "node:assert/strict";
@@ -123,11 +123,15 @@ const INPUTS: Input[] = [
     name: "pkg_points.gpkg",
     format: "geopackage",
     make: (dir) => fromCsv(dir, "pkg_points.gpkg", POINT_HEADER, POINT_TYPES, POINTS, XY),
+    // A GeoPackage's booleans, which GDAL 3.6's Arrow stream of the driver gives wrong: ogr2ogr.
     formats: ["FlatGeobuf"],
     check: (features) => {
       assert.equal(features[0]?.properties.big, 9007199254740993n);
       assert.equal(features[1]?.properties.value, null);
+      assert.equal(features[0]?.properties.flag, true);
+      assert.equal(features[1]?.properties.flag, false);
       assert.equal(features[2]?.properties.flag, null);
+      assert.equal(features[1]?.properties.small, 300n);
       assert.equal(features[1]?.properties.n, -2n);
       assert.equal(features[0]?.properties.small, -7n);
     },
@@ -168,7 +172,12 @@ const INPUTS: Input[] = [
       await Deno.writeTextFile(`${dir}/csv_points.csv`, [POINT_HEADER, ...POINTS].join("\n"));
       await Deno.writeTextFile(`${dir}/csv_points.csvt`, POINT_TYPES);
     },
-    formats: ["FlatGeobuf"],
+    // 2D points of booleans, int16s, integers, reals and texts: GDAL's Arrow stream (no ogr2ogr).
+    formats: [],
+    check: (features) => {
+      assert.deepEqual(features.map((f) => f.properties.flag), [true, false, null]);
+      assert.deepEqual(features.map((f) => f.properties.small), [-7n, 300n, null]);
+    },
   },
   {
     // A 3D point in a 2D layer: GDAL's FlatGeobuf writer refuses it, the GeoPackage keeps its Z.
@@ -278,6 +287,29 @@ const INPUTS: Input[] = [
       assert.equal(features[2]?.properties.big, null);
       assert.deepEqual(features[0]?.geometry, { type: "Point", coordinates: [7.5, 47.4] });
     },
+  },
+  {
+    // JSON booleans (GDAL's Integer(Boolean)): GDAL's Arrow stream, as the GeoPackage route.
+    name: "flag_points.geojson",
+    format: "geojson",
+    make: (dir) =>
+      Deno.writeTextFile(
+        `${dir}/flag_points.geojson`,
+        JSON.stringify({
+          type: "FeatureCollection",
+          features: Array.from({ length: 20 }, (_, n) => ({
+            type: "Feature",
+            properties: { n, ok: n % 3 === 0 ? null : n % 2 === 0 },
+            geometry: { type: "Point", coordinates: [7 + n / 10, 47] },
+          })),
+        }),
+      ),
+    formats: [],
+    check: (features) =>
+      assert.deepEqual(
+        features.map((f) => f.properties.ok),
+        Array.from({ length: 20 }, (_, n) => n % 3 === 0 ? null : n % 2 === 0),
+      ),
   },
   {
     // Known from the text (a `null` geometry member): the GeoPackage at once, converted once.
