@@ -452,7 +452,11 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
       const call = await callOn(rt, "vectorInfo", file, open, ["-json", "-so", "-al", ...where]);
       const { type, value } = await gdalCall(rt, call, file, open, action);
       const info = value as Partial<VectorInfo>;
-      if (type !== "vector" || !Array.isArray(info.layers)) {
+      // gdal3.js calls a dataset with bands "raster" even when it has layers too (a
+      // GeoPackage of vector layers and a tile table, as QGIS users make): its layers count.
+      if (
+        !Array.isArray(info.layers) || (type !== "vector" && info.layers.length === 0)
+      ) {
         throw failure(action, file, open, "it is not a vector dataset");
       }
       // Our own CSV wrapper reads the file with the CSV driver.

@@ -1560,6 +1560,15 @@ def blobs(name, driver):
     ds = None
 
 
+def gpkg_with_tiles(name):
+    # A QGIS project's GeoPackage: a vector layer and a basemap tile table in one file.
+    path = vector(name, "GPKG", ogr.wkbPoint, rows=POINTS)
+    src = gdal.GetDriverByName("MEM").Create("", 64, 64, 3)
+    src.SetGeoTransform([-111, 0.01, 0, 46, 0, -0.01])
+    src.SetSpatialRef(srs("EPSG:4326"))
+    gdal.Translate(path, src, format="GPKG", creationOptions=["APPEND_SUBDATASET=YES", "RASTER_TABLE=basemap"])
+
+
 def json_bytes(name, data):
     with open(os.path.join(OUT, name), "wb") as out:
         out.write(data)
@@ -1621,6 +1630,7 @@ VECTORS.update({
         json.dumps({"type": "Feature", "properties": {"n": i},
                     "geometry": {"type": "Point", "coordinates": [-110 + i / 10, 45]}}) + "\n"
         for i in range(5))[:300]),
+    "v_gpkg_with_tiles": lambda: gpkg_with_tiles("v_gpkg_with_tiles.gpkg"),
     "v_gpkg_blob": lambda: blobs("v_gpkg_blob.gpkg", "GPKG"),
     "v_fgb_blob": lambda: blobs("v_fgb_blob.fgb", "FlatGeobuf"),
     "v_gpkg_wide": lambda: wide("v_gpkg_wide.gpkg"),

@@ -1090,6 +1090,9 @@ const VECTORS: Case[] = [
       assert.deepEqual(column(out, "geometry_attr"), ["GA"]);
     }),
   }),
+  // Its vector layer published on both engines: gdal3.js took the file for a raster (its tiles)
+  // and refused it as "not a vector dataset".
+  vector("v_gpkg_with_tiles.gpkg", "geopackage"),
   // A photo column (OGR binary): bytes in the GeoParquet, not text refused as not UTF-8.
   ...[["v_gpkg_blob.gpkg", "geopackage"], ["v_fgb_blob.fgb", "flatgeobuf"]].map(([file, format]) =>
     vector(file!, format!, {
