@@ -136,6 +136,21 @@ export function parseWeatherResponse(body: unknown, day: string, source: string)
       { input: source },
     );
   }
+  // A repeated hour (a 25-hour day from a zone's clock change, a replayed page) would
+  // break raw.raw_weather's key at load time, far from the response that caused it.
+  const first = new Map<string, number>();
+  for (const [i, time] of parsed.data.hourly.time.entries()) {
+    const earlier = first.get(time);
+    if (earlier !== undefined) {
+      throw new WeatherResponseError(
+        "weather.invalid_response",
+        `Open-Meteo response ${source} does not have the expected shape: hourly.time[${i}]: ` +
+          `'${time}' repeats hourly.time[${earlier}] (one value per hour of the UTC day expected)`,
+        { input: source },
+      );
+    }
+    first.set(time, i);
+  }
   return parsed.data;
 }
 

@@ -71,6 +71,14 @@ Deno.test("a response of the wrong shape fails naming each field path", async ()
     /hourly\.time\[0\]: '2026-11-20T00:00' is not on 2026-11-21/,
   );
   assert.match(failure([1, 2]).message, /\(root\): /);
+
+  // A 25-hour day (an hour given twice, as a local clock falling back writes it).
+  const repeated = structuredClone(body);
+  for (const list of Object.values(repeated.hourly)) list.splice(2, 0, list[1]);
+  assert.match(
+    failure(repeated).message,
+    /hourly\.time\[2\]: '2026-11-20T01:00' repeats hourly\.time\[1\]/,
+  );
 });
 
 Deno.test("weatherRequestUrl keeps the base URL's own parameters and asks for UTC", () => {
