@@ -271,10 +271,30 @@ export class Launcher<R = unknown> {
    * `fromFailure` only its steps that failed, were skipped or canceled.
    * @throws {RangeError} when `fromFailure` finds no such step.
    */
-  async reexecute(run: RunRecord, fromFailure: boolean): Promise<string> {
+  async reexecute(
+    run: RunRecord,
+    fromFailure: boolean,
+    step?: { assetKey: string; partition: string | null },
+  ): Promise<string> {
     const { selection, exclude } = splitSelection(run.selection);
     const root = run.tags.root_run_id ?? run.runId;
     const tags = { parent_run_id: run.runId, root_run_id: root };
+    if (step) {
+      const found = (await this.#store.listSteps(run.runId)).some((s) =>
+        s.assetKey === step.assetKey && s.partition === step.partition
+      );
+      if (!found) {
+        const shown = step.partition === null
+          ? step.assetKey
+          : `${step.assetKey}[${step.partition}]`;
+        throw new RangeError(`Run '${run.runId}' has no step '${shown}' to re-execute`);
+      }
+      return await this.launch({
+        selection: step.assetKey,
+        ...(step.partition !== null ? { partitions: { keys: [step.partition] } } : {}),
+        tags: { ...tags, reexecution: "step" },
+      });
+    }
     if (!fromFailure) {
       return await this.launch({
         selection,

@@ -571,6 +571,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       const runId = await ctx.launcher.reexecute(
         run,
         input.from_failure === "1" || input.from_failure === "true",
+        input.step ? parseStepId(input.step) : undefined,
       );
       return actionDone(c, runId);
     } catch (error) {
@@ -667,6 +668,14 @@ export function methodNotAllowed(c: Context, allowed: readonly string[]): Respon
   return c.req.path.startsWith("/api/") || c.req.path.startsWith("/actions/")
     ? jsonError(c, 405, "method_not_allowed", message)
     : c.html(page("Method not allowed", h`<h1>Method not allowed</h1>${empty(message)}`), 405);
+}
+
+/** `key` or `key[partition]` (the run page's step ids) as an asset key and partition. */
+function parseStepId(id: string): { assetKey: string; partition: string | null } {
+  const open = id.indexOf("[");
+  return open > 0 && id.endsWith("]")
+    ? { assetKey: id.slice(0, open), partition: id.slice(open + 1, -1) }
+    : { assetKey: id, partition: null };
 }
 
 function wantsJson(c: Context): boolean {

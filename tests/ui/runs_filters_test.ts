@@ -66,3 +66,40 @@ Deno.test("runs filters: the event log filters by text, ignoring case, live frag
     await server.close();
   }
 });
+
+Deno.test("runs: re-execute one step (asset and partition) of a finished run; a step it never had is a 400", async () => {
+  const { server, release, store } = await fixtureServer();
+  try {
+    const run = (await store.listRuns({})).find((r) => r.tags.sensor === "inbox");
+    assert(run, "the fixture's first run");
+    const page = await fetch(`${server.url}/runs/${run.runId}`).then((r) => r.text());
+    assertMatch(
+      page,
+      /<select name="step" aria-label="step to re-execute">[^]*<option>clean_events\[east\]<\/option>/,
+    );
+    const post = (step: string) =>
+      fetch(`${server.url}/actions/runs/${run.runId}/reexecute`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ step }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const again = await post("clean_events[east]");
+    assertEquals(again.status, 200, JSON.stringify(again.body));
+    await server.context.launcher.drain();
+    const child = await store.getRun(again.body.runId);
+    assertEquals(child?.selection, "clean_events");
+    assertEquals(child?.partitions, "east");
+    assertEquals(child?.tags.reexecution, "step");
+    assertEquals(child?.tags.parent_run_id, run.runId);
+    assertEquals(
+      (await store.listSteps(again.body.runId)).map((s) => `${s.assetKey}[${s.partition}]`),
+      ["clean_events[east]"],
+    );
+    const unknown = await post("clean_events[west]");
+    assertEquals(unknown.status, 400);
+    assertMatch(unknown.body.message, /has no step 'clean_events\[west\]'/);
+  } finally {
+    release();
+    await server.close();
+  }
+});

@@ -296,6 +296,17 @@ ${
       }/reexecute"><input type="hidden" name="from_failure" value="1"><button type="submit">Retry from failure</button></form>`
       : ""
   }
+${
+    // Dagster's "re-execute selected": one step (asset and partition) of this run, again.
+    run.status !== "running" && steps.length > 1
+      ? h`<form method="post" action="/actions/runs/${
+        encodeURIComponent(run.runId)
+      }/reexecute" class="inline-form"><select name="step" aria-label="step to re-execute">${
+        [...new Set(steps.map((s) => stepId(s.assetKey, s.partition)))].slice(0, 3000).map((id) =>
+          h`<option>${id}</option>`
+        )
+      }</select><button type="submit">Re-execute step</button></form>`
+      : ""}
 </div></div>`;
 }
 
