@@ -78,9 +78,32 @@ export interface MaterializeArgs {
 export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs | "help" {
   const { values, positionals } = parse(args);
   if (values.help) return "help";
-  const keys = (values.partition ?? []).flatMap((p) => p.split(",")).map((p) => p.trim()).filter(
-    Boolean,
-  );
+  // An empty value is what an unset shell variable gives (`--partition "$DAY"`): taken as
+  // absent, it ran the latest partition, or (a selection) every asset.
+  for (const given of values.partition ?? []) {
+    if (given.split(",").some((key) => key.trim() === "")) {
+      throw new UsageError(
+        `--partition '${given}' names no partition key${
+          given.trim() === "" ? "" : " between its commas"
+        }; give KEY or KEY,KEY (or drop --partition)`,
+      );
+    }
+  }
+  for (const flag of ["from", "to"] as const) {
+    if (values[flag] !== undefined && values[flag].trim() === "") {
+      throw new UsageError(`--${flag} needs a partition key, got '${values[flag]}'`);
+    }
+  }
+  if (positionals.length > 0 && positionals.join(",").split(",").every((p) => p.trim() === "")) {
+    throw new UsageError(
+      `The selection '${positionals.join(",")}' names no asset; give asset keys, or no ` +
+        "selection at all for every asset",
+    );
+  }
+  if (values.exclude !== undefined && values.exclude.trim() === "") {
+    throw new UsageError(`--exclude '${values.exclude}' names no asset; give asset keys`);
+  }
+  const keys = (values.partition ?? []).flatMap((p) => p.split(",")).map((p) => p.trim());
   if (keys.length > 0 && (values.from !== undefined || values.to !== undefined)) {
     throw new UsageError("Use either --partition or --from/--to, not both");
   }
