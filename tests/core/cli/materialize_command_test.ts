@@ -224,17 +224,20 @@ Deno.test("materialize: exit 2 on a usage error, saying which and what to type",
     await usage(["daily", "--partition", "2024-01-01", "--from", "2024-01-01"], /not both/);
   });
 
-  await t.step("an empty value (an unset shell variable) is refused, never 'everything'", async () => {
-    // `materialize "$ASSET"` with ASSET unset ran every asset; `--partition "$DAY"` with DAY
-    // unset ran the latest partition.
-    await usage([""], /selection '' names no asset/);
-    await usage([",,"], /selection ',,' names no asset/);
-    await usage(["daily", "--partition", ""], /--partition '' names no partition key/);
-    await usage(["daily", "--partition", "2024-01-01,"], /--partition '2024-01-01,'/);
-    await usage(["daily", "--from", "", "--to", "2024-01-02"], /--from needs a partition key/);
-    await usage(["daily", "--from", "2024-01-01", "--to", " "], /--to needs a partition key/);
-    await usage(["--exclude", ""], /--exclude '' names no asset/);
-  });
+  await t.step(
+    "an empty value (an unset shell variable) is refused, never 'everything'",
+    async () => {
+      // `materialize "$ASSET"` with ASSET unset ran every asset; `--partition "$DAY"` with DAY
+      // unset ran the latest partition.
+      await usage([""], /selection '' names no asset/);
+      await usage([",,"], /selection ',,' names no asset/);
+      await usage(["daily", "--partition", ""], /--partition '' names no partition key/);
+      await usage(["daily", "--partition", "2024-01-01,"], /--partition '2024-01-01,'/);
+      await usage(["daily", "--from", "", "--to", "2024-01-02"], /--from needs a partition key/);
+      await usage(["daily", "--from", "2024-01-01", "--to", " "], /--to needs a partition key/);
+      await usage(["--exclude", ""], /--exclude '' names no asset/);
+    },
+  );
 
   await t.step("nothing ran and nothing was recorded", async () => {
     assert.deepStrictEqual(ran, []);
