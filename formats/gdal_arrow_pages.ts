@@ -71,26 +71,36 @@ const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => {
 });
 
 /**
- * A geometry that is not a plain 2D point (21 bytes of little-endian ISO
- * WKB) in a file read with `pointsOnly`: the caller takes another route.
+ * A geometry that is not a plain point of the layer's dimension (21 bytes
+ * of little-endian ISO WKB, 29 with Z) in a file read with `pointsOnly`:
+ * the caller takes another route.
  */
 export class NotPlainPoints extends Error {
   /** Creates the error for the 1-based feature `row`. */
   constructor(readonly row: number) {
-    super(`feature ${row} is not a plain 2D point`);
+    super(`feature ${row} is not a plain point of the layer's dimension`);
   }
 }
 
 /** Options of {@linkcode arrowDumpToGeoParquet}. */
 export interface ArrowPagesOptions {
   /**
-   * Whether every geometry must be a plain 2D point (little-endian ISO WKB,
+   * Whether every geometry must be a plain 2D point (or Z: `withZ`; little-endian ISO WKB,
    * no null): another throws {@linkcode NotPlainPoints} before its page is
    * written.
    *
    * @default {false}
    */
   pointsOnly?: boolean;
+  /**
+   * With `pointsOnly`: every point must be a plain point Z instead (29
+   * bytes, ISO type 1001), as in a layer declared 3D; a 2D one throws
+   * {@linkcode NotPlainPoints} (the FlatGeobuf route decides what it
+   * becomes).
+   *
+   * @default {false}
+   */
+  withZ?: boolean;
   /**
    * The user's file the features come from, named in messages instead of
    * the scratch file's path.
@@ -246,13 +256,15 @@ async function openPages(
       const { offsets, data } = await reader.variable(length);
       const first = rowid + 1;
       if (options.pointsOnly) {
+        // Little-endian ISO WKB of a point: type 1 (21 bytes) or 1001 (Z, 29 bytes).
+        const [bytes, low, high] = options.withZ ? [29, 0xe9, 0x03] : [21, 1, 0];
         for (let i = 0; i < length; i++) {
           const at = offsets[i]!;
           const valid = geometryValidity === null ||
             (geometryValidity[i >> 3]! & (1 << (i & 7))) !== 0;
           if (
-            !valid || offsets[i + 1]! - at !== 21 || data[at] !== 1 || data[at + 1] !== 1 ||
-            data[at + 2] !== 0 || data[at + 3] !== 0 || data[at + 4] !== 0
+            !valid || offsets[i + 1]! - at !== bytes || data[at] !== 1 || data[at + 1] !== low ||
+            data[at + 2] !== high || data[at + 3] !== 0 || data[at + 4] !== 0
           ) throw new NotPlainPoints(first + i);
         }
       }

@@ -76,6 +76,14 @@ export function hasZ(geometryType: string): boolean {
   return /^3D/i.test(type) || /[a-z]ZM?$/.test(type);
 }
 
+/**
+ * Layer types read through GDAL's Arrow stream when wanted as they are
+ * (`pointsThroughArrow` in {@linkcode processVectorBatch}'s conversion):
+ * native GDAL's 2D and 3D points, spaces removed. Measured ones are not
+ * (GeoParquet drops M: ogr2ogr's `-dim` does it, see `dropMeasures`).
+ */
+const ARROW_POINT_TYPES: ReadonlySet<string> = new Set(["Point", "3DPoint"]);
+
 /** Whether an OGR layer geometry type (`Point`, `Multi Point`, `3D Point`...) holds only points. */
 export function isPointType(type: string): boolean {
   return /point/i.test(type) && !/polygon|line|curve|surface|collection|unknown/i.test(type);
@@ -254,8 +262,9 @@ async function convertLayer(
         ...(follow ? { follow } : {}),
       }));
   /**
-   * 2D points wanted as they are (in the target CRS, no repair: points are
-   * valid by construction), read through GDAL's Arrow stream instead of
+   * Points (2D, or Z in a layer declared 3D) wanted as they are (in the
+   * target CRS, no repair: points are valid by construction), read through
+   * GDAL's Arrow stream instead of
    * ogr2ogr to FlatGeobuf: the same file (formats/gdal_arrow_pages.ts), for
    * less CPU (1M points of a GeoPackage: GDAL 0.15-0.21 CPU s instead of
    * 0.84-0.92, and no FlatGeobuf to decode). `undefined` when the layer does
@@ -265,8 +274,8 @@ async function convertLayer(
   const pointsThroughArrow = async (): Promise<GeoParquetResult | undefined> => {
     const dump = scratch.gdal.arrowDump;
     if (
-      dump === undefined || layer.geometryType !== "Point" || !sameCrs ||
-      layer.withoutGeometry || layer.featureCount < 0
+      dump === undefined || !ARROW_POINT_TYPES.has(layer.geometryType.replaceAll(" ", "")) ||
+      !sameCrs || layer.withoutGeometry || layer.featureCount < 0
     ) return undefined;
     const { arrowDumpToGeoParquet, NotPlainPoints } = await import(
       "../../formats/gdal_arrow_pages.ts"
@@ -301,6 +310,7 @@ async function convertLayer(
             compute: intent === "measure" ? measuresInPlace() : [],
             ...(validBox ? { validBox } : {}),
             pointsOnly: true,
+            withZ: hasZ(layer.geometryType),
           }),
       ).catch((error: unknown) => {
         if (error instanceof NotPlainPoints) return undefined;

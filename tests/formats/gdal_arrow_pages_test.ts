@@ -211,6 +211,15 @@ Deno.test({
         }),
         (error: unknown) => error instanceof NotPlainPoints && error.row === 2,
       );
+      // A 2D point where points Z are wanted (a layer declared 3D): the first row.
+      await assert.rejects(
+        arrowDumpToGeoParquet(scratch.toHost(mixed.path), `${dir}/m.parquet`, {
+          crs: CRS,
+          pointsOnly: true,
+          withZ: true,
+        }),
+        (error: unknown) => error instanceof NotPlainPoints && error.row === 1,
+      );
       // Without pointsOnly the line is written as it is.
       const written = await arrowDumpToGeoParquet(scratch.toHost(mixed.path), `${dir}/m.parquet`, {
         crs: CRS,

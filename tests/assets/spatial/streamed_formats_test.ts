@@ -289,6 +289,28 @@ const INPUTS: Input[] = [
     },
   },
   {
+    // Points Z in a layer declared 3D: GDAL's Arrow stream (no ogr2ogr), Z kept.
+    name: "z_points.gpkg",
+    format: "geopackage",
+    make: pythonGpkg("z_points.gpkg", "wkbPoint25D", ["POINT Z (1 2 3)", "POINT Z (4 5 -6.5)"]),
+    formats: [],
+    check: (features) =>
+      assert.deepEqual(features.map((f) => f.geometry), [
+        { type: "Point", coordinates: [1, 2, 3] },
+        { type: "Point", coordinates: [4, 5, -6.5] },
+      ]),
+  },
+  {
+    // A 2D point in a layer declared 3D: not the Arrow stream's to decide what it becomes.
+    name: "z_mixed_points.gpkg",
+    format: "geopackage",
+    // (GDAL's FlatGeobuf writer refuses it, the GeoPackage keeps it 2D.)
+    make: pythonGpkg("z_mixed_points.gpkg", "wkbPoint25D", ["POINT Z (1 2 3)", "POINT (4 5)"]),
+    formats: ["FlatGeobuf", "GPKG"],
+    check: (features) =>
+      assert.deepEqual(features[1]?.geometry, { type: "Point", coordinates: [4, 5] }),
+  },
+  {
     // JSON booleans (GDAL's Integer(Boolean)): GDAL's Arrow stream, as the GeoPackage route.
     name: "flag_points.geojson",
     format: "geojson",
