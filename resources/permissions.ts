@@ -217,7 +217,8 @@ export function taskPermissions(
       if (target?.kind === "run") run.add(target.value);
     }
   }
-  if (SERVERS.has(command) || everything) net.add(listenAddress(args));
+  const listen = SERVERS.has(command) || everything ? listenAddress(args) : undefined;
+  if (listen !== undefined) net.add(listen);
   if (command === "dbt" || everything) {
     dbtNeeds(args, env, context, { read, write, net, run, ffi, npmCache });
   }
@@ -426,9 +427,14 @@ function flagValue(args: readonly string[], ...names: string[]): string | undefi
 }
 
 /** Where the UI listens: `--host` (default 127.0.0.1) with `--port` (default 3000; 0: any). */
-function listenAddress(args: readonly string[]): string {
+function listenAddress(args: readonly string[]): string | undefined {
   const host = flagValue(args, "--host") ?? "127.0.0.1";
   const port = flagValue(args, "--port") ?? "3000";
+  // A malformed --port or --host grants nothing: the command itself then refuses it as a
+  // usage error naming the flag (exit 2). Put in --allow-net, Deno died on it with a stack
+  // trace ('invalid port in '127.0.0.1:abc'').
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return undefined;
+  if (!/^(?:[A-Za-z0-9._-]+|\[?[0-9A-Fa-f:.]+\]?)$/.test(host)) return undefined;
   const shown = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return port === "0" ? shown : `${shown}:${port}`;
 }

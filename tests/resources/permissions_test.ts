@@ -103,6 +103,14 @@ Deno.test("a postgres password holding an unencoded '@' grants the host, not the
   assert.deepEqual(p.net.filter((h) => !h.includes("open-meteo")), ["db:5433", "runs:5432"]);
 });
 
+Deno.test("a malformed --port or --host grants nothing (the UI then refuses it, exit 2)", () => {
+  // Before: '--allow-net=127.0.0.1:abc', on which Deno itself died with a stack trace (exit 1).
+  for (const args of [["--port", "abc"], ["--port", "70000"], ["--host", "bad host"]]) {
+    const net = permissions("ui", {}, args).net;
+    assert.deepEqual(net.filter((h) => !h.includes("open-meteo")), [], args.join(" "));
+  }
+});
+
 Deno.test("ui/dev listen on --host/--port; the daemon reaches NOTIFY_URLS; materialize does not", () => {
   assert.ok(permissions("ui", {}).net.includes("127.0.0.1:3000"));
   assert.ok(
