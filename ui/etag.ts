@@ -57,7 +57,8 @@ export function etagged(c: Context, body: string, contentType: string): Response
     "cache-control": "no-cache",
   };
   const given = c.req.header("if-none-match");
-  if (given && given.split(",").map((s) => s.trim()).includes(etag)) {
+  // Weak comparison (RFC 9110 §13.1.2): compressed answers carry the tag as W/"…".
+  if (given && given.split(",").map((s) => s.trim().replace(/^W\//, "")).includes(etag)) {
     return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache" } });
   }
   return new Response(body, { status: 200, headers });
