@@ -25,12 +25,27 @@ export const DEFAULT_PLACES_FILE: string = fileURLToPath(
 const PARSED_SCHEMES = /^(?:https?|postgres(?:ql)?|s3):/i;
 import { type LimitSettings, parseLimits } from "../core/worker/admission.ts";
 
+/**
+ * Whether each `host[:port]` of a MongoDB URL's host list (after the last `@`)
+ * is a host name or bracketed IPv6 address with a port of 1-65535: such a
+ * URL has several hosts, so `URL` cannot check it.
+ */
+function mongoHostsValid(value: string): boolean {
+  if (!/^mongodb(?:\+srv)?:\/\//i.test(value)) return true;
+  const hosts = /^[a-z+]+:\/\/(?:[^/?#]*@)?([^/?#@]*)/i.exec(value)?.[1] ?? "";
+  return hosts !== "" && hosts.split(",").every((entry) => {
+    const match = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/.exec(entry);
+    return match !== null && (match[1] === undefined || Number(match[1]) >= 1) &&
+      Number(match[1] ?? 1) <= 65535;
+  });
+}
+
 const urlWithScheme = (name: string, schemes: readonly string[], fallback: string) =>
   z.string().trim().min(1).default(fallback).refine(
     (value) => schemes.some((scheme) => value.startsWith(scheme)),
     { message: `${name} must start with ${schemes.map((s) => `'${s}'`).join(" or ")}` },
   ).refine(
-    (value) => !PARSED_SCHEMES.test(value) || URL.canParse(value),
+    (value) => (!PARSED_SCHEMES.test(value) || URL.canParse(value)) && mongoHostsValid(value),
     {
       message: `${name} is not a valid URL: check the host, the port (1-65535) and that ` +
         "special characters in the user name and password are percent-encoded",

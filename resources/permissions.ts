@@ -384,7 +384,8 @@ function lakeHosts(url: string): string[] {
 
 /** The hosts of a MongoDB URL; for `mongodb+srv://` every host of its SRV domain. */
 function mongoHosts(url: string): string[] {
-  const match = /^(mongodb(?:\+srv)?):\/\/(?:[^@/]*@)?([^/?#]*)/i.exec(url);
+  // The userinfo runs to the last '@': a password may hold an unencoded one.
+  const match = /^(mongodb(?:\+srv)?):\/\/(?:[^/?#]*@)?([^/?#@]*)/i.exec(url);
   if (!match) return [];
   const entries = (match[2] ?? "").split(",").filter(Boolean);
   if (match[1]!.toLowerCase() === "mongodb+srv") {

@@ -241,6 +241,34 @@ Deno.test("config: each URL variable accepts its schemes and rejects others, nam
   }
 });
 
+Deno.test("config: a MongoDB host list is checked like a parsed URL's host, secrets masked", () => {
+  // Before: accepted, then the launcher granted '--allow-net=h1:99999' (or 'ss@h1' for a
+  // password with an unencoded '@') and Deno died on it with a stack trace, exit 1.
+  for (
+    const value of [
+      "mongodb://u:pw@h1:99999/db",
+      "mongodb://u:pw@h1:0/db",
+      "mongodb://u:pw@h1,h 2/db",
+      "mongodb://u:pw@/db",
+      "mongodb+srv://u:pw@clu$ter/db",
+    ]
+  ) {
+    const error = configError({ LEDGER_URL: value });
+    assert.equal(error.code, "config.invalid", value);
+    assert.match(error.message, /LEDGER_URL is not a valid URL: check the host, the port/);
+    assert.doesNotMatch(error.message, /pw/);
+  }
+  for (
+    const value of [
+      "mongodb://u:p%40ss@h1:27017,h2,[::1]:27019/db?replicaSet=rs0",
+      "mongodb://h1/db",
+      "mongodb+srv://u:pw@cluster0.example.net/db",
+    ]
+  ) {
+    assert.equal(load({ LEDGER_URL: value }).LEDGER_URL, value);
+  }
+});
+
 Deno.test("config: other bad values fail with the variable's name and what was expected", () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ HTTP_TIMEOUT_MS: "soon" }, /HTTP_TIMEOUT_MS \('soon'\): .*expected number/],

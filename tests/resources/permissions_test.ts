@@ -99,8 +99,14 @@ Deno.test("a postgres password holding an unencoded '@' grants the host, not the
   const p = permissions("materialize", {
     WAREHOUSE_URL: "postgres://u:p@ss@db:5433/x",
     RUNS_URL: "postgres://u:a@b@c@runs/x",
+    LEDGER_URL: "mongodb://u:p@ss@m1,m2:27018/db",
   });
-  assert.deepEqual(p.net.filter((h) => !h.includes("open-meteo")), ["db:5433", "runs:5432"]);
+  assert.deepEqual(p.net.filter((h) => !h.includes("open-meteo")), [
+    "db:5433",
+    "runs:5432",
+    "m1:27017",
+    "m2:27018",
+  ]);
 });
 
 Deno.test("a malformed --port or --host grants nothing (the UI then refuses it, exit 2)", () => {
