@@ -87,6 +87,7 @@ export async function readPackageSpecs(
     const rendered = renderValue(parseYamlText(text) ?? {}, {
       env: env ?? ((name: string) => Deno.env.get(name)),
       file,
+      allowSecrets: true,
     });
     const parsed = PackagesFileSchema.safeParse(rendered);
     if (!parsed.success) {

@@ -1225,6 +1225,11 @@ export interface RenderStringOptions {
   readonly vars?: Readonly<Record<string, unknown>> | undefined;
   /** `target` values. */
   readonly target?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Whether `env_var('DBT_ENV_SECRET_...')` may be read: only in
+   * profiles.yml and packages.yml, as in dbt.
+   */
+  readonly allowSecrets?: boolean | undefined;
 }
 
 let stringEnv: JinjaEnv | undefined;
@@ -1254,7 +1259,8 @@ export function renderString(text: string, options: RenderStringOptions): string
       if (vars && Object.hasOwn(vars, name)) return vars[name];
       return hasDefault ? fallback : refuse(`var('${name}') without a default`);
     },
-    envVar: (name, fallback) => envVarOf(options.env, name, fallback),
+    envVar: (name, fallback) =>
+      envVarOf(options.env, name, fallback, options.allowSecrets === true),
     isIncremental: () => false,
     self: undefined,
     target: options.target ?? {},
@@ -1296,12 +1302,29 @@ export function renderValue(value: unknown, options: RenderStringOptions): unkno
   return value;
 }
 
-/** `env_var()`: the variable, else the default, else a render error naming it. */
+/** Names dbt keeps out of everything but profiles.yml and packages.yml. */
+const SECRET_ENV_PREFIX = "DBT_ENV_SECRET_";
+
+/**
+ * `env_var()`: the variable, else the default, else a render error naming
+ * it. A secret (`DBT_ENV_SECRET_...`) is refused unless `allowSecrets` (dbt's
+ * SecretEnvVarLocationError): read in a model, macro or property file its
+ * value would be written into compiled SQL, target/ and manifest.json.
+ */
 export function envVarOf(
   env: (name: string) => string | undefined,
   name: string,
   fallback: string | undefined,
+  allowSecrets = false,
 ): string {
+  if (!allowSecrets && name.startsWith(SECRET_ENV_PREFIX)) {
+    return raiseInRender(
+      DbtErrorCode.renderFailed,
+      `env_var('${name}'): secret env vars (${SECRET_ENV_PREFIX}...) are allowed only in ` +
+        `profiles.yml or packages.yml, so they never reach compiled SQL or artifacts; ` +
+        `read it in profiles.yml, or rename the variable if it is not a secret`,
+    );
+  }
   const value = env(name);
   if (value !== undefined) return value;
   if (fallback !== undefined) return fallback;

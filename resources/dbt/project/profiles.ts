@@ -143,7 +143,7 @@ export async function readTarget(
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const render = (value: unknown, path: (string | number)[]): unknown => {
     if (typeof value !== "string" || !value.includes("{")) return value;
-    return renderString(value, { env, file, line: parsed.lineOf(path) });
+    return renderString(value, { env, file, line: parsed.lineOf(path), allowSecrets: true });
   };
   const profile = ProfileSchema.safeParse(raw);
   if (!profile.success) {
