@@ -163,6 +163,14 @@
  *    2.19 s); the 100k polygons are not on this route (CPU C 0.82-0.92 s,
  *    A 0.83-0.85, wall C 2.18x, 0.73x, 2.27x, A 0.98x: met or missed with
  *    the load).
+ *    Session 9: the Arrow route also takes booleans (not a GeoPackage's:
+ *    GDAL 3.6's stream of that driver misplaces their bits), int16 and
+ *    points Z. Measured apart (not this bench's inputs: 500k points of a CSV
+ *    with a boolean and an int16 column, three rounds in one process, load
+ *    7-9): GDAL 0.61-0.67 CPU s through the Arrow stream against 0.82-0.87
+ *    for ogr2ogr to FlatGeobuf (a CSV's parsing is most of both); the
+ *    writer 0.41-0.51 CPU s from either file once warm (0.41-0.46 from the
+ *    FlatGeobuf), the GeoParquet identical.
  * 2. **Cold `deno task materialize`** of a one-file batch (goal: <= 2 s on the
  *    native engine): the real command, launcher included (`deno task` ->
  *    launch.ts -> main.ts -> GDAL host), on a fresh state folder, against a
