@@ -20,6 +20,8 @@ export const HttpErrorCode = {
   network: "http.network",
   /** A success response whose body is not JSON. */
   invalidJson: "http.invalid_json",
+  /** A response body larger than the client accepts (not an API answer: a wrong URL, a runaway server). */
+  tooLarge: "http.too_large",
   /** The retries would take longer than the client's total time budget. */
   deadline: "http.deadline",
   /** The replay client (SAMPLE_DATA=true) holds no response for the request. */

@@ -103,6 +103,13 @@ export interface FetchHttpClientOptions {
   readonly userAgent?: string;
   /** Called before each wait, e.g. to log the retry. */
   readonly onRetry?: (info: HttpRetryInfo) => void;
+  /**
+   * Largest response body read, in bytes: a bigger one is `http.too_large`
+   * (not retried) instead of filling memory. An Open-Meteo day is a few KB;
+   * a URL pointing at a download, or a server streaming without end, is not.
+   * @default {67108864}
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /** One failed attempt: the error to throw if it was the last, and whether to try again. */
@@ -139,6 +146,7 @@ export class FetchHttpClient implements HttpClient {
   readonly #fetch: typeof fetch;
   readonly #userAgent: string;
   readonly #onRetry: ((info: HttpRetryInfo) => void) | undefined;
+  readonly #maxBodyBytes: number;
 
   /** Creates a client; throws `RangeError` for a negative or non-finite option. */
   constructor(options: FetchHttpClientOptions = {}) {
@@ -160,6 +168,7 @@ export class FetchHttpClient implements HttpClient {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#userAgent = options.userAgent ?? "deno-data-platform/1";
     this.#onRetry = options.onRetry;
+    this.#maxBodyBytes = positive("maxBodyBytes", options.maxBodyBytes ?? 64 * 1024 * 1024);
   }
 
   /** GETs `url`, retrying what may pass, and parses the body as JSON. */
@@ -232,9 +241,22 @@ export class FetchHttpClient implements HttpClient {
       });
       // The body is read under the same timeout: a server that sends headers
       // and then stalls must not hang the run.
-      bytes = new Uint8Array(await response.arrayBuffer());
+      bytes = await readBody(response, this.#maxBodyBytes);
     } catch (thrown) {
       if (options.signal?.aborted) throw canceled(shown);
+      if (thrown instanceof BodyTooLarge) {
+        return {
+          error: new HttpError(
+            HttpErrorCode.tooLarge,
+            `GET ${shown} returned a body of more than ${thrown.limit} bytes, far more than ` +
+              "any JSON answer of the API: check that the URL points at the API (not a " +
+              "download) and its parameters",
+            { url: shown, attempts: attempt, retryable: false },
+          ),
+          retry: "never",
+          reason: "body too large",
+        };
+      }
       if (timedOut) {
         const message = `GET ${shown} timed out after ${budgetMs} ms (attempt ${attempt}); ` +
           "the server is slow or stalled: raise HTTP_TIMEOUT_MS or try again later";
@@ -257,6 +279,47 @@ export class FetchHttpClient implements HttpClient {
     if (response.ok) return parseJson(response, bytes, shown, attempt);
     return statusFailure(response, bytes, shown, attempt, this.#clock.now());
   }
+}
+
+/** Thrown by {@linkcode readBody} past its limit. */
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`body larger than ${limit} bytes`);
+  }
+}
+
+/** The whole body, refusing (and canceling) one past `limit` bytes. */
+async function readBody(response: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => {}); // refused unread: its error does not matter
+    throw new BodyTooLarge(limit);
+  }
+  if (response.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > limit) {
+        await reader.cancel().catch(() => {}); // refused: the rest is not read
+        throw new BodyTooLarge(limit);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 function parseJson(

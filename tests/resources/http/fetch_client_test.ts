@@ -297,6 +297,44 @@ Deno.test("FetchHttpClient: a connection dropped mid-request is retried", async 
   }
 });
 
+Deno.test("FetchHttpClient: a body past maxBodyBytes is http.too_large, not read into memory", async (t) => {
+  // Before: the whole body was read with arrayBuffer(), whatever its size (a URL pointing at a
+  // download, a server streaming without end within the timeout).
+  let served = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    if (new URL(req.url).pathname === "/declared") {
+      return new Response(new Uint8Array(300_000), { headers: { "content-length": "300000" } });
+    }
+    // No length: a stream that never ends.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        served += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    return new Response(body);
+  });
+  try {
+    const origin = `http://127.0.0.1:${server.addr.port}`;
+    for (const path of ["/endless", "/declared"]) {
+      await t.step(path, async () => {
+        const { http, clock } = client({ maxBodyBytes: 256 * 1024 });
+        const error = await rejection(http.getJson(`${origin}${path}?apikey=sekrit99`));
+        assert.ok(error instanceof HttpError);
+        assert.equal(error.code, "http.too_large");
+        assert.equal(error.retryable, false);
+        assert.match(error.message, /more than 262144 bytes/);
+        assert.doesNotMatch(error.message, /sekrit99/);
+        assert.deepEqual(clock.sleeps, [], "not retried");
+      });
+    }
+    assert.ok(served < 16 * 1024 * 1024, `the endless body was read on: ${served} bytes`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("FetchHttpClient: rejects bad options", () => {
   const cases: [FetchHttpClientOptions, RegExp][] = [
     [
