@@ -78,7 +78,20 @@ function sortKey(caseSensitive: boolean) {
 }
 
 /** Python's `json.dumps(value, sort_keys=...)`: `", "` and `": "` separators, ASCII only. */
-export function pyJsonDumps(value: unknown, sortKeys: boolean): string {
+export function pyJsonDumps(
+  value: unknown,
+  sortKeys: boolean,
+  indent?: number,
+  level = 0,
+): string {
+  // With an indent, Python puts each item on its own line (separators ',' and ': ').
+  const wrap = (open: string, items: string[], close: string) => {
+    if (indent === undefined) return `${open}${items.join(", ")}${close}`;
+    if (items.length === 0) return `${open}${close}`;
+    const pad = " ".repeat(indent * (level + 1));
+    return `${open}\n${pad}${items.join(`,\n${pad}`)}\n${" ".repeat(indent * level)}${close}`;
+  };
+  const inner = (v: unknown) => pyJsonDumps(v, sortKeys, indent, level + 1);
   if (value === null || value === undefined) return "null";
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "number") {
@@ -93,15 +106,15 @@ export function pyJsonDumps(value: unknown, sortKeys: boolean): string {
       (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
     );
   }
-  if (Array.isArray(value)) return `[${value.map((v) => pyJsonDumps(v, sortKeys)).join(", ")}]`;
+  if (Array.isArray(value)) return wrap("[", value.map(inner), "]");
   if (typeof value === "object") {
     const toJson = (value as { toJSON?: () => unknown }).toJSON;
-    if (typeof toJson === "function") return pyJsonDumps(toJson.call(value), sortKeys);
+    if (typeof toJson === "function") {
+      return pyJsonDumps(toJson.call(value), sortKeys, indent, level);
+    }
     const pairs = Object.entries(value).filter(([, v]) => v !== undefined);
     if (sortKeys) pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${
-      pairs.map(([k, v]) => `${pyJsonDumps(k, sortKeys)}: ${pyJsonDumps(v, sortKeys)}`).join(", ")
-    }}`;
+    return wrap("{", pairs.map(([k, v]) => `${pyJsonDumps(k, sortKeys)}: ${inner(v)}`), "}");
   }
   throw new TypeError(`Object of type ${typeof value} is not JSON serializable`);
 }
@@ -414,11 +427,13 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     return groups;
   });
   filter("tojson", (value, ...rest) => {
+    // Jinja2's tojson(indent=None): json.dumps with sort_keys and the indent, made HTML-safe.
     const indent = arg(splitArgs(rest), 0, "indent", null);
-    if (indent !== null && indent !== undefined) {
-      throw new TypeError("tojson(indent=...) is not supported; leave indent out");
+    const width = indent === null || indent === undefined ? undefined : Number(indent);
+    if (width !== undefined && !(Number.isInteger(width) && width >= 0)) {
+      throw new TypeError(`tojson(indent=${pyRepr(indent)}): the indent is a number of spaces`);
     }
-    return pyJsonDumps(value, true).replaceAll("<", "\\u003c").replaceAll(">", "\\u003e")
+    return pyJsonDumps(value, true, width).replaceAll("<", "\\u003c").replaceAll(">", "\\u003e")
       .replaceAll("&", "\\u0026").replaceAll("'", "\\u0027");
   });
 

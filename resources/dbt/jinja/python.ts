@@ -990,8 +990,12 @@ export function withMacroExtras<T>(
   }
 }
 
-/** A `}}` that may close a dict inside a tag (`{'a': {'b': 1}}`): worth a scan. */
-const NESTED_CLOSE = /\}\}(?:\}|\s*[%),\][:}])/;
+/**
+ * A `}}` that may close a dict inside a tag (`{'a': {'b': 1}}`) with more of
+ * the expression after it (`}} | tojson }}`, `}}.items()`, `}} ~ x`, `}} if c`):
+ * worth a scan.
+ */
+const NESTED_CLOSE = /\}\}(?:\}|\s*(?:[%),\][:}|.~+\-*\/=!<>]|(?:is|if|else|and|or|in|not)\b))/;
 
 /**
  * Jinja2's lexer counts braces, so `{% set d = {'a': {'b': 1}} %}` is one

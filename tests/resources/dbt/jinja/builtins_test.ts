@@ -56,6 +56,18 @@ const CASES: readonly (readonly [string, string])[] = [
     "{1: 'a', 2: 'b', 5: []}|{1: 'a', 2: 'b', 5: []}|abTrue",
   ],
   ["{{ {2: 'x', 1: 'y'} | dictsort }}|{{ {1: 'a'} | tojson }}", `[(1, 'y'), (2, 'x')]|{"1": "a"}`],
+  // Jinja2's lexer counts braces: a nested dict's `}}` followed by a filter, attribute or
+  // operator is not the tag's end (nunjucks ended the tag there: a syntax error).
+  [
+    "{{ {'a': {}, 'c': {'d': 1}} | string }}|{{ {'a': {'b': 1}} ~ 'x' }}",
+    "{'a': {}, 'c': {'d': 1}}|{'a': {'b': 1}}x",
+  ],
+  ["{% for k, v in {'a': {'b': 1}}.items() %}{{ k }}{{ v }}{% endfor %}", "a{'b': 1}"],
+  // tojson(indent=N): json.dumps(sort_keys=True, indent=N).
+  [
+    "{{ {'k': [1, 2], 'a': {}, 'b': [], 'c': {'d': none}} | tojson(indent=2) }}",
+    '{\n  "a": {},\n  "b": [],\n  "c": {\n    "d": null\n  },\n  "k": [\n    1,\n    2\n  ]\n}',
+  ],
   ["{% for x in range(5) %}{{ loop.cycle('a', 'b', 'c') }}{% endfor %}", "abcab"],
   [
     "{% for x in ['a', 'a', 'b'] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}{% for x in ['a', 'a', 'b'] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}",
