@@ -163,7 +163,12 @@ export class TempJournal {
     const next = join(folder, NEXT_FILE);
     let file: Deno.FsFile | undefined;
     try {
-      file = Deno.openSync(next, { write: true, create: true, truncate: true });
+      // Opened for appending, as the journal it replaces: a later truncate to
+      // empty must put the next line at byte 0, not at this file's end (a
+      // hole of NUL bytes the sweep would read as part of a path). Append and
+      // truncate cannot be asked together, hence the truncate after.
+      file = Deno.openSync(next, { append: true, create: true });
+      file.truncateSync(0);
       for (const line of lines) {
         for (let written = 0; written < line.byteLength;) {
           written += file.writeSync(line.subarray(written));

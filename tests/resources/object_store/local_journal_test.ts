@@ -217,3 +217,31 @@ Deno.test("local store: the journal of a writer that always has a write in fligh
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("local store: after a compaction and every write ended, the next write's line starts the journal (no hole of NUL bytes before it)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "journal_compact_reuse_" });
+  try {
+    const journal = new TempJournal(root);
+    await Deno.mkdir(join(root, "a"));
+    const long = await journal.begin([join(root, "a")]);
+    let last: string[] = [];
+    // Enough overlapping writes for at least one compaction (~100 bytes a line).
+    for (let i = 0; i < 2 * COMPACT_BYTES / 50; i++) {
+      const overlapping = await journal.begin([join(root, "a")]);
+      if (i > 0) journal.end(last);
+      last = overlapping;
+    }
+    journal.end(long);
+    journal.end(last);
+    const [folder] = await Array.fromAsync(Deno.readDir(join(root, JOURNALS_DIR)));
+    const file = join(root, JOURNALS_DIR, folder!.name, JOURNAL_FILE);
+    assert.equal((await Deno.stat(file)).size, 0);
+    const next = await journal.begin([join(root, "a")]);
+    const bytes = await Deno.readFile(file);
+    assert.ok(!bytes.includes(0), `the journal holds NUL bytes (${bytes.byteLength} bytes)`);
+    assert.equal(new TextDecoder().decode(bytes), `${next[0]!.slice(root.length + 1)}\n`);
+    journal.end(next);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
