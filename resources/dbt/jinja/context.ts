@@ -71,7 +71,8 @@ export function agateTable(
   return {
     columns,
     rows,
-    column_names: names,
+    // agate gives a tuple: `{{ table.column_names }}` prints `('a', 'b')`.
+    column_names: asTuple([...names]),
     print_table: (...args: unknown[]) => {
       printTable?.(names, rows, args);
       return "";

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { agateTable } from "../../../../resources/dbt/jinja/context.ts";
+import { pyStr } from "../../../../resources/dbt/jinja/py_repr.ts";
 
 Deno.test("agate table: columns and rows by position and name; bigints are ints", () => {
   const table = agateTable({ columns: ["n", "name"], rows: [[14n, "a"], [2n, "b"]] }) as {
@@ -30,4 +31,10 @@ Deno.test("agate table: columns and rows by position and name; bigints are ints"
   assert.equal(table.rows[1]?.get("missing"), null);
   const huge = agateTable({ columns: ["x"], rows: [[2n ** 70n]] }) as { rows: unknown[][] };
   assert.equal(huge.rows[0]?.[0], "1180591620717411303424");
+});
+
+Deno.test("agate table: column_names is a tuple, printed as Python prints one", () => {
+  const table = agateTable({ columns: ["a", "b"], rows: [[1, "x"]] });
+  assert.equal(pyStr(table.column_names), "('a', 'b')");
+  assert.equal(pyStr(agateTable({ columns: ["only"], rows: [] }).column_names), "('only',)");
 });
