@@ -217,6 +217,25 @@ export class MissingColumnsError extends Error {
   }
 }
 
+/**
+ * The separator an Excel `sep=X` first line declares (Excel writes it so that
+ * another locale's Excel opens the file right), or `undefined` when `record`
+ * is no such line. `sep=,` is read as two fields: `sep=` and an empty one.
+ */
+export function excelSeparator(record: CsvRecord): string | undefined {
+  return /^sep=(.)$/i.exec(record.fields.join(",").trim())?.[1];
+}
+
+/**
+ * Checks an Excel `sep=X` line (see {@linkcode excelSeparator}): a comma is
+ * what this reader reads, any other separator is refused as
+ * {@linkcode MissingColumnsError} naming it.
+ */
+export function checkExcelSeparator(kind: DropKind, separator: string): void {
+  if (separator === ",") return;
+  throw new MissingColumnsError(kind.columns.map((c) => c.csv), [`sep=${separator}`], separator);
+}
+
 /** How a delimiter other than the comma is named in a message. */
 const DELIMITER_NAMES: Readonly<Record<string, string>> = {
   ";": "semicolons (';')",

@@ -13,9 +13,11 @@ import { WarehouseQueryError } from "../../resources/warehouse/errors.ts";
 import type { SqlValue, Warehouse } from "../../resources/warehouse/types.ts";
 import {
   type BadValue,
+  checkExcelSeparator,
   DayFirstDateError,
   type DropKind,
   DuplicateColumnsError,
+  excelSeparator,
   FileStats,
   loadColumns,
   MissingColumnsError,
@@ -173,16 +175,24 @@ async function* rowBatches(
   seen: { header: readonly string[] | null },
 ): AsyncGenerator<SqlValue[][]> {
   let parser: RowParser | undefined;
+  let first = true;
   for await (const records of readCsv(body, { signal: input.signal })) {
     let i = 0;
     if (parser === undefined) {
-      const header = records[0];
+      // Excel's 'sep=,' line before the header (a locale's export): skipped, as Excel does.
+      const separator = first && records[0] ? excelSeparator(records[0]) : undefined;
+      if (records.length > 0) first = false;
+      if (separator !== undefined) {
+        checkExcelSeparator(input.kind, separator);
+        i = 1;
+      }
+      const header = records[i];
       if (header === undefined) continue;
       seen.header = header.fields;
       parser = RowParser.fromHeader(input.kind, header, input.name, stats, {
         latestDate: input.latestDate,
       });
-      i = 1;
+      i++;
     }
     const rows: SqlValue[][] = [];
     const before = stats.dataRows;
@@ -261,10 +271,14 @@ async function duplicateRows(input: LoadFileInput): Promise<FileRejectedError | 
   const pairs: { key: [string, string]; rows: [number, number]; lines: [number, number] }[] = [];
   let repeats = 0;
   let parser: RowParser | undefined;
+  let firstRecord = true;
   const object = await input.lake.get(input.bucket, input.key);
   for await (const records of readCsv(object.body, { signal: input.signal })) {
     for (const record of records) {
       if (parser === undefined) {
+        const sepLine = firstRecord && excelSeparator(record) !== undefined;
+        firstRecord = false;
+        if (sepLine) continue;
         parser = RowParser.fromHeader(input.kind, record, input.name, stats, {
           latestDate: input.latestDate,
         });

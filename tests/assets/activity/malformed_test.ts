@@ -87,6 +87,11 @@ const FAMILIES: Record<string, (rng: Random) => Attack> = {
       mentions: [/UTF-16/, /CSV UTF-8/],
     };
   },
+  excel_semicolon_sep_line: (rng) => ({
+    bytes: encoder.encode(`sep=;\n${csv(ACTIVITY_HEADER, rows(rng, rng.int(1, 5)), ";")}`),
+    reason: "missing_columns",
+    mentions: [/separated by semicolons/, /comma-separated/],
+  }),
   other_delimiter: (rng) => {
     const delimiter = rng.pick([";", "\t", "|"]);
     return {
@@ -124,6 +129,27 @@ const FAMILIES: Record<string, (rng: Random) => Attack> = {
     };
   },
 };
+
+Deno.test("an Excel 'sep=,' line before the header is skipped, as Excel does", async () => {
+  const rng = new Random(SEED);
+  await using h = await harness();
+  const body = rows(rng, rng.int(1, 30));
+  await h.drop("daily_activity_excel.csv", `sep=,\r\n${csv(ACTIVITY_HEADER, body, ",", "\r\n")}`);
+  await h.run();
+  assert.equal(await h.count("raw.daily_activity", "daily_activity_excel.csv"), body.length);
+
+  // The repeat finder reads the file again: it skips the line too, and names file rows.
+  await h.drop(
+    "daily_activity_excel_dup.csv",
+    `sep=,\n${csv(ACTIVITY_HEADER, [...body, body[0]!])}`,
+  );
+  await h.run();
+  const report = RejectionReportSchema.parse(
+    await readJson(h.lake, "quarantine/activity/daily_activity_excel_dup.csv.error.json"),
+  );
+  assert.equal(report.reason, "duplicate_rows");
+  assert.match(report.message, new RegExp(`rows 1 and ${body.length + 1} \\(lines 3 and `));
+});
 
 Deno.test("malformed activity drops are refused naming the file, line and remedy", async (t) => {
   console.log(`MALFORMED_SEED=${SEED} MALFORMED_ROUNDS=${ROUNDS}`);
