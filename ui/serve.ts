@@ -15,7 +15,9 @@ import { reapDeadRuns } from "../core/reaper.ts";
 import { ConfigError, toError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
+import type { Metadata } from "../core/metadata.ts";
 import type { ResourceSources } from "../core/resource.ts";
+import { redact, redactDeep } from "../core/secrets.ts";
 import type { RunStore } from "../core/run_store/types.ts";
 import { queueMode } from "../core/worker/daemon_mode.ts";
 import type { RunQueue } from "../core/worker/queue.ts";
@@ -68,6 +70,19 @@ export interface UiServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** `log` with every message and field masked of the secrets registered when it is written. */
+function redactingLogger(log: Logger): Logger {
+  const at =
+    (write: (message: string, fields?: Metadata) => void) => (message: string, fields?: Metadata) =>
+      write(redact(message), fields === undefined ? undefined : redactDeep(fields));
+  return {
+    debug: at((m, f) => log.debug(m, f)),
+    info: at((m, f) => log.info(m, f)),
+    warn: at((m, f) => log.warn(m, f)),
+    error: at((m, f) => log.error(m, f)),
+  };
+}
+
 /**
  * Serves the UI until closed.
  * @throws {ConfigError} `ui.token_required` on a non-loopback host without a token.
@@ -76,10 +91,13 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   const host = options.host ?? "127.0.0.1";
   checkBind(host, options.token);
   const clock = options.clock ?? systemClock;
+  // Errors that are not ours (a driver's, a handler's TypeError) carry their text unmasked;
+  // the answers are redacted, and so must be what the operator's log keeps.
+  const log = options.log ? redactingLogger(options.log) : undefined;
   const launcher = new Launcher(options.graph, options.store, {
     ...(options.resources ? { resources: options.resources } : {}),
     clock,
-    ...(options.log ? { log: options.log } : {}),
+    ...(log ? { log } : {}),
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.queue ? { queue: options.queue } : {}),
     ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
@@ -96,7 +114,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     host,
     token: options.token,
     secrets: options.secrets ?? [],
-    ...(options.log ? { log: options.log } : {}),
+    ...(log ? { log } : {}),
   });
   const port = options.port ?? 3000;
   const listening = Promise.withResolvers<Deno.NetAddr>();
@@ -114,7 +132,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   const addr = await listening.promise;
   // The first page of a big graph needs the run index, the states and the layout: start now.
   void context.warm((error) =>
-    options.log?.warn(`UI warm-up failed (the first page retries): ${toError(error).message}`)
+    log?.warn(`UI warm-up failed (the first page retries): ${toError(error).message}`)
   );
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const url = `http://${shown.includes(":") ? `[${shown}]` : shown}:${addr.port}`;

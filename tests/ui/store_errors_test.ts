@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { createLogger, type LogRecord } from "../../core/logger.ts";
 import { materialize } from "../../core/executor.ts";
+import { MemoryRunStore } from "../../core/run_store/memory.ts";
 import { SqliteRunStore } from "../../resources/run_store/sqlite.ts";
 import { serveUi } from "../../ui/serve.ts";
 import { fixtureGraph } from "./_fixture.ts";
@@ -134,5 +135,36 @@ Deno.test("store errors: a run store file deleted or replaced under the UI is a 
   } finally {
     release();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store errors: a failure whose text holds a configured secret is logged with the secret masked", async () => {
+  const { graph, release } = fixtureGraph();
+  const records: LogRecord[] = [];
+  const secret = "s3cret-pw-for-runs";
+  try {
+    await using store = new MemoryRunStore();
+    // A driver's own error (not one of ours, which mask at construction) naming the URL.
+    store.listRuns = () =>
+      Promise.reject(new Error(`cannot reach postgres://app:${secret}@db.internal:5432/runs`));
+    await using server = await serveUi({
+      graph,
+      store,
+      port: 0,
+      secrets: [secret],
+      log: createLogger((r) => records.push(r)),
+    });
+    const res = await fetch(`${server.url}/api/runs`);
+    const text = await res.text();
+    assertEquals(res.status, 500, text.slice(0, 300));
+    assert(!text.includes(secret), `the answer shows the secret: ${text.slice(0, 300)}`);
+    const logged = records.filter((r) => r.level === "error");
+    assert(logged.some((r) => r.message.includes("GET /api/runs")), JSON.stringify(records));
+    assert(
+      !JSON.stringify(records).includes(secret),
+      `logged in clear: ${JSON.stringify(records)}`,
+    );
+  } finally {
+    release();
   }
 });
