@@ -18,7 +18,10 @@ export type ValueKind = "id" | "date" | "count" | "minutes" | "km";
 
 /** One CSV column and the warehouse column it loads into. */
 export interface ColumnSpec {
-  /** Header in the CSV (matched case-insensitively, surrounding spaces ignored). */
+  /**
+   * Header in the CSV (matched case-insensitively, surrounding spaces and
+   * invisible format characters such as a zero-width space ignored).
+   */
   readonly csv: string;
   /** Column of the `raw.*` table. */
   readonly column: string;
@@ -318,7 +321,10 @@ export class RowParser {
     stats: FileStats,
     options: RowParserOptions = {},
   ): RowParser {
-    const names = header.fields.map((name) => name.trim().toLowerCase());
+    // Invisible format characters (a zero-width space or joiner pasted with a name, a second
+    // BOM from concatenated exports) are ignored like case and spaces: 'Id\u200b' printed as
+    // 'Id' in the "missing column(s) Id" message, next to a header that showed it.
+    const names = header.fields.map((name) => name.replace(/\p{Cf}/gu, "").trim().toLowerCase());
     const positions = new Map<string, number[]>();
     names.forEach((name, i) => {
       if (name !== "") positions.set(name, [...(positions.get(name) ?? []), i + 1]);

@@ -151,6 +151,16 @@ Deno.test("an Excel 'sep=,' line before the header is skipped, as Excel does", a
   assert.match(report.message, new RegExp(`rows 1 and ${body.length + 1} \\(lines 3 and `));
 });
 
+Deno.test("header names with invisible characters (zero-width space, stray BOM) still match", async () => {
+  const rng = new Random(SEED);
+  await using h = await harness();
+  const body = rows(rng, rng.int(1, 20));
+  const header = ACTIVITY_HEADER.replace("Id", "\u200bId").replace("Calories", "Calories\ufeff");
+  await h.drop("daily_activity_zw.csv", csv(header, body));
+  await h.run();
+  assert.equal(await h.count("raw.daily_activity", "daily_activity_zw.csv"), body.length);
+});
+
 Deno.test("malformed activity drops are refused naming the file, line and remedy", async (t) => {
   console.log(`MALFORMED_SEED=${SEED} MALFORMED_ROUNDS=${ROUNDS}`);
   const rng = new Random(SEED);
