@@ -51,14 +51,28 @@ export const STEP_STATUSES: readonly StepStatus[] = stepStatusSchema.options;
 export class InvalidStatusError extends PlatformError {
   /** `what` names the record (`run 'r1'`), `value` the status given. */
   constructor(what: string, value: unknown, accepted: readonly string[]) {
+    // An object (a status read from JSON as `{ "name": ... }`) is shown as it was given,
+    // not as `[object Object]`.
+    const shown = typeof value === "string" ? value : shownValue(value);
     super(
       "run_store.invalid_status",
       `Cannot record ${what}: status must be one of ${accepted.join(", ")}, got ${
-        typeof value === "string" ? `'${value}'` : String(value)
+        typeof value === "string" ? `'${value}'` : shown
       }`,
-      { input: typeof value === "string" ? value : String(value) },
+      { input: shown },
     );
   }
+}
+
+/** A value that is not a string, as JSON where it has one, else as Deno prints it. */
+function shownValue(value: unknown): string {
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    // A cycle or a BigInt: printed below.
+  }
+  return Deno.inspect(value, { depth: 2, colors: false });
 }
 
 /**
