@@ -435,7 +435,9 @@ function listenAddress(args: readonly string[]): string | undefined {
   // usage error naming the flag (exit 2). Put in --allow-net, Deno died on it with a stack
   // trace ('invalid port in '127.0.0.1:abc'').
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return undefined;
-  if (!/^(?:[A-Za-z0-9._-]+|\[?[0-9A-Fa-f:.]+\]?)$/.test(host)) return undefined;
+  if (!/^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/.test(host)) {
+    return undefined;
+  }
   const shown = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return port === "0" ? shown : `${shown}:${port}`;
 }

@@ -213,8 +213,9 @@ export function parseUiArgs(
   });
   if (values.help) return "help";
   if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
+  // Digits only: Number() read '' as 0 (any port), '0x10' as 16 and '1e3' as 1000.
   const port = values.port === undefined ? 3000 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (values.port !== undefined && !/^\d{1,5}$/.test(values.port) || port > 65535) {
     throw new UsageError(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
   }
   let intervalMs: number | undefined;
@@ -226,6 +227,11 @@ export function parseUiArgs(
   }
   const host = values.host ?? "127.0.0.1";
   if (host.trim() === "") throw new UsageError("--host must not be empty");
+  if (!/^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/.test(host)) {
+    throw new UsageError(
+      `--host must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::1), got '${host}'`,
+    );
+  }
   return { host, port, intervalMs };
 }
 

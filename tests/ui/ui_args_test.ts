@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../core/cli/app.ts";
+import { parseUiArgs } from "../../ui/serve.ts";
+
+Deno.test("ui/dev: a malformed --port or --host is a usage error naming the flag", () => {
+  // Before: Number() took '' as 0 (any free port), '0x10' as 16, '1e3' as 1000, and
+  // --host 'bad host' went on to ask for UI_TOKEN instead of naming the bad host.
+  for (const port of ["", " ", "0x10", "1e3", "80.0", "-1", "abc", "65536"]) {
+    assert.throws(
+      () => parseUiArgs([`--port=${port}`]),
+      (e: unknown) => e instanceof UsageError && /--port must be a whole number/.test(e.message),
+      port,
+    );
+  }
+  for (const host of ["bad host", "http://x", "a/b", "[::1"]) {
+    assert.throws(
+      () => parseUiArgs(["--host", host]),
+      (e: unknown) => e instanceof UsageError && e.message.includes(`got '${host}'`),
+      host,
+    );
+  }
+  for (
+    const [args, host, port] of [
+      [["--port", "0"], "127.0.0.1", 0],
+      [["--port=8080", "--host", "0.0.0.0"], "0.0.0.0", 8080],
+      [["--host", "::1"], "::1", 3000],
+      [["--host", "ui.internal-1.example"], "ui.internal-1.example", 3000],
+    ] as const
+  ) {
+    const parsed = parseUiArgs([...args]);
+    assert.ok(parsed !== "help");
+    assert.equal(parsed.host, host);
+    assert.equal(parsed.port, port);
+  }
+});
