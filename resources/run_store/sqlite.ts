@@ -480,9 +480,9 @@ export class SqliteRunStore extends RunStoreBase {
     );
   }
 
-  /** Beats for the owner's running runs, in one transaction; reports requests and lost runs. */
   /**
-   * Records a heartbeat after the buffer. When the buffer cannot be committed
+   * Beats for the owner's running runs, in one transaction; reports requests
+   * and lost runs. Recorded after the buffer. When the buffer cannot be committed
    * for lack of space, the heartbeat (one small update per run) is written
    * alone, ahead of it: a full disk must not let the lease lapse while the
    * owner lives, or another process would fail the run and relaunch it while
