@@ -8,7 +8,7 @@
 
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { QueryResult } from "../query.ts";
-import { asTuple } from "./py_repr.ts";
+import { asTuple, pyRepr } from "./py_repr.ts";
 import { pyFloat } from "./py_number.ts";
 
 /** A row: indexable by position and by column name. */
@@ -218,7 +218,7 @@ function zoneAbbreviation(zone: string, ms: number): string {
 /** The zone named by a tzinfo argument (`pytz.utc`, `pytz.timezone('...')`). */
 function zoneName(tz: unknown): string {
   const zone = (tz as { zone?: unknown } | null | undefined)?.zone;
-  if (typeof zone !== "string") throw new TypeError(`${String(tz)} is not a tzinfo`);
+  if (typeof zone !== "string") throw new TypeError(`${pyRepr(tz)} is not a tzinfo`);
   return zone;
 }
 

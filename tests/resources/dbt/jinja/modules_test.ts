@@ -168,3 +168,23 @@ Deno.test("jinja run_started_at and now(tz) are aware (UTC, printed +00:00); ast
     /unknown time zone 'Nope\/Nowhere'/,
   );
 });
+
+Deno.test("jinja now(tz) with something that is no tzinfo names it as Python writes it, never [object Object]", () => {
+  for (
+    const [template, shown] of [
+      ["{{ modules.datetime.datetime.now({'zone': 5}) }}", "{'zone': 5}"],
+      ["{{ modules.datetime.datetime(2020, 1, 1).astimezone('UTC') }}", "'UTC'"],
+    ] as const
+  ) {
+    assert.throws(
+      () => render(template),
+      (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.ok(!error.message.includes("[object Object]"), error.message);
+        assert.ok(error.message.includes(`${shown} is not a tzinfo`), error.message);
+        return true;
+      },
+      template,
+    );
+  }
+});
