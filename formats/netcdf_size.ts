@@ -47,9 +47,11 @@ export async function netcdfCutShort(path: string): Promise<NetcdfCut | undefine
     let header: NetCDFReader["header"];
     try {
       header = new NetCDFReader(bytes.subarray(0, filled)).header;
-    } catch {
-      // A header longer than what was read, or one netcdfjs does not take.
-      if (want >= actual) return undefined;
+    } catch (error) {
+      // Only a header longer than what was read (netcdfjs reads past the buffer: RangeError)
+      // is worth a longer read; one netcdfjs refuses (TypeError) would otherwise be read
+      // again doubling up to the whole file, gigabytes in memory for a large upload.
+      if (!(error instanceof RangeError) || want >= actual) return undefined;
       continue;
     }
     const records = header.recordDimension.length ?? 0;
