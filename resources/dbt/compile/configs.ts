@@ -125,7 +125,9 @@ export function resolveConfig(
     unsupported(
       "incremental_strategy",
       file,
-      `incremental_strategy='${String(strategy)}' (supported: append, delete+insert, merge, ` +
+      `incremental_strategy=${
+        typeof strategy === "string" ? `'${strategy}'` : shownConfig(strategy)
+      } (supported: append, delete+insert, merge, ` +
         "microbatch)",
     );
   }
@@ -220,7 +222,7 @@ function microbatchConfig(
         "'2024-01-01 00:00:00') saying the earliest time it is built from" +
         (all.begin === undefined || all.begin === null
           ? ""
-          : `; ${JSON.stringify(String(all.begin))} is not one`),
+          : `; ${shownConfig(all.begin)} is not one`),
     );
   }
   const lookback = all.lookback ?? 1;
@@ -238,6 +240,15 @@ function microbatchConfig(
     lookback: lookback as number,
     concurrentBatches: concurrent as boolean | null,
   };
+}
+
+/** A config value as written in a message: JSON (a dict from YAML or Jinja too), never `[object Object]`. */
+function shownConfig(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value); // a cycle or a BigInt
+  }
 }
 
 /**

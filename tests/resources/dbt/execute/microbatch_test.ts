@@ -443,6 +443,11 @@ Deno.test("microbatch: a model missing event_time, batch_size or begin fails lou
         /one of \[hour, day, month, year\], not "week"/,
       ],
       ["event_time='at', batch_size='day', begin='soon'", /'begin'.*"soon" is not one/],
+      // Not a string: named as given, never [object Object].
+      [
+        "event_time='at', batch_size='day', begin={'year': 2024}",
+        /'begin'.*\{"year":2024\} is not one/,
+      ],
       ["event_time='at', batch_size='day', begin='2024-01-01', lookback='2'", /'lookback' "2"/],
       [
         "event_time='at', batch_size='day', begin='2024-01-01', concurrent_batches='yes'",
