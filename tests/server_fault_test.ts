@@ -106,7 +106,10 @@ Deno.test({
       const run = materialize(graph, {
         runStore: store,
         runId,
-        heartbeatIntervalMs: 200,
+        // A lease (4 beats = 8 s) longer than the outage: an owner whose heartbeats fail
+        // until its lease would lapse stops its run (executor_heartbeat_test), which is not
+        // what this test is about; it is about riding through a restart.
+        heartbeatIntervalMs: 2_000,
         concurrency: 1,
       });
       await new Promise((resolve) => setTimeout(resolve, crashAfter));
