@@ -69,17 +69,28 @@ export function parseRunFilter(query: Record<string, string | undefined>): RunFi
   return filter;
 }
 
-/** `KEY=VALUE[,KEY=VALUE...]` as tags; throws `RangeError` naming a pair without `=`. */
+/**
+ * `KEY=VALUE[,KEY=VALUE...]` as tags; throws `RangeError` naming a pair
+ * without a key. A piece without `=` continues the value before it: the run
+ * page links each tag as `KEY=VALUE`, and a value may hold commas (a file
+ * name, a partition list).
+ */
 function parseTags(text: string): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const at = pair.indexOf("=");
-    if (at < 1) {
-      throw new RangeError(`tag '${pair}' must be KEY=VALUE, e.g. tag=backfill=ab12cd34`);
+  const pairs: [string, string][] = [];
+  for (const piece of text.split(",")) {
+    if (piece.trim() === "") continue;
+    const at = piece.indexOf("=");
+    const last = pairs.at(-1);
+    if (at < 0 && last) {
+      last[1] += `,${piece}`;
+      continue;
     }
-    tags[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    if (at < 0 || piece.slice(0, at).trim() === "") {
+      throw new RangeError(`tag '${piece.trim()}' must be KEY=VALUE, e.g. tag=backfill=ab12cd34`);
+    }
+    pairs.push([piece.slice(0, at).trim(), piece.slice(at + 1)]);
   }
-  return tags;
+  return Object.fromEntries(pairs.map(([key, value]) => [key, value.trim()]));
 }
 
 /** Encodes the keyset cursor of a run. */
