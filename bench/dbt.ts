@@ -490,6 +490,17 @@
  * non-moving young generation, promoting pages in place) ran worse: CPU of
  * all threads median 8,600 ms against 5,510 (three rounds, load ~9).
  *
+ * Landed: `--single-threaded-gc` for `dbt parse` / `dbt ls` (core/cli/
+ * v8_flags.ts). 10k cold, the command process with the task's flags, five
+ * alternating rounds through /work/wt/heavy, 08:11-08:13 at load 5.8-6.4:
+ * main-thread CPU 2,160-2,280 ms (median 2,250) against 2,320-2,690
+ * (2,460), 0.91x, every run below every run before; all threads 3,650-3,930
+ * (3,770) against 3,800-4,220 (3,920), 0.96x; wall 4,398-6,051 (5,199)
+ * against 5,756-6,509 (6,078), 0.86x. Not measured on an idle machine: there
+ * the scavenger's helper could use the second core while the manifest is
+ * written (the YAML worker holds it during the load), so the lead's quiet
+ * run decides; reverting is one line.
+ *
  * @module
  */
 
