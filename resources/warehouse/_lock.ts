@@ -20,6 +20,7 @@
  * @module
  */
 
+import { basename, dirname, join } from "node:path";
 import { WarehouseLockedError } from "./errors.ts";
 
 /** Options of {@linkcode acquireLock}. */
@@ -54,10 +55,11 @@ const heldHere = new Set<string>();
 
 /** Takes the lock at `path`, waiting for its holder up to `timeoutMs`. */
 export async function acquireLock(path: string, options: LockOptions): Promise<FileLock> {
-  if (heldHere.has(path)) {
+  const key = await lockKey(path);
+  if (heldHere.has(key)) {
     throw lockedError(path, Deno.pid, "it is already open in this process");
   }
-  heldHere.add(path);
+  heldHere.add(key);
   let file: Deno.FsFile | undefined;
   try {
     file = await Deno.open(path, { read: true, write: true, create: true });
@@ -86,10 +88,24 @@ export async function acquireLock(path: string, options: LockOptions): Promise<F
     await file.write(new TextEncoder().encode(JSON.stringify(me)));
   } catch (error) {
     file?.close(); // lets the lock go, if it was taken
-    heldHere.delete(path);
+    heldHere.delete(key);
     throw error;
   }
-  return heldLock(path, file);
+  return heldLock(path, key, file);
+}
+
+/**
+ * The lock file's path with its folder's links resolved: the same data dir
+ * reached through a symlink is the same lock (else this process would wait
+ * for itself until the timeout).
+ */
+async function lockKey(path: string): Promise<string> {
+  try {
+    return join(await Deno.realPath(dirname(path)), basename(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return path; // opening it will say so
+    throw error;
+  }
 }
 
 function lockedError(path: string, pid: number | undefined, why: string): WarehouseLockedError {
@@ -102,7 +118,7 @@ function lockedError(path: string, pid: number | undefined, why: string): Wareho
   );
 }
 
-function heldLock(path: string, file: Deno.FsFile): FileLock {
+function heldLock(path: string, key: string, file: Deno.FsFile): FileLock {
   let released = false;
   return {
     path,
@@ -113,7 +129,7 @@ function heldLock(path: string, file: Deno.FsFile): FileLock {
         await file.truncate(0); // names nobody once let go
       } finally {
         file.close();
-        heldHere.delete(path);
+        heldHere.delete(key);
       }
     },
   };

@@ -152,3 +152,20 @@ function tempDir(): Promise<{ path: string } & AsyncDisposable> {
 function countMatches(text: string, pattern: RegExp): number {
   return [...text.matchAll(pattern)].length;
 }
+
+Deno.test("pglite lock: the same data dir through a symlinked folder, open in this process, fails at once", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/real`);
+  await Deno.symlink(`${dir.path}/real`, `${dir.path}/link`);
+  await using _first = await PgliteWarehouse.open(`${dir.path}/real/warehouse`);
+  let waits = 0;
+  await assert.rejects(
+    PgliteWarehouse.open(`${dir.path}/link/warehouse`, {
+      lockTimeoutMs: 1_000,
+      onLockWait: () => waits++,
+    }),
+    (error) =>
+      error instanceof WarehouseLockedError && /already open in this process/.test(error.message),
+  );
+  assert.equal(waits, 0, "waited for a lock this process holds");
+});
