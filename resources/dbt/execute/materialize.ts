@@ -545,9 +545,7 @@ async function replaceRelation(
   const name = relation.identifier;
   const tmp = withSuffix(name, TMP_SUFFIX);
   const backup = withSuffix(name, BACKUP_SUFFIX);
-  // Qualified by the database too: on DuckDB `"gl"."m"` is ambiguous when the file is gl.duckdb.
-  const q = (n: string) =>
-    relation.incorporate({ path: { identifier: n }, __keywords: true }).render();
+  const q = (n: string) => `${quote(schema)}.${quote(n)}`;
   return await warehouse.transaction(async (tx) => {
     // One catalog query for the three names keeps a rebuild to a handful of statements.
     const kinds = await adapter.relationKinds(tx, schema, [name, tmp, backup]);

@@ -38,10 +38,7 @@ export interface Target {
   readonly type: string;
   /** Schema models go to unless `+schema` says more. */
   readonly schema: string;
-  /**
-   * Database name (`dbname`/`database`, or `postgres`; `postgres` for the embedded PGlite;
-   * DuckDB: the file's base name, or `memory`).
-   */
+  /** Database name (`dbname`/`database`, or `postgres`; DuckDB: the file's base name, or `memory`). */
   readonly database: string;
   /** Every field of the output, rendered (the password is dropped). */
   readonly fields: Readonly<Record<string, unknown>>;
@@ -195,13 +192,8 @@ export async function readTarget(
       { file, line: parsed.lineOf([profileName, "outputs", name]) },
     );
   }
-  // Without a host the warehouse is the embedded PGlite, whose one database is `postgres`:
-  // relations print with their database, so it must be the one connected to.
-  const embedded = checked.data.type === "postgres" && (checked.data.host ?? "").trim() === "";
   const database = duckdb
     ? duckdbDatabase(fields.path)
-    : embedded
-    ? PGLITE_DATABASE
     : checked.data.dbname ?? checked.data.database ?? "postgres";
   const threads = Number(checked.data.threads ?? 1);
   return {
@@ -215,9 +207,6 @@ export async function readTarget(
     profilesFile: path,
   };
 }
-
-/** The database of the embedded PGlite warehouse (its `current_database()`). */
-const PGLITE_DATABASE = "postgres";
 
 /**
  * dbt-duckdb's database name: the file's base name without its suffix

@@ -222,7 +222,7 @@ Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming
   const project = await h.load();
   await assert.rejects(
     buildModel(h.warehouse, project, "m"),
-    /Tried to drop relation "postgres"."analytics"."nothing", but its type is null/,
+    /Tried to drop relation "analytics"."nothing", but its type is null/,
   );
 });
 
