@@ -500,6 +500,15 @@
  * the scavenger's helper could use the second core while the manifest is
  * written (the YAML worker holds it during the load), so the lead's quiet
  * run decides; reverting is one line.
+ * Reverted after the quiet run (08:27-08:32, load 1.1-2.0, this session's
+ * machine about 2x slower than the previous sessions': 56c2231's cold 10k
+ * parse took 1,379 ms here against 647 ms then), two alternating rounds,
+ * with / without the flag: cold load 1,384 and 1,418 / 1,260 and 1,328 ms
+ * wall; `dbt parse` with its manifest 2,298 and 2,263 / 2,083 and 2,149
+ * (main thread 1,790 and 1,730 / 1,850 and 1,950); `deno task dbt parse`
+ * 2,939 and 2,904 / 2,831 and 2,949. On an idle machine the scavenger's
+ * helper thread on the free core is worth more than the main thread's
+ * ~6 % saved: 1.07x the wall time with the flag, so it is off again.
  *
  * @module
  */

@@ -24,14 +24,7 @@
  * fills (four incremental mark-compacts of a cold 10k-model `dbt parse`, the
  * last marking ~130 MiB of live nodes to free ~20 MiB) are work for nothing
  * there; their peak RSS stayed the same (370-380 MiB). Measured in the
- * module doc of bench/dbt.ts. They also collect on the thread that
- * allocates (`--single-threaded-gc`): with no full collection left, their
- * GC is ~120 scavenges copying the ~200 MB that stays live, and the
- * scavenger's helper threads competed with the YAML worker for the second
- * core and left the main thread waiting for them when the machine was busy
- * (2026-12-07, 10k models, five alternating rounds at load ~6: main-thread
- * CPU 2,160-2,280 ms against 2,320-2,690, all threads 3,650-3,930 against
- * 3,800-4,220, wall median 5.2 against 6.1 s). Commands that run models or serve (a PGlite
+ * module doc of bench/dbt.ts. Commands that run models or serve (a PGlite
  * `dbt build`'s peak memory is a goal) keep V8's default. A `deno compile`d
  * binary has one set of flags for every command: {@linkcode V8_FLAGS}.
  *
@@ -42,10 +35,7 @@
 export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
 
 /** What `dbt parse` and `dbt ls` add to {@linkcode V8_FLAGS} (see the module doc). */
-export const DBT_LOAD_V8_FLAGS: readonly string[] = [
-  "--initial-old-space-size=512",
-  "--single-threaded-gc",
-];
+export const DBT_LOAD_V8_FLAGS: readonly string[] = ["--initial-old-space-size=512"];
 
 /**
  * The V8 flags of the command `args` (the command and its arguments, as
