@@ -57,7 +57,7 @@ export class ResourcePool {
       this.#owned.push(value);
       return value;
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = toError(error).message;
       const failure = new ResourceError(
         "resource.open_failed",
         `Cannot open resource '${key}' for ${user}: ${why}`,

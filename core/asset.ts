@@ -9,7 +9,7 @@ import { validateAssetKey } from "./asset_key.ts";
 import { AutomationCondition } from "./automation/condition.ts";
 import type { FreshnessPolicy } from "./automation/freshness_policy.ts";
 import type { Clock } from "./clock.ts";
-import { InvalidDefinitionError } from "./errors.ts";
+import { InvalidDefinitionError, toError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Metadata } from "./metadata.ts";
 import type { PartitionsDefinition } from "./partitions.ts";
@@ -338,7 +338,7 @@ function buildAsset(spec: AssetSpec<Record<string, unknown>, string>): AssetDefi
   try {
     retry = retryPolicy(spec.retry);
   } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
+    return fail(toError(error).message);
   }
   if (spec.automation !== undefined && !(spec.automation instanceof AutomationCondition)) {
     fail("automation must be an automation condition, e.g. eager() or onCron('0 6 * * *')");

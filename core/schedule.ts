@@ -19,7 +19,7 @@
  */
 
 import { Cron } from "croner";
-import { InvalidDefinitionError } from "./errors.ts";
+import { InvalidDefinitionError, toError } from "./errors.ts";
 
 /** What a schedule is declared with. */
 export interface ScheduleSpec {
@@ -91,7 +91,7 @@ function parseCron(name: string, expression: string, timezone: string): Cron {
     throw new InvalidDefinitionError(
       "schedule.invalid_cron",
       `Cannot define schedule '${name}': cron '${expression}' in ${timezone} is invalid: ` +
-        (error instanceof Error ? error.message : String(error)),
+        (toError(error).message),
     );
   }
 }

@@ -38,6 +38,7 @@
  */
 
 import path from "node:path";
+import { toError } from "../core/errors.ts";
 
 /** How the names of lock-owned folders end (older versions' folders do not). */
 export const OWNED_SUFFIX = ".owned";
@@ -214,7 +215,7 @@ export async function removeAbandonedFolders(
       // NotFound: another janitor that held the lock before us removed it as we came.
       // Otherwise the folder stays for the next sweep, and the caller's work goes on.
       if (!(error instanceof Deno.errors.NotFound)) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = toError(error).message;
         console.error(
           `Cannot remove ${dir}, a temp folder left by a process that was killed ` +
             `(${reason}); remove it by hand.`,

@@ -28,7 +28,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
-import { lastingFailure } from "../core/errors.ts";
+import { lastingFailure, toError } from "../core/errors.ts";
 import { lowOnSpace } from "./_space_reserve.ts";
 
 /** Options of {@linkcode openSqlite}. */
@@ -194,12 +194,12 @@ export function sqliteDiskFull(error: unknown, path: string): boolean {
   const code = (error as { errcode?: unknown } | null)?.errcode;
   const io = typeof code === "number"
     ? (code & 0xff) === 10
-    : /disk I\/O error/i.test(error instanceof Error ? error.message : String(error));
+    : /disk I\/O error/i.test(toError(error).message);
   return io && lowOnSpace(path);
 }
 
 function sqliteOpenFailure(error: unknown): "damaged" | "full" | "unwritable" | undefined {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = toError(error).message;
   const code = (error as { errcode?: unknown } | null)?.errcode;
   // SQLITE_NOTADB (26), SQLITE_CORRUPT (11).
   if (code === 26 || code === 11 || /not a database|malformed|corrupt/i.test(text)) {

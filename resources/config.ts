@@ -10,7 +10,7 @@
 
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, toError } from "../core/errors.ts";
 import { redactUrl, registerSecretsOf } from "../core/secrets.ts";
 
 /**
@@ -213,7 +213,7 @@ function limitsParse(settings: LimitSettings): string | undefined {
     parseLimits(settings);
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return toError(error).message;
   }
 }
 

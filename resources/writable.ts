@@ -17,7 +17,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, toError } from "../core/errors.ts";
 import type { Config } from "./config.ts";
 import { localFolder } from "./object_store/_local_url.ts";
 
@@ -101,7 +101,7 @@ export async function ensureWritable(places: readonly WritablePlace[]): Promise<
 function reason(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.NotCapable) return "not allowed by the task's --allow-write";
-  const message = error instanceof Error ? error.message : String(error);
+  const message = toError(error).message;
   if (/os error 30/.test(message)) return "read-only file system";
   return message.replace(/\s*\(os error \d+\).*$/, "") || "unknown error";
 }

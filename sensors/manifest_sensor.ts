@@ -38,7 +38,7 @@
  */
 
 import { z } from "zod";
-import { ResourceError } from "../core/errors.ts";
+import { ResourceError, toError } from "../core/errors.ts";
 import {
   type RunRequest,
   type SensorContext,
@@ -350,7 +350,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
           if (ctx.signal.aborted) throw error;
           ctx.log.warn(
             `could not handle manifest '${object.key}' this time (${
-              error instanceof Error ? error.message : String(error)
+              toError(error).message
             }); it is looked at again at the next evaluation`,
           );
         }
@@ -368,7 +368,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
           if (ctx.signal.aborted) throw error;
           ctx.log.warn(
             `could not look at the runs of manifest '${object.key}' this time (${
-              error instanceof Error ? error.message : String(error)
+              toError(error).message
             })`,
           );
         }

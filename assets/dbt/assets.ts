@@ -37,6 +37,7 @@ import { DbtError, DbtErrorCode } from "../../resources/dbt/errors.ts";
 import { conditionFromConfig } from "../../core/automation/condition.ts";
 import { dailyPartitions } from "../../core/partitions.ts";
 import type { DbtProject, ModelNode, TestNode, UnitTestNode } from "../../resources/dbt/nodes.ts";
+import { toError } from "../../core/errors.ts";
 
 /** The resources dbt assets use: only the warehouse. */
 export interface DbtResources {
@@ -271,9 +272,7 @@ export async function dbtAssets(
           try {
             return node.compiledCode;
           } catch (error) {
-            return `-- cannot compile ${node.file}: ${
-              error instanceof Error ? error.message : String(error)
-            }`;
+            return `-- cannot compile ${node.file}: ${toError(error).message}`;
           }
         },
       },

@@ -24,7 +24,7 @@
 
 import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
-import { PlatformError } from "../../core/errors.ts";
+import { PlatformError, toError } from "../../core/errors.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { closest, editDistance } from "../../core/suggest.ts";
 import { Intent, INTENT_NAMES } from "./intents.ts";
@@ -312,7 +312,7 @@ export async function validateManifest(
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(read.bytes));
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = toError(error).message;
     return {
       ok: false,
       batchId: keyBatchId,

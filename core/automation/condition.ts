@@ -28,7 +28,7 @@
  */
 
 import { Cron } from "croner";
-import { InvalidDefinitionError } from "../errors.ts";
+import { InvalidDefinitionError, toError } from "../errors.ts";
 
 /** A building block: a fact about one partition, read from the run store. */
 export type LeafNode =
@@ -378,7 +378,7 @@ export function parseCron(cron: string, timezone: string): Cron {
     throw new InvalidDefinitionError(
       "automation.invalid_cron",
       `Cannot use cron '${cron}' (${timezone}) in an automation condition: ${
-        error instanceof Error ? error.message : String(error)
+        toError(error).message
       }`,
     );
   }
@@ -406,7 +406,7 @@ export function conditionFromConfig(
     } catch (error) {
       throw new InvalidDefinitionError(
         "automation.invalid_config",
-        `${where}: ${error instanceof Error ? error.message : String(error)}`,
+        `${where}: ${toError(error).message}`,
       );
     }
   };

@@ -8,6 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { closest } from "../suggest.ts";
 import { UsageError } from "./app.ts";
+import { toError } from "../errors.ts";
 
 /**
  * Parses `config.args` for `command` (strict, as `parseArgs` is by default);
@@ -25,7 +26,7 @@ export function parseCommandArgs<T extends ParseArgsConfig>(
 }
 
 function explain(command: string, options: readonly string[], error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = toError(error).message;
   const code = (error as { code?: unknown }).code;
   const help = `'${command} --help' lists the options`;
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {

@@ -63,7 +63,7 @@ export function parseSensorArgs(args: readonly string[]): SensorArgs | "help" {
       },
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(toError(error).message);
   }
   if (values.help) return "help";
   return {

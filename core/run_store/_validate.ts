@@ -7,7 +7,7 @@
  */
 
 import type { Materialization } from "../asset.ts";
-import { ResourceError } from "../errors.ts";
+import { ResourceError, toError } from "../errors.ts";
 import { toMaterialization } from "./materialization.ts";
 import { parseRunStatus, parseStepStatus } from "./status.ts";
 import {
@@ -62,7 +62,7 @@ export function checkEvents(events: readonly RunEvent[]): SerializedEvent[] {
     } catch (error) {
       throw new TypeError(
         `Cannot append event '${event.type}' of run '${event.runId}': its data is not JSON ` +
-          `(${error instanceof Error ? error.message : String(error)})`,
+          `(${toError(error).message})`,
         { cause: error },
       );
     }
@@ -387,7 +387,7 @@ export function checkAutomationRecords(
     try {
       data = JSON.stringify(record.data);
     } catch (error) {
-      fail(`its data is not JSON (${error instanceof Error ? error.message : String(error)})`);
+      fail(`its data is not JSON (${toError(error).message})`);
     }
     if (data === undefined || data[0] !== "{") fail("data must be an object");
     return { record, data: data as string };

@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { ConfigError } from "../../core/errors.ts";
+import { ConfigError, toError } from "../../core/errors.ts";
 import { loadConfig } from "../config.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
@@ -241,7 +241,7 @@ async function readInvocation(
   try {
     parsed = parseArgs({ args: spreadMultiValues(argv), allowPositionals: true, options: FLAGS });
   } catch (error) {
-    io.err(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    io.err(`${toError(error).message}\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -289,9 +289,7 @@ async function readInvocation(
       v = yamlValue(values.vars, "--vars");
     } catch (error) {
       io.err(
-        `--vars is not valid YAML: ${
-          (error instanceof Error ? error.message : String(error)).split("\n")[0]
-        }`,
+        `--vars is not valid YAML: ${toError(error).message.split("\n")[0]}`,
       );
       return 2;
     }
@@ -308,9 +306,7 @@ async function readInvocation(
       a = yamlValue(values.args, "--args");
     } catch (error) {
       io.err(
-        `--args is not valid YAML: ${
-          (error instanceof Error ? error.message : String(error)).split("\n")[0]
-        }`,
+        `--args is not valid YAML: ${toError(error).message.split("\n")[0]}`,
       );
       return 2;
     }

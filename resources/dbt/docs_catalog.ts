@@ -10,6 +10,7 @@ import type { Warehouse } from "../warehouse/types.ts";
 import { DBT_VERSION, freshnessTimeJson } from "./artifacts.ts";
 import type { DbtProject, SourceNode } from "./nodes.ts";
 import type { Relation } from "./relation.ts";
+import { toError } from "../../core/errors.ts";
 
 /** `metadata.dbt_schema_version` of catalog.json. */
 export const CATALOG_SCHEMA = "https://schemas.getdbt.com/dbt/catalog/v1.json";
@@ -170,7 +171,7 @@ export async function checkFreshness(
       status: "runtime error",
       maxLoadedAt: null,
       ageSeconds: null,
-      error: error instanceof Error ? error.message : String(error),
+      error: toError(error).message,
     };
   }
 }

@@ -27,6 +27,7 @@ import { parse as parseYamlText, stringify } from "yaml";
 import { DbtError, DbtErrorCode } from "./errors.ts";
 import { readProjectFile } from "./project/project_file.ts";
 import { renderValue } from "./jinja/env.ts";
+import { toError } from "../../core/errors.ts";
 
 const PackageSchema = z.union([
   z.looseObject({ local: z.string().min(1) }),
@@ -214,7 +215,7 @@ function describe(lock: Record<string, unknown>): string {
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return toError(error).message;
 }
 
 function failed(what: string, why: string): DbtError {

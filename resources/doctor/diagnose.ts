@@ -15,6 +15,7 @@ import { openRunStore } from "../run_store/open.ts";
 import { openGdal, openSpatialEngine } from "../spatial/open.ts";
 import type { DuckdbWarehouse } from "../warehouse/duckdb.ts";
 import { openWarehouse } from "../warehouse/open.ts";
+import { toError } from "../../core/errors.ts";
 
 /** The outcome of probing one resource. */
 export interface Diagnosis {
@@ -189,7 +190,7 @@ async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
       detail = found.detail;
     } else detail = found ?? null;
   } catch (cause) {
-    error = cause instanceof Error ? cause.message : String(cause);
+    error = toError(cause).message;
   } finally {
     clearTimeout(timer);
   }

@@ -1,3 +1,4 @@
+import { toError } from "../../core/errors.ts";
 /**
  * Classifies what `fetch` threw, so the client knows whether the host was
  * never reached (fail fast) or the connection broke later (retry).
@@ -53,7 +54,7 @@ function messages(thrown: unknown): string[] {
   const out: string[] = [];
   let current: unknown = thrown;
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    out.push(current instanceof Error ? current.message : String(current));
+    out.push(toError(current).message);
     current = current instanceof Error ? current.cause : undefined;
   }
   return out;

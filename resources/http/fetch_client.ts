@@ -8,7 +8,7 @@
  */
 
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { CanceledError } from "../../core/errors.ts";
+import { CanceledError, toError } from "../../core/errors.ts";
 import {
   HttpError,
   HttpErrorCode,
@@ -333,7 +333,7 @@ function parseJson(
     return { body, bytes, status: response.status, headers: response.headers, url: shown };
   } catch (error) {
     const start = new TextDecoder().decode(bytes.subarray(0, 80)).replace(/\s+/g, " ");
-    const why = error instanceof Error ? error.message : String(error);
+    const why = toError(error).message;
     throw new HttpError(
       HttpErrorCode.invalidJson,
       `GET ${shown} returned HTTP ${response.status} but its body is not JSON (${why}); ` +

@@ -17,7 +17,7 @@ import {
   MongoServerSelectionError,
 } from "mongodb";
 import type { Clock } from "../../core/clock.ts";
-import { ConfigError, PlatformError, ResourceError } from "../../core/errors.ts";
+import { ConfigError, PlatformError, ResourceError, toError } from "../../core/errors.ts";
 import { LedgerBase, type LedgerFilter } from "./_base.ts";
 import {
   type LedgerDocument,
@@ -256,7 +256,7 @@ function createClient(uri: string, options: MongoLedgerOptions): MongoClient {
   } catch (error) {
     // The constructor only parses (the URI through more than one parser, so
     // not always a MongoParseError): anything it throws is a bad URI.
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = toError(error).message;
     throw new ConfigError(
       "ledger.invalid_url",
       `Cannot open the ledger at ${redactUrl(uri)}: the MongoDB URI is malformed (${reason}); ` +
@@ -307,7 +307,7 @@ function translate(error: unknown, action: string, uri: string): unknown {
   if (error instanceof PlatformError || error instanceof TypeError) return error;
   if (error instanceof RangeError) return error;
   registerSecret(...urlSecrets(uri));
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = toError(error).message;
   const cause = error;
   if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) {
     return new ResourceError(

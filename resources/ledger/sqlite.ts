@@ -7,7 +7,7 @@
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Clock } from "../../core/clock.ts";
-import { DiskFullError, PlatformError, ResourceError } from "../../core/errors.ts";
+import { DiskFullError, PlatformError, ResourceError, toError } from "../../core/errors.ts";
 import {
   immediateTransaction,
   openSqlite,
@@ -229,7 +229,7 @@ export class SqliteLedger extends LedgerBase {
   protected translate(action: string, error: unknown): unknown {
     if (error instanceof PlatformError || error instanceof TypeError) return error;
     if (error instanceof RangeError) return error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = toError(error).message;
     if (/database (?:table )?is locked|SQLITE_BUSY/i.test(message)) {
       return new ResourceError(
         "ledger.busy",
@@ -284,7 +284,7 @@ function openDatabase(path: string, busyTimeoutMs: number): DatabaseSync {
         cause: error,
       });
     }
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = toError(error).message;
     const hint = sqliteOpenHint(error);
     const failure = new ResourceError(
       "ledger.unreachable",

@@ -14,7 +14,7 @@
 
 // @ts-types="@types/nodemailer"
 import nodemailer from "nodemailer";
-import { ResourceError } from "../../core/errors.ts";
+import { ResourceError, toError } from "../../core/errors.ts";
 import {
   type Notification,
   notificationText,
@@ -117,7 +117,7 @@ export class SmtpNotifier implements Notifier {
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      const why = error instanceof Error ? error.message : String(error);
+      const why = toError(error).message;
       if (code === "ETIMEDOUT") {
         throw new ResourceError(
           "notify.timeout",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ResourceError } from "../../core/errors.ts";
+import { ResourceError, toError } from "../../core/errors.ts";
 import {
   type Notification,
   notificationJson,
@@ -88,9 +88,7 @@ export class WebhookNotifier implements Notifier {
         this.#scrub(
           timedOut
             ? `Cannot notify ${this.description}: no answer within ${this.#timeoutMs} ms`
-            : `Cannot notify ${this.description}: ${
-              error instanceof Error ? error.message : String(error)
-            }`,
+            : `Cannot notify ${this.description}: ${toError(error).message}`,
         ),
       );
     }

@@ -34,6 +34,7 @@ import { storeError } from "./_errors.ts";
 import { RESERVED_SEGMENT_PREFIX } from "./_keys.ts";
 import { SHA256_KEY, splitStoredMetadata, wireMetadata } from "./_metadata.ts";
 import type { ObjectBody, PutResult } from "./types.ts";
+import { toError } from "../../core/errors.ts";
 
 /** What to upload, already validated. */
 export interface UploadRequest {
@@ -302,8 +303,7 @@ async function verifyMetadata(
     new DeleteObjectCommand({ Bucket: request.bucket, Key: request.key }),
   ).then(
     () => "it was deleted again",
-    (error: unknown) =>
-      `deleting it failed too (${error instanceof Error ? error.message : String(error)})`,
+    (error: unknown) => `deleting it failed too (${toError(error).message})`,
   );
   const input = `${request.bucket}/${request.key}`;
   throw storeError(
@@ -416,7 +416,7 @@ export async function uploadFile(
 }
 
 function spoolError(error: unknown, where: string, input: string) {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = toError(error).message;
   return storeError(
     "io_failed",
     `Cannot write '${input}': a stream longer than one part is hashed into a spool file in ` +

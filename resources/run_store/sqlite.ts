@@ -19,7 +19,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { DiskFullError, lastingFailure, ResourceError } from "../../core/errors.ts";
+import { DiskFullError, lastingFailure, ResourceError, toError } from "../../core/errors.ts";
 import {
   type AssetEventFilter,
   type AutomationRecordFilter,
@@ -1010,5 +1010,5 @@ function prepareTables(db: DatabaseSync): void {
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return toError(error).message;
 }

@@ -22,6 +22,7 @@ import {
   type Workspace,
   workspaceName,
 } from "./engine.ts";
+import { toError } from "../../core/errors.ts";
 
 /** Reads the attribute column names of a GeoPackage layer. */
 function gpkgColumns(file: string, table: string): string[] {
@@ -88,9 +89,7 @@ class SpatialiteWorkspace implements Workspace {
     } catch (error) {
       throw new SpatialEngineError(
         "spatial.sql_failed",
-        `Cannot run SQL into '${into}' in workspace '${this.name}': ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `Cannot run SQL into '${into}' in workspace '${this.name}': ${toError(error).message}`,
         { cause: error },
       );
     }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ResourceError } from "../../core/errors.ts";
+import { ResourceError, toError } from "../../core/errors.ts";
 import { WarehouseQueryError } from "./errors.ts";
 import { type FailureContext, firstLine, unreachable, warehouseDiskFull } from "./_errors.ts";
 import { RowSourceError } from "./_values.ts";
@@ -66,7 +66,7 @@ export function duckdbSqlState(message: string): string | undefined {
 
 /** The message of a DuckDB error, caret lines dropped and lines joined. */
 export function duckdbMessage(error: unknown): string {
-  const raw = error instanceof Error ? error.message : String(error);
+  const raw = toError(error).message;
   return raw.split("\n").map((line) => line.trim())
     .filter((line) => line.length > 0 && !/^\^+$/.test(line))
     .join(" ");

@@ -27,6 +27,7 @@ import { renderString } from "../jinja/env.ts";
 import { expandModelVersions, type ModelVersions, versionedRef } from "./versions.ts";
 import { parseRefText } from "./ref_text.ts";
 import type { SemanticEntry } from "./semantic.ts";
+import { toError } from "../../../core/errors.ts";
 
 /** A properties entry of a model, seed or snapshot. */
 export interface PropertiesEntry {
@@ -496,7 +497,7 @@ function externalLocation(
   } catch (error) {
     throw new DbtError(
       DbtErrorCode.invalidProject,
-      `source '${names.name}': ${error instanceof Error ? error.message : String(error)}`,
+      `source '${names.name}': ${toError(error).message}`,
       { file },
       error,
     );

@@ -30,6 +30,7 @@ import { commentNode, withQueryComment } from "./query_comment.ts";
 import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.ts";
 import { resolveInformationSchema } from "../adapters/duckdb_info_schema.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
+import { toError } from "../../../core/errors.ts";
 
 /** Options of {@linkcode buildModel}. */
 export interface BuildModelOptions {
@@ -208,7 +209,7 @@ export async function buildModel(
     throw new DbtError(
       DbtErrorCode.modelFailed,
       `${model.resourceType} '${name}' failed on the warehouse (${warehouse.location}): ${
-        error instanceof Error ? error.message : String(error)
+        toError(error).message
       }${where.note}. Fix its SQL; nodes that depend on it are skipped`,
       { file: model.file, line: where.line },
       error,
@@ -259,7 +260,7 @@ function missingSource(
   model: ModelNode,
   error: unknown,
 ): MissingUpstreamError | undefined {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = toError(error).message;
   // Postgres: relation "s.t" does not exist; DuckDB: Table with name "s.t" (or t) does not exist.
   const match = /relation "([^"]+)" does not exist/.exec(message) ??
     /Table(?: or view)? with name "?([^"\s!]+)"? does not exist/.exec(message);
@@ -669,14 +670,14 @@ async function buildMicrobatch(
       } catch (thrown) {
         if (!(thrown instanceof CompiledSqlError)) throw thrown;
         const where = await locate(project, model, thrown);
-        const cause = thrown.cause instanceof Error ? thrown.cause.message : String(thrown.cause);
+        const cause = toError(thrown.cause).message;
         throw new Error(`${cause}${where.note}`, { cause: thrown.cause });
       }
     },
   }, { tableExists: options.tableExists, concurrency });
   const failed = outcome.failed.map(({ batch, error }) => ({
     batch,
-    message: error instanceof Error ? error.message : String(error),
+    message: toError(error).message,
   }));
   const span = batches.length === 0
     ? "no batch: begin is not before the end"

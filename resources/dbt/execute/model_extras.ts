@@ -11,6 +11,7 @@ import type { DbtProject, ModelNode, QueryResult } from "../nodes.ts";
 import { quote } from "../relation.ts";
 import { renderHookText } from "./hooks.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
+import { toError } from "../../../core/errors.ts";
 
 /**
  * Runs a node's `sql_header` config (`{{ config(sql_header=...) }}` or
@@ -55,7 +56,7 @@ export async function applyGrants(warehouse: Warehouse, model: ModelNode): Promi
         throw new DbtError(
           DbtErrorCode.modelFailed,
           `grants: cannot grant ${privilege} on ${model.relation} to '${grantee}': ${
-            error instanceof Error ? error.message : String(error)
+            toError(error).message
           } (does the role exist on ${warehouse.location}?)`,
           { file: model.file },
           error,
@@ -106,9 +107,7 @@ export async function persistDocs(warehouse: Warehouse, model: ModelNode): Promi
   } catch (error) {
     throw new DbtError(
       DbtErrorCode.modelFailed,
-      `persist_docs: cannot comment on ${model.relation}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `persist_docs: cannot comment on ${model.relation}: ${toError(error).message}`,
       { file: model.file },
       error,
     );

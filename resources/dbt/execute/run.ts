@@ -29,6 +29,7 @@ import {
 } from "./materialize.ts";
 import { renderHookText } from "./hooks.ts";
 import { runTest, runUnitTest, type TestOutcome } from "./tests.ts";
+import { toError } from "../../../core/errors.ts";
 
 /** Options of {@linkcode executeNode}. */
 export interface ExecuteOptions {
@@ -142,7 +143,7 @@ export async function executeNode(
       status: "error",
       startedAt,
       completedAt: clock.now(),
-      message: error instanceof Error ? error.message : String(error),
+      message: toError(error).message,
       compiledCode: compiledOrNull(node),
       relationName: node.config.materialized === "ephemeral" ? null : node.relation.relationName,
       ...(options.threadId ? { threadId: options.threadId } : {}),

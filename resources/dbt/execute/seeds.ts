@@ -13,6 +13,7 @@ import { adapterOf } from "../adapters/adapter_for.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { ModelNode } from "../nodes.ts";
 import { quote } from "../relation.ts";
+import { toError } from "../../../core/errors.ts";
 
 /**
  * Splits CSV text (RFC 4180: quoted fields, doubled quotes, newlines inside
@@ -93,9 +94,7 @@ export async function loadSeed(
   } catch (error) {
     throw new DbtError(
       DbtErrorCode.invalidProject,
-      `seed '${node.name}' cannot be read: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `seed '${node.name}' cannot be read: ${toError(error).message}`,
       { file: node.file },
       error,
     );
@@ -146,9 +145,7 @@ export async function loadSeed(
     } catch (error) {
       throw new DbtError(
         DbtErrorCode.modelFailed,
-        `seed '${node.name}' does not load: ${
-          error instanceof Error ? error.message : String(error)
-        }` +
+        `seed '${node.name}' does not load: ${toError(error).message}` +
           " (set column_types for the column named, or fix the value)",
         { file: node.file },
         error,

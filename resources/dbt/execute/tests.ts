@@ -16,6 +16,7 @@ import { quote } from "../relation.ts";
 import { adapterOf } from "../adapters/adapter_for.ts";
 import { isPyNumber } from "../jinja/py_number.ts";
 import { queryRunner } from "./materialize.ts";
+import { toError } from "../../../core/errors.ts";
 
 /** Outcome of running one test. */
 export interface TestOutcome {
@@ -106,9 +107,7 @@ export async function runTest(
   } catch (error) {
     const wrapped = new DbtError(
       DbtErrorCode.testFailed,
-      `test '${test.name}' could not run: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `test '${test.name}' could not run: ${toError(error).message}`,
       { file: test.file, line: test.line },
       error,
     );
@@ -286,9 +285,7 @@ export async function runUnitTest(
     return {
       status: "error",
       failures: null,
-      message: `unit test '${test.name}' (${test.file}) could not run: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      message: `unit test '${test.name}' (${test.file}) could not run: ${toError(error).message}`,
       durationMs: clock.now() - started,
     };
   }

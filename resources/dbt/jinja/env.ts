@@ -40,6 +40,7 @@ import { DoExtension, LoopControlExtension, macroBlocks, preprocess } from "./ex
 import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
 import { asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
+import { toError } from "../../../core/errors.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
 function compileToCode(source: string, file: string): string {
@@ -807,7 +808,7 @@ export class JinjaEnv {
           cause = pretty;
         }
       }
-      const message = cause instanceof Error ? cause.message : String(cause);
+      const message = toError(cause).message;
       const line = lineFrom(message, false);
       const opened = line === undefined ? unclosedLine(text, message) : undefined;
       throw new DbtError(
@@ -1167,7 +1168,7 @@ export class JinjaEnv {
       return fn();
     } catch (error) {
       if (error instanceof DbtError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = toError(error).message;
       const line = lineFrom(message, true);
       const thrown = this.#thrown;
       if (thrown instanceof NeedQuery) throw new QueryNeeded(thrown.sql, file);
