@@ -590,12 +590,7 @@ async function mergeIncremental(
   const strategy = model.config.incremental_strategy ??
     (keys.length > 0 ? "delete+insert" : "append");
   return await warehouse.transaction(async (tx) => {
-    const temp = adapter.tempTable(tmp);
-    await runSqlHeader(tx, model.config.all);
-    await runCompiled(tx, temp.prefix, sql, "\n)");
-    await syncSchema(tx, model, tmpName);
-    const columns = await tx.columns(model.relation.schema, model.relation.identifier);
-    const list = columns.map((c) => quote(c.name)).join(", ");
+    const { temp, list } = await stageIncrement(tx, adapter, model, sql, tmpName);
     if (strategy !== "append" && keys.length > 0) {
       const tuple = keys.map((k) => quote(k)).join(", ");
       await tx.execute(
@@ -717,12 +712,7 @@ async function mergeBatch(
   const tmpName = withSuffix(model.relation.identifier, `__dbt_tmp_${batch.id}`);
   const tmp = quote(tmpName);
   return await warehouse.transaction(async (tx) => {
-    const temp = adapter.tempTable(tmp);
-    await runSqlHeader(tx, model.config.all);
-    await runCompiled(tx, temp.prefix, sql, "\n)");
-    await syncSchema(tx, model, tmpName);
-    const columns = await tx.columns(model.relation.schema, model.relation.identifier);
-    const list = columns.map((c) => quote(c.name)).join(", ");
+    const { temp, list } = await stageIncrement(tx, adapter, model, sql, tmpName);
     if (adapter.type === "duckdb") {
       await tx.execute(
         `delete from ${target} where ${eventTime} >= '${filterTime(batch.start)}' and ` +
@@ -737,4 +727,24 @@ async function mergeBatch(
     if (temp.drop) await tx.execute(temp.drop);
     return rows;
   });
+}
+
+/**
+ * The first part shared by an incremental run and a microbatch batch: the
+ * model's SQL into the temporary table `tmpName`, the target's columns brought
+ * in line with it (`on_schema_change`), and the target's column list to copy.
+ */
+async function stageIncrement(
+  tx: WarehouseSession,
+  adapter: DbtAdapter,
+  model: ModelNode,
+  sql: string,
+  tmpName: string,
+): Promise<{ temp: ReturnType<DbtAdapter["tempTable"]>; list: string }> {
+  const temp = adapter.tempTable(quote(tmpName));
+  await runSqlHeader(tx, model.config.all);
+  await runCompiled(tx, temp.prefix, sql, "\n)");
+  await syncSchema(tx, model, tmpName);
+  const columns = await tx.columns(model.relation.schema, model.relation.identifier);
+  return { temp, list: columns.map((c) => quote(c.name)).join(", ") };
 }
