@@ -31,6 +31,7 @@ import type { RunEvent, RunOwner, RunStatus, RunStore, StepRecord } from "./run_
 import { resolveSelection } from "./selection.ts";
 import { type CheckOutcome, runStep, type StepOutcome } from "./_step.ts";
 import { redact, redactDeep, redactError } from "./secrets.ts";
+import { STOPPED_BY_OWNER_PREFIX } from "./retry.ts";
 
 export type { CheckOutcome };
 
@@ -747,7 +748,7 @@ class Run<R> {
     const finishedAt = this.#clock.now();
     const summary = summarize(steps);
     const stopped = this.#stoppedBecause
-      ? [`canceled: ${this.#stoppedBecause}`, summary].filter(Boolean).join("; ")
+      ? [`${STOPPED_BY_OWNER_PREFIX}${this.#stoppedBecause}`, summary].filter(Boolean).join("; ")
       : summary;
     this.#emit({
       type: "run_finished",

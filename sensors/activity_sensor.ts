@@ -17,8 +17,10 @@
  * cursor: as Dagster's run keys, a key never runs twice, so the sensor asks
  * for a new attempt under a key of its own, `<run key>:attempt-<n>` (the
  * same from every daemon, so one run), once the previous attempt ended: at
- * once after a shutdown cancel, else after `retryDelayMs` doubling per
- * attempt up to `maxRetryDelayMs` (Dagster leaves this to run retries; here
+ * once after a shutdown cancel, else (a failure, or a load its own process
+ * stopped because its heartbeat could not be recorded) after `retryDelayMs`
+ * doubling per attempt up to `maxRetryDelayMs`, said in the log and the
+ * tick's skip reason (Dagster leaves this to run retries; here
  * the sensor knows whether the drops are still waiting). Not retried: a
  * load canceled on a person's request, a lost run while the daemon decides
  * about relaunching it, a load that succeeded. A new drop asks for a load at
@@ -30,6 +32,7 @@
 import { z } from "zod";
 import { ResourceError } from "../core/errors.ts";
 import { OWNER_LOST_TAG } from "../core/run_store/types.ts";
+import { sensorRetryDelay } from "../core/retry.ts";
 import {
   type SensorContext,
   type SensorDefinition,
@@ -99,6 +102,8 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
   // Loads canceled on request already said why their drops wait, once per process.
   const toldCanceled = new Set<string>();
+  // Loads waiting out their backoff already said until when, once per process.
+  const toldBackoff = new Set<string>();
   return sensor({
     name,
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
@@ -196,14 +201,18 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
       return `load ${run.runId} was canceled on request`;
     }
     const attempt = request.attempt + 1;
-    const delay = run.status === "canceled"
-      ? 0
-      : Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 2));
+    const delay = sensorRetryDelay(run, attempt, { baseMs: retryDelayMs, maxMs: maxRetryDelayMs });
     const due = (run.finishedAt ?? run.startedAt) + delay;
     if (ctx.clock.now() < due) {
-      return `load ${run.runId} ended ${run.status}; attempt ${attempt} at ${
+      const wait = `load ${run.runId} ended ${run.status}; attempt ${attempt} at ${
         new Date(due).toISOString()
-      }`;
+      } (backoff ${Math.round(delay / 1000)} s)`;
+      // Said once per run in the log; the tick's skip reason says it every time.
+      if (!toldBackoff.has(run.runId)) {
+        toldBackoff.add(run.runId);
+        ctx.log.info(`${wait}${run.errorSummary ? `: ${run.errorSummary}` : ""}`);
+      }
+      return wait;
     }
     ctx.log.info(
       `load ${run.runId} of ${waiting} drop(s) ended ${run.status}` +

@@ -23,8 +23,10 @@
  * attempt, run key `<batch_id>:<etag>:attempt-<n>`: every daemon computes the
  * same next key, so the run key claim lets exactly one of them launch it, and
  * only once the previous attempt has ended. A run canceled by its daemon's
- * shutdown is retried at once; a failed one after `retryDelayMs`, doubling
- * per attempt up to `maxRetryDelayMs` (a batch that keeps killing its process
+ * shutdown is retried at once; a failed one, or one its own process stopped
+ * (its heartbeat could not be recorded: a run store outage), after
+ * `retryDelayMs`, doubling per attempt up to `maxRetryDelayMs`, the time of
+ * the next attempt said once in the log (a batch that keeps killing its process
  * does not take the daemon down in a loop). Not retried: a run canceled on a
  * person's request (`RunStore.requestCancel`: the UI, `cancel`), and a lost
  * run while the daemon decides about relaunching it (tag `owner_lost=pending`).
@@ -46,6 +48,7 @@ import {
   sensorFactory,
 } from "../core/sensor.ts";
 import { OWNER_LOST_TAG, type RunRecord } from "../core/run_store/types.ts";
+import { sensorRetryDelay } from "../core/retry.ts";
 import type { AppResources } from "../resources/app.ts";
 import type { ObjectStore, ObjectSummary } from "../resources/object_store/types.ts";
 import {
@@ -217,6 +220,8 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
   const toldCanceled = new Set<string>();
   // Batches waiting for the native engine already said so, once per process.
   const toldWaiting = new Set<string>();
+  // Retries waiting out their backoff already said until when, once per process.
+  const toldBackoff = new Set<string>();
   return sensor({
     name: options.name ?? "spatial_manifests",
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
@@ -271,10 +276,22 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
           }
           return undefined;
         }
-        const delay = run.status === "canceled" || waiting !== undefined
+        const delay = waiting !== undefined
           ? 0
-          : Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.max(0, attempt - 2));
-        if (ctx.clock.now() < (run.finishedAt ?? run.startedAt) + delay) return undefined;
+          : sensorRetryDelay(run, attempt, { baseMs: retryDelayMs, maxMs: maxRetryDelayMs });
+        const due = (run.finishedAt ?? run.startedAt) + delay;
+        if (ctx.clock.now() < due) {
+          // Said once per run, so a person sees why the batch waits and until when.
+          if (!toldBackoff.has(run.runId)) {
+            toldBackoff.add(run.runId);
+            ctx.log.info(
+              `manifest '${object.key}': run ${run.runId} ended ${run.status}` +
+                `${run.errorSummary ? ` (${run.errorSummary})` : ""}; attempt ${attempt} at ` +
+                `${new Date(due).toISOString()} (backoff ${Math.round(delay / 1000)} s)`,
+            );
+          }
+          return undefined;
+        }
         // The listing may predate the run's end: the run may have archived or
         // quarantined the batch meanwhile.
         const head = await store.head(bucket, object.key);

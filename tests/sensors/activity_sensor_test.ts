@@ -185,3 +185,41 @@ Deno.test("activity sensor: a cursor of the earlier version (no request) still r
   const old = JSON.stringify({ v: 1, seen: JSON.parse(first.cursor ?? "{}").seen });
   assert.match(skipReason((await evaluate(old)).result), /no new drops/);
 });
+
+Deno.test("activity sensor: a load its process stopped because its heartbeat could not be recorded waits out a backoff, doubling, said in the log and the skip reason", async () => {
+  const { runs, clock, evaluate } = await world();
+  const first = requests((await evaluate(undefined)).result);
+  const key = first.runRequests[0]?.runKey ?? "";
+  const stopped = {
+    status: "canceled" as const,
+    errorSummary: "canceled: its heartbeat could not be recorded for 40000 ms (database is " +
+      "locked); stopped before its lease of 60000 ms lapsed",
+  };
+  await recordRun(runs, key, "run-1", { ...stopped, finishedAt: clock.now() });
+  // Not at once: the run store outage that stopped it would stop the retry too, in a loop.
+  const waiting = await evaluate(first.cursor);
+  assert.match(
+    skipReason(waiting.result),
+    new RegExp(
+      `load run-1 ended canceled; attempt 2 at ${
+        new Date(clock.now() + 30_000).toISOString()
+      } \\(backoff 30 s\\)`,
+    ),
+  );
+  assert.equal(waiting.logs.filter((l) => /attempt 2 at .*heartbeat could not/.test(l)).length, 1);
+  assert.deepEqual((await evaluate(first.cursor)).logs, [], "the wait is logged once");
+  clock.advance(29_999);
+  assert.match(skipReason((await evaluate(first.cursor)).result), /attempt 2 at/);
+  clock.advance(1);
+  const second = requests((await evaluate(first.cursor)).result);
+  assert.deepEqual(second.runRequests.map((r) => r.runKey), [`${key}:attempt-2`]);
+  // Stopped again the same way: twice the wait.
+  await recordRun(runs, `${key}:attempt-2`, "run-2", { ...stopped, finishedAt: clock.now() });
+  clock.advance(59_999);
+  assert.match(skipReason((await evaluate(second.cursor)).result), /backoff 60 s/);
+  clock.advance(1);
+  assert.deepEqual(
+    requests((await evaluate(second.cursor)).result).runRequests.map((r) => r.runKey),
+    [`${key}:attempt-3`],
+  );
+});

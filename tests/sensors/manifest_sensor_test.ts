@@ -771,3 +771,60 @@ Deno.test("manifest sensor: a batch pending for native GDAL waits on gdal3.js, a
   await clearPendingForNative(store, BUCKET, "b1");
   assert.equal(await store.head(BUCKET, pendingKeyOf("b1")), undefined);
 });
+
+Deno.test("manifest sensor: a run its process stopped because its heartbeat could not be recorded is retried after a backoff, doubling, said once in the log", async () => {
+  const store = await landing();
+  const put = await commit(store, "b1");
+  const runs = new MemoryRunStore();
+  const clock = new FakeClock(1_000_000);
+  const { sensor } = stubbed({ name: "spatial_manifests", retryDelayMs: 30_000 });
+  const evaluateAt = async (cursor?: string) => {
+    const ctx = buildSensorContext({
+      resources: { lake: store, config },
+      runStore: runs,
+      sensorName: "spatial_manifests",
+      clock,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const result = await sensor.evaluate(ctx);
+    return { result, logs: ctx.logs.map((l) => l.message) };
+  };
+  const cursor = requests((await evaluateAt()).result).cursor;
+  const stopped = {
+    status: "canceled" as const,
+    errorSummary: "canceled: its heartbeat could not be recorded for 40000 ms (connection " +
+      "refused); stopped before its lease of 60000 ms lapsed",
+  };
+  await recordRun(runs, `b1:${put.etag}`, "run-1", { ...stopped, finishedAt: clock.now() });
+  const waiting = await evaluateAt(cursor);
+  assert.ok(isSensorSkip(waiting.result), "not retried at once: the outage would stop it again");
+  const due = new Date(clock.now() + 30_000).toISOString();
+  assert.deepEqual(
+    waiting.logs.filter((l) => l.includes(`attempt 2 at ${due} (backoff 30 s)`)).length,
+    1,
+    waiting.logs.join("\n"),
+  );
+  assert.deepEqual(
+    (await evaluateAt(cursor)).logs.filter((l) => /backoff/.test(l)),
+    [],
+    "said once",
+  );
+  clock.advance(29_999);
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result));
+  clock.advance(1);
+  assert.deepEqual(
+    requests((await evaluateAt(cursor)).result).runRequests.map((r) => r.runKey),
+    [`b1:${put.etag}:attempt-2`],
+  );
+  await recordRun(runs, `b1:${put.etag}:attempt-2`, "run-2", {
+    ...stopped,
+    finishedAt: clock.now(),
+  });
+  clock.advance(59_999);
+  assert.ok(isSensorSkip((await evaluateAt(cursor)).result), "the wait doubles");
+  clock.advance(1);
+  assert.deepEqual(
+    requests((await evaluateAt(cursor)).result).runRequests.map((r) => r.runKey),
+    [`b1:${put.etag}:attempt-3`],
+  );
+});
