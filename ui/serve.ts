@@ -6,7 +6,7 @@
  */
 
 import type { CliIo } from "../core/cli/io.ts";
-import { parseCommandArgs } from "../core/cli/_args.ts";
+import { parseCommandArgs, wholeNumberOption } from "../core/cli/_args.ts";
 import { type CliApp, EXIT, UsageError } from "../core/cli/app.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Clock } from "../core/clock.ts";
@@ -220,10 +220,7 @@ export function parseUiArgs(
   }
   let intervalMs: number | undefined;
   if (values.interval !== undefined) {
-    intervalMs = Number(values.interval);
-    if (!Number.isInteger(intervalMs) || intervalMs < 1) {
-      throw new UsageError(`--interval must be whole milliseconds >= 1, got '${values.interval}'`);
-    }
+    intervalMs = wholeNumberOption("--interval", values.interval, 1);
   }
   const host = values.host ?? "127.0.0.1";
   if (host.trim() === "") throw new UsageError("--host must not be empty");

@@ -51,3 +51,23 @@ function explain(command: string, options: readonly string[], error: unknown): s
   }
   return `${message.split("\n")[0]?.replace(/\.$/, "")} (${command}); ${help}`;
 }
+
+/**
+ * Reads the value of a numeric option as a whole number from `min` up to
+ * `max`, written in decimal digits only: `Number()` alone took `0x10` as 16,
+ * `1e3` as 1000, `''` as 0 and `99999999999999999999` as a number it cannot
+ * hold. Throws {@linkcode UsageError} naming the option and the value given.
+ */
+export function wholeNumberOption(
+  option: string,
+  text: string,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`${option} must be a whole number ${range}, got '${text}'`);
+  }
+  return value;
+}

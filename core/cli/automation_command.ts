@@ -10,7 +10,7 @@
 
 import type { EvaluatedNode } from "../automation/evaluate.ts";
 import type { StoredAutomationRecord } from "../run_store/types.ts";
-import { parseCommandArgs } from "./_args.ts";
+import { parseCommandArgs, wholeNumberOption } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
@@ -59,10 +59,9 @@ export async function automationCommand<R>(
     return EXIT.ok;
   }
   if (positionals.length > 1) throw new UsageError("automation takes at most one asset key");
-  const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-    throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
-  }
+  const limit = values.limit === undefined
+    ? undefined
+    : wholeNumberOption("--limit", values.limit, 1);
   const graph = await app.loadGraph();
   await using store = await openStore(app, io);
   const json = values.json ?? false;

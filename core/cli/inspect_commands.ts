@@ -10,7 +10,7 @@ import type { Graph } from "../graph.ts";
 import { describePartitions } from "../partitions.ts";
 import type { RunRecord, RunStatus, StepRecord } from "../run_store/types.ts";
 import { RUN_STATUSES } from "../run_store/status.ts";
-import { parseCommandArgs } from "./_args.ts";
+import { parseCommandArgs, wholeNumberOption } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
@@ -122,10 +122,7 @@ export async function runsCommand<R>(
     options: { ...JSON_FLAG, limit: { type: "string" }, status: { type: "string" } },
   });
   if (values.help) return help(io, RUNS_USAGE);
-  const limit = values.limit === undefined ? 20 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new UsageError(`--limit must be a whole number >= 1, got '${values.limit}'`);
-  }
+  const limit = values.limit === undefined ? 20 : wholeNumberOption("--limit", values.limit, 1);
   const status = values.status as RunStatus | undefined;
   if (status !== undefined && !RUN_STATUSES.includes(status)) {
     throw new UsageError(

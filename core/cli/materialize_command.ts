@@ -11,7 +11,7 @@ import type { RunEvent, RunStore } from "../run_store/types.ts";
 import { staleRuns } from "../automation/staleness.ts";
 import type { Graph } from "../graph.ts";
 import { resolveSelection } from "../selection.ts";
-import { parseCommandArgs } from "./_args.ts";
+import { parseCommandArgs, wholeNumberOption } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
@@ -125,12 +125,7 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
   }
   let concurrency: number | undefined;
   if (values.concurrency !== undefined) {
-    concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new UsageError(
-        `--concurrency must be a whole number >= 1, got '${values.concurrency}'`,
-      );
-    }
+    concurrency = wholeNumberOption("--concurrency", values.concurrency, 1);
   }
   const tags: Record<string, string> = {};
   for (const tag of values.tag ?? []) {

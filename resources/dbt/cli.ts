@@ -321,8 +321,12 @@ async function readInvocation(
     io.err(`${eventTime}\n${USAGE}`);
     return 2;
   }
+  // Digits only: Number() took '0x10' as 16, '1e3' as 1000 and ' ' as 0.
   const threads = values.threads === undefined ? undefined : Number(values.threads);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+  if (
+    threads !== undefined &&
+    (!/^\d+$/.test(values.threads ?? "") || !Number.isSafeInteger(threads) || threads < 1)
+  ) {
     io.err(`--threads must be a positive whole number, not '${values.threads}'`);
     return 2;
   }

@@ -33,3 +33,19 @@ Deno.test("ui/dev: a malformed --port or --host is a usage error naming the flag
     assert.equal(parsed.port, port);
   }
 });
+
+Deno.test("ui/dev: --interval in hexadecimal, exponent or too large is a usage error", () => {
+  // Before: Number() took '0x10' as 16 ms and '1e3' as 1000 ms and the UI started.
+  for (const interval of ["0x10", "1e3", " ", "99999999999999999999"]) {
+    assert.throws(
+      () => parseUiArgs([`--interval=${interval}`]),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === `--interval must be a whole number >= 1, got '${interval}'`,
+      interval,
+    );
+  }
+  const parsed = parseUiArgs(["--interval", "250"]);
+  assert.ok(parsed !== "help");
+  assert.equal(parsed.intervalMs, 250);
+});

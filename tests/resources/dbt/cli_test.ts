@@ -25,6 +25,10 @@ Deno.test("dbt cli: usage errors exit 2 and say what to type", async () => {
       [["frobnicate"], /unknown command 'frobnicate'/],
       [["docs"], /'docs' needs 'generate'/],
       [["build", "--threads", "zero"], /--threads must be a positive whole number/],
+      // Number() took these as 16, 1000 and 0 (dbt then ran with 16 or 1000 threads).
+      [["build", "--threads", "0x10"], /--threads must be a positive whole number, not '0x10'/],
+      [["build", "--threads=1e3"], /--threads must be a positive whole number, not '1e3'/],
+      [["build", "--threads= "], /--threads must be a positive whole number, not ' '/],
       [["build", "--vars", "[1, 2]"], /--vars must be a YAML or JSON map/],
       [["build", "--no-such-flag"], /Unknown option '--no-such-flag'/],
     ] as const

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { defineAsset } from "../../../core/asset.ts";
+import { UsageError } from "../../../core/cli/app.ts";
+import { wholeNumberOption } from "../../../core/cli/_args.ts";
+import { assertExit, cli, EXIT, testApp } from "./_app.ts";
+
+/** Values `Number()` reads as a number although nobody types them for a count. */
+const NOT_DECIMAL = ["0x10", "0o7", "0b11", "1e3", "1E2", "", " ", "1.0", "+3", "Infinity", "NaN"];
+/** Too large to be held exactly, so they were silently rounded. */
+const HUGE = ["99999999999999999999", "9007199254740993", "1" + "0".repeat(400)];
+
+Deno.test("wholeNumberOption: decimal digits only, within the range, naming the option", () => {
+  assert.equal(wholeNumberOption("--limit", "12", 1), 12);
+  assert.equal(wholeNumberOption("--limit", " 7 ", 1), 7);
+  for (const text of [...NOT_DECIMAL, ...HUGE, "0", "-1"]) {
+    assert.throws(
+      () => wholeNumberOption("--limit", text, 1),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === `--limit must be a whole number >= 1, got '${text}'`,
+      JSON.stringify(text),
+    );
+  }
+  assert.throws(
+    () => wholeNumberOption("--n", "11", 1, 10),
+    /--n must be a whole number from 1 to 10, got '11'/,
+  );
+});
+
+Deno.test("materialize, runs, automation: a count given as 0x10, 1e3 or huge exits 2", async () => {
+  // Before: Number() took '0x10' as 16 and '1e3' as 1000 and ran with them (exit 0).
+  const { app } = testApp([defineAsset({ key: "a", materialize: () => {} })]);
+  for (
+    const [command, option] of [
+      ["materialize", "--concurrency"],
+      ["runs", "--limit"],
+      ["automation", "--limit"],
+    ]
+  ) {
+    for (const value of ["0x10", "1e3", "99999999999999999999", " "]) {
+      const outcome = await cli(app, [command as string, `${option}=${value}`]);
+      assertExit(outcome, EXIT.usage);
+      assert.match(
+        outcome.stderr,
+        new RegExp(`${option} must be a whole number >= 1, got '${value}'`),
+      );
+      assert.doesNotMatch(outcome.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+    }
+  }
+});
