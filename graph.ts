@@ -11,7 +11,7 @@ import { activityAssets } from "./assets/activity/mod.ts";
 import { dbtAssets } from "./assets/dbt/mod.ts";
 import { opsAssets } from "./assets/ops/mod.ts";
 import { spatialAssets } from "./assets/spatial/mod.ts";
-import { weatherAssets } from "./assets/weather/mod.ts";
+import { loadPlaces, weatherAssets } from "./assets/weather/mod.ts";
 import { openMeteoSamples } from "./assets/weather/samples.ts";
 import { type AppResources, appResources, loadConfig } from "./resources/mod.ts";
 import { sensors } from "./sensors/mod.ts";
@@ -36,6 +36,9 @@ import { ensureWritable, writablePlaces } from "./resources/writable.ts";
 const config = loadConfig();
 // Fail at once, naming the variable, when a place the run writes to is not writable.
 await ensureWritable(writablePlaces(config));
+// A malformed WEATHER_PLACES_FILE fails every command at start (exit 2, naming the file), not
+// the first raw_weather run hours later; each run reads it again, so an edit needs no restart.
+await loadPlaces(config.WEATHER_PLACES_FILE);
 
 /**
  * The dbt project (`dbt/`, or DBT_PROJECT_DIR): one asset per model, seed and

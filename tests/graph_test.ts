@@ -69,3 +69,32 @@ Deno.test("graph.ts: loads no storage driver, GDAL build or Parquet writer at st
     assert.ok(!loaded.has(heavy), `graph.ts loads ${heavy} at start`);
   }
 });
+
+Deno.test("graph.ts: a malformed WEATHER_PLACES_FILE fails the command at start: exit 2, named", async () => {
+  // Before: `list` and `materialize` started fine and raw_weather failed at run (exit 1).
+  const dir = await Deno.makeTempDir();
+  try {
+    const places = `${dir}/places.json`;
+    await Deno.writeTextFile(places, '{"places": [{"name": "Red Lodge"}]}');
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, "list"],
+      env: {
+        NO_COLOR: "1",
+        WEATHER_PLACES_FILE: places,
+        STATE_DIR: `${dir}/state`,
+        LAKE_URL: `file://${dir}/lake`,
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(
+      stderr,
+      /error \[weather\.invalid_places\]: Cannot load places file '.*places\.json': places\[0\]\.name: must be a slug/,
+    );
+    assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

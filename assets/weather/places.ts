@@ -90,9 +90,9 @@ export function parsePlaces(text: string, path: string): Place[] {
  * `WEATHER_PLACES_FILE`.
  */
 export async function loadPlaces(path: string): Promise<Place[]> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await Deno.readFile(path);
   } catch (error) {
     const why = error instanceof Deno.errors.NotFound
       ? "the file does not exist"
@@ -104,5 +104,53 @@ export async function loadPlaces(path: string): Promise<Place[]> {
       { input: path, cause: error },
     );
   }
-  return parsePlaces(text, path);
+  return parsePlaces(decodePlaces(bytes, path), path);
+}
+
+/**
+ * The text of a places file, which must be UTF-8 (a BOM is dropped):
+ * `Deno.readTextFile` turned a Latin-1 `é` into U+FFFD, so a label was
+ * stored damaged without a word.
+ */
+function decodePlaces(bytes: Uint8Array, path: string): string {
+  const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe || bytes[0] === 0xfe && bytes[1] === 0xff;
+  try {
+    if (!utf16) return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // Reported below with the place of the first byte that is not UTF-8.
+  }
+  const why = utf16 ? "it is UTF-16 text" : notUtf8(badByte(bytes));
+  throw new ConfigError(
+    "weather.invalid_places",
+    `Cannot load places file '${path}': ${why}; save it as UTF-8`,
+    { input: path },
+  );
+}
+
+function notUtf8(bad: { byte: string; line: number }): string {
+  return `it is not UTF-8 (byte 0x${bad.byte} on line ${bad.line}: Latin-1 or Windows-1252 text?)`;
+}
+
+/** The first byte that does not start or continue a UTF-8 sequence, and its line. */
+function badByte(bytes: Uint8Array): { byte: string; line: number } {
+  let line = 1;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    if (b === 0x0a) line++;
+    if (b < 0x80) continue;
+    const follow = b >= 0xc2 && b <= 0xdf
+      ? 1
+      : b >= 0xe0 && b <= 0xef
+      ? 2
+      : b >= 0xf0 && b <= 0xf4
+      ? 3
+      : -1;
+    let j = 1;
+    while (follow > 0 && j <= follow && ((bytes[i + j] ?? 0) & 0xc0) === 0x80) j++;
+    if (follow < 0 || j <= follow) {
+      return { byte: b.toString(16).toUpperCase().padStart(2, "0"), line };
+    }
+    i += follow;
+  }
+  return { byte: "??", line };
 }

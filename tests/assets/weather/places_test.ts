@@ -77,3 +77,34 @@ Deno.test("a missing places file says which variable to set", async () => {
     return true;
   });
 });
+
+Deno.test("a places file that is not UTF-8 is refused, naming the file and the byte", async () => {
+  // Before: Deno.readTextFile turned Latin-1 'ü' into U+FFFD and 'Z�rich' was stored as the label.
+  const dir = await Deno.makeTempDir();
+  try {
+    const json = (label: string) =>
+      `{"places":[\n{"name":"zurich","label":"${label}","latitude":47.37,"longitude":8.54}]}`;
+    const latin1 = `${dir}/latin1.json`;
+    await Deno.writeFile(latin1, Uint8Array.from(json("Z\u00fcrich"), (c) => c.charCodeAt(0)));
+    await assert.rejects(loadPlaces(latin1), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.code, "weather.invalid_places");
+      assert.equal(
+        error.message,
+        `Cannot load places file '${latin1}': it is not UTF-8 (byte 0xFC on line 2: ` +
+          "Latin-1 or Windows-1252 text?); save it as UTF-8",
+      );
+      return true;
+    });
+    const utf16 = `${dir}/utf16.json`;
+    const units = new Uint16Array([0xfeff, ...Array.from(json("Zürich"), (c) => c.charCodeAt(0))]);
+    await Deno.writeFile(utf16, new Uint8Array(units.buffer));
+    await assert.rejects(loadPlaces(utf16), /'.*utf16\.json': it is UTF-16 text; save it as UTF-8/);
+    // UTF-8, with or without a BOM, keeps its label as written.
+    const bom = `${dir}/bom.json`;
+    await Deno.writeTextFile(bom, `\ufeff${json("Zürich")}`);
+    assert.equal((await loadPlaces(bom))[0]?.label, "Zürich");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
