@@ -52,6 +52,20 @@ const urlWithScheme = (name: string, schemes: readonly string[], fallback: strin
     },
   );
 
+/** The longest delay a timer takes: setTimeout fires at once for anything longer. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A number variable written in plain decimal (`-`, digits, one `.`), then
+ * checked by `number`: `z.coerce.number()` alone took `0x10` as 16, `1e3` as
+ * 1000 and `Infinity`, and read `99999999999999999999` as a number it
+ * cannot hold.
+ */
+const decimal = (name: string, example: string, number: z.ZodNumber) =>
+  z.string().trim().regex(/^-?(?:\d{1,15}(?:\.\d+)?|\.\d+)$/, {
+    error: `${name} must be a number in decimal digits, e.g. ${example}`,
+  }).transform(Number).pipe(number);
+
 /**
  * The zod schema of the configuration: the single source of its shape and
  * defaults. {@linkcode loadConfig} derives the defaults of LEDGER_URL,
@@ -116,9 +130,24 @@ export const ConfigSchema = z.object({
     ["http:", "https:"],
     "https://api.open-meteo.com/v1/forecast",
   ),
-  WEATHER_ARCHIVE_LAG_DAYS: z.coerce.number().int().min(0).max(92).default(5),
-  HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  ACTIVITY_BAD_ROW_TOLERANCE: z.coerce.number().min(0).max(1).default(0.02),
+  WEATHER_ARCHIVE_LAG_DAYS: decimal(
+    "WEATHER_ARCHIVE_LAG_DAYS",
+    "5",
+    z.number().int().min(0).max(92),
+  )
+    .default(5),
+  HTTP_TIMEOUT_MS: decimal(
+    "HTTP_TIMEOUT_MS",
+    "10000",
+    z.number().int().positive().max(MAX_TIMER_MS),
+  )
+    .default(10_000),
+  ACTIVITY_BAD_ROW_TOLERANCE: decimal(
+    "ACTIVITY_BAD_ROW_TOLERANCE",
+    "0.02",
+    z.number().min(0).max(1),
+  )
+    .default(0.02),
   DBT_FULL_REFRESH: z.stringbool().default(false),
   // dbt (graph.ts and `deno task dbt`). Paths are checked here so a typo fails at start.
   DBT_PROJECT_DIR: z.string().trim().min(1).refine(
@@ -139,13 +168,22 @@ export const ConfigSchema = z.object({
     { message: "DBT_PACKAGE_HUB_URL must be an http(s) URL, e.g. https://hub.getdbt.com" },
   ).optional(),
   SAMPLE_DATA: z.stringbool().default(true),
-  SENSOR_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  SENSOR_INTERVAL_MS: decimal(
+    "SENSOR_INTERVAL_MS",
+    "1000",
+    z.number().int().positive().max(MAX_TIMER_MS),
+  )
+    .default(1_000),
   /**
    * How often a process running a run records that it is alive (its
    * heartbeat), in milliseconds. A run whose owner misses 4 heartbeats in a
    * row is failed as "owner process died" by the next daemon tick or CLI start.
    */
-  RUN_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+  RUN_HEARTBEAT_INTERVAL_MS: decimal(
+    "RUN_HEARTBEAT_INTERVAL_MS",
+    "10000",
+    z.number().int().min(50).max(3_600_000),
+  ).default(10_000),
   /**
    * Where alerts go, separated by spaces: `slack+https://hooks...`,
    * `https://...` (JSON webhook), `smtp://user:pass@host:587?from=..&to=..`,
@@ -188,7 +226,7 @@ export const ConfigSchema = z.object({
     error: "QUEUE_POOL_GRANULARITY must be run (pool limits count runs) or step (they count steps)",
   }).default("run"),
   /** Run retries of queued runs that set none (Dagster's max_retries). */
-  QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(0),
+  QUEUE_MAX_RETRIES: decimal("QUEUE_MAX_RETRIES", "3", z.number().int().min(0).max(100)).default(0),
 });
 
 function isFile(path: string): boolean {

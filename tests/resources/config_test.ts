@@ -271,7 +271,28 @@ Deno.test("config: a MongoDB host list is checked like a parsed URL's host, secr
 
 Deno.test("config: other bad values fail with the variable's name and what was expected", () => {
   const cases: [Record<string, string>, RegExp][] = [
-    [{ HTTP_TIMEOUT_MS: "soon" }, /HTTP_TIMEOUT_MS \('soon'\): .*expected number/],
+    [{ HTTP_TIMEOUT_MS: "soon" }, /HTTP_TIMEOUT_MS \('soon'\): .*must be a number in decimal/],
+    // Read by z.coerce.number() as 16, 1000, Infinity and 1e20 before, and taken.
+    [
+      { HTTP_TIMEOUT_MS: "0x10" },
+      /HTTP_TIMEOUT_MS \('0x10'\): HTTP_TIMEOUT_MS must be a number in decimal digits, e\.g\. 10000/,
+    ],
+    [{ SENSOR_INTERVAL_MS: "1e3" }, /SENSOR_INTERVAL_MS \('1e3'\): .*decimal digits/],
+    [
+      { WEATHER_ARCHIVE_LAG_DAYS: "Infinity" },
+      /WEATHER_ARCHIVE_LAG_DAYS \('Infinity'\): .*decimal/,
+    ],
+    [{ QUEUE_MAX_RETRIES: "0b11" }, /QUEUE_MAX_RETRIES \('0b11'\): .*decimal/],
+    [
+      { ACTIVITY_BAD_ROW_TOLERANCE: "2e-2" },
+      /ACTIVITY_BAD_ROW_TOLERANCE \('2e-2'\): .*e\.g\. 0\.02/,
+    ],
+    [
+      { RUN_HEARTBEAT_INTERVAL_MS: "99999999999999999999" },
+      /RUN_HEARTBEAT_INTERVAL_MS \('9+'\): .*decimal/,
+    ],
+    // setTimeout fires at once for a delay above 2^31-1 ms: a 25-day timeout was none.
+    [{ HTTP_TIMEOUT_MS: "3000000000" }, /HTTP_TIMEOUT_MS \('3000000000'\): .*<=2147483647/],
     [{ HTTP_TIMEOUT_MS: "0" }, /HTTP_TIMEOUT_MS \('0'\): .*>0/],
     [{ HTTP_TIMEOUT_MS: "1.5" }, /HTTP_TIMEOUT_MS \('1.5'\): .*int/],
     [{ SENSOR_INTERVAL_MS: "-5" }, /SENSOR_INTERVAL_MS \('-5'\)/],
