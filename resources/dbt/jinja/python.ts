@@ -66,6 +66,7 @@ interface CompilerProto {
   compileKeywordArgs(this: CompilerProto, node: unknown, frame: unknown): void;
   _compileExpression(node: unknown, frame: unknown): void;
   _emit(code: string): void;
+  _getNodeName(this: CompilerProto, node: unknown): string;
   _tmpid(): string;
   assertType(this: CompilerProto, node: unknown, ...types: unknown[]): void;
   compile(node: unknown, frame: unknown): void;
@@ -232,6 +233,11 @@ class Splat {
 /** `**mapping` at a call site: merged into the keyword arguments. */
 class KeywordSplat {
   constructor(readonly mapping: Readonly<Record<string, unknown>>) {}
+}
+
+/** One character written as a JavaScript string escape. */
+function jsEscape(char: string): string {
+  return char === "\\" ? "\\\\" : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 /** `varargs` / `kwargs` of the macros being called, innermost last. */
@@ -679,6 +685,15 @@ export function installPythonSemantics(): void {
     if (node.pyFloat === true && Number.isInteger(node.value)) {
       this._emit(`runtime._dbt_float(${String(node.value)})`);
     } else compileLiteral.call(this, node, frame);
+  };
+  // The callee's name that nunjucks writes into the compiled code for its error messages holds a
+  // string literal's text as is, so a method called on a literal spanning lines or holding a
+  // backslash (dbt_utils' safe_add: `'\n...'.format(...)`) made the template fail to compile.
+  const getNodeName = proto._getNodeName;
+  proto._getNodeName = function (node) {
+    const name = getNodeName.call(this, node);
+    const literal = (node as { typename?: string }).typename === "Literal";
+    return literal ? name.replace(/[\\\n\r\u2028\u2029]/g, jsEscape) : name;
   };
   // `d['items']` is the dict's value, `d.items` its method, as Jinja2's getitem / getattr order:
   // nunjucks made both one lookup where the dict methods won, so `kwargs['values']` of an

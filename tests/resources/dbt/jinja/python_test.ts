@@ -239,6 +239,11 @@ const CASES: readonly (readonly [string, string])[] = [
     "None|long text here|a b c...",
   ],
   ["{{ '%(a)s-%(b)03d' % {'a': 'x', 'b': 7} }}", "x-007"],
+  // A method of a literal spanning lines or holding a backslash (dbt_utils' safe_add warning:
+  // `'\nWarning: ... \\\n'.format(...)`) compiles; it failed with "Invalid or unexpected token".
+  ["{%- set m = '\nWarn: {}.{} \\\nend'.format('p', 'm') -%}[{{ m }}]", "[\nWarn: p.m end]"],
+  ["{{ 'a\\\\b'.upper() }}|{{ 'x\\\\'.upper() }}|{{ 'q\"\\\\'.upper() }}", 'A\\B|X\\|Q"\\'],
+  ["{{ 'a\r\u2028b'.upper() | length }}", "4"],
 ];
 
 Deno.test("jinja: Jinja2 semantics dbt packages rely on", () => {
