@@ -260,6 +260,34 @@ export function openOptionsOf(file: ManifestFile): string[] {
   return [...defaults.filter((o) => !named.has(o.split("=")[0])), ...own];
 }
 
+/**
+ * `: it names '<name>'` for the CRS a text file names at its start (a
+ * GeoJSON's legacy "crs" member, a GML's first srsName), for a message about
+ * a CRS GDAL cannot resolve (PROJ says only "crs not found"); `""` otherwise.
+ */
+async function crsNamed(path: string): Promise<string> {
+  let head: string;
+  try {
+    using file = await Deno.open(path);
+    const buffer = new Uint8Array(65536);
+    const n = await file.read(buffer);
+    head = new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+  } catch (error) {
+    // A zip member or a folder: nothing to quote, GDAL's message stands alone.
+    if (
+      error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory ||
+      error instanceof Deno.errors.NotADirectory
+    ) {
+      return "";
+    }
+    throw error;
+  }
+  const name =
+    /"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"/.exec(head)
+      ?.[1] ?? /\bsrsName\s*=\s*"([^"]{1,200})"/.exec(head)?.[1];
+  return name === undefined ? "" : `: it names '${name}'`;
+}
+
 /** GDAL's messages once each, on one line (some end in "\nSuccess", strerror's word). */
 function gdalSaid(messages: readonly string[]): string[] {
   return [...new Set(messages.map((m) => m.replace(/\s*\nSuccess$/, "").replace(/\s+/g, " ")))];
@@ -275,7 +303,7 @@ export interface StagedFile {
   vectorInfo?: VectorInfo;
   /** `gdalinfo -json` of a raster. */
   rasterInfo?: Record<string, unknown>;
-  /** Errors GDAL reported while it still opened the raster (see OpenOptions.errors). */
+  /** Errors GDAL reported while it still opened the file (see OpenOptions.errors). */
   openErrors?: string[];
   /**
    * The subdatasets to publish of a raster that holds several and no band
@@ -559,6 +587,27 @@ export async function contentCheck(
       if (!drivers.includes(info.driverShortName)) {
         return mismatch(`GDAL reads it as ${info.driverShortName || "an unknown format"}`);
       }
+      // A CRS the file names that PROJ does not know (`EPSG::999999` in a GeoJSON's
+      // "crs" member, a GML srsName): GDAL says so and reads the layer as WGS 84 or
+      // without CRS, and the declared CRS would then be assigned to coordinates the
+      // file says are in another one.
+      const unknownCrs = gdalSaid(openErrors).filter((m) => /^PROJ: /.test(m));
+      if (unknownCrs.length > 0) {
+        return {
+          problem: {
+            code: "unknown_crs",
+            message:
+              `File '${file.path}' names a CRS that GDAL does not know (${
+                unknownCrs.join(" | ")
+              }${await crsNamed(
+                scratch.toHost(gdalPath),
+              )}); name its CRS by an EPSG code GDAL knows ` +
+              "(or remove the file's own CRS and declare the right one in files[].crs), and " +
+              "upload it again.",
+            file: file.path,
+          },
+        };
+      }
       const layers = info.layers.filter((l) => l.geometryFields.length > 0);
       if (layers.length === 0 && info.driverShortName === "CSV") {
         const columns = info.layers[0]?.fields.map((f) => f.name) ?? [];
@@ -681,7 +730,10 @@ export async function contentCheck(
             'whole file, or close the quote (a quote inside a value is written "")',
         );
       }
-      found = { vectorInfo: info };
+      found = {
+        vectorInfo: info,
+        ...(openErrors.length > 0 ? { openErrors: gdalSaid(openErrors) } : {}),
+      };
     } else {
       const info = await scratch.gdal.rasterInfo(gdalPath, [], open);
       const driver = String(info.driverShortName ?? "");

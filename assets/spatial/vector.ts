@@ -177,6 +177,11 @@ async function convertLayer(
     withoutGeometry?: boolean;
     /** GDAL's warnings while it converted the layer (see {@linkcode lossyWarnings}). */
     warnings: string[];
+    /**
+     * GDAL's errors while a conversion still succeeded: a GML cut off in
+     * transfer is read by gdal3.js as no features, its XML error said only here.
+     */
+    errors: string[];
   },
   name: string,
   timings: Timings,
@@ -231,6 +236,7 @@ async function convertLayer(
       {
         label: file.path,
         warnings: layer.warnings,
+        errors: layer.errors,
         ...(sql === undefined ? { layers: [layer.name] } : {}),
         openOptions: layer.openOptions,
         ...(layer.drivers ? { drivers: layer.drivers } : {}),
@@ -289,6 +295,7 @@ async function convertLayer(
             label: file.path,
             // Values GDAL read as others ("parsed incompletely"): refused as after ogr2ogr.
             warnings: layer.warnings,
+            errors: layer.errors,
             openOptions: layer.openOptions,
             ...(layer.drivers ? { drivers: layer.drivers } : {}),
           }),
@@ -1048,8 +1055,16 @@ async function convertVectors(
   const converted: Converted[] = [];
   const problems: ManifestProblem[] = [];
   for (const file of files) {
-    const { gdalPath, sources, vectorInfo, openOptions, sourceCrs, drivers, crs: fileCrs } = staged
-      .get(file.path)!;
+    const {
+      gdalPath,
+      sources,
+      vectorInfo,
+      openOptions,
+      sourceCrs,
+      drivers,
+      crs: fileCrs,
+      openErrors,
+    } = staged.get(file.path)!;
     const withGeometry = (vectorInfo?.layers ?? []).filter((l) =>
       l.geometryFields.length > 0 && (file.layer === undefined || l.name === file.layer)
     );
@@ -1057,6 +1072,11 @@ async function convertVectors(
     // the empty layers are left out; a file with only empty layers is still an error.
     const filled = withGeometry.filter((l) => l.featureCount !== 0);
     const layers = withGeometry.length > 1 && filled.length > 0 ? filled : withGeometry;
+    // Layers whose driver cannot count their features up front (OSM's points,
+    // lines, multipolygons...) are known to be empty only once read: left out
+    // the same way, unless no layer of the file has any feature.
+    const uncountedEmpty: string[] = [];
+    const before = converted.length;
     for (const layer of layers) {
       const name = uniqueName(
         file,
@@ -1125,6 +1145,7 @@ async function convertVectors(
       }
       const layerArgs = {
         warnings: [] as string[],
+        errors: [] as string[],
         name: layer.name,
         crs: layerCrs,
         geometryType: layer.geometryFields[0]?.type ?? "",
@@ -1179,6 +1200,10 @@ async function convertVectors(
         continue;
       }
       const { parquetPath, result } = done;
+      if (result.rows === 0 && layer.featureCount < 0 && layers.length > 1) {
+        uncountedEmpty.push(layer.name);
+        continue;
+      }
       const allowEmpty = file.allow_empty_geometries ?? false;
       for (
         const message of layerProblems(
@@ -1190,7 +1215,15 @@ async function convertVectors(
           census,
         )
       ) {
-        problems.push({ code: "invalid_geometry", message, file: file.path });
+        // Rows lost: what GDAL said while it opened and read them is the cause.
+        const said = [...new Set([...(openErrors ?? []), ...layerArgs.errors])];
+        problems.push({
+          code: "invalid_geometry",
+          message: / were read$/.test(message) && said.length > 0
+            ? `${message} (GDAL reported: ${said.join(" | ")})`
+            : message,
+          file: file.path,
+        });
       }
       converted.push({
         file,
@@ -1200,6 +1233,15 @@ async function convertVectors(
         result,
         sources,
         crs: layerCrs,
+      });
+    }
+    if (uncountedEmpty.length === layers.length && converted.length === before) {
+      problems.push({
+        code: "invalid_geometry",
+        message: `'${file.path}' has no features in any of its layers (${
+          uncountedEmpty.map((l) => `'${l}'`).join(", ")
+        }): there is nothing to publish`,
+        file: file.path,
       });
     }
   }

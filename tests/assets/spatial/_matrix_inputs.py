@@ -1667,6 +1667,167 @@ RASTERS.update({
 })
 
 
+# ---------------------------------------------------------------- vectors, second round
+
+
+def time_rows(name, driver, gtype_wkts, dsco=(), lco=()):
+    # Dates, datetimes with and without time zones (UTC, +05:30, -08:00, milliseconds), times
+    # of day: what a logger, a survey app or a database export writes.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName(driver).Create(path, 0, 0, 0, gdal.GDT_Unknown, options=list(dsco))
+    layer = ds.CreateLayer(name.split(".")[0], srs("EPSG:4326"), gtype_wkts[0], options=list(lco))
+    fields = [("day", ogr.OFTDate), ("at", ogr.OFTDateTime), ("n", ogr.OFTInteger)]
+    if driver not in ("ESRI Shapefile", "FlatGeobuf"):
+        fields.append(("clock", ogr.OFTTime))
+    for fname, ftype in fields:
+        layer.CreateField(ogr.FieldDefn(fname, ftype))
+    values = [
+        ((2021, 3, 4), (2021, 3, 4, 10, 30, 0, 100), (10, 30, 15)),
+        ((1999, 12, 31), (1999, 12, 31, 23, 59, 59.5, 100 + 22), (23, 59, 59)),
+        ((2000, 2, 29), (2020, 6, 1, 0, 0, 0, 100 - 32), (0, 0, 0)),
+        (None, None, None),
+        ((1850, 1, 1), (2024, 1, 1, 12, 0, 0, 0), (12, 0, 0)),
+    ]
+    for i, (day, at, clock) in enumerate(values):
+        f = ogr.Feature(layer.GetLayerDefn())
+        if day:
+            f.SetField("day", day[0], day[1], day[2], 0, 0, 0, 0)
+        if at:
+            f.SetField("at", *at)
+        f.SetField("n", i)
+        if clock and driver not in ("ESRI Shapefile", "FlatGeobuf"):
+            f.SetField("clock", 0, 0, 0, clock[0], clock[1], clock[2], 0)
+        f.SetGeometry(ogr.CreateGeometryFromWkt(gtype_wkts[1](i)))
+        layer.CreateFeature(f)
+    ds = None
+
+
+def pt(i):
+    return "POINT (%s %s)" % (-110 - i * 0.5, 45 + i * 0.25)
+
+
+def sq(i):
+    x, y = -110 - i, 45
+    return "POLYGON ((%d %d,%d %d,%d %d,%d %d))" % (x, y, x + 1, y, x + 1, y + 1, x, y)
+
+
+def gpx_times(name):
+    # A GPS unit's export: waypoints with times, a track whose points have times and elevations.
+    text(name, """<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="Garmin" xmlns="http://www.topografix.com/GPX/1/1">
+<wpt lat="45.5" lon="-110.5"><ele>2400.5</ele><time>2021-07-01T06:12:30Z</time><name>summit</name><sym>Summit</sym></wpt>
+<wpt lat="45.6" lon="-110.4"><ele>2100</ele><time>2021-07-01T08:00:00+02:00</time><name>hüt</name></wpt>
+<trk><name>Morning</name><trkseg>
+<trkpt lat="45.50" lon="-110.50"><ele>2400</ele><time>2021-07-01T06:00:00Z</time></trkpt>
+<trkpt lat="45.51" lon="-110.49"><ele>2390</ele><time>2021-07-01T06:01:00.250Z</time></trkpt>
+<trkpt lat="45.52" lon="-110.48"><ele>2385</ele><time>2021-07-01T06:02:00Z</time></trkpt>
+</trkseg></trk>
+</gpx>
+""")
+
+
+def osm_xml(name):
+    # An OpenStreetMap XML extract: nodes with tags, a way, a closed way (an area), a relation.
+    text(name, """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="osmium">
+<node id="1" version="1" lat="45.50" lon="-110.50"><tag k="amenity" v="cafe"/><tag k="name" v="Café ü"/></node>
+<node id="2" version="1" lat="45.51" lon="-110.49"/>
+<node id="3" version="1" lat="45.52" lon="-110.48"/>
+<node id="4" version="1" lat="45.50" lon="-110.48"/>
+<node id="5" version="1" lat="45.60" lon="-110.40"><tag k="natural" v="peak"/><tag k="ele" v="2400"/></node>
+<way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="path"/><tag k="name" v="Ridge"/></way>
+<way id="11" version="1"><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="2"/><tag k="building" v="yes"/></way>
+</osm>
+""")
+
+
+def csv_variants(name, body):
+    return lambda: text(name, body)
+
+
+def local_prj(name):
+    # A site survey in a local engineering grid (no datum, no EPSG): nothing places it on Earth.
+    shp(name, code="EPSG:32612", rows=[r[:-1] + (utm_poly(i),) for i, r in enumerate(PLACES)])
+    text(name[:-4] + ".prj", 'LOCAL_CS["Site grid",LOCAL_DATUM["Site",0],UNIT["metre",1],'
+         'AXIS["Easting",EAST],AXIS["Northing",NORTH]]')
+
+
+def long_strings(name):
+    big = "".join(chr(0x41 + (i % 26)) for i in range(300000))
+    geojson(name, fc([
+        ({"note": big, "quote": 'a "b" \\ c\nd\u00e9\u4e2d', "n": 1}, {"type": "Point", "coordinates": [-110, 45]}),
+        ({"note": "short", "quote": "", "n": 2}, {"type": "Point", "coordinates": [-111, 46]}),
+    ]))
+
+
+def polar(name):
+    # Around the South Pole (a ring through lon -180..180) and a point on the North Pole.
+    ring = [[lon, -80] for lon in range(-180, 181, 30)] + [[180, -90], [-180, -90], [-180, -80]]
+    geojson(name, fc([
+        ({"n": 1}, {"type": "Polygon", "coordinates": [ring]}),
+        ({"n": 2}, {"type": "Point", "coordinates": [0, 90]}),
+        ({"n": 3}, {"type": "LineString", "coordinates": [[-179.5, 89.9], [179.5, 89.9]]}),
+    ]))
+
+
+def unknown_crs_geojson(name):
+    doc = {"type": "FeatureCollection",
+           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}},
+           "features": [{"type": "Feature", "properties": {"n": 1},
+                         "geometry": {"type": "Point", "coordinates": [10, 50]}}]}
+    geojson(name, doc)
+
+
+def unknown_crs_gml(name):
+    text(name, """<?xml version="1.0" encoding="utf-8" ?>
+<ogr:FeatureCollection xmlns:ogr="http://ogr.maptools.org/" xmlns:gml="http://www.opengis.net/gml">
+<gml:featureMember><ogr:sites fid="sites.0"><ogr:geometryProperty><gml:Point srsName="EPSG:999999"><gml:coordinates>500000,5000000</gml:coordinates></gml:Point></ogr:geometryProperty><ogr:n>1</ogr:n></ogr:sites></gml:featureMember>
+</ogr:FeatureCollection>
+""")
+
+
+VECTORS.update({
+    "v_shp_cpg_936": lambda: shp_cpg("v_shp_cpg_936.shp", "CP936", "936",
+                                     rows=[(["北京市"], "POINT (116.4 39.9)"), (["上海 Shanghai"], "POINT (121.5 31.2)")]),
+    "v_shp_local": lambda: local_prj("v_shp_local.shp"),
+    "v_shp_pt_dates": lambda: time_rows("v_shp_pt_dates.shp", "ESRI Shapefile", (ogr.wkbPoint, pt)),
+    "v_fgb_pt_dates": lambda: time_rows("v_fgb_pt_dates.fgb", "FlatGeobuf", (ogr.wkbPoint, pt)),
+    "v_gpkg_pt_dates": lambda: time_rows("v_gpkg_pt_dates.gpkg", "GPKG", (ogr.wkbPoint, pt)),
+    "v_gpkg_poly_dates": lambda: time_rows("v_gpkg_poly_dates.gpkg", "GPKG", (ogr.wkbPolygon, sq)),
+    "v_geojson_pt_dates": lambda: time_rows("v_geojson_pt_dates.geojson", "GeoJSON", (ogr.wkbPoint, pt)),
+    "v_geojson_poly_dates": lambda: time_rows("v_geojson_poly_dates.geojson", "GeoJSON", (ogr.wkbPolygon, sq)),
+    "v_gpx_times": lambda: gpx_times("v_gpx_times.gpx"),
+    "v_osm": lambda: osm_xml("v_osm.osm"),
+    "v_csv_lonlat": csv_variants("v_csv_lonlat.csv", "id,Longitude,Latitude,name\n1,-110.5,45.5,a\n2,-110.25,45.75,b\n"),
+    "v_csv_lnglat": csv_variants("v_csv_lnglat.csv", "id;lng;lat;name\n1;-110.5;45.5;a\n2;-110.25;45.75;b\n"),
+    "v_csv_XY": csv_variants("v_csv_XY.csv", "ID,X,Y,Name\r\n1,-110.5,45.5,a\r\n2,-110.25,45.75,b\r\n"),
+    "v_csv_dupcols": csv_variants("v_csv_dupcols.csv",
+                                  "id,name,Name,name,,select,WKT\n1,a,b,c,d,e,POINT (-110 45)\n2,f,g,h,i,j,POINT (-111 46)\n"),
+    "v_csv_cut_number": csv_variants("v_csv_cut_number.csv",
+                                     "id,lon,lat,name\n1,-110.5,45.5,a\n2,-110.25,45.7"),
+    "v_csv_cut_wkt": csv_variants("v_csv_cut_wkt.csv",
+                                  "id,WKT\n1,\"POINT (-110 45)\"\n2,POLYGON ((-110 45,-109 45,-109 46,-110 4"),
+    "v_geojson_longstr": lambda: long_strings("v_geojson_longstr.geojson"),
+    "v_geojson_polar": lambda: polar("v_geojson_polar.geojson"),
+    "v_geojson_unknown_crs": lambda: unknown_crs_geojson("v_geojson_unknown_crs.geojson"),
+    "v_gml_unknown_crs": lambda: unknown_crs_gml("v_gml_unknown_crs.gml"),
+    "v_gpkg_cut": lambda: truncated(lambda: vector("v_gpkg_cut.gpkg", "GPKG", rows=PLACES * 200), "v_gpkg_cut.gpkg"),
+    "v_gml_cut": lambda: truncated(lambda: vector("v_gml_cut.gml", "GML"), "v_gml_cut.gml"),
+    "v_kml_cut": lambda: truncated(lambda: kml("v_kml_cut.kml") or os.path.join(OUT, "v_kml_cut.kml"), "v_kml_cut.kml"),
+    "v_gpx_cut": lambda: truncated(lambda: gpx_times("v_gpx_cut.gpx") or os.path.join(OUT, "v_gpx_cut.gpx"), "v_gpx_cut.gpx"),
+    "v_fgb_cut_header": lambda: truncated(lambda: vector("v_fgb_cut_header.fgb", "FlatGeobuf", ogr.wkbPoint, rows=POINTS),
+                                          "v_fgb_cut_header.fgb", keep=0.1),
+    "v_geojson_cut_early": lambda: truncated(lambda: vector("v_geojson_cut_early.geojson", "GeoJSON"),
+                                             "v_geojson_cut_early.geojson", keep=0.3),
+    "v_dxf_cut": lambda: truncated(lambda: vector("v_dxf_cut.dxf", "DXF", fields=[], rows=[r[-1:] for r in PLACES]),
+                                   "v_dxf_cut.dxf"),
+    "v_tab_cut": lambda: truncated(lambda: vector("v_tab_cut.tab", "MapInfo File", fields=[FIELDS[0], FIELDS[5]],
+                                                         rows=[(r[0], r[5], r[6]) for r in PLACES]) and os.path.join(OUT, "v_tab_cut.map"),
+                                   "v_tab_cut.map"),
+    "v_shp_zero": lambda: shp("v_shp_zero.shp") and text("v_shp_zero.shp", ""),
+})
+
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

@@ -570,6 +570,14 @@ const RASTERS: Case[] = [
 const PLACE_NAMES = ["Zürich", "São Paulo", null, "Kraków"];
 const CP1252_NAMES = ["Zürich – “Bahnhof” €5", "Straße"];
 
+/** The manifest format of a file by its extension (the second round's cases). */
+const FORMAT_OF: Record<string, string> = {
+  shp: "shapefile",
+  fgb: "flatgeobuf",
+  gpkg: "geopackage",
+  geojson: "geojson",
+};
+
 const VECTORS: Case[] = [
   // Without a .cpg, UTF-8 text is read as it is (Latin-1 text is refused: below).
   ...["v_shp_utf8", "v_shp_latin1", "v_shp_nocpg_utf8"].map((stem) =>
@@ -1280,6 +1288,85 @@ const VECTORS: Case[] = [
   }),
   vector("v_not_json.geojson", "geojson", {
     expect: quarantined("content_mismatch", /v_not_json\.geojson.*Unterminated string/),
+  }),
+  // Second round (issue 11's vector matrix): code pages, dates and times on every route,
+  // OSM, CSV column spellings, long text, the poles, unknown and local CRSs, files cut off.
+  vector("v_shp_cpg_936.shp", "shapefile", {
+    expect: published((out) => assert.deepEqual(column(out, "name"), ["北京市", "上海 Shanghai"])),
+  }),
+  ...[
+    "v_shp_pt_dates.shp",
+    "v_fgb_pt_dates.fgb",
+    "v_gpkg_pt_dates.gpkg",
+    "v_gpkg_poly_dates.gpkg",
+    "v_geojson_pt_dates.geojson",
+    "v_geojson_poly_dates.geojson",
+  ].map((file) => vector(file, FORMAT_OF[file.split(".").pop()!]!)),
+  vector("v_gpx_times.gpx", "gpx"),
+  vector("v_osm.osm", "gdal:OSM"),
+  vector("v_csv_lonlat.csv", "csv"),
+  vector("v_csv_lnglat.csv", "csv"),
+  vector("v_csv_XY.csv", "csv"),
+  // Header names repeated (alike but for case, or exactly): renamed as GDAL's writers do.
+  vector("v_csv_dupcols.csv", "csv", { renamed: { Name: "Name2", name2: "name3" } }),
+  vector("v_geojson_longstr.geojson", "geojson", {
+    expect: published((out) => assert.equal(String(column(out, "note")[0]).length, 300000)),
+  }),
+  vector("v_geojson_polar.geojson", "geojson"),
+  // A CRS the file names that PROJ does not know: refused, not read as WGS 84 (GDAL's
+  // fallback, which published it as declared) or as the declared CRS.
+  vector("v_geojson_unknown_crs.geojson", "geojson", {
+    expect: quarantined(
+      "unknown_crs",
+      /v_geojson_unknown_crs\.geojson' names a CRS that GDAL does not know \(PROJ: .*crs not found: it names 'urn:ogc:def:crs:EPSG::999999'\)/,
+    ),
+  }),
+  vector("v_gml_unknown_crs.gml", "gml", {
+    crs: "EPSG:32612",
+    expect: quarantined(
+      "unknown_crs",
+      /v_gml_unknown_crs\.gml' names a CRS that GDAL does not know \(PROJ: .*crs not found: it names 'EPSG:999999'\)/,
+    ),
+  }),
+  vector("v_shp_local.shp", "shapefile", {
+    crs: "EPSG:32612",
+    expect: quarantined("crs_mismatch", /v_shp_local\.shp' is in .*Site grid/),
+  }),
+  vector("v_csv_cut_wkt.csv", "csv", {
+    expect: quarantined(
+      "invalid_geometry",
+      /v_csv_cut_wkt\.csv' .* 1 geometries GDAL could not read/,
+    ),
+  }),
+  // Files cut off in transfer: refused with GDAL's own words.
+  ...([
+    ["v_gpkg_cut.gpkg", "geopackage", /malformed/],
+    ["v_kml_cut.kml", "kml", /no element found|Parse error at EOF/],
+    ["v_gpx_cut.gpx", "gpx", /XML parsing of GPX file failed/],
+    ["v_fgb_cut_header.fgb", "flatgeobuf", /Failed to read header/],
+    ["v_geojson_cut_early.geojson", "geojson", /Unterminated object/],
+    ["v_dxf_cut.dxf", "dxf", /error at line 1046/],
+    ["v_shp_zero.shp", "shapefile", /empty \(0 bytes\)/],
+  ] as const).map(([file, format, message]) =>
+    vector(file, format, {
+      ...(format === "dxf" ? { crs: "EPSG:32612" } : {}),
+      expect: quarantined(
+        "content_mismatch",
+        new RegExp(`${file.replace(".", "\\.")}'.*${message.source}`),
+      ),
+    })
+  ),
+  vector("v_gml_cut.gml", "gml", {
+    expect: quarantined("processing_failed", /v_gml_cut\.gml'.*XML parsing of GML file failed/),
+    // gdal3.js reads no feature of it, and says why only while converting.
+    wasm: quarantined(
+      "invalid_geometry",
+      /v_gml_cut\.gml' \(layer 'v_gml_cut'\) has 2 features but 0 were read \(GDAL reported: .*XML parsing of GML file failed/,
+    ),
+  }),
+  vector("v_tab_cut.tab", "mapinfo", {
+    expect: quarantined("processing_failed", /v_tab_cut\.tab'.*ReadFromFile\(\) failed/),
+    wasm: quarantined("content_mismatch", /v_tab_cut\.tab'.*Failed reading coordinate data/),
   }),
 ];
 
