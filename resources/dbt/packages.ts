@@ -132,10 +132,9 @@ export async function installPackages(
       const hubName = typeof spec.package === "string" ? spec.package : undefined;
       if (local !== undefined) {
         const from = local.startsWith("/") ? local : `${projectDir}/${local}`;
-        await copyDir(from, `${staging}/pkg`).catch((error) => {
-          throw failed(`local: ${local}`, `cannot copy ${from}: ${message(error)}`);
+        source = await Deno.realPath(from).catch((error) => {
+          throw failed(`local: ${local}`, `cannot read ${from}: ${message(error)}`);
         });
-        source = `${staging}/pkg`;
         lock = { local };
       } else if (gitUrl !== undefined) {
         const revision = spec.revision === undefined ? undefined : String(spec.revision);
@@ -165,7 +164,11 @@ export async function installPackages(
       const name = (await readProjectFile(source).catch((error) => {
         throw failed(JSON.stringify(lock), `it has no valid dbt_project.yml: ${message(error)}`);
       })).name;
-      await copyDir(source, `${staging}/ready`);
+      // A package's own integration_tests project installs the package around it (`local: ../`,
+      // the usual layout of dbt packages): that copy leaves the installing project out, or it
+      // copied itself (and its staging folder) into itself until the path was too long.
+      const skip = local === undefined ? [] : [await Deno.realPath(projectDir)];
+      await copyDir(source, `${staging}/ready`, skip);
       // The old copy moves aside (into the staging folder, removed below), the new one in.
       await Deno.rename(`${installDir}/${name}`, `${staging}/replaced`).catch(ignoreNotFound);
       await Deno.rename(`${staging}/ready`, `${installDir}/${name}`);
@@ -237,14 +240,16 @@ async function git(args: string[], what: string): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
-async function copyDir(from: string, to: string): Promise<void> {
+/** Copies a package's folder, leaving out `skip` (the installing project when inside it). */
+async function copyDir(from: string, to: string, skip: readonly string[] = []): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
   for await (const entry of Deno.readDir(from)) {
     if (entry.name === ".git" || entry.name === "dbt_packages" || entry.name === "target") continue;
     const src = `${from}/${entry.name}`;
     const dst = `${to}/${entry.name}`;
-    if (entry.isDirectory) await copyDir(src, dst);
-    else if (entry.isFile) await Deno.copyFile(src, dst);
+    if (entry.isDirectory) {
+      if (!skip.includes(await Deno.realPath(src))) await copyDir(src, dst, skip);
+    } else if (entry.isFile) await Deno.copyFile(src, dst);
   }
 }
 

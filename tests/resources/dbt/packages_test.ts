@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { DbtError, DbtErrorCode } from "../../../resources/dbt/mod.ts";
 import { installPackages, satisfies } from "../../../resources/dbt/packages.ts";
-import { writeProject } from "./_fixture.ts";
+import { loadProject } from "../../../resources/dbt/compile/load.ts";
+import { PROFILES_YML, writeProject } from "./_fixture.ts";
 
 const UTILS = new URL("../../fixtures/dbt/packages/jaffle_utils", import.meta.url).pathname;
 
@@ -91,4 +92,36 @@ Deno.test("deps: version ranges", () => {
   assert.equal(satisfies("2.0.0", [">=1.0.0", "<2.0.0"]), false);
   assert.equal(satisfies("1.1.0", ["1.1.0"]), true);
   assert.equal(satisfies("1.10.0", [">1.9.9"]), true);
+});
+
+Deno.test("deps: a package's own integration_tests project installs it with local: ../", async () => {
+  // The layout of most dbt packages (fivetran's, dbt-utils'): the test project sits inside
+  // the package and installs its parent. Before, the copy took in the installing project,
+  // its staging folder and so itself, until 'File name too long'.
+  await using pkg = await writeProject({
+    "dbt_project.yml": 'name: acme_pkg\nversion: "0.1.0"\nconfig-version: 2\n',
+    "models/acme_orders.sql": "select 1 as order_id",
+    "macros/acme_rank.sql":
+      "{% macro acme_rank(c) %}case when {{ c }} = 'a' then 1 end{% endmacro %}",
+    "integration_tests/dbt_project.yml":
+      'name: acme_pkg_tests\nversion: "0.1.0"\nconfig-version: 2\nprofile: demo\n',
+    "integration_tests/packages.yml": "packages:\n  - local: ../\n",
+    "integration_tests/profiles.yml": PROFILES_YML,
+    "integration_tests/seeds/acme_seed.csv": "id\n1\n",
+    "integration_tests/tests/orders_exist.sql":
+      "select * from {{ ref('acme_orders') }} where order_id is null",
+  });
+  const tests = `${pkg.dir}/integration_tests`;
+  const installed = await installPackages(tests);
+  assert.deepEqual(installed.map((p) => p.name), ["acme_pkg"]);
+  const copy = `${tests}/dbt_packages/acme_pkg`;
+  await Deno.stat(`${copy}/models/acme_orders.sql`);
+  await Deno.stat(`${copy}/macros/acme_rank.sql`);
+  await assert.rejects(Deno.stat(`${copy}/integration_tests`), Deno.errors.NotFound);
+  const project = await loadProject(tests, { env: () => undefined });
+  assert.ok(project.models.has("acme_orders"));
+  // Installed again over the first copy: the same.
+  await installPackages(tests);
+  await Deno.stat(`${copy}/models/acme_orders.sql`);
+  await assert.rejects(Deno.stat(`${copy}/integration_tests`), Deno.errors.NotFound);
 });
