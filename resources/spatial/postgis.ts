@@ -95,12 +95,15 @@ class PostgisWorkspace implements Workspace {
   readonly name: string;
   readonly #conn: Reserved;
   readonly #batchSize: number;
+  readonly #orphaned: () => void;
   #dropped = false;
 
-  constructor(name: string, conn: Reserved, batchSize: number) {
+  /** `orphaned` is told when the schema could not be dropped because the server was gone. */
+  constructor(name: string, conn: Reserved, batchSize: number, orphaned: () => void) {
     this.name = name;
     this.#conn = conn;
     this.#batchSize = batchSize;
+    this.#orphaned = orphaned;
   }
 
   async load(table: string, source: FeatureTable, srid: number): Promise<void> {
@@ -216,9 +219,10 @@ class PostgisWorkspace implements Workspace {
       await this.#conn.unsafe("SELECT pg_advisory_unlock(hashtext($1))", [this.name]);
     } catch (error) {
       // The session died with the connection, and its lock with it: the schema is an
-      // orphan that the next workspace of this run, or the janitor at the next open,
-      // drops. Throwing here would hide the failure that ended the work.
-      if (isConnectionFailure(error)) return;
+      // orphan that the janitor drops once the server answers again (the engine's next
+      // workspace or its close; a daemon keeps its engine open for days). Throwing here
+      // would hide the failure that ended the work.
+      if (isConnectionFailure(error)) return this.#orphaned();
       throw failure("drop_failed", `Cannot drop PostGIS workspace '${this.name}'`, error);
     } finally {
       this.#conn.release();
@@ -262,6 +266,8 @@ export class PostgisEngine implements SpatialEngine {
   readonly location: string;
   readonly #sql: Sql;
   readonly #batchSize: number;
+  /** A workspace could not be dropped (the server was gone): the janitor runs when it is back. */
+  #orphansLeft = false;
 
   private constructor(url: string, sql: Sql, batchSize: number) {
     this.location = redactUrl(url);
@@ -342,6 +348,9 @@ export class PostgisEngine implements SpatialEngine {
   /** Creates schema `proc_<run_id>` and holds its lock on a dedicated connection. */
   async createWorkspace(runId: string): Promise<Workspace> {
     const name = workspaceName(runId);
+    // The server answers again after an outage that left workspaces behind: drop them now,
+    // not at the next open, which a long-running daemon may never reach.
+    if (this.#orphansLeft) await this.#dropLeftOrphans();
     let conn: Reserved;
     try {
       conn = await this.#sql.reserve();
@@ -365,11 +374,26 @@ export class PostgisEngine implements SpatialEngine {
       if (error instanceof SpatialEngineError) throw error;
       throw failure("workspace_failed", `Cannot create PostGIS workspace '${name}'`, error);
     }
-    return new PostgisWorkspace(name, conn, this.#batchSize);
+    return new PostgisWorkspace(name, conn, this.#batchSize, () => (this.#orphansLeft = true));
+  }
+
+  /** Runs the janitor for workspaces left by an outage; a failure leaves it for next time. */
+  async #dropLeftOrphans(): Promise<void> {
+    this.#orphansLeft = false;
+    try {
+      await this.dropOrphans();
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      this.#orphansLeft = true; // gone again: the next workspace or the close tries again
+    }
   }
 
   /** Closes the connections. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#sql.end({ timeout: 5 });
+    try {
+      if (this.#orphansLeft) await this.#dropLeftOrphans();
+    } finally {
+      await this.#sql.end({ timeout: 5 });
+    }
   }
 }
