@@ -16,6 +16,7 @@ import { GdalError, type GdalScratch, type VectorInfo } from "../../resources/sp
 import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
 import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
+import { csvCutShort } from "./_csv_cut.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { badSqliteDates } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
@@ -728,6 +729,17 @@ export async function contentCheck(
           `its quoted value opened on line ${unclosed} is never closed (the file may be cut ` +
             "off, or a quote is missing), so GDAL would publish that row cut short; upload the " +
             'whole file, or close the quote (a quote inside a value is written "")',
+        );
+      }
+      const cut = info.driverShortName === "CSV"
+        ? await csvCutShort(scratch.toHost(staged.replace(/^CSV:/, "")))
+        : undefined;
+      if (cut !== undefined) {
+        return mismatch(
+          `its last row (${JSON.stringify(cut.row)}) has ${cut.columns} of the header's ` +
+            `${cut.expected} columns and no line end: the file was probably cut off in ` +
+            "transfer, and GDAL would publish that row with the rest left empty; upload the " +
+            "whole file",
         );
       }
       found = {

@@ -22,6 +22,14 @@ const CASES = [
   "LINESTRING(-113.79 45.39,-112.2 46.1,-110.95 48.77)",
   "MULTILINESTRING((0 0,1 1),(10 10,10.5 10.7,11 10))",
   "LINESTRING(179 0,-179 0)",
+  // The cap south of 80°S as a GIS draws it: along -180..180, closed through the pole.
+  "POLYGON((-180 -80,-150 -80,-120 -80,-90 -80,-60 -80,-30 -80,0 -80,30 -80,60 -80,90 -80," +
+  "120 -80,150 -80,180 -80,180 -90,-180 -90,-180 -80))",
+  "POLYGON Z((-113.5 45.2 10,-110.1 45.2 20,-110.1 47.9 30,-113.5 45.2 10))",
+  "MULTIPOLYGON(((-180 60,-170 60,-170 70,-180 70,-180 60)),((170 60,180 60,180 70,170 70,170 60)))",
+  "LINESTRING(-179.5 89.9,179.5 89.9)",
+  "GEOMETRYCOLLECTION(POLYGON((0 0,1 0,1 1,0 0)),POLYGON((5 5,6 5,6 6,5 5)))",
+  "GEOMETRYCOLLECTION(LINESTRING(0 0,1 1),MULTILINESTRING((5 5,6 6)))",
 ];
 
 const ignore = await needs("postgis");

@@ -1338,6 +1338,13 @@ const VECTORS: Case[] = [
       /v_csv_cut_wkt\.csv' .* 1 geometries GDAL could not read/,
     ),
   }),
+  // A CSV cut off inside its last row, which GDAL reads with the rest of the row empty.
+  vector("v_csv_cut_number.csv", "csv", {
+    expect: quarantined(
+      "content_mismatch",
+      /v_csv_cut_number\.csv' .*its last row \("2,-110\.25,45\.7"\) has 3 of the header's 4 columns and no line end/,
+    ),
+  }),
   // Files cut off in transfer: refused with GDAL's own words.
   ...([
     ["v_gpkg_cut.gpkg", "geopackage", /malformed/],
