@@ -13,7 +13,7 @@
 import { DbtError, DbtErrorCode } from "../errors.ts";
 
 /** The dbt-core release this runner follows (artifacts, `dbt_version`, version checks). */
-export const DBT_VERSION = "1.9.0";
+export const DBT_VERSION = "1.10.0";
 
 /** Keys of dbt-core 1.9's project contract this runner reads. */
 const READ = new Set([

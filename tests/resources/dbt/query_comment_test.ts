@@ -58,9 +58,9 @@ query-comment: "dbt {{ dbt_version }} {{ target.name }} {{ qc() }}"
   const creates = log.filter((sql) => /create view/.test(sql));
   assert.equal(creates.length, 2);
   for (const sql of creates) {
-    assert.match(sql, /^\/\* dbt 1\.9\.0 embedded node=model\.demo\.[mn] \*\/\ncreate view/);
+    assert.match(sql, /^\/\* dbt 1\.10\.0 embedded node=model\.demo\.[mn] \*\/\ncreate view/);
   }
-  assert.ok(log.includes("/* dbt 1.9.0 embedded node=none */\nselect 1"), log.join("\n---\n"));
+  assert.ok(log.includes("/* dbt 1.10.0 embedded node=none */\nselect 1"), log.join("\n---\n"));
 });
 
 Deno.test("query-comment goes before the queries a model's Jinja runs (run_query)", async () => {
@@ -164,7 +164,7 @@ Deno.test("query-comment: without the key dbt's default JSON comment is sent; nu
     });
     assert.ok(run.success, run.results.map((r) => r.message).join("\n"));
     const comment = (node: string) =>
-      `/* {"app": "dbt", "dbt_version": "1.9.0", "profile_name": "demo", ` +
+      `/* {"app": "dbt", "dbt_version": "1.10.0", "profile_name": "demo", ` +
       `"target_name": "embedded", ${node}} */`;
     const create = log.find((sql) => sql.includes('create view "analytics"."n__dbt_tmp"'));
     const hook = log.find((sql) => /select 1$|^select 1/m.test(sql) && !sql.includes("create"));

@@ -48,11 +48,11 @@ Deno.test("require-dbt-version: dbt's specifiers, in string, comma and list form
 Deno.test("require-dbt-version: the load fails outside the range, unless the check is off", async () => {
   await using project = await writeProject({
     ...MODEL,
-    "dbt_project.yml": `${PROJECT_YML}require-dbt-version: [">=1.10.0", "<2.0.0"]\n`,
+    "dbt_project.yml": `${PROJECT_YML}require-dbt-version: [">=1.11.0", "<2.0.0"]\n`,
   });
   await assert.rejects(
     () => loadProject(project.dir, { env: () => undefined }),
-    /not supported with the 'demo' package[\s\S]*\['>=1\.10\.0', '<2\.0\.0'\]/,
+    /not supported with the 'demo' package[\s\S]*\['>=1\.11\.0', '<2\.0\.0'\]/,
   );
   const off = await loadProject(project.dir, {
     env: (name) => name === "DBT_VERSION_CHECK" ? "false" : undefined,
@@ -63,8 +63,19 @@ Deno.test("require-dbt-version: the load fails outside the range, unless the che
   const io = { out: () => {}, err: (l: string) => err.push(l) };
   const env = { env: (name: string) => name === "DBT_PROJECT_DIR" ? project.dir : undefined };
   assert.equal(await runDbtCli(["parse"], io, env), 2);
-  assert.match(err.join("\n"), /Installed version of dbt: =1\.9\.0/);
+  assert.match(err.join("\n"), /Installed version of dbt: =1\.10\.0/);
   assert.equal(await runDbtCli(["parse", "--no-version-check"], io, env), 0);
+});
+
+Deno.test("require-dbt-version: a project written for dbt 1.10 (fivetran/dbt_jaffleverse's range) loads", async () => {
+  // Its `arguments:` test property is dbt 1.10's, which this runner reads; the version it
+  // follows said 1.9.0, so such projects and packages failed to load without --no-version-check.
+  await using project = await writeProject({
+    ...MODEL,
+    "dbt_project.yml": `${PROJECT_YML}require-dbt-version: [">=1.10.0", "<3.0.0"]\n`,
+  });
+  const loaded = await loadProject(project.dir, { env: () => undefined });
+  assert.ok(loaded.models.has("m"));
 });
 
 Deno.test("require-dbt-version of an installed package is checked too, naming the package", async () => {
