@@ -16,4 +16,6 @@ export interface QueryResult {
   readonly rows: readonly (readonly unknown[])[];
   /** Per column, whether its values are exact decimals given as strings (`numeric`). */
   readonly decimals?: readonly boolean[];
+  /** Per column, its date or time type (`date`, `timestamp`, `timestamptz`), else null. */
+  readonly temporal?: readonly ("date" | "timestamp" | "timestamptz" | null)[];
 }

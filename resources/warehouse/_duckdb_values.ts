@@ -41,7 +41,7 @@ import {
   timestampValue,
 } from "@duckdb/node-api";
 import { byteaHex, parseByteaHex, toDriverParams } from "./_values.ts";
-import type { Row, SqlValue } from "./types.ts";
+import type { Row, SqlValue, TemporalKind } from "./types.ts";
 
 /** Binds `$1`-style parameters with the shared text-typing rules (see `SqlValue`). */
 export function bindParams(
@@ -69,6 +69,23 @@ export function bindParams(
 
 const MICROS_PER_MS = 1000n;
 const MS_PER_DAY = 86_400_000;
+
+/** The date or time type of a column of DuckDB type `typeId`, null for the others. */
+export function temporalOfDuckDB(typeId: DuckDBTypeId): TemporalKind | null {
+  switch (typeId) {
+    case DuckDBTypeId.DATE:
+      return "date";
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return "timestamp";
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return "timestamptz";
+    default:
+      return null;
+  }
+}
 
 /** Converts one result value of DuckDB type `type` to the shared JS form. */
 export function fromDuckDB(value: DuckDBValue, type: DuckDBType): unknown {

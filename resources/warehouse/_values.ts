@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { BulkRows, SqlValue } from "./types.ts";
+import type { BulkRows, SqlValue, TemporalKind } from "./types.ts";
 
 /** What the drivers receive: text the server types from context, or bytes. */
 export type DriverParam = string | number | null | Uint8Array;
@@ -37,6 +37,17 @@ export const Oid = {
   timestamp: 1114,
   timestamptz: 1184,
 } as const;
+
+/** The date or time type of a column of type `oid`, null for the others. */
+export function temporalOfOid(oid: number): TemporalKind | null {
+  return oid === Oid.date
+    ? "date"
+    : oid === Oid.timestamp
+    ? "timestamp"
+    : oid === Oid.timestamptz
+    ? "timestamptz"
+    : null;
+}
 
 /** Text-to-value parsers applied by both drivers, keyed by type OID. */
 export const PARSERS: Readonly<Record<number, (text: string) => unknown>> = {

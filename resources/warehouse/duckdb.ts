@@ -56,7 +56,7 @@ import {
   sharedDatabase,
 } from "./_duckdb_open.ts";
 import { ConnectionPool } from "./_duckdb_pool.ts";
-import { bindParams, fromDuckDB, toRowObjects } from "./_duckdb_values.ts";
+import { bindParams, fromDuckDB, temporalOfDuckDB, toRowObjects } from "./_duckdb_values.ts";
 import { WarehouseQueryError } from "./errors.ts";
 import { quoteIdent, quoteTable } from "./sql.ts";
 import type {
@@ -207,6 +207,7 @@ class DuckdbSession implements WarehouseSession {
             ? all.map((row) => row.map((v, i) => fromDuckDB(v, types[i] as DuckDBType)))
             : [],
           decimals: types.map((type) => type.typeId === DuckDBTypeId.DECIMAL),
+          temporal: types.map((type) => temporalOfDuckDB(type.typeId)),
         };
         // CREATE TABLE AS and COPY report their rows in a "Count" column, not rowsChanged.
         const counted = isCountResult(result) ? Number(all[0]?.[0] ?? 0) : 0;

@@ -18,7 +18,15 @@ import {
 import { acquireLock, type FileLock } from "./_lock.ts";
 import { createDataDir, isDataDir } from "./_pglite_create.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
-import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
+import {
+  byteaHex,
+  copyChunks,
+  Oid,
+  PARSERS,
+  type RowCounter,
+  temporalOfOid,
+  toDriverParams,
+} from "./_values.ts";
 import type {
   BulkRows,
   QueryTable,
@@ -95,6 +103,7 @@ class PgliteSession extends SessionBase {
       columns: result.fields.map((field) => field.name),
       rows: result.rows,
       decimals: result.fields.map((field) => field.dataTypeID === Oid.numeric),
+      temporal: result.fields.map((field) => temporalOfOid(field.dataTypeID)),
     };
   }
 

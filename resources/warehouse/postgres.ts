@@ -9,7 +9,15 @@ import type { Writable } from "node:stream";
 import postgres from "postgres";
 import { closedError, type FailureContext, inTransaction, queryFailure } from "./_errors.ts";
 import { copyStatement, SessionBase } from "./_session.ts";
-import { byteaHex, copyChunks, Oid, PARSERS, type RowCounter, toDriverParams } from "./_values.ts";
+import {
+  byteaHex,
+  copyChunks,
+  Oid,
+  PARSERS,
+  type RowCounter,
+  temporalOfOid,
+  toDriverParams,
+} from "./_values.ts";
 import type {
   BulkRows,
   QueryTable,
@@ -128,6 +136,7 @@ class PostgresSession extends SessionBase {
         columns: (result.columns ?? []).map((column) => String(column.name)),
         rows: Array.from(result),
         decimals: (result.columns ?? []).map((column) => column.type === Oid.numeric),
+        temporal: (result.columns ?? []).map((column) => temporalOfOid(column.type)),
       };
     } catch (error) {
       throw queryFailure(this.context, text, error);

@@ -67,7 +67,16 @@ export interface QueryTable {
    * `run_query`, whose agate table has Decimals) tells them from text.
    */
   readonly decimals?: readonly boolean[];
+  /**
+   * Per column, which date or time type it is (null for the others): a
+   * `Date` value alone cannot tell a `date` from a `timestamp` nor a naive
+   * time from a zoned one, which dbt's agate table keeps apart.
+   */
+  readonly temporal?: readonly (TemporalKind | null)[];
 }
+
+/** The date and time types a result column may hold (see {@linkcode QueryTable.temporal}). */
+export type TemporalKind = "date" | "timestamp" | "timestamptz";
 
 /** A table named by schema and name; both are identifiers and get validated and quoted. */
 export interface TableRef {

@@ -9,7 +9,10 @@
  * - `{% filter f(args) | g %}...{% endfilter %}`: a chain of filters over the
  *   block (nunjucks took one filter and refused the `|`);
  * - `{% set x | f | g %}...{% endset %}`: a block set whose text goes through
- *   filters (nunjucks refused the `|`).
+ *   filters (nunjucks refused the `|`);
+ * - `{% set ns.attr %}...{% endset %}`: a block set into a namespace's
+ *   attribute (dbt-utils' tests collect their error text so); nunjucks'
+ *   compiler crashed on the attribute target ("reading 'charAt'").
  *
  * Installed once per process (the nunjucks parser and compiler are shared).
  *
@@ -87,6 +90,9 @@ interface Internals {
   nodes: {
     Node: { extend(name: string, props: Record<string, unknown>): NodeClass };
     Symbol: new (...args: unknown[]) => SymbolNode;
+    Literal: NodeClass;
+    LookupVal: new (...args: unknown[]) => { target: unknown; val: { value: unknown } };
+    FunCall: NodeClass;
     Filter: NodeClass;
     NodeList: NodeClass;
     Capture: NodeClass;
@@ -171,7 +177,26 @@ export function installBlockTags(): void {
     fill(new nodes.Capture(tag.lineno, tag.colno, this.parseUntilBlocks("endset")));
     node.value = null;
     this.advanceAfterBlockEnd();
-    return node;
+    const target = node.targets[0];
+    if (node.targets.length !== 1 || !(target instanceof nodes.LookupVal)) return node;
+    // `{% set ns.attr %}`: the text is captured into a name of its own, then set on the
+    // namespace as `{% set ns.attr = ... %}` sets it (through _dbt_setattr).
+    const captured = new nodes.Symbol(tag.lineno, tag.colno, "_dbt_block_set");
+    node.targets = [captured];
+    const setAttr = new nodes.FunCall(
+      tag.lineno,
+      tag.colno,
+      new nodes.Symbol(tag.lineno, tag.colno, "_dbt_setattr"),
+      new nodes.NodeList(tag.lineno, tag.colno, [
+        target.target,
+        new nodes.Literal(tag.lineno, tag.colno, String(target.val.value)),
+        captured,
+      ]),
+    );
+    return new nodes.NodeList(tag.lineno, tag.colno, [
+      node,
+      new nodes.Output(tag.lineno, tag.colno, [setAttr]),
+    ]);
   };
 
   const parseStatement = parserProto.parseStatement;

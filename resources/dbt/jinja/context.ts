@@ -32,6 +32,8 @@ export function agateTable(
         ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v))
         : typeof v === "string" && result.decimals?.[i] === true
         ? decimalNumber(v)
+        : v instanceof Date
+        ? pyTemporal(v, result.temporal?.[i])
         : v
     );
     const row = [...values] as AgateRow;
@@ -80,6 +82,19 @@ export function agateTable(
     length: rows.length,
     [Symbol.iterator]: () => rows[Symbol.iterator](),
   };
+}
+
+/**
+ * A date or time of a result as agate has it: a `date`, a naive `datetime`
+ * (`timestamp`) or one aware in UTC (`timestamptz`), so that `{{ value }}`
+ * prints `2017-01-01 00:00:00` as dbt does (a JavaScript Date printed
+ * `Sun Jan 01 2017 00:00:00 GMT+0000 (Coordinated Universal Time)`, which
+ * dbt-utils' `get_single_value` then put into SQL). A column of unknown type
+ * gives a naive datetime.
+ */
+function pyTemporal(date: Date, kind: string | null | undefined): PyDateTime {
+  if (kind === "date") return new PyDateTime(date, "date");
+  return pyDatetime(date, kind === "timestamptz");
 }
 
 /**

@@ -38,7 +38,7 @@ import { printTableLines } from "./print_table.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import { DoExtension, LoopControlExtension, macroBlocks, preprocess } from "./extensions.ts";
 import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
-import { asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
+import { asSet, asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 import { toError } from "../../../core/errors.ts";
 
@@ -477,7 +477,7 @@ export class JinjaEnv {
       const length = Math.min(...lists.map((l) => l.length));
       return Array.from({ length }, (_, i) => asTuple(lists.map((l) => l[i])));
     });
-    this.#env.addGlobal("set", (items?: unknown[]) => [...new Set(items ?? [])]);
+    this.#env.addGlobal("set", (items?: unknown[]) => asSet([...new Set(items ?? [])]));
     // dbt's set_strict / zip_strict: set() and zip() that fail on what is not iterable
     // (their lenient twins return the default instead).
     this.#env.addGlobal("set_strict", (items: unknown) => {
@@ -487,7 +487,7 @@ export class JinjaEnv {
           `set_strict(): ${pyRepr(items)} is not iterable`,
         );
       }
-      return [...new Set(iterate(items))];
+      return asSet([...new Set(iterate(items))]);
     });
     this.#env.addGlobal("zip_strict", (...lists: unknown[]) => {
       const bad = lists.find((list) => !isIterable(list));

@@ -19,6 +19,24 @@ export function asTuple<T extends unknown[]>(items: T): T {
   return items;
 }
 
+/** Marks a list made by `set()`: a Python set, which `==` compares without order. */
+export const PY_SET: unique symbol = Symbol("dbt.set");
+
+/**
+ * `items` marked as a Python set (still a list for iteration, `in`, `| list`
+ * and `| length`): `set(a) == set(b)` holds whatever the order of the items,
+ * as dbt-utils' `equality` test relies on to compare two tables' columns.
+ */
+export function asSet<T extends unknown[]>(items: T): T {
+  Object.defineProperty(items, PY_SET, { value: true });
+  return items;
+}
+
+/** Whether `value` was made by `set()`. */
+export function isPySet(value: unknown): value is unknown[] {
+  return Array.isArray(value) && (value as { [PY_SET]?: boolean })[PY_SET] === true;
+}
+
 /** Whether `value` is a plain dict (a template or YAML mapping), not an object with behaviour. */
 export function isPlainDict(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;

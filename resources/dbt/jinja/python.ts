@@ -27,7 +27,7 @@ import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { installStringLiterals } from "./string_literals.ts";
-import { asTuple, isPlainDict, pyStr } from "./py_repr.ts";
+import { asTuple, isPlainDict, isPySet, pyStr } from "./py_repr.ts";
 import {
   formatNumber,
   isPyNumber,
@@ -860,6 +860,11 @@ function pyEquals(a: unknown, b: unknown): boolean {
   if (dates !== undefined) return dates;
   // deno-lint-ignore eqeqeq
   if (a instanceof PyFloat || b instanceof PyFloat) return unbox(a) == unbox(b); // two boxes
+  if (isPySet(a) || isPySet(b)) {
+    // Sets compare by membership; a set never equals a list (`{1} == [1]` is False).
+    return isPySet(a) && isPySet(b) && a.length === b.length &&
+      a.every((item) => b.some((other) => pyEquals(item, other)));
+  }
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((item, i) => pyEquals(item, b[i]));
   }

@@ -102,12 +102,18 @@ for (const target of TARGETS) {
 async function tablesColumns(wh: Warehouse): Promise<void> {
   // dbt's run_query of a query that finds nothing still has columns (get_single_value's default).
   const empty = await wh.queryTable("SELECT 1 AS a, 'x' AS b WHERE 1 = 0");
-  assert.deepStrictEqual(empty, { columns: ["a", "b"], rows: [], decimals: [false, false] });
+  assert.deepStrictEqual(empty, {
+    columns: ["a", "b"],
+    rows: [],
+    decimals: [false, false],
+    temporal: [null, null],
+  });
   const twice = await wh.queryTable("SELECT $1::int AS n, 'y' AS n", [7]);
   assert.deepStrictEqual(twice, {
     columns: ["n", "n"],
     rows: [[7, "y"]],
     decimals: [false, false],
+    temporal: [null, null],
   });
   // An exact decimal arrives as text; `decimals` tells it from a text column (dbt's run_query
   // makes it a number, as agate's Decimal).
@@ -116,7 +122,19 @@ async function tablesColumns(wh: Warehouse): Promise<void> {
     columns: ["fee", "label"],
     rows: [["2.50", "2.50"]],
     decimals: [true, false],
+    temporal: [null, null],
   });
+  // A date, a naive and a zoned time all arrive as Dates; `temporal` tells them apart (dbt's
+  // run_query gives a date, a naive datetime and an aware one, which print differently).
+  const times = await wh.queryTable(
+    "SELECT CAST('2017-01-02' AS DATE) AS d, CAST('2017-01-02 03:04:05' AS TIMESTAMP) AS ts, " +
+      "CAST('2017-01-02 03:04:05+00' AS TIMESTAMPTZ) AS tz, 'x' AS t",
+  );
+  assert.deepStrictEqual(times.temporal, ["date", "timestamp", "timestamptz", null]);
+  assert.deepStrictEqual(times.rows[0]?.slice(0, 2), [
+    new Date("2017-01-02T00:00:00Z"),
+    new Date("2017-01-02T03:04:05Z"),
+  ]);
   await wh.transaction(async (tx) => {
     const inside = await tx.queryTable("SELECT 2 AS only WHERE false");
     assert.deepStrictEqual(inside.columns, ["only"]);

@@ -38,3 +38,20 @@ Deno.test("agate table: column_names is a tuple, printed as Python prints one", 
   assert.equal(pyStr(table.column_names), "('a', 'b')");
   assert.equal(pyStr(agateTable({ columns: ["only"], rows: [] }).column_names), "('only',)");
 });
+
+Deno.test("agate table: dates and times print as Python's date and datetime", () => {
+  const at = new Date("2017-01-02T03:04:05Z");
+  const table = agateTable({
+    columns: ["d", "ts", "tz", "unknown"],
+    rows: [[new Date("2017-01-02T00:00:00Z"), at, at, at]],
+    temporal: ["date", "timestamp", "timestamptz", null],
+  }) as { rows: unknown[][] };
+  // dbt-utils' get_single_value puts `str(value)` into SQL: a JavaScript Date printed
+  // 'Mon Jan 02 2017 03:04:05 GMT+0000 (Coordinated Universal Time)', which no warehouse reads.
+  assert.deepEqual(table.rows[0]?.map((v) => pyStr(v)), [
+    "2017-01-02",
+    "2017-01-02 03:04:05",
+    "2017-01-02 03:04:05+00:00",
+    "2017-01-02 03:04:05",
+  ]);
+});

@@ -38,6 +38,18 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{% set x | trim | upper %}  hi {% endset %}[{{ x }}]", "[HI]"],
   ["{% set x | replace('h', 'j') %}hi {{ 1 + 1 }}{% endset %}[{{ x }}]", "[ji 2]"],
   ["{% set a, b = 1, 2 %}{{ a }}{{ b }}|{% set c = 3 %}{{ c }}", "12|3"],
+  // Block sets into a namespace's attribute, as dbt-utils' tests collect an error text.
+  ["{% set ns = namespace(m='') %}{% set ns.m %}a {{ 1 + 1 }}{% endset %}[{{ ns.m }}]", "[a 2]"],
+  [
+    "{% set ns = namespace(m='') %}{% for i in [1, 2] %}{% set ns.m | upper %}x{{ i }}" +
+    "{% endset %}{% endfor %}[{{ ns.m }}]",
+    "[X2]",
+  ],
+  [
+    "{% macro m() %}{% set ns = namespace(m='') %}{% set ns.m -%}  in {%- endset %}" +
+    "{{ return(ns.m) }}{% endmacro %}[{{ m() }}]",
+    "[in]",
+  ],
 ];
 
 Deno.test("jinja block tags: with, filter chains and filtered block sets render as in Jinja2", () => {

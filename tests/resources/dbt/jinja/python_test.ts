@@ -244,6 +244,16 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{%- set m = '\nWarn: {}.{} \\\nend'.format('p', 'm') -%}[{{ m }}]", "[\nWarn: p.m end]"],
   ["{{ 'a\\\\b'.upper() }}|{{ 'x\\\\'.upper() }}|{{ 'q\"\\\\'.upper() }}", 'A\\B|X\\|Q"\\'],
   ["{{ 'a\r\u2028b'.upper() | length }}", "4"],
+  // Sets compare by membership (dbt-utils' equality test compares two tables' column sets).
+  [
+    "{{ set(['a', 'b']) == set(['b', 'a']) }} {{ set(['a', 'b']) != set(['b', 'a']) }}",
+    "True False",
+  ],
+  [
+    "{{ set(['a']) == set(['b']) }} {{ set(['a', 'a']) | length }} {{ set([1]) == [1] }}",
+    "False 1 False",
+  ],
+  ["{{ set_strict(['y', 'x']) == set(['x', 'y']) }} {{ ['a', 'b'] == ['b', 'a'] }}", "True False"],
 ];
 
 Deno.test("jinja: Jinja2 semantics dbt packages rely on", () => {
