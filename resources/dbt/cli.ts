@@ -82,7 +82,8 @@ const COMMANDS = [
 const USAGE = `usage: deno task dbt <command> [flags]
 commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
           source freshness | parse | debug | run-operation MACRO [--args YAML] | retry
-flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE
+flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE...
+          --exclude-resource-type TYPE... --[no-]partial-parse (accepted; parsing is cached by content)
           --full-refresh --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
@@ -149,6 +150,11 @@ const FLAGS = {
   exclude: { type: "string", multiple: true },
   selector: { type: "string" },
   "resource-type": { type: "string", multiple: true },
+  "exclude-resource-type": { type: "string", multiple: true },
+  // Accepted as dbt accepts them: this runner's parse cache is keyed by each file's content,
+  // so a full parse and a partial one give the same project.
+  "partial-parse": { type: "boolean" },
+  "no-partial-parse": { type: "boolean" },
   "full-refresh": { type: "boolean" },
   vars: { type: "string" },
   target: { type: "string", short: "t" },
@@ -177,6 +183,7 @@ const MULTI_VALUE = new Set([
   "--models",
   "--exclude",
   "--resource-type",
+  "--exclude-resource-type",
   "--output-keys",
 ]);
 
@@ -546,7 +553,8 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
 function selectsAnything(project: DbtProject, inv: Invocation): boolean {
   const { values, args } = inv;
   return args.select.length > 0 || args.exclude.length > 0 || values.selector !== undefined ||
-    (values["resource-type"] ?? []).length > 0 || project.defaultSelector !== undefined;
+    (values["resource-type"] ?? []).length > 0 ||
+    (values["exclude-resource-type"] ?? []).length > 0 || project.defaultSelector !== undefined;
 }
 
 /** The unique ids the selection, the selector and the command's resource types pick. */
@@ -579,6 +587,9 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
   const given = values["resource-type"] ?? [];
   checkResourceTypes(given);
   const kinds = given.includes("all") || given.includes("default") ? undefined : given;
+  // dbt 1.8's --exclude-resource-type: these kinds are left out, whatever else selects them.
+  const excludedKinds = values["exclude-resource-type"] ?? [];
+  checkResourceTypes(excludedKinds, "--exclude-resource-type");
   const ofCommand: Readonly<Record<string, readonly string[]>> = {
     run: ["model"],
     test: ["test", "unit_test"],
@@ -592,6 +603,7 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
       return false;
     }
     if (kinds && kinds.length > 0 && !kinds.includes(kind)) return false;
+    if (excludedKinds.includes(kind)) return false;
     return ofCommand[inv.command]?.includes(kind) ?? true;
   };
   const ids = new Set([...chosen].filter(keep));

@@ -225,13 +225,13 @@ const RESOURCE_TYPES = new Set([
  * Checks `--resource-type` values: one dbt does not know fails, as an empty
  * selection would pass for a run that did its work.
  */
-export function checkResourceTypes(kinds: readonly string[]): void {
+export function checkResourceTypes(kinds: readonly string[], flag = "--resource-type"): void {
   for (const kind of kinds) {
     if (!RESOURCE_TYPES.has(kind)) {
       throw new DbtError(
         DbtErrorCode.invalidProject,
-        `--resource-type ${kind}: not a resource type (known: ${[...RESOURCE_TYPES].join(", ")})`,
-        { file: "--resource-type" },
+        `${flag} ${kind}: not a resource type (known: ${[...RESOURCE_TYPES].join(", ")})`,
+        { file: flag },
       );
     }
   }

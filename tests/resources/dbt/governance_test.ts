@@ -175,3 +175,51 @@ Deno.test("selection: unit_test: picks unit tests; semantic layer methods select
   assert.equal(typo.code, 2, typo.out);
   assert.match(typo.err, /--resource-type modle: not a resource type/);
 });
+
+Deno.test("selection: --exclude-resource-type leaves kinds out (dbt 1.8); --no-partial-parse is accepted", async () => {
+  await using project = await writeProject(FILES);
+  const dir = ["--project-dir", project.dir];
+  const all = await cli(["ls", ...dir, "-s", "+revenue", "--output", "name"]);
+  assert.equal(all.code, 0, all.err);
+  assert.ok(all.out.split("\n").includes("counts_orders"), all.out);
+  // Several kinds after one flag, as dbt reads them; with --resource-type, both apply.
+  const noTests = await cli([
+    "ls",
+    ...dir,
+    "-s",
+    "+revenue",
+    "--exclude-resource-type",
+    "unit_test",
+    "analysis",
+    "--no-partial-parse",
+    "--output",
+    "name",
+  ]);
+  assert.equal(noTests.code, 0, noTests.err);
+  assert.deepEqual(noTests.out.split("\n").sort(), ["base", "orders", "revenue"]);
+  const models = await cli([
+    "ls",
+    ...dir,
+    "--resource-type",
+    "model",
+    "unit_test",
+    "--exclude-resource-type",
+    "model",
+    "--output",
+    "name",
+  ]);
+  assert.equal(models.out, "counts_orders");
+  const build = await cli([
+    "build",
+    ...dir,
+    "--exclude-resource-type",
+    "unit_test",
+    "--partial-parse",
+  ]);
+  assert.equal(build.code, 0, build.err);
+  assert.doesNotMatch(build.out, /counts_orders/);
+  assert.match(build.out, /OK created sql view model "analytics"."revenue"/);
+  const typo = await cli(["ls", ...dir, "--exclude-resource-type", "modle"]);
+  assert.equal(typo.code, 2, typo.out);
+  assert.match(typo.err, /--exclude-resource-type modle: not a resource type/);
+});
