@@ -23,7 +23,8 @@
  *   without a host is AWS: `*.amazonaws.com` and the instance credential
  *   endpoints; `mongodb+srv://` the SRV domain), the UI's `--host`/`--port`
  *   (`ui`, `dev`), `NOTIFY_URLS` (`sensor`, `dev`), `DBT_PACKAGE_HUB_URL`
- *   (`dbt`). The embedded defaults need none but Open-Meteo's.
+ *   and the Postgres hosts of the `profiles.yml` it reads (`dbt`; a DuckDB
+ *   target's folder is written). The embedded defaults need none but Open-Meteo's.
  * - **run**: the Deno executable when native GDAL may be used
  *   (`GDAL_ENGINE` auto/native: its host processes) or a new PGlite data dir
  *   is to be made (initdb in a child); `kill` (`kill -0`: the PGlite lock's
@@ -54,6 +55,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../core/errors.ts";
 import { type Config, ConfigSchema } from "./config.ts";
 import { writablePlaces } from "./writable.ts";
@@ -127,6 +129,12 @@ export interface PermissionContext {
    * @default {Deno.statSync, false when it throws}
    */
   readonly exists?: (path: string) => boolean;
+  /**
+   * A file's text, or undefined when it cannot be read (the launcher reads `profiles.yml`;
+   * tests pass their own).
+   * @default {Deno.readTextFileSync, undefined when it throws}
+   */
+  readonly readText?: (path: string) => string | undefined;
   /**
    * The operating system, for the npm cache's default place.
    * @default {Deno.build.os}
@@ -322,6 +330,74 @@ function outermost(paths: Iterable<string>): string[] {
   return list.filter((path) => !list.some((other) => inside(path, other)));
 }
 
+function readTextOrUndefined(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Adds what the outputs of a `profiles.yml` reach: a Postgres target's `host:port` (5432 by
+ * default; a socket folder is read), a DuckDB file's folder (written: DuckDB keeps its WAL
+ * beside it). A value is taken as written or from `{{ env_var('NAME', 'default') }}`; any
+ * other Jinja grants nothing (PLATFORM_ALLOW_NET widens), nor does a file that is no YAML
+ * (the dbt command reports it).
+ */
+function profileNeeds(
+  text: string,
+  env: { get(name: string): string | undefined },
+  project: string,
+  sets: { read: Set<string>; write: Set<string>; net: Set<string> },
+): void {
+  let profiles: unknown;
+  try {
+    profiles = parseYaml(text);
+  } catch {
+    return;
+  }
+  for (const profile of Object.values(asRecord(profiles))) {
+    for (const output of Object.values(asRecord(asRecord(profile).outputs))) {
+      const fields = asRecord(output);
+      const type = plainValue(fields.type, env);
+      if (type === "postgres") {
+        const host = plainValue(fields.host, env);
+        if (!host) continue; // no host: the embedded PGlite
+        if (host.startsWith("/")) sets.read.add(host);
+        else sets.net.add(`${host}:${plainValue(fields.port, env) || "5432"}`);
+      } else if (type === "duckdb") {
+        const path = plainValue(fields.path, env);
+        if (!path || path === ":memory:" || /^[a-z]+:/i.test(path)) continue;
+        const folder = dirname(resolve(project, path));
+        sets.read.add(folder);
+        sets.write.add(folder);
+      }
+    }
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
+}
+
+/** A profile value as written, or its `env_var('NAME', 'default')` (filters after it ignored). */
+function plainValue(
+  value: unknown,
+  env: { get(name: string): string | undefined },
+): string | undefined {
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string") return undefined;
+  if (!value.includes("{{")) return value.trim();
+  const call =
+    /^\s*\{\{\s*env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"]?)([^'")]*)\3\s*)?\)\s*(?:\|\s*\w+\s*)*\}\}\s*$/
+      .exec(value);
+  if (!call) return undefined;
+  return env.get(call[2] as string) ?? call[4];
+}
+
 function pathExists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -478,6 +554,22 @@ function dbtNeeds(
   if (targetPath) sets.write.add(at(targetPath));
   const home = env.get("HOME") ?? env.get("USERPROFILE");
   if (home) sets.read.add(join(home, ".dbt"));
+  // The servers and files the profile's targets name, as a dbt user writes them in profiles.yml:
+  // without them a `type: postgres` target with a host failed 'Requires net access'.
+  const profilesDir = [
+    flagValue(args, "--profiles-dir"),
+    env.get("DBT_PROFILES_DIR"),
+  ].find((dir) => dir !== undefined && dir !== "");
+  const candidates = profilesDir
+    ? [at(profilesDir)]
+    : [project, base, ...(home ? [join(home, ".dbt")] : [])];
+  const readText = context.readText ?? readTextOrUndefined;
+  for (const dir of candidates) {
+    const text = readText(join(dir, "profiles.yml"));
+    if (text === undefined) continue;
+    profileNeeds(text, env, project, sets);
+    break;
+  }
   const hub = httpHost(env.get("DBT_PACKAGE_HUB_URL") || "https://hub.getdbt.com");
   if (hub) sets.net.add(hub);
   sets.run.add("git");

@@ -22,6 +22,7 @@ function permissions(
   vars: Record<string, string>,
   args: string[] = [],
   existing: string[] = [],
+  files: Record<string, string> = {},
 ) {
   const env = { HOME: "/home/ann", TMPDIR: "/tmp/ann", ...vars };
   const context: PermissionContext = {
@@ -30,6 +31,7 @@ function permissions(
     execPath: DENO,
     cwd: CWD,
     exists: (path) => existing.includes(path),
+    readText: (path) => files[path],
     os: "linux",
   };
   return taskPermissions(command, args, loadConfig({ env, dotenvPath: null }), context);
@@ -158,6 +160,89 @@ Deno.test("dbt: its project folder (flag, DBT_PROJECT_DIR, the working folder, e
   assert.ok(!flagged.read.includes("/home/ann"));
   // Other commands get neither dbt's folders nor git.
   assert.ok(!permissions("materialize", {}).run.includes("git"));
+});
+
+Deno.test("dbt: the hosts and DuckDB files of profiles.yml's targets are granted", () => {
+  // A dbt user's Postgres target: before, 'deno task dbt build' failed 'Requires net access'.
+  const profiles = `shop:
+  target: dev
+  outputs:
+    dev:
+      type: postgres
+      host: db.internal
+      port: 5433
+      user: u
+      dbname: d
+      schema: s
+    ci:
+      type: postgres
+      host: "{{ env_var('DBT_HOST', 'localhost') }}"
+      port: "{{ env_var('DBT_PORT') | int }}"
+      user: u
+      dbname: d
+      schema: s
+    sock:
+      type: postgres
+      host: /run/postgresql
+      user: u
+      dbname: d
+      schema: s
+    embedded:
+      type: postgres
+      host: ""
+      schema: s
+    opaque:
+      type: postgres
+      host: "{{ var('h') }}"
+      schema: s
+    duck:
+      type: duckdb
+      path: ../data/shop.duckdb
+    mem:
+      type: duckdb
+      path: ":memory:"
+config:
+  send_anonymous_usage_stats: false
+`;
+  const p = permissions(
+    "dbt",
+    { INIT_CWD: "/home/ann", DBT_PORT: "6543" },
+    [
+      "build",
+      "--project-dir",
+      "shop",
+    ],
+    [],
+    { "/home/ann/shop/profiles.yml": profiles },
+  );
+  const net = p.net.filter((h) => !h.includes("open-meteo") && !h.includes("getdbt"));
+  assert.deepEqual(net.sort(), ["db.internal:5433", "localhost:6543"]);
+  assert.ok(p.read.includes("/run/postgresql"));
+  assert.ok(p.write.includes("/home/ann/data") && p.read.includes("/home/ann/data"));
+  // --profiles-dir wins over the project's file; a file that is no YAML grants nothing.
+  const flagged = permissions(
+    "dbt",
+    { INIT_CWD: "/home/ann" },
+    [
+      "build",
+      "--project-dir",
+      "shop",
+      "--profiles-dir=/etc/dbt",
+    ],
+    [],
+    {
+      "/home/ann/shop/profiles.yml": profiles,
+      "/etc/dbt/profiles.yml": "p:\n  outputs:\n    o: {type: postgres, host: pg.example}\n",
+    },
+  );
+  assert.ok(flagged.net.includes("pg.example:5432") && !flagged.net.includes("db.internal:5433"));
+  const broken = permissions("dbt", {}, ["build", "--profiles-dir", "/etc/dbt"], [], {
+    "/etc/dbt/profiles.yml": "p: [unclosed",
+  });
+  assert.deepEqual(
+    broken.net.filter((h) => !h.includes("open-meteo") && !h.includes("getdbt")),
+    [],
+  );
 });
 
 Deno.test("DuckDB warehouse: ffi limited to the npm cache; graphile-worker's homedir with the Postgres queue", () => {
