@@ -52,7 +52,7 @@
 
 import { type Clock, systemClock } from "./clock.ts";
 import type { Graph } from "./graph.ts";
-import { CanceledError, PlatformError, toError } from "./errors.ts";
+import { CanceledError, PlatformError, restartRequiredError, toError } from "./errors.ts";
 import { materialize, type RunResult } from "./executor.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { checkPartitionKey } from "./partitions.ts";
@@ -279,6 +279,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
   readonly #id: string;
   readonly #stop = new AbortController();
   readonly #cancelRuns = new AbortController();
+  /** A failure only a restart recovers from (the run store file deleted): the daemon stops with it. */
+  #fatal: PlatformError | undefined;
   readonly #pool: ResourcePool;
   readonly #inFlight = new Map<string, Promise<RunResult | undefined>>();
   readonly #lastEvaluated = new Map<string, number>();
@@ -394,6 +396,20 @@ export class SensorDaemon<R> implements AsyncDisposable {
       await this.close();
       await watching;
     }
+    if (this.#fatal) throw this.#fatal;
+  }
+
+  /**
+   * Stops the daemon when `error` is one only a restart recovers from: a
+   * supervisor's restart opens what is there now, while going on would
+   * fail the same way every tick (and record nothing anyone sees).
+   */
+  #stopIfRestartRequired(error: unknown): void {
+    const fatal = restartRequiredError(error);
+    if (!fatal || this.#fatal) return;
+    this.#fatal = fatal;
+    this.#log.error(`stopping: ${fatal.message}`);
+    this.#stop.abort();
   }
 
   /** Resolves when every run launched so far has ended; returns their results. */
@@ -495,6 +511,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     try {
       return new Map((await this.#store.automationStates()).map((s) => [s.name, s]));
     } catch (error) {
+      this.#stopIfRestartRequired(error);
       this.#log.error(`cannot read which sensors are off: ${toError(error).message}`);
       return new Map();
     }
@@ -527,6 +544,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     try {
       await this.#store.recordTicks(ticks);
     } catch (error) {
+      this.#stopIfRestartRequired(error);
       this.#log.error(`cannot record the ticks of this evaluation: ${toError(error).message}`);
     }
   }
@@ -545,12 +563,14 @@ export class SensorDaemon<R> implements AsyncDisposable {
         ...(this.#options.host ? { host: this.#options.host } : {}),
       });
     } catch (error) {
+      this.#stopIfRestartRequired(error);
       this.#log.error(`cannot reap runs of dead processes: ${toError(error).message}`);
     }
     let lost: RunRecord[];
     try {
       lost = await this.#store.listRuns({ tags: { [OWNER_LOST_TAG]: "pending" }, limit: 100 });
     } catch (error) {
+      this.#stopIfRestartRequired(error);
       this.#log.error(`cannot list lost runs: ${toError(error).message}`);
       return [];
     }
@@ -608,6 +628,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     try {
       return await work();
     } catch (error) {
+      this.#stopIfRestartRequired(error);
       return { name, kind, status: "failed", launched: [], duplicates: [], error: toError(error) };
     }
   }

@@ -27,6 +27,13 @@ export interface ErrorFields {
    * even when its asset declares no retries (see `TRANSIENT_RETRY`).
    */
   transient?: boolean;
+  /**
+   * Only a restart of this process can recover: what it holds open is no
+   * longer what others see (its run store file was deleted or replaced).
+   * A long-running process (the sensor daemon) stops with this error
+   * instead of failing the same way every tick.
+   */
+  restartRequired?: boolean;
 }
 
 /**
@@ -55,6 +62,8 @@ export class PlatformError extends Error {
   readonly input: string | undefined;
   /** Whether the same work may well succeed if tried again shortly (see {@linkcode ErrorFields.transient}). */
   readonly transient: boolean;
+  /** Whether only a restart of this process can recover (see {@linkcode ErrorFields.restartRequired}). */
+  readonly restartRequired: boolean;
 
   /**
    * Creates an error with a stable `code` and a message a person can act on.
@@ -73,7 +82,28 @@ export class PlatformError extends Error {
     this.resourceKey = fields.resourceKey;
     this.input = typeof fields.input === "string" ? redact(fields.input) : fields.input;
     this.transient = fields.transient ?? false;
+    this.restartRequired = fields.restartRequired ?? false;
   }
+}
+
+/**
+ * The {@linkcode PlatformError} in `error`'s cause chain that only a restart
+ * of this process can recover from, if any.
+ *
+ * @example
+ * ```ts
+ * import { restartRequiredError, ResourceError } from "./errors.ts";
+ * const gone = new ResourceError("run_store.file_replaced", "deleted", { restartRequired: true });
+ * restartRequiredError(new Error("tick failed", { cause: gone })) === gone; // true
+ * ```
+ */
+export function restartRequiredError(error: unknown): PlatformError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof PlatformError && current.restartRequired) return current;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /**

@@ -976,7 +976,7 @@ export class SqliteRunStore extends RunStoreBase {
         info ? "replaced by another file" : "deleted"
       } while this process had it open, so what it recorded now would be lost: restart this ` +
         `process to open ${info ? "the file now at that path" : "a new one"}, or put the file back`,
-      { input: this.#path },
+      { input: this.#path, restartRequired: true },
     );
   }
 

@@ -5,6 +5,7 @@ import { DaemonOptions, latestTick, LAUNCH_CLAIMS, SensorDaemon } from "../../co
 import { processOwner } from "../../core/owner.ts";
 import { defineGraph } from "../../core/definitions.ts";
 import type { Graph } from "../../core/graph.ts";
+import { PlatformError } from "../../core/errors.ts";
 import { createLogger, type LogRecord } from "../../core/logger.ts";
 import { dynamicPartitions, staticPartitions } from "../../core/partitions.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
@@ -666,4 +667,43 @@ Deno.test("sensor daemon: one request that cannot be launched never stops the ot
   assert.deepEqual([...(again?.duplicates ?? [])].sort(), ["a", "c"]);
   assert.equal(await store.getCursor("inbox"), "3");
   assert.deepEqual(world.executed.sort(), ["a", "b", "c"]);
+});
+
+Deno.test("sensor daemon: stops with the run store's error when its SQLite file is deleted under it, instead of failing every tick for ever", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "runs.db");
+  const store = SqliteRunStore.open(path, { fileCheckIntervalMs: 0 });
+  const controller = new AbortController();
+  const logs: LogRecord[] = [];
+  const world = inboxWorld();
+  try {
+    let ticked = 0;
+    const running = new SensorDaemon(world.graph, {
+      runStore: store,
+      intervalMs: 5,
+      signal: controller.signal,
+      log: createLogger((record) => {
+        logs.push(record);
+        if (/sensor inbox/.test(record.message)) ticked++;
+      }),
+    }).run();
+    while (ticked === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await Deno.remove(path);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      running.then(() => "ended without an error", (error: unknown) => error),
+      new Promise((
+        resolve,
+      ) => (timer = setTimeout(() => resolve("still running after 5 s"), 5_000))),
+    ]).finally(() => clearTimeout(timer));
+    controller.abort();
+    await running.catch(() => {});
+    assert.ok(outcome instanceof PlatformError, String(outcome));
+    assert.equal(outcome.code, "run_store.file_replaced");
+    assert.match(outcome.message, /runs\.db: the file was deleted .* restart this process/);
+    assert.equal(logs.filter((l) => /^stopping: .*deleted/.test(l.message)).length, 1);
+  } finally {
+    await store[Symbol.asyncDispose]().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
 });
