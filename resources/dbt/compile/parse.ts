@@ -69,9 +69,7 @@ const SNAPSHOT_BLOCK =
 
 /** Parses the models of one package. */
 export function parseModels(files: PackageFiles, ctx: ParseContext): ParsedNode[] {
-  return files.models.map((source) =>
-    parseSql("model", stem(source.path), source, source.text, files.name, ctx)
-  );
+  return files.models.map((source) => parseModel(source, files.name, ctx));
 }
 
 /** Parses one model file of package `packageName` (a partial re-parse of an edited file). */
@@ -80,7 +78,37 @@ export function parseModel(
   packageName: string,
   ctx: ParseContext,
 ): ParsedNode {
-  return parseSql("model", stem(source.path), source, source.text, packageName, ctx);
+  const text = source.path.endsWith(".py") ? pythonModelTemplate(source) : source.text;
+  return parseSql("model", stem(source.path), source, text, packageName, ctx);
+}
+
+/**
+ * A Python model (`models/x.py`, `def model(dbt, session)`) as this runner takes it: it runs
+ * SQL only, so the model is a node of the graph with the refs, sources and materialization its
+ * `dbt.ref` / `dbt.source` / `dbt.config` calls name (listed, selectable, its children
+ * downstream of it), whose build fails naming the file, as dbt-postgres fails it ("only
+ * supports languages ['sql']"). Before, `.py` files were not read at all: a build was green
+ * without the model, and a ref to it failed as if it did not exist. `dbt.config(enabled=False)`
+ * disables it as dbt does.
+ */
+export function pythonModelTemplate(source: ProjectSource): string {
+  const code = source.text;
+  const refs = [...code.matchAll(/dbt\.ref\(\s*(['"])([^'"\n]+)\1(?:\s*,\s*(['"])([^'"\n]+)\3)?/g)]
+    .map((m) => m[4] === undefined ? `ref('${m[2]}')` : `ref('${m[2]}', '${m[4]}')`);
+  const sources = [...code.matchAll(/dbt\.source\(\s*(['"])([^'"\n]+)\1\s*,\s*(['"])([^'"\n]+)\3/g)]
+    .map((m) => `source('${m[2]}', '${m[4]}')`);
+  const config = /dbt\.config\(([^)]*)\)/.exec(code)?.[1] ?? "";
+  const materialized = /materialized\s*=\s*(['"])(\w+)\1/.exec(config)?.[2] ?? "table";
+  const enabled = /enabled\s*=\s*False\b/.test(config) ? ", enabled=false" : "";
+  const why = `${source.file} is a Python model: this runner runs SQL models only, as ` +
+    `dbt-postgres does; rewrite it in SQL, or disable it (dbt.config(enabled=False)) or ` +
+    `leave it out (--exclude ${stem(source.path)})`;
+  // The error first: it is reported on the file's line 1.
+  return [
+    `{% if execute %}{{ exceptions.raise_compiler_error(${JSON.stringify(why)}) }}{% endif %}` +
+    `{{ config(materialized='${materialized}'${enabled}) }}`,
+    ...[...refs, ...sources].map((call) => `-- depends_on: {{ ${call} }}`),
+  ].join("\n");
 }
 
 /** Parses the snapshots of one package (`{% snapshot name %}` blocks). */

@@ -361,7 +361,7 @@ async function readPackage(
       ]),
     ];
   const [models, macros, testFiles, snapshots, docs, analyses, fixtures] = await Promise.all([
-    list(projectFile["model-paths"], [".sql"]),
+    list(projectFile["model-paths"], [".sql", ".py"]),
     list(projectFile["macro-paths"], [".sql"]),
     list(projectFile["test-paths"], [".sql"]),
     list(projectFile["snapshot-paths"], [".sql"]),
