@@ -230,11 +230,18 @@ export const duckdbAdapter: DbtAdapter = {
     // The file's own reader: types fixed by the table, header skipped,
     // empty fields null (as the Postgres adapter loads them).
     const types = columns.map((c, i) => `${literal(`c${i}`)}: ${literal(c.type)}`).join(", ");
-    return await tx.execute(
+    const read = await tx.execute(
       `insert into ${relation} select * from read_csv(${literal(load.csvPath)}, header = true,
         delim = ${literal(load.delimiter)}, quote = '"', escape = '"', auto_detect = false,
         columns = {${types}})`,
     );
+    // DuckDB's reader skips blank lines, which dbt loads as rows of nulls.
+    if (load.blankLines === 0) return read;
+    const nulls = `(${columns.map(() => "null").join(", ")})`;
+    await tx.execute(
+      `insert into ${relation} values ${Array(load.blankLines).fill(nulls).join(", ")}`,
+    );
+    return read + load.blankLines;
   },
   grant(_session, privilege, relation) {
     return Promise.reject(

@@ -47,6 +47,11 @@ export interface SeedLoad {
   readonly columns: readonly SeedColumn[];
   /** Its rows as parsed (empty fields already null), for adapters that load values. */
   readonly rows: readonly (readonly (string | null)[])[];
+  /**
+   * How many of them were blank lines (rows of nulls, as dbt's agate reads
+   * them), for adapters whose file reader skips blank lines.
+   */
+  readonly blankLines: number;
 }
 
 /** How one warehouse type builds dbt nodes. */

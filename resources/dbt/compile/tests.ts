@@ -139,7 +139,10 @@ export function thresholdsOf(
   return {
     warnIf: condition("warn_if"),
     errorIf: condition("error_if"),
-    failCalc: typeof config.fail_calc === "string" ? config.fail_calc : "count(*)",
+    // A macro's config() may pass a block set's text (`{% set calc %}...{% endset %}`).
+    failCalc: config.fail_calc === undefined || config.fail_calc === null
+      ? "count(*)"
+      : String(config.fail_calc),
     limit: typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : null,
     storeFailures: config.store_failures === true,
   };
@@ -200,6 +203,7 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
   // mostly never printed); everything that can fail is checked here, at load.
   let sql: () => string;
   let renderSql: TestNode["renderSql"];
+  const macroConfig: Record<string, unknown> = {};
   if (custom && !(builtin && custom.packageName === "dbt")) {
     const reads = new Set<string>();
     const model = where
@@ -209,7 +213,14 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         identifier: subject.relation.relation.identifier,
       }
       : subject.relation.relation;
-    const scope = ctx.scope(input.packageName, reads);
+    // `{{ config(fail_calc=...) }}` in the test's macro (dbt_utils' equal_rowcount, equality,
+    // fewer_rows_than) configures the test, as dbt's parse of the macro records it.
+    const scope = {
+      ...ctx.scope(input.packageName, reads),
+      config: (values: Readonly<Record<string, unknown>>) => {
+        Object.assign(macroConfig, values);
+      },
+    };
     const kwargs = Object.fromEntries(
       Object.entries(spec.kwargs).map(([key, value]) => [
         key,
@@ -311,9 +322,10 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
   const name = names.name;
   const fqn = [input.packageName, ...ctx.foldersOf(input.packageName, yaml.file), name];
   const projectConfig = ctx.projectConfig(input.packageName, fqn.slice(1));
-  const config: Readonly<Record<string, unknown>> = isEmpty(projectConfig)
+  // The macro's config() calls come after the YAML's config, as in dbt's parse.
+  const config: Readonly<Record<string, unknown>> = isEmpty(projectConfig) && isEmpty(macroConfig)
     ? spec.config
-    : { ...projectConfig, ...spec.config };
+    : { ...projectConfig, ...spec.config, ...macroConfig };
   let compiledCode: string | undefined;
   if (ephemeral) {
     // An ephemeral model's SQL is rendered into the test: its Jinja errors belong to the load.

@@ -17,7 +17,9 @@ import { toError } from "../../../core/errors.ts";
 
 /**
  * Splits CSV text (RFC 4180: quoted fields, doubled quotes, newlines inside
- * quotes) into rows. Throws `RangeError` at an unterminated quote.
+ * quotes) into rows. A blank line after the first row is a row of one empty
+ * field, as Python's csv module (and so dbt's agate) reads it; blank lines
+ * before it are skipped. Throws `RangeError` at an unterminated quote.
  */
 export function parseCsv(text: string, delimiter = ","): string[][] {
   const rows: string[][] = [];
@@ -42,7 +44,7 @@ export function parseCsv(text: string, delimiter = ","): string[][] {
       if (c === "\r" && text[i + 1] === "\n") i++;
       row.push(field);
       field = "";
-      if (row.length > 1 || row[0] !== "") rows.push(row);
+      if (row.length > 1 || row[0] !== "" || rows.length > 0) rows.push(row);
       row = [];
     } else field += c;
   }
@@ -99,7 +101,7 @@ export async function loadSeed(
       error,
     );
   }
-  const [header, ...body] = rows;
+  const [header, ...rest] = rows;
   if (!header || header.length === 0 || header.every((h) => h.trim() === "")) {
     throw new DbtError(DbtErrorCode.invalidProject, `seed '${node.name}' has no header row`, {
       file: node.file,
@@ -107,6 +109,11 @@ export async function loadSeed(
     });
   }
   const names = header.map((h) => h.trim());
+  // A blank line is a row whose every value is null: agate pads a short row with nulls, and
+  // dbt-utils' not_null_proportion test data counts on it (5 values in 10 rows, one blank).
+  const isBlank = (r: readonly string[]) => r.length === 1 && r[0] === "" && names.length > 1;
+  const blankLines = rest.filter(isBlank).length;
+  const body = blankLines === 0 ? rest : rest.map((r) => isBlank(r) ? names.map(() => "") : r);
   const bad = body.findIndex((r) => r.length !== names.length);
   if (bad >= 0) {
     throw new DbtError(
@@ -141,6 +148,7 @@ export async function loadSeed(
         delimiter: seed.delimiter,
         columns,
         rows: body.map((r) => r.map((v) => (v === "" ? null : v))),
+        blankLines,
       });
     } catch (error) {
       throw new DbtError(

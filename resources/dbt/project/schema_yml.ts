@@ -290,6 +290,24 @@ export function genericTestsOf(
   return out;
 }
 
+/** Config keys dbt takes from beside a test's arguments (dbt-core's TestBuilder.CONFIG_ARGS). */
+const CONFIG_BESIDE_ARGUMENTS = [
+  "severity",
+  "tags",
+  "enabled",
+  "where",
+  "limit",
+  "warn_if",
+  "error_if",
+  "fail_calc",
+  "store_failures",
+  "store_failures_as",
+  "meta",
+  "database",
+  "schema",
+  "alias",
+] as const;
+
 /** The arguments and config of a test written as its bare name (most tests): shared, frozen. */
 const NONE: Readonly<Record<string, never>> = Object.freeze({});
 
@@ -311,16 +329,24 @@ function toSpec(
   const parsedConfig = config === undefined || config === null
     ? {}
     : TestConfigSchema.parse(config);
-  // dbt also accepts `severity:` beside the arguments (older style).
-  const severity = kwargs.severity;
-  delete kwargs.severity;
+  // dbt reads its config keys written beside the arguments (`where:`, `severity:`, ...) as
+  // config (TestBuilder.CONFIG_ARGS); `config:` wins where both say one. Before, only
+  // `severity` was: a `where:` there was an argument the test ignored.
+  let beside: Record<string, unknown> | undefined;
+  for (const key of CONFIG_BESIDE_ARGUMENTS) {
+    if (!Object.hasOwn(kwargs, key)) continue;
+    const value = kwargs[key];
+    delete kwargs[key];
+    if (value === undefined || value === null || Object.hasOwn(parsedConfig, key)) continue;
+    (beside ??= {})[key] = value;
+  }
   return {
     testName,
     columnName: typeof columnName === "string" ? columnName : column,
     kwargs,
-    config: typeof severity === "string" && parsedConfig.severity === undefined
-      ? TestConfigSchema.parse({ ...parsedConfig, severity })
-      : parsedConfig,
+    config: beside === undefined
+      ? parsedConfig
+      : TestConfigSchema.parse({ ...parsedConfig, ...beside }),
     yamlPath,
   };
 }

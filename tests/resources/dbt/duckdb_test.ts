@@ -224,6 +224,21 @@ Deno.test("duckdb dbt: seeds are read by DuckDB's CSV reader, typed like dbt-duc
   assert.deepEqual(await ids(h.warehouse, "main.people"), [1, 2], "the old seed table stays");
 });
 
+Deno.test("duckdb dbt: a blank line of a seed is a row of nulls, as dbt's agate reads it", async () => {
+  // DuckDB's reader skips blank lines; dbt loads one as a row whose values are all null.
+  await using h = await setup({
+    "seeds/points.csv": "a,b\n1,1\n,2\n\n4,4\n",
+  });
+  const run = await runProject(await h.load(), h.warehouse, { writeArtifacts: false });
+  assert.equal(run.success, true, JSON.stringify(run.results.map((r) => r.message)));
+  assert.deepEqual(
+    await h.warehouse.query(
+      "select count(*)::int as n, count(a)::int as a, count(b)::int as b from main.points",
+    ),
+    [{ n: 4, a: 2, b: 3 }],
+  );
+});
+
 Deno.test("duckdb dbt: snapshots keep history (timestamp and check strategies, hard deletes)", async () => {
   await using h = await setup({
     "snapshots/snap.sql": `{% snapshot things_snap %}

@@ -322,6 +322,64 @@ seeds:
   });
 });
 
+Deno.test("item 7: a blank line of a seed is a row of nulls, as dbt's agate reads it", async () => {
+  // dbt-utils' not_null_proportion data counts on it: 5 values in 10 rows, one of them blank.
+  await build({
+    "seeds/points.csv": "a,b\n1,1\n,2\n\n4,4\n",
+    "seeds/single.csv": "\n\nx\n1\n\n",
+  }, async (warehouse, run) => {
+    assert.equal(run.success, true, JSON.stringify(run.results));
+    assert.deepEqual(
+      await warehouse.query(
+        "select count(*)::int as n, count(a)::int as a, count(b)::int as b from analytics.points",
+      ),
+      [{ n: 4, a: 2, b: 3 }],
+    );
+    // Blank lines before the header are skipped; after it, one is a row (agate's null row).
+    assert.deepEqual(
+      await warehouse.query("select x from analytics.single order by x nulls last"),
+      [{ x: 1 }, { x: null }],
+    );
+  });
+});
+
+Deno.test("generic tests: config() in the test's macro and config keys beside its arguments", async () => {
+  await build({
+    // Rows that are not failures: the macro says how to count them (dbt-utils' equal_rowcount).
+    "macros/diff.sql": `{% test same_count(model, compare_model) %}
+{{ config(fail_calc = 'sum(coalesce(diff, 0))') }}
+select abs((select count(*) from {{ model }}) - (select count(*) from {{ compare_model }})) as diff
+{% endtest %}`,
+    "models/m.sql": "select 1 as id union all select -1",
+    "models/n.sql": "select 5 as id union all select 6",
+    "models/schema.yml": `version: 2
+models:
+  - name: m
+    data_tests:
+      - same_count: {compare_model: ref('n')}
+    columns:
+      - name: id
+        data_tests:
+          # \`where\` beside the arguments is config, as in dbt: -1 is left out.
+          - accepted_values:
+              values: [1]
+              quote: false
+              where: "id > 0"
+          - not_null:
+              severity: warn
+              warn_if: ">5"
+`,
+  }, (_w, run) => {
+    assert.equal(statusOf(run, "same_count_m_ref_n_"), "pass");
+    assert.equal(statusOf(run, "accepted_values_m_id"), "pass");
+    assert.equal(
+      run.success,
+      true,
+      JSON.stringify(run.results.map((r) => [r.unique_id, r.message])),
+    );
+  });
+});
+
 Deno.test("item 10: snapshots track changes (timestamp, check, hard deletes, YAML form)", async () => {
   await using project = await writeProject({
     "snapshots/snap.sql": `{% snapshot people_snap %}
