@@ -1828,6 +1828,35 @@ VECTORS.update({
 })
 
 
+def shp_upper(name):
+    # An old system's export: every extension in capitals (.SHP, .SHX, .DBF, .PRJ).
+    shp("_upper.shp")
+    stem = os.path.join(OUT, name[:-4])
+    for ext in ("shp", "shx", "dbf", "prj", "cpg"):
+        os.rename(os.path.join(OUT, "_upper." + ext), stem + "." + ext.upper())
+
+
+def geojson_ids(name):
+    # An Overpass / OSM export: string feature ids ("way/123") beside an "id" property,
+    # numeric ids on others, a foreign member and a bbox on the collection and a feature.
+    doc = {"type": "FeatureCollection", "generator": "overpass-turbo", "bbox": [-111, 45, -110, 46],
+           "features": [
+               {"type": "Feature", "id": "way/123", "bbox": [-110.5, 45.5, -110.4, 45.6],
+                "properties": {"@id": "way/123", "highway": "path"},
+                "geometry": {"type": "LineString", "coordinates": [[-110.5, 45.5], [-110.4, 45.6]]}},
+               {"type": "Feature", "id": "node/9", "properties": {"@id": "node/9", "natural": "peak"},
+                "geometry": {"type": "Point", "coordinates": [-110.45, 45.55]}},
+           ]}
+    geojson(name, doc)
+
+
+VECTORS.update({
+    "v_shp_upper": lambda: shp_upper("v_shp_upper.SHP"),
+    "v_shp name ü": lambda: shp("v_shp name ü.shp"),
+    "v_geojson_ids": lambda: geojson_ids("v_geojson_ids.geojson"),
+})
+
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):
