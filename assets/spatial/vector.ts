@@ -1189,12 +1189,21 @@ async function convertVectors(
       }
       const lossy = lossyWarnings(layerArgs.warnings);
       if (lossy.length > 0) {
+        // GDAL's GeoJSON reader makes one `id` column of the features' "id"
+        // members and an "id" property: a string id ("node/9", as OSM
+        // exports write) where the property is a number is what it loses.
+        const jsonIds = /^GeoJSON/.test(layerArgs.driver) &&
+          lossy.every((w) => / of field [^ ]*\.id parsed /.test(w));
         problems.push({
           code: "content_mismatch",
           message: `'${file.path}' (layer '${layer.name}') holds values GDAL cannot read as ` +
-            `their field's type, which it would publish changed (${lossy.join("; ")}); write ` +
-            "numbers with a decimal point and no thousands separators (or blank for none), " +
-            "and upload the file again",
+            `their field's type, which it would publish changed (${lossy.join("; ")}); ` +
+            (jsonIds
+              ? 'GDAL reads the features\' "id" members and their "id" property as one ' +
+                'column: rename the "id" property (e.g. to "ref") or make the ids alike, and ' +
+                "upload the file again"
+              : "write numbers with a decimal point and no thousands separators (or blank " +
+                "for none), and upload the file again"),
           file: file.path,
         });
         continue;

@@ -1850,7 +1850,18 @@ def geojson_ids(name):
     geojson(name, doc)
 
 
+def geojson_id_clash(name):
+    # Feature ids that are strings beside an "id" property that is a number.
+    geojson(name, {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "way/123", "properties": {"id": 7, "highway": "path"},
+         "geometry": {"type": "LineString", "coordinates": [[-110.5, 45.5], [-110.4, 45.6]]}},
+        {"type": "Feature", "id": "node/9", "properties": {"natural": "peak"},
+         "geometry": {"type": "Point", "coordinates": [-110.45, 45.55]}},
+    ]})
+
+
 VECTORS.update({
+    "v_geojson_id_clash": lambda: geojson_id_clash("v_geojson_id_clash.geojson"),
     "v_shp_upper": lambda: shp_upper("v_shp_upper.SHP"),
     "v_shp name ü": lambda: shp("v_shp name ü.shp"),
     "v_geojson_ids": lambda: geojson_ids("v_geojson_ids.geojson"),
