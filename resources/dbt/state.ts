@@ -32,7 +32,24 @@ export interface StateManifest {
   readonly nodes?: Readonly<Record<string, StateNode>>;
   readonly sources?: Readonly<Record<string, unknown>>;
   readonly macros?: Readonly<Record<string, StateMacro>>;
+  readonly unit_tests?: Readonly<Record<string, unknown>>;
+  readonly exposures?: Readonly<Record<string, unknown>>;
+  readonly semantic_models?: Readonly<Record<string, unknown>>;
+  readonly metrics?: Readonly<Record<string, unknown>>;
+  readonly saved_queries?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * The manifest's collections other than `nodes` whose entries `state:` judges whole, as dbt's
+ * `same_contents` of unit tests, exposures and the semantic layer's resources does.
+ */
+const OTHER_KINDS = [
+  "unit_tests",
+  "exposures",
+  "semantic_models",
+  "metrics",
+  "saved_queries",
+] as const;
 
 /** The `state:` values dbt takes. */
 const MODIFIED_PARTS = [
@@ -106,8 +123,10 @@ export function stateCheck(previous: StateManifest, current: StateManifest): Sta
     }
   };
   return (id, value) => {
+    const other = OTHER_KINDS.find((kind) => Object.hasOwn(current[kind] ?? {}, id));
     const known = Object.hasOwn(previous.nodes ?? {}, id) ||
-      Object.hasOwn(previous.sources ?? {}, id);
+      Object.hasOwn(previous.sources ?? {}, id) ||
+      (other !== undefined && Object.hasOwn(previous[other] ?? {}, id));
     if (value === "new") return !known;
     if (value === "old") return known;
     const old = previous.nodes?.[id];
@@ -126,11 +145,22 @@ export function stateCheck(previous: StateManifest, current: StateManifest): Sta
         { file: "--select" },
       );
     }
-    // A source the earlier run knew is not modified here (sources are not compared).
+    // A source the earlier run knew is not modified here (sources are not compared). A unit
+    // test, exposure or semantic resource is modified when its definition is; before, these
+    // were never found in the earlier manifest, so each of them was "new" on every run.
     const modified = !known ||
-      (old !== undefined && now !== undefined && parts.some((part) => !same(part, old, now)));
+      (other !== undefined
+        ? contents(previous[other]?.[id]) !== contents(current[other]?.[id])
+        : old !== undefined && now !== undefined && parts.some((part) => !same(part, old, now)));
     return value === "unmodified" ? !modified : modified;
   };
+}
+
+/** An entry's definition: what the manifest says of it but when it was parsed. */
+function contents(entry: unknown): string {
+  if (typeof entry !== "object" || entry === null) return canonical(entry);
+  const { created_at: _createdAt, ...rest } = entry as Record<string, unknown>;
+  return canonical(rest);
 }
 
 function descriptions(node: StateNode): Record<string, unknown> {

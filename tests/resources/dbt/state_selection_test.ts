@@ -128,6 +128,76 @@ models:
   assert.match(bad.out.join("\n"), /state:modified\.everything: not a state selector/);
 });
 
+Deno.test("state: unit tests, exposures and semantic models are modified only when their definition is", async () => {
+  // Before, they were never looked up in the earlier manifest: each was "new", so every slim CI
+  // run (state:modified+) ran every unit test of the project and listed every metric.
+  await using project = await writeProject({
+    "dbt_project.yml": PROJECT,
+    "models/staging/stg_orders.sql": "select 1 as id, 10 as amount",
+    "models/marts/orders.sql": "select id, amount from {{ ref('stg_orders') }}",
+    "models/marts/metricflow_time_spine.sql": "select current_date as date_day",
+    "models/marts/_marts.yml": `version: 2
+models:
+  - name: orders
+unit_tests:
+  - name: orders_keep_amount
+    model: orders
+    given:
+      - input: ref('stg_orders')
+        rows: [{id: 1, amount: 5}]
+    expect:
+      rows: [{id: 1, amount: 5}]
+exposures:
+  - name: orders_dashboard
+    type: dashboard
+    owner: {name: Ann}
+    depends_on: [ref('orders')]
+semantic_models:
+  - name: orders
+    model: ref('orders')
+    defaults: {agg_time_dimension: ordered_at}
+    entities: [{name: order, type: primary, expr: id}]
+    dimensions: [{name: ordered_at, type: time, expr: "current_date", type_params: {time_granularity: day}}]
+    measures: [{name: amount, agg: sum}]
+metrics:
+  - name: revenue
+    label: Revenue
+    type: simple
+    type_params: {measure: amount}
+`,
+  });
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await runDbtCli([...args, "--project-dir", project.dir], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    }, { env: () => undefined });
+    return { code, out: out.filter((l) => !l.startsWith("warning: ")).sort() };
+  };
+  const parsed = await cli("parse");
+  assert.equal(parsed.code, 0, parsed.out.join("\n"));
+  const state = `${project.dir}/prod_state`;
+  await Deno.mkdir(state);
+  await Deno.copyFile(`${project.dir}/target/manifest.json`, `${state}/manifest.json`);
+  const ls = async (select: string) => (await cli("ls", "-s", select, "--state", state)).out;
+  assert.deepEqual(await ls("state:modified"), []);
+  assert.deepEqual(await ls("state:new"), []);
+  // The unit test's expectation and the metric's label change; the model does not.
+  const yml = `${project.dir}/models/marts/_marts.yml`;
+  await Deno.writeTextFile(
+    yml,
+    (await Deno.readTextFile(yml)).replace(
+      "rows: [{id: 1, amount: 5}]\n    expect:",
+      "rows: [{id: 1, amount: 6}]\n    expect:",
+    )
+      .replace("label: Revenue", "label: Net revenue"),
+  );
+  assert.deepEqual(await ls("state:modified"), [
+    "demo.orders_keep_amount",
+    "metric:demo.revenue",
+  ]);
+});
+
 Deno.test("state: source_status:fresher+ picks the sources loaded since the earlier run's freshness check and what reads them", async () => {
   await using project = await writeProject({
     "models/staging/_shop__sources.yml": `version: 2
