@@ -1860,7 +1860,27 @@ def geojson_id_clash(name):
     ]})
 
 
+def kml_multi(name):
+    # Google Earth's own: a MultiGeometry of a point and a line, a 3D polygon with a hole
+    # (extruded, absolute altitudes), nested folders.
+    text(name, """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>Site</name>
+<Folder><name>Outer</name><Folder><name>Inner</name>
+<Placemark><name>Gate and path</name><MultiGeometry>
+<Point><coordinates>-110.5,45.5,0</coordinates></Point>
+<LineString><coordinates>-110.5,45.5,0 -110.45,45.52,0 -110.4,45.6,0</coordinates></LineString>
+</MultiGeometry></Placemark>
+<Placemark><name>Hall</name><Polygon><extrude>1</extrude><altitudeMode>absolute</altitudeMode>
+<outerBoundaryIs><LinearRing><coordinates>-110.3,45.3,20 -110.2,45.3,20 -110.2,45.4,20 -110.3,45.4,20 -110.3,45.3,20</coordinates></LinearRing></outerBoundaryIs>
+<innerBoundaryIs><LinearRing><coordinates>-110.28,45.32,20 -110.22,45.32,20 -110.22,45.38,20 -110.28,45.32,20</coordinates></LinearRing></innerBoundaryIs>
+</Polygon></Placemark>
+</Folder></Folder>
+</Document></kml>
+""")
+
+
 VECTORS.update({
+    "v_kml_multi": lambda: kml_multi("v_kml_multi.kml"),
     "v_geojson_id_clash": lambda: geojson_id_clash("v_geojson_id_clash.geojson"),
     "v_shp_upper": lambda: shp_upper("v_shp_upper.SHP"),
     "v_shp name ü": lambda: shp("v_shp name ü.shp"),

@@ -1348,6 +1348,7 @@ const VECTORS: Case[] = [
   vector("v_shp_upper.SHP", "shapefile"),
   vector("v_shp name ü.shp", "shapefile"),
   vector("v_geojson_ids.geojson", "geojson"),
+  vector("v_kml_multi.kml", "kml"),
   // A string feature id where an "id" property is a number: GDAL would publish 0 for it.
   vector("v_geojson_id_clash.geojson", "geojson", {
     expect: quarantined(
@@ -1767,7 +1768,7 @@ async function runMatrix(t: Deno.TestContext, all: Case[]) {
                     ...(meta(doc).crs_source === "declared" ? { s_srs: c.crs } : {}),
                     // A plain KML is read by the KML driver on both engines (not LIBKML,
                     // which native GDAL prefers): compared with that driver's reading.
-                    ...(c.file === "v_kml.kml" ? { drivers: ["KML"] } : {}),
+                    ...(/^v_kml(_multi)?\.kml$/.test(c.file) ? { drivers: ["KML"] } : {}),
                     ...(c.file === "v_gpkg_curves_z.gpkg" ? { linear: true } : {}),
                   });
                 }
