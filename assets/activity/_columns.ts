@@ -199,6 +199,33 @@ export class DayFirstDateError extends Error {
   }
 }
 
+/**
+ * Slash dates that read both ways (no part above 12) and, read month-first,
+ * fall on one day of different months (`1/3/2026` ... `12/3/2026` as January
+ * 3rd ... December 3rd): daily data does not, so the file is day-first
+ * (D/M/YYYY) and would load on the wrong days. The whole file is refused.
+ */
+export class AmbiguousDateOrderError extends Error {
+  /** Creates the error naming the column and the first and last dates as written. */
+  constructor(
+    /** CSV column. */
+    readonly column: string,
+    /** The earliest and latest dates as written, and as month-first would load them. */
+    readonly span: {
+      readonly first: string;
+      readonly last: string;
+      readonly firstDay: string;
+      readonly lastDay: string;
+    },
+  ) {
+    super(
+      `its ${column} dates ('${span.first}' ... '${span.last}') read as Fitbit's month-first ` +
+        `M/D/YYYY fall on the same day of different months (${span.firstDay} ... ` +
+        `${span.lastDay}), which daily data does not: they look day-first (D/M/YYYY)`,
+    );
+  }
+}
+
 /** The header lacks required columns. */
 export class MissingColumnsError extends Error {
   /**
@@ -294,6 +321,14 @@ export class RowParser {
   #lastDate = "";
   #lastParsed: string | undefined;
   readonly #latestDate: string;
+  /** The parts of the slash dates seen, while none proves them month-first (a day above 12). */
+  #slash: { months: Set<number>; days: Set<number>; proven: boolean } = {
+    months: new Set(),
+    days: new Set(),
+    proven: false,
+  };
+  /** The earliest and latest slash dates: [as written, as loaded]. */
+  #slashSpan: { first?: [string, string]; last?: [string, string] } = {};
 
   private constructor(
     private readonly kind: DropKind,
@@ -443,12 +478,44 @@ export class RowParser {
     let parsed = this.#dates.get(text);
     if (parsed === undefined && !this.#dates.has(text)) {
       parsed = parseDate(text);
+      if (parsed !== undefined) this.#noteSlashDate(text, parsed);
       if (this.#dates.size >= 4096) this.#dates.clear();
       this.#dates.set(text, parsed);
     }
     this.#lastDate = text;
     this.#lastParsed = parsed;
     return parsed;
+  }
+
+  #noteSlashDate(text: string, parsed: string): void {
+    const slash = this.#slash;
+    if (slash.proven) return;
+    const us = US_DATE.exec(text);
+    if (!us) return;
+    slash.months.add(Number(us[1]));
+    slash.days.add(Number(us[2]));
+    if (Number(us[2]) > 12) slash.proven = true;
+    const span = this.#slashSpan;
+    if (span.first === undefined || parsed < span.first[1]) span.first = [text, parsed];
+    if (span.last === undefined || parsed > span.last[1]) span.last = [text, parsed];
+  }
+
+  /**
+   * Called after the last row: throws {@linkcode AmbiguousDateOrderError}
+   * when the file's slash dates can only be day-first (see there); a file
+   * whose dates read both ways otherwise loads month-first, as Fitbit writes.
+   */
+  finish(): void {
+    const { months, days, proven } = this.#slash;
+    const { first, last } = this.#slashSpan;
+    if (proven || months.size < 2 || days.size !== 1 || !first || !last) return;
+    const column = this.kind.columns.find((c) => c.kind === "date")?.csv ?? "date";
+    throw new AmbiguousDateOrderError(column, {
+      first: first[0],
+      last: last[0],
+      firstDay: first[1],
+      lastDay: last[1],
+    });
   }
 }
 

@@ -12,6 +12,7 @@ import type { ObjectStore } from "../../resources/object_store/types.ts";
 import { WarehouseQueryError } from "../../resources/warehouse/errors.ts";
 import type { SqlValue, Warehouse } from "../../resources/warehouse/types.ts";
 import {
+  AmbiguousDateOrderError,
   type BadValue,
   checkExcelSeparator,
   DayFirstDateError,
@@ -205,6 +206,7 @@ async function* rowBatches(
     }
     if (rows.length > 0) yield rows;
   }
+  parser?.finish();
 }
 
 /**
@@ -381,6 +383,14 @@ function asRejection(error: unknown, name: string): FileRejectedError | undefine
           problem: "is a day-first date (D/M/YYYY)",
         }],
       },
+    );
+  }
+  if (error instanceof AmbiguousDateOrderError) {
+    return new FileRejectedError(
+      "day_first_dates",
+      name,
+      `${error.message}; export the dates as YYYY-MM-DD (or M/D/YYYY) and drop the file again`,
+      { cause: error },
     );
   }
   if (error instanceof NotCsvTextError) {

@@ -128,7 +128,43 @@ const FAMILIES: Record<string, (rng: Random) => Attack> = {
       line: firstDayFirst + 2,
     };
   },
+  ambiguous_day_first_dates: (rng) => {
+    // A European export of 1-12 March: every part is <= 12, so no row shows it is D/M/YYYY,
+    // and it loaded month-first as January 3rd ... December 3rd (before: silently, exit 0).
+    const days = rng.int(2, 12);
+    const body = rows(rng, rng.int(days, 60)).map((r, i) => {
+      r[1] = `${(i % days) + 1}/3/2026`;
+      return r;
+    });
+    return {
+      bytes: encoder.encode(csv(ACTIVITY_HEADER, body, ",", rng.pick(["\n", "\r\n"]))),
+      reason: "day_first_dates",
+      mentions: [
+        new RegExp(`'1/3/2026' \\.\\.\\. '${days}/3/2026'`),
+        new RegExp(`2026-01-03 \\.\\.\\. 2026-${String(days).padStart(2, "0")}-03`),
+        /day-first \(D\/M\/YYYY\)/,
+        /export the dates as YYYY-MM-DD/,
+      ],
+    };
+  },
 };
+
+Deno.test("dates that read both ways load month-first (Fitbit's M/D/YYYY) unless only day-first fits", async () => {
+  await using h = await harness();
+  // 3/1 ... 3/12: every part <= 12, but one month with its days in order: month-first.
+  const body = rows(new Random(SEED), 12).map((r, i) => {
+    r[1] = `3/${i + 1}/2026`;
+    return r;
+  });
+  await h.drop("daily_activity_march.csv", csv(ACTIVITY_HEADER, body));
+  await h.run();
+  assert.equal(await h.count("raw.daily_activity", "daily_activity_march.csv"), 12);
+  const days = await h.warehouse.query(
+    "SELECT min(activity_date)::text AS first, max(activity_date)::text AS last " +
+      "FROM raw.daily_activity WHERE source_file = 'daily_activity_march.csv'",
+  );
+  assert.deepEqual({ ...days[0] }, { first: "2026-03-01", last: "2026-03-12" });
+});
 
 Deno.test("an Excel 'sep=,' line before the header is skipped, as Excel does", async () => {
   const rng = new Random(SEED);
