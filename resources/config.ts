@@ -168,6 +168,16 @@ export const ConfigSchema = z.object({
     { message: "DBT_PACKAGE_HUB_URL must be an http(s) URL, e.g. https://hub.getdbt.com" },
   ).optional(),
   SAMPLE_DATA: z.stringbool().default(true),
+  /**
+   * How long a committed spatial manifest whose files are not all in the
+   * landing zone yet waits for them before it is quarantined naming them, in
+   * milliseconds (0: at once).
+   */
+  MANIFEST_FILE_WAIT_MS: decimal(
+    "MANIFEST_FILE_WAIT_MS",
+    "300000",
+    z.number().int().min(0).max(MAX_TIMER_MS),
+  ).default(300_000),
   SENSOR_INTERVAL_MS: decimal(
     "SENSOR_INTERVAL_MS",
     "1000",

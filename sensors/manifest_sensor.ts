@@ -141,7 +141,23 @@ export interface ManifestSensorOptions {
    * @default {3600000}
    */
   readonly maxRetryDelayMs?: number;
+  /**
+   * How long a manifest whose only problem is files not there yet (a
+   * `missing_file` or `missing_sidecar`) waits for them, in milliseconds
+   * from its commit, before it is quarantined naming them: uploaders often
+   * commit the manifest while the last files are still on their way. At most
+   * half of `lookbackMs`, so a waiting manifest is never lost behind the
+   * watermark.
+   * @default {MANIFEST_FILE_WAIT_MS of the configuration (300000)}
+   */
+  readonly missingFileWaitMs?: number;
 }
+
+/** The problems that may go away on their own: files still being uploaded. */
+const NOT_ARRIVED: ReadonlySet<ManifestProblem["code"]> = new Set([
+  "missing_file",
+  "missing_sidecar",
+]);
 
 /** The run key of attempt `attempt` (1, 2, ...) of a committed manifest's content. */
 export function attemptRunKey(batchId: string, etag: string, attempt: number): string {
@@ -216,6 +232,8 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
   const maxPerTick = options.maxPerTick ?? 100;
   const retryDelayMs = options.retryDelayMs ?? 30_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
+  // Manifests waiting for their files already said so, once per committed content.
+  const toldMissing = new Set<string>();
   // Runs canceled on request already said why they are left, once per process.
   const toldCanceled = new Set<string>();
   // Batches waiting for the native engine already said so, once per process.
@@ -230,6 +248,10 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
     async evaluate(ctx) {
       const store = ctx.resources.lake;
       const bucket = ctx.resources.config.LANDING_BUCKET;
+      const missingFileWaitMs = Math.min(
+        options.missingFileWaitMs ?? ctx.resources.config.MANIFEST_FILE_WAIT_MS ?? 300_000,
+        lookbackMs / 2,
+      );
       const previous = parseCursor(ctx.cursor, (message) => ctx.log.warn(message));
       const listed = await listManifests(store, bucket, ctx.signal);
       if (listed === undefined) return { skipReason: `bucket '${bucket}' does not exist yet` };
@@ -355,6 +377,30 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
             // Archived or quarantined since it was listed (by a run or another daemon).
             ctx.log.info(`manifest '${object.key}' left the landing zone meanwhile; nothing to do`);
           } else {
+            const waited = ctx.clock.now() - object.lastModified.getTime();
+            if (missingFileWaitMs > 0 && result.problems.every((p) => NOT_ARRIVED.has(p.code))) {
+              if (waited < missingFileWaitMs) {
+                // Not handled: the manifest stays new and is validated again next time.
+                const seen = `${object.key}\0${object.etag}`;
+                if (!toldMissing.has(seen)) {
+                  toldMissing.add(seen);
+                  ctx.log.info(
+                    `manifest '${object.key}' waits for ${
+                      result.problems.map((p) => p.file ?? p.message).join(", ")
+                    } to arrive; quarantined if still missing at ${
+                      new Date(object.lastModified.getTime() + missingFileWaitMs).toISOString()
+                    }`,
+                  );
+                }
+                continue;
+              }
+              result.problems = result.problems.map((p) => ({
+                ...p,
+                message: `${p.message} (waited ${
+                  Math.round(waited / 1000)
+                } s after the manifest was committed)`,
+              }));
+            }
             await quarantine(store, bucket, object.key, result.problems);
             const batch = result.batchId ?? batchIdFromManifestKey(object.key) ?? object.key;
             ctx.log.warn(
@@ -443,9 +489,12 @@ function nextCursor(
   handled: readonly ObjectSummary[],
   lookbackMs: number,
 ): ManifestCursor {
+  // 0 when nothing was handled yet (every manifest waiting for its files, or failing this
+  // time): -Infinity became `null` in JSON, and the next evaluation warned of a bad cursor.
   const watermark = Math.max(
-    previous?.watermark ?? Number.NEGATIVE_INFINITY,
-    ...handled.map((object) => object.lastModified.getTime()),
+    0,
+    previous?.watermark ?? 0,
+    ...handled.map((o) => o.lastModified.getTime()),
   );
   const seen: ManifestCursor["seen"] = {};
   const entries: [string, [string, number]][] = [

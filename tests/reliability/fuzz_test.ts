@@ -90,7 +90,8 @@ async function runSpatial(world: World, cases: readonly SpatialCase[]): Promise<
   }
   const graph = defineGraph<AppResources>({
     assets: spatialAssets(),
-    sensors: [manifestSensor({ intervalMs: 1 })],
+    // A missing file is a verdict here; waiting for it is tested in manifest_sensor_test.
+    sensors: [manifestSensor({ intervalMs: 1, missingFileWaitMs: 0 })],
     resources: appResources(world.config),
   });
   await using daemon = new SensorDaemon(graph, {

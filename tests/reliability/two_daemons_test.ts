@@ -93,7 +93,12 @@ Deno.test({
     await world.release();
     const daemonArgs = ["sensor", "--json", "--interval", "100"];
     const spawnDaemon = () =>
-      spawnMain(daemonArgs, { cwd: world.dir, env: world.env, killAfterMs: 30 * 60_000 });
+      spawnMain(daemonArgs, {
+        cwd: world.dir,
+        // A batch whose file never comes is quarantined after 2 s of waiting for it, not 5 min.
+        env: { ...world.env, MANIFEST_FILE_WAIT_MS: "2000" },
+        killAfterMs: 30 * 60_000,
+      });
     const daemons: MainProcess[] = [spawnDaemon(), spawnDaemon()];
     const outputs: string[] = [];
     let killedPid = 0;

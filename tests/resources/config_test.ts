@@ -84,6 +84,7 @@ Deno.test("config: every variable has its documented default", async (t) => {
     DBT_FULL_REFRESH: false,
     SAMPLE_DATA: true,
     SENSOR_INTERVAL_MS: 1_000,
+    MANIFEST_FILE_WAIT_MS: 300_000,
     RUN_HEARTBEAT_INTERVAL_MS: 10_000,
     NOTIFY_URLS: "",
     RUN_QUEUE: "auto",

@@ -46,11 +46,15 @@ const stubValidate: ValidateManifest = async (store, bucket, key) => {
   return { ok: true, manifest: json as Manifest, etag: head?.etag ?? "" };
 };
 
-/** A sensor with the stub validator and a quarantine that records its calls. */
+/**
+ * A sensor with the stub validator and a quarantine that records its calls; a
+ * missing file quarantines at once unless `missingFileWaitMs` is given.
+ */
 function stubbed(options: ManifestSensorOptions = {}) {
   const quarantined: { key: string; problems: readonly ManifestProblem[] }[] = [];
   const sensor = manifestSensor({
     validate: stubValidate,
+    missingFileWaitMs: 0,
     quarantine: async (store, bucket, key, problems) => {
       quarantined.push({ key, problems });
       await store.delete(bucket, key);
@@ -453,6 +457,7 @@ Deno.test("two daemons: a batch another daemon's run holds is never validated ag
   });
   const quarantined: string[] = [];
   const sensor = manifestSensor({
+    missingFileWaitMs: 0,
     quarantine: async (s, bucket, key, problems) => {
       quarantined.push(`${key}: ${problems.map((p) => p.code).join(",")}`);
       await s.delete(bucket, key);
@@ -827,4 +832,70 @@ Deno.test("manifest sensor: a run its process stopped because its heartbeat coul
     requests((await evaluateAt(cursor)).result).runRequests.map((r) => r.runKey),
     [`b1:${put.etag}:attempt-3`],
   );
+});
+
+Deno.test("manifest sensor: a manifest committed before its files waits for them, then is quarantined naming them", async () => {
+  // Before: the manifest was quarantined at the first evaluation, while its files were uploading.
+  const clock = new FakeClock(Date.parse("2026-12-01T10:00:00Z"));
+  const store = new MemoryObjectStore({ clock });
+  await store.ensureBucket(BUCKET);
+  const manifest = (batchId: string, names: string[]) => ({
+    batch_id: batchId,
+    uploader: "ana",
+    intent: "publish",
+    files: names.map((name) => ({
+      path: `${batchId}/${name}`,
+      type: "vector",
+      format: "geojson",
+      crs: "EPSG:4326",
+    })),
+    metadata: { project: "p", description: "d" },
+  });
+  const geojson = encode({ type: "FeatureCollection", features: [] });
+  await store.put(BUCKET, "b1/a.geojson", geojson);
+  await store.put(BUCKET, "manifests/b1.json", encode(manifest("b1", ["a.geojson", "b.geojson"])));
+  await store.put(BUCKET, "manifests/b2.json", encode(manifest("b2", ["never.geojson"])));
+  const sensor = manifestSensor({ missingFileWaitMs: 300_000 });
+  const tick = async (cursor?: string) => {
+    const ctx = buildSensorContext({
+      resources: { lake: store, config },
+      clock,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const result = await sensor.evaluate(ctx);
+    return { ...result, logs: ctx.logs.map((l) => `${l.level} ${l.message}`) };
+  };
+
+  const first = requests(await tick());
+  assert.deepEqual(first.runRequests, []);
+  assert.ok(await store.head(BUCKET, "manifests/b1.json"), "b1 still waits in manifests/");
+  assert.ok(await store.head(BUCKET, "manifests/b2.json"), "b2 still waits in manifests/");
+  assert.deepEqual(first.logs, [
+    "info manifest 'manifests/b1.json' waits for b1/b.geojson to arrive; quarantined if still " +
+    "missing at 2026-12-01T10:05:00.000Z",
+    "info manifest 'manifests/b2.json' waits for b2/never.geojson to arrive; quarantined if " +
+    "still missing at 2026-12-01T10:05:00.000Z",
+  ]);
+
+  clock.advance(60_000);
+  await store.put(BUCKET, "b1/b.geojson", geojson);
+  const second = requests(await tick(first.cursor));
+  assert.deepEqual(second.runRequests.map((r) => r.partitions), [["b1"]]);
+  assert.deepEqual(second.logs, [], "said once, not at every evaluation");
+
+  clock.advance(241_000);
+  const third = requests(await tick(second.cursor));
+  assert.deepEqual(third.runRequests, []);
+  assert.equal(await store.head(BUCKET, "manifests/b2.json"), undefined);
+  const report = JSON.parse(
+    new TextDecoder().decode(await store.getBytes(BUCKET, "quarantine/b2.error.json")),
+  );
+  assert.deepEqual(report.problems.map((p: ManifestProblem) => [p.code, p.file]), [
+    ["missing_file", "b2/never.geojson"],
+  ]);
+  assert.match(
+    report.problems[0].message,
+    /File 'b2\/never\.geojson' of batch 'b2' is not in the landing zone.*\(waited 301 s after the manifest was committed\)$/,
+  );
+  assert.ok(await store.head(BUCKET, "manifests/b1.json"), "b1 is its run's to archive");
 });
