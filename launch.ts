@@ -97,6 +97,7 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
         env: merged,
         execPath,
         cwd,
+        launcherPid: Deno.pid,
       }),
     );
   } catch (error) {

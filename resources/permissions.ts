@@ -140,6 +140,21 @@ export interface PermissionContext {
    * @default {Deno.build.os}
    */
   readonly os?: typeof Deno.build.os;
+  /**
+   * The pid of launch.ts, which names the Unix socket the UI's HTTP server
+   * listens on behind its front door ({@linkcode uiSocketPath}).
+   * @default {undefined: no socket granted; the UI then serves without its front door}
+   */
+  readonly launcherPid?: number;
+}
+
+/**
+ * The Unix socket the UI's HTTP server listens on when launch.ts (pid
+ * `launcherPid`) started it: a path known before main.ts starts, so that
+ * exactly it is granted (Deno asks net access for a socket's path).
+ */
+export function uiSocketPath(tmpdir: string | undefined, launcherPid: string | number): string {
+  return join(resolve(tmpdir || "/tmp"), `platform-ui-${launcherPid}.sock`);
 }
 
 /** The commands whose needs differ; every other command gets the common set. */
@@ -227,6 +242,9 @@ export function taskPermissions(
   }
   const listen = SERVERS.has(command) || everything ? listenAddress(args) : undefined;
   if (listen !== undefined) net.add(listen);
+  if (listen !== undefined && context.launcherPid !== undefined) {
+    net.add(`unix:${uiSocketPath(env.get("TMPDIR"), context.launcherPid)}`);
+  }
   if (command === "dbt" || everything) {
     dbtNeeds(args, env, context, { read, write, net, run, ffi, npmCache });
   }

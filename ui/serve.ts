@@ -25,6 +25,9 @@ import { RunWorker } from "../core/worker/worker.ts";
 import { UiContext, type UiSources } from "./context.ts";
 import { Launcher } from "./launcher.ts";
 import { checkBind } from "./security.ts";
+import { uiSocketPath } from "../resources/permissions.ts";
+import { LAUNCHER_PID_VARIABLE } from "../core/cli/stop.ts";
+import { type Front, serveFront } from "./_front.ts";
 import { createApp } from "./server.ts";
 
 /** Options of {@linkcode serveUi}. */
@@ -58,6 +61,20 @@ export interface ServeUiOptions<R> {
   readonly queue?: RunQueue;
   /** Run retries of queued runs that set none (QUEUE_MAX_RETRIES). @default {0} */
   readonly maxRetries?: number;
+  /**
+   * How long a request's headers may take to arrive before the connection is
+   * answered 408 and closed (slow clients hold no connection for ever).
+   * @default {10000}
+   */
+  readonly headTimeoutMs?: number;
+  /**
+   * The Unix socket the HTTP server listens on behind the front door (a
+   * stale file there is removed); the process needs net access to
+   * `unix:<path>`. Without that access the UI serves without its front door,
+   * saying so in the log.
+   * @default {a new temporary folder's `http.sock`}
+   */
+  readonly socketPath?: string;
 }
 
 /** A running UI server. */
@@ -117,19 +134,64 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     ...(log ? { log } : {}),
   });
   const port = options.port ?? 3000;
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  // The HTTP server listens on a private Unix socket; the front door (ui/_front.ts) listens
+  // on the address and passes it each request whose head arrived in time and within limits.
+  const socketDir = options.socketPath === undefined
+    ? await Deno.makeTempDir({ prefix: "platform-ui-" })
+    : undefined;
+  const socketPath = options.socketPath ?? `${socketDir}/http.sock`;
+  // A socket left by a process killed with the same pid would make the listen fail.
+  if (options.socketPath !== undefined) await Deno.remove(socketPath).catch(() => {});
+  const removeSocket = async () => {
+    await Deno.remove(socketDir ?? socketPath, { recursive: true }).catch(() => {});
+  };
+  const listening = Promise.withResolvers<Deno.NetAddr | undefined>();
+  let server: Deno.HttpServer;
+  let front: Front | undefined;
   try {
-    server = Deno.serve({
-      hostname: host,
-      port,
-      onListen: (addr) => listening.resolve(addr),
-    }, app.fetch);
+    server = Deno.serve({ path: socketPath, onListen: () => listening.resolve(undefined) }, (
+      request,
+    ) =>
+      // Deno names a Unix socket's requests http+unix://HOST/...: the URL used was http.
+      app.fetch(new Request(request.url.replace(/^http\+unix:/, "http:"), request)));
   } catch (error) {
-    await context.close();
-    throw listenError(host, port, error);
+    if (!(error instanceof Deno.errors.NotCapable)) {
+      await context.close();
+      await removeSocket();
+      throw error;
+    }
+    log?.warn(
+      `UI without its front door (no timeout for slow clients, no 414 for long URLs): ` +
+        `grant --allow-net=unix:${socketPath} (deno task ui does)`,
+    );
+    try {
+      server = Deno.serve(
+        { hostname: host, port, onListen: (a) => listening.resolve(a) },
+        (r) => app.fetch(r),
+      );
+    } catch (direct) {
+      await context.close();
+      throw listenError(host, port, direct);
+    }
   }
-  const addr = await listening.promise;
+  let addr = await listening.promise;
+  if (addr === undefined) {
+    try {
+      front = serveFront({
+        hostname: host,
+        port,
+        backendPath: socketPath,
+        ...(options.headTimeoutMs === undefined ? {} : { headTimeoutMs: options.headTimeoutMs }),
+        onError: (error) => log?.warn(`UI connection failed: ${error.message}`),
+      });
+    } catch (error) {
+      await server.shutdown();
+      await removeSocket();
+      await context.close();
+      throw listenError(host, port, error);
+    }
+    addr = front.addr;
+  }
   // The first page of a big graph needs the run index, the states and the layout: start now.
   void context.warm((error) =>
     log?.warn(`UI warm-up failed (the first page retries): ${toError(error).message}`)
@@ -140,7 +202,9 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   const close = async () => {
     if (closed) return;
     closed = true;
+    front?.close();
     await server.shutdown();
+    await removeSocket();
     await context.close();
   };
   return { url, context, close, [Symbol.asyncDispose]: close };
@@ -263,6 +327,7 @@ export async function uiCommand<R>(
       } ${record.message}\n`,
     )
   );
+  const launcherPid = Deno.env.get(LAUNCHER_PID_VARIABLE);
   const server = await serveUi({
     graph,
     store,
@@ -275,6 +340,8 @@ export async function uiCommand<R>(
     clock,
     ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
     ...(queue ? { queue, maxRetries: app.queueMaxRetries?.() ?? 0 } : {}),
+    // Under launch.ts (every deno task), the socket it granted.
+    ...(launcherPid ? { socketPath: uiSocketPath(Deno.env.get("TMPDIR"), launcherPid) } : {}),
   });
   io.out(`UI_URL=${server.url}\n`);
   io.out(

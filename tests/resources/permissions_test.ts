@@ -8,6 +8,7 @@ import {
   type PermissionContext,
   permissionFlags,
   taskPermissions,
+  uiSocketPath,
 } from "../../resources/permissions.ts";
 
 const PROJECT = "/srv/platform";
@@ -319,4 +320,26 @@ Deno.test("a widening that Deno could not take, or an unknown PLATFORM_PERMISSIO
       return true;
     });
   }
+});
+
+Deno.test("ui/dev under launch.ts: the Unix socket behind the UI's front door, and nothing for other commands", () => {
+  // Without it the UI's HTTP server could not listen behind the front door (NotCapable).
+  const env = { HOME: "/home/ann", TMPDIR: "/tmp/ann" };
+  const context = (launcherPid: number): PermissionContext => ({
+    projectDir: PROJECT,
+    env: { get: (name) => env[name as keyof typeof env] },
+    execPath: DENO,
+    cwd: CWD,
+    exists: () => false,
+    os: "linux",
+    launcherPid,
+  });
+  const config = loadConfig({ env, dotenvPath: null });
+  assert.equal(uiSocketPath("/tmp/ann", 4242), "/tmp/ann/platform-ui-4242.sock");
+  for (const command of ["ui", "dev"]) {
+    const net = taskPermissions(command, ["--port", "0"], config, context(4242)).net;
+    assert.ok(net.includes("unix:/tmp/ann/platform-ui-4242.sock"), `${command}: ${net}`);
+  }
+  const run = taskPermissions("materialize", [], config, context(4242)).net;
+  assert.ok(!run.some((host) => host.startsWith("unix:")), String(run));
 });
