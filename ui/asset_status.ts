@@ -61,6 +61,12 @@ export interface AssetStatus {
   readonly key: string;
   /** Colour state. */
   readonly state: AssetState;
+  /**
+   * Whether `materialize --stale` (and "Materialize stale") would run it:
+   * some partition's latest materialization is stale, whatever the colour
+   * (a failing check or a failed later step colours it first).
+   */
+  readonly stale: boolean;
   /** Why it is in that state, one sentence. */
   readonly why: string;
   /** Latest materialization, if any. */
@@ -153,6 +159,7 @@ export async function assetStatuses(
     result.set(key, {
       key,
       state,
+      stale: judged.some((r) => r.status === "stale"),
       why,
       lastMaterialization: last,
       latestStep: view.latest,

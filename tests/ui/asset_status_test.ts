@@ -4,7 +4,7 @@
  * Stale is what `materialize --stale` rebuilds: data versions, not times.
  */
 
-import { assertEquals } from "./_assert.ts";
+import { assertEquals, assertMatch } from "./_assert.ts";
 import type { Materialization } from "../../core/asset.ts";
 import { defineAsset } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
@@ -16,6 +16,7 @@ import { staticPartitions } from "../../core/partitions.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { assetStatuses } from "../../ui/asset_status.ts";
 import { RunIndex } from "../../ui/run_index.ts";
+import { serveUi } from "../../ui/serve.ts";
 
 class CountingStore extends MemoryRunStore {
   lookups = 0;
@@ -163,4 +164,36 @@ Deno.test("asset states: a partitioned asset is stale while any partition is, no
   });
   assertEquals(await staleForCli(graph, store, "stg"), ["p1"]);
   assertEquals(await shown(graph, store, "stg"), "stale");
+});
+
+Deno.test("asset states: a stale asset coloured by its failing check still counts in 'Materialize stale (N)', which runs it", async () => {
+  // Before: the button counted the assets coloured 'stale' (0 here) while the launch ran
+  // every stale asset (1): 'Materialize stale' was hidden though materialize --stale runs stg.
+  let version = "v1";
+  const graph = defineGraph({
+    assets: [
+      defineAsset({ key: "bronze", materialize: () => ({ data_version: version }) }),
+      defineAsset({
+        key: "stg",
+        deps: ["bronze"],
+        checks: [{ name: "non_empty", run: () => ({ passed: false, description: "0 rows" }) }],
+        materialize: () => {},
+      }),
+    ],
+  }) as Graph<unknown>;
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await materialize(graph, { runStore: store, clock });
+  version = "v2";
+  await materialize(graph, { runStore: store, clock, selection: "bronze" });
+  assertEquals(await staleForCli(graph, store, "stg"), [null]);
+  const index = new RunIndex(store, { maxRuns: 2000 });
+  await index.refresh(true);
+  const statuses = await assetStatuses(graph, index, store, { now: T0 });
+  assertEquals(statuses.get("stg")?.state, "check_failing");
+  assertEquals(statuses.get("stg")?.stale, true);
+  assertEquals(statuses.get("bronze")?.stale, false);
+  await using ui = await serveUi({ graph, store, port: 0, clock });
+  const page = await fetch(`${ui.url}/assets`).then((r) => r.text());
+  assertMatch(page, /<button[^>]*>Materialize stale \(1\)<\/button>/);
 });

@@ -192,7 +192,9 @@ export async function graphPage(
         s.replace("_", " ")
       }</a>`
     )
-  }</p>${staleLaunch(counts.get("stale") ?? 0, select)}`;
+  }</p>${
+    // What the button runs: every stale asset, also those coloured by a failing check.
+    staleLaunch(view.order.filter((key) => statuses.get(key)?.stale).length, select)}`;
   const body = h`<h1>Assets</h1>
 <div class="graph-wrap" data-graph>
   <form method="get" action="/assets" class="inline-form graph-select"><label>lineage <input name="select" value="${select}" size="36" placeholder="+fct_weather_daily+, group:weather, tag:x" title="the CLI's selection syntax: +key (with upstream), key+ (with downstream), group:, tag:, globs; commas for union"></label><button type="submit">Show</button>${
