@@ -116,6 +116,8 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
       let bytes = 0;
       const keys: string[] = [];
       const samples: string[] = [];
+      // The data of each place as hashed for the lake (generationtime_ms left out).
+      const hashes: string[] = [];
       // One place at a time: a handful of requests per day, kind to a free API,
       // and the first unreachable host ends the partition at once.
       for (const place of places) {
@@ -128,6 +130,8 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
           `for ${place.name} on ${day} (GET ${response.url})`,
         );
         const key = rawWeatherKey(day, place.name);
+        const dataHash = await responseHash(response.body);
+        hashes.push(`${place.name}=${dataHash}`);
         const outcome = await storeRawObject(lake, ledger, {
           bucket: config.LAKE_BUCKET,
           key,
@@ -142,7 +146,7 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
             latitude: weather.latitude,
             longitude: weather.longitude,
             hours: weather.hourly.time.length,
-            response_sha256: await responseHash(response.body),
+            response_sha256: dataHash,
             // Provenance: the replay client (SAMPLE_DATA=true) says which sample answered.
             source: response.source ?? `Open-Meteo ${endpoint} API`,
           },
@@ -166,6 +170,10 @@ export function rawWeatherAsset(options: RawWeatherOptions = {}): AssetDefinitio
         objects_written: written,
         objects_unchanged: unchanged,
         keys,
+        // Same data, same version: a re-fetch that changed nothing leaves bronze_weather and
+        // the marts fresh (without it, the run id was the version and every fetch made them
+        // stale, so the 6-hourly forecast re-ran them eagerly for nothing).
+        data_version: await sha256Hex(new TextEncoder().encode(hashes.join("\n"))),
         ...(samples.length > 0
           ? { sample_data: `${samples.length} synthetic Open-Meteo responses, e.g. ${samples[0]}` }
           : {}),

@@ -52,7 +52,9 @@ Deno.test("raw_weather writes each response unchanged with its ledger document",
     objects_written: 2,
     objects_unchanged: 0,
     keys: [key, "raw/weather/2026/11/20/bozeman.json"],
+    data_version: metadata.data_version,
   });
+  assert.match(String(metadata.data_version), /^[0-9a-f]{64}$/);
 });
 
 Deno.test("raw_weather asks the archive for past days and the forecast for today (UTC)", async () => {
@@ -101,6 +103,8 @@ Deno.test("raw_weather run twice on unchanged data writes nothing new", async ()
   assert.equal(first.objects_written, 2);
   assert.equal(second.objects_written, 0);
   assert.equal(second.objects_unchanged, 2);
+  // Before: no data_version, so each fetch was a new version and made the marts stale.
+  assert.equal(second.data_version, first.data_version, "same data, same data version");
   assert.deepEqual(await lakeKeys(h.lake), keys);
   assert.deepEqual(
     (await h.ledger.findByAsset("raw_weather")).map((d) => [d.id, d.run_id]),
@@ -112,12 +116,13 @@ Deno.test("raw_weather run twice on unchanged data writes nothing new", async ()
 
 Deno.test("raw_weather writes a new version when the data changed", async () => {
   await using h = await weatherHarness();
-  await h.run(raw, "2026-11-18", { runId: "run-1" });
+  const first = await h.run(raw, "2026-11-18", { runId: "run-1" });
   h.api.transform = (body) => {
     (body.hourly as { temperature_2m: number[] }).temperature_2m[0] = 42;
   };
   const second = await h.run(raw, "2026-11-18", { runId: "run-2" });
   assert.equal(second.objects_written, 2);
+  assert.notEqual(second.data_version, first.data_version, "new data, new data version");
   const key = "raw/weather/2026/11/18/bozeman.json";
   const versions = (await h.ledger.findByAsset("raw_weather")).filter((d) => d.key === key);
   assert.deepEqual(versions.map((d) => d.run_id), ["run-1", "run-2"]);
