@@ -118,6 +118,17 @@ export class WeatherResponseError extends PlatformError {}
  * ```
  */
 export function parseWeatherResponse(body: unknown, day: string, source: string): WeatherResponse {
+  // Open-Meteo's error shape, sometimes sent with status 200 (a proxy, an old version): its
+  // reason says what is wrong, where the schema's list of every missing field did not.
+  const failure = body as { error?: unknown; reason?: unknown } | null;
+  if (typeof failure === "object" && failure !== null && failure.error === true) {
+    const reason = typeof failure.reason === "string" ? failure.reason.slice(0, 300) : "no reason";
+    throw new WeatherResponseError(
+      "weather.api_error",
+      `Open-Meteo response ${source} is an error, not weather data: ${reason}`,
+      { input: source },
+    );
+  }
   const parsed = WeatherResponse.safeParse(body);
   if (!parsed.success) {
     throw new WeatherResponseError(

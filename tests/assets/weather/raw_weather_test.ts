@@ -234,3 +234,27 @@ Deno.test("endpointFor refuses a future day and applies the lag in whole days", 
   assert.equal(endpointFor("2026-11-19", "2026-11-23", 5), "forecast");
   assert.equal(endpointFor("2026-11-18", "2026-11-23", 5), "archive");
 });
+
+Deno.test("raw_weather: a 200 whose body is Open-Meteo's error shape fails with the API's reason", async () => {
+  // Before: 'does not have the expected shape' listing every missing field, not the reason.
+  await using h = await weatherHarness();
+  h.api.transform = (body) => {
+    for (const key of Object.keys(body)) delete body[key];
+    Object.assign(body, {
+      error: true,
+      reason:
+        "Cannot initialize WeatherVariable from invalid String value tempeature_2m for key hourly",
+    });
+  };
+  const error = await h.run(raw, PAST).then(
+    () => assert.fail("expected a failure"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof WeatherResponseError);
+  assert.equal(error.code, "weather.api_error");
+  assert.match(
+    error.message,
+    /^Open-Meteo response for billings on 2026-11-20 \(GET .*\) is an error, not weather data: Cannot initialize WeatherVariable .*tempeature_2m/,
+  );
+  assert.doesNotMatch(error.message, /expected shape/);
+});
