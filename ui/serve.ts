@@ -151,9 +151,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   try {
     server = Deno.serve({ path: socketPath, onListen: () => listening.resolve(undefined) }, (
       request,
-    ) =>
-      // Deno names a Unix socket's requests http+unix://HOST/...: the URL used was http.
-      app.fetch(new Request(request.url.replace(/^http\+unix:/, "http:"), request)));
+    ) => app.fetch(asHttp(request)));
   } catch (error) {
     if (!(error instanceof Deno.errors.NotCapable)) {
       await context.close();
@@ -208,6 +206,25 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     await context.close();
   };
   return { url, context, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * `request` as the browser sent it: Deno names a Unix socket's requests
+ * `http+unix://HOST/...`. Built from its parts, not with `new Request(url,
+ * request)`, which reads `request.signal` and so makes Deno print a warning
+ * about its legacy abort behaviour.
+ */
+function asHttp(request: Request): Request {
+  const url = request.url.replace(/^http\+unix:/, "http:");
+  return request.body === null
+    ? new Request(url, { method: request.method, headers: request.headers })
+    : new Request(url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      // A streamed body is sent as it comes (fetch's name for it).
+      duplex: "half",
+    } as RequestInit);
 }
 
 /**
