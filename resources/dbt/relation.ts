@@ -190,6 +190,28 @@ export class Relation {
     return copy;
   }
 
+  /**
+   * `information_schema(view_name)`: the database's information schema (dbt's
+   * InformationSchema relation), `INFORMATION_SCHEMA.columns` unquoted, with
+   * the database in front where this relation prints it; audit_helper and
+   * other packages' `postgres__` macros read `from {{ relation.information_schema('columns') }}`.
+   */
+  information_schema(viewName?: unknown): Relation {
+    const view = typeof viewName === "string" ? viewName : "";
+    const info = new Relation(this.database, "INFORMATION_SCHEMA", view, undefined, undefined, {
+      database: this.quoting.database,
+      schema: false,
+      identifier: false,
+    });
+    info.#parts = { database: this.#parts.database, schema: true, identifier: view !== "" };
+    return info;
+  }
+
+  /** `information_schema_only()`: the information schema itself, no view. */
+  information_schema_only(): Relation {
+    return this.information_schema();
+  }
+
   /** `without_identifier()`: the schema alone (`"schema"`). */
   without_identifier(): Relation {
     return this.include({ identifier: false, __keywords: true });

@@ -289,3 +289,25 @@ for (const target of EMBEDDED_TARGETS) {
     );
   });
 }
+
+for (const target of EMBEDDED_TARGETS) {
+  Deno.test(`dbt on ${target.name}: relation.information_schema('columns') reads the warehouse's columns`, async () => {
+    // audit_helper's postgres__get_columns_in_relation_sql reads it so; before, the method was
+    // missing ("'relation.information_schema' is not defined") and the model failed.
+    await using h = await embeddedProject(target, {
+      "models/a.sql": "select 1 as x, 'y' as y",
+      "models/cols.sql": `
+{%- set rel = ref('a') -%}
+select count(*) as n, '{{ rel.information_schema('columns') }}' as printed,
+  '{{ rel.information_schema() }}' as bare
+from {{ rel.information_schema('columns') }}
+where table_name = '{{ rel.identifier }}' and table_schema = '{{ rel.schema }}'`,
+    });
+    const project = await h.load();
+    await buildModel(h.warehouse, project, "a");
+    await buildModel(h.warehouse, project, "cols");
+    assert.deepEqual(await rows(h.warehouse, `select * from ${target.schema}.cols`), [
+      { n: 2, printed: "INFORMATION_SCHEMA.columns", bare: "INFORMATION_SCHEMA" },
+    ]);
+  });
+}
