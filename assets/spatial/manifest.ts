@@ -22,6 +22,7 @@
  * @module
  */
 
+import { parseDocument } from "yaml";
 import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { PlatformError, toError } from "../../core/errors.ts";
@@ -309,8 +310,10 @@ export async function validateManifest(
   if ("problem" in read) return { ok: false, batchId: keyBatchId, problems: [read.problem] };
 
   let json: unknown;
+  let text = "";
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(read.bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(read.bytes);
+    json = JSON.parse(text);
   } catch (error) {
     const reason = toError(error).message;
     return {
@@ -319,6 +322,20 @@ export async function validateManifest(
       problems: [{
         code: "malformed_json",
         message: `Cannot parse manifest '${manifestKey}': ${reason}. Commit valid UTF-8 JSON.`,
+      }],
+    };
+  }
+
+  const twice = duplicateKey(text);
+  if (twice) {
+    return {
+      ok: false,
+      batchId: keyBatchId,
+      problems: [{
+        code: "malformed_json",
+        message: `Cannot parse manifest '${manifestKey}': key '${twice.key}' appears twice in ` +
+          `one object (line ${twice.line}); JSON readers keep only one of them, so which ` +
+          "value counts is unclear. Remove the other and commit it again.",
       }],
     };
   }
@@ -349,6 +366,26 @@ export async function validateManifest(
   }
   if (problems.length > 0) return { ok: false, batchId: manifest.batch_id, problems };
   return { ok: true, manifest, etag: read.etag };
+}
+
+/**
+ * The first key written twice in one object of the JSON `text`, with its
+ * line: JSON.parse keeps the last silently, so `"path": "b1/a.tif", ...,
+ * "path": "../x"` would be judged on a value the uploader may not have meant.
+ */
+function duplicateKey(text: string): { key: string; line: number } | undefined {
+  const found = parseDocument(text, { uniqueKeys: true, prettyErrors: false }).errors
+    .find((e) => e.code === "DUPLICATE_KEY");
+  if (!found) return undefined;
+  const at = found.pos[0];
+  const quoted = /^"(?:[^"\\]|\\.)*"/.exec(text.slice(at, at + 300))?.[0];
+  let key = quoted ?? text.slice(at, at + 40);
+  try {
+    if (quoted) key = String(JSON.parse(quoted));
+  } catch {
+    // Shown as written.
+  }
+  return { key: key.slice(0, 100), line: text.slice(0, at).split("\n").length };
 }
 
 /** Options of {@linkcode validateManifest}. */

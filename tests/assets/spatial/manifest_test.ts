@@ -243,3 +243,38 @@ Deno.test("validateManifest: a file uploaded under another spelling of its name 
     );
   });
 });
+
+Deno.test("validateManifest: a key written twice in one object is refused naming it and its line", async () => {
+  // Before: JSON.parse kept the last value silently and the batch ran with it.
+  const good = JSON.stringify(manifest(), null, 2);
+  const cases: [string, string, number][] = [
+    // The batch id given twice: which one did the uploader mean?
+    [good.replace('"batch_id": "b1",', '"batch_id": "b1",\n  "batch_id": "b2",'), "batch_id", 3],
+    // A file's path twice, the second leaving the batch.
+    [
+      good.replace('"path": "b1/dem.tif",', '"path": "b1/dem.tif", "path": "../etc/dem.tif",'),
+      "path",
+      13,
+    ],
+    // The same key spelled with an escape.
+    [
+      good.replace('"intent": "publish",', '"intent": "publish", "int\\u0065nt": "measure",'),
+      "intent",
+      4,
+    ],
+  ];
+  for (const [text, key, line] of cases) {
+    const problems = await problemsOf(text);
+    assert.deepEqual(problems.map((p) => p.code), ["malformed_json"], text);
+    assert.equal(
+      problems[0]!.message,
+      `Cannot parse manifest 'manifests/b1.json': key '${key}' appears twice in one object ` +
+        `(line ${line}); JSON readers keep only one of them, so which value counts is unclear. ` +
+        "Remove the other and commit it again.",
+    );
+  }
+  // The same key in two different objects is fine.
+  await using store = await landing();
+  await commit(store, good);
+  assert.ok((await validateManifest(store, BUCKET, "manifests/b1.json")).ok);
+});
