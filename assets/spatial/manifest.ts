@@ -22,13 +22,13 @@
  * @module
  */
 
-import { parseDocument } from "yaml";
 import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { PlatformError, toError } from "../../core/errors.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { closest, editDistance } from "../../core/suggest.ts";
 import { Intent, INTENT_NAMES } from "./intents.ts";
+import { duplicateJsonKey } from "../../formats/json_keys.ts";
 
 /** Prefix of committed manifests in the landing zone. */
 export const MANIFESTS_PREFIX = "manifests/";
@@ -326,7 +326,7 @@ export async function validateManifest(
     };
   }
 
-  const twice = duplicateKey(text);
+  const twice = duplicateJsonKey(text);
   if (twice) {
     return {
       ok: false,
@@ -366,26 +366,6 @@ export async function validateManifest(
   }
   if (problems.length > 0) return { ok: false, batchId: manifest.batch_id, problems };
   return { ok: true, manifest, etag: read.etag };
-}
-
-/**
- * The first key written twice in one object of the JSON `text`, with its
- * line: JSON.parse keeps the last silently, so `"path": "b1/a.tif", ...,
- * "path": "../x"` would be judged on a value the uploader may not have meant.
- */
-function duplicateKey(text: string): { key: string; line: number } | undefined {
-  const found = parseDocument(text, { uniqueKeys: true, prettyErrors: false }).errors
-    .find((e) => e.code === "DUPLICATE_KEY");
-  if (!found) return undefined;
-  const at = found.pos[0];
-  const quoted = /^"(?:[^"\\]|\\.)*"/.exec(text.slice(at, at + 300))?.[0];
-  let key = quoted ?? text.slice(at, at + 40);
-  try {
-    if (quoted) key = String(JSON.parse(quoted));
-  } catch {
-    // Shown as written.
-  }
-  return { key: key.slice(0, 100), line: text.slice(0, at).split("\n").length };
 }
 
 /** Options of {@linkcode validateManifest}. */

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ConfigError } from "../../core/errors.ts";
 import { formatIssues } from "./_issues.ts";
+import { duplicateJsonKey } from "../../formats/json_keys.ts";
 
 /** A place name as used in object keys: lower-case letters, digits and single dashes. */
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -71,6 +72,15 @@ export function parsePlaces(text: string, path: string): Place[] {
       "weather.invalid_places",
       `Cannot load places file '${path}': it is not JSON (${(error as Error).message})`,
       { input: path, cause: error },
+    );
+  }
+  const twice = duplicateJsonKey(text);
+  if (twice) {
+    throw new ConfigError(
+      "weather.invalid_places",
+      `Cannot load places file '${path}': key '${twice.key}' appears twice in one object ` +
+        `(line ${twice.line}); remove one of them`,
+      { input: path },
     );
   }
   const parsed = PlacesFile.safeParse(json);

@@ -108,3 +108,14 @@ Deno.test("a places file that is not UTF-8 is refused, naming the file and the b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a places file with a key written twice names the key and its line", () => {
+  // Before: JSON.parse kept the second latitude and the place was fetched for it without a word.
+  const text = '{"places": [\n  {"name": "billings", "label": "Billings", "latitude": 45.78,\n' +
+    '   "longitude": -108.5, "latitude": 54.78}\n]}';
+  assert.equal(
+    failure(text).message,
+    "Cannot load places file 'config/places.json': key 'latitude' appears twice in one object " +
+      "(line 3); remove one of them",
+  );
+});
