@@ -45,7 +45,12 @@ const urlWithScheme = (name: string, schemes: readonly string[], fallback: strin
     (value) => schemes.some((scheme) => value.startsWith(scheme)),
     { message: `${name} must start with ${schemes.map((s) => `'${s}'`).join(" or ")}` },
   ).refine(
-    (value) => (!PARSED_SCHEMES.test(value) || URL.canParse(value)) && mongoHostsValid(value),
+    (value) =>
+      (!PARSED_SCHEMES.test(value) || URL.canParse(value) && new URL(value).port !== "0") &&
+      mongoHostsValid(value) &&
+      // A '%' not followed by two hex digits ('p%ss' for a password 'p%ss'): the drivers'
+      // decodeURIComponent threw 'URI malformed' at the first connection, naming nothing.
+      !/%(?![0-9A-Fa-f]{2})/.test(value),
     {
       message: `${name} is not a valid URL: check the host, the port (1-65535) and that ` +
         "special characters in the user name and password are percent-encoded",

@@ -551,3 +551,32 @@ Deno.test("config: queue limits are checked at start, naming the variable", () =
   assert.equal(ok.QUEUE_TAG_LIMITS, "group=spatial:2,team=*:3");
   assert.equal(ok.QUEUE_POOL_GRANULARITY, "step");
 });
+
+Deno.test("config: a server URL with port 0 or a broken percent-escape fails at start, secrets masked", () => {
+  // Before: accepted; port 0 reached the driver, and 'p%ss' made the driver's
+  // decodeURIComponent throw 'URI malformed' at the first connection, naming no variable.
+  for (
+    const [name, value] of [
+      ["SPATIAL_URL", "postgres://u:pw@h:0/db"],
+      ["RUNS_URL", "postgres://u:sec%ret@h/db"],
+      ["WAREHOUSE_URL", "postgresql://u%:pw@h/db"],
+      ["LAKE_URL", "http://minio:0"],
+      ["LEDGER_URL", "mongodb://u:pw%zz@h1/db"],
+    ]
+  ) {
+    const error = configError({ [name as string]: value as string });
+    assert.equal(error.input, name, value);
+    assert.match(
+      error.message,
+      new RegExp(
+        `${name} is not a valid URL: check the host, the port \\(1-65535\\) and that special characters`,
+      ),
+    );
+    assert.doesNotMatch(error.message, /sec%ret|pw%zz|[:@]pw@/, "the password is masked");
+  }
+  // A correctly escaped password is fine.
+  assert.equal(
+    load({ RUNS_URL: "postgres://u:p%40ss%25@h:5432/db" }).RUNS_URL,
+    "postgres://u:p%40ss%25@h:5432/db",
+  );
+});
