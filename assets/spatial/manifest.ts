@@ -628,6 +628,14 @@ function landingPathProblem(path: string): string | undefined {
   if (path.startsWith("/")) return "is an absolute path";
   if (path.includes("\\")) return "contains a backslash";
   if (CONTROL.test(path)) return "contains a control character";
+  // Bidi overrides and marks, zero-width spaces, BOMs (U+202E shows 'b1/\u202Egeojson.exe' as
+  // 'b1/exe.nosjoeg'): a key that does not read as it is stored. Not the zero-width (non-)
+  // joiners, which Persian and emoji names need.
+  const invisible = /[\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/.exec(path)?.[0];
+  if (invisible !== undefined) {
+    const code = invisible.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    return `contains the invisible formatting character U+${code}; remove it`;
+  }
   for (const segment of path.split("/")) {
     if (segment === "..") return "climbs out with '..'";
     if (segment === "." || segment === "") return "contains an empty or '.' folder name";
@@ -717,6 +725,17 @@ function spelledOtherwise(path: string, uploaded: readonly string[]): string | u
     return `'${same}' was uploaded, which looks the same but encodes its accented letters ` +
       `${form(same)} where the manifest's are ${form(path)}: write the path in the manifest ` +
       "as the uploaded key spells it (or upload the file again under the manifest's name).";
+  }
+  // 'b1/my%20roads.geojson' for the key 'b1/my roads.geojson': the name copied from a URL.
+  let decoded: string | undefined;
+  try {
+    decoded = /%[0-9A-Fa-f]{2}/.test(path) ? decodeURIComponent(path) : undefined;
+  } catch {
+    decoded = undefined; // not valid percent-encoding: no decoded spelling to offer
+  }
+  if (decoded !== undefined && decoded !== path && uploaded.includes(decoded)) {
+    return `'${decoded}' was uploaded: the manifest's path is percent-encoded (as in a URL); ` +
+      "write it as the uploaded key spells it.";
   }
   const lower = nfc.toLowerCase();
   const cased = uploaded.find((key) => key.normalize("NFC").toLowerCase() === lower);

@@ -133,6 +133,9 @@ Deno.test("validateManifest keeps paths inside the batch and the landing zone", 
     ["b1\\..\\x.geojson", "path_outside_landing_zone"],
     ["s3://other-bucket/x.geojson", "path_outside_landing_zone"],
     ["b1//x.geojson", "path_outside_landing_zone"],
+    // A right-to-left override: the key reads 'b1/exe.nosjoeg' (accepted before).
+    ["b1/\u202egeojson.exe", "path_outside_landing_zone"],
+    ["b1/a\u200b.geojson", "path_outside_landing_zone"],
     ["b2/x.geojson", "path_outside_batch"],
     ["x.geojson", "path_outside_batch"],
     ["b10/x.geojson", "path_outside_batch"],
@@ -145,6 +148,9 @@ Deno.test("validateManifest keeps paths inside the batch and the landing zone", 
       const problems = await problemsOf(body);
       assert.deepEqual(problems.map((p) => [p.code, p.file]), [[code, path]]);
       assert.match(problems[0]!.message, /files\[0\]\.path/);
+      if (path.includes("\u202e")) {
+        assert.match(problems[0]!.message, /invisible formatting character U\+202E; remove it/);
+      }
     });
   }
 });
@@ -230,6 +236,23 @@ Deno.test("validateManifest: a file uploaded under another spelling of its name 
     assert.equal(problem?.code, "missing_file");
     assert.match(problem!.message, /decomposed \(NFD\)/);
     assert.ok(problem!.message.includes(`'${nfc}' was uploaded`));
+  });
+  await t.step("percent-encoded as in a URL", async () => {
+    // Before: only 'upload it before committing the manifest', though it was uploaded.
+    const body = manifest({
+      files: [{
+        path: "b1/my%20roads%C3%A9.geojson",
+        type: "vector",
+        format: "geojson",
+        crs: "EPSG:4326",
+      }],
+    });
+    const [problem] = await problemsOf(body, ["b1/my roads\u00e9.geojson"]);
+    assert.equal(problem?.code, "missing_file");
+    assert.match(
+      problem!.message,
+      /'b1\/my roads\u00e9\.geojson' was uploaded: the manifest's path is percent-encoded \(as in a URL\)/,
+    );
   });
   await t.step("letter case", async () => {
     const body = manifest({
