@@ -84,7 +84,7 @@ commands: build | run | test | seed | snapshot | compile | ls | deps | docs gene
           source freshness | parse | debug | run-operation MACRO [--args YAML] | retry
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE...
           --exclude-resource-type TYPE... --[no-]partial-parse (accepted; parsing is cached by content)
-          --full-refresh --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
+          --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
           --no-version-check
@@ -156,6 +156,7 @@ const FLAGS = {
   "partial-parse": { type: "boolean" },
   "no-partial-parse": { type: "boolean" },
   "full-refresh": { type: "boolean" },
+  "store-failures": { type: "boolean" },
   vars: { type: "string" },
   target: { type: "string", short: "t" },
   "project-dir": { type: "string" },
@@ -770,6 +771,7 @@ async function warehouseCommand(
     threads: inv.threads,
     failFast: values["fail-fast"] ?? false,
     fullRefresh: values["full-refresh"] ?? false,
+    storeFailures: values["store-failures"] ?? false,
     clock,
     invocationId,
     args: inv.args,

@@ -286,8 +286,11 @@ export interface TestThresholds {
   readonly failCalc: string;
   /** Keep only this many failing rows (`limit:`), or null. */
   readonly limit: number | null;
-  /** Store failing rows in the audit schema. */
-  readonly storeFailures: boolean;
+  /**
+   * Store failing rows in the audit schema; null when the test's config does not say, and
+   * then `--store-failures` decides (dbt's `should_store_failures`).
+   */
+  readonly storeFailures: boolean | null;
 }
 
 /** A data test (generic from YAML, or singular from the test paths). */

@@ -102,7 +102,7 @@ const DEFAULT_THRESHOLDS: TestThresholds = Object.freeze({
   errorIf: "!= 0",
   failCalc: "count(*)",
   limit: null,
-  storeFailures: false,
+  storeFailures: null,
 });
 
 /** The tags of a test that sets none: one shared, frozen list. */
@@ -144,7 +144,7 @@ export function thresholdsOf(
       ? "count(*)"
       : String(config.fail_calc),
     limit: typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : null,
-    storeFailures: config.store_failures === true,
+    storeFailures: typeof config.store_failures === "boolean" ? config.store_failures : null,
   };
 }
 

@@ -35,6 +35,8 @@ import { toError } from "../../../core/errors.ts";
 export interface ExecuteOptions {
   /** Rebuild incremental models (`--full-refresh`). */
   readonly fullRefresh?: boolean | undefined;
+  /** `--store-failures`: tests whose config does not say store their failing rows. */
+  readonly storeFailures?: boolean | undefined;
   /**
    * Where time is read.
    * @default {the system clock}
@@ -163,7 +165,7 @@ export async function executeTest(
   const unit = "actualSql" in test;
   const outcome = unit
     ? await runUnitTest(warehouse, test, clock)
-    : await runTest(warehouse, test, clock);
+    : await runTest(warehouse, test, clock, options.storeFailures ?? false);
   await options.record?.(runResultEntry({
     uniqueId: test.uniqueId,
     status: outcome.status,
@@ -338,7 +340,7 @@ export async function runProject(
       const outcome = await executeTest(
         await withQueryComment(warehouse, project, commentNode(item.test)),
         item.test,
-        { clock, record, threadId },
+        { clock, record, threadId, storeFailures: options.storeFailures },
       );
       const severe = item.kind === "unit" || item.test.severity === "error";
       failed = outcome.status === "error" || (outcome.status === "fail" && severe);

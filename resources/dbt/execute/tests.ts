@@ -70,9 +70,12 @@ export async function runTest(
   warehouse: Warehouse,
   test: TestNode,
   clock: Pick<Clock, "now"> = systemClock,
+  storeFailuresFlag = false,
 ): Promise<TestOutcome> {
   const started = clock.now();
-  const { failCalc, limit, storeFailures } = test.thresholds;
+  const { failCalc, limit } = test.thresholds;
+  // The test's own config wins; a test that says nothing follows --store-failures.
+  const storeFailures = test.thresholds.storeFailures ?? storeFailuresFlag;
   let compiled = test.compiledCode;
   try {
     if (test.renderSql) compiled = await test.renderSql(queryRunner(warehouse));
