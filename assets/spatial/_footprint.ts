@@ -51,3 +51,65 @@ export function footprintBox(ring: readonly number[][], continuous: boolean): Lo
   const own = (lon: number) => wrap(ring[lons.indexOf(lon)]![0]!);
   return [own(min), south, own(max), north];
 }
+
+/** Points per edge of a raster's outline when it is densified (GDAL's TransformBounds takes 21). */
+export const EDGE_POINTS = 32;
+
+/**
+ * The outline of a raster of `width` x `height` pixels placed by the
+ * geotransform `gt`, in its CRS: {@linkcode EDGE_POINTS} points per edge,
+ * clockwise from the top-left corner, closed; then its centre.
+ *
+ * A projected raster's four corners alone give a wrong box in lon/lat: the
+ * edges of a Lambert or Albers grid bow towards the pole (a CONUS grid in
+ * EPSG:5070's top edge reaches 52.9°N between corners at 49.2°N), and a
+ * polar stereographic grid's corners all lie south of the pole it covers.
+ */
+export function densifiedOutline(
+  gt: readonly number[],
+  width: number,
+  height: number,
+): { ring: number[][]; centre: number[] } {
+  const at = (px: number, py: number) => [
+    gt[0]! + px * gt[1]! + py * gt[2]!,
+    gt[3]! + px * gt[4]! + py * gt[5]!,
+  ];
+  const corners = [[0, 0], [width, 0], [width, height], [0, height]];
+  const ring: number[][] = [];
+  corners.forEach(([x0, y0], i) => {
+    const [x1, y1] = corners[(i + 1) % 4]!;
+    for (let k = 0; k < EDGE_POINTS; k++) {
+      const f = k / EDGE_POINTS;
+      ring.push(at(x0! + (x1! - x0!) * f, y0! + (y1! - y0!) * f));
+    }
+  });
+  ring.push(ring[0]!);
+  return { ring, centre: at(width / 2, height / 2) };
+}
+
+/**
+ * The lon/lat box of a projected raster from its densified outline in
+ * lon/lat (`ring`, points PROJ could not transform left out) and its centre:
+ * {@linkcode footprintBox}, reaching the pole the outline winds around (its
+ * longitudes turn a whole 360°), as GDAL's `OCTTransformBounds` does. The
+ * pole is the one on the centre's side.
+ */
+export function outlineBox(
+  ring: readonly number[][],
+  centre?: readonly number[],
+): LonLatBox | null {
+  const box = footprintBox(ring, false);
+  if (box === null) return null;
+  let turn = 0;
+  for (let i = 1; i < ring.length; i++) {
+    let step = ring[i]![0]! - ring[i - 1]![0]!;
+    if (step > 180) step -= 360;
+    if (step < -180) step += 360;
+    turn += step;
+  }
+  if (Math.abs(turn) < 180) return box;
+  const lats = ring.map((p) => p[1]!);
+  const mean = lats.reduce((a, b) => a + b, 0) / lats.length;
+  const north = centre === undefined ? mean >= 0 : centre[1]! >= mean;
+  return north ? [-180, box[1], 180, 90] : [-180, -90, 180, box[3]];
+}

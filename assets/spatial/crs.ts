@@ -121,9 +121,14 @@ export async function decideCrs(
   // A 3D geographic file (lon/lat/height, as GPS exports) agrees with the 2D
   // CRS of the same datum: heights are kept, the horizontal CRS is the same.
   const horizontal = isGeographic3d(fileWkt) && /^\s*GEOGCRS\[/.test(declared.wkt) && sameName;
+  // The declared code as GDAL resolved it: a deprecated code GDAL replaces
+  // (EPSG:3785, the old Web Mercator, is EPSG:3857 to GDAL, which also reads
+  // the GeoTIFF key 3785 as EPSG:3857) names the file's CRS.
+  const resolved = wktCode(declared.wkt);
   const agrees = horizontal ||
     (code !== undefined
-      ? canonical(code) === canonical(file.crs)
+      ? canonical(code) === canonical(file.crs) ||
+        (resolved !== undefined && canonical(code) === canonical(resolved))
       : sameName || await sameDefinition(scratch, fileWkt, declared));
   if (!agrees) {
     return {

@@ -15,7 +15,7 @@
 
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
-import { GdalError } from "../../resources/spatial/gdal.ts";
+import { GdalError, type GdalScratch } from "../../resources/spatial/gdal.ts";
 import { rasterWkt, SpatialBatchError, type StagedSource } from "./_batch.ts";
 import { type CrsDecision, horizontalOf, wktCode } from "./crs.ts";
 import {
@@ -26,7 +26,7 @@ import {
   withStagedBatch,
 } from "./batch_asset.ts";
 import { rasterChecks } from "./checks.ts";
-import { footprintBox } from "./_footprint.ts";
+import { densifiedOutline, footprintBox, type LonLatBox, outlineBox } from "./_footprint.ts";
 import { iso19115, publishOutput } from "./lineage.ts";
 import type { ManifestFile, ManifestProblem } from "./manifest.ts";
 
@@ -268,21 +268,99 @@ export function attributeTableOf(
   };
 }
 
-/** Summarises `gdalinfo -json -stats` output for the ledger. */
+/**
+ * A statistic as the ledger and STAC hold it: a finite number, or `null`.
+ * A float band holding infinities (a ratio divided by zero) has GDAL
+ * statistics of `-Infinity`/`Infinity`/`NaN`, which `gdalinfo -json` writes as
+ * text: they reached the ledger as strings and made the STAC Item invalid
+ * (`raster:bands[].statistics` are numbers).
+ */
+function finiteOrNull(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** Whether a WKT is of a geographic CRS (its coordinates are longitudes and latitudes). */
+const isGeographic = (wkt: string | undefined) => /^\s*GEOG(CRS|CS)\b/.test(wkt ?? "");
+
+/**
+ * The lon/lat box of a projected raster from its outline densified in its
+ * own CRS and transformed by GDAL (`ogr2ogr -t_srs EPSG:4326`, points PROJ
+ * cannot transform skipped), reaching a pole it covers (see
+ * {@linkcode outlineBox}); `undefined` for a geographic raster, whose
+ * corners are its box, or one without geotransform or CRS.
+ *
+ * `gdalinfo`'s `wgs84Extent` is the four corners only: a polar
+ * stereographic grid (EPSG:3413, 3031) covering the pole got a box of zero
+ * height at its corners' latitude, and a CONUS Albers grid (EPSG:5070,
+ * NLCD's) a north 3.7° short of its top edge.
+ */
+export async function projectedBox(
+  scratch: GdalScratch,
+  info: Record<string, unknown>,
+  name: string,
+  label: string,
+): Promise<LonLatBox | null | undefined> {
+  const gt = info.geoTransform as number[] | undefined;
+  const [width, height] = (info.size as number[] | undefined) ?? [];
+  const wkt = (info.coordinateSystem as { wkt?: string } | undefined)?.wkt;
+  if (!Array.isArray(gt) || !width || !height || !wkt?.trim() || isGeographic(wkt)) {
+    return undefined;
+  }
+  const { ring, centre } = densifiedOutline(gt, width, height);
+  const points = [...ring, centre].map((coordinates, i) => ({
+    type: "Feature",
+    properties: { i },
+    geometry: { type: "Point", coordinates },
+  }));
+  const input = `${name}_outline.geojson`;
+  await Deno.writeTextFile(
+    scratch.hostPath(input),
+    JSON.stringify({ type: "FeatureCollection", features: points }),
+  );
+  let output: string;
+  try {
+    output = await scratch.gdal.ogr2ogr(
+      scratch.gdalPath(input),
+      ["-f", "GeoJSON", "-s_srs", wkt, "-t_srs", "EPSG:4326", "-skipfailures"],
+      `${name}_outline_lonlat`,
+      // Points outside the projection's domain are GDAL errors that skip them, not failures.
+      { label, errors: [] },
+    );
+  } catch (error) {
+    // No way to lon/lat at all (another planet's CRS): gdalinfo's extent decides, as before.
+    if (error instanceof GdalError) return undefined;
+    throw error;
+  }
+  const features = (JSON.parse(await Deno.readTextFile(scratch.toHost(output))) as {
+    features: { properties: { i: number }; geometry: { coordinates: number[] } | null }[];
+  }).features;
+  const lonLat = new Map(
+    features.filter((f) => f.geometry !== null && f.geometry.coordinates.every(Number.isFinite))
+      .map((f) => [f.properties.i, f.geometry!.coordinates]),
+  );
+  const outline = ring.map((_, i) => lonLat.get(i)).filter((p) => p !== undefined);
+  if (outline.length < 4) return undefined;
+  return outlineBox(outline, lonLat.get(ring.length));
+}
+
+/**
+ * Summarises `gdalinfo -json -stats` output for the ledger; `box` is the
+ * raster's lon/lat box when known better than its corners (see
+ * {@linkcode projectedBox}).
+ */
 export function rasterSummary(
   info: Record<string, unknown>,
   declaredCrs: string,
   attributeTable?: AttributeTable,
+  box?: LonLatBox | null,
 ) {
   const size = (info.size as number[] | undefined) ?? [0, 0];
   const bands = (info.bands as GdalInfoBand[] | undefined) ?? [];
   const footprint = info.wgs84Extent as { coordinates?: number[][][] } | undefined;
   const srs = info.coordinateSystem as { wkt?: string } | undefined;
   // Across the antimeridian, west > east (see _footprint.ts).
-  const bbox = footprintBox(
-    footprint?.coordinates?.[0] ?? [],
-    /^\s*GEOG(CRS|CS)\b/.test(srs?.wkt ?? ""),
-  );
+  const bbox = box ??
+    footprintBox(footprint?.coordinates?.[0] ?? [], isGeographic(srs?.wkt));
   const epsg = srs?.wkt?.match(/ID\["EPSG",(\d+)\]\]\s*$/)?.[1];
   return {
     width: size[0] ?? 0,
@@ -294,10 +372,10 @@ export function rasterSummary(
     bands: bands.map((b) => ({
       band: b.band,
       type: b.type,
-      min: b.minimum ?? null,
-      max: b.maximum ?? null,
-      mean: b.mean ?? null,
-      std_dev: b.stdDev ?? null,
+      min: finiteOrNull(b.minimum),
+      max: finiteOrNull(b.maximum),
+      mean: finiteOrNull(b.mean),
+      std_dev: finiteOrNull(b.stdDev),
       nodata: b.noDataValue ?? null,
       overviews: b.overviews?.length ?? 0,
     })),
@@ -474,8 +552,9 @@ async function convertRasters(
             label,
           }),
       );
+      const box = await timings.time("describe", () => projectedBox(scratch, info, name, label));
       // The table of the source as the user gave it (a warped copy has none).
-      const summary = rasterSummary(info, crs.crs, attributeTableOf(unit.rasterInfo));
+      const summary = rasterSummary(info, crs.crs, attributeTableOf(unit.rasterInfo), box);
       if (summary.bbox === null || summary.bbox.some((v) => !Number.isFinite(v))) {
         problems.push({
           code: "invalid_geometry",

@@ -92,6 +92,11 @@ export function stacDataType(gdalType: string): string {
   return /^(u?int(8|16|32|64)|float(16|32|64)|cint(16|32)|cfloat(32|64))$/.test(t) ? t : "other";
 }
 
+/** Whether a recorded statistic is a number STAC takes (not GDAL's "Infinity" text). */
+function finiteNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
 /**
  * A nodata value as the raster extension writes it: a number, or `"nan"`,
  * `"inf"`, `"-inf"` (GDAL says `NaN`, `Infinity`, `-Infinity`, which JSON
@@ -185,11 +190,12 @@ export function stacItem(doc: LedgerDocument): Json {
           // A land-cover legend (a raster attribute table), which the COG cannot carry.
           ...(i === 0 && classes !== undefined ? { "classification:classes": classes } : {}),
           ...(b.nodata === null || b.nodata === undefined ? {} : { nodata: stacNodata(b.nodata) }),
+          // Only numbers (a record of an infinite band may hold GDAL's "Infinity" as text).
           statistics: {
-            ...(b.min === null ? {} : { minimum: b.min }),
-            ...(b.max === null ? {} : { maximum: b.max }),
-            ...(b.mean === null ? {} : { mean: b.mean }),
-            ...(b.std_dev === null ? {} : { stddev: b.std_dev }),
+            ...(finiteNumber(b.min) ? { minimum: b.min } : {}),
+            ...(finiteNumber(b.max) ? { maximum: b.max } : {}),
+            ...(finiteNumber(b.mean) ? { mean: b.mean } : {}),
+            ...(finiteNumber(b.std_dev) ? { stddev: b.std_dev } : {}),
           },
         })),
       }

@@ -1888,14 +1888,261 @@ VECTORS.update({
 })
 
 
+
+def ovr_external(name):
+    # Overviews the user built on a read-only file: a .ovr beside it (gdaladdo -ro).
+    path = tiff(name, gdal.GDT_Int16, scale=5, options=["COMPRESS=LZW"])
+    ds = gdal.Open(path)
+    ds.BuildOverviews("AVERAGE", [2, 4])
+    ds = None
+    return path
+
+
+def msk_external(name):
+    # A scan's no-data corner as a per-dataset mask in a .msk beside the file (GDAL < 3.9's default).
+    gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", "NO")
+    try:
+        return tiff(name, bands=3, after=lambda m: (rgb(m), mask_corner(m)), options=["COMPRESS=DEFLATE"])
+    finally:
+        gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", None)
+
+
+def aux_stats(name):
+    # Statistics and a histogram computed by a desktop GIS, in the .aux.xml beside the file.
+    path = tiff(name, gdal.GDT_UInt16, scale=100)
+    ds = gdal.Open(path)
+    ds.GetRasterBand(1).ComputeStatistics(False)
+    ds.GetRasterBand(1).GetDefaultHistogram()
+    ds = None
+    return path
+
+
+def aux_srs(name):
+    # No GeoTIFF keys: the CRS and geotransform only in the .aux.xml (PAM), as some tools save them.
+    path = tiff(name, code=None, gt=None, options=["PROFILE=BASELINE"])
+    ds = gdal.Open(path)
+    ds.SetSpatialRef(srs("EPSG:32612"))
+    ds.SetGeoTransform(UTM)
+    ds = None
+    return path
+
+
+def local_cs(name):
+    # A site survey's local grid (engineering CRS): metres, but nowhere on Earth.
+    def local(mem):
+        s = osr.SpatialReference()
+        s.SetLocalCS("site grid")
+        s.SetLinearUnits("metre", 1.0)
+        mem.SetSpatialRef(s)
+    return tiff(name, code=None, gt=[1000, 1, 0, 2000, 0, -1], after=local)
+
+
+def geokey_patch(name, old, new):
+    # A GeoTIFF whose ProjectedCSTypeGeoKey names a code the CRS database lacks.
+    path = tiff(name, options=["COMPRESS=NONE"])
+    data = bytearray(open(path, "rb").read())
+    key = struct.pack("<HHHH", 3072, 0, 1, old)
+    at = data.find(key)
+    assert at > 0, "geokey not found"
+    data[at:at + 8] = struct.pack("<HHHH", 3072, 0, 1, new)
+    open(path, "wb").write(bytes(data))
+    return path
+
+
+def inf_pixels(mem):
+    b = mem.GetRasterBand(1)
+    b.WriteRaster(0, 0, 3, 1, struct.pack("3f", float("inf"), float("-inf"), float("nan")), buf_type=gdal.GDT_Float32)
+
+
+def cut_at(name, make, keep):
+    path = make()
+    data = open(path, "rb").read()
+    open(os.path.join(OUT, name), "wb").write(data[:keep if keep > 1 else int(len(data) * keep)])
+    if path != os.path.join(OUT, name):
+        os.remove(path)
+
+
+def bad_ifd(name):
+    path = tiff(name, options=["COMPRESS=DEFLATE"])
+    data = bytearray(open(path, "rb").read())
+    data[4:8] = struct.pack("<I", len(data) * 3)
+    open(path, "wb").write(bytes(data))
+
+
+def vrt_batch(name):
+    # A mosaic of two tiles of the batch, as gdalbuildvrt writes it (paths relative to the VRT).
+    a = tiff("r_vrt_batch_a.tif", gt=UTM)
+    b = tiff("r_vrt_batch_b.tif", gt=[500000 + W * 30, 30, 0, 5000000, 0, -30])
+    gdal.BuildVRT(os.path.join(OUT, name), [a, b])
+
+
+def jpeg_cog(name):
+    src = tiff("_jcog_src.tif", bands=3, after=rgb, size=(600, 500))
+    gdal.Translate(os.path.join(OUT, name), src, format="COG", creationOptions=["COMPRESS=JPEG", "BLOCKSIZE=256"])
+    os.remove(src)
+
+
+def hfa_spill(name):
+    # A large ERDAS image: header .img, pixels in the .ige spill file beside it.
+    other(name, "HFA", ["USE_SPILL=YES"], gdal.GDT_Float32)
+
+
+def polar(name, code, half):
+    return tiff(name, gdal.GDT_Float32, code=code, size=(100, 100),
+                gt=[-half, 2 * half / 100, 0, half, 0, -2 * half / 100])
+
+
+RASTERS.update({
+    "r_south_up": lambda: tiff("r_south_up.tif", gt=[500000, 30, 0, 5000000 - H * 30, 0, 30]),
+    "r_1x1": lambda: tiff("r_1x1.tif", gdal.GDT_Float32, size=(1, 1), nodata=-9999),
+    "r_1x1_geog": lambda: tiff("r_1x1_geog.tif", code="EPSG:4326", gt=[-110.5, 0.001, 0, 45.5, 0, -0.001], size=(1, 1)),
+    "r_ovr_external": lambda: ovr_external("r_ovr_external.tif"),
+    "r_msk_external": lambda: msk_external("r_msk_external.tif"),
+    "r_aux_stats": lambda: aux_stats("r_aux_stats.tif"),
+    "r_aux_srs": lambda: aux_srs("r_aux_srs.tif"),
+    "r_local_cs": lambda: local_cs("r_local_cs.tif"),
+    "r_epsg_unknown": lambda: geokey_patch("r_epsg_unknown.tif", 32612, 32799),
+    "r_epsg_deprecated": lambda: geokey_patch("r_epsg_deprecated.tif", 32612, 3785),
+    "r_inf": lambda: tiff("r_inf.tif", gdal.GDT_Float32, scale=0.3, after=inf_pixels),
+    "r_nan_plain": lambda: tiff("r_nan_plain.tif", gdal.GDT_Float64, scale=0.3,
+                                after=lambda m: m.GetRasterBand(1).WriteRaster(0, 0, 2, 1, struct.pack("2d", float("nan"), float("nan")))),
+    "r_uint64": lambda: tiff("r_uint64.tif", gdal.GDT_UInt64, scale=1e9, options=["COMPRESS=DEFLATE"]),
+    "r_many_bands": lambda: tiff("r_many_bands.tif", gdal.GDT_Int16, bands=120, size=(24, 20), scale=3,
+                                 options=["COMPRESS=DEFLATE", "INTERLEAVE=BAND"]),
+    "r_palette_nodata": lambda: tiff("r_palette_nodata.tif", nodata=0, after=lambda m: palette_of(m)),
+    "r_polar_north": lambda: polar("r_polar_north.tif", "EPSG:3413", 3000000),
+    "r_polar_south": lambda: polar("r_polar_south.tif", "EPSG:3031", 3000000),
+    "r_global_360": lambda: tiff("r_global_360.tif", gdal.GDT_Float32, code="EPSG:4326", size=(180, 90),
+                                 gt=[0, 2, 0, 90, 0, -2]),
+    "r_global": lambda: tiff("r_global.tif", gdal.GDT_Float32, code="EPSG:4326", size=(180, 90),
+                             gt=[-180, 2, 0, 90, 0, -2]),
+    "r_trunc_header": lambda: cut_at("r_trunc_header.tif", lambda: tiff("_th.tif", options=["COMPRESS=DEFLATE"]), 6),
+    "r_trunc_10": lambda: cut_at("r_trunc_10.tif", lambda: tiff("_t10.tif", options=["COMPRESS=DEFLATE"]), 0.1),
+    "r_trunc_50": lambda: cut_at("r_trunc_50.tif", lambda: tiff("_t50.tif", options=["COMPRESS=NONE", "TILED=YES"]), 0.5),
+    "r_trunc_95": lambda: cut_at("r_trunc_95.tif", lambda: tiff("_t95.tif", gdal.GDT_Int16, options=["COMPRESS=LZW"]), 0.95),
+    "r_bad_ifd": lambda: bad_ifd("r_bad_ifd.tif"),
+    "r_text": lambda: text("r_text.tif", "This is not a raster, just some notes about the survey.\n"),
+    "r_png_as_tif": lambda: (png("r_png_as_tif.png"), os.rename(os.path.join(OUT, "r_png_as_tif.png"), os.path.join(OUT, "r_png_as_tif.tif")),
+                             os.remove(os.path.join(OUT, "r_png_as_tif.png.aux.xml"))),
+    "r_tif_as_png": lambda: tiff("r_tif_as_png.tif"),
+    "r_vrt_batch": lambda: vrt_batch("r_vrt_batch.vrt"),
+    "r_jpeg_cog": lambda: jpeg_cog("r_jpeg_cog.tif"),
+    "r_jpeg_mask": lambda: (gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES"),
+                            tiff("r_jpeg_mask.tif", bands=3, after=lambda m: (rgb(m), mask_corner(m)),
+                                 options=["COMPRESS=JPEG", "PHOTOMETRIC=YCBCR", "TILED=YES"]),
+                            gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", None)),
+    "r_hfa_spill": lambda: hfa_spill("r_hfa_spill.img"),
+    "r_cint16_nodata": lambda: tiff("r_cint16_nodata.tif", gdal.GDT_CInt16, nodata=-32768),
+    "r_geog_point": lambda: tiff("r_geog_point.tif", gdal.GDT_Float32, code="EPSG:4326", gt=[-111.0, 0.001, 0, 46.0, 0, -0.001],
+                                 after=lambda m: m.SetMetadataItem("AREA_OR_POINT", "Point")),
+    "r_nad27": lambda: tiff("r_nad27.tif", code="EPSG:26712"),
+    "r_huge_thin": lambda: tiff("r_huge_thin.tif", size=(1000000, 2), gt=[500000.0, 0.05, 0.0, 5000000.0, 0.0, -0.05],
+                                options=["COMPRESS=DEFLATE", "TILED=YES"]),
+})
+
+
+def multipage(name):
+    # A multi-page TIFF (a scanner's pages, each an image of its own, not overviews).
+    first = tiff("_mp1.tif")
+    second = tiff("_mp2.tif", gt=[500000 + W * 30, 30, 0, 5000000, 0, -30])
+    path = os.path.join(OUT, name)
+    gdal.Translate(path, first, format="GTiff")
+    # Appended as a second IFD the way tiffcp writes pages: GDAL's APPEND_SUBDATASET.
+    gdal.Translate(path, second, format="GTiff", creationOptions=["APPEND_SUBDATASET=YES"])
+    for extra in (first, second):
+        os.remove(extra)
+
+
+def palette_1bit(mem):
+    table = gdal.ColorTable()
+    table.SetColorEntry(0, (255, 255, 255, 255))
+    table.SetColorEntry(1, (0, 0, 0, 255))
+    mem.GetRasterBand(1).SetRasterColorTable(table)
+
+
+def palette16(mem):
+    table = gdal.ColorTable()
+    for i in range(400):
+        table.SetColorEntry(i, (i % 256, (i * 7) % 256, 255 - i % 256, 255))
+    mem.GetRasterBand(1).SetRasterColorTable(table)
+
+
+def gcps3(name):
+    path = tiff(name, gt=None, code=None)
+    ds = gdal.Open(path, gdal.GA_Update)
+    pts = [gdal.GCP(500000 + px * 30, 5000000 - ln * 30, 0, px, ln) for px, ln in [(0, 0), (W, 0), (0, H)]]
+    ds.SetGCPs(pts, srs("EPSG:32612").ExportToWkt())
+    ds = None
+
+
+RASTERS.update({
+    "r_multipage": lambda: multipage("r_multipage.tif"),
+    "r_1bit_palette": lambda: tiff("r_1bit_palette.tif", scale=0.004, after=palette_1bit, options=["NBITS=1", "COMPRESS=PACKBITS"]),
+    "r_palette16": lambda: tiff("r_palette16.tif", gdal.GDT_UInt16, scale=1.5, after=palette16, options=["COMPRESS=LZW"]),
+    "r_west_left": lambda: tiff("r_west_left.tif", gt=[500000 + W * 30, -30, 0, 5000000, 0, -30]),
+    "r_gcps3": lambda: gcps3("r_gcps3.tif"),
+    "r_rgb_jpeg_strips": lambda: tiff("r_rgb_jpeg_strips.tif", bands=3, after=rgb, options=["COMPRESS=JPEG", "JPEG_QUALITY=90"]),
+})
+
+def stateplane_ft(name):
+    # A county's orthophoto in State Plane feet, its CRS written from ArcGIS's ESRI WKT.
+    s = osr.SpatialReference()
+    s.ImportFromEPSG(2256)
+    s.MorphToESRI()
+    esri = osr.SpatialReference()
+    esri.SetFromUserInput(s.ExportToWkt())
+    path = os.path.join(OUT, name)
+    mem = gdal.GetDriverByName("MEM").Create("", W, H, 3, gdal.GDT_Byte)
+    mem.SetGeoTransform([1000000.0, 2.0, 0, 800000.0, 0, -2.0])
+    mem.SetSpatialRef(esri)
+    fill(mem)
+    gdal.GetDriverByName("GTiff").CreateCopy(path, mem, options=["COMPRESS=DEFLATE", "TILED=YES"])
+
+
+def arcgis_set(name):
+    # What ArcGIS exports: a GeoTIFF with a .tfw, an .aux.xml (ESRI CRS, statistics) and an .ovr.
+    path = tiff(name, gdal.GDT_Float32, scale=0.5, nodata=-3.4028234663852886e38, options=["TFW=YES", "COMPRESS=LZW"])
+    ds = gdal.Open(path)
+    ds.GetRasterBand(1).ComputeStatistics(False)
+    ds.BuildOverviews("NEAREST", [2, 4])
+    ds = None
+
+
+def mbtiles(name):
+    src = tiff("_mbt_src.tif", bands=3, after=rgb, code="EPSG:3857", size=(256, 256),
+               gt=[-12245000.0, 19.109257071294063, 0, 5621000.0, 0, -19.109257071294063])
+    gdal.Translate(os.path.join(OUT, name), src, format="MBTiles")
+    os.remove(src)
+
+
+RASTERS.update({
+    # A USGS 3DEP DEM tile: NAD83 lon/lat + NAVD88 heights, Float32, LZW with the float predictor.
+    "r_3dep": lambda: tiff("r_3dep.tif", gdal.GDT_Float32, code="EPSG:4269+5703", scale=3.3, nodata=-999999,
+                           gt=[-111.0, 1 / 10800, 0, 46.0, 0, -1 / 10800],
+                           options=["COMPRESS=LZW", "PREDICTOR=3", "TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256"]),
+    # NAIP-like: 4 bands (red, green, blue, near infrared) of JPEG without YCbCr.
+    "r_jpeg_4band": lambda: tiff("r_jpeg_4band.tif", bands=4, options=["COMPRESS=JPEG", "TILED=YES", "PHOTOMETRIC=MINISBLACK"]),
+    "r_stateplane_ft": lambda: stateplane_ft("r_stateplane_ft.tif"),
+    "r_arcgis_set": lambda: arcgis_set("r_arcgis_set.tif"),
+    "r_mbtiles": lambda: mbtiles("r_mbtiles.mbtiles"),
+})
+
+def palette_of(mem):
+    table = gdal.ColorTable()
+    for i in range(256):
+        table.SetColorEntry(i, (i, 255 - i, (i * 3) % 256, 0 if i == 0 else 255))
+    mem.GetRasterBand(1).SetRasterColorTable(table)
+    mem.GetRasterBand(1).SetColorInterpretation(gdal.GCI_PaletteIndex)
+
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):
     """What GDAL itself reads, for many files in one process (a subprocess each
     would cost more than the reading): a JSON list in the order of the spec.
 
-    Each item of the spec is {"info": path, "oo"?, "warp"?: [...]} for `gdalinfo -json
-    -checksum` (of `gdalwarp <warp>` of it, with warp), or
+    Each item of the spec is {"info": path, "oo"?, "warp"?: [...], "cog"?} for `gdalinfo -json
+    -checksum` (of `gdalwarp <warp>` of it, with warp; with cog, GDAL's COG validator's verdict too), or
     {"geojson": out, "source": path, "layer"?, "oo"?: [...], "s_srs"?, "drivers"?} for
     `ogr2ogr -f GeoJSON -t_srs EPSG:4326 -makevalid` of one layer."""
     results = []
@@ -1905,7 +2152,22 @@ def read_back(spec_path):
             if item.get("warp"):
                 # Placed by GCPs or RPCs: what gdalwarp makes of it with the same options.
                 src = gdal.Warp("/vsimem/warped.tif", src, options=item["warp"])
-            results.append(gdal.Info(src, format="json", computeChecksum=True))
+            # Without exceptions, as gdalinfo: a CRS PROJ cannot place (an engineering CRS) only
+            # leaves out the WGS84 extent.
+            try:
+                info = gdal.Info(src, format="json", computeChecksum=True)
+            except RuntimeError:
+                for module in (osr, ogr, gdal):
+                    module.DontUseExceptions()
+                info = gdal.Info(src, format="json", computeChecksum=True)
+                for module in (gdal, ogr, osr):
+                    module.UseExceptions()
+            if item.get("cog"):
+                # GDAL's own COG validator (validate_cloud_optimized_geotiff.py), every tile checked.
+                from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
+                errors, warnings, _ = validate(src, full_check=True)
+                info["cogValidation"] = {"errors": errors, "warnings": warnings}
+            results.append(info)
             src = None
             continue
         extra = {"allowed_drivers": item["drivers"]} if item.get("drivers") else {}

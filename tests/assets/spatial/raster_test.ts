@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { processRasterBatch } from "../../../assets/spatial/raster.ts";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
+import { stacItem } from "../../../assets/spatial/stac.ts";
 import { archiveFiles, loadBatch } from "../../../assets/spatial/_batch.ts";
 import { batchRun, download, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
 import { needs } from "../../_helpers/tools.ts";
@@ -121,4 +122,142 @@ Deno.test("a raster-only batch: the vector asset has nothing to do and opens no 
   const rasters = await processRasterBatch(batchRun(landing, "ras-only", { gdal }));
   assert.equal(rasters.length, 1);
   assert.equal(scratches, 1);
+});
+
+/** The sample DEM made into `name` in scratch by gdal3.js with `options`, its bytes (no native GDAL needed). */
+async function demVariant(options: string[]): Promise<Uint8Array> {
+  await using scratch = await wasmGdal.createScratch();
+  const dem = new URL("../../../sample_data/spatial/montana-sample/dem.tif", import.meta.url);
+  await Deno.writeFile(scratch.hostPath("dem.tif"), await Deno.readFile(dem));
+  const out = await scratch.gdal.translate(
+    scratch.gdalPath("dem.tif"),
+    ["-of", "GTiff", ...options],
+    "variant",
+  );
+  return await Deno.readFile(scratch.toHost(out));
+}
+
+/** Publishes `files` (name, bytes, declared format and CRS) as one raster batch on gdal3.js. */
+async function publishRasters(
+  batch: string,
+  files: {
+    name: string;
+    bytes: Uint8Array;
+    format?: string;
+    crs: string;
+    sidecars?: [string, Uint8Array][];
+  }[],
+) {
+  const landing = await sampleLanding(batch, (m) => ({
+    ...m,
+    files: files.map((f) => ({
+      path: `${batch}/${f.name}`,
+      type: "raster",
+      format: f.format ?? "geotiff",
+      crs: f.crs,
+    })),
+  }));
+  for (const f of files) {
+    await landing.store.put(LANDING, `${batch}/${f.name}`, f.bytes);
+    for (const [name, bytes] of f.sidecars ?? []) {
+      await landing.store.put(LANDING, `${batch}/${name}`, bytes);
+    }
+  }
+  const outputs = await processRasterBatch(batchRun(landing, batch));
+  const metas = await Promise.all(
+    outputs.map(async (o) =>
+      SpatialLedgerMetadata.parse((await landing.ledger.get(o.docId)).metadata)
+    ),
+  );
+  return { landing, outputs, metas };
+}
+
+Deno.test("raster batch: the lon/lat box of a projected raster follows its edges and reaches a pole it covers", async () => {
+  const grid = (srs: string, ullr: number[]) =>
+    demVariant(["-a_srs", srs, "-a_ullr", ...ullr.map(String)]);
+  const { landing, metas } = await publishRasters("ras-poles", [
+    // NSIDC's sea-ice grid and an Antarctic DEM, centred on their pole.
+    {
+      name: "arctic.tif",
+      bytes: await grid("EPSG:3413", [-3e6, 3e6, 3e6, -3e6]),
+      crs: "EPSG:3413",
+    },
+    {
+      name: "antarctic.tif",
+      bytes: await grid("EPSG:3031", [-3e6, 3e6, 3e6, -3e6]),
+      crs: "EPSG:3031",
+    },
+    // NLCD's CONUS grid in Albers: its top edge bows north of its corners (49.2°N).
+    {
+      name: "conus.tif",
+      bytes: await grid("EPSG:5070", [-2493045, 3310005, 2342655, 177285]),
+      crs: "EPSG:5070",
+    },
+  ]);
+  await using _store = landing.store;
+  const [arctic, antarctic, conus] = metas.map((m) => m.bbox!);
+  // GDAL's TransformBounds of the same grids: (-180, 52.2117, 180, 90), (-180, -90, 180, -52.3171).
+  assert.deepEqual([arctic![0], arctic![2], arctic![3]], [-180, 180, 90], `${arctic}`);
+  assert.ok(Math.abs(arctic![1] - 52.2117) < 1e-3, `${arctic}`);
+  assert.deepEqual([antarctic![0], antarctic![1], antarctic![2]], [-180, -90, 180], `${antarctic}`);
+  assert.ok(Math.abs(antarctic![3] + 52.3171) < 1e-3, `${antarctic}`);
+  // TransformBounds: (-130.2328, 21.7423, -63.6722, 52.8733); the corners' north was 49.18.
+  const want = [-130.2328, 21.7423, -63.6722, 52.8733];
+  conus!.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-3, `${conus} vs ${want}`));
+});
+
+Deno.test("raster batch: a float band holding infinities has no statistics rather than text in their place", async () => {
+  // ENVI, written by hand: 4x2 Float32 with +inf and -inf among the values.
+  const values = new Float32Array([1.5, 2.5, Infinity, -Infinity, 3.5, 4.5, 5.5, 6.5]);
+  const header = [
+    "ENVI",
+    "samples = 4",
+    "lines = 2",
+    "bands = 1",
+    "header offset = 0",
+    "file type = ENVI Standard",
+    "data type = 4",
+    "interleave = bsq",
+    "byte order = 0",
+    "map info = {UTM, 1, 1, 500000, 5000000, 30, 30, 12, North, WGS-84}",
+    "",
+  ].join("\n");
+  const { landing, outputs, metas } = await publishRasters("ras-inf", [{
+    name: "ratio.dat",
+    bytes: new Uint8Array(values.buffer),
+    format: "gdal:ENVI",
+    crs: "EPSG:32612",
+    sidecars: [["ratio.hdr", new TextEncoder().encode(header)]],
+  }]);
+  await using _store = landing.store;
+  const band = (metas[0]!.raster as { bands: Record<string, unknown>[] }).bands[0]!;
+  // GDAL's minimum and maximum are -Infinity and Infinity, which JSON numbers cannot hold
+  // (they were recorded as text); what is recorded is a number or nothing.
+  assert.deepEqual([band.min, band.max], [null, null], JSON.stringify(band));
+  for (const v of [band.mean, band.std_dev]) assert.ok(v === null || Number.isFinite(v), `${v}`);
+  const item = stacItem(await landing.ledger.get(outputs[0]!.docId)) as {
+    assets: { data: { "raster:bands": { statistics: unknown }[] } };
+  };
+  const statistics = item.assets.data["raster:bands"][0]!.statistics as Record<string, unknown>;
+  assert.ok(!("minimum" in statistics) && !("maximum" in statistics), JSON.stringify(statistics));
+  assert.ok(Object.values(statistics).every(Number.isFinite), JSON.stringify(statistics));
+});
+
+Deno.test("raster batch: a raster declared by a deprecated code GDAL resolves to its file's CRS is published", async () => {
+  // EPSG:3785, the old code of Web Mercator: GDAL resolves it, and reads it in a GeoTIFF, as EPSG:3857.
+  const { landing, outputs } = await publishRasters("ras-3785", [{
+    name: "tiles.tif",
+    bytes: await demVariant([
+      "-a_srs",
+      "EPSG:3857",
+      "-a_ullr",
+      "-12245000",
+      "5621000",
+      "-12244000",
+      "5620000",
+    ]),
+    crs: "EPSG:3785",
+  }]);
+  await using _store = landing.store;
+  assert.deepEqual(outputs.map((o) => o.crs), ["EPSG:3857"]);
 });
