@@ -341,7 +341,8 @@ export interface RasterSubdataset {
 /**
  * The subdatasets GDAL lists for a raster (`gdalinfo -json`'s SUBDATASETS
  * metadata): what GDAL opens and the variable's name (the part after the
- * last `:`, without quotes or an HDF5 path's leading slashes).
+ * last `:`, without quotes or an HDF5 path's leading slashes); a page of a
+ * multi-page TIFF (`GTIFF_DIR:2:<file>`) is `page_2`.
  */
 export function subdatasetsOf(
   info: Record<string, unknown> | undefined,
@@ -350,10 +351,25 @@ export function subdatasetsOf(
   return Object.entries(list ?? {})
     .filter(([k]) => /^SUBDATASET_\d+_NAME$/.test(k))
     .sort(([a], [b]) => Number(a.split("_")[1]) - Number(b.split("_")[1]))
-    .map(([, gdalPath]) => ({
-      gdalPath,
-      name: gdalPath.split(":").pop()!.replace(/^"|"$/g, "").replace(/^\/+/, ""),
-    }));
+    .map(([, gdalPath]) => {
+      const page = /^GTIFF_DIR:(\d+):/.exec(gdalPath)?.[1];
+      return {
+        gdalPath,
+        name: page !== undefined
+          ? `page_${page}`
+          : gdalPath.split(":").pop()!.replace(/^"|"$/g, "").replace(/^\/+/, ""),
+      };
+    });
+}
+
+/**
+ * Whether a raster's subdatasets are the pages of a multi-page TIFF: GDAL
+ * opens the file as its first page, bands and all, and `gdal_translate`
+ * converts that page alone; the others were dropped without a word. Each is
+ * published, as a netCDF's variables are.
+ */
+function tiffPages(listed: readonly { gdalPath: string }[]): boolean {
+  return listed.length > 1 && listed.every((s) => s.gdalPath.startsWith("GTIFF_DIR:"));
 }
 
 /** The WKT a raster is placed in: its own, else that of its ground control points. */
@@ -774,7 +790,8 @@ export async function contentCheck(
       const wanted = file.type === "raster" && file.subdataset !== undefined
         ? [file.subdataset].flat()
         : undefined;
-      if (wanted !== undefined && (listed.length === 0 || bands > 0)) {
+      const pages = tiffPages(listed);
+      if (wanted !== undefined && (listed.length === 0 || (bands > 0 && !pages))) {
         return mismatch(
           `it holds no subdatasets to pick ${
             wanted.map((w) => `'${w}'`).join(", ")
@@ -783,7 +800,7 @@ export async function contentCheck(
           }); remove subdataset from the manifest`,
         );
       }
-      if (listed.length > 0 && bands === 0) {
+      if (listed.length > 0 && (bands === 0 || pages)) {
         const absent = (wanted ?? []).filter((w) =>
           !listed.some((s) => s.name === w || s.gdalPath === w)
         );

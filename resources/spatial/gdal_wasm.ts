@@ -378,6 +378,19 @@ async function callOn(
   args: string[],
   outputName?: string,
 ): Promise<WorkerCall> {
+  if (/^GTIFF_DIR:\d+:/.test(file)) {
+    // gdal3.js opens plain paths only: a page of a multi-page TIFF is out of its reach.
+    const label = labelOf(file, open);
+    const reason = "gdal3.js opens a multi-page TIFF as its first page only (GTIFF_DIR:)";
+    throw new GdalError(
+      "spatial.codec_missing",
+      `Cannot read '${label}': the embedded GDAL (gdal3.js) cannot open the pages of a ` +
+        `multi-page TIFF one by one (GDAL: ${reason}). The file may well be valid: install ` +
+        "GDAL >= 3.6 (Debian: apt-get install gdal-bin) and run with GDAL_ENGINE=native " +
+        "(or unset, to pick it automatically).",
+      { input: label, gdalMessage: reason },
+    );
+  }
   const vfs = /\.zip(\/|$)/i.test(file) ? ["vsizip"] : [];
   let target = file;
   let openOptions = [...(open?.openOptions ?? [])];
