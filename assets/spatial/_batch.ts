@@ -516,7 +516,12 @@ export async function contentCheck(
   // Told by its first bytes, before any GDAL opens it: a VRT may name files
   // outside the batch (or another batch's, in gdal3.js's shared folder).
   if (await isVrt(scratch.toHost(staged))) {
-    return mismatch("it is a VRT file, which may point outside the batch");
+    return mismatch(
+      "it is a VRT file, which may point outside the batch; upload the files it reads " +
+        "instead" + (file.type === "raster"
+          ? " (or one GeoTIFF of it: gdal_translate -of COG mosaic.vrt mosaic.tif)"
+          : " (or one file of it: ogr2ogr -f GPKG layers.gpkg layers.vrt)"),
+    );
   }
   const openOptions = openOptionsOf(file);
   let drivers = driversOf(file);

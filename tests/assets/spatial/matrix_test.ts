@@ -699,7 +699,10 @@ const RASTERS: Case[] = [
     type: "raster",
     format: "geotiff",
     crs: "EPSG:32612",
-    expect: quarantined("content_mismatch", /'[^']*r_vrt\.vrt' .* it is a VRT file/),
+    expect: quarantined(
+      "content_mismatch",
+      /'[^']*r_vrt\.vrt' .* it is a VRT file, .* upload the files it reads instead \(or one GeoTIFF of it: gdal_translate -of COG/,
+    ),
   },
 ];
 
