@@ -362,7 +362,10 @@ function opsOf(dir: string): GdalOps {
       }
     } catch (error) {
       if (error instanceof HostCallFailed) {
-        throw gdalFailure(action, label, scrub(error.message, file, label, dir), error);
+        // Once each: gdal_translate -stats reads a damaged block twice (the statistics, then
+        // the copy), and GDAL said the same three errors twice over.
+        const said = [...new Set(error.messages)].join(" | ");
+        throw gdalFailure(action, label, scrub(said, file, label, dir), error);
       }
       if (error instanceof HostDied) {
         if (isCrash(error)) {
