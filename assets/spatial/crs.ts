@@ -5,10 +5,12 @@
  * 1. the declared CRS (`files[].crs`) must be one GDAL's PROJ database knows,
  *    else the batch is quarantined (`unknown_crs`);
  * 2. a file with its own CRS must agree with the declared one (same
- *    `AUTHORITY:CODE`; when the file's CRS has no code, as MapInfo's and
- *    many `.prj`s have not, the same name or the same definition: datum,
- *    ellipsoid, prime meridian, projection and its parameters, axes and
- *    units), else the batch is quarantined naming both (`crs_mismatch`);
+ *    `AUTHORITY:CODE`, the declared one as GDAL resolves it, or another
+ *    code of the same definition, as EPSG:900913 is EPSG:3857; when the
+ *    file's CRS has no code, as MapInfo's and many `.prj`s have not, the
+ *    same name or the same definition: datum, ellipsoid, prime meridian,
+ *    projection and its parameters, axes and units), else the batch is
+ *    quarantined naming both (`crs_mismatch`);
  * 3. a file without a CRS gets the declared one assigned, as
  *    `gdal_translate -a_srs` / `ogr2ogr -s_srs` do, and its ledger document
  *    records `crs_source: "declared"`.
@@ -128,7 +130,8 @@ export async function decideCrs(
   const agrees = horizontal ||
     (code !== undefined
       ? canonical(code) === canonical(file.crs) ||
-        (resolved !== undefined && canonical(code) === canonical(resolved))
+        (resolved !== undefined && canonical(code) === canonical(resolved)) ||
+        await sameDefinition(scratch, fileWkt, declared)
       : sameName || await sameDefinition(scratch, fileWkt, declared));
   if (!agrees) {
     return {

@@ -243,21 +243,18 @@ Deno.test("raster batch: a float band holding infinities has no statistics rathe
   assert.ok(Object.values(statistics).every(Number.isFinite), JSON.stringify(statistics));
 });
 
-Deno.test("raster batch: a raster declared by a deprecated code GDAL resolves to its file's CRS is published", async () => {
-  // EPSG:3785, the old code of Web Mercator: GDAL resolves it, and reads it in a GeoTIFF, as EPSG:3857.
-  const { landing, outputs } = await publishRasters("ras-3785", [{
-    name: "tiles.tif",
-    bytes: await demVariant([
-      "-a_srs",
-      "EPSG:3857",
-      "-a_ullr",
-      "-12245000",
-      "5621000",
-      "-12244000",
-      "5620000",
-    ]),
-    crs: "EPSG:3785",
-  }]);
+Deno.test("raster batch: a raster declared by another code of its own CRS is published in the file's", async () => {
+  const mercator = await demVariant([
+    ...["-a_srs", "EPSG:3857"],
+    ...["-a_ullr", "-12245000", "5621000", "-12244000", "5620000"],
+  ]);
+  const { landing, outputs } = await publishRasters("ras-3785", [
+    // EPSG:3785, the old code of Web Mercator: GDAL resolves it, and reads it in a GeoTIFF, as
+    // EPSG:3857 (refused before: "is in EPSG:3857 but the manifest declares EPSG:3785").
+    { name: "tiles.tif", bytes: mercator, crs: "EPSG:3785" },
+    // EPSG:900913, which GDAL knows and PROJ's database does not: the same definition.
+    { name: "google.tif", bytes: mercator, crs: "EPSG:900913" },
+  ]);
   await using _store = landing.store;
-  assert.deepEqual(outputs.map((o) => o.crs), ["EPSG:3857"]);
+  assert.deepEqual(outputs.map((o) => o.crs), ["EPSG:3857", "EPSG:3857"]);
 });
