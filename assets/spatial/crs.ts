@@ -184,6 +184,13 @@ function definition(value: unknown, parent = ""): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if (DESCRIPTIVE.has(key)) continue;
+    if (key === "unit") {
+      out.unit = unitOf(v);
+      continue;
+    }
+    // A projected CRS's base is used in its own normalised axis order: whether it lists
+    // latitude first (EPSG:4326 under EPSG:3857) or longitude (under ESRI:102100) moves nothing.
+    if (key === "coordinate_system" && parent === "base_crs") continue;
     if (key === "name") {
       if (parent === "method" || parent === "parameters") out.name = v;
       else if (parent === "datum") out.name = normalName(String(v).replace(/ ensemble$/i, ""));
@@ -195,6 +202,28 @@ function definition(value: unknown, parent = ""): unknown {
   // A datum ensemble's type is left out of some PROJJSON writers' output.
   if (parent === "datum") delete out.type;
   return out;
+}
+
+/** The units PROJJSON writes by name alone (`"unit": "degree"`), with their type and factor. */
+const UNIT_SHORTHAND: Record<string, [string, number]> = {
+  metre: ["LinearUnit", 1],
+  degree: ["AngularUnit", Math.PI / 180],
+  unity: ["ScaleUnit", 1],
+};
+
+/**
+ * A unit as its type and conversion factor (12 significant digits): PROJ
+ * writes EPSG's degree as `"degree"` in one CRS and as `{"name": "Degree",
+ * "conversion_factor": 0.0174532925199433}` in another (ESRI:102100 beside
+ * EPSG:3857), the same unit.
+ */
+function unitOf(unit: unknown): unknown {
+  const [type, factor] = typeof unit === "string"
+    ? UNIT_SHORTHAND[unit] ?? [unit, NaN]
+    : unit !== null && typeof unit === "object" && "conversion_factor" in unit
+    ? [String((unit as { type?: unknown }).type), Number(unit.conversion_factor)]
+    : [JSON.stringify(unit), NaN];
+  return { type, factor: Number.isNaN(factor) ? null : Number(factor.toPrecision(12)) };
 }
 
 /** The WGS 84 ellipsoid's defining numbers (EPSG:7030). */

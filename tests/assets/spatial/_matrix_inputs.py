@@ -2125,6 +2125,9 @@ RASTERS.update({
     "r_stateplane_ft": lambda: stateplane_ft("r_stateplane_ft.tif"),
     "r_arcgis_set": lambda: arcgis_set("r_arcgis_set.tif"),
     "r_mbtiles": lambda: mbtiles("r_mbtiles.mbtiles"),
+    # A web map export in EPSG:3857, which ArcGIS users declare by its ESRI code (ESRI:102100).
+    "r_web_mercator": lambda: tiff("r_web_mercator.tif", code="EPSG:3857",
+                                   gt=[-12245000.0, 10.0, 0, 5621000.0, 0, -10.0]),
 })
 
 def palette_of(mem):

@@ -544,6 +544,9 @@ const RASTERS: Case[] = [
   tiff("r_jpeg_4band.tif", PENDING),
   tiff("r_stateplane_ft.tif", undefined, "EPSG:2256"),
   tiff("r_arcgis_set.tif"),
+  // Declared by ArcGIS's code of Web Mercator: the same definition (native PROJ wrote its base
+  // CRS's axes and units otherwise, and refused it as a CRS mismatch; gdal3.js did not).
+  { ...tiff("r_web_mercator.tif", undefined, "ESRI:102100"), outCrs: "EPSG:3857" },
   {
     file: "r_mbtiles.mbtiles",
     type: "raster",
