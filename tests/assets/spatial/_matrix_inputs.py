@@ -1969,13 +1969,6 @@ def bad_ifd(name):
     open(path, "wb").write(bytes(data))
 
 
-def vrt_batch(name):
-    # A mosaic of two tiles of the batch, as gdalbuildvrt writes it (paths relative to the VRT).
-    a = tiff("r_vrt_batch_a.tif", gt=UTM)
-    b = tiff("r_vrt_batch_b.tif", gt=[500000 + W * 30, 30, 0, 5000000, 0, -30])
-    gdal.BuildVRT(os.path.join(OUT, name), [a, b])
-
-
 def jpeg_cog(name):
     src = tiff("_jcog_src.tif", bands=3, after=rgb, size=(600, 500))
     gdal.Translate(os.path.join(OUT, name), src, format="COG", creationOptions=["COMPRESS=JPEG", "BLOCKSIZE=256"])
@@ -2025,7 +2018,6 @@ RASTERS.update({
     "r_png_as_tif": lambda: (png("r_png_as_tif.png"), os.rename(os.path.join(OUT, "r_png_as_tif.png"), os.path.join(OUT, "r_png_as_tif.tif")),
                              os.remove(os.path.join(OUT, "r_png_as_tif.png.aux.xml"))),
     "r_tif_as_png": lambda: tiff("r_tif_as_png.tif"),
-    "r_vrt_batch": lambda: vrt_batch("r_vrt_batch.vrt"),
     "r_jpeg_cog": lambda: jpeg_cog("r_jpeg_cog.tif"),
     "r_jpeg_mask": lambda: (gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES"),
                             tiff("r_jpeg_mask.tif", bands=3, after=lambda m: (rgb(m), mask_corner(m)),

@@ -601,13 +601,6 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: quarantined("content_mismatch", /r_tif_as_png/),
   },
-  {
-    file: "r_vrt_batch.vrt",
-    type: "raster",
-    format: "gdal:VRT",
-    crs: "EPSG:32612",
-    expect: published(),
-  },
   // What must not be published.
   // Cut off: GDAL 3.6 only warned and read the missing rows as grey (published on native).
   {
