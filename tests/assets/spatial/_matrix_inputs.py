@@ -1980,7 +1980,7 @@ def hfa_spill(name):
     other(name, "HFA", ["USE_SPILL=YES"], gdal.GDT_Float32)
 
 
-def polar(name, code, half):
+def polar_grid(name, code, half):
     return tiff(name, gdal.GDT_Float32, code=code, size=(100, 100),
                 gt=[-half, 2 * half / 100, 0, half, 0, -2 * half / 100])
 
@@ -2003,8 +2003,8 @@ RASTERS.update({
     "r_many_bands": lambda: tiff("r_many_bands.tif", gdal.GDT_Int16, bands=120, size=(24, 20), scale=3,
                                  options=["COMPRESS=DEFLATE", "INTERLEAVE=BAND"]),
     "r_palette_nodata": lambda: tiff("r_palette_nodata.tif", nodata=0, after=lambda m: palette_of(m)),
-    "r_polar_north": lambda: polar("r_polar_north.tif", "EPSG:3413", 3000000),
-    "r_polar_south": lambda: polar("r_polar_south.tif", "EPSG:3031", 3000000),
+    "r_polar_north": lambda: polar_grid("r_polar_north.tif", "EPSG:3413", 3000000),
+    "r_polar_south": lambda: polar_grid("r_polar_south.tif", "EPSG:3031", 3000000),
     "r_global_360": lambda: tiff("r_global_360.tif", gdal.GDT_Float32, code="EPSG:4326", size=(180, 90),
                                  gt=[0, 2, 0, 90, 0, -2]),
     "r_global": lambda: tiff("r_global.tif", gdal.GDT_Float32, code="EPSG:4326", size=(180, 90),
