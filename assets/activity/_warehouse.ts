@@ -83,6 +83,22 @@ export async function manifestEntry(
 }
 
 /**
+ * Fingerprint of what the raw tables hold: the SHA-256 of every loaded file's
+ * name and checksum, in name order. It is the asset's `data_version`, so a run
+ * that only skipped files (nothing new) reports the same version and the
+ * eager dbt models downstream are not rebuilt for nothing.
+ */
+export async function loadedFingerprint(session: WarehouseSession): Promise<string> {
+  const rows = await session.query<{ source_filename: string; checksum_sha256: string }>(
+    `SELECT source_filename, checksum_sha256 FROM ops.raw_ingest_manifest
+     WHERE status = 'loaded' ORDER BY source_filename`,
+  );
+  const text = rows.map((r) => `${r.source_filename}\t${r.checksum_sha256}`).join("\n");
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
  * Writes (or replaces) the manifest row of a file; `ingested_at` is `now()`,
  * the same instant as the `loaded_at` of the rows loaded in that transaction.
  */

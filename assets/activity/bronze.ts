@@ -31,7 +31,12 @@ import { asset } from "../_define.ts";
 import { checksumOf } from "./_checksum.ts";
 import { type DropKind, dropKindOf } from "./_columns.ts";
 import { type FileOutcome, loadFile, MAX_LISTED_ERRORS } from "./_load_file.ts";
-import { ensureActivityTables, manifestEntry, upsertManifest } from "./_warehouse.ts";
+import {
+  ensureActivityTables,
+  loadedFingerprint,
+  manifestEntry,
+  upsertManifest,
+} from "./_warehouse.ts";
 import { type RejectionReport, RejectionReportSchema } from "./report.ts";
 
 /** Key of the asset. */
@@ -98,7 +103,10 @@ export function bronzeActivityAsset(options: BronzeActivityOptions = {}) {
         ctx.signal.throwIfAborted();
         await ingest(ctx, file, tally);
       }
-      return tally.metadata(files.length, config.ACTIVITY_BAD_ROW_TOLERANCE);
+      return {
+        ...tally.metadata(files.length, config.ACTIVITY_BAD_ROW_TOLERANCE),
+        data_version: await loadedFingerprint(warehouse),
+      };
     },
   });
 }

@@ -100,6 +100,9 @@ suite("bronze_activity loads drops into raw tables and records them in the manif
     assert.equal(await h.count("raw.daily_activity"), 20);
     assert.equal(await h.count("raw.sleep"), 3);
     assert.deepEqual(await h.manifest(), manifest);
+    // Same data version: the eager models downstream are not rebuilt for a run that loaded nothing.
+    assert.match(String(first.metadata.data_version), /^[0-9a-f]{64}$/);
+    assert.equal(second.metadata.data_version, first.metadata.data_version);
   });
 
   await t.step("a changed file replaces its own rows and only those", async () => {
@@ -110,6 +113,7 @@ suite("bronze_activity loads drops into raw tables and records them in the manif
     const run = await h.run();
     assert.equal(run.metadata.files_loaded, 1);
     assert.equal(run.metadata.files_skipped, 2);
+    assert.notEqual(run.metadata.data_version, first.metadata.data_version);
     assert.equal(await h.count("raw.daily_activity", "daily_activity_a.csv"), 7);
     assert.equal(await h.count("raw.daily_activity", "daily_activity_b.csv"), 10);
     const [steps] = await h.warehouse.query<{ min: number; max: number }>(
