@@ -22,7 +22,7 @@
  *   `WAREHOUSE_URL`, `RUNS_URL`, `SPATIAL_URL`, the Open-Meteo URLs; `s3://`
  *   without a host is AWS: `*.amazonaws.com` and the instance credential
  *   endpoints; `mongodb+srv://` the SRV domain), the UI's `--host`/`--port`
- *   (`ui`, `dev`), `NOTIFY_URLS` (`sensor`, `dev`), `DBT_PACKAGE_HUB_URL`
+ *   and the Unix socket behind its front door (`ui`, `dev`), `NOTIFY_URLS` (`sensor`, `dev`), `DBT_PACKAGE_HUB_URL`
  *   and the Postgres hosts of the `profiles.yml` it reads (`dbt`; a DuckDB
  *   target's folder is written). The embedded defaults need none but Open-Meteo's.
  * - **run**: the Deno executable when native GDAL may be used
