@@ -206,15 +206,29 @@ export async function buildModel(
       : { line: undefined, note: "" };
     const missing = missingSource(project, model, error);
     if (missing) throw missing;
+    const text = toError(error).message;
     throw new DbtError(
       DbtErrorCode.modelFailed,
-      `${model.resourceType} '${name}' failed on the warehouse (${warehouse.location}): ${
-        toError(error).message
-      }${where.note}. Fix its SQL; nodes that depend on it are skipped`,
+      `${model.resourceType} '${name}' failed on the warehouse (${warehouse.location}): ${text}${where.note}. ${
+        lackingExtension(text) ?? "Fix its SQL"
+      }; nodes that depend on it are skipped`,
       { file: model.file, line: where.line },
       error,
     );
   }
+}
+
+/**
+ * What to do when the warehouse lacks an extension the node asks for (a
+ * package's hook `create extension postgis`): the SQL is not at fault, the
+ * warehouse is. The embedded PGlite warehouse ships without most extensions.
+ */
+function lackingExtension(message: string): string | undefined {
+  const found = /extension "([^"]+)" is not available/.exec(message);
+  if (!found) return undefined;
+  return `The warehouse has no extension '${found[1]}' (the embedded PGlite warehouse ` +
+    "ships few): build this node on a Postgres target that has it installed (profiles.yml " +
+    "host:), or disable the node";
 }
 
 /**

@@ -380,6 +380,22 @@ models:
   });
 });
 
+Deno.test("a node needing an extension the warehouse lacks is named with the extension, not its SQL", async () => {
+  await build({
+    "models/geo.sql":
+      "{{ config(pre_hook='create extension if not exists postgis') }}\nselect 1 as id",
+    "models/after_geo.sql": "select * from {{ ref('geo') }}",
+    "models/fine.sql": "select 1 as id",
+  }, (_w, run) => {
+    const geo = run.results.find((r) => r.unique_id === "model.demo.geo");
+    assert.equal(geo?.status, "error");
+    assert.match(String(geo?.message), /model 'geo'.*no extension 'postgis'.*Postgres target/s);
+    assert.doesNotMatch(String(geo?.message), /Fix its SQL/);
+    assert.equal(statusOf(run, "model.demo.after_geo"), "skipped");
+    assert.equal(statusOf(run, "model.demo.fine"), "success");
+  });
+});
+
 Deno.test("item 10: snapshots track changes (timestamp, check, hard deletes, YAML form)", async () => {
   await using project = await writeProject({
     "snapshots/snap.sql": `{% snapshot people_snap %}
