@@ -87,7 +87,7 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
-          --no-version-check
+          --no-version-check -q/--quiet
           --output name|path|json (ls)`;
 
 /** Runs one dbt command; returns the exit code. */
@@ -100,12 +100,25 @@ export async function runDbtCli(
   const clock = options.clock ?? systemClock;
   const read = await readInvocation(argv, env, io);
   if (typeof read === "number") return read;
-  const inv: Invocation = { ...read, env, clock, io };
+  // dbt's -q/--quiet: only errors and what the command was asked for (ls, compiled SQL).
+  const quietIo: DbtCliIo = {
+    out: () => {},
+    err: (line) => {
+      if (!/^(warning|note): /.test(line)) io.err(line);
+    },
+  };
+  const inv: Invocation = {
+    ...read,
+    env,
+    clock,
+    io: read.values.quiet ? quietIo : io,
+    results: io,
+  };
   try {
     if (inv.command === "deps") return await depsCommand(inv, options.fetch);
     if (inv.command === "retry") return await retryCommand(inv);
     const project = await loadForCli(inv);
-    for (const warning of project.warnings) io.err(`warning: ${warning}`);
+    for (const warning of project.warnings) inv.io.err(`warning: ${warning}`);
     if (inv.command === "run-operation") return await runOperationCommand(project, inv);
     // `parse` builds nothing: it selects only to report what the user's selection flags or
     // default selector say (a typo, a selector that fails); without them, selecting every node
@@ -157,6 +170,7 @@ const FLAGS = {
   "no-partial-parse": { type: "boolean" },
   "full-refresh": { type: "boolean" },
   "store-failures": { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
   vars: { type: "string" },
   target: { type: "string", short: "t" },
   "project-dir": { type: "string" },
@@ -236,7 +250,10 @@ interface Invocation {
   readonly retry?: ReadonlyMap<string, RetryBatches>;
   readonly env: (name: string) => string | undefined;
   readonly clock: Pick<Clock, "now">;
+  /** Progress, summaries and warnings: nothing but errors under `-q/--quiet`. */
   readonly io: DbtCliIo;
+  /** What the command was asked for (compiled SQL, failures), printed even under `--quiet`. */
+  readonly results: DbtCliIo;
 }
 
 /** Reads and checks the command line and environment; an exit code when it cannot go on. */
@@ -244,7 +261,7 @@ async function readInvocation(
   argv: readonly string[],
   env: (name: string) => string | undefined,
   io: DbtCliIo,
-): Promise<Omit<Invocation, "env" | "clock" | "io"> | number> {
+): Promise<Omit<Invocation, "env" | "clock" | "io" | "results"> | number> {
   let parsed;
   try {
     parsed = parseArgs({ args: spreadMultiValues(argv), allowPositionals: true, options: FLAGS });
@@ -700,7 +717,7 @@ async function compileCommand(
     const path = `${targetDir(project)}/compiled/${written.packageName}/${written.file}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, sql);
-    if (ids.size === 1) inv.io.out(sql);
+    if (ids.size === 1) inv.results.out(sql);
   }
   await writeJsonAtomic(
     targetDir(project),
@@ -793,7 +810,7 @@ async function warehouseCommand(
   for (
     const r of result.results.filter((r) => ["error", "fail", "partial success"].includes(r.status))
   ) {
-    io.out(`  ${r.status.toUpperCase()} ${r.unique_id}: ${r.message ?? ""}`);
+    inv.results.out(`  ${r.status.toUpperCase()} ${r.unique_id}: ${r.message ?? ""}`);
   }
   const partial = count("partial success");
   io.out(

@@ -290,3 +290,38 @@ Deno.test("dbt cli: ls --output json prints dbt's keys (depends_on, config, path
     depends_on: { macros: [], nodes: ["source.demo.shop.orders"] },
   });
 });
+
+Deno.test("dbt cli: -q/--quiet prints only errors and what was asked for (ls, a failure)", async () => {
+  // `dbt -q ls ...` is how scripts read a selection; before, -q exited 2 as unknown.
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+version: "1.0"
+config-version: 2
+profile: demo
+clean-targets: [target]
+`,
+    "models/a.sql": "select null::int as id",
+    "models/schema.yml": `version: 2
+models:
+  - name: a
+    columns:
+      - name: id
+        data_tests: [not_null]
+`,
+  });
+  const dir = ["--project-dir", project.dir];
+  const env = { WAREHOUSE_URL: "pglite:memory:" };
+  const ls = await cli(["-q", "ls", ...dir, "-s", "a", "--resource-type", "model"], env);
+  assert.equal(ls.code, 0, ls.err);
+  assert.equal(ls.out, "demo.a");
+  assert.equal(ls.err, ""); // the clean-targets warning is not printed
+  const loud = await cli(["ls", ...dir, "-s", "a", "--resource-type", "model"], env);
+  assert.match(loud.err, /clean-targets/);
+  const build = await cli(["build", ...dir, "--quiet"], env);
+  assert.equal(build.code, 1, build.out);
+  assert.match(
+    build.out,
+    /^ {2}FAIL test\.demo\.not_null_a_id[.\w]*: Got 1 result, configured to fail if != 0$/,
+  );
+  assert.doesNotMatch(build.out, /START|Done\./);
+});
