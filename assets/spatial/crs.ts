@@ -197,10 +197,31 @@ function definition(value: unknown, parent = ""): unknown {
       continue;
     }
     const name = key === "datum_ensemble" ? "datum" : key;
-    out[name] = definition(v, name);
+    out[name] = definition(key === "parameters" ? parallelsInOrder(v) : v, name);
   }
   // A datum ensemble's type is left out of some PROJJSON writers' output.
   if (parent === "datum") delete out.type;
+  return out;
+}
+
+/**
+ * A conic projection's parameters with its two standard parallels in
+ * ascending order: Lambert's and Albers' cones are the same whichever is
+ * named first, and ESRI's State Plane definitions name them in the other
+ * order than EPSG's (ESRI:102718 and EPSG:2263, New York Long Island).
+ */
+function parallelsInOrder(parameters: unknown): unknown {
+  if (!Array.isArray(parameters)) return parameters;
+  const at = (n: string) =>
+    parameters.findIndex((p) => (p as { name?: unknown } | null)?.name === n);
+  const first = at("Latitude of 1st standard parallel");
+  const second = at("Latitude of 2nd standard parallel");
+  if (first < 0 || second < 0) return parameters;
+  const [a, b] = [parameters[first], parameters[second]] as { value?: unknown }[];
+  if (!(Number(a!.value) > Number(b!.value))) return parameters;
+  const out = [...parameters];
+  out[first] = { ...a, value: b!.value };
+  out[second] = { ...b, value: a!.value };
   return out;
 }
 

@@ -254,7 +254,17 @@ Deno.test("raster batch: a raster declared by another code of its own CRS is pub
     { name: "tiles.tif", bytes: mercator, crs: "EPSG:3785" },
     // EPSG:900913, which GDAL knows and PROJ's database does not: the same definition.
     { name: "google.tif", bytes: mercator, crs: "EPSG:900913" },
+    // New York Long Island in US feet declared by ArcGIS's code, whose definition names the
+    // two standard parallels in the other order (refused before as a CRS mismatch).
+    {
+      name: "nyc.tif",
+      bytes: await demVariant([
+        ...["-a_srs", "EPSG:2263"],
+        ...["-a_ullr", "980000", "200000", "981000", "199000"],
+      ]),
+      crs: "ESRI:102718",
+    },
   ]);
   await using _store = landing.store;
-  assert.deepEqual(outputs.map((o) => o.crs), ["EPSG:3857", "EPSG:3857"]);
+  assert.deepEqual(outputs.map((o) => o.crs), ["EPSG:3857", "EPSG:3857", "EPSG:2263"]);
 });
