@@ -14,6 +14,8 @@
  * @module
  */
 
+import { firstInvalidUtf8 } from "../../formats/utf8.ts";
+
 /** One record of the file. */
 export interface CsvRecord {
   /** Field values as written (quotes removed, `""` unescaped); never null. */
@@ -184,7 +186,9 @@ export async function* readCsv(
         try {
           text = decoder.decode(chunk, { stream: true });
         } catch {
-          const at = firstInvalidByte(chunk);
+          // Not found in the chunk: the sequence began in the chunk before and breaks here.
+          const found = firstInvalidUtf8(chunk, { chunk: true });
+          const at = found === -1 ? Math.max(0, chunk.length - 1) : found;
           throw new InvalidUtf8Error(offset + at, parser.nextLine + countLf(chunk, at));
         }
         offset += chunk.length;
@@ -407,45 +411,4 @@ function countLf(bytes: Uint8Array, to: number): number {
   let n = 0;
   for (let i = 0; i < to; i++) if (bytes[i] === LF) n++;
   return n;
-}
-
-/**
- * Offset in `bytes` of the first byte that breaks UTF-8 (overlong forms and
- * surrogates included). Leading continuation bytes may finish a sequence begun
- * in the previous chunk, so up to three are let through; a sequence cut by the
- * end of the chunk is not an error.
- */
-export function firstInvalidByte(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < 3 && i < bytes.length && ((bytes[i] ?? 0) & 0xc0) === 0x80) i++;
-  while (i < bytes.length) {
-    const b = bytes[i] ?? 0;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    const need = b >= 0xc2 && b <= 0xdf
-      ? 1
-      : b >= 0xe0 && b <= 0xef
-      ? 2
-      : b >= 0xf0 && b <= 0xf4
-      ? 3
-      : 0;
-    if (need === 0) return i;
-    const [low, high] = b === 0xe0
-      ? [0xa0, 0xbf]
-      : b === 0xed
-      ? [0x80, 0x9f]
-      : b === 0xf0
-      ? [0x90, 0xbf]
-      : b === 0xf4
-      ? [0x80, 0x8f]
-      : [0x80, 0xbf];
-    for (let k = 1; k <= need && i + k < bytes.length; k++) {
-      const c = bytes[i + k] ?? 0;
-      if (k === 1 ? c < low || c > high : (c & 0xc0) !== 0x80) return i;
-    }
-    i += need + 1;
-  }
-  return Math.max(0, bytes.length - 1);
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ConfigError } from "../../core/errors.ts";
 import { formatIssues } from "./_issues.ts";
 import { duplicateJsonKey } from "../../formats/json_keys.ts";
+import { firstInvalidUtf8 } from "../../formats/utf8.ts";
 
 /** A place name as used in object keys: lower-case letters, digits and single dashes. */
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -129,7 +130,7 @@ function decodePlaces(bytes: Uint8Array, path: string): string {
   } catch {
     // Reported below with the place of the first byte that is not UTF-8.
   }
-  const why = utf16 ? "it is UTF-16 text" : notUtf8(badByte(bytes));
+  const why = utf16 ? "it is UTF-16 text" : notUtf8(bytes);
   throw new ConfigError(
     "weather.invalid_places",
     `Cannot load places file '${path}': ${why}; save it as UTF-8`,
@@ -137,30 +138,10 @@ function decodePlaces(bytes: Uint8Array, path: string): string {
   );
 }
 
-function notUtf8(bad: { byte: string; line: number }): string {
-  return `it is not UTF-8 (byte 0x${bad.byte} on line ${bad.line}: Latin-1 or Windows-1252 text?)`;
-}
-
-/** The first byte that does not start or continue a UTF-8 sequence, and its line. */
-function badByte(bytes: Uint8Array): { byte: string; line: number } {
-  let line = 1;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] ?? 0;
-    if (b === 0x0a) line++;
-    if (b < 0x80) continue;
-    const follow = b >= 0xc2 && b <= 0xdf
-      ? 1
-      : b >= 0xe0 && b <= 0xef
-      ? 2
-      : b >= 0xf0 && b <= 0xf4
-      ? 3
-      : -1;
-    let j = 1;
-    while (follow > 0 && j <= follow && ((bytes[i + j] ?? 0) & 0xc0) === 0x80) j++;
-    if (follow < 0 || j <= follow) {
-      return { byte: b.toString(16).toUpperCase().padStart(2, "0"), line };
-    }
-    i += follow;
-  }
-  return { byte: "??", line };
+/** Why `bytes` are not UTF-8: the first byte that breaks it, and its line. */
+function notUtf8(bytes: Uint8Array): string {
+  const at = firstInvalidUtf8(bytes);
+  const byte = at === -1 ? "??" : (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, "0");
+  const line = bytes.subarray(0, Math.max(0, at)).filter((b) => b === 0x0a).length + 1;
+  return `it is not UTF-8 (byte 0x${byte} on line ${line}: Latin-1 or Windows-1252 text?)`;
 }

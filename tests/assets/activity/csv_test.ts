@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   type CsvRecord,
-  firstInvalidByte,
   InvalidUtf8Error,
   readCsv,
   RecordTooLongError,
@@ -98,13 +97,6 @@ Deno.test("readCsv rejects invalid UTF-8 with the byte offset and line", async (
       .then(() => undefined, (e) => e);
     assert.ok(error instanceof InvalidUtf8Error);
   });
-});
-
-Deno.test("firstInvalidByte finds overlong forms, surrogates and stray bytes", () => {
-  assert.equal(firstInvalidByte(new Uint8Array([0x41, 0xc0, 0x80])), 1); // overlong NUL
-  assert.equal(firstInvalidByte(new Uint8Array([0x41, 0xed, 0xa0, 0x80])), 1); // surrogate
-  assert.equal(firstInvalidByte(new Uint8Array([0x80, 0x41, 0xff])), 2); // leading continuation ok
-  assert.equal(firstInvalidByte(new Uint8Array([0xe6, 0x97, 0xa5, 0x41, 0xf5])), 4);
 });
 
 Deno.test("readCsv refuses a record longer than the limit (memory stays bounded)", async () => {

@@ -96,6 +96,14 @@ Deno.test("a places file that is not UTF-8 is refused, naming the file and the b
       );
       return true;
     });
+    // An encoded surrogate (ED A0 80, CESU-8) is not UTF-8 either: the byte is named, where
+    // the file's own check let it pass and said 'byte 0x??'.
+    const cesu = `${dir}/cesu.json`;
+    await Deno.writeFile(
+      cesu,
+      Uint8Array.from(json("Z\u00ed\u00a0\u0080rich"), (c) => c.charCodeAt(0)),
+    );
+    await assert.rejects(loadPlaces(cesu), /it is not UTF-8 \(byte 0xED on line 2:/);
     const utf16 = `${dir}/utf16.json`;
     const units = new Uint16Array([0xfeff, ...Array.from(json("Zürich"), (c) => c.charCodeAt(0))]);
     await Deno.writeFile(utf16, new Uint8Array(units.buffer));
