@@ -20,6 +20,7 @@
 import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigError, toError } from "../../core/errors.ts";
+import { wholeNumberOption } from "../../core/cli/_args.ts";
 import { loadConfig } from "../config.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
@@ -346,13 +347,13 @@ async function readInvocation(
     io.err(`${eventTime}\n${USAGE}`);
     return 2;
   }
-  // Digits only: Number() took '0x10' as 16, '1e3' as 1000 and ' ' as 0.
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
-  if (
-    threads !== undefined &&
-    (!/^\d+$/.test(values.threads ?? "") || !Number.isSafeInteger(threads) || threads < 1)
-  ) {
-    io.err(`--threads must be a positive whole number, not '${values.threads}'`);
+  let threads: number | undefined;
+  try {
+    threads = values.threads === undefined
+      ? undefined
+      : wholeNumberOption("--threads", values.threads, 1);
+  } catch (error) {
+    io.err(toError(error).message);
     return 2;
   }
   const args = {

@@ -8,6 +8,8 @@
 import { type CliCommand, EXIT, UsageError } from "../../core/cli/app.ts";
 import type { CliIo } from "../../core/cli/io.ts";
 import { table } from "../../core/cli/table.ts";
+import { wholeNumberOption } from "../../core/cli/_args.ts";
+import { toError } from "../../core/errors.ts";
 import type { Config } from "../config.ts";
 import { diagnose, type Diagnosis } from "./diagnose.ts";
 
@@ -40,9 +42,11 @@ function parseArgs(args: readonly string[]): { json: boolean; timeoutMs: number 
     const arg = args[i];
     if (arg === "--json") json = true;
     else if (arg === "--timeout") {
-      timeoutMs = Number(args[++i]);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-        throw new UsageError(`--timeout needs a positive whole number of milliseconds\n${USAGE}`);
+      try {
+        // Decimal digits only (Number() took 0x10 as 16), at most what setTimeout waits.
+        timeoutMs = wholeNumberOption("--timeout", args[++i] ?? "", 1, 2_147_483_647);
+      } catch (error) {
+        throw new UsageError(`${toError(error).message} (milliseconds)\n${USAGE}`);
       }
     } else if (arg === "--help" || arg === "-h") throw new UsageError(USAGE);
     else throw new UsageError(`Unknown argument '${arg}'\n${USAGE}`);

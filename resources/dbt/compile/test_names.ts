@@ -19,23 +19,11 @@
 
 import { digest } from "../_files.ts";
 import { pyStr, reprString } from "../jinja/py_repr.ts";
+import { TEST_CONFIG_ARGS } from "../project/schema_yml.ts";
 
 /** Keys written beside a test's arguments that dbt reads as its config, not as arguments. */
-const CONFIG_ARGS = new Set([
-  "severity",
-  "tags",
-  "enabled",
-  "where",
-  "limit",
-  "warn_if",
-  "error_if",
-  "fail_calc",
-  "store_failures",
-  "store_failures_as",
-  "meta",
-  "database",
-  "schema",
-  "alias",
+const CONFIG_ARGS: ReadonlySet<string> = new Set([
+  ...TEST_CONFIG_ARGS,
   "config",
   "description",
   "name",

@@ -292,8 +292,11 @@ export function genericTestsOf(
   return out;
 }
 
-/** Config keys dbt takes from beside a test's arguments (dbt-core's TestBuilder.CONFIG_ARGS). */
-const CONFIG_BESIDE_ARGUMENTS = [
+/**
+ * Config keys dbt takes from beside a test's arguments (dbt-core's TestBuilder.CONFIG_ARGS):
+ * read as the test's config here, and left out of its arguments and its name.
+ */
+export const TEST_CONFIG_ARGS = [
   "severity",
   "tags",
   "enabled",
@@ -335,7 +338,7 @@ function toSpec(
   // config (TestBuilder.CONFIG_ARGS); `config:` wins where both say one. Before, only
   // `severity` was: a `where:` there was an argument the test ignored.
   let beside: Record<string, unknown> | undefined;
-  for (const key of CONFIG_BESIDE_ARGUMENTS) {
+  for (const key of TEST_CONFIG_ARGS) {
     if (!Object.hasOwn(kwargs, key)) continue;
     const value = kwargs[key];
     delete kwargs[key];

@@ -24,11 +24,11 @@ Deno.test("dbt cli: usage errors exit 2 and say what to type", async () => {
       [[], /usage: deno task dbt <command>/],
       [["frobnicate"], /unknown command 'frobnicate'/],
       [["docs"], /'docs' needs 'generate'/],
-      [["build", "--threads", "zero"], /--threads must be a positive whole number/],
+      [["build", "--threads", "zero"], /--threads must be a whole number >= 1, got 'zero'/],
       // Number() took these as 16, 1000 and 0 (dbt then ran with 16 or 1000 threads).
-      [["build", "--threads", "0x10"], /--threads must be a positive whole number, not '0x10'/],
-      [["build", "--threads=1e3"], /--threads must be a positive whole number, not '1e3'/],
-      [["build", "--threads= "], /--threads must be a positive whole number, not ' '/],
+      [["build", "--threads", "0x10"], /--threads must be a whole number >= 1, got '0x10'/],
+      [["build", "--threads=1e3"], /--threads must be a whole number >= 1, got '1e3'/],
+      [["build", "--threads= "], /--threads must be a whole number >= 1, got ' '/],
       [["build", "--vars", "[1, 2]"], /--vars must be a YAML or JSON map/],
       [["build", "--no-such-flag"], /Unknown option '--no-such-flag'/],
     ] as const

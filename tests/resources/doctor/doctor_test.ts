@@ -139,6 +139,17 @@ Deno.test("doctor reports unreachable servers within the timeout, exits 1, never
 Deno.test("doctor rejects bad arguments as usage errors", async () => {
   const command = doctorCommand(() => loadConfig({ dotenvPath: null, env: {} }));
   await assert.rejects(() => command.run(["--timeout", "soon"], memoryIo()), UsageError);
+  // Number() took 0x10 as 16 ms and 1e3 as 1000; setTimeout fires at once above 2^31-1 ms.
+  for (const value of ["0x10", "1e3", "", "2147483648"]) {
+    await assert.rejects(
+      () => command.run(["--timeout", value], memoryIo()),
+      (error: Error) =>
+        error instanceof UsageError &&
+        error.message.startsWith(
+          `--timeout must be a whole number from 1 to 2147483647, got '${value}' (milliseconds)\n`,
+        ),
+    );
+  }
   await assert.rejects(() => command.run(["--verbose"], memoryIo()), UsageError);
 });
 
