@@ -38,6 +38,7 @@ export const RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6
 /** The dbt-core release whose artifact schemas these follow. */
 export { DBT_VERSION } from "./project/project_keys.ts";
 import { DBT_VERSION } from "./project/project_keys.ts";
+import { unitTestFqn } from "./select.ts";
 
 export type { Json } from "./_json_stream.ts";
 
@@ -349,7 +350,7 @@ function unitTestJson(project: DbtProject, test: UnitTestNode, createdAt: number
     path: test.file,
     original_file_path: test.file,
     unique_id: test.uniqueId,
-    fqn: [project.name, test.model, test.name],
+    fqn: unitTestFqn(project.name, test.file, test.model, test.name),
     description: test.description,
     overrides: overridesJson(test.raw.overrides),
     depends_on: { macros: [], nodes: [...test.dependsOn] },

@@ -40,7 +40,13 @@ import { parseUtcTime } from "./compile/configs.ts";
 import { DbtError, DbtErrorCode } from "./errors.ts";
 import type { ProgressEvent, RetryBatches } from "./execute/run.ts";
 import type { DbtProject, TestNode } from "./nodes.ts";
-import { checkResourceTypes, type SelectionState, selectNodes } from "./select.ts";
+import {
+  checkResourceTypes,
+  INDIRECT_SELECTION,
+  type IndirectSelection,
+  type SelectionState,
+  selectNodes,
+} from "./select.ts";
 import { yamlValue } from "./project/yaml_value.ts";
 import { type StateCheck, stateCheck, type StateManifest } from "./state.ts";
 
@@ -84,7 +90,7 @@ const USAGE = `usage: deno task dbt <command> [flags]
 commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
           source freshness | parse | debug | run-operation MACRO [--args YAML] | retry
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE...
-          --exclude-resource-type TYPE... --[no-]partial-parse (accepted; parsing is cached by content)
+          --exclude-resource-type TYPE... --indirect-selection eager|cautious|buildable|empty --[no-]partial-parse (accepted; parsing is cached by content)
           --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
@@ -172,6 +178,7 @@ const FLAGS = {
   "full-refresh": { type: "boolean" },
   "store-failures": { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  "indirect-selection": { type: "string" },
   vars: { type: "string" },
   target: { type: "string", short: "t" },
   "project-dir": { type: "string" },
@@ -587,6 +594,14 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
       : undefined);
   // ls lists sources and exposures; source freshness checks the sources selected.
   const listing = inv.command === "ls" || inv.command === "list" || inv.command === "source";
+  const indirect = values["indirect-selection"] ?? inv.env("DBT_INDIRECT_SELECTION") ?? "eager";
+  if (!(INDIRECT_SELECTION as readonly string[]).includes(indirect)) {
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `--indirect-selection ${indirect}: not a mode (known: ${INDIRECT_SELECTION.join(", ")})`,
+      { file: "--indirect-selection" },
+    );
+  }
   const chosen = selectNodes(
     project,
     inv.args.select,
@@ -594,6 +609,7 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
     state,
     selector,
     listing,
+    indirect as IndirectSelection,
   );
   // As dbt: a criterion that picks nothing is a typo more often than not; say which.
   for (const criterion of inv.args.select) {

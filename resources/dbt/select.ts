@@ -134,7 +134,7 @@ function items(project: DbtProject): Item[] {
       name: u.name,
       kind: "unit_test",
       file: u.file,
-      fqn: [project.name, u.model, u.name],
+      fqn: unitTestFqn(project.name, u.file, u.model, u.name),
       tags: [],
       config: { test_type: "unit" },
       packageName: project.name,
@@ -220,6 +220,28 @@ const RESOURCE_TYPES = new Set([
   "all",
   "default",
 ]);
+
+/**
+ * A unit test's fqn as dbt builds it: the package, the folders of its YAML file under the
+ * resource path, the model, the test (`models/marts/orders.yml` → `[pkg, marts, orders, t]`).
+ * So `-s marts` picks the unit tests written there and `-s orders` picks them only through
+ * the model (indirect selection), as in dbt; before, the folders were left out.
+ */
+export function unitTestFqn(
+  packageName: string,
+  file: string,
+  model: string,
+  name: string,
+): string[] {
+  const folders = file.split("/").slice(1, -1);
+  return [packageName, ...folders, model, name];
+}
+
+/** dbt's `--indirect-selection` modes: which tests follow the nodes they read. */
+export const INDIRECT_SELECTION = ["eager", "cautious", "buildable", "empty"] as const;
+
+/** One of {@linkcode INDIRECT_SELECTION}. */
+export type IndirectSelection = typeof INDIRECT_SELECTION[number];
 
 /**
  * Checks `--resource-type` values: one dbt does not know fails, as an empty
@@ -378,6 +400,7 @@ export function selectNodes(
   state: SelectionState = {},
   selector?: string,
   listing = false,
+  indirect: IndirectSelection = "eager",
 ): Set<string> {
   const all = items(project);
   const byId = new Map(all.map((i) => [i.id, i]));
@@ -465,11 +488,28 @@ export function selectNodes(
     const definitions = project.selectors;
     for (const id of selectorDefinition(selector, definitions, term, expand, [])) chosen.add(id);
   }
-  // Eager indirect selection: a test follows any node it reads.
+  // Indirect selection (dbt's --indirect-selection): eager, a test follows any node it reads;
+  // cautious, only when it reads nothing else; buildable, nothing but those and their ancestors;
+  // empty, tests come only when selected themselves.
+  const picked = new Set(chosen);
+  const ancestors = indirect === "buildable"
+    ? walk(picked, (id) => byId.get(id)?.parents ?? [], Infinity)
+    : new Set<string>();
+  const follows = (parents: readonly string[]): boolean => {
+    switch (indirect) {
+      case "eager":
+        return parents.some((p) => picked.has(p));
+      case "cautious":
+        return parents.length > 0 && parents.every((p) => picked.has(p));
+      case "buildable":
+        return parents.some((p) => picked.has(p)) &&
+          parents.every((p) => picked.has(p) || ancestors.has(p));
+      case "empty":
+        return false;
+    }
+  };
   for (const item of all) {
-    if (
-      (item.kind === "test" || item.kind === "unit_test") && item.parents.some((p) => chosen.has(p))
-    ) {
+    if ((item.kind === "test" || item.kind === "unit_test") && follows(item.parents)) {
       chosen.add(item.id);
     }
   }

@@ -223,3 +223,72 @@ Deno.test("selection: --exclude-resource-type leaves kinds out (dbt 1.8); --no-p
   assert.equal(typo.code, 2, typo.out);
   assert.match(typo.err, /--exclude-resource-type modle: not a resource type/);
 });
+
+Deno.test("selection: --indirect-selection eager, cautious, buildable, empty; a unit test's fqn has its folders", async () => {
+  await using project = await writeProject({
+    "models/staging/stg_a.sql": "select 1 as id",
+    "models/staging/stg_b.sql": "select 1 as id",
+    "models/marts/m.sql": "select * from {{ ref('stg_a') }}",
+    "models/marts/schema.yml": `version: 2
+models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - not_null
+          - relationships: {arguments: {to: ref('stg_b'), field: id}}
+      - name: id2
+        data_tests:
+          - relationships: {arguments: {to: ref('stg_a'), field: id}}
+unit_tests:
+  - name: m_keeps_ids
+    model: m
+    given:
+      - input: ref('stg_a')
+        rows: [{id: 1}]
+    expect:
+      rows: [{id: 1}]
+`,
+  });
+  const dir = ["--project-dir", project.dir];
+  const ls = async (...args: string[]) => {
+    const run = await cli(["ls", ...dir, "--output", "name", ...args]);
+    assert.equal(run.code, 0, run.err);
+    return run.out.split("\n").filter((l) => l !== "").sort();
+  };
+  const relationships = "relationships_m_id__id__ref_stg_b_";
+  const toAncestor = "relationships_m_id2__id__ref_stg_a_";
+  assert.deepEqual(await ls("-s", "m"), [
+    "m",
+    "m_keeps_ids",
+    "not_null_m_id",
+    toAncestor,
+    relationships,
+  ]);
+  assert.deepEqual(await ls("-s", "m", "--indirect-selection", "cautious"), [
+    "m",
+    "m_keeps_ids",
+    "not_null_m_id",
+  ]);
+  assert.deepEqual(await ls("-s", "m", "--indirect-selection", "empty"), ["m"]);
+  // buildable: stg_a is an ancestor of m, stg_b is not.
+  assert.deepEqual(await ls("-s", "m", "--indirect-selection", "buildable"), [
+    "m",
+    "m_keeps_ids",
+    "not_null_m_id",
+    toAncestor,
+  ]);
+  assert.ok(
+    (await ls("-s", "m", "stg_b", "--indirect-selection", "buildable")).includes(relationships),
+  );
+  // dbt's unit test fqn: [package, folders of its YAML file, model, name]: `marts` picks it.
+  assert.deepEqual(
+    await ls("-s", "marts", "--resource-type", "unit_test", "--indirect-selection", "empty"),
+    [
+      "m_keeps_ids",
+    ],
+  );
+  const bad = await cli(["ls", ...dir, "--indirect-selection", "lazy"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--indirect-selection lazy: not a mode/);
+});
