@@ -156,11 +156,34 @@ export function stateCheck(previous: StateManifest, current: StateManifest): Sta
   };
 }
 
-/** An entry's definition: what the manifest says of it but when it was parsed. */
+/**
+ * An entry's definition: what the manifest says of it but when it was parsed and what the
+ * run's target decides (a unit test's schema and database, a semantic model's relation, a
+ * saved query's exports' schema and database), as dbt's same_contents of these kinds leaves
+ * them out: production's manifest, built for its own target, is compared with slim CI's.
+ */
 function contents(entry: unknown): string {
   if (typeof entry !== "object" || entry === null) return canonical(entry);
-  const { created_at: _createdAt, ...rest } = entry as Record<string, unknown>;
-  return canonical(rest);
+  const {
+    created_at: _createdAt,
+    schema: _schema,
+    database: _database,
+    node_relation: _nodeRelation,
+    exports,
+    ...rest
+  } = entry as Record<string, unknown>;
+  if (!Array.isArray(exports)) {
+    return canonical(exports === undefined ? rest : { ...rest, exports });
+  }
+  return canonical({
+    ...rest,
+    exports: exports.map((e) => {
+      const config = (e as { config?: unknown } | null)?.config;
+      if (typeof config !== "object" || config === null) return e;
+      const { schema_name: _s, database: _d, ...kept } = config as Record<string, unknown>;
+      return { ...(e as Record<string, unknown>), config: kept };
+    }),
+  });
 }
 
 function descriptions(node: StateNode): Record<string, unknown> {
