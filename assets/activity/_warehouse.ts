@@ -8,6 +8,7 @@
 
 import type { Warehouse, WarehouseSession } from "../../resources/warehouse/types.ts";
 import { quoteTable } from "../../resources/warehouse/sql.ts";
+import { sha256Hex } from "./_checksum.ts";
 import type { DropKind } from "./_columns.ts";
 import { type ManifestEntry, ManifestEntrySchema } from "./report.ts";
 
@@ -94,8 +95,7 @@ export async function loadedFingerprint(session: WarehouseSession): Promise<stri
      WHERE status = 'loaded' ORDER BY source_filename`,
   );
   const text = rows.map((r) => `${r.source_filename}\t${r.checksum_sha256}`).join("\n");
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(new TextEncoder().encode(text));
 }
 
 /**
