@@ -7,6 +7,7 @@
  * @module
  */
 
+import { crashPoint } from "./crash_point.ts";
 import type { FinishedStep, Materialization } from "./asset.ts";
 import { type Clock, systemClock, waitOn } from "./clock.ts";
 import type { Graph } from "./graph.ts";
@@ -775,10 +776,12 @@ class Run<R> {
     // The run's end must reach the store: a server restarting gets a few
     // seconds, and a full disk has the store's reserve (see the run stores).
     if (!this.#lost) {
+      crashPoint("run.end");
       try {
         await this.#persist(() =>
           this.#store.updateRun(this.#runId, { status, finishedAt, errorSummary })
         );
+        crashPoint("run.ended");
       } catch (error) {
         throw new ResourceError(
           codeOf(error),

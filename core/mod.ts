@@ -21,6 +21,7 @@ export * from "./asset.ts";
 export * from "./automation/mod.ts";
 export * from "./asset_key.ts";
 export * from "./clock.ts";
+export * from "./crash_point.ts";
 export * from "./daemon.ts";
 export * from "./definitions.ts";
 export * from "./graph.ts";

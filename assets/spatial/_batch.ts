@@ -9,6 +9,7 @@
  * @module
  */
 
+import { crashPoint } from "../../core/crash_point.ts";
 import path from "node:path";
 import { PlatformError } from "../../core/errors.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
@@ -931,6 +932,7 @@ export async function archiveFiles(
   for (const file of files) {
     for (const key of await keysOf(store, bucket, file, batch.manifest.files)) {
       if (await moveIfPresent(store, bucket, key, archiveKeyOf(key))) moved.push(key);
+      crashPoint("archive.file", key);
     }
   }
   for (const file of batch.manifest.files) {
@@ -941,6 +943,7 @@ export async function archiveFiles(
     if (await moveIfPresent(store, bucket, batch.manifestKey, target)) {
       moved.push(batch.manifestKey);
     }
+    crashPoint("archive.manifest");
   }
   await store.removeEmptyFolders(bucket, `${batch.manifest.batch_id}/`);
   return moved;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { crashPoint } from "../../core/crash_point.ts";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Clock } from "../../core/clock.ts";
 import { DiskFullError, PlatformError, ResourceError, toError } from "../../core/errors.ts";
@@ -165,7 +166,8 @@ export class SqliteLedger extends LedgerBase {
 
   /** Keeps, touches or inserts, in one immediate transaction (the read-then-write is atomic). */
   protected store(valid: ValidLedgerDocumentInput): Promise<LedgerDocument> {
-    return Promise.resolve(immediateTransaction(this.#db, () => {
+    crashPoint("ledger.write", `${valid.bucket}/${valid.key}`);
+    const written = immediateTransaction(this.#db, () => {
       const { bucket, key, sha256 } = valid;
       const existing = this.#one(this.#statements.triple, bucket, key, sha256);
       const latest = this.#one(this.#statements.latest, bucket, key);
@@ -173,7 +175,9 @@ export class SqliteLedger extends LedgerBase {
       if (plan.action === "insert") this.#statements.insert.run(...toRow(plan.doc));
       if (plan.action === "touch") this.#statements.touch.run(plan.doc.updated_at, plan.doc.id);
       return plan.doc;
-    }));
+    });
+    crashPoint("ledger.written", `${valid.bucket}/${valid.key}`);
+    return Promise.resolve(written);
   }
 
   /** The document with this id. */

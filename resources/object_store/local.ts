@@ -43,6 +43,7 @@
  * @module
  */
 
+import { crashPoint } from "../../core/crash_point.ts";
 import { dirname, join, resolve } from "node:path";
 import {
   assertLocations,
@@ -386,6 +387,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
       }
       const source = this.#dataPath(from.bucket, from.key);
       await this.#inFolder(dirname(target), () => renameOver(source, target), to.bucket, source);
+      crashPoint("lake.move.renamed", `${to.bucket}/${to.key}`); // the data moved, its metadata and source not yet
       await this.#placeSidecar(to.bucket, to.key, temps?.[0]);
       if (temps) this.#journal.end(temps);
       await this.#removeObject(from.bucket, from.key);
@@ -455,6 +457,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
       await this.#folders.run("shared", () => writeSidecarTemp(sidecarTemp, sidecar));
       await this.#lock.run([location(bucket, key)], async () => {
         await renameOver(temp, path);
+        crashPoint("lake.put.renamed", `${bucket}/${key}`); // the data in place, its metadata not yet
         await this.#placeSidecar(bucket, key, sidecarTemp);
       });
     } catch (error) {

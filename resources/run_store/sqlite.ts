@@ -16,6 +16,7 @@
  * @module
  */
 
+import { crashPoint } from "../../core/crash_point.ts";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Materialization } from "../../core/asset.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
@@ -864,6 +865,7 @@ export class SqliteRunStore extends RunStoreBase {
       await this.#buffer.flush();
     } finally {
       this.#buffer.dispose();
+      crashPoint("runs.close"); // with @ms: inside SQLite's WAL checkpoint at close
       this.#db.close();
     }
   }

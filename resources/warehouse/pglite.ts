@@ -5,6 +5,7 @@
  * @module
  */
 
+import { crashPoint } from "../../core/crash_point.ts";
 import { dirname, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import {
@@ -119,6 +120,7 @@ class PgliteSession extends SessionBase {
     } catch (error) {
       throw queryFailure(this.context, script, error);
     }
+    crashPoint("warehouse.statement"); // with @ms: inside the statements that follow
   }
 
   override async bulkLoad(
@@ -144,8 +146,9 @@ class PgliteSession extends SessionBase {
 
   private async run<T>(text: string, params: readonly SqlValue[] | undefined, arrays = false) {
     this.ensureOpen();
+    let result;
     try {
-      return await this.handle.query<T>(
+      result = await this.handle.query<T>(
         text,
         toDriverParams(params),
         arrays ? { rowMode: "array" } : undefined,
@@ -153,6 +156,8 @@ class PgliteSession extends SessionBase {
     } catch (error) {
       throw queryFailure(this.context, text, error);
     }
+    crashPoint("warehouse.statement");
+    return result;
   }
 }
 
@@ -261,6 +266,7 @@ export class PgliteWarehouse extends PgliteSession implements Warehouse {
     if (this.#state.closed) return;
     this.#state.closed = true;
     try {
+      crashPoint("warehouse.close"); // with @ms: inside PGlite's checkpoint
       await this.#db.close();
     } finally {
       await this.#lock?.release();
