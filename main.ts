@@ -120,11 +120,11 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
           const { runDbtCli } = await import("./resources/dbt/cli.ts");
           return {
             summary: "dbt",
-            run: (args, io) =>
+            run: (args, io, signal) =>
               runDbtCli(args, {
                 out: (line) => io.out(`${line}\n`),
                 err: (line) => io.err(`${line}\n`),
-              }),
+              }, signal ? { signal } : {}),
           };
         },
       ),

@@ -66,6 +66,11 @@ export interface DbtCliOptions {
   readonly clock?: Pick<Clock, "now">;
   /** Fetch for the package hub. */
   readonly fetch?: typeof fetch;
+  /**
+   * Cancels a running build, run, test, seed or snapshot (SIGTERM, Ctrl-C):
+   * the nodes running finish, the rest are skipped, the command exits 1.
+   */
+  readonly signal?: AbortSignal;
 }
 
 const COMMANDS = [
@@ -120,6 +125,7 @@ export async function runDbtCli(
     clock,
     io: read.values.quiet ? quietIo : io,
     results: io,
+    signal: options.signal,
   };
   try {
     if (inv.command === "deps") return await depsCommand(inv, options.fetch);
@@ -262,6 +268,8 @@ interface Invocation {
   readonly io: DbtCliIo;
   /** What the command was asked for (compiled SQL, failures), printed even under `--quiet`. */
   readonly results: DbtCliIo;
+  /** Cancels a running invocation (see {@linkcode DbtCliOptions.signal}). */
+  readonly signal: AbortSignal | undefined;
 }
 
 /** Reads and checks the command line and environment; an exit code when it cannot go on. */
@@ -269,7 +277,7 @@ async function readInvocation(
   argv: readonly string[],
   env: (name: string) => string | undefined,
   io: DbtCliIo,
-): Promise<Omit<Invocation, "env" | "clock" | "io" | "results"> | number> {
+): Promise<Omit<Invocation, "env" | "clock" | "io" | "results" | "signal"> | number> {
   let parsed;
   try {
     parsed = parseArgs({ args: spreadMultiValues(argv), allowPositionals: true, options: FLAGS });
@@ -804,6 +812,7 @@ async function warehouseCommand(
     select: ids,
     threads: inv.threads,
     failFast: values["fail-fast"] ?? false,
+    signal: inv.signal,
     fullRefresh: values["full-refresh"] ?? false,
     storeFailures: values["store-failures"] ?? false,
     clock,
@@ -835,6 +844,13 @@ async function warehouseCommand(
       `ERROR=${count("error", "fail")} SKIP=${count("skipped")}` +
       (partial > 0 ? ` PARTIAL SUCCESS=${partial}` : "") + ` TOTAL=${result.results.length}`,
   );
+  if (inv.signal?.aborted) {
+    io.err(
+      `Canceled: ${count("skipped")} node(s) not run (what had started finished, so the ` +
+        "warehouse is consistent); run the same command again, or `deno task dbt retry`, " +
+        "to build the rest",
+    );
+  }
   return result.success ? 0 : 1;
 }
 

@@ -217,6 +217,12 @@ export interface RunProjectOptions extends ExecuteOptions {
   /** Stop at the first failure (`--fail-fast`): the rest is skipped. */
   readonly failFast?: boolean | undefined;
   /**
+   * Cancels the run (SIGTERM, Ctrl-C): what is running finishes (each node is
+   * one statement or transaction, so the warehouse stays consistent), what
+   * has not started is skipped, and the run counts as failed.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /**
    * Write manifest.json and run_results.json.
    * @default {true}
    */
@@ -373,6 +379,11 @@ export async function runProject(
         progressed = true;
         continue;
       }
+      if (options.signal?.aborted) {
+        await skip(item, "skipped: the run was canceled before it started");
+        progressed = true;
+        continue;
+      }
       const waits = waitsFor(item);
       if (waits.some((w) => !state.has(w))) continue;
       // A failed test blocks the nodes downstream of what it tests, never its sibling tests.
@@ -411,9 +422,10 @@ export async function runProject(
   }
   if (write) await Promise.all([writer.rewriteManifest(), writer.flush()]);
   // As dbt (since 1.9.1): a microbatch model with failed batches fails the invocation.
-  const success = !results.some((r) =>
-    r.status === "error" || r.status === "fail" || r.status === "partial success"
-  );
+  const success = !options.signal?.aborted &&
+    !results.some((r) =>
+      r.status === "error" || r.status === "fail" || r.status === "partial success"
+    );
   return { results, success };
 }
 

@@ -325,3 +325,38 @@ models:
   );
   assert.doesNotMatch(build.out, /START|Done\./);
 });
+
+Deno.test("dbt cli: canceled (SIGTERM, Ctrl-C) during a build, the node running finishes, the rest is skipped, and it exits 1 saying how to finish", async () => {
+  await using project = await writeProject(
+    Object.fromEntries(["a", "b", "c", "d"].map((m) => [`models/${m}.sql`, "select 1 as id"])),
+  );
+  const stop = new AbortController();
+  const out: string[] = [];
+  const err: string[] = [];
+  const env: Record<string, string> = { WAREHOUSE_URL: "pglite:memory:" };
+  const code = await runDbtCli(
+    ["build", "--project-dir", project.dir, "--threads", "1"],
+    {
+      out: (line) => {
+        out.push(line);
+        // SIGTERM arrives while the first model builds.
+        if (/ START /.test(line)) stop.abort();
+      },
+      err: (line) => err.push(line),
+    },
+    { env: (name) => env[name], signal: stop.signal },
+  );
+  assert.equal(code, 1, err.join("\n"));
+  const results = JSON.parse(
+    await Deno.readTextFile(`${project.dir}/target/run_results.json`),
+  ) as { results: { unique_id: string; status: string; message: string | null }[] };
+  assert.deepEqual(
+    Object.fromEntries(results.results.map((r) => [r.unique_id.slice(11), r.status])),
+    { a: "success", b: "skipped", c: "skipped", d: "skipped" },
+  );
+  assert.match(results.results[1]?.message ?? "", /canceled/);
+  assert.match(
+    err.join("\n"),
+    /Canceled: 3 node\(s\) not run .*run the same command again, or `deno task dbt retry`/,
+  );
+});
