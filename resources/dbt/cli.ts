@@ -99,7 +99,8 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
-          --no-version-check -q/--quiet
+          --no-version-check -q/--quiet --log-format text
+          --[no-]use-colors --[no-]send-anonymous-usage-stats --printer-width N (accepted, no effect)
           --output name|path|json (ls)`;
 
 /** Runs one dbt command; returns the exit code. */
@@ -185,6 +186,14 @@ const FLAGS = {
   "store-failures": { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   "indirect-selection": { type: "string" },
+  // dbt's global flags about the terminal and telemetry: nothing to change here (no colors, no
+  // usage stats are sent), so CI command lines that carry them run as written.
+  "use-colors": { type: "boolean" },
+  "no-use-colors": { type: "boolean" },
+  "send-anonymous-usage-stats": { type: "boolean" },
+  "no-send-anonymous-usage-stats": { type: "boolean" },
+  "printer-width": { type: "string" },
+  "log-format": { type: "string" },
   vars: { type: "string" },
   target: { type: "string", short: "t" },
   "project-dir": { type: "string" },
@@ -356,6 +365,15 @@ async function readInvocation(
       return 2;
     }
     operationArgs = a as Record<string, unknown>;
+  }
+  // The lines printed are dbt's text format; a structured format would be a promise not kept.
+  const logFormat = values["log-format"];
+  if (logFormat !== undefined && logFormat !== "text" && logFormat !== "default") {
+    io.err(
+      `--log-format ${logFormat}: only text (or default) is supported; this runner prints dbt's ` +
+        `text lines and writes the JSON artifacts to target/\n${USAGE}`,
+    );
+    return 2;
   }
   const eventTime = eventTimeFlags(values["event-time-start"], values["event-time-end"], command);
   if (typeof eventTime === "string") {

@@ -31,6 +31,10 @@ Deno.test("dbt cli: usage errors exit 2 and say what to type", async () => {
       [["build", "--threads= "], /--threads must be a whole number >= 1, got ' '/],
       [["build", "--vars", "[1, 2]"], /--vars must be a YAML or JSON map/],
       [["build", "--no-such-flag"], /Unknown option '--no-such-flag'/],
+      [
+        ["build", "--log-format", "json"],
+        /--log-format json: only text \(or default\) is supported/,
+      ],
     ] as const
   ) {
     const { code, err } = await cli([...args]);
@@ -359,4 +363,24 @@ Deno.test("dbt cli: canceled (SIGTERM, Ctrl-C) during a build, the node running 
     err.join("\n"),
     /Canceled: 3 node\(s\) not run .*run the same command again, or `deno task dbt retry`/,
   );
+});
+
+Deno.test("dbt cli: dbt's terminal and telemetry flags are accepted as CI command lines carry them", async () => {
+  // Before, each exited 2 as an unknown option.
+  await using project = await writeProject({ "models/a.sql": "select 1 as id" });
+  const run = await cli([
+    "--no-use-colors",
+    "--no-send-anonymous-usage-stats",
+    "--log-format",
+    "text",
+    "ls",
+    "--project-dir",
+    project.dir,
+    "--printer-width=120",
+    "--use-colors",
+    "--send-anonymous-usage-stats",
+    "--log-format=default",
+  ]);
+  assert.equal(run.code, 0, run.err);
+  assert.equal(run.out, "demo.a");
 });
