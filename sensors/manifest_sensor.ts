@@ -401,11 +401,17 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
                 } s after the manifest was committed)`,
               }));
             }
-            await quarantine(store, bucket, object.key, result.problems);
+            const moved = await quarantine(store, bucket, object.key, result.problems);
             const batch = result.batchId ?? batchIdFromManifestKey(object.key) ?? object.key;
+            // The daemon's log is where an uploader looks first: say what is wrong, not
+            // only its code, and where the full report is.
+            const report = reportKeyOf(moved);
             ctx.log.warn(
               `quarantined manifest '${object.key}' (batch ${batch}): ` +
-                result.problems.map((p) => `${p.code}${p.file ? ` (${p.file})` : ""}`).join(", "),
+                result.problems.map((p) =>
+                  `${p.code}${p.file ? ` (${p.file})` : ""}: ${p.message}`
+                ).join("; ") +
+                (report ? `; report: ${bucket}/${report}` : ""),
             );
           }
           handled.push(object);
@@ -522,4 +528,10 @@ function parseCursor(
     );
     return undefined;
   }
+}
+
+/** The report's key a quarantine function returned (`quarantineManifest` does), if any. */
+function reportKeyOf(moved: unknown): string | undefined {
+  if (typeof moved !== "object" || moved === null || !("reportKey" in moved)) return undefined;
+  return typeof moved.reportKey === "string" ? moved.reportKey : undefined;
 }

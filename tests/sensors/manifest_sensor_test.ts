@@ -195,7 +195,8 @@ Deno.test("manifest sensor: a bad manifest is quarantined and the other batches 
   }]);
   assert.ok(
     result.logs.includes(
-      "warn quarantined manifest 'manifests/broken.json' (batch broken): missing_file (b/roads.shp)",
+      "warn quarantined manifest 'manifests/broken.json' (batch broken): missing_file (b/roads.shp): " +
+        "roads.shp is missing",
     ),
   );
   assert.deepEqual(result.dynamicPartitions, [{ name: SPATIAL_BATCHES, keys: ["good"] }]);
@@ -212,6 +213,10 @@ Deno.test("manifest sensor: by default validates and quarantines with assets/spa
     new TextDecoder().decode(await store.getBytes(BUCKET, "quarantine/b9.error.json")),
   );
   assert.equal(report.problems[0].code, "malformed_json");
+  // The daemon's log says what is wrong and where the report is, not only the code.
+  const line = result.logs.find((l) => l.includes("quarantined manifest 'manifests/b9.json'"));
+  assert.match(line ?? "", /malformed_json: .*not valid JSON|malformed_json: .*JSON/);
+  assert.match(line ?? "", /report: landing-zone\/quarantine\/b9\.error\.json$/);
   assert.ok(result.cursor, "the cursor moves past the quarantined manifest");
 });
 
