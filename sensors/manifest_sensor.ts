@@ -408,9 +408,8 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
             const report = reportKeyOf(moved);
             ctx.log.warn(
               `quarantined manifest '${object.key}' (batch ${batch}): ` +
-                result.problems.map((p) =>
-                  `${p.code}${p.file ? ` (${p.file})` : ""}: ${p.message}`
-                ).join("; ") +
+                result.problems.map((p) => `${p.code}${p.file ? ` (${p.file})` : ""}: ${p.message}`)
+                  .join("; ") +
                 (report ? `; report: ${bucket}/${report}` : ""),
             );
           }

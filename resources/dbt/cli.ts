@@ -35,6 +35,7 @@ import {
   writeManifest,
 } from "./artifacts.ts";
 import { writeJsonAtomic } from "./_files.ts";
+import { cleanProject } from "./clean.ts";
 import { loadProject } from "./compile/load.ts";
 import { parseUtcTime } from "./compile/configs.ts";
 import { DbtError, DbtErrorCode } from "./errors.ts";
@@ -89,11 +90,12 @@ const COMMANDS = [
   "debug",
   "run-operation",
   "retry",
+  "clean",
 ] as const;
 
 const USAGE = `usage: deno task dbt <command> [flags]
 commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
-          source freshness | parse | debug | run-operation MACRO [--args YAML] | retry
+          source freshness | parse | debug | run-operation MACRO [--args YAML] | retry | clean
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE...
           --exclude-resource-type TYPE... --indirect-selection eager|cautious|buildable|empty --[no-]partial-parse (accepted; parsing is cached by content)
           --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
@@ -131,6 +133,15 @@ export async function runDbtCli(
   try {
     if (inv.command === "deps") return await depsCommand(inv, options.fetch);
     if (inv.command === "retry") return await retryCommand(inv);
+    if (inv.command === "clean") {
+      const stateDir = inv.env("STATE_DIR");
+      const redirected = !(inv.values["target-path"] ?? inv.env("DBT_TARGET_PATH")) && stateDir;
+      return await cleanProject({
+        projectDir: inv.projectDir,
+        targetDir: redirected ? `${stateDir}/dbt/${projectFolder(inv.projectDir)}` : undefined,
+        out: (line) => inv.io.out(line),
+      });
+    }
     const project = await loadForCli(inv);
     for (const warning of project.warnings) inv.io.err(`warning: ${warning}`);
     if (inv.command === "run-operation") return await runOperationCommand(project, inv);
@@ -569,12 +580,17 @@ async function depsCommand(inv: Invocation, fetcher: typeof fetch | undefined): 
   return 0;
 }
 
+/** The project's folder name, under which STATE_DIR keeps its target/. */
+function projectFolder(projectDir: string): string {
+  return projectDir.replace(/\/+$/, "").split("/").at(-1) || "project";
+}
+
 /** Loads the project; target/ goes where `--target-path`, DBT_TARGET_PATH or STATE_DIR say. */
 function loadForCli(inv: Invocation): Promise<DbtProject> {
   const { values, env, projectDir } = inv;
   const stateDir = env("STATE_DIR");
   const targetPath = values["target-path"] ?? env("DBT_TARGET_PATH");
-  const folder = projectDir.replace(/\/+$/, "").split("/").at(-1) || "project";
+  const folder = projectFolder(projectDir);
   // dbt's --no-version-check / --version-check win over DBT_VERSION_CHECK.
   const versionCheck = values["no-version-check"]
     ? "false"

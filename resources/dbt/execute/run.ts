@@ -272,6 +272,10 @@ export async function runProject(
   const state = new Map<string, "ok" | "failed" | "skipped">();
   const blockedBy = new Map<string, string>(); // node id -> why its children skip
   const record = async (entry: RunResultEntry) => {
+    // As dbt: a built ephemeral model was only inlined, so it is no result (not in
+    // run_results.json, nor in PASS/TOTAL); a failed one stays, its error is the user's lead.
+    const node = project.nodes.get(entry.unique_id);
+    if (node && isEphemeral(node) && entry.status === "success") return;
     results.push(entry);
     if (write) await writer.record(entry, { defer: true });
   };

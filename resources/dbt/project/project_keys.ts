@@ -30,6 +30,7 @@ const READ = new Set([
   "analysis-paths",
   "target-path",
   "packages-install-path",
+  "clean-targets",
   "vars",
   "models",
   "seeds",
@@ -52,7 +53,6 @@ const READ = new Set([
 
 /** dbt keys with nothing for this runner to do, and why (the warning says it). */
 const NO_EFFECT: Readonly<Record<string, string>> = {
-  "clean-targets": "this runner has no `dbt clean`",
   "log-path": "this runner writes no dbt.log",
   "asset-paths": "docs assets are not copied",
   "project-root": "the project folder is where dbt_project.yml is",

@@ -191,6 +191,16 @@ Deno.test("dbt cli: progress lines do not count ephemeral models (1 of N as dbt)
   const starts = run.out.split("\n").filter((l) => l.includes(" START "));
   assert.deepEqual(starts.map((l) => /(\d+ of \d+)/.exec(l)?.[1]), ["1 of 2", "2 of 2"]);
   assert.ok(!run.out.includes("eph"), run.out);
+  // The summary and run_results.json agree with the counter: the ephemeral model ran nowhere.
+  assert.match(run.out, /Finished running 2 nodes/);
+  assert.match(run.out, /PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2/);
+  const results = JSON.parse(
+    await Deno.readTextFile(`${project.dir}/target/run_results.json`),
+  ) as { results: { unique_id: string }[] };
+  assert.deepEqual(results.results.map((r) => r.unique_id).sort(), [
+    "model.demo.a",
+    "model.demo.b",
+  ]);
 });
 
 Deno.test("dbt cli: a damaged --state artifact exits 2 naming its file, never a SyntaxError", async () => {
@@ -302,7 +312,7 @@ Deno.test("dbt cli: -q/--quiet prints only errors and what was asked for (ls, a 
 version: "1.0"
 config-version: 2
 profile: demo
-clean-targets: [target]
+log-path: logs
 `,
     "models/a.sql": "select null::int as id",
     "models/schema.yml": `version: 2
@@ -318,9 +328,9 @@ models:
   const ls = await cli(["-q", "ls", ...dir, "-s", "a", "--resource-type", "model"], env);
   assert.equal(ls.code, 0, ls.err);
   assert.equal(ls.out, "demo.a");
-  assert.equal(ls.err, ""); // the clean-targets warning is not printed
+  assert.equal(ls.err, ""); // the log-path warning is not printed
   const loud = await cli(["ls", ...dir, "-s", "a", "--resource-type", "model"], env);
-  assert.match(loud.err, /clean-targets/);
+  assert.match(loud.err, /log-path/);
   const build = await cli(["build", ...dir, "--quiet"], env);
   assert.equal(build.code, 1, build.out);
   assert.match(
