@@ -115,6 +115,20 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
   return ["run", ...denoOptions, v8FlagsOption(commandV8Flags(rest)), ...flags, MAIN, ...rest];
 }
 
+/**
+ * What to add when `deno compile` failed: Deno's own error is a bare DNS or
+ * HTTP failure fetching the runtime the binary is built on, with a stack
+ * backtrace, and does not say that it can be given offline.
+ */
+export function compileFailureHint(args: readonly string[], code: number): string | undefined {
+  if (code === 0 || parseLaunchArgs(args).rest[0] !== "compile") return undefined;
+  const version = Deno.version.deno;
+  return `deno task compile failed (exit ${code}). If the error above is about downloading ` +
+    `denort: the binary is built on Deno's runtime (denort ${version}), downloaded once from ` +
+    `dl.deno.land. Offline, fetch denort-<target>.zip of Deno ${version} on a connected machine, ` +
+    "unzip it here and set DENORT_BIN=/path/to/denort, then run it again.";
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
@@ -159,5 +173,7 @@ if (import.meta.main) {
     });
   }
   const status = await child.status;
+  const hint = compileFailureHint(Deno.args, status.code);
+  if (hint) console.error(hint);
   Deno.exit(status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code);
 }

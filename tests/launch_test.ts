@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { npmCacheDir } from "../resources/permissions.ts";
 import { v8FlagsOption } from "../core/cli/v8_flags.ts";
 import { sandbox, spawnMain } from "./_helpers/main_process.ts";
+import { compileFailureHint } from "../launch.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TASKS: Record<string, string> = JSON.parse(
@@ -301,4 +302,14 @@ Deno.test("launch.ts: a bad value in the .env of the folder it runs from is repo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("tasks: a failed compile says how to give it the runtime offline (DENORT_BIN); nothing else gets the hint", () => {
+  const hint = compileFailureHint(["compile", "--output", "dist/platform"], 1) ?? "";
+  assert.match(hint, /^deno task compile failed \(exit 1\)/);
+  assert.match(hint, /DENORT_BIN=\/path\/to\/denort/);
+  assert.ok(hint.includes(`denort ${Deno.version.deno}`), hint);
+  assert.equal(compileFailureHint(["--cached-only", "compile"], 1)?.includes("DENORT_BIN"), true);
+  assert.equal(compileFailureHint(["compile"], 0), undefined);
+  assert.equal(compileFailureHint(["materialize"], 1), undefined);
 });
