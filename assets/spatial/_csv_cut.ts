@@ -51,6 +51,36 @@ function columnsOf(line: string, separator: string): number {
   return columns;
 }
 
+/**
+ * The last record of `tail` (the end of a CSV, which has no unclosed quote: that is refused
+ * before) and the one before it, or `undefined` when the tail holds no whole record before
+ * the last. A line end is a record's end only outside quotes, which is where an even number
+ * of quote characters follows it to the end of the file: a quoted value may hold line ends
+ * (`"line one\nline two"`), and its last line is not a row of its own. `whole`: the tail is
+ * the whole file, so its first record (the header) counts.
+ */
+function lastRecords(
+  tail: string,
+  whole: boolean,
+): { last: string; before: string } | undefined {
+  const ends: number[] = [];
+  let quotes = 0;
+  for (let i = tail.length - 1; i >= 0 && ends.length < 2; i--) {
+    const char = tail[i];
+    if (char === '"') quotes++;
+    else if (char === "\n" && quotes % 2 === 0) ends.push(i);
+  }
+  const [lastEnd, beforeEnd] = ends;
+  // The header alone, or a record longer than the window (the tail starts inside it):
+  // nothing to compare with.
+  if (lastEnd === undefined || (beforeEnd === undefined && !whole)) return undefined;
+  return {
+    last: tail.slice(lastEnd + 1),
+    before: tail.slice(beforeEnd === undefined ? 0 : beforeEnd + 1, lastEnd).replace(/\r$/, "")
+      .replace(/^\uFEFF/, ""),
+  };
+}
+
 /** The CSV at `path` cut off inside its last row, or `undefined` (see the module doc). */
 export async function csvCutShort(path: string): Promise<CsvCut | undefined> {
   using file = await Deno.open(path);
@@ -73,12 +103,9 @@ export async function csvCutShort(path: string): Promise<CsvCut | undefined> {
   const header = head.replace(/^\uFEFF/, "").split(/\r?\n/)[0]!;
   const separator = separatorOf(header);
   if (separator === undefined) return undefined;
-  const lines = tail.split(/\r?\n/);
-  // The header alone, or a row longer than the window (the tail's first line is
-  // partial): nothing to compare with.
-  if (lines.length < (size <= WINDOW ? 2 : 3)) return undefined;
-  const last = lines[lines.length - 1]!;
-  const before = lines[lines.length - 2]!;
+  const records = lastRecords(tail, size <= WINDOW);
+  if (records === undefined) return undefined;
+  const { last, before } = records;
   const expected = columnsOf(header, separator);
   const columns = columnsOf(last, separator);
   if (columns >= expected || columns >= columnsOf(before, separator)) return undefined;
