@@ -9,6 +9,7 @@
 import { defineGraph } from "./core/definitions.ts";
 import { activityAssets } from "./assets/activity/mod.ts";
 import { dbtAssets } from "./assets/dbt/mod.ts";
+import { warehouseDatabase } from "./resources/dbt/mod.ts";
 import { opsAssets } from "./assets/ops/mod.ts";
 import { spatialAssets } from "./assets/spatial/mod.ts";
 import { loadPlaces, weatherAssets } from "./assets/weather/mod.ts";
@@ -55,6 +56,8 @@ const dbtTarget = config.DBT_TARGET ??
   (config.WAREHOUSE_URL.startsWith("duckdb:") ? "duckdb" : undefined);
 const marts = await dbtAssets(dbtProjectDir, {
   fullRefresh: config.DBT_FULL_REFRESH,
+  // Relations name the database of the warehouse the models build in, not the profile's.
+  database: warehouseDatabase(config.WAREHOUSE_URL),
   ...(dbtTarget ? { target: dbtTarget } : {}),
   vars: { lake_root: lakeRoot(config.LAKE_URL, config.LAKE_BUCKET) },
   targetDir: `${config.STATE_DIR}/dbt/${dbtProjectDir.replace(/\/+$/, "").split("/").at(-1)}`,

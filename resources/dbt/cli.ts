@@ -49,6 +49,7 @@ import {
   selectNodes,
 } from "./select.ts";
 import { yamlValue } from "./project/yaml_value.ts";
+import { warehouseDatabase } from "./project/profiles.ts";
 import { type StateCheck, stateCheck, type StateManifest } from "./state.ts";
 
 /** Where the CLI writes. */
@@ -597,8 +598,12 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
     : values["version-check"]
     ? "true"
     : undefined;
+  // A warehouse URL wins over the profile: relations must name the database it connects to.
+  const url = values["warehouse-url"] ?? env("WAREHOUSE_URL");
+  const database = url ? warehouseDatabase(url, env) : undefined;
   return loadProject(projectDir, {
     target: values.target,
+    database,
     vars: inv.vars,
     env: versionCheck === undefined
       ? env
@@ -862,6 +867,7 @@ async function warehouseCommand(
     onProgress: (event) => io.out(progressLine(event, clock.now())),
   });
   await writeCompiledFiles(project, result.results);
+  await writeRunFiles(project, result.executed);
   const count = (...statuses: string[]) =>
     result.results.filter((r) => statuses.includes(r.status)).length;
   const seconds = ((clock.now() - started) / 1000).toFixed(2);
@@ -913,6 +919,24 @@ async function writeCompiledFiles(
     const path = `${targetDir(project)}/compiled/${file}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, r.compiled_code);
+  }
+}
+
+/**
+ * The SQL each model and snapshot executed (`create table … as (…)`, an
+ * incremental run's delete and insert), under target/run/<package>/ at its
+ * file's path, as dbt writes it beside target/compiled/.
+ */
+async function writeRunFiles(
+  project: DbtProject,
+  executed: ReadonlyMap<string, string>,
+): Promise<void> {
+  for (const [id, sql] of executed) {
+    const node = project.nodes.get(id);
+    if (node === undefined) continue;
+    const path = `${targetDir(project)}/run/${node.packageName}/${node.file}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, sql);
   }
 }
 

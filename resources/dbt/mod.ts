@@ -59,5 +59,6 @@ export {
   readTarget,
   type ReadTargetOptions,
   type Target,
+  warehouseDatabase,
 } from "./project/profiles.ts";
 export { folderConfig, type ProjectFile, readProjectFile } from "./project/project_file.ts";

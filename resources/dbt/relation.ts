@@ -5,7 +5,7 @@
  * @module
  */
 
-/** A relation as Jinja sees it: prints as `"schema"."identifier"`. */
+/** A relation as Jinja sees it: prints as `"database"."schema"."identifier"`. */
 export class Relation {
   /** Database (catalog) name. */
   readonly database: string;
@@ -24,9 +24,14 @@ export class Relation {
   readonly quoting: Readonly<Quoting>;
   /** `table`, `view`... when known (a relation found in the warehouse), else null. */
   type: string | null = null;
-  /** Which parts print (dbt's `include()`); the database is left out by default here. */
+  /**
+   * Which parts print (dbt's `include()`): all three by default, as dbt's
+   * `BaseRelation.include_policy` (and dbt-postgres and dbt-duckdb, which keep
+   * it). Leaving the database out breaks DuckDB when a schema shares the
+   * database file's name (`gl.duckdb`, schema `gl`: "Ambiguous reference").
+   */
   #parts: { database: boolean; schema: boolean; identifier: boolean } = {
-    database: false,
+    database: true,
     schema: true,
     identifier: true,
   };
@@ -58,7 +63,7 @@ export class Relation {
   }
 
   /**
-   * `"schema"."identifier"`, the CTE name of an ephemeral model, or an
+   * `"database"."schema"."identifier"`, the CTE name of an ephemeral model, or an
    * external source's SQL; with an event-time filter (a microbatch model's
    * input), a subquery reading only the batch's window, as dbt prints it.
    */
@@ -96,8 +101,8 @@ export class Relation {
    * dbt's `relation_name` in manifest.json and run_results.json:
    * `"database"."schema"."identifier"`, the database included as dbt-postgres
    * (and dbt-duckdb) write it, quoted as `quoting:` says; an external
-   * source's SQL as it prints. Compiled SQL leaves the database out
-   * ({@linkcode toString}): it is the connection's own.
+   * source's SQL as it prints (the same as {@linkcode toString} unless
+   * `include()` left a part out).
    */
   get relationName(): string {
     if (this.cte !== undefined || this.external !== undefined) return this.toString();

@@ -21,6 +21,7 @@ import {
   type UnitTestProperties,
 } from "../project/schema_yml.ts";
 import type { YamlFile } from "../project/yaml.ts";
+import { sourceProjectConfig } from "./source_config.ts";
 import { quotingOf, Relation } from "../relation.ts";
 import { externalSourceSql } from "../adapters/duckdb.ts";
 import { renderString } from "../jinja/env.ts";
@@ -334,11 +335,20 @@ function collectSources(
     src.tables.forEach((table, t) => {
       // `config: {enabled: false}` on the source or the table: dbt leaves the table out, so a
       // `source()` of it fails as one of an unknown table.
-      if (sourceConfig(src.config, "enabled") === false) return;
-      if (sourceConfig(table.config, "enabled") === false) return;
+      // dbt_project.yml's `sources:` block (`+enabled`, `+event_time`, `+meta`) under the YAML.
+      const project = sourceProjectConfig(read, packageName, yaml.file, src.name, table.name);
+      const ownEnabled = [
+        sourceConfig(src.config, "enabled"),
+        sourceConfig(table.config, "enabled"),
+      ];
+      if (ownEnabled.includes(false)) return;
+      if (ownEnabled.every((e) => e === undefined) && sourceConfig(project, "enabled") === false) {
+        return;
+      }
       const uniqueId = `source.${packageName}.${src.name}.${table.name}`;
       const freshness = table.freshness === undefined ? src.freshness : table.freshness;
       const meta = {
+        ...recordOf(project.meta),
         ...(src.meta ?? {}),
         ...recordOf(src.config?.meta),
         ...(table.meta ?? {}),
@@ -380,7 +390,7 @@ function collectSources(
         loader: src.loader ?? "",
         columns: columnDocs(table.columns),
         loadedAtField: table.loaded_at_field ?? src.loaded_at_field ?? null,
-        eventTime: sourceEventTime(table.config, src.config, yaml.file, uniqueId),
+        eventTime: sourceEventTime(table.config, src.config, project, yaml.file, uniqueId),
         freshness: freshness
           ? {
             warnAfterMs: afterMs(freshness.warn_after),
@@ -407,14 +417,18 @@ function collectSources(
   });
 }
 
-/** `event_time` of a source table's `config:`, else its source's (a column name). */
+/**
+ * `event_time` of a source table's `config:`, else its source's, else
+ * dbt_project.yml's `sources:` block's (a column name).
+ */
 function sourceEventTime(
   table: Readonly<Record<string, unknown>> | undefined,
   source: Readonly<Record<string, unknown>> | undefined,
+  project: Readonly<Record<string, unknown>>,
   file: string,
   uniqueId: string,
 ): string | undefined {
-  const value = table?.event_time ?? source?.event_time;
+  const value = table?.event_time ?? source?.event_time ?? project.event_time;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string" || value === "") {
     throw new DbtError(

@@ -31,6 +31,7 @@ import { buildExternal, externalTarget, geometryNote } from "../adapters/duckdb.
 import { resolveInformationSchema } from "../adapters/duckdb_info_schema.ts";
 import type { DbtAdapter, RelationKind } from "../adapters/types.ts";
 import { toError } from "../../../core/errors.ts";
+import { loggingStatements, statementsText } from "./statement_log.ts";
 
 /** Options of {@linkcode buildModel}. */
 export interface BuildModelOptions {
@@ -65,6 +66,12 @@ export interface BuildModelOptions {
    * @default {clock.now() when the build starts}
    */
   readonly now?: number | undefined;
+  /**
+   * How many batches of a microbatch model may build at once, when its
+   * batches can run concurrently (the invocation's `--threads`).
+   * @default {the target's threads}
+   */
+  readonly threads?: number | undefined;
 }
 
 /** The batches of a microbatch model build: built, and failed with their errors. */
@@ -85,6 +92,13 @@ export interface BuildModelResult {
   readonly relation: string;
   /** The SQL that ran (for incremental runs, the incremental branch). */
   readonly compiledCode: string;
+  /**
+   * The statements the build executed (`create table … as (…)`, an
+   * incremental run's delete and insert…), as dbt writes them to
+   * target/run/; undefined for a seed, an ephemeral model and a custom
+   * materialization.
+   */
+  readonly executedSql?: string | undefined;
   /** Rows written (table, incremental), or null (view, ephemeral). */
   readonly rowsAffected: number | null;
   /** Whether an incremental model was built incrementally (not from scratch). */
@@ -161,13 +175,17 @@ export async function buildModel(
     if (model.dynamic && !onLog && !batched) {
       sql = await project.compileNode(name, { isIncremental: false, query });
     }
+    // The statements of the build proper (not hooks, grants or docs) go to target/run/.
+    const statements: string[] = [];
+    const logged = loggingStatements(warehouse, statements);
     if (model.resourceType === "snapshot") {
       await warehouse.ensureSchema(relation.schema);
-      const result = await runSnapshot(warehouse, model, sql, now());
+      const result = await runSnapshot(logged, model, sql, now());
       await applyGrants(warehouse, model);
       await persistDocs(warehouse, model);
       return done({
         compiledCode: sql,
+        executedSql: statementsText(statements),
         rowsAffected: result.rows,
         incremental: result.existed,
         message: result.message,
@@ -183,8 +201,9 @@ export async function buildModel(
     if (model.config.contractEnforced && model.config.materialized !== "ephemeral") {
       await checkContract(warehouse, model, batched ? model.compiledCode : sql);
     }
-    let result = await buildSql(warehouse, adapter, project, model, sql, options, query);
+    let result = await buildSql(logged, adapter, project, model, sql, options, query);
     sql = result.compiledCode;
+    if (statements.length > 0) result = { ...result, executedSql: statementsText(statements) };
     if (adapter.type === "duckdb" && model.config.materialized !== "ephemeral") {
       const note = await geometryNote(warehouse, relation);
       if (note) result = { ...result, message: `${result.message} (${note})` };
@@ -475,10 +494,13 @@ async function runCompiled(
   sql: string,
   suffix: string,
 ): Promise<number> {
+  // Relations print their database, so `relation.information_schema('columns')` is
+  // `"db".INFORMATION_SCHEMA.columns`, which DuckDB keeps in its system catalog only.
+  const text = session.dialect === "duckdb" ? resolveInformationSchema(sql) : sql;
   try {
-    return await session.execute(`${prefix}${sql}${suffix}`);
+    return await session.execute(`${prefix}${text}${suffix}`);
   } catch (error) {
-    throw new CompiledSqlError(error, sql, prefix.length);
+    throw new CompiledSqlError(error, text, prefix.length);
   }
 }
 
@@ -560,7 +582,9 @@ async function replaceRelation(
   const name = relation.identifier;
   const tmp = withSuffix(name, TMP_SUFFIX);
   const backup = withSuffix(name, BACKUP_SUFFIX);
-  const q = (n: string) => `${quote(schema)}.${quote(n)}`;
+  // Qualified by the database too: on DuckDB `"gl"."m"` is ambiguous when the file is gl.duckdb.
+  const q = (n: string) =>
+    relation.incorporate({ path: { identifier: n }, __keywords: true }).render();
   return await warehouse.transaction(async (tx) => {
     // One catalog query for the three names keeps a rebuild to a handful of statements.
     const kinds = await adapter.relationKinds(tx, schema, [name, tmp, backup]);
@@ -661,7 +685,7 @@ async function buildMicrobatch(
     });
   const relation = model.relation;
   const concurrency = batchesMayOverlap(config, model.rawCode)
-    ? Math.max(1, project.target.threads)
+    ? Math.max(1, options.threads ?? project.target.threads)
     : 1;
   const outcome = await runBatches(batches, {
     build: async (batch, create) => {

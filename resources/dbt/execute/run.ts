@@ -50,6 +50,12 @@ export interface ExecuteOptions {
   readonly onLog?: ((message: string) => void) | undefined;
   /** Which batches microbatch models build (`--event-time-start/-end`, `dbt retry`). */
   readonly microbatch?: MicrobatchRunOptions | undefined;
+  /**
+   * Run at most this many at once (`--threads`): nodes of a run, and the
+   * batches of a microbatch model that may run concurrently.
+   * @default {the target's threads}
+   */
+  readonly threads?: number | undefined;
 }
 
 /** How microbatch models pick their batches in one invocation. */
@@ -107,6 +113,7 @@ export async function executeNode(
       eventTimeEnd: options.microbatch?.eventTimeEnd,
       now: options.microbatch?.now,
       batches: retry?.failed,
+      threads: options.threads,
     });
     await options.record?.(runResultEntry({
       uniqueId: node.uniqueId,
@@ -209,11 +216,6 @@ export interface RunProjectOptions extends ExecuteOptions {
    * @default {every node and test}
    */
   readonly select?: ReadonlySet<string> | undefined;
-  /**
-   * Run at most this many at once.
-   * @default {the target's threads}
-   */
-  readonly threads?: number | undefined;
   /** Stop at the first failure (`--fail-fast`): the rest is skipped. */
   readonly failFast?: boolean | undefined;
   /**
@@ -246,6 +248,11 @@ export interface RunProjectResult {
   readonly results: readonly RunResultEntry[];
   /** Whether no node errored and no error-severity test failed. */
   readonly success: boolean;
+  /**
+   * By unique id, the statements each model or snapshot built with executed
+   * (dbt's target/run/ files).
+   */
+  readonly executed: ReadonlyMap<string, string>;
 }
 
 type Item =
@@ -266,6 +273,7 @@ export async function runProject(
   if (options.args) writer.args = JSON.parse(JSON.stringify(options.args));
   const write = options.writeArtifacts ?? true;
   const results: RunResultEntry[] = [];
+  const executed = new Map<string, string>();
   const selected = (id: string) => !options.select || options.select.has(id);
   const items = runItems(project, selected);
   const { waitsFor } = dependencies(project, items);
@@ -335,14 +343,17 @@ export async function runProject(
     let failed = false;
     if (item.kind === "node") {
       try {
-        await executeNode(warehouse, project, item.node, {
+        const built = await executeNode(warehouse, project, item.node, {
           ...options,
           clock,
           record,
           threadId,
           microbatch,
         });
-      } catch {
+        if (built.executedSql !== undefined) executed.set(item.id, built.executedSql);
+      } catch (error) {
+        const sql = error instanceof BatchesFailedError ? error.result.executedSql : undefined;
+        if (sql !== undefined) executed.set(item.id, sql);
         failed = true;
         blockedBy.set(item.id, "failed");
       }
@@ -430,7 +441,7 @@ export async function runProject(
     !results.some((r) =>
       r.status === "error" || r.status === "fail" || r.status === "partial success"
     );
-  return { results, success };
+  return { results, success, executed };
 }
 
 function isEphemeral(node: ModelNode): boolean {

@@ -51,9 +51,16 @@ export const ADAPTER_MACROS = [
   `{% macro default__create_schema(relation) -%}
 {%- call statement('create_schema') -%}create schema if not exists {{ relation.without_identifier() }}{%- endcall -%}
 {%- endmacro %}\n`,
+  // Postgres' create/drop schema take no database part; dbt-postgres leaves it out.
+  `{% macro postgres__create_schema(relation) -%}
+{%- call statement('create_schema') -%}create schema if not exists {{ relation.without_identifier().include(database=False) }}{%- endcall -%}
+{%- endmacro %}\n`,
   dispatching("drop_schema", "relation"),
   `{% macro default__drop_schema(relation) -%}
 {%- call statement('drop_schema') -%}drop schema if exists {{ relation.without_identifier() }} cascade{%- endcall -%}
+{%- endmacro %}\n`,
+  `{% macro postgres__drop_schema(relation) -%}
+{%- call statement('drop_schema') -%}drop schema if exists {{ relation.without_identifier().include(database=False) }} cascade{%- endcall -%}
 {%- endmacro %}\n`,
   dispatching("list_schemas", "database"),
   `{% macro default__list_schemas(database) -%}

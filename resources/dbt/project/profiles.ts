@@ -38,7 +38,10 @@ export interface Target {
   readonly type: string;
   /** Schema models go to unless `+schema` says more. */
   readonly schema: string;
-  /** Database name (`dbname`/`database`, or `postgres`; DuckDB: the file's base name, or `memory`). */
+  /**
+   * Database name (`dbname`/`database`, or `postgres`; `postgres` for the embedded PGlite;
+   * DuckDB: the file's base name, or `memory`).
+   */
   readonly database: string;
   /** Every field of the output, rendered (the password is dropped). */
   readonly fields: Readonly<Record<string, unknown>>;
@@ -57,6 +60,13 @@ export interface ReadTargetOptions {
    * @default {the profile's target}
    */
   readonly target?: string | undefined;
+  /**
+   * The database (catalog) of the warehouse actually built in, when it is
+   * not the profile's (`--warehouse-url`, WAREHOUSE_URL): relations print it,
+   * so it must be the connected one. See {@linkcode warehouseDatabase}.
+   * @default {the profile's}
+   */
+  readonly database?: string | undefined;
   /**
    * Reads an environment variable for `env_var()`.
    * @default {Deno.env.get}
@@ -192,8 +202,15 @@ export async function readTarget(
       { file, line: parsed.lineOf([profileName, "outputs", name]) },
     );
   }
-  const database = duckdb
+  // Without a host the warehouse is the embedded PGlite, whose one database is `postgres`:
+  // relations print with their database, so it must be the one connected to.
+  const embedded = checked.data.type === "postgres" && (checked.data.host ?? "").trim() === "";
+  const database = options.database !== undefined
+    ? options.database
+    : duckdb
     ? duckdbDatabase(fields.path)
+    : embedded
+    ? PGLITE_DATABASE
     : checked.data.dbname ?? checked.data.database ?? "postgres";
   const threads = Number(checked.data.threads ?? 1);
   return {
@@ -208,12 +225,57 @@ export async function readTarget(
   };
 }
 
+/** The database of the embedded PGlite warehouse (its `current_database()`). */
+const PGLITE_DATABASE = "postgres";
+
 /**
- * dbt-duckdb's database name: the file's base name without its suffix
- * (`/tmp/a/dbfile.duckdb` is `dbfile`), or `memory` in memory.
+ * The catalog DuckDB names a database file: its base name up to the first
+ * dot (`/tmp/a/dbfile.duckdb` is `dbfile`, `a.b.duckdb` is `a`, as
+ * `current_database()` answers), or `memory` in memory.
  */
 function duckdbDatabase(path: unknown): string {
   if (path === undefined || path === null || path === ":memory:") return "memory";
   const base = String(path).split("/").pop() ?? "";
-  return base.replace(/\.[^.]*$/, "") || "memory";
+  return base.replace(/\..*$/, "") || "memory";
+}
+
+/**
+ * The database (catalog) a warehouse URL connects to, as its
+ * `current_database()` answers: `pglite:` is `postgres` (PGlite's one
+ * database); `postgres://…/name` is `name`, without one PGDATABASE, else the
+ * URL's user, else PGUSER, else `postgres` (postgres.js' defaults); `duckdb:`
+ * is the file's catalog name (`analytics.duckdb` is `analytics`) or `memory`.
+ * A run given a warehouse URL that overrides the profile compiles with it:
+ * relations print `"database"."schema"."identifier"`, and a database taken
+ * from the profile (`:memory:` is `memory`) names a catalog that is not there.
+ *
+ * @example
+ * ```ts
+ * import { warehouseDatabase } from "./profiles.ts";
+ * console.log(warehouseDatabase("duckdb:/data/analytics.duckdb?threads=2")); // analytics
+ * console.log(warehouseDatabase("postgres://me@db:5432/shop")); // shop
+ * ```
+ */
+export function warehouseDatabase(
+  url: string,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string | undefined {
+  if (url.startsWith("pglite:")) return PGLITE_DATABASE;
+  if (url.startsWith("duckdb:")) {
+    let rest = url.slice("duckdb:".length);
+    if (rest.startsWith("//")) rest = rest.slice(2);
+    return duckdbDatabase(rest.replace(/\?.*$/, ""));
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return undefined; // opening it says what is wrong, naming the (redacted) URL
+    }
+    const name = decodeURIComponent(parsed.pathname.replace(/^\/+/, ""));
+    const user = decodeURIComponent(parsed.username);
+    return name || env("PGDATABASE") || user || env("PGUSER") || "postgres";
+  }
+  return undefined;
 }

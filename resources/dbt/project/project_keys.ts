@@ -33,6 +33,7 @@ const READ = new Set([
   "clean-targets",
   "vars",
   "models",
+  "sources",
   "seeds",
   "snapshots",
   "data_tests",
@@ -58,7 +59,6 @@ const NO_EFFECT: Readonly<Record<string, string>> = {
   "project-root": "the project folder is where dbt_project.yml is",
   "restrict-access": "package access is not restricted",
   "dbt-cloud": "dbt Cloud settings are for dbt Cloud",
-  sources: "source configs from dbt_project.yml are not applied",
   exposures: "exposure configs from dbt_project.yml are not applied",
   analyses: "analysis configs from dbt_project.yml are not applied",
   unit_tests: "unit test configs from dbt_project.yml are not applied",
@@ -146,8 +146,31 @@ export function checkProjectKeys(
     }
   }
   warnings.push(...flagWarnings(project.flags, file));
+  warnings.push(...sourceConfigWarnings(project.sources, file));
   queryCommentSetting(project["query-comment"]); // a malformed one fails the load, not the run
   return warnings;
+}
+
+/** Source configs of dbt_project.yml this runner applies; the others are named in a warning. */
+const SOURCE_CONFIGS = new Set(["enabled", "event_time", "meta"]);
+
+/** A warning for each `+key` of the `sources:` block that is not applied (`+freshness`...). */
+function sourceConfigWarnings(sources: unknown, file: string): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown) => {
+    if (typeof node !== "object" || node === null || Array.isArray(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key.startsWith("+")) {
+        if (!SOURCE_CONFIGS.has(key.slice(1))) found.add(key);
+      } else walk(value);
+    }
+  };
+  walk(sources);
+  return [...found].map((key) =>
+    `${file}: 'sources: ... ${key}' is set but has no effect here: of source configs in ` +
+    "dbt_project.yml only +enabled, +event_time and +meta are applied; set it in the " +
+    "source's properties YAML instead"
+  );
 }
 
 function flagWarnings(flags: unknown, file: string): string[] {

@@ -81,6 +81,12 @@ export interface ReadProjectOptions {
   /** Folder of profiles.yml (`--profiles-dir`). */
   readonly profilesDir?: string | undefined;
   /**
+   * Database of the warehouse built in when a warehouse URL overrides the
+   * profile (profiles.ts `warehouseDatabase`).
+   * @default {the profile's}
+   */
+  readonly database?: string | undefined;
+  /**
    * Where target/ (artifacts, parse cache) goes. A relative `target-path`
    * is resolved against it instead of the project folder, so a read-only
    * code tree still works.
@@ -197,6 +203,7 @@ export async function readProject(
     target: options.target,
     env,
     profilesDir: options.profilesDir,
+    database: options.database,
   });
   const vars = projectVars(projectFile, options.vars);
   const targetPath = options.targetPath ??

@@ -222,7 +222,7 @@ Deno.test("dbt: adapter.drop_relation of a relation of unknown type fails naming
   const project = await h.load();
   await assert.rejects(
     buildModel(h.warehouse, project, "m"),
-    /Tried to drop relation "analytics"."nothing", but its type is null/,
+    /Tried to drop relation "postgres"."analytics"."nothing", but its type is null/,
   );
 });
 
@@ -306,8 +306,10 @@ where table_name = '{{ rel.identifier }}' and table_schema = '{{ rel.schema }}'`
     const project = await h.load();
     await buildModel(h.warehouse, project, "a");
     await buildModel(h.warehouse, project, "cols");
+    // With the database in front, as dbt's InformationSchema prints it.
+    const db = `"${project.target.database}"`;
     assert.deepEqual(await rows(h.warehouse, `select * from ${target.schema}.cols`), [
-      { n: 2, printed: "INFORMATION_SCHEMA.columns", bare: "INFORMATION_SCHEMA" },
+      { n: 2, printed: `${db}.INFORMATION_SCHEMA.columns`, bare: `${db}.INFORMATION_SCHEMA` },
     ]);
   });
 }

@@ -211,7 +211,7 @@ Deno.test("dbt artifacts follow dbt's schemas", async (t) => {
     // Rewritten at the end of the run with the SQL of every node it built.
     assert.match(
       manifest.nodes["model.platform_marts.fct_weather_daily"]?.compiled_code ?? "",
-      /from "analytics_staging"\."stg_weather_data"/,
+      /from "postgres"\."analytics_staging"\."stg_weather_data"/,
     );
   });
 

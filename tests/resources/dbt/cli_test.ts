@@ -84,7 +84,7 @@ Deno.test("dbt cli: parse, ls with selection, compile, and a project error", asy
     WAREHOUSE_URL: "pglite:memory:",
   });
   assert.equal(compiled.code, 0, compiled.err);
-  assert.match(compiled.out, /select \* from "analytics"\."a"/);
+  assert.match(compiled.out, /select \* from "postgres"\."analytics"\."a"/);
   assert.match(
     await Deno.readTextFile(`${project.dir}/target/compiled/demo/models/b.sql`),
     /"analytics"\."a"/,
@@ -174,7 +174,7 @@ Deno.test("dbt cli: compile writes run_results.json (v6) for what it compiled, w
     "test.demo.not_null_a_id",
   ]);
   assert.equal(byId["model.demo.b"]?.status, "success");
-  assert.match(byId["model.demo.b"]?.compiled_code ?? "", /from "analytics"\."a"/);
+  assert.match(byId["model.demo.b"]?.compiled_code ?? "", /from "postgres"\."analytics"\."a"/);
   assert.match(byId["test.demo.not_null_a_id"]?.compiled_code ?? "", /id is null/);
 });
 
@@ -246,7 +246,7 @@ Deno.test("dbt cli: build writes the compiled SQL of what ran under target/compi
   // Before: nothing was written (only `compile` wrote compiled files).
   assert.match(
     await read("models/staging/stg_orders.sql"),
-    /^select id, amount from "analytics"\./,
+    /^select id, amount from "postgres"\."analytics"\./,
   );
   assert.match(
     await read("models/staging/schema.yml/unique_stg_orders_id.sql"),

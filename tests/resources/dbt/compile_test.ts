@@ -73,8 +73,8 @@ select * from {{ ref('base') }}
   const sql = (name: string) => p.models.get(name)?.compiledCode ?? assert.fail(name);
 
   await t.step("source() and ref() print quoted relations", () => {
-    assert.equal(sql("base"), `select 1 as id, 'a' as kind from "raw"."things"`);
-    assert.match(sql("features"), /from "analytics"\."base"$/); // ref inside a macro
+    assert.equal(sql("base"), `select 1 as id, 'a' as kind from "postgres"."raw"."things"`);
+    assert.match(sql("features"), /from "postgres"\."analytics"\."base"$/); // ref inside a macro
   });
   await t.step("set/for/if, var with and without default, env_var, target, macros", () => {
     const text = sql("features");
@@ -95,18 +95,18 @@ select * from {{ ref('base') }}
     assert.doesNotMatch(sql("inc"), /where id/);
     assert.match(
       await p.compileNode("inc", { isIncremental: true }),
-      /where id > \(select max\(id\) from "analytics"\."inc"\)/,
+      /where id > \(select max\(id\) from "postgres"\."analytics"\."inc"\)/,
     );
     assert.equal(p.models.get("inc")?.config.unique_key, "id");
   });
   await t.step("ephemeral models are inlined as __dbt__cte__ CTEs", () => {
     assert.equal(
       sql("uses_eph"),
-      `with __dbt__cte__eph as (\nselect id from "analytics"."base"\n)\nselect * from __dbt__cte__eph`,
+      `with __dbt__cte__eph as (\nselect id from "postgres"."analytics"."base"\n)\nselect * from __dbt__cte__eph`,
     );
     assert.equal(
       sql("with_eph"),
-      `-- leading comment\nwith __dbt__cte__eph as (\nselect id from "analytics"."base"\n),\n` +
+      `-- leading comment\nwith __dbt__cte__eph as (\nselect id from "postgres"."analytics"."base"\n),\n` +
         `x as (select * from __dbt__cte__eph) select * from x`,
     );
     assert.deepEqual(p.models.get("uses_eph")?.dependsOn, ["model.demo.eph"]);
@@ -143,7 +143,7 @@ from {{ ref('base') }}`,
       assert.equal(
         q.models.get("py")?.compiledCode,
         `select cast(id as INT) as id, cast(kind as TEXT) as kind,\n  yes as t, none as n,\n` +
-          `  6 as six, 'mixed' as s,\n  2 as two\nfrom "analytics"."base"`,
+          `  6 as six, 'mixed' as s,\n  2 as two\nfrom "postgres"."analytics"."base"`,
       );
       await Deno.remove(`${project.dir}/models/py.sql`);
       await Deno.remove(`${project.dir}/models/schema_py.yml`);
@@ -164,9 +164,9 @@ Deno.test("compile: project config and profiles", async (t) => {
     const p = await loadProject(project.dir);
     const b = p.models.get("b");
     assert.equal(b?.config.materialized, "table");
-    assert.equal(b?.relation.toString(), `"analytics_marts"."b"`);
+    assert.equal(b?.relation.toString(), `"postgres"."analytics_marts"."b"`);
     assert.deepEqual(b?.fqn, ["demo", "marts", "b"]);
-    assert.equal(p.models.get("a")?.relation.toString(), `"analytics"."a"`);
+    assert.equal(p.models.get("a")?.relation.toString(), `"postgres"."analytics"."a"`);
   });
   await t.step("the profile's target and env_var defaults", async () => {
     const p = await loadProject(project.dir, { env: env({ DEMO_SCHEMA: "dev_x" }) });
@@ -628,9 +628,9 @@ Deno.test("compile: a project's own ref / source macro replaces the built-in, bu
   // Silently ignored before: the built-in ref and source won over the project's macros.
   assert.equal(
     p.models.get("base")?.compiledCode,
-    `select 1 as id from (select * from "raw"."things" limit 10) s`,
+    `select 1 as id from (select * from "postgres"."raw"."things" limit 10) s`,
   );
-  assert.equal(p.models.get("child")?.compiledCode, `select * from "base"`);
+  assert.equal(p.models.get("child")?.compiledCode, `select * from "postgres"."base"`);
   // The dependencies are the ones builtins.ref / builtins.source recorded.
   assert.deepEqual(p.models.get("child")?.dependsOn, ["model.demo.base"]);
   assert.deepEqual(p.models.get("base")?.dependsOn, ["source.demo.raw.things"]);

@@ -89,7 +89,7 @@ Deno.test("duckdb dbt: a duckdb profile defaults schema to main and names the da
   assert.equal(p.target.type, "duckdb");
   assert.equal(p.target.schema, "main");
   assert.equal(p.target.database, "memory");
-  assert.equal(p.models.get("m")?.relation.toString(), '"main"."m"');
+  assert.equal(p.models.get("m")?.relation.toString(), '"memory"."main"."m"');
 });
 
 Deno.test("duckdb dbt: view, table, incremental strategies and ephemeral build; a failed rebuild keeps the table", async (t) => {
@@ -401,7 +401,7 @@ sources:
     // On a Postgres target the same meta is free metadata: the source is a table.
     const pg = await loadProject(h.dir, { cache: false, target: "pg" });
     const pgThings = [...pg.sources.values()].find((s) => s.sourceName === "files");
-    assert.equal(pgThings?.relation.toString(), '"files"."things"');
+    assert.equal(pgThings?.relation.toString(), '"postgres"."files"."things"');
   } finally {
     Deno.env.delete("EXT_ROOT");
   }
@@ -665,6 +665,107 @@ models:
   await using warehouse = await openWarehouse(`duckdb:${project.dir}/build.duckdb`);
   assert.deepEqual(
     await warehouse.query("select kind, label from main_marts.labelled order by kind"),
+    [{ kind: "a", label: "Apple" }, { kind: "b", label: "Banana" }],
+  );
+});
+
+Deno.test("duckdb dbt: a database file named as the schema (gl.duckdb, schema gl) builds; relations print database.schema.identifier", async () => {
+  // Before: every build failed with DuckDB's "Ambiguous reference to catalog or schema "gl""
+  // (relations printed "gl"."m", which names catalog gl or schema gl); dbt-duckdb prints
+  // "gl"."gl"."m".
+  const { runDbtCli } = await import("../../../resources/dbt/cli.ts");
+  await using project = await writeProject({
+    "profiles.yml": `demo:
+  target: duck
+  outputs:
+    duck:
+      type: duckdb
+      path: gl.duckdb
+      schema: gl
+`,
+    "seeds/kinds.csv": "kind,label\na,Apple\nb,Banana\n",
+    "models/v.sql": "select kind, label from {{ ref('kinds') }}",
+    "models/marts/t.sql": "{{ config(materialized='table') }} select * from {{ ref('v') }}",
+    "models/marts/inc.sql": `{{ config(materialized='incremental', unique_key='kind') }}
+select * from {{ ref('t') }}{% if is_incremental() %} where kind > (select max(kind) from {{ this }}){% endif %}`,
+    "models/marts/schema.yml": `version: 2
+models:
+  - name: inc
+    columns:
+      - name: kind
+        data_tests: [unique, not_null]
+`,
+  });
+  const lines: string[] = [];
+  const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+  const env = (name: string) =>
+    ({ STATE_DIR: `${project.dir}/state` } as Record<string, string>)[name];
+  const target = `${project.dir}/target`;
+  for (const run of [1, 2]) {
+    const args = ["build", "--project-dir", project.dir, "--target-path", target];
+    const code = await runDbtCli(args, io, { env });
+    assert.equal(code, 0, `build ${run}:\n${lines.join("\n")}`);
+  }
+  assert.match(lines.join("\n"), /OK created sql view model "gl"\."gl"\."v"/);
+  const compiled = await Deno.readTextFile(`${target}/compiled/demo/models/marts/t.sql`);
+  assert.match(compiled, /from "gl"\."gl"\."v"/);
+  const manifest = JSON.parse(await Deno.readTextFile(`${target}/manifest.json`));
+  assert.equal(manifest.nodes["model.demo.v"].relation_name, '"gl"."gl"."v"');
+  await using warehouse = await openWarehouse(`duckdb:${project.dir}/gl.duckdb`);
+  assert.deepEqual(
+    await warehouse.query("select kind, label from gl.gl_marts.inc order by kind"),
+    [{ kind: "a", label: "Apple" }, { kind: "b", label: "Banana" }],
+  );
+});
+
+Deno.test("duckdb dbt: --warehouse-url names the database relations print (analytics.duckdb, schema analytics, profile in memory); target/run holds the executed SQL", async () => {
+  // Before: relations took the profile's database (path ':memory:' is "memory"), so on the
+  // warehouse the URL opened every model failed ("memory"."analytics"."v" does not exist);
+  // without the database part, "analytics"."v" is ambiguous in analytics.duckdb.
+  const { runDbtCli } = await import("../../../resources/dbt/cli.ts");
+  await using project = await writeProject({
+    "profiles.yml": `demo:
+  target: duck
+  outputs:
+    duck:
+      type: duckdb
+      path: ":memory:"
+      schema: analytics
+`,
+    "seeds/kinds.csv": "kind,label\na,Apple\nb,Banana\n",
+    "models/v.sql": "select kind, label from {{ ref('kinds') }}",
+    "models/t.sql": "{{ config(materialized='table') }} select * from {{ ref('v') }}",
+    "models/inc.sql": `{{ config(materialized='incremental', unique_key='kind') }}
+select * from {{ ref('t') }}{% if is_incremental() %} where kind >= 'b'{% endif %}`,
+  });
+  const lines: string[] = [];
+  const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+  const url = `duckdb:${project.dir}/analytics.duckdb`;
+  const target = `${project.dir}/target`;
+  for (const run of [1, 2]) {
+    const args = ["build", "--project-dir", project.dir, "--target-path", target];
+    const code = await runDbtCli([...args, "--warehouse-url", url], io, { env: () => undefined });
+    assert.equal(code, 0, `build ${run}:\n${lines.join("\n")}`);
+  }
+  const compiled = await Deno.readTextFile(`${target}/compiled/demo/models/t.sql`);
+  assert.match(compiled, /from "analytics"\."analytics"\."v"/);
+  // dbt's target/run/: the statements each model executed.
+  const table = await Deno.readTextFile(`${target}/run/demo/models/t.sql`);
+  assert.match(
+    table,
+    /create table "analytics"\."analytics"\."t__dbt_tmp" as \(\n select \* from "analytics"\."analytics"\."v"\n\);/,
+  );
+  const view = await Deno.readTextFile(`${target}/run/demo/models/v.sql`);
+  assert.match(view, /create view "analytics"\."analytics"\."v__dbt_tmp" as \(/);
+  // The second run was incremental: its delete and insert are what ran.
+  const inc = await Deno.readTextFile(`${target}/run/demo/models/inc.sql`);
+  assert.match(inc, /where kind >= 'b'/);
+  assert.match(inc, /delete from "analytics"\."analytics"\."inc" where \("kind"\) in/);
+  assert.match(inc, /insert into "analytics"\."analytics"\."inc" \("kind", "label"\) select/);
+  assert.doesNotMatch(inc, /create table "analytics"\."analytics"\."inc__dbt_tmp"/);
+  await using warehouse = await openWarehouse(url);
+  assert.deepEqual(
+    await warehouse.query("select kind, label from analytics.analytics.inc order by kind"),
     [{ kind: "a", label: "Apple" }, { kind: "b", label: "Banana" }],
   );
 });

@@ -89,7 +89,7 @@ Deno.test("analyses: manifest nodes, compiled to target/compiled, listed, never 
   const sql = await Deno.readTextFile(
     `${project.dir}/target/compiled/demo/analyses/adhoc/orders_check.sql`,
   );
-  assert.match(sql, /from "analytics"\."revenue"/);
+  assert.match(sql, /from "postgres"\."analytics"\."revenue"/);
   assert.match(sql, /__dbt__cte__base/);
 
   const build = await cli(["build", ...dir]);
@@ -218,7 +218,7 @@ Deno.test("selection: --exclude-resource-type leaves kinds out (dbt 1.8); --no-p
   ]);
   assert.equal(build.code, 0, build.err);
   assert.doesNotMatch(build.out, /counts_orders/);
-  assert.match(build.out, /OK created sql view model "analytics"."revenue"/);
+  assert.match(build.out, /OK created sql view model "postgres"\."analytics"\."revenue"/);
   const typo = await cli(["ls", ...dir, "--exclude-resource-type", "modle"]);
   assert.equal(typo.code, 2, typo.out);
   assert.match(typo.err, /--exclude-resource-type modle: not a resource type/);

@@ -197,7 +197,7 @@ for (const target of WAREHOUSES) {
       assert.equal(second.rowsAffected, 1);
       assert.match(
         second.compiledCode,
-        /where id > \(select coalesce\(max\(id\), 0\) from "analytics_marts"\."inc_append"\)/,
+        /where id > \(select coalesce\(max\(id\), 0\) from "postgres"\."analytics_marts"\."inc_append"\)/,
       );
       assert.deepEqual(await ids(warehouse, "analytics_marts.inc_append"), [1, 2, 3, 4, 5]);
       const third = await buildModel(warehouse, p, "inc_append");

@@ -69,7 +69,11 @@ Deno.test("parse cache: each change invalidates exactly what it should", async (
     () =>
       Deno.writeTextFile(`${project.dir}/models/b.sql`, "select x + 1 as x from {{ ref('a') }}"),
     { templates: same(templates), yaml: same(1), static: { kept: 2, removed: 1, added: 1 } },
-    (p) => assert.equal(p.models.get("b")?.compiledCode, `select x + 1 as x from "analytics"."a"`),
+    (p) =>
+      assert.equal(
+        p.models.get("b")?.compiledCode,
+        `select x + 1 as x from "postgres"."analytics"."a"`,
+      ),
   );
   await step(
     "an added model: one new static parse",
@@ -125,7 +129,7 @@ Deno.test("parse cache: each change invalidates exactly what it should", async (
       assert.deepEqual([...(p.models.get("c")?.refs ?? [])].sort(), ["a", "b"]);
       assert.match(
         p.models.get("c")?.compiledCode ?? "",
-        /\(select x from "analytics"\."b"\) as y/,
+        /\(select x from "postgres"\."analytics"\."b"\) as y/,
       );
     },
   );

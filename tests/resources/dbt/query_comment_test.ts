@@ -166,7 +166,9 @@ Deno.test("query-comment: without the key dbt's default JSON comment is sent; nu
     const comment = (node: string) =>
       `/* {"app": "dbt", "dbt_version": "1.10.0", "profile_name": "demo", ` +
       `"target_name": "embedded", ${node}} */`;
-    const create = log.find((sql) => sql.includes('create view "analytics"."n__dbt_tmp"'));
+    const create = log.find((sql) =>
+      sql.includes('create view "postgres"."analytics"."n__dbt_tmp"')
+    );
     const hook = log.find((sql) => /select 1$|^select 1/m.test(sql) && !sql.includes("create"));
     const mComment = comment('"node_id": "model.demo.n"');
     const hookComment = comment('"connection_name": "master"');

@@ -68,7 +68,7 @@ models:
     build.out,
     /models\/python_models\/is_holiday\.py is a Python model: this runner runs SQL models only/,
   );
-  assert.match(build.out, /OK created sql view model "analytics"."date_spine"/);
+  assert.match(build.out, /OK created sql view model "postgres"\."analytics"\."date_spine"/);
   assert.match(build.out, /ERROR=1 SKIP=1 TOTAL=3/); // holiday_counts, downstream of it
   // Left out, the rest builds green.
   const rest = await cli(["build", ...dir, "--exclude", "is_holiday+"]);

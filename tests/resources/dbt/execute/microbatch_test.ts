@@ -506,15 +506,15 @@ join {{ ref('readings').render() }} raw using (id)
   });
   assert.match(
     sql,
-    /-- as dbt prints it: \(select \* from "analytics"\."readings" where read_at >= '2024-01-02 00:00:00\+00:00' and read_at < '2024-01-03 00:00:00\+00:00'\) _dbt_et_filter_subq_readings\n/,
+    /-- as dbt prints it: \(select \* from "postgres"\."analytics"\."readings" where read_at >= '2024-01-02 00:00:00\+00:00' and read_at < '2024-01-03 00:00:00\+00:00'\) _dbt_et_filter_subq_readings\n/,
   );
   // Given its own alias, the input keeps it (dbt would print two: dbt-labs/dbt-adapters#658).
-  assert.match(sql, /from \(select \* from "analytics"\."readings" where [^)]*\) r\n/);
-  assert.match(sql, /join "analytics"\."whole" w/);
-  assert.match(sql, /join "analytics"\."readings" raw/);
+  assert.match(sql, /from \(select \* from "postgres"\."analytics"\."readings" where [^)]*\) r\n/);
+  assert.match(sql, /join "postgres"\."analytics"\."whole" w/);
+  assert.match(sql, /join "postgres"\."analytics"\."readings" raw/);
   assert.match(sql, /-- 20240102 2024-01-02 00:00:00 2024-01-03 00:00:00/);
   // Outside a batch (compile, manifest): no filter.
-  assert.match(p.models.get("m")?.compiledCode ?? "", /from "analytics"\."readings" r/);
+  assert.match(p.models.get("m")?.compiledCode ?? "", /from "postgres"\."analytics"\."readings" r/);
 });
 
 Deno.test("microbatch on PGlite: a model without unique_key is refused by name (dbt-postgres merges on it)", async () => {
@@ -540,4 +540,72 @@ Deno.test("microbatch on PGlite: a model without unique_key is refused by name (
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("microbatch: +event_time of dbt_project.yml's sources: filters a source input; batches run as many at once as --threads says", async () => {
+  // Before: the sources: block of dbt_project.yml was ignored (a warning said so), so the
+  // source was read whole by every batch; and batches ran at most the profile's threads
+  // (1 here) at once whatever --threads said.
+  const { runProject } = await import("../../../../resources/dbt/execute/run.ts");
+  await using project = await writeProject({
+    "dbt_project.yml": `name: demo
+version: "1.0.0"
+config-version: 2
+profile: demo
+sources:
+  demo:
+    staging:
+      raw:
+        events:
+          +event_time: event_at
+`,
+    "models/staging/sources.yml":
+      "version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: events\n",
+    "models/m.sql": `{{ config(materialized='incremental', incremental_strategy='microbatch',
+      event_time='event_at', batch_size='day', begin='2024-01-01', unique_key='id') }}
+select id, event_at from {{ source('raw', 'events') }}`,
+  });
+  const p = await loadProject(project.dir, { cache: false });
+  assert.deepEqual(p.warnings.filter((w) => w.includes("sources")), []);
+  const sql = await p.compileNode("m", {
+    isIncremental: true,
+    batch: { id: "20240102", start: t("2024-01-02T00:00:00Z"), end: t("2024-01-03T00:00:00Z") },
+  });
+  assert.match(sql, /where event_at >= '2024-01-02 00:00:00\+00:00' and event_at < '2024-01-03/);
+
+  await using warehouse = await openWarehouse("pglite:memory:");
+  await warehouse.exec(
+    "create schema raw; create table raw.events (id integer, event_at timestamp);" +
+      "insert into raw.events values (1, '2024-01-01 01:00'), (2, '2024-01-02 01:00'), " +
+      "(3, '2024-01-03 01:00'), (4, '2024-01-04 01:00'), (5, '2024-01-05 01:00')",
+  );
+  let inFlight = 0;
+  let most = 0;
+  const counted = new Proxy(warehouse, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key !== "transaction") return typeof value === "function" ? value.bind(target) : value;
+      return async <R>(fn: (tx: unknown) => Promise<R>) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await target.transaction(fn);
+        } finally {
+          inFlight--;
+        }
+      };
+    },
+  });
+  const built = await runProject(p, counted, {
+    threads: 3,
+    writeArtifacts: false,
+    hooks: false,
+    microbatch: { now: t("2024-01-05T10:00:00Z") },
+  });
+  assert.equal(built.success, true, JSON.stringify(built.results));
+  assert.equal(p.target.threads, 1);
+  assert.ok(most >= 2, `batches ran at most ${most} at once with --threads 3`);
+  assert.deepEqual(
+    await warehouse.query("select id from analytics.m order by id"),
+    [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }],
+  );
 });
