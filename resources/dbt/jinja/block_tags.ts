@@ -65,7 +65,13 @@ interface Parser {
   parseFilterArgs(node: unknown): unknown[];
   parseFilter(node: unknown): unknown;
   parseUntilBlocks(...names: string[]): unknown;
-  advanceAfterBlockEnd(name?: string): void;
+  advanceAfterBlockEnd(name?: string): Token;
+  parseRaw(this: Parser, tagName?: string): unknown;
+  dropLeadingWhitespace: boolean;
+  tokens: {
+    _extractRegex(regex: RegExp): RegExpMatchArray | null;
+    backN(n: number): void;
+  };
 }
 
 interface Compiler {
@@ -97,6 +103,7 @@ interface Internals {
     NodeList: NodeClass;
     Capture: NodeClass;
     Output: NodeClass;
+    TemplateData: NodeClass;
     Set: new (lineno: number, colno: number, targets: unknown[]) => {
       targets: unknown[];
       value: unknown;
@@ -224,6 +231,38 @@ export function installBlockTags(): void {
     const body = this.parseUntilBlocks("endwith");
     this.advanceAfterBlockEnd();
     return new With(tag.lineno, tag.colno, targets, values, body);
+  };
+
+  // `{% raw %}` with whitespace control, as Jinja2: `{%- raw -%} x {%- endraw -%}` is `x`
+  // with the whitespace around it gone. nunjucks' block search knew no `-`, so an endraw
+  // written `{%- endraw %}` was never found ("unknown block tag: endraw" at the end).
+  parserProto.parseRaw = function (tagName = "raw") {
+    const end = `end${tagName}`;
+    const block = new RegExp(`([\\s\\S]*?)\\{%(-?)\\s*(${tagName}|${end})\\s*(-?)%\\}`);
+    const begun = this.advanceAfterBlockEnd();
+    // The opening tag's `-%}` strips the start of the raw text (not the text after endraw).
+    const stripStart = begun.value.startsWith("-");
+    this.dropLeadingWhitespace = false;
+    let level = 1;
+    let text = "";
+    for (;;) {
+      const found = this.tokens._extractRegex(block);
+      if (found === null) return this.fail(`unexpected end of file: no {% ${end} %}`, begun.lineno);
+      const [all, before, , name, dashAfter] = found as unknown as string[];
+      level += name === tagName ? 1 : -1;
+      if (level > 0) {
+        text += all;
+        continue;
+      }
+      text += before;
+      const dashBefore = found[2] === "-";
+      if (stripStart) text = text.replace(/^\s+/, "");
+      if (dashBefore) text = text.replace(/\s+$/, "");
+      this.dropLeadingWhitespace = dashAfter === "-";
+      return new nodes.Output(begun.lineno, begun.colno, [
+        new nodes.TemplateData(begun.lineno, begun.colno, text),
+      ]);
+    }
   };
 
   compilerProto.compileWith = function (node, frame) {

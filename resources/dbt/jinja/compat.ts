@@ -12,8 +12,8 @@ import nunjucks from "nunjucks";
 import { copyKeyKinds, dictEntries, dictKeys, setItem } from "./py_dict.ts";
 import { Namespace, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
-import { asTuple, isPlainDict } from "./py_repr.ts";
-import { PyFloat, pyJsonParse } from "./py_number.ts";
+import { asDictView, asTuple, isPlainDict, TUPLE } from "./py_repr.ts";
+import { PyFloat, pyJsonParse, unbox } from "./py_number.ts";
 
 type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
 
@@ -106,8 +106,9 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     const sep = separator === undefined || separator === null ? " " : String(separator);
     return [...parts.slice(0, max), parts.slice(max).join(sep)];
   },
+  // Python capitalizes each run of letters: 'a_b' is 'A_B', "it's" is "It'S".
   title() {
-    return this.replace(/\w\S*/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
+    return this.replace(/\p{L}+/gu, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
   },
   join(items: unknown) {
     if (typeof items === "string") return [...items].join(this);
@@ -202,15 +203,45 @@ const LIST_MEMBERS: Record<string, (this: unknown[], ...args: unknown[]) => unkn
     this.reverse();
     return null;
   },
-  sort() {
-    this.sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+  // `sort(key=f, reverse=True)` in Python's order: numbers by value (10 after 9), else as text.
+  sort(...args: unknown[]) {
+    const last = args.at(-1) as Record<string, unknown> | undefined;
+    const kw = typeof last === "object" && last !== null && last.__keywords === true ? last : {};
+    const key = typeof kw.key === "function" ? kw.key as (item: unknown) => unknown : undefined;
+    const keyed = this.map((item) => [key ? key(item) : item, item] as const);
+    keyed.sort((a, b) => pyOrder(a[0], b[0]));
+    if (kw.reverse === true) keyed.reverse();
+    keyed.forEach(([, item], i) => this[i] = item);
     return null;
+  },
+  // `pop(i)` gives the item (nunjucks' gave a one-item list); a negative i counts from the end.
+  pop(index?: unknown) {
+    if (this.length === 0) throw new RangeError("pop from empty list");
+    if (index === undefined || index === null) return this.pop();
+    const at = Number(index) < 0 ? this.length + Number(index) : Number(index);
+    if (!(at >= 0 && at < this.length)) throw new RangeError("pop index out of range");
+    return this.splice(at, 1)[0];
   },
   clear() {
     this.length = 0;
     return null;
   },
 };
+
+/** Python's ordering of two sort keys: numbers by value, sequences item by item, else as text. */
+function pyOrder(a: unknown, b: unknown): number {
+  const [x, y] = [unbox(a), unbox(b)];
+  if (typeof x === "number" && typeof y === "number") return x - y;
+  if (Array.isArray(x) && Array.isArray(y)) {
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const c = pyOrder(x[i], y[i]);
+      if (c !== 0) return c;
+    }
+    return x.length - y.length;
+  }
+  const [p, q] = [String(x), String(y)];
+  return p < q ? -1 : p > q ? 1 : 0;
+}
 
 function trimChars(text: string, chars: string, start: boolean, end: boolean): string {
   let from = 0;
@@ -296,6 +327,15 @@ export function installJinjaCompat(): void {
           return null;
         };
       }
+      // `popitem()`: the last key inserted and its value, as a tuple.
+      if (val === "popitem") {
+        return () => {
+          const last = dictEntries(dict).at(-1);
+          if (last === undefined) throw new RangeError("popitem(): dictionary is empty");
+          delete dict[String(unbox(last[0]))];
+          return asTuple([...last]);
+        };
+      }
       if (val === "setdefault") {
         return (key: unknown, fallback: unknown = null) => {
           if (!Object.hasOwn(dict, String(key))) setItem(dict, key, fallback);
@@ -305,18 +345,26 @@ export function installJinjaCompat(): void {
     }
     // `d.items()` gives (key, value) tuples, as Python prints them; `d.keys()` number keys as
     // numbers.
+    // All three print as Python's views (`dict_keys(['a'])`), as dbt logs and SQL comments
+    // that print them show.
     if (val === "items" && isPlainDict(obj) && !Object.hasOwn(obj, "items")) {
-      return () => dictEntries(obj).map((pair) => asTuple(pair));
+      return () => asDictView(dictEntries(obj).map((pair) => asTuple(pair)), "dict_items");
     }
     if (val === "keys" && isPlainDict(obj) && !Object.hasOwn(obj, "keys")) {
-      return () => dictKeys(obj);
+      return () => asDictView(dictKeys(obj), "dict_keys");
+    }
+    if (val === "values" && isPlainDict(obj) && !Object.hasOwn(obj, "values")) {
+      return () => asDictView(dictEntries(obj).map(([, v]) => v), "dict_values");
     }
     // Slices (`items[1:]`) arrive with their stop and step as further arguments; a slice of a
     // str is a str (`'abc'[1:]` is `bc`, not `['b', 'c']`).
     const found = lookup.call(this, obj, val, ...rest);
-    return rest.length === 2 && typeof obj === "string" && Array.isArray(found)
-      ? found.join("")
-      : found;
+    if (rest.length === 2 && Array.isArray(found)) {
+      if (typeof obj === "string") return found.join("");
+      // A slice of a tuple is a tuple (`'%s-%s' % t[:2]` formats its items).
+      if ((obj as { [TUPLE]?: boolean })[TUPLE] === true) return asTuple(found);
+    }
+    return found;
   };
   const makeMacro = internals.runtime.makeMacro;
   internals.runtime.makeMacro = (argNames, kwargNames, func) => {

@@ -230,6 +230,11 @@ function zoneAbbreviation(zone: string, ms: number): string {
     .formatToParts(new Date(ms)).find((p) => p.type === "timeZoneName")?.value ?? zone;
 }
 
+/** The process's time zone (IANA name), which Python's naive datetimes are read in. */
+function localZone(): string {
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
 /** The zone named by a tzinfo argument (`pytz.utc`, `pytz.timezone('...')`). */
 function zoneName(tz: unknown): string {
   const zone = (tz as { zone?: unknown } | null | undefined)?.zone;
@@ -259,6 +264,8 @@ export class PyDateTime {
     readonly kind: "datetime" | "date" = "datetime",
     /** An aware datetime's zone; null when naive. */
     readonly __tz: PyZone | null = null,
+    /** Microseconds below the millisecond `__date` holds (`datetime(..., 120)`). */
+    readonly __us: number = 0,
   ) {
     this.year = __date.getUTCFullYear();
     this.month = __date.getUTCMonth() + 1;
@@ -266,7 +273,7 @@ export class PyDateTime {
     this.hour = __date.getUTCHours();
     this.minute = __date.getUTCMinutes();
     this.second = __date.getUTCSeconds();
-    this.microsecond = __date.getUTCMilliseconds() * 1000;
+    this.microsecond = __date.getUTCMilliseconds() * 1000 + __us;
   }
 
   /** `tzinfo`: the zone of an aware datetime, else None. */
@@ -283,9 +290,9 @@ export class PyDateTime {
   isoformat(sep: unknown = "T"): string {
     const day = this.__date.toISOString().slice(0, 10);
     if (this.kind === "date") return day;
-    const ms = this.__date.getUTCMilliseconds();
+    const us = this.microsecond;
     return `${day}${String(sep)}${this.__date.toISOString().slice(11, 19)}${
-      ms ? `.${pad(ms * 1000, 6)}` : ""
+      us ? `.${pad(us, 6)}` : ""
     }${this.__tz ? offsetText(this.__tz.offset, ":") : ""}`;
   }
 
@@ -314,6 +321,7 @@ export class PyDateTime {
       this.kind,
       // `replace(tzinfo=None)` makes it naive, `replace(tzinfo=tz)` aware with the same clock.
       Object.hasOwn(kw, "tzinfo") ? wallZone(kw.tzinfo, this.__date.getTime()) : this.__tz,
+      n("microsecond", this.microsecond) % 1000,
     );
   }
 
@@ -327,9 +335,19 @@ export class PyDateTime {
     return this.weekday() + 1;
   }
 
-  /** `timestamp()`: seconds since the epoch (a naive time taken as UTC). */
-  timestamp(): number {
-    return this.valueOf() / 1000;
+  /** `timestamp()`: seconds since the epoch (a naive time is local time, as in Python). */
+  timestamp(): unknown {
+    return pyFloat(this.#instant() / 1000);
+  }
+
+  /** The instant, a naive datetime read as local time (Python's rule for these two methods). */
+  #instant(): number {
+    if (this.__tz !== null) return this.valueOf();
+    const d = this.__date;
+    const local = new Date(0);
+    local.setFullYear(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    local.setHours(d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+    return local.getTime();
   }
 
   /** `utcoffset()`: the offset as a timedelta, None when naive. */
@@ -337,9 +355,15 @@ export class PyDateTime {
     return this.__tz ? new PyTimedelta(this.__tz.offset * 60_000) : null;
   }
 
-  /** `astimezone(tz)`: the same instant on `tz`'s clock (a naive one taken as UTC). */
+  /**
+   * `astimezone(tz)`: the same instant on `tz`'s clock; without `tz`, on the
+   * local zone's. A naive datetime is local time, as Python takes it (dbt
+   * runs in UTC containers, where local time is UTC).
+   */
   astimezone(tz?: unknown): PyDateTime {
-    return atInstant(this.valueOf(), tz === undefined || tz === null ? "UTC" : zoneName(tz));
+    const zone = tz === undefined || tz === null ? localZone() : zoneName(tz);
+    const moved = atInstant(this.#instant(), zone);
+    return new PyDateTime(moved.__date, moved.kind, moved.__tz, this.__us);
   }
 
   /** The instant in milliseconds: `<` / `>` compare by it. */
@@ -347,9 +371,25 @@ export class PyDateTime {
     return this.__date.getTime() - (this.__tz?.offset ?? 0) * 60_000;
   }
 
-  /** Python's str(): `2024-03-01` or `2024-03-01 05:06:07[.ffffff]`. */
+  /** Python's str(): `2024-03-01` or `2024-03-01 05:06:07[.ffffff][+00:00]`. */
   toString(): string {
     return this.isoformat(" ");
+  }
+
+  /** Python's repr(), as a list or dict of datetimes prints them. */
+  __repr__(): string {
+    if (this.kind === "date") return `datetime.date(${this.year}, ${this.month}, ${this.day})`;
+    const fields = [this.year, this.month, this.day, this.hour, this.minute];
+    if (this.second || this.microsecond) fields.push(this.second);
+    if (this.microsecond) fields.push(this.microsecond);
+    const tz = this.__tz === null
+      ? ""
+      : this.__tz.name === "UTC"
+      ? ", tzinfo=<UTC>"
+      : `, tzinfo=<DstTzInfo '${this.__tz.name}' ${
+        zoneAbbreviation(this.__tz.name, this.valueOf())
+      }${offsetText(this.__tz.offset, ":")}:00 STD>`;
+    return `datetime.datetime(${fields.join(", ")}${tz})`;
   }
 
   /** Text where text is wanted (`'' ~ d`, output), the instant for `<` / `>`. */
@@ -379,6 +419,16 @@ export class PyTimedelta {
   /** The length in milliseconds: `<` / `>` compare by it. */
   valueOf(): number {
     return this.__ms;
+  }
+
+  /** Python's repr(): `datetime.timedelta(days=1, seconds=7200)`. */
+  __repr__(): string {
+    const parts = [
+      this.days ? `days=${this.days}` : "",
+      this.seconds ? `seconds=${this.seconds}` : "",
+      this.microseconds ? `microseconds=${this.microseconds}` : "",
+    ].filter((p) => p !== "");
+    return `datetime.timedelta(${parts.length === 0 ? "0" : parts.join(", ")})`;
   }
 
   /** Python's str(): `1 day, 12:00:00`. */
@@ -633,16 +683,22 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
     const { positional, kw } = callArgs(args);
     const at = (key: string, i: number, fallback: number) =>
       Number(kw[key] ?? positional[i] ?? fallback);
-    return pyDatetime(
-      new Date(Date.UTC(
-        at("year", 0, NaN),
-        at("month", 1, 1) - 1,
-        at("day", 2, 1),
-        at("hour", 3, 0),
-        at("minute", 4, 0),
-        at("second", 5, 0),
-        Math.floor(at("microsecond", 6, 0) / 1000),
-      )),
+    const wall = new Date(Date.UTC(
+      at("year", 0, NaN),
+      at("month", 1, 1) - 1,
+      at("day", 2, 1),
+      at("hour", 3, 0),
+      at("minute", 4, 0),
+      at("second", 5, 0),
+      Math.floor(at("microsecond", 6, 0) / 1000),
+    ));
+    // `tzinfo=` (or the 8th argument) makes it aware: that wall clock in that zone.
+    const tz = kw.tzinfo ?? positional[7] ?? null;
+    return new PyDateTime(
+      wall,
+      "datetime",
+      wallZone(tz, wall.getTime()),
+      at("microsecond", 6, 0) % 1000,
     );
   };
   const datetimeClass = Object.assign(build, {
@@ -688,6 +744,8 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
         },
       ),
       timedelta,
+      // `datetime.timezone.utc`, as `pytz.utc`.
+      timezone: { utc: timeZone("UTC") },
     },
     re: {
       match: (pattern: unknown, text: unknown, flags?: unknown) => {

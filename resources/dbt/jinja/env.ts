@@ -39,6 +39,7 @@ import { type Clock, systemClock } from "../../../core/clock.ts";
 import { DoExtension, LoopControlExtension, macroBlocks, preprocess } from "./extensions.ts";
 import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
 import { asSet, asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
+import { dictKeys } from "./py_dict.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 import { toError } from "../../../core/errors.ts";
 
@@ -477,7 +478,18 @@ export class JinjaEnv {
       const length = Math.min(...lists.map((l) => l.length));
       return Array.from({ length }, (_, i) => asTuple(lists.map((l) => l[i])));
     });
-    this.#env.addGlobal("set", (items?: unknown[]) => asSet([...new Set(items ?? [])]));
+    // dbt's set(value, default=None): Python's set(), or the default when the value is not
+    // iterable. The set is an array that prints as Python prints a set (`{1, 2}`, `set()`).
+    this.#env.addGlobal("set", (...args: unknown[]) => {
+      const { positional, kwargs } = splitKwargs(args);
+      const items = Object.hasOwn(kwargs, "value")
+        ? kwargs.value
+        : positional.length > 0
+        ? positional[0]
+        : [];
+      const fallback = kwargs.default ?? positional[1] ?? null;
+      return isIterable(items) ? asSet([...new Set(iterate(items))]) : fallback;
+    });
     // dbt's set_strict / zip_strict: set() and zip() that fail on what is not iterable
     // (their lenient twins return the default instead).
     this.#env.addGlobal("set_strict", (items: unknown) => {
@@ -649,6 +661,35 @@ export class JinjaEnv {
       return "";
     });
     g("load_result", (name) => this.#results.get(String(name)) ?? null);
+    // store_result / store_raw_result: what a materialization records for a statement it did not
+    // run through `statement` (dbt's noop_statement, custom materializations), read back by
+    // load_result.
+    g("store_result", (...args) => {
+      const { positional, kwargs } = splitKwargs(args);
+      const name = String(kwargs.name ?? positional[0]);
+      const table = kwargs.agate_table ?? positional[2] ?? null;
+      this.#results.set(name, {
+        response: kwargs.response ?? positional[1] ?? null,
+        data: (table as { rows?: unknown[] } | null)?.rows ?? [],
+        table,
+      });
+      return "";
+    });
+    g("store_raw_result", (...args) => {
+      const { positional, kwargs } = splitKwargs(args);
+      const name = String(kwargs.name ?? positional[0]);
+      const table = kwargs.agate_table ?? positional[4] ?? null;
+      this.#results.set(name, {
+        response: {
+          _message: kwargs.message ?? positional[1] ?? null,
+          code: kwargs.code ?? positional[2] ?? null,
+          rows_affected: kwargs.rows_affected ?? positional[3] ?? null,
+        },
+        data: (table as { rows?: unknown[] } | null)?.rows ?? [],
+        table,
+      });
+      return "";
+    });
     this.#env.addGlobal("adapter", {
       dispatch: guard((...args: unknown[]) => {
         // dispatch(name, macro_namespace=None, packages=None); older packages pass `packages`.
@@ -1347,7 +1388,7 @@ function iterate(value: unknown): unknown[] {
   if (typeof value === "string") return [...value];
   if (Array.isArray(value)) return value;
   if (value instanceof Set || value instanceof Map) return [...value.keys()];
-  return Object.keys(value as Record<string, unknown>);
+  return dictKeys(value as Record<string, unknown>);
 }
 
 /**

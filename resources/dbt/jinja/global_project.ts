@@ -184,4 +184,16 @@ select * from filtered
   `{% macro generate_database_name(custom_database_name=none, node=none) -%}
 {%- if custom_database_name is none -%}{{ target.database }}{%- else -%}{{ custom_database_name | trim }}{%- endif -%}
 {%- endmacro %}\n`,
+  // Column names quoted and comma-separated (custom incremental strategies build their column
+  // lists with it).
+  `{% macro get_quoted_csv(column_names) -%}
+{%- set names = [] -%}{%- for name in column_names -%}{%- do names.append(adapter.quote(name)) -%}{%- endfor -%}
+{{- return(names | join(', ')) -}}
+{%- endmacro %}\n`,
+  // A statement a materialization reports without running it: its result is stored under the
+  // name for load_result, as a statement's would be.
+  `{% macro noop_statement(name=none, message=none, code=none, rows_affected=none, res=none) -%}
+{%- set _sql = caller() -%}
+{%- if name is not none -%}{{ store_raw_result(name, message=message, code=code, rows_affected=rows_affected, agate_table=res) }}{%- endif -%}
+{%- endmacro %}\n`,
 ].join("");

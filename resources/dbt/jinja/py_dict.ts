@@ -1,41 +1,67 @@
 /**
  * Python dicts with int keys, held as plain objects. A template dict is a
  * JavaScript object, whose keys are text: `{1: 'a'}` printed `{'1': 'a'}`
- * and `k + 1` over its keys concatenated. A dict built with number keys
- * remembers which of its keys are numbers (a hidden, non-enumerable set), and
- * whatever lists a dict's keys (`keys()`, `items()`, iteration, `| list`,
- * printing) gives those back as numbers. Lookups need nothing: `d[1]` and
- * `d['1']` read the same property, as Python's `d[1]` reads the int key.
+ * and `k + 1` over its keys concatenated, and JavaScript lists index-like
+ * keys first (`{'b': 1, 2: 'c'}` printed `{2: 'c', 'b': 1}`). A dict built
+ * with such keys remembers its keys as Python has them, in insertion order (a
+ * hidden, non-enumerable map), and whatever lists a dict's keys (`keys()`,
+ * `items()`, iteration, `| list`, printing) gives them back so. Lookups need
+ * nothing: `d[1]` and `d['1']` read the same property, as Python's `d[1]`
+ * reads the int key.
  *
  * @module
  */
 
 import { PyFloat } from "./py_number.ts";
 
-const NUMBER_KEYS = Symbol("dbt.numberKeys");
+/**
+ * Python's keys of a dict, by property text, in insertion order: kept once
+ * the dict has a number key or a key JavaScript would move (a text that is
+ * an array index, which objects list first, before every other key).
+ */
+const PY_KEYS = Symbol("dbt.pyKeys");
 
 type Dict = Record<string, unknown>;
 
-function marks(dict: Dict): Set<string> | undefined {
-  return (dict as { [NUMBER_KEYS]?: Set<string> })[NUMBER_KEYS];
+function pyKeys(dict: Dict): Map<string, unknown> | undefined {
+  return (dict as { [PY_KEYS]?: Map<string, unknown> })[PY_KEYS];
 }
 
-/** Notes that `dict`'s property `text` is the number key `key`. */
-function mark(dict: Dict, text: string): void {
-  let set = marks(dict);
-  if (set === undefined) {
-    set = new Set();
-    Object.defineProperty(dict, NUMBER_KEYS, { value: set, enumerable: false });
+/** Whether JavaScript lists property `text` first (an array index: `'0'`, `'42'`). */
+function movedByJs(text: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(text) && Number(text) < 2 ** 32 - 1;
+}
+
+/** The dict's key map, made (holding its present keys, in their order) when missing. */
+function keyMap(dict: Dict): Map<string, unknown> {
+  let map = pyKeys(dict);
+  if (map === undefined) {
+    map = new Map(Object.keys(dict).map((k) => [k, k]));
+    Object.defineProperty(dict, PY_KEYS, { value: map, enumerable: false });
   }
-  set.add(text);
+  return map;
 }
 
-/** Sets `dict[key] = value` as Python would: a number key stays a number. */
+const isNumberKey = (key: unknown) => typeof key === "number" || key instanceof PyFloat;
+
+/**
+ * Sets `dict[key] = value` as Python would: a number key stays a number (a
+ * float a float: `{1.0: 'a'}`), a new key goes last even when JavaScript
+ * would list it first, and a key equal to one already there keeps that one
+ * (`{1: 'a', 1.0: 'b'}` is `{1: 'b'}`).
+ */
 export function setItem(dict: Dict, key: unknown, value: unknown): void {
-  const k = key instanceof PyFloat ? key.valueOf() : key;
-  const text = String(k);
-  if (typeof k === "number") mark(dict, text);
-  else marks(dict)?.delete(text);
+  const text = String(key instanceof PyFloat ? key.valueOf() : key);
+  let map = pyKeys(dict);
+  if (map === undefined && (isNumberKey(key) || movedByJs(text))) map = keyMap(dict);
+  if (map !== undefined) {
+    if (!Object.hasOwn(dict, text)) {
+      map.delete(text); // a key removed since goes last again
+      map.set(text, key);
+    } else if (!(isNumberKey(key) && isNumberKey(map.get(text)))) {
+      map.set(text, key); // '1' after 1: one property here, the newer kind of key wins
+    }
+  }
   dict[text] = value;
 }
 
@@ -46,22 +72,35 @@ export function dictFromPairs(pairs: readonly (readonly [unknown, unknown])[]): 
   return dict;
 }
 
-/** `dict`'s keys as Python lists them: number keys as numbers. */
+/** `dict`'s keys as Python lists them: in insertion order, number keys as numbers. */
 export function dictKeys(dict: object): unknown[] {
-  const keys = Object.keys(dict);
-  const set = marks(dict as Dict);
-  return set === undefined ? keys : keys.map((k) => set.has(k) ? Number(k) : k);
+  const map = pyKeys(dict as Dict);
+  if (map === undefined) return Object.keys(dict);
+  const keys: unknown[] = [];
+  for (const [text, key] of map) if (Object.hasOwn(dict, text)) keys.push(key);
+  // Keys set without setItem (by code outside the templates) follow, in JavaScript's order.
+  for (const text of Object.keys(dict)) if (!map.has(text)) keys.push(text);
+  return keys;
 }
 
-/** `dict`'s `(key, value)` pairs, number keys as numbers. */
+/** `dict`'s `(key, value)` pairs in Python's order, number keys as numbers. */
 export function dictEntries(dict: object): [unknown, unknown][] {
-  const set = marks(dict as Dict);
-  return Object.entries(dict).map(([k, v]) => [set?.has(k) ? Number(k) : k, v]);
+  const map = pyKeys(dict as Dict);
+  if (map === undefined) return Object.entries(dict);
+  const record = dict as Dict;
+  return dictKeys(dict).map((key) => [
+    key,
+    record[String(key instanceof PyFloat ? key.valueOf() : key)],
+  ]);
 }
 
-/** Copies which keys of `from` are numbers onto `to` (`d.copy()`, `d.update(other)`). */
+/** Copies the key order and kinds of `from` onto `to` (`d.copy()`, `d.update(other)`). */
 export function copyKeyKinds(from: object, to: Dict): void {
-  const set = marks(from as Dict);
-  if (set === undefined) return;
-  for (const text of set) if (Object.hasOwn(to, text)) mark(to, text);
+  const map = pyKeys(from as Dict);
+  if (map === undefined) return;
+  const copy = keyMap(to);
+  const rest = [...copy].filter(([text]) => !map.has(text));
+  copy.clear();
+  for (const [text, key] of map) if (Object.hasOwn(to, text)) copy.set(text, key);
+  for (const [text, key] of rest) copy.set(text, key);
 }

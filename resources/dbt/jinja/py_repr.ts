@@ -19,6 +19,22 @@ export function asTuple<T extends unknown[]>(items: T): T {
   return items;
 }
 
+/** Marks an array that is a dict's `keys()`, `values()` or `items()` (a view, in Python). */
+export const DICT_VIEW: unique symbol = Symbol("dbt.dictView");
+
+/**
+ * Marks `items` as the view `kind` of a dict, so it prints as Python prints
+ * one (`dict_keys(['a', 'b'])`); it stays an array for everything else
+ * (iteration, `in`, `| length`; `| list` gives a plain list).
+ */
+export function asDictView<T extends unknown[]>(
+  items: T,
+  kind: "dict_keys" | "dict_values" | "dict_items",
+): T {
+  Object.defineProperty(items, DICT_VIEW, { value: kind });
+  return items;
+}
+
 /** Marks a list made by `set()`: a Python set, which `==` compares without order. */
 export const PY_SET: unique symbol = Symbol("dbt.set");
 
@@ -55,6 +71,11 @@ export function pyStr(value: unknown): string {
   if (typeof value === "number") return formatNumber(value);
   if (Array.isArray(value)) {
     const items = value.map(pyRepr);
+    const view = (value as { [DICT_VIEW]?: string })[DICT_VIEW];
+    if (view !== undefined) return `${view}([${items.join(", ")}])`;
+    if ((value as { [PY_SET]?: boolean })[PY_SET]) {
+      return items.length === 0 ? "set()" : `{${items.join(", ")}}`;
+    }
     if ((value as { [TUPLE]?: boolean })[TUPLE]) {
       return items.length === 1 ? `(${items[0]},)` : `(${items.join(", ")})`;
     }
@@ -68,7 +89,13 @@ export function pyStr(value: unknown): string {
 
 /** Python's `repr()` of `value`. */
 export function pyRepr(value: unknown): string {
-  return typeof value === "string" ? reprString(value) : pyStr(value);
+  if (typeof value === "string") return reprString(value);
+  // An object that has its own repr (a datetime: `datetime.datetime(2024, 1, 2, 3, 4)`).
+  const repr = typeof value === "object" && value !== null
+    ? (value as { __repr__?: unknown }).__repr__
+    : undefined;
+  if (typeof repr === "function") return String(repr.call(value));
+  return pyStr(value);
 }
 
 /** A character {@linkcode reprString} writes other than as itself, whichever quote it uses. */

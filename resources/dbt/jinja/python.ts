@@ -27,7 +27,7 @@ import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { installStringLiterals } from "./string_literals.ts";
-import { asTuple, isPlainDict, isPySet, pyStr } from "./py_repr.ts";
+import { asTuple, isPlainDict, isPySet, pyRepr, pyStr, TUPLE } from "./py_repr.ts";
 import {
   formatNumber,
   isPyNumber,
@@ -138,9 +138,13 @@ interface ParserProto {
   peekToken(): Token | null;
   nextToken(): Token | null;
   parsePostfix(node: unknown): unknown;
-  parseSignature(): unknown;
+  parseSignature(tolerant?: boolean, noParens?: boolean): unknown;
+  skip(type: string): boolean;
+  skipValue(type: string, value: string): boolean;
   fail(message: string, lineno?: number, colno?: number): never;
   parseAggregate(this: ParserProto): (AggregateNode & { tuple?: boolean }) | null;
+  tokens: { index: number; lineno: number; colno: number };
+  peeked: Token | null;
   parseExpression(this: ParserProto): unknown;
 }
 
@@ -182,11 +186,16 @@ interface Internals {
     InlineIf: new () => InlineIfNode;
     Symbol: new (...args: unknown[]) => { value: string; lineno: number; colno: number };
     FunCall: new (...args: unknown[]) => unknown;
-    NodeList: new (...args: unknown[]) => unknown;
+    NodeList: new (...args: unknown[]) => AggregateNode;
     Is: new (...args: unknown[]) => unknown;
     Literal: new (...args: unknown[]) => unknown;
     LookupVal: new (...args: unknown[]) => { subscript?: boolean };
     Not: new (...args: unknown[]) => unknown;
+    Group: new (lineno: number, colno: number) => AggregateNode;
+    Array: new (lineno: number, colno: number) => AggregateNode;
+    Dict: new (lineno: number, colno: number) => AggregateNode;
+    Pair: new (lineno: number, colno: number, key: unknown, value: unknown) => unknown;
+    KeywordArgs: new (lineno?: number, colno?: number) => AggregateNode;
   };
   runtime: {
     callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
@@ -298,7 +307,10 @@ export function installPythonSemantics(): void {
   const compileDict = proto.compileDict;
   proto.compileDict = function (node, frame) {
     const pairs = node.children as PairNode[];
-    if (pairs.every((p) => typeof p.key.value === "string" && !isSymbol(p.key))) {
+    const plain = (p: PairNode) =>
+      typeof p.key.value === "string" && !isSymbol(p.key) && !/^\d+$/.test(p.key.value);
+    // (`{'b': 1, '2': 'c'}` too: a JavaScript object would list '2' first.)
+    if (pairs.every(plain)) {
       return compileDict.call(this, node, frame);
     }
     this._emit("runtime._dbt_dict([");
@@ -386,33 +398,92 @@ export function installPythonSemantics(): void {
     assertType.call(this, node, ...types);
   };
   const parserProto = internals.parser.Parser.prototype;
-  // A trailing comma: `('x',)` is a one-item tuple and `[1, 2,]` a list, as in Python.
-  const parseAggregate = parserProto.parseAggregate;
-  const TRAILING = {};
-  const CLOSING = new Set(["right-paren", "right-bracket"]);
+  const nodes = internals.nodes;
+  // Trailing commas, as Jinja2 (and Python) accept them: `('x',)` is a one-item tuple,
+  // `[1, 2,]` a list, `{'a': 1,}` a dict and `f(a, b=1,)` a call (`config(materialized=
+  // 'table', )` heads real models); nunjucks refused all but the first two.
+  const CLOSERS = new Set(["right-paren", "right-bracket", "right-curly"]);
+  // nunjucks' jinja-compat version, which reads what the plain one cannot as a slice (`[1:]`).
+  const slicing = parserProto.parseAggregate;
   parserProto.parseAggregate = function () {
-    const own = Object.hasOwn(this, "parseExpression") ? this.parseExpression : undefined;
-    const inner = this.parseExpression;
-    let trailing = false;
-    this.parseExpression = function () {
-      if (CLOSING.has(this.peekToken()?.type ?? "")) {
-        trailing = true;
-        return TRAILING;
-      }
-      return inner.call(this);
-    };
-    let node;
+    const tokens = this.tokens;
+    const state = { index: tokens.index, lineno: tokens.lineno, colno: tokens.colno };
+    const peeked = this.peeked;
     try {
-      node = parseAggregate.call(this);
-    } finally {
-      if (own) this.parseExpression = own;
-      else delete (this as Partial<ParserProto>).parseExpression;
+      return parseAggregate.call(this);
+    } catch {
+      // Not an aggregate: read again from the bracket, as a slice (or fail as nunjucks does).
+      Object.assign(tokens, state);
+      this.peeked = peeked;
+      return slicing.call(this);
     }
-    if (node && trailing) {
-      node.children.splice(node.children.indexOf(TRAILING), 1);
-      node.tuple = true;
+  };
+  const parseAggregate = function (this: ParserProto) {
+    const tok = this.nextToken();
+    if (tok === null) return null;
+    const Kind = tok.type === "left-paren"
+      ? nodes.Group
+      : tok.type === "left-bracket"
+      ? nodes.Array
+      : tok.type === "left-curly"
+      ? nodes.Dict
+      : undefined;
+    if (Kind === undefined) return null; // the caller fails, naming the token
+
+    const node: AggregateNode & { tuple?: boolean } = new Kind(tok.lineno, tok.colno);
+    for (;;) {
+      if (CLOSERS.has(this.peekToken()?.type ?? "")) {
+        this.nextToken();
+        break;
+      }
+      if (node.children.length > 0) {
+        if (!this.skip("comma")) {
+          this.fail("parseAggregate: expected comma after expression", tok.lineno, tok.colno);
+        }
+        if (CLOSERS.has(this.peekToken()?.type ?? "")) {
+          node.tuple = true;
+          continue;
+        }
+      }
+      if (Kind === nodes.Dict) {
+        const key = this.parsePrimary() as { lineno: number; colno: number };
+        if (!this.skip("colon")) {
+          this.fail("parseAggregate: expected colon after dict key", tok.lineno, tok.colno);
+        }
+        node.children.push(new nodes.Pair(key.lineno, key.colno, key, this.parseExpression()));
+      } else node.children.push(this.parseExpression());
     }
     return node;
+  };
+  parserProto.parseSignature = function (tolerant?: boolean, noParens?: boolean) {
+    let tok = this.peekToken();
+    if (!noParens && tok?.type !== "left-paren") {
+      if (tolerant) return null;
+      return this.fail("expected arguments", tok?.lineno, tok?.colno);
+    }
+    if (tok?.type === "left-paren") tok = this.nextToken();
+    const args = new nodes.NodeList(tok?.lineno, tok?.colno);
+    const kwargs = new nodes.KeywordArgs(tok?.lineno, tok?.colno);
+    const end = (t: Token | null) => noParens ? t?.type === "block-end" : t?.type === "right-paren";
+    for (let first = true;; first = false) {
+      tok = this.peekToken();
+      if (end(tok)) {
+        if (!noParens) this.nextToken();
+        break;
+      }
+      if (!first) {
+        if (!this.skip("comma")) {
+          this.fail("parseSignature: expected comma after expression", tok?.lineno, tok?.colno);
+        }
+        if (end(this.peekToken())) continue;
+      }
+      const arg = this.parseExpression() as { lineno: number; colno: number };
+      if (this.skipValue("operator", "=")) {
+        kwargs.children.push(new nodes.Pair(arg.lineno, arg.colno, arg, this.parseExpression()));
+      } else args.children.push(arg);
+    }
+    if (kwargs.children.length > 0) args.children.push(kwargs);
+    return args;
   };
   const parseFor = parserProto.parseFor;
   parserProto.parseFor = function () {
@@ -542,7 +613,6 @@ export function installPythonSemantics(): void {
     this._emitLine(", 1);");
   };
   // `x is divisibleby 3`, `x is eq 'a'`: Jinja2 takes one argument without parentheses.
-  const nodes = internals.nodes;
   const NOT_AN_ARGUMENT = new Set(["else", "or", "and", "if", "is", "not", "in", "recursive"]);
   const ARGUMENT_TOKENS = new Set([
     "string",
@@ -909,7 +979,8 @@ function pythonMod(a: unknown, b: unknown): unknown {
         },
       );
     }
-    return printf(a, Array.isArray(b) ? b : [b]);
+    // Only a tuple holds the arguments: a list is one value (`'%s' % [1]` is `[1]`), as in Python.
+    return printf(a, isTuple(b) ? b : [b]);
   }
   return pyModNumbers(a, b);
 }
@@ -917,8 +988,8 @@ function pythonMod(a: unknown, b: unknown): unknown {
 /** Python's `%` formatting (`%s`, `%d`, `%05.2f`, `%x`, `%r`, `%%`), as `format` and `%` use it. */
 export function printf(format: string, args: readonly unknown[]): string {
   let next = 0;
-  return format.replace(
-    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdifrxXeEgG%])/g,
+  const text = format.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdifrxXeEgGc%])/g,
     (_, flags: string, width: string | undefined, precision: string | undefined, kind: string) => {
       if (kind === "%") return "%";
       if (next >= args.length) throw new TypeError(`not enough arguments for format '${format}'`);
@@ -934,7 +1005,9 @@ export function printf(format: string, args: readonly unknown[]): string {
           break;
         case "e":
         case "E":
-          text = Number(value).toExponential(precision === undefined ? 6 : Number(precision));
+          // Python writes at least two exponent digits: 1.234568e+04.
+          text = Number(value).toExponential(precision === undefined ? 6 : Number(precision))
+            .replace(/e([+-])(\d)$/, "e$10$2");
           if (kind === "E") text = text.toUpperCase();
           break;
         case "g":
@@ -947,7 +1020,10 @@ export function printf(format: string, args: readonly unknown[]): string {
           if (kind === "X") text = text.toUpperCase();
           break;
         case "r":
-          text = typeof value === "string" ? `'${value}'` : String(value ?? "None");
+          text = pyRepr(value ?? null);
+          break;
+        case "c":
+          text = typeof value === "number" ? String.fromCodePoint(value) : String(value);
           break;
         default:
           text = value === null || value === undefined ? "None" : pyStr(value);
@@ -964,6 +1040,19 @@ export function printf(format: string, args: readonly unknown[]): string {
       return text.padStart(size);
     },
   );
+  // As Python: arguments left over are an error (a dict alone may go unused).
+  if (next < args.length && !(args.length === 1 && isPlainDict(args[0]))) {
+    throw new TypeError(
+      `not all arguments converted during string formatting ('${format}' % ${
+        pyRepr(asTuple([...args]))
+      })`,
+    );
+  }
+  return text;
+}
+
+function isTuple(value: unknown): value is unknown[] {
+  return Array.isArray(value) && (value as { [TUPLE]?: boolean })[TUPLE] === true;
 }
 
 function isSymbol(node: unknown): boolean {

@@ -47,3 +47,24 @@ select '{{ high_water(target.schema, 'never_built', 'id') }}' as mark from {{ re
     ]);
   });
 }
+
+Deno.test("dbt: noop_statement stores its result for load_result; store_raw_result and get_quoted_csv are in the context", async () => {
+  // Before: noop_statement, store_raw_result and get_quoted_csv (dbt's global project, used by
+  // custom materializations and incremental strategies) were undefined, failing the render.
+  const { loadProject } = await import("../../../resources/dbt/mod.ts");
+  const { writeProject } = await import("./_fixture.ts");
+  await using project = await writeProject({
+    "models/m.sql":
+      `{% call noop_statement('main', 'INSERT 0 3', 'INSERT', 3) %}select 1{% endcall -%}
+{%- set r = load_result('main') -%}
+select '{{ r.response._message }}|{{ r.response.code }}|{{ r.response.rows_affected }}|{{ r.table }}' as noop,
+  '{{ get_quoted_csv(['a', 'B c']) }}' as cols
+{%- do store_raw_result('other', message='OK', rows_affected=0) %}
+-- {{ load_result('other').response.rows_affected }}`,
+  });
+  const p = await loadProject(project.dir, { cache: false });
+  const sql = await p.compileNode("m", { isIncremental: false });
+  assert.match(sql, /'INSERT 0 3\|INSERT\|3\|None' as noop/);
+  assert.match(sql, /'"a", "B c"' as cols/);
+  assert.match(sql, /-- 0$/);
+});

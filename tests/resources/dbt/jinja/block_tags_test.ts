@@ -72,3 +72,18 @@ Deno.test("jinja block tags: a malformed with or set tag is a syntax error namin
     assert.throws(() => render(template), /models\/m\.sql.*syntax error/, template);
   }
 });
+
+Deno.test("jinja: {% raw %} takes whitespace control as Jinja2 does", () => {
+  // Before: `{%- endraw %}` / `{%- endraw -%}` were never found, failing the template with
+  // "unknown block tag: endraw" (or "unexpected end of file").
+  const cases: readonly (readonly [string, string])[] = [
+    ["x {%- raw -%} {{ y }} {%- endraw -%} z", "x{{ y }}z"],
+    ["x {% raw %} {{ y }} {% endraw %} z", "x  {{ y }}  z"],
+    ["x {% raw -%} {{ y }} {% endraw %} z", "x {{ y }}  z"],
+    ["x {% raw %} {{ y }} {%- endraw %} z", "x  {{ y }} z"],
+    ["x {% raw %} {{ y }} {% endraw -%} z", "x  {{ y }} z"],
+    ["x{% raw %}{{ '{%' }}{% endraw %}", "x{{ '{%' }}"],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+  assert.throws(() => render("x {% raw %} y"), /endraw/);
+});

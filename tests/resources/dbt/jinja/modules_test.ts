@@ -188,3 +188,68 @@ Deno.test("jinja now(tz) with something that is no tzinfo names it as Python wri
     );
   }
 });
+
+Deno.test("jinja datetimes print as Python's str() and repr() (microseconds, tzinfo=, in lists and dicts)", () => {
+  // Before: microseconds below the millisecond were dropped, tzinfo= was ignored, and a list
+  // of datetimes printed [2024-01-02 03:04:05] instead of Python's repr.
+  const dt = "modules.datetime";
+  const cases: readonly (readonly [string, string])[] = [
+    [`{{ ${dt}.datetime(2024, 1, 2, 3, 4, 5, 120) }}`, "2024-01-02 03:04:05.000120"],
+    [`{{ ${dt}.datetime(2024, 1, 2, 3, 4, 5, 1500).microsecond }}`, "1500"],
+    [
+      `{{ ${dt}.datetime(2024, 1, 2, 3, 4, 5, 1500).replace(second=9) }}`,
+      "2024-01-02 03:04:09.001500",
+    ],
+    [
+      `{{ ${dt}.datetime(2024, 1, 2, 3, 4, 5, tzinfo=${dt}.timezone.utc) }}`,
+      "2024-01-02 03:04:05+00:00",
+    ],
+    [`{{ [${dt}.datetime(2024, 1, 2, 3, 4, 5)] }}`, "[datetime.datetime(2024, 1, 2, 3, 4, 5)]"],
+    [`{{ [${dt}.datetime(2024, 1, 2)] }}`, "[datetime.datetime(2024, 1, 2, 0, 0)]"],
+    [
+      `{{ [${dt}.datetime(2024, 1, 2, 3, 4, 0, 5)] }}`,
+      "[datetime.datetime(2024, 1, 2, 3, 4, 0, 5)]",
+    ],
+    [
+      `{{ {'at': ${dt}.datetime(2024, 1, 2, 3, 4, 5, tzinfo=modules.pytz.utc)} }}`,
+      "{'at': datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=<UTC>)}",
+    ],
+    [`{{ [${dt}.date(2024, 1, 2)] }}`, "[datetime.date(2024, 1, 2)]"],
+    [`{{ [${dt}.timedelta(days=1, hours=2)] }}`, "[datetime.timedelta(days=1, seconds=7200)]"],
+    [`{{ [${dt}.timedelta(0)] }}`, "[datetime.timedelta(0)]"],
+    [`{{ [${dt}.timedelta(minutes=-5)] }}`, "[datetime.timedelta(days=-1, seconds=86100)]"],
+    [
+      `{{ ${dt}.datetime(2024, 1, 2, 3, 4, 5, tzinfo=${dt}.timezone.utc).timestamp() }}`,
+      "1704164645.0",
+    ],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+});
+
+Deno.test("jinja astimezone() and timestamp() read a naive datetime as local time, as Python does", async () => {
+  // Before: a naive datetime was taken as UTC, so on a machine in New York astimezone(utc)
+  // of 03:04 gave 03:04+00:00 (Python: 08:04+00:00) and astimezone() gave UTC.
+  const module = new URL("../../../../resources/dbt/jinja/env.ts", import.meta.url).href;
+  const code = `
+import { renderString } from "${module}";
+const r = (t) => renderString(t, { env: () => undefined, file: "models/m.sql" });
+console.log(JSON.stringify([
+  r("{{ modules.datetime.datetime(2024, 1, 2, 3, 4, 5).astimezone(modules.pytz.utc) }}"),
+  r("{{ modules.datetime.datetime(2024, 7, 2, 3, 4, 5).astimezone() }}"),
+  r("{{ modules.datetime.datetime(2024, 1, 2, 3, 4, 5).timestamp() }}"),
+  r("{{ modules.datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=modules.pytz.utc).astimezone(modules.pytz.utc) }}"),
+]));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", code],
+    env: { TZ: "America/New_York", NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  // What Python 3 prints with TZ=America/New_York.
+  assert.deepEqual(JSON.parse(text.trim().split("\n").at(-1) ?? ""), [
+    "2024-01-02 08:04:05+00:00",
+    "2024-07-02 03:04:05-04:00",
+    "1704182645.0",
+    "2024-01-02 03:04:05+00:00",
+  ]);
+});

@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import { renderString } from "../../../../resources/dbt/jinja/env.ts";
 import { DbtError } from "../../../../resources/dbt/errors.ts";
+import { loadProject } from "../../../../resources/dbt/compile/load.ts";
+import { writeProject } from "../_fixture.ts";
 
 const render = (text: string) =>
   renderString(text, { env: () => undefined, file: "models/m.sql", vars: { v: { a: [1, 2] } } });
@@ -294,4 +296,98 @@ Deno.test("jinja: selectattr/rejectattr take a test and its arguments", () => {
     "ac",
   );
   assert.throws(() => render(`{{ ${rels} | selectattr('t', 'nosuch') | list }}`), /nosuch/);
+});
+
+Deno.test("jinja: trailing commas in calls, lists, dicts and tuples parse as in Jinja2", async () => {
+  // Before: `{{ config(materialized='table', ) }}` (as real models write it) and `{'a': 1, }`
+  // were Jinja syntax errors ("unexpected token: )").
+  const cases: readonly (readonly [string, string])[] = [
+    ["{{ range(3, ) | list }}", "[0, 1, 2]"],
+    ["{{ [1, 2, ] }}", "[1, 2]"],
+    ["{{ {'a': 1, } }}", "{'a': 1}"],
+    ["{{ {'a': {'b': 1, }, } }}", "{'a': {'b': 1}}"],
+    ["{{ (1, ) }}", "(1,)"],
+    ["{{ (1, 2, ) }}", "(1, 2)"],
+    ["{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(1, b=3, ) }}", "13"],
+    ["{{ [range(2, ), ] }}", "[[0, 1]]"],
+    ["{{ dict(a=1, ) }}", "{'a': 1}"],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+  // Still refused where Jinja2 refuses: a lone comma.
+  assert.throws(() => render("{{ f(, ) }}"), DbtError);
+  assert.throws(() => render("{{ [, ] }}"), DbtError);
+  await using project = await writeProject({
+    "models/m.sql": "{{ config(materialized='table', tags=['a', ], ) }}select 1 as id",
+  });
+  const loaded = await loadProject(project.dir, { cache: false });
+  assert.equal(loaded.models.get("m")?.config.materialized, "table");
+  assert.deepEqual(loaded.models.get("m")?.config.tags, ["a"]);
+});
+
+Deno.test("jinja: dicts, sets and dict views print as Python prints them (checked against Jinja2 3.1)", () => {
+  // Before: JavaScript's key order put index-like keys first ({'b': 1, 'a': 2, 1: 3} printed
+  // {1: 3, 'b': 1, 'a': 2}), 1.0 keys printed 1, set() printed as a list, keys()/values()/
+  // items() as lists.
+  const cases: readonly (readonly [string, string])[] = [
+    ["{{ {1: 'a', 'b': 2, 3: 'c'} }}", "{1: 'a', 'b': 2, 3: 'c'}"],
+    ["{{ {'b': 1, 'a': 2, 1: 3} }}", "{'b': 1, 'a': 2, 1: 3}"],
+    ["{{ {'b': 1, '2': 3} }}", "{'b': 1, '2': 3}"],
+    ["{{ {1.0: 'a'} }}", "{1.0: 'a'}"],
+    ["{{ {1.0: 'a', 1: 'b'} }}", "{1.0: 'b'}"],
+    ["{{ {1: 'a', 1.0: 'b'} }}", "{1: 'b'}"],
+    [
+      "{% set d = {'b': 1} %}{% do d.update({2: 'x', 'a': 3}) %}{{ d }}",
+      "{'b': 1, 2: 'x', 'a': 3}",
+    ],
+    [
+      "{% set d = {2: 1, 'b': 2} %}{% do d.pop(2) %}{% do d.update({2: 3}) %}{{ d }}",
+      "{'b': 2, 2: 3}",
+    ],
+    ["{{ {'b': 1, 3: 2}.copy() }}", "{'b': 1, 3: 2}"],
+    ["{% for k, v in {'b': 1, 3: 2}.items() %}{{ k }}={{ v }};{% endfor %}", "b=1;3=2;"],
+    ["{{ {'b': 1, 3: 2} | list }}", "['b', 3]"],
+    ["{{ set([1, 2, 2]) }}", "{1, 2}"],
+    ["{{ set([]) }}", "set()"],
+    ["{{ set(['a']) }}", "{'a'}"],
+    ["{{ set([1, 2, 2]) | length }}", "2"],
+    ["{{ set(none) }}", "None"],
+    ["{{ set(1, default='x') }}", "x"],
+    ["{{ {'a': 1, 'b': 2}.keys() }}", "dict_keys(['a', 'b'])"],
+    ["{{ {'a': 1, 'b': 2}.values() }}", "dict_values([1, 2])"],
+    ["{{ {'a': 1, 'b': 2}.items() }}", "dict_items([('a', 1), ('b', 2)])"],
+    ["{{ {}.keys() }}", "dict_keys([])"],
+    ["{{ {'a': 1, 'b': 2}.keys() | list }}", "['a', 'b']"],
+    ["{{ {'a': 1, 'b': 2}.items() | list }}", "[('a', 1), ('b', 2)]"],
+    ["{{ 'a' in {'a': 1}.keys() }}", "True"],
+    ["{{ {'a': 1, 'b': 2}.values() | sum }}", "3"],
+    ["{{ {'a': 1}.keys() | join(',') }}", "a"],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+});
+
+Deno.test("jinja: list, str and % formatting behave as Python's (checked against Jinja2 3.1)", () => {
+  // Before: pop(0) gave [1], sort() ordered numbers as text and ignored reverse=, 'a_b'.title()
+  // was A_b, '%s' % [1] printed 1, %e wrote e+4, %c was left as written, and a tuple's slice
+  // was a list.
+  const cases: readonly (readonly [string, string])[] = [
+    ["{% set l = [1, 2, 3] %}{{ l.pop(0) }}{{ l }}", "1[2, 3]"],
+    ["{% set l = [1, 2, 3] %}{{ l.pop(-1) }}{{ l.pop() }}{{ l }}", "32[1]"],
+    ["{% set l = [10, 9, 1] %}{% do l.sort() %}{{ l }}", "[1, 9, 10]"],
+    ["{% set l = [3, 1, 2] %}{% do l.sort(reverse=true) %}{{ l }}", "[3, 2, 1]"],
+    ["{% set l = ['b', 'a', 'C'] %}{% do l.sort() %}{{ l }}", "['C', 'a', 'b']"],
+    ["{% set d = {'a': 1, 'b': 2} %}{{ d.popitem() }}{{ d }}", "('b', 2){'a': 1}"],
+    ["{{ 'a_b'.title() }}", "A_B"],
+    ["{{ \"they're bill's\".title() }}", "They'Re Bill'S"],
+    ["{{ 'hello world2x'.title() }}", "Hello World2X"],
+    ["{{ 'a%sb' % [1] }}", "a[1]b"],
+    ["{{ 'a%s%s' % ('x', 'y') }}", "axy"],
+    ["{% set t = ('x', 'y', 'z') %}{{ '%s-%s' % t[:2] }}", "x-y"],
+    ["{{ (1, 2, 3)[1:] }}", "(2, 3)"],
+    ["{{ '%e' % 12345.678 }}", "1.234568e+04"],
+    ["{{ '%c' % 65 }}", "A"],
+    ["{{ '%r|%r' % ('a', none) }}", "'a'|None"],
+    ["{{ '%s' % {'a': 1} }}", "{'a': 1}"],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+  assert.throws(() => render("{{ '%s' % (1, 2) }}"), /not all arguments converted/);
 });
