@@ -393,6 +393,9 @@ function createClient(sdk: AwsSdk, options: S3ObjectStoreOptions, region: string
     // their support of the newer checksum headers; we record our own sha256.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // The SDK's default user agent reads os.release(), a `sys` permission the narrowed tasks
+    // do not grant (launch.ts): every call then failed 'Requires sys access to "osRelease"'.
+    defaultUserAgentProvider: () => Promise.resolve([["deno-data-platform"], ["lang/js"]]),
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs ?? 3000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
