@@ -172,3 +172,42 @@ export function pyJsonParse(text: string): unknown {
       : value;
   });
 }
+
+/**
+ * Python's `'%.<digits>f' % value`: a value exactly halfway rounds to the
+ * even digit, as Python's correctly rounded formatting does (`'%.0f' % 2.5`
+ * is `2`, `'%.2f' % 0.125` is `0.12`); JavaScript's toFixed rounds it away
+ * from zero.
+ */
+export function pyFixed(value: number, digits: number): string {
+  const scale = 10 ** digits;
+  const scaled = value * scale;
+  const tie = Math.abs(scaled % 1) === 0.5 && scaled / scale === value &&
+    Number.isSafeInteger(scaled * 2);
+  if (!tie) return value.toFixed(digits);
+  const toward = Math.trunc(scaled);
+  const even = toward % 2 === 0 ? toward : toward + Math.sign(scaled);
+  return (even / scale).toFixed(digits);
+}
+
+/**
+ * Python's `%g` / `{:g}`: `precision` significant digits (0 is 1), trailing
+ * zeros dropped (kept with `alternate`, `%#g`), in exponent form when the
+ * exponent is below -4 or not below the precision (`'%g' % 1234567` is
+ * `1.23457e+06`).
+ */
+export function pyGeneral(value: number, precision: number, alternate = false): string {
+  if (!Number.isFinite(value)) return formatFloat(value).replace(".0", "");
+  const p = precision === 0 ? 1 : precision;
+  if (value === 0) {
+    return (Object.is(value, -0) ? "-" : "") + (alternate ? (0).toFixed(p - 1) : "0");
+  }
+  const [mantissa, exp] = value.toExponential(p - 1).split("e") as [string, string];
+  const exponent = Number(exp);
+  const trim = (text: string) =>
+    alternate || !text.includes(".") ? text : text.replace(/\.?0+$/, "");
+  if (exponent >= -4 && exponent < p) return trim(pyFixed(value, Math.max(0, p - 1 - exponent)));
+  return `${trim(mantissa)}e${exponent < 0 ? "-" : "+"}${
+    String(Math.abs(exponent)).padStart(2, "0")
+  }`;
+}

@@ -33,9 +33,11 @@ import {
   isPyNumber,
   pyAdd,
   pyDiv,
+  pyFixed,
   PyFloat,
   pyFloat,
   pyFloorDiv,
+  pyGeneral,
   pyModNumbers,
   pyMulNumbers,
   pyNeg,
@@ -989,7 +991,7 @@ function pythonMod(a: unknown, b: unknown): unknown {
 export function printf(format: string, args: readonly unknown[]): string {
   let next = 0;
   const text = format.replace(
-    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdifrxXeEgGc%])/g,
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdifrxXoeEgGc%])/g,
     (_, flags: string, width: string | undefined, precision: string | undefined, kind: string) => {
       if (kind === "%") return "%";
       if (next >= args.length) throw new TypeError(`not enough arguments for format '${format}'`);
@@ -1001,7 +1003,8 @@ export function printf(format: string, args: readonly unknown[]): string {
           text = String(Math.trunc(Number(value)));
           break;
         case "f":
-          text = Number(value).toFixed(precision === undefined ? 6 : Number(precision));
+        case "F":
+          text = pyFixed(Number(value), precision === undefined ? 6 : Number(precision));
           break;
         case "e":
         case "E":
@@ -1012,13 +1015,23 @@ export function printf(format: string, args: readonly unknown[]): string {
           break;
         case "g":
         case "G":
-          text = String(Number(value));
+          text = pyGeneral(
+            Number(value),
+            precision === undefined ? 6 : Number(precision),
+            flags.includes("#"),
+          );
+          if (kind === "G") text = text.toUpperCase();
           break;
         case "x":
         case "X":
-          text = Math.trunc(Number(value)).toString(16);
+        case "o": {
+          const n = Math.trunc(Number(value));
+          const digits = Math.abs(n).toString(kind === "o" ? 8 : 16);
+          const prefix = flags.includes("#") ? (kind === "o" ? "0o" : "0x") : "";
+          text = `${n < 0 ? "-" : ""}${prefix}${digits}`;
           if (kind === "X") text = text.toUpperCase();
           break;
+        }
         case "r":
           text = pyRepr(value ?? null);
           break;
@@ -1029,7 +1042,11 @@ export function printf(format: string, args: readonly unknown[]): string {
           text = value === null || value === undefined ? "None" : pyStr(value);
           if (precision !== undefined) text = text.slice(0, Number(precision));
       }
-      if (flags.includes("+") && /^[0-9]/.test(text) && kind !== "s") text = `+${text}`;
+      // `+` and ` ` put a sign (or a space) before a number that is not negative.
+      if (kind !== "s" && kind !== "r" && kind !== "c" && /^[0-9]/.test(text)) {
+        if (flags.includes("+")) text = `+${text}`;
+        else if (flags.includes(" ")) text = ` ${text}`;
+      }
       const size = Number(width ?? 0);
       if (text.length >= size) return text;
       if (flags.includes("-")) return text.padEnd(size);

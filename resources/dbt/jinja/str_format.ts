@@ -12,7 +12,7 @@
  */
 
 import { pyRepr, pyStr } from "./py_repr.ts";
-import { formatFloat, isPyFloat, unbox } from "./py_number.ts";
+import { formatFloat, isPyFloat, pyFixed, pyGeneral, unbox } from "./py_number.ts";
 
 const SPEC = /^(?:(.)?([<>=^]))?([+\- ])?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?([bcdeEfFgGnosxX%])?$/s;
 
@@ -46,7 +46,7 @@ export function formatSpec(boxed: unknown, spec: string): string {
         break;
       case "f":
       case "F":
-        body = abs.toFixed(precision ?? 6);
+        body = pyFixed(abs, precision ?? 6);
         break;
       case "e":
       case "E": {
@@ -57,7 +57,7 @@ export function formatSpec(boxed: unknown, spec: string): string {
         break;
       }
       case "%":
-        body = `${(abs * 100).toFixed(precision ?? 6)}%`;
+        body = `${pyFixed(abs * 100, precision ?? 6)}%`;
         break;
       case "x":
       case "X":
@@ -68,7 +68,8 @@ export function formatSpec(boxed: unknown, spec: string): string {
         break;
       case "g":
       case "G":
-        body = String(Number(abs.toPrecision(precision === 0 ? 1 : precision ?? 6)));
+        body = pyGeneral(abs, precision ?? 6);
+        if (type === "G") body = body.toUpperCase();
         break;
       default:
         body = precision === undefined

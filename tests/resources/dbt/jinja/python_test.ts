@@ -391,3 +391,21 @@ Deno.test("jinja: list, str and % formatting behave as Python's (checked against
   for (const [template, expected] of cases) assert.equal(render(template), expected, template);
   assert.throws(() => render("{{ '%s' % (1, 2) }}"), /not all arguments converted/);
 });
+
+Deno.test("jinja: %-formatting and format() of numbers as Python's (%o, %g, flags, half-even ties)", () => {
+  // Before: '%o' was left as written (and then refused as a left-over argument), '%g' printed
+  // all digits ('%g' % 1234567 was 1234567), ' ' and '#' flags were ignored, and exact ties
+  // rounded up ('%.0f' % 2.5 was 3).
+  const cases: readonly (readonly [string, string])[] = [
+    ["{{ '%o' % 8 }}", "10"],
+    ["{{ '%#o|%#x|%#X' % (8, 255, 255) }}", "0o10|0xff|0XFF"],
+    ["{{ '%x' % -255 }}", "-ff"],
+    ["[{{ '% d|% d' % (5, -5) }}", "[ 5|-5"],
+    ["{{ '%g|%g|%g|%g' % (1234567, 0.5, 100000, 0.00001) }}", "1.23457e+06|0.5|100000|1e-05"],
+    ["{{ '%.3g|%G' % (3.14159, 0.000012345) }}", "3.14|1.2345E-05"],
+    ["{{ '%.0f|%.0f|%.2f|%.2f' % (2.5, 3.5, 0.125, 1.005) }}", "2|4|0.12|1.00"],
+    ["{{ '{:g}|{:.2f}|{:.0%}'.format(1234567.0, 0.125, 0.125) }}", "1.23457e+06|0.12|12%"],
+    ["[{{ '%5.1f|%-6.2f|%05d' % (3.14159, 2.0, -42) }}", "[  3.1|2.00  |-0042"],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+});
