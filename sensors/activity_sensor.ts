@@ -30,6 +30,7 @@
  */
 
 import { z } from "zod";
+import { SaidOnce } from "./_said_once.ts";
 import { ResourceError } from "../core/errors.ts";
 import { OWNER_LOST_TAG } from "../core/run_store/types.ts";
 import { sensorRetryDelay } from "../core/retry.ts";
@@ -101,9 +102,9 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
   const retryDelayMs = options.retryDelayMs ?? 30_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
   // Loads canceled on request already said why their drops wait, once per process.
-  const toldCanceled = new Set<string>();
+  const toldCanceled = new SaidOnce();
   // Loads waiting out their backoff already said until when, once per process.
-  const toldBackoff = new Set<string>();
+  const toldBackoff = new SaidOnce();
   return sensor({
     name,
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
@@ -190,8 +191,7 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
       return `waiting for the daemon's decision about lost run ${run.runId}`;
     }
     if (run.cancelRequestedAt !== null) {
-      if (!toldCanceled.has(run.runId)) {
-        toldCanceled.add(run.runId);
+      if (toldCanceled.first(run.runId)) {
         ctx.log.info(
           `load ${run.runId} of ${waiting} drop(s) was canceled on request ` +
             `(${run.cancelReason ?? "no reason given"}); not retried — drop a file again or ` +
@@ -208,8 +208,7 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
         new Date(due).toISOString()
       } (backoff ${Math.round(delay / 1000)} s)`;
       // Said once per run in the log; the tick's skip reason says it every time.
-      if (!toldBackoff.has(run.runId)) {
-        toldBackoff.add(run.runId);
+      if (toldBackoff.first(run.runId)) {
         ctx.log.info(`${wait}${run.errorSummary ? `: ${run.errorSummary}` : ""}`);
       }
       return wait;

@@ -40,6 +40,7 @@
  */
 
 import { z } from "zod";
+import { SaidOnce } from "./_said_once.ts";
 import { ResourceError, toError } from "../core/errors.ts";
 import {
   type RunRequest,
@@ -233,13 +234,13 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
   const retryDelayMs = options.retryDelayMs ?? 30_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
   // Manifests waiting for their files already said so, once per committed content.
-  const toldMissing = new Set<string>();
+  const toldMissing = new SaidOnce();
   // Runs canceled on request already said why they are left, once per process.
-  const toldCanceled = new Set<string>();
+  const toldCanceled = new SaidOnce();
   // Batches waiting for the native engine already said so, once per process.
-  const toldWaiting = new Set<string>();
+  const toldWaiting = new SaidOnce();
   // Retries waiting out their backoff already said until when, once per process.
-  const toldBackoff = new Set<string>();
+  const toldBackoff = new SaidOnce();
   return sensor({
     name: options.name ?? "spatial_manifests",
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
@@ -270,8 +271,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         if (attempts.state !== "ended") return undefined;
         const { run, attempt } = attempts;
         if (run.cancelRequestedAt !== null) {
-          if (!toldCanceled.has(run.runId)) {
-            toldCanceled.add(run.runId);
+          if (toldCanceled.first(run.runId)) {
             ctx.log.info(
               `manifest '${object.key}': run ${run.runId} was canceled on request ` +
                 `(${run.cancelReason ?? "no reason given"}); not retried — commit the manifest ` +
@@ -286,8 +286,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
           ? await pendingForNative(store, bucket, batchId, object.etag)
           : undefined;
         if (waiting !== undefined && ctx.resources.gdal.kind !== "native") {
-          if (!toldWaiting.has(run.runId)) {
-            toldWaiting.add(run.runId);
+          if (toldWaiting.first(run.runId)) {
             ctx.log.info(
               `manifest '${object.key}' waits for the native GDAL engine (run ${run.runId}: ` +
                 `${waiting.problems.map((p) => p.file ?? p.message).join(", ")} need a codec ` +
@@ -304,8 +303,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         const due = (run.finishedAt ?? run.startedAt) + delay;
         if (ctx.clock.now() < due) {
           // Said once per run, so a person sees why the batch waits and until when.
-          if (!toldBackoff.has(run.runId)) {
-            toldBackoff.add(run.runId);
+          if (toldBackoff.first(run.runId)) {
             ctx.log.info(
               `manifest '${object.key}': run ${run.runId} ended ${run.status}` +
                 `${run.errorSummary ? ` (${run.errorSummary})` : ""}; attempt ${attempt} at ` +
@@ -382,8 +380,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
               if (waited < missingFileWaitMs) {
                 // Not handled: the manifest stays new and is validated again next time.
                 const seen = `${object.key}\0${object.etag}`;
-                if (!toldMissing.has(seen)) {
-                  toldMissing.add(seen);
+                if (toldMissing.first(seen)) {
                   ctx.log.info(
                     `manifest '${object.key}' waits for ${
                       result.problems.map((p) => p.file ?? p.message).join(", ")
