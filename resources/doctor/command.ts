@@ -25,8 +25,11 @@ export function doctorCommand(loadConfig: () => Config): CliCommand {
       io.out(json ? report.map((d) => JSON.stringify(d)).join("\n") + "\n" : render(report));
       const down = report.filter((d) => !d.ok);
       if (down.length > 0) {
+        // The table cuts each error to its column; the whole message (the part saying
+        // what to do is often at its end) is here.
         io.err(
-          `${down.length} resource(s) did not answer: ${down.map((d) => d.resource).join(", ")}\n`,
+          `${down.length} resource(s) did not answer: ${down.map((d) => d.resource).join(", ")}\n` +
+            down.map((d) => `  ${d.resource}: ${d.error ?? "no answer"}\n`).join(""),
         );
         return EXIT.failed;
       }

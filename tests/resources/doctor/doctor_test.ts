@@ -130,6 +130,10 @@ Deno.test("doctor reports unreachable servers within the timeout, exits 1, never
     ]);
     for (const line of lines.filter((d) => !d.ok)) assert.ok(line.error.length > 0, line.resource);
     assert.match(io.stderr, /4 resource\(s\) did not answer: ledger, warehouse, spatial, runs/);
+    // Each error in full (the table cuts it to its column), on a line of its own.
+    for (const line of lines.filter((d) => !d.ok)) {
+      assert.ok(io.stderr.includes(`\n  ${line.resource}: ${line.error}\n`), io.stderr);
+    }
     assert.doesNotMatch(io.stdout + io.stderr, /hunter2/);
   } finally {
     await Deno.remove(dir, { recursive: true });
