@@ -687,11 +687,15 @@ Deno.test("sensor daemon: stops with the run store's error when its SQLite file 
         if (/sensor inbox/.test(record.message)) ticked++;
       }),
     }).run();
+    // Handled from the start: the daemon may stop before Deno.remove's own
+    // promise resolves (under load), and a rejection with no handler yet fails
+    // the test file as an uncaught error.
+    const ended = running.then(() => "ended without an error", (error: unknown) => error);
     while (ticked === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await Deno.remove(path);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
-      running.then(() => "ended without an error", (error: unknown) => error),
+      ended,
       new Promise((
         resolve,
       ) => (timer = setTimeout(() => resolve("still running after 5 s"), 5_000))),
