@@ -59,6 +59,8 @@ import { checkPartitionKey } from "./partitions.ts";
 import type { ResourceSources } from "./resource.ts";
 import { reapDeadRuns } from "./reaper.ts";
 import { planRelaunch } from "./_relaunch.ts";
+import { resolveSelection } from "./selection.ts";
+import { succeededAssets } from "./worker/retry.ts";
 import {
   claimHolderText,
   type HostView,
@@ -165,6 +167,19 @@ export interface DaemonOptions<R> {
    * @default {1}
    */
   readonly maxRelaunches?: number;
+  /**
+   * Run retries of a sensor or schedule run that ends `failed` when its
+   * tags set none (`max_retries`): the same policy as the run queue's
+   * (`QUEUE_MAX_RETRIES`, core/worker/retry.ts), for runs executed in this
+   * process. The retry is a new run, launched at once (tags `attempt`,
+   * `root_run_id`, `retry_of`, the same `run_key`), resuming after the
+   * assets that succeeded (tag `retry_strategy=all_steps` reruns them all;
+   * `retry_on_asset_failure=false` never retries). Without it, a failed run
+   * of a schedule, or of a sensor that does not ask again, stayed failed
+   * here while the queue retried it.
+   * @default {0}
+   */
+  readonly maxRetries?: number;
   /** This host, to tell run owners certainly gone (tests pass their own). @default {thisHost()} */
   readonly host?: HostView;
   /**
@@ -302,6 +317,12 @@ export class SensorDaemon<R> implements AsyncDisposable {
     if (!Number.isSafeInteger(relaunches) || relaunches < 0) {
       throw new RangeError(
         `Cannot start the sensor daemon with maxRelaunches ${relaunches}: expected a whole number >= 0`,
+      );
+    }
+    const retries = options.maxRetries ?? 0;
+    if (!Number.isSafeInteger(retries) || retries < 0) {
+      throw new RangeError(
+        `Cannot start the sensor daemon with maxRetries ${retries}: expected a whole number >= 0`,
       );
     }
     this.#graph = graph;
@@ -781,6 +802,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     kind: Launch["kind"],
     request: RunRequest,
     claimKey = request.runKey,
+    exclude = "",
   ): Promise<Submitted> {
     const claim = await this.#store.claimRunKey(owner, claimKey, crypto.randomUUID());
     const runId = claim.runId;
@@ -788,7 +810,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const launch = await this.#claimLaunch(runId);
     if (launch === "recorded") return { state: "duplicate", runId };
     if (launch === "unrecorded") return { state: "unrecorded", runId };
-    await this.#start({ runId, owner, kind, request });
+    await this.#start({ runId, owner, kind, request }, exclude);
     return { state: "launched", runId };
   }
 
@@ -828,8 +850,12 @@ export class SensorDaemon<R> implements AsyncDisposable {
     return "unrecorded";
   }
 
-  /** Starts the run and resolves once it is recorded (or recorded as failed to start). */
-  async #start(launch: Launch): Promise<void> {
+  /**
+   * Starts the run (without the assets in `exclude`, for a retry resuming
+   * from a failure) and resolves once it is recorded (or recorded as failed
+   * to start).
+   */
+  async #start(launch: Launch, exclude = ""): Promise<void> {
     const { runId, owner, kind, request } = launch;
     if (this.#options.launch) {
       await this.#options.launch(launch, {
@@ -849,6 +875,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const run = materialize(this.#graph, {
       runId,
       selection: request.selection,
+      ...(exclude ? { exclude } : {}),
       ...(request.partitions ? { partitions: { keys: request.partitions } } : {}),
       tags,
       runStore: this.#store,
@@ -866,12 +893,14 @@ export class SensorDaemon<R> implements AsyncDisposable {
       },
     });
     const tracked = run.then(
-      (result) => {
+      async (result) => {
         this.#log[result.status === "success" ? "info" : "warn"](
           `run ${runId} (${kind} ${owner}, key ${request.runKey}) ${result.status} in ` +
             `${result.durationMs} ms${result.errorSummary ? `: ${result.errorSummary}` : ""}`,
         );
         this.#options.onRunFinished?.(result, launch);
+        // Awaited here, so the retry is in flight before this run leaves it (drain, close).
+        if (result.status === "failed") await this.#retryFailed(launch, tags, exclude);
         return result;
       },
       async (error) => {
@@ -881,6 +910,54 @@ export class SensorDaemon<R> implements AsyncDisposable {
     ).finally(() => this.#inFlight.delete(runId));
     this.#inFlight.set(runId, tracked);
     await Promise.race([started, tracked]);
+  }
+
+  /**
+   * Launches the retry of `launch`'s run, which ended `failed`, when its
+   * retries allow (the run queue's policy: see {@linkcode DaemonOptions.maxRetries}).
+   * Never throws: a retry that cannot be launched is logged, the run stays failed.
+   */
+  async #retryFailed(launch: Launch, tags: Record<string, string>, exclude: string) {
+    const { runId, owner, kind, request } = launch;
+    const attempt = Number(tags.attempt ?? "1");
+    const maxRetries = Number(tags.max_retries ?? this.#options.maxRetries ?? 0);
+    if (!(attempt <= maxRetries) || tags.retry_on_asset_failure === "false") return;
+    if (this.#stop.signal.aborted) return; // shutting down: the run stays failed
+    const next = attempt + 1;
+    const who = `run ${runId} (${kind} ${owner}, key ${request.runKey})`;
+    try {
+      const resume = tags.retry_strategy !== "all_steps";
+      const done = resume ? await succeededAssets(this.#store, runId) : [];
+      const skip = [...new Set([...splitSelection(exclude), ...done])].join(",");
+      if (resolveSelection(this.#graph as Graph<unknown>, request.selection, skip).length === 0) {
+        this.#log.info(`${who}: not retried: every asset it selects succeeded`);
+        return;
+      }
+      const { relaunch_of: _relaunchOf, ...kept } = request.tags ?? {};
+      const retry: RunRequest = {
+        ...request,
+        tags: {
+          ...kept,
+          attempt: String(next),
+          root_run_id: tags.root_run_id ?? runId,
+          retry_of: runId,
+        },
+      };
+      const submitted = await this.#submit(
+        owner,
+        kind,
+        retry,
+        `${request.runKey}#attempt-${next}`,
+        skip,
+      );
+      if (submitted.state !== "launched") return;
+      this.#log.warn(
+        `${who} failed; retried as ${submitted.runId} (attempt ${next} of ${maxRetries + 1})`,
+      );
+    } catch (error) {
+      this.#stopIfRestartRequired(error);
+      this.#log.error(`${who} failed and cannot be retried: ${toError(error).message}`);
+    }
   }
 
   /** A run that failed before it was recorded (bad selection...) is recorded failed, so it is not retried. */
@@ -1153,4 +1230,8 @@ function tickReason(report: TickReport): string | null {
     parts.push(`run key ${runKey} claimed by another daemon, not recorded yet`);
   }
   return parts.length ? parts.join("; ") : null;
+}
+
+function splitSelection(selection: string): string[] {
+  return selection.split(",").map((s) => s.trim()).filter(Boolean);
 }

@@ -240,7 +240,10 @@ export const ConfigSchema = z.object({
   QUEUE_POOL_GRANULARITY: z.enum(["run", "step"], {
     error: "QUEUE_POOL_GRANULARITY must be run (pool limits count runs) or step (they count steps)",
   }).default("run"),
-  /** Run retries of queued runs that set none (Dagster's max_retries). */
+  /**
+   * Run retries of queued runs that set none (Dagster's max_retries); without a
+   * run queue, of the sensor and schedule runs the `sensor` daemon executes.
+   */
   QUEUE_MAX_RETRIES: decimal("QUEUE_MAX_RETRIES", "3", z.number().int().min(0).max(100)).default(0),
 });
 

@@ -449,6 +449,8 @@ async function runDaemon<R>(
     log,
     signal,
     ...heartbeat,
+    // Runs executed here are retried as the queue retries its runs (QUEUE_MAX_RETRIES).
+    ...(!queued.launch && app.queueMaxRetries ? { maxRetries: app.queueMaxRetries() } : {}),
   });
   try {
     await daemon.run();

@@ -48,7 +48,7 @@ export interface CliApp<R> {
   openQueue?(): Promise<RunQueue | undefined>;
   /** Limits the coordinator applies (QUEUE_MAX_RUNS, QUEUE_TAG_LIMITS, QUEUE_POOL_LIMITS). */
   queueLimits?(): QueueLimits;
-  /** Run retries given to queued runs that set none (QUEUE_MAX_RETRIES). */
+  /** Run retries given to queued runs that set none, and to the sensor daemon's own runs without a queue (QUEUE_MAX_RETRIES). */
   queueMaxRetries?(): number;
   /** Extra commands by name. */
   readonly commands?: Readonly<Record<string, CliCommand>>;

@@ -144,9 +144,20 @@ export async function sensorCommand<R>(
   );
   // Queued runs are the workers' to execute: --once reports that they were queued.
   for (const runId of queued.launch ? [] : reports.flatMap((report) => report.launched)) {
-    if ((await store.getRun(runId))?.status !== "success") failed = true;
+    if ((await lastAttempt(store, runId))?.status !== "success") failed = true;
   }
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** The run that ended `runId`'s chain of retries (tag `retry_of`): the one whose outcome counts. */
+async function lastAttempt(store: RunStore, runId: string) {
+  let run = await store.getRun(runId);
+  while (run?.status === "failed") {
+    const [retry] = await store.listRuns({ tags: { retry_of: run.runId }, limit: 1 });
+    if (!retry) break;
+    run = retry;
+  }
+  return run;
 }
 
 /** How long a daemon that lost its lock waits before opening the queue again. */
@@ -166,6 +177,8 @@ function daemonOptions<R>(
     runStore: store,
     clock,
     ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
+    // Runs executed here are retried as the queue retries its runs (QUEUE_MAX_RETRIES).
+    ...(!queued.launch && app.queueMaxRetries ? { maxRetries: app.queueMaxRetries() } : {}),
     intervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
     shutdownGraceMs: parsed.graceMs,
     log,

@@ -361,6 +361,91 @@ Deno.test("sensor daemon: a run that cannot start is recorded failed and not ret
   assert.deepEqual(again?.launched, []);
 });
 
+/**
+ * A sensor asking once for a run of `ok` and `flaky`; `flaky` fails its
+ * first `failures` runs. Counts how often each asset ran.
+ */
+function flakyWorld(failures: number, tags: Record<string, string> = {}) {
+  const ran = { ok: 0, flaky: 0 };
+  const sensor = defineSensor({
+    name: "once",
+    evaluate: (ctx) =>
+      ctx.cursor
+        ? { runRequests: [] }
+        : { runRequests: [{ runKey: "k", selection: "ok,flaky", tags }], cursor: "asked" },
+  });
+  const ok = defineAsset({ key: "ok", materialize: () => void ran.ok++ });
+  const flaky = defineAsset({
+    key: "flaky",
+    materialize: () => {
+      if (++ran.flaky <= failures) throw new Error(`flaky failure ${ran.flaky}`);
+    },
+  });
+  return { ran, graph: defineGraph({ assets: [ok, flaky], sensors: [sensor] }) };
+}
+
+Deno.test("sensor daemon: a failed run is retried as the run queue retries it (maxRetries = QUEUE_MAX_RETRIES): new runs tagged retry_of/attempt/root_run_id, resuming after the assets that succeeded", async () => {
+  const world = flakyWorld(2);
+  const store = new MemoryRunStore();
+  await using d = daemon(world.graph, { runStore: store, maxRetries: 2 });
+  const [report] = await d.tick();
+  const first = report?.launched[0] ?? "";
+  await d.drain();
+  // The fake clock stands still: ordered by attempt.
+  const runs = (await store.listRuns({ limit: 10 }))
+    .sort((a, b) => Number(a.tags.attempt ?? 1) - Number(b.tags.attempt ?? 1));
+  assert.deepEqual(runs.map((r) => [r.status, r.tags.attempt]), [
+    ["failed", undefined],
+    ["failed", "2"],
+    ["success", "3"],
+  ]);
+  const [r1, r2, r3] = runs;
+  assert.equal(r1?.runId, first);
+  assert.deepEqual(
+    [r2?.tags.retry_of, r2?.tags.root_run_id, r2?.tags.run_key, r2?.tags.sensor],
+    [first, first, "k", "once"],
+  );
+  assert.deepEqual([r3?.tags.retry_of, r3?.tags.root_run_id], [r2?.runId, first]);
+  assert.deepEqual(
+    world.ran,
+    { ok: 1, flaky: 3 },
+    "the retries resume after `ok`, which succeeded",
+  );
+  const retried = d.logs.filter((l) => /failed; retried as/.test(l.message)).map((l) => l.message);
+  assert.deepEqual(retried, [
+    `run ${first} (sensor once, key k) failed; retried as ${r2?.runId} (attempt 2 of 3)`,
+    `run ${r2?.runId} (sensor once, key k) failed; retried as ${r3?.runId} (attempt 3 of 3)`,
+  ]);
+});
+
+Deno.test("sensor daemon: a failed run is not retried past its retries, without any (the default), or with retry_on_asset_failure=false", async () => {
+  for (
+    const [options, tags, expected] of [
+      [{ maxRetries: 1 }, {}, 2],
+      [{}, {}, 1],
+      [{ maxRetries: 2 }, { retry_on_asset_failure: "false" }, 1],
+      [{}, { max_retries: "1" }, 2],
+    ] as const
+  ) {
+    const world = flakyWorld(5, tags);
+    const store = new MemoryRunStore();
+    await using d = daemon(world.graph, { runStore: store, ...options });
+    await d.tick();
+    await d.drain();
+    const runs = await store.listRuns({ limit: 10 });
+    assert.equal(runs.length, expected, JSON.stringify({ options, tags }));
+    assert.ok(runs.every((r) => r.status === "failed"));
+  }
+  assert.throws(
+    () =>
+      new SensorDaemon(defineGraph({ assets: [] }), {
+        runStore: new MemoryRunStore(),
+        maxRetries: -1,
+      }),
+    /maxRetries -1: expected a whole number >= 0/,
+  );
+});
+
 Deno.test("sensor daemon: a failing or malformed sensor is reported and the others go on", async () => {
   const world = inboxWorld();
   const broken = defineSensor({

@@ -81,6 +81,30 @@ Deno.test("sensor --once: exit 1 when a launched run fails, with JSON lines on -
   );
 });
 
+Deno.test("sensor --once without a run queue: a failed run is retried QUEUE_MAX_RETRIES times (as queued runs are); exit 0 when a retry succeeds", async () => {
+  let calls = 0;
+  const flaky = defineAsset({
+    key: "flaky",
+    materialize: () => {
+      if (++calls === 1) throw new Error("flaky once");
+    },
+  });
+  const { app, store } = testApp([flaky], { sensors: [requesting("wants_flaky", "flaky")] });
+  const out = await cli({ ...app, queueMaxRetries: () => 1 }, ["sensor", "--once"]);
+  assertExit(out, EXIT.ok);
+  const runs = await store.listRuns();
+  const first = runs.find((r) => r.status === "failed");
+  const retry = runs.find((r) => r.status === "success");
+  assert.equal(runs.length, 2);
+  assert.deepEqual([retry?.tags.retry_of, retry?.tags.attempt], [first?.runId, "2"]);
+  assert.match(
+    out.stdout,
+    new RegExp(
+      `\\(sensor wants_flaky, key k1\\) failed; retried as ${retry?.runId} \\(attempt 2 of 2\\)`,
+    ),
+  );
+});
+
 Deno.test("sensor: --help, and a usage error exits 2", async () => {
   const { app } = testApp([ok]);
   const help = await cli(app, ["sensor", "--help"]);
