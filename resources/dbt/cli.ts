@@ -1,7 +1,7 @@
 /**
  * `deno task dbt <command>`: a stand-in for dbt-core's CLI over this
  * runner — build, run, test, seed, snapshot, compile, ls, deps, docs
- * generate, source freshness, parse, debug, run-operation, retry — with dbt's flags and node
+ * generate, source freshness, parse, debug, run-operation, retry, show — with dbt's flags and node
  * selection, dbt-like progress lines, and the same artifacts (run_results
  * `args` filled from the real invocation). Exit codes: 0 success, 1 a node
  * or test failed, 2 a usage or project error.
@@ -92,11 +92,14 @@ const COMMANDS = [
   "run-operation",
   "retry",
   "clean",
+  "show",
 ] as const;
 
 const USAGE = `usage: deno task dbt <command> [flags]
 commands: build | run | test | seed | snapshot | compile | ls | deps | docs generate |
-          source freshness | parse | debug | run-operation MACRO [--args YAML] | retry | clean
+          source freshness | parse | debug | run-operation MACRO [--args YAML] | retry | clean |
+          show (-s MODEL | --inline "select ... {{ ref('x') }}") [--limit N (default 5; -1: all)]
+               [--output text|json]
 flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type TYPE...
           --exclude-resource-type TYPE... --indirect-selection eager|cautious|buildable|empty --[no-]partial-parse (accepted; parsing is cached by content)
           --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
@@ -104,7 +107,10 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
           --no-version-check -q/--quiet --log-format text
           --[no-]use-colors --[no-]send-anonymous-usage-stats --printer-width N (accepted, no effect)
-          --output name|path|json (ls)`;
+          --output name|path|json (ls)
+          --warn-error, --warn-error-options '{"include": "all" | [...], "exclude": [...]}'
+            (build, test: a warn-severity test that warns fails, exit 1; the one warning
+            covered is dbt's LogTestResult, other warnings stay warnings)`;
 
 /** Runs one dbt command; returns the exit code. */
 export async function runDbtCli(
@@ -152,6 +158,9 @@ export async function runDbtCli(
     if (inv.command === "parse" && !selectsAnything(project, inv)) {
       return await parseCommand(project, inv);
     }
+    if (inv.command === "show" && inv.values.inline !== undefined) {
+      return await showCommand(project, inv, undefined);
+    }
     const ids = await chooseIds(project, inv);
     if (typeof ids === "number") return ids;
     switch (inv.command) {
@@ -171,6 +180,8 @@ export async function runDbtCli(
         return await compileCommand(project, inv, ids);
       case "debug":
         return await debugCommand(project, inv);
+      case "show":
+        return await showCommand(project, inv, ids);
       default:
         return await warehouseCommand(project, inv, ids);
     }
@@ -222,6 +233,10 @@ const FLAGS = {
   args: { type: "string" },
   "event-time-start": { type: "string" },
   "event-time-end": { type: "string" },
+  inline: { type: "string" },
+  limit: { type: "string" },
+  "warn-error": { type: "boolean" },
+  "warn-error-options": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -250,6 +265,12 @@ function spreadMultiValues(argv: readonly string[]): string[] {
     if (arg === "--") {
       out.push(...argv.slice(i));
       break;
+    }
+    // dbt's `--limit -1` (every row): parseArgs would read `-1` as a flag.
+    if (arg === "--limit" && /^-\d+$/.test(argv[i + 1] ?? "")) {
+      out.push(`--limit=${argv[++i]}`);
+      flag = undefined;
+      continue;
     }
     if (arg.startsWith("-")) {
       flag = MULTI_VALUE.has(arg) ? arg : undefined;
@@ -291,6 +312,10 @@ interface Invocation {
   readonly results: DbtCliIo;
   /** Cancels a running invocation (see {@linkcode DbtCliOptions.signal}). */
   readonly signal: AbortSignal | undefined;
+  /** `--warn-error` / `--warn-error-options`: test warnings (LogTestResult) fail. */
+  readonly warnError: boolean;
+  /** `show --limit` (default 5; negative: every row). */
+  readonly limit: number;
 }
 
 /** Reads and checks the command line and environment; an exit code when it cannot go on. */
@@ -392,6 +417,29 @@ async function readInvocation(
     io.err(`${eventTime}\n${USAGE}`);
     return 2;
   }
+  const warnError = warnErrorFlags(values["warn-error"], values["warn-error-options"]);
+  if (typeof warnError === "string") {
+    io.err(`${warnError}\n${USAGE}`);
+    return 2;
+  }
+  const limit = values.limit ?? "5";
+  if (!/^-?\d+$/.test(limit)) {
+    io.err(`--limit must be a whole number (-1 for every row), got '${limit}'\n${USAGE}`);
+    return 2;
+  }
+  if (command === "show") {
+    const output = values.output ?? "text";
+    if (output !== "text" && output !== "json") {
+      io.err(`show --output ${output}: give text or json\n${USAGE}`);
+      return 2;
+    }
+    if (values.inline === undefined && (values.select ?? values.models ?? []).length === 0) {
+      io.err(
+        `'show' needs a node (-s/--select MODEL) or a query (--inline "select ...")\n${USAGE}`,
+      );
+      return 2;
+    }
+  }
   let threads: number | undefined;
   try {
     threads = values.threads === undefined
@@ -435,7 +483,51 @@ async function readInvocation(
       ? { operation: { macro: sub as string, args: operationArgs } }
       : {}),
     ...(eventTime ? { eventTime } : {}),
+    warnError,
+    limit: Number(limit),
   };
+}
+
+/**
+ * Whether `--warn-error` / `--warn-error-options` promote test warnings
+ * (dbt's LogTestResult event) to failures, or the message saying what is
+ * wrong with the options. dbt 1.9's `error` / `warn` spell `include` / `exclude`.
+ */
+function warnErrorFlags(all: boolean | undefined, options: string | undefined): boolean | string {
+  if (options === undefined) return all ?? false;
+  let value: unknown;
+  try {
+    value = yamlValue(options, "--warn-error-options");
+  } catch (error) {
+    return `--warn-error-options is not valid YAML: ${toError(error).message.split("\n")[0]}`;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return `--warn-error-options must be a map, e.g. '{"include": "all", "exclude": ["NoNodesForSelectionCriteria"]}'`;
+  }
+  const map = value as Record<string, unknown>;
+  const names = (key: string, alias: string): string[] | "all" | string => {
+    const given = map[key] ?? map[alias];
+    if (given === undefined) return [];
+    if (given === "all" || given === "*") return "all";
+    if (Array.isArray(given) && given.every((v) => typeof v === "string")) return given;
+    return `--warn-error-options ${key}: give "all" or a list of event names, not ${
+      JSON.stringify(given)
+    }`;
+  };
+  const include = names("include", "error");
+  const exclude = names("exclude", "warn");
+  for (const list of [include, exclude]) {
+    if (typeof list === "string" && list !== "all") return list;
+  }
+  const unknown = Object.keys(map).filter((k) =>
+    !["include", "exclude", "error", "warn", "silence"].includes(k)
+  );
+  if (unknown.length > 0) {
+    return `--warn-error-options: unknown key '${unknown.join("', '")}' (known: include, exclude)`;
+  }
+  const has = (list: string[] | string, name: string) =>
+    list === "all" || (Array.isArray(list) && list.includes(name));
+  return (all === true || has(include, "LogTestResult")) && !has(exclude, "LogTestResult");
 }
 
 /**
@@ -677,11 +769,12 @@ async function chooseIds(project: DbtProject, inv: Invocation): Promise<Set<stri
     test: ["test", "unit_test"],
     seed: ["seed"],
     snapshot: ["snapshot"],
+    show: ["model", "seed", "snapshot", "analysis"],
   };
   const keep = (id: string) => {
     const kind = id.split(".")[0] as string;
     // As dbt: analyses are compiled and listed, never built or run.
-    if (kind === "analysis" && !["compile", "ls", "list", "parse"].includes(inv.command)) {
+    if (kind === "analysis" && !["compile", "ls", "list", "parse", "show"].includes(inv.command)) {
       return false;
     }
     if (kinds && kinds.length > 0 && !kinds.includes(kind)) return false;
@@ -801,6 +894,47 @@ async function compileCommand(
   return failed ? 1 : 0;
 }
 
+/**
+ * `show`: previews each selected model, seed, snapshot or analysis, or the
+ * `--inline` query (rendered in the root project with `ref()` / `source()`);
+ * exit 1 when one does not compile or run.
+ */
+async function showCommand(
+  project: DbtProject,
+  inv: Invocation,
+  ids: ReadonlySet<string> | undefined,
+): Promise<number> {
+  await using warehouse = await openTarget(project, inv.values["warehouse-url"], inv.env);
+  const query = (await import("./execute/materialize.ts")).queryRunner(warehouse);
+  const { nodeRequest, showPreview } = await import("./show.ts");
+  const inline = inv.values.inline;
+  const requests = inline !== undefined
+    ? [{
+      name: undefined,
+      origin: "--inline",
+      sql: () => project.renderHook(inline, { file: "--inline", query }),
+    }]
+    : [...ids ?? []].flatMap((id) => nodeRequest(project, id, query) ?? []);
+  const stamp = `${clockTime(inv.clock.now())}  `;
+  let failed = false;
+  for (const request of requests) {
+    let first = inv.values.output !== "json";
+    const shown = await showPreview(request, {
+      limit: inv.limit,
+      output: inv.values.output === "json" ? "json" : "text",
+      query,
+      // As dbt: the heading carries the time, the table under it does not.
+      out: (line) => {
+        inv.results.out(first ? `${stamp}${line}` : line);
+        first = false;
+      },
+      err: (line) => inv.io.err(line),
+    });
+    failed ||= !shown;
+  }
+  return failed ? 1 : 0;
+}
+
 async function debugCommand(project: DbtProject, inv: Invocation): Promise<number> {
   const { io, projectDir } = inv;
   const target = project.target;
@@ -854,6 +988,7 @@ async function warehouseCommand(
     signal: inv.signal,
     fullRefresh: values["full-refresh"] ?? false,
     storeFailures: values["store-failures"] ?? false,
+    warnError: inv.warnError,
     clock,
     invocationId,
     args: inv.args,

@@ -38,6 +38,11 @@ export interface ExecuteOptions {
   /** `--store-failures`: tests whose config does not say store their failing rows. */
   readonly storeFailures?: boolean | undefined;
   /**
+   * `--warn-error` (or `--warn-error-options` including `LogTestResult`): a
+   * data test that would warn fails instead, as dbt promotes it.
+   */
+  readonly warnError?: boolean | undefined;
+  /**
    * Where time is read.
    * @default {the system clock}
    */
@@ -172,7 +177,7 @@ export async function executeTest(
   const unit = "actualSql" in test;
   const outcome = unit
     ? await runUnitTest(warehouse, test, clock)
-    : await runTest(warehouse, test, clock, options.storeFailures ?? false);
+    : await runTest(warehouse, test, clock, options.storeFailures ?? false, options.warnError);
   await options.record?.(runResultEntry({
     uniqueId: test.uniqueId,
     status: outcome.status,
@@ -361,9 +366,17 @@ export async function runProject(
       const outcome = await executeTest(
         await withQueryComment(warehouse, project, commentNode(item.test)),
         item.test,
-        { clock, record, threadId, storeFailures: options.storeFailures },
+        {
+          clock,
+          record,
+          threadId,
+          storeFailures: options.storeFailures,
+          warnError: options.warnError,
+        },
       );
-      const severe = item.kind === "unit" || item.test.severity === "error";
+      // A warn-severity test fails only when --warn-error promoted its warning.
+      const severe = item.kind === "unit" || item.test.severity === "error" ||
+        options.warnError === true;
       failed = outcome.status === "error" || (outcome.status === "fail" && severe);
       if (failed && item.kind === "test") {
         for (const parent of item.test.dependsOn) blockedBy.set(parent, `failed test ${name}`);

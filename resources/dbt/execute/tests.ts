@@ -71,6 +71,7 @@ export async function runTest(
   test: TestNode,
   clock: Pick<Clock, "now"> = systemClock,
   storeFailuresFlag = false,
+  warnError = false,
 ): Promise<TestOutcome> {
   const started = clock.now();
   const { failCalc, limit } = test.thresholds;
@@ -93,13 +94,15 @@ export async function runTest(
       `select ${failCalc} as failures from ${from}`,
     );
     const failures = Number(row?.failures ?? 0);
-    const status = statusOf(test, failures);
+    const judged = statusOf(test, failures);
+    // dbt's --warn-error: the test fails, its message still says the warn_if that was met.
+    const status = warnError && judged === "warn" ? "fail" : judged;
     return {
       status,
       failures,
       message: status === "pass" ? null : `Got ${failures} result${failures === 1 ? "" : "s"}, ` +
         `configured to ${
-          status === "fail"
+          judged === "fail"
             ? `fail if ${test.thresholds.errorIf}`
             : `warn if ${test.thresholds.warnIf}`
         }` +

@@ -1,0 +1,138 @@
+/**
+ * `deno task dbt show` (a model's rows, `--inline` with ref(), `--limit`,
+ * `--output json`) and `--warn-error` / `--warn-error-options` promoting a
+ * warn-severity test, on PGlite in memory: each exited 2 as unsupported before.
+ */
+
+import assert from "node:assert/strict";
+import { runDbtCli } from "../../../resources/dbt/cli.ts";
+import { writeProject } from "./_fixture.ts";
+
+async function cli(args: string[]) {
+  // The warehouse kept in the project folder: `show` reads what `build` made.
+  const at = args.indexOf("--project-dir");
+  const out: string[] = [];
+  const err: string[] = [];
+  const env: Record<string, string> = { WAREHOUSE_URL: `pglite:${args[at + 1]}/warehouse` };
+  const code = await runDbtCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, {
+    env: (name) => env[name],
+    clock: { now: () => Date.UTC(2026, 0, 1, 12, 0, 0) },
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+const MODELS = {
+  "models/numbers.sql": "select n as id, 'row ' || n as label from generate_series(1, 8) as n",
+  "models/odd.sql": "select * from {{ ref('numbers') }} where id % 2 = 1 order by id",
+  "models/broken.sql": "select no_such_column from {{ ref('numbers') }}",
+};
+
+Deno.test("dbt show: previews a model's first rows (--limit, default 5), --inline with ref(), --output json", async () => {
+  await using project = await writeProject(MODELS);
+  const dir = ["--project-dir", project.dir];
+  assert.equal((await cli(["run", ...dir, "-s", "numbers", "odd"])).code, 0);
+  const shown = await cli(["show", ...dir, "-s", "odd"]);
+  assert.equal(shown.code, 0, shown.err);
+  assert.equal(
+    shown.out,
+    [
+      "12:00:00  Previewing node 'odd':",
+      "| id | label |",
+      "| -- | ----- |",
+      "|  1 | row 1 |",
+      "|  3 | row 3 |",
+      "|  5 | row 5 |",
+      "|  7 | row 7 |",
+    ].join("\n"),
+  );
+  const limited = await cli(["show", ...dir, "-s", "numbers", "--limit", "2"]);
+  assert.equal(limited.code, 0, limited.err);
+  assert.equal(limited.out.split("\n").length, 5, limited.out);
+  const all = await cli(["show", ...dir, "-s", "numbers", "--limit", "-1"]);
+  assert.equal(all.out.split("\n").length, 11, all.out);
+  const byDefault = await cli(["show", ...dir, "-s", "numbers"]);
+  assert.equal(byDefault.out.split("\n").length, 8, byDefault.out);
+  const inline = await cli([
+    "show",
+    ...dir,
+    "--inline",
+    "select count(*)::int as n from {{ ref('odd') }}",
+    "--output",
+    "json",
+  ]);
+  assert.equal(inline.code, 0, inline.err);
+  assert.deepEqual(JSON.parse(inline.out.replace(/^\d\d:\d\d:\d\d {2}/, "")), { show: [{ n: 4 }] });
+  const json = await cli(["show", ...dir, "-s", "odd", "--limit", "1", "--output", "json"]);
+  assert.deepEqual(JSON.parse(json.out), { node: "odd", show: [{ id: 1, label: "row 1" }] });
+});
+
+Deno.test("dbt show: a query the warehouse refuses exits 1 naming the node; no node or a bad flag exits 2", async () => {
+  await using project = await writeProject(MODELS);
+  const dir = ["--project-dir", project.dir];
+  assert.equal((await cli(["run", ...dir, "-s", "numbers"])).code, 0);
+  const broken = await cli(["show", ...dir, "-s", "broken"]);
+  assert.equal(broken.code, 1, broken.out);
+  assert.match(
+    broken.err,
+    /Cannot preview node 'broken' \(models\/broken\.sql\): .*no_such_column/,
+  );
+  const badInline = await cli(["show", ...dir, "--inline", "select * from {{ ref('nope') }}"]);
+  assert.equal(badInline.code, 1, badInline.out);
+  assert.match(badInline.err, /Cannot preview inline node \(--inline\): .*nope/);
+  for (
+    const [args, pattern] of [
+      [["show", ...dir], /'show' needs a node/],
+      [["show", ...dir, "-s", "odd", "--limit", "five"], /--limit must be a whole number/],
+      [["show", ...dir, "-s", "odd", "--output", "csv"], /show --output csv: give text or json/],
+    ] as const
+  ) {
+    const { code, err } = await cli([...args]);
+    assert.equal(code, 2, err);
+    assert.match(err, pattern);
+  }
+});
+
+Deno.test("dbt --warn-error / --warn-error-options: a warn-severity test that warns fails the command (exit 1)", async () => {
+  await using project = await writeProject({
+    "models/people.sql": "select 1 as id union all select 1",
+    "models/schema.yml": [
+      "version: 2",
+      "models:",
+      "  - name: people",
+      "    columns:",
+      "      - name: id",
+      "        data_tests:",
+      "          - unique:",
+      "              config: {severity: warn}",
+    ].join("\n"),
+  });
+  const dir = ["--project-dir", project.dir];
+  const warned = await cli(["build", ...dir]);
+  assert.equal(warned.code, 0, warned.err);
+  assert.match(warned.out, /WARN=1 ERROR=0/);
+  for (
+    const flags of [
+      ["--warn-error"],
+      ["--warn-error-options", '{"include": "all"}'],
+      ["--warn-error-options", '{"include": ["LogTestResult"]}'],
+    ]
+  ) {
+    const promoted = await cli(["build", ...dir, ...flags]);
+    assert.equal(promoted.code, 1, `${flags.join(" ")}: ${promoted.out}`);
+    assert.match(promoted.out, /WARN=0 ERROR=1/);
+    assert.match(
+      promoted.out,
+      /FAIL test\.[^:]+unique_people_id[^:]*: Got 1 result, configured to warn if != 0/,
+    );
+  }
+  const excluded = await cli([
+    "test",
+    ...dir,
+    "--warn-error-options",
+    '{"include": "all", "exclude": ["LogTestResult"]}',
+  ]);
+  assert.equal(excluded.code, 0, excluded.out);
+  const bad = await cli(["test", ...dir, "--warn-error-options", '{"include": 3}']);
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /--warn-error-options include: give "all" or a list of event names/);
+});
