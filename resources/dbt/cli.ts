@@ -104,6 +104,7 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --exclude-resource-type TYPE... --indirect-selection eager|cautious|buildable|empty --[no-]partial-parse (accepted; parsing is cached by content)
           --full-refresh --store-failures --vars YAML -t/--target NAME --project-dir DIR --profiles-dir DIR
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
+          --empty (run, build: ref() and source() read no rows, models are built schema-only)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
           --no-version-check -q/--quiet --log-format text
           --[no-]use-colors --[no-]send-anonymous-usage-stats --printer-width N (accepted, no effect)
@@ -236,6 +237,7 @@ const FLAGS = {
   inline: { type: "string" },
   limit: { type: "string" },
   "warn-error": { type: "boolean" },
+  empty: { type: "boolean" },
   "warn-error-options": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -417,6 +419,12 @@ async function readInvocation(
     io.err(`${eventTime}\n${USAGE}`);
     return 2;
   }
+  if (values.empty && command !== "run" && command !== "build") {
+    io.err(
+      `--empty applies to 'run' and 'build' (models built with no rows), not '${command}'\n${USAGE}`,
+    );
+    return 2;
+  }
   const warnError = warnErrorFlags(values["warn-error"], values["warn-error-options"]);
   if (typeof warnError === "string") {
     io.err(`${warnError}\n${USAGE}`);
@@ -462,6 +470,7 @@ async function readInvocation(
     profiles_dir: values["profiles-dir"] ?? env("DBT_PROFILES_DIR") ?? null,
     threads: threads ?? null,
     fail_fast: values["fail-fast"] ?? false,
+    empty: values.empty ?? false,
     state: values.state ?? null,
     // As dbt 1.9 writes them (and `retry` reads them back).
     ...(eventTime
@@ -703,7 +712,9 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
     profilesDir: values["profiles-dir"],
     invocationId: inv.invocationId,
     clock: inv.clock,
+    empty: values.empty ?? false,
     flags: {
+      EMPTY: values.empty ?? false,
       FULL_REFRESH: values["full-refresh"] ?? false,
       WHICH: inv.command,
       STORE_FAILURES: false,

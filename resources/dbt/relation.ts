@@ -68,6 +68,11 @@ export class Relation {
    * input), a subquery reading only the batch's window, as dbt prints it.
    */
   toString(): string {
+    // dbt's --empty (dbt-adapters' render_limited): no rows, the columns kept.
+    if (this.emptyLimit) {
+      const alias = `_dbt_limit_subq_${this.identifier}`.replace(/\W/g, "_");
+      return `(select * from ${this.#plain()} where false limit 0) ${alias}`;
+    }
     const filter = this.eventTimeFilter;
     if (filter === undefined) return this.#plain();
     const alias = `_dbt_et_filter_subq_${this.identifier}`.replace(/\W/g, "_");
@@ -89,6 +94,16 @@ export class Relation {
    * since the epoch), or undefined.
    */
   eventTimeFilter: EventTimeFilter | undefined = undefined;
+
+  /** Read as no rows (`--empty`): see {@linkcode withEmptyLimit}. */
+  emptyLimit = false;
+
+  /** A copy read as zero rows of the same columns, as `ref()`/`source()` are under `--empty`. */
+  withEmptyLimit(): Relation {
+    const copy = this.#copy({});
+    copy.emptyLimit = true;
+    return copy;
+  }
 
   /** A copy read through `filter` (a microbatch batch's window). */
   withEventTimeFilter(filter: EventTimeFilter): Relation {
@@ -238,6 +253,7 @@ export class Relation {
     );
     copy.type = this.type;
     copy.eventTimeFilter = this.eventTimeFilter;
+    copy.emptyLimit = this.emptyLimit;
     copy.#parts = { ...this.#parts };
     copy.#text = undefined;
     return copy;

@@ -89,6 +89,11 @@ export interface LoadProjectOptions extends ReadProjectOptions {
    * from the invocation.
    */
   readonly flags?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * dbt's `--empty` (run, build): `ref()` and `source()` read no rows, so
+   * models build with their columns and nothing in them.
+   */
+  readonly empty?: boolean | undefined;
 }
 
 /**
@@ -160,7 +165,16 @@ export async function loadProject(
     );
   });
   const resolved = resolveNodes(read, props, jinja, scopes, enabled, order);
-  const renderer = createRenderer({ read, props, jinja, scopes, parsed: enabled, order, resolved });
+  const renderer = createRenderer({
+    read,
+    props,
+    jinja,
+    scopes,
+    parsed: enabled,
+    order,
+    resolved,
+    empty: options.empty,
+  });
   const compiled: CompiledNodes = {
     ...renderer,
     nodes: buildNodes(read, props, jinja, enabled, resolved, renderer),
@@ -397,7 +411,16 @@ function patchModels(
   const parsed = swap(state.parsed);
   const enabled = swap(state.enabled);
   const { props, jinja, scopes, order, resolved } = state;
-  const renderer = createRenderer({ read, props, jinja, scopes, parsed: enabled, order, resolved });
+  const renderer = createRenderer({
+    read,
+    props,
+    jinja,
+    scopes,
+    parsed: enabled,
+    order,
+    resolved,
+    empty: state.options.empty,
+  });
   renderer.setTests(previous.tests);
   const nodes = new Map<string, ModelNode>();
   for (const [nodeName, node] of state.nodes) {

@@ -87,6 +87,8 @@ export interface RendererInput {
   readonly order: readonly string[];
   /** Their configs, relations and ids. */
   readonly resolved: ResolvedNodes;
+  /** dbt's `--empty`: `ref()` and `source()` read no rows. */
+  readonly empty?: boolean | undefined;
 }
 
 /** Creates the on-demand compiler of a loaded project. */
@@ -100,6 +102,7 @@ export function createRenderer(input: RendererInput): Renderer {
     if (done) return done;
     const node = parsed.get(nodeName) as ParsedNode;
     done = renderBare(jinja, node, compileScope(node.packageName, new Set(), nodeName));
+    if (input.empty) done = { ...done, sql: keepOwnAliases(done.sql) };
     bare.set(nodeName, done);
     return done;
   };
@@ -152,7 +155,7 @@ export function createRenderer(input: RendererInput): Renderer {
     const sql = query
       ? await jinja.renderAsync(node.template, scope, query as QueryRunner)
       : jinja.render(node.template, scope);
-    return withCtes(batch ? keepOwnAliases(sql) : sql, node.refs);
+    return withCtes(batch || input.empty ? keepOwnAliases(sql) : sql, node.refs);
   };
   const renderHook: DbtProject["renderHook"] = async (text, options) => {
     if (!text.includes("{{") && !text.includes("{%")) return text;
@@ -271,14 +274,15 @@ const NOT_ALIASES = new Set([
 ]);
 
 /**
- * A batch's SQL with the filtered subquery's own alias dropped where the
- * model gives the input an alias of its own (`from {{ ref('x') }} e`): dbt
- * prints `(...) _dbt_et_filter_subq_x e`, a syntax error on Postgres and
- * DuckDB (dbt-labs/dbt-adapters#658); the model's alias is kept instead.
+ * A batch's (or `--empty`'s) SQL with the filtered subquery's own alias
+ * dropped where the model gives the input an alias of its own
+ * (`from {{ ref('x') }} e`): dbt prints `(...) _dbt_et_filter_subq_x e` (or
+ * `_dbt_limit_subq_x e`), a syntax error on Postgres and DuckDB
+ * (dbt-labs/dbt-adapters#658); the model's alias is kept instead.
  */
-function keepOwnAliases(sql: string): string {
+export function keepOwnAliases(sql: string): string {
   return sql.replace(
-    /\) _dbt_et_filter_subq_\w+(\s+)(as\s+)?([A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")/gi,
+    /\) _dbt_(?:et_filter|limit)_subq_\w+(\s+)(as\s+)?([A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")/gi,
     (whole, space: string, as: string | undefined, alias: string) =>
       as === undefined && NOT_ALIASES.has(alias.toLowerCase())
         ? whole
@@ -371,12 +375,17 @@ function compileScopeFactory(input: RendererInput, dicts: NodeDicts): CompileSco
         );
       }
       reads.add(ids.get(ref) as string);
-      return relation;
+      return input.empty && relation instanceof RelationClass
+        ? relation.withEmptyLimit()
+        : relation;
     },
     source: (s, t) => {
       const id = scopes.sourceId(s, t);
       reads.add(id);
-      return props.sources.get(id)?.relation as Relation;
+      const relation = props.sources.get(id)?.relation as Relation;
+      return input.empty && relation instanceof RelationClass
+        ? relation.withEmptyLimit()
+        : relation;
     },
     configGet: nodeName ? (key) => configs.get(nodeName)?.all[key] : () => undefined,
     self: self ?? (nodeName ? relations.get(nodeName) : undefined),

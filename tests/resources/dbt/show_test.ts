@@ -136,3 +136,44 @@ Deno.test("dbt --warn-error / --warn-error-options: a warn-severity test that wa
   assert.equal(bad.code, 2, bad.err);
   assert.match(bad.err, /--warn-error-options include: give "all" or a list of event names/);
 });
+
+Deno.test("dbt --empty: run/build read ref() as no rows, so models build schema-only (their own aliases kept)", async () => {
+  await using project = await writeProject({
+    "models/numbers.sql": MODELS["models/numbers.sql"],
+    "models/odd.sql": "select * from {{ ref('numbers') }} where id % 2 = 1",
+    "models/aliased.sql":
+      "select n.id, n.label from {{ ref('numbers') }} n join {{ ref('odd') }} as o on o.id = n.id",
+  });
+  const dir = ["--project-dir", project.dir];
+  const built = await cli(["build", ...dir, "--empty"]);
+  assert.equal(built.code, 0, `${built.out}\n${built.err}`);
+  const compiled = (name: string) =>
+    Deno.readTextFile(`${project.dir}/target/compiled/demo/models/${name}.sql`);
+  assert.match(
+    await compiled("odd"),
+    /from \(select \* from "[^"]+"\."[^"]+"\."numbers" where false limit 0\) _dbt_limit_subq_numbers where/,
+  );
+  assert.match(
+    await compiled("aliased"),
+    /where false limit 0\) n join \(select .* limit 0\) as o on/,
+  );
+  // The ref-less model has its rows; what reads it has its columns and none.
+  const count = async (model: string) => {
+    const shown = await cli([
+      "show",
+      ...dir,
+      "--inline",
+      `select count(*)::int as n from {{ ref('${model}') }}`,
+      "--output",
+      "json",
+    ]);
+    assert.equal(shown.code, 0, shown.err);
+    return (JSON.parse(shown.out) as { show: { n: number }[] }).show[0]?.n;
+  };
+  assert.deepEqual([await count("numbers"), await count("odd"), await count("aliased")], [8, 0, 0]);
+  const columns = await cli(["show", ...dir, "-s", "aliased"]);
+  assert.equal(columns.out, "12:00:00  Previewing node 'aliased':\n| id | label |\n| -- | ----- |");
+  const notHere = await cli(["test", ...dir, "--empty"]);
+  assert.equal(notHere.code, 2);
+  assert.match(notHere.err, /--empty applies to 'run' and 'build'/);
+});
