@@ -8,12 +8,15 @@ import assert from "node:assert/strict";
 import { runDbtCli } from "../../../resources/dbt/cli.ts";
 import { writeProject } from "./_fixture.ts";
 
-async function cli(args: string[]) {
-  // The warehouse kept in the project folder: `show` reads what `build` made.
+async function cli(args: string[], profile: "pglite" | "duckdb" = "pglite") {
+  // The warehouse kept in the project folder: `show` reads what `build` made. DuckDB's is the
+  // profile's file.
   const at = args.indexOf("--project-dir");
   const out: string[] = [];
   const err: string[] = [];
-  const env: Record<string, string> = { WAREHOUSE_URL: `pglite:${args[at + 1]}/warehouse` };
+  const env: Record<string, string> = profile === "duckdb"
+    ? {}
+    : { WAREHOUSE_URL: `pglite:${args[at + 1]}/warehouse` };
   const code = await runDbtCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, {
     env: (name) => env[name],
     clock: { now: () => Date.UTC(2026, 0, 1, 12, 0, 0) },
@@ -171,9 +174,56 @@ Deno.test("dbt --empty: run/build read ref() as no rows, so models build schema-
     return (JSON.parse(shown.out) as { show: { n: number }[] }).show[0]?.n;
   };
   assert.deepEqual([await count("numbers"), await count("odd"), await count("aliased")], [8, 0, 0]);
-  const columns = await cli(["show", ...dir, "-s", "aliased"]);
-  assert.equal(columns.out, "12:00:00  Previewing node 'aliased':\n| id | label |\n| -- | ----- |");
+  // show runs a node's SQL (as dbt does); the built table is read through ref().
+  const columns = await cli(["show", ...dir, "--inline", "select * from {{ ref('aliased') }}"]);
+  assert.equal(columns.out, "12:00:00  Previewing inline node:\n| id | label |\n| -- | ----- |");
   const notHere = await cli(["test", ...dir, "--empty"]);
   assert.equal(notHere.code, 2);
   assert.match(notHere.err, /--empty applies to 'run' and 'build'/);
+});
+
+Deno.test("dbt --empty and show on DuckDB: source() and ref() read no rows, a seed keeps its rows", async () => {
+  await using project = await writeProject({
+    "profiles.yml": [
+      "demo:",
+      "  target: duck",
+      "  outputs:",
+      "    duck:",
+      "      type: duckdb",
+      "      path: warehouse.duckdb",
+      "      threads: 1",
+    ].join("\n"),
+    "seeds/things.csv": "id,kind\n1,a\n2,b\n3,a\n",
+    "models/sources.yml": [
+      "version: 2",
+      "sources:",
+      "  - name: raw",
+      "    schema: main",
+      "    tables:",
+      "      - name: things",
+    ].join("\n"),
+    "models/from_source.sql": "select t.id, t.kind from {{ source('raw', 'things') }} t",
+    "models/from_ref.sql": "select * from {{ ref('things') }} where kind = 'a'",
+  });
+  const dir = ["--project-dir", project.dir];
+  const seeded = await cli(["seed", ...dir], "duckdb");
+  assert.equal(seeded.code, 0, `${seeded.out}\n${seeded.err}`);
+  const built = await cli(["run", ...dir, "--empty"], "duckdb");
+  assert.equal(built.code, 0, `${built.out}\n${built.err}`);
+  // show runs a node's SQL (as dbt does): the seed's rows; the built tables are read through ref().
+  const rows = async (args: string[]) => {
+    const shown = await cli(["show", ...dir, ...args, "--output", "json"], "duckdb");
+    assert.equal(shown.code, 0, shown.err);
+    return (JSON.parse(shown.out) as { show: unknown[] }).show.length;
+  };
+  assert.equal(await rows(["-s", "things"]), 3);
+  assert.equal(await rows(["--inline", "select * from {{ ref('from_source') }}"]), 0);
+  assert.equal(await rows(["--inline", "select * from {{ ref('from_ref') }}"]), 0);
+  assert.equal(await rows(["-s", "from_ref"]), 2);
+  const columns = await cli(
+    ["show", ...dir, "--inline", "select * from {{ ref('from_source') }}"],
+    "duckdb",
+  );
+  assert.equal(columns.code, 0, columns.err);
+  assert.match(columns.out, /Previewing inline node:\n\| id \| kind \|/);
 });
