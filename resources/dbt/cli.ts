@@ -430,6 +430,13 @@ async function readInvocation(
     io.err(`${warnError}\n${USAGE}`);
     return 2;
   }
+  // Accepted and ignored would be a promise not kept (dbt's `compile --inline` included).
+  for (const flag of ["limit", "inline"] as const) {
+    if (values[flag] !== undefined && command !== "show") {
+      io.err(`--${flag} applies to 'show', not '${command}'\n${USAGE}`);
+      return 2;
+    }
+  }
   const limit = values.limit ?? "5";
   if (!/^-?\d+$/.test(limit)) {
     io.err(`--limit must be a whole number (-1 for every row), got '${limit}'\n${USAGE}`);

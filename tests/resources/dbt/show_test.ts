@@ -69,7 +69,7 @@ Deno.test("dbt show: previews a model's first rows (--limit, default 5), --inlin
   assert.deepEqual(JSON.parse(json.out), { node: "odd", show: [{ id: 1, label: "row 1" }] });
 });
 
-Deno.test("dbt show: a query the warehouse refuses exits 1 naming the node; no node or a bad flag exits 2", async () => {
+Deno.test("dbt show: a query the warehouse refuses exits 1 naming the node; no node, a bad flag or --limit/--inline on another command exits 2", async () => {
   await using project = await writeProject(MODELS);
   const dir = ["--project-dir", project.dir];
   assert.equal((await cli(["run", ...dir, "-s", "numbers"])).code, 0);
@@ -87,6 +87,9 @@ Deno.test("dbt show: a query the warehouse refuses exits 1 naming the node; no n
       [["show", ...dir], /'show' needs a node/],
       [["show", ...dir, "-s", "odd", "--limit", "five"], /--limit must be a whole number/],
       [["show", ...dir, "-s", "odd", "--output", "csv"], /show --output csv: give text or json/],
+      // Taken by another command and ignored would be a promise not kept.
+      [["compile", ...dir, "--inline", "select 1"], /--inline applies to 'show', not 'compile'/],
+      [["run", ...dir, "-s", "odd", "--limit", "3"], /--limit applies to 'show', not 'run'/],
     ] as const
   ) {
     const { code, err } = await cli([...args]);
