@@ -26,10 +26,31 @@ export interface Relation {
 /** Rows shown in a preview. */
 export const PREVIEW_ROWS = 20;
 
-/** Parses `"schema"."name"` or `schema.name`; `undefined` for anything else. */
+/** One part of a relation: a quoted identifier (`""` inside for a quote) or a bare one. */
+const RELATION_PART = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/y;
+
+/**
+ * Parses `"schema"."name"`, `schema.name` or, as dbt prints a relation,
+ * `"database"."schema"."name"` (the database is the warehouse the UI is
+ * connected to, so only schema and name are kept); `undefined` for
+ * anything else.
+ */
 export function parseRelation(text: string): Relation | undefined {
-  const m = /^"?([A-Za-z_][A-Za-z0-9_$]*)"?\."?([A-Za-z_][A-Za-z0-9_$]*)"?$/.exec(text.trim());
-  return m ? { schema: m[1] as string, name: m[2] as string } : undefined;
+  const source = text.trim();
+  const parts: string[] = [];
+  let at = 0;
+  while (at <= source.length) {
+    RELATION_PART.lastIndex = at;
+    const m = RELATION_PART.exec(source);
+    if (!m) return undefined;
+    parts.push(m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2] as string);
+    at = RELATION_PART.lastIndex;
+    if (at === source.length) break;
+    if (source[at] !== ".") return undefined;
+    at++;
+  }
+  if (parts.length < 2 || parts.length > 3) return undefined;
+  return { schema: parts.at(-2) as string, name: parts.at(-1) as string };
 }
 
 /** The relations `asset` writes, as far as its metadata says. */
