@@ -734,12 +734,16 @@ async function openReader(
   let settled = options.follow === undefined;
   options.follow?.then(() => (settled = true), () => (settled = true));
   let file: Deno.FsFile | undefined;
+  let lastLook = false;
   while (file === undefined) {
     try {
       file = await Deno.open(fgbPath, { read: true });
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound) || settled) throw error;
-      await pause(options.pollMs ?? 25);
+      if (!(error instanceof Deno.errors.NotFound) || lastLook) throw error;
+      // The writer may have made the file and ended while this open was
+      // missing it (a small layer under load): one more look once it ended.
+      lastLook = settled;
+      if (!lastLook) await pause(options.pollMs ?? 25);
     }
   }
   try {

@@ -255,6 +255,52 @@ Deno.test("flatgeobufToGeoParquet follows a FlatGeobuf while it is written", {
   }
 });
 
+Deno.test(
+  "flatgeobufToGeoParquet reads a file that appeared as its writer ended, while an open was missing it",
+  {
+    ignore: await needs("gdal"),
+  },
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fgb-follow-race-test-" });
+    const open = Deno.open;
+    try {
+      const shp = await shapefile(dir, "few", "POINT", ["POINT (1 2)", "POINT (3 4)"]);
+      await bothWays(dir, shp, "few", false, false);
+      const whole = await Deno.readFile(`${dir}/few.fgb`);
+      const late = `${dir}/late.fgb`;
+      let finish = () => {};
+      const writing = new Promise<void>((resolve) => (finish = resolve));
+      let missed = false;
+      // The race a small layer met in CI under load: the first open misses the
+      // file, then GDAL writes it and exits before that open's failure is seen.
+      Deno.open = (async (path: string | URL, options?: Deno.OpenOptions) => {
+        if (!missed && String(path) === late) {
+          missed = true;
+          const error = await open(path, options).then(
+            (f) => (f.close(), undefined),
+            (e: unknown) => e,
+          );
+          await Deno.writeFile(late, whole);
+          finish();
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          throw error;
+        }
+        return await open(path, options);
+      }) as typeof Deno.open;
+      const result = await flatgeobufToGeoParquet(late, `${dir}/late.parquet`, {
+        crs: CRS,
+        follow: writing,
+        pollMs: 2,
+      });
+      assert.ok(missed);
+      assert.equal(result.rows, 2);
+    } finally {
+      Deno.open = open;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("flatgeobufToGeoParquet refuses a cut or foreign file, naming it", {
   ignore: await needs("gdal"),
 }, async () => {
