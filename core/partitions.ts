@@ -5,6 +5,8 @@
  * @module
  */
 
+import { closest } from "./suggest.ts";
+import { quote } from "./printable.ts";
 import { InvalidDefinitionError, SelectionError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
@@ -258,8 +260,10 @@ export function selectPartitions(
     if (at === undefined) {
       throw new SelectionError(
         "selection.unknown_partition",
-        `Partition '${key}' does not exist in ${describePartitions(def)}${rangeHint(all)}` +
+        `Partition ${quote(key)} does not exist in ${describePartitions(def)}${rangeHint(all)}` +
           (def.kind === "dynamic" && def.registerHint ? `; ${def.registerHint}` : ""),
+        // Daily keys have the range above; names are where a typo hides.
+        def.kind === "daily" ? undefined : closest(key, all),
       );
     }
     return at;
@@ -273,7 +277,7 @@ export function selectPartitions(
   if (from > to) {
     throw new SelectionError(
       "selection.bad_range",
-      `--from '${wanted.from}' comes after --to '${wanted.to}'`,
+      `--from ${quote(wanted.from ?? "")} comes after --to ${quote(wanted.to ?? "")}`,
     );
   }
   return all.slice(from, to + 1);

@@ -8,6 +8,7 @@
 
 import type { Graph } from "./graph.ts";
 import { closest } from "./suggest.ts";
+import { quote } from "./printable.ts";
 import { SelectionError } from "./errors.ts";
 
 /** One comma-separated term of a selection. */
@@ -38,7 +39,7 @@ export function parseSelection(text: string): SelectionTerm[] {
     if (part === "") {
       throw new SelectionError(
         "selection.syntax",
-        `Selection '${text}' has an empty term between commas`,
+        `Selection ${quote(text)} has an empty term between commas`,
       );
     }
     return parseTerm(part);
@@ -52,7 +53,7 @@ function parseTerm(part: string): SelectionTerm {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
       throw new SelectionError(
         "selection.syntax",
-        `Selection term '${part}' needs a name after '${kind}:'`,
+        `Selection term ${quote(part)} needs a name after '${kind}:'`,
       );
     }
     return { kind: kind as "group" | "tag", name };
@@ -63,7 +64,7 @@ function parseTerm(part: string): SelectionTerm {
   if (!/^[A-Za-z0-9_/*-]+$/.test(pattern)) {
     throw new SelectionError(
       "selection.syntax",
-      `Selection term '${part}' is not a key, '+key', 'key+', 'group:NAME' or 'tag:NAME'`,
+      `Selection term ${quote(part)} is not a key, '+key', 'key+', 'group:NAME' or 'tag:NAME'`,
     );
   }
   return { kind: "key", pattern, upstream, downstream };
@@ -115,7 +116,7 @@ function byName(keys: string[], kind: string, name: string, known: string[]): st
   if (keys.length > 0) return keys;
   throw new SelectionError(
     `selection.unknown_${kind}`,
-    `No asset has ${kind} '${name}'`,
+    `No asset has ${kind} ${quote(name)}`,
     closest(name, new Set(known)),
   );
 }
@@ -125,14 +126,14 @@ function matchKeys(graph: Graph<unknown>, pattern: string): string[] {
     if (graph.assets.has(pattern)) return [pattern];
     throw new SelectionError(
       "selection.unknown_asset",
-      `Unknown asset '${pattern}'`,
+      `Unknown asset ${quote(pattern)}`,
       closest(pattern, graph.assets.keys()),
     );
   }
   const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
   const keys = graph.order.filter((key) => regex.test(key));
   if (keys.length === 0) {
-    throw new SelectionError("selection.unknown_asset", `No asset matches '${pattern}'`);
+    throw new SelectionError("selection.unknown_asset", `No asset matches ${quote(pattern)}`);
   }
   return keys;
 }

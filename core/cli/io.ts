@@ -8,6 +8,7 @@
  */
 
 import { redact } from "../secrets.ts";
+import { printable } from "../printable.ts";
 
 /** Output streams of the CLI. */
 export interface CliIo {
@@ -50,10 +51,23 @@ export function processIo(): CliIo {
         writeAll(Deno.stderr, "note: standard output was closed; the command goes on without it\n");
       }
     },
-    err: (text) => writeAll(Deno.stderr, text),
+    err: (text) => writeAll(Deno.stderr, errorText(text)),
     isTerminal,
     columns,
   };
+}
+
+/**
+ * What standard error gets of `text`: its control characters but line ends and
+ * tabs escaped (core/printable.ts). Only standard output draws (the live
+ * progress view); standard error carries messages, which quote user input
+ * (a selection, a partition, a file name), and a raw ESC or carriage return
+ * there would rewrite the user's terminal.
+ */
+function errorText(text: string): string {
+  // A leading carriage return redraws a counter in place (backfill's "queued n/m").
+  if (text.startsWith("\r")) return `\r${printable(text.slice(1), { keepLines: true })}`;
+  return printable(text, { keepLines: true });
 }
 
 /**
@@ -78,7 +92,7 @@ export function memoryIo(
       io.stdout += redact(text);
     },
     err(text: string) {
-      io.stderr += redact(text);
+      io.stderr += redact(errorText(text));
     },
   };
   return io;

@@ -11,6 +11,7 @@ import type { RunEvent, RunStore } from "../run_store/types.ts";
 import { staleRuns } from "../automation/staleness.ts";
 import type { Graph } from "../graph.ts";
 import { resolveSelection } from "../selection.ts";
+import { quote } from "../printable.ts";
 import { parseCommandArgs, wholeNumberOption } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
@@ -83,7 +84,7 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
   for (const given of values.partition ?? []) {
     if (given.split(",").some((key) => key.trim() === "")) {
       throw new UsageError(
-        `--partition '${given}' names no partition key${
+        `--partition ${quote(given)} names no partition key${
           given.trim() === "" ? "" : " between its commas"
         }; give KEY or KEY,KEY (or drop --partition)`,
       );
@@ -91,17 +92,17 @@ export function parseMaterializeArgs(args: readonly string[]): MaterializeArgs |
   }
   for (const flag of ["from", "to"] as const) {
     if (values[flag] !== undefined && values[flag].trim() === "") {
-      throw new UsageError(`--${flag} needs a partition key, got '${values[flag]}'`);
+      throw new UsageError(`--${flag} needs a partition key, got ${quote(values[flag])}`);
     }
   }
   if (positionals.length > 0 && positionals.join(",").split(",").every((p) => p.trim() === "")) {
     throw new UsageError(
-      `The selection '${positionals.join(",")}' names no asset; give asset keys, or no ` +
+      `The selection ${quote(positionals.join(","))} names no asset; give asset keys, or no ` +
         "selection at all for every asset",
     );
   }
   if (values.exclude !== undefined && values.exclude.trim() === "") {
-    throw new UsageError(`--exclude '${values.exclude}' names no asset; give asset keys`);
+    throw new UsageError(`--exclude ${quote(values.exclude)} names no asset; give asset keys`);
   }
   const keys = (values.partition ?? []).flatMap((p) => p.split(",")).map((p) => p.trim());
   if (keys.length > 0 && (values.from !== undefined || values.to !== undefined)) {

@@ -223,10 +223,33 @@ Deno.test("an unknown partition fails, listing the valid range", () => {
     "Partition 'b1' does not exist in dynamic 'batches' (it has no partitions yet)",
   );
   const stat = catchError(
-    () => selectPartitions(staticPartitions(["x", "y"]), env(), { to: "z" }),
+    () => selectPartitions(staticPartitions(["x", "y"]), env(), { to: "zzzz" }),
     SelectionError,
   );
-  assert.equal(stat.message, "Partition 'z' does not exist in static (2) (valid: x .. y)");
+  assert.equal(stat.message, "Partition 'zzzz' does not exist in static (2) (valid: x .. y)");
+});
+
+Deno.test("an unknown static or dynamic partition suggests the nearest key", () => {
+  const fields = staticPartitions(["north_field", "south_field"]);
+  const typo = catchError(
+    () => selectPartitions(fields, env(), { keys: ["nort_field"] }),
+    SelectionError,
+  );
+  assert.equal(typo.suggestion, "north_field");
+  assert.match(typo.message, /\(did you mean 'north_field'\?\)$/);
+  const batches = dynamicPartitions("batches");
+  const known = env(NOW, { batches: ["survey_2024_spring", "survey_2024_autumn"] });
+  const prefix = catchError(
+    () => selectPartitions(batches, known, { from: "survey_2024_sprin" }),
+    SelectionError,
+  );
+  assert.equal(prefix.suggestion, "survey_2024_spring");
+  // Daily keys get the valid range, not a guess.
+  const day = catchError(
+    () => selectPartitions(days, env(), { keys: ["2024-01-0"] }),
+    SelectionError,
+  );
+  assert.equal(day.suggestion, undefined);
 });
 
 Deno.test("from after to fails with selection.bad_range", () => {

@@ -174,6 +174,27 @@ Deno.test("materialize: exit 2 on a usage error, saying which and what to type",
     await usage(["zzzzzzzzzz"], /Unknown asset 'zzzzzzzzzz'/);
   });
 
+  await t.step(
+    "control characters in a selection or a partition are escaped, not printed",
+    async () => {
+      // deno-lint-ignore no-control-regex
+      const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/;
+      for (
+        const [args, shown] of [
+          [["cl\x1b[31mean"], /'cl\\u001b\[31mean'/],
+          [["group:\x07bell"], /'group:\\u0007bell'/],
+          [["regions", "--partition", "e\nu"], /Partition 'e\\nu' does not exist/],
+          [["regions", "--partition", "\u202eue"], /Partition '\\u202eue' does not exist/],
+          [["daily", "--from", "2024-01-02\r"], /'2024-01-02\\r'/],
+        ] as const
+      ) {
+        await usage([...args], shown);
+        const outcome = await cli(app, ["materialize", ...args]);
+        assert.doesNotMatch(outcome.stderr, raw, JSON.stringify(args));
+      }
+    },
+  );
+
   await t.step("unknown group or tag", async () => {
     await usage(["group:mian"], /No asset has group 'mian'/, /did you mean 'main'\?/);
     await usage(["tag:nightyl"], /No asset has tag 'nightyl'/, /did you mean 'nightly'\?/);
