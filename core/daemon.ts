@@ -33,6 +33,14 @@
  * relaunch one lost run; the lost run's tag `owner_lost` then records what
  * was decided (`relaunched as <id>`, or why not).
  *
+ * A run that ends `failed` with retries left (see
+ * {@linkcode DaemonOptions.maxRetries}) is retried at once by the daemon that
+ * ran it. A daemon that died (or shut down) between the failure and the
+ * retry's launch leaves the run failed with no retry: the first tick of the
+ * next daemon launches the retries so owed (runs that failed within
+ * {@linkcode DaemonOptions.retryRecoveryWindowMs}), through the same claims
+ * (`<run key>#attempt-<n>`), so a retry is launched once whoever notices.
+ *
  * @example
  * ```ts
  * import { runDaemon } from "./daemon.ts";
@@ -97,6 +105,9 @@ import { ResourcePool } from "./_resource_pool.ts";
 
 /** Owner name under which launch claims are recorded; sensor names cannot contain ':'. */
 export const LAUNCH_CLAIMS = "daemon:launch";
+
+/** How the error summary of a run that could not start begins (such a run is never retried). */
+const FAILED_START = "could not start: ";
 
 /** Options of {@linkcode SensorDaemon} and {@linkcode runDaemon}. */
 export interface DaemonOptions<R> {
@@ -180,6 +191,15 @@ export interface DaemonOptions<R> {
    * @default {0}
    */
   readonly maxRetries?: number;
+  /**
+   * How far back the first tick looks for failed runs whose retry was owed
+   * but never launched (the daemon that ran them died or shut down between
+   * the failure and the retry), in milliseconds since their start; `0` never
+   * looks. Older failures stay failed: a policy changed since must not retry
+   * last month's runs.
+   * @default {86400000}
+   */
+  readonly retryRecoveryWindowMs?: number;
   /** This host, to tell run owners certainly gone (tests pass their own). @default {thisHost()} */
   readonly host?: HostView;
   /**
@@ -304,6 +324,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
   readonly #automation: AutomationSensor | undefined;
   #wake = new AbortController();
   #closed = false;
+  /** Whether the retries owed by a dead daemon were looked for (the first tick does). */
+  #retriesRecovered = false;
 
   /** Prepares a daemon for `graph`; nothing runs until `tick` or `run`. */
   constructor(graph: Graph<R>, options: DaemonOptions<R>) {
@@ -606,7 +628,106 @@ export class SensorDaemon<R> implements AsyncDisposable {
         this.#log.error(`cannot relaunch lost run ${run.runId}: ${toError(error).message}`);
       }
     }
+    if (!this.#retriesRecovered) {
+      this.#retriesRecovered = true;
+      await this.#recoverOwedRetries();
+    }
     return reports;
+  }
+
+  /**
+   * Launches the retries that a daemon which died (or shut down) between a
+   * run's failure and its retry never launched: failed sensor and schedule
+   * runs of the last `retryRecoveryWindowMs` with retries left and no retry
+   * recorded. `#retryFailed` decides each as if the run had just failed; its
+   * claim key makes a retry launched elsewhere meanwhile a duplicate.
+   */
+  async #recoverOwedRetries(): Promise<void> {
+    const windowMs = this.#options.retryRecoveryWindowMs ?? 86_400_000;
+    // With a launcher (the run queue) the queue retries, atomically.
+    if (this.#options.launch || windowMs <= 0) return;
+    let failed: RunRecord[];
+    try {
+      failed = await this.#store.listRuns({
+        status: "failed",
+        startedFrom: this.#clock.now() - windowMs,
+        limit: 200,
+      });
+    } catch (error) {
+      this.#stopIfRestartRequired(error);
+      this.#log.error(`cannot look for failed runs owed a retry: ${toError(error).message}`);
+      return;
+    }
+    for (const run of failed.reverse()) { // oldest first
+      if (this.#stop.signal.aborted) return;
+      const owed = this.#owedRetry(run);
+      if (!owed) continue;
+      try {
+        if ((await this.#store.listRuns({ tags: { retry_of: run.runId }, limit: 1 })).length) {
+          continue;
+        }
+        this.#log.info(
+          `run ${run.runId} (${owed.kind} ${owed.owner}, key ${owed.request.runKey}) failed ` +
+            `and its retry was never launched (its daemon stopped first): retrying it now`,
+        );
+        await this.#retryFailed(owed, run.tags, await this.#excludedBefore(run));
+      } catch (error) {
+        this.#stopIfRestartRequired(error);
+        this.#log.error(`cannot retry failed run ${run.runId}: ${toError(error).message}`);
+      }
+    }
+  }
+
+  /**
+   * The launch `run` came from, when it is a sensor or schedule run that
+   * ended failed on its own (not reaped: lost runs are relaunched by their
+   * own policy; not a start that failed: never retried) with retries left.
+   */
+  #owedRetry(run: RunRecord): Launch | undefined {
+    const tags = run.tags;
+    const kind = tags.sensor !== undefined
+      ? "sensor"
+      : tags.schedule !== undefined
+      ? "schedule"
+      : undefined;
+    const owner = kind === undefined ? undefined : tags[kind];
+    const runKey = tags.run_key;
+    if (kind === undefined || owner === undefined || runKey === undefined) return undefined;
+    if (tags[OWNER_LOST_TAG] !== undefined) return undefined;
+    if (run.errorSummary?.startsWith(FAILED_START) || run.cancelRequestedAt !== null) {
+      return undefined;
+    }
+    const maxRetries = Number(tags.max_retries ?? this.#options.maxRetries ?? 0);
+    if (!(Number(tags.attempt ?? "1") <= maxRetries)) return undefined;
+    if (tags.retry_on_asset_failure === "false") return undefined;
+    const { [kind]: _owner, run_key: _key, ...requestTags } = tags;
+    return {
+      runId: run.runId,
+      owner,
+      kind,
+      request: {
+        runKey,
+        selection: run.selection,
+        ...(run.partitions ? { partitions: run.partitions.split(",") } : {}),
+        tags: requestTags,
+      },
+    };
+  }
+
+  /**
+   * What `run` left out because earlier attempts had done it: the assets
+   * that succeeded in the runs it retried (following `retry_of`), as the
+   * daemon that launched it passed them.
+   */
+  async #excludedBefore(run: RunRecord): Promise<string> {
+    if (run.tags.retry_strategy === "all_steps") return "";
+    const done = new Set<string>();
+    let previous = run.tags.retry_of;
+    for (let hops = 0; previous !== undefined && hops < 100; hops++) {
+      for (const key of await succeededAssets(this.#store, previous)) done.add(key);
+      previous = (await this.#store.getRun(previous))?.tags.retry_of;
+    }
+    return [...done].join(",");
   }
 
   /** Relaunches a lost run when the policy allows (`planRelaunch`), and records the decision on it. */
@@ -977,7 +1098,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         tags,
         startedAt: now,
         finishedAt: now,
-        errorSummary: `could not start: ${error.message}`,
+        errorSummary: `${FAILED_START}${error.message}`,
       });
       await this.#store.flush();
     } catch (recordError) {

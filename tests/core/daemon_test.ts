@@ -446,6 +446,92 @@ Deno.test("sensor daemon: a failed run is not retried past its retries, without 
   );
 });
 
+Deno.test("sensor daemon: a failed run whose daemon stopped before launching its retry is retried once by the next daemon's first tick", async () => {
+  const world = flakyWorld(1);
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  // The first daemon stops as its run fails: between the failure and the retry, as a kill would.
+  const stop = new AbortController();
+  {
+    await using first = daemon(world.graph, {
+      runStore: store,
+      clock,
+      maxRetries: 2,
+      signal: stop.signal,
+      onRunFinished: () => stop.abort(),
+    });
+    await first.tick();
+    await first.drain();
+  }
+  const [failed, ...others] = await store.listRuns({ limit: 10 });
+  assert.deepEqual([failed?.status, others.length], ["failed", 0], "no retry launched yet");
+  clock.advance(60_000);
+  await using next = daemon(world.graph, { runStore: store, clock, maxRetries: 2 });
+  await next.tick();
+  await next.drain();
+  const runs = await store.listRuns({ limit: 10, tags: { root_run_id: failed?.runId ?? "" } });
+  assert.deepEqual(
+    runs.map((r) => [r.status, r.tags.attempt, r.tags.retry_of, r.tags.run_key]),
+    [["success", "2", failed?.runId, "k"]],
+  );
+  assert.deepEqual(world.ran, { ok: 1, flaky: 2 }, "the retry resumes after `ok`");
+  assert.ok(
+    next.logs.some((l) => /its retry was never launched .*: retrying it now/.test(l.message)),
+  );
+  // Another daemon starting later (or the same one ticking again) owes nothing more.
+  await using third = daemon(world.graph, { runStore: store, clock, maxRetries: 2 });
+  await third.tick();
+  await next.tick();
+  await third.drain();
+  assert.equal((await store.listRuns({ limit: 10 })).length, 2);
+});
+
+Deno.test("sensor daemon: a new daemon retries no failed run that is reaped, by hand, not to be retried, or older than its window", async () => {
+  const world = flakyWorld(5);
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  {
+    // Stopped as its run fails: the run is owed a retry, but starts before the window below.
+    const stop = new AbortController();
+    await using first = daemon(world.graph, {
+      runStore: store,
+      clock,
+      maxRetries: 2,
+      signal: stop.signal,
+      onRunFinished: () => stop.abort(),
+    });
+    await first.tick();
+    await first.drain();
+  }
+  clock.advance(2_000);
+  const seed = (runId: string, tags: Record<string, string>, errorSummary = "boom") =>
+    store.createRun({
+      runId,
+      status: "failed",
+      selection: "ok,flaky",
+      partitions: null,
+      tags,
+      startedAt: clock.now(),
+      finishedAt: clock.now(),
+      errorSummary,
+    });
+  await seed("by-hand", {});
+  await seed("reaped", { sensor: "once", run_key: "r", owner_lost: "not relaunched: x" });
+  await seed("no-retry", { sensor: "once", run_key: "n", retry_on_asset_failure: "false" });
+  await seed("spent", { sensor: "once", run_key: "s", attempt: "3" });
+  await seed("not-started", { sensor: "once", run_key: "c" }, "could not start: Unknown asset");
+  await using next = daemon(world.graph, {
+    runStore: store,
+    clock,
+    maxRetries: 2,
+    retryRecoveryWindowMs: 1_000,
+  });
+  await next.tick();
+  await next.drain();
+  assert.equal((await store.listRuns({ limit: 10 })).length, 6);
+  assert.equal(world.ran.flaky, 1);
+});
+
 Deno.test("sensor daemon: a failing or malformed sensor is reported and the others go on", async () => {
   const world = inboxWorld();
   const broken = defineSensor({
