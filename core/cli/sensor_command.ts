@@ -8,12 +8,13 @@
 import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../clock.ts";
 import { type DaemonOptions, SensorDaemon, type TickReport } from "../daemon.ts";
-import { toError } from "../errors.ts";
+import { isTransientError, toError } from "../errors.ts";
 import { createLogger, formatLogLine, type Logger } from "../logger.ts";
 import type { RunStore } from "../run_store/types.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
+import { untilReachable } from "./_reachable.ts";
 import { type QueueMode, queueMode } from "../worker/daemon_mode.ts";
 
 /** Usage of `sensor`. */
@@ -27,7 +28,9 @@ run store. Stops cleanly on SIGTERM or Ctrl-C: runs in flight finish within
 With a Postgres run store (RUNS_URL=postgres://..., RUN_QUEUE=auto) the runs
 go to the run queue for the workers ('deno task worker'), the daemon also
 coordinates the queue, and it runs only while it holds the daemon lock: a
-second daemon waits as a standby and takes over when the first stops.
+second daemon waits as a standby and takes over when the first stops. A
+run store that cannot be reached at start (refused, timed out, starting up)
+is waited for, with a line per try; --once and a bad login fail at once.
 
 Options:
   --once           evaluate everything once, wait for the runs launched, exit
@@ -99,12 +102,20 @@ export async function sensorCommand<R>(
     return EXIT.ok;
   }
   const graph = await app.loadGraph();
-  await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
   const log = createLogger(
     (record) => io.out(formatLogLine(record, parsed.json)),
     () => clock.now(),
   );
+  // The daemon waits for a run store not up yet (Dagster's daemon does); --once reports it.
+  const opened = parsed.once
+    ? await openStore(app, io)
+    : await untilReachable("the run store", () => openStore(app, io), {
+      log: (line) => log.warn(line),
+      signal,
+    });
+  if (!opened) return EXIT.ok; // stopped while waiting
+  await using store = opened;
   if (!parsed.once) {
     // A daemon that loses its lock (the server restarted) stands by again and
     // takes the lock back when it can; only the command's signal ends it.
@@ -113,8 +124,9 @@ export async function sensorCommand<R>(
       try {
         mode = await queueMode(app, graph, store, clock, log, signal);
       } catch (error) {
-        if (term === 0 || signal?.aborted) throw error; // a first start reports it
-        log.warn(`cannot open the run queue again: ${toError(error).message}; trying again`);
+        // A first start reports a lasting error (a bad login); a server away is waited for.
+        if (signal?.aborted || (term === 0 && !isTransientError(error))) throw error;
+        log.warn(`cannot open the run queue: ${toError(error).message}; trying again`);
         await clock.sleep(RETAKE_MS, signal).catch(() => {});
         continue;
       }

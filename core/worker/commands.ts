@@ -15,6 +15,7 @@ import { parseCommandArgs } from "../cli/_args.ts";
 import { type CliApp, EXIT, UsageError } from "../cli/app.ts";
 import type { CliIo } from "../cli/io.ts";
 import { openStore } from "../cli/_store.ts";
+import { untilReachable } from "../cli/_reachable.ts";
 import { formatTime, table } from "../cli/table.ts";
 import { describeLimits } from "./admission.ts";
 import { Coordinator, coordinatorIntervalMs } from "./coordinator.ts";
@@ -51,7 +52,10 @@ Executes queued runs: claims the runs the coordinator admitted (each run on
 exactly one worker) and runs them as 'materialize' would. Start as many as you
 like, on any machine sharing RUNS_URL, the object store and the warehouse.
 Stops on SIGTERM or Ctrl-C: runs in progress get --grace to finish, then are
-canceled and queued again (resuming where they stopped).
+canceled and queued again (resuming where they stopped). A Postgres that
+cannot be reached at start (refused, timed out, starting up) is waited for,
+with a line per try and pauses growing to 30 s; a bad login or database
+name exits 1 at once.
 
 Options:
   --concurrency N        runs at once (default: 1)
@@ -89,13 +93,20 @@ export async function workerCommand<R>(
     : millis("--step-concurrency", values["step-concurrency"], 1, 1);
   const graceMs = millis("--grace", values.grace, 30_000, 0);
   const graph = await app.loadGraph();
-  await using queue = await requireQueue(app, "worker");
-  await using store = await openStore(app, io);
   const clock = app.clock ?? systemClock;
   const log = createLogger(
     (r) => io.out(formatLogLine(r, values.json ?? false)),
     () => clock.now(),
   );
+  // A Postgres not up yet (the stack starting together, a restart) is waited for, as Dagster's
+  // daemon does, not turned into an exit an orchestrator restarts in a loop.
+  const waiting = { log: (line: string) => log.warn(`worker: ${line}`), signal };
+  const opened = await untilReachable("the run queue", () => requireQueue(app, "worker"), waiting);
+  if (!opened) return EXIT.ok; // stopped while waiting
+  await using queue = opened;
+  const openedStore = await untilReachable("the run store", () => openStore(app, io), waiting);
+  if (!openedStore) return EXIT.ok;
+  await using store = openedStore;
   const heartbeatIntervalMs = app.heartbeatIntervalMs?.() ?? 10_000;
   const limits = app.queueLimits?.();
   const stop = new AbortController();

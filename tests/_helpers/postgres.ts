@@ -42,7 +42,19 @@ export interface ThrowawayPostgres extends AsyncDisposable {
    * transactions are lost), staying down `downMs` in between. Only for a
    * throwaway cluster: `undefined` on `DATABASE_URL`'s server.
    */
-  readonly restart?: (options?: { downMs?: number }) => Promise<void>;
+  readonly restart?: (options?: RestartOptions) => Promise<void>;
+}
+
+/** Options of {@linkcode ThrowawayPostgres.restart}. */
+export interface RestartOptions {
+  /** How long the server stays down (milliseconds). @default {0} */
+  readonly downMs?: number;
+  /**
+   * Called while the server is down (after `downMs`), started again once it
+   * resolves or rejects: to start a process that finds no server, and wait
+   * until it said so, whatever the load.
+   */
+  readonly whileDown?: () => Promise<void>;
 }
 
 /** Options of {@linkcode startPostgres}. */
@@ -323,10 +335,14 @@ function runningCluster(cluster: Cluster, port: number): ThrowawayPostgres {
       await Deno.remove(cluster.root, { recursive: true });
     }
   };
-  const restart = async ({ downMs = 0 }: { downMs?: number } = {}) => {
+  const restart = async ({ downMs = 0, whileDown }: RestartOptions = {}) => {
     await run(cluster, "pg_ctl", ["stop", "-D", cluster.dataDir, "-m", "immediate", "-w"]);
-    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-    await run(cluster, "pg_ctl", pgCtlStartArgs(cluster, port, START_TIMEOUT_SECONDS));
+    try {
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await whileDown?.();
+    } finally {
+      await run(cluster, "pg_ctl", pgCtlStartArgs(cluster, port, START_TIMEOUT_SECONDS));
+    }
   };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
