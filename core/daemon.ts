@@ -106,6 +106,9 @@ import { ResourcePool } from "./_resource_pool.ts";
 /** Owner name under which launch claims are recorded; sensor names cannot contain ':'. */
 export const LAUNCH_CLAIMS = "daemon:launch";
 
+/** How far ahead of the clock a schedule's cursor may be before the clock is said to have gone back. */
+const CLOCK_BACK_TOLERANCE_MS = 5_000;
+
 /** How the error summary of a run that could not start begins (such a run is never retried). */
 const FAILED_START = "could not start: ";
 
@@ -510,7 +513,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
       if (this.#stop.signal.aborted) break;
       const every = sensor.intervalMs ?? this.#intervalMs;
       const last = this.#lastEvaluated.get(sensor.name);
-      if (busy || (dueOnly && last !== undefined && now - last < every)) continue;
+      if (busy || (dueOnly && !isDue(last, now, every))) continue;
       this.#lastEvaluated.set(sensor.name, now);
       const state = states.get(sensor.name);
       reports.push(
@@ -525,7 +528,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
       if (state?.enabled === false) {
         // Reported once per interval, as a sensor's ticks are.
         const last = this.#lastEvaluated.get(schedule.name);
-        if (dueOnly && last !== undefined && now - last < this.#intervalMs) continue;
+        if (dueOnly && !isDue(last, now, this.#intervalMs)) continue;
         this.#lastEvaluated.set(schedule.name, now);
         reports.push(offReport(schedule.name, "schedule", state));
         continue;
@@ -866,6 +869,19 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const cursor = await this.#store.getCursor(schedule.name);
     const stored = cursor === undefined ? Number.NaN : Date.parse(cursor);
     const last = onSince !== undefined && onSince > stored ? onSince : stored;
+    if (stored > now + CLOCK_BACK_TOLERANCE_MS) {
+      // The wall clock went back past the last tick (a clock stepped forward, then corrected):
+      // waiting for the clock to pass that tick again would lose every tick until then. Ticks
+      // count from now; one that ran already is a duplicate of its run key, never a second run.
+      // (A cursor a moment ahead is another daemon's write racing this read: no jump.)
+      const start = new Date(now).toISOString();
+      await this.#store.setCursor(schedule.name, start);
+      this.#log.warn(
+        `schedule ${schedule.name}: the clock went back (now ${start}, last tick ${cursor}); ` +
+          "ticks count from now",
+      );
+      return { ...base, status: "idle", cursor: start };
+    }
     if (!Number.isFinite(last)) {
       // First start (or an unreadable cursor): ticks count from now, the past is not replayed.
       const start = new Date(now).toISOString();
@@ -1263,6 +1279,15 @@ const WATCHED_EVENTS = [
  */
 export async function runDaemon<R>(graph: Graph<R>, options: DaemonOptions<R>): Promise<void> {
   await new SensorDaemon(graph, options).run();
+}
+
+/**
+ * Whether something last done at `last` is due again at `now`, every
+ * `every` ms: also when the clock went back before `last` (a stepped wall
+ * clock), which would otherwise hold it back until the clock caught up.
+ */
+function isDue(last: number | undefined, now: number, every: number): boolean {
+  return last === undefined || now < last || now - last >= every;
 }
 
 /**

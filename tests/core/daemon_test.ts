@@ -801,6 +801,67 @@ Deno.test("sensor daemon: the loop evaluates each sensor at its own interval", a
   assert.deepEqual(clock.sleeps, Array(11).fill(5));
 });
 
+Deno.test("sensor daemon: a wall clock stepped back an hour holds no sensor back until it catches up", async () => {
+  // The fast sensor steps the clock back an hour at its 3rd evaluation: the slow one (every
+  // minute) is evaluated again at once, not an hour later (it was once, then never, before).
+  const counts = { fast: 0, slow: 0 };
+  const controller = new AbortController();
+  const clock = new FakeClock();
+  const counting = (name: "fast" | "slow", intervalMs?: number) =>
+    defineSensor({
+      name,
+      ...(intervalMs ? { intervalMs } : {}),
+      evaluate: () => {
+        counts[name]++;
+        if (name === "fast" && counts.fast === 3) clock.advance(-3_600_000);
+        if (name === "fast" && counts.fast === 12) controller.abort();
+        return { skipReason: "counting" };
+      },
+    });
+  const graph = defineGraph({ assets: [], sensors: [counting("fast"), counting("slow", 60_000)] });
+  await new SensorDaemon(graph, {
+    runStore: new MemoryRunStore(),
+    intervalMs: 5,
+    clock,
+    signal: controller.signal,
+  }).run();
+  assert.deepEqual(counts, { fast: 12, slow: 2 });
+});
+
+Deno.test("sensor daemon: a schedule whose wall clock jumped a day ahead and back loses no tick and runs none twice", async () => {
+  const clock = new FakeClock(T0); // 10:30 UTC
+  const ran: string[] = [];
+  const hourly = defineSchedule({ name: "hourly", cron: "0 * * * *", selection: "report" });
+  const report = defineAsset({ key: "report", materialize: () => void ran.push("report") });
+  const graph = defineGraph({ assets: [report], schedules: [hourly] });
+  const store = new MemoryRunStore();
+  await using d = daemon(graph, { runStore: store, clock });
+  const keys = async () =>
+    (await store.listRuns({ limit: 50 })).map((r) => r.tags.run_key ?? "").sort();
+  await d.tick(); // starts counting at 10:30
+  clock.advance(86_400_000); // the clock is stepped a day ahead: tomorrow's 10:00 runs
+  await d.tick();
+  await d.drain();
+  assert.deepEqual(await keys(), ["hourly:2024-03-11T10:00:00.000Z"]);
+  clock.advance(-86_400_000 + 29 * 60_000 + 59_000); // corrected: 10:59:59 today
+  assert.deepEqual((await d.tick())[0]?.launched, []);
+  assert.ok(d.logs.some((l) => /schedule hourly: the clock went back/.test(l.message)));
+  clock.advance(1_000); // 11:00 today: it fires (it waited for tomorrow 10:00 before)
+  assert.equal((await d.tick())[0]?.launched.length, 1);
+  clock.advance(3_600_000); // 12:00
+  assert.equal((await d.tick())[0]?.launched.length, 1);
+  clock.advance(22 * 3_600_000); // tomorrow 10:00 again: it ran already, never twice
+  const [again] = await d.tick();
+  assert.deepEqual([again?.launched, again?.duplicates], [[], ["hourly:2024-03-11T10:00:00.000Z"]]);
+  await d.drain();
+  assert.deepEqual(await keys(), [
+    "hourly:2024-03-10T11:00:00.000Z",
+    "hourly:2024-03-10T12:00:00.000Z",
+    "hourly:2024-03-11T10:00:00.000Z",
+  ]);
+  assert.equal(ran.length, 3);
+});
+
 Deno.test("sensor daemon: one request that cannot be launched never stops the others, nor another sensor", async () => {
   const world = inboxWorld();
   const second = inboxWorld({ sensorName: "second" });
