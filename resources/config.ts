@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ConfigError, toError } from "../core/errors.ts";
 import { redactUrl, registerSecretsOf } from "../core/secrets.ts";
+import { quote } from "../core/printable.ts";
 
 /**
  * The places file shipped with the project, wherever the command is run from
@@ -24,6 +25,7 @@ export const DEFAULT_PLACES_FILE: string = fileURLToPath(
 /** Schemes whose URLs have one host and port, so a URL that does not parse is a typo. */
 const PARSED_SCHEMES = /^(?:https?|postgres(?:ql)?|s3):/i;
 import { type LimitSettings, parseLimits } from "../core/worker/admission.ts";
+import { bucketProblem } from "./object_store/_keys.ts";
 
 /**
  * Whether each `host[:port]` of a MongoDB URL's host list (after the last `@`)
@@ -40,6 +42,74 @@ function mongoHostsValid(value: string): boolean {
   });
 }
 
+/** An ASCII host name, IPv4 or bracketed IPv6 address, with an optional port. */
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * What the part after the scheme of `value` lacks, for the schemes whose
+ * emptiness `URL` accepts (`file://`, `sqlite:`) or whose host it quietly
+ * converts (`s3://bücket` became `xn--bcket-kva`, then the S3 client failed
+ * with a Rust stack at the first call), or `undefined` when it is fine.
+ */
+function urlShapeProblem(value: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase() ?? "";
+  const rest = value.slice(scheme.length + 1);
+  const path = rest.replace(/^\/\//, "").replace(/[?#].*$/, "");
+  switch (scheme) {
+    case "file":
+      return path === ""
+        ? "names no folder; use file://./data_lake (relative) or file:///absolute/path"
+        : undefined;
+    case "sqlite":
+      return path === ""
+        ? "names no database file; use sqlite:.state/NAME.db or sqlite::memory:"
+        : undefined;
+    case "pglite":
+      return path === ""
+        ? "names no data folder; use pglite:.state/warehouse or pglite:memory:"
+        : undefined;
+    case "duckdb":
+      return path === ""
+        ? "names no database file; use duckdb:.state/warehouse.duckdb or duckdb::memory:"
+        : undefined;
+    case "http":
+    case "https":
+    case "s3":
+    case "postgres":
+    case "postgresql": {
+      if (!rest.startsWith("//")) return `needs '${scheme}://' before the host`;
+      const host = /^\/\/(?:[^/?#]*@)?([^/?#]*)/.exec(rest)?.[1] ?? "";
+      if (host === "") {
+        // s3:// alone is AWS for the region; postgres:// alone is the driver's defaults.
+        return scheme === "http" || scheme === "https" ? "names no host" : undefined;
+      }
+      return HOST.test(host)
+        ? undefined
+        : `host '${host}' is not a host name (ASCII letters, digits, '-' and '.'), an IP ` +
+          "address or [IPv6], with an optional :port" +
+          (scheme === "s3"
+            ? "; s3://HOST names the endpoint, LANDING_BUCKET and LAKE_BUCKET the buckets"
+            : "");
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A bucket variable: the S3 naming rules, checked at start rather than at the first call. */
+const bucketName = (name: string, fallback: string) =>
+  z.string().trim().default(fallback).superRefine((value, ctx) => {
+    const problem = bucketProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} is not a valid bucket name (${problem}): use 3 to 63 lowercase ` +
+          "letters, digits, hyphens or dots, starting and ending with a letter or digit",
+      });
+    }
+  });
+
 const urlWithScheme = (name: string, schemes: readonly string[], fallback: string) =>
   z.string().trim().min(1).default(fallback).refine(
     (value) => schemes.some((scheme) => value.startsWith(scheme)),
@@ -55,7 +125,10 @@ const urlWithScheme = (name: string, schemes: readonly string[], fallback: strin
       message: `${name} is not a valid URL: check the host, the port (1-65535) and that ` +
         "special characters in the user name and password are percent-encoded",
     },
-  );
+  ).superRefine((value, ctx) => {
+    const problem = urlShapeProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${name} ${problem}` });
+  });
 
 /** The longest delay a timer takes: setTimeout fires at once for anything longer. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -102,8 +175,8 @@ export const ConfigSchema = z.object({
     ["sqlite:", "postgres:", "postgresql:", "memory:"],
     "sqlite:.state/runs.db",
   ),
-  LANDING_BUCKET: z.string().trim().min(3).default("landing-zone"),
-  LAKE_BUCKET: z.string().trim().min(3).default("data-lake"),
+  LANDING_BUCKET: bucketName("LANDING_BUCKET", "landing-zone"),
+  LAKE_BUCKET: bucketName("LAKE_BUCKET", "data-lake"),
   SPATIAL_URL: urlWithScheme(
     "SPATIAL_URL",
     ["spatialite:", "postgres:", "postgresql:"],
@@ -312,12 +385,19 @@ export function loadConfig(
     const given = input[name];
     const shown = given === undefined
       ? "unset"
-      : `'${SECRET_VARIABLES.has(name) ? "***" : redactUrl(given)}'`;
+      : SECRET_VARIABLES.has(name)
+      ? "'***'"
+      : quote(clip(redactUrl(given)));
     return `${name} (${shown}): ${issue.message}`;
   });
   throw new ConfigError("config.invalid", `Invalid configuration: ${problems.join("; ")}`, {
     input: String(parsed.error.issues[0]?.path[0] ?? ""),
   });
+}
+
+/** At most 200 characters of a value shown in a message: a value may be very long. */
+function clip(value: string): string {
+  return value.length > 200 ? `${value.slice(0, 200)}... (${value.length} characters)` : value;
 }
 
 function pickDefined(env: Record<string, string | undefined>): Record<string, string> {

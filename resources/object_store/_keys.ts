@@ -39,7 +39,12 @@ export function validateBucket(bucket: unknown): asserts bucket is string {
   );
 }
 
-function bucketProblem(bucket: string): string | undefined {
+/**
+ * Why `bucket` breaks the S3 naming rules (3 to 63 lowercase letters, digits,
+ * hyphens or dots, starting and ending with a letter or digit, no `..`, not
+ * an IP address), or `undefined` when it follows them.
+ */
+export function bucketProblem(bucket: string): string | undefined {
   if (bucket.length < 3 || bucket.length > 63) return `it has ${bucket.length} characters`;
   if (!BUCKET_PATTERN.test(bucket)) return "it contains characters S3 does not allow there";
   if (bucket.includes("..")) return "it contains two adjacent dots";

@@ -242,6 +242,57 @@ Deno.test("config: each URL variable accepts its schemes and rejects others, nam
   }
 });
 
+Deno.test("config: a URL naming no folder, file or host, or a bad host or bucket, fails at start naming the variable and the rule", () => {
+  const cases: [name: string, value: string, rule: RegExp][] = [
+    ["LAKE_URL", "file://", /LAKE_URL names no folder; use file:\/\/\.\/data_lake/],
+    ["LAKE_URL", "file:", /LAKE_URL names no folder/],
+    [
+      "LAKE_URL",
+      "s3://bücket",
+      /LAKE_URL host 'bücket' is not a host name.*LAKE_BUCKET the buckets/,
+    ],
+    ["LAKE_URL", "http://", /LAKE_URL (names no host|is not a valid URL)/],
+    ["LAKE_URL", "https://a_b.example", /LAKE_URL host 'a_b\.example' is not a host name/],
+    ["RUNS_URL", "sqlite:", /RUNS_URL names no database file; use sqlite:/],
+    ["LEDGER_URL", "sqlite://", /LEDGER_URL names no database file/],
+    ["WAREHOUSE_URL", "pglite:", /WAREHOUSE_URL names no data folder/],
+    ["WAREHOUSE_URL", "duckdb:", /WAREHOUSE_URL names no database file/],
+    ["SPATIAL_URL", "postgres://ü.example/gis", /SPATIAL_URL host 'ü\.example' is not a host name/],
+    [
+      "OPEN_METEO_ARCHIVE_URL",
+      "http:archive",
+      /OPEN_METEO_ARCHIVE_URL needs 'http:\/\/' before the host/,
+    ],
+    ["LANDING_BUCKET", "Landing_Zone", /LANDING_BUCKET is not a valid bucket name .*lowercase/],
+    ["LAKE_BUCKET", "ab", /LAKE_BUCKET is not a valid bucket name \(it has 2 characters\)/],
+  ];
+  for (const [name, value, rule] of cases) {
+    const error = configError({ [name]: value });
+    assert.equal(error.code, "config.invalid", `${name}=${value}`);
+    assert.equal(error.input, name);
+    assert.match(error.message, rule);
+  }
+  // A password never shows, even next to a bad host.
+  const secret = configError({ LAKE_URL: "s3://key:SECRETPASS@bücket" });
+  assert.doesNotMatch(secret.message, /SECRETPASS/);
+  // Control characters and very long values are shown escaped and clipped.
+  const odd = configError({ RUNS_URL: `mysql:\x1b[2J${"x".repeat(5000)}` });
+  assert.match(odd.message, /RUNS_URL \('mysql:\\u001b\[2Jx+\.\.\. \(5010 characters\)'\)/);
+  assert.ok(odd.message.length < 1000, `${odd.message.length} characters`);
+  // Still fine: relative and absolute folders, AWS, a local endpoint, memory stores.
+  for (
+    const [name, value] of [
+      ["LAKE_URL", "file://data_lake"],
+      ["LAKE_URL", "s3://"],
+      ["LAKE_URL", "s3://127.0.0.1:9000"],
+      ["LAKE_URL", "http://[::1]:9000"],
+      ["RUNS_URL", "sqlite::memory:"],
+      ["WAREHOUSE_URL", "pglite:memory:"],
+      ["WAREHOUSE_URL", "postgres://"],
+    ]
+  ) assert.equal(load({ [name as string]: value as string })[name as "LAKE_URL"], value);
+});
+
 Deno.test("config: a MongoDB host list is checked like a parsed URL's host, secrets masked", () => {
   // Before: accepted, then the launcher granted '--allow-net=h1:99999' (or 'ss@h1' for a
   // password with an unencoded '@') and Deno died on it with a stack trace, exit 1.
