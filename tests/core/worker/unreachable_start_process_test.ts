@@ -17,7 +17,8 @@ const GRAPH = `export const graph = defineGraph({ assets: [
 ]});`;
 
 Deno.test({
-  name: "worker and sensor daemon started while Postgres is down: wait with a line per try, then runs; " +
+  name:
+    "worker and sensor daemon started while Postgres is down: wait with a line per try, then runs; " +
     "SIGTERM while waiting exits 0, a missing database exits 1",
   ignore: await needs("postgres"),
 }, async () => {
