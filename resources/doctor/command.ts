@@ -15,12 +15,33 @@ import { diagnose, type Diagnosis } from "./diagnose.ts";
 
 const USAGE = "usage: doctor [--json] [--timeout MS]";
 
+/** What `doctor --help` prints: the usage line alone said neither what it checks nor its exits. */
+const HELP = `Usage: doctor [--json] [--timeout MS]
+
+Opens every resource the configuration names (lake, ledger, warehouse, spatial,
+GDAL, run store) and prints its implementation, URL (password hidden), whether
+it answers and how fast.
+
+Options:
+  --json         one JSON object per resource
+  --timeout MS   how long each resource gets to answer (default: 10000)
+  -h, --help     show this help
+
+Exit status: 0 every resource answers, 1 one does not (named on stderr with
+what to do), 2 usage error.
+`;
+
 /** The `doctor` command for the configuration `loadConfig` returns. */
 export function doctorCommand(loadConfig: () => Config): CliCommand {
   return {
     summary: "check that every configured resource answers (implementation, latency)",
     async run(args: readonly string[], io: CliIo): Promise<number> {
-      const { json, timeoutMs } = parseArgs(args);
+      const parsed = parseArgs(args);
+      if (parsed === "help") {
+        io.out(HELP);
+        return EXIT.ok;
+      }
+      const { json, timeoutMs } = parsed;
       const report = await diagnose(loadConfig(), { timeoutMs });
       io.out(json ? report.map((d) => JSON.stringify(d)).join("\n") + "\n" : render(report));
       const down = report.filter((d) => !d.ok);
@@ -38,7 +59,9 @@ export function doctorCommand(loadConfig: () => Config): CliCommand {
   };
 }
 
-function parseArgs(args: readonly string[]): { json: boolean; timeoutMs: number } {
+function parseArgs(
+  args: readonly string[],
+): { json: boolean; timeoutMs: number } | "help" {
   let json = false;
   let timeoutMs = 10_000;
   for (let i = 0; i < args.length; i++) {
@@ -51,7 +74,7 @@ function parseArgs(args: readonly string[]): { json: boolean; timeoutMs: number 
       } catch (error) {
         throw new UsageError(`${toError(error).message} (milliseconds)\n${USAGE}`);
       }
-    } else if (arg === "--help" || arg === "-h") throw new UsageError(USAGE);
+    } else if (arg === "--help" || arg === "-h") return "help";
     else throw new UsageError(`Unknown argument '${arg}'\n${USAGE}`);
   }
   return { json, timeoutMs };

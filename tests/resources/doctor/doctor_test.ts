@@ -157,6 +157,21 @@ Deno.test("doctor rejects bad arguments as usage errors", async () => {
   await assert.rejects(() => command.run(["--verbose"], memoryIo()), UsageError);
 });
 
+Deno.test("doctor --help prints what it checks and its exit codes, exit 0, opening nothing", async () => {
+  // `deno task doctor --help` said 'error: usage: doctor [--json] [--timeout MS]' with exit 2.
+  const command = doctorCommand(() => {
+    throw new Error("--help must not read the configuration");
+  });
+  for (const flag of ["--help", "-h"]) {
+    const io = memoryIo();
+    assert.equal(await command.run([flag], io), 0);
+    assert.match(io.stdout, /^Usage: doctor \[--json\] \[--timeout MS\]\n/);
+    assert.match(io.stdout, /--timeout MS +how long each resource gets to answer/);
+    assert.match(io.stdout, /Exit status: 0 every resource answers, 1 one does not/);
+    assert.equal(io.stderr, "");
+  }
+});
+
 Deno.test("implementationOf names the backend each scheme selects", () => {
   assert.equal(implementationOf("file://./data_lake"), "local folder");
   assert.equal(implementationOf("http://minio:9000"), "s3 (endpoint)");
