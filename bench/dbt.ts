@@ -814,9 +814,11 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
 async function taskDbtParse(dir: string): Promise<{ wall: number; cpu: number }> {
   const root = new URL("..", import.meta.url).pathname;
   const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)) as {
-    tasks: Record<string, string>;
+    tasks: Record<string, string | { command: string }>;
   };
-  const [, ...args] = (config.tasks.dbt ?? "").split(" ");
+  // A task is `{description, command}` (what `deno task` lists) or a bare command line.
+  const task = config.tasks.dbt ?? "";
+  const [, ...args] = (typeof task === "string" ? task : task.command).split(" ");
   await Deno.remove(`${dir}/target`, { recursive: true }).catch(() => {});
   const before = childrenCpu();
   const started = performance.now();

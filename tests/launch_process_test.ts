@@ -14,17 +14,15 @@ import { openObjectStore } from "../resources/object_store/mod.ts";
 import { SqliteRunStore } from "../resources/run_store/sqlite.ts";
 import type { RunRecord } from "../core/mod.ts";
 import { type Sandbox, sandbox, spawnMain, until } from "./_helpers/main_process.ts";
+import { taskCommand } from "./_helpers/deno_tasks.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TASKS: Record<string, string> = JSON.parse(
-  Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
-).tasks;
 /** Heartbeats every minute: a lease (four of them) cannot lapse during a test. */
 const LONG_LEASE = { RUN_HEARTBEAT_INTERVAL_MS: "60000" };
 
 /** The `deno` arguments of `deno task NAME`. */
 function taskArgs(name: string): string[] {
-  return TASKS[name]!.split(/\s+/).slice(1);
+  return taskCommand(name).split(/\s+/).slice(1);
 }
 
 /** Whether a process with this pid exists (`kill -0`). */

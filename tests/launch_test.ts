@@ -15,17 +15,15 @@ import { npmCacheDir } from "../resources/permissions.ts";
 import { v8FlagsOption } from "../core/cli/v8_flags.ts";
 import { sandbox, spawnMain } from "./_helpers/main_process.ts";
 import { compileFailureHint } from "../launch.ts";
+import { DENO_TASKS, taskCommand } from "./_helpers/deno_tasks.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TASKS: Record<string, string> = JSON.parse(
-  Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
-).tasks;
 const SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY----- not-for-dependencies";
 const TOKEN = "ghp_launch_test_token";
 
 /** The `deno` arguments of `deno task NAME` (without the task's extra arguments). */
 function taskArgs(name: string): string[] {
-  const words = TASKS[name]!.split(/\s+/);
+  const words = taskCommand(name).split(/\s+/);
   assert.equal(words[0], "deno", `task ${name} runs deno`);
   return words.slice(1);
 }
@@ -110,6 +108,28 @@ function probeMetadata(stdout: string): Record<string, string> {
   throw new Error(`no successful probe step in:\n${stdout}`);
 }
 
+Deno.test("tasks: `deno task` lists every task with a description", async () => {
+  // The list showed bare command lines: a new user could not tell sensor from dev or cli.
+  for (const [name, task] of Object.entries(DENO_TASKS)) {
+    assert.equal(typeof task, "object", `task ${name} is {description, command}`);
+    if (typeof task === "object") {
+      assert.ok(task.description?.trim(), `task ${name} has a description`);
+    }
+  }
+  const listed = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--config", `${ROOT}/deno.json`],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(listed.stdout) + new TextDecoder().decode(listed.stderr);
+  for (const name of Object.keys(DENO_TASKS)) {
+    assert.match(
+      text,
+      new RegExp(`^- ${name}\\n    // \\S`, "m"),
+      `deno task lists ${name} with its description`,
+    );
+  }
+});
+
 Deno.test("tasks: no task runs with -A; each grants only its own paths, hosts and programs", async () => {
   await using w = await world();
   for (
@@ -125,7 +145,7 @@ Deno.test("tasks: no task runs with -A; each grants only its own paths, hosts an
       "compile",
     ]
   ) {
-    assert.ok(TASKS[name]!.includes("launch.ts"), `task ${name} goes through launch.ts`);
+    assert.ok(taskCommand(name).includes("launch.ts"), `task ${name} goes through launch.ts`);
     const command = name === "cli" ? ["list"] : [];
     const args = taskArgs(name);
     args.splice(args.indexOf("launch.ts") + 1, 0, "--print");

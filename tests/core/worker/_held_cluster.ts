@@ -16,6 +16,7 @@ import { PostgresRunQueue } from "../../../resources/queue/postgres.ts";
 import { PostgresRunStore } from "../../../resources/run_store/postgres.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { type MainProcess, sandbox, spawnMain, untilValue } from "../../_helpers/main_process.ts";
+import { taskCommand } from "../../_helpers/deno_tasks.ts";
 
 const MAIN = fileURLToPath(new URL("../../../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../../deno.json", import.meta.url));
@@ -24,13 +25,7 @@ const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /** The `deno` arguments of `deno task NAME` (deno.json). */
 function taskArgs(name: string): string[] {
-  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).tasks as Record<
-    string,
-    string
-  >;
-  const task = tasks[name];
-  if (task === undefined) throw new RangeError(`deno.json has no task '${name}'`);
-  return task.split(/\s+/).slice(1);
+  return taskCommand(name).split(/\s+/).slice(1);
 }
 
 const GRAPH = `
