@@ -35,7 +35,9 @@ import {
   quarantineManifest,
   REFUSED_DRIVERS,
   validateManifest,
+  VRT_FORMAT,
 } from "./manifest.ts";
+import { vrtSources } from "./_vrt.ts";
 
 /**
  * A batch cannot be processed because of its content; `problems` says what,
@@ -188,22 +190,70 @@ export async function keysOf(
   listed: readonly ManifestFile[] = [],
 ): Promise<string[]> {
   const folder = file.path.slice(0, file.path.lastIndexOf("/") + 1);
-  const name = file.path.slice(folder.length);
-  const stem = `${name.replace(/\.[^.]+$/, "")}.`.toLowerCase();
   const own = new Set(listed.map((f) => f.path.toLowerCase()));
+  const keys = [file.path, ...await sidecarsOf(store, bucket, file.path, own)];
+  // A raster VRT brings the files it reads (and theirs), each checked to be in
+  // the batch folder (`_vrt.ts`); a VRT refused is refused by contentCheck.
+  if (file.type === "raster" && file.format === VRT_FORMAT) {
+    const xml = await readSmall(store, bucket, file.path);
+    const read = xml === undefined ? { sources: [] } : vrtSources(xml);
+    for (const source of "sources" in read ? read.sources : []) {
+      const key = `${folder}${source}`;
+      if (keys.includes(key)) continue;
+      // One not uploaded is named by contentCheck, as the file's problem.
+      const present = await store.head(bucket, key) ?? await store.head(bucket, archiveKeyOf(key));
+      if (present === undefined) continue;
+      keys.push(key, ...await sidecarsOf(store, bucket, key, own));
+    }
+  }
+  return [...new Set(keys)];
+}
+
+/** The objects beside landing key `key` named like it (`<stem>.*`, or `<stem>`), sorted. */
+async function sidecarsOf(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  own: ReadonlySet<string>,
+): Promise<string[]> {
+  const folder = key.slice(0, key.lastIndexOf("/") + 1);
+  const name = key.slice(folder.length);
+  const stem = `${name.replace(/\.[^.]+$/, "")}.`.toLowerCase();
   const sidecars = new Set<string>();
   for (const prefix of [folder, archiveKeyOf(folder)]) {
     for await (const object of store.listAll(bucket, { prefix })) {
-      const key = `${folder}${object.key.slice(prefix.length)}`;
-      const rest = key.slice(folder.length);
+      const found = `${folder}${object.key.slice(prefix.length)}`;
+      const rest = found.slice(folder.length);
       // `<stem>.*`, or `<stem>` alone: an ER Mapper header's (`dem.ers`) raw data file (`dem`).
       const sidecar = rest.toLowerCase().startsWith(stem) || `${rest.toLowerCase()}.` === stem;
       if (rest.includes("/") || !sidecar) continue;
-      if (key === file.path || own.has(key.toLowerCase())) continue;
-      sidecars.add(key);
+      if (found === key || own.has(found.toLowerCase())) continue;
+      sidecars.add(found);
     }
   }
-  return [file.path, ...[...sidecars].sort()];
+  return [...sidecars].sort();
+}
+
+/** Largest VRT read to find its sources (gdalbuildvrt writes ~1 KB per tile). */
+const MAX_VRT_BYTES = 64 * 1024 * 1024;
+
+/** The text of a landing object (where it is now: landing zone or archive), if small enough. */
+async function readSmall(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+): Promise<string | undefined> {
+  for (const at of [key, archiveKeyOf(key)]) {
+    const head = await store.head(bucket, at);
+    if (head === undefined) continue;
+    if (head.size > MAX_VRT_BYTES) return undefined;
+    try {
+      return new TextDecoder().decode(await store.getBytes(bucket, at));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -221,8 +271,14 @@ export async function stageFile(
 ): Promise<{ gdalPath: string; sources: StagedSource[] }> {
   const sources: StagedSource[] = [];
   await Deno.mkdir(scratch.hostPath(folder), { recursive: true });
+  const fileFolder = file.path.slice(0, file.path.lastIndexOf("/") + 1);
   for (const key of await keysOf(store, bucket, file, listed)) {
-    const target = scratch.hostPath(`${folder}/${path.posix.basename(key)}`);
+    // Where it is beside the file (a VRT's tiles may be in a folder of the batch).
+    const relative = key.startsWith(fileFolder)
+      ? key.slice(fileFolder.length)
+      : path.posix.basename(key);
+    const target = scratch.hostPath(`${folder}/${relative}`);
+    if (relative.includes("/")) await Deno.mkdir(path.dirname(target), { recursive: true });
     const { sha256, size } = await stageSource(store, bucket, key, target);
     sources.push({ key, sha256, size });
   }
@@ -412,6 +468,34 @@ async function isVrt(host: string): Promise<boolean> {
 }
 
 /**
+ * Why the staged raster VRT at `host` is not published (see `_vrt.ts`), or
+ * `undefined`: a source outside its folder, one not uploaded, a VRT read by
+ * a VRT (whose sources were not checked).
+ */
+async function vrtProblem(host: string): Promise<string | undefined> {
+  const read = vrtSources(await Deno.readTextFile(host));
+  if ("why" in read) return read.why;
+  const folder = path.dirname(host);
+  const missing: string[] = [];
+  for (const source of read.sources) {
+    const at = path.join(folder, source);
+    if (!await exists(at)) missing.push(source);
+    else if (await isVrt(at)) {
+      return `it is a VRT file that reads another VRT ('${source}'); make one VRT of the ` +
+        "files themselves (gdalbuildvrt mosaic.vrt tiles/*.tif) and upload it with them";
+    }
+  }
+  if (missing.length > 0) {
+    return `it is a VRT file that reads ${missing.slice(0, 5).map((m) => `'${m}'`).join(", ")}${
+      missing.length > 5 ? ", ..." : ""
+    }, which ${
+      missing.length === 1 ? "is" : "are"
+    } not in the batch; upload the files it reads beside it (paths relative to the VRT)`;
+  }
+  return undefined;
+}
+
+/**
  * Where the Shapefile of a zip is when it is not at its root: its path
  * inside (`export/data/parcels.shp`), or the folder of several
  * (`export/data`: a layer each); `undefined` when GDAL finds them itself (at
@@ -516,13 +600,19 @@ export async function contentCheck(
   }
   // Told by its first bytes, before any GDAL opens it: a VRT may name files
   // outside the batch (or another batch's, in gdal3.js's shared folder).
-  if (await isVrt(scratch.toHost(staged))) {
+  const vrt = await isVrt(scratch.toHost(staged));
+  if (vrt && (file.type !== "raster" || file.format !== VRT_FORMAT)) {
     return mismatch(
       "it is a VRT file, which may point outside the batch; upload the files it reads " +
         "instead" + (file.type === "raster"
-          ? " (or one GeoTIFF of it: gdal_translate -of COG mosaic.vrt mosaic.tif)"
+          ? ` (or one GeoTIFF of it: gdal_translate -of COG mosaic.vrt mosaic.tif), or ` +
+            `declare its format ${VRT_FORMAT} with the files it reads in the batch beside it`
           : " (or one file of it: ogr2ogr -f GPKG layers.gpkg layers.vrt)"),
     );
+  }
+  if (vrt) {
+    const why = await vrtProblem(scratch.toHost(staged));
+    if (why !== undefined) return mismatch(why);
   }
   const openOptions = openOptionsOf(file);
   let drivers = driversOf(file);
@@ -771,8 +861,22 @@ export async function contentCheck(
     } else {
       const info = await scratch.gdal.rasterInfo(gdalPath, [], open);
       const driver = String(info.driverShortName ?? "");
-      if (REFUSED_DRIVERS.has(driver)) {
+      if (REFUSED_DRIVERS.has(driver) && !(vrt && driver === "VRT")) {
         return mismatch(`it is a ${driver} file, which may point outside the batch`);
+      }
+      if (vrt) {
+        // GDAL's own list of what it opened, against the reading of _vrt.ts.
+        const folder = gdalPath.slice(0, gdalPath.lastIndexOf("/") + 1);
+        const outside = ((info.files ?? []) as unknown[]).map(String).filter((f) =>
+          !f.startsWith(folder) || f.slice(folder.length).split("/").includes("..")
+        );
+        if (outside.length > 0) {
+          return mismatch(
+            `it is a VRT file that reads files outside the batch (${
+              outside.slice(0, 3).join(", ")
+            })`,
+          );
+        }
       }
       if (!drivers.includes(driver)) return mismatch(`GDAL reads it as ${driver || "unknown"}`);
       // GDAL reads the missing part of a classic netCDF as fill values, without a word.

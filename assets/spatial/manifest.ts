@@ -92,8 +92,16 @@ export const RASTER_DRIVERS = {
 /**
  * Drivers never accepted: their files can point at other files on the
  * machine (a VRT naming `/etc/passwd`), which would leave the batch folder.
+ * A raster VRT is the exception (`gdal:VRT`, see {@linkcode VRT_FORMAT}).
  */
 export const REFUSED_DRIVERS = new Set(["VRT", "OGR_VRT", "GTI", "WMS", "WFS", "HTTP", "OAPIF"]);
+
+/**
+ * The declared format of a raster VRT: published when every file it reads is
+ * a file of its batch named relative to it (`_vrt.ts`), its sources staged,
+ * archived and recorded with it.
+ */
+export const VRT_FORMAT = "gdal:VRT";
 
 /**
  * Drivers that hand a file to a sibling: GDAL opens an HDF4 or HDF5 file
@@ -130,11 +138,12 @@ export function driversOf(
   return table[file.format] ?? [];
 }
 
-const format = (known: readonly string[]) =>
+const format = (known: readonly string[], allowed: readonly string[] = []) =>
   z.string().refine((f) => known.includes(f) || GDAL_FORMAT.test(f), {
     error: `must be one of ${known.join(", ")}, or gdal:<GDAL driver short name>`,
-  }).refine((f) => !REFUSED_DRIVERS.has(f.slice(5)), {
-    error: "names a GDAL driver that may read files outside the batch (VRT, WMS...)",
+  }).refine((f) => allowed.includes(f) || !REFUSED_DRIVERS.has(f.slice(5)), {
+    error: "names a GDAL driver that may read files outside the batch (VRT, WMS...)" +
+      (allowed.length > 0 ? `; a raster VRT whose sources are in the batch is ${VRT_FORMAT}` : ""),
   });
 
 /** GDAL open options (`NAME=VALUE`), e.g. `X_POSSIBLE_NAMES=lon` for a CSV. */
@@ -183,7 +192,7 @@ export const VectorFile = z.strictObject({
 export const RasterFile = z.strictObject({
   path: nonEmpty().describe("Landing-zone key, inside the batch folder"),
   type: z.literal("raster"),
-  format: format(RASTER_FORMATS),
+  format: format(RASTER_FORMATS, [VRT_FORMAT]),
   crs: crs().describe(
     "CRS of the raster as uploaded: must agree with the file's own, or is assigned to a " +
       "raster without one",

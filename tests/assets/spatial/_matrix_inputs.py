@@ -2130,6 +2130,138 @@ def palette_of(mem):
     mem.GetRasterBand(1).SetColorInterpretation(gdal.GCI_PaletteIndex)
 
 
+
+# ---------------------------------------------------------------- third round (session 11)
+
+
+def shp_null_shapes(name):
+    # An agency export whose rows without a shape are null shapes (type 0) in the .shp.
+    rows = [r[:-1] + (None if i % 2 else r[-1],) for i, r in enumerate(PLACES)]
+    shp(name, rows=rows)
+
+
+def shp_multipatch(name):
+    # An ArcGIS Pro 3D export (buildings as multipatches).
+    vector(name, "ESRI Shapefile", ogr.wkbUnknown, fields=[("h", ogr.OFTReal)], lco=["SHPT=MULTIPATCH"],
+           rows=[(12.5, "TIN Z (((0 0 0,0 1 0,1 0 0,0 0 0)),((1 0 0,0 1 0,1 1 0,1 0 0)))")])
+
+
+def dbf_logical(name):
+    # A .dbf with a true logical (L) field, as dBASE, ArcGIS and QGIS write it: T, F, ? and blank.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("ESRI Shapefile").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = ds.CreateLayer(name[:-4], srs("EPSG:4326"), ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+    flag = ogr.FieldDefn("flag", ogr.OFTString)
+    flag.SetWidth(1)
+    layer.CreateField(flag)
+    for i, v in enumerate(["T", "F", "?", None, "y"]):
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField(0, "abcde"[i])
+        if v is not None:
+            f.SetField(1, v)
+        f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (%d 45)" % (-110 + i)))
+        layer.CreateFeature(f)
+    ds = None
+    dbf = path[:-4] + ".dbf"
+    data = bytearray(open(dbf, "rb").read())
+    # The second field descriptor (32 + 32): its type byte (offset 11) C -> L.
+    assert data[64:68] == b"flag", data[64:75]
+    data[64 + 11] = ord("L")
+    open(dbf, "wb").write(bytes(data))
+
+
+def geojson_empty_fc(name):
+    geojson(name, fc([]))
+
+
+def gpkg_3857_datetimes(name):
+    # A GeoPackage in Web Mercator with DateTime fields with milliseconds and without zone.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GPKG").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = layer_with(ds, "events", "EPSG:3857", ogr.wkbPoint,
+                       fields=[("name", ogr.OFTString), ("at", ogr.OFTDateTime), ("day", ogr.OFTDate)])
+    for i, (n, at, day) in enumerate([("a", (2024, 1, 5, 10, 30, 15.25, 100), (2024, 1, 5)),
+                                      ("b", (2024, 7, 1, 23, 59, 59, 0), (2024, 7, 1)),
+                                      ("c", None, None)]):
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField(0, n)
+        if at:
+            f.SetField(1, *at)
+            f.SetField(2, *day, 0, 0, 0, 0)
+        f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (%f %f)" % (-12245000 + i * 1000, 5621000)))
+        layer.CreateFeature(f)
+    ds = None
+
+
+def geojson_zm_selfint(name):
+    geojson(name, fc([
+        ({"k": "overlap"}, {"type": "MultiPolygon", "coordinates": [
+            [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]], [[[1, 1], [3, 1], [3, 3], [1, 3], [1, 1]]]]}),
+        ({"k": "spike"}, {"type": "Polygon", "coordinates": [[[10, 10], [11, 10], [11, 11], [11, 12], [11, 11], [10, 11], [10, 10]]]}),
+        ({"k": "hole_out"}, {"type": "Polygon", "coordinates": [[[20, 20], [21, 20], [21, 21], [20, 21], [20, 20]],
+                                                            [[22, 22], [23, 22], [23, 23], [22, 23], [22, 22]]]}),
+    ]))
+
+
+def gml_xsd(name):
+    vector(name, "GML", ogr.wkbPoint, rows=[r[:-1] + ("POINT (%d 45)" % (-110 + i),) for i, r in enumerate(PLACES)],
+           dsco=["FORMAT=GML3", "XSISCHEMAURI=%s.xsd" % name[:-4]])
+
+
+def fgb_zm(name):
+    vector(name, "FlatGeobuf", ogr.wkbLineStringZM, fields=[("n", ogr.OFTInteger)],
+           rows=[(1, "LINESTRING ZM (-110 45 100 1,-109 46 110 2)"), (2, "LINESTRING ZM (-111 45 90 0,-111 46 95 5)")])
+
+
+def vrt_inside(name):
+    src = tiff(name[:-4] + "_src.tif")
+    gdal.BuildVRT(os.path.join(OUT, name), [src])
+    # Relative, as gdalbuildvrt writes beside its sources.
+    body = open(os.path.join(OUT, name)).read()
+    assert 'relativeToVRT="1"' in body, body
+
+
+def kml_folders(name):
+    body = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>trip</name>
+<Folder><name>Stops</name>
+<Placemark><name>A</name><Point><coordinates>-110,45</coordinates></Point></Placemark>
+<Placemark><name>B</name><Point><coordinates>-109,45.5</coordinates></Point></Placemark>
+</Folder>
+<Folder><name>Route</name>
+<Placemark><name>R</name><LineString><coordinates>-110,45 -109,45.5</coordinates></LineString></Placemark>
+</Folder>
+<Folder><name>Area</name>
+<Placemark><name>P</name><Polygon><outerBoundaryIs><LinearRing><coordinates>-110,45 -109,45 -109,46 -110,45</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>
+</Folder></Document></kml>
+"""
+    text(name, body)
+
+
+VECTORS.update({
+    "v_shp_null_shapes": lambda: shp_null_shapes("v_shp_null_shapes.shp"),
+    "v_shp_multipatch": lambda: shp_multipatch("v_shp_multipatch.shp"),
+    "v_shp_logical": lambda: dbf_logical("v_shp_logical.shp"),
+    "v_geojson_empty_fc": lambda: geojson_empty_fc("v_geojson_empty_fc.geojson"),
+    "v_gpkg_3857_dt": lambda: gpkg_3857_datetimes("v_gpkg_3857_dt.gpkg"),
+    "v_geojson_selfint": lambda: geojson_zm_selfint("v_geojson_selfint.geojson"),
+    "v_gml_xsd": lambda: gml_xsd("v_gml_xsd.gml"),
+    "v_fgb_zm": lambda: fgb_zm("v_fgb_zm.fgb"),
+    "v_kml_folders": lambda: kml_folders("v_kml_folders.kml"),
+})
+
+RASTERS.update({
+    "r_vrt_inside": lambda: vrt_inside("r_vrt_inside.vrt"),
+    "r_u16_pred2_lzw": lambda: tiff("r_u16_pred2_lzw.tif", gdal.GDT_UInt16, scale=100, options=["COMPRESS=LZW", "PREDICTOR=2", "TILED=YES"]),
+    "r_i16_deflate_pred2": lambda: tiff("r_i16_deflate_pred2.tif", gdal.GDT_Int16, scale=-50, nodata=-32768, options=["COMPRESS=DEFLATE", "PREDICTOR=2"]),
+    "r_f64_nan_pred3": lambda: tiff("r_f64_nan_pred3.tif", gdal.GDT_Float64, scale=0.001, nodata=float("nan"), options=["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES"]),
+    "r_rgba_alpha": lambda: tiff("r_rgba_alpha.tif", bands=4, options=["PHOTOMETRIC=RGB", "ALPHA=YES", "COMPRESS=DEFLATE"]),
+    "r_point_geog": lambda: tiff("r_point_geog.tif", code="EPSG:4326", gt=[-110.0, 0.01, 0, 46.0, 0, -0.01], options=["COMPRESS=LZW"], after=lambda m: m.SetMetadataItem("AREA_OR_POINT", "Point")),
+    "r_enviu16": lambda: other("r_enviu16.dat", "ENVI", [], dtype=gdal.GDT_UInt16, nodata=0),
+})
+
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

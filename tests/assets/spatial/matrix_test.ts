@@ -714,6 +714,25 @@ const RASTERS: Case[] = [
       /'[^']*r_vrt\.vrt' .* it is a VRT file, .* upload the files it reads instead \(or one GeoTIFF of it: gdal_translate -of COG/,
     ),
   },
+  tiff("r_u16_pred2_lzw.tif"),
+  tiff("r_i16_deflate_pred2.tif"),
+  tiff("r_f64_nan_pred3.tif"),
+  tiff("r_rgba_alpha.tif"),
+  tiff("r_point_geog.tif", undefined, "EPSG:4326"),
+  {
+    file: "r_enviu16.dat",
+    type: "raster",
+    format: "gdal:ENVI",
+    crs: "EPSG:32612",
+    expect: published(),
+  },
+  {
+    file: "r_vrt_inside.vrt",
+    type: "raster",
+    format: "gdal:VRT",
+    crs: "EPSG:32612",
+    expect: published(),
+  },
 ];
 
 const PLACE_NAMES = ["Zürich", "São Paulo", null, "Kraków"];
@@ -1536,6 +1555,23 @@ const VECTORS: Case[] = [
     expect: quarantined("processing_failed", /v_tab_cut\.tab'.*ReadFromFile\(\) failed/),
     wasm: quarantined("content_mismatch", /v_tab_cut\.tab'.*Failed reading coordinate data/),
   }),
+  // Third round (session 11).
+  vector("v_shp_null_shapes.shp", "shapefile"),
+  vector("v_shp_multipatch.shp", "shapefile", {
+    expect: quarantined(
+      "invalid_geometry",
+      /v_shp_multipatch\.shp' .*holds 3D surfaces .*MULTIPOLYGON25D/,
+    ),
+  }),
+  vector("v_shp_logical.shp", "shapefile"),
+  vector("v_geojson_empty_fc.geojson", "geojson", {
+    expect: quarantined("invalid_geometry", /v_geojson_empty_fc\.geojson' .*has no features/),
+  }),
+  vector("v_gpkg_3857_dt.gpkg", "geopackage", { crs: "EPSG:3857" }),
+  vector("v_geojson_selfint.geojson", "geojson"),
+  vector("v_gml_xsd.gml", "gml"),
+  vector("v_fgb_zm.fgb", "flatgeobuf"),
+  vector("v_kml_folders.kml", "kml"),
 ];
 
 /** The product of GTiff codecs, pixel types and layouts (`SPATIAL_MATRIX=full`). */
@@ -1915,7 +1951,7 @@ async function runMatrix(t: Deno.TestContext, all: Case[]) {
                     ...(meta(doc).crs_source === "declared" ? { s_srs: c.crs } : {}),
                     // A plain KML is read by the KML driver on both engines (not LIBKML,
                     // which native GDAL prefers): compared with that driver's reading.
-                    ...(/^v_kml(_multi)?\.kml$/.test(c.file) ? { drivers: ["KML"] } : {}),
+                    ...(/^v_kml(_multi|_folders)?\.kml$/.test(c.file) ? { drivers: ["KML"] } : {}),
                     ...(c.file === "v_gpkg_curves_z.gpkg" ? { linear: true } : {}),
                   });
                 }
