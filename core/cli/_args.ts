@@ -9,20 +9,42 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { closest } from "../suggest.ts";
 import { UsageError } from "./app.ts";
 import { toError } from "../errors.ts";
+import { printable } from "../printable.ts";
 
 /**
  * Parses `config.args` for `command` (strict, as `parseArgs` is by default);
- * throws {@linkcode UsageError} on anything unknown.
+ * throws {@linkcode UsageError} on anything unknown, and on a value option
+ * given twice (`--concurrency 2 --concurrency 3`): `parseArgs` keeps the last
+ * one silently, so a value set early in a long command line (or in a wrapper
+ * script) was quietly overridden. Options with `multiple: true` repeat freely,
+ * and so do flags (`--json --json` means the same as once).
  */
 export function parseCommandArgs<T extends ParseArgsConfig>(
   command: string,
   config: T,
 ): ReturnType<typeof parseArgs<T>> {
+  let parsed;
   try {
-    return parseArgs(config);
+    parsed = parseArgs({ ...config, tokens: true });
   } catch (error) {
     throw new UsageError(explain(command, Object.keys(config.options ?? {}), error));
   }
+  const seen = new Map<string, string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== "option") continue;
+    const option = config.options?.[token.name];
+    if (option === undefined || option.type !== "string" || option.multiple) continue;
+    const earlier = seen.get(token.name);
+    if (earlier !== undefined) {
+      throw new UsageError(
+        `--${token.name} is given twice ('${printable(earlier)}', then ` +
+          `'${printable(token.value ?? "")}'); give it once (${command})`,
+      );
+    }
+    seen.set(token.name, token.value ?? "");
+  }
+  const { tokens: _tokens, ...result } = parsed;
+  return result as ReturnType<typeof parseArgs<T>>;
 }
 
 function explain(command: string, options: readonly string[], error: unknown): string {

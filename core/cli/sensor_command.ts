@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "./_args.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { type DaemonOptions, SensorDaemon, type TickReport } from "../daemon.ts";
 import { isTransientError, toError } from "../errors.ts";
@@ -52,22 +52,17 @@ interface SensorArgs {
 
 /** Parses `sensor` arguments; throws {@linkcode UsageError}. */
 export function parseSensorArgs(args: readonly string[]): SensorArgs | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      allowPositionals: false,
-      options: {
-        once: { type: "boolean" },
-        interval: { type: "string" },
-        grace: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(toError(error).message);
-  }
+  const { values } = parseCommandArgs("sensor", {
+    args: [...args],
+    allowPositionals: false,
+    options: {
+      once: { type: "boolean" },
+      interval: { type: "string" },
+      grace: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) return "help";
   return {
     once: values.once ?? false,

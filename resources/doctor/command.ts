@@ -8,7 +8,7 @@
 import { type CliCommand, EXIT, UsageError } from "../../core/cli/app.ts";
 import type { CliIo } from "../../core/cli/io.ts";
 import { table } from "../../core/cli/table.ts";
-import { wholeNumberOption } from "../../core/cli/_args.ts";
+import { parseCommandArgs, wholeNumberOption } from "../../core/cli/_args.ts";
 import { toError } from "../../core/errors.ts";
 import type { Config } from "../config.ts";
 import { diagnose, type Diagnosis } from "./diagnose.ts";
@@ -59,25 +59,29 @@ export function doctorCommand(loadConfig: () => Config): CliCommand {
   };
 }
 
-function parseArgs(
-  args: readonly string[],
-): { json: boolean; timeoutMs: number } | "help" {
-  let json = false;
+function parseArgs(args: readonly string[]): { json: boolean; timeoutMs: number } | "help" {
+  // parseCommandArgs: `--timeout=5000`, a suggestion for a misspelt option, and a value
+  // option given twice refused (the hand-written loop kept the last, and took --help as
+  // a usage error, exit 2).
+  const { values } = parseCommandArgs("doctor", {
+    args: [...args],
+    options: {
+      json: { type: "boolean" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
   let timeoutMs = 10_000;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--json") json = true;
-    else if (arg === "--timeout") {
-      try {
-        // Decimal digits only (Number() took 0x10 as 16), at most what setTimeout waits.
-        timeoutMs = wholeNumberOption("--timeout", args[++i] ?? "", 1, 2_147_483_647);
-      } catch (error) {
-        throw new UsageError(`${toError(error).message} (milliseconds)\n${USAGE}`);
-      }
-    } else if (arg === "--help" || arg === "-h") return "help";
-    else throw new UsageError(`Unknown argument '${arg}'\n${USAGE}`);
+  if (values.timeout !== undefined) {
+    try {
+      // Decimal digits only (Number() took 0x10 as 16), at most what setTimeout waits.
+      timeoutMs = wholeNumberOption("--timeout", values.timeout, 1, 2_147_483_647);
+    } catch (error) {
+      throw new UsageError(`${toError(error).message} (milliseconds)\n${USAGE}`);
+    }
   }
-  return { json, timeoutMs };
+  return { json: values.json ?? false, timeoutMs };
 }
 
 function render(report: readonly Diagnosis[]): string {

@@ -49,3 +49,15 @@ Deno.test("ui/dev: --interval in hexadecimal, exponent or too large is a usage e
   assert.ok(parsed !== "help");
   assert.equal(parsed.intervalMs, 250);
 });
+
+Deno.test("ui/dev: --port or --host given twice exits as a usage error naming both values", () => {
+  // Before: the last one was kept silently.
+  assert.throws(
+    () => parseUiArgs(["--port", "3000", "--port=3001"]),
+    /--port is given twice \('3000', then '3001'\)/,
+  );
+  assert.throws(
+    () => parseUiArgs(["--host", "127.0.0.1", "--host", "0.0.0.0"]),
+    /--host is given twice/,
+  );
+});

@@ -48,3 +48,40 @@ Deno.test("materialize, runs, automation: a count given as 0x10, 1e3 or huge exi
     }
   }
 });
+
+Deno.test("a value option given twice exits 2 naming both values; repeatable options and flags still repeat", async () => {
+  // Before: parseArgs kept the last value silently (`--concurrency 2 --concurrency 3` ran with 3).
+  const ran: string[] = [];
+  const { app } = testApp([defineAsset({ key: "a", materialize: () => void ran.push("a") })]);
+  for (
+    const args of [
+      ["materialize", "--concurrency", "2", "--concurrency", "3"],
+      ["materialize", "--concurrency=2", "--concurrency=3"],
+      ["materialize", "--exclude", "a", "--exclude", "b"],
+      ["sensor", "--once", "--interval", "10", "--interval=20"],
+      ["runs", "--limit", "1", "--limit", "2"],
+      ["automation", "--limit", "1", "--limit", "2"],
+    ]
+  ) {
+    const outcome = await cli(app, args);
+    assertExit(outcome, EXIT.usage);
+    const option = args.find((a) => a.startsWith("--") && a !== "--once")?.replace(/=.*/, "");
+    assert.match(
+      outcome.stderr,
+      new RegExp(`^error: ${option} is given twice \\('[^']*', then '[^']*'\\); give it once`),
+    );
+  }
+  assert.deepEqual(ran, []);
+  const repeated = await cli(app, [
+    "materialize",
+    "--tag",
+    "x=1",
+    "--tag",
+    "y=2",
+    "--json",
+    "--json",
+    "a",
+  ]);
+  assertExit(repeated, EXIT.ok);
+  assert.deepEqual(ran, ["a"]);
+});

@@ -42,7 +42,7 @@ Deno.test("parseSensorArgs: options and usage errors", async (t) => {
       [["--interval", "0"], /--interval must be a whole number of milliseconds >= 1, got '0'/],
       [["--interval", "1s"], /--interval must be a whole number/],
       [["--grace", "-5"], /--grace/],
-      [["extra"], /positional/i],
+      [["extra"], /sensor takes no argument 'extra'/],
       [["--nope"], /nope/],
     ] as const
   ) {
@@ -127,4 +127,16 @@ Deno.test("sensor: runs until the signal aborts, then exits 0", async () => {
   assertExit(out, EXIT.ok);
   assert.match(out.stdout, /sensor daemon .* started: wants_ok, every 5 ms/);
   assert.match(out.stdout, /sensor daemon .* stopped\n$/);
+});
+
+Deno.test("parseSensorArgs: --interval given twice is a usage error, a misspelt option gets a suggestion", () => {
+  assert.throws(
+    () => parseSensorArgs(["--interval", "10", "--interval", "20"]),
+    (e: unknown) =>
+      e instanceof UsageError && /--interval is given twice \('10', then '20'\)/.test(e.message),
+  );
+  assert.throws(
+    () => parseSensorArgs(["--intervall", "10"]),
+    (e: unknown) => e instanceof UsageError && /did you mean '--interval'\?/.test(e.message),
+  );
 });

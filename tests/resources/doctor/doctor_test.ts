@@ -155,6 +155,12 @@ Deno.test("doctor rejects bad arguments as usage errors", async () => {
     );
   }
   await assert.rejects(() => command.run(["--verbose"], memoryIo()), UsageError);
+  // Given twice: refused, not the last one kept silently.
+  await assert.rejects(
+    () => command.run(["--timeout", "5", "--timeout", "6"], memoryIo()),
+    /--timeout is given twice \('5', then '6'\)/,
+  );
+  await assert.rejects(() => command.run(["--timout=5"], memoryIo()), /did you mean '--timeout'\?/);
 });
 
 Deno.test("doctor --help prints what it checks and its exit codes, exit 0, opening nothing", async () => {
