@@ -165,16 +165,7 @@ export async function loadProject(
     );
   });
   const resolved = resolveNodes(read, props, jinja, scopes, enabled, order);
-  const renderer = createRenderer({
-    read,
-    props,
-    jinja,
-    scopes,
-    parsed: enabled,
-    order,
-    resolved,
-    empty: options.empty,
-  });
+  const renderer = rendererFor({ read, props, jinja, scopes, enabled, order, resolved, options });
   const compiled: CompiledNodes = {
     ...renderer,
     nodes: buildNodes(read, props, jinja, enabled, resolved, renderer),
@@ -363,6 +354,29 @@ export async function reloadProject(
     await loadProject(state.dir, state.options);
 }
 
+/**
+ * The on-demand compiler of a load's nodes: a full load and a partial re-parse
+ * make it from the same parts, so both compile a node alike.
+ */
+function rendererFor(
+  state: Pick<
+    LoadState,
+    "read" | "props" | "jinja" | "scopes" | "enabled" | "order" | "resolved" | "options"
+  >,
+): Renderer {
+  const { read, props, jinja, scopes, enabled, order, resolved, options } = state;
+  return createRenderer({
+    read,
+    props,
+    jinja,
+    scopes,
+    parsed: enabled,
+    order,
+    resolved,
+    empty: options.empty,
+  });
+}
+
 /** The partial re-parse of {@linkcode reloadProject}, or undefined when it does not apply. */
 function patchModels(
   previous: DbtProject,
@@ -410,17 +424,8 @@ function patchModels(
   };
   const parsed = swap(state.parsed);
   const enabled = swap(state.enabled);
-  const { props, jinja, scopes, order, resolved } = state;
-  const renderer = createRenderer({
-    read,
-    props,
-    jinja,
-    scopes,
-    parsed: enabled,
-    order,
-    resolved,
-    empty: state.options.empty,
-  });
+  const { props, jinja, scopes, resolved } = state;
+  const renderer = rendererFor({ ...state, read, enabled });
   renderer.setTests(previous.tests);
   const nodes = new Map<string, ModelNode>();
   for (const [nodeName, node] of state.nodes) {
