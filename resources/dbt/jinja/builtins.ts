@@ -26,6 +26,7 @@ import {
   isPyFloat,
   isPyNumber,
   pyAdd,
+  pyFixed,
   PyFloat,
   pyFloat,
   unbox,
@@ -119,8 +120,18 @@ export function pyJsonDumps(
   throw new TypeError(`Object of type ${typeof value} is not JSON serializable`);
 }
 
-/** Python's `round(value, digits)`: halves go to the even neighbour. */
+/**
+ * Python's `round(value, digits)`: the float's exact decimal value is rounded,
+ * so `round(2.675, 2)` is 2.67 (2.675 is stored as 2.67499999...), and exact
+ * halves go to the even neighbour (`round(0.125, 2)` is 0.12).
+ */
 function roundHalfEven(value: number, digits: number): number {
+  if (!Number.isFinite(value)) return value;
+  if (digits >= 0) {
+    // Past 17 significant digits a float has nothing left to round.
+    if (digits > 20 || Math.abs(value) >= 1e21) return value;
+    return Number(pyFixed(value, digits));
+  }
   const scale = 10 ** digits;
   const scaled = value * scale;
   const floor = Math.floor(scaled);

@@ -377,9 +377,15 @@ export function installJinjaCompat(): void {
       }
     });
     // The arguments as called (nunjucks drops the ones the macro does not name): `varargs`.
-    return function (this: unknown, ...args: unknown[]) {
+    const wrapped = function (this: unknown, ...args: unknown[]) {
       return withMacroExtras(argNames, kwargNames, args, () => macro.apply(this, args));
     };
+    // Jinja2's `m.arguments`: the parameter names as a tuple (a strict function's own
+    // `arguments` throws, so a macro reading it crashed the render).
+    Object.defineProperty(wrapped, "arguments", {
+      value: asTuple([...argNames, ...kwargNames.filter((name) => name !== "caller")]),
+    });
+    return wrapped;
   };
 }
 
@@ -417,8 +423,10 @@ export function addDbtFilters(env: nunjucks.Environment): void {
     }
   });
   // addTest is public in nunjucks but missing from @types/nunjucks.
+  // Jinja2's `is none` is `value is None`: an undefined name or attribute is not None
+  // (`{{ nope is none }}` is False), so only null (`none`, YAML's null, a missing .get()) is.
   (env as unknown as { addTest(name: string, fn: (value: unknown) => boolean): void })
-    .addTest("none", (value) => value === null || value === undefined);
+    .addTest("none", (value) => value === null);
   const addTest =
     (env as unknown as { addTest(name: string, fn: (value: unknown) => boolean): void })
       .addTest.bind(env);

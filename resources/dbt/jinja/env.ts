@@ -765,10 +765,12 @@ export class JinjaEnv {
 
     this.#env.addGlobal("api", {
       Relation: {
+        // dbt-adapters' BaseRelation.create leaves a database it is not given out (None):
+        // `api.Relation.create(schema='s', identifier='t')` prints "s"."t", not the target's.
         create: (...args: unknown[]) => {
           const { positional, kwargs } = splitKwargs(args);
           const relation = new Relation(
-            String(kwargs.database ?? positional[0] ?? current()?.target.database ?? ""),
+            String(kwargs.database ?? positional[0] ?? ""),
             String(kwargs.schema ?? positional[1] ?? ""),
             String(kwargs.identifier ?? positional[2] ?? ""),
           );

@@ -174,20 +174,23 @@ export function pyJsonParse(text: string): unknown {
 }
 
 /**
- * Python's `'%.<digits>f' % value`: a value exactly halfway rounds to the
- * even digit, as Python's correctly rounded formatting does (`'%.0f' % 2.5`
- * is `2`, `'%.2f' % 0.125` is `0.12`); JavaScript's toFixed rounds it away
- * from zero.
+ * Python's `'%.<digits>f' % value`: the float's exact binary value is
+ * rounded, and only a value exactly halfway rounds to the even digit, as
+ * Python's correctly rounded formatting does (`'%.0f' % 2.5` is `2`,
+ * `'%.2f' % 0.125` is `0.12`, `'%.2f' % 2.675` is `2.67` since 2.675 is
+ * stored as 2.67499999...). JavaScript's toFixed rounds a half away from zero.
  */
 export function pyFixed(value: number, digits: number): string {
-  const scale = 10 ** digits;
-  const scaled = value * scale;
-  const tie = Math.abs(scaled % 1) === 0.5 && scaled / scale === value &&
-    Number.isSafeInteger(scaled * 2);
-  if (!tie) return value.toFixed(digits);
-  const toward = Math.trunc(scaled);
-  const even = toward % 2 === 0 ? toward : toward + Math.sign(scaled);
-  return (even / scale).toFixed(digits);
+  const text = value.toFixed(digits);
+  if (!Number.isFinite(value) || Math.abs(value) >= 1e21) return text;
+  // toFixed(100) is the exact decimal expansion of any double that can be a tie here.
+  const exact = Math.abs(value).toFixed(Math.min(100, digits + 60));
+  const cut = exact.indexOf(".") + 1 + digits;
+  if (!/^50*$/.test(exact.slice(cut))) return text;
+  const truncated = exact.slice(0, cut).replace(/\.$/, "");
+  const lastDigit = Number(truncated.at(-1));
+  if (lastDigit % 2 !== 0) return text;
+  return (value < 0 || Object.is(value, -0) ? "-" : "") + truncated;
 }
 
 /**

@@ -35,6 +35,35 @@ export function asDictView<T extends unknown[]>(
   return items;
 }
 
+/** Marks an array made by `range()`, holding how Python prints it (`range(0, 3)`). */
+export const PY_RANGE: unique symbol = Symbol("dbt.range");
+
+/**
+ * Python's `range(start, stop, step)` as a list that prints as Python prints
+ * the range (`range(0, 3)`, `range(1, 9, 2)`); it stays a list for
+ * iteration, `in`, `| length` and indexing, and `| list` gives its items.
+ */
+export function pyRange(args: readonly unknown[]): number[] {
+  const ints = args.map((arg) => {
+    if (typeof arg !== "number" || !Number.isInteger(arg)) {
+      throw new TypeError(`range(): '${pyRepr(arg)}' cannot be interpreted as an integer`);
+    }
+    return arg;
+  });
+  if (ints.length < 1 || ints.length > 3) {
+    throw new TypeError(`range expected 1 to 3 arguments, got ${String(ints.length)}`);
+  }
+  const [start, stop, step] = ints.length === 1
+    ? [0, ints[0]!, 1]
+    : [ints[0]!, ints[1]!, ints[2] ?? 1];
+  if (step === 0) throw new RangeError("range() arg 3 must not be zero");
+  const items: number[] = [];
+  for (let i = start; step > 0 ? i < stop : i > stop; i += step) items.push(i);
+  const text = `range(${String(start)}, ${String(stop)}${step === 1 ? "" : `, ${String(step)}`})`;
+  Object.defineProperty(items, PY_RANGE, { value: text });
+  return items;
+}
+
 /** Marks a list made by `set()`: a Python set, which `==` compares without order. */
 export const PY_SET: unique symbol = Symbol("dbt.set");
 
@@ -73,6 +102,8 @@ export function pyStr(value: unknown): string {
     const items = value.map(pyRepr);
     const view = (value as { [DICT_VIEW]?: string })[DICT_VIEW];
     if (view !== undefined) return `${view}([${items.join(", ")}])`;
+    const range = (value as { [PY_RANGE]?: string })[PY_RANGE];
+    if (range !== undefined) return range;
     if ((value as { [PY_SET]?: boolean })[PY_SET]) {
       return items.length === 0 ? "set()" : `{${items.join(", ")}}`;
     }

@@ -27,7 +27,7 @@ import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { installStringLiterals } from "./string_literals.ts";
-import { asTuple, isPlainDict, isPySet, pyRepr, pyStr, TUPLE } from "./py_repr.ts";
+import { asTuple, isPlainDict, isPySet, pyRange, pyRepr, pyStr, TUPLE } from "./py_repr.ts";
 import {
   formatNumber,
   isPyNumber,
@@ -734,7 +734,7 @@ export function installPythonSemantics(): void {
   proto.compileMod = binary("_dbt_mod");
   // Python's numbers: `4 / 2` is the float 2.0, `-7 % 3` is 2, `[1] + [2]` is [1, 2].
   // Dates and timedeltas add and subtract as in Python (`date.today() - timedelta(days=1)`).
-  runtime._dbt_add = (a, b) => dateArithmetic("+", a, b) ?? pyAdd(a, b);
+  runtime._dbt_add = (a, b) => dateArithmetic("+", a, b) ?? keepTuple(a, b, pyAdd(a, b));
   runtime._dbt_sub = (a, b) => dateArithmetic("-", a, b) ?? pySub(a, b);
   runtime._dbt_div = pyDiv;
   runtime._dbt_floordiv = pyFloorDiv;
@@ -953,7 +953,18 @@ function pyEquals(a: unknown, b: unknown): boolean {
   return a == b;
 }
 
+/** A tuple joined with a tuple (`(1,) + (2,)`, `t * 2`) is a tuple in Python, not a list. */
+function keepTuple(a: unknown, b: unknown, joined: unknown): unknown {
+  const tuple = (v: unknown) => (v as { [TUPLE]?: boolean } | null)?.[TUPLE] === true;
+  const both = Array.isArray(a) && Array.isArray(b) ? tuple(a) && tuple(b) : tuple(a) || tuple(b);
+  return Array.isArray(joined) && both ? asTuple(joined) : joined;
+}
+
 function pythonMul(a: unknown, b: unknown): unknown {
+  return keepTuple(a, b, multiply(a, b));
+}
+
+function multiply(a: unknown, b: unknown): unknown {
   const times = (n: unknown) => Math.max(0, Math.trunc(Number(n)));
   if (typeof a === "string" && typeof b === "number") return a.repeat(times(b));
   if (typeof b === "string" && typeof a === "number") return b.repeat(times(a));
@@ -1297,6 +1308,8 @@ export function rewritePythonSyntax(source: string): string {
 
 /** The globals {@linkcode rewritePythonSyntax} and Jinja2 templates call. */
 export const PYTHON_GLOBALS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
+  // Python's range: prints `range(0, 3)` (nunjucks' printed the list) and refuses a zero step.
+  range: (...args) => pyRange(args),
   _dbt_setattr(target, attr, value) {
     if (typeof target !== "object" || target === null) {
       throw new TypeError(

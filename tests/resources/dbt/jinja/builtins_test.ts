@@ -105,6 +105,22 @@ const CASES: readonly (readonly [string, string])[] = [
     "TrueFalseTrueTrueTrue",
   ],
   ["{{ zip(['a', 'b'], [1, 2]) | list }}", "[('a', 1), ('b', 2)]"],
+  // Python's round() rounds the float's exact value (2.675 is 2.67499...); exact halves to even.
+  [
+    "{{ 2.675 | round(2) }}|{{ 0.125 | round(2) }}|{{ '%.2f' % 2.675 }}|{{ -0.5 | round }}|{{ 1.005 | round(2) }}",
+    "2.67|0.12|2.67|-0.0|1.0",
+  ],
+  [
+    "{{ range(3) }}|{{ range(1, 9, 2) }}|{{ range(3) | list }}|{{ range(3) | length }}",
+    "range(0, 3)|range(1, 9, 2)|[0, 1, 2]|3",
+  ],
+  ["{{ (1, 2) + (3,) }}|{{ (1,) * 2 }}|{{ [1] + [2] }}", "(1, 2, 3)|(1, 1)|[1, 2]"],
+  // An undefined name or attribute is not None (a missing .get() is).
+  [
+    "{{ nope is none }}|{{ nope is not none }}|{{ {}.x is none }}|{{ {}.get('x') is none }}|{{ none is none }}",
+    "False|True|False|True|True",
+  ],
+  ["{% macro m(a, b=1) %}{% endmacro %}{{ m.arguments }}", "('a', 'b')"],
 ];
 
 for (const [template, expected] of CASES) {
