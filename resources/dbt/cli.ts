@@ -479,6 +479,11 @@ async function readInvocation(
     fail_fast: values["fail-fast"] ?? false,
     empty: values.empty ?? false,
     state: values.state ?? null,
+    warn_error: values["warn-error"] ?? null,
+    // As given; `retry` applies them again (dbt's retry keeps them, unlike --warn-error).
+    ...(values["warn-error-options"] === undefined
+      ? {}
+      : { warn_error_options: values["warn-error-options"] }),
     // As dbt 1.9 writes them (and `retry` reads them back).
     ...(eventTime
       ? {
@@ -594,8 +599,17 @@ function eventTimeFlags(
 async function retryCommand(inv: Invocation): Promise<number> {
   const first = await loadForCli(inv);
   const { readRetryPlan, retryIds } = await import("./retry.ts");
-  const plan = await readRetryPlan(targetDir(first));
+  // dbt's retry: --warn-error is the retry's own (and reruns what only warned), not the
+  // previous run's; --warn-error-options and --empty are the previous run's.
+  const plan = await readRetryPlan(targetDir(first), {
+    warnings: inv.values["warn-error"] === true,
+  });
   const prev = plan.args;
+  const empty = prev.empty === true;
+  const previousOptions = typeof prev.warn_error_options === "string"
+    ? warnErrorFlags(undefined, prev.warn_error_options)
+    : false;
+  const warnError = inv.warnError || previousOptions === true;
   const vars = typeof prev.vars === "object" && prev.vars !== null && !Array.isArray(prev.vars)
     ? prev.vars as Record<string, unknown>
     : {};
@@ -617,8 +631,10 @@ async function retryCommand(inv: Invocation): Promise<number> {
       ...inv.values,
       "full-refresh": fullRefresh,
       "fail-fast": prev.fail_fast === true || inv.values["fail-fast"] === true,
+      empty,
       ...(target === undefined ? {} : { target }),
     },
+    warnError,
     args: {
       ...prev,
       which: plan.command,
@@ -629,7 +645,8 @@ async function retryCommand(inv: Invocation): Promise<number> {
     ...(start !== undefined && end !== undefined ? { eventTime: { start, end } } : {}),
     retry: plan.batches,
   };
-  const reload = Object.keys(vars).length > 0 || target !== inv.values.target || fullRefresh;
+  const reload = Object.keys(vars).length > 0 || target !== inv.values.target || fullRefresh ||
+    empty;
   const project = reload ? await loadForCli(again) : first;
   const ids = retryIds(project, plan);
   if (ids.size === 0) {

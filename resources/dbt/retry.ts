@@ -46,10 +46,14 @@ export interface RetryPlan {
 }
 
 /**
- * Reads `<targetDir>/run_results.json` and plans the retry. Throws
+ * Reads `<targetDir>/run_results.json` and plans the retry (with `warnings`,
+ * `--warn-error` given to retry, the tests that warned too). Throws
  * `dbt.invalid_state` when there is none or it cannot be read.
  */
-export async function readRetryPlan(targetDir: string): Promise<RetryPlan> {
+export async function readRetryPlan(
+  targetDir: string,
+  options: { readonly warnings?: boolean } = {},
+): Promise<RetryPlan> {
   const path = `${targetDir}/run_results.json`;
   let text: string;
   try {
@@ -87,7 +91,10 @@ export async function readRetryPlan(targetDir: string): Promise<RetryPlan> {
   const ids = new Set<string>();
   const batches = new Map<string, RetryBatches>();
   for (const result of parsed.results) {
-    if (!RETRY_STATUSES.has(result.status)) continue;
+    // `dbt retry --warn-error` also reruns what warned (a test that would now fail).
+    if (!RETRY_STATUSES.has(result.status) && !(options.warnings && result.status === "warn")) {
+      continue;
+    }
     ids.add(result.unique_id);
     const failed = result.batch_results?.failed ?? [];
     if (failed.length === 0) continue;
