@@ -538,7 +538,8 @@ function kindJson(
     return { root_path: project.dir, depends_on: { macros: [] } };
   }
   const compiled: Record<string, Json> = {
-    language: "sql",
+    // A `.py` model is a Python model in dbt's manifest (its raw_code is the Python source).
+    language: model.file.endsWith(".py") ? "python" : "sql",
     refs: model.refs.map((name) => ({ name, package: null, version: null })),
     sources: model.sources.map((id) => {
       const source = project.sources.get(id);

@@ -74,3 +74,23 @@ models:
   const rest = await cli(["build", ...dir, "--exclude", "is_holiday+"]);
   assert.equal(rest.code, 0, rest.out);
 });
+
+Deno.test("python model: manifest.json says its language is python", async () => {
+  await using project = await writeProject({
+    "models/date_spine.sql": "select 1 as date_day",
+    "models/python_models/is_holiday.py": HOLIDAYS,
+    "models/schema.yml": `version: 2
+sources:
+  - name: shop
+    schema: raw
+    tables: [{name: raw_days}]
+`,
+  });
+  const parsed = await cli(["parse", "--project-dir", project.dir]);
+  assert.equal(parsed.code, 0, parsed.out + parsed.err);
+  const manifest = JSON.parse(
+    await Deno.readTextFile(`${project.dir}/target/manifest.json`),
+  ) as { nodes: Record<string, { language: string }> };
+  assert.equal(manifest.nodes["model.demo.is_holiday"]?.language, "python"); // was "sql"
+  assert.equal(manifest.nodes["model.demo.date_spine"]?.language, "sql");
+});
