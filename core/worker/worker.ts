@@ -217,21 +217,26 @@ export class RunWorker<R> {
   }
 
   async #beat(dispatcher: Dispatcher, stop: AbortSignal): Promise<void> {
+    // The claims check reads the queue table, which a long transaction may lock for minutes:
+    // it runs beside the heartbeats (one at a time), never in front of them, or this live
+    // worker would be taken for dead.
+    let checking: Promise<void> | undefined;
     while (!stop.aborted) {
       try {
         await waitOn(this.#clock, this.#intervalMs, stop);
       } catch {
-        return;
+        break;
       }
       try {
         await this.#heartbeat(dispatcher);
       } catch (error) {
         this.#log.warn(`worker: cannot record its heartbeat: ${toError(error).message}`);
       }
-      await this.#releaseLostClaims().catch((error) =>
+      checking ??= this.#releaseLostClaims().catch((error) =>
         this.#log.warn(`worker: cannot check its claims: ${toError(error).message}`)
-      );
+      ).finally(() => (checking = undefined));
     }
+    await checking;
   }
 
   /**

@@ -168,6 +168,8 @@ export class PostgresRunQueue implements RunQueue {
   readonly #schema: string;
   readonly #t: { queue: string; workers: string; settings: string; slots: string };
   readonly #options: PostgresRunQueueOptions;
+  /** The workers' heartbeats' own connection (see `heartbeatWorker`), made at the first. */
+  #beats: PostgresConnection | undefined;
 
   private constructor(
     db: PostgresConnection,
@@ -500,8 +502,18 @@ export class PostgresRunQueue implements RunQueue {
     status: WorkerRecord["status"],
     dispatchIds: readonly string[],
   ): Promise<void> {
-    return this.#run("record a worker's heartbeat", async (sql) => {
-      await sql.unsafe(
+    // On a connection of their own: statements waiting for a lock on the queue table (a long
+    // transaction, a migration, VACUUM FULL) could otherwise hold every connection of the pool,
+    // and a live worker whose heartbeat waits behind them is taken for dead and forgotten (its
+    // deliveries and pool slots freed) once the lock goes.
+    this.#beats ??= connectPostgres(this.#url, TARGET, {
+      application: "platform-run-queue-heartbeat",
+      max: 1,
+      connectTimeoutSeconds: this.#options.connectTimeoutSeconds ?? 5,
+    });
+    const beats = this.#beats;
+    return this.#run("record a worker's heartbeat", async () => {
+      await beats.sql.unsafe(
         `INSERT INTO ${this.#t.workers} (worker_id, host, pid, concurrency, started_at,
            heartbeat_at, lease_ms, running, status, dispatch_ids)
          VALUES ($1, $2, $3, $4, ${ms("$5")}, ${ms("$5")}, $6, $7, $8, $9::text::jsonb)
@@ -951,9 +963,9 @@ export class PostgresRunQueue implements RunQueue {
     });
   }
 
-  /** Closes the pool. */
+  /** Closes the pools. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#db.close();
+    await Promise.all([this.#db.close(), this.#beats?.close()]);
   }
 }
 
