@@ -13,7 +13,14 @@
  *    quarantined naming both (`crs_mismatch`);
  * 3. a file without a CRS gets the declared one assigned, as
  *    `gdal_translate -a_srs` / `ogr2ogr -s_srs` do, and its ledger document
- *    records `crs_source: "declared"`.
+ *    records `crs_source: "declared"`; so does a file whose manifest entry
+ *    says `assign_crs: true` (the user's -a_srs), whatever its own CRS.
+ *
+ * A file in a local engineering CRS (a site survey's or a CAD drawing's
+ * `LOCAL_CS`, on no datum) agrees with no declared CRS: nothing places it on
+ * Earth. Its report says so and names the two ways out (assign the declared
+ * CRS when its coordinates are in fact in it, or georeference it first),
+ * instead of asking for another `files[].crs`, which could never agree.
  *
  * @module
  */
@@ -88,6 +95,9 @@ const normalName = (name: string) =>
  */
 const UNDEFINED_SRS = /^Undefined (geographic|Cartesian) SRS$/i;
 
+/** A local engineering CRS, in WKT1 (`.prj`, GeoTIFF) or WKT2. */
+const LOCAL = /^\s*(LOCAL_CS|ENGCRS|ENGINEERINGCRS)\[/i;
+
 /**
  * Applies the rule to `file`, whose own CRS (as WKT) is `fileWkt`
  * (`undefined` when it has none). Returns the decision or the problem.
@@ -110,7 +120,8 @@ export async function decideCrs(
     };
   }
   if (
-    fileWkt === undefined || fileWkt.trim() === "" || UNDEFINED_SRS.test(wktName(fileWkt) ?? "")
+    file.assign_crs === true || fileWkt === undefined || fileWkt.trim() === "" ||
+    UNDEFINED_SRS.test(wktName(fileWkt) ?? "")
   ) {
     return { crs: file.crs, source: "declared", declared };
   }
@@ -133,6 +144,20 @@ export async function decideCrs(
         (resolved !== undefined && canonical(code) === canonical(resolved)) ||
         await sameDefinition(scratch, fileWkt, declared)
       : sameName || await sameDefinition(scratch, fileWkt, declared));
+  if (!agrees && LOCAL.test(fileWkt)) {
+    const fix = file.type === "vector"
+      ? `ogr2ogr -a_srs ${file.crs} out.gpkg in.shp`
+      : `gdal_edit.py -a_srs ${file.crs} in.tif`;
+    return {
+      code: "crs_mismatch",
+      message: `File '${file.path}' is in a local engineering CRS (${name}): coordinates on ` +
+        "no datum, which nothing places on Earth, so no declared CRS can agree with it. If " +
+        `its coordinates are in fact in ${file.crs} (${declaredName}), set "assign_crs": true ` +
+        `on this file in the manifest (GDAL's -a_srs), or give the file that CRS (${fix}); ` +
+        "otherwise georeference it to a real CRS first.",
+      file: file.path,
+    };
+  }
   if (!agrees) {
     return {
       code: "crs_mismatch",

@@ -174,6 +174,11 @@ export const VectorFile = z.strictObject({
     "CRS of the file as uploaded: must agree with the file's own CRS, or is assigned to a " +
       "file without one; reprojected to TARGET_CRS",
   ),
+  assign_crs: z.boolean().optional().describe(
+    "Replace the file's own CRS with `crs` (GDAL's -a_srs) instead of checking that they " +
+      "agree: for a file whose CRS is a local engineering grid or plainly wrong while its " +
+      "coordinates are in `crs`",
+  ),
   layer: nonEmpty().optional().describe("Layer to read from a multi-layer file (GeoPackage)"),
   open_options: OpenOptionsSchema.optional().describe(
     "GDAL open options; CSV files get X/Y and WKT column detection by default",
@@ -196,6 +201,11 @@ export const RasterFile = z.strictObject({
   crs: crs().describe(
     "CRS of the raster as uploaded: must agree with the file's own, or is assigned to a " +
       "raster without one",
+  ),
+  assign_crs: z.boolean().optional().describe(
+    "Replace the file's own CRS with `crs` (GDAL's -a_srs) instead of checking that they " +
+      "agree: for a file whose CRS is a local engineering grid or plainly wrong while its " +
+      "coordinates are in `crs`",
   ),
   open_options: OpenOptionsSchema.optional().describe("GDAL open options"),
   subdataset: z.union([nonEmpty(), z.array(nonEmpty()).min(1).max(100)]).optional().describe(

@@ -220,7 +220,10 @@ async function convertLayer(
         // The CRS rule: a file without CRS gets the declared one (assigned
         // outright when no reprojection follows, ogr2ogr's -s_srs needs -t_srs);
         // a file GDAL reads in another CRS than its own is told its own.
-        ...(layer.sourceCrs !== undefined
+        // The user's own -a_srs (`assign_crs`) overrides whatever the file says.
+        ...(file.assign_crs === true
+          ? [sameCrs ? "-a_srs" : "-s_srs", file.crs]
+          : layer.sourceCrs !== undefined
           ? [sameCrs ? "-a_srs" : "-s_srs", layer.sourceCrs]
           : layer.crs.source === "declared"
           ? [sameCrs ? "-a_srs" : "-s_srs", file.crs]

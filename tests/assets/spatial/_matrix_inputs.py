@@ -1790,6 +1790,7 @@ VECTORS.update({
     "v_shp_cpg_936": lambda: shp_cpg("v_shp_cpg_936.shp", "CP936", "936",
                                      rows=[(["北京市"], "POINT (116.4 39.9)"), (["上海 Shanghai"], "POINT (121.5 31.2)")]),
     "v_shp_local": lambda: local_prj("v_shp_local.shp"),
+    "v_shp_local_assigned": lambda: local_prj("v_shp_local_assigned.shp"),
     "v_shp_pt_dates": lambda: time_rows("v_shp_pt_dates.shp", "ESRI Shapefile", (ogr.wkbPoint, pt)),
     "v_fgb_pt_dates": lambda: time_rows("v_fgb_pt_dates.fgb", "FlatGeobuf", (ogr.wkbPoint, pt)),
     "v_gpkg_pt_dates": lambda: time_rows("v_gpkg_pt_dates.gpkg", "GPKG", (ogr.wkbPoint, pt)),

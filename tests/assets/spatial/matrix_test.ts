@@ -103,6 +103,8 @@ interface Case {
   subdatasets?: string[];
   /** The CRS published, when GDAL names the declared one otherwise (a deprecated code). */
   outCrs?: string;
+  /** The manifest's `assign_crs`: the declared CRS replaces the file's own. */
+  assignCrs?: boolean;
 }
 
 /** A published file, for the per-case checks. */
@@ -554,7 +556,22 @@ const RASTERS: Case[] = [
     crs: "EPSG:3857",
     expect: published(),
   },
-  tiff("r_local_cs.tif", undefined, "EPSG:32612", quarantined("crs_mismatch", /r_local_cs/)),
+  // A site survey's local grid: nothing places it on Earth, and the report says how to publish it.
+  tiff(
+    "r_local_cs.tif",
+    undefined,
+    "EPSG:32612",
+    quarantined(
+      "crs_mismatch",
+      /r_local_cs\.tif' is in a local engineering CRS \(site grid\): .*no declared CRS can agree with it\. If its coordinates are in fact in EPSG:32612 \(WGS 84 \/ UTM zone 12N\), set "assign_crs": true .*gdal_edit\.py -a_srs EPSG:32612/,
+    ),
+  ),
+  // The remedy that refusal gives, applied (the user's -a_srs).
+  {
+    ...tiff("r_local_cs_assigned.tif", undefined, "EPSG:32612"),
+    from: "r_local_cs.tif",
+    assignCrs: true,
+  },
   // A code PROJ lacks (32799) named "WGS 84 / UTM zone 12N" in its citation: GDAL reads an
   // engineering CRS of that name, which agrees with the declared CRS by name (crs.ts).
   tiff("r_epsg_unknown.tif"),
@@ -1499,7 +1516,18 @@ const VECTORS: Case[] = [
   }),
   vector("v_shp_local.shp", "shapefile", {
     crs: "EPSG:32612",
-    expect: quarantined("crs_mismatch", /v_shp_local\.shp' is in .*Site grid/),
+    expect: quarantined(
+      "crs_mismatch",
+      /v_shp_local\.shp' is in a local engineering CRS \(Site grid\): .*set "assign_crs": true .*ogr2ogr -a_srs EPSG:32612/,
+    ),
+  }),
+  vector("v_shp_local_assigned.shp", "shapefile", {
+    crs: "EPSG:32612",
+    assignCrs: true,
+    expect: published((out) => {
+      const m = meta(out.docs[0]!);
+      assert.deepEqual([m.source_crs, m.crs_source], ["EPSG:32612", "declared"]);
+    }),
   }),
   vector("v_csv_cut_wkt.csv", "csv", {
     expect: quarantined(
@@ -1639,6 +1667,7 @@ async function uploadOf(dir: string, c: Case): Promise<[Upload, [string, string]
     allow_empty_geometries?: boolean;
     open_options?: string[];
     subdataset?: string | string[];
+    assign_crs?: boolean;
   } = {
     name: c.file,
     from: `${dir}/${c.from ?? c.file}`,
@@ -1649,6 +1678,7 @@ async function uploadOf(dir: string, c: Case): Promise<[Upload, [string, string]
     ...(c.allowEmpty ? { allow_empty_geometries: true } : {}),
     ...(c.openOptions ? { open_options: c.openOptions } : {}),
     ...(c.subdataset ? { subdataset: c.subdataset } : {}),
+    ...(c.assignCrs ? { assign_crs: true } : {}),
   };
   return [upload, sidecars];
 }
