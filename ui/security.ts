@@ -16,6 +16,10 @@
  * - A request body over {@linkcode MAX_BODY_BYTES} is a 413 before it is
  *   read: `/login` needs no token, so without a limit anyone who reaches a
  *   token-protected server could make it buffer gigabytes.
+ * - A request body must arrive within {@linkcode BODY_TIMEOUT_MS} of its
+ *   head, or the answer is a 408: a client sending it a byte now and then
+ *   (slowloris on POST) held its request, and the handler awaiting the
+ *   body, for ever. The front door's deadline covers the head only.
  * - Secrets (the passwords of every configured URL, the S3 secret key, the
  *   token) are replaced by `***` in every response body.
  *
@@ -97,6 +101,56 @@ export function bodyLimitMiddleware(): MiddlewareHandler {
         } MiB; a launch needs a few KiB: send the selection, not data`,
       }, 413),
   });
+}
+
+/** How long a request's body may take to arrive once its head has, in milliseconds. */
+export const BODY_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads a request's whole body within `timeoutMs` (from when the handler
+ * sees its head) and hands the handlers a copy in memory; a body slower than
+ * that is a 408 saying what to do. Placed after {@linkcode bodyLimitMiddleware},
+ * whose limit the reading here trips (and whose 413 it lets through).
+ */
+export function bodyTimeoutMiddleware(timeoutMs: number = BODY_TIMEOUT_MS): MiddlewareHandler {
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (raw.body === null) return await next();
+    const reader = raw.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    try {
+      for (;;) {
+        const step = await Promise.race([reader.read(), late]);
+        if (step === "late") {
+          // Not awaited: a client that stopped sending never settles the cancel.
+          reader.cancel().catch(() => {});
+          c.header("Connection", "close");
+          return c.json({
+            error: "body_timeout",
+            message: `The request body did not arrive within ${
+              timeoutMs / 1000
+            } s of its headers; send the whole request at once (a launch needs a few KiB)`,
+          }, 408);
+        }
+        if (step.done) break;
+        chunks.push(step.value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    const body = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, at);
+      at += chunk.length;
+    }
+    c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body });
+    return await next();
+  };
 }
 
 /** Host-header check, method rule, same-origin check and token check. */

@@ -68,6 +68,12 @@ export interface ServeUiOptions<R> {
    */
   readonly headTimeoutMs?: number;
   /**
+   * How long a request's body may take to arrive once its headers have,
+   * before the answer is a 408 (ui/security.ts).
+   * @default {10000}
+   */
+  readonly bodyTimeoutMs?: number;
+  /**
    * The Unix socket the HTTP server listens on behind the front door (a
    * stale file there is removed); the process needs net access to
    * `unix:<path>`. Without that access the UI serves without its front door,
@@ -132,6 +138,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     token: options.token,
     secrets: options.secrets ?? [],
     ...(log ? { log } : {}),
+    ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
   });
   const port = options.port ?? 3000;
   // The HTTP server listens on a private Unix socket; the front door (ui/_front.ts) listens

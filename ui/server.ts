@@ -49,6 +49,7 @@ import { BadParamError, EVENT_TYPES, idParam, LOG_LEVELS, oneOfParam } from "./p
 import { parseRunFilter } from "./run_query.ts";
 import {
   bodyLimitMiddleware,
+  bodyTimeoutMiddleware,
   hasToken,
   isLoopback,
   redactMiddleware,
@@ -64,6 +65,11 @@ export interface AppOptions extends SecurityOptions {
   readonly secrets?: readonly string[];
   /** Where requests that fail on the server's side (5xx) are logged. */
   readonly log?: Logger;
+  /**
+   * How long a request body may take to arrive before the answer is a 408.
+   * @default {BODY_TIMEOUT_MS (10 s)}
+   */
+  readonly bodyTimeoutMs?: number;
 }
 
 const STATIC_TYPES: Readonly<Record<string, string>> = {
@@ -112,6 +118,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
   );
   app.use("*", securityMiddleware({ ...options, allowed: (path) => methodsAt(path) }));
   app.use("*", bodyLimitMiddleware());
+  app.use("*", bodyTimeoutMiddleware(options.bodyTimeoutMs));
 
   app.onError((error, c) => {
     const e = toError(error);

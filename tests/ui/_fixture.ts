@@ -105,7 +105,7 @@ export async function ranStore(graph: ReturnType<typeof fixtureGraph>["graph"]) 
 
 /** A UI server on a free port over the fixture. */
 export async function fixtureServer(
-  options: { token?: string; host?: string } = {},
+  options: { token?: string; host?: string; bodyTimeoutMs?: number } = {},
 ): Promise<{ server: UiServer; release: () => void; store: MemoryRunStore }> {
   const { graph, release } = fixtureGraph();
   const store = await ranStore(graph);
@@ -116,6 +116,7 @@ export async function fixtureServer(
     secrets: [SECRET],
     ...(options.token ? { token: options.token } : {}),
     ...(options.host ? { host: options.host } : {}),
+    ...(options.bodyTimeoutMs ? { bodyTimeoutMs: options.bodyTimeoutMs } : {}),
   });
   return { server, release, store };
 }

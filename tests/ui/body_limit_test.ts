@@ -45,3 +45,40 @@ Deno.test("security: a POST body over the limit is a 413 before it is read, also
   assert((await ok.json()).runId, "a launch under the limit returns its run id");
   await server.context.launcher.drain();
 });
+
+Deno.test("security: a POST body that trickles in is a 408 once its time is up, and the server goes on", async () => {
+  // Before: no deadline on the body; a client sending it a byte now and then (slowloris on
+  // POST) held its request, and the launch handler awaiting it, for ever.
+  const { server } = await fixtureServer({ bodyTimeoutMs: 300 });
+  await using _ = server;
+  const { hostname, port } = new URL(server.url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const head = `POST /actions/launch HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+      "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+    await conn.write(new TextEncoder().encode(head));
+    const answer = new Uint8Array(4096);
+    const read = conn.read(answer);
+    // A byte now and then, never the whole body.
+    const trickle = setInterval(
+      () => conn.write(new TextEncoder().encode(" ")).catch(() => {}),
+      100,
+    );
+    const guard = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 5_000));
+    const n = await Promise.race([read, guard]).finally(() => clearInterval(trickle));
+    assert(n !== "hung", "no answer within 5 s: the body read has no deadline");
+    const text = new TextDecoder().decode(answer.subarray(0, n ?? 0));
+    assertMatch(text, /^HTTP\/1\.1 408 /);
+    assertMatch(
+      text,
+      /did not arrive within 0\.3 s of its headers; send the whole request at once/,
+    );
+  } finally {
+    conn.close();
+  }
+  // Other clients are served meanwhile and after.
+  assertEquals(
+    await fetch(`${server.url}/api/assets`).then(async (r) => (await r.body?.cancel(), r.status)),
+    200,
+  );
+});
