@@ -733,6 +733,15 @@ export async function contentCheck(
             'Y_COORD"] or ["GEOM_POSSIBLE_NAMES=footprint"]',
         );
       }
+      // No layer at all and GDAL's errors: the file itself is unreadable (a
+      // FlatGeobuf cut inside its header), not a file of tables without geometry.
+      if (info.layers.length === 0 && openErrors.length > 0) {
+        return mismatch(
+          `GDAL cannot read a layer of it (GDAL reported: ${gdalSaid(openErrors).join(" | ")}): ` +
+            "the file is damaged or cut short (an upload cut off in transfer?); upload it again, " +
+            "or export it again from its source",
+        );
+      }
       if (layers.length === 0) {
         return mismatch(
           /^(ODS|XLSX|XLS)$/.test(info.driverShortName)

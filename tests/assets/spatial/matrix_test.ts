@@ -1228,7 +1228,7 @@ const VECTORS: Case[] = [
   vector("v_fgb_truncated.fgb", "flatgeobuf", {
     expect: quarantined(
       "content_mismatch",
-      /v_fgb_truncated\.fgb' .*has no layer with geometries \(GDAL reported: Failed to read header\)/,
+      /v_fgb_truncated\.fgb' is declared vector\/flatgeobuf but GDAL cannot read a layer of it \(GDAL reported: Failed to read header\): the file is damaged or cut short/,
     ),
   }),
   vector("v_tab_neutral.tab", "mapinfo", {
@@ -1558,7 +1558,11 @@ const VECTORS: Case[] = [
     ["v_gpkg_cut.gpkg", "geopackage", /malformed/],
     ["v_kml_cut.kml", "kml", /no element found|Parse error at EOF/],
     ["v_gpx_cut.gpx", "gpx", /XML parsing of GPX file failed/],
-    ["v_fgb_cut_header.fgb", "flatgeobuf", /Failed to read header/],
+    [
+      "v_fgb_cut_header.fgb",
+      "flatgeobuf",
+      /cannot read a layer of it .*Failed to read header.*cut short/,
+    ],
     ["v_geojson_cut_early.geojson", "geojson", /Unterminated object/],
     ["v_dxf_cut.dxf", "dxf", /error at line 1046/],
     ["v_shp_zero.shp", "shapefile", /empty \(0 bytes\)/],
