@@ -26,6 +26,7 @@ import { UiContext, type UiSources } from "./context.ts";
 import { Launcher } from "./launcher.ts";
 import { checkBind } from "./security.ts";
 import { uiSocketPath } from "../resources/permissions.ts";
+import { socketFolder } from "./_socket_folders.ts";
 import { LAUNCHER_PID_VARIABLE } from "../core/cli/stop.ts";
 import { type Front, serveFront } from "./_front.ts";
 import { createApp } from "./server.ts";
@@ -143,14 +144,14 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   const port = options.port ?? 3000;
   // The HTTP server listens on a private Unix socket; the front door (ui/_front.ts) listens
   // on the address and passes it each request whose head arrived in time and within limits.
-  const socketDir = options.socketPath === undefined
-    ? await Deno.makeTempDir({ prefix: "platform-ui-" })
-    : undefined;
-  const socketPath = options.socketPath ?? `${socketDir}/http.sock`;
+  // Lock-owned, and those of killed UIs swept first (ui/_socket_folders.ts).
+  const socketDir = options.socketPath === undefined ? await socketFolder() : undefined;
+  const socketPath = options.socketPath ?? `${socketDir?.path}/http.sock`;
   // A socket left by a process killed with the same pid would make the listen fail.
   if (options.socketPath !== undefined) await Deno.remove(socketPath).catch(() => {});
   const removeSocket = async () => {
-    await Deno.remove(socketDir ?? socketPath, { recursive: true }).catch(() => {});
+    if (socketDir) await socketDir.remove().catch(() => {});
+    else await Deno.remove(socketPath).catch(() => {});
   };
   const listening = Promise.withResolvers<Deno.NetAddr | undefined>();
   let server: Deno.HttpServer;
