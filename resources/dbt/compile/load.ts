@@ -28,6 +28,7 @@ import { adapterFor } from "../adapters/adapter_for.ts";
 import type { DbtProject, ModelConfig, ModelNode } from "../nodes.ts";
 import {
   type PackageFiles,
+  type ProjectSources,
   type ReadProject,
   readProject,
   type ReadProjectOptions,
@@ -43,6 +44,7 @@ import {
   parseModels,
   parseSeeds,
   parseSnapshots,
+  staticParseAhead,
   yamlSnapshot,
 } from "./parse.ts";
 import { collectProperties, type Properties } from "./properties.ts";
@@ -113,22 +115,33 @@ export async function loadProject(
   dir: string,
   options: LoadProjectOptions = {},
 ): Promise<DbtProject> {
-  const read = await readProject(dir, options);
+  // The macros (and the models' static parses) need no properties: they are loaded while the
+  // parse worker reads the property YAML, instead of this thread waiting for it or parsing
+  // the files the worker has not reached. Their error is thrown where it was, after the YAML's.
+  let macros: ReturnType<typeof loadMacros> | { error: unknown } | undefined;
+  const read = await readProject(dir, {
+    ...options,
+    beforeProperties: (sources) => {
+      try {
+        macros = loadMacros(sources, options);
+        const staticContext = staticParseContext(sources, options, macros.safety);
+        if (staticContext) staticParseAhead(sources.packages, staticContext, sources.cache);
+      } catch (error) {
+        macros = { error };
+      }
+    },
+  });
   const name = read.projectFile.name;
   const props = collectProperties(read);
   const warnings = [
     ...(read.warnings ?? []),
     ...props.warnings,
   ];
-  const { jinja, safety } = loadMacros(read, options);
+  if (macros && "error" in macros) throw macros.error;
+  const { jinja, safety } = macros ?? loadMacros(read, options);
   jinja.setRefResolver((ref, version) => versionedRef(props.modelVersions, ref, version));
   const scopes = scopeFactory(read, props, options.invocationId);
-  const staticContext = options.staticParse === false ? undefined : {
-    ...safety,
-    key: `${safety.key}\0${JSON.stringify(read.vars)}`,
-    hasVar: (key: string) => Object.hasOwn(read.vars, key),
-    hasEnv: (key: string) => read.env(key) !== undefined,
-  };
+  const staticContext = staticParseContext(read, options, safety);
   const parseContext: ParseContext = {
     jinja,
     scope: scopes.base,
@@ -474,8 +487,22 @@ type MacroSafety = Pick<StaticParseContext, "isSafeMacro" | "isPackage"> & {
   readonly key: string;
 };
 
+/** The context of static parses (none when the load is told not to parse statically). */
+function staticParseContext(
+  read: ProjectSources,
+  options: LoadProjectOptions,
+  safety: MacroSafety,
+): StaticParseContext | undefined {
+  return options.staticParse === false ? undefined : {
+    ...safety,
+    key: `${safety.key}\0${JSON.stringify(read.vars)}`,
+    hasVar: (key: string) => Object.hasOwn(read.vars, key),
+    hasEnv: (key: string) => read.env(key) !== undefined,
+  };
+}
+
 function loadMacros(
-  read: ReadProject,
+  read: ProjectSources,
   options: LoadProjectOptions,
 ): { jinja: JinjaEnv; safety: MacroSafety } {
   const dispatch: Record<string, string[]> = {};

@@ -12,7 +12,7 @@ import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { CompiledTemplate, JinjaEnv, RenderScope } from "../jinja/env.ts";
 import type { BuildKind } from "../nodes.ts";
 import { Relation } from "../relation.ts";
-import type { PackageFiles, SeedFile } from "../project/read.ts";
+import type { PackageFiles, PackageSources, SeedFile } from "../project/read.ts";
 import { preprocess } from "../jinja/extensions.ts";
 import { type StaticParse, staticParse, type StaticParseContext } from "./static_parse.ts";
 
@@ -198,6 +198,27 @@ function parseSql(
   return renderParse(kind, name, source, text, packageName, ctx);
 }
 
+/**
+ * Static parses of the models of `packages`, done ahead of {@linkcode parseModels} (which then
+ * finds them memoised): a load runs this while the parse worker reads the property YAML,
+ * which the parse itself needs. In the order the load parses (so the parse cache keeps its
+ * entries' order), and so only up to the first package with snapshots (parsed between two
+ * packages' models) or the first Python model (not parsed from its own text).
+ */
+export function staticParseAhead(
+  packages: readonly PackageSources[],
+  ctx: StaticParseContext,
+  cache: ParseCache | undefined,
+): void {
+  for (const pkg of packages) {
+    for (const source of pkg.models) {
+      if (source.path.endsWith(".py")) return;
+      memoStaticParse(source.text, ctx, cache);
+    }
+    if (pkg.snapshots.length > 0) return;
+  }
+}
+
 /** Static parses of this process by text, under one context key (a reload reuses them). */
 const STATIC = new Map<string, { key: string; found: StaticParse | undefined }>();
 const STATIC_MAX = 50_000;
@@ -229,8 +250,28 @@ function memoStaticParse(
   }
   // Kept for the next process, keyed by text and context (macros, vars): a file read against
   // other macros or vars is parsed again.
-  const key = digest(`${contextDigest(ctx.key)}\0${text}`);
-  return cache.staticParse(key, memoed, isStaticParse) ?? undefined;
+  return cache.staticParse(cacheKey(text, ctx.key), memoed, isStaticParse) ?? undefined;
+}
+
+/**
+ * Parse-cache keys of texts under the last context: a load asks for each model's twice
+ * (ahead of the parse, {@linkcode staticParseAhead}, then in it), and a sha256 of 10k texts
+ * costs tens of milliseconds.
+ */
+let cacheKeys: { context: string; keys: Map<string, string> } | undefined;
+
+function cacheKey(text: string, contextKey: string): string {
+  const context = contextDigest(contextKey);
+  if (cacheKeys?.context !== context) cacheKeys = { context, keys: new Map() };
+  let key = cacheKeys.keys.get(text);
+  if (key === undefined) {
+    key = digest(`${context}\0${text}`);
+    cacheKeys.keys.set(text, key);
+    if (cacheKeys.keys.size > STATIC_MAX) {
+      cacheKeys.keys.delete(cacheKeys.keys.keys().next().value as string);
+    }
+  }
+  return key;
 }
 
 let lastContext: { key: string; digest: string } | undefined;

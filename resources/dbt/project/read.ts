@@ -107,6 +107,25 @@ export interface ReadProjectOptions {
    * YAML, and they add up to {@linkcode PARALLEL_YAML_MIN_BYTES} or more.
    */
   readonly parallel?: boolean | undefined;
+  /**
+   * Called once every package's SQL, macros and other files are read and
+   * their property YAML is handed to the parse worker, before this thread
+   * waits for (or parses) that YAML: work that needs no properties (loading
+   * the macros, static parses) done here runs while the worker parses. It
+   * must not throw (keep an error for later: the YAML's errors come first).
+   * Not called when reading stopped on an error.
+   */
+  readonly beforeProperties?: ((sources: ProjectSources) => void) | undefined;
+}
+
+/** A package's files before its property YAML is parsed. */
+export type PackageSources = Omit<PackageFiles, "properties">;
+
+/** What {@linkcode ReadProjectOptions.beforeProperties} is given: the project without its properties. */
+export interface ProjectSources
+  extends Omit<ReadProject, "packages" | "selectors" | "defaultSelector"> {
+  /** The root project first, then installed packages, without their property files. */
+  readonly packages: readonly PackageSources[];
 }
 
 /**
@@ -231,7 +250,11 @@ export async function readProject(
     };
   };
   try {
-    const read = await readAll({ dir, projectFile, target, vars, targetPath, cache, env }, offload);
+    const read = await readAll(
+      { dir, projectFile, target, vars, targetPath, cache, env },
+      offload,
+      options.beforeProperties,
+    );
     const crash = worker?.crash;
     return crash
       ? { ...read, warnings: [...(read.warnings ?? []), `${crash.message} [${crash.code}]`] }
@@ -254,6 +277,7 @@ type Offload = (
 async function readAll(
   settings: Omit<ReadProject, "packages" | "selectors" | "defaultSelector">,
   offload: Offload,
+  beforeProperties: ((sources: ProjectSources) => void) | undefined,
 ): Promise<ReadProject> {
   const { dir, projectFile, cache } = settings;
   const versionCheck = !/^(false|0|no)$/i.test(settings.env("DBT_VERSION_CHECK") ?? "");
@@ -265,24 +289,36 @@ async function readAll(
       "dbt_project.yml",
     );
   }
-  const root = await readPackage(dir, "", projectFile, cache, offload);
-  const installPath = `${dir}/${projectFile["packages-install-path"]}`;
-  const packages: PackageFiles[] = [root];
-  for (const name of await listFolders(installPath)) {
-    const packageDir = `${installPath}/${name}`;
-    const prefix = `${projectFile["packages-install-path"]}/${name}/`;
-    const packageFile = await readProjectFile(packageDir, prefix);
-    if (packageFile.name === projectFile.name) continue; // a project installed into itself
-    // A package's keys are its maintainer's business; its version range is the user's.
-    if (versionCheck) {
-      checkRequiredDbtVersion(
-        packageFile["require-dbt-version"],
-        packageFile.name,
-        `${prefix}dbt_project.yml`,
-      );
+  // Every package's files first, its YAML handed to the worker; then the YAML of each, in
+  // order. An error while reading a package is thrown where it was before: after the property
+  // files of the packages before it.
+  const read: ReadPackage[] = [];
+  let stopped: { error: unknown } | undefined;
+  try {
+    read.push(await readPackage(dir, "", projectFile, offload));
+    const installPath = `${dir}/${projectFile["packages-install-path"]}`;
+    for (const name of await listFolders(installPath)) {
+      const packageDir = `${installPath}/${name}`;
+      const prefix = `${projectFile["packages-install-path"]}/${name}/`;
+      const packageFile = await readProjectFile(packageDir, prefix);
+      if (packageFile.name === projectFile.name) continue; // a project installed into itself
+      // A package's keys are its maintainer's business; its version range is the user's.
+      if (versionCheck) {
+        checkRequiredDbtVersion(
+          packageFile["require-dbt-version"],
+          packageFile.name,
+          `${prefix}dbt_project.yml`,
+        );
+      }
+      read.push(await readPackage(packageDir, prefix, packageFile, offload));
     }
-    packages.push(await readPackage(packageDir, prefix, packageFile, cache, offload));
+  } catch (error) {
+    stopped = { error };
   }
+  if (!stopped) beforeProperties?.({ ...settings, packages: read.map((p) => p.sources) });
+  const packages: PackageFiles[] = [];
+  for (const pkg of read) packages.push(await pkg.properties(cache));
+  if (stopped) throw stopped.error;
   const selectors = await readSelectors(dir);
   return { ...settings, packages, ...selectors, ...(warnings.length > 0 ? { warnings } : {}) };
 }
@@ -325,13 +361,20 @@ async function listFolders(path: string): Promise<string[]> {
   return names.sort();
 }
 
+/** A package whose files are read, its property YAML handed to the worker. */
+interface ReadPackage {
+  /** Its files but the properties. */
+  readonly sources: PackageSources;
+  /** The package with its property files, parsed and validated (errors in file order). */
+  properties(cache: ParseCache): Promise<PackageFiles>;
+}
+
 async function readPackage(
   dir: string,
   prefix: string,
   projectFile: ProjectFile,
-  cache: ParseCache,
   offload: Offload,
-): Promise<PackageFiles> {
+): Promise<ReadPackage> {
   // Property files first: their YAML is parsed off the main thread while it reads the rest.
   const yamlFiles: { path: string; file: string }[] = [];
   for (
@@ -394,31 +437,7 @@ async function readPackage(
       });
     }
   }
-  const reads = await offloaded?.finish();
-  // Texts first, in file order (a file that cannot be read throws where it did): their size
-  // says whether compiling the schema pays.
-  const inputs = yamlFiles.map(({ path }) => {
-    const read = reads?.get(path);
-    if (read === undefined || read.kind === "unread") {
-      try {
-        return { text: readSourceText(path), parsed: undefined };
-      } catch (error) {
-        return { error };
-      }
-    }
-    rememberText(path, read.text, read.readAt);
-    return { text: read.text, parsed: read.kind === "parsed" ? read : undefined };
-  });
-  let chars = 0;
-  for (const input of inputs) chars += input.text?.length ?? 0;
-  const schema = propertiesFileSchema(chars);
-  // Validated here, in file order, with or without the worker: the same values, the same first error.
-  const properties = yamlFiles.map(({ file }, i) => {
-    const input = inputs[i] as (typeof inputs)[number];
-    if (input.text === undefined) throw input.error;
-    return parseYaml(input.text, file, schema, cache, input.parsed);
-  });
-  return {
+  const sources: PackageSources = {
     name: projectFile.name,
     dir,
     prefix,
@@ -431,7 +450,37 @@ async function readPackage(
     snapshots,
     docs,
     analyses,
-    properties,
+  };
+  const parseProperties = async (cache: ParseCache): Promise<YamlFile<PropertiesFile>[]> => {
+    const reads = await offloaded?.finish();
+    // Texts first, in file order (a file that cannot be read throws where it did): their size
+    // says whether compiling the schema pays.
+    const inputs = yamlFiles.map(({ path }) => {
+      const read = reads?.get(path);
+      if (read === undefined || read.kind === "unread") {
+        try {
+          return { text: readSourceText(path), parsed: undefined };
+        } catch (error) {
+          return { error };
+        }
+      }
+      rememberText(path, read.text, read.readAt);
+      return { text: read.text, parsed: read.kind === "parsed" ? read : undefined };
+    });
+    let chars = 0;
+    for (const input of inputs) chars += input.text?.length ?? 0;
+    const schema = propertiesFileSchema(chars);
+    // Validated here, in file order, with or without the worker: the same values, the same first error.
+    const files = yamlFiles.map(({ file }, i) => {
+      const input = inputs[i] as (typeof inputs)[number];
+      if (input.text === undefined) throw input.error;
+      return parseYaml(input.text, file, schema, cache, input.parsed);
+    });
+    return files;
+  };
+  return {
+    sources,
+    properties: async (cache) => ({ ...sources, properties: await parseProperties(cache) }),
   };
 }
 

@@ -15,6 +15,7 @@ import { DbtError, DbtErrorCode, loadProject } from "../../../resources/dbt/mod.
 import { buildManifest } from "../../../resources/dbt/artifacts.ts";
 import { workerThreadsStarted, YamlWorker } from "../../../resources/dbt/project/yaml_pool.ts";
 import { yamlValue } from "../../../resources/dbt/project/yaml_value.ts";
+import { type ProjectSources, readProject } from "../../../resources/dbt/project/read.ts";
 import { writeProject } from "./_fixture.ts";
 
 /** A project whose YAML uses what real ones do: anchors and merge keys, sources, seeds, configs. */
@@ -141,6 +142,50 @@ Deno.test("parallel parse: errors name the same file and line with and without t
       }
       assert.equal(errors[0]?.message, errors[1]?.message);
     });
+  }
+});
+
+Deno.test("parallel parse: the project's other files are handed over before the YAML is waited for", async () => {
+  // loadProject loads the macros and parses the models statically in that hook, while the
+  // worker parses the property YAML; a broken property file still fails the read after it.
+  const broken = {
+    "models/f1/schema.yml": "version: 2\nmodels:\n  - name: m_1_0\n    columns: [\n",
+  };
+  for (const parallel of [true, false]) {
+    await using project = await writeProject({ ...files(3), ...broken });
+    const handed: ProjectSources[] = [];
+    const error = await readProject(project.dir, {
+      cache: false,
+      parallel,
+      beforeProperties: (sources) => handed.push(sources),
+    }).then(() => assert.fail("expected the read to fail"), (e: unknown) => e);
+    assert.ok(error instanceof DbtError && error.file === "models/f1/schema.yml", String(error));
+    assert.equal(handed.length, 1, `parallel: ${parallel}`);
+    const [root] = handed[0]?.packages ?? [];
+    assert.deepEqual(root?.macros.map((m) => m.file), ["macros/cents.sql"]);
+    assert.equal(root?.models.length, 9);
+    assert.ok(!("properties" in (root ?? {})), "no property file is parsed yet");
+  }
+});
+
+Deno.test("parallel parse: a broken property file is reported before a broken macro, as before", async () => {
+  const macro = { "macros/cents.sql": "{% macro cents(col) %}({{ col }} * 100)" }; // no endmacro
+  const yaml = { "models/f2/schema.yml": "version: 2\nmodels:\n  - name: m_2_0\n    columns: 7\n" };
+  for (const parallel of [true, false]) {
+    for (
+      const [broken, file] of [[{ ...macro, ...yaml }, "models/f2/schema.yml"], [
+        macro,
+        "macros/cents.sql",
+      ]] as const
+    ) {
+      await using project = await writeProject({ ...files(3), ...broken });
+      const error = await loadProject(project.dir, { cache: false, parallel }).then(
+        () => assert.fail("expected the load to fail"),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof DbtError, String(error));
+      assert.equal(error.file, file, `parallel: ${parallel}: ${error.message}`);
+    }
   }
 });
 
