@@ -44,9 +44,19 @@ const Outputs = z.looseObject({
 const GEOMETRY_TYPE =
   /^(Point|LineString|Polygon|MultiPoint|MultiLineString|MultiPolygon|GeometryCollection)( Z)?$/;
 
-const CoveringPath = z.tuple([z.string().min(1), z.string().min(1)]);
+/** A covering column's field (`["bbox", "xmin"]`): the struct, then the field the spec names. */
+const coveringPath = (field: string) =>
+  z.tuple([
+    z.string().min(1),
+    z.literal(field, { error: `must name the struct's field '${field}'` }),
+  ]);
 
-/** One column of the GeoParquet 1.1 `geo` metadata (the rules this platform relies on). */
+/**
+ * One column of the GeoParquet 1.1 `geo` metadata: the rules of the
+ * specification's JSON schema (format-specs/schema.json of 1.1.0), but
+ * `encoding`, which this platform writes as WKB only, and the PROJJSON
+ * schema of `crs`, of which only the object and its `type` are checked.
+ */
 const GeoColumn = z.looseObject({
   encoding: z.literal("WKB", { error: "encoding must be 'WKB'" }),
   geometry_types: z.array(
@@ -57,24 +67,29 @@ const GeoColumn = z.looseObject({
   crs: z.looseObject({ type: z.string().min(1) }, {
     error: "must be a PROJJSON object (with a 'type') or null",
   }).nullable().optional(),
+  edges: z.enum(["planar", "spherical"], { error: "must be 'planar' or 'spherical'" }).optional(),
+  orientation: z.literal("counterclockwise", { error: "must be 'counterclockwise'" }).optional(),
   bbox: z.array(z.number()).refine((b) => b.length === 4 || b.length === 6, {
     error: "must hold 4 numbers (or 6 for 3D)",
   }).optional(),
+  epoch: z.number({ error: "must be a number (a decimal year)" }).optional(),
   covering: z.looseObject({
-    bbox: z.strictObject({
-      xmin: CoveringPath,
-      ymin: CoveringPath,
-      xmax: CoveringPath,
-      ymax: CoveringPath,
+    bbox: z.looseObject({
+      xmin: coveringPath("xmin"),
+      ymin: coveringPath("ymin"),
+      xmax: coveringPath("xmax"),
+      ymax: coveringPath("ymax"),
     }),
   }).optional(),
 });
 
 /** The GeoParquet 1.1 `geo` file metadata. */
 export const GeoParquetMetadata = z.looseObject({
-  version: z.string().regex(/^1\.1\.\d+$/, { error: "must be a 1.1.x version" }),
+  version: z.literal("1.1.0", { error: "must be '1.1.0'" }),
   primary_column: z.string().min(1),
-  columns: z.record(z.string(), GeoColumn),
+  columns: z.record(z.string().min(1), GeoColumn).refine((c) => Object.keys(c).length > 0, {
+    error: "must describe at least one geometry column",
+  }),
 });
 
 /** The GeoParquet 1.1 `geo` file metadata. */
@@ -150,7 +165,10 @@ export function geoProblems(
     } else if (field.physicalType !== BYTE_ARRAY) {
       problems.push(`geo.columns.${name}: the column is not a binary (WKB) column`);
     }
-    for (const [part, [struct, child]] of Object.entries(column.covering?.bbox ?? {})) {
+    const box = column.covering?.bbox;
+    for (const part of ["xmin", "ymin", "xmax", "ymax"] as const) {
+      if (box === undefined) break;
+      const [struct, child] = box[part];
       const target = byName.get(struct);
       if (!target?.children.some((c) => c.name === child)) {
         problems.push(

@@ -416,7 +416,38 @@ Deno.test("geoProblems: each GeoParquet 1.1 rule names the field and the problem
   assert.deepEqual(problems({ ...valid, columns: { geometry: { ...geometry, crs: null } } }), []);
 
   const cases: [string, unknown, RegExp][] = [
-    ["version", { ...valid, version: "1.0.0" }, /^geo\.version: must be a 1\.1\.x version$/],
+    ["version", { ...valid, version: "1.0.0" }, /^geo\.version: must be '1\.1\.0'$/],
+    // The rules of the specification's JSON schema that were not checked before.
+    ["a later version", { ...valid, version: "1.1.7" }, /^geo\.version: must be '1\.1\.0'$/],
+    [
+      "edges",
+      { ...valid, columns: { geometry: { ...geometry, edges: "geodesic" } } },
+      /^geo\.columns\.geometry\.edges: must be 'planar' or 'spherical'$/,
+    ],
+    [
+      "orientation",
+      { ...valid, columns: { geometry: { ...geometry, orientation: "clockwise" } } },
+      /^geo\.columns\.geometry\.orientation: must be 'counterclockwise'$/,
+    ],
+    [
+      "epoch",
+      { ...valid, columns: { geometry: { ...geometry, epoch: "2024.5" } } },
+      /^geo\.columns\.geometry\.epoch: must be a number/,
+    ],
+    ["no column", { ...valid, columns: {} }, /^geo\.columns: must describe at least one/],
+    [
+      "covering field",
+      {
+        ...valid,
+        columns: {
+          geometry: {
+            ...geometry,
+            covering: { bbox: { ...covering.bbox, xmin: ["bbox", "ymin"] } },
+          },
+        },
+      },
+      /^geo\.columns\.geometry\.covering\.bbox\.xmin\.1: must name the struct's field 'xmin'$/,
+    ],
     [
       "encoding",
       { ...valid, columns: { geometry: { ...geometry, encoding: "WKT" } } },
@@ -454,11 +485,11 @@ Deno.test("geoProblems: each GeoParquet 1.1 rule names the field and the problem
         columns: {
           geometry: {
             ...geometry,
-            covering: { bbox: { ...covering.bbox, xmax: ["bbox", "maxx"] } },
+            covering: { bbox: { ...covering.bbox, xmax: ["box", "xmax"] } },
           },
         },
       },
-      /^geo\.columns\.geometry\.covering\.bbox\.xmax: the struct field 'bbox\.maxx' is not in/,
+      /^geo\.columns\.geometry\.covering\.bbox\.xmax: the struct field 'box\.xmax' is not in/,
     ],
   ];
   for (const [what, geo, expected] of cases) {
