@@ -222,7 +222,7 @@ function wrap(step: Step, thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new AssetExecutionError(
     "asset.failed",
-    `Asset '${step.asset.key}' threw ${String(thrown)}`,
+    `Asset '${step.asset.key}' threw ${toError(thrown).message}`,
     {
       assetKey: step.asset.key,
       cause: thrown,

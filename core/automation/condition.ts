@@ -314,7 +314,13 @@ function operator(kind: "and" | "or", conditions: readonly AutomationCondition[]
 
 function assertCondition(value: unknown, where: string): void {
   if (!(value instanceof AutomationCondition)) {
-    throw new TypeError(`Cannot build '${where}': ${String(value)} is not an automation condition`);
+    // Deno.inspect: String() printed an uncalled factory's whole source and an object as
+    // [object Object].
+    throw new TypeError(
+      `Cannot build '${where}': ${
+        Deno.inspect(value, { depth: 1, colors: false })
+      } is not an automation condition`,
+    );
   }
 }
 

@@ -159,6 +159,31 @@ Deno.test("a thrown non-Error is wrapped in AssetExecutionError keeping the caus
   assert.equal(error.cause, "plain string");
 });
 
+Deno.test("a thrown plain object is reported by its content, never as [object Object]", async () => {
+  const graph = defineGraph({
+    assets: [
+      defineAsset({
+        key: "a",
+        materialize: () => {
+          throw { status: 503, detail: "upstream busy" };
+        },
+      }),
+      defineAsset({
+        key: "b",
+        materialize: () => {
+          throw { message: "quota exceeded", code: "Q1" };
+        },
+      }),
+    ],
+  });
+  const result = await harness().run(graph);
+  // Both said "Asset 'a' threw [object Object]".
+  assert.deepEqual(summary(result).map((s) => s.reason), [
+    `Asset 'a' threw {"status":503,"detail":"upstream busy"}`,
+    "Asset 'b' threw quota exceeded",
+  ]);
+});
+
 Deno.test("the user's error is kept as is, class and all", async () => {
   class QuotaError extends Error {}
   const graph = defineGraph({

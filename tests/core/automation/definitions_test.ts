@@ -43,6 +43,15 @@ Deno.test("conditions: descriptions, labels, without(), bad input", () => {
   assert.throws(() => eager().without(onMissing()), /not one of its parts/);
   assert.throws(() => and(), /no conditions/);
   assert.throws(() => and("eager" as never), /not an automation condition/);
+  // A condition factory passed uncalled printed its whole source; an object, [object Object].
+  assert.throws(
+    () => and(eager as never),
+    { message: "Cannot build 'and': [Function: eager] is not an automation condition" },
+  );
+  assert.throws(
+    () => or({ kind: "eager" } as never),
+    { message: `Cannot build 'or': { kind: "eager" } is not an automation condition` },
+  );
   assert.throws(() => onCron("0 6 * *"), InvalidDefinitionError);
   assert.throws(() => onCron("99 6 * * *"), InvalidDefinitionError);
   assert.throws(() => inLatestTimeWindow({ lookbackDays: -1 }), RangeError);
