@@ -75,7 +75,7 @@ export interface Installed {
 export async function readPackageSpecs(
   projectDir: string,
   env?: (name: string) => string | undefined,
-): Promise<{ file: string; specs: PackageSpec[] }> {
+): Promise<{ file: string; specs: PackageSpec[]; unrendered: unknown[] }> {
   for (const file of ["packages.yml", "dependencies.yml"]) {
     let text: string;
     try {
@@ -85,7 +85,8 @@ export async function readPackageSpecs(
       throw error;
     }
     // dbt renders packages.yml with env_var() (private git URLs, tokens).
-    const rendered = renderValue(parseYamlText(text) ?? {}, {
+    const raw: unknown = parseYamlText(text) ?? {};
+    const rendered = renderValue(raw, {
       env: env ?? ((name: string) => Deno.env.get(name)),
       file,
       allowSecrets: true,
@@ -101,9 +102,10 @@ export async function readPackageSpecs(
         { file },
       );
     }
-    return { file, specs: parsed.data.packages };
+    const entries = (raw as { packages?: unknown }).packages;
+    return { file, specs: parsed.data.packages, unrendered: Array.isArray(entries) ? entries : [] };
   }
-  return { file: "packages.yml", specs: [] };
+  return { file: "packages.yml", specs: [], unrendered: [] };
 }
 
 /**
@@ -116,13 +118,13 @@ export async function installPackages(
   options: InstallOptions = {},
 ): Promise<Installed[]> {
   const project = await readProjectFile(projectDir);
-  const { specs } = await readPackageSpecs(projectDir, options.env);
+  const { specs, unrendered } = await readPackageSpecs(projectDir, options.env);
   const installDir = `${projectDir}/${project["packages-install-path"]}`;
   await Deno.mkdir(installDir, { recursive: true });
   const stagingDir = dirname(installDir);
   await removeStaging(stagingDir);
   const installed: Installed[] = [];
-  for (const spec of specs) {
+  for (const [index, spec] of specs.entries()) {
     const staging = await Deno.makeTempDir({ dir: stagingDir, prefix: STAGING_PREFIX });
     try {
       let lock: Record<string, unknown>;
@@ -139,18 +141,22 @@ export async function installPackages(
       } else if (gitUrl !== undefined) {
         const revision = spec.revision === undefined ? undefined : String(spec.revision);
         const sub = typeof spec.subdirectory === "string" ? spec.subdirectory : undefined;
-        await git(["clone", "--quiet", gitUrl, `${staging}/repo`], `git: ${gitUrl}`);
+        // As written (`https://{{ env_var('DBT_ENV_SECRET_GIT_CREDENTIAL') }}@host/...`), as
+        // dbt locks it: the rendered URL carries the token, and package-lock.yml is committed.
+        const written = (unrendered[index] as { git?: unknown } | undefined)?.git;
+        const shown = typeof written === "string" ? written : gitUrl;
+        await git(["clone", "--quiet", gitUrl, `${staging}/repo`], `git: ${shown}`);
         if (revision) {
           await git(
             ["-C", `${staging}/repo`, "checkout", "--quiet", revision],
-            `git: ${gitUrl}@${revision}`,
+            `git: ${shown}@${revision}`,
           );
         }
-        const sha = (await git(["-C", `${staging}/repo`, "rev-parse", "HEAD"], `git: ${gitUrl}`))
+        const sha = (await git(["-C", `${staging}/repo`, "rev-parse", "HEAD"], `git: ${shown}`))
           .trim();
         await Deno.remove(`${staging}/repo/.git`, { recursive: true });
         source = sub ? `${staging}/repo/${sub}` : `${staging}/repo`;
-        lock = { git: gitUrl, revision: sha, ...(sub ? { subdirectory: sub } : {}) };
+        lock = { git: shown, revision: sha, ...(sub ? { subdirectory: sub } : {}) };
       } else if (hubName !== undefined) {
         const hub =
           (options.hubUrl ?? Deno.env.get("DBT_PACKAGE_HUB_URL") ?? "https://hub.getdbt.com")
@@ -186,7 +192,8 @@ export async function installPackages(
       lockTemp,
       stringify({
         packages: installed.map((p) => p.lock),
-        sha1_hash: await sha1(JSON.stringify(specs)),
+        // Of the entries as written: a hash of the rendered ones would hash their secrets.
+        sha1_hash: await sha1(JSON.stringify(unrendered)),
       }),
     );
     await Deno.rename(lockTemp, lockFile);

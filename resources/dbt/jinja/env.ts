@@ -42,6 +42,7 @@ import { asSet, asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
 import { dictKeys } from "./py_dict.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 import { toError } from "../../../core/errors.ts";
+import { registerSecret } from "../../../core/secrets.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
 function compileToCode(source: string, file: string): string {
@@ -1369,9 +1370,11 @@ export function envVarOf(
         `read it in profiles.yml, or rename the variable if it is not a secret`,
     );
   }
-  const value = env(name);
+  const value = env(name) ?? fallback;
+  // dbt scrubs these values from its logs: registered, every CLI line and error masks them
+  // (a git URL with a token in packages.yml, repeated by git's own error).
+  if (name.startsWith(SECRET_ENV_PREFIX)) registerSecret(value);
   if (value !== undefined) return value;
-  if (fallback !== undefined) return fallback;
   return raiseInRender(
     DbtErrorCode.renderFailed,
     `env_var('${name}'): the environment variable is not set and no default is given; ` +

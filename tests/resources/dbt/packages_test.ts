@@ -9,6 +9,7 @@ import { DbtError, DbtErrorCode } from "../../../resources/dbt/mod.ts";
 import { installPackages, satisfies } from "../../../resources/dbt/packages.ts";
 import { loadProject } from "../../../resources/dbt/compile/load.ts";
 import { PROFILES_YML, writeProject } from "./_fixture.ts";
+import { redact } from "../../../core/secrets.ts";
 
 const UTILS = new URL("../../fixtures/dbt/packages/jaffle_utils", import.meta.url).pathname;
 
@@ -85,6 +86,60 @@ Deno.test("deps: bad entries and unreachable sources name the package", async ()
     installPackages(hub.dir, { hubUrl: "http://127.0.0.1:9" }),
     /the hub http:\/\/127\.0\.0\.1:9 did not answer/,
   );
+});
+
+Deno.test("deps: a git URL with a DBT_ENV_SECRET_ token is locked and reported as written, never rendered", async () => {
+  // dbt's documented form for private packages. package-lock.yml (committed), the
+  // 'Installed' line and the errors held the token.
+  const token = "ghp_deps_secret_token_42";
+  const repo = await Deno.makeTempDir({ prefix: "deps_git_" });
+  try {
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command("git", {
+        args,
+        cwd: repo,
+        stdout: "null",
+        stderr: "piped",
+      })
+        .output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    };
+    await new Deno.Command("cp", { args: ["-r", `${UTILS}/.`, repo] }).output();
+    await run("init", "-q", "-b", "main");
+    await run("add", "-A");
+    await run("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "utils");
+    const written = `file://{{ env_var('DBT_ENV_SECRET_GIT_CREDENTIAL') }}@localhost${repo}`;
+    await using project = await writeProject({
+      "packages.yml": `packages:\n  - git: "${written}"\n`,
+    });
+    const env = (name: string) => name === "DBT_ENV_SECRET_GIT_CREDENTIAL" ? token : undefined;
+    const lines: string[] = [];
+    const installed = await installPackages(project.dir, {
+      env,
+      onInstalled: (l) => lines.push(l),
+    });
+    assert.deepEqual(installed.map((p) => p.name), ["jaffle_utils"]);
+    const lock = await Deno.readTextFile(`${project.dir}/package-lock.yml`);
+    assert.ok(!lock.includes(token), lock);
+    assert.ok(lock.includes("env_var('DBT_ENV_SECRET_GIT_CREDENTIAL')"), lock);
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0]!.includes(token), lines[0]);
+
+    await using missing = await writeProject({
+      "packages.yml": `packages:\n  - git: "${written}/nope"\n`,
+    });
+    await assert.rejects(installPackages(missing.dir, { env }), (error: Error) => {
+      assert.match(
+        error.message,
+        /package git: file:\/\/\{\{ env_var\('DBT_ENV_SECRET_GIT_CREDENTIAL'\) \}\}@localhost/,
+      );
+      // What the CLI prints passes through redact(): git's own text may repeat the URL.
+      assert.ok(!redact(error.message).includes(token), error.message);
+      return true;
+    });
+  } finally {
+    await Deno.remove(repo, { recursive: true });
+  }
 });
 
 Deno.test("deps: version ranges", () => {
