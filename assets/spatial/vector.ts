@@ -479,7 +479,11 @@ async function convertLayer(
       const failed = settled.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
       const written = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
-      appendParts(scratch.toHost(written[0]!), "input", written.slice(1).map(scratch.toHost));
+      appendParts(
+        scratch.toHost(written[0]!),
+        "input",
+        written.slice(1).map((p) => scratch.toHost(p)),
+      );
       for (const part of written.slice(1)) await Deno.remove(scratch.toHost(part));
       reprojected = written[0]!;
     } else if (makeValid && sameCrs && options.gdal.kind === "wasm") {
