@@ -20,7 +20,13 @@ import { judgeWith, type StalenessReport } from "../core/automation/staleness.ts
 import type { Graph } from "../core/graph.ts";
 import { partitionKeys, type PartitionsDefinition } from "../core/partitions.ts";
 import type { RunStore } from "../core/run_store/types.ts";
-import type { CheckEvaluation, LatestStep, MaterializationEntry, RunIndex } from "./run_index.ts";
+import {
+  type CheckEvaluation,
+  checkOf,
+  type LatestStep,
+  type MaterializationEntry,
+  type RunIndex,
+} from "./run_index.ts";
 
 /** The state an asset is coloured by. */
 export type AssetState =
@@ -131,7 +137,7 @@ export async function assetStatuses(
     // partition's latest evaluation fails; the one shown is the failing one.
     const checks = new Map<string, CheckEvaluation>();
     const seen = new Set<string>();
-    for (const evaluation of view.checks) {
+    for (const evaluation of await evaluationsOf(graph, index, store, key)) {
       const id = `${evaluation.name}\0${evaluation.partition ?? ""}`;
       if (seen.has(id)) continue;
       seen.add(id);
@@ -169,6 +175,30 @@ export async function assetStatuses(
     });
   }
   return result;
+}
+
+/** Check events read at most per asset when the index window may miss some (newest first). */
+const CHECK_SCAN = 500;
+
+/**
+ * The check evaluations of `key`, newest first: the index's, and, when the
+ * index does not hold every run and may miss a check's or a partition's
+ * latest evaluation, the store's after them (the first of each check and
+ * partition wins, so the index's newer ones do). Without this an asset whose
+ * failing check ran before the index window showed "stale" or "materialized"
+ * where a full index showed "check_failing". One lookup per asset that has
+ * checks, only while the history is longer than the index.
+ */
+async function evaluationsOf(
+  graph: Graph<unknown>,
+  index: RunIndex,
+  store: RunStore,
+  key: string,
+): Promise<readonly CheckEvaluation[]> {
+  const view = index.asset(key);
+  if (index.complete || graph.checksFor(key).length === 0) return view.checks;
+  const older = await store.listAssetEvents(key, { types: ["check"], limit: CHECK_SCAN });
+  return [...view.checks, ...older.map(checkOf)];
 }
 
 /** Asset events read at most to fill partition gaps (newest first). */

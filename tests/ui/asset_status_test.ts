@@ -197,3 +197,28 @@ Deno.test("asset states: a stale asset coloured by its failing check still count
   const page = await fetch(`${ui.url}/assets`).then((r) => r.text());
   assertMatch(page, /<button[^>]*>Materialize stale \(1\)<\/button>/);
 });
+
+Deno.test("asset states: a failing check evaluated before the index window shows check_failing, as a full index does", async () => {
+  // Before: the check evaluations were read from the index only, so with a history longer
+  // than the index an asset whose check failed in an older run showed "stale".
+  let version = "v1";
+  const graph = defineGraph({
+    assets: [
+      defineAsset({ key: "bronze", materialize: () => ({ data_version: version }) }),
+      defineAsset({
+        key: "stg",
+        deps: ["bronze"],
+        checks: [{ name: "has_rows", severity: "warn", run: () => false }],
+        materialize: () => {},
+      }),
+    ],
+  }) as Graph<unknown>;
+  const store = new MemoryRunStore();
+  const clock = new FakeClock(T0);
+  await materialize(graph, { runStore: store, clock });
+  assertEquals(await shown(graph, store, "stg"), "check_failing");
+  version = "v2";
+  clock.advance(60_000);
+  await materialize(graph, { runStore: store, clock, selection: "bronze" });
+  assertEquals(await shown(graph, store, "stg"), "check_failing");
+});
