@@ -12,7 +12,7 @@
 import type postgres from "postgres";
 import type { Materialization } from "../../core/asset.ts";
 import { mergeStep } from "../../core/run_store/base.ts";
-import type { StepRecord } from "../../core/run_store/types.ts";
+import { OWNER_LOST_TAG, type StepRecord } from "../../core/run_store/types.ts";
 import { toTime } from "./_postgres_migrate.ts";
 import { partitionColumn, provenanceColumn } from "./_rows.ts";
 
@@ -190,6 +190,21 @@ export function jsonLiteral(value: unknown): string {
   return `${tag}${text}${tag}::json`;
 }
 
+/**
+ * The fence of a run taken for dead: once a reaper failed it (tag
+ * `owner_lost`, written in the reap's transaction), what its owner still
+ * sends is dropped. That owner was alive after all (its event loop blocked
+ * by a long synchronous step, a stopped VM) and learns it only at its next
+ * heartbeat: meanwhile its step's materialization would replace the retry's
+ * as the asset's latest, from a failed run, and its step would read success
+ * in the run the reaper failed. Rows of a run not recorded yet are kept, and
+ * so are log lines (what it said, such as why it stopped, is worth reading).
+ */
+function notReaped(t: Tables): string {
+  return `NOT EXISTS (SELECT 1 FROM ${t.pipeline_runs} AS fence WHERE fence.run_id = t.run_id
+       AND (fence.tags::jsonb -> '${OWNER_LOST_TAG}') IS NOT NULL)`;
+}
+
 function insertSteps(t: Tables, steps: StepRecord[]): string {
   const rows: StepRow[] = steps.map((step) => ({
     run_id: step.runId,
@@ -209,6 +224,7 @@ function insertSteps(t: Tables, steps: StepRecord[]): string {
        partition_key text, status text, attempts integer, started_at float8, finished_at float8,
        reason text)) WITH ORDINALITY AS t(run_id, asset_key, partition_key, status, attempts,
        started_at, finished_at, reason, ord)
+     WHERE ${notReaped(t)}
      ORDER BY ord
      ON CONFLICT (run_id, asset_key, partition_key) DO UPDATE SET status = excluded.status,
        attempts = excluded.attempts,
@@ -222,6 +238,7 @@ function insertEvents(t: Tables, rows: EventRow[]): string {
      FROM ROWS FROM (json_to_recordset(${jsonLiteral(rows)}) AS (run_id text, type text,
        time float8, asset_key text, partition_key text, data text))
        WITH ORDINALITY AS t(run_id, type, time, asset_key, partition_key, data, ord)
+     WHERE t.type = 'log' OR ${notReaped(t)}
      ORDER BY ord`;
 }
 
@@ -232,6 +249,7 @@ function upsertMaterializations(t: Tables, rows: MaterializationRow[]): string {
        provenance
      FROM json_to_recordset(${jsonLiteral(rows)}) AS t(asset_key text, partition_key text,
        run_id text, time float8, metadata text, code_version text, provenance text)
+     WHERE ${notReaped(t)}
      ON CONFLICT (asset_key, partition_key) DO UPDATE SET run_id = excluded.run_id,
        time = excluded.time, metadata = excluded.metadata, code_version = excluded.code_version,
        provenance = excluded.provenance
