@@ -25,6 +25,7 @@
 import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { PlatformError, toError } from "../../core/errors.ts";
+import { printable, quote } from "../../core/printable.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { closest, editDistance } from "../../core/suggest.ts";
 import { Intent, INTENT_NAMES } from "./intents.ts";
@@ -334,7 +335,8 @@ export async function validateManifest(
     text = new TextDecoder("utf-8", { fatal: true }).decode(read.bytes);
     json = JSON.parse(text);
   } catch (error) {
-    const reason = toError(error).message;
+    // The parser quotes the text around the fault, control characters included.
+    const reason = printable(toError(error).message);
     return {
       ok: false,
       batchId: keyBatchId,
@@ -352,7 +354,8 @@ export async function validateManifest(
       batchId: keyBatchId,
       problems: [{
         code: "malformed_json",
-        message: `Cannot parse manifest '${manifestKey}': key '${twice.key}' appears twice in ` +
+        message:
+          `Cannot parse manifest '${manifestKey}': key ${quote(twice.key)} appears twice in ` +
           `one object (line ${twice.line}); JSON readers keep only one of them, so which ` +
           "value counts is unclear. Remove the other and commit it again.",
       }],
@@ -641,8 +644,18 @@ function pathProblems(manifestKey: string, manifest: Manifest): ManifestProblem[
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** The longest object key S3 takes, in UTF-8 bytes. */
+const MAX_PATH_BYTES = 1024;
+
 /** Why a manifest path could reach outside the landing zone, or `undefined` if it cannot. */
 function landingPathProblem(path: string): string | undefined {
+  // S3's (and the local store's) limit on a key: a longer path can never have been uploaded,
+  // and was reported as 'not a valid landing-zone key' with the whole path echoed.
+  const bytes = new TextEncoder().encode(path).length;
+  if (bytes > MAX_PATH_BYTES) {
+    return `is ${bytes} bytes long, over the ${MAX_PATH_BYTES}-byte limit of an object key; ` +
+      "use a shorter name";
+  }
   if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return "is a URL or drive path, not a landing-zone key";
   if (path.startsWith("/")) return "is an absolute path";
   if (path.includes("\\")) return "contains a backslash";
