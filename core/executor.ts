@@ -149,6 +149,13 @@ const ABANDON = -1;
 /** Default time between two heartbeats of a run's owner. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 
+/**
+ * Default of {@linkcode MaterializeOptions.cancelGraceMs}: what a worker's
+ * shutdown may take past its `--grace` (an orchestrator's stop period must
+ * cover both).
+ */
+export const DEFAULT_CANCEL_GRACE_MS = 30_000;
+
 /** Outcome of one step. */
 export interface StepResult {
   /** Asset key. */
@@ -526,7 +533,7 @@ class Run<R> {
   /** A promise resolving to {@linkcode ABANDON} `cancelGraceMs` after the run is canceled. */
   #graceAfterCancel(): { over: Promise<typeof ABANDON>; stop: () => void } {
     const stopped = new AbortController();
-    const graceMs = this.#options.cancelGraceMs ?? 30_000;
+    const graceMs = this.#options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
     const over = new Promise<typeof ABANDON>((resolve) => {
       const start = () =>
         waitOn(this.#clock, graceMs, stopped.signal).then(() => resolve(ABANDON), () => {});
@@ -538,7 +545,7 @@ class Run<R> {
 
   /** Records the steps still running after the cancel grace as canceled, and leaves them. */
   async #abandon(indexes: readonly number[]): Promise<void> {
-    const graceMs = this.#options.cancelGraceMs ?? 30_000;
+    const graceMs = this.#options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
     for (const index of indexes) {
       this.#abandoned.add(index);
       const step = this.#plan.steps[index] as Step;

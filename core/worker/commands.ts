@@ -52,7 +52,8 @@ Executes queued runs: claims the runs the coordinator admitted (each run on
 exactly one worker) and runs them as 'materialize' would. Start as many as you
 like, on any machine sharing RUNS_URL, the object store and the warehouse.
 Stops on SIGTERM or Ctrl-C: runs in progress get --grace to finish, then are
-canceled and queued again (resuming where they stopped). A Postgres that
+canceled (a step gets 30 s more to stop) and queued again (resuming where they
+stopped); give the orchestrator's stop period --grace + 40 s. A Postgres that
 cannot be reached at start (refused, timed out, starting up) is waited for,
 with a line per try and pauses growing to 30 s; a bad login or database
 name exits 1 at once.

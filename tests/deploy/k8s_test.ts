@@ -14,6 +14,7 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { usage } from "../../core/cli/mod.ts";
+import { DEFAULT_CANCEL_GRACE_MS } from "../../core/executor.ts";
 import { ConfigSchema } from "../../resources/config.ts";
 
 const DIR = new URL("../../deploy/k8s/", import.meta.url);
@@ -151,11 +152,16 @@ Deno.test("workloads: single daemon, scalable workers, migrate job, config refer
     }
     assert.equal(spec.securityContext?.runAsNonRoot, true, `${d.metadata.name} runs as non-root`);
   }
-  // The worker's grace fits in the pod's termination grace.
+  // The worker's shutdown fits in the pod's termination grace: --grace, the cancel grace of
+  // steps slow to stop, and 10 s for the release (a SIGKILL before it fails the run).
   const worker = named("Deployment", "platform-worker").spec.template.spec;
   const args: string[] = worker.containers[0].args;
   const grace = Number(args[args.indexOf("--grace") + 1]);
-  assert.ok(grace / 1000 < worker.terminationGracePeriodSeconds);
+  assert.ok(
+    grace + DEFAULT_CANCEL_GRACE_MS + 10_000 <= worker.terminationGracePeriodSeconds * 1000,
+    `--grace ${grace} + ${DEFAULT_CANCEL_GRACE_MS} + 10000 ms within ` +
+      `${worker.terminationGracePeriodSeconds} s`,
+  );
   const ui = named("Service", "platform-ui");
   assert.ok(
     named("Deployment", "platform-ui").spec.template.metadata.labels["app.kubernetes.io/name"] ===
