@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import {
+  FolderListing,
   knownText,
   listPaths,
   listSources,
@@ -376,6 +377,7 @@ async function readPackage(
   offload: Offload,
 ): Promise<ReadPackage> {
   // Property files first: their YAML is parsed off the main thread while it reads the rest.
+  const listing = new FolderListing();
   const yamlFiles: { path: string; file: string }[] = [];
   for (
     const root of [
@@ -388,14 +390,14 @@ async function readPackage(
     ]
   ) {
     const base = root.replace(/\/+$/, "");
-    for (const path of await listPaths(dir, root, [".yml", ".yaml"])) {
+    for (const path of await listPaths(dir, root, [".yml", ".yaml"], listing)) {
       if (`${base}/${path}`.endsWith("dbt_project.yml")) continue;
       yamlFiles.push({ path: `${dir}/${base}/${path}`, file: `${prefix}${base}/${path}` });
     }
   }
   const offloaded = offload(yamlFiles);
   const list = async (roots: readonly string[], extensions: readonly string[]) =>
-    (await Promise.all(roots.map((root) => listSources(dir, root, extensions))))
+    (await Promise.all(roots.map((root) => listSources(dir, root, extensions, listing))))
       .flat()
       .map((s) => ({ ...s, file: `${prefix}${s.file}` }));
   // dbt's default: every resource path.
@@ -426,7 +428,7 @@ async function readPackage(
   const tests = testFiles.filter((t) => !t.path.startsWith("fixtures/"));
   const seeds: SeedFile[] = [];
   for (const root of projectFile["seed-paths"]) {
-    for (const path of await listPaths(dir, root, [".csv"])) {
+    for (const path of await listPaths(dir, root, [".csv"], listing)) {
       const fullPath = `${dir}/${root}/${path}`;
       const bytes = await Deno.readFile(fullPath);
       seeds.push({
