@@ -117,6 +117,46 @@ async function judge(s: Sidecars): Promise<DbfText> {
   };
 }
 
+/**
+ * What says the code page of the Shapefile at `shp` (as {@linkcode dbfText}
+ * takes it), for a report: its `.cpg` (`its .cpg 'CP437'`), else its
+ * `.dbf`'s language driver id (`its .dbf's language driver id 0x01`), or
+ * `undefined` when nothing does. Only the first Shapefile of a zip is read.
+ */
+export async function saidCodePage(shp: string): Promise<string | undefined> {
+  const zip = shp.match(/^(.*?\.zip)(?:\/(.+))?$/i);
+  let s: Sidecars | undefined;
+  try {
+    s = zip ? (await zipped(zip[1]!, zip[2]))[0] : await beside(shp);
+  } catch (error) {
+    if (error instanceof ZipListingError || error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  if (s === undefined) return undefined;
+  const cpg = (await s.cpg())?.trim();
+  if (cpg) return `its .cpg '${cpg}'`;
+  const stream = await s.dbf();
+  if (stream === undefined) return undefined;
+  const reader = stream.getReader();
+  const header = new Uint8Array(LDID_OFFSET + 1);
+  let have = 0;
+  try {
+    while (have < header.length) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const part = value.subarray(0, header.length - have);
+      header.set(part, have);
+      have += part.length;
+    }
+  } finally {
+    await reader.cancel();
+  }
+  const ldid = have === header.length ? header[LDID_OFFSET]! : 0;
+  return ldid === 0
+    ? undefined
+    : `its .dbf's language driver id 0x${ldid.toString(16).padStart(2, "0").toUpperCase()}`;
+}
+
 /** The sidecars of a Shapefile on disk, found whatever the case of their extension. */
 async function beside(shp: string): Promise<Sidecars> {
   const dir = path.dirname(shp);

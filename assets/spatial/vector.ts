@@ -14,6 +14,7 @@
 import path from "node:path";
 import { systemClock } from "../../core/clock.ts";
 import {
+  type GdalEngineKind,
   GdalError,
   type GdalScratch,
   type OpenOptions,
@@ -22,6 +23,7 @@ import {
   SCRATCH_GPKG_OPTIONS,
 } from "../../resources/spatial/gdal.ts";
 import { BAD_RING_MESSAGE, badRings } from "./_bad_rings.ts";
+import { saidCodePage } from "./_dbf_encoding.ts";
 import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
@@ -698,6 +700,12 @@ function geometryKindProblem(error: unknown): string | undefined {
   return undefined;
 }
 
+/** `the ENCODING open option 'X'` when the file is opened with one (the user's), else undefined. */
+function encodingOption(options: readonly string[] | undefined): string | undefined {
+  const value = options?.find((o) => /^ENCODING=/i.test(o))?.slice("ENCODING=".length);
+  return value ? `the ENCODING open option '${value}'` : undefined;
+}
+
 /**
  * The converted layer, or, when GEOS refused a polygon ring while making it
  * valid, the `invalid_geometry` problem naming the file, the layer and the
@@ -712,6 +720,7 @@ async function ringChecked<T>(
   layer: string,
   open: OpenOptions,
   name: string,
+  engine: GdalEngineKind,
 ): Promise<T | ManifestProblem> {
   try {
     return await converting;
@@ -725,6 +734,27 @@ async function ringChecked<T>(
       };
     }
     if (error instanceof GeoParquetError && error.code === "spatial.geoparquet_not_utf8") {
+      // A code page the file (or the manifest) names, which this GDAL build cannot
+      // recode: gdal3.js's has no CP437, CP850... (a DOS-era .dbf), native GDAL's has.
+      const said = encodingOption(open.openOptions) ??
+        (/\.(shp|zip)$/i.test(gdalPath) || /\.zip\//i.test(gdalPath)
+          ? await saidCodePage(scratch.toHost(gdalPath))
+          : undefined);
+      if (said !== undefined) {
+        const remedy = engine === "wasm"
+          ? "the embedded GDAL (gdal3.js) cannot recode that code page. The file may well be " +
+            "valid: install GDAL >= 3.6 (Debian: apt-get install gdal-bin) and run with " +
+            "GDAL_ENGINE=native (or unset, to pick it automatically), or re-encode its text to " +
+            "UTF-8 (ogr2ogr -lco ENCODING=UTF-8) and upload it again"
+          : "this GDAL cannot recode that code page; re-encode its text to UTF-8 (ogr2ogr -lco " +
+            "ENCODING=UTF-8 from a GDAL that can) and upload it again";
+        return {
+          code: engine === "wasm" ? "codec_missing" : "content_mismatch",
+          message: `Cannot read '${file.path}' (layer '${layer}'): its text is in the code page ` +
+            `${said} names, but ${remedy}.`,
+          file: file.path,
+        };
+      }
       // Text of a code page nothing in the file names (see formats/geoparquet.ts notUtf8).
       return {
         code: "content_mismatch",
@@ -1185,11 +1215,20 @@ async function convertVectors(
         });
         return await attempt(`${name}_l`, true);
       });
-      const done = await ringChecked(converting, scratch, file, gdalPath, layer.name, {
-        label: file.path,
-        openOptions,
-        ...(drivers ? { drivers } : {}),
-      }, name);
+      const done = await ringChecked(
+        converting,
+        scratch,
+        file,
+        gdalPath,
+        layer.name,
+        {
+          label: file.path,
+          openOptions,
+          ...(drivers ? { drivers } : {}),
+        },
+        name,
+        options.gdal.kind,
+      );
       if ("code" in done) {
         problems.push(done);
         continue;

@@ -2263,6 +2263,29 @@ RASTERS.update({
 })
 
 
+
+def shp_ldid(name, encoding, ldid):
+    # No .cpg, the code page said only by the .dbf's language driver id (byte 29), as dBASE,
+    # ArcView 3 and many converters wrote it.
+    shp_cpg(name, encoding, None, rows=[(["Zürich"], "POINT (8.54 47.38)"), (["Straße"], "POINT (8.5 47.4)")])
+    dbf = os.path.join(OUT, name[:-4] + ".dbf")
+    data = bytearray(open(dbf, "rb").read())
+    data[29] = ldid
+    open(dbf, "wb").write(bytes(data))
+
+
+ZURICH_ROWS = [(["Zürich"], "POINT (8.54 47.38)"), (["Straße"], "POINT (8.5 47.4)")]
+
+VECTORS.update({
+    "v_shp_cpg_latin1": lambda: shp_cpg("v_shp_cpg_latin1.shp", "ISO-8859-1", "LATIN1", rows=ZURICH_ROWS),
+    "v_shp_cpg_1252": lambda: shp_cpg("v_shp_cpg_1252.shp", "CP1252", "1252", rows=ZURICH_ROWS),
+    "v_shp_cpg_win1252": lambda: shp_cpg("v_shp_cpg_win1252.shp", "CP1252", "Windows-1252", rows=ZURICH_ROWS),
+    "v_shp_cpg_utf8_lower": lambda: shp_cpg("v_shp_cpg_utf8_lower.shp", "UTF-8", "utf8\n", rows=ZURICH_ROWS),
+    "v_shp_ldid_57": lambda: shp_ldid("v_shp_ldid_57.shp", "CP1252", 0x57),
+    "v_shp_ldid_03": lambda: shp_ldid("v_shp_ldid_03.shp", "CP1252", 0x03),
+    "v_shp_ldid_01": lambda: shp_ldid("v_shp_ldid_01.shp", "CP437", 0x01),
+})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

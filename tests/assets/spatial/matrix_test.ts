@@ -1604,6 +1604,29 @@ const VECTORS: Case[] = [
   vector("v_gml_xsd.gml", "gml"),
   vector("v_fgb_zm.fgb", "flatgeobuf"),
   vector("v_kml_folders.kml", "kml"),
+  // .cpg spellings and .dbf language driver ids (no .cpg) of Windows and DOS code pages.
+  ...[
+    "v_shp_cpg_latin1",
+    "v_shp_cpg_1252",
+    "v_shp_cpg_win1252",
+    "v_shp_cpg_utf8_lower",
+    "v_shp_ldid_57",
+    "v_shp_ldid_03",
+  ].map((stem) =>
+    vector(`${stem}.shp`, "shapefile", {
+      expect: published((out) => assert.deepEqual(column(out, "name"), ["Zürich", "Straße"])),
+    })
+  ),
+  // A DOS-era .dbf (code page 437, said by its language driver id): gdal3.js cannot recode it,
+  // which was reported as "nothing in the file says its code page".
+  vector("v_shp_ldid_01.shp", "shapefile", {
+    expect: published((out) => assert.deepEqual(column(out, "name"), ["Zürich", "Straße"])),
+    wasm: {
+      end: "pending",
+      message:
+        /'[^']*v_shp_ldid_01\.shp' \(layer 'v_shp_ldid_01'\): its text is in the code page its \.dbf's language driver id 0x01 names, but the embedded GDAL \(gdal3\.js\) cannot recode that code page\..*GDAL_ENGINE=native/,
+    },
+  }),
 ];
 
 /** The product of GTiff codecs, pixel types and layouts (`SPATIAL_MATRIX=full`). */
