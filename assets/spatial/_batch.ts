@@ -19,7 +19,7 @@ import { Timings } from "./_timings.ts";
 import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
 import { csvCutShort } from "./_csv_cut.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
-import { badSqliteDates } from "./_sqlite_dates.ts";
+import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
 import { netcdfCutShort } from "../../formats/netcdf_size.ts";
@@ -790,14 +790,12 @@ export async function contentCheck(
       if (/^(GPKG|SQLite)$/.test(info.driverShortName) && !/\/vsi[a-z]+\//.test(gdalPath)) {
         // Date text GDAL would publish as null or as an impossible date (see _sqlite_dates.ts).
         const read = file.type === "vector" && file.layer !== undefined ? [chosen] : layers;
-        const bad = badSqliteDates(
-          host,
-          read.map((l) => ({
-            layer: l.name,
-            dates: l.fields.filter((f) => f.type === "Date").map((f) => f.name),
-            dateTimes: l.fields.filter((f) => f.type === "DateTime").map((f) => f.name),
-          })),
-        );
+        const columns = read.map((l) => ({
+          layer: l.name,
+          dates: l.fields.filter((f) => f.type === "Date").map((f) => f.name),
+          dateTimes: l.fields.filter((f) => f.type === "DateTime").map((f) => f.name),
+        }));
+        const bad = badSqliteDates(host, columns);
         if (bad.length > 0) {
           return mismatch(
             `it holds Date/DateTime values that are not dates (${
@@ -806,6 +804,24 @@ export async function contentCheck(
             }), which GDAL would publish as null or as an impossible date; write them as ` +
               "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (NULL for no date) and upload it again",
           );
+        }
+        if (hasMinutesZ(host, columns)) {
+          // Read as UTC by every GDAL from a private copy (the staged file may be
+          // the landing file's second name): see _sqlite_dates.ts.
+          const copy = `${host}.utc-${crypto.randomUUID()}`;
+          await Deno.copyFile(host, copy);
+          // Its uncheckpointed pages come along (merged into the copy when it closes).
+          const wal = await exists(`${host}-wal`);
+          if (wal) await Deno.copyFile(`${host}-wal`, `${copy}-wal`);
+          addZeroSeconds(copy, columns);
+          if (wal) {
+            for (const side of ["-wal", "-shm"]) {
+              await Deno.remove(`${host}${side}`).catch((error) => {
+                if (!(error instanceof Deno.errors.NotFound)) throw error;
+              });
+            }
+          }
+          await Deno.rename(copy, host);
         }
       }
       if (

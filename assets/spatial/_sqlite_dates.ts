@@ -149,3 +149,65 @@ export function badSqliteDates(path: string, layers: DateColumns[]): BadSqliteDa
     db.close();
   }
 }
+
+/**
+ * DateTime text of minutes then `Z` (`2024-01-05T10:00Z`, `2024-01-05 10:00Z`),
+ * as some tools write: GDAL 3.6 (the native engine here) reads it as a time
+ * of no zone, while gdal3.js's GDAL 3.8 reads it as UTC, so one file gave two
+ * tables. Measured with ogrinfo 3.6: offsets (`10:00+02:00`) and seconds
+ * (`10:00:00Z`) keep their zone on both.
+ */
+const MINUTES_Z = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9][Zz]";
+
+/** The tables of `layers` that are tables of the database, with their DateTime columns. */
+function dateTimeTables(db: DatabaseSync, layers: DateColumns[]): DateColumns[] {
+  const tables = new Set(
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+      name: string;
+    }[]).map((t) => t.name),
+  );
+  return layers.filter((l) => l.dateTimes.length > 0 && tables.has(l.layer));
+}
+
+/** Whether a DateTime column of `layers` in the database at `path` holds minutes-then-Z text. */
+export function hasMinutesZ(path: string, layers: DateColumns[]): boolean {
+  const db = openSqlite(path, { mode: "read" });
+  try {
+    return dateTimeTables(db, layers).some((l) =>
+      db.prepare(
+        `SELECT 1 FROM ${quote(l.layer)} WHERE ${
+          l.dateTimes.map((c) => `${quote(c)} GLOB '${MINUTES_Z}'`).join(" OR ")
+        } LIMIT 1`,
+      ).get() !== undefined
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Writes the seconds into every minutes-then-Z DateTime of `layers` in the
+ * database at `path` (`10:00Z` becomes `10:00:00Z`, the same instant), so
+ * that every GDAL reads it as UTC. `path` must be a private copy: the
+ * tables' triggers (a GeoPackage's R-tree triggers call GDAL's SQL functions,
+ * which plain SQLite lacks) are dropped from it first.
+ */
+export function addZeroSeconds(path: string, layers: DateColumns[]): void {
+  const db = openSqlite(path, { mode: "scratch" });
+  try {
+    for (const l of dateTimeTables(db, layers)) {
+      const triggers = db.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+      ).all(l.layer) as { name: string }[];
+      for (const t of triggers) db.exec(`DROP TRIGGER ${quote(t.name)}`);
+      for (const c of l.dateTimes) {
+        db.exec(
+          `UPDATE ${quote(l.layer)} SET ${quote(c)} = substr(${quote(c)}, 1, 16) || ':00Z' ` +
+            `WHERE ${quote(c)} GLOB '${MINUTES_Z}'`,
+        );
+      }
+    }
+  } finally {
+    db.close();
+  }
+}
