@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ConfigError, toError } from "../core/errors.ts";
 import { redactUrl, registerSecretsOf } from "../core/secrets.ts";
-import { quote } from "../core/printable.ts";
+import { printable, quote } from "../core/printable.ts";
 
 /**
  * The places file shipped with the project, wherever the command is run from
@@ -388,16 +388,18 @@ export function loadConfig(
       : SECRET_VARIABLES.has(name)
       ? "'***'"
       : quote(clip(redactUrl(given)));
-    return `${name} (${shown}): ${issue.message}`;
+    // Some rules quote the value in their message (QUEUE_TAG_LIMITS' parser): escaped and
+    // clipped like the value shown before it.
+    return `${name} (${shown}): ${printable(clip(issue.message, 600))}`;
   });
   throw new ConfigError("config.invalid", `Invalid configuration: ${problems.join("; ")}`, {
     input: String(parsed.error.issues[0]?.path[0] ?? ""),
   });
 }
 
-/** At most 200 characters of a value shown in a message: a value may be very long. */
-function clip(value: string): string {
-  return value.length > 200 ? `${value.slice(0, 200)}... (${value.length} characters)` : value;
+/** At most `max` characters of a value shown in a message: a value may be very long. */
+function clip(value: string, max = 200): string {
+  return value.length > max ? `${value.slice(0, max)}... (${value.length} characters)` : value;
 }
 
 function pickDefined(env: Record<string, string | undefined>): Record<string, string> {
