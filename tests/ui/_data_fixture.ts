@@ -94,6 +94,8 @@ export async function dataServer() {
   return {
     server,
     doc,
+    lake,
+    ledger,
     [Symbol.asyncDispose]: async () => {
       await server.close();
       await warehouse[Symbol.asyncDispose]();

@@ -67,6 +67,45 @@ Deno.test("api: lake folders and objects with their ledger document; quarantine 
   );
 });
 
+Deno.test("page: an object's source files link where they are now (landing, archive or gone)", async () => {
+  // Once its batch was archived, every source file's first link was a 404 ('No object ...').
+  await using data = await dataServer();
+  const { server, lake, ledger } = data;
+  const body = new TextEncoder().encode("x");
+  await lake.put("landing-zone", "b1/still.csv", body);
+  await lake.put("landing-zone", "archive/b1/done.geojson", body);
+  const out = await lake.put("data-lake", "proj/b1/layer.parquet", body);
+  await ledger.upsert({
+    bucket: "data-lake",
+    key: "proj/b1/layer.parquet",
+    sha256: out.sha256,
+    size: out.size,
+    run_id: "run-2",
+    asset_key: "spatial/vector_geoparquet",
+    partition: "b1",
+    format: "geoparquet",
+    metadata: {
+      source_files: ["b1/still.csv", "b1/done.geojson", "b1/gone.tif"].map((key) => ({
+        key,
+        sha256: "ab".repeat(32),
+      })),
+    },
+  });
+  const page = await (await fetch(
+    `${server.url}/lake/object?bucket=data-lake&key=proj/b1/layer.parquet`,
+  )).text();
+  const items = [...page.matchAll(/<li>(.*?)<\/li>/gs)].map((m) => m[1] ?? "");
+  const hrefs = [...items.join("").matchAll(/href="([^"]+)"/g)].map((m) =>
+    m[1]!.replaceAll("&amp;", "&")
+  );
+  assertEquals(hrefs, [
+    "/lake/object?bucket=landing-zone&key=b1%2Fstill.csv",
+    "/lake/object?bucket=landing-zone&key=archive%2Fb1%2Fdone.geojson",
+  ]);
+  for (const href of hrefs) assertEquals((await fetch(`${server.url}${href}`)).status, 200, href);
+  assertMatch(items.find((i) => i.includes("gone.tif")) ?? "", /no longer in landing-zone/);
+});
+
 Deno.test("api: map layers without spatial outputs; preview of tables and views with compiled SQL", async () => {
   await using data = await dataServer();
   const { server } = data;

@@ -11,6 +11,7 @@ import { oneOfParam } from "../params.ts";
 import { toError } from "../../core/errors.ts";
 import type { MetadataValue } from "../../core/metadata.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
+import type { ObjectStore } from "../../resources/object_store/types.ts";
 import type { UiContext } from "../context.ts";
 import { empty, h, type Html, metadataTable, runLink, time } from "../html.ts";
 import { LedgerReadError, readLedgerDocument } from "../ledger_read.ts";
@@ -208,6 +209,7 @@ export async function objectPage(
     }
   }
   const sources = doc && Array.isArray(doc.metadata.source_files) ? doc.metadata.source_files : [];
+  const sourceItems = await Promise.all(sources.map((s) => sourceItem(lake, ctx.landingBucket, s)));
   return h`<h1 class="mono">${bucket}/${key}</h1>
 <table class="kv">
 <tr><th>size</th><td>${head.size.toLocaleString("en")} bytes</td></tr>
@@ -235,29 +237,38 @@ ${
           : "unknown"
       }</td></tr>
 </table>
-${
-        sources.length
-          ? h`<h3>Source files</h3><ul>${
-            sources.map((s) => {
-              const src = s as Record<string, MetadataValue>;
-              const k = String(src.key ?? "");
-              return h`<li><a href="${
-                objectHref(ctx.landingBucket, k)
-              }">${k}</a> · archived: <a href="${
-                objectHref(ctx.landingBucket, `archive/${k}`)
-              }">archive/${k}</a> <span class="muted mono">${
-                String(src.sha256 ?? "").slice(0, 12)
-              }</span></li>`;
-            })
-          }</ul>`
-          : ""
-      }
+${sources.length ? h`<h3>Source files</h3><ul>${sourceItems}</ul>` : ""}
 <details><summary>ledger document</summary><pre class="json">${
         JSON.stringify(doc, null, 2)
       }</pre></details></div>`
       : h`<p class="muted">No ledger document names this object.</p>`
   }
 ${content}`;
+}
+
+/**
+ * One source file of an object, linked where it is now: the landing key until
+ * its batch is archived, then `archive/<key>` (both linked always, the first
+ * was a dead link once the batch was done).
+ */
+async function sourceItem(
+  lake: ObjectStore,
+  bucket: string,
+  source: MetadataValue,
+): Promise<Html> {
+  const src = (source ?? {}) as Record<string, MetadataValue>;
+  const key = String(src.key ?? "");
+  const sha = h` <span class="muted mono">${String(src.sha256 ?? "").slice(0, 12)}</span>`;
+  const [landing, archived] = await Promise.all(
+    [key, `archive/${key}`].map((k) => lake.head(bucket, k)),
+  );
+  if (landing) return h`<li><a href="${objectHref(bucket, key)}">${key}</a>${sha}</li>`;
+  if (archived) {
+    return h`<li>${key} · archived: <a href="${
+      objectHref(bucket, `archive/${key}`)
+    }">archive/${key}</a>${sha}</li>`;
+  }
+  return h`<li>${key} <span class="muted">(no longer in ${bucket})</span>${sha}</li>`;
 }
 
 /** Why a ledger document could not be read: the error's code, message and bad fields. */
