@@ -142,7 +142,7 @@ export function compileAllTests(
     const entry = props.entryOf(node.resourceType, node.name);
     if (!entry) continue;
     // Read once: the memo key and the tests both walk the entry's specs.
-    const specs = genericTestsOf(entry.props, entry.path);
+    const specs = genericTestsOf(entry.props, entry.path, entry.yaml);
     const memoKey = entryMemoKey(specs, node.name, relationOf, ctx);
     const memo = memoKey === undefined ? undefined : ENTRY_TESTS.get(entry.props);
     if (memo && memo.key === memoKey && memo.project === read.projectFile) {

@@ -411,6 +411,7 @@ function collectSources(
             tests: table.tests,
           },
           ["sources", s, "tables", t],
+          yaml,
         )
       ) sourceTests.push({ spec, source: node, yaml });
     });

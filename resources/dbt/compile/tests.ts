@@ -24,6 +24,7 @@ import {
   QueryNeeded,
   type RenderScope,
 } from "../jinja/env.ts";
+import { pyRepr } from "../jinja/py_repr.ts";
 import type { TestNode, TestThresholds } from "../nodes.ts";
 import { quote, Relation } from "../relation.ts";
 import { parseRefText } from "./ref_text.ts";
@@ -129,7 +130,7 @@ export function thresholdsOf(
     if (!/^(=|==|!=|<>|>=|<=|>|<)\s*-?\d+(\.\d+)?$/.test(text)) {
       throw new DbtError(
         DbtErrorCode.invalidYaml,
-        `${key}: '${text}' is not a condition on the failure count (e.g. '>10', '!= 0')`,
+        `${key}: ${shown(value)} is not a condition on the failure count (e.g. '>10', '!= 0')`,
         { file },
       );
     }
@@ -148,13 +149,21 @@ export function thresholdsOf(
   };
 }
 
+/**
+ * A YAML value as dbt (Python) would print it: String() made a mapping
+ * '[object Object]' in the messages below.
+ */
+function shown(value: unknown): string {
+  return typeof value === "string" ? `'${value}'` : pyRepr(value);
+}
+
 function severityOf(value: unknown, file: string): "warn" | "error" {
   if (value === undefined || value === null) return "error";
   const text = String(value).toLowerCase();
   if (text === "warn" || text === "error") return text;
   throw new DbtError(
     DbtErrorCode.invalidYaml,
-    `severity '${String(value)}' must be warn or error`,
+    `severity ${shown(value)} must be warn or error`,
     { file },
   );
 }

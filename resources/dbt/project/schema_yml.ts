@@ -9,7 +9,8 @@
  */
 
 import { z } from "zod";
-import { yamlNumber } from "./yaml.ts";
+import { DbtError, DbtErrorCode } from "../errors.ts";
+import { type YamlFile, yamlNumber } from "./yaml.ts";
 
 /** `severity`, `where` and friends of a test's `config:`. */
 export const TestConfigSchema = z.looseObject({
@@ -270,6 +271,7 @@ export interface GenericTestSpec {
 export function genericTestsOf(
   entry: ModelProperties,
   basePath: readonly (string | number)[],
+  yaml: Pick<YamlFile<unknown>, "file" | "lineOf">,
 ): GenericTestSpec[] {
   const out: GenericTestSpec[] = [];
   const add = (
@@ -280,7 +282,7 @@ export function genericTestsOf(
   ) => {
     // concat, not a spread literal: V8 grows a spread literal's array as it pushes, leaving
     // ~130 bytes of slack in each of a big project's 30k+ paths, kept as long as the test.
-    (list ?? []).forEach((item, i) => out.push(toSpec(item, column, path.concat(key, i))));
+    (list ?? []).forEach((item, i) => out.push(toSpec(item, column, path.concat(key, i), yaml)));
   };
   add(entry.data_tests, "data_tests", undefined, basePath);
   add(entry.tests, "tests", undefined, basePath);
@@ -316,10 +318,33 @@ export const TEST_CONFIG_ARGS = [
 /** The arguments and config of a test written as its bare name (most tests): shared, frozen. */
 const NONE: Readonly<Record<string, never>> = Object.freeze({});
 
+/**
+ * A test's `config:`, validated; a bad value (`severity: warning`) names its file, line and
+ * key. It escaped as a bare ZodError with a stack trace (exit 1).
+ */
+function testConfig(
+  config: unknown,
+  path: readonly (string | number)[],
+  yaml: Pick<YamlFile<unknown>, "file" | "lineOf">,
+): z.output<typeof TestConfigSchema> {
+  const parsed = TestConfigSchema.safeParse(config);
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  const at = path.concat(
+    (issue?.path ?? []).filter((p): p is string | number => typeof p !== "symbol"),
+  );
+  throw new DbtError(
+    DbtErrorCode.invalidYaml,
+    `at ${at.join(".")}: ${issue?.message ?? "unexpected shape"}`,
+    { file: yaml.file, line: yaml.lineOf(at) },
+  );
+}
+
 function toSpec(
   item: TestEntry,
   column: string | undefined,
   yamlPath: readonly (string | number)[],
+  yaml: Pick<YamlFile<unknown>, "file" | "lineOf">,
 ): GenericTestSpec {
   if (typeof item === "string") {
     return { testName: item, columnName: column, kwargs: NONE, config: NONE, yamlPath };
@@ -333,7 +358,7 @@ function toSpec(
   // Most entries have no config: an empty one is valid, and skipping zod for it counts at 30k tests.
   const parsedConfig = config === undefined || config === null
     ? {}
-    : TestConfigSchema.parse(config);
+    : testConfig(config, yamlPath.concat(testName, "config"), yaml);
   // dbt reads its config keys written beside the arguments (`where:`, `severity:`, ...) as
   // config (TestBuilder.CONFIG_ARGS); `config:` wins where both say one. Before, only
   // `severity` was: a `where:` there was an argument the test ignored.
@@ -351,7 +376,7 @@ function toSpec(
     kwargs,
     config: beside === undefined
       ? parsedConfig
-      : TestConfigSchema.parse({ ...parsedConfig, ...beside }),
+      : testConfig({ ...parsedConfig, ...beside }, yamlPath.concat(testName), yaml),
     yamlPath,
   };
 }

@@ -635,3 +635,59 @@ Deno.test("compile: a project's own ref / source macro replaces the built-in, bu
   assert.deepEqual(p.models.get("child")?.dependsOn, ["model.demo.base"]);
   assert.deepEqual(p.models.get("base")?.dependsOn, ["source.demo.raw.things"]);
 });
+
+Deno.test("compile: a bad severity, warn_if or test config names its file, line and value", async () => {
+  // Under `config:` a bad value escaped as a bare ZodError with a stack trace (exit 1);
+  // beside the arguments a mapping was printed '[object Object]'.
+  for (
+    const [entry, said] of [
+      [
+        "config: {severity: {level: warn}}",
+        "models/schema.yml:9: at models.0.columns.0.data_tests.0.not_null.config.severity: " +
+        "Invalid input: expected string, received object",
+      ],
+      ["config: {severity: warning}", "data_tests.0.not_null.config.severity: Invalid option"],
+      ["severity: {level: warn}", "data_tests.0.not_null.severity: Invalid input: expected string"],
+      ["warn_if: {gt: 10}", "data_tests.0.not_null.warn_if: Invalid input: expected string"],
+    ]
+  ) {
+    await using project = await writeProject({
+      "models/a.sql": "select 1 as id",
+      "models/schema.yml": `version: 2
+models:
+  - name: a
+    description: The a model.
+    columns:
+      - name: id
+        data_tests:
+          - not_null:
+              ${entry}
+`,
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.invalidYaml,
+      "models/schema.yml",
+    );
+    assert.ok(error.message.includes(said!), error.message);
+  }
+  // A singular test's config() is read by the compiler, not zod.
+  for (
+    const [config, said] of [
+      ["severity={'level': 'warn'}", "severity {'level': 'warn'} must be warn or error"],
+      ["warn_if={'gt': 10}", "warn_if: {'gt': 10} is not a condition on the failure count"],
+    ]
+  ) {
+    await using project = await writeProject({
+      "models/a.sql": "select 1 as id",
+      "models/schema.yml": doc("a"),
+      "tests/a_positive.sql": `{{ config(${config}) }}\nselect * from {{ ref('a') }} where id < 0`,
+    });
+    const error = await expectDbtError(
+      loadProject(project.dir),
+      DbtErrorCode.invalidYaml,
+      "tests/a_positive.sql",
+    );
+    assert.ok(error.message.includes(said!), error.message);
+  }
+});
