@@ -2286,6 +2286,79 @@ VECTORS.update({
     "v_shp_ldid_01": lambda: shp_ldid("v_shp_ldid_01.shp", "CP437", 0x01),
 })
 
+
+ESRI_GRIDS = {
+    # National grids as ArcGIS writes their .prj (no authority, Esri names): code, lon, lat.
+    "2056": (8.5, 47.0), "25832": (9.0, 50.0), "2154": (2.3, 46.5), "27700": (-1.5, 52.5),
+    "28355": (147.0, -37.0), "3006": (15.0, 60.0), "31287": (14.0, 47.5), "3035": (10.0, 50.0),
+    "4258": (10.0, 50.0), "7844": (147.0, -33.0), "2193": (174.8, -41.3), "26918": (-75.0, 40.0),
+    "3347": (-100.0, 55.0),
+}
+
+
+def shp_esri_grid(name, code):
+    lon, lat = ESRI_GRIDS[code]
+    ct = osr.CoordinateTransformation(srs("EPSG:4326"), srs("EPSG:" + code))
+    rows = []
+    for i, r in enumerate(PLACES):
+        x, y, _ = ct.TransformPoint(lon + i * 0.01, lat + i * 0.01)
+        rows.append(r[:-1] + ("POINT (%.6f %.6f)" % (x, y),))
+    shp(name, code="EPSG:" + code, rows=rows, gtype=ogr.wkbPoint)
+    s = srs("EPSG:" + code)
+    s.MorphToESRI()
+    text(name[:-4] + ".prj", s.ExportToWkt())
+
+
+VECTORS.update({"v_shp_esri_%s" % c: (lambda c=c: shp_esri_grid("v_shp_esri_%s.shp" % c, c)) for c in ESRI_GRIDS})
+
+
+def sparse(name):
+    # A tiled GeoTIFF with only some tiles written (SPARSE_OK, as a mosaic's empty corners).
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("GTiff").Create(path, 512, 512, 1, gdal.GDT_UInt16,
+                                               options=["TILED=YES", "SPARSE_OK=TRUE", "COMPRESS=DEFLATE"])
+    ds.SetGeoTransform(UTM)
+    ds.SetSpatialRef(srs("EPSG:32612"))
+    ds.GetRasterBand(1).SetNoDataValue(0)
+    ds.GetRasterBand(1).WriteRaster(256, 256, 64, 64, struct.pack("4096H", *[(i * 37) % 60000 + 1 for i in range(4096)]))
+    ds = None
+
+
+def png_world_prj(name):
+    # A map image from ArcGIS: a PNG, its world file (.pgw) and an Esri .prj, no CRS inside.
+    src = tiff("_pgw_src.tif", bands=3, after=rgb)
+    gdal.Translate(os.path.join(OUT, name), src, format="PNG", creationOptions=["WORLDFILE=YES"])
+    os.remove(src)
+    for aux in (name + ".aux.xml",):
+        if os.path.exists(os.path.join(OUT, aux)):
+            os.remove(os.path.join(OUT, aux))
+    s = srs("EPSG:32612")
+    s.MorphToESRI()
+    text(name[:-4] + ".prj", s.ExportToWkt())
+
+
+VECTORS.update({
+    "v_geojson_foreign": lambda: geojson("v_geojson_foreign.geojson", {
+        "type": "FeatureCollection", "name": "parks", "bbox": [-111, 45, -110, 46],
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        "features": [
+            {"type": "Feature", "id": "a1", "bbox": [-111, 45, -111, 45], "properties": None,
+             "geometry": {"type": "Point", "coordinates": [-111, 45]}, "title": "foreign member"},
+            {"type": "Feature", "properties": {"k": 1}, "geometry": {"type": "GeometryCollection", "geometries": [
+                {"type": "Point", "coordinates": [-110.5, 45.5]},
+                {"type": "LineString", "coordinates": [[-110.5, 45.5], [-110.4, 45.6]]}]}},
+        ]}),
+    "v_csv_wkt_z": lambda: text("v_csv_wkt_z.csv", 'id,WKT\n1,"POINT Z (-110 45 1200.5)"\n2,"LINESTRING Z (-110 45 1,-109 46 2)"\n3,"MULTIPOLYGON (((-110 45,-109 45,-109 46,-110 45)))"\n'),
+    "v_fgb_noindex": lambda: vector("v_fgb_noindex.fgb", "FlatGeobuf", ogr.wkbUnknown, lco=["SPATIAL_INDEX=NO"]),
+    "v_gpkg_mixed_dim": lambda: gpkg_wkts("v_gpkg_mixed_dim.gpkg", ["POINT (-110 45)", "POINT Z (-110 46 10)", "LINESTRING (-110 45,-109 45)", "POLYGON Z ((-110 45 1,-109 45 1,-109 46 1,-110 45 1))"]),
+})
+
+RASTERS.update({
+    "r_sparse": lambda: sparse("r_sparse.tif"),
+    "r_int8_nodata": lambda: tiff("r_int8_nodata.tif", scale=0.5, offset=-100, nodata=-128, options=["PIXELTYPE=SIGNEDBYTE", "COMPRESS=LZW"]),
+    "r_png_world_prj": lambda: png_world_prj("r_png_world_prj.png"),
+})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

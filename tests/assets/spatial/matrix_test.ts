@@ -744,6 +744,15 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: published(),
   },
+  tiff("r_sparse.tif"),
+  tiff("r_int8_nodata.tif"),
+  {
+    file: "r_png_world_prj.png",
+    type: "raster",
+    format: "png",
+    crs: "EPSG:32612",
+    expect: published(),
+  },
   {
     file: "r_vrt_inside.vrt",
     type: "raster",
@@ -1638,6 +1647,18 @@ const VECTORS: Case[] = [
         /'[^']*v_shp_ldid_01\.shp' \(layer 'v_shp_ldid_01'\): its text is in the code page its \.dbf's language driver id 0x01 names, but the embedded GDAL \(gdal3\.js\) cannot recode that code page\..*GDAL_ENGINE=native/,
     },
   }),
+  // National grids in ArcGIS's .prj dialect (Esri names, no authority), declared by EPSG code.
+  ...[
+    "2056",
+    "27700",
+    "3035",
+    "4258",
+    "2193",
+  ].map((code) => vector(`v_shp_esri_${code}.shp`, "shapefile", { crs: `EPSG:${code}` })),
+  vector("v_geojson_foreign.geojson", "geojson"),
+  vector("v_csv_wkt_z.csv", "csv"),
+  vector("v_fgb_noindex.fgb", "flatgeobuf"),
+  vector("v_gpkg_mixed_dim.gpkg", "geopackage"),
 ];
 
 /** The product of GTiff codecs, pixel types and layouts (`SPATIAL_MATRIX=full`). */
