@@ -29,7 +29,7 @@ export class ResourcePool {
     return Object.fromEntries(keys.map((key, i) => [key, values[i]]));
   }
 
-  #get(key: string, user: string): Promise<unknown> {
+  async #get(key: string, user: string): Promise<unknown> {
     let opened = this.#opened.get(key);
     if (!opened) {
       opened = this.#open(key, user);
@@ -37,7 +37,13 @@ export class ResourcePool {
       // A failed open is retried by the next user rather than cached.
       opened.catch(() => this.#opened.delete(key));
     }
-    return opened;
+    try {
+      return await opened;
+    } catch (error) {
+      // Users waiting on one open share its failure; each is told in its own name, not the
+      // name of whichever asset happened to open it first.
+      throw this.#failure(key, user, error);
+    }
   }
 
   async #open(key: string, user: string): Promise<unknown> {
@@ -52,26 +58,34 @@ export class ResourcePool {
     }
     const source = this.#sources[key];
     if (!isResourceFactory(source)) return source;
-    try {
-      const value = await source.open({ signal: this.#signal, log: this.#log });
-      this.#owned.push(value);
-      return value;
-    } catch (error) {
-      const why = toError(error).message;
-      const failure = new ResourceError(
-        "resource.open_failed",
-        `Cannot open resource '${key}' for ${user}: ${why}`,
-        {
-          resourceKey: key,
-          cause: error,
-        },
+    const value = await source.open({ signal: this.#signal, log: this.#log });
+    this.#owned.push(value);
+    return value;
+  }
+
+  /** `error`, met opening `key`, as `user` is told it. */
+  #failure(key: string, user: string, error: unknown): unknown {
+    if (error instanceof ResourceError && error.code === "resource.missing") {
+      return new ResourceError(
+        "resource.missing",
+        `Resource '${key}' used by ${user} is not provided`,
+        { resourceKey: key },
       );
-      // A bad setting does not fix itself: asset retries would only wait.
-      if (error instanceof ConfigError || (error as { retryable?: unknown })?.retryable === false) {
-        Object.defineProperty(failure, "retryable", { value: false });
-      }
-      throw failure;
     }
+    const why = toError(error).message;
+    const failure = new ResourceError(
+      "resource.open_failed",
+      `Cannot open resource '${key}' for ${user}: ${why}`,
+      {
+        resourceKey: key,
+        cause: error,
+      },
+    );
+    // A bad setting does not fix itself: asset retries would only wait.
+    if (error instanceof ConfigError || (error as { retryable?: unknown })?.retryable === false) {
+      Object.defineProperty(failure, "retryable", { value: false });
+    }
+    return failure;
   }
 
   /** Disposes every resource this pool opened; returns the errors met. */

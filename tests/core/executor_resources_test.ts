@@ -116,6 +116,37 @@ Deno.test("a resource whose open throws fails the asset with resource.open_faile
   assert.equal((error.cause as Error).message, "connection refused");
 });
 
+Deno.test("assets waiting on one failing open of a shared resource each fail in their own name", async () => {
+  // Both start at once and wait on the same open; before, both said "for asset 'a'".
+  const graph = defineGraph({
+    assets: [
+      asset({ key: "a", resources: ["lake"], materialize: noop }),
+      asset({ key: "b", resources: ["lake"], materialize: noop }),
+    ],
+    resources: {
+      lake: defineResource("lake", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error("File exists (os error 17)");
+      }),
+    },
+  });
+  const result = await harness().run(graph, { concurrency: 2 });
+  assert.deepEqual(summary(result), [
+    {
+      step: "a",
+      status: "failed",
+      attempts: 1,
+      reason: "Cannot open resource 'lake' for asset 'a': File exists (os error 17)",
+    },
+    {
+      step: "b",
+      status: "failed",
+      attempts: 1,
+      reason: "Cannot open resource 'lake' for asset 'b': File exists (os error 17)",
+    },
+  ]);
+});
+
 Deno.test("a resource factory can log through its open context", async () => {
   const graph = defineGraph({
     assets: [asset({ key: "a", resources: ["db"], materialize: noop })],
