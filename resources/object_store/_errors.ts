@@ -49,6 +49,22 @@ export function bucketNotFound(bucket: string, action: string, key?: string): Re
   );
 }
 
+/**
+ * On the local store, the bucket's folder is something else (a file put in
+ * its place): nothing in the bucket can be read or written until it is moved.
+ */
+export function bucketNotAFolder(bucket: string, path: string, cause?: unknown): ResourceError {
+  const error = storeError(
+    "bucket_not_a_folder",
+    `Cannot use bucket '${bucket}': '${path}' is not a folder (the local store keeps each ` +
+      `bucket in a folder of its name). Move that file away, then run again.`,
+    bucket,
+    cause,
+  );
+  // Retrying cannot help until a person moves the file.
+  return Object.defineProperty(error, "retryable", { value: false });
+}
+
 /** The range starts at or past the end of the object. */
 export function invalidRange(bucket: string, key: string, start: number, size: number) {
   return storeError(

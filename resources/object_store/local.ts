@@ -55,7 +55,7 @@ import {
   writeHashed,
 } from "./_base.ts";
 import { assertBody, ContentHasher, discardBody, etagFromSha256, hashedChunks } from "./_body.ts";
-import { bucketNotFound, location, notFound, storeError } from "./_errors.ts";
+import { bucketNotAFolder, bucketNotFound, location, notFound, storeError } from "./_errors.ts";
 import {
   FolderLock,
   inFolder,
@@ -156,7 +156,14 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   /** Creates the bucket folder if it does not exist. */
   async ensureBucket(bucket: string): Promise<void> {
     validateBucket(bucket);
-    await Deno.mkdir(join(this.root, bucket), { recursive: true });
+    const dir = join(this.root, bucket);
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (error) {
+      const info = await Deno.stat(dir).catch(() => undefined);
+      if (info && !info.isDirectory) throw bucketNotAFolder(bucket, dir, error);
+      throw toStoreError(error, bucket, dir);
+    }
   }
 
   /** Streams the body into a temporary file, then renames it over the key. */
@@ -571,8 +578,10 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   }
 
   async #requireBucket(bucket: string, action: string, key?: string): Promise<void> {
-    const info = await Deno.stat(join(this.root, bucket)).catch(() => undefined);
-    if (!info?.isDirectory) throw bucketNotFound(bucket, action, key);
+    const dir = join(this.root, bucket);
+    const info = await Deno.stat(dir).catch(() => undefined);
+    if (info && !info.isDirectory) throw bucketNotAFolder(bucket, dir);
+    if (!info) throw bucketNotFound(bucket, action, key);
   }
 
   // Makes `dir` inside the bucket and puts the first file in it (`use`), under

@@ -169,6 +169,7 @@ export type ObjectStoreBackend = "local" | "memory" | "s3";
  * `ResourceError` with a stable code: `object_store.invalid_key`,
  * `object_store.invalid_bucket`, `object_store.invalid_metadata`,
  * `object_store.not_found`, `object_store.bucket_not_found`,
+ * `object_store.bucket_not_a_folder` (local: a file where the bucket folder belongs),
  * `object_store.invalid_range`, `object_store.unreachable`,
  * `object_store.access_denied`, `object_store.request_failed`,
  * `object_store.key_conflict` / `object_store.io_failed` (local files, S3's
