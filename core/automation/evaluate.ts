@@ -315,6 +315,10 @@ export class AutomationEvaluator {
   evaluate(now: number): EvaluationResult {
     const started = performance.now();
     this.#markTime(now);
+    if (this.#previousTime !== null && now < this.#previousTime) {
+      // The wall clock went back past the previous evaluation: see AssetState.clampAfter.
+      for (const state of this.state.assets.values()) state.clampAfter(now);
+    }
     const candidates = this.#previousDirty;
     for (const [state, dirty] of this.#dirty) merge(candidates, state, dirty);
     this.#previousDirty = this.#dirty;

@@ -145,6 +145,25 @@ export class AssetState {
     return this.progress.has(i);
   }
 
+  /**
+   * Takes every fact stamped after `now` as having happened at `now`: after
+   * a wall clock stepped back (forward, then corrected), facts recorded in
+   * its bogus future would otherwise come after everything that happens
+   * until the clock catches up (an `on_cron` requested at that time would
+   * see no tick pass its request). Facts of one instant keep their order by
+   * feed position and consumed versions.
+   */
+  clampAfter(now: number): void {
+    for (
+      const times of [this.lastMat, this.changedAt, this.consumedAt, this.lastReq, this.failedAt]
+    ) {
+      for (let i = 0; i < times.length; i++) if ((times[i] as number) > now) times[i] = now;
+    }
+    for (const entry of this.progress.values()) if (entry.since > now) entry.since = now;
+    if (this.maxChanged > now) this.maxChanged = now;
+    if (this.maxMat > now) this.maxMat = now;
+  }
+
   /** Records a request of partition `i` at `time`, feed position `seq`, if later than the last. */
   request(i: number, time: number, seq: number): void {
     if (!later(time, seq, this.lastReq[i] as number, this.reqSeq[i] as number)) return;

@@ -440,6 +440,28 @@ Deno.test("onCron on a root daily asset: the latest partition at each tick", asy
   assertEquals(requested(await h.tick()), {}, "requested already (newly_requested resets)");
 });
 
+Deno.test("a wall clock stepped a day ahead and back: cron ticks and upstream updates count again at once", async () => {
+  const cronly = defineAsset({
+    key: "cronly",
+    automation: onCron("0 * * * *"),
+    materialize: noop,
+  });
+  const h = await harness([a, b, cronly]); // 12:00
+  await h.run("a");
+  assertEquals(requested(await h.tick()), { b: [null] });
+  await h.run("b");
+  assertEquals(requested(await h.tick(86_400_000)), { cronly: [null] }, "a day ahead");
+  const end = await h.open("cronly-run", [["cronly", null]]);
+  await h.tick();
+  await end();
+  assertEquals(requested(await h.tick(-86_400_000 + 30 * 60_000)), {}, "back to 12:30");
+  // Before, both waited for the clock to reach tomorrow again.
+  await h.run("a");
+  assertEquals(requested(await h.tick()), { b: [null] }, "an update after the step counts");
+  await h.run("b");
+  assertEquals(requested(await h.tick(30 * 60_000)), { cronly: [null] }, "13:00 passed");
+});
+
 Deno.test("building blocks: missing, newlyUpdated, newlyRequested, executionFailed, codeVersionChanged", async () => {
   let fail = false;
   const block = (key: string, automation: ReturnType<typeof missing>) =>
