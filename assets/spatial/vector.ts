@@ -751,7 +751,7 @@ async function ringChecked<T>(
         return {
           code: engine === "wasm" ? "codec_missing" : "content_mismatch",
           message: `Cannot read '${file.path}' (layer '${layer}'): its text is in the code page ` +
-            `${said} names, but ${remedy}.`,
+            `${said} names, but ${remedy}`,
           file: file.path,
         };
       }

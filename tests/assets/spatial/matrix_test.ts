@@ -1644,7 +1644,7 @@ const VECTORS: Case[] = [
     wasm: {
       end: "pending",
       message:
-        /'[^']*v_shp_ldid_01\.shp' \(layer 'v_shp_ldid_01'\): its text is in the code page its \.dbf's language driver id 0x01 names, but the embedded GDAL \(gdal3\.js\) cannot recode that code page\..*GDAL_ENGINE=native/,
+        /'[^']*v_shp_ldid_01\.shp' \(layer 'v_shp_ldid_01'\): its text is in the code page its \.dbf's language driver id 0x01 names, but the embedded GDAL \(gdal3\.js\) cannot recode that code page\..*GDAL_ENGINE=native[^.]*upload it again$/,
     },
   }),
   // National grids in ArcGIS's .prj dialect (Esri names, no authority), declared by EPSG code.
