@@ -468,7 +468,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       )),
   );
   app.post("/login", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     if (!options.token || !tokenMatches(form.token, options.token)) {
       return c.html(
         page(
@@ -696,6 +696,22 @@ function wantsJson(c: Context): boolean {
     (c.req.header("accept") ?? "").startsWith("application/json");
 }
 
+/**
+ * The fields of a form body; a body that is not the form its type says (a
+ * multipart type without its boundary, a broken part) is a 400, not a 500.
+ */
+async function readForm(c: Context): Promise<Record<string, unknown>> {
+  try {
+    return await c.req.parseBody();
+  } catch (error) {
+    throw new BadParamError(
+      "body",
+      `The form in the request body cannot be read (${toError(error).message}); send it as ` +
+        "application/x-www-form-urlencoded, or multipart/form-data with its boundary",
+    );
+  }
+}
+
 async function readInput(c: Context): Promise<Record<string, string>> {
   const type = c.req.header("content-type") ?? "";
   let raw: Record<string, unknown>;
@@ -714,8 +730,16 @@ async function readInput(c: Context): Promise<Record<string, string>> {
     }
     raw = parsed as Record<string, unknown>;
   } else if (type.includes("form")) {
-    raw = await c.req.parseBody();
+    raw = await readForm(c);
   } else {
+    // Read as nothing, a body of another type (text/plain, none given) launched every asset.
+    if ((await c.req.text()).trim() !== "") {
+      throw new BadParamError(
+        "body",
+        `A request body of type '${type || "none"}' cannot be read here; send JSON ` +
+          "(Content-Type: application/json) or a form (application/x-www-form-urlencoded)",
+      );
+    }
     raw = {};
   }
   const out: Record<string, string> = {};

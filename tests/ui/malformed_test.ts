@@ -237,3 +237,32 @@ Deno.test("malformed: broken paths are a 404, a broken JSON body is a 400", asyn
     assertEquals(res.status, 400, body);
   }
 });
+
+Deno.test("malformed: a launch body that is not JSON or a form is a 400 that launches nothing; a multipart body without its boundary is a 400", async () => {
+  // Before: a text/plain (or untyped) body was read as no fields and launched every asset
+  // (200), and a multipart type without a boundary was a 500 from the form parser.
+  const { server, release, store } = await fixtureServer();
+  await using _ = server;
+  try {
+    const before = (await store.listRuns({ limit: 1000 })).length;
+    for (
+      const [path, type, body] of [
+        ["/actions/launch", "text/plain", "{"],
+        ["/actions/launch", "", "selection=raw_events"],
+        ["/actions/launch", "multipart/form-data", "selection=raw_events"],
+        ["/login", "multipart/form-data", "token=x"],
+      ] as const
+    ) {
+      const headers: Record<string, string> = { origin: server.url };
+      if (type) headers["content-type"] = type;
+      const res = await fetch(`${server.url}${path}`, { method: "POST", headers, body });
+      const text = await res.text();
+      assertClean(`POST ${path} ${type}`, res, text);
+      assertEquals(res.status, 400, `${path} ${type}: ${text.slice(0, 200)}`);
+      assertMatch(text, /cannot be read/);
+    }
+    assertEquals((await store.listRuns({ limit: 1000 })).length, before, "nothing launched");
+  } finally {
+    release();
+  }
+});
