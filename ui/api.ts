@@ -11,7 +11,7 @@ import { type Context, Hono } from "hono";
 import type { AssetDefinition } from "../core/asset.ts";
 import type { AutomationRecordKind } from "../core/run_store/types.ts";
 import { closest } from "../core/suggest.ts";
-import { toError } from "../core/errors.ts";
+import { PlatformError, toError } from "../core/errors.ts";
 import { describePartitions, partitionKeys } from "../core/partitions.ts";
 import type { AssetStatus } from "./asset_status.ts";
 import type { UiContext } from "./context.ts";
@@ -519,13 +519,19 @@ export function apiRoutes(ctx: UiContext): Hono {
       );
     }
     const token = c.req.query("token");
-    const page = await lake.list(bucket, {
-      prefix: c.req.query("prefix") ?? "",
-      delimiter: "/",
-      pageSize: 500,
-      ...(token ? { continuationToken: token } : {}),
-    });
-    return c.json(page);
+    try {
+      const page = await lake.list(bucket, {
+        prefix: c.req.query("prefix") ?? "",
+        delimiter: "/",
+        pageSize: 500,
+        ...(token ? { continuationToken: token } : {}),
+      });
+      return c.json(page);
+    } catch (error) {
+      // A prefix or token the store refuses is the caller's (it was a 503).
+      if (isBadObjectInput(error)) return jsonError(c, 400, "bad_prefix", error.message);
+      throw error;
+    }
   });
 
   api.get("/lake/object", async (c) => {
@@ -544,7 +550,9 @@ export function apiRoutes(ctx: UiContext): Hono {
     try {
       head = await lake.head(bucket, key);
     } catch (error) {
-      return jsonError(c, 400, "bad_key", toError(error).message);
+      // Only a key the store refuses is the caller's: a store that is down stays a 503.
+      if (isBadObjectInput(error)) return jsonError(c, 400, "bad_key", error.message);
+      throw error;
     }
     if (!head) return jsonError(c, 404, "unknown_object", `No object '${key}' in ${bucket}`);
     const ledgerOpen = ctx.ledger();
@@ -649,4 +657,10 @@ function jsonCell(value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   return value;
+}
+
+/** Whether the object store refused a key, prefix or continuation token the request gave. */
+function isBadObjectInput(error: unknown): error is PlatformError {
+  return error instanceof PlatformError &&
+    /^object_store\.invalid_(key|bucket|continuation_token)$/.test(error.code);
 }

@@ -266,3 +266,25 @@ Deno.test("malformed: a launch body that is not JSON or a form is a 400 that lau
     release();
   }
 });
+
+Deno.test("malformed: a lake listing with a prefix or page token the store refuses is a 400 naming it", async () => {
+  // Before: /api/lake/objects answered 503 ('cannot read'), as if the lake were down.
+  await using data = await dataServer();
+  const base = `${data.server.url}/api/lake`;
+  for (
+    const [query, pattern] of [
+      ["prefix=%00", /Invalid list prefix '\\u0000'/],
+      [`prefix=${"a".repeat(2000)}`, /Invalid list prefix/],
+      ["prefix=raw/&token=not-a-token", /continuation token was not returned/],
+    ] as const
+  ) {
+    const res = await fetch(`${base}/objects?bucket=data-lake&${query}`);
+    const text = await res.text();
+    assertClean(`GET /api/lake/objects?${query.slice(0, 40)}`, res, text);
+    assertEquals(res.status, 400, text.slice(0, 300));
+    assertMatch(JSON.parse(text).message, pattern);
+  }
+  const key = await fetch(`${base}/object?bucket=data-lake&key=a%00`);
+  assertEquals(key.status, 400);
+  assertEquals((await key.json()).error, "bad_key");
+});
