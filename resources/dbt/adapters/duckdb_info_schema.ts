@@ -11,6 +11,8 @@
  * @module
  */
 
+import { NOT_ALIAS_WORDS } from "../_sql_words.ts";
+
 /** The column naming a row's database, by view; views not listed use `table_catalog`. */
 const CATALOG_COLUMN: Readonly<Record<string, string | null>> = {
   schemata: "catalog_name",
@@ -18,37 +20,6 @@ const CATALOG_COLUMN: Readonly<Record<string, string | null>> = {
   referential_constraints: "constraint_catalog",
   character_sets: null,
 };
-
-/** Words that may follow a table in FROM without being its alias. */
-const NOT_ALIAS = new Set([
-  "where",
-  "join",
-  "left",
-  "right",
-  "inner",
-  "outer",
-  "full",
-  "cross",
-  "natural",
-  "positional",
-  "asof",
-  "anti",
-  "semi",
-  "on",
-  "using",
-  "group",
-  "order",
-  "limit",
-  "offset",
-  "union",
-  "intersect",
-  "except",
-  "having",
-  "window",
-  "qualify",
-  "returning",
-  "fetch",
-]);
 
 /** DuckDB's own catalogs, where `information_schema` does resolve. */
 const BUILT_IN = new Set(["system", "temp"]);
@@ -72,7 +43,7 @@ export function resolveInformationSchema(sql: string): string {
     const next = /^\s+(?:as\s+)?("[^"]+"|[A-Za-z_][A-Za-z0-9_]*)/i.exec(
       sql.slice(at + match.length),
     );
-    const aliased = next !== null && !NOT_ALIAS.has((next[1] as string).toLowerCase());
+    const aliased = next !== null && !NOT_ALIAS_WORDS.has((next[1] as string).toLowerCase());
     return `(select * from information_schema.${view}${filter})${aliased ? "" : ` as ${view}`}`;
   });
 }

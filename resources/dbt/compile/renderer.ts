@@ -31,6 +31,7 @@ import { columnDocs, type Properties } from "./properties.ts";
 import type { ResolvedNodes } from "./relations.ts";
 import type { Scopes } from "./scopes.ts";
 import { nodeFqn } from "./versions.ts";
+import { NOT_ALIAS_WORDS } from "../_sql_words.ts";
 
 /** A node's SQL for a full build: its compile render with ephemeral parents inlined. */
 export interface CompiledSql {
@@ -230,49 +231,6 @@ function batchScope(
   };
 }
 
-/** Words that may follow a table in FROM without being its alias. */
-const NOT_ALIASES = new Set([
-  "on",
-  "join",
-  "left",
-  "right",
-  "inner",
-  "outer",
-  "full",
-  "cross",
-  "natural",
-  "where",
-  "group",
-  "order",
-  "limit",
-  "offset",
-  "union",
-  "intersect",
-  "except",
-  "having",
-  "window",
-  "using",
-  "lateral",
-  "fetch",
-  "for",
-  "qualify",
-  "returning",
-  "into",
-  "and",
-  "or",
-  "then",
-  "when",
-  "else",
-  "end",
-  "tablesample",
-  "positional",
-  "asof",
-  "anti",
-  "semi",
-  "pivot",
-  "unpivot",
-]);
-
 /**
  * A batch's (or `--empty`'s) SQL with the filtered subquery's own alias
  * dropped where the model gives the input an alias of its own
@@ -284,7 +242,7 @@ export function keepOwnAliases(sql: string): string {
   return sql.replace(
     /\) _dbt_(?:et_filter|limit)_subq_\w+(\s+)(as\s+)?([A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")/gi,
     (whole, space: string, as: string | undefined, alias: string) =>
-      as === undefined && NOT_ALIASES.has(alias.toLowerCase())
+      as === undefined && NOT_ALIAS_WORDS.has(alias.toLowerCase())
         ? whole
         : `)${space}${as ?? ""}${alias}`,
   );

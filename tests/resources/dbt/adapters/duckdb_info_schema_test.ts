@@ -26,6 +26,15 @@ Deno.test("duckdb information_schema: a database-qualified view reads that datab
     "select schema_name from (select * from information_schema.schemata where catalog_name = " +
       "'wh') s",
   );
+  // A clause word after the view is no alias: the view keeps its name (`tables.x` resolves).
+  // The list of such words is the renderer's (_sql_words.ts); this one lacked TABLESAMPLE.
+  assert.equal(
+    resolveInformationSchema(
+      "select tables.table_name from wh.information_schema.tables tablesample 10%",
+    ),
+    "select tables.table_name from (select * from information_schema.tables where table_catalog = " +
+      "'wh') as tables tablesample 10%",
+  );
   // DuckDB's own catalogs, unqualified names and string literals are left as written.
   for (
     const sql of [
