@@ -2359,6 +2359,15 @@ RASTERS.update({
     "r_png_world_prj": lambda: png_world_prj("r_png_world_prj.png"),
 })
 
+
+def tfw_noprj(name):
+    # A scanned map placed by its .tfw alone: no CRS anywhere, the declared one assigned.
+    tfw(name)
+    os.remove(os.path.join(OUT, name[:-4] + ".prj"))
+
+
+RASTERS.update({"r_tfw_noprj": lambda: tfw_noprj("r_tfw_noprj.tif")})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

@@ -745,6 +745,7 @@ const RASTERS: Case[] = [
     expect: published(),
   },
   tiff("r_sparse.tif"),
+  tiff("r_tfw_noprj.tif"),
   tiff("r_int8_nodata.tif"),
   {
     file: "r_png_world_prj.png",
