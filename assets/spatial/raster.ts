@@ -527,24 +527,34 @@ async function convertRasters(
               { label, ...(warpOptions === undefined ? { openOptions } : {}) },
             ),
         );
-      const cog = await translate().catch((error: unknown) => {
-        // `-stats` stores the statistics in the source first: a format that
-        // keeps them in the file itself (PCIDSK), opened read-only, refuses
-        // ("Unable to set metadata on read-only file"). Converted again
-        // without; the statistics are then computed from the COG.
-        if (
-          !(error instanceof GdalError) || !translateOptions.includes("-stats") ||
-          !READ_ONLY_METADATA.test(error.gdalMessage)
-        ) {
-          throw error;
-        }
-        // Without -stats, and without the STATISTICS=YES GDAL 3.6's COG driver ignores.
-        translateOptions = translateOptions.filter((o, i, all) =>
-          o !== "-stats" && o !== "STATISTICS=YES" && all[i + 1] !== "STATISTICS=YES"
-        );
-        readOnlySource = true;
-        return translate();
-      });
+      let cog: string;
+      try {
+        cog = await translate().catch((error: unknown) => {
+          // `-stats` stores the statistics in the source first: a format that
+          // keeps them in the file itself (PCIDSK), opened read-only, refuses
+          // ("Unable to set metadata on read-only file"). Converted again
+          // without; the statistics are then computed from the COG.
+          if (
+            !(error instanceof GdalError) || !translateOptions.includes("-stats") ||
+            !READ_ONLY_METADATA.test(error.gdalMessage)
+          ) {
+            throw error;
+          }
+          // Without -stats, and without the STATISTICS=YES GDAL 3.6's COG driver ignores.
+          translateOptions = translateOptions.filter((o, i, all) =>
+            o !== "-stats" && o !== "STATISTICS=YES" && all[i + 1] !== "STATISTICS=YES"
+          );
+          readOnlySource = true;
+          return translate();
+        });
+      } catch (error) {
+        // A codec this build lacks met only while converting (a VRT opens without
+        // reading its tiles): the file's own problem, so the batch waits for the
+        // native engine instead of being quarantined as a platform failure.
+        if (!(error instanceof GdalError) || error.code !== "spatial.codec_missing") throw error;
+        problems.push({ code: "codec_missing", message: error.message, file: file.path });
+        continue;
+      }
       const info = await timings.time(
         "describe",
         () =>

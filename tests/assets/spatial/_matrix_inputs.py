@@ -2368,6 +2368,14 @@ def tfw_noprj(name):
 
 RASTERS.update({"r_tfw_noprj": lambda: tfw_noprj("r_tfw_noprj.tif")})
 
+
+def vrt_of(name, **tiff_args):
+    src = tiff(name[:-4] + "_src.tif", **tiff_args)
+    gdal.BuildVRT(os.path.join(OUT, name), [src])
+
+
+RASTERS.update({"r_vrt_jpeg": lambda: vrt_of("r_vrt_jpeg.vrt", bands=3, after=rgb, options=["COMPRESS=JPEG", "TILED=YES"])})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

@@ -754,6 +754,15 @@ const RASTERS: Case[] = [
     crs: "EPSG:32612",
     expect: published(),
   },
+  // A VRT over a JPEG GeoTIFF of the batch: gdal3.js lacks the codec, as for the GeoTIFF alone.
+  {
+    file: "r_vrt_jpeg.vrt",
+    type: "raster",
+    format: "gdal:VRT",
+    crs: "EPSG:32612",
+    expect: published(),
+    wasm: PENDING,
+  },
   {
     file: "r_vrt_inside.vrt",
     type: "raster",
