@@ -29,7 +29,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, toError } from "../core/errors.ts";
 import { redact, registerSecret } from "../core/secrets.ts";
 
 /** Name of the cookie holding the token. */
@@ -91,16 +91,17 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * `Content-Length` before reading it, or once a chunked body passes it.
  */
 export function bodyLimitMiddleware(): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      c.json({
-        error: "body_too_large",
-        message: `The request body is over ${
-          MAX_BODY_BYTES / 1024 / 1024
-        } MiB; a launch needs a few KiB: send the selection, not data`,
-      }, 413),
-  });
+  return bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+}
+
+/** The 413 of a body over {@linkcode MAX_BODY_BYTES}. */
+function tooLarge(c: Context): Response {
+  return c.json({
+    error: "body_too_large",
+    message: `The request body is over ${
+      MAX_BODY_BYTES / 1024 / 1024
+    } MiB; a launch needs a few KiB: send the selection, not data`,
+  }, 413);
 }
 
 /** How long a request's body may take to arrive once its head has, in milliseconds. */
@@ -108,23 +109,41 @@ export const BODY_TIMEOUT_MS = 10_000;
 
 /**
  * Reads a request's whole body within `timeoutMs` (from when the handler
- * sees its head) and hands the handlers a copy in memory; a body slower than
- * that is a 408 saying what to do. Placed after {@linkcode bodyLimitMiddleware},
- * whose limit the reading here trips (and whose 413 it lets through).
+ * sees its head) and at most {@linkcode MAX_BODY_BYTES}, and hands the
+ * handlers a copy in memory: a body slower than that is a 408, a bigger one a
+ * 413, one the HTTP layer cannot decode (a bad chunk size) a 400, each saying
+ * what to do. Placed before {@linkcode bodyLimitMiddleware}, which reads a
+ * chunked body itself with no deadline.
  */
 export function bodyTimeoutMiddleware(timeoutMs: number = BODY_TIMEOUT_MS): MiddlewareHandler {
   return async (c, next) => {
     const raw = c.req.raw;
     if (raw.body === null) return await next();
+    const declared = raw.headers.get("content-length");
+    if (declared !== null && Number(declared) > MAX_BODY_BYTES) return tooLarge(c);
     const reader = raw.body.getReader();
     const chunks: Uint8Array[] = [];
+    let size = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) => {
       timer = setTimeout(() => resolve("late"), timeoutMs);
     });
     try {
       for (;;) {
-        const step = await Promise.race([reader.read(), late]);
+        const step = await Promise.race([
+          // A body the HTTP layer cannot decode (a bad chunk size) rejects the read.
+          reader.read().catch((error: unknown) => ({ error })),
+          late,
+        ]);
+        if (step !== "late" && "error" in step) {
+          c.header("Connection", "close");
+          return c.json({
+            error: "bad_body",
+            message: `The request body cannot be read (${
+              toError(step.error).message
+            }); send it whole, with a correct Content-Length or chunked encoding`,
+          }, 400);
+        }
         if (step === "late") {
           // Not awaited: a client that stopped sending never settles the cancel.
           reader.cancel().catch(() => {});
@@ -137,6 +156,12 @@ export function bodyTimeoutMiddleware(timeoutMs: number = BODY_TIMEOUT_MS): Midd
           }, 408);
         }
         if (step.done) break;
+        size += step.value.length;
+        if (size > MAX_BODY_BYTES) {
+          reader.cancel().catch(() => {});
+          c.header("Connection", "close");
+          return tooLarge(c);
+        }
         chunks.push(step.value);
       }
     } finally {

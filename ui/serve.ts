@@ -157,9 +157,10 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   let server: Deno.HttpServer;
   let front: Front | undefined;
   try {
-    server = Deno.serve({ path: socketPath, onListen: () => listening.resolve(undefined) }, (
-      request,
-    ) => app.fetch(asHttp(request)));
+    server = Deno.serve(
+      { path: socketPath, onListen: () => listening.resolve(undefined) },
+      (request) => unservable(request) ?? app.fetch(asHttp(request)),
+    );
   } catch (error) {
     if (!(error instanceof Deno.errors.NotCapable)) {
       await context.close();
@@ -214,6 +215,35 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     await context.close();
   };
   return { url, context, close, [Symbol.asyncDispose]: close };
+}
+
+/** Methods a `Request` cannot be made with (fetch forbids them), so never served. */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * The answer to a request that cannot be passed on as a `Request` (see
+ * {@linkcode asHttp}), or `undefined`: a TRACE or CONNECT (fetch forbids the
+ * method) and a request without a `Host` header (HTTP/1.0; its URL names the
+ * socket) each made `new Request` throw, a 500 with a stack in the log.
+ */
+function unservable(request: Request): Response | undefined {
+  const text = (status: number, message: string, headers: Record<string, string> = {}) =>
+    new Response(`${message}\n`, {
+      status,
+      headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+    });
+  if (FORBIDDEN_METHODS.has(request.method.toUpperCase())) {
+    return text(405, `${request.method} is not served here; use GET, HEAD or POST.`, {
+      allow: "GET, HEAD, POST",
+    });
+  }
+  if (!request.headers.has("host")) {
+    return text(
+      400,
+      "The request has no Host header; send one (e.g. 'Host: 127.0.0.1:3000'), as HTTP/1.1 requires.",
+    );
+  }
+  return undefined;
 }
 
 /**

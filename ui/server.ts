@@ -117,8 +117,8 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
     redactMiddleware([...(options.secrets ?? []), ...(options.token ? [options.token] : [])]),
   );
   app.use("*", securityMiddleware({ ...options, allowed: (path) => methodsAt(path) }));
-  app.use("*", bodyLimitMiddleware());
   app.use("*", bodyTimeoutMiddleware(options.bodyTimeoutMs));
+  app.use("*", bodyLimitMiddleware());
 
   app.onError((error, c) => {
     const e = toError(error);

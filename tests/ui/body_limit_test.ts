@@ -82,3 +82,24 @@ Deno.test("security: a POST body that trickles in is a 408 once its time is up, 
     200,
   );
 });
+
+Deno.test("security: a chunked POST body that stops coming is a 408 too", async () => {
+  // Before: hono's body limit read a chunked body itself, with no deadline: held for ever.
+  const { server } = await fixtureServer({ bodyTimeoutMs: 300 });
+  await using _ = server;
+  const { hostname, port } = new URL(server.url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    await conn.write(new TextEncoder().encode(
+      `POST /actions/launch HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
+    ));
+    const answer = new Uint8Array(4096);
+    const guard = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 5_000));
+    const n = await Promise.race([conn.read(answer), guard]);
+    assert(n !== "hung", "no answer within 5 s");
+    assertMatch(new TextDecoder().decode(answer.subarray(0, n ?? 0)), /^HTTP\/1\.1 408 /);
+  } finally {
+    conn.close();
+  }
+});

@@ -62,3 +62,60 @@ Deno.test("methods: HEAD answers like GET with no body; an asset key with slashe
     await server.close();
   }
 });
+
+/** Sends `raw` on a new connection and returns what comes back until it closes. */
+async function rawExchange(url: string, raw: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  let text = "";
+  try {
+    await conn.write(new TextEncoder().encode(raw));
+    const buffer = new Uint8Array(8192);
+    const guard = setTimeout(() => conn.close(), 5_000);
+    try {
+      for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+    } catch {
+      // Closed by the guard: what arrived is the answer.
+    } finally {
+      clearTimeout(guard);
+    }
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+  return text;
+}
+
+Deno.test("methods: TRACE and CONNECT are a 405, a request without Host a 400, each with a line of text", async () => {
+  // Before: each was a 500 ('Method is forbidden', 'Invalid URL' with a stack in the log):
+  // the request could not be turned into a fetch Request.
+  const { server, release } = await fixtureServer();
+  await using _ = server;
+  try {
+    const host = `Host: ${new URL(server.url).host}`;
+    for (const method of ["TRACE", "CONNECT"]) {
+      const target = method === "CONNECT" ? "127.0.0.1:22" : "/";
+      const text = await rawExchange(server.url, `${method} ${target} HTTP/1.1\r\n${host}\r\n\r\n`);
+      assertMatch(text, /^HTTP\/1\.1 405 /);
+      assertMatch(text, /allow: GET, HEAD, POST/i);
+      assertMatch(text, new RegExp(`${method} is not served here; use GET, HEAD or POST`));
+    }
+    for (const raw of ["GET / HTTP/1.0\r\n\r\n", "GET /runs HTTP/1.1\r\n\r\n"]) {
+      const text = await rawExchange(server.url, raw);
+      assertMatch(text, /^HTTP\/1\.[01] 400 /);
+      assertMatch(text, /The request has no Host header; send one/);
+    }
+    // The server goes on.
+    assertEquals(
+      await fetch(`${server.url}/runs`).then(async (r) => (await r.body?.cancel(), r.status)),
+      200,
+    );
+  } finally {
+    release();
+  }
+});
