@@ -12,6 +12,7 @@ import type { AssetDefinition } from "../core/asset.ts";
 import type { AutomationRecordKind } from "../core/run_store/types.ts";
 import { closest } from "../core/suggest.ts";
 import { PlatformError, toError } from "../core/errors.ts";
+import { printable } from "../core/printable.ts";
 import { describePartitions, partitionKeys } from "../core/partitions.ts";
 import type { AssetStatus } from "./asset_status.ts";
 import type { UiContext } from "./context.ts";
@@ -179,7 +180,9 @@ export function jsonError(
   message: string,
   extra: Record<string, unknown> = {},
 ) {
-  return c.json({ error, message, ...extra }, status);
+  // Messages quote the request's input (a key, an id, a parameter): JSON escapes C0
+  // controls, not DEL, C1 or the bidirectional overrides that reorder what a reader sees.
+  return c.json({ error, message: printable(message), ...extra }, status);
 }
 
 /** A ledger read failure as JSON: its code, the document, the ledger's code and bad fields. */

@@ -26,6 +26,7 @@ import {
 import type { Logger } from "../core/logger.ts";
 import type { PartitionSelection } from "../core/plan.ts";
 import { closest } from "../core/suggest.ts";
+import { printable } from "../core/printable.ts";
 import { apiRoutes, ENDPOINTS, jsonError, unknownAutomation } from "./api.ts";
 import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
@@ -121,7 +122,8 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
   app.use("*", bodyLimitMiddleware());
 
   app.onError((error, c) => {
-    const e = toError(error);
+    // Shown on the page: the message may quote the request's input, control characters and all.
+    const e = { message: printable(toError(error).message) };
     // Bad input is the caller's to fix (400); a system the UI reads that fails (the run
     // store damaged, locked, full or down) is 503, the UI itself being fine; anything else
     // is ours (500). None shows a stack.
@@ -235,7 +237,7 @@ export async function createApp(ctx: UiContext, options: AppOptions): Promise<Ho
       return c.html(
         page(
           "Unknown asset",
-          h`<h1>Unknown asset</h1><p class="warn">No asset has key <b>${key}</b>.${
+          h`<h1>Unknown asset</h1><p class="warn">No asset has key <b>${printable(key)}</b>.${
             near ? h` Did you mean <a href="/assets/${encodeURIComponent(near)}">${near}</a>?` : ""
           }</p>`,
           opts(c, "/assets"),

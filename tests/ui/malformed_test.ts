@@ -288,3 +288,23 @@ Deno.test("malformed: a lake listing with a prefix or page token the store refus
   assertEquals(key.status, 400);
   assertEquals((await key.json()).error, "bad_key");
 });
+
+Deno.test("malformed: control and bidirectional characters a request quotes come back escaped in messages", async () => {
+  // Before: JSON escaped C0 controls only; DEL, C1 and U+202E (which reorders what a reader
+  // sees) came back raw in the message, and raw in the HTML page of an unknown asset.
+  const { server, release } = await fixtureServer();
+  await using _ = server;
+  try {
+    const api = await fetch(`${server.url}/api/assets/x%E2%80%AEgnp.exe%7F%C2%9B`);
+    assertEquals(api.status, 404);
+    const { message } = await api.json();
+    assertMatch(message, /Unknown asset 'x\\u202egnp\.exe\\u007f\\u009b'/);
+    const html = await fetch(`${server.url}/assets/x%E2%80%AEgnp.exe`);
+    assertEquals(html.status, 404);
+    const text = await html.text();
+    assert(!text.includes("\u202e"), "raw U+202E in the page");
+    assertMatch(text, /No asset has key <b>x\\u202egnp\.exe<\/b>/);
+  } finally {
+    release();
+  }
+});
