@@ -19,6 +19,7 @@ import { Timings } from "./_timings.ts";
 import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
 import { csvCutShort } from "./_csv_cut.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
+import { inexactDbfNumbers } from "./_dbf_numbers.ts";
 import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
 import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
@@ -784,6 +785,27 @@ export async function contentCheck(
               bad.map((b) => `field '${b.field}', row ${b.row}: '${b.value}'`).join("; ")
             }), which GDAL would publish garbled or as nothing; write them as YYYYMMDD (blank ` +
               "for no date) and upload it again",
+          );
+        }
+      }
+      if (
+        info.driverShortName === "ESRI Shapefile" && /\.shp$/i.test(host) &&
+        !/\.zip\//i.test(host) && chosen.fields.some((f) => f.type === "Real")
+      ) {
+        // Long ids GDAL reads as doubles (see _dbf_numbers.ts).
+        const dbf = host.replace(/\.shp$/, ".dbf");
+        const inexact = await inexactDbfNumbers(
+          await exists(dbf) ? dbf : host.replace(/\.shp$/i, ".DBF"),
+        );
+        if (inexact.length > 0) {
+          return mismatch(
+            `its .dbf holds whole numbers too long for GDAL to read exactly (${
+              inexact.map((n) =>
+                `field '${n.field}', row ${n.row}: ${n.value} would be published as ${n.published}`
+              ).join("; ")
+            }): GDAL reads a numeric field of 19 or more digits as a floating-point number; ` +
+              "store such ids in a text field (in ArcGIS or QGIS, a Text field calculated from " +
+              "it) and upload it again",
           );
         }
       }

@@ -2376,6 +2376,32 @@ def vrt_of(name, **tiff_args):
 
 RASTERS.update({"r_vrt_jpeg": lambda: vrt_of("r_vrt_jpeg.vrt", bands=3, after=rgb, options=["COMPRESS=JPEG", "TILED=YES"])})
 
+
+def shp_wide_ids(name):
+    # Parcel ids in N(19,0) and N(20,0) fields (ArcGIS exports of 19-digit keys): beyond 2^53.
+    path = os.path.join(OUT, name)
+    ds = gdal.GetDriverByName("ESRI Shapefile").Create(path, 0, 0, 0, gdal.GDT_Unknown)
+    layer = ds.CreateLayer(name[:-4], srs("EPSG:4326"), ogr.wkbPoint)
+    for fname, width in (("pid19", 19), ("pid20", 20)):
+        f = ogr.FieldDefn(fname, ogr.OFTString)
+        f.SetWidth(width)
+        layer.CreateField(f)
+    for i, v in enumerate(["1234567890123456789", "9007199254740993"]):
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField(0, v.rjust(19))
+        f.SetField(1, ("1" + v).rjust(20))
+        f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (%d 45)" % (-110 + i)))
+        layer.CreateFeature(f)
+    ds = None
+    dbf = path[:-4] + ".dbf"
+    data = bytearray(open(dbf, "rb").read())
+    for at in (32 + 11, 64 + 11):
+        data[at] = ord("N")
+    open(dbf, "wb").write(bytes(data))
+
+
+VECTORS.update({"v_shp_wide_ids": lambda: shp_wide_ids("v_shp_wide_ids.shp")})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

@@ -1,0 +1,95 @@
+/**
+ * One streaming pass over the values of some fields of a `.dbf`, for the
+ * checks that find what GDAL would publish changed (`_dbf_dates.ts`,
+ * `_dbf_numbers.ts`). Records flagged deleted are skipped, as GDAL skips
+ * them; values are read as Latin-1 text (the checks look at digits only).
+ *
+ * @module
+ */
+
+/** A field of a `.dbf` header. */
+export interface DbfField {
+  /** Its name (up to 10 characters). */
+  name: string;
+  /** Its type letter: C, N, F, D, L... */
+  type: string;
+  /** Its width in characters. */
+  length: number;
+  /** Its decimal count (N and F fields). */
+  decimals: number;
+}
+
+const latin1 = new TextDecoder("latin1");
+
+/**
+ * Reads the `.dbf` at `dbf` (nothing when there is no such file, or none of
+ * its fields is `select`ed) and calls `visit` with each selected field's
+ * value of each record, the record's place from 1; stops when `visit`
+ * returns false.
+ */
+export async function scanDbf(
+  dbf: string,
+  select: (field: DbfField) => boolean,
+  visit: (field: DbfField, row: number, value: string) => boolean,
+): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(dbf);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  // The stream closes the file when it ends or is canceled.
+  const reader = file.readable.getReader({ mode: "byob" });
+  let buffer = new Uint8Array(0);
+  let ended = false;
+  /** Waits until `n` bytes are buffered (fewer only at the end of the file). */
+  const need = async (n: number) => {
+    while (buffer.length < n && !ended) {
+      const { value, done } = await reader.read(new Uint8Array(1 << 20));
+      if (done || value === undefined) ended = true;
+      else {
+        const grown = new Uint8Array(buffer.length + value.length);
+        grown.set(buffer);
+        grown.set(value, buffer.length);
+        buffer = grown;
+      }
+    }
+  };
+  try {
+    await need(32);
+    if (buffer.length < 32) return;
+    const view = new DataView(buffer.buffer, buffer.byteOffset);
+    const records = view.getUint32(4, true);
+    const headerLength = view.getUint16(8, true);
+    const recordLength = view.getUint16(10, true);
+    await need(headerLength);
+    const fields: { field: DbfField; offset: number }[] = [];
+    let offset = 1; // the deletion flag
+    for (let at = 32; at + 32 <= headerLength && buffer[at] !== 0x0d; at += 32) {
+      const field: DbfField = {
+        name: latin1.decode(buffer.subarray(at, at + 11)).replace(/\0.*$/s, ""),
+        type: String.fromCharCode(buffer[at + 11]!),
+        length: buffer[at + 16]!,
+        decimals: buffer[at + 17]!,
+      };
+      if (select(field)) fields.push({ field, offset });
+      offset += field.length;
+    }
+    if (fields.length === 0 || recordLength === 0) return;
+    buffer = buffer.subarray(headerLength);
+    for (let row = 1; row <= records; row++) {
+      await need(recordLength);
+      if (buffer.length < recordLength) break;
+      if (buffer[0] !== 0x2a /* * deleted */) {
+        for (const { field, offset } of fields) {
+          const value = latin1.decode(buffer.subarray(offset, offset + field.length));
+          if (!visit(field, row, value)) return;
+        }
+      }
+      buffer = buffer.subarray(recordLength);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
