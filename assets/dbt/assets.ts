@@ -151,7 +151,7 @@ export async function dbtAssets(
       done = (async () => {
         for (const hook of project.onRunStart) {
           await warehouse.exec(
-            await renderHookText(project, hook, {
+            await renderHookText(project, hook.sql, {
               file: "dbt_project.yml",
               query: queryRunner(warehouse),
             }),
@@ -352,7 +352,7 @@ export async function dbtAssets(
         );
         for (const hook of project.onRunEnd) {
           await ctx.resources.warehouse.exec(
-            await renderHookText(project, hook, {
+            await renderHookText(project, hook.sql, {
               file: "dbt_project.yml",
               query: queryRunner(ctx.resources.warehouse),
               results,

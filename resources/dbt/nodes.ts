@@ -565,10 +565,10 @@ export interface DbtProject {
   readonly macros: ReadonlyMap<string, MacroInfo>;
   /** Installed packages (name -> folder). */
   readonly packages: ReadonlyMap<string, string>;
-  /** `on-run-start` hooks, rendered. */
-  readonly onRunStart: readonly string[];
-  /** `on-run-end` hooks, rendered. */
-  readonly onRunEnd: readonly string[];
+  /** `on-run-start` hooks of the project and its packages, in dbt's order. */
+  readonly onRunStart: readonly ProjectHook[];
+  /** `on-run-end` hooks of the project and its packages, in dbt's order. */
+  readonly onRunEnd: readonly ProjectHook[];
   /**
    * Versioned models (`versions:`): by the model's name, the node name of
    * each version and the latest; `-s name` and `version:` selection read it.
@@ -662,3 +662,13 @@ export interface HookRenderOptions {
 }
 
 export type { QueryResult, QueryRunner } from "./query.ts";
+
+/** An `on-run-start` / `on-run-end` hook of a project's dbt_project.yml (dbt's operation node). */
+export interface ProjectHook {
+  /** The project (root or package) whose dbt_project.yml has it. */
+  readonly packageName: string;
+  /** Its place in that project's list (dbt's `operation.<pkg>.<pkg>-on-run-end-<index>`). */
+  readonly index: number;
+  /** Its Jinja text. */
+  readonly sql: string;
+}

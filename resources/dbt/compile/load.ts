@@ -230,8 +230,13 @@ export async function loadProject(
   });
   requireDailyTimeSpine(semantic, compiled.nodes.values());
   if (options.cache !== false) await read.cache.write(read.targetPath);
+  // dbt's order (RunTask._hook_keyfunc): the packages' hooks by package name, the root's last.
+  const hookOrder = [...read.packages.slice(1)].sort((a, b) => a.name < b.name ? -1 : 1)
+    .concat(read.packages.slice(0, 1));
   const projectHooks = (key: "on-run-start" | "on-run-end") =>
-    read.packages.flatMap((p) => [p.projectFile[key] ?? []].flat());
+    hookOrder.flatMap((p) =>
+      [p.projectFile[key] ?? []].flat().map((sql, index) => ({ packageName: p.name, index, sql }))
+    );
   const project: DbtProject = {
     dir,
     name,

@@ -20,7 +20,14 @@ import { commentNode, withQueryComment } from "./query_comment.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
 import type { Warehouse } from "../../warehouse/types.ts";
 import { type RunResultEntry, runResultEntry, RunResultsWriter } from "../artifacts.ts";
-import type { BatchWindow, DbtProject, ModelNode, TestNode, UnitTestNode } from "../nodes.ts";
+import type {
+  BatchWindow,
+  DbtProject,
+  ModelNode,
+  ProjectHook,
+  TestNode,
+  UnitTestNode,
+} from "../nodes.ts";
 import {
   BatchesFailedError,
   buildModel,
@@ -297,13 +304,47 @@ export async function runProject(
   const hooksOn = options.hooks ?? true;
   // on-run-start/-end statements carry the query comment with `node` none, as in dbt.
   const hookWarehouse = hooksOn ? await withQueryComment(warehouse, project, null) : warehouse;
-  if (hooksOn) {
-    for (const hook of project.onRunStart) {
-      await hookWarehouse.exec(
-        await renderHookText(project, hook, { file: "dbt_project.yml", query }),
-      );
+  // As dbt 1.9: each project hook is a result (thread "main"); after a failed one the rest of
+  // its kind are skipped, and the nodes still run (dbt's skip_nodes_if_on_run_start_fails).
+  const runHooks = async (kind: "on-run-start" | "on-run-end", hooks: readonly ProjectHook[]) => {
+    // on-run-end's `results`, as dbt's: what ran, and of the hooks only those that failed.
+    const before = results.filter((r) => r.thread_id !== "main" || r.status === "error");
+    let failed = false;
+    for (const [i, hook] of hooks.entries()) {
+      const name = `${hook.packageName}.${kind}.${String(i)}`;
+      const startedAt = clock.now();
+      const entry = (status: RunResultEntry["status"], message: string, sql: string | null) =>
+        record(runResultEntry({
+          uniqueId: `operation.${hook.packageName}.${hook.packageName}-${kind}-${hook.index}`,
+          status,
+          startedAt,
+          completedAt: clock.now(),
+          message,
+          failures: status === "success" ? 0 : 1,
+          compiledCode: sql,
+          relationName: null,
+          threadId: "main",
+        }));
+      if (failed) {
+        await entry("skipped", `${name} skipped`, null);
+        continue;
+      }
+      let sql: string | null = null;
+      try {
+        sql = await renderHookText(project, hook.sql, {
+          file: "dbt_project.yml",
+          query,
+          ...(kind === "on-run-end" ? { results: before } : {}),
+        });
+        await hookWarehouse.exec(sql);
+        await entry("success", `${name} passed`, sql);
+      } catch (error) {
+        failed = true;
+        await entry("error", `${name} failed, error:\n ${toError(error).message}`, sql);
+      }
     }
-  }
+  };
+  if (hooksOn) await runHooks("on-run-start", project.onRunStart);
   // As dbt: an ephemeral model is never run on its own, so progress lines do not count it.
   const counted = (item: Item) => item.kind !== "node" || !isEphemeral(item.node);
   const total = items.filter(counted).length;
@@ -440,14 +481,8 @@ export async function runProject(
     }
   }
   await Promise.all(running);
-  if (hooksOn) {
-    // dbt runs on-run-end whatever happened, with the invocation's results.
-    for (const hook of project.onRunEnd) {
-      await hookWarehouse.exec(
-        await renderHookText(project, hook, { file: "dbt_project.yml", query, results }),
-      );
-    }
-  }
+  // dbt runs on-run-end whatever happened, with the invocation's results.
+  if (hooksOn) await runHooks("on-run-end", project.onRunEnd);
   if (write) await Promise.all([writer.rewriteManifest(), writer.flush()]);
   // As dbt (since 1.9.1): a microbatch model with failed batches fails the invocation.
   const success = !options.signal?.aborted &&

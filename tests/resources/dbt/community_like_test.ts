@@ -196,6 +196,11 @@ for (const target of CLI_TARGETS) {
           ["model.acme_analytics.fct_orders", "success"],
           ["model.acme_analytics.revenue_columns_strict", "error"],
           ["model.acme_analytics.revenue_columns_synced", "success"],
+          // The project's hooks are results too, as in dbt 1.9.
+          ["operation.acme_analytics.acme_analytics-on-run-end-0", "success"],
+          ["operation.acme_analytics.acme_analytics-on-run-start-0", "success"],
+          ["operation.acme_analytics.acme_analytics-on-run-start-1", "success"],
+          ["operation.acme_analytics.acme_analytics-on-run-start-2", "success"],
         ]);
         const columns = await q(
           "select table_name || '.' || column_name as c from information_schema.columns " +
