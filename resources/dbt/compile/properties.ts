@@ -10,7 +10,7 @@
 
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import type { BuildKind, ColumnDoc, ExposureNode, GroupNode, SourceNode } from "../nodes.ts";
-import type { ReadProject } from "../project/read.ts";
+import { packageVars, type ReadProject } from "../project/read.ts";
 import {
   type AnalysisProperties,
   type ColumnProperties,
@@ -362,9 +362,11 @@ function collectSources(
         ),
       ];
       // dbt renders these with `var()`, `env_var()` and `target` (`schema: "{{ var('raw') }}"`).
-      const database = jinjaProperty(src.database, read, yaml.file) ?? read.target.database;
-      const schema = jinjaProperty(src.schema, read, yaml.file) ?? src.name;
-      const identifier = jinjaProperty(table.identifier, read, yaml.file) ?? table.name;
+      const database = jinjaProperty(src.database, read, yaml.file, packageName) ??
+        read.target.database;
+      const schema = jinjaProperty(src.schema, read, yaml.file, packageName) ?? src.name;
+      const identifier = jinjaProperty(table.identifier, read, yaml.file, packageName) ??
+        table.name;
       const node: SourceNode = {
         uniqueId,
         packageName,
@@ -459,12 +461,13 @@ function jinjaProperty(
   raw: string | undefined,
   read: ReadProject,
   file: string,
+  packageName: string,
 ): string | undefined {
   if (raw === undefined || (!raw.includes("{{") && !raw.includes("{%"))) return raw;
   return renderString(raw, {
     env: read.env,
     file,
-    vars: read.vars,
+    vars: packageVars(read, packageName),
     target: {
       name: read.target.name,
       type: read.target.type,

@@ -8,7 +8,7 @@
 import { closest } from "../../../core/suggest.ts";
 import { DbtErrorCode } from "../errors.ts";
 import { envVarOf, raiseInRender, type RenderScope } from "../jinja/env.ts";
-import type { ReadProject } from "../project/read.ts";
+import { packageVars, type ReadProject } from "../project/read.ts";
 import type { Properties } from "./properties.ts";
 
 /** Scope builders shared by every pass. */
@@ -39,8 +39,13 @@ export function scopeFactory(
     // dbt's target dict names the target twice (`name` and `target_name`: its default query comment reads the latter).
     target_name: read.target.name,
   };
-  const varOf = (key: string, fallback: unknown, hasDefault: boolean): unknown => {
-    if (Object.hasOwn(read.vars, key)) return read.vars[key];
+  const varOf = (
+    vars: Readonly<Record<string, unknown>>,
+    key: string,
+    fallback: unknown,
+    hasDefault: boolean,
+  ): unknown => {
+    if (Object.hasOwn(vars, key)) return vars[key];
     if (hasDefault) return fallback;
     return raiseInRender(
       DbtErrorCode.renderFailed,
@@ -70,7 +75,8 @@ export function scopeFactory(
       ref: () => raiseInRender(DbtErrorCode.unknownRef, "ref() is not available here"),
       source: () => raiseInRender(DbtErrorCode.unknownSource, "source() is not available here"),
       config: () => {},
-      var: varOf,
+      var: (key, fallback, hasDefault) =>
+        varOf(packageVars(read, packageName), key, fallback, hasDefault),
       envVar: (key, fallback) => envVarOf(read.env, key, fallback),
       isIncremental: () => false,
       self: undefined,

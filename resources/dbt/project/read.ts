@@ -146,6 +146,8 @@ export interface ReadProject {
   readonly target: Target;
   /** Vars: the project's, overridden by the caller's. */
   readonly vars: Readonly<Record<string, unknown>>;
+  /** The caller's vars (`--vars`), which override every project's. */
+  readonly cliVars: Readonly<Record<string, unknown>>;
   /** Where artifacts go. */
   readonly targetPath: string;
   /** The root project first, then installed packages. */
@@ -251,8 +253,9 @@ export async function readProject(
     };
   };
   try {
+    const cliVars = options.vars ?? {};
     const read = await readAll(
-      { dir, projectFile, target, vars, targetPath, cache, env },
+      { dir, projectFile, target, vars, cliVars, targetPath, cache, env },
       offload,
       options.beforeProperties,
     );
@@ -489,4 +492,40 @@ async function readPackage(
 async function sha256(bytes: Uint8Array): Promise<string> {
   const hash = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const PACKAGE_VARS = new WeakMap<ReadProject, Map<string, Readonly<Record<string, unknown>>>>();
+
+/**
+ * The vars a node of `packageName` sees, as dbt-core's ModelConfiguredVar
+ * merges them: the package's own dbt_project.yml (its global vars, then its
+ * section named after itself), then the root project's (globals, then the
+ * section named after the package), then `--vars`. The root's nodes see
+ * {@linkcode ReadProject.vars}. A package's defaults (fivetran's
+ * `vars: {stripe_source: {...}}`, `x_pass_through_columns: []`) reach its models.
+ */
+export function packageVars(
+  read: ReadProject,
+  packageName: string,
+): Readonly<Record<string, unknown>> {
+  if (packageName === read.projectFile.name) return read.vars;
+  let byPackage = PACKAGE_VARS.get(read);
+  if (!byPackage) PACKAGE_VARS.set(read, byPackage = new Map());
+  const known = byPackage.get(packageName);
+  if (known) return known;
+  const section = (vars: Readonly<Record<string, unknown>> | undefined) => {
+    const value = vars?.[packageName];
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+  };
+  const own = read.packages.find((p) => p.name === packageName)?.projectFile.vars;
+  const root = read.projectFile.vars;
+  const merged = {
+    ...own,
+    ...section(own),
+    ...root,
+    ...section(root),
+    ...read.cliVars,
+  };
+  byPackage.set(packageName, merged);
+  return merged;
 }
