@@ -711,7 +711,10 @@ export function installPythonSemantics(): void {
   // `x in list` compares with Python's == (`1 in [1.0]`, `[1] in [[1]]`), not JavaScript identity.
   const inOperator = runtime.inOperator;
   runtime.inOperator = (key, container) =>
-    key instanceof PyFloat && isPlainDict(container)
+    // Jinja2's Undefined iterates as empty: `'quote' in nope` is False (nunjucks threw).
+    container === undefined
+      ? false
+      : key instanceof PyFloat && isPlainDict(container)
       ? inOperator(dictKey(key), container)
       : Array.isArray(container) && (typeof key === "object" && key !== null)
       ? container.some((item) => pyEquals(key, item))

@@ -121,6 +121,8 @@ const CASES: readonly (readonly [string, string])[] = [
     "False|True|False|True|True",
   ],
   ["{% macro m(a, b=1) %}{% endmacro %}{{ m.arguments }}", "('a', 'b')"],
+  // Undefined iterates as empty (fivetran_utils' quote_column on an unset alias).
+  ["{{ 'a' in nope }}|{{ 'a' not in nope }}", "False|True"],
 ];
 
 for (const [template, expected] of CASES) {
