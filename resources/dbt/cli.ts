@@ -911,6 +911,8 @@ async function compileCommand(
     await Deno.writeTextFile(path, sql);
     if (ids.size === 1) inv.results.out(sql);
   }
+  // As dbt: compile writes manifest.json (with the compiled SQL) beside run_results.json.
+  await writeManifest(project, { invocationId: inv.invocationId });
   await writeJsonAtomic(
     targetDir(project),
     "run_results.json",

@@ -176,6 +176,10 @@ Deno.test("dbt cli: compile writes run_results.json (v6) for what it compiled, w
   assert.equal(byId["model.demo.b"]?.status, "success");
   assert.match(byId["model.demo.b"]?.compiled_code ?? "", /from "postgres"\."analytics"\."a"/);
   assert.match(byId["test.demo.not_null_a_id"]?.compiled_code ?? "", /id is null/);
+  // As dbt, compile writes manifest.json too (it did not: only parse and the builds did).
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  await assertValidArtifact("manifest", manifest);
+  assert.ok(manifest.nodes["model.demo.b"]);
 });
 
 Deno.test("dbt cli: progress lines do not count ephemeral models (1 of N as dbt)", async () => {
