@@ -120,9 +120,27 @@ export function launchCommand(args: readonly string[], options: LaunchOptions = 
  * HTTP failure fetching the runtime the binary is built on, with a stack
  * backtrace, and does not say that it can be given offline.
  */
-export function compileFailureHint(args: readonly string[], code: number): string | undefined {
+export function compileFailureHint(
+  args: readonly string[],
+  code: number,
+  denortBin: string | undefined = Deno.env.get("DENORT_BIN"),
+): string | undefined {
   if (code === 0 || parseLaunchArgs(args).rest[0] !== "compile") return undefined;
   const version = Deno.version.deno;
+  if (denortBin !== undefined && denortBin !== "") {
+    // Given already: telling to set it (the hint below) sent the user round in a circle.
+    let found: boolean;
+    try {
+      found = Deno.statSync(denortBin).isFile;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      found = false;
+    }
+    return `deno task compile failed (exit ${code}). DENORT_BIN='${denortBin}' ` +
+      (found ? "is used as the runtime: it must be" : "names no file: point it at") +
+      ` the denort executable of Deno ${version} (unzipped from denort-<target>.zip of that ` +
+      "release), or unset DENORT_BIN to download it.";
+  }
   return `deno task compile failed (exit ${code}). If the error above is about downloading ` +
     `denort: the binary is built on Deno's runtime (denort ${version}), downloaded once from ` +
     `dl.deno.land. Offline, fetch denort-<target>.zip of Deno ${version} on a connected machine, ` +

@@ -325,11 +325,32 @@ Deno.test("launch.ts: a bad value in the .env of the folder it runs from is repo
 });
 
 Deno.test("tasks: a failed compile says how to give it the runtime offline (DENORT_BIN); nothing else gets the hint", () => {
-  const hint = compileFailureHint(["compile", "--output", "dist/platform"], 1) ?? "";
+  const hint = compileFailureHint(["compile", "--output", "dist/platform"], 1, undefined) ?? "";
   assert.match(hint, /^deno task compile failed \(exit 1\)/);
   assert.match(hint, /DENORT_BIN=\/path\/to\/denort/);
   assert.ok(hint.includes(`denort ${Deno.version.deno}`), hint);
-  assert.equal(compileFailureHint(["--cached-only", "compile"], 1)?.includes("DENORT_BIN"), true);
+  assert.equal(
+    compileFailureHint(["--cached-only", "compile"], 1, undefined)?.includes("DENORT_BIN"),
+    true,
+  );
   assert.equal(compileFailureHint(["compile"], 0), undefined);
   assert.equal(compileFailureHint(["materialize"], 1), undefined);
+});
+
+Deno.test("tasks: a failed compile with DENORT_BIN set says what is wrong with it, not to set it", () => {
+  // With DENORT_BIN=/nonexistent/denort the hint still said 'set DENORT_BIN=/path/to/denort'.
+  const missing = compileFailureHint(["compile"], 1, "/nonexistent/denort") ?? "";
+  assert.match(
+    missing,
+    new RegExp(
+      `^deno task compile failed \\(exit 1\\)\\. DENORT_BIN='/nonexistent/denort' names no ` +
+        `file: point it at the denort executable of Deno ${
+          Deno.version.deno.replaceAll(".", "\\.")
+        }`,
+    ),
+  );
+  assert.ok(!missing.includes("DENORT_BIN=/path/to/denort"), missing);
+  const present = compileFailureHint(["compile"], 1, Deno.execPath()) ?? "";
+  assert.match(present, /is used as the runtime: it must be the denort executable of Deno/);
+  assert.match(present, /or unset DENORT_BIN to download it\.$/);
 });
