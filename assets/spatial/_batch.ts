@@ -192,7 +192,14 @@ export async function keysOf(
 ): Promise<string[]> {
   const folder = file.path.slice(0, file.path.lastIndexOf("/") + 1);
   const own = new Set(listed.map((f) => f.path.toLowerCase()));
-  const keys = [file.path, ...await sidecarsOf(store, bucket, file.path, own)];
+  // Each folder listed once: a mosaic's thousands of tiles share a few folders.
+  const listings = new Map<string, Promise<Set<string>>>();
+  const listing = (key: string) => {
+    const at = key.slice(0, key.lastIndexOf("/") + 1);
+    if (!listings.has(at)) listings.set(at, folderKeys(store, bucket, at));
+    return listings.get(at)!;
+  };
+  const keys = new Set([file.path, ...sidecarsIn(await listing(file.path), file.path, own)]);
   // A raster VRT brings the files it reads (and theirs), each checked to be in
   // the batch folder (`_vrt.ts`); a VRT refused is refused by contentCheck.
   if (file.type === "raster" && file.format === VRT_FORMAT) {
@@ -200,39 +207,38 @@ export async function keysOf(
     const read = xml === undefined ? { sources: [] } : vrtSources(xml);
     for (const source of "sources" in read ? read.sources : []) {
       const key = `${folder}${source}`;
-      if (keys.includes(key)) continue;
+      const names = await listing(key);
       // One not uploaded is named by contentCheck, as the file's problem.
-      const present = await store.head(bucket, key) ?? await store.head(bucket, archiveKeyOf(key));
-      if (present === undefined) continue;
-      keys.push(key, ...await sidecarsOf(store, bucket, key, own));
+      if (keys.has(key) || !names.has(key)) continue;
+      keys.add(key);
+      for (const sidecar of sidecarsIn(names, key, own)) keys.add(sidecar);
     }
   }
-  return [...new Set(keys)];
+  return [...keys];
 }
 
-/** The objects beside landing key `key` named like it (`<stem>.*`, or `<stem>`), sorted. */
-async function sidecarsOf(
-  store: ObjectStore,
-  bucket: string,
-  key: string,
-  own: ReadonlySet<string>,
-): Promise<string[]> {
-  const folder = key.slice(0, key.lastIndexOf("/") + 1);
-  const name = key.slice(folder.length);
-  const stem = `${name.replace(/\.[^.]+$/, "")}.`.toLowerCase();
-  const sidecars = new Set<string>();
+/** The landing keys of the objects directly in landing folder `folder` (or its archive). */
+async function folderKeys(store: ObjectStore, bucket: string, folder: string) {
+  const keys = new Set<string>();
   for (const prefix of [folder, archiveKeyOf(folder)]) {
     for await (const object of store.listAll(bucket, { prefix })) {
-      const found = `${folder}${object.key.slice(prefix.length)}`;
-      const rest = found.slice(folder.length);
-      // `<stem>.*`, or `<stem>` alone: an ER Mapper header's (`dem.ers`) raw data file (`dem`).
-      const sidecar = rest.toLowerCase().startsWith(stem) || `${rest.toLowerCase()}.` === stem;
-      if (rest.includes("/") || !sidecar) continue;
-      if (found === key || own.has(found.toLowerCase())) continue;
-      sidecars.add(found);
+      const rest = object.key.slice(prefix.length);
+      if (!rest.includes("/")) keys.add(`${folder}${rest}`);
     }
   }
-  return [...sidecars].sort();
+  return keys;
+}
+
+/** The keys of `names` (one folder's) named like `key` (`<stem>.*`, or `<stem>`), sorted. */
+function sidecarsIn(names: ReadonlySet<string>, key: string, own: ReadonlySet<string>): string[] {
+  const folder = key.slice(0, key.lastIndexOf("/") + 1);
+  const stem = `${key.slice(folder.length).replace(/\.[^.]+$/, "")}.`.toLowerCase();
+  return [...names].filter((found) => {
+    const rest = found.slice(folder.length).toLowerCase();
+    // `<stem>.*`, or `<stem>` alone: an ER Mapper header's (`dem.ers`) raw data file (`dem`).
+    const sidecar = rest.startsWith(stem) || `${rest}.` === stem;
+    return sidecar && found !== key && !own.has(found.toLowerCase());
+  }).sort();
 }
 
 /** Largest VRT read to find its sources (gdalbuildvrt writes ~1 KB per tile). */

@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { vrtSources } from "../../../assets/spatial/_vrt.ts";
+import { keysOf } from "../../../assets/spatial/_batch.ts";
+import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { download, LAKE, LANDING, runBatch } from "./_fixtures.ts";
 import { assertDone, assertQuarantined, engines, gdalinfo, landing, sh } from "./_batches.ts";
@@ -78,6 +80,41 @@ Deno.test("vrtSources: any file outside the VRT's folder is refused, naming it",
   assert.ok("why" in ogr && /OGR VRT .*ogr2ogr -f GPKG/.test(ogr.why));
   const broken = vrtSources(`<VRTDataset><VRTRasterBand></VRTDataset>`);
   assert.ok("why" in broken && /not well-formed XML/.test(broken.why), JSON.stringify(broken));
+});
+
+Deno.test("keysOf: a mosaic's tiles and their sidecars, each folder listed once", async () => {
+  await using store = new MemoryObjectStore();
+  await store.ensureBucket(LANDING);
+  const put = (key: string) => store.put(LANDING, key, new Uint8Array([1]));
+  const tiles = Array.from({ length: 60 }, (_, i) => `tiles/t${i}.tif`);
+  const xml = `<VRTDataset>${
+    tiles.map((t) =>
+      `<SimpleSource><SourceFilename relativeToVRT="1">${t}</SourceFilename></SimpleSource>`
+    )
+      .join("")
+  }</VRTDataset>`;
+  await store.put(LANDING, "b/mosaic.vrt", new TextEncoder().encode(xml));
+  for (const t of tiles) await put(`b/${t}`);
+  await put("b/tiles/t0.tif.aux.xml");
+  await put("b/tiles/other.txt");
+  let listings = 0;
+  const listAll = store.listAll.bind(store);
+  store.listAll = (...args: Parameters<typeof listAll>) => {
+    listings++;
+    return listAll(...args);
+  };
+  const keys = await keysOf(store, LANDING, {
+    path: "b/mosaic.vrt",
+    type: "raster",
+    format: "gdal:VRT",
+    crs: "EPSG:32612",
+  });
+  assert.deepEqual(
+    keys.sort(),
+    ["b/mosaic.vrt", ...tiles.map((t) => `b/${t}`), "b/tiles/t0.tif.aux.xml"].sort(),
+  );
+  // The batch folder and tiles/, each in the landing zone and the archive (122 before).
+  assert.equal(listings, 4);
 });
 
 Deno.test({
