@@ -309,8 +309,16 @@ export class RunWorker<R> {
         return;
       }
     } catch (error) {
-      this.#log.error(`worker: cannot claim run ${runId}: ${toError(error).message}`);
-      throw error; // the dispatch library delivers it again
+      // Not thrown back to the dispatch library: graphile-worker would deliver the run again
+      // only after its backoff, e^attempts seconds (up to 6 hours), so a few failed claims
+      // (a server restart, a statement timeout, a locked queue table) left the run waiting
+      // long after the server was fine. Its job ends here; the coordinator offers a launched
+      // run with no job again at its next tick (`unlockStaleDeliveries`), and a claim that did
+      // commit, its answer lost, is given back by `#releaseLostClaims`.
+      this.#log.error(
+        `worker: cannot claim run ${runId}: ${toError(error).message}; it is offered again`,
+      );
+      return;
     }
     if (!entry) return; // canceled meanwhile, or another worker has it
     const hand: InHand = { controller: new AbortController(), released: false };
