@@ -2402,6 +2402,17 @@ def shp_wide_ids(name):
 
 VECTORS.update({"v_shp_wide_ids": lambda: shp_wide_ids("v_shp_wide_ids.shp")})
 
+
+VECTORS.update({
+    # Positions of four numbers (x, y, z, m), which RFC 7946 lets readers ignore past the third.
+    "v_geojson_4d": lambda: geojson("v_geojson_4d.geojson", fc([
+        ({"k": 1}, {"type": "LineString", "coordinates": [[-110, 45, 100, 0.5], [-109, 46, 110, 1.5]]}),
+        ({"k": 2}, {"type": "Point", "coordinates": [-110, 45, 10, 7]}),
+    ])),
+    # EMPTY geometries stored in a GeoPackage (an empty point is NaN coordinates there).
+    "v_gpkg_empties": lambda: gpkg_wkts("v_gpkg_empties.gpkg", ["POINT EMPTY", "POLYGON EMPTY", "POINT (-110 45)", "LINESTRING EMPTY"]),
+})
+
 CASES = {**RASTERS, **VECTORS}
 
 def read_back(spec_path):

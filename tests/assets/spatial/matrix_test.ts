@@ -1674,6 +1674,8 @@ const VECTORS: Case[] = [
     ),
   }),
   vector("v_geojson_foreign.geojson", "geojson"),
+  vector("v_geojson_4d.geojson", "geojson"),
+  vector("v_gpkg_empties.gpkg", "geopackage", { allowEmpty: true }),
   vector("v_csv_wkt_z.csv", "csv"),
   vector("v_fgb_noindex.fgb", "flatgeobuf"),
   vector("v_gpkg_mixed_dim.gpkg", "geopackage"),
