@@ -256,6 +256,10 @@ export function registerSecretsOf(env: Readonly<Record<string, string | undefine
     if (value === undefined || value === "") continue;
     if (SECRET_VARIABLE.test(name)) registerSecret(value);
     if (/^[a-z][a-z0-9+.-]*:/i.test(value.trim())) registerSecret(...urlSecrets(value.trim()));
+    // A list of URLs (NOTIFY_URLS): the passwords of the second and later ones too.
+    for (const token of value.trim().split(/\s+/).slice(1)) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(token)) registerSecret(...urlSecrets(token));
+    }
   }
 }
 

@@ -42,9 +42,12 @@ function mongoHostsValid(value: string): boolean {
   });
 }
 
-/** An ASCII host name, IPv4 or bracketed IPv6 address, with an optional port. */
+/**
+ * An ASCII host name (underscores allowed: Docker and Compose service names
+ * have them; a final dot too), IPv4 or bracketed IPv6 address, with an optional port.
+ */
 const HOST =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+  /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
  * What the part after the scheme of `value` lacks, for the schemes whose
@@ -84,7 +87,12 @@ function urlShapeProblem(value: string): string | undefined {
         // s3:// alone is AWS for the region; postgres:// alone is the driver's defaults.
         return scheme === "http" || scheme === "https" ? "names no host" : undefined;
       }
-      return HOST.test(host)
+      // Postgres takes a list of hosts (libpq's multi-host form) and a socket folder,
+      // percent-encoded, in the host's place.
+      const hosts = scheme.startsWith("postgres") ? host.split(",") : [host];
+      return hosts.every((one) =>
+          HOST.test(one) || (scheme.startsWith("postgres") && /^%2F/i.test(one))
+        )
         ? undefined
         : `host '${host}' is not a host name (ASCII letters, digits, '-' and '.'), an IP ` +
           "address or [IPv6], with an optional :port" +
@@ -95,6 +103,47 @@ function urlShapeProblem(value: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Schemes of NOTIFY_URLS (resources/notifier/open.ts picks the notifier by them). */
+const NOTIFY_SCHEMES = new Set([
+  "slack+https:",
+  "slack+http:",
+  "webhook+https:",
+  "webhook+http:",
+  "https:",
+  "http:",
+  "smtp:",
+  "smtps:",
+  "exec:",
+  "memory:",
+]);
+
+/**
+ * What is wrong with one NOTIFY_URLS entry, checked at start like the other
+ * URLs: an unknown scheme or a bad timeout_ms failed the daemon with exit 1,
+ * and a non-ASCII host (smtp://bü) crashed the launcher with a Rust stack
+ * (Deno refused the network permission built from it).
+ */
+function notifyUrlProblem(url: string): string | undefined {
+  if (!URL.canParse(url)) return "is not a URL";
+  const parsed = new URL(url);
+  if (!NOTIFY_SCHEMES.has(parsed.protocol)) {
+    return `has the unknown scheme '${parsed.protocol}' (use slack+https, https, smtp, smtps or exec)`;
+  }
+  if (parsed.protocol !== "exec:" && parsed.protocol !== "memory:") {
+    const host = /^[a-z+]+:\/\/(?:[^/?#]*@)?([^/?#]*)/i.exec(url)?.[1] ?? "";
+    if (host === "") return "names no host";
+    if (!HOST.test(host)) {
+      return `has the host '${host}', not a host name (ASCII letters, digits, '-' and '.'), ` +
+        "an IP address or [IPv6], with an optional :port";
+    }
+  }
+  const timeout = parsed.searchParams.get("timeout_ms");
+  if (timeout !== null && (!/^\d{1,6}$/.test(timeout) || +timeout < 1 || +timeout > 600_000)) {
+    return `has timeout_ms '${timeout}': give a whole number of milliseconds from 1 to 600000`;
+  }
+  return undefined;
 }
 
 /** A bucket variable: the S3 naming rules, checked at start rather than at the first call. */
@@ -277,7 +326,14 @@ export const ConfigSchema = z.object({
    * `https://...` (JSON webhook), `smtp://user:pass@host:587?from=..&to=..`,
    * `exec:///path/to/hook`; a `#name` fragment names one. None by default.
    */
-  NOTIFY_URLS: z.string().trim().default(""),
+  NOTIFY_URLS: z.string().trim().default("").superRefine((value, ctx) => {
+    for (const url of value.split(/\s+/).filter(Boolean)) {
+      const problem = notifyUrlProblem(url);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: "custom", message: `NOTIFY_URLS: '${redactUrl(url)}' ${problem}` });
+      }
+    }
+  }),
   /** Base URL of the web UI, for links in notifications (e.g. `http://localhost:3000`). */
   UI_URL: z.string().trim().optional().refine(
     (v) => v === undefined || v === "" || /^https?:\/\/\S+$/.test(v),

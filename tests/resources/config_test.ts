@@ -252,7 +252,11 @@ Deno.test("config: a URL naming no folder, file or host, or a bad host or bucket
       /LAKE_URL host 'bücket' is not a host name.*LAKE_BUCKET the buckets/,
     ],
     ["LAKE_URL", "http://", /LAKE_URL (names no host|is not a valid URL)/],
-    ["LAKE_URL", "https://a_b.example", /LAKE_URL host 'a_b\.example' is not a host name/],
+    [
+      "LAKE_URL",
+      "https://a!b.example",
+      /LAKE_URL (host 'a!b\.example' is not a host name|is not a valid URL)/,
+    ],
     ["RUNS_URL", "sqlite:", /RUNS_URL names no database file; use sqlite:/],
     ["LEDGER_URL", "sqlite://", /LEDGER_URL names no database file/],
     ["WAREHOUSE_URL", "pglite:", /WAREHOUSE_URL names no data folder/],
@@ -289,6 +293,11 @@ Deno.test("config: a URL naming no folder, file or host, or a bad host or bucket
       ["RUNS_URL", "sqlite::memory:"],
       ["WAREHOUSE_URL", "pglite:memory:"],
       ["WAREHOUSE_URL", "postgres://"],
+      // libpq's host list and a socket folder in the host's place.
+      ["RUNS_URL", "postgresql://u@a.example,b.example:5433/runs"],
+      ["WAREHOUSE_URL", "postgres://u@%2Fvar%2Frun%2Fpostgresql/w"],
+      // A Compose service name with an underscore.
+      ["LAKE_URL", "http://minio_1:9000"],
     ]
   ) assert.equal(load({ [name as string]: value as string })[name as "LAKE_URL"], value);
 });
@@ -630,4 +639,29 @@ Deno.test("config: a server URL with port 0 or a broken percent-escape fails at 
     load({ RUNS_URL: "postgres://u:p%40ss%25@h:5432/db" }).RUNS_URL,
     "postgres://u:p%40ss%25@h:5432/db",
   );
+});
+
+Deno.test("config: NOTIFY_URLS entries are checked at start (scheme, host, timeout_ms), every password masked", () => {
+  // Before: an unknown scheme or a bad timeout_ms failed the daemon later with exit 1, and a
+  // non-ASCII host crashed the launcher with a Rust stack.
+  const cases: [string, RegExp][] = [
+    ["ftp://x", /NOTIFY_URLS: 'ftp:\/\/x' has the unknown scheme 'ftp:' \(use slack\+https/],
+    ["http://", /NOTIFY_URLS: 'http:\/\/' is not a URL/],
+    ["smtp://u:SECRETPASS@bü:25", /has the host 'bü:25', not a host name/],
+    ["https://h.example/x?timeout_ms=0", /has timeout_ms '0': give a whole number of milliseconds/],
+    [
+      "https://a:FIRSTPASS@h.example/x smtp://u:SECONDPASS@bü:25",
+      /'smtp:\/\/u:\*\*\*@bü:25' has the host/,
+    ],
+  ];
+  for (const [value, rule] of cases) {
+    const error = configError({ NOTIFY_URLS: value });
+    assert.equal(error.code, "config.invalid", value);
+    assert.equal(error.input, "NOTIFY_URLS");
+    assert.match(error.message, rule);
+    assert.doesNotMatch(error.message, /SECRETPASS|FIRSTPASS|SECONDPASS/);
+  }
+  const ok =
+    "exec:///bin/true memory: slack+https://hooks.slack.com/services/x#ops smtps://u:p@mail.example:465?to=a@b.c";
+  assert.equal(load({ NOTIFY_URLS: ok }).NOTIFY_URLS, ok);
 });
