@@ -32,10 +32,13 @@
  * | `RELIABILITY_FUZZ_CASES`      | 40      | 200     | 400                |
  * | `RELIABILITY_SERVER_FAULTS`   | 2       | 8       | 8                  |
  * | `RELIABILITY_QUEUE_FAULTS`    | 6       | 6       | 24                 |
+ * | `RELIABILITY_FUZZ_RUNS`       | 2       | 2       | 12                 |
  * | `RELIABILITY_SEED`            | 15      | 15      | time of day        |
  *
  * (`RELIABILITY_QUEUE_FAULTS` is read by tests/reliability/queue_faults_test.ts
- * itself: one round of its six fault kinds, within the 60 s a test file gets.)
+ * itself: one round of its six fault kinds, within the 60 s a test file gets;
+ * `RELIABILITY_FUZZ_RUNS`, the kills at random moments of
+ * tests/reliability/random_kill_test.ts, likewise.)
  *
  * The seed is printed with every count line, so a failure found by a soak is
  * replayed with `RELIABILITY_SEED=<seed>`.
