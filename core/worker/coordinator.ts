@@ -247,6 +247,8 @@ export class Coordinator {
       try {
         await this.#lead(lead, signal);
       } finally {
+        // Neither queue's release throws (a lost session took its lock with it); a future
+        // one's failure must not hide why leading ended, and the lead lapses with its lease.
         await lead.release().catch(() => {});
       }
     }

@@ -122,6 +122,7 @@ export async function queueMode<R>(
     signal?.removeEventListener("abort", outer);
     await coordinating;
     await watching;
+    // The lock is the session's: closing the queue below ends it either way.
     await held.release().catch(() => {});
     await queue[Symbol.asyncDispose]();
   };

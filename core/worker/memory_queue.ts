@@ -328,6 +328,8 @@ export class MemoryRunQueue implements RunQueue {
       if (!slot) return;
       const runId = this.#undelivered.shift() as string;
       if (this.#runs.get(runId)?.state !== "launched") continue;
+      // RunWorker's handler never throws (it records a failed run itself); another one's
+      // rejection must not stop delivery to the other slots.
       const job: Promise<void> = slot.handler(runId, slot.abort.signal).catch(() => {})
         .finally(() => {
           slot.active.delete(job);

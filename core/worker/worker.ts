@@ -196,7 +196,12 @@ export class RunWorker<R> {
   async #shutdown(dispatcher: Dispatcher): Promise<void> {
     this.#stopping = true;
     const grace = this.#options.graceMs ?? 30_000;
-    await this.#heartbeat(dispatcher).catch(() => {});
+    // Stopping goes on (the lease ends the record if this is lost), but not unsaid.
+    await this.#heartbeat(dispatcher).catch((error) =>
+      this.#log.warn(
+        `worker: cannot record its heartbeat while stopping: ${toError(error).message}`,
+      )
+    );
     if (this.#inHand.size > 0) {
       this.#log.info(
         `worker: shutting down; ${this.#inHand.size} run(s) get ${grace} ms to finish`,

@@ -13,6 +13,7 @@ import { MemoryRunQueue } from "../../../core/worker/memory_queue.ts";
 import { RunWorker, type RunWorkerOptions } from "../../../core/worker/worker.ts";
 import { parseLimits } from "../../../core/worker/admission.ts";
 import { systemClock } from "../../../core/clock.ts";
+import { createLogger, type LogRecord } from "../../../core/logger.ts";
 import type { QueueState, RunQueue } from "../../../core/worker/queue.ts";
 import type { Graph } from "../../../core/graph.ts";
 import type { RunStore } from "../../../core/run_store/types.ts";
@@ -467,4 +468,28 @@ Deno.test("a claimed run whose record is still running elsewhere is given back, 
     stop.abort();
     await running;
   }
+});
+
+Deno.test("stop: a worker whose last heartbeat fails says so, and still stops", async () => {
+  // The heartbeat sent when stopping was swallowed silently; the one at start was reported.
+  class StopBeatFails extends MemoryRunQueue {
+    override heartbeatWorker(...args: Parameters<MemoryRunQueue["heartbeatWorker"]>) {
+      if (args[4] === "stopping") return Promise.reject(new Error("connection reset"));
+      return super.heartbeatWorker(...args);
+    }
+  }
+  const logs: LogRecord[] = [];
+  const { graph } = countingGraph();
+  const worker = newWorker(graph, new StopBeatFails(), new MemoryRunStore(), {
+    log: createLogger((r) => logs.push(r)),
+  });
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  await until("the worker started", () => Promise.resolve(logs.some((l) => l.level === "info")));
+  stop.abort();
+  assert.equal(await running, 0);
+  assert.deepEqual(
+    logs.filter((l) => l.level === "warn").map((l) => l.message),
+    ["worker: cannot record its heartbeat while stopping: connection reset"],
+  );
 });
