@@ -21,7 +21,8 @@ import { processIo } from "./core/cli/io.ts";
 // command when it runs).
 import { runCli } from "./core/cli/run.ts";
 import { LAUNCHER_PID_VARIABLE, stopRequests, watchLauncher } from "./core/cli/stop.ts";
-import { ConfigError } from "./core/errors.ts";
+import { ConfigError, toError } from "./core/errors.ts";
+import { clip, quote } from "./core/printable.ts";
 import { alignClock, AlignedClock, type Clock } from "./core/clock.ts";
 import type { Graph } from "./core/graph.ts";
 import type { RunResult } from "./core/executor.ts";
@@ -164,14 +165,17 @@ async function loadGraph(path: string | undefined): Promise<Graph<AppResources>>
   } catch (error) {
     throw new ConfigError(
       "config.platform_graph",
-      `Cannot load PLATFORM_GRAPH '${path}': ${error instanceof Error ? error.message : error}`,
+      // The runtime's message repeats the path, which may be very long.
+      `Cannot load PLATFORM_GRAPH ${quote(clip(path))}: ${clip(toError(error).message, 600)}`,
       { input: "PLATFORM_GRAPH", cause: error },
     );
   }
   if (!module.graph) {
     throw new ConfigError(
       "config.platform_graph",
-      `PLATFORM_GRAPH '${path}' does not export 'graph'; export the result of defineGraph(...) as 'graph'`,
+      `PLATFORM_GRAPH ${
+        quote(clip(path))
+      } does not export 'graph'; export the result of defineGraph(...) as 'graph'`,
       { input: "PLATFORM_GRAPH" },
     );
   }

@@ -54,6 +54,20 @@ export function quote(text: string): string {
   return `'${printable(text)}'`;
 }
 
+/**
+ * At most `max` characters of `text`, saying how long it was when cut: a
+ * value quoted in a message may be megabytes long.
+ *
+ * @example
+ * ```ts
+ * import { clip } from "./printable.ts";
+ * clip("a".repeat(500), 10); // "aaaaaaaaaa... (500 characters)"
+ * ```
+ */
+export function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
+}
+
 const SHORT: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 function escape(char: string): string {

@@ -183,6 +183,15 @@ Deno.test("main.ts: failures and bad settings", async (t) => {
       stderr: [/Cannot load PLATFORM_GRAPH '.*nowhere\.ts'/],
     },
     {
+      // Before: the 5,000-character path came back four times (message and cause, each
+      // quoting the module URL).
+      name: "PLATFORM_GRAPH of 5,000 characters: exit 2, the path clipped",
+      args: ["list"],
+      env: { PLATFORM_GRAPH: "a".repeat(5000) },
+      code: 2,
+      stderr: [/Cannot load PLATFORM_GRAPH 'a{200}\.\.\. \(5000 characters\)'/, /^[\s\S]{0,3500}$/],
+    },
+    {
       name: "PLATFORM_GRAPH that exports no graph: exit 2, named",
       args: ["list"],
       env: { PLATFORM_GRAPH: graphs.empty },

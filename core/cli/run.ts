@@ -11,6 +11,7 @@
 
 import { ConfigError, PlatformError, SelectionError, toError } from "../errors.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
+import { clip } from "../printable.ts";
 import type { CliIo } from "./io.ts";
 
 /** Options of {@linkcode runCli}. */
@@ -110,7 +111,7 @@ function report(error: unknown, io: CliIo): number {
   }
   if (error instanceof PlatformError) {
     io.err(`error [${error.code}]: ${error.message}\n`);
-    if (error.cause instanceof Error) io.err(`  caused by: ${error.cause.message}\n`);
+    if (error.cause instanceof Error) io.err(`  caused by: ${clip(error.cause.message, 2000)}\n`);
     // A bad setting is for the user to fix, like a bad command line: exit 2.
     return error instanceof ConfigError ? EXIT.usage : EXIT.failed;
   }

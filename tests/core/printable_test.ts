@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { printable, quote } from "../../core/printable.ts";
+import { clip, printable, quote } from "../../core/printable.ts";
 
 Deno.test("printable escapes every control character as JSON would, keeping plain text", () => {
   assert.equal(printable("fct_weather_daily/ünïcode ✓"), "fct_weather_daily/ünïcode ✓");
@@ -17,4 +17,9 @@ Deno.test("printable keeps line ends and tabs of a whole message when asked, not
 Deno.test("quote names an input in single quotes, escaped", () => {
   assert.equal(quote("raw\tweather\n"), "'raw\\tweather\\n'");
   assert.equal(quote(""), "''");
+});
+
+Deno.test("clip keeps short text and cuts long text, saying how long it was", () => {
+  assert.equal(clip("abc", 5), "abc");
+  assert.equal(clip("a".repeat(12), 5), "aaaaa... (12 characters)");
 });
