@@ -54,7 +54,9 @@ function explain(command: string, options: readonly string[], error: unknown): s
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
     // Node's own text ends with advice about `--` that only confuses here.
     const option = /'(-{1,2}[^']*)'/.exec(message)?.[1] ?? message;
-    const near = closest(option.replace(/^-+/, ""), options);
+    // A name that is not one ('--=', '---'): a suggestion two edits away would be a guess.
+    const name = option.replace(/^-+/, "");
+    const near = /^--?[A-Za-z]/.test(option) ? closest(name, options) : undefined;
     return `Unknown option '${option}' for ${command}${
       near ? ` (did you mean '--${near}'?)` : ""
     }; ${help}`;

@@ -85,3 +85,18 @@ Deno.test("a value option given twice exits 2 naming both values; repeatable opt
   assertExit(repeated, EXIT.ok);
   assert.deepEqual(ran, ["a"]);
 });
+
+Deno.test("an option that is no name ('--=', '---x') gets no suggestion", async () => {
+  // Before: '--=' was answered "did you mean '--to'?" (two edits from '=').
+  const { app } = testApp([defineAsset({ key: "a", materialize: () => {} })]);
+  for (const option of ["--=", "---x", "--=2"]) {
+    const outcome = await cli(app, ["materialize", option]);
+    assertExit(outcome, EXIT.usage);
+    assert.match(outcome.stderr, /Unknown option '-/);
+    assert.doesNotMatch(outcome.stderr, /did you mean/, option);
+  }
+  assert.match(
+    (await cli(app, ["materialize", "--concurency=2"])).stderr,
+    /did you mean '--concurrency'\?/,
+  );
+});
