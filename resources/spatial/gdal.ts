@@ -81,6 +81,17 @@ export interface CrsInfo {
   projjson: Record<string, unknown>;
 }
 
+/**
+ * `projjson` without its `$schema`: the PROJ of each engine names another
+ * PROJJSON schema version for the same CRS (v0.5 from Debian's PROJ 9.1,
+ * v0.7 from gdal3.js's), so one file's GeoParquet `geo` CRS differed with the
+ * engine. The member is optional in PROJJSON.
+ */
+export function unversioned(projjson: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _version, ...rest } = projjson;
+  return rest;
+}
+
 /** Operations available inside a {@linkcode GdalScratch}. */
 export interface GdalOps {
   /**

@@ -50,6 +50,7 @@ import {
   type GdalScratch,
   labelOf,
   type OpenOptions,
+  unversioned,
 } from "./gdal.ts";
 
 /** Oldest GDAL the native engine accepts. */
@@ -391,10 +392,11 @@ function opsOf(dir: string): GdalOps {
       const known = crsCache.get(crs);
       if (known) return known;
       try {
-        const info = await withHost((host) => host.call("crsInfo", [crs])) as {
+        const found = await withHost((host) => host.call("crsInfo", [crs])) as {
           wkt: string;
           projjson: Record<string, unknown>;
         };
+        const info = { wkt: found.wkt, projjson: unversioned(found.projjson) };
         crsCache.set(crs, info);
         return info;
       } catch (error) {

@@ -98,6 +98,7 @@ import {
   type GdalScratch,
   labelOf,
   type OpenOptions,
+  unversioned,
   type VectorInfo,
 } from "./gdal.ts";
 import { deflateTiffTiles, TiffDeflateUnsupported } from "../../formats/tiff_deflate.ts";
@@ -455,7 +456,7 @@ function opsOf(rt: Runtime, scratchName: string): GdalOps {
       if (cs?.wkt === undefined || cs.projjson === undefined) {
         throw gdalFailure("resolve the CRS", crs, "GDAL assigned no CRS", undefined, CRS_ADVICE);
       }
-      const resolved = { wkt: cs.wkt, projjson: cs.projjson };
+      const resolved = { wkt: cs.wkt, projjson: unversioned(cs.projjson) };
       crsCache.set(crs, resolved);
       return resolved;
     },

@@ -1885,6 +1885,9 @@ function layerOf(doc: LedgerDocument): string {
 }
 
 /** Checks a published GeoParquet with DuckDB, and against GDAL's own conversion of the source. */
+/** The `geo` CRS of each vector output, as the first engine wrote it. */
+const CRS_BY_OUTPUT = new Map<string, string>();
+
 async function checkVector(
   l: Landing,
   c: Case,
@@ -1901,11 +1904,21 @@ async function checkVector(
   const geo = JSON.parse(String(kv!.geo)) as {
     version: string;
     primary_column: string;
-    columns: Record<string, { encoding: string; geometry_types: string[]; bbox?: number[] }>;
+    columns: Record<
+      string,
+      { encoding: string; geometry_types: string[]; bbox?: number[]; crs?: unknown }
+    >;
   };
   assert.equal(geo.version, "1.1.0");
   const column = geo.columns[geo.primary_column]!;
   assert.equal(column.encoding, "WKB");
+  // The same CRS object whichever engine wrote it (their PROJ versions named different
+  // PROJJSON schema versions for it: v0.5 native, v0.7 gdal3.js).
+  const output = `${c.file} ${doc.key.split("/").pop()}`;
+  const crs = JSON.stringify(column.crs ?? null);
+  const other = CRS_BY_OUTPUT.get(output);
+  if (other === undefined) CRS_BY_OUTPUT.set(output, crs);
+  else assert.equal(crs, other, `${output}: the geo CRS of both engines`);
   assert.deepEqual(
     [...column.geometry_types].sort(),
     [...(m.geometry_types ?? [])].sort(),
