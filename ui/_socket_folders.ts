@@ -11,6 +11,11 @@
  * (a connection to it is refused), or, empty, once an hour old (their maker
  * died between making the folder and listening, which takes milliseconds).
  *
+ * Under the launcher (`deno task ui`) the socket is `platform-ui-<launcher
+ * pid>.sock`, with no folder; a UI killed with -9 under a launcher that then
+ * ended left that socket file. Such files of this user whose launcher is gone
+ * (`kill -0` says so: the UI may run `kill`) are removed too.
+ *
  * @module
  */
 
@@ -25,6 +30,7 @@ import {
 export const SOCKET_FOLDER_PREFIX = "platform-ui-";
 
 const LEGACY = /^platform-ui-[0-9a-f]{1,16}$/;
+const LAUNCHER_SOCKET = /^platform-ui-(\d+)\.sock$/;
 const EMPTY_GRACE_MS = 60 * 60 * 1000;
 
 /**
@@ -43,7 +49,8 @@ export async function removeLegacyFolders(tempDir?: string): Promise<string[]> {
   const parent = tempDir ?? Deno.env.get("TMPDIR") ?? "/tmp";
   const uid = Deno.uid();
   const removed: string[] = [];
-  for await (const entry of Deno.readDir(parent)) {
+  // Listed first: removing entries while the listing is read may skip others.
+  for (const entry of await Array.fromAsync(Deno.readDir(parent))) {
     if (!entry.isDirectory || !LEGACY.test(entry.name)) continue;
     const dir = join(parent, entry.name);
     try {
@@ -76,5 +83,49 @@ async function listening(path: string): Promise<boolean> {
   } catch (error) {
     if (error instanceof Deno.errors.ConnectionRefused) return false;
     throw error;
+  }
+}
+
+/**
+ * Removes the `platform-ui-<pid>.sock` sockets of this user whose launcher
+ * (`pid`) is gone; returns them. `alive` decides, and any doubt keeps the file.
+ */
+export async function removeOrphanSockets(
+  tempDir?: string,
+  alive: (pid: number) => Promise<boolean> = processAlive,
+): Promise<string[]> {
+  const parent = tempDir ?? Deno.env.get("TMPDIR") ?? "/tmp";
+  const uid = Deno.uid();
+  const removed: string[] = [];
+  // Listed first: removing entries while the listing is read may skip others.
+  for (const entry of await Array.fromAsync(Deno.readDir(parent))) {
+    const pid = Number(LAUNCHER_SOCKET.exec(entry.name)?.[1] ?? NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 1 || pid === Deno.pid) continue;
+    const path = join(parent, entry.name);
+    try {
+      const info = await Deno.lstat(path);
+      if (info.isSocket !== true || (uid !== null && info.uid !== uid)) continue;
+      if (await alive(pid)) continue;
+      await Deno.remove(path);
+      removed.push(path);
+    } catch {
+      // Gone meanwhile, not ours, or no way to tell: left alone.
+    }
+  }
+  return removed;
+}
+
+/** Whether process `pid` exists (`kill -0`); true when that cannot be told. */
+async function processAlive(pid: number): Promise<boolean> {
+  try {
+    const { code, stderr } = await new Deno.Command("kill", {
+      args: ["-0", String(pid)],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    // 'No such process' is the only answer that means gone (EPERM: alive, another user's).
+    return code === 0 || !/no such process/i.test(new TextDecoder().decode(stderr));
+  } catch {
+    return true;
   }
 }

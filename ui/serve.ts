@@ -5,6 +5,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import type { CliIo } from "../core/cli/io.ts";
 import { parseCommandArgs, wholeNumberOption } from "../core/cli/_args.ts";
 import { type CliApp, EXIT, UsageError } from "../core/cli/app.ts";
@@ -26,7 +27,7 @@ import { UiContext, type UiSources } from "./context.ts";
 import { Launcher } from "./launcher.ts";
 import { checkBind } from "./security.ts";
 import { uiSocketPath } from "../resources/permissions.ts";
-import { socketFolder } from "./_socket_folders.ts";
+import { removeOrphanSockets, socketFolder } from "./_socket_folders.ts";
 import { LAUNCHER_PID_VARIABLE } from "../core/cli/stop.ts";
 import { type Front, serveFront } from "./_front.ts";
 import { createApp } from "./server.ts";
@@ -148,7 +149,11 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
   const socketDir = options.socketPath === undefined ? await socketFolder() : undefined;
   const socketPath = options.socketPath ?? `${socketDir?.path}/http.sock`;
   // A socket left by a process killed with the same pid would make the listen fail.
-  if (options.socketPath !== undefined) await Deno.remove(socketPath).catch(() => {});
+  if (options.socketPath !== undefined) {
+    await Deno.remove(socketPath).catch(() => {});
+    // Those of UIs killed under launchers that have ended since (ui/_socket_folders.ts).
+    await removeOrphanSockets(dirname(socketPath)).catch(() => []);
+  }
   const removeSocket = async () => {
     if (socketDir) await socketDir.remove().catch(() => {});
     else await Deno.remove(socketPath).catch(() => {});

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { removeLegacyFolders, socketFolder } from "../../ui/_socket_folders.ts";
+import {
+  removeLegacyFolders,
+  removeOrphanSockets,
+  socketFolder,
+} from "../../ui/_socket_folders.ts";
 
 const MODULE = new URL("../../ui/_socket_folders.ts", import.meta.url).href;
 
@@ -26,7 +30,9 @@ Deno.listen({ transport: "unix", path: folder.path + "/http.sock" });
 await Deno.mkdir(Deno.args[1]);
 Deno.listen({ transport: "unix", path: Deno.args[1] + "/http.sock" });
 console.log(folder.path);
-await new Promise(() => {});
+// Held open until killed (a bare never-settling await ends the process, and its exit
+// removes the sockets).
+setInterval(() => {}, 60_000);
 `,
   );
   const child = new Deno.Command(Deno.execPath(), {
@@ -37,6 +43,10 @@ await new Promise(() => {});
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const killedPath = (await reader.read()).value?.trim() ?? "";
   assert.ok(killedPath.startsWith(join(tmp, "platform-ui-")), killedPath);
+  const legacySocket = join(tmp, "platform-ui-0123456789abcdef", "http.sock");
+  for (let i = 0; i < 100 && !(await Deno.lstat(legacySocket).catch(() => null)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   child.kill("SIGKILL");
   await child.status;
   await reader.cancel();
@@ -67,6 +77,29 @@ await new Promise(() => {});
     liveListener.close();
     legacyListener.close();
     await live.remove();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("ui sockets: a launcher's UI socket is removed once its launcher is gone, kept while it lives", async () => {
+  // Before: a UI killed with -9 under `deno task ui` left /tmp/platform-ui-<pid>.sock for good.
+  const tmp = await Deno.makeTempDir();
+  const listeners: Deno.Listener[] = [];
+  try {
+    for (const pid of [999_999_991, 999_999_992]) {
+      const path = join(tmp, `platform-ui-${pid}.sock`);
+      listeners.push(Deno.listen({ transport: "unix", path }));
+    }
+    await Deno.writeTextFile(join(tmp, "platform-ui-999999993.sock"), "not a socket");
+    const removed = await removeOrphanSockets(tmp, (pid) => Promise.resolve(pid === 999_999_992));
+    assert.deepEqual(removed, [join(tmp, "platform-ui-999999991.sock")]);
+    const left = await folders(tmp);
+    assert.deepEqual(left, ["platform-ui-999999992.sock", "platform-ui-999999993.sock"]);
+    // The real liveness check: this process is alive, a pid past the kernel's limit is not.
+    const real = await removeOrphanSockets(tmp);
+    assert.deepEqual(real, [join(tmp, "platform-ui-999999992.sock")]);
+  } finally {
+    for (const listener of listeners) listener.close();
     await Deno.remove(tmp, { recursive: true });
   }
 });
