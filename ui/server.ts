@@ -817,13 +817,20 @@ export function launchRequest(input: Record<string, string>):
   };
 }
 
+/** A summary's `code` spans (Markdown, as /api/endpoints gives them) as <code>, escaped. */
+function codeSpans(text: string): Html[] {
+  return text.split("`").map((part, i) => i % 2 === 1 ? h`<code>${part}</code>` : h`${part}`);
+}
+
 function apiDocs(ctx: UiContext): Html {
   return h`<h1>API</h1>
 <p>Read-only JSON under <code>/api</code>; changes under <code>/actions</code> (POST only, same origin${
     ctx.tokenRequired ? ", and the token: <code>Authorization: Bearer $UI_TOKEN</code>" : ""
   }). Errors are <code>{"error": code, "message": text}</code> with status 400 (bad input), 401 (token), 403 (cross-origin), 404 (unknown asset, run, object) or 409 (conflict). JSON lists send an ETag: send it back in <code>If-None-Match</code> to get 304 when nothing changed.</p>
 <table class="list"><thead><tr><th>endpoint</th><th>what it returns</th></tr></thead><tbody>${
-    ENDPOINTS.map((e) => h`<tr><td class="mono">${e.path}</td><td>${e.summary}</td></tr>`)
+    ENDPOINTS.map((e) =>
+      h`<tr><td class="mono">${e.path}</td><td>${codeSpans(e.summary)}</td></tr>`
+    )
   }</tbody></table>
 <h2>Examples</h2>
 <pre>curl -s http://127.0.0.1:3000/api/assets/${encodeURIComponent(ctx.graph.order[0] ?? "KEY")}

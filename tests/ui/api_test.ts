@@ -209,6 +209,10 @@ Deno.test("api: automation, graph layout, lake endpoints without a lake, the end
   assertEquals((await fetch(`${server.url}/api/lake/objects?bucket=data-lake`)).status, 503);
   const index = await json(await fetch(`${server.url}/api/endpoints`));
   assert(index.endpoints.length >= 15);
+  // The /api page showed the summaries' Markdown as written: "keyset pages (`next` → `before`)".
+  const docs = await (await fetch(`${server.url}/api`)).text();
+  assert(docs.includes("keyset pages (<code>next</code> → <code>before</code>)"), "code spans");
+  assert(!docs.includes("`"), "no Markdown backticks on the /api page");
   const unknown = await fetch(`${server.url}/api/nothing`);
   assertEquals(unknown.status, 404);
   assertEquals((await json(unknown)).error, "not_found");
