@@ -227,7 +227,7 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   }
   // `d | sort` sorts a dict's keys and `'abc' | slice(2)` a str's characters, as Jinja2 iterates
   // them (nunjucks gave [] for a dict and sliced a str into strings).
-  for (const name of ["sort", "slice"]) {
+  for (const name of ["sort"]) {
     const own = env.getFilter(name) as Fn;
     env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
       const items = isPlainDict(value)
@@ -239,6 +239,32 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     });
   }
 
+  // Jinja2's do_slice: the slices past the longer ones get fill_with when it is not None
+  // (nunjucks skipped a falsy one, and filled the wrong slices).
+  filter("slice", (value, ...rest) => {
+    const a = splitArgs(rest);
+    const slices = Number(arg(a, 0, "slices", 1));
+    const fill = arg(a, 1, "fill_with", null);
+    const items = isPlainDict(value)
+      ? dictKeys(value)
+      : typeof value === "string"
+      ? [...value]
+      : Array.isArray(value)
+      ? value
+      : [...(value as Iterable<unknown>)];
+    const per = Math.floor(items.length / slices);
+    const extra = items.length % slices;
+    const out: unknown[][] = [];
+    let offset = 0;
+    for (let i = 0; i < slices; i++) {
+      const start = offset + i * per;
+      if (i < extra) offset++;
+      const part = items.slice(start, offset + (i + 1) * per);
+      if (fill !== null && fill !== undefined && i >= extra) part.push(fill);
+      out.push(part);
+    }
+    return out;
+  });
   filter("count", (value) => length(value));
   filter("filesizeformat", (value, ...rest) => {
     const binary = arg(splitArgs(rest), 0, "binary", false) === true;
@@ -482,6 +508,27 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
       return false;
     }
   };
+  // Jinja2's symbolic test names (`selectattr('n', '>', 1)`, `select('==', 'x')`).
+  const getTest = (name: string) => (env as unknown as { getTest(n: string): Fn }).getTest(name);
+  for (
+    const [alias, name] of [["==", "eq"], ["!=", "ne"], [">", "gt"], [">=", "ge"], ["<", "lt"], [
+      "<=",
+      "le",
+    ]]
+  ) {
+    addTest(alias!, getTest(name!));
+  }
+  // A macro's result is a str (nunjucks' SafeString, a String object): `m() is string` is true.
+  addTest("string", (value) => typeof value === "string" || value instanceof String);
+  // Jinja2's str(value).islower() / isupper(): any value, true only with a cased character.
+  const cased = (value: unknown, lower: boolean) => {
+    const text = pyStr(value);
+    return lower
+      ? text === text.toLowerCase() && text !== text.toUpperCase()
+      : text === text.toUpperCase() && text !== text.toLowerCase();
+  };
+  addTest("lower", (value) => cased(value, true));
+  addTest("upper", (value) => cased(value, false));
   addTest("filter", has("getFilter"));
   addTest("test", has("getTest"));
   // A Relation is a mapping in dbt (its API objects are): dbt_utils._is_relation checks

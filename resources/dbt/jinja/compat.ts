@@ -336,6 +336,12 @@ export function installJinjaCompat(): void {
           return asTuple([...last]);
         };
       }
+      if (val === "clear") {
+        return () => {
+          for (const key of Object.keys(dict)) delete dict[key];
+          return null;
+        };
+      }
       if (val === "setdefault") {
         return (key: unknown, fallback: unknown = null) => {
           if (!Object.hasOwn(dict, String(key))) setItem(dict, key, fallback);
@@ -358,7 +364,10 @@ export function installJinjaCompat(): void {
     }
     // Slices (`items[1:]`) arrive with their stop and step as further arguments; a slice of a
     // str is a str (`'abc'[1:]` is `bc`, not `['b', 'c']`).
-    const found = lookup.call(this, obj, val, ...rest);
+    // Python's slice bounds (nunjucks read past the end: `[][:2]` was [None]).
+    const found = rest.length === 2 && (Array.isArray(obj) || typeof obj === "string")
+      ? pySlice(typeof obj === "string" ? [...obj] : obj, val, rest[0], rest[1])
+      : lookup.call(this, obj, val, ...rest);
     if (rest.length === 2 && Array.isArray(found)) {
       if (typeof obj === "string") return found.join("");
       // A slice of a tuple is a tuple (`'%s-%s' % t[:2]` formats its items).
@@ -452,4 +461,28 @@ export function addDbtFilters(env: nunjucks.Environment): void {
       (typeof value === "object" && value !== null && Symbol.iterator in value),
   );
   addTest("boolean", (value) => typeof value === "boolean");
+}
+
+/** Python's `items[start:stop:step]` (slice.indices: bounds clamped, negatives from the end). */
+function pySlice(
+  items: readonly unknown[],
+  start: unknown,
+  stop: unknown,
+  step: unknown,
+): unknown[] {
+  const n = items.length;
+  const by = step === null || step === undefined ? 1 : Number(step);
+  if (by === 0) throw new RangeError("slice step cannot be zero");
+  const [lower, upper] = by > 0 ? [0, n] : [-1, n - 1];
+  const bound = (value: unknown, fallback: number) => {
+    if (value === null || value === undefined) return fallback;
+    const i = Number(value);
+    if (i < 0) return Math.max(i + n, lower);
+    return Math.min(i, upper);
+  };
+  const from = bound(start, by > 0 ? lower : upper);
+  const to = bound(stop, by > 0 ? upper : lower);
+  const out: unknown[] = [];
+  for (let i = from; by > 0 ? i < to : i > to; i += by) out.push(items[i]);
+  return out;
 }

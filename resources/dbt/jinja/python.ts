@@ -280,6 +280,29 @@ export function installPythonSemantics(): void {
   // `==` / `!=` compare lists and dicts by value, as Python does (JavaScript: by identity).
   const compileCompare = proto.compileCompare;
   proto.compileCompare = function (node, frame) {
+    // `a < b <= c` is Python's `a < b and b <= c`, b evaluated once and c only when needed
+    // (nunjucks emitted JavaScript's `(a < b) <= c`: `0 < 5 <= 1` was true).
+    if (node.ops.length > 1) {
+      let prev = this._tmpid();
+      this._emit(`(() => { const ${prev} = `);
+      this.compile(node.expr, frame);
+      this._emit(";");
+      node.ops.forEach((op, i) => {
+        const id = this._tmpid();
+        this._emit(`const ${id} = `);
+        this.compile(op.expr, frame);
+        const eq = ["==", "!=", "===", "!=="].includes(op.type);
+        const test = eq
+          ? `${op.type.startsWith("!") ? "!" : ""}runtime._dbt_eq(${prev}, ${id})`
+          : `${prev} ${op.type} ${id}`;
+        this._emit(
+          i < node.ops.length - 1 ? `; if (!(${test})) return false; ` : `; return ${test}; `,
+        );
+        prev = id;
+      });
+      this._emit("})()");
+      return;
+    }
     const op = node.ops[0];
     if (node.ops.length !== 1 || !op || !["==", "!=", "===", "!=="].includes(op.type)) {
       return compileCompare.call(this, node, frame);
