@@ -151,7 +151,8 @@ for (const target of TARGETS) {
               materialized: "seed",
               n_parents: 0,
               has_columns: false,
-              access: null,
+              // A seed's node has no access: undefined is not none, so quote_wrap prints '' (Jinja2).
+              access: "",
               contract_enforced: null,
             },
             {
