@@ -1,7 +1,10 @@
 /**
  * Model access (dbt's model governance): a `private` model may be ref'd only
- * from its own `group`, a `protected` one (the default) only from its own
- * package. dbt refuses the project at parse time otherwise; building it
+ * from its own `group`, a `protected` one (the default) from its own package
+ * and, unless its package sets `restrict-access: true` in its
+ * dbt_project.yml, from the projects installing it (dbt-core's
+ * is_invalid_protected_ref: a root project refs its packages' staging
+ * models). dbt refuses the project at parse time otherwise; building it
  * anyway would let a team depend on a model its owners said is theirs alone.
  *
  * @module
@@ -33,11 +36,13 @@ function groupOf(node: ModelNode): string | undefined {
  * Throws `dbt.invalid_project` naming the file when a node is in a group no
  * `groups:` entry declares, when a node refs
  * a private model of another group (or of no group), or a protected model of
- * another package; or when a private model belongs to no group.
+ * another package that restricts access (`restricted`); or when a private
+ * model belongs to no group.
  */
 export function checkAccess(
   nodes: ReadonlyMap<string, ModelNode>,
   groups: ReadonlySet<string>,
+  restricted: ReadonlySet<string> = new Set(),
 ): void {
   for (const node of nodes.values()) {
     // As dbt: a group must be declared (`groups:` in a properties file) before nodes join it.
@@ -77,12 +82,15 @@ export function checkAccess(
           { file: node.file },
         );
       }
-      if (access === "protected" && target.packageName !== node.packageName) {
+      if (
+        access === "protected" && target.packageName !== node.packageName &&
+        restricted.has(target.packageName)
+      ) {
         throw new DbtError(
           DbtErrorCode.invalidProject,
           `'${node.name}' (package ${node.packageName}) refs '${target.name}', which is ` +
-            `protected in package ${target.packageName}; only public models can be ref'd ` +
-            "from another package",
+            `protected in package ${target.packageName} (restrict-access: true); only public ` +
+            "models can be ref'd from another package",
           { file: node.file },
         );
       }

@@ -183,7 +183,16 @@ export async function loadProject(
     ...renderer,
     nodes: buildNodes(read, props, jinja, enabled, resolved, renderer),
   };
-  checkAccess(compiled.nodes, new Set(props.groups.keys()));
+  checkAccess(
+    compiled.nodes,
+    new Set(props.groups.keys()),
+    new Set(
+      read.packages.filter((p) =>
+        (p.projectFile as Record<string, unknown>)["restrict-access"] === true
+      )
+        .map((p) => p.name),
+    ),
+  );
   for (const [modelName, entry] of props.models) {
     if (!enabled.has(modelName) && !parsed.has(modelName)) {
       warnings.push(

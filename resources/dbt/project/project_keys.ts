@@ -48,6 +48,7 @@ const READ = new Set([
   "semantic-models",
   "metrics",
   "saved-queries",
+  "restrict-access",
   "source-paths",
   "data-paths",
 ]);
@@ -57,7 +58,6 @@ const NO_EFFECT: Readonly<Record<string, string>> = {
   "log-path": "this runner writes no dbt.log",
   "asset-paths": "docs assets are not copied",
   "project-root": "the project folder is where dbt_project.yml is",
-  "restrict-access": "package access is not restricted",
   "dbt-cloud": "dbt Cloud settings are for dbt Cloud",
   exposures: "exposure configs from dbt_project.yml are not applied",
   analyses: "analysis configs from dbt_project.yml are not applied",
