@@ -7,6 +7,7 @@
  * @module
  */
 
+import { relative } from "node:path";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type {
   AnalysisNode,
@@ -149,18 +150,18 @@ function manifestParts(project: DbtProject, options: ManifestOptions, copy = fal
     nodes,
     sources: new LazyEntries(
       sourceList.map((source) => source.uniqueId),
-      (i) => sourceJson(sourceList[i]!, createdAt),
+      (i) => sourceJson(project, sourceList[i]!, createdAt),
     ),
     macros: new LazyEntries(
       macroList.map((macro) => macro.uniqueId),
-      (i) => macroJson(macroList[i]!, createdAt),
+      (i) => macroJson(project, macroList[i]!, createdAt),
     ),
     docs: Object.fromEntries(project.docs.map((d) => [d.uniqueId, {
       name: d.name,
       resource_type: "doc",
       package_name: d.packageName,
-      path: d.file,
-      original_file_path: d.file,
+      path: inPackage(project, d.packageName, d.file),
+      original_file_path: inPackage(project, d.packageName, d.file),
       unique_id: d.uniqueId,
       block_contents: d.contents,
     }])),
@@ -193,8 +194,8 @@ function manifestParts(project: DbtProject, options: ManifestOptions, copy = fal
       name: g.name,
       resource_type: "group",
       package_name: g.packageName,
-      path: g.file.slice(g.file.indexOf("/") + 1),
-      original_file_path: g.file,
+      path: afterFolder(inPackage(project, g.packageName, g.file)),
+      original_file_path: inPackage(project, g.packageName, g.file),
       unique_id: g.uniqueId,
       owner: g.owner as Json,
       description: g.description,
@@ -217,14 +218,14 @@ function manifestParts(project: DbtProject, options: ManifestOptions, copy = fal
 }
 
 /** A macro as manifest v12 has it. */
-function macroJson(macro: MacroInfo, createdAt: number): Json {
+function macroJson(project: DbtProject, macro: MacroInfo, createdAt: number): Json {
   const { uniqueId, name, file } = macro;
   return {
     name,
     resource_type: "macro",
     package_name: macro.packageName,
-    path: file.slice(file.indexOf("/") + 1),
-    original_file_path: file,
+    path: afterFolder(inPackage(project, macro.packageName, file)),
+    original_file_path: inPackage(project, macro.packageName, file),
     unique_id: uniqueId,
     macro_sql: macro.sql,
     depends_on: { macros: [] },
@@ -283,7 +284,7 @@ function analysisJson(project: DbtProject, analysis: AnalysisNode, createdAt: nu
     resource_type: "analysis",
     package_name: analysis.packageName,
     path: analysis.path,
-    original_file_path: analysis.file,
+    original_file_path: inPackage(project, analysis.packageName, analysis.file),
     unique_id: analysis.uniqueId,
     fqn: [...analysis.fqn],
     alias: analysis.name,
@@ -317,7 +318,7 @@ function analysisJson(project: DbtProject, analysis: AnalysisNode, createdAt: nu
     meta: (config.meta ?? {}) as Json,
     group: null,
     docs: { show: true, node_color: null },
-    patch_path: analysis.patchPath,
+    patch_path: patchPath(project, analysis.packageName, analysis.patchPath),
     build_path: null,
     unrendered_config: {},
     created_at: createdAt,
@@ -328,7 +329,9 @@ function analysisJson(project: DbtProject, analysis: AnalysisNode, createdAt: nu
     sources: [],
     metrics: [],
     depends_on: { macros: [], nodes: [...analysis.dependsOn] },
-    compiled_path: `target/compiled/${analysis.packageName}/${analysis.file}`,
+    compiled_path: `target/compiled/${analysis.packageName}/${
+      inPackage(project, analysis.packageName, analysis.file)
+    }`,
     extra_ctes_injected: true,
     extra_ctes: [],
     contract: { enforced: false, alias_types: true, checksum: null },
@@ -419,7 +422,7 @@ function modelJson(
     resource_type: model.resourceType,
     package_name: model.packageName,
     path: model.path,
-    original_file_path: model.file,
+    original_file_path: inPackage(project, model.packageName, model.file),
     unique_id: model.uniqueId,
     fqn: [...model.fqn],
     alias: model.relation.identifier,
@@ -488,7 +491,7 @@ function modelJson(
     meta: model.meta as Json,
     group: groupName(model),
     docs: docsJson(config.all.docs),
-    patch_path: model.patchPath,
+    patch_path: patchPath(project, model.packageName, model.patchPath),
     build_path: null,
     unrendered_config: {},
     created_at: createdAt,
@@ -583,8 +586,10 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number, copy: 
     name: test.name,
     resource_type: "test",
     package_name: test.packageName,
-    path: generic ? `${test.alias}.sql` : test.file.slice(test.file.indexOf("/") + 1),
-    original_file_path: test.file,
+    path: generic
+      ? `${test.alias}.sql`
+      : afterFolder(inPackage(project, test.packageName, test.file)),
+    original_file_path: inPackage(project, test.packageName, test.file),
     unique_id: test.uniqueId,
     fqn: [...test.fqn],
     alias: test.alias,
@@ -653,15 +658,15 @@ function testJson(project: DbtProject, test: TestNode, createdAt: number, copy: 
   return entry;
 }
 
-function sourceJson(source: SourceNode, createdAt: number): Json {
+function sourceJson(project: DbtProject, source: SourceNode, createdAt: number): Json {
   return {
     database: source.relation.database,
     schema: source.relation.schema,
     name: source.name,
     resource_type: "source",
     package_name: source.packageName,
-    path: source.file,
-    original_file_path: source.file,
+    path: inPackage(project, source.packageName, source.file),
+    original_file_path: inPackage(project, source.packageName, source.file),
     unique_id: source.uniqueId,
     fqn: [source.packageName, source.sourceName, source.name],
     source_name: source.sourceName,
@@ -931,4 +936,30 @@ function snapshotMetaNames(
 /** A config value that is text, else null. */
 function stringOrNull(value: unknown): string | null {
   return typeof value === "string" ? value : null;
+}
+
+/**
+ * A file of package `packageName` as dbt's manifest names it: relative to
+ * that package's root (`models/stg_x.sql`, not `dbt_packages/pkg/models/stg_x.sql`);
+ * the root project's files are already relative to it.
+ */
+export function inPackage(project: DbtProject, packageName: string, file: string): string {
+  const dir = packageName === project.name ? undefined : project.packages.get(packageName);
+  if (dir === undefined) return file;
+  const prefix = `${relative(project.dir, dir).replaceAll("\\", "/")}/`;
+  return file.startsWith(prefix) ? file.slice(prefix.length) : file;
+}
+
+/** The path below the file's first folder (`macros/a/b.sql` is `a/b.sql`). */
+function afterFolder(file: string): string {
+  return file.slice(file.indexOf("/") + 1);
+}
+
+/** `pkg://models/x.yml` with the properties file relative to its package, as dbt writes it. */
+function patchPath(project: DbtProject, packageName: string, patch: string | null): string | null {
+  if (patch === null) return null;
+  const at = patch.indexOf("://");
+  if (at < 0) return patch;
+  const owner = patch.slice(0, at);
+  return `${owner}://${inPackage(project, owner || packageName, patch.slice(at + 3))}`;
 }

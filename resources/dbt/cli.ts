@@ -28,6 +28,7 @@ import {
   buildManifest,
   buildRunResults,
   DBT_VERSION,
+  inPackage,
   type Json,
   type RunResultEntry,
   runResultEntry,
@@ -906,7 +907,9 @@ async function compileCommand(
     }));
     const written = node ?? analysis;
     if (sql === null || !written) continue;
-    const path = `${targetDir(project)}/compiled/${written.packageName}/${written.file}`;
+    const path = `${targetDir(project)}/compiled/${written.packageName}/${
+      inPackage(project, written.packageName, written.file)
+    }`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, sql);
     if (ids.size === 1) inv.results.out(sql);
@@ -1081,10 +1084,11 @@ async function writeCompiledFiles(
     const node = project.nodes.get(r.unique_id);
     const test = node ? undefined : tests.get(r.unique_id);
     const file = node && node.resourceType !== "seed"
-      ? `${node.packageName}/${node.file}`
+      ? `${node.packageName}/${inPackage(project, node.packageName, node.file)}`
       : test
       ? `${test.packageName}/${
-        test.kind === "singular" ? test.file : `${test.file}/${test.alias}.sql`
+        inPackage(project, test.packageName, test.file) +
+        (test.kind === "singular" ? "" : `/${test.alias}.sql`)
       }`
       : undefined;
     if (file === undefined) continue;
@@ -1106,7 +1110,9 @@ async function writeRunFiles(
   for (const [id, sql] of executed) {
     const node = project.nodes.get(id);
     if (node === undefined) continue;
-    const path = `${targetDir(project)}/run/${node.packageName}/${node.file}`;
+    const path = `${targetDir(project)}/run/${node.packageName}/${
+      inPackage(project, node.packageName, node.file)
+    }`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, sql);
   }
