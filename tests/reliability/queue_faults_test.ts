@@ -1,6 +1,6 @@
 /**
  * Seeded faults on a cluster sharing one PostgreSQL queue and run store
- * (real processes): a sensor daemon (the coordinator), two workers, runs of
+ * (real processes): a sensor daemon (the coordinator), three workers, runs of
  * two steps; at seeded moments a worker is killed with -9, stopped
  * (SIGSTOP) for longer than its lease then resumed, stopped with SIGTERM
  * (graceful), every platform connection is cut (`pg_terminate_backend`),
@@ -22,7 +22,8 @@
  *   running, nothing waiting.
  *
  * Counts: `RELIABILITY_QUEUE_FAULTS` (default and CI 6, each kind once; soak 24) from
- * `RELIABILITY_SEED` (tests/_helpers/reliability.ts).
+ * `RELIABILITY_SEED` (tests/_helpers/reliability.ts); `RELIABILITY_QUEUE_WORKERS` workers
+ * (default and CI 3, soak 4).
  *
  * @module
  */
@@ -50,8 +51,19 @@ const FAULTS = (() => {
   }
   return settings.profile === "soak" ? 4 * FAULT_KINDS.length : FAULT_KINDS.length;
 })();
+const WORKERS = (() => {
+  const text = Deno.env.get("RELIABILITY_QUEUE_WORKERS")?.trim();
+  if (text) {
+    if (!/^\d+$/.test(text) || Number(text) < 1) {
+      throw new RangeError(`RELIABILITY_QUEUE_WORKERS must be a whole number >= 1, got '${text}'`);
+    }
+    return Number(text);
+  }
+  return settings.profile === "soak" ? 4 : 3;
+})();
 const HEARTBEAT_MS = 1000;
-const RUNS_PER_FAULT = 2;
+/** A run per worker: each is busy when the fault hits, and their claims race. */
+const RUNS_PER_FAULT = WORKERS;
 
 const GRAPH = `
 import postgres from "postgres";
@@ -128,7 +140,7 @@ Deno.test({
         }
         return await response.json();
       });
-    const workers = [await startWorker(), await startWorker()];
+    const workers = await Promise.all(Array.from({ length: WORKERS }, () => startWorker()));
     const workerOf = async (runId: string) => {
       const entry = await queue.get(runId);
       const record = (await queue.listWorkers()).find((w) => w.workerId === entry?.workerId);
