@@ -227,6 +227,9 @@ export class Coordinator {
    * until `signal` aborts; then gives up the lead.
    */
   async run(signal: AbortSignal): Promise<void> {
+    // Said once per outage, then once when it ends: a standby tries every interval (four
+    // times a heartbeat), which was an error line each time for as long as the server was away.
+    let unreachableSince: number | undefined;
     while (!signal.aborted) {
       let lead;
       try {
@@ -236,8 +239,22 @@ export class Coordinator {
         lead = await this.#queue.tryLead("coordinator", {
           leaseMs: leadLeaseMs(4 * this.#intervalMs),
         });
+        if (unreachableSince !== undefined) {
+          this.#log.info(
+            `coordinator: the queue answers again (after ${
+              this.#clock.now() - unreachableSince
+            } ms)`,
+          );
+          unreachableSince = undefined;
+        }
       } catch (error) {
-        this.#log.error(`coordinator: cannot take the lead: ${toError(error).message}`);
+        if (unreachableSince === undefined) {
+          unreachableSince = this.#clock.now();
+          this.#log.error(
+            `coordinator: cannot take the lead: ${toError(error).message}; trying again every ` +
+              `${this.#intervalMs} ms, said again when it answers`,
+          );
+        }
       }
       if (!lead) {
         await pause(this.#clock, this.#intervalMs, signal);
