@@ -225,17 +225,40 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
       return own.call(this, text, ...rest);
     });
   }
-  // `d | sort` sorts a dict's keys and `'abc' | slice(2)` a str's characters, as Jinja2 iterates
-  // them (nunjucks gave [] for a dict and sliced a str into strings).
-  for (const name of ["sort"]) {
+  // `d | sort` sorts a dict's keys and `'abc' | sort` a str's characters, as Jinja2 iterates
+  // them (nunjucks gave [] for a dict). `attribute='a,b'` sorts by a, then b (Jinja2 3.1).
+  const ownSort = env.getFilter("sort") as Fn;
+  env.addFilter("sort", function (this: unknown, value: unknown, ...rest: unknown[]) {
+    const items = isPlainDict(value)
+      ? dictKeys(value)
+      : typeof value === "string"
+      ? [...value]
+      : value;
+    const a = splitArgs(rest);
+    const attr = arg(a, 2, "attribute", null);
+    if (typeof attr !== "string" || !attr.includes(",") || !Array.isArray(items)) {
+      return ownSort.call(this, items, ...rest);
+    }
+    const reverse = arg(a, 0, "reverse", false) === true;
+    const key = sortKey(arg(a, 1, "case_sensitive", false) === true);
+    const paths = attr.split(",").map((p) => p.trim());
+    const compare = (x: unknown, y: unknown) => {
+      for (const path of paths) {
+        const c = order(key(attribute(x, path)), key(attribute(y, path)));
+        if (c !== 0) return c;
+      }
+      return 0;
+    };
+    // Stable both ways, as Python's sorted(reverse=True) keeps equal items in order.
+    return [...items].sort((x, y) => reverse ? compare(y, x) : compare(x, y));
+  });
+  // `d | first` / `d | last` are its first and last keys, as Jinja2 iterates a dict; an
+  // undefined value gives undefined (nunjucks crashed reading [0] of it).
+  for (const name of ["first", "last"]) {
     const own = env.getFilter(name) as Fn;
     env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
-      const items = isPlainDict(value)
-        ? dictKeys(value)
-        : typeof value === "string"
-        ? [...value]
-        : value;
-      return own.call(this, items, ...rest);
+      if (value === undefined) return undefined;
+      return own.call(this, isPlainDict(value) ? dictKeys(value) : value, ...rest);
     });
   }
 
@@ -492,7 +515,10 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   );
   addTest("integer", (value) => typeof value === "number" && Number.isInteger(value));
   addTest("float", (value) => isPyFloat(value));
-  addTest("number", (value) => isPyNumber(value));
+  // Python's bool is a Number (isinstance(True, numbers.Number)).
+  addTest("number", (value) => isPyNumber(value) || typeof value === "boolean");
+  // `select` / `reject` without a test keep Python's true values ([] and {} are false).
+  addTest("truthy", (value) => pyTruthy(value));
   addTest("true", (value) => value === true);
   addTest("false", (value) => value === false);
   addTest("sameas", (value, other) => value === other);

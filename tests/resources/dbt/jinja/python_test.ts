@@ -18,6 +18,16 @@ const render = (text: string) =>
 const CASES: readonly (readonly [string, string])[] = [
   // Found by tools/jinja_fuzz (differential against Jinja2 3.1.6); each rendered otherwise before.
   [
+    "{{ [{'a': 2, 'b': 'y'}, {'a': 1, 'b': 'z'}, {'a': 2, 'b': 'x'}] | sort(attribute='a,b') | map(attribute='b') | join }}",
+    "zxy",
+  ],
+  [
+    "{{ {'a': 1, 'b': 2} | first }}{{ {'a': 1, 'b': 2} | last }}|{{ undefined_x | first }}|",
+    "ab||",
+  ],
+  ["{{ [[], [1], {}, 0, ''] | select | list }}{{ [[], [1]] | reject | list }}", "[[1]][[]]"],
+  ["{{ true is number }}{{ [true, 1.5] | select('number') | list }}", "True[True, 1.5]"],
+  [
     "{{ 7 < 1 <= 7 }}{{ 255 < 255 <= 10 }}{{ 0 < 5 <= 10 }}{{ 1 < 2 < 3 < 2 }}",
     "FalseFalseTrueFalse",
   ],
