@@ -13,9 +13,14 @@ import { WarehouseErrorCode, WarehouseQueryError } from "./errors.ts";
 import { RowSourceError } from "./_values.ts";
 import { isConnectionFailure, isTransient, serverMessage, sqlStateOf } from "../_postgres.ts";
 
-/** First non-empty line of a statement, shortened for messages. */
+/**
+ * First non-empty line of a statement after its leading comments, shortened for messages:
+ * dbt opens every statement with its query comment (`/* {"app": "dbt", ...} *\/`), and the
+ * message named only that comment, never the statement that failed.
+ */
 export function firstLine(sql: string): string {
-  const line = sql.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  const body = sql.replace(/^\s*(?:\/\*[\s\S]*?\*\/\s*)+/, "");
+  const line = (body || sql).split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
 

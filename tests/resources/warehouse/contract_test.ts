@@ -397,6 +397,12 @@ async function namesStatement(wh: Warehouse): Promise<void> {
   assert.equal(error.statement, "SELECT *");
   assert.equal(error.sqlState, "42P01");
   assert.match(error.message, /Cannot run "SELECT \*" on the warehouse/);
+  // dbt's query comment opens every statement: the message named only the comment.
+  const commented = await rejection(
+    wh.query(`/* {"app": "dbt", "node_id": "model.p.x"} */\n\nselect * from c_missing.elsewhere`),
+  );
+  assert.ok(commented instanceof WarehouseQueryError, String(commented));
+  assert.equal(commented.statement, "select * from c_missing.elsewhere");
   assert.match(error.message, SPELLING[wh.dialect].missingRelation);
   const script = await rejection(wh.exec("CREATE TABLE c_syntax (id int);\nSELEC 1;"));
   assert.ok(script instanceof WarehouseQueryError);
