@@ -236,6 +236,7 @@ export function connectPostgres(
       infer: true,
       max: options.max ?? 4,
       connect_timeout: options.connectTimeoutSeconds ?? 5,
+      backoff: reconnectBackoffSeconds,
       onnotice: (notice) => options.onNotice?.(String(notice.message ?? "")),
       connection: {
         application_name: options.application,
@@ -250,6 +251,23 @@ export function connectPostgres(
   } catch (error) {
     throw unreachableError(target, location, error);
   }
+}
+
+/** The longest pause of {@linkcode reconnectBackoffSeconds}, in seconds. */
+export const MAX_RECONNECT_BACKOFF_SECONDS = 2;
+
+/**
+ * Seconds a pool waits before it tries to connect again after `retries`
+ * failed tries (answering meanwhile with the last error): postgres.js's own
+ * curve, 3^retries / 100 with jitter, but at most
+ * {@linkcode MAX_RECONNECT_BACKOFF_SECONDS} instead of its 20. After a
+ * Postgres restart of a dozen seconds a pool had reached its 20 s step, and
+ * stayed failing that long after the server was back: run heartbeats then
+ * missed their lease (15 s by default) and live runs were stopped or failed,
+ * and workers took no run. A try every 2 s at most is no load for a server.
+ */
+export function reconnectBackoffSeconds(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_BACKOFF_SECONDS);
 }
 
 /** What is wrong with a `postgres://` URL before any connection is tried, if anything. */

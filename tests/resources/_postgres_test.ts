@@ -7,6 +7,8 @@ import {
   serverMessage,
   sqlStateOf,
 } from "../../resources/_postgres.ts";
+import { startPostgres } from "../_helpers/postgres.ts";
+import { needs } from "../_helpers/tools.ts";
 
 const coded = (code: string, message = "boom") => Object.assign(new Error(message), { code });
 
@@ -107,4 +109,42 @@ Deno.test("connectPostgres refuses a negative statement timeout before connectin
       }),
     RangeError,
   );
+});
+
+Deno.test({
+  name: "a pool used while its server was down a dozen seconds answers within " +
+    "2 s of the server's return",
+  ignore: await needs("postgres"),
+}, async () => {
+  await using pg = await startPostgres();
+  assert.ok(pg.restart, "a throwaway cluster");
+  const db = connectPostgres(pg.url, TARGET, { application: "reconnect-test", max: 1 });
+  const random = Math.random;
+  // The longest jitter every time: the pauses are then known (postgres.js's curve reaches its
+  // 20 s step at the 7th failed try, 10.9 s after the first).
+  Math.random = () => 0.999_999;
+  try {
+    await db.sql.unsafe("SELECT 1");
+    await pg.restart({
+      whileDown: async () => {
+        const first = Date.now();
+        while (Date.now() - first < 12_000) {
+          await db.sql.unsafe("SELECT 1").catch(() => {});
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+    });
+    const upAt = Date.now();
+    for (;;) {
+      const ok = await db.sql.unsafe("SELECT 1").then(() => true, () => false);
+      if (ok) break;
+      assert.ok(Date.now() - upAt < 30_000, "the pool never answered again");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const tookMs = Date.now() - upAt;
+    assert.ok(tookMs < 2_000 + 1_000, `answered ${tookMs} ms after the server was back`);
+  } finally {
+    Math.random = random;
+    await db.close();
+  }
 });
