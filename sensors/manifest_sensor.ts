@@ -405,8 +405,10 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
             const report = reportKeyOf(moved);
             ctx.log.warn(
               `quarantined manifest '${object.key}' (batch ${batch}): ` +
-                result.problems.map((p) => `${p.code}${p.file ? ` (${p.file})` : ""}: ${p.message}`)
-                  .join("; ") +
+                // Each message is a sentence: its full stop before '; ' read '(required).; ...'.
+                result.problems.map((p) =>
+                  `${p.code}${p.file ? ` (${p.file})` : ""}: ${p.message.replace(/\.$/, "")}`
+                ).join("; ") +
                 (report ? `; report: ${bucket}/${report}` : ""),
             );
           }

@@ -217,6 +217,7 @@ Deno.test("manifest sensor: by default validates and quarantines with assets/spa
   const line = result.logs.find((l) => l.includes("quarantined manifest 'manifests/b9.json'"));
   assert.match(line ?? "", /malformed_json: .*not valid JSON|malformed_json: .*JSON/);
   assert.match(line ?? "", /report: landing-zone\/quarantine\/b9\.error\.json$/);
+  assert.doesNotMatch(line ?? "", /\.;/, "a message's full stop before '; '");
   assert.ok(result.cursor, "the cursor moves past the quarantined manifest");
 });
 
