@@ -252,6 +252,11 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     // Stable both ways, as Python's sorted(reverse=True) keeps equal items in order.
     return [...items].sort((x, y) => reverse ? compare(y, x) : compare(x, y));
   });
+  // striptags takes any value, as Jinja2's str() of it (nunjucks called .replace on it).
+  const ownStriptags = env.getFilter("striptags") as Fn;
+  env.addFilter("striptags", function (this: unknown, value: unknown, ...rest: unknown[]) {
+    return ownStriptags.call(this, value === undefined ? "" : pyStr(value), ...rest);
+  });
   // `d | first` / `d | last` are its first and last keys, as Jinja2 iterates a dict; an
   // undefined value gives undefined (nunjucks crashed reading [0] of it).
   for (const name of ["first", "last"]) {
@@ -351,6 +356,8 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     return items.map((item) => pyStr(attribute(item, attr))).join(pyStr(sep ?? ""));
   });
   filter("list", (value) => {
+    // An undefined value iterates as nothing in Jinja2 (`d['missing'] | list` is []).
+    if (value === undefined) return [];
     if (typeof value === "string") return [...value];
     if (Array.isArray(value)) return [...value];
     if (value instanceof Map || value instanceof Set) return [...value.keys()];

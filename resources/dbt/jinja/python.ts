@@ -1186,8 +1186,10 @@ function separateClosingBraces(text: string): string {
       continue;
     }
     if (kind === "%" && /^\{%-?\s*raw\s*-?%\}/.test(text.slice(open, open + 20))) {
-      const end = text.search(/\{%-?\s*endraw\s*-?%\}/);
-      const stop = end < open ? text.length : end;
+      // The endraw after this raw (searching the whole text found the file's first one,
+      // and a second raw block left every later `{'a': {}}` unseparated).
+      const found = text.slice(open).search(/\{%-?\s*endraw\s*-?%\}/);
+      const stop = found < 0 ? text.length : open + found;
       out += text.slice(i, stop);
       i = stop;
       continue;

@@ -18,6 +18,14 @@ const render = (text: string) =>
 const CASES: readonly (readonly [string, string])[] = [
   // Found by tools/jinja_fuzz (differential against Jinja2 3.1.6); each rendered otherwise before.
   [
+    "{% raw %}a{% endraw %}{% raw %}b{% endraw %}{% set v = {'k0': {}} %}{{ v }}",
+    "ab{'k0': {}}",
+  ],
+  [
+    "{% set d = {} %}{{ d['zz'] | list }}{{ 2 | striptags }}{{ [1, 'a'] | striptags }}{{ x | striptags }}",
+    "[]2[1, 'a']",
+  ],
+  [
     "{{ [{'a': 2, 'b': 'y'}, {'a': 1, 'b': 'z'}, {'a': 2, 'b': 'x'}] | sort(attribute='a,b') | map(attribute='b') | join }}",
     "zxy",
   ],
