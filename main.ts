@@ -116,7 +116,7 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
         async () => (await import("./ui/commands.ts")).uiCommands(app, loadConfig).dev,
       ),
       dbt: lazyCommand(
-        "dbt-core's CLI over the built-in dbt runner: build, run, test, seed, snapshot, compile, ls, deps, docs generate, source freshness, parse, debug",
+        "dbt-core's CLI over the built-in dbt runner: build, run, test, seed, snapshot, show, ls, deps, docs generate, ...; dbt --help lists every command",
         async () => {
           const { runDbtCli } = await import("./resources/dbt/cli.ts");
           return {

@@ -58,6 +58,8 @@ Deno.test("main.ts: help and usage errors", async (t) => {
       "stdout",
       /\n {2}materialize\b[^]*\n {2}list\b[^]*\n {2}runs\b[^]*\n {2}show\b[^]*\n {2}doctor\b/,
     ],
+    // The dbt line listed 12 of its 16 commands (no show, retry, clean, run-operation).
+    [["--help"], 0, "stdout", /\n {2}dbt .*; dbt --help lists every command\n/],
     [[], 2, "stdout", /^Usage: deno task cli COMMAND/],
     [["bogus"], 2, "stderr", /Unknown command 'bogus'/],
     [
