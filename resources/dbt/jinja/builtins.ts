@@ -218,13 +218,20 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   // The str filters take any value as Jinja2's soft_str does (`true | lower` is `true`,
   // `none | upper` is `NONE`); nunjucks' failed on a bool or number ("toLowerCase is not a
   // function") and gave '' for false.
-  for (const name of ["lower", "upper", "capitalize", "title"]) {
+  for (const name of ["lower", "upper", "capitalize", "center"]) {
     const own = env.getFilter(name) as Fn;
     env.addFilter(name, function (this: unknown, value: unknown, ...rest: unknown[]) {
       const text = value === undefined || typeof value === "string" ? value : pyStr(value);
       return own.call(this, text, ...rest);
     });
   }
+  // Jinja2's do_title: a word starts after '-', whitespace, '(', '{', '[' or '<' (nunjucks
+  // knew only spaces: 'a-b' stayed 'A-b', a word after a tab or newline stayed lower case).
+  filter("title", (value) => {
+    const text = value === undefined ? "" : typeof value === "string" ? value : pyStr(value);
+    return text.split(/([-\s({[<]+)/).filter((item) => item !== "")
+      .map((item) => item.charAt(0).toUpperCase() + item.slice(1).toLowerCase()).join("");
+  });
   // `d | sort` sorts a dict's keys and `'abc' | sort` a str's characters, as Jinja2 iterates
   // them (nunjucks gave [] for a dict). `attribute='a,b'` sorts by a, then b (Jinja2 3.1).
   const ownSort = env.getFilter("sort") as Fn;

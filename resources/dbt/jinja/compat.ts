@@ -169,7 +169,7 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
   },
   rsplit(separator?: unknown, maxsplit?: unknown) {
     const parts = separator === undefined || separator === null
-      ? this.trim().split(/\s+/)
+      ? this.trim().split(/\s+/).filter((part) => part.length > 0)
       : this.split(String(separator));
     const max = Number(maxsplit ?? -1);
     if (max < 0 || parts.length <= max + 1) return parts;

@@ -971,6 +971,9 @@ function pyEquals(a: unknown, b: unknown): boolean {
     return keys.length === Object.keys(b).length &&
       keys.every((k) => Object.hasOwn(b, k) && pyEquals(a[k], b[k]));
   }
+  // A list or dict never equals anything else (`[] != 0`, `[] == ''` is False; JavaScript's
+  // == coerced them to text).
+  if (Array.isArray(a) !== Array.isArray(b) || isPlainDict(a) !== isPlainDict(b)) return false;
   // A str never equals a number or a bool (`'1' == 1` is False), nor '' equals 0.
   if ((typeof a === "string") !== (typeof b === "string")) {
     if (typeof a !== "object" && typeof b !== "object") return false;

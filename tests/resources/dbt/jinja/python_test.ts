@@ -18,6 +18,15 @@ const render = (text: string) =>
 const CASES: readonly (readonly [string, string])[] = [
   // Found by tools/jinja_fuzz (differential against Jinja2 3.1.6); each rendered otherwise before.
   [
+    "{{ [] != 0 }}{{ [] == '' }}{{ '' == [] }}{{ {} == '' }}{{ [0] == [false] }}",
+    "TrueFalseFalseFalseTrue",
+  ],
+  ["{{ ''.rsplit() }}{{ '  '.rsplit() }}{{ 'a  b'.rsplit() }}", "[][]['a', 'b']"],
+  [
+    "{{ 'tab\tnew\nline a-b c_d (x)' | title }}|{{ 3 | center(5) }}|",
+    "Tab\tNew\nLine A-B C_d (X)|  3  |",
+  ],
+  [
     "{% raw %}a{% endraw %}{% raw %}b{% endraw %}{% set v = {'k0': {}} %}{{ v }}",
     "ab{'k0': {}}",
   ],
