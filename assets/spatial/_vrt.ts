@@ -18,6 +18,7 @@
  */
 
 import { XMLParser } from "fast-xml-parser";
+import { toError } from "../../core/errors.ts";
 
 /** The sources a VRT reads (relative to its folder), or why it is refused. */
 export type VrtSources = { sources: string[] } | { why: string };
@@ -73,8 +74,9 @@ export function vrtSources(xml: string): VrtSources {
       processEntities: true,
     }).parse(xml, true) as XmlNode[];
   } catch (error) {
-    const said = error instanceof Error ? error.message : String(error);
-    return { why: `it is a VRT file that is not well-formed XML (${said})${REMEDY}` };
+    return {
+      why: `it is a VRT file that is not well-formed XML (${toError(error).message})${REMEDY}`,
+    };
   }
   const roots = tree.flatMap((n) => Object.keys(n).filter((k) => !k.startsWith("?") && k !== ":@"));
   if (roots.length !== 1 || roots[0]!.toLowerCase() !== "vrtdataset") {
