@@ -17,8 +17,11 @@ RUN deno install --frozen
 COPY . .
 # Cache (and transpile) everything the commands load, then make the code and
 # the cache read-only: nothing under /app or DENO_DIR changes at run time.
+# Some npm tarballs carry owner-only files (@nodable/entities 3.1.0, which
+# fast-xml-parser loads, ships 0600 sources): a+rX lets the `deno` user read them.
 RUN deno cache main.ts graph.ts \
   && chown -R root:root /app "$DENO_DIR" \
+  && chmod -R a+rX "$DENO_DIR" \
   && chmod -R a-w /app \
   && mkdir -p /state && chown deno:deno /state
 

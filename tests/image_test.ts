@@ -25,6 +25,8 @@ interface ImageSpec {
   readonly user: string | undefined;
   readonly workdir: string;
   readonly command: string[];
+  /** A RUN line makes DENO_DIR readable by all (`chmod -R a+rX "$DENO_DIR"`). */
+  readonly cacheReadable: boolean;
 }
 
 /** Reads ENV, USER, WORKDIR, ENTRYPOINT and CMD (exec form) of a Dockerfile. */
@@ -35,6 +37,7 @@ export function parseDockerfile(text: string): ImageSpec {
   let workdir = "/";
   let entrypoint: string[] = [];
   let cmd: string[] = [];
+  let cacheReadable = false;
   for (const line of lines) {
     const [instruction = "", ...rest] = line.split(/\s+/);
     const args = rest.join(" ");
@@ -57,9 +60,12 @@ export function parseDockerfile(text: string): ImageSpec {
       case "CMD":
         cmd = JSON.parse(args);
         break;
+      case "RUN":
+        if (/chmod\s+-R\s+a\+rX\s+"?\$\{?DENO_DIR\}?"?/.test(args)) cacheReadable = true;
+        break;
     }
   }
-  return { env, user, workdir, command: [...entrypoint, ...cmd] };
+  return { env, user, workdir, command: [...entrypoint, ...cmd], cacheReadable };
 }
 
 async function run(cmd: string, args: string[], options: Deno.CommandOptions = {}) {
@@ -98,6 +104,28 @@ async function fingerprint(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
+/**
+ * The Dockerfile's `chmod -R a+rX "$DENO_DIR"` on the hard-linked copy: a
+ * file not readable by all (an npm tarball's 0600 source) is first replaced
+ * by a copy of its own, so the host's cache keeps its modes.
+ */
+async function readableByAll(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) {
+      await Deno.chmod(path, (await Deno.stat(path)).mode! | 0o555);
+      await readableByAll(path);
+    } else if (entry.isFile) {
+      const mode = (await Deno.stat(path)).mode! & 0o7777;
+      if ((mode & 0o444) === 0o444) continue;
+      const data = await Deno.readFile(path);
+      await Deno.remove(path);
+      await Deno.writeFile(path, data, { mode: mode | 0o444 });
+      await Deno.chmod(path, mode | 0o444);
+    }
+  }
+}
+
 async function denoDir(): Promise<string> {
   const info = await run(Deno.execPath(), ["info", "--json"]);
   return JSON.parse(info.text.slice(info.text.indexOf("{"))).denoDir as string;
@@ -129,6 +157,7 @@ async function layout(): Promise<Layout> {
   const cache = join(root, "deno-dir");
   const copied = await run("cp", ["-al", await denoDir(), cache]);
   assert.equal(copied.code, 0, copied.text);
+  if (spec.cacheReadable) await readableByAll(cache);
   const host = (path: string) => path.startsWith("/") ? join(root, path) : path;
   // The writable places the image provides: the state volume and the /tmp tmpfs.
   for (const place of [spec.env.STATE_DIR, spec.env.TMPDIR ?? "/tmp"]) {
@@ -181,7 +210,20 @@ Deno.test("Dockerfile: parsed the way this test reads it", () => {
     user: "deno",
     workdir: "/app",
     command: ["deno", "run", "main.ts", "materialize"],
+    cacheReadable: false,
   });
+  assert.equal(
+    parseDockerfile('RUN deno cache main.ts \\\n  && chmod -R a+rX "$DENO_DIR" \\\n  && x\n')
+      .cacheReadable,
+    true,
+  );
+});
+
+Deno.test("Dockerfile: the image's cache is readable by its unprivileged user", async () => {
+  // npm tarballs may ship owner-only files (@nodable/entities 3.1.0's sources are
+  // 0600): cached as root, the `deno` user could not load them without this step.
+  const spec = parseDockerfile(await Deno.readTextFile(`${REPO}/Dockerfile`));
+  assert.ok(spec.cacheReadable, 'the Dockerfile runs chmod -R a+rX "$DENO_DIR" after caching');
 });
 
 Deno.test({
