@@ -148,6 +148,8 @@ interface ParserProto {
   tokens: { index: number; lineno: number; colno: number };
   peeked: Token | null;
   parseExpression(this: ParserProto): unknown;
+  parseMul(this: ParserProto): unknown;
+  parsePow(this: ParserProto): unknown;
 }
 
 interface BinaryNode {
@@ -424,6 +426,27 @@ export function installPythonSemantics(): void {
   };
   const parserProto = internals.parser.Parser.prototype;
   const nodes = internals.nodes;
+  // `*`, `/`, `//` and `%` are one precedence level, left to right, as in Jinja2 and Python:
+  // nunjucks nested them (`2 * 3 % 4` was 2 * (3 % 4) = 6, `10 / 5 // 2` was 10 / (5 // 2)).
+  const MUL_OPS: Readonly<Record<string, string>> = {
+    "*": "Mul",
+    "/": "Div",
+    "//": "FloorDiv",
+    "%": "Mod",
+  };
+  type Binary = new (lineno: number, colno: number, left: unknown, right: unknown) => unknown;
+  parserProto.parseMul = function () {
+    let node = this.parsePow() as { lineno: number; colno: number };
+    for (;;) {
+      const tok = this.peekToken();
+      const name = tok?.type === "operator" ? MUL_OPS[tok.value ?? ""] : undefined;
+      if (name === undefined) return node;
+      this.nextToken();
+      const right = this.parsePow();
+      const Ctor = (nodes as unknown as Record<string, Binary>)[name]!;
+      node = new Ctor(node.lineno, node.colno, node, right) as typeof node;
+    }
+  };
   // Trailing commas, as Jinja2 (and Python) accept them: `('x',)` is a one-item tuple,
   // `[1, 2,]` a list, `{'a': 1,}` a dict and `f(a, b=1,)` a call (`config(materialized=
   // 'table', )` heads real models); nunjucks refused all but the first two.

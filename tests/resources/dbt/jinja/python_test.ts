@@ -17,6 +17,11 @@ const render = (text: string) =>
 
 const CASES: readonly (readonly [string, string])[] = [
   // Found by tools/jinja_fuzz (differential against Jinja2 3.1.6); each rendered otherwise before.
+  // *, /, // and % are one level, left to right.
+  [
+    "{{ 2 * 3 % 4 }}|{{ 10 / 5 // 2 }}|{{ 3 * 5 // 2 }}|{{ 20 // 3 % 4 }}|{{ 1 / 8 % 1 }}",
+    "2|1.0|7|2|0.125",
+  ],
   [
     "{{ [] != 0 }}{{ [] == '' }}{{ '' == [] }}{{ {} == '' }}{{ [0] == [false] }}",
     "TrueFalseFalseFalseTrue",
