@@ -121,10 +121,11 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     return this.indexOf(String(sub));
   },
   isdigit() {
-    return /^\d+$/.test(this);
+    return /^\p{Nd}+$/u.test(this);
   },
   count(sub: unknown) {
-    return this.split(String(sub)).length - 1;
+    // Python counts the empty string between every character and at both ends.
+    return String(sub) === "" ? [...this].length + 1 : this.split(String(sub)).length - 1;
   },
   capitalize() {
     return this.charAt(0).toUpperCase() + this.slice(1).toLowerCase();
@@ -139,19 +140,22 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     return this.padStart(Number(width), typeof fill === "string" ? fill : " ");
   },
   zfill(width: unknown) {
-    return this.padStart(Number(width), "0");
+    // A sign stays in front (`'-7'.zfill(4)` is -007).
+    const sign = /^[+-]/.test(this) ? this[0]! : "";
+    return sign + this.slice(sign.length).padStart(Number(width) - sign.length, "0");
   },
+  // Unicode letters and digits, as Python's str methods ('ünï'.isalpha() is True).
   isupper() {
-    return /[A-Z]/.test(this) && this === this.toUpperCase();
+    return this !== this.toLowerCase() && this === this.toUpperCase();
   },
   islower() {
-    return /[a-z]/.test(this) && this === this.toLowerCase();
+    return this !== this.toUpperCase() && this === this.toLowerCase();
   },
   isalpha() {
-    return /^[A-Za-z]+$/.test(this);
+    return /^\p{L}+$/u.test(this);
   },
   isalnum() {
-    return /^[A-Za-z0-9]+$/.test(this);
+    return /^[\p{L}\p{N}]+$/u.test(this);
   },
   isnumeric() {
     return /^\d+$/.test(this);

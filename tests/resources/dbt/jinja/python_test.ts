@@ -17,6 +17,10 @@ const render = (text: string) =>
 
 const CASES: readonly (readonly [string, string])[] = [
   // Found by tools/jinja_fuzz (differential against Jinja2 3.1.6); each rendered otherwise before.
+  [
+    "{{ 'ünï'.isalpha() }}{{ 'é1'.isalnum() }}{{ 'ÉA'.isupper() }}{{ 'é'.islower() }}{{ 'ab'.count('') }}{{ '-7'.zfill(4) }}{{ '7'.zfill(3) }}",
+    "TrueTrueTrueTrue3-007007",
+  ],
   // *, /, // and % are one level, left to right.
   [
     "{{ 2 * 3 % 4 }}|{{ 10 / 5 // 2 }}|{{ 3 * 5 // 2 }}|{{ 20 // 3 % 4 }}|{{ 1 / 8 % 1 }}",
