@@ -148,6 +148,9 @@ const OF_VERBOSE_ERROR = 0x40;
 const CE_WARNING = 2;
 const CE_FAILURE = 3;
 
+/** A CRS on each datum ensemble of PROJ's database (WGS 84, ETRS89, BI height); see the constructor. */
+const ENSEMBLE_CRSS = ["EPSG:4326", "EPSG:4258", "EPSG:9451"];
+
 const encoder = new TextEncoder();
 
 /** A NUL-terminated C string. */
@@ -255,6 +258,21 @@ export class GdalLibrary {
       },
     );
     this.#lib.CPLSetErrorHandler(this.#handler.pointer);
+    // PROJ 9.1 caches (in GDAL's PROJ context, one per thread) a datum built
+    // by code alone: reading a GeoTIFF in UTM on WGS 84, libgeotiff asks for
+    // the datum EPSG:6326, and PROJ then built EPSG:4326 (and the GeoTIFF's
+    // own CRS) on that plain datum instead of the "World Geodetic System 1984
+    // ensemble" a fresh process gives, so the CRS of an output depended on
+    // what its host had read before. Built first, the ensembles are cached,
+    // and PROJ takes a cached ensemble before a cached datum. A failure here
+    // (no proj.db) is reported by the call that needs the CRS.
+    for (const crs of ENSEMBLE_CRSS) {
+      const srs = this.#lib.OSRNewSpatialReference(null);
+      if (srs === null) continue;
+      this.#lib.OSRSetFromUserInput(srs, cString(crs));
+      this.#lib.OSRDestroySpatialReference(srs);
+    }
+    this.#errors.length = 0;
   }
 
   /** GDAL's version, e.g. `3.6.2`. */
