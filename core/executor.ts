@@ -32,7 +32,7 @@ import type { RunEvent, RunOwner, RunStatus, RunStore, StepRecord } from "./run_
 import { resolveSelection } from "./selection.ts";
 import { type CheckOutcome, runStep, type StepOutcome } from "./_step.ts";
 import { redact, redactDeep, redactError } from "./secrets.ts";
-import { STOPPED_BY_OWNER_PREFIX } from "./retry.ts";
+import { HEARTBEAT_STOP_REASON, STOPPED_BY_OWNER_PREFIX } from "./retry.ts";
 
 export type { CheckOutcome };
 
@@ -456,7 +456,7 @@ class Run<R> {
         const silent = sentAt - this.#lastBeat;
         if (silent + this.#heartbeatIntervalMs >= this.#heartbeatTimeoutMs) {
           this.#stop(
-            `its heartbeat could not be recorded for ${silent} ms (${why}); stopped before its ` +
+            `${HEARTBEAT_STOP_REASON} for ${silent} ms (${why}); stopped before its ` +
               `lease of ${this.#heartbeatTimeoutMs} ms lapsed, so that no other process takes ` +
               "it for dead and runs it again",
           );

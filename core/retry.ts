@@ -127,6 +127,21 @@ export function retryDelay(policy: RetryPolicy, attempt: number, random: () => n
  */
 export const STOPPED_BY_OWNER_PREFIX = "canceled: ";
 
+/** How the reason of a run its process stopped because its heartbeat could not be recorded begins. */
+export const HEARTBEAT_STOP_REASON = "its heartbeat could not be recorded";
+
+/**
+ * Whether `run` was stopped by its own process because its heartbeat could
+ * not be recorded (a run store outage): nothing went wrong in its assets, and
+ * it did not run to its end, so it is retried as a run whose process died is.
+ */
+export function stoppedForHeartbeat(
+  run: { readonly status: string; readonly errorSummary: string | null },
+): boolean {
+  return run.status === "canceled" &&
+    (run.errorSummary ?? "").startsWith(`${STOPPED_BY_OWNER_PREFIX}${HEARTBEAT_STOP_REASON}`);
+}
+
 /** Options of {@linkcode sensorRetryDelay}. */
 export interface SensorRetryDelayOptions {
   /** Wait before the first retry of a failed run, in milliseconds. */

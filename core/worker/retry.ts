@@ -1,6 +1,7 @@
 /**
  * Run retries for queued runs (Dagster's run retries): when a queued run
- * ends `failed`, a new run (attempt + 1, same root) is queued while the
+ * ends `failed` (or its worker stopped it because its heartbeat could not be
+ * recorded), a new run (attempt + 1, same root) is queued while the
  * attempts allow, resuming from the failure: assets whose every step
  * succeeded in an earlier attempt are left out, the others run again.
  *
@@ -19,6 +20,7 @@
  */
 
 import { OWNER_LOST_TAG, type RunRecord, type RunStore } from "../run_store/types.ts";
+import { stoppedForHeartbeat } from "../retry.ts";
 import type { NewQueuedRun, QueuedRun } from "./queue.ts";
 
 /** Why a run ended the way it did, as kept on its queue entry. */
@@ -72,11 +74,15 @@ export async function planRetry(
 ): Promise<NewQueuedRun | undefined> {
   const released = options.released ?? false;
   if (!released) {
-    if (run.status !== "failed") return undefined;
+    // A run its worker stopped because its heartbeat could not be recorded (the run
+    // store was away) ended without an asset failing: retried like a failed run, and
+    // not held back by retry_on_asset_failure=false. A cancel someone asked for is not.
+    const stopped = stoppedForHeartbeat(run) && !entry.cancelRequested;
+    if (run.status !== "failed" && !stopped) return undefined;
     const lost = run.tags[OWNER_LOST_TAG] !== undefined;
     const launchedByDaemon = entry.tags.sensor !== undefined || entry.tags.schedule !== undefined;
     if (lost && launchedByDaemon) return undefined; // the sensor daemon relaunches it
-    if (!lost && entry.tags.retry_on_asset_failure === "false") return undefined;
+    if (!lost && !stopped && entry.tags.retry_on_asset_failure === "false") return undefined;
     if (entry.attempt > entry.maxRetries) return undefined;
   }
   const resume = entry.tags.retry_strategy !== "all_steps";

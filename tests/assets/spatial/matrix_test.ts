@@ -1917,7 +1917,8 @@ async function checkVector(
   const output = `${c.file} ${doc.key.split("/").pop()}`;
   // A CRS with an authority code is compared by that code: native GDAL wrote EPSG:4326
   // once as its datum ensemble and once as the plain WGS 84 datum, both with the id
-  // EPSG:4326 (CI's full phase on 446931f; the cause is not found yet).
+  // EPSG:4326 (CI's full phase on 446931f: PROJ's cache in a host that had read a WGS 84
+  // GeoTIFF, fixed in 60c66d4 with its own test in gdal_contract_test).
   const id = (column.crs as { id?: { authority?: string; code?: unknown } } | undefined)?.id;
   const crs = id?.authority ? `${id.authority}:${id.code}` : JSON.stringify(column.crs ?? null);
   const other = CRS_BY_OUTPUT.get(output);
