@@ -7,22 +7,24 @@
  * @module
  */
 
-/** A seeded pseudo-random source (mulberry32): the same seed, the same cases. */
+import { Random } from "../../tests/_helpers/reliability.ts";
+
+/**
+ * A seeded pseudo-random source: the same seed, the same cases. The numbers
+ * come from the reliability tests' {@linkcode Random} (mulberry32); this adds
+ * the `int(n)` the grammar draws with.
+ */
 export class Rng {
-  #state: number;
+  readonly #random: Random;
 
   /** Starts the sequence at `seed`. */
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#random = new Random(seed);
   }
 
   /** A float in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#random.next();
   }
 
   /** An integer in [0, n). */
