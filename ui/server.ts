@@ -25,8 +25,8 @@ import {
 } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PartitionSelection } from "../core/plan.ts";
-import { closest } from "../core/suggest.ts";
-import { printable } from "../core/printable.ts";
+import { closest, nearest } from "../core/suggest.ts";
+import { clip, printable, quote } from "../core/printable.ts";
 import { apiRoutes, ENDPOINTS, jsonError, unknownAutomation } from "./api.ts";
 import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
@@ -751,12 +751,33 @@ async function readInput(c: Context): Promise<Record<string, string>> {
     else if (Array.isArray(v)) out[k] = v.map(String).join(",");
     else if (v && typeof v === "object" && k === "tags") {
       out[k] = Object.entries(v).map(([a, b]) => `${a}=${b}`).join(",");
+    } else if (v && typeof v === "object") {
+      out[k] = JSON.stringify(v); // kept to be refused by name, not dropped as if not given
     }
   }
   return out;
 }
 
-/** Turns form or JSON input into a launch request, or the reason it is wrong. */
+/** The fields a launch request may carry (the launch forms' inputs, the JSON API's keys). */
+const LAUNCH_FIELDS: readonly string[] = [
+  "selection",
+  "exclude",
+  "upstream",
+  "downstream",
+  "partition",
+  "from",
+  "to",
+  "tags",
+  "priority",
+  "max_retries",
+  "stale",
+  "backfill",
+];
+
+/**
+ * Turns form or JSON input into a launch request, or the reason it is wrong
+ * (a field it does not know is refused: it could only be a misspelt one).
+ */
 export function launchRequest(input: Record<string, string>):
   | {
     selection: string;
@@ -767,6 +788,20 @@ export function launchRequest(input: Record<string, string>):
     maxRetries?: number;
   }
   | { error: string } {
+  const unknown = Object.keys(input).filter((name) => !LAUNCH_FIELDS.includes(name));
+  if (unknown.length > 0) {
+    // A misspelt field ("selectoin") was dropped, and the empty selection launched every asset.
+    const shown = unknown.slice(0, 5).map((name) =>
+      `${quote(clip(name, 60))}${nearest(name, LAUNCH_FIELDS)}`
+    );
+    return {
+      error:
+        `Unknown field${unknown.length > 1 ? "s" : ""} in the launch request: ${shown.join(", ")}${
+          unknown.length > 5 ? ` and ${unknown.length - 5} more` : ""
+        }; nothing was launched. ` +
+        `Known fields: ${LAUNCH_FIELDS.join(", ")} (no selection launches every asset)`,
+    };
+  }
   const whole = (name: string, min: number): number | { error: string } | undefined => {
     const text = (input[name] ?? "").trim();
     if (text === "") return undefined;

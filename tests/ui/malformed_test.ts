@@ -267,6 +267,53 @@ Deno.test("malformed: a launch body that is not JSON or a form is a 400 that lau
   }
 });
 
+Deno.test("malformed: a launch with fields it does not know is a 400 naming them and launches nothing", async () => {
+  // Before: unknown fields were dropped, and with no selection left the launch ran every asset.
+  const { server, release, store } = await fixtureServer();
+  await using _ = server;
+  try {
+    const before = (await store.listRuns({ limit: 1000 })).length;
+    for (
+      const [type, body, named] of [
+        [
+          "application/x-www-form-urlencoded",
+          "selectoin=raw_events",
+          /'selectoin' \(did you mean 'selection'\?\)/,
+        ],
+        ["application/x-www-form-urlencoded", "foo=1&bar=%1b", /'foo'.*, 'bar'/],
+        ["application/json", '{"selectoin": "raw_events", "tags": "a=b"}', /'selectoin'/],
+        ["application/json", '{"select": {"key": "raw_events"}}', /'select'/],
+      ] as const
+    ) {
+      const res = await fetch(`${server.url}/actions/launch`, {
+        method: "POST",
+        headers: { origin: server.url, "content-type": type, accept: "application/json" },
+        body,
+      });
+      const text = await res.text();
+      assertClean(`POST /actions/launch ${body}`, res, text);
+      assertEquals(res.status, 400, `${body}: ${text.slice(0, 300)}`);
+      assertMatch(text, /Unknown fields? in the launch request/);
+      assertMatch(text, named);
+    }
+    // A browser form gets the launch page with the message.
+    const page = await fetch(`${server.url}/actions/launch`, {
+      method: "POST",
+      headers: { origin: server.url, "content-type": "application/x-www-form-urlencoded" },
+      body: "x=1",
+    });
+    const html = await page.text();
+    assertEquals(page.status, 400);
+    assertMatch(
+      html,
+      /Unknown field in the launch request: &#39;x&#39;|Unknown field in the launch request: 'x'/,
+    );
+    assertEquals((await store.listRuns({ limit: 1000 })).length, before, "nothing launched");
+  } finally {
+    release();
+  }
+});
+
 Deno.test("malformed: a lake listing with a prefix or page token the store refuses is a 400 naming it", async () => {
   // Before: /api/lake/objects answered 503 ('cannot read'), as if the lake were down.
   await using data = await dataServer();
