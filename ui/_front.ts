@@ -11,12 +11,16 @@
  *
  * Each connection carries one request (`Connection: close` is set on it), so
  * every request's head passes through the same checks; the HTTP itself (body,
- * chunking, compression) stays the server's.
+ * chunking, compression) stays the server's. Where the runtime refuses a
+ * request without a word (an empty 400 for a request line or header it cannot
+ * parse, a closed connection for a broken chunked body), the front answers a
+ * 400 saying what is wrong instead.
  *
  * @module
  */
 
 import { toError } from "../core/errors.ts";
+import { clip, quote } from "../core/printable.ts";
 
 /** Options of {@linkcode serveFront}. */
 export interface FrontOptions {
@@ -62,6 +66,7 @@ type HeadRead =
   | { readonly gone: true };
 
 const REASONS = {
+  400: "Bad Request",
   408: "Request Timeout",
   414: "URI Too Long",
   431: "Request Header Fields Too Large",
@@ -128,7 +133,7 @@ async function serveConnection(
     // The body (if any) goes on to the server while the answer comes back; the answer's end
     // (the server closes after one request) ends both.
     void pump(client, backend);
-    await pump(backend, client);
+    await relayAnswer(backend, client, read.head);
   } finally {
     open.delete(backend);
     closeQuietly(backend);
@@ -205,11 +210,7 @@ function headEnd(buffer: Uint8Array, from: number, length: number): number {
 /** The head with its `Connection` headers replaced by `Connection: close`. */
 function oneRequest(head: Uint8Array): Uint8Array {
   // Bytes as one char each, so a URL or header that is not UTF-8 passes unchanged.
-  let text = "";
-  for (let i = 0; i < head.length; i += 8192) {
-    text += String.fromCharCode(...head.subarray(i, i + 8192));
-  }
-  const lines = text.replace(/\r?\n\r?\n$/, "").split(/\r?\n/);
+  const lines = latin1(head).replace(/\r?\n\r?\n$/, "").split(/\r?\n/);
   const kept = lines.filter((line, i) => i === 0 || !/^connection\s*:/i.test(line));
   return Uint8Array.from(
     `${kept.join("\r\n")}\r\nConnection: close\r\n\r\n`,
@@ -217,13 +218,107 @@ function oneRequest(head: Uint8Array): Uint8Array {
   );
 }
 
-async function answer(conn: Deno.Conn, status: 408 | 414 | 431, text: string): Promise<void> {
+async function answer(conn: Deno.Conn, status: keyof typeof REASONS, text: string): Promise<void> {
   const body = new TextEncoder().encode(`${text}\n`);
   const head = `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
     "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n" +
     `Cache-Control: no-store\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   await writeAll(conn, new TextEncoder().encode(head));
   await writeAll(conn, body);
+}
+
+/**
+ * Copies the server's answer to the client, except the runtime's own refusals,
+ * which say nothing: an empty 400 (the app's 400s always have a body) and a
+ * connection closed with no answer at all (a chunked body whose framing is
+ * broken). Those become a 400 naming what is wrong in the request.
+ */
+async function relayAnswer(backend: Deno.Conn, client: Deno.Conn, head: Uint8Array): Promise<void> {
+  const buffer = new Uint8Array(64 * 1024);
+  let first = new Uint8Array(0);
+  for (;;) {
+    const n = await backend.read(buffer).catch(() => null);
+    if (n === null) break;
+    const joined = new Uint8Array(first.length + n);
+    joined.set(first);
+    joined.set(buffer.subarray(0, n), first.length);
+    first = joined;
+    if (headEnd(first, 0, first.length) !== -1 || first.length > 16_384) break;
+  }
+  if (first.length === 0 || isBareRefusal(first)) {
+    await answer(client, 400, refusalText(latin1(head), first.length === 0)).catch(() => {});
+    return;
+  }
+  await writeAll(client, first);
+  await pump(backend, client);
+}
+
+/** Whether an answer's head is the runtime's 400: no body, no type. */
+function isBareRefusal(bytes: Uint8Array): boolean {
+  const end = headEnd(bytes, 0, bytes.length);
+  if (end === -1) return false;
+  const text = latin1(bytes.subarray(0, end));
+  return /^HTTP\/1\.[01] 400 /.test(text) && /\r?\ncontent-length:\s*0\r?\n/i.test(text) &&
+    !/\r?\ncontent-type:/i.test(text);
+}
+
+/** What the runtime refused in a request: the first thing found wrong in its head. */
+function refusalText(head: string, closed: boolean): string {
+  const lines = head.replace(/\r?\n\r?\n$/, "").split(/\r?\n/);
+  const requestLine = lines[0] ?? "";
+  const shown = (text: string) => quote(clip(text, 120));
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e\x80-\xff]+ HTTP\/1\.[01]$/.test(requestLine)) {
+    return `The request line ${shown(requestLine)} is not 'METHOD /path HTTP/1.1' ` +
+      "(a space or control character in the URL must be percent-encoded).";
+  }
+  const fields = new Map<string, string[]>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon) : "";
+    const value = line.slice(colon + 1).trim();
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      return `The header line ${shown(line)} is not 'Name: value' (a header name is letters, ` +
+        "digits and -, followed by a colon).";
+    }
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      return `The header ${shown(name)} has a control character in its value ${shown(value)}; ` +
+        "remove it or percent-encode the value.";
+    }
+    const key = name.toLowerCase();
+    fields.set(key, [...(fields.get(key) ?? []), value]);
+  }
+  const lengths = fields.get("content-length") ?? [];
+  const codings = fields.get("transfer-encoding") ?? [];
+  if (lengths.length > 0 && codings.length > 0) {
+    return "The request has both Content-Length and Transfer-Encoding; send one of them.";
+  }
+  const bad = lengths.find((value) => !/^\d+$/.test(value));
+  if (bad !== undefined) {
+    return `Content-Length ${shown(bad)} is not a number of bytes.`;
+  }
+  if (new Set(lengths).size > 1) {
+    return `The request has ${lengths.length} different Content-Length headers; send one.`;
+  }
+  if (closed && codings.length > 0) {
+    return "The request body's chunked encoding is broken (a chunk size that is not " +
+      "hexadecimal, or a chunk that does not end where its size says); send valid chunks, " +
+      "or the body with a Content-Length.";
+  }
+  return closed
+    ? "The request body could not be read as its headers describe it; send it with a " +
+      "Content-Length that is its size in bytes."
+    : "The request is not HTTP/1.1 the server can read (its request line, headers or " +
+      "body framing); send the request again as HTTP/1.1.";
+}
+
+/** Bytes as one char each: a head is ASCII, and any other byte is shown, not decoded. */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return text;
 }
 
 /** Copies `from` to `to` until `from` ends or either fails (the other side left). */

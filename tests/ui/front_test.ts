@@ -147,3 +147,49 @@ Deno.test("ui front: ordinary requests pass unchanged, with their bodies and odd
   );
   assertEquals(new Set(statuses), new Set([200]));
 });
+
+Deno.test("ui front: requests the runtime refuses get a 400 saying what is wrong, not an empty 400 or a closed connection", async () => {
+  // Before: the runtime answered these with an empty 400 (content-length: 0), and closed a
+  // broken chunked body's connection with no answer at all.
+  await using ui = await server(5_000);
+  const host = `Host: 127.0.0.1:${ui.port}\r\n`;
+  const cases: readonly (readonly [string, RegExp])[] = [
+    [
+      `POST /actions/launch HTTP/1.1\r\n${host}Content-Type: application/json\r\n` +
+      "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+      /chunked encoding is broken/,
+    ],
+    [`GET /a b HTTP/1.1\r\n${host}\r\n`, /The request line 'GET \/a b HTTP\/1\.1' is not/],
+    [
+      `GET / HTTP/1.1\r\n${host}X-A: a\x01b\r\n\r\n`,
+      /header 'X-A' has a control character.*\\u0001/,
+    ],
+    [`GET / HTTP/1.1\r\n${host}no colon here\r\n\r\n`, /header line 'no colon here' is not/],
+    [
+      `POST /actions/launch HTTP/1.1\r\n${host}Content-Length: 2\r\n` +
+      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+      /both Content-Length and Transfer-Encoding/,
+    ],
+    [
+      `POST /actions/launch HTTP/1.1\r\n${host}Content-Length: 2x\r\n\r\n{}`,
+      /'2x' is not a number/,
+    ],
+  ];
+  for (const [request, expected] of cases) {
+    const { text } = await raw(ui.port, (conn) => conn.write(encode(request)).then(() => {}));
+    const where = JSON.stringify(request.slice(0, 60));
+    for (
+      const pattern of [/^HTTP\/1\.1 400 Bad Request\r\n/, /content-type: text\/plain/i, expected]
+    ) {
+      assert(pattern.test(text), `${where}: ${pattern} not in ${JSON.stringify(text)}`);
+    }
+  }
+  // The app's own 400s pass unchanged.
+  const app = await fetch(`${ui.url}/actions/launch`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{",
+  });
+  assertEquals(app.status, 400);
+  assertMatch(await app.text(), /"error"/);
+});
