@@ -581,6 +581,8 @@ function dbtNeeds(
   const candidates = profilesDir
     ? [at(profilesDir)]
     : [project, base, ...(home ? [join(home, ".dbt")] : [])];
+  // Each file itself, not its folder: the working folder may be the user's home.
+  for (const dir of candidates) sets.read.add(join(dir, "profiles.yml"));
   const readText = context.readText ?? readTextOrUndefined;
   for (const dir of candidates) {
     const text = readText(join(dir, "profiles.yml"));

@@ -371,6 +371,15 @@ async function readInvocation(
     return 2;
   }
   const projectDir = await findProjectDir(values["project-dir"] ?? env("DBT_PROJECT_DIR"), env);
+  // Like --project-dir, these folders are the user's, relative to where the command was typed
+  // (INIT_CWD: `deno task` runs in the repository); the launcher allows them from there.
+  const base = env("INIT_CWD") ?? Deno.cwd();
+  const targetPathVariable = env("DBT_TARGET_PATH");
+  if (targetPathVariable) values["target-path"] ??= targetPathVariable;
+  for (const flag of ["state", "target-path"] as const) {
+    const value = values[flag];
+    if (value && !value.startsWith("/")) values[flag] = `${base}/${value}`;
+  }
   let vars: Record<string, unknown> = {};
   if (values.vars !== undefined) {
     let v: unknown;

@@ -159,6 +159,9 @@ Deno.test("dbt: its project folder (flag, DBT_PROJECT_DIR, the working folder, e
   ]);
   assert.ok(flagged.write.includes("/home/ann/jaffle") && flagged.write.includes("/out/target"));
   assert.ok(!flagged.read.includes("/home/ann"));
+  // dbt-core reads profiles.yml in the folder the command was typed in (before: denied, so
+  // `deno task --config <repo>/deno.json dbt` in a project's folder found no profile).
+  assert.ok(flagged.read.includes("/home/ann/profiles.yml"), flagged.read.join(" "));
   // Other commands get neither dbt's folders nor git.
   assert.ok(!permissions("materialize", {}).run.includes("git"));
 });

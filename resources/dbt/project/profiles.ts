@@ -81,8 +81,9 @@ export interface ReadTargetOptions {
 
 /**
  * Where profiles.yml is, the way dbt looks: `--profiles-dir`, then
- * `DBT_PROFILES_DIR`, then the project folder, then the working directory,
- * then `~/.dbt`. Throws `dbt.profile_not_found` listing every place tried.
+ * `DBT_PROFILES_DIR` (relative to the working directory), then the project
+ * folder, then the working directory (INIT_CWD under `deno task`), then
+ * `~/.dbt`. Throws `dbt.profile_not_found` listing every place tried.
  */
 export async function findProfilesFile(
   projectDir: string,
@@ -101,9 +102,14 @@ export async function findProfilesFile(
       throw error;
     }
   };
+  // "The working directory" is where the user typed the command: `deno task` runs in the
+  // repository and names that folder INIT_CWD (a project elsewhere keeps its profiles.yml in
+  // the shell's folder, as dbt-core finds it there).
+  const workingDir = env("INIT_CWD") ?? Deno.cwd();
   const explicit = options.profilesDir ?? env("DBT_PROFILES_DIR");
   if (explicit !== undefined && explicit !== "") {
-    const path = `${explicit}/profiles.yml`;
+    const folder = explicit.startsWith("/") ? explicit : `${workingDir}/${explicit}`;
+    const path = `${folder}/profiles.yml`;
     if (await exists(path)) return path;
     throw new DbtError(
       DbtErrorCode.profileNotFound,
@@ -114,8 +120,9 @@ export async function findProfilesFile(
     );
   }
   const home = env("HOME") ?? env("USERPROFILE");
-  const candidates = [projectDir, Deno.cwd(), ...(home ? [`${home}/.dbt`] : [])];
-  for (const dir of candidates) {
+  const candidates = [projectDir, workingDir, ...(home ? [`${home}/.dbt`] : [])];
+  // Once each: a project in the folder the command was typed in was listed twice.
+  for (const dir of new Set(candidates)) {
     const path = `${dir}/profiles.yml`;
     if (await exists(path)) return path;
   }

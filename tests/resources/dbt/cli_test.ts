@@ -116,6 +116,36 @@ Deno.test("dbt cli: a bad dbt variable of the environment fails at start naming 
   assert.equal(ok.code, 0, ok.err);
 });
 
+Deno.test("dbt cli: profiles.yml and relative --profiles-dir, DBT_PROFILES_DIR, --target-path and --state are read from the folder the command was typed in (INIT_CWD), not the repository", async () => {
+  // `deno task --config <repo>/deno.json dbt` runs in the repository: dbt-core looks for
+  // profiles.yml in the user's current folder, so the runner must look in INIT_CWD.
+  await using project = await writeProject({ "models/a.sql": "select 1 as id" });
+  const shell = await Deno.makeTempDir({ prefix: "dbt-shell-" });
+  try {
+    await Deno.rename(`${project.dir}/profiles.yml`, `${shell}/profiles.yml`);
+    const env = { INIT_CWD: shell };
+    const dir = ["--project-dir", project.dir];
+    const here = await cli(["parse", ...dir, "--target-path", "out"], env);
+    assert.equal(here.code, 0, here.err);
+    await Deno.stat(`${shell}/out/manifest.json`);
+    const state = await cli(["ls", ...dir, "-s", "state:modified", "--state", "out"], env);
+    assert.equal(state.code, 0, state.err);
+    await Deno.mkdir(`${shell}/profiles`);
+    await Deno.rename(`${shell}/profiles.yml`, `${shell}/profiles/profiles.yml`);
+    const flag = await cli(["parse", ...dir, "--profiles-dir", "profiles"], env);
+    assert.equal(flag.code, 0, flag.err);
+    const variable = await cli(["parse", ...dir], { ...env, DBT_PROFILES_DIR: "profiles" });
+    assert.equal(variable.code, 0, variable.err);
+    const missing = await cli(["parse", ...dir], env);
+    assert.equal(missing.code, 2, missing.err);
+    assert.match(missing.err, new RegExp(`looked in .*${shell}/profiles\\.yml`));
+    const inProject = await cli(["parse"], { INIT_CWD: project.dir });
+    assert.match(inProject.err, new RegExp(`looked in ${project.dir}/profiles\\.yml\\)`));
+  } finally {
+    await Deno.remove(shell, { recursive: true });
+  }
+});
+
 Deno.test("dbt cli: --fail-fast skips what has not started once a node fails; without it the rest builds", async () => {
   await using project = await writeProject({
     "models/a_broken.sql": "select no_such_column",
