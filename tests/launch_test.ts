@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { npmCacheDir } from "../resources/permissions.ts";
 import { v8FlagsOption } from "../core/cli/v8_flags.ts";
 import { sandbox, spawnMain } from "./_helpers/main_process.ts";
-import { compileFailureHint } from "../launch.ts";
+import { compileFailureHint, launchCommand, LAZY_DYNAMIC_IMPORTS } from "../launch.ts";
 import { DENO_TASKS, taskCommand } from "./_helpers/deno_tasks.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -353,4 +353,18 @@ Deno.test("tasks: a failed compile with DENORT_BIN set says what is wrong with i
   const present = compileFailureHint(["compile"], 1, Deno.execPath()) ?? "";
   assert.match(present, /is used as the runtime: it must be the denort executable of Deno/);
   assert.match(present, /or unset DENORT_BIN to download it\.$/);
+});
+
+Deno.test("launch.ts: a command loads the modules of its lazy imports when they run, not at start; compile keeps them all", () => {
+  // Without the option Deno read and resolved everything main.ts's lazy commands reach (the
+  // graph, the UI, the AWS SDK, DuckDB) before `dbt parse` or `--help` started.
+  const env = { get: (_name: string) => undefined, toObject: () => ({}) };
+  for (const args of [["dbt", "parse"], ["materialize"], ["--help"], ["--cached-only", "ui"]]) {
+    const argv = launchCommand(args, { env, dotenvPath: null });
+    assert.equal(argv[0], "run");
+    assert.ok(argv.includes(LAZY_DYNAMIC_IMPORTS), `${args.join(" ")}: ${argv.join(" ")}`);
+    assert.ok(argv.indexOf(LAZY_DYNAMIC_IMPORTS) < argv.findIndex((a) => a.endsWith("main.ts")));
+  }
+  const compile = launchCommand(["compile", "--output", "dist/x"], { env, dotenvPath: null });
+  assert.ok(!compile.includes(LAZY_DYNAMIC_IMPORTS), compile.join(" "));
 });
