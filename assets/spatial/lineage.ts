@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { Ledger } from "../../resources/ledger/types.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
 import type { ObjectStore } from "../../resources/object_store/types.ts";
+import { ResourceError } from "../../core/errors.ts";
 import { Intent } from "./intents.ts";
 
 const Bbox = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe(
@@ -132,7 +133,26 @@ export async function publishOutput(input: PublishInput): Promise<LedgerDocument
     metadata: { mongodb_doc_id: doc.id, batch_id: input.batchId, run_id: input.runId },
   });
   if (written.sha256 !== sha256) {
-    throw new Error(`'${input.key}' changed while it was uploaded; run the batch again.`);
+    // The platform's failure, not the user's file: retried (transient), never quarantined.
+    const sources = metadata.source_files.map((f) => `'${f.key}'`).join(", ");
+    throw new ResourceError(
+      "lake.output_changed",
+      `The output of ${sources} (batch '${input.batchId}') changed while it was uploaded to ` +
+        `'${input.bucket}/${input.key}': the lake stored SHA-256 ${
+          written.sha256.slice(0, 12)
+        }…, ` +
+        `the file written had ${
+          sha256.slice(0, 12)
+        }… (another process writing the same temporary ` +
+        `file, or a failing disk). Run the batch again: deno task materialize ${input.assetKey} ` +
+        `--partition ${input.batchId}`,
+      {
+        resourceKey: "lake",
+        assetKey: input.assetKey,
+        input: `${input.bucket}/${input.key}`,
+        transient: true,
+      },
+    );
   }
   return doc;
 }
