@@ -114,7 +114,8 @@ export async function createOwnedFolder(prefix: string, tempDir?: string): Promi
   }
   throw new Error(
     `Cannot make a temp folder under ${parent}: ${CREATE_ATTEMPTS} new folders ` +
-      `were removed before they could be locked (${String(lastError)})`,
+      `were removed before they could be locked` +
+      (lastError === undefined ? "" : ` (${toError(lastError).message})`),
   );
 }
 
