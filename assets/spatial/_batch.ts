@@ -33,6 +33,7 @@ import {
   type ManifestFile,
   manifestKeyOf,
   type ManifestProblem,
+  OGR_VRT_FORMAT,
   quarantineManifest,
   REFUSED_DRIVERS,
   validateManifest,
@@ -200,9 +201,9 @@ export async function keysOf(
     return listings.get(at)!;
   };
   const keys = new Set([file.path, ...sidecarsIn(await listing(file.path), file.path, own)]);
-  // A raster VRT brings the files it reads (and theirs), each checked to be in
-  // the batch folder (`_vrt.ts`); a VRT refused is refused by contentCheck.
-  if (file.type === "raster" && file.format === VRT_FORMAT) {
+  // A VRT brings the files it reads (and theirs), each checked to be in the
+  // batch folder (`_vrt.ts`); a VRT refused is refused by contentCheck.
+  if (file.format === (file.type === "raster" ? VRT_FORMAT : OGR_VRT_FORMAT)) {
     const xml = await readSmall(store, bucket, file.path);
     const read = xml === undefined ? { sources: [] } : vrtSources(xml);
     for (const source of "sources" in read ? read.sources : []) {
@@ -353,9 +354,25 @@ async function crsNamed(path: string): Promise<string> {
   return name === undefined ? "" : `: it names '${name}'`;
 }
 
-/** GDAL's messages once each, on one line (some end in "\nSuccess", strerror's word). */
-function gdalSaid(messages: readonly string[]): string[] {
-  return [...new Set(messages.map((m) => m.replace(/\s*\nSuccess$/, "").replace(/\s+/g, " ")))];
+/**
+ * GDAL's messages once each, on one line (some end in "\nSuccess", strerror's
+ * word), a path in one of the `staged` folders (as GDAL was given it, or
+ * relative to the scratch folder, as a native host names a VRT's source:
+ * 'in0/roads.shp') named as in the user's landing folder `folder`.
+ */
+function gdalSaid(messages: readonly string[], staged: string[] = [], folder = ""): string[] {
+  const escaped = staged.filter((s) => s !== "").map((s) =>
+    s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  );
+  const scratchPath = escaped.length > 0
+    ? new RegExp(`(?<![\\w./-])(?:${escaped.join("|")})`, "g")
+    : undefined;
+  return [
+    ...new Set(messages.map((m) => {
+      const line = m.replace(/\s*\nSuccess$/, "").replace(/\s+/g, " ");
+      return scratchPath ? line.replace(scratchPath, () => folder) : line;
+    })),
+  ];
 }
 
 /** A staged manifest file: where GDAL sees it, its sources, what GDAL said, its CRS. */
@@ -475,13 +492,21 @@ async function isVrt(host: string): Promise<boolean> {
 }
 
 /**
- * Why the staged raster VRT at `host` is not published (see `_vrt.ts`), or
- * `undefined`: a source outside its folder, one not uploaded, a VRT read by
- * a VRT (whose sources were not checked).
+ * Why the staged VRT at `host` (of a file of `type`) is not published (see
+ * `_vrt.ts`), or `undefined`: a source outside its folder, one not uploaded, a
+ * VRT read by a VRT (whose sources were not checked), a VRT of the other kind.
  */
-async function vrtProblem(host: string): Promise<string | undefined> {
+async function vrtProblem(
+  host: string,
+  type: "vector" | "raster",
+): Promise<string | undefined> {
   const read = vrtSources(await Deno.readTextFile(host));
   if ("why" in read) return read.why;
+  if (read.kind !== type) {
+    return read.kind === "vector"
+      ? `it is an OGR (vector) VRT; declare it type vector, format ${OGR_VRT_FORMAT}`
+      : `it is a raster VRT; declare it type raster, format ${VRT_FORMAT}`;
+  }
   const folder = path.dirname(host);
   const missing: string[] = [];
   for (const source of read.sources) {
@@ -489,7 +514,9 @@ async function vrtProblem(host: string): Promise<string | undefined> {
     if (!await exists(at)) missing.push(source);
     else if (await isVrt(at)) {
       return `it is a VRT file that reads another VRT ('${source}'); make one VRT of the ` +
-        "files themselves (gdalbuildvrt mosaic.vrt tiles/*.tif) and upload it with them";
+        "files themselves " +
+        (type === "raster" ? "(gdalbuildvrt mosaic.vrt tiles/*.tif) " : "") +
+        "and upload it with them";
     }
   }
   if (missing.length > 0) {
@@ -597,6 +624,16 @@ export async function contentCheck(
     },
   });
   let gdalPath = staged;
+  // GDAL names a VRT's sources by their staged paths; the user knows them by their landing keys.
+  const unprefixed = staged.replace(/^CSV:/, "");
+  const stagedFolder = unprefixed.slice(0, unprefixed.lastIndexOf("/") + 1);
+  const root = scratch.gdalPath("").replace(/\/?$/, "/");
+  const stagedFolders = [
+    stagedFolder,
+    ...(stagedFolder.startsWith(root) ? [stagedFolder.slice(root.length)] : []),
+  ];
+  const landingFolder = file.path.slice(0, file.path.lastIndexOf("/") + 1);
+  const said = (messages: readonly string[]) => gdalSaid(messages, stagedFolders, landingFolder);
   // An upload cut off before its first byte: GDAL would only say it knows no such format.
   const size = await Deno.stat(scratch.toHost(staged.replace(/^CSV:/, ""))).then(
     (s) => s.size,
@@ -608,17 +645,18 @@ export async function contentCheck(
   // Told by its first bytes, before any GDAL opens it: a VRT may name files
   // outside the batch (or another batch's, in gdal3.js's shared folder).
   const vrt = await isVrt(scratch.toHost(staged));
-  if (vrt && (file.type !== "raster" || file.format !== VRT_FORMAT)) {
+  const vrtFormat = file.type === "raster" ? VRT_FORMAT : OGR_VRT_FORMAT;
+  if (vrt && file.format !== vrtFormat) {
     return mismatch(
       "it is a VRT file, which may point outside the batch; upload the files it reads " +
         "instead" + (file.type === "raster"
-          ? ` (or one GeoTIFF of it: gdal_translate -of COG mosaic.vrt mosaic.tif), or ` +
-            `declare its format ${VRT_FORMAT} with the files it reads in the batch beside it`
-          : " (or one file of it: ogr2ogr -f GPKG layers.gpkg layers.vrt)"),
+          ? " (or one GeoTIFF of it: gdal_translate -of COG mosaic.vrt mosaic.tif)"
+          : " (or one file of it: ogr2ogr -f GPKG layers.gpkg layers.vrt)") +
+        `, or declare its format ${vrtFormat} with the files it reads in the batch beside it`,
     );
   }
   if (vrt) {
-    const why = await vrtProblem(scratch.toHost(staged));
+    const why = await vrtProblem(scratch.toHost(staged), file.type);
     if (why !== undefined) return mismatch(why);
   }
   const openOptions = openOptionsOf(file);
@@ -671,7 +709,7 @@ export async function contentCheck(
     ...(kml ? { drivers: kml } : {}),
   };
   const reported = () =>
-    openErrors.length > 0 ? ` (GDAL reported: ${gdalSaid(openErrors).join(" | ")})` : "";
+    openErrors.length > 0 ? ` (GDAL reported: ${said(openErrors).join(" | ")})` : "";
   let wkt: string | undefined;
   let found: Pick<StagedFile, "vectorInfo" | "rasterInfo" | "subdatasets" | "openErrors">;
   let sourceCrs: string | undefined;
@@ -701,7 +739,9 @@ export async function contentCheck(
     }
     if (file.type === "vector") {
       const info = await scratch.gdal.vectorInfo(gdalPath, open);
-      if (REFUSED_DRIVERS.has(info.driverShortName)) {
+      if (
+        REFUSED_DRIVERS.has(info.driverShortName) && !(vrt && info.driverShortName === "OGR_VRT")
+      ) {
         return mismatch(`it is a ${info.driverShortName} file, which may point outside the batch`);
       }
       if (!drivers.includes(info.driverShortName)) {
@@ -711,7 +751,7 @@ export async function contentCheck(
       // "crs" member, a GML srsName): GDAL says so and reads the layer as WGS 84 or
       // without CRS, and the declared CRS would then be assigned to coordinates the
       // file says are in another one.
-      const unknownCrs = gdalSaid(openErrors).filter((m) => /^PROJ: /.test(m));
+      const unknownCrs = said(openErrors).filter((m) => /^PROJ: /.test(m));
       if (unknownCrs.length > 0) {
         return {
           problem: {
@@ -744,7 +784,7 @@ export async function contentCheck(
       // FlatGeobuf cut inside its header), not a file of tables without geometry.
       if (info.layers.length === 0 && openErrors.length > 0) {
         return mismatch(
-          `GDAL cannot read a layer of it (GDAL reported: ${gdalSaid(openErrors).join(" | ")}): ` +
+          `GDAL cannot read a layer of it (GDAL reported: ${said(openErrors).join(" | ")}): ` +
             "the file is damaged or cut short (an upload cut off in transfer?); upload it again, " +
             "or export it again from its source",
         );
@@ -909,7 +949,7 @@ export async function contentCheck(
       }
       found = {
         vectorInfo: info,
-        ...(openErrors.length > 0 ? { openErrors: gdalSaid(openErrors) } : {}),
+        ...(openErrors.length > 0 ? { openErrors: said(openErrors) } : {}),
       };
     } else {
       const info = await scratch.gdal.rasterInfo(gdalPath, [], open);
@@ -946,7 +986,7 @@ export async function contentCheck(
       wkt = rasterWkt(info);
       found = {
         rasterInfo: info,
-        ...(openErrors.length > 0 ? { openErrors: gdalSaid(openErrors) } : {}),
+        ...(openErrors.length > 0 ? { openErrors: said(openErrors) } : {}),
       };
       const listed = subdatasetsOf(info);
       const bands = (info.bands as unknown[] | undefined)?.length ?? 0;

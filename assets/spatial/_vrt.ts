@@ -1,18 +1,23 @@
 /**
- * Which files a GDAL raster VRT (`gdalbuildvrt`'s mosaic of tiles, a
- * `gdal_translate -of VRT` subset) reads, and whether all of them are files
- * of its own batch: a VRT is published like any raster when every source it
- * names is a path relative to the VRT (`relativeToVRT="1"`, as
- * `gdalbuildvrt` writes beside its tiles) that stays inside the batch folder.
+ * Which files a GDAL VRT reads, and whether all of them are files of its own
+ * batch. A raster VRT (`gdalbuildvrt`'s mosaic of tiles, a `gdal_translate
+ * -of VRT` subset) or an OGR (vector) VRT (layers of a Shapefile or a CSV's
+ * X/Y columns, as QGIS and GIS tutorials write them) is published like any
+ * file of its kind when every source it names is a path relative to the VRT
+ * (`relativeToVRT="1"`) that stays inside the batch folder.
  *
  * Anything else is refused before GDAL opens it: an absolute path
  * (`/etc/passwd`), one that climbs out (`../other-batch/x.tif`), a GDAL
  * connection string or network path (`/vsicurl/`, `http:`, `vrt://`,
- * `NETCDF:"x.nc":var`: every `:` and `\`), a DTD (entities that could hide a
- * path from this reading), Python pixel functions, and OGR (vector) VRTs.
- * GDAL reads element and attribute names of a VRT without regard to case, and
- * so does this check. The staged VRT is checked again after GDAL opened it:
- * every file GDAL lists for it must lie in its folder (`_batch.ts`).
+ * `NETCDF:"x.nc":var`, `PG:`: every `:` and `\`), a DTD (entities that could
+ * hide a path from this reading), Python pixel functions; in an OGR VRT also
+ * SQL (`<SrcSQL>`: OGR SQL joins any datasource by path, SQLite SQL may
+ * ATTACH one), a CRS that is not a definition (GDAL reads a CRS from a file
+ * named there) and open options other than the column and text options of
+ * the CSV, GeoJSON and Shapefile drivers. GDAL reads element and attribute
+ * names of a VRT without regard to case, and so does this check. A staged
+ * raster VRT is checked again after GDAL opened it: every file GDAL lists for
+ * it must lie in its folder (`_batch.ts`).
  *
  * @module
  */
@@ -20,11 +25,60 @@
 import { XMLParser } from "fast-xml-parser";
 import { toError } from "../../core/errors.ts";
 
-/** The sources a VRT reads (relative to its folder), or why it is refused. */
-export type VrtSources = { sources: string[] } | { why: string };
+/**
+ * The sources a VRT reads (relative to its folder) and whether it is a raster
+ * VRT or an OGR (vector) one, or why it is refused.
+ */
+export type VrtSources = { sources: string[]; kind: "raster" | "vector" } | { why: string };
 
 /** Elements whose text is a file GDAL opens (raster VRT, warped, pansharpened, processed). */
 const PATH_ELEMENTS = new Set(["sourcefilename", "sourcedataset"]);
+
+/** Elements of an OGR VRT whose text is a file GDAL opens. */
+const OGR_PATH_ELEMENTS = new Set(["srcdatasource"]);
+
+/** Elements of an OGR VRT whose text is a CRS, which GDAL may read from a file of that name. */
+const OGR_SRS_ELEMENTS = new Set(["layersrs", "srcsrs", "targetsrs", "srs"]);
+
+/**
+ * A CRS given as a definition, not as a file: `EPSG:4326`,
+ * `urn:ogc:def:crs:EPSG::4326`, WKT, PROJJSON, a PROJ string, or one of
+ * GDAL's well-known names.
+ */
+const SRS_DEFINITION =
+  /^(?:[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.:]+|[A-Za-z_0-9]+\s*\[[\s\S]*|\{[\s\S]*|\+[^/\\]*|WGS84|WGS72|NAD27|NAD83|CRS84|CRS83|CRS27)$/i;
+
+/** Whether the CRS text of an OGR VRT is a definition (a PROJ string's `+init=` reads a file). */
+const srsDefinition = (srs: string) => SRS_DEFINITION.test(srs) && !/\binit\s*=/i.test(srs);
+
+/** OGR VRT open options (`<OOI key=...>`) that read columns or text, never a file. */
+const SAFE_OPEN_OPTIONS = new Set([
+  "X_POSSIBLE_NAMES",
+  "Y_POSSIBLE_NAMES",
+  "Z_POSSIBLE_NAMES",
+  "GEOM_POSSIBLE_NAMES",
+  "KEEP_GEOM_COLUMNS",
+  "AUTODETECT_TYPE",
+  "AUTODETECT_WIDTH",
+  "AUTODETECT_SIZE_LIMIT",
+  "QUOTED_FIELDS_AS_STRING",
+  "EMPTY_STRING_AS_NULL",
+  "HEADERS",
+  "SEPARATOR",
+  "MERGE_SEPARATOR",
+  "MAX_LINE_SIZE",
+  "ENCODING",
+  "FLATTEN_NESTED_ATTRIBUTES",
+  "NESTED_ATTRIBUTE_SEPARATOR",
+  "ARRAY_AS_STRING",
+  "DATE_AS_STRING",
+  "NATIVE_DATA",
+  "ADJUST_TYPE",
+  "ADJUST_GEOM_TYPE",
+  "DBF_DATE_LAST_UPDATE",
+  "AUTO_REPACK",
+  "DBF_EOF_CHAR",
+]);
 
 /** Characters of no file name a GIS export writes: GDAL prefixes, Windows paths, entities. */
 const UNSAFE = /[:\\&<>"|?*]/;
@@ -36,6 +90,9 @@ type XmlNode = Record<string, unknown>;
 
 const REMEDY = "; upload the files it reads instead, or one GeoTIFF of it " +
   "(gdal_translate -of COG mosaic.vrt mosaic.tif)";
+
+const OGR_REMEDY = "; upload the files it reads instead, or one file of it " +
+  "(ogr2ogr -f GPKG layers.gpkg layers.vrt)";
 
 /** Whether `source` (as the VRT names it) is a plain relative path inside the VRT's folder. */
 function insideFolder(source: string): boolean {
@@ -55,8 +112,8 @@ function textOf(children: unknown): string {
 }
 
 /**
- * The sources of the raster VRT `xml` (its text), each relative to the VRT's
- * folder, or why it is refused (the remedy included).
+ * The sources of the raster or OGR VRT `xml` (its text), each relative to the
+ * VRT's folder, or why it is refused (the remedy included).
  */
 export function vrtSources(xml: string): VrtSources {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) {
@@ -79,16 +136,18 @@ export function vrtSources(xml: string): VrtSources {
     };
   }
   const roots = tree.flatMap((n) => Object.keys(n).filter((k) => !k.startsWith("?") && k !== ":@"));
-  if (roots.length !== 1 || roots[0]!.toLowerCase() !== "vrtdataset") {
+  const root = roots.length === 1 ? roots[0]!.toLowerCase() : "";
+  if (root !== "vrtdataset" && root !== "ogrvrtdatasource") {
     return {
-      why: roots.some((r) => r.toLowerCase() === "ogrvrtdatasource")
-        ? "it is an OGR VRT (a vector VRT), which may point outside the batch; upload the " +
-          "files it reads instead (or one file of it: ogr2ogr -f GPKG layers.gpkg layers.vrt)"
-        : `it is not a raster VRT (its root element is ${roots.join(", ") || "missing"})${REMEDY}`,
+      why: `it is not a GDAL VRT (its root element is ${roots.join(", ") || "missing"})${REMEDY}`,
     };
   }
+  const ogr = root === "ogrvrtdatasource";
+  const paths = ogr ? OGR_PATH_ELEMENTS : PATH_ELEMENTS;
   const sources = new Set<string>();
   const problems: string[] = [];
+  // What an OGR VRT does besides naming files, each a way to read one elsewhere.
+  const risky: string[] = [];
   const walk = (nodes: unknown) => {
     if (!Array.isArray(nodes)) return;
     for (const node of nodes as XmlNode[]) {
@@ -98,13 +157,27 @@ export function vrtSources(xml: string): VrtSources {
         const attributes = (node[":@"] ?? {}) as Record<string, string>;
         const attribute = (wanted: string) =>
           Object.entries(attributes).find(([k]) => k.toLowerCase() === wanted)?.[1];
-        if (PATH_ELEMENTS.has(lower)) {
+        if (paths.has(lower)) {
           const source = textOf(children).trim();
           if (attribute("relativetovrt")?.trim() !== "1" || !insideFolder(source)) {
             problems.push(`'${source.slice(0, 200)}'`);
           } else {
             sources.add(source);
           }
+          continue;
+        }
+        if (ogr && lower === "srcsql") {
+          risky.push("runs SQL (<SrcSQL>)");
+          continue;
+        }
+        if (ogr && OGR_SRS_ELEMENTS.has(lower)) {
+          const srs = textOf(children).trim();
+          if (!srsDefinition(srs)) risky.push(`reads its CRS from '${srs.slice(0, 200)}'`);
+          continue;
+        }
+        if (ogr && lower === "ooi") {
+          const key = (attribute("key") ?? "").trim().toUpperCase();
+          if (!SAFE_OPEN_OPTIONS.has(key)) risky.push(`sets the open option '${key.slice(0, 64)}'`);
           continue;
         }
         if (
@@ -119,14 +192,26 @@ export function vrtSources(xml: string): VrtSources {
     }
   };
   walk(tree);
+  if (risky.length > 0 && problems.length === 0) {
+    return {
+      why:
+        `it is an OGR VRT that ${
+          risky.slice(0, 3).join(", ")
+        }, which may read files outside the batch (an OGR VRT may only name files of its own ` +
+        `batch, relative to it: relativeToVRT="1", and CRS definitions such as EPSG:4326)` +
+        OGR_REMEDY,
+    };
+  }
   if (problems.length > 0) {
     return {
       why:
         `it is a VRT file that reads ${
           problems.slice(0, 3).join(", ")
         }, not a file beside it in the batch (a VRT may read only files of its own batch, ` +
-        `named relative to it: relativeToVRT="1", as gdalbuildvrt writes)${REMEDY}`,
+        `named relative to it: relativeToVRT="1"${ogr ? "" : ", as gdalbuildvrt writes"})${
+          ogr ? OGR_REMEDY : REMEDY
+        }`,
     };
   }
-  return { sources: [...sources] };
+  return { sources: [...sources], kind: ogr ? "vector" : "raster" };
 }

@@ -93,7 +93,8 @@ export const RASTER_DRIVERS = {
 /**
  * Drivers never accepted: their files can point at other files on the
  * machine (a VRT naming `/etc/passwd`), which would leave the batch folder.
- * A raster VRT is the exception (`gdal:VRT`, see {@linkcode VRT_FORMAT}).
+ * VRTs are the exception (`gdal:VRT`, `gdal:OGR_VRT`, see {@linkcode VRT_FORMAT}
+ * and {@linkcode OGR_VRT_FORMAT}).
  */
 export const REFUSED_DRIVERS = new Set(["VRT", "OGR_VRT", "GTI", "WMS", "WFS", "HTTP", "OAPIF"]);
 
@@ -103,6 +104,13 @@ export const REFUSED_DRIVERS = new Set(["VRT", "OGR_VRT", "GTI", "WMS", "WFS", "
  * archived and recorded with it.
  */
 export const VRT_FORMAT = "gdal:VRT";
+
+/**
+ * The declared format of an OGR (vector) VRT: published when every file it
+ * reads is a file of its batch named relative to it and it holds no SQL
+ * (`_vrt.ts`), its sources staged, archived and recorded with it.
+ */
+export const OGR_VRT_FORMAT = "gdal:OGR_VRT";
 
 /**
  * Drivers that hand a file to a sibling: GDAL opens an HDF4 or HDF5 file
@@ -144,7 +152,9 @@ const format = (known: readonly string[], allowed: readonly string[] = []) =>
     error: `must be one of ${known.join(", ")}, or gdal:<GDAL driver short name>`,
   }).refine((f) => allowed.includes(f) || !REFUSED_DRIVERS.has(f.slice(5)), {
     error: "names a GDAL driver that may read files outside the batch (VRT, WMS...)" +
-      (allowed.length > 0 ? `; a raster VRT whose sources are in the batch is ${VRT_FORMAT}` : ""),
+      (allowed.length > 0
+        ? `; a VRT whose sources are in the batch is declared ${allowed.join(", ")}`
+        : ""),
   });
 
 /** GDAL open options (`NAME=VALUE`), e.g. `X_POSSIBLE_NAMES=lon` for a CSV. */
@@ -170,7 +180,7 @@ const crs = () =>
 export const VectorFile = z.strictObject({
   path: nonEmpty().describe("Landing-zone key, inside the batch folder"),
   type: z.literal("vector"),
-  format: format(VECTOR_FORMATS),
+  format: format(VECTOR_FORMATS, [OGR_VRT_FORMAT]),
   crs: crs().describe(
     "CRS of the file as uploaded: must agree with the file's own CRS, or is assigned to a " +
       "file without one; reprojected to TARGET_CRS",

@@ -1,8 +1,10 @@
 /**
- * Raster VRTs (`_vrt.ts`): a `gdalbuildvrt` mosaic whose tiles are in its
- * batch is published as one COG, its tiles staged, recorded and archived with
- * it; a VRT reading anything outside its batch is refused before GDAL opens
- * it (every VRT was refused before, even one of the batch's own tiles).
+ * VRTs (`_vrt.ts`): a `gdalbuildvrt` mosaic whose tiles are in its batch is
+ * published as one COG, an OGR VRT over the batch's Shapefile, CSV or
+ * GeoPackage as GeoParquet, their sources staged, recorded and archived with
+ * them; a VRT reading anything outside its batch is refused before GDAL opens
+ * it (every VRT was refused before, even one of the batch's own files, and
+ * every OGR VRT until session 12).
  */
 
 import assert from "node:assert/strict";
@@ -11,7 +13,17 @@ import { keysOf } from "../../../assets/spatial/_batch.ts";
 import { MemoryObjectStore } from "../../../resources/object_store/mod.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { download, LAKE, LANDING, runBatch } from "./_fixtures.ts";
-import { assertDone, assertQuarantined, engines, gdalinfo, landing, sh } from "./_batches.ts";
+import {
+  assertDone,
+  assertQuarantined,
+  assertSameFeatures,
+  engines,
+  gdalinfo,
+  landing,
+  nativeFeatures,
+  ourFeatures,
+  sh,
+} from "./_batches.ts";
 import { GDAL_PYTHON, needs } from "../../_helpers/tools.ts";
 
 const ignore = await needs("gdal");
@@ -22,7 +34,7 @@ const source = (path: string, relative = "1", name = "SourceFilename") =>
   `</SimpleSource></VRTRasterBand></VRTDataset>`;
 
 Deno.test("vrtSources: the tiles a VRT names relative to itself, in its folder or below", () => {
-  assert.deepEqual(vrtSources(source("tiles/a.tif")), { sources: ["tiles/a.tif"] });
+  assert.deepEqual(vrtSources(source("tiles/a.tif")), { sources: ["tiles/a.tif"], kind: "raster" });
   // GDAL reads a VRT's names without regard to case.
   assert.deepEqual(
     vrtSources(
@@ -31,7 +43,7 @@ Deno.test("vrtSources: the tiles a VRT names relative to itself, in its folder o
         `<ComplexSource><SourceFilename relativeToVRT="1">a b é.tif</SourceFilename>` +
         `</ComplexSource></VRTRasterBand></vrtdataset>`,
     ),
-    { sources: ["a b é.tif"] },
+    { sources: ["a b é.tif"], kind: "raster" },
   );
   // A warped VRT's source dataset.
   assert.deepEqual(
@@ -39,7 +51,7 @@ Deno.test("vrtSources: the tiles a VRT names relative to itself, in its folder o
       `<VRTDataset subClass="VRTWarpedDataset"><GDALWarpOptions>` +
         `<SourceDataset relativeToVRT="1">dem.tif</SourceDataset></GDALWarpOptions></VRTDataset>`,
     ),
-    { sources: ["dem.tif"] },
+    { sources: ["dem.tif"], kind: "raster" },
   );
 });
 
@@ -76,10 +88,91 @@ Deno.test("vrtSources: any file outside the VRT's folder is refused, naming it",
     `<!DOCTYPE x [<!ENTITY p "../a.tif">]>` + source("&p;"),
   );
   assert.ok("why" in dtd && /DTD/.test(dtd.why));
-  const ogr = vrtSources(`<OGRVRTDataSource><OGRVRTLayer name="a"/></OGRVRTDataSource>`);
-  assert.ok("why" in ogr && /OGR VRT .*ogr2ogr -f GPKG/.test(ogr.why));
   const broken = vrtSources(`<VRTDataset><VRTRasterBand></VRTDataset>`);
   assert.ok("why" in broken && /not well-formed XML/.test(broken.why), JSON.stringify(broken));
+});
+
+const layer = (body: string, relative = "1") =>
+  `<OGRVRTDataSource><OGRVRTLayer name="roads"><SrcDataSource relativeToVRT="${relative}">` +
+  `${body}</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>`;
+
+Deno.test("vrtSources: an OGR VRT's files of its folder, in layers, union and warped layers", () => {
+  assert.deepEqual(vrtSources(layer("shp/roads.shp")), {
+    sources: ["shp/roads.shp"],
+    kind: "vector",
+  });
+  assert.deepEqual(
+    vrtSources(
+      `<OGRVRTDataSource><OGRVRTWarpedLayer><OGRVRTUnionLayer name="all">` +
+        `<OGRVRTLayer name="a"><srcdatasource RELATIVETOVRT="1">a.shp</srcdatasource>` +
+        `<LayerSRS>EPSG:4326</LayerSRS></OGRVRTLayer>` +
+        `<OGRVRTLayer name="b"><SrcDataSource relativeToVRT="1" shared="1">b.csv</SrcDataSource>` +
+        `<OpenOptions><OOI key="X_POSSIBLE_NAMES">lon</OOI></OpenOptions>` +
+        `<LayerSRS>GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]]]` +
+        `</LayerSRS><GeometryField encoding="PointFromColumns" x="lon" y="lat"/></OGRVRTLayer>` +
+        `</OGRVRTUnionLayer><TargetSRS>urn:ogc:def:crs:EPSG::3857</TargetSRS>` +
+        `</OGRVRTWarpedLayer></OGRVRTDataSource>`,
+    ),
+    { sources: ["a.shp", "b.csv"], kind: "vector" },
+  );
+});
+
+Deno.test("vrtSources: an OGR VRT naming a file elsewhere, running SQL or reading a CRS file is refused", () => {
+  for (
+    const [xml, named] of [
+      [layer("/etc/passwd", "0"), "'/etc/passwd'"],
+      [layer("roads.shp", "0"), "'roads.shp'"],
+      [layer("../other-batch/roads.shp"), "'../other-batch/roads.shp'"],
+      [layer("PG:dbname=x"), "'PG:dbname=x'"],
+      [layer("/vsizip/roads.zip/roads.shp"), "/vsizip/"],
+      [
+        layer("roads.shp").replace("</SrcDataSource>", "</SrcDataSource><SrcSQL>SELECT 1</SrcSQL>"),
+        "runs SQL",
+      ],
+      [
+        layer("roads.shp").replace(
+          "</SrcDataSource>",
+          '</SrcDataSource><SrcSQL dialect="OGRSQL">SELECT * FROM roads LEFT JOIN ' +
+            "'/etc/x.dbf'.x ON a = b</SrcSQL>",
+        ),
+        "runs SQL",
+      ],
+      [
+        layer("roads.shp").replace(
+          "</SrcDataSource>",
+          "</SrcDataSource><LayerSRS>/etc/x.prj</LayerSRS>",
+        ),
+        "reads its CRS from '/etc/x.prj'",
+      ],
+      [
+        layer("roads.shp").replace(
+          "</SrcDataSource>",
+          "</SrcDataSource><LayerSRS>roads.prj</LayerSRS>",
+        ),
+        "reads its CRS from 'roads.prj'",
+      ],
+      [
+        layer("roads.shp").replace(
+          "</SrcDataSource>",
+          "</SrcDataSource><LayerSRS>+init=/etc/x:1</LayerSRS>",
+        ),
+        "reads its CRS from '+init=/etc/x:1'",
+      ],
+      [
+        layer("roads.shp").replace(
+          "</SrcDataSource>",
+          "</SrcDataSource><OpenOptions><OOI key=\"PRELUDE_STATEMENTS\">ATTACH '/etc/x' AS x" +
+            "</OOI></OpenOptions>",
+        ),
+        "sets the open option 'PRELUDE_STATEMENTS'",
+      ],
+    ] as const
+  ) {
+    const read = vrtSources(xml);
+    assert.ok("why" in read, `${xml}: refused`);
+    assert.ok(read.why.includes(named), `${read.why} names ${named}`);
+    assert.match(read.why, /ogr2ogr -f GPKG layers\.gpkg layers\.vrt/);
+  }
 });
 
 Deno.test("keysOf: a mosaic's tiles and their sidecars, each folder listed once", async () => {
@@ -222,6 +315,121 @@ for i, name in enumerate(["a", "b"]):
             /mosaic\.vrt' .*reads 'tiles\/b\.tif', which is not in the batch; upload the files/,
           );
         });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "spatial OGR VRT: layers over the batch's Shapefile and CSV are published as ogr2ogr reads them",
+  ignore,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "ogr-vrt-test-" });
+    try {
+      await Deno.mkdir(`${dir}/shp`);
+      await sh(
+        GDAL_PYTHON,
+        "-c",
+        `from osgeo import ogr, osr
+s = osr.SpatialReference(); s.ImportFromEPSG(4326)
+ds = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource("${dir}/shp/roads.shp")
+l = ds.CreateLayer("roads", s, ogr.wkbLineString)
+l.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+for i in range(3):
+    f = ogr.Feature(l.GetLayerDefn()); f.SetField("name", "road %d" % i)
+    f.SetGeometry(ogr.CreateGeometryFromWkt("LINESTRING (%d 45, %d 46.5)" % (i, i + 1))); l.CreateFeature(f)
+ds = None`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/stops.csv`,
+        "id,lon,lat,label\n1,10.5,45.1,a\n2,11.25,46.2,b\n",
+      );
+      // As GIS tutorials write them: a layer per file, the CSV's columns as points.
+      await Deno.writeTextFile(
+        `${dir}/layers.vrt`,
+        `<OGRVRTDataSource>
+  <OGRVRTLayer name="roads"><SrcDataSource relativeToVRT="1">shp/roads.shp</SrcDataSource></OGRVRTLayer>
+  <OGRVRTLayer name="stops">
+    <SrcDataSource relativeToVRT="1">stops.csv</SrcDataSource>
+    <GeometryType>wkbPoint</GeometryType><LayerSRS>EPSG:4326</LayerSRS>
+    <GeometryField encoding="PointFromColumns" x="lon" y="lat"/>
+  </OGRVRTLayer>
+</OGRVRTDataSource>`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/wrong.vrt`,
+        `<OGRVRTDataSource><OGRVRTLayer name="roads"><SrcDataSource relativeToVRT="1">` +
+          `shp/roads.shp</SrcDataSource><SrcLayer>rivers</SrcLayer></OGRVRTLayer></OGRVRTDataSource>`,
+      );
+      const sources: [string, string][] = [
+        ...["shp", "shx", "dbf", "prj"].map((e): [string, string] => [
+          `shp/roads.${e}`,
+          `${dir}/shp/roads.${e}`,
+        ]),
+        ["stops.csv", `${dir}/stops.csv`],
+      ];
+      for (const [engine, gdal] of engines) {
+        await t.step(
+          `${engine}: a GeoParquet per layer, its sources recorded and archived`,
+          async () => {
+            const batch = `ogr-vrt-${engine}`;
+            const l = await landing(batch, [{
+              name: "layers.vrt",
+              from: `${dir}/layers.vrt`,
+              type: "vector",
+              format: "gdal:OGR_VRT",
+              crs: "EPSG:4326",
+            }], sources);
+            await using _store = l.store;
+            const docs = await assertDone(l, batch, await runBatch(l, batch, {}, { gdal }));
+            assert.deepEqual(docs.map((d) => d.key.split("/").pop()).sort(), [
+              "layers__roads.parquet",
+              "layers__stops.parquet",
+            ]);
+            for (const name of ["roads", "stops"]) {
+              const doc = docs.find((d) => d.key.endsWith(`__${name}.parquet`))!;
+              assertSameFeatures(
+                await ourFeatures(l, doc.key),
+                await nativeFeatures(dir, `${dir}/layers.vrt`, { layer: name }),
+                `${engine} ${name}`,
+              );
+              const meta = SpatialLedgerMetadata.parse(doc.metadata);
+              assert.deepEqual(
+                meta.source_files.map((f) => f.key).sort(),
+                [`${batch}/layers.vrt`, ...sources.map(([key]) => `${batch}/${key}`)].sort(),
+              );
+            }
+            for (const [key] of sources) {
+              assert.ok(await l.store.head(LANDING, `archive/${batch}/${key}`), key);
+            }
+          },
+        );
+        await t.step(
+          `${engine}: a source GDAL cannot read is named by its landing key`,
+          async () => {
+            const batch = `ogr-vrt-wrong-${engine}`;
+            const l = await landing(batch, [{
+              name: "wrong.vrt",
+              from: `${dir}/wrong.vrt`,
+              type: "vector",
+              format: "gdal:OGR_VRT",
+              crs: "EPSG:4326",
+            }], sources);
+            await using _store = l.store;
+            const problems = await assertQuarantined(
+              l,
+              batch,
+              await runBatch(l, batch, {}, { gdal }),
+            );
+            assert.match(
+              problems[0]!.message,
+              new RegExp(`wrong\\.vrt' .*layer 'rivers' on datasource '${batch}/shp/roads\\.shp'`),
+            );
+          },
+        );
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
