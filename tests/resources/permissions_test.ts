@@ -240,6 +240,13 @@ config:
     },
   );
   assert.ok(flagged.net.includes("pg.example:5432") && !flagged.net.includes("db.internal:5433"));
+  // The port as dbt reads it (PyYAML's YAML 1.1: a leading 0 is octal, `015433` is 6939), the
+  // port the dbt command connects to; before, the launcher read YAML 1.2 and granted 15433.
+  const octal = permissions("dbt", {}, ["build", "--profiles-dir", "/etc/dbt"], [], {
+    "/etc/dbt/profiles.yml": "p:\n  outputs:\n    o: {type: postgres, host: pg.example, " +
+      "port: 015433}\n",
+  });
+  assert.ok(octal.net.includes("pg.example:6939"), octal.net.join(" "));
   const broken = permissions("dbt", {}, ["build", "--profiles-dir", "/etc/dbt"], [], {
     "/etc/dbt/profiles.yml": "p: [unclosed",
   });
