@@ -321,11 +321,13 @@ export interface UiCommandSetup {
   sources(): Promise<{ sources: UiSources; secrets: string[]; token: string | undefined }>;
 }
 
-/** Parses `ui`/`dev` arguments. */
+/** Parses the arguments of `command` (`ui`, or `dev`: the UI with the daemon). */
 export function parseUiArgs(
   args: readonly string[],
+  command: "ui" | "dev" = "ui",
 ): { host: string; port: number; intervalMs: number | undefined } | "help" {
-  const { values, positionals } = parseCommandArgs("ui", {
+  // Named as typed: `dev --typo` said "for ui; 'ui --help' lists the options".
+  const { values, positionals } = parseCommandArgs(command, {
     args: [...args],
     allowPositionals: true,
     options: {
@@ -343,6 +345,10 @@ export function parseUiArgs(
     throw new UsageError(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
   }
   let intervalMs: number | undefined;
+  if (values.interval !== undefined && command === "ui") {
+    // Accepted and ignored would be a promise not kept: ui runs no daemon.
+    throw new UsageError("--interval is the daemon's tick: it applies to dev, not ui");
+  }
   if (values.interval !== undefined) {
     intervalMs = wholeNumberOption("--interval", values.interval, 1);
   }
@@ -367,7 +373,7 @@ export async function uiCommand<R>(
   io: CliIo,
   options: { signal?: AbortSignal | undefined; daemon: boolean },
 ): Promise<number> {
-  const parsed = parseUiArgs(args);
+  const parsed = parseUiArgs(args, options.daemon ? "dev" : "ui");
   if (parsed === "help") {
     io.out(UI_USAGE);
     return EXIT.ok;

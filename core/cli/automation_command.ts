@@ -10,6 +10,7 @@
 
 import type { EvaluatedNode } from "../automation/evaluate.ts";
 import type { StoredAutomationRecord } from "../run_store/types.ts";
+import { nearest } from "../suggest.ts";
 import { parseCommandArgs, wholeNumberOption } from "./_args.ts";
 import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
@@ -107,7 +108,11 @@ export async function automationCommand<R>(
   const [key] = positionals;
   if (key !== undefined) {
     const asset = graph.assets.get(key);
-    if (!asset) throw new UsageError(`Unknown asset '${key}'; 'list' shows the assets`);
+    if (!asset) {
+      throw new UsageError(
+        `Unknown asset '${key}'${nearest(key, graph.assets.keys())}; 'list' shows the assets`,
+      );
+    }
     const partition = values.partition;
     if (partition !== undefined && !asset.partitions) {
       throw new UsageError(`Asset '${key}' is not partitioned: drop --partition`);

@@ -42,7 +42,11 @@ export function usage(app: CliApp<unknown>): string {
     "  migrate                  creates or upgrades the run store's and queue's tables",
     ...extra,
     "",
-    "Every command takes --json for machine-readable output.",
+    // Not every one: cancel, migrate, ui, dev and dbt have no --json (it exits 2 there).
+    "materialize, list, runs, show, automation, sensor, worker, queue, backfill and doctor",
+    "take --json for machine-readable output.",
+    "",
+    "Exit status: 0 success, 1 failure, 2 usage or configuration error, 130 canceled.",
     "",
   ].join("\n");
 }

@@ -38,16 +38,31 @@ Deno.test("ui/dev: --interval in hexadecimal, exponent or too large is a usage e
   // Before: Number() took '0x10' as 16 ms and '1e3' as 1000 ms and the UI started.
   for (const interval of ["0x10", "1e3", " ", "99999999999999999999"]) {
     assert.throws(
-      () => parseUiArgs([`--interval=${interval}`]),
+      () => parseUiArgs([`--interval=${interval}`], "dev"),
       (e: unknown) =>
         e instanceof UsageError &&
         e.message === `--interval must be a whole number >= 1, got '${interval}'`,
       interval,
     );
   }
-  const parsed = parseUiArgs(["--interval", "250"]);
+  const parsed = parseUiArgs(["--interval", "250"], "dev");
   assert.ok(parsed !== "help");
   assert.equal(parsed.intervalMs, 250);
+});
+
+Deno.test("ui/dev: a usage error names the command typed; --interval is dev's only", () => {
+  // Before: `dev --typo` said "for ui; 'ui --help' ...", and `ui --interval 250` was ignored.
+  assert.throws(
+    () => parseUiArgs(["--prot", "3000"], "dev"),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /^Unknown option '--prot' for dev \(did you mean '--port'\?\); 'dev --help'/.test(e.message),
+  );
+  assert.throws(
+    () => parseUiArgs(["--interval", "250"], "ui"),
+    (e: unknown) =>
+      e instanceof UsageError && /--interval .* applies to dev, not ui/.test(e.message),
+  );
 });
 
 Deno.test("ui/dev: --port or --host given twice exits as a usage error naming both values", () => {

@@ -49,6 +49,26 @@ Deno.test("materialize, runs, automation: a count given as 0x10, 1e3 or huge exi
   }
 });
 
+Deno.test("automation: an unknown asset exits 2 suggesting the nearest key, as materialize does", async () => {
+  // Before: "Unknown asset 'raw_wether'; 'list' shows the assets", with no suggestion.
+  const { app } = testApp([defineAsset({ key: "raw_weather", materialize: () => {} })]);
+  const outcome = await cli(app, ["automation", "raw_wether"]);
+  assertExit(outcome, EXIT.usage);
+  assert.match(outcome.stderr, /Unknown asset 'raw_wether' \(did you mean 'raw_weather'\?\)/);
+});
+
+Deno.test("help: --json is promised only for the commands that take it", async () => {
+  // Before: "Every command takes --json", and `cancel --json` / `migrate --json` exit 2.
+  const { app } = testApp([defineAsset({ key: "a", materialize: () => {} })]);
+  const help = await cli(app, ["--help"]);
+  assertExit(help, EXIT.ok);
+  assert.doesNotMatch(help.stdout, /Every command takes --json/);
+  assert.match(help.stdout, /list, runs, show, automation,[^]*\stake --json/);
+  assert.match(help.stdout, /Exit status: 0 success, 1 failure, 2 usage/);
+  const listed = await cli(app, ["list", "--json"]);
+  assertExit(listed, EXIT.ok);
+});
+
 Deno.test("a value option given twice exits 2 naming both values; repeatable options and flags still repeat", async () => {
   // Before: parseArgs kept the last value silently (`--concurrency 2 --concurrency 3` ran with 3).
   const ran: string[] = [];
