@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigError, toError } from "../../core/errors.ts";
 import { wholeNumberOption } from "../../core/cli/_args.ts";
+import { closest } from "../../core/suggest.ts";
 import { loadConfig } from "../config.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
@@ -321,6 +322,22 @@ interface Invocation {
   readonly limit: number;
 }
 
+/**
+ * What is wrong with the command line, said as dbt's other usage errors: Node's
+ * text for an unknown flag ended with advice about `--` that only confused here.
+ */
+function parseError(error: unknown): string {
+  const message = toError(error).message;
+  if ((error as { code?: unknown }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return `error: ${message}`;
+  }
+  const option = /'(-{1,2}[^']*)'/.exec(message)?.[1] ?? message;
+  const near = /^--?[A-Za-z]/.test(option)
+    ? closest(option.replace(/^-+/, ""), Object.keys(FLAGS))
+    : undefined;
+  return `error: Unknown option '${option}'${near ? ` (did you mean '--${near}'?)` : ""}`;
+}
+
 /** Reads and checks the command line and environment; an exit code when it cannot go on. */
 async function readInvocation(
   argv: readonly string[],
@@ -331,7 +348,7 @@ async function readInvocation(
   try {
     parsed = parseArgs({ args: spreadMultiValues(argv), allowPositionals: true, options: FLAGS });
   } catch (error) {
-    io.err(`${toError(error).message}\n${USAGE}`);
+    io.err(`${parseError(error)}\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;

@@ -30,7 +30,12 @@ Deno.test("dbt cli: usage errors exit 2 and say what to type", async () => {
       [["build", "--threads=1e3"], /--threads must be a whole number >= 1, got '1e3'/],
       [["build", "--threads= "], /--threads must be a whole number >= 1, got ' '/],
       [["build", "--vars", "[1, 2]"], /--vars must be a YAML or JSON map/],
-      [["build", "--no-such-flag"], /Unknown option '--no-such-flag'/],
+      // Before: Node's text, ending with advice to put it after '--'.
+      [["build", "--no-such-flag"], /^error: Unknown option '--no-such-flag'\nusage:/],
+      [
+        ["build", "--ful-refresh"],
+        /Unknown option '--ful-refresh' \(did you mean '--full-refresh'\?\)/,
+      ],
       [
         ["build", "--log-format", "json"],
         /--log-format json: only text \(or default\) is supported/,
