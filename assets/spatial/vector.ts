@@ -697,6 +697,15 @@ function geometryKindProblem(error: unknown): string | undefined {
       "which GeoParquet cannot hold; export them as MultiPolygon Z (e.g. ogr2ogr -nlt " +
       "MULTIPOLYGON25D, or ArcGIS's Multipatch To Feature Class) and upload that";
   }
+  // gdal3.js's GDAL (3.8) cannot even record the extent of a layer with an infinite
+  // coordinate in its scratch GeoPackage (`max_x = Inf`): the same file the native
+  // engine's geometry check refuses for it.
+  if (
+    error instanceof GdalError &&
+    /gpkg_contents SET min_x = .*\b(-?Inf|nan)\b/i.test(error.gdalMessage)
+  ) {
+    return "has geometries with NaN or infinite coordinates";
+  }
   return undefined;
 }
 

@@ -160,8 +160,16 @@ async function run(call: WorkerCall): Promise<{ type: string; value: unknown }> 
   try {
     stderr.length = 0;
     let value: unknown;
-    if (call.op === "vectorInfo") value = await g.ogrinfo(ds, call.args);
-    else if (call.op === "rasterInfo") value = await g.gdalinfo(ds, call.args);
+    if (call.op === "vectorInfo") {
+      value = await g.ogrinfo(ds, call.args).catch((error: unknown) => {
+        // A layer with an infinite or NaN coordinate has an extent ogrinfo writes as
+        // `Infinity`/`nan`, which is no JSON: read it again without extents, so that the
+        // geometry checks name the file's problem (as the native engine, which reads
+        // its layers' facts without JSON, does).
+        if (!(error instanceof SyntaxError)) throw error;
+        return g.ogrinfo(ds, [...call.args, "-noextent"]);
+      });
+    } else if (call.op === "rasterInfo") value = await g.gdalinfo(ds, call.args);
     else {
       const written = call.op === "ogr2ogr"
         ? await g.ogr2ogr(ds, call.args, call.outputName!)

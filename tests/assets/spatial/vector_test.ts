@@ -5,7 +5,7 @@ import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { batchRun, download, duckdb, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
 import { needs } from "../../_helpers/tools.ts";
-import { assertDone, engines, landing } from "./_batches.ts";
+import { assertDone, assertQuarantined, engines, landing } from "./_batches.ts";
 
 const options = batchRun;
 
@@ -418,6 +418,42 @@ Deno.test("vector batch: intent measure keeps the user's own area_m2 / length_m 
           km2: 4382,
           length_m: null,
         });
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vector batch: a GeoJSON with an Infinity coordinate is refused as such by both engines", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "vector-inf-" });
+  try {
+    // GDAL reads the bare `Infinity` (and `NaN`) some JavaScript exports write.
+    await Deno.writeTextFile(
+      `${dir}/inf.geojson`,
+      '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"a":1},' +
+        '"geometry":{"type":"LineString","coordinates":[[0,0],[Infinity,1]]}}]}',
+    );
+    for (const [engine, gdal] of engines) {
+      await t.step(engine, async () => {
+        const batch = `vector-inf-${engine}`;
+        const l = await landing(batch, [{
+          name: "inf.geojson",
+          from: `${dir}/inf.geojson`,
+          type: "vector",
+          format: "geojson",
+          crs: "EPSG:4326",
+        }]);
+        await using _store = l.store;
+        const problems = await assertQuarantined(l, batch, await runBatch(l, batch, {}, { gdal }));
+        // wasm said "is not valid JSON" (gdal3.js's ogrinfo) or failed in SQLite on `max_x = Inf`.
+        assert.equal(problems[0]?.code, "invalid_geometry", problems[0]?.message);
+        assert.match(
+          problems[0]!.message,
+          new RegExp(
+            `'${batch}/inf\\.geojson' \\(layer 'inf'\\) has (1 )?geometries with NaN or infinite coordinates`,
+          ),
+        );
       });
     }
   } finally {
