@@ -668,10 +668,11 @@
 
 import process from "node:process";
 import { parse as parseYaml } from "yaml";
-import { loadProject, reloadProject, runProject } from "../resources/dbt/mod.ts";
+import { loadProject, reloadProject, runProject, writeManifest } from "../resources/dbt/mod.ts";
 import { openWarehouse, type Warehouse } from "../resources/warehouse/mod.ts";
 import { startPostgres } from "../tests/_helpers/postgres.ts";
 import { commandV8Flags, v8FlagsOption } from "../core/cli/v8_flags.ts";
+import { launchCommand } from "../launch.ts";
 
 const ROUNDS = 5;
 /** The V8 flags of `deno task dbt parse`'s command process, for the children timing a load. */
@@ -829,14 +830,39 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
   };
   const cold = await once("--no-cache");
   const parseCommand = await once("--dbt-parse");
+  // The manifest's share of `dbt parse`: manifest.json (and semantic_manifest.json) written
+  // for the project a cold load gave, in a new process.
+  const manifest = await once("--no-cache", "--write-manifest");
   const cli = await taskDbtParse(dir);
   // What the task costs before any model: deno task, the launcher, the command's start and
-  // exit, and the global project's macros (a project of no model).
+  // exit, and the global project's macros (a project of no model); then its parts: the
+  // launcher alone (it prints the command line instead of starting it), the command process
+  // alone (that command line), and Deno starting an empty module (what each process pays).
   const empty = await Deno.makeTempDir({ prefix: "bench-dbt-empty-" });
-  let fixed;
+  let fixed, launcher, command, denoStart;
   try {
     await generate(empty, 0);
-    fixed = await taskDbtParse(empty);
+    const parseArgs = ["dbt", "parse", "--project-dir", empty, "--profiles-dir", empty];
+    fixed = await medianRun(() => taskDbtParse(empty));
+    launcher = await medianRun(() =>
+      processTimed([
+        "run",
+        "--allow-read",
+        "--allow-env",
+        "--allow-run",
+        LAUNCHER,
+        "--print",
+        ...parseArgs,
+      ])
+    );
+    const argv = launchCommand(parseArgs, { cwd: ROOT, dotenvPath: `${ROOT}/.env` });
+    command = await medianRun(async () => {
+      await Deno.remove(`${empty}/target`, { recursive: true }).catch(() => {});
+      return await processTimed(argv);
+    });
+    const nothing = `${empty}/nothing.ts`;
+    await Deno.writeTextFile(nothing, "");
+    denoStart = await medianRun(() => processTimed(["run", nothing]));
   } finally {
     await Deno.remove(empty, { recursive: true });
   }
@@ -885,16 +911,18 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
     console.log(`  ${label.padEnd(48)} ${ms(t.wall)} / ${ms(t.cpu)} / ${ms(t.main)}`);
   row("new process, no cache (cold)", cold);
   row("  `dbt parse` (the same + manifest.json)", parseCommand);
+  row("    of which writing manifest.json (new process)", manifest);
   console.log(
     `  ${"  `deno task dbt parse` (launcher + command)".padEnd(48)} ${ms(cli.wall)} / ${
       ms(cli.cpu)
     } / -`,
   );
-  console.log(
-    `  ${"    of which fixed (the same, a project of no model)".padEnd(48)} ${ms(fixed.wall)} / ${
-      ms(fixed.cpu)
-    } / -`,
-  );
+  const processRow = (label: string, t: { wall: number; cpu: number }) =>
+    console.log(`  ${label.padEnd(48)} ${ms(t.wall)} / ${ms(t.cpu)} / -`);
+  processRow("    of which fixed (a project of no model; median of 5)", fixed);
+  processRow("      the launcher alone (launch.ts --print)", launcher);
+  processRow("      the command process alone", command);
+  processRow("      Deno starting an empty module (each process)", denoStart);
   row("  the same without the static parser", coldStatic);
   row("  the same, then compiling every node's SQL", coldCompiled);
   row("new process, parse cache, unchanged", cached);
@@ -927,27 +955,50 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
  * children's times this process collects when they exit).
  */
 async function taskDbtParse(dir: string): Promise<{ wall: number; cpu: number }> {
-  const root = new URL("..", import.meta.url).pathname;
-  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)) as {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)) as {
     tasks: Record<string, string | { command: string }>;
   };
   // A task is `{description, command}` (what `deno task` lists) or a bare command line.
   const task = config.tasks.dbt ?? "";
   const [, ...args] = (typeof task === "string" ? task : task.command).split(" ");
   await Deno.remove(`${dir}/target`, { recursive: true }).catch(() => {});
+  return await processTimed([...args, "parse", "--project-dir", dir, "--profiles-dir", dir]);
+}
+
+/** The repository's root, where `deno task` runs. */
+const ROOT = new URL("..", import.meta.url).pathname;
+/** launch.ts, the launcher of the tasks. */
+const LAUNCHER = `${ROOT}launch.ts`;
+
+/**
+ * `deno ARGS` run from the repository's root: wall from spawn to exit, and the CPU of
+ * the process and its own children (this process collects their times when they exit).
+ */
+async function processTimed(args: readonly string[]): Promise<{ wall: number; cpu: number }> {
   const before = childrenCpu();
   const started = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [...args, "parse", "--project-dir", dir, "--profiles-dir", dir],
-    cwd: root,
+    args: [...args],
+    cwd: ROOT,
     stdout: "null",
     stderr: "piped",
   }).output();
   const wall = performance.now() - started;
   if (!out.success) {
-    throw new Error(`bench: deno task dbt parse failed: ${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(
+      `bench: deno ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
   }
   return { wall, cpu: childrenCpu() - before };
+}
+
+/** The median wall and CPU of 5 runs (the fixed costs are small beside the machine's noise). */
+async function medianRun(
+  run: () => Promise<{ wall: number; cpu: number }>,
+): Promise<{ wall: number; cpu: number }> {
+  const runs = [];
+  for (let i = 0; i < 5; i++) runs.push(await run());
+  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)) };
 }
 
 /** CPU ms of this process's exited children (Linux /proc, 10 ms ticks); NaN elsewhere. */
@@ -1336,6 +1387,14 @@ if (import.meta.main) {
       });
       if (code !== 0) throw new Error(lines.join("\n"));
       console.log(JSON.stringify(timing));
+      Deno.exit(0);
+    }
+    if (flags.includes("--write-manifest")) {
+      const project = await loadProject(dir, { cache, staticParse });
+      await Deno.remove(`${dir}/target`, { recursive: true }).catch(() => {});
+      console.log(JSON.stringify(
+        await cpuTimed(() => writeManifest(project, { invocationId: "bench" })),
+      ));
       Deno.exit(0);
     }
     console.log(JSON.stringify(
