@@ -18,6 +18,7 @@ import { type CrsDecision, decideCrs } from "./crs.ts";
 import { Timings } from "./_timings.ts";
 import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
 import { csvCutShort } from "./_csv_cut.ts";
+import { csvPrjWkt } from "./_csv_prj.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { inexactDbfNumbers } from "./_dbf_numbers.ts";
 import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
@@ -808,6 +809,9 @@ export async function contentCheck(
         );
       }
       wkt ??= chosen.geometryFields[0]?.coordinateSystem?.wkt;
+      if (wkt === undefined && info.driverShortName === "CSV") {
+        wkt = await csvPrjWkt(scratch, scratch.toHost(gdalPath.replace(/^CSV:/, "")));
+      }
       if (
         info.driverShortName === "ESRI Shapefile" &&
         !openOptions.some((o) => /^ENCODING=/i.test(o))
