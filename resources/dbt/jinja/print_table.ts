@@ -48,6 +48,22 @@ function formatNumber(value: unknown, decimals: number, cut: boolean): string {
   return cut ? `${text}…` : text;
 }
 
+/**
+ * A value as Python's `str()` prints it. A warehouse's `date` arrives as a
+ * Date at midnight UTC: printed as a date (`2026-12-07`); any other Date as
+ * a naive datetime (`2026-12-07 10:30:05`, microseconds when there are
+ * some), not JavaScript's `Mon Dec 07 2026 ...`.
+ */
+function cellText(value: unknown): string {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) return pyStr(value);
+  const iso = value.toISOString();
+  if (iso.endsWith("T00:00:00.000Z")) return iso.slice(0, 10);
+  const ms = value.getUTCMilliseconds();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${
+    ms === 0 ? "" : `.${String(ms * 1000).padStart(6, "0")}`
+  }`;
+}
+
 /** The lines agate's `print_table` writes for `columns` and `rows`. */
 export function printTableLines(
   columns: readonly string[],
@@ -82,7 +98,7 @@ export function printTableLines(
       const v = row[j];
       if (v === null || v === undefined) return "";
       const d = decimals[j] as { places: number; cut: boolean };
-      return cutText(numeric[j] ? formatNumber(v, d.places, d.cut) : pyStr(v));
+      return cutText(numeric[j] ? formatNumber(v, d.places, d.cut) : cellText(v));
     });
     if (columnsCut) cells.push(ELLIPSIS);
     return cells;
