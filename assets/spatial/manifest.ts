@@ -715,6 +715,21 @@ async function fileProblems(
     }
     if (head === undefined) {
       uploaded ??= await keysUnder(store, bucket, `${manifest.batch_id}/`);
+      // A folder uploaded as its files (an ArcGIS File Geodatabase, `parcels.gdb/`):
+      // it will never arrive as one object, so waiting for it would only delay the answer.
+      const inside = uploaded.filter((key) => key.startsWith(`${file.path}/`)).length;
+      if (inside > 0) {
+        problems.push({
+          code: "content_mismatch",
+          message: `File '${file.path}' of batch '${manifest.batch_id}' is a folder of ${inside} ` +
+            `file${inside === 1 ? "" : "s"} in the landing zone, not a file; upload a folder ` +
+            `format such as a File Geodatabase as one zip of the folder (zip -r ` +
+            `${folderName(file.path)}.zip ${folderName(file.path)}) and list the zip (format ` +
+            "gdal:OpenFileGDB for a .gdb).",
+          file: file.path,
+        });
+        continue;
+      }
       problems.push({
         code: "missing_file",
         message: `File '${file.path}' of batch '${manifest.batch_id}' is not in the landing ` +
@@ -740,6 +755,9 @@ async function fileProblems(
   }
   return problems;
 }
+
+/** The last name of a landing key (`b/parcels.gdb` -> `parcels.gdb`). */
+const folderName = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 
 /** Keys under `prefix`, at most 10,000 (enough to find a near spelling). */
 async function keysUnder(store: ObjectStore, bucket: string, prefix: string): Promise<string[]> {

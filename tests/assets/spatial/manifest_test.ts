@@ -267,6 +267,29 @@ Deno.test("validateManifest: a file uploaded under another spelling of its name 
   });
 });
 
+Deno.test("validateManifest: a folder uploaded as its files (a .gdb) is refused at once, saying to zip it", async () => {
+  // Before: missing_file, 'upload it before committing the manifest', though it was
+  // uploaded, and the manifest sensor waited MANIFEST_FILE_WAIT_MS for it in vain.
+  const body = manifest({
+    files: [{
+      path: "b1/parcels.gdb",
+      type: "vector",
+      format: "gdal:OpenFileGDB",
+      crs: "EPSG:4326",
+    }],
+  });
+  const [problem] = await problemsOf(body, [
+    "b1/parcels.gdb/a00000001.gdbtable",
+    "b1/parcels.gdb/a00000001.gdbtablx",
+    "b1/parcels.gdb/gdb",
+  ]);
+  assert.equal(problem?.code, "content_mismatch");
+  assert.match(
+    problem!.message,
+    /'b1\/parcels\.gdb' of batch 'b1' is a folder of 3 files .*zip -r parcels\.gdb\.zip parcels\.gdb/,
+  );
+});
+
 Deno.test("validateManifest: a key written twice in one object is refused naming it and its line", async () => {
   // Before: JSON.parse kept the last value silently and the batch ran with it.
   const good = JSON.stringify(manifest(), null, 2);
