@@ -41,6 +41,7 @@ import {
   type HeartbeatReply,
   type ListEventsOptions,
   type NewTick,
+  OWNER_LOST_TAG,
   type ReapOptions,
   type RunKeyClaim,
   type RunOwner,
@@ -292,6 +293,12 @@ export class SqliteRunStore extends RunStoreBase {
    */
   protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
     const work = () => {
+      // The fence (see #reaped): the end a reaped run's owner still sends is dropped; the
+      // reaper's stands. Other updates (the daemon's retry decision in the tags) go through.
+      if (update.finishedAt !== undefined && update.finishedAt !== null && this.#reaped(runId)) {
+        return this.#get("SELECT 1 AS found FROM pipeline_runs WHERE run_id = ?", runId) !==
+          undefined;
+      }
       const updated = this.#prepare(
         `UPDATE pipeline_runs SET status = ?,
            finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
@@ -606,6 +613,7 @@ export class SqliteRunStore extends RunStoreBase {
   protected writeStep(step: StepRecord): Promise<void> {
     const index = this.#indexed.add(step.runId, step.assetKey);
     return this.#write(() => {
+      if (this.#reaped(step.runId)) return;
       if (index) {
         this.#run(
           `INSERT INTO run_assets (asset_key, started_at, run_id)
@@ -649,6 +657,7 @@ export class SqliteRunStore extends RunStoreBase {
     }));
     return this.#write(() => {
       for (const { event, data, materialization, metadata } of rows) {
+        if (event.type !== "log" && this.#reaped(event.runId)) continue;
         this.#run(
           `INSERT INTO run_events (run_id, type, time, asset_key, partition_key, data)
            VALUES (?, ?, ?, ?, ?, ?)`,
@@ -887,6 +896,30 @@ export class SqliteRunStore extends RunStoreBase {
       m.codeVersion,
       provenanceColumn(m),
     );
+  }
+
+  /**
+   * The fence of a run taken for dead: once a reaper failed it (tag
+   * `owner_lost`, written in the reap's transaction), what its owner still
+   * sends is dropped. That owner was alive after all (stopped with SIGSTOP, a
+   * frozen VM, its event loop blocked by a long synchronous step) and learns
+   * it only at its next heartbeat, which commits the buffer first: meanwhile
+   * its step's materialization would replace the retry's as the asset's
+   * latest, from a failed run, and its step and end would read success in the
+   * run the reaper failed. Rows of a run not recorded yet are kept, and so are
+   * log lines (what it said, such as why it stopped, is worth reading). The
+   * same fence as the Postgres store's.
+   */
+  #reaped(runId: string): boolean {
+    return this.#get(
+      `SELECT 1 AS found FROM pipeline_runs WHERE run_id = ?
+         AND json_extract(tags, '$.${OWNER_LOST_TAG}') IS NOT NULL`,
+      runId,
+    ) !== undefined;
+  }
+
+  #get(sql: string, ...params: SQLInputValue[]): Record<string, unknown> | undefined {
+    return this.#prepare(sql).get(...params) as Record<string, unknown> | undefined;
   }
 
   #write(write: Write): Promise<void> {
