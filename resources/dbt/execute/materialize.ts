@@ -611,6 +611,25 @@ async function replaceRelation(
 }
 
 /**
+ * Serialises merges into one relation on Postgres (PGlite too) until the
+ * transaction ends. Two merges that overlap (a run's executor paused inside
+ * its merge past its lease and resumed while the retry merges, or two
+ * `dbt build`s at once) otherwise both insert: in READ COMMITTED the second
+ * one's delete waits for the first's row locks and then cannot see the rows
+ * the first inserted, so every merged row stayed twice. DuckDB admits one
+ * writer process and needs nothing.
+ */
+async function lockRelation(
+  tx: Pick<Warehouse, "execute">,
+  adapter: DbtAdapter,
+  target: string,
+): Promise<void> {
+  if (adapter.type !== "postgres") return;
+  const name = `dbt_merge:${target}`.replaceAll("'", "''");
+  await tx.execute(`select pg_advisory_xact_lock(hashtextextended('${name}', 0))`);
+}
+
+/**
  * Adds the rows of the incremental branch to the live table in one
  * transaction: with a `unique_key` (strategy delete+insert or merge), rows
  * with those keys are deleted first; with `append` (or no key) rows are added.
@@ -628,6 +647,7 @@ async function mergeIncremental(
   const strategy = model.config.incremental_strategy ??
     (keys.length > 0 ? "delete+insert" : "append");
   return await warehouse.transaction(async (tx) => {
+    await lockRelation(tx, adapter, target);
     const { temp, list } = await stageIncrement(tx, adapter, model, sql, tmpName);
     if (strategy !== "append" && keys.length > 0) {
       const tuple = keys.map((k) => quote(k)).join(", ");
@@ -750,6 +770,7 @@ async function mergeBatch(
   const tmpName = withSuffix(model.relation.identifier, `__dbt_tmp_${batch.id}`);
   const tmp = quote(tmpName);
   return await warehouse.transaction(async (tx) => {
+    await lockRelation(tx, adapter, target);
     const { temp, list } = await stageIncrement(tx, adapter, model, sql, tmpName);
     if (adapter.type === "duckdb") {
       await tx.execute(
