@@ -43,6 +43,8 @@ import { dictKeys } from "./py_dict.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
 import { toError } from "../../../core/errors.ts";
 import { registerSecret } from "../../../core/secrets.ts";
+import { positionsOf, sharedCode, SKELETON_FILE, splitTemplate } from "./skeleton.ts";
+import type { SharedCode } from "./skeleton.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
 function compileToCode(source: string, file: string): string {
@@ -82,6 +84,9 @@ function compileToCode(source: string, file: string): string {
  */
 const LOADED = new Map<string, Record<string, unknown>>();
 const LOADED_MAX = 50_000;
+
+/** Shared code of the skeletons compiled in this process (null: not shareable). */
+const SHARED = new Map<string, SharedCode | null>();
 
 /** What one render can call; the compiler gives a new scope per template. */
 export interface RenderScope {
@@ -824,6 +829,16 @@ export class JinjaEnv {
    */
   compile(source: string, file: string): CompiledTemplate {
     const text = preprocess(source);
+    const shared = this.#shared(text);
+    if (shared !== undefined) {
+      const template = new nunjucks.Template(
+        { type: "code", obj: shared } as unknown as string,
+        this.#env,
+        file,
+        true,
+      );
+      return { file, template };
+    }
     try {
       const key = digest(`${file}\0${text}`);
       const code = this.#cache.template(key, () => compileToCode(text, file));
@@ -863,6 +878,37 @@ export class JinjaEnv {
         cause,
       );
     }
+  }
+
+  /**
+   * The functions of a template from the code of its skeleton (jinja/skeleton.ts), compiled
+   * once per process (and kept in the parse cache) for every template of that shape; undefined
+   * when it has none, or its skeleton's code cannot be shared.
+   */
+  #shared(text: string): Record<string, unknown> | undefined {
+    const split = splitTemplate(text);
+    if (split === undefined) return undefined;
+    let shared = SHARED.get(split.text);
+    if (shared === undefined || this.#cache.persistent) {
+      let code: string | undefined;
+      const compile = () => {
+        try {
+          return compileToCode(split.text, SKELETON_FILE);
+        } catch {
+          return ""; // a syntax error: the template's own compile reports it
+        }
+      };
+      if (this.#cache.persistent) {
+        code = this.#cache.template(digest(`skeleton\0${split.text}`), compile);
+      }
+      if (shared === undefined) {
+        code ??= compile();
+        shared = (code === "" ? undefined : sharedCode(split.text, code)) ?? null;
+        SHARED.set(split.text, shared);
+        if (SHARED.size > LOADED_MAX) SHARED.delete(SHARED.keys().next().value as string);
+      }
+    }
+    return shared === null ? undefined : shared.make(split.values, positionsOf(shared, split));
   }
 
   /**
