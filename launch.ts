@@ -7,7 +7,9 @@
  * writes nothing and opens no connection; its own permissions (read, env,
  * run) are those needed to do that and start Deno.
  *
- *     deno run --allow-read --allow-env --allow-run launch.ts [--print] [--cached-only] COMMAND [ARGS...]
+ *     deno run [--v8-flags=...] --allow-read --allow-env --allow-run launch.ts [--print] [--cached-only] COMMAND [ARGS...]
+ *
+ * (deno.json's tasks give it the V8 flags of its command: core/cli/v8_flags.ts says why.)
  *
  * - `--print`: print the command line instead of running it (what the
  *   permissions of a command would be under the current configuration).

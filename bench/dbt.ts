@@ -844,17 +844,10 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
     await generate(empty, 0);
     const parseArgs = ["dbt", "parse", "--project-dir", empty, "--profiles-dir", empty];
     fixed = await medianRun(() => taskDbtParse(empty));
-    launcher = await medianRun(() =>
-      processTimed([
-        "run",
-        "--allow-read",
-        "--allow-env",
-        "--allow-run",
-        LAUNCHER,
-        "--print",
-        ...parseArgs,
-      ])
-    );
+    // The task's own line (its V8 flags too), the launcher told to print instead of start.
+    const task = await dbtTaskArgs();
+    task.splice(task.indexOf("launch.ts") + 1, 0, "--print");
+    launcher = await medianRun(() => processTimed([...task, ...parseArgs.slice(1)]));
     const argv = launchCommand(parseArgs, { cwd: ROOT, dotenvPath: `${ROOT}/.env` });
     command = await medianRun(async () => {
       await Deno.remove(`${empty}/target`, { recursive: true }).catch(() => {});
@@ -955,20 +948,23 @@ async function benchColdProcess(dir: string, models: number): Promise<void> {
  * children's times this process collects when they exit).
  */
 async function taskDbtParse(dir: string): Promise<{ wall: number; cpu: number }> {
+  const args = await dbtTaskArgs();
+  await Deno.remove(`${dir}/target`, { recursive: true }).catch(() => {});
+  return await processTimed([...args, "parse", "--project-dir", dir, "--profiles-dir", dir]);
+}
+
+/** The `deno` arguments of deno.json's `dbt` task (`run ... launch.ts dbt`). */
+async function dbtTaskArgs(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)) as {
     tasks: Record<string, string | { command: string }>;
   };
   // A task is `{description, command}` (what `deno task` lists) or a bare command line.
   const task = config.tasks.dbt ?? "";
-  const [, ...args] = (typeof task === "string" ? task : task.command).split(" ");
-  await Deno.remove(`${dir}/target`, { recursive: true }).catch(() => {});
-  return await processTimed([...args, "parse", "--project-dir", dir, "--profiles-dir", dir]);
+  return (typeof task === "string" ? task : task.command).split(" ").slice(1);
 }
 
 /** The repository's root, where `deno task` runs. */
 const ROOT = new URL("..", import.meta.url).pathname;
-/** launch.ts, the launcher of the tasks. */
-const LAUNCHER = `${ROOT}launch.ts`;
 
 /**
  * `deno ARGS` run from the repository's root: wall from spawn to exit, and the CPU of

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { npmCacheDir } from "../resources/permissions.ts";
-import { v8FlagsOption } from "../core/cli/v8_flags.ts";
+import { commandV8Flags, v8FlagsOption } from "../core/cli/v8_flags.ts";
 import { sandbox, spawnMain } from "./_helpers/main_process.ts";
 import { compileFailureHint, launchCommand, LAZY_DYNAMIC_IMPORTS } from "../launch.ts";
 import { DENO_TASKS, taskCommand } from "./_helpers/deno_tasks.ts";
@@ -367,4 +367,19 @@ Deno.test("launch.ts: a command loads the modules of its lazy imports when they 
   }
   const compile = launchCommand(["compile", "--output", "dist/x"], { env, dotenvPath: null });
   assert.ok(!compile.includes(LAZY_DYNAMIC_IMPORTS), compile.join(" "));
+});
+
+Deno.test("tasks: the launcher runs with the V8 flags of the command it starts (dbt: those of dbt parse)", () => {
+  // V8 rejects a code cache made under other flags: the launcher and its command load the
+  // same modules (zod, the configuration), and with different flags each recompiled them and
+  // rewrote Deno's cache at every start (`deno task dbt parse`, no model: ~0.8x the CPU).
+  for (const name of ["materialize", "sensor", "worker", "doctor", "ui", "dev", "cli", "compile"]) {
+    const words = taskArgs(name);
+    assert.ok(words.includes(v8FlagsOption()), `task ${name}: ${words.join(" ")}`);
+    assert.ok(words.indexOf(v8FlagsOption()) < words.indexOf("launch.ts"), `task ${name}`);
+  }
+  const dbt = taskArgs("dbt");
+  const parse = v8FlagsOption(commandV8Flags(["dbt", "parse"]));
+  assert.ok(dbt.includes(parse), `task dbt: ${dbt.join(" ")}`);
+  assert.ok(dbt.indexOf(parse) < dbt.indexOf("launch.ts"), "task dbt");
 });
