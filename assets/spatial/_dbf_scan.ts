@@ -25,12 +25,14 @@ const latin1 = new TextDecoder("latin1");
  * Reads the `.dbf` at `dbf` (nothing when there is no such file, or none of
  * its fields is `select`ed) and calls `visit` with each selected field's
  * value of each record, the record's place from 1; stops when `visit`
- * returns false.
+ * returns false. `onDeleted` is called with the place of each record flagged
+ * deleted (which `visit` never sees).
  */
 export async function scanDbf(
   dbf: string,
   select: (field: DbfField) => boolean,
   visit: (field: DbfField, row: number, value: string) => boolean,
+  onDeleted?: (row: number) => void,
 ): Promise<void> {
   let file: Deno.FsFile;
   try {
@@ -81,7 +83,8 @@ export async function scanDbf(
     for (let row = 1; row <= records; row++) {
       await need(recordLength);
       if (buffer.length < recordLength) break;
-      if (buffer[0] !== 0x2a /* * deleted */) {
+      if (buffer[0] === 0x2a /* * deleted */) onDeleted?.(row);
+      else {
         for (const { field, offset } of fields) {
           const value = latin1.decode(buffer.subarray(offset, offset + field.length));
           if (!visit(field, row, value)) return;
@@ -92,4 +95,23 @@ export async function scanDbf(
   } finally {
     await reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * How many records of the `.dbf` beside the Shapefile `shp` are flagged
+ * deleted (`*`: an edit in dBASE or ArcView never packed). The `.shp` header
+ * counts them as features and GDAL, like every GIS, skips them when reading;
+ * 0 when there is no such `.dbf` (or `shp` is inside a zip).
+ */
+export async function deletedDbfRecords(shp: string): Promise<number> {
+  if (!/\.shp$/i.test(shp)) return 0;
+  const stem = shp.slice(0, -4);
+  let deleted = 0;
+  for (const dbf of [`${stem}.dbf`, `${stem}.DBF`]) {
+    let fields = 0;
+    // One field selected (the scan reads nothing of a .dbf without), its values unused.
+    await scanDbf(dbf, () => fields++ === 0, () => true, () => deleted++);
+    if (fields > 0) return deleted;
+  }
+  return deleted;
 }

@@ -24,6 +24,7 @@ import {
 } from "../../resources/spatial/gdal.ts";
 import { BAD_RING_MESSAGE, badRings } from "./_bad_rings.ts";
 import { saidCodePage } from "./_dbf_encoding.ts";
+import { deletedDbfRecords } from "./_dbf_scan.ts";
 import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
 import { gpkgToWkb } from "../../formats/wkb.ts";
@@ -1269,11 +1270,16 @@ async function convertVectors(
         continue;
       }
       const allowEmpty = file.allow_empty_geometries ?? false;
+      // Records flagged deleted in a Shapefile's .dbf are in its count, not in what GDAL reads.
+      const sourceCount = result.rows < layer.featureCount &&
+          vectorInfo?.driverShortName === "ESRI Shapefile"
+        ? layer.featureCount - await deletedDbfRecords(scratch.toHost(gdalPath))
+        : layer.featureCount;
       for (
         const message of layerProblems(
           file.path,
           layer.name,
-          layer.featureCount,
+          sourceCount,
           result,
           allowEmpty,
           census,

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { batchRun, download, duckdb, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
-import { needs } from "../../_helpers/tools.ts";
-import { assertDone, assertQuarantined, engines, landing } from "./_batches.ts";
+import { GDAL_PYTHON, needs } from "../../_helpers/tools.ts";
+import { assertDone, assertQuarantined, engines, landing, ourFeatures, sh } from "./_batches.ts";
 
 const options = batchRun;
 
@@ -459,4 +459,54 @@ Deno.test("vector batch: a GeoJSON with an Infinity coordinate is refused as suc
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "vector batch: a Shapefile with records flagged deleted in its .dbf publishes the others",
+  ignore: await needs("gdal"),
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "vector-deleted-" });
+    try {
+      // Feature 1 deleted and the file never packed (dBASE's '*' flag, as ArcView left them).
+      await sh(
+        GDAL_PYTHON,
+        "-c",
+        `from osgeo import gdal, ogr, osr
+s = osr.SpatialReference(); s.ImportFromEPSG(4326)
+ds = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource("${dir}/wells.shp")
+l = ds.CreateLayer("wells", s, ogr.wkbPoint)
+l.CreateField(ogr.FieldDefn("n", ogr.OFTInteger))
+for i in range(4):
+    f = ogr.Feature(l.GetLayerDefn()); f.SetField("n", i)
+    f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (%d %d)" % (i, i))); l.CreateFeature(f)
+ds = None
+ds = gdal.OpenEx("${dir}/wells.shp", gdal.OF_VECTOR | gdal.OF_UPDATE, open_options=["AUTO_REPACK=NO"])
+ds.GetLayer(0).DeleteFeature(1)
+ds = None`,
+      );
+      for (const [engine, gdal] of engines) {
+        await t.step(engine, async () => {
+          const batch = `vector-deleted-${engine}`;
+          const l = await landing(
+            batch,
+            [{
+              name: "wells.shp",
+              from: `${dir}/wells.shp`,
+              type: "vector",
+              format: "shapefile",
+              crs: "EPSG:4326",
+            }],
+            ["shx", "dbf", "prj"].map((e) => [`wells.${e}`, `${dir}/wells.${e}`]),
+          );
+          await using _store = l.store;
+          // Before: quarantined, "has 4 features but 3 were read".
+          const docs = await assertDone(l, batch, await runBatch(l, batch, {}, { gdal }));
+          const features = await ourFeatures(l, docs[0]!.key);
+          assert.deepEqual(features.map((f) => Number(f.properties.n)), [0, 2, 3]);
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
