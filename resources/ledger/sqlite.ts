@@ -308,12 +308,15 @@ function migrate(db: DatabaseSync, path: string): void {
   immediateTransaction(db, () => {
     const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
     if (version > SCHEMA_VERSION) {
-      throw new ResourceError(
+      const failure = new ResourceError(
         "ledger.unsupported_version",
         `Cannot open the ledger database '${path}': its schema version ${version} is newer than ` +
           `this code supports (${SCHEMA_VERSION}); upgrade the platform`,
         { resourceKey: "ledger", input: path },
       );
+      // Only an upgrade fixes it: raw_weather's retry policy waited 5 minutes to fail again.
+      Object.defineProperty(failure, "retryable", { value: false });
+      throw failure;
     }
     db.exec(SCHEMA_SQL);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);

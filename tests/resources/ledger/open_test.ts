@@ -1,5 +1,6 @@
 /** Choosing a ledger backend from a URL. */
 
+import { DatabaseSync } from "node:sqlite";
 import { ConfigError, ResourceError } from "../../../core/errors.ts";
 import {
   MemoryLedger,
@@ -94,6 +95,23 @@ Deno.test("openLedger: a damaged sqlite file says to move it aside, not to check
     assert(/damaged .*move it aside/.test(error.message), error.message);
     assert(!/folder is writable/.test(error.message), error.message);
     // It does not fix itself: an asset's retry policy must not wait minutes to try again.
+    assertEquals((error as { retryable?: unknown }).retryable, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openLedger: a ledger file from a newer version names the file, says to upgrade and is not retried", async () => {
+  // Before: retryable, so raw_weather's retry policy waited 5 minutes before failing again.
+  const dir = await Deno.makeTempDir({ prefix: "ledger_test_" });
+  try {
+    const db = new DatabaseSync(`${dir}/ledger.db`);
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    const error = await rejects(() => openLedger(`sqlite:${dir}/ledger.db`), ResourceError);
+    assertEquals(error.code, "ledger.unsupported_version");
+    assert(error.message.includes(`'${dir}/ledger.db'`), error.message);
+    assert(/schema version 99 .*upgrade the platform/.test(error.message), error.message);
     assertEquals((error as { retryable?: unknown }).retryable, false);
   } finally {
     await Deno.remove(dir, { recursive: true });
