@@ -149,7 +149,8 @@ export function immediateTransaction<T>(db: DatabaseSync, work: () => T): T {
 /**
  * What a person can do about a database file that does not open, from
  * SQLite's error: a damaged file (or one that is not SQLite) is moved aside,
- * a full disk is freed, an unwritable folder is made writable. Empty when
+ * a full disk is freed, an unwritable folder is made writable, the process
+ * holding a lock past the wait is found. Empty when
  * the error says nothing a hint could add to.
  *
  * @example
@@ -167,6 +168,10 @@ export function sqliteOpenHint(error: unknown): string {
       return "free some space on its disk";
     case "unwritable":
       return "check that the file and its folder are writable";
+    case "locked":
+      return "another process has held a lock on it for longer than the wait (a long write, " +
+        "or a program such as the sqlite3 shell left in a transaction): let it finish or " +
+        "stop it (`fuser` on the file names it), then try again";
     default:
       return "";
   }
@@ -198,7 +203,9 @@ export function sqliteDiskFull(error: unknown, path: string): boolean {
   return io && lowOnSpace(path);
 }
 
-function sqliteOpenFailure(error: unknown): "damaged" | "full" | "unwritable" | undefined {
+function sqliteOpenFailure(
+  error: unknown,
+): "damaged" | "full" | "unwritable" | "locked" | undefined {
   const text = toError(error).message;
   const code = (error as { errcode?: unknown } | null)?.errcode;
   // SQLITE_NOTADB (26), SQLITE_CORRUPT (11).
@@ -208,5 +215,10 @@ function sqliteOpenFailure(error: unknown): "damaged" | "full" | "unwritable" | 
   // SQLITE_FULL (13).
   if (code === 13 || /disk is full|no space/i.test(text)) return "full";
   if (/readonly|read-only|permission|unable to open|access/i.test(text)) return "unwritable";
+  // SQLITE_BUSY (5), SQLITE_LOCKED (6), with or without extended codes.
+  if (
+    (typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6)) ||
+    /database is locked|database table is locked/i.test(text)
+  ) return "locked";
   return undefined;
 }

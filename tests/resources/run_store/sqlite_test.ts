@@ -119,3 +119,35 @@ Deno.test("SqliteRunStore: a file made before runs had owners gets the owner col
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteRunStore: a file another process keeps locked fails naming it and what to do", async () => {
+  // Before: "database is locked" and nothing more (no hint that another process holds it).
+  const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
+  try {
+    const path = `${dir}/runs.db`;
+    await SqliteRunStore.open(path)[Symbol.asyncDispose]();
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN EXCLUSIVE"); // e.g. a sqlite3 shell left in a transaction
+    try {
+      let thrown: unknown;
+      try {
+        SqliteRunStore.open(path, { busyTimeoutMs: 50 });
+      } catch (error) {
+        thrown = error;
+      }
+      assert(thrown instanceof ResourceError, String(thrown));
+      assertEquals(thrown.code, "run_store.unavailable");
+      assert(thrown.message.includes(`'${path}'`), thrown.message);
+      assert(
+        /database is locked; another process has held a lock/.test(thrown.message),
+        thrown.message,
+      );
+      assert(/`fuser`/.test(thrown.message), thrown.message);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
