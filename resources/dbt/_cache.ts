@@ -10,7 +10,9 @@
  * @module
  */
 
+import { toError } from "../../core/errors.ts";
 import { writeJsonAtomic } from "./_files.ts";
+import { DbtError, DbtErrorCode } from "./errors.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
 export const CACHE_ENGINE =
@@ -61,8 +63,17 @@ export class ParseCache {
       raw = JSON.parse(await Deno.readTextFile(path));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return cache;
-      throw error;
+      // A folder or an unreadable file in its place: the load would end writing it anyway.
+      throw new DbtError(
+        DbtErrorCode.invalidProject,
+        `cannot read the parse cache (${toError(error).message}); remove it ` +
+          "(`deno task dbt clean` removes the target folder): it is made again by the next load",
+        { file: path },
+        error,
+      );
     }
+    // Valid JSON of another shape (`null`, a list): a cache from nothing this runner wrote.
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return cache;
     const file = raw as {
       engine?: unknown;
       templates?: unknown;

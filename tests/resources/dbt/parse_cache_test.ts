@@ -147,3 +147,23 @@ Deno.test("parse cache: each change invalidates exactly what it should", async (
     },
   );
 });
+
+Deno.test("parse cache: a cache file that is JSON of another shape is a full parse; a folder in its place is a typed error naming it", async () => {
+  // Before: `null` crashed the load (TypeError reading 'engine'), a folder gave a bare
+  // IsADirectory with a stack.
+  await using project = await writeProject({ "models/a.sql": "select 1 as x" });
+  const cachePath = `${project.dir}/target/partial_parse.json`;
+  await loadProject(project.dir);
+  for (const text of ["null", "[]", '"x"', "42", "{", "\u0000\u0001"]) {
+    await Deno.writeTextFile(cachePath, text);
+    const loaded = await loadProject(project.dir);
+    assert.deepEqual([...loaded.models.keys()], ["a"], text);
+  }
+  await Deno.remove(cachePath);
+  await Deno.mkdir(cachePath);
+  await assert.rejects(() => loadProject(project.dir), (error: Error & { code?: string }) => {
+    assert.equal(error.code, "dbt.invalid_project");
+    assert.match(error.message, /partial_parse\.json: cannot read the parse cache .*remove it/);
+    return true;
+  });
+});
