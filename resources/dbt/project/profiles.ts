@@ -220,6 +220,16 @@ export async function readTarget(
     ? PGLITE_DATABASE
     : checked.data.dbname ?? checked.data.database ?? "postgres";
   const threads = Number(checked.data.threads ?? 1);
+  if (!Number.isInteger(threads) || threads < 1) {
+    // dbt-core refuses the profile too; running on 1 thread hid the typo.
+    throw new DbtError(
+      DbtErrorCode.invalidProject,
+      `output '${name}': threads must be a whole number >= 1, got '${
+        String(checked.data.threads)
+      }'`,
+      { file, line: parsed.lineOf([profileName, "outputs", name, "threads"]) },
+    );
+  }
   return {
     name,
     type: checked.data.type,
@@ -227,7 +237,7 @@ export async function readTarget(
     database,
     fields,
     secret,
-    threads: Number.isInteger(threads) && threads > 0 ? threads : 1,
+    threads,
     profilesFile: path,
   };
 }

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { warehouseDatabase } from "../../../../resources/dbt/project/profiles.ts";
+import { readTarget, warehouseDatabase } from "../../../../resources/dbt/project/profiles.ts";
 import { openWarehouse } from "../../../../resources/warehouse/open.ts";
 
 Deno.test("warehouseDatabase: the database each kind of warehouse URL connects to", () => {
@@ -42,6 +42,37 @@ Deno.test("warehouseDatabase: PGlite and DuckDB files answer current_database() 
       const [row] = await warehouse.query<{ d: string }>("select current_database() as d");
       assert.equal(warehouseDatabase(url, () => undefined), row?.d, url);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readTarget: threads that are not a whole number >= 1 are refused naming the line, as dbt-core does", async () => {
+  // Before: 'many', -3 and 2.5 quietly ran on 1 thread.
+  const dir = await Deno.makeTempDir({ prefix: "profiles_test_" });
+  try {
+    for (const [threads, shown] of [["many", "many"], ["-3", "-3"], ["2.5", "2.5"], ["0", "0"]]) {
+      await Deno.writeTextFile(
+        `${dir}/profiles.yml`,
+        `p:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      schema: s\n      threads: ${threads}\n`,
+      );
+      await assert.rejects(
+        () => readTarget(dir, "p", { profilesDir: dir }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, "dbt.invalid_project");
+          assert.equal(
+            error.message,
+            `profiles.yml:7: output 'dev': threads must be a whole number >= 1, got '${shown}'`,
+          );
+          return true;
+        },
+      );
+    }
+    await Deno.writeTextFile(
+      `${dir}/profiles.yml`,
+      'p:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      schema: s\n      threads: "{{ 3 }}"\n',
+    );
+    assert.equal((await readTarget(dir, "p", { profilesDir: dir })).threads, 3);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
