@@ -25,7 +25,7 @@
 import { z } from "zod";
 import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import { PlatformError, toError } from "../../core/errors.ts";
-import { printable, quote } from "../../core/printable.ts";
+import { clip, printable, quote } from "../../core/printable.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { closest, editDistance } from "../../core/suggest.ts";
 import { Intent, INTENT_NAMES } from "./intents.ts";
@@ -565,7 +565,7 @@ function schemaProblem(
   if (issue.code === "unrecognized_keys") {
     // A typo ('intnet', 'crss') must not pass silently, and should say what was meant.
     const known = knownKeysAt(issue.path);
-    const keys = issue.keys.map((key) => `'${key}'${didYouMean(key, known)}`);
+    const keys = issue.keys.map((key) => `${quote(clip(key, 100))}${didYouMean(key, known)}`);
     return {
       code: "invalid_schema",
       message: `Cannot load manifest '${manifestKey}': ${where} has unknown key(s) ` +

@@ -203,6 +203,19 @@ Deno.test("validateManifest: a misspelt key is refused naming what was meant, ne
     assert.match(text, /files\[0\]\.crs is missing \(required\)/);
   });
 
+  await t.step(
+    "an unknown key with control characters is named escaped, a very long one clipped",
+    async () => {
+      // Before: the DEL of 'batch\x7fid' (manifest fuzz, seed 11, case 2703) was printed raw.
+      const body = manifest({ "batch\u007fid": "b1", "x\u001b[2J": 1, ["k".repeat(5000)]: 1 });
+      const text = (await problemsOf(body)).map((p) => p.message).join("\n");
+      assert.match(text, /'batch\\u007fid' \(did you mean 'batch_id'\?\)/);
+      assert.match(text, /'x\\u001b\[2J'/);
+      assert.match(text, /'k{100}\.\.\. \(5000 characters\)'/);
+      assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f]/);
+    },
+  );
+
   await t.step("a metadata key spelt like one the platform reads is refused", async () => {
     const cases: [string, string][] = [["license", "licence"], ["Title", "title"], [
       "titel",
