@@ -212,6 +212,7 @@ Deno.test("validateManifest: a misspelt key is refused naming what was meant, ne
       assert.match(text, /'batch\\u007fid' \(did you mean 'batch_id'\?\)/);
       assert.match(text, /'x\\u001b\[2J'/);
       assert.match(text, /'k{100}\.\.\. \(5000 characters\)'/);
+      // deno-lint-ignore no-control-regex
       assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f]/);
     },
   );
