@@ -82,7 +82,8 @@ function urlShapeProblem(value: string): string | undefined {
     case "postgres":
     case "postgresql": {
       if (!rest.startsWith("//")) return `needs '${scheme}://' before the host`;
-      const host = /^\/\/(?:[^/?#]*@)?([^/?#]*)/.exec(rest)?.[1] ?? "";
+      const authority = /^\/\/([^/?#]*)/.exec(rest)?.[1] ?? "";
+      const host = /^(?:.*@)?(.*)$/.exec(authority)?.[1] ?? "";
       if (host === "") {
         // s3:// alone is AWS for the region; postgres:// alone is the driver's defaults.
         return scheme === "http" || scheme === "https" ? "names no host" : undefined;
@@ -94,8 +95,8 @@ function urlShapeProblem(value: string): string | undefined {
           HOST.test(one) || (scheme.startsWith("postgres") && /^%2F/i.test(one))
         )
         ? undefined
-        : `host '${host}' is not a host name (ASCII letters, digits, '-' and '.'), an IP ` +
-          "address or [IPv6], with an optional :port" +
+        : `host${hostShown(host, rest.slice(2 + authority.length))} is not a host name ` +
+          "(ASCII letters, digits, '-' and '.'), an IP address or [IPv6], with an optional :port" +
           (scheme === "s3"
             ? "; s3://HOST names the endpoint, LANDING_BUCKET and LAKE_BUCKET the buckets"
             : "");
@@ -103,6 +104,19 @@ function urlShapeProblem(value: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The host quoted for a message (` 'db.example'`), or, when an '@' follows it
+ * (`postgres://u:p@ss:w/ord@h/db`: the password's '/' ended the host early,
+ * so what reads as the host is a piece of the password), what to encode in
+ * its place: quoting it printed part of the password.
+ */
+function hostShown(host: string, after: string): string {
+  return after.includes("@")
+    ? " (before an '@' further on: a '/', '?', '#' or '@' in the user name or password must " +
+      "be percent-encoded as %2F, %3F, %23 or %40)"
+    : ` '${host}'`;
 }
 
 /** Schemes of NOTIFY_URLS (resources/notifier/open.ts picks the notifier by them). */
@@ -132,11 +146,13 @@ function notifyUrlProblem(url: string): string | undefined {
     return `has the unknown scheme '${parsed.protocol}' (use slack+https, https, smtp, smtps or exec)`;
   }
   if (parsed.protocol !== "exec:" && parsed.protocol !== "memory:") {
-    const host = /^[a-z+]+:\/\/(?:[^/?#]*@)?([^/?#]*)/i.exec(url)?.[1] ?? "";
+    const authority = /^[a-z+]+:\/\/([^/?#]*)/i.exec(url)?.[1] ?? "";
+    const host = /^(?:.*@)?(.*)$/.exec(authority)?.[1] ?? "";
     if (host === "") return "names no host";
     if (!HOST.test(host)) {
-      return `has the host '${host}', not a host name (ASCII letters, digits, '-' and '.'), ` +
-        "an IP address or [IPv6], with an optional :port";
+      const after = url.slice(url.indexOf("//") + 2 + authority.length);
+      return `has the host${hostShown(host, after)}, not a host name (ASCII letters, digits, ` +
+        "'-' and '.'), an IP address or [IPv6], with an optional :port";
     }
   }
   const timeout = parsed.searchParams.get("timeout_ms");

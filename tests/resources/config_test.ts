@@ -641,6 +641,24 @@ Deno.test("config: a server URL with port 0 or a broken percent-escape fails at 
   );
 });
 
+Deno.test("config: a password with an unencoded '/' never shows a piece of itself as the host", () => {
+  // Before: postgres://user:p@ss:w/ord@h/db said "host 'ss:w' is not a host name": the '/'
+  // ended the URL's host early, so the message quoted part of the password.
+  for (
+    const [name, value] of [
+      ["RUNS_URL", "postgres://user:p@ss:w/ord@127.0.0.1:5432/db"],
+      ["SPATIAL_URL", "postgresql://user:p@ss!w?ord@db/gis"],
+      ["LAKE_URL", "s3://key:se@cr!et/x@minio:9000"],
+      ["NOTIFY_URLS", "https://u:p@ss!w/ord@hooks.example/x"],
+    ]
+  ) {
+    const error = configError({ [name as string]: value as string });
+    assert.equal(error.input, name, value);
+    assert.doesNotMatch(error.message, /ss:w|ss!w|cr!et|p@ss|se@cr/, error.message);
+    assert.match(error.message, /percent-encoded|not a URL/, error.message);
+  }
+});
+
 Deno.test("config: NOTIFY_URLS entries are checked at start (scheme, host, timeout_ms), every password masked", () => {
   // Before: an unknown scheme or a bad timeout_ms failed the daemon later with exit 1, and a
   // non-ASCII host crashed the launcher with a Rust stack.
