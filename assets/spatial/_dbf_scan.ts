@@ -1,11 +1,14 @@
 /**
  * One streaming pass over the values of some fields of a `.dbf`, for the
  * checks that find what GDAL would publish changed (`_dbf_dates.ts`,
- * `_dbf_numbers.ts`). Records flagged deleted are skipped, as GDAL skips
+ * `_dbf_numbers.ts`) and for the records flagged deleted, which the `.shp`
+ * counts and GDAL skips. Records flagged deleted are skipped, as GDAL skips
  * them; values are read as Latin-1 text (the checks look at digits only).
  *
  * @module
  */
+
+import { zipEntries, zipEntryStream, ZipListingError } from "../../formats/zip_names.ts";
 
 /** A field of a `.dbf` header. */
 export interface DbfField {
@@ -22,33 +25,36 @@ export interface DbfField {
 const latin1 = new TextDecoder("latin1");
 
 /**
- * Reads the `.dbf` at `dbf` (nothing when there is no such file, or none of
- * its fields is `select`ed) and calls `visit` with each selected field's
+ * Reads the `.dbf` at `dbf` (a path, or its bytes, e.g. a zip entry's;
+ * nothing when there is no such file, or none of its fields is `select`ed)
+ * and calls `visit` with each selected field's
  * value of each record, the record's place from 1; stops when `visit`
  * returns false. `onDeleted` is called with the place of each record flagged
  * deleted (which `visit` never sees).
  */
 export async function scanDbf(
-  dbf: string,
+  dbf: string | ReadableStream<Uint8Array>,
   select: (field: DbfField) => boolean,
   visit: (field: DbfField, row: number, value: string) => boolean,
   onDeleted?: (row: number) => void,
 ): Promise<void> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(dbf);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  // The stream closes the file when it ends or is canceled.
-  const reader = file.readable.getReader({ mode: "byob" });
+  let stream: ReadableStream<Uint8Array>;
+  if (typeof dbf === "string") {
+    try {
+      // The stream closes the file when it ends or is canceled.
+      stream = (await Deno.open(dbf)).readable;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+  } else stream = dbf;
+  const reader = stream.getReader();
   let buffer = new Uint8Array(0);
   let ended = false;
   /** Waits until `n` bytes are buffered (fewer only at the end of the file). */
   const need = async (n: number) => {
     while (buffer.length < n && !ended) {
-      const { value, done } = await reader.read(new Uint8Array(1 << 20));
+      const { value, done } = await reader.read();
       if (done || value === undefined) ended = true;
       else {
         const grown = new Uint8Array(buffer.length + value.length);
@@ -98,20 +104,40 @@ export async function scanDbf(
 }
 
 /**
- * How many records of the `.dbf` beside the Shapefile `shp` are flagged
- * deleted (`*`: an edit in dBASE or ArcView never packed). The `.shp` header
- * counts them as features and GDAL, like every GIS, skips them when reading;
- * 0 when there is no such `.dbf` (or `shp` is inside a zip).
+ * How many records of the `.dbf` of the Shapefile layer `layer` at `shp` (a
+ * `.shp`, or a zip, `<zip>/<path inside>.shp` or `<zip>/<folder>` as GDAL
+ * opens them) are flagged deleted (`*`: an edit in dBASE or ArcView never
+ * packed). The `.shp` header counts them as features and GDAL, like every
+ * GIS, skips them when reading; 0 when there is no such `.dbf`, or the zip
+ * cannot be read here.
  */
-export async function deletedDbfRecords(shp: string): Promise<number> {
-  if (!/\.shp$/i.test(shp)) return 0;
-  const stem = shp.slice(0, -4);
+export async function deletedDbfRecords(shp: string, layer: string): Promise<number> {
   let deleted = 0;
-  for (const dbf of [`${stem}.dbf`, `${stem}.DBF`]) {
+  const count = async (dbf: string | ReadableStream<Uint8Array>) => {
     let fields = 0;
     // One field selected (the scan reads nothing of a .dbf without), its values unused.
     await scanDbf(dbf, () => fields++ === 0, () => true, () => deleted++);
-    if (fields > 0) return deleted;
+    return fields > 0;
+  };
+  const zip = shp.match(/^(.*?\.zip)(?:\/(.+))?$/i);
+  if (zip) {
+    const inner = zip[2]?.replace(/\.shp$/i, "");
+    const wanted = (inner !== undefined && /\.shp$/i.test(zip[2]!) ? inner : layer).toLowerCase();
+    try {
+      const entry = (await zipEntries(zip[1]!)).find((e) => {
+        const name = e.name.toLowerCase();
+        return name === `${wanted}.dbf` || name.endsWith(`/${wanted}.dbf`);
+      });
+      if (entry !== undefined) await count(await zipEntryStream(zip[1]!, entry));
+    } catch (error) {
+      if (!(error instanceof ZipListingError)) throw error;
+    }
+    return deleted;
+  }
+  if (!/\.shp$/i.test(shp)) return 0;
+  const stem = shp.slice(0, -4);
+  for (const dbf of [`${stem}.dbf`, `${stem}.DBF`]) {
+    if (await count(dbf)) return deleted;
   }
   return deleted;
 }

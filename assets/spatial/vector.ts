@@ -1273,7 +1273,7 @@ async function convertVectors(
       // Records flagged deleted in a Shapefile's .dbf are in its count, not in what GDAL reads.
       const sourceCount = result.rows < layer.featureCount &&
           vectorInfo?.driverShortName === "ESRI Shapefile"
-        ? layer.featureCount - await deletedDbfRecords(scratch.toHost(gdalPath))
+        ? layer.featureCount - await deletedDbfRecords(scratch.toHost(gdalPath), layer.name)
         : layer.featureCount;
       for (
         const message of layerProblems(

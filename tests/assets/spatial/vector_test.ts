@@ -482,9 +482,26 @@ for i in range(4):
 ds = None
 ds = gdal.OpenEx("${dir}/wells.shp", gdal.OF_VECTOR | gdal.OF_UPDATE, open_options=["AUTO_REPACK=NO"])
 ds.GetLayer(0).DeleteFeature(1)
-ds = None`,
+ds = None
+import zipfile
+with zipfile.ZipFile("${dir}/wells.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    for e in ["shp", "shx", "dbf", "prj"]: z.write("${dir}/wells." + e, "export/wells." + e)`,
       );
       for (const [engine, gdal] of engines) {
+        await t.step(`${engine}: zipped in a folder`, async () => {
+          const batch = `vector-deleted-zip-${engine}`;
+          const l = await landing(batch, [{
+            name: "wells.zip",
+            from: `${dir}/wells.zip`,
+            type: "vector",
+            format: "shapefile",
+            crs: "EPSG:4326",
+          }]);
+          await using _store = l.store;
+          const docs = await assertDone(l, batch, await runBatch(l, batch, {}, { gdal }));
+          const features = await ourFeatures(l, docs[0]!.key);
+          assert.deepEqual(features.map((f) => Number(f.properties.n)), [0, 2, 3]);
+        });
         await t.step(engine, async () => {
           const batch = `vector-deleted-${engine}`;
           const l = await landing(
