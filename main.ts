@@ -93,6 +93,15 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     // `sensor` asks for this after opening the run store, so the configuration is loaded by then.
     sensorIntervalMs: () => loadedConfig?.SENSOR_INTERVAL_MS ?? 1000,
     heartbeatIntervalMs: () => loadedConfig?.RUN_HEARTBEAT_INTERVAL_MS ?? 10_000,
+    health: async () => {
+      const config = await loadConfig();
+      if (config.HEALTH_PORT === 0) return undefined;
+      return {
+        hostname: config.HEALTH_HOST,
+        port: config.HEALTH_PORT,
+        staleAfterMs: config.HEALTH_STALE_MS,
+      };
+    },
     openQueue: async () => {
       const config = await loadConfig();
       if (config.RUN_QUEUE === "off" || !/^postgres(ql)?:\/\//i.test(config.RUNS_URL)) {

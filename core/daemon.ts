@@ -124,6 +124,11 @@ export interface DaemonOptions<R> {
   /** Stops the daemon when aborted (wire SIGTERM/SIGINT to it). */
   readonly signal?: AbortSignal;
   /**
+   * Called as {@linkcode SensorDaemon.run} starts and after each of its
+   * ticks (the health endpoint's liveness). Nothing by default.
+   */
+  readonly onTick?: () => void;
+  /**
    * Time source; tests pass a fake one.
    * @default {systemClock}
    */
@@ -314,6 +319,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
   readonly #log: Logger;
   readonly #options: DaemonOptions<R>;
   readonly #intervalMs: number;
+  readonly #onTick: () => void;
   readonly #id: string;
   readonly #stop = new AbortController();
   readonly #cancelRuns = new AbortController();
@@ -356,6 +362,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     this.#log = options.log ?? silentLogger;
     this.#options = options;
     this.#intervalMs = interval;
+    this.#onTick = options.onTick ?? (() => {});
     this.#id = options.daemonId ?? `pid${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     const outer = options.signal;
     if (outer?.aborted) this.#stop.abort(outer.reason);
@@ -416,9 +423,11 @@ export class SensorDaemon<R> implements AsyncDisposable {
         `, every ${this.#intervalMs} ms, run store ${this.#store.description}`,
     );
     const watching = this.#watchFeed();
+    this.#onTick();
     try {
       while (!this.#stop.signal.aborted) {
         await this.#tick(true);
+        this.#onTick();
         try {
           // A run of this daemon that materializes something wakes it early
           // (see #onRunEvent): the automation hop is event-driven. A wake-up

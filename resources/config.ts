@@ -328,6 +328,29 @@ export const ConfigSchema = z.object({
   )
     .default(1_000),
   /**
+   * Port of the health endpoint of `sensor` and `worker` (`/livez`,
+   * `/readyz`, for Kubernetes probes and Compose healthchecks); 0 (the
+   * default) serves none.
+   */
+  HEALTH_PORT: decimal("HEALTH_PORT", "8081", z.number().int().min(0).max(65_535)).default(0),
+  /**
+   * Address the health endpoint binds: loopback by default (a check run
+   * inside the container); `0.0.0.0` for a kubelet probing the pod's IP.
+   */
+  HEALTH_HOST: z.string().trim().regex(/^[A-Za-z0-9._:-]+$/, {
+    error: "HEALTH_HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0",
+  }).default("127.0.0.1"),
+  /**
+   * With no round of its main loop (the daemon's tick, the worker's
+   * heartbeat) for this long, in milliseconds, `/livez` says the process
+   * stalled (503).
+   */
+  HEALTH_STALE_MS: decimal(
+    "HEALTH_STALE_MS",
+    "60000",
+    z.number().int().min(1_000).max(MAX_TIMER_MS),
+  ).default(60_000),
+  /**
    * How often a process running a run records that it is alive (its
    * heartbeat), in milliseconds. A run whose owner misses 4 heartbeats in a
    * row is failed as "owner process died" by the next daemon tick or CLI start.

@@ -162,6 +162,8 @@ export function uiSocketPath(tmpdir: string | undefined, launcherPid: string | n
 /** The commands whose needs differ; every other command gets the common set. */
 const DAEMONS = new Set(["sensor", "dev"]);
 const SERVERS = new Set(["ui", "dev"]);
+/** Commands that serve the health endpoint when HEALTH_PORT is set. */
+const HEALTH_SERVED = new Set(["sensor", "worker"]);
 
 /**
  * The permissions `command` (the CLI's first argument: `materialize`,
@@ -241,6 +243,11 @@ export function taskPermissions(
       if (target?.kind === "net") net.add(target.value);
       if (target?.kind === "run") run.add(target.value);
     }
+  }
+  // The health endpoint of the long-running commands (HEALTH_PORT; 0 serves none).
+  if ((HEALTH_SERVED.has(command) || everything) && config.HEALTH_PORT > 0) {
+    const host = config.HEALTH_HOST.includes(":") ? `[${config.HEALTH_HOST}]` : config.HEALTH_HOST;
+    net.add(`${host}:${config.HEALTH_PORT}`);
   }
   const listen = SERVERS.has(command) || everything ? listenAddress(args) : undefined;
   if (listen !== undefined) net.add(listen);

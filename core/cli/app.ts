@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { HealthSettings } from "./health.ts";
 import type { Clock } from "../clock.ts";
 import type { Graph } from "../graph.ts";
 import { PlatformError } from "../errors.ts";
@@ -50,6 +51,11 @@ export interface CliApp<R> {
   queueLimits?(): QueueLimits;
   /** Run retries given to queued runs that set none, and to the sensor daemon's own runs without a queue (QUEUE_MAX_RETRIES). */
   queueMaxRetries?(): number;
+  /**
+   * Where `sensor` and `worker` serve their health endpoint (HEALTH_PORT,
+   * HEALTH_HOST, HEALTH_STALE_MS), or `undefined` when it is off. Absent: off.
+   */
+  health?(): Promise<HealthSettings | undefined>;
   /** Extra commands by name. */
   readonly commands?: Readonly<Record<string, CliCommand>>;
   /**

@@ -22,6 +22,7 @@ export { runCli, type RunCliOptions, usage } from "./run.ts";
 export * from "./app.ts";
 export * from "./io.ts";
 export * from "./stop.ts";
+export * from "./health.ts";
 export { eventToJsonLine, eventToRecord } from "./json_lines.ts";
 export { formatDuration, formatTime, table } from "./table.ts";
 export {

@@ -15,6 +15,7 @@ import { type CliApp, EXIT, UsageError } from "./app.ts";
 import type { CliIo } from "./io.ts";
 import { openStore } from "./_store.ts";
 import { untilReachable } from "./_reachable.ts";
+import { openHealth } from "./health.ts";
 import { type QueueMode, queueMode } from "../worker/daemon_mode.ts";
 
 /** Usage of `sensor`. */
@@ -102,6 +103,9 @@ export async function sensorCommand<R>(
     (record) => io.out(formatLogLine(record, parsed.json)),
     () => clock.now(),
   );
+  // Live (waiting) while the store is waited for and as a standby; ready while it ticks and
+  // the store answers. --once serves none.
+  await using health = openHealth(parsed.once ? undefined : await app.health?.(), clock);
   // The daemon waits for a run store not up yet (Dagster's daemon does); --once reports it.
   const opened = parsed.once
     ? await openStore(app, io)
@@ -111,11 +115,13 @@ export async function sensorCommand<R>(
     });
   if (!opened) return EXIT.ok; // stopped while waiting
   await using store = opened;
+  health.state.watchStore(() => store.listRuns({ limit: 1 }));
   if (!parsed.once) {
     // A daemon that loses its lock (the server restarted) stands by again and
     // takes the lock back when it can; only the command's signal ends it.
     for (let term = 0;; term++) {
       let mode: QueueMode;
+      health.state.waiting();
       try {
         mode = await queueMode(app, graph, store, clock, log, signal);
       } catch (error) {
@@ -127,8 +133,10 @@ export async function sensorCommand<R>(
       }
       await using queued = mode;
       if (queued.standbyEnded) return EXIT.ok;
-      await new SensorDaemon(graph, daemonOptions(app, parsed, store, clock, log, queued, signal))
-        .run();
+      await new SensorDaemon(graph, {
+        ...daemonOptions(app, parsed, store, clock, log, queued, signal),
+        onTick: () => health.state.beat(),
+      }).run();
       if (!queued.lostLead()) return EXIT.ok;
       log.warn("standing by to take the daemon lock again");
     }

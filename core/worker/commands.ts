@@ -16,6 +16,7 @@ import { type CliApp, EXIT, UsageError } from "../cli/app.ts";
 import type { CliIo } from "../cli/io.ts";
 import { openStore } from "../cli/_store.ts";
 import { untilReachable } from "../cli/_reachable.ts";
+import { openHealth } from "../cli/health.ts";
 import { formatTime, table } from "../cli/table.ts";
 import { describeLimits } from "./admission.ts";
 import { Coordinator, coordinatorIntervalMs } from "./coordinator.ts";
@@ -99,6 +100,8 @@ export async function workerCommand<R>(
     (r) => io.out(formatLogLine(r, values.json ?? false)),
     () => clock.now(),
   );
+  // Live (waiting) while the queue and store are waited for; ready once the store answers.
+  await using health = openHealth(await app.health?.(), clock);
   // A Postgres not up yet (the stack starting together, a restart) is waited for, as Dagster's
   // daemon does, not turned into an exit an orchestrator restarts in a loop.
   const waiting = { log: (line: string) => log.warn(`worker: ${line}`), signal };
@@ -108,6 +111,7 @@ export async function workerCommand<R>(
   const openedStore = await untilReachable("the run store", () => openStore(app, io), waiting);
   if (!openedStore) return EXIT.ok;
   await using store = openedStore;
+  health.state.watchStore(() => store.listRuns({ limit: 1 }));
   const heartbeatIntervalMs = app.heartbeatIntervalMs?.() ?? 10_000;
   const limits = app.queueLimits?.();
   const stop = new AbortController();
@@ -129,6 +133,7 @@ export async function workerCommand<R>(
     log,
     graceMs,
     heartbeatIntervalMs,
+    onHeartbeat: () => health.state.beat(),
     ...(stepConcurrency ? { stepConcurrency } : {}),
     ...(limits?.poolGranularity === "step" ? { stepPoolLimits: limits.poolLimits } : {}),
   });

@@ -56,6 +56,12 @@ export interface RunWorkerOptions<R> {
   readonly stepConcurrency?: number;
   /** Time between two heartbeats (runs and worker). @default {10000} */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Called at start and after each round of the heartbeat loop, whether the
+   * heartbeat was recorded or not (the health endpoint's liveness). Nothing
+   * by default.
+   */
+  readonly onHeartbeat?: () => void;
   /** Lease of the worker and its runs. @default {1.5 × heartbeatIntervalMs} */
   readonly leaseMs?: number;
   /** On shutdown, how long runs may go on before they are canceled and released. @default {30000} */
@@ -174,6 +180,7 @@ export class RunWorker<R> {
       `worker ${this.#info.workerId} started on ${this.#info.host} (pid ${this.#info.pid}): ` +
         `${this.#info.concurrency} run(s) at once, queue ${this.#queue.description}`,
     );
+    this.#options.onHeartbeat?.();
     const stopBeats = new AbortController();
     const beats = this.#beat(dispatcher, stopBeats.signal);
     try {
@@ -237,6 +244,7 @@ export class RunWorker<R> {
       } catch (error) {
         this.#log.warn(`worker: cannot record its heartbeat: ${toError(error).message}`);
       }
+      this.#options.onHeartbeat?.();
       checking ??= this.#releaseLostClaims().catch((error) =>
         this.#log.warn(`worker: cannot check its claims: ${toError(error).message}`)
       ).finally(() => (checking = undefined));

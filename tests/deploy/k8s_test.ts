@@ -162,6 +162,20 @@ Deno.test("workloads: single daemon, scalable workers, migrate job, config refer
     `--grace ${grace} + ${DEFAULT_CANCEL_GRACE_MS} + 10000 ms within ` +
       `${worker.terminationGracePeriodSeconds} s`,
   );
+  // Worker and daemon serve their health endpoint where the kubelet probes it.
+  for (const name of ["platform-worker", "platform-daemon"]) {
+    const [c] = named("Deployment", name).spec.template.spec.containers;
+    const env = new Map<string, string>(
+      (c.env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
+    );
+    const parsedEnv = ConfigSchema.safeParse(Object.fromEntries(env));
+    assert.ok(parsedEnv.success, `${name}: ${parsedEnv.error?.message}`);
+    assert.equal(env.get("HEALTH_HOST"), "0.0.0.0", `${name}: a kubelet probes the pod's IP`);
+    const port = c.ports.find((p: { name: string }) => p.name === "health");
+    assert.equal(String(port?.containerPort), env.get("HEALTH_PORT"), name);
+    assert.deepEqual(c.livenessProbe.httpGet, { path: "/livez", port: "health" }, name);
+    assert.deepEqual(c.readinessProbe.httpGet, { path: "/readyz", port: "health" }, name);
+  }
   const ui = named("Service", "platform-ui");
   assert.ok(
     named("Deployment", "platform-ui").spec.template.metadata.labels["app.kubernetes.io/name"] ===
