@@ -312,6 +312,8 @@ Deno.test({
       }
       daemon.kill("SIGTERM");
       const stopped = await daemon.finish();
+      // For a post-mortem with RELIABILITY_KEEP=1.
+      await Deno.writeTextFile(join(world.dir, "daemon.log"), stopped.stdout + stopped.stderr);
       if (stopped.code !== 0) {
         problems.push(
           `the daemon exited ${stopped.code} on SIGTERM: ${stopped.stderr.slice(-800)}`,
