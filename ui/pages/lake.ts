@@ -11,7 +11,7 @@ import { oneOfParam } from "../params.ts";
 import { toError } from "../../core/errors.ts";
 import type { MetadataValue } from "../../core/metadata.ts";
 import type { LedgerDocument } from "../../resources/ledger/schema.ts";
-import type { ObjectStore } from "../../resources/object_store/types.ts";
+import type { ObjectHead, ObjectStore } from "../../resources/object_store/types.ts";
 import type { UiContext } from "../context.ts";
 import { empty, h, type Html, metadataTable, runLink, time } from "../html.ts";
 import { LedgerReadError, readLedgerDocument } from "../ledger_read.ts";
@@ -231,11 +231,7 @@ ${
       }</td></tr>
 <tr><th>batch</th><td>${doc.batch_id ?? "—"}</td></tr>
 <tr><th>format</th><td>${doc.format}</td></tr>
-<tr><th>sha256 matches</th><td>${
-        head.sha256
-          ? (head.sha256 === doc.sha256 ? "yes" : h`<b class="error-text">NO</b>`)
-          : "unknown"
-      }</td></tr>
+<tr><th>sha256 matches</th><td>${contentMatch(head, doc)}</td></tr>
 </table>
 ${sources.length ? h`<h3>Source files</h3><ul>${sourceItems}</ul>` : ""}
 <details><summary>ledger document</summary><pre class="json">${
@@ -244,6 +240,29 @@ ${sources.length ? h`<h3>Source files</h3><ul>${sourceItems}</ul>` : ""}
       : h`<p class="muted">No ledger document names this object.</p>`
   }
 ${content}`;
+}
+
+/**
+ * Whether the object holds what its ledger document recorded. Without a
+ * recorded hash (a sidecar lost, a store that keeps none) the sizes still
+ * tell a cut or replaced object: a GeoParquet truncated after publishing
+ * showed "unknown" here.
+ */
+function contentMatch(head: ObjectHead, doc: LedgerDocument): Html {
+  const remedy = h` (changed or cut after it was published: materialize ${doc.asset_key}${
+    doc.partition ? h` --partition ${doc.partition}` : ""
+  } to write it again, or restore it)`;
+  if (head.sha256 !== undefined) {
+    return head.sha256 === doc.sha256
+      ? h`yes`
+      : h`<b class="error-text" data-content-mismatch>NO</b>${remedy}`;
+  }
+  if (head.size !== doc.size) {
+    return h`<b class="error-text" data-content-mismatch>NO</b>: ${
+      head.size.toLocaleString("en")
+    } bytes, the ledger recorded ${doc.size.toLocaleString("en")}${remedy}`;
+  }
+  return h`unknown (same size; the store recorded no sha256)`;
 }
 
 /**
