@@ -158,9 +158,11 @@ export function vrtSources(xml: string): VrtSources {
         const attribute = (wanted: string) =>
           Object.entries(attributes).find(([k]) => k.toLowerCase() === wanted)?.[1];
         if (paths.has(lower)) {
-          const source = textOf(children).trim();
+          const named = textOf(children).trim();
+          // `./roads.shp` (as hand-written VRTs name their neighbours) is `roads.shp`.
+          const source = named.replace(/^(\.\/)+/, "");
           if (attribute("relativetovrt")?.trim() !== "1" || !insideFolder(source)) {
-            problems.push(`'${source.slice(0, 200)}'`);
+            problems.push(`'${named.slice(0, 200)}'`);
           } else {
             sources.add(source);
           }

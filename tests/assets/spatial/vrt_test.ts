@@ -101,6 +101,12 @@ Deno.test("vrtSources: an OGR VRT's files of its folder, in layers, union and wa
     sources: ["shp/roads.shp"],
     kind: "vector",
   });
+  // Before: refused as "reads './roads.shp', not a file beside it".
+  assert.deepEqual(vrtSources(layer("./roads.shp")), { sources: ["roads.shp"], kind: "vector" });
+  assert.deepEqual(vrtSources(source("./tiles/a.tif")), {
+    sources: ["tiles/a.tif"],
+    kind: "raster",
+  });
   assert.deepEqual(
     vrtSources(
       `<OGRVRTDataSource><OGRVRTWarpedLayer><OGRVRTUnionLayer name="all">` +
@@ -123,6 +129,8 @@ Deno.test("vrtSources: an OGR VRT naming a file elsewhere, running SQL or readin
       [layer("/etc/passwd", "0"), "'/etc/passwd'"],
       [layer("roads.shp", "0"), "'roads.shp'"],
       [layer("../other-batch/roads.shp"), "'../other-batch/roads.shp'"],
+      [layer("./../roads.shp"), "'./../roads.shp'"],
+      [layer("shp/./roads.shp"), "'shp/./roads.shp'"],
       [layer("PG:dbname=x"), "'PG:dbname=x'"],
       [layer("/vsizip/roads.zip/roads.shp"), "/vsizip/"],
       [
