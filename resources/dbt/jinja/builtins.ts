@@ -447,7 +447,9 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   });
   filter("trim", (value, ...rest) => {
     const chars = arg(splitArgs(rest), 0, "chars", null);
-    const text = pyStr(value ?? "");
+    // Jinja2's soft_str: none trims to 'None' (a seed's unset custom schema in jaffle-shop's
+    // generate_schema_name), undefined to ''.
+    const text = pyStr(value === undefined ? "" : value);
     if (typeof chars !== "string") return text.trim();
     let [from, to] = [0, text.length];
     while (from < to && chars.includes(text.charAt(from))) from++;

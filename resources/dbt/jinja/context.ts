@@ -618,14 +618,47 @@ function sourceOf(pattern: unknown): string {
  * as `re.I | re.M` (strings here, joined by `|`).
  */
 function pyRegExp(pattern: unknown, flags: unknown): RegExp {
-  let source = sourceOf(pattern).replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>");
-  let flagText = typeof flags === "string" ? flags.replace(/[^gimsuy]/g, "") : "";
+  let source = sourceOf(pattern);
+  let flagText = typeof flags === "string" ? flags.replace(/[^gimsuyx]/g, "") : "";
   const inline = /^\(\?([aiLmsux]+)\)/.exec(source);
   if (inline) {
     source = source.slice(inline[0].length);
-    flagText += (inline[1] as string).replace(/[^ims]/g, "");
+    flagText += (inline[1] as string).replace(/[^imsx]/g, "");
   }
-  return new RegExp(source, [...new Set(flagText)].join(""));
+  if (flagText.includes("x")) source = unverbose(source);
+  source = source.replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>");
+  return new RegExp(source, [...new Set(flagText.replace("x", ""))].join(""));
+}
+
+/**
+ * A verbose pattern (`re.X`, `(?x)`) without what Python ignores in it:
+ * whitespace and `#` comments outside character classes, unless escaped
+ * (dbt_project_evaluator's hard-coded reference patterns are written so).
+ */
+function unverbose(source: string): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charAt(i);
+    if (c === "\\") {
+      out += source.slice(i, i + 2);
+      i++;
+    } else if (inClass) {
+      out += c;
+      if (c === "]") inClass = false;
+    } else if (c === "[") {
+      inClass = true;
+      out += c;
+      // A `]` right after `[` or `[^` is a member, not the end.
+      const head = /^\^?\]?/.exec(source.slice(i + 1))?.[0] ?? "";
+      out += head;
+      i += head.length;
+    } else if (c === "#") {
+      const end = source.indexOf("\n", i);
+      i = end === -1 ? source.length : end;
+    } else if (!/\s/.test(c)) out += c;
+  }
+  return out;
 }
 
 /** A Python replacement (`\\1`, `\\g<name>`) as a JavaScript one. */
@@ -800,6 +833,8 @@ export function dbtModules(clock: Pick<Clock, "now"> = systemClock): Record<stri
       M: "m",
       DOTALL: "s",
       S: "s",
+      VERBOSE: "x",
+      X: "x",
     },
     // A zone prints as its name, as pytz's do (`{{ modules.pytz.timezone('UTC') }}` is UTC).
     pytz: { utc: timeZone("UTC"), timezone: (zone: unknown) => timeZone(String(zone)) },

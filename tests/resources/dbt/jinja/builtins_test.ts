@@ -98,6 +98,9 @@ const CASES: readonly (readonly [string, string])[] = [
   ],
   ["{{ 'x' | float(1.5) }}|{{ '2.5' | float }}", "1.5|2.5"],
   ["{{ 'xxhixx' | trim('x') }}", "hi"],
+  // soft_str: none trims to 'None' (jaffle-shop's generate_schema_name of a seed with no
+  // custom schema), undefined to '' (before: none trimmed to '').
+  ["{{ none | trim }}|{{ undefined_name | trim }}|{{ true | trim }}", "None||True"],
   ["{{ 'a\\n\\nb' | indent(2, blank=true) }}", "a\n  \n  b"],
   ["{{ [1, 2, 3] | count }}", "3"],
   [

@@ -33,6 +33,17 @@ const CASES: readonly (readonly [string, string])[] = [
     "{{ modules.re.fullmatch('ab', 'abc') is none }}{{ modules.re.fullmatch('ab', 'ab') is none }}",
     "TrueFalse",
   ],
+  // Verbose patterns ((?x), re.X / re.VERBOSE): whitespace and # comments are not part of
+  // them, except in a class or escaped (dbt_project_evaluator's hard-coded reference finder;
+  // before, nothing ever matched).
+  [
+    "{{ modules.re.findall('(?ix)\\n  # a comment\\n  (?<!distinct\\s)\\n  (from|join)\\s+  # keyword\\n  (\\w+)(\\.)(\\w+)\\n', 'select * FROM raw.orders, distinct from s.t') }}",
+    "[('FROM', 'raw', '.', 'orders')]",
+  ],
+  [
+    "{{ modules.re.findall('a b # c', 'ab', modules.re.X) }}|{{ modules.re.findall('[ #]x', ' x#x', modules.re.VERBOSE) }}|{{ modules.re.findall('a\\ b', 'a b', modules.re.X) }}",
+    "['ab']|[' x', '#x']|['a b']",
+  ],
   [
     "{{ modules.datetime.date(2020, 1, 2) }}|{{ modules.datetime.date(2020, 1, 2).strftime('%Y/%m/%d') }}",
     "2020-01-02|2020/01/02",
