@@ -653,6 +653,14 @@ export interface HookRenderOptions {
   readonly file: string;
   /** `this`: the node a pre/post-hook belongs to. */
   readonly self?: Relation | undefined;
+  /**
+   * The project (root or package) the hook belongs to: its vars and macro
+   * lookup, as dbt renders a node's hooks in that node's context.
+   * @default {the root project}
+   */
+  readonly packageName?: string | undefined;
+  /** The node a pre/post-hook belongs to (`model` in the hook). */
+  readonly nodeName?: string | undefined;
   /** Answers `run_query` / `statement`. */
   readonly query: QueryRunner;
   /** `results` (on-run-end): one dict per result, shaped like dbt's Result objects. */

@@ -24,8 +24,7 @@ import { generate, Rng } from "./grammar.ts";
  * fixed 300 cases: an Undefined inside a list/dict/tuple prints `None` here
  * and `Undefined` in Jinja2; -0.0 loses its sign in arithmetic and `%f`;
  * a method printed without its call (`'x'.upper`); `tuple | truncate` gives
- * the tuple back in Jinja2; `'' | indent(4, true)`; `none | trim` ('' here,
- * 'None' there); urlencode of a dict or of a quote; a negative number to a
+ * the tuple back in Jinja2; `'' | indent(4, true)`; urlencode of a dict or of a quote; a negative number to a
  * fractional power (complex in Python, nan here); `undefined.attr is callable`;
  * a for's else after every iteration hit `continue`. And the whole
  * {@linkcode Report.lenient} class: templates Jinja2 refuses for a type (an

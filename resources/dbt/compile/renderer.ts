@@ -161,7 +161,12 @@ export function createRenderer(input: RendererInput): Renderer {
   const renderHook: DbtProject["renderHook"] = async (text, options) => {
     if (!text.includes("{{") && !text.includes("{%")) return text;
     const scope: RenderScope = {
-      ...compileScope(input.read.projectFile.name, new Set(), undefined, options.self),
+      ...compileScope(
+        options.packageName ?? input.read.projectFile.name,
+        new Set(),
+        options.nodeName,
+        options.self,
+      ),
       ...(options.results ? { results: options.results } : {}),
       ...(options.node !== undefined ? { node: options.node } : {}),
     };
@@ -401,7 +406,7 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
       schema: relation.schema,
       database: relation.database,
       alias: relation.identifier,
-      config: configs.get(nodeName)?.all ?? {},
+      config: configDict(configs.get(nodeName)?.all, configs.get(nodeName)?.on_schema_change),
       tags: configs.get(nodeName)?.tags ?? [],
       // From its properties file, as dbt's node has them (persist_docs and grants macros read them).
       ...propertiesOf(input, node, configs.get(nodeName)?.all.meta),
@@ -436,7 +441,7 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
 }
 
 /** A data test as `graph.nodes` has it (its SQL is not rendered for this). */
-function testDict(test: TestNode): Record<string, unknown> {
+export function testDict(test: TestNode): Record<string, unknown> {
   const generic = test.kind === "generic";
   const path = test.file.split("/").slice(1).join("/");
   return {
@@ -476,6 +481,40 @@ function testDict(test: TestNode): Record<string, unknown> {
       : {}),
     depends_on: { nodes: [...test.dependsOn], macros: [] },
     raw_code: test.rawCode,
+  };
+}
+
+/**
+ * A node's config as dbt's graph has it: NodeConfig's defaults under what the
+ * project set (dbt_project_evaluator writes `node.config.enabled`,
+ * `on_schema_change`, `full_refresh`... of every node into a table).
+ */
+export function configDict(
+  all: Readonly<Record<string, unknown>> | undefined,
+  onSchemaChange: string | undefined,
+): Record<string, unknown> {
+  if (all === undefined) return {};
+  return {
+    alias: null,
+    schema: null,
+    database: null,
+    meta: {},
+    group: null,
+    incremental_strategy: null,
+    persist_docs: {},
+    quoting: {},
+    column_types: {},
+    full_refresh: null,
+    unique_key: null,
+    on_configuration_change: "apply",
+    grants: {},
+    packages: [],
+    docs: { show: true, node_color: null },
+    contract: { enforced: false, alias_types: true },
+    access: "protected",
+    ...all,
+    enabled: true, // a disabled node is not in the graph
+    on_schema_change: onSchemaChange ?? "ignore",
   };
 }
 

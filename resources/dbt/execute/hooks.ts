@@ -10,6 +10,7 @@
 import type { RunResultEntry } from "../artifacts.ts";
 import type { DbtProject, QueryResult } from "../nodes.ts";
 import type { Relation } from "../relation.ts";
+import { configDict, testDict } from "../compile/renderer.ts";
 
 /** Renders a hook's text for `project` (`this` is `self` for model hooks). */
 export async function renderHookText(
@@ -18,6 +19,8 @@ export async function renderHookText(
   where: {
     readonly file: string;
     readonly self?: Relation | undefined;
+    readonly packageName?: string | undefined;
+    readonly nodeName?: string | undefined;
     readonly query: (sql: string) => Promise<QueryResult>;
     readonly results?: readonly RunResultEntry[] | undefined;
   },
@@ -25,6 +28,8 @@ export async function renderHookText(
   return await project.renderHook(text, {
     file: where.file,
     self: where.self,
+    packageName: where.packageName,
+    nodeName: where.nodeName,
     query: where.query,
     results: where.results ? hookResults(project, where.results) : undefined,
   });
@@ -57,9 +62,15 @@ export function hookResults(
         original_file_path: node?.file ?? test?.file ?? unit?.file ?? null,
         database: node?.relation.database ?? null,
         schema: node?.relation.schema ?? null,
-        alias: node?.relation.identifier ?? null,
+        alias: node?.relation.identifier ?? test?.alias ?? null,
         relation_name: entry.relation_name,
-        config: node?.config.all ?? { severity: test?.severity ?? "error" },
+        // As dbt's graph has them: a test's config says materialized 'test' (dbt_project_evaluator's
+        // on-run-end prints the tables of its failed tests so), a model's has NodeConfig's defaults.
+        config: node
+          ? configDict(node.config.all, node.config.on_schema_change)
+          : test
+          ? testDict(test).config
+          : { severity: "error" },
         tags: node?.config.tags ?? test?.tags ?? [],
         depends_on: { nodes: node?.dependsOn ?? test?.dependsOn ?? unit?.dependsOn ?? [] },
       },

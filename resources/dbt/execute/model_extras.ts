@@ -37,7 +37,13 @@ export async function renderHook(
   hook: string,
   query: (sql: string) => Promise<QueryResult>,
 ): Promise<string> {
-  return await renderHookText(project, hook, { file: model.file, self: model.relation, query });
+  return await renderHookText(project, hook, {
+    file: model.file,
+    self: model.relation,
+    packageName: model.packageName,
+    nodeName: model.name,
+    query,
+  });
 }
 
 /** Applies `grants:` after a build: `grant <privilege> on <relation> to <grantee>`. */

@@ -333,6 +333,7 @@ export async function runProject(
       try {
         sql = await renderHookText(project, hook.sql, {
           file: "dbt_project.yml",
+          packageName: hook.packageName,
           query,
           ...(kind === "on-run-end" ? { results: before } : {}),
         });

@@ -189,6 +189,9 @@ function builtSchemas(results: readonly unknown[] | undefined): [string, string]
   return [...seen.values()];
 }
 
+/** What a scope's var() gives for a name it does not know (a default no caller passes). */
+const VAR_NOT_SET = Symbol("var not set");
+
 /** Splits nunjucks call arguments into positional ones and keyword arguments. */
 export function splitKwargs(args: unknown[]): { positional: unknown[]; kwargs: Kwargs } {
   const last = args[args.length - 1];
@@ -436,15 +439,30 @@ export class JinjaEnv {
     });
     this.#env.addGlobal("config", config);
     this.#env.addGlobal("builtins", { ref: builtinRef, source: builtinSource, config });
+    // dbt's `var(var_name, default=...)` and `env_var(var, default=None)` take keywords too
+    // (dbt_project_evaluator calls `var("x", default="y")`).
+    // A var's text is a template rendered where var() is called, as dbt-core's
+    // Var.get_rendered_var (dbt_project_evaluator's `insert_batch_size: "{{ 500 if
+    // target.type in [...] else 10000 }}"`); a default is given as it is.
     g("var", (...args) => {
-      const { positional } = splitKwargs(args);
-      return scope().var(String(positional[0]), positional[1], positional.length > 1);
+      const { positional, kwargs } = splitKwargs(args);
+      const name = String(positional[0] ?? kwargs.var_name);
+      const hasDefault = positional.length > 1 || Object.hasOwn(kwargs, "default");
+      const fallback = positional.length > 1 ? positional[1] : kwargs.default;
+      const value = scope().var(name, VAR_NOT_SET, true);
+      if (value === VAR_NOT_SET) return scope().var(name, fallback, hasDefault);
+      return typeof value === "string" && /\{[{%#]/.test(value)
+        ? this.compile(value, `var('${name}')`).template.render({})
+        : value;
     });
-    g(
-      "env_var",
-      (name, fallback) =>
-        scope().envVar(String(name), fallback === undefined ? undefined : String(fallback)),
-    );
+    g("env_var", (...args) => {
+      const { positional, kwargs } = splitKwargs(args);
+      const fallback = positional.length > 1 ? positional[1] : kwargs.default;
+      return scope().envVar(
+        String(positional[0] ?? kwargs.var),
+        fallback === undefined || fallback === null ? undefined : String(fallback),
+      );
+    });
     g("is_incremental", () => scope().isIncremental());
     // dbt's log() and print() write Python's str() of what they are given (`[1, 'a', None]`,
     // `{'a': True}`), not JavaScript's text of it (`1,a,`, `[object Object]`).

@@ -80,3 +80,35 @@ sources:
   assert.match(cliVars.pkg, /'from_cli' as s/);
   assert.equal(cliVars.sourceSchema, "from_cli");
 });
+
+Deno.test("package vars: a var written as Jinja is rendered where var() is called, also in the package's post-hooks and on-run-end hooks; var(default=...)", async () => {
+  // dbt_project_evaluator's shape: `insert_batch_size: "{{ 500 if target.type in [...] else
+  // 10000 }}"` read as a macro argument's default in a post-hook of the package's model.
+  await using project = await writeProject({
+    "dbt_project.yml": PROJECT_YML,
+    "packages.yml": "packages:\n  - local: raw_pkg\n",
+    "raw_pkg/dbt_project.yml": `name: raw_pkg
+version: "1.0.0"
+config-version: 2
+on-run-end: ["{{ print('package hook batch ' ~ var('batch')) }}select 1"]
+vars:
+  raw_pkg:
+    batch: "{{ 5 if target.type in ['bigquery'] else 100 }}"
+`,
+    "raw_pkg/macros/ins.sql":
+      "{% macro ins(relation, size=var('batch') | int) %}insert into {{ relation }} " +
+      "values ({{ size + 1 }}, '{{ var('unset', default='dflt') }}'){% endmacro %}",
+    "raw_pkg/models/pkg_tbl.sql":
+      "{{ config(materialized='table', post_hook=\"{{ ins(this) }}\") }}" +
+      "select {{ var('batch') }} as n, '{{ var(var_name='unset', default='d2') }}' as label",
+    "tests/check_rows.sql": "select * from (select count(*) as c from {{ ref('pkg_tbl') }} " +
+      "where (n = 100 and label = 'd2') or (n = 101 and label = 'dflt')) x where c <> 2",
+  });
+  const dir = ["--project-dir", project.dir];
+  assert.equal((await cli(["deps", ...dir])).code, 0);
+  const build = await cli(["build", ...dir]);
+  // was 1: the body read '{{ 5 if ... }}' as SQL; the post-hook said var('batch') is not defined
+  assert.equal(build.code, 0, build.out);
+  assert.match(build.out, /PASS test check_rows/);
+  assert.match(build.out, /package hook batch 100/);
+});

@@ -58,3 +58,23 @@ on-run-end:
   );
   assert.equal(results.results[4]?.message, "demo.on-run-end.2 skipped");
 });
+
+Deno.test("project hooks: on-run-end results and graph nodes carry dbt's config (a test's materialized 'test' and alias, a model's defaults)", async () => {
+  // dbt_project_evaluator's print_dbt_project_evaluator_issues picks the failed tests of its
+  // results by `result.node.config.materialized == "test"` and prints their `alias`; its
+  // graph unpacking writes `node.config.enabled` / `on_schema_change` of every node.
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-end:
+  - >-
+    {% for r in results | selectattr('failures') | selectattr('failures', '>', 0) %}{% if r.node.config.materialized == 'test' %}{{ print('FAILED ' ~ r.node.alias) }}{% endif %}{% endfor %}
+    {% for n in graph.nodes.values() if n.resource_type == 'model' %}{{ print('NODE ' ~ n.name ~ ' ' ~ n.config.enabled ~ ' ' ~ n.config.on_schema_change ~ ' ' ~ n.config.full_refresh ~ ' ' ~ n.config.persist_docs) }}{% endfor %}
+    select 1
+`,
+    "models/m.sql": "select 1 as id",
+    "tests/always_fails.sql": "{{ config(severity='warn') }}select * from {{ ref('m') }}",
+  });
+  const run = await cli(["build", "--project-dir", project.dir]);
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.out, /FAILED always_fails/);
+  assert.match(run.out, /NODE m True ignore None \{\}/);
+});
