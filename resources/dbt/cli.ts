@@ -764,6 +764,7 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
     invocationId: inv.invocationId,
     clock: inv.clock,
     empty: values.empty ?? false,
+    invocationArgs: inv.args,
     flags: {
       EMPTY: values.empty ?? false,
       FULL_REFRESH: values["full-refresh"] ?? false,
@@ -1064,7 +1065,8 @@ async function warehouseCommand(
         : {}),
       ...(inv.retry ? { retry: inv.retry } : {}),
     },
-    hooks: inv.command !== "test",
+    // dbt runs on-run-start/end for test too (dbt_artifacts uploads test results from it).
+    hooks: true,
     onProgress: (event) => io.out(progressLine(event, clock.now())),
   });
   await writeCompiledFiles(project, result.results);

@@ -17,7 +17,7 @@ import { checkAccess } from "./access.ts";
 import type { Clock } from "../../../core/clock.ts";
 import { closest } from "../../../core/suggest.ts";
 import { resolve } from "node:path";
-import { digest, type ProjectSource } from "../_files.ts";
+import type { ProjectSource } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { JinjaEnv, raiseInRender, type RenderScope } from "../jinja/env.ts";
 import { preprocess } from "../jinja/extensions.ts";
@@ -91,6 +91,8 @@ export interface LoadProjectOptions extends ReadProjectOptions {
    * from the invocation.
    */
   readonly flags?: Readonly<Record<string, unknown>> | undefined;
+  /** `invocation_args_dict`: the invocation's arguments, as run_results.json's `args`. */
+  readonly invocationArgs?: Readonly<Record<string, unknown>> | undefined;
   /**
    * dbt's `--empty` (run, build): `ref()` and `source()` read no rows, so
    * models build with their columns and nothing in them.
@@ -530,6 +532,7 @@ function loadMacros(
     dispatch,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.flags ? { flags: options.flags } : {}),
+    ...(options.invocationArgs ? { invocationArgs: options.invocationArgs } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
   const scope: RenderScope = {
@@ -748,7 +751,4 @@ function buildOne(
   });
 }
 
-/** sha256 of a node's file text (models, snapshots) or bytes (seeds). */
-export function checksumOf(node: ParsedNode): string {
-  return node.kind === "seed" ? node.fileText : digest(node.fileText);
-}
+export { checksumOf } from "./parse.ts";

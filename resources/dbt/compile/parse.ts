@@ -351,3 +351,8 @@ export function stem(path: string): string {
 export function folders(path: string): string[] {
   return path.split("/").slice(0, -1);
 }
+
+/** sha256 of a node's file text (models, snapshots) or bytes (seeds). */
+export function checksumOf(node: ParsedNode): string {
+  return node.kind === "seed" ? node.fileText : digest(node.fileText);
+}

@@ -26,7 +26,7 @@ import { Relation as RelationClass } from "../relation.ts";
 import type { Relation } from "../relation.ts";
 import { pyDatetime } from "../jinja/context.ts";
 import { injectCtes } from "./ctes.ts";
-import { folders, type ParsedNode } from "./parse.ts";
+import { checksumOf, folders, type ParsedNode } from "./parse.ts";
 import { columnDocs, type Properties } from "./properties.ts";
 import type { ResolvedNodes } from "./relations.ts";
 import type { Scopes } from "./scopes.ts";
@@ -416,6 +416,8 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
         macros: [],
       },
       raw_code: node.text,
+      // dbt_artifacts uploads it with every model and seed.
+      checksum: { name: "sha256", checksum: checksumOf(node) },
       language: "sql",
       // With the database, as manifest.json writes it (compiled SQL leaves it out).
       relation_name: relation.cte === undefined ? relation.relationName : null,

@@ -66,10 +66,10 @@ export function hookResults(
         relation_name: entry.relation_name,
         // As dbt's graph has them: a test's config says materialized 'test' (dbt_project_evaluator's
         // on-run-end prints the tables of its failed tests so), a model's has NodeConfig's defaults.
-        config: node
-          ? configDict(node.config.all, node.config.on_schema_change)
-          : test
-          ? testDict(test).config
+        config: node ? configDict(node.config.all, node.config.on_schema_change) : test
+          // A result's node config is dbt's config object, which answers None for a key it
+          // lacks: dbt_artifacts reads `test.node.config.full_refresh is none`.
+          ? { ...(testDict(test).config as Record<string, unknown>), full_refresh: null }
           : { severity: "error" },
         tags: node?.config.tags ?? test?.tags ?? [],
         depends_on: { nodes: node?.dependsOn ?? test?.dependsOn ?? unit?.dependsOn ?? [] },

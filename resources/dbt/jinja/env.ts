@@ -295,6 +295,8 @@ export interface JinjaEnvOptions {
   readonly clock?: Pick<Clock, "now">;
   /** `flags` of the invocation (`FULL_REFRESH`, `WHICH`...); dbt's defaults otherwise. */
   readonly flags?: Readonly<Record<string, unknown>>;
+  /** `invocation_args_dict` (the command's arguments); `{}` when not given. */
+  readonly invocationArgs?: Readonly<Record<string, unknown>>;
   /**
    * Where `log(..., info=True)`, `print()` and `exceptions.warn()` go when the
    * render's scope names no `onLog` (dbt prints them; dropping them would hide
@@ -554,6 +556,10 @@ export class JinjaEnv {
       },
     );
     this.#env.addGlobal("diff_of_two_dicts", diffOfTwoDicts);
+    // dbt's invocation_args_dict and dbt_metadata_envs: brooklyn-data/dbt_artifacts uploads
+    // both into its invocations table (they were undefined: `tojson` wrote null).
+    this.#env.addGlobal("invocation_args_dict", structuredClone(options.invocationArgs ?? {}));
+    this.#env.addGlobal("dbt_metadata_envs", {});
     this.#env.addGlobal("flags", {
       FULL_REFRESH: false,
       WHICH: "run",

@@ -78,3 +78,40 @@ Deno.test("project hooks: on-run-end results and graph nodes carry dbt's config 
   assert.match(run.out, /FAILED always_fails/);
   assert.match(run.out, /NODE m True ignore None \{\}/);
 });
+
+Deno.test("project hooks: dbt test runs on-run-start and on-run-end too, with the tests' results", async () => {
+  // dbt runs them for build, run, seed, snapshot and test (brooklyn-data/dbt_artifacts uploads
+  // test executions from on-run-end); before, `test` skipped them.
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-start: ["{{ print('START HOOK') }}select 1"]
+on-run-end: ["{{ print('END HOOK ' ~ (results | map(attribute='node.name') | join(','))) }}select 1"]
+`,
+    "tests/t_one.sql": "select 1 as id where false",
+  });
+  const test = await cli(["test", "--project-dir", project.dir]);
+  assert.equal(test.code, 0, test.out);
+  assert.match(test.out, /START HOOK/);
+  assert.match(test.out, /END HOOK t_one/);
+});
+
+Deno.test("project hooks: on-run-end sees what brooklyn-data/dbt_artifacts uploads (config.full_refresh none, checksum, invocation_args_dict)", async () => {
+  // dbt_artifacts writes `{{ config_full_refresh }},` after `is none` (before: '' for a test, a
+  // SQL syntax error), `model.checksum.checksum` (was ''), `tojson(invocation_args_dict)`
+  // (was null) and pops raw_code from graph nodes.
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-end:
+  - >-
+    {% for t in results | selectattr('node.resource_type', 'equalto', 'test') %}{{ print('TEST ' ~ t.node.name ~ ' ' ~ (t.node.config.full_refresh is none)) }}{% endfor %}
+    {% for m in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') %}{% do m.pop('raw_code', None) %}{{ print('MODEL ' ~ m.name ~ ' ' ~ (m.checksum.checksum | length) ~ ' ' ~ ('raw_code' in m) ~ ' ' ~ (m.config.full_refresh is none)) }}{% endfor %}
+    {{ print('ARGS ' ~ invocation_args_dict.which ~ ' ' ~ (dbt_metadata_envs | length)) }}
+    select 1
+`,
+    "models/m.sql": "select 1 as id",
+    "tests/t_one.sql": "select * from {{ ref('m') }} where id <> 1",
+  });
+  const run = await cli(["build", "--project-dir", project.dir]);
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.out, /TEST t_one True/);
+  assert.match(run.out, /MODEL m 64 False True/);
+  assert.match(run.out, /ARGS build 0/);
+});
