@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { toError } from "../../core/errors.ts";
 import { DbtError, DbtErrorCode } from "./errors.ts";
 import type { RetryBatches } from "./execute/run.ts";
 import { batchId } from "./execute/microbatch.ts";
@@ -67,15 +68,22 @@ export async function readRetryPlan(
       { file: path },
     );
   }
-  let parsed: z.output<typeof PreviousRunResults>;
+  let reason: string;
+  let parsed: z.output<typeof PreviousRunResults> | undefined;
   try {
-    parsed = PreviousRunResults.parse(JSON.parse(text));
+    const checked = PreviousRunResults.safeParse(JSON.parse(text));
+    // A ZodError's message is its issues as JSON: its first line was '[' ("... read ([)").
+    const issue = checked.error?.issues[0];
+    reason = issue ? `${issue.path.join(".") || "the top level"}: ${issue.message}` : "";
+    parsed = checked.data;
   } catch (error) {
+    reason = toError(error).message.split("\n")[0] ?? "";
+  }
+  if (parsed === undefined) {
     throw new DbtError(
       DbtErrorCode.invalidState,
-      `cannot retry: ${path} is not a run_results.json this runner can read (${
-        error instanceof Error ? error.message.split("\n")[0] : String(error)
-      }); run the command again instead`,
+      `cannot retry: ${path} is not a run_results.json this runner can read (${reason}); run ` +
+        "the command again instead",
       { file: path },
     );
   }

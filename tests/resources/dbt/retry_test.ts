@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { runDbtCli } from "../../../resources/dbt/cli.ts";
+import { readRetryPlan } from "../../../resources/dbt/retry.ts";
 import { writeProject } from "./_fixture.ts";
 
 async function withWarehouse(fn: (cli: (args: string[]) => Promise<Run>) => Promise<void>) {
@@ -89,4 +90,30 @@ Deno.test("dbt retry: --warn-error reruns what warned; the previous --warn-error
     assert.equal(again.code, 1, again.out); // was 0: the test only warned
     assert.match(again.out, /WARN=0 ERROR=1/);
   });
+});
+
+Deno.test("dbt retry: a run_results.json of another shape names what is wrong in it", async () => {
+  // Before: the message quoted the first line of the ZodError's JSON: "... can read ([); ...".
+  const dir = await Deno.makeTempDir({ prefix: "dbt-retry-" });
+  try {
+    for (
+      const [text, reason] of [
+        ["null", "the top level: Invalid input: expected object, received null"],
+        ['{"results": 5}', "results: Invalid input: expected array, received number"],
+        ["{", "Expected property name or '}' in JSON at position 1"],
+      ] as const
+    ) {
+      await Deno.writeTextFile(`${dir}/run_results.json`, text);
+      await assert.rejects(() => readRetryPlan(dir), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "dbt.invalid_state");
+        assert.ok(
+          error.message.includes(`this runner can read (${reason}`),
+          `${text}: ${error.message}`,
+        );
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
