@@ -459,6 +459,18 @@ export class SensorDaemon<R> implements AsyncDisposable {
    * supervisor's restart opens what is there now, while going on would
    * fail the same way every tick (and record nothing anyone sees).
    */
+  /**
+   * Logs that `what` failed with `error`, stopping the daemon when only a
+   * restart recovers; once it is stopping on such an error (said once, in
+   * its `stopping:` line), the rest of the tick, failing the same way, says
+   * nothing more.
+   */
+  #logFailure(error: unknown, what: string): void {
+    this.#stopIfRestartRequired(error);
+    if (this.#fatal) return;
+    this.#log.error(`${what}: ${toError(error).message}`);
+  }
+
   #stopIfRestartRequired(error: unknown): void {
     const fatal = restartRequiredError(error);
     if (!fatal || this.#fatal) return;
@@ -566,8 +578,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     try {
       return new Map((await this.#store.automationStates()).map((s) => [s.name, s]));
     } catch (error) {
-      this.#stopIfRestartRequired(error);
-      this.#log.error(`cannot read which sensors are off: ${toError(error).message}`);
+      this.#logFailure(error, `cannot read which sensors are off`);
       return new Map();
     }
   }
@@ -599,8 +610,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
     try {
       await this.#store.recordTicks(ticks);
     } catch (error) {
-      this.#stopIfRestartRequired(error);
-      this.#log.error(`cannot record the ticks of this evaluation: ${toError(error).message}`);
+      this.#logFailure(error, `cannot record the ticks of this evaluation`);
     }
   }
 
@@ -618,15 +628,13 @@ export class SensorDaemon<R> implements AsyncDisposable {
         ...(this.#options.host ? { host: this.#options.host } : {}),
       });
     } catch (error) {
-      this.#stopIfRestartRequired(error);
-      this.#log.error(`cannot reap runs of dead processes: ${toError(error).message}`);
+      this.#logFailure(error, `cannot reap runs of dead processes`);
     }
     let lost: RunRecord[];
     try {
       lost = await this.#store.listRuns({ tags: { [OWNER_LOST_TAG]: "pending" }, limit: 100 });
     } catch (error) {
-      this.#stopIfRestartRequired(error);
-      this.#log.error(`cannot list lost runs: ${toError(error).message}`);
+      this.#logFailure(error, `cannot list lost runs`);
       return [];
     }
     const reports: TickReport[] = [];
@@ -666,8 +674,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         limit: 200,
       });
     } catch (error) {
-      this.#stopIfRestartRequired(error);
-      this.#log.error(`cannot look for failed runs owed a retry: ${toError(error).message}`);
+      this.#logFailure(error, `cannot look for failed runs owed a retry`);
       return;
     }
     for (const run of failed.reverse()) { // oldest first
@@ -684,8 +691,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         );
         await this.#retryFailed(owed, run.tags, await this.#excludedBefore(run));
       } catch (error) {
-        this.#stopIfRestartRequired(error);
-        this.#log.error(`cannot retry failed run ${run.runId}: ${toError(error).message}`);
+        this.#logFailure(error, `cannot retry failed run ${run.runId}`);
       }
     }
   }
@@ -1101,8 +1107,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
         `${who} failed; retried as ${submitted.runId} (attempt ${next} of ${maxRetries + 1})`,
       );
     } catch (error) {
-      this.#stopIfRestartRequired(error);
-      this.#log.error(`${who} failed and cannot be retried: ${toError(error).message}`);
+      this.#logFailure(error, `${who} failed and cannot be retried`);
     }
   }
 
@@ -1139,6 +1144,8 @@ export class SensorDaemon<R> implements AsyncDisposable {
       this.#lastSkip.delete(report.name);
       const error = report.error;
       const code = error instanceof PlatformError ? ` [${error.code}]` : "";
+      // Stopping on a fatal error: said once, in the `stopping:` line.
+      if (this.#fatal && restartRequiredError(error)) return;
       this.#log.error(`${who}: failed${code}: ${error?.message}`);
       return;
     }

@@ -938,6 +938,13 @@ Deno.test("sensor daemon: stops with the run store's error when its SQLite file 
     assert.equal(outcome.code, "run_store.file_replaced");
     assert.match(outcome.message, /runs\.db: the file was deleted .* restart this process/);
     assert.equal(logs.filter((l) => /^stopping: .*deleted/.test(l.message)).length, 1);
+    // Said once: the rest of the tick does not repeat the same error line after line.
+    const stopping = logs.findIndex((l) => /^stopping: /.test(l.message));
+    assert.deepEqual(
+      logs.slice(stopping + 1).filter((l) => l.level === "error" || l.level === "warn")
+        .map((l) => l.message),
+      [],
+    );
   } finally {
     await store[Symbol.asyncDispose]().catch(() => {});
     await Deno.remove(dir, { recursive: true });
