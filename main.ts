@@ -14,13 +14,20 @@
  * @module
  */
 
-import type { CliApp, CliCommand } from "./core/cli/app.ts";
+import { type CliApp, type CliCommand, EXIT } from "./core/cli/app.ts";
 import { processIo } from "./core/cli/io.ts";
 // The files, not core/cli/mod.ts: that re-exports the built-in commands, and with them the
 // executor and the daemon, which `dbt` and `doctor` never use (core/cli/run.ts imports each
 // command when it runs).
 import { runCli } from "./core/cli/run.ts";
-import { LAUNCHER_PID_VARIABLE, stopRequests, watchLauncher } from "./core/cli/stop.ts";
+import {
+  canceledExitCode,
+  LAUNCHER_PID_VARIABLE,
+  type StopCause,
+  type StopRequests,
+  stopRequests,
+  watchLauncher,
+} from "./core/cli/stop.ts";
 import { ConfigError, toError } from "./core/errors.ts";
 import { clip, quote } from "./core/printable.ts";
 import { alignClock, AlignedClock, type Clock } from "./core/clock.ts";
@@ -221,27 +228,30 @@ function lazyCommand(summary: string, load: () => Promise<CliCommand>): CliComma
  * request cancels cleanly, a second (not the same Ctrl-C delivered again)
  * exits at once.
  */
-function cancelOnStop(): AbortSignal {
+function cancelOnStop(): StopRequests {
   const stops = stopRequests({
     err: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
   });
-  const onSignal = () =>
+  const onSignal = (cause: StopCause) => () =>
     stops.request(
       "Canceling: running assets are told to stop; press Ctrl-C again to exit at once",
+      cause,
     );
-  Deno.addSignalListener("SIGINT", onSignal);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
   watchLauncher({
     launcherPid: Deno.env.get(LAUNCHER_PID_VARIABLE),
-    onGone: (message) => stops.request(message),
+    onGone: (message) => stops.request(message, "SIGTERM"),
   });
-  return stops.signal;
+  return stops;
 }
 
 if (import.meta.main) {
   // Before anything can fail and print: the passwords of every *_URL and the
   // values of secret-named variables are redacted from every output.
   registerSecretsOf(Deno.env.toObject());
-  const signal = cancelOnStop();
-  Deno.exit(await runCli(Deno.args, app, processIo(), { signal }));
+  const stops = cancelOnStop();
+  const code = await runCli(Deno.args, app, processIo(), { signal: stops.signal });
+  // A canceled command says what stopped it: 130 Ctrl-C, 143 SIGTERM (128 + the signal).
+  Deno.exit(code === EXIT.canceled ? canceledExitCode(stops.cause()) : code);
 }

@@ -221,9 +221,10 @@ Deno.test("launch.ts passes SIGINT and SIGTERM sent to it alone on to the comman
     run.kill(signal); // the launcher's pid only, not its process group
     await orphanStops(childPid, `${signal} to the launcher`);
     const outcome = await run.finish();
-    // The command canceled its run and exited 130 (canceled); the launcher says the same.
+    // The command canceled its run and exited 130 (Ctrl-C) or 143 (SIGTERM); the launcher
+    // says the same.
     assert.equal(outcome.signal, null, `${signal}: ${outcome.stderr}`);
-    assert.equal(outcome.code, 130, `${signal}: ${outcome.stderr}`);
+    assert.equal(outcome.code, signal === "SIGTERM" ? 143 : 130, `${signal}: ${outcome.stderr}`);
     assert.match(outcome.stderr, /Canceling: running assets are told to stop/);
   }
   // A command that fails, and one given bad usage: 1 and 2 through the launcher.

@@ -282,6 +282,23 @@ Deno.test("main.ts: SIGINT cancels the run cleanly: exit 130, recorded as cancel
   ]);
 });
 
+Deno.test("main.ts: SIGTERM cancels the run cleanly and exits 143 (128 + SIGTERM), as a shell reports it", async () => {
+  await using box = await sandbox();
+  const marker = `${box.dir}/cleanup_ran`;
+  const env = { ...box.env, PLATFORM_GRAPH: await slowGraph(box, marker) };
+  await using main = spawnMain(["materialize"], { cwd: box.dir, env });
+  await main.waitFor(/"asset":"slow","partition":null,"step":"asset","status":"running"/);
+  main.kill("SIGTERM");
+  const out = await main.finish();
+  assert.equal(out.signal, null, "handled, not killed by the signal");
+  assert.equal(out.code, 143, `stdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
+  assert.match(out.stderr, /Run \S+ canceled/);
+  assert.equal(await Deno.readTextFile(marker), "yes", "the asset saw the abort signal");
+  await using store = SqliteRunStore.open(box.runsDb);
+  const [run] = await store.listRuns();
+  assert.equal(run?.status, "canceled");
+});
+
 Deno.test("main.ts: a second SIGINT exits at once, even when an asset ignores the signal", async () => {
   await using box = await sandbox();
   const env = {

@@ -48,7 +48,8 @@ Options:
   --json                JSON lines on stdout, even on a terminal
   -h, --help            show this help
 
-Exit status: 0 success, 1 a step or check failed, 2 usage error, 130 canceled.
+Exit status: 0 success, 1 a step or check failed, 2 usage error, 130 canceled
+(Ctrl-C), 143 canceled (SIGTERM).
 `;
 
 /** The `materialize` command line, parsed and checked. */

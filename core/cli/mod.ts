@@ -1,6 +1,6 @@
 /**
  * The command line: `materialize`, `list`, `runs`, `show`, plus the commands a
- * project adds. Exit status: 0 success, 1 failure, 2 usage error, 130 canceled.
+ * project adds. Exit status: 0 success, 1 failure, 2 usage error, 130 canceled (143 by SIGTERM).
  *
  * @example
  * ```ts

@@ -46,7 +46,8 @@ export function usage(app: CliApp<unknown>): string {
     "materialize, list, runs, show, automation, sensor, worker, queue, backfill and doctor",
     "take --json for machine-readable output.",
     "",
-    "Exit status: 0 success, 1 failure, 2 usage or configuration error, 130 canceled.",
+    "Exit status: 0 success, 1 failure, 2 usage or configuration error, 130 canceled (Ctrl-C), " +
+    "143 canceled (SIGTERM).",
     "",
   ].join("\n");
 }

@@ -42,17 +42,38 @@ export interface StopOptions {
   readonly coalesceMs?: number;
 }
 
+/** What asked a process to stop: Ctrl-C, or a supervisor's SIGTERM (also the launcher's end). */
+export type StopCause = "SIGINT" | "SIGTERM";
+
+/**
+ * The exit code of a command canceled by `cause`: 128 + the signal's number,
+ * as a shell reports a process the signal ended (130 for Ctrl-C, 143 for
+ * SIGTERM). Long-running commands (`sensor`, `worker`, `ui`) that stop
+ * cleanly exit 0 instead, as Dagster's daemon does: stopping is their
+ * normal end.
+ */
+export function canceledExitCode(cause: StopCause | undefined): number {
+  return cause === "SIGTERM" ? 143 : 130;
+}
+
 /** The stop requests of a process: aborts {@linkcode StopRequests.signal} on the first. */
 export interface StopRequests {
   /** Aborted on the first request; its reason says which. */
   readonly signal: AbortSignal;
-  /** One request, with the line to print when it is the first (what happens now). */
-  request(message: string): void;
+  /**
+   * One request, with the line to print when it is the first (what happens
+   * now), and what sent it.
+   * @default {cause: "SIGINT"}
+   */
+  request(message: string, cause?: StopCause): void;
+  /** What sent the first request, or `undefined` before any. */
+  cause(): StopCause | undefined;
 }
 
 /**
  * Stop requests: the first aborts the signal (clean cancel), one more after
- * `coalesceMs` exits with 130.
+ * `coalesceMs` exits at once with {@linkcode canceledExitCode} of its cause
+ * (130 for Ctrl-C, 143 for SIGTERM).
  *
  * @example
  * ```ts
@@ -68,20 +89,23 @@ export function stopRequests(options: StopOptions): StopRequests {
   const exit = options.exit ?? Deno.exit;
   const coalesceMs = options.coalesceMs ?? COALESCE_MS;
   let firstAt: number | undefined;
+  let first: StopCause | undefined;
   return {
     signal: controller.signal,
-    request(message) {
+    request(message, cause = "SIGINT") {
       const at = now();
       if (firstAt === undefined) {
         firstAt = at;
+        first = cause;
         options.err(`\n${message}\n`);
         controller.abort();
         return;
       }
       // The terminal's Ctrl-C reaches this process directly and again through the launcher.
       if (at - firstAt < coalesceMs) return;
-      exit(130);
+      exit(canceledExitCode(cause));
     },
+    cause: () => first,
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stopRequests, watchLauncher } from "../../../core/cli/stop.ts";
+import { canceledExitCode, stopRequests, watchLauncher } from "../../../core/cli/stop.ts";
 
 Deno.test("stop requests: the first cancels, the same Ctrl-C delivered again is one request, a later one exits 130", () => {
   let now = 1_000;
@@ -25,6 +25,22 @@ Deno.test("stop requests: the first cancels, the same Ctrl-C delivered again is 
   now += 400; // a second press
   stops.request("Canceling");
   assert.deepEqual(exits, [130]);
+  assert.equal(stops.cause(), "SIGINT");
+});
+
+Deno.test("stop requests: SIGTERM is remembered as the cause, and a second one exits 143 (128 + 15)", () => {
+  let now = 1_000;
+  const exits: number[] = [];
+  const stops = stopRequests({ err: () => {}, exit: (code) => exits.push(code), now: () => now });
+  assert.equal(stops.cause(), undefined);
+  stops.request("Canceling", "SIGTERM");
+  assert.equal(stops.cause(), "SIGTERM");
+  now += 10_000;
+  stops.request("Canceling", "SIGTERM");
+  assert.deepEqual(exits, [143]);
+  assert.equal(canceledExitCode("SIGTERM"), 143);
+  assert.equal(canceledExitCode("SIGINT"), 130);
+  assert.equal(canceledExitCode(undefined), 130);
 });
 
 Deno.test("watchLauncher: a parent pid that stops being the launcher's stops the command once, naming both pids", async () => {
