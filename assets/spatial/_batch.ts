@@ -19,6 +19,7 @@ import { Timings } from "./_timings.ts";
 import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
 import { csvCutShort } from "./_csv_cut.ts";
 import { csvPrjWkt } from "./_csv_prj.ts";
+import { esriWkidWkt } from "./_esri_wkid.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { inexactDbfNumbers } from "./_dbf_numbers.ts";
 import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
@@ -752,7 +753,18 @@ export async function contentCheck(
       // "crs" member, a GML srsName): GDAL says so and reads the layer as WGS 84 or
       // without CRS, and the declared CRS would then be assigned to coordinates the
       // file says are in another one.
-      const unknownCrs = said(openErrors).filter((m) => /^PROJ: /.test(m));
+      let unknownCrs = said(openErrors).filter((m) => /^PROJ: /.test(m));
+      if (
+        unknownCrs.length > 0 && info.driverShortName === "ESRIJSON" &&
+        info.layers.every((l) => l.geometryFields.every((g) => !g.coordinateSystem?.wkt))
+      ) {
+        // An ArcGIS id PROJ knows under the ESRI authority (see _esri_wkid.ts).
+        const esri = await esriWkidWkt(scratch, scratch.toHost(gdalPath));
+        if (esri !== undefined) {
+          wkt = esri.wkt;
+          unknownCrs = [];
+        }
+      }
       if (unknownCrs.length > 0) {
         return {
           problem: {

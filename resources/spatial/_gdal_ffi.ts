@@ -550,6 +550,11 @@ export class GdalLibrary {
       run: (src, opts) =>
         lib.GDALVectorTranslate(cString(target), null, 1, sourceList(src), opts, usage()),
       failed: () => this.errors().length > 0,
+      // A CRS id PROJ does not know, reported while opening: the caller has already
+      // decided the file's CRS (an Esri JSON's ArcGIS wkid, assets/spatial/_esri_wkid.ts)
+      // or refused it; gdal3.js's conversion, too, counts only what GDAL reports after
+      // the open.
+      forgetAtOpen: /^PROJ: proj_create_from_database: crs not found$/,
     }, drivers);
   }
 
@@ -824,6 +829,8 @@ export class GdalLibrary {
       free: (options: Deno.PointerObject) => void;
       run: (src: Deno.PointerObject, options: Deno.PointerObject) => Deno.PointerValue;
       failed: () => boolean;
+      /** Errors GDAL reported while opening `file` that do not fail the call. */
+      forgetAtOpen?: RegExp;
     },
     drivers: readonly string[] = [],
   ): void {
@@ -834,6 +841,14 @@ export class GdalLibrary {
       openOptions,
       (src) =>
         this.#withAppOptions(utility.args, utility.make, utility.free, (options) => {
+          const forget = utility.forgetAtOpen;
+          if (forget !== undefined) {
+            const kept = this.#errors.filter((e) =>
+              e.level < CE_FAILURE || !forget.test(e.message)
+            );
+            this.#errors.length = 0;
+            this.#errors.push(...kept);
+          }
           const out = utility.run(src, options);
           if (out === null) return undefined;
           this.#lib.GDALClose(out);
