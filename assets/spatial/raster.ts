@@ -173,12 +173,19 @@ export function embedsStatistics(translateOptions: readonly string[]): boolean {
 
 /** One COG written by {@linkcode processRasterBatch}. */
 export interface RasterOutput {
+  /** Lake key of the COG. */
   key: string;
+  /** Id of its ledger document (also the object's `mongodb_doc_id` metadata). */
   docId: string;
+  /** The manifest's path of the raster it was made from. */
   source: string;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** Number of bands. */
   bands: number;
+  /** The COG's CRS. */
   crs: string;
 }
 

@@ -58,12 +58,19 @@ import {
 
 /** One GeoParquet written by {@linkcode processVectorBatch}. */
 export interface VectorOutput {
+  /** Lake key of the GeoParquet file. */
   key: string;
+  /** Id of its ledger document (also the object's `mongodb_doc_id` metadata). */
   docId: string;
+  /** The manifest's path of the file it was made from. */
   source: string;
+  /** The layer of that file it holds. */
   layer: string;
+  /** Number of features written. */
   rows: number;
+  /** `[xmin, ymin, xmax, ymax]` in the output CRS; null when there is no geometry. */
   bbox: [number, number, number, number] | null;
+  /** GeoParquet `geometry_types` of the geometry column. */
   geometryTypes: string[];
 }
 

@@ -146,10 +146,15 @@ export interface SnapshotSettings {
 
 /** The meta columns of a snapshot table, by their dbt names. */
 export interface SnapshotMetaColumns {
+  /** When a row version became current. */
   readonly dbt_valid_from: string;
+  /** When it stopped being current (null, or `dbt_valid_to_current`, while it is). */
   readonly dbt_valid_to: string;
+  /** Unique id of a row version. */
   readonly dbt_scd_id: string;
+  /** The source's updated_at (or the snapshot time) of the version. */
   readonly dbt_updated_at: string;
+  /** Whether the row was deleted from the source (`hard_deletes: new_record`). */
   readonly dbt_is_deleted: string;
 }
 
