@@ -98,13 +98,7 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     );
   },
   split(separator?: unknown, maxsplit?: unknown) {
-    const parts = separator === undefined || separator === null
-      ? this.trim().split(/\s+/).filter((part) => part.length > 0)
-      : this.split(String(separator));
-    const max = Number(maxsplit ?? -1);
-    if (max < 0 || parts.length <= max + 1) return parts;
-    const sep = separator === undefined || separator === null ? " " : String(separator);
-    return [...parts.slice(0, max), parts.slice(max).join(sep)];
+    return pySplit(this, separator, maxsplit, false);
   },
   // Python capitalizes each run of letters: 'a_b' is 'A_B', "it's" is "It'S".
   title() {
@@ -172,13 +166,7 @@ const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unkno
     return at;
   },
   rsplit(separator?: unknown, maxsplit?: unknown) {
-    const parts = separator === undefined || separator === null
-      ? this.trim().split(/\s+/).filter((part) => part.length > 0)
-      : this.split(String(separator));
-    const max = Number(maxsplit ?? -1);
-    if (max < 0 || parts.length <= max + 1) return parts;
-    const sep = separator === undefined || separator === null ? " " : String(separator);
-    return [parts.slice(0, parts.length - max).join(sep), ...parts.slice(parts.length - max)];
+    return pySplit(this, separator, maxsplit, true);
   },
   splitlines() {
     return this.split(/\r?\n/).filter((line, i, all) => i < all.length - 1 || line !== "");
@@ -245,6 +233,41 @@ function pyOrder(a: unknown, b: unknown): number {
   }
   const [p, q] = [String(x), String(y)];
   return p < q ? -1 : p > q ? 1 : 0;
+}
+
+/**
+ * Python's `str.split` / `str.rsplit` (one helper: they differ only in the
+ * side the splits start from). With a separator the rest is rejoined with
+ * it; without one, runs of whitespace split and the rest after `maxsplit`
+ * splits stays as written (`' a  b  c '.split(None, 1)` is `['a', 'b  c ']`).
+ */
+function pySplit(
+  text: string,
+  separator: unknown,
+  maxsplit: unknown,
+  fromRight: boolean,
+): string[] {
+  const max = Number(maxsplit ?? -1);
+  if (separator !== undefined && separator !== null) {
+    const sep = String(separator);
+    const parts = text.split(sep);
+    if (max < 0 || parts.length <= max + 1) return parts;
+    return fromRight
+      ? [parts.slice(0, parts.length - max).join(sep), ...parts.slice(parts.length - max)]
+      : [...parts.slice(0, max), parts.slice(max).join(sep)];
+  }
+  // From the right is from the left on the reversed text (code units: reversed back exactly).
+  const reverse = (value: string) => value.split("").reverse().join("");
+  const parts: string[] = [];
+  let rest = (fromRight ? reverse(text) : text).replace(/^\s+/, "");
+  while (rest !== "" && (max < 0 || parts.length < max)) {
+    const gap = /\s+/.exec(rest);
+    if (gap === null) break;
+    parts.push(rest.slice(0, gap.index));
+    rest = rest.slice(gap.index + gap[0].length);
+  }
+  if (rest !== "") parts.push(rest);
+  return fromRight ? parts.map(reverse).reverse() : parts;
 }
 
 function trimChars(text: string, chars: string, start: boolean, end: boolean): string {

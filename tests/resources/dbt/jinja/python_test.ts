@@ -179,6 +179,11 @@ const CASES: readonly (readonly [string, string])[] = [
   ["{{ 'ab'.ljust(4, '.') }}{{ '7'.zfill(3) }}", "ab..007"],
   ["{{ 'a.b.c'.rsplit('.', 1) | join('|') }}", "a.b|c"],
   ["{{ 'a.b.c'.split('.', 1) | join('|') }}", "a|b.c"],
+  // Without a separator the rest is kept as written (it was joined again with one space).
+  [
+    "{{ ' a  b  c '.split(none, 1) }}{{ ' a  b  c '.rsplit(none, 1) }}{{ 'a\tb\nc'.split(none, 1) }}",
+    "['a', 'b  c '][' a  b', 'c']['a', 'b\\nc']",
+  ],
   ["{% set xs = [1] %}{% do xs.extend([2, 3]) %}{{ xs | join(',') }}", "1,2,3"],
   // What {{ }} and ~ print is Python's str(): None, True, lists, dicts and tuples as Python shows them.
   [
