@@ -146,8 +146,13 @@ export function compileFailureHint(
   args: readonly string[],
   code: number,
   denortBin: string | undefined = Deno.env.get("DENORT_BIN"),
+  output = "",
 ): string | undefined {
   if (code === 0 || parseLaunchArgs(args).rest[0] !== "compile") return undefined;
+  if (isCompileUsageError(output)) {
+    return "deno task compile: the flags after 'compile' go to deno compile (--include, " +
+      "--output, --target...); 'deno compile --help' lists them.";
+  }
   const version = Deno.version.deno;
   if (denortBin !== undefined && denortBin !== "") {
     // Given already: telling to set it (the hint below) sent the user round in a circle.
@@ -163,10 +168,23 @@ export function compileFailureHint(
       ` the denort executable of Deno ${version} (unzipped from denort-<target>.zip of that ` +
       "release), or unset DENORT_BIN to download it.";
   }
-  return `deno task compile failed (exit ${code}). If the error above is about downloading ` +
-    `denort: the binary is built on Deno's runtime (denort ${version}), downloaded once from ` +
+  // Said plainly when Deno's error names the download (a DNS failure offline).
+  const why = /dl\.deno\.land|denort-/.test(output)
+    ? "It could not download denort"
+    : "If the error above is about downloading denort";
+  return `deno task compile failed (exit ${code}). ${why}: the binary is built on Deno's ` +
+    `runtime (denort ${version}), downloaded once from ` +
     `dl.deno.land. Offline, fetch denort-<target>.zip of Deno ${version} on a connected machine, ` +
     "unzip it here and set DENORT_BIN=/path/to/denort, then run it again.";
+}
+
+/**
+ * Whether `deno compile` refused its command line (its argument parser's
+ * errors: an unknown flag, a missing or bad value): a usage error, exit 2.
+ */
+export function isCompileUsageError(output: string): boolean {
+  return /^error: (unexpected argument|invalid value|a value is required|the argument '[^']*' cannot be used)/m
+    .test(output);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -194,10 +212,30 @@ if (import.meta.main) {
   }
   // The child watches for this pid to stop being its parent (core/cli/stop.ts): killed
   // with -9, the launcher cannot stop it, and an orphan would hold leases, locks and ports.
+  // compile's errors are read for the hint (passed on as they come); without RUST_BACKTRACE=0
+  // a shell with RUST_BACKTRACE=1 got Deno's stack backtrace after a failed download.
+  const compiling = parseLaunchArgs(Deno.args).rest[0] === "compile";
   const child = new Deno.Command(Deno.execPath(), {
     args: argv,
-    env: { [LAUNCHER_PID_VARIABLE]: String(Deno.pid) },
+    env: {
+      [LAUNCHER_PID_VARIABLE]: String(Deno.pid),
+      ...(compiling ? { RUST_BACKTRACE: "0", RUST_LIB_BACKTRACE: "0" } : {}),
+    },
+    stderr: compiling ? "piped" : "inherit",
   }).spawn();
+  let errors = "";
+  const passingOn = compiling
+    ? (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        for (let written = 0; written < chunk.length;) {
+          written += await Deno.stderr.write(chunk.subarray(written));
+        }
+        // The last part is enough to tell a usage error from a failed download.
+        errors = (errors + decoder.decode(chunk, { stream: true })).slice(-65536);
+      }
+    })()
+    : undefined;
   const forwarded: Deno.Signal[] = Deno.build.os === "windows"
     ? []
     : ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -213,7 +251,11 @@ if (import.meta.main) {
     });
   }
   const status = await child.status;
-  const hint = compileFailureHint(Deno.args, status.code);
+  await passingOn;
+  const hint = compileFailureHint(Deno.args, status.code, undefined, errors);
   if (hint) console.error(hint);
+  if (!status.signal && status.code !== 0 && compiling && isCompileUsageError(errors)) {
+    Deno.exit(2);
+  }
   Deno.exit(status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code);
 }

@@ -333,6 +333,15 @@ Deno.test("tasks: a failed compile says how to give it the runtime offline (DENO
     compileFailureHint(["--cached-only", "compile"], 1, undefined)?.includes("DENORT_BIN"),
     true,
   );
+  // Offline, Deno's error names the download: the hint says so rather than "if".
+  const offline = compileFailureHint(
+    ["compile"],
+    1,
+    undefined,
+    "error: Writing deno compile executable ...\n    1: error sending request for url " +
+      "(https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip): dns error",
+  ) ?? "";
+  assert.match(offline, /It could not download denort: /);
   assert.equal(compileFailureHint(["compile"], 0), undefined);
   assert.equal(compileFailureHint(["materialize"], 1), undefined);
 });
@@ -353,6 +362,21 @@ Deno.test("tasks: a failed compile with DENORT_BIN set says what is wrong with i
   const present = compileFailureHint(["compile"], 1, Deno.execPath()) ?? "";
   assert.match(present, /is used as the runtime: it must be the denort executable of Deno/);
   assert.match(present, /or unset DENORT_BIN to download it\.$/);
+});
+
+Deno.test("tasks: compile with a flag deno compile refuses exits 2 naming it, without a stack backtrace or the DENORT_BIN hint", async () => {
+  // Before: exit 1, 'Stack backtrace:' (RUST_BACKTRACE=1 in the shell), then advice about
+  // downloading denort, which had nothing to do with the typo.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-run", "launch.ts", "compile", "--bogus"],
+    cwd: new URL("..", import.meta.url),
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 2, stderr);
+  assert.match(stderr, /unexpected argument '--bogus'/);
+  assert.match(stderr, /'deno compile --help' lists them/);
+  assert.doesNotMatch(stderr, /Stack backtrace|DENORT_BIN/);
 });
 
 Deno.test("launch.ts: a command loads the modules of its lazy imports when they run, not at start; compile keeps them all", () => {
