@@ -31,6 +31,8 @@ import {
   DBT_VERSION,
   inPackage,
   type Json,
+  MANIFEST_SCHEMA,
+  RUN_RESULTS_SCHEMA,
   type RunResultEntry,
   runResultEntry,
   targetDir,
@@ -38,6 +40,7 @@ import {
 } from "./artifacts.ts";
 import { writeJsonAtomic } from "./_files.ts";
 import { cleanProject } from "./clean.ts";
+import { SOURCES_SCHEMA } from "./docs_catalog.ts";
 import { loadProject } from "./compile/load.ts";
 import { parseUtcTime } from "./compile/configs.ts";
 import { DbtError, DbtErrorCode } from "./errors.ts";
@@ -1202,6 +1205,24 @@ async function findProjectDir(
   return "dbt";
 }
 
+/**
+ * Why an artifact of `schema` (its `metadata.dbt_schema_version`) is too new
+ * for this runner, or `undefined` when it is one it writes or an older one.
+ */
+function newerSchema(schema: string): string | undefined {
+  const found = /\/dbt\/(manifest|run-results|sources)\/v(\d+)\.json$/.exec(schema);
+  if (!found) return undefined;
+  const ours =
+    { manifest: MANIFEST_SCHEMA, "run-results": RUN_RESULTS_SCHEMA, sources: SOURCES_SCHEMA }[
+      found[1] as "manifest" | "run-results" | "sources"
+    ];
+  const known = Number(/\/v(\d+)\.json$/.exec(ours)?.[1]);
+  return Number(found[2]) > known
+    ? `written by a newer dbt (schema ${found[1]} v${found[2]}; this runner, dbt ${DBT_VERSION}, ` +
+      `reads up to v${known}); make the state with the same dbt version`
+    : undefined;
+}
+
 async function readState(project: DbtProject, dir: string): Promise<SelectionState> {
   // A damaged artifact (a run killed while writing it by another tool, a hand edit) is the
   // user's to fix, named with its path: exit 2, not a SyntaxError's stack.
@@ -1227,6 +1248,12 @@ async function readState(project: DbtProject, dir: string): Promise<SelectionSta
           ? Array.isArray(inner)
           : typeof inner === "object" && inner !== null && !Array.isArray(inner)));
     if (!shaped) throw invalid(`not a dbt ${name.replace(".json", "")} artifact`);
+    // dbt-core refuses artifacts of a newer schema (IncompatibleSchemaError): read as this
+    // version's, a renamed or moved field would make every node look modified, or none.
+    const schema = (value as { metadata?: { dbt_schema_version?: unknown } }).metadata
+      ?.dbt_schema_version;
+    const newer = typeof schema === "string" ? newerSchema(schema) : undefined;
+    if (newer) throw invalid(newer);
     return value;
   };
   const manifest = await read("manifest.json", "nodes") as StateManifest | undefined;

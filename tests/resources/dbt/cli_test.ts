@@ -254,6 +254,12 @@ Deno.test("dbt cli: a damaged --state artifact exits 2 naming its file, never a 
       ["manifest.json", '{"nodes": {"model.demo.a": {"checksum', /not valid JSON/],
       ["manifest.json", "[1, 2]", /not a dbt manifest artifact/],
       ["run_results.json", '{"results": 5}', /not a dbt run_results artifact/],
+      // Before: a newer dbt's manifest was read as this version's (dbt-core refuses it).
+      [
+        "manifest.json",
+        '{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v99.json"}, "nodes": {}}',
+        /written by a newer dbt \(schema manifest v99; this runner, dbt \S+, reads up to v12\)/,
+      ],
     ] as const
   ) {
     await Deno.remove(`${state}/manifest.json`).catch(() => {});
