@@ -40,6 +40,7 @@ import {
   type HeartbeatReply,
   type ListEventsOptions,
   type NewTick,
+  OWNER_LOST_TAG,
   type ReapOptions,
   type RunKeyClaim,
   type RunOwner,
@@ -301,7 +302,8 @@ export class PostgresRunStore extends RunStoreBase {
        finished_at = CASE WHEN $2::boolean THEN ${toTime("$3")} ELSE finished_at END,
        error_summary = CASE WHEN $4::boolean THEN $5::text ELSE error_summary END,
        tags = CASE WHEN $7::text IS NULL THEN tags ELSE (tags::jsonb || $7::jsonb)::text END
-     WHERE run_id = $6`,
+     WHERE run_id = $6
+       AND NOT ($2::boolean AND (tags::jsonb -> '${OWNER_LOST_TAG}') IS NOT NULL)`,
       [
         update.status,
         update.finishedAt !== undefined,
@@ -312,7 +314,15 @@ export class PostgresRunStore extends RunStoreBase {
         update.tags === undefined ? null : JSON.stringify(update.tags),
       ],
     );
-    if (updated.count !== 1) return false;
+    if (updated.count !== 1) {
+      // The fence (see _postgres_batch.ts): the end a reaped run's owner still sends is
+      // dropped; the reaper's stands. Other updates (the daemon's decision in the tags) pass.
+      const [found] = await sql.unsafe(
+        `SELECT 1 AS found FROM ${this.#t.pipeline_runs} WHERE run_id = $1`,
+        [runId],
+      );
+      return found !== undefined;
+    }
     if (update.tags) await this.#setTags(sql, runId, update.tags);
     return true;
   }

@@ -295,7 +295,7 @@ export class SqliteRunStore extends RunStoreBase {
     const work = () => {
       // The fence (see #reaped): the end a reaped run's owner still sends is dropped; the
       // reaper's stands. Other updates (the daemon's retry decision in the tags) go through.
-      if (update.finishedAt !== undefined && update.finishedAt !== null && this.#reaped(runId)) {
+      if (update.finishedAt !== undefined && this.#reaped(runId)) {
         return this.#get("SELECT 1 AS found FROM pipeline_runs WHERE run_id = ?", runId) !==
           undefined;
       }
