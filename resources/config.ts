@@ -84,6 +84,14 @@ function urlShapeProblem(value: string): string | undefined {
       if (!rest.startsWith("//")) return `needs '${scheme}://' before the host`;
       const authority = /^\/\/([^/?#]*)/.exec(rest)?.[1] ?? "";
       const host = /^(?:.*@)?(.*)$/.exec(authority)?.[1] ?? "";
+      if (
+        scheme !== "http" && scheme !== "https" && rest.slice(2 + authority.length).includes("@")
+      ) {
+        // postgres://u:p@ss/w@h/db: the password's '/' ends the host early, so the driver
+        // connected to 'ss' (ENOTFOUND ss: a piece of the password in the error).
+        return `has an '@' after its host: a '/', '?', '#' or '@' in the user name or password ` +
+          "must be percent-encoded as %2F, %3F, %23 or %40";
+      }
       if (host === "") {
         // s3:// alone is AWS for the region; postgres:// alone is the driver's defaults.
         return scheme === "http" || scheme === "https" ? "names no host" : undefined;
@@ -538,6 +546,20 @@ export function readDotenv(path: string): Record<string, string> {
  */
 export function parseDotenv(text: string): Record<string, string> {
   const values: Record<string, string> = {};
+  const nul = text.indexOf("\u0000");
+  if (nul !== -1) {
+    // No environment value can hold one (a NUL in STATE_DIR failed later, as the run store's
+    // path, exit 1), and a file of them is UTF-16, whose lines read as "not KEY=VALUE".
+    const line = text.slice(0, nul).split("\n").length;
+    const head = text.slice(0, 64);
+    const zeros = head.split("\u0000").length - 1;
+    throw new ConfigError(
+      "config.dotenv",
+      zeros * 3 >= head.length
+        ? "the file is UTF-16 text (every other byte is zero); save it as UTF-8"
+        : `line ${line} holds a NUL byte; remove it (no environment value can hold one)`,
+    );
+  }
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;

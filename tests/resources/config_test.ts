@@ -653,12 +653,34 @@ Deno.test("config: a password with an unencoded '/' never shows a piece of itsel
       ["SPATIAL_URL", "postgresql://user:p@ss!w?ord@db/gis"],
       ["LAKE_URL", "s3://key:se@cr!et/x@minio:9000"],
       ["NOTIFY_URLS", "https://u:p@ss!w/ord@hooks.example/x"],
+      // A valid host before the '/': the driver connected to 'ss' (ENOTFOUND ss).
+      ["RUNS_URL", "postgres://u:p@ss/w@h/db"],
+      ["SPATIAL_URL", "postgres://u:p@ss?w@h/db"],
     ]
   ) {
     const error = configError({ [name as string]: value as string });
     assert.equal(error.input, name, value);
     assert.doesNotMatch(error.message, /ss:w|ss!w|cr!et|p@ss|se@cr/, error.message);
     assert.match(error.message, /percent-encoded|not a URL/, error.message);
+  }
+});
+
+Deno.test("config: a .env with a NUL byte, or in UTF-16, is refused saying which", () => {
+  // Before: UTF-16 read as "line 1 is not KEY=VALUE"; a NUL inside STATE_DIR passed and failed
+  // later opening the run store (exit 1).
+  const utf16 = "STATE_DIR=x\n".split("").map((c) => `${c}\u0000`).join("");
+  for (
+    const [text, message] of [
+      [utf16, /the file is UTF-16 text \(every other byte is zero\); save it as UTF-8/],
+      [`\ufffd\ufffd${utf16}`, /the file is UTF-16 text/],
+      ["A=1\nSTATE_DIR=/srv/st\u0000x\n", /line 2 holds a NUL byte; remove it/],
+    ] as const
+  ) {
+    assert.throws(() => parseDotenv(text), (error: Error) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.match(error.message, message);
+      return true;
+    });
   }
 });
 
