@@ -320,9 +320,14 @@ function compileScopeFactory(input: RendererInput, dicts: NodeDicts): CompileSco
         },
       }]),
     ),
-    exposures: {},
+    // Built when first read: brooklyn-data/dbt_artifacts uploads them and
+    // dbt_project_evaluator unpacks them (they were always empty).
+    get exposures() {
+      return exposures ??= exposureDicts(props, (name) => ids.get(name));
+    },
     metrics: {},
   };
+  let exposures: Record<string, Record<string, unknown>> | undefined;
   return (packageName, reads, nodeName, self) => ({
     ...scopes.base(packageName, nodeName ?? ""),
     graph,
@@ -440,6 +445,40 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
     dicts = undefined; // read before the tests were compiled: made again with them
   };
   return { dictOf, all, setTests };
+}
+
+/** The project's exposures as `graph.exposures` has them (manifest.json's shape). */
+function exposureDicts(
+  props: Properties,
+  idOf: (name: string) => string | undefined,
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    props.exposures(idOf).map((e) => {
+      const packageName = e.uniqueId.split(".")[1] ?? "";
+      return [e.uniqueId, {
+        unique_id: e.uniqueId,
+        name: e.name,
+        resource_type: "exposure",
+        package_name: packageName,
+        path: e.file,
+        original_file_path: e.file,
+        fqn: [packageName, e.name],
+        type: e.type,
+        owner: e.owner,
+        description: e.description,
+        label: e.label,
+        maturity: e.maturity,
+        meta: e.meta,
+        tags: [...e.tags],
+        config: { enabled: true, tags: [...e.tags], meta: e.meta },
+        url: e.url,
+        depends_on: { macros: [], nodes: [...e.dependsOn] },
+        refs: [],
+        sources: [],
+        metrics: [],
+      }];
+    }),
+  );
 }
 
 /** A data test as `graph.nodes` has it (its SQL is not rendered for this). */

@@ -115,3 +115,25 @@ Deno.test("project hooks: on-run-end sees what brooklyn-data/dbt_artifacts uploa
   assert.match(run.out, /MODEL m 64 False True/);
   assert.match(run.out, /ARGS build 0/);
 });
+
+Deno.test("project hooks: graph.exposures has the project's exposures, as dbt_artifacts uploads them", async () => {
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-end:
+  - >-
+    {% for e in graph.exposures.values() | list %}{{ print('EXPOSURE ' ~ e.name ~ ' ' ~ e.type ~ ' ' ~ e.owner.email ~ ' ' ~ (e.depends_on.nodes | join(',')) ~ ' ' ~ e.resource_type) }}{% endfor %}
+    select 1
+`,
+    "models/m.sql": "select 1 as id",
+    "models/exposures.yml": `version: 2
+exposures:
+  - name: weekly_kpis
+    type: dashboard
+    owner: {name: Ann, email: ann@example.com}
+    depends_on: [ref('m')]
+`,
+  });
+  const run = await cli(["run", "--project-dir", project.dir]);
+  assert.equal(run.code, 0, run.out);
+  // was nothing: graph.exposures was always {}
+  assert.match(run.out, /EXPOSURE weekly_kpis dashboard ann@example\.com model\.demo\.m exposure/);
+});
