@@ -60,7 +60,7 @@ Deno.test("main.ts: help and usage errors", async (t) => {
     ],
     // The dbt line listed 12 of its 16 commands (no show, retry, clean, run-operation).
     [["--help"], 0, "stdout", /\n {2}dbt .*; dbt --help lists every command\n/],
-    [[], 2, "stdout", /^Usage: deno task cli COMMAND/],
+    [[], 2, "stderr", /^Usage: deno task cli COMMAND/],
     [["bogus"], 2, "stderr", /Unknown command 'bogus'/],
     [
       ["materialize", "--concurency", "2"],

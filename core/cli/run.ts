@@ -89,8 +89,13 @@ export async function runCli<R>(
       case "help":
       case "-h":
       case "--help":
+        // Without a command it is a usage error: its text goes to stderr, as every other's does.
+        if (command === undefined) {
+          io.err(usage(app as CliApp<unknown>));
+          return EXIT.usage;
+        }
         io.out(usage(app as CliApp<unknown>));
-        return command === undefined ? EXIT.usage : EXIT.ok;
+        return EXIT.ok;
     }
     const builtin = Object.hasOwn(BUILTIN, command) ? BUILTIN[command] : undefined;
     if (builtin) return await (await builtin())(app, rest, io, options.signal);

@@ -357,7 +357,8 @@ async function readInvocation(
   const { values, positionals } = parsed;
   const [command, sub] = positionals;
   if (values.help || command === undefined) {
-    (command === undefined && !values.help ? io.err : io.out)(USAGE);
+    if (values.help) io.out(USAGE);
+    else io.err(USAGE);
     return values.help ? 0 : 2;
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {

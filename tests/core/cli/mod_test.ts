@@ -20,10 +20,12 @@ Deno.test("runCli: help and unknown commands", async (t) => {
     }
   });
 
-  await t.step("no command prints the usage and exits 2", async () => {
+  await t.step("no command prints the usage on stderr and exits 2", async () => {
+    // Before: on stdout, so `deno task cli > out` hid why it exited 2.
     const outcome = await cli(app, []);
     assertExit(outcome, EXIT.usage);
-    assert.match(outcome.stdout, /^Usage: platform COMMAND/);
+    assert.match(outcome.stderr, /^Usage: platform COMMAND/);
+    assert.equal(outcome.stdout, "");
   });
 
   await t.step("an unknown command exits 2 and says where the list is", async () => {
