@@ -346,7 +346,7 @@ export async function validateManifest(
     json = JSON.parse(text);
   } catch (error) {
     // The parser quotes the text around the fault, control characters included.
-    const reason = printable(toError(error).message);
+    const reason = textProblem(read.bytes) ?? printable(toError(error).message);
     return {
       ok: false,
       batchId: keyBatchId,
@@ -398,6 +398,26 @@ export async function validateManifest(
   }
   if (problems.length > 0) return { ok: false, batchId: manifest.batch_id, problems };
   return { ok: true, manifest, etag: read.etag };
+}
+
+/**
+ * What makes `bytes` no UTF-8 text at all, said plainly: a UTF-16 file (an
+ * editor's "Unicode") read as "Expected property name at position 1" or "The
+ * encoded data is not valid", a NUL byte as a JSON syntax error.
+ */
+function textProblem(bytes: Uint8Array): string | undefined {
+  const head = bytes.subarray(0, 64);
+  const zeros = head.filter((b) => b === 0).length;
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    return "the file is UTF-16 text (it starts with a UTF-16 byte order mark)";
+  }
+  if (zeros * 3 >= head.length && zeros > 0) {
+    return "the file is UTF-16 text (every other byte is zero)";
+  }
+  const nul = bytes.indexOf(0);
+  if (nul === -1) return undefined;
+  const line = bytes.subarray(0, nul).filter((b) => b === 0x0a).length + 1;
+  return `line ${line} holds a NUL byte (offset ${nul}); remove it`;
 }
 
 /** Options of {@linkcode validateManifest}. */

@@ -65,6 +65,35 @@ Deno.test("validateManifest reports each kind of problem", async (t) => {
     assert.match(problems[0]!.message, /manifests\/b1\.json/);
   });
 
+  await t.step("a UTF-16 manifest or a NUL byte is named as such", async () => {
+    // Before: "Expected property name or '}' in JSON at position 1" (UTF-16 without a byte
+    // order mark), "The encoded data is not valid" (with one), a JSON syntax error for a NUL.
+    const text = JSON.stringify(manifest(), null, 2);
+    const utf16le = (bom: boolean) => {
+      const out = new Uint8Array((bom ? 2 : 0) + text.length * 2);
+      if (bom) out.set([0xff, 0xfe]);
+      for (let i = 0; i < text.length; i++) out[(bom ? 2 : 0) + 2 * i] = text.charCodeAt(i);
+      return out;
+    };
+    const nul = bytes(text.replace('"ana@example.org"', '"ana@example.org"\u0000'));
+    for (
+      const [body, expected] of [
+        [utf16le(true), /the file is UTF-16 text \(it starts with a UTF-16 byte order mark\)/],
+        [utf16le(false), /the file is UTF-16 text \(every other byte is zero\)/],
+        [nul, /line 3 holds a NUL byte \(offset \d+\); remove it/],
+      ] as const
+    ) {
+      await using store = await landing();
+      await store.put(BUCKET, "manifests/b1.json", body);
+      const result = await validateManifest(store, BUCKET, "manifests/b1.json");
+      assert.equal(result.ok, false);
+      const problems = result.ok ? [] : result.problems;
+      assert.deepEqual(problems.map((p) => p.code), ["malformed_json"]);
+      assert.match(problems[0]!.message, expected);
+      assert.match(problems[0]!.message, /Commit valid UTF-8 JSON/);
+    }
+  });
+
   await t.step("schema errors name the field path", async () => {
     const bad = manifest({
       uploader: "",
