@@ -313,6 +313,9 @@ Options:
   -h, --help       show this help
 
 Prints UI_URL=<url> once listening. Ctrl-C stops (runs launched here are canceled).
+
+Exit status: 0 stopped, 1 failure, 2 usage or configuration error (a bad flag,
+the port taken, another --host without UI_TOKEN).
 `;
 
 /** What the `ui` and `dev` commands need from the project besides the CLI app. */

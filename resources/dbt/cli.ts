@@ -116,7 +116,8 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --output name|path|json (ls)
           --warn-error, --warn-error-options '{"include": "all" | [...], "exclude": [...]}'
             (build, test: a warn-severity test that warns fails, exit 1; the one warning
-            covered is dbt's LogTestResult, other warnings stay warnings)`;
+            covered is dbt's LogTestResult, other warnings stay warnings)
+exit status: 0 success, 1 a node or test failed, 2 usage or project error`;
 
 /** Runs one dbt command; returns the exit code. */
 export async function runDbtCli(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../core/cli/app.ts";
-import { parseUiArgs } from "../../ui/serve.ts";
+import { parseUiArgs, UI_USAGE } from "../../ui/serve.ts";
 
 Deno.test("ui/dev: a malformed --port or --host is a usage error naming the flag", () => {
   // Before: Number() took '' as 0 (any free port), '0x10' as 16, '1e3' as 1000, and
@@ -75,4 +75,9 @@ Deno.test("ui/dev: --port or --host given twice exits as a usage error naming bo
     () => parseUiArgs(["--host", "127.0.0.1", "--host", "0.0.0.0"]),
     /--host is given twice/,
   );
+});
+
+Deno.test("ui/dev --help: says the exit statuses, as every other command's help does", () => {
+  assert.equal(parseUiArgs(["--help"], "dev"), "help");
+  assert.match(UI_USAGE, /Exit status: 0 stopped, 1 failure, 2 usage or configuration error/);
 });
