@@ -50,7 +50,10 @@ Deno.test("dbt cli: usage errors exit 2 and say what to type", async () => {
   assert.equal(help.code, 0);
   assert.match(help.out, /--select/);
   // As every other task's help says it (dbt's did not).
-  assert.match(help.out, /\nexit status: 0 success, 1 a node or test failed, 2 usage or project error$/);
+  assert.match(
+    help.out,
+    /\nexit status: 0 success, 1 a node or test failed, 2 usage or project error$/,
+  );
 });
 
 Deno.test("dbt cli: parse, ls with selection, compile, and a project error", async () => {
