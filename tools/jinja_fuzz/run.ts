@@ -24,12 +24,12 @@ import { generate, Rng } from "./grammar.ts";
  * fixed 300 cases: an Undefined inside a list/dict/tuple prints `None` here
  * and `Undefined` in Jinja2; -0.0 loses its sign in arithmetic and `%f`;
  * a method printed without its call (`'x'.upper`); `tuple | truncate` gives
- * the tuple back in Jinja2; `'' | indent(4, true)`; urlencode of a dict or of a quote; a negative number to a
- * fractional power (complex in Python, nan here); `undefined.attr is callable`;
- * a for's else after every iteration hit `continue`. And the whole
- * {@linkcode Report.lenient} class: templates Jinja2 refuses for a type (an
- * attribute of an undefined value, a filter Jinja2 lacks such as `bool`, an
- * unknown keyword argument of a macro, a call after a filter's arguments)
+ * the tuple back in Jinja2; `'' | indent(4, true)`; urlencode of a dict or of
+ * a quote; a negative number to a fractional power (complex in Python, nan
+ * here); a for's else after every iteration hit `continue`. And the whole
+ * {@linkcode Report.lenient} class: templates Jinja2 refuses for a type (a
+ * filter Jinja2 lacks such as `bool`, a call after a filter's arguments,
+ * arithmetic or a call on an undefined)
  * render here; no macro that works in dbt relies on those.
  */
 export const KNOWN: readonly { readonly pattern: RegExp; readonly why: string }[] = [
@@ -153,6 +153,8 @@ const SCOPE: RenderScope = {
   isIncremental: () => false,
   self: undefined,
   target: {},
+  // A compile render (dbt's default Undefined: `undefined.attr` raises), as oracle.py's.
+  execute: true,
 };
 
 /** Renders `template` with our engine. */

@@ -41,6 +41,7 @@ import { addJinjaBuiltins, pyJsonDumps } from "./builtins.ts";
 import { asSet, asTuple, isPlainDict, pyRepr, pyStr } from "./py_repr.ts";
 import { dictKeys } from "./py_dict.ts";
 import { addPythonFilters, installPythonSemantics, PYTHON_GLOBALS } from "./python.ts";
+import { installUndefined, strictUndefined, undefinedErrorIn } from "./undefined.ts";
 import { toError } from "../../../core/errors.ts";
 import { registerSecret } from "../../../core/secrets.ts";
 import { positionsOf, sharedCode, SKELETON_FILE, splitTemplate } from "./skeleton.ts";
@@ -342,6 +343,7 @@ export class JinjaEnv {
     const quote = options.quote ?? ((name: string) => `"${name.replaceAll('"', '""')}"`);
     installJinjaCompat();
     installPythonSemantics();
+    installUndefined();
     this.#env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false });
     this.#env.addExtension("do", new DoExtension());
     this.#env.addExtension("loopcontrols", new LoopControlExtension());
@@ -1279,11 +1281,24 @@ export class JinjaEnv {
     // `load_result` of a statement this render did not run is none, not another node's answer.
     if (outer === undefined) this.#results.clear();
     try {
-      return fn();
+      // dbt compiles (execute) with Jinja2's Undefined, which raises on `undefined.attr`, and
+      // parses with a lenient one (undefined.ts).
+      return strictUndefined(scope.execute === true, fn);
     } catch (error) {
       if (error instanceof DbtError) throw error;
       const message = toError(error).message;
       const line = lineFrom(message, true);
+      const undefinedError = undefinedErrorIn(error);
+      if (undefinedError !== undefined) {
+        // dbt's UndefinedMacroError: the same words, with this runner's deps command.
+        throw new DbtError(
+          DbtErrorCode.renderFailed,
+          `${undefinedError.message}. This can happen when calling a macro that does not exist. ` +
+            "Check for typos and/or install package dependencies with `deno task dbt deps`.",
+          { file, line },
+          error,
+        );
+      }
       const thrown = this.#thrown;
       if (thrown instanceof NeedQuery) throw new QueryNeeded(thrown.sql, file);
       if (thrown instanceof ScopeError) {
