@@ -29,6 +29,14 @@ const CONFIG_ARGS: ReadonlySet<string> = new Set([
   "name",
 ]);
 
+/**
+ * Whether a key of a test's entry is an argument of its macro (dbt's
+ * test_metadata.kwargs): not `name:`, `description:`, `config:` nor a config key.
+ */
+export function isTestArgument(key: string): boolean {
+  return !CONFIG_ARGS.has(key);
+}
+
 /** What a generic test is declared on. */
 export type TestTarget =
   | { readonly kind: "model"; readonly name: string }
@@ -101,7 +109,7 @@ export function genericTestNames(test: TestDeclaration): GenericTestNames {
 function testArgs(test: TestDeclaration): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(test.kwargs)) {
-    if (!CONFIG_ARGS.has(key)) args[key] = value;
+    if (isTestArgument(key)) args[key] = value;
   }
   if (test.columnName !== undefined) args.column_name = test.columnName;
   const { target } = test;

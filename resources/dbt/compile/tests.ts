@@ -13,6 +13,7 @@
 import {
   type GenericTestNames,
   genericTestNames,
+  isTestArgument,
   testHashInput,
   testIdHash,
   type TestTarget,
@@ -230,8 +231,10 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
         Object.assign(macroConfig, values);
       },
     };
+    // The macro gets the test's arguments only, as dbt calls it: a custom `name:` is not one
+    // (Jinja2 refuses a keyword the macro does not declare).
     const kwargs = Object.fromEntries(
-      Object.entries(spec.kwargs).map(([key, value]) => [
+      Object.entries(spec.kwargs).filter(([key]) => isTestArgument(key)).map(([key, value]) => [
         key,
         testArgument(value, ctx, reads, scope, yaml.file),
       ]),

@@ -14,6 +14,7 @@ import { Namespace, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
 import { asDictView, asTuple, isPlainDict, TUPLE } from "./py_repr.ts";
 import { PyFloat, pyJsonParse, unbox } from "./py_number.ts";
+import { strictUndefinedOn } from "./undefined.ts";
 
 type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
 
@@ -402,6 +403,7 @@ export function installJinjaCompat(): void {
     }
     return found;
   };
+  installMacroSignatures();
   const makeMacro = internals.runtime.makeMacro;
   internals.runtime.makeMacro = (argNames, kwargNames, func) => {
     const macro = makeMacro(argNames, kwargNames, function (this: unknown, ...args: unknown[]) {
@@ -414,6 +416,10 @@ export function installJinjaCompat(): void {
     });
     // The arguments as called (nunjucks drops the ones the macro does not name): `varargs`.
     const wrapped = function (this: unknown, ...args: unknown[]) {
+      const signature = (wrapped as { [SIGNATURE]?: MacroSignature })[SIGNATURE];
+      if (signature !== undefined && strictUndefinedOn()) {
+        checkArguments(signature, argNames, kwargNames, args);
+      }
       return withMacroExtras(argNames, kwargNames, args, () => macro.apply(this, args));
     };
     // Jinja2's `m.arguments`: the parameter names as a tuple (a strict function's own
@@ -422,6 +428,89 @@ export function installJinjaCompat(): void {
       value: asTuple([...argNames, ...kwargNames.filter((name) => name !== "caller")]),
     });
     return wrapped;
+  };
+}
+
+/** What a macro's body reads of the arguments it does not name (Jinja2's catch_kwargs...). */
+interface MacroSignature {
+  readonly name: string;
+  /** The body reads `kwargs`: any keyword is taken. */
+  readonly kwargs: boolean;
+  /** The body reads `varargs`: any number of positional arguments is taken. */
+  readonly varargs: boolean;
+}
+
+const SIGNATURE = Symbol("dbt.macroSignature");
+
+/**
+ * Jinja2's checks of a macro call (runtime.Macro.__call__): a keyword the
+ * macro neither names nor takes through `kwargs`, or more positional
+ * arguments than it names without `varargs`, is a TypeError, as in dbt (a
+ * misspelt keyword used to be dropped, its default silently used).
+ */
+function checkArguments(
+  signature: MacroSignature,
+  argNames: readonly string[],
+  kwargNames: readonly string[],
+  args: readonly unknown[],
+): void {
+  const last = args.at(-1) as Record<string, unknown> | undefined;
+  const keywords = typeof last === "object" && last !== null && last.__keywords === true
+    ? last
+    : undefined;
+  const positional = keywords ? args.length - 1 : args.length;
+  const named = argNames.length + kwargNames.length;
+  if (!signature.varargs && positional > named) {
+    throw new TypeError(
+      `macro '${signature.name}' takes not more than ${named} argument(s)`,
+    );
+  }
+  if (signature.kwargs || keywords === undefined) return;
+  for (const key of Object.keys(keywords)) {
+    if (key === "__keywords" || key === "caller") continue;
+    if (!argNames.includes(key) && !kwargNames.includes(key)) {
+      throw new TypeError(`macro '${signature.name}' takes no keyword argument '${key}'`);
+    }
+  }
+}
+
+interface MacroNode {
+  typename: string;
+  name: { value: string };
+  body: { findAll(type: unknown): { value: unknown }[] };
+}
+
+/** Records on each `{% macro %}` whether its body reads `kwargs` / `varargs`. */
+function installMacroSignatures(): void {
+  const internals = nunjucks as unknown as {
+    compiler: {
+      Compiler: {
+        prototype: {
+          _compileMacro(this: unknown, node: MacroNode, frame: unknown): string;
+          _emitLine(this: unknown, code: string): void;
+        };
+      };
+    };
+    nodes: { Symbol: unknown };
+    runtime: Record<string, unknown>;
+  };
+  internals.runtime._dbt_signature = (fn: unknown, signature: MacroSignature) => {
+    if (typeof fn === "function") Object.defineProperty(fn, SIGNATURE, { value: signature });
+  };
+  const proto = internals.compiler.Compiler.prototype;
+  const compileMacro = proto._compileMacro;
+  proto._compileMacro = function (node, frame) {
+    const funcId = compileMacro.call(this, node, frame);
+    // A call block's anonymous macro (`caller`) is called by the macro it is given to.
+    if (node.typename !== "Macro") return funcId;
+    const names = new Set(node.body.findAll(internals.nodes.Symbol).map((symbol) => symbol.value));
+    const signature = {
+      name: node.name.value,
+      kwargs: names.has("kwargs"),
+      varargs: names.has("varargs"),
+    };
+    proto._emitLine.call(this, `runtime._dbt_signature(${funcId}, ${JSON.stringify(signature)});`);
+    return funcId;
   };
 }
 

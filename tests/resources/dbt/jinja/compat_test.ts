@@ -1,0 +1,69 @@
+/**
+ * Macro calls checked as Jinja2 checks them (resources/dbt/jinja/compat.ts):
+ * a keyword the macro does not declare, or more positional arguments than it
+ * declares, is a TypeError unless its body reads `kwargs` / `varargs`.
+ * Outputs and messages come from Jinja2 3.1.6 (python3, the SandboxedEnvironment
+ * of tools/jinja_fuzz/oracle.py). Before the fix the keyword was dropped and
+ * the macro's default silently used (`m(1, c=2)` printed 11).
+ */
+
+import assert from "node:assert/strict";
+import { JinjaEnv, type RenderScope } from "../../../../resources/dbt/jinja/env.ts";
+import { DbtError } from "../../../../resources/dbt/mod.ts";
+
+const refuse = (): never => {
+  throw new Error("not in this test");
+};
+
+function scope(execute: boolean): RenderScope {
+  return {
+    ref: refuse,
+    source: refuse,
+    config: refuse,
+    var: refuse,
+    envVar: refuse,
+    isIncremental: () => false,
+    self: undefined,
+    target: {},
+    execute,
+  };
+}
+
+const env = new JinjaEnv();
+const render = (text: string, execute = true) =>
+  env.render(env.compile(text, "macros/m.sql"), scope(execute));
+
+const M = "{% macro m(a, b=1) %}{{ a }}{{ b }}{% endmacro %}";
+
+Deno.test("compat: a macro call with a keyword or an argument the macro does not take fails as in Jinja2", () => {
+  for (
+    const [template, message] of [
+      [`${M}{{ m(1, c=2) }}`, "macro 'm' takes no keyword argument 'c'"],
+      [`${M}{{ m(1, 2, 3) }}`, "macro 'm' takes not more than 2 argument(s)"],
+    ]
+  ) {
+    assert.throws(
+      () => render(template as string),
+      (error: unknown) => {
+        assert.ok(error instanceof DbtError, String(error));
+        assert.equal(error.file, "macros/m.sql");
+        assert.ok(error.message.includes(message as string), error.message);
+        return true;
+      },
+      template,
+    );
+  }
+});
+
+Deno.test("compat: kwargs / varargs in the body take what the macro does not name", () => {
+  for (
+    const [template, expected] of [
+      ["{% macro m(a) %}{{ a }}{{ kwargs }}{% endmacro %}{{ m(1, c=2) }}", "1{'c': 2}"],
+      ["{% macro m(a) %}{{ a }}{{ varargs }}{% endmacro %}{{ m(1, 2, 3) }}", "1(2, 3)"],
+      [`${M}{{ m(b=5, a=4) }}|{{ m(7) }}`, "45|71"],
+      ["{% macro m(a) %}{{ a }}{{ caller() }}{% endmacro %}{% call m(1) %}x{% endcall %}", "1x"],
+    ]
+  ) {
+    assert.equal(render(template as string), expected, template);
+  }
+});
