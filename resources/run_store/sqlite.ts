@@ -201,9 +201,10 @@ export class SqliteRunStore extends RunStoreBase {
       db = openSqlite(path, {
         busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
         synchronous: "NORMAL",
-        setup: (db) => immediateTransaction(db, () => prepareTables(db)),
+        setup: (db) => immediateTransaction(db, () => prepareTables(db, path)),
       });
     } catch (error) {
+      if (error instanceof ResourceError) throw error; // says what is wrong with the file
       // A full disk met while opening (making -shm) reads "disk I/O error".
       if (sqliteDiskFull(error, path)) {
         throw new DiskFullError(`the run store '${path}'`, path, { cause: error });
@@ -1025,7 +1026,28 @@ export class SqliteRunStore extends RunStoreBase {
  * older version made them (in the caller's transaction, so two processes
  * opening an old file at once add them once).
  */
-function prepareTables(db: DatabaseSync): void {
+/**
+ * `PRAGMA user_version` of the run store's file. Tables only ever gain columns, so an older
+ * build reads a newer file; a change it could not read raises this, and the older build
+ * refuses the file instead of misreading it.
+ */
+const SCHEMA_VERSION = 1;
+
+function prepareTables(db: DatabaseSync, path: string): void {
+  const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+  if (version > SCHEMA_VERSION) {
+    const failure = new ResourceError(
+      "run_store.unsupported_version",
+      `Cannot open the run store at '${path}': its schema version ${version} is newer than ` +
+        `this build reads (${SCHEMA_VERSION}); upgrade the platform, or point RUNS_URL (or ` +
+        "STATE_DIR) at another file",
+      { input: path },
+    );
+    // Only an upgrade fixes it.
+    Object.defineProperty(failure, "retryable", { value: false });
+    throw failure;
+  }
+  if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   const indexed = db.prepare(
     "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('run_tags', 'run_assets')",
   ).get() as { n: number };

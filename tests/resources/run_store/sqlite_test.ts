@@ -151,3 +151,32 @@ Deno.test("SqliteRunStore: a file another process keeps locked fails naming it a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteRunStore: a file from a newer build (schema version above this one's) is refused naming it, not misread", async () => {
+  // Before: opened as if this build's, whatever a newer build had changed in it.
+  const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
+  try {
+    const path = `${dir}/runs.db`;
+    await SqliteRunStore.open(path)[Symbol.asyncDispose]();
+    const db = new DatabaseSync(path);
+    assertEquals(db.prepare("PRAGMA user_version").get()?.user_version, 1, "stamped at open");
+    db.exec("PRAGMA user_version = 7");
+    db.close();
+    let thrown: unknown;
+    try {
+      SqliteRunStore.open(path);
+    } catch (error) {
+      thrown = error;
+    }
+    assert(thrown instanceof ResourceError, String(thrown));
+    assertEquals(thrown.code, "run_store.unsupported_version");
+    assertEquals(
+      thrown.message,
+      `Cannot open the run store at '${path}': its schema version 7 is newer than this build ` +
+        "reads (1); upgrade the platform, or point RUNS_URL (or STATE_DIR) at another file",
+    );
+    assertEquals((thrown as { retryable?: unknown }).retryable, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
