@@ -240,6 +240,7 @@ export async function loadProject(
     },
   });
   requireDailyTimeSpine(semantic, compiled.nodes.values());
+  renderer.setSemantic(semantic);
   if (options.cache !== false) await read.cache.write(read.targetPath);
   // dbt's order (RunTask._hook_keyfunc): the packages' hooks by package name, the root's last.
   const hookOrder = [...read.packages.slice(1)].sort((a, b) => a.name < b.name ? -1 : 1)
@@ -456,6 +457,7 @@ function patchModels(
   const { props, jinja, scopes, resolved } = state;
   const renderer = rendererFor({ ...state, read, enabled });
   renderer.setTests(previous.tests);
+  renderer.setSemantic(previous.semantic);
   const nodes = new Map<string, ModelNode>();
   for (const [nodeName, node] of state.nodes) {
     nodes.set(

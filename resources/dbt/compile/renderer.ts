@@ -19,6 +19,7 @@ import type {
   DbtProject,
   ModelNode,
   QueryRunner,
+  SemanticResource,
   TestNode,
 } from "../nodes.ts";
 import type { ReadProject } from "../project/read.ts";
@@ -64,6 +65,11 @@ export interface Renderer {
    * dbt's graph has them: packages such as dbt-project-evaluator count tests per model.
    */
   readonly setTests: (tests: readonly TestNode[]) => void;
+  /**
+   * Gives `graph.metrics` the project's metrics (parsed after the nodes), as dbt's graph has
+   * them: dbt_project_evaluator unpacks them.
+   */
+  readonly setSemantic: (resources: readonly SemanticResource[]) => void;
 }
 
 /** A {@linkcode Renderer} and the built nodes, as tests and unit tests read them. */
@@ -96,7 +102,8 @@ export interface RendererInput {
 export function createRenderer(input: RendererInput): Renderer {
   const { jinja, parsed } = input;
   const dicts = lazyNodeDicts(input);
-  const compileScope = compileScopeFactory(input, dicts);
+  const metrics: MetricsBox = { value: {} };
+  const compileScope = compileScopeFactory(input, dicts, metrics);
   const bare = new Map<string, CompiledSql>();
   const bareSql = (nodeName: string): CompiledSql => {
     let done = bare.get(nodeName);
@@ -199,7 +206,19 @@ export function createRenderer(input: RendererInput): Renderer {
     compileNode,
     renderHook,
     setTests: dicts.setTests,
+    setSemantic: (resources) => {
+      metrics.value = Object.fromEntries(
+        resources.filter((r) => r.kind === "metric").map((
+          r,
+        ) => [r.uniqueId, structuredClone(r.json)]),
+      );
+    },
   };
+}
+
+/** `graph.metrics`, set once the semantic layer is parsed. */
+interface MetricsBox {
+  value: Record<string, unknown>;
 }
 
 /**
@@ -282,7 +301,11 @@ type CompileScope = (
 ) => RenderScope;
 
 /** Scopes of the compile render: real relations, `graph`, `model`, `config.get`. */
-function compileScopeFactory(input: RendererInput, dicts: NodeDicts): CompileScope {
+function compileScopeFactory(
+  input: RendererInput,
+  dicts: NodeDicts,
+  metrics: MetricsBox,
+): CompileScope {
   const { props, scopes, resolved } = input;
   const { relations, ids, configs } = resolved;
   const { dictOf, all } = dicts;
@@ -325,7 +348,9 @@ function compileScopeFactory(input: RendererInput, dicts: NodeDicts): CompileSco
     get exposures() {
       return exposures ??= exposureDicts(props, (name) => ids.get(name));
     },
-    metrics: {},
+    get metrics() {
+      return metrics.value;
+    },
   };
   let exposures: Record<string, Record<string, unknown>> | undefined;
   return (packageName, reads, nodeName, self) => ({

@@ -305,3 +305,22 @@ Deno.test("semantic_manifest.json is written on one line, as Pydantic's .json() 
   assert.ok(text.includes('"label": "N\\u00ba"'), text);
   assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(buildSemanticManifest(loaded))));
 });
+
+Deno.test("graph.metrics has the project's metrics as manifest.json does (dbt_project_evaluator unpacks them)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dbt-sm-" });
+  try {
+    await copyTree(FIXTURE, dir);
+    const project = await loadProject(dir, { cache: false, env: () => undefined });
+    const text = await project.renderHook(
+      "{% for m in graph.metrics.values() | sort(attribute='name') %}" +
+        "{{ m.name }}:{{ m.type }}:{{ m.resource_type }};{% endfor %}",
+      { file: "hook", query: () => Promise.reject(new Error("no query expected")) },
+    );
+    const manifest = project.semantic.filter((r) => r.kind === "metric")
+      .map((r) => `${r.name}:${String(r.json.type)}:metric;`).sort().join("");
+    assert.ok(manifest.length > 0);
+    assert.equal(text, manifest); // was '': graph.metrics was always {}
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
