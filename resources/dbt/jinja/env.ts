@@ -934,7 +934,9 @@ export class JinjaEnv {
         if (SHARED.size > LOADED_MAX) SHARED.delete(SHARED.keys().next().value as string);
       }
     }
-    return shared === null ? undefined : shared.make(split.values, positionsOf(shared, split));
+    if (shared === null) return undefined;
+    const positions = positionsOf(shared, split, text);
+    return positions === undefined ? undefined : shared.make(split.values, positions);
   }
 
   /**

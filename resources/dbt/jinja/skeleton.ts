@@ -8,20 +8,20 @@
  *
  * A template's skeleton is its text with each stretch of plain text (its
  * leading and trailing whitespace kept, which `{%-`/`-%}` trim) and each
- * plain string literal replaced by a mark; the tokens are nunjucks' own
- * (its lexer), so the skeleton parses to the same tree as the template with
- * marks for values. The skeleton's code takes the marked values (`__L`) and
- * the template's line and column numbers (`__P`, for error messages) as
+ * plain string literal replaced by a mark, read as nunjucks' lexer reads it,
+ * so the skeleton parses to the same tree as the template with marks for
+ * values. The skeleton's code takes the marked values (`__L`) and the
+ * template's line and column numbers (`__P`, for error messages) as
  * arguments: each template calls it with its own, so it renders exactly what
- * its own compiled code would. Anything this cannot show to be safe (a
- * `raw` block, a mark in the text, a literal holding quotes or backslashes,
- * a dict key, a file name in the code) keeps the template's own code.
+ * its own compiled code would. Anything this cannot show to be safe (a `raw`
+ * block, a mark in the text, a literal holding quotes or backslashes, a dict
+ * key, a file name in the code) keeps the template's own code.
+ *
+ * The split is a scan of the text (a few µs a model), not nunjucks' lexer:
+ * lexing 10k models with it cost ~0.45 s, more than the rest of the compile.
  *
  * @module
  */
-
-// @ts-types="@types/nunjucks"
-import nunjucks from "nunjucks";
 
 /** Opens a mark; no template holds it (private use), else the template is not shared. */
 const OPEN = "\uE000";
@@ -30,122 +30,113 @@ const CLOSE = "\uE001";
 /** The file name the skeleton is compiled under: code naming it reads its own file. */
 export const SKELETON_FILE = "\uE002";
 
-/** nunjucks' token, as its lexer gives it. */
-interface Token {
-  readonly type: string;
-  readonly value: string;
-  readonly lineno: number;
-  readonly colno: number;
-}
-
-interface Tokenizer {
-  index: number;
-  nextToken(): Token | null;
-}
-
-const lexer = (nunjucks as unknown as {
-  lexer: { lex(src: string, opts: Record<string, unknown>): Tokenizer };
-}).lexer;
-
 /** A template split into its skeleton and what the marks stand for. */
 export interface Split {
   /** The skeleton's text. */
   readonly text: string;
   /** The value of each mark, in order. */
   readonly values: readonly string[];
-  /** Line (0-based) of each token of the template, then of its end. */
-  readonly lines: readonly number[];
-  /** Column (0-based) of each token of the template, then of its end. */
-  readonly columns: readonly number[];
+  /**
+   * Each mark's span, four numbers a mark: where it starts and ends in the
+   * skeleton, then where what it stands for starts and ends in the template.
+   */
+  readonly spans: readonly number[];
 }
 
 /** A string literal that may be a mark: its value reads the same in any code position. */
 const PLAIN_VALUE = /^[^\\"'\n\r\u2028\u2029\uE000-\uE002]*$/;
 /** Blocks whose text the parser reads past the lexer. */
 const RAW_BLOCK = /\{%-?\s*(?:raw|verbatim)\b/;
+/** nunjucks' lexer: whitespace between tokens, and the characters that end a name or number. */
+const WHITESPACE = " \n\t\r\xA0";
+const DELIMITERS = "()[]{}%*-+~/#,:|.<>=!";
+/**
+ * What nunjucks' parser trims beside `{%-`/`-%}` (`\s`), one character at a time: `/\s*$/`
+ * tries every start in the text (~50 ms for 10k models).
+ */
+const SPACE = /^\s$/;
 
 /**
  * Splits `text` (preprocessed) into its skeleton, or undefined when it has
  * nothing to share or cannot be split safely (the template then compiles
- * its own code). Lexer errors give undefined too: the template's own compile
- * reports them.
+ * its own code). It reads the text as nunjucks' lexer does (lexer.js: text
+ * up to `{{`, `{%` or `{#`; a comment up to `#}`; in a tag, a quote where a
+ * token starts opens a string, `%}` or `}}` ends the tag) and gives up on
+ * anything else that lexer treats apart: a quote inside a name, an `r/regex/`,
+ * a `#}` in the text, an unclosed tag, comment or string (the template's own
+ * compile reports those).
  */
 export function splitTemplate(text: string): Split | undefined {
   if (RAW_BLOCK.test(text) || /[\uE000-\uE002]/.test(text)) return undefined;
-  const lexed = lex(text);
-  if (lexed === undefined) return undefined;
-  const { tokens, starts, lines, columns } = lexed;
   const values: string[] = [];
+  const spans: number[] = [];
   let out = "";
-  for (let t = 0; t < tokens.length; t++) {
-    const token = tokens[t] as Token;
-    const source = text.slice(starts[t], starts[t + 1]);
-    if (token.type === "data") {
-      if (token.value !== source) return undefined;
-      const lead = /^\s*/.exec(source)?.[0].length ?? 0;
-      const trail = /\s*$/.exec(source)?.[0].length ?? 0;
-      if (lead === source.length) {
-        out += source;
+  let from = 0; // text up to here is in `out`
+  const mark = (start: number, end: number, value: string) => {
+    out += text.slice(from, start);
+    const id = `${OPEN}${values.length}${CLOSE}`;
+    spans.push(out.length, out.length + id.length, start, end);
+    out += id;
+    values.push(value);
+    from = end;
+  };
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    // Text, up to the next tag or comment.
+    let next = text.indexOf("{", i);
+    while (next >= 0 && next + 1 < n && !"{%#".includes(text[next + 1] as string)) {
+      next = text.indexOf("{", next + 1);
+    }
+    const end = next < 0 || next + 1 >= n ? n : next;
+    if (text.slice(i, end).includes("#}")) return undefined;
+    const data = text.slice(i, end);
+    let lead = 0;
+    while (lead < data.length && SPACE.test(data[lead] as string)) lead++;
+    if (lead < data.length) {
+      let trail = 0;
+      while (SPACE.test(data[data.length - 1 - trail] as string)) trail++;
+      mark(i + lead, end - trail, data.slice(lead, data.length - trail));
+    }
+    if (end >= n) break;
+    if (text[end + 1] === "#") {
+      const close = text.indexOf("#}", end + 2);
+      if (close < 0) return undefined;
+      i = close + 2;
+      continue;
+    }
+    // A tag: strings and its end.
+    i = end + 2;
+    let boundary = true;
+    for (;;) {
+      if (i >= n) return undefined;
+      const c = text[i] as string;
+      if (c === "'" || c === '"') {
+        if (!boundary) return undefined;
+        const close = text.indexOf(c, i + 1);
+        if (close < 0) return undefined;
+        const value = text.slice(i + 1, close);
+        if (value.includes("\\")) return undefined; // escapes: left to the lexer
+        let after = close + 1;
+        while (after < n && WHITESPACE.includes(text[after] as string)) after++;
+        // A dict key is compiled as a JS key; a value that is not plain is written into code.
+        if (text[after] !== ":" && PLAIN_VALUE.test(value)) mark(i + 1, close, value);
+        i = close + 1;
+        boundary = true;
         continue;
       }
-      out += source.slice(0, lead) + OPEN + values.length + CLOSE +
-        source.slice(source.length - trail);
-      values.push(source.slice(lead, source.length - trail));
-    } else if (token.type === "string" && PLAIN_VALUE.test(token.value) && !isDictKey(tokens, t)) {
-      out += `'${OPEN}${values.length}${CLOSE}'`;
-      values.push(token.value);
-    } else {
-      out += source;
+      if ((c === "%" || c === "}") && text[i + 1] === "}") {
+        i += 2;
+        break;
+      }
+      if (c === "r" && boundary && text[i + 1] === "/") return undefined;
+      boundary = WHITESPACE.includes(c) || DELIMITERS.includes(c);
+      i++;
     }
   }
-  return { text: out, values, lines, columns };
-}
-
-/** nunjucks' tokens of `text`, where each starts, and the position of each and of the end. */
-function lex(text: string): {
-  tokens: Token[];
-  starts: number[];
-  lines: number[];
-  columns: number[];
-} | undefined {
-  const tokens: Token[] = [];
-  const starts: number[] = [];
-  const lines: number[] = [];
-  const columns: number[] = [];
-  try {
-    const tk = lexer.lex(text, { throwOnUndefined: false });
-    for (;;) {
-      const start = tk.index;
-      const token = tk.nextToken();
-      if (token === null) break;
-      tokens.push(token);
-      starts.push(start);
-      lines.push(token.lineno);
-      columns.push(token.colno);
-    }
-  } catch {
-    return undefined;
-  }
-  let line = 0;
-  let last = -1;
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
-    line++;
-    last = i;
-  }
-  lines.push(line);
-  columns.push(text.length - last - 1);
-  starts.push(text.length);
-  return { tokens, starts, lines, columns };
-}
-
-/** Whether the string token at `t` is followed by `:` (a dict key: compiled as a JS key). */
-function isDictKey(tokens: readonly Token[], t: number): boolean {
-  for (let i = t + 1; i < tokens.length; i++) {
-    const type = tokens[i]?.type;
-    if (type === "whitespace") continue;
-    return type === "colon";
-  }
-  return false;
+  if (values.length === 0) return undefined;
+  out += text.slice(from);
+  return { text: out, values, spans };
 }
 
 /** A skeleton's compiled code, made to take its marks' values and its positions. */
@@ -155,7 +146,7 @@ export interface SharedCode {
     string,
     unknown
   >;
-  /** For each position argument pair, the token of the skeleton it is the start of. */
+  /** For each position argument pair, its offset in the skeleton. */
   readonly slots: readonly number[];
 }
 
@@ -168,19 +159,15 @@ export interface SharedCode {
  */
 export function sharedCode(skeleton: string, code: string): SharedCode | undefined {
   if (code.includes(SKELETON_FILE)) return undefined;
-  const split = lex(skeleton);
-  if (split === undefined) return undefined;
-  // Token starts of the skeleton by position, to turn its positions into token numbers.
-  const tokenAt = new Map<number, number>();
-  for (let t = 0; t < split.lines.length; t++) {
-    const key = (split.lines[t] as number) * 0x100000 + (split.columns[t] as number);
-    if (!tokenAt.has(key)) tokenAt.set(key, t);
+  const lineStarts = [0];
+  for (let i = skeleton.indexOf("\n"); i >= 0; i = skeleton.indexOf("\n", i + 1)) {
+    lineStarts.push(i + 1);
   }
   const slots: number[] = [];
   const slot = (line: string, column: string): string | undefined => {
-    const t = tokenAt.get(Number(line) * 0x100000 + Number(column));
-    if (t === undefined) return undefined;
-    slots.push(t);
+    const start = lineStarts[Number(line)];
+    if (start === undefined) return undefined;
+    slots.push(start + Number(column));
     return `__P[${2 * slots.length - 2}]`;
   };
   let out = "";
@@ -246,11 +233,35 @@ function escapesNext(text: string): boolean {
   return n % 2 === 1;
 }
 
-/** The position arguments of a template of `shared`'s skeleton, split as `split`. */
-export function positionsOf(shared: SharedCode, split: Split): number[] {
+/**
+ * The position arguments of the template `text`, split as `split`, for
+ * `shared`: each skeleton offset moved by the marks before it, then as
+ * nunjucks counts (0-based line, column from the line's start). Undefined
+ * when a position falls inside a mark (no token starts there).
+ */
+export function positionsOf(
+  shared: SharedCode,
+  split: Split,
+  text: string,
+): number[] | undefined {
   const positions: number[] = [];
-  for (const t of shared.slots) {
-    positions.push(split.lines[t] as number, split.columns[t] as number);
+  const { spans } = split;
+  for (const offset of shared.slots) {
+    let at = offset;
+    for (let s = 0; s < spans.length; s += 4) {
+      const start = spans[s] as number;
+      const end = spans[s + 1] as number;
+      if (end <= offset) at += (spans[s + 3] as number) - (spans[s + 2] as number) - (end - start);
+      else if (start < offset) return undefined;
+      else break;
+    }
+    let line = 0;
+    let lineStart = 0;
+    for (let i = text.indexOf("\n"); i >= 0 && i < at; i = text.indexOf("\n", i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    positions.push(line, at - lineStart);
   }
   return positions;
 }
