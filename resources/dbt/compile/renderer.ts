@@ -473,6 +473,10 @@ function lazyNodeDicts(input: RendererInput): NodeDicts {
       // With the database, as manifest.json writes it (compiled SQL leaves it out).
       relation_name: relation.cte === undefined ? relation.relationName : null,
       ...(node.kind === "model" ? governanceOf(configs.get(nodeName)?.all ?? {}) : {}),
+      // A microbatch model's compile outside a batch (manifest, target/compiled) reads
+      // `model.batch.id` as none's attribute (''), not as an undefined's (which raises at
+      // compile); dbt compiles such a model only per batch.
+      ...(configs.get(nodeName)?.all.incremental_strategy === "microbatch" ? { batch: null } : {}),
     };
     one.set(nodeName, dict);
     return dict;
