@@ -79,9 +79,10 @@ export function buildPlan(
   }
   const stepsOf = new Map<string, Step[]>();
   const steps: Step[] = [];
+  const hint = () => mixedPartitioningsHint(graph, keys, wanted, env);
   for (const key of keys) {
     const asset = graph.assets.get(key) as AssetDefinition;
-    const partitions = partitionsOf(asset, wanted, explicit, env);
+    const partitions = partitionsOf(asset, wanted, explicit, env, hint);
     const own: Step[] = [];
     partitions.forEach((partition, i) => {
       const waitsFor = asset.alwaysRun
@@ -108,6 +109,7 @@ function partitionsOf(
   wanted: PartitionSelection,
   explicit: boolean,
   env: PartitionEnvironment,
+  hint: () => string,
 ): (string | undefined)[] {
   if (!asset.partitions) return [undefined];
   if (explicit) {
@@ -115,11 +117,39 @@ function partitionsOf(
       return selectPartitions(asset.partitions, env, wanted);
     } catch (error) {
       if (!(error instanceof SelectionError)) throw error;
-      throw new SelectionError(error.code, `Asset '${asset.key}': ${error.message}`);
+      throw new SelectionError(error.code, `Asset '${asset.key}': ${error.message}${hint()}`);
     }
   }
   const all = partitionKeys(asset.partitions, env);
   return asset.partitions.kind === "daily" ? all.slice(-1) : all;
+}
+
+/**
+ * When the selection holds assets the partition arguments fit and others they
+ * do not (`materialize --from DAY --to DAY` over daily and batch-partitioned
+ * assets), what to select instead; else "".
+ */
+function mixedPartitioningsHint(
+  graph: Graph<unknown>,
+  keys: readonly string[],
+  wanted: PartitionSelection,
+  env: PartitionEnvironment,
+): string {
+  const fits: string[] = [];
+  for (const key of keys) {
+    const partitions = graph.assets.get(key)?.partitions;
+    if (!partitions) continue;
+    try {
+      selectPartitions(partitions, env, wanted);
+      fits.push(key);
+    } catch (error) {
+      if (!(error instanceof SelectionError)) throw error;
+    }
+  }
+  if (fits.length === 0) return "";
+  const examples = fits.slice(0, 3).map((key) => `'${key}'`).join(", ");
+  return "; the selection mixes partitionings: select the assets these partitions belong to, " +
+    `e.g. ${examples}`;
 }
 
 /** `direct` and every step they wait for, transitively, in plan order. */

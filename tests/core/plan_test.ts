@@ -169,10 +169,18 @@ Deno.test("an explicit partition missing from an asset's partitioning fails nami
   const assets = [asset("d", [], daily), asset("places", [], staticPartitions(["x", "y"]))];
   const error = catchError(() => plan(assets, { keys: ["2024-01-02"] }), SelectionError);
   assert.equal(error.code, "selection.unknown_partition");
+  // The selection mixes partitionings: it says which assets the partition belongs to (before,
+  // `materialize --from DAY --to DAY` with no selection named only a spatial asset's batches).
   assert.equal(
     error.message,
-    "Asset 'places': Partition '2024-01-02' does not exist in static (2) (valid: x .. y)",
+    "Asset 'places': Partition '2024-01-02' does not exist in static (2) (valid: x .. y); " +
+      "the selection mixes partitionings: select the assets these partitions belong to, e.g. 'd'",
   );
+  const alone = catchError(
+    () => plan([asset("places", [], staticPartitions(["x", "y"]))], { keys: ["z"] }),
+    SelectionError,
+  );
+  assert.doesNotMatch(alone.message, /mixes/);
   const range = catchError(
     () => plan([asset("d", [], daily)], { from: "2024-01-03", to: "2024-01-01" }),
     SelectionError,
