@@ -6,6 +6,7 @@
  */
 
 import { crashPoint } from "../../core/crash_point.ts";
+import { toError } from "../../core/errors.ts";
 import { dirname, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import {
@@ -309,6 +310,19 @@ async function start(
     return db;
   } catch (error) {
     await db?.close().catch(() => {}); // half-started: nothing useful to report
-    throw unreachable({ location }, error, "open", hint);
+    throw unreachable({ location }, startFailure(error), "open", hint);
   }
+}
+
+/**
+ * What PGlite threw while starting, in words: a data dir it cannot read
+ * stops its WebAssembly runtime with Emscripten's "Aborted(). Build with
+ * -sASSERTIONS for more info.", which tells the user nothing.
+ */
+function startFailure(error: unknown): unknown {
+  return /^Aborted\(/.test(toError(error).message)
+    ? new Error("PGlite stopped while starting (its WebAssembly runtime aborted)", {
+      cause: error,
+    })
+    : error;
 }

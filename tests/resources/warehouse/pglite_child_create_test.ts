@@ -102,6 +102,19 @@ Deno.test("pglite: a damaged data dir names itself and says what to do", async (
     );
     // Nothing of the user's was removed.
     assert.equal(await Deno.readTextFile(`${dir}/wh/PG_VERSION`), "17\n");
+    // A real data dir whose control file was cut (a disk error).
+    await (await openWarehouse(`pglite:${dir}/cut`)).close();
+    await Deno.truncate(`${dir}/cut/global/pg_control`, 100);
+    await assert.rejects(
+      () => openWarehouse(`pglite:${dir}/cut`),
+      (error: Error) => {
+        assert.match(error.message, new RegExp(`Cannot open the warehouse at ${dir}/cut`));
+        assert.match(error.message, /PGlite stopped while starting .*may be damaged/);
+        // Before: Emscripten's "Aborted(). Build with -sASSERTIONS for more info."
+        assert.doesNotMatch(error.message, /ASSERTIONS/);
+        return true;
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
