@@ -608,6 +608,42 @@ function driverMissing(
 }
 
 /**
+ * Why the values of the `.dbf` of the Shapefile at `shp` would be published
+ * changed (Date values that are not dates, `_dbf_dates.ts`; whole numbers too
+ * long for a double, `_dbf_numbers.ts`), as a sentence starting "its .dbf",
+ * or `undefined`. `look` skips a check GDAL's field types rule out.
+ */
+async function dbfValueProblem(
+  shp: string,
+  look: { dates: boolean; numbers: boolean } = { dates: true, numbers: true },
+): Promise<string | undefined> {
+  const lower = shp.replace(/\.shp$/i, ".dbf");
+  const dbf = await exists(lower) ? lower : shp.replace(/\.shp$/i, ".DBF");
+  if (look.dates) {
+    const bad = await badDbfDates(dbf);
+    if (bad.length > 0) {
+      return `its .dbf holds Date values that are not dates (${
+        bad.map((b) => `field '${b.field}', row ${b.row}: '${b.value}'`).join("; ")
+      }), which GDAL would publish garbled or as nothing; write them as YYYYMMDD (blank ` +
+        "for no date) and upload it again";
+    }
+  }
+  if (look.numbers) {
+    const inexact = await inexactDbfNumbers(dbf);
+    if (inexact.length > 0) {
+      return `its .dbf holds whole numbers too long for GDAL to read exactly (${
+        inexact.map((n) =>
+          `field '${n.field}', row ${n.row}: ${n.value} would be published as ${n.published}`
+        ).join("; ")
+      }): GDAL reads a numeric field of 19 or more digits as a floating-point number; ` +
+        "store such ids in a text field (in ArcGIS or QGIS, a Text field calculated from " +
+        "it) and upload it again";
+    }
+  }
+  return undefined;
+}
+
+/**
  * Opens a staged file as its declared type and applies the CRS rule;
  * returns what GDAL said, or the problem: GDAL cannot open it (with GDAL's
  * message), another driver than the declared format's reads it, a codec the
@@ -836,39 +872,25 @@ export async function contentCheck(
       const host = scratch.toHost(gdalPath);
       if (
         info.driverShortName === "ESRI Shapefile" && /\.shp$/i.test(host) &&
-        !/\.zip\//i.test(host) && chosen.fields.some((f) => f.type === "Date")
+        !/\.zip\//i.test(host)
       ) {
-        // Dates GDAL would publish garbled (see _dbf_dates.ts).
-        const dbf = host.replace(/\.shp$/, ".dbf");
-        const bad = await badDbfDates(await exists(dbf) ? dbf : host.replace(/\.shp$/i, ".DBF"));
-        if (bad.length > 0) {
-          return mismatch(
-            `its .dbf holds Date values that are not dates (${
-              bad.map((b) => `field '${b.field}', row ${b.row}: '${b.value}'`).join("; ")
-            }), which GDAL would publish garbled or as nothing; write them as YYYYMMDD (blank ` +
-              "for no date) and upload it again",
-          );
-        }
+        const why = await dbfValueProblem(host, {
+          dates: chosen.fields.some((f) => f.type === "Date"),
+          numbers: chosen.fields.some((f) => f.type === "Real"),
+        });
+        if (why !== undefined) return mismatch(why);
       }
-      if (
-        info.driverShortName === "ESRI Shapefile" && /\.shp$/i.test(host) &&
-        !/\.zip\//i.test(host) && chosen.fields.some((f) => f.type === "Real")
-      ) {
-        // Long ids GDAL reads as doubles (see _dbf_numbers.ts).
-        const dbf = host.replace(/\.shp$/, ".dbf");
-        const inexact = await inexactDbfNumbers(
-          await exists(dbf) ? dbf : host.replace(/\.shp$/i, ".DBF"),
-        );
-        if (inexact.length > 0) {
-          return mismatch(
-            `its .dbf holds whole numbers too long for GDAL to read exactly (${
-              inexact.map((n) =>
-                `field '${n.field}', row ${n.row}: ${n.value} would be published as ${n.published}`
-              ).join("; ")
-            }): GDAL reads a numeric field of 19 or more digits as a floating-point number; ` +
-              "store such ids in a text field (in ArcGIS or QGIS, a Text field calculated from " +
-              "it) and upload it again",
-          );
+      if (vrt && info.driverShortName === "OGR_VRT") {
+        // The Shapefiles an OGR VRT reads are read as GDAL reads them directly: the same checks.
+        const read = vrtSources(await Deno.readTextFile(host));
+        for (const source of "sources" in read ? read.sources : []) {
+          if (!/\.shp$/i.test(source)) continue;
+          const why = await dbfValueProblem(path.join(path.dirname(host), source));
+          if (why !== undefined) {
+            return mismatch(
+              `it reads the Shapefile '${source}', whose ${why.replace(/^its /, "")}`,
+            );
+          }
         }
       }
       if (/^(GPKG|SQLite)$/.test(info.driverShortName) && !/\/vsi[a-z]+\//.test(gdalPath)) {

@@ -372,6 +372,18 @@ ds = None`,
         `<OGRVRTDataSource><OGRVRTLayer name="roads"><SrcDataSource relativeToVRT="1">` +
           `shp/roads.shp</SrcDataSource><SrcLayer>rivers</SrcLayer></OGRVRTLayer></OGRVRTDataSource>`,
       );
+      await sh(
+        GDAL_PYTHON,
+        new URL("./_matrix_inputs.py", import.meta.url).pathname,
+        dir,
+        "v_shp_bad_dates",
+      );
+      await Deno.writeTextFile(
+        `${dir}/dates.vrt`,
+        `<OGRVRTDataSource><OGRVRTLayer name="days"><SrcDataSource relativeToVRT="1">` +
+          `v_shp_bad_dates.shp</SrcDataSource><SrcLayer>v_shp_bad_dates</SrcLayer></OGRVRTLayer>` +
+          `</OGRVRTDataSource>`,
+      );
       const sources: [string, string][] = [
         ...["shp", "shx", "dbf", "prj"].map((e): [string, string] => [
           `shp/roads.${e}`,
@@ -415,6 +427,34 @@ ds = None`,
             }
           },
         );
+        await t.step(`${engine}: a Shapefile whose dates are not dates is refused`, async () => {
+          // Before: published through the VRT with the dates garbled, refused when uploaded alone.
+          const batch = `ogr-vrt-dates-${engine}`;
+          const l = await landing(
+            batch,
+            [{
+              name: "dates.vrt",
+              from: `${dir}/dates.vrt`,
+              type: "vector",
+              format: "gdal:OGR_VRT",
+              crs: "EPSG:4326",
+            }],
+            ["shp", "shx", "dbf", "prj", "cpg"].map((e): [string, string] => [
+              `v_shp_bad_dates.${e}`,
+              `${dir}/v_shp_bad_dates.${e}`,
+            ]),
+          );
+          await using _store = l.store;
+          const problems = await assertQuarantined(
+            l,
+            batch,
+            await runBatch(l, batch, {}, { gdal }),
+          );
+          assert.match(
+            problems[0]!.message,
+            /dates\.vrt' .*reads the Shapefile 'v_shp_bad_dates\.shp', whose \.dbf holds Date values that are not dates \(field 'day', row 1: '20241345'/,
+          );
+        });
         await t.step(
           `${engine}: a source GDAL cannot read is named by its landing key`,
           async () => {
