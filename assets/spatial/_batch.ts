@@ -608,6 +608,28 @@ function driverMissing(
 }
 
 /**
+ * Why the CSV at `csv` would be published cut short (a quoted value never
+ * closed, a last row with fewer columns and no line end: an upload cut off),
+ * as a sentence starting "its", or `undefined`.
+ */
+async function csvProblem(csv: string): Promise<string | undefined> {
+  const unclosed = await csvUnclosedQuote(csv);
+  if (unclosed !== undefined) {
+    return `its quoted value opened on line ${unclosed} is never closed (the file may be cut ` +
+      "off, or a quote is missing), so GDAL would publish that row cut short; upload the " +
+      'whole file, or close the quote (a quote inside a value is written "")';
+  }
+  const cut = await csvCutShort(csv);
+  if (cut !== undefined) {
+    return `its last row (${JSON.stringify(cut.row)}) has ${cut.columns} of the header's ` +
+      `${cut.expected} columns and no line end: the file was probably cut off in ` +
+      "transfer, and GDAL would publish that row with the rest left empty; upload the " +
+      "whole file";
+  }
+  return undefined;
+}
+
+/**
  * Why the values of the `.dbf` of the Shapefile at `shp` would be published
  * changed (Date values that are not dates, `_dbf_dates.ts`; whole numbers too
  * long for a double, `_dbf_numbers.ts`), as a sentence starting "its .dbf",
@@ -964,26 +986,20 @@ export async function contentCheck(
             '"WindowsLatin1", "WindowsCyrillic" or "UTF-8") and upload it again',
         );
       }
-      const unclosed = info.driverShortName === "CSV"
-        ? await csvUnclosedQuote(scratch.toHost(staged.replace(/^CSV:/, "")))
-        : undefined;
-      if (unclosed !== undefined) {
-        return mismatch(
-          `its quoted value opened on line ${unclosed} is never closed (the file may be cut ` +
-            "off, or a quote is missing), so GDAL would publish that row cut short; upload the " +
-            'whole file, or close the quote (a quote inside a value is written "")',
-        );
+      if (info.driverShortName === "CSV") {
+        const why = await csvProblem(scratch.toHost(staged.replace(/^CSV:/, "")));
+        if (why !== undefined) return mismatch(why);
       }
-      const cut = info.driverShortName === "CSV"
-        ? await csvCutShort(scratch.toHost(staged.replace(/^CSV:/, "")))
-        : undefined;
-      if (cut !== undefined) {
-        return mismatch(
-          `its last row (${JSON.stringify(cut.row)}) has ${cut.columns} of the header's ` +
-            `${cut.expected} columns and no line end: the file was probably cut off in ` +
-            "transfer, and GDAL would publish that row with the rest left empty; upload the " +
-            "whole file",
-        );
+      if (vrt && info.driverShortName === "OGR_VRT") {
+        // The CSVs an OGR VRT reads (its usual use: points from X/Y columns), checked alike.
+        const read = vrtSources(await Deno.readTextFile(host));
+        for (const source of "sources" in read ? read.sources : []) {
+          if (!/\.(csv|tsv|txt)$/i.test(source)) continue;
+          const why = await csvProblem(path.join(path.dirname(host), source));
+          if (why !== undefined) {
+            return mismatch(`it reads the CSV '${source}', whose ${why.replace(/^its /, "")}`);
+          }
+        }
       }
       found = {
         vectorInfo: info,

@@ -384,6 +384,12 @@ ds = None`,
           `v_shp_bad_dates.shp</SrcDataSource><SrcLayer>v_shp_bad_dates</SrcLayer></OGRVRTLayer>` +
           `</OGRVRTDataSource>`,
       );
+      // Cut off in transfer inside its last row (no line end, 2 of 4 columns).
+      await Deno.writeTextFile(`${dir}/cut.csv`, "id,lon,lat,label\n1,10.5,45.1,a\n2,11.2");
+      await Deno.writeTextFile(
+        `${dir}/cut.vrt`,
+        (await Deno.readTextFile(`${dir}/layers.vrt`)).replace("stops.csv", "cut.csv"),
+      );
       const sources: [string, string][] = [
         ...["shp", "shx", "dbf", "prj"].map((e): [string, string] => [
           `shp/roads.${e}`,
@@ -427,6 +433,27 @@ ds = None`,
             }
           },
         );
+        await t.step(`${engine}: a CSV cut off in transfer is refused`, async () => {
+          // Before: published through the VRT with the last point at 11.2 and no latitude.
+          const batch = `ogr-vrt-cut-${engine}`;
+          const l = await landing(batch, [{
+            name: "cut.vrt",
+            from: `${dir}/cut.vrt`,
+            type: "vector",
+            format: "gdal:OGR_VRT",
+            crs: "EPSG:4326",
+          }], [...sources.filter(([key]) => key !== "stops.csv"), ["cut.csv", `${dir}/cut.csv`]]);
+          await using _store = l.store;
+          const problems = await assertQuarantined(
+            l,
+            batch,
+            await runBatch(l, batch, {}, { gdal }),
+          );
+          assert.match(
+            problems[0]!.message,
+            /cut\.vrt' .*reads the CSV 'cut\.csv', whose last row \(.*\) has 2 of the header's 4 columns/,
+          );
+        });
         await t.step(`${engine}: a Shapefile whose dates are not dates is refused`, async () => {
           // Before: published through the VRT with the dates garbled, refused when uploaded alone.
           const batch = `ogr-vrt-dates-${engine}`;
