@@ -140,7 +140,7 @@ function manifestParts(project: DbtProject, options: ManifestOptions, copy = fal
       dbt_version: DBT_VERSION,
       generated_at: (options.generatedAt ?? new Date(systemClock.now())).toISOString(),
       invocation_id: options.invocationId,
-      env: {},
+      env: { ...project.metadataEnv },
       project_name: project.name,
       project_id: digest(project.name, "md5"),
       user_id: null,
@@ -814,6 +814,8 @@ export function buildRunResults(
     readonly elapsedSeconds: number;
     readonly args?: Record<string, Json>;
     readonly generatedAt?: Date;
+    /** metadata.env: the `DBT_ENV_CUSTOM_ENV_*` variables (a project's `metadataEnv`). */
+    readonly env?: Readonly<Record<string, string>> | undefined;
   },
 ): Record<string, Json> {
   return {
@@ -822,7 +824,7 @@ export function buildRunResults(
       dbt_version: DBT_VERSION,
       generated_at: (options.generatedAt ?? new Date(systemClock.now())).toISOString(),
       invocation_id: options.invocationId,
-      env: {},
+      env: { ...options.env },
     },
     results: results.map((r) => ({ ...r, timing: [...r.timing] }) as unknown as Json),
     elapsed_time: options.elapsedSeconds,
@@ -912,6 +914,7 @@ export class RunResultsWriter {
           elapsedSeconds: (this.#clock.now() - this.#started) / 1000,
           args: this.#args,
           generatedAt: new Date(this.#clock.now()),
+          env: this.#project.metadataEnv,
         }),
       );
     });

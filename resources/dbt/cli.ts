@@ -38,6 +38,7 @@ import {
   targetDir,
   writeManifest,
 } from "./artifacts.ts";
+import { metadataEnv } from "./metadata_env.ts";
 import { writeJsonAtomic } from "./_files.ts";
 import { cleanProject } from "./clean.ts";
 import { SOURCES_SCHEMA } from "./docs_catalog.ts";
@@ -69,6 +70,12 @@ export interface DbtCliIo {
 export interface DbtCliOptions {
   /** Reads the environment. */
   readonly env?: (name: string) => string | undefined;
+  /**
+   * Every environment variable, for the `DBT_ENV_CUSTOM_ENV_*` ones dbt writes to
+   * artifacts' metadata.env and `dbt_metadata_envs`. Defaults to the process's
+   * environment, or none when `env` is given (a test's environment stays its own).
+   */
+  readonly environ?: () => Readonly<Record<string, string>>;
   /** Clock. */
   readonly clock?: Pick<Clock, "now">;
   /** Fetch for the package hub. */
@@ -139,6 +146,7 @@ export async function runDbtCli(
   const inv: Invocation = {
     ...read,
     env,
+    metadataEnv: metadataEnv(options.environ?.() ?? (options.env ? {} : Deno.env.toObject())),
     clock,
     io: read.values.quiet ? quietIo : io,
     results: io,
@@ -313,6 +321,8 @@ interface Invocation {
   /** `retry`: the failed batches of microbatch models, by unique id. */
   readonly retry?: ReadonlyMap<string, RetryBatches>;
   readonly env: (name: string) => string | undefined;
+  /** The `DBT_ENV_CUSTOM_ENV_*` variables, prefix stripped. */
+  readonly metadataEnv: Readonly<Record<string, string>>;
   readonly clock: Pick<Clock, "now">;
   /** Progress, summaries and warnings: nothing but errors under `-q/--quiet`. */
   readonly io: DbtCliIo;
@@ -347,7 +357,9 @@ async function readInvocation(
   argv: readonly string[],
   env: (name: string) => string | undefined,
   io: DbtCliIo,
-): Promise<Omit<Invocation, "env" | "clock" | "io" | "results" | "signal"> | number> {
+): Promise<
+  Omit<Invocation, "env" | "metadataEnv" | "clock" | "io" | "results" | "signal"> | number
+> {
   let parsed;
   try {
     parsed = parseArgs({ args: spreadMultiValues(argv), allowPositionals: true, options: FLAGS });
@@ -770,6 +782,7 @@ function loadForCli(inv: Invocation): Promise<DbtProject> {
     clock: inv.clock,
     empty: values.empty ?? false,
     invocationArgs: inv.args,
+    metadataEnv: inv.metadataEnv,
     flags: {
       EMPTY: values.empty ?? false,
       FULL_REFRESH: values["full-refresh"] ?? false,
@@ -956,6 +969,7 @@ async function compileCommand(
       elapsedSeconds: (inv.clock.now() - started) / 1000,
       args: inv.args as Record<string, Json>,
       generatedAt: new Date(inv.clock.now()),
+      env: project.metadataEnv,
     }),
   );
   inv.io.out(

@@ -542,6 +542,11 @@ export interface DbtProject {
   readonly vars: Readonly<Record<string, unknown>>;
   /** Where artifacts and the parse cache go. */
   readonly targetPath: string;
+  /**
+   * The invocation's `DBT_ENV_CUSTOM_ENV_*` variables, prefix stripped: every
+   * artifact's `metadata.env` (dbt-core's get_metadata_vars); `{}` when absent.
+   */
+  readonly metadataEnv?: Readonly<Record<string, string>>;
   /** SQL models by name, in topological order. */
   readonly models: ReadonlyMap<string, ModelNode>;
   /** Seeds by name. */

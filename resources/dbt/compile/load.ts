@@ -93,6 +93,8 @@ export interface LoadProjectOptions extends ReadProjectOptions {
   readonly flags?: Readonly<Record<string, unknown>> | undefined;
   /** `invocation_args_dict`: the invocation's arguments, as run_results.json's `args`. */
   readonly invocationArgs?: Readonly<Record<string, unknown>> | undefined;
+  /** `dbt_metadata_envs` and the artifacts' `metadata.env` (see `metadataEnv()`). */
+  readonly metadataEnv?: Readonly<Record<string, string>> | undefined;
   /**
    * dbt's `--empty` (run, build): `ref()` and `source()` read no rows, so
    * models build with their columns and nothing in them.
@@ -257,6 +259,7 @@ export async function loadProject(
     target: read.target,
     vars: read.vars,
     targetPath: read.targetPath,
+    ...(options.metadataEnv ? { metadataEnv: options.metadataEnv } : {}),
     ...nodeMaps(compiled.nodes),
     sources: props.sources,
     tests,
@@ -535,6 +538,7 @@ function loadMacros(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.flags ? { flags: options.flags } : {}),
     ...(options.invocationArgs ? { invocationArgs: options.invocationArgs } : {}),
+    ...(options.metadataEnv ? { metadataEnv: options.metadataEnv } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
   const scope: RenderScope = {

@@ -298,6 +298,8 @@ export interface JinjaEnvOptions {
   readonly flags?: Readonly<Record<string, unknown>>;
   /** `invocation_args_dict` (the command's arguments); `{}` when not given. */
   readonly invocationArgs?: Readonly<Record<string, unknown>>;
+  /** `dbt_metadata_envs`: the `DBT_ENV_CUSTOM_ENV_*` variables, prefix stripped; `{}` when not given. */
+  readonly metadataEnv?: Readonly<Record<string, string>>;
   /**
    * Where `log(..., info=True)`, `print()` and `exceptions.warn()` go when the
    * render's scope names no `onLog` (dbt prints them; dropping them would hide
@@ -561,7 +563,7 @@ export class JinjaEnv {
     // dbt's invocation_args_dict and dbt_metadata_envs: brooklyn-data/dbt_artifacts uploads
     // both into its invocations table (they were undefined: `tojson` wrote null).
     this.#env.addGlobal("invocation_args_dict", structuredClone(options.invocationArgs ?? {}));
-    this.#env.addGlobal("dbt_metadata_envs", {});
+    this.#env.addGlobal("dbt_metadata_envs", { ...options.metadataEnv });
     this.#env.addGlobal("flags", {
       FULL_REFRESH: false,
       WHICH: "run",

@@ -12,11 +12,12 @@ import assert from "node:assert/strict";
 import { runDbtCli } from "../../../../resources/dbt/cli.ts";
 import { PROJECT_YML, writeProject } from "../_fixture.ts";
 
-async function cli(args: string[]) {
+async function cli(args: string[], extra: Record<string, string> = {}) {
   const out: string[] = [];
-  const env: Record<string, string> = { WAREHOUSE_URL: "pglite:memory:" };
+  const env: Record<string, string> = { WAREHOUSE_URL: "pglite:memory:", ...extra };
   const code = await runDbtCli(args, { out: (l) => out.push(l), err: (l) => out.push(l) }, {
     env: (name) => env[name],
+    environ: () => env,
   });
   return { code, out: out.join("\n") };
 }
@@ -136,4 +137,25 @@ exposures:
   assert.equal(run.code, 0, run.out);
   // was nothing: graph.exposures was always {}
   assert.match(run.out, /EXPOSURE weekly_kpis dashboard ann@example\.com model\.demo\.m exposure/);
+});
+
+Deno.test("project hooks: dbt_metadata_envs and every artifact's metadata.env hold the DBT_ENV_CUSTOM_ENV_ variables, prefix stripped", async () => {
+  // dbt-core's get_metadata_vars(); both were always {} before.
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-end:
+  - "{{ print('ENVS ' ~ tojson(dbt_metadata_envs)) }}select 1"
+`,
+    "models/m.sql": "select 1 as id",
+  });
+  const environ = { DBT_ENV_CUSTOM_ENV_JOB_ID: "42", DBT_ENV_CUSTOM_ENV_team: "geo", OTHER: "x" };
+  const dir = ["--project-dir", project.dir];
+  const run = await cli(["build", ...dir], environ);
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.out, /ENVS \{"JOB_ID": "42", "team": "geo"\}/);
+  const docs = await cli(["docs", "generate", ...dir], environ);
+  assert.equal(docs.code, 0, docs.out);
+  for (const file of ["manifest.json", "run_results.json", "catalog.json"]) {
+    const json = JSON.parse(await Deno.readTextFile(`${project.dir}/target/${file}`));
+    assert.deepEqual(json.metadata.env, { JOB_ID: "42", team: "geo" }, file);
+  }
 });
