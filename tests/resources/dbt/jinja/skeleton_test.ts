@@ -68,3 +68,79 @@ Deno.test("dict keys, raw blocks and quotes keep their own code and render as wr
   assert.equal(splitTemplate("{% raw %}x{% endraw %}"), undefined);
   assert.equal(splitTemplate("a \uE000 b {{ 1 }}"), undefined);
 });
+
+/**
+ * What a template renders (or the error it raises, with its line) and the
+ * ref/source/config/var calls it makes, as a parse captures them.
+ */
+function outcome(text: string): string {
+  const calls: string[] = [];
+  const scope = {
+    ref: (...names: string[]) => (calls.push(`ref ${names.join(".")}`), names.join(".")),
+    source: (s: string, t: string) => (calls.push(`source ${s}.${t}`), `${s}.${t}`),
+    config: (...args: unknown[]) => (calls.push(`config ${JSON.stringify(args)}`), ""),
+    var: (name: string, fallback: unknown) => (calls.push(`var ${name}`), fallback),
+    envVar: (_name: string, fallback: string | undefined) => fallback ?? "",
+    isIncremental: () => false,
+    self: undefined,
+    target: {},
+  } as never;
+  try {
+    return JSON.stringify({ out: env.render(env.compile(text, "models/m.sql"), scope), calls });
+  } catch (error) {
+    assert.ok(error instanceof DbtError, String(error));
+    return JSON.stringify({ error: error.message, line: error.line, calls });
+  }
+}
+
+Deno.test("templates of one shape render as each one's own code: literals that steer filters, tests, lookups and calls", () => {
+  // A raw block keeps a template's own code (never shared), and renders nothing.
+  const own = (text: string) => outcome(`{% raw %}{% endraw %}${text}`);
+  const families: [string, string[]][] = [
+    ["{{ '@' | format('q') }}", ["%s", "a%sb", "[%s]", "x"]],
+    ["{{ 'a,b,c' | replace('@', '-') }}|{{ 'a,b,c'.split('@') }}", [",", "b", "$&", "zz"]],
+    ["{{ 'a' is sameas '@' }}{{ '@' == 'a' }}{{ 'a' < '@' }}{% if '@' in 'abc' %}in{% endif %}", [
+      "a",
+      "b",
+      "",
+      "bc",
+    ]],
+    ["{% set d = {'a': 1, 'items': 2} %}{{ d['@'] }}|{{ d.get('@', 'none') }}", [
+      "a",
+      "items",
+      "keys",
+      "__proto__",
+    ]],
+    ["{% macro m(a='@') %}[{{ a }}|{{ caller() }}]{% endmacro %}{% call m() %}@{% endcall %}", [
+      "d",
+      "sp  aced",
+      "{ brace",
+    ]],
+    ["  @  {%- if true -%}  @  {%- endif -%}  @  {#- c -#} @ ", [
+      "x\ty",
+      "a\u00a0b",
+      "p\u2028q",
+      "r\ufeff\ns",
+    ]],
+    [
+      "{{ config(alias='@') }}select * from {{ ref('@') }}, {{ source('@', 't') }} {{ var('@', 'd') }}",
+      [
+        "a",
+        "b_b",
+        "",
+      ],
+    ],
+    ["{{ '@' }}|{{ '@' '@' }}|{{ '@' | tojson }}|{{ ['@'] }}", ["{{ x }}", "%}", "#}", "😀", "it"]],
+    ["@\n{{ ref('m') }}\n{{ nope.nope('q') }}", ["one", "two\nlines", "x\n\n\n\ny"]],
+    ["{{ exceptions.raise_compiler_error('@') }}", ["boom", "other {{ x }}"]],
+    ["{% set x -%}  @  {%- endset %}[{{ x }}]{{ x == '@' }}", ["a", "b  c", "x".repeat(5000)]],
+  ];
+  for (const [shape, values] of families) {
+    // Whitespace at either end of a text stays in the skeleton (`-%}` trims it), so only inner.
+    const texts = values.map((value) => shape.replaceAll("@", value));
+    const skeletons = new Set(texts.map((text) => splitTemplate(text)?.text));
+    assert.equal(skeletons.size, 1, `one skeleton for ${shape}`);
+    assert.notEqual([...skeletons][0], undefined, `${shape} is shared`);
+    for (const text of texts) assert.equal(outcome(text), own(text), JSON.stringify(text));
+  }
+});
