@@ -1456,7 +1456,25 @@ function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
+/**
+ * dbt's format_fancy_output_line: `i of n <msg> ` padded with dots to 80
+ * columns (cut to 77 and `...` when longer), then `[<status>]`.
+ */
+function fancyLine(index: number, total: number, msg: string, status: string): string {
+  const justified = `${index} of ${total} ${msg} `.padEnd(80, ".");
+  return `${justified.length > 77 ? `${justified.slice(0, 77)}...` : justified} [${status}]`;
+}
+
 function progressLine(event: ProgressEvent, now: number): string {
+  if (event.kind === "hook") {
+    const msg = `${event.phase === "start" ? "START" : "OK"} hook: ${event.name}`;
+    const status = event.phase === "start"
+      ? "RUN"
+      : `${event.status === "success" ? "OK" : (event.status ?? "error").toUpperCase()} in ${
+        (event.seconds ?? 0).toFixed(2)
+      }s`;
+    return `${clockTime(now)}  ${fancyLine(event.index, event.total, msg, status)}`;
+  }
   const head = `${clockTime(now)}  ${event.index} of ${event.total}`;
   const label = event.kind === "test" || event.kind === "unit_test"
     ? `${event.kind === "unit_test" ? "unit test" : "test"} ${event.name}`

@@ -207,7 +207,7 @@ export interface ProgressEvent {
   readonly index: number;
   /** Number of items. */
   readonly total: number;
-  /** `model`, `seed`, `snapshot`, `test`, `unit_test`. */
+  /** `model`, `seed`, `snapshot`, `test`, `unit_test`, or `hook` (on-run-start/-end, named `<package>.on-run-start.<n>`). */
   readonly kind: string;
   /** Node name. */
   readonly name: string;
@@ -313,8 +313,20 @@ export async function runProject(
     for (const [i, hook] of hooks.entries()) {
       const name = `${hook.packageName}.${kind}.${String(i)}`;
       const startedAt = clock.now();
-      const entry = (status: RunResultEntry["status"], message: string, sql: string | null) =>
-        record(runResultEntry({
+      // dbt's LogHookStartLine / LogHookEndLine: `i of n START hook: <name>`, then its outcome.
+      const progress = (phase: "start" | "done", status?: RunResultEntry["status"]) =>
+        options.onProgress?.({
+          phase,
+          index: i + 1,
+          total: hooks.length,
+          kind: "hook",
+          name,
+          what: name,
+          ...(status ? { status, seconds: (clock.now() - startedAt) / 1000 } : {}),
+        });
+      const entry = (status: RunResultEntry["status"], message: string, sql: string | null) => {
+        progress("done", status);
+        return record(runResultEntry({
           uniqueId: `operation.${hook.packageName}.${hook.packageName}-${kind}-${hook.index}`,
           status,
           startedAt,
@@ -325,6 +337,7 @@ export async function runProject(
           relationName: null,
           threadId: "main",
         }));
+      };
       if (failed) {
         await entry("skipped", `${name} skipped`, null);
         continue;
@@ -337,6 +350,7 @@ export async function runProject(
           query,
           ...(kind === "on-run-end" ? { results: before } : {}),
         });
+        progress("start");
         await hookWarehouse.exec(sql);
         await entry("success", `${name} passed`, sql);
       } catch (error) {

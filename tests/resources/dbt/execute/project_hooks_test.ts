@@ -159,3 +159,30 @@ Deno.test("project hooks: dbt_metadata_envs and every artifact's metadata.env ho
     assert.deepEqual(json.metadata.env, { JOB_ID: "42", team: "geo" }, file);
   }
 });
+
+Deno.test("project hooks: each prints dbt's START hook and OK hook progress lines", async () => {
+  // dbt 1.9's LogHookStartLine / LogHookEndLine (format_fancy_output_line: dots to 80 columns);
+  // before, a hook ran with no line at all.
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-start: ["select 1"]
+on-run-end: ["select 1", "select 2"]
+`,
+    "models/m.sql": "select 1 as id",
+  });
+  const run = await cli(["run", "--project-dir", project.dir]);
+  assert.equal(run.code, 0, run.out);
+  const lines = run.out.split("\n").map((l) => l.replace(/^\d\d:\d\d:\d\d {2}/, ""));
+  const hookLines = lines.filter((l) => / hook: /.test(l));
+  const dots = (prefix: string) => prefix + ".".repeat(80 - prefix.length);
+  assert.deepEqual(hookLines.map((l) => l.replace(/ in \d+\.\d\ds\]$/, " in Xs]")), [
+    `${dots("1 of 1 START hook: demo.on-run-start.0 ")} [RUN]`,
+    `${dots("1 of 1 OK hook: demo.on-run-start.0 ")} [OK in Xs]`,
+    `${dots("1 of 2 START hook: demo.on-run-end.0 ")} [RUN]`,
+    `${dots("1 of 2 OK hook: demo.on-run-end.0 ")} [OK in Xs]`,
+    `${dots("2 of 2 START hook: demo.on-run-end.1 ")} [RUN]`,
+    `${dots("2 of 2 OK hook: demo.on-run-end.1 ")} [OK in Xs]`,
+  ]);
+  // The hooks frame the model's lines, as dbt prints them.
+  const model = lines.findIndex((l) => /START sql .*model/.test(l));
+  assert.ok(lines.indexOf(hookLines[1]!) < model && model < lines.indexOf(hookLines[2]!), run.out);
+});
