@@ -11,6 +11,7 @@ import type { RunResultEntry } from "../artifacts.ts";
 import type { DbtProject, QueryResult } from "../nodes.ts";
 import type { Relation } from "../relation.ts";
 import { configDict, testDict } from "../compile/renderer.ts";
+import { noneForMissing } from "../jinja/compat.ts";
 
 /** Renders a hook's text for `project` (`this` is `self` for model hooks). */
 export async function renderHookText(
@@ -66,11 +67,15 @@ export function hookResults(
         relation_name: entry.relation_name,
         // As dbt's graph has them: a test's config says materialized 'test' (dbt_project_evaluator's
         // on-run-end prints the tables of its failed tests so), a model's has NodeConfig's defaults.
-        config: node ? configDict(node.config.all, node.config.on_schema_change) : test
-          // A result's node config is dbt's config object, which answers None for a key it
-          // lacks: dbt_artifacts reads `test.node.config.full_refresh is none`.
-          ? { ...(testDict(test).config as Record<string, unknown>), full_refresh: null }
-          : { severity: "error" },
+        // A result's node config is dbt's config object, which answers None for any key it
+        // lacks (dbt_artifacts reads `test.node.config.full_refresh is none`).
+        config: noneForMissing(
+          node
+            ? configDict(node.config.all, node.config.on_schema_change)
+            : test
+            ? { ...(testDict(test).config as Record<string, unknown>), full_refresh: null }
+            : { severity: "error" },
+        ),
         tags: node?.config.tags ?? test?.tags ?? [],
         depends_on: { nodes: node?.dependsOn ?? test?.dependsOn ?? unit?.dependsOn ?? [] },
       },

@@ -281,6 +281,19 @@ function trimChars(text: string, chars: string, start: boolean, end: boolean): s
 
 let installed = false;
 
+/** Dicts that answer None for a key they lack (see {@linkcode noneForMissing}). */
+const NONE_FOR_MISSING = new WeakSet<object>();
+
+/**
+ * Marks `dict` as dbt's config object: `config.anything` and `config['anything']`
+ * of a key it lacks are None (BaseConfig.__getitem__ is `get(key)`), not undefined,
+ * while `config.get(key, default)` still gives the default. Returns `dict`.
+ */
+export function noneForMissing<T extends object>(dict: T): T {
+  NONE_FOR_MISSING.add(dict);
+  return dict;
+}
+
 /** Installs the compatibility layer into nunjucks (once; later calls do nothing). */
 export function installJinjaCompat(): void {
   if (installed) return;
@@ -402,6 +415,14 @@ export function installJinjaCompat(): void {
       if ((obj as { [TUPLE]?: boolean })[TUPLE] === true) return asTuple(found);
     }
     return found;
+  };
+  const compatLookup = internals.runtime.memberLookup;
+  internals.runtime.memberLookup = function (obj, val, ...rest) {
+    const found = compatLookup.call(this, obj, val, ...rest);
+    return found === undefined && typeof val === "string" && typeof obj === "object" &&
+        obj !== null && NONE_FOR_MISSING.has(obj)
+      ? null
+      : found;
   };
   installMacroSignatures();
   const makeMacro = internals.runtime.makeMacro;

@@ -186,3 +186,21 @@ on-run-end: ["select 1", "select 2"]
   const model = lines.findIndex((l) => /START sql .*model/.test(l));
   assert.ok(lines.indexOf(hookLines[1]!) < model && model < lines.indexOf(hookLines[2]!), run.out);
 });
+
+Deno.test("project hooks: a result's node config answers None for any key it lacks, as dbt's config object", async () => {
+  // dbt's BaseConfig: `config.x` and `config['x']` of a missing key are None, `config.get('x', d)`
+  // is d. Before, only full_refresh was None; other keys were undefined ('' and `is none` False).
+  await using project = await writeProject({
+    "dbt_project.yml": `${PROJECT_YML}on-run-end:
+  - >-
+    {% for r in results %}{{ print('CFG ' ~ r.node.name ~ ' ' ~ (r.node.config.no_such_key is none) ~ ' ' ~ (r.node.config['other_key'] is none) ~ ' ' ~ r.node.config.get('nope', 'dflt') ~ ' ' ~ r.node.config.materialized) }}{% endfor %}
+    select 1
+`,
+    "models/m.sql": "select 1 as id",
+    "tests/t_one.sql": "select * from {{ ref('m') }} where id <> 1",
+  });
+  const run = await cli(["build", "--project-dir", project.dir]);
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.out, /CFG m True True dflt view/);
+  assert.match(run.out, /CFG t_one True True dflt test/);
+});
