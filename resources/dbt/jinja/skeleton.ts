@@ -187,6 +187,8 @@ export function sharedCode(skeleton: string, code: string): SharedCode | undefin
         return at === undefined ? whole : `lineno = ${at}, colno = __P[${2 * slots.length - 1}]`;
       });
   // The generated code has no comments, regexes or template literals: quotes delimit strings.
+  // Positions are read only outside them: a literal left as written (`"it's lineno = 0, colno =
+  // 5"`) holds the same text, and rewriting it would print `__P[0]` for the template's text.
   let plainFrom = 0;
   for (let i = 0; i < code.length; i++) {
     const quote = code[i];
@@ -195,10 +197,12 @@ export function sharedCode(skeleton: string, code: string): SharedCode | undefin
     while (end < code.length && code[end] !== quote) end += code[end] === "\\" ? 2 : 1;
     if (end >= code.length) return undefined;
     const literal = code.slice(i, end + 1);
-    if (literal.includes(OPEN)) {
-      const plain = code.slice(plainFrom, i);
-      if (plain.includes(OPEN)) return undefined;
-      out += positions(plain);
+    const plain = code.slice(plainFrom, i);
+    if (plain.includes(OPEN)) return undefined;
+    out += positions(plain);
+    plainFrom = end + 1;
+    if (!literal.includes(OPEN)) out += literal;
+    else {
       const parts = literal.slice(1, -1).split(OPEN);
       let expr = `${quote}${parts[0]}${quote}`;
       if (escapesNext(parts[0] as string)) return undefined;
@@ -210,7 +214,6 @@ export function sharedCode(skeleton: string, code: string): SharedCode | undefin
         expr += ` + __L[${part.slice(0, close)}] + ${quote}${rest}${quote}`;
       }
       out += `(${expr})`;
-      plainFrom = end + 1;
     }
     i = end;
   }

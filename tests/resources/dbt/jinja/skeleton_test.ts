@@ -134,6 +134,8 @@ Deno.test("templates of one shape render as each one's own code: literals that s
     ["@\n{{ ref('m') }}\n{{ nope.nope('q') }}", ["one", "two\nlines", "x\n\n\n\ny"]],
     ["{{ exceptions.raise_compiler_error('@') }}", ["boom", "other {{ x }}"]],
     ["{% set x -%}  @  {%- endset %}[{{ x }}]{{ x == '@' }}", ["a", "b  c", "x".repeat(5000)]],
+    // A literal left in the skeleton whose text reads like the code's positions.
+    [`@ {{ "it's lineno = 0, colno = 40" }}{{ {'lineno = 0, colno = 41': '@'} }}`, ["a", "b"]],
   ];
   for (const [shape, values] of families) {
     // Whitespace at either end of a text stays in the skeleton (`-%}` trims it), so only inner.
