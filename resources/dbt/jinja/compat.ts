@@ -41,7 +41,19 @@ interface NunjucksInternals {
 export class ReturnSignal {
   /** Creates the signal carrying the macro's result. */
   constructor(readonly value: unknown) {}
+
+  /**
+   * What nunjucks' error says when no macro caught the signal (a `return()` at
+   * the top of a model): it builds its message with `String()`, which would
+   * otherwise print `[object Object]`.
+   */
+  toString(): string {
+    return RETURN_OUTSIDE_MACRO;
+  }
 }
+
+/** The text of a `return()` no macro caught; the renderer turns it into its error. */
+export const RETURN_OUTSIDE_MACRO = "return() called outside a macro";
 
 /** Python `str` methods dbt models and macros use, for JavaScript strings. */
 const STRING_MEMBERS: Record<string, (this: string, ...args: unknown[]) => unknown> = {

@@ -32,7 +32,12 @@ import { adapterWarehouseMethods } from "./adapter_methods.ts";
 import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
-import { addDbtFilters, installJinjaCompat, ReturnSignal } from "./compat.ts";
+import {
+  addDbtFilters,
+  installJinjaCompat,
+  RETURN_OUTSIDE_MACRO,
+  ReturnSignal,
+} from "./compat.ts";
 import { agateTable, dbtModules, pyDatetime } from "./context.ts";
 import { printTableLines } from "./print_table.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
@@ -1309,6 +1314,15 @@ export class JinjaEnv {
         throw new DbtError(thrown.code, thrown.message, { file, line }, error);
       }
       if (thrown instanceof DbtError) throw thrown;
+      if (error instanceof ReturnSignal || message.includes(RETURN_OUTSIDE_MACRO)) {
+        throw new DbtError(
+          DbtErrorCode.renderFailed,
+          "return() is called outside a macro: it ends a {% macro %} and gives its caller a " +
+            "value; at the top of a model or test, write the SQL as text or move the logic into a macro",
+          { file, line },
+          error,
+        );
+      }
       const missing = /Unable to call `(\w+)\["(\w+)"\]`/.exec(message);
       if (missing && !this.#macros.has(missing[1] as string)) {
         throw new DbtError(

@@ -67,3 +67,22 @@ Deno.test("compat: kwargs / varargs in the body take what the macro does not nam
     assert.equal(render(template as string), expected, template);
   }
 });
+
+Deno.test("compat: return() outside a macro fails naming the file, line and what to do, not [object Object]", () => {
+  for (const execute of [true, false]) {
+    for (const template of ["select 1\n{{ return('a') }}", "select 1\n{% do return(none) %}"]) {
+      assert.throws(
+        () => render(template, execute),
+        (error: unknown) => {
+          assert.ok(error instanceof DbtError);
+          assert.match(error.message, /return\(\) is called outside a macro/);
+          assert.match(error.message, /macros\/m\.sql/);
+          assert.doesNotMatch(error.message, /object Object/);
+          return true;
+        },
+      );
+    }
+  }
+  // Inside a macro it still gives the caller its value.
+  assert.equal(render("{% macro f() %}{{ return(41 + 1) }}{% endmacro %}{{ f() }}"), "42");
+});
