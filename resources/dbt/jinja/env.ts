@@ -32,12 +32,7 @@ import { adapterWarehouseMethods } from "./adapter_methods.ts";
 import type { QueryResult } from "../query.ts";
 import { ParseCache } from "../_cache.ts";
 import { digest } from "../_files.ts";
-import {
-  addDbtFilters,
-  installJinjaCompat,
-  RETURN_OUTSIDE_MACRO,
-  ReturnSignal,
-} from "./compat.ts";
+import { addDbtFilters, installJinjaCompat, RETURN_OUTSIDE_MACRO, ReturnSignal } from "./compat.ts";
 import { agateTable, dbtModules, pyDatetime } from "./context.ts";
 import { printTableLines } from "./print_table.ts";
 import { type Clock, systemClock } from "../../../core/clock.ts";
