@@ -65,16 +65,6 @@ export const KNOWN: readonly { readonly pattern: RegExp; readonly why: string }[
 const LENIENT =
   /^(TypeError|ValueError|UndefinedError|AttributeError|SecurityError|TemplateSyntaxError|TemplateAssertionError):/;
 
-/**
- * Jinja2 drops one trailing newline of a template (keep_trailing_newline=False),
- * and so does dbt; our engine keeps it. Left alone here: compiled SQL files and
- * tests everywhere depend on it, and whitespace at the end of a statement does
- * not change what it does.
- */
-function trailingNewline(ours: string, theirs: string): boolean {
-  return ours === `${theirs}\n`;
-}
-
 /** One template rendered by both engines. */
 export interface Outcome {
   readonly template: string;
@@ -188,7 +178,7 @@ export async function differential(
   const divergences: Outcome[] = [];
   let rendered = 0;
   let lenient = 0;
-  let known = all.length - templates.length;
+  const known = all.length - templates.length;
   templates.forEach((template, i) => {
     const ours = renderOurs(env, template, i);
     const jinja2 = theirs[i]!;
@@ -196,9 +186,6 @@ export async function differential(
     const same = ours.ok && jinja2.ok ? ours.out === jinja2.out : ours.ok === jinja2.ok;
     if (same) return;
     if (!options.includeKnown && !jinja2.ok && ours.ok && LENIENT.test(jinja2.err)) lenient++;
-    else if (
-      !options.includeKnown && ours.ok && jinja2.ok && trailingNewline(ours.out, jinja2.out)
-    ) known++;
     else divergences.push({ template, ours, jinja2 });
   });
   divergences.sort((a, b) => a.template.length - b.template.length);

@@ -856,7 +856,9 @@ export class JinjaEnv {
    * syntax error.
    */
   compile(source: string, file: string): CompiledTemplate {
-    const text = preprocess(source);
+    // Jinja2 (keep_trailing_newline=False, as dbt leaves it) drops one newline ending the
+    // template: a model's compiled SQL ends where its last line does.
+    const text = preprocess(source.replace(/(?:\r\n|\r|\n)$/, ""));
     const shared = this.#shared(text);
     if (shared !== undefined) {
       const template = new nunjucks.Template(
