@@ -737,6 +737,14 @@
  * | load + compile all, wall             | 12,628-15,073 (14,739)    | 4,337-5,484 (4,390), 0.30x     |
  * | cold load alone, main-thread CPU     | 720-750 (740)             | 690-830 (820), inside spread   |
  *
+ * The full `--parse 10000` after (main at b58fa14, 18:23-18:25, load 5.8-6.6;
+ * wall / CPU of all threads / main-thread CPU): compiling every node's SQL
+ * 2,929 / 1,978 / 1,090 ms against the quiet start's 4,067 / 5,054 / 3,940
+ * (0.72x / 0.39x / 0.28x at six times the load); without the static parser
+ * (every model rendered at parse) 3,086 / 1,803 / 960 against 3,491 wall;
+ * cold load 1,731 / 1,580 / 780 (wall load-bound: the quiet 903 ms was not
+ * re-measured); one file edited in a daemon 28 / 13 / 10 (goal <= 50).
+ *
  * The compile alone (main thread, compile-all minus the cold load of the same
  * round): ~3,400-3,640 ms before, ~220-320 ms after: ~12x faster. Compiled SQL
  * of the 10k project byte-identical; 22,959 renders of tools/jinja_fuzz
