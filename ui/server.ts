@@ -746,6 +746,15 @@ async function readInput(c: Context): Promise<Record<string, string>> {
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
+    if (v === null) {
+      // Dropped as if not given, `{"selection": null}` (a script's unset variable) launched
+      // every asset.
+      throw new BadParamError(
+        k,
+        `The field '${k}' is null: give it a value, or leave it out` +
+          (k === "selection" ? " (a launch without a selection runs every asset)" : ""),
+      );
+    }
     if (typeof v === "string") out[k] = v;
     else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
     else if (Array.isArray(v)) out[k] = v.map(String).join(",");

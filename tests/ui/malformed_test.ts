@@ -355,3 +355,35 @@ Deno.test("malformed: control and bidirectional characters a request quotes come
     release();
   }
 });
+
+Deno.test("malformed: a launch whose JSON field is null is a 400 naming it and launches nothing", async () => {
+  // Before: a null field was dropped as if not given, so {"selection": null} ran every asset.
+  const { server, release, store } = await fixtureServer();
+  await using _ = server;
+  try {
+    const before = (await store.listRuns({ limit: 1000 })).length;
+    for (
+      const [body, named] of [
+        ['{"selection": null}', /'selection' is null.*every asset/],
+        ['{"selection": "raw_events", "exclude": null}', /'exclude' is null/],
+      ] as const
+    ) {
+      const res = await fetch(`${server.url}/actions/launch`, {
+        method: "POST",
+        headers: {
+          origin: server.url,
+          "content-type": "application/json",
+          accept: "application/json",
+        },
+        body,
+      });
+      const text = await res.text();
+      assertClean(`POST /actions/launch ${body}`, res, text);
+      assertEquals(res.status, 400, `${body}: ${text.slice(0, 300)}`);
+      assertMatch(text, named);
+    }
+    assertEquals((await store.listRuns({ limit: 1000 })).length, before, "nothing launched");
+  } finally {
+    release();
+  }
+});
