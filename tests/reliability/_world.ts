@@ -18,6 +18,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { createLogger } from "../../core/logger.ts";
 import type { RunRecord, RunStore } from "../../core/run_store/types.ts";
 import { reconcileLineage, type ReconcileReport } from "../../assets/ops/reconcile_lineage.ts";
@@ -404,3 +405,45 @@ export const INTERNAL_TEXT = [
   /gdal-(?:native|wasm)-/,
   /\bundefined\b/,
 ];
+
+/** Whether process `pid` still exists. */
+export function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The children of process `pid` (the launcher's command). */
+export function childrenOf(pid: number): number[] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
+    return text.trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every file under `dir`, relative to it (none when it does not exist). */
+export async function files(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(join(dir, prefix))) {
+      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory) out.push(...await files(dir, path));
+      else out.push(path);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return out;
+}
+
+/** The lake's temporary files: a writer's `.partial`, a staging folder's files. */
+export async function tempFiles(world: World): Promise<string[]> {
+  return (await files(join(world.dir, "data_lake"))).filter((path) =>
+    /(^|\/)\.objstore-|\.partial$|\.tmp$|\.creating-/.test(path)
+  );
+}

@@ -38,13 +38,16 @@ import { taskCommand } from "../_helpers/deno_tasks.ts";
 import { Random, reliabilitySettings, reportCounts } from "../_helpers/reliability.ts";
 import { activityDrop, readSampleFiles, type SampleFiles, validGeojson } from "./_corpus.ts";
 import {
+  alive,
   batchState,
+  childrenOf,
   createWorld,
   dropState,
   lineageProblems,
   quarantineReports,
   reconcileWorld,
   runsLeftRunning,
+  tempFiles,
   warehouseView,
   type World,
 } from "./_world.ts";
@@ -118,48 +121,6 @@ async function land(
     new TextEncoder().encode(JSON.stringify(manifest)),
   );
   inputs.batches.push({ id, valid });
-}
-
-/** Whether process `pid` still exists. */
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The children of process `pid` (the launcher's command). */
-function childrenOf(pid: number): number[] {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
-    return text.trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** Every file under `dir`, relative to it. */
-async function files(dir: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(join(dir, prefix))) {
-      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-      if (entry.isDirectory) out.push(...await files(dir, path));
-      else out.push(path);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return out;
-}
-
-/** The lake's temporary files: a writer's `.partial`, a staging folder's files. */
-async function tempFiles(world: World): Promise<string[]> {
-  return (await files(join(world.dir, "data_lake"))).filter((path) =>
-    /(^|\/)\.objstore-|\.partial$|\.tmp$|\.creating-/.test(path)
-  );
 }
 
 /** Whether every input has reached its end state (read while the daemon runs). */

@@ -31,12 +31,16 @@ import { spawnMain, until } from "../_helpers/main_process.ts";
 import { taskCommand } from "../_helpers/deno_tasks.ts";
 import { Random, reliabilitySettings, reportCounts } from "../_helpers/reliability.ts";
 import {
+  alive,
   batchState,
+  childrenOf,
   createWorld,
+  files,
   lineageProblems,
   quarantineReports,
   reconcileWorld,
   runsLeftRunning,
+  tempFiles,
   type World,
 } from "./_world.ts";
 
@@ -64,48 +68,6 @@ const LAUNCHER = taskCommand("materialize").split(/\s+/).slice(1, -1).map((arg) 
   arg === "launch.ts" ? fileURLToPath(new URL("../../launch.ts", import.meta.url)) : arg
 );
 const SAMPLE = { batchId: "montana-sample", manifestKey: "manifests/montana-sample.json" };
-
-/** Whether process `pid` still exists. */
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The children of process `pid` (the launcher's command). */
-function childrenOf(pid: number): number[] {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
-    return text.trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** Every file under `dir`, relative to it. */
-async function files(dir: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(join(dir, prefix))) {
-      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-      if (entry.isDirectory) out.push(...await files(dir, path));
-      else out.push(path);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return out;
-}
-
-/** The lake's temporary files: a writer's `.partial`, a staging folder's files. */
-async function tempFiles(world: World): Promise<string[]> {
-  return (await files(join(world.dir, "data_lake"))).filter((path) =>
-    /(^|\/)\.objstore-|\.partial$|\.tmp$|\.creating-/.test(path)
-  );
-}
 
 /** SHA-256 of every published output of the data lake but the STAC items (they carry times). */
 async function outputs(world: World): Promise<Map<string, string>> {

@@ -9,24 +9,12 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { JinjaEnv, type RenderScope } from "../../../../resources/dbt/jinja/env.ts";
+import { JinjaEnv } from "../../../../resources/dbt/jinja/env.ts";
+import { bareScope } from "./_scope.ts";
 import { loadProject } from "../../../../resources/dbt/mod.ts";
 import { writeProject } from "../_fixture.ts";
 
-const refuse = (): never => {
-  throw new Error("not in this test");
-};
-const SCOPE: RenderScope = {
-  ref: refuse,
-  source: refuse,
-  config: refuse,
-  var: refuse,
-  envVar: refuse,
-  isIncremental: () => false,
-  self: undefined,
-  target: {},
-  execute: true,
-};
+const SCOPE = bareScope(true);
 const env = new JinjaEnv();
 const render = (text: string) => env.render(env.compile(text, "models/m.sql"), SCOPE);
 

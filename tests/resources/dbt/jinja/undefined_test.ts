@@ -9,31 +9,14 @@
  */
 
 import assert from "node:assert/strict";
-import { JinjaEnv, type RenderScope } from "../../../../resources/dbt/jinja/env.ts";
+import { JinjaEnv } from "../../../../resources/dbt/jinja/env.ts";
+import { bareScope } from "./_scope.ts";
 import { DbtError, DbtErrorCode, loadProject } from "../../../../resources/dbt/mod.ts";
 import { writeProject } from "../_fixture.ts";
 
-const refuse = (): never => {
-  throw new Error("not in this test");
-};
-
-function scope(execute: boolean): RenderScope {
-  return {
-    ref: refuse,
-    source: refuse,
-    config: refuse,
-    var: refuse,
-    envVar: refuse,
-    isIncremental: () => false,
-    self: undefined,
-    target: {},
-    execute,
-  };
-}
-
 const env = new JinjaEnv();
 const render = (text: string, execute = true) =>
-  env.render(env.compile(text, "models/m.sql"), scope(execute));
+  env.render(env.compile(text, "models/m.sql"), bareScope(execute));
 
 /** [template, what Jinja2 renders] */
 const RENDERS: readonly (readonly [string, string])[] = [
