@@ -19,7 +19,7 @@ import { Timings } from "./_timings.ts";
 import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf_encoding.ts";
 import { csvCutShort } from "./_csv_cut.ts";
 import { csvPrjWkt } from "./_csv_prj.ts";
-import { esriWkidWkt } from "./_esri_wkid.ts";
+import { esriWkidWkt, geoJsonEsriCrs } from "./_esri_wkid.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { inexactDbfNumbers } from "./_dbf_numbers.ts";
 import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
@@ -404,7 +404,8 @@ export interface StagedFile {
   /**
    * The CRS GDAL must be told the file is in, when what it reads says
    * otherwise (a GeoParquet input is read as GeoJSON Sequence, whose CRS
-   * GDAL takes for CRS84 whatever the `geo` metadata says).
+   * GDAL takes for CRS84 whatever the `geo` metadata says; a GeoJSON naming
+   * `EPSG::102100`, which GDAL reads as WGS 84).
    */
   sourceCrs?: string;
 }
@@ -820,6 +821,16 @@ export async function contentCheck(
         const esri = await esriWkidWkt(scratch, scratch.toHost(gdalPath));
         if (esri !== undefined) {
           wkt = esri.wkt;
+          unknownCrs = [];
+        }
+      }
+      if (unknownCrs.length > 0 && /^GeoJSON/.test(info.driverShortName)) {
+        // `"urn:ogc:def:crs:EPSG::102100"`: GDAL read the coordinates as WGS 84
+        // degrees, so it is told the file's CRS (see _esri_wkid.ts).
+        const esri = await geoJsonEsriCrs(scratch, scratch.toHost(gdalPath));
+        if (esri !== undefined) {
+          wkt = esri.wkt;
+          sourceCrs = `ESRI:${esri.wkid}`;
           unknownCrs = [];
         }
       }

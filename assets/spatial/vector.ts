@@ -1145,7 +1145,7 @@ async function convertVectors(
         problems.push(layerCrs);
         continue;
       }
-      const census = sourceCrs !== undefined ? undefined : await timings.time(
+      const census = file.format === "geoparquet" ? undefined : await timings.time(
         "inspect",
         () => geometryCensus(scratch, file, gdalPath, openOptions, layer),
       );

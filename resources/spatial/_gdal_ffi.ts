@@ -551,10 +551,10 @@ export class GdalLibrary {
         lib.GDALVectorTranslate(cString(target), null, 1, sourceList(src), opts, usage()),
       failed: () => this.errors().length > 0,
       // A CRS id PROJ does not know, reported while opening: the caller has already
-      // decided the file's CRS (an Esri JSON's ArcGIS wkid, assets/spatial/_esri_wkid.ts)
-      // or refused it; gdal3.js's conversion, too, counts only what GDAL reports after
-      // the open.
-      forgetAtOpen: /^PROJ: proj_create_from_database: crs not found$/,
+      // decided the file's CRS (an Esri JSON's ArcGIS wkid, a GeoJSON's "EPSG::102100":
+      // assets/spatial/_esri_wkid.ts) or refused it; gdal3.js's conversion, too, counts
+      // only what GDAL reports after the open.
+      forgetAtOpen: /^PROJ: proj_create(?:_from_database)?: crs not found$/,
     }, drivers);
   }
 
