@@ -33,8 +33,16 @@ export type SelectionTerm =
  * ```
  */
 export function parseSelection(text: string): SelectionTerm[] {
+  if (text.trim() === "") return [{ kind: "all" }];
   const parts = text.split(",").map((part) => part.trim());
-  if (parts.every((part) => part === "")) return [{ kind: "all" }];
+  if (parts.every((part) => part === "")) {
+    // Read as "no selection", ',' (a script joining an empty list) selected every asset.
+    throw new SelectionError(
+      "selection.syntax",
+      `Selection ${quote(text)} has no term, only commas: name assets (KEY, +KEY, group:NAME, ` +
+        "tag:NAME), or give no selection for every asset",
+    );
+  }
   return parts.map((part) => {
     if (part === "") {
       throw new SelectionError(

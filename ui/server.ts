@@ -704,7 +704,8 @@ function wantsJson(c: Context): boolean {
  */
 async function readForm(c: Context): Promise<Record<string, unknown>> {
   try {
-    return await c.req.parseBody();
+    // Every value of a field kept (`all`), so that a field given twice is refused, not cut to its last.
+    return await c.req.parseBody({ all: true });
   } catch (error) {
     throw new BadParamError(
       "body",
@@ -730,7 +731,7 @@ async function readInput(c: Context): Promise<Record<string, string>> {
         'The request body must be a JSON object, e.g. {"selection": "KEY"}',
       );
     }
-    raw = parsed as Record<string, unknown>;
+    return jsonFields(parsed as Record<string, unknown>);
   } else if (type.includes("form")) {
     raw = await readForm(c);
   } else {
@@ -746,6 +747,45 @@ async function readInput(c: Context): Promise<Record<string, string>> {
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
+    if (Array.isArray(v)) {
+      // Only the last was read: `selection=a&selection=b` ran 'b' alone.
+      throw new BadParamError(
+        k,
+        `The field ${quote(clip(k, 60))} is given ${v.length} times: give it once ` +
+          "(several assets: one value with commas, e.g. 'a,b')",
+      );
+    }
+    if (typeof v !== "string") {
+      throw new BadParamError(
+        k,
+        `The field ${quote(clip(k, 60))} is a file upload: send it as text`,
+      );
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** What a JSON value is, for a message (`an object`, `a list`, `null`). */
+function jsonKind(value: unknown): string {
+  return value === null
+    ? "null"
+    : Array.isArray(value)
+    ? "a list"
+    : `a${typeof value === "object" ? "n" : ""} ${typeof value}`;
+}
+
+/**
+ * A JSON body's fields as the form fields a launch reads. A value that cannot
+ * stand for one (null, an empty list, an object in a list) is a 400 naming the
+ * field: dropped or joined to '', it launched every asset.
+ */
+function jsonFields(raw: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const all = (k: string) => k === "selection" || k === "exclude";
+  const leaveOut = (k: string) =>
+    k === "selection" ? "; leave 'selection' out to launch every asset" : "";
+  for (const [k, v] of Object.entries(raw)) {
     if (v === null) {
       // Dropped as if not given, `{"selection": null}` (a script's unset variable) launched
       // every asset.
@@ -755,16 +795,58 @@ async function readInput(c: Context): Promise<Record<string, string>> {
           (k === "selection" ? " (a launch without a selection runs every asset)" : ""),
       );
     }
-    if (typeof v === "string") out[k] = v;
-    else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
-    else if (Array.isArray(v)) out[k] = v.map(String).join(",");
-    else if (v && typeof v === "object" && k === "tags") {
-      out[k] = Object.entries(v).map(([a, b]) => `${a}=${b}`).join(",");
-    } else if (v && typeof v === "object") {
-      out[k] = JSON.stringify(v); // kept to be refused by name, not dropped as if not given
-    }
+    if (typeof v === "string") {
+      if (all(k) && v.trim() === "") {
+        // `{"selection": "$SEL"}` with SEL unset reads as '', which launched every asset.
+        throw new BadParamError(
+          k,
+          `The field '${k}' is empty: name assets (KEY, +KEY, group:NAME, tag:NAME)${leaveOut(k)}`,
+        );
+      }
+      out[k] = v;
+    } else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+    else if (Array.isArray(v)) {
+      const bad = v.find((item) => typeof item !== "string" && typeof item !== "number");
+      if (bad !== undefined) {
+        throw new BadParamError(
+          k,
+          `The field '${k}' holds ${jsonKind(bad)}: give a list of text, e.g. ["raw_weather"]`,
+        );
+      }
+      if (v.every((item) => String(item).trim() === "")) {
+        throw new BadParamError(
+          k,
+          `The field '${k}' is an empty list: name assets (KEY, +KEY, group:NAME, tag:NAME)${
+            leaveOut(k)
+          }`,
+        );
+      }
+      out[k] = v.map(String).join(",");
+    } else if (k === "tags") out[k] = jsonTags(v as Record<string, unknown>);
+    else out[k] = JSON.stringify(v); // kept to be refused by name, not dropped as if not given
   }
   return out;
+}
+
+/** A JSON tags object (`{"team": "geo"}`) as `KEY=VALUE,...`; values are text, without commas. */
+function jsonTags(tags: Record<string, unknown>): string {
+  return Object.entries(tags).map(([name, value]) => {
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      throw new BadParamError(
+        "tags",
+        `The tag ${quote(clip(name, 60))} is ${jsonKind(value)}: a tag's value is text`,
+      );
+    }
+    const text = `${name}${String(value)}`;
+    if (text.includes(",") || name.includes("=") || name.trim() === "") {
+      throw new BadParamError(
+        "tags",
+        `The tag ${quote(clip(name, 60))} cannot be stored: a tag's name is not empty and ` +
+          "holds no '=' or ',', and its value holds no ','",
+      );
+    }
+    return `${name}=${String(value)}`;
+  }).join(",");
 }
 
 /** The fields a launch request may carry (the launch forms' inputs, the JSON API's keys). */

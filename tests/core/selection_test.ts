@@ -209,6 +209,9 @@ Deno.test("unknown names fail with the nearest name as suggestion", async (t) =>
 Deno.test("syntax errors are SelectionErrors with code selection.syntax", async (t) => {
   const cases: [bad: string, message?: RegExp][] = [
     ["a,,b", /empty term/],
+    // Was every asset: a script joining an empty list sends ','.
+    [",", /',' has no term, only commas/],
+    [" , ,", /no term/],
     [",a"],
     ["a,"],
     ["group:", /needs a name after 'group:'/],

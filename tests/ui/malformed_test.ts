@@ -387,3 +387,62 @@ Deno.test("malformed: a launch whose JSON field is null is a 400 naming it and l
     release();
   }
 });
+
+Deno.test("malformed: a JSON launch whose selection is empty ([], [''], '', ',') or whose list/tag values are not text, or a form field given twice, is a 400 and launches nothing", async () => {
+  // Before: [] and [""] were joined to '' and ',' parsed as "every asset", so each launched every
+  // asset; a tag value that is an object became 'a=[object Object]' and a tag value with a comma
+  // was split into a broken second tag.
+  const { server, release, store } = await fixtureServer();
+  await using _ = server;
+  try {
+    const before = (await store.listRuns({ limit: 1000 })).length;
+    for (
+      const [body, named] of [
+        ['{"selection": []}', /'selection' is an empty list.*leave 'selection' out/],
+        ['{"selection": [""]}', /'selection' is an empty list/],
+        ['{"selection": ["  ", ""]}', /'selection' is an empty list/],
+        ['{"selection": ""}', /'selection' is empty.*leave 'selection' out/],
+        ['{"selection": " "}', /'selection' is empty/],
+        ['{"selection": ","}', /Selection ',' has no term/],
+        ['{"selection": [{"key": "raw_events"}]}', /'selection' holds an object/],
+        ['{"selection": [["raw_events"]]}', /'selection' holds a list/],
+        ['{"selection": ["raw_events", null]}', /'selection' holds null/],
+        ['{"selection": "raw_events", "exclude": []}', /'exclude' is an empty list/],
+        ['{"selection": "raw_events", "tags": {"a": {"b": 1}}}', /tag 'a' is an object/],
+        ['{"selection": "raw_events", "tags": {"team": "a,b"}}', /tag 'team'.*','/],
+        ['{"selection": "raw_events", "tags": [{"a": 1}]}', /'tags' holds an object/],
+      ] as const
+    ) {
+      const res = await fetch(`${server.url}/actions/launch`, {
+        method: "POST",
+        headers: {
+          origin: server.url,
+          "content-type": "application/json",
+          accept: "application/json",
+        },
+        body,
+      });
+      const text = await res.text();
+      assertClean(`POST /actions/launch ${body}`, res, text);
+      assertEquals(res.status, 400, `${body}: ${text.slice(0, 300)}`);
+      assert(!text.includes("[object Object]"), text);
+      assertMatch(JSON.parse(text).message, named);
+    }
+    // A form field given twice was cut to its last value: this ran 'raw_events' alone.
+    const twice = await fetch(`${server.url}/actions/launch`, {
+      method: "POST",
+      headers: {
+        origin: server.url,
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+      },
+      body: "selection=nope&selection=raw_events",
+    });
+    const text = await twice.text();
+    assertEquals(twice.status, 400, text.slice(0, 300));
+    assertMatch(JSON.parse(text).message, /'selection' is given 2 times/);
+    assertEquals((await store.listRuns({ limit: 1000 })).length, before, "nothing launched");
+  } finally {
+    release();
+  }
+});
