@@ -128,6 +128,7 @@ interface Node {
 
 interface CompilerProto {
   compileLookupVal(this: CompilerProto, node: Node, frame: unknown): void;
+  compileFunCall(this: CompilerProto, node: Node & { name: Node }, frame: unknown): void;
   _getNodeName(this: CompilerProto, node: Node): string;
   _compileExpression(node: unknown, frame: unknown): void;
   _emit(code: string): void;
@@ -143,6 +144,7 @@ interface Internals {
   };
   runtime: Record<string, unknown> & {
     memberLookup(obj: unknown, val: unknown, ...rest: unknown[]): unknown;
+    callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown;
     _dbt_item?: (obj: unknown, key: unknown) => unknown;
     _dbt_defined?: (value: unknown, name: string | null) => unknown;
   };
@@ -201,6 +203,24 @@ export function installUndefined(): void {
       node.target = new Checked(target.lineno, target.colno, target);
     }
     compileLookupVal.call(this, node, frame);
+  };
+  // Calling an undefined raises as reading through it does (`{{ foo() }}`: "'foo' is undefined",
+  // `{{ d.nope() }}`: "'dict object' has no attribute 'nope'"), so the callee is checked too.
+  const compileFunCall = proto.compileFunCall;
+  proto.compileFunCall = function (node, frame) {
+    const callee = node.name;
+    if (callee.typename === "Symbol" || callee.typename === "LookupVal") {
+      node.name = new Checked(callee.lineno, callee.colno, callee);
+    }
+    compileFunCall.call(this, node, frame);
+  };
+  // While parsing, dbt's lenient Undefined gives itself back when called, so a model calling a
+  // macro of a package not installed yet (`{{ dbt_utils.star(...) }}`) parses, as in dbt, and
+  // fails at its compile.
+  const callWrap = runtime.callWrap;
+  runtime.callWrap = function (obj, name, context, args) {
+    if (obj === undefined && !strict) return undefined;
+    return callWrap.call(this, obj, name, context, args);
   };
   // Error messages name a call's callee from its nodes (`foo["bar"]`): the check is not a name.
   const getNodeName = proto._getNodeName;

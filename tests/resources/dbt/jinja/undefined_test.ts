@@ -41,6 +41,14 @@ const RAISES: readonly (readonly [string, string])[] = [
   ["{% set xs = [1] %}{{ xs[3].x }}", "list object has no element 3"],
   ["{{ 'abc'.nope.x }}", "'str object' has no attribute 'nope'"],
   ["{% macro m(a) %}{{ a.x }}{% endmacro %}{{ m() }}", "parameter 'a' was not provided"],
+  // Calling an undefined (a macro of a package not installed): at compile only.
+  ["{{ foo() }}", "'foo' is undefined"],
+  ["{{ foo(1, a=2).bar }}", "'foo' is undefined"],
+  ["{{ dbt_utils.star('a') }}", "'dbt_utils' is undefined"],
+  ["{% set d = {} %}{{ d.nope() }}", "'dict object' has no attribute 'nope'"],
+  ["{{ 'x'.nope() }}", "'str object' has no attribute 'nope'"],
+  ["{% macro m(f) %}{{ f() }}{% endmacro %}{{ m() }}", "parameter 'f' was not provided"],
+  ["{% for x in foo() %}{{ x }}{% endfor %}", "'foo' is undefined"],
 ];
 
 Deno.test("undefined: what prints '' renders as Jinja2 renders it", () => {
@@ -87,6 +95,27 @@ Deno.test("undefined: a typo in a model fails its compile naming the model's fil
       assert.equal(error.file, "models/a.sql");
       assert.equal(error.line, 3);
       assert.match(error.message, /^models\/a\.sql:3: 'colz' is undefined\. /);
+      return true;
+    },
+  );
+});
+
+Deno.test("undefined: a model calling a macro of a package not installed parses, as in dbt, and fails at its compile", async () => {
+  await using project = await writeProject({
+    "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    description: A.\n",
+    "models/a.sql": "select\n  {{ dbt_utils.generate_surrogate_key(['id']) }} as sk,\n" +
+      "  {{ my_missing_macro() }} as x\nfrom t\n",
+  });
+  // Before: the parse failed ("'dbt_utils.generate_surrogate_key' is not defined").
+  const p = await loadProject(project.dir, { cache: false });
+  assert.throws(
+    () => p.models.get("a")?.compiledCode,
+    (error: unknown) => {
+      assert.ok(error instanceof DbtError, String(error));
+      assert.equal(error.file, "models/a.sql");
+      assert.equal(error.line, 2);
+      assert.match(error.message, /^models\/a\.sql:2: 'dbt_utils' is undefined\. /);
+      assert.match(error.message, /deno task dbt deps/);
       return true;
     },
   );
