@@ -27,7 +27,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { lastingFailure, toError } from "../core/errors.ts";
 import { lowOnSpace } from "./_space_reserve.ts";
 
@@ -79,6 +79,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Datab
   if (mode !== "read" && path !== ":memory:" && !path.startsWith("file:")) {
     Deno.mkdirSync(dirname(path), { recursive: true });
   }
+  if (mode === "shared") refuseCutFile(path);
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path, { readOnly: mode === "read" });
@@ -96,6 +97,51 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Datab
     if (db?.isOpen) db.close(); // e.g. the file is not a database: release it
     throw error;
   }
+}
+
+/**
+ * How long a file another process is creating may stay at zero bytes: SQLite
+ * makes the file at open and writes its first page when the journal is
+ * switched to WAL, microseconds later; older than this, zero bytes is a cut file.
+ */
+const CREATING_MS = 10_000;
+
+/**
+ * A store file that is empty (0 bytes), which SQLite would open as a new
+ * empty database: a `shared` file is never left empty once made, so it was
+ * cut (a full disk, a copy that failed, `> runs.db`) and its runs or
+ * documents are gone. Reported as damaged (SQLITE_NOTADB), so it is not retried.
+ */
+export class SqliteFileCutError extends Error {
+  /** Stable code. */
+  readonly code = "sqlite.empty_file";
+  /** SQLite's SQLITE_NOTADB, so {@linkcode sqliteOpenHint} calls the file damaged. */
+  readonly errcode = 26;
+  /** Builds the error for the file at `path`, last changed at `changed`. */
+  constructor(path: string, changed: Date) {
+    super(
+      `the file is empty (0 bytes, last changed ${changed.toISOString()}), but a store is ` +
+        `never left empty once made: it was cut (a full disk, a copy that failed, '> ${
+          basename(path)
+        }'), and what it held is gone. If it never held anything, delete it`,
+    );
+    this.name = "SqliteFileCutError";
+  }
+}
+
+/** Throws {@linkcode SqliteFileCutError} for a zero-byte file not being created right now. */
+function refuseCutFile(path: string): void {
+  if (path === ":memory:" || path.startsWith("file:")) return;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    return; // missing (made now) or unreadable (the open says why)
+  }
+  if (!info.isFile || info.size !== 0 || !info.mtime) return;
+  // Younger: another process opening a new store at the same time (two daemons started together).
+  if (Date.now() - info.mtime.getTime() < CREATING_MS) return;
+  throw new SqliteFileCutError(path, info.mtime);
 }
 
 /**

@@ -141,3 +141,29 @@ Deno.test("openLedger: a malformed mongodb URI is a ConfigError", async () => {
   assertEquals(error.code, "ledger.invalid_url");
   assert(!error.message.includes("secret"), error.message);
 });
+
+Deno.test("openLedger: a zero-byte ledger file (cut) is damaged, named and not retried; one being created opens", async () => {
+  // Before: SQLite opened a zero-byte file as a new empty ledger, so a cut file's lineage was
+  // silently replaced by nothing.
+  const dir = await Deno.makeTempDir({ prefix: "ledger_test_" });
+  try {
+    const path = `${dir}/ledger.db`;
+    await Deno.writeFile(path, new Uint8Array(0));
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await Deno.utime(path, minuteAgo, minuteAgo);
+    const error = await rejects(() => openLedger(`sqlite:${path}`), ResourceError);
+    assertEquals(error.code, "ledger.unreachable");
+    assert(error.message.includes(`'${path}'`), error.message);
+    assert(/empty \(0 bytes.*was cut.*move it aside/.test(error.message), error.message);
+    assertEquals((error as { retryable?: unknown }).retryable, false);
+    assertEquals((await Deno.stat(path)).size, 0, "the cut file is left as it was");
+    // Zero bytes for an instant: another process is making it (two daemons started together).
+    await Deno.utime(path, new Date(), new Date());
+    {
+      await using ledger = await openLedger(`sqlite:${path}`);
+      await ledger.ping();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -82,6 +82,34 @@ Deno.test("SqliteRunStore: a path it cannot open (a folder, not a database) fail
   }
 });
 
+Deno.test("SqliteRunStore: a zero-byte runs.db (cut) is damaged and named, not opened as a new store; one being created opens", async () => {
+  // Before: SQLite opened it as a new empty store, and every run recorded in it was silently gone.
+  const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
+  try {
+    const path = `${dir}/runs.db`;
+    await Deno.writeFile(path, new Uint8Array(0));
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await Deno.utime(path, minuteAgo, minuteAgo);
+    let thrown: unknown;
+    try {
+      SqliteRunStore.open(path);
+    } catch (error) {
+      thrown = error;
+    }
+    assert(thrown instanceof ResourceError, String(thrown));
+    assertEquals(thrown.code, "run_store.unavailable");
+    assert(thrown.message.includes(`'${path}'`), thrown.message);
+    assert(/empty \(0 bytes.*was cut.*move it aside/.test(thrown.message), thrown.message);
+    assertEquals((await Deno.stat(path)).size, 0, "the cut file is left as it was");
+    // Zero bytes for an instant: another process is making it (two daemons started together).
+    await Deno.utime(path, new Date(), new Date());
+    await using store = SqliteRunStore.open(path);
+    assertEquals(await store.listRuns({ limit: 1 }), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("SqliteRunStore: a file made before runs had owners gets the owner columns at open", async () => {
   const dir = await Deno.makeTempDir({ prefix: "run_store_sqlite_" });
   try {
