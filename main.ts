@@ -83,9 +83,17 @@ export function createApp(options: AppOptions = {}): CliApp<AppResources> {
     loadGraph: () => loadGraph(env().PLATFORM_GRAPH),
     openRunStore: async () => {
       const config = await loadConfig();
-      const store = await (await import("./resources/run_store/open.ts")).openRunStore(
-        config.RUNS_URL,
-      );
+      let store;
+      try {
+        store = await (await import("./resources/run_store/open.ts")).openRunStore(
+          config.RUNS_URL,
+        );
+      } catch (error) {
+        // A folder it cannot write (read-only file system, a file in the way) is a setting to
+        // change (exit 2, naming the variable), as `materialize` of graph.ts says at start.
+        await refuseUnwritable(config, "RUNS_URL");
+        throw error;
+      }
       if (aligned && store.serverTime) {
         try {
           await alignClock(aligned, () => (store.serverTime as () => Promise<number>)());
@@ -213,6 +221,17 @@ function sampleNotes(result: RunResult): string[] {
   return used.length === 0
     ? []
     : [`Sample inputs (SAMPLE_DATA=true; set SAMPLE_DATA=false for live data): ${used.join("; ")}`];
+}
+
+/**
+ * Throws `config.not_writable` naming the variable when the folder of the
+ * embedded store of `variable` cannot be written; returns when it can (the
+ * store failed for another reason) or is not embedded.
+ */
+async function refuseUnwritable(config: Config, variable: "RUNS_URL"): Promise<void> {
+  const { ensureWritable, storePlace } = await import("./resources/writable.ts");
+  const place = storePlace(config, variable);
+  if (place) await ensureWritable([place]);
 }
 
 /** A command whose module is imported only when it runs (keeps `--help` fast). */

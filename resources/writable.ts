@@ -63,6 +63,21 @@ export function writablePlaces(
   return places.filter((p) => !seen.has(p.path) && seen.add(p.path));
 }
 
+/**
+ * The place {@linkcode writablePlaces} lists for the store of `variable`
+ * (`RUNS_URL`, `LEDGER_URL`, `WAREHOUSE_URL`): `STATE_DIR` when the store is
+ * in it, `undefined` for a server or memory store.
+ */
+export function storePlace(
+  config: Config,
+  variable: "RUNS_URL" | "LEDGER_URL" | "WAREHOUSE_URL",
+): WritablePlace | undefined {
+  const file = embeddedPath(config[variable]);
+  if (!file) return undefined;
+  const folder = dirname(resolve(file));
+  return writablePlaces(config).find((place) => place.path === folder);
+}
+
 /** The file or folder of an embedded store URL, or `undefined` (memory, servers). */
 function embeddedPath(url: string): string | undefined {
   const match = /^(sqlite|pglite|duckdb):(.*)$/.exec(url);

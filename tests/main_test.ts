@@ -200,6 +200,21 @@ Deno.test("main.ts: failures and bad settings", async (t) => {
       code: 2,
       stderr: [/PLATFORM_GRAPH '.*empty\.ts' does not export 'graph'/],
     },
+    ...(["runs", "materialize", "show", "automation"] as const).map((command) => ({
+      // Before: `runs` (and every command but materialize of graph.ts) exited 1 with SQLite's
+      // "unable to open database file"; a place the platform cannot write is a setting: exit 2.
+      name: `${command} with a STATE_DIR the run store cannot be made in: exit 2, names STATE_DIR`,
+      args: command === "show" ? [command, "some-run"] : [command],
+      env: {
+        PLATFORM_GRAPH: graphs.two,
+        STATE_DIR: `${box.dir}/a-file/state`,
+        RUNS_URL: `sqlite:${box.dir}/a-file/state/runs.db`,
+      },
+      code: 2,
+      stderr: [
+        /error \[config\.not_writable\]: Cannot write to .*a-file\/state \(Not a directory\).*run state.*Set STATE_DIR to a writable folder/,
+      ],
+    })),
     {
       name: "a bad RUNS_URL: exit 2, names the variable, hides the password",
       args: ["runs"],
@@ -209,6 +224,7 @@ Deno.test("main.ts: failures and bad settings", async (t) => {
       hidden: "hunter2",
     },
   ];
+  await Deno.writeTextFile(`${box.dir}/a-file`, "a file where a folder is needed\n");
   for (const c of cases) {
     await t.step(c.name, async () => {
       const outcome = await cli(c.args, { ...box.env, ...c.env });
