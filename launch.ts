@@ -179,6 +179,39 @@ export function compileFailureHint(
 }
 
 /**
+ * `deno task compile --help`: what the task builds and needs. The task's own
+ * `--include`/`--output` flags come before the user's, so without this the
+ * `--help` reached `deno compile`, whose help documents a different command
+ * line (a SOURCE_FILE the task already gives) and says nothing of DENORT_BIN.
+ */
+export function compileHelp(version: string = Deno.version.deno): string {
+  return `Usage: deno task compile [DENO COMPILE FLAGS...]
+
+Builds one executable, dist/platform, holding main.ts, graph.ts, the dbt
+project, config/, sample_data/ and the UI's files, with the Deno permissions
+computed from the configuration now: set STATE_DIR, LAKE_URL and the server
+URLs of the deployment when compiling. Run it with any command of
+'deno task cli --help': dist/platform materialize, dist/platform ui, ...
+
+The binary is built on Deno's runtime (denort ${version}), downloaded once from
+dl.deno.land. Offline, fetch denort-<target>.zip of Deno ${version} on a
+connected machine, unzip it and set DENORT_BIN=/path/to/denort.
+
+Flags after 'compile' go to deno compile (--output PATH, --target TRIPLE, ...;
+'deno compile --help' lists them).
+
+Exit status: 0 built, 1 failed (the runtime could not be had, say), 2 a flag
+deno compile refuses.
+`;
+}
+
+/** Whether the arguments after `compile` ask for its help (`-h`, `--help`). */
+export function wantsCompileHelp(args: readonly string[]): boolean {
+  const { rest } = parseLaunchArgs(args);
+  return rest[0] === "compile" && rest.slice(1).some((a) => a === "--help" || a === "-h");
+}
+
+/**
  * Whether `deno compile` refused its command line (its argument parser's
  * errors: an unknown flag, a missing or bad value): a usage error, exit 2.
  */
@@ -194,6 +227,10 @@ function nonEmpty(value: string | undefined): string | undefined {
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 if (import.meta.main) {
+  if (wantsCompileHelp(Deno.args)) {
+    console.log(compileHelp());
+    Deno.exit(0);
+  }
   let argv: string[];
   try {
     argv = launchCommand(Deno.args);

@@ -407,3 +407,20 @@ Deno.test("tasks: the launcher runs with the V8 flags of the command it starts (
   assert.ok(dbt.includes(parse), `task dbt: ${dbt.join(" ")}`);
   assert.ok(dbt.indexOf(parse) < dbt.indexOf("launch.ts"), "task dbt");
 });
+
+Deno.test("tasks: 'deno task compile --help' prints the task's own help (DENORT_BIN, dist/platform) and exits 0, not deno compile's", async () => {
+  // Before: deno compile's own help ('Compile the script into a self contained executable',
+  // 'Usage: deno compile [OPTIONS] <SOURCE_FILE>'), as the task's flags came first.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "compile", "--help"],
+    cwd: new URL("..", import.meta.url),
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(stdout, /^Usage: deno task compile \[DENO COMPILE FLAGS\.\.\.\]/);
+  assert.match(stdout, /dist\/platform/);
+  assert.match(stdout, new RegExp(`denort ${Deno.version.deno.replaceAll(".", "\\.")}`));
+  assert.match(stdout, /DENORT_BIN=\/path\/to\/denort/);
+  assert.doesNotMatch(stdout, /self contained executable|<SOURCE_FILE>/);
+});
