@@ -54,7 +54,7 @@ const ROUNDS = 3;
 /** One timed load. */
 
 /** Runs the benchmark and prints its figures. */
-export async function main(args: string[] = Deno.args): Promise<void> {
+export async function main(args: string[] = []): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
@@ -251,4 +251,4 @@ function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(Deno.args);

@@ -31,7 +31,7 @@ const ROUNDS = 5;
 const CHUNK = 1 << 20;
 
 /** Runs the benchmark and prints its figures. */
-export async function main(args: string[] = Deno.args): Promise<void> {
+export async function main(args: string[] = []): Promise<void> {
   const { values } = parseArgs({ args, options: { rows: { type: "string" } } });
   const rows = Number(values.rows ?? 1_000_000);
   const bytes = activityCsv(rows);
@@ -122,4 +122,4 @@ function rate(rows: number, ms: number): string {
   return Math.round(rows / (ms / 1000)).toLocaleString("en-US");
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(Deno.args);

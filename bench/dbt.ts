@@ -810,10 +810,7 @@ const ROUNDS = 5;
 const PARSE_V8_FLAGS = v8FlagsOption(commandV8Flags(["dbt", "parse"]));
 
 /** Runs the benchmark and prints its figures. */
-export async function main(
-  sizes = (Deno.args[0] ?? "1000,10000").split(",").map(Number),
-  runModels = Number(Deno.args[1] ?? 200),
-): Promise<void> {
+export async function main(sizes = [1000, 10000], runModels = 200): Promise<void> {
   for (const models of sizes) {
     const dir = await Deno.makeTempDir({ prefix: "bench-dbt-" });
     try {
@@ -1558,6 +1555,9 @@ if (import.meta.main) {
     const { openWarehouse: open } = await import("../resources/warehouse/mod.ts");
     await (await open(`pglite:${Deno.args[1]}`)).close();
   } else {
-    await main();
+    await main(
+      (Deno.args[0] ?? "1000,10000").split(",").map(Number),
+      Number(Deno.args[1] ?? 200),
+    );
   }
 }

@@ -36,7 +36,7 @@ interface Row {
 }
 
 /** Runs the benchmark and prints its figures. */
-export async function main(rows = Number(Deno.args[0] ?? 1_000_000)): Promise<void> {
+export async function main(rows = 1_000_000): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bench-warehouse-" });
   try {
     const csv = `${dir}/rows.csv`;
@@ -368,4 +368,4 @@ function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(Number(Deno.args[0] ?? 1_000_000));
