@@ -856,9 +856,11 @@ export class JinjaEnv {
    * syntax error.
    */
   compile(source: string, file: string): CompiledTemplate {
-    // Jinja2 (keep_trailing_newline=False, as dbt leaves it) drops one newline ending the
-    // template: a model's compiled SQL ends where its last line does.
-    const text = preprocess(source.replace(/(?:\r\n|\r|\n)$/, ""));
+    // Jinja2 reads every CR LF and lone CR as its newline_sequence, LF (a file saved on
+    // Windows compiles to dbt's SQL), and (keep_trailing_newline=False, as dbt leaves it) drops
+    // one newline ending the template: a model's compiled SQL ends where its last line does.
+    const lf = source.includes("\r") ? source.replace(/\r\n?/g, "\n") : source;
+    const text = preprocess(lf.endsWith("\n") ? lf.slice(0, -1) : lf);
     const shared = this.#shared(text);
     if (shared !== undefined) {
       const template = new nunjucks.Template(

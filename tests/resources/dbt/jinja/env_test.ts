@@ -32,6 +32,34 @@ Deno.test("env: one newline ending a template is dropped, as Jinja2 does", () =>
   }
 });
 
+Deno.test("env: CR LF and lone CR inside a template read as LF, as Jinja2's newline_sequence", () => {
+  for (
+    const [template, expected] of [
+      ["select 1\r\nfrom t\r\n", "select 1\nfrom t"],
+      ["a\rb\r\n\r\n", "a\nb\n"],
+      ["{% if true %}\r\nx\r\n{% endif %}\r\n", "\nx\n"],
+      ["{{ 'a\r\nb' }}|{% raw %}r\r\n{% endraw %}", "a\nb|r\n"],
+      ["{%- if true -%}\r\n  x  \r\n{%- endif %}\r\ny", "x\ny"],
+      ["{% set s %}\r\nq\r\n{% endset %}{{ s | length }}", "3"],
+      ["-- c\r\n{# c\r\n #}\r\nz", "-- c\n\nz"],
+    ]
+  ) {
+    assert.equal(render(template as string), expected, JSON.stringify(template));
+  }
+});
+
+Deno.test("env: a model written with CR LF (a Windows editor) compiles with LF as in dbt; raw_code keeps the file", async () => {
+  const text = "select 1 as id,\r\n  {{ 'x' }} as x\r\nfrom t\r\n";
+  await using project = await writeProject({
+    "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    description: A.\n",
+    "models/a.sql": text,
+  });
+  const p = await loadProject(project.dir, { cache: false });
+  const a = p.models.get("a") ?? assert.fail("model a");
+  assert.equal(a.compiledCode, "select 1 as id,\n  x as x\nfrom t");
+  assert.equal(a.rawCode, text);
+});
+
 Deno.test("env: a model's compiled SQL ends where its last line does; raw_code and checksum keep the file", async () => {
   const text = "select 1 as id\n";
   await using project = await writeProject({
