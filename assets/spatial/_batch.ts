@@ -23,7 +23,7 @@ import { esriWkidWkt, geoJsonEsriCrs } from "./_esri_wkid.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { inexactDbfNumbers } from "./_dbf_numbers.ts";
 import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
-import { kmlDrivers, kmlNeedsLibkml, libkmlContent } from "./_kml.ts";
+import { kmlDrivers, kmlNeedsLibkml, libkmlContent, plainKmzDocument } from "./_kml.ts";
 import { ZipListingError, zipNames } from "../../formats/zip_names.ts";
 import { netcdfCutShort } from "../../formats/netcdf_size.ts";
 import { GeoParquetReadError } from "../../formats/geoparquet_errors.ts";
@@ -723,9 +723,14 @@ export async function contentCheck(
   const openOptions = openOptionsOf(file);
   let drivers = driversOf(file);
   // Both engines read a KML with the same driver, hence the same columns (see _kml.ts).
+  const kmzDocument = file.type === "vector" && file.format === "kml" &&
+      /\.kmz$/i.test(file.path)
+    ? await plainKmzDocument(scratch.toHost(staged))
+    : undefined;
+  if (kmzDocument !== undefined) gdalPath = `${staged}/${kmzDocument}`;
   const kml = file.type === "vector" && file.format === "kml"
     ? kmlDrivers(
-      file.path,
+      kmzDocument ?? file.path,
       !/\.kmz$/i.test(file.path) && await kmlNeedsLibkml(scratch.toHost(staged)),
     )
     : undefined;
@@ -752,7 +757,8 @@ export async function contentCheck(
           kml,
           "",
           /\.kmz$/i.test(file.path)
-            ? " (a KMZ, zipped KML, is read by LIBKML only)"
+            ? " (its KML holds ExtendedData, a Schema or times, or it holds several KML " +
+              "documents: such a KMZ is read by LIBKML only)"
             : ` (it holds ${
               what.length > 0 ? what.join(" and ") : "a Schema"
             }, which only LIBKML reads: its KML driver would publish the placemarks without ` +

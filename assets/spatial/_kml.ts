@@ -14,10 +14,13 @@
  *   `gx:Track` is read by `LIBKML` (`KML` would silently drop those
  *   columns); the wasm engine, without LIBKML, leaves it pending for the
  *   native engine instead of publishing a poorer table;
- * - a KMZ is read by `LIBKML` (the only driver reading it), as before.
+ * - a KMZ is read as the KML inside it: its one `.kml` by `KML` when that
+ *   holds nothing only LIBKML reads (`/vsizip/`), else the KMZ by `LIBKML`.
  *
  * @module
  */
+
+import { zipEntries, zipEntryStream, ZipListingError } from "../../formats/zip_names.ts";
 
 /** KML elements whose content only LIBKML turns into columns (or geometries). */
 const LIBKML_ONLY = /<(?:kml:)?(?:ExtendedData|Schema|TimeStamp|TimeSpan)\b|<gx:Track\b/;
@@ -31,17 +34,57 @@ const CHUNK = 1 << 20;
  * first hit: a large file of plain placemarks is read once.
  */
 export async function kmlNeedsLibkml(hostPath: string): Promise<boolean> {
-  using file = await Deno.open(hostPath);
+  const file = await Deno.open(hostPath);
+  return await streamNeedsLibkml(file.readable);
+}
+
+/** {@linkcode kmlNeedsLibkml} of a KML's bytes as a stream (cancelled at the first hit). */
+async function streamNeedsLibkml(stream: ReadableStream<Uint8Array>): Promise<boolean> {
   const decoder = new TextDecoder("utf-8");
-  const buffer = new Uint8Array(CHUNK);
+  const reader = stream.getReader();
   let tail = "";
-  for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) return false;
-    const text = tail + decoder.decode(buffer.subarray(0, n), { stream: true });
-    if (LIBKML_ONLY.test(text)) return true;
-    // An element name cut between two reads is found in the next one.
-    tail = text.slice(-32);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return false;
+      const text = tail + decoder.decode(value, { stream: true });
+      if (LIBKML_ONLY.test(text)) return true;
+      // An element name cut between two reads is found in the next one.
+      tail = text.slice(-32);
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+/**
+ * The KML document of the KMZ at `hostPath` that the `KML` driver can read
+ * in place of LIBKML (see the module doc): its path inside the zip, when the
+ * KMZ holds exactly one `.kml` (images and other files beside it are fine)
+ * and that KML has nothing only LIBKML reads. `undefined` otherwise: the
+ * KMZ is read by LIBKML, as before. GDAL's `KML` driver opens no KMZ itself,
+ * so without this gdal3.js (no LIBKML) could publish no KMZ at all, and
+ * native GDAL made other columns of the same placemarks in a `.kmz` than in
+ * a `.kml`.
+ */
+export async function plainKmzDocument(hostPath: string): Promise<string | undefined> {
+  let entries;
+  try {
+    entries = await zipEntries(hostPath);
+  } catch (error) {
+    // Not a zip GDAL's reader fails on first: LIBKML's route names what is wrong.
+    if (error instanceof ZipListingError) return undefined;
+    throw error;
+  }
+  const documents = entries.filter((e) => /\.kml$/i.test(e.name) && !e.name.endsWith("/"));
+  if (documents.length !== 1) return undefined;
+  const [document] = documents;
+  try {
+    const needs = await streamNeedsLibkml(await zipEntryStream(hostPath, document!));
+    return needs ? undefined : document!.name;
+  } catch (error) {
+    if (error instanceof ZipListingError) return undefined;
+    throw error;
   }
 }
 
@@ -98,8 +141,9 @@ export async function libkmlContent(hostPath: string): Promise<LibkmlContent> {
 }
 
 /**
- * The drivers that must read a declared KML (`path` ends in `.kml` or
- * `.kmz`), given whether the file holds LIBKML-only elements.
+ * The drivers that must read a declared KML (`path` ends in `.kml`, `.kmz`,
+ * or is the `.kml` inside a KMZ), given whether the file holds LIBKML-only
+ * elements.
  */
 export function kmlDrivers(path: string, needsLibkml: boolean): ["KML"] | ["LIBKML"] {
   return /\.kmz$/i.test(path) || needsLibkml ? ["LIBKML"] : ["KML"];

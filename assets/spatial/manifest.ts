@@ -137,7 +137,7 @@ export function driversOf(
     const driver = file.format.slice(5);
     return DRIVER_FAMILIES[driver] ?? [driver];
   }
-  // A KMZ (zipped KML) is read by LIBKML only; GDAL's KML driver reads plain KML.
+  // A KMZ (zipped KML) is read by LIBKML, unless its one KML is plain (_kml.ts, _batch.ts).
   if (file.type === "vector" && file.format === "kml" && /\.kmz$/i.test(file.path ?? "")) {
     return ["LIBKML"];
   }

@@ -322,9 +322,9 @@ function scrub(message: string, file: string, label: string, dir: string): strin
     .replaceAll(file, label).replaceAll(`${dir}/`, "");
 }
 
-/** The path GDAL opens for a staged file: zipped inputs (or a file inside one) through `/vsizip/`. */
+/** The path GDAL opens for a staged file: zipped inputs (or a file inside one, a KMZ's KML) through `/vsizip/`. */
 function vsiPath(file: string): string {
-  return /\.zip(\/|$)/i.test(file) ? `/vsizip/${file}` : file;
+  return /\.zip(\/|$)|\.kmz\//i.test(file) ? `/vsizip/${file}` : file;
 }
 
 /**

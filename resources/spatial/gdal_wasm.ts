@@ -392,7 +392,8 @@ async function callOn(
       { input: label, gdalMessage: reason },
     );
   }
-  const vfs = /\.zip(\/|$)/i.test(file) ? ["vsizip"] : [];
+  // A KMZ's KML document is read inside it (assets/spatial/_kml.ts).
+  const vfs = /\.zip(\/|$)|\.kmz\//i.test(file) ? ["vsizip"] : [];
   let target = file;
   let openOptions = [...(open?.openOptions ?? [])];
   if (file.startsWith("CSV:")) {

@@ -655,11 +655,13 @@ def kml_ext(name):
 """)
 
 
-def kmz(name):
+def kmz(name, make=None):
     import zipfile
-    kml("_doc.kml")
+    (make or kml)("_doc.kml")
     with zipfile.ZipFile(os.path.join(OUT, name), "w", zipfile.ZIP_DEFLATED) as z:
         z.write(os.path.join(OUT, "_doc.kml"), "doc.kml")
+        # Google Earth puts the icons beside the document.
+        z.writestr("files/icon.png", b"\x89PNG\r\n\x1a\n")
     os.remove(os.path.join(OUT, "_doc.kml"))
 
 
@@ -742,6 +744,7 @@ VECTORS = {
     "v_gpx": lambda: gpx("v_gpx.gpx"),
     "v_kml": lambda: kml("v_kml.kml"),
     "v_kmz": lambda: kmz("v_kmz.kmz"),
+    "v_kmz_ext": lambda: kmz("v_kmz_ext.kmz", kml_ext),
     "v_kml_ext": lambda: kml_ext("v_kml_ext.kml"),
     "v_fgb": lambda: vector("v_fgb.fgb", "FlatGeobuf", ogr.wkbPolygon, rows=[r for r in PLACES if "MULTI" not in r[-1]]),
     "v_gml": lambda: vector("v_gml.gml", "GML", ogr.wkbUnknown, rows=POINTS + LINES),
