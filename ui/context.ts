@@ -60,6 +60,11 @@ export class UiContext {
   readonly clock: Clock;
   /** Whether changes need the token. */
   readonly tokenRequired: boolean;
+  /**
+   * The sensor daemon's tick (SENSOR_INTERVAL_MS, or `dev --interval`): how
+   * often a sensor that sets no interval of its own is evaluated.
+   */
+  readonly daemonIntervalMs: number | undefined;
   #lake: Promise<ObjectStore> | undefined;
   #warehouse: { open: Promise<Warehouse>; users: number; idle?: AbortController } | undefined;
   #warehouseClosing: Promise<void> = Promise.resolve();
@@ -75,6 +80,7 @@ export class UiContext {
     sources: UiSources;
     clock: Clock;
     tokenRequired: boolean;
+    daemonIntervalMs?: number | undefined;
   }) {
     this.graph = parts.graph;
     this.store = parts.store;
@@ -83,6 +89,7 @@ export class UiContext {
     this.sources = parts.sources;
     this.clock = parts.clock;
     this.tokenRequired = parts.tokenRequired;
+    this.daemonIntervalMs = parts.daemonIntervalMs;
   }
 
   /**

@@ -64,6 +64,12 @@ export interface ServeUiOptions<R> {
   /** Run retries of queued runs that set none (QUEUE_MAX_RETRIES). @default {0} */
   readonly maxRetries?: number;
   /**
+   * The sensor daemon's tick interval (SENSOR_INTERVAL_MS, `dev --interval`),
+   * shown for sensors that set none of their own.
+   * @default {1000}
+   */
+  readonly daemonIntervalMs?: number;
+  /**
    * How long a request's headers may take to arrive before the connection is
    * answered 408 and closed (slow clients hold no connection for ever).
    * @default {10000}
@@ -134,6 +140,7 @@ export async function serveUi<R>(options: ServeUiOptions<R>): Promise<UiServer> 
     sources: options.sources ?? {},
     clock,
     tokenRequired: options.token !== undefined,
+    daemonIntervalMs: options.daemonIntervalMs,
   });
   const app = await createApp(context, {
     host,
@@ -409,6 +416,7 @@ export async function uiCommand<R>(
     clock,
     ...(app.heartbeatIntervalMs ? { heartbeatIntervalMs: app.heartbeatIntervalMs() } : {}),
     ...(queue ? { queue, maxRetries: app.queueMaxRetries?.() ?? 0 } : {}),
+    daemonIntervalMs: parsed.intervalMs ?? app.sensorIntervalMs?.() ?? 1000,
     // Under launch.ts (every deno task), the socket it granted.
     ...(launcherPid ? { socketPath: uiSocketPath(Deno.env.get("TMPDIR"), launcherPid) } : {}),
   });

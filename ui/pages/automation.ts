@@ -75,11 +75,16 @@ function ticksTable(ticks: readonly TickRecord[]): Html {
   }</tbody></table>`;
 }
 
+/** The daemon's tick, which paces the sensors that set no interval of their own. */
+function daemonInterval(ctx: UiContext): number {
+  return ctx.daemonIntervalMs ?? 1000;
+}
+
 /** How long since the daemon last evaluated a sensor, and whether that is too long. */
 function freshness(ctx: UiContext, item: Automation, latest: TickRecord | undefined): Html {
   if (item.kind !== "sensor" || !latest || latest.status === "off") return h``;
   const age = ctx.clock.now() - latest.lastTime;
-  const every = item.intervalMs ?? 1000;
+  const every = item.intervalMs ?? daemonInterval(ctx);
   return age > Math.max(5 * every, 60_000)
     ? h`<div class="warn small" data-stale-daemon>last evaluated ${
       formatDuration(age)
@@ -109,7 +114,11 @@ export async function automationPage(
 <tr><th>when</th><td>${
       item.kind === "schedule"
         ? h`<code>${item.cron}</code> ${item.timezone}, selects <code>${item.selection}</code>`
-        : h`every ${item.intervalMs ?? "SENSOR_INTERVAL_MS"} ms`
+        : item.intervalMs !== undefined
+        ? h`every ${formatDuration(item.intervalMs)}`
+        : h`every ${
+          formatDuration(daemonInterval(ctx))
+        } <span class="muted small">(the daemon's tick, SENSOR_INTERVAL_MS)</span>`
     }</td></tr>
 <tr><th>next tick</th><td>${
       off
