@@ -118,13 +118,30 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --event-time-start TIME --event-time-end TIME (run, build: microbatch models)
           --empty (run, build: ref() and source() read no rows, models are built schema-only)
           --threads N -x/--fail-fast --state DIR --target-path DIR --warehouse-url URL
-          --no-version-check -q/--quiet --log-format text
+          --no-version-check -q/--quiet --log-format text --version
           --[no-]use-colors --[no-]send-anonymous-usage-stats --printer-width N (accepted, no effect)
           --output name|path|json (ls)
           --warn-error, --warn-error-options '{"include": "all" | [...], "exclude": [...]}'
             (build, test: a warn-severity test that warns fails, exit 1; the one warning
             covered is dbt's LogTestResult, other warnings stay warnings)
 exit status: 0 success, 1 a node or test failed, 2 usage or project error`;
+
+/**
+ * What to do instead of a dbt command this runner does not provide, said
+ * after its name: a dbt user's first commands include `init` and
+ * `docs serve`, and a bare "unknown command" left them guessing.
+ */
+const NOT_PROVIDED: Readonly<Record<string, string>> = {
+  init: ": this runner does not create projects; write dbt_project.yml, models/ and a " +
+    "profiles.yml as dbt init does (README, 'deno task dbt'), then run 'deno task dbt debug'",
+  "docs serve": " is not provided: 'docs generate' writes target/catalog.json and " +
+    "manifest.json for any docs viewer; 'deno task ui' shows the models, their SQL and lineage",
+};
+
+/** `dbt --version`'s line (also the first line of `dbt debug`). */
+function versionLine(): string {
+  return `dbt runner (dbt ${DBT_VERSION} artifacts) in Deno ${Deno.version.deno}`;
+}
 
 /** Runs one dbt command; returns the exit code. */
 export async function runDbtCli(
@@ -240,6 +257,8 @@ const FLAGS = {
   "fail-fast": { type: "boolean", short: "x" },
   "no-version-check": { type: "boolean" },
   "version-check": { type: "boolean" },
+  // `dbt --version`, the first thing a dbt user types.
+  version: { type: "boolean" },
   state: { type: "string" },
   "target-path": { type: "string" },
   "warehouse-url": { type: "string" },
@@ -369,13 +388,21 @@ async function readInvocation(
   }
   const { values, positionals } = parsed;
   const [command, sub] = positionals;
+  if (values.version && !values.help) {
+    io.out(versionLine());
+    return 0;
+  }
   if (values.help || command === undefined) {
     if (values.help) io.out(USAGE);
     else io.err(USAGE);
     return values.help ? 0 : 2;
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {
-    io.err(`unknown command '${command}'\n${USAGE}`);
+    io.err(`unknown command '${command}'${NOT_PROVIDED[command] ?? ""}\n${USAGE}`);
+    return 2;
+  }
+  if (command === "docs" && sub === "serve") {
+    io.err(`'docs serve'${NOT_PROVIDED["docs serve"]}\n${USAGE}`);
     return 2;
   }
   if ((command === "docs" && sub !== "generate") || (command === "source" && sub !== "freshness")) {
@@ -746,7 +773,9 @@ async function depsCommand(inv: Invocation, fetcher: typeof fetch | undefined): 
     ...(hub ? { hubUrl: hub } : {}),
     ...(fetcher ? { fetch: fetcher } : {}),
   });
-  inv.io.out(`Installed ${installed.length} package${installed.length === 1 ? "" : "s"}`);
+  // dbt's DepsNoPackagesFound: with no package it writes no package-lock.yml either.
+  if (installed.length === 0) inv.io.out("Warning: No packages were found in packages.yml");
+  else inv.io.out(`Installed ${installed.length} package${installed.length === 1 ? "" : "s"}`);
   return 0;
 }
 
@@ -1024,7 +1053,7 @@ async function showCommand(
 async function debugCommand(project: DbtProject, inv: Invocation): Promise<number> {
   const { io, projectDir } = inv;
   const target = project.target;
-  io.out(`dbt runner (dbt ${DBT_VERSION} artifacts) in Deno ${Deno.version.deno}`);
+  io.out(versionLine());
   io.out(`project: ${project.name} (${projectDir})`);
   io.out(`profiles.yml: ${target.profilesFile}`);
   io.out(

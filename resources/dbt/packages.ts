@@ -111,7 +111,10 @@ export async function readPackageSpecs(
 /**
  * Installs every package into `<project>/<packages-install-path>/<name>`,
  * replacing what was there, and writes `package-lock.yml`. Throws
- * `dbt.package_failed` naming the package and why.
+ * `dbt.package_failed` naming the package and why. A project without
+ * packages gets no `package-lock.yml` (dbt's `deps` writes none then): one
+ * with `packages: []` appeared as an untracked file in every project that
+ * ran `deps` without needing any.
  */
 export async function installPackages(
   projectDir: string,
@@ -184,6 +187,7 @@ export async function installPackages(
       await Deno.remove(staging, { recursive: true }).catch(() => {});
     }
   }
+  if (specs.length === 0) return installed;
   // Written whole or not at all, like the packages.
   const lockFile = `${projectDir}/package-lock.yml`;
   const lockTemp = `${stagingDir}/${STAGING_PREFIX}${crypto.randomUUID().slice(0, 8)}.yml`;

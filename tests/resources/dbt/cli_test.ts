@@ -444,3 +444,33 @@ Deno.test("dbt cli: dbt's terminal and telemetry flags are accepted as CI comman
   assert.equal(run.code, 0, run.err);
   assert.equal(run.out, "demo.a");
 });
+
+Deno.test("dbt cli: --version prints the runner's version and exits 0; init and docs serve say what to do instead", async () => {
+  // Before: "Unknown option '--version' (did you mean '--version-check'?)", exit 2.
+  const version = await cli(["--version"]);
+  assert.equal(version.code, 0, version.err);
+  assert.match(version.out, /^dbt runner \(dbt \d+\.\d+\.\d+ artifacts\) in Deno \d/);
+  assert.equal(version.err, "");
+  const init = await cli(["init"]);
+  assert.equal(init.code, 2);
+  assert.match(
+    init.err,
+    /^unknown command 'init': this runner does not create projects; write dbt_project\.yml, models\/ and a profiles\.yml/,
+  );
+  const serve = await cli(["docs", "serve"]);
+  assert.equal(serve.code, 2);
+  assert.match(
+    serve.err,
+    /^'docs serve' is not provided: 'docs generate' writes target\/catalog\.json/,
+  );
+});
+
+Deno.test("dbt cli: deps in a project without packages writes no package-lock.yml, as dbt", async () => {
+  // Before: 'Installed 0 packages' and a package-lock.yml of 'packages: []', an untracked
+  // file in every repository that ran deps (ours included).
+  await using project = await writeProject({});
+  const run = await cli(["deps", "--project-dir", project.dir]);
+  assert.equal(run.code, 0, run.err);
+  assert.equal(run.out, "Warning: No packages were found in packages.yml");
+  await assert.rejects(Deno.stat(`${project.dir}/package-lock.yml`), Deno.errors.NotFound);
+});
