@@ -8,7 +8,8 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import { ConfigError, toError } from "../core/errors.ts";
 import { redactUrl, registerSecretsOf } from "../core/secrets.ts";
@@ -474,7 +475,8 @@ export function loadConfig(
   // An empty value means unset, in the environment and in `.env` alike.
   // Secrets from `.env` are redacted from every output like those of the environment.
   registerSecretsOf({ ...dotenv, ...env });
-  const input: Record<string, string> = { ...pickDefined(dotenv), ...pickDefined(env) };
+  const typed = fromTypingFolder(pickDefined(env), env.INIT_CWD);
+  const input: Record<string, string> = { ...pickDefined(dotenv), ...typed };
   // The embedded stores live under STATE_DIR unless their URL is set, so one
   // variable moves everything the platform writes besides the local lake.
   const state = (input.STATE_DIR ?? "").trim() || ".state";
@@ -498,6 +500,56 @@ export function loadConfig(
   throw new ConfigError("config.invalid", `Invalid configuration: ${problems.join("; ")}`, {
     input: String(parsed.error.issues[0]?.path[0] ?? ""),
   });
+}
+
+/** Variables holding a path, and those holding an embedded store's or a local lake's URL. */
+const PATH_VARIABLES = [
+  "STATE_DIR",
+  "WEATHER_PLACES_FILE",
+  "DBT_PROJECT_DIR",
+  "DBT_PROFILES_DIR",
+  "DBT_TARGET_PATH",
+];
+const URL_VARIABLES = ["LEDGER_URL", "WAREHOUSE_URL", "RUNS_URL", "LAKE_URL"];
+
+/**
+ * `env`'s relative paths made absolute from `base`, the folder the command
+ * was typed in (`INIT_CWD`, which `deno task` sets: it runs the task in the
+ * repository, so `STATE_DIR=state` typed in ~/work named the repository's
+ * state/). `.env` values and the defaults are not given here: they stay
+ * relative to the working folder, the repository's.
+ */
+function fromTypingFolder(
+  env: Record<string, string>,
+  base: string | undefined,
+): Record<string, string> {
+  if (!base || !isAbsolute(base)) return env;
+  const out = { ...env };
+  for (const name of PATH_VARIABLES) {
+    const value = out[name]?.trim();
+    if (value && !isAbsolute(value)) out[name] = resolve(base, value);
+  }
+  for (const name of URL_VARIABLES) {
+    const value = out[name]?.trim();
+    const match = value ? /^(sqlite|pglite|duckdb|file):(.*)$/i.exec(value) : null;
+    if (!match) continue;
+    const scheme = match[1]!.toLowerCase();
+    // `sqlite://./x.db` and `file://./lake` are relative too (the stores read them so).
+    const path = (match[2] ?? "").replace(/^\/\/(?=\.)/, "");
+    if (path === "" || path.includes("memory:") || /^[/?#]/.test(path)) continue;
+    if (scheme === "file") {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(path);
+      } catch {
+        continue; // refused by the lake with its own message
+      }
+      out[name] = pathToFileURL(resolve(base, decoded)).href;
+    } else {
+      out[name] = `${match[1]}:${resolve(base, path)}`;
+    }
+  }
+  return out;
 }
 
 /** At most `max` characters of a value shown in a message: a value may be very long. */

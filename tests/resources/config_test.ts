@@ -708,3 +708,44 @@ Deno.test("config: NOTIFY_URLS entries are checked at start (scheme, host, timeo
     "exec:///bin/true memory: slack+https://hooks.slack.com/services/x#ops smtps://u:p@mail.example:465?to=a@b.c";
   assert.equal(load({ NOTIFY_URLS: ok }).NOTIFY_URLS, ok);
 });
+
+Deno.test("config: a relative path typed in the environment is read from where the command was typed (INIT_CWD under deno task); .env values and defaults from the working folder", async () => {
+  // Before: `cd ~/work && STATE_DIR=state deno task --config ~/platform/deno.json materialize`
+  // kept its state in ~/platform/state (deno task runs in the repository), not ~/work/state.
+  const typed = load({
+    INIT_CWD: "/home/ann/work",
+    STATE_DIR: "state",
+    RUNS_URL: "sqlite:runs/r.db",
+    LAKE_URL: "file://./my lake",
+    WEATHER_PLACES_FILE: "../places.json",
+  });
+  assert.equal(typed.STATE_DIR, "/home/ann/work/state");
+  assert.equal(typed.LEDGER_URL, "sqlite:/home/ann/work/state/ledger.db");
+  assert.equal(typed.WAREHOUSE_URL, "pglite:/home/ann/work/state/warehouse");
+  assert.equal(typed.RUNS_URL, "sqlite:/home/ann/work/runs/r.db");
+  assert.equal(typed.LAKE_URL, "file:///home/ann/work/my%20lake");
+  assert.equal(typed.WEATHER_PLACES_FILE, "/home/ann/places.json");
+  // Absolute paths, memory and server URLs are kept as given.
+  const kept = load({
+    INIT_CWD: "/home/ann/work",
+    STATE_DIR: "/srv/state",
+    RUNS_URL: "sqlite::memory:",
+    LEDGER_URL: "sqlite:///var/l.db",
+    WAREHOUSE_URL: "postgres://u:p@h/db",
+    LAKE_URL: "s3://lake",
+  });
+  assert.deepEqual(
+    [kept.STATE_DIR, kept.RUNS_URL, kept.LEDGER_URL, kept.WAREHOUSE_URL, kept.LAKE_URL],
+    ["/srv/state", "sqlite::memory:", "sqlite:///var/l.db", "postgres://u:p@h/db", "s3://lake"],
+  );
+  // Without INIT_CWD (deno run, a container's command) nothing changes.
+  assert.equal(load({ STATE_DIR: "state" }).STATE_DIR, "state");
+  // .env sits in the repository: its relative values, and the defaults, stay relative to it.
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/.env`, "STATE_DIR=dotstate\n");
+    const config = loadConfig({ env: { INIT_CWD: "/home/ann/work" }, dotenvPath: `${dir}/.env` });
+    assert.equal(config.STATE_DIR, "dotstate");
+    assert.equal(config.RUNS_URL, "sqlite:dotstate/runs.db");
+    assert.equal(config.LAKE_URL, "file://./data_lake");
+  });
+});
