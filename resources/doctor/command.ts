@@ -42,7 +42,10 @@ export function doctorCommand(loadConfig: () => Config): CliCommand {
         return EXIT.ok;
       }
       const { json, timeoutMs } = parsed;
-      const report = await diagnose(loadConfig(), { timeoutMs });
+      const report = await diagnose(loadConfig(), {
+        timeoutMs,
+        onProgress: (message) => io.err(`${message}\n`),
+      });
       io.out(json ? report.map((d) => JSON.stringify(d)).join("\n") + "\n" : render(report));
       const down = report.filter((d) => !d.ok);
       if (down.length > 0) {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { redactUrl } from "../../core/secrets.ts";
 import { openLedger } from "../ledger/open.ts";
@@ -42,7 +43,20 @@ export interface DiagnoseOptions {
    * @default 10000
    */
   readonly timeoutMs?: number;
+  /**
+   * Told what a probe is waiting for when it takes longer than usual by design
+   * (a new PGlite data dir being created), so a long wait is not taken for a hang.
+   * @default {() => {}}
+   */
+  readonly onProgress?: (message: string) => void;
 }
+
+/**
+ * How long a warehouse whose PGlite data dir does not exist yet gets: initdb
+ * takes ~10 s on a quiet machine and several times that on a loaded one, and a
+ * warehouse still being made is starting, not down.
+ */
+const CREATION_BUDGET_MS = 180_000;
 
 /**
  * One resource's probe: opens it, makes one round trip, closes it; may return
@@ -54,7 +68,9 @@ interface Probe {
   readonly url: string;
   /** The implementation when the URL's scheme does not name it. */
   readonly implementation?: string;
-  run(): Promise<string | void | { implementation: string; detail: string }>;
+  run(
+    extend: (budgetMs: number) => void,
+  ): Promise<string | void | { implementation: string; detail: string }>;
 }
 
 /** The extensions a DuckDB warehouse is asked about: the ones lake-native marts use. */
@@ -77,10 +93,30 @@ export async function diagnose(
   options: DiagnoseOptions = {},
 ): Promise<Diagnosis[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  return await Promise.all(probes(config, timeoutMs).map((probe) => measure(probe, timeoutMs)));
+  const progress = options.onProgress ?? (() => {});
+  return await Promise.all(
+    probes(config, timeoutMs, progress).map((probe) => measure(probe, timeoutMs)),
+  );
 }
 
-function probes(config: Config, timeoutMs: number): Probe[] {
+/**
+ * The data dir of a `pglite:<dir>` URL when it holds no database yet (so
+ * opening it runs initdb), else `undefined`. Its `PG_VERSION` is what
+ * `isDataDir` looks for; read here so the check does not load PGlite.
+ */
+function pgliteToCreate(url: string): string | undefined {
+  const rest = /^pglite:(?:\/\/)?(.*)$/.exec(url)?.[1];
+  if (!rest || rest === "memory:") return undefined;
+  try {
+    // Synchronous: the budget must be extended before the other probes' start-up blocks this thread.
+    Deno.statSync(`${resolve(rest)}/PG_VERSION`);
+    return undefined;
+  } catch {
+    return resolve(rest);
+  }
+}
+
+function probes(config: Config, timeoutMs: number, progress: (message: string) => void): Probe[] {
   return [
     {
       resource: "lake",
@@ -109,15 +145,32 @@ function probes(config: Config, timeoutMs: number): Probe[] {
     {
       resource: "warehouse",
       url: config.WAREHOUSE_URL,
-      run: async () => {
+      run: async (extend) => {
+        // A first start (this probe's initdb, or another process's holding the lock meanwhile):
+        // waited for within its own budget, not reported as down.
+        const creating = pgliteToCreate(config.WAREHOUSE_URL);
+        const budget = Math.max(timeoutMs, CREATION_BUDGET_MS);
+        if (creating) {
+          extend(budget);
+          progress(
+            `warehouse: PGlite is creating its data dir ${creating} (first start: about 10 s, ` +
+              `waiting up to ${budget / 1000} s)`,
+          );
+        }
+        const started = performance.now();
         await using warehouse = await openWarehouse(config.WAREHOUSE_URL, {
-          lockTimeoutMs: Math.min(timeoutMs, 2000),
+          lockTimeoutMs: creating ? budget : Math.min(timeoutMs, 2000),
           connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
           downloadTimeoutMs: Math.max(500, timeoutMs - 1000),
           onLockWait: () => {},
           onNotice: () => {}, // the detail below says it
         });
         await warehouse.ping();
+        if (creating) {
+          return `first start: its data dir was created in ${
+            Math.round(performance.now() - started)
+          } ms`;
+        }
         // By backend, not instanceof: importing duckdb.ts loads DuckDB's native addon, which
         // needs --allow-ffi (granted only when WAREHOUSE_URL is duckdb:).
         if (warehouse.backend !== "duckdb") return;
@@ -177,14 +230,21 @@ function probes(config: Config, timeoutMs: number): Probe[] {
 async function measure(probe: Probe, timeoutMs: number): Promise<Diagnosis> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let fail: (error: Error) => void = () => {};
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    fail = reject;
   });
+  const arm = (budgetMs: number) => {
+    clearTimeout(timer);
+    const left = Math.max(0, budgetMs - (performance.now() - started));
+    timer = setTimeout(() => fail(new Error(`no answer within ${budgetMs} ms`)), left);
+  };
+  arm(timeoutMs);
   let error: string | null = null;
   let detail: string | null = null;
   let implementation = probe.implementation ?? implementationOf(probe.url);
   try {
-    const found = await Promise.race([probe.run(), timeout]);
+    const found = await Promise.race([probe.run(arm), timeout]);
     if (typeof found === "object") {
       implementation = found.implementation;
       detail = found.detail;

@@ -239,3 +239,33 @@ Deno.test("doctor's gdal line: GDAL_ENGINE=native without a loadable libgdal is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("doctor on a fresh PGlite data dir waits for its creation (first start) instead of reporting the warehouse down, and says so", async () => {
+  // Before: initdb takes ~10 s (more under load), so the probe's timeout reported
+  // 'warehouse: no answer within N ms' (DOWN, exit 1) for a warehouse that was only starting.
+  const { dir, config } = await embeddedConfig();
+  try {
+    const fresh = { ...config, WAREHOUSE_URL: `pglite:${dir}/state/warehouse` };
+    const progress: string[] = [];
+    // 50 ms: far less than any initdb, so only the creation's own budget can let it answer.
+    const report = await diagnose(fresh, {
+      timeoutMs: 50,
+      onProgress: (message) => progress.push(message),
+    });
+    const warehouse = report.find((d) => d.resource === "warehouse");
+    assert.equal(warehouse?.error, null);
+    assert.equal(warehouse?.ok, true);
+    assert.match(warehouse?.detail ?? "", /first start: its data dir was created in \d+ ms/);
+    assert.equal(progress.length, 1, progress.join("\n"));
+    assert.match(progress[0] ?? "", /^warehouse: PGlite is creating its data dir .*first start/);
+    // The next run finds the data dir and has the usual timeout (no detail, no progress line).
+    const again = await diagnose(fresh, {
+      timeoutMs: 120_000,
+      onProgress: (m) => progress.push(m),
+    });
+    assert.equal(again.find((d) => d.resource === "warehouse")?.detail, null);
+    assert.equal(progress.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
