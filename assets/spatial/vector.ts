@@ -24,6 +24,7 @@ import {
 } from "../../resources/spatial/gdal.ts";
 import { BAD_RING_MESSAGE, badRings } from "./_bad_rings.ts";
 import { saidCodePage } from "./_dbf_encoding.ts";
+import { vrtSources } from "./_vrt.ts";
 import { deletedDbfRecords } from "./_dbf_scan.ts";
 import type { ComputedColumn, GeoParquetResult } from "../../formats/geoparquet.ts";
 import { type GeodesicMeasures, geodesicMeasures } from "../../formats/geodesic.ts";
@@ -717,6 +718,21 @@ function geometryKindProblem(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What says the code page of a Shapefile the OGR VRT at `host` reads
+ * (`its Shapefile 'dos.shp' (its .dbf's language driver id 0x01)`), the
+ * first that has one: GDAL recodes it as it would the Shapefile alone.
+ */
+async function vrtSourceCodePage(host: string): Promise<string | undefined> {
+  const read = vrtSources(await Deno.readTextFile(host));
+  for (const source of "sources" in read ? read.sources : []) {
+    if (!/\.shp$/i.test(source)) continue;
+    const said = await saidCodePage(path.join(path.dirname(host), source));
+    if (said !== undefined) return `its Shapefile '${source}' (${said})`;
+  }
+  return undefined;
+}
+
 /** `the ENCODING open option 'X'` when the file is opened with one (the user's), else undefined. */
 function encodingOption(options: readonly string[] | undefined): string | undefined {
   const value = options?.find((o) => /^ENCODING=/i.test(o))?.slice("ENCODING=".length);
@@ -756,6 +772,8 @@ async function ringChecked<T>(
       const said = encodingOption(open.openOptions) ??
         (/\.(shp|zip)$/i.test(gdalPath) || /\.zip\//i.test(gdalPath)
           ? await saidCodePage(scratch.toHost(gdalPath))
+          : /\.vrt$/i.test(gdalPath)
+          ? await vrtSourceCodePage(scratch.toHost(gdalPath))
           : undefined);
       if (said !== undefined) {
         const remedy = engine === "wasm"

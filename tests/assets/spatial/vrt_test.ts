@@ -15,6 +15,7 @@ import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { download, LAKE, LANDING, runBatch } from "./_fixtures.ts";
 import {
   assertDone,
+  assertPendingForNative,
   assertQuarantined,
   assertSameFeatures,
   engines,
@@ -384,6 +385,19 @@ ds = None`,
           `v_shp_bad_dates.shp</SrcDataSource><SrcLayer>v_shp_bad_dates</SrcLayer></OGRVRTLayer>` +
           `</OGRVRTDataSource>`,
       );
+      // A DOS-era .dbf: code page 437 said only by its language driver id (gdal3.js cannot recode it).
+      await sh(
+        GDAL_PYTHON,
+        new URL("./_matrix_inputs.py", import.meta.url).pathname,
+        dir,
+        "v_shp_ldid_01",
+      );
+      await Deno.writeTextFile(
+        `${dir}/dos.vrt`,
+        `<OGRVRTDataSource><OGRVRTLayer name="towns"><SrcDataSource relativeToVRT="1">` +
+          `v_shp_ldid_01.shp</SrcDataSource><SrcLayer>v_shp_ldid_01</SrcLayer></OGRVRTLayer>` +
+          `</OGRVRTDataSource>`,
+      );
       // Cut off in transfer inside its last row (no line end, 2 of 4 columns).
       await Deno.writeTextFile(`${dir}/cut.csv`, "id,lon,lat,label\n1,10.5,45.1,a\n2,11.2");
       await Deno.writeTextFile(
@@ -481,6 +495,38 @@ ds = None`,
             problems[0]!.message,
             /dates\.vrt' .*reads the Shapefile 'v_shp_bad_dates\.shp', whose \.dbf holds Date values that are not dates \(field 'day', row 1: '20241345'/,
           );
+        });
+        await t.step(`${engine}: a code page 437 Shapefile: native publishes it`, async () => {
+          // Before: gdal3.js quarantined it (content_mismatch, text not UTF-8), where the
+          // same Shapefile alone waits for the native engine, which reads it.
+          const batch = `ogr-vrt-dos-${engine}`;
+          const l = await landing(
+            batch,
+            [{
+              name: "dos.vrt",
+              from: `${dir}/dos.vrt`,
+              type: "vector",
+              format: "gdal:OGR_VRT",
+              crs: "EPSG:4326",
+            }],
+            ["shp", "shx", "dbf", "prj"].map((e): [string, string] => [
+              `v_shp_ldid_01.${e}`,
+              `${dir}/v_shp_ldid_01.${e}`,
+            ]),
+          );
+          await using _store = l.store;
+          const result = await runBatch(l, batch, {}, { gdal });
+          if (engine === "wasm") {
+            const [problem] = await assertPendingForNative(l, batch, result);
+            assert.match(
+              problem!.message,
+              /dos\.vrt' \(layer 'towns'\): its text is in the code page its Shapefile 'v_shp_ldid_01\.shp' \(its \.dbf's language driver id 0x01\) names/,
+            );
+          } else {
+            const docs = await assertDone(l, batch, result);
+            const names = (await ourFeatures(l, docs[0]!.key)).map((f) => f.properties.name);
+            assert.deepEqual(names, ["Zürich", "Straße"]);
+          }
         });
         await t.step(
           `${engine}: a source GDAL cannot read is named by its landing key`,
