@@ -367,7 +367,7 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
     for (const dir of [this.#dataPath(bucket, folder), this.#metaPath(bucket, folder)]) {
       try {
         // A symbolic link (here or above) could lead out of the store: left alone.
-        const info = await Deno.lstat(dir).catch(() => undefined);
+        const info = await infoIfPresent(() => Deno.lstat(dir));
         if (!info?.isDirectory) continue;
         if (dir === this.#dataPath(bucket, folder)) await this.#assertInside(bucket, dir);
         await this.#folders.run("exclusive", () => removeEmptyTree(dir));
@@ -573,13 +573,18 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
   }
 
   async #missing(bucket: string, key: string) {
-    const bucketInfo = await Deno.stat(join(this.root, bucket)).catch(() => undefined);
+    const dir = join(this.root, bucket);
+    const bucketInfo = await infoIfPresent(() => Deno.stat(dir)).catch((error) => {
+      throw toStoreError(error, bucket, dir);
+    });
     return bucketInfo?.isDirectory ? notFound(bucket, key) : bucketNotFound(bucket, "read", key);
   }
 
   async #requireBucket(bucket: string, action: string, key?: string): Promise<void> {
     const dir = join(this.root, bucket);
-    const info = await Deno.stat(dir).catch(() => undefined);
+    const info = await infoIfPresent(() => Deno.stat(dir)).catch((error) => {
+      throw toStoreError(error, bucket, dir);
+    });
     if (info && !info.isDirectory) throw bucketNotAFolder(bucket, dir);
     if (!info) throw bucketNotFound(bucket, action, key);
   }
@@ -626,6 +631,23 @@ export class LocalObjectStore extends DerivedOperations implements ObjectStore {
 
   #metaPath(bucket: string, key: string): string {
     return join(this.root, META_DIR, bucket, key);
+  }
+}
+
+/**
+ * The file's information, or `undefined` when nothing is there. Any other
+ * failure (a loop of links, a refused permission) is thrown: read as "not
+ * there", a bucket that could not be looked at was reported as one that does
+ * not exist, which sensors take for an empty landing zone.
+ */
+async function infoIfPresent(
+  stat: () => Promise<Deno.FileInfo>,
+): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await stat();
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
   }
 }
 

@@ -43,3 +43,28 @@ Deno.test("local store: a file where a bucket's folder belongs fails every call 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("local store: a bucket folder that cannot be looked at (a loop of links) fails with the file system's reason, not 'bucket does not exist'", async () => {
+  // Before: bucket_not_found "bucket 'landing-zone' does not exist. Create it with
+  // ensureBucket", which the sensors read as an empty landing zone: nothing said.
+  const root = await Deno.makeTempDir({ prefix: "local_bucket_" });
+  try {
+    const store = new LocalObjectStore({ root });
+    await Deno.symlink(`${root}/landing-zone`, `${root}/landing-zone`);
+    const expectLoop = (error: unknown) => {
+      assert.ok(error instanceof ResourceError, String(error));
+      assert.equal(error.code, "object_store.io_failed", error.message);
+      assert.ok(error.message.includes(` at ${root}/landing-zone`), error.message);
+      assert.match(error.message, /symbolic links/i);
+      return true;
+    };
+    await assert.rejects(store.list("landing-zone", { prefix: "activity/" }), expectLoop);
+    await assert.rejects(
+      store.put("landing-zone", "a.txt", new TextEncoder().encode("x")),
+      expectLoop,
+    );
+    await assert.rejects(store.getBytes("landing-zone", "a.txt"), expectLoop);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
