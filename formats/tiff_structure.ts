@@ -74,17 +74,21 @@ export function cogProblems(tiff: TiffStructure): string[] {
 }
 
 /** A geotiff.js source over a {@linkcode ByteReader}. */
-function geotiffSource(read: ByteReader, size: number) {
+function geotiffSource(read: ByteReader, size: number): GeoTiffSource {
+  const fetchSlice = async (slice: { offset: number; length: number }) => {
+    const bytes = await read(slice.offset, Math.min(slice.length, size - slice.offset));
+    return { ...slice, data: bytes.slice().buffer };
+  };
   return {
     fileSize: size,
-    fetch: (slices: { offset: number; length: number }[]) =>
-      Promise.all(slices.map(async (slice) => {
-        const bytes = await read(slice.offset, Math.min(slice.length, size - slice.offset));
-        return bytes.slice().buffer;
-      })),
+    fetch: (slices) => Promise.all(slices.map(async (slice) => (await fetchSlice(slice)).data)),
+    fetchSlice,
     close: () => Promise.resolve(),
   };
 }
+
+/** geotiff.js's source type (its BaseSource class is not exported by name). */
+type GeoTiffSource = Parameters<typeof GeoTIFF.fromSource>[0];
 
 /**
  * Parses the TIFF header, its IFDs (through geotiff.js) and GDAL's ghost area.
@@ -100,8 +104,7 @@ export async function readTiffStructure(read: ByteReader, size: number): Promise
   let tiff;
   const ifds: TiffIfd[] = [];
   try {
-    // deno-lint-ignore no-explicit-any
-    tiff = await GeoTIFF.fromSource(geotiffSource(read, size) as any);
+    tiff = await GeoTIFF.fromSource(geotiffSource(read, size));
     const count = await tiff.getImageCount();
     for (let i = 0; i < count; i++) {
       const image = await tiff.getImage(i);

@@ -40,6 +40,7 @@ interface StepRow {
   reason: string | null;
 }
 
+/** An event as the buffer holds it until the batch commits: the columns of the events table. */
 export interface EventRow {
   run_id: string;
   type: string;

@@ -197,7 +197,8 @@ export function checkedConfig(
   return config;
 }
 
-export function invalidSetting(path: string, why: string): ConfigError {
+/** The configuration error of a DuckDB URL or setting that cannot be used, naming it and why. */
+function invalidSetting(path: string, why: string): ConfigError {
   return new ConfigError(
     "warehouse.invalid_url",
     `Cannot open the DuckDB warehouse '${path}': ${why}`,
@@ -215,6 +216,12 @@ function signatureOf(config: Record<string, string>, options: DuckdbWarehouseOpt
   });
 }
 
+/**
+ * The open DuckDB instance of `location` in this process, opened on first use
+ * and shared after (DuckDB locks a file to one instance per process): a
+ * second open with other settings or extensions is refused, not given the
+ * first one's silently. Each user calls {@linkcode release} once.
+ */
 export async function sharedDatabase(
   location: string,
   config: Record<string, string>,
