@@ -20,6 +20,7 @@ import { csvNotUtf8, csvUnclosedQuote, dbfText, mifNeutralNotUtf8 } from "./_dbf
 import { csvCutShort } from "./_csv_cut.ts";
 import { csvPrjWkt } from "./_csv_prj.ts";
 import { esriWkidWkt, geoJsonEsriCrs } from "./_esri_wkid.ts";
+import { esriDatesAsText } from "./_esri_dates.ts";
 import { badDbfDates } from "./_dbf_dates.ts";
 import { inexactDbfNumbers } from "./_dbf_numbers.ts";
 import { addZeroSeconds, badSqliteDates, hasMinutesZ } from "./_sqlite_dates.ts";
@@ -907,6 +908,20 @@ export async function contentCheck(
         const text = await dbfText(scratch.toHost(gdalPath));
         if ("problem" in text) return mismatch(text.problem);
         if (text.encoding !== undefined) openOptions.push(`ENCODING=${text.encoding}`);
+      }
+      if (info.driverShortName === "ESRIJSON" && !/\/vsi[a-z]+\/|\.zip\//i.test(gdalPath)) {
+        // Dates GDAL 3.6 reads as milliseconds text: given as GDAL 3.7+ reads them (_esri_dates.ts).
+        const staged = scratch.toHost(gdalPath);
+        const rewritten = await esriDatesAsText(
+          staged,
+          chosen.fields.filter((f) => f.type === "String").map((f) => f.name),
+          `${staged.slice(0, staged.lastIndexOf("/"))}/esri-dates`,
+        );
+        if (rewritten !== undefined) {
+          gdalPath = `${gdalPath.slice(0, gdalPath.lastIndexOf("/"))}/esri-dates/${
+            gdalPath.slice(gdalPath.lastIndexOf("/") + 1)
+          }`;
+        }
       }
       const host = scratch.toHost(gdalPath);
       if (
