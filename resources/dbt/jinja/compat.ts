@@ -14,7 +14,6 @@ import { Namespace, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
 import { asDictView, asTuple, isPlainDict, TUPLE } from "./py_repr.ts";
 import { PyFloat, pyJsonParse, unbox } from "./py_number.ts";
-import { strictUndefinedOn } from "./undefined.ts";
 
 type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
 
@@ -450,9 +449,8 @@ export function installJinjaCompat(): void {
     // The arguments as called (nunjucks drops the ones the macro does not name): `varargs`.
     const wrapped = function (this: unknown, ...args: unknown[]) {
       const signature = (wrapped as { [SIGNATURE]?: MacroSignature })[SIGNATURE];
-      if (signature !== undefined && strictUndefinedOn()) {
-        checkArguments(signature, argNames, kwargNames, args);
-      }
+      // Parsing too: dbt parses with the same Macro objects, so a bad call fails its parse.
+      if (signature !== undefined) checkArguments(signature, argNames, kwargNames, args);
       return withMacroExtras(argNames, kwargNames, args, () => macro.apply(this, args));
     };
     // Jinja2's `m.arguments`: the parameter names as a tuple (a strict function's own
@@ -471,15 +469,19 @@ interface MacroSignature {
   readonly kwargs: boolean;
   /** The body reads `varargs`: any number of positional arguments is taken. */
   readonly varargs: boolean;
+  /** The body reads `caller`: a call block (or a `caller=` keyword) may give one. */
+  readonly caller: boolean;
 }
 
 const SIGNATURE = Symbol("dbt.macroSignature");
 
 /**
- * Jinja2's checks of a macro call (runtime.Macro.__call__): a keyword the
- * macro neither names nor takes through `kwargs`, or more positional
- * arguments than it names without `varargs`, is a TypeError, as in dbt (a
- * misspelt keyword used to be dropped, its default silently used).
+ * Jinja2's checks of a macro call (runtime.Macro.__call__), in its order: a
+ * keyword the macro neither names nor takes through `kwargs` (one naming a
+ * parameter already given by position too), a `caller` (a call block) given
+ * to a macro that never calls it, then more positional arguments than it
+ * names without `varargs`, is a TypeError, as in dbt (a misspelt keyword
+ * used to be dropped, its default silently used).
  */
 function checkArguments(
   signature: MacroSignature,
@@ -492,18 +494,25 @@ function checkArguments(
     ? last
     : undefined;
   const positional = keywords ? args.length - 1 : args.length;
-  const named = argNames.length + kwargNames.length;
-  if (!signature.varargs && positional > named) {
-    throw new TypeError(
-      `macro '${signature.name}' takes not more than ${named} argument(s)`,
-    );
-  }
-  if (signature.kwargs || keywords === undefined) return;
-  for (const key of Object.keys(keywords)) {
-    if (key === "__keywords" || key === "caller") continue;
-    if (!argNames.includes(key) && !kwargNames.includes(key)) {
+  const names = [...argNames, ...kwargNames];
+  if (!signature.kwargs && keywords !== undefined) {
+    const open = names.slice(positional);
+    for (const key of Object.keys(keywords)) {
+      if (key === "__keywords" || open.includes(key)) continue;
+      if (key === "caller") {
+        if (signature.caller) continue;
+        throw new TypeError(
+          `macro '${signature.name}' was invoked with two values for the special caller ` +
+            "argument. This is most likely a bug.",
+        );
+      }
       throw new TypeError(`macro '${signature.name}' takes no keyword argument '${key}'`);
     }
+  }
+  if (!signature.varargs && positional > names.length) {
+    throw new TypeError(
+      `macro '${signature.name}' takes not more than ${names.length} argument(s)`,
+    );
   }
 }
 
@@ -541,6 +550,7 @@ function installMacroSignatures(): void {
       name: node.name.value,
       kwargs: names.has("kwargs"),
       varargs: names.has("varargs"),
+      caller: names.has("caller"),
     };
     proto._emitLine.call(this, `runtime._dbt_signature(${funcId}, ${JSON.stringify(signature)});`);
     return funcId;

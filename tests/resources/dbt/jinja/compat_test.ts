@@ -23,18 +23,33 @@ Deno.test("compat: a macro call with a keyword or an argument the macro does not
     const [template, message] of [
       [`${M}{{ m(1, c=2) }}`, "macro 'm' takes no keyword argument 'c'"],
       [`${M}{{ m(1, 2, 3) }}`, "macro 'm' takes not more than 2 argument(s)"],
+      // A keyword naming a parameter given by position; keywords are checked before the count.
+      [`${M}{{ m(1, a=2) }}`, "macro 'm' takes no keyword argument 'a'"],
+      [`${M}{{ m(1, 2, 3, c=4) }}`, "macro 'm' takes no keyword argument 'c'"],
+      // A call block (or caller=) given to a macro whose body never calls caller().
+      [
+        `${M}{% call m(1) %}x{% endcall %}`,
+        "macro 'm' was invoked with two values for the special caller argument. This is most likely a bug.",
+      ],
+      [
+        `${M}{{ m(1, caller=2) }}`,
+        "macro 'm' was invoked with two values for the special caller argument. This is most likely a bug.",
+      ],
     ]
   ) {
-    assert.throws(
-      () => render(template as string),
-      (error: unknown) => {
-        assert.ok(error instanceof DbtError, String(error));
-        assert.equal(error.file, "macros/m.sql");
-        assert.ok(error.message.includes(message as string), error.message);
-        return true;
-      },
-      template,
-    );
+    // dbt parses with the same Macro objects: the call fails its parse (execute false) too.
+    for (const execute of [true, false]) {
+      assert.throws(
+        () => render(template as string, execute),
+        (error: unknown) => {
+          assert.ok(error instanceof DbtError, String(error));
+          assert.equal(error.file, "macros/m.sql");
+          assert.ok(error.message.includes(message as string), error.message);
+          return true;
+        },
+        template,
+      );
+    }
   }
 });
 
@@ -45,6 +60,11 @@ Deno.test("compat: kwargs / varargs in the body take what the macro does not nam
       ["{% macro m(a) %}{{ a }}{{ varargs }}{% endmacro %}{{ m(1, 2, 3) }}", "1(2, 3)"],
       [`${M}{{ m(b=5, a=4) }}|{{ m(7) }}`, "45|71"],
       ["{% macro m(a) %}{{ a }}{{ caller() }}{% endmacro %}{% call m(1) %}x{% endcall %}", "1x"],
+      // caller read by a macro nested in the body counts, as in Jinja2.
+      [
+        "{% macro m() %}{% macro n() %}{{ caller() }}{% endmacro %}x{% endmacro %}{% call m() %}y{% endcall %}",
+        "x",
+      ],
     ]
   ) {
     assert.equal(render(template as string), expected, template);
