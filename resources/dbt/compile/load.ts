@@ -21,9 +21,8 @@ import type { ProjectSource } from "../_files.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { JinjaEnv, raiseInRender, type RenderScope } from "../jinja/env.ts";
 import { preprocess } from "../jinja/extensions.ts";
-import { GLOBAL_MACROS, GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
-import { ADAPTER_MACROS } from "../jinja/adapter_macros.ts";
-import { MATERIALIZATION_MACROS } from "../jinja/materialization_macros.ts";
+import { GLOBAL_MACROS_FILE } from "../jinja/global_project.ts";
+import { globalProjectSource } from "../jinja/global_source.ts";
 import { adapterFor } from "../adapters/adapter_for.ts";
 import type { DbtProject, ModelConfig, ModelNode } from "../nodes.ts";
 import {
@@ -558,7 +557,7 @@ function loadMacros(
     texts.push([pkg, text]);
   };
   // One template for the whole global project (each template is a parse-cache entry).
-  load(GLOBAL_MACROS + MATERIALIZATION_MACROS + ADAPTER_MACROS, GLOBAL_MACROS_FILE, "dbt");
+  load(globalProjectSource(), GLOBAL_MACROS_FILE, "dbt");
   const adapter = adapterFor(read.target.type);
   if (adapter?.macros) {
     load(adapter.macros, `<dbt-${adapter.type} adapter>/macros/utils.sql`, "dbt");

@@ -46,6 +46,7 @@ import { toError } from "../../../core/errors.ts";
 import { registerSecret } from "../../../core/secrets.ts";
 import { positionsOf, sharedCode, SKELETON_FILE, splitTemplate } from "./skeleton.ts";
 import type { SharedCode } from "./skeleton.ts";
+import { precompiledTemplate } from "./precompiled.ts";
 
 /** `nunjucks.compiler.compile`, which @types/nunjucks leaves out. */
 function compileToCode(source: string, file: string): string {
@@ -76,6 +77,27 @@ function compileToCode(source: string, file: string): string {
       /frame = (?:callerFrame|frame\.pop\(\));\nreturn new runtime\.SafeString\((t_\d+)\);\n\}\);/g,
       "return new runtime.SafeString($1);\n} finally { frame = callerFrame; }\n});",
     );
+}
+
+/**
+ * The text nunjucks compiles for a template's source: Jinja2 reads CR LF and lone CR as LF,
+ * and (keep_trailing_newline=False, as dbt leaves it) drops one newline ending the template, so
+ * a model's compiled SQL ends where its last line does; then dbt's Jinja syntax nunjucks lacks
+ * is rewritten (jinja/extensions.ts).
+ */
+function templateText(source: string): string {
+  // Jinja2 reads every CR LF and lone CR as its newline_sequence, LF (a file saved on Windows
+  // compiles to dbt's SQL).
+  const lf = source.includes("\r") ? source.replace(/\r\n?/g, "\n") : source;
+  return preprocess(lf.endsWith("\n") ? lf.slice(0, -1) : lf);
+}
+
+/**
+ * The code {@linkcode JinjaEnv.compile} builds a template from when it shares no skeleton:
+ * what tools/gen_global_compiled.ts writes for the global project (jinja/precompiled.ts).
+ */
+export function templateCode(source: string, file: string): string {
+  return compileToCode(templateText(source), file);
 }
 
 /**
@@ -856,11 +878,18 @@ export class JinjaEnv {
    * syntax error.
    */
   compile(source: string, file: string): CompiledTemplate {
-    // Jinja2 reads every CR LF and lone CR as its newline_sequence, LF (a file saved on
-    // Windows compiles to dbt's SQL), and (keep_trailing_newline=False, as dbt leaves it) drops
-    // one newline ending the template: a model's compiled SQL ends where its last line does.
-    const lf = source.includes("\r") ? source.replace(/\r\n?/g, "\n") : source;
-    const text = preprocess(lf.endsWith("\n") ? lf.slice(0, -1) : lf);
+    // The global project's macros, compiled when this runner was built (jinja/precompiled.ts).
+    const built = precompiledTemplate(source, file);
+    if (built !== undefined) {
+      const template = new nunjucks.Template(
+        { type: "code", obj: built } as unknown as string,
+        this.#env,
+        file,
+        true,
+      );
+      return { file, template };
+    }
+    const text = templateText(source);
     const shared = this.#shared(text);
     if (shared !== undefined) {
       const template = new nunjucks.Template(
