@@ -140,6 +140,43 @@ Deno.test("config: every variable has its documented default", async (t) => {
       assert.ok(documented.includes(name), `${name} is missing from .env.example`);
     }
   });
+
+  await t.step(
+    "a variable the code reads by name outside the schema is documented too",
+    async () => {
+      // GDAL_LIBRARY_PATH was read (resources/spatial/_gdal_ffi.ts) and documented nowhere.
+      const root = new URL("../../", import.meta.url);
+      const docs = (await Promise.all(
+        [".env.example", "README.md"].map((f) => Deno.readTextFile(new URL(f, root))),
+      )).join("\n");
+      const processBasics = new Set(["HOME", "TMPDIR", "PATH"]);
+      const read = new Set<string>();
+      const scan = async (dir: URL): Promise<void> => {
+        for await (const entry of Deno.readDir(dir)) {
+          const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+          if (entry.isDirectory) await scan(url);
+          else if (entry.name.endsWith(".ts")) {
+            const text = await Deno.readTextFile(url);
+            for (const m of text.matchAll(/Deno\.env\.get\("([A-Z][A-Z0-9_]*)"\)/g)) {
+              read.add(m[1]!);
+            }
+          }
+        }
+      };
+      for (const dir of ["core/", "resources/", "assets/", "sensors/", "ui/", "formats/"]) {
+        await scan(new URL(dir, root));
+      }
+      for (const file of ["main.ts", "launch.ts", "graph.ts"]) {
+        const text = await Deno.readTextFile(new URL(file, root));
+        for (const m of text.matchAll(/Deno\.env\.get\("([A-Z][A-Z0-9_]*)"\)/g)) read.add(m[1]!);
+      }
+      assert.ok(read.has("UI_TOKEN"), [...read].join(", "));
+      for (const name of read) {
+        if (processBasics.has(name)) continue;
+        assert.match(docs, new RegExp(`\\b${name}\\b`), `${name} is read but documented nowhere`);
+      }
+    },
+  );
 });
 
 Deno.test("config: values are parsed and typed", () => {
