@@ -404,13 +404,24 @@ function levelOf(event: StoredRunEvent): string {
   return "info";
 }
 
+/** A log field's value as text: strings bare, anything else as JSON (`null`, `[1,2]`). */
+function fieldText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+}
+
 function eventMessage(event: StoredRunEvent): Html {
   const d = event.data;
   switch (event.type) {
     case "log":
+      // As a materialization's metadata: key=value chips. The raw JSON object after the
+      // message read as a serialization leak, and its quotes doubled the width.
       return h`${String(d.message ?? "")}${
         d.fields && typeof d.fields === "object" && Object.keys(d.fields).length
-          ? h` <span class="muted mono">${JSON.stringify(d.fields)}</span>`
+          ? h` ${
+            Object.entries(d.fields as Record<string, unknown>).map(([k, v]) =>
+              h`<span class="mini" data-field="${k}">${k}=${fieldText(v)}</span> `
+            )
+          }`
           : ""
       }`;
     case "materialization":
