@@ -32,6 +32,7 @@ import type { GetFileResult } from "../../resources/object_store/types.ts";
 import {
   ARCHIVE_PREFIX,
   driversOf,
+  isFolderDataset,
   Manifest,
   type ManifestFile,
   manifestKeyOf,
@@ -194,6 +195,11 @@ export async function keysOf(
   file: ManifestFile,
   listed: readonly ManifestFile[] = [],
 ): Promise<string[]> {
+  if (isFolderDataset(file)) {
+    // A File Geodatabase uploaded as its folder: every object under it.
+    const inside = await keysUnderFolder(store, bucket, `${file.path}/`);
+    if (inside.length > 0) return inside;
+  }
   const folder = file.path.slice(0, file.path.lastIndexOf("/") + 1);
   const own = new Set(listed.map((f) => f.path.toLowerCase()));
   // Each folder listed once: a mosaic's thousands of tiles share a few folders.
@@ -219,6 +225,17 @@ export async function keysOf(
     }
   }
   return [...keys];
+}
+
+/** The landing keys of every object under landing folder `folder` (or its archive), sorted. */
+async function keysUnderFolder(store: ObjectStore, bucket: string, folder: string) {
+  const keys = new Set<string>();
+  for (const prefix of [folder, archiveKeyOf(folder)]) {
+    for await (const object of store.listAll(bucket, { prefix })) {
+      keys.add(`${folder}${object.key.slice(prefix.length)}`);
+    }
+  }
+  return [...keys].sort();
 }
 
 /** The landing keys of the objects directly in landing folder `folder` (or its archive). */
@@ -487,6 +504,8 @@ async function isVrt(host: string): Promise<boolean> {
     return false;
   }
   try {
+    // A folder (a File Geodatabase staged as one) is no VRT.
+    if (!(await file.stat()).isFile) return false;
     const head = new Uint8Array(4096);
     const n = await file.read(head);
     return VRT_START.test(new TextDecoder("latin1").decode(head.subarray(0, n ?? 0)));

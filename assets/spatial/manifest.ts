@@ -705,6 +705,17 @@ function landingPathProblem(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether `file` names a folder dataset that is uploaded as the files of
+ * its folder: an ArcGIS File Geodatabase (`parcels.gdb/`, as a browser or
+ * `aws s3 cp --recursive` uploads it), declared `filegdb` or
+ * `gdal:OpenFileGDB`. Its landing keys are every object under the folder.
+ */
+export function isFolderDataset(file: { type: string; format: string; path: string }): boolean {
+  return file.type === "vector" && /\.gdb$/i.test(file.path) &&
+    ["filegdb", "gdal:OpenFileGDB", "gdal:FileGDB"].includes(file.format);
+}
+
 /** Sidecars a Shapefile cannot be read without. */
 const SHAPEFILE_SIDECARS = [".shx", ".dbf"] as const;
 
@@ -738,14 +749,22 @@ async function fileProblems(
       // A folder uploaded as its files (an ArcGIS File Geodatabase, `parcels.gdb/`):
       // it will never arrive as one object, so waiting for it would only delay the answer.
       const inside = uploaded.filter((key) => key.startsWith(`${file.path}/`)).length;
+      // A File Geodatabase uploaded as its folder is staged as that folder (_batch.ts keysOf).
+      if (
+        isFolderDataset(file) && (inside > 0 ||
+          (alternateKey !== undefined &&
+            (await keysUnder(store, bucket, `${alternateKey(file.path)}/`)).length > 0))
+      ) {
+        continue;
+      }
       if (inside > 0) {
         problems.push({
           code: "content_mismatch",
           message: `File '${file.path}' of batch '${manifest.batch_id}' is a folder of ${inside} ` +
             `file${inside === 1 ? "" : "s"} in the landing zone, not a file; upload a folder ` +
-            `format such as a File Geodatabase as one zip of the folder (zip -r ` +
-            `${folderName(file.path)}.zip ${folderName(file.path)}) and list the zip (format ` +
-            "gdal:OpenFileGDB for a .gdb).",
+            `format as one zip of the folder (zip -r ${folderName(file.path)}.zip ` +
+            `${folderName(file.path)}) and list the zip; a File Geodatabase folder (.gdb) is ` +
+            "read as it is when declared format filegdb or gdal:OpenFileGDB.",
           file: file.path,
         });
         continue;

@@ -310,26 +310,27 @@ Deno.test("validateManifest: a file uploaded under another spelling of its name 
   });
 });
 
-Deno.test("validateManifest: a folder uploaded as its files (a .gdb) is refused at once, saying to zip it", async () => {
+Deno.test("validateManifest: a .gdb folder uploaded as its files is taken; another folder is refused at once, saying to zip it", async () => {
   // Before: missing_file, 'upload it before committing the manifest', though it was
   // uploaded, and the manifest sensor waited MANIFEST_FILE_WAIT_MS for it in vain.
+  const gdb = ["a00000001.gdbtable", "a00000001.gdbtablx", "gdb"].map((n) => `b1/parcels.gdb/${n}`);
+  for (const format of ["gdal:OpenFileGDB", "filegdb"]) {
+    const body = manifest({
+      files: [{ path: "b1/parcels.gdb", type: "vector", format, crs: "EPSG:4326" }],
+    });
+    await using store = await landing(gdb);
+    await commit(store, body);
+    const result = await validateManifest(store, BUCKET, "manifests/b1.json");
+    assert.ok(result.ok, `${format}: ${JSON.stringify(result.ok ? [] : result.problems)}`);
+  }
   const body = manifest({
-    files: [{
-      path: "b1/parcels.gdb",
-      type: "vector",
-      format: "gdal:OpenFileGDB",
-      crs: "EPSG:4326",
-    }],
+    files: [{ path: "b1/parcels.gdb", type: "vector", format: "geopackage", crs: "EPSG:4326" }],
   });
-  const [problem] = await problemsOf(body, [
-    "b1/parcels.gdb/a00000001.gdbtable",
-    "b1/parcels.gdb/a00000001.gdbtablx",
-    "b1/parcels.gdb/gdb",
-  ]);
+  const [problem] = await problemsOf(body, gdb);
   assert.equal(problem?.code, "content_mismatch");
   assert.match(
     problem!.message,
-    /'b1\/parcels\.gdb' of batch 'b1' is a folder of 3 files .*zip -r parcels\.gdb\.zip parcels\.gdb/,
+    /'b1\/parcels\.gdb' of batch 'b1' is a folder of 3 files .*zip -r parcels\.gdb\.zip parcels\.gdb.*declared format filegdb or gdal:OpenFileGDB/,
   );
 });
 

@@ -609,3 +609,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "user files: a File Geodatabase uploaded as its folder is read as that folder",
+  ignore,
+  fn: async (t) => {
+    // Before: content_mismatch, 'a folder of 20 files in the landing zone, not a file; zip it'.
+    const dir = await Deno.makeTempDir({ prefix: "user-gdb-" });
+    try {
+      await Deno.writeTextFile(`${dir}/parcels.geojson`, points(["Москва", "Zürich", "Łódź"]));
+      await sh(
+        "ogr2ogr",
+        "-f",
+        "OpenFileGDB",
+        `${dir}/parcels.gdb`,
+        `${dir}/parcels.geojson`,
+        "-nln",
+        "parcels",
+      );
+      const inside = [...Deno.readDirSync(`${dir}/parcels.gdb`)].map((e) => e.name).sort();
+      for (const [kind, gdal] of engines) {
+        await t.step(`${kind} engine: published, every file of the folder archived`, async () => {
+          const batch = `gdb-folder-${kind}`;
+          const l = await landing(
+            batch,
+            [],
+            inside.map((n): [string, string] => [`parcels.gdb/${n}`, `${dir}/parcels.gdb/${n}`]),
+          );
+          await using _store = l.store;
+          await l.store.put(
+            LANDING,
+            `manifests/${batch}.json`,
+            new TextEncoder().encode(JSON.stringify({
+              batch_id: batch,
+              uploader: "tests@example.org",
+              intent: "publish",
+              files: [{
+                path: `${batch}/parcels.gdb`,
+                type: "vector",
+                format: "gdal:OpenFileGDB",
+                crs: "EPSG:4326",
+              }],
+              metadata: { project: "inputs", description: "a .gdb uploaded as its folder" },
+            })),
+          );
+          const docs = await assertDone(l, batch, await runBatch(l, batch, {}, { gdal }));
+          const features = await ourFeatures(l, docs[0]!.key);
+          assert.deepEqual(features.map((f) => f.properties.name), ["Москва", "Zürich", "Łódź"]);
+          assertSameFeatures(
+            features,
+            await nativeFeatures(dir, `${dir}/parcels.gdb`),
+            `${kind} parcels.gdb`,
+          );
+          const meta = docs[0]!.metadata as { source_files: { key: string }[] };
+          assert.deepEqual(
+            meta.source_files.map((f) => f.key).sort(),
+            inside.map((n) => `${batch}/parcels.gdb/${n}`),
+          );
+          for (const n of inside) {
+            assert.ok(await l.store.head(LANDING, `archive/${batch}/parcels.gdb/${n}`), n);
+          }
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
