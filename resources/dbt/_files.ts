@@ -5,7 +5,9 @@
  * @module
  */
 
-import { asDiskFull } from "../../core/errors.ts";
+import { asDiskFull, toError } from "../../core/errors.ts";
+import { clip, quote } from "../../core/printable.ts";
+import { DbtError, DbtErrorCode } from "./errors.ts";
 import { createHash } from "node:crypto";
 
 /** A file of the project. */
@@ -73,6 +75,19 @@ function walkFiles(projectDir: string, root: string): string[] {
       entries = Deno.readDirSync(`${projectDir}/${root}${relative}`);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return;
+      // A path of dbt_project.yml naming a file, or a name too long for the file system, came
+      // out of `deno task dbt` as an uncaught error and a stack.
+      if (relative === "" && !(error instanceof Deno.errors.PermissionDenied)) {
+        throw new DbtError(
+          DbtErrorCode.invalidProject,
+          `cannot read the folder ${quote(clip(root, 120))} (${
+            toError(error).message.replace(/\s*\(os error \d+\).*$/s, "")
+          }): each of model-paths, seed-paths, test-paths, macro-paths, snapshot-paths and ` +
+            "analysis-paths names a folder of the project",
+          { file: "dbt_project.yml" },
+          error,
+        );
+      }
       throw error;
     }
     for (const entry of entries) {

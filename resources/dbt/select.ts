@@ -14,6 +14,7 @@
  */
 
 import { DbtError, DbtErrorCode } from "./errors.ts";
+import { clip } from "../../core/printable.ts";
 import type { DbtProject } from "./nodes.ts";
 
 /** Previous state for `state:` and `result:` (`--state`). */
@@ -638,7 +639,16 @@ function selectorDefinition(
         `unsupported key(s) ${unknown.join(", ")} (supported: ${[...METHOD_KEYS].join(", ")})`,
       );
     }
-    const method = String(d.method);
+    if (typeof d.method !== "string" || d.method.trim() === "") {
+      // String() made a mapping '[object Object]' and the error blamed --select.
+      throw selectorError(
+        name,
+        `'method' must be a method name such as tag, path or fqn, got ${
+          clip(JSON.stringify(d.method) ?? String(d.method), 80)
+        }`,
+      );
+    }
+    const method = d.method;
     const value = d.value;
     if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
       throw selectorError(name, `method '${method}' needs a value`);
@@ -661,13 +671,22 @@ function selectorDefinition(
       }
       return d[flag] === true ? (given as number | undefined) ?? Infinity : 0;
     };
-    const out = method === "selector"
-      ? selectorDefinition(String(value), definitions, term, expand, chain)
-      : expand(`${method}:${String(value)}`, method === "fqn" ? "" : method, String(value), {
-        parents: depth("parents", "parents_depth"),
-        children: depth("children", "children_depth"),
-        childrensParents: d.childrens_parents === true,
-      });
+    let out: Set<string>;
+    try {
+      out = method === "selector"
+        ? selectorDefinition(String(value), definitions, term, expand, chain)
+        : expand(`${method}:${String(value)}`, method === "fqn" ? "" : method, String(value), {
+          parents: depth("parents", "parents_depth"),
+          children: depth("children", "children_depth"),
+          childrensParents: d.childrens_parents === true,
+        });
+    } catch (error) {
+      // A method the selector names (not the command line) is the selector's fault.
+      if (error instanceof DbtError && error.file === "--select") {
+        throw selectorError(name, error.message.replace(/^--select: /, ""));
+      }
+      throw error;
+    }
     if (d.exclude !== undefined) { for (const id of list("exclude", d.exclude)) out.delete(id); }
     return out;
   };

@@ -6,6 +6,7 @@
  */
 
 import { z } from "zod";
+import { clip } from "../../../core/printable.ts";
 import { DbtError, DbtErrorCode } from "../errors.ts";
 import { parseYaml, yamlNumber } from "./yaml.ts";
 
@@ -64,7 +65,16 @@ export async function readProjectFile(projectDir: string, label = ""): Promise<P
     }
     throw error;
   }
-  const parsed = parseYaml(text, file, ProjectFileSchema).value;
+  const yaml = parseYaml(text, file, ProjectFileSchema);
+  const parsed = yaml.value;
+  for (const section of ["models", "seeds", "snapshots", "data_tests", "tests"] as const) {
+    checkConfigTypes(parsed[section], [section], (path, message) => {
+      throw new DbtError(DbtErrorCode.invalidYaml, `${path.join(".")}: ${message}`, {
+        file,
+        ...(yaml.lineOf(path) === undefined ? {} : { line: yaml.lineOf(path) }),
+      });
+    });
+  }
   // dbt 1.x still reads the pre-1.0 names when the new ones are absent (with a warning).
   const raw = parsed as Record<string, unknown>;
   const legacy = (old: string, now: "model-paths" | "seed-paths") =>
@@ -76,6 +86,58 @@ export async function readProjectFile(projectDir: string, label = ""): Promise<P
     ...legacy("source-paths", "model-paths"),
     ...legacy("data-paths", "seed-paths"),
   };
+}
+
+/** What each config whose type `dbt_project.yml` checks may be, and the check. */
+const CONFIG_TYPES: Readonly<Record<string, { what: string; ok: (value: unknown) => boolean }>> = {
+  materialized: {
+    what: "a materialization name such as view, table or incremental",
+    ok: (v) => typeof v === "string" && v.trim() !== "",
+  },
+  // Jinja (`"{{ target.name == 'prod' }}"`) is text until rendered.
+  enabled: { what: "true or false", ok: (v) => typeof v === "boolean" || typeof v === "string" },
+  full_refresh: {
+    what: "true, false or null",
+    ok: (v) => v === null || typeof v === "boolean" || typeof v === "string",
+  },
+  schema: { what: "a schema name (or null)", ok: (v) => v === null || typeof v === "string" },
+  alias: { what: "a relation name (or null)", ok: (v) => v === null || typeof v === "string" },
+  database: { what: "a database name (or null)", ok: (v) => v === null || typeof v === "string" },
+  tags: {
+    what: "a tag or a list of tags",
+    ok: (v) => typeof v === "string" || (Array.isArray(v) && v.every((t) => typeof t === "string")),
+  },
+};
+
+/**
+ * Calls `fail` for the first folder config under `node` whose value cannot be
+ * that config (`+materialized: []`, `+enabled: 3`): dbt-core refuses them, and
+ * read as text ('materialized=""') the error blamed each model, not this file.
+ */
+function checkConfigTypes(
+  node: unknown,
+  path: readonly string[],
+  fail: (path: string[], message: string) => never,
+): void {
+  if (typeof node !== "object" || node === null || Array.isArray(node)) return;
+  for (const [key, value] of Object.entries(node)) {
+    const name = key.startsWith("+") ? key.slice(1) : key;
+    const isConfig = key.startsWith("+") || KNOWN_CONFIGS.has(key);
+    const type = CONFIG_TYPES[name];
+    if (isConfig && type) {
+      // Without '+', a mapping under a config's name is a folder of that name.
+      if (
+        !key.startsWith("+") && typeof value === "object" && value !== null && !Array.isArray(value)
+      ) {
+        checkConfigTypes(value, [...path, key], fail);
+      } else if (!type.ok(value)) {
+        fail(
+          [...path, key],
+          `must be ${type.what}, got ${clip(JSON.stringify(value) ?? String(value), 60)}`,
+        );
+      }
+    } else if (!isConfig) checkConfigTypes(value, [...path, key], fail);
+  }
 }
 
 /** Config keys that may be written without `+` in `dbt_project.yml` (legacy style). */
