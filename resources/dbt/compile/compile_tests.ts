@@ -10,7 +10,7 @@ import type { JinjaEnv } from "../jinja/env.ts";
 import type { TestNode } from "../nodes.ts";
 import { folderConfig } from "../project/project_file.ts";
 import type { ReadProject } from "../project/read.ts";
-import { genericTestsOf, type GenericTestSpec } from "../project/schema_yml.ts";
+import { genericTestsOf } from "../project/schema_yml.ts";
 import { isDisabled } from "./configs.ts";
 import type { CompiledNodes } from "./renderer.ts";
 import type { Scopes } from "./scopes.ts";
@@ -19,50 +19,9 @@ import type { Properties } from "./properties.ts";
 import {
   compileGenericTest,
   compileSingularTest,
-  GENERIC_TESTS,
   type TestContext,
   type TestRelation,
 } from "./tests.ts";
-
-/**
- * The generic tests of a properties entry, kept for a reload in the same
- * process: the entry object is the same while its file is unchanged
- * (project/yaml.ts keeps validated files), and the key holds everything else
- * their SQL reads (the relations of the node and of `relationships` parents,
- * the package).
- */
-const ENTRY_TESTS = new WeakMap<object, { key: string; project: object; tests: TestNode[] }>();
-
-/**
- * The memo key of an entry's tests, or undefined when they cannot be kept:
- * a custom generic test (a macro: it may read anything) or an ephemeral
- * node (its SQL inlines other nodes' compiled SQL).
- */
-function entryMemoKey(
-  specs: readonly GenericTestSpec[],
-  nodeName: string,
-  relationOf: (ref: string) => TestRelation | undefined,
-  ctx: TestContext,
-): string | undefined {
-  const subject = relationOf(nodeName);
-  if (!subject || subject.relation.cte !== undefined) return undefined;
-  const parts = [subject.uniqueId, subject.relation.toString(), ctx.auditSchema, ctx.database];
-  for (const spec of specs) {
-    if (!(GENERIC_TESTS as readonly string[]).includes(spec.testName)) return undefined;
-    const override = ctx.testMacro
-      ? ctx.testMacro(spec.testName, undefined)
-      : ctx.jinja.findMacro(`test_${spec.testName}`);
-    if (override && override.packageName !== "dbt") return undefined; // the project's own version
-    if (spec.testName !== "relationships") continue;
-    const to = typeof spec.kwargs.to === "string" ? spec.kwargs.to : "";
-    const parent = /^\s*ref\(\s*['"]([^'"]+)['"]/.exec(to)?.[1];
-    if (!parent) return undefined; // a source: cheap, and not worth tracking
-    const target = relationOf(parent);
-    if (!target || target.relation.cte !== undefined) return undefined;
-    parts.push(`${parent}=${target.relation}`);
-  }
-  return parts.join("|");
-}
 
 /** The project config of a test when dbt_project.yml configures no tests. */
 const NO_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -141,18 +100,9 @@ export function compileAllTests(
   for (const node of compiled.nodes.values()) {
     const entry = props.entryOf(node.resourceType, node.name);
     if (!entry) continue;
-    // Read once: the memo key and the tests both walk the entry's specs.
-    const specs = genericTestsOf(entry.props, entry.path, entry.yaml);
-    const memoKey = entryMemoKey(specs, node.name, relationOf, ctx);
-    const memo = memoKey === undefined ? undefined : ENTRY_TESTS.get(entry.props);
-    if (memo && memo.key === memoKey && memo.project === read.projectFile) {
-      tests.push(...memo.tests);
-      continue;
-    }
-    const own: TestNode[] = [];
-    for (const spec of specs) {
+    for (const spec of genericTestsOf(entry.props, entry.path, entry.yaml)) {
       if (isDisabled(spec.config.enabled)) continue;
-      own.push(compileGenericTest({
+      tests.push(compileGenericTest({
         spec,
         packageName: entry.packageName,
         subject: {
@@ -163,10 +113,6 @@ export function compileAllTests(
         yaml: entry.yaml,
       }, ctx));
     }
-    if (memoKey !== undefined) {
-      ENTRY_TESTS.set(entry.props, { key: memoKey, project: read.projectFile, tests: own });
-    }
-    tests.push(...own);
   }
   for (const { spec, source, yaml } of props.sourceTests) {
     if (isDisabled(spec.config.enabled)) continue;

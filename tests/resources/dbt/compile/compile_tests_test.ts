@@ -55,3 +55,40 @@ Deno.test("generic tests: a duplicate with a brace in its name is refused too", 
     (e: unknown) => e instanceof DbtError && /test 'a\{b' is declared twice/.test(e.message),
   );
 });
+
+Deno.test("generic tests: each load in a process gives the tests the relations of that load", async () => {
+  await using project = await writeProject({
+    "models/parent.sql": "select 1 as id",
+    "models/child.sql": "select 1 as id",
+    "models/schema.yml": "version: 2\nmodels:\n  - name: child\n    columns:\n" +
+      "      - name: id\n        data_tests:\n          - not_null\n" +
+      "          - relationships:\n              to: ref('parent')\n              field: id\n",
+  });
+  const sqlOf = async () => {
+    const loaded = await loadProject(project.dir);
+    return loaded.tests.filter((t) => t.attachedTo === "model.demo.child")
+      .map((t) => t.compiledCode);
+  };
+  const first = await sqlOf();
+  assert.equal(first.length, 2);
+  assert.match(first[1] ?? "", /from "postgres"\."analytics"\."parent"\n/);
+  assert.deepEqual(await sqlOf(), first);
+  // The parent's relation changed, the YAML did not: the relationships test reads the new one.
+  await Deno.writeTextFile(
+    `${project.dir}/models/parent.sql`,
+    "{{ config(alias='parent_v2') }} select 1 as id",
+  );
+  const renamed = await sqlOf();
+  assert.match(renamed[1] ?? "", /from "postgres"\."analytics"\."parent_v2"\n/);
+  // The tested model's own relation changed: both tests read it.
+  await Deno.writeTextFile(
+    `${project.dir}/models/child.sql`,
+    "{{ config(schema='other') }} select 1 as id",
+  );
+  const moved = await sqlOf();
+  assert.equal(moved.length, 2);
+  for (const sql of moved) assert.match(sql, /"analytics_other"\."child"/);
+  await Deno.writeTextFile(`${project.dir}/models/child.sql`, "select 1 as id");
+  await Deno.writeTextFile(`${project.dir}/models/parent.sql`, "select 1 as id");
+  assert.deepEqual(await sqlOf(), first);
+});
