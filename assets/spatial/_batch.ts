@@ -743,10 +743,16 @@ export async function contentCheck(
   const openOptions = openOptionsOf(file);
   let drivers = driversOf(file);
   // Both engines read a KML with the same driver, hence the same columns (see _kml.ts).
-  const kmzDocument = file.type === "vector" && file.format === "kml" &&
-      /\.kmz$/i.test(file.path)
+  const kmz = file.type === "vector" && file.format === "kml" && /\.kmz$/i.test(file.path)
     ? await plainKmzDocument(scratch.toHost(staged))
     : undefined;
+  if (kmz !== undefined && "damaged" in kmz) {
+    return mismatch(
+      `it is not a readable KMZ (a KMZ is a zipped KML; ${kmz.damaged}): it may be cut off in ` +
+        "transfer, or a KML renamed .kmz; upload it again, or the .kml itself",
+    );
+  }
+  const kmzDocument = kmz?.document;
   if (kmzDocument !== undefined) gdalPath = `${staged}/${kmzDocument}`;
   const kml = file.type === "vector" && file.format === "kml"
     ? kmlDrivers(

@@ -62,27 +62,31 @@ async function streamNeedsLibkml(stream: ReadableStream<Uint8Array>): Promise<bo
  * in place of LIBKML (see the module doc): its path inside the zip, when the
  * KMZ holds exactly one `.kml` (images and other files beside it are fine)
  * and that KML has nothing only LIBKML reads. `undefined` otherwise: the
- * KMZ is read by LIBKML, as before. GDAL's `KML` driver opens no KMZ itself,
- * so without this gdal3.js (no LIBKML) could publish no KMZ at all, and
- * native GDAL made other columns of the same placemarks in a `.kmz` than in
- * a `.kml`.
+ * KMZ is read by LIBKML, as before; `{ damaged }` (why) when the file is no
+ * zip at all (a KML renamed .kmz, a KMZ cut off in transfer), which neither
+ * driver reads: gdal3.js left such a file pending for LIBKML instead of
+ * saying it is damaged, as native GDAL does.
  */
-export async function plainKmzDocument(hostPath: string): Promise<string | undefined> {
+export async function plainKmzDocument(
+  hostPath: string,
+): Promise<{ document: string } | { damaged: string } | undefined> {
   let entries;
   try {
     entries = await zipEntries(hostPath);
   } catch (error) {
-    // Not a zip GDAL's reader fails on first: LIBKML's route names what is wrong.
-    if (error instanceof ZipListingError) return undefined;
+    if (error instanceof ZipListingError) return { damaged: error.message };
     throw error;
   }
   const documents = entries.filter((e) => /\.kml$/i.test(e.name) && !e.name.endsWith("/"));
   if (documents.length !== 1) return undefined;
   const [document] = documents;
+  // A name GDAL's /vsizip/ path would take for folders outside the zip (`../x.kml`): LIBKML's.
+  if (/^\/|\\|(^|\/)\.\.?(\/|$)/.test(document!.name)) return undefined;
   try {
     const needs = await streamNeedsLibkml(await zipEntryStream(hostPath, document!));
-    return needs ? undefined : document!.name;
+    return needs ? undefined : { document: document!.name };
   } catch (error) {
+    // A compression method or ZIP64 entry this reader does not take: LIBKML's route.
     if (error instanceof ZipListingError) return undefined;
     throw error;
   }

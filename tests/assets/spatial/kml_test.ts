@@ -1,11 +1,13 @@
 /**
  * What of a KML only LIBKML reads (assets/spatial/_kml.ts): the names a
  * build without LIBKML must report instead of publishing the placemarks
- * without them, found across the file's 1 MiB reads.
+ * without them, found across the file's 1 MiB reads; and a KMZ that is no zip.
  */
 
 import assert from "node:assert/strict";
 import { kmlNeedsLibkml, libkmlContent } from "../../../assets/spatial/_kml.ts";
+import { runBatch } from "./_fixtures.ts";
+import { assertQuarantined, engines, landing } from "./_batches.ts";
 
 const placemark = (i: number, data: string) =>
   `<Placemark><name>p${i}</name>${data}<Point><coordinates>7,47</coordinates></Point></Placemark>\n`;
@@ -47,6 +49,60 @@ Deno.test("libkmlContent names every ExtendedData field and element kind, across
     await Deno.writeTextFile(`${dir}/c.kml`, many + "</Document></kml>");
     const { fields } = await libkmlContent(`${dir}/c.kml`);
     assert.deepEqual(fields, Array.from({ length: 20 }, (_, i) => `f${i}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const PLAIN_KML = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+  '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>sites</name>' +
+  "<Placemark><name>A</name><Point><coordinates>-105.1,40.2,0</coordinates></Point></Placemark>" +
+  "</Document></kml>";
+
+Deno.test("spatial KMZ: one that is no zip (a KML renamed, cut in transfer) is refused as damaged on both engines", async (t) => {
+  // Before: gdal3.js left both pending for the native engine ('only LIBKML reads it'),
+  // native GDAL refused them with 'not a valid kmz file' / 'not recognized'.
+  const dir = await Deno.makeTempDir({ prefix: "kmz-damaged-" });
+  try {
+    await Deno.writeTextFile(`${dir}/doc.kml`, PLAIN_KML);
+    await Deno.writeTextFile(`${dir}/renamed.kmz`, PLAIN_KML);
+    const made = await new Deno.Command("python3", {
+      args: [
+        "-c",
+        `import zipfile\nwith zipfile.ZipFile("${dir}/whole.kmz", "w", zipfile.ZIP_DEFLATED) as z: ` +
+        `z.write("${dir}/doc.kml", "doc.kml")`,
+      ],
+    }).output();
+    assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+    const whole = await Deno.readFile(`${dir}/whole.kmz`);
+    await Deno.writeFile(`${dir}/cut.kmz`, whole.subarray(0, whole.length - 30));
+    for (const [engine, gdal] of engines) {
+      for (const name of ["renamed.kmz", "cut.kmz"]) {
+        await t.step(`${engine}: ${name}`, async () => {
+          const batch = `kmz-${name.split(".")[0]}-${engine}`;
+          const l = await landing(batch, [{
+            name,
+            from: `${dir}/${name}`,
+            type: "vector",
+            format: "kml",
+            crs: "EPSG:4326",
+          }]);
+          await using _store = l.store;
+          const problems = await assertQuarantined(
+            l,
+            batch,
+            await runBatch(l, batch, {}, { gdal }),
+          );
+          assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
+          assert.match(
+            problems[0]!.message,
+            new RegExp(
+              `'${batch}/${name.replace(".", "\\.")}' .* is not a readable KMZ .*upload it again`,
+            ),
+          );
+        });
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
