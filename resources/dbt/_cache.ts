@@ -16,7 +16,7 @@ import { DbtError, DbtErrorCode } from "./errors.ts";
 
 /** Identifies the format of cached entries; a change invalidates the whole cache. */
 export const CACHE_ENGINE =
-  "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge+pyyaml-1.1;static-parse;py-compat-8;v5";
+  "nunjucks@3.2.4+jinja-compat+do+frames;js-yaml@5.5.0+merge+pyyaml-1.1;static-parse;py-compat-9;v5";
 
 /** The file name under the target path. */
 export const CACHE_FILE = "partial_parse.json";

@@ -29,6 +29,7 @@ import {
   pyFixed,
   PyFloat,
   pyFloat,
+  pyInt,
   unbox,
 } from "./py_number.ts";
 
@@ -100,7 +101,7 @@ export function pyJsonDumps(
     if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity";
     return formatNumber(value);
   }
-  if (value instanceof Number) return pyStr(value);
+  if (value instanceof Number || typeof value === "bigint") return pyStr(value);
   if (typeof value === "string") {
     return JSON.stringify(value).replace(
       /[\u007f-\uffff]/g,
@@ -141,7 +142,7 @@ function roundHalfEven(value: number, digits: number): number {
 }
 
 /** Python's `int(text, base)` for what a template passes: `'42'`, `'0x1A'`, `' 7 '`. */
-function parseInt10(text: string, base: number): number | undefined {
+function parseInt10(text: string, base: number): number | bigint | undefined {
   let body = text.trim().replaceAll("_", "").toLowerCase();
   let sign = 1;
   if (body.startsWith("-") || body.startsWith("+")) {
@@ -157,7 +158,21 @@ function parseInt10(text: string, base: number): number | undefined {
   if (base === 0) base = 10;
   const digits = "0123456789abcdefghijklmnopqrstuvwxyz".slice(0, base);
   if (body === "" || [...body].some((ch) => !digits.includes(ch))) return undefined;
-  return sign * Number.parseInt(body, base);
+  const parsed = Number.parseInt(body, base);
+  if (Number.isSafeInteger(parsed)) return sign * parsed;
+  // Python's int() is exact: a big id stays every digit (base 10, 16, 8, 2 as BigInt reads them).
+  const radix = base === 16
+    ? "0x"
+    : base === 8
+    ? "0o"
+    : base === 2
+    ? "0b"
+    : base === 10
+    ? ""
+    : null;
+  if (radix === null) return sign * parsed;
+  const exact = BigInt(radix + body);
+  return pyInt(sign < 0 ? -exact : exact);
 }
 
 /** Python's `textwrap.wrap(line, width)` for one line, as `wordwrap` uses it. */
@@ -380,6 +395,7 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
     const fallback = arg(a, 0, "default", 0);
     const base = Number(arg(a, 1, "base", 10));
     if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : fallback;
+    if (typeof value === "bigint") return value;
     if (typeof value === "boolean") return value ? 1 : 0;
     if (typeof value !== "string") return fallback;
     const parsed = parseInt10(value, base);
@@ -527,19 +543,30 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   filter(
     "abs",
     (value) =>
-      value instanceof PyFloat ? new PyFloat(Math.abs(value.valueOf())) : Math.abs(value as number),
+      value instanceof PyFloat
+        ? new PyFloat(Math.abs(value.valueOf()))
+        : typeof value === "bigint"
+        ? (value < 0n ? -value : value)
+        : Math.abs(value as number),
   );
-  addTest("integer", (value) => typeof value === "number" && Number.isInteger(value));
+  addTest(
+    "integer",
+    (value) => (typeof value === "number" && Number.isInteger(value)) || typeof value === "bigint",
+  );
   addTest("float", (value) => isPyFloat(value));
   // Python's bool is a Number (isinstance(True, numbers.Number)).
-  addTest("number", (value) => isPyNumber(value) || typeof value === "boolean");
+  addTest(
+    "number",
+    (value) => isPyNumber(value) || typeof value === "boolean" || typeof value === "bigint",
+  );
   // `select` / `reject` without a test keep Python's true values ([] and {} are false).
   addTest("truthy", (value) => pyTruthy(value));
   addTest("true", (value) => value === true);
   addTest("false", (value) => value === false);
   addTest("sameas", (value, other) => value === other);
   // Python's `value % 2 == 1`: -3 is odd (JavaScript's -3 % 2 is -1, so nunjucks said no).
-  const parity = (value: unknown) => ((Number(value) % 2) + 2) % 2;
+  const parity = (value: unknown) =>
+    typeof value === "bigint" ? Number(((value % 2n) + 2n) % 2n) : ((Number(value) % 2) + 2) % 2;
   addTest("odd", (value) => parity(value) === 1);
   addTest("even", (value) => parity(value) === 0);
   const has = (kind: "getFilter" | "getTest") => (name: unknown) => {

@@ -470,7 +470,7 @@ interface MacroSignature {
   /** The body reads `varargs`: any number of positional arguments is taken. */
   readonly varargs: boolean;
   /** The body reads `caller`: a call block (or a `caller=` keyword) may give one. */
-  readonly caller: boolean;
+  readonly caller?: boolean;
 }
 
 const SIGNATURE = Symbol("dbt.macroSignature");
@@ -500,7 +500,8 @@ function checkArguments(
     for (const key of Object.keys(keywords)) {
       if (key === "__keywords" || open.includes(key)) continue;
       if (key === "caller") {
-        if (signature.caller) continue;
+        // A macro compiled before this check (an older parse cache) says nothing: let it be.
+        if (signature.caller !== false) continue;
         throw new TypeError(
           `macro '${signature.name}' was invoked with two values for the special caller ` +
             "argument. This is most likely a bug.",

@@ -25,11 +25,12 @@ export function agateTable(
   const names = [...result.columns];
   const rows = result.rows.map((raw) => {
     // DuckDB gives integers as bigint, which Jinja's arithmetic and filters (`| int`) cannot
-    // mix with numbers: an int is a number here, as it is one type in Python. A `numeric` /
+    // mix with numbers: an int is a number here, as it is one type in Python (one past 2**53
+    // stays a bigint, exact as Python's int; py_number.ts computes with it). A `numeric` /
     // `DECIMAL` (exact, as a string) is a number too, as agate's Decimal is: `avg(x) + 1` adds.
     const values = raw.map((v, i) =>
       typeof v === "bigint"
-        ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v))
+        ? (Number.isSafeInteger(Number(v)) ? Number(v) : v)
         : typeof v === "string" && result.decimals?.[i] === true
         ? decimalNumber(v)
         : v instanceof Date

@@ -15,6 +15,10 @@
  * decimal, so the parser's `parseFloat` / `parseInt` read the value Python
  * would.
  *
+ * An int past 2**53 is a bigint (`9007199254740993n` in the compiled code):
+ * Python's ints are exact, and a number printed `{{ 9007199254740993 }}` as
+ * ...992 (py_number.ts keeps arithmetic on it exact).
+ *
  * @module
  */
 
@@ -37,13 +41,38 @@ const FLOAT = /(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?[eE][+-]?(?:\d+_)*\d+|\.(?:\d+_
 const INTEGER =
   /0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0[xX](?:_?[\da-fA-F])+|[1-9](?:_?\d)*|0(?:_?0)*/y;
 
+interface Token {
+  type: string;
+  value: string;
+}
+
+interface Internals {
+  lexer: { lex(src: string): Tokenizer };
+  parser: {
+    Parser: {
+      prototype: {
+        parsePrimary(this: { peekToken(): Token | null }, noPostfix?: boolean): unknown;
+      };
+    };
+  };
+  compiler: {
+    Compiler: {
+      prototype: {
+        compileLiteral(this: { _emit(code: string): void }, node: unknown, frame: unknown): void;
+      };
+    };
+  };
+  nodes: { Literal: new (...args: unknown[]) => { value: unknown } };
+}
+
 let installed = false;
 
 /** Patches nunjucks' tokenizer to read number literals as Jinja2 does (once per process). */
 export function installNumberLiterals(): void {
   if (installed) return;
   installed = true;
-  const lexer = (nunjucks as unknown as { lexer: { lex(src: string): Tokenizer } }).lexer;
+  const internals = nunjucks as unknown as Internals;
+  const lexer = internals.lexer;
   const proto = Object.getPrototypeOf(lexer.lex("")) as Tokenizer;
   const nextToken = proto.nextToken;
   proto.nextToken = function () {
@@ -65,10 +94,35 @@ export function installNumberLiterals(): void {
     }
     this.forwardN(text.length);
     const clean = text.replaceAll("_", "");
-    const value = type === "int" && /^0[box]/i.test(clean) ? String(Number(clean)) : clean;
+    const value = type === "int" && /^0[box]/i.test(clean) ? BigInt(clean).toString() : clean;
     // Right after a `.` it is a lookup (`row.0` is `row[0]` in Jinja2): nunjucks takes a name
     // there, and its lookup of "0" finds a list's item or a mapping's key 0.
     if (this.str[this.index - text.length - 1] === ".") type = "symbol";
     return { type, value, lineno, colno };
+  };
+  installBigInts(internals);
+}
+
+/** Int literals past 2**53 as bigints (parsed and compiled exactly). */
+function installBigInts(internals: Internals): void {
+  const parser = internals.parser.Parser.prototype;
+  const parsePrimary = parser.parsePrimary;
+  parser.parsePrimary = function (noPostfix) {
+    const first = this.peekToken();
+    const node = parsePrimary.call(this, noPostfix);
+    if (
+      first?.type === "int" && node instanceof internals.nodes.Literal &&
+      !Number.isSafeInteger(node.value)
+    ) {
+      node.value = BigInt(first.value);
+    }
+    return node;
+  };
+  const compiler = internals.compiler.Compiler.prototype;
+  const compileLiteral = compiler.compileLiteral;
+  compiler.compileLiteral = function (node, frame) {
+    const value = (node as { value: unknown }).value;
+    if (typeof value === "bigint") this._emit(`${value}n`);
+    else compileLiteral.call(this, node, frame);
   };
 }

@@ -85,8 +85,8 @@ export class ZeroDivision extends Error {
 }
 
 function operands(a: unknown, b: unknown): [number, number, boolean] | undefined {
-  if (!isPyNumber(a) && typeof a !== "boolean") return undefined;
-  if (!isPyNumber(b) && typeof b !== "boolean") return undefined;
+  if (!isPyNumber(a) && typeof a !== "boolean" && typeof a !== "bigint") return undefined;
+  if (!isPyNumber(b) && typeof b !== "boolean" && typeof b !== "bigint") return undefined;
   return [Number(a), Number(b), isPyFloat(a) || isPyFloat(b)];
 }
 
@@ -95,10 +95,42 @@ function result(value: number, float: boolean): number | PyFloat {
   return float ? pyFloat(value) : value;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A Python int (arbitrary precision): a number while it is a safe integer
+ * (most code here reads numbers), a bigint past 2**53, where a number would
+ * lose digits (`9007199254740993` printed ...992).
+ */
+export function pyInt(value: bigint): number | bigint {
+  return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value;
+}
+
+/**
+ * `op` on two ints computed exactly when a number cannot hold them or the
+ * result (a bigint operand, or a result past 2**53): Python's ints never
+ * round. Undefined when either is a float, or the number result is exact.
+ */
+function exactInt(
+  a: unknown,
+  b: unknown,
+  approx: number,
+  op: (x: bigint, y: bigint) => bigint,
+): number | bigint | undefined {
+  if (typeof a !== "bigint" && typeof b !== "bigint" && Number.isSafeInteger(approx)) {
+    return undefined;
+  }
+  if (isPyFloat(a) || isPyFloat(b)) return undefined;
+  return pyInt(op(BigInt(a as number), BigInt(b as number)));
+}
+
 /** Python's `a + b`: numbers keep float-ness, lists concatenate, strings join. */
 export function pyAdd(a: unknown, b: unknown): unknown {
   const nums = operands(a, b);
-  if (nums) return result(nums[0] + nums[1], nums[2]);
+  if (nums) {
+    const sum = nums[0] + nums[1];
+    return exactInt(a, b, sum, (x, y) => x + y) ?? result(sum, nums[2]);
+  }
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
   return (a as string) + (b as string);
 }
@@ -106,14 +138,20 @@ export function pyAdd(a: unknown, b: unknown): unknown {
 /** Python's `a - b`. */
 export function pySub(a: unknown, b: unknown): unknown {
   const nums = operands(a, b);
-  if (nums) return result(nums[0] - nums[1], nums[2]);
+  if (nums) {
+    const difference = nums[0] - nums[1];
+    return exactInt(a, b, difference, (x, y) => x - y) ?? result(difference, nums[2]);
+  }
   return (a as number) - (b as number);
 }
 
 /** Python's `a * b` on numbers (the caller handles `'-' * 3`). */
 export function pyMulNumbers(a: unknown, b: unknown): unknown {
   const nums = operands(a, b);
-  if (nums) return result(nums[0] * nums[1], nums[2]);
+  if (nums) {
+    const product = nums[0] * nums[1];
+    return exactInt(a, b, product, (x, y) => x * y) ?? result(product, nums[2]);
+  }
   return (a as number) * (b as number);
 }
 
@@ -130,7 +168,11 @@ export function pyFloorDiv(a: unknown, b: unknown): unknown {
   const nums = operands(a, b);
   if (!nums) return Math.floor((a as number) / (b as number));
   if (nums[1] === 0) throw new ZeroDivision("integer division or modulo");
-  return result(Math.floor(nums[0] / nums[1]), nums[2]);
+  const quotient = Math.floor(nums[0] / nums[1]);
+  return exactInt(a, b, quotient, (x, y) => {
+    const q = x / y;
+    return x % y !== 0n && (x < 0n) !== (y < 0n) ? q - 1n : q;
+  }) ?? result(quotient, nums[2]);
 }
 
 /** Python's `a % b` on numbers: the sign of the divisor (`-7 % 3` is 2). */
@@ -139,6 +181,11 @@ export function pyModNumbers(a: unknown, b: unknown): unknown {
   if (!nums) return (a as number) % (b as number);
   const [x, y, float] = nums;
   if (y === 0) throw new ZeroDivision("integer division or modulo");
+  const big = exactInt(a, b, 0, (p, q) => {
+    const r = p % q;
+    return r !== 0n && (r < 0n) !== (q < 0n) ? r + q : r;
+  });
+  if (big !== undefined) return big;
   const r = x % y;
   return result(r !== 0 && (r < 0) !== (y < 0) ? r + y : r, float);
 }
@@ -149,12 +196,18 @@ export function pyPow(a: unknown, b: unknown): unknown {
   if (!nums) return Math.pow(a as number, b as number);
   const [x, y, float] = nums;
   if (x === 0 && y < 0) throw new ZeroDivision("0.0 cannot be raised to a negative power");
-  return result(Math.pow(x, y), float || y < 0);
+  const power = Math.pow(x, y);
+  if (y >= 0) {
+    const big = exactInt(a, b, power, (p, q) => p ** q);
+    if (big !== undefined) return big;
+  }
+  return result(power, float || y < 0);
 }
 
 /** Python's `-a`. */
 export function pyNeg(a: unknown): unknown {
   if (a instanceof PyFloat) return new PyFloat(-a.valueOf());
+  if (typeof a === "bigint") return pyInt(-a);
   if (typeof a === "number" && a === 0) return 0; // an int has no -0
   return -(a as number);
 }

@@ -1063,7 +1063,7 @@ export function printf(format: string, args: readonly unknown[]): string {
       switch (kind) {
         case "d":
         case "i":
-          text = String(Math.trunc(Number(value)));
+          text = typeof value === "bigint" ? String(value) : String(Math.trunc(Number(value)));
           break;
         case "f":
         case "F":

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { agateTable } from "../../../../resources/dbt/jinja/context.ts";
 import { pyStr } from "../../../../resources/dbt/jinja/py_repr.ts";
+import { pyAdd } from "../../../../resources/dbt/jinja/py_number.ts";
 
 Deno.test("agate table: columns and rows by position and name; bigints are ints", () => {
   const table = agateTable({ columns: ["n", "name"], rows: [[14n, "a"], [2n, "b"]] }) as {
@@ -30,7 +31,11 @@ Deno.test("agate table: columns and rows by position and name; bigints are ints"
   assert.equal(table.rows[1]?.get("name"), "b");
   assert.equal(table.rows[1]?.get("missing"), null);
   const huge = agateTable({ columns: ["x"], rows: [[2n ** 70n]] }) as { rows: unknown[][] };
-  assert.equal(huge.rows[0]?.[0], "1180591620717411303424");
+  // Past 2**53 an int stays exact (Python's int), as a bigint: `+ 1` adds (was the text
+  // '1180591620717411303424', so `+ 1` failed or appended).
+  assert.equal(huge.rows[0]?.[0], 2n ** 70n);
+  assert.equal(pyStr(huge.rows[0]?.[0]), "1180591620717411303424");
+  assert.equal(pyAdd(huge.rows[0]?.[0], 1), 2n ** 70n + 1n);
 });
 
 Deno.test("agate table: column_names is a tuple, printed as Python prints one", () => {
