@@ -121,6 +121,8 @@ flags:    -s/--select SPEC... --exclude SPEC... --selector NAME --resource-type 
           --no-version-check -q/--quiet --log-format text --version
           --[no-]use-colors --[no-]send-anonymous-usage-stats --printer-width N (accepted, no effect)
           --output name|path|json (ls)
+          --upgrade (deps: resolve again though package-lock.yml matches) --lock (deps: write
+            package-lock.yml only; without them deps installs what the lock pins)
           --warn-error, --warn-error-options '{"include": "all" | [...], "exclude": [...]}'
             (build, test: a warn-severity test that warns fails, exit 1; the one warning
             covered is dbt's LogTestResult, other warnings stay warnings)
@@ -272,6 +274,8 @@ const FLAGS = {
   "warn-error": { type: "boolean" },
   empty: { type: "boolean" },
   "warn-error-options": { type: "string" },
+  upgrade: { type: "boolean" },
+  lock: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -769,10 +773,13 @@ async function depsCommand(inv: Invocation, fetcher: typeof fetch | undefined): 
   const { installPackages } = await import("./packages.ts");
   const installed = await installPackages(inv.projectDir, {
     onInstalled: (line) => inv.io.out(line),
+    upgrade: inv.values.upgrade ?? false,
+    lockOnly: inv.values.lock ?? false,
     env: inv.env,
     ...(hub ? { hubUrl: hub } : {}),
     ...(fetcher ? { fetch: fetcher } : {}),
   });
+  if (inv.values.lock) return 0;
   // dbt's DepsNoPackagesFound: with no package it writes no package-lock.yml either.
   if (installed.length === 0) inv.io.out("Warning: No packages were found in packages.yml");
   else inv.io.out(`Installed ${installed.length} package${installed.length === 1 ? "" : "s"}`);

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { DbtError, DbtErrorCode } from "../../../resources/dbt/mod.ts";
-import { installPackages, satisfies } from "../../../resources/dbt/packages.ts";
+import { installPackages, packagesHash, satisfies } from "../../../resources/dbt/packages.ts";
 import { loadProject } from "../../../resources/dbt/compile/load.ts";
 import { PROFILES_YML, writeProject } from "./_fixture.ts";
 import { redact } from "../../../core/secrets.ts";
@@ -69,6 +69,113 @@ Deno.test("deps: a hub package resolves the newest matching version from the hub
   );
 });
 
+/** A loopback hub serving jaffle_utils in `versions` (changeable), recording the tarballs asked. */
+async function fakeHub(versions: string[]) {
+  const tgz = await tarball(UTILS);
+  const asked: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/api/v1/acme/jaffle_utils.json") {
+      return Response.json({
+        name: "jaffle_utils",
+        versions: Object.fromEntries(
+          versions.map((v) => [v, { downloads: { tarball: `/tarballs/${v}.tar.gz` } }]),
+        ),
+      });
+    }
+    if (path.startsWith("/tarballs/")) {
+      asked.push(path.slice("/tarballs/".length, -".tar.gz".length));
+      return new Response(tgz);
+    }
+    return new Response("not found", { status: 404 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    asked,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+Deno.test("deps: package-lock.yml pins what later deps install until packages.yml changes or --upgrade", async () => {
+  // dbt 1.7+: a lock written for the same packages.yml is installed as pinned. Before, every
+  // deps resolved again, so a new hub release changed a CI build whose lock was committed.
+  const versions = ["1.1.0", "1.2.3"];
+  await using hub = await fakeHub(versions);
+  const range = 'packages:\n  - package: acme/jaffle_utils\n    version: [">=1.0.0", "<2.0.0"]\n';
+  await using project = await writeProject({ "packages.yml": range });
+  const lockFile = `${project.dir}/package-lock.yml`;
+  await installPackages(project.dir, { hubUrl: hub.url });
+  assert.deepEqual(hub.asked, ["1.2.3"]);
+  const first = await Deno.readTextFile(lockFile);
+  versions.push("1.3.0");
+  await installPackages(project.dir, { hubUrl: hub.url });
+  assert.deepEqual(hub.asked, ["1.2.3", "1.2.3"], "installed from the lock");
+  assert.equal(await Deno.readTextFile(lockFile), first);
+  await installPackages(project.dir, { hubUrl: hub.url, upgrade: true });
+  assert.deepEqual(hub.asked.at(-1), "1.3.0");
+  assert.match(await Deno.readTextFile(lockFile), /version: 1\.3\.0/);
+
+  // --lock: the lock follows a changed packages.yml, dbt_packages/ is left as it was.
+  await Deno.writeTextFile(`${project.dir}/packages.yml`, range.replace("<2.0.0", "<1.2.0"));
+  await Deno.remove(`${project.dir}/dbt_packages`, { recursive: true });
+  const lines: string[] = [];
+  await installPackages(project.dir, {
+    hubUrl: hub.url,
+    lockOnly: true,
+    onInstalled: (l) => lines.push(l),
+  });
+  assert.match(await Deno.readTextFile(lockFile), /version: 1\.1\.0/);
+  await assert.rejects(Deno.stat(`${project.dir}/dbt_packages/jaffle_utils`), Deno.errors.NotFound);
+  assert.deepEqual(lines, [`Updating lock file in file path: ${lockFile}`]);
+  // A lock edited by hand to another pin is what gets installed (dbt trusts the lock).
+  const pinned = (await Deno.readTextFile(lockFile)).replace("1.1.0", "1.2.3");
+  await Deno.writeTextFile(lockFile, pinned);
+  await installPackages(project.dir, { hubUrl: hub.url });
+  assert.equal(hub.asked.at(-1), "1.2.3");
+
+  await Deno.writeTextFile(lockFile, "packages: [\n  - broken");
+  await assert.rejects(
+    installPackages(project.dir, { hubUrl: hub.url }),
+    (error: unknown) =>
+      error instanceof DbtError && error.code === DbtErrorCode.invalidYaml &&
+      /package-lock\.yml is not valid YAML/.test(error.message),
+  );
+});
+
+Deno.test("deps: the sha1_hash of package-lock.yml is dbt-core's, so a lock dbt wrote is used", async () => {
+  // A lock dbt 1.8 wrote for these entries (a public project's packages.yml + package-lock.yml).
+  const specs = [
+    { package: "calogica/dbt_expectations", version: [">=0.8.0", "<0.9.0"] },
+    { package: "dbt-labs/dbt_utils", version: [">=1.1.0", "<2.0.0"] },
+  ];
+  assert.equal(await packagesHash(specs, specs), "facb86fb7172c5479993b8c15cd9e21a33a9c0dc");
+});
+
+Deno.test("deps: a package's own packages.yml is installed too, and locked", async () => {
+  // dbt resolves dependencies of dependencies (dbt_expectations brings dbt_date). Before, only
+  // the entries of the project's packages.yml were installed: 'dbt_date' is undefined at build.
+  await using project = await writeProject({
+    "packages.yml": "packages:\n  - local: vendor/outer\n",
+    "vendor/outer/dbt_project.yml": 'name: outer\nversion: "1.0.0"\nconfig-version: 2\n',
+    "vendor/outer/packages.yml": "packages:\n  - local: vendor/inner\n",
+    "vendor/outer/macros/o.sql": "{% macro o() %}{{ inner.i() }}{% endmacro %}",
+    "vendor/inner/dbt_project.yml": 'name: inner\nversion: "1.0.0"\nconfig-version: 2\n',
+    "vendor/inner/macros/i.sql": "{% macro i() %}1{% endmacro %}",
+  });
+  const installed = await installPackages(project.dir);
+  assert.deepEqual(installed.map((p) => p.name), ["outer", "inner"]);
+  await Deno.stat(`${project.dir}/dbt_packages/inner/macros/i.sql`);
+  assert.match(await Deno.readTextFile(`${project.dir}/package-lock.yml`), /local: vendor\/inner/);
+  // From the lock: both again.
+  await Deno.remove(`${project.dir}/dbt_packages`, { recursive: true });
+  assert.deepEqual((await installPackages(project.dir)).map((p) => p.name), ["outer", "inner"]);
+
+  // No packages: nothing installed and no lock written (dbt's DepsNoPackagesFound).
+  await using empty = await writeProject({ "packages.yml": "packages: []\n" });
+  assert.deepEqual(await installPackages(empty.dir), []);
+  await assert.rejects(Deno.stat(`${empty.dir}/package-lock.yml`), Deno.errors.NotFound);
+});
+
 Deno.test("deps: bad entries and unreachable sources name the package", async () => {
   await using bad = await writeProject({ "packages.yml": "packages:\n  - nothing: here\n" });
   await assert.rejects(installPackages(bad.dir), /each entry needs local:, git: or package:/);
@@ -122,8 +229,8 @@ Deno.test("deps: a git URL with a DBT_ENV_SECRET_ token is locked and reported a
     const lock = await Deno.readTextFile(`${project.dir}/package-lock.yml`);
     assert.ok(!lock.includes(token), lock);
     assert.ok(lock.includes("env_var('DBT_ENV_SECRET_GIT_CREDENTIAL')"), lock);
-    assert.equal(lines.length, 1);
-    assert.ok(!lines[0]!.includes(token), lines[0]);
+    assert.equal(lines.length, 2, lines.join("\n"));
+    for (const line of lines) assert.ok(!line.includes(token), line);
 
     await using missing = await writeProject({
       "packages.yml": `packages:\n  - git: "${written}/nope"\n`,
