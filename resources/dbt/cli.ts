@@ -728,6 +728,8 @@ async function retryCommand(inv: Invocation): Promise<number> {
     inv.io.out("Nothing to retry: the last invocation had no errors, failures or skipped nodes");
     return 0;
   }
+  // A failed `compile` compiles again what failed (dbt's retry runs the previous task).
+  if (plan.command === "compile") return await compileCommand(project, again, ids);
   return await warehouseCommand(project, again, ids);
 }
 

@@ -18,8 +18,8 @@ import type { DbtProject } from "./nodes.ts";
 /** Statuses dbt's retry runs again. */
 const RETRY_STATUSES = new Set(["error", "fail", "skipped", "runtime error", "partial success"]);
 
-/** Commands whose results retry can rerun. */
-const RETRY_COMMANDS = new Set(["build", "run", "test", "seed", "snapshot"]);
+/** Commands whose results retry can rerun (dbt's also reruns clone, docs generate, run-operation). */
+const RETRY_COMMANDS = new Set(["build", "run", "test", "seed", "snapshot", "compile"]);
 
 const Pair = z.tuple([z.string(), z.string()]);
 const PreviousRunResults = z.looseObject({
@@ -92,7 +92,7 @@ export async function readRetryPlan(
   if (!RETRY_COMMANDS.has(command)) {
     throw new DbtError(
       DbtErrorCode.invalidState,
-      `cannot retry '${command}': retry reruns build, run, test, seed or snapshot`,
+      `cannot retry '${command}': retry reruns build, run, test, seed, snapshot or compile`,
       { file: path },
     );
   }

@@ -57,6 +57,31 @@ Deno.test("dbt retry: a retried 'build --empty' builds the fixed model with no r
   });
 });
 
+Deno.test("dbt retry: after a failed compile, compiles again what failed", async () => {
+  // dbt's retry reruns the previous task, compile included; this exited 2 ("retry reruns
+  // build, run, test, seed or snapshot").
+  await using project = await writeProject({
+    "models/base.sql": "select 1 as id",
+    "models/child.sql": "select {{ colz.id }} as id from {{ ref('base') }}",
+  });
+  await withWarehouse(async (cli) => {
+    const dir = ["--project-dir", project.dir];
+    const first = await cli(["compile", ...dir]);
+    assert.equal(first.code, 1, first.out);
+    assert.match(first.out, /'colz' is undefined/);
+    await Deno.writeTextFile(`${project.dir}/models/child.sql`, "select id from {{ ref('base') }}");
+    const retried = await cli(["retry", ...dir]);
+    assert.equal(retried.code, 0, retried.out);
+    const results = JSON.parse(await Deno.readTextFile(`${project.dir}/target/run_results.json`));
+    assert.deepEqual(
+      results.results.map((r: { unique_id: string; status: string }) => [r.unique_id, r.status]),
+      [["model.demo.child", "success"]],
+    );
+    assert.equal(results.args.which, "compile");
+    assert.match(await compiledCode(project.dir, "child"), /from "postgres"\."analytics"\."base"/);
+  });
+});
+
 Deno.test("dbt retry: --warn-error reruns what warned; the previous --warn-error-options apply again", async () => {
   await using project = await writeProject({
     "models/people.sql": "select 1 as id union all select 1",
