@@ -37,6 +37,7 @@ import { isDisabled } from "./configs.ts";
 import { layeredConfig } from "./layered_config.ts";
 import { refLine, topologicalOrder } from "./order.ts";
 import {
+  folders,
   type ParseContext,
   type ParsedNode,
   parseModel,
@@ -49,6 +50,7 @@ import {
 import { collectProperties, type Properties } from "./properties.ts";
 import { buildNode, rebindNode, seedSettings, snapshotSettings } from "./nodes.ts";
 import { compileAllTests } from "./compile_tests.ts";
+import { type FqnsBySection, unusedConfigPaths, unusedConfigWarning } from "./unused_config.ts";
 import { compileUnitTests } from "./unit_tests.ts";
 import { docBlocks, docResolver } from "./docs.ts";
 import { compileAnalyses } from "./analyses.ts";
@@ -206,6 +208,10 @@ export async function loadProject(
   }
   const tests = compileAllTests(read, props, jinja, scopes, compiled);
   renderer.setTests(tests);
+  const unused = unusedConfigWarning(
+    unusedConfigPaths(read.projectFile, resourceFqns(parsed, compiled.nodes, props, tests)),
+  );
+  if (unused) warnings.push(unused);
   const unitTests = compileUnitTests(
     props,
     jinja,
@@ -306,6 +312,33 @@ export async function loadProject(
     sourceIndex: undefined,
   });
   return project;
+}
+
+/**
+ * The fqns dbt checks dbt_project.yml's configuration paths against, by
+ * section; disabled models, seeds and snapshots count (dbt adds them). The
+ * semantic layer, exposure and unit test sections are not checked.
+ */
+function resourceFqns(
+  parsed: ReadonlyMap<string, ParsedNode>,
+  nodes: ReadonlyMap<string, ModelNode>,
+  props: Properties,
+  tests: readonly { readonly fqn: readonly string[] }[],
+): FqnsBySection {
+  const byKind: Record<string, (readonly string[])[]> = { model: [], seed: [], snapshot: [] };
+  for (const [key, node] of parsed) {
+    const built = nodes.get(key);
+    byKind[node.kind]?.push(built?.fqn ?? [node.packageName, ...folders(node.path), node.name]);
+  }
+  const testFqns = tests.map((t) => t.fqn);
+  return {
+    models: byKind.model ?? [],
+    seeds: byKind.seed ?? [],
+    snapshots: byKind.snapshot ?? [],
+    sources: props.sourceFqns,
+    tests: testFqns,
+    data_tests: testFqns,
+  };
 }
 
 /** The node maps of a project, from its nodes in topological order. */

@@ -21,7 +21,7 @@ import {
   type UnitTestProperties,
 } from "../project/schema_yml.ts";
 import type { YamlFile } from "../project/yaml.ts";
-import { sourceProjectConfig } from "./source_config.ts";
+import { propertiesPath, sourceFqnPath, sourceProjectConfig } from "./source_config.ts";
 import { quotingOf, Relation } from "../relation.ts";
 import { externalSourceSql } from "../adapters/duckdb.ts";
 import { renderString } from "../jinja/env.ts";
@@ -62,6 +62,8 @@ export interface Properties {
   entryOf(kind: BuildKind, name: string): PropertiesEntry | undefined;
   /** Sources by unique id. */
   readonly sources: ReadonlyMap<string, SourceNode>;
+  /** dbt's fqn of every source table, disabled ones too (for dbt_project.yml's unused paths). */
+  readonly sourceFqns: readonly (readonly string[])[];
   /** Tests declared on sources. */
   readonly sourceTests: readonly SourceTestDecl[];
   /** Singular test properties by test name. */
@@ -129,6 +131,7 @@ export function collectProperties(read: ReadProject): Properties {
   };
   const sources = new Map<string, SourceNode>();
   const sourceTests: SourceTestDecl[] = [];
+  const sourceFqns: string[][] = [];
   const singular = new Map<string, { config: Record<string, unknown>; description: string }>();
   const unitTests: Properties["unitTests"][number][] = [];
   const yamlSnapshots: Properties["yamlSnapshots"][number][] = [];
@@ -223,7 +226,7 @@ export function collectProperties(read: ReadProject): Properties {
           })
         );
       }
-      collectSources(value, yaml, pkg.name, read, sources, sourceTests);
+      collectSources(value, yaml, pkg.name, read, sources, sourceTests, sourceFqns);
     }
   }
   let docText = (text: string) => text;
@@ -234,6 +237,7 @@ export function collectProperties(read: ReadProject): Properties {
     entryOf: (kind, name) => entries[kind].get(name),
     sources,
     sourceTests,
+    sourceFqns,
     singular,
     unitTests,
     yamlSnapshots,
@@ -330,6 +334,7 @@ function collectSources(
   read: ReadProject,
   sources: Map<string, SourceNode>,
   sourceTests: SourceTestDecl[],
+  sourceFqns: string[][],
 ): void {
   (value.sources ?? []).forEach((src, s) => {
     src.tables.forEach((table, t) => {
@@ -337,6 +342,10 @@ function collectSources(
       // `source()` of it fails as one of an unknown table.
       // dbt_project.yml's `sources:` block (`+enabled`, `+event_time`, `+meta`) under the YAML.
       const project = sourceProjectConfig(read, packageName, yaml.file, src.name, table.name);
+      sourceFqns.push([
+        packageName,
+        ...sourceFqnPath(read, packageName, yaml.file, src.name, table.name),
+      ]);
       const ownEnabled = [
         sourceConfig(src.config, "enabled"),
         sourceConfig(table.config, "enabled"),
