@@ -275,6 +275,12 @@ export interface SourceNode {
   /** Freshness rule, or null. */
   readonly freshness: Freshness | null;
   /**
+   * The table's `external:` properties (dbt's ExternalTable: location,
+   * file_format, row_format, tbl_properties, partitions, and any other key),
+   * or null: dbt-external-tables stages the sources that have one.
+   */
+  readonly external?: Readonly<Record<string, unknown>> | null;
+  /**
    * Tags of the source and of the table (`tags:` and `config.tags`), as dbt
    * unions them: `tag:` selects the table, and `tag:pii+` what reads it.
    */
@@ -410,8 +416,16 @@ export interface ExposureNode {
   readonly uniqueId: string;
   /** Name. */
   readonly name: string;
-  /** File. */
+  /** File, relative to the root project. */
   readonly file: string;
+  /** Package defining it. */
+  readonly packageName: string;
+  /** The properties file relative to its package (manifest `original_file_path`). */
+  readonly originalFilePath: string;
+  /** The properties file relative to its model path (manifest `path`). */
+  readonly path: string;
+  /** dbt's fqn: package, folders of the properties file under the model path, name. */
+  readonly fqn: readonly string[];
   /** Type (dashboard, notebook, analysis, ml, application). */
   readonly type: string;
   /** Owner as written. */

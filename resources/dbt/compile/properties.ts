@@ -278,10 +278,19 @@ export function collectProperties(read: ReadProject): Properties {
             }
             return id;
           });
+          const own = read.packages.find((p) => p.name === packageName);
+          const inPackage = own && file.startsWith(own.prefix)
+            ? file.slice(own.prefix.length)
+            : file;
+          const path = propertiesPath(read, packageName, file);
           return {
             uniqueId: `exposure.${packageName}.${name}`,
             name,
             file,
+            packageName,
+            originalFilePath: inPackage,
+            path: path.join("/"),
+            fqn: [packageName, ...path.slice(0, -1), name],
             type: String(props.type),
             owner: (props.owner ?? {}) as Record<string, unknown>,
             description: docText(String(props.description ?? "")),
@@ -401,6 +410,7 @@ function collectSources(
         loader: src.loader ?? "",
         columns: columnDocs(table.columns),
         loadedAtField: table.loaded_at_field ?? src.loaded_at_field ?? null,
+        external: externalTable((table as { external?: unknown }).external),
         eventTime: sourceEventTime(table.config, src.config, project, yaml.file, uniqueId),
         freshness: freshness
           ? {
@@ -427,6 +437,31 @@ function collectSources(
       ) sourceTests.push({ spec, source: node, yaml });
     });
   });
+}
+
+/**
+ * A source table's `external:` as dbt's ExternalTable serialises it: its five
+ * known keys (null when not written) and whatever else was written; a
+ * partition written as a mapping gets ExternalPartition's defaults.
+ */
+function externalTable(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const raw = value as Record<string, unknown>;
+  const partitions = Array.isArray(raw.partitions)
+    ? raw.partitions.map((p) =>
+      typeof p === "object" && p !== null && !Array.isArray(p)
+        ? { name: "", description: "", data_type: "", meta: {}, ...p }
+        : p
+    )
+    : raw.partitions ?? null;
+  return {
+    location: null,
+    file_format: null,
+    row_format: null,
+    tbl_properties: null,
+    ...raw,
+    partitions,
+  };
 }
 
 /**

@@ -327,6 +327,8 @@ function compileScopeFactory(
         database: src.relation.database,
         identifier: src.relation.identifier,
         relation_name: src.relation.relationName, // with the database, as in manifest.json
+        // None without one, as dbt: `node.external.location` is then undefined, not an error.
+        external: src.external ?? null,
         description: src.description,
         source_description: src.sourceDescription,
         loader: src.loader,
@@ -504,15 +506,14 @@ function exposureDicts(
 ): Record<string, Record<string, unknown>> {
   return Object.fromEntries(
     props.exposures(idOf).map((e) => {
-      const packageName = e.uniqueId.split(".")[1] ?? "";
       return [e.uniqueId, {
         unique_id: e.uniqueId,
         name: e.name,
         resource_type: "exposure",
-        package_name: packageName,
-        path: e.file,
-        original_file_path: e.file,
-        fqn: [packageName, e.name],
+        package_name: e.packageName,
+        path: e.path,
+        original_file_path: e.originalFilePath,
+        fqn: [...e.fqn],
         type: e.type,
         owner: e.owner,
         description: e.description,

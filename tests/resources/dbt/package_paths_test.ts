@@ -31,6 +31,11 @@ models:
 sources:
   - name: raw
     tables: [{name: orders}]
+exposures:
+  - name: orders_board
+    type: dashboard
+    owner: {name: shop}
+    depends_on: [ref('stg_orders')]
 `,
     "shop_pkg/macros/util/one.sql": "{% macro one() %}1{% endmacro %}",
     "models/root_model.sql": "select * from {{ ref('stg_orders') }}",
@@ -46,6 +51,16 @@ sources:
   assert.equal(model.patch_path, "shop_pkg://models/staging/props.yml");
   const source = manifest.sources["source.shop_pkg.raw.orders"];
   assert.equal(source.original_file_path, "models/staging/props.yml");
+  // A package's exposure is the package's (manifest and graph.exposures named the root project).
+  const exposure = manifest.exposures["exposure.shop_pkg.orders_board"];
+  assert.deepEqual(
+    [exposure.package_name, exposure.path, exposure.original_file_path, exposure.fqn],
+    ["shop_pkg", "staging/props.yml", "models/staging/props.yml", [
+      "shop_pkg",
+      "staging",
+      "orders_board",
+    ]],
+  );
   const macro = manifest.macros["macro.shop_pkg.one"];
   assert.equal(macro.original_file_path, "macros/util/one.sql");
   const root = manifest.nodes["model.demo.root_model"];

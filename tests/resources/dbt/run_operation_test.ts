@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { writeProject } from "./_fixture.ts";
 import { queryRows, runCli } from "./_project_cli.ts";
+import { assertValidArtifact } from "./_dbt_schemas.ts";
 
 const MACROS = `
 {% macro make_table(name, n=2) %}
@@ -92,4 +93,51 @@ Deno.test("run-operation: print_table shows a run_query result as agate does", a
     "| a_status_name_lon... |        7 | ... |",
     "| ...                  |      ... | ... |",
   ]);
+});
+
+Deno.test("run-operation: graph.sources carry their external: properties, None without", async () => {
+  // dbt-external-tables' stage_external_sources walks graph.sources and stages those with
+  // `node.external.location`. Without an `external` key every source failed the walk
+  // ("'dict object' has no attribute 'external'"); dbt gives None (then .location is undefined).
+  await using project = await writeProject({
+    "models/sources.yml": `version: 2
+sources:
+  - name: plain
+    tables: [{name: people}]
+  - name: lake
+    tables:
+      - name: people_csv
+        external:
+          location: "@stage/people"
+          file_format: csv
+          skip_header: 1
+          partitions:
+            - {name: section, data_type: varchar}
+`,
+    "macros/stage.sql": `{% macro stage(select=none) %}
+  {% for node in graph.sources.values() | sort(attribute='unique_id') %}
+    {% if node.external.location %}
+      {% do log(node.source_name ~ '.' ~ node.name ~ ' at ' ~ node.external.location ~ ' as ' ~ node.external.file_format ~ ' (' ~ node.external.partitions | map(attribute='name') | join(',') ~ ', skip ' ~ node.external.skip_header ~ ', row_format ' ~ node.external.row_format ~ ')', info=True) %}
+    {% else %}
+      {% do log(node.source_name ~ '.' ~ node.name ~ ' is not external', info=True) %}
+    {% endif %}
+  {% endfor %}
+{% endmacro %}`,
+  });
+  const env = { WAREHOUSE_URL: `pglite:${project.dir}/warehouse`, HOME: project.dir };
+  const staged = await runCli(["run-operation", "stage", "--project-dir", project.dir], env);
+  assert.equal(staged.code, 0, staged.out);
+  assert.match(
+    staged.stdout,
+    /lake\.people_csv at @stage\/people as csv \(section, skip 1, row_format None\)/,
+  );
+  assert.match(staged.stdout, /plain\.people is not external/);
+  const parsed = await runCli(["parse", "--project-dir", project.dir], env);
+  assert.equal(parsed.code, 0, parsed.out);
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  assert.equal(manifest.sources["source.demo.plain.people"].external, null);
+  assert.deepEqual(manifest.sources["source.demo.lake.people_csv"].external.partitions, [
+    { name: "section", description: "", data_type: "varchar", meta: {} },
+  ]);
+  await assertValidArtifact("manifest", manifest);
 });
