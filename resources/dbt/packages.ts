@@ -198,6 +198,13 @@ async function resolveAll(
   const installed: Installed[] = [];
   for (let next = queue.shift(); next; next = queue.shift()) {
     const key = specKey(next.spec);
+    // A dependency's hub entry for a package already installed under its name (a project that
+    // installs dbt_date from a folder, and dbt_expectations asking for godatadriven/dbt_date):
+    // the installed one stays, as only one package of a name can be in dbt_packages/.
+    const hubShort = typeof next.spec.package === "string"
+      ? next.spec.package.split("/").at(-1)
+      : undefined;
+    if (next.from !== "packages.yml" && installed.some((p) => p.name === hubShort)) continue;
     const earlier = seen.get(key);
     if (earlier) {
       const wanted = next.spec.version;

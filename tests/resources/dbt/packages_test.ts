@@ -170,6 +170,17 @@ Deno.test("deps: a package's own packages.yml is installed too, and locked", asy
   await Deno.remove(`${project.dir}/dbt_packages`, { recursive: true });
   assert.deepEqual((await installPackages(project.dir)).map((p) => p.name), ["outer", "inner"]);
 
+  // The project installs inner itself (from a folder, as integration tests do) and outer asks the
+  // hub for it: the project's copy stays and the hub is not asked.
+  await using own = await writeProject({
+    "packages.yml": "packages:\n  - local: vendor/inner\n  - local: vendor/outer\n",
+    "vendor/outer/dbt_project.yml": 'name: outer\nversion: "1.0.0"\nconfig-version: 2\n',
+    "vendor/outer/packages.yml": "packages:\n  - package: acme/inner\n    version: 1.0.0\n",
+    "vendor/inner/dbt_project.yml": 'name: inner\nversion: "1.0.0"\nconfig-version: 2\n',
+  });
+  const both = await installPackages(own.dir, { hubUrl: "http://127.0.0.1:9" });
+  assert.deepEqual(both.map((p) => p.name), ["inner", "outer"]);
+
   // No packages: nothing installed and no lock written (dbt's DepsNoPackagesFound).
   await using empty = await writeProject({ "packages.yml": "packages: []\n" });
   assert.deepEqual(await installPackages(empty.dir), []);
