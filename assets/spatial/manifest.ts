@@ -642,6 +642,7 @@ function isMisspelling(key: string, known: string): boolean {
 function pathProblems(manifestKey: string, manifest: Manifest): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
   const seen = new Set<string>();
+  const composed = new Map<string, { path: string; index: number }>();
   manifest.files.forEach((file, index) => {
     const escape = landingPathProblem(file.path);
     const field = `files[${index}].path`;
@@ -664,8 +665,23 @@ function pathProblems(manifestKey: string, manifest: Manifest): ManifestProblem[
         message: `Cannot load manifest '${manifestKey}': ${field} lists '${file.path}' twice.`,
         file: file.path,
       });
+    } else if (composed.has(file.path.normalize("NFC"))) {
+      // Two keys that print alike ('café' composed and decomposed): both were published, as
+      // 'caf_' and 'caf__geojson', and which upload was meant could not be told.
+      const first = composed.get(file.path.normalize("NFC"))!;
+      problems.push({
+        code: "duplicate_path",
+        message:
+          `Cannot load manifest '${manifestKey}': ${field} '${file.path}' and files[${first.index}].path '${first.path}' are one name written two ways (one with composed accents, ` +
+          "NFC, the other decomposed, NFD, as macOS writes names): they look the same " +
+          "everywhere. Keep one: list it once and delete the other upload.",
+        file: file.path,
+      });
     }
     seen.add(file.path);
+    if (!composed.has(file.path.normalize("NFC"))) {
+      composed.set(file.path.normalize("NFC"), { path: file.path, index });
+    }
   });
   return problems;
 }

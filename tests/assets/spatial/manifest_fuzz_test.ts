@@ -3,7 +3,8 @@
  * manifest damaged in the ways users and scripts damage one (truncated JSON,
  * values of the wrong type, huge and odd numbers, unicode and control
  * characters, paths that leave the batch, absolute and Windows paths,
- * duplicate and missing files, zero-byte files, bit flips). Whatever comes
+ * duplicate and missing files, one name in two unicode forms (NFC/NFD) or
+ * two cases, zero-byte files, bit flips). Whatever comes
  * in, validation answers (it never throws), accepts only paths inside the
  * batch that exist, and every problem it reports is one readable line that
  * names the manifest: no stack, no `[object Object]`, no raw control
@@ -38,7 +39,16 @@ const GOOD = {
   ],
   metadata: { project: "montana", description: "Trailheads and a DEM" },
 };
-const UPLOADED = ["b1/trailheads.geojson", "b1/dem.tif", "b1/empty.geojson", "b2/other.geojson"];
+const UPLOADED = [
+  "b1/trailheads.geojson",
+  "b1/dem.tif",
+  "b1/empty.geojson",
+  "b2/other.geojson",
+  "b1/caf\u00e9.geojson",
+  "b1/cafe\u0301.geojson",
+  "b1/Caf\u00e9.geojson",
+  "b1/CAFE\u0301.geojson",
+];
 
 /** Values of every JSON type and the odd ones. */
 const VALUES: readonly unknown[] = [
@@ -169,6 +179,18 @@ const MUTATIONS: Record<string, Mutation> = {
     return text.slice(0, at) + rng.pick(["\u001b[2J", "\u0007", "\u0000", "\r"]) + text.slice(at);
   },
   not_json: (rng) => rng.pick(["", " ", "null", "[]", "42", '"b1"', "{", "<xml/>", "\ufeff{}"]),
+  // A second entry naming the first file's name in another unicode form or case (both uploaded).
+  unicode_or_case_twin: (rng, doc) => {
+    const files = doc.files as Record<string, unknown>[];
+    const twin = rng.pick([
+      "b1/cafe\u0301.geojson",
+      "b1/Caf\u00e9.geojson",
+      "b1/CAFE\u0301.geojson",
+    ]);
+    files[0]!.path = "b1/caf\u00e9.geojson";
+    files.push({ ...files[0], path: twin });
+    return json(doc);
+  },
   deep_nesting: (rng, doc) => {
     const depth = rng.int(100, 5000);
     doc.metadata = JSON.parse("[".repeat(depth) + "]".repeat(depth));
@@ -221,6 +243,10 @@ Deno.test(`manifest fuzz: ${CASES} damaged manifests (seed ${SEED}) are answered
       continue;
     }
     if (result.ok) {
+      const names = result.manifest.files.map((file) => file.path.normalize("NFC"));
+      if (new Set(names).size !== names.length) {
+        failures.push(`${where}: accepted one name twice in two unicode forms`);
+      }
       for (const file of result.manifest.files) {
         const segments = file.path.split("/");
         if (

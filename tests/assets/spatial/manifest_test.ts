@@ -368,3 +368,23 @@ Deno.test("validateManifest: a key written twice in one object is refused naming
   await commit(store, good);
   assert.ok((await validateManifest(store, BUCKET, "manifests/b1.json")).ok);
 });
+
+Deno.test("validateManifest: one file name listed twice in two unicode forms (NFC and NFD) is refused naming both; names differing in case are two files", async () => {
+  // Before: both uploads were accepted and published as 'caf_' and 'caf__geojson'.
+  const nfc = "b1/caf\u00e9.geojson", nfd = "b1/cafe\u0301.geojson";
+  const files = (paths: string[]) =>
+    paths.map((path) => ({ path, type: "vector", format: "geojson", crs: "EPSG:4326" }));
+  const problems = await problemsOf(manifest({ files: files([nfc, nfd]) }), [nfc, nfd]);
+  assert.deepEqual(problems.map((p) => p.code), ["duplicate_path"]);
+  assert.equal(
+    problems[0]!.message,
+    `Cannot load manifest 'manifests/b1.json': files[1].path '${nfd}' and files[0].path ` +
+      `'${nfc}' are one name written two ways (one with composed accents, NFC, the other ` +
+      "decomposed, NFD, as macOS writes names): they look the same everywhere. Keep one: list " +
+      "it once and delete the other upload.",
+  );
+  // S3 keys are case-sensitive: Roads and roads are two uploads, published under two names.
+  await using store = await landing(["b1/Roads.geojson", "b1/roads.geojson"]);
+  await commit(store, manifest({ files: files(["b1/Roads.geojson", "b1/roads.geojson"]) }));
+  assert.ok((await validateManifest(store, BUCKET, "manifests/b1.json")).ok);
+});
