@@ -63,6 +63,7 @@ import type {
 } from "./types.ts";
 
 export {
+  checkEvents,
   describeOwner,
   mergeStep,
   ownerIsGone,

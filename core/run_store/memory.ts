@@ -11,6 +11,7 @@ import type { Metadata } from "../metadata.ts";
 import {
   type AssetEventFilter,
   type AutomationRecordFilter,
+  checkEvents,
   type EventFeedFilter,
   isAfter,
   mergeStep,
@@ -30,6 +31,7 @@ import {
   type HeartbeatReply,
   type ListEventsOptions,
   type NewTick,
+  OWNER_LOST_TAG,
   type ReapOptions,
   type RunKeyClaim,
   type RunOwner,
@@ -85,6 +87,9 @@ export class MemoryRunStore extends RunStoreBase {
   protected writeRunUpdate(runId: string, update: RunUpdate): Promise<boolean> {
     const run = this.#runs.get(runId);
     if (!run) return Promise.resolve(false);
+    // The fence (see #reaped): the end a reaped run's owner still sends is dropped; the
+    // reaper's stands. Other updates (the daemon's retry decision in the tags) go through.
+    if (update.finishedAt !== undefined && this.#reaped(runId)) return Promise.resolve(true);
     this.#runs.set(runId, {
       ...run,
       status: update.status,
@@ -231,7 +236,7 @@ export class MemoryRunStore extends RunStoreBase {
   }
 
   /** Fails the runs whose owner is gone, with their steps; one event each. */
-  protected async reap(
+  protected reap(
     { now, deadOwners, liveOwners, reaper }: ReapOptions,
   ): Promise<RunRecord[]> {
     const reaped: RunRecord[] = [];
@@ -244,21 +249,38 @@ export class MemoryRunStore extends RunStoreBase {
       this.#runs.set(run.runId, record);
       for (const step of this.#steps.get(run.runId)?.values() ?? []) {
         const next = reapedStep(step, now);
-        if (next) await this.writeStep(next);
+        if (next) this.#storeStep(next);
       }
-      await this.appendEvents([reapEvent(record, now, reaper)]);
+      // Stored past the fence the reap just raised: this end is the reaper's.
+      this.#storeEvents(checkEvents([reapEvent(record, now, reaper)]));
       reaped.push(copyRun(record));
     }
-    return reaped;
+    return Promise.resolve(reaped);
+  }
+
+  /**
+   * The fence of a run taken for dead, as the SQL stores have it: once a
+   * reaper failed it (tag `owner_lost`), what its owner still sends (a step,
+   * a non-log event, its end) is dropped. That owner was alive after all
+   * (its event loop blocked by a long synchronous step past its lease) and
+   * learns it only at its next heartbeat; meanwhile its materialization
+   * would replace the retry's as the asset's latest, from a failed run.
+   */
+  #reaped(runId: string): boolean {
+    return this.#runs.get(runId)?.tags[OWNER_LOST_TAG] !== undefined;
   }
 
   /** Inserts or replaces a step (keeping a known start time, see {@linkcode mergeStep}). */
   protected writeStep(step: StepRecord): Promise<void> {
+    if (!this.#reaped(step.runId)) this.#storeStep(step);
+    return Promise.resolve();
+  }
+
+  #storeStep(step: StepRecord): void {
     const steps = this.#steps.get(step.runId) ?? new Map<string, StepRecord>();
     const key = `${step.assetKey}\0${step.partition ?? ""}`;
     steps.set(key, mergeStep(steps.get(key), step));
     this.#steps.set(step.runId, steps);
-    return Promise.resolve();
   }
 
   /** Steps of a run, in the order they were first recorded. */
@@ -266,8 +288,15 @@ export class MemoryRunStore extends RunStoreBase {
     return Promise.resolve([...(this.#steps.get(runId)?.values() ?? [])].map((s) => ({ ...s })));
   }
 
-  /** Appends checked events. */
+  /** Appends checked events; a reaped run's keep only its log lines (see #reaped). */
   protected writeEvents(events: readonly SerializedEvent[]): Promise<void> {
+    this.#storeEvents(
+      events.filter(({ event }) => event.type === "log" || !this.#reaped(event.runId)),
+    );
+    return Promise.resolve();
+  }
+
+  #storeEvents(events: readonly SerializedEvent[]): void {
     for (const { event, data, materialization } of events) {
       // Stored as its JSON round trip, like the SQL stores, so later changes
       // to the caller's object never reach the record.
@@ -280,7 +309,6 @@ export class MemoryRunStore extends RunStoreBase {
       }
       if (materialization) this.#remember(materialization, data);
     }
-    return Promise.resolve();
   }
 
   /** Events of a run, in order. */

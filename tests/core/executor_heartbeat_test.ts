@@ -10,7 +10,7 @@ import { defineAsset } from "../../core/asset.ts";
 import { defineGraph } from "../../core/definitions.ts";
 import { materialize } from "../../core/executor.ts";
 import { MemoryRunStore } from "../../core/run_store/memory.ts";
-import type { RunOwner } from "../../core/run_store/types.ts";
+import type { RunOwner, StepRecord } from "../../core/run_store/types.ts";
 import { FakeClock } from "../../core/testing.ts";
 import { deferred } from "./_helpers.ts";
 import { T0 } from "./_executor.ts";
@@ -238,11 +238,17 @@ Deno.test("a process resumed after its run was taken over starts no further step
   const clock = new FakeClock(T0);
   const replies = deferred();
   let beatsAsked = 0;
+  const stepsSent: StepRecord[] = [];
   class SlowStore extends MemoryRunStore {
     override async heartbeat(owner: RunOwner, runIds: readonly string[], time: number) {
       beatsAsked++;
       await replies.promise; // the round trip of a process that just resumed
       return await super.heartbeat(owner, runIds, time);
+    }
+    // What the owner sends, kept or not: the store's fence drops a reaped run's step ends.
+    override putStep(step: StepRecord) {
+      stepsSent.push({ ...step });
+      return super.putStep(step);
     }
   }
   const store = new SlowStore();
@@ -278,13 +284,12 @@ Deno.test("a process resumed after its run was taken over starts no further step
   assert.equal(reaped?.runId, "r1");
   clock.advance(3_001); // resumed: the heartbeat is due, its reply not in yet
   resume.resolve(); // and the stopped step ends at once
-  // Until the stopped step's end is recorded (observable state, not a delay), then a few more
-  // turns: the memory store does no I/O, so each turn runs every continuation that is ready,
-  // and the next step has started by then unless the executor waits on the store first.
+  // Until the stopped step's end is sent to the store (observable state, not a delay), then a
+  // few more turns: the memory store does no I/O, so each turn runs every continuation that is
+  // ready, and the next step has started by then unless the executor waits on the store first.
   const turn = () => new Promise((r) => setTimeout(r, 0));
-  const firstDone = async () =>
-    (await store.listSteps("r1")).some((s) => s.assetKey === "first" && s.status === "success");
-  while (!(await firstDone())) await turn();
+  const firstDone = () => stepsSent.some((s) => s.assetKey === "first" && s.status === "success");
+  while (!firstDone()) await turn();
   for (let i = 0; i < 20 && ranAfter.length === 0; i++) await turn();
   assert.equal(beatsAsked, 1, "the step waited for the heartbeat on the wire, not a new one");
   replies.resolve();
@@ -298,4 +303,6 @@ Deno.test("a process resumed after its run was taken over starts no further step
   const second = (await store.listSteps("r1")).find((s) => s.assetKey === "second");
   assert.notEqual(second?.status, "success");
   assert.notEqual(second?.status, "running");
+  const first = (await store.listSteps("r1")).find((s) => s.assetKey === "first");
+  assert.equal(first?.status, "failed", "the reaper's step end stands (the store's fence)");
 });

@@ -1,5 +1,5 @@
 /**
- * The fence of a reaped run, on the stores that have one (SQLite, Postgres):
+ * The fence of a reaped run, on every store (memory, SQLite, Postgres):
  * once a reaper failed a run (tag `owner_lost`), what its owner still sends
  * (a step success, a materialization, a `run_finished`, the run's end) is
  * dropped, and its log lines are kept. The owner was alive after all
@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import type { RunOwner, RunStore } from "../../../core/run_store/types.ts";
 import { startPostgres } from "../../_helpers/postgres.ts";
 import { needs } from "../../_helpers/tools.ts";
-import { postgresTarget, sqliteTarget, type Target } from "./_backends.ts";
+import { memoryTarget, postgresTarget, sqliteTarget, type Target } from "./_backends.ts";
 
 const T0 = Date.parse("2024-05-01T12:00:00Z");
 const OWNER: RunOwner = { instanceId: "a-0001", host: "host-a", pid: 101 };
@@ -117,6 +117,11 @@ async function onTarget(target: Target): Promise<void> {
     await store[Symbol.asyncDispose]();
   }
 }
+
+Deno.test("run store fence (memory): a reaped run keeps the reaper's end; its owner's late writes are dropped", async () => {
+  await using target = memoryTarget();
+  await onTarget(target);
+});
 
 Deno.test("run store fence (sqlite): a reaped run keeps the reaper's end; its owner's late writes are dropped", async () => {
   await using target = await sqliteTarget();
