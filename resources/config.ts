@@ -337,7 +337,7 @@ export const ConfigSchema = z.object({
   )
     .default(1_000),
   /**
-   * Port of the health endpoint of `sensor` and `worker` (`/livez`,
+   * Port of the health endpoint of `sensor`, `worker` and `dev` (`/livez`,
    * `/readyz`, for Kubernetes probes and Compose healthchecks); 0 (the
    * default) serves none.
    */

@@ -163,7 +163,7 @@ export function uiSocketPath(tmpdir: string | undefined, launcherPid: string | n
 const DAEMONS = new Set(["sensor", "dev"]);
 const SERVERS = new Set(["ui", "dev"]);
 /** Commands that serve the health endpoint when HEALTH_PORT is set. */
-const HEALTH_SERVED = new Set(["sensor", "worker"]);
+const HEALTH_SERVED = new Set(["sensor", "worker", "dev"]);
 
 /**
  * The permissions `command` (the CLI's first argument: `materialize`,

@@ -29,6 +29,7 @@ import { checkBind } from "./security.ts";
 import { uiSocketPath } from "../resources/permissions.ts";
 import { removeOrphanSockets, socketFolder } from "./_socket_folders.ts";
 import { LAUNCHER_PID_VARIABLE } from "../core/cli/stop.ts";
+import { type HealthState, openHealth } from "../core/cli/health.ts";
 import { type Front, serveFront } from "./_front.ts";
 import { createApp } from "./server.ts";
 
@@ -390,7 +391,14 @@ export async function uiCommand<R>(
   }
   const graph = await app.loadGraph();
   const { sources, secrets, token } = await setup.sources();
+  // dev runs the daemon, so an orchestrator probes it as it probes `sensor` (HEALTH_PORT):
+  // live while the daemon ticks (or stands by), ready while the run store also answers.
+  await using health = openHealth(
+    options.daemon ? await app.health?.() : undefined,
+    app.clock ?? systemClock,
+  );
   await using store = await app.openRunStore();
+  health.state.watchStore(() => store.listRuns({ limit: 1 }));
   const queue = await app.openQueue?.();
   await using _queue = {
     [Symbol.asyncDispose]: async () => await queue?.[Symbol.asyncDispose](),
@@ -429,7 +437,7 @@ export async function uiCommand<R>(
   const stop = options.signal ?? new AbortController().signal;
   try {
     if (options.daemon) {
-      await runDaemon(app, graph, store, queue, clock, log, stop, parsed.intervalMs);
+      await runDaemon(app, graph, store, queue, clock, log, stop, parsed.intervalMs, health.state);
     } else if (!stop.aborted) {
       await reapUntil(store, clock, log, stop, app.heartbeatIntervalMs?.() ?? 10_000);
     }
@@ -486,6 +494,7 @@ async function runDaemon<R>(
   log: Logger,
   stop: AbortSignal,
   intervalMs: number | undefined,
+  health: HealthState,
 ): Promise<void> {
   const heartbeat = app.heartbeatIntervalMs
     ? { heartbeatIntervalMs: app.heartbeatIntervalMs() }
@@ -495,6 +504,7 @@ async function runDaemon<R>(
     ? new RunWorker(graph, { queue, runStore: store, clock, log, ...heartbeat }).run(stop)
       .catch((error) => log.error(`worker stopped: ${toError(error).message}`))
     : undefined;
+  health.waiting();
   await using queued = await queueMode(app, graph, store, clock, log, stop);
   if (queued.standbyEnded) {
     await worker;
@@ -511,6 +521,7 @@ async function runDaemon<R>(
     ...heartbeat,
     // Runs executed here are retried as the queue retries its runs (QUEUE_MAX_RETRIES).
     ...(!queued.launch && app.queueMaxRetries ? { maxRetries: app.queueMaxRetries() } : {}),
+    onTick: () => health.beat(),
   });
   try {
     await daemon.run();

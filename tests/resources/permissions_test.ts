@@ -140,10 +140,12 @@ Deno.test("ui/dev listen on --host/--port; the daemon reaches NOTIFY_URLS; mater
   assert.ok(!run.net.some((host) => host.startsWith("127.0.0.1")));
 });
 
-Deno.test("sensor and worker listen on HEALTH_HOST:HEALTH_PORT when it is set; nothing else does", () => {
+Deno.test("sensor, worker and dev listen on HEALTH_HOST:HEALTH_PORT when it is set; nothing else does", () => {
   const health = { HEALTH_PORT: "8081", HEALTH_HOST: "0.0.0.0" };
   assert.ok(permissions("sensor", health).net.includes("0.0.0.0:8081"));
   assert.ok(permissions("worker", health).net.includes("0.0.0.0:8081"));
+  assert.ok(permissions("dev", health).net.includes("0.0.0.0:8081"));
+  assert.ok(!permissions("ui", health).net.includes("0.0.0.0:8081"));
   assert.ok(permissions("sensor", { HEALTH_PORT: "8081" }).net.includes("127.0.0.1:8081"));
   assert.ok(!permissions("materialize", health).net.includes("0.0.0.0:8081"));
   assert.ok(!permissions("sensor", {}).net.some((host) => host.endsWith(":8081")));
