@@ -1166,7 +1166,14 @@ export async function contentCheck(
     const said = /^GDAL gave no reason$/.test(error.gdalMessage)
       ? "no GDAL driver recognizes its content: it may be damaged, or another kind of file"
       : error.gdalMessage;
-    return mismatch(`GDAL cannot open it as such (${said})${ewkt}`);
+    const remedy = ewkt !== ""
+      ? ewkt
+      : isFolderDataset(file)
+      ? "; a file of the folder may be missing or cut off in transfer: upload every file " +
+        `under '${file.path}/' again (or one zip of the folder)`
+      : "; check that it is a complete file of the declared format (an upload cut off in " +
+        "transfer?) and upload it again";
+    return mismatch(`GDAL cannot open it as such (${said})${remedy}`);
   }
   const crs = await decideCrs(scratch, file, wkt);
   if ("code" in crs) return { problem: crs };

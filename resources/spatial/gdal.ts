@@ -265,7 +265,12 @@ export function gdalFailure(
   cause?: unknown,
   advice = "Check that the file is a valid, complete dataset of the declared format.",
 ): GdalError {
-  const reason = gdalMessage.trim() || "GDAL gave no reason";
+  // "Error occurred in <GDAL's source file> at line N" (its File Geodatabase reader on a
+  // damaged table) names GDAL's code, and a build machine's folder, nothing of the user's.
+  const reason = gdalMessage.trim().replace(
+    /Error occurred in \S+ at line \d+/g,
+    "GDAL found a damaged part in it",
+  ) || "GDAL gave no reason";
   return new GdalError(
     "spatial.gdal_failed",
     `Cannot ${action} '${label}': ${reason}. ${advice}`,

@@ -670,6 +670,53 @@ Deno.test({
             assert.ok(await l.store.head(LANDING, `archive/${batch}/parcels.gdb/${n}`), n);
           }
         });
+        await t.step(
+          `${kind} engine: a table cut off in transfer is named, with the remedy`,
+          async () => {
+            // Before: GDAL's 'Error occurred in ./ogr/.../filegdbtable.cpp at line 832', no remedy.
+            const batch = `gdb-cut-${kind}`;
+            const cut = `${dir}/cut`;
+            await Deno.mkdir(cut, { recursive: true });
+            const extra = await Promise.all(inside.map(async (n): Promise<[string, string]> => {
+              const bytes = await Deno.readFile(`${dir}/parcels.gdb/${n}`);
+              // Its table of items (GDB_Items) keeps 60 bytes: GDAL cannot open the folder.
+              const keep = n === "a00000004.gdbtable" ? bytes.subarray(0, 60) : bytes;
+              await Deno.writeFile(`${cut}/${n}`, keep);
+              return [`parcels.gdb/${n}`, `${cut}/${n}`];
+            }));
+            const l = await landing(batch, [], extra);
+            await using _store = l.store;
+            await l.store.put(
+              LANDING,
+              `manifests/${batch}.json`,
+              new TextEncoder().encode(JSON.stringify({
+                batch_id: batch,
+                uploader: "tests@example.org",
+                intent: "publish",
+                files: [{
+                  path: `${batch}/parcels.gdb`,
+                  type: "vector",
+                  format: "gdal:OpenFileGDB",
+                  crs: "EPSG:4326",
+                }],
+                metadata: { project: "inputs", description: "a .gdb cut in transfer" },
+              })),
+            );
+            const problems = await assertQuarantined(
+              l,
+              batch,
+              await runBatch(l, batch, {}, { gdal }),
+            );
+            assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
+            assert.doesNotMatch(problems[0]!.message, /Error occurred in|\.cpp/);
+            assert.match(
+              problems[0]!.message,
+              new RegExp(
+                `'${batch}/parcels\\.gdb' .*upload every file under '${batch}/parcels\\.gdb/' again`,
+              ),
+            );
+          },
+        );
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
