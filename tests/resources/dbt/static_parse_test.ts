@@ -57,6 +57,13 @@ from {{ ref('a') }}
       sources: [],
       config: { alias: "x" },
     }],
+    // Two-character operators, names with digits, escapes in strings (tokenized by char code).
+    [
+      "{{ config(alias='a\\'b', schema=\"s_2\", n=10) }}\n" +
+      "{%- set x = 2 ** 3 >= 4 and 7 // 2 <= 3 and 1 != 2 and 1 == 1 -%}\n" +
+      "select * from {{ ref('m_01') }}{{ ref( \"Z_9\" ) }}",
+      { refs: ["m_01", "Z_9"], sources: [], config: { alias: "a'b", schema: "s_2", n: 10 } },
+    ],
   ];
   for (const [text, expected] of cases) assert.deepEqual(staticParse(text, ctx), expected, text);
 });
