@@ -1058,6 +1058,8 @@ export function layerProblems(
   result: GeoParquetResult,
   allowEmpty = false,
   census?: GeometryCensus,
+  /** The file's declared format: what an unreadable geometry is written as differs. */
+  format = "",
 ): string[] {
   const problems: string[] = [];
   const where = `'${file}' (layer '${layer}')`;
@@ -1073,9 +1075,16 @@ export function layerProblems(
   );
   if (shortfall > nulledEmpty) {
     problems.push(
-      `${where} has ${shortfall - nulledEmpty} geometries GDAL could not read (unreadable WKT, ` +
-        "EWKT's 'SRID=n;' prefix included: GDAL reads plain WKT and the CRS is declared, or " +
-        "coordinates); fix them, or leave the geometry null where a feature really has none",
+      format === "geojson"
+        // A Feature without its "geometry" member is read as one without a geometry.
+        ? `${where} has ${shortfall - nulledEmpty} geometries GDAL could not read (coordinates ` +
+          "that are not numbers, a geometry type GeoJSON does not have, or a Feature without " +
+          'its "geometry" member); fix them, and write "geometry": null for a feature that ' +
+          "really has none"
+        : `${where} has ${shortfall - nulledEmpty} geometries GDAL could not read (unreadable ` +
+          "WKT, EWKT's 'SRID=n;' prefix included: GDAL reads plain WKT and the CRS is " +
+          "declared, or coordinates); fix them, or leave the geometry null where a feature " +
+          "really has none",
     );
   }
   if (sourceCount >= 0 && result.rows !== sourceCount) {
@@ -1308,6 +1317,7 @@ async function convertVectors(
           result,
           allowEmpty,
           census,
+          file.format,
         )
       ) {
         // Rows lost: what GDAL said while it opened and read them is the cause.

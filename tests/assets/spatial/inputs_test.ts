@@ -604,6 +604,28 @@ Deno.test({
       ];
       const bad: [string, Upload][] = [
         [
+          // No "geometry" member at all (RFC 7946 asks for one, null when none).
+          "feature-without-geometry",
+          upload(
+            "nogeom.geojson",
+            await write(
+              "nogeom.geojson",
+              JSON.stringify({
+                type: "FeatureCollection",
+                features: [
+                  { type: "Feature", properties: { n: 1 } },
+                  {
+                    type: "Feature",
+                    properties: { n: 2 },
+                    geometry: { type: "Point", coordinates: [7.1, 45.1] },
+                  },
+                ],
+              }),
+            ),
+            "geojson",
+          ),
+        ],
+        [
           "csv-bad-wkt",
           upload(
             "parcels.csv",
@@ -661,6 +683,11 @@ Deno.test({
             );
             const text = problems.map((p) => p.message).join(" ");
             assert.match(text, /geometries GDAL could not read/);
+            // Said in the file's own terms: GeoJSON has no WKT.
+            if (file.format === "geojson") {
+              assert.match(text, /a Feature without its "geometry" member.*"geometry": null/);
+              assert.doesNotMatch(text, /WKT/);
+            }
             assert.ok(text.includes(`${batch}/${file.name}`), text);
           });
         }
