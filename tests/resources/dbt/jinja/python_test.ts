@@ -11,6 +11,8 @@ import { renderString } from "../../../../resources/dbt/jinja/env.ts";
 import { DbtError } from "../../../../resources/dbt/errors.ts";
 import { loadProject } from "../../../../resources/dbt/compile/load.ts";
 import { writeProject } from "../_fixture.ts";
+import { separateClosingBraces } from "../../../../resources/dbt/jinja/python.ts";
+import { Random } from "../../../_helpers/reliability.ts";
 
 const render = (text: string) =>
   renderString(text, { env: () => undefined, file: "models/m.sql", vars: { v: { a: [1, 2] } } });
@@ -469,4 +471,123 @@ Deno.test("jinja: %-formatting and format() of numbers as Python's (%o, %g, flag
     ["[{{ '%5.1f|%-6.2f|%05d' % (3.14159, 2.0, -42) }}", "[  3.1|2.00  |-0042"],
   ];
   for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+});
+
+/** separateClosingBraces as a character loop (the code before 2026-12-07 (13)), the reference. */
+function separateClosingBracesByCharacter(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf("{", i);
+    if (open < 0 || open === text.length - 1) break;
+    const kind = text[open + 1];
+    if (kind === "#") {
+      const end = text.indexOf("#}", open + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    if (kind !== "{" && kind !== "%") {
+      out += text.slice(i, open + 1);
+      i = open + 1;
+      continue;
+    }
+    if (kind === "%" && /^\{%-?\s*raw\s*-?%\}/.test(text.slice(open, open + 20))) {
+      const found = text.slice(open).search(/\{%-?\s*endraw\s*-?%\}/);
+      const stop = found < 0 ? text.length : open + found;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    out += text.slice(i, open + 2);
+    let j = open + 2;
+    let depth = 0;
+    let quote = "";
+    for (; j < text.length; j++) {
+      const c = text[j] as string;
+      if (quote !== "") {
+        out += c;
+        if (c === "\\") {
+          out += text[j + 1] ?? "";
+          j++;
+        } else if (c === quote) quote = "";
+        continue;
+      }
+      if (c === "'" || c === '"') quote = c;
+      else if (c === "{") depth++;
+      else if (c === "}" && depth > 0) {
+        depth--;
+        out += c;
+        if (text[j + 1] === "}") out += " ";
+        continue;
+      } else if (depth === 0 && (kind === "{" ? c === "}" : c === "%") && text[j + 1] === "}") {
+        out += text.slice(j, j + 2);
+        j += 2;
+        break;
+      }
+      out += c;
+    }
+    i = j;
+  }
+  return out + text.slice(i);
+}
+
+Deno.test("jinja: a dict closing beside a tag's end gets its space, exactly where the character loop put it", () => {
+  // The cases a user writes: nested dicts in set and print tags, strings holding braces.
+  const cases: readonly (readonly [string, string])[] = [
+    ["{% set d = {'a': {'b': 1}} %}", "{% set d = {'a': {'b': 1} } %}"],
+    ["{{ {'a': {'b': 1}} | tojson }}", "{{ {'a': {'b': 1} } | tojson }}"],
+    ["{{ {'a': 1}}}", "{{ {'a': 1} }}"],
+    ["{{ {'a': '}}'}}}", "{{ {'a': '}}'} }}"],
+    ["{{ {'a': 'it\\'s }}'}}}", "{{ {'a': 'it\\'s }}'} }}"],
+    ["select {{ col }}, {{ other }} from t", "select {{ col }}, {{ other }} from t"],
+    [
+      "{# {'a': {}}} #}{% raw %}{{ {'a': {}}}}{% endraw %}",
+      "{# {'a': {}}} #}{% raw %}{{ {'a': {}}}}{% endraw %}",
+    ],
+    ["{% if x }} {{ {'y': 1}} }}", "{% if x }} {{ {'y': 1} } } }"],
+  ];
+  for (const [text, expected] of cases) {
+    assert.equal(separateClosingBraces(text), expected, text);
+    assert.equal(separateClosingBracesByCharacter(text), expected, text);
+  }
+  // Malformed templates too (unclosed strings and tags, stray braces, backslashes at the end):
+  // nunjucks' error message depends on the exact text it is given.
+  const pieces = [
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "'",
+    '"',
+    "\\",
+    "%",
+    "#",
+    " ",
+    "a",
+    "\n",
+    "{% raw %}",
+    "{% endraw %}",
+    "{%- raw -%}",
+    "{'a': {'b': 1}}",
+    "}}}",
+    "{}",
+    ",",
+  ];
+  const random = new Random(20261207);
+  let changed = 0;
+  for (let n = 0; n < 20_000; n++) {
+    let text = "";
+    const count = random.int(1, 24);
+    for (let k = 0; k < count; k++) text += pieces[random.int(0, pieces.length - 1)];
+    const expected = separateClosingBracesByCharacter(text);
+    assert.equal(separateClosingBraces(text), expected, JSON.stringify(text));
+    if (expected !== text) changed++;
+  }
+  assert.ok(changed > 1_000, `only ${changed} random texts needed a space`);
 });
