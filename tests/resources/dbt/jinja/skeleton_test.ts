@@ -71,6 +71,42 @@ Deno.test("dict keys, raw blocks and quotes keep their own code and render as wr
   assert.equal(splitTemplate("a \uE000 b {{ 1 }}"), undefined);
 });
 
+Deno.test("the split trims, marks and gives up where nunjucks' lexer reads the text so", () => {
+  // Text keeps its own whitespace outside the mark (any \s: tabs, form feeds, no-break
+  // spaces, line separators), which `{%-`/`-%}` trim.
+  assert.deepEqual(
+    splitTemplate("\t\fselect\t{{ 'a' }}\u00a0from\u2028{{ ref('m') }}\r\n")?.values,
+    ["select", "a", "from", "m"],
+  );
+  assert.equal(
+    splitTemplate("\t\fselect\t{{ 'a' }}\u00a0from\u2028{{ ref('m') }}\r\n")?.text,
+    "\t\f\uE0000\uE001\t{{ '\uE0001\uE001' }}\u00a0\uE0002\uE001\u2028{{ ref('\uE0003\uE001') }}\r\n",
+  );
+  // A `#}` in the text (even ending right where a tag starts), an `r/regex/` token, an
+  // unclosed tag or string: left to nunjucks.
+  assert.equal(splitTemplate("select x#}{{ 'a' }}"), undefined);
+  assert.equal(splitTemplate("select {{ 'a' }} #} from t"), undefined);
+  assert.equal(splitTemplate("select {{ 'a' }} # } from t")?.values.length, 3);
+  assert.equal(splitTemplate("select {{ r/a'b/ }}"), undefined);
+  assert.equal(splitTemplate("select {{ 'a' is r/x/ }}"), undefined);
+  assert.deepEqual(splitTemplate("select {{ 'a' | replace('r/', \"x\") }}")?.values, [
+    "select",
+    "a",
+    "r/",
+    "x",
+  ]);
+  assert.equal(splitTemplate("select {{ 'a' "), undefined);
+  assert.equal(splitTemplate("select {{ 'a }}"), undefined);
+  // A quote inside a name is not a string start.
+  assert.equal(splitTemplate("select {{ a'b' }}"), undefined);
+  assert.deepEqual(splitTemplate("{{ \"it\" }}, {{ 'x' }} {# c #} y")?.values, [
+    "it",
+    ",",
+    "x",
+    "y",
+  ]);
+});
+
 /**
  * What a template renders (or the error it raises, with its line) and the
  * ref/source/config/var calls it makes, as a parse captures them.
