@@ -13,6 +13,7 @@ import { loadProject } from "../../../../resources/dbt/compile/load.ts";
 import { writeProject } from "../_fixture.ts";
 import { separateClosingBraces } from "../../../../resources/dbt/jinja/python.ts";
 import { Random } from "../../../_helpers/reliability.ts";
+import nunjucks from "nunjucks";
 
 const render = (text: string) =>
   renderString(text, { env: () => undefined, file: "models/m.sql", vars: { v: { a: [1, 2] } } });
@@ -428,6 +429,13 @@ Deno.test("jinja: dicts, sets and dict views print as Python prints them (checke
   for (const [template, expected] of cases) assert.equal(render(template), expected, template);
 });
 
+/** nunjucks' runtime Frame, as the test above drives it. */
+interface TestFrame {
+  set(name: string, value: unknown, resolveUp?: boolean): void;
+  lookup(name: string): unknown;
+  push(isolateWrites?: boolean): TestFrame;
+}
+
 Deno.test("jinja: list, str and % formatting behave as Python's (checked against Jinja2 3.1)", () => {
   // Before: pop(0) gave [1], sort() ordered numbers as text and ignored reverse=, 'a_b'.title()
   // was A_b, '%s' % [1] printed 1, %e wrote e+4, %c was left as written, and a tuple's slice
@@ -590,4 +598,54 @@ Deno.test("jinja: a dict closing beside a tag's end gets its space, exactly wher
     if (expected !== text) changed++;
   }
   assert.ok(changed > 1_000, `only ${changed} random texts needed a space`);
+});
+
+Deno.test("jinja: loop attributes and set scopes are Jinja2's (frames set each name as before)", () => {
+  // Outputs from Jinja2 3.1.6 (tools/jinja_fuzz/oracle.py's environment).
+  const cases: readonly (readonly [string, string])[] = [
+    [
+      "{% for c in ['a', 'b', 'c'] %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}" +
+      "{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.previtem }}" +
+      "{{ loop.nextitem }}{{ loop.depth }}{{ loop.depth0 }}{{ loop.cycle('x', 'y') }}" +
+      "{{ loop.changed(c) }}|{% endfor %}",
+      "1032TrueFalse3b10xTrue|2121FalseFalse3ac10yTrue|3210FalseTrue3b10xTrue|",
+    ],
+    [
+      "{% for a in [1, 2] %}{% set outer = loop %}{% for b in [3, 4, 5] %}{{ outer.index }}" +
+      "{{ loop.index }}{{ a }}{{ b }},{% endfor %}{% endfor %}",
+      "1113,1214,1315,2123,2224,2325,",
+    ],
+    [
+      "{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}{% for i in [1] %}" +
+      "{% set x = 3 %}{{ x }}{% endfor %}{{ x }}",
+      "232",
+    ],
+    ["{% macro m() %}{% set x = 3 %}{{ x }}{% endmacro %}{% set x = 1 %}{{ m() }}{{ x }}", "31"],
+    [
+      "{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}" +
+      "{{ ns.n }}",
+      "6",
+    ],
+    [
+      "{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }}{{ loop.index }};{% endfor %}",
+      "a=11;b=22;",
+    ],
+  ];
+  for (const [template, expected] of cases) assert.equal(render(template), expected, template);
+  // The runtime frame's own contract, which templates reach only in part: a set resolving up
+  // writes where the name lives unless a frame isolates writes; a dotted name builds objects.
+  render(""); // installs the patched runtime
+  const { Frame } = (nunjucks as unknown as { runtime: { Frame: new () => TestFrame } }).runtime;
+  const top = new Frame();
+  top.set("x", 1);
+  top.push().set("x", 2, true);
+  assert.equal(top.lookup("x"), 2);
+  const isolated = top.push(true);
+  isolated.set("x", 3, true);
+  assert.deepEqual([top.lookup("x"), isolated.lookup("x")], [2, 3]);
+  top.push().set("fresh", 4, true);
+  assert.equal(top.lookup("fresh"), undefined);
+  top.set("a.b.c", 5);
+  top.set("a.b.d", 6);
+  assert.deepEqual(top.lookup("a"), { b: { c: 5, d: 6 } });
 });
