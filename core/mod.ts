@@ -33,6 +33,7 @@ export * from "./partitions.ts";
 export * from "./plan.ts";
 export * from "./resource.ts";
 export * from "./retry.ts";
+export * from "./sensor_retry.ts";
 export * from "./run_store/mod.ts";
 export * from "./schedule.ts";
 export * from "./selection.ts";

@@ -141,39 +141,3 @@ export function stoppedForHeartbeat(
   return run.status === "canceled" &&
     (run.errorSummary ?? "").startsWith(`${STOPPED_BY_OWNER_PREFIX}${HEARTBEAT_STOP_REASON}`);
 }
-
-/** Options of {@linkcode sensorRetryDelay}. */
-export interface SensorRetryDelayOptions {
-  /** Wait before the first retry of a failed run, in milliseconds. */
-  readonly baseMs: number;
-  /** The longest wait, in milliseconds. */
-  readonly maxMs: number;
-}
-
-/**
- * Milliseconds a sensor waits after an unsuccessful run ended before
- * requesting attempt `attempt` (2 = the first retry): `baseMs` doubled per
- * attempt after the first retry, at most `maxMs`. None after a run canceled
- * by its daemon's shutdown: the restart is the wait. A run its own process
- * stopped (its heartbeat could not be recorded during a run store outage)
- * waits as a failed run does: retried at once, it would start, fail to
- * heartbeat and stop again, in a loop as fast as the outage lasts.
- *
- * @example
- * ```ts
- * import { sensorRetryDelay } from "./retry.ts";
- * const options = { baseMs: 30_000, maxMs: 3_600_000 };
- * sensorRetryDelay({ status: "canceled", errorSummary: "3 canceled" }, 2, options); // 0
- * sensorRetryDelay({ status: "canceled", errorSummary: "canceled: its heartbeat ..." }, 3, options); // 60000
- * ```
- */
-export function sensorRetryDelay(
-  run: { readonly status: string; readonly errorSummary: string | null },
-  attempt: number,
-  options: SensorRetryDelayOptions,
-): number {
-  const shutdown = run.status === "canceled" &&
-    !(run.errorSummary ?? "").startsWith(STOPPED_BY_OWNER_PREFIX);
-  if (shutdown) return 0;
-  return Math.max(0, Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt - 2)));
-}

@@ -33,7 +33,7 @@ import { z } from "zod";
 import { SaidOnce } from "./_said_once.ts";
 import { ResourceError } from "../core/errors.ts";
 import { OWNER_LOST_TAG } from "../core/run_store/types.ts";
-import { sensorRetryDelay } from "../core/retry.ts";
+import { sensorRetryDelay } from "../core/sensor_retry.ts";
 import {
   type SensorContext,
   type SensorDefinition,
@@ -201,7 +201,14 @@ export function activitySensor(options: ActivitySensorOptions = {}): SensorDefin
       return `load ${run.runId} was canceled on request`;
     }
     const attempt = request.attempt + 1;
-    const delay = sensorRetryDelay(run, attempt, { baseMs: retryDelayMs, maxMs: maxRetryDelayMs });
+    // The earlier attempts too: whether they died with their process decides the backoff.
+    const runs = [];
+    for (let earlier = 1; earlier < request.attempt; earlier++) {
+      const ended = await ctx.latestRun(attemptKey(request.runKey, earlier));
+      if (ended !== undefined) runs.push(ended);
+    }
+    runs.push(run);
+    const delay = sensorRetryDelay(runs, { baseMs: retryDelayMs, maxMs: maxRetryDelayMs });
     const due = (run.finishedAt ?? run.startedAt) + delay;
     if (ctx.clock.now() < due) {
       const wait = `load ${run.runId} ended ${run.status}; attempt ${attempt} at ${

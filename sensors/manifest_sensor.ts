@@ -49,7 +49,7 @@ import {
   sensorFactory,
 } from "../core/sensor.ts";
 import { OWNER_LOST_TAG, type RunRecord } from "../core/run_store/types.ts";
-import { sensorRetryDelay } from "../core/retry.ts";
+import { sensorRetryDelay } from "../core/sensor_retry.ts";
 import type { AppResources } from "../resources/app.ts";
 import type { ObjectStore, ObjectSummary } from "../resources/object_store/types.ts";
 import {
@@ -171,8 +171,16 @@ type Attempts =
   | { readonly state: "none" }
   /** The newest attempt is running, succeeded, or waits for a decision: leave it. */
   | { readonly state: "busy"; readonly run: RunRecord }
-  /** The newest attempt ended without success; `attempt` is the number of the next one. */
-  | { readonly state: "ended"; readonly run: RunRecord; readonly attempt: number };
+  /**
+   * The newest attempt ended without success; `attempt` is the number of the
+   * next one, `runs` the last run of each attempt so far (oldest first).
+   */
+  | {
+    readonly state: "ended";
+    readonly run: RunRecord;
+    readonly attempt: number;
+    readonly runs: readonly RunRecord[];
+  };
 
 /** Reads the attempts of `batchId:etag` in order until one has no run. */
 async function attemptsOf(
@@ -180,17 +188,18 @@ async function attemptsOf(
   batchId: string,
   etag: string,
 ): Promise<Attempts> {
-  let previous: RunRecord | undefined;
+  const runs: RunRecord[] = [];
   for (let attempt = 1;; attempt++) {
     const run = await ctx.latestRun(attemptRunKey(batchId, etag, attempt));
     if (run === undefined) {
+      const previous = runs.at(-1);
       return previous === undefined
         ? { state: "none" }
-        : { state: "ended", run: previous, attempt };
+        : { state: "ended", run: previous, attempt, runs };
     }
     if (run.status === "running" || run.status === "success") return { state: "busy", run };
     if (run.tags[OWNER_LOST_TAG] === "pending") return { state: "busy", run };
-    previous = run;
+    runs.push(run);
   }
 }
 
@@ -269,7 +278,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         if (batchId === undefined) return undefined;
         const attempts = await attemptsOf(ctx, batchId, object.etag);
         if (attempts.state !== "ended") return undefined;
-        const { run, attempt } = attempts;
+        const { run, attempt, runs } = attempts;
         if (run.cancelRequestedAt !== null) {
           if (toldCanceled.first(run.runId)) {
             ctx.log.info(
@@ -299,7 +308,7 @@ export function manifestSensor(options: ManifestSensorOptions = {}): SensorDefin
         }
         const delay = waiting !== undefined
           ? 0
-          : sensorRetryDelay(run, attempt, { baseMs: retryDelayMs, maxMs: maxRetryDelayMs });
+          : sensorRetryDelay(runs, { baseMs: retryDelayMs, maxMs: maxRetryDelayMs });
         const due = (run.finishedAt ?? run.startedAt) + delay;
         if (ctx.clock.now() < due) {
           // Said once per run, so a person sees why the batch waits and until when.

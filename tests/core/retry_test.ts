@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { NO_RETRY, retryDelay, retryPolicy } from "../../core/retry.ts";
+import { sensorRetryDelay } from "../../core/sensor_retry.ts";
 
 const half = () => 0.5; // no jitter spread at all
 const delays = (policy: ReturnType<typeof retryPolicy>, n: number, random = half) =>
@@ -114,4 +115,29 @@ Deno.test("retryPolicy rejects out-of-range fields with RangeError naming the fi
 Deno.test("retryPolicy rejects an unknown backoff with RangeError", () => {
   const backoff = "quadratic" as unknown as "linear";
   assert.throws(() => retryPolicy({ backoff }), RangeError);
+});
+
+Deno.test("sensorRetryDelay: a shutdown and a first death with the process retry at once; deaths in a row back off from the second; deaths do not count among failures", () => {
+  const options = { baseMs: 30_000, maxMs: 3_600_000 };
+  const failed = { status: "failed", errorSummary: "boom", tags: {} };
+  const stopped = { status: "canceled", errorSummary: "canceled: its heartbeat ...", tags: {} };
+  const shutdown = { status: "canceled", errorSummary: "3 of 3 steps canceled", tags: {} };
+  const died = {
+    status: "failed",
+    errorSummary: "owner process died (no heartbeat)",
+    tags: { owner_lost: "relaunched" },
+  };
+  assert.equal(sensorRetryDelay([], options), 0);
+  assert.equal(sensorRetryDelay([shutdown], options), 0);
+  assert.equal(sensorRetryDelay([failed], options), 30_000);
+  assert.equal(sensorRetryDelay([stopped], options), 30_000);
+  assert.equal(sensorRetryDelay([failed, failed], options), 60_000);
+  assert.equal(sensorRetryDelay([shutdown, failed], options), 60_000, "as before: counted");
+  assert.equal(sensorRetryDelay([died], options), 0);
+  assert.equal(sensorRetryDelay([died, died], options), 30_000);
+  assert.equal(sensorRetryDelay([died, died, died, died], options), 120_000);
+  assert.equal(sensorRetryDelay([failed, died], options), 0, "a death after a failure");
+  assert.equal(sensorRetryDelay([died, died, died, failed], options), 30_000);
+  assert.equal(sensorRetryDelay([died, failed, died, failed], options), 60_000);
+  assert.equal(sensorRetryDelay(Array(40).fill(died), options), 3_600_000, "capped");
 });

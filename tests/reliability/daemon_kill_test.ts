@@ -14,9 +14,10 @@
  * - no run is left `running`, and none stayed so longer than a bound after
  *   the restart (the killed daemon's runs are failed, "owner process died");
  *   every input settles within 120 s of the restart, or, for a batch whose
- *   runs died with their daemon several times (each death counts as a failed
- *   attempt: a batch that kills its daemon must not crash-loop it), within a
- *   minute of the retry its sensor announced (backoff 30 s doubling);
+ *   runs died with their daemon in two attempts or more in a row (a batch
+ *   that kills its daemon must not crash-loop it; a first death is retried
+ *   at once, see DESIGN.md "Sensor retries after deaths"), within a minute of
+ *   the retry its sensor announced (backoff 30 s doubling per death in a row);
  * - no sensor skipped a landing file: every drop loaded, every batch done
  *   (or quarantined when its raster is truncated);
  * - none processed one twice: each drop's rows once, one ledger document per
@@ -271,8 +272,9 @@ Deno.test({
         });
       } catch (error) {
         // A batch whose runs died with their daemon again and again waits out the sensor's
-        // backoff (30 s doubling per attempt, at most 1 h: a batch that kills its daemon must
-        // not crash-loop it), which the daemon announces. It is waited for when due soon.
+        // backoff (from the second attempt in a row that died, 30 s doubling, at most 1 h: a
+        // batch that kills its daemon must not crash-loop it), which the daemon announces. It is
+        // waited for when due soon.
         const text = await daemon.waitFor(/[\s\S]*/);
         const due = Math.max(
           0,

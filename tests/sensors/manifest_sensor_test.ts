@@ -21,6 +21,7 @@ import {
   type ObjectSummary,
 } from "../../resources/object_store/mod.ts";
 import {
+  attemptRunKey,
   type ManifestCursor,
   manifestSensor,
   type ManifestSensorOptions,
@@ -904,4 +905,64 @@ Deno.test("manifest sensor: a manifest committed before its files waits for them
     /File 'b2\/never\.geojson' of batch 'b2' is not in the landing zone.*\(waited 301 s after the manifest was committed\)$/,
   );
   assert.ok(await store.head(BUCKET, "manifests/b1.json"), "b1 is its run's to archive");
+});
+
+Deno.test("manifest sensor: a batch whose run died with its process is retried at once; from the second such attempt in a row it backs off, and deaths do not add to its failures' backoff", async () => {
+  const store = await landing();
+  const put = await commit(store, "b1");
+  const runs = new MemoryRunStore();
+  const clock = new FakeClock(1_000_000);
+  const { sensor } = stubbed({ name: "spatial_manifests", retryDelayMs: 30_000 });
+  const evaluateAt = async (cursor?: string) => {
+    const ctx = buildSensorContext({
+      resources: { lake: store, config },
+      runStore: runs,
+      sensorName: "spatial_manifests",
+      clock,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    return await sensor.evaluate(ctx);
+  };
+  const cursor = requests(await evaluateAt()).cursor;
+  const key = (attempt: number) => attemptRunKey("b1", put.etag, attempt);
+  // Died with its daemon (a deploy, a node lost), already relaunched once by the daemon.
+  const died = (attempt: number) => ({
+    status: "failed" as const,
+    finishedAt: clock.now(),
+    errorSummary: "owner process died (process host pid 7 is gone)",
+    tags: { sensor: "spatial_manifests", run_key: key(attempt), owner_lost: "relaunched" },
+  });
+  const failed = (attempt: number) => ({
+    status: "failed" as const,
+    finishedAt: clock.now(),
+    errorSummary: "the GDAL host died",
+    tags: { sensor: "spatial_manifests", run_key: key(attempt) },
+  });
+  const next = async () => requests(await evaluateAt(cursor)).runRequests.map((r) => r.runKey);
+
+  await recordRun(runs, key(1), "run-1", died(1));
+  assert.deepEqual(await next(), [key(2)], "an infra death: the restart was the wait");
+  await recordRun(runs, key(2), "run-2", died(2));
+  // A second attempt in a row dying with its process: the batch may be what kills it.
+  assert.ok(isSensorSkip(await evaluateAt(cursor)), "a batch that kills its daemon backs off");
+  clock.advance(29_999);
+  assert.ok(isSensorSkip(await evaluateAt(cursor)));
+  clock.advance(1);
+  assert.deepEqual(await next(), [key(3)]);
+  await recordRun(runs, key(3), "run-3", died(3));
+  clock.advance(59_999);
+  assert.ok(isSensorSkip(await evaluateAt(cursor)), "doubling per death in a row");
+  clock.advance(1);
+  assert.deepEqual(await next(), [key(4)]);
+  // The batch's own failure after those deaths: its first retry waits the base, not 2^3 x base.
+  await recordRun(runs, key(4), "run-4", failed(4));
+  clock.advance(29_999);
+  assert.ok(isSensorSkip(await evaluateAt(cursor)));
+  clock.advance(1);
+  assert.deepEqual(await next(), [key(5)]);
+  await recordRun(runs, key(5), "run-5", failed(5));
+  clock.advance(59_999);
+  assert.ok(isSensorSkip(await evaluateAt(cursor)), "failures double among themselves");
+  clock.advance(1);
+  assert.deepEqual(await next(), [key(6)]);
 });
