@@ -1100,6 +1100,12 @@ async function warehouseCommand(
       only: ids,
     });
     await writeJsonAtomic(targetDir(project), "sources.json", sources.json);
+    // dbt selects only sources with a freshness rule; none of them is its NothingToDo warning.
+    if (sources.lines.length === 0) {
+      inv.io.err(
+        "warning: Nothing to do. Try checking your model configs and model specification args",
+      );
+    }
     for (const line of sources.lines) io.out(line);
     return sources.worst === "error" || sources.worst === "runtime error" ? 1 : 0;
   }

@@ -474,3 +474,16 @@ Deno.test("dbt cli: deps in a project without packages writes no package-lock.ym
   assert.equal(run.out, "Warning: No packages were found in packages.yml");
   await assert.rejects(Deno.stat(`${project.dir}/package-lock.yml`), Deno.errors.NotFound);
 });
+
+Deno.test("dbt cli: source freshness with no source that has a freshness rule warns 'Nothing to do'", async () => {
+  // dbt selects only sources with a freshness rule and says NothingToDo; this printed nothing.
+  await using project = await writeProject({
+    "models/sources.yml": "version: 2\nsources:\n  - name: raw\n    tables: [{name: orders}]\n",
+    "models/m.sql": "select 1 as id",
+  });
+  const { code, err } = await cli(["source", "freshness", "--project-dir", project.dir], {
+    WAREHOUSE_URL: "pglite:memory:",
+  });
+  assert.equal(code, 0, err);
+  assert.match(err, /^warning: Nothing to do\. Try checking your model configs/m);
+});
