@@ -22,6 +22,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigError, toError } from "../../core/errors.ts";
 import { wholeNumberOption } from "../../core/cli/_args.ts";
 import { closest } from "../../core/suggest.ts";
+import { clip, printable, quote } from "../../core/printable.ts";
 import { loadConfig } from "../config.ts";
 import type { Warehouse } from "../warehouse/types.ts";
 import {
@@ -148,9 +149,15 @@ function versionLine(): string {
 /** Runs one dbt command; returns the exit code. */
 export async function runDbtCli(
   argv: readonly string[],
-  io: DbtCliIo,
+  given: DbtCliIo,
   options: DbtCliOptions = {},
 ): Promise<number> {
+  // Messages quote what was typed (a selector, a target, a path): control characters in it are
+  // escaped here once, whoever calls (the platform's CLI escapes its own output too).
+  const io: DbtCliIo = {
+    out: (line) => given.out(line),
+    err: (line) => given.err(printable(line, { keepLines: true })),
+  };
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const clock = options.clock ?? systemClock;
   const read = await readInvocation(argv, env, io);
@@ -402,7 +409,7 @@ async function readInvocation(
     return values.help ? 0 : 2;
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {
-    io.err(`unknown command '${command}'${NOT_PROVIDED[command] ?? ""}\n${USAGE}`);
+    io.err(`unknown command ${quote(clip(command, 60))}${NOT_PROVIDED[command] ?? ""}\n${USAGE}`);
     return 2;
   }
   if (command === "docs" && sub === "serve") {
@@ -415,7 +422,9 @@ async function readInvocation(
   }
   if (command === "run-operation" && (sub === undefined || !MACRO_NAME.test(sub))) {
     io.err(
-      `'run-operation' needs the name of a macro (or package.macro), not '${sub ?? ""}'\n${USAGE}`,
+      `'run-operation' needs the name of a macro (or package.macro), not ${
+        quote(clip(sub ?? "", 60))
+      }\n${USAGE}`,
     );
     return 2;
   }
@@ -425,8 +434,10 @@ async function readInvocation(
   if (extra.length > 0) {
     // dbt refuses them too; going on would build everything instead of what was meant.
     io.err(
-      `unexpected argument${extra.length > 1 ? "s" : ""} '${extra.join("' '")}': ` +
-        `select nodes with -s/--select, e.g. 'dbt ${command} -s ${extra.join(" ")}'\n${USAGE}`,
+      `unexpected argument${extra.length > 1 ? "s" : ""} ${
+        extra.slice(0, 5).map((a) => quote(clip(a, 60))).join(" ")
+      }${extra.length > 5 ? ` and ${extra.length - 5} more` : ""}: select nodes with ` +
+        `-s/--select, e.g. 'dbt ${command} -s ${printable(clip(extra.join(" "), 60))}'\n${USAGE}`,
     );
     return 2;
   }
