@@ -143,8 +143,10 @@ Deno.test(`dbt CLI fuzz: ${CASES} command lines (seed ${SEED}) end with 0, 1 or 
     const err: string[] = [];
     let code: number;
     try {
+      // INIT_CWD: relative --target-path and --state values land in the project's temp dir,
+      // not in the folder the tests run from.
       code = await runDbtCli(args, { out: () => {}, err: (line) => err.push(line) }, {
-        env: () => undefined,
+        env: (name) => (name === "INIT_CWD" ? project.dir : undefined),
       });
     } catch (error) {
       // The CLI prints a typed error ('error [code]: message') and exits 1: compile and debug
