@@ -754,10 +754,23 @@ async function ringChecked<T>(
   open: OpenOptions,
   name: string,
   engine: GdalEngineKind,
+  /** The layer's attribute count, named when SQLite's column limit is what failed. */
+  attributes = 0,
 ): Promise<T | ManifestProblem> {
   try {
     return await converting;
   } catch (error) {
+    if (error instanceof GdalError && /\btoo many columns\b/.test(error.gdalMessage)) {
+      // GDAL's message quotes the whole CREATE TABLE (40 KB for 2,000 columns).
+      return {
+        code: "content_mismatch",
+        message: `'${file.path}' (layer '${layer}') has ${attributes || "too many"} ` +
+          "attributes, more than the GeoPackage step of its conversion holds (SQLite's limit " +
+          "of 2,000 columns per table); publish at most 1,990 columns per file (split the " +
+          "table, or keep the columns you need: ogr2ogr -select) and upload it again",
+        file: file.path,
+      };
+    }
     const kind = geometryKindProblem(error);
     if (kind !== undefined) {
       return {
@@ -1272,6 +1285,7 @@ async function convertVectors(
         },
         name,
         options.gdal.kind,
+        layer.fields.length,
       );
       if ("code" in done) {
         problems.push(done);

@@ -527,3 +527,56 @@ with zipfile.ZipFile("${dir}/wells.zip", "w", zipfile.ZIP_DEFLATED) as z:
     }
   },
 });
+
+Deno.test("spatial GeoJSON of 2,100 attributes: refused naming SQLite's column limit, not a 40 KB CREATE TABLE", async (t) => {
+  // Before: processing_failed quoting GDAL's whole CREATE TABLE statement (39,278
+  // characters) and 'check that the file is a valid, complete dataset'.
+  const dir = await Deno.makeTempDir({ prefix: "vector-wide-" });
+  try {
+    const properties = Object.fromEntries(Array.from({ length: 2100 }, (_, i) => [`k${i}`, i]));
+    await Deno.writeTextFile(
+      `${dir}/wide.geojson`,
+      JSON.stringify({
+        type: "FeatureCollection",
+        features: [
+          {
+            type: "Feature",
+            properties,
+            geometry: {
+              type: "Polygon",
+              coordinates: [[[7, 45], [7.1, 45], [7.1, 45.1], [7, 45]]],
+            },
+          },
+          // A feature without geometry: converted through the GeoPackage on both engines.
+          { type: "Feature", properties, geometry: null },
+        ],
+      }),
+    );
+    for (const [engine, gdal] of engines) {
+      await t.step(engine, async () => {
+        const batch = `vector-wide-${engine}`;
+        const l = await landing(batch, [{
+          name: "wide.geojson",
+          from: `${dir}/wide.geojson`,
+          type: "vector",
+          format: "geojson",
+          crs: "EPSG:4326",
+        }]);
+        await using _store = l.store;
+        const problems = await assertQuarantined(
+          l,
+          batch,
+          await runBatch(l, batch, {}, { gdal }),
+        );
+        assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message.slice(0, 300));
+        assert.match(
+          problems[0]!.message,
+          /wide\.geojson' \(layer 'wide'\) has 2100 attributes, .*2,000 columns.*upload it again$/,
+        );
+        assert.ok(problems[0]!.message.length < 600, String(problems[0]!.message.length));
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
