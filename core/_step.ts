@@ -18,6 +18,7 @@ import type { Clock } from "./clock.ts";
 import type { Graph } from "./graph.ts";
 import {
   AssetExecutionError,
+  asTooManyOpenFiles,
   CanceledError,
   ConfigError,
   isTransientError,
@@ -117,6 +118,8 @@ export async function runStep(step: Step, env: StepEnvironment): Promise<StepOut
     await env.putStep("running", attempt + 1, startedAt);
   }
   if (!last.ok) {
+    // Said with the limit to raise: the OS's words alone name only the file it refused.
+    last = { ok: false, error: asTooManyOpenFiles(last.error) };
     const canceled = env.signal.aborted;
     const status = canceled ? "canceled" : "failed";
     const reason = canceled ? "canceled while running" : last.error.message;

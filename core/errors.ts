@@ -347,3 +347,56 @@ export function asDiskFull(error: unknown, what: string, path: string): unknown 
   if (error instanceof DiskFullError || lastingFailure(error) !== "disk_full") return error;
   return new DiskFullError(what, path, { cause: error });
 }
+
+/**
+ * The OS refused this process a file descriptor: it reached its limit of
+ * open files (`EMFILE`, `ulimit -n`) or the system's (`ENFILE`). The message
+ * keeps what failed (the OS's words name the file) and says which limit to
+ * raise; `input` is that limit's name.
+ */
+export class TooManyOpenFilesError extends ResourceError {
+  /** Creates the error from the OS's refusal `cause` (its message is kept). */
+  constructor(cause: Error) {
+    super(
+      "too_many_open_files",
+      `${cause.message}: this process reached its limit of open files; raise it and run ` +
+        "again (`ulimit -n` shows it: e.g. `ulimit -n 4096` in the shell that starts it, " +
+        "LimitNOFILE= for a systemd service, --ulimit nofile=4096:4096 for a container), or " +
+        "run fewer runs at once",
+      { cause, input: "ulimit -n" },
+    );
+  }
+}
+
+/** errno names and Rust's `os error` numbers of a refused file descriptor. */
+const NO_DESCRIPTOR = /^(?:EMFILE|ENFILE)$/;
+const NO_DESCRIPTOR_MESSAGE = /too many open files|\(os error (?:23|24)\)/i;
+
+/**
+ * `error` as a {@linkcode TooManyOpenFilesError} when it, or an error it was
+ * caused by, is the OS refusing a file descriptor; any other error as it is.
+ * Left alone, a run said only `Too many open files (os error 24): readfile
+ * '<a metadata file>'`, which names neither the limit nor what to do.
+ *
+ * @example
+ * ```ts
+ * import { asTooManyOpenFiles } from "./errors.ts";
+ * const refused = Object.assign(new Error("Too many open files (os error 24): open '/lake/a.csv'"), { code: "EMFILE" });
+ * asTooManyOpenFiles(refused).message; // "Too many open files (os error 24): open '/lake/a.csv': this process reached its limit..."
+ * ```
+ */
+export function asTooManyOpenFiles(error: Error): Error {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof TooManyOpenFilesError) return error;
+    const { code } = current as { code?: unknown };
+    if (
+      (typeof code === "string" && NO_DESCRIPTOR.test(code)) ||
+      NO_DESCRIPTOR_MESSAGE.test(current.message)
+    ) {
+      return new TooManyOpenFilesError(error);
+    }
+    current = current.cause;
+  }
+  return error;
+}

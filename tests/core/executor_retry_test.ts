@@ -8,6 +8,7 @@ import {
   DiskFullError,
   lastingFailure,
   ResourceError,
+  TooManyOpenFilesError,
 } from "../../core/errors.ts";
 import { harness, ok, type Resources, summary, T0 } from "./_executor.ts";
 
@@ -376,4 +377,42 @@ Deno.test("failures that may pass are still retried by the policy: a reset, a ti
     assert.equal(calls, 3);
     assert.deepEqual(sleeps, [300_000, 300_000]);
   }
+});
+
+Deno.test("a step refused a file descriptor (EMFILE, ENFILE) fails saying which limit to raise, keeping the OS's words", async () => {
+  const refused = errno(
+    "Too many open files (os error 24): readfile '/lake/.meta/a.json'",
+    "EMFILE",
+  );
+  const cases: [string, Error][] = [
+    ["as thrown", refused],
+    [
+      "wrapped by the asset",
+      new ResourceError("lake.read", "Cannot read 'a.json'", { cause: refused }),
+    ],
+    ["the system's table", errno("Too many open files in system (os error 23)", "ENFILE")],
+  ];
+  for (const [name, thrown] of cases) {
+    const { run, store } = harness();
+    const result = await run(defineGraph({
+      assets: [defineAsset({ key: "a", materialize: () => Promise.reject(thrown) })],
+    }));
+    assert.equal(result.status, "failed", name);
+    const error = result.steps[0]?.error;
+    assert.ok(error instanceof TooManyOpenFilesError, `${name}: ${error?.message}`);
+    assert.equal(error.code, "too_many_open_files");
+    assert.equal(error.cause, thrown, "the original is kept as the cause");
+    const reason = result.steps[0]?.reason ?? "";
+    assert.ok(reason.startsWith(thrown.message), `${name}: ${reason}`);
+    assert.match(reason, /limit of open files; raise it .*ulimit -n/);
+    const recorded = (await store.listSteps(result.runId))[0]?.reason ?? "";
+    assert.match(recorded, /ulimit -n/, "the run store says it too");
+  }
+  // Any other failure keeps its own error.
+  const { run } = harness();
+  const other = new Error("boom");
+  const result = await run(defineGraph({
+    assets: [defineAsset({ key: "a", materialize: () => Promise.reject(other) })],
+  }));
+  assert.equal(result.steps[0]?.error, other);
 });
