@@ -10,9 +10,9 @@
 // @ts-types="@types/nunjucks"
 import nunjucks from "nunjucks";
 import { copyKeyKinds, dictEntries, dictKeys, setItem } from "./py_dict.ts";
-import { Namespace, withMacroExtras } from "./python.ts";
+import { Namespace, pyEquals, withMacroExtras } from "./python.ts";
 import { pyFormat } from "./str_format.ts";
-import { asDictView, asTuple, isPlainDict, TUPLE } from "./py_repr.ts";
+import { asDictView, asTuple, isPlainDict, pyRepr, TUPLE } from "./py_repr.ts";
 import { PyFloat, pyJsonParse, unbox } from "./py_number.ts";
 
 type MemberLookup = (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
@@ -228,6 +228,22 @@ const LIST_MEMBERS: Record<string, (this: unknown[], ...args: unknown[]) => unkn
   },
   clear() {
     this.length = 0;
+    return null;
+  },
+  // index / count / remove compare with Python's == (`[True].index(1)`, `[1.0].count(1)`):
+  // nunjucks' used JavaScript identity.
+  index(item: unknown) {
+    const at = this.findIndex((other) => pyEquals(item, other));
+    if (at < 0) throw new RangeError(`${pyRepr(item)} is not in list`);
+    return at;
+  },
+  count(item: unknown) {
+    return this.filter((other) => pyEquals(item, other)).length;
+  },
+  remove(item: unknown) {
+    const at = this.findIndex((other) => pyEquals(item, other));
+    if (at < 0) throw new RangeError("list.remove(x): x not in list");
+    this.splice(at, 1);
     return null;
   },
 };

@@ -95,7 +95,9 @@ export function isPlainDict(value: unknown): value is Record<string, unknown> {
 /** Python's `str()` of `value`. */
 export function pyStr(value: unknown): string {
   if (typeof value === "string") return value;
-  if (value === null || value === undefined) return "None";
+  if (value === null) return "None";
+  // Jinja2's Undefined: str() is '' (`'%s' % nope`, `'{}'.format(nope)`, `[nope] | join`).
+  if (value === undefined) return "";
   if (typeof value === "boolean") return value ? "True" : "False";
   if (typeof value === "number") return formatNumber(value);
   if (Array.isArray(value)) {
@@ -113,7 +115,12 @@ export function pyStr(value: unknown): string {
     return `[${items.join(", ")}]`;
   }
   if (isPlainDict(value)) {
-    return `{${dictEntries(value).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
+    // A value left undefined in a mapping is one of the runner's own fields unset (None in dbt's
+    // dicts) at least as often as a template's Undefined: it stays None.
+    return `{${
+      dictEntries(value).map(([k, v]) => `${pyRepr(k)}: ${v === undefined ? "None" : pyRepr(v)}`)
+        .join(", ")
+    }}`;
   }
   return String(value);
 }
@@ -121,6 +128,8 @@ export function pyStr(value: unknown): string {
 /** Python's `repr()` of `value`. */
 export function pyRepr(value: unknown): string {
   if (typeof value === "string") return reprString(value);
+  // Jinja2's Undefined inside a list or tuple (`{{ [nope] }}` is `[Undefined]`), or `'%r' % nope`.
+  if (value === undefined) return "Undefined";
   // An object that has its own repr (a datetime: `datetime.datetime(2024, 1, 2, 3, 4)`).
   const repr = typeof value === "object" && value !== null
     ? (value as { __repr__?: unknown }).__repr__

@@ -27,7 +27,16 @@ import { dateArithmetic, dateEquals } from "./context.ts";
 import { installBlockTags } from "./block_tags.ts";
 import { installNumberLiterals } from "./number_literals.ts";
 import { installStringLiterals } from "./string_literals.ts";
-import { asTuple, isPlainDict, isPySet, pyRange, pyRepr, pyStr, TUPLE } from "./py_repr.ts";
+import {
+  asTuple,
+  isPlainDict,
+  isPySet,
+  PY_RANGE,
+  pyRange,
+  pyRepr,
+  pyStr,
+  TUPLE,
+} from "./py_repr.ts";
 import {
   formatNumber,
   isPyNumber,
@@ -805,8 +814,9 @@ export function installPythonSemantics(): void {
       ? inOperator(dictKey(key), container)
       : Array.isArray(container) && (typeof key === "object" && key !== null)
       ? container.some((item) => pyEquals(key, item))
-      : Array.isArray(container) && typeof key === "number" &&
-          container.some((item) => item instanceof PyFloat)
+      // Numbers and bools by value: `1 in [True]`, `True in (1, 2)`, `1 in [1.0]` hold.
+      : Array.isArray(container) &&
+          (typeof key === "number" || typeof key === "boolean" || typeof key === "bigint")
       ? container.some((item) => pyEquals(key, item))
       : inOperator(key, container);
   // `{{ value }}` prints Python's str(): None, True, ['a', 1], {'k': 'v'}, ('a',).
@@ -1016,8 +1026,8 @@ function pyOutput(value: unknown): unknown {
   return value;
 }
 
-/** Python's `==`: lists and dicts by value, everything else as before. */
-function pyEquals(a: unknown, b: unknown): boolean {
+/** Python's `==`: lists and dicts by value, `True == 1`, a range only equals a range. */
+export function pyEquals(a: unknown, b: unknown): boolean {
   const dates = dateEquals(a, b);
   if (dates !== undefined) return dates;
   // deno-lint-ignore eqeqeq
@@ -1028,6 +1038,13 @@ function pyEquals(a: unknown, b: unknown): boolean {
       a.every((item) => b.some((other) => pyEquals(item, other)));
   }
   if (Array.isArray(a) && Array.isArray(b)) {
+    // `range(3) == [0, 1, 2]` is False in Python; two ranges compare by their items.
+    if (
+      ((a as { [PY_RANGE]?: string })[PY_RANGE] === undefined) !==
+        ((b as { [PY_RANGE]?: string })[PY_RANGE] === undefined)
+    ) {
+      return false;
+    }
     return a.length === b.length && a.every((item, i) => pyEquals(item, b[i]));
   }
   if (isPlainDict(a) && isPlainDict(b)) {
@@ -1137,13 +1154,13 @@ export function printf(format: string, args: readonly unknown[]): string {
           break;
         }
         case "r":
-          text = pyRepr(value ?? null);
+          text = pyRepr(value); // Jinja2's Undefined: `Undefined`
           break;
         case "c":
           text = typeof value === "number" ? String.fromCodePoint(value) : String(value);
           break;
         default:
-          text = value === null || value === undefined ? "None" : pyStr(value);
+          text = pyStr(value); // Jinja2's Undefined: ''
           if (precision !== undefined) text = text.slice(0, Number(precision));
       }
       // `+` and ` ` put a sign (or a space) before a number that is not negative.

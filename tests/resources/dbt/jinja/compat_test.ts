@@ -71,6 +71,29 @@ Deno.test("compat: kwargs / varargs in the body take what the macro does not nam
   }
 });
 
+Deno.test("compat: == and in compare as Python's: True == 1, a range only equals a range", () => {
+  for (
+    const [template, expected] of [
+      [
+        "{{ range(3) == [0,1,2] }}|{{ [0,1,2] == range(3) }}|{{ range(3) == range(3) }}|{{ range(0) == range(2,2) }}|{{ range(3) | list == [0,1,2] }}|{{ range(3) != [0,1,2] }}",
+        "False|False|True|True|True|True",
+      ],
+      [
+        "{{ 1 in [True] }}|{{ True in [1] }}|{{ 0 in [False] }}|{{ True in (1, 2) }}|{{ 2 in [True] }}|{{ 1 in ['1'] }}|{{ 1 in range(3) }}",
+        "True|True|True|True|False|False|True",
+      ],
+      [
+        "{{ [1,True].index(True) }}|{{ [True,1].index(1) }}|{{ [1,True,1.0].count(1) }}|{{ [0, False].count(False) }}|{{ [1.0].index(True) }}|{% set l = [1, True] %}{% do l.remove(True) %}{{ l }}",
+        "0|0|3|2|0|[True]",
+      ],
+      ["{{ True == 1 }}|{{ [True] == [1] }}|{{ [1] == [1.0] }}", "True|True|True"],
+    ]
+  ) {
+    assert.equal(render(template as string), expected, template);
+  }
+  assert.throws(() => render("{{ [1].index(2) }}"), /2 is not in list/);
+});
+
 Deno.test("compat: return() outside a macro fails naming the file, line and what to do, not [object Object]", () => {
   for (const execute of [true, false]) {
     for (const template of ["select 1\n{{ return('a') }}", "select 1\n{% do return(none) %}"]) {

@@ -28,6 +28,12 @@ const RENDERS: readonly (readonly [string, string])[] = [
   ["{{ none.x }}|", "|"],
   ["{% set xs = [1] %}{{ xs[3] }}|", "|"],
   ["{% macro m(a) %}[{{ a }}]{% endmacro %}{{ m() }}", "[]"],
+  // Inside a list or tuple it is `Undefined`, formatted with %s / {} it is '' (was None).
+  [
+    "{{ [foo] }}|{{ (foo,) }}|{{ '%s|%r' % (foo, foo) }}|{{ '{}'.format(foo) }}|{{ '{!r}'.format(foo) }}|{{ [foo] | join(',') }}|{{ '%s' % foo }}",
+    "[Undefined]|(Undefined,)||Undefined||Undefined||",
+  ],
+  ["{% macro m(a) %}{{ '%s|' % a }}{{ [a, 1] }}{% endmacro %}{{ m() }}", "|[Undefined, 1]"],
 ];
 
 /** [template, Jinja2's UndefinedError message] */
