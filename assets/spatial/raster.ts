@@ -451,6 +451,22 @@ async function convertRasters(
       let gdalPath = unit.gdalPath;
       let rasterInfo = unit.rasterInfo;
       let warpOptions: string[] | undefined;
+      const gt = rasterInfo?.geoTransform as number[] | undefined;
+      if (Array.isArray(gt) && !(Math.abs(gt[1]! * gt[5]! - gt[2]! * gt[4]!) > 0)) {
+        // Pixels of no width or height (a geotransform of zeros, a tool's bug): every
+        // pixel would be published at one point or along one line.
+        problems.push({
+          code: "content_mismatch",
+          message:
+            `${what} has a geotransform whose pixels have no size (${
+              gt.slice(0, 6).join(", ")
+            }): its georeferencing is broken, and no place on Earth can be given to its ` +
+            "pixels. Set its extent (gdal_edit.py -a_ullr <ulx> <uly> <lrx> <lry> " +
+            `${path.basename(file.path)}) and upload it again.`,
+          file: file.path,
+        });
+        continue;
+      }
       if (!Array.isArray(rasterInfo?.geoTransform)) {
         warpOptions = placementWarp(rasterInfo, file.crs, crs);
         if (warpOptions === undefined) {

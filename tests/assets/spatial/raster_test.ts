@@ -6,7 +6,8 @@ import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { stacItem } from "../../../assets/spatial/stac.ts";
 import { archiveFiles, loadBatch } from "../../../assets/spatial/_batch.ts";
-import { batchRun, download, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+import { batchRun, download, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
+import { assertQuarantined, engines, landing as landingOf } from "./_batches.ts";
 import { needs } from "../../_helpers/tools.ts";
 import { wasmGdal } from "../../../resources/spatial/mod.ts";
 
@@ -267,4 +268,53 @@ Deno.test("raster batch: a raster declared by another code of its own CRS is pub
   ]);
   await using _store = landing.store;
   assert.deepEqual(outputs.map((o) => o.crs), ["EPSG:3857", "EPSG:3857", "EPSG:2263"]);
+});
+
+Deno.test("raster batch: a geotransform whose pixels have no size is refused, not published at one point", async (t) => {
+  // Before: published on both engines, all 16 pixels at one place (bbox a point).
+  const dir = await Deno.makeTempDir({ prefix: "ras-zero-pixel-" });
+  try {
+    await Deno.writeFile(`${dir}/flat.dat`, new Uint8Array(16).fill(3));
+    await Deno.writeTextFile(
+      `${dir}/flat.hdr`,
+      [
+        "ENVI",
+        "samples = 4",
+        "lines = 4",
+        "bands = 1",
+        "header offset = 0",
+        "file type = ENVI Standard",
+        "data type = 1",
+        "interleave = bsq",
+        "byte order = 0",
+        "map info = {UTM, 1, 1, 500000, 5400000, 0, 0, 32, North, WGS-84}",
+        "",
+      ].join("\n"),
+    );
+    for (const [engine, gdal] of engines) {
+      await t.step(engine, async () => {
+        const batch = `ras-zero-pixel-${engine}`;
+        const l = await landingOf(batch, [{
+          name: "flat.dat",
+          from: `${dir}/flat.dat`,
+          type: "raster",
+          format: "gdal:ENVI",
+          crs: "EPSG:32632",
+        }], [["flat.hdr", `${dir}/flat.hdr`]]);
+        await using _store = l.store;
+        const problems = await assertQuarantined(
+          l,
+          batch,
+          await runBatch(l, batch, {}, { gdal }),
+        );
+        assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
+        assert.match(
+          problems[0]!.message,
+          /flat\.dat' has a geotransform whose pixels have no size .*gdal_edit\.py -a_ullr .* flat\.dat\) and upload it again/,
+        );
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
