@@ -27,6 +27,7 @@ import type { Logger } from "../core/logger.ts";
 import type { PartitionSelection } from "../core/plan.ts";
 import { closest, nearest } from "../core/suggest.ts";
 import { clip, printable, quote } from "../core/printable.ts";
+import { duplicateJsonKey } from "../formats/json_keys.ts";
 import { apiRoutes, ENDPOINTS, jsonError, unknownAutomation } from "./api.ts";
 import type { UiContext } from "./context.ts";
 import { etagged } from "./etag.ts";
@@ -720,10 +721,22 @@ async function readInput(c: Context): Promise<Record<string, string>> {
   let raw: Record<string, unknown>;
   if (type.includes("application/json")) {
     let parsed: unknown;
+    let text: string;
     try {
-      parsed = await c.req.json();
+      text = await c.req.text();
+      parsed = JSON.parse(text);
     } catch {
       throw new ConfigError("ui.bad_json", "The request body is not JSON");
+    }
+    const twice = duplicateJsonKey(text);
+    if (twice) {
+      // JSON.parse keeps the last: {"selection": "a", "selection": "b"} ran 'b' alone.
+      throw new BadParamError(
+        "body",
+        `The key ${
+          quote(twice.key)
+        } appears twice in one object of the JSON body (line ${twice.line}); which value was meant is unclear: give it once`,
+      );
     }
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
       throw new ConfigError(

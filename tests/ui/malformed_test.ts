@@ -388,7 +388,7 @@ Deno.test("malformed: a launch whose JSON field is null is a 400 naming it and l
   }
 });
 
-Deno.test("malformed: a JSON launch whose selection is empty ([], [''], '', ',') or whose list/tag values are not text, or a form field given twice, is a 400 and launches nothing", async () => {
+Deno.test("malformed: a JSON launch whose selection is empty ([], [''], '', ',') or whose list/tag values are not text, or a JSON key or form field given twice, is a 400 and launches nothing", async () => {
   // Before: [] and [""] were joined to '' and ',' parsed as "every asset", so each launched every
   // asset; a tag value that is an object became 'a=[object Object]' and a tag value with a comma
   // was split into a broken second tag.
@@ -411,6 +411,11 @@ Deno.test("malformed: a JSON launch whose selection is empty ([], [''], '', ',')
         ['{"selection": "raw_events", "tags": {"a": {"b": 1}}}', /tag 'a' is an object/],
         ['{"selection": "raw_events", "tags": {"team": "a,b"}}', /tag 'team'.*','/],
         ['{"selection": "raw_events", "tags": [{"a": 1}]}', /'tags' holds an object/],
+        // JSON.parse kept the last: this ran 'raw_events' alone.
+        [
+          '{"selection": "nope",\n "selection": "raw_events"}',
+          /key 'selection' appears twice in one object of the JSON body \(line 2\)/,
+        ],
       ] as const
     ) {
       const res = await fetch(`${server.url}/actions/launch`, {

@@ -130,6 +130,40 @@ const VALUES: readonly string[] = [
   "running",
 ];
 
+/** Request bodies: good ones, and every shape a script gets wrong. */
+const BODIES: readonly string[] = [
+  '{"selection":"clean_events"}',
+  "{",
+  "selection=%00",
+  "",
+  "[]",
+  '{"enabled":"maybe"}',
+  '{"selection":[]}',
+  '{"selection":""}',
+  '{"selection":","}',
+  '{"selection":5}',
+  '{"selection":{"key":"clean_events"}}',
+  '{"selection":["clean_events",null]}',
+  '{"selection":"clean_events","tags":{"a":{"b":1}}}',
+  '{"selection":"clean_events","tags":[1,2]}',
+  '{"selection":"clean_events","partition":{}}',
+  '{"selection":"clean_events","priority":1.5}',
+  '{"selection":"clean_events","max_retries":-1}',
+  '{"selection":"clean_events","from":"2024-13-01","to":"x"}',
+  '{"selection":"clean_events","backfill":true}',
+  '{"selection":"clean_events","stale":"maybe"}',
+  '{"selection":"clean_events","selection":"raw_events"}',
+  `{"selection":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+  `{"selection":"${"a".repeat(100_000)}"}`,
+  '{"__proto__":{"selection":"x"}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  "selection=clean_events&selection=raw_events",
+  "selection=&exclude=",
+  "selection=%E2%80%AE&tags=a%3Db%2Cc",
+  "enabled=true&enabled=false",
+  '{"enabled":null}',
+];
+
 const METHODS: readonly string[] = [
   "GET",
   "GET",
@@ -176,14 +210,7 @@ Deno.test(`UI fuzz: ${CASES} requests (seed ${SEED}) during a run: no 5xx, no st
             "text/plain",
           ]),
         };
-        init.body = rng.pick([
-          '{"selection":"clean_events"}',
-          "{",
-          "selection=%00",
-          "",
-          "[]",
-          '{"enabled":"maybe"}',
-        ]);
+        init.body = rng.pick(BODIES);
       }
       let res: Response;
       try {
