@@ -26,6 +26,7 @@
  */
 
 import { type Clock, systemClock, waitOn } from "../clock.ts";
+import { crashPoint } from "../crash_point.ts";
 import type { Graph } from "../graph.ts";
 import { PlatformError, toError } from "../errors.ts";
 import {
@@ -316,6 +317,7 @@ export class RunWorker<R> {
     const now = this.#clock.now();
     try {
       entry = await this.#queue.claim(runId, this.#info.workerId, now);
+      if (entry) crashPoint("worker.claimed", runId); // claimed (committed), no run record yet
       if (entry && entry.startedAt !== now && (await this.#store.getRun(runId))) {
         // Claimed by this worker before and already recorded: not a lost claim.
         this.#log.warn(`worker: run ${runId} was delivered again after it started; not run twice`);
@@ -491,6 +493,7 @@ export class RunWorker<R> {
     const outcome = released
       ? `released: the worker shut down before it finished; queued again as ${retry?.runId}`
       : outcomeOf(run);
+    crashPoint("worker.finish", entry.runId); // the run ended and recorded, its entry not yet
     const finished = await this.#queue.finish(entry.runId, outcome, now, retry);
     if (!finished) return; // a coordinator took it for dead and decided already
     const how = result ? `${result.status} in ${result.durationMs} ms` : run.status;
