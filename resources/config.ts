@@ -270,6 +270,11 @@ export const ConfigSchema = z.object({
       (day) => !Number.isNaN(Date.parse(day)) && new Date(day).toISOString().startsWith(day),
       "WEATHER_START_DATE must be a real date, e.g. 2026-11-01",
     )
+    // Every day before it failed at run time, one partition each (1900: 14,600 failed runs).
+    .refine(
+      (day) => day >= "1940-01-01",
+      "WEATHER_START_DATE must be 1940-01-01 or later: Open-Meteo's archive starts there",
+    )
     .default("2026-11-01"),
   WEATHER_PLACES_FILE: z.string().trim().min(1).default(DEFAULT_PLACES_FILE),
   OPEN_METEO_ARCHIVE_URL: urlWithScheme(

@@ -405,6 +405,11 @@ Deno.test("config: other bad values fail with the variable's name and what was e
     [{ TARGET_CRS: "4326" }, /TARGET_CRS \('4326'\): TARGET_CRS must look like EPSG:4326/],
     [{ WEATHER_START_DATE: "01/11/2026" }, /WEATHER_START_DATE \('01\/11\/2026'\): .*YYYY-MM-DD/],
     [{ WEATHER_START_DATE: "2026-02-30" }, /WEATHER_START_DATE \('2026-02-30'\): .*real date/],
+    // Before: accepted, and each day before 1940 failed at run time (Open-Meteo has none).
+    [
+      { WEATHER_START_DATE: "1900-01-01" },
+      /WEATHER_START_DATE \('1900-01-01'\): .*1940-01-01 or later: Open-Meteo's archive starts there/,
+    ],
     [{ LANDING_BUCKET: "x" }, /LANDING_BUCKET \('x'\)/],
     [{ WEATHER_ARCHIVE_LAG_DAYS: "-1" }, /WEATHER_ARCHIVE_LAG_DAYS \('-1'\): .*>=0/],
   ];
