@@ -153,6 +153,16 @@ Deno.test("custom materializations: the root project's override of a built-in on
     error.message,
     /macros\/table\.sql overrides dbt's built-in 'table' materialization/,
   );
+  // Found on the model using it, after models of other materializations were checked.
+  const later = await loadError({
+    "macros/table.sql": stamp("table", "mine", "default"),
+    "models/a.sql": "select 1",
+    "models/b.sql": "{{ config(materialized='ephemeral') }}select 1",
+    "models/c.sql": "select * from {{ ref('a') }}",
+    "models/m.sql": "{{ config(materialized='table') }}select * from {{ ref('c') }}",
+  });
+  assert.equal(later.code, DbtErrorCode.unsupported);
+  assert.equal(later.file, "models/m.sql");
   // A package's override of a built-in is ignored, as dbt does by default.
   await using project = await writeProject({
     "dbt_packages/kit/dbt_project.yml": PACKAGE_YML,
