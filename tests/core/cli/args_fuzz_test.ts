@@ -45,6 +45,8 @@ const COMMANDS: Record<string, readonly string[]> = {
   cancel: ["--json"],
   backfill: ["--partition", "--from", "--to", "--json"],
   migrate: ["--json"],
+  // No queue in this app: it must say so (exit 2) whatever its options, not wait for runs.
+  worker: ["--concurrency", "--step-concurrency", "--grace", "--no-coordinator", "--json"],
 };
 
 const VALUES: readonly string[] = [
