@@ -25,6 +25,17 @@ import { backfillKeys, enqueueRuns, type QueueRequest } from "./launch.ts";
 import { type QueuedRun, type RunQueue, selectionText } from "./queue.ts";
 import { RunWorker } from "./worker.ts";
 
+/**
+ * What runs the same work without a queue, said after the queue commands'
+ * refusal: on the embedded defaults a Dagster user's first backfill hit a
+ * refusal that named only the Postgres setup.
+ */
+const WITHOUT_QUEUE: Readonly<Record<string, string>> = {
+  backfill: "; to run those partitions now, in this process: " +
+    "deno task materialize SELECTION --from KEY --to KEY (or --partition KEY,...)",
+  "materialize --queue": "; leave out --queue to run them now, in this process",
+};
+
 /** Opens the queue or fails saying how to get one. */
 async function requireQueue<R>(app: CliApp<R>, command: string): Promise<RunQueue> {
   const queue = await app.openQueue?.();
@@ -32,7 +43,8 @@ async function requireQueue<R>(app: CliApp<R>, command: string): Promise<RunQueu
   throw new ConfigError(
     "config.queue_needs_postgres",
     `'${command}' needs the run queue, which needs RUNS_URL=postgres://... (and RUN_QUEUE=auto); ` +
-      "with the embedded run store, runs execute in the process that launches them",
+      "with the embedded run store, runs execute in the process that launches them" +
+      (WITHOUT_QUEUE[command] ?? ""),
     { input: "RUNS_URL" },
   );
 }
