@@ -864,6 +864,19 @@ export class SensorDaemon<R> implements AsyncDisposable {
     const advance = next !== undefined && next !== cursor && requestErrors.length === 0 &&
       unrecorded.length === 0;
     if (advance) await this.#store.setCursor(sensor.name, next);
+    if (result.runRequests.length === 0) {
+      // Dagster's rule: a tick that asks for no run is skipped, also when it moves its cursor
+      // (the automation sensor's evaluations). Recorded as 'requested', it showed a green
+      // badge with no run and no reason on every evaluation.
+      return {
+        ...base,
+        status: "skipped",
+        launched,
+        duplicates,
+        skipReason: NO_RUN_REQUESTED,
+        ...(advance ? { cursor: next } : {}),
+      };
+    }
     return {
       ...base,
       status: "requested",
@@ -1149,7 +1162,9 @@ export class SensorDaemon<R> implements AsyncDisposable {
       this.#log.error(`${who}: failed${code}: ${error?.message}`);
       return;
     }
-    if (report.status === "skipped" || report.status === "off") {
+    // Recorded as skipped, logged as before: a moved cursor says so.
+    const askedNothing = report.status === "skipped" && report.skipReason === NO_RUN_REQUESTED;
+    if (!askedNothing && (report.status === "skipped" || report.status === "off")) {
       // The automation skips whenever nothing changed; it logs what it does itself.
       if (report.name === AUTOMATION_SENSOR && report.status === "skipped") return;
       // A sensor that keeps skipping for the same reason is logged once.
@@ -1166,7 +1181,7 @@ export class SensorDaemon<R> implements AsyncDisposable {
       this.#log.info(`${who}: shutdown began; its requests wait for the next start`);
       return;
     }
-    if (report.status !== "requested") return;
+    if (report.status !== "requested" && !askedNothing) return;
     for (const { runKey, error } of report.requestErrors ?? []) {
       const code = error instanceof PlatformError ? ` [${error.code}]` : "";
       this.#log.error(
@@ -1380,6 +1395,9 @@ function offReport(
 }
 
 /** What a tick record says beside its status: why it skipped or failed, what went wrong. */
+/** The reason of a sensor tick that returned no run request (and no skip reason of its own). */
+const NO_RUN_REQUESTED = "no run requested";
+
 function tickReason(report: TickReport): string | null {
   if (report.status === "failed") return report.error?.message ?? "failed";
   if (report.status === "skipped" || report.status === "off") return report.skipReason ?? null;

@@ -950,3 +950,23 @@ Deno.test("sensor daemon: stops with the run store's error when its SQLite file 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sensor daemon: a tick that asks for no run is recorded as skipped ('no run requested'), its cursor still kept", async () => {
+  // Before: recorded as 'requested' with no run and no reason, a green badge on every
+  // evaluation of the UI's automation page (the automation sensor's ticks too).
+  const world = inboxWorld();
+  const store = new MemoryRunStore();
+  await using d = daemon(world.graph, { runStore: store });
+  await d.tick();
+  const [tick] = await store.listTicks("inbox", { limit: 1 });
+  assert.equal(tick?.status, "skipped");
+  assert.equal(tick?.reason, "no run requested");
+  assert.deepEqual(tick?.runIds, []);
+  assert.equal(await store.getCursor("inbox"), "0");
+  world.inbox.push("a");
+  await d.tick();
+  await d.drain();
+  const [launched] = await store.listTicks("inbox", { limit: 1 });
+  assert.equal(launched?.status, "requested");
+  assert.equal(launched?.runIds.length, 1);
+});

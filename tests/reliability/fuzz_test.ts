@@ -103,7 +103,10 @@ async function runSpatial(world: World, cases: readonly SpatialCase[]): Promise<
   for (let idle = 0; idle < 2 && Date.now() < deadline;) {
     const reports = await daemon.tick();
     await daemon.drain();
-    const requested = reports.some((r) => r.status === "requested" || r.launched.length > 0);
+    // A tick that asked for nothing but moved on ('no run requested') is not idle either.
+    const requested = reports.some((r) =>
+      r.status === "requested" || r.skipReason === "no run requested" || r.launched.length > 0
+    );
     const failed = reports.find((r) => r.status === "failed");
     if (failed) throw new Error(`a sensor tick failed: ${failed.error?.message}`);
     idle = requested ? 0 : idle + 1;
