@@ -495,6 +495,27 @@ async function exists(host: string): Promise<boolean> {
 const VRT_START =
   /^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<(VRTDataset|OGRVRTDataSource)\b/;
 
+/**
+ * The first 4 KiB of the local file at `host` as Latin-1 text (every byte one
+ * character), or `undefined` for a path that is no plain file (a zip member).
+ */
+async function headBytes(host: string): Promise<string | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(host);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!(await file.stat()).isFile) return undefined;
+    const head = new Uint8Array(4096);
+    const n = await file.read(head);
+    return new TextDecoder("latin1").decode(head.subarray(0, n ?? 0));
+  } finally {
+    file.close();
+  }
+}
+
 /** Whether the local file at `host` starts as a VRT document (a missing file, e.g. a /vsizip/ path, is not). */
 async function isVrt(host: string): Promise<boolean> {
   let file: Deno.FsFile;
@@ -739,6 +760,18 @@ export async function contentCheck(
   if (vrt) {
     const why = await vrtProblem(scratch.toHost(staged), file.type);
     if (why !== undefined) return mismatch(why);
+  }
+  const csvHead = file.type === "vector" && file.format === "csv"
+    ? await headBytes(scratch.toHost(staged.replace(/^CSV:/, "")))
+    : undefined;
+  if (csvHead !== undefined && /^(\xFF\xFE|\xFE\xFF)/.test(csvHead)) {
+    // GDAL's CSV reader takes bytes as UTF-8 (or Latin-1): UTF-16 is read as
+    // one garbled column on gdal3.js, and not opened at all by GDAL 3.6.
+    return mismatch(
+      'its text is UTF-16 (Excel\'s "Unicode Text"), which GDAL does not read as CSV; save ' +
+        'it as "CSV UTF-8" (Excel) or re-encode it (iconv -f UTF-16 -t UTF-8), and upload it ' +
+        "again",
+    );
   }
   const openOptions = openOptionsOf(file);
   let drivers = driversOf(file);
@@ -1156,6 +1189,16 @@ export async function contentCheck(
     const has = scratch.gdal.hasDriver?.bind(scratch.gdal);
     if (has && drivers.length > 0 && !drivers.some(has)) {
       return { problem: driverMissing(file, drivers, error.gdalMessage) };
+    }
+    // GDAL 3.6 (the native engine) knows no '|' separator (3.7 and later, gdal3.js's, do).
+    const header = csvHead?.split(/\r?\n/)[0] ?? "";
+    if (header.includes("|") && !/[,;\t]/.test(header)) {
+      return mismatch(
+        "its columns are separated by '|', which this GDAL (3.6, the native engine) does not " +
+          "read as " +
+          "CSV (GDAL 3.7 and later do: GDAL_ENGINE=wasm); save it with commas or semicolons " +
+          "and upload it again",
+      );
     }
     // gdal3.js's CSV reading fails outright on EWKT (native GDAL reads the geometry as null).
     const ewkt = file.format === "csv" && /Unsupported WKB type/.test(error.gdalMessage)
