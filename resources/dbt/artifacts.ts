@@ -393,13 +393,14 @@ function columnsJson(columns: ModelNode["columns"]): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const column of Object.values(columns)) {
     out[column.name] = {
+      ...column.extra as Record<string, Json>,
       name: column.name,
       description: column.description,
       meta: column.meta as Json,
       data_type: column.data_type,
       constraints: [],
-      quote: null,
-      tags: [],
+      quote: column.quote ?? null,
+      tags: [...(column.tags ?? [])],
       granularity: column.granularity ?? null,
     };
   }

@@ -112,6 +112,15 @@ export interface ColumnDoc {
   readonly constraints: readonly ColumnConstraint[];
   /** Its `granularity:` (dbt 1.9: a time spine's columns), if any. */
   readonly granularity?: string | null;
+  /** Its `quote:` (true: the name is quoted where packages ask `column.quote`), else null. */
+  readonly quote?: boolean | null;
+  /** Its `tags:`. */
+  readonly tags?: readonly string[];
+  /**
+   * Keys dbt does not know (dbt's ColumnInfo keeps them, so `column.expression`
+   * of dbt-external-tables' source columns reaches its macros).
+   */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** Seed settings. */

@@ -117,10 +117,32 @@ export function columnDocs(
         expression: c.expression,
       })),
       granularity: typeof column.granularity === "string" ? column.granularity : null,
+      quote: typeof column.quote === "boolean" ? column.quote : null,
+      tags: [column.tags ?? []].flat().filter((t) => typeof t === "string"),
+      extra: Object.fromEntries(
+        Object.entries(column).filter(([key]) => !KNOWN_COLUMN_KEYS.has(key)),
+      ),
     };
   }
   return out;
 }
+
+/** The keys of a column entry dbt reads (UnparsedColumn); others are kept as its extras. */
+const KNOWN_COLUMN_KEYS = new Set([
+  "name",
+  "description",
+  "data_type",
+  "meta",
+  "constraints",
+  "quote",
+  "tags",
+  "granularity",
+  "tests",
+  "data_tests",
+  "config",
+  "docs",
+  "policy_tags",
+]);
 
 /** Collects the properties of every package. */
 export function collectProperties(read: ReadProject): Properties {

@@ -634,13 +634,14 @@ function columnDicts(
 ): Record<string, Record<string, unknown>> {
   return Object.fromEntries(
     Object.entries(columns).map(([name, c]) => [name, {
+      ...c.extra,
       name: c.name,
       description: c.description,
       data_type: c.data_type,
       meta: c.meta,
       constraints: c.constraints,
-      quote: null,
-      tags: [],
+      quote: c.quote ?? null,
+      tags: [...(c.tags ?? [])],
     }]),
   );
 }

@@ -141,3 +141,40 @@ sources:
   ]);
   await assertValidArtifact("manifest", manifest);
 });
+
+Deno.test("run-operation: source columns carry quote, tags and extra keys (expression) as dbt's ColumnInfo", async () => {
+  // dbt-external-tables' snowflake__create_external_table quotes `column.quote` columns and uses
+  // `column.expression`; both were dropped (quote always None, extra keys lost).
+  await using project = await writeProject({
+    "models/sources.yml": `version: 2
+sources:
+  - name: lake
+    tables:
+      - name: people
+        columns:
+          - {name: id, data_type: int}
+          - {name: first_name, data_type: varchar, quote: true, tags: [pii]}
+          - {name: email, data_type: varchar, expression: "lower(value:c4)"}
+`,
+    "macros/cols.sql": `{% macro cols() %}
+  {% for node in graph.sources.values() %}{% for column in node.columns.values() %}
+    {% do log(column.name ~ ': ' ~ (adapter.quote(column.name) if column.quote else column.name) ~ ' as ' ~ (column.expression or 'value:' ~ column.name) ~ ' tags=' ~ column.tags | join(','), info=True) %}
+  {% endfor %}{% endfor %}
+{% endmacro %}`,
+  });
+  const env = { WAREHOUSE_URL: `pglite:${project.dir}/warehouse`, HOME: project.dir };
+  const run = await runCli(["run-operation", "cols", "--project-dir", project.dir], env);
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.stdout, /id: id as value:id tags=\n/);
+  assert.match(run.stdout, /first_name: "first_name" as value:first_name tags=pii/);
+  assert.match(run.stdout, /email: email as lower\(value:c4\) tags=/);
+  const parsed = await runCli(["parse", "--project-dir", project.dir], env);
+  assert.equal(parsed.code, 0, parsed.out);
+  const manifest = JSON.parse(await Deno.readTextFile(`${project.dir}/target/manifest.json`));
+  const columns = manifest.sources["source.demo.lake.people"].columns;
+  assert.deepEqual(
+    [columns.first_name.quote, columns.first_name.tags, columns.email.expression, columns.id.quote],
+    [true, ["pii"], "lower(value:c4)", null],
+  );
+  await assertValidArtifact("manifest", manifest);
+});
