@@ -33,6 +33,13 @@ import { checkHistory, type MaterializationPage, materializationPage } from "../
 import type { CheckEvaluation, LatestStep, MaterializationEntry } from "../run_index.ts";
 import { previewRows, relationOf } from "../warehouse_preview.ts";
 
+/** Tag chips, or a muted "none": an empty cell read as a page still loading. */
+function chips(values: readonly string[]): Html {
+  return values.length
+    ? h`${values.map((v) => h`<span class="tag">${v}</span> `)}`
+    : h`<span class="muted">none</span>`;
+}
+
 /** Kinds of an asset, as Dagster shows them: derived from tags, metadata and partitions. */
 export function kindsOf(asset: AssetDefinition): string[] {
   const kinds = new Set<string>();
@@ -79,8 +86,8 @@ export async function assetPage(
 <p class="description">${asset.description || h`<span class="muted">no description</span>`}</p>
 <table class="kv">
 <tr><th>group</th><td><a href="/assets?q=${asset.group}">${asset.group}</a></td></tr>
-<tr><th>kinds</th><td>${kindsOf(asset).map((k) => h`<span class="tag">${k}</span> `)}</td></tr>
-<tr><th>tags</th><td>${asset.tags.map((t) => h`<span class="tag">${t}</span> `)}</td></tr>
+<tr><th>kinds</th><td>${chips(kindsOf(asset))}</td></tr>
+<tr><th>tags</th><td>${chips(asset.tags)}</td></tr>
 <tr><th>owners</th><td>${
     owners(asset).join(", ") || h`<span class="muted">none declared</span>`
   }</td></tr>
