@@ -124,6 +124,15 @@ export function createRenderer(input: RendererInput): Renderer {
     return out;
   };
   const withCtes = (sql: string, refs: readonly string[]): string => {
+    // Most nodes read no ephemeral model: no closure to build (a Set and arrays per node).
+    let ephemeral = false;
+    for (const ref of refs) {
+      if (input.resolved.configs.get(ref)?.materialized === "ephemeral") {
+        ephemeral = true;
+        break;
+      }
+    }
+    if (!ephemeral) return sql;
     const closure = ephemeralClosure(refs);
     if (closure.length === 0) return sql;
     return injectCtes(
@@ -278,9 +287,9 @@ function renderBare(jinja: JinjaEnv, node: ParsedNode, scope: RenderScope): Comp
   if (!template) return { sql: "", dynamic: false };
   // What the template logs is said once: here, or (a run_query model) by its render at build.
   const said: string[] = [];
-  const quiet: RenderScope = { ...scope, onLog: (m) => said.push(m) };
+  const onLog = (m: string) => said.push(m);
   try {
-    const sql = jinja.render(template, { ...quiet, answers: [] });
+    const sql = jinja.render(template, { ...scope, onLog, answers: [] });
     jinja.say(said, scope);
     return { sql, dynamic: false };
   } catch (error) {
@@ -289,7 +298,7 @@ function renderBare(jinja: JinjaEnv, node: ParsedNode, scope: RenderScope): Comp
       throw error;
     }
     // Uses run_query: compiled at build time; until then, its parse-time SQL.
-    return { sql: jinja.render(template, { ...quiet, execute: false }), dynamic: true };
+    return { sql: jinja.render(template, { ...scope, onLog, execute: false }), dynamic: true };
   }
 }
 
@@ -355,10 +364,23 @@ function compileScopeFactory(
     },
   };
   let exposures: Record<string, Record<string, unknown>> | undefined;
+  // The parse scope's members are the same for every node of a package: made once per package,
+  // not for each node compiled (a scope of 12 members, six of them new closures, half of them
+  // replaced below). Its `model` is the one member a template may change, so each scope gets
+  // its own.
+  const bases = new Map<string, RenderScope>();
+  const baseOf = (packageName: string): RenderScope => {
+    let base = bases.get(packageName);
+    if (base === undefined) {
+      base = scopes.base(packageName, "");
+      bases.set(packageName, base);
+    }
+    return base;
+  };
   return (packageName, reads, nodeName, self) => ({
-    ...scopes.base(packageName, nodeName ?? ""),
+    ...baseOf(packageName),
     graph,
-    ...(nodeName ? { model: lazyDict(() => dictOf(nodeName)) } : {}),
+    model: nodeName ? lazyDict(() => dictOf(nodeName)) : { name: "", package_name: packageName },
     ref: (ref) => {
       const relation = relations.get(ref);
       if (!relation) {
