@@ -356,7 +356,7 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
     columnName: column,
     severity: severityOf(config.severity, yaml.file),
     thresholds: thresholdsOf(config, yaml.file),
-    tags: config.tags === undefined ? NO_TAGS : [config.tags].flat().map(String),
+    tags: testTags(spec.columnTags, config.tags),
     dependsOn,
     sql: () => prelude(sql().trim()),
     renderSql,
@@ -624,6 +624,17 @@ function parseTo(to: string, ctx: TestContext, file: string): TestRelation | und
   const source = /^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
   if (source?.[1] && source[2]) return ctx.resolveSource(source[1], source[2]);
   return undefined;
+}
+
+/** A test's tags: its column's (dbt's parse_test block tags), then its config's. */
+function testTags(
+  columnTags: readonly string[] | undefined,
+  configTags: unknown,
+): readonly string[] {
+  if (columnTags === undefined) {
+    return configTags === undefined ? NO_TAGS : [configTags].flat().map(String);
+  }
+  return [...new Set([...columnTags, ...[configTags ?? []].flat().map(String)])];
 }
 
 /** A column name as written: quoted unless it is a plain lowercase identifier or an expression. */

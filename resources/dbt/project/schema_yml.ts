@@ -256,6 +256,8 @@ export interface GenericTestSpec {
   readonly testName: string;
   /** Column tested, when the test is on a column or names `column_name`. */
   readonly columnName: string | undefined;
+  /** The tags of the column it is declared under (dbt adds them to the test's). */
+  readonly columnTags?: readonly string[];
   /** Arguments (`values`, `to`, `field`, `quote`...). */
   readonly kwargs: Readonly<Record<string, unknown>>;
   /** `severity`, `where`... */
@@ -288,8 +290,13 @@ export function genericTestsOf(
   add(entry.tests, "tests", undefined, basePath);
   (entry.columns ?? []).forEach((column, c) => {
     const path = basePath.concat("columns", c);
+    const first = out.length;
     add(column.data_tests, "data_tests", column.name, path);
     add(column.tests, "tests", column.name, path);
+    // dbt gives a column's tests the column's tags (parse_test: tags=column.tags).
+    const tags = [column.tags ?? []].flat().filter((t): t is string => typeof t === "string");
+    if (tags.length === 0) return;
+    for (let i = first; i < out.length; i++) out[i] = { ...out[i]!, columnTags: tags };
   });
   return out;
 }

@@ -92,3 +92,20 @@ Deno.test("generic tests: each load in a process gives the tests the relations o
   await Deno.writeTextFile(`${project.dir}/models/parent.sql`, "select 1 as id");
   assert.deepEqual(await sqlOf(), first);
 });
+
+Deno.test("generic tests: a column's tags are its tests' tags, before their own config tags", async () => {
+  // dbt-core parse_test: tags=column.tags, so `dbt test -s tag:pii` runs the pii columns' tests.
+  // Before, those tests had no tags and the selection found nothing.
+  await using project = await writeProject(files(
+    "      - name: id\n        tags: [pii]\n        data_tests:\n          - not_null\n" +
+      "          - unique:\n              config: {tags: [nightly, pii]}\n" +
+      "      - name: other\n        data_tests: [not_null]\n",
+  ));
+  const loaded = await loadProject(project.dir, { cache: false });
+  const tags = Object.fromEntries(loaded.tests.map((t) => [t.name, [...t.tags]]));
+  assert.deepEqual(tags, {
+    not_null_orders_id: ["pii"],
+    unique_orders_id: ["pii", "nightly"],
+    not_null_orders_other: [],
+  });
+});
