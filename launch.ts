@@ -192,6 +192,10 @@ project, config/, sample_data/ and the UI's files, with the Deno permissions
 computed from the configuration now: set STATE_DIR, LAKE_URL and the server
 URLs of the deployment when compiling. Run it with any command of
 'deno task cli --help': dist/platform materialize, dist/platform ui, ...
+The binary reads and writes spatial files with its embedded GDAL (gdal3.js):
+GDAL_ENGINE=auto picks it, GDAL_ENGINE=native is refused (exit 2); the native
+engine (the machine's gdal-bin) needs 'deno task ...'/'deno run' or the Docker
+image.
 
 The binary is built on Deno's runtime (denort ${version}), downloaded once from
 dl.deno.land. Offline, fetch denort-<target>.zip of Deno ${version} on a

@@ -27,6 +27,7 @@ export const DEFAULT_PLACES_FILE: string = fileURLToPath(
 const PARSED_SCHEMES = /^(?:https?|postgres(?:ql)?|s3):/i;
 import { type LimitSettings, parseLimits } from "../core/worker/admission.ts";
 import { bucketProblem } from "./object_store/_keys.ts";
+import { nativeGdalInBinaryError } from "./spatial/_standalone.ts";
 
 /**
  * Whether each `host[:port]` of a MongoDB URL's host list (after the last `@`)
@@ -473,7 +474,17 @@ const SECRET_VARIABLES = new Set(["S3_SECRET_ACCESS_KEY"]);
  * ```
  */
 export function loadConfig(
-  options: { env?: Record<string, string | undefined>; dotenvPath?: string | null } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    dotenvPath?: string | null;
+    /**
+     * Whether this process is a `deno compile` binary, where `GDAL_ENGINE=native`
+     * cannot run (a `config.native_gdal_in_binary` error at start, not a broken batch).
+     *
+     * @default {Deno.build.standalone}
+     */
+    standalone?: boolean;
+  } = {},
 ): Config {
   const dotenv = options.dotenvPath === null ? {} : readDotenv(options.dotenvPath ?? ".env");
   const env = options.env ?? Deno.env.toObject();
@@ -489,7 +500,12 @@ export function loadConfig(
   input.WAREHOUSE_URL ??= `pglite:${state}/warehouse`;
   input.RUNS_URL ??= `sqlite:${state}/runs.db`;
   const parsed = ConfigSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    if (parsed.data.GDAL_ENGINE === "native" && (options.standalone ?? Deno.build.standalone)) {
+      throw nativeGdalInBinaryError();
+    }
+    return parsed.data;
+  }
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
     const given = input[name];

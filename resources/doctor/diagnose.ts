@@ -204,6 +204,9 @@ function probes(config: Config, timeoutMs: number, progress: (message: string) =
           ? ""
           : gdal.kind === "native"
           ? "; picked by GDAL_ENGINE=auto"
+          : Deno.build.standalone
+          ? "; picked by GDAL_ENGINE=auto: a compiled binary uses its embedded GDAL (the native " +
+            "engine needs 'deno task ...' or the Docker image)"
           : "; picked by GDAL_ENGINE=auto: no libgdal >= 3.6 could be loaded (install gdal-bin " +
             "for the native engine)";
         return {

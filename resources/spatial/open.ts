@@ -12,6 +12,7 @@ import type { SpatialEngine } from "./engine.ts";
 import type { PostgisEngineOptions } from "./postgis.ts";
 import { SpatialiteEngine } from "./spatialite.ts";
 import { SpatialEngineError } from "./engine.ts";
+import { nativeGdalInBinaryError, WASM_IN_BINARY_NOTE } from "./_standalone.ts";
 
 /** Options of {@linkcode openSpatialEngine}. */
 export interface OpenSpatialEngineOptions extends PostgisEngineOptions {
@@ -47,14 +48,42 @@ export async function openSpatialEngine(
 /** What `GDAL_ENGINE` may say. */
 export type GdalEngineSetting = "auto" | "native" | "wasm";
 
+/** Options of {@linkcode openGdal}. */
+export interface OpenGdalOptions {
+  /**
+   * Whether this process is a `deno compile` binary, where no native GDAL
+   * host can be started (see `_standalone.ts`).
+   *
+   * @default {Deno.build.standalone}
+   */
+  standalone?: boolean;
+  /** Where the binary's one note about picking the embedded GDAL goes. @default {console.error} */
+  onNote?: (message: string) => void;
+}
+
+/** Whether this process has said why its automatic choice is the embedded GDAL. */
+let notedWasmInBinary = false;
+
 /**
  * Opens the GDAL build `setting` names: `native` (the machine's gdal-bin,
  * >= 3.6, or a `spatial.native_gdal_missing` error saying how to install
  * it), `wasm` (gdal3.js), or `auto`: native when a supported GDAL is
- * installed, else wasm.
+ * installed, else wasm. In a compiled binary `auto` is always wasm (said
+ * once) and `native` a `config.native_gdal_in_binary` {@linkcode ConfigError}.
  */
-export async function openGdal(setting: GdalEngineSetting = "auto"): Promise<GdalEngine> {
+export async function openGdal(
+  setting: GdalEngineSetting = "auto",
+  options: OpenGdalOptions = {},
+): Promise<GdalEngine> {
   if (setting === "wasm") return wasmGdal;
+  if (options.standalone ?? Deno.build.standalone) {
+    if (setting === "native") throw nativeGdalInBinaryError();
+    if (!notedWasmInBinary) {
+      notedWasmInBinary = true;
+      (options.onNote ?? ((message: string) => console.error(message)))(WASM_IN_BINARY_NOTE);
+    }
+    return wasmGdal;
+  }
   const native = await detectNativeGdal();
   if (native !== undefined) return native;
   if (setting === "auto") return wasmGdal;

@@ -152,6 +152,9 @@ async function createHere(location: string): Promise<void> {
 
 /** Runs this module as a child for `location`; false when no child can be started here. */
 async function createInChild(location: string): Promise<boolean> {
+  // In a compiled binary Deno.execPath() is the binary (the platform's CLI), not deno, and
+  // deno.json is not among its files: the data dir is made in this process.
+  if (Deno.build.standalone) return false;
   const self = new URL(import.meta.url);
   const config = new URL("../../deno.json", import.meta.url);
   if (self.protocol !== "file:" || !(await exists(config.pathname))) return false;

@@ -791,3 +791,25 @@ Deno.test("config: a relative path typed in the environment is read from where t
     assert.equal(config.LAKE_URL, "file://./data_lake");
   });
 });
+
+// In a compiled binary the native GDAL engine's host processes would run the binary (the
+// platform's CLI) instead of deno: GDAL_ENGINE=native is refused at start, not mid-batch.
+Deno.test("loadConfig refuses GDAL_ENGINE=native in a compiled binary and keeps auto and wasm", () => {
+  const env = { GDAL_ENGINE: "native", RUNS_URL: "memory:" };
+  assert.throws(
+    () => loadConfig({ env, dotenvPath: null, standalone: true }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.code === "config.native_gdal_in_binary" &&
+      error.input === "GDAL_ENGINE" && /deno task .*deno run.*Docker image/.test(error.message) &&
+      /the binary carries the embedded GDAL/.test(error.message),
+  );
+  assert.equal(loadConfig({ env, dotenvPath: null, standalone: false }).GDAL_ENGINE, "native");
+  for (const setting of ["auto", "wasm"]) {
+    const config = loadConfig({
+      env: { ...env, GDAL_ENGINE: setting },
+      dotenvPath: null,
+      standalone: true,
+    });
+    assert.equal(config.GDAL_ENGINE, setting);
+  }
+});
