@@ -278,9 +278,8 @@ export function compileGenericTest(input: GenericTestInput, ctx: TestContext): T
       }
     }
   } else {
-    const col = quoteColumn(
-      column ?? fail("no column: declare it under a column or set column_name"),
-    );
+    const named = column ?? fail("no column: declare it under a column or set column_name");
+    const col = spec.columnQuote ? quote(named) : quoteColumn(named);
     switch (shortName) {
       case "not_null":
         sql = () => `select *\nfrom ${from}\nwhere ${col} is null`;
@@ -637,9 +636,13 @@ function testTags(
   return [...new Set([...columnTags, ...[configTags ?? []].flat().map(String)])];
 }
 
-/** A column name as written: quoted unless it is a plain lowercase identifier or an expression. */
+/**
+ * A column name as dbt passes it to a test: as written (`EMAIL` folds to email on Postgres, as
+ * in dbt; quoting it looked for a column "EMAIL"), unless it cannot be an identifier or an
+ * expression (`order-id`), where dbt's SQL would not parse either.
+ */
 function quoteColumn(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) || /[()\s]/.test(name) ? name : quote(name);
+  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) || /[()\s]/.test(name) ? name : quote(name);
 }
 
 function literal(value: string): string {

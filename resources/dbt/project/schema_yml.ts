@@ -258,6 +258,8 @@ export interface GenericTestSpec {
   readonly columnName: string | undefined;
   /** The tags of the column it is declared under (dbt adds them to the test's). */
   readonly columnTags?: readonly string[];
+  /** The column's `quote: true`: dbt passes its name to the test quoted. */
+  readonly columnQuote?: boolean;
   /** Arguments (`values`, `to`, `field`, `quote`...). */
   readonly kwargs: Readonly<Record<string, unknown>>;
   /** `severity`, `where`... */
@@ -295,8 +297,15 @@ export function genericTestsOf(
     add(column.tests, "tests", column.name, path);
     // dbt gives a column's tests the column's tags (parse_test: tags=column.tags).
     const tags = [column.tags ?? []].flat().filter((t): t is string => typeof t === "string");
-    if (tags.length === 0) return;
-    for (let i = first; i < out.length; i++) out[i] = { ...out[i]!, columnTags: tags };
+    const quote = column.quote === true;
+    if (tags.length === 0 && !quote) return;
+    for (let i = first; i < out.length; i++) {
+      out[i] = {
+        ...out[i]!,
+        ...(tags.length > 0 ? { columnTags: tags } : {}),
+        ...(quote ? { columnQuote: true } : {}),
+      };
+    }
   });
   return out;
 }

@@ -109,3 +109,18 @@ Deno.test("generic tests: a column's tags are its tests' tags, before their own 
     not_null_orders_other: [],
   });
 });
+
+Deno.test("generic tests: a column name goes to the test as dbt passes it, quoted only with quote: true", async () => {
+  // dbt renders `where EMAIL is null` (Postgres folds it to email); this quoted it, "EMAIL",
+  // a column that does not exist. `quote: true` quotes, as dbt's parse_test does.
+  await using project = await writeProject({
+    "models/orders.sql": "select 1 as id, 'a' as email",
+    "models/schema.yml": "version: 2\nmodels:\n  - name: orders\n    columns:\n" +
+      "      - name: EMAIL\n        data_tests: [not_null]\n" +
+      "      - name: id\n        quote: true\n        data_tests: [not_null]\n",
+  });
+  const loaded = await loadProject(project.dir, { cache: false });
+  const sql = Object.fromEntries(loaded.tests.map((t) => [t.name, t.compiledCode]));
+  assert.match(sql.not_null_orders_EMAIL ?? "", /where EMAIL is null/);
+  assert.match(sql.not_null_orders_id ?? "", /where "id" is null/);
+});
