@@ -406,7 +406,7 @@ export function addJinjaBuiltins(env: nunjucks.Environment): void {
   filter("float", (value, ...rest) => {
     const fallback = arg(splitArgs(rest), 0, "default", 0.0);
     const float = (n: number) => pyFloat(n);
-    if (isPyNumber(value)) return float(Number(value));
+    if (isPyNumber(value) || typeof value === "bigint") return float(Number(value));
     if (typeof value === "boolean") return float(value ? 1 : 0);
     const text = typeof value === "string" ? value.trim().toLowerCase() : "";
     if (text === "inf" || text === "infinity" || text === "+inf") return Infinity;
