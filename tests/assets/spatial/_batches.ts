@@ -17,7 +17,7 @@ import type { ManifestProblem } from "../../../assets/spatial/manifest.ts";
 import { type GdalEngine, GdalError, type GdalOps } from "../../../resources/spatial/gdal.ts";
 import { nativeGdal, nativeGdalVersion } from "../../../resources/spatial/gdal_native.ts";
 import { wasmGdal } from "../../../resources/spatial/gdal_wasm.ts";
-import { download, LAKE, LANDING } from "./_fixtures.ts";
+import { download, LAKE, LANDING, runBatch } from "./_fixtures.ts";
 
 /** The version of the machine's libgdal, when the native engine can run here. */
 export const NATIVE = await nativeGdalVersion();
@@ -98,6 +98,11 @@ export async function assertQuarantined(l: Landing, batch: string, result: RunRe
     );
   }
   return problems;
+}
+
+/** Runs `batch` on `gdal` and asserts it was quarantined ({@linkcode assertQuarantined}); returns its problems. */
+export async function runQuarantined(l: Landing, batch: string, gdal: GdalEngine) {
+  return await assertQuarantined(l, batch, await runBatch(l, batch, {}, { gdal }));
 }
 
 /**

@@ -5,7 +5,14 @@
 
 import assert from "node:assert/strict";
 import { runBatch } from "./_fixtures.ts";
-import { assertDone, assertQuarantined, engines, landing, ourFeatures } from "./_batches.ts";
+import {
+  assertDone,
+  assertQuarantined,
+  engines,
+  landing,
+  ourFeatures,
+  runQuarantined,
+} from "./_batches.ts";
 
 const upload = (dir: string, name: string) => [{
   name,
@@ -34,11 +41,7 @@ Deno.test("spatial CSV: UTF-16 text is refused saying so, and '|' separators are
         const batch = `csv-utf16-${engine}`;
         const l = await landing(batch, upload(dir, "unicode.csv"));
         await using _store = l.store;
-        const problems = await assertQuarantined(
-          l,
-          batch,
-          await runBatch(l, batch, {}, { gdal }),
-        );
+        const problems = await runQuarantined(l, batch, gdal);
         assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
         assert.match(
           problems[0]!.message,

@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { kmlNeedsLibkml, libkmlContent } from "../../../assets/spatial/_kml.ts";
-import { runBatch } from "./_fixtures.ts";
-import { assertQuarantined, engines, landing } from "./_batches.ts";
+import { engines, landing, runQuarantined } from "./_batches.ts";
 
 const placemark = (i: number, data: string) =>
   `<Placemark><name>p${i}</name>${data}<Point><coordinates>7,47</coordinates></Point></Placemark>\n`;
@@ -88,11 +87,7 @@ Deno.test("spatial KMZ: one that is no zip (a KML renamed, cut in transfer) is r
             crs: "EPSG:4326",
           }]);
           await using _store = l.store;
-          const problems = await assertQuarantined(
-            l,
-            batch,
-            await runBatch(l, batch, {}, { gdal }),
-          );
+          const problems = await runQuarantined(l, batch, gdal);
           assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
           assert.match(
             problems[0]!.message,

@@ -6,8 +6,8 @@ import { processVectorBatch } from "../../../assets/spatial/vector.ts";
 import { SpatialLedgerMetadata } from "../../../assets/spatial/lineage.ts";
 import { stacItem } from "../../../assets/spatial/stac.ts";
 import { archiveFiles, loadBatch } from "../../../assets/spatial/_batch.ts";
-import { batchRun, download, LAKE, LANDING, runBatch, sampleLanding } from "./_fixtures.ts";
-import { assertQuarantined, engines, landing as landingOf } from "./_batches.ts";
+import { batchRun, download, LAKE, LANDING, sampleLanding } from "./_fixtures.ts";
+import { engines, landing as landingOf, runQuarantined } from "./_batches.ts";
 import { needs } from "../../_helpers/tools.ts";
 import { wasmGdal } from "../../../resources/spatial/mod.ts";
 
@@ -302,11 +302,7 @@ Deno.test("raster batch: a geotransform whose pixels have no size is refused, no
           crs: "EPSG:32632",
         }], [["flat.hdr", `${dir}/flat.hdr`]]);
         await using _store = l.store;
-        const problems = await assertQuarantined(
-          l,
-          batch,
-          await runBatch(l, batch, {}, { gdal }),
-        );
+        const problems = await runQuarantined(l, batch, gdal);
         assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
         assert.match(
           problems[0]!.message,

@@ -28,6 +28,7 @@ import {
   nativeFeatures,
   ourFeatures,
   rasterFacts,
+  runQuarantined,
   sh,
   type Upload,
 } from "./_batches.ts";
@@ -489,11 +490,7 @@ Deno.test({
             const batch = `${label}-${kind}`;
             const l = await landing(batch, [good, broken], extra ?? []);
             await using _store = l.store;
-            const problems = await assertQuarantined(
-              l,
-              batch,
-              await runBatch(l, batch, {}, { gdal }),
-            );
+            const problems = await runQuarantined(l, batch, gdal);
             const text = problems.map((p) => `${p.file ?? ""} ${p.message}`).join(" ");
             assert.match(text, pattern, `${kind} ${label}: ${text}`);
             assert.ok(
@@ -702,11 +699,7 @@ Deno.test({
                 metadata: { project: "inputs", description: "a .gdb cut in transfer" },
               })),
             );
-            const problems = await assertQuarantined(
-              l,
-              batch,
-              await runBatch(l, batch, {}, { gdal }),
-            );
+            const problems = await runQuarantined(l, batch, gdal);
             assert.equal(problems[0]?.code, "content_mismatch", problems[0]?.message);
             assert.doesNotMatch(problems[0]!.message, /Error occurred in|\.cpp/);
             assert.match(

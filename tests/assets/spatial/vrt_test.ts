@@ -16,13 +16,13 @@ import { download, LAKE, LANDING, runBatch } from "./_fixtures.ts";
 import {
   assertDone,
   assertPendingForNative,
-  assertQuarantined,
   assertSameFeatures,
   engines,
   gdalinfo,
   landing,
   nativeFeatures,
   ourFeatures,
+  runQuarantined,
   sh,
 } from "./_batches.ts";
 import { GDAL_PYTHON, needs } from "../../_helpers/tools.ts";
@@ -293,11 +293,7 @@ for i, name in enumerate(["a", "b"]):
             crs: "EPSG:32612",
           }], [["tiles/a.tif", `${dir}/tiles/a.tif`]]);
           await using _store = l.store;
-          const problems = await assertQuarantined(
-            l,
-            batch,
-            await runBatch(l, batch, {}, { gdal }),
-          );
+          const problems = await runQuarantined(l, batch, gdal);
           assert.equal(problems[0]?.code, "content_mismatch");
           assert.match(
             problems[0]!.message,
@@ -314,11 +310,7 @@ for i, name in enumerate(["a", "b"]):
             crs: "EPSG:32612",
           }], [["tiles/a.tif", `${dir}/tiles/a.tif`]]);
           await using _store = l.store;
-          const problems = await assertQuarantined(
-            l,
-            batch,
-            await runBatch(l, batch, {}, { gdal }),
-          );
+          const problems = await runQuarantined(l, batch, gdal);
           assert.match(
             problems[0]!.message,
             /mosaic\.vrt' .*reads 'tiles\/b\.tif', which is not in the batch; upload the files/,
@@ -458,11 +450,7 @@ ds = None`,
             crs: "EPSG:4326",
           }], [...sources.filter(([key]) => key !== "stops.csv"), ["cut.csv", `${dir}/cut.csv`]]);
           await using _store = l.store;
-          const problems = await assertQuarantined(
-            l,
-            batch,
-            await runBatch(l, batch, {}, { gdal }),
-          );
+          const problems = await runQuarantined(l, batch, gdal);
           assert.match(
             problems[0]!.message,
             /cut\.vrt' .*reads the CSV 'cut\.csv', whose last row \(.*\) has 2 of the header's 4 columns/,
@@ -486,11 +474,7 @@ ds = None`,
             ]),
           );
           await using _store = l.store;
-          const problems = await assertQuarantined(
-            l,
-            batch,
-            await runBatch(l, batch, {}, { gdal }),
-          );
+          const problems = await runQuarantined(l, batch, gdal);
           assert.match(
             problems[0]!.message,
             /dates\.vrt' .*reads the Shapefile 'v_shp_bad_dates\.shp', whose \.dbf holds Date values that are not dates \(field 'day', row 1: '20241345'/,
@@ -540,11 +524,7 @@ ds = None`,
               crs: "EPSG:4326",
             }], sources);
             await using _store = l.store;
-            const problems = await assertQuarantined(
-              l,
-              batch,
-              await runBatch(l, batch, {}, { gdal }),
-            );
+            const problems = await runQuarantined(l, batch, gdal);
             assert.match(
               problems[0]!.message,
               new RegExp(`wrong\\.vrt' .*layer 'rivers' on datasource '${batch}/shp/roads\\.shp'`),
